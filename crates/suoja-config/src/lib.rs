@@ -1,0 +1,207 @@
+//! Settings: built-in defaults, then a TOML file, then `SUOJA_*` environment variables. Invalid
+//! values abort start-up with the setting's name. Secrets (the root key) come from a key file or
+//! the environment, never from this file's defaults.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Why settings could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML for these settings.
+    #[error("config file {path} is invalid: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        message: String,
+    },
+    /// A setting has an invalid value.
+    #[error("setting {name} is invalid: {message}")]
+    Invalid {
+        /// The setting (TOML key and environment variable).
+        name: &'static str,
+        /// Why.
+        message: String,
+    },
+}
+
+/// Every setting.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// Where the SQLite database, the root key file and other local state live.
+    pub data_dir: PathBuf,
+    /// `sqlite://…` or `postgres://…`; defaults to `sqlite://DATA_DIR/suoja.db`.
+    pub database_url: Option<String>,
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// File holding the 64-hex-character root key; created on first start when missing.
+    pub root_key_file: Option<PathBuf>,
+    /// Region this installation stores data in.
+    pub region: String,
+    /// API requests per minute per credential.
+    pub rate_limit_per_minute: u32,
+    /// Largest JSON request body in bytes.
+    pub max_json_bytes: usize,
+    /// Database connections (readers on SQLite).
+    pub db_max_connections: u32,
+    /// `text` or `json`.
+    pub log_format: String,
+    /// Seconds in-flight requests get to finish at shutdown.
+    pub shutdown_grace_secs: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("suoja-data"),
+            database_url: None,
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            root_key_file: None,
+            region: "eu".into(),
+            rate_limit_per_minute: 700,
+            max_json_bytes: 1024 * 1024,
+            db_max_connections: 8,
+            log_format: "text".into(),
+            shutdown_grace_secs: 30,
+        }
+    }
+}
+
+/// The default configuration file, documented.
+pub const DEFAULT_TOML: &str = r#"# Suoja configuration. Every key can also be set as SUOJA_<KEY> in the environment.
+# data_dir = "suoja-data"                       # SQLite database, root key file, local state
+# database_url = "sqlite://suoja-data/suoja.db" # or postgres://user:pass@host/db
+# listen = "127.0.0.1:8080"
+# root_key_file = "suoja-data/root.key"         # or set SUOJA_ROOT_KEY (64 hex characters)
+# region = "eu"
+# rate_limit_per_minute = 700
+# max_json_bytes = 1048576
+# db_max_connections = 8
+# log_format = "text"                           # or "json"
+# shutdown_grace_secs = 30
+"#;
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+fn parse_env<T: std::str::FromStr>(var: &'static str, name: &'static str) -> Result<Option<T>, ConfigError> {
+    match env(var) {
+        None => Ok(None),
+        Some(v) => v.parse().map(Some).map_err(|_| ConfigError::Invalid { name, message: format!("{var} has an invalid value") }),
+    }
+}
+
+impl Settings {
+    /// Loads defaults, then `file` (if given, or `suoja.toml` in the working directory if it
+    /// exists, or `SUOJA_CONFIG`), then the environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let path = file.map(Path::to_path_buf).or_else(|| env("SUOJA_CONFIG").map(PathBuf::from)).or_else(|| {
+            let p = PathBuf::from("suoja.toml");
+            p.exists().then_some(p)
+        });
+        let mut s = match path {
+            Some(p) => {
+                let text = std::fs::read_to_string(&p).map_err(|source| ConfigError::Read { path: p.clone(), source })?;
+                toml::from_str::<Settings>(&text).map_err(|e| ConfigError::Parse { path: p, message: e.message().to_string() })?
+            }
+            None => Settings::default(),
+        };
+        if let Some(v) = env("SUOJA_DATA_DIR") {
+            s.data_dir = PathBuf::from(v);
+        }
+        if let Some(v) = env("SUOJA_DATABASE_URL") {
+            s.database_url = Some(v);
+        }
+        if let Some(v) = parse_env("SUOJA_LISTEN", "listen")? {
+            s.listen = v;
+        }
+        if let Some(v) = env("SUOJA_ROOT_KEY_FILE") {
+            s.root_key_file = Some(PathBuf::from(v));
+        }
+        if let Some(v) = env("SUOJA_REGION") {
+            s.region = v;
+        }
+        if let Some(v) = parse_env("SUOJA_RATE_LIMIT_PER_MINUTE", "rate_limit_per_minute")? {
+            s.rate_limit_per_minute = v;
+        }
+        if let Some(v) = parse_env("SUOJA_MAX_JSON_BYTES", "max_json_bytes")? {
+            s.max_json_bytes = v;
+        }
+        if let Some(v) = parse_env("SUOJA_DB_MAX_CONNECTIONS", "db_max_connections")? {
+            s.db_max_connections = v;
+        }
+        if let Some(v) = env("SUOJA_LOG_FORMAT") {
+            s.log_format = v;
+        }
+        if let Some(v) = parse_env("SUOJA_SHUTDOWN_GRACE_SECS", "shutdown_grace_secs")? {
+            s.shutdown_grace_secs = v;
+        }
+        s.validate()?;
+        Ok(s)
+    }
+
+    /// Checks values that parse but make no sense.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.rate_limit_per_minute == 0 {
+            return Err(ConfigError::Invalid { name: "rate_limit_per_minute", message: "must be at least 1".into() });
+        }
+        if self.max_json_bytes < 1024 {
+            return Err(ConfigError::Invalid { name: "max_json_bytes", message: "must be at least 1024".into() });
+        }
+        if !matches!(self.log_format.as_str(), "text" | "json") {
+            return Err(ConfigError::Invalid { name: "log_format", message: "must be text or json".into() });
+        }
+        if let Some(u) = &self.database_url {
+            if !(u.starts_with("sqlite:") || u.starts_with("postgres:") || u.starts_with("postgresql:")) {
+                return Err(ConfigError::Invalid { name: "database_url", message: "must start with sqlite:// or postgres://".into() });
+            }
+        }
+        if self.region.is_empty() || !self.region.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+            return Err(ConfigError::Invalid { name: "region", message: "use letters, digits and '-'".into() });
+        }
+        Ok(())
+    }
+
+    /// The database URL in effect.
+    pub fn database_url(&self) -> String {
+        self.database_url.clone().unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("suoja.db").display()))
+    }
+
+    /// The root key file in effect.
+    pub fn root_key_file(&self) -> PathBuf {
+        self.root_key_file.clone().unwrap_or_else(|| self.data_dir.join("root.key"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_documented_defaults_are_the_real_defaults() {
+        let uncommented: String = DEFAULT_TOML.lines().map(|l| l.strip_prefix("# ").unwrap_or("")).filter(|l| l.contains(" = ")).map(|l| l.split("  #").next().unwrap_or(l).trim().to_string() + "\n").collect();
+        let mut parsed: Settings = toml::from_str(&uncommented).unwrap();
+        assert_eq!(parsed.database_url.take().unwrap(), Settings::default().database_url());
+        assert_eq!(parsed.root_key_file.take().unwrap(), Settings::default().root_key_file());
+        assert_eq!(parsed, Settings::default());
+    }
+
+    #[test]
+    fn invalid_values_name_the_setting() {
+        let s = Settings { log_format: "xml".into(), ..Settings::default() };
+        assert!(s.validate().unwrap_err().to_string().contains("log_format"));
+    }
+}

@@ -1,0 +1,39 @@
+//! Shared vocabulary of Suoja without I/O: typed ids, redacting wrappers for personal values,
+//! boundary newtypes parsed at the edge, the clock, and the error kinds every crate maps to.
+//! Nothing here touches a database, a file or the network.
+
+pub mod clock;
+pub mod error;
+pub mod ids;
+pub mod personal;
+pub mod random;
+pub mod values;
+
+pub use clock::{Clock, Timestamp};
+pub use error::ErrorKind;
+pub use ids::*;
+pub use personal::Personal;
+pub use values::{Email, NonEmpty, Priority, Role, Status, TicketType};
+
+/// Who is acting, for whom: the value every service call requires. Produced only by
+/// authentication (the HTTP extractor, the CLI's bootstrap), never from request data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Scope {
+    /// The tenant every read and write is confined to.
+    pub tenant: TenantId,
+    /// The acting user.
+    pub actor: UserId,
+    /// The acting user's role.
+    pub role: Role,
+}
+
+impl Scope {
+    /// Agents and admins.
+    pub fn is_staff(&self) -> bool {
+        self.role.is_staff()
+    }
+    /// Admins only.
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+}

@@ -1,0 +1,77 @@
+//! The helpdesk's error enum. Messages are for the API client and never contain personal values.
+
+use suoja_core::ErrorKind;
+
+/// What went wrong in a helpdesk service.
+#[derive(Debug, thiserror::Error)]
+pub enum HelpdeskError {
+    /// No such record in the caller's tenant (or the caller may not know it exists).
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// A field is invalid.
+    #[error("{field}: {message}")]
+    Invalid {
+        /// The field, as the client named it.
+        field: String,
+        /// What is wrong with it.
+        message: String,
+        /// Zendesk's error code for the field (`InvalidValue`, `DuplicateValue`, `BlankValue`).
+        code: &'static str,
+    },
+    /// The caller may not do this.
+    #[error("{0}")]
+    Forbidden(&'static str),
+    /// The caller could not be authenticated.
+    #[error("Couldn't authenticate you")]
+    Unauthorized,
+    /// The request conflicts with the current state.
+    #[error("{0}")]
+    Conflict(String),
+    /// A search query could not be parsed.
+    #[error("{0}")]
+    BadQuery(String),
+    /// The vault failed (a destroyed key is reported as not found by the caller).
+    #[error(transparent)]
+    Vault(#[from] suoja_vault::VaultError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] suoja_store::StoreError),
+    /// Something that should not happen.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl HelpdeskError {
+    /// The kind of failure.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            HelpdeskError::NotFound(_) => ErrorKind::NotFound,
+            HelpdeskError::Invalid { .. } | HelpdeskError::BadQuery(_) => ErrorKind::Invalid,
+            HelpdeskError::Forbidden(_) => ErrorKind::Forbidden,
+            HelpdeskError::Unauthorized => ErrorKind::Unauthorized,
+            HelpdeskError::Conflict(_) => ErrorKind::Conflict,
+            HelpdeskError::Vault(e) => e.kind(),
+            HelpdeskError::Store(e) => e.kind(),
+            HelpdeskError::Internal(_) => ErrorKind::Internal,
+        }
+    }
+
+    /// A field error with code `InvalidValue`.
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        HelpdeskError::Invalid { field: field.to_string(), message: message.into(), code: "InvalidValue" }
+    }
+
+    /// A field error with code `DuplicateValue`.
+    pub fn duplicate(field: &str, message: impl Into<String>) -> Self {
+        HelpdeskError::Invalid { field: field.to_string(), message: message.into(), code: "DuplicateValue" }
+    }
+}
+
+/// Result of a helpdesk call.
+pub type Result<T> = std::result::Result<T, HelpdeskError>;
+
+impl From<suoja_store::SqlError> for HelpdeskError {
+    fn from(e: suoja_store::SqlError) -> Self {
+        HelpdeskError::Store(e.into())
+    }
+}

@@ -1,0 +1,53 @@
+//! Job statuses for bulk operations (`create_many`, permanent deletion). Bulk work runs to
+//! completion before the answer, one item per transaction, and its status is kept so clients
+//! that poll `job_statuses/{id}` see the outcome.
+
+use serde_json::{Value, json};
+use suoja_core::{Scope, random};
+use suoja_store::jobs::JobStatusRow;
+
+use crate::model::TicketInput;
+use crate::{Helpdesk, HelpdeskError, Result};
+
+impl Helpdesk {
+    /// Creates up to 100 tickets, each in its own transaction; failures are reported per item.
+    pub async fn create_many_tickets(&self, scope: &Scope, inputs: Vec<TicketInput>) -> Result<JobStatusRow> {
+        if inputs.len() > 100 {
+            return Err(HelpdeskError::Invalid { field: "tickets".into(), message: "at most 100 tickets per request".into(), code: "TooManyValues" });
+        }
+        let mut results = Vec::with_capacity(inputs.len());
+        for (index, input) in inputs.into_iter().enumerate() {
+            match self.create_ticket(scope, input).await {
+                Ok(ch) => results.push(json!({"index": index, "id": ch.ticket.id.0})),
+                Err(e) if e.kind() != suoja_core::ErrorKind::Internal && e.kind() != suoja_core::ErrorKind::Unavailable => {
+                    results.push(json!({"index": index, "error": "RecordInvalid", "details": e.to_string()}))
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        self.record_job(scope, "completed", results, None).await
+    }
+
+    /// Stores a finished job's status.
+    pub async fn record_job(&self, scope: &Scope, status: &str, results: Vec<Value>, message: Option<&str>) -> Result<JobStatusRow> {
+        let row = JobStatusRow {
+            id: random::hex_id(),
+            status: status.into(),
+            total: results.len() as i64,
+            progress: results.len() as i64,
+            message: message.map(str::to_string).or_else(|| Some("Completed at ".to_string() + &self.now().to_iso())),
+            results: Value::Array(results).to_string(),
+            created_at: self.now(),
+        };
+        let mut tx = self.db.begin().await?;
+        suoja_store::jobs::insert(&mut tx, scope.tenant, &row).await?;
+        tx.commit().await?;
+        Ok(row)
+    }
+
+    /// Reads a job status.
+    pub async fn job_status(&self, scope: &Scope, id: &str) -> Result<JobStatusRow> {
+        let mut c = self.db.read().await?;
+        suoja_store::jobs::by_id(&mut c, scope.tenant, id).await?.ok_or(HelpdeskError::NotFound("JobStatus"))
+    }
+}

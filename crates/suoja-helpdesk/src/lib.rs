@@ -1,0 +1,60 @@
+//! The helpdesk's domain rules: users, organisations, groups, tickets, comments, attachments,
+//! search, job statuses and authentication. Services take a [`Scope`] (who acts, in which
+//! tenant) and typed inputs parsed at the edge; they encrypt personal values under the right
+//! subject's key on the way in and decrypt them on the way out. No HTTP, no HTML.
+
+mod auth;
+mod crypt;
+mod error;
+pub mod groups;
+pub mod jobs;
+pub mod model;
+pub mod orgs;
+mod search;
+pub mod setup;
+mod text;
+pub mod tickets;
+pub mod uploads;
+pub mod users;
+
+use std::sync::Arc;
+
+use suoja_core::{Clock, Scope, Timestamp};
+use suoja_store::Db;
+use suoja_vault::Vault;
+
+pub use auth::Credentials;
+pub use error::{HelpdeskError, Result};
+pub use search::{MAX_RESULTS as MAX_SEARCH_RESULTS, SearchHit, SearchPage};
+
+/// The helpdesk services over one database and vault.
+#[derive(Clone, Debug)]
+pub struct Helpdesk {
+    db: Db,
+    vault: Vault,
+    clock: Arc<dyn Clock>,
+}
+
+impl Helpdesk {
+    /// Services over `db` and `vault`, telling time with `clock`.
+    pub fn new(db: Db, vault: Vault, clock: Arc<dyn Clock>) -> Self {
+        Self { db, vault, clock }
+    }
+    /// The database.
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+    /// The vault.
+    pub fn vault(&self) -> &Vault {
+        &self.vault
+    }
+    /// The current time.
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+}
+
+/// Refuses callers that are not agents or admins.
+pub(crate) fn require_staff(scope: &Scope) -> Result<()> {
+    if scope.is_staff() { Ok(()) } else { Err(HelpdeskError::Forbidden("only agents and admins can do this")) }
+}

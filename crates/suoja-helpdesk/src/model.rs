@@ -1,0 +1,277 @@
+//! The helpdesk's values as services hand them out (decrypted, personal fields wrapped) and take
+//! them in (parsed and typed at the edge).
+
+use serde_json::Value;
+use suoja_core::{
+    AttachmentId, CommentId, Email, GroupId, OrganizationId, Personal, Priority, Role, Status, TicketId, TicketType, Timestamp, UserId,
+};
+
+/// A user, decrypted.
+#[derive(Debug, Clone)]
+pub struct User {
+    /// Id.
+    pub id: UserId,
+    /// Role.
+    pub role: Role,
+    /// E-mail address.
+    pub email: Option<Personal<String>>,
+    /// Name.
+    pub name: Personal<String>,
+    /// Phone.
+    pub phone: Option<Personal<String>>,
+    /// Details.
+    pub details: Option<Personal<String>>,
+    /// Notes (agents only).
+    pub notes: Option<Personal<String>>,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// External id.
+    pub external_id: Option<Personal<String>>,
+    /// User fields.
+    pub user_fields: Personal<Value>,
+    /// Organisation.
+    pub organization_id: Option<OrganizationId>,
+    /// Locale.
+    pub locale: String,
+    /// Time zone.
+    pub time_zone: String,
+    /// Verified.
+    pub verified: bool,
+    /// Not soft-deleted.
+    pub active: bool,
+    /// Suspended.
+    pub suspended: bool,
+    /// Created.
+    pub created_at: Timestamp,
+    /// Changed.
+    pub updated_at: Timestamp,
+    /// Last sign-in.
+    pub last_login_at: Option<Timestamp>,
+    /// Soft-deleted at.
+    pub deleted_at: Option<Timestamp>,
+}
+
+/// Fields to set on a user; `None` leaves a field as it is. For an optional field,
+/// `Some(None)` clears it.
+#[derive(Debug, Clone, Default)]
+pub struct UserInput {
+    /// Name.
+    pub name: Option<Personal<String>>,
+    /// E-mail.
+    pub email: Option<Option<Email>>,
+    /// Role.
+    pub role: Option<Role>,
+    /// Phone.
+    pub phone: Option<Option<Personal<String>>>,
+    /// Details.
+    pub details: Option<Option<Personal<String>>>,
+    /// Notes.
+    pub notes: Option<Option<Personal<String>>>,
+    /// Tags.
+    pub tags: Option<Vec<String>>,
+    /// External id.
+    pub external_id: Option<Option<Personal<String>>>,
+    /// User fields.
+    pub user_fields: Option<Personal<Value>>,
+    /// Organisation.
+    pub organization_id: Option<Option<OrganizationId>>,
+    /// Locale.
+    pub locale: Option<String>,
+    /// Time zone.
+    pub time_zone: Option<String>,
+    /// Verified.
+    pub verified: Option<bool>,
+    /// Suspended.
+    pub suspended: Option<bool>,
+    /// New password.
+    pub password: Option<Personal<String>>,
+}
+
+/// A ticket, decrypted.
+#[derive(Debug, Clone)]
+pub struct Ticket {
+    /// Id.
+    pub id: TicketId,
+    /// Requester.
+    pub requester_id: UserId,
+    /// Submitter.
+    pub submitter_id: UserId,
+    /// Assignee.
+    pub assignee_id: Option<UserId>,
+    /// Group.
+    pub group_id: Option<GroupId>,
+    /// Organisation.
+    pub organization_id: Option<OrganizationId>,
+    /// Subject.
+    pub subject: Option<Personal<String>>,
+    /// First comment's text.
+    pub description: Personal<String>,
+    /// Status.
+    pub status: Status,
+    /// Priority.
+    pub priority: Option<Priority>,
+    /// Type.
+    pub ticket_type: Option<TicketType>,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// Custom field values.
+    pub custom_fields: Personal<Vec<(i64, Value)>>,
+    /// External id.
+    pub external_id: Option<Personal<String>>,
+    /// Due date.
+    pub due_at: Option<Timestamp>,
+    /// Channel.
+    pub via: String,
+    /// CC'd users.
+    pub collaborator_ids: Vec<UserId>,
+    /// E-mail CCs.
+    pub email_cc_ids: Vec<UserId>,
+    /// Followers.
+    pub follower_ids: Vec<UserId>,
+    /// Created.
+    pub created_at: Timestamp,
+    /// Changed.
+    pub updated_at: Timestamp,
+    /// In the trash since.
+    pub deleted_at: Option<Timestamp>,
+    /// Who trashed it.
+    pub deleted_by: Option<UserId>,
+}
+
+/// Who a new ticket is for.
+#[derive(Debug, Clone)]
+pub enum RequesterRef {
+    /// An existing user.
+    Id(UserId),
+    /// A person by e-mail, created as an end user when unknown.
+    New {
+        /// Name (defaults to the e-mail's local part).
+        name: Option<Personal<String>>,
+        /// E-mail.
+        email: Email,
+    },
+}
+
+/// A new comment.
+#[derive(Debug, Clone)]
+pub struct CommentInput {
+    /// Plain-text body (may be empty when `html_body` is given).
+    pub body: Option<Personal<String>>,
+    /// HTML body; sanitised before storing.
+    pub html_body: Option<Personal<String>>,
+    /// Public reply (default) or internal note.
+    pub public: bool,
+    /// Author, when an agent writes on someone's behalf.
+    pub author_id: Option<UserId>,
+    /// Upload tokens whose files to attach.
+    pub uploads: Vec<String>,
+}
+
+/// Fields of a new ticket or changes to one.
+#[derive(Debug, Clone, Default)]
+pub struct TicketInput {
+    /// Subject.
+    pub subject: Option<Personal<String>>,
+    /// Comment to add (required on create).
+    pub comment: Option<CommentInput>,
+    /// Requester.
+    pub requester: Option<RequesterRef>,
+    /// Submitter (create only).
+    pub submitter_id: Option<UserId>,
+    /// Assignee.
+    pub assignee_id: Option<Option<UserId>>,
+    /// Group.
+    pub group_id: Option<Option<GroupId>>,
+    /// Organisation.
+    pub organization_id: Option<Option<OrganizationId>>,
+    /// Status.
+    pub status: Option<Status>,
+    /// Priority.
+    pub priority: Option<Option<Priority>>,
+    /// Type.
+    pub ticket_type: Option<Option<TicketType>>,
+    /// Replace tags.
+    pub tags: Option<Vec<String>>,
+    /// Tags to add.
+    pub additional_tags: Vec<String>,
+    /// Tags to remove.
+    pub remove_tags: Vec<String>,
+    /// Custom field values to set (merged by id).
+    pub custom_fields: Option<Personal<Vec<(i64, Value)>>>,
+    /// External id.
+    pub external_id: Option<Option<Personal<String>>>,
+    /// Due date.
+    pub due_at: Option<Option<Timestamp>>,
+    /// CC'd users (replace).
+    pub collaborator_ids: Option<Vec<UserId>>,
+    /// E-mail CCs (replace).
+    pub email_cc_ids: Option<Vec<UserId>>,
+    /// Followers (replace).
+    pub follower_ids: Option<Vec<UserId>>,
+}
+
+/// A comment, decrypted.
+#[derive(Debug, Clone)]
+pub struct Comment {
+    /// Id.
+    pub id: CommentId,
+    /// Ticket.
+    pub ticket_id: TicketId,
+    /// Author.
+    pub author_id: UserId,
+    /// Public reply or internal note.
+    pub public: bool,
+    /// Plain text.
+    pub body: Personal<String>,
+    /// Sanitised HTML.
+    pub html_body: Personal<String>,
+    /// Files.
+    pub attachments: Vec<Attachment>,
+    /// Channel.
+    pub via: String,
+    /// Created.
+    pub created_at: Timestamp,
+}
+
+/// An attachment's metadata, decrypted.
+#[derive(Debug, Clone)]
+pub struct Attachment {
+    /// Id.
+    pub id: AttachmentId,
+    /// File name.
+    pub file_name: Personal<String>,
+    /// MIME type.
+    pub content_type: String,
+    /// Size in bytes.
+    pub size: i64,
+    /// Ticket, once attached.
+    pub ticket_id: Option<TicketId>,
+}
+
+/// A change recorded in a ticket's audit (field names and non-personal values only).
+#[derive(Debug, Clone)]
+pub struct AuditEvent {
+    /// `Create`, `Change` or `Comment`.
+    pub kind: &'static str,
+    /// Field changed.
+    pub field_name: Option<&'static str>,
+    /// New value (ids, statuses; never text).
+    pub value: Option<Value>,
+    /// Previous value.
+    pub previous_value: Option<Value>,
+    /// For `Comment` events.
+    pub comment_id: Option<CommentId>,
+}
+
+/// The outcome of creating or updating a ticket.
+#[derive(Debug, Clone)]
+pub struct TicketChange {
+    /// The ticket after the change.
+    pub ticket: Ticket,
+    /// The audit of the change.
+    pub events: Vec<AuditEvent>,
+    /// The acting user.
+    pub author_id: UserId,
+    /// When.
+    pub at: Timestamp,
+}

@@ -1,0 +1,189 @@
+//! Organisations: CRUD, lookups by name or external id, and their place in search.
+
+use suoja_core::{GroupId, OrganizationId, Scope, Timestamp};
+use suoja_store::StoreError;
+use suoja_store::organizations::OrgRow;
+
+use crate::search::{DOC_ORG, index_doc};
+use crate::users::normalize_tags;
+use crate::{Helpdesk, HelpdeskError, Result, require_staff};
+
+/// An organisation.
+#[derive(Debug, Clone)]
+pub struct Organization {
+    /// Id.
+    pub id: OrganizationId,
+    /// Name.
+    pub name: String,
+    /// Details.
+    pub details: Option<String>,
+    /// Notes.
+    pub notes: Option<String>,
+    /// Domains.
+    pub domain_names: Vec<String>,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// External id.
+    pub external_id: Option<String>,
+    /// Default group.
+    pub group_id: Option<GroupId>,
+    /// Members see each other's tickets.
+    pub shared_tickets: bool,
+    /// Members comment on each other's tickets.
+    pub shared_comments: bool,
+    /// Created.
+    pub created_at: Timestamp,
+    /// Changed.
+    pub updated_at: Timestamp,
+}
+
+impl From<OrgRow> for Organization {
+    fn from(r: OrgRow) -> Self {
+        Self {
+            id: r.id,
+            name: r.name,
+            details: r.details,
+            notes: r.notes,
+            domain_names: serde_json::from_str(&r.domain_names).unwrap_or_default(),
+            tags: serde_json::from_str(&r.tags).unwrap_or_default(),
+            external_id: r.external_id,
+            group_id: r.group_id,
+            shared_tickets: r.shared_tickets,
+            shared_comments: r.shared_comments,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+/// Fields to set on an organisation.
+#[derive(Debug, Clone, Default)]
+pub struct OrgInput {
+    /// Name.
+    pub name: Option<String>,
+    /// Details.
+    pub details: Option<Option<String>>,
+    /// Notes.
+    pub notes: Option<Option<String>>,
+    /// Domains.
+    pub domain_names: Option<Vec<String>>,
+    /// Tags.
+    pub tags: Option<Vec<String>>,
+    /// External id.
+    pub external_id: Option<Option<String>>,
+    /// Default group.
+    pub group_id: Option<Option<GroupId>>,
+    /// Shared tickets.
+    pub shared_tickets: Option<bool>,
+    /// Shared comments.
+    pub shared_comments: Option<bool>,
+}
+
+fn dup_name(e: StoreError) -> HelpdeskError {
+    match e {
+        StoreError::Duplicate(_) => HelpdeskError::duplicate("name", "Name: has already been taken"),
+        other => other.into(),
+    }
+}
+
+fn apply(row: &mut OrgRow, input: OrgInput) -> Result<()> {
+    if let Some(n) = input.name {
+        row.name = n;
+    }
+    if let Some(d) = input.details {
+        row.details = d;
+    }
+    if let Some(n) = input.notes {
+        row.notes = n;
+    }
+    if let Some(d) = input.domain_names {
+        row.domain_names = serde_json::to_string(&d).map_err(|e| HelpdeskError::Internal(e.to_string()))?;
+    }
+    if let Some(t) = input.tags {
+        row.tags = serde_json::to_string(&normalize_tags(&t)).map_err(|e| HelpdeskError::Internal(e.to_string()))?;
+    }
+    if let Some(x) = input.external_id {
+        row.external_id = x;
+    }
+    if let Some(g) = input.group_id {
+        row.group_id = g;
+    }
+    if let Some(b) = input.shared_tickets {
+        row.shared_tickets = b;
+    }
+    if let Some(b) = input.shared_comments {
+        row.shared_comments = b;
+    }
+    Ok(())
+}
+
+impl Helpdesk {
+    /// Creates an organisation.
+    pub async fn create_org(&self, scope: &Scope, input: OrgInput) -> Result<Organization> {
+        require_staff(scope)?;
+        if input.name.as_deref().is_none_or(|n| n.trim().is_empty()) {
+            return Err(HelpdeskError::Invalid { field: "name".into(), message: "Name: cannot be blank".into(), code: "BlankValue" });
+        }
+        let now = self.now();
+        let mut row = OrgRow { id: OrganizationId(0), name: String::new(), details: None, notes: None, domain_names: "[]".into(), tags: "[]".into(), external_id: None, group_id: None, shared_tickets: false, shared_comments: false, created_at: now, updated_at: now };
+        apply(&mut row, input)?;
+        let mut tx = self.db.begin().await?;
+        row.id = suoja_store::organizations::insert(&mut tx, scope.tenant, &row).await.map_err(dup_name)?;
+        index_doc(&self.vault, &mut tx, scope.tenant, DOC_ORG, row.id.0, &row.name, &[]).await?;
+        tx.commit().await?;
+        Ok(row.into())
+    }
+
+    /// Reads an organisation.
+    pub async fn get_org(&self, scope: &Scope, id: OrganizationId) -> Result<Organization> {
+        require_staff(scope)?;
+        let mut c = self.db.read().await?;
+        Ok(suoja_store::organizations::by_id(&mut c, scope.tenant, id).await?.ok_or(HelpdeskError::NotFound("Organization"))?.into())
+    }
+
+    /// Updates an organisation.
+    pub async fn update_org(&self, scope: &Scope, id: OrganizationId, input: OrgInput) -> Result<Organization> {
+        require_staff(scope)?;
+        if input.name.as_deref().is_some_and(|n| n.trim().is_empty()) {
+            return Err(HelpdeskError::Invalid { field: "name".into(), message: "Name: cannot be blank".into(), code: "BlankValue" });
+        }
+        let mut tx = self.db.begin().await?;
+        let mut row = suoja_store::organizations::by_id(&mut tx, scope.tenant, id).await?.ok_or(HelpdeskError::NotFound("Organization"))?;
+        apply(&mut row, input)?;
+        row.updated_at = self.now();
+        suoja_store::organizations::update(&mut tx, scope.tenant, &row).await.map_err(dup_name)?;
+        index_doc(&self.vault, &mut tx, scope.tenant, DOC_ORG, row.id.0, &row.name, &[]).await?;
+        tx.commit().await?;
+        Ok(row.into())
+    }
+
+    /// Deletes an organisation.
+    pub async fn delete_org(&self, scope: &Scope, id: OrganizationId) -> Result<()> {
+        if !scope.is_admin() {
+            return Err(HelpdeskError::Forbidden("only admins can delete organizations"));
+        }
+        let mut tx = self.db.begin().await?;
+        if !suoja_store::organizations::delete(&mut tx, scope.tenant, id).await? {
+            return Err(HelpdeskError::NotFound("Organization"));
+        }
+        suoja_store::search::remove(&mut tx, scope.tenant, DOC_ORG, id.0).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Lists organisations.
+    pub async fn list_orgs(&self, scope: &Scope, after: Option<i64>, limit: i64, offset: i64) -> Result<(Vec<Organization>, i64)> {
+        require_staff(scope)?;
+        let mut c = self.db.read().await?;
+        let rows = suoja_store::organizations::list(&mut c, scope.tenant, after, limit, offset).await?;
+        let count = suoja_store::organizations::count(&mut c, scope.tenant).await?;
+        Ok((rows.into_iter().map(Organization::from).collect(), count))
+    }
+
+    /// Finds organisations by exact name or external id.
+    pub async fn find_orgs(&self, scope: &Scope, name: Option<&str>, external_id: Option<&str>) -> Result<Vec<Organization>> {
+        require_staff(scope)?;
+        let mut c = self.db.read().await?;
+        Ok(suoja_store::organizations::search(&mut c, scope.tenant, name, external_id).await?.into_iter().map(Organization::from).collect())
+    }
+}

@@ -1,0 +1,225 @@
+//! Search over tickets, users and organisations: index maintenance (keyed token hashes) and
+//! Zendesk-style queries answered from the index plus column filters.
+
+use suoja_core::{Email, OrganizationId, Scope, Status, TenantId, TicketId, Timestamp, UserId};
+use suoja_search::query::Cmp;
+use suoja_store::AnyConnection;
+use suoja_store::tickets::{TicketFilter, TicketSort};
+use suoja_vault::Vault;
+
+use crate::model::{Ticket, User};
+use crate::{Helpdesk, HelpdeskError, Result};
+
+pub(crate) const DOC_TICKET: i64 = 1;
+pub(crate) const DOC_USER: i64 = 2;
+pub(crate) const DOC_ORG: i64 = 3;
+
+/// Search never pages past this many results (as Zendesk).
+pub const MAX_RESULTS: i64 = 1000;
+
+/// Replaces a document's index entries with the terms of `text` and `tags`.
+pub(crate) async fn index_doc(v: &Vault, c: &mut AnyConnection, tenant: TenantId, kind: i64, id: i64, text: &str, tags: &[String]) -> Result<()> {
+    let h = v.search_hasher(c, tenant).await?;
+    let mut tokens: Vec<i64> = suoja_search::terms(text).iter().map(|t| h.token(t)).collect();
+    tokens.extend(tags.iter().map(|t| h.token(&format!("tag:{t}"))));
+    tokens.sort_unstable();
+    tokens.dedup();
+    suoja_store::search::replace(c, tenant, kind, id, &tokens).await?;
+    Ok(())
+}
+
+/// Adds the terms of `text` to a document's entries.
+pub(crate) async fn index_add(v: &Vault, c: &mut AnyConnection, tenant: TenantId, kind: i64, id: i64, text: &str) -> Result<()> {
+    let h = v.search_hasher(c, tenant).await?;
+    let mut tokens: Vec<i64> = suoja_search::terms(text).iter().map(|t| h.token(t)).collect();
+    tokens.sort_unstable();
+    tokens.dedup();
+    suoja_store::search::add(c, tenant, kind, id, &tokens).await?;
+    Ok(())
+}
+
+/// One search result.
+#[derive(Debug, Clone)]
+pub enum SearchHit {
+    /// A ticket.
+    Ticket(Box<Ticket>),
+    /// A user.
+    User(Box<User>),
+    /// An organisation.
+    Organization(Box<crate::orgs::Organization>),
+}
+
+/// A page of search results.
+#[derive(Debug, Clone)]
+pub struct SearchPage {
+    /// The results.
+    pub results: Vec<SearchHit>,
+    /// Total matching.
+    pub count: i64,
+}
+
+fn rank_set(cmp: Cmp, value: &str) -> Result<Vec<i64>> {
+    let s = Status::parse(value).map_err(|e| HelpdeskError::BadQuery(format!("status {}", e.0)))?;
+    let r = s as i64;
+    Ok(Status::ALL
+        .iter()
+        .map(|x| *x as i64)
+        .filter(|x| match cmp {
+            Cmp::Eq => *x == r,
+            Cmp::Lt => *x < r,
+            Cmp::Le => *x <= r,
+            Cmp::Gt => *x > r,
+            Cmp::Ge => *x >= r,
+        })
+        .collect())
+}
+
+fn date(value: &str) -> Result<Timestamp> {
+    Timestamp::parse(value).ok_or_else(|| HelpdeskError::BadQuery(format!("'{}' is not a date (use YYYY-MM-DD)", value.chars().take(40).collect::<String>())))
+}
+
+fn apply_dates(filters: &[(Cmp, String)], from: &mut Option<Timestamp>, to: &mut Option<Timestamp>) -> Result<()> {
+    const DAY: i64 = 86_400_000;
+    for (cmp, v) in filters {
+        let t = date(v)?;
+        let whole_day = !v.contains('T');
+        match cmp {
+            Cmp::Gt => *from = Some(if whole_day { Timestamp(t.0 + DAY) } else { Timestamp(t.0 + 1) }),
+            Cmp::Ge => *from = Some(t),
+            Cmp::Lt => *to = Some(t),
+            Cmp::Le => *to = Some(if whole_day { Timestamp(t.0 + DAY) } else { Timestamp(t.0 + 1) }),
+            Cmp::Eq => {
+                *from = Some(t);
+                *to = Some(Timestamp(t.0 + if whole_day { DAY } else { 1000 }));
+            }
+        }
+    }
+    Ok(())
+}
+
+impl Helpdesk {
+    async fn resolve_person(&self, c: &mut AnyConnection, scope: &Scope, value: &str) -> Result<Option<UserId>> {
+        if value == "me" {
+            return Ok(Some(scope.actor));
+        }
+        if let Ok(id) = value.parse::<i64>() {
+            return Ok(Some(UserId(id)));
+        }
+        match Email::parse(value) {
+            Ok(e) => Ok(self.user_by_email(c, scope.tenant, &e).await?.map(|u| u.id)),
+            Err(_) => Ok(None),
+        }
+    }
+
+    /// Answers a Zendesk-style query. Results are newest-changed first; `page` is 1-based.
+    pub async fn search(&self, scope: &Scope, query: &str, page: i64, per_page: i64) -> Result<SearchPage> {
+        if page < 1 || (page - 1) * per_page >= MAX_RESULTS {
+            return Err(HelpdeskError::BadQuery(format!("search results are limited to {MAX_RESULTS}; narrow the query")));
+        }
+        let q = suoja_search::parse(query).map_err(|e| HelpdeskError::BadQuery(e.0))?;
+        let mut c = self.db.read().await?;
+        let h = self.vault.search_hasher(&mut c, scope.tenant).await?;
+        let ticket_only = !q.status.is_empty() || !q.priority.is_empty() || q.requester.is_some() || q.assignee.is_some() || !q.tags.is_empty() || !q.created.is_empty() || !q.updated.is_empty();
+        let kind = q.kind.clone().unwrap_or_else(|| if ticket_only { "ticket".into() } else { "all".into() });
+        if !matches!(kind.as_str(), "ticket" | "user" | "organization" | "all") {
+            return Err(HelpdeskError::BadQuery(format!("type must be ticket, user or organization, not '{}'", kind.chars().take(40).collect::<String>())));
+        }
+        if q.words.is_empty() && !ticket_only && kind != "ticket" {
+            return Err(HelpdeskError::BadQuery("the query has no words to search for".into()));
+        }
+        let word_tokens: Vec<i64> = q.words.iter().map(|w| h.token(w)).collect();
+        let mut hits: Vec<(Timestamp, SearchHit)> = Vec::new();
+        let mut total = 0;
+        let window = MAX_RESULTS;
+
+        {
+            if kind == "ticket" || kind == "all" {
+                let mut f = TicketFilter::default();
+                let mut tokens = word_tokens.clone();
+                tokens.extend(q.tags.iter().map(|t| h.token(&format!("tag:{t}"))));
+                if !tokens.is_empty() {
+                    f.ids = Some(suoja_store::search::all_of(&mut c, scope.tenant, DOC_TICKET, &tokens).await?);
+                }
+                for (cmp, v) in &q.status {
+                    let set = rank_set(*cmp, v)?;
+                    f.status_ranks = Some(match f.status_ranks.take() {
+                        Some(prev) => prev.into_iter().filter(|r| set.contains(r)).collect(),
+                        None => set,
+                    });
+                }
+                if let Some(r) = &q.requester {
+                    f.requester = Some(self.resolve_person(&mut c, scope, r).await?.unwrap_or(UserId(-1)));
+                }
+                if let Some(a) = &q.assignee {
+                    f.assignee = Some(if a == "none" { UserId(-1) } else { self.resolve_person(&mut c, scope, a).await?.unwrap_or(UserId(-1)) });
+                }
+                if !scope.is_staff() {
+                    f.requester = Some(scope.actor);
+                }
+                apply_dates(&q.created, &mut f.created_from, &mut f.created_to)?;
+                apply_dates(&q.updated, &mut f.updated_from, &mut f.updated_to)?;
+                let mut rows = suoja_store::tickets::list(&mut c, scope.tenant, &f, TicketSort::UpdatedDesc, window, 0).await?;
+                if !q.priority.is_empty() {
+                    rows.retain(|r| r.priority.as_ref().is_some_and(|p| q.priority.contains(p)));
+                }
+                total += suoja_store::tickets::count(&mut c, scope.tenant, &f).await?.min(if q.priority.is_empty() { i64::MAX } else { rows.len() as i64 });
+                let tickets = self.open_tickets(&mut c, scope.tenant, &rows).await?;
+                hits.extend(tickets.into_iter().map(|t| (t.updated_at, SearchHit::Ticket(Box::new(t)))));
+            }
+            if scope.is_staff() && (kind == "user" || kind == "all") && !word_tokens.is_empty() {
+                let ids = suoja_store::search::all_of(&mut c, scope.tenant, DOC_USER, &word_tokens).await?;
+                let ids: Vec<UserId> = ids.into_iter().take(window as usize).map(UserId).collect();
+                let rows = suoja_store::users::by_ids(&mut c, scope.tenant, &ids).await?;
+                for r in rows.iter().filter(|r| r.deleted_at.is_none()) {
+                    let u = self.open_user(&mut c, scope.tenant, r).await?;
+                    total += 1;
+                    hits.push((u.updated_at, SearchHit::User(Box::new(u))));
+                }
+            }
+            if scope.is_staff() && (kind == "organization" || kind == "all") && !word_tokens.is_empty() {
+                let ids = suoja_store::search::all_of(&mut c, scope.tenant, DOC_ORG, &word_tokens).await?;
+                for id in ids.into_iter().take(window as usize) {
+                    if let Some(r) = suoja_store::organizations::by_id(&mut c, scope.tenant, OrganizationId(id)).await? {
+                        let o = crate::orgs::Organization::from(r);
+                        total += 1;
+                        hits.push((o.updated_at, SearchHit::Organization(Box::new(o))));
+                    }
+                }
+            }
+        }
+        hits.sort_by(|a, b| b.0.cmp(&a.0));
+        let start = ((page - 1) * per_page).max(0) as usize;
+        let results = hits.into_iter().skip(start).take(per_page as usize).map(|(_, h)| h).collect();
+        Ok(SearchPage { results, count: total })
+    }
+
+    /// Finds users by a free query over name, e-mail, phone and external id.
+    pub async fn search_users(&self, scope: &Scope, query: &str) -> Result<Vec<User>> {
+        crate::require_staff(scope)?;
+        let mut c = self.db.read().await?;
+        let h = self.vault.search_hasher(&mut c, scope.tenant).await?;
+        let tokens: Vec<i64> = suoja_search::terms(query).iter().map(|w| h.token(w)).collect();
+        let ids = suoja_store::search::all_of(&mut c, scope.tenant, DOC_USER, &tokens).await?;
+        let ids: Vec<UserId> = ids.into_iter().take(100).map(UserId).collect();
+        let rows = suoja_store::users::by_ids(&mut c, scope.tenant, &ids).await?;
+        let mut out = Vec::new();
+        for r in rows.iter().filter(|r| r.deleted_at.is_none()) {
+            out.push(self.open_user(&mut c, scope.tenant, r).await?);
+        }
+        out.sort_by_key(|u| u.id);
+        Ok(out)
+    }
+
+    /// Rebuilds a ticket's index entries from its current fields and comments.
+    pub(crate) async fn reindex_ticket(&self, c: &mut AnyConnection, tenant: TenantId, id: TicketId) -> Result<()> {
+        let Some(row) = suoja_store::tickets::by_id(c, tenant, id).await? else { return Ok(()) };
+        let t = self.open_ticket_row(c, tenant, &row).await?;
+        let mut text = t.subject.as_ref().map(|s| s.expose().clone()).unwrap_or_default();
+        let comments = suoja_store::comments::for_ticket(c, tenant, id, false, None, false, 100_000, 0).await?;
+        for m in &comments {
+            text.push(' ');
+            text.push_str(crate::crypt::open(&self.vault, c, tenant, &m.body_enc).await?.expose());
+        }
+        index_doc(&self.vault, c, tenant, DOC_TICKET, id.0, &text, &t.tags).await
+    }
+}

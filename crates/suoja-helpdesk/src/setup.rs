@@ -1,0 +1,85 @@
+//! Bootstrap: a new tenant with its vault key, a first admin and an API token. Used by
+//! `suoja init` and `suoja serve --demo`; the token is returned once and stored only as a hash.
+
+use suoja_core::{Email, Personal, Role, Scope, TenantId, random};
+use suoja_store::tokens::TokenKind;
+
+use crate::model::UserInput;
+use crate::{Helpdesk, HelpdeskError, Result};
+
+/// What a bootstrap created.
+#[derive(Debug, Clone)]
+pub struct Bootstrap {
+    /// The tenant.
+    pub tenant: TenantId,
+    /// Its subdomain.
+    pub subdomain: String,
+    /// The admin's scope.
+    pub admin: Scope,
+    /// The API token (shown once).
+    pub api_token: Personal<String>,
+    /// The admin's password, when one was generated (shown once).
+    pub password: Option<Personal<String>>,
+}
+
+impl Helpdesk {
+    /// Creates a tenant, its key, an admin with `email` (and a generated password when asked),
+    /// and an API token.
+    pub async fn bootstrap_tenant(&self, subdomain: &str, name: &str, region: &str, email: &Email, with_password: bool) -> Result<Bootstrap> {
+        if subdomain.is_empty() || !subdomain.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
+            return Err(HelpdeskError::invalid("subdomain", "use lower-case letters, digits and '-'"));
+        }
+        let now = self.now();
+        let mut tx = self.db.begin().await?;
+        let tenant = suoja_store::tenants::insert(&mut tx, subdomain, name, region, now).await.map_err(|e| match e {
+            suoja_store::StoreError::Duplicate(_) => HelpdeskError::duplicate("subdomain", "is already taken"),
+            other => other.into(),
+        })?;
+        self.vault.create_tenant(&mut tx, tenant, now).await?;
+        let password = with_password.then(|| Personal::new(random::token::<12>()));
+        let local = email.normalized().split('@').next().unwrap_or("admin").to_string();
+        let input = UserInput { name: Some(Personal::new(local)), email: Some(Some(email.clone())), role: Some(Role::Admin), verified: Some(true), password: password.clone(), ..Default::default() };
+        let admin = self.insert_user(&mut tx, tenant, &input, now).await?;
+        let token = random::token::<30>();
+        suoja_store::tokens::insert(&mut tx, tenant, admin.id, TokenKind::Api, &crate::auth::token_hash(&token), now).await?;
+        tx.commit().await?;
+        tracing::info!(tenant.id = %tenant, user.id = %admin.id, "tenant bootstrapped");
+        Ok(Bootstrap { tenant, subdomain: subdomain.to_string(), admin: Scope { tenant, actor: admin.id, role: Role::Admin }, api_token: Personal::new(token), password })
+    }
+
+    /// Issues a bearer (OAuth-style) token for the scope's user.
+    pub async fn issue_bearer_token(&self, scope: &Scope) -> Result<Personal<String>> {
+        let token = random::token::<30>();
+        let mut tx = self.db.begin().await?;
+        suoja_store::tokens::insert(&mut tx, scope.tenant, scope.actor, TokenKind::OAuth, &crate::auth::token_hash(&token), self.now()).await?;
+        tx.commit().await?;
+        Ok(Personal::new(token))
+    }
+
+    /// Issues an account API token (admins only).
+    pub async fn issue_api_token(&self, scope: &Scope) -> Result<Personal<String>> {
+        if !scope.is_admin() {
+            return Err(HelpdeskError::Forbidden("only admins can create API tokens"));
+        }
+        let token = random::token::<30>();
+        let mut tx = self.db.begin().await?;
+        suoja_store::tokens::insert(&mut tx, scope.tenant, scope.actor, TokenKind::Api, &crate::auth::token_hash(&token), self.now()).await?;
+        tx.commit().await?;
+        Ok(Personal::new(token))
+    }
+
+    /// The tenant a request's host names: `acme.anything` selects subdomain `acme`; a host that
+    /// names none (an IP address, `localhost`) selects the installation's first tenant.
+    pub async fn tenant_for_host(&self, host: &str) -> Result<Option<TenantId>> {
+        let name = host.split(':').next().unwrap_or("");
+        let mut c = self.db.read().await?;
+        let label = name.split('.').next().unwrap_or("");
+        let is_ip = name.parse::<std::net::IpAddr>().is_ok() || name.starts_with('[');
+        if !is_ip && name.contains('.') && !label.is_empty() {
+            if let Some(t) = suoja_store::tenants::by_subdomain(&mut c, label).await? {
+                return Ok(Some(t.id));
+            }
+        }
+        Ok(suoja_store::tenants::first(&mut c).await?.map(|t| t.id))
+    }
+}

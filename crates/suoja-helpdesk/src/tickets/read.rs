@@ -1,0 +1,183 @@
+//! Reading tickets: one, many, lists (all, requested, CC'd, assigned, organisation), comments,
+//! and the incremental export.
+
+use suoja_core::{CommentId, OrganizationId, Scope, TicketId, Timestamp, UserId};
+
+use suoja_store::tickets::{TicketFilter, TicketSort};
+
+use crate::model::{Attachment, Comment, Ticket};
+use crate::users::Paging;
+use crate::{Helpdesk, HelpdeskError, Result, crypt};
+
+/// Which tickets a list shows.
+#[derive(Debug, Clone, Copy)]
+pub enum TicketList {
+    /// Every live ticket (staff).
+    All,
+    /// Requested by a user.
+    Requested(UserId),
+    /// A user is CC'd on.
+    Ccd(UserId),
+    /// Assigned to an agent.
+    Assigned(UserId),
+    /// Of an organisation.
+    Organization(OrganizationId),
+    /// In the trash.
+    Deleted,
+}
+
+/// A page of tickets.
+#[derive(Debug, Clone)]
+pub struct TicketPage {
+    /// Tickets.
+    pub tickets: Vec<Ticket>,
+    /// Total (offset pagination only).
+    pub count: i64,
+    /// Whether more follow.
+    pub has_more: bool,
+}
+
+/// A page of comments.
+#[derive(Debug, Clone)]
+pub struct CommentPage {
+    /// Comments.
+    pub comments: Vec<Comment>,
+    /// Total.
+    pub count: i64,
+    /// Whether more follow.
+    pub has_more: bool,
+}
+
+impl Helpdesk {
+    /// Reads one live ticket the scope may see.
+    pub async fn get_ticket(&self, scope: &Scope, id: TicketId) -> Result<Ticket> {
+        let mut c = self.db.read().await?;
+        let row = suoja_store::tickets::by_id(&mut c, scope.tenant, id).await?.filter(|t| t.deleted_at.is_none()).ok_or(HelpdeskError::NotFound("Ticket"))?;
+        if !self.can_see(&mut c, scope, &row).await? {
+            return Err(HelpdeskError::NotFound("Ticket"));
+        }
+        self.open_ticket_full(&mut c, scope.tenant, &row).await
+    }
+
+    /// Reads several tickets; ids the scope cannot see are left out.
+    pub async fn get_tickets(&self, scope: &Scope, ids: &[TicketId]) -> Result<Vec<Ticket>> {
+        let mut c = self.db.read().await?;
+        let f = TicketFilter { ids: Some(ids.iter().map(|i| i.0).collect()), ..Default::default() };
+        let rows = suoja_store::tickets::list(&mut c, scope.tenant, &f, TicketSort::Id, 100, 0).await?;
+        let mut visible = Vec::new();
+        for r in rows {
+            if self.can_see(&mut c, scope, &r).await? {
+                visible.push(r);
+            }
+        }
+        self.open_tickets(&mut c, scope.tenant, &visible).await
+    }
+
+    /// Lists tickets.
+    pub async fn list_tickets(&self, scope: &Scope, which: TicketList, paging: Paging) -> Result<TicketPage> {
+        let mut f = TicketFilter::default();
+        match which {
+            TicketList::All => crate::require_staff(scope)?,
+            TicketList::Deleted => {
+                crate::require_staff(scope)?;
+                f.deleted = true;
+            }
+            TicketList::Requested(u) => {
+                if !scope.is_staff() && u != scope.actor {
+                    return Err(HelpdeskError::NotFound("User"));
+                }
+                f.requester = Some(u);
+            }
+            TicketList::Ccd(u) => {
+                if !scope.is_staff() && u != scope.actor {
+                    return Err(HelpdeskError::NotFound("User"));
+                }
+                f.ccd = Some(u);
+            }
+            TicketList::Assigned(u) => {
+                crate::require_staff(scope)?;
+                f.assignee = Some(u);
+            }
+            TicketList::Organization(o) => {
+                crate::require_staff(scope)?;
+                let mut c = self.db.read().await?;
+                suoja_store::organizations::by_id(&mut c, scope.tenant, o).await?.ok_or(HelpdeskError::NotFound("Organization"))?;
+                f.organization = Some(o);
+            }
+        }
+        let mut c = self.db.read().await?;
+        if let Some(u) = f.requester.or(f.ccd).or(f.assignee) {
+            suoja_store::users::by_id(&mut c, scope.tenant, u).await?.ok_or(HelpdeskError::NotFound("User"))?;
+        }
+        self.page_tickets(&mut c, scope, f, paging).await
+    }
+
+    async fn page_tickets(&self, c: &mut suoja_store::AnyConnection, scope: &Scope, mut f: TicketFilter, paging: Paging) -> Result<TicketPage> {
+        if let Paging::Cursor { after, before, .. } = paging {
+            f.after = after;
+            f.before = before;
+        }
+        let (limit, offset) = paging.limit_offset();
+        let mut rows = suoja_store::tickets::list(c, scope.tenant, &f, TicketSort::Id, limit, offset).await?;
+        let size = paging.size() as usize;
+        let has_more = rows.len() > size;
+        if has_more {
+            if f.before.is_some() {
+                rows.remove(0);
+            } else {
+                rows.truncate(size);
+            }
+        }
+        let count = match paging {
+            Paging::Offset { .. } => suoja_store::tickets::count(c, scope.tenant, &TicketFilter { after: None, before: None, ..f }).await?,
+            Paging::Cursor { .. } => 0,
+        };
+        let tickets = self.open_tickets(c, scope.tenant, &rows).await?;
+        Ok(TicketPage { tickets, count, has_more })
+    }
+
+    /// A ticket's comments in order; end users never see internal notes.
+    pub async fn list_comments(&self, scope: &Scope, ticket: TicketId, after: Option<i64>, descending: bool, page: Option<(i64, i64)>, size: i64) -> Result<CommentPage> {
+        let mut c = self.db.read().await?;
+        let row = suoja_store::tickets::by_id(&mut c, scope.tenant, ticket).await?.filter(|t| t.deleted_at.is_none()).ok_or(HelpdeskError::NotFound("Ticket"))?;
+        if !self.can_see(&mut c, scope, &row).await? {
+            return Err(HelpdeskError::NotFound("Ticket"));
+        }
+        let public_only = !scope.is_staff();
+        let (limit, offset) = match page {
+            Some((p, per)) => (per + 1, (p - 1) * per),
+            None => (size + 1, 0),
+        };
+        let per = page.map(|(_, per)| per).unwrap_or(size) as usize;
+        let mut rows = suoja_store::comments::for_ticket(&mut c, scope.tenant, ticket, public_only, after, descending, limit, offset).await?;
+        let has_more = rows.len() > per;
+        rows.truncate(per);
+        let count = suoja_store::comments::count_for_ticket(&mut c, scope.tenant, ticket, public_only).await?;
+        let ids: Vec<CommentId> = rows.iter().map(|r| r.id).collect();
+        let files = suoja_store::attachments::for_comments(&mut c, scope.tenant, &ids).await?;
+        let mut comments = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let body = crypt::open(&self.vault, &mut c, scope.tenant, &r.body_enc).await?;
+            let html_body = match &r.html_enc {
+                Some(h) => crypt::open(&self.vault, &mut c, scope.tenant, h).await?,
+                None => suoja_core::Personal::new(crate::text::plain_to_html(body.expose())),
+            };
+            let mut attachments = Vec::new();
+            for f in files.iter().filter(|f| f.comment_id == Some(r.id)) {
+                attachments.push(Attachment { id: f.id, file_name: crypt::open(&self.vault, &mut c, scope.tenant, &f.file_name_enc).await?, content_type: f.content_type.clone(), size: f.size, ticket_id: f.ticket_id });
+            }
+            comments.push(Comment { id: r.id, ticket_id: r.ticket_id, author_id: r.author_id, public: r.public, body, html_body, attachments, via: r.via.clone(), created_at: r.created_at });
+        }
+        Ok(CommentPage { comments, count, has_more })
+    }
+
+    /// Tickets changed since `since` (trash included), for the incremental export.
+    pub async fn tickets_changed_since(&self, scope: &Scope, since: Timestamp, after: Option<(i64, i64)>, limit: i64) -> Result<Vec<Ticket>> {
+        if !scope.is_admin() {
+            return Err(HelpdeskError::Forbidden("only admins can export incrementally"));
+        }
+        let mut c = self.db.read().await?;
+        let rows = suoja_store::tickets::changed_since(&mut c, scope.tenant, since, after, limit).await?;
+        self.open_tickets(&mut c, scope.tenant, &rows).await
+    }
+}

@@ -1,0 +1,84 @@
+//! The ticket trash: soft deletion, restore, and permanent deletion (which removes comments,
+//! attachments, links and index entries in one transaction). Trashed tickets are purged for
+//! good after [`TRASH_DAYS`].
+
+use suoja_core::{Scope, TicketId};
+use suoja_store::AnyConnection;
+
+use crate::search::DOC_TICKET;
+use crate::{Helpdesk, HelpdeskError, Result};
+
+/// Days a deleted ticket stays restorable.
+pub const TRASH_DAYS: i64 = 7;
+
+impl Helpdesk {
+    /// Moves a ticket to the trash.
+    pub async fn delete_ticket(&self, scope: &Scope, id: TicketId) -> Result<()> {
+        crate::require_staff(scope)?;
+        let now = self.now();
+        let mut tx = self.db.begin().await?;
+        let mut row = suoja_store::tickets::by_id(&mut tx, scope.tenant, id).await?.filter(|t| t.deleted_at.is_none()).ok_or(HelpdeskError::NotFound("Ticket"))?;
+        row.deleted_at = Some(now);
+        row.deleted_by = Some(scope.actor);
+        row.updated_at = now;
+        suoja_store::tickets::update(&mut tx, scope.tenant, &row).await?;
+        tx.commit().await?;
+        tracing::info!(tenant.id = %scope.tenant, ticket.id = %id, actor.id = %scope.actor, "ticket moved to trash");
+        Ok(())
+    }
+
+    /// Restores a trashed ticket.
+    pub async fn restore_ticket(&self, scope: &Scope, id: TicketId) -> Result<()> {
+        crate::require_staff(scope)?;
+        let now = self.now();
+        let mut tx = self.db.begin().await?;
+        let mut row = suoja_store::tickets::by_id(&mut tx, scope.tenant, id).await?.filter(|t| t.deleted_at.is_some()).ok_or(HelpdeskError::NotFound("Ticket"))?;
+        row.deleted_at = None;
+        row.deleted_by = None;
+        row.updated_at = now;
+        suoja_store::tickets::update(&mut tx, scope.tenant, &row).await?;
+        tx.commit().await?;
+        tracing::info!(tenant.id = %scope.tenant, ticket.id = %id, actor.id = %scope.actor, "ticket restored");
+        Ok(())
+    }
+
+    /// Deletes a trashed ticket for good.
+    pub async fn purge_ticket(&self, scope: &Scope, id: TicketId) -> Result<()> {
+        crate::require_staff(scope)?;
+        let mut tx = self.db.begin().await?;
+        suoja_store::tickets::by_id(&mut tx, scope.tenant, id).await?.filter(|t| t.deleted_at.is_some()).ok_or(HelpdeskError::NotFound("Ticket"))?;
+        purge_ticket_rows(&mut tx, scope, id).await?;
+        tx.commit().await?;
+        suoja_store::dialect::checkpoint(&self.db).await?;
+        tracing::info!(tenant.id = %scope.tenant, ticket.id = %id, actor.id = %scope.actor, "ticket deleted permanently");
+        Ok(())
+    }
+
+    /// Trash older than [`TRASH_DAYS`] is deleted for good; returns how many tickets went.
+    pub async fn purge_expired_trash(&self, scope: &Scope) -> Result<usize> {
+        let cutoff = self.now().0 - TRASH_DAYS * 86_400_000;
+        let mut c = self.db.read().await?;
+        let f = suoja_store::tickets::TicketFilter { deleted: true, ..Default::default() };
+        let rows = suoja_store::tickets::list(&mut c, scope.tenant, &f, suoja_store::tickets::TicketSort::Id, 100_000, 0).await?;
+        drop(c);
+        let mut n = 0;
+        for r in rows.into_iter().filter(|r| r.deleted_at.is_some_and(|d| d.0 <= cutoff)) {
+            let mut tx = self.db.begin().await?;
+            purge_ticket_rows(&mut tx, scope, r.id).await?;
+            tx.commit().await?;
+            n += 1;
+        }
+        if n > 0 {
+            suoja_store::dialect::checkpoint(&self.db).await?;
+        }
+        Ok(n)
+    }
+}
+
+async fn purge_ticket_rows(c: &mut AnyConnection, scope: &Scope, id: TicketId) -> Result<()> {
+    suoja_store::attachments::delete_for_ticket(c, scope.tenant, id).await?;
+    suoja_store::comments::delete_for_ticket(c, scope.tenant, id).await?;
+    suoja_store::search::remove(c, scope.tenant, DOC_TICKET, id.0).await?;
+    suoja_store::tickets::delete(c, scope.tenant, id).await?;
+    Ok(())
+}

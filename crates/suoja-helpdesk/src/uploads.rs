@@ -1,0 +1,109 @@
+//! Uploads and attachments: a file is uploaded first (sealed under the uploader's key and held
+//! by an upload token), then attached to a comment, when it is re-sealed under the comment's
+//! key so that it is erased together with what it belongs to.
+
+use suoja_core::{AttachmentId, CommentId, KeyId, Personal, Scope, TicketId, random};
+use suoja_store::AnyConnection;
+
+use crate::model::Attachment;
+use crate::{Helpdesk, HelpdeskError, Result, crypt};
+
+/// The largest file accepted, in bytes.
+pub const MAX_UPLOAD_BYTES: usize = 20 * 1024 * 1024;
+
+/// An upload: its token (shown once) and the files it holds.
+#[derive(Debug, Clone)]
+pub struct Upload {
+    /// The token to pass in `comment.uploads`.
+    pub token: String,
+    /// Files held by the token.
+    pub attachments: Vec<Attachment>,
+}
+
+/// A file's content, decrypted.
+#[derive(Debug, Clone)]
+pub struct FileContent {
+    /// Metadata.
+    pub attachment: Attachment,
+    /// The bytes.
+    pub bytes: Personal<Vec<u8>>,
+}
+
+fn token_hash(token: &str) -> Vec<u8> {
+    crate::auth::token_hash(token)
+}
+
+impl Helpdesk {
+    /// Stores a file under a new or existing upload token.
+    pub async fn upload(&self, scope: &Scope, existing_token: Option<&str>, file_name: Personal<String>, content_type: &str, bytes: &[u8]) -> Result<Upload> {
+        if bytes.len() > MAX_UPLOAD_BYTES {
+            return Err(HelpdeskError::invalid("file", format!("is larger than {} MB", MAX_UPLOAD_BYTES / 1024 / 1024)));
+        }
+        let now = self.now();
+        let token = existing_token.map(str::to_string).unwrap_or_else(random::token::<24>);
+        let hash = token_hash(&token);
+        let mut tx = self.db.begin().await?;
+        if existing_token.is_some() && suoja_store::attachments::by_token(&mut tx, scope.tenant, &hash).await?.is_empty() {
+            return Err(HelpdeskError::invalid("token", "is not a valid upload token"));
+        }
+        let user = suoja_store::users::by_id(&mut tx, scope.tenant, scope.actor).await?.ok_or(HelpdeskError::Unauthorized)?;
+        let name_enc = crypt::seal(&self.vault, &mut tx, scope.tenant, user.key_id, &file_name).await?;
+        let content_enc = self.vault.encrypt(&mut tx, scope.tenant, user.key_id, bytes).await?;
+        suoja_store::attachments::insert(&mut tx, scope.tenant, user.key_id, scope.actor, &hash, name_enc, content_type, bytes.len() as i64, content_enc, now).await?;
+        let rows = suoja_store::attachments::by_token(&mut tx, scope.tenant, &hash).await?;
+        let mut attachments = Vec::new();
+        for r in &rows {
+            attachments.push(Attachment { id: r.id, file_name: crypt::open(&self.vault, &mut tx, scope.tenant, &r.file_name_enc).await?, content_type: r.content_type.clone(), size: r.size, ticket_id: None });
+        }
+        tx.commit().await?;
+        Ok(Upload { token, attachments })
+    }
+
+    /// Attaches an upload's files to a comment, re-sealing them under the comment's key.
+    pub(crate) async fn bind_upload(&self, c: &mut AnyConnection, scope: &Scope, token: &str, ticket: TicketId, comment: CommentId, key: KeyId) -> Result<()> {
+        let hash = token_hash(token);
+        let rows = suoja_store::attachments::by_token(c, scope.tenant, &hash).await?;
+        if rows.is_empty() {
+            return Err(HelpdeskError::invalid("uploads", "contains an unknown or already used upload token"));
+        }
+        for r in rows {
+            if r.key_id != key {
+                let v = &self.vault;
+                let name = v.decrypt(c, scope.tenant, &r.file_name_enc).await?;
+                let content_enc = suoja_store::attachments::content(c, scope.tenant, r.id).await?.ok_or(HelpdeskError::NotFound("Attachment"))?;
+                let content = v.decrypt(c, scope.tenant, &content_enc).await?;
+                let name_enc = v.encrypt(c, scope.tenant, key, &name).await?;
+                let content_enc = v.encrypt(c, scope.tenant, key, &content).await?;
+                suoja_store::attachments::rekey(c, scope.tenant, r.id, key, name_enc, content_enc).await?;
+            }
+        }
+        suoja_store::attachments::bind(c, scope.tenant, &hash, ticket, comment).await?;
+        Ok(())
+    }
+
+    /// Reads an attachment's metadata and bytes, if the scope may see its ticket (or uploaded it).
+    pub async fn attachment(&self, scope: &Scope, id: AttachmentId) -> Result<FileContent> {
+        let mut c = self.db.read().await?;
+        let r = suoja_store::attachments::by_id(&mut c, scope.tenant, id).await?.ok_or(HelpdeskError::NotFound("Attachment"))?;
+        let visible = match r.ticket_id {
+            Some(t) => match suoja_store::tickets::by_id(&mut c, scope.tenant, t).await? {
+                Some(row) if row.deleted_at.is_none() => {
+                    let is_note = match r.comment_id {
+                        Some(cid) => !suoja_store::comments::is_public(&mut c, scope.tenant, cid).await?,
+                        None => false,
+                    };
+                    self.can_see(&mut c, scope, &row).await? && (scope.is_staff() || !is_note)
+                }
+                _ => false,
+            },
+            None => r.uploader_id == scope.actor,
+        };
+        if !visible {
+            return Err(HelpdeskError::NotFound("Attachment"));
+        }
+        let content_enc = suoja_store::attachments::content(&mut c, scope.tenant, id).await?.ok_or(HelpdeskError::NotFound("Attachment"))?;
+        let bytes = self.vault.decrypt(&mut c, scope.tenant, &content_enc).await?;
+        let file_name = crypt::open(&self.vault, &mut c, scope.tenant, &r.file_name_enc).await?;
+        Ok(FileContent { attachment: Attachment { id, file_name, content_type: r.content_type, size: r.size, ticket_id: r.ticket_id }, bytes: Personal::new(bytes) })
+    }
+}

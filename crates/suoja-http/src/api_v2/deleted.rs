@@ -1,0 +1,48 @@
+//! `/api/v2/deleted_tickets…` (Zendesk reference §6.4): the trash, restore and permanent
+//! deletion.
+
+use axum::extract::{Path, State};
+use axum::response::Response;
+use serde_json::json;
+use suoja_core::TicketId;
+use suoja_helpdesk::tickets::TicketList;
+
+use super::{ListPage, list, ok, wire};
+use crate::extract::{Auth, BaseUrl, Params, parse_id};
+use crate::{ApiError, AppState};
+
+/// `GET /deleted_tickets`
+pub async fn index(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, params: Params) -> Result<Response, ApiError> {
+    let pp = params.paging()?;
+    let page = app.helpdesk.list_tickets(&scope, TicketList::Deleted, pp.to_paging()).await?;
+    let first_last = page.tickets.first().zip(page.tickets.last()).map(|(a, b)| (a.id.0, b.id.0));
+    let items = page
+        .tickets
+        .iter()
+        .map(|t| {
+            json!({
+                "id": t.id.0,
+                "subject": t.subject.as_ref().map(|s| s.expose().clone()),
+                "description": t.description.expose(),
+                "actor": {"id": t.deleted_by.map(|u| u.0), "name": null},
+                "deleted_at": t.deleted_at.map(|d| d.to_iso()),
+                "previous_state": t.status.as_str(),
+            })
+        })
+        .collect();
+    Ok(list(ListPage { root: "deleted_tickets", items, first_last, has_more: page.has_more, count: page.count, path: "/deleted_tickets".into() }, pp, &base, &params))
+}
+
+/// `PUT /deleted_tickets/{id}/restore` → 200, empty
+pub async fn restore(State(app): State<AppState>, Auth(scope): Auth, Path(id): Path<String>) -> Result<Response, ApiError> {
+    app.helpdesk.restore_ticket(&scope, TicketId(parse_id(&id)?)).await?;
+    Ok(super::users::empty_ok())
+}
+
+/// `DELETE /deleted_tickets/{id}` → 200 with a job status
+pub async fn destroy(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let id = parse_id(&id)?;
+    app.helpdesk.purge_ticket(&scope, TicketId(id)).await?;
+    let job = app.helpdesk.record_job(&scope, "completed", vec![json!({"id": id, "action": "delete", "success": true, "status": "Deleted"})], None).await?;
+    Ok(ok(json!({"job_status": wire::job(&job, &base)})))
+}

@@ -1,0 +1,103 @@
+//! The Zendesk API v2 handlers, one module per resource, and the helpers they share for
+//! responses and pagination.
+
+pub mod deleted;
+pub mod groups;
+pub mod incremental;
+pub mod jobs;
+pub mod orgs;
+pub mod parse;
+pub mod search;
+pub mod tickets;
+pub mod uploads;
+pub mod users;
+pub mod wire;
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse as _, Response};
+use serde_json::{Map, Value, json};
+
+use crate::extract::{BaseUrl, PageParams, Params};
+use crate::extract::params_helpers::{encode_cursor, with_params};
+
+/// A JSON response with Zendesk's content type.
+pub fn respond(status: StatusCode, v: Value) -> Response {
+    let mut r = (status, v.to_string()).into_response();
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
+    r
+}
+
+/// `200 OK` with a JSON body.
+pub fn ok(v: Value) -> Response {
+    respond(StatusCode::OK, v)
+}
+
+/// `201 Created` with a `Location` header.
+pub fn created(location: &str, v: Value) -> Response {
+    let mut r = respond(StatusCode::CREATED, v);
+    if let Ok(l) = HeaderValue::from_str(location) {
+        r.headers_mut().insert(header::LOCATION, l);
+    }
+    r
+}
+
+/// `204 No Content`.
+pub fn no_content() -> Response {
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// What a list page needs to build its pagination keys.
+pub struct ListPage<'a> {
+    /// Root key (`tickets`, `users`…).
+    pub root: &'a str,
+    /// Rendered items.
+    pub items: Vec<Value>,
+    /// Ids of the first and last item, for cursors.
+    pub first_last: Option<(i64, i64)>,
+    /// More items follow.
+    pub has_more: bool,
+    /// Total (offset pagination).
+    pub count: i64,
+    /// Path of the list under `/api/v2` without `.json`.
+    pub path: String,
+}
+
+/// Builds `{root: [...], next_page…}` or `{root: [...], meta, links}`.
+pub fn list(page: ListPage<'_>, pp: PageParams, base: &BaseUrl, params: &Params) -> Response {
+    let mut out = Map::new();
+    let n = page.items.len() as i64;
+    out.insert(page.root.to_string(), Value::Array(page.items));
+    match pp {
+        PageParams::Offset { page: p, per_page } => {
+            let next = (p * per_page < page.count).then(|| with_params(&base.0, &page.path, params, &[("page", (p + 1).to_string()), ("per_page", per_page.to_string())]));
+            let prev = (p > 1).then(|| with_params(&base.0, &page.path, params, &[("page", (p - 1).to_string()), ("per_page", per_page.to_string())]));
+            out.insert("next_page".into(), json!(next));
+            out.insert("previous_page".into(), json!(prev));
+            out.insert("count".into(), json!(page.count));
+        }
+        PageParams::Cursor { size, after, before } => {
+            let (after_c, before_c) = match page.first_last {
+                Some((first, last)) => (Some(encode_cursor(last)), Some(encode_cursor(first))),
+                None => (None, None),
+            };
+            // Going backwards, "more" means more before; forwards there is always a way back.
+            let (has_next, has_prev) = if before.is_some() { (true, page.has_more) } else { (page.has_more, after.is_some()) };
+            let next = match (&after_c, has_next && n > 0) {
+                (Some(c), true) => Some(with_params(&base.0, &page.path, params, &[("page[size]", size.to_string()), ("page[after]", c.clone())])),
+                _ => None,
+            };
+            let prev = match (&before_c, has_prev && n > 0) {
+                (Some(c), true) => Some(with_params(&base.0, &page.path, params, &[("page[size]", size.to_string()), ("page[before]", c.clone())])),
+                _ => None,
+            };
+            out.insert("meta".into(), json!({"has_more": next.is_some(), "after_cursor": after_c, "before_cursor": before_c}));
+            out.insert("links".into(), json!({"next": next, "prev": prev}));
+        }
+    }
+    ok(Value::Object(out))
+}
+
+/// Whether `include` asks for a sideload.
+pub fn includes(params: &Params, what: &str) -> bool {
+    params.get("include").is_some_and(|v| v.split(',').any(|x| x.trim() == what))
+}

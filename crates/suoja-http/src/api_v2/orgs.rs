@@ -1,0 +1,82 @@
+//! `/api/v2/organizations…` (Zendesk reference §6.6).
+
+use axum::extract::{Path, State};
+use axum::response::Response;
+use serde_json::json;
+use suoja_core::OrganizationId;
+use suoja_helpdesk::tickets::TicketList;
+
+use super::{ListPage, created, list, no_content, ok, parse, wire};
+use crate::extract::{Auth, BaseUrl, JsonBody, Obj, PageParams, Params, parse_id};
+use crate::{ApiError, AppState};
+
+fn org_body(body: &JsonBody) -> Result<suoja_helpdesk::orgs::OrgInput, ApiError> {
+    let root = Obj::root(&body.0);
+    root.only(&["organization"])?;
+    parse::org_input(&root.object("organization")?)
+}
+
+/// `GET /organizations`
+pub async fn index(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, params: Params) -> Result<Response, ApiError> {
+    let pp = params.paging()?;
+    let (after, limit, offset, size) = match pp {
+        PageParams::Cursor { size, after, .. } => (after, size + 1, 0, size),
+        PageParams::Offset { page, per_page } => (None, per_page + 1, (page - 1) * per_page, per_page),
+    };
+    let (mut orgs, count) = app.helpdesk.list_orgs(&scope, after, limit, offset).await?;
+    let has_more = orgs.len() as i64 > size;
+    orgs.truncate(size as usize);
+    let first_last = orgs.first().zip(orgs.last()).map(|(a, b)| (a.id.0, b.id.0));
+    let items = orgs.iter().map(|o| wire::organization(o, &base)).collect();
+    let pp = match pp {
+        PageParams::Cursor { size, after, .. } => PageParams::Cursor { size, after, before: None },
+        other => other,
+    };
+    Ok(list(ListPage { root: "organizations", items, first_last, has_more, count, path: "/organizations".into() }, pp, &base, &params))
+}
+
+/// `POST /organizations`
+pub async fn create(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, body: JsonBody) -> Result<Response, ApiError> {
+    let o = app.helpdesk.create_org(&scope, org_body(&body)?).await?;
+    Ok(created(&base.api(&format!("/organizations/{}.json", o.id.0)), json!({"organization": wire::organization(&o, &base)})))
+}
+
+/// `GET /organizations/{id}`
+pub async fn show(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let o = app.helpdesk.get_org(&scope, OrganizationId(parse_id(&id)?)).await?;
+    Ok(ok(json!({"organization": wire::organization(&o, &base)})))
+}
+
+/// `PUT /organizations/{id}`
+pub async fn update(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, Path(id): Path<String>, body: JsonBody) -> Result<Response, ApiError> {
+    let id = OrganizationId(parse_id(&id)?);
+    let o = app.helpdesk.update_org(&scope, id, org_body(&body)?).await?;
+    Ok(ok(json!({"organization": wire::organization(&o, &base)})))
+}
+
+/// `DELETE /organizations/{id}` → 204
+pub async fn delete(State(app): State<AppState>, Auth(scope): Auth, Path(id): Path<String>) -> Result<Response, ApiError> {
+    app.helpdesk.delete_org(&scope, OrganizationId(parse_id(&id)?)).await?;
+    Ok(no_content())
+}
+
+/// `GET /organizations/search?name=|external_id=`
+pub async fn search(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, params: Params) -> Result<Response, ApiError> {
+    let name = params.get("name");
+    let ext = params.get("external_id");
+    if name.is_none() && ext.is_none() {
+        return Err(ApiError::BadRequest("name or external_id is required".into()));
+    }
+    let orgs = app.helpdesk.find_orgs(&scope, name, ext).await?;
+    Ok(ok(json!({"organizations": orgs.iter().map(|o| wire::organization(o, &base)).collect::<Vec<_>>(), "count": orgs.len(), "next_page": null, "previous_page": null})))
+}
+
+/// `GET /organizations/{id}/tickets`
+pub async fn tickets(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, params: Params, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let oid = parse_id(&id)?;
+    let pp = params.paging()?;
+    let page = app.helpdesk.list_tickets(&scope, TicketList::Organization(OrganizationId(oid)), pp.to_paging()).await?;
+    let first_last = page.tickets.first().zip(page.tickets.last()).map(|(a, b)| (a.id.0, b.id.0));
+    let items = page.tickets.iter().map(|t| wire::ticket(t, &base)).collect();
+    Ok(list(ListPage { root: "tickets", items, first_last, has_more: page.has_more, count: page.count, path: format!("/organizations/{oid}/tickets") }, pp, &base, &params))
+}

@@ -1,0 +1,60 @@
+//! `/api/v2/search` and `/api/v2/search/count` (Zendesk reference §6.7): offset pages of mixed
+//! results, each with its `result_type`.
+
+use axum::extract::State;
+use axum::response::Response;
+use serde_json::{Value, json};
+use suoja_helpdesk::SearchHit;
+
+use super::{ok, wire};
+use crate::extract::params_helpers::with_params;
+use crate::extract::{Auth, BaseUrl, Params};
+use crate::{ApiError, AppState};
+
+fn query(params: &Params) -> Result<String, ApiError> {
+    let mut q = params.get("query").unwrap_or("").to_string();
+    if q.len() > 2048 {
+        return Err(ApiError::BadRequest("query is too long".into()));
+    }
+    if let Some(t) = params.get("filter[type]") {
+        if !q.contains("type:") {
+            q.push_str(&format!(" type:{t}"));
+        }
+    }
+    if q.trim().is_empty() {
+        return Err(ApiError::BadRequest("query is required".into()));
+    }
+    Ok(q)
+}
+
+/// `GET /search?query=`
+pub async fn search(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, params: Params) -> Result<Response, ApiError> {
+    let q = query(&params)?;
+    let page = params.int("page", 1, 1000)?.unwrap_or(1);
+    let per_page = params.int("per_page", 1, 100)?.unwrap_or(100);
+    let res = app.helpdesk.search(&scope, &q, page, per_page).await?;
+    let results: Vec<Value> = res
+        .results
+        .iter()
+        .map(|h| {
+            let (mut v, kind) = match h {
+                SearchHit::Ticket(t) => (wire::ticket(t, &base), "ticket"),
+                SearchHit::User(u) => (wire::user(u, &base, &scope), "user"),
+                SearchHit::Organization(o) => (wire::organization(o, &base), "organization"),
+            };
+            v["result_type"] = json!(kind);
+            v
+        })
+        .collect();
+    let shown = (page * per_page).min(suoja_helpdesk::MAX_SEARCH_RESULTS);
+    let next = (shown < res.count.min(suoja_helpdesk::MAX_SEARCH_RESULTS)).then(|| with_params(&base.0, "/search", &params, &[("page", (page + 1).to_string()), ("per_page", per_page.to_string())]));
+    let prev = (page > 1).then(|| with_params(&base.0, "/search", &params, &[("page", (page - 1).to_string()), ("per_page", per_page.to_string())]));
+    Ok(ok(json!({"results": results, "count": res.count, "next_page": next, "previous_page": prev, "facets": null})))
+}
+
+/// `GET /search/count?query=`
+pub async fn count(State(app): State<AppState>, Auth(scope): Auth, params: Params) -> Result<Response, ApiError> {
+    let q = query(&params)?;
+    let res = app.helpdesk.search(&scope, &q, 1, 1).await?;
+    Ok(ok(json!({"count": res.count})))
+}

@@ -1,0 +1,145 @@
+//! `/api/v2/tickets…`: tickets, bulk creation and comments (Zendesk reference §6.1–§6.3).
+
+use axum::extract::{Path, State};
+use axum::response::Response;
+use serde_json::{Value, json};
+use suoja_core::{Scope, TicketId, UserId};
+use suoja_helpdesk::model::Ticket;
+use suoja_helpdesk::tickets::TicketList;
+
+use super::{ListPage, created, includes, list, no_content, ok, parse, wire};
+use crate::extract::{Auth, BaseUrl, JsonBody, Obj, PageParams, Params, parse_id};
+use crate::{ApiError, AppState};
+
+async fn sideload_users(app: &AppState, scope: &Scope, base: &BaseUrl, tickets: &[&Ticket]) -> Result<Vec<Value>, ApiError> {
+    let mut ids: Vec<UserId> = Vec::new();
+    for t in tickets {
+        ids.push(t.requester_id);
+        ids.push(t.submitter_id);
+        ids.extend(t.assignee_id);
+        ids.extend(t.collaborator_ids.iter().copied());
+        ids.extend(t.email_cc_ids.iter().copied());
+        ids.extend(t.follower_ids.iter().copied());
+    }
+    ids.sort();
+    ids.dedup();
+    let users = app.helpdesk.get_users(scope, &ids).await?;
+    Ok(users.iter().map(|u| wire::user(u, base, scope)).collect())
+}
+
+/// `GET /tickets`
+pub async fn index(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, params: Params) -> Result<Response, ApiError> {
+    let pp = params.paging()?;
+    let page = app.helpdesk.list_tickets(&scope, TicketList::All, pp.to_paging()).await?;
+    let first_last = page.tickets.first().zip(page.tickets.last()).map(|(a, b)| (a.id.0, b.id.0));
+    let items = page.tickets.iter().map(|t| wire::ticket(t, &base)).collect();
+    Ok(list(ListPage { root: "tickets", items, first_last, has_more: page.has_more, count: page.count, path: "/tickets".into() }, pp, &base, &params))
+}
+
+fn ticket_body(body: &JsonBody, creating: bool) -> Result<suoja_helpdesk::model::TicketInput, ApiError> {
+    let root = Obj::root(&body.0);
+    root.only(&["ticket"])?;
+    parse::ticket_input(&root.object("ticket")?, creating)
+}
+
+/// `POST /tickets` → 201 with the ticket and its audit.
+pub async fn create(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, body: JsonBody) -> Result<Response, ApiError> {
+    let input = ticket_body(&body, true)?;
+    let change = app.helpdesk.create_ticket(&scope, input).await?;
+    let loc = base.api(&format!("/tickets/{}.json", change.ticket.id.0));
+    Ok(created(&loc, json!({"ticket": wire::ticket(&change.ticket, &base), "audit": wire::audit(&change)})))
+}
+
+/// `GET /tickets/{id}` (with `include=users`)
+pub async fn show(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, params: Params, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let t = app.helpdesk.get_ticket(&scope, TicketId(parse_id(&id)?)).await?;
+    let mut out = json!({"ticket": wire::ticket(&t, &base)});
+    if includes(&params, "users") {
+        out["users"] = Value::Array(sideload_users(&app, &scope, &base, &[&t]).await?);
+    }
+    Ok(ok(out))
+}
+
+/// `GET /tickets/show_many?ids=`
+pub async fn show_many(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, params: Params) -> Result<Response, ApiError> {
+    let ids: Vec<TicketId> = params.ids("ids")?.into_iter().map(TicketId).collect();
+    let tickets = app.helpdesk.get_tickets(&scope, &ids).await?;
+    let mut out = json!({"tickets": tickets.iter().map(|t| wire::ticket(t, &base)).collect::<Vec<_>>()});
+    if includes(&params, "users") {
+        let refs: Vec<&Ticket> = tickets.iter().collect();
+        out["users"] = Value::Array(sideload_users(&app, &scope, &base, &refs).await?);
+    }
+    Ok(ok(out))
+}
+
+/// `PUT /tickets/{id}` → 200 with the ticket and its audit.
+pub async fn update(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, Path(id): Path<String>, body: JsonBody) -> Result<Response, ApiError> {
+    let id = TicketId(parse_id(&id)?);
+    let input = ticket_body(&body, false)?;
+    let change = app.helpdesk.update_ticket(&scope, id, input).await?;
+    Ok(ok(json!({"ticket": wire::ticket(&change.ticket, &base), "audit": wire::audit(&change)})))
+}
+
+/// `DELETE /tickets/{id}` → 204; the ticket moves to the trash.
+pub async fn delete(State(app): State<AppState>, Auth(scope): Auth, Path(id): Path<String>) -> Result<Response, ApiError> {
+    app.helpdesk.delete_ticket(&scope, TicketId(parse_id(&id)?)).await?;
+    Ok(no_content())
+}
+
+/// `POST /tickets/create_many` → 200 with a job status.
+pub async fn create_many(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, body: JsonBody) -> Result<Response, ApiError> {
+    let root = Obj::root(&body.0);
+    root.only(&["tickets"])?;
+    let Some(Value::Array(items)) = root.raw("tickets") else {
+        return Err(ApiError::Field("tickets".into(), "tickets: must be a list of tickets".into(), "InvalidValue"));
+    };
+    if items.len() > 100 {
+        return Err(ApiError::Field("tickets".into(), "tickets: at most 100 per request".into(), "TooManyValues"));
+    }
+    let mut inputs = Vec::with_capacity(items.len());
+    for it in items {
+        let Value::Object(m) = it else {
+            return Err(ApiError::Field("tickets".into(), "tickets: each item must be a ticket object".into(), "InvalidValue"));
+        };
+        inputs.push(parse::ticket_input(&Obj::root(m), true)?);
+    }
+    let job = app.helpdesk.create_many_tickets(&scope, inputs).await?;
+    Ok(ok(json!({"job_status": wire::job(&job, &base)})))
+}
+
+/// `GET /tickets/{id}/comments`
+pub async fn comments(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, params: Params, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let tid = parse_id(&id)?;
+    let pp = params.paging()?;
+    let descending = params.get("sort_order") == Some("desc") || params.get("sort") == Some("-created_at");
+    let (after, page, size) = match pp {
+        PageParams::Cursor { size, after, .. } => (after, None, size),
+        PageParams::Offset { page, per_page } => (None, Some((page, per_page)), per_page),
+    };
+    let cp = app.helpdesk.list_comments(&scope, TicketId(tid), after, descending, page, size).await?;
+    let first_last = cp.comments.first().zip(cp.comments.last()).map(|(a, b)| (a.id.0, b.id.0));
+    let mut items: Vec<Value> = cp.comments.iter().map(|c| wire::comment(c, &base)).collect();
+    let mut resp_pp = pp;
+    if let PageParams::Cursor { size, after, .. } = pp {
+        resp_pp = PageParams::Cursor { size, after, before: None };
+    }
+    if includes(&params, "users") {
+        let mut ids: Vec<UserId> = cp.comments.iter().map(|c| c.author_id).collect();
+        ids.sort();
+        ids.dedup();
+        let users = app.helpdesk.get_users(&scope, &ids).await?;
+        let page = ListPage { root: "comments", items: std::mem::take(&mut items), first_last, has_more: cp.has_more, count: cp.count, path: format!("/tickets/{tid}/comments") };
+        let resp = list(page, resp_pp, &base, &params);
+        let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.map_err(|_| ApiError::BadRequest("internal".into()))?;
+        let mut v: Value = serde_json::from_slice(&bytes).map_err(|_| ApiError::BadRequest("internal".into()))?;
+        v["users"] = Value::Array(users.iter().map(|u| wire::user(u, &base, &scope)).collect());
+        return Ok(ok(v));
+    }
+    Ok(list(ListPage { root: "comments", items, first_last, has_more: cp.has_more, count: cp.count, path: format!("/tickets/{tid}/comments") }, resp_pp, &base, &params))
+}
+
+/// `GET /tickets/{id}/comments/count`
+pub async fn comments_count(State(app): State<AppState>, Auth(scope): Auth, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let cp = app.helpdesk.list_comments(&scope, TicketId(parse_id(&id)?), None, false, Some((1, 1)), 1).await?;
+    Ok(ok(json!({"count": {"value": cp.count, "refreshed_at": app.helpdesk.now().to_iso()}})))
+}

@@ -1,0 +1,135 @@
+//! `/api/v2/users…` and `/api/v2/deleted_users…`: users, search, and their ticket lists
+//! (Zendesk reference §6.5).
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde_json::{Value, json};
+use suoja_core::UserId;
+use suoja_helpdesk::tickets::TicketList;
+
+use super::{ListPage, created, list, ok, parse, wire};
+use crate::extract::{Auth, BaseUrl, JsonBody, Obj, Params, parse_id};
+use crate::{ApiError, AppState};
+
+fn user_body(body: &JsonBody) -> Result<suoja_helpdesk::model::UserInput, ApiError> {
+    let root = Obj::root(&body.0);
+    root.only(&["user"])?;
+    parse::user_input(&root.object("user")?)
+}
+
+/// `GET /users/me`
+pub async fn me(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl) -> Result<Response, ApiError> {
+    let u = app.helpdesk.get_user(&scope, scope.actor).await?;
+    Ok(ok(json!({"user": wire::user(&u, &base, &scope)})))
+}
+
+/// `POST /users`
+pub async fn create(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, body: JsonBody) -> Result<Response, ApiError> {
+    let input = user_body(&body)?;
+    let u = app.helpdesk.create_user(&scope, input).await?;
+    Ok(created(&base.api(&format!("/users/{}.json", u.id.0)), json!({"user": wire::user(&u, &base, &scope)})))
+}
+
+/// `GET /users/{id}`
+pub async fn show(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let u = app.helpdesk.get_user(&scope, UserId(parse_id(&id)?)).await?;
+    Ok(ok(json!({"user": wire::user(&u, &base, &scope)})))
+}
+
+/// `GET /users/show_many?ids=`
+pub async fn show_many(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, params: Params) -> Result<Response, ApiError> {
+    let ids: Vec<UserId> = params.ids("ids")?.into_iter().map(UserId).collect();
+    let users = app.helpdesk.get_users(&scope, &ids).await?;
+    Ok(ok(json!({"users": users.iter().map(|u| wire::user(u, &base, &scope)).collect::<Vec<_>>()})))
+}
+
+/// `PUT /users/{id}`
+pub async fn update(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, Path(id): Path<String>, body: JsonBody) -> Result<Response, ApiError> {
+    let id = UserId(parse_id(&id)?);
+    let input = user_body(&body)?;
+    let u = app.helpdesk.update_user(&scope, id, input).await?;
+    Ok(ok(json!({"user": wire::user(&u, &base, &scope)})))
+}
+
+/// `DELETE /users/{id}` (soft delete; 200 with the deactivated user)
+pub async fn delete(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let u = app.helpdesk.delete_user(&scope, UserId(parse_id(&id)?)).await?;
+    Ok(ok(json!({"user": wire::user(&u, &base, &scope)})))
+}
+
+async fn list_users(app: &AppState, scope: suoja_core::Scope, base: &BaseUrl, params: &Params, deleted: bool, root: &str, path: &str) -> Result<Response, ApiError> {
+    let pp = params.paging()?;
+    let mut roles: Vec<String> = params.0.iter().filter(|(k, _)| k.as_str() == "role" || k.as_str() == "role[]").map(|(_, v)| v.clone()).collect();
+    roles.sort();
+    let page = app.helpdesk.list_users(&scope, roles, deleted, pp.to_paging()).await?;
+    let first_last = page.users.first().zip(page.users.last()).map(|(a, b)| (a.id.0, b.id.0));
+    let items = page.users.iter().map(|u| wire::user(u, base, &scope)).collect();
+    Ok(list(ListPage { root, items, first_last, has_more: page.has_more, count: page.count, path: path.into() }, pp, base, params))
+}
+
+/// `GET /users`
+pub async fn index(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, params: Params) -> Result<Response, ApiError> {
+    list_users(&app, scope, &base, &params, false, "users", "/users").await
+}
+
+/// `GET /deleted_users`
+pub async fn deleted_index(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, params: Params) -> Result<Response, ApiError> {
+    list_users(&app, scope, &base, &params, true, "deleted_users", "/deleted_users").await
+}
+
+/// `GET /deleted_users/{id}`
+pub async fn deleted_show(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, Path(id): Path<String>) -> Result<Response, ApiError> {
+    if !scope.is_staff() {
+        return Err(ApiError::NotFound);
+    }
+    let u = app.helpdesk.get_user(&scope, UserId(parse_id(&id)?)).await?;
+    if u.deleted_at.is_none() {
+        return Err(ApiError::NotFound);
+    }
+    Ok(ok(json!({"deleted_user": wire::user(&u, &base, &scope)})))
+}
+
+/// `GET /users/search?query=`
+pub async fn search(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, params: Params) -> Result<Response, ApiError> {
+    let q = params.get("query").or_else(|| params.get("external_id")).unwrap_or("");
+    if q.trim().is_empty() {
+        return Err(ApiError::BadRequest("query is required".into()));
+    }
+    if q.len() > 1024 {
+        return Err(ApiError::BadRequest("query is too long".into()));
+    }
+    let users = app.helpdesk.search_users(&scope, q).await?;
+    let items: Vec<Value> = users.iter().map(|u| wire::user(u, &base, &scope)).collect();
+    let n = items.len();
+    Ok(ok(json!({"users": items, "count": n, "next_page": null, "previous_page": null})))
+}
+
+async fn user_tickets(app: AppState, scope: suoja_core::Scope, base: BaseUrl, params: Params, id: String, which: fn(UserId) -> TicketList, tail: &str) -> Result<Response, ApiError> {
+    let uid = parse_id(&id)?;
+    let pp = params.paging()?;
+    let page = app.helpdesk.list_tickets(&scope, which(UserId(uid)), pp.to_paging()).await?;
+    let first_last = page.tickets.first().zip(page.tickets.last()).map(|(a, b)| (a.id.0, b.id.0));
+    let items = page.tickets.iter().map(|t| wire::ticket(t, &base)).collect();
+    Ok(list(ListPage { root: "tickets", items, first_last, has_more: page.has_more, count: page.count, path: format!("/users/{uid}/tickets/{tail}") }, pp, &base, &params))
+}
+
+/// `GET /users/{id}/tickets/requested`
+pub async fn requested(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, params: Params, Path(id): Path<String>) -> Result<Response, ApiError> {
+    user_tickets(app, scope, base, params, id, TicketList::Requested, "requested").await
+}
+
+/// `GET /users/{id}/tickets/ccd`
+pub async fn ccd(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, params: Params, Path(id): Path<String>) -> Result<Response, ApiError> {
+    user_tickets(app, scope, base, params, id, TicketList::Ccd, "ccd").await
+}
+
+/// `GET /users/{id}/tickets/assigned`
+pub async fn assigned(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, params: Params, Path(id): Path<String>) -> Result<Response, ApiError> {
+    user_tickets(app, scope, base, params, id, TicketList::Assigned, "assigned").await
+}
+
+/// Status code helper for handlers that answer 200 with an empty body.
+pub fn empty_ok() -> Response {
+    super::respond(StatusCode::OK, json!({}))
+}

@@ -1,0 +1,95 @@
+//! The one place errors become responses: a status and a Zendesk-shaped JSON body
+//! (`{"error", "description", "details"}`). Internal detail is logged here, once, and never sent.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use suoja_core::ErrorKind;
+use suoja_helpdesk::HelpdeskError;
+
+/// An error on its way to the client.
+#[derive(Debug)]
+pub enum ApiError {
+    /// From a service.
+    Helpdesk(HelpdeskError),
+    /// The request itself is malformed (body, query, headers).
+    BadRequest(String),
+    /// A field of the body is wrong: (field, message, Zendesk code).
+    Field(String, String, &'static str),
+    /// The body is over the limit.
+    TooLarge(usize),
+    /// No such route or record.
+    NotFound,
+    /// The route exists but not for this method.
+    MethodNotAllowed,
+    /// Too many requests; retry after the given seconds.
+    RateLimited(u64),
+    /// Wrong content type for a body.
+    UnsupportedMediaType,
+}
+
+impl From<HelpdeskError> for ApiError {
+    fn from(e: HelpdeskError) -> Self {
+        ApiError::Helpdesk(e)
+    }
+}
+
+fn body(status: StatusCode, v: Value) -> Response {
+    let mut r = (status, v.to_string()).into_response();
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
+    r
+}
+
+fn record_invalid(field: &str, message: &str, code: &str) -> Value {
+    json!({
+        "error": "RecordInvalid",
+        "description": "Record validation errors",
+        "details": { field: [{ "description": message, "error": code }] }
+    })
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        match self {
+            ApiError::BadRequest(m) => body(StatusCode::BAD_REQUEST, json!({"error": "BadRequest", "description": m})),
+            ApiError::Field(f, m, c) => body(StatusCode::UNPROCESSABLE_ENTITY, record_invalid(&f, &m, c)),
+            ApiError::TooLarge(limit) => body(StatusCode::PAYLOAD_TOO_LARGE, json!({"error": "RequestTooLarge", "description": format!("The request body is larger than {limit} bytes")})),
+            ApiError::NotFound => body(StatusCode::NOT_FOUND, json!({"error": "RecordNotFound", "description": "Not found"})),
+            ApiError::MethodNotAllowed => body(StatusCode::METHOD_NOT_ALLOWED, json!({"error": "MethodNotAllowed", "description": "This endpoint does not support that method"})),
+            ApiError::UnsupportedMediaType => body(StatusCode::UNSUPPORTED_MEDIA_TYPE, json!({"error": "UnsupportedMediaType", "description": "Send the body as application/json"})),
+            ApiError::RateLimited(secs) => {
+                let mut r = body(StatusCode::TOO_MANY_REQUESTS, json!({"error": "TooManyRequests", "description": format!("Rate limit exceeded; retry in {secs} seconds")}));
+                if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+                    r.headers_mut().insert(header::RETRY_AFTER, v);
+                }
+                r
+            }
+            ApiError::Helpdesk(e) => helpdesk_response(e),
+        }
+    }
+}
+
+fn helpdesk_response(e: HelpdeskError) -> Response {
+    match &e {
+        HelpdeskError::NotFound(_) => return ApiError::NotFound.into_response(),
+        HelpdeskError::Invalid { field, message, code } => return body(StatusCode::UNPROCESSABLE_ENTITY, record_invalid(field, message, code)),
+        HelpdeskError::BadQuery(m) => return body(StatusCode::UNPROCESSABLE_ENTITY, json!({"error": "invalid", "description": m})),
+        HelpdeskError::Vault(suoja_vault_error) if suoja_vault_error.kind() == ErrorKind::NotFound => return ApiError::NotFound.into_response(),
+        _ => {}
+    }
+    match e.kind() {
+        ErrorKind::Unauthorized => body(StatusCode::UNAUTHORIZED, json!({"error": "Couldn't authenticate you"})),
+        ErrorKind::Forbidden => body(StatusCode::FORBIDDEN, json!({"error": "Forbidden", "description": e.to_string()})),
+        ErrorKind::Conflict => body(StatusCode::CONFLICT, json!({"error": "Conflict", "description": e.to_string()})),
+        ErrorKind::Invalid => body(StatusCode::UNPROCESSABLE_ENTITY, json!({"error": "RecordInvalid", "description": e.to_string()})),
+        ErrorKind::NotFound => ApiError::NotFound.into_response(),
+        ErrorKind::Unavailable => {
+            tracing::warn!(error = %e, "dependency unavailable");
+            body(StatusCode::SERVICE_UNAVAILABLE, json!({"error": "Unavailable", "description": "The service is busy; try again shortly"}))
+        }
+        ErrorKind::Internal => {
+            tracing::error!(error = %e, "internal error");
+            body(StatusCode::INTERNAL_SERVER_ERROR, json!({"error": "InternalError", "description": "Something went wrong on our side; it has been logged"}))
+        }
+    }
+}

@@ -1,0 +1,56 @@
+//! `Auth`: the caller's `Scope`, from Basic (`email/token:TOKEN` or `email:password`) or Bearer
+//! credentials. A handler that takes `Auth` cannot run unauthenticated.
+
+use axum::extract::FromRequestParts;
+use axum::http::header;
+use axum::http::request::Parts;
+use base64::Engine as _;
+use suoja_core::{Email, Personal, Scope};
+use suoja_helpdesk::{Credentials, HelpdeskError};
+
+use crate::{ApiError, AppState};
+
+/// The authenticated caller.
+#[derive(Debug, Clone, Copy)]
+pub struct Auth(pub Scope);
+
+fn parse_credentials(value: &str) -> Option<Credentials> {
+    let (scheme, rest) = value.trim().split_once(' ')?;
+    match scheme.to_ascii_lowercase().as_str() {
+        "bearer" => Some(Credentials::Bearer(Personal::new(rest.trim().to_string()))),
+        "basic" => {
+            let decoded = base64::engine::general_purpose::STANDARD.decode(rest.trim()).ok()?;
+            let text = String::from_utf8(decoded).ok()?;
+            let (user, secret) = text.split_once(':')?;
+            if let Some(email) = user.strip_suffix("/token") {
+                Some(Credentials::ApiToken { email: Email::parse(email).ok()?, token: Personal::new(secret.to_string()) })
+            } else {
+                Some(Credentials::Password { email: Email::parse(user).ok()?, password: Personal::new(secret.to_string()) })
+            }
+        }
+        _ => None,
+    }
+}
+
+impl FromRequestParts<AppState> for Auth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let creds = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_credentials)
+            .ok_or(ApiError::Helpdesk(HelpdeskError::Unauthorized))?;
+        let host_tenant = match &creds {
+            Credentials::Password { .. } => {
+                let host = parts.headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
+                state.helpdesk.tenant_for_host(host).await?
+            }
+            _ => None,
+        };
+        let scope = state.helpdesk.authenticate(&creds, host_tenant).await?;
+        tracing::Span::current().record("tenant.id", scope.tenant.0).record("actor.id", scope.actor.0);
+        Ok(Auth(scope))
+    }
+}

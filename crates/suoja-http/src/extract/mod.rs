@@ -1,0 +1,15 @@
+//! Extractors: who is calling (`Auth`), where they called (`BaseUrl`), the body as a checked
+//! JSON object (`JsonBody`), the query string (`Params`), and pagination (`Paging`).
+
+mod auth;
+mod json;
+mod params;
+
+pub use auth::Auth;
+pub use json::{JsonBody, Obj, read_body};
+pub use params::{BaseUrl, PageParams, Params, parse_id};
+
+/// Cursor and link helpers.
+pub mod params_helpers {
+    pub use super::params::{encode_cursor, with_params};
+}

@@ -1,0 +1,86 @@
+//! HTTP: the Zendesk-compatible API under `/api/v2`, its OpenAPI document, and the middleware
+//! around it (path normalisation, rate limits, request log without personal data). Handlers
+//! translate between the wire and the helpdesk services and delegate; rules live below.
+
+mod api_v2;
+mod error;
+mod extract;
+mod middleware;
+mod openapi;
+mod routes;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::Request;
+use suoja_helpdesk::Helpdesk;
+use tokio::net::TcpListener;
+use tower::Layer as _;
+
+pub use error::ApiError;
+pub use middleware::RateLimiter;
+
+/// Limits applied to requests.
+#[derive(Debug, Clone)]
+pub struct HttpLimits {
+    /// Largest JSON body, in bytes.
+    pub max_json_bytes: usize,
+    /// Largest upload, in bytes.
+    pub max_upload_bytes: usize,
+    /// Requests per minute per credential (or per client address when unauthenticated).
+    pub rate_per_minute: u32,
+}
+
+impl Default for HttpLimits {
+    fn default() -> Self {
+        Self { max_json_bytes: 1024 * 1024, max_upload_bytes: suoja_helpdesk::uploads::MAX_UPLOAD_BYTES, rate_per_minute: 700 }
+    }
+}
+
+/// What every handler can reach.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    /// The helpdesk services.
+    pub helpdesk: Helpdesk,
+    /// Request limits.
+    pub limits: HttpLimits,
+    /// The rate limiter.
+    pub rate: Arc<RateLimiter>,
+}
+
+impl AppState {
+    /// State over `helpdesk` with `limits`.
+    pub fn new(helpdesk: Helpdesk, limits: HttpLimits) -> Self {
+        let rate = Arc::new(RateLimiter::new(limits.rate_per_minute));
+        Self { helpdesk, limits, rate }
+    }
+}
+
+/// The application router (paths already normalised).
+pub fn router(state: AppState) -> Router {
+    routes::build(state)
+}
+
+/// Serves the application on `listener` until `shutdown` resolves, then lets in-flight requests
+/// finish (bounded by `grace`).
+pub async fn serve(listener: TcpListener, state: AppState, shutdown: impl Future<Output = ()> + Send + 'static, grace: Duration) -> std::io::Result<()> {
+    let app = middleware::NormalizePathLayer.layer(router(state));
+    let make = axum::ServiceExt::<Request>::into_make_service_with_connect_info::<std::net::SocketAddr>(app);
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let server = axum::serve(listener, make).with_graceful_shutdown(async move {
+        shutdown.await;
+        let _ = tx.send(());
+    });
+    let server = tokio::spawn(server.into_future());
+    let _ = rx.await;
+    match tokio::time::timeout(grace, server).await {
+        Ok(Ok(result)) => result,
+        Ok(Err(join)) => Err(std::io::Error::other(join.to_string())),
+        Err(_) => {
+            tracing::warn!(grace.secs = grace.as_secs(), "in-flight requests did not finish in time");
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,135 @@
+//! Zendesk search syntax, the basics: free words, `"quoted phrases"` (matched as all their
+//! words), `type:`, `status:` with `:` `<` `>` `<=` `>=`, `priority:`, `requester:`,
+//! `assignee:`, `tags:`/`tag:`, and `created`/`updated` with `:` `<` `>` and a date.
+
+/// A comparison in a property filter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cmp {
+    /// `:`
+    Eq,
+    /// `<`
+    Lt,
+    /// `<=`
+    Le,
+    /// `>`
+    Gt,
+    /// `>=`
+    Ge,
+}
+
+/// A parsed search query.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Query {
+    /// Free words (already normalised to index terms).
+    pub words: Vec<String>,
+    /// `type:` value, if given.
+    pub kind: Option<String>,
+    /// `status` filters.
+    pub status: Vec<(Cmp, String)>,
+    /// `priority:` values.
+    pub priority: Vec<String>,
+    /// `requester:` value (e-mail, id or `me`).
+    pub requester: Option<String>,
+    /// `assignee:` value (e-mail, id, `me` or `none`).
+    pub assignee: Option<String>,
+    /// `tags:` values.
+    pub tags: Vec<String>,
+    /// `created` filters with raw date text.
+    pub created: Vec<(Cmp, String)>,
+    /// `updated` filters with raw date text.
+    pub updated: Vec<(Cmp, String)>,
+}
+
+/// Why a query could not be understood.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueryError(pub String);
+
+fn split_tokens(q: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    for c in q.chars() {
+        match c {
+            '"' => {
+                quoted = !quoted;
+                cur.push(c);
+            }
+            c if c.is_whitespace() && !quoted => {
+                if !cur.is_empty() {
+                    out.push(std::mem::take(&mut cur));
+                }
+            }
+            c => cur.push(c),
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+fn split_property(tok: &str) -> Option<(String, Cmp, String)> {
+    let pos = tok.find([':', '<', '>'])?;
+    let (key, rest) = tok.split_at(pos);
+    if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphabetic() || c == '_') {
+        return None;
+    }
+    let (cmp, value) = if let Some(v) = rest.strip_prefix("<=") {
+        (Cmp::Le, v)
+    } else if let Some(v) = rest.strip_prefix(">=") {
+        (Cmp::Ge, v)
+    } else if let Some(v) = rest.strip_prefix('<') {
+        (Cmp::Lt, v)
+    } else if let Some(v) = rest.strip_prefix('>') {
+        (Cmp::Gt, v)
+    } else {
+        (Cmp::Eq, rest.strip_prefix(':').unwrap_or(rest))
+    };
+    Some((key.to_ascii_lowercase(), cmp, value.trim_matches('"').to_string()))
+}
+
+/// Parses a query. Unknown properties are searched as words, as Zendesk does.
+pub fn parse(q: &str) -> Result<Query, QueryError> {
+    let mut out = Query::default();
+    for tok in split_tokens(q) {
+        let Some((key, cmp, value)) = split_property(&tok) else {
+            out.words.extend(crate::terms(&tok));
+            continue;
+        };
+        if value.is_empty() {
+            return Err(QueryError(format!("the property {key} needs a value")));
+        }
+        match key.as_str() {
+            "type" => out.kind = Some(value.to_lowercase()),
+            "status" => out.status.push((cmp, value.to_lowercase())),
+            "priority" => out.priority.push(value.to_lowercase()),
+            "requester" => out.requester = Some(value),
+            "assignee" => out.assignee = Some(value),
+            "tags" | "tag" => out.tags.push(value.to_lowercase()),
+            "created" => out.created.push((cmp, value)),
+            "updated" => out.updated.push((cmp, value)),
+            _ => out.words.extend(crate::terms(&tok)),
+        }
+    }
+    out.words.sort();
+    out.words.dedup();
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_basics() {
+        let q = parse("refund \"late invoice\" type:ticket status<solved requester:a@b.co tags:vip created>2024-01-01").unwrap();
+        assert_eq!(q.words, vec!["invoice", "late", "refund"]);
+        assert_eq!(q.kind.as_deref(), Some("ticket"));
+        assert_eq!(q.status, vec![(Cmp::Lt, "solved".to_string())]);
+        assert_eq!(q.requester.as_deref(), Some("a@b.co"));
+        assert_eq!(q.tags, vec!["vip"]);
+        assert_eq!(q.created, vec![(Cmp::Gt, "2024-01-01".to_string())]);
+        assert!(parse("status:").is_err());
+        assert_eq!(parse("").unwrap(), Query::default());
+    }
+}

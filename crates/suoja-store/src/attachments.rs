@@ -1,0 +1,118 @@
+//! Attachments: uploaded files, encrypted under the uploader's key, first held by an upload
+//! token and then bound to a comment.
+
+use sqlx::AnyConnection;
+use suoja_core::{AttachmentId, CommentId, KeyId, TenantId, TicketId, Timestamp, UserId};
+
+use crate::Result;
+use crate::row::{bytes, i64_, opt_i64, text};
+
+/// An attachment's metadata as stored (content read separately).
+#[derive(Debug, Clone)]
+pub struct AttachmentRow {
+    /// Id.
+    pub id: AttachmentId,
+    /// Key the name and content are encrypted under.
+    pub key_id: KeyId,
+    /// Who uploaded it.
+    pub uploader_id: UserId,
+    /// Ticket, once bound.
+    pub ticket_id: Option<TicketId>,
+    /// Comment, once bound.
+    pub comment_id: Option<CommentId>,
+    /// Encrypted file name.
+    pub file_name_enc: Vec<u8>,
+    /// MIME type.
+    pub content_type: String,
+    /// Size in bytes of the plaintext.
+    pub size: i64,
+    /// Uploaded.
+    pub created_at: Timestamp,
+}
+
+const COLS: &str = "id, key_id, uploader_id, ticket_id, comment_id, file_name_enc, content_type, size, created_at";
+
+fn from_row(r: &sqlx::any::AnyRow) -> Result<AttachmentRow> {
+    Ok(AttachmentRow {
+        id: AttachmentId(i64_(r, "id")?),
+        key_id: KeyId(i64_(r, "key_id")?),
+        uploader_id: UserId(i64_(r, "uploader_id")?),
+        ticket_id: opt_i64(r, "ticket_id")?.map(TicketId),
+        comment_id: opt_i64(r, "comment_id")?.map(CommentId),
+        file_name_enc: bytes(r, "file_name_enc")?,
+        content_type: text(r, "content_type")?,
+        size: i64_(r, "size")?,
+        created_at: Timestamp(i64_(r, "created_at")?),
+    })
+}
+
+/// Stores an uploaded file under an upload token hash.
+#[allow(clippy::too_many_arguments)]
+pub async fn insert(c: &mut AnyConnection, tenant: TenantId, key: KeyId, uploader: UserId, token_hash: &[u8], file_name_enc: Vec<u8>, content_type: &str, size: i64, content_enc: Vec<u8>, now: Timestamp) -> Result<AttachmentId> {
+    let id: i64 = sqlx::query_scalar("INSERT INTO attachments (tenant_id, key_id, uploader_id, upload_token_hash, ticket_id, comment_id, file_name_enc, content_type, size, content_enc, created_at) VALUES ($1, $2, $3, $4, NULL, NULL, $5, $6, $7, $8, $9) RETURNING id")
+        .bind(tenant.0)
+        .bind(key.0)
+        .bind(uploader.0)
+        .bind(token_hash.to_vec())
+        .bind(file_name_enc)
+        .bind(content_type)
+        .bind(size)
+        .bind(content_enc)
+        .bind(now.0)
+        .fetch_one(c)
+        .await?;
+    Ok(AttachmentId(id))
+}
+
+/// Unbound attachments held by an upload token.
+pub async fn by_token(c: &mut AnyConnection, tenant: TenantId, token_hash: &[u8]) -> Result<Vec<AttachmentRow>> {
+    let sql = format!("SELECT {COLS} FROM attachments WHERE tenant_id = $1 AND upload_token_hash = $2 AND comment_id IS NULL ORDER BY id");
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.0).bind(token_hash.to_vec()).fetch_all(c).await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// Binds an upload's files to a comment.
+pub async fn bind(c: &mut AnyConnection, tenant: TenantId, token_hash: &[u8], ticket: TicketId, comment: CommentId) -> Result<u64> {
+    Ok(sqlx::query("UPDATE attachments SET ticket_id = $3, comment_id = $4, upload_token_hash = NULL WHERE tenant_id = $1 AND upload_token_hash = $2 AND comment_id IS NULL")
+        .bind(tenant.0)
+        .bind(token_hash.to_vec())
+        .bind(ticket.0)
+        .bind(comment.0)
+        .execute(c)
+        .await?
+        .rows_affected())
+}
+
+/// Attachments of several comments.
+pub async fn for_comments(c: &mut AnyConnection, tenant: TenantId, comments: &[CommentId]) -> Result<Vec<AttachmentRow>> {
+    if comments.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list = comments.iter().map(|x| x.0.to_string()).collect::<Vec<_>>().join(",");
+    let sql = format!("SELECT {COLS} FROM attachments WHERE tenant_id = $1 AND comment_id IN ({list}) ORDER BY id");
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.0).fetch_all(c).await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// One attachment's metadata.
+pub async fn by_id(c: &mut AnyConnection, tenant: TenantId, id: AttachmentId) -> Result<Option<AttachmentRow>> {
+    let sql = format!("SELECT {COLS} FROM attachments WHERE tenant_id = $1 AND id = $2");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.0).bind(id.0).fetch_optional(c).await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// One attachment's encrypted content.
+pub async fn content(c: &mut AnyConnection, tenant: TenantId, id: AttachmentId) -> Result<Option<Vec<u8>>> {
+    Ok(sqlx::query_scalar("SELECT content_enc FROM attachments WHERE tenant_id = $1 AND id = $2").bind(tenant.0).bind(id.0).fetch_optional(c).await?)
+}
+
+/// Deletes the files of a ticket.
+pub async fn delete_for_ticket(c: &mut AnyConnection, tenant: TenantId, ticket: TicketId) -> Result<u64> {
+    Ok(sqlx::query("DELETE FROM attachments WHERE tenant_id = $1 AND ticket_id = $2").bind(tenant.0).bind(ticket.0).execute(c).await?.rows_affected())
+}
+
+/// Re-seals an attachment under another key.
+pub async fn rekey(c: &mut AnyConnection, tenant: TenantId, id: AttachmentId, key: KeyId, file_name_enc: Vec<u8>, content_enc: Vec<u8>) -> Result<()> {
+    sqlx::query("UPDATE attachments SET key_id = $3, file_name_enc = $4, content_enc = $5 WHERE tenant_id = $1 AND id = $2").bind(tenant.0).bind(id.0).bind(key.0).bind(file_name_enc).bind(content_enc).execute(c).await?;
+    Ok(())
+}

@@ -1,0 +1,105 @@
+//! Ticket comments: public replies and internal notes. Bodies are ciphertext.
+
+use sqlx::AnyConnection;
+use suoja_core::{CommentId, KeyId, TenantId, TicketId, Timestamp, UserId};
+
+use crate::Result;
+use crate::row::{bool_, bytes, i64_, opt_bytes, text};
+
+/// A comment as stored.
+#[derive(Debug, Clone)]
+pub struct CommentRow {
+    /// Id.
+    pub id: CommentId,
+    /// Ticket.
+    pub ticket_id: TicketId,
+    /// Author.
+    pub author_id: UserId,
+    /// Key the body is encrypted under.
+    pub key_id: KeyId,
+    /// Public reply (true) or internal note (false).
+    pub public: bool,
+    /// Encrypted plain-text body.
+    pub body_enc: Vec<u8>,
+    /// Encrypted sanitised HTML body, when the author sent HTML.
+    pub html_enc: Option<Vec<u8>>,
+    /// Channel.
+    pub via: String,
+    /// Created.
+    pub created_at: Timestamp,
+}
+
+const COLS: &str = "id, ticket_id, author_id, key_id, public, body_enc, html_enc, via, created_at";
+
+fn from_row(r: &sqlx::any::AnyRow) -> Result<CommentRow> {
+    Ok(CommentRow {
+        id: CommentId(i64_(r, "id")?),
+        ticket_id: TicketId(i64_(r, "ticket_id")?),
+        author_id: UserId(i64_(r, "author_id")?),
+        key_id: KeyId(i64_(r, "key_id")?),
+        public: bool_(r, "public")?,
+        body_enc: bytes(r, "body_enc")?,
+        html_enc: opt_bytes(r, "html_enc")?,
+        via: text(r, "via")?,
+        created_at: Timestamp(i64_(r, "created_at")?),
+    })
+}
+
+/// Inserts a comment.
+pub async fn insert(c: &mut AnyConnection, tenant: TenantId, m: &CommentRow) -> Result<CommentId> {
+    let id: i64 = sqlx::query_scalar("INSERT INTO comments (tenant_id, ticket_id, author_id, key_id, public, body_enc, html_enc, via, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id")
+        .bind(tenant.0)
+        .bind(m.ticket_id.0)
+        .bind(m.author_id.0)
+        .bind(m.key_id.0)
+        .bind(i64::from(m.public))
+        .bind(m.body_enc.clone())
+        .bind(m.html_enc.clone())
+        .bind(m.via.clone())
+        .bind(m.created_at.0)
+        .fetch_one(c)
+        .await?;
+    Ok(CommentId(id))
+}
+
+/// Comments of a ticket in creation order, optionally only public ones, after a cursor.
+pub async fn for_ticket(c: &mut AnyConnection, tenant: TenantId, ticket: TicketId, public_only: bool, after: Option<i64>, descending: bool, limit: i64, offset: i64) -> Result<Vec<CommentRow>> {
+    let mut w = String::from("tenant_id = $1 AND ticket_id = $2");
+    if public_only {
+        w.push_str(" AND public = 1");
+    }
+    if let Some(a) = after {
+        w.push_str(&format!(" AND id {} {a}", if descending { "<" } else { ">" }));
+    }
+    let order = if descending { "DESC" } else { "ASC" };
+    let sql = format!("SELECT {COLS} FROM comments WHERE {w} ORDER BY id {order} LIMIT {limit} OFFSET {offset}");
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.0).bind(ticket.0).fetch_all(c).await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// Counts a ticket's comments.
+pub async fn count_for_ticket(c: &mut AnyConnection, tenant: TenantId, ticket: TicketId, public_only: bool) -> Result<i64> {
+    let sql = if public_only {
+        "SELECT COUNT(*) FROM comments WHERE tenant_id = $1 AND ticket_id = $2 AND public = 1"
+    } else {
+        "SELECT COUNT(*) FROM comments WHERE tenant_id = $1 AND ticket_id = $2"
+    };
+    Ok(sqlx::query_scalar(sql).bind(tenant.0).bind(ticket.0).fetch_one(c).await?)
+}
+
+/// Deletes every comment of a ticket.
+pub async fn delete_for_ticket(c: &mut AnyConnection, tenant: TenantId, ticket: TicketId) -> Result<u64> {
+    Ok(sqlx::query("DELETE FROM comments WHERE tenant_id = $1 AND ticket_id = $2").bind(tenant.0).bind(ticket.0).execute(c).await?.rows_affected())
+}
+
+/// Re-seals a comment under another key.
+pub async fn rekey(c: &mut AnyConnection, tenant: TenantId, id: CommentId, key: KeyId, body_enc: Vec<u8>, html_enc: Option<Vec<u8>>) -> Result<()> {
+    sqlx::query("UPDATE comments SET key_id = $3, body_enc = $4, html_enc = $5 WHERE tenant_id = $1 AND id = $2").bind(tenant.0).bind(id.0).bind(key.0).bind(body_enc).bind(html_enc).execute(c).await?;
+    Ok(())
+}
+
+/// Whether a comment is public.
+pub async fn is_public(c: &mut AnyConnection, tenant: TenantId, id: CommentId) -> Result<bool> {
+    let v: Option<i64> = sqlx::query_scalar("SELECT public FROM comments WHERE tenant_id = $1 AND id = $2").bind(tenant.0).bind(id.0).fetch_optional(c).await?;
+    Ok(v == Some(1))
+}

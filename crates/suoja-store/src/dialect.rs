@@ -1,0 +1,25 @@
+//! The named places where SQLite and PostgreSQL differ at run time (beyond the two migration
+//! folders): maintenance after erasure.
+
+use sqlx::Executor as _;
+
+use crate::{Db, Engine, Result};
+
+/// Pushes committed changes out of the write-ahead log into the main file and truncates the
+/// log, so deleted bytes do not linger in WAL frames. A no-op on PostgreSQL, whose WAL and
+/// dead tuples are handled by `VACUUM` and `CHECKPOINT` (run by [`vacuum_table`]).
+pub async fn checkpoint(db: &Db) -> Result<()> {
+    if db.engine() == Engine::Sqlite {
+        db.write_pool().execute("PRAGMA wal_checkpoint(TRUNCATE)").await?;
+    }
+    Ok(())
+}
+
+/// Reclaims space held by deleted rows of `table` (PostgreSQL: `VACUUM`; SQLite: nothing,
+/// since `secure_delete` already zeroed them).
+pub async fn vacuum_table(db: &Db, table: &str) -> Result<()> {
+    if db.engine() == Engine::Postgres && table.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
+        db.write_pool().execute(sqlx::AssertSqlSafe(format!("VACUUM {table}"))).await?;
+    }
+    Ok(())
+}

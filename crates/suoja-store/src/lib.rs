@@ -1,0 +1,29 @@
+//! The database: one `Db` over SQLite or PostgreSQL, embedded migrations for both, and
+//! tenant-scoped repositories (one module per aggregate). It knows SQL, not business rules,
+//! and holds personal values only as ciphertext or keyed hashes handed to it by callers.
+
+pub mod attachments;
+pub mod comments;
+mod db;
+pub mod dialect;
+mod error;
+pub mod groups;
+pub mod jobs;
+pub mod keys;
+mod migrate;
+pub mod organizations;
+mod row;
+pub mod schema;
+pub mod search;
+pub mod tenants;
+pub mod tickets;
+pub mod tokens;
+pub mod users;
+
+pub use db::{Conn, Db, DbOptions, Engine, Tx};
+pub use error::StoreError;
+pub use sqlx::AnyConnection;
+pub use sqlx::Error as SqlError;
+
+/// Result of a store call.
+pub type Result<T> = std::result::Result<T, StoreError>;

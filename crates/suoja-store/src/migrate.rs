@@ -1,0 +1,92 @@
+//! Embedded, numbered, append-only migrations: the same numbers exist for SQLite and
+//! PostgreSQL, and each applied migration is recorded with a checksum so an edited, already
+//! released migration is refused at start instead of silently diverging.
+
+use sha2::{Digest as _, Sha256};
+use sqlx::{AnyConnection, Connection as _, Executor as _, Row as _};
+
+use crate::{Engine, Result, StoreError};
+
+struct Migration {
+    version: i64,
+    name: &'static str,
+    sqlite: &'static str,
+    postgres: &'static str,
+}
+
+const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "init",
+    sqlite: include_str!("../migrations/sqlite/0001_init.sql"),
+    postgres: include_str!("../migrations/postgres/0001_init.sql"),
+}];
+
+/// The newest schema version this build knows.
+pub fn latest_version() -> i64 {
+    MIGRATIONS.last().map(|m| m.version).unwrap_or(0)
+}
+
+pub(crate) async fn run(conn: &mut AnyConnection, engine: Engine) -> Result<()> {
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at BIGINT NOT NULL)",
+    )
+    .await?;
+    if engine == Engine::Postgres {
+        // Several nodes may start at once; one migrates, the others wait here.
+        conn.execute("SELECT pg_advisory_lock(4242)").await?;
+    }
+    let result = apply_pending(conn, engine).await;
+    if engine == Engine::Postgres {
+        conn.execute("SELECT pg_advisory_unlock(4242)").await?;
+    }
+    result
+}
+
+async fn apply_pending(conn: &mut AnyConnection, engine: Engine) -> Result<()> {
+    let applied = sqlx::query("SELECT version, checksum FROM schema_migrations ORDER BY version")
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut done = std::collections::HashMap::new();
+    for row in applied {
+        done.insert(row.try_get::<i64, _>("version")?, row.try_get::<String, _>("checksum")?);
+    }
+    if let Some(max) = done.keys().max() {
+        if *max > latest_version() {
+            return Err(StoreError::Migration {
+                version: *max,
+                reason: "the database was migrated by a newer Suoja; refusing to start".into(),
+            });
+        }
+    }
+    for m in MIGRATIONS {
+        let sql = match engine {
+            Engine::Sqlite => m.sqlite,
+            Engine::Postgres => m.postgres,
+        };
+        let checksum = hex::encode(Sha256::digest(sql.as_bytes()));
+        if let Some(existing) = done.get(&m.version) {
+            if *existing != checksum {
+                return Err(StoreError::Migration {
+                    version: m.version,
+                    reason: format!("migration {} was edited after it was applied", m.name),
+                });
+            }
+            continue;
+        }
+        let mut tx = conn.begin().await?;
+        sqlx::raw_sql(sql).execute(&mut *tx).await.map_err(|e| StoreError::Migration {
+            version: m.version,
+            reason: e.to_string(),
+        })?;
+        sqlx::query("INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES ($1, $2, $3, $4)")
+            .bind(m.version)
+            .bind(m.name)
+            .bind(checksum)
+            .bind(0_i64)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        tracing::info!(migration.version = m.version, migration.name = m.name, "applied migration");
+    }
+    Ok(())
+}

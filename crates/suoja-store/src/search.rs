@@ -1,0 +1,58 @@
+//! The search index: postings of keyed token hashes to documents. It is derived data (it can
+//! be dropped and rebuilt), lives in its own table so backups can leave it out, and holds no
+//! plaintext: a token is the first 8 bytes of an HMAC under the tenant's search key.
+
+use sqlx::AnyConnection;
+use suoja_core::TenantId;
+
+use crate::Result;
+
+/// Replaces a document's postings.
+pub async fn replace(c: &mut AnyConnection, tenant: TenantId, kind: i64, doc: i64, tokens: &[i64]) -> Result<()> {
+    remove(&mut *c, tenant, kind, doc).await?;
+    for chunk in tokens.chunks(200) {
+        let mut sql = String::from("INSERT INTO search_postings (tenant_id, token, doc_kind, doc_id) VALUES ");
+        let values: Vec<String> = chunk.iter().map(|t| format!("({}, {t}, {kind}, {doc})", tenant.0)).collect();
+        sql.push_str(&values.join(", "));
+        sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut *c).await?;
+    }
+    Ok(())
+}
+
+/// Adds postings to a document (duplicates ignored).
+pub async fn add(c: &mut AnyConnection, tenant: TenantId, kind: i64, doc: i64, tokens: &[i64]) -> Result<()> {
+    for t in tokens {
+        let exists: Option<i64> = sqlx::query_scalar("SELECT doc_id FROM search_postings WHERE tenant_id = $1 AND token = $2 AND doc_kind = $3 AND doc_id = $4")
+            .bind(tenant.0)
+            .bind(*t)
+            .bind(kind)
+            .bind(doc)
+            .fetch_optional(&mut *c)
+            .await?;
+        if exists.is_none() {
+            sqlx::query("INSERT INTO search_postings (tenant_id, token, doc_kind, doc_id) VALUES ($1, $2, $3, $4)").bind(tenant.0).bind(*t).bind(kind).bind(doc).execute(&mut *c).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Removes a document from the index.
+pub async fn remove(c: &mut AnyConnection, tenant: TenantId, kind: i64, doc: i64) -> Result<u64> {
+    Ok(sqlx::query("DELETE FROM search_postings WHERE tenant_id = $1 AND doc_kind = $2 AND doc_id = $3").bind(tenant.0).bind(kind).bind(doc).execute(c).await?.rows_affected())
+}
+
+/// Documents of `kind` that carry every one of `tokens`.
+pub async fn all_of(c: &mut AnyConnection, tenant: TenantId, kind: i64, tokens: &[i64]) -> Result<Vec<i64>> {
+    if tokens.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut distinct = tokens.to_vec();
+    distinct.sort_unstable();
+    distinct.dedup();
+    let list = distinct.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    let sql = format!(
+        "SELECT doc_id FROM search_postings WHERE tenant_id = $1 AND doc_kind = $2 AND token IN ({list}) GROUP BY doc_id HAVING COUNT(*) = {} ORDER BY doc_id DESC LIMIT 100000",
+        distinct.len()
+    );
+    Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(tenant.0).bind(kind).fetch_all(c).await?)
+}

@@ -1,0 +1,206 @@
+//! The key vault: per-subject data keys, wrapped by a tenant key, wrapped by the installation's
+//! root key. Personal values are sealed with XChaCha20-Poly1305 under the key of the person they
+//! belong to; destroying that key (crypto-shredding) makes every copy unreadable, backups
+//! included. Also derives the tenant's keyed hashes: the e-mail blind index and search tokens.
+//! It does not decide whose key a value goes under; the services do.
+
+mod error;
+mod seal;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use hmac::{Hmac, KeyInit as _, Mac as _};
+use sha2::Sha256;
+use sqlx::AnyConnection;
+use suoja_core::{KeyId, TenantId, Timestamp, random};
+use zeroize::Zeroizing;
+
+pub use error::VaultError;
+pub use seal::key_id_of;
+
+/// A 256-bit secret key, wiped from memory when dropped.
+pub type SecretKey = Zeroizing<[u8; 32]>;
+
+/// Result of a vault call.
+pub type Result<T> = std::result::Result<T, VaultError>;
+
+/// Keys derived from one tenant key.
+struct TenantKeys {
+    wrap: SecretKey,
+    blind: SecretKey,
+    search: SecretKey,
+}
+
+/// The vault. Cheap to clone; caches unwrapped keys in memory.
+#[derive(Clone)]
+pub struct Vault {
+    root: Arc<SecretKey>,
+    tenants: Arc<Mutex<HashMap<TenantId, Arc<TenantKeys>>>>,
+    subjects: Arc<Mutex<HashMap<(TenantId, KeyId), SecretKey>>>,
+}
+
+impl std::fmt::Debug for Vault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Vault([keys redacted])")
+    }
+}
+
+const SUBJECT_CACHE_MAX: usize = 100_000;
+
+fn derive(key: &[u8; 32], label: &[u8]) -> SecretKey {
+    let mut out = Zeroizing::new([0u8; 32]);
+    let mut mac = <Hmac<Sha256>>::new_from_slice(key).unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+    mac.update(label);
+    out.copy_from_slice(&mac.finalize().into_bytes());
+    out
+}
+
+impl Vault {
+    /// A vault over `root`, the installation's root key (from a key file or the environment;
+    /// never from the code).
+    pub fn new(root: [u8; 32]) -> Self {
+        Self { root: Arc::new(Zeroizing::new(root)), tenants: Arc::default(), subjects: Arc::default() }
+    }
+
+    /// Parses a root key written as 64 hexadecimal characters.
+    pub fn parse_root_key(text: &str) -> Result<[u8; 32]> {
+        let bytes = hex::decode(text.trim()).map_err(|_| VaultError::BadRootKey)?;
+        bytes.try_into().map_err(|_| VaultError::BadRootKey)
+    }
+
+    /// A fresh random root key, hex-encoded, for a new installation's key file.
+    pub fn generate_root_key() -> String {
+        hex::encode(random::bytes::<32>())
+    }
+
+    /// Creates the key of a new tenant.
+    pub async fn create_tenant(&self, c: &mut AnyConnection, tenant: TenantId, now: Timestamp) -> Result<()> {
+        let key = Zeroizing::new(random::bytes::<32>());
+        let wrapped = seal::seal(&self.root, KeyId(0), &tenant_aad(tenant), key.as_ref())?;
+        suoja_store::keys::insert_tenant_key(c, tenant, &wrapped, now).await?;
+        Ok(())
+    }
+
+    async fn tenant_keys(&self, c: &mut AnyConnection, tenant: TenantId) -> Result<Arc<TenantKeys>> {
+        if let Some(k) = self.lock_tenants().get(&tenant) {
+            return Ok(k.clone());
+        }
+        let wrapped = suoja_store::keys::tenant_key(c, tenant).await?.ok_or(VaultError::MissingTenantKey(tenant))?;
+        let key = Zeroizing::new(seal::open_key(&self.root, &tenant_aad(tenant), &wrapped)?);
+        let keys = Arc::new(TenantKeys {
+            wrap: derive(&key, b"suoja/wrap/v1"),
+            blind: derive(&key, b"suoja/blind-index/v1"),
+            search: derive(&key, b"suoja/search/v1"),
+        });
+        self.lock_tenants().insert(tenant, keys.clone());
+        Ok(keys)
+    }
+
+    /// Creates a data key for a new subject (a person) and returns its id.
+    pub async fn create_subject_key(&self, c: &mut AnyConnection, tenant: TenantId, kind: &str, now: Timestamp) -> Result<KeyId> {
+        let tk = self.tenant_keys(c, tenant).await?;
+        let key = Zeroizing::new(random::bytes::<32>());
+        let wrapped = seal::seal(&tk.wrap, KeyId(0), &tenant_aad(tenant), key.as_ref())?;
+        let id = suoja_store::keys::insert_subject_key(c, tenant, kind, &wrapped, now).await?;
+        self.cache_subject(tenant, id, key);
+        Ok(id)
+    }
+
+    async fn subject_key(&self, c: &mut AnyConnection, tenant: TenantId, id: KeyId) -> Result<SecretKey> {
+        if let Some(k) = self.lock_subjects().get(&(tenant, id)) {
+            return Ok(k.clone());
+        }
+        let tk = self.tenant_keys(c, tenant).await?;
+        let wrapped = suoja_store::keys::subject_key(c, tenant, id).await?.ok_or(VaultError::KeyDestroyed(id))?;
+        let key = Zeroizing::new(seal::open_key(&tk.wrap, &tenant_aad(tenant), &wrapped)?);
+        self.cache_subject(tenant, id, key.clone());
+        Ok(key)
+    }
+
+    fn cache_subject(&self, tenant: TenantId, id: KeyId, key: SecretKey) {
+        let mut cache = self.lock_subjects();
+        if cache.len() >= SUBJECT_CACHE_MAX {
+            cache.clear();
+        }
+        cache.insert((tenant, id), key);
+    }
+
+    /// Seals `plaintext` under the subject key `key`.
+    pub async fn encrypt(&self, c: &mut AnyConnection, tenant: TenantId, key: KeyId, plaintext: &[u8]) -> Result<Vec<u8>> {
+        let k = self.subject_key(c, tenant, key).await?;
+        seal::seal(&k, key, &tenant_aad(tenant), plaintext)
+    }
+
+    /// Seals a string.
+    pub async fn encrypt_str(&self, c: &mut AnyConnection, tenant: TenantId, key: KeyId, plaintext: &str) -> Result<Vec<u8>> {
+        self.encrypt(c, tenant, key, plaintext.as_bytes()).await
+    }
+
+    /// Opens a value sealed by [`Vault::encrypt`]. Fails with [`VaultError::KeyDestroyed`] once
+    /// the subject's key has been shredded.
+    pub async fn decrypt(&self, c: &mut AnyConnection, tenant: TenantId, sealed: &[u8]) -> Result<Vec<u8>> {
+        let id = seal::key_id_of(sealed).ok_or(VaultError::Corrupt)?;
+        let k = self.subject_key(c, tenant, id).await?;
+        seal::open(&k, &tenant_aad(tenant), sealed)
+    }
+
+    /// Opens a sealed string.
+    pub async fn decrypt_str(&self, c: &mut AnyConnection, tenant: TenantId, sealed: &[u8]) -> Result<String> {
+        String::from_utf8(self.decrypt(c, tenant, sealed).await?).map_err(|_| VaultError::Corrupt)
+    }
+
+    /// Destroys a subject key: everything sealed under it becomes unreadable for good.
+    pub async fn destroy_subject_key(&self, c: &mut AnyConnection, tenant: TenantId, id: KeyId) -> Result<bool> {
+        self.lock_subjects().remove(&(tenant, id));
+        Ok(suoja_store::keys::destroy_subject_key(c, tenant, id).await?)
+    }
+
+    /// Forgets cached keys of a tenant (after another node may have destroyed some).
+    pub fn forget_cached(&self, tenant: TenantId) {
+        self.lock_subjects().retain(|(t, _), _| *t != tenant);
+    }
+
+    /// The blind index of a normalised identifier (lower-cased e-mail): a keyed hash, so the
+    /// database can find a person by e-mail without holding the address.
+    pub async fn blind_index(&self, c: &mut AnyConnection, tenant: TenantId, normalized: &str) -> Result<Vec<u8>> {
+        let tk = self.tenant_keys(c, tenant).await?;
+        let mut mac = <Hmac<Sha256>>::new_from_slice(tk.blind.as_ref()).unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+        mac.update(normalized.as_bytes());
+        Ok(mac.finalize().into_bytes().to_vec())
+    }
+
+    /// A hasher for search tokens of one tenant.
+    pub async fn search_hasher(&self, c: &mut AnyConnection, tenant: TenantId) -> Result<TokenHasher> {
+        let tk = self.tenant_keys(c, tenant).await?;
+        Ok(TokenHasher { key: tk.search.clone() })
+    }
+
+    fn lock_tenants(&self) -> std::sync::MutexGuard<'_, HashMap<TenantId, Arc<TenantKeys>>> {
+        self.tenants.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+    fn lock_subjects(&self) -> std::sync::MutexGuard<'_, HashMap<(TenantId, KeyId), SecretKey>> {
+        self.subjects.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// Turns normalised search terms into opaque 64-bit tokens for one tenant.
+pub struct TokenHasher {
+    key: SecretKey,
+}
+
+impl TokenHasher {
+    /// The token of a term.
+    pub fn token(&self, term: &str) -> i64 {
+        let mut mac = <Hmac<Sha256>>::new_from_slice(self.key.as_ref()).unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+        mac.update(term.as_bytes());
+        let out = mac.finalize().into_bytes();
+        let mut first = [0u8; 8];
+        first.copy_from_slice(&out[..8]);
+        i64::from_be_bytes(first)
+    }
+}
+
+fn tenant_aad(tenant: TenantId) -> [u8; 8] {
+    tenant.0.to_be_bytes()
+}

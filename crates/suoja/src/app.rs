@@ -1,0 +1,134 @@
+//! Start-up and shutdown: opens the database (running migrations), loads or creates the root
+//! key, builds the services and serves HTTP until told to stop.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use suoja_config::Settings;
+use suoja_core::clock::SystemClock;
+use suoja_helpdesk::Helpdesk;
+use suoja_http::{AppState, HttpLimits};
+use suoja_store::{Db, DbOptions};
+use suoja_vault::Vault;
+use tokio::net::TcpListener;
+
+/// Reads the root key from `SUOJA_ROOT_KEY`, or from the key file, creating the file (mode 0600)
+/// with a fresh key when neither exists.
+pub fn load_root_key(settings: &Settings) -> anyhow::Result<[u8; 32]> {
+    if let Ok(hex) = std::env::var("SUOJA_ROOT_KEY") {
+        if !hex.is_empty() {
+            return Vault::parse_root_key(&hex).context("SUOJA_ROOT_KEY");
+        }
+    }
+    let path = settings.root_key_file();
+    if path.exists() {
+        let text = std::fs::read_to_string(&path).with_context(|| format!("reading root key file {}", path.display()))?;
+        return Vault::parse_root_key(&text).with_context(|| format!("root key file {}", path.display()));
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let key = Vault::generate_root_key();
+    write_private(&path, &key)?;
+    tracing::info!("created a new root key file");
+    Vault::parse_root_key(&key).context("new root key")
+}
+
+fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path).with_context(|| format!("creating {}", path.display()))?;
+    f.write_all(text.as_bytes())?;
+    f.sync_all()?;
+    Ok(())
+}
+
+/// Opens the database and vault and builds the services.
+pub async fn open(settings: &Settings) -> anyhow::Result<Helpdesk> {
+    let url = settings.database_url();
+    if url.starts_with("sqlite:") {
+        std::fs::create_dir_all(&settings.data_dir).with_context(|| format!("creating data directory {}", settings.data_dir.display()))?;
+    }
+    let root = load_root_key(settings)?;
+    let opts = DbOptions { max_connections: settings.db_max_connections, ..DbOptions::default() };
+    let db = Db::connect(&url, &opts).await.context("opening the database")?;
+    Ok(Helpdesk::new(db, Vault::new(root), Arc::new(SystemClock)))
+}
+
+/// A running server.
+pub struct Running {
+    /// The address it listens on.
+    pub addr: SocketAddr,
+    /// The services (for tests that inspect state directly).
+    pub helpdesk: Helpdesk,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Running {
+    /// Stops accepting, lets in-flight requests finish, and waits.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        self.task.await??;
+        self.helpdesk.db().close().await;
+        Ok(())
+    }
+}
+
+/// Binds `settings.listen` (or the given listener) and serves until stopped.
+pub async fn start(settings: &Settings, helpdesk: Helpdesk, listener: Option<TcpListener>) -> anyhow::Result<Running> {
+    let listener = match listener {
+        Some(l) => l,
+        None => TcpListener::bind(settings.listen).await.with_context(|| format!("binding {}", settings.listen))?,
+    };
+    let addr = listener.local_addr()?;
+    let limits = HttpLimits { max_json_bytes: settings.max_json_bytes, rate_per_minute: settings.rate_limit_per_minute, ..HttpLimits::default() };
+    let state = AppState::new(helpdesk.clone(), limits);
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let grace = Duration::from_secs(settings.shutdown_grace_secs);
+    let task = tokio::spawn(suoja_http::serve(listener, state, async move {
+        let _ = rx.await;
+    }, grace));
+    Ok(Running { addr, helpdesk, stop: Some(tx), task })
+}
+
+/// Waits for SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}
+
+/// Refuses to serve a database that has no tenant yet unless asked to create a demo one.
+pub fn require_tenant(has_tenant: bool) -> anyhow::Result<()> {
+    if !has_tenant {
+        bail!("this installation has no tenant yet: run `suoja init --admin-email you@example.com`, or `suoja serve --demo`");
+    }
+    Ok(())
+}

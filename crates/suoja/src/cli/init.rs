@@ -1,0 +1,42 @@
+//! `suoja init`: non-interactive bootstrap for scripts and CI.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use serde_json::json;
+use suoja_core::Email;
+
+/// Arguments of `suoja init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Data directory.
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// E-mail of the first admin.
+    #[arg(long)]
+    pub admin_email: String,
+    /// Subdomain that selects the tenant.
+    #[arg(long, default_value = "default")]
+    pub subdomain: String,
+    /// Display name of the organisation.
+    #[arg(long, default_value = "Suoja")]
+    pub name: String,
+    /// Also generate a password for the admin (printed once).
+    #[arg(long)]
+    pub with_password: bool,
+}
+
+/// Runs `suoja init`.
+pub async fn run(config: Option<&std::path::Path>, args: InitArgs) -> anyhow::Result<()> {
+    let email = Email::parse(&args.admin_email).map_err(|e| anyhow::anyhow!("--admin-email {}", e.0))?;
+    let s = super::settings(config, args.data_dir, None)?;
+    let hd = crate::app::open(&s).await?;
+    let b = hd.bootstrap_tenant(&args.subdomain, &args.name, &s.region, &email, args.with_password).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut line = json!({"tenant": b.subdomain, "tenant_id": b.tenant.0, "admin_email": email.as_personal().expose(), "api_token": b.api_token.expose()});
+    if let Some(p) = &b.password {
+        line["admin_password"] = json!(p.expose());
+    }
+    println!("{line}");
+    hd.db().close().await;
+    Ok(())
+}

@@ -1,0 +1,70 @@
+//! The command line: `serve`, `init`, `migrate` and `config`. Commands parse arguments, call
+//! the library, and print; they hold no rules of their own.
+
+mod init;
+mod serve;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use suoja_config::Settings;
+
+/// Suoja: a self-hostable helpdesk whose GDPR compliance you can verify.
+#[derive(Debug, Parser)]
+#[command(name = "suoja", version, about)]
+pub struct Cli {
+    /// Configuration file (TOML); defaults to ./suoja.toml when present.
+    #[arg(long, global = true, env = "SUOJA_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the API (creates ./suoja-data on SQLite when nothing else is configured).
+    Serve(serve::ServeArgs),
+    /// Create a tenant with an admin and print its API token as one JSON line.
+    Init(init::InitArgs),
+    /// Run database migrations and exit.
+    Migrate {
+        /// Data directory.
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+    /// Print the default configuration file.
+    Config,
+}
+
+/// Loads settings, letting command-line flags win over file and environment.
+pub fn settings(config: Option<&std::path::Path>, data_dir: Option<PathBuf>, listen: Option<std::net::SocketAddr>) -> anyhow::Result<Settings> {
+    let mut s = Settings::load(config)?;
+    if let Some(d) = data_dir {
+        s.data_dir = d;
+    }
+    if let Some(l) = listen {
+        s.listen = l;
+    }
+    Ok(s)
+}
+
+/// Runs a parsed command line.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(args) => serve::run(cli.config.as_deref(), args).await,
+        Command::Init(args) => init::run(cli.config.as_deref(), args).await,
+        Command::Migrate { data_dir } => {
+            let s = settings(cli.config.as_deref(), data_dir, None)?;
+            let hd = crate::app::open(&s).await?;
+            hd.db().close().await;
+            println!("migrations are up to date");
+            Ok(())
+        }
+        Command::Config => {
+            print!("{}", suoja_config::DEFAULT_TOML);
+            Ok(())
+        }
+    }
+}

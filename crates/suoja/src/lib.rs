@@ -1,0 +1,5 @@
+//! The Suoja binary's library face: start-up wiring (settings → database → vault → services →
+//! HTTP) shared by `suoja serve` and the integration tests, which boot the real server.
+
+pub mod app;
+pub mod cli;
