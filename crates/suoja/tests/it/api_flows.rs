@@ -1,0 +1,366 @@
+//! The daily helpdesk work through the Zendesk API: users, organisations, groups, tickets with
+//! CCs and followers, replies and internal notes, uploads, status changes, lists, search,
+//! pagination, the trash, bulk creation and incremental exports.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::engine_test;
+use crate::harness::send;
+
+engine_test!(users_crud_and_me, |app| async move {
+    let (s, me) = app.get("/api/v2/users/me.json").await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(me["user"]["role"], "admin");
+    assert_eq!(me["user"]["email"], "admin@one.example");
+    // Without the .json suffix too.
+    let (s, _) = app.get("/api/v2/users/me").await;
+    assert_eq!(s, StatusCode::OK);
+
+    let (s, v) = app.post("/api/v2/users.json", json!({"user": {"name": "Zoë Łukasiewicz", "email": "Zoe@Example.com", "phone": "+358 40 123 4567", "tags": ["vip"], "user_fields": {"plan": "gold"}}})).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let id = v["user"]["id"].as_i64().unwrap();
+    assert_eq!(v["user"]["name"], "Zoë Łukasiewicz");
+    assert_eq!(v["user"]["role"], "end-user");
+    assert!(v["user"]["url"].as_str().unwrap().starts_with(&app.base));
+
+    // Duplicate e-mail (case-insensitive) is refused the Zendesk way.
+    let (s, v) = app.post("/api/v2/users.json", json!({"user": {"name": "Other", "email": "zoe@example.COM"}})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(v["error"], "RecordInvalid");
+    assert_eq!(v["details"]["email"][0]["error"], "DuplicateValue");
+
+    let (s, v) = app.put(&format!("/api/v2/users/{id}.json"), json!({"user": {"id": id, "name": "Zoë K.", "phone": null}})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["user"]["name"], "Zoë K.");
+    assert_eq!(v["user"]["phone"], Value::Null);
+    assert_eq!(v["user"]["tags"], json!(["vip"]));
+
+    let (s, v) = app.get(&format!("/api/v2/users/search.json?query={}", "zoe@example.com")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["users"].as_array().unwrap().len(), 1, "{v}");
+    let (_, v) = app.get("/api/v2/users/search.json?query=K").await;
+    assert_eq!(v["users"][0]["id"], id);
+
+    let (s, v) = app.get(&format!("/api/v2/users/show_many.json?ids={id},{}", app.t.admin_id)).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["users"].as_array().unwrap().len(), 2);
+
+    // Agents are created by admins.
+    let (s, agent) = app.post("/api/v2/users.json", json!({"user": {"name": "Agent Smith", "email": "agent@one.example", "role": "agent"}})).await;
+    assert_eq!(s, StatusCode::CREATED);
+    assert_eq!(agent["user"]["role"], "agent");
+    let (_, list) = app.get("/api/v2/users.json?role=agent").await;
+    assert_eq!(list["users"].as_array().unwrap().len(), 1);
+    assert_eq!(list["count"], 1);
+
+    // Soft delete answers 200 with the deactivated user and moves them to deleted_users.
+    let (s, v) = app.call(Method::DELETE, &format!("/api/v2/users/{id}.json"), Some(json!({"user": {"id": id}}))).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["user"]["active"], false);
+    let (_, v) = app.get("/api/v2/deleted_users.json").await;
+    assert_eq!(v["deleted_users"][0]["id"], id);
+    let (_, v) = app.get(&format!("/api/v2/users/search.json?query={}", "zoe@example.com")).await;
+    assert_eq!(v["users"].as_array().unwrap().len(), 0);
+    // The last admin cannot be deleted.
+    let (s, _) = app.delete(&format!("/api/v2/users/{}.json", app.t.admin_id)).await;
+    assert_eq!(s, StatusCode::CONFLICT);
+});
+
+engine_test!(organizations_and_groups, |app| async move {
+    let (s, o) = app.post("/api/v2/organizations.json", json!({"organization": {"name": "Acme Oy", "domain_names": ["acme.fi"], "tags": ["gold"]}})).await;
+    assert_eq!(s, StatusCode::CREATED, "{o}");
+    let oid = o["organization"]["id"].as_i64().unwrap();
+    let (s, v) = app.post("/api/v2/organizations.json", json!({"organization": {"name": "Acme Oy"}})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let (s, v) = app.put(&format!("/api/v2/organizations/{oid}.json"), json!({"organization": {"notes": "Key account"}})).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["organization"]["notes"], "Key account");
+    let (_, v) = app.get("/api/v2/organizations/search.json?name=Acme%20Oy").await;
+    assert_eq!(v["organizations"][0]["id"], oid);
+
+    let (s, g) = app.post("/api/v2/groups.json", json!({"group": {"name": "Billing"}})).await;
+    assert_eq!(s, StatusCode::CREATED);
+    let gid = g["group"]["id"].as_i64().unwrap();
+
+    let u = app.user("Org Member", "member@acme.fi").await;
+    let (s, _) = app.put(&format!("/api/v2/users/{u}.json"), json!({"user": {"organization_id": oid}})).await;
+    assert_eq!(s, StatusCode::OK);
+    let t = app.ticket(u, "Org ticket", "hello").await;
+    let (_, v) = app.get(&format!("/api/v2/tickets/{t}.json")).await;
+    assert_eq!(v["ticket"]["organization_id"], oid, "the requester's organisation is taken over");
+    let (s, v) = app.put(&format!("/api/v2/tickets/{t}.json"), json!({"ticket": {"group_id": gid}})).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["ticket"]["group_id"], gid);
+    let (_, v) = app.get(&format!("/api/v2/organizations/{oid}/tickets.json")).await;
+    assert_eq!(v["tickets"][0]["id"], t);
+
+    let (s, _) = app.delete(&format!("/api/v2/groups/{gid}.json")).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (_, v) = app.get(&format!("/api/v2/tickets/{t}.json")).await;
+    assert_eq!(v["ticket"]["group_id"], Value::Null);
+    let (s, _) = app.delete(&format!("/api/v2/organizations/{oid}.json")).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, _) = app.get(&format!("/api/v2/organizations/{oid}.json")).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+});
+
+engine_test!(ticket_lifecycle, |app| async move {
+    let requester = app.user("Riikka Requester", "riikka@example.fi").await;
+    let cc = app.user("Cecilia CC", "cecilia@example.fi").await;
+    let (_, agent) = app.post("/api/v2/users.json", json!({"user": {"name": "Aino Agent", "email": "aino@one.example", "role": "agent"}})).await;
+    let agent = agent["user"]["id"].as_i64().unwrap();
+
+    let (s, v) = app
+        .post(
+            "/api/v2/tickets.json",
+            json!({"ticket": {"subject": "Laskun hyvitys", "requester_id": requester, "comment": {"body": "Hyvittäkää lasku 42, kiitos", "public": true}, "collaborator_ids": [cc], "follower_ids": [agent], "priority": "high", "type": "question", "tags": ["billing", "Refund"], "custom_fields": [{"id": 360001, "value": "contract-7"}]}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let id = v["ticket"]["id"].as_i64().unwrap();
+    assert!(v["audit"]["events"].as_array().unwrap().iter().any(|e| e["type"] == "Comment"));
+    let t = &v["ticket"];
+    assert_eq!(t["subject"], "Laskun hyvitys");
+    assert_eq!(t["description"], "Hyvittäkää lasku 42, kiitos");
+    assert_eq!(t["status"], "new");
+    assert_eq!(t["priority"], "high");
+    assert_eq!(t["collaborator_ids"], json!([cc]));
+    assert_eq!(t["follower_ids"], json!([agent]));
+    assert_eq!(t["tags"], json!(["billing", "refund"]));
+    assert_eq!(t["custom_fields"], json!([{"id": 360001, "value": "contract-7"}]));
+
+    // An internal note and a public reply, through update as Zendesk does it.
+    let (s, v) = app.put(&format!("/api/v2/tickets/{id}.json"), json!({"ticket": {"id": id, "comment": {"body": "Sisäinen huomio: tarkista sopimus", "public": false}}})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, v) = app.put(&format!("/api/v2/tickets/{id}.json"), json!({"ticket": {"status": "pending", "assignee_id": agent, "comment": {"html_body": "<p>Hyvitys <b>tehty</b><script>alert(1)</script></p>"}, "additional_tags": ["done"], "remove_tags": ["refund"], "custom_fields": [{"id": 360001, "value": "contract-8"}]}})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let t = &v["ticket"];
+    assert_eq!(t["status"], "pending");
+    assert_eq!(t["assignee_id"], agent);
+    assert_eq!(t["tags"], json!(["billing", "done"]));
+    assert_eq!(t["custom_fields"][0]["value"], "contract-8");
+    let changes: Vec<&Value> = v["audit"]["events"].as_array().unwrap().iter().filter(|e| e["type"] == "Change").collect();
+    assert!(changes.iter().any(|e| e["field_name"] == "status" && e["previous_value"] == "new" && e["value"] == "pending"), "{changes:?}");
+
+    let (s, v) = app.get(&format!("/api/v2/tickets/{id}/comments.json")).await;
+    assert_eq!(s, StatusCode::OK);
+    let comments = v["comments"].as_array().unwrap();
+    assert_eq!(comments.len(), 3);
+    assert_eq!(comments[1]["public"], false);
+    assert_eq!(comments[2]["plain_body"], "Hyvitys tehty");
+    let html = comments[2]["html_body"].as_str().unwrap();
+    assert!(html.contains("<b>tehty</b>") && !html.contains("script"), "{html}");
+    assert_eq!(v["count"], 3);
+
+    // Lists by role.
+    let (_, v) = app.get(&format!("/api/v2/users/{requester}/tickets/requested.json?include=None&page[size]=100")).await;
+    assert_eq!(v["tickets"][0]["id"], id, "{v}");
+    let (_, v) = app.get(&format!("/api/v2/users/{cc}/tickets/ccd.json")).await;
+    assert_eq!(v["tickets"][0]["id"], id);
+    let (_, v) = app.get(&format!("/api/v2/users/{agent}/tickets/assigned.json")).await;
+    assert_eq!(v["tickets"][0]["id"], id);
+
+    // Sideloads.
+    let (_, v) = app.get(&format!("/api/v2/tickets/{id}.json?include=users")).await;
+    let ids: Vec<i64> = v["users"].as_array().unwrap().iter().map(|u| u["id"].as_i64().unwrap()).collect();
+    for want in [requester, cc, agent, app.t.admin_id] {
+        assert!(ids.contains(&want), "{want} in {ids:?}");
+    }
+    let (_, v) = app.get(&format!("/api/v2/tickets/show_many.json?ids={id},999999")).await;
+    assert_eq!(v["tickets"].as_array().unwrap().len(), 1);
+
+    // Search: free words, status, requester, tags, created.
+    for q in ["hyvitys", "laskun type:ticket", "status:pending", "status<solved hyvitys", "requester:riikka@example.fi", "tags:billing", "created>2020-01-01 lasku"] {
+        let (s, v) = app.get(&format!("/api/v2/search.json?query={}", urlencode(q))).await;
+        assert_eq!(s, StatusCode::OK, "{q}: {v}");
+        assert_eq!(v["results"].as_array().unwrap().len(), 1, "{q}: {v}");
+        assert_eq!(v["results"][0]["result_type"], "ticket");
+    }
+    for q in ["status:solved", "tags:nothing", "created>2999-01-01", "refund"] {
+        let (_, v) = app.get(&format!("/api/v2/search.json?query={}", urlencode(q))).await;
+        assert_eq!(v["count"], 0, "{q}: {v}");
+    }
+    let (_, v) = app.get(&format!("/api/v2/search.json?query={}", urlencode("riikka"))).await;
+    assert!(v["results"].as_array().unwrap().iter().any(|r| r["result_type"] == "user"), "{v}");
+
+    // Solve, close, and closed tickets cannot be updated.
+    let (s, _) = app.put(&format!("/api/v2/tickets/{id}.json"), json!({"ticket": {"status": "closed"}})).await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, v) = app.put(&format!("/api/v2/tickets/{id}.json"), json!({"ticket": {"status": "open"}})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+});
+
+engine_test!(end_users_see_only_their_own_and_never_notes, |app| async move {
+    let (s, v) = app.post("/api/v2/users.json", json!({"user": {"name": "Elli End", "email": "elli@example.fi", "password": "elli-password-1"}})).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let elli = v["user"]["id"].as_i64().unwrap();
+    let other = app.user("Other", "other@example.fi").await;
+    let mine = app.ticket(elli, "Mine", "my problem").await;
+    let theirs = app.ticket(other, "Theirs", "their problem").await;
+    app.put(&format!("/api/v2/tickets/{mine}.json"), json!({"ticket": {"comment": {"body": "secret internal note", "public": false}}})).await;
+    let as_elli = |m: Method, p: &str| app.client.request(m, app.url(p)).basic_auth("elli@example.fi", Some("elli-password-1"));
+    let (s, v) = send(as_elli(Method::GET, &format!("/api/v2/tickets/{mine}/comments.json"))).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["comments"].as_array().unwrap().len(), 1);
+    assert!(!v.to_string().contains("secret internal note"));
+    let (s, _) = send(as_elli(Method::GET, &format!("/api/v2/tickets/{theirs}.json"))).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = send(as_elli(Method::GET, "/api/v2/tickets.json")).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, v) = send(as_elli(Method::GET, &format!("/api/v2/search.json?query={}", urlencode("problem")))).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["results"].as_array().unwrap().len(), 1, "{v}");
+    let (s, _) = send(as_elli(Method::PUT, &format!("/api/v2/tickets/{mine}.json")).json(&json!({"ticket": {"comment": {"body": "note?", "public": false}}}))).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = send(as_elli(Method::PUT, &format!("/api/v2/tickets/{mine}.json")).json(&json!({"ticket": {"comment": {"body": "thanks!"}}}))).await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = send(as_elli(Method::GET, &format!("/api/v2/users/{other}.json"))).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, v) = send(as_elli(Method::POST, "/api/v2/tickets.json").json(&json!({"ticket": {"subject": "New", "comment": {"body": "from the portal"}}}))).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(v["ticket"]["requester_id"], elli);
+});
+
+engine_test!(uploads_attach_to_comments, |app| async move {
+    let u = app.user("Uploader", "up@example.fi").await;
+    let t = app.ticket(u, "With file", "see attached").await;
+    let bytes = b"%PDF-1.4 fake pdf with \xc3\xa4 bytes".to_vec();
+    let (s, v) = send(app.req(Method::POST, "/api/v2/uploads.json?filename=lasku%20%C3%A4.pdf").header("content-type", "application/pdf").body(bytes.clone())).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let token = v["upload"]["token"].as_str().unwrap().to_string();
+    assert_eq!(v["upload"]["attachment"]["file_name"], "lasku ä.pdf");
+    let (s, v) = app.put(&format!("/api/v2/tickets/{t}.json"), json!({"ticket": {"comment": {"body": "attached", "uploads": [token]}}})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (_, v) = app.get(&format!("/api/v2/tickets/{t}/comments.json")).await;
+    let att = &v["comments"][1]["attachments"][0];
+    assert_eq!(att["file_name"], "lasku ä.pdf");
+    assert_eq!(att["size"], bytes.len());
+    let content_url = att["content_url"].as_str().unwrap().to_string();
+    let resp = app.req(Method::GET, &content_url).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.bytes().await.unwrap().to_vec(), bytes);
+    // A used token cannot be attached twice.
+    let (s, v) = app.put(&format!("/api/v2/tickets/{t}.json"), json!({"ticket": {"comment": {"body": "again", "uploads": [token]}}})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+});
+
+engine_test!(cursor_pagination_through_250_tickets, |app| async move {
+    let u = app.user("Many", "many@example.fi").await;
+    let mut created = Vec::new();
+    for chunk in 0..3 {
+        let tickets: Vec<Value> = (0..(if chunk < 2 { 100 } else { 50 })).map(|i| json!({"requester_id": u, "subject": format!("bulk {chunk}-{i}"), "comment": {"body": "bulk body"}})).collect();
+        let (s, v) = app.post("/api/v2/tickets/create_many.json", json!({"tickets": tickets})).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let job = v["job_status"]["id"].as_str().unwrap().to_string();
+        let (s, j) = app.get(&format!("/api/v2/job_statuses/{job}.json")).await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(j["job_status"]["status"], "completed");
+        for r in j["job_status"]["results"].as_array().unwrap() {
+            created.push(r["id"].as_i64().unwrap());
+        }
+    }
+    assert_eq!(created.len(), 250);
+    let mut seen = Vec::new();
+    let mut next = Some(format!("{}/api/v2/tickets.json?page[size]=100", app.base));
+    let mut pages = 0;
+    while let Some(url) = next {
+        let (s, v) = app.get(&url).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert!(url.starts_with(&app.base), "links are absolute on the host the client used");
+        seen.extend(v["tickets"].as_array().unwrap().iter().map(|t| t["id"].as_i64().unwrap()));
+        pages += 1;
+        let more = v["meta"]["has_more"].as_bool().unwrap();
+        next = v["links"]["next"].as_str().map(str::to_string);
+        assert_eq!(more, next.is_some(), "links.next is null exactly when has_more is false");
+    }
+    assert_eq!(pages, 3);
+    assert_eq!(seen, created);
+    // Offset pagination.
+    let (_, v) = app.get("/api/v2/tickets.json?per_page=100&page=3").await;
+    assert_eq!(v["tickets"].as_array().unwrap().len(), 50);
+    assert_eq!(v["count"], 250);
+    assert_eq!(v["next_page"], Value::Null);
+    assert!(v["previous_page"].as_str().unwrap().contains("page=2"));
+    // Going back from the last page.
+    let (_, v) = app.get("/api/v2/tickets.json?page[size]=100").await;
+    let after = v["meta"]["after_cursor"].as_str().unwrap().to_string();
+    let (_, v2) = app.get(&format!("/api/v2/tickets.json?page[size]=100&page[after]={after}")).await;
+    let before = v2["meta"]["before_cursor"].as_str().unwrap().to_string();
+    let (_, back) = app.get(&format!("/api/v2/tickets.json?page[size]=100&page[before]={before}")).await;
+    assert_eq!(back["tickets"], v["tickets"]);
+    // Forwarded host and scheme are honoured in links.
+    let (_, v) = send(app.req(Method::GET, "/api/v2/tickets.json?page[size]=10").header("x-forwarded-host", "help.acme.example").header("x-forwarded-proto", "https")).await;
+    assert!(v["links"]["next"].as_str().unwrap().starts_with("https://help.acme.example/api/v2/tickets.json?"), "{}", v["links"]["next"]);
+});
+
+engine_test!(trash_restore_and_permanent_delete, |app| async move {
+    let u = app.user("Trash", "trash@example.fi").await;
+    let t = app.ticket(u, "Throw away", "unique-trash-word").await;
+    let (s, _) = app.call(Method::DELETE, &format!("/api/v2/tickets/{t}.json"), Some(json!({"ticket": {"id": t}}))).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, _) = app.get(&format!("/api/v2/tickets/{t}.json")).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (_, v) = app.get("/api/v2/deleted_tickets.json").await;
+    assert_eq!(v["deleted_tickets"][0]["id"], t);
+    assert_eq!(v["deleted_tickets"][0]["previous_state"], "new");
+    let (s, _) = app.put(&format!("/api/v2/deleted_tickets/{t}/restore.json"), json!({})).await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = app.get(&format!("/api/v2/tickets/{t}.json")).await;
+    assert_eq!(s, StatusCode::OK);
+    app.delete(&format!("/api/v2/tickets/{t}.json")).await;
+    let (s, v) = app.delete(&format!("/api/v2/deleted_tickets/{t}.json")).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["job_status"]["status"], "completed");
+    let (_, v) = app.get("/api/v2/deleted_tickets.json").await;
+    assert_eq!(v["deleted_tickets"].as_array().unwrap().len(), 0);
+    let (_, v) = app.get(&format!("/api/v2/search.json?query={}", urlencode("unique-trash-word"))).await;
+    assert_eq!(v["count"], 0);
+    let (s, _) = app.put(&format!("/api/v2/deleted_tickets/{t}/restore.json"), json!({})).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+});
+
+engine_test!(incremental_exports, |app| async move {
+    let u = app.user("Inc", "inc@example.fi").await;
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        ids.push(app.ticket(u, &format!("inc {i}"), "x").await);
+    }
+    let mut got = Vec::new();
+    let mut url = format!("{}/api/v2/incremental/tickets/cursor.json?start_time=0&per_page=2", app.base);
+    for _ in 0..10 {
+        let (s, v) = app.get(&url).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        got.extend(v["tickets"].as_array().unwrap().iter().map(|t| t["id"].as_i64().unwrap()));
+        if v["end_of_stream"].as_bool().unwrap() {
+            break;
+        }
+        url = format!("{}&per_page=2", v["after_url"].as_str().unwrap());
+    }
+    assert_eq!(got, ids);
+    let (_, v) = app.get("/api/v2/incremental/users/cursor.json?start_time=0").await;
+    assert_eq!(v["users"].as_array().unwrap().len(), 2);
+    assert_eq!(v["end_of_stream"], true);
+    let (s, _) = app.get("/api/v2/incremental/tickets/cursor.json").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+});
+
+engine_test!(openapi_document_covers_every_route, |app| async move {
+    let (s, v) = app.get("/api/v2/openapi.json").await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["openapi"], "3.0.3");
+    let paths = v["paths"].as_object().unwrap();
+    for p in ["/api/v2/tickets", "/api/v2/tickets/{id}", "/api/v2/search", "/api/v2/uploads", "/api/v2/incremental/tickets/cursor", "/api/v2/deleted_tickets/{id}"] {
+        assert!(paths.contains_key(p), "{p}");
+    }
+    assert!(paths.len() >= 30);
+});
+
+pub fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

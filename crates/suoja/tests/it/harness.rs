@@ -1,0 +1,218 @@
+//! The test harness: boots the real Suoja server on 127.0.0.1:0 over a fresh database (a SQLite
+//! file in a temporary directory, or a new PostgreSQL database on the server named by
+//! `SUOJA_TEST_PG_URL`), bootstraps tenants, and talks to it over real HTTP.
+
+use std::path::PathBuf;
+
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use sqlx::Connection as _;
+use suoja::app::Running;
+use suoja_config::Settings;
+
+/// Which engine a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+/// The PostgreSQL server for tests, if configured. In CI (`CI=true`) it must be.
+pub fn pg_url() -> Option<String> {
+    match std::env::var("SUOJA_TEST_PG_URL") {
+        Ok(u) if !u.is_empty() => Some(u),
+        _ => {
+            assert!(std::env::var("CI").is_err(), "SUOJA_TEST_PG_URL must be set in CI: the suite runs on PostgreSQL too");
+            None
+        }
+    }
+}
+
+pub fn random_name(prefix: &str) -> String {
+    let mut b = [0u8; 6];
+    getrandom::fill(&mut b).unwrap();
+    format!("{prefix}{}", hex::encode(b))
+}
+
+/// A temporary directory removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new() -> Self {
+        let p = std::env::temp_dir().join(random_name("suoja-test-"));
+        std::fs::create_dir_all(&p).unwrap();
+        Self(p)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Creates a fresh PostgreSQL database and returns its URL.
+pub async fn fresh_pg_database(admin: &str) -> String {
+    sqlx::any::install_default_drivers();
+    let name = random_name("suoja_t_");
+    let mut c = sqlx::AnyConnection::connect(admin).await.expect("connect to the test PostgreSQL server");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut c).await.unwrap();
+    let _ = c.close().await;
+    let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap();
+    format!("{base}/{name}")
+}
+
+/// One tenant's credentials.
+#[derive(Debug, Clone)]
+pub struct Tenant {
+    pub id: i64,
+    pub email: String,
+    pub token: String,
+    pub admin_id: i64,
+}
+
+/// A running server with one bootstrapped tenant.
+pub struct TestApp {
+    pub engine: Engine,
+    pub base: String,
+    pub client: reqwest::Client,
+    pub t: Tenant,
+    pub running: Option<Running>,
+    pub settings: Settings,
+    pub dir: TempDir,
+}
+
+/// Settings for a test server on `engine` in `dir`.
+pub async fn test_settings(engine: Engine, dir: &TempDir) -> Settings {
+    let mut s = Settings { data_dir: dir.0.clone(), rate_limit_per_minute: 1_000_000, shutdown_grace_secs: 5, ..Settings::default() };
+    if engine == Engine::Postgres {
+        let admin = pg_url().expect("PostgreSQL tests need SUOJA_TEST_PG_URL");
+        s.database_url = Some(fresh_pg_database(&admin).await);
+        s.db_max_connections = 4;
+    }
+    s
+}
+
+impl TestApp {
+    pub async fn spawn(engine: Engine) -> Self {
+        Self::spawn_with(engine, |_| {}).await
+    }
+
+    pub async fn spawn_with(engine: Engine, tweak: impl FnOnce(&mut Settings)) -> Self {
+        let dir = TempDir::new();
+        let mut settings = test_settings(engine, &dir).await;
+        tweak(&mut settings);
+        let hd = suoja::app::open(&settings).await.expect("open");
+        let email = "admin@one.example".to_string();
+        let b = hd.bootstrap_tenant("one", "Tenant one", "eu", &suoja_core::Email::parse(&email).unwrap(), true).await.expect("bootstrap");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let running = suoja::app::start(&settings, hd, Some(listener)).await.expect("start");
+        let base = format!("http://{}", running.addr);
+        let client = reqwest::Client::builder().build().unwrap();
+        let t = Tenant { id: b.tenant.0, email, token: b.api_token.expose().clone(), admin_id: b.admin.actor.0 };
+        TestApp { engine, base, client, t, running: Some(running), settings, dir }
+    }
+
+    pub fn helpdesk(&self) -> &suoja_helpdesk::Helpdesk {
+        &self.running.as_ref().unwrap().helpdesk
+    }
+
+    /// Bootstraps another tenant on the same installation.
+    pub async fn second_tenant(&self, subdomain: &str) -> Tenant {
+        let email = format!("admin@{subdomain}.example");
+        let b = self.helpdesk().bootstrap_tenant(subdomain, subdomain, "eu", &suoja_core::Email::parse(&email).unwrap(), false).await.unwrap();
+        Tenant { id: b.tenant.0, email, token: b.api_token.expose().clone(), admin_id: b.admin.actor.0 }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        if path.starts_with("http") { path.to_string() } else { format!("{}{}", self.base, path) }
+    }
+
+    /// A request as the tenant's admin (API token).
+    pub fn req(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        self.req_as(&self.t, method, path)
+    }
+
+    pub fn req_as(&self, t: &Tenant, method: Method, path: &str) -> reqwest::RequestBuilder {
+        self.client.request(method, self.url(path)).basic_auth(format!("{}/token", t.email), Some(&t.token))
+    }
+
+    pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        self.call_as(&self.t, method, path, body).await
+    }
+
+    pub async fn call_as(&self, t: &Tenant, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        let mut r = self.req_as(t, method, path);
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        send(r).await
+    }
+
+    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
+        self.call(Method::GET, path, None).await
+    }
+    pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::POST, path, Some(body)).await
+    }
+    pub async fn put(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::PUT, path, Some(body)).await
+    }
+    pub async fn delete(&self, path: &str) -> (StatusCode, Value) {
+        self.call(Method::DELETE, path, None).await
+    }
+
+    /// Creates an end user and returns their id.
+    pub async fn user(&self, name: &str, email: &str) -> i64 {
+        let (s, v) = self.post("/api/v2/users.json", serde_json::json!({"user": {"name": name, "email": email}})).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        v["user"]["id"].as_i64().unwrap()
+    }
+
+    /// Creates a ticket and returns its id.
+    pub async fn ticket(&self, requester: i64, subject: &str, body: &str) -> i64 {
+        let (s, v) = self.post("/api/v2/tickets.json", serde_json::json!({"ticket": {"requester_id": requester, "subject": subject, "comment": {"body": body}}})).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        v["ticket"]["id"].as_i64().unwrap()
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(r) = self.running.take() {
+            r.stop().await.unwrap();
+        }
+    }
+}
+
+pub async fn send(r: reqwest::RequestBuilder) -> (StatusCode, Value) {
+    let resp = r.send().await.expect("request");
+    let status = resp.status();
+    let text = resp.text().await.unwrap();
+    let v = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+    (status, v)
+}
+
+/// Runs a test body once per engine: `engine_test!(name, |app| async move { ... })` makes
+/// `name::sqlite` and `name::postgres`.
+#[macro_export]
+macro_rules! engine_test {
+    ($name:ident, |$app:ident| $body:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let $app = $crate::harness::TestApp::spawn($crate::harness::Engine::Sqlite).await;
+                $body.await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if $crate::harness::pg_url().is_none() {
+                    eprintln!("skipped: SUOJA_TEST_PG_URL is not set");
+                    return;
+                }
+                let $app = $crate::harness::TestApp::spawn($crate::harness::Engine::Postgres).await;
+                $body.await;
+            }
+        }
+    };
+}
