@@ -100,7 +100,10 @@ fn env(name: &str) -> Option<String> {
 fn parse_env<T: std::str::FromStr>(var: &'static str, name: &'static str) -> Result<Option<T>, ConfigError> {
     match env(var) {
         None => Ok(None),
-        Some(v) => v.parse().map(Some).map_err(|_| ConfigError::Invalid { name, message: format!("{var} has an invalid value") }),
+        Some(v) => v.parse().map(Some).map_err(|_| ConfigError::Invalid {
+            name,
+            message: format!("{var} has an invalid value"),
+        }),
     }
 }
 
@@ -115,7 +118,10 @@ impl Settings {
         let mut s = match path {
             Some(p) => {
                 let text = std::fs::read_to_string(&p).map_err(|source| ConfigError::Read { path: p.clone(), source })?;
-                toml::from_str::<Settings>(&text).map_err(|e| ConfigError::Parse { path: p, message: e.message().to_string() })?
+                toml::from_str::<Settings>(&text).map_err(|e| ConfigError::Parse {
+                    path: p,
+                    message: e.message().to_string(),
+                })?
             }
             None => Settings::default(),
         };
@@ -156,28 +162,47 @@ impl Settings {
     /// Checks values that parse but make no sense.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.rate_limit_per_minute == 0 {
-            return Err(ConfigError::Invalid { name: "rate_limit_per_minute", message: "must be at least 1".into() });
+            return Err(ConfigError::Invalid {
+                name: "rate_limit_per_minute",
+                message: "must be at least 1".into(),
+            });
         }
         if self.max_json_bytes < 1024 {
-            return Err(ConfigError::Invalid { name: "max_json_bytes", message: "must be at least 1024".into() });
+            return Err(ConfigError::Invalid {
+                name: "max_json_bytes",
+                message: "must be at least 1024".into(),
+            });
         }
         if !matches!(self.log_format.as_str(), "text" | "json") {
-            return Err(ConfigError::Invalid { name: "log_format", message: "must be text or json".into() });
+            return Err(ConfigError::Invalid {
+                name: "log_format",
+                message: "must be text or json".into(),
+            });
         }
-        if let Some(u) = &self.database_url {
-            if !(u.starts_with("sqlite:") || u.starts_with("postgres:") || u.starts_with("postgresql:")) {
-                return Err(ConfigError::Invalid { name: "database_url", message: "must start with sqlite:// or postgres://".into() });
+        if let Some(u) = &self.database_url
+            && !(u.starts_with("sqlite:") || u.starts_with("postgres:") || u.starts_with("postgresql:"))
+        {
+            {
+                return Err(ConfigError::Invalid {
+                    name: "database_url",
+                    message: "must start with sqlite:// or postgres://".into(),
+                });
             }
         }
         if self.region.is_empty() || !self.region.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
-            return Err(ConfigError::Invalid { name: "region", message: "use letters, digits and '-'".into() });
+            return Err(ConfigError::Invalid {
+                name: "region",
+                message: "use letters, digits and '-'".into(),
+            });
         }
         Ok(())
     }
 
     /// The database URL in effect.
     pub fn database_url(&self) -> String {
-        self.database_url.clone().unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("suoja.db").display()))
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("suoja.db").display()))
     }
 
     /// The root key file in effect.
@@ -192,7 +217,12 @@ mod tests {
 
     #[test]
     fn the_documented_defaults_are_the_real_defaults() {
-        let uncommented: String = DEFAULT_TOML.lines().map(|l| l.strip_prefix("# ").unwrap_or("")).filter(|l| l.contains(" = ")).map(|l| l.split("  #").next().unwrap_or(l).trim().to_string() + "\n").collect();
+        let uncommented: String = DEFAULT_TOML
+            .lines()
+            .map(|l| l.strip_prefix("# ").unwrap_or(""))
+            .filter(|l| l.contains(" = "))
+            .map(|l| l.split("  #").next().unwrap_or(l).trim().to_string() + "\n")
+            .collect();
         let mut parsed: Settings = toml::from_str(&uncommented).unwrap();
         assert_eq!(parsed.database_url.take().unwrap(), Settings::default().database_url());
         assert_eq!(parsed.root_key_file.take().unwrap(), Settings::default().root_key_file());
@@ -201,7 +231,10 @@ mod tests {
 
     #[test]
     fn invalid_values_name_the_setting() {
-        let s = Settings { log_format: "xml".into(), ..Settings::default() };
+        let s = Settings {
+            log_format: "xml".into(),
+            ..Settings::default()
+        };
         assert!(s.validate().unwrap_err().to_string().contains("log_format"));
     }
 }

@@ -2,9 +2,9 @@
 //! (Argon2id). Every failure answers the same way, and an unknown e-mail is checked against a
 //! dummy hash so that timing does not tell whether an account exists.
 
+use argon2::Argon2;
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
-use argon2::Argon2;
 use sha2::{Digest as _, Sha256};
 use suoja_core::{Email, Personal, Role, Scope, TenantId, random};
 
@@ -33,7 +33,10 @@ pub enum Credentials {
 
 pub(crate) fn hash_password(password: &str) -> Result<String> {
     let salt = random::bytes::<16>();
-    Argon2::default().hash_password_with_salt(password.as_bytes(), &salt).map(|h| h.to_string()).map_err(|e| HelpdeskError::Internal(e.to_string()))
+    Argon2::default()
+        .hash_password_with_salt(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| HelpdeskError::Internal(e.to_string()))
 }
 
 fn verify_password(password: &str, phc: &str) -> bool {
@@ -65,7 +68,9 @@ impl Helpdesk {
             Credentials::Bearer(token) => {
                 let found = suoja_store::tokens::by_hash(&mut c, &token_hash(token.expose())).await?;
                 let tok = found.ok_or(HelpdeskError::Unauthorized)?;
-                let user = suoja_store::users::by_id(&mut c, tok.tenant_id, tok.user_id).await?.ok_or(HelpdeskError::Unauthorized)?;
+                let user = suoja_store::users::by_id(&mut c, tok.tenant_id, tok.user_id)
+                    .await?
+                    .ok_or(HelpdeskError::Unauthorized)?;
                 scope_for(tok.tenant_id, &user)
             }
             Credentials::Password { email, password } => {
@@ -74,7 +79,9 @@ impl Helpdesk {
                 let hash = user.as_ref().and_then(|u| u.password_hash.clone());
                 let pw = password.expose().clone();
                 let phc = hash.clone().unwrap_or_else(|| DUMMY_HASH.to_string());
-                let ok = tokio::task::spawn_blocking(move || verify_password(&pw, &phc)).await.map_err(|e| HelpdeskError::Internal(e.to_string()))?;
+                let ok = tokio::task::spawn_blocking(move || verify_password(&pw, &phc))
+                    .await
+                    .map_err(|e| HelpdeskError::Internal(e.to_string()))?;
                 match (ok && hash.is_some(), user) {
                     (true, Some(u)) => scope_for(tenant, &u),
                     _ => Err(HelpdeskError::Unauthorized),

@@ -58,12 +58,20 @@ impl HelpdeskError {
 
     /// A field error with code `InvalidValue`.
     pub fn invalid(field: &str, message: impl Into<String>) -> Self {
-        HelpdeskError::Invalid { field: field.to_string(), message: message.into(), code: "InvalidValue" }
+        HelpdeskError::Invalid {
+            field: field.to_string(),
+            message: message.into(),
+            code: "InvalidValue",
+        }
     }
 
     /// A field error with code `DuplicateValue`.
     pub fn duplicate(field: &str, message: impl Into<String>) -> Self {
-        HelpdeskError::Invalid { field: field.to_string(), message: message.into(), code: "DuplicateValue" }
+        HelpdeskError::Invalid {
+            field: field.to_string(),
+            message: message.into(),
+            code: "DuplicateValue",
+        }
     }
 }
 

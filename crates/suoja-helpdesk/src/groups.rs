@@ -20,12 +20,20 @@ impl Helpdesk {
             return Err(HelpdeskError::Forbidden("only admins can create groups"));
         }
         if name.trim().is_empty() {
-            return Err(HelpdeskError::Invalid { field: "name".into(), message: "Name: cannot be blank".into(), code: "BlankValue" });
+            return Err(HelpdeskError::Invalid {
+                field: "name".into(),
+                message: "Name: cannot be blank".into(),
+                code: "BlankValue",
+            });
         }
         let now = self.now();
         let mut tx = self.db.begin().await?;
-        let id = suoja_store::groups::insert(&mut tx, scope.tenant, name.trim(), description, now).await.map_err(dup)?;
-        let g = suoja_store::groups::by_id(&mut tx, scope.tenant, id).await?.ok_or(HelpdeskError::Internal("group vanished".into()))?;
+        let id = suoja_store::groups::insert(&mut tx, scope.tenant, name.trim(), description, now)
+            .await
+            .map_err(dup)?;
+        let g = suoja_store::groups::by_id(&mut tx, scope.tenant, id)
+            .await?
+            .ok_or(HelpdeskError::Internal("group vanished".into()))?;
         tx.commit().await?;
         Ok(g)
     }
@@ -34,7 +42,9 @@ impl Helpdesk {
     pub async fn get_group(&self, scope: &Scope, id: GroupId) -> Result<GroupRow> {
         require_staff(scope)?;
         let mut c = self.db.read().await?;
-        suoja_store::groups::by_id(&mut c, scope.tenant, id).await?.ok_or(HelpdeskError::NotFound("Group"))
+        suoja_store::groups::by_id(&mut c, scope.tenant, id)
+            .await?
+            .ok_or(HelpdeskError::NotFound("Group"))
     }
 
     /// Renames or re-describes a group (admins).
@@ -43,10 +53,16 @@ impl Helpdesk {
             return Err(HelpdeskError::Forbidden("only admins can change groups"));
         }
         let mut tx = self.db.begin().await?;
-        let mut g = suoja_store::groups::by_id(&mut tx, scope.tenant, id).await?.ok_or(HelpdeskError::NotFound("Group"))?;
+        let mut g = suoja_store::groups::by_id(&mut tx, scope.tenant, id)
+            .await?
+            .ok_or(HelpdeskError::NotFound("Group"))?;
         if let Some(n) = name {
             if n.trim().is_empty() {
-                return Err(HelpdeskError::Invalid { field: "name".into(), message: "Name: cannot be blank".into(), code: "BlankValue" });
+                return Err(HelpdeskError::Invalid {
+                    field: "name".into(),
+                    message: "Name: cannot be blank".into(),
+                    code: "BlankValue",
+                });
             }
             g.name = n.trim().to_string();
         }

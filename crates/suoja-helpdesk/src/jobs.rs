@@ -13,7 +13,11 @@ impl Helpdesk {
     /// Creates up to 100 tickets, each in its own transaction; failures are reported per item.
     pub async fn create_many_tickets(&self, scope: &Scope, inputs: Vec<TicketInput>) -> Result<JobStatusRow> {
         if inputs.len() > 100 {
-            return Err(HelpdeskError::Invalid { field: "tickets".into(), message: "at most 100 tickets per request".into(), code: "TooManyValues" });
+            return Err(HelpdeskError::Invalid {
+                field: "tickets".into(),
+                message: "at most 100 tickets per request".into(),
+                code: "TooManyValues",
+            });
         }
         let mut results = Vec::with_capacity(inputs.len());
         for (index, input) in inputs.into_iter().enumerate() {
@@ -48,6 +52,8 @@ impl Helpdesk {
     /// Reads a job status.
     pub async fn job_status(&self, scope: &Scope, id: &str) -> Result<JobStatusRow> {
         let mut c = self.db.read().await?;
-        suoja_store::jobs::by_id(&mut c, scope.tenant, id).await?.ok_or(HelpdeskError::NotFound("JobStatus"))
+        suoja_store::jobs::by_id(&mut c, scope.tenant, id)
+            .await?
+            .ok_or(HelpdeskError::NotFound("JobStatus"))
     }
 }

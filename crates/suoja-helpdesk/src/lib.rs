@@ -56,5 +56,9 @@ impl Helpdesk {
 
 /// Refuses callers that are not agents or admins.
 pub(crate) fn require_staff(scope: &Scope) -> Result<()> {
-    if scope.is_staff() { Ok(()) } else { Err(HelpdeskError::Forbidden("only agents and admins can do this")) }
+    if scope.is_staff() {
+        Ok(())
+    } else {
+        Err(HelpdeskError::Forbidden("only agents and admins can do this"))
+    }
 }

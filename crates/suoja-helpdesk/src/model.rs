@@ -2,9 +2,10 @@
 //! them in (parsed and typed at the edge).
 
 use serde_json::Value;
-use suoja_core::{
-    AttachmentId, CommentId, Email, GroupId, OrganizationId, Personal, Priority, Role, Status, TicketId, TicketType, Timestamp, UserId,
-};
+use suoja_core::{AttachmentId, CommentId, Email, GroupId, OrganizationId, Personal, Priority, Role, Status, TicketId, TicketType, Timestamp, UserId};
+
+/// Custom field values of a ticket: `(field id, value)`, personal.
+pub type CustomFields = Personal<Vec<(i64, Value)>>;
 
 /// A user, decrypted.
 #[derive(Debug, Clone)]
@@ -115,7 +116,7 @@ pub struct Ticket {
     /// Tags.
     pub tags: Vec<String>,
     /// Custom field values.
-    pub custom_fields: Personal<Vec<(i64, Value)>>,
+    pub custom_fields: CustomFields,
     /// External id.
     pub external_id: Option<Personal<String>>,
     /// Due date.
@@ -197,7 +198,7 @@ pub struct TicketInput {
     /// Tags to remove.
     pub remove_tags: Vec<String>,
     /// Custom field values to set (merged by id).
-    pub custom_fields: Option<Personal<Vec<(i64, Value)>>>,
+    pub custom_fields: Option<CustomFields>,
     /// External id.
     pub external_id: Option<Option<Personal<String>>>,
     /// Due date.

@@ -122,10 +122,27 @@ impl Helpdesk {
     pub async fn create_org(&self, scope: &Scope, input: OrgInput) -> Result<Organization> {
         require_staff(scope)?;
         if input.name.as_deref().is_none_or(|n| n.trim().is_empty()) {
-            return Err(HelpdeskError::Invalid { field: "name".into(), message: "Name: cannot be blank".into(), code: "BlankValue" });
+            return Err(HelpdeskError::Invalid {
+                field: "name".into(),
+                message: "Name: cannot be blank".into(),
+                code: "BlankValue",
+            });
         }
         let now = self.now();
-        let mut row = OrgRow { id: OrganizationId(0), name: String::new(), details: None, notes: None, domain_names: "[]".into(), tags: "[]".into(), external_id: None, group_id: None, shared_tickets: false, shared_comments: false, created_at: now, updated_at: now };
+        let mut row = OrgRow {
+            id: OrganizationId(0),
+            name: String::new(),
+            details: None,
+            notes: None,
+            domain_names: "[]".into(),
+            tags: "[]".into(),
+            external_id: None,
+            group_id: None,
+            shared_tickets: false,
+            shared_comments: false,
+            created_at: now,
+            updated_at: now,
+        };
         apply(&mut row, input)?;
         let mut tx = self.db.begin().await?;
         row.id = suoja_store::organizations::insert(&mut tx, scope.tenant, &row).await.map_err(dup_name)?;
@@ -138,17 +155,26 @@ impl Helpdesk {
     pub async fn get_org(&self, scope: &Scope, id: OrganizationId) -> Result<Organization> {
         require_staff(scope)?;
         let mut c = self.db.read().await?;
-        Ok(suoja_store::organizations::by_id(&mut c, scope.tenant, id).await?.ok_or(HelpdeskError::NotFound("Organization"))?.into())
+        Ok(suoja_store::organizations::by_id(&mut c, scope.tenant, id)
+            .await?
+            .ok_or(HelpdeskError::NotFound("Organization"))?
+            .into())
     }
 
     /// Updates an organisation.
     pub async fn update_org(&self, scope: &Scope, id: OrganizationId, input: OrgInput) -> Result<Organization> {
         require_staff(scope)?;
         if input.name.as_deref().is_some_and(|n| n.trim().is_empty()) {
-            return Err(HelpdeskError::Invalid { field: "name".into(), message: "Name: cannot be blank".into(), code: "BlankValue" });
+            return Err(HelpdeskError::Invalid {
+                field: "name".into(),
+                message: "Name: cannot be blank".into(),
+                code: "BlankValue",
+            });
         }
         let mut tx = self.db.begin().await?;
-        let mut row = suoja_store::organizations::by_id(&mut tx, scope.tenant, id).await?.ok_or(HelpdeskError::NotFound("Organization"))?;
+        let mut row = suoja_store::organizations::by_id(&mut tx, scope.tenant, id)
+            .await?
+            .ok_or(HelpdeskError::NotFound("Organization"))?;
         apply(&mut row, input)?;
         row.updated_at = self.now();
         suoja_store::organizations::update(&mut tx, scope.tenant, &row).await.map_err(dup_name)?;
@@ -184,6 +210,10 @@ impl Helpdesk {
     pub async fn find_orgs(&self, scope: &Scope, name: Option<&str>, external_id: Option<&str>) -> Result<Vec<Organization>> {
         require_staff(scope)?;
         let mut c = self.db.read().await?;
-        Ok(suoja_store::organizations::search(&mut c, scope.tenant, name, external_id).await?.into_iter().map(Organization::from).collect())
+        Ok(suoja_store::organizations::search(&mut c, scope.tenant, name, external_id)
+            .await?
+            .into_iter()
+            .map(Organization::from)
+            .collect())
     }
 }

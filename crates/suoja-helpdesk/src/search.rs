@@ -114,15 +114,26 @@ impl Helpdesk {
     /// Answers a Zendesk-style query. Results are newest-changed first; `page` is 1-based.
     pub async fn search(&self, scope: &Scope, query: &str, page: i64, per_page: i64) -> Result<SearchPage> {
         if page < 1 || (page - 1) * per_page >= MAX_RESULTS {
-            return Err(HelpdeskError::BadQuery(format!("search results are limited to {MAX_RESULTS}; narrow the query")));
+            return Err(HelpdeskError::BadQuery(format!(
+                "search results are limited to {MAX_RESULTS}; narrow the query"
+            )));
         }
         let q = suoja_search::parse(query).map_err(|e| HelpdeskError::BadQuery(e.0))?;
         let mut c = self.db.read().await?;
         let h = self.vault.search_hasher(&mut c, scope.tenant).await?;
-        let ticket_only = !q.status.is_empty() || !q.priority.is_empty() || q.requester.is_some() || q.assignee.is_some() || !q.tags.is_empty() || !q.created.is_empty() || !q.updated.is_empty();
+        let ticket_only = !q.status.is_empty()
+            || !q.priority.is_empty()
+            || q.requester.is_some()
+            || q.assignee.is_some()
+            || !q.tags.is_empty()
+            || !q.created.is_empty()
+            || !q.updated.is_empty();
         let kind = q.kind.clone().unwrap_or_else(|| if ticket_only { "ticket".into() } else { "all".into() });
         if !matches!(kind.as_str(), "ticket" | "user" | "organization" | "all") {
-            return Err(HelpdeskError::BadQuery(format!("type must be ticket, user or organization, not '{}'", kind.chars().take(40).collect::<String>())));
+            return Err(HelpdeskError::BadQuery(format!(
+                "type must be ticket, user or organization, not '{}'",
+                kind.chars().take(40).collect::<String>()
+            )));
         }
         if q.words.is_empty() && !ticket_only && kind != "ticket" {
             return Err(HelpdeskError::BadQuery("the query has no words to search for".into()));
@@ -151,7 +162,11 @@ impl Helpdesk {
                     f.requester = Some(self.resolve_person(&mut c, scope, r).await?.unwrap_or(UserId(-1)));
                 }
                 if let Some(a) = &q.assignee {
-                    f.assignee = Some(if a == "none" { UserId(-1) } else { self.resolve_person(&mut c, scope, a).await?.unwrap_or(UserId(-1)) });
+                    f.assignee = Some(if a == "none" {
+                        UserId(-1)
+                    } else {
+                        self.resolve_person(&mut c, scope, a).await?.unwrap_or(UserId(-1))
+                    });
                 }
                 if !scope.is_staff() {
                     f.requester = Some(scope.actor);
@@ -162,7 +177,9 @@ impl Helpdesk {
                 if !q.priority.is_empty() {
                     rows.retain(|r| r.priority.as_ref().is_some_and(|p| q.priority.contains(p)));
                 }
-                total += suoja_store::tickets::count(&mut c, scope.tenant, &f).await?.min(if q.priority.is_empty() { i64::MAX } else { rows.len() as i64 });
+                total += suoja_store::tickets::count(&mut c, scope.tenant, &f)
+                    .await?
+                    .min(if q.priority.is_empty() { i64::MAX } else { rows.len() as i64 });
                 let tickets = self.open_tickets(&mut c, scope.tenant, &rows).await?;
                 hits.extend(tickets.into_iter().map(|t| (t.updated_at, SearchHit::Ticket(Box::new(t)))));
             }
@@ -187,7 +204,7 @@ impl Helpdesk {
                 }
             }
         }
-        hits.sort_by(|a, b| b.0.cmp(&a.0));
+        hits.sort_by_key(|h| std::cmp::Reverse(h.0));
         let start = ((page - 1) * per_page).max(0) as usize;
         let results = hits.into_iter().skip(start).take(per_page as usize).map(|(_, h)| h).collect();
         Ok(SearchPage { results, count: total })
@@ -212,10 +229,12 @@ impl Helpdesk {
 
     /// Rebuilds a ticket's index entries from its current fields and comments.
     pub(crate) async fn reindex_ticket(&self, c: &mut AnyConnection, tenant: TenantId, id: TicketId) -> Result<()> {
-        let Some(row) = suoja_store::tickets::by_id(c, tenant, id).await? else { return Ok(()) };
+        let Some(row) = suoja_store::tickets::by_id(c, tenant, id).await? else {
+            return Ok(());
+        };
         let t = self.open_ticket_row(c, tenant, &row).await?;
         let mut text = t.subject.as_ref().map(|s| s.expose().clone()).unwrap_or_default();
-        let comments = suoja_store::comments::for_ticket(c, tenant, id, false, None, false, 100_000, 0).await?;
+        let comments = suoja_store::comments::for_ticket(c, tenant, id, suoja_store::comments::CommentQuery::ALL).await?;
         for m in &comments {
             text.push(' ');
             text.push_str(crate::crypt::open(&self.vault, c, tenant, &m.body_enc).await?.expose());

@@ -38,20 +38,45 @@ impl Helpdesk {
         self.vault.create_tenant(&mut tx, tenant, now).await?;
         let password = with_password.then(|| Personal::new(random::token::<12>()));
         let local = email.normalized().split('@').next().unwrap_or("admin").to_string();
-        let input = UserInput { name: Some(Personal::new(local)), email: Some(Some(email.clone())), role: Some(Role::Admin), verified: Some(true), password: password.clone(), ..Default::default() };
+        let input = UserInput {
+            name: Some(Personal::new(local)),
+            email: Some(Some(email.clone())),
+            role: Some(Role::Admin),
+            verified: Some(true),
+            password: password.clone(),
+            ..Default::default()
+        };
         let admin = self.insert_user(&mut tx, tenant, &input, now).await?;
         let token = random::token::<30>();
         suoja_store::tokens::insert(&mut tx, tenant, admin.id, TokenKind::Api, &crate::auth::token_hash(&token), now).await?;
         tx.commit().await?;
         tracing::info!(tenant.id = %tenant, user.id = %admin.id, "tenant bootstrapped");
-        Ok(Bootstrap { tenant, subdomain: subdomain.to_string(), admin: Scope { tenant, actor: admin.id, role: Role::Admin }, api_token: Personal::new(token), password })
+        Ok(Bootstrap {
+            tenant,
+            subdomain: subdomain.to_string(),
+            admin: Scope {
+                tenant,
+                actor: admin.id,
+                role: Role::Admin,
+            },
+            api_token: Personal::new(token),
+            password,
+        })
     }
 
     /// Issues a bearer (OAuth-style) token for the scope's user.
     pub async fn issue_bearer_token(&self, scope: &Scope) -> Result<Personal<String>> {
         let token = random::token::<30>();
         let mut tx = self.db.begin().await?;
-        suoja_store::tokens::insert(&mut tx, scope.tenant, scope.actor, TokenKind::OAuth, &crate::auth::token_hash(&token), self.now()).await?;
+        suoja_store::tokens::insert(
+            &mut tx,
+            scope.tenant,
+            scope.actor,
+            TokenKind::OAuth,
+            &crate::auth::token_hash(&token),
+            self.now(),
+        )
+        .await?;
         tx.commit().await?;
         Ok(Personal::new(token))
     }
@@ -75,10 +100,12 @@ impl Helpdesk {
         let mut c = self.db.read().await?;
         let label = name.split('.').next().unwrap_or("");
         let is_ip = name.parse::<std::net::IpAddr>().is_ok() || name.starts_with('[');
-        if !is_ip && name.contains('.') && !label.is_empty() {
-            if let Some(t) = suoja_store::tenants::by_subdomain(&mut c, label).await? {
-                return Ok(Some(t.id));
-            }
+        if !is_ip
+            && name.contains('.')
+            && !label.is_empty()
+            && let Some(t) = suoja_store::tenants::by_subdomain(&mut c, label).await?
+        {
+            return Ok(Some(t.id));
         }
         Ok(suoja_store::tenants::first(&mut c).await?.map(|t| t.id))
     }

@@ -30,7 +30,10 @@ pub(crate) fn escape(s: &str) -> String {
 
 /// Sanitises client HTML; only formatting and safe links survive.
 pub(crate) fn sanitize_html(html: &str) -> String {
-    ammonia::Builder::default().link_rel(Some("noopener noreferrer nofollow")).clean(html).to_string()
+    ammonia::Builder::default()
+        .link_rel(Some("noopener noreferrer nofollow"))
+        .clean(html)
+        .to_string()
 }
 
 /// The text of an HTML body, for the plain body and the search index.
@@ -48,7 +51,13 @@ pub(crate) fn html_to_plain(html: &str) -> String {
             _ => {}
         }
     }
-    let decoded = out.replace("&nbsp;", " ").replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&#39;", "'").replace("&amp;", "&");
+    let decoded = out
+        .replace("&nbsp;", " ")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&");
     decoded.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
@@ -58,11 +67,16 @@ mod tests {
 
     #[test]
     fn hostile_html_is_inert() {
-        let clean = sanitize_html("<p onclick=\"x()\">hi<script>alert(1)</script><a href=\"javascript:alert(1)\">l</a><img src=x onerror=alert(1)><svg onload=alert(1)></svg></p>");
+        let clean = sanitize_html(
+            "<p onclick=\"x()\">hi<script>alert(1)</script><a href=\"javascript:alert(1)\">l</a><img src=x onerror=alert(1)><svg onload=alert(1)></svg></p>",
+        );
         for bad in ["script", "onclick", "javascript:", "onerror", "onload", "<svg"] {
             assert!(!clean.contains(bad), "{bad} survived in {clean}");
         }
-        assert_eq!(plain_to_html("<b>x</b>\n\nnext\nline"), "<div class=\"zd-comment\" dir=\"auto\"><p>&lt;b&gt;x&lt;/b&gt;</p><p>next<br>line</p></div>");
+        assert_eq!(
+            plain_to_html("<b>x</b>\n\nnext\nline"),
+            "<div class=\"zd-comment\" dir=\"auto\"><p>&lt;b&gt;x&lt;/b&gt;</p><p>next<br>line</p></div>"
+        );
         assert_eq!(html_to_plain("<p>a &amp; b</p><p>c</p>"), "a & b c");
     }
 }

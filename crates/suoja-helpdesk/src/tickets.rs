@@ -6,7 +6,7 @@ mod read;
 mod trash;
 
 use serde_json::{Value, json};
-use suoja_core::{CommentId, KeyId, Personal, Role, Scope, Status, TenantId, TicketId, Timestamp, UserId};
+use suoja_core::{CommentId, GroupId, KeyId, OrganizationId, Personal, Role, Scope, Status, TenantId, TicketId, Timestamp, UserId};
 use suoja_store::AnyConnection;
 use suoja_store::comments::CommentRow;
 use suoja_store::tickets::TicketRow;
@@ -22,7 +22,13 @@ pub use read::{CommentPage, TicketList, TicketPage};
 pub const MAX_COMMENT_CHARS: usize = 65_536;
 
 fn change(field: &'static str, previous: Value, value: Value) -> AuditEvent {
-    AuditEvent { kind: "Change", field_name: Some(field), value: Some(value), previous_value: Some(previous), comment_id: None }
+    AuditEvent {
+        kind: "Change",
+        field_name: Some(field),
+        value: Some(value),
+        previous_value: Some(previous),
+        comment_id: None,
+    }
 }
 
 impl Helpdesk {
@@ -39,6 +45,20 @@ impl Helpdesk {
             return Err(HelpdeskError::invalid(field, format!("user {id} is not an agent")));
         }
         Ok(())
+    }
+
+    async fn require_group(&self, c: &mut AnyConnection, tenant: TenantId, g: GroupId) -> Result<()> {
+        match suoja_store::groups::by_id(c, tenant, g).await? {
+            Some(_) => Ok(()),
+            None => Err(HelpdeskError::invalid("group_id", format!("group {g} does not exist"))),
+        }
+    }
+
+    pub(crate) async fn require_org(&self, c: &mut AnyConnection, tenant: TenantId, o: OrganizationId) -> Result<()> {
+        match suoja_store::organizations::by_id(c, tenant, o).await? {
+            Some(_) => Ok(()),
+            None => Err(HelpdeskError::invalid("organization_id", format!("organization {o} does not exist"))),
+        }
     }
 
     async fn check_people(&self, c: &mut AnyConnection, tenant: TenantId, ids: &[UserId], field: &str, staff_only: bool) -> Result<Vec<UserId>> {
@@ -68,10 +88,19 @@ impl Helpdesk {
                     }
                     return Err(HelpdeskError::invalid("requester", "that user has been deleted"));
                 }
-                let name = name.clone().unwrap_or_else(|| Personal::new(email.normalized().split('@').next().unwrap_or("requester").to_string()));
-                let input = UserInput { name: Some(name), email: Some(Some(email.clone())), role: Some(Role::EndUser), ..Default::default() };
+                let name = name
+                    .clone()
+                    .unwrap_or_else(|| Personal::new(email.normalized().split('@').next().unwrap_or("requester").to_string()));
+                let input = UserInput {
+                    name: Some(name),
+                    email: Some(Some(email.clone())),
+                    role: Some(Role::EndUser),
+                    ..Default::default()
+                };
                 let created = self.insert_user(c, scope.tenant, &input, now).await?;
-                suoja_store::users::by_id(c, scope.tenant, created.id).await?.ok_or(HelpdeskError::Internal("user vanished".into()))
+                suoja_store::users::by_id(c, scope.tenant, created.id)
+                    .await?
+                    .ok_or(HelpdeskError::Internal("user vanished".into()))
             }
         }
     }
@@ -92,14 +121,22 @@ impl Helpdesk {
         let (plain, html) = match (&input.body, &input.html_body) {
             (_, Some(h)) => {
                 let clean = crate::text::sanitize_html(h.expose());
-                let plain = input.body.as_ref().map(|b| b.expose().clone()).unwrap_or_else(|| crate::text::html_to_plain(&clean));
+                let plain = input
+                    .body
+                    .as_ref()
+                    .map(|b| b.expose().clone())
+                    .unwrap_or_else(|| crate::text::html_to_plain(&clean));
                 (plain, Some(clean))
             }
             (Some(b), None) => (b.expose().clone(), None),
             (None, None) => (String::new(), None),
         };
         if plain.trim().is_empty() && input.uploads.is_empty() {
-            return Err(HelpdeskError::Invalid { field: "comment".into(), message: "Comment: cannot be blank".into(), code: "BlankValue" });
+            return Err(HelpdeskError::Invalid {
+                field: "comment".into(),
+                message: "Comment: cannot be blank".into(),
+                code: "BlankValue",
+            });
         }
         let key = comment_key(&author, ticket.key_id);
         let row = CommentRow {
@@ -134,16 +171,27 @@ impl Helpdesk {
     }
 
     pub(crate) async fn create_ticket_in(&self, c: &mut AnyConnection, scope: &Scope, input: TicketInput, now: Timestamp) -> Result<TicketChange> {
-        let comment = input.comment.clone().ok_or_else(|| HelpdeskError::Invalid { field: "description".into(), message: "Description: cannot be blank".into(), code: "BlankValue" })?;
+        let comment = input.comment.clone().ok_or_else(|| HelpdeskError::Invalid {
+            field: "description".into(),
+            message: "Description: cannot be blank".into(),
+            code: "BlankValue",
+        })?;
         if !scope.is_staff() {
-            let staff_fields = input.assignee_id.is_some() || input.group_id.is_some() || input.follower_ids.is_some() || input.status.is_some() || input.submitter_id.is_some() || input.external_id.is_some();
+            let staff_fields = input.assignee_id.is_some()
+                || input.group_id.is_some()
+                || input.follower_ids.is_some()
+                || input.status.is_some()
+                || input.submitter_id.is_some()
+                || input.external_id.is_some();
             let other_requester = match &input.requester {
                 Some(RequesterRef::Id(id)) => *id != scope.actor,
                 Some(RequesterRef::New { .. }) => true,
                 None => false,
             };
             if staff_fields || other_requester || !comment.public {
-                return Err(HelpdeskError::Forbidden("end users can open tickets only for themselves, with a public description"));
+                return Err(HelpdeskError::Forbidden(
+                    "end users can open tickets only for themselves, with a public description",
+                ));
             }
         }
         let requester = match &input.requester {
@@ -160,15 +208,11 @@ impl Helpdesk {
         }
         let group = input.group_id.flatten();
         if let Some(g) = group {
-            if suoja_store::groups::by_id(c, scope.tenant, g).await?.is_none() {
-                return Err(HelpdeskError::invalid("group_id", format!("group {g} does not exist")));
-            }
+            self.require_group(c, scope.tenant, g).await?;
         }
         let org = input.organization_id.flatten().or(requester.organization_id);
         if let Some(o) = input.organization_id.flatten() {
-            if suoja_store::organizations::by_id(c, scope.tenant, o).await?.is_none() {
-                return Err(HelpdeskError::invalid("organization_id", format!("organization {o} does not exist")));
-            }
+            self.require_org(c, scope.tenant, o).await?;
         }
         let status = input.status.unwrap_or(if assignee.is_some() { Status::Open } else { Status::New });
         let key = requester.key_id;
@@ -207,7 +251,11 @@ impl Helpdesk {
             deleted_by: None,
         };
         row.id = suoja_store::tickets::insert(c, scope.tenant, &row).await?;
-        for (kind, ids, staff) in [("collaborator", &input.collaborator_ids, false), ("email_cc", &input.email_cc_ids, false), ("follower", &input.follower_ids, true)] {
+        for (kind, ids, staff) in [
+            ("collaborator", &input.collaborator_ids, false),
+            ("email_cc", &input.email_cc_ids, false),
+            ("follower", &input.follower_ids, true),
+        ] {
             if let Some(ids) = ids {
                 let ids = self.check_people(c, scope.tenant, ids, kind_field(kind), staff).await?;
                 suoja_store::tickets::set_collaborators(c, scope.tenant, row.id, kind, &ids, now).await?;
@@ -219,11 +267,34 @@ impl Helpdesk {
         text.push_str(&plain);
         crate::search::index_doc(v, c, scope.tenant, DOC_TICKET, row.id.0, &text, &tags).await?;
         let ticket = self.open_ticket_full(c, scope.tenant, &row).await?;
-        let mut events = vec![AuditEvent { kind: "Comment", field_name: None, value: None, previous_value: None, comment_id: Some(comment_id) }];
-        for (field, value) in [("status", json!(status.as_str())), ("requester_id", json!(requester.id.0)), ("subject", Value::Null), ("priority", json!(row.priority)), ("assignee_id", json!(assignee.map(|a| a.0)))] {
-            events.push(AuditEvent { kind: "Create", field_name: Some(field), value: Some(value), previous_value: None, comment_id: None });
+        let mut events = vec![AuditEvent {
+            kind: "Comment",
+            field_name: None,
+            value: None,
+            previous_value: None,
+            comment_id: Some(comment_id),
+        }];
+        for (field, value) in [
+            ("status", json!(status.as_str())),
+            ("requester_id", json!(requester.id.0)),
+            ("subject", Value::Null),
+            ("priority", json!(row.priority)),
+            ("assignee_id", json!(assignee.map(|a| a.0))),
+        ] {
+            events.push(AuditEvent {
+                kind: "Create",
+                field_name: Some(field),
+                value: Some(value),
+                previous_value: None,
+                comment_id: None,
+            });
         }
-        Ok(TicketChange { ticket, events, author_id: scope.actor, at: now })
+        Ok(TicketChange {
+            ticket,
+            events,
+            author_id: scope.actor,
+            at: now,
+        })
     }
 
     /// Changes a ticket and/or adds a comment. End users may only comment on their own tickets
@@ -231,14 +302,33 @@ impl Helpdesk {
     pub async fn update_ticket(&self, scope: &Scope, id: TicketId, input: TicketInput) -> Result<TicketChange> {
         let now = self.now();
         let mut tx = self.db.begin().await?;
-        let mut row = suoja_store::tickets::by_id(&mut tx, scope.tenant, id).await?.filter(|t| t.deleted_at.is_none()).ok_or(HelpdeskError::NotFound("Ticket"))?;
+        let mut row = suoja_store::tickets::by_id(&mut tx, scope.tenant, id)
+            .await?
+            .filter(|t| t.deleted_at.is_none())
+            .ok_or(HelpdeskError::NotFound("Ticket"))?;
         if !self.can_see(&mut tx, scope, &row).await? {
             return Err(HelpdeskError::NotFound("Ticket"));
         }
         if !scope.is_staff() {
-            let only_comment_or_solve = input.subject.is_none() && input.requester.is_none() && input.assignee_id.is_none() && input.group_id.is_none() && input.organization_id.is_none() && input.priority.is_none() && input.ticket_type.is_none() && input.tags.is_none() && input.additional_tags.is_empty() && input.remove_tags.is_empty() && input.custom_fields.is_none() && input.external_id.is_none() && input.due_at.is_none() && input.follower_ids.is_none() && input.status.is_none_or(|s| s == Status::Solved);
+            let only_comment_or_solve = input.subject.is_none()
+                && input.requester.is_none()
+                && input.assignee_id.is_none()
+                && input.group_id.is_none()
+                && input.organization_id.is_none()
+                && input.priority.is_none()
+                && input.ticket_type.is_none()
+                && input.tags.is_none()
+                && input.additional_tags.is_empty()
+                && input.remove_tags.is_empty()
+                && input.custom_fields.is_none()
+                && input.external_id.is_none()
+                && input.due_at.is_none()
+                && input.follower_ids.is_none()
+                && input.status.is_none_or(|s| s == Status::Solved);
             if !only_comment_or_solve || input.comment.as_ref().is_some_and(|c| !c.public) {
-                return Err(HelpdeskError::Forbidden("end users can only add public comments to their tickets or mark them solved"));
+                return Err(HelpdeskError::Forbidden(
+                    "end users can only add public comments to their tickets or mark them solved",
+                ));
             }
         }
         if row.status == "closed" {
@@ -273,18 +363,14 @@ impl Helpdesk {
         }
         if let Some(g) = input.group_id {
             if let Some(g) = g {
-                if suoja_store::groups::by_id(&mut tx, t, g).await?.is_none() {
-                    return Err(HelpdeskError::invalid("group_id", format!("group {g} does not exist")));
-                }
+                self.require_group(&mut tx, t, g).await?;
             }
             events.push(change("group_id", json!(row.group_id.map(|x| x.0)), json!(g.map(|x| x.0))));
             row.group_id = g;
         }
         if let Some(o) = input.organization_id {
             if let Some(o) = o {
-                if suoja_store::organizations::by_id(&mut tx, t, o).await?.is_none() {
-                    return Err(HelpdeskError::invalid("organization_id", format!("organization {o} does not exist")));
-                }
+                self.require_org(&mut tx, t, o).await?;
             }
             row.organization_id = o;
         }
@@ -337,7 +423,11 @@ impl Helpdesk {
         if let Some(d) = input.due_at {
             row.due_at = d;
         }
-        for (kind, ids, staff) in [("collaborator", &input.collaborator_ids, false), ("email_cc", &input.email_cc_ids, false), ("follower", &input.follower_ids, true)] {
+        for (kind, ids, staff) in [
+            ("collaborator", &input.collaborator_ids, false),
+            ("email_cc", &input.email_cc_ids, false),
+            ("follower", &input.follower_ids, true),
+        ] {
             if let Some(ids) = ids {
                 let ids = self.check_people(&mut tx, t, ids, kind_field(kind), staff).await?;
                 suoja_store::tickets::set_collaborators(&mut tx, t, row.id, kind, &ids, now).await?;
@@ -346,7 +436,13 @@ impl Helpdesk {
         }
         if let Some(comment) = &input.comment {
             let (cid, plain) = self.add_comment(&mut tx, scope, &row, comment, now).await?;
-            events.push(AuditEvent { kind: "Comment", field_name: None, value: None, previous_value: None, comment_id: Some(cid) });
+            events.push(AuditEvent {
+                kind: "Comment",
+                field_name: None,
+                value: None,
+                previous_value: None,
+                comment_id: Some(cid),
+            });
             if !reindex {
                 index_add(&v, &mut tx, t, DOC_TICKET, row.id.0, &plain).await?;
             }
@@ -359,7 +455,12 @@ impl Helpdesk {
         let ticket = self.open_ticket_full(&mut tx, t, &row).await?;
         tx.commit().await?;
         tracing::info!(tenant.id = %t, ticket.id = %id, actor.id = %scope.actor, changes = events.len(), "ticket updated");
-        Ok(TicketChange { ticket, events, author_id: scope.actor, at: now })
+        Ok(TicketChange {
+            ticket,
+            events,
+            author_id: scope.actor,
+            at: now,
+        })
     }
 
     /// Moves a ticket's personal fields (and the comments sealed under the ticket's key) to a
@@ -385,7 +486,7 @@ impl Helpdesk {
         reseal!(row.tags_enc);
         reseal!(row.custom_fields_enc);
         row.key_id = new_key;
-        let comments = suoja_store::comments::for_ticket(c, t, row.id, false, None, false, 100_000, 0).await?;
+        let comments = suoja_store::comments::for_ticket(c, t, row.id, suoja_store::comments::CommentQuery::ALL).await?;
         for m in comments.into_iter().filter(|m| m.key_id == old_key) {
             let body = v.decrypt(c, t, &m.body_enc).await?;
             let html = match &m.html_enc {

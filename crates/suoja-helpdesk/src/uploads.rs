@@ -46,14 +46,34 @@ impl Helpdesk {
         if existing_token.is_some() && suoja_store::attachments::by_token(&mut tx, scope.tenant, &hash).await?.is_empty() {
             return Err(HelpdeskError::invalid("token", "is not a valid upload token"));
         }
-        let user = suoja_store::users::by_id(&mut tx, scope.tenant, scope.actor).await?.ok_or(HelpdeskError::Unauthorized)?;
+        let user = suoja_store::users::by_id(&mut tx, scope.tenant, scope.actor)
+            .await?
+            .ok_or(HelpdeskError::Unauthorized)?;
         let name_enc = crypt::seal(&self.vault, &mut tx, scope.tenant, user.key_id, &file_name).await?;
         let content_enc = self.vault.encrypt(&mut tx, scope.tenant, user.key_id, bytes).await?;
-        suoja_store::attachments::insert(&mut tx, scope.tenant, user.key_id, scope.actor, &hash, name_enc, content_type, bytes.len() as i64, content_enc, now).await?;
+        suoja_store::attachments::insert(
+            &mut tx,
+            scope.tenant,
+            user.key_id,
+            scope.actor,
+            &hash,
+            name_enc,
+            content_type,
+            bytes.len() as i64,
+            content_enc,
+            now,
+        )
+        .await?;
         let rows = suoja_store::attachments::by_token(&mut tx, scope.tenant, &hash).await?;
         let mut attachments = Vec::new();
         for r in &rows {
-            attachments.push(Attachment { id: r.id, file_name: crypt::open(&self.vault, &mut tx, scope.tenant, &r.file_name_enc).await?, content_type: r.content_type.clone(), size: r.size, ticket_id: None });
+            attachments.push(Attachment {
+                id: r.id,
+                file_name: crypt::open(&self.vault, &mut tx, scope.tenant, &r.file_name_enc).await?,
+                content_type: r.content_type.clone(),
+                size: r.size,
+                ticket_id: None,
+            });
         }
         tx.commit().await?;
         Ok(Upload { token, attachments })
@@ -70,7 +90,9 @@ impl Helpdesk {
             if r.key_id != key {
                 let v = &self.vault;
                 let name = v.decrypt(c, scope.tenant, &r.file_name_enc).await?;
-                let content_enc = suoja_store::attachments::content(c, scope.tenant, r.id).await?.ok_or(HelpdeskError::NotFound("Attachment"))?;
+                let content_enc = suoja_store::attachments::content(c, scope.tenant, r.id)
+                    .await?
+                    .ok_or(HelpdeskError::NotFound("Attachment"))?;
                 let content = v.decrypt(c, scope.tenant, &content_enc).await?;
                 let name_enc = v.encrypt(c, scope.tenant, key, &name).await?;
                 let content_enc = v.encrypt(c, scope.tenant, key, &content).await?;
@@ -84,7 +106,9 @@ impl Helpdesk {
     /// Reads an attachment's metadata and bytes, if the scope may see its ticket (or uploaded it).
     pub async fn attachment(&self, scope: &Scope, id: AttachmentId) -> Result<FileContent> {
         let mut c = self.db.read().await?;
-        let r = suoja_store::attachments::by_id(&mut c, scope.tenant, id).await?.ok_or(HelpdeskError::NotFound("Attachment"))?;
+        let r = suoja_store::attachments::by_id(&mut c, scope.tenant, id)
+            .await?
+            .ok_or(HelpdeskError::NotFound("Attachment"))?;
         let visible = match r.ticket_id {
             Some(t) => match suoja_store::tickets::by_id(&mut c, scope.tenant, t).await? {
                 Some(row) if row.deleted_at.is_none() => {
@@ -101,9 +125,20 @@ impl Helpdesk {
         if !visible {
             return Err(HelpdeskError::NotFound("Attachment"));
         }
-        let content_enc = suoja_store::attachments::content(&mut c, scope.tenant, id).await?.ok_or(HelpdeskError::NotFound("Attachment"))?;
+        let content_enc = suoja_store::attachments::content(&mut c, scope.tenant, id)
+            .await?
+            .ok_or(HelpdeskError::NotFound("Attachment"))?;
         let bytes = self.vault.decrypt(&mut c, scope.tenant, &content_enc).await?;
         let file_name = crypt::open(&self.vault, &mut c, scope.tenant, &r.file_name_enc).await?;
-        Ok(FileContent { attachment: Attachment { id, file_name, content_type: r.content_type, size: r.size, ticket_id: r.ticket_id }, bytes: Personal::new(bytes) })
+        Ok(FileContent {
+            attachment: Attachment {
+                id,
+                file_name,
+                content_type: r.content_type,
+                size: r.size,
+                ticket_id: r.ticket_id,
+            },
+            bytes: Personal::new(bytes),
+        })
     }
 }

@@ -1,7 +1,7 @@
 //! Users: create, read, update, soft-delete, list, search, and the e-mail lookup that finds a
 //! person by the blind index. A user's personal fields are sealed under the user's own key.
 
-use suoja_core::{Email, OrganizationId, Personal, Role, Scope, TenantId, Timestamp, UserId};
+use suoja_core::{Email, Personal, Role, Scope, TenantId, Timestamp, UserId};
 use suoja_store::users::{UserFilter, UserRow};
 use suoja_store::{AnyConnection, StoreError};
 
@@ -83,7 +83,11 @@ impl Helpdesk {
             notes: crypt::open_opt(v, c, tenant, r.notes_enc.as_deref()).await?,
             tags,
             external_id: crypt::open_opt(v, c, tenant, r.external_id_enc.as_deref()).await?,
-            user_fields: Personal::new(crypt::open_json_opt(v, c, tenant, r.user_fields_enc.as_deref()).await?.unwrap_or_else(|| serde_json::json!({}))),
+            user_fields: Personal::new(
+                crypt::open_json_opt(v, c, tenant, r.user_fields_enc.as_deref())
+                    .await?
+                    .unwrap_or_else(|| serde_json::json!({})),
+            ),
             organization_id: r.organization_id,
             locale: r.locale.clone(),
             time_zone: r.time_zone.clone(),
@@ -95,15 +99,6 @@ impl Helpdesk {
             last_login_at: r.last_login_at,
             deleted_at: r.deleted_at,
         })
-    }
-
-    async fn check_org(&self, c: &mut AnyConnection, tenant: TenantId, org: Option<OrganizationId>) -> Result<()> {
-        if let Some(o) = org {
-            if suoja_store::organizations::by_id(c, tenant, o).await?.is_none() {
-                return Err(HelpdeskError::invalid("organization_id", "does not exist"));
-            }
-        }
-        Ok(())
     }
 
     /// Writes `input` onto `row` (sealing under the user's key) and returns the new search text.
@@ -147,7 +142,9 @@ impl Helpdesk {
             row.user_fields_enc = Some(crypt::seal_json(v, c, tenant, k, f.expose()).await?);
         }
         if let Some(o) = input.organization_id {
-            self.check_org(c, tenant, o).await?;
+            if let Some(org) = o {
+                self.require_org(c, tenant, org).await?;
+            }
             row.organization_id = o;
         }
         if let Some(l) = &input.locale {
@@ -171,7 +168,11 @@ impl Helpdesk {
     /// Inserts a user inside a transaction the caller owns; used by user creation, ticket
     /// creation for an unknown requester, and the bootstrap.
     pub(crate) async fn insert_user(&self, c: &mut AnyConnection, tenant: TenantId, input: &UserInput, now: Timestamp) -> Result<User> {
-        let name = input.name.clone().ok_or_else(|| HelpdeskError::Invalid { field: "name".into(), message: "Name: cannot be blank".into(), code: "BlankValue" })?;
+        let name = input.name.clone().ok_or_else(|| HelpdeskError::Invalid {
+            field: "name".into(),
+            message: "Name: cannot be blank".into(),
+            code: "BlankValue",
+        })?;
         let key = self.vault.create_subject_key(c, tenant, "user", now).await?;
         let mut row = UserRow {
             id: UserId(0),
@@ -228,7 +229,9 @@ impl Helpdesk {
             return Err(HelpdeskError::NotFound("User"));
         }
         let mut c = self.db.read().await?;
-        let row = suoja_store::users::by_id(&mut c, scope.tenant, id).await?.ok_or(HelpdeskError::NotFound("User"))?;
+        let row = suoja_store::users::by_id(&mut c, scope.tenant, id)
+            .await?
+            .ok_or(HelpdeskError::NotFound("User"))?;
         self.open_user(&mut c, scope.tenant, &row).await
     }
 
@@ -254,8 +257,19 @@ impl Helpdesk {
             if !own {
                 return Err(HelpdeskError::NotFound("User"));
             }
-            if input.role.is_some() || input.email.is_some() || input.notes.is_some() || input.tags.is_some() || input.organization_id.is_some() || input.verified.is_some() || input.suspended.is_some() || input.user_fields.is_some() || input.external_id.is_some() {
-                return Err(HelpdeskError::Forbidden("end users can change only their name, phone, locale, time zone and password"));
+            if input.role.is_some()
+                || input.email.is_some()
+                || input.notes.is_some()
+                || input.tags.is_some()
+                || input.organization_id.is_some()
+                || input.verified.is_some()
+                || input.suspended.is_some()
+                || input.user_fields.is_some()
+                || input.external_id.is_some()
+            {
+                return Err(HelpdeskError::Forbidden(
+                    "end users can change only their name, phone, locale, time zone and password",
+                ));
             }
         }
         if input.role.is_some() && !scope.is_admin() {
@@ -263,7 +277,9 @@ impl Helpdesk {
         }
         let now = self.now();
         let mut tx = self.db.begin().await?;
-        let mut row = suoja_store::users::by_id(&mut tx, scope.tenant, id).await?.ok_or(HelpdeskError::NotFound("User"))?;
+        let mut row = suoja_store::users::by_id(&mut tx, scope.tenant, id)
+            .await?
+            .ok_or(HelpdeskError::NotFound("User"))?;
         if row.deleted_at.is_some() {
             return Err(HelpdeskError::NotFound("User"));
         }
@@ -289,7 +305,9 @@ impl Helpdesk {
         require_staff(scope)?;
         let now = self.now();
         let mut tx = self.db.begin().await?;
-        let mut row = suoja_store::users::by_id(&mut tx, scope.tenant, id).await?.ok_or(HelpdeskError::NotFound("User"))?;
+        let mut row = suoja_store::users::by_id(&mut tx, scope.tenant, id)
+            .await?
+            .ok_or(HelpdeskError::NotFound("User"))?;
         if row.deleted_at.is_some() {
             return Err(HelpdeskError::NotFound("User"));
         }
@@ -314,7 +332,11 @@ impl Helpdesk {
     /// Lists users (staff only).
     pub async fn list_users(&self, scope: &Scope, roles: Vec<String>, deleted: bool, paging: Paging) -> Result<UserPage> {
         require_staff(scope)?;
-        let mut filter = UserFilter { roles, deleted, ..Default::default() };
+        let mut filter = UserFilter {
+            roles,
+            deleted,
+            ..Default::default()
+        };
         if let Paging::Cursor { after, before, .. } = paging {
             filter.after = after;
             filter.before = before;
@@ -331,7 +353,18 @@ impl Helpdesk {
             }
         }
         let count = match paging {
-            Paging::Offset { .. } => suoja_store::users::count(&mut c, scope.tenant, &UserFilter { after: None, before: None, ..filter }).await?,
+            Paging::Offset { .. } => {
+                suoja_store::users::count(
+                    &mut c,
+                    scope.tenant,
+                    &UserFilter {
+                        after: None,
+                        before: None,
+                        ..filter
+                    },
+                )
+                .await?
+            }
             Paging::Cursor { .. } => 0,
         };
         let mut users = Vec::with_capacity(rows.len());
@@ -363,7 +396,13 @@ impl Helpdesk {
 }
 
 pub(crate) fn normalize_tags(tags: &[String]) -> Vec<String> {
-    let mut out: Vec<String> = tags.iter().flat_map(|t| t.split_whitespace()).map(|t| t.trim_matches(',').to_lowercase()).filter(|t| !t.is_empty()).map(|t| t.chars().take(80).collect()).collect();
+    let mut out: Vec<String> = tags
+        .iter()
+        .flat_map(|t| t.split_whitespace())
+        .map(|t| t.trim_matches(',').to_lowercase())
+        .filter(|t| !t.is_empty())
+        .map(|t| t.chars().take(80).collect())
+        .collect();
     out.sort();
     out.dedup();
     out

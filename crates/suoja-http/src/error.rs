@@ -36,7 +36,8 @@ impl From<HelpdeskError> for ApiError {
 
 fn body(status: StatusCode, v: Value) -> Response {
     let mut r = (status, v.to_string()).into_response();
-    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
     r
 }
 
@@ -53,12 +54,24 @@ impl IntoResponse for ApiError {
         match self {
             ApiError::BadRequest(m) => body(StatusCode::BAD_REQUEST, json!({"error": "BadRequest", "description": m})),
             ApiError::Field(f, m, c) => body(StatusCode::UNPROCESSABLE_ENTITY, record_invalid(&f, &m, c)),
-            ApiError::TooLarge(limit) => body(StatusCode::PAYLOAD_TOO_LARGE, json!({"error": "RequestTooLarge", "description": format!("The request body is larger than {limit} bytes")})),
+            ApiError::TooLarge(limit) => body(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                json!({"error": "RequestTooLarge", "description": format!("The request body is larger than {limit} bytes")}),
+            ),
             ApiError::NotFound => body(StatusCode::NOT_FOUND, json!({"error": "RecordNotFound", "description": "Not found"})),
-            ApiError::MethodNotAllowed => body(StatusCode::METHOD_NOT_ALLOWED, json!({"error": "MethodNotAllowed", "description": "This endpoint does not support that method"})),
-            ApiError::UnsupportedMediaType => body(StatusCode::UNSUPPORTED_MEDIA_TYPE, json!({"error": "UnsupportedMediaType", "description": "Send the body as application/json"})),
+            ApiError::MethodNotAllowed => body(
+                StatusCode::METHOD_NOT_ALLOWED,
+                json!({"error": "MethodNotAllowed", "description": "This endpoint does not support that method"}),
+            ),
+            ApiError::UnsupportedMediaType => body(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                json!({"error": "UnsupportedMediaType", "description": "Send the body as application/json"}),
+            ),
             ApiError::RateLimited(secs) => {
-                let mut r = body(StatusCode::TOO_MANY_REQUESTS, json!({"error": "TooManyRequests", "description": format!("Rate limit exceeded; retry in {secs} seconds")}));
+                let mut r = body(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    json!({"error": "TooManyRequests", "description": format!("Rate limit exceeded; retry in {secs} seconds")}),
+                );
                 if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
                     r.headers_mut().insert(header::RETRY_AFTER, v);
                 }
@@ -81,15 +94,24 @@ fn helpdesk_response(e: HelpdeskError) -> Response {
         ErrorKind::Unauthorized => body(StatusCode::UNAUTHORIZED, json!({"error": "Couldn't authenticate you"})),
         ErrorKind::Forbidden => body(StatusCode::FORBIDDEN, json!({"error": "Forbidden", "description": e.to_string()})),
         ErrorKind::Conflict => body(StatusCode::CONFLICT, json!({"error": "Conflict", "description": e.to_string()})),
-        ErrorKind::Invalid => body(StatusCode::UNPROCESSABLE_ENTITY, json!({"error": "RecordInvalid", "description": e.to_string()})),
+        ErrorKind::Invalid => body(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            json!({"error": "RecordInvalid", "description": e.to_string()}),
+        ),
         ErrorKind::NotFound => ApiError::NotFound.into_response(),
         ErrorKind::Unavailable => {
             tracing::warn!(error = %e, "dependency unavailable");
-            body(StatusCode::SERVICE_UNAVAILABLE, json!({"error": "Unavailable", "description": "The service is busy; try again shortly"}))
+            body(
+                StatusCode::SERVICE_UNAVAILABLE,
+                json!({"error": "Unavailable", "description": "The service is busy; try again shortly"}),
+            )
         }
         ErrorKind::Internal => {
             tracing::error!(error = %e, "internal error");
-            body(StatusCode::INTERNAL_SERVER_ERROR, json!({"error": "InternalError", "description": "Something went wrong on our side; it has been logged"}))
+            body(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                json!({"error": "InternalError", "description": "Something went wrong on our side; it has been logged"}),
+            )
         }
     }
 }

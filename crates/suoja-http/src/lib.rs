@@ -35,7 +35,11 @@ pub struct HttpLimits {
 
 impl Default for HttpLimits {
     fn default() -> Self {
-        Self { max_json_bytes: 1024 * 1024, max_upload_bytes: suoja_helpdesk::uploads::MAX_UPLOAD_BYTES, rate_per_minute: 700 }
+        Self {
+            max_json_bytes: 1024 * 1024,
+            max_upload_bytes: suoja_helpdesk::uploads::MAX_UPLOAD_BYTES,
+            rate_per_minute: 700,
+        }
     }
 }
 

@@ -57,7 +57,10 @@ pub struct RateLimiter {
 impl RateLimiter {
     /// A limiter allowing `per_minute` requests per key.
     pub fn new(per_minute: u32) -> Self {
-        Self { per_minute: per_minute.max(1), buckets: Mutex::new(HashMap::new()) }
+        Self {
+            per_minute: per_minute.max(1),
+            buckets: Mutex::new(HashMap::new()),
+        }
     }
 
     /// Takes one request from `key`'s bucket: `Ok(remaining)` or `Err(retry_after_secs)`.
@@ -91,7 +94,11 @@ fn rate_key(req: &Request) -> [u8; 16] {
     match req.headers().get(axum::http::header::AUTHORIZATION) {
         Some(v) => h.update(v.as_bytes()),
         None => {
-            let addr = req.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip().to_string()).unwrap_or_default();
+            let addr = req
+                .extensions()
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|c| c.0.ip().to_string())
+                .unwrap_or_default();
             h.update(b"anon:");
             h.update(addr.as_bytes());
         }
@@ -125,7 +132,11 @@ pub async fn rate_limit(State(state): State<AppState>, req: Request, next: Next)
 pub async fn request_log(req: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = req.method().clone();
-    let route = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_string()).unwrap_or_else(|| "unmatched".into());
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".into());
     let span = tracing::info_span!("request", http.method = %method, http.route = %route, tenant.id = tracing::field::Empty, actor.id = tracing::field::Empty);
     let res = {
         let _g = span.enter();

@@ -6,8 +6,21 @@ use crate::routes::Doc;
 
 fn error_responses() -> Map<String, Value> {
     let mut m = Map::new();
-    for (code, what) in [("400", "Malformed request"), ("401", "Not authenticated"), ("403", "Not allowed"), ("404", "Not found"), ("409", "Conflict"), ("413", "Body too large"), ("415", "Unsupported media type"), ("422", "Invalid record"), ("429", "Rate limited")] {
-        m.insert(code.into(), json!({"description": what, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}));
+    for (code, what) in [
+        ("400", "Malformed request"),
+        ("401", "Not authenticated"),
+        ("403", "Not allowed"),
+        ("404", "Not found"),
+        ("409", "Conflict"),
+        ("413", "Body too large"),
+        ("415", "Unsupported media type"),
+        ("422", "Invalid record"),
+        ("429", "Rate limited"),
+    ] {
+        m.insert(
+            code.into(),
+            json!({"description": what, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}),
+        );
     }
     m
 }
@@ -29,7 +42,11 @@ fn operation(d: &Doc) -> Value {
         json!({"description": "Success", "content": {"application/json": {"schema": {"type": "object", "required": [d.response], "properties": {d.response: {}}}}}})
     };
     responses.insert(d.status.to_string(), ok_body);
-    let op_id = format!("{}_{}", d.method, d.path.trim_start_matches("/api/v2/").replace(['/', '{', '}'], "_").trim_end_matches('_'));
+    let op_id = format!(
+        "{}_{}",
+        d.method,
+        d.path.trim_start_matches("/api/v2/").replace(['/', '{', '}'], "_").trim_end_matches('_')
+    );
     let mut op = json!({
         "operationId": op_id,
         "summary": d.summary,

@@ -107,10 +107,18 @@ impl Table {
 }
 
 const fn col(name: &'static str) -> Column {
-    Column { name, category: Category::None, storage: Storage::Plain }
+    Column {
+        name,
+        category: Category::None,
+        storage: Storage::Plain,
+    }
 }
 const fn sealed(name: &'static str, category: Category) -> Column {
-    Column { name, category, storage: Storage::SubjectSealed }
+    Column {
+        name,
+        category,
+        storage: Storage::SubjectSealed,
+    }
 }
 
 /// The map.
@@ -131,7 +139,15 @@ pub const TABLES: &[Table] = &[
         erasure: Erasure::Keep,
         retention: "while the tenant exists",
         derived: false,
-        columns: &[col("tenant_id"), Column { name: "wrapped", category: Category::Key, storage: Storage::TenantSealed }, col("created_at")],
+        columns: &[
+            col("tenant_id"),
+            Column {
+                name: "wrapped",
+                category: Category::Key,
+                storage: Storage::TenantSealed,
+            },
+            col("created_at"),
+        ],
     },
     Table {
         name: "vault_subject_keys",
@@ -140,7 +156,17 @@ pub const TABLES: &[Table] = &[
         erasure: Erasure::Delete,
         retention: "until the person is erased",
         derived: false,
-        columns: &[col("id"), col("tenant_id"), col("subject_kind"), Column { name: "wrapped", category: Category::Key, storage: Storage::TenantSealed }, col("created_at")],
+        columns: &[
+            col("id"),
+            col("tenant_id"),
+            col("subject_kind"),
+            Column {
+                name: "wrapped",
+                category: Category::Key,
+                storage: Storage::TenantSealed,
+            },
+            col("created_at"),
+        ],
     },
     Table {
         name: "users",
@@ -154,7 +180,11 @@ pub const TABLES: &[Table] = &[
             col("tenant_id"),
             col("role"),
             col("key_id"),
-            Column { name: "email_hash", category: Category::Derived, storage: Storage::KeyedHash },
+            Column {
+                name: "email_hash",
+                category: Category::Derived,
+                storage: Storage::KeyedHash,
+            },
             sealed("email_enc", Category::Contact),
             sealed("name_enc", Category::Identifier),
             sealed("phone_enc", Category::Contact),
@@ -169,7 +199,11 @@ pub const TABLES: &[Table] = &[
             col("verified"),
             col("active"),
             col("suspended"),
-            Column { name: "password_hash", category: Category::Credential, storage: Storage::OneWayHash },
+            Column {
+                name: "password_hash",
+                category: Category::Credential,
+                storage: Storage::OneWayHash,
+            },
             col("created_at"),
             col("updated_at"),
             col("deleted_at"),
@@ -179,11 +213,25 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "api_tokens",
         purpose: "Authenticating API clients",
-        subjects: &[SubjectLink { column: "user_id", role: "owner" }],
+        subjects: &[SubjectLink {
+            column: "user_id",
+            role: "owner",
+        }],
         erasure: Erasure::Delete,
         retention: "until revoked or the user is erased",
         derived: false,
-        columns: &[col("id"), col("tenant_id"), col("user_id"), col("kind"), Column { name: "token_hash", category: Category::Credential, storage: Storage::OneWayHash }, col("created_at")],
+        columns: &[
+            col("id"),
+            col("tenant_id"),
+            col("user_id"),
+            col("kind"),
+            Column {
+                name: "token_hash",
+                category: Category::Credential,
+                storage: Storage::OneWayHash,
+            },
+            col("created_at"),
+        ],
     },
     Table {
         name: "organizations",
@@ -195,9 +243,21 @@ pub const TABLES: &[Table] = &[
         columns: &[
             col("id"),
             col("tenant_id"),
-            Column { name: "name", category: Category::Organisational, storage: Storage::Plain },
-            Column { name: "details", category: Category::Organisational, storage: Storage::Plain },
-            Column { name: "notes", category: Category::Organisational, storage: Storage::Plain },
+            Column {
+                name: "name",
+                category: Category::Organisational,
+                storage: Storage::Plain,
+            },
+            Column {
+                name: "details",
+                category: Category::Organisational,
+                storage: Storage::Plain,
+            },
+            Column {
+                name: "notes",
+                category: Category::Organisational,
+                storage: Storage::Plain,
+            },
             col("domain_names"),
             col("tags"),
             col("external_id"),
@@ -215,12 +275,32 @@ pub const TABLES: &[Table] = &[
         erasure: Erasure::Keep,
         retention: "while the group exists",
         derived: false,
-        columns: &[col("id"), col("tenant_id"), col("name"), col("description"), col("created_at"), col("updated_at")],
+        columns: &[
+            col("id"),
+            col("tenant_id"),
+            col("name"),
+            col("description"),
+            col("created_at"),
+            col("updated_at"),
+        ],
     },
     Table {
         name: "tickets",
         purpose: "Providing support: the requests people make",
-        subjects: &[SubjectLink { column: "requester_id", role: "requester" }, SubjectLink { column: "submitter_id", role: "submitter" }, SubjectLink { column: "assignee_id", role: "assignee" }],
+        subjects: &[
+            SubjectLink {
+                column: "requester_id",
+                role: "requester",
+            },
+            SubjectLink {
+                column: "submitter_id",
+                role: "submitter",
+            },
+            SubjectLink {
+                column: "assignee_id",
+                role: "assignee",
+            },
+        ],
         erasure: Erasure::Delete,
         retention: "closed tickets per the retention policy; trash 7 days",
         derived: false,
@@ -253,7 +333,10 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "ticket_collaborators",
         purpose: "Keeping CC'd people and followers informed",
-        subjects: &[SubjectLink { column: "user_id", role: "collaborator" }],
+        subjects: &[SubjectLink {
+            column: "user_id",
+            role: "collaborator",
+        }],
         erasure: Erasure::Delete,
         retention: "with the ticket",
         derived: false,
@@ -262,16 +345,45 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "comments",
         purpose: "Providing support: the conversation on a ticket",
-        subjects: &[SubjectLink { column: "author_id", role: "author" }, SubjectLink { column: "ticket_id", role: "on the ticket of" }],
+        subjects: &[
+            SubjectLink {
+                column: "author_id",
+                role: "author",
+            },
+            SubjectLink {
+                column: "ticket_id",
+                role: "on the ticket of",
+            },
+        ],
         erasure: Erasure::Delete,
         retention: "with the ticket",
         derived: false,
-        columns: &[col("id"), col("tenant_id"), col("ticket_id"), col("author_id"), col("key_id"), col("public"), sealed("body_enc", Category::Content), sealed("html_enc", Category::Content), col("via"), col("created_at")],
+        columns: &[
+            col("id"),
+            col("tenant_id"),
+            col("ticket_id"),
+            col("author_id"),
+            col("key_id"),
+            col("public"),
+            sealed("body_enc", Category::Content),
+            sealed("html_enc", Category::Content),
+            col("via"),
+            col("created_at"),
+        ],
     },
     Table {
         name: "attachments",
         purpose: "Providing support: files sent with comments",
-        subjects: &[SubjectLink { column: "uploader_id", role: "author" }, SubjectLink { column: "ticket_id", role: "on the ticket of" }],
+        subjects: &[
+            SubjectLink {
+                column: "uploader_id",
+                role: "author",
+            },
+            SubjectLink {
+                column: "ticket_id",
+                role: "on the ticket of",
+            },
+        ],
         erasure: Erasure::Delete,
         retention: "with the ticket; unattached uploads 3 days",
         derived: false,
@@ -280,7 +392,11 @@ pub const TABLES: &[Table] = &[
             col("tenant_id"),
             col("key_id"),
             col("uploader_id"),
-            Column { name: "upload_token_hash", category: Category::Credential, storage: Storage::OneWayHash },
+            Column {
+                name: "upload_token_hash",
+                category: Category::Credential,
+                storage: Storage::OneWayHash,
+            },
             col("ticket_id"),
             col("comment_id"),
             sealed("file_name_enc", Category::Content),
@@ -297,16 +413,38 @@ pub const TABLES: &[Table] = &[
         erasure: Erasure::Keep,
         retention: "14 days",
         derived: false,
-        columns: &[col("id"), col("tenant_id"), col("status"), col("total"), col("progress"), col("message"), col("results"), col("created_at"), col("updated_at")],
+        columns: &[
+            col("id"),
+            col("tenant_id"),
+            col("status"),
+            col("total"),
+            col("progress"),
+            col("message"),
+            col("results"),
+            col("created_at"),
+            col("updated_at"),
+        ],
     },
     Table {
         name: "search_postings",
         purpose: "Full-text search over tickets, users and organisations",
-        subjects: &[SubjectLink { column: "doc_id", role: "indexed document" }],
+        subjects: &[SubjectLink {
+            column: "doc_id",
+            role: "indexed document",
+        }],
         erasure: Erasure::Delete,
         retention: "rebuilt from the store; purged with the document",
         derived: true,
-        columns: &[col("tenant_id"), Column { name: "token", category: Category::Derived, storage: Storage::KeyedHash }, col("doc_kind"), col("doc_id")],
+        columns: &[
+            col("tenant_id"),
+            Column {
+                name: "token",
+                category: Category::Derived,
+                storage: Storage::KeyedHash,
+            },
+            col("doc_kind"),
+            col("doc_id"),
+        ],
     },
 ];
 
@@ -343,12 +481,20 @@ mod tests {
     #[test]
     fn personal_tables_name_their_subjects() {
         for t in TABLES {
-            let holds_subject_data = t.columns.iter().any(|c| !matches!(c.category, Category::None | Category::Organisational | Category::Key));
+            let holds_subject_data = t
+                .columns
+                .iter()
+                .any(|c| !matches!(c.category, Category::None | Category::Organisational | Category::Key));
             if holds_subject_data {
                 assert!(!t.subjects.is_empty(), "{} holds personal data but names no subject link", t.name);
             }
             for s in t.subjects {
-                assert!(t.columns.iter().any(|c| c.name == s.column), "{}: subject link {} is not a column", t.name, s.column);
+                assert!(
+                    t.columns.iter().any(|c| c.name == s.column),
+                    "{}: subject link {} is not a column",
+                    t.name,
+                    s.column
+                );
             }
         }
     }

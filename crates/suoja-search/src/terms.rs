@@ -49,7 +49,21 @@ mod tests {
     #[test]
     fn words_emails_phones() {
         let t = terms("Hello Zoë, mail ME at Zoe.K@Example.com or +358 40-123 4567!");
-        for want in ["hello", "zoë", "mail", "me", "zoe", "k", "example", "com", "zoe.k@example.com", "358", "40", "123", "4567"] {
+        for want in [
+            "hello",
+            "zoë",
+            "mail",
+            "me",
+            "zoe",
+            "k",
+            "example",
+            "com",
+            "zoe.k@example.com",
+            "358",
+            "40",
+            "123",
+            "4567",
+        ] {
             assert!(t.contains(&want.to_string()), "{want} in {t:?}");
         }
         assert!(terms("").is_empty());

@@ -48,7 +48,18 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<AttachmentRow> {
 
 /// Stores an uploaded file under an upload token hash.
 #[allow(clippy::too_many_arguments)]
-pub async fn insert(c: &mut AnyConnection, tenant: TenantId, key: KeyId, uploader: UserId, token_hash: &[u8], file_name_enc: Vec<u8>, content_type: &str, size: i64, content_enc: Vec<u8>, now: Timestamp) -> Result<AttachmentId> {
+pub async fn insert(
+    c: &mut AnyConnection,
+    tenant: TenantId,
+    key: KeyId,
+    uploader: UserId,
+    token_hash: &[u8],
+    file_name_enc: Vec<u8>,
+    content_type: &str,
+    size: i64,
+    content_enc: Vec<u8>,
+    now: Timestamp,
+) -> Result<AttachmentId> {
     let id: i64 = sqlx::query_scalar("INSERT INTO attachments (tenant_id, key_id, uploader_id, upload_token_hash, ticket_id, comment_id, file_name_enc, content_type, size, content_enc, created_at) VALUES ($1, $2, $3, $4, NULL, NULL, $5, $6, $7, $8, $9) RETURNING id")
         .bind(tenant.0)
         .bind(key.0)
@@ -67,7 +78,11 @@ pub async fn insert(c: &mut AnyConnection, tenant: TenantId, key: KeyId, uploade
 /// Unbound attachments held by an upload token.
 pub async fn by_token(c: &mut AnyConnection, tenant: TenantId, token_hash: &[u8]) -> Result<Vec<AttachmentRow>> {
     let sql = format!("SELECT {COLS} FROM attachments WHERE tenant_id = $1 AND upload_token_hash = $2 AND comment_id IS NULL ORDER BY id");
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.0).bind(token_hash.to_vec()).fetch_all(c).await?;
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(tenant.0)
+        .bind(token_hash.to_vec())
+        .fetch_all(c)
+        .await?;
     rows.iter().map(from_row).collect()
 }
 
@@ -103,16 +118,32 @@ pub async fn by_id(c: &mut AnyConnection, tenant: TenantId, id: AttachmentId) ->
 
 /// One attachment's encrypted content.
 pub async fn content(c: &mut AnyConnection, tenant: TenantId, id: AttachmentId) -> Result<Option<Vec<u8>>> {
-    Ok(sqlx::query_scalar("SELECT content_enc FROM attachments WHERE tenant_id = $1 AND id = $2").bind(tenant.0).bind(id.0).fetch_optional(c).await?)
+    Ok(sqlx::query_scalar("SELECT content_enc FROM attachments WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant.0)
+        .bind(id.0)
+        .fetch_optional(c)
+        .await?)
 }
 
 /// Deletes the files of a ticket.
 pub async fn delete_for_ticket(c: &mut AnyConnection, tenant: TenantId, ticket: TicketId) -> Result<u64> {
-    Ok(sqlx::query("DELETE FROM attachments WHERE tenant_id = $1 AND ticket_id = $2").bind(tenant.0).bind(ticket.0).execute(c).await?.rows_affected())
+    Ok(sqlx::query("DELETE FROM attachments WHERE tenant_id = $1 AND ticket_id = $2")
+        .bind(tenant.0)
+        .bind(ticket.0)
+        .execute(c)
+        .await?
+        .rows_affected())
 }
 
 /// Re-seals an attachment under another key.
 pub async fn rekey(c: &mut AnyConnection, tenant: TenantId, id: AttachmentId, key: KeyId, file_name_enc: Vec<u8>, content_enc: Vec<u8>) -> Result<()> {
-    sqlx::query("UPDATE attachments SET key_id = $3, file_name_enc = $4, content_enc = $5 WHERE tenant_id = $1 AND id = $2").bind(tenant.0).bind(id.0).bind(key.0).bind(file_name_enc).bind(content_enc).execute(c).await?;
+    sqlx::query("UPDATE attachments SET key_id = $3, file_name_enc = $4, content_enc = $5 WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant.0)
+        .bind(id.0)
+        .bind(key.0)
+        .bind(file_name_enc)
+        .bind(content_enc)
+        .execute(c)
+        .await?;
     Ok(())
 }

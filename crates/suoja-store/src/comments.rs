@@ -62,8 +62,41 @@ pub async fn insert(c: &mut AnyConnection, tenant: TenantId, m: &CommentRow) -> 
     Ok(CommentId(id))
 }
 
+/// Which comments of a ticket to read.
+#[derive(Debug, Clone, Copy)]
+pub struct CommentQuery {
+    /// Only public replies (what end users see).
+    pub public_only: bool,
+    /// Only ids after (ascending) or before (descending) this one.
+    pub after: Option<i64>,
+    /// Newest first.
+    pub descending: bool,
+    /// At most this many.
+    pub limit: i64,
+    /// Skipping this many.
+    pub offset: i64,
+}
+
+impl CommentQuery {
+    /// Every comment, oldest first.
+    pub const ALL: CommentQuery = CommentQuery {
+        public_only: false,
+        after: None,
+        descending: false,
+        limit: 1_000_000,
+        offset: 0,
+    };
+}
+
 /// Comments of a ticket in creation order, optionally only public ones, after a cursor.
-pub async fn for_ticket(c: &mut AnyConnection, tenant: TenantId, ticket: TicketId, public_only: bool, after: Option<i64>, descending: bool, limit: i64, offset: i64) -> Result<Vec<CommentRow>> {
+pub async fn for_ticket(c: &mut AnyConnection, tenant: TenantId, ticket: TicketId, q: CommentQuery) -> Result<Vec<CommentRow>> {
+    let CommentQuery {
+        public_only,
+        after,
+        descending,
+        limit,
+        offset,
+    } = q;
     let mut w = String::from("tenant_id = $1 AND ticket_id = $2");
     if public_only {
         w.push_str(" AND public = 1");
@@ -89,17 +122,33 @@ pub async fn count_for_ticket(c: &mut AnyConnection, tenant: TenantId, ticket: T
 
 /// Deletes every comment of a ticket.
 pub async fn delete_for_ticket(c: &mut AnyConnection, tenant: TenantId, ticket: TicketId) -> Result<u64> {
-    Ok(sqlx::query("DELETE FROM comments WHERE tenant_id = $1 AND ticket_id = $2").bind(tenant.0).bind(ticket.0).execute(c).await?.rows_affected())
+    Ok(sqlx::query("DELETE FROM comments WHERE tenant_id = $1 AND ticket_id = $2")
+        .bind(tenant.0)
+        .bind(ticket.0)
+        .execute(c)
+        .await?
+        .rows_affected())
 }
 
 /// Re-seals a comment under another key.
 pub async fn rekey(c: &mut AnyConnection, tenant: TenantId, id: CommentId, key: KeyId, body_enc: Vec<u8>, html_enc: Option<Vec<u8>>) -> Result<()> {
-    sqlx::query("UPDATE comments SET key_id = $3, body_enc = $4, html_enc = $5 WHERE tenant_id = $1 AND id = $2").bind(tenant.0).bind(id.0).bind(key.0).bind(body_enc).bind(html_enc).execute(c).await?;
+    sqlx::query("UPDATE comments SET key_id = $3, body_enc = $4, html_enc = $5 WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant.0)
+        .bind(id.0)
+        .bind(key.0)
+        .bind(body_enc)
+        .bind(html_enc)
+        .execute(c)
+        .await?;
     Ok(())
 }
 
 /// Whether a comment is public.
 pub async fn is_public(c: &mut AnyConnection, tenant: TenantId, id: CommentId) -> Result<bool> {
-    let v: Option<i64> = sqlx::query_scalar("SELECT public FROM comments WHERE tenant_id = $1 AND id = $2").bind(tenant.0).bind(id.0).fetch_optional(c).await?;
+    let v: Option<i64> = sqlx::query_scalar("SELECT public FROM comments WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant.0)
+        .bind(id.0)
+        .fetch_optional(c)
+        .await?;
     Ok(v == Some(1))
 }

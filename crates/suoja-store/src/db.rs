@@ -36,7 +36,10 @@ pub struct DbOptions {
 
 impl Default for DbOptions {
     fn default() -> Self {
-        Self { max_connections: 8, acquire_timeout: Duration::from_secs(10) }
+        Self {
+            max_connections: 8,
+            acquire_timeout: Duration::from_secs(10),
+        }
     }
 }
 
@@ -61,9 +64,7 @@ impl Db {
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             Engine::Postgres
         } else {
-            return Err(StoreError::Config(
-                "database_url must start with sqlite:// or postgres://".into(),
-            ));
+            return Err(StoreError::Config("database_url must start with sqlite:// or postgres://".into()));
         };
         let db = match engine {
             Engine::Sqlite => {
@@ -104,7 +105,11 @@ impl Db {
                     .acquire_timeout(options.acquire_timeout)
                     .connect(url)
                     .await?;
-                Db { engine, write: pool.clone(), read: pool }
+                Db {
+                    engine,
+                    write: pool.clone(),
+                    read: pool,
+                }
             }
         };
         db.migrate().await?;

@@ -33,9 +33,7 @@ impl StoreError {
         match self {
             StoreError::Duplicate(_) => ErrorKind::Conflict,
             StoreError::Unavailable(_) => ErrorKind::Unavailable,
-            StoreError::Database(_) | StoreError::Migration { .. } | StoreError::Config(_) => {
-                ErrorKind::Internal
-            }
+            StoreError::Database(_) | StoreError::Migration { .. } | StoreError::Config(_) => ErrorKind::Internal,
         }
     }
 }
@@ -44,15 +42,10 @@ impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
         match &e {
             sqlx::Error::Database(db) if db.is_unique_violation() => {
-                let name = db
-                    .constraint()
-                    .map(str::to_string)
-                    .unwrap_or_else(|| unique_target(db.message()));
+                let name = db.constraint().map(str::to_string).unwrap_or_else(|| unique_target(db.message()));
                 StoreError::Duplicate(name)
             }
-            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
-                StoreError::Unavailable(e)
-            }
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => StoreError::Unavailable(e),
             _ => StoreError::Database(e),
         }
     }

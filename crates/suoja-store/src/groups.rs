@@ -58,25 +58,45 @@ pub async fn update(c: &mut AnyConnection, tenant: TenantId, g: &GroupRow) -> Re
 
 /// Finds a group.
 pub async fn by_id(c: &mut AnyConnection, tenant: TenantId, id: GroupId) -> Result<Option<GroupRow>> {
-    let row = sqlx::query("SELECT id, name, description, created_at, updated_at FROM groups WHERE tenant_id = $1 AND id = $2").bind(tenant.0).bind(id.0).fetch_optional(c).await?;
+    let row = sqlx::query("SELECT id, name, description, created_at, updated_at FROM groups WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant.0)
+        .bind(id.0)
+        .fetch_optional(c)
+        .await?;
     row.as_ref().map(from_row).transpose()
 }
 
 /// Lists groups by id.
 pub async fn list(c: &mut AnyConnection, tenant: TenantId, after: Option<i64>, limit: i64, offset: i64) -> Result<Vec<GroupRow>> {
-    let sql = format!("SELECT id, name, description, created_at, updated_at FROM groups WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT {limit} OFFSET {offset}");
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.0).bind(after.unwrap_or(0)).fetch_all(c).await?;
+    let sql =
+        format!("SELECT id, name, description, created_at, updated_at FROM groups WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT {limit} OFFSET {offset}");
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(tenant.0)
+        .bind(after.unwrap_or(0))
+        .fetch_all(c)
+        .await?;
     rows.iter().map(from_row).collect()
 }
 
 /// Counts groups.
 pub async fn count(c: &mut AnyConnection, tenant: TenantId) -> Result<i64> {
-    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM groups WHERE tenant_id = $1").bind(tenant.0).fetch_one(c).await?)
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM groups WHERE tenant_id = $1")
+        .bind(tenant.0)
+        .fetch_one(c)
+        .await?)
 }
 
 /// Deletes a group, unassigning its tickets.
 pub async fn delete(c: &mut AnyConnection, tenant: TenantId, id: GroupId) -> Result<bool> {
-    sqlx::query("UPDATE tickets SET group_id = NULL WHERE tenant_id = $1 AND group_id = $2").bind(tenant.0).bind(id.0).execute(&mut *c).await?;
-    let done = sqlx::query("DELETE FROM groups WHERE tenant_id = $1 AND id = $2").bind(tenant.0).bind(id.0).execute(c).await?;
+    sqlx::query("UPDATE tickets SET group_id = NULL WHERE tenant_id = $1 AND group_id = $2")
+        .bind(tenant.0)
+        .bind(id.0)
+        .execute(&mut *c)
+        .await?;
+    let done = sqlx::query("DELETE FROM groups WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant.0)
+        .bind(id.0)
+        .execute(c)
+        .await?;
     Ok(done.rows_affected() > 0)
 }

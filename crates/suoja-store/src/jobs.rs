@@ -43,7 +43,11 @@ pub async fn insert(c: &mut AnyConnection, tenant: TenantId, j: &JobStatusRow) -
 
 /// Finds a job status.
 pub async fn by_id(c: &mut AnyConnection, tenant: TenantId, id: &str) -> Result<Option<JobStatusRow>> {
-    let row = sqlx::query("SELECT id, status, total, progress, message, results, created_at FROM job_statuses WHERE tenant_id = $1 AND id = $2").bind(tenant.0).bind(id).fetch_optional(c).await?;
+    let row = sqlx::query("SELECT id, status, total, progress, message, results, created_at FROM job_statuses WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant.0)
+        .bind(id)
+        .fetch_optional(c)
+        .await?;
     row.map(|r| {
         Ok(JobStatusRow {
             id: text(&r, "id")?,

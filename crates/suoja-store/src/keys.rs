@@ -20,7 +20,10 @@ pub async fn insert_tenant_key(c: &mut AnyConnection, tenant: TenantId, wrapped:
 
 /// Reads a tenant's wrapped key.
 pub async fn tenant_key(c: &mut AnyConnection, tenant: TenantId) -> Result<Option<Vec<u8>>> {
-    Ok(sqlx::query_scalar("SELECT wrapped FROM vault_tenant_keys WHERE tenant_id = $1").bind(tenant.0).fetch_optional(c).await?)
+    Ok(sqlx::query_scalar("SELECT wrapped FROM vault_tenant_keys WHERE tenant_id = $1")
+        .bind(tenant.0)
+        .fetch_optional(c)
+        .await?)
 }
 
 /// Stores a new wrapped subject key and returns its id.
@@ -37,11 +40,19 @@ pub async fn insert_subject_key(c: &mut AnyConnection, tenant: TenantId, kind: &
 
 /// Reads a wrapped subject key; `None` once destroyed.
 pub async fn subject_key(c: &mut AnyConnection, tenant: TenantId, id: KeyId) -> Result<Option<Vec<u8>>> {
-    Ok(sqlx::query_scalar("SELECT wrapped FROM vault_subject_keys WHERE tenant_id = $1 AND id = $2").bind(tenant.0).bind(id.0).fetch_optional(c).await?)
+    Ok(sqlx::query_scalar("SELECT wrapped FROM vault_subject_keys WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant.0)
+        .bind(id.0)
+        .fetch_optional(c)
+        .await?)
 }
 
 /// Destroys a subject key. Returns whether a key was there.
 pub async fn destroy_subject_key(c: &mut AnyConnection, tenant: TenantId, id: KeyId) -> Result<bool> {
-    let done = sqlx::query("DELETE FROM vault_subject_keys WHERE tenant_id = $1 AND id = $2").bind(tenant.0).bind(id.0).execute(c).await?;
+    let done = sqlx::query("DELETE FROM vault_subject_keys WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant.0)
+        .bind(id.0)
+        .execute(c)
+        .await?;
     Ok(done.rows_affected() > 0)
 }

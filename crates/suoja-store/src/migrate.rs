@@ -50,13 +50,11 @@ async fn apply_pending(conn: &mut AnyConnection, engine: Engine) -> Result<()> {
     for row in applied {
         done.insert(row.try_get::<i64, _>("version")?, row.try_get::<String, _>("checksum")?);
     }
-    if let Some(max) = done.keys().max() {
-        if *max > latest_version() {
-            return Err(StoreError::Migration {
-                version: *max,
-                reason: "the database was migrated by a newer Suoja; refusing to start".into(),
-            });
-        }
+    if let Some(max) = done.keys().max().filter(|m| **m > latest_version()) {
+        return Err(StoreError::Migration {
+            version: *max,
+            reason: "the database was migrated by a newer Suoja; refusing to start".into(),
+        });
     }
     for m in MIGRATIONS {
         let sql = match engine {

@@ -104,27 +104,53 @@ pub async fn by_id(c: &mut AnyConnection, tenant: TenantId, id: OrganizationId) 
 
 /// Finds organisations by name (exact) or external id.
 pub async fn search(c: &mut AnyConnection, tenant: TenantId, name: Option<&str>, external_id: Option<&str>) -> Result<Vec<OrgRow>> {
-    let sql = format!("SELECT {COLS} FROM organizations WHERE tenant_id = $1 AND ($2 IS NULL OR name = $2) AND ($3 IS NULL OR external_id = $3) ORDER BY id LIMIT 100");
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.0).bind(name.map(str::to_string)).bind(external_id.map(str::to_string)).fetch_all(c).await?;
+    let sql = format!(
+        "SELECT {COLS} FROM organizations WHERE tenant_id = $1 AND ($2 IS NULL OR name = $2) AND ($3 IS NULL OR external_id = $3) ORDER BY id LIMIT 100"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(tenant.0)
+        .bind(name.map(str::to_string))
+        .bind(external_id.map(str::to_string))
+        .fetch_all(c)
+        .await?;
     rows.iter().map(from_row).collect()
 }
 
 /// Lists organisations by id after a cursor.
 pub async fn list(c: &mut AnyConnection, tenant: TenantId, after: Option<i64>, limit: i64, offset: i64) -> Result<Vec<OrgRow>> {
     let sql = format!("SELECT {COLS} FROM organizations WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT {limit} OFFSET {offset}");
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.0).bind(after.unwrap_or(0)).fetch_all(c).await?;
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(tenant.0)
+        .bind(after.unwrap_or(0))
+        .fetch_all(c)
+        .await?;
     rows.iter().map(from_row).collect()
 }
 
 /// Counts organisations.
 pub async fn count(c: &mut AnyConnection, tenant: TenantId) -> Result<i64> {
-    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM organizations WHERE tenant_id = $1").bind(tenant.0).fetch_one(c).await?)
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM organizations WHERE tenant_id = $1")
+        .bind(tenant.0)
+        .fetch_one(c)
+        .await?)
 }
 
 /// Deletes an organisation; members keep their accounts, losing the membership.
 pub async fn delete(c: &mut AnyConnection, tenant: TenantId, id: OrganizationId) -> Result<bool> {
-    sqlx::query("UPDATE users SET organization_id = NULL WHERE tenant_id = $1 AND organization_id = $2").bind(tenant.0).bind(id.0).execute(&mut *c).await?;
-    sqlx::query("UPDATE tickets SET organization_id = NULL WHERE tenant_id = $1 AND organization_id = $2").bind(tenant.0).bind(id.0).execute(&mut *c).await?;
-    let done = sqlx::query("DELETE FROM organizations WHERE tenant_id = $1 AND id = $2").bind(tenant.0).bind(id.0).execute(c).await?;
+    sqlx::query("UPDATE users SET organization_id = NULL WHERE tenant_id = $1 AND organization_id = $2")
+        .bind(tenant.0)
+        .bind(id.0)
+        .execute(&mut *c)
+        .await?;
+    sqlx::query("UPDATE tickets SET organization_id = NULL WHERE tenant_id = $1 AND organization_id = $2")
+        .bind(tenant.0)
+        .bind(id.0)
+        .execute(&mut *c)
+        .await?;
+    let done = sqlx::query("DELETE FROM organizations WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant.0)
+        .bind(id.0)
+        .execute(c)
+        .await?;
     Ok(done.rows_affected() > 0)
 }

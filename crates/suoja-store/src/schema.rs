@@ -20,11 +20,10 @@ pub async fn columns(db: &Db) -> Result<Vec<Column>> {
     let mut out = Vec::new();
     match db.engine() {
         Engine::Sqlite => {
-            let tables = sqlx::query(
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> 'schema_migrations' ORDER BY name",
-            )
-            .fetch_all(&mut *conn)
-            .await?;
+            let tables =
+                sqlx::query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> 'schema_migrations' ORDER BY name")
+                    .fetch_all(&mut *conn)
+                    .await?;
             for t in tables {
                 let table: String = t.try_get("name")?;
                 let cols = sqlx::query("SELECT name FROM pragma_table_info($1)")
@@ -32,7 +31,10 @@ pub async fn columns(db: &Db) -> Result<Vec<Column>> {
                     .fetch_all(&mut *conn)
                     .await?;
                 for c in cols {
-                    out.push(Column { table: table.clone(), column: c.try_get("name")? });
+                    out.push(Column {
+                        table: table.clone(),
+                        column: c.try_get("name")?,
+                    });
                 }
             }
         }
@@ -43,7 +45,10 @@ pub async fn columns(db: &Db) -> Result<Vec<Column>> {
             .fetch_all(&mut *conn)
             .await?;
             for r in rows {
-                out.push(Column { table: r.try_get("t")?, column: r.try_get("c")? });
+                out.push(Column {
+                    table: r.try_get("t")?,
+                    column: r.try_get("c")?,
+                });
             }
         }
     }

@@ -22,15 +22,22 @@ pub async fn replace(c: &mut AnyConnection, tenant: TenantId, kind: i64, doc: i6
 /// Adds postings to a document (duplicates ignored).
 pub async fn add(c: &mut AnyConnection, tenant: TenantId, kind: i64, doc: i64, tokens: &[i64]) -> Result<()> {
     for t in tokens {
-        let exists: Option<i64> = sqlx::query_scalar("SELECT doc_id FROM search_postings WHERE tenant_id = $1 AND token = $2 AND doc_kind = $3 AND doc_id = $4")
-            .bind(tenant.0)
-            .bind(*t)
-            .bind(kind)
-            .bind(doc)
-            .fetch_optional(&mut *c)
-            .await?;
+        let exists: Option<i64> =
+            sqlx::query_scalar("SELECT doc_id FROM search_postings WHERE tenant_id = $1 AND token = $2 AND doc_kind = $3 AND doc_id = $4")
+                .bind(tenant.0)
+                .bind(*t)
+                .bind(kind)
+                .bind(doc)
+                .fetch_optional(&mut *c)
+                .await?;
         if exists.is_none() {
-            sqlx::query("INSERT INTO search_postings (tenant_id, token, doc_kind, doc_id) VALUES ($1, $2, $3, $4)").bind(tenant.0).bind(*t).bind(kind).bind(doc).execute(&mut *c).await?;
+            sqlx::query("INSERT INTO search_postings (tenant_id, token, doc_kind, doc_id) VALUES ($1, $2, $3, $4)")
+                .bind(tenant.0)
+                .bind(*t)
+                .bind(kind)
+                .bind(doc)
+                .execute(&mut *c)
+                .await?;
         }
     }
     Ok(())
@@ -38,7 +45,15 @@ pub async fn add(c: &mut AnyConnection, tenant: TenantId, kind: i64, doc: i64, t
 
 /// Removes a document from the index.
 pub async fn remove(c: &mut AnyConnection, tenant: TenantId, kind: i64, doc: i64) -> Result<u64> {
-    Ok(sqlx::query("DELETE FROM search_postings WHERE tenant_id = $1 AND doc_kind = $2 AND doc_id = $3").bind(tenant.0).bind(kind).bind(doc).execute(c).await?.rows_affected())
+    Ok(
+        sqlx::query("DELETE FROM search_postings WHERE tenant_id = $1 AND doc_kind = $2 AND doc_id = $3")
+            .bind(tenant.0)
+            .bind(kind)
+            .bind(doc)
+            .execute(c)
+            .await?
+            .rows_affected(),
+    )
 }
 
 /// Documents of `kind` that carry every one of `tokens`.

@@ -32,23 +32,36 @@ pub async fn insert(c: &mut AnyConnection, subdomain: &str, name: &str, region: 
 }
 
 fn from_row(r: &sqlx::any::AnyRow) -> Result<TenantRow> {
-    Ok(TenantRow { id: TenantId(i64_(r, "id")?), subdomain: text(r, "subdomain")?, name: text(r, "name")?, region: text(r, "region")? })
+    Ok(TenantRow {
+        id: TenantId(i64_(r, "id")?),
+        subdomain: text(r, "subdomain")?,
+        name: text(r, "name")?,
+        region: text(r, "region")?,
+    })
 }
 
 /// Finds a tenant by subdomain.
 pub async fn by_subdomain(c: &mut AnyConnection, subdomain: &str) -> Result<Option<TenantRow>> {
-    let row = sqlx::query("SELECT id, subdomain, name, region FROM tenants WHERE subdomain = $1").bind(subdomain).fetch_optional(c).await?;
+    let row = sqlx::query("SELECT id, subdomain, name, region FROM tenants WHERE subdomain = $1")
+        .bind(subdomain)
+        .fetch_optional(c)
+        .await?;
     row.as_ref().map(from_row).transpose()
 }
 
 /// Finds a tenant by id.
 pub async fn by_id(c: &mut AnyConnection, id: TenantId) -> Result<Option<TenantRow>> {
-    let row = sqlx::query("SELECT id, subdomain, name, region FROM tenants WHERE id = $1").bind(id.0).fetch_optional(c).await?;
+    let row = sqlx::query("SELECT id, subdomain, name, region FROM tenants WHERE id = $1")
+        .bind(id.0)
+        .fetch_optional(c)
+        .await?;
     row.as_ref().map(from_row).transpose()
 }
 
 /// The oldest tenant: the one served on hosts that name no tenant (127.0.0.1, localhost).
 pub async fn first(c: &mut AnyConnection) -> Result<Option<TenantRow>> {
-    let row = sqlx::query("SELECT id, subdomain, name, region FROM tenants ORDER BY id LIMIT 1").fetch_optional(c).await?;
+    let row = sqlx::query("SELECT id, subdomain, name, region FROM tenants ORDER BY id LIMIT 1")
+        .fetch_optional(c)
+        .await?;
     row.as_ref().map(from_row).transpose()
 }

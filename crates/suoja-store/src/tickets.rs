@@ -187,7 +187,11 @@ pub struct TicketFilter {
 
 fn where_clause(f: &TicketFilter) -> String {
     let mut w = String::from("tenant_id = $1");
-    w.push_str(if f.deleted { " AND deleted_at IS NOT NULL" } else { " AND deleted_at IS NULL" });
+    w.push_str(if f.deleted {
+        " AND deleted_at IS NOT NULL"
+    } else {
+        " AND deleted_at IS NULL"
+    });
     if let Some(u) = f.requester {
         w.push_str(&format!(" AND requester_id = {}", u.0));
     }
@@ -198,7 +202,10 @@ fn where_clause(f: &TicketFilter) -> String {
         w.push_str(&format!(" AND organization_id = {}", o.0));
     }
     if let Some(u) = f.ccd {
-        w.push_str(&format!(" AND id IN (SELECT ticket_id FROM ticket_collaborators WHERE tenant_id = $1 AND user_id = {} AND kind IN ('collaborator', 'email_cc'))", u.0));
+        w.push_str(&format!(
+            " AND id IN (SELECT ticket_id FROM ticket_collaborators WHERE tenant_id = $1 AND user_id = {} AND kind IN ('collaborator', 'email_cc'))",
+            u.0
+        ));
     }
     if let Some(ids) = &f.ids {
         if ids.is_empty() {
@@ -211,10 +218,18 @@ fn where_clause(f: &TicketFilter) -> String {
         if ranks.is_empty() {
             w.push_str(" AND 1 = 0");
         } else {
-            w.push_str(&format!(" AND status_rank IN ({})", ranks.iter().map(i64::to_string).collect::<Vec<_>>().join(",")));
+            w.push_str(&format!(
+                " AND status_rank IN ({})",
+                ranks.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+            ));
         }
     }
-    for (col, op, v) in [("created_at", ">=", f.created_from), ("created_at", "<", f.created_to), ("updated_at", ">=", f.updated_from), ("updated_at", "<", f.updated_to)] {
+    for (col, op, v) in [
+        ("created_at", ">=", f.created_from),
+        ("created_at", "<", f.created_to),
+        ("updated_at", ">=", f.updated_from),
+        ("updated_at", "<", f.updated_to),
+    ] {
         if let Some(t) = v {
             w.push_str(&format!(" AND {col} {op} {}", t.0));
         }
@@ -274,15 +289,31 @@ pub async fn count(c: &mut AnyConnection, tenant: TenantId, f: &TicketFilter) ->
 /// tickets are included (the export reports them as deleted).
 pub async fn changed_since(c: &mut AnyConnection, tenant: TenantId, since: Timestamp, after: Option<(i64, i64)>, limit: i64) -> Result<Vec<TicketRow>> {
     let (t, i) = after.unwrap_or((since.0, -1));
-    let sql = format!("SELECT {COLS} FROM tickets WHERE tenant_id = $1 AND updated_at >= $2 AND (updated_at > $3 OR (updated_at = $3 AND id > $4)) ORDER BY updated_at, id LIMIT {limit}");
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.0).bind(since.0).bind(t).bind(i).fetch_all(c).await?;
+    let sql = format!(
+        "SELECT {COLS} FROM tickets WHERE tenant_id = $1 AND updated_at >= $2 AND (updated_at > $3 OR (updated_at = $3 AND id > $4)) ORDER BY updated_at, id LIMIT {limit}"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(tenant.0)
+        .bind(since.0)
+        .bind(t)
+        .bind(i)
+        .fetch_all(c)
+        .await?;
     rows.iter().map(from_row).collect()
 }
 
 /// Deletes a ticket row for good (comments and attachments are deleted by their modules).
 pub async fn delete(c: &mut AnyConnection, tenant: TenantId, id: TicketId) -> Result<bool> {
-    sqlx::query("DELETE FROM ticket_collaborators WHERE tenant_id = $1 AND ticket_id = $2").bind(tenant.0).bind(id.0).execute(&mut *c).await?;
-    let done = sqlx::query("DELETE FROM tickets WHERE tenant_id = $1 AND id = $2").bind(tenant.0).bind(id.0).execute(c).await?;
+    sqlx::query("DELETE FROM ticket_collaborators WHERE tenant_id = $1 AND ticket_id = $2")
+        .bind(tenant.0)
+        .bind(id.0)
+        .execute(&mut *c)
+        .await?;
+    let done = sqlx::query("DELETE FROM tickets WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant.0)
+        .bind(id.0)
+        .execute(c)
+        .await?;
     Ok(done.rows_affected() > 0)
 }
 
@@ -297,7 +328,12 @@ pub struct Collaborator {
 
 /// Replaces the links of one kind on a ticket.
 pub async fn set_collaborators(c: &mut AnyConnection, tenant: TenantId, ticket: TicketId, kind: &'static str, users: &[UserId], now: Timestamp) -> Result<()> {
-    sqlx::query("DELETE FROM ticket_collaborators WHERE tenant_id = $1 AND ticket_id = $2 AND kind = $3").bind(tenant.0).bind(ticket.0).bind(kind).execute(&mut *c).await?;
+    sqlx::query("DELETE FROM ticket_collaborators WHERE tenant_id = $1 AND ticket_id = $2 AND kind = $3")
+        .bind(tenant.0)
+        .bind(ticket.0)
+        .bind(kind)
+        .execute(&mut *c)
+        .await?;
     for u in users {
         sqlx::query("INSERT INTO ticket_collaborators (tenant_id, ticket_id, user_id, kind, created_at) VALUES ($1, $2, $3, $4, $5)")
             .bind(tenant.0)
@@ -319,5 +355,7 @@ pub async fn collaborators(c: &mut AnyConnection, tenant: TenantId, tickets: &[T
     let list = tickets.iter().map(|t| t.0.to_string()).collect::<Vec<_>>().join(",");
     let sql = format!("SELECT ticket_id, user_id, kind FROM ticket_collaborators WHERE tenant_id = $1 AND ticket_id IN ({list}) ORDER BY created_at, user_id");
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.0).fetch_all(c).await?;
-    rows.iter().map(|r| Ok((TicketId(i64_(r, "ticket_id")?), UserId(i64_(r, "user_id")?), text(r, "kind")?))).collect()
+    rows.iter()
+        .map(|r| Ok((TicketId(i64_(r, "ticket_id")?), UserId(i64_(r, "user_id")?), text(r, "kind")?)))
+        .collect()
 }

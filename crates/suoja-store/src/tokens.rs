@@ -50,7 +50,10 @@ pub async fn insert(c: &mut AnyConnection, tenant: TenantId, user: UserId, kind:
 
 /// Finds a token by hash. Tokens are looked up before the tenant is known: the token says it.
 pub async fn by_hash(c: &mut AnyConnection, hash: &[u8]) -> Result<Option<TokenRow>> {
-    let row = sqlx::query("SELECT tenant_id, user_id, kind FROM api_tokens WHERE token_hash = $1").bind(hash.to_vec()).fetch_optional(c).await?;
+    let row = sqlx::query("SELECT tenant_id, user_id, kind FROM api_tokens WHERE token_hash = $1")
+        .bind(hash.to_vec())
+        .fetch_optional(c)
+        .await?;
     row.map(|r| {
         Ok(TokenRow {
             tenant_id: TenantId(i64_(&r, "tenant_id")?),
@@ -63,5 +66,10 @@ pub async fn by_hash(c: &mut AnyConnection, hash: &[u8]) -> Result<Option<TokenR
 
 /// Revokes every token of a user (on suspension or erasure).
 pub async fn delete_for_user(c: &mut AnyConnection, tenant: TenantId, user: UserId) -> Result<u64> {
-    Ok(sqlx::query("DELETE FROM api_tokens WHERE tenant_id = $1 AND user_id = $2").bind(tenant.0).bind(user.0).execute(c).await?.rows_affected())
+    Ok(sqlx::query("DELETE FROM api_tokens WHERE tenant_id = $1 AND user_id = $2")
+        .bind(tenant.0)
+        .bind(user.0)
+        .execute(c)
+        .await?
+        .rows_affected())
 }

@@ -176,7 +176,11 @@ pub async fn by_ids(c: &mut AnyConnection, tenant: TenantId, ids: &[UserId]) -> 
 /// Finds a user by the keyed hash of their e-mail.
 pub async fn by_email_hash(c: &mut AnyConnection, tenant: TenantId, hash: &[u8]) -> Result<Option<UserRow>> {
     let sql = format!("SELECT {COLS} FROM users WHERE tenant_id = $1 AND email_hash = $2");
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.0).bind(hash.to_vec()).fetch_optional(c).await?;
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(tenant.0)
+        .bind(hash.to_vec())
+        .fetch_optional(c)
+        .await?;
     row.as_ref().map(from_row).transpose()
 }
 
@@ -197,8 +201,17 @@ pub struct UserFilter {
 
 fn where_clause(f: &UserFilter) -> String {
     let mut w = String::from("tenant_id = $1");
-    w.push_str(if f.deleted { " AND deleted_at IS NOT NULL" } else { " AND deleted_at IS NULL" });
-    let roles: Vec<&str> = f.roles.iter().map(String::as_str).filter(|r| matches!(*r, "end-user" | "agent" | "admin")).collect();
+    w.push_str(if f.deleted {
+        " AND deleted_at IS NOT NULL"
+    } else {
+        " AND deleted_at IS NULL"
+    });
+    let roles: Vec<&str> = f
+        .roles
+        .iter()
+        .map(String::as_str)
+        .filter(|r| matches!(*r, "end-user" | "agent" | "admin"))
+        .collect();
     if !roles.is_empty() {
         w.push_str(&format!(" AND role IN ('{}')", roles.join("','")));
     }
@@ -238,12 +251,25 @@ pub async fn count(c: &mut AnyConnection, tenant: TenantId, f: &UserFilter) -> R
 /// Users changed at or after `since`, ordered by (updated_at, id), after a cursor position.
 pub async fn changed_since(c: &mut AnyConnection, tenant: TenantId, since: Timestamp, after: Option<(i64, i64)>, limit: i64) -> Result<Vec<UserRow>> {
     let (t, i) = after.unwrap_or((since.0, -1));
-    let sql = format!("SELECT {COLS} FROM users WHERE tenant_id = $1 AND updated_at >= $2 AND (updated_at > $3 OR (updated_at = $3 AND id > $4)) ORDER BY updated_at, id LIMIT {limit}");
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.0).bind(since.0).bind(t).bind(i).fetch_all(c).await?;
+    let sql = format!(
+        "SELECT {COLS} FROM users WHERE tenant_id = $1 AND updated_at >= $2 AND (updated_at > $3 OR (updated_at = $3 AND id > $4)) ORDER BY updated_at, id LIMIT {limit}"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(tenant.0)
+        .bind(since.0)
+        .bind(t)
+        .bind(i)
+        .fetch_all(c)
+        .await?;
     rows.iter().map(from_row).collect()
 }
 
 /// Users by ids, only active and not deleted.
 pub async fn count_admins(c: &mut AnyConnection, tenant: TenantId) -> Result<i64> {
-    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE tenant_id = $1 AND role = 'admin' AND deleted_at IS NULL").bind(tenant.0).fetch_one(c).await?)
+    Ok(
+        sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE tenant_id = $1 AND role = 'admin' AND deleted_at IS NULL")
+            .bind(tenant.0)
+            .fetch_one(c)
+            .await?,
+    )
 }

@@ -60,7 +60,11 @@ impl Vault {
     /// A vault over `root`, the installation's root key (from a key file or the environment;
     /// never from the code).
     pub fn new(root: [u8; 32]) -> Self {
-        Self { root: Arc::new(Zeroizing::new(root)), tenants: Arc::default(), subjects: Arc::default() }
+        Self {
+            root: Arc::new(Zeroizing::new(root)),
+            tenants: Arc::default(),
+            subjects: Arc::default(),
+        }
     }
 
     /// Parses a root key written as 64 hexadecimal characters.

@@ -19,7 +19,15 @@ pub(crate) fn seal(key: &[u8; 32], id: KeyId, aad: &[u8], plaintext: &[u8]) -> R
     full_aad.push(VERSION);
     full_aad.extend_from_slice(&id.0.to_be_bytes());
     full_aad.extend_from_slice(aad);
-    let ct = cipher.encrypt(&nonce, Payload { msg: plaintext, aad: &full_aad }).map_err(|_| VaultError::Corrupt)?;
+    let ct = cipher
+        .encrypt(
+            &nonce,
+            Payload {
+                msg: plaintext,
+                aad: &full_aad,
+            },
+        )
+        .map_err(|_| VaultError::Corrupt)?;
     let mut out = Vec::with_capacity(HEADER + ct.len());
     out.push(VERSION);
     out.extend_from_slice(&id.0.to_be_bytes());
@@ -39,7 +47,9 @@ pub(crate) fn open(key: &[u8; 32], aad: &[u8], sealed: &[u8]) -> Result<Vec<u8>>
     full_aad.extend_from_slice(meta);
     full_aad.extend_from_slice(aad);
     let cipher = XChaCha20Poly1305::new(&(*key).into());
-    cipher.decrypt(&XNonce::from(nonce_arr), Payload { msg: ct, aad: &full_aad }).map_err(|_| VaultError::Corrupt)
+    cipher
+        .decrypt(&XNonce::from(nonce_arr), Payload { msg: ct, aad: &full_aad })
+        .map_err(|_| VaultError::Corrupt)
 }
 
 pub(crate) fn open_key(key: &[u8; 32], aad: &[u8], sealed: &[u8]) -> Result<[u8; 32]> {

@@ -18,10 +18,10 @@ use tokio::net::TcpListener;
 /// Reads the root key from `SUOJA_ROOT_KEY`, or from the key file, creating the file (mode 0600)
 /// with a fresh key when neither exists.
 pub fn load_root_key(settings: &Settings) -> anyhow::Result<[u8; 32]> {
-    if let Ok(hex) = std::env::var("SUOJA_ROOT_KEY") {
-        if !hex.is_empty() {
-            return Vault::parse_root_key(&hex).context("SUOJA_ROOT_KEY");
-        }
+    if let Ok(hex) = std::env::var("SUOJA_ROOT_KEY")
+        && !hex.is_empty()
+    {
+        return Vault::parse_root_key(&hex).context("SUOJA_ROOT_KEY");
     }
     let path = settings.root_key_file();
     if path.exists() {
@@ -59,7 +59,10 @@ pub async fn open(settings: &Settings) -> anyhow::Result<Helpdesk> {
         std::fs::create_dir_all(&settings.data_dir).with_context(|| format!("creating data directory {}", settings.data_dir.display()))?;
     }
     let root = load_root_key(settings)?;
-    let opts = DbOptions { max_connections: settings.db_max_connections, ..DbOptions::default() };
+    let opts = DbOptions {
+        max_connections: settings.db_max_connections,
+        ..DbOptions::default()
+    };
     let db = Db::connect(&url, &opts).await.context("opening the database")?;
     Ok(Helpdesk::new(db, Vault::new(root), Arc::new(SystemClock)))
 }
@@ -90,17 +93,33 @@ impl Running {
 pub async fn start(settings: &Settings, helpdesk: Helpdesk, listener: Option<TcpListener>) -> anyhow::Result<Running> {
     let listener = match listener {
         Some(l) => l,
-        None => TcpListener::bind(settings.listen).await.with_context(|| format!("binding {}", settings.listen))?,
+        None => TcpListener::bind(settings.listen)
+            .await
+            .with_context(|| format!("binding {}", settings.listen))?,
     };
     let addr = listener.local_addr()?;
-    let limits = HttpLimits { max_json_bytes: settings.max_json_bytes, rate_per_minute: settings.rate_limit_per_minute, ..HttpLimits::default() };
+    let limits = HttpLimits {
+        max_json_bytes: settings.max_json_bytes,
+        rate_per_minute: settings.rate_limit_per_minute,
+        ..HttpLimits::default()
+    };
     let state = AppState::new(helpdesk.clone(), limits);
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let grace = Duration::from_secs(settings.shutdown_grace_secs);
-    let task = tokio::spawn(suoja_http::serve(listener, state, async move {
-        let _ = rx.await;
-    }, grace));
-    Ok(Running { addr, helpdesk, stop: Some(tx), task })
+    let task = tokio::spawn(suoja_http::serve(
+        listener,
+        state,
+        async move {
+            let _ = rx.await;
+        },
+        grace,
+    ));
+    Ok(Running {
+        addr,
+        helpdesk,
+        stop: Some(tx),
+        task,
+    })
 }
 
 /// Waits for SIGTERM or Ctrl-C.

@@ -52,7 +52,10 @@ impl Helpdesk {
     /// Reads one live ticket the scope may see.
     pub async fn get_ticket(&self, scope: &Scope, id: TicketId) -> Result<Ticket> {
         let mut c = self.db.read().await?;
-        let row = suoja_store::tickets::by_id(&mut c, scope.tenant, id).await?.filter(|t| t.deleted_at.is_none()).ok_or(HelpdeskError::NotFound("Ticket"))?;
+        let row = suoja_store::tickets::by_id(&mut c, scope.tenant, id)
+            .await?
+            .filter(|t| t.deleted_at.is_none())
+            .ok_or(HelpdeskError::NotFound("Ticket"))?;
         if !self.can_see(&mut c, scope, &row).await? {
             return Err(HelpdeskError::NotFound("Ticket"));
         }
@@ -62,7 +65,10 @@ impl Helpdesk {
     /// Reads several tickets; ids the scope cannot see are left out.
     pub async fn get_tickets(&self, scope: &Scope, ids: &[TicketId]) -> Result<Vec<Ticket>> {
         let mut c = self.db.read().await?;
-        let f = TicketFilter { ids: Some(ids.iter().map(|i| i.0).collect()), ..Default::default() };
+        let f = TicketFilter {
+            ids: Some(ids.iter().map(|i| i.0).collect()),
+            ..Default::default()
+        };
         let rows = suoja_store::tickets::list(&mut c, scope.tenant, &f, TicketSort::Id, 100, 0).await?;
         let mut visible = Vec::new();
         for r in rows {
@@ -101,13 +107,17 @@ impl Helpdesk {
             TicketList::Organization(o) => {
                 crate::require_staff(scope)?;
                 let mut c = self.db.read().await?;
-                suoja_store::organizations::by_id(&mut c, scope.tenant, o).await?.ok_or(HelpdeskError::NotFound("Organization"))?;
+                suoja_store::organizations::by_id(&mut c, scope.tenant, o)
+                    .await?
+                    .ok_or(HelpdeskError::NotFound("Organization"))?;
                 f.organization = Some(o);
             }
         }
         let mut c = self.db.read().await?;
         if let Some(u) = f.requester.or(f.ccd).or(f.assignee) {
-            suoja_store::users::by_id(&mut c, scope.tenant, u).await?.ok_or(HelpdeskError::NotFound("User"))?;
+            suoja_store::users::by_id(&mut c, scope.tenant, u)
+                .await?
+                .ok_or(HelpdeskError::NotFound("User"))?;
         }
         self.page_tickets(&mut c, scope, f, paging).await
     }
@@ -129,7 +139,18 @@ impl Helpdesk {
             }
         }
         let count = match paging {
-            Paging::Offset { .. } => suoja_store::tickets::count(c, scope.tenant, &TicketFilter { after: None, before: None, ..f }).await?,
+            Paging::Offset { .. } => {
+                suoja_store::tickets::count(
+                    c,
+                    scope.tenant,
+                    &TicketFilter {
+                        after: None,
+                        before: None,
+                        ..f
+                    },
+                )
+                .await?
+            }
             Paging::Cursor { .. } => 0,
         };
         let tickets = self.open_tickets(c, scope.tenant, &rows).await?;
@@ -137,9 +158,20 @@ impl Helpdesk {
     }
 
     /// A ticket's comments in order; end users never see internal notes.
-    pub async fn list_comments(&self, scope: &Scope, ticket: TicketId, after: Option<i64>, descending: bool, page: Option<(i64, i64)>, size: i64) -> Result<CommentPage> {
+    pub async fn list_comments(
+        &self,
+        scope: &Scope,
+        ticket: TicketId,
+        after: Option<i64>,
+        descending: bool,
+        page: Option<(i64, i64)>,
+        size: i64,
+    ) -> Result<CommentPage> {
         let mut c = self.db.read().await?;
-        let row = suoja_store::tickets::by_id(&mut c, scope.tenant, ticket).await?.filter(|t| t.deleted_at.is_none()).ok_or(HelpdeskError::NotFound("Ticket"))?;
+        let row = suoja_store::tickets::by_id(&mut c, scope.tenant, ticket)
+            .await?
+            .filter(|t| t.deleted_at.is_none())
+            .ok_or(HelpdeskError::NotFound("Ticket"))?;
         if !self.can_see(&mut c, scope, &row).await? {
             return Err(HelpdeskError::NotFound("Ticket"));
         }
@@ -149,7 +181,19 @@ impl Helpdesk {
             None => (size + 1, 0),
         };
         let per = page.map(|(_, per)| per).unwrap_or(size) as usize;
-        let mut rows = suoja_store::comments::for_ticket(&mut c, scope.tenant, ticket, public_only, after, descending, limit, offset).await?;
+        let mut rows = suoja_store::comments::for_ticket(
+            &mut c,
+            scope.tenant,
+            ticket,
+            suoja_store::comments::CommentQuery {
+                public_only,
+                after,
+                descending,
+                limit,
+                offset,
+            },
+        )
+        .await?;
         let has_more = rows.len() > per;
         rows.truncate(per);
         let count = suoja_store::comments::count_for_ticket(&mut c, scope.tenant, ticket, public_only).await?;
@@ -164,9 +208,25 @@ impl Helpdesk {
             };
             let mut attachments = Vec::new();
             for f in files.iter().filter(|f| f.comment_id == Some(r.id)) {
-                attachments.push(Attachment { id: f.id, file_name: crypt::open(&self.vault, &mut c, scope.tenant, &f.file_name_enc).await?, content_type: f.content_type.clone(), size: f.size, ticket_id: f.ticket_id });
+                attachments.push(Attachment {
+                    id: f.id,
+                    file_name: crypt::open(&self.vault, &mut c, scope.tenant, &f.file_name_enc).await?,
+                    content_type: f.content_type.clone(),
+                    size: f.size,
+                    ticket_id: f.ticket_id,
+                });
             }
-            comments.push(Comment { id: r.id, ticket_id: r.ticket_id, author_id: r.author_id, public: r.public, body, html_body, attachments, via: r.via.clone(), created_at: r.created_at });
+            comments.push(Comment {
+                id: r.id,
+                ticket_id: r.ticket_id,
+                author_id: r.author_id,
+                public: r.public,
+                body,
+                html_body,
+                attachments,
+                via: r.via.clone(),
+                created_at: r.created_at,
+            });
         }
         Ok(CommentPage { comments, count, has_more })
     }

@@ -17,7 +17,10 @@ impl Helpdesk {
         crate::require_staff(scope)?;
         let now = self.now();
         let mut tx = self.db.begin().await?;
-        let mut row = suoja_store::tickets::by_id(&mut tx, scope.tenant, id).await?.filter(|t| t.deleted_at.is_none()).ok_or(HelpdeskError::NotFound("Ticket"))?;
+        let mut row = suoja_store::tickets::by_id(&mut tx, scope.tenant, id)
+            .await?
+            .filter(|t| t.deleted_at.is_none())
+            .ok_or(HelpdeskError::NotFound("Ticket"))?;
         row.deleted_at = Some(now);
         row.deleted_by = Some(scope.actor);
         row.updated_at = now;
@@ -32,7 +35,10 @@ impl Helpdesk {
         crate::require_staff(scope)?;
         let now = self.now();
         let mut tx = self.db.begin().await?;
-        let mut row = suoja_store::tickets::by_id(&mut tx, scope.tenant, id).await?.filter(|t| t.deleted_at.is_some()).ok_or(HelpdeskError::NotFound("Ticket"))?;
+        let mut row = suoja_store::tickets::by_id(&mut tx, scope.tenant, id)
+            .await?
+            .filter(|t| t.deleted_at.is_some())
+            .ok_or(HelpdeskError::NotFound("Ticket"))?;
         row.deleted_at = None;
         row.deleted_by = None;
         row.updated_at = now;
@@ -46,7 +52,10 @@ impl Helpdesk {
     pub async fn purge_ticket(&self, scope: &Scope, id: TicketId) -> Result<()> {
         crate::require_staff(scope)?;
         let mut tx = self.db.begin().await?;
-        suoja_store::tickets::by_id(&mut tx, scope.tenant, id).await?.filter(|t| t.deleted_at.is_some()).ok_or(HelpdeskError::NotFound("Ticket"))?;
+        suoja_store::tickets::by_id(&mut tx, scope.tenant, id)
+            .await?
+            .filter(|t| t.deleted_at.is_some())
+            .ok_or(HelpdeskError::NotFound("Ticket"))?;
         purge_ticket_rows(&mut tx, scope, id).await?;
         tx.commit().await?;
         suoja_store::dialect::checkpoint(&self.db).await?;
@@ -58,7 +67,10 @@ impl Helpdesk {
     pub async fn purge_expired_trash(&self, scope: &Scope) -> Result<usize> {
         let cutoff = self.now().0 - TRASH_DAYS * 86_400_000;
         let mut c = self.db.read().await?;
-        let f = suoja_store::tickets::TicketFilter { deleted: true, ..Default::default() };
+        let f = suoja_store::tickets::TicketFilter {
+            deleted: true,
+            ..Default::default()
+        };
         let rows = suoja_store::tickets::list(&mut c, scope.tenant, &f, suoja_store::tickets::TicketSort::Id, 100_000, 0).await?;
         drop(c);
         let mut n = 0;

@@ -30,7 +30,19 @@ pub async fn index(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl
             })
         })
         .collect();
-    Ok(list(ListPage { root: "deleted_tickets", items, first_last, has_more: page.has_more, count: page.count, path: "/deleted_tickets".into() }, pp, &base, &params))
+    Ok(list(
+        ListPage {
+            root: "deleted_tickets",
+            items,
+            first_last,
+            has_more: page.has_more,
+            count: page.count,
+            path: "/deleted_tickets".into(),
+        },
+        pp,
+        &base,
+        &params,
+    ))
 }
 
 /// `PUT /deleted_tickets/{id}/restore` → 200, empty
@@ -43,6 +55,14 @@ pub async fn restore(State(app): State<AppState>, Auth(scope): Auth, Path(id): P
 pub async fn destroy(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, Path(id): Path<String>) -> Result<Response, ApiError> {
     let id = parse_id(&id)?;
     app.helpdesk.purge_ticket(&scope, TicketId(id)).await?;
-    let job = app.helpdesk.record_job(&scope, "completed", vec![json!({"id": id, "action": "delete", "success": true, "status": "Deleted"})], None).await?;
+    let job = app
+        .helpdesk
+        .record_job(
+            &scope,
+            "completed",
+            vec![json!({"id": id, "action": "delete", "success": true, "status": "Deleted"})],
+            None,
+        )
+        .await?;
     Ok(ok(json!({"job_status": wire::job(&job, &base)})))
 }

@@ -13,7 +13,17 @@ fn group_body(body: &JsonBody) -> Result<(Option<String>, Option<Option<String>>
     let root = Obj::root(&body.0);
     root.only(&["group"])?;
     let g = root.object("group")?;
-    g.only(&["id", "url", "name", "description", "default", "deleted", "is_public", "created_at", "updated_at"])?;
+    g.only(&[
+        "id",
+        "url",
+        "name",
+        "description",
+        "default",
+        "deleted",
+        "is_public",
+        "created_at",
+        "updated_at",
+    ])?;
     Ok((g.opt_str("name", 255)?, g.nullable_str("description", 4096)?))
 }
 
@@ -33,14 +43,32 @@ pub async fn index(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl
         PageParams::Cursor { size, after, .. } => PageParams::Cursor { size, after, before: None },
         other => other,
     };
-    Ok(list(ListPage { root: "groups", items, first_last, has_more, count, path: "/groups".into() }, pp, &base, &params))
+    Ok(list(
+        ListPage {
+            root: "groups",
+            items,
+            first_last,
+            has_more,
+            count,
+            path: "/groups".into(),
+        },
+        pp,
+        &base,
+        &params,
+    ))
 }
 
 /// `POST /groups`
 pub async fn create(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, body: JsonBody) -> Result<Response, ApiError> {
     let (name, description) = group_body(&body)?;
-    let g = app.helpdesk.create_group(&scope, name.as_deref().unwrap_or(""), description.flatten().as_deref()).await?;
-    Ok(created(&base.api(&format!("/groups/{}.json", g.id.0)), json!({"group": wire::group(&g, &base)})))
+    let g = app
+        .helpdesk
+        .create_group(&scope, name.as_deref().unwrap_or(""), description.flatten().as_deref())
+        .await?;
+    Ok(created(
+        &base.api(&format!("/groups/{}.json", g.id.0)),
+        json!({"group": wire::group(&g, &base)}),
+    ))
 }
 
 /// `GET /groups/{id}`
@@ -53,7 +81,10 @@ pub async fn show(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl,
 pub async fn update(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, Path(id): Path<String>, body: JsonBody) -> Result<Response, ApiError> {
     let id = GroupId(parse_id(&id)?);
     let (name, description) = group_body(&body)?;
-    let g = app.helpdesk.update_group(&scope, id, name.as_deref(), description.as_ref().map(|d| d.as_deref())).await?;
+    let g = app
+        .helpdesk
+        .update_group(&scope, id, name.as_deref(), description.as_ref().map(|d| d.as_deref()))
+        .await?;
     Ok(ok(json!({"group": wire::group(&g, &base)})))
 }
 

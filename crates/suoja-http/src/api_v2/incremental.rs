@@ -18,7 +18,9 @@ fn encode(t: i64, id: i64) -> String {
 
 fn decode(s: &str) -> Result<(i64, i64), ApiError> {
     let bad = || ApiError::BadRequest("The cursor is not valid; use after_cursor from the previous page".into());
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(s.trim_end_matches('=')).map_err(|_| bad())?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(s.trim_end_matches('='))
+        .map_err(|_| bad())?;
     let text = String::from_utf8(bytes).map_err(|_| bad())?;
     let (t, i) = text.split_once('.').ok_or_else(bad)?;
     Ok((t.parse().map_err(|_| bad())?, i.parse().map_err(|_| bad())?))
@@ -34,17 +36,28 @@ fn window(params: &Params) -> Result<Window, ApiError> {
     let limit = params.int("per_page", 1, 1000)?.unwrap_or(1000);
     if let Some(c) = params.get("cursor").filter(|c| !c.is_empty()) {
         let (t, i) = decode(c)?;
-        return Ok(Window { since: Timestamp(0), after: Some((t, i)), limit });
+        return Ok(Window {
+            since: Timestamp(0),
+            after: Some((t, i)),
+            limit,
+        });
     }
-    let start = params.int("start_time", 0, 32_503_680_000)?.ok_or_else(|| ApiError::BadRequest("start_time (seconds since the epoch) or cursor is required".into()))?;
-    Ok(Window { since: Timestamp(start * 1000), after: None, limit })
+    let start = params
+        .int("start_time", 0, 32_503_680_000)?
+        .ok_or_else(|| ApiError::BadRequest("start_time (seconds since the epoch) or cursor is required".into()))?;
+    Ok(Window {
+        since: Timestamp(start * 1000),
+        after: None,
+        limit,
+    })
 }
 
-fn page(root: &str, items: Vec<Value>, last: Option<(i64, i64)>, limit: i64, base: &BaseUrl, params: &Params, path: &str, fallback: Option<(i64, i64)>) -> Response {
+/// Builds a page: the items, and a cursor at the last item (or where the window started, so a
+/// client can poll again from there).
+fn page(root: &str, items: Vec<Value>, position: (i64, i64), limit: i64, base: &BaseUrl, path: &str) -> Response {
     let end = (items.len() as i64) < limit;
-    let cursor = last.or(fallback).map(|(t, i)| encode(t, i));
-    let after_url = cursor.as_ref().map(|c| with_params(&base.0, path, &Params::default(), &[("cursor", c.clone())]));
-    let _ = params;
+    let cursor = encode(position.0, position.1);
+    let after_url = with_params(&base.0, path, &Params::default(), &[("cursor", cursor.clone())]);
     let mut out = json!({
         "after_cursor": cursor,
         "after_url": after_url,
@@ -69,7 +82,8 @@ pub async fn tickets(State(app): State<AppState>, Auth(scope): Auth, base: BaseU
             v
         })
         .collect();
-    Ok(page("tickets", items, last, w.limit, &base, &params, "/incremental/tickets/cursor", w.after.or(Some((w.since.0, 0)))))
+    let position = last.or(w.after).unwrap_or((w.since.0, 0));
+    Ok(page("tickets", items, position, w.limit, &base, "/incremental/tickets/cursor"))
 }
 
 /// `GET /incremental/users/cursor`
@@ -78,5 +92,6 @@ pub async fn users(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl
     let rows = app.helpdesk.users_changed_since(&scope, w.since, w.after, w.limit).await?;
     let last = rows.last().map(|u| (u.updated_at.0, u.id.0));
     let items = rows.iter().map(|u| wire::user(u, &base, &scope)).collect();
-    Ok(page("users", items, last, w.limit, &base, &params, "/incremental/users/cursor", w.after.or(Some((w.since.0, 0)))))
+    let position = last.or(w.after).unwrap_or((w.since.0, 0));
+    Ok(page("users", items, position, w.limit, &base, "/incremental/users/cursor"))
 }

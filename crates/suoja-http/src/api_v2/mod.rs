@@ -17,13 +17,14 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse as _, Response};
 use serde_json::{Map, Value, json};
 
-use crate::extract::{BaseUrl, PageParams, Params};
 use crate::extract::params_helpers::{encode_cursor, with_params};
+use crate::extract::{BaseUrl, PageParams, Params};
 
 /// A JSON response with Zendesk's content type.
 pub fn respond(status: StatusCode, v: Value) -> Response {
     let mut r = (status, v.to_string()).into_response();
-    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
     r
 }
 
@@ -69,8 +70,22 @@ pub fn list(page: ListPage<'_>, pp: PageParams, base: &BaseUrl, params: &Params)
     out.insert(page.root.to_string(), Value::Array(page.items));
     match pp {
         PageParams::Offset { page: p, per_page } => {
-            let next = (p * per_page < page.count).then(|| with_params(&base.0, &page.path, params, &[("page", (p + 1).to_string()), ("per_page", per_page.to_string())]));
-            let prev = (p > 1).then(|| with_params(&base.0, &page.path, params, &[("page", (p - 1).to_string()), ("per_page", per_page.to_string())]));
+            let next = (p * per_page < page.count).then(|| {
+                with_params(
+                    &base.0,
+                    &page.path,
+                    params,
+                    &[("page", (p + 1).to_string()), ("per_page", per_page.to_string())],
+                )
+            });
+            let prev = (p > 1).then(|| {
+                with_params(
+                    &base.0,
+                    &page.path,
+                    params,
+                    &[("page", (p - 1).to_string()), ("per_page", per_page.to_string())],
+                )
+            });
             out.insert("next_page".into(), json!(next));
             out.insert("previous_page".into(), json!(prev));
             out.insert("count".into(), json!(page.count));
@@ -81,16 +96,33 @@ pub fn list(page: ListPage<'_>, pp: PageParams, base: &BaseUrl, params: &Params)
                 None => (None, None),
             };
             // Going backwards, "more" means more before; forwards there is always a way back.
-            let (has_next, has_prev) = if before.is_some() { (true, page.has_more) } else { (page.has_more, after.is_some()) };
+            let (has_next, has_prev) = if before.is_some() {
+                (true, page.has_more)
+            } else {
+                (page.has_more, after.is_some())
+            };
             let next = match (&after_c, has_next && n > 0) {
-                (Some(c), true) => Some(with_params(&base.0, &page.path, params, &[("page[size]", size.to_string()), ("page[after]", c.clone())])),
+                (Some(c), true) => Some(with_params(
+                    &base.0,
+                    &page.path,
+                    params,
+                    &[("page[size]", size.to_string()), ("page[after]", c.clone())],
+                )),
                 _ => None,
             };
             let prev = match (&before_c, has_prev && n > 0) {
-                (Some(c), true) => Some(with_params(&base.0, &page.path, params, &[("page[size]", size.to_string()), ("page[before]", c.clone())])),
+                (Some(c), true) => Some(with_params(
+                    &base.0,
+                    &page.path,
+                    params,
+                    &[("page[size]", size.to_string()), ("page[before]", c.clone())],
+                )),
                 _ => None,
             };
-            out.insert("meta".into(), json!({"has_more": next.is_some(), "after_cursor": after_c, "before_cursor": before_c}));
+            out.insert(
+                "meta".into(),
+                json!({"has_more": next.is_some(), "after_cursor": after_c, "before_cursor": before_c}),
+            );
             out.insert("links".into(), json!({"next": next, "prev": prev}));
         }
     }

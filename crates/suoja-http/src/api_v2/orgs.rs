@@ -32,13 +32,28 @@ pub async fn index(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl
         PageParams::Cursor { size, after, .. } => PageParams::Cursor { size, after, before: None },
         other => other,
     };
-    Ok(list(ListPage { root: "organizations", items, first_last, has_more, count, path: "/organizations".into() }, pp, &base, &params))
+    Ok(list(
+        ListPage {
+            root: "organizations",
+            items,
+            first_last,
+            has_more,
+            count,
+            path: "/organizations".into(),
+        },
+        pp,
+        &base,
+        &params,
+    ))
 }
 
 /// `POST /organizations`
 pub async fn create(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, body: JsonBody) -> Result<Response, ApiError> {
     let o = app.helpdesk.create_org(&scope, org_body(&body)?).await?;
-    Ok(created(&base.api(&format!("/organizations/{}.json", o.id.0)), json!({"organization": wire::organization(&o, &base)})))
+    Ok(created(
+        &base.api(&format!("/organizations/{}.json", o.id.0)),
+        json!({"organization": wire::organization(&o, &base)}),
+    ))
 }
 
 /// `GET /organizations/{id}`
@@ -68,15 +83,32 @@ pub async fn search(State(app): State<AppState>, Auth(scope): Auth, base: BaseUr
         return Err(ApiError::BadRequest("name or external_id is required".into()));
     }
     let orgs = app.helpdesk.find_orgs(&scope, name, ext).await?;
-    Ok(ok(json!({"organizations": orgs.iter().map(|o| wire::organization(o, &base)).collect::<Vec<_>>(), "count": orgs.len(), "next_page": null, "previous_page": null})))
+    Ok(ok(
+        json!({"organizations": orgs.iter().map(|o| wire::organization(o, &base)).collect::<Vec<_>>(), "count": orgs.len(), "next_page": null, "previous_page": null}),
+    ))
 }
 
 /// `GET /organizations/{id}/tickets`
 pub async fn tickets(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, params: Params, Path(id): Path<String>) -> Result<Response, ApiError> {
     let oid = parse_id(&id)?;
     let pp = params.paging()?;
-    let page = app.helpdesk.list_tickets(&scope, TicketList::Organization(OrganizationId(oid)), pp.to_paging()).await?;
+    let page = app
+        .helpdesk
+        .list_tickets(&scope, TicketList::Organization(OrganizationId(oid)), pp.to_paging())
+        .await?;
     let first_last = page.tickets.first().zip(page.tickets.last()).map(|(a, b)| (a.id.0, b.id.0));
     let items = page.tickets.iter().map(|t| wire::ticket(t, &base)).collect();
-    Ok(list(ListPage { root: "tickets", items, first_last, has_more: page.has_more, count: page.count, path: format!("/organizations/{oid}/tickets") }, pp, &base, &params))
+    Ok(list(
+        ListPage {
+            root: "tickets",
+            items,
+            first_last,
+            has_more: page.has_more,
+            count: page.count,
+            path: format!("/organizations/{oid}/tickets"),
+        },
+        pp,
+        &base,
+        &params,
+    ))
 }

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 use suoja_core::{Email, GroupId, OrganizationId, Personal, Priority, Role, Status, TicketType, Timestamp, UserId};
-use suoja_helpdesk::model::{CommentInput, RequesterRef, TicketInput, UserInput};
+use suoja_helpdesk::model::{CommentInput, CustomFields, RequesterRef, TicketInput, UserInput};
 use suoja_helpdesk::orgs::OrgInput;
 
 use crate::ApiError;
@@ -15,30 +15,150 @@ const SHORT_MAX: usize = 1024;
 
 /// Fields of a ticket object (writable and read-only).
 pub const TICKET_FIELDS: &[&str] = &[
-    "id", "url", "external_id", "type", "subject", "raw_subject", "description", "priority", "status", "recipient", "requester_id", "requester",
-    "submitter_id", "assignee_id", "assignee_email", "organization_id", "group_id", "collaborator_ids", "collaborators", "follower_ids", "followers",
-    "email_cc_ids", "email_ccs", "forum_topic_id", "problem_id", "has_incidents", "is_public", "due_at", "tags", "additional_tags", "remove_tags",
-    "custom_fields", "fields", "satisfaction_rating", "sharing_agreement_ids", "custom_status_id", "followup_ids", "ticket_form_id", "brand_id",
-    "allow_channelback", "allow_attachments", "from_messaging_channel", "via", "via_id", "via_followup_source_id", "created_at", "updated_at",
-    "comment", "metadata", "safe_update", "updated_stamp", "macro_ids", "generated_timestamp", "result_type", "audit", "attribute_value_ids",
-    "encoded_id", "comment_count", "dates", "is_public", "voice_comment",
+    "id",
+    "url",
+    "external_id",
+    "type",
+    "subject",
+    "raw_subject",
+    "description",
+    "priority",
+    "status",
+    "recipient",
+    "requester_id",
+    "requester",
+    "submitter_id",
+    "assignee_id",
+    "assignee_email",
+    "organization_id",
+    "group_id",
+    "collaborator_ids",
+    "collaborators",
+    "follower_ids",
+    "followers",
+    "email_cc_ids",
+    "email_ccs",
+    "forum_topic_id",
+    "problem_id",
+    "has_incidents",
+    "is_public",
+    "due_at",
+    "tags",
+    "additional_tags",
+    "remove_tags",
+    "custom_fields",
+    "fields",
+    "satisfaction_rating",
+    "sharing_agreement_ids",
+    "custom_status_id",
+    "followup_ids",
+    "ticket_form_id",
+    "brand_id",
+    "allow_channelback",
+    "allow_attachments",
+    "from_messaging_channel",
+    "via",
+    "via_id",
+    "via_followup_source_id",
+    "created_at",
+    "updated_at",
+    "comment",
+    "metadata",
+    "safe_update",
+    "updated_stamp",
+    "macro_ids",
+    "generated_timestamp",
+    "result_type",
+    "audit",
+    "attribute_value_ids",
+    "encoded_id",
+    "comment_count",
+    "dates",
+    "is_public",
+    "voice_comment",
 ];
 
-const COMMENT_FIELDS: &[&str] = &["body", "html_body", "plain_body", "public", "author_id", "uploads", "id", "type", "attachments", "created_at", "via", "metadata", "audit_id"];
+const COMMENT_FIELDS: &[&str] = &[
+    "body",
+    "html_body",
+    "plain_body",
+    "public",
+    "author_id",
+    "uploads",
+    "id",
+    "type",
+    "attachments",
+    "created_at",
+    "via",
+    "metadata",
+    "audit_id",
+];
 
 /// Fields of a user object.
 pub const USER_FIELDS: &[&str] = &[
-    "id", "url", "name", "email", "phone", "photo", "locale_id", "locale", "time_zone", "iana_time_zone", "organization_id", "role", "role_type",
-    "custom_role_id", "verified", "external_id", "tags", "alias", "active", "shared", "shared_agent", "shared_phone_number", "signature", "details",
-    "notes", "restricted_agent", "suspended", "default_group_id", "report_csv", "only_private_comments", "ticket_restriction", "moderator",
-    "chat_only", "two_factor_auth_enabled", "user_fields", "last_login_at", "created_at", "updated_at", "identities", "skip_verify_email",
-    "password", "organization", "result_type", "permanently_deleted",
+    "id",
+    "url",
+    "name",
+    "email",
+    "phone",
+    "photo",
+    "locale_id",
+    "locale",
+    "time_zone",
+    "iana_time_zone",
+    "organization_id",
+    "role",
+    "role_type",
+    "custom_role_id",
+    "verified",
+    "external_id",
+    "tags",
+    "alias",
+    "active",
+    "shared",
+    "shared_agent",
+    "shared_phone_number",
+    "signature",
+    "details",
+    "notes",
+    "restricted_agent",
+    "suspended",
+    "default_group_id",
+    "report_csv",
+    "only_private_comments",
+    "ticket_restriction",
+    "moderator",
+    "chat_only",
+    "two_factor_auth_enabled",
+    "user_fields",
+    "last_login_at",
+    "created_at",
+    "updated_at",
+    "identities",
+    "skip_verify_email",
+    "password",
+    "organization",
+    "result_type",
+    "permanently_deleted",
 ];
 
 /// Fields of an organisation object.
 pub const ORG_FIELDS: &[&str] = &[
-    "id", "url", "name", "details", "notes", "domain_names", "group_id", "shared_tickets", "shared_comments", "external_id", "tags",
-    "organization_fields", "created_at", "updated_at", "result_type",
+    "id",
+    "url",
+    "name",
+    "details",
+    "notes",
+    "domain_names",
+    "group_id",
+    "shared_tickets",
+    "shared_comments",
+    "external_id",
+    "tags",
+    "organization_fields",
+    "created_at",
+    "updated_at",
+    "result_type",
 ];
 
 fn personal(s: Option<String>) -> Option<Personal<String>> {
@@ -57,7 +177,9 @@ fn timestamp(o: &Obj<'_>, key: &str) -> Result<Option<Option<Timestamp>>, ApiErr
     match o.nullable_str(key, 64)? {
         None => Ok(None),
         Some(None) => Ok(Some(None)),
-        Some(Some(s)) => Timestamp::parse(&s).map(|t| Some(Some(t))).ok_or_else(|| o.invalid(key, suoja_core::values::Invalid("must be an ISO 8601 date or time".into()))),
+        Some(Some(s)) => Timestamp::parse(&s)
+            .map(|t| Some(Some(t)))
+            .ok_or_else(|| o.invalid(key, suoja_core::values::Invalid("must be an ISO 8601 date or time".into()))),
     }
 }
 
@@ -74,7 +196,9 @@ fn name(o: &Obj<'_>, key: &str) -> Result<Option<Personal<String>>, ApiError> {
     match o.nullable_str(key, NAME_MAX)? {
         None => Ok(None),
         Some(None) => Err(ApiError::Field(key.into(), "Name: cannot be blank".into(), "BlankValue")),
-        Some(Some(s)) => suoja_core::NonEmpty::parse(&s, NAME_MAX).map(|n| Some(Personal::new(n.into_string()))).map_err(|e| o.invalid(key, e)),
+        Some(Some(s)) => suoja_core::NonEmpty::parse(&s, NAME_MAX)
+            .map(|n| Some(Personal::new(n.into_string())))
+            .map_err(|e| o.invalid(key, e)),
     }
 }
 
@@ -102,7 +226,13 @@ pub fn user_input(o: &Obj<'_>) -> Result<UserInput, ApiError> {
         verified: o.opt_bool("verified")?,
         suspended: o.opt_bool("suspended")?,
         password: match o.opt_str("password", 256)? {
-            Some(p) if p.chars().count() < 8 => return Err(ApiError::Field("password".into(), "password: must be at least 8 characters".into(), "InvalidValue")),
+            Some(p) if p.chars().count() < 8 => {
+                return Err(ApiError::Field(
+                    "password".into(),
+                    "password: must be at least 8 characters".into(),
+                    "InvalidValue",
+                ));
+            }
             p => personal(p),
         },
     })
@@ -126,30 +256,46 @@ fn people(o: &Obj<'_>, ids_key: &str, objects_key: &str) -> Result<Option<Vec<Us
         let list = ids.get_or_insert_with(Vec::new);
         for it in items {
             match it {
-                Value::Number(n) => list.push(n.as_i64().ok_or_else(|| ApiError::Field(objects_key.into(), format!("{objects_key}: must list user ids"), "InvalidValue"))?),
+                Value::Number(n) => list.push(
+                    n.as_i64()
+                        .ok_or_else(|| ApiError::Field(objects_key.into(), format!("{objects_key}: must list user ids"), "InvalidValue"))?,
+                ),
                 Value::Object(m) => {
                     if let Some(id) = m.get("user_id").or_else(|| m.get("id")).and_then(Value::as_i64) {
                         list.push(id);
                     }
                 }
-                _ => return Err(ApiError::Field(objects_key.into(), format!("{objects_key}: must list user ids"), "InvalidValue")),
+                _ => {
+                    return Err(ApiError::Field(
+                        objects_key.into(),
+                        format!("{objects_key}: must list user ids"),
+                        "InvalidValue",
+                    ));
+                }
             }
         }
     }
     Ok(ids.map(|v| v.into_iter().map(UserId).collect()))
 }
 
-fn custom_fields(o: &Obj<'_>) -> Result<Option<Personal<Vec<(i64, Value)>>>, ApiError> {
+fn custom_fields(o: &Obj<'_>) -> Result<Option<CustomFields>, ApiError> {
     let raw = o.raw("custom_fields").or_else(|| o.raw("fields"));
     match raw {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Array(items)) => {
             let mut out = Vec::new();
             for it in items {
-                let id = it.get("id").and_then(Value::as_i64).ok_or_else(|| ApiError::Field("custom_fields".into(), "custom_fields: each entry needs a numeric id".into(), "InvalidValue"))?;
+                let id = it
+                    .get("id")
+                    .and_then(Value::as_i64)
+                    .ok_or_else(|| ApiError::Field("custom_fields".into(), "custom_fields: each entry needs a numeric id".into(), "InvalidValue"))?;
                 let v = it.get("value").cloned().unwrap_or(Value::Null);
                 if v.to_string().len() > TEXT_MAX {
-                    return Err(ApiError::Field("custom_fields".into(), "custom_fields: a value is too long".into(), "InvalidValue"));
+                    return Err(ApiError::Field(
+                        "custom_fields".into(),
+                        "custom_fields: a value is too long".into(),
+                        "InvalidValue",
+                    ));
                 }
                 out.push((id, v));
             }
@@ -158,12 +304,18 @@ fn custom_fields(o: &Obj<'_>) -> Result<Option<Personal<Vec<(i64, Value)>>>, Api
         Some(Value::Object(m)) => {
             let mut out = Vec::new();
             for (k, v) in m {
-                let id = k.parse::<i64>().map_err(|_| ApiError::Field("custom_fields".into(), "custom_fields: keys must be field ids".into(), "InvalidValue"))?;
+                let id = k
+                    .parse::<i64>()
+                    .map_err(|_| ApiError::Field("custom_fields".into(), "custom_fields: keys must be field ids".into(), "InvalidValue"))?;
                 out.push((id, v.clone()));
             }
             Ok(Some(Personal::new(out)))
         }
-        Some(_) => Err(ApiError::Field("custom_fields".into(), "custom_fields: must be a list of {id, value}".into(), "InvalidValue")),
+        Some(_) => Err(ApiError::Field(
+            "custom_fields".into(),
+            "custom_fields: must be a list of {id, value}".into(),
+            "InvalidValue",
+        )),
     }
 }
 
@@ -172,15 +324,29 @@ pub fn ticket_input(o: &Obj<'_>, creating: bool) -> Result<TicketInput, ApiError
     o.only(TICKET_FIELDS)?;
     let requester = if let Some(r) = o.opt_object("requester")? {
         r.only(&["name", "email", "locale_id", "locale", "phone"])?;
-        let e = email(&r, "email")?.flatten().ok_or_else(|| ApiError::Field("requester.email".into(), "requester.email: is required".into(), "BlankValue"))?;
-        Some(RequesterRef::New { name: name(&r, "name")?, email: e })
+        let e = email(&r, "email")?
+            .flatten()
+            .ok_or_else(|| ApiError::Field("requester.email".into(), "requester.email: is required".into(), "BlankValue"))?;
+        Some(RequesterRef::New {
+            name: name(&r, "name")?,
+            email: e,
+        })
     } else {
         o.opt_id("requester_id")?.map(|i| RequesterRef::Id(UserId(i)))
     };
     let mut comment = o.opt_object("comment")?.map(|c| comment_input(&c)).transpose()?;
-    if creating && comment.is_none() {
-        if let Some(d) = o.opt_str("description", TEXT_MAX)? {
-            comment = Some(CommentInput { body: Some(Personal::new(d)), html_body: None, public: true, author_id: None, uploads: Vec::new() });
+    if creating
+        && comment.is_none()
+        && let Some(d) = o.opt_str("description", TEXT_MAX)?
+    {
+        {
+            comment = Some(CommentInput {
+                body: Some(Personal::new(d)),
+                html_body: None,
+                public: true,
+                author_id: None,
+                uploads: Vec::new(),
+            });
         }
     }
     let subject = match o.nullable_str("subject", 1024)? {

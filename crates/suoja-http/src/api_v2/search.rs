@@ -16,10 +16,10 @@ fn query(params: &Params) -> Result<String, ApiError> {
     if q.len() > 2048 {
         return Err(ApiError::BadRequest("query is too long".into()));
     }
-    if let Some(t) = params.get("filter[type]") {
-        if !q.contains("type:") {
-            q.push_str(&format!(" type:{t}"));
-        }
+    if let Some(t) = params.get("filter[type]")
+        && !q.contains("type:")
+    {
+        q.push_str(&format!(" type:{t}"));
     }
     if q.trim().is_empty() {
         return Err(ApiError::BadRequest("query is required".into()));
@@ -47,9 +47,25 @@ pub async fn search(State(app): State<AppState>, Auth(scope): Auth, base: BaseUr
         })
         .collect();
     let shown = (page * per_page).min(suoja_helpdesk::MAX_SEARCH_RESULTS);
-    let next = (shown < res.count.min(suoja_helpdesk::MAX_SEARCH_RESULTS)).then(|| with_params(&base.0, "/search", &params, &[("page", (page + 1).to_string()), ("per_page", per_page.to_string())]));
-    let prev = (page > 1).then(|| with_params(&base.0, "/search", &params, &[("page", (page - 1).to_string()), ("per_page", per_page.to_string())]));
-    Ok(ok(json!({"results": results, "count": res.count, "next_page": next, "previous_page": prev, "facets": null})))
+    let next = (shown < res.count.min(suoja_helpdesk::MAX_SEARCH_RESULTS)).then(|| {
+        with_params(
+            &base.0,
+            "/search",
+            &params,
+            &[("page", (page + 1).to_string()), ("per_page", per_page.to_string())],
+        )
+    });
+    let prev = (page > 1).then(|| {
+        with_params(
+            &base.0,
+            "/search",
+            &params,
+            &[("page", (page - 1).to_string()), ("per_page", per_page.to_string())],
+        )
+    });
+    Ok(ok(
+        json!({"results": results, "count": res.count, "next_page": next, "previous_page": prev, "facets": null}),
+    ))
 }
 
 /// `GET /search/count?query=`

@@ -33,7 +33,19 @@ pub async fn index(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl
     let page = app.helpdesk.list_tickets(&scope, TicketList::All, pp.to_paging()).await?;
     let first_last = page.tickets.first().zip(page.tickets.last()).map(|(a, b)| (a.id.0, b.id.0));
     let items = page.tickets.iter().map(|t| wire::ticket(t, &base)).collect();
-    Ok(list(ListPage { root: "tickets", items, first_last, has_more: page.has_more, count: page.count, path: "/tickets".into() }, pp, &base, &params))
+    Ok(list(
+        ListPage {
+            root: "tickets",
+            items,
+            first_last,
+            has_more: page.has_more,
+            count: page.count,
+            path: "/tickets".into(),
+        },
+        pp,
+        &base,
+        &params,
+    ))
 }
 
 fn ticket_body(body: &JsonBody, creating: bool) -> Result<suoja_helpdesk::model::TicketInput, ApiError> {
@@ -47,7 +59,10 @@ pub async fn create(State(app): State<AppState>, Auth(scope): Auth, base: BaseUr
     let input = ticket_body(&body, true)?;
     let change = app.helpdesk.create_ticket(&scope, input).await?;
     let loc = base.api(&format!("/tickets/{}.json", change.ticket.id.0));
-    Ok(created(&loc, json!({"ticket": wire::ticket(&change.ticket, &base), "audit": wire::audit(&change)})))
+    Ok(created(
+        &loc,
+        json!({"ticket": wire::ticket(&change.ticket, &base), "audit": wire::audit(&change)}),
+    ))
 }
 
 /// `GET /tickets/{id}` (with `include=users`)
@@ -99,7 +114,11 @@ pub async fn create_many(State(app): State<AppState>, Auth(scope): Auth, base: B
     let mut inputs = Vec::with_capacity(items.len());
     for it in items {
         let Value::Object(m) = it else {
-            return Err(ApiError::Field("tickets".into(), "tickets: each item must be a ticket object".into(), "InvalidValue"));
+            return Err(ApiError::Field(
+                "tickets".into(),
+                "tickets: each item must be a ticket object".into(),
+                "InvalidValue",
+            ));
         };
         inputs.push(parse::ticket_input(&Obj::root(m), true)?);
     }
@@ -128,18 +147,42 @@ pub async fn comments(State(app): State<AppState>, Auth(scope): Auth, base: Base
         ids.sort();
         ids.dedup();
         let users = app.helpdesk.get_users(&scope, &ids).await?;
-        let page = ListPage { root: "comments", items: std::mem::take(&mut items), first_last, has_more: cp.has_more, count: cp.count, path: format!("/tickets/{tid}/comments") };
+        let page = ListPage {
+            root: "comments",
+            items: std::mem::take(&mut items),
+            first_last,
+            has_more: cp.has_more,
+            count: cp.count,
+            path: format!("/tickets/{tid}/comments"),
+        };
         let resp = list(page, resp_pp, &base, &params);
-        let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.map_err(|_| ApiError::BadRequest("internal".into()))?;
+        let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
+            .await
+            .map_err(|_| ApiError::BadRequest("internal".into()))?;
         let mut v: Value = serde_json::from_slice(&bytes).map_err(|_| ApiError::BadRequest("internal".into()))?;
         v["users"] = Value::Array(users.iter().map(|u| wire::user(u, &base, &scope)).collect());
         return Ok(ok(v));
     }
-    Ok(list(ListPage { root: "comments", items, first_last, has_more: cp.has_more, count: cp.count, path: format!("/tickets/{tid}/comments") }, resp_pp, &base, &params))
+    Ok(list(
+        ListPage {
+            root: "comments",
+            items,
+            first_last,
+            has_more: cp.has_more,
+            count: cp.count,
+            path: format!("/tickets/{tid}/comments"),
+        },
+        resp_pp,
+        &base,
+        &params,
+    ))
 }
 
 /// `GET /tickets/{id}/comments/count`
 pub async fn comments_count(State(app): State<AppState>, Auth(scope): Auth, Path(id): Path<String>) -> Result<Response, ApiError> {
-    let cp = app.helpdesk.list_comments(&scope, TicketId(parse_id(&id)?), None, false, Some((1, 1)), 1).await?;
+    let cp = app
+        .helpdesk
+        .list_comments(&scope, TicketId(parse_id(&id)?), None, false, Some((1, 1)), 1)
+        .await?;
     Ok(ok(json!({"count": {"value": cp.count, "refreshed_at": app.helpdesk.now().to_iso()}})))
 }

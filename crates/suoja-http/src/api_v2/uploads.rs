@@ -13,16 +13,31 @@ use crate::{ApiError, AppState};
 
 /// `POST /uploads?filename=&token=` with the file as the body.
 pub async fn upload(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, params: Params, req: Request) -> Result<Response, ApiError> {
-    let name = params.get("filename").filter(|n| !n.trim().is_empty()).ok_or_else(|| ApiError::BadRequest("filename is required".into()))?;
+    let name = params
+        .get("filename")
+        .filter(|n| !n.trim().is_empty())
+        .ok_or_else(|| ApiError::BadRequest("filename is required".into()))?;
     if name.chars().count() > 255 || name.contains(['/', '\\', '\0']) {
         return Err(ApiError::BadRequest("filename must be a plain file name of at most 255 characters".into()));
     }
-    let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).filter(|c| c.len() < 128 && c.contains('/')).unwrap_or("application/octet-stream").to_string();
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .filter(|c| c.len() < 128 && c.contains('/'))
+        .unwrap_or("application/octet-stream")
+        .to_string();
     let bytes = crate::extract::read_body(req, app.limits.max_upload_bytes).await?;
-    let up = app.helpdesk.upload(&scope, params.get("token"), Personal::new(name.to_string()), &content_type, &bytes).await?;
+    let up = app
+        .helpdesk
+        .upload(&scope, params.get("token"), Personal::new(name.to_string()), &content_type, &bytes)
+        .await?;
     let atts: Vec<_> = up.attachments.iter().map(|a| wire::attachment(a, &base)).collect();
     let last = atts.last().cloned();
-    Ok(created(&base.api("/uploads.json"), json!({"upload": {"token": up.token, "expires_at": null, "attachments": atts, "attachment": last}})))
+    Ok(created(
+        &base.api("/uploads.json"),
+        json!({"upload": {"token": up.token, "expires_at": null, "attachments": atts, "attachment": last}}),
+    ))
 }
 
 /// `GET /attachments/{id}`

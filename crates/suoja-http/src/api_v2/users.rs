@@ -28,7 +28,10 @@ pub async fn me(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl) -
 pub async fn create(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, body: JsonBody) -> Result<Response, ApiError> {
     let input = user_body(&body)?;
     let u = app.helpdesk.create_user(&scope, input).await?;
-    Ok(created(&base.api(&format!("/users/{}.json", u.id.0)), json!({"user": wire::user(&u, &base, &scope)})))
+    Ok(created(
+        &base.api(&format!("/users/{}.json", u.id.0)),
+        json!({"user": wire::user(&u, &base, &scope)}),
+    ))
 }
 
 /// `GET /users/{id}`
@@ -58,14 +61,39 @@ pub async fn delete(State(app): State<AppState>, Auth(scope): Auth, base: BaseUr
     Ok(ok(json!({"user": wire::user(&u, &base, &scope)})))
 }
 
-async fn list_users(app: &AppState, scope: suoja_core::Scope, base: &BaseUrl, params: &Params, deleted: bool, root: &str, path: &str) -> Result<Response, ApiError> {
+async fn list_users(
+    app: &AppState,
+    scope: suoja_core::Scope,
+    base: &BaseUrl,
+    params: &Params,
+    deleted: bool,
+    root: &str,
+    path: &str,
+) -> Result<Response, ApiError> {
     let pp = params.paging()?;
-    let mut roles: Vec<String> = params.0.iter().filter(|(k, _)| k.as_str() == "role" || k.as_str() == "role[]").map(|(_, v)| v.clone()).collect();
+    let mut roles: Vec<String> = params
+        .0
+        .iter()
+        .filter(|(k, _)| k.as_str() == "role" || k.as_str() == "role[]")
+        .map(|(_, v)| v.clone())
+        .collect();
     roles.sort();
     let page = app.helpdesk.list_users(&scope, roles, deleted, pp.to_paging()).await?;
     let first_last = page.users.first().zip(page.users.last()).map(|(a, b)| (a.id.0, b.id.0));
     let items = page.users.iter().map(|u| wire::user(u, base, &scope)).collect();
-    Ok(list(ListPage { root, items, first_last, has_more: page.has_more, count: page.count, path: path.into() }, pp, base, params))
+    Ok(list(
+        ListPage {
+            root,
+            items,
+            first_last,
+            has_more: page.has_more,
+            count: page.count,
+            path: path.into(),
+        },
+        pp,
+        base,
+        params,
+    ))
 }
 
 /// `GET /users`
@@ -105,13 +133,33 @@ pub async fn search(State(app): State<AppState>, Auth(scope): Auth, base: BaseUr
     Ok(ok(json!({"users": items, "count": n, "next_page": null, "previous_page": null})))
 }
 
-async fn user_tickets(app: AppState, scope: suoja_core::Scope, base: BaseUrl, params: Params, id: String, which: fn(UserId) -> TicketList, tail: &str) -> Result<Response, ApiError> {
+async fn user_tickets(
+    app: AppState,
+    scope: suoja_core::Scope,
+    base: BaseUrl,
+    params: Params,
+    id: String,
+    which: fn(UserId) -> TicketList,
+    tail: &str,
+) -> Result<Response, ApiError> {
     let uid = parse_id(&id)?;
     let pp = params.paging()?;
     let page = app.helpdesk.list_tickets(&scope, which(UserId(uid)), pp.to_paging()).await?;
     let first_last = page.tickets.first().zip(page.tickets.last()).map(|(a, b)| (a.id.0, b.id.0));
     let items = page.tickets.iter().map(|t| wire::ticket(t, &base)).collect();
-    Ok(list(ListPage { root: "tickets", items, first_last, has_more: page.has_more, count: page.count, path: format!("/users/{uid}/tickets/{tail}") }, pp, &base, &params))
+    Ok(list(
+        ListPage {
+            root: "tickets",
+            items,
+            first_last,
+            has_more: page.has_more,
+            count: page.count,
+            path: format!("/users/{uid}/tickets/{tail}"),
+        },
+        pp,
+        &base,
+        &params,
+    ))
 }
 
 /// `GET /users/{id}/tickets/requested`

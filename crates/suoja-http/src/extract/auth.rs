@@ -23,9 +23,15 @@ fn parse_credentials(value: &str) -> Option<Credentials> {
             let text = String::from_utf8(decoded).ok()?;
             let (user, secret) = text.split_once(':')?;
             if let Some(email) = user.strip_suffix("/token") {
-                Some(Credentials::ApiToken { email: Email::parse(email).ok()?, token: Personal::new(secret.to_string()) })
+                Some(Credentials::ApiToken {
+                    email: Email::parse(email).ok()?,
+                    token: Personal::new(secret.to_string()),
+                })
             } else {
-                Some(Credentials::Password { email: Email::parse(user).ok()?, password: Personal::new(secret.to_string()) })
+                Some(Credentials::Password {
+                    email: Email::parse(user).ok()?,
+                    password: Personal::new(secret.to_string()),
+                })
             }
         }
         _ => None,

@@ -31,7 +31,12 @@ impl FromRequest<AppState> for JsonBody {
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         if let Some(ct) = req.headers().get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) {
             let ct = ct.to_ascii_lowercase();
-            if !ct.is_empty() && !ct.starts_with("application/json") && !ct.contains("+json") && !ct.starts_with("text/plain") && !ct.starts_with("application/x-www-form-urlencoded") {
+            if !ct.is_empty()
+                && !ct.starts_with("application/json")
+                && !ct.contains("+json")
+                && !ct.starts_with("text/plain")
+                && !ct.starts_with("application/x-www-form-urlencoded")
+            {
                 return Err(ApiError::UnsupportedMediaType);
             }
         }
@@ -70,13 +75,20 @@ impl<'a> Obj<'a> {
     }
 
     fn name(&self, key: &str) -> String {
-        if self.prefix.is_empty() { key.to_string() } else { format!("{}.{key}", self.prefix) }
+        if self.prefix.is_empty() {
+            key.to_string()
+        } else {
+            format!("{}.{key}", self.prefix)
+        }
     }
 
     /// The object under `key`, required.
     pub fn object(&self, key: &str) -> Result<Obj<'a>, ApiError> {
         match self.map.get(key) {
-            Some(Value::Object(m)) => Ok(Obj { map: m, prefix: self.name(key) }),
+            Some(Value::Object(m)) => Ok(Obj {
+                map: m,
+                prefix: self.name(key),
+            }),
             Some(_) => Err(wrong(&self.name(key), "an object")),
             None => Err(ApiError::Field(self.name(key), format!("{}: is required", self.name(key)), "BlankValue")),
         }
@@ -86,7 +98,10 @@ impl<'a> Obj<'a> {
     pub fn opt_object(&self, key: &str) -> Result<Option<Obj<'a>>, ApiError> {
         match self.map.get(key) {
             None | Some(Value::Null) => Ok(None),
-            Some(Value::Object(m)) => Ok(Some(Obj { map: m, prefix: self.name(key) })),
+            Some(Value::Object(m)) => Ok(Some(Obj {
+                map: m,
+                prefix: self.name(key),
+            })),
             Some(_) => Err(wrong(&self.name(key), "an object")),
         }
     }
@@ -115,10 +130,18 @@ impl<'a> Obj<'a> {
             Some(Value::Null) => Ok(Some(None)),
             Some(Value::String(s)) => {
                 if s.chars().count() > max {
-                    return Err(ApiError::Field(self.name(key), format!("{}: is too long (maximum is {max} characters)", self.name(key)), "InvalidValue"));
+                    return Err(ApiError::Field(
+                        self.name(key),
+                        format!("{}: is too long (maximum is {max} characters)", self.name(key)),
+                        "InvalidValue",
+                    ));
                 }
                 if s.contains('\0') {
-                    return Err(ApiError::Field(self.name(key), format!("{}: cannot contain NUL characters", self.name(key)), "InvalidValue"));
+                    return Err(ApiError::Field(
+                        self.name(key),
+                        format!("{}: cannot contain NUL characters", self.name(key)),
+                        "InvalidValue",
+                    ));
                 }
                 Ok(Some(Some(s.clone())))
             }
@@ -137,8 +160,18 @@ impl<'a> Obj<'a> {
         match self.map.get(key) {
             None => Ok(None),
             Some(Value::Null) => Ok(Some(None)),
-            Some(Value::Number(n)) => n.as_i64().filter(|i| *i > 0).map(|i| Some(Some(i))).ok_or_else(|| wrong(&self.name(key), "a positive integer id")),
-            Some(Value::String(s)) => s.trim().parse::<i64>().ok().filter(|i| *i > 0).map(|i| Some(Some(i))).ok_or_else(|| wrong(&self.name(key), "a positive integer id")),
+            Some(Value::Number(n)) => n
+                .as_i64()
+                .filter(|i| *i > 0)
+                .map(|i| Some(Some(i)))
+                .ok_or_else(|| wrong(&self.name(key), "a positive integer id")),
+            Some(Value::String(s)) => s
+                .trim()
+                .parse::<i64>()
+                .ok()
+                .filter(|i| *i > 0)
+                .map(|i| Some(Some(i)))
+                .ok_or_else(|| wrong(&self.name(key), "a positive integer id")),
             Some(_) => Err(wrong(&self.name(key), "a positive integer id")),
         }
     }
@@ -166,7 +199,14 @@ impl<'a> Obj<'a> {
                 if a.len() > 100 {
                     return Err(wrong(&self.name(key), "at most 100 ids"));
                 }
-                a.iter().map(|v| v.as_i64().filter(|i| *i > 0).ok_or_else(|| wrong(&self.name(key), "a list of positive integer ids"))).collect::<Result<Vec<_>, _>>().map(Some)
+                a.iter()
+                    .map(|v| {
+                        v.as_i64()
+                            .filter(|i| *i > 0)
+                            .ok_or_else(|| wrong(&self.name(key), "a list of positive integer ids"))
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+                    .map(Some)
             }
             Some(_) => Err(wrong(&self.name(key), "a list of ids")),
         }

@@ -33,14 +33,29 @@ impl Params {
     pub fn int(&self, k: &str, min: i64, max: i64) -> Result<Option<i64>, ApiError> {
         match self.get(k) {
             None | Some("") => Ok(None),
-            Some(v) => v.parse::<i64>().ok().filter(|n| (min..=max).contains(n)).map(Some).ok_or_else(|| ApiError::BadRequest(format!("{k} must be a whole number from {min} to {max}"))),
+            Some(v) => v
+                .parse::<i64>()
+                .ok()
+                .filter(|n| (min..=max).contains(n))
+                .map(Some)
+                .ok_or_else(|| ApiError::BadRequest(format!("{k} must be a whole number from {min} to {max}"))),
         }
     }
 
     /// A comma-separated id list.
     pub fn ids(&self, k: &str) -> Result<Vec<i64>, ApiError> {
-        let Some(v) = self.get(k) else { return Err(ApiError::BadRequest(format!("{k} is required"))) };
-        let ids: Vec<i64> = v.split(',').filter(|s| !s.trim().is_empty()).map(|s| s.trim().parse::<i64>().map_err(|_| ApiError::BadRequest(format!("{k} must be a comma-separated list of ids")))).collect::<Result<_, _>>()?;
+        let Some(v) = self.get(k) else {
+            return Err(ApiError::BadRequest(format!("{k} is required")));
+        };
+        let ids: Vec<i64> = v
+            .split(',')
+            .filter(|s| !s.trim().is_empty())
+            .map(|s| {
+                s.trim()
+                    .parse::<i64>()
+                    .map_err(|_| ApiError::BadRequest(format!("{k} must be a comma-separated list of ids")))
+            })
+            .collect::<Result<_, _>>()?;
         if ids.len() > 100 {
             return Err(ApiError::BadRequest(format!("{k} takes at most 100 ids")));
         }
@@ -59,7 +74,9 @@ impl Params {
             let page = self.int("page", 1, 100_000)?.unwrap_or(1);
             let per_page = self.int("per_page", 1, 100)?.unwrap_or(100);
             if (page - 1) * per_page >= 10_000 {
-                return Err(ApiError::BadRequest("Offset pagination is limited to the first 10,000 records; use cursor pagination".into()));
+                return Err(ApiError::BadRequest(
+                    "Offset pagination is limited to the first 10,000 records; use cursor pagination".into(),
+                ));
             }
             Ok(PageParams::Offset { page, per_page })
         }
@@ -104,7 +121,9 @@ pub fn encode_cursor(id: i64) -> String {
 
 fn decode_cursor(s: &str) -> Result<i64, ApiError> {
     let bad = || ApiError::BadRequest("The pagination cursor is not valid; use the links the previous page returned".into());
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(s.trim_end_matches('=')).map_err(|_| bad())?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(s.trim_end_matches('='))
+        .map_err(|_| bad())?;
     let text = String::from_utf8(bytes).map_err(|_| bad())?;
     text.strip_prefix('i').and_then(|n| n.parse::<i64>().ok()).ok_or_else(bad)
 }
@@ -151,7 +170,12 @@ impl BaseUrl {
 
 /// Builds a URL with `params` replaced or added.
 pub fn with_params(base: &str, path: &str, keep: &Params, set: &[(&str, String)]) -> String {
-    let mut pairs: Vec<(String, String)> = keep.0.iter().filter(|(k, _)| !set.iter().any(|(s, _)| s == k) && !k.starts_with("page[") && k.as_str() != "page" && k.as_str() != "cursor").map(|(k, v)| (k.clone(), v.clone())).collect();
+    let mut pairs: Vec<(String, String)> = keep
+        .0
+        .iter()
+        .filter(|(k, _)| !set.iter().any(|(s, _)| s == k) && !k.starts_with("page[") && k.as_str() != "page" && k.as_str() != "cursor")
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     pairs.sort();
     for (k, v) in set {
         pairs.push(((*k).to_string(), v.clone()));

@@ -31,7 +31,10 @@ pub async fn run(config: Option<&std::path::Path>, args: InitArgs) -> anyhow::Re
     let email = Email::parse(&args.admin_email).map_err(|e| anyhow::anyhow!("--admin-email {}", e.0))?;
     let s = super::settings(config, args.data_dir, None)?;
     let hd = crate::app::open(&s).await?;
-    let b = hd.bootstrap_tenant(&args.subdomain, &args.name, &s.region, &email, args.with_password).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let b = hd
+        .bootstrap_tenant(&args.subdomain, &args.name, &s.region, &email, args.with_password)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut line = json!({"tenant": b.subdomain, "tenant_id": b.tenant.0, "admin_email": email.as_personal().expose(), "api_token": b.api_token.expose()});
     if let Some(p) = &b.password {
         line["admin_password"] = json!(p.expose());

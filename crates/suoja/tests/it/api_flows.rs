@@ -25,12 +25,19 @@ engine_test!(users_crud_and_me, |app| async move {
     assert!(v["user"]["url"].as_str().unwrap().starts_with(&app.base));
 
     // Duplicate e-mail (case-insensitive) is refused the Zendesk way.
-    let (s, v) = app.post("/api/v2/users.json", json!({"user": {"name": "Other", "email": "zoe@example.COM"}})).await;
+    let (s, v) = app
+        .post("/api/v2/users.json", json!({"user": {"name": "Other", "email": "zoe@example.COM"}}))
+        .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(v["error"], "RecordInvalid");
     assert_eq!(v["details"]["email"][0]["error"], "DuplicateValue");
 
-    let (s, v) = app.put(&format!("/api/v2/users/{id}.json"), json!({"user": {"id": id, "name": "Zoë K.", "phone": null}})).await;
+    let (s, v) = app
+        .put(
+            &format!("/api/v2/users/{id}.json"),
+            json!({"user": {"id": id, "name": "Zoë K.", "phone": null}}),
+        )
+        .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["user"]["name"], "Zoë K.");
     assert_eq!(v["user"]["phone"], Value::Null);
@@ -47,7 +54,12 @@ engine_test!(users_crud_and_me, |app| async move {
     assert_eq!(v["users"].as_array().unwrap().len(), 2);
 
     // Agents are created by admins.
-    let (s, agent) = app.post("/api/v2/users.json", json!({"user": {"name": "Agent Smith", "email": "agent@one.example", "role": "agent"}})).await;
+    let (s, agent) = app
+        .post(
+            "/api/v2/users.json",
+            json!({"user": {"name": "Agent Smith", "email": "agent@one.example", "role": "agent"}}),
+        )
+        .await;
     assert_eq!(s, StatusCode::CREATED);
     assert_eq!(agent["user"]["role"], "agent");
     let (_, list) = app.get("/api/v2/users.json?role=agent").await;
@@ -55,7 +67,9 @@ engine_test!(users_crud_and_me, |app| async move {
     assert_eq!(list["count"], 1);
 
     // Soft delete answers 200 with the deactivated user and moves them to deleted_users.
-    let (s, v) = app.call(Method::DELETE, &format!("/api/v2/users/{id}.json"), Some(json!({"user": {"id": id}}))).await;
+    let (s, v) = app
+        .call(Method::DELETE, &format!("/api/v2/users/{id}.json"), Some(json!({"user": {"id": id}})))
+        .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["user"]["active"], false);
     let (_, v) = app.get("/api/v2/deleted_users.json").await;
@@ -68,12 +82,19 @@ engine_test!(users_crud_and_me, |app| async move {
 });
 
 engine_test!(organizations_and_groups, |app| async move {
-    let (s, o) = app.post("/api/v2/organizations.json", json!({"organization": {"name": "Acme Oy", "domain_names": ["acme.fi"], "tags": ["gold"]}})).await;
+    let (s, o) = app
+        .post(
+            "/api/v2/organizations.json",
+            json!({"organization": {"name": "Acme Oy", "domain_names": ["acme.fi"], "tags": ["gold"]}}),
+        )
+        .await;
     assert_eq!(s, StatusCode::CREATED, "{o}");
     let oid = o["organization"]["id"].as_i64().unwrap();
     let (s, v) = app.post("/api/v2/organizations.json", json!({"organization": {"name": "Acme Oy"}})).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
-    let (s, v) = app.put(&format!("/api/v2/organizations/{oid}.json"), json!({"organization": {"notes": "Key account"}})).await;
+    let (s, v) = app
+        .put(&format!("/api/v2/organizations/{oid}.json"), json!({"organization": {"notes": "Key account"}}))
+        .await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(v["organization"]["notes"], "Key account");
     let (_, v) = app.get("/api/v2/organizations/search.json?name=Acme%20Oy").await;
@@ -108,7 +129,12 @@ engine_test!(organizations_and_groups, |app| async move {
 engine_test!(ticket_lifecycle, |app| async move {
     let requester = app.user("Riikka Requester", "riikka@example.fi").await;
     let cc = app.user("Cecilia CC", "cecilia@example.fi").await;
-    let (_, agent) = app.post("/api/v2/users.json", json!({"user": {"name": "Aino Agent", "email": "aino@one.example", "role": "agent"}})).await;
+    let (_, agent) = app
+        .post(
+            "/api/v2/users.json",
+            json!({"user": {"name": "Aino Agent", "email": "aino@one.example", "role": "agent"}}),
+        )
+        .await;
     let agent = agent["user"]["id"].as_i64().unwrap();
 
     let (s, v) = app
@@ -131,7 +157,12 @@ engine_test!(ticket_lifecycle, |app| async move {
     assert_eq!(t["custom_fields"], json!([{"id": 360001, "value": "contract-7"}]));
 
     // An internal note and a public reply, through update as Zendesk does it.
-    let (s, v) = app.put(&format!("/api/v2/tickets/{id}.json"), json!({"ticket": {"id": id, "comment": {"body": "Sisäinen huomio: tarkista sopimus", "public": false}}})).await;
+    let (s, v) = app
+        .put(
+            &format!("/api/v2/tickets/{id}.json"),
+            json!({"ticket": {"id": id, "comment": {"body": "Sisäinen huomio: tarkista sopimus", "public": false}}}),
+        )
+        .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let (s, v) = app.put(&format!("/api/v2/tickets/{id}.json"), json!({"ticket": {"status": "pending", "assignee_id": agent, "comment": {"html_body": "<p>Hyvitys <b>tehty</b><script>alert(1)</script></p>"}, "additional_tags": ["done"], "remove_tags": ["refund"], "custom_fields": [{"id": 360001, "value": "contract-8"}]}})).await;
     assert_eq!(s, StatusCode::OK, "{v}");
@@ -141,7 +172,12 @@ engine_test!(ticket_lifecycle, |app| async move {
     assert_eq!(t["tags"], json!(["billing", "done"]));
     assert_eq!(t["custom_fields"][0]["value"], "contract-8");
     let changes: Vec<&Value> = v["audit"]["events"].as_array().unwrap().iter().filter(|e| e["type"] == "Change").collect();
-    assert!(changes.iter().any(|e| e["field_name"] == "status" && e["previous_value"] == "new" && e["value"] == "pending"), "{changes:?}");
+    assert!(
+        changes
+            .iter()
+            .any(|e| e["field_name"] == "status" && e["previous_value"] == "new" && e["value"] == "pending"),
+        "{changes:?}"
+    );
 
     let (s, v) = app.get(&format!("/api/v2/tickets/{id}/comments.json")).await;
     assert_eq!(s, StatusCode::OK);
@@ -154,7 +190,9 @@ engine_test!(ticket_lifecycle, |app| async move {
     assert_eq!(v["count"], 3);
 
     // Lists by role.
-    let (_, v) = app.get(&format!("/api/v2/users/{requester}/tickets/requested.json?include=None&page[size]=100")).await;
+    let (_, v) = app
+        .get(&format!("/api/v2/users/{requester}/tickets/requested.json?include=None&page[size]=100"))
+        .await;
     assert_eq!(v["tickets"][0]["id"], id, "{v}");
     let (_, v) = app.get(&format!("/api/v2/users/{cc}/tickets/ccd.json")).await;
     assert_eq!(v["tickets"][0]["id"], id);
@@ -171,7 +209,15 @@ engine_test!(ticket_lifecycle, |app| async move {
     assert_eq!(v["tickets"].as_array().unwrap().len(), 1);
 
     // Search: free words, status, requester, tags, created.
-    for q in ["hyvitys", "laskun type:ticket", "status:pending", "status<solved hyvitys", "requester:riikka@example.fi", "tags:billing", "created>2020-01-01 lasku"] {
+    for q in [
+        "hyvitys",
+        "laskun type:ticket",
+        "status:pending",
+        "status<solved hyvitys",
+        "requester:riikka@example.fi",
+        "tags:billing",
+        "created>2020-01-01 lasku",
+    ] {
         let (s, v) = app.get(&format!("/api/v2/search.json?query={}", urlencode(q))).await;
         assert_eq!(s, StatusCode::OK, "{q}: {v}");
         assert_eq!(v["results"].as_array().unwrap().len(), 1, "{q}: {v}");
@@ -192,13 +238,22 @@ engine_test!(ticket_lifecycle, |app| async move {
 });
 
 engine_test!(end_users_see_only_their_own_and_never_notes, |app| async move {
-    let (s, v) = app.post("/api/v2/users.json", json!({"user": {"name": "Elli End", "email": "elli@example.fi", "password": "elli-password-1"}})).await;
+    let (s, v) = app
+        .post(
+            "/api/v2/users.json",
+            json!({"user": {"name": "Elli End", "email": "elli@example.fi", "password": "elli-password-1"}}),
+        )
+        .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let elli = v["user"]["id"].as_i64().unwrap();
     let other = app.user("Other", "other@example.fi").await;
     let mine = app.ticket(elli, "Mine", "my problem").await;
     let theirs = app.ticket(other, "Theirs", "their problem").await;
-    app.put(&format!("/api/v2/tickets/{mine}.json"), json!({"ticket": {"comment": {"body": "secret internal note", "public": false}}})).await;
+    app.put(
+        &format!("/api/v2/tickets/{mine}.json"),
+        json!({"ticket": {"comment": {"body": "secret internal note", "public": false}}}),
+    )
+    .await;
     let as_elli = |m: Method, p: &str| app.client.request(m, app.url(p)).basic_auth("elli@example.fi", Some("elli-password-1"));
     let (s, v) = send(as_elli(Method::GET, &format!("/api/v2/tickets/{mine}/comments.json"))).await;
     assert_eq!(s, StatusCode::OK, "{v}");
@@ -211,7 +266,8 @@ engine_test!(end_users_see_only_their_own_and_never_notes, |app| async move {
     let (s, v) = send(as_elli(Method::GET, &format!("/api/v2/search.json?query={}", urlencode("problem")))).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(v["results"].as_array().unwrap().len(), 1, "{v}");
-    let (s, _) = send(as_elli(Method::PUT, &format!("/api/v2/tickets/{mine}.json")).json(&json!({"ticket": {"comment": {"body": "note?", "public": false}}}))).await;
+    let (s, _) =
+        send(as_elli(Method::PUT, &format!("/api/v2/tickets/{mine}.json")).json(&json!({"ticket": {"comment": {"body": "note?", "public": false}}}))).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     let (s, _) = send(as_elli(Method::PUT, &format!("/api/v2/tickets/{mine}.json")).json(&json!({"ticket": {"comment": {"body": "thanks!"}}}))).await;
     assert_eq!(s, StatusCode::OK);
@@ -226,11 +282,21 @@ engine_test!(uploads_attach_to_comments, |app| async move {
     let u = app.user("Uploader", "up@example.fi").await;
     let t = app.ticket(u, "With file", "see attached").await;
     let bytes = b"%PDF-1.4 fake pdf with \xc3\xa4 bytes".to_vec();
-    let (s, v) = send(app.req(Method::POST, "/api/v2/uploads.json?filename=lasku%20%C3%A4.pdf").header("content-type", "application/pdf").body(bytes.clone())).await;
+    let (s, v) = send(
+        app.req(Method::POST, "/api/v2/uploads.json?filename=lasku%20%C3%A4.pdf")
+            .header("content-type", "application/pdf")
+            .body(bytes.clone()),
+    )
+    .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let token = v["upload"]["token"].as_str().unwrap().to_string();
     assert_eq!(v["upload"]["attachment"]["file_name"], "lasku ä.pdf");
-    let (s, v) = app.put(&format!("/api/v2/tickets/{t}.json"), json!({"ticket": {"comment": {"body": "attached", "uploads": [token]}}})).await;
+    let (s, v) = app
+        .put(
+            &format!("/api/v2/tickets/{t}.json"),
+            json!({"ticket": {"comment": {"body": "attached", "uploads": [token]}}}),
+        )
+        .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let (_, v) = app.get(&format!("/api/v2/tickets/{t}/comments.json")).await;
     let att = &v["comments"][1]["attachments"][0];
@@ -241,7 +307,12 @@ engine_test!(uploads_attach_to_comments, |app| async move {
     assert_eq!(resp.status(), StatusCode::OK);
     assert_eq!(resp.bytes().await.unwrap().to_vec(), bytes);
     // A used token cannot be attached twice.
-    let (s, v) = app.put(&format!("/api/v2/tickets/{t}.json"), json!({"ticket": {"comment": {"body": "again", "uploads": [token]}}})).await;
+    let (s, v) = app
+        .put(
+            &format!("/api/v2/tickets/{t}.json"),
+            json!({"ticket": {"comment": {"body": "again", "uploads": [token]}}}),
+        )
+        .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
 });
 
@@ -249,7 +320,9 @@ engine_test!(cursor_pagination_through_250_tickets, |app| async move {
     let u = app.user("Many", "many@example.fi").await;
     let mut created = Vec::new();
     for chunk in 0..3 {
-        let tickets: Vec<Value> = (0..(if chunk < 2 { 100 } else { 50 })).map(|i| json!({"requester_id": u, "subject": format!("bulk {chunk}-{i}"), "comment": {"body": "bulk body"}})).collect();
+        let tickets: Vec<Value> = (0..(if chunk < 2 { 100 } else { 50 }))
+            .map(|i| json!({"requester_id": u, "subject": format!("bulk {chunk}-{i}"), "comment": {"body": "bulk body"}}))
+            .collect();
         let (s, v) = app.post("/api/v2/tickets/create_many.json", json!({"tickets": tickets})).await;
         assert_eq!(s, StatusCode::OK, "{v}");
         let job = v["job_status"]["id"].as_str().unwrap().to_string();
@@ -290,14 +363,28 @@ engine_test!(cursor_pagination_through_250_tickets, |app| async move {
     let (_, back) = app.get(&format!("/api/v2/tickets.json?page[size]=100&page[before]={before}")).await;
     assert_eq!(back["tickets"], v["tickets"]);
     // Forwarded host and scheme are honoured in links.
-    let (_, v) = send(app.req(Method::GET, "/api/v2/tickets.json?page[size]=10").header("x-forwarded-host", "help.acme.example").header("x-forwarded-proto", "https")).await;
-    assert!(v["links"]["next"].as_str().unwrap().starts_with("https://help.acme.example/api/v2/tickets.json?"), "{}", v["links"]["next"]);
+    let (_, v) = send(
+        app.req(Method::GET, "/api/v2/tickets.json?page[size]=10")
+            .header("x-forwarded-host", "help.acme.example")
+            .header("x-forwarded-proto", "https"),
+    )
+    .await;
+    assert!(
+        v["links"]["next"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://help.acme.example/api/v2/tickets.json?"),
+        "{}",
+        v["links"]["next"]
+    );
 });
 
 engine_test!(trash_restore_and_permanent_delete, |app| async move {
     let u = app.user("Trash", "trash@example.fi").await;
     let t = app.ticket(u, "Throw away", "unique-trash-word").await;
-    let (s, _) = app.call(Method::DELETE, &format!("/api/v2/tickets/{t}.json"), Some(json!({"ticket": {"id": t}}))).await;
+    let (s, _) = app
+        .call(Method::DELETE, &format!("/api/v2/tickets/{t}.json"), Some(json!({"ticket": {"id": t}})))
+        .await;
     assert_eq!(s, StatusCode::NO_CONTENT);
     let (s, _) = app.get(&format!("/api/v2/tickets/{t}.json")).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
@@ -350,7 +437,14 @@ engine_test!(openapi_document_covers_every_route, |app| async move {
     assert_eq!(s, StatusCode::OK);
     assert_eq!(v["openapi"], "3.0.3");
     let paths = v["paths"].as_object().unwrap();
-    for p in ["/api/v2/tickets", "/api/v2/tickets/{id}", "/api/v2/search", "/api/v2/uploads", "/api/v2/incremental/tickets/cursor", "/api/v2/deleted_tickets/{id}"] {
+    for p in [
+        "/api/v2/tickets",
+        "/api/v2/tickets/{id}",
+        "/api/v2/search",
+        "/api/v2/uploads",
+        "/api/v2/incremental/tickets/cursor",
+        "/api/v2/deleted_tickets/{id}",
+    ] {
         assert!(paths.contains_key(p), "{p}");
     }
     assert!(paths.len() >= 30);

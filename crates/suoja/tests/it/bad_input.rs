@@ -32,43 +32,284 @@ engine_test!(every_mistake_gets_a_clear_4xx_and_changes_nothing, |app| async mov
     let u = app.user("Valid", "valid@example.fi").await;
     let t = app.ticket(u, "Valid ticket", "body").await;
     let other = app.second_tenant("other").await;
-    let (_, ov) = app.call_as(&other, Method::POST, "/api/v2/users.json", Some(json!({"user": {"name": "Other tenant user", "email": "o@example.fi"}}))).await;
+    let (_, ov) = app
+        .call_as(
+            &other,
+            Method::POST,
+            "/api/v2/users.json",
+            Some(json!({"user": {"name": "Other tenant user", "email": "o@example.fi"}})),
+        )
+        .await;
     let other_user = ov["user"]["id"].as_i64().unwrap();
     let long = "x".repeat(70_000);
     let cases = vec![
-        Case { what: "malformed JSON", method: Method::POST, path: "/api/v2/tickets.json".into(), body: Body::Raw(b"{\"ticket\": {".to_vec(), "application/json"), status: StatusCode::BAD_REQUEST, error: "BadRequest" },
-        Case { what: "JSON that is not an object", method: Method::POST, path: "/api/v2/tickets.json".into(), body: Body::Raw(b"[1,2]".to_vec(), "application/json"), status: StatusCode::BAD_REQUEST, error: "BadRequest" },
-        Case { what: "invalid UTF-8", method: Method::POST, path: "/api/v2/users.json".into(), body: Body::Raw(b"{\"user\": {\"name\": \"\xff\xfe\"}}".to_vec(), "application/json"), status: StatusCode::BAD_REQUEST, error: "BadRequest" },
-        Case { what: "wrong content type", method: Method::POST, path: "/api/v2/users.json".into(), body: Body::Raw(b"<user/>".to_vec(), "application/xml"), status: StatusCode::UNSUPPORTED_MEDIA_TYPE, error: "UnsupportedMediaType" },
-        Case { what: "body over the limit", method: Method::POST, path: "/api/v2/tickets.json".into(), body: Body::Raw(format!("{{\"ticket\": {{\"subject\": \"{}\"}}}}", "y".repeat(1_200_000)).into_bytes(), "application/json"), status: StatusCode::PAYLOAD_TOO_LARGE, error: "RequestTooLarge" },
-        Case { what: "wrong type", method: Method::POST, path: "/api/v2/tickets.json".into(), body: Body::Json(json!({"ticket": {"requester_id": "abc", "comment": {"body": "x"}}})), status: StatusCode::UNPROCESSABLE_ENTITY, error: "RecordInvalid" },
-        Case { what: "wrong type for a flag", method: Method::POST, path: "/api/v2/tickets.json".into(), body: Body::Json(json!({"ticket": {"requester_id": u, "comment": {"body": "x", "public": "maybe"}}})), status: StatusCode::UNPROCESSABLE_ENTITY, error: "RecordInvalid" },
-        Case { what: "missing root key", method: Method::POST, path: "/api/v2/tickets.json".into(), body: Body::Json(json!({})), status: StatusCode::UNPROCESSABLE_ENTITY, error: "RecordInvalid" },
-        Case { what: "missing description", method: Method::POST, path: "/api/v2/tickets.json".into(), body: Body::Json(json!({"ticket": {"subject": "no body", "requester_id": u}})), status: StatusCode::UNPROCESSABLE_ENTITY, error: "RecordInvalid" },
-        Case { what: "missing name", method: Method::POST, path: "/api/v2/users.json".into(), body: Body::Json(json!({"user": {"email": "noname@example.fi"}})), status: StatusCode::UNPROCESSABLE_ENTITY, error: "RecordInvalid" },
-        Case { what: "unknown field", method: Method::POST, path: "/api/v2/tickets.json".into(), body: Body::Json(json!({"ticket": {"requester_id": u, "comment": {"body": "x"}, "colour": "red"}})), status: StatusCode::UNPROCESSABLE_ENTITY, error: "RecordInvalid" },
-        Case { what: "unknown root key", method: Method::POST, path: "/api/v2/users.json".into(), body: Body::Json(json!({"user": {"name": "A"}, "extra": 1})), status: StatusCode::UNPROCESSABLE_ENTITY, error: "RecordInvalid" },
-        Case { what: "invalid e-mail", method: Method::POST, path: "/api/v2/users.json".into(), body: Body::Json(json!({"user": {"name": "Bad Mail", "email": "not-an-address"}})), status: StatusCode::UNPROCESSABLE_ENTITY, error: "RecordInvalid" },
-        Case { what: "very long string", method: Method::POST, path: "/api/v2/users.json".into(), body: Body::Json(json!({"user": {"name": long}})), status: StatusCode::UNPROCESSABLE_ENTITY, error: "RecordInvalid" },
-        Case { what: "NUL in a name", method: Method::POST, path: "/api/v2/users.json".into(), body: Body::Json(json!({"user": {"name": "a\u{0}b"}})), status: StatusCode::UNPROCESSABLE_ENTITY, error: "RecordInvalid" },
-        Case { what: "invalid status", method: Method::PUT, path: format!("/api/v2/tickets/{t}.json"), body: Body::Json(json!({"ticket": {"status": "done"}})), status: StatusCode::UNPROCESSABLE_ENTITY, error: "RecordInvalid" },
-        Case { what: "requester that does not exist", method: Method::POST, path: "/api/v2/tickets.json".into(), body: Body::Json(json!({"ticket": {"requester_id": 987654321, "comment": {"body": "x"}}})), status: StatusCode::UNPROCESSABLE_ENTITY, error: "RecordInvalid" },
-        Case { what: "requester of another tenant", method: Method::POST, path: "/api/v2/tickets.json".into(), body: Body::Json(json!({"ticket": {"requester_id": other_user, "comment": {"body": "x"}}})), status: StatusCode::UNPROCESSABLE_ENTITY, error: "RecordInvalid" },
-        Case { what: "CC of another tenant (no partial write)", method: Method::POST, path: "/api/v2/tickets.json".into(), body: Body::Json(json!({"ticket": {"requester_id": u, "comment": {"body": "x"}, "collaborator_ids": [other_user]}})), status: StatusCode::UNPROCESSABLE_ENTITY, error: "RecordInvalid" },
-        Case { what: "new requester with a bad address (no partial write)", method: Method::POST, path: "/api/v2/tickets.json".into(), body: Body::Json(json!({"ticket": {"requester": {"name": "N", "email": "x@"}, "comment": {"body": "x"}}})), status: StatusCode::UNPROCESSABLE_ENTITY, error: "RecordInvalid" },
-        Case { what: "unknown ticket id", method: Method::GET, path: "/api/v2/tickets/987654321.json".into(), body: Body::None, status: StatusCode::NOT_FOUND, error: "RecordNotFound" },
-        Case { what: "non-numeric id", method: Method::GET, path: "/api/v2/tickets/abc.json".into(), body: Body::None, status: StatusCode::NOT_FOUND, error: "RecordNotFound" },
-        Case { what: "other tenant's user id", method: Method::GET, path: format!("/api/v2/users/{other_user}.json"), body: Body::None, status: StatusCode::NOT_FOUND, error: "RecordNotFound" },
-        Case { what: "bad pagination cursor", method: Method::GET, path: "/api/v2/tickets.json?page[size]=10&page[after]=%%%".into(), body: Body::None, status: StatusCode::BAD_REQUEST, error: "BadRequest" },
-        Case { what: "page size out of range", method: Method::GET, path: "/api/v2/tickets.json?page[size]=1000".into(), body: Body::None, status: StatusCode::BAD_REQUEST, error: "BadRequest" },
-        Case { what: "offset past 10,000", method: Method::GET, path: "/api/v2/tickets.json?page=200&per_page=100".into(), body: Body::None, status: StatusCode::BAD_REQUEST, error: "BadRequest" },
-        Case { what: "search past 1,000 results", method: Method::GET, path: "/api/v2/search.json?query=x&page=11&per_page=100".into(), body: Body::None, status: StatusCode::UNPROCESSABLE_ENTITY, error: "invalid" },
-        Case { what: "bad search date", method: Method::GET, path: "/api/v2/search.json?query=created%3Eyesterday".into(), body: Body::None, status: StatusCode::UNPROCESSABLE_ENTITY, error: "invalid" },
-        Case { what: "empty search", method: Method::GET, path: "/api/v2/search.json?query=".into(), body: Body::None, status: StatusCode::BAD_REQUEST, error: "BadRequest" },
-        Case { what: "unknown route", method: Method::GET, path: "/api/v2/nothing_here.json".into(), body: Body::None, status: StatusCode::NOT_FOUND, error: "RecordNotFound" },
-        Case { what: "wrong method", method: Method::PATCH, path: "/api/v2/tickets.json".into(), body: Body::None, status: StatusCode::METHOD_NOT_ALLOWED, error: "MethodNotAllowed" },
-        Case { what: "upload without a file name", method: Method::POST, path: "/api/v2/uploads.json".into(), body: Body::Raw(b"abc".to_vec(), "text/plain"), status: StatusCode::BAD_REQUEST, error: "BadRequest" },
-        Case { what: "job status that does not exist", method: Method::GET, path: "/api/v2/job_statuses/0123456789abcdef0123456789abcdef.json".into(), body: Body::None, status: StatusCode::NOT_FOUND, error: "RecordNotFound" },
+        Case {
+            what: "malformed JSON",
+            method: Method::POST,
+            path: "/api/v2/tickets.json".into(),
+            body: Body::Raw(b"{\"ticket\": {".to_vec(), "application/json"),
+            status: StatusCode::BAD_REQUEST,
+            error: "BadRequest",
+        },
+        Case {
+            what: "JSON that is not an object",
+            method: Method::POST,
+            path: "/api/v2/tickets.json".into(),
+            body: Body::Raw(b"[1,2]".to_vec(), "application/json"),
+            status: StatusCode::BAD_REQUEST,
+            error: "BadRequest",
+        },
+        Case {
+            what: "invalid UTF-8",
+            method: Method::POST,
+            path: "/api/v2/users.json".into(),
+            body: Body::Raw(b"{\"user\": {\"name\": \"\xff\xfe\"}}".to_vec(), "application/json"),
+            status: StatusCode::BAD_REQUEST,
+            error: "BadRequest",
+        },
+        Case {
+            what: "wrong content type",
+            method: Method::POST,
+            path: "/api/v2/users.json".into(),
+            body: Body::Raw(b"<user/>".to_vec(), "application/xml"),
+            status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            error: "UnsupportedMediaType",
+        },
+        Case {
+            what: "body over the limit",
+            method: Method::POST,
+            path: "/api/v2/tickets.json".into(),
+            body: Body::Raw(
+                format!("{{\"ticket\": {{\"subject\": \"{}\"}}}}", "y".repeat(1_200_000)).into_bytes(),
+                "application/json",
+            ),
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            error: "RequestTooLarge",
+        },
+        Case {
+            what: "wrong type",
+            method: Method::POST,
+            path: "/api/v2/tickets.json".into(),
+            body: Body::Json(json!({"ticket": {"requester_id": "abc", "comment": {"body": "x"}}})),
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            error: "RecordInvalid",
+        },
+        Case {
+            what: "wrong type for a flag",
+            method: Method::POST,
+            path: "/api/v2/tickets.json".into(),
+            body: Body::Json(json!({"ticket": {"requester_id": u, "comment": {"body": "x", "public": "maybe"}}})),
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            error: "RecordInvalid",
+        },
+        Case {
+            what: "missing root key",
+            method: Method::POST,
+            path: "/api/v2/tickets.json".into(),
+            body: Body::Json(json!({})),
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            error: "RecordInvalid",
+        },
+        Case {
+            what: "missing description",
+            method: Method::POST,
+            path: "/api/v2/tickets.json".into(),
+            body: Body::Json(json!({"ticket": {"subject": "no body", "requester_id": u}})),
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            error: "RecordInvalid",
+        },
+        Case {
+            what: "missing name",
+            method: Method::POST,
+            path: "/api/v2/users.json".into(),
+            body: Body::Json(json!({"user": {"email": "noname@example.fi"}})),
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            error: "RecordInvalid",
+        },
+        Case {
+            what: "unknown field",
+            method: Method::POST,
+            path: "/api/v2/tickets.json".into(),
+            body: Body::Json(json!({"ticket": {"requester_id": u, "comment": {"body": "x"}, "colour": "red"}})),
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            error: "RecordInvalid",
+        },
+        Case {
+            what: "unknown root key",
+            method: Method::POST,
+            path: "/api/v2/users.json".into(),
+            body: Body::Json(json!({"user": {"name": "A"}, "extra": 1})),
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            error: "RecordInvalid",
+        },
+        Case {
+            what: "invalid e-mail",
+            method: Method::POST,
+            path: "/api/v2/users.json".into(),
+            body: Body::Json(json!({"user": {"name": "Bad Mail", "email": "not-an-address"}})),
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            error: "RecordInvalid",
+        },
+        Case {
+            what: "very long string",
+            method: Method::POST,
+            path: "/api/v2/users.json".into(),
+            body: Body::Json(json!({"user": {"name": long}})),
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            error: "RecordInvalid",
+        },
+        Case {
+            what: "NUL in a name",
+            method: Method::POST,
+            path: "/api/v2/users.json".into(),
+            body: Body::Json(json!({"user": {"name": "a\u{0}b"}})),
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            error: "RecordInvalid",
+        },
+        Case {
+            what: "invalid status",
+            method: Method::PUT,
+            path: format!("/api/v2/tickets/{t}.json"),
+            body: Body::Json(json!({"ticket": {"status": "done"}})),
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            error: "RecordInvalid",
+        },
+        Case {
+            what: "requester that does not exist",
+            method: Method::POST,
+            path: "/api/v2/tickets.json".into(),
+            body: Body::Json(json!({"ticket": {"requester_id": 987654321, "comment": {"body": "x"}}})),
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            error: "RecordInvalid",
+        },
+        Case {
+            what: "requester of another tenant",
+            method: Method::POST,
+            path: "/api/v2/tickets.json".into(),
+            body: Body::Json(json!({"ticket": {"requester_id": other_user, "comment": {"body": "x"}}})),
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            error: "RecordInvalid",
+        },
+        Case {
+            what: "CC of another tenant (no partial write)",
+            method: Method::POST,
+            path: "/api/v2/tickets.json".into(),
+            body: Body::Json(json!({"ticket": {"requester_id": u, "comment": {"body": "x"}, "collaborator_ids": [other_user]}})),
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            error: "RecordInvalid",
+        },
+        Case {
+            what: "new requester with a bad address (no partial write)",
+            method: Method::POST,
+            path: "/api/v2/tickets.json".into(),
+            body: Body::Json(json!({"ticket": {"requester": {"name": "N", "email": "x@"}, "comment": {"body": "x"}}})),
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            error: "RecordInvalid",
+        },
+        Case {
+            what: "unknown ticket id",
+            method: Method::GET,
+            path: "/api/v2/tickets/987654321.json".into(),
+            body: Body::None,
+            status: StatusCode::NOT_FOUND,
+            error: "RecordNotFound",
+        },
+        Case {
+            what: "non-numeric id",
+            method: Method::GET,
+            path: "/api/v2/tickets/abc.json".into(),
+            body: Body::None,
+            status: StatusCode::NOT_FOUND,
+            error: "RecordNotFound",
+        },
+        Case {
+            what: "other tenant's user id",
+            method: Method::GET,
+            path: format!("/api/v2/users/{other_user}.json"),
+            body: Body::None,
+            status: StatusCode::NOT_FOUND,
+            error: "RecordNotFound",
+        },
+        Case {
+            what: "bad pagination cursor",
+            method: Method::GET,
+            path: "/api/v2/tickets.json?page[size]=10&page[after]=%%%".into(),
+            body: Body::None,
+            status: StatusCode::BAD_REQUEST,
+            error: "BadRequest",
+        },
+        Case {
+            what: "page size out of range",
+            method: Method::GET,
+            path: "/api/v2/tickets.json?page[size]=1000".into(),
+            body: Body::None,
+            status: StatusCode::BAD_REQUEST,
+            error: "BadRequest",
+        },
+        Case {
+            what: "offset past 10,000",
+            method: Method::GET,
+            path: "/api/v2/tickets.json?page=200&per_page=100".into(),
+            body: Body::None,
+            status: StatusCode::BAD_REQUEST,
+            error: "BadRequest",
+        },
+        Case {
+            what: "search past 1,000 results",
+            method: Method::GET,
+            path: "/api/v2/search.json?query=x&page=11&per_page=100".into(),
+            body: Body::None,
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            error: "invalid",
+        },
+        Case {
+            what: "bad search date",
+            method: Method::GET,
+            path: "/api/v2/search.json?query=created%3Eyesterday".into(),
+            body: Body::None,
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            error: "invalid",
+        },
+        Case {
+            what: "empty search",
+            method: Method::GET,
+            path: "/api/v2/search.json?query=".into(),
+            body: Body::None,
+            status: StatusCode::BAD_REQUEST,
+            error: "BadRequest",
+        },
+        Case {
+            what: "unknown route",
+            method: Method::GET,
+            path: "/api/v2/nothing_here.json".into(),
+            body: Body::None,
+            status: StatusCode::NOT_FOUND,
+            error: "RecordNotFound",
+        },
+        Case {
+            what: "wrong method",
+            method: Method::PATCH,
+            path: "/api/v2/tickets.json".into(),
+            body: Body::None,
+            status: StatusCode::METHOD_NOT_ALLOWED,
+            error: "MethodNotAllowed",
+        },
+        Case {
+            what: "upload without a file name",
+            method: Method::POST,
+            path: "/api/v2/uploads.json".into(),
+            body: Body::Raw(b"abc".to_vec(), "text/plain"),
+            status: StatusCode::BAD_REQUEST,
+            error: "BadRequest",
+        },
+        Case {
+            what: "job status that does not exist",
+            method: Method::GET,
+            path: "/api/v2/job_statuses/0123456789abcdef0123456789abcdef.json".into(),
+            body: Body::None,
+            status: StatusCode::NOT_FOUND,
+            error: "RecordNotFound",
+        },
     ];
     let before = counts(&app).await;
     for c in cases {
@@ -98,9 +339,15 @@ engine_test!(wrong_credentials_are_401_and_say_nothing_more, |app| async move {
     let cases: Vec<(&str, reqwest::RequestBuilder)> = vec![
         ("no credentials", app.client.get(&url)),
         ("wrong token", app.client.get(&url).basic_auth("admin@one.example/token", Some("nope"))),
-        ("unknown user with a real token", app.client.get(&url).basic_auth("nobody@one.example/token", Some(&app.t.token))),
+        (
+            "unknown user with a real token",
+            app.client.get(&url).basic_auth("nobody@one.example/token", Some(&app.t.token)),
+        ),
         ("wrong password", app.client.get(&url).basic_auth("admin@one.example", Some("wrong-password"))),
-        ("unknown user password", app.client.get(&url).basic_auth("nobody@one.example", Some("wrong-password"))),
+        (
+            "unknown user password",
+            app.client.get(&url).basic_auth("nobody@one.example", Some("wrong-password")),
+        ),
         ("bad bearer", app.client.get(&url).bearer_auth("nope")),
         ("garbage header", app.client.get(&url).header("authorization", "Basic !!!")),
     ];
@@ -123,9 +370,19 @@ engine_test!(hostile_html_is_stored_safely_and_rendered_inert, |app| async move 
     let t = app.ticket(u, "<b>subject</b>", "first").await;
     for p in payloads {
         // A comment that is nothing but a script sanitises to nothing: refused as blank.
-        let (s, v) = app.put(&format!("/api/v2/tickets/{t}.json"), json!({"ticket": {"comment": {"html_body": format!("ok {p}")}}})).await;
+        let (s, v) = app
+            .put(
+                &format!("/api/v2/tickets/{t}.json"),
+                json!({"ticket": {"comment": {"html_body": format!("ok {p}")}}}),
+            )
+            .await;
         assert_eq!(s, StatusCode::OK, "{p}: {v}");
-        let (s, v) = app.put(&format!("/api/v2/tickets/{t}.json"), json!({"ticket": {"comment": {"html_body": "<script>alert(1)</script>"}}})).await;
+        let (s, v) = app
+            .put(
+                &format!("/api/v2/tickets/{t}.json"),
+                json!({"ticket": {"comment": {"html_body": "<script>alert(1)</script>"}}}),
+            )
+            .await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
         let (s, _) = app.put(&format!("/api/v2/tickets/{t}.json"), json!({"ticket": {"comment": {"body": p}}})).await;
         assert_eq!(s, StatusCode::OK, "{p}");

@@ -22,7 +22,10 @@ pub fn pg_url() -> Option<String> {
     match std::env::var("SUOJA_TEST_PG_URL") {
         Ok(u) if !u.is_empty() => Some(u),
         _ => {
-            assert!(std::env::var("CI").is_err(), "SUOJA_TEST_PG_URL must be set in CI: the suite runs on PostgreSQL too");
+            assert!(
+                std::env::var("CI").is_err(),
+                "SUOJA_TEST_PG_URL must be set in CI: the suite runs on PostgreSQL too"
+            );
             None
         }
     }
@@ -56,7 +59,10 @@ pub async fn fresh_pg_database(admin: &str) -> String {
     sqlx::any::install_default_drivers();
     let name = random_name("suoja_t_");
     let mut c = sqlx::AnyConnection::connect(admin).await.expect("connect to the test PostgreSQL server");
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut c).await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut c)
+        .await
+        .unwrap();
     let _ = c.close().await;
     let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap();
     format!("{base}/{name}")
@@ -65,7 +71,6 @@ pub async fn fresh_pg_database(admin: &str) -> String {
 /// One tenant's credentials.
 #[derive(Debug, Clone)]
 pub struct Tenant {
-    pub id: i64,
     pub email: String,
     pub token: String,
     pub admin_id: i64,
@@ -84,7 +89,12 @@ pub struct TestApp {
 
 /// Settings for a test server on `engine` in `dir`.
 pub async fn test_settings(engine: Engine, dir: &TempDir) -> Settings {
-    let mut s = Settings { data_dir: dir.0.clone(), rate_limit_per_minute: 1_000_000, shutdown_grace_secs: 5, ..Settings::default() };
+    let mut s = Settings {
+        data_dir: dir.0.clone(),
+        rate_limit_per_minute: 1_000_000,
+        shutdown_grace_secs: 5,
+        ..Settings::default()
+    };
     if engine == Engine::Postgres {
         let admin = pg_url().expect("PostgreSQL tests need SUOJA_TEST_PG_URL");
         s.database_url = Some(fresh_pg_database(&admin).await);
@@ -104,13 +114,28 @@ impl TestApp {
         tweak(&mut settings);
         let hd = suoja::app::open(&settings).await.expect("open");
         let email = "admin@one.example".to_string();
-        let b = hd.bootstrap_tenant("one", "Tenant one", "eu", &suoja_core::Email::parse(&email).unwrap(), true).await.expect("bootstrap");
+        let b = hd
+            .bootstrap_tenant("one", "Tenant one", "eu", &suoja_core::Email::parse(&email).unwrap(), true)
+            .await
+            .expect("bootstrap");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let running = suoja::app::start(&settings, hd, Some(listener)).await.expect("start");
         let base = format!("http://{}", running.addr);
         let client = reqwest::Client::builder().build().unwrap();
-        let t = Tenant { id: b.tenant.0, email, token: b.api_token.expose().clone(), admin_id: b.admin.actor.0 };
-        TestApp { engine, base, client, t, running: Some(running), settings, dir }
+        let t = Tenant {
+            email,
+            token: b.api_token.expose().clone(),
+            admin_id: b.admin.actor.0,
+        };
+        TestApp {
+            engine,
+            base,
+            client,
+            t,
+            running: Some(running),
+            settings,
+            dir,
+        }
     }
 
     pub fn helpdesk(&self) -> &suoja_helpdesk::Helpdesk {
@@ -120,12 +145,24 @@ impl TestApp {
     /// Bootstraps another tenant on the same installation.
     pub async fn second_tenant(&self, subdomain: &str) -> Tenant {
         let email = format!("admin@{subdomain}.example");
-        let b = self.helpdesk().bootstrap_tenant(subdomain, subdomain, "eu", &suoja_core::Email::parse(&email).unwrap(), false).await.unwrap();
-        Tenant { id: b.tenant.0, email, token: b.api_token.expose().clone(), admin_id: b.admin.actor.0 }
+        let b = self
+            .helpdesk()
+            .bootstrap_tenant(subdomain, subdomain, "eu", &suoja_core::Email::parse(&email).unwrap(), false)
+            .await
+            .unwrap();
+        Tenant {
+            email,
+            token: b.api_token.expose().clone(),
+            admin_id: b.admin.actor.0,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
-        if path.starts_with("http") { path.to_string() } else { format!("{}{}", self.base, path) }
+        if path.starts_with("http") {
+            path.to_string()
+        } else {
+            format!("{}{}", self.base, path)
+        }
     }
 
     /// A request as the tenant's admin (API token).
@@ -134,7 +171,9 @@ impl TestApp {
     }
 
     pub fn req_as(&self, t: &Tenant, method: Method, path: &str) -> reqwest::RequestBuilder {
-        self.client.request(method, self.url(path)).basic_auth(format!("{}/token", t.email), Some(&t.token))
+        self.client
+            .request(method, self.url(path))
+            .basic_auth(format!("{}/token", t.email), Some(&t.token))
     }
 
     pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
@@ -164,22 +203,23 @@ impl TestApp {
 
     /// Creates an end user and returns their id.
     pub async fn user(&self, name: &str, email: &str) -> i64 {
-        let (s, v) = self.post("/api/v2/users.json", serde_json::json!({"user": {"name": name, "email": email}})).await;
+        let (s, v) = self
+            .post("/api/v2/users.json", serde_json::json!({"user": {"name": name, "email": email}}))
+            .await;
         assert_eq!(s, StatusCode::CREATED, "{v}");
         v["user"]["id"].as_i64().unwrap()
     }
 
     /// Creates a ticket and returns its id.
     pub async fn ticket(&self, requester: i64, subject: &str, body: &str) -> i64 {
-        let (s, v) = self.post("/api/v2/tickets.json", serde_json::json!({"ticket": {"requester_id": requester, "subject": subject, "comment": {"body": body}}})).await;
+        let (s, v) = self
+            .post(
+                "/api/v2/tickets.json",
+                serde_json::json!({"ticket": {"requester_id": requester, "subject": subject, "comment": {"body": body}}}),
+            )
+            .await;
         assert_eq!(s, StatusCode::CREATED, "{v}");
         v["ticket"]["id"].as_i64().unwrap()
-    }
-
-    pub async fn stop(mut self) {
-        if let Some(r) = self.running.take() {
-            r.stop().await.unwrap();
-        }
     }
 }
 
@@ -187,7 +227,11 @@ pub async fn send(r: reqwest::RequestBuilder) -> (StatusCode, Value) {
     let resp = r.send().await.expect("request");
     let status = resp.status();
     let text = resp.text().await.unwrap();
-    let v = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+    let v = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
     (status, v)
 }
 

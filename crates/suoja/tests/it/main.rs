@@ -1,6 +1,8 @@
 //! Suoja's integration tests, in one binary: the real server over real HTTP on loopback, on
 //! SQLite and on PostgreSQL.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a test that cannot go on should panic and say why")]
+
 mod harness;
 
 mod api_flows;

@@ -12,11 +12,22 @@ use crate::engine_test;
 use crate::harness::{Engine, TestApp, send};
 
 engine_test!(data_map_declares_every_live_column_and_nothing_stale, |app| async move {
-    let live: Vec<(String, String)> = suoja_store::schema::columns(app.helpdesk().db()).await.unwrap().into_iter().map(|c| (c.table, c.column)).collect();
-    let declared: Vec<(String, String)> = suoja_privacy::datamap::declared_columns().into_iter().map(|(t, c)| (t.to_string(), c.to_string())).collect();
+    let live: Vec<(String, String)> = suoja_store::schema::columns(app.helpdesk().db())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| (c.table, c.column))
+        .collect();
+    let declared: Vec<(String, String)> = suoja_privacy::datamap::declared_columns()
+        .into_iter()
+        .map(|(t, c)| (t.to_string(), c.to_string()))
+        .collect();
     let undeclared: Vec<_> = live.iter().filter(|c| !declared.contains(c)).collect();
     let stale: Vec<_> = declared.iter().filter(|c| !live.contains(c)).collect();
-    assert!(undeclared.is_empty(), "columns missing from the data map (crates/suoja-privacy/src/datamap.rs): {undeclared:?}");
+    assert!(
+        undeclared.is_empty(),
+        "columns missing from the data map (crates/suoja-privacy/src/datamap.rs): {undeclared:?}"
+    );
     assert!(stale.is_empty(), "data map declares columns that do not exist: {stale:?}");
 });
 
@@ -67,15 +78,36 @@ impl Canary {
     }
 
     pub fn values(&self) -> Vec<&str> {
-        vec![&self.name, &self.email, &self.phone, &self.subject, &self.body, &self.note, &self.custom, &self.tag, &self.file_name, &self.file_content, &self.details]
+        vec![
+            &self.name,
+            &self.email,
+            &self.phone,
+            &self.subject,
+            &self.body,
+            &self.note,
+            &self.custom,
+            &self.tag,
+            &self.file_name,
+            &self.file_content,
+            &self.details,
+        ]
     }
 
     /// Creates the person and a ticket carrying every value; returns (user id, ticket id).
     pub async fn plant(&self, app: &TestApp) -> (i64, i64) {
-        let (s, v) = app.post("/api/v2/users.json", json!({"user": {"name": self.name, "email": self.email, "phone": self.phone, "details": self.details}})).await;
+        let (s, v) = app
+            .post(
+                "/api/v2/users.json",
+                json!({"user": {"name": self.name, "email": self.email, "phone": self.phone, "details": self.details}}),
+            )
+            .await;
         assert_eq!(s, StatusCode::CREATED, "{v}");
         let uid = v["user"]["id"].as_i64().unwrap();
-        let (s, up) = send(app.req(Method::POST, &format!("/api/v2/uploads.json?filename={}", self.file_name)).body(self.file_content.clone())).await;
+        let (s, up) = send(
+            app.req(Method::POST, &format!("/api/v2/uploads.json?filename={}", self.file_name))
+                .body(self.file_content.clone()),
+        )
+        .await;
         assert_eq!(s, StatusCode::CREATED, "{up}");
         let token = up["upload"]["token"].as_str().unwrap();
         let (s, v) = app
@@ -83,7 +115,12 @@ impl Canary {
             .await;
         assert_eq!(s, StatusCode::CREATED, "{v}");
         let tid = v["ticket"]["id"].as_i64().unwrap();
-        let (s, _) = app.put(&format!("/api/v2/tickets/{tid}.json"), json!({"ticket": {"comment": {"body": self.note, "public": false}}})).await;
+        let (s, _) = app
+            .put(
+                &format!("/api/v2/tickets/{tid}.json"),
+                json!({"ticket": {"comment": {"body": self.note, "public": false}}}),
+            )
+            .await;
         assert_eq!(s, StatusCode::OK);
         (uid, tid)
     }
@@ -139,16 +176,25 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
 /// The files holding the test database's bytes (and the WAL).
 pub async fn database_files(app: &TestApp) -> Vec<PathBuf> {
     match app.engine {
-        Engine::Sqlite => files_under(&app.dir.0).into_iter().filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("suoja.db"))).collect(),
+        Engine::Sqlite => files_under(&app.dir.0)
+            .into_iter()
+            .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("suoja.db")))
+            .collect(),
         Engine::Postgres => {
             let url = app.settings.database_url.clone().unwrap();
             let mut c = sqlx::AnyConnection::connect(&url).await.unwrap();
             sqlx::query("CHECKPOINT").execute(&mut c).await.unwrap();
             let dir: String = sqlx::query_scalar("SELECT current_setting('data_directory')").fetch_one(&mut c).await.unwrap();
-            let oid: String = sqlx::query_scalar("SELECT oid::text FROM pg_database WHERE datname = current_database()").fetch_one(&mut c).await.unwrap();
+            let oid: String = sqlx::query_scalar("SELECT oid::text FROM pg_database WHERE datname = current_database()")
+                .fetch_one(&mut c)
+                .await
+                .unwrap();
             let mut files = files_under(&Path::new(&dir).join("base").join(oid));
             files.extend(files_under(&Path::new(&dir).join("pg_wal")));
-            assert!(!files.is_empty(), "cannot read PostgreSQL's data directory {dir}; the test must run where the cluster's files are readable");
+            assert!(
+                !files.is_empty(),
+                "cannot read PostgreSQL's data directory {dir}; the test must run where the cluster's files are readable"
+            );
             files
         }
     }
@@ -160,7 +206,15 @@ engine_test!(personal_values_are_encrypted_at_rest, |app| async move {
     // The values are there through the API...
     let (_, v) = app.get(&format!("/api/v2/tickets/{tid}.json?include=users")).await;
     let text = v.to_string();
-    for want in [&canary.subject, &canary.body, &canary.custom, &canary.tag, &canary.name, &canary.email, &canary.phone] {
+    for want in [
+        &canary.subject,
+        &canary.body,
+        &canary.custom,
+        &canary.tag,
+        &canary.name,
+        &canary.email,
+        &canary.phone,
+    ] {
         assert!(text.contains(want.as_str()), "{want} readable through the API");
     }
     let _ = uid;

@@ -27,7 +27,10 @@ struct Proc {
 
 fn command(dir: &Path, db: Option<&str>) -> Command {
     let mut c = Command::new(BIN);
-    c.env_remove("SUOJA_ROOT_KEY").env("SUOJA_DATA_DIR", dir).env("SUOJA_RATE_LIMIT_PER_MINUTE", "1000000").env("SUOJA_LOG", "debug,sqlx=info,hyper=info,h2=info");
+    c.env_remove("SUOJA_ROOT_KEY")
+        .env("SUOJA_DATA_DIR", dir)
+        .env("SUOJA_RATE_LIMIT_PER_MINUTE", "1000000")
+        .env("SUOJA_LOG", "debug,sqlx=info,hyper=info,h2=info");
     match db {
         Some(u) => c.env("SUOJA_DATABASE_URL", u),
         None => c.env_remove("SUOJA_DATABASE_URL"),
@@ -53,7 +56,12 @@ impl Proc {
         for (k, v) in extra {
             c.env(k, v);
         }
-        let child = c.args(["serve", "--listen", &format!("127.0.0.1:{port}")]).stdout(Stdio::null()).stderr(f).spawn().unwrap();
+        let child = c
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .stdout(Stdio::null())
+            .stderr(f)
+            .spawn()
+            .unwrap();
         let p = Proc { child, port, log };
         p.wait_ready();
         p
@@ -166,7 +174,11 @@ async fn logs_clean(engine: Engine) {
     let boot = init(&dir.0, db.as_deref(), "ops@example.fi");
     let token = boot["api_token"].as_str().unwrap().to_string();
     let p = Proc::start(&dir.0, db.as_deref(), "server.log", &[("SUOJA_LOG_FORMAT", "json")]);
-    let app_like = ProcApp { base: p.base(), email: "ops@example.fi".into(), token };
+    let app_like = ProcApp {
+        base: p.base(),
+        email: "ops@example.fi".into(),
+        token,
+    };
     let canary = Canary::new("log");
     app_like.flow(&canary).await;
     drop(p);
@@ -194,21 +206,45 @@ impl ProcApp {
     }
 
     async fn flow(&self, c: &Canary) {
-        let (s, v) = self.call(Method::POST, "/api/v2/users.json", Some(json!({"user": {"name": c.name, "email": c.email, "phone": c.phone}}))).await;
+        let (s, v) = self
+            .call(
+                Method::POST,
+                "/api/v2/users.json",
+                Some(json!({"user": {"name": c.name, "email": c.email, "phone": c.phone}})),
+            )
+            .await;
         assert_eq!(s, StatusCode::CREATED, "{v}");
         let uid = v["user"]["id"].as_i64().unwrap();
         let (s, v) = self.call(Method::POST, "/api/v2/tickets.json", Some(json!({"ticket": {"requester_id": uid, "subject": c.subject, "comment": {"body": c.body}, "tags": [c.tag], "custom_fields": [{"id": 1, "value": c.custom}]}}))).await;
         assert_eq!(s, StatusCode::CREATED, "{v}");
         let tid = v["ticket"]["id"].as_i64().unwrap();
-        self.call(Method::PUT, &format!("/api/v2/tickets/{tid}.json"), Some(json!({"ticket": {"comment": {"body": c.note, "public": false}}}))).await;
+        self.call(
+            Method::PUT,
+            &format!("/api/v2/tickets/{tid}.json"),
+            Some(json!({"ticket": {"comment": {"body": c.note, "public": false}}})),
+        )
+        .await;
         for q in [&c.email, &c.body, &c.name] {
-            let (s, _) = self.call(Method::GET, &format!("/api/v2/search.json?query={}", crate::api_flows::urlencode(q)), None).await;
+            let (s, _) = self
+                .call(Method::GET, &format!("/api/v2/search.json?query={}", crate::api_flows::urlencode(q)), None)
+                .await;
             assert_eq!(s, StatusCode::OK);
-            self.call(Method::GET, &format!("/api/v2/users/search.json?query={}", crate::api_flows::urlencode(q)), None).await;
+            self.call(
+                Method::GET,
+                &format!("/api/v2/users/search.json?query={}", crate::api_flows::urlencode(q)),
+                None,
+            )
+            .await;
         }
         // Mistakes are logged too; they must not echo the values either.
-        self.call(Method::POST, "/api/v2/users.json", Some(json!({"user": {"name": c.name, "email": c.email}}))).await;
-        self.call(Method::POST, "/api/v2/users.json", Some(json!({"user": {"name": c.name, "email": format!("{}@", c.email)}}))).await;
+        self.call(Method::POST, "/api/v2/users.json", Some(json!({"user": {"name": c.name, "email": c.email}})))
+            .await;
+        self.call(
+            Method::POST,
+            "/api/v2/users.json",
+            Some(json!({"user": {"name": c.name, "email": format!("{}@", c.email)}})),
+        )
+        .await;
         self.call(Method::GET, &format!("/api/v2/tickets/{}.json", c.subject), None).await;
     }
 }
@@ -221,7 +257,11 @@ async fn kill9(engine: Engine) {
     let token = boot["api_token"].as_str().unwrap().to_string();
     let mut p = Proc::start(&dir.0, db.as_deref(), "burst.log", &[]);
     let base = p.base();
-    let (s, v) = send(client("ops@example.fi", &token)(Method::POST, format!("{base}/api/v2/users.json")).json(&json!({"user": {"name": "Burst", "email": "burst@example.fi"}}))).await;
+    let (s, v) = send(
+        client("ops@example.fi", &token)(Method::POST, format!("{base}/api/v2/users.json"))
+            .json(&json!({"user": {"name": "Burst", "email": "burst@example.fi"}})),
+    )
+    .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let uid = v["user"]["id"].as_i64().unwrap();
     let acked = std::sync::Arc::new(std::sync::Mutex::new(Vec::<(i64, String)>::new()));
@@ -234,7 +274,10 @@ async fn kill9(engine: Engine) {
             let req = client("ops@example.fi", &token);
             for i in 0..10_000 {
                 let subject = format!("burst-{w}-{i}");
-                let r = req(Method::POST, format!("{base}/api/v2/tickets.json")).json(&json!({"ticket": {"requester_id": uid, "subject": subject, "comment": {"body": format!("body of {subject}")}}})).send().await;
+                let r = req(Method::POST, format!("{base}/api/v2/tickets.json"))
+                    .json(&json!({"ticket": {"requester_id": uid, "subject": subject, "comment": {"body": format!("body of {subject}")}}}))
+                    .send()
+                    .await;
                 match r {
                     Ok(resp) if resp.status() == StatusCode::CREATED => {
                         if let Ok(v) = resp.json::<Value>().await {
@@ -255,7 +298,11 @@ async fn kill9(engine: Engine) {
         let _ = t.await;
     }
     let acked = acked.lock().unwrap().clone();
-    assert!(acked.len() >= 150, "the burst was running when the server was killed ({} acknowledged)", acked.len());
+    assert!(
+        acked.len() >= 150,
+        "the burst was running when the server was killed ({} acknowledged)",
+        acked.len()
+    );
     let p2 = Proc::start(&dir.0, db.as_deref(), "after.log", &[]);
     let req = client("ops@example.fi", &token);
     for (id, subject) in &acked {

@@ -17,10 +17,19 @@ engine_test!(another_tenants_ids_are_invisible_everywhere, |app| async move {
     let group = g["group"]["id"].as_i64().unwrap();
     let (_, up) = crate::harness::send(app.req(Method::POST, "/api/v2/uploads.json?filename=a.txt").body("file")).await;
     let token = up["upload"]["token"].as_str().unwrap().to_string();
-    app.put(&format!("/api/v2/tickets/{t}.json"), json!({"ticket": {"comment": {"body": "with file", "uploads": [token]}}})).await;
+    app.put(
+        &format!("/api/v2/tickets/{t}.json"),
+        json!({"ticket": {"comment": {"body": "with file", "uploads": [token]}}}),
+    )
+    .await;
     let (_, cm) = app.get(&format!("/api/v2/tickets/{t}/comments.json")).await;
     let att = cm["comments"][1]["attachments"][0]["id"].as_i64().unwrap();
-    let (_, job) = app.post("/api/v2/tickets/create_many.json", json!({"tickets": [{"requester_id": u, "comment": {"body": "b"}}]})).await;
+    let (_, job) = app
+        .post(
+            "/api/v2/tickets/create_many.json",
+            json!({"tickets": [{"requester_id": u, "comment": {"body": "b"}}]}),
+        )
+        .await;
     let job = job["job_status"]["id"].as_str().unwrap().to_string();
     let t_trash = app.ticket(u, "trash", "x").await;
     app.delete(&format!("/api/v2/tickets/{t_trash}.json")).await;
@@ -49,7 +58,11 @@ engine_test!(another_tenants_ids_are_invisible_everywhere, |app| async move {
         (Method::PUT, format!("/api/v2/deleted_tickets/{t_trash}/restore.json"), None),
         (Method::DELETE, format!("/api/v2/deleted_tickets/{t_trash}.json"), None),
         (Method::GET, format!("/api/v2/organizations/{org}.json"), None),
-        (Method::PUT, format!("/api/v2/organizations/{org}.json"), Some(json!({"organization": {"name": "hijack"}}))),
+        (
+            Method::PUT,
+            format!("/api/v2/organizations/{org}.json"),
+            Some(json!({"organization": {"name": "hijack"}})),
+        ),
         (Method::DELETE, format!("/api/v2/organizations/{org}.json"), None),
         (Method::GET, format!("/api/v2/organizations/{org}/tickets.json"), None),
         (Method::GET, format!("/api/v2/groups/{group}.json"), None),

@@ -1,0 +1,68 @@
+// Smoke flow of the unmodified node-zendesk client (npm, pinned) against a running Suoja.
+// Usage: SUOJA_ADDR=127.0.0.1:PORT SUOJA_EMAIL=... SUOJA_TOKEN=... node smoke.mjs
+import zendesk from 'node-zendesk';
+
+const endpointUri = `http://${process.env.SUOJA_ADDR}/api/v2`;
+const client = zendesk.createClient({ username: process.env.SUOJA_EMAIL, token: process.env.SUOJA_TOKEN, endpointUri, throwOriginalException: true });
+let n = 0;
+const step = (name) => console.log(`node ${String(++n).padStart(2)}. ${name}`);
+const check = (cond, what) => { if (!cond) { console.error(`node FAILED: ${what}`); process.exit(1); } };
+const body = (r) => (r && r.result !== undefined ? r.result : r);
+const run = Date.now();
+
+step('authenticate');
+const me = body(await client.users.me());
+check(me.email === process.env.SUOJA_EMAIL, `users.me returned ${JSON.stringify(me).slice(0, 200)}`);
+
+step('create a user');
+const requester = body(await client.users.create({ user: { name: 'Node Requester Łukasz', email: `node-req-${run}@example.fi` } }));
+const cc = body(await client.users.create({ user: { name: 'Node CC', email: `node-cc-${run}@example.fi` } }));
+check(requester.id && cc.id, 'users created');
+
+step('create a ticket with a CC');
+const word = `nodeword${run}`;
+const created = body(await client.tickets.create({ ticket: { subject: `Node ticket ${word}`, requester_id: requester.id, comment: { body: `Hello from node ${word}` }, collaborator_ids: [cc.id] } }));
+const ticket = created.ticket || created;
+check(ticket.id && ticket.collaborator_ids.includes(cc.id), `ticket with CC: ${JSON.stringify(created).slice(0, 300)}`);
+
+step('add an internal note');
+await client.tickets.update(ticket.id, { ticket: { comment: { body: 'node internal note', public: false } } });
+
+step('list comments');
+const comments = body(await client.tickets.getComments(ticket.id));
+check(comments.length === 2 && comments[1].public === false, `comments: ${JSON.stringify(comments).slice(0, 300)}`);
+
+step('search for a word of the ticket');
+const found = body(await client.search.query(`${word} type:ticket`));
+const results = found.results || found;
+check(results.length === 1 && results[0].id === ticket.id, `search: ${JSON.stringify(found).slice(0, 300)}`);
+
+step("list the requester's tickets");
+const requested = body(await client.tickets.listByUserRequested(requester.id));
+check(requested.length === 1 && requested[0].id === ticket.id, `requested: ${JSON.stringify(requested).slice(0, 300)}`);
+
+step('create 250 tickets and page through them with cursor pagination');
+const before = new Set(body(await client.tickets.list()).map((t) => t.id));
+for (const size of [100, 100, 50]) {
+  const tickets = Array.from({ length: size }, (_, i) => ({ subject: `node bulk ${i}`, requester_id: requester.id, comment: { body: 'bulk' } }));
+  const job = body(await client.tickets.createMany({ tickets }));
+  const status = job.job_status || job;
+  check(status.status === 'completed', `job: ${JSON.stringify(job).slice(0, 300)}`);
+}
+const all = body(await client.tickets.list()).map((t) => t.id);
+check(new Set(all).size === all.length, 'no ticket twice');
+check(all.filter((id) => !before.has(id)).length === 250, `paged through ${all.filter((id) => !before.has(id)).length} new tickets`);
+
+step('update the status');
+const updated = body(await client.tickets.update(ticket.id, { ticket: { status: 'pending' } }));
+check((updated.ticket || updated).status === 'pending', 'status updated');
+
+step('delete and restore the ticket');
+await client.tickets.delete(ticket.id);
+const trash = body(await client.tickets.get(['deleted_tickets']));
+check(JSON.stringify(trash).includes(`"id":${ticket.id}`), `trash: ${JSON.stringify(trash).slice(0, 300)}`);
+await client.tickets.put(['deleted_tickets', ticket.id, 'restore'], {});
+const restored = body(await client.tickets.show(ticket.id));
+check(restored.status === 'pending', `restored: ${JSON.stringify(restored).slice(0, 200)}`);
+
+console.log('node-zendesk smoke flow: all steps passed');

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Runs the zenpy and node-zendesk smoke flows against a real `suoja serve`, on SQLite and, when
+# SUOJA_TEST_PG_URL is set, on PostgreSQL. Needs: the suoja binary (first argument), Python with
+# tests/clients/requirements.txt installed, and `npm ci` done in tests/clients/node.
+set -euo pipefail
+BIN="$(realpath "${1:?usage: run.sh path/to/suoja}")"
+HERE="$(cd "$(dirname "$0")" && pwd)"
+WORK="$(mktemp -d /tmp/suoja-clients.XXXXXX)"
+SERVER_PID=""
+cleanup() { [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null || true; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+run_engine() {
+  local engine="$1" db_url="$2"
+  local dir="$WORK/$engine"
+  mkdir -p "$dir"
+  local port; port="$(free_port)"
+  export SUOJA_DATA_DIR="$dir" SUOJA_RATE_LIMIT_PER_MINUTE=100000
+  if [ -n "$db_url" ]; then export SUOJA_DATABASE_URL="$db_url"; else unset SUOJA_DATABASE_URL; fi
+  "$BIN" serve --listen "127.0.0.1:$port" >"$dir/server.out" 2>"$dir/server.log" &
+  SERVER_PID=$!
+  for _ in $(seq 1 100); do (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done || true
+  for client in zenpy node; do
+    local line email token
+    email="$client-$engine@example.fi"
+    line="$("$BIN" init --admin-email "$email" --subdomain "$client-$engine")"
+    token="$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["api_token"])' "$line")"
+    echo "== $client on $engine =="
+    if [ "$client" = zenpy ]; then
+      SUOJA_ADDR="127.0.0.1:$port" SUOJA_EMAIL="$email" SUOJA_TOKEN="$token" python3 "$HERE/zenpy_smoke.py"
+    else
+      (cd "$HERE/node" && SUOJA_ADDR="127.0.0.1:$port" SUOJA_EMAIL="$email" SUOJA_TOKEN="$token" node smoke.mjs)
+    fi
+  done
+  kill -TERM "$SERVER_PID"; wait "$SERVER_PID" || { echo "server exited uncleanly"; cat "$dir/server.log" | tail -20; exit 1; }
+  SERVER_PID=""
+}
+
+# A tenant for the first start: serve refuses an installation without one.
+boot() { local engine="$1" db_url="$2"; mkdir -p "$WORK/$engine"; SUOJA_DATA_DIR="$WORK/$engine" SUOJA_DATABASE_URL="$db_url" "$BIN" init --admin-email "boot@example.fi" --subdomain boot >/dev/null; }
+
+boot sqlite ""
+run_engine sqlite ""
+if [ -n "${SUOJA_TEST_PG_URL:-}" ]; then
+  db="suoja_clients_$(date +%s)"
+  psql "$SUOJA_TEST_PG_URL" -qc "CREATE DATABASE $db" >/dev/null
+  url="${SUOJA_TEST_PG_URL%/*}/$db"
+  boot postgres "$url"
+  run_engine postgres "$url"
+fi
+echo "client smoke flows: all passed"

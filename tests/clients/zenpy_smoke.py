@@ -1,0 +1,92 @@
+"""Smoke flow of the unmodified zenpy client (PyPI, pinned) against a running Suoja.
+
+Usage: SUOJA_ADDR=127.0.0.1:PORT SUOJA_EMAIL=... SUOJA_TOKEN=... python3 zenpy_smoke.py
+"""
+import os
+import sys
+import time
+
+os.environ["ZENPY_FORCE_SCHEME"] = "http"
+os.environ["ZENPY_FORCE_NETLOC"] = os.environ["SUOJA_ADDR"]
+
+from zenpy import Zenpy  # noqa: E402
+from zenpy.lib.api_objects import Comment, Ticket, User  # noqa: E402
+
+STEP = [0]
+
+
+def step(name):
+    STEP[0] += 1
+    print(f"zenpy {STEP[0]:2d}. {name}", flush=True)
+
+
+def check(cond, what):
+    if not cond:
+        print(f"zenpy FAILED: {what}", file=sys.stderr, flush=True)
+        sys.exit(1)
+
+
+z = Zenpy(subdomain="local", email=os.environ["SUOJA_EMAIL"], token=os.environ["SUOJA_TOKEN"], disable_cache=True)
+run = str(int(time.time() * 1000))
+
+step("authenticate")
+me = z.users.me()
+check(me.email == os.environ["SUOJA_EMAIL"], f"users.me returned {me.email}")
+
+step("create a user")
+requester = z.users.create(User(name="Zenpy Requester Åsa", email=f"zenpy-req-{run}@example.fi"))
+cc = z.users.create(User(name="Zenpy CC", email=f"zenpy-cc-{run}@example.fi"))
+check(requester.id and cc.id, "users created")
+
+step("create a ticket with a CC")
+word = f"zenpyword{run}"
+audit = z.tickets.create(Ticket(subject=f"Zenpy ticket {word}", requester_id=requester.id, comment=Comment(body=f"Hello from zenpy {word}", public=True), collaborator_ids=[cc.id]))
+ticket = audit.ticket
+check(ticket.id and cc.id in ticket.collaborator_ids, "ticket with CC")
+
+step("add an internal note")
+ticket.comment = Comment(body="zenpy internal note", public=False)
+z.tickets.update(ticket)
+
+step("list comments")
+comments = list(z.tickets.comments(ticket=ticket.id))
+check(len(comments) == 2, f"two comments, got {len(comments)}")
+check(comments[1].public is False and comments[1].body == "zenpy internal note", "the note is internal")
+
+step("search for a word of the ticket")
+found = list(z.search(word, type="ticket"))
+check([t.id for t in found] == [ticket.id], f"search found {[t.id for t in found]}")
+
+step("list the requester's tickets")
+requested = list(z.users.requested(requester.id))
+check([t.id for t in requested] == [ticket.id], f"requested {[t.id for t in requested]}")
+
+step("create 250 tickets and page through them with cursor pagination")
+before = {t.id for t in z.tickets()}
+for chunk in range(3):
+    n = 100 if chunk < 2 else 50
+    job = z.tickets.create([Ticket(subject=f"bulk {chunk}-{i}", requester_id=requester.id, comment=Comment(body="bulk")) for i in range(n)])
+    for _ in range(100):
+        job = z.job_status(id=job.id)
+        if job.status in ("completed", "failed", "killed"):
+            break
+        time.sleep(0.1)
+    check(job.status == "completed", f"job {job.status}")
+all_ids = [t.id for t in z.tickets()]
+check(len(all_ids) == len(set(all_ids)), "no ticket twice")
+check(len(set(all_ids) - before) == 250, f"paged through {len(set(all_ids) - before)} new tickets")
+
+step("update the status")
+t = z.tickets(id=ticket.id)
+t.status = "pending"
+z.tickets.update(t)
+check(z.tickets(id=ticket.id).status == "pending", "status updated")
+
+step("delete and restore the ticket")
+z.tickets.delete(t)
+deleted = [d.id for d in z.tickets.deleted()]
+check(ticket.id in deleted, "ticket in the trash")
+z.tickets.restore(t)
+check(z.tickets(id=ticket.id).status == "pending", "ticket restored")
+
+print("zenpy smoke flow: all steps passed")
