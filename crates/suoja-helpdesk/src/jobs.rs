@@ -57,3 +57,19 @@ impl Helpdesk {
             .ok_or(HelpdeskError::NotFound("JobStatus"))
     }
 }
+
+impl Helpdesk {
+    /// Imports tickets in one transaction (all or nothing): the bulk path for migrations from
+    /// another helpdesk and for seeding benchmarks. Returns the new ids in input order.
+    pub async fn import_tickets(&self, scope: &Scope, inputs: Vec<TicketInput>) -> Result<Vec<suoja_core::TicketId>> {
+        crate::require_staff(scope)?;
+        let now = self.now();
+        let mut tx = self.db.begin().await?;
+        let mut ids = Vec::with_capacity(inputs.len());
+        for input in inputs {
+            ids.push(self.create_ticket_in(&mut tx, scope, input, now).await?.ticket.id);
+        }
+        tx.commit().await?;
+        Ok(ids)
+    }
+}

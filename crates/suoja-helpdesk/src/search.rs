@@ -4,7 +4,7 @@
 use suoja_core::{Email, OrganizationId, Scope, Status, TenantId, TicketId, Timestamp, UserId};
 use suoja_search::query::Cmp;
 use suoja_store::AnyConnection;
-use suoja_store::tickets::{TicketFilter, TicketSort};
+use suoja_store::tickets::TicketFilter;
 use suoja_vault::Vault;
 
 use crate::model::{Ticket, User};
@@ -139,74 +139,76 @@ impl Helpdesk {
             return Err(HelpdeskError::BadQuery("the query has no words to search for".into()));
         }
         let word_tokens: Vec<i64> = q.words.iter().map(|w| h.token(w)).collect();
-        let mut hits: Vec<(Timestamp, SearchHit)> = Vec::new();
+        let window = page * per_page;
+        // Candidates of each kind as (updated_at, kind, id), newest first; only the page is opened.
+        let mut candidates: Vec<(i64, u8, i64)> = Vec::new();
         let mut total = 0;
-        let window = MAX_RESULTS;
-
-        {
-            if kind == "ticket" || kind == "all" {
-                let mut f = TicketFilter::default();
-                let mut tokens = word_tokens.clone();
-                tokens.extend(q.tags.iter().map(|t| h.token(&format!("tag:{t}"))));
-                if !tokens.is_empty() {
-                    f.ids = Some(suoja_store::search::all_of(&mut c, scope.tenant, DOC_TICKET, &tokens).await?);
-                }
-                for (cmp, v) in &q.status {
-                    let set = rank_set(*cmp, v)?;
-                    f.status_ranks = Some(match f.status_ranks.take() {
-                        Some(prev) => prev.into_iter().filter(|r| set.contains(r)).collect(),
-                        None => set,
-                    });
-                }
-                if let Some(r) = &q.requester {
-                    f.requester = Some(self.resolve_person(&mut c, scope, r).await?.unwrap_or(UserId(-1)));
-                }
-                if let Some(a) = &q.assignee {
-                    f.assignee = Some(if a == "none" {
-                        UserId(-1)
-                    } else {
-                        self.resolve_person(&mut c, scope, a).await?.unwrap_or(UserId(-1))
-                    });
-                }
-                if !scope.is_staff() {
-                    f.requester = Some(scope.actor);
-                }
-                apply_dates(&q.created, &mut f.created_from, &mut f.created_to)?;
-                apply_dates(&q.updated, &mut f.updated_from, &mut f.updated_to)?;
-                let mut rows = suoja_store::tickets::list(&mut c, scope.tenant, &f, TicketSort::UpdatedDesc, window, 0).await?;
-                if !q.priority.is_empty() {
-                    rows.retain(|r| r.priority.as_ref().is_some_and(|p| q.priority.contains(p)));
-                }
-                total += suoja_store::tickets::count(&mut c, scope.tenant, &f)
-                    .await?
-                    .min(if q.priority.is_empty() { i64::MAX } else { rows.len() as i64 });
-                let tickets = self.open_tickets(&mut c, scope.tenant, &rows).await?;
-                hits.extend(tickets.into_iter().map(|t| (t.updated_at, SearchHit::Ticket(Box::new(t)))));
+        if kind == "ticket" || kind == "all" {
+            let mut f = TicketFilter { tokens: word_tokens.clone(), ..Default::default() };
+            f.tokens.extend(q.tags.iter().map(|t| h.token(&format!("tag:{t}"))));
+            for (cmp, v) in &q.status {
+                let set = rank_set(*cmp, v)?;
+                f.status_ranks = Some(match f.status_ranks.take() {
+                    Some(prev) => prev.into_iter().filter(|r| set.contains(r)).collect(),
+                    None => set,
+                });
             }
-            if scope.is_staff() && (kind == "user" || kind == "all") && !word_tokens.is_empty() {
-                let ids = suoja_store::search::all_of(&mut c, scope.tenant, DOC_USER, &word_tokens).await?;
-                let ids: Vec<UserId> = ids.into_iter().take(window as usize).map(UserId).collect();
-                let rows = suoja_store::users::by_ids(&mut c, scope.tenant, &ids).await?;
-                for r in rows.iter().filter(|r| r.deleted_at.is_none()) {
-                    let u = self.open_user(&mut c, scope.tenant, r).await?;
+            if !q.priority.is_empty() {
+                f.priorities = Some(q.priority.clone());
+            }
+            if let Some(r) = &q.requester {
+                f.requester = Some(self.resolve_person(&mut c, scope, r).await?.unwrap_or(UserId(-1)));
+            }
+            if let Some(a) = &q.assignee {
+                f.assignee = Some(if a == "none" { UserId(-1) } else { self.resolve_person(&mut c, scope, a).await?.unwrap_or(UserId(-1)) });
+            }
+            if !scope.is_staff() {
+                f.requester = Some(scope.actor);
+            }
+            apply_dates(&q.created, &mut f.created_from, &mut f.created_to)?;
+            apply_dates(&q.updated, &mut f.updated_from, &mut f.updated_to)?;
+            total += suoja_store::tickets::count(&mut c, scope.tenant, &f).await?;
+            candidates.extend(suoja_store::tickets::recent_ids(&mut c, scope.tenant, &f, window).await?.into_iter().map(|(id, at)| (at, 0, id)));
+        }
+        if scope.is_staff() && (kind == "user" || kind == "all") && !word_tokens.is_empty() {
+            let ids: Vec<UserId> = suoja_store::search::all_of(&mut c, scope.tenant, DOC_USER, &word_tokens).await?.into_iter().map(UserId).collect();
+            for chunk in ids.chunks(500) {
+                for r in suoja_store::users::by_ids(&mut c, scope.tenant, chunk).await?.iter().filter(|r| r.deleted_at.is_none()) {
                     total += 1;
-                    hits.push((u.updated_at, SearchHit::User(Box::new(u))));
+                    candidates.push((r.updated_at.0, 1, r.id.0));
                 }
             }
-            if scope.is_staff() && (kind == "organization" || kind == "all") && !word_tokens.is_empty() {
-                let ids = suoja_store::search::all_of(&mut c, scope.tenant, DOC_ORG, &word_tokens).await?;
-                for id in ids.into_iter().take(window as usize) {
-                    if let Some(r) = suoja_store::organizations::by_id(&mut c, scope.tenant, OrganizationId(id)).await? {
-                        let o = crate::orgs::Organization::from(r);
-                        total += 1;
-                        hits.push((o.updated_at, SearchHit::Organization(Box::new(o))));
+        }
+        if scope.is_staff() && (kind == "organization" || kind == "all") && !word_tokens.is_empty() {
+            for id in suoja_store::search::all_of(&mut c, scope.tenant, DOC_ORG, &word_tokens).await? {
+                if let Some(r) = suoja_store::organizations::by_id(&mut c, scope.tenant, OrganizationId(id)).await? {
+                    total += 1;
+                    candidates.push((r.updated_at.0, 2, id));
+                }
+            }
+        }
+        candidates.sort_by_key(|(at, kind, id)| std::cmp::Reverse((*at, *kind, *id)));
+        let start = ((page - 1) * per_page).max(0) as usize;
+        let mut results = Vec::new();
+        for (_, kind, id) in candidates.into_iter().skip(start).take(per_page as usize) {
+            match kind {
+                0 => {
+                    if let Some(row) = suoja_store::tickets::by_id(&mut c, scope.tenant, TicketId(id)).await? {
+                        results.push(SearchHit::Ticket(Box::new(self.open_ticket_full(&mut c, scope.tenant, &row).await?)));
+                    }
+                }
+                1 => {
+                    if let Some(row) = suoja_store::users::by_id(&mut c, scope.tenant, UserId(id)).await? {
+                        results.push(SearchHit::User(Box::new(self.open_user(&mut c, scope.tenant, &row).await?)));
+                    }
+                }
+                _ => {
+                    if let Some(row) = suoja_store::organizations::by_id(&mut c, scope.tenant, OrganizationId(id)).await? {
+                        results.push(SearchHit::Organization(Box::new(crate::orgs::Organization::from(row))));
                     }
                 }
             }
         }
-        hits.sort_by_key(|h| std::cmp::Reverse(h.0));
-        let start = ((page - 1) * per_page).max(0) as usize;
-        let results = hits.into_iter().skip(start).take(per_page as usize).map(|(_, h)| h).collect();
         Ok(SearchPage { results, count: total })
     }
 

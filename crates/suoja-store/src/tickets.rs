@@ -167,8 +167,12 @@ pub struct TicketFilter {
     pub organization: Option<OrganizationId>,
     /// This user is CC'd (collaborator or e-mail CC).
     pub ccd: Option<UserId>,
-    /// Only these ids (search results).
+    /// Only these ids.
     pub ids: Option<Vec<i64>>,
+    /// Only tickets whose search postings hold every one of these tokens.
+    pub tokens: Vec<i64>,
+    /// Priority equal to one of these (wire values).
+    pub priorities: Option<Vec<String>>,
     /// Status equal to one of these ranks.
     pub status_ranks: Option<Vec<i64>>,
     /// Created at or after.
@@ -212,6 +216,17 @@ fn where_clause(f: &TicketFilter) -> String {
             w.push_str(" AND 1 = 0");
         } else {
             w.push_str(&format!(" AND id IN ({})", ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")));
+        }
+    }
+    for t in &f.tokens {
+        w.push_str(&format!(" AND id IN (SELECT doc_id FROM search_postings WHERE tenant_id = $1 AND doc_kind = 1 AND token = {t})"));
+    }
+    if let Some(p) = &f.priorities {
+        let list: Vec<String> = p.iter().filter(|x| x.chars().all(|c| c.is_ascii_lowercase())).map(|x| format!("'{x}'")).collect();
+        if list.is_empty() {
+            w.push_str(" AND 1 = 0");
+        } else {
+            w.push_str(&format!(" AND priority IN ({})", list.join(",")));
         }
     }
     if let Some(ranks) = &f.status_ranks {
@@ -277,6 +292,13 @@ pub async fn list(c: &mut AnyConnection, tenant: TenantId, f: &TicketFilter, sor
         out.reverse();
     }
     Ok(out)
+}
+
+/// Ids and change times of matching tickets, newest change first (search candidates).
+pub async fn recent_ids(c: &mut AnyConnection, tenant: TenantId, f: &TicketFilter, limit: i64) -> Result<Vec<(i64, i64)>> {
+    let sql = format!("SELECT id, updated_at FROM tickets WHERE {} ORDER BY updated_at DESC, id DESC LIMIT {limit}", where_clause(f));
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.0).fetch_all(c).await?;
+    rows.iter().map(|r| Ok((i64_(r, "id")?, i64_(r, "updated_at")?))).collect()
 }
 
 /// Counts tickets matching a filter (cursor bounds ignored).

@@ -2,4 +2,5 @@
 //! HTTP) shared by `suoja serve` and the integration tests, which boot the real server.
 
 pub mod app;
+pub mod bench;
 pub mod cli;

@@ -119,6 +119,7 @@ CREATE TABLE tickets (
 CREATE INDEX tickets_tenant_updated ON tickets (tenant_id, updated_at, id);
 CREATE INDEX tickets_tenant_requester ON tickets (tenant_id, requester_id);
 CREATE INDEX tickets_tenant_assignee ON tickets (tenant_id, assignee_id);
+CREATE INDEX tickets_tenant_status ON tickets (tenant_id, status_rank, updated_at);
 
 CREATE TABLE ticket_collaborators (
     tenant_id BIGINT NOT NULL,

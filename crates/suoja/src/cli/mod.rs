@@ -36,6 +36,18 @@ pub enum Command {
     },
     /// Print the default configuration file.
     Config,
+    /// Run the benchmark suite and write BENCHMARKS.md.
+    Bench(crate::bench::BenchArgs),
+    /// The benchmark's baseline server (used by `suoja bench`).
+    #[command(hide = true)]
+    BenchBaseline {
+        /// Address to listen on.
+        #[arg(long)]
+        listen: std::net::SocketAddr,
+        /// SQLite file.
+        #[arg(long)]
+        db: PathBuf,
+    },
 }
 
 /// Loads settings, letting command-line flags win over file and environment.
@@ -62,6 +74,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("migrations are up to date");
             Ok(())
         }
+        Command::Bench(args) => crate::bench::run(args).await,
+        Command::BenchBaseline { listen, db } => crate::bench::serve_baseline(listen, db).await,
         Command::Config => {
             print!("{}", suoja_config::DEFAULT_TOML);
             Ok(())

@@ -1,0 +1,302 @@
+//! `suoja bench`: the benchmark suite. It seeds a database, starts a real `suoja serve` as a
+//! child process, drives it over loopback HTTP, and in the same run measures a baseline (a bare
+//! axum handler inserting one row of the same size into SQLite with the same durability
+//! settings), so figures are reported as ratios that hold on a noisy machine. Results go to
+//! `BENCHMARKS.md`.
+
+mod baseline;
+mod load;
+mod report;
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use clap::Args;
+use serde_json::json;
+use suoja_config::Settings;
+use suoja_core::{Email, Personal, Role};
+use suoja_helpdesk::model::{CommentInput, RequesterRef, TicketInput, UserInput};
+
+pub use baseline::serve_baseline;
+use load::Stats;
+
+/// Arguments of `suoja bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Tickets in the database searched and read.
+    #[arg(long, default_value_t = 100_000)]
+    pub tickets: usize,
+    /// Seconds per measured point.
+    #[arg(long, default_value_t = 5)]
+    pub secs: u64,
+    /// Also run on PostgreSQL: a server URL where databases may be created.
+    #[arg(long, env = "SUOJA_BENCH_PG_URL")]
+    pub pg: Option<String>,
+    /// Where to write the report.
+    #[arg(long, default_value = "BENCHMARKS.md")]
+    pub out: PathBuf,
+}
+
+/// One engine's figures.
+#[derive(Debug, Default)]
+pub struct EngineResult {
+    /// `sqlite` or `postgres`.
+    pub engine: String,
+    /// Create-ticket at each concurrency.
+    pub create: Vec<(usize, Stats)>,
+    /// Show ticket at concurrency 16.
+    pub show: Option<Stats>,
+    /// Search, per query kind.
+    pub search: Vec<(String, usize, Stats)>,
+    /// Peak resident memory of the server process, in KiB.
+    pub rss_kib: u64,
+    /// Seconds spent seeding.
+    pub seed_secs: f64,
+}
+
+struct ChildGuard {
+    child: Child,
+}
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+async fn wait_port(port: u16) -> anyhow::Result<()> {
+    for _ in 0..600 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    bail!("server on port {port} did not start")
+}
+
+fn peak_rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|n| n.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// The vocabulary: each generated ticket has a subject and a ~600-byte body of ordinary words,
+/// plus marker words with known frequencies for the search points.
+fn ticket_text(i: usize) -> (String, String) {
+    const WORDS: &[&str] = &[
+        "invoice",
+        "refund",
+        "password",
+        "login",
+        "delivery",
+        "order",
+        "account",
+        "billing",
+        "error",
+        "update",
+        "shipping",
+        "payment",
+        "card",
+        "address",
+        "return",
+        "product",
+        "warranty",
+        "broken",
+        "missing",
+        "package",
+        "subscription",
+        "cancel",
+        "upgrade",
+        "download",
+        "install",
+        "email",
+        "phone",
+        "support",
+        "question",
+        "help",
+    ];
+    let mut body = String::with_capacity(700);
+    let mut x = (i as u64).wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    while body.len() < 600 {
+        x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        body.push_str(WORDS[(x >> 33) as usize % WORDS.len()]);
+        body.push(' ');
+    }
+    if i.is_multiple_of(100) {
+        body.push_str("onepercentword ");
+    }
+    if i.is_multiple_of(10_000) {
+        body.push_str("rarebenchword ");
+    }
+    (format!("Ticket {i} about {}", WORDS[i % WORDS.len()]), body)
+}
+
+async fn create_pg_database(admin: &str) -> anyhow::Result<String> {
+    use sqlx::Connection as _;
+    sqlx::any::install_default_drivers();
+    let name = format!("suoja_bench_{}", hex_suffix());
+    let mut c = sqlx::AnyConnection::connect(admin).await.context("connecting to the benchmark PostgreSQL")?;
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut c).await?;
+    c.close().await?;
+    let base = admin
+        .rsplit_once('/')
+        .map(|(b, _)| b.to_string())
+        .context("PostgreSQL URL needs a database path")?;
+    Ok(format!("{base}/{name}"))
+}
+
+fn hex_suffix() -> String {
+    suoja_core::random::hex_id().chars().take(10).collect()
+}
+
+async fn run_engine(engine: &str, pg: Option<&str>, args: &BenchArgs, baseline_create: &[(usize, Stats)]) -> anyhow::Result<EngineResult> {
+    let dir = std::env::temp_dir().join(format!("suoja-bench-{engine}-{}", hex_suffix()));
+    std::fs::create_dir_all(&dir)?;
+    let mut settings = Settings {
+        data_dir: dir.clone(),
+        ..Settings::default()
+    };
+    if let Some(admin) = pg {
+        settings.database_url = Some(create_pg_database(admin).await?);
+    }
+    // Seed through the library: tenant, an agent, a requester and the tickets.
+    let started = std::time::Instant::now();
+    let hd = crate::app::open(&settings).await?;
+    let email = Email::parse("bench@example.fi").map_err(|e| anyhow::anyhow!(e.0))?;
+    let boot = hd
+        .bootstrap_tenant("bench", "Bench", "eu", &email, false)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let requester = hd
+        .create_user(
+            &boot.admin,
+            UserInput {
+                name: Some(Personal::new("Bench Requester".into())),
+                email: Some(Some(Email::parse("requester@example.fi").map_err(|e| anyhow::anyhow!(e.0))?)),
+                role: Some(Role::EndUser),
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut done = 0;
+    let bar = indicatif::ProgressBar::new(args.tickets as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("  seeding {engine} {bar:40} {pos}/{len} tickets ({per_sec}, eta {eta})")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    while done < args.tickets {
+        let n = (args.tickets - done).min(1000);
+        let batch: Vec<TicketInput> = (done..done + n)
+            .map(|i| {
+                let (subject, body) = ticket_text(i);
+                TicketInput {
+                    subject: Some(Personal::new(subject)),
+                    comment: Some(CommentInput {
+                        body: Some(Personal::new(body)),
+                        html_body: None,
+                        public: true,
+                        author_id: None,
+                        uploads: Vec::new(),
+                    }),
+                    requester: Some(RequesterRef::Id(requester.id)),
+                    ..Default::default()
+                }
+            })
+            .collect();
+        hd.import_tickets(&boot.admin, batch).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        done += n;
+        bar.set_position(done as u64);
+    }
+    bar.finish_and_clear();
+    hd.db().close().await;
+    let seed_secs = started.elapsed().as_secs_f64();
+
+    let port = free_port()?;
+    let exe = std::env::current_exe()?;
+    let mut cmd = Command::new(exe);
+    cmd.args(["serve", "--data-dir"])
+        .arg(&dir)
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .env("SUOJA_RATE_LIMIT_PER_MINUTE", "100000000")
+        .env("SUOJA_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    if let Some(u) = &settings.database_url {
+        cmd.env("SUOJA_DATABASE_URL", u);
+    } else {
+        cmd.env_remove("SUOJA_DATABASE_URL");
+    }
+    let server = ChildGuard {
+        child: cmd.spawn().context("starting suoja serve")?,
+    };
+    wait_port(port).await?;
+    let base = format!("http://127.0.0.1:{port}");
+    let auth = ("bench@example.fi/token".to_string(), boot.api_token.expose().clone());
+    let secs = Duration::from_secs(args.secs);
+    let mut result = EngineResult {
+        engine: engine.into(),
+        seed_secs,
+        ..Default::default()
+    };
+
+    for &(conc, _) in baseline_create {
+        let url = format!("{base}/api/v2/tickets.json");
+        let rid = requester.id.0;
+        let stats = load::run(conc, secs, &auth, move |c, i| {
+            let (subject, body) = ticket_text(i);
+            c.post(url.clone())
+                .json(&json!({"ticket": {"requester_id": rid, "subject": subject, "comment": {"body": body}, "tags": ["bench", "load"], "priority": "normal"}}))
+        })
+        .await?;
+        println!("  {engine} create-ticket c={conc}: {}", stats.line());
+        result.create.push((conc, stats));
+    }
+    let max_id = args.tickets as i64;
+    let url = format!("{base}/api/v2/tickets");
+    let show = load::run(16, secs, &auth, move |c, i| c.get(format!("{url}/{}.json", (i as i64 * 7919) % max_id + 1))).await?;
+    println!("  {engine} show-ticket c=16: {}", show.line());
+    result.show = Some(show);
+    for (label, q) in [
+        ("rare word (10 hits)", "rarebenchword"),
+        ("1 % word", "onepercentword"),
+        ("two words", "refund invoice"),
+        ("status filter", "status:new type:ticket"),
+    ] {
+        let url = format!("{base}/api/v2/search.json?query={}&per_page=20", q.replace(' ', "%20").replace(':', "%3A"));
+        let stats = load::run(1, secs, &auth, move |c, _| c.get(url.clone())).await?;
+        println!("  {engine} search {label}: {}", stats.line());
+        result.search.push((label.into(), 1, stats));
+    }
+    result.rss_kib = peak_rss_kib(server.child.id());
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(result)
+}
+
+/// Runs the suite and writes the report.
+pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+    println!("baseline: bare axum handler inserting one ticket-sized row into SQLite (WAL, synchronous=NORMAL, secure_delete=ON, one writer)");
+    let baseline = baseline::measure(args.secs).await?;
+    let mut results = vec![run_engine("sqlite", None, &args, &baseline).await?];
+    if let Some(pg) = &args.pg {
+        results.push(run_engine("postgres", Some(pg), &args, &baseline).await?);
+    }
+    let text = report::render(&args, &baseline, &results);
+    std::fs::write(&args.out, text).with_context(|| format!("writing {}", args.out.display()))?;
+    println!("wrote {}", args.out.display());
+    Ok(())
+}
