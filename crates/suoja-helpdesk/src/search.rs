@@ -17,14 +17,26 @@ pub(crate) const DOC_ORG: i64 = 3;
 /// Search never pages past this many results (as Zendesk).
 pub const MAX_RESULTS: i64 = 1000;
 
-/// Replaces a document's index entries with the terms of `text` and `tags`.
-pub(crate) async fn index_doc(v: &Vault, c: &mut AnyConnection, tenant: TenantId, kind: i64, id: i64, text: &str, tags: &[String]) -> Result<()> {
+async fn doc_tokens(v: &Vault, c: &mut AnyConnection, tenant: TenantId, text: &str, tags: &[String]) -> Result<Vec<i64>> {
     let h = v.search_hasher(c, tenant).await?;
     let mut tokens: Vec<i64> = suoja_search::terms(text).iter().map(|t| h.token(t)).collect();
     tokens.extend(tags.iter().map(|t| h.token(&format!("tag:{t}"))));
     tokens.sort_unstable();
     tokens.dedup();
+    Ok(tokens)
+}
+
+/// Replaces a document's index entries with the terms of `text` and `tags`.
+pub(crate) async fn index_doc(v: &Vault, c: &mut AnyConnection, tenant: TenantId, kind: i64, id: i64, text: &str, tags: &[String]) -> Result<()> {
+    let tokens = doc_tokens(v, c, tenant, text, tags).await?;
     suoja_store::search::replace(c, tenant, kind, id, &tokens).await?;
+    Ok(())
+}
+
+/// Indexes a document created in this transaction (it has no entries to replace).
+pub(crate) async fn index_new_doc(v: &Vault, c: &mut AnyConnection, tenant: TenantId, kind: i64, id: i64, text: &str, tags: &[String]) -> Result<()> {
+    let tokens = doc_tokens(v, c, tenant, text, tags).await?;
+    suoja_store::search::insert_new(c, tenant, kind, id, &tokens).await?;
     Ok(())
 }
 
@@ -144,7 +156,10 @@ impl Helpdesk {
         let mut candidates: Vec<(i64, u8, i64)> = Vec::new();
         let mut total = 0;
         if kind == "ticket" || kind == "all" {
-            let mut f = TicketFilter { tokens: word_tokens.clone(), ..Default::default() };
+            let mut f = TicketFilter {
+                tokens: word_tokens.clone(),
+                ..Default::default()
+            };
             f.tokens.extend(q.tags.iter().map(|t| h.token(&format!("tag:{t}"))));
             for (cmp, v) in &q.status {
                 let set = rank_set(*cmp, v)?;
@@ -160,7 +175,11 @@ impl Helpdesk {
                 f.requester = Some(self.resolve_person(&mut c, scope, r).await?.unwrap_or(UserId(-1)));
             }
             if let Some(a) = &q.assignee {
-                f.assignee = Some(if a == "none" { UserId(-1) } else { self.resolve_person(&mut c, scope, a).await?.unwrap_or(UserId(-1)) });
+                f.assignee = Some(if a == "none" {
+                    UserId(-1)
+                } else {
+                    self.resolve_person(&mut c, scope, a).await?.unwrap_or(UserId(-1))
+                });
             }
             if !scope.is_staff() {
                 f.requester = Some(scope.actor);
@@ -168,12 +187,25 @@ impl Helpdesk {
             apply_dates(&q.created, &mut f.created_from, &mut f.created_to)?;
             apply_dates(&q.updated, &mut f.updated_from, &mut f.updated_to)?;
             total += suoja_store::tickets::count(&mut c, scope.tenant, &f).await?;
-            candidates.extend(suoja_store::tickets::recent_ids(&mut c, scope.tenant, &f, window).await?.into_iter().map(|(id, at)| (at, 0, id)));
+            candidates.extend(
+                suoja_store::tickets::recent_ids(&mut c, scope.tenant, &f, window)
+                    .await?
+                    .into_iter()
+                    .map(|(id, at)| (at, 0, id)),
+            );
         }
         if scope.is_staff() && (kind == "user" || kind == "all") && !word_tokens.is_empty() {
-            let ids: Vec<UserId> = suoja_store::search::all_of(&mut c, scope.tenant, DOC_USER, &word_tokens).await?.into_iter().map(UserId).collect();
+            let ids: Vec<UserId> = suoja_store::search::all_of(&mut c, scope.tenant, DOC_USER, &word_tokens)
+                .await?
+                .into_iter()
+                .map(UserId)
+                .collect();
             for chunk in ids.chunks(500) {
-                for r in suoja_store::users::by_ids(&mut c, scope.tenant, chunk).await?.iter().filter(|r| r.deleted_at.is_none()) {
+                for r in suoja_store::users::by_ids(&mut c, scope.tenant, chunk)
+                    .await?
+                    .iter()
+                    .filter(|r| r.deleted_at.is_none())
+                {
                     total += 1;
                     candidates.push((r.updated_at.0, 1, r.id.0));
                 }

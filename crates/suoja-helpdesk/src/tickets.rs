@@ -251,22 +251,33 @@ impl Helpdesk {
             deleted_by: None,
         };
         row.id = suoja_store::tickets::insert(c, scope.tenant, &row).await?;
-        for (kind, ids, staff) in [
+        let mut links: [Vec<UserId>; 3] = Default::default();
+        for (slot, (kind, ids, staff)) in [
             ("collaborator", &input.collaborator_ids, false),
             ("email_cc", &input.email_cc_ids, false),
             ("follower", &input.follower_ids, true),
-        ] {
+        ]
+        .into_iter()
+        .enumerate()
+        {
             if let Some(ids) = ids {
                 let ids = self.check_people(c, scope.tenant, ids, kind_field(kind), staff).await?;
                 suoja_store::tickets::set_collaborators(c, scope.tenant, row.id, kind, &ids, now).await?;
+                if let Some(s) = links.get_mut(slot) {
+                    *s = ids;
+                }
             }
         }
         let (comment_id, plain) = self.add_comment(c, scope, &row, &comment, now).await?;
         let mut text = input.subject.as_ref().map(|s| s.expose().clone()).unwrap_or_default();
         text.push(' ');
         text.push_str(&plain);
-        crate::search::index_doc(v, c, scope.tenant, DOC_TICKET, row.id.0, &text, &tags).await?;
-        let ticket = self.open_ticket_full(c, scope.tenant, &row).await?;
+        crate::search::index_new_doc(v, c, scope.tenant, DOC_TICKET, row.id.0, &text, &tags).await?;
+        let mut ticket = self.open_ticket_row(c, scope.tenant, &row).await?;
+        let [collaborators, email_ccs, followers] = links;
+        ticket.collaborator_ids = collaborators;
+        ticket.email_cc_ids = email_ccs;
+        ticket.follower_ids = followers;
         let mut events = vec![AuditEvent {
             kind: "Comment",
             field_name: None,

@@ -205,7 +205,7 @@ impl Helpdesk {
         let id = suoja_store::users::insert(c, tenant, &row).await.map_err(dup_email)?;
         row.id = id;
         let user = self.open_user(c, tenant, &row).await?;
-        index_doc(&self.vault, c, tenant, DOC_USER, id.0, &user_search_text(&user), &[]).await?;
+        crate::search::index_new_doc(&self.vault, c, tenant, DOC_USER, id.0, &user_search_text(&user), &[]).await?;
         Ok(user)
     }
 

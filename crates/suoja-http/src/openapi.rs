@@ -28,10 +28,16 @@ fn error_responses() -> Map<String, Value> {
 fn operation(d: &Doc) -> Value {
     let mut params: Vec<Value> = Vec::new();
     if d.path.contains("{id}") {
-        params.push(json!({"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}));
+        let schema = if d.path.starts_with("/api/v2/job_statuses") {
+            json!({"type": "string", "minLength": 32, "maxLength": 32})
+        } else {
+            json!({"type": "integer", "format": "int64", "minimum": 1})
+        };
+        params.push(json!({"name": "id", "in": "path", "required": true, "schema": schema}));
     }
     for q in d.query {
-        params.push(json!({"name": q, "in": "query", "required": false, "schema": {"type": "string"}}));
+        let required = *q == "query" || (*q == "ids") || (*q == "filename");
+        params.push(json!({"name": q, "in": "query", "required": required, "schema": query_schema(q)}));
     }
     let mut responses = error_responses();
     let ok_body = if d.response.is_empty() {
@@ -59,11 +65,87 @@ fn operation(d: &Doc) -> Value {
             op["requestBody"] = json!({"required": true, "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}});
         }
         Some(root) => {
-            op["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": {"type": "object", "required": [root], "properties": {root: {"type": if root == "tickets" { "array" } else { "object" }}}}}}});
+            let inner = match root {
+                "tickets" => json!({"type": "array", "maxItems": 100, "items": {"$ref": "#/components/schemas/TicketInput"}}),
+                "ticket" => json!({"$ref": "#/components/schemas/TicketInput"}),
+                "user" => json!({"$ref": "#/components/schemas/UserInput"}),
+                "organization" => json!({"$ref": "#/components/schemas/OrganizationInput"}),
+                "group" => json!({"$ref": "#/components/schemas/GroupInput"}),
+                "token" => json!({"type": "object", "properties": {"client_id": {"type": "string"}, "scopes": {"type": "array", "items": {"type": "string"}}}}),
+                _ => json!({"type": "object"}),
+            };
+            op["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": {"type": "object", "required": [root], "additionalProperties": false, "properties": {root: inner}}}}});
         }
         None => {}
     }
     op
+}
+
+fn query_schema(name: &str) -> Value {
+    match name {
+        "page" => json!({"type": "integer", "minimum": 1, "maximum": 100}),
+        "per_page" => json!({"type": "integer", "minimum": 1, "maximum": 100}),
+        "page[size]" => json!({"type": "integer", "minimum": 1, "maximum": 100}),
+        "start_time" => json!({"type": "integer", "minimum": 0, "maximum": 32_503_680_000_i64}),
+        "ids" => json!({"type": "string", "pattern": "^[0-9]{1,12}(,[0-9]{1,12}){0,20}$"}),
+        "query" => json!({"type": "string", "minLength": 1, "maxLength": 200}),
+        "sort_order" => json!({"type": "string", "enum": ["asc", "desc"]}),
+        _ => json!({"type": "string"}),
+    }
+}
+
+fn id() -> Value {
+    json!({"type": "integer", "format": "int64", "minimum": 1})
+}
+
+fn nullable_id() -> Value {
+    json!({"type": "integer", "format": "int64", "minimum": 1, "nullable": true})
+}
+
+fn text(max: u32) -> Value {
+    json!({"type": "string", "maxLength": max})
+}
+
+fn schemas() -> Value {
+    json!({
+        "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}, "description": {"type": "string"}, "details": {"type": "object"}}},
+        "CommentInput": {"type": "object", "additionalProperties": false, "properties": {
+            "body": text(65_536), "html_body": text(65_536), "public": {"type": "boolean"}, "author_id": id(),
+            "uploads": {"type": "array", "maxItems": 20, "items": text(200)}
+        }},
+        "TicketInput": {"type": "object", "additionalProperties": false, "properties": {
+            "subject": text(1024), "comment": {"$ref": "#/components/schemas/CommentInput"}, "description": text(65_536),
+            "requester_id": id(), "requester": {"type": "object", "additionalProperties": false, "required": ["email"], "properties": {"name": text(255), "email": {"type": "string", "format": "email"}}},
+            "submitter_id": id(), "assignee_id": nullable_id(), "group_id": nullable_id(), "organization_id": nullable_id(),
+            "status": {"type": "string", "enum": ["new", "open", "pending", "hold", "solved", "closed"]},
+            "priority": {"type": "string", "enum": ["low", "normal", "high", "urgent"], "nullable": true},
+            "type": {"type": "string", "enum": ["problem", "incident", "question", "task"], "nullable": true},
+            "tags": {"type": "array", "maxItems": 100, "items": text(80)},
+            "additional_tags": {"type": "array", "maxItems": 100, "items": text(80)},
+            "remove_tags": {"type": "array", "maxItems": 100, "items": text(80)},
+            "custom_fields": {"type": "array", "items": {"type": "object", "required": ["id"], "properties": {"id": id(), "value": {}}}},
+            "external_id": {"type": "string", "maxLength": 1024, "nullable": true},
+            "due_at": {"type": "string", "format": "date-time", "nullable": true},
+            "collaborator_ids": {"type": "array", "maxItems": 48, "items": id()},
+            "email_cc_ids": {"type": "array", "maxItems": 48, "items": id()},
+            "follower_ids": {"type": "array", "maxItems": 48, "items": id()}
+        }},
+        "UserInput": {"type": "object", "additionalProperties": false, "properties": {
+            "name": {"type": "string", "minLength": 1, "maxLength": 255}, "email": {"type": "string", "format": "email", "nullable": true},
+            "role": {"type": "string", "enum": ["end-user", "agent", "admin"]}, "phone": {"type": "string", "maxLength": 64, "nullable": true},
+            "details": {"type": "string", "maxLength": 65_536, "nullable": true}, "notes": {"type": "string", "maxLength": 65_536, "nullable": true},
+            "tags": {"type": "array", "maxItems": 100, "items": text(80)}, "external_id": {"type": "string", "maxLength": 1024, "nullable": true},
+            "user_fields": {"type": "object"}, "organization_id": nullable_id(), "locale": text(16), "time_zone": text(64),
+            "verified": {"type": "boolean"}, "suspended": {"type": "boolean"}, "password": {"type": "string", "minLength": 8, "maxLength": 256}
+        }},
+        "OrganizationInput": {"type": "object", "additionalProperties": false, "properties": {
+            "name": {"type": "string", "minLength": 1, "maxLength": 255}, "details": {"type": "string", "maxLength": 65_536, "nullable": true},
+            "notes": {"type": "string", "maxLength": 65_536, "nullable": true}, "domain_names": {"type": "array", "maxItems": 100, "items": text(255)},
+            "tags": {"type": "array", "maxItems": 100, "items": text(80)}, "external_id": {"type": "string", "maxLength": 1024, "nullable": true},
+            "group_id": nullable_id(), "shared_tickets": {"type": "boolean"}, "shared_comments": {"type": "boolean"}
+        }},
+        "GroupInput": {"type": "object", "additionalProperties": false, "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 255}, "description": {"type": "string", "maxLength": 4096, "nullable": true}}}
+    })
 }
 
 /// The document for `docs`.
@@ -84,9 +166,7 @@ pub fn document(docs: &[Doc]) -> Value {
                 "basicAuth": {"type": "http", "scheme": "basic", "description": "email/token:API_TOKEN or email:password"},
                 "bearerAuth": {"type": "http", "scheme": "bearer"}
             },
-            "schemas": {
-                "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}, "description": {"type": "string"}, "details": {"type": "object"}}}
-            }
+            "schemas": schemas()
         }
     })
 }

@@ -5,7 +5,7 @@ use axum::Router;
 use axum::response::IntoResponse as _;
 use axum::routing::{MethodRouter, delete, get, post, put};
 
-use crate::api_v2::{deleted, groups, incremental, jobs, orgs, search, tickets, uploads, users};
+use crate::api_v2::{deleted, groups, incremental, jobs, oauth, orgs, search, tickets, uploads, users};
 use crate::{ApiError, AppState, middleware, openapi};
 
 /// What the OpenAPI document says about a route.
@@ -47,458 +47,55 @@ macro_rules! r {
 }
 
 /// Every route with its handler.
+#[rustfmt::skip]
 pub fn table() -> Vec<(Doc, MethodRouter<AppState>)> {
     vec![
-        (
-            r!("get", "/api/v2/users/me", "The authenticated user", "Users", None, 200, "user", &[]),
-            get(users::me),
-        ),
-        (
-            r!(
-                "get",
-                "/api/v2/users",
-                "List users",
-                "Users",
-                None,
-                200,
-                "users",
-                &["page", "per_page", "page[size]", "page[after]", "page[before]", "role", "role[]"]
-            ),
-            get(users::index),
-        ),
-        (
-            r!("post", "/api/v2/users", "Create a user", "Users", Some("user"), 201, "user", &[]),
-            post(users::create),
-        ),
-        (
-            r!(
-                "get",
-                "/api/v2/users/search",
-                "Search users",
-                "Users",
-                None,
-                200,
-                "users",
-                &["query", "external_id"]
-            ),
-            get(users::search),
-        ),
-        (
-            r!("get", "/api/v2/users/show_many", "Show many users", "Users", None, 200, "users", &["ids"]),
-            get(users::show_many),
-        ),
-        (
-            r!("get", "/api/v2/users/{id}", "Show a user", "Users", None, 200, "user", &[]),
-            get(users::show),
-        ),
-        (
-            r!("put", "/api/v2/users/{id}", "Update a user", "Users", Some("user"), 200, "user", &[]),
-            put(users::update),
-        ),
-        (
-            r!("delete", "/api/v2/users/{id}", "Delete a user (soft)", "Users", None, 200, "user", &[]),
-            delete(users::delete),
-        ),
-        (
-            r!(
-                "get",
-                "/api/v2/users/{id}/tickets/requested",
-                "Tickets the user requested",
-                "Users",
-                None,
-                200,
-                "tickets",
-                LIST
-            ),
-            get(users::requested),
-        ),
-        (
-            r!(
-                "get",
-                "/api/v2/users/{id}/tickets/ccd",
-                "Tickets the user is CC'd on",
-                "Users",
-                None,
-                200,
-                "tickets",
-                LIST
-            ),
-            get(users::ccd),
-        ),
-        (
-            r!(
-                "get",
-                "/api/v2/users/{id}/tickets/assigned",
-                "Tickets assigned to the user",
-                "Users",
-                None,
-                200,
-                "tickets",
-                LIST
-            ),
-            get(users::assigned),
-        ),
-        (
-            r!("get", "/api/v2/deleted_users", "List deleted users", "Users", None, 200, "deleted_users", LIST),
-            get(users::deleted_index),
-        ),
-        (
-            r!(
-                "get",
-                "/api/v2/deleted_users/{id}",
-                "Show a deleted user",
-                "Users",
-                None,
-                200,
-                "deleted_user",
-                &[]
-            ),
-            get(users::deleted_show),
-        ),
-        (
-            r!(
-                "get",
-                "/api/v2/organizations",
-                "List organizations",
-                "Organizations",
-                None,
-                200,
-                "organizations",
-                LIST
-            ),
-            get(orgs::index),
-        ),
-        (
-            r!(
-                "post",
-                "/api/v2/organizations",
-                "Create an organization",
-                "Organizations",
-                Some("organization"),
-                201,
-                "organization",
-                &[]
-            ),
-            post(orgs::create),
-        ),
-        (
-            r!(
-                "get",
-                "/api/v2/organizations/search",
-                "Find organizations by name or external id",
-                "Organizations",
-                None,
-                200,
-                "organizations",
-                &["name", "external_id"]
-            ),
-            get(orgs::search),
-        ),
-        (
-            r!(
-                "get",
-                "/api/v2/organizations/{id}",
-                "Show an organization",
-                "Organizations",
-                None,
-                200,
-                "organization",
-                &[]
-            ),
-            get(orgs::show),
-        ),
-        (
-            r!(
-                "put",
-                "/api/v2/organizations/{id}",
-                "Update an organization",
-                "Organizations",
-                Some("organization"),
-                200,
-                "organization",
-                &[]
-            ),
-            put(orgs::update),
-        ),
-        (
-            r!(
-                "delete",
-                "/api/v2/organizations/{id}",
-                "Delete an organization",
-                "Organizations",
-                None,
-                204,
-                "",
-                &[]
-            ),
-            delete(orgs::delete),
-        ),
-        (
-            r!(
-                "get",
-                "/api/v2/organizations/{id}/tickets",
-                "Tickets of an organization",
-                "Organizations",
-                None,
-                200,
-                "tickets",
-                LIST
-            ),
-            get(orgs::tickets),
-        ),
-        (
-            r!("get", "/api/v2/groups", "List groups", "Groups", None, 200, "groups", LIST),
-            get(groups::index),
-        ),
-        (
-            r!("post", "/api/v2/groups", "Create a group", "Groups", Some("group"), 201, "group", &[]),
-            post(groups::create),
-        ),
-        (
-            r!("get", "/api/v2/groups/{id}", "Show a group", "Groups", None, 200, "group", &[]),
-            get(groups::show),
-        ),
-        (
-            r!("put", "/api/v2/groups/{id}", "Update a group", "Groups", Some("group"), 200, "group", &[]),
-            put(groups::update),
-        ),
-        (
-            r!("delete", "/api/v2/groups/{id}", "Delete a group", "Groups", None, 204, "", &[]),
-            delete(groups::delete),
-        ),
-        (
-            r!("get", "/api/v2/tickets", "List tickets", "Tickets", None, 200, "tickets", LIST),
-            get(tickets::index),
-        ),
-        (
-            r!("post", "/api/v2/tickets", "Create a ticket", "Tickets", Some("ticket"), 201, "ticket", &[]),
-            post(tickets::create),
-        ),
-        (
-            r!(
-                "get",
-                "/api/v2/tickets/show_many",
-                "Show many tickets",
-                "Tickets",
-                None,
-                200,
-                "tickets",
-                &["ids", "include"]
-            ),
-            get(tickets::show_many),
-        ),
-        (
-            r!(
-                "post",
-                "/api/v2/tickets/create_many",
-                "Create up to 100 tickets",
-                "Tickets",
-                Some("tickets"),
-                200,
-                "job_status",
-                &[]
-            ),
-            post(tickets::create_many),
-        ),
-        (
-            r!("get", "/api/v2/tickets/{id}", "Show a ticket", "Tickets", None, 200, "ticket", &["include"]),
-            get(tickets::show),
-        ),
-        (
-            r!(
-                "put",
-                "/api/v2/tickets/{id}",
-                "Update a ticket or add a comment",
-                "Tickets",
-                Some("ticket"),
-                200,
-                "ticket",
-                &[]
-            ),
-            put(tickets::update),
-        ),
-        (
-            r!(
-                "delete",
-                "/api/v2/tickets/{id}",
-                "Delete a ticket (to the trash)",
-                "Tickets",
-                None,
-                204,
-                "",
-                &[]
-            ),
-            delete(tickets::delete),
-        ),
-        (
-            r!(
-                "get",
-                "/api/v2/tickets/{id}/comments",
-                "List a ticket's comments",
-                "Tickets",
-                None,
-                200,
-                "comments",
-                &[
-                    "page",
-                    "per_page",
-                    "page[size]",
-                    "page[after]",
-                    "sort_order",
-                    "sort",
-                    "include",
-                    "include_inline_images"
-                ]
-            ),
-            get(tickets::comments),
-        ),
-        (
-            r!(
-                "get",
-                "/api/v2/tickets/{id}/comments/count",
-                "Count a ticket's comments",
-                "Tickets",
-                None,
-                200,
-                "count",
-                &[]
-            ),
-            get(tickets::comments_count),
-        ),
-        (
-            r!(
-                "get",
-                "/api/v2/deleted_tickets",
-                "List deleted tickets",
-                "Tickets",
-                None,
-                200,
-                "deleted_tickets",
-                LIST
-            ),
-            get(deleted::index),
-        ),
-        (
-            r!(
-                "put",
-                "/api/v2/deleted_tickets/{id}/restore",
-                "Restore a deleted ticket",
-                "Tickets",
-                None,
-                200,
-                "",
-                &[]
-            ),
-            put(deleted::restore),
-        ),
-        (
-            r!(
-                "delete",
-                "/api/v2/deleted_tickets/{id}",
-                "Delete a deleted ticket permanently",
-                "Tickets",
-                None,
-                200,
-                "job_status",
-                &[]
-            ),
-            delete(deleted::destroy),
-        ),
-        (
-            r!(
-                "get",
-                "/api/v2/job_statuses/{id}",
-                "Show a job status",
-                "Job statuses",
-                None,
-                200,
-                "job_status",
-                &[]
-            ),
-            get(jobs::show),
-        ),
-        (
-            r!(
-                "post",
-                "/api/v2/uploads",
-                "Upload a file (raw body)",
-                "Attachments",
-                Some("raw"),
-                201,
-                "upload",
-                &["filename", "token"]
-            ),
-            post(uploads::upload),
-        ),
-        (
-            r!(
-                "get",
-                "/api/v2/attachments/{id}",
-                "Show an attachment",
-                "Attachments",
-                None,
-                200,
-                "attachment",
-                &[]
-            ),
-            get(uploads::show),
-        ),
-        (
-            r!(
-                "get",
-                "/api/v2/attachments/{id}/content",
-                "Download an attachment",
-                "Attachments",
-                None,
-                200,
-                "",
-                &[]
-            ),
-            get(uploads::content),
-        ),
-        (
-            r!(
-                "get",
-                "/api/v2/search",
-                "Search tickets, users and organizations",
-                "Search",
-                None,
-                200,
-                "results",
-                &["query", "page", "per_page", "sort_by", "sort_order", "filter[type]", "include"]
-            ),
-            get(search::search),
-        ),
-        (
-            r!("get", "/api/v2/search/count", "Count search results", "Search", None, 200, "count", &["query"]),
-            get(search::count),
-        ),
-        (
-            r!(
-                "get",
-                "/api/v2/incremental/tickets/cursor",
-                "Tickets changed since a time",
-                "Incremental export",
-                None,
-                200,
-                "tickets",
-                &["start_time", "cursor", "per_page"]
-            ),
-            get(incremental::tickets),
-        ),
-        (
-            r!(
-                "get",
-                "/api/v2/incremental/users/cursor",
-                "Users changed since a time",
-                "Incremental export",
-                None,
-                200,
-                "users",
-                &["start_time", "cursor", "per_page"]
-            ),
-            get(incremental::users),
-        ),
+        (r!("get", "/api/v2/users/me", "The authenticated user", "Users", None, 200, "user", &[]), get(users::me)),
+        (r!("get", "/api/v2/users", "List users", "Users", None, 200, "users", &["page", "per_page", "page[size]", "page[after]", "page[before]", "role", "role[]"]), get(users::index)),
+        (r!("post", "/api/v2/users", "Create a user", "Users", Some("user"), 201, "user", &[]), post(users::create)),
+        (r!("get", "/api/v2/users/search", "Search users", "Users", None, 200, "users", &["query", "external_id"]), get(users::search)),
+        (r!("get", "/api/v2/users/show_many", "Show many users", "Users", None, 200, "users", &["ids"]), get(users::show_many)),
+        (r!("get", "/api/v2/users/{id}", "Show a user", "Users", None, 200, "user", &[]), get(users::show)),
+        (r!("put", "/api/v2/users/{id}", "Update a user", "Users", Some("user"), 200, "user", &[]), put(users::update)),
+        (r!("delete", "/api/v2/users/{id}", "Delete a user (soft)", "Users", None, 200, "user", &[]), delete(users::delete)),
+        (r!("get", "/api/v2/users/{id}/tickets/requested", "Tickets the user requested", "Users", None, 200, "tickets", LIST), get(users::requested)),
+        (r!("get", "/api/v2/users/{id}/tickets/ccd", "Tickets the user is CC'd on", "Users", None, 200, "tickets", LIST), get(users::ccd)),
+        (r!("get", "/api/v2/users/{id}/tickets/assigned", "Tickets assigned to the user", "Users", None, 200, "tickets", LIST), get(users::assigned)),
+        (r!("get", "/api/v2/deleted_users", "List deleted users", "Users", None, 200, "deleted_users", LIST), get(users::deleted_index)),
+        (r!("get", "/api/v2/deleted_users/{id}", "Show a deleted user", "Users", None, 200, "deleted_user", &[]), get(users::deleted_show)),
+        (r!("get", "/api/v2/organizations", "List organizations", "Organizations", None, 200, "organizations", LIST), get(orgs::index)),
+        (r!("post", "/api/v2/organizations", "Create an organization", "Organizations", Some("organization"), 201, "organization", &[]), post(orgs::create)),
+        (r!("get", "/api/v2/organizations/search", "Find organizations by name or external id", "Organizations", None, 200, "organizations", &["name", "external_id"]), get(orgs::search)),
+        (r!("get", "/api/v2/organizations/{id}", "Show an organization", "Organizations", None, 200, "organization", &[]), get(orgs::show)),
+        (r!("put", "/api/v2/organizations/{id}", "Update an organization", "Organizations", Some("organization"), 200, "organization", &[]), put(orgs::update)),
+        (r!("delete", "/api/v2/organizations/{id}", "Delete an organization", "Organizations", None, 204, "", &[]), delete(orgs::delete)),
+        (r!("get", "/api/v2/organizations/{id}/tickets", "Tickets of an organization", "Organizations", None, 200, "tickets", LIST), get(orgs::tickets)),
+        (r!("get", "/api/v2/groups", "List groups", "Groups", None, 200, "groups", LIST), get(groups::index)),
+        (r!("post", "/api/v2/groups", "Create a group", "Groups", Some("group"), 201, "group", &[]), post(groups::create)),
+        (r!("get", "/api/v2/groups/{id}", "Show a group", "Groups", None, 200, "group", &[]), get(groups::show)),
+        (r!("put", "/api/v2/groups/{id}", "Update a group", "Groups", Some("group"), 200, "group", &[]), put(groups::update)),
+        (r!("delete", "/api/v2/groups/{id}", "Delete a group", "Groups", None, 204, "", &[]), delete(groups::delete)),
+        (r!("get", "/api/v2/tickets", "List tickets", "Tickets", None, 200, "tickets", LIST), get(tickets::index)),
+        (r!("post", "/api/v2/tickets", "Create a ticket", "Tickets", Some("ticket"), 201, "ticket", &[]), post(tickets::create)),
+        (r!("get", "/api/v2/tickets/show_many", "Show many tickets", "Tickets", None, 200, "tickets", &["ids", "include"]), get(tickets::show_many)),
+        (r!("post", "/api/v2/tickets/create_many", "Create up to 100 tickets", "Tickets", Some("tickets"), 200, "job_status", &[]), post(tickets::create_many)),
+        (r!("get", "/api/v2/tickets/{id}", "Show a ticket", "Tickets", None, 200, "ticket", &["include"]), get(tickets::show)),
+        (r!("put", "/api/v2/tickets/{id}", "Update a ticket or add a comment", "Tickets", Some("ticket"), 200, "ticket", &[]), put(tickets::update)),
+        (r!("delete", "/api/v2/tickets/{id}", "Delete a ticket (to the trash)", "Tickets", None, 204, "", &[]), delete(tickets::delete)),
+        (r!("get", "/api/v2/tickets/{id}/comments", "List a ticket's comments", "Tickets", None, 200, "comments", &["page", "per_page", "page[size]", "page[after]", "sort_order", "sort", "include", "include_inline_images"]), get(tickets::comments)),
+        (r!("get", "/api/v2/tickets/{id}/comments/count", "Count a ticket's comments", "Tickets", None, 200, "count", &[]), get(tickets::comments_count)),
+        (r!("get", "/api/v2/deleted_tickets", "List deleted tickets", "Tickets", None, 200, "deleted_tickets", LIST), get(deleted::index)),
+        (r!("put", "/api/v2/deleted_tickets/{id}/restore", "Restore a deleted ticket", "Tickets", None, 200, "", &[]), put(deleted::restore)),
+        (r!("delete", "/api/v2/deleted_tickets/{id}", "Delete a deleted ticket permanently", "Tickets", None, 200, "job_status", &[]), delete(deleted::destroy)),
+        (r!("post", "/api/v2/oauth/tokens", "Create a bearer token for the caller", "Authentication", Some("token"), 201, "token", &[]), post(oauth::create)),
+        (r!("get", "/api/v2/job_statuses/{id}", "Show a job status", "Job statuses", None, 200, "job_status", &[]), get(jobs::show)),
+        (r!("post", "/api/v2/uploads", "Upload a file (raw body)", "Attachments", Some("raw"), 201, "upload", &["filename", "token"]), post(uploads::upload)),
+        (r!("get", "/api/v2/attachments/{id}", "Show an attachment", "Attachments", None, 200, "attachment", &[]), get(uploads::show)),
+        (r!("get", "/api/v2/attachments/{id}/content", "Download an attachment", "Attachments", None, 200, "", &[]), get(uploads::content)),
+        (r!("get", "/api/v2/search", "Search tickets, users and organizations", "Search", None, 200, "results", &["query", "page", "per_page", "sort_by", "sort_order", "filter[type]", "include"]), get(search::search)),
+        (r!("get", "/api/v2/search/count", "Count search results", "Search", None, 200, "count", &["query"]), get(search::count)),
+        (r!("get", "/api/v2/incremental/tickets/cursor", "Tickets changed since a time", "Incremental export", None, 200, "tickets", &["start_time", "cursor", "per_page"]), get(incremental::tickets)),
+        (r!("get", "/api/v2/incremental/users/cursor", "Users changed since a time", "Incremental export", None, 200, "users", &["start_time", "cursor", "per_page"]), get(incremental::users)),
     ]
 }
 

@@ -10,6 +10,11 @@ use crate::Result;
 /// Replaces a document's postings.
 pub async fn replace(c: &mut AnyConnection, tenant: TenantId, kind: i64, doc: i64, tokens: &[i64]) -> Result<()> {
     remove(&mut *c, tenant, kind, doc).await?;
+    insert_new(c, tenant, kind, doc, tokens).await
+}
+
+/// Inserts the postings of a document that has none yet.
+pub async fn insert_new(c: &mut AnyConnection, tenant: TenantId, kind: i64, doc: i64, tokens: &[i64]) -> Result<()> {
     for chunk in tokens.chunks(200) {
         let mut sql = String::from("INSERT INTO search_postings (tenant_id, token, doc_kind, doc_id) VALUES ");
         let values: Vec<String> = chunk.iter().map(|t| format!("({}, {t}, {kind}, {doc})", tenant.0)).collect();

@@ -219,10 +219,16 @@ fn where_clause(f: &TicketFilter) -> String {
         }
     }
     for t in &f.tokens {
-        w.push_str(&format!(" AND id IN (SELECT doc_id FROM search_postings WHERE tenant_id = $1 AND doc_kind = 1 AND token = {t})"));
+        w.push_str(&format!(
+            " AND id IN (SELECT doc_id FROM search_postings WHERE tenant_id = $1 AND doc_kind = 1 AND token = {t})"
+        ));
     }
     if let Some(p) = &f.priorities {
-        let list: Vec<String> = p.iter().filter(|x| x.chars().all(|c| c.is_ascii_lowercase())).map(|x| format!("'{x}'")).collect();
+        let list: Vec<String> = p
+            .iter()
+            .filter(|x| x.chars().all(|c| c.is_ascii_lowercase()))
+            .map(|x| format!("'{x}'"))
+            .collect();
         if list.is_empty() {
             w.push_str(" AND 1 = 0");
         } else {
@@ -296,7 +302,10 @@ pub async fn list(c: &mut AnyConnection, tenant: TenantId, f: &TicketFilter, sor
 
 /// Ids and change times of matching tickets, newest change first (search candidates).
 pub async fn recent_ids(c: &mut AnyConnection, tenant: TenantId, f: &TicketFilter, limit: i64) -> Result<Vec<(i64, i64)>> {
-    let sql = format!("SELECT id, updated_at FROM tickets WHERE {} ORDER BY updated_at DESC, id DESC LIMIT {limit}", where_clause(f));
+    let sql = format!(
+        "SELECT id, updated_at FROM tickets WHERE {} ORDER BY updated_at DESC, id DESC LIMIT {limit}",
+        where_clause(f)
+    );
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.0).fetch_all(c).await?;
     rows.iter().map(|r| Ok((i64_(r, "id")?, i64_(r, "updated_at")?))).collect()
 }

@@ -5,6 +5,7 @@ pub mod deleted;
 pub mod groups;
 pub mod incremental;
 pub mod jobs;
+pub mod oauth;
 pub mod orgs;
 pub mod parse;
 pub mod search;

@@ -458,3 +458,15 @@ pub fn urlencode(s: &str) -> String {
         })
         .collect()
 }
+
+engine_test!(bearer_tokens_from_oauth_tokens, |app| async move {
+    let (s, v) = app.post("/api/v2/oauth/tokens.json", json!({"token": {"scopes": ["read", "write"]}})).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let bearer = v["token"]["full_token"].as_str().unwrap().to_string();
+    let (s, me) = send(app.client.get(app.url("/api/v2/users/me.json")).bearer_auth(&bearer)).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(me["user"]["id"], app.t.admin_id);
+    // Basic email:password works too.
+    let (s, _) = send(app.client.get(app.url("/api/v2/users/me.json")).basic_auth("admin@one.example", Some("wrong"))).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+});
