@@ -17,6 +17,9 @@ pub(crate) const DOC_ORG: i64 = 3;
 /// Search never pages past this many results (as Zendesk).
 pub const MAX_RESULTS: i64 = 1000;
 
+/// A token with at most this many postings drives the search plan.
+const SELECTIVE: i64 = 2000;
+
 async fn doc_tokens(v: &Vault, c: &mut AnyConnection, tenant: TenantId, text: &str, tags: &[String]) -> Result<Vec<i64>> {
     let h = v.search_hasher(c, tenant).await?;
     let mut tokens: Vec<i64> = suoja_search::terms(text).iter().map(|t| h.token(t)).collect();
@@ -186,13 +189,22 @@ impl Helpdesk {
             }
             apply_dates(&q.created, &mut f.created_from, &mut f.created_to)?;
             apply_dates(&q.updated, &mut f.updated_from, &mut f.updated_to)?;
+            // Plan: when one token is selective, its postings are the candidate list (ids in hand, so
+            // the other tokens and filters only check those); otherwise walk tickets newest first
+            // with exact-key probes, which stops as soon as the page is full.
+            let mut rarest: Option<Vec<i64>> = None;
+            for t in &f.tokens {
+                let docs = suoja_store::search::docs_with(&mut c, scope.tenant, DOC_TICKET, *t, SELECTIVE + 1).await?;
+                if rarest.as_ref().is_none_or(|r| docs.len() < r.len()) {
+                    rarest = Some(docs);
+                }
+            }
+            if let Some(r) = rarest.filter(|r| r.len() as i64 <= SELECTIVE) {
+                f.ids = Some(r);
+            }
             total += suoja_store::tickets::count(&mut c, scope.tenant, &f).await?;
-            candidates.extend(
-                suoja_store::tickets::recent_ids(&mut c, scope.tenant, &f, window)
-                    .await?
-                    .into_iter()
-                    .map(|(id, at)| (at, 0, id)),
-            );
+            let newest = suoja_store::tickets::newest_ids(&mut c, scope.tenant, &f, window).await?;
+            candidates.extend(newest.into_iter().map(|(id, at)| (at, 0, id)));
         }
         if scope.is_staff() && (kind == "user" || kind == "all") && !word_tokens.is_empty() {
             let ids: Vec<UserId> = suoja_store::search::all_of(&mut c, scope.tenant, DOC_USER, &word_tokens)
@@ -219,7 +231,7 @@ impl Helpdesk {
                 }
             }
         }
-        candidates.sort_by_key(|(at, kind, id)| std::cmp::Reverse((*at, *kind, *id)));
+        candidates.sort_by_key(|(_, kind, id)| (*kind, std::cmp::Reverse(*id)));
         let start = ((page - 1) * per_page).max(0) as usize;
         let mut results = Vec::new();
         for (_, kind, id) in candidates.into_iter().skip(start).take(per_page as usize) {

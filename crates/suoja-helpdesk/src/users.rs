@@ -275,6 +275,11 @@ impl Helpdesk {
         if input.role.is_some() && !scope.is_admin() {
             return Err(HelpdeskError::Forbidden("only admins can change roles"));
         }
+        if own && scope.is_staff() && (input.role.is_some_and(|r| r != scope.role) || input.suspended == Some(true)) {
+            return Err(HelpdeskError::Conflict(
+                "you cannot change your own role or suspend yourself; ask another admin".into(),
+            ));
+        }
         let now = self.now();
         let mut tx = self.db.begin().await?;
         let mut row = suoja_store::users::by_id(&mut tx, scope.tenant, id)

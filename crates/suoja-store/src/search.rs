@@ -76,3 +76,15 @@ pub async fn all_of(c: &mut AnyConnection, tenant: TenantId, kind: i64, tokens: 
     );
     Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(tenant.0).bind(kind).fetch_all(c).await?)
 }
+
+/// Up to `limit` documents of `kind` carrying `token`, newest (highest id) first. Used to judge
+/// how selective a token is without counting all of its postings.
+pub async fn docs_with(c: &mut AnyConnection, tenant: TenantId, kind: i64, token: i64, limit: i64) -> Result<Vec<i64>> {
+    let sql = format!("SELECT doc_id FROM search_postings WHERE tenant_id = $1 AND token = $2 AND doc_kind = $3 ORDER BY doc_id DESC LIMIT {limit}");
+    Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .bind(tenant.0)
+        .bind(token)
+        .bind(kind)
+        .fetch_all(c)
+        .await?)
+}

@@ -220,7 +220,7 @@ fn where_clause(f: &TicketFilter) -> String {
     }
     for t in &f.tokens {
         w.push_str(&format!(
-            " AND id IN (SELECT doc_id FROM search_postings WHERE tenant_id = $1 AND doc_kind = 1 AND token = {t})"
+            " AND EXISTS (SELECT 1 FROM search_postings p WHERE p.tenant_id = $1 AND p.token = {t} AND p.doc_kind = 1 AND p.doc_id = tickets.id)"
         ));
     }
     if let Some(p) = &f.priorities {
@@ -300,12 +300,9 @@ pub async fn list(c: &mut AnyConnection, tenant: TenantId, f: &TicketFilter, sor
     Ok(out)
 }
 
-/// Ids and change times of matching tickets, newest change first (search candidates).
-pub async fn recent_ids(c: &mut AnyConnection, tenant: TenantId, f: &TicketFilter, limit: i64) -> Result<Vec<(i64, i64)>> {
-    let sql = format!(
-        "SELECT id, updated_at FROM tickets WHERE {} ORDER BY updated_at DESC, id DESC LIMIT {limit}",
-        where_clause(f)
-    );
+/// Ids and change times of matching tickets, newest first by id (search candidates).
+pub async fn newest_ids(c: &mut AnyConnection, tenant: TenantId, f: &TicketFilter, limit: i64) -> Result<Vec<(i64, i64)>> {
+    let sql = format!("SELECT id, updated_at FROM tickets WHERE {} ORDER BY id DESC LIMIT {limit}", where_clause(f));
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.0).fetch_all(c).await?;
     rows.iter().map(|r| Ok((i64_(r, "id")?, i64_(r, "updated_at")?))).collect()
 }

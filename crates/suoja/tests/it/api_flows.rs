@@ -76,9 +76,15 @@ engine_test!(users_crud_and_me, |app| async move {
     assert_eq!(v["deleted_users"][0]["id"], id);
     let (_, v) = app.get(&format!("/api/v2/users/search.json?query={}", "zoe@example.com")).await;
     assert_eq!(v["users"].as_array().unwrap().len(), 0);
-    // The last admin cannot be deleted.
+    // Nobody deletes, suspends or demotes themselves (and so the last admin stays).
     let (s, _) = app.delete(&format!("/api/v2/users/{}.json", app.t.admin_id)).await;
     assert_eq!(s, StatusCode::CONFLICT);
+    for change in [json!({"suspended": true}), json!({"role": "agent"})] {
+        let (s, v) = app.put(&format!("/api/v2/users/{}.json", app.t.admin_id), json!({"user": change})).await;
+        assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    }
+    let (s, _) = app.get("/api/v2/users/me.json").await;
+    assert_eq!(s, StatusCode::OK);
 });
 
 engine_test!(organizations_and_groups, |app| async move {
