@@ -128,6 +128,17 @@ impl Helpdesk {
 
     /// Answers a Zendesk-style query. Results are newest-changed first; `page` is 1-based.
     pub async fn search(&self, scope: &Scope, query: &str, page: i64, per_page: i64) -> Result<SearchPage> {
+        self.search_counting(scope, query, page, per_page, MAX_RESULTS).await
+    }
+
+    /// Counts every match of a query (no result window).
+    pub async fn search_count(&self, scope: &Scope, query: &str) -> Result<i64> {
+        Ok(self.search_counting(scope, query, 1, 1, i64::MAX).await?.count)
+    }
+
+    /// Answers a query, counting ticket matches up to `count_cap`: pages end at [`MAX_RESULTS`],
+    /// and counting every match of a word most tickets contain costs more than the page itself.
+    async fn search_counting(&self, scope: &Scope, query: &str, page: i64, per_page: i64, count_cap: i64) -> Result<SearchPage> {
         if page < 1 || (page - 1) * per_page >= MAX_RESULTS {
             return Err(HelpdeskError::BadQuery(format!(
                 "search results are limited to {MAX_RESULTS}; narrow the query"
@@ -202,7 +213,7 @@ impl Helpdesk {
             if let Some(r) = rarest.filter(|r| r.len() as i64 <= SELECTIVE) {
                 f.ids = Some(r);
             }
-            total += suoja_store::tickets::count(&mut c, scope.tenant, &f).await?;
+            total += suoja_store::tickets::count_capped(&mut c, scope.tenant, &f, count_cap).await?;
             let newest = suoja_store::tickets::newest_ids(&mut c, scope.tenant, &f, window).await?;
             candidates.extend(newest.into_iter().map(|(id, at)| (at, 0, id)));
         }

@@ -71,7 +71,7 @@ fn operation(d: &Doc) -> Value {
                 "user" => json!({"$ref": "#/components/schemas/UserInput"}),
                 "organization" => json!({"$ref": "#/components/schemas/OrganizationInput"}),
                 "group" => json!({"$ref": "#/components/schemas/GroupInput"}),
-                "token" => json!({"type": "object", "properties": {"client_id": {"type": "string"}, "scopes": {"type": "array", "items": {"type": "string"}}}}),
+                "token" => json!({"$ref": "#/components/schemas/TokenInput"}),
                 _ => json!({"type": "object"}),
             };
             op["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": {"type": "object", "required": [root], "additionalProperties": false, "properties": {root: inner}}}}});
@@ -144,6 +144,7 @@ fn schemas() -> Value {
             "tags": {"type": "array", "maxItems": 100, "items": text(80)}, "external_id": {"type": "string", "maxLength": 1024, "nullable": true},
             "group_id": nullable_id(), "shared_tickets": {"type": "boolean"}, "shared_comments": {"type": "boolean"}
         }},
+        "TokenInput": {"type": "object", "additionalProperties": false, "properties": {"client_id": text(255), "scopes": {"type": "array", "maxItems": 10, "items": {"type": "string", "enum": ["read", "write"]}}}},
         "GroupInput": {"type": "object", "additionalProperties": false, "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 255}, "description": {"type": "string", "maxLength": 4096, "nullable": true}}}
     })
 }

@@ -113,6 +113,10 @@ impl Db {
             }
         };
         db.migrate().await?;
+        if engine == Engine::Sqlite {
+            // Gives the planner statistics where they are missing or stale (cheap when fresh).
+            db.write.execute("PRAGMA analysis_limit = 2000; PRAGMA optimize = 0x10002;").await?;
+        }
         Ok(db)
     }
 

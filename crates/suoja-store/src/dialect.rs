@@ -23,3 +23,17 @@ pub async fn vacuum_table(db: &Db, table: &str) -> Result<()> {
     }
     Ok(())
 }
+
+/// Refreshes the query planner's statistics after bulk changes (SQLite: a bounded `ANALYZE`;
+/// PostgreSQL: `ANALYZE`, which autovacuum also runs on its own).
+pub async fn analyze(db: &Db) -> Result<()> {
+    match db.engine() {
+        Engine::Sqlite => {
+            db.write_pool().execute("PRAGMA analysis_limit = 2000; ANALYZE;").await?;
+        }
+        Engine::Postgres => {
+            db.write_pool().execute("ANALYZE").await?;
+        }
+    }
+    Ok(())
+}

@@ -307,6 +307,15 @@ pub async fn newest_ids(c: &mut AnyConnection, tenant: TenantId, f: &TicketFilte
     rows.iter().map(|r| Ok((i64_(r, "id")?, i64_(r, "updated_at")?))).collect()
 }
 
+/// Counts matching tickets, stopping at `cap` (search counts are bounded).
+pub async fn count_capped(c: &mut AnyConnection, tenant: TenantId, f: &TicketFilter, cap: i64) -> Result<i64> {
+    if cap == i64::MAX {
+        return count(c, tenant, f).await;
+    }
+    let sql = format!("SELECT COUNT(*) FROM (SELECT 1 FROM tickets WHERE {} LIMIT {cap}) AS capped", where_clause(f));
+    Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(tenant.0).fetch_one(c).await?)
+}
+
 /// Counts tickets matching a filter (cursor bounds ignored).
 pub async fn count(c: &mut AnyConnection, tenant: TenantId, f: &TicketFilter) -> Result<i64> {
     let sql = format!("SELECT COUNT(*) FROM tickets WHERE {}", where_clause(f));

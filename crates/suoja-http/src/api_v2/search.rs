@@ -71,6 +71,6 @@ pub async fn search(State(app): State<AppState>, Auth(scope): Auth, base: BaseUr
 /// `GET /search/count?query=`
 pub async fn count(State(app): State<AppState>, Auth(scope): Auth, params: Params) -> Result<Response, ApiError> {
     let q = query(&params)?;
-    let res = app.helpdesk.search(&scope, &q, 1, 1).await?;
-    Ok(ok(json!({"count": res.count})))
+    let count = app.helpdesk.search_count(&scope, &q).await?;
+    Ok(ok(json!({"count": count})))
 }

@@ -117,9 +117,10 @@ CREATE TABLE tickets (
     deleted_by BIGINT
 );
 CREATE INDEX tickets_tenant_updated ON tickets (tenant_id, updated_at, id);
+CREATE INDEX tickets_tenant_id ON tickets (tenant_id, id);
 CREATE INDEX tickets_tenant_requester ON tickets (tenant_id, requester_id);
 CREATE INDEX tickets_tenant_assignee ON tickets (tenant_id, assignee_id);
-CREATE INDEX tickets_tenant_status ON tickets (tenant_id, status_rank, updated_at);
+CREATE INDEX tickets_tenant_status ON tickets (tenant_id, status_rank, id);
 
 CREATE TABLE ticket_collaborators (
     tenant_id BIGINT NOT NULL,

@@ -476,3 +476,25 @@ engine_test!(bearer_tokens_from_oauth_tokens, |app| async move {
     let (s, _) = send(app.client.get(app.url("/api/v2/users/me.json")).basic_auth("admin@one.example", Some("wrong"))).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
 });
+
+engine_test!(search_count_is_exact_and_list_counts_stop_at_the_window, |app| async move {
+    let u = app.user("Counted", "counted@example.fi").await;
+    let tickets: Vec<Value> = (0..100)
+        .map(|i| json!({"requester_id": u, "subject": format!("countword {i}"), "comment": {"body": "countword body"}}))
+        .collect();
+    for _ in 0..11 {
+        let (s, v) = app.post("/api/v2/tickets/create_many.json", json!({"tickets": tickets})).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+    }
+    let (_, v) = app.get("/api/v2/search/count.json?query=countword").await;
+    assert_eq!(v["count"], 1100);
+    let (_, v) = app.get("/api/v2/search.json?query=countword&per_page=100").await;
+    assert_eq!(v["count"], 1000);
+    assert_eq!(v["results"].as_array().unwrap().len(), 100);
+    let ids: Vec<i64> = v["results"].as_array().unwrap().iter().map(|t| t["id"].as_i64().unwrap()).collect();
+    assert!(ids.windows(2).all(|w| w[0] > w[1]), "newest first");
+    let (_, p10) = app.get("/api/v2/search.json?query=countword&per_page=100&page=10").await;
+    assert_eq!(p10["next_page"], Value::Null, "paging ends at 1000 results");
+    let (s, _) = app.get("/api/v2/search.json?query=countword&per_page=100&page=11").await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+});
