@@ -70,7 +70,7 @@ impl Helpdesk {
             ids.push(self.create_ticket_in(&mut tx, scope, input, now).await?.ticket.id);
         }
         tx.commit().await?;
-        suoja_store::dialect::analyze(&self.db).await?;
+        suoja_store::dialect::refresh_statistics(&self.db).await?;
         Ok(ids)
     }
 }

@@ -24,16 +24,12 @@ pub async fn vacuum_table(db: &Db, table: &str) -> Result<()> {
     Ok(())
 }
 
-/// Refreshes the query planner's statistics after bulk changes (SQLite: a bounded `ANALYZE`;
-/// PostgreSQL: `ANALYZE`, which autovacuum also runs on its own).
-pub async fn analyze(db: &Db) -> Result<()> {
-    match db.engine() {
-        Engine::Sqlite => {
-            db.write_pool().execute("PRAGMA analysis_limit = 2000; ANALYZE;").await?;
-        }
-        Engine::Postgres => {
-            db.write_pool().execute("ANALYZE").await?;
-        }
+/// Refreshes the query planner's statistics after bulk changes. SQLite: `PRAGMA optimize`, which
+/// re-analyzes (bounded) only the tables whose size changed a lot since the last analysis;
+/// PostgreSQL: nothing, autovacuum's analyze does it.
+pub async fn refresh_statistics(db: &Db) -> Result<()> {
+    if db.engine() == Engine::Sqlite {
+        db.write_pool().execute("PRAGMA analysis_limit = 2000; PRAGMA optimize;").await?;
     }
     Ok(())
 }
