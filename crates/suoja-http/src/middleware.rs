@@ -138,11 +138,7 @@ pub async fn request_log(req: Request, next: Next) -> Response {
         .map(|m| m.as_str().to_string())
         .unwrap_or_else(|| "unmatched".into());
     let span = tracing::info_span!("request", http.method = %method, http.route = %route, tenant.id = tracing::field::Empty, actor.id = tracing::field::Empty);
-    let res = {
-        let _g = span.enter();
-        drop(_g);
-        tracing::Instrument::instrument(next.run(req), span.clone()).await
-    };
+    let res = tracing::Instrument::instrument(next.run(req), span.clone()).await;
     let status = res.status().as_u16();
     span.in_scope(|| tracing::info!(http.status = status, latency.ms = started.elapsed().as_millis() as u64, "request"));
     res

@@ -48,7 +48,7 @@ pub async fn index(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl
 /// `PUT /deleted_tickets/{id}/restore` → 200, empty
 pub async fn restore(State(app): State<AppState>, Auth(scope): Auth, Path(id): Path<String>) -> Result<Response, ApiError> {
     app.helpdesk.restore_ticket(&scope, TicketId(parse_id(&id)?)).await?;
-    Ok(super::users::empty_ok())
+    Ok(super::empty_ok())
 }
 
 /// `DELETE /deleted_tickets/{id}` → 200 with a job status

@@ -64,8 +64,18 @@ pub struct ListPage<'a> {
     pub path: String,
 }
 
-/// Builds `{root: [...], next_page…}` or `{root: [...], meta, links}`.
+/// `200 OK` with an empty object (restores and other bodiless successes).
+pub fn empty_ok() -> Response {
+    ok(json!({}))
+}
+
+/// Responds with a list page.
 pub fn list(page: ListPage<'_>, pp: PageParams, base: &BaseUrl, params: &Params) -> Response {
+    ok(list_body(page, pp, base, params))
+}
+
+/// Builds `{root: [...], next_page…}` or `{root: [...], meta, links}`.
+pub fn list_body(page: ListPage<'_>, pp: PageParams, base: &BaseUrl, params: &Params) -> Value {
     let mut out = Map::new();
     let n = page.items.len() as i64;
     out.insert(page.root.to_string(), Value::Array(page.items));
@@ -127,7 +137,7 @@ pub fn list(page: ListPage<'_>, pp: PageParams, base: &BaseUrl, params: &Params)
             out.insert("links".into(), json!({"next": next, "prev": prev}));
         }
     }
-    ok(Value::Object(out))
+    Value::Object(out)
 }
 
 /// Whether `include` asks for a sideload.

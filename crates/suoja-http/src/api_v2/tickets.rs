@@ -7,7 +7,7 @@ use suoja_core::{Scope, TicketId, UserId};
 use suoja_helpdesk::model::Ticket;
 use suoja_helpdesk::tickets::TicketList;
 
-use super::{ListPage, created, includes, list, no_content, ok, parse, wire};
+use super::{ListPage, created, includes, list, list_body, no_content, ok, parse, wire};
 use crate::extract::{Auth, BaseUrl, JsonBody, Obj, PageParams, Params, parse_id};
 use crate::{ApiError, AppState};
 
@@ -137,45 +137,29 @@ pub async fn comments(State(app): State<AppState>, Auth(scope): Auth, base: Base
     };
     let cp = app.helpdesk.list_comments(&scope, TicketId(tid), after, descending, page, size).await?;
     let first_last = cp.comments.first().zip(cp.comments.last()).map(|(a, b)| (a.id.0, b.id.0));
-    let mut items: Vec<Value> = cp.comments.iter().map(|c| wire::comment(c, &base)).collect();
-    let mut resp_pp = pp;
-    if let PageParams::Cursor { size, after, .. } = pp {
-        resp_pp = PageParams::Cursor { size, after, before: None };
-    }
+    let items: Vec<Value> = cp.comments.iter().map(|c| wire::comment(c, &base)).collect();
+    // Comments page forwards only; a `page[before]` is answered as the first page.
+    let resp_pp = match pp {
+        PageParams::Cursor { size, after, .. } => PageParams::Cursor { size, after, before: None },
+        other => other,
+    };
+    let page = ListPage {
+        root: "comments",
+        items,
+        first_last,
+        has_more: cp.has_more,
+        count: cp.count,
+        path: format!("/tickets/{tid}/comments"),
+    };
+    let mut body = list_body(page, resp_pp, &base, &params);
     if includes(&params, "users") {
         let mut ids: Vec<UserId> = cp.comments.iter().map(|c| c.author_id).collect();
         ids.sort();
         ids.dedup();
         let users = app.helpdesk.get_users(&scope, &ids).await?;
-        let page = ListPage {
-            root: "comments",
-            items: std::mem::take(&mut items),
-            first_last,
-            has_more: cp.has_more,
-            count: cp.count,
-            path: format!("/tickets/{tid}/comments"),
-        };
-        let resp = list(page, resp_pp, &base, &params);
-        let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
-            .await
-            .map_err(|_| ApiError::BadRequest("internal".into()))?;
-        let mut v: Value = serde_json::from_slice(&bytes).map_err(|_| ApiError::BadRequest("internal".into()))?;
-        v["users"] = Value::Array(users.iter().map(|u| wire::user(u, &base, &scope)).collect());
-        return Ok(ok(v));
+        body["users"] = Value::Array(users.iter().map(|u| wire::user(u, &base, &scope)).collect());
     }
-    Ok(list(
-        ListPage {
-            root: "comments",
-            items,
-            first_last,
-            has_more: cp.has_more,
-            count: cp.count,
-            path: format!("/tickets/{tid}/comments"),
-        },
-        resp_pp,
-        &base,
-        &params,
-    ))
+    Ok(ok(body))
 }
 
 /// `GET /tickets/{id}/comments/count`

@@ -2,7 +2,6 @@
 //! (Zendesk reference §6.5).
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Value, json};
 use suoja_core::UserId;
@@ -175,9 +174,4 @@ pub async fn ccd(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, 
 /// `GET /users/{id}/tickets/assigned`
 pub async fn assigned(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, params: Params, Path(id): Path<String>) -> Result<Response, ApiError> {
     user_tickets(app, scope, base, params, id, TicketList::Assigned, "assigned").await
-}
-
-/// Status code helper for handlers that answer 200 with an empty body.
-pub fn empty_ok() -> Response {
-    super::respond(StatusCode::OK, json!({}))
 }

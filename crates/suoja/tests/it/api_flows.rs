@@ -194,6 +194,10 @@ engine_test!(ticket_lifecycle, |app| async move {
     let html = comments[2]["html_body"].as_str().unwrap();
     assert!(html.contains("<b>tehty</b>") && !html.contains("script"), "{html}");
     assert_eq!(v["count"], 3);
+    let (_, v) = app.get(&format!("/api/v2/tickets/{id}/comments.json?include=users&page[size]=2")).await;
+    assert_eq!(v["comments"].as_array().unwrap().len(), 2);
+    assert_eq!(v["meta"]["has_more"], true);
+    assert_eq!(v["users"][0]["id"], app.t.admin_id, "comment authors are sideloaded");
 
     // Lists by role.
     let (_, v) = app
