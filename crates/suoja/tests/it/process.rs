@@ -363,3 +363,73 @@ async fn rate_limit_answers_429_with_retry_after() {
     assert_eq!(statuses[..5], [StatusCode::OK; 5]);
     assert_eq!(statuses[5], StatusCode::TOO_MANY_REQUESTS);
 }
+
+#[tokio::test]
+async fn serve_demo_creates_suoja_data_and_prints_credentials_once() {
+    let cwd = TempDir::new();
+    let port = free_port();
+    let start = || {
+        Command::new(BIN)
+            .current_dir(&cwd.0)
+            .env_remove("SUOJA_DATA_DIR")
+            .env_remove("SUOJA_DATABASE_URL")
+            .env_remove("SUOJA_ROOT_KEY")
+            .env_remove("SUOJA_CONFIG")
+            .args(["serve", "--demo", "--listen", &format!("127.0.0.1:{port}")])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let read_until_listening = |child: &mut Child| {
+        use std::io::BufRead as _;
+        let out = child.stdout.take().unwrap();
+        let mut lines = Vec::new();
+        for line in std::io::BufReader::new(out).lines() {
+            let line = line.unwrap();
+            let done = line.starts_with("Suoja is listening");
+            lines.push(line);
+            if done {
+                break;
+            }
+        }
+        lines
+    };
+    let mut first = start();
+    let lines = read_until_listening(&mut first);
+    let token = lines
+        .iter()
+        .find_map(|l| l.trim().strip_prefix("API token:"))
+        .map(|t| t.trim().to_string())
+        .expect("API token printed");
+    assert!(lines.iter().any(|l| l.contains("password:")), "{lines:?}");
+    assert!(cwd.0.join("suoja-data").join("suoja.db").exists(), "SQLite database in ./suoja-data");
+    assert!(cwd.0.join("suoja-data").join("root.key").exists());
+    let req = client("admin@demo.suoja.example", &token);
+    let (s, v) = send(
+        req(Method::POST, format!("http://127.0.0.1:{port}/api/v2/users.json"))
+            .json(&json!({"user": {"name": "Demo Person", "email": "demo.person@example.fi"}})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    Command::new("kill").args(["-TERM", &first.id().to_string()]).status().unwrap();
+    assert!(first.wait().unwrap().success());
+
+    let mut second = start();
+    let lines = read_until_listening(&mut second);
+    assert!(
+        !lines.iter().any(|l| l.contains("API token") || l.contains("password")),
+        "credentials are shown once: {lines:?}"
+    );
+    // A new client: the old one's pooled connection belonged to the stopped server.
+    let req = client("admin@demo.suoja.example", &token);
+    let (s, v) = send(req(
+        Method::GET,
+        format!("http://127.0.0.1:{port}/api/v2/users/search.json?query=demo.person%40example.fi"),
+    ))
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["users"].as_array().unwrap().len(), 1, "data kept across the restart");
+    let _ = second.kill();
+    let _ = second.wait();
+}
