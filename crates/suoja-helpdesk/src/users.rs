@@ -308,6 +308,9 @@ impl Helpdesk {
     /// tokens revoked, and it appears in the deleted users list until erased.
     pub async fn delete_user(&self, scope: &Scope, id: UserId) -> Result<User> {
         require_staff(scope)?;
+        if id == scope.actor {
+            return Err(HelpdeskError::Conflict("you cannot delete yourself; ask another admin".into()));
+        }
         let now = self.now();
         let mut tx = self.db.begin().await?;
         let mut row = suoja_store::users::by_id(&mut tx, scope.tenant, id)

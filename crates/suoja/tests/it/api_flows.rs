@@ -83,6 +83,17 @@ engine_test!(users_crud_and_me, |app| async move {
         let (s, v) = app.put(&format!("/api/v2/users/{}.json", app.t.admin_id), json!({"user": change})).await;
         assert_eq!(s, StatusCode::CONFLICT, "{v}");
     }
+    // With a second admin present, an admin still cannot delete themselves.
+    let (s, second) = app
+        .post(
+            "/api/v2/users.json",
+            json!({"user": {"name": "Second Admin", "email": "second@one.example", "role": "admin"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{second}");
+    let (s, v) = app.delete(&format!("/api/v2/users/{}.json", app.t.admin_id)).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    assert!(v["description"].as_str().unwrap().contains("yourself"), "{v}");
     let (s, _) = app.get("/api/v2/users/me.json").await;
     assert_eq!(s, StatusCode::OK);
 });
