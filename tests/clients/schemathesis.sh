@@ -25,6 +25,7 @@ schemathesis run "http://127.0.0.1:$PORT/api/v2/openapi.json" \
   --checks not_a_server_error,response_schema_conformance,content_type_conformance \
   --max-examples "${SCHEMATHESIS_EXAMPLES:-30}" \
   --suppress-health-check filter_too_much \
+  --generation-deterministic \
   --workers 2 \
   --request-timeout 10 \
   --no-color
