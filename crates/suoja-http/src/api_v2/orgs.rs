@@ -96,19 +96,5 @@ pub async fn tickets(State(app): State<AppState>, Auth(scope): Auth, base: BaseU
         .helpdesk
         .list_tickets(&scope, TicketList::Organization(OrganizationId(oid)), pp.to_paging())
         .await?;
-    let first_last = page.tickets.first().zip(page.tickets.last()).map(|(a, b)| (a.id.0, b.id.0));
-    let items = page.tickets.iter().map(|t| wire::ticket(t, &base)).collect();
-    Ok(list(
-        ListPage {
-            root: "tickets",
-            items,
-            first_last,
-            has_more: page.has_more,
-            count: page.count,
-            path: format!("/organizations/{oid}/tickets"),
-        },
-        pp,
-        &base,
-        &params,
-    ))
+    Ok(super::tickets::ticket_page(&page, format!("/organizations/{oid}/tickets"), pp, &base, &params))
 }

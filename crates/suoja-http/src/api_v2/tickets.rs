@@ -27,25 +27,30 @@ async fn sideload_users(app: &AppState, scope: &Scope, base: &BaseUrl, tickets: 
     Ok(users.iter().map(|u| wire::user(u, base, scope)).collect())
 }
 
-/// `GET /tickets`
-pub async fn index(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, params: Params) -> Result<Response, ApiError> {
-    let pp = params.paging()?;
-    let page = app.helpdesk.list_tickets(&scope, TicketList::All, pp.to_paging()).await?;
+/// Responds with a page of tickets listed under `path`.
+pub fn ticket_page(page: &suoja_helpdesk::tickets::TicketPage, path: String, pp: PageParams, base: &BaseUrl, params: &Params) -> Response {
     let first_last = page.tickets.first().zip(page.tickets.last()).map(|(a, b)| (a.id.0, b.id.0));
-    let items = page.tickets.iter().map(|t| wire::ticket(t, &base)).collect();
-    Ok(list(
+    let items = page.tickets.iter().map(|t| wire::ticket(t, base)).collect();
+    list(
         ListPage {
             root: "tickets",
             items,
             first_last,
             has_more: page.has_more,
             count: page.count,
-            path: "/tickets".into(),
+            path,
         },
         pp,
-        &base,
-        &params,
-    ))
+        base,
+        params,
+    )
+}
+
+/// `GET /tickets`
+pub async fn index(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, params: Params) -> Result<Response, ApiError> {
+    let pp = params.paging()?;
+    let page = app.helpdesk.list_tickets(&scope, TicketList::All, pp.to_paging()).await?;
+    Ok(ticket_page(&page, "/tickets".into(), pp, &base, &params))
 }
 
 fn ticket_body(body: &JsonBody, creating: bool) -> Result<suoja_helpdesk::model::TicketInput, ApiError> {

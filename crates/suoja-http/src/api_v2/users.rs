@@ -144,21 +144,7 @@ async fn user_tickets(
     let uid = parse_id(&id)?;
     let pp = params.paging()?;
     let page = app.helpdesk.list_tickets(&scope, which(UserId(uid)), pp.to_paging()).await?;
-    let first_last = page.tickets.first().zip(page.tickets.last()).map(|(a, b)| (a.id.0, b.id.0));
-    let items = page.tickets.iter().map(|t| wire::ticket(t, &base)).collect();
-    Ok(list(
-        ListPage {
-            root: "tickets",
-            items,
-            first_last,
-            has_more: page.has_more,
-            count: page.count,
-            path: format!("/users/{uid}/tickets/{tail}"),
-        },
-        pp,
-        &base,
-        &params,
-    ))
+    Ok(super::tickets::ticket_page(&page, format!("/users/{uid}/tickets/{tail}"), pp, &base, &params))
 }
 
 /// `GET /users/{id}/tickets/requested`
