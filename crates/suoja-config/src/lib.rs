@@ -60,6 +60,25 @@ pub struct Settings {
     pub log_format: String,
     /// Seconds in-flight requests get to finish at shutdown.
     pub shutdown_grace_secs: u64,
+    /// The address people reach this installation at (for links in messages); defaults to
+    /// `http://LISTEN`.
+    pub public_url: Option<String>,
+    /// IANA time zone privacy-request deadlines are counted in.
+    pub privacy_time_zone: String,
+    /// Public holidays (`YYYY-MM-DD`) a deadline moves past.
+    pub privacy_holidays: Vec<String>,
+    /// Whether access exports include internal notes about the person by default.
+    pub privacy_include_internal_notes: bool,
+    /// Whether exports name agents (otherwise `Agent #n`).
+    pub privacy_agent_names: bool,
+    /// The controller, as named to people in exports and messages.
+    pub privacy_controller: String,
+    /// Where people reach the controller about their data.
+    pub privacy_contact: String,
+    /// The supervisory authority people may complain to.
+    pub privacy_supervisory_authority: String,
+    /// Hours an export package can be downloaded before it is deleted.
+    pub export_ttl_hours: u32,
 }
 
 impl Default for Settings {
@@ -75,6 +94,15 @@ impl Default for Settings {
             db_max_connections: 8,
             log_format: "text".into(),
             shutdown_grace_secs: 30,
+            public_url: None,
+            privacy_time_zone: "UTC".into(),
+            privacy_holidays: Vec::new(),
+            privacy_include_internal_notes: true,
+            privacy_agent_names: false,
+            privacy_controller: "the organisation running this helpdesk".into(),
+            privacy_contact: "the privacy contact of the organisation running this helpdesk".into(),
+            privacy_supervisory_authority: "the data protection supervisory authority of your country of residence".into(),
+            export_ttl_hours: 168,
         }
     }
 }
@@ -91,6 +119,18 @@ pub const DEFAULT_TOML: &str = r#"# Suoja configuration. Every key can also be s
 # db_max_connections = 8
 # log_format = "text"                           # or "json"
 # shutdown_grace_secs = 30
+# public_url: where people reach Suoja, for links in messages (default http://LISTEN),
+#   for example https://help.example.com
+#
+# Privacy requests and exports
+# privacy_time_zone = "UTC"                     # deadlines are counted in this calendar
+# privacy_holidays = []                         # e.g. ["2026-12-24", "2026-12-25"]
+# privacy_include_internal_notes = true         # exports include internal notes about the person
+# privacy_agent_names = false                   # exports show agents as "Agent #n"
+# privacy_controller = "the organisation running this helpdesk"
+# privacy_contact = "the privacy contact of the organisation running this helpdesk"
+# privacy_supervisory_authority = "the data protection supervisory authority of your country of residence"
+# export_ttl_hours = 168                        # export packages are deleted after this
 "#;
 
 fn env(name: &str) -> Option<String> {
@@ -155,6 +195,18 @@ impl Settings {
         if let Some(v) = parse_env("SUOJA_SHUTDOWN_GRACE_SECS", "shutdown_grace_secs")? {
             s.shutdown_grace_secs = v;
         }
+        if let Some(v) = env("SUOJA_PUBLIC_URL") {
+            s.public_url = Some(v);
+        }
+        if let Some(v) = env("SUOJA_PRIVACY_TIME_ZONE") {
+            s.privacy_time_zone = v;
+        }
+        if let Some(v) = parse_env("SUOJA_PRIVACY_INCLUDE_INTERNAL_NOTES", "privacy_include_internal_notes")? {
+            s.privacy_include_internal_notes = v;
+        }
+        if let Some(v) = parse_env("SUOJA_EXPORT_TTL_HOURS", "export_ttl_hours")? {
+            s.export_ttl_hours = v;
+        }
         s.validate()?;
         Ok(s)
     }
@@ -188,6 +240,20 @@ impl Settings {
                     message: "must start with sqlite:// or postgres://".into(),
                 });
             }
+        }
+        if !(1..=24 * 30).contains(&self.export_ttl_hours) {
+            return Err(ConfigError::Invalid {
+                name: "export_ttl_hours",
+                message: "must be between 1 and 720".into(),
+            });
+        }
+        if let Some(u) = &self.public_url
+            && !(u.starts_with("http://") || u.starts_with("https://"))
+        {
+            return Err(ConfigError::Invalid {
+                name: "public_url",
+                message: "must start with http:// or https://".into(),
+            });
         }
         if self.region.is_empty() || !self.region.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
             return Err(ConfigError::Invalid {

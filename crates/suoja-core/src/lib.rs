@@ -25,6 +25,8 @@ pub struct Scope {
     pub actor: UserId,
     /// The acting user's role.
     pub role: Role,
+    /// The acting user is a privacy officer.
+    pub privacy_officer: bool,
 }
 
 impl Scope {
@@ -35,5 +37,9 @@ impl Scope {
     /// Admins only.
     pub fn is_admin(&self) -> bool {
         self.role == Role::Admin
+    }
+    /// Admins and privacy officers: those who work on data-subject requests.
+    pub fn handles_privacy(&self) -> bool {
+        self.is_admin() || (self.privacy_officer && self.is_staff())
     }
 }

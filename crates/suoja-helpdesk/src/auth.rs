@@ -96,5 +96,10 @@ fn scope_for(tenant: TenantId, user: &suoja_store::users::UserRow) -> Result<Sco
         return Err(HelpdeskError::Unauthorized);
     }
     let role = Role::parse(&user.role).map_err(|_| HelpdeskError::Unauthorized)?;
-    Ok(Scope { tenant, actor: user.id, role })
+    Ok(Scope {
+        tenant,
+        actor: user.id,
+        role,
+        privacy_officer: user.privacy_officer,
+    })
 }

@@ -4,10 +4,12 @@
 //! subject's key on the way in and decrypt them on the way out. No HTTP, no HTML.
 
 mod auth;
+pub mod consult;
 mod crypt;
 mod error;
 pub mod groups;
 pub mod jobs;
+mod ledger;
 pub mod model;
 pub mod orgs;
 mod search;
@@ -16,6 +18,7 @@ mod text;
 pub mod tickets;
 pub mod uploads;
 pub mod users;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -33,12 +36,18 @@ pub struct Helpdesk {
     db: Db,
     vault: Vault,
     clock: Arc<dyn Clock>,
+    pending: Arc<std::sync::Mutex<consult::Pending>>,
 }
 
 impl Helpdesk {
     /// Services over `db` and `vault`, telling time with `clock`.
     pub fn new(db: Db, vault: Vault, clock: Arc<dyn Clock>) -> Self {
-        Self { db, vault, clock }
+        Self {
+            db,
+            vault,
+            clock,
+            pending: Arc::default(),
+        }
     }
     /// The database.
     pub fn db(&self) -> &Db {

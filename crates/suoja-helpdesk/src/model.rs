@@ -42,6 +42,10 @@ pub struct User {
     pub active: bool,
     /// Suspended.
     pub suspended: bool,
+    /// May work on privacy requests.
+    pub privacy_officer: bool,
+    /// Processing is restricted (GDPR Art. 18).
+    pub restricted: bool,
     /// Created.
     pub created_at: Timestamp,
     /// Changed.
@@ -84,6 +88,8 @@ pub struct UserInput {
     pub verified: Option<bool>,
     /// Suspended.
     pub suspended: Option<bool>,
+    /// May work on privacy requests (admins only may set it).
+    pub privacy_officer: Option<bool>,
     /// New password.
     pub password: Option<Personal<String>>,
 }

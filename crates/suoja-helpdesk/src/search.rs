@@ -227,7 +227,7 @@ impl Helpdesk {
                 for r in suoja_store::users::by_ids(&mut c, scope.tenant, chunk)
                     .await?
                     .iter()
-                    .filter(|r| r.deleted_at.is_none())
+                    .filter(|r| r.deleted_at.is_none() && !r.restricted)
                 {
                     total += 1;
                     candidates.push((r.updated_at.0, 1, r.id.0));
@@ -277,7 +277,7 @@ impl Helpdesk {
         let ids: Vec<UserId> = ids.into_iter().take(100).map(UserId).collect();
         let rows = suoja_store::users::by_ids(&mut c, scope.tenant, &ids).await?;
         let mut out = Vec::new();
-        for r in rows.iter().filter(|r| r.deleted_at.is_none()) {
+        for r in rows.iter().filter(|r| r.deleted_at.is_none() && !r.restricted) {
             out.push(self.open_user(&mut c, scope.tenant, r).await?);
         }
         out.sort_by_key(|u| u.id);

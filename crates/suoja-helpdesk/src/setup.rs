@@ -58,6 +58,7 @@ impl Helpdesk {
                 tenant,
                 actor: admin.id,
                 role: Role::Admin,
+                privacy_officer: false,
             },
             api_token: Personal::new(token),
             password,

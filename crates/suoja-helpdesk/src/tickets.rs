@@ -249,6 +249,7 @@ impl Helpdesk {
             updated_at: now,
             deleted_at: None,
             deleted_by: None,
+            restricted: requester.restricted,
         };
         row.id = suoja_store::tickets::insert(c, scope.tenant, &row).await?;
         let mut links: [Vec<UserId>; 3] = Default::default();
@@ -273,6 +274,7 @@ impl Helpdesk {
         text.push(' ');
         text.push_str(&plain);
         crate::search::index_new_doc(v, c, scope.tenant, DOC_TICKET, row.id.0, &text, &tags).await?;
+        self.queue_ticket_event(c, scope.tenant, row.id, row.restricted, "ticket.created", now).await?;
         let mut ticket = self.open_ticket_row(c, scope.tenant, &row).await?;
         let [collaborators, email_ccs, followers] = links;
         ticket.collaborator_ids = collaborators;
@@ -464,6 +466,7 @@ impl Helpdesk {
             self.reindex_ticket(&mut tx, t, row.id).await?;
         }
         let ticket = self.open_ticket_full(&mut tx, t, &row).await?;
+        self.queue_ticket_event(&mut tx, t, row.id, row.restricted, "ticket.updated", now).await?;
         tx.commit().await?;
         tracing::info!(tenant.id = %t, ticket.id = %id, actor.id = %scope.actor, changes = events.len(), "ticket updated");
         Ok(TicketChange {
@@ -517,6 +520,10 @@ impl Helpdesk {
     /// Whether the scope may see a ticket: staff always; end users when they requested it or are
     /// CC'd on it.
     pub(crate) async fn can_see(&self, c: &mut AnyConnection, scope: &Scope, row: &TicketRow) -> Result<bool> {
+        if row.restricted && scope.is_staff() {
+            // Restricted (GDPR Art. 18): staff reach it only through the privacy console, with a reason.
+            return Ok(false);
+        }
         if scope.is_staff() || row.requester_id == scope.actor {
             return Ok(true);
         }

@@ -94,6 +94,8 @@ impl Helpdesk {
             verified: r.verified,
             active: r.active,
             suspended: r.suspended,
+            privacy_officer: r.privacy_officer,
+            restricted: r.restricted,
             created_at: r.created_at,
             updated_at: r.updated_at,
             last_login_at: r.last_login_at,
@@ -159,6 +161,9 @@ impl Helpdesk {
         if let Some(b) = input.suspended {
             row.suspended = b;
         }
+        if let Some(b) = input.privacy_officer {
+            row.privacy_officer = b;
+        }
         if let Some(p) = &input.password {
             row.password_hash = Some(crate::auth::hash_password(p.expose())?);
         }
@@ -198,6 +203,8 @@ impl Helpdesk {
             updated_at: now,
             deleted_at: None,
             last_login_at: None,
+            restricted: false,
+            privacy_officer: false,
         };
         let mut full = input.clone();
         full.name = Some(name);
@@ -231,7 +238,9 @@ impl Helpdesk {
         let mut c = self.db.read().await?;
         let row = suoja_store::users::by_id(&mut c, scope.tenant, id)
             .await?
+            .filter(|r| !r.restricted || r.id == scope.actor)
             .ok_or(HelpdeskError::NotFound("User"))?;
+        self.consulted(scope, &[row.id], "user.viewed", "support");
         self.open_user(&mut c, scope.tenant, &row).await
     }
 
@@ -241,7 +250,7 @@ impl Helpdesk {
         let rows = suoja_store::users::by_ids(&mut c, scope.tenant, ids).await?;
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
-            if scope.is_staff() || r.id == scope.actor {
+            if (scope.is_staff() && !r.restricted) || r.id == scope.actor {
                 out.push(self.open_user(&mut c, scope.tenant, &r).await?);
             }
         }
@@ -272,8 +281,8 @@ impl Helpdesk {
                 ));
             }
         }
-        if input.role.is_some() && !scope.is_admin() {
-            return Err(HelpdeskError::Forbidden("only admins can change roles"));
+        if (input.role.is_some() || input.privacy_officer.is_some()) && !scope.is_admin() {
+            return Err(HelpdeskError::Forbidden("only admins can change roles and the privacy officer flag"));
         }
         if own && scope.is_staff() && (input.role.is_some_and(|r| r != scope.role) || input.suspended == Some(true)) {
             return Err(HelpdeskError::Conflict(
@@ -294,11 +303,28 @@ impl Helpdesk {
         if row.role == "admin" && input.role.is_some_and(|r| r != Role::Admin) && suoja_store::users::count_admins(&mut tx, scope.tenant).await? <= 1 {
             return Err(HelpdeskError::Conflict("the last admin cannot be demoted".into()));
         }
+        let before = row.clone();
         self.apply_user_input(&mut tx, scope.tenant, &mut row, &input).await?;
         row.updated_at = now;
         suoja_store::users::update(&mut tx, scope.tenant, &row).await.map_err(dup_email)?;
         let user = self.open_user(&mut tx, scope.tenant, &row).await?;
         index_doc(&self.vault, &mut tx, scope.tenant, DOC_USER, id.0, &user_search_text(&user), &[]).await?;
+        let fields = rectified_fields(&before, &row);
+        if !fields.is_empty() {
+            // Rectification (GDPR Art. 16): the ledger names the fields, never the values; export
+            // packages built from the old values are dropped; recipients are told.
+            self.record_ledger(
+                &mut tx,
+                scope.tenant,
+                "user.rectified",
+                Some(id.0),
+                Some(scope.actor.0),
+                serde_json::json!({ "fields": fields }),
+            )
+            .await?;
+            suoja_store::exports::delete_for_subject(&mut tx, scope.tenant, id.0).await?;
+            self.notify_recipients(&mut tx, scope.tenant, id, "subject.rectified", &fields, now).await?;
+        }
         tx.commit().await?;
         tracing::info!(tenant.id = %scope.tenant, user.id = %id, actor.id = %scope.actor, "user updated");
         Ok(user)
@@ -421,4 +447,21 @@ pub(crate) fn dup_email(e: StoreError) -> HelpdeskError {
         StoreError::Duplicate(_) => HelpdeskError::duplicate("email", "Email: is already being used by another user"),
         other => other.into(),
     }
+}
+
+/// The personal fields whose stored value changed (ciphertexts are re-sealed only when set, so a
+/// changed ciphertext means the field was written; equal plaintexts re-sealed count as written).
+fn rectified_fields(before: &UserRow, after: &UserRow) -> Vec<&'static str> {
+    type Pair<'a> = (&'static str, Option<&'a [u8]>, Option<&'a [u8]>);
+    let pairs: [Pair<'_>; 8] = [
+        ("name", Some(before.name_enc.as_slice()), Some(after.name_enc.as_slice())),
+        ("email", before.email_enc.as_deref(), after.email_enc.as_deref()),
+        ("phone", before.phone_enc.as_deref(), after.phone_enc.as_deref()),
+        ("details", before.details_enc.as_deref(), after.details_enc.as_deref()),
+        ("notes", before.notes_enc.as_deref(), after.notes_enc.as_deref()),
+        ("tags", before.tags_enc.as_deref(), after.tags_enc.as_deref()),
+        ("external_id", before.external_id_enc.as_deref(), after.external_id_enc.as_deref()),
+        ("user_fields", before.user_fields_enc.as_deref(), after.user_fields_enc.as_deref()),
+    ];
+    pairs.into_iter().filter(|(_, a, b)| a != b).map(|(f, _, _)| f).collect()
 }

@@ -6,6 +6,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use suoja_core::ErrorKind;
 use suoja_helpdesk::HelpdeskError;
+use suoja_privacy::PrivacyError;
 
 /// An error on its way to the client.
 #[derive(Debug)]
@@ -26,6 +27,17 @@ pub enum ApiError {
     RateLimited(u64),
     /// Wrong content type for a body.
     UnsupportedMediaType,
+    /// From a privacy service.
+    Privacy(PrivacyError),
+}
+
+impl From<PrivacyError> for ApiError {
+    fn from(e: PrivacyError) -> Self {
+        match e {
+            PrivacyError::Helpdesk(h) => ApiError::Helpdesk(h),
+            other => ApiError::Privacy(other),
+        }
+    }
 }
 
 impl From<HelpdeskError> for ApiError {
@@ -78,6 +90,29 @@ impl IntoResponse for ApiError {
                 r
             }
             ApiError::Helpdesk(e) => helpdesk_response(e),
+            ApiError::Privacy(e) => privacy_response(e),
+        }
+    }
+}
+
+fn privacy_response(e: PrivacyError) -> Response {
+    match e {
+        PrivacyError::Helpdesk(h) => helpdesk_response(h),
+        PrivacyError::NotFound(_) => ApiError::NotFound.into_response(),
+        PrivacyError::Invalid { field, message } => body(StatusCode::UNPROCESSABLE_ENTITY, record_invalid(field, &message, "InvalidValue")),
+        PrivacyError::Forbidden(m) => body(StatusCode::FORBIDDEN, json!({"error": "Forbidden", "description": m})),
+        PrivacyError::Conflict(m) => body(StatusCode::CONFLICT, json!({"error": "Conflict", "description": m})),
+        PrivacyError::TooMany(m) => {
+            let mut r = body(StatusCode::TOO_MANY_REQUESTS, json!({"error": "TooManyRequests", "description": m}));
+            r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("3600"));
+            r
+        }
+        PrivacyError::Internal(m) => {
+            tracing::error!(error = %m, "internal error");
+            body(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                json!({"error": "InternalError", "description": "Something went wrong on our side; it has been logged"}),
+            )
         }
     }
 }

@@ -16,6 +16,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::Request;
 use suoja_helpdesk::Helpdesk;
+use suoja_privacy::Privacy;
 use tokio::net::TcpListener;
 use tower::Layer as _;
 
@@ -48,6 +49,10 @@ impl Default for HttpLimits {
 pub struct AppState {
     /// The helpdesk services.
     pub helpdesk: Helpdesk,
+    /// The privacy services.
+    pub privacy: Privacy,
+    /// Where people reach this installation (links in messages never follow the request's host).
+    pub public_url: String,
     /// Request limits.
     pub limits: HttpLimits,
     /// The rate limiter.
@@ -55,10 +60,16 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// State over `helpdesk` with `limits`.
-    pub fn new(helpdesk: Helpdesk, limits: HttpLimits) -> Self {
+    /// State over `privacy` (and the helpdesk under it) with `limits`.
+    pub fn new(privacy: Privacy, public_url: String, limits: HttpLimits) -> Self {
         let rate = Arc::new(RateLimiter::new(limits.rate_per_minute));
-        Self { helpdesk, limits, rate }
+        Self {
+            helpdesk: privacy.helpdesk().clone(),
+            privacy,
+            public_url,
+            limits,
+            rate,
+        }
     }
 }
 

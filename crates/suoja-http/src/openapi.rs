@@ -42,7 +42,7 @@ fn operation(d: &Doc) -> Value {
     let mut responses = error_responses();
     let ok_body = if d.response.is_empty() {
         json!({"description": "Done"})
-    } else if d.path.ends_with("/content") {
+    } else if d.path.ends_with("/content") || d.path.ends_with("/download") {
         json!({"description": "The file", "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}})
     } else {
         json!({"description": "Success", "content": {"application/json": {"schema": {"type": "object", "required": [d.response], "properties": {d.response: {}}}}}})
@@ -64,6 +64,19 @@ fn operation(d: &Doc) -> Value {
         Some("raw") => {
             op["requestBody"] = json!({"required": true, "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}});
         }
+        Some(flat @ ("reason" | "note" | "code" | "refusal")) => {
+            let schema = match flat {
+                "refusal" => json!({"type": "object", "required": ["code", "reason"], "additionalProperties": false, "properties": {
+                    "code": {"type": "string", "enum": suoja_privacy::requests::REFUSAL_CODES}, "reason": {"type": "string", "minLength": 1, "maxLength": 2000}}}),
+                "code" => {
+                    json!({"type": "object", "required": ["token"], "additionalProperties": false, "properties": {"token": {"type": "string", "minLength": 1, "maxLength": 200}}})
+                }
+                key => {
+                    json!({"type": "object", "required": [key], "additionalProperties": false, "properties": {key: {"type": "string", "minLength": 1, "maxLength": 2000}}})
+                }
+            };
+            op["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": schema}}});
+        }
         Some(root) => {
             let inner = match root {
                 "tickets" => json!({"type": "array", "maxItems": 100, "items": {"$ref": "#/components/schemas/TicketInput"}}),
@@ -72,6 +85,9 @@ fn operation(d: &Doc) -> Value {
                 "organization" => json!({"$ref": "#/components/schemas/OrganizationInput"}),
                 "group" => json!({"$ref": "#/components/schemas/GroupInput"}),
                 "token" => json!({"$ref": "#/components/schemas/TokenInput"}),
+                "request" => json!({"$ref": "#/components/schemas/PrivacyRequestInput"}),
+                "export" => json!({"$ref": "#/components/schemas/ExportInput"}),
+                "webhook" => json!({"$ref": "#/components/schemas/WebhookInput"}),
                 _ => json!({"type": "object"}),
             };
             op["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": {"type": "object", "required": [root], "additionalProperties": false, "properties": {root: inner}}}}});
@@ -136,7 +152,7 @@ fn schemas() -> Value {
             "details": {"type": "string", "maxLength": 65_536, "nullable": true}, "notes": {"type": "string", "maxLength": 65_536, "nullable": true},
             "tags": {"type": "array", "maxItems": 100, "items": text(80)}, "external_id": {"type": "string", "maxLength": 1024, "nullable": true},
             "user_fields": {"type": "object"}, "organization_id": nullable_id(), "locale": text(16), "time_zone": text(64),
-            "verified": {"type": "boolean"}, "suspended": {"type": "boolean"}, "password": {"type": "string", "minLength": 8, "maxLength": 256}
+            "verified": {"type": "boolean"}, "suspended": {"type": "boolean"}, "privacy_officer": {"type": "boolean"}, "password": {"type": "string", "minLength": 8, "maxLength": 256}
         }},
         "OrganizationInput": {"type": "object", "additionalProperties": false, "properties": {
             "name": {"type": "string", "minLength": 1, "maxLength": 255}, "details": {"type": "string", "maxLength": 65_536, "nullable": true},
@@ -145,6 +161,28 @@ fn schemas() -> Value {
             "group_id": nullable_id(), "shared_tickets": {"type": "boolean"}, "shared_comments": {"type": "boolean"}
         }},
         "TokenInput": {"type": "object", "additionalProperties": false, "properties": {"client_id": text(255), "scopes": {"type": "array", "maxItems": 10, "items": {"type": "string", "enum": ["read", "write"]}}}},
+        "PrivacyRequestInput": {"type": "object", "additionalProperties": false, "required": ["kind"], "properties": {
+            "kind": {"type": "string", "enum": ["access", "portability", "rectification", "erasure", "restriction", "objection"]},
+            "subject_id": id(), "email": {"type": "string", "format": "email"},
+            "channel": {"type": "string", "enum": suoja_privacy::requests::STAFF_CHANNELS},
+            "received_at": {"type": "string", "format": "date-time"},
+            "changes": {"type": "object", "additionalProperties": false, "properties": {
+                "name": {"type": "string", "minLength": 1, "maxLength": 255}, "email": {"type": "string", "format": "email"},
+                "phone": {"type": "string", "maxLength": 64, "nullable": true}, "details": {"type": "string", "maxLength": 1000, "nullable": true},
+                "locale": text(16), "time_zone": text(64)}},
+            "message": text(5000)
+        }},
+        "ExportInput": {"type": "object", "additionalProperties": false, "properties": {
+            "format": {"type": "string", "enum": ["json", "pdf", "zip"]},
+            "filter": {"type": "string", "enum": ["requested", "ccd", "commented", "all"]},
+            "include_internal_notes": {"type": "boolean"}
+        }},
+        "WebhookInput": {"type": "object", "additionalProperties": false, "required": ["name", "endpoint"], "properties": {
+            "name": {"type": "string", "minLength": 1, "maxLength": 255}, "endpoint": {"type": "string", "format": "uri", "maxLength": 2000},
+            "http_method": {"type": "string", "enum": ["POST"]}, "request_format": {"type": "string", "enum": ["json"]},
+            "status": {"type": "string", "enum": ["active", "inactive"]}, "description": text(1000),
+            "subscriptions": {"type": "array", "maxItems": 20, "items": {"type": "string", "enum": suoja_helpdesk::webhooks::EVENTS}}
+        }},
         "GroupInput": {"type": "object", "additionalProperties": false, "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 255}, "description": {"type": "string", "maxLength": 4096, "nullable": true}}}
     })
 }

@@ -5,7 +5,7 @@ use axum::Router;
 use axum::response::IntoResponse as _;
 use axum::routing::{MethodRouter, delete, get, post, put};
 
-use crate::api_v2::{deleted, groups, incremental, jobs, oauth, orgs, search, tickets, uploads, users};
+use crate::api_v2::{deleted, groups, incremental, jobs, oauth, orgs, privacy, search, tickets, uploads, users, webhooks};
 use crate::{ApiError, AppState, middleware, openapi};
 
 /// What the OpenAPI document says about a route.
@@ -96,6 +96,25 @@ pub fn table() -> Vec<(Doc, MethodRouter<AppState>)> {
         (r!("get", "/api/v2/search/count", "Count search results", "Search", None, 200, "count", &["query"]), get(search::count)),
         (r!("get", "/api/v2/incremental/tickets/cursor", "Tickets changed since a time", "Incremental export", None, 200, "tickets", &["start_time", "cursor", "per_page"]), get(incremental::tickets)),
         (r!("get", "/api/v2/incremental/users/cursor", "Users changed since a time", "Incremental export", None, 200, "users", &["start_time", "cursor", "per_page"]), get(incremental::users)),
+        (r!("get", "/api/v2/webhooks", "List webhooks (recipients)", "Webhooks", None, 200, "webhooks", &[]), get(webhooks::index)),
+        (r!("post", "/api/v2/webhooks", "Register a webhook", "Webhooks", Some("webhook"), 201, "webhook", &[]), post(webhooks::create)),
+        (r!("get", "/api/v2/webhooks/{id}", "Show a webhook", "Webhooks", None, 200, "webhook", &[]), get(webhooks::show)),
+        (r!("delete", "/api/v2/webhooks/{id}", "Remove a webhook", "Webhooks", None, 204, "", &[]), delete(webhooks::delete)),
+        (r!("post", "/api/v2/privacy/requests", "Open a privacy request (staff for a person, a person for themselves, or anyone by e-mail link)", "Privacy", Some("request"), 201, "request", &[]), post(privacy::create)),
+        (r!("get", "/api/v2/privacy/requests", "The privacy request inbox, most urgent first", "Privacy", None, 200, "requests", &["page", "per_page", "status"]), get(privacy::index)),
+        (r!("get", "/api/v2/privacy/requests/{id}", "Show a privacy request", "Privacy", None, 200, "request", &[]), get(privacy::show)),
+        (r!("post", "/api/v2/privacy/requests/{id}/confirm", "Confirm a request with the code from its link", "Privacy", Some("code"), 200, "request", &[]), post(privacy::confirm)),
+        (r!("post", "/api/v2/privacy/requests/{id}/verify", "Record that staff confirmed the person's identity", "Privacy", Some("note"), 200, "request", &[]), post(privacy::verify)),
+        (r!("post", "/api/v2/privacy/requests/{id}/extend", "Extend the due date by two months, with a reason", "Privacy", Some("reason"), 200, "request", &[]), post(privacy::extend)),
+        (r!("post", "/api/v2/privacy/requests/{id}/refuse", "Refuse a request, with a code and a reason", "Privacy", Some("refusal"), 200, "request", &[]), post(privacy::refuse)),
+        (r!("post", "/api/v2/privacy/requests/{id}/fulfil", "Carry out a verified request", "Privacy", None, 200, "request", &[]), post(privacy::fulfil)),
+        (r!("post", "/api/v2/privacy/requests/{id}/exports", "Build the export package of an access or portability request", "Privacy", Some("export"), 201, "export", &[]), post(privacy::build_export)),
+        (r!("get", "/api/v2/privacy/requests/{id}/exports", "Export packages of a request", "Privacy", None, 200, "exports", &[]), get(privacy::exports)),
+        (r!("get", "/api/v2/privacy/exports/{id}/download", "Download an export package", "Privacy", None, 200, "", &[]), get(privacy::download)),
+        (r!("post", "/api/v2/privacy/subjects/{id}/restriction", "Restrict processing of a person's data", "Privacy", Some("reason"), 200, "restriction", &[]), post(privacy::restrict)),
+        (r!("post", "/api/v2/privacy/subjects/{id}/restriction/lift", "Lift a restriction, telling the person first", "Privacy", Some("reason"), 200, "restriction", &[]), post(privacy::lift)),
+        (r!("get", "/api/v2/privacy/subjects/{id}/footprint", "What is held about a person (privacy staff, with a reason; logged)", "Privacy", None, 200, "footprint", &["reason"]), get(privacy::footprint)),
+        (r!("get", "/api/v2/privacy/ledger/verify", "Verify the privacy ledger's hash chain", "Privacy", None, 200, "ledger", &[]), get(privacy::verify_ledger)),
     ]
 }
 

@@ -71,6 +71,20 @@ pub struct Column {
     pub storage: Storage,
 }
 
+/// What a subject-link column holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Via {
+    /// The subject's user id: the row is theirs or about them.
+    User,
+    /// The id of a ticket in the subject's footprint: the row is part of that ticket.
+    Ticket,
+    /// The subject's data key id.
+    Key,
+    /// An indexed document (ticket, user or organisation) in a derived index.
+    Document,
+}
+
 /// How a table's rows link to the data subject.
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct SubjectLink {
@@ -78,6 +92,22 @@ pub struct SubjectLink {
     pub column: &'static str,
     /// What the link means (`owner`, `requester`, `author`, `collaborator`, …).
     pub role: &'static str,
+    /// What the column holds.
+    pub via: Via,
+}
+
+/// A link through a column holding the subject's user id.
+pub const fn user(column: &'static str, role: &'static str) -> SubjectLink {
+    SubjectLink { column, role, via: Via::User }
+}
+
+/// A link through a column holding a ticket id.
+pub const fn ticket(column: &'static str, role: &'static str) -> SubjectLink {
+    SubjectLink {
+        column,
+        role,
+        via: Via::Ticket,
+    }
 }
 
 /// One declared table.
@@ -152,7 +182,11 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "vault_subject_keys",
         purpose: "Encryption at rest: one data key per person; destroying it shreds every copy of their data",
-        subjects: &[SubjectLink { column: "id", role: "key of" }],
+        subjects: &[SubjectLink {
+            column: "id",
+            role: "key of",
+            via: Via::Key,
+        }],
         erasure: Erasure::Delete,
         retention: "until the person is erased",
         derived: false,
@@ -171,7 +205,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "users",
         purpose: "Providing support: knowing who asks and who answers",
-        subjects: &[SubjectLink { column: "id", role: "owner" }],
+        subjects: &[user("id", "owner")],
         erasure: Erasure::Delete,
         retention: "until erased; inactive end users per the retention policy",
         derived: false,
@@ -208,15 +242,14 @@ pub const TABLES: &[Table] = &[
             col("updated_at"),
             col("deleted_at"),
             col("last_login_at"),
+            col("restricted"),
+            col("privacy_officer"),
         ],
     },
     Table {
         name: "api_tokens",
         purpose: "Authenticating API clients",
-        subjects: &[SubjectLink {
-            column: "user_id",
-            role: "owner",
-        }],
+        subjects: &[user("user_id", "owner")],
         erasure: Erasure::Delete,
         retention: "until revoked or the user is erased",
         derived: false,
@@ -288,18 +321,9 @@ pub const TABLES: &[Table] = &[
         name: "tickets",
         purpose: "Providing support: the requests people make",
         subjects: &[
-            SubjectLink {
-                column: "requester_id",
-                role: "requester",
-            },
-            SubjectLink {
-                column: "submitter_id",
-                role: "submitter",
-            },
-            SubjectLink {
-                column: "assignee_id",
-                role: "assignee",
-            },
+            user("requester_id", "requester"),
+            user("submitter_id", "submitter"),
+            user("assignee_id", "assignee"),
         ],
         erasure: Erasure::Delete,
         retention: "closed tickets per the retention policy; trash 7 days",
@@ -328,15 +352,13 @@ pub const TABLES: &[Table] = &[
             col("updated_at"),
             col("deleted_at"),
             col("deleted_by"),
+            col("restricted"),
         ],
     },
     Table {
         name: "ticket_collaborators",
         purpose: "Keeping CC'd people and followers informed",
-        subjects: &[SubjectLink {
-            column: "user_id",
-            role: "collaborator",
-        }],
+        subjects: &[user("user_id", "collaborator"), ticket("ticket_id", "on the ticket of")],
         erasure: Erasure::Delete,
         retention: "with the ticket",
         derived: false,
@@ -345,16 +367,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "comments",
         purpose: "Providing support: the conversation on a ticket",
-        subjects: &[
-            SubjectLink {
-                column: "author_id",
-                role: "author",
-            },
-            SubjectLink {
-                column: "ticket_id",
-                role: "on the ticket of",
-            },
-        ],
+        subjects: &[user("author_id", "author"), ticket("ticket_id", "on the ticket of")],
         erasure: Erasure::Delete,
         retention: "with the ticket",
         derived: false,
@@ -374,16 +387,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "attachments",
         purpose: "Providing support: files sent with comments",
-        subjects: &[
-            SubjectLink {
-                column: "uploader_id",
-                role: "author",
-            },
-            SubjectLink {
-                column: "ticket_id",
-                role: "on the ticket of",
-            },
-        ],
+        subjects: &[user("uploader_id", "author"), ticket("ticket_id", "on the ticket of")],
         erasure: Erasure::Delete,
         retention: "with the ticket; unattached uploads 3 days",
         derived: false,
@@ -431,6 +435,7 @@ pub const TABLES: &[Table] = &[
         subjects: &[SubjectLink {
             column: "doc_id",
             role: "indexed document",
+            via: Via::Document,
         }],
         erasure: Erasure::Delete,
         retention: "rebuilt from the store; purged with the document",
@@ -446,7 +451,203 @@ pub const TABLES: &[Table] = &[
             col("doc_id"),
         ],
     },
+    Table {
+        name: "privacy_requests",
+        purpose: "Answering data-subject requests and proving it (GDPR Art. 12, accountability)",
+        subjects: &[user("subject_id", "subject of the request")],
+        erasure: Erasure::Anonymise,
+        retention: "3 years after the request is closed; reasons and changes are sealed under the person's key",
+        derived: false,
+        columns: &[
+            col("id"),
+            col("tenant_id"),
+            col("subject_id"),
+            col("kind"),
+            col("channel"),
+            col("status"),
+            col("opened_by"),
+            col("received_at"),
+            col("due_at"),
+            col("original_due_at"),
+            col("extended_at"),
+            col("verified_at"),
+            col("verification"),
+            col("closed_at"),
+            col("outcome_code"),
+            col("key_id"),
+            sealed("details_enc", Category::Content),
+            col("withheld"),
+            col("created_at"),
+            col("updated_at"),
+        ],
+    },
+    Table {
+        name: "privacy_verifications",
+        purpose: "Checking the identity of a person who asks for their data, by a link to an address on record",
+        subjects: &[user("subject_id", "person being verified")],
+        erasure: Erasure::Delete,
+        retention: "24 hours",
+        derived: false,
+        columns: &[
+            col("id"),
+            col("tenant_id"),
+            col("request_id"),
+            col("subject_id"),
+            Column {
+                name: "token_hash",
+                category: Category::Credential,
+                storage: Storage::OneWayHash,
+            },
+            col("expires_at"),
+            col("attempts"),
+            col("used_at"),
+            col("created_at"),
+        ],
+    },
+    Table {
+        name: "mail_outbox",
+        purpose: "Messages to people: verification links, notices about their requests",
+        subjects: &[user("user_id", "recipient")],
+        erasure: Erasure::Delete,
+        retention: "30 days",
+        derived: false,
+        columns: &[
+            col("id"),
+            col("tenant_id"),
+            col("user_id"),
+            col("kind"),
+            sealed("body_enc", Category::Content),
+            col("created_at"),
+            col("sent_at"),
+        ],
+    },
+    Table {
+        name: "ledger",
+        purpose: "Accountability: a tamper-evident record of every privacy action (opaque ids only)",
+        subjects: &[],
+        erasure: Erasure::Keep,
+        retention: "for the life of the installation",
+        derived: false,
+        columns: &[
+            col("tenant_id"),
+            col("seq"),
+            col("at"),
+            col("kind"),
+            col("subject_id"),
+            col("actor_id"),
+            col("details"),
+            col("prev_hash"),
+            col("hash"),
+        ],
+    },
+    Table {
+        name: "ledger_heads",
+        purpose: "Accountability: the newest ledger entry, so removing entries at the end is detected",
+        subjects: &[],
+        erasure: Erasure::Keep,
+        retention: "for the life of the installation",
+        derived: false,
+        columns: &[col("tenant_id"), col("seq"), col("hash")],
+    },
+    Table {
+        name: "consultations",
+        purpose: "Security and transparency: who (by role) viewed a person's data, when and why",
+        subjects: &[user("subject_id", "person whose data was viewed")],
+        erasure: Erasure::Delete,
+        retention: "2 years",
+        derived: false,
+        columns: &[
+            col("id"),
+            col("tenant_id"),
+            col("subject_id"),
+            col("at"),
+            col("actor_id"),
+            col("actor_role"),
+            col("action"),
+            col("purpose"),
+        ],
+    },
+    Table {
+        name: "export_packages",
+        purpose: "Delivering access and portability exports to the person",
+        subjects: &[user("subject_id", "person exported")],
+        erasure: Erasure::Delete,
+        retention: "7 days",
+        derived: false,
+        columns: &[
+            col("id"),
+            col("tenant_id"),
+            col("request_id"),
+            col("subject_id"),
+            col("format"),
+            sealed("content_enc", Category::File),
+            col("size"),
+            col("created_at"),
+            col("expires_at"),
+            col("downloads"),
+        ],
+    },
+    Table {
+        name: "webhooks",
+        purpose: "Recipients: outbound integrations the operator registered",
+        subjects: &[],
+        erasure: Erasure::Keep,
+        retention: "while registered",
+        derived: false,
+        columns: &[
+            col("id"),
+            col("tenant_id"),
+            col("name"),
+            col("endpoint"),
+            col("status"),
+            col("subscriptions"),
+            col("created_at"),
+            col("updated_at"),
+        ],
+    },
+    Table {
+        name: "disclosures",
+        purpose: "Telling recipients about corrections, restrictions and erasures (GDPR Art. 19)",
+        subjects: &[user("subject_id", "person whose data was disclosed")],
+        erasure: Erasure::Keep,
+        retention: "3 years (opaque ids only)",
+        derived: false,
+        columns: &[
+            col("id"),
+            col("tenant_id"),
+            col("subject_id"),
+            col("recipient_id"),
+            col("event"),
+            col("categories"),
+            col("outcome"),
+            col("at"),
+        ],
+    },
+    Table {
+        name: "work_queue",
+        purpose: "Durable background work (deliveries, exports); payloads hold ids only",
+        subjects: &[],
+        erasure: Erasure::Keep,
+        retention: "14 days after completion",
+        derived: false,
+        columns: &[
+            col("id"),
+            col("tenant_id"),
+            col("kind"),
+            col("payload"),
+            col("state"),
+            col("attempts"),
+            col("run_after"),
+            col("locked_until"),
+            col("last_error"),
+            col("created_at"),
+            col("updated_at"),
+        ],
+    },
 ];
+
+/// The table whose ids `Via::Ticket` links hold.
+pub const TICKETS: &str = "tickets";
 
 /// Looks a table up by name.
 pub fn table(name: &str) -> Option<&'static Table> {

@@ -1,5 +1,99 @@
-//! The privacy engine. For now: the data map, the one declaration of every table and column
-//! Suoja stores, from which the completeness test, the records of processing and (in later
-//! work) access export, erasure and retention are derived.
+//! The privacy engine: the data map and everything derived from it — the subject graph,
+//! data-subject requests with their deadlines and identity checks, access and portability
+//! exports (JSON, PDF, ZIP), rectification and restriction, and the tamper-evident ledger that
+//! records every privacy action. Built on the helpdesk's services and the store; knows nothing
+//! of HTTP.
 
 pub mod datamap;
+pub mod deadline;
+mod error;
+pub mod export;
+pub mod graph;
+pub mod info;
+pub mod ledger;
+pub mod requests;
+pub mod restriction;
+
+pub use error::{PrivacyError, Result};
+use suoja_helpdesk::Helpdesk;
+
+/// How the operator runs privacy work; from configuration.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    /// The calendar deadlines are counted in.
+    pub calendar: deadline::Calendar,
+    /// Whether access exports include internal notes about the person by default.
+    pub include_internal_notes: bool,
+    /// Whether agents appear by name in exports (otherwise as `Agent #n`).
+    pub agent_names: bool,
+    /// How long an export package can be downloaded.
+    pub export_ttl_ms: i64,
+    /// How long an identity-check link is valid (at most 24 hours).
+    pub link_ttl_ms: i64,
+    /// Wrong codes accepted before a link is locked.
+    pub max_link_attempts: i64,
+    /// Links sent to one person per 24 hours.
+    pub links_per_day: i64,
+    /// The controller, as named to the person.
+    pub controller: String,
+    /// Where the person can reach the controller about their data.
+    pub controller_contact: String,
+    /// The supervisory authority the person may complain to.
+    pub supervisory_authority: String,
+    /// The region the data is stored in.
+    pub region: String,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self {
+            calendar: deadline::Calendar::default(),
+            include_internal_notes: true,
+            agent_names: false,
+            export_ttl_ms: 7 * 24 * 3_600_000,
+            link_ttl_ms: 24 * 3_600_000,
+            max_link_attempts: 5,
+            links_per_day: 3,
+            controller: "the organisation running this helpdesk".into(),
+            controller_contact: "the privacy contact of the organisation running this helpdesk".into(),
+            supervisory_authority: "the data protection supervisory authority of your country of residence".into(),
+            region: "eu".into(),
+        }
+    }
+}
+
+/// The privacy services over the helpdesk.
+#[derive(Debug, Clone)]
+pub struct Privacy {
+    hd: Helpdesk,
+    policy: std::sync::Arc<Policy>,
+    building: export::package::Building,
+}
+
+impl Privacy {
+    /// Privacy services over `hd` under `policy`.
+    pub fn new(hd: Helpdesk, policy: Policy) -> Self {
+        Self {
+            hd,
+            policy: std::sync::Arc::new(policy),
+            building: export::package::Building::default(),
+        }
+    }
+    /// The helpdesk underneath.
+    pub fn helpdesk(&self) -> &Helpdesk {
+        &self.hd
+    }
+    /// The policy.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+}
+
+/// Refuses callers who do not handle privacy work.
+pub(crate) fn require_privacy(scope: &suoja_core::Scope) -> Result<()> {
+    if scope.handles_privacy() {
+        Ok(())
+    } else {
+        Err(PrivacyError::Forbidden("only admins and privacy officers can do this"))
+    }
+}

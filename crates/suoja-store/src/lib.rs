@@ -4,14 +4,21 @@
 
 pub mod attachments;
 pub mod comments;
+pub mod consultations;
 mod db;
 pub mod dialect;
 mod error;
+pub mod exports;
+pub mod graph;
 pub mod groups;
 pub mod jobs;
 pub mod keys;
+pub mod ledger;
 mod migrate;
 pub mod organizations;
+pub mod outbox;
+pub mod queue;
+pub mod requests;
 mod row;
 pub mod schema;
 pub mod search;
@@ -19,6 +26,7 @@ pub mod tenants;
 pub mod tickets;
 pub mod tokens;
 pub mod users;
+pub mod webhooks;
 
 pub use db::{Conn, Db, DbOptions, Engine, Tx};
 pub use error::StoreError;

@@ -88,3 +88,22 @@ pub async fn docs_with(c: &mut AnyConnection, tenant: TenantId, kind: i64, token
         .fetch_all(c)
         .await?)
 }
+
+/// Documents of `kind` holding any of `tokens` (at most `limit`).
+pub async fn any_of(c: &mut AnyConnection, tenant: TenantId, kind: i64, tokens: &[i64], limit: i64) -> Result<Vec<i64>> {
+    let mut out = std::collections::BTreeSet::new();
+    for chunk in tokens.chunks(500) {
+        let list = chunk.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+        let sql = format!("SELECT DISTINCT doc_id FROM search_postings WHERE tenant_id = $1 AND doc_kind = $2 AND token IN ({list}) LIMIT {limit}");
+        let ids: Vec<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .bind(tenant.0)
+            .bind(kind)
+            .fetch_all(&mut *c)
+            .await?;
+        out.extend(ids);
+        if i64::try_from(out.len()).unwrap_or(i64::MAX) >= limit {
+            break;
+        }
+    }
+    Ok(out.into_iter().collect())
+}

@@ -54,9 +54,11 @@ pub struct TicketRow {
     pub deleted_at: Option<Timestamp>,
     /// Who moved it to the trash.
     pub deleted_by: Option<UserId>,
+    /// Processing is restricted (GDPR Art. 18): hidden from staff lists, search and recipients.
+    pub restricted: bool,
 }
 
-const COLS: &str = "id, key_id, requester_id, submitter_id, assignee_id, group_id, organization_id, subject_enc, description_enc, status, status_rank, priority, ticket_type, tags_enc, custom_fields_enc, external_id_enc, due_at, via, created_at, updated_at, deleted_at, deleted_by";
+const COLS: &str = "id, key_id, requester_id, submitter_id, assignee_id, group_id, organization_id, subject_enc, description_enc, status, status_rank, priority, ticket_type, tags_enc, custom_fields_enc, external_id_enc, due_at, via, created_at, updated_at, deleted_at, deleted_by, restricted";
 
 fn from_row(r: &sqlx::any::AnyRow) -> Result<TicketRow> {
     Ok(TicketRow {
@@ -82,14 +84,15 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<TicketRow> {
         updated_at: Timestamp(i64_(r, "updated_at")?),
         deleted_at: opt_i64(r, "deleted_at")?.map(Timestamp),
         deleted_by: opt_i64(r, "deleted_by")?.map(UserId),
+        restricted: crate::row::bool_(r, "restricted")?,
     })
 }
 
 /// Inserts a ticket.
 pub async fn insert(c: &mut AnyConnection, tenant: TenantId, t: &TicketRow) -> Result<TicketId> {
     let id: i64 = sqlx::query_scalar(
-        "INSERT INTO tickets (tenant_id, key_id, requester_id, submitter_id, assignee_id, group_id, organization_id, subject_enc, description_enc, status, status_rank, priority, ticket_type, tags_enc, custom_fields_enc, external_id_enc, due_at, via, created_at, updated_at, deleted_at, deleted_by) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, NULL, NULL) RETURNING id",
+        "INSERT INTO tickets (tenant_id, key_id, requester_id, submitter_id, assignee_id, group_id, organization_id, subject_enc, description_enc, status, status_rank, priority, ticket_type, tags_enc, custom_fields_enc, external_id_enc, due_at, via, created_at, updated_at, deleted_at, deleted_by, restricted) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, NULL, NULL, $21) RETURNING id",
     )
     .bind(tenant.0)
     .bind(t.key_id.0)
@@ -111,6 +114,7 @@ pub async fn insert(c: &mut AnyConnection, tenant: TenantId, t: &TicketRow) -> R
     .bind(t.via.clone())
     .bind(t.created_at.0)
     .bind(t.updated_at.0)
+    .bind(i64::from(t.restricted))
     .fetch_one(c)
     .await?;
     Ok(TicketId(id))
@@ -187,6 +191,8 @@ pub struct TicketFilter {
     pub after: Option<i64>,
     /// Only ids below (cursor backwards).
     pub before: Option<i64>,
+    /// Include restricted tickets (only for a requester listing their own).
+    pub include_restricted: bool,
 }
 
 fn where_clause(f: &TicketFilter) -> String {
@@ -196,6 +202,9 @@ fn where_clause(f: &TicketFilter) -> String {
     } else {
         " AND deleted_at IS NULL"
     });
+    if !f.include_restricted {
+        w.push_str(" AND restricted = 0");
+    }
     if let Some(u) = f.requester {
         w.push_str(&format!(" AND requester_id = {}", u.0));
     }
@@ -327,7 +336,7 @@ pub async fn count(c: &mut AnyConnection, tenant: TenantId, f: &TicketFilter) ->
 pub async fn changed_since(c: &mut AnyConnection, tenant: TenantId, since: Timestamp, after: Option<(i64, i64)>, limit: i64) -> Result<Vec<TicketRow>> {
     let (t, i) = after.unwrap_or((since.0, -1));
     let sql = format!(
-        "SELECT {COLS} FROM tickets WHERE tenant_id = $1 AND updated_at >= $2 AND (updated_at > $3 OR (updated_at = $3 AND id > $4)) ORDER BY updated_at, id LIMIT {limit}"
+        "SELECT {COLS} FROM tickets WHERE tenant_id = $1 AND restricted = 0 AND updated_at >= $2 AND (updated_at > $3 OR (updated_at = $3 AND id > $4)) ORDER BY updated_at, id LIMIT {limit}"
     );
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(tenant.0)

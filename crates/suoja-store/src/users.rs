@@ -56,9 +56,13 @@ pub struct UserRow {
     pub deleted_at: Option<Timestamp>,
     /// Last successful sign-in.
     pub last_login_at: Option<Timestamp>,
+    /// Processing is restricted (GDPR Art. 18): hidden from staff views, search and recipients.
+    pub restricted: bool,
+    /// May work on privacy requests and see restricted data (with a reason, logged).
+    pub privacy_officer: bool,
 }
 
-const COLS: &str = "id, role, key_id, email_hash, email_enc, name_enc, phone_enc, details_enc, notes_enc, tags_enc, external_id_enc, user_fields_enc, organization_id, locale, time_zone, verified, active, suspended, password_hash, created_at, updated_at, deleted_at, last_login_at";
+const COLS: &str = "id, role, key_id, email_hash, email_enc, name_enc, phone_enc, details_enc, notes_enc, tags_enc, external_id_enc, user_fields_enc, organization_id, locale, time_zone, verified, active, suspended, password_hash, created_at, updated_at, deleted_at, last_login_at, restricted, privacy_officer";
 
 fn from_row(r: &sqlx::any::AnyRow) -> Result<UserRow> {
     Ok(UserRow {
@@ -85,14 +89,16 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<UserRow> {
         updated_at: Timestamp(i64_(r, "updated_at")?),
         deleted_at: opt_i64(r, "deleted_at")?.map(Timestamp),
         last_login_at: opt_i64(r, "last_login_at")?.map(Timestamp),
+        restricted: bool_(r, "restricted")?,
+        privacy_officer: bool_(r, "privacy_officer")?,
     })
 }
 
 /// Inserts a user; `row.id` is ignored and the new id returned.
 pub async fn insert(c: &mut AnyConnection, tenant: TenantId, u: &UserRow) -> Result<UserId> {
     let id: i64 = sqlx::query_scalar(
-        "INSERT INTO users (tenant_id, role, key_id, email_hash, email_enc, name_enc, phone_enc, details_enc, notes_enc, tags_enc, external_id_enc, user_fields_enc, organization_id, locale, time_zone, verified, active, suspended, password_hash, created_at, updated_at, deleted_at, last_login_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23) RETURNING id",
+        "INSERT INTO users (tenant_id, role, key_id, email_hash, email_enc, name_enc, phone_enc, details_enc, notes_enc, tags_enc, external_id_enc, user_fields_enc, organization_id, locale, time_zone, verified, active, suspended, password_hash, created_at, updated_at, deleted_at, last_login_at, privacy_officer) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24) RETURNING id",
     )
     .bind(tenant.0)
     .bind(u.role.clone())
@@ -117,6 +123,7 @@ pub async fn insert(c: &mut AnyConnection, tenant: TenantId, u: &UserRow) -> Res
     .bind(u.updated_at.0)
     .bind(u.deleted_at.map(|t| t.0))
     .bind(u.last_login_at.map(|t| t.0))
+    .bind(i64::from(u.privacy_officer))
     .fetch_one(c)
     .await?;
     Ok(UserId(id))
@@ -125,7 +132,7 @@ pub async fn insert(c: &mut AnyConnection, tenant: TenantId, u: &UserRow) -> Res
 /// Writes every mutable column of `u` back.
 pub async fn update(c: &mut AnyConnection, tenant: TenantId, u: &UserRow) -> Result<bool> {
     let done = sqlx::query(
-        "UPDATE users SET role = $3, email_hash = $4, email_enc = $5, name_enc = $6, phone_enc = $7, details_enc = $8, notes_enc = $9, tags_enc = $10, external_id_enc = $11, user_fields_enc = $12, organization_id = $13, locale = $14, time_zone = $15, verified = $16, active = $17, suspended = $18, password_hash = $19, updated_at = $20, deleted_at = $21, last_login_at = $22 \
+        "UPDATE users SET role = $3, email_hash = $4, email_enc = $5, name_enc = $6, phone_enc = $7, details_enc = $8, notes_enc = $9, tags_enc = $10, external_id_enc = $11, user_fields_enc = $12, organization_id = $13, locale = $14, time_zone = $15, verified = $16, active = $17, suspended = $18, password_hash = $19, updated_at = $20, deleted_at = $21, last_login_at = $22, privacy_officer = $23 \
          WHERE tenant_id = $1 AND id = $2",
     )
     .bind(tenant.0)
@@ -150,6 +157,7 @@ pub async fn update(c: &mut AnyConnection, tenant: TenantId, u: &UserRow) -> Res
     .bind(u.updated_at.0)
     .bind(u.deleted_at.map(|t| t.0))
     .bind(u.last_login_at.map(|t| t.0))
+    .bind(i64::from(u.privacy_officer))
     .execute(c)
     .await?;
     Ok(done.rows_affected() > 0)
@@ -200,7 +208,7 @@ pub struct UserFilter {
 }
 
 fn where_clause(f: &UserFilter) -> String {
-    let mut w = String::from("tenant_id = $1");
+    let mut w = String::from("tenant_id = $1 AND restricted = 0");
     w.push_str(if f.deleted {
         " AND deleted_at IS NOT NULL"
     } else {
@@ -252,7 +260,7 @@ pub async fn count(c: &mut AnyConnection, tenant: TenantId, f: &UserFilter) -> R
 pub async fn changed_since(c: &mut AnyConnection, tenant: TenantId, since: Timestamp, after: Option<(i64, i64)>, limit: i64) -> Result<Vec<UserRow>> {
     let (t, i) = after.unwrap_or((since.0, -1));
     let sql = format!(
-        "SELECT {COLS} FROM users WHERE tenant_id = $1 AND updated_at >= $2 AND (updated_at > $3 OR (updated_at = $3 AND id > $4)) ORDER BY updated_at, id LIMIT {limit}"
+        "SELECT {COLS} FROM users WHERE tenant_id = $1 AND restricted = 0 AND updated_at >= $2 AND (updated_at > $3 OR (updated_at = $3 AND id > $4)) ORDER BY updated_at, id LIMIT {limit}"
     );
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(tenant.0)
@@ -272,4 +280,23 @@ pub async fn count_admins(c: &mut AnyConnection, tenant: TenantId) -> Result<i64
             .fetch_one(c)
             .await?,
     )
+}
+
+/// Sets or lifts the restriction of a user and of every ticket they requested; returns how many
+/// tickets changed.
+pub async fn set_restricted(c: &mut AnyConnection, tenant: TenantId, id: UserId, restricted: bool, now: Timestamp) -> Result<u64> {
+    sqlx::query("UPDATE users SET restricted = $3, updated_at = $4 WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant.0)
+        .bind(id.0)
+        .bind(i64::from(restricted))
+        .bind(now.0)
+        .execute(&mut *c)
+        .await?;
+    let done = sqlx::query("UPDATE tickets SET restricted = $3 WHERE tenant_id = $1 AND requester_id = $2")
+        .bind(tenant.0)
+        .bind(id.0)
+        .bind(i64::from(restricted))
+        .execute(c)
+        .await?;
+    Ok(done.rows_affected())
 }

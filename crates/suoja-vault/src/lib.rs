@@ -174,6 +174,16 @@ impl Vault {
         Ok(mac.finalize().into_bytes().to_vec())
     }
 
+    /// The keyed chaining function of one tenant's privacy ledger. Derived from the root key
+    /// (not stored in the database), so whoever can edit the database cannot re-chain it.
+    pub fn ledger_chain(&self, tenant: TenantId) -> LedgerChain {
+        let mut label = b"suoja ledger v1".to_vec();
+        label.extend_from_slice(&tenant.0.to_be_bytes());
+        LedgerChain {
+            key: derive(&self.root, &label),
+        }
+    }
+
     /// A hasher for search tokens of one tenant.
     pub async fn search_hasher(&self, c: &mut AnyConnection, tenant: TenantId) -> Result<TokenHasher> {
         let tk = self.tenant_keys(c, tenant).await?;
@@ -185,6 +195,21 @@ impl Vault {
     }
     fn lock_subjects(&self) -> std::sync::MutexGuard<'_, HashMap<(TenantId, KeyId), SecretKey>> {
         self.subjects.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// Chains privacy-ledger entries: `hash = HMAC(key, prev_hash || entry)`.
+pub struct LedgerChain {
+    key: SecretKey,
+}
+
+impl LedgerChain {
+    /// The hash of an entry whose canonical bytes are `body`, following `prev`.
+    pub fn hash(&self, prev: &[u8], body: &[u8]) -> Vec<u8> {
+        let mut mac = <Hmac<Sha256>>::new_from_slice(self.key.as_ref()).unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+        mac.update(prev);
+        mac.update(body);
+        mac.finalize().into_bytes().to_vec()
     }
 }
 

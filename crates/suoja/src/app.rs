@@ -11,6 +11,8 @@ use suoja_config::Settings;
 use suoja_core::clock::SystemClock;
 use suoja_helpdesk::Helpdesk;
 use suoja_http::{AppState, HttpLimits};
+use suoja_privacy::deadline::Calendar;
+use suoja_privacy::{Policy, Privacy};
 use suoja_store::{Db, DbOptions};
 use suoja_vault::Vault;
 use tokio::net::TcpListener;
@@ -67,14 +69,40 @@ pub async fn open(settings: &Settings) -> anyhow::Result<Helpdesk> {
     Ok(Helpdesk::new(db, Vault::new(root), Arc::new(SystemClock)))
 }
 
+/// The privacy policy from the settings.
+pub fn policy(settings: &Settings) -> anyhow::Result<Policy> {
+    let calendar =
+        Calendar::new(&settings.privacy_time_zone, &settings.privacy_holidays).map_err(|m| anyhow::anyhow!("privacy_time_zone / privacy_holidays: {m}"))?;
+    Ok(Policy {
+        calendar,
+        include_internal_notes: settings.privacy_include_internal_notes,
+        agent_names: settings.privacy_agent_names,
+        export_ttl_ms: i64::from(settings.export_ttl_hours) * 3_600_000,
+        controller: settings.privacy_controller.clone(),
+        controller_contact: settings.privacy_contact.clone(),
+        supervisory_authority: settings.privacy_supervisory_authority.clone(),
+        region: settings.region.clone(),
+        ..Policy::default()
+    })
+}
+
+/// Where people reach the installation.
+pub fn public_url(settings: &Settings) -> String {
+    settings.public_url.clone().unwrap_or_else(|| format!("http://{}", settings.listen))
+}
+
 /// A running server.
 pub struct Running {
     /// The address it listens on.
     pub addr: SocketAddr,
     /// The services (for tests that inspect state directly).
     pub helpdesk: Helpdesk,
+    /// The privacy services.
+    pub privacy: Privacy,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
+    worker_stop: tokio::sync::watch::Sender<bool>,
+    worker: tokio::task::JoinHandle<()>,
 }
 
 impl Running {
@@ -84,6 +112,8 @@ impl Running {
             let _ = s.send(());
         }
         self.task.await??;
+        let _ = self.worker_stop.send(true);
+        let _ = self.worker.await;
         self.helpdesk.db().close().await;
         Ok(())
     }
@@ -103,7 +133,10 @@ pub async fn start(settings: &Settings, helpdesk: Helpdesk, listener: Option<Tcp
         rate_per_minute: settings.rate_limit_per_minute,
         ..HttpLimits::default()
     };
-    let state = AppState::new(helpdesk.clone(), limits);
+    let privacy = Privacy::new(helpdesk.clone(), policy(settings)?);
+    let state = AppState::new(privacy.clone(), public_url(settings), limits);
+    let (worker_stop, worker_rx) = tokio::sync::watch::channel(false);
+    let worker = tokio::spawn(crate::worker::run(privacy.clone(), worker_rx));
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let grace = Duration::from_secs(settings.shutdown_grace_secs);
     let task = tokio::spawn(suoja_http::serve(
@@ -117,8 +150,11 @@ pub async fn start(settings: &Settings, helpdesk: Helpdesk, listener: Option<Tcp
     Ok(Running {
         addr,
         helpdesk,
+        privacy,
         stop: Some(tx),
         task,
+        worker_stop,
+        worker,
     })
 }
 

@@ -59,6 +59,7 @@ impl Helpdesk {
         if !self.can_see(&mut c, scope, &row).await? {
             return Err(HelpdeskError::NotFound("Ticket"));
         }
+        self.consulted(scope, &[row.requester_id], "ticket.viewed", "support");
         self.open_ticket_full(&mut c, scope.tenant, &row).await
     }
 
@@ -67,6 +68,7 @@ impl Helpdesk {
         let mut c = self.db.read().await?;
         let f = TicketFilter {
             ids: Some(ids.iter().map(|i| i.0).collect()),
+            include_restricted: !scope.is_staff(),
             ..Default::default()
         };
         let rows = suoja_store::tickets::list(&mut c, scope.tenant, &f, TicketSort::Id, 100, 0).await?;
@@ -123,6 +125,8 @@ impl Helpdesk {
     }
 
     async fn page_tickets(&self, c: &mut suoja_store::AnyConnection, scope: &Scope, mut f: TicketFilter, paging: Paging) -> Result<TicketPage> {
+        // Restricted tickets stay visible to the people on them, not to staff (GDPR Art. 18).
+        f.include_restricted = !scope.is_staff();
         if let Paging::Cursor { after, before, .. } = paging {
             f.after = after;
             f.before = before;
@@ -175,6 +179,7 @@ impl Helpdesk {
         if !self.can_see(&mut c, scope, &row).await? {
             return Err(HelpdeskError::NotFound("Ticket"));
         }
+        self.consulted(scope, &[row.requester_id], "ticket.comments_viewed", "support");
         let public_only = !scope.is_staff();
         let (limit, offset) = match page {
             Some((p, per)) => (per + 1, (p - 1) * per),

@@ -8,10 +8,12 @@ pub mod jobs;
 pub mod oauth;
 pub mod orgs;
 pub mod parse;
+pub mod privacy;
 pub mod search;
 pub mod tickets;
 pub mod uploads;
 pub mod users;
+pub mod webhooks;
 pub mod wire;
 
 use axum::http::{HeaderValue, StatusCode, header};

@@ -123,6 +123,7 @@ pub const USER_FIELDS: &[&str] = &[
     "notes",
     "restricted_agent",
     "suspended",
+    "privacy_officer",
     "default_group_id",
     "report_csv",
     "only_private_comments",
@@ -225,6 +226,7 @@ pub fn user_input(o: &Obj<'_>) -> Result<UserInput, ApiError> {
         time_zone: o.opt_str("time_zone", 64)?,
         verified: o.opt_bool("verified")?,
         suspended: o.opt_bool("suspended")?,
+        privacy_officer: o.opt_bool("privacy_officer")?,
         password: match o.opt_str("password", 256)? {
             Some(p) if p.chars().count() < 8 => {
                 return Err(ApiError::Field(

@@ -99,6 +99,8 @@ pub fn user(u: &User, base: &BaseUrl, scope: &Scope) -> Value {
         "notes": if scope.is_staff() { u.notes.as_ref().map(|e| e.expose().clone()) } else { None },
         "restricted_agent": false,
         "suspended": u.suspended,
+        "privacy_officer": u.privacy_officer,
+        "restricted": u.restricted,
         "default_group_id": null,
         "report_csv": false,
         "only_private_comments": false,

@@ -38,6 +38,26 @@ fn parse_credentials(value: &str) -> Option<Credentials> {
     }
 }
 
+/// The caller when credentials are sent (and then they must be right), or nobody, with the
+/// tenant the host names. For the few endpoints a person may use without an account session.
+#[derive(Debug, Clone, Copy)]
+pub struct MaybeAuth(pub Option<Scope>, pub suoja_core::TenantId);
+
+impl FromRequestParts<AppState> for MaybeAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        if parts.headers.contains_key(header::AUTHORIZATION) {
+            let Auth(scope) = Auth::from_request_parts(parts, state).await?;
+            return Ok(MaybeAuth(Some(scope), scope.tenant));
+        }
+        let host = parts.headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
+        let tenant = state.helpdesk.tenant_for_host(host).await?.ok_or(ApiError::NotFound)?;
+        tracing::Span::current().record("tenant.id", tenant.0);
+        Ok(MaybeAuth(None, tenant))
+    }
+}
+
 impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
 

@@ -5,7 +5,7 @@ mod auth;
 mod json;
 mod params;
 
-pub use auth::Auth;
+pub use auth::{Auth, MaybeAuth};
 pub use json::{JsonBody, Obj, read_body};
 pub use params::{BaseUrl, PageParams, Params, parse_id};
 

@@ -1,7 +1,8 @@
-//! The command line: `serve`, `init`, `migrate` and `config`. Commands parse arguments, call
+//! The command line: `serve`, `init`, `migrate`, `config`, `export`, `verify` and `bench`. Commands parse arguments, call
 //! the library, and print; they hold no rules of their own.
 
 mod init;
+mod privacy;
 mod serve;
 
 use std::path::PathBuf;
@@ -36,6 +37,14 @@ pub enum Command {
     },
     /// Print the default configuration file.
     Config,
+    /// Export what is held about a person (JSON, PDF, or a ZIP with both and their files).
+    Export(privacy::ExportArgs),
+    /// Check integrity: `suoja verify ledger`.
+    Verify {
+        /// What to verify.
+        #[command(subcommand)]
+        what: privacy::VerifyWhat,
+    },
     /// Run the benchmark suite and write BENCHMARKS.md.
     Bench(crate::bench::BenchArgs),
     /// The benchmark's baseline server (used by `suoja bench`).
@@ -75,6 +84,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Bench(args) => crate::bench::run(args).await,
+        Command::Export(args) => privacy::export(cli.config.as_deref(), args).await,
+        Command::Verify { what } => privacy::verify(cli.config.as_deref(), what).await,
         Command::BenchBaseline { listen, db } => crate::bench::serve_baseline(listen, db).await,
         Command::Config => {
             print!("{}", suoja_config::DEFAULT_TOML);

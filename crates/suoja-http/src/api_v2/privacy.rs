@@ -1,0 +1,300 @@
+//! `/api/v2/privacy/…`: data-subject requests (inbox, identity check, extension, refusal,
+//! fulfilment), export packages and their download, restriction, the footprint view for privacy
+//! staff, and ledger verification. Zendesk has no such endpoints; the shapes follow its style
+//! (root keys, RecordInvalid errors, absolute URLs).
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse as _, Response};
+use serde_json::{Value, json};
+use suoja_core::{Email, Personal, Timestamp, UserId};
+use suoja_privacy::export::{Filter, Format, Options, package::Package};
+use suoja_privacy::requests::{Kind, NewRequest, Request, Subject};
+
+use super::{ok, respond};
+use crate::extract::{Auth, BaseUrl, JsonBody, MaybeAuth, Obj, Params, parse_id};
+use crate::{ApiError, AppState};
+
+fn request_json(r: &Request, base: &BaseUrl, now: Timestamp) -> Value {
+    let row = &r.row;
+    json!({
+        "id": row.id,
+        "url": base.api(&format!("/privacy/requests/{}.json", row.id)),
+        "kind": row.kind,
+        "channel": row.channel,
+        "status": row.status,
+        "subject_id": row.subject_id,
+        "opened_by": row.opened_by,
+        "received_at": row.received_at.to_iso(),
+        "due_at": row.due_at.to_iso(),
+        "original_due_at": row.original_due_at.to_iso(),
+        "extended": row.extended_at.is_some(),
+        "extended_at": row.extended_at.map(Timestamp::to_iso),
+        "verified": row.verified_at.is_some(),
+        "verified_at": row.verified_at.map(Timestamp::to_iso),
+        "verification": row.verification,
+        "closed_at": row.closed_at.map(Timestamp::to_iso),
+        "outcome": row.outcome_code,
+        "time_left_seconds": if row.closed_at.is_some() { Value::Null } else { json!((row.due_at.0 - now.0).div_euclid(1000)) },
+        "overdue": row.closed_at.is_none() && now > row.due_at,
+        "details": r.details.expose(),
+        "withheld": r.withheld,
+        "created_at": row.created_at.to_iso(),
+        "updated_at": row.updated_at.to_iso(),
+    })
+}
+
+fn package_json(p: &Package, base: &BaseUrl) -> Value {
+    json!({
+        "id": p.id,
+        "request_id": p.request_id,
+        "format": p.format.as_str(),
+        "size": p.size,
+        "created_at": p.created_at.to_iso(),
+        "expires_at": p.expires_at.to_iso(),
+        "downloads": p.downloads,
+        "download_url": base.api(&format!("/privacy/exports/{}/download", p.id)),
+    })
+}
+
+/// `POST /privacy/requests`
+pub async fn create(State(app): State<AppState>, MaybeAuth(scope, tenant): MaybeAuth, base: BaseUrl, body: JsonBody) -> Result<Response, ApiError> {
+    let root = Obj::root(&body.0);
+    root.only(&["request"])?;
+    let r = root.object("request")?;
+    r.only(&["kind", "subject_id", "email", "channel", "received_at", "changes", "message"])?;
+    let kind = Kind::parse(r.opt_str("kind", 40)?.as_deref().unwrap_or(""))?;
+    let subject = match (r.opt_id("subject_id")?, r.opt_str("email", 320)?) {
+        (Some(id), None) => Subject::User(UserId(id)),
+        (None, Some(e)) => {
+            Subject::Email(Email::parse(&e).map_err(|_| ApiError::Field("email".into(), "email: is not a valid e-mail address".into(), "InvalidValue"))?)
+        }
+        (None, None) => Subject::Myself,
+        (Some(_), Some(_)) => {
+            return Err(ApiError::Field(
+                "subject_id".into(),
+                "subject_id: give subject_id or email, not both".into(),
+                "InvalidValue",
+            ));
+        }
+    };
+    let received_at = match r.opt_str("received_at", 40)? {
+        Some(s) => {
+            Some(Timestamp::parse(&s).ok_or_else(|| ApiError::Field("received_at".into(), "received_at: must be an ISO 8601 time".into(), "InvalidValue"))?)
+        }
+        None => None,
+    };
+    let changes = match r.raw("changes") {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(Personal::new(v.clone())),
+    };
+    let input = NewRequest {
+        subject,
+        kind,
+        channel: r.opt_str("channel", 40)?,
+        received_at,
+        changes,
+        message: r.opt_str("message", 5000)?.map(Personal::new),
+    };
+    let anonymous = scope.is_none();
+    let made = app.privacy.open(tenant, scope.as_ref(), input, &app.public_url).await?;
+    let now = app.helpdesk.now();
+    match made {
+        Some(req) if !anonymous => Ok(super::created(
+            &base.api(&format!("/privacy/requests/{}.json", req.row.id)),
+            json!({ "request": request_json(&req, &base, now) }),
+        )),
+        // Anonymous callers get the same answer whether or not the address is on record.
+        _ => Ok(respond(
+            StatusCode::ACCEPTED,
+            json!({ "request": null, "message": "If this address is on record, a confirmation link has been sent to it. The link is valid for 24 hours." }),
+        )),
+    }
+}
+
+/// `GET /privacy/requests`
+pub async fn index(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, params: Params) -> Result<Response, ApiError> {
+    let per_page = params.int("per_page", 1, 100)?.unwrap_or(100);
+    let page = params.int("page", 1, 10_000)?.unwrap_or(1);
+    let open_only = match params.get("status") {
+        None | Some("all") => false,
+        Some("open") => true,
+        Some(_) => return Err(ApiError::BadRequest("status must be open or all".into())),
+    };
+    let (reqs, count) = app.privacy.list(&scope, open_only, per_page, page).await?;
+    let now = app.helpdesk.now();
+    let next = (page * per_page < count).then(|| {
+        base.api(&format!(
+            "/privacy/requests.json?page={}&per_page={per_page}{}",
+            page + 1,
+            if open_only { "&status=open" } else { "" }
+        ))
+    });
+    let prev = (page > 1).then(|| {
+        base.api(&format!(
+            "/privacy/requests.json?page={}&per_page={per_page}{}",
+            page - 1,
+            if open_only { "&status=open" } else { "" }
+        ))
+    });
+    Ok(ok(json!({
+        "requests": reqs.iter().map(|r| request_json(r, &base, now)).collect::<Vec<_>>(),
+        "count": count,
+        "next_page": next,
+        "previous_page": prev,
+    })))
+}
+
+/// `GET /privacy/requests/{id}`
+pub async fn show(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let r = app.privacy.get(&scope, parse_id(&id)?).await?;
+    Ok(ok(json!({ "request": request_json(&r, &base, app.helpdesk.now()) })))
+}
+
+fn text_field(body: &JsonBody, key: &'static str, max: usize) -> Result<String, ApiError> {
+    let root = Obj::root(&body.0);
+    root.only(&[key])?;
+    root.opt_str(key, max)?
+        .filter(|s| !s.trim().is_empty())
+        .ok_or_else(|| ApiError::Field(key.into(), format!("{key}: cannot be blank"), "BlankValue"))
+}
+
+/// `POST /privacy/requests/{id}/confirm` (no session: the token from the link proves the address)
+pub async fn confirm(
+    State(app): State<AppState>,
+    MaybeAuth(_, tenant): MaybeAuth,
+    base: BaseUrl,
+    Path(id): Path<String>,
+    body: JsonBody,
+) -> Result<Response, ApiError> {
+    let token = text_field(&body, "token", 200)?;
+    let r = app.privacy.confirm(tenant, parse_id(&id)?, &token).await?;
+    let now = app.helpdesk.now();
+    Ok(ok(
+        json!({ "request": { "id": r.row.id, "kind": r.row.kind, "status": r.row.status, "due_at": r.row.due_at.to_iso(), "url": base.api(&format!("/privacy/requests/{}.json", r.row.id)), "received_at": r.row.received_at.to_iso(), "time_left_seconds": (r.row.due_at.0 - now.0).div_euclid(1000) } }),
+    ))
+}
+
+/// `POST /privacy/requests/{id}/verify`
+pub async fn verify(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, Path(id): Path<String>, body: JsonBody) -> Result<Response, ApiError> {
+    let note = text_field(&body, "note", 2000)?;
+    let r = app.privacy.verify_by_staff(&scope, parse_id(&id)?, &note).await?;
+    Ok(ok(json!({ "request": request_json(&r, &base, app.helpdesk.now()) })))
+}
+
+/// `POST /privacy/requests/{id}/extend`
+pub async fn extend(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, Path(id): Path<String>, body: JsonBody) -> Result<Response, ApiError> {
+    let reason = text_field(&body, "reason", 2000)?;
+    let r = app.privacy.extend(&scope, parse_id(&id)?, &reason).await?;
+    Ok(ok(json!({ "request": request_json(&r, &base, app.helpdesk.now()) })))
+}
+
+/// `POST /privacy/requests/{id}/refuse`
+pub async fn refuse(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, Path(id): Path<String>, body: JsonBody) -> Result<Response, ApiError> {
+    let root = Obj::root(&body.0);
+    root.only(&["code", "reason"])?;
+    let code = root.opt_str("code", 60)?.unwrap_or_default();
+    let reason = root.opt_str("reason", 2000)?.unwrap_or_default();
+    let r = app.privacy.refuse(&scope, parse_id(&id)?, &code, &reason).await?;
+    Ok(ok(json!({ "request": request_json(&r, &base, app.helpdesk.now()) })))
+}
+
+/// `POST /privacy/requests/{id}/fulfil`
+pub async fn fulfil(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, Path(id): Path<String>, body: JsonBody) -> Result<Response, ApiError> {
+    Obj::root(&body.0).only(&[])?;
+    let r = app.privacy.fulfil(&scope, parse_id(&id)?).await?;
+    Ok(ok(json!({ "request": request_json(&r, &base, app.helpdesk.now()) })))
+}
+
+/// `POST /privacy/requests/{id}/exports`
+pub async fn build_export(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, Path(id): Path<String>, body: JsonBody) -> Result<Response, ApiError> {
+    let root = Obj::root(&body.0);
+    root.only(&["export"])?;
+    let (format, opts) = match root.opt_object("export")? {
+        Some(e) => {
+            e.only(&["format", "filter", "include_internal_notes"])?;
+            let format = Format::parse(e.opt_str("format", 10)?.as_deref().unwrap_or("zip"))?;
+            let filter = Filter::parse(e.opt_str("filter", 20)?.as_deref().unwrap_or("all"))?;
+            let notes = e.opt_bool("include_internal_notes")?;
+            if notes.is_some() && !scope.handles_privacy() {
+                return Err(ApiError::Field(
+                    "include_internal_notes".into(),
+                    "include_internal_notes: only privacy staff choose this".into(),
+                    "InvalidValue",
+                ));
+            }
+            (
+                format,
+                Options {
+                    filter,
+                    include_internal_notes: notes,
+                },
+            )
+        }
+        None => (Format::Zip, Options::default()),
+    };
+    let request = parse_id(&id)?;
+    let p = app
+        .privacy
+        .build_package(&scope, request, format, &opts, &suoja_privacy::export::no_progress)
+        .await?;
+    Ok(super::created(
+        &base.api(&format!("/privacy/exports/{}/download", p.id)),
+        json!({ "export": package_json(&p, &base) }),
+    ))
+}
+
+/// `GET /privacy/requests/{id}/exports`
+pub async fn exports(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let list = app.privacy.packages(&scope, parse_id(&id)?).await?;
+    Ok(ok(json!({ "exports": list.iter().map(|p| package_json(p, &base)).collect::<Vec<_>>() })))
+}
+
+/// `GET /privacy/exports/{id}/download`
+pub async fn download(State(app): State<AppState>, Auth(scope): Auth, Path(id): Path<String>) -> Result<Response, ApiError> {
+    if id.len() != 32 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(ApiError::NotFound);
+    }
+    let (p, bytes) = app.privacy.download(&scope, &id).await?;
+    let mut r = (StatusCode::OK, bytes).into_response();
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(p.format.content_type()));
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"personal-data-{}.{}\"", p.id, p.format.as_str())) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(r)
+}
+
+/// `POST /privacy/subjects/{id}/restriction`
+pub async fn restrict(State(app): State<AppState>, Auth(scope): Auth, Path(id): Path<String>, body: JsonBody) -> Result<Response, ApiError> {
+    let reason = text_field(&body, "reason", 2000)?;
+    let n = app.privacy.restrict(&scope, UserId(parse_id(&id)?), &reason).await?;
+    Ok(ok(json!({ "restriction": { "subject_id": parse_id(&id)?, "restricted": true, "tickets": n } })))
+}
+
+/// `POST /privacy/subjects/{id}/restriction/lift`
+pub async fn lift(State(app): State<AppState>, Auth(scope): Auth, Path(id): Path<String>, body: JsonBody) -> Result<Response, ApiError> {
+    let reason = text_field(&body, "reason", 2000)?;
+    let n = app.privacy.lift_restriction(&scope, UserId(parse_id(&id)?), &reason).await?;
+    Ok(ok(
+        json!({ "restriction": { "subject_id": parse_id(&id)?, "restricted": false, "tickets": n } }),
+    ))
+}
+
+/// `GET /privacy/subjects/{id}/footprint?reason=…` (privacy staff; every look is logged)
+pub async fn footprint(State(app): State<AppState>, Auth(scope): Auth, Path(id): Path<String>, params: Params) -> Result<Response, ApiError> {
+    let reason = params
+        .get("reason")
+        .map(str::trim)
+        .filter(|r| !r.is_empty() && r.len() <= 500)
+        .ok_or_else(|| ApiError::Field("reason".into(), "reason: say why you need to see this person's data".into(), "BlankValue"))?;
+    let f = app.privacy.inspect(&scope, UserId(parse_id(&id)?), reason).await?;
+    Ok(ok(json!({ "footprint": f })))
+}
+
+/// `GET /privacy/ledger/verify`
+pub async fn verify_ledger(State(app): State<AppState>, Auth(scope): Auth) -> Result<Response, ApiError> {
+    let report = app.privacy.verify_ledger(&scope).await?;
+    Ok(ok(json!({ "ledger": report })))
+}

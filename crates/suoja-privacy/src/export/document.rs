@@ -1,0 +1,544 @@
+//! Building the export document from a footprint.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{Map, Value, json};
+use sha2::{Digest as _, Sha256};
+use suoja_core::{Scope, UserId};
+use suoja_store::consultations::Consultation;
+
+use super::people::People;
+use super::{Filter, Options, Progress, SCHEMA_ID, iso};
+use crate::datamap::{TABLES, Table};
+use crate::graph::{Field, Footprint, Record};
+use crate::info::Recipient;
+use crate::{Privacy, PrivacyError, Result};
+
+/// A file that travels with an export.
+#[derive(Debug, Clone)]
+pub struct ExportFile {
+    /// Path inside the package (`files/…`).
+    pub path: String,
+    /// Content.
+    pub bytes: Vec<u8>,
+}
+
+/// A built export.
+#[derive(Debug, Clone)]
+pub struct Export {
+    /// The JSON document (follows the schema).
+    pub doc: Value,
+    /// Original files.
+    pub files: Vec<ExportFile>,
+    /// What was withheld, by reason (no content).
+    pub withheld: Value,
+}
+
+/// Tables the document renders in their own sections; every other table of the footprint goes to
+/// `records` as it is declared in the data map.
+const RENDERED: &[&str] = &[
+    "users",
+    "tickets",
+    "comments",
+    "attachments",
+    "ticket_collaborators",
+    "privacy_requests",
+    "consultations",
+    "disclosures",
+    "mail_outbox",
+    "export_packages",
+    "privacy_verifications",
+];
+
+fn int(r: &Record, c: &str) -> Option<i64> {
+    r.get(c).int()
+}
+
+fn text(r: &Record, c: &str) -> Option<String> {
+    r.get(c).text().map(str::to_string)
+}
+
+fn json_text(r: &Record, c: &str) -> Value {
+    match r.get(c) {
+        Field::Text(s) => serde_json::from_str(s).unwrap_or(Value::String(s.clone())),
+        Field::Unreadable => json!("[unreadable: the key was destroyed]"),
+        _ => Value::Null,
+    }
+}
+
+fn safe_file_name(name: &str) -> String {
+    let s: String = name
+        .chars()
+        .map(|c| if c.is_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '_' })
+        .take(80)
+        .collect();
+    if s.is_empty() || s.starts_with('.') { format!("file{s}") } else { s }
+}
+
+impl Privacy {
+    /// Builds the export of `subject` through the standard data map.
+    pub async fn export(&self, scope: &Scope, subject: UserId, request: Option<i64>, opts: &Options, progress: Progress<'_>) -> Result<Export> {
+        self.export_with_map(scope, subject, request, opts, TABLES, progress).await
+    }
+
+    /// Builds the export of `subject` through `map` (tests pass a map with extra tables).
+    pub async fn export_with_map(
+        &self,
+        scope: &Scope,
+        subject: UserId,
+        request: Option<i64>,
+        opts: &Options,
+        map: &[Table],
+        progress: Progress<'_>,
+    ) -> Result<Export> {
+        if !(scope.handles_privacy() || scope.actor == subject) {
+            return Err(PrivacyError::NotFound("User"));
+        }
+        let tenant = scope.tenant;
+        self.hd.flush_consultations().await?;
+        progress("finding data", 0, 1);
+        let fp = self.footprint(tenant, subject, map).await?;
+        progress("finding data", 1, 1);
+        let include_notes = opts.include_internal_notes.unwrap_or(self.policy.include_internal_notes);
+
+        // Everyone referenced, for placeholders.
+        let mut ids: BTreeSet<i64> = BTreeSet::new();
+        for (table, cols) in [
+            ("tickets", &["requester_id", "submitter_id", "assignee_id"][..]),
+            ("comments", &["author_id"][..]),
+            ("attachments", &["uploader_id"][..]),
+            ("ticket_collaborators", &["user_id"][..]),
+        ] {
+            for r in fp.rows(table) {
+                ids.extend(cols.iter().filter_map(|c| int(r, c)));
+            }
+        }
+        let texts: Vec<&str> = fp
+            .rows("comments")
+            .iter()
+            .filter_map(|r| r.get("body_enc").text())
+            .chain(fp.rows("tickets").iter().filter_map(|r| r.get("subject_enc").text()))
+            .collect();
+        let ids: Vec<i64> = ids.into_iter().collect();
+        let people = {
+            let mut c = self.hd.db().read().await?;
+            self.people(&mut c, tenant, subject, &ids, &texts, self.policy.agent_names).await?
+        };
+
+        let mut withheld = Withheld::default();
+        let mut files = Vec::new();
+        let tickets = self.render_tickets(&fp, &people, opts.filter, include_notes, &mut withheld, &mut files, progress);
+        let mentions = render_mentions(&fp, &people, include_notes, &mut withheld);
+        let subject_doc = render_subject(&fp);
+        let records = render_records(&fp, map, &mut files);
+        let (privacy_doc, recipients) = self.render_privacy(&fp).await?;
+        let information = crate::info::section(&self.policy, map, &fp, &recipients);
+
+        let n_tickets = tickets.len();
+        let n_comments: usize = tickets.iter().map(|t| t["comments"].as_array().map_or(0, Vec::len)).sum();
+        let summary = if n_tickets == 0 && mentions.is_empty() && records.is_empty() {
+            "Apart from your profile and the records of your privacy requests, we hold no data about you.".to_string()
+        } else {
+            format!(
+                "{n_tickets} tickets with {n_comments} comments, {} mentions in other conversations, {} files.",
+                mentions.len(),
+                files.len()
+            )
+        };
+        let withheld_doc = withheld.to_json(include_notes);
+        let doc = json!({
+            "$schema": SCHEMA_ID,
+            "format_version": 1,
+            "generated_at": self.hd.now().to_iso(),
+            "request_id": request,
+            "options": {
+                "filter": opts.filter.as_str(),
+                "internal_notes_included": include_notes,
+                "other_people": "placeholders",
+            },
+            "summary": summary,
+            "subject": subject_doc,
+            "tickets": tickets,
+            "mentions": mentions,
+            "records": records,
+            "privacy": privacy_doc,
+            "information": information,
+            "withheld": withheld_doc.clone(),
+        });
+
+        // The export itself is a consultation and a privacy action.
+        let now = self.hd.now();
+        let mut tx = self.hd.db().begin().await?;
+        let consult = Consultation {
+            subject_id: subject.0,
+            at: now,
+            actor_id: scope.actor.0,
+            actor_role: suoja_helpdesk::consult::role_name(scope).to_string(),
+            action: "export.built".into(),
+            purpose: "privacy request".into(),
+        };
+        if scope.actor != subject {
+            suoja_store::consultations::record(&mut tx, tenant, &[consult]).await?;
+        }
+        self.hd
+            .record_ledger(&mut tx, tenant, "export.built",
+                Some(subject.0),
+                Some(scope.actor.0),
+                json!({ "request": request, "filter": opts.filter.as_str(), "internal_notes_included": include_notes, "tickets": n_tickets, "comments": n_comments, "files": files.len(), "withheld": withheld_doc }),
+            )
+            .await?;
+        if let Some(id) = request
+            && let Some(mut row) = suoja_store::requests::by_id(&mut tx, tenant, id).await?.filter(|r| r.subject_id == subject.0)
+        {
+            row.withheld = withheld_doc.to_string();
+            row.updated_at = now;
+            suoja_store::requests::update(&mut tx, tenant, &row).await?;
+        }
+        tx.commit().await?;
+        Ok(Export {
+            doc,
+            files,
+            withheld: withheld_doc,
+        })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn render_tickets(
+        &self,
+        fp: &Footprint,
+        people: &People,
+        filter: Filter,
+        include_notes: bool,
+        withheld: &mut Withheld,
+        files: &mut Vec<ExportFile>,
+        progress: Progress<'_>,
+    ) -> Vec<Value> {
+        let me = fp.subject.0;
+        let mut comments: BTreeMap<i64, Vec<&Record>> = BTreeMap::new();
+        for r in fp.rows("comments") {
+            if let Some(t) = int(r, "ticket_id") {
+                comments.entry(t).or_default().push(r);
+            }
+        }
+        let mut attachments: BTreeMap<i64, Vec<&Record>> = BTreeMap::new();
+        for r in fp.rows("attachments") {
+            if let Some(c) = int(r, "comment_id") {
+                attachments.entry(c).or_default().push(r);
+            }
+        }
+        let mut collaborators: BTreeMap<i64, Vec<&Record>> = BTreeMap::new();
+        for r in fp.rows("ticket_collaborators") {
+            if let Some(t) = int(r, "ticket_id") {
+                collaborators.entry(t).or_default().push(r);
+            }
+        }
+        let total = fp.rows("tickets").len() as u64;
+        let mut out = Vec::new();
+        for (i, t) in fp.rows("tickets").iter().enumerate() {
+            if i % 100 == 0 {
+                progress("tickets", i as u64, total);
+            }
+            let Some(id) = int(t, "id") else { continue };
+            let roles = fp.tickets.get(&id).cloned().unwrap_or_default();
+            let thread = comments.get(&id).cloned().unwrap_or_default();
+            let commented = thread.iter().any(|c| int(c, "author_id") == Some(me));
+            let keep = match filter {
+                Filter::All => true,
+                Filter::Requested => roles.contains("requester") || roles.contains("submitter"),
+                Filter::Ccd => roles.contains("collaborator"),
+                Filter::Commented => commented,
+            };
+            if !keep {
+                continue;
+            }
+            let mut rendered_comments = Vec::new();
+            let mut thread = thread;
+            thread.sort_by_key(|c| (int(c, "created_at"), int(c, "id")));
+            for c in thread {
+                let public = int(c, "public") == Some(1);
+                if !public && !include_notes {
+                    withheld.add("internal_note", "internal notes are left out by the operator's policy for this export");
+                    continue;
+                }
+                let (body, n) = people.redact(&text(c, "body_enc").unwrap_or_default());
+                withheld.replaced(n);
+                let cid = int(c, "id").unwrap_or(0);
+                let mut atts = Vec::new();
+                for a in attachments.get(&cid).map(Vec::as_slice).unwrap_or_default() {
+                    atts.push(render_attachment(a, people, id, files, withheld));
+                }
+                rendered_comments.push(json!({
+                    "id": cid,
+                    "author": people.label(int(c, "author_id")),
+                    "by_you": int(c, "author_id") == Some(me),
+                    "public": public,
+                    "body": body,
+                    "created_at": iso(int(c, "created_at")),
+                    "attachments": atts,
+                }));
+            }
+            let (subject, n) = people.redact(&text(t, "subject_enc").unwrap_or_default());
+            withheld.replaced(n);
+            let (description, n) = people.redact(&text(t, "description_enc").unwrap_or_default());
+            withheld.replaced(n);
+            let mut ccs = Vec::new();
+            for r in collaborators.get(&id).map(Vec::as_slice).unwrap_or_default() {
+                ccs.push(json!({ "person": people.label(int(r, "user_id")), "kind": text(r, "kind") }));
+            }
+            out.push(json!({
+                "id": id,
+                "your_roles": roles.iter().collect::<Vec<_>>(),
+                "subject": subject,
+                "description": description,
+                "status": text(t, "status"),
+                "priority": text(t, "priority"),
+                "type": text(t, "ticket_type"),
+                "tags": json_text(t, "tags_enc"),
+                "custom_fields": json_text(t, "custom_fields_enc"),
+                "external_id": text(t, "external_id_enc"),
+                "via": text(t, "via"),
+                "requester": people.label(int(t, "requester_id")),
+                "submitter": people.label(int(t, "submitter_id")),
+                "assignee": people.label(int(t, "assignee_id")),
+                "collaborators": ccs,
+                "created_at": iso(int(t, "created_at")),
+                "updated_at": iso(int(t, "updated_at")),
+                "deleted_at": iso(int(t, "deleted_at")),
+                "comments": rendered_comments,
+            }));
+        }
+        progress("tickets", total, total);
+        out
+    }
+
+    async fn render_privacy(&self, fp: &Footprint) -> Result<(Value, Vec<Recipient>)> {
+        let requests: Vec<Value> = fp
+            .rows("privacy_requests")
+            .iter()
+            .map(|r| {
+                json!({
+                    "id": int(r, "id"),
+                    "kind": text(r, "kind"),
+                    "channel": text(r, "channel"),
+                    "status": text(r, "status"),
+                    "received_at": iso(int(r, "received_at")),
+                    "due_at": iso(int(r, "due_at")),
+                    "extended": int(r, "extended_at").is_some(),
+                    "closed_at": iso(int(r, "closed_at")),
+                    "outcome": text(r, "outcome_code"),
+                    "details": json_text(r, "details_enc"),
+                })
+            })
+            .collect();
+        let mut consultations: Vec<(i64, Value)> = fp
+            .rows("consultations")
+            .iter()
+            .map(|r| {
+                (
+                    int(r, "at").unwrap_or(0),
+                    json!({ "at": iso(int(r, "at")), "role": text(r, "actor_role"), "action": text(r, "action"), "purpose": text(r, "purpose") }),
+                )
+            })
+            .collect();
+        consultations.sort_by_key(|(at, _)| *at);
+        let webhooks: BTreeMap<i64, String> = {
+            let mut c = self.hd.db().read().await?;
+            suoja_store::webhooks::list(&mut c, fp.tenant)
+                .await?
+                .into_iter()
+                .map(|w| (w.id, w.name))
+                .collect()
+        };
+        let mut recipients: BTreeMap<i64, BTreeSet<String>> = BTreeMap::new();
+        let disclosures: Vec<Value> = fp
+            .rows("disclosures")
+            .iter()
+            .map(|r| {
+                let rid = int(r, "recipient_id").unwrap_or(0);
+                if let Some(e) = text(r, "event") {
+                    recipients.entry(rid).or_default().insert(e);
+                }
+                json!({
+                    "recipient": webhooks.get(&rid).cloned().unwrap_or_else(|| format!("removed recipient #{rid}")),
+                    "event": text(r, "event"),
+                    "categories": json_text(r, "categories"),
+                    "outcome": text(r, "outcome"),
+                    "at": iso(int(r, "at")),
+                })
+            })
+            .collect();
+        let recipients: Vec<Recipient> = recipients
+            .into_iter()
+            .map(|(id, events)| Recipient {
+                name: webhooks.get(&id).cloned().unwrap_or_else(|| format!("removed recipient #{id}")),
+                events: events.into_iter().collect(),
+            })
+            .collect();
+        let messages: Vec<Value> = fp
+            .rows("mail_outbox")
+            .iter()
+            .map(|r| json!({ "kind": text(r, "kind"), "created_at": iso(int(r, "created_at")), "body": text(r, "body_enc") }))
+            .collect();
+        let packages: Vec<Value> = fp
+            .rows("export_packages")
+            .iter()
+            .map(|r| json!({ "id": text(r, "id"), "format": text(r, "format"), "created_at": iso(int(r, "created_at")), "expires_at": iso(int(r, "expires_at")), "downloads": int(r, "downloads") }))
+            .collect();
+        Ok((
+            json!({
+                "requests": requests,
+                "consultations": consultations.into_iter().map(|(_, v)| v).collect::<Vec<_>>(),
+                "disclosures": disclosures,
+                "recipients": recipients.iter().map(|r| json!({ "name": r.name, "received": r.events })).collect::<Vec<_>>(),
+                "messages": messages,
+                "earlier_exports": packages,
+            }),
+            recipients,
+        ))
+    }
+}
+
+fn render_attachment(a: &Record, people: &People, ticket: i64, files: &mut Vec<ExportFile>, withheld: &mut Withheld) -> Value {
+    let aid = int(a, "id").unwrap_or(0);
+    let (name, n) = people.redact(&text(a, "file_name_enc").unwrap_or_else(|| "file".into()));
+    withheld.replaced(n);
+    let (path, sha) = match a.get("content_enc") {
+        Field::Bytes(b) => {
+            let path = format!("files/ticket-{ticket}/{aid}-{}", safe_file_name(&name));
+            let sha = hex::encode(Sha256::digest(b));
+            files.push(ExportFile {
+                path: path.clone(),
+                bytes: b.clone(),
+            });
+            (Value::String(path), Value::String(sha))
+        }
+        _ => (Value::Null, Value::Null),
+    };
+    json!({
+        "id": aid,
+        "file_name": name,
+        "content_type": text(a, "content_type"),
+        "size": int(a, "size"),
+        "sha256": sha,
+        "file": path,
+        "sent_by": people.label(int(a, "uploader_id")),
+    })
+}
+
+fn render_mentions(fp: &Footprint, people: &People, include_notes: bool, withheld: &mut Withheld) -> Vec<Value> {
+    let mut out = Vec::new();
+    for c in fp.rows("comments") {
+        let Some(id) = int(c, "id") else { continue };
+        if !fp.mentions.contains(&id) || int(c, "ticket_id").is_some_and(|t| fp.tickets.contains_key(&t)) {
+            continue;
+        }
+        let public = int(c, "public") == Some(1);
+        if !public && !include_notes {
+            withheld.add("internal_note", "internal notes are left out by the operator's policy for this export");
+            continue;
+        }
+        let (body, n) = people.redact(&text(c, "body_enc").unwrap_or_default());
+        withheld.replaced(n);
+        out.push(json!({
+            "ticket_id": int(c, "ticket_id"),
+            "comment_id": id,
+            "author": people.label(int(c, "author_id")),
+            "public": public,
+            "body": body,
+            "created_at": iso(int(c, "created_at")),
+        }));
+    }
+    out
+}
+
+fn render_subject(fp: &Footprint) -> Value {
+    let Some(u) = fp.rows("users").iter().find(|r| int(r, "id") == Some(fp.subject.0)) else {
+        return json!({ "id": fp.subject.0 });
+    };
+    json!({
+        "id": fp.subject.0,
+        "name": text(u, "name_enc"),
+        "email": text(u, "email_enc"),
+        "phone": text(u, "phone_enc"),
+        "role": text(u, "role"),
+        "details": text(u, "details_enc"),
+        "notes": text(u, "notes_enc"),
+        "tags": json_text(u, "tags_enc"),
+        "external_id": text(u, "external_id_enc"),
+        "user_fields": json_text(u, "user_fields_enc"),
+        "organization_id": int(u, "organization_id"),
+        "locale": text(u, "locale"),
+        "time_zone": text(u, "time_zone"),
+        "verified": int(u, "verified") == Some(1),
+        "restricted": int(u, "restricted") == Some(1),
+        "created_at": iso(int(u, "created_at")),
+        "updated_at": iso(int(u, "updated_at")),
+        "last_login_at": iso(int(u, "last_login_at")),
+    })
+}
+
+/// Every table of the footprint the document has no section for, as the data map declares it.
+fn render_records(fp: &Footprint, map: &[Table], files: &mut Vec<ExportFile>) -> Map<String, Value> {
+    let mut out = Map::new();
+    for (name, rows) in &fp.records {
+        if RENDERED.contains(name) || rows.is_empty() || !map.iter().any(|t| t.name == *name) {
+            continue;
+        }
+        let mut list = Vec::new();
+        for (i, r) in rows.iter().enumerate() {
+            let mut obj = Map::new();
+            obj.insert("_why".into(), json!(r.roles.iter().collect::<Vec<_>>()));
+            for (col, v) in &r.fields {
+                let key = col.strip_suffix("_enc").unwrap_or(col).to_string();
+                let value = match v {
+                    Field::Null => Value::Null,
+                    Field::Int(n) => json!(n),
+                    Field::Text(s) => json!(s),
+                    Field::Bytes(b) => {
+                        let path = format!("files/{name}/{i}-{key}");
+                        files.push(ExportFile {
+                            path: path.clone(),
+                            bytes: b.clone(),
+                        });
+                        json!({ "file": path })
+                    }
+                    Field::Secret => continue,
+                    Field::Unreadable => json!("[unreadable: the key was destroyed]"),
+                };
+                obj.insert(key, value);
+            }
+            list.push(Value::Object(obj));
+        }
+        out.insert((*name).to_string(), Value::Array(list));
+    }
+    out
+}
+
+/// Counts of what was withheld, by reason.
+#[derive(Default)]
+struct Withheld {
+    reasons: BTreeMap<&'static str, (&'static str, u64)>,
+}
+
+impl Withheld {
+    fn add(&mut self, reason: &'static str, why: &'static str) {
+        self.reasons.entry(reason).or_insert((why, 0)).1 += 1;
+    }
+    fn replaced(&mut self, n: usize) {
+        if n > 0 {
+            self.reasons
+                .entry("third_party")
+                .or_insert((
+                    "other people's names, e-mail addresses and phone numbers are replaced by placeholders to protect them (GDPR Art. 15(4))",
+                    0,
+                ))
+                .1 += n as u64;
+        }
+    }
+    fn to_json(&self, include_notes: bool) -> Value {
+        json!({
+            "internal_notes_included": include_notes,
+            "items": self.reasons.iter().map(|(r, (why, n))| json!({ "reason": r, "count": n, "why": why })).collect::<Vec<_>>(),
+        })
+    }
+}

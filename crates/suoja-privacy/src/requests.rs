@@ -1,0 +1,525 @@
+//! Data-subject requests (GDPR Art. 12): one inbox for every channel, due dates by the
+//! calendar rules in [`crate::deadline`], identity checks proportionate to the channel, reasoned
+//! extensions and refusals, and a ledger entry for every step. Reasons and requested changes
+//! are sealed under the person's key; the ledger and the inbox hold ids and codes.
+
+use serde_json::{Value, json};
+use sha2::{Digest as _, Sha256};
+use suoja_core::{Email, Personal, Scope, TenantId, Timestamp, UserId, random};
+use suoja_store::AnyConnection;
+use suoja_store::requests::{RequestRow, VerificationRow};
+
+use crate::{Privacy, PrivacyError, Result, require_privacy};
+
+/// What the person asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A copy of their data and the Art. 15 information.
+    Access,
+    /// Their provided data in a portable form (Art. 20).
+    Portability,
+    /// Correction (Art. 16).
+    Rectification,
+    /// Erasure (Art. 17).
+    Erasure,
+    /// Restriction of processing (Art. 18).
+    Restriction,
+    /// Objection to processing (Art. 21).
+    Objection,
+}
+
+impl Kind {
+    /// Every kind.
+    pub const ALL: [Kind; 6] = [
+        Kind::Access,
+        Kind::Portability,
+        Kind::Rectification,
+        Kind::Erasure,
+        Kind::Restriction,
+        Kind::Objection,
+    ];
+    /// Wire value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Access => "access",
+            Kind::Portability => "portability",
+            Kind::Rectification => "rectification",
+            Kind::Erasure => "erasure",
+            Kind::Restriction => "restriction",
+            Kind::Objection => "objection",
+        }
+    }
+    /// Parses a wire value.
+    pub fn parse(s: &str) -> Result<Self> {
+        Kind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| PrivacyError::invalid("kind", "must be one of access, portability, rectification, erasure, restriction, objection"))
+    }
+}
+
+/// Channels staff may record a request from (the person's own requests come from `portal`).
+pub const STAFF_CHANNELS: &[&str] = &["email", "phone", "letter", "ticket", "in person", "api"];
+
+/// Refusal codes (Art. 12(5), 15(4), 17(3)).
+pub const REFUSAL_CODES: &[&str] = &[
+    "manifestly_unfounded",
+    "excessive",
+    "identity_not_confirmed",
+    "legal_obligation",
+    "legal_claims",
+    "rights_of_others",
+    "other",
+];
+
+/// A request, with its sealed details opened.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// The stored row.
+    pub row: RequestRow,
+    /// Reasons and requested changes.
+    pub details: Personal<Value>,
+    /// Withheld-items summary.
+    pub withheld: Value,
+}
+
+/// Who a new request is about.
+#[derive(Debug, Clone)]
+pub enum Subject {
+    /// The signed-in person themselves.
+    Myself,
+    /// A person chosen by staff.
+    User(UserId),
+    /// Whoever holds this e-mail address (anonymous requests).
+    Email(Email),
+}
+
+/// A new request.
+#[derive(Debug, Clone)]
+pub struct NewRequest {
+    /// Who.
+    pub subject: Subject,
+    /// What.
+    pub kind: Kind,
+    /// Where it came from (staff only; the person's own requests are `portal`/`email_link`).
+    pub channel: Option<String>,
+    /// When it reached the organisation (staff only; defaults to now).
+    pub received_at: Option<Timestamp>,
+    /// For rectification: the corrected profile fields (`name`, `phone`, `email`, …).
+    pub changes: Option<Personal<Value>>,
+    /// Free text from the person or the agent.
+    pub message: Option<Personal<String>>,
+}
+
+fn token_hash(token: &str) -> Vec<u8> {
+    Sha256::digest(token.as_bytes()).to_vec()
+}
+
+impl Privacy {
+    async fn seal_details(&self, c: &mut AnyConnection, tenant: TenantId, key: suoja_core::KeyId, details: &Value) -> Result<Vec<u8>> {
+        Ok(self.hd.vault().encrypt_str(c, tenant, key, &details.to_string()).await?)
+    }
+
+    async fn open_request(&self, c: &mut AnyConnection, tenant: TenantId, row: RequestRow) -> Result<Request> {
+        let details = match &row.details_enc {
+            Some(d) => match self.hd.vault().decrypt_str(c, tenant, d).await {
+                Ok(s) => serde_json::from_str(&s).unwrap_or(Value::Null),
+                // The person was erased: their key is gone and so are the reasons.
+                Err(_) => json!({ "unreadable": true }),
+            },
+            None => json!({}),
+        };
+        let withheld = serde_json::from_str(&row.withheld).unwrap_or(json!([]));
+        Ok(Request {
+            row,
+            details: Personal::new(details),
+            withheld,
+        })
+    }
+
+    /// Opens a request. Staff open requests for a person from any channel; a signed-in person
+    /// opens their own (verified by their session); without a session (`scope` is `None`) the
+    /// person names an e-mail address and, only if it is on record, a one-time link is sent to it.
+    /// The anonymous answer is the same whether or not the address is known (`Ok(None)`).
+    pub async fn open(&self, tenant: TenantId, scope: Option<&Scope>, input: NewRequest, base_url: &str) -> Result<Option<Request>> {
+        let now = self.hd.now();
+        let mut tx = self.hd.db().begin().await?;
+        let (subject_row, channel, received_at, verified) = match (scope, &input.subject) {
+            (Some(s), Subject::Myself) => {
+                let u = suoja_store::users::by_id(&mut tx, tenant, s.actor)
+                    .await?
+                    .ok_or(PrivacyError::NotFound("User"))?;
+                let channel = if s.is_staff() { "api" } else { "portal" };
+                (u, channel.to_string(), now, true)
+            }
+            (Some(s), Subject::User(id)) => {
+                if !s.is_staff() {
+                    return Err(PrivacyError::Forbidden("people can open requests only about themselves"));
+                }
+                let u = suoja_store::users::by_id(&mut tx, tenant, *id).await?.ok_or(PrivacyError::NotFound("User"))?;
+                let channel = input.channel.clone().unwrap_or_else(|| "api".into());
+                if !STAFF_CHANNELS.contains(&channel.as_str()) {
+                    return Err(PrivacyError::invalid("channel", format!("must be one of {}", STAFF_CHANNELS.join(", "))));
+                }
+                let received = input.received_at.unwrap_or(now);
+                if received > now {
+                    return Err(PrivacyError::invalid("received_at", "cannot be in the future"));
+                }
+                if received.0 < now.0 - 90 * 86_400_000 {
+                    return Err(PrivacyError::invalid(
+                        "received_at",
+                        "is more than 90 days ago; record requests when they arrive",
+                    ));
+                }
+                (u, channel, received, false)
+            }
+            (None, Subject::Email(email)) => match self.hd.user_by_email(&mut tx, tenant, email).await? {
+                Some(u) if u.deleted_at.is_none() => (u, "email_link".to_string(), now, false),
+                _ => return Ok(None),
+            },
+            (Some(_), Subject::Email(_)) => {
+                return Err(PrivacyError::invalid(
+                    "email",
+                    "signed-in people open requests about themselves; staff name the user by id",
+                ));
+            }
+            (None, _) => return Err(PrivacyError::invalid("email", "is required when not signed in")),
+        };
+        if subject_row.deleted_at.is_some() {
+            return Err(PrivacyError::NotFound("User"));
+        }
+        if input.kind == Kind::Rectification && input.changes.is_none() {
+            return Err(PrivacyError::invalid("changes", "a rectification request names the corrected fields"));
+        }
+        if let Some(ch) = &input.changes {
+            crate::restriction::check_changes(ch.expose())?;
+        }
+        let due = self.policy.calendar.due(received_at);
+        let mut details = json!({});
+        if let Some(ch) = &input.changes {
+            details["changes"] = ch.expose().clone();
+        }
+        if let Some(m) = &input.message {
+            details["message"] = json!(m.expose());
+        }
+        let key = subject_row.key_id;
+        let details_enc = Some(self.seal_details(&mut tx, tenant, key, &details).await?);
+        let mut row = RequestRow {
+            id: 0,
+            subject_id: subject_row.id.0,
+            kind: input.kind.as_str().into(),
+            channel: channel.clone(),
+            status: if verified { "verified".into() } else { "received".into() },
+            opened_by: scope.filter(|s| s.is_staff()).map(|s| s.actor.0),
+            received_at,
+            due_at: due,
+            original_due_at: due,
+            extended_at: None,
+            verified_at: verified.then_some(now),
+            verification: verified.then(|| "session".to_string()),
+            closed_at: None,
+            outcome_code: None,
+            key_id: key,
+            details_enc,
+            withheld: "[]".into(),
+            created_at: now,
+            updated_at: now,
+        };
+        row.id = suoja_store::requests::insert(&mut tx, tenant, &row).await?;
+        let actor = scope.map(|s| s.actor.0);
+        self.hd
+            .record_ledger(
+                &mut tx,
+                tenant,
+                "request.received",
+                Some(row.subject_id),
+                actor,
+                json!({ "request": row.id, "kind": row.kind, "channel": channel, "received_at": received_at.0, "due_at": due.0 }),
+            )
+            .await?;
+        if verified {
+            self.hd
+                .record_ledger(
+                    &mut tx,
+                    tenant,
+                    "request.verified",
+                    Some(row.subject_id),
+                    actor,
+                    json!({ "request": row.id, "method": "session" }),
+                )
+                .await?;
+        } else if subject_row.email_enc.is_some() {
+            self.send_link(&mut tx, tenant, &mut row, base_url, now).await?;
+        }
+        let req = self.open_request(&mut tx, tenant, row).await?;
+        tx.commit().await?;
+        tracing::info!(tenant.id = %tenant, request.id = req.row.id, kind = req.row.kind, "privacy request received");
+        Ok(Some(req))
+    }
+
+    /// Sends (queues) a one-time link to the address on record; at most `links_per_day`.
+    async fn send_link(&self, c: &mut AnyConnection, tenant: TenantId, row: &mut RequestRow, base_url: &str, now: Timestamp) -> Result<bool> {
+        let sent = suoja_store::requests::verifications_since(c, tenant, row.subject_id, Timestamp(now.0 - 86_400_000)).await?;
+        if sent >= self.policy.links_per_day {
+            return Ok(false);
+        }
+        let token = random::token::<24>();
+        let v = VerificationRow {
+            id: 0,
+            request_id: row.id,
+            subject_id: row.subject_id,
+            token_hash: token_hash(&token),
+            expires_at: Timestamp(now.0 + self.policy.link_ttl_ms.min(24 * 3_600_000)),
+            attempts: 0,
+            used_at: None,
+            created_at: now,
+        };
+        suoja_store::requests::insert_verification(c, tenant, &v).await?;
+        let body = format!(
+            "We received a {} request about your data. If it was you, confirm it within 24 hours by opening this link:\n{}/privacy/confirm?request={}&token={}\nIf it was not you, ignore this message.",
+            row.kind,
+            base_url.trim_end_matches('/'),
+            row.id,
+            token
+        );
+        self.queue_message(c, tenant, UserId(row.subject_id), row.key_id, "verification_link", &body)
+            .await?;
+        row.status = "verifying".into();
+        row.updated_at = now;
+        suoja_store::requests::update(c, tenant, row).await?;
+        self.hd
+            .record_ledger(c, tenant, "request.link_sent", Some(row.subject_id), None, json!({ "request": row.id }))
+            .await?;
+        Ok(true)
+    }
+
+    async fn queue_message(&self, c: &mut AnyConnection, tenant: TenantId, to: UserId, key: suoja_core::KeyId, kind: &str, body: &str) -> Result<()> {
+        let sealed = self.hd.vault().encrypt_str(c, tenant, key, body).await?;
+        suoja_store::outbox::insert(c, tenant, to.0, kind, sealed, self.hd.now()).await?;
+        Ok(())
+    }
+
+    /// Messages queued for a person (opened), oldest first.
+    pub async fn outbox_for(&self, tenant: TenantId, user: UserId) -> Result<Vec<(String, Personal<String>)>> {
+        let mut c = self.hd.db().read().await?;
+        let rows = suoja_store::outbox::for_user(&mut c, tenant, user.0).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let body = self.hd.vault().decrypt_str(&mut c, tenant, &r.body_enc).await?;
+            out.push((r.kind, Personal::new(body)));
+        }
+        Ok(out)
+    }
+
+    /// Confirms a request with the token from its link (no session needed). Wrong tokens count
+    /// against the link; after `max_link_attempts` the link is locked and staff must review.
+    pub async fn confirm(&self, tenant: TenantId, id: i64, token: &str) -> Result<Request> {
+        let now = self.hd.now();
+        let mut tx = self.hd.db().begin().await?;
+        let mut row = suoja_store::requests::by_id(&mut tx, tenant, id)
+            .await?
+            .ok_or(PrivacyError::NotFound("Request"))?;
+        let v = suoja_store::requests::latest_verification(&mut tx, tenant, id)
+            .await?
+            .ok_or(PrivacyError::NotFound("Request"))?;
+        if row.verified_at.is_some() || v.used_at.is_some() {
+            return Err(PrivacyError::Conflict("this link was already used".into()));
+        }
+        if v.attempts >= self.policy.max_link_attempts {
+            return Err(PrivacyError::TooMany("too many wrong attempts; the request waits for review by staff"));
+        }
+        if now >= v.expires_at {
+            return Err(PrivacyError::Conflict("this link has expired; ask for a new one".into()));
+        }
+        let given = token_hash(token.trim());
+        if given.len() != v.token_hash.len() || !constant_time_eq(&given, &v.token_hash) {
+            suoja_store::requests::update_verification(&mut tx, tenant, v.id, v.attempts + 1, None).await?;
+            self.hd
+                .record_ledger(
+                    &mut tx,
+                    tenant,
+                    "request.verification_failed",
+                    Some(row.subject_id),
+                    None,
+                    json!({ "request": id, "attempt": v.attempts + 1 }),
+                )
+                .await?;
+            tx.commit().await?;
+            return Err(PrivacyError::invalid("token", "the code does not match this request"));
+        }
+        suoja_store::requests::update_verification(&mut tx, tenant, v.id, v.attempts, Some(now)).await?;
+        row.status = "verified".into();
+        row.verified_at = Some(now);
+        row.verification = Some("email_link".into());
+        row.updated_at = now;
+        suoja_store::requests::update(&mut tx, tenant, &row).await?;
+        self.hd
+            .record_ledger(
+                &mut tx,
+                tenant,
+                "request.verified",
+                Some(row.subject_id),
+                None,
+                json!({ "request": id, "method": "email_link" }),
+            )
+            .await?;
+        let req = self.open_request(&mut tx, tenant, row).await?;
+        tx.commit().await?;
+        Ok(req)
+    }
+
+    /// Staff confirm the person's identity themselves (for requests from addresses not on
+    /// record, or after a locked link), with a recorded note of how.
+    pub async fn verify_by_staff(&self, scope: &Scope, id: i64, how: &str) -> Result<Request> {
+        require_privacy(scope)?;
+        if how.trim().is_empty() {
+            return Err(PrivacyError::invalid("note", "say how the identity was confirmed"));
+        }
+        self.change(scope, id, |row, now| {
+            if row.verified_at.is_some() {
+                return Err(PrivacyError::Conflict("the request is already verified".into()));
+            }
+            row.status = "verified".into();
+            row.verified_at = Some(now);
+            row.verification = Some("staff".into());
+            Ok(("request.verified", json!({ "method": "staff" }), Some(("verification_note", how.to_string()))))
+        })
+        .await
+    }
+
+    /// Extends the due date by two further months (Art. 12(3)). Only before the original due
+    /// date, only once, and with a reason the person is told.
+    pub async fn extend(&self, scope: &Scope, id: i64, reason: &str) -> Result<Request> {
+        require_privacy(scope)?;
+        if reason.trim().is_empty() {
+            return Err(PrivacyError::invalid("reason", "an extension needs a reason"));
+        }
+        let calendar = self.policy.calendar.clone();
+        let req = self
+            .change(scope, id, |row, now| {
+                if row.extended_at.is_some() {
+                    return Err(PrivacyError::Conflict("the request was already extended".into()));
+                }
+                if now > row.original_due_at {
+                    return Err(PrivacyError::Conflict(
+                        "the original due date has passed; an extension must be decided before it".into(),
+                    ));
+                }
+                row.extended_at = Some(now);
+                row.due_at = calendar.extended_due(row.received_at);
+                Ok((
+                    "request.extended",
+                    json!({ "due_at": row.due_at.0 }),
+                    Some(("extension_reason", reason.to_string())),
+                ))
+            })
+            .await?;
+        let body = format!(
+            "We need more time to answer your {} request. The new due date is {}. Reason: {}",
+            req.row.kind,
+            req.row.due_at.to_iso(),
+            reason.trim()
+        );
+        self.notify(scope.tenant, &req, "request_extended", &body).await?;
+        Ok(req)
+    }
+
+    /// Refuses a request with a code and a reason; the person is told why and how to complain.
+    pub async fn refuse(&self, scope: &Scope, id: i64, code: &str, reason: &str) -> Result<Request> {
+        require_privacy(scope)?;
+        if !REFUSAL_CODES.contains(&code) {
+            return Err(PrivacyError::invalid("code", format!("must be one of {}", REFUSAL_CODES.join(", "))));
+        }
+        if reason.trim().is_empty() {
+            return Err(PrivacyError::invalid("reason", "a refusal needs a reason"));
+        }
+        let req = self
+            .change(scope, id, |row, now| {
+                row.status = "refused".into();
+                row.closed_at = Some(now);
+                row.outcome_code = Some(code.to_string());
+                Ok(("request.refused", json!({ "code": code }), Some(("refusal_reason", reason.to_string()))))
+            })
+            .await?;
+        let body = format!(
+            "We cannot act on your {} request. Reason: {}\nYou have the right to lodge a complaint with {} and to seek a judicial remedy before a court.",
+            req.row.kind,
+            reason.trim(),
+            self.policy.supervisory_authority
+        );
+        self.notify(scope.tenant, &req, "request_refused", &body).await?;
+        Ok(req)
+    }
+
+    /// Applies a change to an open request in one transaction with its ledger entry. `f` returns
+    /// the ledger kind, non-personal details, and optionally a sealed detail to add.
+    pub(crate) async fn change(
+        &self,
+        scope: &Scope,
+        id: i64,
+        f: impl FnOnce(&mut RequestRow, Timestamp) -> Result<(&'static str, Value, Option<(&'static str, String)>)>,
+    ) -> Result<Request> {
+        let now = self.hd.now();
+        let mut tx = self.hd.db().begin().await?;
+        let mut row = suoja_store::requests::by_id(&mut tx, scope.tenant, id)
+            .await?
+            .ok_or(PrivacyError::NotFound("Request"))?;
+        if row.closed_at.is_some() {
+            return Err(PrivacyError::Conflict(format!("the request is already {}", row.status)));
+        }
+        let (kind, mut ledger_details, sealed) = f(&mut row, now)?;
+        if let Some((field, text)) = sealed {
+            let mut details = match &row.details_enc {
+                Some(d) => serde_json::from_str(&self.hd.vault().decrypt_str(&mut tx, scope.tenant, d).await?).unwrap_or(json!({})),
+                None => json!({}),
+            };
+            details[field] = json!(text.trim());
+            row.details_enc = Some(self.seal_details(&mut tx, scope.tenant, row.key_id, &details).await?);
+        }
+        row.updated_at = now;
+        suoja_store::requests::update(&mut tx, scope.tenant, &row).await?;
+        ledger_details["request"] = json!(id);
+        self.hd
+            .record_ledger(&mut tx, scope.tenant, kind, Some(row.subject_id), Some(scope.actor.0), ledger_details)
+            .await?;
+        let req = self.open_request(&mut tx, scope.tenant, row).await?;
+        tx.commit().await?;
+        Ok(req)
+    }
+
+    async fn notify(&self, tenant: TenantId, req: &Request, kind: &str, body: &str) -> Result<()> {
+        let mut tx = self.hd.db().begin().await?;
+        self.queue_message(&mut tx, tenant, UserId(req.row.subject_id), req.row.key_id, kind, body)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// One request. Staff who handle privacy see any; a person sees their own.
+    pub async fn get(&self, scope: &Scope, id: i64) -> Result<Request> {
+        let mut c = self.hd.db().read().await?;
+        let row = suoja_store::requests::by_id(&mut c, scope.tenant, id)
+            .await?
+            .filter(|r| scope.handles_privacy() || r.subject_id == scope.actor.0)
+            .ok_or(PrivacyError::NotFound("Request"))?;
+        self.open_request(&mut c, scope.tenant, row).await
+    }
+
+    /// The inbox (privacy staff: everyone's; a person: their own): open requests first, soonest
+    /// due first. Returns the page and the total.
+    pub async fn list(&self, scope: &Scope, open_only: bool, per_page: i64, page: i64) -> Result<(Vec<Request>, i64)> {
+        let subject = if scope.handles_privacy() { None } else { Some(scope.actor.0) };
+        let mut c = self.hd.db().read().await?;
+        let rows = suoja_store::requests::list(&mut c, scope.tenant, subject, open_only, per_page, (page - 1) * per_page).await?;
+        let total = suoja_store::requests::count(&mut c, scope.tenant, subject, open_only).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            out.push(self.open_request(&mut c, scope.tenant, r).await?);
+        }
+        Ok((out, total))
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}

@@ -1,0 +1,68 @@
+//! Generic reads for the subject graph: rows of a table named by the data map whose link column
+//! holds one of a set of ids. Table and column names come from the data map (code), never from
+//! a request; values come back untyped for the privacy engine to interpret.
+
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row as _};
+use suoja_core::TenantId;
+
+use crate::Result;
+
+/// A stored value of unknown column type.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Value {
+    /// SQL NULL.
+    Null,
+    /// An integer.
+    Int(i64),
+    /// Text.
+    Text(String),
+    /// Bytes (ciphertext, hashes).
+    Bytes(Vec<u8>),
+}
+
+fn value(r: &AnyRow, i: usize) -> Value {
+    if let Ok(v) = r.try_get::<Option<i64>, _>(i) {
+        return v.map_or(Value::Null, Value::Int);
+    }
+    if let Ok(v) = r.try_get::<Option<String>, _>(i) {
+        return v.map_or(Value::Null, Value::Text);
+    }
+    if let Ok(v) = r.try_get::<Option<Vec<u8>>, _>(i) {
+        return v.map_or(Value::Null, Value::Bytes);
+    }
+    Value::Null
+}
+
+fn is_identifier(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
+/// Rows of `table` (scoped to `tenant`) whose `link` column is one of `ids`, with `columns`
+/// in the order given, ordered by the first column.
+pub async fn rows_linked(c: &mut AnyConnection, tenant: TenantId, table: &str, columns: &[&str], link: &str, ids: &[i64]) -> Result<Vec<Vec<Value>>> {
+    if ids.is_empty() || columns.is_empty() {
+        return Ok(Vec::new());
+    }
+    if !(is_identifier(table) && is_identifier(link) && columns.iter().all(|c| is_identifier(c))) {
+        return Err(crate::StoreError::Config(format!("not an identifier in the data map: {table}")));
+    }
+    let mut out = Vec::new();
+    for chunk in ids.chunks(500) {
+        let placeholders: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+        let sql = format!(
+            "SELECT {} FROM {table} WHERE tenant_id = $1 AND {link} IN ({}) ORDER BY {}",
+            columns.join(", "),
+            placeholders.join(", "),
+            columns.first().copied().unwrap_or("1")
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.0);
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        for r in q.fetch_all(&mut *c).await? {
+            out.push((0..columns.len()).map(|i| value(&r, i)).collect());
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,184 @@
+//! The privacy ledger's storage: an append-only, per-tenant chain of entries holding opaque ids
+//! only. Each entry's hash covers the previous entry's hash and the entry's canonical bytes;
+//! `ledger_heads` keeps the newest (seq, hash) so entries removed from the end are noticed too.
+//! The chaining function (a keyed MAC from the vault) is passed in by the caller.
+
+use sqlx::AnyConnection;
+use suoja_core::{TenantId, Timestamp};
+
+use crate::Result;
+use crate::row::{bytes, i64_, opt_i64, text};
+
+/// What a caller appends.
+#[derive(Debug, Clone)]
+pub struct NewEntry {
+    /// When it happened.
+    pub at: Timestamp,
+    /// What happened (`request.received`, `user.rectified`, …).
+    pub kind: String,
+    /// The data subject, by opaque user id.
+    pub subject: Option<i64>,
+    /// Who acted, by opaque user id (`None` for the system).
+    pub actor: Option<i64>,
+    /// JSON object of ids, counts and codes; never personal values.
+    pub details: String,
+}
+
+/// One stored entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// Position in the tenant's chain, from 1.
+    pub seq: i64,
+    /// When it happened.
+    pub at: Timestamp,
+    /// What happened.
+    pub kind: String,
+    /// The data subject.
+    pub subject: Option<i64>,
+    /// Who acted.
+    pub actor: Option<i64>,
+    /// JSON details.
+    pub details: String,
+    /// The previous entry's hash (32 zero bytes for the first).
+    pub prev_hash: Vec<u8>,
+    /// This entry's hash.
+    pub hash: Vec<u8>,
+}
+
+/// The hash of the (absent) entry before the first.
+pub const GENESIS: [u8; 32] = [0; 32];
+
+/// The bytes an entry's hash covers: every field, length-prefixed so no two entries encode alike.
+pub fn canonical(tenant: TenantId, seq: i64, at: Timestamp, kind: &str, subject: Option<i64>, actor: Option<i64>, details: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(64 + kind.len() + details.len());
+    out.extend_from_slice(b"suoja-ledger-v1");
+    out.extend_from_slice(&tenant.0.to_be_bytes());
+    out.extend_from_slice(&seq.to_be_bytes());
+    out.extend_from_slice(&at.0.to_be_bytes());
+    for part in [kind.as_bytes(), details.as_bytes()] {
+        out.extend_from_slice(&u64::try_from(part.len()).unwrap_or(u64::MAX).to_be_bytes());
+        out.extend_from_slice(part);
+    }
+    for id in [subject, actor] {
+        match id {
+            Some(v) => {
+                out.push(1);
+                out.extend_from_slice(&v.to_be_bytes());
+            }
+            None => out.push(0),
+        }
+    }
+    out
+}
+
+/// Appends an entry in the caller's transaction. `chain(prev_hash, canonical)` computes the hash.
+/// Appends of one tenant are serialised (SQLite has one writer; PostgreSQL takes a transaction
+/// lock on the tenant's chain).
+pub async fn append(c: &mut AnyConnection, tenant: TenantId, e: &NewEntry, chain: impl Fn(&[u8], &[u8]) -> Vec<u8>) -> Result<Entry> {
+    if c.backend_name().eq_ignore_ascii_case("postgresql") {
+        sqlx::query("SELECT pg_advisory_xact_lock(7001, CAST($1 AS INTEGER))")
+            .bind(tenant.0)
+            .execute(&mut *c)
+            .await?;
+    }
+    let head = sqlx::query("SELECT seq, hash FROM ledger_heads WHERE tenant_id = $1")
+        .bind(tenant.0)
+        .fetch_optional(&mut *c)
+        .await?;
+    let (prev_seq, prev_hash) = match head {
+        Some(r) => (i64_(&r, "seq")?, bytes(&r, "hash")?),
+        None => (0, GENESIS.to_vec()),
+    };
+    let seq = prev_seq + 1;
+    let body = canonical(tenant, seq, e.at, &e.kind, e.subject, e.actor, &e.details);
+    let hash = chain(&prev_hash, &body);
+    sqlx::query("INSERT INTO ledger (tenant_id, seq, at, kind, subject_id, actor_id, details, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+        .bind(tenant.0)
+        .bind(seq)
+        .bind(e.at.0)
+        .bind(e.kind.clone())
+        .bind(e.subject)
+        .bind(e.actor)
+        .bind(e.details.clone())
+        .bind(prev_hash.clone())
+        .bind(hash.clone())
+        .execute(&mut *c)
+        .await?;
+    let updated = sqlx::query("UPDATE ledger_heads SET seq = $2, hash = $3 WHERE tenant_id = $1")
+        .bind(tenant.0)
+        .bind(seq)
+        .bind(hash.clone())
+        .execute(&mut *c)
+        .await?;
+    if updated.rows_affected() == 0 {
+        sqlx::query("INSERT INTO ledger_heads (tenant_id, seq, hash) VALUES ($1, $2, $3)")
+            .bind(tenant.0)
+            .bind(seq)
+            .bind(hash.clone())
+            .execute(&mut *c)
+            .await?;
+    }
+    Ok(Entry {
+        seq,
+        at: e.at,
+        kind: e.kind.clone(),
+        subject: e.subject,
+        actor: e.actor,
+        details: e.details.clone(),
+        prev_hash,
+        hash,
+    })
+}
+
+fn entry(r: &sqlx::any::AnyRow) -> Result<Entry> {
+    Ok(Entry {
+        seq: i64_(r, "seq")?,
+        at: Timestamp(i64_(r, "at")?),
+        kind: text(r, "kind")?,
+        subject: opt_i64(r, "subject_id")?,
+        actor: opt_i64(r, "actor_id")?,
+        details: text(r, "details")?,
+        prev_hash: bytes(r, "prev_hash")?,
+        hash: bytes(r, "hash")?,
+    })
+}
+
+/// Entries after `after_seq`, in stored order of `seq`, at most `limit`.
+pub async fn page(c: &mut AnyConnection, tenant: TenantId, after_seq: i64, limit: i64) -> Result<Vec<Entry>> {
+    let rows =
+        sqlx::query("SELECT seq, at, kind, subject_id, actor_id, details, prev_hash, hash FROM ledger WHERE tenant_id = $1 AND seq > $2 ORDER BY seq LIMIT $3")
+            .bind(tenant.0)
+            .bind(after_seq)
+            .bind(limit)
+            .fetch_all(c)
+            .await?;
+    rows.iter().map(entry).collect()
+}
+
+/// Entries about one subject, oldest first.
+pub async fn for_subject(c: &mut AnyConnection, tenant: TenantId, subject: i64) -> Result<Vec<Entry>> {
+    let rows =
+        sqlx::query("SELECT seq, at, kind, subject_id, actor_id, details, prev_hash, hash FROM ledger WHERE tenant_id = $1 AND subject_id = $2 ORDER BY seq")
+            .bind(tenant.0)
+            .bind(subject)
+            .fetch_all(c)
+            .await?;
+    rows.iter().map(entry).collect()
+}
+
+/// The newest (seq, hash) recorded for the tenant's chain.
+pub async fn head(c: &mut AnyConnection, tenant: TenantId) -> Result<Option<(i64, Vec<u8>)>> {
+    let row = sqlx::query("SELECT seq, hash FROM ledger_heads WHERE tenant_id = $1")
+        .bind(tenant.0)
+        .fetch_optional(c)
+        .await?;
+    row.map(|r| Ok((i64_(&r, "seq")?, bytes(&r, "hash")?))).transpose()
+}
+
+/// Tenants that have a ledger (an entry or a head).
+pub async fn tenants(c: &mut AnyConnection) -> Result<Vec<TenantId>> {
+    let rows: Vec<i64> = sqlx::query_scalar("SELECT tenant_id FROM ledger_heads UNION SELECT DISTINCT tenant_id FROM ledger ORDER BY 1")
+        .fetch_all(c)
+        .await?;
+    Ok(rows.into_iter().map(TenantId).collect())
+}

@@ -1,0 +1,155 @@
+//! `suoja export` and `suoja verify ledger`: the privacy engine from the command line, acting
+//! as the installation's operator (recorded in the ledger as actor 0, "the command line").
+
+use std::io::Write as _;
+use std::path::PathBuf;
+
+use anyhow::{Context as _, bail};
+use clap::{Args, Subcommand};
+use suoja_core::{Email, Role, Scope, TenantId, UserId};
+use suoja_privacy::Privacy;
+use suoja_privacy::export::{Filter, Format, Options};
+
+/// Arguments of `suoja export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The person's e-mail address.
+    #[arg(long)]
+    pub subject: String,
+    /// Output format.
+    #[arg(long, default_value = "zip", value_parser = ["json", "pdf", "zip"])]
+    pub format: String,
+    /// Which tickets to include.
+    #[arg(long, default_value = "all", value_parser = ["requested", "ccd", "commented", "all"])]
+    pub filter: String,
+    /// Include internal notes about the person (default: the configured policy).
+    #[arg(long)]
+    pub include_internal_notes: Option<bool>,
+    /// Where to write the file (default: ./personal-data-<user id>.<format>).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Tenant subdomain (default: the installation's first tenant).
+    #[arg(long)]
+    pub tenant: Option<String>,
+    /// Data directory.
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+}
+
+/// What `suoja verify` checks.
+#[derive(Debug, Subcommand)]
+pub enum VerifyWhat {
+    /// Recompute the privacy ledger's hash chain of every tenant and report the first break.
+    Ledger {
+        /// Data directory.
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+}
+
+async fn open(config: Option<&std::path::Path>, data_dir: Option<PathBuf>) -> anyhow::Result<Privacy> {
+    let s = super::settings(config, data_dir, None)?;
+    let hd = crate::app::open(&s).await?;
+    Ok(Privacy::new(hd, crate::app::policy(&s)?))
+}
+
+async fn tenant(p: &Privacy, subdomain: Option<&str>) -> anyhow::Result<TenantId> {
+    let mut c = p.helpdesk().db().read().await?;
+    let t = match subdomain {
+        Some(s) => suoja_store::tenants::by_subdomain(&mut c, s).await?,
+        None => suoja_store::tenants::first(&mut c).await?,
+    };
+    t.map(|t| t.id).context("no such tenant")
+}
+
+/// Runs `suoja export`.
+pub async fn export(config: Option<&std::path::Path>, args: ExportArgs) -> anyhow::Result<()> {
+    let email = Email::parse(&args.subject).map_err(|_| anyhow::anyhow!("--subject: not a valid e-mail address"))?;
+    let format = Format::parse(&args.format).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let filter = Filter::parse(&args.filter).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let p = open(config, args.data_dir).await?;
+    let tenant = tenant(&p, args.tenant.as_deref()).await?;
+    let user = {
+        let mut c = p.helpdesk().db().read().await?;
+        p.helpdesk().user_by_email(&mut c, tenant, &email).await.map_err(|e| anyhow::anyhow!("{e}"))?
+    };
+    let Some(user) = user else {
+        bail!("nobody with that e-mail address is on record in this tenant");
+    };
+    let scope = Scope {
+        tenant,
+        actor: UserId(0),
+        role: Role::Admin,
+        privacy_officer: true,
+    };
+    let bar = indicatif::ProgressBar::new(1);
+    bar.set_style(indicatif::ProgressStyle::with_template("  {msg:12} {bar:40} {pos}/{len}").unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()));
+    let progress = |step: &str, done: u64, total: u64| {
+        bar.set_message(step.to_string());
+        bar.set_length(total.max(1));
+        bar.set_position(done);
+    };
+    let opts = Options {
+        filter,
+        include_internal_notes: args.include_internal_notes,
+    };
+    let export = p.export(&scope, user.id, None, &opts, &progress).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    bar.set_message("packaging");
+    let bytes = suoja_privacy::export::package::bytes(&export, format).map_err(|e| anyhow::anyhow!("{e}"))?;
+    bar.finish_and_clear();
+    let out = args
+        .out
+        .unwrap_or_else(|| PathBuf::from(format!("personal-data-{}.{}", user.id.0, format.as_str())));
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(&out).with_context(|| format!("creating {}", out.display()))?;
+    f.write_all(&bytes)?;
+    f.sync_all()?;
+    let tickets = export.doc["tickets"].as_array().map_or(0, Vec::len);
+    println!(
+        "wrote {} ({} bytes): {tickets} tickets, {} files",
+        out.display(),
+        bytes.len(),
+        export.files.len()
+    );
+    p.helpdesk().db().close().await;
+    Ok(())
+}
+
+/// Runs `suoja verify …`.
+pub async fn verify(config: Option<&std::path::Path>, what: VerifyWhat) -> anyhow::Result<()> {
+    match what {
+        VerifyWhat::Ledger { data_dir } => {
+            let p = open(config, data_dir).await?;
+            let reports = suoja_privacy::ledger::verify_all(p.helpdesk().db(), p.helpdesk().vault())
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            p.helpdesk().db().close().await;
+            let mut broken = 0;
+            for r in &reports {
+                match &r.broken {
+                    None => println!("tenant {}: {} entries verified; head #{} {}", r.tenant, r.entries, r.head_seq, r.head_hash),
+                    Some(b) => {
+                        broken += 1;
+                        println!(
+                            "tenant {}: BROKEN at entry {}: {} ({} entries verified before it)",
+                            r.tenant, b.seq, b.reason, r.head_seq
+                        );
+                    }
+                }
+            }
+            if reports.is_empty() {
+                println!("no ledger entries yet");
+            }
+            if broken > 0 {
+                bail!("the ledger of {broken} tenant(s) does not verify");
+            }
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,130 @@
+//! Background work of a running server: writes the consultation log in batches, delivers queued
+//! webhook events (recording each in the disclosure log of the people it carried, retrying with
+//! backoff), and deletes expired export packages and identity-check links. Work is claimed from
+//! the durable queue, so several nodes can run this side by side and a crash loses nothing.
+
+use std::time::{Duration, Instant};
+
+use suoja_core::Timestamp;
+use suoja_helpdesk::webhooks::DELIVERY;
+use suoja_privacy::Privacy;
+use tokio::sync::watch;
+
+/// Attempts before a delivery is given up.
+const MAX_ATTEMPTS: i64 = 8;
+
+/// Runs until `stop` turns true, then flushes what is pending.
+pub async fn run(privacy: Privacy, mut stop: watch::Receiver<bool>) {
+    let client = match reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+    {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "webhook client could not be built; deliveries are paused");
+            return;
+        }
+    };
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    let mut last_sweep: Option<Instant> = None;
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.changed() => break,
+        }
+        if *stop.borrow() {
+            break;
+        }
+        step(&privacy, &client).await;
+        if last_sweep.is_none_or(|t| t.elapsed() > Duration::from_secs(60)) {
+            last_sweep = Some(Instant::now());
+            match privacy.purge_expired_packages().await {
+                Ok(n) if n > 0 => tracing::info!(packages = n, "expired export packages deleted"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "sweeping expired export packages failed"),
+            }
+        }
+    }
+    if let Err(e) = privacy.helpdesk().flush_consultations().await {
+        tracing::warn!(error = %e, "writing the consultation log at shutdown failed");
+    }
+}
+
+/// One round: flush the consultation log, deliver what is due.
+pub async fn step(privacy: &Privacy, client: &reqwest::Client) {
+    let hd = privacy.helpdesk();
+    if let Err(e) = hd.flush_consultations().await {
+        tracing::warn!(error = %e, "writing the consultation log failed");
+    }
+    let now = hd.now();
+    let items = match claim(hd, now).await {
+        Ok(items) => items,
+        Err(e) => {
+            tracing::warn!(error = %e, "claiming queued work failed");
+            return;
+        }
+    };
+    for item in items {
+        if item.kind != DELIVERY {
+            finish(hd, item.id, Err("unknown work kind".into()), item.attempts).await;
+            continue;
+        }
+        let outcome = match hd.prepare_delivery(&item).await {
+            Ok(None) => Ok(()),
+            Ok(Some(d)) => {
+                let sent = client
+                    .post(&d.endpoint)
+                    .header("content-type", "application/json")
+                    .header("x-suoja-event", d.event.as_str())
+                    .body(d.body.clone())
+                    .send()
+                    .await;
+                let result = match sent {
+                    Ok(r) if r.status().is_success() => Ok(()),
+                    Ok(r) => Err(format!("endpoint answered {}", r.status().as_u16())),
+                    Err(e) if e.is_timeout() => Err("endpoint timed out".to_string()),
+                    Err(_) => Err("endpoint unreachable".to_string()),
+                };
+                let label = match &result {
+                    Ok(()) => "delivered".to_string(),
+                    Err(m) => format!("failed: {m}"),
+                };
+                if let Err(e) = hd.record_delivery(&d, &label).await {
+                    tracing::warn!(error = %e, "recording a disclosure failed");
+                }
+                tracing::info!(tenant.id = %d.tenant, webhook.id = d.webhook, event = d.event, outcome = label, "webhook delivery");
+                result
+            }
+            Err(e) => Err(e.to_string()),
+        };
+        finish(hd, item.id, outcome, item.attempts).await;
+    }
+}
+
+async fn claim(hd: &suoja_helpdesk::Helpdesk, now: Timestamp) -> Result<Vec<suoja_store::queue::WorkItem>, suoja_store::StoreError> {
+    let mut tx = hd.db().begin().await?;
+    let items = suoja_store::queue::claim(&mut tx, now, 60_000, 20).await?;
+    tx.commit().await?;
+    Ok(items)
+}
+
+async fn finish(hd: &suoja_helpdesk::Helpdesk, id: i64, outcome: Result<(), String>, attempts: i64) {
+    let now = hd.now();
+    let result = async {
+        let mut tx = hd.db().begin().await?;
+        match &outcome {
+            Ok(()) => suoja_store::queue::complete(&mut tx, id, now).await?,
+            Err(m) => {
+                let retry = (attempts + 1 < MAX_ATTEMPTS).then(|| Timestamp(now.0 + 1000 * (1_i64 << (attempts + 1).min(12))));
+                suoja_store::queue::fail(&mut tx, id, m, retry, now).await?;
+            }
+        }
+        tx.commit().await?;
+        Ok::<(), suoja_store::StoreError>(())
+    }
+    .await;
+    if let Err(e) = result {
+        tracing::warn!(error = %e, "updating queued work failed");
+    }
+}
