@@ -56,6 +56,11 @@ fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
 
 /// Opens the database and vault and builds the services.
 pub async fn open(settings: &Settings) -> anyhow::Result<Helpdesk> {
+    open_with_clock(settings, Arc::new(SystemClock)).await
+}
+
+/// As [`open`], telling time with `clock` (tests move time by hand).
+pub async fn open_with_clock(settings: &Settings, clock: Arc<dyn suoja_core::Clock>) -> anyhow::Result<Helpdesk> {
     let url = settings.database_url();
     if url.starts_with("sqlite:") {
         std::fs::create_dir_all(&settings.data_dir).with_context(|| format!("creating data directory {}", settings.data_dir.display()))?;
@@ -66,7 +71,7 @@ pub async fn open(settings: &Settings) -> anyhow::Result<Helpdesk> {
         ..DbOptions::default()
     };
     let db = Db::connect(&url, &opts).await.context("opening the database")?;
-    Ok(Helpdesk::new(db, Vault::new(root), Arc::new(SystemClock)))
+    Ok(Helpdesk::new(db, Vault::new(root), clock))
 }
 
 /// The privacy policy from the settings.

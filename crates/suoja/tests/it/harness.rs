@@ -74,6 +74,7 @@ pub struct Tenant {
     pub email: String,
     pub token: String,
     pub admin_id: i64,
+    pub tenant_id: i64,
 }
 
 /// A running server with one bootstrapped tenant.
@@ -109,10 +110,19 @@ impl TestApp {
     }
 
     pub async fn spawn_with(engine: Engine, tweak: impl FnOnce(&mut Settings)) -> Self {
+        Self::spawn_full(engine, tweak, std::sync::Arc::new(suoja_core::clock::SystemClock)).await
+    }
+
+    /// A server whose time a test moves by hand.
+    pub async fn spawn_clocked(engine: Engine, clock: suoja_core::clock::ManualClock) -> Self {
+        Self::spawn_full(engine, |_| {}, std::sync::Arc::new(clock)).await
+    }
+
+    pub async fn spawn_full(engine: Engine, tweak: impl FnOnce(&mut Settings), clock: std::sync::Arc<dyn suoja_core::Clock>) -> Self {
         let dir = TempDir::new();
         let mut settings = test_settings(engine, &dir).await;
         tweak(&mut settings);
-        let hd = suoja::app::open(&settings).await.expect("open");
+        let hd = suoja::app::open_with_clock(&settings, clock).await.expect("open");
         let email = "admin@one.example".to_string();
         let b = hd
             .bootstrap_tenant("one", "Tenant one", "eu", &suoja_core::Email::parse(&email).unwrap(), true)
@@ -126,6 +136,7 @@ impl TestApp {
             email,
             token: b.api_token.expose().clone(),
             admin_id: b.admin.actor.0,
+            tenant_id: b.tenant.0,
         };
         TestApp {
             engine,
@@ -142,6 +153,56 @@ impl TestApp {
         &self.running.as_ref().unwrap().helpdesk
     }
 
+    pub fn privacy(&self) -> &suoja_privacy::Privacy {
+        &self.running.as_ref().unwrap().privacy
+    }
+
+    /// The admin's scope, for library calls.
+    pub fn admin_scope(&self) -> suoja_core::Scope {
+        suoja_core::Scope {
+            tenant: suoja_core::TenantId(self.t.tenant_id),
+            actor: suoja_core::UserId(self.t.admin_id),
+            role: suoja_core::Role::Admin,
+            privacy_officer: false,
+        }
+    }
+
+    /// Creates an end user with a password and returns (id, credentials for Basic auth).
+    pub async fn end_user_with_password(&self, name: &str, email: &str) -> (i64, Tenant) {
+        let (s, v) = self
+            .post("/api/v2/users.json", serde_json::json!({"user": {"name": name, "email": email, "password": "correct horse battery"}}))
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        let id = v["user"]["id"].as_i64().unwrap();
+        (
+            id,
+            Tenant {
+                email: email.to_string(),
+                token: "correct horse battery".into(),
+                admin_id: id,
+                tenant_id: self.t.tenant_id,
+            },
+        )
+    }
+
+    /// A request as a person signed in with e-mail and password.
+    pub async fn call_password(&self, who: &Tenant, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        let mut r = self.client.request(method, self.url(path)).basic_auth(&who.email, Some(&who.token));
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        send(r).await
+    }
+
+    /// An anonymous request.
+    pub async fn call_anon(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        let mut r = self.client.request(method, self.url(path));
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        send(r).await
+    }
+
     /// Bootstraps another tenant on the same installation.
     pub async fn second_tenant(&self, subdomain: &str) -> Tenant {
         let email = format!("admin@{subdomain}.example");
@@ -154,6 +215,7 @@ impl TestApp {
             email,
             token: b.api_token.expose().clone(),
             admin_id: b.admin.actor.0,
+            tenant_id: b.tenant.0,
         }
     }
 
@@ -255,6 +317,33 @@ macro_rules! engine_test {
                     return;
                 }
                 let $app = $crate::harness::TestApp::spawn($crate::harness::Engine::Postgres).await;
+                $body.await;
+            }
+        }
+    };
+}
+
+/// As `engine_test!`, with a hand-moved clock: `engine_test_clocked!(name, |app, clock| ...)`.
+#[macro_export]
+macro_rules! engine_test_clocked {
+    ($name:ident, |$app:ident, $clock:ident| $body:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let $clock = suoja_core::clock::ManualClock::new(suoja_core::Timestamp::parse("2026-03-02T09:00:00Z").unwrap());
+                let $app = $crate::harness::TestApp::spawn_clocked($crate::harness::Engine::Sqlite, $clock.clone()).await;
+                $body.await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if $crate::harness::pg_url().is_none() {
+                    eprintln!("skipped: SUOJA_TEST_PG_URL is not set");
+                    return;
+                }
+                let $clock = suoja_core::clock::ManualClock::new(suoja_core::Timestamp::parse("2026-03-02T09:00:00Z").unwrap());
+                let $app = $crate::harness::TestApp::spawn_clocked($crate::harness::Engine::Postgres, $clock.clone()).await;
                 $body.await;
             }
         }
