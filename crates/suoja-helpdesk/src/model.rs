@@ -160,7 +160,7 @@ pub enum RequesterRef {
 }
 
 /// A new comment.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct CommentInput {
     /// Plain-text body (may be empty when `html_body` is given).
     pub body: Option<Personal<String>>,

@@ -8,16 +8,28 @@ const MAX_TERM: usize = 64;
 /// The distinct terms of `text`, normalised for indexing and for querying alike.
 pub fn terms(text: &str) -> Vec<String> {
     let mut out = Vec::new();
+    // A phone number written in groups (`+358 40 123 4567`) is one term: its digits.
+    let mut run = String::new();
     for raw in text.split_whitespace() {
         let trimmed = raw.trim_matches(|c: char| !c.is_alphanumeric() && c != '+');
         if trimmed.contains('@') && trimmed.contains('.') {
             out.push(trimmed.to_lowercase());
         }
+        let phoneish = !trimmed.is_empty() && trimmed.chars().all(|c| c.is_ascii_digit() || "+-().".contains(c)) && trimmed.chars().any(|c| c.is_ascii_digit());
         let digits: String = trimmed.chars().filter(char::is_ascii_digit).collect();
-        if digits.len() >= 6 && trimmed.chars().all(|c| c.is_ascii_digit() || "+-(). ".contains(c)) {
-            out.push(digits);
+        if phoneish && digits.len() >= 6 {
+            out.push(digits.clone());
+        }
+        if phoneish && run.len() + digits.len() <= 15 {
+            run.push_str(&digits);
+        } else {
+            push_phone(&mut out, &mut run);
+            if phoneish {
+                run.push_str(&digits);
+            }
         }
     }
+    push_phone(&mut out, &mut run);
     let mut word = String::new();
     for c in text.chars() {
         if c.is_alphanumeric() {
@@ -34,6 +46,13 @@ pub fn terms(text: &str) -> Vec<String> {
     out.sort();
     out.dedup();
     out
+}
+
+fn push_phone(out: &mut Vec<String>, run: &mut String) {
+    if run.len() >= 7 {
+        out.push(run.clone());
+    }
+    run.clear();
 }
 
 fn push_word(out: &mut Vec<String>, word: &mut String) {
@@ -66,6 +85,8 @@ mod tests {
         ] {
             assert!(t.contains(&want.to_string()), "{want} in {t:?}");
         }
+        assert!(t.contains(&"358401234567".to_string()), "a grouped phone number is one term: {t:?}");
+        assert!(terms("soita +358 44 999 8888 kiitos").contains(&"358449998888".to_string()));
         assert!(terms("").is_empty());
         assert_eq!(terms("Äiti äiti ÄITI"), vec!["äiti".to_string()]);
     }

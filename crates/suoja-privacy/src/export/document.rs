@@ -66,6 +66,22 @@ fn json_text(r: &Record, c: &str) -> Value {
     }
 }
 
+/// Custom fields as Zendesk writes them: `[{"id", "value"}]` (stored as `[[id, value]]`).
+fn custom_fields(v: Value) -> Value {
+    match v {
+        Value::Array(items) => Value::Array(
+            items
+                .into_iter()
+                .map(|i| match i {
+                    Value::Array(pair) if pair.len() == 2 => json!({ "id": pair[0], "value": pair[1] }),
+                    other => other,
+                })
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
 fn safe_file_name(name: &str) -> String {
     let s: String = name
         .chars()
@@ -294,7 +310,7 @@ impl Privacy {
                 "priority": text(t, "priority"),
                 "type": text(t, "ticket_type"),
                 "tags": json_text(t, "tags_enc"),
-                "custom_fields": json_text(t, "custom_fields_enc"),
+                "custom_fields": custom_fields(json_text(t, "custom_fields_enc")),
                 "external_id": text(t, "external_id_enc"),
                 "via": text(t, "via"),
                 "requester": people.label(int(t, "requester_id")),

@@ -4,6 +4,7 @@
 //! placeholders; what was withheld and why is listed in the export and recorded with the request.
 
 mod document;
+mod import;
 pub mod package;
 pub mod pdf;
 mod people;

@@ -170,7 +170,10 @@ impl TestApp {
     /// Creates an end user with a password and returns (id, credentials for Basic auth).
     pub async fn end_user_with_password(&self, name: &str, email: &str) -> (i64, Tenant) {
         let (s, v) = self
-            .post("/api/v2/users.json", serde_json::json!({"user": {"name": name, "email": email, "password": "correct horse battery"}}))
+            .post(
+                "/api/v2/users.json",
+                serde_json::json!({"user": {"name": name, "email": email, "password": "correct horse battery"}}),
+            )
             .await;
         assert_eq!(s, StatusCode::CREATED, "{v}");
         let id = v["user"]["id"].as_i64().unwrap();

@@ -7,6 +7,7 @@ mod harness;
 
 mod api_flows;
 mod bad_input;
+mod privacy_export;
 mod privacy_requests;
 mod privacy_shape;
 mod process;

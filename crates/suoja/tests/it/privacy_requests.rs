@@ -72,12 +72,22 @@ engine_test_clocked!(staff_request_link_confirmation_and_deadline, |app, clock| 
     assert!(mail[0].1.starts_with("We received a access request") || mail[0].1.contains("access request"));
 
     // A wrong code counts, the right one verifies, and the link cannot be used twice.
-    let (s, v) = app.call_anon(Method::POST, &format!("/api/v2/privacy/requests/{id}/confirm"), Some(json!({"token": "not-it"}))).await;
+    let (s, v) = app
+        .call_anon(
+            Method::POST,
+            &format!("/api/v2/privacy/requests/{id}/confirm"),
+            Some(json!({"token": "not-it"})),
+        )
+        .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
-    let (s, v) = app.call_anon(Method::POST, &format!("/api/v2/privacy/requests/{id}/confirm"), Some(json!({"token": token}))).await;
+    let (s, v) = app
+        .call_anon(Method::POST, &format!("/api/v2/privacy/requests/{id}/confirm"), Some(json!({"token": token})))
+        .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["request"]["status"], "verified");
-    let (s, _) = app.call_anon(Method::POST, &format!("/api/v2/privacy/requests/{id}/confirm"), Some(json!({"token": token}))).await;
+    let (s, _) = app
+        .call_anon(Method::POST, &format!("/api/v2/privacy/requests/{id}/confirm"), Some(json!({"token": token})))
+        .await;
     assert_eq!(s, StatusCode::CONFLICT);
     let (_, v) = app.get(&format!("/api/v2/privacy/requests/{id}.json")).await;
     assert_eq!(v["request"]["verification"], "email_link");
@@ -96,27 +106,54 @@ engine_test_clocked!(staff_request_link_confirmation_and_deadline, |app, clock| 
 
 engine_test_clocked!(links_expire_and_lock_after_five_wrong_codes, |app, clock| async move {
     let bea = app.user("Bea Berg", "bea@example.fi").await;
-    let (_, v) = app.post("/api/v2/privacy/requests.json", json!({"request": {"kind": "access", "subject_id": bea}})).await;
+    let (_, v) = app
+        .post("/api/v2/privacy/requests.json", json!({"request": {"kind": "access", "subject_id": bea}}))
+        .await;
     let first = v["request"]["id"].as_i64().unwrap();
     let (_, token) = token_from(&outbox(&app, bea).await[0].1);
     // After 24 hours the link is dead.
     clock.advance_ms(DAY + 1000);
-    let (s, v) = app.call_anon(Method::POST, &format!("/api/v2/privacy/requests/{first}/confirm"), Some(json!({"token": token}))).await;
+    let (s, v) = app
+        .call_anon(
+            Method::POST,
+            &format!("/api/v2/privacy/requests/{first}/confirm"),
+            Some(json!({"token": token})),
+        )
+        .await;
     assert_eq!(s, StatusCode::CONFLICT, "{v}");
     assert!(v["description"].as_str().unwrap().contains("expired"));
 
     // A second request: five wrong codes lock the link, even the right code is refused, and
     // only staff review can verify it now.
-    let (_, v) = app.post("/api/v2/privacy/requests.json", json!({"request": {"kind": "portability", "subject_id": bea}})).await;
+    let (_, v) = app
+        .post("/api/v2/privacy/requests.json", json!({"request": {"kind": "portability", "subject_id": bea}}))
+        .await;
     let second = v["request"]["id"].as_i64().unwrap();
     let (_, token) = token_from(&outbox(&app, bea).await[1].1);
     for _ in 0..5 {
-        let (s, _) = app.call_anon(Method::POST, &format!("/api/v2/privacy/requests/{second}/confirm"), Some(json!({"token": "guess"}))).await;
+        let (s, _) = app
+            .call_anon(
+                Method::POST,
+                &format!("/api/v2/privacy/requests/{second}/confirm"),
+                Some(json!({"token": "guess"})),
+            )
+            .await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     }
-    let (s, _) = app.call_anon(Method::POST, &format!("/api/v2/privacy/requests/{second}/confirm"), Some(json!({"token": token}))).await;
+    let (s, _) = app
+        .call_anon(
+            Method::POST,
+            &format!("/api/v2/privacy/requests/{second}/confirm"),
+            Some(json!({"token": token})),
+        )
+        .await;
     assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
-    let (s, v) = app.post(&format!("/api/v2/privacy/requests/{second}/verify"), json!({"note": "called back on the number on file"})).await;
+    let (s, v) = app
+        .post(
+            &format!("/api/v2/privacy/requests/{second}/verify"),
+            json!({"note": "called back on the number on file"}),
+        )
+        .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["request"]["verification"], "staff");
     // The note is kept with the request, sealed; not in the ledger.
@@ -124,7 +161,8 @@ engine_test_clocked!(links_expire_and_lock_after_five_wrong_codes, |app, clock| 
 
     // At most three links a day go to one address.
     for _ in 0..3 {
-        app.post("/api/v2/privacy/requests.json", json!({"request": {"kind": "access", "subject_id": bea}})).await;
+        app.post("/api/v2/privacy/requests.json", json!({"request": {"kind": "access", "subject_id": bea}}))
+            .await;
     }
     let links = outbox(&app, bea).await.iter().filter(|(k, _)| k == "verification_link").count();
     assert_eq!(links, 1 + 3, "one link on day one, then at most three within a day: {links}");
@@ -135,27 +173,62 @@ engine_test_clocked!(people_ask_for_themselves_and_anonymous_answers_do_not_leak
     let (cai, cai_login) = app.end_user_with_password("Cai Carlsson", "cai@example.fi").await;
     let (dan, dan_login) = app.end_user_with_password("Dan Dahl", "dan@example.fi").await;
     // Signed in: verified by the session, received now.
-    let (s, v) = app.call_password(&cai_login, Method::POST, "/api/v2/privacy/requests", Some(json!({"request": {"kind": "access"}}))).await;
+    let (s, v) = app
+        .call_password(
+            &cai_login,
+            Method::POST,
+            "/api/v2/privacy/requests",
+            Some(json!({"request": {"kind": "access"}})),
+        )
+        .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     assert_eq!(v["request"]["status"], "verified");
     assert_eq!(v["request"]["channel"], "portal");
     assert_eq!(v["request"]["subject_id"], cai);
     let cais = v["request"]["id"].as_i64().unwrap();
     // Not about someone else, and not someone else's request.
-    let (s, _) = app.call_password(&cai_login, Method::POST, "/api/v2/privacy/requests", Some(json!({"request": {"kind": "access", "subject_id": dan}}))).await;
+    let (s, _) = app
+        .call_password(
+            &cai_login,
+            Method::POST,
+            "/api/v2/privacy/requests",
+            Some(json!({"request": {"kind": "access", "subject_id": dan}})),
+        )
+        .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
-    let (s, _) = app.call_password(&dan_login, Method::GET, &format!("/api/v2/privacy/requests/{cais}"), None).await;
+    let (s, _) = app
+        .call_password(&dan_login, Method::GET, &format!("/api/v2/privacy/requests/{cais}"), None)
+        .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     let (s, v) = app.call_password(&dan_login, Method::GET, "/api/v2/privacy/requests", None).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(v["count"], 0);
     // People cannot act on their own requests.
-    let (s, _) = app.call_password(&cai_login, Method::POST, &format!("/api/v2/privacy/requests/{cais}/extend"), Some(json!({"reason": "x"}))).await;
+    let (s, _) = app
+        .call_password(
+            &cai_login,
+            Method::POST,
+            &format!("/api/v2/privacy/requests/{cais}/extend"),
+            Some(json!({"reason": "x"})),
+        )
+        .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
 
     // Anonymous: the same answer for a known and an unknown address; only the known one gets a link.
-    let (s1, v1) = app.call_anon(Method::POST, "/api/v2/privacy/requests", Some(json!({"request": {"kind": "erasure", "email": "dan@example.fi"}}))).await;
-    let (s2, v2) = app.call_anon(Method::POST, "/api/v2/privacy/requests", Some(json!({"request": {"kind": "erasure", "email": "nobody@example.fi"}}))).await;
+    let (s1, v1) = app
+        .call_anon(
+            Method::POST,
+            "/api/v2/privacy/requests",
+            Some(json!({"request": {"kind": "erasure", "email": "dan@example.fi"}})),
+        )
+        .await;
+    let (s2, v2) = app
+        .call_anon(
+            Method::POST,
+            "/api/v2/privacy/requests",
+            Some(json!({"request": {"kind": "erasure", "email": "nobody@example.fi"}})),
+        )
+        .await;
     assert_eq!((s1, s2), (StatusCode::ACCEPTED, StatusCode::ACCEPTED));
     assert_eq!(v1, v2);
     assert_eq!(v1["request"], Value::Null);
@@ -182,7 +255,10 @@ engine_test_clocked!(extensions_refusals_and_the_inbox_order, |app, clock| async
     let finn = app.user("Finn Fors", "finn@example.fi").await;
     // Two requests: the older one is due first and is listed first.
     let (_, newer) = app
-        .post("/api/v2/privacy/requests.json", json!({"request": {"kind": "access", "subject_id": eve, "channel": "email", "received_at": "2026-03-01T08:00:00Z"}}))
+        .post(
+            "/api/v2/privacy/requests.json",
+            json!({"request": {"kind": "access", "subject_id": eve, "channel": "email", "received_at": "2026-03-01T08:00:00Z"}}),
+        )
         .await;
     let (_, older) = app
         .post("/api/v2/privacy/requests.json", json!({"request": {"kind": "rectification", "subject_id": finn, "channel": "phone", "received_at": "2026-01-30T08:00:00Z", "changes": {"phone": "+358 40 111 2222"}}}))
@@ -197,7 +273,12 @@ engine_test_clocked!(extensions_refusals_and_the_inbox_order, |app, clock| async
     // Extension: needs a reason, is told to the person, moves the due date to three months.
     let (s, _) = app.post(&format!("/api/v2/privacy/requests/{newer}/extend"), json!({"reason": "  "})).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
-    let (s, v) = app.post(&format!("/api/v2/privacy/requests/{newer}/extend"), json!({"reason": "the request covers eleven years of tickets"})).await;
+    let (s, v) = app
+        .post(
+            &format!("/api/v2/privacy/requests/{newer}/extend"),
+            json!({"reason": "the request covers eleven years of tickets"}),
+        )
+        .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["request"]["due_at"], "2026-06-01T23:59:59Z");
     assert_eq!(v["request"]["original_due_at"], "2026-04-01T23:59:59Z");
@@ -212,11 +293,20 @@ engine_test_clocked!(extensions_refusals_and_the_inbox_order, |app, clock| async
     assert_eq!(s, StatusCode::CONFLICT, "{v}");
 
     // Refusal: a known code and a reason; the person is told how to complain; then it is closed.
-    let (s, _) = app.post(&format!("/api/v2/privacy/requests/{older}/refuse"), json!({"code": "because", "reason": "x"})).await;
+    let (s, _) = app
+        .post(&format!("/api/v2/privacy/requests/{older}/refuse"), json!({"code": "because", "reason": "x"}))
+        .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
-    let (s, _) = app.post(&format!("/api/v2/privacy/requests/{older}/refuse"), json!({"code": "identity_not_confirmed"})).await;
+    let (s, _) = app
+        .post(&format!("/api/v2/privacy/requests/{older}/refuse"), json!({"code": "identity_not_confirmed"}))
+        .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
-    let (s, v) = app.post(&format!("/api/v2/privacy/requests/{older}/refuse"), json!({"code": "identity_not_confirmed", "reason": "the caller could not confirm the address on file"})).await;
+    let (s, v) = app
+        .post(
+            &format!("/api/v2/privacy/requests/{older}/refuse"),
+            json!({"code": "identity_not_confirmed", "reason": "the caller could not confirm the address on file"}),
+        )
+        .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["request"]["status"], "refused");
     let notice = outbox(&app, finn).await.into_iter().find(|(k, _)| k == "request_refused").expect("a notice");
@@ -240,19 +330,47 @@ engine_test_clocked!(bad_privacy_input_is_refused_and_writes_nothing, |app, cloc
     let _ = &clock;
     let gus = app.user("Gus Grön", "gus@example.fi").await;
     let other = app.second_tenant("two").await;
-    let (_, v) = app.call_as(&other, Method::POST, "/api/v2/users.json", Some(json!({"user": {"name": "Hidden", "email": "hidden@two.example"}}))).await;
+    let (_, v) = app
+        .call_as(
+            &other,
+            Method::POST,
+            "/api/v2/users.json",
+            Some(json!({"user": {"name": "Hidden", "email": "hidden@two.example"}})),
+        )
+        .await;
     let theirs = v["user"]["id"].as_i64().unwrap();
     let cases: Vec<(Value, StatusCode)> = vec![
         (json!({"request": {"subject_id": gus}}), StatusCode::UNPROCESSABLE_ENTITY),
         (json!({"request": {"kind": "everything", "subject_id": gus}}), StatusCode::UNPROCESSABLE_ENTITY),
         (json!({"request": {"kind": "access", "subject_id": "gus"}}), StatusCode::UNPROCESSABLE_ENTITY),
-        (json!({"request": {"kind": "access", "subject_id": gus, "surprise": 1}}), StatusCode::UNPROCESSABLE_ENTITY),
-        (json!({"request": {"kind": "access", "subject_id": gus, "channel": "pigeon"}}), StatusCode::UNPROCESSABLE_ENTITY),
-        (json!({"request": {"kind": "access", "subject_id": gus, "received_at": "2099-01-01T00:00:00Z"}}), StatusCode::UNPROCESSABLE_ENTITY),
-        (json!({"request": {"kind": "access", "subject_id": gus, "received_at": "yesterday"}}), StatusCode::UNPROCESSABLE_ENTITY),
-        (json!({"request": {"kind": "rectification", "subject_id": gus}}), StatusCode::UNPROCESSABLE_ENTITY),
-        (json!({"request": {"kind": "rectification", "subject_id": gus, "changes": {"password": "x"}}}), StatusCode::UNPROCESSABLE_ENTITY),
-        (json!({"request": {"kind": "rectification", "subject_id": gus, "changes": {"email": "not an address"}}}), StatusCode::UNPROCESSABLE_ENTITY),
+        (
+            json!({"request": {"kind": "access", "subject_id": gus, "surprise": 1}}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            json!({"request": {"kind": "access", "subject_id": gus, "channel": "pigeon"}}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            json!({"request": {"kind": "access", "subject_id": gus, "received_at": "2099-01-01T00:00:00Z"}}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            json!({"request": {"kind": "access", "subject_id": gus, "received_at": "yesterday"}}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            json!({"request": {"kind": "rectification", "subject_id": gus}}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            json!({"request": {"kind": "rectification", "subject_id": gus, "changes": {"password": "x"}}}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            json!({"request": {"kind": "rectification", "subject_id": gus, "changes": {"email": "not an address"}}}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
         (json!({"request": {"kind": "access", "subject_id": 99_999_999}}), StatusCode::NOT_FOUND),
         (json!({"request": {"kind": "access", "subject_id": theirs}}), StatusCode::NOT_FOUND),
         (json!({"request": "access"}), StatusCode::UNPROCESSABLE_ENTITY),
@@ -263,14 +381,24 @@ engine_test_clocked!(bad_privacy_input_is_refused_and_writes_nothing, |app, cloc
         assert_eq!(s, want, "{body} → {v}");
         assert!(v["error"].is_string(), "{v}");
     }
-    let raw = app.req(Method::POST, "/api/v2/privacy/requests.json").header("content-type", "application/json").body(b"{\"request\": {\"kind\": \"acc\xffess\"}}".to_vec());
+    let raw = app
+        .req(Method::POST, "/api/v2/privacy/requests.json")
+        .header("content-type", "application/json")
+        .body(b"{\"request\": {\"kind\": \"acc\xffess\"}}".to_vec());
     let (s, _) = crate::harness::send(raw).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     let (_, inbox) = app.get("/api/v2/privacy/requests.json").await;
     assert_eq!(inbox["count"], 0, "nothing was written");
     assert!(outbox(&app, gus).await.is_empty());
     // Unknown and other tenants' requests answer 404 on every action.
-    let (_, v) = app.call_as(&other, Method::POST, "/api/v2/privacy/requests.json", Some(json!({"request": {"kind": "access", "subject_id": theirs}}))).await;
+    let (_, v) = app
+        .call_as(
+            &other,
+            Method::POST,
+            "/api/v2/privacy/requests.json",
+            Some(json!({"request": {"kind": "access", "subject_id": theirs}})),
+        )
+        .await;
     let their_request = v["request"]["id"].as_i64().unwrap();
     for path in [
         format!("/api/v2/privacy/requests/{their_request}"),
@@ -278,7 +406,12 @@ engine_test_clocked!(bad_privacy_input_is_refused_and_writes_nothing, |app, cloc
     ] {
         let (s, _) = app.get(&path).await;
         assert_eq!(s, StatusCode::NOT_FOUND, "{path}");
-        for (action, body) in [("extend", json!({"reason": "r"})), ("refuse", json!({"code": "other", "reason": "r"})), ("fulfil", json!({})), ("verify", json!({"note": "n"}))] {
+        for (action, body) in [
+            ("extend", json!({"reason": "r"})),
+            ("refuse", json!({"code": "other", "reason": "r"})),
+            ("fulfil", json!({})),
+            ("verify", json!({"note": "n"})),
+        ] {
             let (s, _) = app.post(&format!("{path}/{action}"), body).await;
             assert_eq!(s, StatusCode::NOT_FOUND, "{path}/{action}");
         }
