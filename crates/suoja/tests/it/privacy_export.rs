@@ -429,7 +429,6 @@ engine_test!(filters_and_the_internal_note_policy, |app| async move {
     let scope = app.admin_scope();
     let ids = |doc: &Value| doc["tickets"].as_array().unwrap().iter().map(|t| t["id"].as_i64().unwrap()).collect::<Vec<_>>();
     let run = |filter, notes| {
-        let scope = scope;
         let p = app.privacy().clone();
         let a = UserId(w.a);
         async move {
