@@ -66,6 +66,10 @@ fn json_text(r: &Record, c: &str) -> Value {
     }
 }
 
+fn count(n: usize, what: &str) -> String {
+    if n == 1 { format!("1 {what}") } else { format!("{n} {what}s") }
+}
+
 /// Custom fields as Zendesk writes them: `[{"id", "value"}]` (stored as `[[id, value]]`).
 fn custom_fields(v: Value) -> Value {
     match v {
@@ -156,9 +160,11 @@ impl Privacy {
             "Apart from your profile and the records of your privacy requests, we hold no data about you.".to_string()
         } else {
             format!(
-                "{n_tickets} tickets with {n_comments} comments, {} mentions in other conversations, {} files.",
-                mentions.len(),
-                files.len()
+                "{}, {}, {} in other conversations, {}.",
+                count(n_tickets, "ticket"),
+                count(n_comments, "comment"),
+                count(mentions.len(), "mention"),
+                count(files.len(), "file")
             )
         };
         let withheld_doc = withheld.to_json(include_notes);

@@ -73,7 +73,9 @@ pub fn bytes(export: &Export, format: Format) -> Result<Vec<u8>> {
             zip.start_file("export.pdf", stored).map_err(err)?;
             zip.write_all(&pdf).map_err(ioerr)?;
             for f in &export.files {
-                zip.start_file(f.path.as_str(), deflated).map_err(err)?;
+                // Large files (scans, photos, recordings) are mostly compressed already.
+                let how = if f.bytes.len() > 256 * 1024 { stored } else { deflated };
+                zip.start_file(f.path.as_str(), how).map_err(err)?;
                 zip.write_all(&f.bytes).map_err(ioerr)?;
             }
             Ok(zip.finish().map_err(err)?.into_inner())

@@ -5,6 +5,7 @@
 //! `BENCHMARKS.md`.
 
 mod baseline;
+mod export;
 mod load;
 mod report;
 
@@ -54,6 +55,8 @@ pub struct EngineResult {
     pub rss_kib: u64,
     /// Seconds spent seeding.
     pub seed_secs: f64,
+    /// The access-export figures.
+    pub export: Option<export::ExportFigures>,
 }
 
 struct ChildGuard {
@@ -222,8 +225,10 @@ async fn run_engine(engine: &str, pg: Option<&str>, args: &BenchArgs, baseline_c
         bar.set_position(done as u64);
     }
     bar.finish_and_clear();
-    hd.db().close().await;
     let seed_secs = started.elapsed().as_secs_f64();
+    let person = export::seed(&hd, &boot.admin).await?;
+    let export_figures = export::measure(&hd, &boot.admin, person).await?;
+    hd.db().close().await;
 
     let port = free_port()?;
     let exe = std::env::current_exe()?;
@@ -250,6 +255,7 @@ async fn run_engine(engine: &str, pg: Option<&str>, args: &BenchArgs, baseline_c
     let mut result = EngineResult {
         engine: engine.into(),
         seed_secs,
+        export: Some(export_figures),
         ..Default::default()
     };
 

@@ -69,6 +69,21 @@ pub fn render(args: &BenchArgs, baseline: &[(usize, Stats)], results: &[EngineRe
             let _ = writeln!(s, "| {label} | {:.0} | {:.2} | {:.2} |", st.rps, st.p50, st.p99);
         }
         let _ = writeln!(s, "\nPeak server RSS: {:.0} MB.", r.rss_kib as f64 / 1024.0);
+        if let Some(e) = &r.export {
+            let _ = writeln!(
+                s,
+                "\n### Access export (one person: {} tickets, {} comments, among the other tickets)\n\n| step | ms (best of 3) | ratio to baseline |\n|---|---:|---:|\n| baseline: read the person's comment ciphertext | {:.0} | 1.0 |\n| JSON (graph, decryption, placeholders, serialisation; {:.1} MB) | {:.0} | {:.1} |\n| PDF ({:.1} MB, fonts embedded) | {:.0} | {:.1} |",
+                e.tickets,
+                e.comments,
+                e.baseline_ms,
+                e.json_bytes as f64 / 1e6,
+                e.json_ms,
+                e.json_ms / e.baseline_ms,
+                e.pdf_bytes as f64 / 1e6,
+                e.pdf_ms,
+                e.pdf_ms / e.baseline_ms
+            );
+        }
         let c16 = r.create.iter().find(|(c, _)| *c == 16).map(|(_, st)| st.clone()).unwrap_or_default();
         let b16 = baseline.iter().find(|(c, _)| *c == 16).map(|(_, b)| b.rps).unwrap_or(f64::NAN);
         let search_p50 = r.search.iter().map(|(_, _, st)| st.p50).fold(0.0, f64::max);
@@ -89,6 +104,15 @@ pub fn render(args: &BenchArgs, baseline: &[(usize, Stats)], results: &[EngineRe
             verdict(search_p50 <= 20.0)
         );
         let _ = writeln!(s, "| server RSS ≤ 150 MB | {rss_mb:.0} MB | {} |", verdict(rss_mb <= 150.0));
+        if let Some(e) = &r.export {
+            let _ = writeln!(
+                s,
+                "| export JSON ≤ 1 s (1 000 tickets, 10 000 comments) | {:.2} s | {} |",
+                e.json_ms / 1000.0,
+                verdict(e.json_ms <= 1000.0)
+            );
+            let _ = writeln!(s, "| export PDF ≤ 5 s | {:.2} s | {} |", e.pdf_ms / 1000.0, verdict(e.pdf_ms <= 5000.0));
+        }
     }
     s.push_str(NOTES);
     s

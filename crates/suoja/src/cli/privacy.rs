@@ -112,7 +112,7 @@ pub async fn export(config: Option<&std::path::Path>, args: ExportArgs) -> anyho
     f.sync_all()?;
     let tickets = export.doc["tickets"].as_array().map_or(0, Vec::len);
     println!(
-        "wrote {} ({} bytes): {tickets} tickets, {} files",
+        "wrote {} ({} bytes): {tickets} ticket(s), {} file(s)",
         out.display(),
         bytes.len(),
         export.files.len()

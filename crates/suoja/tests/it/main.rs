@@ -8,6 +8,7 @@ mod harness;
 mod api_flows;
 mod bad_input;
 mod privacy_export;
+mod privacy_ledger;
 mod privacy_rectify_restrict;
 mod privacy_requests;
 mod privacy_shape;

@@ -13,8 +13,8 @@ use serde_json::{Value, json};
 use suoja_core::{Role, Scope, TenantId, UserId};
 use suoja_privacy::export::{Filter, Options, no_progress};
 
-use crate::engine_test;
 use crate::harness::{Tenant, TestApp};
+use crate::{engine_test, engine_test_clocked};
 
 /// Identifiers and content of the canary person A.
 const A_NAME: &str = "Åsa Kanaari-Łukasiewicz";
@@ -36,6 +36,7 @@ const A_CANARIES: &[&str] = &[
     "canary-cf-1",
     "canary-note-a asiakas on harmissaan",
     "canary-file-a.txt",
+    "canary-msg-a please send everything",
 ];
 /// Other people's identifiers: never in A's export.
 const OTHERS: &[&str] = &[
@@ -174,7 +175,7 @@ async fn access_request(app: &TestApp, subject: i64) -> i64 {
     let (s, v) = app
         .post(
             "/api/v2/privacy/requests.json",
-            json!({"request": {"kind": "access", "subject_id": subject, "channel": "email"}}),
+            json!({"request": {"kind": "access", "subject_id": subject, "channel": "email", "message": "canary-msg-a please send everything"}}),
         )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
@@ -633,4 +634,131 @@ engine_test!(a_table_declared_only_in_the_test_build_is_covered, |app| async mov
     assert!(without.doc["records"].get("loyalty_notes").is_none());
     let fp = app.privacy().footprint(TenantId(app.t.tenant_id), UserId(w.a), &map).await.unwrap();
     assert_eq!(fp.rows("loyalty_notes").len(), 1);
+});
+
+fn cli(app: &TestApp, args: &[&str]) -> std::process::Output {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_suoja"));
+    c.env_remove("SUOJA_ROOT_KEY")
+        .env_remove("SUOJA_CONFIG")
+        .env("SUOJA_DATA_DIR", &app.settings.data_dir);
+    match &app.settings.database_url {
+        Some(u) => c.env("SUOJA_DATABASE_URL", u),
+        None => c.env_remove("SUOJA_DATABASE_URL"),
+    };
+    c.args(args).output().unwrap()
+}
+
+engine_test!(the_export_command_writes_each_format, |app| async move {
+    let w = world(&app).await;
+    let dir = crate::harness::TempDir::new();
+    for format in ["json", "pdf", "zip"] {
+        let out = dir.0.join(format!("a.{format}"));
+        let o = cli(
+            &app,
+            &[
+                "export",
+                "--subject",
+                A_EMAIL,
+                "--format",
+                format,
+                "--filter",
+                "requested",
+                "--out",
+                out.to_str().unwrap(),
+            ],
+        );
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert!(
+            String::from_utf8_lossy(&o.stdout).contains("1 ticket(s)"),
+            "{}",
+            String::from_utf8_lossy(&o.stdout)
+        );
+        let bytes = std::fs::read(&out).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            assert_eq!(std::fs::metadata(&out).unwrap().permissions().mode() & 0o777, 0o600);
+        }
+        match format {
+            "json" => {
+                let doc: Value = serde_json::from_slice(&bytes).unwrap();
+                validate(&doc);
+                assert_eq!(doc["tickets"][0]["id"], w.t1);
+            }
+            "pdf" => {
+                let text = squash(&pdf_text(&bytes));
+                assert!(text.contains("canary-subj-1 Laskun hyvitys: ä ö å õ ß é ł"), "{text}");
+                if let Ok(keep) = std::env::var("SUOJA_KEEP_EXPORT_PDF") {
+                    std::fs::write(keep, &bytes).unwrap();
+                }
+            }
+            _ => assert!(bytes.starts_with(b"PK")),
+        }
+    }
+    let o = cli(&app, &["export", "--subject", "nobody@example.fi", "--format", "json"]);
+    assert!(!o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("nobody with that e-mail address"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let o = cli(&app, &["export", "--subject", "not-an-address", "--format", "json"]);
+    assert!(!o.status.success());
+    let o = cli(&app, &["export", "--subject", A_EMAIL, "--format", "docx"]);
+    assert!(!o.status.success());
+    // The command's exports are in the ledger like any other.
+    let mut c = app.helpdesk().db().read().await.unwrap();
+    let built = suoja_store::ledger::for_subject(&mut c, TenantId(app.t.tenant_id), w.a)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.kind == "export.built" && e.actor == Some(0))
+        .count();
+    assert_eq!(built, 3);
+});
+
+engine_test_clocked!(packages_expire_and_are_deleted_and_large_files_travel_whole, |app, clock| async move {
+    let (p, login) = app.end_user_with_password("Pia Pöntinen", "pia@example.fi").await;
+    let big: Vec<u8> = (0..12 * 1024 * 1024_u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let up = app
+        .client
+        .post(app.url("/api/v2/uploads.json?filename=scan.bin"))
+        .basic_auth(&login.email, Some(&login.token))
+        .header("content-type", "application/octet-stream")
+        .body(big.clone());
+    let (s, v) = crate::harness::send(up).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let token = v["upload"]["token"].as_str().unwrap().to_string();
+    let (s, _) = app
+        .call_password(
+            &login,
+            Method::POST,
+            "/api/v2/tickets.json",
+            Some(json!({"ticket": {"subject": "Skannaus", "comment": {"body": "Liitteenä", "uploads": [token]}}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let request = access_request(&app, p).await;
+    let (meta, zip_bytes) = build(&app, request, json!({"format": "zip"})).await;
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(zip_bytes)).unwrap();
+    let name = zip
+        .file_names()
+        .map(|n| n.unwrap().to_string())
+        .find(|n| n.ends_with("scan.bin"))
+        .expect("the file is in the ZIP");
+    let mut got = Vec::new();
+    zip.by_name(&name).unwrap().read_to_end(&mut got).unwrap();
+    assert!(got == big, "the file travels byte for byte");
+
+    // Seven days later the package is gone: not downloadable, and deleted by the sweep.
+    let url = meta["download_url"].as_str().unwrap().to_string();
+    clock.advance_ms(7 * 86_400_000 + 1000);
+    let resp = app.req(Method::GET, &url).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    let (_, list) = app.get(&format!("/api/v2/privacy/requests/{request}/exports.json")).await;
+    assert_eq!(list["exports"], json!([]));
+    assert_eq!(app.privacy().purge_expired_packages().await.unwrap(), 1);
+    let mut c = app.helpdesk().db().read().await.unwrap();
+    let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM export_packages").fetch_one(&mut *c).await.unwrap();
+    assert_eq!(left, 0);
 });

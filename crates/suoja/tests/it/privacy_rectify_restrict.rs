@@ -75,6 +75,18 @@ engine_test!(rectification_reaches_index_ledger_and_recipients, |app| async move
         .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let id = v["request"]["id"].as_i64().unwrap();
+    // An export built before the correction holds the old address; it is dropped with it.
+    let (_, v) = app
+        .call_password(&login, Method::POST, "/api/v2/privacy/requests", Some(json!({"request": {"kind": "access"}})))
+        .await;
+    let access = v["request"]["id"].as_i64().unwrap();
+    let (s, v) = app
+        .post(
+            &format!("/api/v2/privacy/requests/{access}/exports.json"),
+            json!({"export": {"format": "json"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
     let (s, v) = app.post(&format!("/api/v2/privacy/requests/{id}/fulfil"), json!({})).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["request"]["status"], "fulfilled");
@@ -87,6 +99,8 @@ engine_test!(rectification_reaches_index_ledger_and_recipients, |app| async move
     assert_eq!(found["users"], json!([]));
     let (_, found) = app.get("/api/v2/users/search.json?query=ilse.new@example.fi").await;
     assert_eq!(found["users"][0]["id"], ilse);
+    let (_, packages) = app.get(&format!("/api/v2/privacy/requests/{access}/exports.json")).await;
+    assert_eq!(packages["exports"], json!([]), "the stale export is gone");
 
     // The recipient is told, by opaque id and field names only.
     let told = wait_for(&got, |v| v["type"] == "subject.rectified").await;
