@@ -486,7 +486,7 @@ pub const TABLES: &[Table] = &[
         purpose: "Checking the identity of a person who asks for their data, by a link to an address on record",
         subjects: &[user("subject_id", "person being verified")],
         erasure: Erasure::Delete,
-        retention: "24 hours",
+        retention: "valid 24 hours; deleted a day after expiry",
         derived: false,
         columns: &[
             col("id"),

@@ -174,7 +174,15 @@ impl Privacy {
                 (u, channel, received, false)
             }
             (None, Subject::Email(email)) => match self.hd.user_by_email(&mut tx, tenant, email).await? {
-                Some(u) if u.deleted_at.is_none() => (u, "email_link".to_string(), now, false),
+                Some(u) if u.deleted_at.is_none() => {
+                    // Past the day's link limit nothing is recorded: an address cannot be used to
+                    // flood the inbox (the caller sees the same answer).
+                    let sent = suoja_store::requests::verifications_since(&mut tx, tenant, u.id.0, Timestamp(now.0 - 86_400_000)).await?;
+                    if sent >= self.policy.links_per_day {
+                        return Ok(None);
+                    }
+                    (u, "email_link".to_string(), now, false)
+                }
                 _ => return Ok(None),
             },
             (Some(_), Subject::Email(_)) => {

@@ -22,6 +22,22 @@ pub enum Value {
 }
 
 fn value(r: &AnyRow, i: usize) -> Value {
+    use sqlx::ValueRef as _;
+    use sqlx::any::AnyTypeInfoKind as K;
+    // Decode by the value's own type; trying types in turn builds an error per miss.
+    if let Ok(raw) = r.try_get_raw(i) {
+        let kind = raw.type_info().kind();
+        let v = match kind {
+            K::Null => Some(Value::Null),
+            K::Bool | K::SmallInt | K::Integer | K::BigInt => r.try_get::<Option<i64>, _>(i).ok().map(|v| v.map_or(Value::Null, Value::Int)),
+            K::Text => r.try_get::<Option<String>, _>(i).ok().map(|v| v.map_or(Value::Null, Value::Text)),
+            K::Blob => r.try_get::<Option<Vec<u8>>, _>(i).ok().map(|v| v.map_or(Value::Null, Value::Bytes)),
+            K::Real | K::Double => None,
+        };
+        if let Some(v) = v {
+            return v;
+        }
+    }
     if let Ok(v) = r.try_get::<Option<i64>, _>(i) {
         return v.map_or(Value::Null, Value::Int);
     }

@@ -4,7 +4,6 @@
 //! with DejaVu Sans embedded (Latin, Latin Extended, Greek, Cyrillic) so every name prints as
 //! written; text is extractable (`ToUnicode`) for screen readers and `pdftotext`.
 
-use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use pdf_writer::types::{CidFontType, FontFlags, SystemInfo, UnicodeCmap};
@@ -29,26 +28,43 @@ enum Style {
 struct Face {
     face: ttf_parser::Face<'static>,
     upem: f32,
+    /// Glyph id and advance (1/1000 em) of the first code points, looked up once.
+    table: Vec<(u16, f32)>,
 }
+
+/// Code points whose metrics are kept in the table (Latin, Greek, Cyrillic, punctuation).
+const TABLE: u32 = 0x2200;
 
 impl Face {
     fn load(bytes: &'static [u8]) -> Option<Self> {
         let face = ttf_parser::Face::parse(bytes, 0).ok()?;
         let upem = f32::from(face.units_per_em());
-        Some(Self { face, upem })
+        let mut f = Self { face, upem, table: Vec::new() };
+        f.table = (0..TABLE).map(|cp| char::from_u32(cp).and_then(|c| f.lookup(c)).unwrap_or((0, 0.0))).collect();
+        Some(f)
+    }
+    fn lookup(&self, c: char) -> Option<(u16, f32)> {
+        let g = self.face.glyph_index(c).map(|g| g.0).filter(|g| *g != 0)?;
+        let adv = f32::from(self.face.glyph_hor_advance(ttf_parser::GlyphId(g)).unwrap_or(0)) * 1000.0 / self.upem;
+        Some((g, adv))
+    }
+    /// Glyph and advance of `c`, if the font has it.
+    fn metrics(&self, c: char) -> Option<(u16, f32)> {
+        match self.table.get(c as usize) {
+            Some((0, _)) => None,
+            Some(m) => Some(*m),
+            None => self.lookup(c),
+        }
     }
     fn glyph(&self, c: char) -> Option<u16> {
-        self.face.glyph_index(c).map(|g| g.0).filter(|g| *g != 0)
+        self.metrics(c).map(|m| m.0)
     }
     fn advance(&self, g: u16) -> f32 {
         f32::from(self.face.glyph_hor_advance(ttf_parser::GlyphId(g)).unwrap_or(0)) * 1000.0 / self.upem
     }
     fn width(&self, s: &str, size: f32) -> f32 {
-        s.chars()
-            .map(|c| self.glyph(c).or_else(|| self.glyph('?')).map_or(0.0, |g| self.advance(g)))
-            .sum::<f32>()
-            * size
-            / 1000.0
+        let q = self.metrics('?').map_or(0.0, |m| m.1);
+        s.chars().map(|c| self.metrics(c).map_or(q, |m| m.1)).sum::<f32>() * size / 1000.0
     }
 }
 
@@ -145,28 +161,35 @@ impl<'f> Layout<'f> {
     }
     fn wrap(&self, s: &str, size: f32, style: Style, width: f32) -> Vec<String> {
         let face = self.face(style);
+        let space = face.width(" ", size);
         let mut lines = Vec::new();
         let mut line = String::new();
+        let mut line_w = 0.0;
         for word in s.split(' ') {
-            let candidate = if line.is_empty() { word.to_string() } else { format!("{line} {word}") };
-            if face.width(&candidate, size) <= width {
-                line = candidate;
+            let w = face.width(word, size);
+            let extra = if line.is_empty() { w } else { space + w };
+            if line_w + extra <= width {
+                if !line.is_empty() {
+                    line.push(' ');
+                }
+                line.push_str(word);
+                line_w += extra;
                 continue;
             }
             if !line.is_empty() {
                 lines.push(std::mem::take(&mut line));
             }
+            line_w = 0.0;
             // A word longer than the line is broken by characters.
-            let mut part = String::new();
             for c in word.chars() {
-                part.push(c);
-                if face.width(&part, size) > width {
-                    part.pop();
-                    lines.push(std::mem::take(&mut part));
-                    part.push(c);
+                let cw = face.width(c.encode_utf8(&mut [0; 4]), size);
+                if line_w + cw > width && !line.is_empty() {
+                    lines.push(std::mem::take(&mut line));
+                    line_w = 0.0;
                 }
+                line.push(c);
+                line_w += cw;
             }
-            line = part;
         }
         lines.push(line);
         lines
@@ -556,7 +579,8 @@ fn write(faces: &(Face, Face), pages: Vec<Vec<Item>>, doc: &Value) -> Vec<u8> {
     ];
     let total = pages.len();
     let page_refs: Vec<(Ref, Ref)> = (0..total).map(|_| (alloc(), alloc())).collect();
-    let mut used: [BTreeMap<u16, char>; 2] = [BTreeMap::new(), BTreeMap::new()];
+    // Per font: the character each used glyph stands for ('\0' = unused).
+    let mut used: [Vec<char>; 2] = [vec!['\0'; 65_536], vec!['\0'; 65_536]];
     let footer = format!("Personal data export · generated {}", date(&doc["generated_at"]));
 
     for (i, (items, (page_ref, content_ref))) in pages.into_iter().zip(&page_refs).enumerate() {
@@ -573,7 +597,7 @@ fn write(faces: &(Face, Face), pages: Vec<Vec<Item>>, doc: &Value) -> Vec<u8> {
         }
         let foot = format!("{footer} · page {} of {total}", i + 1);
         show(&mut content, faces, &mut used, Style::Regular, 8.0, 0.45, MARGIN, MARGIN - 10.0, &foot);
-        let bytes = miniz_oxide::deflate::compress_to_vec_zlib(&content.finish(), 6);
+        let bytes = miniz_oxide::deflate::compress_to_vec_zlib(&content.finish(), 3);
         pdf.stream(*content_ref, &bytes).filter(Filter::FlateDecode);
         let mut page = pdf.page(*page_ref);
         page.media_box(Rect::new(0.0, 0.0, PAGE_W, PAGE_H));
@@ -623,7 +647,7 @@ fn write(faces: &(Face, Face), pages: Vec<Vec<Item>>, doc: &Value) -> Vec<u8> {
         c.cid_to_gid_map_predefined(Name(b"Identity"));
         {
             let mut w = c.widths();
-            for g in used.get(idx).map(|m| m.keys().copied().collect::<Vec<_>>()).unwrap_or_default() {
+            for (g, _) in glyphs_used(used.get(idx)) {
                 w.consecutive(g, [face.advance(g)]);
             }
         }
@@ -653,16 +677,24 @@ fn write(faces: &(Face, Face), pages: Vec<Vec<Item>>, doc: &Value) -> Vec<u8> {
             .filter(Filter::FlateDecode)
             .pair(Name(b"Length1"), i32::try_from(original).unwrap_or(i32::MAX));
         let mut map = UnicodeCmap::new(Name(b"Suoja-UCS"), info);
-        for (g, ch) in used.get(idx).into_iter().flatten() {
-            map.pair(*g, *ch);
+        for (g, ch) in glyphs_used(used.get(idx)) {
+            map.pair(g, ch);
         }
         pdf.cmap(cmap, &map.finish());
     }
     pdf.finish()
 }
 
+fn glyphs_used(used: Option<&Vec<char>>) -> Vec<(u16, char)> {
+    used.into_iter()
+        .flat_map(|u| u.iter().enumerate())
+        .filter(|(_, c)| **c != '\0')
+        .filter_map(|(g, c)| Some((u16::try_from(g).ok()?, *c)))
+        .collect()
+}
+
 #[allow(clippy::too_many_arguments)]
-fn show(content: &mut Content, faces: &(Face, Face), used: &mut [BTreeMap<u16, char>; 2], style: Style, size: f32, gray: f32, x: f32, y: f32, text: &str) {
+fn show(content: &mut Content, faces: &(Face, Face), used: &mut [Vec<char>; 2], style: Style, size: f32, gray: f32, x: f32, y: f32, text: &str) {
     let (face, slot, font) = match style {
         Style::Regular => (&faces.0, 0, Name(b"F1")),
         Style::Bold => (&faces.1, 1, Name(b"F2")),
@@ -673,8 +705,10 @@ fn show(content: &mut Content, faces: &(Face, Face), used: &mut [BTreeMap<u16, c
             Some(g) => (g, ch),
             None => (face.glyph('?').unwrap_or(0), '?'),
         };
-        if let Some(m) = used.get_mut(slot) {
-            m.entry(g).or_insert(ch);
+        if let Some(u) = used.get_mut(slot).and_then(|m| m.get_mut(usize::from(g)))
+            && *u == '\0'
+        {
+            *u = ch;
         }
         glyphs.extend_from_slice(&g.to_be_bytes());
     }

@@ -421,3 +421,20 @@ engine_test_clocked!(bad_privacy_input_is_refused_and_writes_nothing, |app, cloc
     let (s, _) = app.get("/api/v2/privacy/requests.json?status=weird").await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
 });
+
+engine_test_clocked!(anonymous_requests_cannot_flood_the_inbox, |app, clock| async move {
+    let _ = &clock;
+    app.user("Olli Ojala", "olli@example.fi").await;
+    for _ in 0..10 {
+        let (s, _) = app
+            .call_anon(
+                Method::POST,
+                "/api/v2/privacy/requests",
+                Some(json!({"request": {"kind": "access", "email": "olli@example.fi"}})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::ACCEPTED);
+    }
+    let (_, inbox) = app.get("/api/v2/privacy/requests.json").await;
+    assert_eq!(inbox["count"], 3, "only as many requests as links a day: {inbox}");
+});
