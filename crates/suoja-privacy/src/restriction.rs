@@ -67,15 +67,34 @@ fn changes_to_input(v: &Value) -> Result<UserInput> {
 
 impl Privacy {
     /// Restricts processing of a person's data (Art. 18): they and their tickets disappear from
-    /// staff views, lists, search, incremental exports and webhooks; recipients are told.
+    /// staff views, lists, search, incremental exports and webhooks; the person and the
+    /// recipients are told.
     pub async fn restrict(&self, scope: &Scope, subject: UserId, reason: &str) -> Result<u64> {
-        require_privacy(scope)?;
-        if reason.trim().is_empty() {
-            return Err(PrivacyError::invalid("reason", "a restriction needs a reason"));
-        }
-        if subject == scope.actor {
+        if subject == scope.actor && scope.handles_privacy() {
             return Err(PrivacyError::Conflict(
                 "you cannot restrict processing of your own data; ask another privacy officer".into(),
+            ));
+        }
+        self.set_restriction(scope, subject, true, reason).await
+    }
+
+    /// Lifts a restriction (Art. 18(3)): the person is told, with the reason, before it takes
+    /// effect (the notice is queued in the same transaction, ahead of the change).
+    pub async fn lift_restriction(&self, scope: &Scope, subject: UserId, reason: &str) -> Result<u64> {
+        self.set_restriction(scope, subject, false, reason).await
+    }
+
+    async fn set_restriction(&self, scope: &Scope, subject: UserId, on: bool, reason: &str) -> Result<u64> {
+        require_privacy(scope)?;
+        let reason = reason.trim();
+        if reason.is_empty() {
+            return Err(PrivacyError::invalid(
+                "reason",
+                if on {
+                    "a restriction needs a reason"
+                } else {
+                    "lifting a restriction needs a reason"
+                },
             ));
         }
         let now = self.hd.now();
@@ -84,62 +103,37 @@ impl Privacy {
             .await?
             .filter(|u| u.deleted_at.is_none())
             .ok_or(PrivacyError::NotFound("User"))?;
-        if user.restricted {
-            return Err(PrivacyError::Conflict("processing of this person's data is already restricted".into()));
+        if user.restricted == on {
+            let state = if on { "already restricted" } else { "not restricted" };
+            return Err(PrivacyError::Conflict(format!("processing of this person's data is {state}")));
         }
-        let tickets = suoja_store::users::set_restricted(&mut tx, scope.tenant, subject, true, now).await?;
-        let reason_enc = self.hd.vault().encrypt_str(&mut tx, scope.tenant, user.key_id, reason.trim()).await?;
-        suoja_store::outbox::insert(&mut tx, scope.tenant, subject.0, "restriction_reason", reason_enc, now).await?;
-        self.hd
-            .record_ledger(
-                &mut tx,
-                scope.tenant,
+        let (kind, event, body) = if on {
+            (
+                "restriction_applied",
                 "subject.restricted",
-                Some(subject.0),
-                Some(scope.actor.0),
-                json!({ "tickets": tickets }),
+                format!("Processing of your data has been restricted. Reason: {reason}"),
             )
-            .await?;
-        self.hd
-            .notify_recipients(&mut tx, scope.tenant, subject, "subject.restricted", &[], now)
-            .await?;
-        tx.commit().await?;
-        Ok(tickets)
-    }
-
-    /// Lifts a restriction (Art. 18(3)): the person is told, with the reason, before it takes
-    /// effect (the notice is queued in the same transaction, ahead of the change).
-    pub async fn lift_restriction(&self, scope: &Scope, subject: UserId, reason: &str) -> Result<u64> {
-        require_privacy(scope)?;
-        if reason.trim().is_empty() {
-            return Err(PrivacyError::invalid("reason", "lifting a restriction needs a reason"));
-        }
-        let now = self.hd.now();
-        let mut tx = self.hd.db().begin().await?;
-        let user = suoja_store::users::by_id(&mut tx, scope.tenant, subject)
-            .await?
-            .filter(|u| u.deleted_at.is_none())
-            .ok_or(PrivacyError::NotFound("User"))?;
-        if !user.restricted {
-            return Err(PrivacyError::Conflict("processing of this person's data is not restricted".into()));
-        }
-        let body = format!("The restriction of processing of your data is being lifted. Reason: {}", reason.trim());
+        } else {
+            (
+                "restriction_lifted",
+                "subject.restriction_lifted",
+                format!("The restriction of processing of your data is being lifted. Reason: {reason}"),
+            )
+        };
         let sealed = self.hd.vault().encrypt_str(&mut tx, scope.tenant, user.key_id, &body).await?;
-        suoja_store::outbox::insert(&mut tx, scope.tenant, subject.0, "restriction_lifted", sealed, now).await?;
-        let tickets = suoja_store::users::set_restricted(&mut tx, scope.tenant, subject, false, now).await?;
+        suoja_store::outbox::insert(&mut tx, scope.tenant, subject.0, kind, sealed, now).await?;
+        let tickets = suoja_store::users::set_restricted(&mut tx, scope.tenant, subject, on, now).await?;
         self.hd
             .record_ledger(
                 &mut tx,
                 scope.tenant,
-                "subject.restriction_lifted",
+                event,
                 Some(subject.0),
                 Some(scope.actor.0),
                 json!({ "tickets": tickets }),
             )
             .await?;
-        self.hd
-            .notify_recipients(&mut tx, scope.tenant, subject, "subject.restriction_lifted", &[], now)
-            .await?;
+        self.hd.notify_recipients(&mut tx, scope.tenant, subject, event, &[], now).await?;
         tx.commit().await?;
         Ok(tickets)
     }

@@ -65,11 +65,7 @@ impl Privacy {
         let h = self.hd.vault().search_hasher(c, tenant).await?;
         let mut tokens = Vec::new();
         for t in texts {
-            for term in suoja_search::terms(t) {
-                if term.contains('@') || term.chars().filter(char::is_ascii_digit).count() >= 6 {
-                    tokens.push(h.token(&term));
-                }
-            }
+            tokens.extend(suoja_search::contact_terms(t).iter().map(|term| h.token(term)));
         }
         tokens.sort_unstable();
         tokens.dedup();

@@ -4,6 +4,11 @@
 
 ALTER TABLE users ADD COLUMN restricted BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE users ADD COLUMN privacy_officer BIGINT NOT NULL DEFAULT 0;
+-- The subject graph finds a person's rows by every link the data map declares.
+CREATE INDEX tickets_tenant_submitter ON tickets (tenant_id, submitter_id);
+CREATE INDEX attachments_tenant_uploader ON attachments (tenant_id, uploader_id);
+CREATE INDEX attachments_tenant_ticket ON attachments (tenant_id, ticket_id);
+
 ALTER TABLE tickets ADD COLUMN restricted BIGINT NOT NULL DEFAULT 0;
 
 CREATE TABLE privacy_requests (

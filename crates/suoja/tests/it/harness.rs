@@ -197,6 +197,19 @@ impl TestApp {
         send(r).await
     }
 
+    /// Runs the `suoja` binary on this app's data directory and database.
+    pub fn cli(&self, args: &[&str]) -> std::process::Output {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_suoja"));
+        c.env_remove("SUOJA_ROOT_KEY")
+            .env_remove("SUOJA_CONFIG")
+            .env("SUOJA_DATA_DIR", &self.settings.data_dir);
+        match &self.settings.database_url {
+            Some(u) => c.env("SUOJA_DATABASE_URL", u),
+            None => c.env_remove("SUOJA_DATABASE_URL"),
+        };
+        c.args(args).output().unwrap()
+    }
+
     /// An anonymous request.
     pub async fn call_anon(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
         let mut r = self.client.request(method, self.url(path));

@@ -636,37 +636,22 @@ engine_test!(a_table_declared_only_in_the_test_build_is_covered, |app| async mov
     assert_eq!(fp.rows("loyalty_notes").len(), 1);
 });
 
-fn cli(app: &TestApp, args: &[&str]) -> std::process::Output {
-    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_suoja"));
-    c.env_remove("SUOJA_ROOT_KEY")
-        .env_remove("SUOJA_CONFIG")
-        .env("SUOJA_DATA_DIR", &app.settings.data_dir);
-    match &app.settings.database_url {
-        Some(u) => c.env("SUOJA_DATABASE_URL", u),
-        None => c.env_remove("SUOJA_DATABASE_URL"),
-    };
-    c.args(args).output().unwrap()
-}
-
 engine_test!(the_export_command_writes_each_format, |app| async move {
     let w = world(&app).await;
     let dir = crate::harness::TempDir::new();
     for format in ["json", "pdf", "zip"] {
         let out = dir.0.join(format!("a.{format}"));
-        let o = cli(
-            &app,
-            &[
-                "export",
-                "--subject",
-                A_EMAIL,
-                "--format",
-                format,
-                "--filter",
-                "requested",
-                "--out",
-                out.to_str().unwrap(),
-            ],
-        );
+        let o = app.cli(&[
+            "export",
+            "--subject",
+            A_EMAIL,
+            "--format",
+            format,
+            "--filter",
+            "requested",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         assert!(
             String::from_utf8_lossy(&o.stdout).contains("1 ticket(s)"),
@@ -695,16 +680,16 @@ engine_test!(the_export_command_writes_each_format, |app| async move {
             _ => assert!(bytes.starts_with(b"PK")),
         }
     }
-    let o = cli(&app, &["export", "--subject", "nobody@example.fi", "--format", "json"]);
+    let o = app.cli(&["export", "--subject", "nobody@example.fi", "--format", "json"]);
     assert!(!o.status.success());
     assert!(
         String::from_utf8_lossy(&o.stderr).contains("nobody with that e-mail address"),
         "{}",
         String::from_utf8_lossy(&o.stderr)
     );
-    let o = cli(&app, &["export", "--subject", "not-an-address", "--format", "json"]);
+    let o = app.cli(&["export", "--subject", "not-an-address", "--format", "json"]);
     assert!(!o.status.success());
-    let o = cli(&app, &["export", "--subject", A_EMAIL, "--format", "docx"]);
+    let o = app.cli(&["export", "--subject", A_EMAIL, "--format", "docx"]);
     assert!(!o.status.success());
     // The command's exports are in the ledger like any other.
     let mut c = app.helpdesk().db().read().await.unwrap();

@@ -2,8 +2,6 @@
 //! and names the first broken entry when one is edited, removed from the middle or the end, or
 //! when two are swapped; restored, it verifies again.
 
-use std::process::Command;
-
 use serde_json::json;
 use suoja_core::TenantId;
 use suoja_store::ledger::Entry;
@@ -12,15 +10,7 @@ use crate::engine_test;
 use crate::harness::TestApp;
 
 fn verify_cli(app: &TestApp) -> (bool, String) {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_suoja"));
-    c.env_remove("SUOJA_ROOT_KEY")
-        .env_remove("SUOJA_CONFIG")
-        .env("SUOJA_DATA_DIR", &app.settings.data_dir);
-    match &app.settings.database_url {
-        Some(u) => c.env("SUOJA_DATABASE_URL", u),
-        None => c.env_remove("SUOJA_DATABASE_URL"),
-    };
-    let out = c.args(["verify", "ledger"]).output().unwrap();
+    let out = app.cli(&["verify", "ledger"]);
     (
         out.status.success(),
         format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)),
