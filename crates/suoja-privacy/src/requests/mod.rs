@@ -4,10 +4,9 @@
 //! are sealed under the person's key; the ledger and the inbox hold ids and codes.
 
 use serde_json::{Value, json};
-use sha2::{Digest as _, Sha256};
-use suoja_core::{Email, Personal, Scope, TenantId, Timestamp, UserId, random};
+use suoja_core::{Email, Personal, Scope, TenantId, Timestamp, UserId};
 use suoja_store::AnyConnection;
-use suoja_store::requests::{RequestRow, VerificationRow};
+use suoja_store::requests::RequestRow;
 
 use crate::{Privacy, PrivacyError, Result, require_privacy};
 
@@ -111,9 +110,7 @@ pub struct NewRequest {
     pub message: Option<Personal<String>>,
 }
 
-fn token_hash(token: &str) -> Vec<u8> {
-    Sha256::digest(token.as_bytes()).to_vec()
-}
+mod identity;
 
 impl Privacy {
     async fn seal_details(&self, c: &mut AnyConnection, tenant: TenantId, key: suoja_core::KeyId, details: &Value) -> Result<Vec<u8>> {
@@ -265,136 +262,6 @@ impl Privacy {
         Ok(Some(req))
     }
 
-    /// Sends (queues) a one-time link to the address on record; at most `links_per_day`.
-    async fn send_link(&self, c: &mut AnyConnection, tenant: TenantId, row: &mut RequestRow, base_url: &str, now: Timestamp) -> Result<bool> {
-        let sent = suoja_store::requests::verifications_since(c, tenant, row.subject_id, Timestamp(now.0 - 86_400_000)).await?;
-        if sent >= self.policy.links_per_day {
-            return Ok(false);
-        }
-        let token = random::token::<24>();
-        let v = VerificationRow {
-            id: 0,
-            request_id: row.id,
-            subject_id: row.subject_id,
-            token_hash: token_hash(&token),
-            expires_at: Timestamp(now.0 + self.policy.link_ttl_ms.min(24 * 3_600_000)),
-            attempts: 0,
-            used_at: None,
-            created_at: now,
-        };
-        suoja_store::requests::insert_verification(c, tenant, &v).await?;
-        let body = format!(
-            "We received a {} request about your data. If it was you, confirm it within 24 hours by opening this link:\n{}/privacy/confirm?request={}&token={}\nIf it was not you, ignore this message.",
-            row.kind,
-            base_url.trim_end_matches('/'),
-            row.id,
-            token
-        );
-        self.queue_message(c, tenant, UserId(row.subject_id), row.key_id, "verification_link", &body)
-            .await?;
-        row.status = "verifying".into();
-        row.updated_at = now;
-        suoja_store::requests::update(c, tenant, row).await?;
-        self.hd
-            .record_ledger(c, tenant, "request.link_sent", Some(row.subject_id), None, json!({ "request": row.id }))
-            .await?;
-        Ok(true)
-    }
-
-    async fn queue_message(&self, c: &mut AnyConnection, tenant: TenantId, to: UserId, key: suoja_core::KeyId, kind: &str, body: &str) -> Result<()> {
-        let sealed = self.hd.vault().encrypt_str(c, tenant, key, body).await?;
-        suoja_store::outbox::insert(c, tenant, to.0, kind, sealed, self.hd.now()).await?;
-        Ok(())
-    }
-
-    /// Messages queued for a person (opened), oldest first.
-    pub async fn outbox_for(&self, tenant: TenantId, user: UserId) -> Result<Vec<(String, Personal<String>)>> {
-        let mut c = self.hd.db().read().await?;
-        let rows = suoja_store::outbox::for_user(&mut c, tenant, user.0).await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for r in rows {
-            let body = self.hd.vault().decrypt_str(&mut c, tenant, &r.body_enc).await?;
-            out.push((r.kind, Personal::new(body)));
-        }
-        Ok(out)
-    }
-
-    /// Confirms a request with the token from its link (no session needed). Wrong tokens count
-    /// against the link; after `max_link_attempts` the link is locked and staff must review.
-    pub async fn confirm(&self, tenant: TenantId, id: i64, token: &str) -> Result<Request> {
-        let now = self.hd.now();
-        let mut tx = self.hd.db().begin().await?;
-        let mut row = suoja_store::requests::by_id(&mut tx, tenant, id)
-            .await?
-            .ok_or(PrivacyError::NotFound("Request"))?;
-        let v = suoja_store::requests::latest_verification(&mut tx, tenant, id)
-            .await?
-            .ok_or(PrivacyError::NotFound("Request"))?;
-        if row.verified_at.is_some() || v.used_at.is_some() {
-            return Err(PrivacyError::Conflict("this link was already used".into()));
-        }
-        if v.attempts >= self.policy.max_link_attempts {
-            return Err(PrivacyError::TooMany("too many wrong attempts; the request waits for review by staff"));
-        }
-        if now >= v.expires_at {
-            return Err(PrivacyError::Conflict("this link has expired; ask for a new one".into()));
-        }
-        let given = token_hash(token.trim());
-        if given.len() != v.token_hash.len() || !constant_time_eq(&given, &v.token_hash) {
-            suoja_store::requests::update_verification(&mut tx, tenant, v.id, v.attempts + 1, None).await?;
-            self.hd
-                .record_ledger(
-                    &mut tx,
-                    tenant,
-                    "request.verification_failed",
-                    Some(row.subject_id),
-                    None,
-                    json!({ "request": id, "attempt": v.attempts + 1 }),
-                )
-                .await?;
-            tx.commit().await?;
-            return Err(PrivacyError::invalid("token", "the code does not match this request"));
-        }
-        suoja_store::requests::update_verification(&mut tx, tenant, v.id, v.attempts, Some(now)).await?;
-        row.status = "verified".into();
-        row.verified_at = Some(now);
-        row.verification = Some("email_link".into());
-        row.updated_at = now;
-        suoja_store::requests::update(&mut tx, tenant, &row).await?;
-        self.hd
-            .record_ledger(
-                &mut tx,
-                tenant,
-                "request.verified",
-                Some(row.subject_id),
-                None,
-                json!({ "request": id, "method": "email_link" }),
-            )
-            .await?;
-        let req = self.open_request(&mut tx, tenant, row).await?;
-        tx.commit().await?;
-        Ok(req)
-    }
-
-    /// Staff confirm the person's identity themselves (for requests from addresses not on
-    /// record, or after a locked link), with a recorded note of how.
-    pub async fn verify_by_staff(&self, scope: &Scope, id: i64, how: &str) -> Result<Request> {
-        require_privacy(scope)?;
-        if how.trim().is_empty() {
-            return Err(PrivacyError::invalid("note", "say how the identity was confirmed"));
-        }
-        self.change(scope, id, |row, now| {
-            if row.verified_at.is_some() {
-                return Err(PrivacyError::Conflict("the request is already verified".into()));
-            }
-            row.status = "verified".into();
-            row.verified_at = Some(now);
-            row.verification = Some("staff".into());
-            Ok(("request.verified", json!({ "method": "staff" }), Some(("verification_note", how.to_string()))))
-        })
-        .await
-    }
-
     /// Extends the due date by two further months (Art. 12(3)). Only before the original due
     /// date, only once, and with a reason the person is told.
     pub async fn extend(&self, scope: &Scope, id: i64, reason: &str) -> Result<Request> {
@@ -526,8 +393,4 @@ impl Privacy {
         }
         Ok((out, total))
     }
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
