@@ -32,8 +32,9 @@ impl Helpdesk {
             return;
         }
         let at = self.now();
+        let subjects: std::collections::BTreeSet<UserId> = subjects.iter().copied().filter(|s| *s != scope.actor).collect();
         let mut p = self.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        for s in subjects.iter().filter(|s| **s != scope.actor) {
+        for s in subjects {
             p.rows.push((
                 scope.tenant,
                 Consultation {

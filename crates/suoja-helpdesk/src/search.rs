@@ -128,7 +128,18 @@ impl Helpdesk {
 
     /// Answers a Zendesk-style query. Results are newest-changed first; `page` is 1-based.
     pub async fn search(&self, scope: &Scope, query: &str, page: i64, per_page: i64) -> Result<SearchPage> {
-        self.search_counting(scope, query, page, per_page, MAX_RESULTS).await
+        let found = self.search_counting(scope, query, page, per_page, MAX_RESULTS).await?;
+        let people: Vec<UserId> = found
+            .results
+            .iter()
+            .filter_map(|h| match h {
+                SearchHit::Ticket(t) => Some(t.requester_id),
+                SearchHit::User(u) => Some(u.id),
+                SearchHit::Organization(_) => None,
+            })
+            .collect();
+        self.consulted(scope, &people, "search.result", "support");
+        Ok(found)
     }
 
     /// Counts every match of a query (no result window).
@@ -281,6 +292,7 @@ impl Helpdesk {
             out.push(self.open_user(&mut c, scope.tenant, r).await?);
         }
         out.sort_by_key(|u| u.id);
+        self.consulted(scope, &out.iter().map(|u| u.id).collect::<Vec<_>>(), "user.found", "support");
         Ok(out)
     }
 

@@ -255,6 +255,7 @@ impl Helpdesk {
             }
         }
         out.sort_by_key(|u| u.id);
+        self.consulted(scope, &out.iter().map(|u| u.id).collect::<Vec<_>>(), "user.viewed", "support");
         Ok(out)
     }
 
@@ -401,6 +402,7 @@ impl Helpdesk {
             }
             Paging::Cursor { .. } => 0,
         };
+        self.consulted(scope, &rows.iter().map(|r| r.id).collect::<Vec<_>>(), "user.listed", "support");
         let mut users = Vec::with_capacity(rows.len());
         for r in &rows {
             users.push(self.open_user(&mut c, scope.tenant, r).await?);
@@ -421,6 +423,7 @@ impl Helpdesk {
         }
         let mut c = self.db.read().await?;
         let rows = suoja_store::users::changed_since(&mut c, scope.tenant, since, after, limit).await?;
+        self.consulted(scope, &rows.iter().map(|r| r.id).collect::<Vec<_>>(), "user.exported", "integration export");
         let mut out = Vec::with_capacity(rows.len());
         for r in &rows {
             out.push(self.open_user(&mut c, scope.tenant, r).await?);

@@ -78,6 +78,7 @@ impl Helpdesk {
                 visible.push(r);
             }
         }
+        self.consulted(scope, &visible.iter().map(|r| r.requester_id).collect::<Vec<_>>(), "ticket.viewed", "support");
         self.open_tickets(&mut c, scope.tenant, &visible).await
     }
 
@@ -157,6 +158,7 @@ impl Helpdesk {
             }
             Paging::Cursor { .. } => 0,
         };
+        self.consulted(scope, &rows.iter().map(|r| r.requester_id).collect::<Vec<_>>(), "ticket.listed", "support");
         let tickets = self.open_tickets(c, scope.tenant, &rows).await?;
         Ok(TicketPage { tickets, count, has_more })
     }
@@ -243,6 +245,12 @@ impl Helpdesk {
         }
         let mut c = self.db.read().await?;
         let rows = suoja_store::tickets::changed_since(&mut c, scope.tenant, since, after, limit).await?;
+        self.consulted(
+            scope,
+            &rows.iter().map(|r| r.requester_id).collect::<Vec<_>>(),
+            "ticket.exported",
+            "integration export",
+        );
         self.open_tickets(&mut c, scope.tenant, &rows).await
     }
 }

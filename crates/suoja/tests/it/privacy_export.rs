@@ -235,6 +235,11 @@ engine_test!(the_export_holds_all_of_the_person_and_none_of_anyone_else, |app| a
         .call_password(&w.agent_login, Method::GET, &format!("/api/v2/tickets/{}.json", w.t1), None)
         .await;
     assert_eq!(s, StatusCode::OK);
+    // …and finds her in a list and a search.
+    let (s, _) = app.call_password(&w.agent_login, Method::GET, "/api/v2/tickets.json", None).await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = app.call_password(&w.agent_login, Method::GET, "/api/v2/search.json?query=laskun", None).await;
+    assert_eq!(s, StatusCode::OK);
 
     let request = access_request(&app, w.a).await;
     let (meta, bytes) = build(&app, request, json!({"format": "json"})).await;
@@ -273,12 +278,12 @@ engine_test!(the_export_holds_all_of_the_person_and_none_of_anyone_else, |app| a
     assert!(doc["mentions"][0]["body"].as_str().unwrap().contains(A_EMAIL));
     // The consultation log: the agent's look, by role.
     let looks = doc["privacy"]["consultations"].as_array().unwrap();
-    assert!(
-        looks
-            .iter()
-            .any(|c| c["role"] == "agent" && c["action"] == "ticket.viewed" && c["purpose"] == "support"),
-        "{looks:?}"
-    );
+    for action in ["ticket.viewed", "ticket.listed", "search.result"] {
+        assert!(
+            looks.iter().any(|c| c["role"] == "agent" && c["action"] == action && c["purpose"] == "support"),
+            "{action}: {looks:?}"
+        );
+    }
     assert!(
         looks.iter().all(|c| c.get("actor_id").is_none() && c.get("actor").is_none()),
         "staff identities are withheld: {looks:?}"
