@@ -13,6 +13,7 @@ pub mod info;
 pub mod ledger;
 pub mod requests;
 pub mod restriction;
+pub mod scan;
 
 pub use error::{PrivacyError, Result};
 use suoja_helpdesk::Helpdesk;

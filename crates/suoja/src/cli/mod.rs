@@ -39,7 +39,7 @@ pub enum Command {
     Config,
     /// Export what is held about a person (JSON, PDF, or a ZIP with both and their files).
     Export(privacy::ExportArgs),
-    /// Check integrity: `suoja verify ledger`.
+    /// Check integrity: `suoja verify ledger`, `suoja verify erasure --canary FILE`.
     Verify {
         /// What to verify.
         #[command(subcommand)]

@@ -1,5 +1,6 @@
-//! `suoja export` and `suoja verify ledger`: the privacy engine from the command line, acting
-//! as the installation's operator (recorded in the ledger as actor 0, "the command line").
+//! `suoja export`, `suoja verify ledger` and `suoja verify erasure`: the privacy engine from the
+//! command line, acting as the installation's operator (recorded in the ledger as actor 0, "the
+//! command line").
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -41,6 +42,19 @@ pub struct ExportArgs {
 pub enum VerifyWhat {
     /// Recompute the privacy ledger's hash chain of every tenant and report the first break.
     Ledger {
+        /// Data directory.
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+    /// Scan every byte under the data directory (and any `--path`) for canary values in every
+    /// encoding a copy could take; exit 1 when any is found.
+    Erasure {
+        /// File of canary values, one per line (`label: value` or just the value).
+        #[arg(long)]
+        canary: PathBuf,
+        /// More files or directories to scan (a PostgreSQL data directory, log files, backups).
+        #[arg(long)]
+        path: Vec<PathBuf>,
         /// Data directory.
         #[arg(long)]
         data_dir: Option<PathBuf>,
@@ -148,6 +162,31 @@ pub async fn verify(config: Option<&std::path::Path>, what: VerifyWhat) -> anyho
             }
             if broken > 0 {
                 bail!("the ledger of {broken} tenant(s) does not verify");
+            }
+            Ok(())
+        }
+        VerifyWhat::Erasure { canary, path, data_dir } => {
+            let s = super::settings(config, data_dir, None)?;
+            let text = std::fs::read_to_string(&canary).with_context(|| format!("reading {}", canary.display()))?;
+            let canaries = suoja_privacy::scan::parse_canaries(&text);
+            if canaries.is_empty() {
+                bail!("{} holds no canary values", canary.display());
+            }
+            let mut paths = vec![s.data_dir.clone()];
+            paths.extend(path);
+            let report = suoja_privacy::scan::scan(&paths, &canaries).context("scanning")?;
+            for h in &report.hits {
+                println!("{} @ {}: {} ({})", h.path.display(), h.offset, h.canary, h.encoding);
+            }
+            println!(
+                "scanned {} files, {} bytes, for {} canaries in every encoding: {} hits",
+                report.files,
+                report.bytes,
+                canaries.len(),
+                report.hits.len()
+            );
+            if !report.hits.is_empty() {
+                bail!("canary values were found");
             }
             Ok(())
         }

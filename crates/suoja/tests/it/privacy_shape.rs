@@ -1,6 +1,6 @@
 //! The privacy shape from the first table: the data map declares every live column (on both
 //! engines), the engines' schemas agree, and personal values never reach the database's bytes
-//! in plaintext.
+//! in plaintext — checked here and by `suoja verify erasure`.
 
 use std::path::{Path, PathBuf};
 
@@ -238,3 +238,36 @@ fn the_byte_scan_finds_what_it_looks_for() {
     assert!(needles("Kanarialintu").iter().any(|n| find_in(&utf16, n)));
     assert!(!needles("Kanarialintu").iter().any(|n| find_in(b"nothing here", n)));
 }
+
+engine_test!(the_erasure_scan_finds_planted_copies_and_nothing_sealed, |app| async move {
+    let u = app.user("Raili Rantanen", "raili.rantanen@example.fi").await;
+    app.put(&format!("/api/v2/users/{u}.json"), json!({"user": {"phone": "+358 40 777 1234"}}))
+        .await;
+    app.ticket(u, "Raili's question", "My number is +358 40 777 1234").await;
+    let canaries = app.settings.data_dir.join("../canaries.txt");
+    std::fs::write(&canaries, "name: Raili Rantanen\nemail: raili.rantanen@example.fi\nphone: +358 40 777 1234\n").unwrap();
+    let canary_arg = canaries.to_str().unwrap().to_string();
+    // The stores hold ciphertext and keyed hashes only: nothing to find.
+    let out = app.cli(&["verify", "erasure", "--canary", &canary_arg]);
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains(": 0 hits"), "{text}");
+    // A copy that escaped (here: a base64 blob and a SHA-256 of the address in a stray file) is found
+    // and named by file and encoding, never by value.
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let stray = app.settings.data_dir.join("stray.log");
+    let blob = base64::engine::general_purpose::STANDARD.encode("{\"email\":\"raili.rantanen@example.fi\"}");
+    let digest = hex::encode(sha2::Sha256::digest(b"raili.rantanen@example.fi"));
+    std::fs::write(&stray, format!("payload={blob}\nhash={digest}\n")).unwrap();
+    let out = app.cli(&["verify", "erasure", "--canary", &canary_arg]);
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(!out.status.success());
+    assert!(
+        text.contains("stray.log") && text.contains("email (base64)") && text.contains("email (sha-256)"),
+        "{text}"
+    );
+    assert!(!text.contains("raili.rantanen@example.fi") && !text.contains("Raili Rantanen"), "{text}");
+    std::fs::remove_file(&stray).unwrap();
+    std::fs::remove_file(&canaries).unwrap();
+});
