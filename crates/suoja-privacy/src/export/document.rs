@@ -277,13 +277,9 @@ impl Privacy {
             let mut thread = thread;
             thread.sort_by_key(|c| (int(c, "created_at"), int(c, "id")));
             for c in thread {
-                let public = int(c, "public") == Some(1);
-                if !public && !include_notes {
-                    withheld.add("internal_note", "internal notes are left out by the operator's policy for this export");
+                let Some((public, body)) = comment_text(c, people, include_notes, withheld) else {
                     continue;
-                }
-                let (body, n) = people.redact(&text(c, "body_enc").unwrap_or_default());
-                withheld.replaced(n);
+                };
                 let cid = int(c, "id").unwrap_or(0);
                 let mut atts = Vec::new();
                 for a in attachments.get(&cid).map(Vec::as_slice).unwrap_or_default() {
@@ -447,6 +443,19 @@ fn render_attachment(a: &Record, people: &People, ticket: i64, files: &mut Vec<E
     })
 }
 
+/// A comment's visibility and its text with other people replaced; `None` (counted as withheld)
+/// for an internal note the export leaves out.
+fn comment_text(c: &Record, people: &People, include_notes: bool, withheld: &mut Withheld) -> Option<(bool, String)> {
+    let public = int(c, "public") == Some(1);
+    if !public && !include_notes {
+        withheld.add("internal_note", "internal notes are left out by the operator's policy for this export");
+        return None;
+    }
+    let (body, n) = people.redact(&text(c, "body_enc").unwrap_or_default());
+    withheld.replaced(n);
+    Some((public, body))
+}
+
 fn render_mentions(fp: &Footprint, people: &People, include_notes: bool, withheld: &mut Withheld) -> Vec<Value> {
     let mut out = Vec::new();
     for c in fp.rows("comments") {
@@ -454,13 +463,9 @@ fn render_mentions(fp: &Footprint, people: &People, include_notes: bool, withhel
         if !fp.mentions.contains(&id) || int(c, "ticket_id").is_some_and(|t| fp.tickets.contains_key(&t)) {
             continue;
         }
-        let public = int(c, "public") == Some(1);
-        if !public && !include_notes {
-            withheld.add("internal_note", "internal notes are left out by the operator's policy for this export");
+        let Some((public, body)) = comment_text(c, people, include_notes, withheld) else {
             continue;
-        }
-        let (body, n) = people.redact(&text(c, "body_enc").unwrap_or_default());
-        withheld.replaced(n);
+        };
         out.push(json!({
             "ticket_id": int(c, "ticket_id"),
             "comment_id": id,
