@@ -131,8 +131,8 @@ pub async fn delete_for_ticket(c: &mut AnyConnection, tenant: TenantId, ticket: 
 }
 
 /// Re-seals a comment under another key.
-pub async fn rekey(c: &mut AnyConnection, tenant: TenantId, id: CommentId, key: KeyId, body_enc: Vec<u8>, html_enc: Option<Vec<u8>>) -> Result<()> {
-    sqlx::query("UPDATE comments SET key_id = $3, body_enc = $4, html_enc = $5 WHERE tenant_id = $1 AND id = $2")
+pub async fn rekey(c: &mut AnyConnection, tenant: TenantId, id: CommentId, key: KeyId, body_enc: Vec<u8>, html_enc: Option<Vec<u8>>) -> Result<bool> {
+    let done = sqlx::query("UPDATE comments SET key_id = $3, body_enc = $4, html_enc = $5 WHERE tenant_id = $1 AND id = $2")
         .bind(tenant.0)
         .bind(id.0)
         .bind(key.0)
@@ -140,7 +140,7 @@ pub async fn rekey(c: &mut AnyConnection, tenant: TenantId, id: CommentId, key: 
         .bind(html_enc)
         .execute(c)
         .await?;
-    Ok(())
+    Ok(done.rows_affected() > 0)
 }
 
 /// Whether a comment is public.

@@ -33,3 +33,31 @@ pub async fn refresh_statistics(db: &Db) -> Result<()> {
     }
     Ok(())
 }
+
+/// Rewrites a small table into fresh files (PostgreSQL `VACUUM FULL`; the old files are
+/// unlinked, so no dead tuple or freed space of it stays on disk). Takes an exclusive lock for
+/// the rewrite, so only for small tables. SQLite: nothing (`secure_delete` zeroed the space).
+pub async fn rewrite_table(db: &Db, table: &str) -> Result<()> {
+    if db.engine() == Engine::Postgres && table.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
+        db.write_pool().execute(sqlx::AssertSqlSafe(format!("VACUUM FULL {table}"))).await?;
+    }
+    Ok(())
+}
+
+/// PostgreSQL: closes the current WAL segment and checkpoints, so segments holding deleted rows
+/// stop being needed and are removed (with `wal_recycle = off`, removed rather than renamed for
+/// reuse with their old bytes). Needs the `pg_checkpoint` role and `EXECUTE` on
+/// `pg_switch_wal()`; returns whether both ran. SQLite: the same as [`checkpoint`].
+pub async fn retire_wal(db: &Db) -> Result<bool> {
+    if db.engine() == Engine::Sqlite {
+        checkpoint(db).await?;
+        return Ok(true);
+    }
+    let pool = db.write_pool();
+    for _ in 0..2 {
+        if sqlx::query("SELECT pg_switch_wal()").execute(pool).await.is_err() || pool.execute("CHECKPOINT").await.is_err() {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}

@@ -82,3 +82,44 @@ pub async fn rows_linked(c: &mut AnyConnection, tenant: TenantId, table: &str, c
     }
     Ok(out)
 }
+
+fn checked(table: &str, link: &str) -> Result<()> {
+    if is_identifier(table) && is_identifier(link) {
+        Ok(())
+    } else {
+        Err(crate::StoreError::Config(format!("not an identifier in the data map: {table}")))
+    }
+}
+
+/// Deletes the rows of `table` (scoped to `tenant`) whose `link` column is one of `ids`.
+/// Returns how many went.
+pub async fn delete_linked(c: &mut AnyConnection, tenant: TenantId, table: &str, link: &str, ids: &[i64]) -> Result<u64> {
+    checked(table, link)?;
+    let mut n = 0;
+    for chunk in ids.chunks(500) {
+        let placeholders: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+        let sql = format!("DELETE FROM {table} WHERE tenant_id = $1 AND {link} IN ({})", placeholders.join(", "));
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.0);
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        n += q.execute(&mut *c).await?.rows_affected();
+    }
+    Ok(n)
+}
+
+/// How many rows of `table` (scoped to `tenant`) have `link` equal to one of `ids`.
+pub async fn count_linked(c: &mut AnyConnection, tenant: TenantId, table: &str, link: &str, ids: &[i64]) -> Result<i64> {
+    checked(table, link)?;
+    let mut n = 0;
+    for chunk in ids.chunks(500) {
+        let placeholders: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+        let sql = format!("SELECT COUNT(*) FROM {table} WHERE tenant_id = $1 AND {link} IN ({})", placeholders.join(", "));
+        let mut q = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql)).bind(tenant.0);
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        n += q.fetch_one(&mut *c).await?;
+    }
+    Ok(n)
+}

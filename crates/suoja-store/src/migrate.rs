@@ -27,6 +27,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0002_privacy.sql"),
         postgres: include_str!("../migrations/postgres/0002_privacy.sql"),
     },
+    Migration {
+        version: 3,
+        name: "erasure",
+        sqlite: include_str!("../migrations/sqlite/0003_erasure.sql"),
+        postgres: include_str!("../migrations/postgres/0003_erasure.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.

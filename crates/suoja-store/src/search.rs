@@ -107,3 +107,15 @@ pub async fn any_of(c: &mut AnyConnection, tenant: TenantId, kind: i64, tokens: 
     }
     Ok(out.into_iter().collect())
 }
+
+/// How many index entries a document has.
+pub async fn doc_postings(c: &mut AnyConnection, tenant: TenantId, kind: i64, doc: i64) -> Result<i64> {
+    Ok(
+        sqlx::query_scalar("SELECT COUNT(*) FROM search_postings WHERE tenant_id = $1 AND doc_kind = $2 AND doc_id = $3")
+            .bind(tenant.0)
+            .bind(kind)
+            .bind(doc)
+            .fetch_one(c)
+            .await?,
+    )
+}

@@ -405,3 +405,46 @@ pub async fn collaborators(c: &mut AnyConnection, tenant: TenantId, tickets: &[T
         .map(|r| Ok((TicketId(i64_(r, "ticket_id")?), UserId(i64_(r, "user_id")?), text(r, "kind")?)))
         .collect()
 }
+
+/// Marks tickets restricted (or not), e.g. while a legal hold keeps them. Returns how many changed.
+pub async fn set_restricted_ids(c: &mut AnyConnection, tenant: TenantId, ids: &[i64], on: bool) -> Result<u64> {
+    let mut n = 0;
+    for id in ids {
+        n += sqlx::query("UPDATE tickets SET restricted = $3 WHERE tenant_id = $1 AND id = $2 AND restricted <> $3")
+            .bind(tenant.0)
+            .bind(*id)
+            .bind(i64::from(on))
+            .execute(&mut *c)
+            .await?
+            .rows_affected();
+    }
+    Ok(n)
+}
+
+/// Clears the assignee of the given tickets if it is `user`. Returns how many changed.
+pub async fn unassign(c: &mut AnyConnection, tenant: TenantId, user: UserId, ids: &[i64]) -> Result<u64> {
+    let mut n = 0;
+    for id in ids {
+        n += sqlx::query("UPDATE tickets SET assignee_id = NULL WHERE tenant_id = $1 AND id = $2 AND assignee_id = $3")
+            .bind(tenant.0)
+            .bind(*id)
+            .bind(user.0)
+            .execute(&mut *c)
+            .await?
+            .rows_affected();
+    }
+    Ok(n)
+}
+
+/// Removes one person's CC and follower links from a ticket. Returns how many went.
+pub async fn remove_collaborator(c: &mut AnyConnection, tenant: TenantId, ticket: i64, user: UserId) -> Result<u64> {
+    Ok(
+        sqlx::query("DELETE FROM ticket_collaborators WHERE tenant_id = $1 AND ticket_id = $2 AND user_id = $3")
+            .bind(tenant.0)
+            .bind(ticket)
+            .bind(user.0)
+            .execute(c)
+            .await?
+            .rows_affected(),
+    )
+}
