@@ -49,6 +49,12 @@ impl Helpdesk {
         }
     }
 
+    /// Drops reads of one person still waiting to be written (they are being erased).
+    pub fn forget_consultations(&self, tenant: TenantId, subject: i64) {
+        let mut p = self.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        p.rows.retain(|(t, r)| !(*t == tenant && r.subject_id == subject));
+    }
+
     /// Writes the noted reads; returns how many.
     pub async fn flush_consultations(&self) -> Result<usize> {
         let rows = std::mem::take(&mut self.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner).rows);

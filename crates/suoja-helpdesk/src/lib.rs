@@ -6,6 +6,7 @@
 mod auth;
 pub mod consult;
 mod crypt;
+pub mod erase;
 mod error;
 pub mod groups;
 pub mod jobs;
@@ -60,6 +61,11 @@ impl Helpdesk {
     /// The current time.
     pub fn now(&self) -> Timestamp {
         self.clock.now()
+    }
+    /// A tenant's subdomain (how Zendesk-shaped answers name the account).
+    pub async fn tenant_subdomain(&self, tenant: suoja_core::TenantId) -> Result<String> {
+        let mut c = self.db.read().await?;
+        Ok(suoja_store::tenants::by_id(&mut c, tenant).await?.map(|t| t.subdomain).unwrap_or_default())
     }
 }
 

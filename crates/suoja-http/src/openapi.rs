@@ -88,6 +88,7 @@ fn operation(d: &Doc) -> Value {
                 "request" => json!({"$ref": "#/components/schemas/PrivacyRequestInput"}),
                 "export" => json!({"$ref": "#/components/schemas/ExportInput"}),
                 "webhook" => json!({"$ref": "#/components/schemas/WebhookInput"}),
+                "hold" => json!({"$ref": "#/components/schemas/HoldInput"}),
                 _ => json!({"type": "object"}),
             };
             op["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": {"type": "object", "required": [root], "additionalProperties": false, "properties": {root: inner}}}}});
@@ -176,6 +177,14 @@ fn schemas() -> Value {
             "format": {"type": "string", "enum": ["json", "pdf", "zip"]},
             "filter": {"type": "string", "enum": ["requested", "ccd", "commented", "all"]},
             "include_internal_notes": {"type": "boolean"}
+        }},
+        "HoldInput": {"type": "object", "additionalProperties": false, "required": ["scope", "ground", "expires_at"], "properties": {
+            "scope": {"type": "string", "enum": ["person", "ticket", "tag"]},
+            "subject_id": {"type": "integer", "minimum": 1}, "ticket_id": {"type": "integer", "minimum": 1},
+            "tag": {"type": "string", "minLength": 1, "maxLength": 80, "pattern": "^[^\\s]+$"},
+            "ground": {"type": "string", "enum": suoja_privacy::erasure::holds::GROUNDS.iter().map(|(g, _)| *g).collect::<Vec<_>>()},
+            "reference": text(200), "approver_id": {"type": "integer", "minimum": 1},
+            "expires_at": {"type": "string", "format": "date-time"}
         }},
         "WebhookInput": {"type": "object", "additionalProperties": false, "required": ["name", "endpoint"], "properties": {
             "name": {"type": "string", "minLength": 1, "maxLength": 255}, "endpoint": {"type": "string", "format": "uri", "maxLength": 2000},

@@ -5,7 +5,7 @@ use axum::Router;
 use axum::response::IntoResponse as _;
 use axum::routing::{MethodRouter, delete, get, post, put};
 
-use crate::api_v2::{deleted, groups, incremental, jobs, oauth, orgs, privacy, search, tickets, uploads, users, webhooks};
+use crate::api_v2::{deleted, erasure, groups, incremental, jobs, oauth, orgs, privacy, search, tickets, uploads, users, webhooks};
 use crate::{ApiError, AppState, middleware, openapi};
 
 /// What the OpenAPI document says about a route.
@@ -63,6 +63,8 @@ pub fn table() -> Vec<(Doc, MethodRouter<AppState>)> {
         (r!("get", "/api/v2/users/{id}/tickets/assigned", "Tickets assigned to the user", "Users", None, 200, "tickets", LIST), get(users::assigned)),
         (r!("get", "/api/v2/deleted_users", "List deleted users", "Users", None, 200, "deleted_users", LIST), get(users::deleted_index)),
         (r!("get", "/api/v2/deleted_users/{id}", "Show a deleted user", "Users", None, 200, "deleted_user", &[]), get(users::deleted_show)),
+        (r!("delete", "/api/v2/deleted_users/{id}", "Delete a deleted user permanently (runs the erasure pipeline)", "Users", None, 200, "deleted_user", &[]), delete(erasure::destroy_deleted_user)),
+        (r!("get", "/api/v2/users/{id}/compliance_deletion_statuses", "Deletion status of a user per product area", "Users", None, 200, "compliance_deletion_statuses", &["application"]), get(erasure::compliance_statuses)),
         (r!("get", "/api/v2/organizations", "List organizations", "Organizations", None, 200, "organizations", LIST), get(orgs::index)),
         (r!("post", "/api/v2/organizations", "Create an organization", "Organizations", Some("organization"), 201, "organization", &[]), post(orgs::create)),
         (r!("get", "/api/v2/organizations/search", "Find organizations by name or external id", "Organizations", None, 200, "organizations", &["name", "external_id"]), get(orgs::search)),
@@ -114,6 +116,16 @@ pub fn table() -> Vec<(Doc, MethodRouter<AppState>)> {
         (r!("post", "/api/v2/privacy/subjects/{id}/restriction", "Restrict processing of a person's data", "Privacy", Some("reason"), 200, "restriction", &[]), post(privacy::restrict)),
         (r!("post", "/api/v2/privacy/subjects/{id}/restriction/lift", "Lift a restriction, telling the person first", "Privacy", Some("reason"), 200, "restriction", &[]), post(privacy::lift)),
         (r!("get", "/api/v2/privacy/subjects/{id}/footprint", "What is held about a person (privacy staff, with a reason; logged)", "Privacy", None, 200, "footprint", &["reason"]), get(privacy::footprint)),
+        (r!("get", "/api/v2/privacy/subjects/{id}/erasure_plan", "What erasing a person would do (dry run)", "Privacy", None, 200, "erasure_plan", &[]), get(erasure::plan)),
+        (r!("post", "/api/v2/privacy/subjects/{id}/erasure", "Erase a person (privacy staff)", "Privacy", None, 200, "erasure", &[]), post(erasure::erase_subject)),
+        (r!("post", "/api/v2/privacy/requests/{id}/erasure", "Carry out a verified erasure request", "Privacy", None, 200, "erasure", &[]), post(erasure::erase_request)),
+        (r!("get", "/api/v2/privacy/erasures", "Erasures, newest first", "Privacy", None, 200, "erasures", &["page", "per_page"]), get(erasure::index)),
+        (r!("get", "/api/v2/privacy/erasures/{id}", "Show an erasure", "Privacy", None, 200, "erasure", &[]), get(erasure::show)),
+        (r!("get", "/api/v2/privacy/erasures/{id}/certificate", "The certificate of a completed erasure (JSON, or PDF with format=pdf)", "Privacy", None, 200, "certificate", &["format"]), get(erasure::certificate)),
+        (r!("post", "/api/v2/privacy/holds", "Place a legal hold", "Privacy", Some("hold"), 201, "hold", &[]), post(erasure::create_hold)),
+        (r!("get", "/api/v2/privacy/holds", "Legal holds, newest first", "Privacy", None, 200, "holds", &["page", "per_page"]), get(erasure::holds)),
+        (r!("get", "/api/v2/privacy/holds/{id}", "Show a legal hold", "Privacy", None, 200, "hold", &[]), get(erasure::hold)),
+        (r!("delete", "/api/v2/privacy/holds/{id}", "Release a legal hold early", "Privacy", None, 200, "hold", &[]), delete(erasure::release_hold)),
         (r!("get", "/api/v2/privacy/ledger/verify", "Verify the privacy ledger's hash chain", "Privacy", None, 200, "ledger", &[]), get(privacy::verify_ledger)),
     ]
 }

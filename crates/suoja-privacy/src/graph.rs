@@ -217,7 +217,7 @@ impl Privacy {
         Ok(out)
     }
 
-    async fn find_mentions(
+    pub(crate) async fn find_mentions(
         &self,
         c: &mut AnyConnection,
         tenant: TenantId,
@@ -244,7 +244,6 @@ impl Privacy {
                 break;
             }
         }
-        let lowered: Vec<String> = ids.iter().map(|s| s.to_lowercase()).collect();
         let mut found = BTreeSet::new();
         let cands: Vec<i64> = candidates.into_iter().collect();
         for r in suoja_store::graph::rows_linked(c, tenant, "comments", &["id", "author_id", "body_enc"], "ticket_id", &cands).await? {
@@ -254,11 +253,10 @@ impl Privacy {
             if *author == user.id.0 {
                 continue;
             }
-            if let Ok(text) = self.hd.vault().decrypt_str(c, tenant, body).await {
-                let text = text.to_lowercase();
-                if lowered.iter().any(|i| text.contains(i.as_str())) {
-                    found.insert(*id);
-                }
+            if let Ok(text) = self.hd.vault().decrypt_str(c, tenant, body).await
+                && suoja_helpdesk::erase::redact_identifiers(&text, &ids).is_some()
+            {
+                found.insert(*id);
             }
         }
         Ok(found)

@@ -6,6 +6,7 @@
 
 pub mod datamap;
 pub mod deadline;
+pub mod erasure;
 mod error;
 pub mod export;
 pub mod graph;
@@ -43,6 +44,9 @@ pub struct Policy {
     pub supervisory_authority: String,
     /// The region the data is stored in.
     pub region: String,
+    /// Days backups of the key vault are kept: after this, no residual copy of an erased
+    /// person's data can be read.
+    pub key_backup_days: i64,
 }
 
 impl Default for Policy {
@@ -59,6 +63,7 @@ impl Default for Policy {
             controller_contact: "the privacy contact of the organisation running this helpdesk".into(),
             supervisory_authority: "the data protection supervisory authority of your country of residence".into(),
             region: "eu".into(),
+            key_backup_days: 7,
         }
     }
 }
@@ -69,6 +74,28 @@ pub struct Privacy {
     hd: Helpdesk,
     policy: std::sync::Arc<Policy>,
     building: export::package::Building,
+    fault: FaultHook,
+}
+
+/// A test-only hook the erasure runner calls at named points (`before:tickets`,
+/// `commit:tickets`, `after:tickets`…), so a test can kill the process there. Empty in
+/// production.
+#[derive(Clone, Default)]
+pub struct FaultHook(Option<std::sync::Arc<FaultFn>>);
+
+type FaultFn = dyn Fn(&str) + Send + Sync;
+
+impl FaultHook {
+    /// A hook calling `f` at every point.
+    pub fn new(f: impl Fn(&str) + Send + Sync + 'static) -> Self {
+        Self(Some(std::sync::Arc::new(f)))
+    }
+}
+
+impl std::fmt::Debug for FaultHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() { "FaultHook(set)" } else { "FaultHook(none)" })
+    }
 }
 
 impl Privacy {
@@ -78,6 +105,17 @@ impl Privacy {
             hd,
             policy: std::sync::Arc::new(policy),
             building: export::package::Building::default(),
+            fault: FaultHook::default(),
+        }
+    }
+    /// The same services with a fault hook (tests only).
+    pub fn with_fault_hook(mut self, hook: FaultHook) -> Self {
+        self.fault = hook;
+        self
+    }
+    pub(crate) fn fault(&self, point: &str) {
+        if let Some(f) = &self.fault.0 {
+            f(point);
         }
     }
     /// The helpdesk underneath.

@@ -177,7 +177,11 @@ impl Privacy {
                     return Err(PrivacyError::Conflict("build the export package for this request first".into()));
                 }
             }
-            _ => return Err(PrivacyError::Conflict("erasure requests are carried out by the erasure pipeline".into())),
+            _ => {
+                return Err(PrivacyError::Conflict(
+                    "erasure requests are carried out by the erasure pipeline: POST /api/v2/privacy/requests/{id}/erasure".into(),
+                ));
+            }
         }
         self.change(scope, id, |row, now| {
             row.status = "fulfilled".into();

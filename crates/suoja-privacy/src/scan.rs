@@ -21,6 +21,28 @@ pub struct Canary {
     pub label: String,
     /// The value (personal data; never printed).
     pub value: String,
+    /// Raw bytes to look for exactly instead of the value's encodings: key material and keyed
+    /// hashes, which have no text form.
+    pub bytes: Option<Vec<u8>>,
+}
+
+impl Canary {
+    /// A text value, looked for in every encoding.
+    pub fn text(label: impl Into<String>, value: impl Into<String>) -> Self {
+        Self {
+            label: label.into(),
+            value: value.into(),
+            bytes: None,
+        }
+    }
+    /// Raw bytes, looked for as they are.
+    pub fn raw(label: impl Into<String>, bytes: Vec<u8>) -> Self {
+        Self {
+            label: label.into(),
+            value: String::new(),
+            bytes: Some(bytes),
+        }
+    }
 }
 
 /// One place a canary was found.
@@ -183,6 +205,11 @@ pub fn scan(paths: &[PathBuf], canaries: &[Canary]) -> std::io::Result<Report> {
     let mut patterns: Vec<Vec<u8>> = Vec::new();
     let mut meaning: Vec<(usize, &'static str)> = Vec::new();
     for (i, c) in canaries.iter().enumerate() {
+        if let Some(raw) = c.bytes.as_ref().filter(|b| b.len() >= 8) {
+            patterns.push(raw.clone());
+            meaning.push((i, "raw"));
+            continue;
+        }
         for (enc, bytes) in encodings(&c.value) {
             patterns.push(bytes);
             meaning.push((i, enc));
@@ -244,14 +271,8 @@ pub fn parse_canaries(text: &str) -> Vec<Canary> {
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
         .enumerate()
         .map(|(i, l)| match l.split_once(": ") {
-            Some((label, value)) if !label.contains('@') && !value.trim().is_empty() => Canary {
-                label: label.trim().to_string(),
-                value: value.trim().to_string(),
-            },
-            _ => Canary {
-                label: format!("line {}", i + 1),
-                value: l.to_string(),
-            },
+            Some((label, value)) if !label.contains('@') && !value.trim().is_empty() => Canary::text(label.trim(), value.trim()),
+            _ => Canary::text(format!("line {}", i + 1), l),
         })
         .collect()
 }
@@ -285,10 +306,7 @@ mod tests {
         big.extend_from_slice(value.as_bytes());
         std::fs::write(d.join("big"), &big).unwrap();
         std::fs::write(d.join("clean"), b"nothing to see here, only asa@elsewhere.fi").unwrap();
-        let canaries = vec![Canary {
-            label: "A".into(),
-            value: value.into(),
-        }];
+        let canaries = vec![Canary::text("A", value)];
         let r = scan(std::slice::from_ref(&d), &canaries).unwrap();
         let found: BTreeSet<&str> = r.hits.iter().map(|h| h.encoding).collect();
         assert_eq!(found, planted, "every encoding is found");

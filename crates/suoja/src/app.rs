@@ -138,7 +138,7 @@ pub async fn start(settings: &Settings, helpdesk: Helpdesk, listener: Option<Tcp
         rate_per_minute: settings.rate_limit_per_minute,
         ..HttpLimits::default()
     };
-    let privacy = Privacy::new(helpdesk.clone(), policy(settings)?);
+    let privacy = Privacy::new(helpdesk.clone(), policy(settings)?).with_fault_hook(crash_hook());
     let state = AppState::new(privacy.clone(), public_url(settings), limits);
     let (worker_stop, worker_rx) = tokio::sync::watch::channel(false);
     let worker = tokio::spawn(crate::worker::run(privacy.clone(), worker_rx));
@@ -191,4 +191,22 @@ pub fn require_tenant(has_tenant: bool) -> anyhow::Result<()> {
         bail!("this installation has no tenant yet: run `suoja init --admin-email you@example.com`, or `suoja serve --demo`");
     }
     Ok(())
+}
+
+/// `SUOJA_TEST_CRASH_AT=<point>` (tests only) makes the process kill itself with SIGKILL when
+/// the erasure runner reaches `<point>` (such as `after:tickets` or `commit:profile`), so tests
+/// can show that an erasure interrupted anywhere completes after a restart.
+fn crash_hook() -> suoja_privacy::FaultHook {
+    let Ok(at) = std::env::var("SUOJA_TEST_CRASH_AT") else {
+        return suoja_privacy::FaultHook::default();
+    };
+    suoja_privacy::FaultHook::new(move |point| {
+        if point == at {
+            let pid = std::process::id().to_string();
+            let _ = std::process::Command::new("kill").args(["-9", &pid]).status();
+            loop {
+                std::thread::sleep(Duration::from_secs(1));
+            }
+        }
+    })
 }

@@ -1,6 +1,7 @@
 //! Background work of a running server: writes the consultation log in batches, delivers queued
 //! webhook events (recording each in the disclosure log of the people it carried, retrying with
-//! backoff), and deletes expired export packages and identity-check links. Work is claimed from
+//! backoff), resumes erasures that were interrupted or waited on a legal hold that has ended,
+//! and deletes expired export packages and identity-check links. Work is claimed from
 //! the durable queue, so several nodes can run this side by side and a crash loses nothing.
 
 use std::time::{Duration, Instant};
@@ -28,6 +29,7 @@ pub async fn run(privacy: Privacy, mut stop: watch::Receiver<bool>) {
     };
     let mut tick = tokio::time::interval(Duration::from_millis(250));
     let mut last_sweep: Option<Instant> = None;
+    let mut last_erasures: Option<Instant> = None;
     loop {
         tokio::select! {
             _ = tick.tick() => {}
@@ -37,6 +39,12 @@ pub async fn run(privacy: Privacy, mut stop: watch::Receiver<bool>) {
             break;
         }
         step(&privacy, &client).await;
+        if last_erasures.is_none_or(|t| t.elapsed() > Duration::from_secs(2)) {
+            last_erasures = Some(Instant::now());
+            if let Err(e) = privacy.run_due_erasures().await {
+                tracing::warn!(error = %e, "looking for due erasures failed");
+            }
+        }
         if last_sweep.is_none_or(|t| t.elapsed() > Duration::from_secs(60)) {
             last_sweep = Some(Instant::now());
             match privacy.purge_expired_packages().await {

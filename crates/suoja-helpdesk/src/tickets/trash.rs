@@ -1,12 +1,9 @@
 //! The ticket trash: soft deletion, restore, and permanent deletion (which removes comments,
 //! attachments, links and index entries in one transaction). Trashed tickets are purged for
-//! good after [`TRASH_DAYS`].
+//! good after [`TRASH_DAYS`], unless a legal hold keeps them.
 
-use suoja_core::{Scope, TicketId};
-use suoja_store::AnyConnection;
-
-use crate::search::DOC_TICKET;
 use crate::{Helpdesk, HelpdeskError, Result};
+use suoja_core::{Scope, TicketId};
 
 /// Days a deleted ticket stays restorable.
 pub const TRASH_DAYS: i64 = 7;
@@ -56,7 +53,12 @@ impl Helpdesk {
             .await?
             .filter(|t| t.deleted_at.is_some())
             .ok_or(HelpdeskError::NotFound("Ticket"))?;
-        purge_ticket_rows(&mut tx, scope, id).await?;
+        if self.ticket_held(&mut tx, scope.tenant, id).await? {
+            return Err(HelpdeskError::Conflict(
+                "the ticket is under a legal hold and cannot be deleted until the hold ends".into(),
+            ));
+        }
+        crate::erase::purge_ticket_rows(&mut tx, scope.tenant, id).await?;
         tx.commit().await?;
         suoja_store::dialect::checkpoint(&self.db).await?;
         tracing::info!(tenant.id = %scope.tenant, ticket.id = %id, actor.id = %scope.actor, "ticket deleted permanently");
@@ -76,7 +78,10 @@ impl Helpdesk {
         let mut n = 0;
         for r in rows.into_iter().filter(|r| r.deleted_at.is_some_and(|d| d.0 <= cutoff)) {
             let mut tx = self.db.begin().await?;
-            purge_ticket_rows(&mut tx, scope, r.id).await?;
+            if self.ticket_held(&mut tx, scope.tenant, r.id).await? {
+                continue;
+            }
+            crate::erase::purge_ticket_rows(&mut tx, scope.tenant, r.id).await?;
             tx.commit().await?;
             n += 1;
         }
@@ -85,12 +90,4 @@ impl Helpdesk {
         }
         Ok(n)
     }
-}
-
-async fn purge_ticket_rows(c: &mut AnyConnection, scope: &Scope, id: TicketId) -> Result<()> {
-    suoja_store::attachments::delete_for_ticket(c, scope.tenant, id).await?;
-    suoja_store::comments::delete_for_ticket(c, scope.tenant, id).await?;
-    suoja_store::search::remove(c, scope.tenant, DOC_TICKET, id.0).await?;
-    suoja_store::tickets::delete(c, scope.tenant, id).await?;
-    Ok(())
 }

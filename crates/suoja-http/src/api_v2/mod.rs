@@ -2,6 +2,7 @@
 //! responses and pagination.
 
 pub mod deleted;
+pub mod erasure;
 pub mod groups;
 pub mod incremental;
 pub mod jobs;

@@ -4,8 +4,11 @@
 //! with DejaVu Sans embedded (Latin, Latin Extended, Greek, Cyrillic) so every name prints as
 //! written; text is extractable (`ToUnicode`) for screen readers and `pdftotext`.
 
+mod certificate;
 mod layout;
 mod write;
+
+pub use certificate::render_certificate;
 
 use serde_json::Value;
 

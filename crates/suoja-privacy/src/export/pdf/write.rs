@@ -26,7 +26,8 @@ pub(super) fn write(faces: &(Face, Face), pages: Vec<Vec<Item>>, doc: &Value) ->
     let page_refs: Vec<(Ref, Ref)> = (0..total).map(|_| (alloc(), alloc())).collect();
     // Per font: the character each used glyph stands for ('\0' = unused).
     let mut used: [Vec<char>; 2] = [vec!['\0'; 65_536], vec!['\0'; 65_536]];
-    let footer = format!("Personal data export · generated {}", date(&doc["generated_at"]));
+    let title = doc["document_title"].as_str().unwrap_or("Personal data export");
+    let footer = format!("{title} · generated {}", date(&doc["generated_at"]));
 
     for (i, (items, (page_ref, content_ref))) in pages.into_iter().zip(&page_refs).enumerate() {
         let mut content = Content::new();

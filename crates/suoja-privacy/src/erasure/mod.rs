@@ -1,0 +1,263 @@
+//! Erasure (GDPR Art. 17): plan, run, prove. A plan says per object type what erasing a person
+//! will delete, replace by a tombstone, redact or keep under a legal hold; the runner executes
+//! exactly that plan as a durable, resumable job; a read-back of every store decides completion;
+//! the certificate states what went, what stayed and why, and the ledger entry that records it.
+//! Permanent deletion of a user through the Zendesk API runs the same pipeline.
+
+mod certificate;
+pub mod holds;
+pub mod plan;
+pub mod run;
+
+use serde_json::{Value, json};
+use suoja_core::{Scope, TenantId, UserId};
+use suoja_store::erasures::ErasureRow;
+
+pub use plan::{Held, Plan};
+
+use crate::datamap::TABLES;
+use crate::{Privacy, PrivacyError, Result, require_privacy};
+
+/// What started an erasure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// A verified erasure request.
+    Request(i64),
+    /// Permanent deletion through the API (`DELETE /deleted_users/{id}`) or by privacy staff.
+    Api,
+}
+
+/// An erasure as the API shows it.
+pub fn wire(row: &ErasureRow) -> Value {
+    let plan: Option<Plan> = serde_json::from_str(&row.plan).ok();
+    let done = run::parse_done(row);
+    json!({
+        "id": row.id,
+        "subject_id": row.subject_id,
+        "subject_role": row.subject_role,
+        "request_id": row.request_id,
+        "origin": row.origin,
+        "state": row.state,
+        "pass": row.pass,
+        "step": run::STEPS.get(usize::try_from(row.step).unwrap_or(usize::MAX)).copied().unwrap_or("done"),
+        "planned": plan.as_ref().map(Plan::counts),
+        "done": done.get("counts").cloned().unwrap_or_else(|| json!({})),
+        "checks": done.get("checks").cloned().unwrap_or_else(|| json!([])),
+        "held": plan.as_ref().map(|p| json!(p.held)).unwrap_or_else(|| json!([])),
+        "error": row.error,
+        "created_at": row.created_at.to_iso(),
+        "updated_at": row.updated_at.to_iso(),
+        "completed_at": row.completed_at.map(|t| t.to_iso()),
+        "ledger_hash": row.ledger_hash.as_ref().map(hex::encode),
+    })
+}
+
+impl Privacy {
+    /// The dry run: what erasing `subject` now would do. Changes nothing.
+    pub async fn erasure_plan(&self, scope: &Scope, subject: UserId) -> Result<Plan> {
+        require_privacy(scope)?;
+        let mut c = self.hd.db().read().await?;
+        suoja_store::users::by_id(&mut c, scope.tenant, subject)
+            .await?
+            .ok_or(PrivacyError::NotFound("User"))?;
+        let mut plan = self.make_plan(&mut c, scope.tenant, subject, TABLES, None).await?;
+        plan.probes.clear();
+        Ok(plan)
+    }
+
+    /// Starts erasing `subject` (or returns the erasure already under way) without running it.
+    pub async fn start_erasure(&self, scope: &Scope, subject: UserId, origin: Origin) -> Result<ErasureRow> {
+        require_privacy(scope)?;
+        // Reads of the person noted in memory are written now, so the plan sees them.
+        self.hd.flush_consultations().await?;
+        let now = self.hd.now();
+        let mut tx = self.hd.db().begin().await?;
+        if let Some(open) = suoja_store::erasures::for_subject(&mut tx, scope.tenant, subject.0)
+            .await?
+            .into_iter()
+            .find(|e| !matches!(e.state.as_str(), "completed" | "failed"))
+        {
+            return Ok(open);
+        }
+        let Some(user) = suoja_store::users::by_id(&mut tx, scope.tenant, subject).await? else {
+            let erased = suoja_store::erasures::for_subject(&mut tx, scope.tenant, subject.0)
+                .await?
+                .into_iter()
+                .any(|e| e.state == "completed");
+            return Err(if erased {
+                PrivacyError::Conflict("this person has already been erased".into())
+            } else {
+                PrivacyError::NotFound("User")
+            });
+        };
+        if subject == scope.actor {
+            return Err(PrivacyError::Conflict("you cannot erase your own account; ask another admin".into()));
+        }
+        if user.role == "admin" && user.deleted_at.is_none() && suoja_store::users::count_admins(&mut tx, scope.tenant).await? <= 1 {
+            return Err(PrivacyError::Conflict(
+                "the last admin cannot be erased: make someone else an admin first".into(),
+            ));
+        }
+        if user.role != "end-user" && !scope.is_admin() {
+            return Err(PrivacyError::Forbidden("only admins can erase agents and admins"));
+        }
+        let plan = self.make_plan(&mut tx, scope.tenant, subject, TABLES, None).await?;
+        let request_id = match origin {
+            Origin::Request(id) => Some(id),
+            Origin::Api => None,
+        };
+        let row = ErasureRow {
+            id: 0,
+            tenant: scope.tenant,
+            subject_id: subject.0,
+            subject_role: user.role.clone(),
+            request_id,
+            origin: if request_id.is_some() { "request" } else { "api" }.into(),
+            state: "planned".into(),
+            step: 0,
+            pass: 1,
+            plan: serde_json::to_string(&plan).map_err(|e| PrivacyError::Internal(e.to_string()))?,
+            done: json!({ "counts": {}, "steps": {} }).to_string(),
+            held: "[]".into(),
+            error: None,
+            actor_id: Some(scope.actor.0),
+            leased_until: 0,
+            created_at: now,
+            updated_at: now,
+            completed_at: None,
+            ledger_hash: None,
+        };
+        let id = match suoja_store::erasures::insert(&mut tx, &row).await {
+            Ok(id) => id,
+            Err(suoja_store::StoreError::Duplicate(_)) => {
+                // Someone started the same erasure a moment ago: that one is the erasure.
+                drop(tx);
+                let mut c = self.hd.db().read().await?;
+                return suoja_store::erasures::for_subject(&mut c, scope.tenant, subject.0)
+                    .await?
+                    .into_iter()
+                    .find(|e| !matches!(e.state.as_str(), "completed" | "failed"))
+                    .ok_or_else(|| PrivacyError::Conflict("another erasure of this person just finished".into()));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        self.hd
+            .record_ledger(
+                &mut tx,
+                scope.tenant,
+                "erasure.started",
+                Some(subject.0),
+                Some(scope.actor.0),
+                json!({ "erasure": id, "request": request_id, "planned": plan.counts(), "held": plan.held.iter().map(|h| h.hold).collect::<Vec<_>>() }),
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(ErasureRow { id, ..row })
+    }
+
+    /// Starts erasing `subject` and runs it to the end (or to its holds) before returning.
+    pub async fn erase(&self, scope: &Scope, subject: UserId, origin: Origin) -> Result<ErasureRow> {
+        let row = self.start_erasure(scope, subject, origin).await?;
+        self.run_erasure(scope.tenant, row.id).await
+    }
+
+    /// Carries out a verified erasure request.
+    pub async fn erase_for_request(&self, scope: &Scope, request: i64) -> Result<ErasureRow> {
+        require_privacy(scope)?;
+        let req = self.get(scope, request).await?;
+        if req.row.kind != "erasure" {
+            return Err(PrivacyError::Conflict(format!("request {request} is a {} request, not erasure", req.row.kind)));
+        }
+        if req.row.closed_at.is_some() {
+            return Err(PrivacyError::Conflict(format!("the request is already {}", req.row.status)));
+        }
+        if req.row.verified_at.is_none() {
+            return Err(PrivacyError::Conflict("the person's identity is not confirmed yet".into()));
+        }
+        self.erase(scope, UserId(req.row.subject_id), Origin::Request(request)).await
+    }
+
+    /// One erasure.
+    pub async fn erasure(&self, scope: &Scope, id: i64) -> Result<ErasureRow> {
+        require_privacy(scope)?;
+        self.erasure_row(scope.tenant, id).await
+    }
+
+    /// A tenant's erasures, newest first.
+    pub async fn erasures(&self, scope: &Scope, limit: i64, offset: i64) -> Result<Vec<ErasureRow>> {
+        require_privacy(scope)?;
+        let mut c = self.hd.db().read().await?;
+        Ok(suoja_store::erasures::list(&mut c, scope.tenant, limit, offset).await?)
+    }
+
+    /// Ends holds that ran out, then runs every erasure that is due in any tenant (interrupted
+    /// ones, and held ones whose holds may have ended). Returns how many were looked at.
+    pub async fn run_due_erasures(&self) -> Result<usize> {
+        self.end_expired_holds().await?;
+        let now = self.hd.now();
+        let due = {
+            let mut c = self.hd.db().read().await?;
+            suoja_store::erasures::runnable(&mut c, now, 20).await?
+        };
+        for (tenant, id) in &due {
+            if let Err(e) = self.run_erasure(*tenant, *id).await {
+                tracing::warn!(tenant.id = %tenant, erasure.id = id, error = %e, "erasure step failed; it will be retried");
+            }
+        }
+        Ok(due.len())
+    }
+
+    /// Zendesk's compliance deletion statuses of a user: the request, then when each area
+    /// started and completed, from the erasure's step log.
+    pub async fn compliance_statuses(&self, scope: &Scope, subject: UserId, subdomain: &str) -> Result<Vec<Value>> {
+        crate::require_privacy(scope).or_else(|_| {
+            if scope.is_admin() {
+                Ok(())
+            } else {
+                Err(PrivacyError::Forbidden("only admins can see deletion statuses"))
+            }
+        })?;
+        let mut c = self.hd.db().read().await?;
+        let rows = suoja_store::erasures::for_subject(&mut c, scope.tenant, subject.0).await?;
+        let mut out = Vec::new();
+        for row in rows.iter().rev() {
+            let done = run::parse_done(row);
+            let base = |action: &str, application: &str, at: &str| {
+                json!({
+                    "action": action,
+                    "application": application,
+                    "account_subdomain": subdomain,
+                    "executer_id": row.actor_id,
+                    "user_id": row.subject_id,
+                    "created_at": at,
+                })
+            };
+            out.push(base("request_deletion", "all", &row.created_at.to_iso()));
+            for (application, first, last) in [
+                ("support", "records", "redactions"),
+                ("profile", "profile", "profile"),
+                ("storage", "maintenance", "maintenance"),
+            ] {
+                if let Some(at) = done["steps"][first].as_str() {
+                    out.push(base("started", application, at));
+                }
+                if let Some(at) = done["steps"][last].as_str() {
+                    out.push(base("complete", application, at));
+                }
+            }
+            if let Some(at) = row.completed_at {
+                out.push(base("complete", "all", &at.to_iso()));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Whether the erasure of `subject` has completed (their data is gone for good).
+    pub async fn is_erased(&self, tenant: TenantId, subject: UserId) -> Result<bool> {
+        let mut c = self.hd.db().read().await?;
+        Ok(suoja_store::erasures::for_subject(&mut c, tenant, subject.0)
+            .await?
+            .iter()
+            .any(|e| e.state == "completed"))
+    }
+}

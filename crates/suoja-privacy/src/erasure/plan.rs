@@ -1,0 +1,271 @@
+//! The erasure plan (A17-01): what erasing one person will do, per object type, and what legal
+//! holds keep back and why — computed from the data map and the store, with no change made. The
+//! runner executes exactly a stored plan, and the counts it reports are compared with these.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+use suoja_core::{TenantId, UserId};
+use suoja_store::AnyConnection;
+use suoja_store::graph::Value;
+
+use crate::datamap::{Erasure, Via};
+use crate::{Privacy, Result};
+
+/// Tables whose erasure the runner handles with their own rules; every other table the data map
+/// links to a person by user id, with erasure `Delete`, is handled generically.
+pub(crate) const OWN_RULES: &[&str] = &[
+    "users",
+    "tickets",
+    "comments",
+    "attachments",
+    "ticket_collaborators",
+    "vault_subject_keys",
+    "search_postings",
+];
+
+/// What a hold keeps back from this erasure.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Held {
+    /// The hold.
+    pub hold: i64,
+    /// Its Art. 17(3) ground.
+    pub ground: String,
+    /// When it ends.
+    pub until: String,
+    /// Whether it holds the person as a whole.
+    pub person: bool,
+    /// Tickets it holds.
+    pub tickets: Vec<i64>,
+}
+
+/// The plan of one pass.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Plan {
+    /// The person.
+    pub subject: i64,
+    /// Their role (`end-user`, `agent`, `admin`).
+    pub role: String,
+    /// Their data key, known across passes even after the profile is gone.
+    pub subject_key: Option<i64>,
+    /// Their data key, to destroy in this pass (absent once destroyed, or while holds need it).
+    pub key: Option<i64>,
+    /// Whether their profile row exists and goes.
+    pub profile: bool,
+    /// Tickets they requested, deleted whole.
+    pub tickets: Vec<i64>,
+    /// Comments, notes, attachments and CC links on those tickets.
+    pub on_tickets: BTreeMap<String, u64>,
+    /// Tickets where their CC/follower links are removed, with how many links.
+    pub links: BTreeMap<i64, u64>,
+    /// Tickets assigned to them (agents), unassigned.
+    pub unassign: Vec<i64>,
+    /// Their own comments on other people's tickets replaced by a tombstone (ticket, comment).
+    pub tombstones: Vec<(i64, i64)>,
+    /// Their own replies kept under a pseudonym (agents' work on others' tickets).
+    pub kept_replies: u64,
+    /// Files they uploaded to other people's tickets, deleted.
+    pub attachments: Vec<i64>,
+    /// Comments on other tickets holding their identifiers, redacted: ticket → comments.
+    pub redactions: BTreeMap<i64, Vec<i64>>,
+    /// Organisations whose name, details or notes hold their identifiers, redacted.
+    pub organizations: u64,
+    /// Other tables the data map links to them, rows deleted per table.
+    pub records: BTreeMap<String, u64>,
+    /// Keyed search tokens of their e-mail and phone, for the read-back of the index. Cleared
+    /// when the erasure completes.
+    pub probes: Vec<Vec<i64>>,
+    /// What holds keep back.
+    pub held: Vec<Held>,
+}
+
+impl Plan {
+    /// Counts per category, the numbers a preview shows and a run must match.
+    pub fn counts(&self) -> BTreeMap<String, u64> {
+        let mut out = BTreeMap::new();
+        let n = |v: usize| u64::try_from(v).unwrap_or(u64::MAX);
+        out.insert("profile".into(), u64::from(self.profile));
+        out.insert("keys".into(), u64::from(self.key.is_some()));
+        out.insert("tickets".into(), n(self.tickets.len()));
+        for (k, v) in &self.on_tickets {
+            out.insert(format!("tickets.{k}"), *v);
+        }
+        out.insert("collaborator_links".into(), self.links.values().sum());
+        out.insert("unassigned_tickets".into(), n(self.unassign.len()));
+        out.insert("tombstoned_comments".into(), n(self.tombstones.len()));
+        out.insert("attachments".into(), n(self.attachments.len()));
+        out.insert("redacted_comments".into(), n(self.redactions.values().map(Vec::len).sum()));
+        out.insert("redacted_organizations".into(), self.organizations);
+        for (t, v) in &self.records {
+            out.insert(t.clone(), *v);
+        }
+        out
+    }
+
+    /// Tickets held by some hold.
+    pub fn held_tickets(&self) -> BTreeSet<i64> {
+        self.held.iter().flat_map(|h| h.tickets.iter().copied()).collect()
+    }
+
+    /// Whether a hold keeps the person as a whole.
+    pub fn person_held(&self) -> bool {
+        self.held.iter().any(|h| h.person)
+    }
+}
+
+fn int(v: Option<&Value>) -> Option<i64> {
+    match v {
+        Some(Value::Int(i)) => Some(*i),
+        _ => None,
+    }
+}
+
+impl Privacy {
+    /// Plans the erasure of `subject` now. Changes nothing.
+    /// `known_key` is the person's key from an earlier pass (their profile may be gone by now).
+    pub(crate) async fn make_plan(
+        &self,
+        c: &mut AnyConnection,
+        tenant: TenantId,
+        subject: UserId,
+        map: &[crate::datamap::Table],
+        known_key: Option<i64>,
+    ) -> Result<Plan> {
+        let user = suoja_store::users::by_id(c, tenant, subject).await?;
+        let subject_key = user.as_ref().map(|u| u.key_id.0).or(known_key);
+        let key_exists = match subject_key {
+            Some(k) => suoja_store::graph::count_linked(c, tenant, "vault_subject_keys", "id", &[k]).await? > 0,
+            None => false,
+        };
+        let mut plan = Plan {
+            subject: subject.0,
+            role: user.as_ref().map_or_else(|| "end-user".to_string(), |u| u.role.clone()),
+            profile: user.is_some(),
+            subject_key,
+            key: subject_key.filter(|_| key_exists),
+            ..Plan::default()
+        };
+        plan.held = self.holds_on(c, tenant, subject).await?;
+        let held = plan.held_tickets();
+        if plan.person_held() {
+            return Ok(plan);
+        }
+
+        // Tickets they requested go whole.
+        let requested = suoja_store::graph::rows_linked(c, tenant, "tickets", &["id"], "requester_id", &[subject.0]).await?;
+        let mut touched: BTreeSet<i64> = requested.iter().filter_map(|r| int(r.first())).collect();
+        plan.tickets = touched.iter().copied().filter(|t| !held.contains(t)).collect();
+        for (name, link) in [("comments", "ticket_id"), ("attachments", "ticket_id"), ("collaborator_links", "ticket_id")] {
+            let table = if name == "collaborator_links" { "ticket_collaborators" } else { name };
+            let n = suoja_store::graph::count_linked(c, tenant, table, link, &plan.tickets).await?;
+            plan.on_tickets.insert(name.into(), u64::try_from(n).unwrap_or(0));
+        }
+        let gone: BTreeSet<i64> = plan.tickets.iter().copied().chain(held.iter().copied()).collect();
+
+        // Links on other tickets.
+        for r in suoja_store::graph::rows_linked(c, tenant, "ticket_collaborators", &["ticket_id", "kind"], "user_id", &[subject.0]).await? {
+            touched.extend(int(r.first()));
+            if let Some(t) = int(r.first()).filter(|t| !gone.contains(t)) {
+                *plan.links.entry(t).or_default() += 1;
+            }
+        }
+        let assigned = suoja_store::graph::rows_linked(c, tenant, "tickets", &["id"], "assignee_id", &[subject.0]).await?;
+        plan.unassign = assigned.iter().filter_map(|r| int(r.first())).filter(|t| !gone.contains(t)).collect();
+
+        // Their comments and files on other tickets.
+        let key = plan.subject_key.unwrap_or(-1);
+        let identifiers = match &user {
+            Some(u) => self.identifiers(c, tenant, u).await?,
+            None => Vec::new(),
+        };
+        let mut own_replies: Vec<(i64, i64)> = Vec::new();
+        for r in suoja_store::graph::rows_linked(c, tenant, "comments", &["id", "ticket_id", "key_id"], "author_id", &[subject.0]).await? {
+            let (Some(id), Some(t), Some(k)) = (int(r.first()), int(r.get(1)), int(r.get(2))) else {
+                continue;
+            };
+            touched.insert(t);
+            if gone.contains(&t) {
+                continue;
+            }
+            // A comment sealed under the person's own key is theirs (end users); staff replies are
+            // sealed under the ticket's key and stay, with the author a pseudonymous id.
+            if k == key {
+                plan.tombstones.push((t, id));
+            } else {
+                plan.kept_replies += 1;
+                own_replies.push((t, id));
+            }
+        }
+        for r in suoja_store::graph::rows_linked(c, tenant, "attachments", &["id", "ticket_id"], "uploader_id", &[subject.0]).await? {
+            let (Some(id), t) = (int(r.first()), int(r.get(1))) else { continue };
+            touched.extend(t);
+            if t.is_none_or(|t| !gone.contains(&t)) {
+                plan.attachments.push(id);
+            }
+        }
+
+        // Their identifiers in other people's text (and in their own kept replies).
+        if let Some(u) = &user {
+            let requested: BTreeMap<i64, BTreeSet<&'static str>> = gone.iter().map(|t| (*t, BTreeSet::new())).collect();
+            let mentions = self.find_mentions(c, tenant, u, &requested).await?;
+            let ids: Vec<i64> = mentions.iter().copied().chain(own_replies.iter().map(|(_, m)| *m)).collect();
+            for r in suoja_store::graph::rows_linked(c, tenant, "comments", &["id", "ticket_id", "body_enc"], "id", &ids).await? {
+                let (Some(id), Some(t), Some(Value::Bytes(body))) = (int(r.first()), int(r.get(1)), r.get(2)) else {
+                    continue;
+                };
+                if gone.contains(&t) || plan.tombstones.iter().any(|(_, m)| *m == id) {
+                    continue;
+                }
+                let Ok(text) = self.hd.vault().decrypt_str(c, tenant, body).await else {
+                    continue;
+                };
+                if suoja_helpdesk::erase::redact_identifiers(&text, &identifiers).is_some() {
+                    plan.redactions.entry(t).or_default().push(id);
+                }
+            }
+            plan.organizations = self.hd.redact_in_organizations(c, tenant, &identifiers, false).await?;
+            let h = self.hd.vault().search_hasher(c, tenant).await?;
+            for ident in identifiers
+                .iter()
+                .filter(|i| i.contains('@') || i.chars().filter(char::is_ascii_digit).count() >= 6)
+            {
+                let tokens: Vec<i64> = suoja_search::terms(ident).iter().map(|t| h.token(t)).collect();
+                if !tokens.is_empty() {
+                    plan.probes.push(tokens);
+                }
+            }
+        }
+
+        // Every other table the data map links to the person.
+        for t in map
+            .iter()
+            .filter(|t| !t.derived && t.erasure == Erasure::Delete && !OWN_RULES.contains(&t.name))
+        {
+            for link in t.subjects.iter().filter(|l| l.via == Via::User) {
+                let n = suoja_store::graph::count_linked(c, tenant, t.name, link.column, &[subject.0]).await?;
+                *plan.records.entry(t.name.to_string()).or_default() += u64::try_from(n).unwrap_or(0);
+            }
+        }
+
+        // Only holds that keep something of this person belong in their plan.
+        plan.held.retain_mut(|h| {
+            h.tickets.retain(|t| touched.contains(t));
+            h.person || !h.tickets.is_empty()
+        });
+        let held = plan.held_tickets();
+
+        // A key that sealed held data stays until the hold ends.
+        if !held.is_empty() && self.key_seals_held(c, tenant, key, &held).await? {
+            plan.key = None;
+        }
+        Ok(plan)
+    }
+
+    async fn key_seals_held(&self, c: &mut AnyConnection, tenant: TenantId, key: i64, held: &BTreeSet<i64>) -> Result<bool> {
+        let ids: Vec<i64> = held.iter().copied().collect();
+        let tickets = suoja_store::graph::rows_linked(c, tenant, "tickets", &["key_id"], "id", &ids).await?;
+        let comments = suoja_store::graph::rows_linked(c, tenant, "comments", &["key_id"], "ticket_id", &ids).await?;
+        let files = suoja_store::graph::rows_linked(c, tenant, "attachments", &["key_id"], "ticket_id", &ids).await?;
+        Ok(tickets.iter().chain(&comments).chain(&files).any(|r| int(r.first()) == Some(key)))
+    }
+}

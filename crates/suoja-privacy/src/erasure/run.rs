@@ -1,0 +1,390 @@
+//! The erasure runner (A17-02, A17-09): executes a stored plan step by step. Each step's changes
+//! and the job's bookkeeping commit in one transaction, and each step is idempotent, so a runner
+//! killed at any point leaves the job at a committed step and the next runner (after restart, or
+//! another node once the lease runs out) carries on with the same result. An erasure is reported
+//! complete only after every store has been read back and found clean.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{Value, json};
+use suoja_core::{KeyId, TenantId, TicketId, Timestamp, UserId};
+use suoja_store::AnyConnection;
+use suoja_store::erasures::ErasureRow;
+use suoja_store::graph::Value as Cell;
+
+use super::plan::{OWN_RULES, Plan};
+use crate::datamap::{Erasure, TABLES, Via};
+use crate::{Privacy, PrivacyError, Result};
+
+/// The steps of a pass, in order.
+pub const STEPS: &[&str] = &["records", "tickets", "links", "comments", "redactions", "profile", "maintenance", "verify"];
+
+/// How long a runner holds an erasure between steps.
+const LEASE_MS: i64 = 10_000;
+/// Passes before an erasure that keeps finding new data is reported failed.
+const MAX_PASSES: i64 = 3;
+/// How long a held erasure waits before its holds are looked at again.
+const HELD_RECHECK_MS: i64 = 60_000;
+
+type Counts = BTreeMap<String, u64>;
+
+fn int(v: Option<&Cell>) -> Option<i64> {
+    match v {
+        Some(Cell::Int(i)) => Some(*i),
+        _ => None,
+    }
+}
+
+pub(crate) fn parse_plan(row: &ErasureRow) -> Result<Plan> {
+    serde_json::from_str(&row.plan).map_err(|e| PrivacyError::Internal(format!("erasure {} has an unreadable plan: {e}", row.id)))
+}
+
+pub(crate) fn parse_done(row: &ErasureRow) -> Value {
+    serde_json::from_str(&row.done).unwrap_or_else(|_| json!({}))
+}
+
+fn add(done: &mut Value, counts: &Counts, step: &str, now: Timestamp) {
+    for (k, v) in counts {
+        let cur = done["counts"][k].as_u64().unwrap_or(0);
+        done["counts"][k] = json!(cur + v);
+    }
+    done["steps"][step] = json!(now.to_iso());
+}
+
+impl Privacy {
+    /// Runs an erasure as far as it can go now and returns it. Does nothing (and returns the
+    /// row) if another runner holds it.
+    pub async fn run_erasure(&self, tenant: TenantId, id: i64) -> Result<ErasureRow> {
+        let db = self.hd.db().clone();
+        {
+            let now = self.hd.now();
+            let mut c = db.begin().await?;
+            let taken = suoja_store::erasures::lease(&mut c, tenant, id, now, now.0 + LEASE_MS).await?;
+            c.commit().await?;
+            if !taken {
+                return self.erasure_row(tenant, id).await;
+            }
+        }
+        loop {
+            let row = self.erasure_row(tenant, id).await?;
+            let next = match row.state.as_str() {
+                "completed" | "failed" => return Ok(row),
+                "held" => self.recheck_holds(row).await?,
+                _ => self.run_step(row).await?,
+            };
+            if !next {
+                return self.erasure_row(tenant, id).await;
+            }
+        }
+    }
+
+    pub(crate) async fn erasure_row(&self, tenant: TenantId, id: i64) -> Result<ErasureRow> {
+        let mut c = self.hd.db().read().await?;
+        suoja_store::erasures::by_id(&mut c, tenant, id).await?.ok_or(PrivacyError::NotFound("Erasure"))
+    }
+
+    /// A held erasure: if its holds have ended, a new pass starts; otherwise it waits.
+    async fn recheck_holds(&self, mut row: ErasureRow) -> Result<bool> {
+        let now = self.hd.now();
+        let mut tx = self.hd.db().begin().await?;
+        let known = parse_plan(&row)?.subject_key;
+        let plan = self.make_plan(&mut tx, row.tenant, UserId(row.subject_id), TABLES, known).await?;
+        if !plan.held.is_empty() {
+            suoja_store::erasures::set_lease(&mut tx, row.tenant, row.id, now.0 + HELD_RECHECK_MS).await?;
+            tx.commit().await?;
+            return Ok(false);
+        }
+        let from = (row.step, row.pass);
+        row.state = "running".into();
+        row.step = 0;
+        row.pass += 1;
+        row.plan = serde_json::to_string(&plan).map_err(|e| PrivacyError::Internal(e.to_string()))?;
+        row.updated_at = now;
+        let moved = suoja_store::erasures::advance(&mut tx, &row, from).await?;
+        tx.commit().await?;
+        Ok(moved)
+    }
+
+    /// Runs the next step of a running erasure in one transaction. Returns whether to go on.
+    async fn run_step(&self, mut row: ErasureRow) -> Result<bool> {
+        let now = self.hd.now();
+        let step_index = usize::try_from(row.step).unwrap_or(usize::MAX);
+        let Some(step) = STEPS.get(step_index).copied() else {
+            return Err(PrivacyError::Internal(format!("erasure {} is past its last step", row.id)));
+        };
+        let plan = parse_plan(&row)?;
+        let tenant = row.tenant;
+        let from = (row.step, row.pass);
+        let mut done = parse_done(&row);
+        self.fault(&format!("before:{step}"));
+        if step == "maintenance" {
+            // Engine maintenance cannot run inside a transaction; it is safe to repeat.
+            self.maintenance(&plan).await?;
+        }
+        let mut tx = self.hd.db().begin().await?;
+        suoja_store::erasures::set_lease(&mut tx, tenant, row.id, now.0 + LEASE_MS).await?;
+        row.state = "running".into();
+        let counts = match step {
+            "records" => self.step_records(&mut tx, tenant, &plan).await?,
+            "tickets" => self.step_tickets(&mut tx, tenant, &plan).await?,
+            "links" => self.step_links(&mut tx, tenant, &plan).await?,
+            "comments" => self.step_comments(&mut tx, tenant, &plan).await?,
+            "redactions" => self.step_redactions(&mut tx, tenant, &plan).await?,
+            "profile" => self.step_profile(&mut tx, tenant, &plan).await?,
+            "maintenance" => Counts::new(),
+            _ => {
+                let checks = self.read_back(&mut tx, tenant, &plan).await?;
+                let dirty: Vec<&Value> = checks.iter().filter(|c| c["remaining"].as_i64().unwrap_or(0) > 0).collect();
+                let clean = dirty.is_empty();
+                done["checks"] = json!(checks);
+                if !clean {
+                    let stores: Vec<String> = dirty.iter().filter_map(|c| c["store"].as_str().map(str::to_string)).collect();
+                    if row.pass >= MAX_PASSES {
+                        row.state = "failed".into();
+                        row.error = Some(format!("data remained after {} passes in: {}", row.pass, stores.join(", ")));
+                    } else {
+                        // New data arrived after planning (or a step was interrupted oddly): plan again.
+                        let again = self.make_plan(&mut tx, tenant, UserId(row.subject_id), TABLES, plan.subject_key).await?;
+                        row.plan = serde_json::to_string(&again).map_err(|e| PrivacyError::Internal(e.to_string()))?;
+                        row.pass += 1;
+                        row.step = -1;
+                    }
+                } else if !plan.held.is_empty() {
+                    row.state = "held".into();
+                    row.held = serde_json::to_string(&plan.held).map_err(|e| PrivacyError::Internal(e.to_string()))?;
+                } else {
+                    self.complete(&mut tx, &mut row, &plan, &done, now).await?;
+                }
+                Counts::new()
+            }
+        };
+        add(&mut done, &counts, step, now);
+        row.done = done.to_string();
+        row.step += 1;
+        row.updated_at = now;
+        if row.state == "held" {
+            row.leased_until = now.0 + HELD_RECHECK_MS;
+        }
+        self.fault(&format!("commit:{step}"));
+        if !suoja_store::erasures::advance(&mut tx, &row, from).await? {
+            // Another runner got here first; its work stands.
+            return Ok(false);
+        }
+        if row.state == "held" {
+            suoja_store::erasures::set_lease(&mut tx, tenant, row.id, now.0 + HELD_RECHECK_MS).await?;
+        }
+        tx.commit().await?;
+        if step == "profile" {
+            // Other nodes may have this key in memory; this one forgets it now.
+            self.hd.vault().forget_cached(tenant);
+        }
+        self.fault(&format!("after:{step}"));
+        Ok(matches!(row.state.as_str(), "running"))
+    }
+
+    async fn step_records(&self, c: &mut AnyConnection, tenant: TenantId, plan: &Plan) -> Result<Counts> {
+        let mut out = Counts::new();
+        // Drop reads of the person still waiting in memory; the read-back catches other nodes'.
+        self.hd.forget_consultations(tenant, plan.subject);
+        for t in TABLES
+            .iter()
+            .filter(|t| !t.derived && t.erasure == Erasure::Delete && !OWN_RULES.contains(&t.name))
+        {
+            for link in t.subjects.iter().filter(|l| l.via == Via::User) {
+                let n = suoja_store::graph::delete_linked(c, tenant, t.name, link.column, &[plan.subject]).await?;
+                *out.entry(t.name.to_string()).or_default() += n;
+            }
+        }
+        // The person can no longer sign in or act while the rest runs; held tickets are restricted.
+        if let Some(mut u) = suoja_store::users::by_id(c, tenant, UserId(plan.subject)).await? {
+            u.active = false;
+            suoja_store::users::update(c, tenant, &u).await?;
+            suoja_store::users::set_restricted(c, tenant, UserId(plan.subject), true, self.hd.now()).await?;
+        }
+        let held: Vec<i64> = plan.held_tickets().into_iter().collect();
+        suoja_store::tickets::set_restricted_ids(c, tenant, &held, true).await?;
+        Ok(out)
+    }
+
+    async fn step_tickets(&self, c: &mut AnyConnection, tenant: TenantId, plan: &Plan) -> Result<Counts> {
+        let mut out = Counts::new();
+        for t in &plan.tickets {
+            let p = suoja_helpdesk::erase::purge_ticket_rows(c, tenant, TicketId(*t)).await?;
+            *out.entry("tickets".into()).or_default() += p.tickets;
+            *out.entry("tickets.comments".into()).or_default() += p.comments;
+            *out.entry("tickets.attachments".into()).or_default() += p.attachments;
+            *out.entry("tickets.collaborator_links".into()).or_default() += p.links;
+        }
+        Ok(out)
+    }
+
+    async fn step_links(&self, c: &mut AnyConnection, tenant: TenantId, plan: &Plan) -> Result<Counts> {
+        let mut out = Counts::new();
+        let subject = UserId(plan.subject);
+        for t in plan.links.keys() {
+            *out.entry("collaborator_links".into()).or_default() += suoja_store::tickets::remove_collaborator(c, tenant, *t, subject).await?;
+        }
+        out.insert(
+            "unassigned_tickets".into(),
+            suoja_store::tickets::unassign(c, tenant, subject, &plan.unassign).await?,
+        );
+        Ok(out)
+    }
+
+    async fn step_comments(&self, c: &mut AnyConnection, tenant: TenantId, plan: &Plan) -> Result<Counts> {
+        let mut out = Counts::new();
+        let mut touched = BTreeSet::new();
+        for (t, m) in &plan.tombstones {
+            let Some(ticket) = suoja_store::tickets::by_id(c, tenant, TicketId(*t)).await? else {
+                continue;
+            };
+            if self.hd.tombstone_comment(c, tenant, *m, ticket.key_id).await? {
+                *out.entry("tombstoned_comments".into()).or_default() += 1;
+                touched.insert(*t);
+            }
+        }
+        let n = suoja_store::graph::delete_linked(c, tenant, "attachments", "id", &plan.attachments).await?;
+        out.insert("attachments".into(), n);
+        // The index of each ticket held the words of the comments just replaced.
+        for t in touched {
+            self.hd.reindex(c, tenant, TicketId(t)).await?;
+        }
+        Ok(out)
+    }
+
+    async fn step_redactions(&self, c: &mut AnyConnection, tenant: TenantId, plan: &Plan) -> Result<Counts> {
+        let mut out = Counts::new();
+        out.insert("redacted_comments".into(), 0);
+        let Some(user) = suoja_store::users::by_id(c, tenant, UserId(plan.subject)).await? else {
+            return Ok(out);
+        };
+        let identifiers = self.identifiers(c, tenant, &user).await?;
+        for (t, comments) in &plan.redactions {
+            let n = self.hd.redact_in_ticket(c, tenant, TicketId(*t), comments, &identifiers).await?;
+            *out.entry("redacted_comments".into()).or_default() += n;
+        }
+        out.insert(
+            "redacted_organizations".into(),
+            self.hd.redact_in_organizations(c, tenant, &identifiers, true).await?,
+        );
+        Ok(out)
+    }
+
+    async fn step_profile(&self, c: &mut AnyConnection, tenant: TenantId, plan: &Plan) -> Result<Counts> {
+        let mut out = Counts::new();
+        if plan.person_held() {
+            return Ok(out);
+        }
+        out.insert("profile".into(), u64::from(self.hd.remove_profile(c, tenant, UserId(plan.subject)).await?));
+        if let Some(k) = plan.key {
+            out.insert("keys".into(), u64::from(self.hd.vault().destroy_subject_key(c, tenant, KeyId(k)).await?));
+        }
+        Ok(out)
+    }
+
+    /// Pushes deleted bytes out of the engine's files: SQLite zeroes freed cells as it goes
+    /// (`secure_delete`), and the write-ahead log is checkpointed and truncated; PostgreSQL
+    /// vacuums the tables that held key material and keyed hashes, rewrites the organisations
+    /// table if its plain text was redacted, and retires the WAL segments holding old rows.
+    async fn maintenance(&self, plan: &Plan) -> Result<()> {
+        let db = self.hd.db();
+        for t in ["vault_subject_keys", "users", "api_tokens", "ticket_collaborators"] {
+            suoja_store::dialect::vacuum_table(db, t).await?;
+        }
+        if plan.organizations > 0 {
+            // Organisation text is plain; its old versions must leave the files.
+            suoja_store::dialect::rewrite_table(db, "organizations").await?;
+        }
+        if !suoja_store::dialect::retire_wal(db).await? {
+            tracing::warn!("the database role may not switch WAL segments or checkpoint; deleted rows stay in WAL until PostgreSQL recycles it");
+        }
+        Ok(())
+    }
+
+    /// Reads every store back (A17-09): what remains of the person outside held items.
+    pub(crate) async fn read_back(&self, c: &mut AnyConnection, tenant: TenantId, plan: &Plan) -> Result<Vec<Value>> {
+        let s = plan.subject;
+        let held = plan.held_tickets();
+        let mut checks = Vec::new();
+        let mut check = |store: &str, remaining: i64| checks.push(json!({ "store": store, "remaining": remaining }));
+        let outside = |rows: Vec<Vec<Cell>>, col: usize| -> i64 {
+            let n = rows.iter().filter(|r| int(r.get(col)).is_none_or(|t| !held.contains(&t))).count();
+            i64::try_from(n).unwrap_or(i64::MAX)
+        };
+        if plan.person_held() {
+            return Ok(Vec::new());
+        }
+        check("profile", suoja_store::graph::count_linked(c, tenant, "users", "id", &[s]).await?);
+        if let Some(k) = plan.key {
+            check("keys", suoja_store::graph::count_linked(c, tenant, "vault_subject_keys", "id", &[k]).await?);
+        }
+        let requested = suoja_store::graph::rows_linked(c, tenant, "tickets", &["id"], "requester_id", &[s]).await?;
+        check("tickets (with trash)", outside(requested, 0));
+        let assigned = suoja_store::graph::rows_linked(c, tenant, "tickets", &["id"], "assignee_id", &[s]).await?;
+        check("ticket assignments", outside(assigned, 0));
+        let links = suoja_store::graph::rows_linked(c, tenant, "ticket_collaborators", &["ticket_id"], "user_id", &[s]).await?;
+        check("collaborator links", outside(links, 0));
+        if let Some(k) = plan.subject_key.filter(|_| plan.key.is_none() && held.is_empty()) {
+            check("keys", suoja_store::graph::count_linked(c, tenant, "vault_subject_keys", "id", &[k]).await?);
+        }
+        let key = plan.subject_key.unwrap_or(-1);
+        let own = suoja_store::graph::rows_linked(c, tenant, "comments", &["key_id", "ticket_id"], "author_id", &[s]).await?;
+        let own: Vec<Vec<Cell>> = own.into_iter().filter(|r| int(r.first()) == Some(key)).collect();
+        check("comments sealed under the person's key", outside(own, 1));
+        let files = suoja_store::graph::rows_linked(c, tenant, "attachments", &["id", "ticket_id"], "uploader_id", &[s]).await?;
+        check("attachments", outside(files, 1));
+        for t in TABLES
+            .iter()
+            .filter(|t| !t.derived && t.erasure == Erasure::Delete && !OWN_RULES.contains(&t.name))
+        {
+            for link in t.subjects.iter().filter(|l| l.via == Via::User) {
+                check(t.name, suoja_store::graph::count_linked(c, tenant, t.name, link.column, &[s]).await?);
+            }
+        }
+        check("search index: profile", suoja_store::search::doc_postings(c, tenant, 2, s).await?);
+        let mut hits = BTreeSet::new();
+        for tokens in &plan.probes {
+            for t in suoja_store::search::all_of(c, tenant, 1, tokens).await? {
+                if !held.contains(&t) {
+                    hits.insert(t);
+                }
+            }
+        }
+        check("search index: tickets", i64::try_from(hits.len()).unwrap_or(i64::MAX));
+        Ok(checks)
+    }
+
+    async fn complete(&self, c: &mut AnyConnection, row: &mut ErasureRow, plan: &Plan, done: &Value, now: Timestamp) -> Result<()> {
+        let tenant = row.tenant;
+        let entry = self
+            .hd
+            .record_ledger(
+                c,
+                tenant,
+                "subject.erased",
+                Some(row.subject_id),
+                row.actor_id,
+                json!({ "erasure": row.id, "request": row.request_id, "passes": row.pass, "counts": done["counts"] }),
+            )
+            .await?;
+        self.hd.notify_recipients(c, tenant, UserId(row.subject_id), "subject.erased", &[], now).await?;
+        if let Some(rid) = row.request_id
+            && let Some(mut req) = suoja_store::requests::by_id(c, tenant, rid).await?
+            && req.closed_at.is_none()
+        {
+            req.status = "fulfilled".into();
+            req.closed_at = Some(now);
+            req.outcome_code = Some("erased".into());
+            req.updated_at = now;
+            suoja_store::requests::update(c, tenant, &req).await?;
+        }
+        // The keyed search probes were only for the read-back.
+        let mut kept = plan.clone();
+        kept.probes.clear();
+        row.plan = serde_json::to_string(&kept).map_err(|e| PrivacyError::Internal(e.to_string()))?;
+        row.state = "completed".into();
+        row.completed_at = Some(now);
+        row.ledger_hash = Some(entry.hash.clone());
+        Ok(())
+    }
+}
