@@ -7,10 +7,12 @@ mod harness;
 
 mod api_flows;
 mod bad_input;
+mod privacy_erasure;
+mod privacy_erasure_crash;
 mod privacy_export;
 mod privacy_ledger;
 mod privacy_rectify_restrict;
 mod privacy_requests;
 mod privacy_shape;
-mod process;
+pub(crate) mod process;
 mod tenancy;

@@ -209,7 +209,7 @@ fn validate(doc: &Value) {
     assert!(errors.is_empty(), "export does not follow the schema: {errors:#?}");
 }
 
-fn pdf_text(pdf: &[u8]) -> String {
+pub(crate) fn pdf_text(pdf: &[u8]) -> String {
     let dir = crate::harness::TempDir::new();
     let path = dir.0.join("export.pdf");
     std::fs::write(&path, pdf).unwrap();

@@ -19,7 +19,7 @@ fn free_port() -> u16 {
 }
 
 /// A `suoja` process.
-struct Proc {
+pub(crate) struct Proc {
     child: Child,
     port: u16,
     log: std::path::PathBuf,
@@ -38,7 +38,7 @@ fn command(dir: &Path, db: Option<&str>) -> Command {
     c
 }
 
-fn init(dir: &Path, db: Option<&str>, email: &str) -> Value {
+pub(crate) fn init(dir: &Path, db: Option<&str>, email: &str) -> Value {
     let out = command(dir, db).args(["init", "--admin-email", email]).output().unwrap();
     assert!(out.status.success(), "init failed: {}", String::from_utf8_lossy(&out.stderr));
     let stdout = String::from_utf8(out.stdout).unwrap();
@@ -48,7 +48,7 @@ fn init(dir: &Path, db: Option<&str>, email: &str) -> Value {
 }
 
 impl Proc {
-    fn start(dir: &Path, db: Option<&str>, log_name: &str, extra: &[(&str, &str)]) -> Self {
+    pub(crate) fn start(dir: &Path, db: Option<&str>, log_name: &str, extra: &[(&str, &str)]) -> Self {
         let port = free_port();
         let log = dir.join(log_name);
         let f = std::fs::OpenOptions::new().create(true).append(true).open(&log).unwrap();
@@ -78,7 +78,7 @@ impl Proc {
         panic!("server did not start; log: {}", std::fs::read_to_string(&self.log).unwrap_or_default());
     }
 
-    fn base(&self) -> String {
+    pub(crate) fn base(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
 
@@ -107,33 +107,34 @@ impl Drop for Proc {
     }
 }
 
-async fn db_for(engine: Engine) -> Option<String> {
+pub(crate) async fn db_for(engine: Engine) -> Option<String> {
     match engine {
         Engine::Sqlite => None,
         Engine::Postgres => Some(fresh_pg_database(&pg_url().unwrap()).await),
     }
 }
 
-fn client(email: &str, token: &str) -> impl Fn(Method, String) -> reqwest::RequestBuilder {
+pub(crate) fn client(email: &str, token: &str) -> impl Fn(Method, String) -> reqwest::RequestBuilder {
     let c = reqwest::Client::new();
     let (e, t) = (format!("{email}/token"), token.to_string());
     move |m, url| c.request(m, url).basic_auth(&e, Some(&t))
 }
 
+#[macro_export]
 macro_rules! process_test {
     ($name:ident, $f:ident) => {
         mod $name {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                super::$f(crate::harness::Engine::Sqlite).await;
+                super::$f($crate::harness::Engine::Sqlite).await;
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
-                if crate::harness::pg_url().is_none() {
+                if $crate::harness::pg_url().is_none() {
                     eprintln!("skipped: SUOJA_TEST_PG_URL is not set");
                     return;
                 }
-                super::$f(crate::harness::Engine::Postgres).await;
+                super::$f($crate::harness::Engine::Postgres).await;
             }
         }
     };

@@ -1,0 +1,738 @@
+//! Erasure end to end (issue: erasure reaching every copy): a canary person with data in every
+//! role is erased through a verified request; the plan's counts equal what ran; the API knows
+//! nothing of them any more while a second person is untouched; and the byte-level scan of the
+//! data directory (SQLite files with WAL and free pages; PostgreSQL's cluster directory after a
+//! checkpoint) finds none of their values — text in every encoding, their wrapped data key and
+//! their blind-index hash — after first showing it finds a planted copy.
+
+use std::path::PathBuf;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use suoja_privacy::scan::{Canary, scan};
+
+use crate::harness::{Engine, Tenant, TestApp};
+use crate::{engine_test, engine_test_clocked};
+
+pub(crate) struct Person {
+    pub id: i64,
+    pub login: Tenant,
+    pub name: String,
+    pub email: String,
+    pub phone: String,
+    /// Every value of theirs that must be gone (or must stay, for the person kept).
+    pub canaries: Vec<String>,
+}
+
+async fn comment_as(app: &TestApp, ticket: i64, author: i64, body: &str, public: bool) {
+    let (s, v) = app
+        .put(
+            &format!("/api/v2/tickets/{ticket}.json"),
+            json!({"ticket": {"comment": {"body": body, "author_id": author, "public": public}}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+}
+
+async fn upload_as(app: &TestApp, who: &Tenant, name: &str, bytes: &[u8]) -> String {
+    let up = app
+        .client
+        .post(app.url(&format!("/api/v2/uploads.json?filename={name}")))
+        .basic_auth(&who.email, Some(&who.token))
+        .header("content-type", "text/plain")
+        .body(bytes.to_vec());
+    let (s, v) = crate::harness::send(up).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    v["upload"]["token"].as_str().unwrap().to_string()
+}
+
+/// A person with a profile full of canaries, unique to this run.
+pub(crate) async fn person(app: &TestApp, label: &str) -> Person {
+    let tag = suoja_core::random::hex_id();
+    let tag = tag.get(..10).unwrap_or("0").to_string();
+    let name = format!("{label} Kanaari-Łukasiewicz {tag}");
+    let email = format!("{}.{tag}@example.fi", label.to_lowercase());
+    let digits: String = tag.bytes().map(|b| char::from(b'0' + b % 10)).collect();
+    let phone = format!("+358 40 {}", digits.get(..7).unwrap_or("1234567"));
+    let (id, login) = app.end_user_with_password(&name, &email).await;
+    let (s, v) = app
+        .put(
+            &format!("/api/v2/users/{id}.json"),
+            json!({"user": {"phone": phone, "details": format!("details-{tag}"), "notes": format!("notes-{tag}"), "tags": [format!("tag-{tag}")], "external_id": format!("ext-{tag}"), "user_fields": {"loyalty": format!("uf-{tag}")}}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let canaries = vec![
+        name.clone(),
+        email.clone(),
+        phone.clone(),
+        format!("details-{tag}"),
+        format!("notes-{tag}"),
+        format!("tag-{tag}"),
+        format!("ext-{tag}"),
+        format!("uf-{tag}"),
+    ];
+    Person {
+        id,
+        login,
+        name,
+        email,
+        phone,
+        canaries,
+    }
+}
+
+pub(crate) struct World {
+    pub a: Person,
+    pub b: Person,
+    pub agent: i64,
+    pub t1: i64,
+    pub t2: i64,
+    pub t3: i64,
+    pub org: i64,
+}
+
+/// A is the person to erase; B stays. A requests T1 (B CC'd, an agent reply and an internal
+/// note naming A, a file from A); B requests T2 (A CC'd, commenting and sending a file); B
+/// requests T3, where an internal note gives A's e-mail and phone; an organisation's notes name
+/// A; A has an access request with a built export package.
+pub(crate) async fn world(app: &TestApp) -> World {
+    let mut a = person(app, "Asa").await;
+    let mut b = person(app, "Bertil").await;
+    let (s, v) = app
+        .post(
+            "/api/v2/users.json",
+            json!({"user": {"name": "Agnes Agentti", "email": format!("agnes.{}@support.example", a.id), "role": "agent"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let agent = v["user"]["id"].as_i64().unwrap();
+    let k = |p: &Person, what: &str| format!("{what}-{}", p.canaries[3].trim_start_matches("details-"));
+
+    let (s, v) = app
+        .call_password(
+            &a.login,
+            Method::POST,
+            "/api/v2/tickets.json",
+            Some(json!({"ticket": {"subject": k(&a, "subject ä ö å"), "comment": {"body": k(&a, "body one: laskussa on virhe")}}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let t1 = v["ticket"]["id"].as_i64().unwrap();
+    app.put(
+        &format!("/api/v2/tickets/{t1}.json"),
+        json!({"ticket": {"collaborator_ids": [b.id], "assignee_id": agent, "tags": [k(&a, "t1tag")]}}),
+    )
+    .await;
+    comment_as(app, t1, agent, &format!("Hei {}! Katsomme tätä.", a.name), true).await;
+    comment_as(app, t1, agent, &format!("{} asiakas on harmissaan", k(&a, "note")), false).await;
+    let token = upload_as(app, &a.login, &format!("{}.txt", k(&a, "file")), k(&a, "file contents").as_bytes()).await;
+    let (s, v) = app
+        .call_password(
+            &a.login,
+            Method::PUT,
+            &format!("/api/v2/tickets/{t1}.json"),
+            Some(json!({"ticket": {"comment": {"body": "Liitteenä kuitti", "uploads": [token]}}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+
+    let t2 = app.ticket(b.id, &k(&b, "subject two"), &k(&b, "body two: the March invoice")).await;
+    app.put(&format!("/api/v2/tickets/{t2}.json"), json!({"ticket": {"collaborator_ids": [a.id]}}))
+        .await;
+    let token = upload_as(app, &a.login, &format!("{}.txt", k(&a, "file2")), k(&a, "file2 contents").as_bytes()).await;
+    let (s, v) = app
+        .call_password(
+            &a.login,
+            Method::PUT,
+            &format!("/api/v2/tickets/{t2}.json"),
+            Some(json!({"ticket": {"comment": {"body": k(&a, "comment on two"), "uploads": [token]}}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+
+    let t3 = app.ticket(b.id, &k(&b, "subject three"), &k(&b, "body three")).await;
+    comment_as(app, t3, agent, &format!("Contact {} or {} about this", a.email, a.phone), false).await;
+
+    let (s, v) = app
+        .post(
+            "/api/v2/organizations.json",
+            json!({"organization": {"name": format!("Acme {}", a.id), "notes": format!("Billing contact: {}", a.email)}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let org = v["organization"]["id"].as_i64().unwrap();
+
+    // An access request with a built package.
+    let (s, v) = app
+        .post(
+            "/api/v2/privacy/requests.json",
+            json!({"request": {"kind": "access", "subject_id": a.id, "channel": "email"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let r = v["request"]["id"].as_i64().unwrap();
+    app.post(&format!("/api/v2/privacy/requests/{r}/verify.json"), json!({"note": "known customer"}))
+        .await;
+    let (s, v) = app
+        .post(&format!("/api/v2/privacy/requests/{r}/exports.json"), json!({"export": {"format": "json"}}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+
+    a.canaries.extend([
+        k(&a, "subject ä ö å"),
+        k(&a, "body one: laskussa on virhe"),
+        k(&a, "t1tag"),
+        k(&a, "note"),
+        k(&a, "file"),
+        k(&a, "file contents"),
+        k(&a, "file2 contents"),
+        k(&a, "comment on two"),
+    ]);
+    b.canaries.extend([
+        k(&b, "subject two"),
+        k(&b, "body two: the March invoice"),
+        k(&b, "subject three"),
+        k(&b, "body three"),
+    ]);
+    World { a, b, agent, t1, t2, t3, org }
+}
+
+/// Where this app's data lives on disk: the data directory and, on PostgreSQL, the cluster's
+/// data directory after a checkpoint (so what the server holds in memory is on disk too).
+pub(crate) async fn surfaces(app: &TestApp) -> Vec<PathBuf> {
+    let mut out = vec![app.settings.data_dir.clone()];
+    if app.engine == Engine::Postgres {
+        let pool = app.helpdesk().db().write_pool();
+        sqlx::query("CHECKPOINT").execute(pool).await.unwrap();
+        let dir: String = sqlx::query_scalar("SHOW data_directory").fetch_one(pool).await.unwrap();
+        out.push(PathBuf::from(dir));
+    }
+    out
+}
+
+fn text_canaries(p: &Person) -> Vec<Canary> {
+    p.canaries.iter().enumerate().map(|(i, v)| Canary::text(format!("{i}"), v.clone())).collect()
+}
+
+/// The person's key material and keyed hashes, as stored.
+async fn key_canaries(app: &TestApp, id: i64) -> Vec<Canary> {
+    let mut c = app.helpdesk().db().read().await.unwrap();
+    let tenant = suoja_core::TenantId(app.t.tenant_id);
+    let u = suoja_store::users::by_id(&mut c, tenant, suoja_core::UserId(id)).await.unwrap().unwrap();
+    let wrapped = suoja_store::keys::subject_key(&mut c, tenant, u.key_id).await.unwrap().unwrap();
+    vec![
+        Canary::raw("wrapped data key", wrapped),
+        Canary::raw("e-mail blind index", u.email_hash.unwrap()),
+    ]
+}
+
+async fn text_of(app: &TestApp, path: &str) -> String {
+    let r = app.req(Method::GET, path).send().await.unwrap();
+    r.text().await.unwrap()
+}
+
+fn nonzero(v: &Value) -> Value {
+    let mut m = v.as_object().cloned().unwrap_or_default();
+    m.retain(|_, n| n.as_u64().unwrap_or(0) > 0);
+    Value::Object(m)
+}
+
+engine_test!(erasure_reaches_every_copy_and_nothing_else, |app| async move {
+    let w = world(&app).await;
+    let a = &w.a;
+
+    // The scan sees the data directory: before erasure, the organisation notes (kept in plain
+    // form) hold A's e-mail, and the scan finds it there.
+    let before = scan(&surfaces(&app).await, &[Canary::text("email", a.email.clone())]).unwrap();
+    assert!(
+        !before.hits.is_empty(),
+        "the scan must find the planted copy before erasure ({} files)",
+        before.files
+    );
+    let keys = key_canaries(&app, a.id).await;
+
+    // An erasure request, verified, planned, run.
+    let (s, v) = app
+        .post(
+            "/api/v2/privacy/requests.json",
+            json!({"request": {"kind": "erasure", "subject_id": a.id, "channel": "email"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let rid = v["request"]["id"].as_i64().unwrap();
+    let (s, v) = app.post(&format!("/api/v2/privacy/requests/{rid}/erasure.json"), json!({})).await;
+    assert_eq!(s, StatusCode::CONFLICT, "an unverified request is not carried out: {v}");
+    app.post(&format!("/api/v2/privacy/requests/{rid}/verify.json"), json!({"note": "called back"}))
+        .await;
+    let (s, plan) = app.get(&format!("/api/v2/privacy/subjects/{}/erasure_plan.json", a.id)).await;
+    assert_eq!(s, StatusCode::OK, "{plan}");
+    let counts = &plan["erasure_plan"]["counts"];
+    for (k, n) in [
+        ("profile", 1),
+        ("keys", 1),
+        ("tickets", 1),
+        ("tickets.comments", 4),
+        ("tickets.attachments", 1),
+        ("collaborator_links", 1),
+        ("tombstoned_comments", 1),
+        ("attachments", 1),
+        ("redacted_comments", 1),
+        ("redacted_organizations", 1),
+        ("export_packages", 1),
+    ] {
+        assert_eq!(counts[k], json!(n), "{k} in {counts}");
+    }
+    let (s, v) = app.post(&format!("/api/v2/privacy/requests/{rid}/erasure.json"), json!({})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let e = &v["erasure"];
+    assert_eq!(e["state"], "completed", "{e}");
+    assert_eq!(nonzero(&e["done"]), nonzero(&e["planned"]), "what ran is what was planned");
+    for (k, n) in counts.as_object().unwrap() {
+        if k != "consultations" {
+            assert_eq!(&e["planned"][k], n, "the dry run and the run's plan agree on {k}");
+        }
+    }
+    assert!(e["checks"].as_array().unwrap().iter().all(|c| c["remaining"] == 0), "{}", e["checks"]);
+    let eid = e["id"].as_i64().unwrap();
+    let (_, r) = app.get(&format!("/api/v2/privacy/requests/{rid}.json")).await;
+    assert_eq!(r["request"]["status"], "fulfilled");
+    assert_eq!(r["request"]["outcome"], "erased");
+
+    // The API knows nothing of A.
+    assert_eq!(app.get(&format!("/api/v2/users/{}.json", a.id)).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(app.get(&format!("/api/v2/tickets/{}.json", w.t1)).await.0, StatusCode::NOT_FOUND);
+    let (s, _) = app.call_password(&a.login, Method::GET, "/api/v2/users/me.json", None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "the person can no longer sign in");
+    let (_, found) = app.get(&format!("/api/v2/users/search.json?query={}", a.email)).await;
+    assert_eq!(found["users"], json!([]));
+    let (_, found) = app.get(&format!("/api/v2/search.json?query=%22{}%22", a.email)).await;
+    assert_eq!(found["count"], 0, "{found}");
+    let (_, comments) = app.get(&format!("/api/v2/tickets/{}/comments.json", w.t2)).await;
+    let bodies: Vec<&str> = comments["comments"].as_array().unwrap().iter().map(|c| c["body"].as_str().unwrap()).collect();
+    assert_eq!(bodies.len(), 2, "the thread keeps its shape: {bodies:?}");
+    assert_eq!(bodies[1], suoja_helpdesk::erase::TOMBSTONE);
+    assert!(comments["comments"][1]["attachments"].as_array().is_none_or(Vec::is_empty));
+    let (_, comments) = app.get(&format!("/api/v2/tickets/{}/comments.json", w.t3)).await;
+    assert_eq!(comments["comments"][1]["body"], "Contact [redacted] or [redacted] about this");
+    let (_, org) = app.get(&format!("/api/v2/organizations/{}.json", w.org)).await;
+    assert_eq!(org["organization"]["notes"], "Billing contact: [redacted]");
+    let (_, deleted) = app.get("/api/v2/deleted_tickets.json").await;
+    assert!(!deleted.to_string().contains(&format!("\"id\":{}", w.t1)), "no soft-delete window: {deleted}");
+    let mut everything = String::new();
+    for path in [
+        "/api/v2/users.json".to_string(),
+        "/api/v2/tickets.json".to_string(),
+        format!("/api/v2/tickets/show_many.json?ids={},{},{}&include=users", w.t1, w.t2, w.t3),
+        format!("/api/v2/users/show_many.json?ids={},{}", a.id, w.b.id),
+        "/api/v2/incremental/users/cursor.json?start_time=0".to_string(),
+        "/api/v2/incremental/tickets/cursor.json?start_time=0".to_string(),
+        format!("/api/v2/tickets/{}/comments.json", w.t2),
+        format!("/api/v2/tickets/{}/comments.json", w.t3),
+        "/api/v2/organizations.json".to_string(),
+        format!("/api/v2/users/{}/compliance_deletion_statuses.json", a.id),
+        format!("/api/v2/privacy/erasures/{eid}.json"),
+        format!("/api/v2/privacy/erasures/{eid}/certificate.json"),
+    ] {
+        everything.push_str(&text_of(&app, &path).await);
+    }
+    for c in &a.canaries {
+        assert!(!everything.contains(c.as_str()), "an API answer still holds one of A's values");
+    }
+
+    // B is whole.
+    let (_, b) = app.get(&format!("/api/v2/users/{}.json", w.b.id)).await;
+    assert_eq!(b["user"]["name"], w.b.name.as_str());
+    assert_eq!(b["user"]["email"], w.b.email.as_str());
+    assert_eq!(b["user"]["phone"], w.b.phone.as_str());
+    for c in &w.b.canaries {
+        assert!(
+            everything.contains(c.as_str()) || text_of(&app, &format!("/api/v2/users/{}.json", w.b.id)).await.contains(c.as_str()),
+            "B lost {c}"
+        );
+    }
+    let (_, found) = app.get(&format!("/api/v2/users/search.json?query={}", w.b.email)).await;
+    assert_eq!(found["users"].as_array().unwrap().len(), 1);
+
+    // Statuses, certificate, ledger.
+    let (_, st) = app.get(&format!("/api/v2/users/{}/compliance_deletion_statuses.json", a.id)).await;
+    let st = st["compliance_deletion_statuses"].as_array().unwrap().clone();
+    assert_eq!(st.first().unwrap()["action"], "request_deletion");
+    assert!(st.iter().any(|s| s["action"] == "complete" && s["application"] == "all"), "{st:?}");
+    let (s, cert) = app.get(&format!("/api/v2/privacy/erasures/{eid}/certificate.json")).await;
+    assert_eq!(s, StatusCode::OK, "{cert}");
+    let cert = &cert["certificate"];
+    assert_eq!(cert["ledger_entry"]["hash"], e["ledger_hash"]);
+    assert!(cert["ledger_entry"]["seq"].as_i64().is_some(), "{cert}");
+    assert!(cert["residual_copies_unreadable_by"].as_str().unwrap() > cert["completed_at"].as_str().unwrap());
+    assert!(cert["erased"].as_array().unwrap().len() >= 8, "{cert}");
+    let pdf = app
+        .req(Method::GET, &format!("/api/v2/privacy/erasures/{eid}/certificate.json?format=pdf"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pdf.headers()["content-type"], "application/pdf");
+    let text = crate::privacy_export::pdf_text(&pdf.bytes().await.unwrap());
+    assert!(text.contains("Certificate of erasure") && text.contains("What was erased"), "{text}");
+    let (_, l) = app.get("/api/v2/privacy/ledger/verify.json").await;
+    assert_eq!(l["ledger"]["broken"], Value::Null, "{l}");
+
+    // Bytes: none of A's values in any encoding (A17-03), on either engine.
+    let paths = surfaces(&app).await;
+    let after = scan(&paths, &text_canaries(a)).unwrap();
+    let show = |r: &suoja_privacy::scan::Report| -> Vec<String> {
+        r.hits
+            .iter()
+            .map(|h| format!("{} at {} in {} ({})", h.canary, h.offset, h.path.display(), h.encoding))
+            .collect()
+    };
+    assert!(after.hits.is_empty(), "after erasure, files still hold A: {:#?}", show(&after));
+    assert!(
+        after.files > 3 && after.bytes > 100_000,
+        "the scan read the data directory: {} files",
+        after.files
+    );
+    // Nor A's wrapped data key or blind-index hash. SQLite zeroes freed space (secure_delete)
+    // and truncates its WAL; PostgreSQL's WAL segments are retired, but VACUUM leaves freed heap
+    // and index space as it was, so there a keyed hash can outlive the row until the page is
+    // reused (it is an HMAC under the tenant key, not a value; see docs/ERASURE.md).
+    let after = scan(&paths, &keys).unwrap();
+    let residual: Vec<_> = after
+        .hits
+        .iter()
+        .filter(|h| app.engine == Engine::Sqlite || h.canary != "e-mail blind index" || h.path.to_string_lossy().contains("pg_wal"))
+        .collect();
+    assert!(residual.is_empty(), "key material of A remains: {:#?}", show(&after));
+    // The same scan still finds B's blind-index hash: the 0 above is not blindness.
+    let kept = scan(&surfaces(&app).await, &key_canaries(&app, w.b.id).await).unwrap();
+    assert!(!kept.hits.is_empty(), "B's key material is on disk and the scan finds it");
+});
+
+async fn erase(app: &TestApp, who: &Tenant, id: i64) -> (StatusCode, Value) {
+    app.call_as(who, Method::POST, &format!("/api/v2/privacy/subjects/{id}/erasure.json"), Some(json!({})))
+        .await
+}
+
+engine_test!(erasure_edge_cases_each_have_a_clear_outcome, |app| async move {
+    let w = world(&app).await;
+    let admin = app.t.clone();
+
+    // Nobody by that id, here or in another tenant.
+    let (s, v) = erase(&app, &admin, 999_999).await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
+    let other = app.second_tenant("two").await;
+    let (s, _) = erase(&app, &other, w.b.id).await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "another tenant's person is not found");
+    let (s, v) = app
+        .call_as(&other, Method::GET, &format!("/api/v2/privacy/subjects/{}/erasure_plan.json", w.a.id), None)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
+
+    // Agents may not erase; the admin cannot erase themselves, nor the last admin.
+    let (s, v) = app
+        .post(
+            "/api/v2/users.json",
+            json!({"user": {"name": "Pekka Agentti", "email": "pekka@support.example", "role": "agent", "password": "agent-password-2"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let pekka = Tenant {
+        email: "pekka@support.example".into(),
+        token: "agent-password-2".into(),
+        admin_id: v["user"]["id"].as_i64().unwrap(),
+        tenant_id: app.t.tenant_id,
+    };
+    let (s, _) = app
+        .call_password(
+            &pekka,
+            Method::POST,
+            &format!("/api/v2/privacy/subjects/{}/erasure.json", w.b.id),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, v) = erase(&app, &admin, app.t.admin_id).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    let (s, v) = app
+        .put(&format!("/api/v2/users/{}.json", pekka.admin_id), json!({"user": {"privacy_officer": true}}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, v) = app
+        .call_password(
+            &pekka,
+            Method::POST,
+            &format!("/api/v2/privacy/subjects/{}/erasure.json", app.t.admin_id),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    assert!(v.to_string().contains("last admin"), "{v}");
+
+    // An agent: the profile goes, their replies stay under a pseudonymous id, their tickets are
+    // unassigned.
+    let (_, before) = app.get(&format!("/api/v2/tickets/{}/comments.json", w.t3)).await;
+    let (s, v) = erase(&app, &admin, w.agent).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["erasure"]["state"], "completed", "{v}");
+    assert_eq!(v["erasure"]["subject_role"], "agent");
+    assert_eq!(app.get(&format!("/api/v2/users/{}.json", w.agent)).await.0, StatusCode::NOT_FOUND);
+    let (s, after) = app.get(&format!("/api/v2/tickets/{}/comments.json?include=users", w.t3)).await;
+    assert_eq!(s, StatusCode::OK, "{after}");
+    assert_eq!(after["comments"].as_array().unwrap().len(), before["comments"].as_array().unwrap().len());
+    assert_eq!(after["comments"][1]["author_id"], w.agent, "the reply keeps its author as an id only");
+    assert!(!after.to_string().contains("Agnes Agentti"), "{after}");
+    let (_, t1) = app.get(&format!("/api/v2/tickets/{}.json", w.t1)).await;
+    assert_eq!(t1["ticket"]["assignee_id"], Value::Null, "{t1}");
+
+    // Twice at once: one erasure, both callers see it; then again: already erased.
+    let (r1, r2) = tokio::join!(erase(&app, &admin, w.a.id), erase(&app, &admin, w.a.id));
+    assert_eq!(r1.0, StatusCode::OK, "{}", r1.1);
+    assert_eq!(r2.0, StatusCode::OK, "{}", r2.1);
+    assert_eq!(r1.1["erasure"]["id"], r2.1["erasure"]["id"], "one erasure, not two");
+    let (_, list) = app.get("/api/v2/privacy/erasures.json").await;
+    let of_a = list["erasures"].as_array().unwrap().iter().filter(|e| e["subject_id"] == w.a.id).count();
+    assert_eq!(of_a, 1);
+    let (s, v) = erase(&app, &admin, w.a.id).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    assert!(v.to_string().contains("already been erased"), "{v}");
+
+    // A ticket shared by two people erased at the same moment: both complete, nothing remains.
+    let d = person(&app, "Doris").await;
+    let e = person(&app, "Eemeli").await;
+    let shared = app.ticket(d.id, "Shared matter", "Doris writes first").await;
+    app.put(&format!("/api/v2/tickets/{shared}.json"), json!({"ticket": {"collaborator_ids": [e.id]}}))
+        .await;
+    comment_as(&app, shared, e.id, &format!("Eemeli answers, cc {}", d.email), true).await;
+    let (r1, r2) = tokio::join!(erase(&app, &admin, d.id), erase(&app, &admin, e.id));
+    for r in [&r1, &r2] {
+        assert_eq!(r.0, StatusCode::OK, "{}", r.1);
+        assert_eq!(r.1["erasure"]["state"], "completed", "{}", r.1);
+        assert!(r.1["erasure"]["checks"].as_array().unwrap().iter().all(|c| c["remaining"] == 0), "{}", r.1);
+    }
+    assert_eq!(app.get(&format!("/api/v2/tickets/{shared}.json")).await.0, StatusCode::NOT_FOUND);
+    let mut c = app.helpdesk().db().read().await.unwrap();
+    let t = suoja_core::TenantId(app.t.tenant_id);
+    for table in ["comments", "ticket_collaborators", "attachments"] {
+        let n = suoja_store::graph::count_linked(&mut c, t, table, "ticket_id", &[shared]).await.unwrap();
+        assert_eq!(n, 0, "{table} of the shared ticket");
+    }
+});
+
+engine_test!(permanent_user_deletion_through_the_zendesk_api_runs_the_pipeline, |app| async move {
+    let p = person(&app, "Zelda").await;
+    let t = app.ticket(p.id, "Zelda's question", "about an order").await;
+    // Not soft-deleted yet: refused with a reason.
+    let (s, v) = app.delete(&format!("/api/v2/deleted_users/{}.json", p.id)).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    assert_eq!(app.delete(&format!("/api/v2/users/{}.json", p.id)).await.0, StatusCode::OK);
+    let (_, statuses) = app.get(&format!("/api/v2/users/{}/compliance_deletion_statuses.json", p.id)).await;
+    assert_eq!(statuses["compliance_deletion_statuses"], json!([]), "soft deletion is not erasure");
+    let (s, v) = app.delete(&format!("/api/v2/deleted_users/{}.json", p.id)).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["deleted_user"]["id"], p.id);
+    assert_eq!(v["deleted_user"]["erasure"]["state"], "completed", "{v}");
+    assert!(!v.to_string().contains(&p.email));
+    assert_eq!(app.get(&format!("/api/v2/deleted_users/{}.json", p.id)).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(app.get(&format!("/api/v2/tickets/{t}.json")).await.0, StatusCode::NOT_FOUND);
+    let (s, v) = app.delete(&format!("/api/v2/deleted_users/{}.json", p.id)).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    let (_, st) = app
+        .get(&format!("/api/v2/users/{}/compliance_deletion_statuses.json?application=support", p.id))
+        .await;
+    let st = st["compliance_deletion_statuses"].as_array().unwrap().clone();
+    assert_eq!(
+        st.iter().map(|s| s["action"].as_str().unwrap()).collect::<Vec<_>>(),
+        vec!["started", "complete"],
+        "{st:?}"
+    );
+    assert_eq!(st[0]["account_subdomain"], "one");
+    assert_eq!(st[0]["user_id"], p.id);
+
+    // Tickets: trash, then permanent deletion, through the same row-level pipeline.
+    let q = app.user("Quentin", "quentin@example.fi").await;
+    let t = app.ticket(q, "Delete me", "for good").await;
+    assert_eq!(app.delete(&format!("/api/v2/tickets/{t}.json")).await.0, StatusCode::NO_CONTENT);
+    let (s, v) = app.delete(&format!("/api/v2/deleted_tickets/{t}.json")).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (_, d) = app.get("/api/v2/deleted_tickets.json").await;
+    assert_eq!(d["deleted_tickets"], json!([]));
+
+    // Staff who do not handle privacy cannot permanently delete people.
+    let (s, v) = app
+        .post(
+            "/api/v2/users.json",
+            json!({"user": {"name": "Aino Agentti", "email": "aino@support.example", "role": "agent", "password": "agent-password-3"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let aino = Tenant {
+        email: "aino@support.example".into(),
+        token: "agent-password-3".into(),
+        admin_id: v["user"]["id"].as_i64().unwrap(),
+        tenant_id: app.t.tenant_id,
+    };
+    let r = app.user("Riikka", "riikka@example.fi").await;
+    app.delete(&format!("/api/v2/users/{r}.json")).await;
+    let (s, _) = app.call_password(&aino, Method::DELETE, &format!("/api/v2/deleted_users/{r}.json"), None).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert_eq!(app.get(&format!("/api/v2/deleted_users/{r}.json")).await.0, StatusCode::OK, "nothing happened");
+});
+
+engine_test_clocked!(a_legal_hold_keeps_what_it_holds_until_it_ends, |app, clock| async move {
+    let w = world(&app).await;
+    let a = &w.a;
+    let in_days = |d: i64| suoja_core::Timestamp(suoja_core::Clock::now(&clock).0 + d * 86_400_000).to_iso();
+
+    // Bad holds are refused with the field named, and nothing is recorded.
+    for (hold, field) in [
+        (
+            json!({"scope": "ticket", "ticket_id": w.t2, "ground": "because", "expires_at": in_days(30)}),
+            "ground",
+        ),
+        (
+            json!({"scope": "ticket", "ticket_id": w.t2, "ground": "legal_claims", "expires_at": in_days(-1)}),
+            "expires_at",
+        ),
+        (json!({"scope": "ticket", "ticket_id": w.t2, "ground": "legal_claims"}), "expires_at"),
+        (json!({"scope": "galaxy", "ground": "legal_claims", "expires_at": in_days(30)}), "scope"),
+        (json!({"scope": "ticket", "ground": "legal_claims", "expires_at": in_days(30)}), "ticket_id"),
+        (
+            json!({"scope": "ticket", "ticket_id": w.t2, "ground": "legal_claims", "expires_at": in_days(30), "approver_id": w.agent}),
+            "approver_id",
+        ),
+        (
+            json!({"scope": "tag", "tag": "two words", "ground": "legal_claims", "expires_at": in_days(30)}),
+            "tag",
+        ),
+    ] {
+        let (s, v) = app.post("/api/v2/privacy/holds.json", json!({ "hold": hold })).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{hold}: {v}");
+        assert!(v.to_string().contains(field), "{field}: {v}");
+    }
+    let (s, v) = app
+        .post(
+            "/api/v2/privacy/holds.json",
+            json!({"hold": {"scope": "ticket", "ticket_id": 99_999, "ground": "legal_claims", "expires_at": in_days(30)}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
+    let (_, holds) = app.get("/api/v2/privacy/holds.json").await;
+    assert_eq!(holds["holds"], json!([]));
+
+    // A hold on T2 (where A is CC'd and commented), for a legal claim, for 30 days.
+    let (s, v) = app
+        .post(
+            "/api/v2/privacy/holds.json",
+            json!({"hold": {"scope": "ticket", "ticket_id": w.t2, "ground": "legal_claims", "reference": "Case 2026/114", "expires_at": in_days(30)}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let hold = v["hold"]["id"].as_i64().unwrap();
+    assert_eq!(v["hold"]["active"], true);
+    assert_eq!(
+        app.get(&format!("/api/v2/tickets/{}.json", w.t2)).await.0,
+        StatusCode::NOT_FOUND,
+        "held tickets are restricted"
+    );
+
+    let (_, plan) = app.get(&format!("/api/v2/privacy/subjects/{}/erasure_plan.json", a.id)).await;
+    let held = &plan["erasure_plan"]["held"];
+    assert_eq!(held[0]["hold"], hold, "{plan}");
+    assert_eq!(held[0]["tickets"], json!([w.t2]));
+    assert_eq!(plan["erasure_plan"]["counts"]["tombstoned_comments"], 0, "A's comment on T2 is held");
+    assert_eq!(plan["erasure_plan"]["counts"]["keys"], 0, "A's key seals held data and stays");
+    assert_eq!(plan["erasure_plan"]["counts"]["tickets"], 1);
+
+    let tenant = suoja_core::TenantId(app.t.tenant_id);
+    let a_key = {
+        let mut c = app.helpdesk().db().read().await.unwrap();
+        suoja_store::users::by_id(&mut c, tenant, suoja_core::UserId(a.id))
+            .await
+            .unwrap()
+            .unwrap()
+            .key_id
+            .0
+    };
+    let (s, v) = app.post(&format!("/api/v2/privacy/subjects/{}/erasure.json", a.id), json!({})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let eid = v["erasure"]["id"].as_i64().unwrap();
+    assert_eq!(v["erasure"]["state"], "held", "{v}");
+    assert_eq!(
+        app.get(&format!("/api/v2/users/{}.json", a.id)).await.0,
+        StatusCode::NOT_FOUND,
+        "the profile is gone"
+    );
+    assert_eq!(app.get(&format!("/api/v2/tickets/{}.json", w.t1)).await.0, StatusCode::NOT_FOUND);
+    let (s, _) = app.get(&format!("/api/v2/privacy/erasures/{eid}/certificate.json")).await;
+    assert_eq!(s, StatusCode::CONFLICT, "no certificate before completion");
+    // Held data is kept, readable under A's key, and cannot be purged from the trash.
+    let mut c = app.helpdesk().db().read().await.unwrap();
+    assert_eq!(
+        suoja_store::graph::count_linked(&mut c, tenant, "vault_subject_keys", "id", &[a_key])
+            .await
+            .unwrap(),
+        1,
+        "held data needs the key"
+    );
+    let kept = suoja_store::graph::rows_linked(&mut c, tenant, "comments", &["body_enc"], "ticket_id", &[w.t2])
+        .await
+        .unwrap();
+    drop(c);
+    assert_eq!(kept.len(), 2);
+    let scope = app.admin_scope();
+    app.helpdesk().delete_ticket(&scope, suoja_core::TicketId(w.t2)).await.unwrap();
+    let err = app.helpdesk().purge_ticket(&scope, suoja_core::TicketId(w.t2)).await.unwrap_err();
+    assert!(err.to_string().contains("legal hold"), "{err}");
+    app.helpdesk().restore_ticket(&scope, suoja_core::TicketId(w.t2)).await.unwrap();
+
+    // The runner looks again later: still held.
+    clock.advance_ms((10 * 86_400) * 1000);
+    app.privacy().run_due_erasures().await.unwrap();
+    assert_eq!(app.privacy().erasure(&scope, eid).await.unwrap().state, "held");
+
+    // The hold ends by itself: erasure resumes without anyone asking.
+    clock.advance_ms((21 * 86_400) * 1000);
+    app.privacy().run_due_erasures().await.unwrap();
+    let row = app.privacy().erasure(&scope, eid).await.unwrap();
+    assert_eq!(row.state, "completed", "{:?}", row.error);
+    let mut c = app.helpdesk().db().read().await.unwrap();
+    let keys = suoja_store::graph::count_linked(&mut c, tenant, "vault_subject_keys", "id", &[a_key])
+        .await
+        .unwrap();
+    drop(c);
+    assert_eq!(keys, 0, "the key went once nothing held needed it");
+    let (s, comments) = app.get(&format!("/api/v2/tickets/{}/comments.json", w.t2)).await;
+    assert_eq!(s, StatusCode::OK, "the hold ended, so B's ticket is no longer restricted: {comments}");
+    assert_eq!(
+        comments["comments"][1]["body"],
+        suoja_helpdesk::erase::TOMBSTONE,
+        "A's comment went when the hold ended"
+    );
+    let (_, h) = app.get(&format!("/api/v2/privacy/holds/{hold}.json")).await;
+    assert_eq!(h["hold"]["active"], false, "{h}");
+    let (_, cert) = app.get(&format!("/api/v2/privacy/erasures/{eid}/certificate.json")).await;
+    let kept = &cert["certificate"]["kept"];
+    assert_eq!(kept[0]["hold"], hold, "{cert}");
+    assert_eq!(kept[0]["ground"], "legal_claims");
+    assert_eq!(cert["certificate"]["verification"]["passes"], 2);
+
+    // Releasing early: a second hold, released, lets its erasure go at the next look.
+    let f = person(&app, "Fanni").await;
+    let (_, v) = app
+        .post(
+            "/api/v2/privacy/holds.json",
+            json!({"hold": {"scope": "person", "subject_id": f.id, "ground": "legal_obligation", "expires_at": in_days(365)}}),
+        )
+        .await;
+    let fh = v["hold"]["id"].as_i64().unwrap();
+    let (_, v) = app.post(&format!("/api/v2/privacy/subjects/{}/erasure.json", f.id), json!({})).await;
+    assert_eq!(v["erasure"]["state"], "held", "{v}");
+    let feid = v["erasure"]["id"].as_i64().unwrap();
+    let (s, v) = app.delete(&format!("/api/v2/privacy/holds/{fh}.json")).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["hold"]["active"], false);
+    assert_eq!(app.delete(&format!("/api/v2/privacy/holds/{fh}.json")).await.0, StatusCode::CONFLICT);
+    clock.advance_ms((120) * 1000);
+    app.privacy().run_due_erasures().await.unwrap();
+    assert_eq!(app.privacy().erasure(&scope, feid).await.unwrap().state, "completed");
+});
