@@ -55,7 +55,7 @@ pub async fn retire_wal(db: &Db) -> Result<bool> {
     }
     let pool = db.write_pool();
     for _ in 0..2 {
-        if sqlx::query("SELECT pg_switch_wal()").execute(pool).await.is_err() || pool.execute("CHECKPOINT").await.is_err() {
+        if sqlx::query("SELECT CAST(pg_switch_wal() AS TEXT)").execute(pool).await.is_err() || pool.execute("CHECKPOINT").await.is_err() {
             return Ok(false);
         }
     }

@@ -5,6 +5,7 @@
 //! `BENCHMARKS.md`.
 
 mod baseline;
+mod erasure;
 mod export;
 mod load;
 mod report;
@@ -38,6 +39,10 @@ pub struct BenchArgs {
     /// Where to write the report.
     #[arg(long, default_value = "BENCHMARKS.md")]
     pub out: PathBuf,
+    /// Only seed and measure erasure (for large databases): the report's erasure section at
+    /// this size is replaced and the rest of the file kept.
+    #[arg(long)]
+    pub erasure_only: bool,
 }
 
 /// One engine's figures.
@@ -57,6 +62,8 @@ pub struct EngineResult {
     pub seed_secs: f64,
     /// The access-export figures.
     pub export: Option<export::ExportFigures>,
+    /// The erasure figures.
+    pub erasure: Option<erasure::ErasureFigures>,
 }
 
 struct ChildGuard {
@@ -227,8 +234,26 @@ async fn run_engine(engine: &str, pg: Option<&str>, args: &BenchArgs, baseline_c
     bar.finish_and_clear();
     let seed_secs = started.elapsed().as_secs_f64();
     let person = export::seed(&hd, &boot.admin).await?;
-    let export_figures = export::measure(&hd, &boot.admin, person).await?;
+    let export_figures = if args.erasure_only {
+        export::ExportFigures {
+            baseline_ms: export::baseline_ms(&hd, &boot.admin, person).await?,
+            ..Default::default()
+        }
+    } else {
+        export::measure(&hd, &boot.admin, person).await?
+    };
+    let sqlite_dir = if pg.is_none() { Some(dir.as_path()) } else { None };
+    let erasure_figures = erasure::measure(&hd, &boot.admin, person, export_figures.baseline_ms, sqlite_dir).await?;
     hd.db().close().await;
+    if args.erasure_only {
+        let _ = std::fs::remove_dir_all(&dir);
+        return Ok(EngineResult {
+            engine: engine.into(),
+            seed_secs,
+            erasure: Some(erasure_figures),
+            ..Default::default()
+        });
+    }
 
     let port = free_port()?;
     let exe = std::env::current_exe()?;
@@ -256,6 +281,7 @@ async fn run_engine(engine: &str, pg: Option<&str>, args: &BenchArgs, baseline_c
         engine: engine.into(),
         seed_secs,
         export: Some(export_figures),
+        erasure: Some(erasure_figures),
         ..Default::default()
     };
 
@@ -295,6 +321,17 @@ async fn run_engine(engine: &str, pg: Option<&str>, args: &BenchArgs, baseline_c
 
 /// Runs the suite and writes the report.
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+    if args.erasure_only {
+        let mut results = vec![run_engine("sqlite", None, &args, &[]).await?];
+        if let Some(pg) = &args.pg {
+            results.push(run_engine("postgres", Some(pg), &args, &[]).await?);
+        }
+        let old = std::fs::read_to_string(&args.out).unwrap_or_default();
+        let text = report::with_erasure_section(&old, &args, &results);
+        std::fs::write(&args.out, text).with_context(|| format!("writing {}", args.out.display()))?;
+        println!("wrote the erasure section of {}", args.out.display());
+        return Ok(());
+    }
     println!("baseline: bare axum handler inserting one ticket-sized row into SQLite (WAL, synchronous=NORMAL, secure_delete=ON, one writer)");
     let baseline = baseline::measure(args.secs).await?;
     let mut results = vec![run_engine("sqlite", None, &args, &baseline).await?];

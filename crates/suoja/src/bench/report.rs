@@ -84,6 +84,9 @@ pub fn render(args: &BenchArgs, baseline: &[(usize, Stats)], results: &[EngineRe
                 e.pdf_ms / e.baseline_ms
             );
         }
+        if let Some(e) = &r.erasure {
+            s.push_str(&erasure_table(e));
+        }
         let c16 = r.create.iter().find(|(c, _)| *c == 16).map(|(_, st)| st.clone()).unwrap_or_default();
         let b16 = baseline.iter().find(|(c, _)| *c == 16).map(|(_, b)| b.rps).unwrap_or(f64::NAN);
         let search_p50 = r.search.iter().map(|(_, _, st)| st.p50).fold(0.0, f64::max);
@@ -116,6 +119,64 @@ pub fn render(args: &BenchArgs, baseline: &[(usize, Stats)], results: &[EngineRe
     }
     s.push_str(NOTES);
     s
+}
+
+fn erasure_table(e: &super::erasure::ErasureFigures) -> String {
+    let mut s = format!(
+        "\n### Erasure (one person: {} tickets, {} comments, in a database of {} tickets)\n\n| step | ms | ratio to baseline |\n|---|---:|---:|\n| baseline: read the person's comment ciphertext | {:.0} | 1.0 |\n| erase: plan, every step, maintenance, read-back ({}) | {:.0} | {:.1} |\n",
+        e.tickets,
+        e.comments,
+        e.db_tickets,
+        e.baseline_ms,
+        if e.verified { "verified clean" } else { "NOT verified" },
+        e.erase_ms,
+        e.erase_ms / e.baseline_ms
+    );
+    if e.dir_bytes > 0 {
+        s.push_str(&format!(
+            "\nCanary scan of the data directory ({:.0} MB, every encoding): {:.1} s, {:.0} MB/s; a plain read of the same files took {:.1} s (ratio {:.1}); hits of the erased person: {}.\n",
+            e.dir_bytes as f64 / 1e6,
+            e.scan_ms / 1000.0,
+            e.dir_bytes as f64 / 1e6 / (e.scan_ms / 1000.0),
+            e.read_ms / 1000.0,
+            e.scan_ms / e.read_ms.max(1.0),
+            e.hits
+        ));
+    }
+    s.push_str(&format!(
+        "\n| target | measured | |\n|---|---|---|\n| erase ≤ 5 s including the read-back | {:.2} s | {} |\n",
+        e.erase_ms / 1000.0,
+        verdict(e.erase_ms <= 5000.0 && e.verified)
+    ));
+    if e.dir_bytes > 0 {
+        s.push_str(&format!("| canary scan ≤ 60 s | {:.1} s | {} |\n", e.scan_ms / 1000.0, verdict(e.scan_ms <= 60_000.0 && e.hits == 0)));
+    }
+    s
+}
+
+const ERASURE_START: &str = "<!-- erasure-at-scale:start -->";
+const ERASURE_END: &str = "<!-- erasure-at-scale:end -->";
+
+/// `old` with its erasure-at-scale section replaced by these results (or added at the end).
+pub fn with_erasure_section(old: &str, args: &BenchArgs, results: &[EngineResult]) -> String {
+    let mut section = format!(
+        "{ERASURE_START}\n## Erasure at {} tickets\n\nWritten by `suoja bench --erasure-only --tickets {}` on {}. The database is seeded as above, then the person is erased through the library.\n",
+        args.tickets,
+        args.tickets,
+        suoja_core::Clock::now(&suoja_core::clock::SystemClock).to_iso()
+    );
+    for r in results {
+        section.push_str(&format!("\n### {} (seeded in {:.0} s)\n", r.engine, r.seed_secs));
+        if let Some(e) = &r.erasure {
+            section.push_str(&erasure_table(e));
+        }
+    }
+    section.push_str(ERASURE_END);
+    section.push('\n');
+    match (old.find(ERASURE_START), old.find(ERASURE_END)) {
+        (Some(a), Some(b)) if b > a => format!("{}{}{}", &old[..a], section, old[b + ERASURE_END.len()..].trim_start_matches('\n')),
+        _ => format!("{}\n{}", old.trim_end(), section),
+    }
 }
 
 const NOTES: &str = "

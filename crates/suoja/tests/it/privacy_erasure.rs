@@ -378,6 +378,7 @@ engine_test!(erasure_reaches_every_copy_and_nothing_else, |app| async move {
     assert_eq!(l["ledger"]["broken"], Value::Null, "{l}");
 
     // Bytes: none of A's values in any encoding (A17-03), on either engine.
+    assert!(suoja_store::dialect::retire_wal(app.helpdesk().db()).await.unwrap(), "this role can retire WAL segments");
     let paths = surfaces(&app).await;
     let after = scan(&paths, &text_canaries(a)).unwrap();
     let show = |r: &suoja_privacy::scan::Report| -> Vec<String> {
