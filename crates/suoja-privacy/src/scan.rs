@@ -264,13 +264,18 @@ pub fn scan(paths: &[PathBuf], canaries: &[Canary]) -> std::io::Result<Report> {
     Ok(report)
 }
 
-/// Reads a canary file: one value per line, optionally `label: value`; `#` starts a comment.
+/// Reads a canary file: one value per line, optionally `label: value`; `#` starts a comment;
+/// `label: hex:…` is raw bytes (key material, keyed hashes) looked for as they are.
 pub fn parse_canaries(text: &str) -> Vec<Canary> {
     text.lines()
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
         .enumerate()
         .map(|(i, l)| match l.split_once(": ") {
+            Some((label, value)) if !label.contains('@') && value.trim().starts_with("hex:") => match hex::decode(value.trim().trim_start_matches("hex:")) {
+                Ok(bytes) => Canary::raw(label.trim(), bytes),
+                Err(_) => Canary::text(label.trim(), value.trim()),
+            },
             Some((label, value)) if !label.contains('@') && !value.trim().is_empty() => Canary::text(label.trim(), value.trim()),
             _ => Canary::text(format!("line {}", i + 1), l),
         })
@@ -351,5 +356,18 @@ mod tests {
         assert_eq!((c[0].label.as_str(), c[0].value.as_str()), ("name", "Åsa Kanaari"));
         assert_eq!(c[1].value, "asa@example.fi");
         assert_eq!(c[2].label, "phone");
+    }
+
+    #[test]
+    fn raw_canaries_are_found_as_bytes_only() {
+        let c = parse_canaries("key: hex:00ff10203040506070\n");
+        assert_eq!(c[0].bytes.as_deref(), Some(&[0x00, 0xff, 0x10, 0x20, 0x30, 0x40, 0x50, 0x60, 0x70][..]));
+        let d = dir();
+        std::fs::write(d.join("f"), b"xx\x00\xff\x10\x20\x30\x40\x50\x60\x70yy").unwrap();
+        std::fs::write(d.join("g"), b"00ff10203040506070").unwrap();
+        let r = scan(std::slice::from_ref(&d), &c).unwrap();
+        assert_eq!(r.hits.len(), 1, "{:?}", r.hits);
+        assert!(r.hits[0].path.ends_with("f") && r.hits[0].offset == 2 && r.hits[0].encoding == "raw");
+        std::fs::remove_dir_all(d).ok();
     }
 }

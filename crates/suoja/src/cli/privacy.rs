@@ -174,6 +174,12 @@ pub async fn verify(config: Option<&std::path::Path>, what: VerifyWhat) -> anyho
             }
             let mut paths = vec![s.data_dir.clone()];
             paths.extend(path);
+            if let Some(dir) = postgres_data_dir(&s).await? {
+                paths.push(dir);
+            }
+            for p in &paths {
+                println!("scanning {}", p.display());
+            }
             let report = suoja_privacy::scan::scan(&paths, &canaries).context("scanning")?;
             for h in &report.hits {
                 println!("{} @ {}: {} ({})", h.path.display(), h.offset, h.canary, h.encoding);
@@ -191,4 +197,25 @@ pub async fn verify(config: Option<&std::path::Path>, what: VerifyWhat) -> anyho
             Ok(())
         }
     }
+}
+
+/// On PostgreSQL: checkpoints (and retires WAL segments, where the role may) so the server's
+/// memory is on disk, and returns the cluster's data directory if this process can read it.
+async fn postgres_data_dir(s: &suoja_config::Settings) -> anyhow::Result<Option<PathBuf>> {
+    let url = s.database_url();
+    if !url.starts_with("postgres") {
+        return Ok(None);
+    }
+    let db = suoja_store::Db::connect(&url, &suoja_store::DbOptions::default())
+        .await
+        .context("opening the database")?;
+    if !suoja_store::dialect::retire_wal(&db).await? {
+        println!("note: this role may not checkpoint or switch WAL segments; recent changes may not be on disk yet");
+    }
+    let dir: Option<String> = sqlx::query_scalar("SHOW data_directory").fetch_one(db.write_pool()).await.ok();
+    db.close().await;
+    Ok(dir.map(PathBuf::from).filter(|d| std::fs::read_dir(d).is_ok()).or_else(|| {
+        println!("note: the PostgreSQL data directory is not readable from here; pass it with --path on the database host");
+        None
+    }))
 }
