@@ -89,6 +89,9 @@ fn operation(d: &Doc) -> Value {
                 "export" => json!({"$ref": "#/components/schemas/ExportInput"}),
                 "webhook" => json!({"$ref": "#/components/schemas/WebhookInput"}),
                 "hold" => json!({"$ref": "#/components/schemas/HoldInput"}),
+                "settings" => {
+                    json!({"type": "object", "additionalProperties": false, "required": ["erasure_comments"], "properties": {"erasure_comments": {"type": "string", "enum": ["tombstone", "delete"]}}})
+                }
                 _ => json!({"type": "object"}),
             };
             op["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": {"type": "object", "required": [root], "additionalProperties": false, "properties": {root: inner}}}}});

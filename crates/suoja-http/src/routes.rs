@@ -126,6 +126,8 @@ pub fn table() -> Vec<(Doc, MethodRouter<AppState>)> {
         (r!("get", "/api/v2/privacy/holds", "Legal holds, newest first", "Privacy", None, 200, "holds", &["page", "per_page"]), get(erasure::holds)),
         (r!("get", "/api/v2/privacy/holds/{id}", "Show a legal hold", "Privacy", None, 200, "hold", &[]), get(erasure::hold)),
         (r!("delete", "/api/v2/privacy/holds/{id}", "Release a legal hold early", "Privacy", None, 200, "hold", &[]), delete(erasure::release_hold)),
+        (r!("get", "/api/v2/privacy/settings", "The tenant's erasure settings", "Privacy", None, 200, "settings", &[]), get(erasure::settings)),
+        (r!("put", "/api/v2/privacy/settings", "Change the tenant's erasure settings", "Privacy", Some("settings"), 200, "settings", &[]), put(erasure::update_settings)),
         (r!("get", "/api/v2/privacy/ledger/verify", "Verify the privacy ledger's hash chain", "Privacy", None, 200, "ledger", &[]), get(privacy::verify_ledger)),
     ]
 }

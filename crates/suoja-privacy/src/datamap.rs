@@ -709,6 +709,15 @@ pub const TABLES: &[Table] = &[
             col("released_by"),
         ],
     },
+    Table {
+        name: "privacy_settings",
+        purpose: "The tenant's choices of what erasure does where the law leaves a choice",
+        subjects: &[],
+        erasure: Erasure::Keep,
+        retention: "while the tenant exists",
+        derived: false,
+        columns: &[col("tenant_id"), col("erasure_comments"), col("updated_by"), col("updated_at")],
+    },
 ];
 
 /// The table whose ids `Via::Ticket` links hold.

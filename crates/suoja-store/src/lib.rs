@@ -24,6 +24,7 @@ pub mod requests;
 mod row;
 pub mod schema;
 pub mod search;
+pub mod settings;
 pub mod tenants;
 pub mod tickets;
 pub mod tokens;

@@ -186,3 +186,20 @@ pub async fn compliance_statuses(State(app): State<AppState>, Auth(scope): Auth,
     }
     Ok(ok(json!({ "compliance_deletion_statuses": list })))
 }
+
+/// `GET /privacy/settings`
+pub async fn settings(State(app): State<AppState>, Auth(scope): Auth) -> Result<Response, ApiError> {
+    Ok(ok(json!({ "settings": app.privacy.erasure_settings(&scope).await? })))
+}
+
+/// `PUT /privacy/settings`
+pub async fn update_settings(State(app): State<AppState>, Auth(scope): Auth, body: JsonBody) -> Result<Response, ApiError> {
+    let root = Obj::root(&body.0);
+    root.only(&["settings"])?;
+    let s = root.object("settings")?;
+    s.only(&["erasure_comments"])?;
+    let v = s
+        .opt_str("erasure_comments", 20)?
+        .ok_or_else(|| ApiError::Field("erasure_comments".into(), "erasure_comments: tombstone or delete".into(), "BlankValue"))?;
+    Ok(ok(json!({ "settings": app.privacy.set_erasure_comments(&scope, &v).await? })))
+}

@@ -252,6 +252,38 @@ impl Privacy {
         Ok(out)
     }
 
+    /// The tenant's erasure settings.
+    pub async fn erasure_settings(&self, scope: &Scope) -> Result<Value> {
+        require_privacy(scope)?;
+        let mut c = self.hd.db().read().await?;
+        let comments = suoja_store::settings::erasure_comments(&mut c, scope.tenant).await?;
+        Ok(json!({ "erasure_comments": comments.as_deref().unwrap_or("tombstone") }))
+    }
+
+    /// Changes what erasure does with a person's own comments on other people's tickets:
+    /// `tombstone` (the default: the thread keeps a removal notice in its place) or `delete`.
+    pub async fn set_erasure_comments(&self, scope: &Scope, value: &str) -> Result<Value> {
+        require_privacy(scope)?;
+        if !matches!(value, "tombstone" | "delete") {
+            return Err(PrivacyError::invalid("erasure_comments", "must be tombstone or delete"));
+        }
+        let now = self.hd.now();
+        let mut tx = self.hd.db().begin().await?;
+        suoja_store::settings::set_erasure_comments(&mut tx, scope.tenant, value, scope.actor.0, now).await?;
+        self.hd
+            .record_ledger(
+                &mut tx,
+                scope.tenant,
+                "settings.changed",
+                None,
+                Some(scope.actor.0),
+                json!({ "erasure_comments": value }),
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(json!({ "erasure_comments": value }))
+    }
+
     /// Whether the erasure of `subject` has completed (their data is gone for good).
     pub async fn is_erased(&self, tenant: TenantId, subject: UserId) -> Result<bool> {
         let mut c = self.hd.db().read().await?;

@@ -62,6 +62,8 @@ pub struct Plan {
     pub unassign: Vec<i64>,
     /// Their own comments on other people's tickets replaced by a tombstone (ticket, comment).
     pub tombstones: Vec<(i64, i64)>,
+    /// Their own comments on other people's tickets deleted (when the tenant chose `delete`).
+    pub deletions: Vec<(i64, i64)>,
     /// Their own replies kept under a pseudonym (agents' work on others' tickets).
     pub kept_replies: u64,
     /// Files they uploaded to other people's tickets, deleted.
@@ -93,6 +95,7 @@ impl Plan {
         out.insert("collaborator_links".into(), self.links.values().sum());
         out.insert("unassigned_tickets".into(), n(self.unassign.len()));
         out.insert("tombstoned_comments".into(), n(self.tombstones.len()));
+        out.insert("deleted_comments".into(), n(self.deletions.len()));
         out.insert("attachments".into(), n(self.attachments.len()));
         out.insert("redacted_comments".into(), n(self.redactions.values().map(Vec::len).sum()));
         out.insert("redacted_organizations".into(), self.organizations);
@@ -179,6 +182,7 @@ impl Privacy {
             None => Vec::new(),
         };
         let mut own_replies: Vec<(i64, i64)> = Vec::new();
+        let delete_comments = suoja_store::settings::erasure_comments(c, tenant).await?.as_deref() == Some("delete");
         for r in suoja_store::graph::rows_linked(c, tenant, "comments", &["id", "ticket_id", "key_id"], "author_id", &[subject.0]).await? {
             let (Some(id), Some(t), Some(k)) = (int(r.first()), int(r.get(1)), int(r.get(2))) else {
                 continue;
@@ -189,7 +193,9 @@ impl Privacy {
             }
             // A comment sealed under the person's own key is theirs (end users); staff replies are
             // sealed under the ticket's key and stay, with the author a pseudonymous id.
-            if k == key {
+            if k == key && delete_comments {
+                plan.deletions.push((t, id));
+            } else if k == key {
                 plan.tombstones.push((t, id));
             } else {
                 plan.kept_replies += 1;
@@ -213,7 +219,7 @@ impl Privacy {
                 let (Some(id), Some(t), Some(Value::Bytes(body))) = (int(r.first()), int(r.get(1)), r.get(2)) else {
                     continue;
                 };
-                if gone.contains(&t) || plan.tombstones.iter().any(|(_, m)| *m == id) {
+                if gone.contains(&t) || plan.tombstones.iter().chain(&plan.deletions).any(|(_, m)| *m == id) {
                     continue;
                 }
                 let Ok(text) = self.hd.vault().decrypt_str(c, tenant, body).await else {

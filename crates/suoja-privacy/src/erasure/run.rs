@@ -243,6 +243,12 @@ impl Privacy {
                 touched.insert(*t);
             }
         }
+        let ids: Vec<i64> = plan.deletions.iter().map(|(_, m)| *m).collect();
+        out.insert(
+            "deleted_comments".into(),
+            suoja_store::graph::delete_linked(c, tenant, "comments", "id", &ids).await?,
+        );
+        touched.extend(plan.deletions.iter().map(|(t, _)| *t));
         let n = suoja_store::graph::delete_linked(c, tenant, "attachments", "id", &plan.attachments).await?;
         out.insert("attachments".into(), n);
         // The index of each ticket held the words of the comments just replaced.

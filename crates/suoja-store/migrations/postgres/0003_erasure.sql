@@ -48,3 +48,11 @@ CREATE TABLE legal_holds (
     released_by BIGINT
 );
 CREATE INDEX legal_holds_tenant ON legal_holds (tenant_id, released_at, expires_at);
+
+-- Per-tenant choices of what erasure does where the law leaves a choice.
+CREATE TABLE privacy_settings (
+    tenant_id BIGINT PRIMARY KEY,
+    erasure_comments TEXT NOT NULL,
+    updated_by BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL
+);

@@ -95,10 +95,7 @@ pub async fn measure(hd: &Helpdesk, admin: &Scope, person: UserId, baseline_ms: 
             }
         }
         f.read_ms = t.elapsed().as_secs_f64() * 1000.0;
-        let canaries = [
-            Canary::text("name", "Export Person"),
-            Canary::text("email", "export.person@example.fi"),
-        ];
+        let canaries = [Canary::text("name", "Export Person"), Canary::text("email", "export.person@example.fi")];
         let t = Instant::now();
         let report = scan(&[dir.to_path_buf()], &canaries)?;
         f.scan_ms = t.elapsed().as_secs_f64() * 1000.0;

@@ -149,7 +149,11 @@ fn erasure_table(e: &super::erasure::ErasureFigures) -> String {
         verdict(e.erase_ms <= 5000.0 && e.verified)
     ));
     if e.dir_bytes > 0 {
-        s.push_str(&format!("| canary scan ≤ 60 s | {:.1} s | {} |\n", e.scan_ms / 1000.0, verdict(e.scan_ms <= 60_000.0 && e.hits == 0)));
+        s.push_str(&format!(
+            "| canary scan ≤ 60 s | {:.1} s | {} |\n",
+            e.scan_ms / 1000.0,
+            verdict(e.scan_ms <= 60_000.0 && e.hits == 0)
+        ));
     }
     s
 }

@@ -378,7 +378,10 @@ engine_test!(erasure_reaches_every_copy_and_nothing_else, |app| async move {
     assert_eq!(l["ledger"]["broken"], Value::Null, "{l}");
 
     // Bytes: none of A's values in any encoding (A17-03), on either engine.
-    assert!(suoja_store::dialect::retire_wal(app.helpdesk().db()).await.unwrap(), "this role can retire WAL segments");
+    assert!(
+        suoja_store::dialect::retire_wal(app.helpdesk().db()).await.unwrap(),
+        "this role can retire WAL segments"
+    );
     let paths = surfaces(&app).await;
     let after = scan(&paths, &text_canaries(a)).unwrap();
     let show = |r: &suoja_privacy::scan::Report| -> Vec<String> {
@@ -736,4 +739,40 @@ engine_test_clocked!(a_legal_hold_keeps_what_it_holds_until_it_ends, |app, clock
     clock.advance_ms((120) * 1000);
     app.privacy().run_due_erasures().await.unwrap();
     assert_eq!(app.privacy().erasure(&scope, feid).await.unwrap().state, "completed");
+});
+
+engine_test!(a_tenant_can_choose_to_delete_comments_instead_of_tombstones, |app| async move {
+    let (_, v) = app.get("/api/v2/privacy/settings.json").await;
+    assert_eq!(v["settings"]["erasure_comments"], "tombstone", "{v}");
+    let (s, v) = app
+        .put("/api/v2/privacy/settings.json", json!({"settings": {"erasure_comments": "shred"}}))
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let (s, v) = app
+        .put("/api/v2/privacy/settings.json", json!({"settings": {"erasure_comments": "delete", "other": 1}}))
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let (s, v) = app
+        .put("/api/v2/privacy/settings.json", json!({"settings": {"erasure_comments": "delete"}}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (_, v) = app.get("/api/v2/privacy/settings.json").await;
+    assert_eq!(v["settings"]["erasure_comments"], "delete");
+
+    let g = person(&app, "Greta").await;
+    let h = person(&app, "Hannu").await;
+    let t = app.ticket(h.id, "Hannu's matter", "first words").await;
+    comment_as(&app, t, g.id, "Greta chimes in", true).await;
+    comment_as(&app, t, h.id, "Hannu answers", true).await;
+    let (_, plan) = app.get(&format!("/api/v2/privacy/subjects/{}/erasure_plan.json", g.id)).await;
+    assert_eq!(plan["erasure_plan"]["counts"]["deleted_comments"], 1, "{plan}");
+    assert_eq!(plan["erasure_plan"]["counts"]["tombstoned_comments"], 0);
+    let (s, v) = app.post(&format!("/api/v2/privacy/subjects/{}/erasure.json", g.id), json!({})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["erasure"]["done"]["deleted_comments"], 1, "{v}");
+    let (_, c) = app.get(&format!("/api/v2/tickets/{t}/comments.json")).await;
+    let bodies: Vec<&str> = c["comments"].as_array().unwrap().iter().map(|c| c["body"].as_str().unwrap()).collect();
+    assert_eq!(bodies, vec!["first words", "Hannu answers"]);
+    let (_, found) = app.get("/api/v2/search.json?query=chimes").await;
+    assert_eq!(found["count"], 0, "the index forgot the deleted comment: {found}");
 });

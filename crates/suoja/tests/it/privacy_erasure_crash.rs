@@ -112,6 +112,29 @@ async fn crash_at(engine: Engine, point: &str) {
     assert_eq!(c["comments"][1]["body"], suoja_helpdesk::erase::TOMBSTONE, "{c}");
     let (_, l) = send(req(Method::GET, format!("{base}/api/v2/privacy/ledger/verify.json"))).await;
     assert_eq!(l["ledger"]["broken"], Value::Null, "{l}");
+
+    // The operator's check: every byte of the data directory (database files, both servers'
+    // logs) and, on PostgreSQL, the cluster's directory after a checkpoint.
+    drop(p);
+    let elsewhere = TempDir::new();
+    let canaries = elsewhere.0.join("canaries.txt");
+    std::fs::write(&canaries, "name: Kaisa Kaatuva\nemail: kaisa@example.fi\n").unwrap();
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_suoja"));
+    cmd.env_remove("SUOJA_ROOT_KEY").env("SUOJA_DATA_DIR", &dir.0);
+    match &db {
+        Some(u) => cmd.env("SUOJA_DATABASE_URL", u),
+        None => cmd.env_remove("SUOJA_DATABASE_URL"),
+    };
+    let out = cmd.args(["verify", "erasure", "--canary"]).arg(&canaries).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "killed at {point}: {stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains(": 0 hits"), "{stdout}");
+    if engine == Engine::Postgres {
+        assert!(
+            stdout.lines().filter(|l| l.starts_with("scanning")).count() >= 2,
+            "the cluster directory was scanned: {stdout}"
+        );
+    }
 }
 
 async fn inside_the_tickets_step(engine: Engine) {
