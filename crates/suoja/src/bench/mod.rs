@@ -236,7 +236,7 @@ async fn run_engine(engine: &str, pg: Option<&str>, args: &BenchArgs, baseline_c
     let person = export::seed(&hd, &boot.admin).await?;
     let export_figures = if args.erasure_only {
         export::ExportFigures {
-            baseline_ms: export::baseline_ms(&hd, &boot.admin, person).await?,
+            baseline_ms: export::baseline(&hd, &boot.admin, person).await?.0,
             ..Default::default()
         }
     } else {

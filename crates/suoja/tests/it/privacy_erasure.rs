@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use suoja_privacy::scan::{Canary, scan};
 
 use crate::harness::{Engine, Tenant, TestApp};
+use crate::privacy_export::comment_as;
 use crate::{engine_test, engine_test_clocked};
 
 pub(crate) struct Person {
@@ -22,16 +23,6 @@ pub(crate) struct Person {
     pub phone: String,
     /// Every value of theirs that must be gone (or must stay, for the person kept).
     pub canaries: Vec<String>,
-}
-
-async fn comment_as(app: &TestApp, ticket: i64, author: i64, body: &str, public: bool) {
-    let (s, v) = app
-        .put(
-            &format!("/api/v2/tickets/{ticket}.json"),
-            json!({"ticket": {"comment": {"body": body, "author_id": author, "public": public}}}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{v}");
 }
 
 async fn upload_as(app: &TestApp, who: &Tenant, name: &str, bytes: &[u8]) -> String {
@@ -493,6 +484,8 @@ engine_test!(erasure_edge_cases_each_have_a_clear_outcome, |app| async move {
     assert_eq!(r1.0, StatusCode::OK, "{}", r1.1);
     assert_eq!(r2.0, StatusCode::OK, "{}", r2.1);
     assert_eq!(r1.1["erasure"]["id"], r2.1["erasure"]["id"], "one erasure, not two");
+    assert_eq!(r1.1["erasure"]["state"], "completed");
+    assert_eq!(r2.1["erasure"]["state"], "completed", "the second caller waited for the first");
     let (_, list) = app.get("/api/v2/privacy/erasures.json").await;
     let of_a = list["erasures"].as_array().unwrap().iter().filter(|e| e["subject_id"] == w.a.id).count();
     assert_eq!(of_a, 1);

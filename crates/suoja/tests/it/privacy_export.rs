@@ -58,7 +58,7 @@ struct World {
     file: Vec<u8>,
 }
 
-async fn comment_as(app: &TestApp, ticket: i64, author: i64, body: &str, public: bool) {
+pub(crate) async fn comment_as(app: &TestApp, ticket: i64, author: i64, body: &str, public: bool) {
     let (s, v) = app
         .put(
             &format!("/api/v2/tickets/{ticket}.json"),
