@@ -25,12 +25,35 @@ fn category_name(key: &str) -> String {
         "attachments" => "Files sent on other requests".into(),
         "redacted_comments" => "Mentions of the person in other people's messages (redacted)".into(),
         "api_tokens" => "Sign-in sessions and API tokens".into(),
+        "redacted_organizations" => "Mentions of the person in organisation notes (redacted)".into(),
+        "deleted_comments" => "Comments on other requests (deleted)".into(),
         "privacy_verifications" => "Identity-check links".into(),
         "mail_outbox" => "Messages waiting to be sent".into(),
         "consultations" => "Records of who viewed the data".into(),
         "export_packages" => "Prepared data exports".into(),
         other => other.replace('_', " "),
     }
+}
+
+/// The order categories are listed in: the person first, then their requests, then the rest.
+const ORDER: &[&str] = &[
+    "profile",
+    "keys",
+    "tickets",
+    "tickets.comments",
+    "tickets.attachments",
+    "tickets.collaborator_links",
+    "tombstoned_comments",
+    "deleted_comments",
+    "attachments",
+    "collaborator_links",
+    "redacted_comments",
+    "redacted_organizations",
+    "unassigned_tickets",
+];
+
+fn rank(key: &str) -> usize {
+    ORDER.iter().position(|k| *k == key).unwrap_or(ORDER.len())
 }
 
 impl Privacy {
@@ -46,12 +69,22 @@ impl Privacy {
         };
         let plan: Plan = run::parse_plan(&row)?;
         let done = run::parse_done(&row);
-        let erased: Vec<Value> = done["counts"]
+        let mut counts: Vec<(&String, &Value)> = done["counts"]
             .as_object()
             .into_iter()
             .flatten()
             .filter(|(_, v)| v.as_u64().unwrap_or(0) > 0)
+            .collect();
+        counts.sort_by_key(|(k, _)| (rank(k), k.to_string()));
+        let erased: Vec<Value> = counts
+            .into_iter()
             .map(|(k, v)| json!({ "category": category_name(k), "key": k, "count": v }))
+            .collect();
+        let checks: Vec<Value> = done["checks"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|c| json!({ "store": c["store"].as_str().unwrap_or_default().replace('_', " "), "remaining": c["remaining"] }))
             .collect();
         let held: Vec<Value> = serde_json::from_str(&row.held).unwrap_or_default();
         let kept: Vec<Value> = held
@@ -90,7 +123,7 @@ impl Privacy {
             "completed_at": completed.to_iso(),
             "erased": erased,
             "kept": kept,
-            "verification": { "result": "clean: nothing of the person remained outside held items", "passes": row.pass, "checks": done["checks"] },
+            "verification": { "result": "clean: nothing of the person remained outside held items", "passes": row.pass, "checks": checks },
             "ledger_entry": {
                 "seq": entry.as_ref().map(|e| e.seq),
                 "kind": "subject.erased",
