@@ -8,11 +8,20 @@ use crate::{Db, Engine, Result};
 /// Pushes committed changes out of the write-ahead log into the main file and truncates the
 /// log, so deleted bytes do not linger in WAL frames. A no-op on PostgreSQL, whose WAL and
 /// dead tuples are handled by `VACUUM` and `CHECKPOINT` (run by [`vacuum_table`]).
-pub async fn checkpoint(db: &Db) -> Result<()> {
-    if db.engine() == Engine::Sqlite {
-        db.write_pool().execute("PRAGMA wal_checkpoint(TRUNCATE)").await?;
+/// Readers in the middle of a transaction make SQLite answer "busy" and leave the log as it is,
+/// so this retries for up to two seconds and reports whether the log was truncated.
+pub async fn checkpoint(db: &Db) -> Result<bool> {
+    if db.engine() != Engine::Sqlite {
+        return Ok(true);
     }
-    Ok(())
+    for _ in 0..40 {
+        let busy: i64 = sqlx::query_scalar("PRAGMA wal_checkpoint(TRUNCATE)").fetch_one(db.write_pool()).await?;
+        if busy == 0 {
+            return Ok(true);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    Ok(false)
 }
 
 /// Reclaims space held by deleted rows of `table` (PostgreSQL: `VACUUM`; SQLite: nothing,
@@ -50,8 +59,7 @@ pub async fn rewrite_table(db: &Db, table: &str) -> Result<()> {
 /// `pg_switch_wal()`; returns whether both ran. SQLite: the same as [`checkpoint`].
 pub async fn retire_wal(db: &Db) -> Result<bool> {
     if db.engine() == Engine::Sqlite {
-        checkpoint(db).await?;
-        return Ok(true);
+        return checkpoint(db).await;
     }
     let pool = db.write_pool();
     for _ in 0..2 {

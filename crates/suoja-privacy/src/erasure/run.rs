@@ -302,7 +302,9 @@ impl Privacy {
             suoja_store::dialect::rewrite_table(db, "organizations").await?;
         }
         if !suoja_store::dialect::retire_wal(db).await? {
-            tracing::warn!("the database role may not switch WAL segments or checkpoint; deleted rows stay in WAL until PostgreSQL recycles it");
+            tracing::warn!(
+                "the write-ahead log could not be retired now (SQLite: readers kept it busy; PostgreSQL: the role may not checkpoint or switch segments); deleted rows stay in it until the next checkpoint"
+            );
         }
         Ok(())
     }
