@@ -11,6 +11,7 @@ os.environ["ZENPY_FORCE_NETLOC"] = os.environ["SUOJA_ADDR"]
 
 from zenpy import Zenpy  # noqa: E402
 from zenpy.lib.api_objects import Comment, Ticket, User  # noqa: E402
+from zenpy.lib.exception import RecordNotFoundException  # noqa: E402
 
 STEP = [0]
 
@@ -88,5 +89,19 @@ deleted = [d.id for d in z.tickets.deleted()]
 check(ticket.id in deleted, "ticket in the trash")
 z.tickets.restore(t)
 check(z.tickets(id=ticket.id).status == "pending", "ticket restored")
+
+step("erase a person: soft delete, then permanent deletion")
+gone = z.users.create(User(name="Zenpy Erased", email=f"zenpy-erased-{run}@example.fi"))
+their = z.tickets.create(Ticket(subject="to be erased", comment=Comment(body="erase me"), requester_id=gone.id)).ticket
+z.users.delete(gone)
+done = z.users.permanently_delete(gone)
+check(done.id == gone.id and done.email is None, "permanent deletion answers with the deleted user, no e-mail")
+for lookup in (lambda: z.users(id=gone.id), lambda: z.tickets(id=their.id)):
+    try:
+        lookup()
+        check(False, "the erased person or their ticket is still there")
+    except RecordNotFoundException:
+        pass
+check(list(z.search(f"zenpy-erased-{run}@example.fi", type="user")) == [], "search finds the erased person")
 
 print("zenpy smoke flow: all steps passed")

@@ -65,4 +65,16 @@ await client.tickets.put(['deleted_tickets', ticket.id, 'restore'], {});
 const restored = body(await client.tickets.show(ticket.id));
 check(restored.status === 'pending', `restored: ${JSON.stringify(restored).slice(0, 200)}`);
 
+step('erase a person: soft delete, then permanent deletion');
+const gone = body(await client.users.create({ user: { name: 'Node Erased', email: `node-erased-${run}@example.fi` } }));
+await client.users.delete(gone.id);
+const erased = body(await client.users.request('DELETE', ['deleted_users', gone.id]));
+check(JSON.stringify(erased).includes('"state":"completed"'), `permanent deletion: ${JSON.stringify(erased).slice(0, 300)}`);
+const statuses = body(await client.users.get(['users', gone.id, 'compliance_deletion_statuses']));
+const list = statuses.compliance_deletion_statuses || statuses;
+check(list.some((s) => s.action === 'complete' && s.application === 'all'), `statuses: ${JSON.stringify(statuses).slice(0, 300)}`);
+let stillThere = true;
+try { await client.users.show(gone.id); } catch (e) { stillThere = false; }
+check(!stillThere, 'the erased person can still be shown');
+
 console.log('node-zendesk smoke flow: all steps passed');
