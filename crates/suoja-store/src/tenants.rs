@@ -65,3 +65,9 @@ pub async fn first(c: &mut AnyConnection) -> Result<Option<TenantRow>> {
         .await?;
     row.as_ref().map(from_row).transpose()
 }
+
+/// Every tenant's id.
+pub async fn ids(c: &mut AnyConnection) -> Result<Vec<TenantId>> {
+    let rows: Vec<i64> = sqlx::query_scalar("SELECT id FROM tenants ORDER BY id").fetch_all(c).await?;
+    Ok(rows.into_iter().map(TenantId).collect())
+}

@@ -1,7 +1,7 @@
 //! Background work of a running server: writes the consultation log in batches, delivers queued
 //! webhook events (recording each in the disclosure log of the people it carried, retrying with
 //! backoff), resumes erasures that were interrupted or waited on a legal hold that has ended,
-//! and deletes expired export packages and identity-check links. Work is claimed from
+//! and deletes expired export packages, identity-check links and tickets 7 days in the trash. Work is claimed from
 //! the durable queue, so several nodes can run this side by side and a crash loses nothing.
 
 use std::time::{Duration, Instant};
@@ -47,6 +47,11 @@ pub async fn run(privacy: Privacy, mut stop: watch::Receiver<bool>) {
         }
         if last_sweep.is_none_or(|t| t.elapsed() > Duration::from_secs(60)) {
             last_sweep = Some(Instant::now());
+            match privacy.helpdesk().purge_expired_trash().await {
+                Ok(n) if n > 0 => tracing::info!(tickets = n, "expired trash deleted"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "sweeping the ticket trash failed"),
+            }
             match privacy.purge_expired_packages().await {
                 Ok(n) if n > 0 => tracing::info!(packages = n, "expired export packages deleted"),
                 Ok(_) => {}

@@ -65,24 +65,32 @@ impl Helpdesk {
         Ok(())
     }
 
-    /// Trash older than [`TRASH_DAYS`] is deleted for good; returns how many tickets went.
-    pub async fn purge_expired_trash(&self, scope: &Scope) -> Result<usize> {
+    /// Trash older than [`TRASH_DAYS`] is deleted for good, in every tenant (tickets under a
+    /// legal hold stay); returns how many tickets went. The worker runs this.
+    pub async fn purge_expired_trash(&self) -> Result<usize> {
         let cutoff = self.now().0 - TRASH_DAYS * 86_400_000;
         let mut c = self.db.read().await?;
+        let tenants = suoja_store::tenants::ids(&mut c).await?;
         let f = suoja_store::tickets::TicketFilter {
             deleted: true,
+            include_restricted: true,
             ..Default::default()
         };
-        let rows = suoja_store::tickets::list(&mut c, scope.tenant, &f, suoja_store::tickets::TicketSort::Id, 100_000, 0).await?;
+        let mut expired = Vec::new();
+        for t in tenants {
+            let rows = suoja_store::tickets::list(&mut c, t, &f, suoja_store::tickets::TicketSort::Id, 100_000, 0).await?;
+            expired.extend(rows.into_iter().filter(|r| r.deleted_at.is_some_and(|d| d.0 <= cutoff)).map(|r| (t, r.id)));
+        }
         drop(c);
         let mut n = 0;
-        for r in rows.into_iter().filter(|r| r.deleted_at.is_some_and(|d| d.0 <= cutoff)) {
+        for (tenant, id) in expired {
             let mut tx = self.db.begin().await?;
-            if self.ticket_held(&mut tx, scope.tenant, r.id).await? {
+            if self.ticket_held(&mut tx, tenant, id).await? {
                 continue;
             }
-            crate::erase::purge_ticket_rows(&mut tx, scope.tenant, r.id).await?;
+            crate::erase::purge_ticket_rows(&mut tx, tenant, id).await?;
             tx.commit().await?;
+            tracing::info!(tenant.id = %tenant, ticket.id = %id, "ticket deleted from the trash after {TRASH_DAYS} days");
             n += 1;
         }
         if n > 0 {

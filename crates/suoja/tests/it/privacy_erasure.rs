@@ -769,3 +769,29 @@ engine_test!(a_tenant_can_choose_to_delete_comments_instead_of_tombstones, |app|
     let (_, found) = app.get("/api/v2/search.json?query=chimes").await;
     assert_eq!(found["count"], 0, "the index forgot the deleted comment: {found}");
 });
+
+engine_test_clocked!(the_ticket_trash_keeps_items_seven_days_unless_held, |app, clock| async move {
+    let r = app.user("Trash Person", "trash.person@example.fi").await;
+    let gone = app.ticket(r, "Soon gone", "from the trash").await;
+    let held = app.ticket(r, "Held in the trash", "kept for a claim").await;
+    let until = suoja_core::Timestamp(suoja_core::Clock::now(&clock).0 + 30 * 86_400_000).to_iso();
+    let (s, v) = app
+        .post(
+            "/api/v2/privacy/holds.json",
+            json!({"hold": {"scope": "ticket", "ticket_id": held, "ground": "legal_claims", "expires_at": until}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    for t in [gone, held] {
+        app.helpdesk().delete_ticket(&app.admin_scope(), suoja_core::TicketId(t)).await.unwrap();
+    }
+    clock.advance_ms(6 * 86_400_000);
+    assert_eq!(app.helpdesk().purge_expired_trash().await.unwrap(), 0, "six days: still restorable");
+    clock.advance_ms(86_400_000 + 1000);
+    assert_eq!(app.helpdesk().purge_expired_trash().await.unwrap(), 1, "seven days: gone, except the held one");
+    let mut c = app.helpdesk().db().read().await.unwrap();
+    let t = suoja_core::TenantId(app.t.tenant_id);
+    assert_eq!(suoja_store::graph::count_linked(&mut c, t, "tickets", "id", &[gone]).await.unwrap(), 0);
+    assert_eq!(suoja_store::graph::count_linked(&mut c, t, "comments", "ticket_id", &[gone]).await.unwrap(), 0);
+    assert_eq!(suoja_store::graph::count_linked(&mut c, t, "tickets", "id", &[held]).await.unwrap(), 1);
+});
