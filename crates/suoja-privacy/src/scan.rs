@@ -186,15 +186,27 @@ pub fn encodings(value: &str) -> Vec<(&'static str, Vec<u8>)> {
     out
 }
 
-fn files_under(path: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    let meta = std::fs::symlink_metadata(path)?;
+/// Files under `path`. A live database server removes files while it runs (WAL segments,
+/// temporary files): an entry that vanished between listing and reading is skipped, but a path
+/// the caller named must exist.
+fn files_under(path: &Path, out: &mut Vec<PathBuf>, named: bool) -> std::io::Result<()> {
+    let meta = match std::fs::symlink_metadata(path) {
+        Ok(m) => m,
+        Err(e) if !named && e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
     if meta.is_file() {
         out.push(path.to_path_buf());
     } else if meta.is_dir() {
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(path)?.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        let list = match std::fs::read_dir(path) {
+            Ok(l) => l,
+            Err(e) if !named && e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        let mut entries: Vec<PathBuf> = list.filter_map(|e| e.ok().map(|e| e.path())).collect();
         entries.sort();
         for e in entries {
-            files_under(&e, out)?;
+            files_under(&e, out, false)?;
         }
     }
     Ok(())
@@ -223,7 +235,7 @@ pub fn scan(paths: &[PathBuf], canaries: &[Canary]) -> std::io::Result<Report> {
     let overlap = patterns.iter().map(Vec::len).max().unwrap_or(0);
     let mut files = Vec::new();
     for p in paths {
-        files_under(p, &mut files)?;
+        files_under(p, &mut files, true)?;
     }
     for f in files {
         let Ok(mut file) = std::fs::File::open(&f) else { continue };
@@ -233,8 +245,8 @@ pub fn scan(paths: &[PathBuf], canaries: &[Canary]) -> std::io::Result<Report> {
         let mut base: u64 = 0;
         let mut chunk = vec![0u8; 1 << 20];
         let mut found = BTreeSet::new();
-        loop {
-            let n = file.read(&mut chunk)?;
+        // A file truncated or removed under the scan ends where it ends.
+        while let Ok(n) = file.read(&mut chunk) {
             if n == 0 {
                 break;
             }

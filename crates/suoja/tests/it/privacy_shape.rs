@@ -262,10 +262,11 @@ engine_test!(the_erasure_scan_finds_planted_copies_and_nothing_sealed, |app| asy
     std::fs::write(&stray, format!("payload={blob}\nhash={digest}\n")).unwrap();
     let out = app.cli(&["verify", "erasure", "--canary", &canary_arg]);
     let text = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(!out.status.success(), "{text}{err}");
     assert!(
         text.contains("stray.log") && text.contains("email (base64)") && text.contains("email (sha-256)"),
-        "{text}"
+        "{text}{err}"
     );
     assert!(!text.contains("raili.rantanen@example.fi") && !text.contains("Raili Rantanen"), "{text}");
     std::fs::remove_file(&stray).unwrap();
