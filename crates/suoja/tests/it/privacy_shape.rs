@@ -244,7 +244,10 @@ engine_test!(the_erasure_scan_finds_planted_copies_and_nothing_sealed, |app| asy
     app.put(&format!("/api/v2/users/{u}.json"), json!({"user": {"phone": "+358 40 777 1234"}}))
         .await;
     app.ticket(u, "Raili's question", "My number is +358 40 777 1234").await;
-    let canaries = app.settings.data_dir.join("../canaries.txt");
+    // Outside the data directory (the scan would find the file itself), and not shared with the
+    // other engine's run of this test.
+    let elsewhere = crate::harness::TempDir::new();
+    let canaries = elsewhere.0.join("canaries.txt");
     std::fs::write(&canaries, "name: Raili Rantanen\nemail: raili.rantanen@example.fi\nphone: +358 40 777 1234\n").unwrap();
     let canary_arg = canaries.to_str().unwrap().to_string();
     // The stores hold ciphertext and keyed hashes only: nothing to find.
