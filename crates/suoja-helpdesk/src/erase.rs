@@ -203,11 +203,6 @@ impl Helpdesk {
         }
         Ok(false)
     }
-
-    /// Re-reads a ticket's fields and comments into the search index.
-    pub async fn reindex(&self, c: &mut AnyConnection, tenant: TenantId, id: TicketId) -> Result<()> {
-        self.reindex_ticket(c, tenant, id).await
-    }
 }
 
 #[cfg(test)]

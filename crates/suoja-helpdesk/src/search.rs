@@ -297,7 +297,7 @@ impl Helpdesk {
     }
 
     /// Rebuilds a ticket's index entries from its current fields and comments.
-    pub(crate) async fn reindex_ticket(&self, c: &mut AnyConnection, tenant: TenantId, id: TicketId) -> Result<()> {
+    pub async fn reindex_ticket(&self, c: &mut AnyConnection, tenant: TenantId, id: TicketId) -> Result<()> {
         let Some(row) = suoja_store::tickets::by_id(c, tenant, id).await? else {
             return Ok(());
         };

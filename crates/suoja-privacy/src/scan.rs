@@ -212,6 +212,15 @@ fn files_under(path: &Path, out: &mut Vec<PathBuf>, named: bool) -> std::io::Res
     Ok(())
 }
 
+/// Every file under `paths` (each of which must exist), sorted per directory.
+pub fn files(paths: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for p in paths {
+        files_under(p, &mut out, true)?;
+    }
+    Ok(out)
+}
+
 /// Scans every file under `paths` for every canary.
 pub fn scan(paths: &[PathBuf], canaries: &[Canary]) -> std::io::Result<Report> {
     let mut patterns: Vec<Vec<u8>> = Vec::new();
@@ -233,10 +242,7 @@ pub fn scan(paths: &[PathBuf], canaries: &[Canary]) -> std::io::Result<Report> {
     }
     let ac = AhoCorasick::new(&patterns).map_err(std::io::Error::other)?;
     let overlap = patterns.iter().map(Vec::len).max().unwrap_or(0);
-    let mut files = Vec::new();
-    for p in paths {
-        files_under(p, &mut files, true)?;
-    }
+    let files = files(paths)?;
     for f in files {
         let Ok(mut file) = std::fs::File::open(&f) else { continue };
         report.files += 1;

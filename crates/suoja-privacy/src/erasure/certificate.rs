@@ -6,7 +6,6 @@
 use serde_json::{Value, json};
 use suoja_core::{Scope, Timestamp};
 
-use super::plan::Plan;
 use super::run;
 use crate::{Privacy, PrivacyError, Result, require_privacy};
 
@@ -67,7 +66,6 @@ impl Privacy {
                 row.state
             )));
         };
-        let plan: Plan = run::parse_plan(&row)?;
         let done = run::parse_done(&row);
         let mut counts: Vec<(&String, &Value)> = done["counts"]
             .as_object()
@@ -87,9 +85,9 @@ impl Privacy {
             .map(|c| json!({ "store": c["store"].as_str().unwrap_or_default().replace('_', " "), "remaining": c["remaining"] }))
             .collect();
         let held: Vec<Value> = serde_json::from_str(&row.held).unwrap_or_default();
+        // What holds kept in an earlier pass (a completed pass has no holds left).
         let kept: Vec<Value> = held
             .iter()
-            .chain(plan.held.iter().map(|h| json!(h)).collect::<Vec<_>>().iter())
             .map(|h| {
                 let ground = h["ground"].as_str().unwrap_or_default();
                 json!({

@@ -253,7 +253,7 @@ impl Privacy {
         out.insert("attachments".into(), n);
         // The index of each ticket held the words of the comments just replaced.
         for t in touched {
-            self.hd.reindex(c, tenant, TicketId(t)).await?;
+            self.hd.reindex_ticket(c, tenant, TicketId(t)).await?;
         }
         Ok(out)
     }
@@ -323,7 +323,8 @@ impl Privacy {
             return Ok(Vec::new());
         }
         check("profile", suoja_store::graph::count_linked(c, tenant, "users", "id", &[s]).await?);
-        if let Some(k) = plan.key {
+        // The key must be gone unless held data still needs it (then the plan keeps it).
+        if let Some(k) = plan.subject_key.filter(|_| plan.key.is_some() || held.is_empty()) {
             check("keys", suoja_store::graph::count_linked(c, tenant, "vault_subject_keys", "id", &[k]).await?);
         }
         let requested = suoja_store::graph::rows_linked(c, tenant, "tickets", &["id"], "requester_id", &[s]).await?;
@@ -332,9 +333,6 @@ impl Privacy {
         check("ticket assignments", outside(assigned, 0));
         let links = suoja_store::graph::rows_linked(c, tenant, "ticket_collaborators", &["ticket_id"], "user_id", &[s]).await?;
         check("collaborator links", outside(links, 0));
-        if let Some(k) = plan.subject_key.filter(|_| plan.key.is_none() && held.is_empty()) {
-            check("keys", suoja_store::graph::count_linked(c, tenant, "vault_subject_keys", "id", &[k]).await?);
-        }
         let key = plan.subject_key.unwrap_or(-1);
         let own = suoja_store::graph::rows_linked(c, tenant, "comments", &["key_id", "ticket_id"], "author_id", &[s]).await?;
         let own: Vec<Vec<Cell>> = own.into_iter().filter(|r| int(r.first()) == Some(key)).collect();

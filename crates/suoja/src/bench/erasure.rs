@@ -4,7 +4,7 @@
 //! scan of the whole data directory, timed against a plain read of the same files.
 
 use std::io::Read as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
 use suoja_core::{Scope, UserId};
@@ -42,18 +42,6 @@ fn err(e: impl std::fmt::Display) -> anyhow::Error {
     anyhow::anyhow!("{e}")
 }
 
-fn files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    for e in std::fs::read_dir(dir)? {
-        let p = e?.path();
-        if p.is_dir() {
-            files(&p, out)?;
-        } else {
-            out.push(p);
-        }
-    }
-    Ok(())
-}
-
 /// Erases `person` and, on SQLite (`data_dir` given), scans the data directory for them.
 pub async fn measure(hd: &Helpdesk, admin: &Scope, person: UserId, baseline_ms: f64, data_dir: Option<&Path>) -> anyhow::Result<ErasureFigures> {
     let privacy = Privacy::new(hd.clone(), Policy::default());
@@ -80,8 +68,7 @@ pub async fn measure(hd: &Helpdesk, admin: &Scope, person: UserId, baseline_ms: 
         f.tickets, f.comments, f.db_tickets, f.erase_ms, row.state, f.baseline_ms
     );
     if let Some(dir) = data_dir {
-        let mut list = Vec::new();
-        files(dir, &mut list)?;
+        let list = suoja_privacy::scan::files(&[dir.to_path_buf()])?;
         let t = Instant::now();
         let mut buf = vec![0u8; 1 << 20];
         for p in &list {
