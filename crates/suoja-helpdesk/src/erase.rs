@@ -36,6 +36,7 @@ pub async fn purge_ticket_rows(c: &mut AnyConnection, tenant: TenantId, id: Tick
     let comments = suoja_store::comments::delete_for_ticket(c, tenant, id).await?;
     let links = suoja_store::graph::delete_linked(c, tenant, "ticket_collaborators", "ticket_id", &[id.0]).await?;
     suoja_store::search::remove(c, tenant, DOC_TICKET, id.0).await?;
+    suoja_store::history::delete_for_ticket(c, tenant, id).await?;
     let tickets = u64::from(suoja_store::tickets::delete(c, tenant, id).await?);
     Ok(Purged {
         tickets,

@@ -3,6 +3,7 @@
 //! author's key when the author is an end user, else under the ticket's key.
 
 mod read;
+pub mod redact;
 mod trash;
 
 use serde_json::{Value, json};
@@ -20,6 +21,11 @@ pub use read::{CommentPage, TicketList, TicketPage};
 
 /// Longest comment body accepted, in characters.
 pub const MAX_COMMENT_CHARS: usize = 65_536;
+
+/// Solved and closed tickets are done: their retention clock runs from the moment they became so.
+fn is_done(status: &str) -> bool {
+    matches!(status, "solved" | "closed")
+}
 
 fn change(field: &'static str, previous: Value, value: Value) -> AuditEvent {
     AuditEvent {
@@ -250,6 +256,7 @@ impl Helpdesk {
             deleted_at: None,
             deleted_by: None,
             restricted: requester.restricted,
+            closed_at: is_done(status.as_str()).then_some(now),
         };
         row.id = suoja_store::tickets::insert(c, scope.tenant, &row).await?;
         let mut links: [Vec<UserId>; 3] = Default::default();
@@ -390,6 +397,11 @@ impl Helpdesk {
         if let Some(s) = input.status {
             if s.as_str() != row.status {
                 events.push(change("status", json!(row.status), json!(s.as_str())));
+                row.closed_at = match (is_done(&row.status), is_done(s.as_str())) {
+                    (_, false) => None,
+                    (false, true) => Some(now),
+                    (true, true) => row.closed_at,
+                };
                 row.status = s.as_str().into();
                 row.status_rank = s as i64;
             }

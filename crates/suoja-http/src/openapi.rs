@@ -64,10 +64,15 @@ fn operation(d: &Doc) -> Value {
         Some("raw") => {
             op["requestBody"] = json!({"required": true, "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}});
         }
-        Some(flat @ ("reason" | "note" | "code" | "refusal")) => {
+        Some(flat @ ("reason" | "note" | "code" | "refusal" | "text" | "comment_redaction")) => {
             let schema = match flat {
                 "refusal" => json!({"type": "object", "required": ["code", "reason"], "additionalProperties": false, "properties": {
                     "code": {"type": "string", "enum": suoja_privacy::requests::REFUSAL_CODES}, "reason": {"type": "string", "minLength": 1, "maxLength": 2000}}}),
+                "comment_redaction" => json!({"type": "object", "required": ["html_body"], "additionalProperties": false, "properties": {
+                    "ticket_id": id(), "html_body": {"type": "string", "minLength": 1, "maxLength": 65_536}}}),
+                "text" => {
+                    json!({"type": "object", "required": ["text"], "additionalProperties": false, "properties": {"text": {"type": "string", "minLength": 1, "maxLength": 10_000}}})
+                }
                 "code" => {
                     json!({"type": "object", "required": ["token"], "additionalProperties": false, "properties": {"token": {"type": "string", "minLength": 1, "maxLength": 200}}})
                 }
@@ -89,6 +94,10 @@ fn operation(d: &Doc) -> Value {
                 "export" => json!({"$ref": "#/components/schemas/ExportInput"}),
                 "webhook" => json!({"$ref": "#/components/schemas/WebhookInput"}),
                 "hold" => json!({"$ref": "#/components/schemas/HoldInput"}),
+                "redaction" => json!({"type": "object", "additionalProperties": false, "properties": {
+                    "subject": {"type": "string", "minLength": 1, "maxLength": 10_000},
+                    "custom_fields": {"type": "array", "maxItems": 100, "items": {"type": "object", "required": ["id"], "additionalProperties": false,
+                        "properties": {"id": id(), "text": {"type": "string", "minLength": 1, "maxLength": 10_000}}}}}}),
                 "settings" => {
                     json!({"type": "object", "additionalProperties": false, "required": ["erasure_comments"], "properties": {"erasure_comments": {"type": "string", "enum": ["tombstone", "delete"]}}})
                 }

@@ -5,7 +5,7 @@ use axum::Router;
 use axum::response::IntoResponse as _;
 use axum::routing::{MethodRouter, delete, get, post, put};
 
-use crate::api_v2::{deleted, erasure, groups, incremental, jobs, oauth, orgs, privacy, search, tickets, uploads, users, webhooks};
+use crate::api_v2::{deleted, erasure, groups, incremental, jobs, oauth, orgs, privacy, redaction, search, tickets, uploads, users, webhooks};
 use crate::{ApiError, AppState, middleware, openapi};
 
 /// What the OpenAPI document says about a route.
@@ -86,6 +86,11 @@ pub fn table() -> Vec<(Doc, MethodRouter<AppState>)> {
         (r!("delete", "/api/v2/tickets/{id}", "Delete a ticket (to the trash)", "Tickets", None, 204, "", &[]), delete(tickets::delete)),
         (r!("get", "/api/v2/tickets/{id}/comments", "List a ticket's comments", "Tickets", None, 200, "comments", &["page", "per_page", "page[size]", "page[after]", "sort_order", "sort", "include", "include_inline_images"]), get(tickets::comments)),
         (r!("get", "/api/v2/tickets/{id}/comments/count", "Count a ticket's comments", "Tickets", None, 200, "count", &[]), get(tickets::comments_count)),
+        (r!("put", "/api/v2/tickets/{id}/comments/{comment_id}/redact", "Redact text in a comment", "Redaction", Some("text"), 200, "comment", &[]), put(redaction::comment_text)),
+        (r!("put", "/api/v2/comment_redactions/{id}", "Redact what <redact> tags enclose in a comment", "Redaction", Some("comment_redaction"), 200, "comment", &[]), put(redaction::comment_html)),
+        (r!("put", "/api/v2/tickets/{id}/comments/{comment_id}/attachments/{attachment_id}/redact", "Redact an attachment or call recording", "Redaction", None, 200, "attachment", &[]), put(redaction::attachment)),
+        (r!("put", "/api/v2/tickets/{id}/redact", "Redact text in the subject or custom fields", "Redaction", Some("redaction"), 200, "ticket", &[]), put(redaction::ticket_fields)),
+        (r!("get", "/api/v2/tickets/{id}/audits", "A ticket's redaction history", "Redaction", None, 200, "audits", &[]), get(redaction::audits)),
         (r!("get", "/api/v2/deleted_tickets", "List deleted tickets", "Tickets", None, 200, "deleted_tickets", LIST), get(deleted::index)),
         (r!("put", "/api/v2/deleted_tickets/{id}/restore", "Restore a deleted ticket", "Tickets", None, 200, "", &[]), put(deleted::restore)),
         (r!("delete", "/api/v2/deleted_tickets/{id}", "Delete a deleted ticket permanently", "Tickets", None, 200, "job_status", &[]), delete(deleted::destroy)),

@@ -353,6 +353,7 @@ pub const TABLES: &[Table] = &[
             col("deleted_at"),
             col("deleted_by"),
             col("restricted"),
+            col("closed_at"),
         ],
     },
     Table {
@@ -408,6 +409,7 @@ pub const TABLES: &[Table] = &[
             col("size"),
             sealed("content_enc", Category::File),
             col("created_at"),
+            col("redacted_at"),
         ],
     },
     Table {
@@ -717,6 +719,41 @@ pub const TABLES: &[Table] = &[
         retention: "while the tenant exists",
         derived: false,
         columns: &[col("tenant_id"), col("erasure_comments"), col("updated_by"), col("updated_at")],
+    },
+    Table {
+        name: "ticket_events",
+        purpose: "A ticket's history of redactions: what was redacted, by whom and when, never the text",
+        subjects: &[ticket("ticket_id", "history of the ticket of"), user("actor_id", "staff who redacted")],
+        erasure: Erasure::Keep,
+        retention: "with the ticket",
+        derived: false,
+        columns: &[
+            col("id"),
+            col("tenant_id"),
+            col("ticket_id"),
+            col("actor_id"),
+            col("kind"),
+            col("comment_id"),
+            col("attachment_id"),
+            col("field_id"),
+            col("created_at"),
+        ],
+    },
+    Table {
+        name: "retention_policies",
+        purpose: "The tenant's retention periods where they differ from the defaults (GDPR Art. 5(1)(e))",
+        subjects: &[],
+        erasure: Erasure::Keep,
+        retention: "while the tenant exists",
+        derived: false,
+        columns: &[
+            col("tenant_id"),
+            col("policy"),
+            col("value"),
+            col("enabled"),
+            col("updated_by"),
+            col("updated_at"),
+        ],
     },
 ];
 

@@ -28,9 +28,11 @@ pub struct AttachmentRow {
     pub size: i64,
     /// Uploaded.
     pub created_at: Timestamp,
+    /// When its content was redacted (the row stays as a placeholder).
+    pub redacted_at: Option<Timestamp>,
 }
 
-const COLS: &str = "id, key_id, uploader_id, ticket_id, comment_id, file_name_enc, content_type, size, created_at";
+const COLS: &str = "id, key_id, uploader_id, ticket_id, comment_id, file_name_enc, content_type, size, created_at, redacted_at";
 
 fn from_row(r: &sqlx::any::AnyRow) -> Result<AttachmentRow> {
     Ok(AttachmentRow {
@@ -43,6 +45,7 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<AttachmentRow> {
         content_type: text(r, "content_type")?,
         size: i64_(r, "size")?,
         created_at: Timestamp(i64_(r, "created_at")?),
+        redacted_at: opt_i64(r, "redacted_at")?.map(Timestamp),
     })
 }
 
@@ -146,4 +149,58 @@ pub async fn rekey(c: &mut AnyConnection, tenant: TenantId, id: AttachmentId, ke
         .execute(c)
         .await?;
     Ok(())
+}
+
+/// Replaces an attachment's content by `content_enc` (an empty file, sealed), keeping the row as
+/// a placeholder with the given name, type and size. Returns whether it changed (false when
+/// already redacted).
+#[allow(clippy::too_many_arguments)]
+pub async fn redact(
+    c: &mut AnyConnection,
+    tenant: TenantId,
+    id: AttachmentId,
+    file_name_enc: Vec<u8>,
+    content_type: &str,
+    size: i64,
+    content_enc: Vec<u8>,
+    now: Timestamp,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE attachments SET file_name_enc = $3, content_type = $4, size = $5, content_enc = $6, redacted_at = $7 WHERE tenant_id = $1 AND id = $2 AND redacted_at IS NULL",
+    )
+    .bind(tenant.0)
+    .bind(id.0)
+    .bind(file_name_enc)
+    .bind(content_type.to_string())
+    .bind(size)
+    .bind(content_enc)
+    .bind(now.0)
+    .execute(c)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Bound, unredacted attachments uploaded before `before` whose type starts with one of
+/// `types` (all types when empty), oldest first: what the attachment and recording retention
+/// policies remove.
+pub async fn older_than(c: &mut AnyConnection, tenant: TenantId, before: Timestamp, types: &[&str], exclude: bool, limit: i64) -> Result<Vec<AttachmentRow>> {
+    let mut cond = String::new();
+    if !types.is_empty() {
+        let any = types
+            .iter()
+            .map(|t| format!("content_type LIKE '{}%'", t.replace('\'', "")))
+            .collect::<Vec<_>>()
+            .join(" OR ");
+        cond = if exclude { format!(" AND NOT ({any})") } else { format!(" AND ({any})") };
+    }
+    let sql = format!(
+        "SELECT {COLS} FROM attachments WHERE tenant_id = $1 AND created_at < $2 AND redacted_at IS NULL AND ticket_id IS NOT NULL{cond} ORDER BY created_at, id LIMIT $3"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(tenant.0)
+        .bind(before.0)
+        .bind(limit)
+        .fetch_all(c)
+        .await?;
+    rows.iter().map(from_row).collect()
 }

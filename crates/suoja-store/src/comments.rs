@@ -152,3 +152,10 @@ pub async fn is_public(c: &mut AnyConnection, tenant: TenantId, id: CommentId) -
         .await?;
     Ok(v == Some(1))
 }
+
+/// One comment.
+pub async fn by_id(c: &mut AnyConnection, tenant: TenantId, id: CommentId) -> Result<Option<CommentRow>> {
+    let sql = format!("SELECT {COLS} FROM comments WHERE tenant_id = $1 AND id = $2");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.0).bind(id.0).fetch_optional(c).await?;
+    row.as_ref().map(from_row).transpose()
+}

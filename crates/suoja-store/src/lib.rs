@@ -12,6 +12,7 @@ mod error;
 pub mod exports;
 pub mod graph;
 pub mod groups;
+pub mod history;
 pub mod holds;
 pub mod jobs;
 pub mod keys;

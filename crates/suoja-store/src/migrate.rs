@@ -33,6 +33,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0003_erasure.sql"),
         postgres: include_str!("../migrations/postgres/0003_erasure.sql"),
     },
+    Migration {
+        version: 4,
+        name: "retention",
+        sqlite: include_str!("../migrations/sqlite/0004_retention.sql"),
+        postgres: include_str!("../migrations/postgres/0004_retention.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.

@@ -34,3 +34,63 @@ pub async fn set_erasure_comments(c: &mut AnyConnection, tenant: TenantId, value
     }
     Ok(())
 }
+
+/// One stored retention policy: the tenant's value where it differs from the default.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetentionRow {
+    /// Policy name.
+    pub policy: String,
+    /// Period, in the policy's unit.
+    pub value: i64,
+    /// Whether the policy runs.
+    pub enabled: bool,
+    /// Who set it.
+    pub updated_by: i64,
+    /// When.
+    pub updated_at: Timestamp,
+}
+
+/// The tenant's stored retention policies.
+pub async fn retention(c: &mut AnyConnection, tenant: TenantId) -> Result<Vec<RetentionRow>> {
+    let rows = sqlx::query("SELECT policy, value, enabled, updated_by, updated_at FROM retention_policies WHERE tenant_id = $1 ORDER BY policy")
+        .bind(tenant.0)
+        .fetch_all(c)
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(RetentionRow {
+                policy: crate::row::text(r, "policy")?,
+                value: crate::row::i64_(r, "value")?,
+                enabled: crate::row::bool_(r, "enabled")?,
+                updated_by: crate::row::i64_(r, "updated_by")?,
+                updated_at: Timestamp(crate::row::i64_(r, "updated_at")?),
+            })
+        })
+        .collect()
+}
+
+/// Stores one retention policy of a tenant.
+pub async fn set_retention(c: &mut AnyConnection, tenant: TenantId, r: &RetentionRow) -> Result<()> {
+    let n = sqlx::query("UPDATE retention_policies SET value = $3, enabled = $4, updated_by = $5, updated_at = $6 WHERE tenant_id = $1 AND policy = $2")
+        .bind(tenant.0)
+        .bind(r.policy.clone())
+        .bind(r.value)
+        .bind(i64::from(r.enabled))
+        .bind(r.updated_by)
+        .bind(r.updated_at.0)
+        .execute(&mut *c)
+        .await?
+        .rows_affected();
+    if n == 0 {
+        sqlx::query("INSERT INTO retention_policies (tenant_id, policy, value, enabled, updated_by, updated_at) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(tenant.0)
+            .bind(r.policy.clone())
+            .bind(r.value)
+            .bind(i64::from(r.enabled))
+            .bind(r.updated_by)
+            .bind(r.updated_at.0)
+            .execute(c)
+            .await?;
+    }
+    Ok(())
+}

@@ -10,6 +10,7 @@ pub mod oauth;
 pub mod orgs;
 pub mod parse;
 pub mod privacy;
+pub mod redaction;
 pub mod search;
 pub mod tickets;
 pub mod uploads;

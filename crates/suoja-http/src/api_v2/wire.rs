@@ -11,7 +11,7 @@ use suoja_store::jobs::JobStatusRow;
 
 use crate::extract::BaseUrl;
 
-fn ts(t: Timestamp) -> Value {
+pub fn ts(t: Timestamp) -> Value {
     Value::String(t.to_iso())
 }
 

@@ -171,7 +171,7 @@ async fn world(app: &TestApp) -> World {
     }
 }
 
-async fn access_request(app: &TestApp, subject: i64) -> i64 {
+pub(crate) async fn access_request(app: &TestApp, subject: i64) -> i64 {
     let (s, v) = app
         .post(
             "/api/v2/privacy/requests.json",
@@ -190,7 +190,7 @@ async fn access_request(app: &TestApp, subject: i64) -> i64 {
     id
 }
 
-async fn build(app: &TestApp, request: i64, export: Value) -> (Value, Vec<u8>) {
+pub(crate) async fn build(app: &TestApp, request: i64, export: Value) -> (Value, Vec<u8>) {
     let (s, v) = app
         .post(&format!("/api/v2/privacy/requests/{request}/exports.json"), json!({ "export": export }))
         .await;
