@@ -79,6 +79,11 @@ pub struct Settings {
     pub privacy_supervisory_authority: String,
     /// Hours an export package can be downloaded before it is deleted.
     pub export_ttl_hours: u32,
+    /// Seconds between runs of the retention scheduler.
+    pub retention_interval_secs: u64,
+    /// Days a key-vault backup is kept (after this, an erased person's data in older backups
+    /// can no longer be read by anyone).
+    pub key_backup_days: u32,
 }
 
 impl Default for Settings {
@@ -103,6 +108,8 @@ impl Default for Settings {
             privacy_contact: "the privacy contact of the organisation running this helpdesk".into(),
             privacy_supervisory_authority: "the data protection supervisory authority of your country of residence".into(),
             export_ttl_hours: 168,
+            retention_interval_secs: 60,
+            key_backup_days: 7,
         }
     }
 }
@@ -131,6 +138,10 @@ pub const DEFAULT_TOML: &str = r#"# Suoja configuration. Every key can also be s
 # privacy_contact = "the privacy contact of the organisation running this helpdesk"
 # privacy_supervisory_authority = "the data protection supervisory authority of your country of residence"
 # export_ttl_hours = 168                        # export packages are deleted after this
+#
+# Retention and backups
+# retention_interval_secs = 60                  # how often retention policies are applied
+# key_backup_days = 7                           # key-vault backups are deleted after this
 "#;
 
 fn env(name: &str) -> Option<String> {
@@ -207,6 +218,12 @@ impl Settings {
         if let Some(v) = parse_env("SUOJA_EXPORT_TTL_HOURS", "export_ttl_hours")? {
             s.export_ttl_hours = v;
         }
+        if let Some(v) = parse_env("SUOJA_RETENTION_INTERVAL_SECS", "retention_interval_secs")? {
+            s.retention_interval_secs = v;
+        }
+        if let Some(v) = parse_env("SUOJA_KEY_BACKUP_DAYS", "key_backup_days")? {
+            s.key_backup_days = v;
+        }
         s.validate()?;
         Ok(s)
     }
@@ -245,6 +262,18 @@ impl Settings {
             return Err(ConfigError::Invalid {
                 name: "export_ttl_hours",
                 message: "must be between 1 and 720".into(),
+            });
+        }
+        if !(1..=3600).contains(&self.retention_interval_secs) {
+            return Err(ConfigError::Invalid {
+                name: "retention_interval_secs",
+                message: "must be between 1 and 3600".into(),
+            });
+        }
+        if !(1..=30).contains(&self.key_backup_days) {
+            return Err(ConfigError::Invalid {
+                name: "key_backup_days",
+                message: "must be between 1 and 30".into(),
             });
         }
         if let Some(u) = &self.public_url

@@ -56,6 +56,10 @@ impl ManualClock {
     pub fn new(at: Timestamp) -> Self {
         Self(Arc::new(AtomicI64::new(at.0)))
     }
+    /// Sets the clock to `at` (tests move it forward only).
+    pub fn set(&self, at: Timestamp) {
+        self.0.store(at.0, Ordering::SeqCst);
+    }
     /// Moves the clock forward by `ms` milliseconds.
     pub fn advance_ms(&self, ms: i64) {
         self.0.fetch_add(ms, Ordering::SeqCst);

@@ -183,6 +183,18 @@ impl Helpdesk {
         Ok(changed)
     }
 
+    /// Deletes a ticket with everything on it unless a legal hold keeps it (retention of closed
+    /// and trashed tickets). Returns whether it was deleted.
+    pub async fn purge_ticket_unless_held(&self, tenant: TenantId, id: TicketId) -> Result<bool> {
+        let mut tx = self.db.begin().await?;
+        if self.ticket_held(&mut tx, tenant, id).await? {
+            return Ok(false);
+        }
+        let purged = purge_ticket_rows(&mut tx, tenant, id).await?;
+        tx.commit().await?;
+        Ok(purged.tickets > 0)
+    }
+
     /// Whether a legal hold in force keeps this ticket (by its id or one of its tags).
     pub async fn ticket_held(&self, c: &mut AnyConnection, tenant: TenantId, id: TicketId) -> Result<bool> {
         let holds = suoja_store::holds::active(c, tenant, self.now()).await?;

@@ -27,13 +27,13 @@ fn error_responses() -> Map<String, Value> {
 
 fn operation(d: &Doc) -> Value {
     let mut params: Vec<Value> = Vec::new();
-    if d.path.contains("{id}") {
-        let schema = if d.path.starts_with("/api/v2/job_statuses") {
-            json!({"type": "string", "minLength": 32, "maxLength": 32})
-        } else {
-            json!({"type": "integer", "format": "int64", "minimum": 1})
+    for name in d.path.split('{').skip(1).filter_map(|p| p.split('}').next()) {
+        let schema = match name {
+            "id" if d.path.starts_with("/api/v2/job_statuses") => json!({"type": "string", "minLength": 32, "maxLength": 32}),
+            "policy" => json!({"type": "string", "enum": suoja_privacy::retention::KINDS.iter().map(|k| k.name).collect::<Vec<_>>()}),
+            _ => json!({"type": "integer", "format": "int64", "minimum": 1}),
         };
-        params.push(json!({"name": "id", "in": "path", "required": true, "schema": schema}));
+        params.push(json!({"name": name, "in": "path", "required": true, "schema": schema}));
     }
     for q in d.query {
         let required = *q == "query" || (*q == "ids") || (*q == "filename");
@@ -94,6 +94,8 @@ fn operation(d: &Doc) -> Value {
                 "export" => json!({"$ref": "#/components/schemas/ExportInput"}),
                 "webhook" => json!({"$ref": "#/components/schemas/WebhookInput"}),
                 "hold" => json!({"$ref": "#/components/schemas/HoldInput"}),
+                "retention_policy" => json!({"type": "object", "additionalProperties": false, "minProperties": 1, "properties": {
+                    "value": {"type": "integer", "minimum": 1, "maximum": 36_500}, "enabled": {"type": "boolean"}}}),
                 "redaction" => json!({"type": "object", "additionalProperties": false, "properties": {
                     "subject": {"type": "string", "minLength": 1, "maxLength": 10_000},
                     "custom_fields": {"type": "array", "maxItems": 100, "items": {"type": "object", "required": ["id"], "additionalProperties": false,

@@ -14,6 +14,7 @@ pub mod info;
 pub mod ledger;
 pub mod requests;
 pub mod restriction;
+pub mod retention;
 pub mod scan;
 
 pub use error::{PrivacyError, Result};

@@ -22,6 +22,7 @@ pub mod organizations;
 pub mod outbox;
 pub mod queue;
 pub mod requests;
+pub mod retention;
 mod row;
 pub mod schema;
 pub mod search;

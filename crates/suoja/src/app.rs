@@ -87,6 +87,7 @@ pub fn policy(settings: &Settings) -> anyhow::Result<Policy> {
         controller_contact: settings.privacy_contact.clone(),
         supervisory_authority: settings.privacy_supervisory_authority.clone(),
         region: settings.region.clone(),
+        key_backup_days: i64::from(settings.key_backup_days),
         ..Policy::default()
     })
 }
@@ -141,7 +142,8 @@ pub async fn start(settings: &Settings, helpdesk: Helpdesk, listener: Option<Tcp
     let privacy = Privacy::new(helpdesk.clone(), policy(settings)?).with_fault_hook(crash_hook());
     let state = AppState::new(privacy.clone(), public_url(settings), limits);
     let (worker_stop, worker_rx) = tokio::sync::watch::channel(false);
-    let worker = tokio::spawn(crate::worker::run(privacy.clone(), worker_rx));
+    let retention_every = Duration::from_secs(settings.retention_interval_secs);
+    let worker = tokio::spawn(crate::worker::run(privacy.clone(), retention_every, worker_rx));
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let grace = Duration::from_secs(settings.shutdown_grace_secs);
     let task = tokio::spawn(suoja_http::serve(

@@ -1,7 +1,8 @@
 //! Background work of a running server: writes the consultation log in batches, delivers queued
 //! webhook events (recording each in the disclosure log of the people it carried, retrying with
 //! backoff), resumes erasures that were interrupted or waited on a legal hold that has ended,
-//! and deletes expired export packages, identity-check links and tickets 7 days in the trash. Work is claimed from
+//! applies the retention policies (trash, closed tickets, inactive people, files, recordings,
+//! links, packages) and deletes expired export packages. Work is claimed from
 //! the durable queue, so several nodes can run this side by side and a crash loses nothing.
 
 use std::time::{Duration, Instant};
@@ -15,7 +16,7 @@ use tokio::sync::watch;
 const MAX_ATTEMPTS: i64 = 8;
 
 /// Runs until `stop` turns true, then flushes what is pending.
-pub async fn run(privacy: Privacy, mut stop: watch::Receiver<bool>) {
+pub async fn run(privacy: Privacy, retention_every: Duration, mut stop: watch::Receiver<bool>) {
     let client = match reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .redirect(reqwest::redirect::Policy::none())
@@ -45,12 +46,10 @@ pub async fn run(privacy: Privacy, mut stop: watch::Receiver<bool>) {
                 tracing::warn!(error = %e, "looking for due erasures failed");
             }
         }
-        if last_sweep.is_none_or(|t| t.elapsed() > Duration::from_secs(60)) {
+        if last_sweep.is_none_or(|t| t.elapsed() >= retention_every) {
             last_sweep = Some(Instant::now());
-            match privacy.helpdesk().purge_expired_trash().await {
-                Ok(n) if n > 0 => tracing::info!(tickets = n, "expired trash deleted"),
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "sweeping the ticket trash failed"),
+            if let Err(e) = privacy.run_retention().await {
+                tracing::warn!(error = %e, "applying the retention policies failed");
             }
             match privacy.purge_expired_packages().await {
                 Ok(n) if n > 0 => tracing::info!(packages = n, "expired export packages deleted"),

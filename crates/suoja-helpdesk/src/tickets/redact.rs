@@ -437,6 +437,32 @@ impl Helpdesk {
             .await
     }
 
+    /// Redacts an attachment for a retention policy: with no acting person, skipping files on
+    /// tickets under a legal hold. Returns whether it was redacted.
+    pub async fn redact_attachment_for_retention(&self, tenant: TenantId, id: AttachmentId) -> Result<bool> {
+        let now = self.now();
+        let mut tx = self.db.begin().await?;
+        let Some(a) = suoja_store::attachments::by_id(&mut tx, tenant, id).await?.filter(|a| a.redacted_at.is_none()) else {
+            return Ok(false);
+        };
+        let Some(ticket) = a.ticket_id else { return Ok(false) };
+        let Some(row) = suoja_store::tickets::by_id(&mut tx, tenant, ticket).await? else {
+            return Ok(false);
+        };
+        if self.ticket_held(&mut tx, tenant, ticket).await? {
+            return Ok(false);
+        }
+        let system = Scope {
+            tenant,
+            actor: UserId(0),
+            role: suoja_core::Role::Admin,
+            privacy_officer: true,
+        };
+        self.redact_attachment_in(&mut tx, &system, row, &a, now).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
     async fn attachment_view(&self, c: &mut AnyConnection, tenant: TenantId, id: AttachmentId) -> Result<Attachment> {
         let f = suoja_store::attachments::by_id(c, tenant, id)
             .await?

@@ -203,3 +203,30 @@ pub async fn update_settings(State(app): State<AppState>, Auth(scope): Auth, bod
         .ok_or_else(|| ApiError::Field("erasure_comments".into(), "erasure_comments: tombstone or delete".into(), "BlankValue"))?;
     Ok(ok(json!({ "settings": app.privacy.set_erasure_comments(&scope, &v).await? })))
 }
+
+/// `GET /privacy/retention`: every retention policy of the tenant, defaults included.
+pub async fn retention(State(app): State<AppState>, Auth(scope): Auth) -> Result<Response, ApiError> {
+    Ok(ok(json!({ "retention_policies": app.privacy.retention_policies(&scope).await? })))
+}
+
+/// `PUT /privacy/retention/{policy}` with `{"retention_policy": {"value", "enabled"}}`.
+pub async fn update_retention(State(app): State<AppState>, Auth(scope): Auth, Path(policy): Path<String>, body: JsonBody) -> Result<Response, ApiError> {
+    let root = Obj::root(&body.0);
+    root.only(&["retention_policy"])?;
+    let p = root.object("retention_policy")?;
+    p.only(&["value", "enabled"])?;
+    let value = match p.raw("value") {
+        None | Some(serde_json::Value::Null) => None,
+        Some(v) => Some(
+            v.as_i64()
+                .ok_or_else(|| ApiError::Field("value".into(), "value: must be a whole number of the policy's unit".into(), "InvalidValue"))?,
+        ),
+    };
+    let view = app.privacy.set_retention_policy(&scope, &policy, value, p.opt_bool("enabled")?).await?;
+    Ok(ok(json!({ "retention_policy": view })))
+}
+
+/// `GET /privacy/retention/{policy}/preview`: what the policy would remove now.
+pub async fn retention_preview(State(app): State<AppState>, Auth(scope): Auth, Path(policy): Path<String>) -> Result<Response, ApiError> {
+    Ok(ok(json!({ "preview": app.privacy.retention_preview(&scope, &policy).await? })))
+}

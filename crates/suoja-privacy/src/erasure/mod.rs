@@ -25,6 +25,8 @@ pub enum Origin {
     Request(i64),
     /// Permanent deletion through the API (`DELETE /deleted_users/{id}`) or by privacy staff.
     Api,
+    /// The inactive end-user retention policy.
+    Retention,
 }
 
 /// An erasure as the API shows it.
@@ -104,15 +106,21 @@ impl Privacy {
         let plan = self.make_plan(&mut tx, scope.tenant, subject, TABLES, None).await?;
         let request_id = match origin {
             Origin::Request(id) => Some(id),
-            Origin::Api => None,
+            Origin::Api | Origin::Retention => None,
         };
+        let by_retention = origin == Origin::Retention;
         let row = ErasureRow {
             id: 0,
             tenant: scope.tenant,
             subject_id: subject.0,
             subject_role: user.role.clone(),
             request_id,
-            origin: if request_id.is_some() { "request" } else { "api" }.into(),
+            origin: match origin {
+                Origin::Request(_) => "request",
+                Origin::Api => "api",
+                Origin::Retention => "retention",
+            }
+            .into(),
             state: "planned".into(),
             step: 0,
             pass: 1,
@@ -120,7 +128,7 @@ impl Privacy {
             done: json!({ "counts": {}, "steps": {} }).to_string(),
             held: "[]".into(),
             error: None,
-            actor_id: Some(scope.actor.0),
+            actor_id: (!by_retention).then_some(scope.actor.0),
             leased_until: 0,
             created_at: now,
             updated_at: now,
@@ -147,7 +155,7 @@ impl Privacy {
                 scope.tenant,
                 "erasure.started",
                 Some(subject.0),
-                Some(scope.actor.0),
+                (!by_retention).then_some(scope.actor.0),
                 json!({ "erasure": id, "request": request_id, "planned": plan.counts(), "held": plan.held.iter().map(|h| h.hold).collect::<Vec<_>>() }),
             )
             .await?;

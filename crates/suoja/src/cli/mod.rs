@@ -3,6 +3,7 @@
 
 mod init;
 mod privacy;
+mod retention;
 mod serve;
 
 use std::path::PathBuf;
@@ -45,6 +46,8 @@ pub enum Command {
         #[command(subcommand)]
         what: privacy::VerifyWhat,
     },
+    /// Retention policies: `suoja retention list|set|preview|run`.
+    Retention(retention::RetentionArgs),
     /// Run the benchmark suite and write BENCHMARKS.md.
     Bench(crate::bench::BenchArgs),
     /// The benchmark's baseline server (used by `suoja bench`).
@@ -85,6 +88,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Bench(args) => crate::bench::run(args).await,
         Command::Export(args) => privacy::export(cli.config.as_deref(), args).await,
+        Command::Retention(args) => retention::run(cli.config.as_deref(), args).await,
         Command::Verify { what } => privacy::verify(cli.config.as_deref(), what).await,
         Command::BenchBaseline { listen, db } => crate::bench::serve_baseline(listen, db).await,
         Command::Config => {

@@ -61,13 +61,13 @@ pub enum VerifyWhat {
     },
 }
 
-async fn open(config: Option<&std::path::Path>, data_dir: Option<PathBuf>) -> anyhow::Result<Privacy> {
+pub(crate) async fn open(config: Option<&std::path::Path>, data_dir: Option<PathBuf>) -> anyhow::Result<Privacy> {
     let s = super::settings(config, data_dir, None)?;
     let hd = crate::app::open(&s).await?;
     Ok(Privacy::new(hd, crate::app::policy(&s)?))
 }
 
-async fn tenant(p: &Privacy, subdomain: Option<&str>) -> anyhow::Result<TenantId> {
+pub(crate) async fn tenant(p: &Privacy, subdomain: Option<&str>) -> anyhow::Result<TenantId> {
     let mut c = p.helpdesk().db().read().await?;
     let t = match subdomain {
         Some(s) => suoja_store::tenants::by_subdomain(&mut c, s).await?,

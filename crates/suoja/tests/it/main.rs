@@ -14,6 +14,7 @@ mod privacy_ledger;
 mod privacy_rectify_restrict;
 mod privacy_redaction;
 mod privacy_requests;
+mod privacy_retention;
 mod privacy_shape;
 pub(crate) mod process;
 mod tenancy;

@@ -1,0 +1,426 @@
+//! Retention schedules (GDPR Art. 5(1)(e), A5-02): per-tenant policies, on by default with the
+//! documented defaults below, each with a preview of what it would remove now. The job runner
+//! applies them through the erasure pipeline's own primitives: closed and trashed tickets are
+//! purged with everything on them, inactive end users are erased by a full erasure (plan, run,
+//! read-back, certificate), old attachments and call recordings are redacted to placeholders;
+//! legal holds keep what they cover. Changing a policy is recorded in the ledger.
+
+use serde::Serialize;
+use serde_json::json;
+use suoja_core::{AttachmentId, Role, Scope, TenantId, TicketId, Timestamp, UserId};
+use suoja_store::settings::RetentionRow;
+
+use crate::erasure::Origin;
+use crate::{Privacy, PrivacyError, Result};
+
+/// The unit a policy's period is counted in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Unit {
+    /// Hours.
+    Hours,
+    /// Days.
+    Days,
+    /// Months of 30 days.
+    Months,
+}
+
+impl Unit {
+    fn ms(self) -> i64 {
+        match self {
+            Unit::Hours => 3_600_000,
+            Unit::Days => 86_400_000,
+            Unit::Months => 30 * 86_400_000,
+        }
+    }
+}
+
+/// One kind of policy, with its default.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Kind {
+    /// Name used by the API and CLI.
+    pub name: &'static str,
+    /// What it removes, in words.
+    pub removes: &'static str,
+    /// Unit of its period.
+    pub unit: Unit,
+    /// Period when the tenant has not chosen one.
+    pub default: i64,
+    /// Shortest period accepted.
+    pub min: i64,
+    /// Longest period accepted.
+    pub max: i64,
+}
+
+/// Every policy, with the documented defaults.
+pub const KINDS: &[Kind] = &[
+    Kind {
+        name: "closed_tickets",
+        removes: "tickets solved or closed this long ago, with their comments, notes, files and history",
+        unit: Unit::Days,
+        default: 730,
+        min: 1,
+        max: 36_500,
+    },
+    Kind {
+        name: "inactive_end_users",
+        removes: "end users with no sign-in, comment or ticket activity for this long (erased in full)",
+        unit: Unit::Months,
+        default: 36,
+        min: 1,
+        max: 1_200,
+    },
+    Kind {
+        name: "attachments",
+        removes: "files attached this long ago (a placeholder stays in the conversation)",
+        unit: Unit::Days,
+        default: 365,
+        min: 1,
+        max: 36_500,
+    },
+    Kind {
+        name: "call_recordings",
+        removes: "call recordings made this long ago (their metadata stays)",
+        unit: Unit::Days,
+        default: 90,
+        min: 1,
+        max: 36_500,
+    },
+    Kind {
+        name: "deleted_tickets",
+        removes: "tickets in the trash this long",
+        unit: Unit::Days,
+        default: 7,
+        min: 1,
+        max: 7,
+    },
+    Kind {
+        name: "verification_links",
+        removes: "identity-check links sent this long ago (a day at least: the daily link limit counts them)",
+        unit: Unit::Hours,
+        default: 48,
+        min: 24,
+        max: 8_760,
+    },
+    Kind {
+        name: "export_packages",
+        removes: "export packages built this long ago",
+        unit: Unit::Hours,
+        default: 168,
+        min: 1,
+        max: 8_760,
+    },
+];
+
+/// Most records one policy handles per tenant per run; the next run takes the rest.
+const BATCH: i64 = 500;
+
+/// A policy as it stands for a tenant.
+#[derive(Debug, Clone, Serialize)]
+pub struct PolicyView {
+    /// Name.
+    pub policy: &'static str,
+    /// What it removes.
+    pub removes: &'static str,
+    /// Period.
+    pub value: i64,
+    /// Unit of the period.
+    pub unit: Unit,
+    /// Whether it runs.
+    pub enabled: bool,
+    /// The default period.
+    pub default: i64,
+    /// Shortest and longest period accepted.
+    pub min: i64,
+    /// Longest period accepted.
+    pub max: i64,
+    /// Who last changed it (`None`: never changed).
+    pub updated_by: Option<i64>,
+    /// When.
+    pub updated_at: Option<String>,
+}
+
+/// What a policy would remove now.
+#[derive(Debug, Clone, Serialize)]
+pub struct Preview {
+    /// The policy.
+    pub policy: &'static str,
+    /// Whether it is enabled (a disabled policy removes nothing).
+    pub enabled: bool,
+    /// Records created, closed or last active before this are due.
+    pub cutoff: String,
+    /// How many are due (up to the first 500).
+    pub count: usize,
+    /// Whether there are more than `count`.
+    pub more: bool,
+    /// Of those, how many a legal hold keeps.
+    pub held: usize,
+    /// Their ids (tickets, users, attachments, links or packages).
+    pub ids: Vec<serde_json::Value>,
+}
+
+/// What one run removed, per policy.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RunReport {
+    /// (tenant, policy, records removed or started).
+    pub applied: Vec<(i64, &'static str, u64)>,
+}
+
+impl RunReport {
+    /// Records removed in total.
+    pub fn total(&self) -> u64 {
+        self.applied.iter().map(|(_, _, n)| n).sum()
+    }
+}
+
+/// Looks a policy up by name.
+pub fn kind(name: &str) -> Result<&'static Kind> {
+    KINDS.iter().find(|k| k.name == name).ok_or(PrivacyError::NotFound("Retention policy"))
+}
+
+fn require_privacy(scope: &Scope) -> Result<()> {
+    if !scope.handles_privacy() {
+        return Err(PrivacyError::Forbidden("only admins and privacy officers manage retention"));
+    }
+    Ok(())
+}
+
+fn system(tenant: TenantId) -> Scope {
+    Scope {
+        tenant,
+        actor: UserId(0),
+        role: Role::Admin,
+        privacy_officer: true,
+    }
+}
+
+fn view(k: &'static Kind, stored: Option<&RetentionRow>) -> PolicyView {
+    PolicyView {
+        policy: k.name,
+        removes: k.removes,
+        value: stored.map(|s| s.value).unwrap_or(k.default),
+        unit: k.unit,
+        enabled: stored.is_none_or(|s| s.enabled),
+        default: k.default,
+        min: k.min,
+        max: k.max,
+        updated_by: stored.map(|s| s.updated_by),
+        updated_at: stored.map(|s| s.updated_at.to_iso()),
+    }
+}
+
+impl Privacy {
+    async fn policies_of(&self, c: &mut suoja_store::AnyConnection, tenant: TenantId) -> Result<Vec<PolicyView>> {
+        let stored = suoja_store::settings::retention(c, tenant).await?;
+        Ok(KINDS.iter().map(|k| view(k, stored.iter().find(|s| s.policy == k.name))).collect())
+    }
+
+    /// The tenant's retention policies.
+    pub async fn retention_policies(&self, scope: &Scope) -> Result<Vec<PolicyView>> {
+        require_privacy(scope)?;
+        let mut c = self.hd.db().read().await?;
+        self.policies_of(&mut c, scope.tenant).await
+    }
+
+    /// Changes one policy's period and/or whether it runs; recorded in the ledger.
+    pub async fn set_retention_policy(&self, scope: &Scope, name: &str, value: Option<i64>, enabled: Option<bool>) -> Result<PolicyView> {
+        require_privacy(scope)?;
+        let k = kind(name)?;
+        if value.is_none() && enabled.is_none() {
+            return Err(PrivacyError::invalid("policy", "give a value, enabled, or both"));
+        }
+        if let Some(v) = value
+            && !(k.min..=k.max).contains(&v)
+        {
+            let unit = serde_json::to_value(k.unit)
+                .ok()
+                .and_then(|u| u.as_str().map(str::to_string))
+                .unwrap_or_default();
+            return Err(PrivacyError::invalid("value", format!("must be from {} to {} {unit}", k.min, k.max)));
+        }
+        let now = self.hd.now();
+        let mut tx = self.hd.db().begin().await?;
+        let current = self.policies_of(&mut tx, scope.tenant).await?.into_iter().find(|p| p.policy == k.name);
+        let row = RetentionRow {
+            policy: k.name.into(),
+            value: value.or(current.as_ref().map(|c| c.value)).unwrap_or(k.default),
+            enabled: enabled.or(current.as_ref().map(|c| c.enabled)).unwrap_or(true),
+            updated_by: scope.actor.0,
+            updated_at: now,
+        };
+        suoja_store::settings::set_retention(&mut tx, scope.tenant, &row).await?;
+        self.hd
+            .record_ledger(
+                &mut tx,
+                scope.tenant,
+                "retention.changed",
+                None,
+                Some(scope.actor.0),
+                json!({ "policy": k.name, "value": row.value, "unit": k.unit, "enabled": row.enabled,
+                        "previous": current.as_ref().map(|c| json!({"value": c.value, "enabled": c.enabled})) }),
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(view(k, Some(&row)))
+    }
+
+    /// What a policy would remove now (changes nothing).
+    pub async fn retention_preview(&self, scope: &Scope, name: &str) -> Result<Preview> {
+        require_privacy(scope)?;
+        let k = kind(name)?;
+        let mut c = self.hd.db().read().await?;
+        let p = self
+            .policies_of(&mut c, scope.tenant)
+            .await?
+            .into_iter()
+            .find(|p| p.policy == k.name)
+            .ok_or(PrivacyError::NotFound("Retention policy"))?;
+        drop(c);
+        let cutoff = Timestamp(self.hd.now().0 - p.value * k.unit.ms());
+        let (ids, held) = self.candidates(scope.tenant, k.name, cutoff, BATCH + 1).await?;
+        let more = ids.len() > BATCH as usize;
+        let ids: Vec<serde_json::Value> = ids.into_iter().take(BATCH as usize).collect();
+        Ok(Preview {
+            policy: k.name,
+            enabled: p.enabled,
+            cutoff: cutoff.to_iso(),
+            count: ids.len(),
+            more,
+            held,
+            ids,
+        })
+    }
+
+    /// The records a policy finds due, and how many of them a legal hold keeps.
+    async fn candidates(&self, tenant: TenantId, policy: &str, cutoff: Timestamp, limit: i64) -> Result<(Vec<serde_json::Value>, usize)> {
+        let mut c = self.hd.db().read().await?;
+        let store = &mut c;
+        let mut held = 0;
+        let ids: Vec<serde_json::Value> = match policy {
+            "closed_tickets" | "deleted_tickets" => {
+                let ids = if policy == "closed_tickets" {
+                    suoja_store::retention::closed_tickets(store, tenant, cutoff, limit).await?
+                } else {
+                    suoja_store::retention::trashed_tickets(store, tenant, cutoff, limit).await?
+                };
+                for id in &ids {
+                    if self.hd.ticket_held(store, tenant, TicketId(*id)).await? {
+                        held += 1;
+                    }
+                }
+                ids.into_iter().map(|i| json!(i)).collect()
+            }
+            "inactive_end_users" => {
+                let ids = suoja_store::retention::inactive_end_users(store, tenant, cutoff, limit).await?;
+                let holds = suoja_store::holds::active(store, tenant, self.hd.now()).await?;
+                held = ids.iter().filter(|id| holds.iter().any(|h| h.subject_id == Some(**id))).count();
+                ids.into_iter().map(|i| json!(i)).collect()
+            }
+            "attachments" | "call_recordings" => {
+                let types = ["audio/", "video/"];
+                let rows = suoja_store::attachments::older_than(store, tenant, cutoff, &types, policy == "attachments", limit).await?;
+                for r in &rows {
+                    if let Some(t) = r.ticket_id
+                        && self.hd.ticket_held(store, tenant, t).await?
+                    {
+                        held += 1;
+                    }
+                }
+                rows.into_iter().map(|r| json!(r.id.0)).collect()
+            }
+            "verification_links" => suoja_store::retention::verification_links(store, tenant, cutoff, limit)
+                .await?
+                .into_iter()
+                .map(|i| json!(i))
+                .collect(),
+            "export_packages" => suoja_store::retention::export_packages(store, tenant, cutoff, limit)
+                .await?
+                .into_iter()
+                .map(|i| json!(i))
+                .collect(),
+            _ => return Err(PrivacyError::NotFound("Retention policy")),
+        };
+        Ok((ids, held))
+    }
+
+    /// Applies every enabled policy of every tenant once (the job runner calls this every
+    /// scheduler interval). Each policy handles up to 500 records per tenant per run.
+    pub async fn run_retention(&self) -> Result<RunReport> {
+        let mut report = RunReport::default();
+        let tenants = {
+            let mut c = self.hd.db().read().await?;
+            suoja_store::tenants::ids(&mut c).await?
+        };
+        for tenant in tenants {
+            let policies = {
+                let mut c = self.hd.db().read().await?;
+                self.policies_of(&mut c, tenant).await?
+            };
+            for p in policies.iter().filter(|p| p.enabled) {
+                let k = kind(p.policy)?;
+                let cutoff = Timestamp(self.hd.now().0 - p.value * k.unit.ms());
+                let n = self.apply(tenant, k.name, cutoff).await?;
+                if n > 0 {
+                    report.applied.push((tenant.0, k.name, n));
+                    let mut tx = self.hd.db().begin().await?;
+                    self.hd
+                        .record_ledger(
+                            &mut tx,
+                            tenant,
+                            "retention.applied",
+                            None,
+                            None,
+                            json!({ "policy": k.name, "records": n, "cutoff": cutoff.to_iso() }),
+                        )
+                        .await?;
+                    tx.commit().await?;
+                    tracing::info!(tenant.id = %tenant, policy = k.name, records = n, "retention policy applied");
+                }
+            }
+        }
+        if report.total() > 0 {
+            suoja_store::dialect::retire_wal(self.hd.db()).await?;
+        }
+        Ok(report)
+    }
+
+    async fn apply(&self, tenant: TenantId, policy: &'static str, cutoff: Timestamp) -> Result<u64> {
+        let (ids, _) = self.candidates(tenant, policy, cutoff, BATCH).await?;
+        let mut n = 0;
+        match policy {
+            "closed_tickets" | "deleted_tickets" => {
+                for id in ids.iter().filter_map(serde_json::Value::as_i64) {
+                    n += u64::from(self.hd.purge_ticket_unless_held(tenant, TicketId(id)).await?);
+                }
+            }
+            "inactive_end_users" => {
+                for id in ids.iter().filter_map(serde_json::Value::as_i64) {
+                    // The worker runs the erasure (and keeps what a hold covers, as for any erasure).
+                    match self.start_erasure(&system(tenant), UserId(id), Origin::Retention).await {
+                        Ok(_) => n += 1,
+                        Err(e) => tracing::warn!(tenant.id = %tenant, user.id = id, error = %e, "retention could not start an erasure"),
+                    }
+                }
+            }
+            "attachments" | "call_recordings" => {
+                for id in ids.iter().filter_map(serde_json::Value::as_i64) {
+                    n += u64::from(self.hd.redact_attachment_for_retention(tenant, AttachmentId(id)).await?);
+                }
+            }
+            "verification_links" => {
+                let ids: Vec<i64> = ids.iter().filter_map(serde_json::Value::as_i64).collect();
+                let mut tx = self.hd.db().begin().await?;
+                n = suoja_store::retention::delete_verification_links(&mut tx, tenant, &ids).await?;
+                tx.commit().await?;
+            }
+            "export_packages" => {
+                let ids: Vec<String> = ids.iter().filter_map(|v| v.as_str().map(str::to_string)).collect();
+                let mut tx = self.hd.db().begin().await?;
+                n = suoja_store::retention::delete_export_packages(&mut tx, tenant, &ids).await?;
+                tx.commit().await?;
+            }
+            _ => {}
+        }
+        Ok(n)
+    }
+}
