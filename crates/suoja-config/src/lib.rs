@@ -84,6 +84,10 @@ pub struct Settings {
     /// Days a key-vault backup is kept (after this, an erased person's data in older backups
     /// can no longer be read by anyone).
     pub key_backup_days: u32,
+    /// The erasure ledger file (completed erasures, replayed after a restore); defaults to
+    /// `DATA_DIR/erasure-ledger.jsonl`. Several nodes on one PostgreSQL database share one file
+    /// on durable shared storage.
+    pub erasure_ledger_file: Option<PathBuf>,
 }
 
 impl Default for Settings {
@@ -110,6 +114,7 @@ impl Default for Settings {
             export_ttl_hours: 168,
             retention_interval_secs: 60,
             key_backup_days: 7,
+            erasure_ledger_file: None,
         }
     }
 }
@@ -142,6 +147,7 @@ pub const DEFAULT_TOML: &str = r#"# Suoja configuration. Every key can also be s
 # Retention and backups
 # retention_interval_secs = 60                  # how often retention policies are applied
 # key_backup_days = 7                           # key-vault backups are deleted after this
+# erasure_ledger_file = "suoja-data/erasure-ledger.jsonl"  # completed erasures, replayed after a restore
 "#;
 
 fn env(name: &str) -> Option<String> {
@@ -224,6 +230,9 @@ impl Settings {
         if let Some(v) = parse_env("SUOJA_KEY_BACKUP_DAYS", "key_backup_days")? {
             s.key_backup_days = v;
         }
+        if let Some(v) = env("SUOJA_ERASURE_LEDGER_FILE") {
+            s.erasure_ledger_file = Some(PathBuf::from(v));
+        }
         s.validate()?;
         Ok(s)
     }
@@ -303,6 +312,11 @@ impl Settings {
     /// The root key file in effect.
     pub fn root_key_file(&self) -> PathBuf {
         self.root_key_file.clone().unwrap_or_else(|| self.data_dir.join("root.key"))
+    }
+
+    /// Where completed erasures are listed for replay after a restore.
+    pub fn erasure_ledger_file(&self) -> PathBuf {
+        self.erasure_ledger_file.clone().unwrap_or_else(|| self.data_dir.join("erasure-ledger.jsonl"))
     }
 }
 

@@ -296,6 +296,63 @@ impl Helpdesk {
         Ok(out)
     }
 
+    /// Rebuilds every tenant's search index from the records (a restored backup leaves the index
+    /// out). Documents whose data key is gone are left unindexed. Calls `progress` with the
+    /// documents done; returns (indexed, unreadable).
+    pub async fn reindex_all(&self, progress: &mut dyn FnMut(u64)) -> Result<(u64, u64)> {
+        let tenants = {
+            let mut c = self.db.read().await?;
+            suoja_store::tenants::ids(&mut c).await?
+        };
+        let (mut done, mut unreadable) = (0u64, 0u64);
+        for tenant in tenants {
+            let mut tx = self.db.begin().await?;
+            suoja_store::search::clear(&mut tx, tenant).await?;
+            tx.commit().await?;
+            for table in ["users", "organizations", "tickets"] {
+                let mut after = 0;
+                loop {
+                    let mut tx = self.db.begin().await?;
+                    let ids = suoja_store::search::source_ids(&mut tx, tenant, table, after, 200).await?;
+                    let Some(last) = ids.last() else { break };
+                    after = *last;
+                    for id in ids {
+                        let indexed = match table {
+                            "users" => match suoja_store::users::by_id(&mut tx, tenant, UserId(id)).await? {
+                                Some(r) => match self.open_user(&mut tx, tenant, &r).await {
+                                    Ok(u) => index_doc(&self.vault, &mut tx, tenant, DOC_USER, id, &crate::users::user_search_text(&u), &[])
+                                        .await
+                                        .map(|()| true),
+                                    Err(HelpdeskError::Vault(_)) => Ok(false),
+                                    Err(e) => Err(e),
+                                },
+                                None => Ok(true),
+                            },
+                            "organizations" => match suoja_store::organizations::by_id(&mut tx, tenant, OrganizationId(id)).await? {
+                                Some(o) => index_doc(&self.vault, &mut tx, tenant, DOC_ORG, id, &o.name, &[]).await.map(|()| true),
+                                None => Ok(true),
+                            },
+                            _ => match self.reindex_ticket(&mut tx, tenant, TicketId(id)).await {
+                                Ok(()) => Ok(true),
+                                Err(HelpdeskError::Vault(_)) => Ok(false),
+                                Err(e) => Err(e),
+                            },
+                        }?;
+                        if indexed {
+                            done += 1;
+                        } else {
+                            unreadable += 1;
+                        }
+                    }
+                    tx.commit().await?;
+                    progress(done + unreadable);
+                }
+            }
+        }
+        suoja_store::dialect::refresh_statistics(&self.db).await?;
+        Ok((done, unreadable))
+    }
+
     /// Rebuilds a ticket's index entries from its current fields and comments.
     pub async fn reindex_ticket(&self, c: &mut AnyConnection, tenant: TenantId, id: TicketId) -> Result<()> {
         let Some(row) = suoja_store::tickets::by_id(c, tenant, id).await? else {

@@ -56,7 +56,7 @@ impl Paging {
     }
 }
 
-fn user_search_text(u: &User) -> String {
+pub(crate) fn user_search_text(u: &User) -> String {
     let mut s = u.name.expose().clone();
     for extra in [&u.email, &u.phone, &u.external_id].into_iter().flatten() {
         s.push(' ');

@@ -203,3 +203,20 @@ pub async fn advance(c: &mut AnyConnection, e: &ErasureRow, from: (i64, i64)) ->
     .await?;
     Ok(r.rows_affected() == 1)
 }
+
+/// Every completed erasure of every tenant as (tenant, person, erasure id, completed at).
+pub async fn completed(c: &mut AnyConnection) -> Result<Vec<(TenantId, i64, i64, Timestamp)>> {
+    let rows = sqlx::query("SELECT tenant_id, subject_id, id, completed_at FROM erasures WHERE state = 'completed' ORDER BY id")
+        .fetch_all(c)
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                TenantId(crate::row::i64_(r, "tenant_id")?),
+                crate::row::i64_(r, "subject_id")?,
+                crate::row::i64_(r, "id")?,
+                Timestamp(crate::row::opt_i64(r, "completed_at")?.unwrap_or(0)),
+            ))
+        })
+        .collect()
+}

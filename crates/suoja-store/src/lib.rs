@@ -3,6 +3,7 @@
 //! and holds personal values only as ciphertext or keyed hashes handed to it by callers.
 
 pub mod attachments;
+pub mod backup;
 pub mod comments;
 pub mod consultations;
 mod db;

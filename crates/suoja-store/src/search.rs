@@ -119,3 +119,24 @@ pub async fn doc_postings(c: &mut AnyConnection, tenant: TenantId, kind: i64, do
             .await?,
     )
 }
+
+/// Ids of the documents a full re-index visits, after `after`: live users, every organisation,
+/// every ticket (the trash included).
+pub async fn source_ids(c: &mut AnyConnection, tenant: TenantId, table: &str, after: i64, limit: i64) -> Result<Vec<i64>> {
+    let sql = match table {
+        "users" => "SELECT id FROM users WHERE tenant_id = $1 AND id > $2 AND deleted_at IS NULL ORDER BY id LIMIT $3",
+        "organizations" => "SELECT id FROM organizations WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT $3",
+        "tickets" => "SELECT id FROM tickets WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT $3",
+        _ => return Err(crate::StoreError::Config(format!("{table} is not indexed"))),
+    };
+    Ok(sqlx::query_scalar(sql).bind(tenant.0).bind(after).bind(limit).fetch_all(c).await?)
+}
+
+/// Removes a tenant's whole index (before rebuilding it).
+pub async fn clear(c: &mut AnyConnection, tenant: TenantId) -> Result<u64> {
+    Ok(sqlx::query("DELETE FROM search_postings WHERE tenant_id = $1")
+        .bind(tenant.0)
+        .execute(c)
+        .await?
+        .rows_affected())
+}

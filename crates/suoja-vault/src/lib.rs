@@ -6,6 +6,7 @@
 
 mod error;
 mod seal;
+pub mod stream;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -182,6 +183,25 @@ impl Vault {
         LedgerChain {
             key: derive(&self.root, &label),
         }
+    }
+
+    /// The key a backup's files are sealed under: derived from the root key and the backup's
+    /// id, so a backup is readable only with this installation's root key.
+    pub fn backup_key(&self, backup_id: &str) -> stream::FileKey {
+        let mut label = b"suoja backup v1 ".to_vec();
+        label.extend_from_slice(backup_id.as_bytes());
+        stream::FileKey::new(derive(&self.root, &label))
+    }
+
+    /// The authentication tag of a backup's manifest (HMAC under a key derived from the root
+    /// key and the backup's id).
+    pub fn backup_tag(&self, backup_id: &str, manifest: &[u8]) -> Vec<u8> {
+        let mut label = b"suoja backup manifest v1 ".to_vec();
+        label.extend_from_slice(backup_id.as_bytes());
+        let key = derive(&self.root, &label);
+        let mut mac = <Hmac<Sha256>>::new_from_slice(key.as_ref()).unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+        mac.update(manifest);
+        mac.finalize().into_bytes().to_vec()
     }
 
     /// A hasher for search tokens of one tenant.

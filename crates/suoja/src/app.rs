@@ -88,6 +88,7 @@ pub fn policy(settings: &Settings) -> anyhow::Result<Policy> {
         supervisory_authority: settings.privacy_supervisory_authority.clone(),
         region: settings.region.clone(),
         key_backup_days: i64::from(settings.key_backup_days),
+        erasure_log: Some(settings.erasure_ledger_file()),
         ..Policy::default()
     })
 }
@@ -140,6 +141,11 @@ pub async fn start(settings: &Settings, helpdesk: Helpdesk, listener: Option<Tcp
         ..HttpLimits::default()
     };
     let privacy = Privacy::new(helpdesk.clone(), policy(settings)?).with_fault_hook(crash_hook());
+    // A database restored from an older copy must not serve anyone erased since.
+    let replay = privacy.reconcile_erasure_log().await.context("replaying the erasure ledger")?;
+    if replay.erased + replay.keys_destroyed > 0 {
+        tracing::warn!(erased = replay.erased, keys = replay.keys_destroyed, "erasures replayed before serving");
+    }
     let state = AppState::new(privacy.clone(), public_url(settings), limits);
     let (worker_stop, worker_rx) = tokio::sync::watch::channel(false);
     let retention_every = Duration::from_secs(settings.retention_interval_secs);

@@ -2,6 +2,7 @@
 //! HTTP) shared by `suoja serve` and the integration tests, which boot the real server.
 
 pub mod app;
+pub mod backup;
 pub mod bench;
 pub mod cli;
 pub mod worker;

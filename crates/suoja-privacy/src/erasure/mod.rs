@@ -7,6 +7,7 @@
 mod certificate;
 pub mod holds;
 pub mod plan;
+pub mod replay;
 pub mod run;
 
 use serde_json::{Value, json};
@@ -27,6 +28,8 @@ pub enum Origin {
     Api,
     /// The inactive end-user retention policy.
     Retention,
+    /// Replaying the erasure ledger after a restore.
+    Replay,
 }
 
 /// An erasure as the API shows it.
@@ -106,9 +109,9 @@ impl Privacy {
         let plan = self.make_plan(&mut tx, scope.tenant, subject, TABLES, None).await?;
         let request_id = match origin {
             Origin::Request(id) => Some(id),
-            Origin::Api | Origin::Retention => None,
+            Origin::Api | Origin::Retention | Origin::Replay => None,
         };
-        let by_retention = origin == Origin::Retention;
+        let by_retention = matches!(origin, Origin::Retention | Origin::Replay);
         let row = ErasureRow {
             id: 0,
             tenant: scope.tenant,
@@ -119,6 +122,7 @@ impl Privacy {
                 Origin::Request(_) => "request",
                 Origin::Api => "api",
                 Origin::Retention => "retention",
+                Origin::Replay => "replay",
             }
             .into(),
             state: "planned".into(),

@@ -174,6 +174,9 @@ impl Privacy {
             suoja_store::erasures::set_lease(&mut tx, tenant, row.id, now.0 + HELD_RECHECK_MS).await?;
         }
         tx.commit().await?;
+        if row.state == "completed" {
+            self.log_erasure(super::replay::entry(tenant, row.subject_id, plan.subject_key, row.id, now));
+        }
         if step == "profile" {
             // Other nodes may have this key in memory; this one forgets it now.
             self.hd.vault().forget_cached(tenant);

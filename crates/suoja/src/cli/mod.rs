@@ -1,6 +1,7 @@
 //! The command line: `serve`, `init`, `migrate`, `config`, `export`, `verify` and `bench`. Commands parse arguments, call
 //! the library, and print; they hold no rules of their own.
 
+mod backup;
 mod init;
 mod privacy;
 mod retention;
@@ -46,6 +47,10 @@ pub enum Command {
         #[command(subcommand)]
         what: privacy::VerifyWhat,
     },
+    /// Take an encrypted backup while the server runs; `verify` or `prune` backups.
+    Backup(backup::BackupArgs),
+    /// Restore a backup, replay the erasure ledger and rebuild the search index.
+    Restore(backup::RestoreArgs),
     /// Retention policies: `suoja retention list|set|preview|run`.
     Retention(retention::RetentionArgs),
     /// Run the benchmark suite and write BENCHMARKS.md.
@@ -89,6 +94,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench(args) => crate::bench::run(args).await,
         Command::Export(args) => privacy::export(cli.config.as_deref(), args).await,
         Command::Retention(args) => retention::run(cli.config.as_deref(), args).await,
+        Command::Backup(args) => backup::run(cli.config.as_deref(), args).await,
+        Command::Restore(args) => backup::restore(cli.config.as_deref(), args).await,
         Command::Verify { what } => privacy::verify(cli.config.as_deref(), what).await,
         Command::BenchBaseline { listen, db } => crate::bench::serve_baseline(listen, db).await,
         Command::Config => {

@@ -197,8 +197,29 @@ impl TestApp {
         send(r).await
     }
 
+    /// Stops the server (its database stays).
+    pub async fn stop_server(&mut self) {
+        if let Some(r) = self.running.take() {
+            r.stop().await.unwrap();
+        }
+    }
+
+    /// Starts a server again on the same data directory and database.
+    pub async fn start_server(&mut self) {
+        let hd = suoja::app::open(&self.settings).await.expect("open");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let running = suoja::app::start(&self.settings, hd, Some(listener)).await.expect("start");
+        self.base = format!("http://{}", running.addr);
+        self.running = Some(running);
+    }
+
     /// Runs the `suoja` binary on this app's data directory and database.
     pub fn cli(&self, args: &[&str]) -> std::process::Output {
+        self.cli_command(args).output().unwrap()
+    }
+
+    /// The `suoja` command line on this app's data directory and database, not yet run.
+    pub fn cli_command(&self, args: &[&str]) -> std::process::Command {
         let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_suoja"));
         c.env_remove("SUOJA_ROOT_KEY")
             .env_remove("SUOJA_CONFIG")
@@ -207,7 +228,8 @@ impl TestApp {
             Some(u) => c.env("SUOJA_DATABASE_URL", u),
             None => c.env_remove("SUOJA_DATABASE_URL"),
         };
-        c.args(args).output().unwrap()
+        c.args(args);
+        c
     }
 
     /// An anonymous request.

@@ -1,0 +1,187 @@
+//! The erasure ledger file: one JSON line per completed erasure — tenant id, person id, their
+//! data key id, erasure id and time, never a personal value — appended when an erasure completes
+//! and kept outside the database (and outside backups). Restoring an older backup, or starting
+//! a server on a database copied back by hand, replays it before any request is served: every
+//! person erased since the copy was made is erased again by the same pipeline, and their data
+//! key destroyed, so a restore cannot bring anyone back.
+
+use std::collections::HashSet;
+use std::io::Write as _;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use suoja_core::{KeyId, Role, Scope, TenantId, Timestamp, UserId};
+
+use super::Origin;
+use crate::{Privacy, PrivacyError, Result};
+
+/// One completed erasure.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    /// Tenant.
+    pub tenant_id: i64,
+    /// The person erased.
+    pub subject_id: i64,
+    /// Their data key, destroyed.
+    pub key_id: Option<i64>,
+    /// The erasure.
+    pub erasure_id: i64,
+    /// When it completed.
+    pub completed_at: String,
+}
+
+/// What a replay did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Replay {
+    /// Entries read.
+    pub entries: usize,
+    /// People erased again (they were back in the database).
+    pub erased: usize,
+    /// Data keys destroyed that had come back without their person.
+    pub keys_destroyed: usize,
+    /// Entries of tenants this database does not have.
+    pub other_tenants: usize,
+}
+
+/// Appends entries to the file, creating it (and its directory) if needed, and syncs it.
+pub fn append(path: &Path, entries: &[Entry]) -> std::io::Result<()> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut f = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+    let mut buf = Vec::new();
+    for e in entries {
+        serde_json::to_writer(&mut buf, e)?;
+        buf.push(b'\n');
+    }
+    f.write_all(&buf)?;
+    f.sync_all()
+}
+
+/// Reads the file; a missing file is an empty ledger, a damaged line an error naming it.
+pub fn read(path: &Path) -> Result<Vec<Entry>> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(PrivacyError::Internal(format!("reading the erasure ledger {}: {e}", path.display()))),
+    };
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| serde_json::from_str(l).map_err(|e| PrivacyError::Internal(format!("erasure ledger {} line {}: {e}", path.display(), i + 1))))
+        .collect()
+}
+
+fn system(tenant: TenantId) -> Scope {
+    Scope {
+        tenant,
+        actor: UserId(0),
+        role: Role::Admin,
+        privacy_officer: true,
+    }
+}
+
+impl Privacy {
+    /// Records a completed erasure in the erasure ledger file (when one is configured).
+    pub(crate) fn log_erasure(&self, entry: Entry) {
+        if let Some(path) = &self.policy.erasure_log
+            && let Err(e) = append(path, &[entry])
+        {
+            // The next start writes it from the database (see `reconcile_erasure_log`).
+            tracing::error!(error = %e, "writing the erasure ledger file failed");
+        }
+    }
+
+    /// Makes the database and the erasure ledger file agree before serving: erasures the file
+    /// lists that the database does not hold as completed are run again; completed erasures
+    /// missing from the file are appended to it.
+    pub async fn reconcile_erasure_log(&self) -> Result<Replay> {
+        let Some(path) = self.policy.erasure_log.clone() else {
+            return Ok(Replay::default());
+        };
+        let entries = read(&path)?;
+        let replay = self.replay_erasures(&entries).await?;
+        let listed: HashSet<(i64, i64)> = entries.iter().map(|e| (e.tenant_id, e.subject_id)).collect();
+        let completed = {
+            let mut c = self.hd.db().read().await?;
+            suoja_store::erasures::completed(&mut c).await?
+        };
+        let missing: Vec<Entry> = completed
+            .into_iter()
+            .filter(|(t, s, _, _)| !listed.contains(&(t.0, *s)))
+            .map(|(t, s, id, at)| Entry {
+                tenant_id: t.0,
+                subject_id: s,
+                key_id: None,
+                erasure_id: id,
+                completed_at: at.to_iso(),
+            })
+            .collect();
+        append(&path, &missing).map_err(|e| PrivacyError::Internal(format!("writing the erasure ledger {}: {e}", path.display())))?;
+        Ok(replay)
+    }
+
+    /// Erases again everyone in `entries` whom this database still holds, and destroys their
+    /// data keys. Runs each erasure to its end (or to its legal holds) before returning.
+    pub async fn replay_erasures(&self, entries: &[Entry]) -> Result<Replay> {
+        let mut out = Replay {
+            entries: entries.len(),
+            ..Replay::default()
+        };
+        if entries.is_empty() {
+            return Ok(out);
+        }
+        let (tenants, done) = {
+            let mut c = self.hd.db().read().await?;
+            let tenants: HashSet<i64> = suoja_store::tenants::ids(&mut c).await?.into_iter().map(|t| t.0).collect();
+            let done: HashSet<(i64, i64)> = suoja_store::erasures::completed(&mut c)
+                .await?
+                .into_iter()
+                .map(|(t, s, _, _)| (t.0, s))
+                .collect();
+            (tenants, done)
+        };
+        for e in entries {
+            if !tenants.contains(&e.tenant_id) {
+                out.other_tenants += 1;
+                continue;
+            }
+            let tenant = TenantId(e.tenant_id);
+            let present = {
+                let mut c = self.hd.db().read().await?;
+                suoja_store::users::by_id(&mut c, tenant, UserId(e.subject_id)).await?.is_some()
+            };
+            if present && !done.contains(&(e.tenant_id, e.subject_id)) {
+                let row = self.erase(&system(tenant), UserId(e.subject_id), Origin::Replay).await?;
+                tracing::info!(tenant.id = %tenant, erasure.id = row.id, state = row.state, "erasure replayed after a restore");
+                out.erased += 1;
+            }
+            if let Some(k) = e.key_id {
+                let mut tx = self.hd.db().begin().await?;
+                if self.hd.vault().destroy_subject_key(&mut tx, tenant, KeyId(k)).await? {
+                    out.keys_destroyed += 1;
+                }
+                tx.commit().await?;
+                self.hd.vault().forget_cached(tenant);
+            }
+        }
+        if out.erased + out.keys_destroyed > 0 {
+            suoja_store::dialect::retire_wal(self.hd.db()).await?;
+        }
+        Ok(out)
+    }
+}
+
+/// The entry for an erasure that just completed.
+pub(crate) fn entry(tenant: TenantId, subject: i64, key: Option<i64>, erasure: i64, at: Timestamp) -> Entry {
+    Entry {
+        tenant_id: tenant.0,
+        subject_id: subject,
+        key_id: key,
+        erasure_id: erasure,
+        completed_at: at.to_iso(),
+    }
+}

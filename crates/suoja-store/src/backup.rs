@@ -1,0 +1,325 @@
+//! Consistent copies of a live database for backups, and putting one back. A backup is always a
+//! pair of SQLite files in Suoja's own schema, whatever the engine: `data.db` with every table
+//! except the search index (rebuilt on restore) and the key vault, and `keys.db` with the key
+//! vault alone (kept separately and briefly, so destroying a person's key also reaches backups).
+//!
+//! SQLite: `VACUUM INTO` copies the database in one read transaction while the server keeps
+//! writing; the vault rows move to `keys.db` and the copy is compacted. PostgreSQL: every table
+//! is read in one `REPEATABLE READ` read-only transaction (one snapshot) and written to the two
+//! files. Restoring into PostgreSQL copies the files' rows back in one transaction and moves the
+//! identity sequences past the restored ids.
+
+use std::path::Path;
+
+use futures_util::TryStreamExt as _;
+use sqlx::{Acquire as _, AnyConnection, Executor as _, Row as _};
+
+use crate::{Db, DbOptions, Engine, Result, StoreError};
+
+/// Tables that are not copied into `data.db`: the rebuildable search index, the key vault
+/// (in `keys.db` instead) and the migrations' own bookkeeping (written by the migrations).
+pub const LEFT_OUT: &[&str] = &["search_postings", "vault_tenant_keys", "vault_subject_keys", "schema_migrations"];
+
+/// The key-vault tables, copied into `keys.db`.
+pub const VAULT_TABLES: &[&str] = &["vault_tenant_keys", "vault_subject_keys"];
+
+/// Rows per multi-row insert.
+const BATCH: usize = 200;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Int,
+    Text,
+    Blob,
+}
+
+/// A table's columns with their declared SQLite types, read from a SQLite connection.
+async fn table_columns(c: &mut AnyConnection, table: &str) -> Result<Vec<(String, Kind)>> {
+    let rows = sqlx::query("SELECT name, type FROM pragma_table_info($1) ORDER BY cid")
+        .bind(table.to_string())
+        .fetch_all(&mut *c)
+        .await?;
+    let mut out = Vec::new();
+    for r in rows {
+        let name: String = r.try_get("name")?;
+        let ty: String = r.try_get("type")?;
+        let kind = match ty.to_ascii_uppercase().as_str() {
+            "INTEGER" => Kind::Int,
+            "TEXT" => Kind::Text,
+            "BLOB" => Kind::Blob,
+            other => return Err(StoreError::Config(format!("column {table}.{name} has an unexpected type {other}"))),
+        };
+        out.push((name, kind));
+    }
+    Ok(out)
+}
+
+async fn sqlite_tables(c: &mut AnyConnection) -> Result<Vec<String>> {
+    Ok(
+        sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+            .fetch_all(&mut *c)
+            .await?,
+    )
+}
+
+/// Copies the rows of `table` from `src` to `dst` (both in Suoja's schema); returns how many.
+async fn copy_table(src: &mut AnyConnection, dst: &mut AnyConnection, table: &str, cols: &[(String, Kind)], progress: &mut dyn FnMut(u64)) -> Result<u64> {
+    let names = cols.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", ");
+    let select = format!("SELECT {names} FROM {table}");
+    let mut rows = sqlx::query(sqlx::AssertSqlSafe(select)).fetch(&mut *src);
+    let mut batch: Vec<sqlx::any::AnyRow> = Vec::with_capacity(BATCH);
+    let mut n = 0u64;
+    loop {
+        let next = rows.try_next().await?;
+        let done = next.is_none();
+        if let Some(r) = next {
+            batch.push(r);
+        }
+        if batch.len() == BATCH || (done && !batch.is_empty()) {
+            let mut sql = format!("INSERT INTO {table} ({names}) VALUES ");
+            let mut p = 0;
+            for i in 0..batch.len() {
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push('(');
+                for j in 0..cols.len() {
+                    if j > 0 {
+                        sql.push_str(", ");
+                    }
+                    p += 1;
+                    sql.push_str(&format!("${p}"));
+                }
+                sql.push(')');
+            }
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for r in &batch {
+                for (name, kind) in cols {
+                    q = match kind {
+                        Kind::Int => q.bind(r.try_get::<Option<i64>, _>(name.as_str())?),
+                        Kind::Text => q.bind(r.try_get::<Option<String>, _>(name.as_str())?),
+                        Kind::Blob => q.bind(r.try_get::<Option<Vec<u8>>, _>(name.as_str())?),
+                    };
+                }
+            }
+            q.execute(&mut *dst).await?;
+            n += batch.len() as u64;
+            progress(n);
+            batch.clear();
+        }
+        if done {
+            break;
+        }
+    }
+    Ok(n)
+}
+
+async fn open_file(path: &Path) -> Result<Db> {
+    let url = format!("sqlite://{}", path.display());
+    Db::connect(
+        &url,
+        &DbOptions {
+            max_connections: 1,
+            ..DbOptions::default()
+        },
+    )
+    .await
+}
+
+/// A snapshot's result: rows per table, the schema version, the engine.
+pub type Snapshot = (Vec<(String, u64)>, i64, Engine);
+
+/// Writes a consistent copy of the database at `url` as `data` and `keys` (two new SQLite
+/// files) without writing to it (a SQLite source is opened read-only, so a running server's
+/// writes are never in its way); calls `progress` with rows copied (PostgreSQL).
+pub async fn snapshot(url: &str, data: &Path, keys: &Path, progress: &mut dyn FnMut(u64)) -> Result<Snapshot> {
+    use sqlx::{ConnectOptions as _, Connection as _};
+    use std::str::FromStr as _;
+    sqlx::any::install_default_drivers();
+    if url.starts_with("sqlite:") {
+        let file = url.split('?').next().unwrap_or(url);
+        let mut src = sqlx::any::AnyConnectOptions::from_str(&format!("{file}?mode=ro"))?.connect().await?;
+        src.execute("PRAGMA busy_timeout = 10000").await?;
+        let version: i64 = sqlx::query_scalar("SELECT MAX(version) FROM schema_migrations").fetch_one(&mut src).await?;
+        let target = data.to_str().ok_or_else(|| StoreError::Config("backup path is not valid UTF-8".into()))?;
+        sqlx::query("VACUUM INTO $1").bind(target.to_string()).execute(&mut src).await?;
+        src.close().await?;
+        return Ok((split_copy(data, keys, progress).await?, version, Engine::Sqlite));
+    }
+    let db = Db::connect(url, &DbOptions::default()).await?;
+    let counts = copy_snapshot(&db, data, keys, progress).await;
+    db.close().await;
+    Ok((counts?, crate::migrate::latest_version(), Engine::Postgres))
+}
+
+/// Moves the vault rows of a fresh SQLite copy into `keys`, drops the search index and compacts.
+async fn split_copy(data: &Path, keys: &Path, progress: &mut dyn FnMut(u64)) -> Result<Vec<(String, u64)>> {
+    let copy = open_file(data).await?;
+    let keys_db = open_file(keys).await?;
+    let mut kc = keys_db.write_pool().acquire().await?;
+    let mut dc = copy.write_pool().acquire().await?;
+    let mut counts = Vec::new();
+    for t in VAULT_TABLES {
+        let cols = table_columns(&mut dc, t).await?;
+        let n = copy_table(&mut dc, &mut kc, t, &cols, progress).await?;
+        counts.push(((*t).to_string(), n));
+    }
+    drop(kc);
+    keys_db.close().await;
+    for t in VAULT_TABLES.iter().chain(["search_postings"].iter()) {
+        dc.execute(sqlx::AssertSqlSafe(format!("DELETE FROM {t}"))).await?;
+    }
+    dc.execute("VACUUM").await?;
+    for t in sqlite_tables(&mut dc).await? {
+        if LEFT_OUT.contains(&t.as_str()) {
+            continue;
+        }
+        let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {t}")))
+            .fetch_one(&mut *dc)
+            .await?;
+        counts.push((t, u64::try_from(n).unwrap_or(0)));
+    }
+    drop(dc);
+    copy.close().await;
+    Ok(counts)
+}
+
+/// Copies every table of a PostgreSQL database in one snapshot into `data` and `keys`.
+async fn copy_snapshot(db: &Db, data: &Path, keys: &Path, progress: &mut dyn FnMut(u64)) -> Result<Vec<(String, u64)>> {
+    let copy = open_file(data).await?;
+    let keys_db = open_file(keys).await?;
+    let mut conn = db.write_pool().acquire().await?;
+    let mut snap = conn.begin().await?;
+    snap.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").await?;
+    let mut dc = copy.write_pool().acquire().await?;
+    let mut kc = keys_db.write_pool().acquire().await?;
+    let mut counts = Vec::new();
+    let mut done = 0u64;
+    for t in sqlite_tables(&mut dc).await? {
+        if LEFT_OUT.contains(&t.as_str()) && !VAULT_TABLES.contains(&t.as_str()) {
+            continue;
+        }
+        let cols = table_columns(&mut dc, &t).await?;
+        let target = if VAULT_TABLES.contains(&t.as_str()) { &mut kc } else { &mut dc };
+        let mut tx = target.begin().await?;
+        let base = done;
+        let n = copy_table(&mut snap, &mut tx, &t, &cols, &mut |k| progress(base + k)).await?;
+        tx.commit().await?;
+        done += n;
+        counts.push((t, n));
+    }
+    snap.commit().await?;
+    drop((dc, kc));
+    copy.close().await;
+    keys_db.close().await;
+    Ok(counts)
+}
+
+/// Whether `db` holds no tenant yet (a fresh database, safe to restore into).
+pub async fn is_empty(db: &Db) -> Result<bool> {
+    let mut c = db.read().await?;
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tenants").fetch_one(&mut *c).await?;
+    Ok(n == 0)
+}
+
+/// Deletes every row of every table (a forced restore over existing data), in one transaction.
+pub async fn clear(db: &Db) -> Result<()> {
+    let mut tx = db.begin().await?;
+    for t in crate::schema::columns(db)
+        .await?
+        .into_iter()
+        .map(|c| c.table)
+        .collect::<std::collections::BTreeSet<_>>()
+    {
+        tx.execute(sqlx::AssertSqlSafe(format!("DELETE FROM {t}"))).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Copies a restored `data.db` and `keys.db` into `db` (PostgreSQL, migrated and empty) in one
+/// transaction, then moves every identity sequence past the restored ids.
+pub async fn import(db: &Db, data: &Path, keys: &Path, progress: &mut dyn FnMut(u64)) -> Result<u64> {
+    let data_db = open_file(data).await?;
+    let keys_db = open_file(keys).await?;
+    let mut dc = data_db.write_pool().acquire().await?;
+    let mut kc = keys_db.write_pool().acquire().await?;
+    let mut tx = db.begin().await?;
+    let mut done = 0u64;
+    for t in sqlite_tables(&mut dc).await? {
+        if LEFT_OUT.contains(&t.as_str()) {
+            continue;
+        }
+        let cols = table_columns(&mut dc, &t).await?;
+        let base = done;
+        done += copy_table(&mut dc, &mut tx, &t, &cols, &mut |k| progress(base + k)).await?;
+    }
+    for t in VAULT_TABLES {
+        let cols = table_columns(&mut kc, t).await?;
+        let base = done;
+        done += copy_table(&mut kc, &mut tx, t, &cols, &mut |k| progress(base + k)).await?;
+    }
+    if db.engine() == Engine::Postgres {
+        let seqs: Vec<(String, String)> = sqlx::query(
+            "SELECT table_name::text AS t, column_name::text AS c FROM information_schema.columns WHERE table_schema = current_schema() AND is_identity = 'YES'",
+        )
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get("t")?, r.try_get("c")?)))
+        .collect::<Result<_>>()?;
+        for (t, c) in seqs {
+            tx.execute(sqlx::AssertSqlSafe(format!(
+                "SELECT setval(pg_get_serial_sequence('{t}', '{c}'), COALESCE((SELECT MAX({c}) FROM {t}), 0) + 1, false)"
+            )))
+            .await?;
+        }
+    }
+    tx.commit().await?;
+    drop((dc, kc));
+    data_db.close().await;
+    keys_db.close().await;
+    Ok(done)
+}
+
+/// Puts the vault rows of `keys` into the SQLite database at `data` (restoring into SQLite).
+pub async fn attach_keys(data: &Path, keys: &Path) -> Result<u64> {
+    let data_db = open_file(data).await?;
+    let keys_db = open_file(keys).await?;
+    let mut kc = keys_db.write_pool().acquire().await?;
+    let mut tx = data_db.begin().await?;
+    let mut n = 0;
+    for t in VAULT_TABLES {
+        let cols = table_columns(&mut kc, t).await?;
+        n += copy_table(&mut kc, &mut tx, t, &cols, &mut |_| {}).await?;
+    }
+    tx.commit().await?;
+    drop(kc);
+    keys_db.close().await;
+    data_db.close().await;
+    Ok(n)
+}
+
+/// SQLite's own check of a database file; `Ok(())` when it reports no damage.
+pub async fn integrity_check(path: &Path) -> Result<()> {
+    use sqlx::{ConnectOptions as _, Connection as _};
+    sqlx::any::install_default_drivers();
+    use std::str::FromStr as _;
+    let url = format!("sqlite://{}?mode=ro", path.display());
+    let mut c = sqlx::any::AnyConnectOptions::from_str(&url)?.connect().await?;
+    let rows: Vec<String> = sqlx::query_scalar("PRAGMA integrity_check").fetch_all(&mut c).await?;
+    let version: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM schema_migrations")
+        .fetch_one(&mut c)
+        .await
+        .ok()
+        .flatten();
+    c.close().await?;
+    if rows != ["ok"] {
+        return Err(StoreError::Config(format!("the database file is damaged: {}", rows.join("; "))));
+    }
+    match version {
+        Some(v) if v <= crate::migrate::latest_version() => Ok(()),
+        Some(v) => Err(StoreError::Config(format!("the backup has schema version {v}, newer than this build knows"))),
+        None => Err(StoreError::Config("the file is not a Suoja database".into())),
+    }
+}

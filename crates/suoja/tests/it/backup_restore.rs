@@ -1,0 +1,254 @@
+//! Backups that honour erasure (issue: backups and restore): a backup taken while the server
+//! answers requests; `backup verify`; damaged, truncated, altered or key-less backups and a
+//! non-empty target are refused before anything is touched; a canary person is erased after
+//! the backup — the old backup file's copy of their data cannot be opened with the vault's keys
+//! even before any replay, while everyone else's can; the old backup is restored, the erasure
+//! ledger replayed and the search index rebuilt, and then the person is absent through the API
+//! and the byte scan of the data directory (and PostgreSQL's cluster, and the backups) finds
+//! none of their values while everyone else's data is intact.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use reqwest::StatusCode;
+use serde_json::json;
+use suoja_privacy::scan::{Canary, scan};
+
+use crate::harness::{Engine, TempDir, TestApp, pg_url};
+use crate::privacy_erasure::{surfaces, world};
+
+fn run_ok(out: &std::process::Output, what: &str) -> String {
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "{what} failed: {stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    stdout
+}
+
+fn refused(out: &std::process::Output, what: &str, says: &str) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{what} was accepted");
+    assert!(stderr.contains(says), "{what}: expected \"{says}\" in: {stderr}");
+}
+
+fn backup_dir(root: &Path) -> PathBuf {
+    std::fs::read_dir(root)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.join("manifest.json").exists())
+        .expect("a backup folder")
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_file() {
+            std::fs::copy(&p, to.join(p.file_name().unwrap())).unwrap();
+        }
+    }
+}
+
+async fn ticket_count(app: &TestApp) -> i64 {
+    let (s, v) = app.get("/api/v2/tickets/count.json").await;
+    if s == StatusCode::OK {
+        return v["count"]["value"].as_i64().unwrap();
+    }
+    let (_, v) = app.get("/api/v2/tickets.json").await;
+    v["count"].as_i64().unwrap()
+}
+
+async fn backup_erase_restore(engine: Engine) {
+    if engine == Engine::Postgres && pg_url().is_none() {
+        eprintln!("skipped: SUOJA_TEST_PG_URL is not set");
+        return;
+    }
+    let mut app = TestApp::spawn(engine).await;
+    let w = world(&app).await;
+    let backups = TempDir::new();
+    let root = backups.0.clone();
+
+    // The backup runs while the server answers reads and writes.
+    let mut cmd = app.cli_command(&["backup", "--to", root.to_str().unwrap()]);
+    let taking = tokio::task::spawn_blocking(move || cmd.output().unwrap());
+    let mut answered = 0;
+    while !taking.is_finished() {
+        let (s, v) = app.get(&format!("/api/v2/tickets/{}.json", w.t2)).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let (s, v) = app
+            .post(
+                "/api/v2/tickets.json",
+                json!({"ticket": {"requester_id": w.b.id, "subject": "during backup", "comment": {"body": "written while the backup ran"}}}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        answered += 1;
+    }
+    let out = taking.await.unwrap();
+    let said = run_ok(&out, "backup");
+    assert!(said.contains("written to"), "{said}");
+    assert!(answered > 0, "the server answered during the backup");
+    let dir = backup_dir(&root);
+    let said = run_ok(&app.cli(&["backup", "verify", dir.to_str().unwrap()]), "verify");
+    assert!(said.contains("intact"), "{said}");
+    let manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
+    let id = manifest["id"].as_str().unwrap().to_string();
+    assert!(
+        manifest["rows"].as_array().unwrap().iter().all(|r| r[0] != "search_postings"),
+        "the search index is left out: {manifest}"
+    );
+    let keys_file = root.join("key-vault").join(format!("{id}.keys.suoja"));
+    assert!(keys_file.exists(), "the key vault is kept apart");
+
+    // Bad backups and a non-empty target are refused, and nothing changes.
+    let before = ticket_count(&app).await;
+    let bad = root.join("bad");
+    copy_dir(&dir, &bad);
+    let data = bad.join("data.suoja");
+    let full = std::fs::read(&data).unwrap();
+    let restore_bad = |why: &str, says: &str| {
+        let out = app.cli(&["restore", "--from", bad.to_str().unwrap(), "--keys", keys_file.to_str().unwrap(), "--force"]);
+        refused(&out, why, says);
+    };
+    std::fs::write(&data, &full[..full.len() / 2]).unwrap();
+    restore_bad("a truncated backup", "damaged or truncated");
+    refused(
+        &app.cli(&["backup", "verify", bad.to_str().unwrap()]),
+        "verify of a truncated backup",
+        "damaged or truncated",
+    );
+    let mut flipped = full.clone();
+    let mid = flipped.len() / 3;
+    flipped[mid] ^= 0x40;
+    std::fs::write(&data, &flipped).unwrap();
+    restore_bad("a corrupt backup", "damaged");
+    std::fs::write(&data, &full).unwrap();
+    let text = std::fs::read_to_string(bad.join("manifest.json"))
+        .unwrap()
+        .replace(&format!("\"engine\": \"{}\"", manifest["engine"].as_str().unwrap()), "\"engine\": \"other\"");
+    std::fs::write(bad.join("manifest.json"), text).unwrap();
+    restore_bad("an altered manifest", "altered");
+    std::fs::write(bad.join("manifest.json"), b"{not json").unwrap();
+    restore_bad("a broken manifest", "not a backup manifest");
+    let out = app.cli(&["restore", "--from", dir.to_str().unwrap()]);
+    refused(&out, "a restore over data without --force", "--force");
+    let out = app.cli(&[
+        "restore",
+        "--from",
+        dir.to_str().unwrap(),
+        "--keys",
+        root.join("nothing.txt").to_str().unwrap(),
+        "--force",
+    ]);
+    refused(&out, "a keys file that is not one", "--keys");
+    assert_eq!(ticket_count(&app).await, before, "nothing was touched by refused restores");
+
+    // A is erased after the backup.
+    let (s, v) = app.post(&format!("/api/v2/privacy/subjects/{}/erasure.json", w.a.id), json!({})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["erasure"]["state"], "completed", "{v}");
+
+    // Even before any replay, the old backup's copy of A cannot be opened with the vault as it
+    // now stands (A's key is destroyed), while B's data opens.
+    let scratch = TempDir::new();
+    let plain = scratch.0.join("data.db");
+    {
+        let key = app.helpdesk().vault().backup_key(&id);
+        let mut out = std::fs::File::create(&plain).unwrap();
+        suoja_vault::stream::open(&key, "data", &mut std::fs::File::open(dir.join("data.suoja")).unwrap(), &mut out, &mut |_| {}).unwrap();
+        out.flush().unwrap();
+    }
+    let old = suoja_store::Db::connect(&format!("sqlite://{}", plain.display()), &suoja_store::DbOptions::default())
+        .await
+        .unwrap();
+    let (mut opened, mut refused_a) = (Vec::new(), 0);
+    {
+        let mut oc = old.read().await.unwrap();
+        let a_key: i64 = sqlx::query_scalar("SELECT key_id FROM users WHERE id = $1")
+            .bind(w.a.id)
+            .fetch_one(&mut *oc)
+            .await
+            .unwrap();
+        let rows: Vec<(i64, Vec<u8>)> = sqlx::query_as::<_, (i64, Vec<u8>)>("SELECT key_id, body_enc FROM comments")
+            .fetch_all(&mut *oc)
+            .await
+            .unwrap();
+        let users: Vec<(i64, Vec<u8>)> = sqlx::query_as::<_, (i64, Vec<u8>)>("SELECT key_id, name_enc FROM users")
+            .fetch_all(&mut *oc)
+            .await
+            .unwrap();
+        let mut live = app.helpdesk().db().read().await.unwrap();
+        let tenant = suoja_core::TenantId(app.t.tenant_id);
+        for (key, sealed) in rows.into_iter().chain(users) {
+            match app.helpdesk().vault().decrypt_str(&mut live, tenant, &sealed).await {
+                Ok(text) => {
+                    assert_ne!(key, a_key, "data sealed under A's key opened from the old backup: {text}");
+                    opened.push(text);
+                }
+                Err(_) => {
+                    assert_eq!(key, a_key, "only data sealed under A's key is unreadable");
+                    refused_a += 1;
+                }
+            }
+        }
+    }
+    old.close().await;
+    assert!(refused_a >= 2, "A's name and comments are in the backup, sealed");
+    assert!(opened.iter().any(|t| t == &w.b.name), "B's data opens from the backup");
+    drop(scratch);
+
+    // Restore the old backup over the live data: replay, then a rebuilt index.
+    app.stop_server().await;
+    let said = run_ok(&app.cli(&["restore", "--from", dir.to_str().unwrap(), "--force"]), "restore");
+    assert!(said.contains("1 erasures replayed"), "{said}");
+    app.start_server().await;
+
+    // A is absent; B and everyone else's data intact.
+    for path in [format!("/api/v2/users/{}.json", w.a.id), format!("/api/v2/tickets/{}.json", w.t1)] {
+        let (s, v) = app.get(&path).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{path}: {v}");
+    }
+    let (s, v) = app.get(&format!("/api/v2/users/{}.json", w.b.id)).await;
+    assert_eq!((s, v["user"]["name"].as_str()), (StatusCode::OK, Some(w.b.name.as_str())));
+    let (s, v) = app.get(&format!("/api/v2/tickets/{}.json", w.t3)).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (_, v) = app.get(&format!("/api/v2/search.json?query={}", w.b.email)).await;
+    assert!(v["count"].as_i64().unwrap() >= 1, "the rebuilt index finds B: {v}");
+    for canary in &w.a.canaries {
+        let (_, v) = app.get(&format!("/api/v2/search.json?query={canary}")).await;
+        assert!(!w.a.canaries.iter().any(|c| v.to_string().contains(c.as_str())), "search shows A: {v}");
+        let (_, v) = app.get(&format!("/api/v2/users/search.json?query={canary}")).await;
+        assert!(!v.to_string().contains(&w.a.email), "user search shows A: {v}");
+    }
+    let (_, v) = app.get("/api/v2/privacy/erasures.json").await;
+    assert!(
+        v["erasures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["subject_id"] == w.a.id && e["origin"] == "replay" && e["state"] == "completed"),
+        "{v}"
+    );
+    assert!(app.privacy().verify_ledger(&app.admin_scope()).await.unwrap().ok());
+
+    // Bytes: nothing of A in the data directory, the cluster or the backups; B still found.
+    let mut places = surfaces(&app).await;
+    places.push(root.clone());
+    let a: Vec<Canary> = w.a.canaries.iter().enumerate().map(|(i, v)| Canary::text(format!("a{i}"), v.clone())).collect();
+    let report = scan(&places, &a).unwrap();
+    assert!(
+        report.hits.is_empty(),
+        "{:?}",
+        report.hits.iter().map(|h| (&h.canary, &h.path, &h.encoding)).collect::<Vec<_>>()
+    );
+    let (_, v) = app.get(&format!("/api/v2/users/{}.json", w.b.id)).await;
+    assert_eq!(v["user"]["email"], w.b.email.as_str());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backup_erase_restore_sqlite() {
+    backup_erase_restore(Engine::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backup_erase_restore_postgres() {
+    backup_erase_restore(Engine::Postgres).await;
+}
