@@ -335,6 +335,7 @@ mod tests {
         let mut parsed: Settings = toml::from_str(&uncommented).unwrap();
         assert_eq!(parsed.database_url.take().unwrap(), Settings::default().database_url());
         assert_eq!(parsed.root_key_file.take().unwrap(), Settings::default().root_key_file());
+        assert_eq!(parsed.erasure_ledger_file.take().unwrap(), Settings::default().erasure_ledger_file());
         assert_eq!(parsed, Settings::default());
     }
 

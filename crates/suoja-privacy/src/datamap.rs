@@ -765,6 +765,15 @@ pub fn table(name: &str) -> Option<&'static Table> {
     TABLES.iter().find(|t| t.name == name)
 }
 
+/// Every column that can hold personal data or a value derived from it (sealed values, keyed
+/// hashes, wrapped keys, plain organisational text): every column whose category is not `None`.
+pub fn personal_columns() -> Vec<(&'static str, &'static str)> {
+    TABLES
+        .iter()
+        .flat_map(|t| t.columns.iter().filter(|c| c.category != Category::None).map(move |c| (t.name, c.name)))
+        .collect()
+}
+
 /// Every declared (table, column) pair, sorted.
 pub fn declared_columns() -> Vec<(&'static str, &'static str)> {
     let mut out: Vec<_> = TABLES.iter().flat_map(|t| t.columns.iter().map(move |c| (t.name, c.name))).collect();

@@ -116,6 +116,7 @@ impl Db {
         if engine == Engine::Sqlite {
             // Gives the planner statistics where they are missing or stale (cheap when fresh).
             db.write.execute("PRAGMA analysis_limit = 2000; PRAGMA optimize = 0x10002;").await?;
+            crate::dialect::drop_samples(&db).await?;
         }
         Ok(db)
     }

@@ -39,6 +39,23 @@ pub async fn vacuum_table(db: &Db, table: &str) -> Result<()> {
 pub async fn refresh_statistics(db: &Db) -> Result<()> {
     if db.engine() == Engine::Sqlite {
         db.write_pool().execute("PRAGMA analysis_limit = 2000; PRAGMA optimize;").await?;
+        drop_samples(db).await?;
+    }
+    Ok(())
+}
+
+/// Removes the sample index keys SQLite's `ANALYZE` keeps in `sqlite_stat4` (this build of
+/// SQLite has STAT4): they would be copies of index keys — organisation names, blind-index
+/// hashes — that outlive their rows. The planner keeps the row counts of `sqlite_stat1`.
+pub async fn drop_samples(db: &Db) -> Result<()> {
+    if db.engine() != Engine::Sqlite {
+        return Ok(());
+    }
+    let has: Option<String> = sqlx::query_scalar("SELECT name FROM sqlite_master WHERE name = 'sqlite_stat4'")
+        .fetch_optional(db.write_pool())
+        .await?;
+    if has.is_some() {
+        db.write_pool().execute("DELETE FROM sqlite_stat4; ANALYZE sqlite_schema;").await?;
     }
     Ok(())
 }
@@ -68,4 +85,38 @@ pub async fn retire_wal(db: &Db) -> Result<bool> {
         }
     }
     Ok(true)
+}
+
+/// Keeps the given columns out of the planner's statistics. PostgreSQL's `ANALYZE` copies sample
+/// values of every column into `pg_statistic` (most common values, histogram bounds), where they
+/// outlive the rows they came from; for columns that hold personal data — even sealed values,
+/// wrapped keys and blind-index hashes — that would be a copy erasure cannot reach. Sets their
+/// statistics target to 0 where it is not yet (idempotent, cheap when already set); returns how
+/// many changed. SQLite keeps only row counts (`sqlite_stat1`): nothing to do.
+pub async fn exclude_from_statistics(db: &Db, columns: &[(&str, &str)]) -> Result<u64> {
+    if db.engine() != Engine::Postgres {
+        return Ok(0);
+    }
+    let mut changed = 0;
+    for (table, column) in columns {
+        let safe = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if !safe(table) || !safe(column) {
+            continue;
+        }
+        let target: Option<i64> = sqlx::query_scalar(
+            "SELECT COALESCE(a.attstattarget::int8, -1) FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid \
+             WHERE c.relname = $1 AND c.relnamespace = current_schema()::regnamespace AND a.attname = $2 AND NOT a.attisdropped",
+        )
+        .bind(table.to_string())
+        .bind(column.to_string())
+        .fetch_optional(db.write_pool())
+        .await?;
+        if matches!(target, Some(t) if t != 0) {
+            db.write_pool()
+                .execute(sqlx::AssertSqlSafe(format!("ALTER TABLE {table} ALTER COLUMN {column} SET STATISTICS 0")))
+                .await?;
+            changed += 1;
+        }
+    }
+    Ok(changed)
 }

@@ -141,6 +141,10 @@ pub async fn start(settings: &Settings, helpdesk: Helpdesk, listener: Option<Tcp
         ..HttpLimits::default()
     };
     let privacy = Privacy::new(helpdesk.clone(), policy(settings)?).with_fault_hook(crash_hook());
+    // Personal columns never get sampled into the engine's statistics.
+    suoja_store::dialect::exclude_from_statistics(helpdesk.db(), &suoja_privacy::datamap::personal_columns())
+        .await
+        .context("keeping personal columns out of the planner's statistics")?;
     // A database restored from an older copy must not serve anyone erased since.
     let replay = privacy.reconcile_erasure_log().await.context("replaying the erasure ledger")?;
     if replay.erased + replay.keys_destroyed > 0 {

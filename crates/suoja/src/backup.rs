@@ -371,10 +371,15 @@ pub struct Restored {
     pub replay: suoja_privacy::erasure::replay::Replay,
     /// Search documents rebuilt, and those whose key is gone.
     pub indexed: (u64, u64),
+    /// Seconds spent decrypting and checking, putting the records back, replaying erasures
+    /// and rebuilding the search index.
+    pub secs: [f64; 4],
 }
 
 /// `suoja restore --from DIR`.
 pub async fn restore(settings: &Settings, dir: &Path, opts: &RestoreOptions) -> anyhow::Result<Restored> {
+    let clock = std::time::Instant::now();
+    let mut secs = [0.0; 4];
     let vault = Vault::new(crate::app::load_root_key(settings)?);
     let m = read_manifest(dir, &vault)?;
     let now = Timestamp(jiff::Timestamp::now().as_millisecond());
@@ -393,6 +398,7 @@ pub async fn restore(settings: &Settings, dir: &Path, opts: &RestoreOptions) -> 
     unpack(dir, &m, &vault, &scratch.0, Some((&keys_path, &keys_id))).await?;
     let (data_db, keys_db) = (scratch.0.join("data.db"), scratch.0.join("keys.db"));
     let rows: u64 = m.rows.iter().map(|(_, n)| n).sum();
+    secs[0] = clock.elapsed().as_secs_f64();
     match &sqlite_file {
         Some(target) => {
             if target.exists() {
@@ -426,21 +432,25 @@ pub async fn restore(settings: &Settings, dir: &Path, opts: &RestoreOptions) -> 
         }
     }
     drop(scratch);
+    secs[1] = clock.elapsed().as_secs_f64() - secs[0];
     // Before anything serves it: erasures since the backup, then the search index.
     let hd = crate::app::open(settings).await?;
     let privacy = suoja_privacy::Privacy::new(hd.clone(), crate::app::policy(settings)?);
     let replay = privacy.reconcile_erasure_log().await?;
+    secs[2] = clock.elapsed().as_secs_f64() - secs[0] - secs[1];
     let progress = indicatif::ProgressBar::new_spinner();
     progress.set_message("rebuilding the search index");
     let indexed = hd.reindex_all(&mut |n| progress.set_position(n)).await?;
     progress.finish_and_clear();
     suoja_store::dialect::retire_wal(hd.db()).await?;
     hd.db().close().await;
+    secs[3] = clock.elapsed().as_secs_f64() - secs[0] - secs[1] - secs[2];
     Ok(Restored {
         backup: m.id,
         rows,
         replay,
         indexed,
+        secs,
     })
 }
 

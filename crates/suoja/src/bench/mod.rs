@@ -4,6 +4,7 @@
 //! settings), so figures are reported as ratios that hold on a noisy machine. Results go to
 //! `BENCHMARKS.md`.
 
+mod backup;
 mod baseline;
 mod erasure;
 mod export;
@@ -43,6 +44,10 @@ pub struct BenchArgs {
     /// this size is replaced and the rest of the file kept.
     #[arg(long)]
     pub erasure_only: bool,
+    /// Only seed (SQLite) and measure backup and restore: the report's backup section at this
+    /// size is replaced and the rest of the file kept.
+    #[arg(long, conflicts_with = "erasure_only")]
+    pub backup_only: bool,
 }
 
 /// One engine's figures.
@@ -64,6 +69,8 @@ pub struct EngineResult {
     pub export: Option<export::ExportFigures>,
     /// The erasure figures.
     pub erasure: Option<erasure::ErasureFigures>,
+    /// The backup figures.
+    pub backup: Option<backup::BackupFigures>,
 }
 
 struct ChildGuard {
@@ -172,6 +179,24 @@ fn hex_suffix() -> String {
     suoja_core::random::hex_id().chars().take(10).collect()
 }
 
+/// `suoja serve` on the benchmark's data directory, without rate limits or chatter.
+fn serve_command(dir: &std::path::Path, port: u16, settings: &Settings) -> anyhow::Result<Command> {
+    let mut cmd = Command::new(std::env::current_exe()?);
+    cmd.args(["serve", "--data-dir"])
+        .arg(dir)
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .env("SUOJA_RATE_LIMIT_PER_MINUTE", "100000000")
+        .env("SUOJA_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    if let Some(u) = &settings.database_url {
+        cmd.env("SUOJA_DATABASE_URL", u);
+    } else {
+        cmd.env_remove("SUOJA_DATABASE_URL");
+    }
+    Ok(cmd)
+}
+
 async fn run_engine(engine: &str, pg: Option<&str>, args: &BenchArgs, baseline_create: &[(usize, Stats)]) -> anyhow::Result<EngineResult> {
     let dir = std::env::temp_dir().join(format!("suoja-bench-{engine}-{}", hex_suffix()));
     std::fs::create_dir_all(&dir)?;
@@ -233,6 +258,31 @@ async fn run_engine(engine: &str, pg: Option<&str>, args: &BenchArgs, baseline_c
     }
     bar.finish_and_clear();
     let seed_secs = started.elapsed().as_secs_f64();
+    if args.backup_only {
+        hd.db().close().await;
+        let port = free_port()?;
+        let server = ChildGuard {
+            child: serve_command(&dir, port, &settings)?.spawn().context("starting suoja serve")?,
+        };
+        wait_port(port).await?;
+        let auth = ("bench@example.fi/token".to_string(), boot.api_token.expose().clone());
+        let figures = backup::measure(
+            &dir,
+            &format!("http://127.0.0.1:{port}"),
+            &auth,
+            args.tickets as i64,
+            Duration::from_secs(args.secs),
+        )
+        .await?;
+        drop(server);
+        let _ = std::fs::remove_dir_all(&dir);
+        return Ok(EngineResult {
+            engine: engine.into(),
+            seed_secs,
+            backup: Some(figures),
+            ..Default::default()
+        });
+    }
     let person = export::seed(&hd, &boot.admin).await?;
     let export_figures = if args.erasure_only {
         export::ExportFigures {
@@ -256,22 +306,8 @@ async fn run_engine(engine: &str, pg: Option<&str>, args: &BenchArgs, baseline_c
     }
 
     let port = free_port()?;
-    let exe = std::env::current_exe()?;
-    let mut cmd = Command::new(exe);
-    cmd.args(["serve", "--data-dir"])
-        .arg(&dir)
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .env("SUOJA_RATE_LIMIT_PER_MINUTE", "100000000")
-        .env("SUOJA_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    if let Some(u) = &settings.database_url {
-        cmd.env("SUOJA_DATABASE_URL", u);
-    } else {
-        cmd.env_remove("SUOJA_DATABASE_URL");
-    }
     let server = ChildGuard {
-        child: cmd.spawn().context("starting suoja serve")?,
+        child: serve_command(&dir, port, &settings)?.spawn().context("starting suoja serve")?,
     };
     wait_port(port).await?;
     let base = format!("http://127.0.0.1:{port}");
@@ -321,6 +357,14 @@ async fn run_engine(engine: &str, pg: Option<&str>, args: &BenchArgs, baseline_c
 
 /// Runs the suite and writes the report.
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+    if args.backup_only {
+        let results = vec![run_engine("sqlite", None, &args, &[]).await?];
+        let old = std::fs::read_to_string(&args.out).unwrap_or_default();
+        let text = report::with_backup_section(&old, &args, &results);
+        std::fs::write(&args.out, text).with_context(|| format!("writing {}", args.out.display()))?;
+        println!("wrote the backup section of {}", args.out.display());
+        return Ok(());
+    }
     if args.erasure_only {
         let mut results = vec![run_engine("sqlite", None, &args, &[]).await?];
         if let Some(pg) = &args.pg {

@@ -115,5 +115,9 @@ pub async fn restore(config: Option<&std::path::Path>, args: RestoreArgs) -> any
         "restored backup {}: {} rows; {} erasures replayed, {} keys destroyed; search index rebuilt ({} documents, {} unreadable)",
         r.backup, r.rows, r.replay.erased, r.replay.keys_destroyed, r.indexed.0, r.indexed.1
     );
+    println!(
+        "timings: decrypt and check {:.1} s, records {:.1} s, replay {:.1} s, search index {:.1} s",
+        r.secs[0], r.secs[1], r.secs[2], r.secs[3]
+    );
     Ok(())
 }

@@ -31,6 +31,64 @@ engine_test!(data_map_declares_every_live_column_and_nothing_stale, |app| async 
     assert!(stale.is_empty(), "data map declares columns that do not exist: {stale:?}");
 });
 
+engine_test!(personal_columns_are_never_sampled_into_engine_statistics, |app| async move {
+    let db = app.helpdesk().db();
+    let personal = suoja_privacy::datamap::personal_columns();
+    assert!(personal.contains(&("vault_subject_keys", "wrapped")) && personal.contains(&("organizations", "notes")));
+    match app.engine {
+        Engine::Postgres => {
+            // After ANALYZE, no personal column has a row in pg_statistic, and each has target 0.
+            sqlx::query("ANALYZE").execute(db.write_pool()).await.unwrap();
+            for (table, column) in &personal {
+                let target: i64 =
+                    sqlx::query_scalar("SELECT COALESCE(attstattarget::int8, -1) FROM pg_attribute WHERE attrelid = $1::regclass AND attname = $2")
+                        .bind(table.to_string())
+                        .bind(column.to_string())
+                        .fetch_one(db.write_pool())
+                        .await
+                        .unwrap();
+                assert_eq!(target, 0, "{table}.{column} would be sampled by ANALYZE");
+                let stats: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM pg_stats WHERE schemaname = current_schema() AND tablename = $1 AND attname = $2")
+                    .bind(table.to_string())
+                    .bind(column.to_string())
+                    .fetch_one(db.write_pool())
+                    .await
+                    .unwrap();
+                assert_eq!(stats, 0, "{table}.{column} has statistics");
+            }
+        }
+        Engine::Sqlite => {
+            // This SQLite has STAT4: ANALYZE samples index keys (organisation names, blind-index
+            // hashes). After Suoja refreshes statistics only the row counts remain.
+            let options: Vec<String> = sqlx::query_scalar("PRAGMA compile_options").fetch_all(db.write_pool()).await.unwrap();
+            assert!(options.iter().any(|o| o == "ENABLE_STAT4"), "{options:?}");
+            let (s, v) = app
+                .post(
+                    "/api/v2/organizations.json",
+                    json!({"organization": {"name": "Näytemaa Oy", "notes": "sampled?"}}),
+                )
+                .await;
+            assert_eq!(s, StatusCode::CREATED, "{v}");
+            let mut c = db.write_pool().acquire().await.unwrap();
+            sqlx::Executor::execute(&mut *c, "PRAGMA analysis_limit = 0; ANALYZE").await.unwrap();
+            let sampled: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sqlite_stat4").fetch_one(&mut *c).await.unwrap();
+            assert!(sampled > 0, "a full ANALYZE samples index keys");
+            drop(c);
+            suoja_store::dialect::refresh_statistics(db).await.unwrap();
+            let sampled: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sqlite_stat4")
+                .fetch_one(db.write_pool())
+                .await
+                .unwrap();
+            assert_eq!(sampled, 0, "samples are dropped");
+            let counts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sqlite_stat1")
+                .fetch_one(db.write_pool())
+                .await
+                .unwrap();
+            assert!(counts > 0, "row counts stay for the planner");
+        }
+    }
+});
+
 #[tokio::test]
 async fn sqlite_and_postgres_migrations_give_the_same_schema() {
     let Some(_) = crate::harness::pg_url() else {
