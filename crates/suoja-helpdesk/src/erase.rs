@@ -73,6 +73,26 @@ pub fn redact_identifiers(s: &str, identifiers: &[String]) -> Option<String> {
     changed.then_some(out)
 }
 
+/// Appends JSON lines to the erasure ledger file (creating it and its directory) and syncs it.
+/// The file lists completed erasures and redactions by id, to be applied again after a restore.
+pub fn append_ledger_lines(path: &std::path::Path, lines: &[serde_json::Value]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    if lines.is_empty() {
+        return Ok(());
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut buf = Vec::new();
+    for l in lines {
+        serde_json::to_writer(&mut buf, l)?;
+        buf.push(b'\n');
+    }
+    let mut f = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+    f.write_all(&buf)?;
+    f.sync_all()
+}
+
 impl Helpdesk {
     /// Replaces a comment's text with [`TOMBSTONE`], sealed under `ticket_key` (the ticket's
     /// key, not the erased author's), and drops its HTML. Returns whether the comment exists.

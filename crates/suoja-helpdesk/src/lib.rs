@@ -38,6 +38,7 @@ pub struct Helpdesk {
     vault: Vault,
     clock: Arc<dyn Clock>,
     pending: Arc<std::sync::Mutex<consult::Pending>>,
+    ledger_file: Option<Arc<std::path::PathBuf>>,
 }
 
 impl Helpdesk {
@@ -48,7 +49,18 @@ impl Helpdesk {
             vault,
             clock,
             pending: Arc::default(),
+            ledger_file: None,
         }
+    }
+    /// Records completed redactions (ids only) in the erasure ledger file at `path`, so a
+    /// restore of an older backup applies them again.
+    pub fn with_ledger_file(mut self, path: std::path::PathBuf) -> Self {
+        self.ledger_file = Some(Arc::new(path));
+        self
+    }
+    /// The erasure ledger file, if one is kept.
+    pub fn ledger_file(&self) -> Option<&std::path::Path> {
+        self.ledger_file.as_deref().map(|p| p.as_path())
     }
     /// The database.
     pub fn db(&self) -> &Db {

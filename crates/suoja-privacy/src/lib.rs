@@ -48,9 +48,6 @@ pub struct Policy {
     /// Days backups of the key vault are kept: after this, no residual copy of an erased
     /// person's data can be read.
     pub key_backup_days: i64,
-    /// The erasure ledger file (completed erasures, replayed after a restore); none in tests
-    /// that do not need it.
-    pub erasure_log: Option<std::path::PathBuf>,
 }
 
 impl Default for Policy {
@@ -68,7 +65,6 @@ impl Default for Policy {
             supervisory_authority: "the data protection supervisory authority of your country of residence".into(),
             region: "eu".into(),
             key_backup_days: 7,
-            erasure_log: None,
         }
     }
 }

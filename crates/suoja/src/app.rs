@@ -71,7 +71,7 @@ pub async fn open_with_clock(settings: &Settings, clock: Arc<dyn suoja_core::Clo
         ..DbOptions::default()
     };
     let db = Db::connect(&url, &opts).await.context("opening the database")?;
-    Ok(Helpdesk::new(db, Vault::new(root), clock))
+    Ok(Helpdesk::new(db, Vault::new(root), clock).with_ledger_file(settings.erasure_ledger_file()))
 }
 
 /// The privacy policy from the settings.
@@ -88,7 +88,6 @@ pub fn policy(settings: &Settings) -> anyhow::Result<Policy> {
         supervisory_authority: settings.privacy_supervisory_authority.clone(),
         region: settings.region.clone(),
         key_backup_days: i64::from(settings.key_backup_days),
-        erasure_log: Some(settings.erasure_ledger_file()),
         ..Policy::default()
     })
 }

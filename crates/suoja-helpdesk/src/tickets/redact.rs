@@ -6,7 +6,7 @@
 //! is checkpointed so the old ciphertext leaves it too. A redaction does not move the ticket's
 //! retention clock (`closed_at`).
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use suoja_core::{AttachmentId, CommentId, Personal, Scope, TenantId, TicketId, Timestamp, UserId};
 use suoja_store::AnyConnection;
 use suoja_store::comments::CommentRow;
@@ -186,7 +186,7 @@ impl Helpdesk {
             .await?;
         let view = self.comment_view(&mut tx, scope.tenant, comment).await?;
         tx.commit().await?;
-        self.after_redaction().await;
+        self.after_redaction(scope.tenant, ticket, now).await;
         tracing::info!(tenant.id = %scope.tenant, ticket.id = %ticket, comment.id = %comment, actor.id = %scope.actor, "comment redacted");
         Ok(view)
     }
@@ -251,7 +251,7 @@ impl Helpdesk {
             .await?;
         let view = self.comment_view(&mut tx, scope.tenant, comment).await?;
         tx.commit().await?;
-        self.after_redaction().await;
+        self.after_redaction(scope.tenant, m.ticket_id, now).await;
         tracing::info!(tenant.id = %scope.tenant, comment.id = %comment, actor.id = %scope.actor, "comment redacted");
         Ok(view)
     }
@@ -315,21 +315,17 @@ impl Helpdesk {
     ) -> Result<()> {
         row.updated_at = now;
         suoja_store::tickets::update(c, scope.tenant, &row).await?;
-        suoja_store::history::insert(
-            c,
-            scope.tenant,
-            &EventRow {
-                id: 0,
-                ticket_id: row.id,
-                actor_id: (scope.actor.0 > 0).then_some(scope.actor.0),
-                kind: kind.into(),
-                comment_id: comment,
-                attachment_id: attachment,
-                field_id: field,
-                created_at: now,
-            },
-        )
-        .await?;
+        let event = EventRow {
+            id: 0,
+            ticket_id: row.id,
+            actor_id: (scope.actor.0 > 0).then_some(scope.actor.0),
+            kind: kind.into(),
+            comment_id: comment,
+            attachment_id: attachment,
+            field_id: field,
+            created_at: now,
+        };
+        suoja_store::history::insert(c, scope.tenant, &event).await?;
         self.reindex_ticket(c, scope.tenant, row.id).await?;
         let mut people = vec![row.requester_id.0, row.submitter_id.0];
         people.extend(row.assignee_id.map(|a| a.0));
@@ -350,7 +346,23 @@ impl Helpdesk {
     /// Moves the old ciphertext out of the engine's log (SQLite: a truncating checkpoint; its
     /// freed pages were already zeroed by `secure_delete`). A busy log is retried by the next
     /// redaction or erasure; the failure is logged, the redaction itself has committed.
-    async fn after_redaction(&self) {
+    async fn after_redaction(&self, tenant: TenantId, ticket: TicketId, at: Timestamp) {
+        if let Some(path) = self.ledger_file() {
+            let logged = async {
+                let mut c = self.db.read().await?;
+                let events = suoja_store::history::for_ticket(&mut c, tenant, ticket).await?;
+                let lines: Vec<Value> = events.iter().filter(|e| e.created_at == at).map(|e| ledger_line(tenant, e)).collect();
+                crate::erase::append_ledger_lines(path, &lines).map_err(|e| HelpdeskError::Internal(e.to_string()))
+            }
+            .await;
+            if let Err(e) = logged {
+                tracing::error!(error = %e, "writing a redaction to the erasure ledger file failed");
+            }
+        }
+        self.clear_log().await;
+    }
+
+    async fn clear_log(&self) {
         match suoja_store::dialect::retire_wal(&self.db).await {
             Ok(true) => {}
             Ok(false) => tracing::warn!("the database log could not be cleared after a redaction; the next checkpoint will"),
@@ -406,7 +418,7 @@ impl Helpdesk {
         }
         let view = self.attachment_view(&mut tx, scope.tenant, id).await?;
         tx.commit().await?;
-        self.after_redaction().await;
+        self.after_redaction(scope.tenant, ticket, now).await;
         tracing::info!(tenant.id = %scope.tenant, ticket.id = %ticket, attachment.id = %id, actor.id = %scope.actor, "attachment redacted");
         Ok(view)
     }
@@ -460,6 +472,13 @@ impl Helpdesk {
         };
         self.redact_attachment_in(&mut tx, &system, row, &a, now).await?;
         tx.commit().await?;
+        if let Some(path) = self.ledger_file() {
+            let line = json!({"kind": "redaction", "tenant_id": tenant.0, "ticket_id": ticket.0, "event": if is_recording(&a.content_type) { "recording_redaction" } else { "attachment_redaction" },
+                "comment_id": a.comment_id.map(|m| m.0), "attachment_id": a.id.0, "field_id": null, "at": now.0});
+            if let Err(e) = crate::erase::append_ledger_lines(path, &[line]) {
+                tracing::error!(error = %e, "writing a redaction to the erasure ledger file failed");
+            }
+        }
         Ok(true)
     }
 
@@ -548,7 +567,7 @@ impl Helpdesk {
             .ok_or(HelpdeskError::NotFound("Ticket"))?;
         let view = self.open_ticket_full(&mut tx, scope.tenant, &fresh).await?;
         tx.commit().await?;
-        self.after_redaction().await;
+        self.after_redaction(scope.tenant, ticket, now).await;
         tracing::info!(tenant.id = %scope.tenant, ticket.id = %ticket, actor.id = %scope.actor, "ticket fields redacted");
         Ok(view)
     }
@@ -571,6 +590,126 @@ impl Helpdesk {
                 created_at: e.created_at,
             })
             .collect())
+    }
+}
+
+/// A redaction as the erasure ledger file records it: ids, kind and time, never the text.
+fn ledger_line(tenant: TenantId, e: &EventRow) -> Value {
+    json!({"kind": "redaction", "tenant_id": tenant.0, "ticket_id": e.ticket_id.0, "event": e.kind, "comment_id": e.comment_id,
+        "attachment_id": e.attachment_id, "field_id": e.field_id, "at": e.created_at.0})
+}
+
+/// A redaction read back from the erasure ledger file.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct RedactionRecord {
+    /// Tenant.
+    pub tenant_id: i64,
+    /// Ticket.
+    pub ticket_id: i64,
+    /// The history event kind (`comment_redaction`, …).
+    pub event: String,
+    /// Comment concerned.
+    pub comment_id: Option<i64>,
+    /// Attachment concerned.
+    pub attachment_id: Option<i64>,
+    /// Custom field concerned.
+    pub field_id: Option<i64>,
+    /// When (ms), as in the ticket's history.
+    pub at: i64,
+}
+
+impl Helpdesk {
+    /// Applies a redaction again to a database restored from before it, unless the ticket's
+    /// history shows it was applied. The file holds no text, so the whole target is redacted: the
+    /// comment's entire text (and the description when it is the first comment), the whole
+    /// subject, the field's whole value, the file. Returns whether anything was done.
+    pub async fn replay_redaction(&self, r: &RedactionRecord) -> Result<bool> {
+        let tenant = TenantId(r.tenant_id);
+        let ticket = TicketId(r.ticket_id);
+        let at = Timestamp(r.at);
+        let mut tx = self.db.begin().await?;
+        let Some(mut row) = suoja_store::tickets::by_id(&mut tx, tenant, ticket).await? else {
+            return Ok(false);
+        };
+        let applied = suoja_store::history::for_ticket(&mut tx, tenant, ticket)
+            .await?
+            .iter()
+            .any(|e| e.kind == r.event && e.created_at == at && e.comment_id == r.comment_id && e.attachment_id == r.attachment_id && e.field_id == r.field_id);
+        if applied {
+            return Ok(false);
+        }
+        let system = Scope {
+            tenant,
+            actor: UserId(0),
+            role: suoja_core::Role::Admin,
+            privacy_officer: true,
+        };
+        match r.event.as_str() {
+            "comment_redaction" => {
+                let Some(m) = suoja_store::comments::by_id(&mut tx, tenant, CommentId(r.comment_id.unwrap_or(0))).await? else {
+                    return Ok(false);
+                };
+                let body = self.vault.decrypt_str(&mut tx, tenant, &m.body_enc).await?;
+                let body_enc = self.vault.encrypt_str(&mut tx, tenant, m.key_id, &marks(&body)).await?;
+                suoja_store::comments::rekey(&mut tx, tenant, m.id, m.key_id, body_enc, None).await?;
+                let first = suoja_store::comments::for_ticket(
+                    &mut tx,
+                    tenant,
+                    ticket,
+                    suoja_store::comments::CommentQuery {
+                        limit: 1,
+                        ..suoja_store::comments::CommentQuery::ALL
+                    },
+                )
+                .await?;
+                if first.first().map(|f| f.id) == Some(m.id) {
+                    let d = self.vault.decrypt_str(&mut tx, tenant, &row.description_enc).await?;
+                    row.description_enc = self.vault.encrypt_str(&mut tx, tenant, row.key_id, &marks(&d)).await?;
+                }
+            }
+            "attachment_redaction" | "recording_redaction" => {
+                let Some(a) = suoja_store::attachments::by_id(&mut tx, tenant, AttachmentId(r.attachment_id.unwrap_or(0))).await? else {
+                    return Ok(false);
+                };
+                if a.redacted_at.is_none() {
+                    let recording = is_recording(&a.content_type);
+                    let (name_enc, content_type, size) = if recording {
+                        (a.file_name_enc.clone(), a.content_type.clone(), a.size)
+                    } else {
+                        (
+                            self.vault.encrypt_str(&mut tx, tenant, a.key_id, PLACEHOLDER_NAME).await?,
+                            "text/plain".to_string(),
+                            0,
+                        )
+                    };
+                    let empty = self.vault.encrypt(&mut tx, tenant, a.key_id, b"").await?;
+                    suoja_store::attachments::redact(&mut tx, tenant, a.id, name_enc, &content_type, size, empty, at).await?;
+                }
+            }
+            "subject_redaction" => {
+                if let Some(s) = row.subject_enc.clone() {
+                    let subject = self.vault.decrypt_str(&mut tx, tenant, &s).await?;
+                    row.subject_enc = Some(self.vault.encrypt_str(&mut tx, tenant, row.key_id, &marks(&subject)).await?);
+                }
+            }
+            _ => {
+                let raw = self.vault.decrypt(&mut tx, tenant, &row.custom_fields_enc).await?;
+                let mut fields: Vec<(i64, Value)> = serde_json::from_slice(&raw).map_err(|e| HelpdeskError::Internal(format!("custom fields: {e}")))?;
+                for f in fields.iter_mut().filter(|(id, _)| Some(*id) == r.field_id) {
+                    f.1 = match &f.1 {
+                        Value::String(s) => Value::String(marks(s)),
+                        _ => Value::Null,
+                    };
+                }
+                row.custom_fields_enc = crypt::seal_json(&self.vault, &mut tx, tenant, row.key_id, &fields).await?;
+            }
+        }
+        let kind = r.event.clone();
+        self.finish_redaction(&mut tx, &system, row, &kind, r.comment_id, r.attachment_id, r.field_id, at)
+            .await?;
+        tx.commit().await?;
+        self.clear_log().await;
+        Ok(true)
     }
 }
 

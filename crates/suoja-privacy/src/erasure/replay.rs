@@ -6,11 +6,11 @@
 //! key destroyed, so a restore cannot bring anyone back.
 
 use std::collections::HashSet;
-use std::io::Write as _;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 use suoja_core::{KeyId, Role, Scope, TenantId, Timestamp, UserId};
+use suoja_helpdesk::tickets::redact::RedactionRecord;
 
 use super::Origin;
 use crate::{Privacy, PrivacyError, Result};
@@ -41,38 +41,35 @@ pub struct Replay {
     pub keys_destroyed: usize,
     /// Entries of tenants this database does not have.
     pub other_tenants: usize,
+    /// Redactions applied again (the whole comment, field or file, since the file holds no text).
+    pub redactions: usize,
 }
 
 /// Appends entries to the file, creating it (and its directory) if needed, and syncs it.
 pub fn append(path: &Path, entries: &[Entry]) -> std::io::Result<()> {
-    if entries.is_empty() {
-        return Ok(());
-    }
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let mut f = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
-    let mut buf = Vec::new();
-    for e in entries {
-        serde_json::to_writer(&mut buf, e)?;
-        buf.push(b'\n');
-    }
-    f.write_all(&buf)?;
-    f.sync_all()
+    let lines: Vec<serde_json::Value> = entries.iter().map(serde_json::to_value).collect::<std::result::Result<_, _>>()?;
+    suoja_helpdesk::erase::append_ledger_lines(path, &lines)
 }
 
-/// Reads the file; a missing file is an empty ledger, a damaged line an error naming it.
-pub fn read(path: &Path) -> Result<Vec<Entry>> {
+/// Reads the file: its erasures and its redactions. A missing file is an empty ledger; a
+/// damaged line is an error naming it.
+pub fn read(path: &Path) -> Result<(Vec<Entry>, Vec<RedactionRecord>)> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Vec::new(), Vec::new())),
         Err(e) => return Err(PrivacyError::Internal(format!("reading the erasure ledger {}: {e}", path.display()))),
     };
-    text.lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, l)| serde_json::from_str(l).map_err(|e| PrivacyError::Internal(format!("erasure ledger {} line {}: {e}", path.display(), i + 1))))
-        .collect()
+    let (mut erasures, mut redactions) = (Vec::new(), Vec::new());
+    for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        let bad = |e: serde_json::Error| PrivacyError::Internal(format!("erasure ledger {} line {}: {e}", path.display(), i + 1));
+        let v: serde_json::Value = serde_json::from_str(line).map_err(bad)?;
+        if v["kind"] == "redaction" {
+            redactions.push(serde_json::from_value(v).map_err(bad)?);
+        } else {
+            erasures.push(serde_json::from_value(v).map_err(bad)?);
+        }
+    }
+    Ok((erasures, redactions))
 }
 
 fn system(tenant: TenantId) -> Scope {
@@ -87,7 +84,7 @@ fn system(tenant: TenantId) -> Scope {
 impl Privacy {
     /// Records a completed erasure in the erasure ledger file (when one is configured).
     pub(crate) fn log_erasure(&self, entry: Entry) {
-        if let Some(path) = &self.policy.erasure_log
+        if let Some(path) = self.hd.ledger_file()
             && let Err(e) = append(path, &[entry])
         {
             // The next start writes it from the database (see `reconcile_erasure_log`).
@@ -99,11 +96,16 @@ impl Privacy {
     /// lists that the database does not hold as completed are run again; completed erasures
     /// missing from the file are appended to it.
     pub async fn reconcile_erasure_log(&self) -> Result<Replay> {
-        let Some(path) = self.policy.erasure_log.clone() else {
+        let Some(path) = self.hd.ledger_file().map(Path::to_path_buf) else {
             return Ok(Replay::default());
         };
-        let entries = read(&path)?;
-        let replay = self.replay_erasures(&entries).await?;
+        let (entries, redactions) = read(&path)?;
+        let mut replay = self.replay_erasures(&entries).await?;
+        for r in &redactions {
+            if self.hd.replay_redaction(r).await? {
+                replay.redactions += 1;
+            }
+        }
         let listed: HashSet<(i64, i64)> = entries.iter().map(|e| (e.tenant_id, e.subject_id)).collect();
         let completed = {
             let mut c = self.hd.db().read().await?;

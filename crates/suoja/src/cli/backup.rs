@@ -112,8 +112,8 @@ pub async fn restore(config: Option<&std::path::Path>, args: RestoreArgs) -> any
     };
     let r = crate::backup::restore(&s, &args.from, &opts).await?;
     println!(
-        "restored backup {}: {} rows; {} erasures replayed, {} keys destroyed; search index rebuilt ({} documents, {} unreadable)",
-        r.backup, r.rows, r.replay.erased, r.replay.keys_destroyed, r.indexed.0, r.indexed.1
+        "restored backup {}: {} rows; {} erasures replayed, {} keys destroyed, {} redactions applied again; search index rebuilt ({} documents, {} unreadable)",
+        r.backup, r.rows, r.replay.erased, r.replay.keys_destroyed, r.replay.redactions, r.indexed.0, r.indexed.1
     );
     println!(
         "timings: decrypt and check {:.1} s, records {:.1} s, replay {:.1} s, search index {:.1} s",

@@ -141,6 +141,18 @@ async fn backup_erase_restore(engine: Engine) {
     refused(&out, "a keys file that is not one", "--keys");
     assert_eq!(ticket_count(&app).await, before, "nothing was touched by refused restores");
 
+    // After the backup, a phrase in T3's first comment is redacted.
+    let (_, v) = app.get(&format!("/api/v2/tickets/{}/comments.json", w.t3)).await;
+    let first = v["comments"][0].clone();
+    let phrase = first["body"].as_str().unwrap().split_whitespace().next().unwrap().to_string();
+    let (s, v) = app
+        .put(
+            &format!("/api/v2/tickets/{}/comments/{}/redact.json", w.t3, first["id"]),
+            json!({"text": phrase}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+
     // A is erased after the backup.
     let (s, v) = app.post(&format!("/api/v2/privacy/subjects/{}/erasure.json", w.a.id), json!({})).await;
     assert_eq!(s, StatusCode::OK, "{v}");
@@ -199,7 +211,18 @@ async fn backup_erase_restore(engine: Engine) {
     app.stop_server().await;
     let said = run_ok(&app.cli(&["restore", "--from", dir.to_str().unwrap(), "--force"]), "restore");
     assert!(said.contains("1 erasures replayed"), "{said}");
+    assert!(said.contains("1 redactions applied again"), "{said}");
     app.start_server().await;
+
+    // The redaction made after the backup holds: the ledger file has no text, so the whole
+    // comment (and the description) is redacted again, and the history shows it once.
+    let (_, v) = app.get(&format!("/api/v2/tickets/{}/comments.json", w.t3)).await;
+    let body = v["comments"][0]["body"].as_str().unwrap();
+    assert!(!body.is_empty() && body.chars().all(|c| c == '\u{2587}'), "{body}");
+    let (_, v) = app.get(&format!("/api/v2/tickets/{}.json", w.t3)).await;
+    assert!(!v.to_string().contains(&phrase), "{v}");
+    let (_, v) = app.get(&format!("/api/v2/tickets/{}/audits.json", w.t3)).await;
+    assert_eq!(v["count"], 1, "{v}");
 
     // A is absent; B and everyone else's data intact.
     for path in [format!("/api/v2/users/{}.json", w.a.id), format!("/api/v2/tickets/{}.json", w.t1)] {
