@@ -343,9 +343,8 @@ impl Helpdesk {
         Ok(())
     }
 
-    /// Moves the old ciphertext out of the engine's log (SQLite: a truncating checkpoint; its
-    /// freed pages were already zeroed by `secure_delete`). A busy log is retried by the next
-    /// redaction or erasure; the failure is logged, the redaction itself has committed.
+    /// After a redaction has committed: lists it in the erasure ledger file (so a restore of an
+    /// older backup applies it again), then clears the engine's files of the old text.
     async fn after_redaction(&self, tenant: TenantId, ticket: TicketId, at: Timestamp) {
         if let Some(path) = self.ledger_file() {
             let logged = async {
@@ -362,13 +361,24 @@ impl Helpdesk {
         self.clear_log().await;
     }
 
+    /// Moves the old ciphertext out of the engine's files: SQLite zeroed the old cells
+    /// (`secure_delete`) and a truncating checkpoint clears the log; PostgreSQL's `VACUUM` prunes
+    /// and compacts the pages that held the old row versions, and the WAL segment that held them
+    /// is retired. A busy log is retried by the next redaction or erasure; the failure is logged,
+    /// the redaction itself has committed.
     async fn clear_log(&self) {
+        for table in ["comments", "tickets", "attachments"] {
+            if let Err(e) = suoja_store::dialect::vacuum_table(&self.db, table).await {
+                tracing::warn!(error = %e, table, "vacuuming after a redaction failed");
+            }
+        }
         match suoja_store::dialect::retire_wal(&self.db).await {
             Ok(true) => {}
             Ok(false) => tracing::warn!("the database log could not be cleared after a redaction; the next checkpoint will"),
             Err(e) => tracing::warn!(error = %e, "clearing the database log after a redaction failed"),
         }
     }
+
 
     /// A comment as the API shows it.
     pub(crate) async fn comment_view(&self, c: &mut AnyConnection, tenant: TenantId, id: CommentId) -> Result<Comment> {
