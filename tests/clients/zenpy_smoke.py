@@ -90,6 +90,17 @@ check(ticket.id in deleted, "ticket in the trash")
 z.tickets.restore(t)
 check(z.tickets(id=ticket.id).status == "pending", "ticket restored")
 
+step("redact text in a comment")
+secret = f"card{run}"
+fresh = z.tickets(id=ticket.id)
+fresh.comment = Comment(body=f"my card is {secret}, thanks", public=True)
+z.tickets.update(fresh)
+last = list(z.tickets.comments(ticket=ticket.id))[-1]
+redacted = z.tickets.comment_redact(ticket.id, last.id, secret)
+check(secret not in redacted.body and "\u2587" in redacted.body, f"redacted body {redacted.body!r}")
+check(all(secret not in c.body for c in z.tickets.comments(ticket=ticket.id)), "the text is gone from the comments")
+check(list(z.search(secret, type="ticket")) == [], "search no longer finds the text")
+
 step("erase a person: soft delete, then permanent deletion")
 gone = z.users.create(User(name="Zenpy Erased", email=f"zenpy-erased-{run}@example.fi"))
 their = z.tickets.create(Ticket(subject="to be erased", comment=Comment(body="erase me"), requester_id=gone.id)).ticket
