@@ -222,29 +222,35 @@ pub async fn is_empty(db: &Db) -> Result<bool> {
     Ok(n == 0)
 }
 
-/// Deletes every row of every table (a forced restore over existing data), in one transaction.
-pub async fn clear(db: &Db) -> Result<()> {
-    let mut tx = db.begin().await?;
-    for t in crate::schema::columns(db)
-        .await?
-        .into_iter()
-        .map(|c| c.table)
-        .collect::<std::collections::BTreeSet<_>>()
-    {
-        tx.execute(sqlx::AssertSqlSafe(format!("DELETE FROM {t}"))).await?;
-    }
-    tx.commit().await?;
-    Ok(())
+/// Whether the SQLite database file at `path` holds a tenant, read without writing to it.
+pub async fn sqlite_has_data(path: &Path) -> Result<bool> {
+    use sqlx::{ConnectOptions as _, Connection as _};
+    use std::str::FromStr as _;
+    sqlx::any::install_default_drivers();
+    let mut c = sqlx::any::AnyConnectOptions::from_str(&format!("sqlite://{}?mode=ro", path.display()))?
+        .connect()
+        .await?;
+    let n: Option<i64> = sqlx::query_scalar("SELECT COUNT(*) FROM tenants").fetch_one(&mut c).await.ok();
+    c.close().await?;
+    Ok(n.unwrap_or(0) > 0)
 }
 
-/// Copies a restored `data.db` and `keys.db` into `db` (PostgreSQL, migrated and empty) in one
-/// transaction, then moves every identity sequence past the restored ids.
-pub async fn import(db: &Db, data: &Path, keys: &Path, progress: &mut dyn FnMut(u64)) -> Result<u64> {
+/// Copies a restored `data.db` and `keys.db` into `db` (PostgreSQL, migrated) in one
+/// transaction — with `replace`, after deleting every row already there, in the same
+/// transaction, so a failed restore leaves the old data as it was — then moves every identity
+/// sequence past the restored ids.
+pub async fn import(db: &Db, data: &Path, keys: &Path, replace: bool, progress: &mut dyn FnMut(u64)) -> Result<u64> {
+    let tables: std::collections::BTreeSet<String> = crate::schema::columns(db).await?.into_iter().map(|c| c.table).collect();
     let data_db = open_file(data).await?;
     let keys_db = open_file(keys).await?;
     let mut dc = data_db.write_pool().acquire().await?;
     let mut kc = keys_db.write_pool().acquire().await?;
     let mut tx = db.begin().await?;
+    if replace {
+        for t in &tables {
+            tx.execute(sqlx::AssertSqlSafe(format!("DELETE FROM {t}"))).await?;
+        }
+    }
     let mut done = 0u64;
     for t in sqlite_tables(&mut dc).await? {
         if LEFT_OUT.contains(&t.as_str()) {

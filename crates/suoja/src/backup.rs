@@ -401,13 +401,8 @@ pub async fn restore(settings: &Settings, dir: &Path, opts: &RestoreOptions) -> 
     secs[0] = clock.elapsed().as_secs_f64();
     match &sqlite_file {
         Some(target) => {
-            if target.exists() {
-                let db = suoja_store::Db::connect(&url, &suoja_store::DbOptions::default()).await?;
-                let empty = suoja_store::backup::is_empty(&db).await?;
-                db.close().await;
-                if !empty && !opts.force {
-                    bail!("{} holds data; restore over it with --force (nothing was changed)", target.display());
-                }
+            if target.exists() && suoja_store::backup::sqlite_has_data(target).await? && !opts.force {
+                bail!("{} holds data; restore over it with --force (nothing was changed)", target.display());
             }
             suoja_store::backup::attach_keys(&data_db, &keys_db).await?;
             for suffix in ["", "-wal", "-shm"] {
@@ -420,15 +415,14 @@ pub async fn restore(settings: &Settings, dir: &Path, opts: &RestoreOptions) -> 
         }
         None => {
             let db = suoja_store::Db::connect(&url, &suoja_store::DbOptions::default()).await?;
-            if !suoja_store::backup::is_empty(&db).await? {
-                if !opts.force {
-                    db.close().await;
-                    bail!("the database holds data; restore over it with --force (nothing was changed)");
-                }
-                suoja_store::backup::clear(&db).await?;
+            let empty = suoja_store::backup::is_empty(&db).await?;
+            if !empty && !opts.force {
+                db.close().await;
+                bail!("the database holds data; restore over it with --force (nothing was changed)");
             }
-            suoja_store::backup::import(&db, &data_db, &keys_db, &mut |_| {}).await?;
+            let imported = suoja_store::backup::import(&db, &data_db, &keys_db, !empty, &mut |_| {}).await;
             db.close().await;
+            imported?;
         }
     }
     drop(scratch);

@@ -379,7 +379,6 @@ impl Helpdesk {
         }
     }
 
-
     /// A comment as the API shows it.
     pub(crate) async fn comment_view(&self, c: &mut AnyConnection, tenant: TenantId, id: CommentId) -> Result<Comment> {
         let r = suoja_store::comments::by_id(c, tenant, id).await?.ok_or(HelpdeskError::NotFound("Comment"))?;
