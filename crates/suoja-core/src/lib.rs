@@ -30,6 +30,16 @@ pub struct Scope {
 }
 
 impl Scope {
+    /// The installation acting on its own in `tenant` — the command line, the retention
+    /// scheduler, a replay after a restore — recorded as actor 0.
+    pub fn operator(tenant: TenantId) -> Self {
+        Self {
+            tenant,
+            actor: UserId(0),
+            role: Role::Admin,
+            privacy_officer: true,
+        }
+    }
     /// Agents and admins.
     pub fn is_staff(&self) -> bool {
         self.role.is_staff()

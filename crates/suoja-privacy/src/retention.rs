@@ -7,7 +7,7 @@
 
 use serde::Serialize;
 use serde_json::json;
-use suoja_core::{AttachmentId, Role, Scope, TenantId, TicketId, Timestamp, UserId};
+use suoja_core::{AttachmentId, Scope, TenantId, TicketId, Timestamp, UserId};
 use suoja_store::settings::RetentionRow;
 
 use crate::erasure::Origin;
@@ -183,15 +183,6 @@ fn require_privacy(scope: &Scope) -> Result<()> {
         return Err(PrivacyError::Forbidden("only admins and privacy officers manage retention"));
     }
     Ok(())
-}
-
-fn system(tenant: TenantId) -> Scope {
-    Scope {
-        tenant,
-        actor: UserId(0),
-        role: Role::Admin,
-        privacy_officer: true,
-    }
 }
 
 fn view(k: &'static Kind, stored: Option<&RetentionRow>) -> PolicyView {
@@ -396,7 +387,7 @@ impl Privacy {
             "inactive_end_users" => {
                 for id in ids.iter().filter_map(serde_json::Value::as_i64) {
                     // The worker runs the erasure (and keeps what a hold covers, as for any erasure).
-                    match self.start_erasure(&system(tenant), UserId(id), Origin::Retention).await {
+                    match self.start_erasure(&Scope::operator(tenant), UserId(id), Origin::Retention).await {
                         Ok(_) => n += 1,
                         Err(e) => tracing::warn!(tenant.id = %tenant, user.id = id, error = %e, "retention could not start an erasure"),
                     }

@@ -208,34 +208,45 @@ impl Helpdesk {
         let files = suoja_store::attachments::for_comments(&mut c, scope.tenant, &ids).await?;
         let mut comments = Vec::with_capacity(rows.len());
         for r in &rows {
-            let body = crypt::open(&self.vault, &mut c, scope.tenant, &r.body_enc).await?;
-            let html_body = match &r.html_enc {
-                Some(h) => crypt::open(&self.vault, &mut c, scope.tenant, h).await?,
-                None => suoja_core::Personal::new(crate::text::plain_to_html(body.expose())),
-            };
-            let mut attachments = Vec::new();
-            for f in files.iter().filter(|f| f.comment_id == Some(r.id)) {
-                attachments.push(Attachment {
-                    id: f.id,
-                    file_name: crypt::open(&self.vault, &mut c, scope.tenant, &f.file_name_enc).await?,
-                    content_type: f.content_type.clone(),
-                    size: f.size,
-                    ticket_id: f.ticket_id,
-                });
-            }
-            comments.push(Comment {
-                id: r.id,
-                ticket_id: r.ticket_id,
-                author_id: r.author_id,
-                public: r.public,
-                body,
-                html_body,
-                attachments,
-                via: r.via.clone(),
-                created_at: r.created_at,
-            });
+            comments.push(self.open_comment(&mut c, scope.tenant, r, &files).await?);
         }
         Ok(CommentPage { comments, count, has_more })
+    }
+
+    /// Opens a stored comment with its files (from `files`, which may hold other comments' too).
+    pub(crate) async fn open_comment(
+        &self,
+        c: &mut suoja_store::AnyConnection,
+        tenant: suoja_core::TenantId,
+        r: &suoja_store::comments::CommentRow,
+        files: &[suoja_store::attachments::AttachmentRow],
+    ) -> Result<Comment> {
+        let body = crypt::open(&self.vault, c, tenant, &r.body_enc).await?;
+        let html_body = match &r.html_enc {
+            Some(h) => crypt::open(&self.vault, c, tenant, h).await?,
+            None => suoja_core::Personal::new(crate::text::plain_to_html(body.expose())),
+        };
+        let mut attachments = Vec::new();
+        for f in files.iter().filter(|f| f.comment_id == Some(r.id)) {
+            attachments.push(Attachment {
+                id: f.id,
+                file_name: crypt::open(&self.vault, c, tenant, &f.file_name_enc).await?,
+                content_type: f.content_type.clone(),
+                size: f.size,
+                ticket_id: f.ticket_id,
+            });
+        }
+        Ok(Comment {
+            id: r.id,
+            ticket_id: r.ticket_id,
+            author_id: r.author_id,
+            public: r.public,
+            body,
+            html_body,
+            attachments,
+            via: r.via.clone(),
+            created_at: r.created_at,
+        })
     }
 
     /// Tickets changed since `since` (trash included), for the incremental export.

@@ -382,32 +382,8 @@ impl Helpdesk {
     /// A comment as the API shows it.
     pub(crate) async fn comment_view(&self, c: &mut AnyConnection, tenant: TenantId, id: CommentId) -> Result<Comment> {
         let r = suoja_store::comments::by_id(c, tenant, id).await?.ok_or(HelpdeskError::NotFound("Comment"))?;
-        let body = crypt::open(&self.vault, c, tenant, &r.body_enc).await?;
-        let html_body = match &r.html_enc {
-            Some(h) => crypt::open(&self.vault, c, tenant, h).await?,
-            None => Personal::new(plain_to_html(body.expose())),
-        };
-        let mut attachments = Vec::new();
-        for f in suoja_store::attachments::for_comments(c, tenant, &[r.id]).await? {
-            attachments.push(Attachment {
-                id: f.id,
-                file_name: crypt::open(&self.vault, c, tenant, &f.file_name_enc).await?,
-                content_type: f.content_type.clone(),
-                size: f.size,
-                ticket_id: f.ticket_id,
-            });
-        }
-        Ok(Comment {
-            id: r.id,
-            ticket_id: r.ticket_id,
-            author_id: r.author_id,
-            public: r.public,
-            body,
-            html_body,
-            attachments,
-            via: r.via.clone(),
-            created_at: r.created_at,
-        })
+        let files = suoja_store::attachments::for_comments(c, tenant, &[r.id]).await?;
+        self.open_comment(c, tenant, &r, &files).await
     }
 
     /// Deletes an attachment's content. A file leaves a placeholder (`redacted.txt`, empty); a
@@ -441,21 +417,31 @@ impl Helpdesk {
         a: &suoja_store::attachments::AttachmentRow,
         now: Timestamp,
     ) -> Result<()> {
-        let recording = is_recording(&a.content_type);
-        let (name_enc, content_type, size) = if recording {
+        self.empty_attachment(c, scope.tenant, a, now).await?;
+        let kind = if is_recording(&a.content_type) {
+            "recording_redaction"
+        } else {
+            "attachment_redaction"
+        };
+        self.finish_redaction(c, scope, row, kind, a.comment_id.map(|m| m.0), Some(a.id.0), None, now)
+            .await
+    }
+
+    /// Replaces an attachment's content by a sealed empty file: a file becomes the placeholder
+    /// `redacted.txt`, a recording keeps its name, type and size.
+    async fn empty_attachment(&self, c: &mut AnyConnection, tenant: TenantId, a: &suoja_store::attachments::AttachmentRow, at: Timestamp) -> Result<()> {
+        let (name_enc, content_type, size) = if is_recording(&a.content_type) {
             (a.file_name_enc.clone(), a.content_type.clone(), a.size)
         } else {
             (
-                self.vault.encrypt_str(c, scope.tenant, a.key_id, PLACEHOLDER_NAME).await?,
+                self.vault.encrypt_str(c, tenant, a.key_id, PLACEHOLDER_NAME).await?,
                 "text/plain".to_string(),
                 0,
             )
         };
-        let empty = self.vault.encrypt(c, scope.tenant, a.key_id, b"").await?;
-        suoja_store::attachments::redact(c, scope.tenant, a.id, name_enc, &content_type, size, empty, now).await?;
-        let kind = if recording { "recording_redaction" } else { "attachment_redaction" };
-        self.finish_redaction(c, scope, row, kind, a.comment_id.map(|m| m.0), Some(a.id.0), None, now)
-            .await
+        let empty = self.vault.encrypt(c, tenant, a.key_id, b"").await?;
+        suoja_store::attachments::redact(c, tenant, a.id, name_enc, &content_type, size, empty, at).await?;
+        Ok(())
     }
 
     /// Redacts an attachment for a retention policy: with no acting person, skipping files on
@@ -473,12 +459,7 @@ impl Helpdesk {
         if self.ticket_held(&mut tx, tenant, ticket).await? {
             return Ok(false);
         }
-        let system = Scope {
-            tenant,
-            actor: UserId(0),
-            role: suoja_core::Role::Admin,
-            privacy_officer: true,
-        };
+        let system = Scope::operator(tenant);
         self.redact_attachment_in(&mut tx, &system, row, &a, now).await?;
         tx.commit().await?;
         if let Some(path) = self.ledger_file() {
@@ -647,12 +628,7 @@ impl Helpdesk {
         if applied {
             return Ok(false);
         }
-        let system = Scope {
-            tenant,
-            actor: UserId(0),
-            role: suoja_core::Role::Admin,
-            privacy_officer: true,
-        };
+        let system = Scope::operator(tenant);
         match r.event.as_str() {
             "comment_redaction" => {
                 let Some(m) = suoja_store::comments::by_id(&mut tx, tenant, CommentId(r.comment_id.unwrap_or(0))).await? else {
@@ -681,18 +657,7 @@ impl Helpdesk {
                     return Ok(false);
                 };
                 if a.redacted_at.is_none() {
-                    let recording = is_recording(&a.content_type);
-                    let (name_enc, content_type, size) = if recording {
-                        (a.file_name_enc.clone(), a.content_type.clone(), a.size)
-                    } else {
-                        (
-                            self.vault.encrypt_str(&mut tx, tenant, a.key_id, PLACEHOLDER_NAME).await?,
-                            "text/plain".to_string(),
-                            0,
-                        )
-                    };
-                    let empty = self.vault.encrypt(&mut tx, tenant, a.key_id, b"").await?;
-                    suoja_store::attachments::redact(&mut tx, tenant, a.id, name_enc, &content_type, size, empty, at).await?;
+                    self.empty_attachment(&mut tx, tenant, &a, at).await?;
                 }
             }
             "subject_redaction" => {

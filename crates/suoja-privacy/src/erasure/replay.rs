@@ -9,7 +9,7 @@ use std::collections::HashSet;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
-use suoja_core::{KeyId, Role, Scope, TenantId, Timestamp, UserId};
+use suoja_core::{KeyId, Scope, TenantId, Timestamp, UserId};
 use suoja_helpdesk::tickets::redact::RedactionRecord;
 
 use super::Origin;
@@ -70,15 +70,6 @@ pub fn read(path: &Path) -> Result<(Vec<Entry>, Vec<RedactionRecord>)> {
         }
     }
     Ok((erasures, redactions))
-}
-
-fn system(tenant: TenantId) -> Scope {
-    Scope {
-        tenant,
-        actor: UserId(0),
-        role: Role::Admin,
-        privacy_officer: true,
-    }
 }
 
 impl Privacy {
@@ -157,7 +148,7 @@ impl Privacy {
                 suoja_store::users::by_id(&mut c, tenant, UserId(e.subject_id)).await?.is_some()
             };
             if present && !done.contains(&(e.tenant_id, e.subject_id)) {
-                let row = self.erase(&system(tenant), UserId(e.subject_id), Origin::Replay).await?;
+                let row = self.erase(&Scope::operator(tenant), UserId(e.subject_id), Origin::Replay).await?;
                 tracing::info!(tenant.id = %tenant, erasure.id = row.id, state = row.state, "erasure replayed after a restore");
                 out.erased += 1;
             }

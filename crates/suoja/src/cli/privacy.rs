@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context as _, bail};
 use clap::{Args, Subcommand};
-use suoja_core::{Email, Role, Scope, TenantId, UserId};
+use suoja_core::{Email, Scope, TenantId};
 use suoja_privacy::Privacy;
 use suoja_privacy::export::{Filter, Format, Options};
 
@@ -90,12 +90,7 @@ pub async fn export(config: Option<&std::path::Path>, args: ExportArgs) -> anyho
     let Some(user) = user else {
         bail!("nobody with that e-mail address is on record in this tenant");
     };
-    let scope = Scope {
-        tenant,
-        actor: UserId(0),
-        role: Role::Admin,
-        privacy_officer: true,
-    };
+    let scope = Scope::operator(tenant);
     let bar = indicatif::ProgressBar::new(1);
     bar.set_style(indicatif::ProgressStyle::with_template("  {msg:12} {bar:40} {pos}/{len}").unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()));
     let progress = |step: &str, done: u64, total: u64| {

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::bail;
 use clap::{Args, Subcommand};
-use suoja_core::{Role, Scope, UserId};
+use suoja_core::Scope;
 
 /// Arguments of `suoja retention`.
 #[derive(Debug, Args)]
@@ -53,12 +53,7 @@ pub enum RetentionWhat {
 pub async fn run(config: Option<&std::path::Path>, args: RetentionArgs) -> anyhow::Result<()> {
     let p = super::privacy::open(config, args.data_dir).await?;
     let tenant = super::privacy::tenant(&p, args.tenant.as_deref()).await?;
-    let scope = Scope {
-        tenant,
-        actor: UserId(0),
-        role: Role::Admin,
-        privacy_officer: true,
-    };
+    let scope = Scope::operator(tenant);
     let fail = |e: suoja_privacy::PrivacyError| anyhow::anyhow!("{e}");
     match args.what {
         RetentionWhat::List => {

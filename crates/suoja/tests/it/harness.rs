@@ -197,6 +197,17 @@ impl TestApp {
         send(r).await
     }
 
+    /// Uploads a file as the admin; returns the upload token.
+    pub async fn upload(&self, name: &str, content_type: &str, bytes: &[u8]) -> String {
+        let up = self
+            .req(Method::POST, &format!("/api/v2/uploads.json?filename={name}"))
+            .header("content-type", content_type)
+            .body(bytes.to_vec());
+        let (s, v) = send(up).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        v["upload"]["token"].as_str().unwrap().to_string()
+    }
+
     /// Stops the server (its database stays).
     pub async fn stop_server(&mut self) {
         if let Some(r) = self.running.take() {

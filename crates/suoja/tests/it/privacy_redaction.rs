@@ -16,16 +16,6 @@ use crate::privacy_export::{access_request, build};
 
 const MARK: &str = "\u{2587}";
 
-async fn upload_typed(app: &TestApp, name: &str, content_type: &str, bytes: &[u8]) -> String {
-    let up = app
-        .req(Method::POST, &format!("/api/v2/uploads.json?filename={name}"))
-        .header("content-type", content_type)
-        .body(bytes.to_vec());
-    let (s, v) = crate::harness::send(up).await;
-    assert_eq!(s, StatusCode::CREATED, "{v}");
-    v["upload"]["token"].as_str().unwrap().to_string()
-}
-
 async fn comments(app: &TestApp, ticket: i64) -> Vec<Value> {
     let (s, v) = app.get(&format!("/api/v2/tickets/{ticket}/comments.json")).await;
     assert_eq!(s, StatusCode::OK, "{v}");
@@ -93,8 +83,8 @@ async fn fixture(app: &TestApp) -> Fixture {
     };
     put(json!({"body": format!("Card {} then again {}. {}", w.plain, w.plain, w.kept), "public": true})).await;
     put(json!({"html_body": format!("<p>Call me at <b>{}</b> today, {}</p>", w.html, w.kept), "public": false})).await;
-    let file = upload_typed(app, "statement.txt", "text/plain", w.file.as_bytes()).await;
-    let audio = upload_typed(app, "call.mp3", "audio/mpeg", w.audio.as_bytes()).await;
+    let file = app.upload("statement.txt", "text/plain", w.file.as_bytes()).await;
+    let audio = app.upload("call.mp3", "audio/mpeg", w.audio.as_bytes()).await;
     put(json!({"body": "files attached", "uploads": [file, audio]})).await;
     let list = comments(app, ticket).await;
     let comment_ids: Vec<i64> = list.iter().map(|c| c["id"].as_i64().unwrap()).collect();

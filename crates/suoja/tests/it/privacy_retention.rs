@@ -55,16 +55,6 @@ async fn content(app: &TestApp, attachment: i64) -> Vec<u8> {
     r.bytes().await.unwrap().to_vec()
 }
 
-async fn upload(app: &TestApp, name: &str, content_type: &str, bytes: &[u8]) -> String {
-    let up = app
-        .req(Method::POST, &format!("/api/v2/uploads.json?filename={name}"))
-        .header("content-type", content_type)
-        .body(bytes.to_vec());
-    let (s, v) = crate::harness::send(up).await;
-    assert_eq!(s, StatusCode::CREATED, "{v}");
-    v["upload"]["token"].as_str().unwrap().to_string()
-}
-
 async fn ticket(app: &TestApp, requester: i64, status: &str, body: &str) -> i64 {
     let (s, v) = app
         .post(
@@ -110,8 +100,8 @@ async fn no_record_outlives_its_policy(engine: Engine) {
     let trashed = ticket(&app, active, "open", "deleted on day zero").await;
     let (s, _) = app.delete(&format!("/api/v2/tickets/{trashed}.json")).await;
     assert_eq!(s, StatusCode::NO_CONTENT);
-    let file = upload(&app, "invoice.txt", "text/plain", b"invoice body").await;
-    let audio = upload(&app, "call.ogg", "audio/ogg", b"recorded voice").await;
+    let file = app.upload("invoice.txt", "text/plain", b"invoice body").await;
+    let audio = app.upload("call.ogg", "audio/ogg", b"recorded voice").await;
     let (s, v) = app
         .put(
             &format!("/api/v2/tickets/{open}.json"),
