@@ -5,7 +5,9 @@
 -- change moves it, so a redaction (or any other edit) does not restart it.
 ALTER TABLE tickets ADD COLUMN closed_at INTEGER;
 UPDATE tickets SET closed_at = updated_at WHERE status IN ('solved', 'closed');
-CREATE INDEX tickets_tenant_closed ON tickets (tenant_id, closed_at);
+CREATE INDEX tickets_tenant_closed ON tickets (tenant_id, closed_at) WHERE closed_at IS NOT NULL;
+-- The trash policy finds tickets deleted long enough ago without reading the live ones.
+CREATE INDEX tickets_tenant_deleted ON tickets (tenant_id, deleted_at) WHERE deleted_at IS NOT NULL;
 
 -- A redacted attachment keeps its row (type, size, time) as a placeholder; its content is gone.
 ALTER TABLE attachments ADD COLUMN redacted_at INTEGER;
