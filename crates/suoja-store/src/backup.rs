@@ -136,15 +136,18 @@ pub async fn snapshot(url: &str, data: &Path, keys: &Path, progress: &mut dyn Fn
     use sqlx::{ConnectOptions as _, Connection as _};
     use std::str::FromStr as _;
     sqlx::any::install_default_drivers();
-    if url.starts_with("sqlite:") {
-        let file = url.split('?').next().unwrap_or(url);
-        let mut src = sqlx::any::AnyConnectOptions::from_str(&format!("{file}?mode=ro"))?.connect().await?;
-        src.execute("PRAGMA busy_timeout = 10000").await?;
+    if let Some(rest) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+        let live = rest.split('?').next().unwrap_or(rest);
+        let mut src = sqlx::any::AnyConnectOptions::from_str(&format!("sqlite://{live}?mode=ro"))?.connect().await?;
         let version: i64 = sqlx::query_scalar("SELECT MAX(version) FROM schema_migrations").fetch_one(&mut src).await?;
-        let target = data.to_str().ok_or_else(|| StoreError::Config("backup path is not valid UTF-8".into()))?;
-        sqlx::query("VACUUM INTO $1").bind(target.to_string()).execute(&mut src).await?;
         src.close().await?;
-        return Ok((split_copy(data, keys, progress).await?, version, Engine::Sqlite));
+        if version != crate::migrate::latest_version() {
+            return Err(StoreError::Config(format!(
+                "the database is at schema version {version}, this build at {}: start the server (or run `suoja migrate`) first",
+                crate::migrate::latest_version()
+            )));
+        }
+        return Ok((sqlite_copy(live, data, keys, progress).await?, version, Engine::Sqlite));
     }
     let db = Db::connect(url, &DbOptions::default()).await?;
     let counts = copy_snapshot(&db, data, keys, progress).await;
@@ -152,35 +155,58 @@ pub async fn snapshot(url: &str, data: &Path, keys: &Path, progress: &mut dyn Fn
     Ok((counts?, crate::migrate::latest_version(), Engine::Postgres))
 }
 
-/// Moves the vault rows of a fresh SQLite copy into `keys`, drops the search index and compacts.
-async fn split_copy(data: &Path, keys: &Path, progress: &mut dyn FnMut(u64)) -> Result<Vec<(String, u64)>> {
-    let copy = open_file(data).await?;
-    let keys_db = open_file(keys).await?;
-    let mut kc = keys_db.write_pool().acquire().await?;
-    let mut dc = copy.write_pool().acquire().await?;
+/// Copies the live SQLite database at `live` into fresh `data` and `keys` files in one read
+/// transaction of the live file (attached read-only, so the server's writer never waits): every
+/// table but the search index and the vault into `data`, the vault into `keys`. The copies are
+/// scratch files until sealed, so they are written without a journal or `fsync`.
+async fn sqlite_copy(live: &str, data: &Path, keys: &Path, progress: &mut dyn FnMut(u64)) -> Result<Vec<(String, u64)>> {
+    use sqlx::{ConnectOptions as _, Connection as _};
+    use std::str::FromStr as _;
+    // Both files get Suoja's schema first.
+    open_file(data).await?.close().await;
+    open_file(keys).await?.close().await;
+    let mut c = sqlx::any::AnyConnectOptions::from_str(&format!("sqlite://{}", data.display()))?.connect().await?;
+    c.execute("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA secure_delete = OFF; PRAGMA busy_timeout = 10000")
+        .await?;
+    sqlx::query("ATTACH DATABASE $1 AS live").bind(format!("file:{live}?mode=ro")).execute(&mut c).await?;
+    let keys_path = keys.to_str().ok_or_else(|| StoreError::Config("backup path is not valid UTF-8".into()))?;
+    sqlx::query("ATTACH DATABASE $1 AS vault").bind(keys_path.to_string()).execute(&mut c).await?;
+    c.execute("PRAGMA vault.journal_mode = OFF; PRAGMA vault.synchronous = OFF").await?;
     let mut counts = Vec::new();
-    for t in VAULT_TABLES {
-        let cols = table_columns(&mut dc, t).await?;
-        let n = copy_table(&mut dc, &mut kc, t, &cols, progress).await?;
-        counts.push(((*t).to_string(), n));
-    }
-    drop(kc);
-    keys_db.close().await;
-    for t in VAULT_TABLES.iter().chain(["search_postings"].iter()) {
-        dc.execute(sqlx::AssertSqlSafe(format!("DELETE FROM {t}"))).await?;
-    }
-    dc.execute("VACUUM").await?;
-    for t in sqlite_tables(&mut dc).await? {
-        if LEFT_OUT.contains(&t.as_str()) {
-            continue;
+    let mut done = 0u64;
+    c.execute("BEGIN").await?;
+    let copied = async {
+        for t in sqlite_tables(&mut c).await? {
+            let vault = VAULT_TABLES.contains(&t.as_str());
+            if LEFT_OUT.contains(&t.as_str()) && !vault {
+                continue;
+            }
+            let cols = table_columns(&mut c, &t).await?;
+            let names = cols.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", ");
+            let target = if vault { "vault" } else { "main" };
+            let n = c
+                .execute(sqlx::AssertSqlSafe(format!("INSERT INTO {target}.{t} ({names}) SELECT {names} FROM live.{t}")))
+                .await?
+                .rows_affected();
+            done += n;
+            progress(done);
+            counts.push((t, n));
         }
-        let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {t}")))
-            .fetch_one(&mut *dc)
-            .await?;
-        counts.push((t, u64::try_from(n).unwrap_or(0)));
+        Ok::<(), StoreError>(())
     }
-    drop(dc);
-    copy.close().await;
+    .await;
+    match copied {
+        Ok(()) => {
+            c.execute("COMMIT").await?;
+        }
+        Err(e) => {
+            let _ = c.execute("ROLLBACK").await;
+            return Err(e);
+        }
+    }
+    c.execute("DETACH DATABASE live").await?;
+    c.execute("DETACH DATABASE vault").await?;
+    c.close().await?;
     Ok(counts)
 }
 
