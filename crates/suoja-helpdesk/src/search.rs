@@ -297,7 +297,7 @@ impl Helpdesk {
     }
 
     /// Rebuilds every tenant's search index from the records (a restored backup leaves the index
-    /// out). Documents whose data key is gone are left unindexed. Calls `progress` with the
+    /// out), inserting each document's postings into the emptied index. Documents whose data key is gone are left unindexed. Calls `progress` with the
     /// documents done; returns (indexed, unreadable).
     pub async fn reindex_all(&self, progress: &mut dyn FnMut(u64)) -> Result<(u64, u64)> {
         let tenants = {
@@ -320,7 +320,7 @@ impl Helpdesk {
                         let indexed = match table {
                             "users" => match suoja_store::users::by_id(&mut tx, tenant, UserId(id)).await? {
                                 Some(r) => match self.open_user(&mut tx, tenant, &r).await {
-                                    Ok(u) => index_doc(&self.vault, &mut tx, tenant, DOC_USER, id, &crate::users::user_search_text(&u), &[])
+                                    Ok(u) => index_new_doc(&self.vault, &mut tx, tenant, DOC_USER, id, &crate::users::user_search_text(&u), &[])
                                         .await
                                         .map(|()| true),
                                     Err(HelpdeskError::Vault(_)) => Ok(false),
@@ -329,11 +329,12 @@ impl Helpdesk {
                                 None => Ok(true),
                             },
                             "organizations" => match suoja_store::organizations::by_id(&mut tx, tenant, OrganizationId(id)).await? {
-                                Some(o) => index_doc(&self.vault, &mut tx, tenant, DOC_ORG, id, &o.name, &[]).await.map(|()| true),
+                                Some(o) => index_new_doc(&self.vault, &mut tx, tenant, DOC_ORG, id, &o.name, &[]).await.map(|()| true),
                                 None => Ok(true),
                             },
-                            _ => match self.reindex_ticket(&mut tx, tenant, TicketId(id)).await {
-                                Ok(()) => Ok(true),
+                            _ => match self.ticket_index_text(&mut tx, tenant, TicketId(id)).await {
+                                Ok(Some((text, tags))) => index_new_doc(&self.vault, &mut tx, tenant, DOC_TICKET, id, &text, &tags).await.map(|()| true),
+                                Ok(None) => Ok(true),
                                 Err(HelpdeskError::Vault(_)) => Ok(false),
                                 Err(e) => Err(e),
                             },
@@ -355,8 +356,16 @@ impl Helpdesk {
 
     /// Rebuilds a ticket's index entries from its current fields and comments.
     pub async fn reindex_ticket(&self, c: &mut AnyConnection, tenant: TenantId, id: TicketId) -> Result<()> {
+        match self.ticket_index_text(c, tenant, id).await? {
+            Some((text, tags)) => index_doc(&self.vault, c, tenant, DOC_TICKET, id.0, &text, &tags).await,
+            None => Ok(()),
+        }
+    }
+
+    /// What a ticket is indexed by: its subject and every comment, and its tags.
+    async fn ticket_index_text(&self, c: &mut AnyConnection, tenant: TenantId, id: TicketId) -> Result<Option<(String, Vec<String>)>> {
         let Some(row) = suoja_store::tickets::by_id(c, tenant, id).await? else {
-            return Ok(());
+            return Ok(None);
         };
         let t = self.open_ticket_row(c, tenant, &row).await?;
         let mut text = t.subject.as_ref().map(|s| s.expose().clone()).unwrap_or_default();
@@ -365,6 +374,6 @@ impl Helpdesk {
             text.push(' ');
             text.push_str(crate::crypt::open(&self.vault, c, tenant, &m.body_enc).await?.expose());
         }
-        index_doc(&self.vault, c, tenant, DOC_TICKET, id.0, &text, &t.tags).await
+        Ok(Some((text, t.tags)))
     }
 }

@@ -165,10 +165,15 @@ async fn sqlite_copy(live: &str, data: &Path, keys: &Path, progress: &mut dyn Fn
     // Both files get Suoja's schema first.
     open_file(data).await?.close().await;
     open_file(keys).await?.close().await;
-    let mut c = sqlx::any::AnyConnectOptions::from_str(&format!("sqlite://{}", data.display()))?.connect().await?;
+    let mut c = sqlx::any::AnyConnectOptions::from_str(&format!("sqlite://{}", data.display()))?
+        .connect()
+        .await?;
     c.execute("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA secure_delete = OFF; PRAGMA busy_timeout = 10000")
         .await?;
-    sqlx::query("ATTACH DATABASE $1 AS live").bind(format!("file:{live}?mode=ro")).execute(&mut c).await?;
+    sqlx::query("ATTACH DATABASE $1 AS live")
+        .bind(format!("file:{live}?mode=ro"))
+        .execute(&mut c)
+        .await?;
     let keys_path = keys.to_str().ok_or_else(|| StoreError::Config("backup path is not valid UTF-8".into()))?;
     sqlx::query("ATTACH DATABASE $1 AS vault").bind(keys_path.to_string()).execute(&mut c).await?;
     c.execute("PRAGMA vault.journal_mode = OFF; PRAGMA vault.synchronous = OFF").await?;
