@@ -67,8 +67,9 @@ fn redact_phrase(s: &str, phrase: &str) -> Option<String> {
     (!phrase.is_empty() && s.contains(phrase)).then(|| s.replace(phrase, &marks(phrase)))
 }
 
-fn invalid(field: &str, message: impl Into<String>) -> HelpdeskError {
-    HelpdeskError::invalid(field, message)
+/// A field error whose message names the field, as Zendesk's do.
+fn invalid(field: &str, message: impl std::fmt::Display) -> HelpdeskError {
+    HelpdeskError::invalid(field, format!("{field}: {message}"))
 }
 
 fn check_phrase(field: &str, phrase: &str) -> Result<()> {
@@ -173,11 +174,7 @@ impl Helpdesk {
             }
         });
         if new_body.is_none() && new_html.is_none() {
-            return Err(HelpdeskError::Invalid {
-                field: "text".into(),
-                message: "text: does not occur in the comment (it may already be redacted)".into(),
-                code: "InvalidValue",
-            });
+            return Err(invalid("text", "does not occur in the comment (it may already be redacted)"));
         }
         let body = new_body.unwrap_or(body);
         let html = new_html.map(|h| sanitize_html(&h)).or(html);

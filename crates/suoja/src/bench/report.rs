@@ -199,7 +199,7 @@ fn backup_table(b: &super::backup::BackupFigures) -> String {
          | `suoja restore`: search index rebuilt from the records | {:.1} | | |\n\
          \n| show-ticket, 4 concurrent clients | req/s | p50 ms | p99 ms | errors |\n|---|---:|---:|---:|---:|\n\
          | idle | {:.0} | {:.2} | {:.2} | {} |\n\
-         | while `suoja backup` runs (worst 2-second slice) | {:.0} | {:.2} | {:.2} | {} |\n",
+         | while `suoja backup` runs (req/s: mean; p50, p99: worst 2-second slice) | {:.0} | {:.2} | {:.2} | {} |\n",
         b.dir_bytes as f64 / 1e6,
         b.copy_secs,
         b.copy_mb_s(),
