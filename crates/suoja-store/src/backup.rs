@@ -5,9 +5,9 @@
 //!
 //! SQLite: the live file is attached read-only to the new `data.db` and every table is copied in
 //! one read transaction while the server keeps writing (`VACUUM INTO` would copy the search index
-//! only for it to be deleted and the copy compacted again: 73 of 122 s at 1 M tickets). PostgreSQL: every table
-//! is read in one `REPEATABLE READ` read-only transaction (one snapshot) and written to the two
-//! files. Restoring into PostgreSQL copies the files' rows back in one transaction and moves the
+//! only for it to be deleted and the copy compacted again: 73 of 122 s at 1 M tickets).
+//! PostgreSQL: every table is read in one `REPEATABLE READ` read-only transaction (one snapshot)
+//! and written to the two files. Restoring into PostgreSQL copies the files' rows back in one transaction and moves the
 //! identity sequences past the restored ids.
 
 use std::path::Path;

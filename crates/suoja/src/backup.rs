@@ -1,8 +1,9 @@
 //! Backups and restore (invariant 4: erasure reaches backups).
 //!
 //! `suoja backup --to DIR` takes a consistent copy of the live database while the server runs
-//! (SQLite: one read transaction of the live file; PostgreSQL: one `REPEATABLE READ` snapshot), leaves out the search
-//! index, and writes two encrypted files under keys derived from the root key:
+//! (SQLite: one read transaction of the live file; PostgreSQL: one `REPEATABLE READ` snapshot),
+//! leaves out the search index, and writes two encrypted files under keys derived from the root
+//! key:
 //!
 //! - `DIR/<id>/data.suoja` — every record, with `manifest.json` (sizes, SHA-256, row counts,
 //!   authenticated with the root key);
