@@ -1,12 +1,10 @@
 //! The ticket trash: soft deletion, restore, and permanent deletion (which removes comments,
 //! attachments, links and index entries in one transaction). Trashed tickets are purged for
-//! good after [`TRASH_DAYS`], unless a legal hold keeps them.
+//! good by the `deleted_tickets` retention policy (7 days at most), unless a legal hold keeps
+//! them.
 
 use crate::{Helpdesk, HelpdeskError, Result};
 use suoja_core::{Scope, TicketId};
-
-/// Days a deleted ticket stays restorable.
-pub const TRASH_DAYS: i64 = 7;
 
 impl Helpdesk {
     /// Moves a ticket to the trash.
@@ -63,39 +61,5 @@ impl Helpdesk {
         suoja_store::dialect::checkpoint(&self.db).await?;
         tracing::info!(tenant.id = %scope.tenant, ticket.id = %id, actor.id = %scope.actor, "ticket deleted permanently");
         Ok(())
-    }
-
-    /// Trash older than [`TRASH_DAYS`] is deleted for good, in every tenant (tickets under a
-    /// legal hold stay); returns how many tickets went. The worker runs this.
-    pub async fn purge_expired_trash(&self) -> Result<usize> {
-        let cutoff = self.now().0 - TRASH_DAYS * 86_400_000;
-        let mut c = self.db.read().await?;
-        let tenants = suoja_store::tenants::ids(&mut c).await?;
-        let f = suoja_store::tickets::TicketFilter {
-            deleted: true,
-            include_restricted: true,
-            ..Default::default()
-        };
-        let mut expired = Vec::new();
-        for t in tenants {
-            let rows = suoja_store::tickets::list(&mut c, t, &f, suoja_store::tickets::TicketSort::Id, 100_000, 0).await?;
-            expired.extend(rows.into_iter().filter(|r| r.deleted_at.is_some_and(|d| d.0 <= cutoff)).map(|r| (t, r.id)));
-        }
-        drop(c);
-        let mut n = 0;
-        for (tenant, id) in expired {
-            let mut tx = self.db.begin().await?;
-            if self.ticket_held(&mut tx, tenant, id).await? {
-                continue;
-            }
-            crate::erase::purge_ticket_rows(&mut tx, tenant, id).await?;
-            tx.commit().await?;
-            tracing::info!(tenant.id = %tenant, ticket.id = %id, "ticket deleted from the trash after {TRASH_DAYS} days");
-            n += 1;
-        }
-        if n > 0 {
-            suoja_store::dialect::checkpoint(&self.db).await?;
-        }
-        Ok(n)
     }
 }
