@@ -115,6 +115,9 @@ pub const KINDS: &[Kind] = &[
 /// Most records one policy handles per tenant per run; the next run takes the rest.
 const BATCH: i64 = 500;
 
+/// Most due records one run looks through to find a batch that no legal hold keeps.
+const MAX_WINDOW: i64 = 32_000;
+
 /// A policy as it stands for a tenant.
 #[derive(Debug, Clone, Serialize)]
 pub struct PolicyView {
@@ -376,7 +379,16 @@ impl Privacy {
     }
 
     async fn apply(&self, tenant: TenantId, policy: &'static str, cutoff: Timestamp) -> Result<u64> {
-        let (ids, _) = self.candidates(tenant, policy, cutoff, BATCH).await?;
+        // Items a legal hold keeps stay due; the window widens past them so they cannot starve
+        // the rest.
+        let mut limit = BATCH;
+        let ids = loop {
+            let (ids, held) = self.candidates(tenant, policy, cutoff, limit).await?;
+            if (ids.len() as i64) < limit || ids.len() - held >= BATCH as usize || limit >= MAX_WINDOW {
+                break ids;
+            }
+            limit *= 4;
+        };
         let mut n = 0;
         match policy {
             "closed_tickets" | "deleted_tickets" => {

@@ -347,3 +347,46 @@ crate::engine_test!(retention_policies_refuse_bad_values_and_work_from_the_cli, 
         .unwrap();
     assert_eq!((p["value"].as_i64(), p["updated_by"].as_i64()), (Some(400), Some(0)), "{p}");
 });
+
+crate::engine_test_clocked!(held_records_do_not_starve_the_rest_of_a_policy, |app, clock| async move {
+    use suoja_helpdesk::model::{CommentInput, RequesterRef, TicketInput};
+    let requester = app.user("Pidetty Asiakas", "held.many@example.fi").await;
+    let ticket = |tags: Vec<String>| TicketInput {
+        subject: Some(suoja_core::Personal::new("closed long ago".into())),
+        comment: Some(CommentInput {
+            body: Some(suoja_core::Personal::new("done".into())),
+            html_body: None,
+            public: true,
+            author_id: None,
+            uploads: Vec::new(),
+        }),
+        requester: Some(RequesterRef::Id(suoja_core::UserId(requester))),
+        status: Some(suoja_core::Status::Solved),
+        tags: Some(tags),
+        ..Default::default()
+    };
+    // 600 tickets under a tag hold, solved first, then one that no hold keeps.
+    let held = app
+        .helpdesk()
+        .import_tickets(&app.admin_scope(), (0..600).map(|_| ticket(vec!["lawsuit".into()])).collect())
+        .await
+        .unwrap();
+    clock.advance_ms(1000);
+    let free = app.helpdesk().import_tickets(&app.admin_scope(), vec![ticket(Vec::new())]).await.unwrap();
+    let (s, v) = app
+        .post(
+            "/api/v2/privacy/holds.json",
+            json!({"hold": {"scope": "tag", "tag": "lawsuit", "ground": "legal_claims", "expires_at": "2036-01-01T00:00:00Z"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    clock.advance_ms(731 * DAY);
+    let report = app.privacy().run_retention().await.unwrap();
+    let closed: u64 = report.applied.iter().filter(|(_, p, _)| *p == "closed_tickets").map(|(_, _, n)| n).sum();
+    assert_eq!(closed, 1, "the one ticket no hold keeps goes in the first run: {report:?}");
+    let mut c = app.helpdesk().db().read().await.unwrap();
+    let t = suoja_core::TenantId(app.t.tenant_id);
+    assert!(suoja_store::tickets::by_id(&mut c, t, free[0]).await.unwrap().is_none());
+    let ids: Vec<i64> = held.iter().map(|i| i.0).collect();
+    assert_eq!(suoja_store::graph::count_linked(&mut c, t, "tickets", "id", &ids).await.unwrap(), 600);
+});
