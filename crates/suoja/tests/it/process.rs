@@ -247,6 +247,35 @@ impl ProcApp {
         )
         .await;
         self.call(Method::GET, &format!("/api/v2/tickets/{}.json", c.subject), None).await;
+        // Redaction: the phrase redacted, a phrase not there, and broken tags; none may be logged.
+        let (_, v) = self.call(Method::GET, &format!("/api/v2/tickets/{tid}/comments.json"), None).await;
+        let first = v["comments"][0]["id"].as_i64().unwrap();
+        let (s, v) = self
+            .call(
+                Method::PUT,
+                &format!("/api/v2/tickets/{tid}/comments/{first}/redact.json"),
+                Some(json!({"text": c.body})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        self.call(
+            Method::PUT,
+            &format!("/api/v2/tickets/{tid}/comments/{first}/redact.json"),
+            Some(json!({"text": c.name})),
+        )
+        .await;
+        self.call(
+            Method::PUT,
+            &format!("/api/v2/comment_redactions/{first}.json"),
+            Some(json!({"ticket_id": tid, "html_body": format!("<redact>{}", c.note)})),
+        )
+        .await;
+        self.call(
+            Method::PUT,
+            &format!("/api/v2/tickets/{tid}/redact.json"),
+            Some(json!({"redaction": {"subject": c.subject, "custom_fields": [{"id": 1, "text": c.custom}]}})),
+        )
+        .await;
     }
 }
 
