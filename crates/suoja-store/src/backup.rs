@@ -132,7 +132,7 @@ pub type Snapshot = (Vec<(String, u64)>, i64, Engine);
 
 /// Writes a consistent copy of the database at `url` as `data` and `keys` (two new SQLite
 /// files) without writing to it (a SQLite source is opened read-only, so a running server's
-/// writes are never in its way); calls `progress` with rows copied (PostgreSQL).
+/// writes are never in its way); calls `progress` with the rows copied so far.
 pub async fn snapshot(url: &str, data: &Path, keys: &Path, progress: &mut dyn FnMut(u64)) -> Result<Snapshot> {
     use sqlx::{ConnectOptions as _, Connection as _};
     use std::str::FromStr as _;
