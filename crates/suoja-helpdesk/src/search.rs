@@ -305,6 +305,7 @@ impl Helpdesk {
             suoja_store::tenants::ids(&mut c).await?
         };
         let (mut done, mut unreadable) = (0u64, 0u64);
+        suoja_store::dialect::bulk_cache(&self.db, true).await?;
         for tenant in tenants {
             let mut tx = self.db.begin().await?;
             suoja_store::search::clear(&mut tx, tenant).await?;
@@ -350,6 +351,7 @@ impl Helpdesk {
                 }
             }
         }
+        suoja_store::dialect::bulk_cache(&self.db, false).await?;
         suoja_store::dialect::refresh_statistics(&self.db).await?;
         Ok((done, unreadable))
     }
