@@ -74,11 +74,34 @@ pub async fn drop_samples(db: &Db) -> Result<()> {
 /// Rewrites a small table into fresh files (PostgreSQL `VACUUM FULL`; the old files are
 /// unlinked, so no dead tuple or freed space of it stays on disk). Takes an exclusive lock for
 /// the rewrite, so only for small tables. SQLite: nothing (`secure_delete` zeroed the space).
-pub async fn rewrite_table(db: &Db, table: &str) -> Result<()> {
-    if db.engine() == Engine::Postgres && table.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
-        db.write_pool().execute(sqlx::AssertSqlSafe(format!("VACUUM FULL {table}"))).await?;
+///
+/// A rewrite keeps row versions that a snapshot still open in the database might see (an
+/// autovacuum `ANALYZE`, a long read): so it first waits, up to 20 seconds, until every snapshot
+/// older than now has ended. Returns whether none was left (false: rewritten anyway, and an old
+/// version may have been kept).
+pub async fn rewrite_table(db: &Db, table: &str) -> Result<bool> {
+    if db.engine() != Engine::Postgres || !table.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
+        return Ok(true);
     }
-    Ok(())
+    let now: i64 = sqlx::query_scalar("SELECT txid_current()").fetch_one(db.write_pool()).await?;
+    let horizon = (now % (1_i64 << 32)).to_string();
+    let mut clear = false;
+    for _ in 0..80 {
+        let older: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() \
+             AND backend_xmin IS NOT NULL AND age(backend_xmin) >= age($1::text::xid)",
+        )
+        .bind(horizon.clone())
+        .fetch_one(db.write_pool())
+        .await?;
+        if older == 0 {
+            clear = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    db.write_pool().execute(sqlx::AssertSqlSafe(format!("VACUUM FULL {table}"))).await?;
+    Ok(clear)
 }
 
 /// PostgreSQL: closes the current WAL segment and checkpoints, so segments holding deleted rows

@@ -39,6 +39,20 @@ pub fn load_root_key(settings: &Settings) -> anyhow::Result<[u8; 32]> {
     Vault::parse_root_key(&key).context("new root key")
 }
 
+/// The installation's root key, from `SUOJA_ROOT_KEY` or the key file, without creating one
+/// (restoring or checking a backup needs the key it was sealed with).
+pub fn existing_root_key(settings: &Settings) -> anyhow::Result<[u8; 32]> {
+    let path = settings.root_key_file();
+    let env = std::env::var("SUOJA_ROOT_KEY").ok().filter(|k| !k.is_empty());
+    if env.is_none() && !path.exists() {
+        bail!(
+            "no root key: put the installation's root key at {} (or in SUOJA_ROOT_KEY); backups can only be opened with the key they were sealed with",
+            path.display()
+        );
+    }
+    load_root_key(settings)
+}
+
 fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
     use std::io::Write as _;
     let mut opts = std::fs::OpenOptions::new();

@@ -337,7 +337,7 @@ async fn unpack(dir: &Path, m: &Manifest, vault: &Vault, scratch: &Path, keys: O
 /// `suoja backup verify DIR`: the manifest's tag, each file's hash and authentication, SQLite's
 /// integrity check of the decrypted records. Returns the manifest.
 pub async fn verify(settings: &Settings, dir: &Path) -> anyhow::Result<Manifest> {
-    let vault = Vault::new(crate::app::load_root_key(settings)?);
+    let vault = Vault::new(crate::app::existing_root_key(settings)?);
     let m = read_manifest(dir, &vault)?;
     let scratch = Scratch(dir.join(format!(".verify-{}", suoja_core::random::hex_id())));
     std::fs::create_dir_all(&scratch.0)?;
@@ -381,7 +381,7 @@ pub struct Restored {
 pub async fn restore(settings: &Settings, dir: &Path, opts: &RestoreOptions) -> anyhow::Result<Restored> {
     let clock = std::time::Instant::now();
     let mut secs = [0.0; 4];
-    let vault = Vault::new(crate::app::load_root_key(settings)?);
+    let vault = Vault::new(crate::app::existing_root_key(settings)?);
     let m = read_manifest(dir, &vault)?;
     let now = Timestamp(jiff::Timestamp::now().as_millisecond());
     let (keys_path, keys_id) = keys_source(dir, &m, opts.keys.as_deref(), now, settings.key_backup_days)?;

@@ -302,7 +302,11 @@ impl Privacy {
         }
         if plan.organizations > 0 {
             // Organisation text is plain; its old versions must leave the files.
-            suoja_store::dialect::rewrite_table(db, "organizations").await?;
+            if !suoja_store::dialect::rewrite_table(db, "organizations").await? {
+                tracing::warn!(
+                    "a snapshot open for over 20 s may have kept old organisation rows through the rewrite; they stay until the table is rewritten again"
+                );
+            }
         }
         if !suoja_store::dialect::retire_wal(db).await? {
             tracing::warn!(

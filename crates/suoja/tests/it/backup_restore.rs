@@ -139,6 +139,10 @@ async fn backup_erase_restore(engine: Engine) {
         "--force",
     ]);
     refused(&out, "a keys file that is not one", "--keys");
+    let elsewhere = TempDir::new();
+    let out = app.cli(&["restore", "--from", dir.to_str().unwrap(), "--data-dir", elsewhere.0.to_str().unwrap()]);
+    refused(&out, "a restore without the root key", "no root key");
+    assert!(!elsewhere.0.join("root.key").exists(), "no new root key is made up");
     assert_eq!(ticket_count(&app).await, before, "nothing was touched by refused restores");
 
     // After the backup, a phrase in T3's first comment is redacted.

@@ -123,6 +123,23 @@ async fn no_record_outlives_its_policy(engine: Engine) {
         .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
 
+    // Identity-check links (48 hours): the access request above sent one.
+    let links = async || -> i64 {
+        let mut c = app.helpdesk().db().read().await.unwrap();
+        sqlx::query_scalar("SELECT COUNT(*) FROM privacy_verifications WHERE tenant_id = $1")
+            .bind(app.t.tenant_id)
+            .fetch_one(&mut *c)
+            .await
+            .unwrap()
+    };
+    assert_eq!(links().await, 1);
+    at(1);
+    two_runs().await;
+    assert_eq!(links().await, 1, "a day old: kept");
+    at(2);
+    clock.advance_ms(1000);
+    within_an_interval("identity-check link", async || links().await == 0).await;
+
     // Trash (7 days) and export packages (168 hours).
     at(6);
     two_runs().await;
