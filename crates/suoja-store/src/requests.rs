@@ -260,12 +260,3 @@ pub async fn verifications_since(c: &mut AnyConnection, tenant: TenantId, subjec
             .await?,
     )
 }
-
-/// Deletes links that expired before `before` (all tenants; retention sweep).
-pub async fn purge_verifications(c: &mut AnyConnection, before: Timestamp) -> Result<u64> {
-    Ok(sqlx::query("DELETE FROM privacy_verifications WHERE expires_at < $1")
-        .bind(before.0)
-        .execute(c)
-        .await?
-        .rows_affected())
-}

@@ -197,7 +197,6 @@ impl Privacy {
     pub async fn purge_expired_packages(&self) -> Result<u64> {
         let mut tx = self.hd.db().begin().await?;
         let n = suoja_store::exports::purge_expired(&mut tx, self.hd.now()).await?;
-        suoja_store::requests::purge_verifications(&mut tx, suoja_core::Timestamp(self.hd.now().0 - 86_400_000)).await?;
         tx.commit().await?;
         Ok(n)
     }
