@@ -318,32 +318,10 @@ impl Helpdesk {
                     let Some(last) = ids.last() else { break };
                     after = *last;
                     for id in ids {
-                        let indexed = match table {
-                            "users" => match suoja_store::users::by_id(&mut tx, tenant, UserId(id)).await? {
-                                Some(r) => match self.open_user(&mut tx, tenant, &r).await {
-                                    Ok(u) => index_new_doc(&self.vault, &mut tx, tenant, DOC_USER, id, &crate::users::user_search_text(&u), &[])
-                                        .await
-                                        .map(|()| true),
-                                    Err(HelpdeskError::Vault(_)) => Ok(false),
-                                    Err(e) => Err(e),
-                                },
-                                None => Ok(true),
-                            },
-                            "organizations" => match suoja_store::organizations::by_id(&mut tx, tenant, OrganizationId(id)).await? {
-                                Some(o) => index_new_doc(&self.vault, &mut tx, tenant, DOC_ORG, id, &o.name, &[]).await.map(|()| true),
-                                None => Ok(true),
-                            },
-                            _ => match self.ticket_index_text(&mut tx, tenant, TicketId(id)).await {
-                                Ok(Some((text, tags))) => index_new_doc(&self.vault, &mut tx, tenant, DOC_TICKET, id, &text, &tags).await.map(|()| true),
-                                Ok(None) => Ok(true),
-                                Err(HelpdeskError::Vault(_)) => Ok(false),
-                                Err(e) => Err(e),
-                            },
-                        }?;
-                        if indexed {
-                            done += 1;
-                        } else {
-                            unreadable += 1;
+                        match self.index_from_source(&mut tx, tenant, table, id).await {
+                            Ok(()) => done += 1,
+                            Err(HelpdeskError::Vault(_)) => unreadable += 1,
+                            Err(e) => return Err(e),
                         }
                     }
                     tx.commit().await?;
@@ -354,6 +332,30 @@ impl Helpdesk {
         suoja_store::dialect::bulk_cache(&self.db, false).await?;
         suoja_store::dialect::refresh_statistics(&self.db).await?;
         Ok((done, unreadable))
+    }
+
+    /// Indexes one user, organisation or ticket into the emptied index (nothing when the record
+    /// is gone; a vault error when its data key is).
+    async fn index_from_source(&self, c: &mut AnyConnection, tenant: TenantId, table: &str, id: i64) -> Result<()> {
+        match table {
+            "users" => {
+                if let Some(r) = suoja_store::users::by_id(c, tenant, UserId(id)).await? {
+                    let u = self.open_user(c, tenant, &r).await?;
+                    index_new_doc(&self.vault, c, tenant, DOC_USER, id, &crate::users::user_search_text(&u), &[]).await?;
+                }
+            }
+            "organizations" => {
+                if let Some(o) = suoja_store::organizations::by_id(c, tenant, OrganizationId(id)).await? {
+                    index_new_doc(&self.vault, c, tenant, DOC_ORG, id, &o.name, &[]).await?;
+                }
+            }
+            _ => {
+                if let Some((text, tags)) = self.ticket_index_text(c, tenant, TicketId(id)).await? {
+                    index_new_doc(&self.vault, c, tenant, DOC_TICKET, id, &text, &tags).await?;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Rebuilds a ticket's index entries from its current fields and comments.

@@ -133,7 +133,7 @@ pub struct PolicyView {
     pub enabled: bool,
     /// The default period.
     pub default: i64,
-    /// Shortest and longest period accepted.
+    /// Shortest period accepted.
     pub min: i64,
     /// Longest period accepted.
     pub max: i64,

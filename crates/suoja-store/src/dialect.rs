@@ -131,26 +131,24 @@ pub async fn exclude_from_statistics(db: &Db, columns: &[(&str, &str)]) -> Resul
     if db.engine() != Engine::Postgres {
         return Ok(0);
     }
+    // One read of the catalogue: the columns that may still be sampled.
+    let sampled: Vec<(String, String)> = sqlx::query_as(
+        "SELECT c.relname::text, a.attname::text FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid \
+         WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped \
+         AND COALESCE(a.attstattarget::int8, -1) <> 0",
+    )
+    .fetch_all(db.write_pool())
+    .await?;
+    let safe = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
     let mut changed = 0;
     for (table, column) in columns {
-        let safe = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-        if !safe(table) || !safe(column) {
+        if !safe(table) || !safe(column) || !sampled.iter().any(|(t, c)| t == table && c == column) {
             continue;
         }
-        let target: Option<i64> = sqlx::query_scalar(
-            "SELECT COALESCE(a.attstattarget::int8, -1) FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid \
-             WHERE c.relname = $1 AND c.relnamespace = current_schema()::regnamespace AND a.attname = $2 AND NOT a.attisdropped",
-        )
-        .bind(table.to_string())
-        .bind(column.to_string())
-        .fetch_optional(db.write_pool())
-        .await?;
-        if matches!(target, Some(t) if t != 0) {
-            db.write_pool()
-                .execute(sqlx::AssertSqlSafe(format!("ALTER TABLE {table} ALTER COLUMN {column} SET STATISTICS 0")))
-                .await?;
-            changed += 1;
-        }
+        db.write_pool()
+            .execute(sqlx::AssertSqlSafe(format!("ALTER TABLE {table} ALTER COLUMN {column} SET STATISTICS 0")))
+            .await?;
+        changed += 1;
     }
     Ok(changed)
 }

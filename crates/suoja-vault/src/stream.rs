@@ -14,8 +14,6 @@ use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use suoja_core::random;
 use zeroize::Zeroizing;
 
-use crate::VaultError;
-
 const MAGIC: &[u8; 8] = b"SUOJAENC";
 const VERSION: u8 = 1;
 /// Plaintext bytes per chunk.
@@ -75,12 +73,6 @@ pub enum StreamError {
     /// The file is not one, was cut short, altered, or sealed under another key.
     #[error("the encrypted file is damaged, truncated or was sealed under another key (chunk {0})")]
     Damaged(u64),
-}
-
-impl From<StreamError> for VaultError {
-    fn from(_: StreamError) -> Self {
-        VaultError::Corrupt
-    }
 }
 
 /// Seals everything `src` yields into `dst` under `role`; calls `progress` with the plaintext

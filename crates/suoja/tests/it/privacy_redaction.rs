@@ -100,6 +100,15 @@ async fn fixture(app: &TestApp) -> Fixture {
     }
 }
 
+/// `PUT …/comments/{comment}/attachments/{attachment}/redact` on ticket `ticket`.
+async fn redact_file(app: &TestApp, ticket: i64, comment: i64, attachment: i64) -> (StatusCode, Value) {
+    app.put(
+        &format!("/api/v2/tickets/{ticket}/comments/{comment}/attachments/{attachment}/redact.json"),
+        json!({}),
+    )
+    .await
+}
+
 async fn search_count(app: &TestApp, word: &str) -> u64 {
     let (s, v) = app.get(&format!("/api/v2/search.json?query={word}")).await;
     assert_eq!(s, StatusCode::OK, "{v}");
@@ -178,21 +187,11 @@ engine_test!(redaction_is_irreversible_everywhere, |app| async move {
     assert_eq!(s, StatusCode::OK, "{v}");
     assert!(v["ticket"]["subject"].as_str().unwrap().contains(&w.kept), "{v}");
     // A file: placeholder; a call recording: metadata kept, media gone.
-    let (s, v) = app
-        .put(
-            &format!("/api/v2/tickets/{t}/comments/{}/attachments/{}/redact.json", f.comment_ids[3], f.file),
-            json!({}),
-        )
-        .await;
+    let (s, v) = redact_file(&app, t, f.comment_ids[3], f.file).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["attachment"]["file_name"], "redacted.txt");
     assert_eq!(v["attachment"]["size"], 0);
-    let (s, v) = app
-        .put(
-            &format!("/api/v2/tickets/{t}/comments/{}/attachments/{}/redact.json", f.comment_ids[3], f.recording),
-            json!({}),
-        )
-        .await;
+    let (s, v) = redact_file(&app, t, f.comment_ids[3], f.recording).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["attachment"]["file_name"], "call.mp3");
     assert_eq!(v["attachment"]["content_type"], "audio/mpeg");
@@ -365,17 +364,10 @@ engine_test!(redaction_refuses_bad_input_and_changes_nothing, |app| async move {
     let (s, v) = redact(t, c1, json!({"text": MARK.repeat(3)})).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     for _ in 0..2 {
-        let (s, v) = app
-            .put(
-                &format!("/api/v2/tickets/{t}/comments/{}/attachments/{}/redact.json", f.comment_ids[3], f.file),
-                json!({}),
-            )
-            .await;
+        let (s, v) = redact_file(&app, t, f.comment_ids[3], f.file).await;
         assert_eq!(s, StatusCode::OK, "{v}");
     }
-    let (s, v) = app
-        .put(&format!("/api/v2/tickets/{t}/comments/{c1}/attachments/{}/redact.json", f.file), json!({}))
-        .await;
+    let (s, v) = redact_file(&app, t, c1, f.file).await;
     assert_eq!(s, StatusCode::NOT_FOUND, "attachment named under the wrong comment: {v}");
     let (_, v) = app.get(&format!("/api/v2/tickets/{t}/audits.json")).await;
     assert_eq!(v["count"], 2, "one comment and one attachment redaction: {v}");
