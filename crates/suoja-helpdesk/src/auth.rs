@@ -91,7 +91,7 @@ impl Helpdesk {
     }
 }
 
-fn scope_for(tenant: TenantId, user: &suoja_store::users::UserRow) -> Result<Scope> {
+pub(crate) fn scope_for(tenant: TenantId, user: &suoja_store::users::UserRow) -> Result<Scope> {
     if !user.active || user.suspended || user.deleted_at.is_some() {
         return Err(HelpdeskError::Unauthorized);
     }

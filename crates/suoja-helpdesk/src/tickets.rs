@@ -5,6 +5,7 @@
 mod read;
 pub mod redact;
 mod trash;
+pub mod views;
 
 use serde_json::{Value, json};
 use suoja_core::{CommentId, GroupId, KeyId, OrganizationId, Personal, Role, Scope, Status, TenantId, TicketId, Timestamp, UserId};

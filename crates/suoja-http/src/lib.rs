@@ -8,6 +8,7 @@ mod extract;
 mod middleware;
 mod openapi;
 mod routes;
+mod web;
 
 use std::future::Future;
 use std::sync::Arc;

@@ -150,6 +150,7 @@ pub fn build(state: AppState) -> Router {
     }
     let document = openapi::document(&docs);
     router
+        .merge(crate::web::routes(&state))
         .route("/api/v2/openapi", get(move || std::future::ready(crate::api_v2::ok(document.clone()))))
         .route("/healthz", get(|| async { "ok" }))
         .fallback(|| async { ApiError::NotFound.into_response() })

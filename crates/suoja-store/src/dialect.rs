@@ -77,7 +77,7 @@ pub async fn drop_samples(db: &Db) -> Result<()> {
 ///
 /// A rewrite keeps row versions that a snapshot still open in the database might see (an
 /// autovacuum `ANALYZE`, a long read): so it first waits, up to 20 seconds, until every snapshot
-/// older than now has ended. Returns whether none was left (false: rewritten anyway, and an old
+/// older than now has ended, interrupting autovacuum workers that hold one. Returns whether none was left (false: rewritten anyway, and an old
 /// version may have been kept).
 pub async fn rewrite_table(db: &Db, table: &str) -> Result<bool> {
     if db.engine() != Engine::Postgres || !table.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
@@ -86,7 +86,7 @@ pub async fn rewrite_table(db: &Db, table: &str) -> Result<bool> {
     let now: i64 = sqlx::query_scalar("SELECT txid_current()").fetch_one(db.write_pool()).await?;
     let horizon = (now % (1_i64 << 32)).to_string();
     let mut clear = false;
-    for _ in 0..80 {
+    for round in 0..80 {
         let older: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() \
              AND backend_xmin IS NOT NULL AND age(backend_xmin) >= age($1::text::xid)",
@@ -98,7 +98,30 @@ pub async fn rewrite_table(db: &Db, table: &str) -> Result<bool> {
             clear = true;
             break;
         }
+        if round % 8 == 7 {
+            // An autovacuum worker is made to be interrupted (PostgreSQL does so itself on a lock
+            // conflict) and runs again later; a long `ANALYZE` of another table must not keep the
+            // old rows alive. Needs superuser or `pg_signal_autovacuum_worker`; without, we wait.
+            let _ = sqlx::query(
+                "SELECT CAST(pg_cancel_backend(pid) AS TEXT) FROM pg_stat_activity WHERE datname = current_database() \
+                 AND backend_type = 'autovacuum worker' AND backend_xmin IS NOT NULL AND age(backend_xmin) >= age($1::text::xid)",
+            )
+            .bind(horizon.clone())
+            .fetch_all(db.write_pool())
+            .await;
+        }
         tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    if !clear {
+        let holders: Vec<(String, String)> = sqlx::query_as(
+            "SELECT COALESCE(backend_type, ''), COALESCE(state, '') FROM pg_stat_activity WHERE datname = current_database() \
+             AND pid <> pg_backend_pid() AND backend_xmin IS NOT NULL AND age(backend_xmin) >= age($1::text::xid)",
+        )
+        .bind(horizon.clone())
+        .fetch_all(db.write_pool())
+        .await
+        .unwrap_or_default();
+        tracing::warn!(table, holders = ?holders, "older snapshots outlived the wait before a table rewrite");
     }
     db.write_pool().execute(sqlx::AssertSqlSafe(format!("VACUUM FULL {table}"))).await?;
     Ok(clear)

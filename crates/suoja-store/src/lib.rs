@@ -32,6 +32,7 @@ pub mod tenants;
 pub mod tickets;
 pub mod tokens;
 pub mod users;
+pub mod web;
 pub mod webhooks;
 
 pub use db::{Conn, Db, DbOptions, Engine, Tx};

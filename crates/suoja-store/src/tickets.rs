@@ -198,6 +198,8 @@ pub struct TicketFilter {
     pub before: Option<i64>,
     /// Include restricted tickets (only for a requester listing their own).
     pub include_restricted: bool,
+    /// Only tickets without an assignee.
+    pub unassigned: bool,
 }
 
 fn where_clause(f: &TicketFilter) -> String {
@@ -212,6 +214,9 @@ fn where_clause(f: &TicketFilter) -> String {
     }
     if let Some(u) = f.requester {
         w.push_str(&format!(" AND requester_id = {}", u.0));
+    }
+    if f.unassigned {
+        w.push_str(" AND assignee_id IS NULL");
     }
     if let Some(u) = f.assignee {
         w.push_str(&format!(" AND assignee_id = {}", u.0));

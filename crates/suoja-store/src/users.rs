@@ -300,3 +300,14 @@ pub async fn set_restricted(c: &mut AnyConnection, tenant: TenantId, id: UserId,
         .await?;
     Ok(done.rows_affected())
 }
+
+/// Records a sign-in time.
+pub async fn touch_login(c: &mut AnyConnection, tenant: TenantId, id: UserId, now: Timestamp) -> Result<()> {
+    sqlx::query("UPDATE users SET last_login_at = $3 WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant.0)
+        .bind(id.0)
+        .bind(now.0)
+        .execute(c)
+        .await?;
+    Ok(())
+}

@@ -56,6 +56,11 @@ pub async fn run(privacy: Privacy, retention_every: Duration, mut stop: watch::R
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "sweeping expired export packages failed"),
             }
+            match privacy.helpdesk().purge_web_state().await {
+                Ok(n) if n > 0 => tracing::info!(rows = n, "expired sign-in sessions and form ids deleted"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "sweeping expired sign-in sessions failed"),
+            }
         }
     }
     if let Err(e) = privacy.helpdesk().flush_consultations().await {

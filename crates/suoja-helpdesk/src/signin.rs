@@ -1,0 +1,385 @@
+//! Web sign-in: password (then a TOTP code when the person has one, or must have one), one-time
+//! e-mail links, sessions with an idle and an absolute limit, sign-out everywhere, and one-time
+//! form ids. Tokens are random and stored as SHA-256 hashes; every failure answers the same way.
+//! The HTTP layer owns cookies and pages; this module owns the rules.
+
+use suoja_core::{Email, Personal, Role, Scope, TenantId, Timestamp, UserId, random};
+use suoja_store::web::SessionRow;
+
+use crate::auth::{Credentials, token_hash};
+use crate::{Helpdesk, HelpdeskError, Result, totp};
+
+/// A session ends after this long without a request.
+pub const IDLE_MS: i64 = 30 * 60_000;
+/// A session ends this long after sign-in, however busy.
+pub const ABSOLUTE_MS: i64 = 12 * 3_600_000;
+/// A second-factor step (or a forced set-up) must be finished within this.
+pub const STEP_MS: i64 = 10 * 60_000;
+/// A sign-in link works once, within this.
+pub const LINK_MS: i64 = 15 * 60_000;
+/// Sign-in links a person can be sent per day (the rest are silently dropped).
+pub const LINKS_PER_DAY: i64 = 5;
+
+/// What a browser holds after a step of signing in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignIn {
+    /// Signed in: the session token.
+    Session(Personal<String>),
+    /// The password was right; a TOTP code is needed (the step's token).
+    SecondFactor(Personal<String>),
+    /// The password was right; the tenant requires a second factor the person has not set up
+    /// (the token allows only setting it up).
+    Enrol(Personal<String>),
+}
+
+/// What a session token stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionKind {
+    /// A full session.
+    Full,
+    /// Waiting for a TOTP code.
+    SecondFactor,
+    /// May only set up a second factor.
+    Enrol,
+}
+
+/// A live session.
+#[derive(Debug, Clone)]
+pub struct WebSession {
+    /// Row id.
+    pub id: i64,
+    /// Who, in which tenant, with which role.
+    pub scope: Scope,
+    /// What the token allows.
+    pub kind: SessionKind,
+    /// The person's name.
+    pub name: Personal<String>,
+    /// Their language setting (`en-US`, `fi`, …).
+    pub locale: String,
+    /// Their time zone (IANA name).
+    pub time_zone: String,
+}
+
+/// A new TOTP secret being set up.
+#[derive(Debug, Clone)]
+pub struct NewSecondFactor {
+    /// Base32, for typing into an authenticator app.
+    pub secret: Personal<String>,
+    /// The `otpauth://` URI for apps that read one.
+    pub uri: Personal<String>,
+}
+
+impl Helpdesk {
+    /// First step with a password. Unknown e-mail, wrong password and inactive account all answer
+    /// `Unauthorized` after the same work.
+    pub async fn web_sign_in(&self, tenant: TenantId, email: &Email, password: &Personal<String>) -> Result<SignIn> {
+        let creds = Credentials::Password {
+            email: email.clone(),
+            password: password.clone(),
+        };
+        let scope = self.authenticate(&creds, Some(tenant)).await?;
+        self.after_first_factor(scope).await
+    }
+
+    async fn after_first_factor(&self, scope: Scope) -> Result<SignIn> {
+        let now = self.now();
+        let mut tx = self.db.begin().await?;
+        let factor = suoja_store::web::second_factor(&mut tx, scope.tenant, scope.actor).await?;
+        let confirmed = factor.is_some_and(|f| f.confirmed_at.is_some());
+        let required = scope.is_staff() && suoja_store::web::staff_second_factor(&mut tx, scope.tenant).await?;
+        let token = random::token::<32>();
+        let (kind, expires, out) = if confirmed {
+            ("second_factor", now.0 + STEP_MS, SignIn::SecondFactor(Personal::new(token.clone())))
+        } else if required {
+            ("enrol", now.0 + STEP_MS, SignIn::Enrol(Personal::new(token.clone())))
+        } else {
+            ("session", now.0 + ABSOLUTE_MS, SignIn::Session(Personal::new(token.clone())))
+        };
+        suoja_store::web::insert_session(&mut tx, scope.tenant, scope.actor, kind, &token_hash(&token), now, Timestamp(expires)).await?;
+        if kind == "session" {
+            suoja_store::users::touch_login(&mut tx, scope.tenant, scope.actor, now).await?;
+        }
+        tx.commit().await?;
+        tracing::info!(tenant.id = %scope.tenant, user.id = %scope.actor, step = kind, "web sign-in");
+        Ok(out)
+    }
+
+    /// Second step: the TOTP code for a step token. A wrong code ends the step (sign in again).
+    pub async fn web_second_factor(&self, step_token: &str, code: &str) -> Result<Personal<String>> {
+        let now = self.now();
+        let mut tx = self.db.begin().await?;
+        let row = suoja_store::web::session_by_hash(&mut tx, &token_hash(step_token), now)
+            .await?
+            .filter(|r| r.kind == "second_factor")
+            .ok_or(HelpdeskError::Unauthorized)?;
+        let ok = self.check_code(&mut tx, row.tenant_id, row.user_id, code, now).await?;
+        suoja_store::web::delete_session(&mut tx, row.tenant_id, row.id).await?;
+        if !ok {
+            tx.commit().await?;
+            return Err(HelpdeskError::Unauthorized);
+        }
+        let token = random::token::<32>();
+        suoja_store::web::insert_session(
+            &mut tx,
+            row.tenant_id,
+            row.user_id,
+            "session",
+            &token_hash(&token),
+            now,
+            Timestamp(now.0 + ABSOLUTE_MS),
+        )
+        .await?;
+        suoja_store::users::touch_login(&mut tx, row.tenant_id, row.user_id, now).await?;
+        tx.commit().await?;
+        Ok(Personal::new(token))
+    }
+
+    async fn check_code(&self, c: &mut suoja_store::AnyConnection, tenant: TenantId, user: UserId, code: &str, now: Timestamp) -> Result<bool> {
+        let Some(f) = suoja_store::web::second_factor(c, tenant, user).await? else {
+            return Ok(false);
+        };
+        let secret = self.vault.decrypt(c, tenant, &f.secret_enc).await?;
+        let Some(step) = totp::matching_step(&secret, code, now) else {
+            return Ok(false);
+        };
+        Ok(suoja_store::web::accept_step(c, tenant, user, step, now).await?)
+    }
+
+    /// The session a token stands for, if it is live: not past its absolute limit, not idle too
+    /// long, the person still active. Moves the idle clock (at most once a minute).
+    pub async fn web_session(&self, token: &str) -> Result<Option<WebSession>> {
+        let now = self.now();
+        let mut c = self.db.read().await?;
+        let Some(row) = suoja_store::web::session_by_hash(&mut c, &token_hash(token), now).await? else {
+            return Ok(None);
+        };
+        let kind = match row.kind.as_str() {
+            "session" if now.0 - row.last_seen_at.0 <= IDLE_MS => SessionKind::Full,
+            "second_factor" => SessionKind::SecondFactor,
+            "enrol" => SessionKind::Enrol,
+            _ => return Ok(None),
+        };
+        let Some(user) = suoja_store::users::by_id(&mut c, row.tenant_id, row.user_id).await? else {
+            return Ok(None);
+        };
+        if !user.active || user.suspended || user.deleted_at.is_some() {
+            return Ok(None);
+        }
+        let role = Role::parse(&user.role).map_err(|_| HelpdeskError::Unauthorized)?;
+        let name = self
+            .vault
+            .decrypt_str(&mut c, row.tenant_id, &user.name_enc)
+            .await
+            .map(Personal::new)
+            .unwrap_or_else(|_| Personal::new(String::new()));
+        drop(c);
+        if kind == SessionKind::Full && now.0 - row.last_seen_at.0 >= 60_000 {
+            let mut tx = self.db.begin().await?;
+            suoja_store::web::touch_session(&mut tx, row.tenant_id, row.id, now).await?;
+            tx.commit().await?;
+        }
+        Ok(Some(WebSession {
+            id: row.id,
+            scope: Scope {
+                tenant: row.tenant_id,
+                actor: row.user_id,
+                role,
+                privacy_officer: user.privacy_officer,
+            },
+            kind,
+            name,
+            locale: user.locale,
+            time_zone: user.time_zone,
+        }))
+    }
+
+    /// Ends one session (or step).
+    pub async fn web_sign_out(&self, session: &WebSession) -> Result<()> {
+        let mut tx = self.db.begin().await?;
+        suoja_store::web::delete_session(&mut tx, session.scope.tenant, session.id).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Ends every session of the person, on every device; returns how many.
+    pub async fn web_sign_out_everywhere(&self, scope: &Scope) -> Result<u64> {
+        let mut tx = self.db.begin().await?;
+        let n = suoja_store::web::delete_sessions_of(&mut tx, scope.tenant, scope.actor).await?;
+        tx.commit().await?;
+        tracing::info!(tenant.id = %scope.tenant, user.id = %scope.actor, sessions = n, "signed out everywhere");
+        Ok(n)
+    }
+
+    /// Queues a one-time sign-in link to the address, if a person with it can sign in and has
+    /// not had too many today. The caller says the same thing either way.
+    pub async fn send_sign_in_link(&self, tenant: TenantId, email: &Email, base_url: &str) -> Result<()> {
+        let now = self.now();
+        let mut tx = self.db.begin().await?;
+        let Some(user) = self.user_by_email(&mut tx, tenant, email).await? else {
+            return Ok(());
+        };
+        if !user.active || user.suspended || user.deleted_at.is_some() {
+            return Ok(());
+        }
+        if suoja_store::web::links_since(&mut tx, tenant, user.id, Timestamp(now.0 - 86_400_000)).await? >= LINKS_PER_DAY {
+            return Ok(());
+        }
+        let token = random::token::<32>();
+        suoja_store::web::insert_session(&mut tx, tenant, user.id, "link", &token_hash(&token), now, Timestamp(now.0 + LINK_MS)).await?;
+        let body = format!("Sign in to the help centre (the link works once, for 15 minutes): {base_url}/signin/link/{token}");
+        let sealed = self.vault.encrypt_str(&mut tx, tenant, user.key_id, &body).await?;
+        suoja_store::outbox::insert(&mut tx, tenant, user.id.0, "sign_in_link", sealed, now).await?;
+        tx.commit().await?;
+        tracing::info!(tenant.id = %tenant, user.id = %user.id, "sign-in link queued");
+        Ok(())
+    }
+
+    /// Uses a sign-in link (once). Staff still give their second factor.
+    pub async fn redeem_sign_in_link(&self, tenant: TenantId, token: &str) -> Result<SignIn> {
+        let now = self.now();
+        let mut tx = self.db.begin().await?;
+        let row: SessionRow = suoja_store::web::session_by_hash(&mut tx, &token_hash(token), now)
+            .await?
+            .filter(|r| r.kind == "link" && r.tenant_id == tenant)
+            .ok_or(HelpdeskError::Unauthorized)?;
+        suoja_store::web::delete_session(&mut tx, tenant, row.id).await?;
+        let user = suoja_store::users::by_id(&mut tx, tenant, row.user_id)
+            .await?
+            .ok_or(HelpdeskError::Unauthorized)?;
+        tx.commit().await?;
+        let scope = crate::auth::scope_for(tenant, &user)?;
+        self.after_first_factor(scope).await
+    }
+
+    /// Starts setting up a TOTP second factor (replacing an unconfirmed one). A person who has a
+    /// confirmed one removes it first.
+    pub async fn begin_second_factor(&self, scope: &Scope, issuer: &str) -> Result<NewSecondFactor> {
+        let now = self.now();
+        let mut tx = self.db.begin().await?;
+        if suoja_store::web::second_factor(&mut tx, scope.tenant, scope.actor)
+            .await?
+            .is_some_and(|f| f.confirmed_at.is_some())
+        {
+            return Err(HelpdeskError::Conflict("a second factor is already set up; remove it first".into()));
+        }
+        let user = suoja_store::users::by_id(&mut tx, scope.tenant, scope.actor)
+            .await?
+            .ok_or(HelpdeskError::Unauthorized)?;
+        let secret = random::bytes::<20>();
+        let sealed = self.vault.encrypt(&mut tx, scope.tenant, user.key_id, &secret).await?;
+        suoja_store::web::put_second_factor(&mut tx, scope.tenant, scope.actor, &sealed, now).await?;
+        tx.commit().await?;
+        let b32 = totp::base32(&secret);
+        let uri = format!("otpauth://totp/{issuer}:{}?secret={b32}&issuer={issuer}&digits=6&period=30", scope.actor.0);
+        Ok(NewSecondFactor {
+            secret: Personal::new(b32),
+            uri: Personal::new(uri),
+        })
+    }
+
+    /// Confirms the factor being set up with a code from the app. From an enrolment step, this
+    /// also signs the person in: returns the new session token then.
+    pub async fn confirm_second_factor(&self, session: &WebSession, code: &str) -> Result<Option<Personal<String>>> {
+        let now = self.now();
+        let scope = session.scope;
+        let mut tx = self.db.begin().await?;
+        if !self.check_code(&mut tx, scope.tenant, scope.actor, code, now).await? {
+            return Err(HelpdeskError::invalid("code", "is not the current code of the authenticator app"));
+        }
+        let out = if session.kind == SessionKind::Enrol {
+            suoja_store::web::delete_session(&mut tx, scope.tenant, session.id).await?;
+            let token = random::token::<32>();
+            suoja_store::web::insert_session(
+                &mut tx,
+                scope.tenant,
+                scope.actor,
+                "session",
+                &token_hash(&token),
+                now,
+                Timestamp(now.0 + ABSOLUTE_MS),
+            )
+            .await?;
+            suoja_store::users::touch_login(&mut tx, scope.tenant, scope.actor, now).await?;
+            Some(Personal::new(token))
+        } else {
+            None
+        };
+        tx.commit().await?;
+        tracing::info!(tenant.id = %scope.tenant, user.id = %scope.actor, "second factor confirmed");
+        Ok(out)
+    }
+
+    /// Whether the person has a confirmed second factor.
+    pub async fn has_second_factor(&self, scope: &Scope) -> Result<bool> {
+        let mut c = self.db.read().await?;
+        Ok(suoja_store::web::second_factor(&mut c, scope.tenant, scope.actor)
+            .await?
+            .is_some_and(|f| f.confirmed_at.is_some()))
+    }
+
+    /// Removes the person's second factor (refused for staff when the tenant requires one).
+    pub async fn remove_second_factor(&self, scope: &Scope) -> Result<()> {
+        let mut tx = self.db.begin().await?;
+        if scope.is_staff() && suoja_store::web::staff_second_factor(&mut tx, scope.tenant).await? {
+            return Err(HelpdeskError::Forbidden("this help desk requires a second factor of its staff"));
+        }
+        suoja_store::web::delete_second_factor(&mut tx, scope.tenant, scope.actor).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Whether the tenant requires a second factor of agents and admins.
+    pub async fn staff_second_factor(&self, tenant: TenantId) -> Result<bool> {
+        let mut c = self.db.read().await?;
+        Ok(suoja_store::web::staff_second_factor(&mut c, tenant).await?)
+    }
+
+    /// Sets whether the tenant requires a second factor of agents and admins (admins only).
+    pub async fn set_staff_second_factor(&self, scope: &Scope, on: bool) -> Result<()> {
+        if scope.role != Role::Admin {
+            return Err(HelpdeskError::Forbidden("only admins change sign-in rules"));
+        }
+        let mut tx = self.db.begin().await?;
+        suoja_store::web::set_staff_second_factor(&mut tx, scope.tenant, on).await?;
+        tx.commit().await?;
+        tracing::info!(tenant.id = %scope.tenant, on, "staff second factor setting changed");
+        Ok(())
+    }
+
+    /// Claims a one-time form id before doing a form's work: `Some(location)` when it was
+    /// already used (show that instead of doing the work again).
+    pub async fn claim_form(&self, scope: &Scope, form_id: &str) -> Result<Option<String>> {
+        if form_id.is_empty() || form_id.len() > 64 || !form_id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+            return Err(HelpdeskError::invalid("form_id", "is missing or malformed; reload the page"));
+        }
+        let mut tx = self.db.begin().await?;
+        let found = suoja_store::web::claim_form(&mut tx, scope.tenant, scope.actor, form_id, "", self.now()).await?;
+        tx.commit().await?;
+        Ok(found)
+    }
+
+    /// Records where a claimed form's work led.
+    pub async fn finish_form(&self, scope: &Scope, form_id: &str, location: &str) -> Result<()> {
+        let mut tx = self.db.begin().await?;
+        suoja_store::web::set_form_location(&mut tx, scope.tenant, scope.actor, form_id, location).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Forgets a claimed form id whose work failed, so the corrected form can be sent again.
+    pub async fn release_form(&self, scope: &Scope, form_id: &str) -> Result<()> {
+        let mut tx = self.db.begin().await?;
+        suoja_store::web::release_form(&mut tx, scope.tenant, scope.actor, form_id).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Deletes expired sessions, steps and links, and day-old form ids (every tenant).
+    pub async fn purge_web_state(&self) -> Result<u64> {
+        let now = self.now();
+        let mut tx = self.db.begin().await?;
+        let n = suoja_store::web::purge_expired(&mut tx, now, Timestamp(now.0 - 86_400_000)).await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+}

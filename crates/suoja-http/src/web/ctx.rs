@@ -1,0 +1,256 @@
+//! What every page request carries: the session from the cookie (or none), the language, the
+//! CSP nonce, the CSRF token, and the tenant. Also the form reader that checks the CSRF token
+//! and the origin before any state changes.
+
+use std::collections::HashMap;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, Method, header};
+use base64::Engine as _;
+use sha2::{Digest as _, Sha256};
+use suoja_core::{Scope, TenantId, random};
+use suoja_helpdesk::signin::{SessionKind, WebSession};
+
+use super::error::Failure;
+use super::i18n::Lang;
+use crate::AppState;
+
+/// The session cookie.
+pub const SESSION_COOKIE: &str = "suoja_session";
+/// The cookie that carries the CSRF secret of forms shown before sign-in.
+pub const PRE_COOKIE: &str = "suoja_pre";
+/// The cookie that remembers a language chosen before sign-in.
+pub const LANG_COOKIE: &str = "suoja_lang";
+
+/// The per-response CSP nonce, put in the request by the page middleware.
+#[derive(Debug, Clone)]
+pub struct Nonce(pub String);
+
+/// A page request's context.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    /// The tenant (from the session, or the host).
+    pub tenant: TenantId,
+    /// The session, if signed in (any kind).
+    pub session: Option<WebSession>,
+    /// The session token (to sign out).
+    pub token: Option<String>,
+    /// Language of the page.
+    pub lang: Lang,
+    /// CSP nonce for this response.
+    pub nonce: String,
+    /// The CSRF token forms carry.
+    pub csrf: String,
+    /// A new pre-sign-in secret to set as a cookie with the response, if there was none.
+    pub new_pre: Option<String>,
+    /// Whether cookies get `Secure` (the public URL is HTTPS).
+    pub secure: bool,
+    /// The request path and query.
+    pub here: String,
+    /// Where to come back to after signing in: this page, or for a form the page it was on.
+    pub back: String,
+    /// The viewer's time zone.
+    pub tz: jiff::tz::TimeZone,
+}
+
+fn cookies(headers: &HeaderMap) -> HashMap<String, String> {
+    let mut out = HashMap::new();
+    for v in headers.get_all(header::COOKIE) {
+        if let Ok(s) = v.to_str() {
+            for pair in s.split(';') {
+                if let Some((k, v)) = pair.trim().split_once('=') {
+                    out.insert(k.trim().to_string(), v.trim().to_string());
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The CSRF token bound to a secret (a session token or the pre-sign-in cookie).
+pub fn csrf_for(secret: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(b"suoja-csrf:");
+    h.update(secret.as_bytes());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&h.finalize()[..24])
+}
+
+impl FromRequestParts<AppState> for Ctx {
+    type Rejection = Failure;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let jar = cookies(&parts.headers);
+        let token = jar.get(SESSION_COOKIE).filter(|t| !t.is_empty() && t.len() < 100).cloned();
+        let session = match &token {
+            Some(t) => state.helpdesk.web_session(t).await.map_err(|e| Failure::new(e.into(), Lang::En))?,
+            None => None,
+        };
+        let chosen = jar.get(LANG_COOKIE).and_then(|l| Lang::from_locale(l));
+        let browser = parts
+            .headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok())
+            .map(Lang::from_accept_language)
+            .unwrap_or(Lang::En);
+        let lang = session.as_ref().and_then(|s| Lang::from_locale(&s.locale)).or(chosen).unwrap_or(browser);
+        let tenant = match &session {
+            Some(s) => s.scope.tenant,
+            None => {
+                let host = parts.headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
+                state
+                    .helpdesk
+                    .tenant_for_host(host)
+                    .await
+                    .map_err(|e| Failure::new(e.into(), lang))?
+                    .ok_or_else(|| Failure::new(crate::ApiError::NotFound, lang))?
+            }
+        };
+        tracing::Span::current().record("tenant.id", tenant.0);
+        if let Some(s) = &session {
+            tracing::Span::current().record("actor.id", s.scope.actor.0);
+        }
+        let (csrf, new_pre) = match (&session, &token, jar.get(PRE_COOKIE)) {
+            (Some(_), Some(t), _) => (csrf_for(t), None),
+            (_, _, Some(pre)) if pre.len() >= 20 && pre.len() < 100 => (csrf_for(pre), None),
+            _ => {
+                let pre = random::token::<24>();
+                (csrf_for(&pre), Some(pre))
+            }
+        };
+        let nonce = parts.extensions.get::<Nonce>().map(|n| n.0.clone()).unwrap_or_default();
+        let here = parts.uri.path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| "/".into());
+        let back = if is_write(&parts.method) {
+            let host = parts.headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
+            parts
+                .headers
+                .get(header::REFERER)
+                .and_then(|r| r.to_str().ok())
+                .and_then(|r| r.split_once("://").map(|(_, rest)| rest.to_string()))
+                .and_then(|rest| rest.strip_prefix(host).map(str::to_string))
+                .filter(|p| p.starts_with('/') && !p.starts_with("//"))
+                .unwrap_or_else(|| "/".into())
+        } else {
+            here.clone()
+        };
+        let tz = super::format::zone(session.as_ref().map(|s| s.time_zone.as_str()).unwrap_or("UTC"));
+        Ok(Ctx {
+            tenant,
+            session,
+            token,
+            lang,
+            nonce,
+            csrf,
+            new_pre,
+            secure: state.public_url.starts_with("https://"),
+            here,
+            back,
+            tz,
+        })
+    }
+}
+
+impl Ctx {
+    /// The signed-in person (a full session), or a redirect to sign in.
+    pub fn person(&self) -> Result<Scope, Failure> {
+        match &self.session {
+            Some(s) if s.kind == SessionKind::Full => Ok(s.scope),
+            _ => Err(Failure::sign_in(self)),
+        }
+    }
+
+    /// A signed-in agent or admin.
+    pub fn staff(&self) -> Result<Scope, Failure> {
+        let s = self.person()?;
+        if !s.is_staff() {
+            return Err(Failure::forbidden(self));
+        }
+        Ok(s)
+    }
+
+    /// Signed-in privacy staff (admins and privacy officers).
+    pub fn privacy_staff(&self) -> Result<Scope, Failure> {
+        let s = self.person()?;
+        if !s.handles_privacy() {
+            return Err(Failure::forbidden(self));
+        }
+        Ok(s)
+    }
+
+    /// The text of `key` in the page's language.
+    pub fn t(&self, key: &str) -> &'static str {
+        self.lang.t(key)
+    }
+
+    /// A failure page in this context's language.
+    pub fn fail(&self, e: impl Into<crate::ApiError>) -> Failure {
+        Failure::new(e.into(), self.lang)
+    }
+}
+
+/// A submitted form's fields (URL-encoded), after the CSRF and origin checks.
+#[derive(Debug, Clone, Default)]
+pub struct Fields(pub Vec<(String, String)>);
+
+impl Fields {
+    /// Reads an URL-encoded body; refuses a missing or wrong CSRF token and a foreign origin.
+    pub fn read(ctx: &Ctx, headers: &HeaderMap, body: &[u8]) -> Result<Fields, Failure> {
+        check_origin(ctx, headers)?;
+        let pairs: Vec<(String, String)> = form_urlencoded_pairs(body);
+        let f = Fields(pairs);
+        f.check_csrf(ctx)?;
+        Ok(f)
+    }
+
+    /// Refuses the form unless it carries this context's CSRF token.
+    pub fn check_csrf(&self, ctx: &Ctx) -> Result<(), Failure> {
+        let sent = self.get("csrf");
+        let ok = sent.len() == ctx.csrf.len() && sent.bytes().zip(ctx.csrf.bytes()).fold(0u8, |a, (x, y)| a | (x ^ y)) == 0;
+        if ok { Ok(()) } else { Err(Failure::csrf(ctx)) }
+    }
+
+    /// A field's value, trimmed of nothing; empty when absent.
+    pub fn get(&self, name: &str) -> &str {
+        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).unwrap_or("")
+    }
+
+    /// Every value of a repeated field.
+    pub fn all(&self, name: &str) -> Vec<&str> {
+        self.0.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str()).collect()
+    }
+}
+
+fn form_urlencoded_pairs(body: &[u8]) -> Vec<(String, String)> {
+    // Invalid UTF-8 or percent escapes decode lossily: the field then fails validation with a
+    // message instead of the request failing as a whole.
+    serde_urlencoded::from_bytes::<Vec<(String, String)>>(body).unwrap_or_else(|_| {
+        String::from_utf8_lossy(body)
+            .split('&')
+            .filter_map(|p| {
+                let (k, v) = p.split_once('=').unwrap_or((p, ""));
+                let dec = |s: &str| percent_encoding::percent_decode_str(&s.replace('+', " ")).decode_utf8_lossy().into_owned();
+                (!k.is_empty()).then(|| (dec(k), dec(v)))
+            })
+            .collect()
+    })
+}
+
+/// State-changing requests must come from our own pages: an `Origin` (or, without one,
+/// `Sec-Fetch-Site`) that names another site is refused before the CSRF token is even read.
+pub fn check_origin(ctx: &Ctx, headers: &HeaderMap) -> Result<(), Failure> {
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
+    if let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) {
+        let origin_host = origin.split("://").nth(1).unwrap_or("");
+        if origin == "null" || origin_host != host {
+            return Err(Failure::csrf(ctx));
+        }
+    } else if headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) == Some("cross-site") {
+        return Err(Failure::csrf(ctx));
+    }
+    Ok(())
+}
+
+/// Whether a request changes state (and so needs the checks above).
+pub fn is_write(m: &Method) -> bool {
+    !matches!(*m, Method::GET | Method::HEAD | Method::OPTIONS)
+}

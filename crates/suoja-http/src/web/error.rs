@@ -1,0 +1,122 @@
+//! How a page request fails: the status comes from the one place that maps errors to statuses
+//! (`ApiError`), the body is an HTML page in the viewer's language; a missing session sends the
+//! browser to sign in and back; a failed CSRF or origin check is a 403 that changes nothing.
+
+use askama::Template;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+
+use super::ctx::Ctx;
+use super::i18n::Lang;
+use crate::ApiError;
+
+#[derive(Debug)]
+enum Kind {
+    Error(ApiError),
+    SignIn(String),
+    Forbidden,
+    Csrf,
+}
+
+/// A page request that could not be served.
+#[derive(Debug)]
+pub struct Failure {
+    kind: Kind,
+    lang: Lang,
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    lang: &'a str,
+    title: &'a str,
+    message: String,
+    home: &'a str,
+    status: u16,
+}
+
+impl Failure {
+    /// A failure from an error.
+    pub fn new(e: ApiError, lang: Lang) -> Self {
+        Failure { kind: Kind::Error(e), lang }
+    }
+    /// Not signed in (or the session ended): to the sign-in page, then back.
+    pub fn sign_in(ctx: &Ctx) -> Self {
+        Failure {
+            kind: Kind::SignIn(ctx.back.clone()),
+            lang: ctx.lang,
+        }
+    }
+    /// Signed in, but not allowed.
+    pub fn forbidden(ctx: &Ctx) -> Self {
+        Failure {
+            kind: Kind::Forbidden,
+            lang: ctx.lang,
+        }
+    }
+    /// The form did not come from our page.
+    pub fn csrf(ctx: &Ctx) -> Self {
+        Failure {
+            kind: Kind::Csrf,
+            lang: ctx.lang,
+        }
+    }
+}
+
+/// `/signin?return_to=…` for a local path (anything else returns to the start page).
+pub fn sign_in_url(back: &str) -> String {
+    let local = back.starts_with('/') && !back.starts_with("//") && !back.starts_with("/\\");
+    let target = if local { back } else { "/" };
+    format!(
+        "/signin?return_to={}",
+        percent_encoding::utf8_percent_encode(target, percent_encoding::NON_ALPHANUMERIC)
+    )
+}
+
+impl IntoResponse for Failure {
+    fn into_response(self) -> Response {
+        let lang = self.lang;
+        let (status, message) = match self.kind {
+            Kind::SignIn(back) => return Redirect::to(&sign_in_url(&back)).into_response(),
+            Kind::Forbidden => (StatusCode::FORBIDDEN, lang.t("error.forbidden").to_string()),
+            Kind::Csrf => (StatusCode::FORBIDDEN, lang.t("error.csrf").to_string()),
+            Kind::Error(e) => {
+                let detail = match &e {
+                    ApiError::Helpdesk(suoja_helpdesk::HelpdeskError::Invalid { field, message, .. }) => Some(format!("{field}: {message}")),
+                    ApiError::Helpdesk(suoja_helpdesk::HelpdeskError::Conflict(m)) => Some(m.clone()),
+                    ApiError::Privacy(suoja_privacy::PrivacyError::Conflict(m)) => Some(m.clone()),
+                    ApiError::Privacy(suoja_privacy::PrivacyError::Invalid { field, message }) => Some(format!("{field}: {message}")),
+                    ApiError::BadRequest(m) => Some(m.clone()),
+                    _ => None,
+                };
+                let status = e.into_response().status();
+                let generic = match status.as_u16() {
+                    404 => lang.t("error.not_found"),
+                    401 => lang.t("error.sign_in"),
+                    403 => lang.t("error.forbidden"),
+                    409 => lang.t("error.conflict"),
+                    413 => lang.t("error.too_large"),
+                    429 => lang.t("error.too_many"),
+                    s if s >= 500 => lang.t("error.internal"),
+                    _ => lang.t("error.bad_input"),
+                };
+                (status, detail.map(|d| format!("{generic} {d}")).unwrap_or_else(|| generic.to_string()))
+            }
+        };
+        if status == StatusCode::UNAUTHORIZED {
+            return Redirect::to(&sign_in_url("/")).into_response();
+        }
+        let page = ErrorPage {
+            lang: lang.code(),
+            title: lang.t("error.title"),
+            message,
+            home: lang.t("error.home"),
+            status: status.as_u16(),
+        };
+        let html = page.render().unwrap_or_default();
+        let mut r = (status, html).into_response();
+        r.headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+        r
+    }
+}

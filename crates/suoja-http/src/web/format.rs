@@ -1,0 +1,99 @@
+//! Dates, times, durations and sizes as people read them: in the viewer's time zone and the
+//! conventions of their language (`29 Nov 2026, 14:05` / `29.11.2026 klo 14.05`).
+
+use jiff::tz::TimeZone;
+use suoja_core::Timestamp;
+
+use super::i18n::Lang;
+
+const MONTHS_EN: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+/// A time zone by IANA name, UTC when unknown.
+pub fn zone(name: &str) -> TimeZone {
+    TimeZone::get(name).unwrap_or(TimeZone::UTC)
+}
+
+/// Date and time of `t` in `tz`.
+pub fn datetime(t: Timestamp, tz: &TimeZone, lang: Lang) -> String {
+    let Ok(ts) = jiff::Timestamp::from_millisecond(t.0) else {
+        return String::new();
+    };
+    let z = ts.to_zoned_datetime(tz.clone());
+    match lang {
+        Lang::En => format!(
+            "{} {} {}, {:02}:{:02}",
+            z.day(),
+            MONTHS_EN[(z.month() as usize).saturating_sub(1) % 12],
+            z.year(),
+            z.hour(),
+            z.minute()
+        ),
+        Lang::Fi => format!("{}.{}.{} klo {:02}.{:02}", z.day(), z.month(), z.year(), z.hour(), z.minute()),
+    }
+}
+
+/// Date of `t` in `tz`.
+pub fn date(t: Timestamp, tz: &TimeZone, lang: Lang) -> String {
+    let Ok(ts) = jiff::Timestamp::from_millisecond(t.0) else {
+        return String::new();
+    };
+    let z = ts.to_zoned_datetime(tz.clone());
+    match lang {
+        Lang::En => format!("{} {} {}", z.day(), MONTHS_EN[(z.month() as usize).saturating_sub(1) % 12], z.year()),
+        Lang::Fi => format!("{}.{}.{}", z.day(), z.month(), z.year()),
+    }
+}
+
+/// Time left until `due` from `now` ("3 days left", "overdue by 5 hours"), and whether overdue.
+pub fn time_left(due: Timestamp, now: Timestamp, lang: Lang) -> (String, bool) {
+    let ms = due.0 - now.0;
+    let overdue = ms < 0;
+    let abs = ms.unsigned_abs();
+    let (n, unit) = if abs >= 2 * 86_400_000 {
+        (abs / 86_400_000, "days")
+    } else if abs >= 2 * 3_600_000 {
+        (abs / 3_600_000, "hours")
+    } else {
+        ((abs / 60_000).max(1), "minutes")
+    };
+    let key = match (overdue, unit) {
+        (false, "days") => "time.days_left",
+        (false, "hours") => "time.hours_left",
+        (false, _) => "time.minutes_left",
+        (true, "days") => "time.overdue_days",
+        (true, "hours") => "time.overdue_hours",
+        (true, _) => "time.overdue_minutes",
+    };
+    (lang.t(key).replace("{n}", &n.to_string()), overdue)
+}
+
+/// A byte count ("12 KB").
+pub fn size(bytes: i64) -> String {
+    match bytes {
+        b if b >= 1024 * 1024 => format!("{:.1} MB", b as f64 / (1024.0 * 1024.0)),
+        b if b >= 1024 => format!("{} KB", b / 1024),
+        b => format!("{b} B"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_follow_zone_and_language() {
+        let t = Timestamp(1_795_918_400_000); // 2026-11-29T02:13:20Z
+        assert_eq!(datetime(t, &TimeZone::UTC, Lang::En), "29 Nov 2026, 02:13");
+        assert_eq!(datetime(t, &zone("Europe/Helsinki"), Lang::Fi), "29.11.2026 klo 04.13");
+        assert_eq!(datetime(t, &zone("No/Such_Zone"), Lang::En), "29 Nov 2026, 02:13");
+        assert_eq!(date(t, &zone("America/Los_Angeles"), Lang::En), "28 Nov 2026");
+    }
+
+    #[test]
+    fn time_left_reads_naturally() {
+        let now = Timestamp(0);
+        assert_eq!(time_left(Timestamp(3 * 86_400_000 + 5), now, Lang::En), ("3 days left".into(), false));
+        assert_eq!(time_left(Timestamp(-5 * 3_600_000), now, Lang::En), ("overdue by 5 hours".into(), true));
+        assert_eq!(time_left(Timestamp(3 * 86_400_000), now, Lang::Fi).0, "3 päivää jäljellä");
+    }
+}

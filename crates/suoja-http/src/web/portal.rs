@@ -1,0 +1,405 @@
+//! The end-user portal: my requests (submit, read, reply — public replies only) and the privacy
+//! centre (download my data, correct my data, delete my data, the status and due date of each
+//! privacy request).
+
+use askama::Template;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse as _, Response};
+use axum::routing::{get, post};
+use serde_json::json;
+use suoja_core::{Email, Personal, Scope, TicketId};
+use suoja_helpdesk::model::{CommentInput, RequesterRef, TicketInput};
+use suoja_helpdesk::tickets::TicketList;
+use suoja_helpdesk::users::Paging;
+use suoja_privacy::export::{Format, Options};
+use suoja_privacy::requests::{Kind, NewRequest, Subject};
+
+use super::agent::{CommentView, MAX_COMMENT, TicketItem, conversation, items, post_comment, read_composer};
+use super::ctx::{Ctx, Fields};
+use super::{Chrome, Failure, FormErrors, check_text, form_id, format, render, render_status, see_other};
+use crate::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/portal", get(home))
+        .route("/portal/requests/new", get(new_request).post(create_request))
+        .route("/portal/requests/{id}", get(request))
+        .route("/portal/requests/{id}/comments", post(reply))
+        .route("/portal/privacy", get(privacy))
+        .route("/portal/privacy/export", post(export))
+        .route("/portal/privacy/exports/{id}", get(download))
+        .route("/portal/privacy/correct", get(correct).post(send_correction))
+        .route("/portal/privacy/erase", post(erase))
+}
+
+/// Longest subject, in characters.
+const MAX_SUBJECT: usize = 150;
+
+#[derive(Template)]
+#[template(path = "portal/home.html")]
+struct HomePage {
+    c: Chrome,
+    tickets: Vec<TicketItem>,
+}
+
+async fn home(State(state): State<AppState>, ctx: Ctx) -> Result<Response, Failure> {
+    let scope = ctx.person()?;
+    let mut list = state
+        .helpdesk
+        .list_tickets(&scope, TicketList::Requested(scope.actor), Paging::Offset { page: 1, per_page: 100 })
+        .await
+        .map_err(|e| ctx.fail(e))?
+        .tickets;
+    let ccd = state
+        .helpdesk
+        .list_tickets(&scope, TicketList::Ccd(scope.actor), Paging::Offset { page: 1, per_page: 100 })
+        .await
+        .map_err(|e| ctx.fail(e))?
+        .tickets;
+    list.extend(ccd);
+    let mut seen = std::collections::HashSet::new();
+    list.retain(|t| seen.insert(t.id));
+    list.sort_by_key(|t| std::cmp::Reverse(t.updated_at));
+    let page = HomePage {
+        c: Chrome::new(&ctx, ctx.t("portal.title"), "portal"),
+        tickets: items(&state, &ctx, &scope, &list).await?,
+    };
+    Ok(render(&ctx, &page))
+}
+
+#[derive(Template)]
+#[template(path = "portal/new.html")]
+struct NewPage {
+    c: Chrome,
+    subject: String,
+    body: String,
+    form_id: String,
+    errors: FormErrors,
+}
+
+async fn new_request(ctx: Ctx) -> Result<Response, Failure> {
+    ctx.person()?;
+    let page = NewPage {
+        c: Chrome::new(&ctx, ctx.t("portal.new_title"), "portal"),
+        subject: String::new(),
+        body: String::new(),
+        form_id: form_id(),
+        errors: FormErrors::default(),
+    };
+    Ok(render(&ctx, &page))
+}
+
+async fn create_request(State(state): State<AppState>, ctx: Ctx, headers: HeaderMap, req: axum::extract::Request) -> Result<Response, Failure> {
+    let form = read_composer(&ctx, &headers, req).await?;
+    let subject = form.fields.get("subject").to_string();
+    let body = form.fields.get("body").to_string();
+    if ctx.person().is_err() && ctx.session.is_none() {
+        return Ok(super::signin::expired_with_draft(&ctx, &body));
+    }
+    form.fields.check_csrf(&ctx)?;
+    let scope = ctx.person()?;
+    let mut errors = FormErrors::default();
+    check_text(&mut errors, ctx.lang, "subject", &subject, true, MAX_SUBJECT);
+    check_text(&mut errors, ctx.lang, "body", &body, true, MAX_COMMENT);
+    let fid = form.fields.get("form_id").to_string();
+    let again = |errors: FormErrors| NewPage {
+        c: Chrome::new(&ctx, ctx.t("portal.new_title"), "portal"),
+        subject: subject.clone(),
+        body: body.clone(),
+        form_id: fid.clone(),
+        errors,
+    };
+    if !errors.is_empty() {
+        return Ok(render_status(&ctx, StatusCode::UNPROCESSABLE_ENTITY, &again(errors)));
+    }
+    if let Some(prev) = state.helpdesk.claim_form(&scope, &fid).await.map_err(|e| ctx.fail(e))? {
+        return Ok(see_other(if prev.is_empty() { "/portal" } else { &prev }));
+    }
+    match open_ticket(&state, &scope, &subject, &body, &form.files).await {
+        Ok(id) => {
+            let to = format!("/portal/requests/{id}?posted={fid}&done=request_sent");
+            state.helpdesk.finish_form(&scope, &fid, &to).await.map_err(|e| ctx.fail(e))?;
+            Ok(see_other(&to))
+        }
+        Err(e) => {
+            state.helpdesk.release_form(&scope, &fid).await.map_err(|e| ctx.fail(e))?;
+            let errors = FormErrors::from_error(e).map_err(|e| ctx.fail(e))?;
+            Ok(render_status(&ctx, StatusCode::UNPROCESSABLE_ENTITY, &again(errors)))
+        }
+    }
+}
+
+async fn open_ticket(state: &AppState, scope: &Scope, subject: &str, body: &str, files: &[(String, String, Vec<u8>)]) -> Result<i64, crate::ApiError> {
+    let mut token: Option<String> = None;
+    for (name, ty, bytes) in files {
+        let up = state.helpdesk.upload(scope, token.as_deref(), Personal::new(name.clone()), ty, bytes).await?;
+        token = Some(up.token);
+    }
+    let input = TicketInput {
+        subject: Some(Personal::new(subject.to_string())),
+        comment: Some(CommentInput {
+            body: Some(Personal::new(body.to_string())),
+            html_body: None,
+            public: true,
+            author_id: None,
+            uploads: token.into_iter().collect(),
+        }),
+        requester: Some(RequesterRef::Id(scope.actor)),
+        ..Default::default()
+    };
+    Ok(state.helpdesk.create_ticket(scope, input).await?.ticket.id.0)
+}
+
+#[derive(Template)]
+#[template(path = "portal/request.html")]
+struct RequestPage {
+    c: Chrome,
+    t: TicketItem,
+    comments: Vec<CommentView>,
+    form_id: String,
+    draft: String,
+    errors: FormErrors,
+}
+
+async fn request_page(state: &AppState, ctx: &Ctx, id: i64, draft: String, errors: FormErrors, status: StatusCode) -> Result<Response, Failure> {
+    let scope = ctx.person()?;
+    let t = state.helpdesk.get_ticket(&scope, TicketId(id)).await.map_err(|e| ctx.fail(e))?;
+    // The service gives end users public comments only; internal notes never reach this page.
+    let comments = state
+        .helpdesk
+        .list_comments(&scope, t.id, None, false, None, 1000)
+        .await
+        .map_err(|e| ctx.fail(e))?
+        .comments;
+    let page = RequestPage {
+        c: Chrome::new(ctx, format!("#{}", t.id.0), "portal"),
+        t: items(state, ctx, &scope, std::slice::from_ref(&t)).await?.remove(0),
+        comments: conversation(state, ctx, &scope, &comments).await?,
+        form_id: form_id(),
+        draft,
+        errors,
+    };
+    Ok(render_status(ctx, status, &page))
+}
+
+async fn request(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> Result<Response, Failure> {
+    request_page(&state, &ctx, id, String::new(), FormErrors::default(), StatusCode::OK).await
+}
+
+async fn reply(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>, headers: HeaderMap, req: axum::extract::Request) -> Result<Response, Failure> {
+    let form = read_composer(&ctx, &headers, req).await?;
+    let body = form.fields.get("body").to_string();
+    if ctx.person().is_err() && ctx.session.is_none() {
+        return Ok(super::signin::expired_with_draft(&ctx, &body));
+    }
+    form.fields.check_csrf(&ctx)?;
+    let scope = ctx.person()?;
+    let mut errors = FormErrors::default();
+    check_text(&mut errors, ctx.lang, "body", &body, form.files.is_empty(), MAX_COMMENT);
+    if !errors.is_empty() {
+        return request_page(&state, &ctx, id, body, errors, StatusCode::UNPROCESSABLE_ENTITY).await;
+    }
+    let fid = form.fields.get("form_id").to_string();
+    let here = format!("/portal/requests/{id}");
+    if let Some(prev) = state.helpdesk.claim_form(&scope, &fid).await.map_err(|e| ctx.fail(e))? {
+        return Ok(see_other(if prev.is_empty() { &here } else { &prev }));
+    }
+    match post_comment(&state, &scope, TicketId(id), &body, true, None, &form.files).await {
+        Ok(()) => {
+            let to = format!("{here}?posted={fid}&done=comment_added");
+            state.helpdesk.finish_form(&scope, &fid, &to).await.map_err(|e| ctx.fail(e))?;
+            Ok(see_other(&to))
+        }
+        Err(e) => {
+            state.helpdesk.release_form(&scope, &fid).await.map_err(|e| ctx.fail(e))?;
+            let errors = FormErrors::from_error(e).map_err(|e| ctx.fail(e))?;
+            request_page(&state, &ctx, id, body, errors, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+    }
+}
+
+/// A privacy request as the person sees it.
+pub struct PrivacyItem {
+    pub id: i64,
+    pub kind: &'static str,
+    pub status: &'static str,
+    pub received: String,
+    pub due: String,
+    pub left: String,
+    pub overdue: bool,
+    pub open: bool,
+    pub exports: Vec<(String, String, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "portal/privacy.html")]
+struct PrivacyPage {
+    c: Chrome,
+    requests: Vec<PrivacyItem>,
+}
+
+async fn privacy(State(state): State<AppState>, ctx: Ctx) -> Result<Response, Failure> {
+    let scope = ctx.person()?;
+    let (list, _) = state.privacy.list(&scope, false, 100, 1).await.map_err(|e| ctx.fail(e))?;
+    let now = state.helpdesk.now();
+    let mut requests = Vec::new();
+    for r in list.into_iter().filter(|r| r.row.subject_id == scope.actor.0) {
+        let mut exports = Vec::new();
+        if matches!(r.row.kind.as_str(), "access" | "portability") {
+            for p in state.privacy.packages(&scope, r.row.id).await.map_err(|e| ctx.fail(e))? {
+                exports.push((
+                    p.id.clone(),
+                    p.format.as_str().to_uppercase(),
+                    format::datetime(p.expires_at, &ctx.tz, ctx.lang),
+                ));
+            }
+        }
+        let (left, overdue) = format::time_left(r.row.due_at, now, ctx.lang);
+        requests.push(PrivacyItem {
+            id: r.row.id,
+            kind: ctx.t(&format!("privacy.kind.{}", r.row.kind)),
+            status: ctx.t(&format!("privacy.status.{}", r.row.status)),
+            received: format::date(r.row.received_at, &ctx.tz, ctx.lang),
+            due: format::date(r.row.due_at, &ctx.tz, ctx.lang),
+            left,
+            overdue,
+            open: r.row.closed_at.is_none(),
+            exports,
+        });
+    }
+    let page = PrivacyPage {
+        c: Chrome::new(&ctx, ctx.t("centre.title"), "centre"),
+        requests,
+    };
+    Ok(render(&ctx, &page))
+}
+
+async fn open_own(state: &AppState, ctx: &Ctx, scope: &Scope, kind: Kind, changes: Option<serde_json::Value>, message: &str) -> Result<i64, crate::ApiError> {
+    let input = NewRequest {
+        subject: Subject::Myself,
+        kind,
+        channel: None,
+        received_at: None,
+        changes: changes.map(Personal::new),
+        message: (!message.trim().is_empty()).then(|| Personal::new(message.to_string())),
+    };
+    let req = state.privacy.open(ctx.tenant, Some(scope), input, &state.public_url).await?;
+    req.map(|r| r.row.id).ok_or(crate::ApiError::NotFound)
+}
+
+/// "Download my data": an access request (verified by the session) and its package, built now.
+async fn export(State(state): State<AppState>, ctx: Ctx, headers: HeaderMap, body: Bytes) -> Result<Response, Failure> {
+    Fields::read(&ctx, &headers, &body)?;
+    let scope = ctx.person()?;
+    let id = open_own(&state, &ctx, &scope, Kind::Access, None, "").await.map_err(|e| ctx.fail(e))?;
+    let progress = |_: &str, _: u64, _: u64| {};
+    state
+        .privacy
+        .build_package(&scope, id, Format::Zip, &Options::default(), &progress)
+        .await
+        .map_err(|e| ctx.fail(e))?;
+    Ok(see_other("/portal/privacy?done=export_ready"))
+}
+
+async fn download(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> Result<Response, Failure> {
+    let scope = ctx.person()?;
+    let (p, bytes) = state.privacy.download(&scope, &id).await.map_err(|e| ctx.fail(e))?;
+    let (ty, ext) = match p.format {
+        Format::Json => ("application/json", "json"),
+        Format::Pdf => ("application/pdf", "pdf"),
+        Format::Zip => ("application/zip", "zip"),
+    };
+    let mut r = (StatusCode::OK, bytes).into_response();
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(ty));
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"my-data-{}.{ext}\"", p.id)) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(r)
+}
+
+#[derive(Template)]
+#[template(path = "portal/correct.html")]
+struct CorrectPage {
+    c: Chrome,
+    name: String,
+    email: String,
+    phone: String,
+    message: String,
+    errors: FormErrors,
+}
+
+async fn correct(State(state): State<AppState>, ctx: Ctx) -> Result<Response, Failure> {
+    let scope = ctx.person()?;
+    let me = state.helpdesk.get_user(&scope, scope.actor).await.map_err(|e| ctx.fail(e))?;
+    let page = CorrectPage {
+        c: Chrome::new(&ctx, ctx.t("correct.title"), "centre"),
+        name: me.name.expose().clone(),
+        email: me.email.as_ref().map(|e| e.expose().clone()).unwrap_or_default(),
+        phone: me.phone.as_ref().map(|e| e.expose().clone()).unwrap_or_default(),
+        message: String::new(),
+        errors: FormErrors::default(),
+    };
+    Ok(render(&ctx, &page))
+}
+
+async fn send_correction(State(state): State<AppState>, ctx: Ctx, headers: HeaderMap, body: Bytes) -> Result<Response, Failure> {
+    let f = Fields::read(&ctx, &headers, &body)?;
+    let scope = ctx.person()?;
+    let me = state.helpdesk.get_user(&scope, scope.actor).await.map_err(|e| ctx.fail(e))?;
+    let (name, email, phone, message) = (f.get("name").trim(), f.get("email").trim(), f.get("phone").trim(), f.get("message"));
+    let mut errors = FormErrors::default();
+    check_text(&mut errors, ctx.lang, "name", name, true, 255);
+    check_text(&mut errors, ctx.lang, "phone", phone, false, 50);
+    check_text(&mut errors, ctx.lang, "message", message, false, 4000);
+    if !email.is_empty() && Email::parse(email).is_err() {
+        errors.add("email", ctx.t("form.bad_email"));
+    }
+    let mut changes = serde_json::Map::new();
+    if name != me.name.expose() {
+        changes.insert("name".into(), json!(name));
+    }
+    if email != me.email.as_ref().map(|e| e.expose().as_str()).unwrap_or("") && !email.is_empty() {
+        changes.insert("email".into(), json!(email));
+    }
+    if phone != me.phone.as_ref().map(|e| e.expose().as_str()).unwrap_or("") {
+        changes.insert("phone".into(), if phone.is_empty() { serde_json::Value::Null } else { json!(phone) });
+    }
+    if errors.is_empty() && changes.is_empty() {
+        errors.add("form", ctx.t("correct.nothing"));
+    }
+    if errors.is_empty() {
+        match open_own(&state, &ctx, &scope, Kind::Rectification, Some(serde_json::Value::Object(changes)), message).await {
+            Ok(_) => return Ok(see_other("/portal/privacy?done=correction_sent")),
+            Err(e) => errors = FormErrors::from_error(e).map_err(|e| ctx.fail(e))?,
+        }
+    }
+    let page = CorrectPage {
+        c: Chrome::new(&ctx, ctx.t("correct.title"), "centre"),
+        name: name.to_string(),
+        email: email.to_string(),
+        phone: phone.to_string(),
+        message: message.to_string(),
+        errors,
+    };
+    Ok(render_status(&ctx, StatusCode::UNPROCESSABLE_ENTITY, &page))
+}
+
+async fn erase(State(state): State<AppState>, ctx: Ctx, headers: HeaderMap, body: Bytes) -> Result<Response, Failure> {
+    let f = Fields::read(&ctx, &headers, &body)?;
+    let scope = ctx.person()?;
+    if f.get("confirm") != "1" {
+        return Err(ctx.fail(crate::ApiError::Field(
+            "confirm".into(),
+            ctx.t("centre.erase_confirm_needed").into(),
+            "InvalidValue",
+        )));
+    }
+    open_own(&state, &ctx, &scope, Kind::Erasure, None, f.get("message"))
+        .await
+        .map_err(|e| ctx.fail(e))?;
+    Ok(see_other("/portal/privacy?done=erasure_requested"))
+}

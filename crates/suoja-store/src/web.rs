@@ -1,0 +1,260 @@
+//! Web sign-in state: browser sessions (and pending second-factor steps and one-time sign-in
+//! links, which share the table), TOTP secrets, and one-time form ids. Tokens are stored as
+//! SHA-256 hashes only; secrets arrive sealed.
+
+use sqlx::AnyConnection;
+use suoja_core::{TenantId, Timestamp, UserId};
+
+use crate::Result;
+use crate::row::{bytes, i64_, opt_i64, text};
+
+/// A session-table row found by its token hash.
+#[derive(Debug, Clone)]
+pub struct SessionRow {
+    /// Row id.
+    pub id: i64,
+    /// Tenant.
+    pub tenant_id: TenantId,
+    /// The person.
+    pub user_id: UserId,
+    /// `session`, `second_factor`, `enrol` or `link`.
+    pub kind: String,
+    /// Created.
+    pub created_at: Timestamp,
+    /// Last request seen (sessions).
+    pub last_seen_at: Timestamp,
+    /// When it stops working.
+    pub expires_at: Timestamp,
+}
+
+/// Stores a session-table row.
+pub async fn insert_session(c: &mut AnyConnection, tenant: TenantId, user: UserId, kind: &str, hash: &[u8], now: Timestamp, expires: Timestamp) -> Result<()> {
+    sqlx::query("INSERT INTO web_sessions (tenant_id, user_id, kind, token_hash, created_at, last_seen_at, expires_at) VALUES ($1, $2, $3, $4, $5, $5, $6)")
+        .bind(tenant.0)
+        .bind(user.0)
+        .bind(kind)
+        .bind(hash.to_vec())
+        .bind(now.0)
+        .bind(expires.0)
+        .execute(c)
+        .await?;
+    Ok(())
+}
+
+/// Finds a live row by token hash (tokens are looked up before the tenant is known).
+pub async fn session_by_hash(c: &mut AnyConnection, hash: &[u8], now: Timestamp) -> Result<Option<SessionRow>> {
+    let row =
+        sqlx::query("SELECT id, tenant_id, user_id, kind, created_at, last_seen_at, expires_at FROM web_sessions WHERE token_hash = $1 AND expires_at > $2")
+            .bind(hash.to_vec())
+            .bind(now.0)
+            .fetch_optional(c)
+            .await?;
+    row.map(|r| {
+        Ok(SessionRow {
+            id: i64_(&r, "id")?,
+            tenant_id: TenantId(i64_(&r, "tenant_id")?),
+            user_id: UserId(i64_(&r, "user_id")?),
+            kind: text(&r, "kind")?,
+            created_at: Timestamp(i64_(&r, "created_at")?),
+            last_seen_at: Timestamp(i64_(&r, "last_seen_at")?),
+            expires_at: Timestamp(i64_(&r, "expires_at")?),
+        })
+    })
+    .transpose()
+}
+
+/// Moves a session's idle clock.
+pub async fn touch_session(c: &mut AnyConnection, tenant: TenantId, id: i64, now: Timestamp) -> Result<()> {
+    sqlx::query("UPDATE web_sessions SET last_seen_at = $3 WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant.0)
+        .bind(id)
+        .bind(now.0)
+        .execute(c)
+        .await?;
+    Ok(())
+}
+
+/// Deletes one row by id; returns whether it was there (a link or step is used once).
+pub async fn delete_session(c: &mut AnyConnection, tenant: TenantId, id: i64) -> Result<bool> {
+    Ok(sqlx::query("DELETE FROM web_sessions WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant.0)
+        .bind(id)
+        .execute(c)
+        .await?
+        .rows_affected()
+        == 1)
+}
+
+/// Deletes every row of a person (sign-out everywhere, password change, suspension).
+pub async fn delete_sessions_of(c: &mut AnyConnection, tenant: TenantId, user: UserId) -> Result<u64> {
+    Ok(sqlx::query("DELETE FROM web_sessions WHERE tenant_id = $1 AND user_id = $2")
+        .bind(tenant.0)
+        .bind(user.0)
+        .execute(c)
+        .await?
+        .rows_affected())
+}
+
+/// How many sign-in links a person was sent since `since` (the daily limit).
+pub async fn links_since(c: &mut AnyConnection, tenant: TenantId, user: UserId, since: Timestamp) -> Result<i64> {
+    Ok(
+        sqlx::query_scalar("SELECT COUNT(*) FROM web_sessions WHERE tenant_id = $1 AND user_id = $2 AND kind = 'link' AND created_at >= $3")
+            .bind(tenant.0)
+            .bind(user.0)
+            .bind(since.0)
+            .fetch_one(c)
+            .await?,
+    )
+}
+
+/// Deletes expired rows and form ids older than `forms_before` (every tenant); returns how many.
+pub async fn purge_expired(c: &mut AnyConnection, now: Timestamp, forms_before: Timestamp) -> Result<u64> {
+    let a = sqlx::query("DELETE FROM web_sessions WHERE expires_at <= $1")
+        .bind(now.0)
+        .execute(&mut *c)
+        .await?
+        .rows_affected();
+    let b = sqlx::query("DELETE FROM web_submissions WHERE created_at < $1")
+        .bind(forms_before.0)
+        .execute(c)
+        .await?
+        .rows_affected();
+    Ok(a + b)
+}
+
+/// A person's second factor.
+#[derive(Debug, Clone)]
+pub struct SecondFactorRow {
+    /// Sealed TOTP secret.
+    pub secret_enc: Vec<u8>,
+    /// When the person proved they set it up (unconfirmed secrets do not count).
+    pub confirmed_at: Option<Timestamp>,
+    /// The last time step whose code was accepted.
+    pub last_step: i64,
+}
+
+/// A person's second factor, if they have begun setting one up.
+pub async fn second_factor(c: &mut AnyConnection, tenant: TenantId, user: UserId) -> Result<Option<SecondFactorRow>> {
+    let row = sqlx::query("SELECT secret_enc, confirmed_at, last_step FROM second_factors WHERE tenant_id = $1 AND user_id = $2")
+        .bind(tenant.0)
+        .bind(user.0)
+        .fetch_optional(c)
+        .await?;
+    row.map(|r| {
+        Ok(SecondFactorRow {
+            secret_enc: bytes(&r, "secret_enc")?,
+            confirmed_at: opt_i64(&r, "confirmed_at")?.map(Timestamp),
+            last_step: i64_(&r, "last_step")?,
+        })
+    })
+    .transpose()
+}
+
+/// Starts (or restarts) setting up a second factor: a new, unconfirmed secret.
+pub async fn put_second_factor(c: &mut AnyConnection, tenant: TenantId, user: UserId, secret_enc: &[u8], now: Timestamp) -> Result<()> {
+    sqlx::query("DELETE FROM second_factors WHERE tenant_id = $1 AND user_id = $2")
+        .bind(tenant.0)
+        .bind(user.0)
+        .execute(&mut *c)
+        .await?;
+    sqlx::query("INSERT INTO second_factors (tenant_id, user_id, secret_enc, confirmed_at, last_step, created_at) VALUES ($1, $2, $3, NULL, 0, $4)")
+        .bind(tenant.0)
+        .bind(user.0)
+        .bind(secret_enc.to_vec())
+        .bind(now.0)
+        .execute(c)
+        .await?;
+    Ok(())
+}
+
+/// Records an accepted code's step (and confirms the factor). Returns false when a code of this
+/// or a later step was already accepted: the same code does not work twice.
+pub async fn accept_step(c: &mut AnyConnection, tenant: TenantId, user: UserId, step: i64, now: Timestamp) -> Result<bool> {
+    Ok(sqlx::query(
+        "UPDATE second_factors SET last_step = $3, confirmed_at = COALESCE(confirmed_at, $4) WHERE tenant_id = $1 AND user_id = $2 AND last_step < $3",
+    )
+    .bind(tenant.0)
+    .bind(user.0)
+    .bind(step)
+    .bind(now.0)
+    .execute(c)
+    .await?
+    .rows_affected()
+        == 1)
+}
+
+/// Removes a person's second factor.
+pub async fn delete_second_factor(c: &mut AnyConnection, tenant: TenantId, user: UserId) -> Result<bool> {
+    Ok(sqlx::query("DELETE FROM second_factors WHERE tenant_id = $1 AND user_id = $2")
+        .bind(tenant.0)
+        .bind(user.0)
+        .execute(c)
+        .await?
+        .rows_affected()
+        == 1)
+}
+
+/// Claims a one-time form id: `Ok(None)` the first time (record `location` after the work),
+/// `Ok(Some(location))` when it was already used.
+pub async fn claim_form(c: &mut AnyConnection, tenant: TenantId, user: UserId, form_id: &str, location: &str, now: Timestamp) -> Result<Option<String>> {
+    let found: Option<String> = sqlx::query_scalar("SELECT location FROM web_submissions WHERE tenant_id = $1 AND user_id = $2 AND form_id = $3")
+        .bind(tenant.0)
+        .bind(user.0)
+        .bind(form_id)
+        .fetch_optional(&mut *c)
+        .await?;
+    if found.is_some() {
+        return Ok(found);
+    }
+    sqlx::query("INSERT INTO web_submissions (tenant_id, user_id, form_id, location, created_at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(tenant.0)
+        .bind(user.0)
+        .bind(form_id)
+        .bind(location)
+        .bind(now.0)
+        .execute(c)
+        .await?;
+    Ok(None)
+}
+
+/// Sets where a claimed form id leads.
+pub async fn set_form_location(c: &mut AnyConnection, tenant: TenantId, user: UserId, form_id: &str, location: &str) -> Result<()> {
+    sqlx::query("UPDATE web_submissions SET location = $4 WHERE tenant_id = $1 AND user_id = $2 AND form_id = $3")
+        .bind(tenant.0)
+        .bind(user.0)
+        .bind(form_id)
+        .bind(location)
+        .execute(c)
+        .await?;
+    Ok(())
+}
+
+/// Whether the tenant requires a second factor of agents and admins.
+pub async fn staff_second_factor(c: &mut AnyConnection, tenant: TenantId) -> Result<bool> {
+    let v: Option<i64> = sqlx::query_scalar("SELECT staff_second_factor FROM tenants WHERE id = $1")
+        .bind(tenant.0)
+        .fetch_optional(c)
+        .await?;
+    Ok(v.unwrap_or(0) != 0)
+}
+
+/// Sets whether the tenant requires a second factor of agents and admins.
+pub async fn set_staff_second_factor(c: &mut AnyConnection, tenant: TenantId, on: bool) -> Result<()> {
+    sqlx::query("UPDATE tenants SET staff_second_factor = $2 WHERE id = $1")
+        .bind(tenant.0)
+        .bind(i64::from(on))
+        .execute(c)
+        .await?;
+    Ok(())
+}
+
+/// Forgets a claimed form id (its work failed and the form is shown again).
+pub async fn release_form(c: &mut AnyConnection, tenant: TenantId, user: UserId, form_id: &str) -> Result<()> {
+    sqlx::query("DELETE FROM web_submissions WHERE tenant_id = $1 AND user_id = $2 AND form_id = $3")
+        .bind(tenant.0)
+        .bind(user.0)
+        .bind(form_id)
+        .execute(c)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,301 @@
+// Browser tests of Suoja's web interface: real Chromium (Debian's, driven by playwright-core)
+// against a running `suoja serve` on loopback. Every page is checked with axe-core, every request
+// the browser makes must go to the server itself, and screenshots of the main pages are written
+// to e2e/screenshots/ for people to look at.
+//
+// Usage: SUOJA_ADDR=127.0.0.1:PORT SUOJA_EMAIL=admin@… SUOJA_TOKEN=… SUOJA_ENGINE=sqlite node flows.mjs
+import { chromium } from "playwright-core";
+import { readFileSync, mkdirSync } from "node:fs";
+import assert from "node:assert/strict";
+
+const ADDR = process.env.SUOJA_ADDR;
+const BASE = `http://${ADDR}`;
+const ADMIN = process.env.SUOJA_EMAIL;
+const TOKEN = process.env.SUOJA_TOKEN;
+const ENGINE = process.env.SUOJA_ENGINE || "sqlite";
+const SHOTS = new URL("./screenshots/", import.meta.url).pathname;
+mkdirSync(SHOTS, { recursive: true });
+const AXE = readFileSync(new URL("./node_modules/axe-core/axe.min.js", import.meta.url), "utf8");
+const auth = "Basic " + Buffer.from(`${ADMIN}/token:${TOKEN}`).toString("base64");
+
+async function api(method, path, body) {
+  const res = await fetch(`${BASE}/api/v2${path}`, {
+    method,
+    headers: { authorization: auth, "content-type": "application/json" },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+  return text ? JSON.parse(text) : null;
+}
+
+const stamp = Date.now().toString(36);
+const PASSWORD = "correct horse battery staple";
+const AGENT = `aino.${stamp}@example.fi`;
+const PERSON = `eero.${stamp}@example.fi`;
+
+const foreign = [];
+const cspErrors = [];
+const pageErrors = [];
+
+async function newContext(browser, opts = {}) {
+  const ctx = await browser.newContext({ locale: "en-GB", timezoneId: "Europe/Helsinki", acceptDownloads: true, ...opts });
+  ctx.on("request", (r) => {
+    const u = new URL(r.url());
+    if (!["http:", "https:"].includes(u.protocol)) return;
+    if (u.host !== ADDR) foreign.push(r.url());
+  });
+  ctx.on("page", watch);
+  return ctx;
+}
+
+function watch(page) {
+  page.on("console", (m) => {
+    if (/Content Security Policy|Refused to/i.test(m.text())) cspErrors.push(m.text());
+  });
+  page.on("pageerror", (e) => pageErrors.push(String(e)));
+  page.on("dialog", (d) => d.accept());
+}
+
+async function axe(page, name) {
+  const result = await page.evaluate(
+    async (src) => {
+      // eslint-disable-next-line no-eval
+      (0, eval)(src);
+      const r = await window.axe.run(document, { resultTypes: ["violations"] });
+      return r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target.join(" ")).slice(0, 3) }));
+    },
+    AXE,
+  );
+  const serious = result.filter((v) => v.impact === "serious" || v.impact === "critical");
+  assert.deepEqual(serious, [], `${name}: serious accessibility violations: ${JSON.stringify(serious)}`);
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: `${SHOTS}${ENGINE}-${name}.png`, fullPage: true });
+}
+
+async function signIn(page, email, password = PASSWORD) {
+  await page.goto(`${BASE}/signin`);
+  await page.getByLabel(/E-mail address|Sähköpostiosoite/).fill(email);
+  await page.getByLabel(/^Password$|^Salasana$/).fill(password);
+  await page.getByRole("button", { name: /Sign in|Kirjaudu/ }).click();
+}
+
+async function main() {
+  const agent = (await api("POST", "/users", { user: { name: "Aino Agentti", email: AGENT, role: "agent", password: PASSWORD } })).user;
+  const person = (await api("POST", "/users", { user: { name: "Eero Esimerkki", email: PERSON, role: "end-user", password: PASSWORD } })).user;
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+  try {
+    // --- Sign-in page in Finnish for a Finnish browser, and the same answer for unknown and wrong.
+    const fiCtx = await newContext(browser, { locale: "fi-FI" });
+    const fi = await fiCtx.newPage();
+    await fi.goto(`${BASE}/signin`);
+    assert.equal(await fi.locator("html").getAttribute("lang"), "fi");
+    assert.match(await fi.locator("h1").innerText(), /Kirjaudu sisään/);
+    await axe(fi, "signin-fi");
+    await shot(fi, "signin-fi");
+    await signIn(fi, `nobody.${stamp}@example.fi`, "whatever password");
+    const unknown = await fi.locator("#signin-error").innerText();
+    await signIn(fi, PERSON, "wrong password");
+    const wrong = await fi.locator("#signin-error").innerText();
+    assert.equal(unknown, wrong, "unknown user and wrong password must read the same");
+    await fiCtx.close();
+
+    // --- The end user submits a request with hostile content; nothing of it runs.
+    const userCtx = await newContext(browser);
+    const user = await userCtx.newPage();
+    await signIn(user, PERSON);
+    await user.waitForURL(`${BASE}/portal`);
+    await axe(user, "portal");
+    await user.getByRole("link", { name: "Submit a request" }).click();
+    const hostile = `<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2"> <a href="javascript:window.__pwned=3">link</a> <svg onload="window.__pwned=4"></svg>`;
+    await user.getByLabel("Subject").fill(`Printer on fire <b onmouseover=alert(1)>now</b>`);
+    await user.getByLabel("Describe what you need").fill(`My printer is on fire.\n${hostile}`);
+    await axe(user, "portal-new");
+    await user.getByRole("button", { name: "Submit" }).click();
+    await user.waitForURL(/\/portal\/requests\/\d+/);
+    const ticketId = Number(new URL(user.url()).pathname.split("/").pop());
+    assert.equal(await user.evaluate(() => window.__pwned), undefined, "hostile content ran");
+    assert.equal(await user.locator("script:not([src])").count(), 0, "an inline script reached the page");
+    assert.equal(await user.locator(".comment img, .comment svg, .comment a[href^=javascript]").count(), 0);
+    assert.match(await user.locator(".comment .body").first().innerText(), /<script>window.__pwned=1<\/script>/);
+    await shot(user, "portal-request");
+
+    // --- Bad input keeps what was typed and says what is wrong next to the field.
+    await user.goto(`${BASE}/portal/requests/new`);
+    await user.getByLabel("Subject").fill("x".repeat(151));
+    await user.getByLabel("Describe what you need").fill("This text must survive the error.");
+    await user.evaluate(() => document.querySelectorAll("[required]").forEach((e) => e.removeAttribute("required")));
+    await user.getByRole("button", { name: "Submit" }).click();
+    assert.match(await user.locator("#subject-error").innerText(), /at most 150/);
+    assert.equal(await user.getByLabel("Describe what you need").inputValue(), "This text must survive the error.");
+    assert.equal(await user.getByLabel("Subject").getAttribute("aria-invalid"), "true");
+
+    // --- The agent finds it, replies, and adds an internal note.
+    const agentCtx = await newContext(browser);
+    const ag = await agentCtx.newPage();
+    await signIn(ag, AGENT);
+    await ag.waitForURL(`${BASE}/agent/views/mine`);
+    await ag.getByRole("link", { name: /Unassigned tickets/ }).click();
+    await axe(ag, "agent-view");
+    await shot(ag, "agent-view");
+    await ag.getByRole("link", { name: /Printer on fire/ }).first().click();
+    await ag.waitForURL(`${BASE}/agent/tickets/${ticketId}`);
+    assert.equal(await ag.evaluate(() => window.__pwned), undefined, "hostile content ran for the agent");
+    await ag.getByRole("radio", { name: "Internal note" }).check();
+    await ag.getByLabel("Message").fill("Internal: the requester sounded upset. secret-note-5531");
+    await ag.getByRole("button", { name: "Send" }).click();
+    await ag.waitForURL(/posted=/);
+    await ag.getByRole("radio", { name: "Public reply" }).check();
+    await ag.getByLabel("Message").fill("Hello Eero, unplug it first. Your case code is REDACTME4242 for reference.");
+    await ag.getByRole("button", { name: "Send" }).click();
+    await ag.waitForURL(/posted=/);
+    assert.equal(await ag.locator(".comment.note").count(), 1);
+    await axe(ag, "agent-ticket");
+    await shot(ag, "agent-ticket");
+
+    // --- The end user sees the reply and never the note.
+    await user.goto(`${BASE}/portal/requests/${ticketId}`);
+    const userView = await user.content();
+    assert.ok(userView.includes("unplug it first"), "the reply is missing for the end user");
+    assert.ok(!userView.includes("secret-note-5531"), "the internal note reached the end user");
+    assert.ok(!userView.includes("Internal note"), "a note marker reached the end user");
+
+    // --- Redaction by selecting text: gone from the page, the search and the API.
+    const before = await api("GET", `/search?query=REDACTME4242`);
+    assert.equal(before.count, 1, "the phrase should be searchable before redaction");
+    await ag.goto(`${BASE}/agent/tickets/${ticketId}`);
+    const body = ag.locator(".comment:not(.note) .body", { hasText: "REDACTME4242" });
+    await body.evaluate((el) => {
+      const text = el.firstChild;
+      const i = text.textContent.indexOf("REDACTME4242");
+      const range = document.createRange();
+      range.setStart(text, i);
+      range.setEnd(text, i + "REDACTME4242".length);
+      const sel = window.getSelection();
+      sel.removeAllRanges();
+      sel.addRange(range);
+      el.dispatchEvent(new MouseEvent("mouseup", { bubbles: true }));
+    });
+    await ag.getByRole("button", { name: "Redact selection" }).click();
+    assert.equal(await ag.locator("#redact-preview").innerText(), "REDACTME4242");
+    await shot(ag, "agent-redact-dialog");
+    await ag.locator("#redact-confirm").click();
+    await ag.waitForURL(/done=redacted/);
+    assert.ok(!(await ag.content()).includes("REDACTME4242"), "the phrase is still on the page");
+    assert.ok((await ag.content()).includes("▇▇▇▇▇▇▇▇▇▇▇▇"), "the redaction mark is missing");
+    const after = await api("GET", `/search?query=REDACTME4242`);
+    assert.equal(after.count, 0, "the phrase is still searchable");
+    const comments = await api("GET", `/tickets/${ticketId}/comments`);
+    assert.ok(!JSON.stringify(comments).includes("REDACTME4242"), "the phrase is still in the API");
+
+    // --- An expired session keeps a half-written reply.
+    await ag.getByLabel("Message").fill("A long half-written answer that must not be lost");
+    await ag.getByLabel("Message").dispatchEvent("input");
+    const other = await (await newContext(browser)).newPage();
+    await signIn(other, AGENT);
+    await other.waitForURL(/\/agent\//);
+    await other.goto(`${BASE}/account`);
+    await other.getByRole("button", { name: "Sign out on every device" }).click();
+    await ag.getByRole("button", { name: "Send" }).click();
+    assert.match(await ag.locator("#unsent").inputValue(), /half-written answer/);
+    await ag.getByLabel("E-mail address").fill(AGENT);
+    await ag.getByLabel("Password").fill(PASSWORD);
+    await ag.getByRole("button", { name: "Sign in" }).click();
+    await ag.waitForURL(`${BASE}/agent/tickets/${ticketId}`);
+    assert.equal(await ag.getByLabel("Message").inputValue(), "A long half-written answer that must not be lost");
+    const notes = await api("GET", `/tickets/${ticketId}/comments`);
+    assert.ok(!JSON.stringify(notes).includes("half-written"), "the reply was sent without a session");
+
+    // --- Without JavaScript: sign in, submit a request, redact through the plain form.
+    const plainCtx = await newContext(browser, { javaScriptEnabled: false });
+    const plain = await plainCtx.newPage();
+    await signIn(plain, AGENT);
+    await plain.goto(`${BASE}/agent/tickets/${ticketId}`);
+    await plain.getByLabel("Message").fill("Sent without JavaScript, with PLAINPHRASE77 inside");
+    await plain.getByRole("button", { name: "Send" }).click();
+    await plain.waitForURL(/posted=/);
+    const last = plain.locator(".comment").last();
+    await last.locator("summary").click();
+    await last.getByLabel("Text to redact").fill("PLAINPHRASE77");
+    await last.getByRole("button", { name: "Redact for good" }).click();
+    await plain.waitForURL(/done=redacted/);
+    assert.ok(!(await plain.content()).includes("PLAINPHRASE77"));
+
+    // --- The end user downloads their data.
+    await user.goto(`${BASE}/portal/privacy`);
+    await axe(user, "privacy-centre");
+    await user.getByRole("button", { name: "Prepare my data" }).click();
+    await user.waitForURL(/done=export_ready/);
+    const [download] = await Promise.all([user.waitForEvent("download"), user.getByRole("link", { name: /Download \(ZIP\)/ }).click()]);
+    const zip = readFileSync(await download.path());
+    assert.equal(zip.subarray(0, 2).toString(), "PK", "the export is not a ZIP");
+    await shot(user, "privacy-centre");
+
+    // --- ... and asks for deletion.
+    await user.getByLabel("I understand this cannot be undone").check();
+    await user.getByRole("button", { name: "Ask for deletion" }).click();
+    await user.waitForURL(/done=erasure_requested/);
+    assert.match(await user.content(), /Deletion/);
+
+    // --- The privacy officer runs the erasure; the person can no longer sign in.
+    const adminPw = `admin-${stamp}-password`;
+    const me = (await api("GET", "/users/me")).user;
+    await api("PUT", `/users/${me.id}`, { user: { password: adminPw } });
+    const offCtx = await newContext(browser);
+    const off = await offCtx.newPage();
+    await signIn(off, ADMIN, adminPw);
+    await off.goto(`${BASE}/privacy`);
+    await axe(off, "privacy-inbox");
+    await shot(off, "privacy-inbox");
+    await off.getByRole("link", { name: "Deletion" }).first().click();
+    assert.ok((await off.locator("#erasure-plan").innerText()).length > 0, "no erasure plan shown");
+    await axe(off, "privacy-request");
+    await shot(off, "privacy-request");
+    await off.getByRole("button", { name: "Run the erasure" }).click();
+    await off.waitForURL(/done=erased/);
+    const cert = off.getByRole("link", { name: "Certificate (PDF)" });
+    assert.equal(await cert.count(), 1, "no certificate link after the erasure");
+    const pdf = await offCtx.request.get(`${BASE}${await cert.getAttribute("href")}`);
+    assert.equal((await pdf.body()).subarray(0, 4).toString(), "%PDF");
+    for (const path of ["/privacy/holds", "/privacy/retention", "/privacy/ledger"]) {
+      await off.goto(`${BASE}${path}`);
+      await axe(off, path);
+      await shot(off, path.split("/").pop());
+    }
+    await off.goto(`${BASE}/privacy/retention?preview=closed_tickets`);
+    assert.match(await off.locator("#policy-closed_tickets").innerText(), /Would be removed now/);
+    await off.goto(`${BASE}/privacy/ledger`);
+    assert.match(await off.locator("#ledger-state").innerText(), /intact/);
+
+    const gone = await (await newContext(browser)).newPage();
+    await signIn(gone, PERSON);
+    assert.match(await gone.locator("#signin-error").innerText(), /wrong/, "the erased person could still sign in");
+
+    // --- Search and the user page.
+    await ag.goto(`${BASE}/agent/search?q=printer`);
+    await axe(ag, "search");
+    await shot(ag, "search");
+    await ag.goto(`${BASE}/agent/users/${agent.id}`);
+    await axe(ag, "user");
+    await ag.goto(`${BASE}/account`);
+    await axe(ag, "account");
+    await shot(ag, "account");
+
+    assert.deepEqual(foreign, [], "the browser asked another site for something");
+    assert.deepEqual(cspErrors, [], "the Content-Security-Policy blocked something");
+    assert.deepEqual(pageErrors, [], "a page script failed");
+    console.log(`browser flows on ${ENGINE}: all passed (person ${person.id}, ticket ${ticketId})`);
+  } finally {
+    await browser.close();
+  }
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
