@@ -19,3 +19,4 @@ mod privacy_retention;
 mod privacy_shape;
 pub(crate) mod process;
 mod tenancy;
+mod web;

@@ -1,0 +1,470 @@
+//! The web interface over HTTP, as a browser without JavaScript uses it: sign-in (password,
+//! second factor, e-mail link), sessions, CSRF and origin checks, the CSP nonce, forms that keep
+//! bad input, double submits, hostile content, and who sees what. The flows in a real browser
+//! are in `e2e/`.
+
+use std::collections::HashMap;
+
+use reqwest::StatusCode;
+use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
+use suoja_core::{Clock as _, TenantId, UserId};
+
+use crate::engine_test;
+use crate::engine_test_clocked;
+use crate::harness::TestApp;
+
+const PASSWORD: &str = "correct horse battery";
+
+/// A browser without JavaScript: keeps cookies, does not follow redirects.
+struct Browser {
+    client: reqwest::Client,
+    base: String,
+    cookies: HashMap<String, String>,
+}
+
+struct Page {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: String,
+}
+
+impl Page {
+    fn location(&self) -> &str {
+        self.headers.get(LOCATION).and_then(|v| v.to_str().ok()).unwrap_or("")
+    }
+    /// The value of the first hidden input `name`.
+    fn hidden(&self, name: &str) -> String {
+        let needle = format!("name=\"{name}\" value=\"");
+        let at = self.body.find(&needle).unwrap_or_else(|| panic!("no {name} field in:\n{}", self.body));
+        let rest = &self.body[at + needle.len()..];
+        rest[..rest.find('"').unwrap()].to_string()
+    }
+}
+
+impl Browser {
+    fn new(app: &TestApp) -> Self {
+        Browser {
+            client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
+            base: app.base.clone(),
+            cookies: HashMap::new(),
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
+    }
+
+    async fn finish(&mut self, r: reqwest::RequestBuilder) -> Page {
+        let resp = r.header("cookie", self.cookie_header()).send().await.unwrap();
+        for v in resp.headers().get_all(SET_COOKIE) {
+            let s = v.to_str().unwrap();
+            let (pair, attrs) = s.split_once(';').unwrap_or((s, ""));
+            let (k, val) = pair.split_once('=').unwrap();
+            if attrs.contains("Max-Age=0") {
+                self.cookies.remove(k);
+            } else {
+                self.cookies.insert(k.to_string(), val.to_string());
+            }
+        }
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let body = resp.text().await.unwrap_or_default();
+        Page { status, headers, body }
+    }
+
+    async fn get(&mut self, path: &str) -> Page {
+        let r = self.client.get(format!("{}{path}", self.base));
+        self.finish(r).await
+    }
+
+    async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let r = self.client.post(format!("{}{path}", self.base)).form(fields);
+        self.finish(r).await
+    }
+
+    /// Posts a form shown on `page`, with its CSRF token.
+    async fn submit(&mut self, page_path: &str, action: &str, fields: &[(&str, &str)]) -> Page {
+        let page = self.get(page_path).await;
+        let csrf = page.hidden("csrf");
+        let mut all = vec![("csrf", csrf.as_str())];
+        all.extend_from_slice(fields);
+        self.post(action, &all).await
+    }
+
+    async fn sign_in(&mut self, email: &str, password: &str) -> Page {
+        self.submit("/signin", "/signin", &[("email", email), ("password", password), ("return_to", "/")])
+            .await
+    }
+}
+
+async fn agent(app: &TestApp, name: &str, email: &str) -> i64 {
+    let (s, v) = app
+        .post(
+            "/api/v2/users.json",
+            serde_json::json!({"user": {"name": name, "email": email, "role": "agent", "password": PASSWORD}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    v["user"]["id"].as_i64().unwrap()
+}
+
+async fn ticket_count(app: &TestApp) -> i64 {
+    let (s, v) = app.get("/api/v2/tickets.json").await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    v["count"].as_i64().unwrap()
+}
+
+/// Text without the per-response nonce and CSRF token, to compare two pages.
+fn without_tokens(s: &str) -> String {
+    let mut out = String::new();
+    for part in s.split('"') {
+        if part.len() >= 20 && part.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+            out.push_str("TOKEN");
+        } else {
+            out.push_str(part);
+        }
+        out.push('"');
+    }
+    out
+}
+
+engine_test!(sign_in_is_guarded_and_answers_the_same_for_unknown_and_wrong, |app| async move {
+    let (person, _) = app.end_user_with_password("Ella Asiakas", "ella@example.fi").await;
+    let mut b = Browser::new(&app);
+
+    // The page: a nonce CSP whose nonce is the script's, no framing, a pre-sign-in cookie.
+    let page = b.get("/signin").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let csp = page.headers.get("content-security-policy").unwrap().to_str().unwrap().to_string();
+    let nonce = csp.split("'nonce-").nth(1).unwrap().split('\'').next().unwrap();
+    assert!(
+        page.body.contains(&format!("nonce=\"{nonce}\"")),
+        "the script does not carry the header's nonce"
+    );
+    assert!(csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'") && !csp.contains("unsafe-inline"));
+    assert_eq!(page.headers.get("x-frame-options").unwrap(), "DENY");
+    assert!(page.body.contains("<html lang=\"en\">"));
+    let set = page.headers.get(SET_COOKIE).unwrap().to_str().unwrap();
+    assert!(set.contains("HttpOnly") && set.contains("SameSite=Lax"), "{set}");
+    let second = b.get("/signin").await;
+    let nonce2 = second
+        .headers
+        .get("content-security-policy")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .split("'nonce-")
+        .nth(1)
+        .unwrap()
+        .to_string();
+    assert!(!nonce2.starts_with(nonce), "the nonce must change with every response");
+
+    // No CSRF token, a wrong one, or another site's origin: refused, no session.
+    let no_token = b.post("/signin", &[("email", "ella@example.fi"), ("password", PASSWORD)]).await;
+    assert_eq!(no_token.status, StatusCode::FORBIDDEN);
+    let wrong_token = b
+        .post(
+            "/signin",
+            &[("csrf", "x".repeat(32).as_str()), ("email", "ella@example.fi"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(wrong_token.status, StatusCode::FORBIDDEN);
+    let csrf = b.get("/signin").await.hidden("csrf");
+    let foreign = b.client.post(format!("{}/signin", b.base)).header("origin", "https://evil.example").form(&[
+        ("csrf", csrf.as_str()),
+        ("email", "ella@example.fi"),
+        ("password", PASSWORD),
+    ]);
+    let foreign = b.finish(foreign).await;
+    assert_eq!(foreign.status, StatusCode::FORBIDDEN);
+    assert!(!b.cookies.contains_key("suoja_session"));
+
+    // Unknown e-mail and wrong password read the same.
+    let unknown = b.sign_in("nobody@example.fi", PASSWORD).await;
+    let wrong = b.sign_in("ella@example.fi", "not the password").await;
+    assert_eq!(unknown.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        without_tokens(&unknown.body).replace("nobody@example.fi", "E"),
+        without_tokens(&wrong.body).replace("ella@example.fi", "E")
+    );
+    assert!(!b.cookies.contains_key("suoja_session"));
+
+    // Signed in: an HttpOnly session; an end user goes to the portal and may not enter the workspace.
+    let ok = b.sign_in("ella@example.fi", PASSWORD).await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER);
+    let set = ok.headers.get(SET_COOKIE).unwrap().to_str().unwrap();
+    assert!(set.starts_with("suoja_session=") && set.contains("HttpOnly"), "{set}");
+    assert_eq!(b.get("/").await.location(), "/portal");
+    assert_eq!(b.get("/agent/views/mine").await.status, StatusCode::FORBIDDEN);
+    assert_eq!(b.get("/privacy").await.status, StatusCode::FORBIDDEN);
+
+    // Signed out: pages send the browser to sign in and back.
+    let mut anon = Browser::new(&app);
+    let to = anon.get("/agent/views/open").await;
+    assert_eq!(to.status, StatusCode::SEE_OTHER);
+    assert_eq!(to.location(), "/signin?return_to=%2Fagent%2Fviews%2Fopen");
+    assert_eq!(anon.get("/portal").await.status, StatusCode::SEE_OTHER);
+
+    // Sign-out everywhere ends the other browser's session too.
+    let mut phone = Browser::new(&app);
+    assert_eq!(phone.sign_in("ella@example.fi", PASSWORD).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(phone.get("/portal").await.status, StatusCode::OK);
+    let out = b.submit("/account", "/signout/everywhere", &[]).await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    assert_eq!(phone.get("/portal").await.status, StatusCode::SEE_OTHER);
+    assert_eq!(b.get("/portal").await.status, StatusCode::SEE_OTHER);
+    let _ = person;
+});
+
+engine_test_clocked!(second_factor_staff_rule_and_idle_sessions, |app, clock| async move {
+    agent(&app, "Aino Agentti", "aino@example.fi").await;
+    let mut b = Browser::new(&app);
+    assert_eq!(b.sign_in("aino@example.fi", PASSWORD).await.location(), "/");
+
+    // Set up TOTP through the pages.
+    let shown = b.submit("/account/second-factor", "/account/second-factor", &[]).await;
+    assert_eq!(shown.status, StatusCode::OK);
+    let secret_b32 = shown.hidden("secret");
+    let secret = suoja_helpdesk::totp::from_base32(&secret_b32).unwrap();
+    let code_now = |offset: i64| suoja_helpdesk::totp::code_at(&secret, suoja_helpdesk::totp::step_of(clock.now()) + offset);
+    let wrong = b
+        .submit(
+            "/account/second-factor",
+            "/account/second-factor/confirm",
+            &[("code", "000000"), ("secret", &secret_b32)],
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(wrong.body.contains(&secret_b32), "the key should stay on the page after a wrong code");
+    let csrf = b.get("/account").await.hidden("csrf");
+    let ok = b.post("/account/second-factor/confirm", &[("csrf", &csrf), ("code", &code_now(0))]).await;
+    assert_eq!(ok.location(), "/account?done=factor_on");
+
+    // Signing in now takes a code; a wrong one ends the attempt; a used one does not work twice.
+    clock.advance_ms((60) * 1000);
+    let mut c = Browser::new(&app);
+    let step = c.sign_in("aino@example.fi", PASSWORD).await;
+    assert!(step.location().starts_with("/signin/second-factor"), "{}", step.location());
+    assert_eq!(
+        c.get("/agent/views/mine").await.status,
+        StatusCode::SEE_OTHER,
+        "a half-signed-in browser must not get in"
+    );
+    let bad = c.submit("/signin/second-factor", "/signin/second-factor", &[("code", "123456")]).await;
+    assert_eq!(bad.location(), "/signin?failed=code");
+    c.sign_in("aino@example.fi", PASSWORD).await;
+    let code = code_now(0);
+    let good = c
+        .submit("/signin/second-factor", "/signin/second-factor", &[("code", &code), ("return_to", "/")])
+        .await;
+    assert_eq!(good.location(), "/");
+    assert_eq!(c.get("/agent/views/mine").await.status, StatusCode::OK);
+    let mut d = Browser::new(&app);
+    d.sign_in("aino@example.fi", PASSWORD).await;
+    let replay = d.submit("/signin/second-factor", "/signin/second-factor", &[("code", &code)]).await;
+    assert_eq!(replay.location(), "/signin?failed=code", "the same code was accepted twice");
+
+    // Idle for more than 30 minutes: signed out. Active: stays.
+    clock.advance_ms((20 * 60) * 1000);
+    assert_eq!(c.get("/agent/views/mine").await.status, StatusCode::OK);
+    clock.advance_ms((31 * 60) * 1000);
+    assert_eq!(c.get("/agent/views/mine").await.status, StatusCode::SEE_OTHER);
+
+    // The admin requires a second factor of staff: an agent without one must set it up first.
+    agent(&app, "Veikko Agentti", "veikko@example.fi").await;
+    let admin_pw = "admin password for the test";
+    let (s, _) = app
+        .put(
+            &format!("/api/v2/users/{}.json", app.t.admin_id),
+            serde_json::json!({"user": {"password": admin_pw}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let mut admin = Browser::new(&app);
+    admin.sign_in(&app.t.email, admin_pw).await;
+    let set = admin.submit("/account", "/account/staff-second-factor", &[("required", "1")]).await;
+    assert_eq!(set.location(), "/account?done=saved");
+    let mut v = Browser::new(&app);
+    let enrol = v.sign_in("veikko@example.fi", PASSWORD).await;
+    assert!(enrol.location().starts_with("/account/second-factor"), "{}", enrol.location());
+    assert_eq!(v.get("/agent/views/mine").await.status, StatusCode::SEE_OTHER);
+    let shown = v.submit("/account/second-factor", "/account/second-factor", &[]).await;
+    let secret = suoja_helpdesk::totp::from_base32(&shown.hidden("secret")).unwrap();
+    let code = suoja_helpdesk::totp::code_at(&secret, suoja_helpdesk::totp::step_of(clock.now()));
+    let csrf = shown.hidden("csrf");
+    let done = v
+        .post("/account/second-factor/confirm", &[("csrf", &csrf), ("code", &code), ("return_to", "/agent")])
+        .await;
+    assert_eq!(done.location(), "/agent");
+    assert_eq!(v.get("/agent/views/mine").await.status, StatusCode::OK);
+    // ... and cannot turn it off while the rule holds.
+    let off = v.submit("/account", "/account/second-factor/remove", &[]).await;
+    assert_eq!(off.status, StatusCode::FORBIDDEN);
+});
+
+engine_test!(sign_in_links_work_once, |app| async move {
+    let (person, _) = app.end_user_with_password("Lotta Linkki", "lotta@example.fi").await;
+    let mut b = Browser::new(&app);
+    let sent = b.submit("/signin/link", "/signin/link", &[("email", "lotta@example.fi")]).await;
+    let unknown = b.submit("/signin/link", "/signin/link", &[("email", "nobody@example.fi")]).await;
+    assert_eq!(sent.status, StatusCode::OK);
+    assert_eq!(
+        without_tokens(&sent.body),
+        without_tokens(&unknown.body),
+        "the answer must not tell whether the address exists"
+    );
+    let bad = b.submit("/signin/link", "/signin/link", &[("email", "not an address")]).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains("not an address"), "the input should be kept");
+    let mail = app.privacy().outbox_for(TenantId(app.t.tenant_id), UserId(person)).await.unwrap();
+    let (_, body) = mail.iter().find(|(k, _)| k == "sign_in_link").expect("no sign-in link queued");
+    let link = body.expose().split_whitespace().find(|w| w.contains("/signin/link/")).unwrap();
+    let path = &link[link.find("/signin/link/").unwrap()..];
+    // Opening the link does not use it (mail scanners open links); the button does.
+    let mut c = Browser::new(&app);
+    assert_eq!(c.get(path).await.status, StatusCode::OK);
+    assert_eq!(c.get(path).await.status, StatusCode::OK);
+    let used = c.submit(path, path, &[]).await;
+    assert_eq!(used.location(), "/");
+    assert_eq!(c.get("/portal").await.status, StatusCode::OK);
+    let mut d = Browser::new(&app);
+    let again = d.submit(path, path, &[]).await;
+    assert_eq!(again.location(), "/signin?failed=link");
+    assert!(!d.cookies.contains_key("suoja_session"));
+});
+
+engine_test!(forms_keep_bad_input_and_content_stays_inert, |app| async move {
+    app.end_user_with_password("Eero Esimerkki", "eero@example.fi").await;
+    agent(&app, "Aino Agentti", "aino@example.fi").await;
+    let mut user = Browser::new(&app);
+    user.sign_in("eero@example.fi", PASSWORD).await;
+    // Missing and oversized fields: shown again with the input and a message at the field.
+    let form = user.get("/portal/requests/new").await;
+    let (csrf, fid) = (form.hidden("csrf"), form.hidden("form_id"));
+    let empty = user
+        .post(
+            "/portal/requests/new",
+            &[("csrf", &csrf), ("form_id", &fid), ("subject", ""), ("body", "Kept text")],
+        )
+        .await;
+    assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        empty.body.contains("Kept text") && empty.body.contains("id=\"subject-error\""),
+        "{}",
+        empty.body
+    );
+    let long = "s".repeat(151);
+    let too_long = user
+        .post(
+            "/portal/requests/new",
+            &[("csrf", &csrf), ("form_id", &fid), ("subject", &long), ("body", "Kept")],
+        )
+        .await;
+    assert_eq!(too_long.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(too_long.body.contains(&long) && too_long.body.contains("at most 150"));
+    let huge = "b".repeat(70_000);
+    let too_big = user
+        .post(
+            "/portal/requests/new",
+            &[("csrf", &csrf), ("form_id", &fid), ("subject", "Big"), ("body", &huge)],
+        )
+        .await;
+    assert_eq!(too_big.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // Broken UTF-8: a clear answer, no ticket.
+    let raw = user
+        .client
+        .post(format!("{}/portal/requests/new", user.base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(
+            [
+                format!("csrf={csrf}&form_id={fid}&subject=").into_bytes(),
+                vec![0xff, 0xfe, 0x41],
+                b"&body=x".to_vec(),
+            ]
+            .concat(),
+        );
+    let raw = user.finish(raw).await;
+    assert_eq!(raw.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", raw.body);
+    assert_eq!(ticket_count(&app).await, 0, "a refused form wrote something");
+
+    // Hostile content is shown as text; a second submit of the same form makes no second ticket.
+    let hostile = r#"<script>alert(1)</script><img src=x onerror=alert(2)><a href="javascript:alert(3)">x</a><svg onload=alert(4)>"#;
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("form_id", fid.as_str()),
+        ("subject", "Printer <b>fire</b>"),
+        ("body", hostile),
+    ];
+    let first = user.post("/portal/requests/new", &fields).await;
+    assert_eq!(first.status, StatusCode::SEE_OTHER);
+    let second = user.post("/portal/requests/new", &fields).await;
+    assert_eq!(second.location(), first.location(), "the second submit should lead to the first result");
+    assert_eq!(ticket_count(&app).await, 1, "a double submit created two tickets");
+    let page = user.get(first.location().split('?').next().unwrap()).await;
+    assert!(
+        page.body.contains("&#60;script&#62;alert(1)&#60;/script&#62;"),
+        "the text should be shown, escaped: {}",
+        page.body
+    );
+    for bad in ["<script>alert", "<img src=x", "<svg onload", "href=\"javascript:", "<b>fire"] {
+        assert!(!page.body.contains(bad), "{bad} reached the page unescaped");
+    }
+    let ticket: i64 = first.location().split('?').next().unwrap().rsplit('/').next().unwrap().parse().unwrap();
+
+    // The agent's internal note never reaches the end user; the reply does.
+    let mut ag = Browser::new(&app);
+    ag.sign_in("aino@example.fi", PASSWORD).await;
+    let tp = ag.get(&format!("/agent/tickets/{ticket}")).await;
+    let (csrf, fid) = (tp.hidden("csrf"), tp.hidden("form_id"));
+    let note = ag
+        .post(
+            &format!("/agent/tickets/{ticket}/comments"),
+            &[("csrf", &csrf), ("form_id", &fid), ("public", "0"), ("body", "note-only-for-staff")],
+        )
+        .await;
+    assert_eq!(note.status, StatusCode::SEE_OTHER);
+    let tp = ag.get(&format!("/agent/tickets/{ticket}")).await;
+    let fid = tp.hidden("form_id");
+    ag.post(
+        &format!("/agent/tickets/{ticket}/comments"),
+        &[("csrf", &csrf), ("form_id", &fid), ("public", "1"), ("body", "reply-for-everyone")],
+    )
+    .await;
+    let mine = user.get(&format!("/portal/requests/{ticket}")).await;
+    assert!(mine.body.contains("reply-for-everyone"));
+    assert!(!mine.body.contains("note-only-for-staff"));
+    assert!(ag.get(&format!("/agent/tickets/{ticket}")).await.body.contains("note-only-for-staff"));
+
+    // A post after the session ended hands the text back instead of losing it.
+    let tp = ag.get(&format!("/agent/tickets/{ticket}")).await;
+    let (csrf, fid) = (tp.hidden("csrf"), tp.hidden("form_id"));
+    ag.cookies.remove("suoja_session");
+    let lost = ag
+        .post(
+            &format!("/agent/tickets/{ticket}/comments"),
+            &[("csrf", &csrf), ("form_id", &fid), ("body", "half-written answer")],
+        )
+        .await;
+    assert_eq!(lost.status, StatusCode::UNAUTHORIZED);
+    assert!(lost.body.contains("half-written answer") && lost.body.contains("id=\"unsent\""));
+
+    // Another tenant's ticket and unknown ids are 404 pages, not errors.
+    let other = app.second_tenant("two").await;
+    let (s, v) = app
+        .call_as(
+            &other,
+            reqwest::Method::POST,
+            "/api/v2/tickets.json",
+            Some(serde_json::json!({"ticket": {"subject": "theirs", "comment": {"body": "theirs"}}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let theirs = v["ticket"]["id"].as_i64().unwrap();
+    let mut ag = Browser::new(&app);
+    ag.sign_in("aino@example.fi", PASSWORD).await;
+    assert_eq!(ag.get(&format!("/agent/tickets/{theirs}")).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(ag.get("/agent/tickets/999999").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(ag.get("/agent/tickets/abc").await.status, StatusCode::BAD_REQUEST);
+    assert_eq!(user.get(&format!("/portal/requests/{theirs}")).await.status, StatusCode::NOT_FOUND);
+});
