@@ -58,7 +58,7 @@ impl View {
             View::Pending => f.status_ranks = Some(vec![2]),
             View::RecentlySolved => {
                 f.status_ranks = Some(vec![4, 5]);
-                f.updated_from = Some(Timestamp(now.0 - 7 * 86_400_000));
+                f.closed_from = Some(Timestamp(now.0 - 7 * 86_400_000));
             }
         }
         f
@@ -66,7 +66,7 @@ impl View {
 }
 
 impl Helpdesk {
-    /// One page of a view (staff), newest change first, with the view's total.
+    /// One page of a view (staff), newest change first; the total is in [`Self::view_counts`].
     pub async fn ticket_view(&self, scope: &Scope, view: View, limit: i64, offset: i64) -> Result<TicketPage> {
         crate::require_staff(scope)?;
         let f = view.filter(scope, self.now());
@@ -74,21 +74,39 @@ impl Helpdesk {
         let mut rows = suoja_store::tickets::list(&mut c, scope.tenant, &f, TicketSort::UpdatedDesc, limit + 1, offset).await?;
         let has_more = rows.len() as i64 > limit;
         rows.truncate(limit.max(0) as usize);
-        let count = suoja_store::tickets::count(&mut c, scope.tenant, &f).await?;
         self.consulted(scope, &rows.iter().map(|r| r.requester_id).collect::<Vec<_>>(), "ticket.listed", "support");
         let tickets = self.open_tickets(&mut c, scope.tenant, &rows).await?;
-        Ok(TicketPage { tickets, count, has_more })
+        Ok(TicketPage { tickets, count: 0, has_more })
     }
 
-    /// The count of every view (staff), in [`View::ALL`] order.
+    /// A person's latest tickets, newest change first, without a total (staff; the ticket
+    /// page's side panel).
+    pub async fn latest_tickets_of(&self, scope: &Scope, requester: suoja_core::UserId, limit: i64) -> Result<Vec<crate::model::Ticket>> {
+        crate::require_staff(scope)?;
+        let f = TicketFilter {
+            requester: Some(requester),
+            ..Default::default()
+        };
+        let mut c = self.db.read().await?;
+        let rows = suoja_store::tickets::list(&mut c, scope.tenant, &f, TicketSort::UpdatedDesc, limit, 0).await?;
+        self.consulted(scope, &rows.iter().map(|r| r.requester_id).collect::<Vec<_>>(), "ticket.listed", "support");
+        self.open_tickets(&mut c, scope.tenant, &rows).await
+    }
+
+    /// The count of every view (staff), in [`View::ALL`] order: two queries, whatever the
+    /// number of views.
     pub async fn view_counts(&self, scope: &Scope) -> Result<Vec<(View, i64)>> {
         crate::require_staff(scope)?;
         let now = self.now();
         let mut c = self.db.read().await?;
-        let mut out = Vec::with_capacity(View::ALL.len());
-        for v in View::ALL {
-            out.push((v, suoja_store::tickets::count(&mut c, scope.tenant, &v.filter(scope, now)).await?));
-        }
-        Ok(out)
+        let [mine, unassigned, open, pending] = suoja_store::tickets::unsolved_counts(&mut c, scope.tenant, scope.actor).await?;
+        let solved = suoja_store::tickets::count(&mut c, scope.tenant, &View::RecentlySolved.filter(scope, now)).await?;
+        Ok(vec![
+            (View::MyOpen, mine),
+            (View::Unassigned, unassigned),
+            (View::AllOpen, open),
+            (View::Pending, pending),
+            (View::RecentlySolved, solved),
+        ])
     }
 }

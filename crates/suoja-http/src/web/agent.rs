@@ -238,10 +238,9 @@ async fn ticket_page(state: &AppState, ctx: &Ctx, id: i64, draft: Draft, status:
     let cc_names = names(state, ctx, &scope, &cc_ids).await?;
     let others = state
         .helpdesk
-        .list_tickets(&scope, TicketList::Requested(t.requester_id), Paging::Offset { page: 1, per_page: 11 })
+        .latest_tickets_of(&scope, t.requester_id, 11)
         .await
         .map_err(|e| ctx.fail(e))?
-        .tickets
         .into_iter()
         .filter(|o| o.id != t.id)
         .take(10)

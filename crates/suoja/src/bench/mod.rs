@@ -10,6 +10,7 @@ mod erasure;
 mod export;
 mod load;
 mod report;
+mod web;
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -48,6 +49,10 @@ pub struct BenchArgs {
     /// size is replaced and the rest of the file kept.
     #[arg(long, conflicts_with = "erasure_only")]
     pub backup_only: bool,
+    /// Only seed (SQLite) and time the web interface's pages: the report's page section is
+    /// replaced and the rest of the file kept.
+    #[arg(long, conflicts_with_all = ["erasure_only", "backup_only"])]
+    pub web_only: bool,
 }
 
 /// One engine's figures.
@@ -71,6 +76,8 @@ pub struct EngineResult {
     pub erasure: Option<erasure::ErasureFigures>,
     /// The backup figures.
     pub backup: Option<backup::BackupFigures>,
+    /// The web page figures.
+    pub web: Option<web::WebFigures>,
 }
 
 struct ChildGuard {
@@ -283,6 +290,29 @@ async fn run_engine(engine: &str, pg: Option<&str>, args: &BenchArgs, baseline_c
             ..Default::default()
         });
     }
+    if args.web_only {
+        let ticket = web::seed(&hd, &boot.admin, requester.id).await?;
+        // A database in service has been vacuumed and analysed; measuring while autovacuum
+        // works through the freshly seeded tables would time the two cores' contention instead.
+        if pg.is_some() {
+            sqlx::query("VACUUM ANALYZE").execute(hd.db().write_pool()).await?;
+        }
+        hd.db().close().await;
+        let port = free_port()?;
+        let server = ChildGuard {
+            child: serve_command(&dir, port, &settings)?.spawn().context("starting suoja serve")?,
+        };
+        wait_port(port).await?;
+        let figures = web::measure(&format!("http://127.0.0.1:{port}"), ticket, 300).await?;
+        drop(server);
+        let _ = std::fs::remove_dir_all(&dir);
+        return Ok(EngineResult {
+            engine: engine.into(),
+            seed_secs,
+            web: Some(figures),
+            ..Default::default()
+        });
+    }
     let person = export::seed(&hd, &boot.admin).await?;
     let export_figures = if args.erasure_only {
         export::ExportFigures {
@@ -363,6 +393,17 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         let text = report::with_backup_section(&old, &args, &results);
         std::fs::write(&args.out, text).with_context(|| format!("writing {}", args.out.display()))?;
         println!("wrote the backup section of {}", args.out.display());
+        return Ok(());
+    }
+    if args.web_only {
+        let mut results = vec![run_engine("sqlite", None, &args, &[]).await?];
+        if let Some(pg) = &args.pg {
+            results.push(run_engine("postgres", Some(pg), &args, &[]).await?);
+        }
+        let old = std::fs::read_to_string(&args.out).unwrap_or_default();
+        let text = report::with_web_section(&old, &args, &results);
+        std::fs::write(&args.out, text).with_context(|| format!("writing {}", args.out.display()))?;
+        println!("wrote the web pages section of {}", args.out.display());
         return Ok(());
     }
     if args.erasure_only {

@@ -247,6 +247,53 @@ pub fn with_backup_section(old: &str, args: &BenchArgs, results: &[EngineResult]
     }
 }
 
+const WEB_START: &str = "<!-- web-pages:start -->";
+const WEB_END: &str = "<!-- web-pages:end -->";
+
+fn web_table(w: &super::web::WebFigures) -> String {
+    let row = |name: &str, p: &super::web::PageFigures, target: &str| {
+        format!(
+            "| {name} | {:.2} | {:.2} | {:.1} | {:.1} | {} | {:.0} | {target} |\n",
+            p.p50,
+            p.p95,
+            p.p50 / w.baseline.p50.max(0.001),
+            (p.html_bytes + w.asset_bytes) as f64 / 1024.0,
+            p.html_bytes,
+            p.p95 - w.baseline.p95,
+        )
+    };
+    let mut t = format!(
+        "\n| page | p50 ms | p95 ms | p50 ratio to the baseline | page weight KB (HTML + CSS + JS + icon) | HTML bytes | p95 minus baseline p95, ms | target |\n|---|---:|---:|---:|---:|---:|---:|---|\n\
+         | baseline: `GET /healthz` on the same server | {:.2} | {:.2} | 1.0 | | {} | 0 | |\n",
+        w.baseline.p50, w.baseline.p95, w.baseline.html_bytes
+    );
+    t.push_str(&row("agent ticket page, 100 comments", &w.ticket, "≤ 30 ms server time, ≤ 150 KB"));
+    t.push_str(&row("agent view \"all open tickets\", 50 rows", &w.view, "≤ 20 ms server time, ≤ 150 KB"));
+    t.push_str(&format!("\nAssets (every page, cached by the browser for an hour): {} bytes. Timed one request at a time, {} samples per page after 20 warm-up requests, signed in as an agent through the sign-in form.\n", w.asset_bytes, w.samples));
+    t
+}
+
+/// `old` with its web-pages section (between the markers) replaced by these results.
+pub fn with_web_section(old: &str, args: &BenchArgs, results: &[EngineResult]) -> String {
+    let mut section = format!(
+        "{WEB_START}\n## Web pages\n\nWritten by `suoja bench --web-only --tickets {}` on {}. A server runs on a database seeded as above plus one ticket with 100 comments (one in five an internal note), then vacuumed and analysed (PostgreSQL); each page is requested over loopback, one at a time, and compared with `GET /healthz` on the same server in the same run, so the ratio and the difference are the page's own cost.\n",
+        args.tickets,
+        suoja_core::Clock::now(&suoja_core::clock::SystemClock).to_iso()
+    );
+    for r in results {
+        section.push_str(&format!("\n### {} (seeded in {:.0} s)\n", r.engine, r.seed_secs));
+        if let Some(w) = &r.web {
+            section.push_str(&web_table(w));
+        }
+    }
+    section.push_str(WEB_END);
+    section.push('\n');
+    match (old.find(WEB_START), old.find(WEB_END)) {
+        (Some(a), Some(b)) if b > a => format!("{}{}{}", &old[..a], section, old[b + WEB_END.len()..].trim_start_matches('\n')),
+        _ => format!("{}\n{}", old.trim_end(), section),
+    }
+}
+
 const NOTES: &str = "
 ## Reading the figures
 

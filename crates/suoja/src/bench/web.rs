@@ -1,0 +1,175 @@
+//! The web interface's pages: an agent's ticket page with 100 comments and a view of 50 tickets,
+//! timed one request at a time over loopback against `GET /healthz` on the same server (the
+//! in-run baseline: the HTTP stack with no page behind it), and the weight of each page with its
+//! stylesheet, script and icon.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use suoja_core::{Email, Personal, Role, Scope, TicketId};
+use suoja_helpdesk::Helpdesk;
+use suoja_helpdesk::model::{CommentInput, RequesterRef, TicketInput, UserInput};
+
+/// Timings of one page.
+#[derive(Debug, Clone, Default)]
+pub struct PageFigures {
+    /// Median, ms.
+    pub p50: f64,
+    /// 95th percentile, ms.
+    pub p95: f64,
+    /// HTML bytes.
+    pub html_bytes: usize,
+}
+
+/// What the web benchmark measured.
+#[derive(Debug, Clone, Default)]
+pub struct WebFigures {
+    /// `GET /healthz`.
+    pub baseline: PageFigures,
+    /// The ticket page with 100 comments.
+    pub ticket: PageFigures,
+    /// The "all open tickets" view, 50 rows.
+    pub view: PageFigures,
+    /// Bytes of the stylesheet, script and icon every page loads.
+    pub asset_bytes: usize,
+    /// Requests timed per page.
+    pub samples: usize,
+}
+
+/// The agent's password in the benchmark tenant.
+pub const AGENT_PASSWORD: &str = "bench agent password";
+
+/// Seeds an agent with a password and a ticket with 100 comments (about 300 bytes each, every
+/// fifth an internal note); returns the ticket.
+pub async fn seed(hd: &Helpdesk, admin: &Scope, requester: suoja_core::UserId) -> anyhow::Result<TicketId> {
+    hd.create_user(
+        admin,
+        UserInput {
+            name: Some(Personal::new("Bench Agent".into())),
+            email: Some(Some(Email::parse("agent@example.fi").map_err(|e| anyhow::anyhow!(e.0))?)),
+            role: Some(Role::Agent),
+            password: Some(Personal::new(AGENT_PASSWORD.into())),
+            ..Default::default()
+        },
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let comment = |i: usize, public: bool| CommentInput {
+        body: Some(Personal::new(format!(
+            "Comment {i}: thank you for the details. We checked the order, the delivery address and the invoice, and we will get back to you as soon as the warehouse confirms the package. Reference {i:05}, line two of the message follows here."
+        ))),
+        html_body: None,
+        public,
+        author_id: None,
+        uploads: Vec::new(),
+    };
+    let t = hd
+        .create_ticket(
+            admin,
+            TicketInput {
+                subject: Some(Personal::new("A long conversation".into())),
+                comment: Some(comment(0, true)),
+                requester: Some(RequesterRef::Id(requester)),
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .ticket
+        .id;
+    for i in 1..100 {
+        hd.update_ticket(
+            admin,
+            t,
+            TicketInput {
+                comment: Some(comment(i, i % 5 != 0)),
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    Ok(t)
+}
+
+async fn time(client: &reqwest::Client, url: &str, cookie: &str, n: usize) -> anyhow::Result<PageFigures> {
+    let mut ms = Vec::with_capacity(n);
+    let mut bytes = 0;
+    for i in 0..n + 20 {
+        let started = Instant::now();
+        let resp = client.get(url).header("cookie", cookie).send().await?;
+        if !resp.status().is_success() {
+            bail!("{url} answered {}", resp.status());
+        }
+        let body = resp.bytes().await?;
+        // The first requests warm the connection and the caches; they are not counted.
+        if i >= 20 {
+            ms.push(started.elapsed().as_secs_f64() * 1000.0);
+        }
+        bytes = body.len();
+    }
+    ms.sort_by(f64::total_cmp);
+    let pct = |p: f64| ms.get(((ms.len() as f64 - 1.0) * p).round() as usize).copied().unwrap_or(0.0);
+    Ok(PageFigures {
+        p50: pct(0.5),
+        p95: pct(0.95),
+        html_bytes: bytes,
+    })
+}
+
+/// Signs the agent in through the sign-in form and times the pages.
+pub async fn measure(base: &str, ticket: TicketId, samples: usize) -> anyhow::Result<WebFigures> {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(30))
+        .build()?;
+    let page = client.get(format!("{base}/signin")).send().await?;
+    let pre = page
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .context("no pre-sign-in cookie")?
+        .to_string();
+    let html = page.text().await?;
+    let csrf = html
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .context("no CSRF token on the sign-in page")?
+        .to_string();
+    let signed = client
+        .post(format!("{base}/signin"))
+        .header("cookie", &pre)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("email", "agent@example.fi"),
+            ("password", AGENT_PASSWORD),
+            ("return_to", "/"),
+        ])
+        .send()
+        .await?;
+    let session = signed
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("suoja_session="))
+        .and_then(|v| v.split(';').next())
+        .context("the agent could not sign in")?
+        .to_string();
+    let baseline = time(&client, &format!("{base}/healthz"), "", samples).await?;
+    let ticket = time(&client, &format!("{base}/agent/tickets/{}", ticket.0), &session, samples).await?;
+    let view = time(&client, &format!("{base}/agent/views/open"), &session, samples).await?;
+    let mut asset_bytes = 0;
+    for a in ["app.css", "app.js", "icon.svg"] {
+        asset_bytes += client.get(format!("{base}/assets/{a}")).send().await?.bytes().await?.len();
+    }
+    Ok(WebFigures {
+        baseline,
+        ticket,
+        view,
+        asset_bytes,
+        samples,
+    })
+}
