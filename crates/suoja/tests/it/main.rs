@@ -19,4 +19,4 @@ mod privacy_retention;
 mod privacy_shape;
 pub(crate) mod process;
 mod tenancy;
-mod web;
+pub(crate) mod web;

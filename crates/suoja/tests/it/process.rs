@@ -276,6 +276,70 @@ impl ProcApp {
             Some(json!({"redaction": {"subject": c.subject, "custom_fields": [{"id": 1, "text": c.custom}]}})),
         )
         .await;
+        // The web interface: sign-in with a wrong and a right password, a request through the
+        // portal, a sign-in link, the agent's search and a redaction of a phrase not there.
+        let password = format!("{}-password", c.name);
+        let (s, v) = self
+            .call(Method::PUT, &format!("/api/v2/users/{uid}.json"), Some(json!({"user": {"password": password}})))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let mut person = crate::web::Browser::at(&self.base);
+        person.sign_in(&c.email, &c.note).await;
+        assert_eq!(person.sign_in(&c.email, &password).await.status, StatusCode::SEE_OTHER);
+        let form = person.get("/portal/requests/new").await;
+        let (csrf, fid) = (form.hidden("csrf"), form.hidden("form_id"));
+        let sent = person
+            .post(
+                "/portal/requests/new",
+                &[("csrf", &csrf), ("form_id", &fid), ("subject", &c.subject), ("body", &c.body)],
+            )
+            .await;
+        assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
+        person
+            .post(
+                "/portal/requests/new",
+                &[("csrf", &csrf), ("form_id", "bad id!"), ("subject", &c.subject), ("body", &c.body)],
+            )
+            .await;
+        person.get("/portal").await;
+        person
+            .submit(
+                "/portal/privacy/correct",
+                "/portal/privacy/correct",
+                &[("name", &c.note), ("phone", &c.phone), ("email", &c.email)],
+            )
+            .await;
+        crate::web::Browser::at(&self.base)
+            .submit("/signin/link", "/signin/link", &[("email", &c.email)])
+            .await;
+        let admin_password = format!("{}-admin", c.tag);
+        let (s, v) = self.call(Method::GET, "/api/v2/users/me.json", None).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let me = v["user"]["id"].as_i64().unwrap();
+        self.call(
+            Method::PUT,
+            &format!("/api/v2/users/{me}.json"),
+            Some(json!({"user": {"password": admin_password}})),
+        )
+        .await;
+        let mut agent = crate::web::Browser::at(&self.base);
+        assert_eq!(agent.sign_in(&self.email, &admin_password).await.status, StatusCode::SEE_OTHER);
+        for q in [&c.name, &c.email, &c.body] {
+            assert_eq!(
+                agent.get(&format!("/agent/search?q={}", crate::api_flows::urlencode(q))).await.status,
+                StatusCode::OK
+            );
+        }
+        let page = agent.get(&format!("/agent/tickets/{tid}")).await;
+        assert_eq!(page.status, StatusCode::OK);
+        agent
+            .submit(
+                &format!("/agent/tickets/{tid}"),
+                &format!("/agent/tickets/{tid}/comments/{first}/redact"),
+                &[("text", &c.phone)],
+            )
+            .await;
+        agent.get(&format!("/agent/users/{uid}")).await;
     }
 }
 

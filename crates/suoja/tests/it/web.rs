@@ -16,16 +16,16 @@ use crate::harness::TestApp;
 const PASSWORD: &str = "correct horse battery";
 
 /// A browser without JavaScript: keeps cookies, does not follow redirects.
-struct Browser {
+pub(crate) struct Browser {
     client: reqwest::Client,
     base: String,
     cookies: HashMap<String, String>,
 }
 
-struct Page {
-    status: StatusCode,
+pub(crate) struct Page {
+    pub(crate) status: StatusCode,
     headers: HeaderMap,
-    body: String,
+    pub(crate) body: String,
 }
 
 impl Page {
@@ -33,7 +33,7 @@ impl Page {
         self.headers.get(LOCATION).and_then(|v| v.to_str().ok()).unwrap_or("")
     }
     /// The value of the first hidden input `name`.
-    fn hidden(&self, name: &str) -> String {
+    pub(crate) fn hidden(&self, name: &str) -> String {
         let needle = format!("name=\"{name}\" value=\"");
         let at = self.body.find(&needle).unwrap_or_else(|| panic!("no {name} field in:\n{}", self.body));
         let rest = &self.body[at + needle.len()..];
@@ -43,9 +43,14 @@ impl Page {
 
 impl Browser {
     fn new(app: &TestApp) -> Self {
+        Self::at(&app.base)
+    }
+
+    /// A browser for the server at `base`.
+    pub(crate) fn at(base: &str) -> Self {
         Browser {
             client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
-            base: app.base.clone(),
+            base: base.to_string(),
             cookies: HashMap::new(),
         }
     }
@@ -72,18 +77,18 @@ impl Browser {
         Page { status, headers, body }
     }
 
-    async fn get(&mut self, path: &str) -> Page {
+    pub(crate) async fn get(&mut self, path: &str) -> Page {
         let r = self.client.get(format!("{}{path}", self.base));
         self.finish(r).await
     }
 
-    async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
+    pub(crate) async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
         let r = self.client.post(format!("{}{path}", self.base)).form(fields);
         self.finish(r).await
     }
 
     /// Posts a form shown on `page`, with its CSRF token.
-    async fn submit(&mut self, page_path: &str, action: &str, fields: &[(&str, &str)]) -> Page {
+    pub(crate) async fn submit(&mut self, page_path: &str, action: &str, fields: &[(&str, &str)]) -> Page {
         let page = self.get(page_path).await;
         let csrf = page.hidden("csrf");
         let mut all = vec![("csrf", csrf.as_str())];
@@ -91,7 +96,7 @@ impl Browser {
         self.post(action, &all).await
     }
 
-    async fn sign_in(&mut self, email: &str, password: &str) -> Page {
+    pub(crate) async fn sign_in(&mut self, email: &str, password: &str) -> Page {
         self.submit("/signin", "/signin", &[("email", email), ("password", password), ("return_to", "/")])
             .await
     }
@@ -415,6 +420,16 @@ engine_test!(forms_keep_bad_input_and_content_stays_inert, |app| async move {
     // The agent's internal note never reaches the end user; the reply does.
     let mut ag = Browser::new(&app);
     ag.sign_in("aino@example.fi", PASSWORD).await;
+    // The views count it where it belongs: unassigned and open, not mine, pending or solved.
+    let views = ag.get("/agent/views/unassigned").await;
+    let counts: Vec<&str> = views
+        .body
+        .split("<span class=\"count\">")
+        .skip(1)
+        .map(|s| s.split('<').next().unwrap())
+        .collect();
+    assert_eq!(counts, ["0", "1", "1", "0", "0"], "mine, unassigned, open, pending, solved");
+    assert!(views.body.contains(&format!("/agent/tickets/{ticket}")));
     let tp = ag.get(&format!("/agent/tickets/{ticket}")).await;
     let (csrf, fid) = (tp.hidden("csrf"), tp.hidden("form_id"));
     let note = ag
