@@ -483,3 +483,18 @@ engine_test!(forms_keep_bad_input_and_content_stays_inert, |app| async move {
     assert_eq!(ag.get("/agent/tickets/abc").await.status, StatusCode::BAD_REQUEST);
     assert_eq!(user.get(&format!("/portal/requests/{theirs}")).await.status, StatusCode::NOT_FOUND);
 });
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cookies_are_secure_behind_tls() {
+    let app = TestApp::spawn_with(crate::harness::Engine::Sqlite, |s| s.public_url = Some("https://help.example.fi".into())).await;
+    app.end_user_with_password("Tiina Tls", "tiina@example.fi").await;
+    let mut b = Browser::new(&app);
+    let page = b.get("/signin").await;
+    assert!(page.headers.get(SET_COOKIE).unwrap().to_str().unwrap().contains("; Secure"));
+    let ok = b.sign_in("tiina@example.fi", PASSWORD).await;
+    let set = ok.headers.get(SET_COOKIE).unwrap().to_str().unwrap();
+    assert!(
+        set.starts_with("suoja_session=") && set.contains("; Secure") && set.contains("HttpOnly"),
+        "{set}"
+    );
+}
