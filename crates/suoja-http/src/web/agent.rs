@@ -367,23 +367,27 @@ async fn add_comment(
     }
     let fid = form.fields.get("form_id").to_string();
     let here = format!("/agent/tickets/{id}");
-    if let Some(prev) = state.helpdesk.claim_form(&scope, &fid).await.map_err(|e| ctx.fail(e))? {
-        return Ok(see_other(if prev.is_empty() { &here } else { &prev }));
-    }
-    let result = post_comment(&state, &scope, TicketId(id), &body, public, status, &form.files).await;
-    match result {
-        Ok(()) => {
-            let to = format!("{here}?posted={fid}&done=comment_added");
-            state.helpdesk.finish_form(&scope, &fid, &to).await.map_err(|e| ctx.fail(e))?;
-            Ok(see_other(&to))
-        }
-        Err(e) => {
-            state.helpdesk.release_form(&scope, &fid).await.map_err(|e| ctx.fail(e))?;
-            let errors = FormErrors::from_error(e).map_err(|e| ctx.fail(e))?;
+    let work = || async {
+        post_comment(&state, &scope, TicketId(id), &body, public, status, &form.files).await?;
+        Ok(format!("{here}?posted={fid}&done=comment_added"))
+    };
+    match super::once(&state, &ctx, &scope, &fid, &here, work).await? {
+        Ok(to) => Ok(see_other(&to)),
+        Err(errors) => {
             let draft = Draft { body, public, errors };
             ticket_page(&state, &ctx, id, draft, StatusCode::UNPROCESSABLE_ENTITY).await
         }
     }
+}
+
+/// Uploads a composer's files under one upload token (none without files).
+pub async fn upload_files(state: &AppState, scope: &suoja_core::Scope, files: &[(String, String, Vec<u8>)]) -> Result<Option<String>, crate::ApiError> {
+    let mut token: Option<String> = None;
+    for (name, ty, bytes) in files {
+        let up = state.helpdesk.upload(scope, token.as_deref(), Personal::new(name.clone()), ty, bytes).await?;
+        token = Some(up.token);
+    }
+    Ok(token)
 }
 
 /// Uploads the files and adds the comment (one ticket update).
@@ -396,11 +400,7 @@ pub async fn post_comment(
     status: Option<Status>,
     files: &[(String, String, Vec<u8>)],
 ) -> Result<(), crate::ApiError> {
-    let mut token: Option<String> = None;
-    for (name, ty, bytes) in files {
-        let up = state.helpdesk.upload(scope, token.as_deref(), Personal::new(name.clone()), ty, bytes).await?;
-        token = Some(up.token);
-    }
+    let token = upload_files(state, scope, files).await?;
     let input = TicketInput {
         comment: Some(CommentInput {
             body: Some(Personal::new(body.to_string())),

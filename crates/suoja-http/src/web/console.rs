@@ -26,7 +26,6 @@ pub fn routes() -> Router<AppState> {
         .route("/privacy/requests/{id}/fulfil", post(fulfil))
         .route("/privacy/requests/{id}/export", post(export))
         .route("/privacy/requests/{id}/erase", post(erase))
-        .route("/privacy/exports/{id}", get(download))
         .route("/privacy/erasures/{id}/certificate", get(certificate))
         .route("/privacy/holds", get(holds).post(create_hold))
         .route("/privacy/holds/{id}/release", post(release_hold))
@@ -218,18 +217,6 @@ async fn erase(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>, hea
     let scope = ctx.privacy_staff()?;
     state.privacy.erase_for_request(&scope, id).await.map_err(|e| ctx.fail(e))?;
     Ok(see_other(&format!("/privacy/requests/{id}?done=erased")))
-}
-
-async fn download(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> Result<Response, Failure> {
-    let scope = ctx.privacy_staff()?;
-    let (p, bytes) = state.privacy.download(&scope, &id).await.map_err(|e| ctx.fail(e))?;
-    let mut r = (StatusCode::OK, bytes).into_response();
-    r.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"export-{}.{}\"", p.id, p.format.as_str())) {
-        r.headers_mut().insert(header::CONTENT_DISPOSITION, v);
-    }
-    Ok(r)
 }
 
 async fn certificate(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> Result<Response, Failure> {

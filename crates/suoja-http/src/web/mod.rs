@@ -187,6 +187,36 @@ pub fn check_text(errors: &mut FormErrors, lang: Lang, field: &str, value: &str,
     }
 }
 
+/// Does a creating form's work once per one-time form id: `Ok(location)` to redirect to (the
+/// first submit's result when the form was sent again), or `Err(errors)` to show the form again
+/// (the id is released so the corrected form can be sent). `work` returns where its result is.
+pub async fn once<F, Fut>(
+    state: &AppState,
+    ctx: &Ctx,
+    scope: &suoja_core::Scope,
+    form_id: &str,
+    fallback: &str,
+    work: F,
+) -> Result<Result<String, FormErrors>, Failure>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<String, crate::ApiError>>,
+{
+    if let Some(prev) = state.helpdesk.claim_form(scope, form_id).await.map_err(|e| ctx.fail(e))? {
+        return Ok(Ok(if prev.is_empty() { fallback.to_string() } else { prev }));
+    }
+    match work().await {
+        Ok(to) => {
+            state.helpdesk.finish_form(scope, form_id, &to).await.map_err(|e| ctx.fail(e))?;
+            Ok(Ok(to))
+        }
+        Err(e) => {
+            state.helpdesk.release_form(scope, form_id).await.map_err(|e| ctx.fail(e))?;
+            Ok(Err(FormErrors::from_error(e).map_err(|e| ctx.fail(e))?))
+        }
+    }
+}
+
 /// A fresh one-time form id.
 pub fn form_id() -> String {
     random::token::<16>()

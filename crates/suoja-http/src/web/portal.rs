@@ -17,7 +17,7 @@ use suoja_helpdesk::users::Paging;
 use suoja_privacy::export::{Format, Options};
 use suoja_privacy::requests::{Kind, NewRequest, Subject};
 
-use super::agent::{CommentView, MAX_COMMENT, TicketItem, conversation, items, post_comment, read_composer};
+use super::agent::{CommentView, MAX_COMMENT, TicketItem, conversation, items, post_comment, read_composer, upload_files};
 use super::ctx::{Ctx, Fields};
 use super::{Chrome, Failure, FormErrors, check_text, form_id, format, render, render_status, see_other};
 use crate::AppState;
@@ -30,7 +30,7 @@ pub fn routes() -> Router<AppState> {
         .route("/portal/requests/{id}/comments", post(reply))
         .route("/portal/privacy", get(privacy))
         .route("/portal/privacy/export", post(export))
-        .route("/portal/privacy/exports/{id}", get(download))
+        .route("/exports/{id}", get(download))
         .route("/portal/privacy/correct", get(correct).post(send_correction))
         .route("/portal/privacy/erase", post(erase))
 }
@@ -115,29 +115,18 @@ async fn create_request(State(state): State<AppState>, ctx: Ctx, headers: Header
     if !errors.is_empty() {
         return Ok(render_status(&ctx, StatusCode::UNPROCESSABLE_ENTITY, &again(errors)));
     }
-    if let Some(prev) = state.helpdesk.claim_form(&scope, &fid).await.map_err(|e| ctx.fail(e))? {
-        return Ok(see_other(if prev.is_empty() { "/portal" } else { &prev }));
-    }
-    match open_ticket(&state, &scope, &subject, &body, &form.files).await {
-        Ok(id) => {
-            let to = format!("/portal/requests/{id}?posted={fid}&done=request_sent");
-            state.helpdesk.finish_form(&scope, &fid, &to).await.map_err(|e| ctx.fail(e))?;
-            Ok(see_other(&to))
-        }
-        Err(e) => {
-            state.helpdesk.release_form(&scope, &fid).await.map_err(|e| ctx.fail(e))?;
-            let errors = FormErrors::from_error(e).map_err(|e| ctx.fail(e))?;
-            Ok(render_status(&ctx, StatusCode::UNPROCESSABLE_ENTITY, &again(errors)))
-        }
+    let work = || async {
+        let id = open_ticket(&state, &scope, &subject, &body, &form.files).await?;
+        Ok(format!("/portal/requests/{id}?posted={fid}&done=request_sent"))
+    };
+    match super::once(&state, &ctx, &scope, &fid, "/portal", work).await? {
+        Ok(to) => Ok(see_other(&to)),
+        Err(errors) => Ok(render_status(&ctx, StatusCode::UNPROCESSABLE_ENTITY, &again(errors))),
     }
 }
 
 async fn open_ticket(state: &AppState, scope: &Scope, subject: &str, body: &str, files: &[(String, String, Vec<u8>)]) -> Result<i64, crate::ApiError> {
-    let mut token: Option<String> = None;
-    for (name, ty, bytes) in files {
-        let up = state.helpdesk.upload(scope, token.as_deref(), Personal::new(name.clone()), ty, bytes).await?;
-        token = Some(up.token);
-    }
+    let token = upload_files(state, scope, files).await?;
     let input = TicketInput {
         subject: Some(Personal::new(subject.to_string())),
         comment: Some(CommentInput {
@@ -204,20 +193,13 @@ async fn reply(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>, hea
     }
     let fid = form.fields.get("form_id").to_string();
     let here = format!("/portal/requests/{id}");
-    if let Some(prev) = state.helpdesk.claim_form(&scope, &fid).await.map_err(|e| ctx.fail(e))? {
-        return Ok(see_other(if prev.is_empty() { &here } else { &prev }));
-    }
-    match post_comment(&state, &scope, TicketId(id), &body, true, None, &form.files).await {
-        Ok(()) => {
-            let to = format!("{here}?posted={fid}&done=comment_added");
-            state.helpdesk.finish_form(&scope, &fid, &to).await.map_err(|e| ctx.fail(e))?;
-            Ok(see_other(&to))
-        }
-        Err(e) => {
-            state.helpdesk.release_form(&scope, &fid).await.map_err(|e| ctx.fail(e))?;
-            let errors = FormErrors::from_error(e).map_err(|e| ctx.fail(e))?;
-            request_page(&state, &ctx, id, body, errors, StatusCode::UNPROCESSABLE_ENTITY).await
-        }
+    let work = || async {
+        post_comment(&state, &scope, TicketId(id), &body, true, None, &form.files).await?;
+        Ok(format!("{here}?posted={fid}&done=comment_added"))
+    };
+    match super::once(&state, &ctx, &scope, &fid, &here, work).await? {
+        Ok(to) => Ok(see_other(&to)),
+        Err(errors) => request_page(&state, &ctx, id, body, errors, StatusCode::UNPROCESSABLE_ENTITY).await,
     }
 }
 
@@ -304,6 +286,7 @@ async fn export(State(state): State<AppState>, ctx: Ctx, headers: HeaderMap, bod
     Ok(see_other("/portal/privacy?done=export_ready"))
 }
 
+/// An export package, for the person it is about or privacy staff, until it expires.
 async fn download(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> Result<Response, Failure> {
     let scope = ctx.person()?;
     let (p, bytes) = state.privacy.download(&scope, &id).await.map_err(|e| ctx.fail(e))?;
@@ -315,7 +298,7 @@ async fn download(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String
     let mut r = (StatusCode::OK, bytes).into_response();
     let h = r.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(ty));
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"my-data-{}.{ext}\"", p.id)) {
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"suoja-export-{}.{ext}\"", p.id)) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
     Ok(r)
