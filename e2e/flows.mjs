@@ -236,6 +236,24 @@ async function main() {
     assert.equal(zip.subarray(0, 2).toString(), "PK", "the export is not a ZIP");
     await shot(user, "privacy-centre");
 
+    // --- The person's own language setting wins over the browser's: the privacy centre in Finnish.
+    await user.goto(`${BASE}/account`);
+    await user.getByLabel("Language").selectOption("fi");
+    await user.getByLabel(/Time zone/).fill("Europe/Helsinki");
+    await user.getByRole("button", { name: "Save" }).first().click();
+    await user.waitForURL(/done=saved/);
+    await user.goto(`${BASE}/portal/privacy`);
+    assert.equal(await user.locator("html").getAttribute("lang"), "fi");
+    assert.match(await user.locator("h1").innerText(), /Tietosuojakeskus/);
+    assert.match(await user.content(), /\d+\.\d+\.2\d{3}/, "dates should be written the Finnish way");
+    await axe(user, "privacy-centre-fi");
+    await shot(user, "privacy-centre-fi");
+    await user.goto(`${BASE}/account`);
+    await user.getByLabel("Kieli").selectOption("en");
+    await user.getByRole("button", { name: "Tallenna" }).first().click();
+    await user.waitForURL(/done=saved/);
+    await user.goto(`${BASE}/portal/privacy`);
+
     // --- ... and asks for deletion.
     await user.getByLabel("I understand this cannot be undone").check();
     await user.getByRole("button", { name: "Ask for deletion" }).click();
