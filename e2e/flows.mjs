@@ -108,13 +108,24 @@ async function main() {
     // --- The end user submits a request with hostile content; nothing of it runs.
     const userCtx = await newContext(browser);
     const user = await userCtx.newPage();
-    await signIn(user, PERSON);
+    // Keyboard only: the first stop skips to the content, then e-mail, password, Enter.
+    await user.goto(`${BASE}/signin`);
+    await user.keyboard.press("Tab");
+    assert.equal(await user.evaluate(() => document.activeElement.textContent), "Skip to content");
+    await user.keyboard.press("Enter");
+    await user.keyboard.press("Tab");
+    assert.equal(await user.evaluate(() => document.activeElement.id), "email");
+    await user.keyboard.type(PERSON);
+    await user.keyboard.press("Tab");
+    await user.keyboard.type(PASSWORD);
+    await user.keyboard.press("Enter");
     await user.waitForURL(`${BASE}/portal`);
     await axe(user, "portal");
     await user.getByRole("link", { name: "Submit a request" }).click();
     const hostile = `<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2"> <a href="javascript:window.__pwned=3">link</a> <svg onload="window.__pwned=4"></svg>`;
     await user.getByLabel("Subject").fill(`Printer on fire <b onmouseover=alert(1)>now</b>`);
     await user.getByLabel("Describe what you need").fill(`My printer is on fire.\n${hostile}`);
+    await user.getByLabel("Attach files").setInputFiles({ name: "printer-photo.txt", mimeType: "text/plain", buffer: Buffer.from("smoke everywhere") });
     await axe(user, "portal-new");
     await user.getByRole("button", { name: "Submit" }).click();
     await user.waitForURL(/\/portal\/requests\/\d+/);
@@ -123,6 +134,7 @@ async function main() {
     assert.equal(await user.locator("script:not([src])").count(), 0, "an inline script reached the page");
     assert.equal(await user.locator(".comment img, .comment svg, .comment a[href^=javascript]").count(), 0);
     assert.match(await user.locator(".comment .body").first().innerText(), /<script>window.__pwned=1<\/script>/);
+    assert.equal(await user.getByRole("link", { name: "printer-photo.txt" }).count(), 1, "the attached file is not listed");
     await shot(user, "portal-request");
 
     // --- Bad input keeps what was typed and says what is wrong next to the field.
@@ -157,6 +169,11 @@ async function main() {
     assert.equal(await ag.locator(".comment.note").count(), 1);
     await axe(ag, "agent-ticket");
     await shot(ag, "agent-ticket");
+
+    await ag.getByRole("button", { name: "Remove file printer-photo.txt" }).click();
+    await ag.waitForURL(/done=file_removed/);
+    assert.equal(await ag.getByRole("link", { name: "printer-photo.txt" }).count(), 0, "the removed file is still offered");
+    assert.equal(await ag.locator(".files .mark").count(), 1);
 
     // --- The end user sees the reply and never the note.
     await user.goto(`${BASE}/portal/requests/${ticketId}`);
@@ -300,6 +317,10 @@ async function main() {
     await shot(ag, "search");
     await ag.goto(`${BASE}/agent/users/${agent.id}`);
     await axe(ag, "user");
+    const org = (await api("POST", "/organizations", { organization: { name: `Esimerkki Oy ${stamp}`, domain_names: ["esimerkki.fi"] } })).organization;
+    await ag.goto(`${BASE}/agent/organizations/${org.id}`);
+    assert.match(await ag.locator("h1").innerText(), /Esimerkki Oy/);
+    await axe(ag, "organization");
     await ag.goto(`${BASE}/account`);
     await axe(ag, "account");
     await shot(ag, "account");
