@@ -1,5 +1,6 @@
-//! The route table: every endpoint with its documentation, from which both the router and the
-//! OpenAPI document are built, so an undocumented route cannot exist.
+//! The route table: every API endpoint with its documentation, from which both the router and
+//! the OpenAPI document are built, so an undocumented API route cannot exist. The web
+//! interface's pages (`crate::web`) are merged in beside it; they are HTML, not API.
 
 use axum::Router;
 use axum::response::IntoResponse as _;
@@ -140,7 +141,7 @@ pub fn table() -> Vec<(Doc, MethodRouter<AppState>)> {
     ]
 }
 
-/// The router: every route in the table, the OpenAPI document, and the fallbacks.
+/// The router: every route in the table, the web pages, the OpenAPI document, and the fallbacks.
 pub fn build(state: AppState) -> Router {
     let mut router: Router<AppState> = Router::new();
     let mut docs = Vec::new();
