@@ -195,26 +195,32 @@ pub async fn delete_second_factor(c: &mut AnyConnection, tenant: TenantId, user:
 }
 
 /// Claims a one-time form id: `Ok(None)` the first time (record `location` after the work),
-/// `Ok(Some(location))` when it was already used.
+/// `Ok(Some(location))` when it was already used — also when two submits race, since the
+/// insert is the claim.
 pub async fn claim_form(c: &mut AnyConnection, tenant: TenantId, user: UserId, form_id: &str, location: &str, now: Timestamp) -> Result<Option<String>> {
-    let found: Option<String> = sqlx::query_scalar("SELECT location FROM web_submissions WHERE tenant_id = $1 AND user_id = $2 AND form_id = $3")
-        .bind(tenant.0)
-        .bind(user.0)
-        .bind(form_id)
-        .fetch_optional(&mut *c)
-        .await?;
-    if found.is_some() {
-        return Ok(found);
+    let claimed = sqlx::query(
+        "INSERT INTO web_submissions (tenant_id, user_id, form_id, location, created_at) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (tenant_id, user_id, form_id) DO NOTHING",
+    )
+    .bind(tenant.0)
+    .bind(user.0)
+    .bind(form_id)
+    .bind(location)
+    .bind(now.0)
+    .execute(&mut *c)
+    .await?
+    .rows_affected();
+    if claimed == 1 {
+        return Ok(None);
     }
-    sqlx::query("INSERT INTO web_submissions (tenant_id, user_id, form_id, location, created_at) VALUES ($1, $2, $3, $4, $5)")
-        .bind(tenant.0)
-        .bind(user.0)
-        .bind(form_id)
-        .bind(location)
-        .bind(now.0)
-        .execute(c)
-        .await?;
-    Ok(None)
+    Ok(
+        sqlx::query_scalar("SELECT location FROM web_submissions WHERE tenant_id = $1 AND user_id = $2 AND form_id = $3")
+            .bind(tenant.0)
+            .bind(user.0)
+            .bind(form_id)
+            .fetch_optional(c)
+            .await?,
+    )
 }
 
 /// Sets where a claimed form id leads.

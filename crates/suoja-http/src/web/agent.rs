@@ -332,10 +332,11 @@ pub async fn read_composer(ctx: &Ctx, headers: &HeaderMap, req: axum::extract::R
             }
         }
     } else {
-        let body = axum::body::to_bytes(req.into_body(), usize::MAX)
+        // The `Bytes` extractor honours the routes' body limit; the fields decode as `Fields::read` does.
+        let body = <Bytes as axum::extract::FromRequest<()>>::from_request(req, &())
             .await
             .map_err(|_| ctx.fail(crate::ApiError::TooLarge(0)))?;
-        out.fields = Fields(serde_urlencoded::from_bytes(&body).unwrap_or_default());
+        out.fields = Fields::parse(&body);
     }
     Ok(out)
 }

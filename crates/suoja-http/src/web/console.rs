@@ -150,7 +150,7 @@ async fn request(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -
     }
     let erasures = state
         .privacy
-        .erasures(&scope, 200, 0)
+        .erasures_of(&scope, subject)
         .await
         .map_err(|e| ctx.fail(e))?
         .into_iter()

@@ -196,10 +196,14 @@ impl Fields {
     /// Reads an URL-encoded body; refuses a missing or wrong CSRF token and a foreign origin.
     pub fn read(ctx: &Ctx, headers: &HeaderMap, body: &[u8]) -> Result<Fields, Failure> {
         check_origin(ctx, headers)?;
-        let pairs: Vec<(String, String)> = form_urlencoded_pairs(body);
-        let f = Fields(pairs);
+        let f = Fields::parse(body);
         f.check_csrf(ctx)?;
         Ok(f)
+    }
+
+    /// Decodes an URL-encoded body without any check (the caller checks the CSRF token).
+    pub fn parse(body: &[u8]) -> Fields {
+        Fields(form_urlencoded_pairs(body))
     }
 
     /// Refuses the form unless it carries this context's CSRF token.

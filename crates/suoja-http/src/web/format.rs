@@ -13,33 +13,28 @@ pub fn zone(name: &str) -> TimeZone {
     TimeZone::get(name).unwrap_or(TimeZone::UTC)
 }
 
+fn zoned(t: Timestamp, tz: &TimeZone) -> Option<jiff::ZonedDateTime> {
+    jiff::Timestamp::from_millisecond(t.0).ok().map(|ts| ts.to_zoned_datetime(tz.clone()))
+}
+
+fn month_en(z: &jiff::ZonedDateTime) -> &'static str {
+    MONTHS_EN[(z.month() as usize).saturating_sub(1) % 12]
+}
+
 /// Date and time of `t` in `tz`.
 pub fn datetime(t: Timestamp, tz: &TimeZone, lang: Lang) -> String {
-    let Ok(ts) = jiff::Timestamp::from_millisecond(t.0) else {
-        return String::new();
-    };
-    let z = ts.to_zoned_datetime(tz.clone());
+    let Some(z) = zoned(t, tz) else { return String::new() };
     match lang {
-        Lang::En => format!(
-            "{} {} {}, {:02}:{:02}",
-            z.day(),
-            MONTHS_EN[(z.month() as usize).saturating_sub(1) % 12],
-            z.year(),
-            z.hour(),
-            z.minute()
-        ),
+        Lang::En => format!("{} {} {}, {:02}:{:02}", z.day(), month_en(&z), z.year(), z.hour(), z.minute()),
         Lang::Fi => format!("{}.{}.{} klo {:02}.{:02}", z.day(), z.month(), z.year(), z.hour(), z.minute()),
     }
 }
 
 /// Date of `t` in `tz`.
 pub fn date(t: Timestamp, tz: &TimeZone, lang: Lang) -> String {
-    let Ok(ts) = jiff::Timestamp::from_millisecond(t.0) else {
-        return String::new();
-    };
-    let z = ts.to_zoned_datetime(tz.clone());
+    let Some(z) = zoned(t, tz) else { return String::new() };
     match lang {
-        Lang::En => format!("{} {} {}", z.day(), MONTHS_EN[(z.month() as usize).saturating_sub(1) % 12], z.year()),
+        Lang::En => format!("{} {} {}", z.day(), month_en(&z), z.year()),
         Lang::Fi => format!("{}.{}.{}", z.day(), z.month(), z.year()),
     }
 }

@@ -211,6 +211,13 @@ impl Privacy {
         Ok(suoja_store::erasures::list(&mut c, scope.tenant, limit, offset).await?)
     }
 
+    /// A person's erasures, newest first.
+    pub async fn erasures_of(&self, scope: &Scope, subject: UserId) -> Result<Vec<ErasureRow>> {
+        require_privacy(scope)?;
+        let mut c = self.hd.db().read().await?;
+        Ok(suoja_store::erasures::for_subject(&mut c, scope.tenant, subject.0).await?)
+    }
+
     /// Ends holds that ran out, then runs every erasure that is due in any tenant (interrupted
     /// ones, and held ones whose holds may have ended). Returns how many were looked at.
     pub async fn run_due_erasures(&self) -> Result<usize> {
