@@ -24,13 +24,17 @@ pub async fn checkpoint(db: &Db) -> Result<bool> {
     Ok(false)
 }
 
-/// Reclaims space held by deleted rows of `table` (PostgreSQL: `VACUUM`; SQLite: nothing,
-/// since `secure_delete` already zeroed them).
-pub async fn vacuum_table(db: &Db, table: &str) -> Result<()> {
-    if db.engine() == Engine::Postgres && table.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
-        db.write_pool().execute(sqlx::AssertSqlSafe(format!("VACUUM {table}"))).await?;
+/// Reclaims space held by deleted rows of `table` (PostgreSQL: `VACUUM`, after waiting up to
+/// five seconds for older transactions, see [`wait_for_older_transactions`]; SQLite: nothing,
+/// since `secure_delete` already zeroed them). Returns whether no older transaction was left, so
+/// every deleted row version could go.
+pub async fn vacuum_table(db: &Db, table: &str) -> Result<bool> {
+    if db.engine() != Engine::Postgres || !table.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
+        return Ok(true);
     }
-    Ok(())
+    let clear = wait_for_older_transactions(db, table, 20).await?;
+    db.write_pool().execute(sqlx::AssertSqlSafe(format!("VACUUM {table}"))).await?;
+    Ok(clear)
 }
 
 /// Refreshes the query planner's statistics after bulk changes. SQLite: `PRAGMA optimize`, which
@@ -71,37 +75,35 @@ pub async fn drop_samples(db: &Db) -> Result<()> {
     Ok(())
 }
 
-/// Rewrites a small table into fresh files (PostgreSQL `VACUUM FULL`; the old files are
-/// unlinked, so no dead tuple or freed space of it stays on disk). Takes an exclusive lock for
-/// the rewrite, so only for small tables. SQLite: nothing (`secure_delete` zeroed the space).
-///
-/// A rewrite keeps row versions that a snapshot still open in the database might see (an
-/// autovacuum `ANALYZE`, a long read): so it first waits, up to 20 seconds, until every snapshot
-/// older than now has ended, interrupting autovacuum workers that hold one. Returns whether none was left (false: rewritten anyway, and an old
-/// version may have been kept).
-pub async fn rewrite_table(db: &Db, table: &str) -> Result<bool> {
-    if db.engine() != Engine::Postgres || !table.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
-        return Ok(true);
-    }
+/// A backend of `pg_stat_activity` whose snapshot or transaction id is not newer than the
+/// transaction id `$1`: what keeps a row version deleted before `$1` from being removed.
+const HOLDS_HORIZON: &str = "((backend_xmin IS NOT NULL AND age(backend_xmin) >= age($1::text::xid)) \
+     OR (backend_xid IS NOT NULL AND age(backend_xid) >= age($1::text::xid)))";
+
+/// PostgreSQL: waits (polling every 250 ms, at most `rounds` times) until no other transaction
+/// of the database began before now. A deleted row version stays in the table's files — through
+/// `VACUUM`, and copied by `VACUUM FULL` — while a transaction that might still see it is open:
+/// one with an older snapshot (an autovacuum `ANALYZE`, a long read) or one that began before and
+/// has written something (between statements, READ COMMITTED holds no snapshot and
+/// `backend_xmin` is empty, but its transaction id alone holds the horizon back). Autovacuum
+/// workers holding an old snapshot are interrupted after two seconds (PostgreSQL does so itself
+/// on a lock conflict, and they run again later; needs superuser or
+/// `pg_signal_autovacuum_worker`, otherwise we wait). Returns whether none was left; if some
+/// was, logs their kinds and states (never their queries).
+async fn wait_for_older_transactions(db: &Db, table: &str, rounds: u32) -> Result<bool> {
     let now: i64 = sqlx::query_scalar("SELECT txid_current()").fetch_one(db.write_pool()).await?;
     let horizon = (now % (1_i64 << 32)).to_string();
-    let mut clear = false;
-    for round in 0..80 {
-        let older: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() \
-             AND backend_xmin IS NOT NULL AND age(backend_xmin) >= age($1::text::xid)",
-        )
+    for round in 0..rounds {
+        let older: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND {HOLDS_HORIZON}"
+        )))
         .bind(horizon.clone())
         .fetch_one(db.write_pool())
         .await?;
         if older == 0 {
-            clear = true;
-            break;
+            return Ok(true);
         }
         if round % 8 == 7 {
-            // An autovacuum worker is made to be interrupted (PostgreSQL does so itself on a lock
-            // conflict) and runs again later; a long `ANALYZE` of another table must not keep the
-            // old rows alive. Needs superuser or `pg_signal_autovacuum_worker`; without, we wait.
             let _ = sqlx::query(
                 "SELECT CAST(pg_cancel_backend(pid) AS TEXT) FROM pg_stat_activity WHERE datname = current_database() \
                  AND backend_type = 'autovacuum worker' AND backend_xmin IS NOT NULL AND age(backend_xmin) >= age($1::text::xid)",
@@ -112,17 +114,29 @@ pub async fn rewrite_table(db: &Db, table: &str) -> Result<bool> {
         }
         tokio::time::sleep(std::time::Duration::from_millis(250)).await;
     }
-    if !clear {
-        let holders: Vec<(String, String)> = sqlx::query_as(
-            "SELECT COALESCE(backend_type, ''), COALESCE(state, '') FROM pg_stat_activity WHERE datname = current_database() \
-             AND pid <> pg_backend_pid() AND backend_xmin IS NOT NULL AND age(backend_xmin) >= age($1::text::xid)",
-        )
-        .bind(horizon.clone())
-        .fetch_all(db.write_pool())
-        .await
-        .unwrap_or_default();
-        tracing::warn!(table, holders = ?holders, "older snapshots outlived the wait before a table rewrite");
+    let holders: Vec<(String, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT COALESCE(backend_type, ''), COALESCE(state, '') FROM pg_stat_activity WHERE datname = current_database() \
+         AND pid <> pg_backend_pid() AND {HOLDS_HORIZON}"
+    )))
+    .bind(horizon)
+    .fetch_all(db.write_pool())
+    .await
+    .unwrap_or_default();
+    tracing::warn!(table, holders = ?holders, "older transactions outlived the wait before vacuuming; deleted row versions may stay until the next vacuum");
+    Ok(false)
+}
+
+/// Rewrites a small table into fresh files (PostgreSQL `VACUUM FULL`; the old files are
+/// unlinked, so no dead tuple or freed space of it stays on disk). Takes an exclusive lock for
+/// the rewrite, so only for small tables. SQLite: nothing (`secure_delete` zeroed the space).
+/// First waits up to 20 seconds for older transactions ([`wait_for_older_transactions`]), since
+/// the rewrite copies every row version one of them might see. Returns whether none was left
+/// (false: rewritten anyway, and an old version may have been kept).
+pub async fn rewrite_table(db: &Db, table: &str) -> Result<bool> {
+    if db.engine() != Engine::Postgres || !table.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
+        return Ok(true);
     }
+    let clear = wait_for_older_transactions(db, table, 80).await?;
     db.write_pool().execute(sqlx::AssertSqlSafe(format!("VACUUM FULL {table}"))).await?;
     Ok(clear)
 }

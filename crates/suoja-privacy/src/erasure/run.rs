@@ -304,7 +304,7 @@ impl Privacy {
             // Organisation text is plain; its old versions must leave the files.
             if !suoja_store::dialect::rewrite_table(db, "organizations").await? {
                 tracing::warn!(
-                    "a snapshot open for over 20 s may have kept old organisation rows through the rewrite; they stay until the table is rewritten again"
+                    "a transaction open for over 20 s may have kept old organisation rows through the rewrite; they stay until the table is rewritten again"
                 );
             }
         }

@@ -408,6 +408,95 @@ async fn erase(app: &TestApp, who: &Tenant, id: i64) -> (StatusCode, Value) {
         .await
 }
 
+/// Opens a transaction older than what follows: on PostgreSQL one with a transaction id and,
+/// between statements, no snapshot (checked); on SQLite an open read.
+async fn older_transaction(app: &TestApp) -> suoja_store::Conn {
+    let db = app.helpdesk().db();
+    let pg = app.engine == Engine::Postgres;
+    let mut older = if pg {
+        db.write_pool().acquire().await.unwrap()
+    } else {
+        db.read().await.unwrap()
+    };
+    sqlx::query("BEGIN").execute(&mut *older).await.unwrap();
+    if pg {
+        let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()").fetch_one(&mut *older).await.unwrap();
+        let _: i64 = sqlx::query_scalar("SELECT txid_current()").fetch_one(&mut *older).await.unwrap();
+        let (xmin, xid): (Option<String>, Option<String>) = sqlx::query_as("SELECT backend_xmin::text, backend_xid::text FROM pg_stat_activity WHERE pid = $1")
+            .bind(pid)
+            .fetch_one(db.write_pool())
+            .await
+            .unwrap();
+        assert!(
+            xmin.is_none() && xid.is_some(),
+            "the case under test: an id without a snapshot ({xmin:?}, {xid:?})"
+        );
+    } else {
+        let _: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM organizations").fetch_one(&mut *older).await.unwrap();
+    }
+    older
+}
+
+/// Runs `work` while `older` stays open for 1.5 s more; returns its answer and how long it took.
+async fn while_open<F>(mut older: suoja_store::Conn, work: F) -> (bool, std::time::Duration)
+where
+    F: std::future::Future<Output = suoja_store::Result<bool>> + Send + 'static,
+{
+    let task = tokio::spawn(async move {
+        let started = std::time::Instant::now();
+        let clear = work.await.unwrap();
+        (clear, started.elapsed())
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    sqlx::query("COMMIT").execute(&mut *older).await.unwrap();
+    task.await.unwrap()
+}
+
+// The organisations table is rewritten so an organisation's old plain text leaves the files.
+// A transaction that began before the change and has written something holds back what the
+// rewrite may drop even while it holds no snapshot (READ COMMITTED, between statements): the
+// rewrite waits for it, and the old text is not copied into the new files. The plain vacuum
+// after a redaction or an erasure waits the same way.
+engine_test!(a_rewrite_waits_for_older_transactions_and_keeps_no_old_text, |app| async move {
+    let tag = suoja_core::random::hex_id();
+    let canary = format!("billing-{}@example.fi", tag.get(..12).unwrap_or("0"));
+    let (s, v) = app
+        .post(
+            "/api/v2/organizations.json",
+            json!({"organization": {"name": format!("Rewrite Oy {tag}"), "notes": format!("Billing contact: {canary}")}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let org = v["organization"]["id"].as_i64().unwrap();
+    let db = app.helpdesk().db().clone();
+    let pg = app.engine == Engine::Postgres;
+    let waited = std::time::Duration::from_millis(1400);
+
+    let older = older_transaction(&app).await;
+    let (s, v) = app
+        .put(
+            &format!("/api/v2/organizations/{org}.json"),
+            json!({"organization": {"notes": "Billing contact: [redacted]"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let d = db.clone();
+    let (clear, took) = while_open(older, async move { suoja_store::dialect::rewrite_table(&d, "organizations").await }).await;
+    assert!(clear, "the older transaction ended within the wait");
+    assert!(!pg || took >= waited, "the rewrite waited for the older transaction: {took:?}");
+    assert!(suoja_store::dialect::retire_wal(&db).await.unwrap());
+    let hits = scan(&surfaces(&app).await, &[Canary::text("notes", canary.clone())]).unwrap();
+    let paths: Vec<_> = hits.hits.iter().map(|h| h.path.display().to_string()).collect();
+    assert!(hits.hits.is_empty(), "the old notes survived the rewrite: {paths:?}");
+    assert!(hits.files > 3, "the scan read the data directory");
+
+    let older = older_transaction(&app).await;
+    let d = db.clone();
+    let (clear, took) = while_open(older, async move { suoja_store::dialect::vacuum_table(&d, "organizations").await }).await;
+    assert!(clear, "the older transaction ended within the wait");
+    assert!(!pg || took >= waited, "the vacuum waited for the older transaction: {took:?}");
+});
+
 engine_test!(erasure_edge_cases_each_have_a_clear_outcome, |app| async move {
     let w = world(&app).await;
     let admin = app.t.clone();
