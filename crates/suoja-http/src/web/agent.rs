@@ -372,7 +372,7 @@ async fn add_comment(
         post_comment(&state, &scope, TicketId(id), &body, public, status, &form.files).await?;
         Ok(format!("{here}?posted={fid}&done=comment_added"))
     };
-    match super::once(&state, &ctx, &scope, &fid, &here, work).await? {
+    match super::once(&state, &ctx, &scope, &fid, &here, &["body"], work).await? {
         Ok(to) => Ok(see_other(&to)),
         Err(errors) => {
             let draft = Draft { body, public, errors };

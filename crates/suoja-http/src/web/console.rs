@@ -315,7 +315,7 @@ async fn create_hold(State(state): State<AppState>, ctx: Ctx, headers: HeaderMap
         };
         match state.privacy.create_hold(&scope, input).await {
             Ok(_) => return Ok(see_other("/privacy/holds?done=hold_placed")),
-            Err(e) => errors = FormErrors::from_error(e.into()).map_err(|e| ctx.fail(e))?,
+            Err(e) => errors = FormErrors::from_error(e.into(), ctx.lang, &["days", "subject_id", "tag", "target", "ticket_id"]).map_err(|e| ctx.fail(e))?,
         }
     }
     holds_page(&state, &ctx, f.0, errors, StatusCode::UNPROCESSABLE_ENTITY).await
@@ -398,7 +398,9 @@ async fn set_policy(State(state): State<AppState>, ctx: Ctx, Path(policy): Path<
     let enabled = f.get("enabled") == "1";
     match state.privacy.set_retention_policy(&scope, &policy, Some(value), Some(enabled)).await {
         Ok(_) => Ok(see_other("/privacy/retention?done=saved")),
-        Err(suoja_privacy::PrivacyError::Invalid { message, .. }) => retention_page(&state, &ctx, None, Some((policy.as_str(), message))).await,
+        Err(suoja_privacy::PrivacyError::Invalid { message, .. }) => {
+            retention_page(&state, &ctx, None, Some((policy.as_str(), ctx.lang.message(&message)))).await
+        }
         Err(e) => Err(ctx.fail(e)),
     }
 }

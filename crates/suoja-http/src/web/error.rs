@@ -82,11 +82,12 @@ impl IntoResponse for Failure {
             Kind::Csrf => (StatusCode::FORBIDDEN, lang.t("error.csrf").to_string()),
             Kind::Error(e) => {
                 let detail = match &e {
-                    ApiError::Helpdesk(suoja_helpdesk::HelpdeskError::Invalid { field, message, .. }) => Some(format!("{field}: {message}")),
-                    ApiError::Helpdesk(suoja_helpdesk::HelpdeskError::Conflict(m)) => Some(m.clone()),
-                    ApiError::Privacy(suoja_privacy::PrivacyError::Conflict(m)) => Some(m.clone()),
-                    ApiError::Privacy(suoja_privacy::PrivacyError::Invalid { field, message }) => Some(format!("{field}: {message}")),
-                    ApiError::BadRequest(m) => Some(m.clone()),
+                    ApiError::Helpdesk(suoja_helpdesk::HelpdeskError::Invalid { field, message, .. }) => Some(lang.field_message(field, message)),
+                    ApiError::Helpdesk(suoja_helpdesk::HelpdeskError::Conflict(m)) => Some(lang.message(m)),
+                    ApiError::Privacy(suoja_privacy::PrivacyError::Conflict(m)) => Some(lang.message(m)),
+                    ApiError::Privacy(suoja_privacy::PrivacyError::Invalid { field, message }) => Some(lang.field_message(field, message)),
+                    ApiError::Field(field, message, _) => Some(lang.field_message(field, message)),
+                    ApiError::BadRequest(m) => Some(lang.message(m)),
                     _ => None,
                 };
                 let status = e.into_response().status();

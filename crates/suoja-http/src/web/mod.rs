@@ -162,15 +162,22 @@ impl FormErrors {
     pub fn add(&mut self, field: &str, message: impl Into<String>) {
         self.0.push((field.to_string(), message.into()));
     }
-    /// The field error a service returned, if it was about a field; otherwise the error back.
-    pub fn from_error(e: crate::ApiError) -> Result<FormErrors, crate::ApiError> {
+    /// The field error a service returned, in the viewer's language: at its field when the
+    /// form shows that field (`placed`), otherwise as the form's message with the field named;
+    /// a conflict as the form's message. Any other error comes back.
+    pub fn from_error(e: crate::ApiError, lang: Lang, placed: &[&str]) -> Result<FormErrors, crate::ApiError> {
         let mut f = FormErrors::default();
-        match e {
-            crate::ApiError::Helpdesk(suoja_helpdesk::HelpdeskError::Invalid { field, message, .. }) => f.add(&field, message),
-            crate::ApiError::Privacy(suoja_privacy::PrivacyError::Invalid { field, message }) => f.add(field, message),
-            crate::ApiError::Privacy(suoja_privacy::PrivacyError::Conflict(m)) => f.add("form", m),
-            crate::ApiError::Helpdesk(suoja_helpdesk::HelpdeskError::Conflict(m)) => f.add("form", m),
+        let (field, message) = match e {
+            crate::ApiError::Helpdesk(suoja_helpdesk::HelpdeskError::Invalid { field, message, .. }) => (field, message),
+            crate::ApiError::Privacy(suoja_privacy::PrivacyError::Invalid { field, message }) => (field.to_string(), message),
+            crate::ApiError::Privacy(suoja_privacy::PrivacyError::Conflict(m)) => ("form".to_string(), m),
+            crate::ApiError::Helpdesk(suoja_helpdesk::HelpdeskError::Conflict(m)) => ("form".to_string(), m),
             other => return Err(other),
+        };
+        if field == "form" || placed.contains(&field.as_str()) {
+            f.add(&field, lang.message(&message));
+        } else {
+            f.add("form", lang.field_message(&field, &message));
         }
         Ok(f)
     }
@@ -189,13 +196,15 @@ pub fn check_text(errors: &mut FormErrors, lang: Lang, field: &str, value: &str,
 
 /// Does a creating form's work once per one-time form id: `Ok(location)` to redirect to (the
 /// first submit's result when the form was sent again), or `Err(errors)` to show the form again
-/// (the id is released so the corrected form can be sent). `work` returns where its result is.
+/// (the id is released so the corrected form can be sent; a service's field error is at its
+/// field when the form shows it, `placed`). `work` returns where its result is.
 pub async fn once<F, Fut>(
     state: &AppState,
     ctx: &Ctx,
     scope: &suoja_core::Scope,
     form_id: &str,
     fallback: &str,
+    placed: &[&str],
     work: F,
 ) -> Result<Result<String, FormErrors>, Failure>
 where
@@ -212,7 +221,7 @@ where
         }
         Err(e) => {
             state.helpdesk.release_form(scope, form_id).await.map_err(|e| ctx.fail(e))?;
-            Ok(Err(FormErrors::from_error(e).map_err(|e| ctx.fail(e))?))
+            Ok(Err(FormErrors::from_error(e, ctx.lang, placed).map_err(|e| ctx.fail(e))?))
         }
     }
 }

@@ -119,7 +119,7 @@ async fn create_request(State(state): State<AppState>, ctx: Ctx, headers: Header
         let id = open_ticket(&state, &scope, &subject, &body, &form.files).await?;
         Ok(format!("/portal/requests/{id}?posted={fid}&done=request_sent"))
     };
-    match super::once(&state, &ctx, &scope, &fid, "/portal", work).await? {
+    match super::once(&state, &ctx, &scope, &fid, "/portal", &["subject", "body"], work).await? {
         Ok(to) => Ok(see_other(&to)),
         Err(errors) => Ok(render_status(&ctx, StatusCode::UNPROCESSABLE_ENTITY, &again(errors))),
     }
@@ -197,7 +197,7 @@ async fn reply(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>, hea
         post_comment(&state, &scope, TicketId(id), &body, true, None, &form.files).await?;
         Ok(format!("{here}?posted={fid}&done=comment_added"))
     };
-    match super::once(&state, &ctx, &scope, &fid, &here, work).await? {
+    match super::once(&state, &ctx, &scope, &fid, &here, &["body"], work).await? {
         Ok(to) => Ok(see_other(&to)),
         Err(errors) => request_page(&state, &ctx, id, body, errors, StatusCode::UNPROCESSABLE_ENTITY).await,
     }
@@ -357,7 +357,7 @@ async fn send_correction(State(state): State<AppState>, ctx: Ctx, headers: Heade
     if errors.is_empty() {
         match open_own(&state, &ctx, &scope, Kind::Rectification, Some(serde_json::Value::Object(changes)), message).await {
             Ok(_) => return Ok(see_other("/portal/privacy?done=correction_sent")),
-            Err(e) => errors = FormErrors::from_error(e).map_err(|e| ctx.fail(e))?,
+            Err(e) => errors = FormErrors::from_error(e, ctx.lang, &["name", "email", "phone", "message"]).map_err(|e| ctx.fail(e))?,
         }
     }
     let page = CorrectPage {

@@ -339,6 +339,69 @@ engine_test!(sign_in_links_work_once, |app| async move {
     assert!(!d.cookies.contains_key("suoja_session"));
 });
 
+// A service's own message (written in English where it arises, as the API answers) reaches a
+// Finnish page in Finnish: at its field when the form shows it, otherwise as the form's message
+// naming the field; on an error page with the field's Finnish label. English readers get it as is.
+engine_test!(service_messages_follow_the_page_language, |app| async move {
+    let admin_pw = "admin password for the test";
+    let set_locale = |locale: &'static str| {
+        let app = &app;
+        async move {
+            let (s, v) = app
+                .put(
+                    &format!("/api/v2/users/{}.json", app.t.admin_id),
+                    serde_json::json!({"user": {"password": admin_pw, "locale": locale}}),
+                )
+                .await;
+            assert_eq!(s, StatusCode::OK, "{v}");
+        }
+    };
+    set_locale("fi").await;
+    let mut admin = Browser::new(&app);
+    admin.sign_in(&app.t.email, admin_pw).await;
+
+    // A hold with a ground the form does not offer: the service refuses `ground`, which the form
+    // has no message place for; nothing is placed.
+    let fields = [("scope", "tag"), ("target", "vip"), ("ground", "whim"), ("days", "30"), ("reference", "")];
+    let bad = admin.submit("/privacy/holds", "/privacy/holds", &fields).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
+    assert!(bad.body.contains("Peruste: on oltava jokin näistä: "), "{}", bad.body);
+    assert!(!bad.body.contains("must be one of"), "English on a Finnish page");
+    let (_, holds) = app.get("/api/v2/privacy/holds.json").await;
+    assert!(!holds.to_string().contains("vip"), "a refused hold was placed: {holds}");
+
+    // Redacting a phrase the comment does not hold: the error page names the field in Finnish.
+    let (s, v) = app
+        .post(
+            "/api/v2/tickets.json",
+            serde_json::json!({"ticket": {"subject": "Kielet", "comment": {"body": "Hei vain"}}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let ticket = v["ticket"]["id"].as_i64().unwrap();
+    let (_, c) = app.get(&format!("/api/v2/tickets/{ticket}/comments.json")).await;
+    let comment = c["comments"][0]["id"].as_i64().unwrap();
+    let page = format!("/agent/tickets/{ticket}");
+    let action = format!("/agent/tickets/{ticket}/comments/{comment}/redact");
+    let refused = admin.submit(&page, &action, &[("text", "ei ole tässä")]).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+    assert!(
+        refused.body.contains("Teksti: ei esiinny kommentissa (se voi olla jo peitetty)"),
+        "{}",
+        refused.body
+    );
+
+    set_locale("en-US").await;
+    let refused = admin.submit(&page, &action, &[("text", "not here")]).await;
+    assert!(
+        refused.body.contains("text: does not occur in the comment (it may already be redacted)"),
+        "{}",
+        refused.body
+    );
+    let bad = admin.submit("/privacy/holds", "/privacy/holds", &fields).await;
+    assert!(bad.body.contains("ground: must be one of "), "{}", bad.body);
+});
+
 engine_test!(forms_keep_bad_input_and_content_stays_inert, |app| async move {
     app.end_user_with_password("Eero Esimerkki", "eero@example.fi").await;
     agent(&app, "Aino Agentti", "aino@example.fi").await;
