@@ -128,13 +128,18 @@ async fn request(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -
         {
             for (table, v) in obj {
                 let n = v.get("rows").or_else(|| v.get("count")).cloned().unwrap_or(v.clone());
-                footprint.push((table.clone(), n.to_string()));
+                footprint.push((ctx.lang.data(table), n.to_string()));
             }
         }
         if r.row.kind == "erasure"
             && let Ok(p) = state.privacy.erasure_plan(&scope, subject).await
         {
-            plan = p.counts().into_iter().filter(|(_, n)| *n > 0).collect();
+            plan = p
+                .counts()
+                .into_iter()
+                .filter(|(_, n)| *n > 0)
+                .map(|(what, n)| (ctx.lang.data(&what), n))
+                .collect();
             held = p.held_tickets().len();
         }
     }

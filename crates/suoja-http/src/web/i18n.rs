@@ -100,6 +100,13 @@ impl Lang {
         }
     }
 
+    /// A table of the data map or a line of an erasure plan (`comments`, `tickets.attachments`)
+    /// as the console names it; the name itself if it has no label.
+    pub fn data(self, name: &str) -> String {
+        let key = format!("data.{name}");
+        if EN.contains_key(&key) { self.t(&key).to_string() } else { name.to_string() }
+    }
+
     /// A field name as the services give it (`html_body`), as a label in this language.
     pub fn field(self, field: &str) -> String {
         match self {
@@ -394,6 +401,36 @@ mod tests {
         assert_eq!(Lang::Fi.field("html_body"), "Viesti");
         assert_eq!(Lang::Fi.field("unheard_of"), "unheard_of");
         assert_eq!(Lang::En.field("html_body"), "html_body");
+    }
+
+    #[test]
+    fn every_table_of_the_data_map_and_line_of_a_plan_has_a_label() {
+        let plan_lines = [
+            "profile",
+            "keys",
+            "tickets",
+            "tickets.comments",
+            "tickets.attachments",
+            "tickets.collaborator_links",
+            "collaborator_links",
+            "unassigned_tickets",
+            "tombstoned_comments",
+            "deleted_comments",
+            "attachments",
+            "redacted_comments",
+            "redacted_organizations",
+        ];
+        let empty_plan: Vec<String> = suoja_privacy::erasure::Plan::default().counts().into_keys().collect();
+        let names = suoja_privacy::datamap::TABLES
+            .iter()
+            .map(|t| t.name.to_string())
+            .chain(plan_lines.iter().map(|s| s.to_string()))
+            .chain(empty_plan);
+        let missing: Vec<String> = names.filter(|n| !EN.contains_key(&format!("data.{n}"))).collect();
+        assert!(missing.is_empty(), "no label in locales/*.toml [data]: {missing:?}");
+        assert_eq!(Lang::Fi.data("tickets.attachments"), "Tiedostot hänen pyynnöissään");
+        assert_eq!(Lang::En.data("comments"), "Comments and notes");
+        assert_eq!(Lang::Fi.data("not_a_table"), "not_a_table");
     }
 
     #[test]

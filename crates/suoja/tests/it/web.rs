@@ -391,7 +391,24 @@ engine_test!(service_messages_follow_the_page_language, |app| async move {
         refused.body
     );
 
+    // The console names the person's records and the erasure plan's lines in Finnish, not by
+    // the data map's table names.
+    let (person, _) = app.end_user_with_password("Kaisa Kielinen", "kaisa@example.fi").await;
+    let (s, v) = app
+        .post(
+            "/api/v2/privacy/requests.json",
+            serde_json::json!({"request": {"kind": "erasure", "subject_id": person}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let console = admin.get(&format!("/privacy/requests/{}", v["request"]["id"])).await;
+    assert_eq!(console.status, StatusCode::OK, "{}", console.body);
+    assert!(console.body.contains("<dt>Profiili</dt>"), "{}", console.body);
+    assert!(!console.body.contains("<dt>users</dt>") && !console.body.contains("<dt>profile</dt>"));
+
     set_locale("en-US").await;
+    let console = admin.get(&format!("/privacy/requests/{}", v["request"]["id"])).await;
+    assert!(console.body.contains("<dt>Profile</dt>"), "{}", console.body);
     let refused = admin.submit(&page, &action, &[("text", "not here")]).await;
     assert!(
         refused.body.contains("text: does not occur in the comment (it may already be redacted)"),
