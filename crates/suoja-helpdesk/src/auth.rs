@@ -1,6 +1,9 @@
 //! Authentication: API tokens (`email/token:TOKEN`), OAuth bearer tokens, and passwords
 //! (Argon2id). Every failure answers the same way, and an unknown e-mail is checked against a
-//! dummy hash so that timing does not tell whether an account exists.
+//! dummy hash so that timing does not tell whether an account exists. After
+//! [`MAX_PASSWORD_FAILURES`] wrong passwords in a row an account refuses passwords — even the
+//! right one — for [`PASSWORD_BLOCK_MS`], answering exactly as for a wrong password, so the
+//! block tells a guesser nothing either (signing in by e-mail link still works).
 
 use argon2::Argon2;
 use argon2::password_hash::phc::PasswordHash;
@@ -43,6 +46,11 @@ fn verify_password(password: &str, phc: &str) -> bool {
     PasswordHash::new(phc).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
 }
 
+/// Wrong passwords in a row after which an account refuses passwords for a while.
+pub const MAX_PASSWORD_FAILURES: i64 = 10;
+/// How long an account refuses passwords after too many wrong ones: 15 minutes.
+pub const PASSWORD_BLOCK_MS: i64 = 15 * 60_000;
+
 /// A fixed Argon2id hash to verify against when the user does not exist.
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c3VvamEtZHVtbXktc2FsdA$Wm5mQ1RrOHJ0bDJ4bXZCZ0RjN2R6Q1l0c0xuN0VwY0E";
 
@@ -76,16 +84,43 @@ impl Helpdesk {
             Credentials::Password { email, password } => {
                 let tenant = host_tenant.ok_or(HelpdeskError::Unauthorized)?;
                 let user = self.user_by_email(&mut c, tenant, email).await?;
+                let now = self.now();
+                let failures = match &user {
+                    Some(u) => suoja_store::web::sign_in_failures(&mut c, tenant, u.id).await?,
+                    None => None,
+                };
+                drop(c);
+                let blocked = failures.is_some_and(|(_, until)| until.is_some_and(|t| t > now));
                 let hash = user.as_ref().and_then(|u| u.password_hash.clone());
                 let pw = password.expose().clone();
+                // Always one verification, blocked or not, known or not: the time taken is the same.
                 let phc = hash.clone().unwrap_or_else(|| DUMMY_HASH.to_string());
                 let ok = tokio::task::spawn_blocking(move || verify_password(&pw, &phc))
                     .await
                     .map_err(|e| HelpdeskError::Internal(e.to_string()))?;
-                match (ok && hash.is_some(), user) {
-                    (true, Some(u)) => scope_for(tenant, &u),
-                    _ => Err(HelpdeskError::Unauthorized),
+                let Some(u) = user else {
+                    return Err(HelpdeskError::Unauthorized);
+                };
+                if blocked {
+                    return Err(HelpdeskError::Unauthorized);
                 }
+                if ok && hash.is_some() {
+                    let scope = scope_for(tenant, &u)?;
+                    if failures.is_some() {
+                        let mut tx = self.db.begin().await?;
+                        suoja_store::web::clear_sign_in_failures(&mut tx, tenant, u.id).await?;
+                        tx.commit().await?;
+                    }
+                    return Ok(scope);
+                }
+                let mut tx = self.db.begin().await?;
+                let block_until = suoja_core::Timestamp(now.0 + PASSWORD_BLOCK_MS);
+                let now_blocked = suoja_store::web::record_sign_in_failure(&mut tx, tenant, u.id, now, MAX_PASSWORD_FAILURES, block_until).await?;
+                tx.commit().await?;
+                if now_blocked {
+                    tracing::warn!(tenant.id = %tenant, user.id = %u.id, minutes = PASSWORD_BLOCK_MS / 60_000, "too many wrong passwords: the account refuses passwords for a while");
+                }
+                Err(HelpdeskError::Unauthorized)
             }
         }
     }

@@ -769,6 +769,15 @@ pub const TABLES: &[Table] = &[
         ],
     },
     Table {
+        name: "sign_in_failures",
+        purpose: "Stopping password guessing: consecutive failed password sign-ins of an account, and until when it refuses passwords",
+        subjects: &[user("user_id", "owner")],
+        erasure: Erasure::Delete,
+        retention: "until a sign-in succeeds, or a day after the last failure once no block is in force",
+        derived: false,
+        columns: &[col("tenant_id"), col("user_id"), col("failures"), col("blocked_until"), col("updated_at")],
+    },
+    Table {
         name: "second_factors",
         purpose: "Second sign-in factor (TOTP) of a person",
         subjects: &[user("user_id", "owner")],

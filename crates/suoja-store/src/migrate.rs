@@ -45,6 +45,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0005_web.sql"),
         postgres: include_str!("../migrations/postgres/0005_web.sql"),
     },
+    Migration {
+        version: 6,
+        name: "sign_in",
+        sqlite: include_str!("../migrations/sqlite/0006_sign_in.sql"),
+        postgres: include_str!("../migrations/postgres/0006_sign_in.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.

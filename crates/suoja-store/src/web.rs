@@ -1,6 +1,6 @@
 //! Web sign-in state: browser sessions (and pending second-factor steps and one-time sign-in
-//! links, which share the table), TOTP secrets, and one-time form ids. Tokens are stored as
-//! SHA-256 hashes only; secrets arrive sealed.
+//! links, which share the table), TOTP secrets, one-time form ids, and counts of failed password
+//! sign-ins. Tokens are stored as SHA-256 hashes only; secrets arrive sealed.
 
 use sqlx::AnyConnection;
 use suoja_core::{TenantId, Timestamp, UserId};
@@ -116,10 +116,64 @@ pub async fn purge_expired(c: &mut AnyConnection, now: Timestamp, forms_before: 
         .rows_affected();
     let b = sqlx::query("DELETE FROM web_submissions WHERE created_at < $1")
         .bind(forms_before.0)
+        .execute(&mut *c)
+        .await?
+        .rows_affected();
+    // Failure counts as old as form ids are forgotten, unless they still block.
+    let f = sqlx::query("DELETE FROM sign_in_failures WHERE updated_at < $1 AND (blocked_until IS NULL OR blocked_until <= $2)")
+        .bind(forms_before.0)
+        .bind(now.0)
         .execute(c)
         .await?
         .rows_affected();
-    Ok(a + b)
+    Ok(a + b + f)
+}
+
+/// Counts a failed password sign-in of an existing account; when the count reaches `limit`,
+/// passwords are refused until `block_until` and counting starts again. Returns whether this
+/// failure blocked the account.
+pub async fn record_sign_in_failure(c: &mut AnyConnection, tenant: TenantId, user: UserId, now: Timestamp, limit: i64, block_until: Timestamp) -> Result<bool> {
+    let failures: i64 = sqlx::query_scalar(
+        "INSERT INTO sign_in_failures (tenant_id, user_id, failures, blocked_until, updated_at) VALUES ($1, $2, 1, NULL, $3) \
+         ON CONFLICT (tenant_id, user_id) DO UPDATE SET failures = sign_in_failures.failures + 1, updated_at = $3 RETURNING failures",
+    )
+    .bind(tenant.0)
+    .bind(user.0)
+    .bind(now.0)
+    .fetch_one(&mut *c)
+    .await?;
+    if failures < limit {
+        return Ok(false);
+    }
+    sqlx::query("UPDATE sign_in_failures SET failures = 0, blocked_until = $3, updated_at = $4 WHERE tenant_id = $1 AND user_id = $2")
+        .bind(tenant.0)
+        .bind(user.0)
+        .bind(block_until.0)
+        .bind(now.0)
+        .execute(c)
+        .await?;
+    Ok(true)
+}
+
+/// An account's failed password sign-ins: how many since the last success or block, and until
+/// when passwords are refused (possibly past). `None` when there were none.
+pub async fn sign_in_failures(c: &mut AnyConnection, tenant: TenantId, user: UserId) -> Result<Option<(i64, Option<Timestamp>)>> {
+    let row: Option<(i64, Option<i64>)> = sqlx::query_as("SELECT failures, blocked_until FROM sign_in_failures WHERE tenant_id = $1 AND user_id = $2")
+        .bind(tenant.0)
+        .bind(user.0)
+        .fetch_optional(c)
+        .await?;
+    Ok(row.map(|(n, until)| (n, until.map(Timestamp))))
+}
+
+/// Forgets an account's failed sign-ins (after one that succeeded).
+pub async fn clear_sign_in_failures(c: &mut AnyConnection, tenant: TenantId, user: UserId) -> Result<()> {
+    sqlx::query("DELETE FROM sign_in_failures WHERE tenant_id = $1 AND user_id = $2")
+        .bind(tenant.0)
+        .bind(user.0)
+        .execute(c)
+        .await?;
+    Ok(())
 }
 
 /// A person's second factor.

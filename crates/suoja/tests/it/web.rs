@@ -308,6 +308,74 @@ engine_test_clocked!(second_factor_staff_rule_and_idle_sessions, |app, clock| as
     assert_eq!(off.status, StatusCode::FORBIDDEN);
 });
 
+// Password guessing: ten wrong passwords in a row and the account takes no password — not even
+// the right one — for 15 minutes, over the pages and the API alike, answering exactly as for a
+// wrong password or an unknown address. A success in between starts the count again; other
+// accounts and unknown addresses are untouched; an e-mail sign-in link still works.
+engine_test_clocked!(password_guessing_blocks_the_account_for_a_while, |app, clock| async move {
+    let (person, _) = app.end_user_with_password("Veera Vartioitu", "veera@example.fi").await;
+    app.end_user_with_password("Niilo Naapuri", "niilo@example.fi").await;
+    let failures = |app: &TestApp| {
+        let db = app.helpdesk().db().clone();
+        async move {
+            let mut c = db.read().await.unwrap();
+            let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sign_in_failures").fetch_one(&mut *c).await.unwrap();
+            rows
+        }
+    };
+    let mut b = Browser::new(&app);
+    for _ in 0..9 {
+        assert_eq!(b.sign_in("veera@example.fi", "guess").await.status, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(b.sign_in("veera@example.fi", PASSWORD).await.location(), "/", "nine wrong ones do not block");
+    assert_eq!(failures(&app).await, 0, "a success forgets the failures");
+
+    let mut g = Browser::new(&app);
+    for _ in 0..10 {
+        assert_eq!(g.sign_in("veera@example.fi", "guess").await.status, StatusCode::UNAUTHORIZED);
+    }
+    for _ in 0..12 {
+        assert_eq!(g.sign_in("nobody@example.fi", "guess").await.status, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(failures(&app).await, 1, "only the existing account is counted");
+    let blocked = g.sign_in("veera@example.fi", PASSWORD).await;
+    assert_eq!(blocked.status, StatusCode::UNAUTHORIZED, "the right password during the block");
+    assert!(!g.cookies.contains_key("suoja_session"));
+    let unknown = g.sign_in("nobody@example.fi", PASSWORD).await;
+    assert_eq!(
+        without_tokens(&blocked.body).replace("veera@example.fi", "E"),
+        without_tokens(&unknown.body).replace("nobody@example.fi", "E"),
+        "a block must read as a wrong password"
+    );
+    let api = app
+        .client
+        .get(app.url("/api/v2/users/me.json"))
+        .basic_auth("veera@example.fi", Some(PASSWORD))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(api.status(), StatusCode::UNAUTHORIZED, "the API's password sign-in is blocked too");
+    let mut n = Browser::new(&app);
+    assert_eq!(n.sign_in("niilo@example.fi", PASSWORD).await.location(), "/", "another account is untouched");
+    let mut l = Browser::new(&app);
+    l.submit("/signin/link", "/signin/link", &[("email", "veera@example.fi")]).await;
+    let mail = app.privacy().outbox_for(TenantId(app.t.tenant_id), UserId(person)).await.unwrap();
+    let (_, body) = mail.iter().find(|(k, _)| k == "sign_in_link").expect("no sign-in link queued");
+    let link = body.expose().split_whitespace().find(|w| w.contains("/signin/link/")).unwrap();
+    let path = &link[link.find("/signin/link/").unwrap()..];
+    assert_eq!(l.submit(path, path, &[]).await.location(), "/", "a sign-in link works during the block");
+
+    clock.advance_ms(14 * 60_000);
+    assert_eq!(
+        g.sign_in("veera@example.fi", PASSWORD).await.status,
+        StatusCode::UNAUTHORIZED,
+        "still blocked at 14 minutes"
+    );
+    clock.advance_ms(2 * 60_000);
+    assert_eq!(g.sign_in("veera@example.fi", PASSWORD).await.location(), "/", "the block ends after 15 minutes");
+    assert_eq!(failures(&app).await, 0);
+});
+
 engine_test!(sign_in_links_work_once, |app| async move {
     let (person, _) = app.end_user_with_password("Lotta Linkki", "lotta@example.fi").await;
     let mut b = Browser::new(&app);
