@@ -12,7 +12,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse as _, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
-use suoja_core::{AttachmentId, CommentId, Email, GroupId, OrganizationId, Personal, Priority, Status, TicketId, UserId};
+use suoja_core::{AttachmentId, CommentId, Email, GroupId, OrganizationId, Personal, Priority, Scope, Status, TicketId, UserId};
 use suoja_helpdesk::model::{CommentInput, Ticket, TicketInput};
 use suoja_helpdesk::tickets::TicketList;
 use suoja_helpdesk::tickets::views::View;
@@ -107,12 +107,12 @@ struct ViewPage {
 }
 
 #[derive(Debug, Deserialize, Default)]
-struct PageQuery {
+pub(crate) struct PageQuery {
     #[serde(default)]
     page: Option<String>,
 }
 
-fn page_number(q: &PageQuery) -> i64 {
+pub(crate) fn page_number(q: &PageQuery) -> i64 {
     q.page
         .as_deref()
         .and_then(|p| p.parse::<i64>().ok())
@@ -192,6 +192,7 @@ struct TicketPage {
     c: Chrome,
     t: TicketItem,
     comments: Vec<CommentView>,
+    nav: CommentNav,
     statuses: Vec<(&'static str, &'static str)>,
     priorities: Vec<(&'static str, &'static str)>,
     priority: &'static str,
@@ -215,22 +216,98 @@ struct Draft {
     errors: FormErrors,
 }
 
-async fn ticket_page(state: &AppState, ctx: &Ctx, id: i64, draft: Draft, status: StatusCode) -> Result<Response, Failure> {
+/// Pages read at most for the side panel's lists (100 each): 5 000 agents or groups.
+const MAX_LIST_PAGES: i64 = 50;
+
+/// Every agent and admin, for the assignee list, and the current assignee even if they are
+/// neither any more: a list without the current value would make the browser send another.
+async fn assignable(state: &AppState, ctx: &Ctx, scope: &Scope, current: Option<UserId>) -> Result<Vec<(i64, String)>, Failure> {
+    let mut out = Vec::new();
+    for page in 1..=MAX_LIST_PAGES {
+        let p = state
+            .helpdesk
+            .list_users(scope, vec!["agent".into(), "admin".into()], false, Paging::Offset { page, per_page: 100 })
+            .await
+            .map_err(|e| ctx.fail(e))?;
+        out.extend(p.users.iter().map(|u| (u.id.0, u.name.expose().clone())));
+        if !p.has_more {
+            break;
+        }
+    }
+    if let Some(id) = current.filter(|id| !out.iter().any(|(a, _)| *a == id.0)) {
+        let name = names(state, ctx, scope, &[id]).await?.remove(&id.0).unwrap_or_else(|| format!("#{}", id.0));
+        out.push((id.0, name));
+    }
+    Ok(out)
+}
+
+/// Every group, for the group list (the current one included, as for the assignee).
+async fn all_groups(state: &AppState, ctx: &Ctx, scope: &Scope, current: Option<GroupId>) -> Result<Vec<(i64, String)>, Failure> {
+    let mut out: Vec<(i64, String)> = Vec::new();
+    for page in 0..MAX_LIST_PAGES {
+        let (rows, count) = state.helpdesk.list_groups(scope, None, 100, page * 100).await.map_err(|e| ctx.fail(e))?;
+        out.extend(rows.iter().map(|g| (g.id.0, g.name.clone())));
+        if rows.is_empty() || i64::try_from(out.len()).unwrap_or(i64::MAX) >= count {
+            break;
+        }
+    }
+    if let Some(id) = current.filter(|id| !out.iter().any(|(g, _)| *g == id.0)) {
+        out.push((id.0, format!("#{}", id.0)));
+    }
+    Ok(out)
+}
+
+/// Comments a ticket page shows at once: the newest, with links to earlier ones.
+pub const COMMENTS_PER_PAGE: i64 = 100;
+
+/// Where a ticket page's comments are in the whole conversation (page 1 is the newest).
+pub struct CommentNav {
+    pub page: i64,
+    pub pages: i64,
+    /// "Comments 101–200 of 250", when there is more than one page.
+    pub shown: String,
+}
+
+/// A page of a ticket's conversation, oldest first within the page: page 1 holds the newest
+/// [`COMMENTS_PER_PAGE`], page 2 the ones before them, and so on.
+/// A page past the last shows the last.
+pub async fn comment_window(state: &AppState, ctx: &Ctx, scope: &Scope, ticket: TicketId, page: i64) -> Result<(Vec<Comment>, CommentNav), Failure> {
+    let read = |page: i64| async move {
+        state
+            .helpdesk
+            .list_comments(scope, ticket, None, true, Some((page, COMMENTS_PER_PAGE)), COMMENTS_PER_PAGE)
+            .await
+            .map_err(|e| ctx.fail(e))
+    };
+    let mut page = page.max(1);
+    let mut list = read(page).await?;
+    let pages = ((list.count + COMMENTS_PER_PAGE - 1) / COMMENTS_PER_PAGE).max(1);
+    if page > pages {
+        page = pages;
+        list = read(page).await?;
+    }
+    let mut comments = list.comments;
+    comments.reverse();
+    let to = list.count - (page - 1) * COMMENTS_PER_PAGE;
+    let from = (to - COMMENTS_PER_PAGE + 1).max(1);
+    let shown = if pages > 1 && to >= 1 {
+        ctx.t("ticket.comments_shown")
+            .replace("{from}", &from.to_string())
+            .replace("{to}", &to.to_string())
+            .replace("{n}", &list.count.to_string())
+    } else {
+        String::new()
+    };
+    Ok((comments, CommentNav { page, pages, shown }))
+}
+
+async fn ticket_page(state: &AppState, ctx: &Ctx, id: i64, page: i64, draft: Draft, status: StatusCode) -> Result<Response, Failure> {
     let scope = ctx.staff()?;
     let t = state.helpdesk.get_ticket(&scope, TicketId(id)).await.map_err(|e| ctx.fail(e))?;
-    let comments = state
-        .helpdesk
-        .list_comments(&scope, t.id, None, false, None, 1000)
-        .await
-        .map_err(|e| ctx.fail(e))?
-        .comments;
+    let (comments, nav) = comment_window(state, ctx, &scope, t.id, page).await?;
     let item = items(state, ctx, &scope, std::slice::from_ref(&t)).await?.remove(0);
-    let agents_page = state
-        .helpdesk
-        .list_users(&scope, vec!["agent".into(), "admin".into()], false, Paging::Offset { page: 1, per_page: 100 })
-        .await
-        .map_err(|e| ctx.fail(e))?;
-    let groups = state.helpdesk.list_groups(&scope, None, 100, 0).await.map_err(|e| ctx.fail(e))?.0;
+    let agents = assignable(state, ctx, &scope, t.assignee_id).await?;
+    let groups = all_groups(state, ctx, &scope, t.group_id).await?;
     let mut cc_ids = t.collaborator_ids.clone();
     cc_ids.extend(t.email_cc_ids.iter().copied());
     cc_ids.sort_by_key(|u| u.0);
@@ -248,12 +325,13 @@ async fn ticket_page(state: &AppState, ctx: &Ctx, id: i64, draft: Draft, status:
     let page = TicketPage {
         c: Chrome::new(ctx, format!("#{} {}", t.id.0, item.subject), "agent"),
         comments: conversation(state, ctx, &scope, &comments).await?,
+        nav,
         statuses: Status::ALL.iter().map(|s| (s.as_str(), ctx.t(&format!("status.{}", s.as_str())))).collect(),
         priorities: Priority::ALL.iter().map(|p| (p.as_str(), ctx.t(&format!("priority.{}", p.as_str())))).collect(),
         priority: t.priority.map(|p| p.as_str()).unwrap_or(""),
-        agents: agents_page.users.iter().map(|u| (u.id.0, u.name.expose().clone())).collect(),
+        agents,
         assignee: t.assignee_id.map(|u| u.0).unwrap_or(0),
-        groups: groups.iter().map(|g| (g.id.0, g.name.clone())).collect(),
+        groups,
         group: t.group_id.map(|g| g.0).unwrap_or(0),
         tags: t.tags.join(" "),
         ccs: cc_ids
@@ -283,13 +361,13 @@ async fn ticket_page(state: &AppState, ctx: &Ctx, id: i64, draft: Draft, status:
     Ok(render_status(ctx, status, &page))
 }
 
-async fn ticket(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> Result<Response, Failure> {
+async fn ticket(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>, Query(q): Query<PageQuery>) -> Result<Response, Failure> {
     let draft = Draft {
         body: String::new(),
         public: true,
         errors: FormErrors::default(),
     };
-    ticket_page(&state, &ctx, id, draft, StatusCode::OK).await
+    ticket_page(&state, &ctx, id, page_number(&q), draft, StatusCode::OK).await
 }
 
 /// A composer's submission: text fields and files.
@@ -364,7 +442,7 @@ async fn add_comment(
     };
     if !errors.is_empty() {
         let draft = Draft { body, public, errors };
-        return ticket_page(&state, &ctx, id, draft, StatusCode::UNPROCESSABLE_ENTITY).await;
+        return ticket_page(&state, &ctx, id, 1, draft, StatusCode::UNPROCESSABLE_ENTITY).await;
     }
     let fid = form.fields.get("form_id").to_string();
     let here = format!("/agent/tickets/{id}");
@@ -376,7 +454,7 @@ async fn add_comment(
         Ok(to) => Ok(see_other(&to)),
         Err(errors) => {
             let draft = Draft { body, public, errors };
-            ticket_page(&state, &ctx, id, draft, StatusCode::UNPROCESSABLE_ENTITY).await
+            ticket_page(&state, &ctx, id, 1, draft, StatusCode::UNPROCESSABLE_ENTITY).await
         }
     }
 }

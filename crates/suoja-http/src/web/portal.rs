@@ -5,7 +5,7 @@
 use askama::Template;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse as _, Response};
 use axum::routing::{get, post};
@@ -17,7 +17,9 @@ use suoja_helpdesk::users::Paging;
 use suoja_privacy::export::{Format, Options};
 use suoja_privacy::requests::{Kind, NewRequest, Subject};
 
-use super::agent::{CommentView, MAX_COMMENT, TicketItem, conversation, items, post_comment, read_composer, upload_files};
+use super::agent::{
+    CommentNav, CommentView, MAX_COMMENT, PageQuery, TicketItem, comment_window, conversation, items, page_number, post_comment, read_composer, upload_files,
+};
 use super::ctx::{Ctx, Fields};
 use super::{Chrome, Failure, FormErrors, check_text, form_id, format, render, render_status, see_other};
 use crate::AppState;
@@ -148,25 +150,22 @@ struct RequestPage {
     c: Chrome,
     t: TicketItem,
     comments: Vec<CommentView>,
+    nav: CommentNav,
     form_id: String,
     draft: String,
     errors: FormErrors,
 }
 
-async fn request_page(state: &AppState, ctx: &Ctx, id: i64, draft: String, errors: FormErrors, status: StatusCode) -> Result<Response, Failure> {
+async fn request_page(state: &AppState, ctx: &Ctx, id: i64, page: i64, draft: String, errors: FormErrors, status: StatusCode) -> Result<Response, Failure> {
     let scope = ctx.person()?;
     let t = state.helpdesk.get_ticket(&scope, TicketId(id)).await.map_err(|e| ctx.fail(e))?;
     // The service gives end users public comments only; internal notes never reach this page.
-    let comments = state
-        .helpdesk
-        .list_comments(&scope, t.id, None, false, None, 1000)
-        .await
-        .map_err(|e| ctx.fail(e))?
-        .comments;
+    let (comments, nav) = comment_window(state, ctx, &scope, t.id, page).await?;
     let page = RequestPage {
         c: Chrome::new(ctx, format!("#{}", t.id.0), "portal"),
         t: items(state, ctx, &scope, std::slice::from_ref(&t)).await?.remove(0),
         comments: conversation(state, ctx, &scope, &comments).await?,
+        nav,
         form_id: form_id(),
         draft,
         errors,
@@ -174,8 +173,8 @@ async fn request_page(state: &AppState, ctx: &Ctx, id: i64, draft: String, error
     Ok(render_status(ctx, status, &page))
 }
 
-async fn request(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> Result<Response, Failure> {
-    request_page(&state, &ctx, id, String::new(), FormErrors::default(), StatusCode::OK).await
+async fn request(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>, Query(q): Query<PageQuery>) -> Result<Response, Failure> {
+    request_page(&state, &ctx, id, page_number(&q), String::new(), FormErrors::default(), StatusCode::OK).await
 }
 
 async fn reply(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>, headers: HeaderMap, req: axum::extract::Request) -> Result<Response, Failure> {
@@ -189,7 +188,7 @@ async fn reply(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>, hea
     let mut errors = FormErrors::default();
     check_text(&mut errors, ctx.lang, "body", &body, form.files.is_empty(), MAX_COMMENT);
     if !errors.is_empty() {
-        return request_page(&state, &ctx, id, body, errors, StatusCode::UNPROCESSABLE_ENTITY).await;
+        return request_page(&state, &ctx, id, 1, body, errors, StatusCode::UNPROCESSABLE_ENTITY).await;
     }
     let fid = form.fields.get("form_id").to_string();
     let here = format!("/portal/requests/{id}");
@@ -199,7 +198,7 @@ async fn reply(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>, hea
     };
     match super::once(&state, &ctx, &scope, &fid, &here, &["body"], work).await? {
         Ok(to) => Ok(see_other(&to)),
-        Err(errors) => request_page(&state, &ctx, id, body, errors, StatusCode::UNPROCESSABLE_ENTITY).await,
+        Err(errors) => request_page(&state, &ctx, id, 1, body, errors, StatusCode::UNPROCESSABLE_ENTITY).await,
     }
 }
 

@@ -376,6 +376,65 @@ engine_test_clocked!(password_guessing_blocks_the_account_for_a_while, |app, clo
     assert_eq!(failures(&app).await, 0);
 });
 
+// A long conversation opens at its newest comments, with earlier ones a link away (a page past
+// the last shows the last); the portal pages the same way. With more agents than one list page
+// holds, the ticket's assignee is still the one selected, so saving the side panel keeps it.
+engine_test!(long_tickets_and_many_agents_keep_the_page_truthful, |app| async move {
+    let (person, _) = app.end_user_with_password("Pekka Pitkä", "pekka@example.fi").await;
+    let mut last_agent = 0;
+    for n in 0..101 {
+        last_agent = agent(&app, &format!("Agentti {n:03}"), &format!("agentti{n:03}@example.fi")).await;
+    }
+    let (s, v) = app
+        .post(
+            "/api/v2/tickets.json",
+            serde_json::json!({"ticket": {"subject": "Pitkä", "requester_id": person, "assignee_id": last_agent, "comment": {"body": "entry 0000"}}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let ticket = v["ticket"]["id"].as_i64().unwrap();
+    for n in 1..=104 {
+        let (s, v) = app
+            .put(
+                &format!("/api/v2/tickets/{ticket}.json"),
+                serde_json::json!({"ticket": {"comment": {"body": format!("entry {n:04}")}}}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+    }
+    let mut ag = Browser::new(&app);
+    ag.sign_in("agentti000@example.fi", PASSWORD).await;
+    let newest = ag.get(&format!("/agent/tickets/{ticket}")).await;
+    assert_eq!(newest.status, StatusCode::OK);
+    assert!(newest.body.contains("entry 0104") && newest.body.contains("entry 0005"), "the newest hundred");
+    assert!(!newest.body.contains("entry 0004"), "older ones wait on the next page");
+    assert!(newest.body.contains("Comments 6–105 of 105"), "{}", newest.body);
+    assert!(newest.body.contains(&format!("href=\"/agent/tickets/{ticket}?page=2#comment-pages\"")));
+    let earlier = ag.get(&format!("/agent/tickets/{ticket}?page=2")).await;
+    assert!(earlier.body.contains("entry 0000") && earlier.body.contains("entry 0004") && !earlier.body.contains("entry 0005"));
+    assert!(earlier.body.contains("Comments 1–5 of 105"));
+    assert!(
+        ag.get(&format!("/agent/tickets/{ticket}?page=99")).await.body.contains("Comments 1–5 of 105"),
+        "past the last is the last"
+    );
+    assert!(
+        ag.get(&format!("/agent/tickets/{ticket}?page=x")).await.body.contains("entry 0104"),
+        "a bad page number is the first"
+    );
+
+    // The assignee, past the first hundred agents, is selected.
+    assert!(
+        newest.body.contains(&format!("<option value=\"{last_agent}\" selected>Agentti 100</option>")),
+        "the assignee is not the selected option"
+    );
+    let mut user = Browser::new(&app);
+    user.sign_in("pekka@example.fi", PASSWORD).await;
+    let mine = user.get(&format!("/portal/requests/{ticket}")).await;
+    assert!(mine.body.contains("entry 0104") && !mine.body.contains("entry 0004"));
+    let older = user.get(&format!("/portal/requests/{ticket}?page=2")).await;
+    assert!(older.body.contains("entry 0000") && older.body.contains("Comments 1–5 of 105"));
+});
+
 engine_test!(sign_in_links_work_once, |app| async move {
     let (person, _) = app.end_user_with_password("Lotta Linkki", "lotta@example.fi").await;
     let mut b = Browser::new(&app);
