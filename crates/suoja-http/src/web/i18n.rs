@@ -405,26 +405,11 @@ mod tests {
 
     #[test]
     fn every_table_of_the_data_map_and_line_of_a_plan_has_a_label() {
-        let plan_lines = [
-            "profile",
-            "keys",
-            "tickets",
-            "tickets.comments",
-            "tickets.attachments",
-            "tickets.collaborator_links",
-            "collaborator_links",
-            "unassigned_tickets",
-            "tombstoned_comments",
-            "deleted_comments",
-            "attachments",
-            "redacted_comments",
-            "redacted_organizations",
-        ];
         let empty_plan: Vec<String> = suoja_privacy::erasure::Plan::default().counts().into_keys().collect();
         let names = suoja_privacy::datamap::TABLES
             .iter()
             .map(|t| t.name.to_string())
-            .chain(plan_lines.iter().map(|s| s.to_string()))
+            .chain(suoja_privacy::erasure::plan::PLAN_LINES.iter().map(|s| s.to_string()))
             .chain(empty_plan);
         let missing: Vec<String> = names.filter(|n| !EN.contains_key(&format!("data.{n}"))).collect();
         assert!(missing.is_empty(), "no label in locales/*.toml [data]: {missing:?}");

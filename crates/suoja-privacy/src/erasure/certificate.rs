@@ -6,6 +6,7 @@
 use serde_json::{Value, json};
 use suoja_core::{Scope, Timestamp};
 
+use super::plan::PLAN_LINES;
 use super::run;
 use crate::{Privacy, PrivacyError, Result, require_privacy};
 
@@ -34,25 +35,9 @@ fn category_name(key: &str) -> String {
     }
 }
 
-/// The order categories are listed in: the person first, then their requests, then the rest.
-const ORDER: &[&str] = &[
-    "profile",
-    "keys",
-    "tickets",
-    "tickets.comments",
-    "tickets.attachments",
-    "tickets.collaborator_links",
-    "tombstoned_comments",
-    "deleted_comments",
-    "attachments",
-    "collaborator_links",
-    "redacted_comments",
-    "redacted_organizations",
-    "unassigned_tickets",
-];
-
+/// Lines of the plan first, in their order; the data map's tables after them.
 fn rank(key: &str) -> usize {
-    ORDER.iter().position(|k| *k == key).unwrap_or(ORDER.len())
+    PLAN_LINES.iter().position(|k| *k == key).unwrap_or(PLAN_LINES.len())
 }
 
 impl Privacy {

@@ -39,6 +39,24 @@ pub struct Held {
     pub tickets: Vec<i64>,
 }
 
+/// The lines of [`Plan::counts`] besides the data map's tables, in the order they are listed:
+/// the person first, then their tickets, then what changes elsewhere.
+pub const PLAN_LINES: &[&str] = &[
+    "profile",
+    "keys",
+    "tickets",
+    "tickets.comments",
+    "tickets.attachments",
+    "tickets.collaborator_links",
+    "tombstoned_comments",
+    "deleted_comments",
+    "attachments",
+    "collaborator_links",
+    "redacted_comments",
+    "redacted_organizations",
+    "unassigned_tickets",
+];
+
 /// The plan of one pass.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Plan {
