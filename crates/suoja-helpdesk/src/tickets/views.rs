@@ -4,7 +4,7 @@
 use suoja_core::{Scope, Timestamp};
 use suoja_store::tickets::{TicketFilter, TicketSort};
 
-use crate::tickets::read::TicketPage;
+use crate::model::Ticket;
 use crate::{Helpdesk, Result};
 
 /// A queue of the agent workspace.
@@ -66,8 +66,9 @@ impl View {
 }
 
 impl Helpdesk {
-    /// One page of a view (staff), newest change first; the total is in [`Self::view_counts`].
-    pub async fn ticket_view(&self, scope: &Scope, view: View, limit: i64, offset: i64) -> Result<TicketPage> {
+    /// One page of a view (staff), newest change first, and whether more follow; the view's
+    /// total is in [`Self::view_counts`].
+    pub async fn ticket_view(&self, scope: &Scope, view: View, limit: i64, offset: i64) -> Result<(Vec<Ticket>, bool)> {
         crate::require_staff(scope)?;
         let f = view.filter(scope, self.now());
         let mut c = self.db.read().await?;
@@ -76,12 +77,12 @@ impl Helpdesk {
         rows.truncate(limit.max(0) as usize);
         self.consulted(scope, &rows.iter().map(|r| r.requester_id).collect::<Vec<_>>(), "ticket.listed", "support");
         let tickets = self.open_tickets(&mut c, scope.tenant, &rows).await?;
-        Ok(TicketPage { tickets, count: 0, has_more })
+        Ok((tickets, has_more))
     }
 
     /// A person's latest tickets, newest change first, without a total (staff; the ticket
     /// page's side panel).
-    pub async fn latest_tickets_of(&self, scope: &Scope, requester: suoja_core::UserId, limit: i64) -> Result<Vec<crate::model::Ticket>> {
+    pub async fn latest_tickets_of(&self, scope: &Scope, requester: suoja_core::UserId, limit: i64) -> Result<Vec<Ticket>> {
         crate::require_staff(scope)?;
         let f = TicketFilter {
             requester: Some(requester),

@@ -125,7 +125,7 @@ async fn view(State(state): State<AppState>, ctx: Ctx, Path(slug): Path<String>,
     let v = View::from_slug(&slug).ok_or_else(|| ctx.fail(crate::ApiError::NotFound))?;
     let page = page_number(&q);
     let counts = state.helpdesk.view_counts(&scope).await.map_err(|e| ctx.fail(e))?;
-    let list = state.helpdesk.ticket_view(&scope, v, 50, (page - 1) * 50).await.map_err(|e| ctx.fail(e))?;
+    let (tickets, has_more) = state.helpdesk.ticket_view(&scope, v, 50, (page - 1) * 50).await.map_err(|e| ctx.fail(e))?;
     let views = counts
         .iter()
         .map(|(w, n)| (w.slug(), ctx.t(&format!("views.{}", w.slug())), *n, *w == v))
@@ -133,9 +133,9 @@ async fn view(State(state): State<AppState>, ctx: Ctx, Path(slug): Path<String>,
     let p = ViewPage {
         c: Chrome::new(&ctx, ctx.t(&format!("views.{}", v.slug())), "agent"),
         views,
-        tickets: items(&state, &ctx, &scope, &list.tickets).await?,
+        tickets: items(&state, &ctx, &scope, &tickets).await?,
         page,
-        has_more: list.has_more,
+        has_more,
         slug: v.slug(),
     };
     Ok(render(&ctx, &p))

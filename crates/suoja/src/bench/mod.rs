@@ -386,36 +386,29 @@ async fn run_engine(engine: &str, pg: Option<&str>, args: &BenchArgs, baseline_c
 }
 
 /// Runs the suite and writes the report.
+/// Runs SQLite (and PostgreSQL when `pg` is given) and rewrites one section of the report,
+/// keeping the rest of the file.
+async fn write_section(args: &BenchArgs, pg: Option<&str>, name: &str, render: fn(&str, &BenchArgs, &[EngineResult]) -> String) -> anyhow::Result<()> {
+    let mut results = vec![run_engine("sqlite", None, args, &[]).await?];
+    if let Some(pg) = pg {
+        results.push(run_engine("postgres", Some(pg), args, &[]).await?);
+    }
+    let old = std::fs::read_to_string(&args.out).unwrap_or_default();
+    let text = render(&old, args, &results);
+    std::fs::write(&args.out, text).with_context(|| format!("writing {}", args.out.display()))?;
+    println!("wrote the {name} section of {}", args.out.display());
+    Ok(())
+}
+
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     if args.backup_only {
-        let results = vec![run_engine("sqlite", None, &args, &[]).await?];
-        let old = std::fs::read_to_string(&args.out).unwrap_or_default();
-        let text = report::with_backup_section(&old, &args, &results);
-        std::fs::write(&args.out, text).with_context(|| format!("writing {}", args.out.display()))?;
-        println!("wrote the backup section of {}", args.out.display());
-        return Ok(());
+        return write_section(&args, None, "backup", report::with_backup_section).await;
     }
     if args.web_only {
-        let mut results = vec![run_engine("sqlite", None, &args, &[]).await?];
-        if let Some(pg) = &args.pg {
-            results.push(run_engine("postgres", Some(pg), &args, &[]).await?);
-        }
-        let old = std::fs::read_to_string(&args.out).unwrap_or_default();
-        let text = report::with_web_section(&old, &args, &results);
-        std::fs::write(&args.out, text).with_context(|| format!("writing {}", args.out.display()))?;
-        println!("wrote the web pages section of {}", args.out.display());
-        return Ok(());
+        return write_section(&args, args.pg.as_deref(), "web pages", report::with_web_section).await;
     }
     if args.erasure_only {
-        let mut results = vec![run_engine("sqlite", None, &args, &[]).await?];
-        if let Some(pg) = &args.pg {
-            results.push(run_engine("postgres", Some(pg), &args, &[]).await?);
-        }
-        let old = std::fs::read_to_string(&args.out).unwrap_or_default();
-        let text = report::with_erasure_section(&old, &args, &results);
-        std::fs::write(&args.out, text).with_context(|| format!("writing {}", args.out.display()))?;
-        println!("wrote the erasure section of {}", args.out.display());
-        return Ok(());
+        return write_section(&args, args.pg.as_deref(), "erasure", report::with_erasure_section).await;
     }
     println!("baseline: bare axum handler inserting one ticket-sized row into SQLite (WAL, synchronous=NORMAL, secure_delete=ON, one writer)");
     let baseline = baseline::measure(args.secs).await?;

@@ -158,6 +158,17 @@ fn erasure_table(e: &super::erasure::ErasureFigures) -> String {
     s
 }
 
+/// `old` with the section between `start` and `end` replaced by `section` (which begins with
+/// `start`), or `section` added at the end when `old` has none.
+fn splice(old: &str, start: &str, end: &str, mut section: String) -> String {
+    section.push_str(end);
+    section.push('\n');
+    match (old.find(start), old.find(end)) {
+        (Some(a), Some(b)) if b > a => format!("{}{}{}", &old[..a], section, old[b + end.len()..].trim_start_matches('\n')),
+        _ => format!("{}\n{}", old.trim_end(), section),
+    }
+}
+
 const ERASURE_START: &str = "<!-- erasure-at-scale:start -->";
 const ERASURE_END: &str = "<!-- erasure-at-scale:end -->";
 
@@ -175,12 +186,7 @@ pub fn with_erasure_section(old: &str, args: &BenchArgs, results: &[EngineResult
             section.push_str(&erasure_table(e));
         }
     }
-    section.push_str(ERASURE_END);
-    section.push('\n');
-    match (old.find(ERASURE_START), old.find(ERASURE_END)) {
-        (Some(a), Some(b)) if b > a => format!("{}{}{}", &old[..a], section, old[b + ERASURE_END.len()..].trim_start_matches('\n')),
-        _ => format!("{}\n{}", old.trim_end(), section),
-    }
+    splice(old, ERASURE_START, ERASURE_END, section)
 }
 
 const BACKUP_START: &str = "<!-- backup-at-scale:start -->";
@@ -239,12 +245,7 @@ pub fn with_backup_section(old: &str, args: &BenchArgs, results: &[EngineResult]
             section.push_str(&backup_table(b));
         }
     }
-    section.push_str(BACKUP_END);
-    section.push('\n');
-    match (old.find(BACKUP_START), old.find(BACKUP_END)) {
-        (Some(a), Some(b)) if b > a => format!("{}{}{}", &old[..a], section, old[b + BACKUP_END.len()..].trim_start_matches('\n')),
-        _ => format!("{}\n{}", old.trim_end(), section),
-    }
+    splice(old, BACKUP_START, BACKUP_END, section)
 }
 
 const WEB_START: &str = "<!-- web-pages:start -->";
@@ -295,12 +296,7 @@ pub fn with_web_section(old: &str, args: &BenchArgs, results: &[EngineResult]) -
          (44 and 66 ms) were mostly autovacuum working through the freshly seeded tables on the same two cores, hence the \
          `VACUUM ANALYZE` before timing.\n",
     );
-    section.push_str(WEB_END);
-    section.push('\n');
-    match (old.find(WEB_START), old.find(WEB_END)) {
-        (Some(a), Some(b)) if b > a => format!("{}{}{}", &old[..a], section, old[b + WEB_END.len()..].trim_start_matches('\n')),
-        _ => format!("{}\n{}", old.trim_end(), section),
-    }
+    splice(old, WEB_START, WEB_END, section)
 }
 
 const NOTES: &str = "
