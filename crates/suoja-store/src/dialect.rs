@@ -32,7 +32,7 @@ pub async fn vacuum_table(db: &Db, table: &str) -> Result<bool> {
     if db.engine() != Engine::Postgres || !table.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
         return Ok(true);
     }
-    let clear = wait_for_older_transactions(db, table, 20).await?;
+    let clear = wait_for_older_transactions(db, table, std::time::Duration::from_secs(5)).await?;
     db.write_pool().execute(sqlx::AssertSqlSafe(format!("VACUUM {table}"))).await?;
     Ok(clear)
 }
@@ -75,35 +75,52 @@ pub async fn drop_samples(db: &Db) -> Result<()> {
     Ok(())
 }
 
-/// A backend of `pg_stat_activity` whose snapshot or transaction id is not newer than the
-/// transaction id `$1`: what keeps a row version deleted before `$1` from being removed.
-const HOLDS_HORIZON: &str = "((backend_xmin IS NOT NULL AND age(backend_xmin) >= age($1::text::xid)) \
+/// What keeps a row version deleted before the transaction id `$1` in this database's files:
+/// a backend of this database whose snapshot is not newer than `$1`, or a backend of *any*
+/// database of the server whose transaction id is not newer (a snapshot taken meanwhile in this
+/// database — the vacuum's own included — counts that transaction as running, so its horizon
+/// stays behind it), or a prepared transaction as old. Counts them.
+const OLDER_TRANSACTIONS: &str = "SELECT (SELECT COUNT(*) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND (\
+     ((datname = current_database() OR datname IS NULL) AND backend_xmin IS NOT NULL AND age(backend_xmin) >= age($1::text::xid)) \
+     OR (backend_xid IS NOT NULL AND age(backend_xid) >= age($1::text::xid)))) \
+     + (SELECT COUNT(*) FROM pg_prepared_xacts WHERE age(transaction) >= age($1::text::xid))";
+
+/// The same backends as [`OLDER_TRANSACTIONS`], by kind, state and whether they are in this
+/// database (never their queries).
+const OLDER_HOLDERS: &str = "SELECT COALESCE(backend_type, ''), COALESCE(state, ''), COALESCE(datname = current_database(), false) \
+     FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND (\
+     ((datname = current_database() OR datname IS NULL) AND backend_xmin IS NOT NULL AND age(backend_xmin) >= age($1::text::xid)) \
      OR (backend_xid IS NOT NULL AND age(backend_xid) >= age($1::text::xid)))";
 
-/// PostgreSQL: waits (polling every 250 ms, at most `rounds` times) until no other transaction
-/// of the database began before now. A deleted row version stays in the table's files — through
-/// `VACUUM`, and copied by `VACUUM FULL` — while a transaction that might still see it is open:
-/// one with an older snapshot (an autovacuum `ANALYZE`, a long read) or one that began before and
-/// has written something (between statements, READ COMMITTED holds no snapshot and
-/// `backend_xmin` is empty, but its transaction id alone holds the horizon back). Autovacuum
-/// workers holding an old snapshot are interrupted after two seconds (PostgreSQL does so itself
-/// on a lock conflict, and they run again later; needs superuser or
-/// `pg_signal_autovacuum_worker`, otherwise we wait). Returns whether none was left; if some
-/// was, logs their kinds and states (never their queries).
-async fn wait_for_older_transactions(db: &Db, table: &str, rounds: u32) -> Result<bool> {
+/// PostgreSQL: waits (polling, at most `wait`) until no transaction that
+/// began before now can still hold back what a vacuum of this database removes. A deleted row
+/// version stays in the table's files — through `VACUUM`, and copied by `VACUUM FULL` — while
+/// a transaction that might still see it is open: one of this database with an older snapshot
+/// (an autovacuum `ANALYZE`, a long read), or one that began before and has written something,
+/// in this database or any other of the server (between statements, READ COMMITTED holds no
+/// snapshot and `backend_xmin` is empty, but its transaction id alone holds the horizon back,
+/// here through every snapshot taken while it runs). Other roles' sessions show their ids only
+/// to a role with `pg_read_all_stats`. Autovacuum workers of this database holding an old
+/// snapshot are interrupted after two seconds (PostgreSQL does so itself on a lock conflict, and
+/// they run again later; needs superuser or `pg_signal_autovacuum_worker`, otherwise we wait).
+/// Returns whether none was left; if some was, logs their kinds and states.
+async fn wait_for_older_transactions(db: &Db, table: &str, wait: std::time::Duration) -> Result<bool> {
     let now: i64 = sqlx::query_scalar("SELECT txid_current()").fetch_one(db.write_pool()).await?;
     let horizon = (now % (1_i64 << 32)).to_string();
-    for round in 0..rounds {
-        let older: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-            "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND {HOLDS_HORIZON}"
-        )))
-        .bind(horizon.clone())
-        .fetch_one(db.write_pool())
-        .await?;
+    let started = std::time::Instant::now();
+    // Short polls first: on a busy server some write is nearly always in flight for a moment.
+    let mut pause = std::time::Duration::from_millis(10);
+    let mut next_cancel = std::time::Duration::from_secs(2);
+    loop {
+        let older: i64 = sqlx::query_scalar(OLDER_TRANSACTIONS).bind(horizon.clone()).fetch_one(db.write_pool()).await?;
         if older == 0 {
             return Ok(true);
         }
-        if round % 8 == 7 {
+        if started.elapsed() >= wait {
+            break;
+        }
+        if started.elapsed() >= next_cancel {
+            next_cancel += std::time::Duration::from_secs(2);
             let _ = sqlx::query(
                 "SELECT CAST(pg_cancel_backend(pid) AS TEXT) FROM pg_stat_activity WHERE datname = current_database() \
                  AND backend_type = 'autovacuum worker' AND backend_xmin IS NOT NULL AND age(backend_xmin) >= age($1::text::xid)",
@@ -112,16 +129,10 @@ async fn wait_for_older_transactions(db: &Db, table: &str, rounds: u32) -> Resul
             .fetch_all(db.write_pool())
             .await;
         }
-        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(std::time::Duration::from_millis(250));
     }
-    let holders: Vec<(String, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT COALESCE(backend_type, ''), COALESCE(state, '') FROM pg_stat_activity WHERE datname = current_database() \
-         AND pid <> pg_backend_pid() AND {HOLDS_HORIZON}"
-    )))
-    .bind(horizon)
-    .fetch_all(db.write_pool())
-    .await
-    .unwrap_or_default();
+    let holders: Vec<(String, String, bool)> = sqlx::query_as(OLDER_HOLDERS).bind(horizon).fetch_all(db.write_pool()).await.unwrap_or_default();
     tracing::warn!(table, holders = ?holders, "older transactions outlived the wait before vacuuming; deleted row versions may stay until the next vacuum");
     Ok(false)
 }
@@ -136,7 +147,7 @@ pub async fn rewrite_table(db: &Db, table: &str) -> Result<bool> {
     if db.engine() != Engine::Postgres || !table.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
         return Ok(true);
     }
-    let clear = wait_for_older_transactions(db, table, 80).await?;
+    let clear = wait_for_older_transactions(db, table, std::time::Duration::from_secs(20)).await?;
     db.write_pool().execute(sqlx::AssertSqlSafe(format!("VACUUM FULL {table}"))).await?;
     Ok(clear)
 }

@@ -15,7 +15,7 @@ use serde_json::json;
 use suoja_privacy::scan::{Canary, scan};
 
 use crate::harness::{Engine, TempDir, TestApp, pg_url};
-use crate::privacy_erasure::{surfaces, world};
+use crate::privacy_erasure::{described, surfaces, world};
 
 fn run_ok(out: &std::process::Output, what: &str) -> String {
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
@@ -261,11 +261,7 @@ async fn backup_erase_restore(engine: Engine) {
     places.push(root.clone());
     let a: Vec<Canary> = w.a.canaries.iter().enumerate().map(|(i, v)| Canary::text(format!("a{i}"), v.clone())).collect();
     let report = scan(&places, &a).unwrap();
-    assert!(
-        report.hits.is_empty(),
-        "{:?}",
-        report.hits.iter().map(|h| (&h.canary, &h.path, &h.encoding)).collect::<Vec<_>>()
-    );
+    assert!(report.hits.is_empty(), "{:#?}", described(&app, &report).await);
     let (_, v) = app.get(&format!("/api/v2/users/{}.json", w.b.id)).await;
     assert_eq!(v["user"]["email"], w.b.email.as_str());
 }

@@ -202,6 +202,44 @@ pub(crate) async fn surfaces(app: &TestApp) -> Vec<PathBuf> {
     out
 }
 
+/// A scan's hits as lines for a failure message: value, offset, file and encoding, and on
+/// PostgreSQL the relation a file of this app's database belongs to.
+pub(crate) async fn described(app: &TestApp, report: &suoja_privacy::scan::Report) -> Vec<String> {
+    let mut out = Vec::new();
+    for h in &report.hits {
+        let mut line = format!("{} at {} in {} ({})", h.canary, h.offset, h.path.display(), h.encoding);
+        if app.engine == Engine::Postgres {
+            let node = h
+                .path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.split(['.', '_']).next())
+                .and_then(|n| n.parse::<i64>().ok());
+            let db_oid = h
+                .path
+                .parent()
+                .and_then(|p| p.file_name())
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.parse::<i64>().ok());
+            if let (Some(node), Some(db_oid)) = (node, db_oid) {
+                let rel: Option<String> = sqlx::query_scalar(
+                    "SELECT pg_filenode_relation(0, CAST($1::text AS oid))::regclass::text FROM pg_database \
+                     WHERE datname = current_database() AND oid = CAST($2::text AS oid)",
+                )
+                .bind(node.to_string())
+                .bind(db_oid.to_string())
+                .fetch_optional(app.helpdesk().db().write_pool())
+                .await
+                .ok()
+                .flatten();
+                line.push_str(&format!(" = {}", rel.unwrap_or_else(|| "no relation of this database now".into())));
+            }
+        }
+        out.push(line);
+    }
+    out
+}
+
 fn text_canaries(p: &Person) -> Vec<Canary> {
     p.canaries.iter().enumerate().map(|(i, v)| Canary::text(format!("{i}"), v.clone())).collect()
 }
@@ -375,13 +413,7 @@ engine_test!(erasure_reaches_every_copy_and_nothing_else, |app| async move {
     );
     let paths = surfaces(&app).await;
     let after = scan(&paths, &text_canaries(a)).unwrap();
-    let show = |r: &suoja_privacy::scan::Report| -> Vec<String> {
-        r.hits
-            .iter()
-            .map(|h| format!("{} at {} in {} ({})", h.canary, h.offset, h.path.display(), h.encoding))
-            .collect()
-    };
-    assert!(after.hits.is_empty(), "after erasure, files still hold A: {:#?}", show(&after));
+    assert!(after.hits.is_empty(), "after erasure, files still hold A: {:#?}", described(&app, &after).await);
     assert!(
         after.files > 3 && after.bytes > 100_000,
         "the scan read the data directory: {} files",
@@ -397,7 +429,7 @@ engine_test!(erasure_reaches_every_copy_and_nothing_else, |app| async move {
         .iter()
         .filter(|h| app.engine == Engine::Sqlite || h.canary != "e-mail blind index" || h.path.to_string_lossy().contains("pg_wal"))
         .collect();
-    assert!(residual.is_empty(), "key material of A remains: {:#?}", show(&after));
+    assert!(residual.is_empty(), "key material of A remains: {:#?}", described(&app, &after).await);
     // The same scan still finds B's blind-index hash: the 0 above is not blindness.
     let kept = scan(&surfaces(&app).await, &key_canaries(&app, w.b.id).await).unwrap();
     assert!(!kept.hits.is_empty(), "B's key material is on disk and the scan finds it");
@@ -408,37 +440,57 @@ async fn erase(app: &TestApp, who: &Tenant, id: i64) -> (StatusCode, Value) {
         .await
 }
 
+/// A transaction opened before what follows, ended by [`while_open`].
+enum Older {
+    /// In the app's own database (SQLite: an open read).
+    Here(suoja_store::Conn),
+    /// In another database of the same PostgreSQL server.
+    Elsewhere(sqlx::AnyConnection),
+}
+
+impl Older {
+    fn conn(&mut self) -> &mut sqlx::AnyConnection {
+        match self {
+            Older::Here(c) => c,
+            Older::Elsewhere(c) => c,
+        }
+    }
+}
+
 /// Opens a transaction older than what follows: on PostgreSQL one with a transaction id and,
-/// between statements, no snapshot (checked); on SQLite an open read.
-async fn older_transaction(app: &TestApp) -> suoja_store::Conn {
+/// between statements, no snapshot (checked), in the app's database or (`elsewhere`) in the
+/// server's administrative database; on SQLite an open read.
+async fn older_transaction(app: &TestApp, elsewhere: bool) -> Older {
+    use sqlx::Connection as _;
     let db = app.helpdesk().db();
     let pg = app.engine == Engine::Postgres;
-    let mut older = if pg {
-        db.write_pool().acquire().await.unwrap()
-    } else {
-        db.read().await.unwrap()
+    let mut older = match (pg, elsewhere) {
+        (true, true) => Older::Elsewhere(sqlx::AnyConnection::connect(&crate::harness::pg_url().unwrap()).await.unwrap()),
+        (true, false) => Older::Here(db.write_pool().acquire().await.unwrap()),
+        (false, _) => Older::Here(db.read().await.unwrap()),
     };
-    sqlx::query("BEGIN").execute(&mut *older).await.unwrap();
+    sqlx::query("BEGIN").execute(older.conn()).await.unwrap();
     if pg {
-        let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()").fetch_one(&mut *older).await.unwrap();
-        let _: i64 = sqlx::query_scalar("SELECT txid_current()").fetch_one(&mut *older).await.unwrap();
-        let (xmin, xid): (Option<String>, Option<String>) = sqlx::query_as("SELECT backend_xmin::text, backend_xid::text FROM pg_stat_activity WHERE pid = $1")
-            .bind(pid)
-            .fetch_one(db.write_pool())
-            .await
-            .unwrap();
+        let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()").fetch_one(older.conn()).await.unwrap();
+        let _: i64 = sqlx::query_scalar("SELECT txid_current()").fetch_one(older.conn()).await.unwrap();
+        let (xmin, xid, same): (Option<String>, Option<String>, bool) =
+            sqlx::query_as("SELECT backend_xmin::text, backend_xid::text, datname = current_database() FROM pg_stat_activity WHERE pid = $1")
+                .bind(pid)
+                .fetch_one(db.write_pool())
+                .await
+                .unwrap();
         assert!(
-            xmin.is_none() && xid.is_some(),
-            "the case under test: an id without a snapshot ({xmin:?}, {xid:?})"
+            xmin.is_none() && xid.is_some() && same != elsewhere,
+            "the case under test: an id without a snapshot, elsewhere: {elsewhere} ({xmin:?}, {xid:?}, same database: {same})"
         );
     } else {
-        let _: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM organizations").fetch_one(&mut *older).await.unwrap();
+        let _: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM organizations").fetch_one(older.conn()).await.unwrap();
     }
     older
 }
 
 /// Runs `work` while `older` stays open for 1.5 s more; returns its answer and how long it took.
-async fn while_open<F>(mut older: suoja_store::Conn, work: F) -> (bool, std::time::Duration)
+async fn while_open<F>(mut older: Older, work: F) -> (bool, std::time::Duration)
 where
     F: std::future::Future<Output = suoja_store::Result<bool>> + Send + 'static,
 {
@@ -448,53 +500,66 @@ where
         (clear, started.elapsed())
     });
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
-    sqlx::query("COMMIT").execute(&mut *older).await.unwrap();
+    sqlx::query("COMMIT").execute(older.conn()).await.unwrap();
     task.await.unwrap()
 }
 
 // The organisations table is rewritten so an organisation's old plain text leaves the files.
 // A transaction that began before the change and has written something holds back what the
 // rewrite may drop even while it holds no snapshot (READ COMMITTED, between statements): the
-// rewrite waits for it, and the old text is not copied into the new files. The plain vacuum
-// after a redaction or an erasure waits the same way.
+// rewrite waits for it, and the old text is not copied into the new files. On PostgreSQL the
+// same holds for such a transaction in another database of the server (every snapshot taken
+// meanwhile, the rewrite's own too, counts it as running). The plain vacuum after a redaction
+// or an erasure waits the same way.
 engine_test!(a_rewrite_waits_for_older_transactions_and_keeps_no_old_text, |app| async move {
-    let tag = suoja_core::random::hex_id();
-    let canary = format!("billing-{}@example.fi", tag.get(..12).unwrap_or("0"));
-    let (s, v) = app
-        .post(
-            "/api/v2/organizations.json",
-            json!({"organization": {"name": format!("Rewrite Oy {tag}"), "notes": format!("Billing contact: {canary}")}}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{v}");
-    let org = v["organization"]["id"].as_i64().unwrap();
     let db = app.helpdesk().db().clone();
     let pg = app.engine == Engine::Postgres;
     let waited = std::time::Duration::from_millis(1400);
+    for elsewhere in if pg { vec![false, true] } else { vec![false] } {
+        let tag = suoja_core::random::hex_id();
+        let canary = format!("billing-{}@example.fi", tag.get(..12).unwrap_or("0"));
+        let (s, v) = app
+            .post(
+                "/api/v2/organizations.json",
+                json!({"organization": {"name": format!("Rewrite Oy {tag}"), "notes": format!("Billing contact: {canary}")}}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        let org = v["organization"]["id"].as_i64().unwrap();
 
-    let older = older_transaction(&app).await;
-    let (s, v) = app
-        .put(
-            &format!("/api/v2/organizations/{org}.json"),
-            json!({"organization": {"notes": "Billing contact: [redacted]"}}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{v}");
-    let d = db.clone();
-    let (clear, took) = while_open(older, async move { suoja_store::dialect::rewrite_table(&d, "organizations").await }).await;
-    assert!(clear, "the older transaction ended within the wait");
-    assert!(!pg || took >= waited, "the rewrite waited for the older transaction: {took:?}");
-    assert!(suoja_store::dialect::retire_wal(&db).await.unwrap());
-    let hits = scan(&surfaces(&app).await, &[Canary::text("notes", canary.clone())]).unwrap();
-    let paths: Vec<_> = hits.hits.iter().map(|h| h.path.display().to_string()).collect();
-    assert!(hits.hits.is_empty(), "the old notes survived the rewrite: {paths:?}");
-    assert!(hits.files > 3, "the scan read the data directory");
+        let older = older_transaction(&app, elsewhere).await;
+        let (s, v) = app
+            .put(
+                &format!("/api/v2/organizations/{org}.json"),
+                json!({"organization": {"notes": "Billing contact: [redacted]"}}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let d = db.clone();
+        let (clear, took) = while_open(older, async move { suoja_store::dialect::rewrite_table(&d, "organizations").await }).await;
+        assert!(clear, "the older transaction ended within the wait (elsewhere: {elsewhere})");
+        assert!(suoja_store::dialect::retire_wal(&db).await.unwrap());
+        let hits = scan(&surfaces(&app).await, &[Canary::text("notes", canary.clone())]).unwrap();
+        assert!(
+            hits.hits.is_empty(),
+            "the old notes survived the rewrite (elsewhere: {elsewhere}): {:?}",
+            described(&app, &hits).await
+        );
+        assert!(hits.files > 3, "the scan read the data directory");
+        assert!(
+            !pg || took >= waited,
+            "the rewrite waited for the older transaction (elsewhere: {elsewhere}): {took:?}"
+        );
 
-    let older = older_transaction(&app).await;
-    let d = db.clone();
-    let (clear, took) = while_open(older, async move { suoja_store::dialect::vacuum_table(&d, "organizations").await }).await;
-    assert!(clear, "the older transaction ended within the wait");
-    assert!(!pg || took >= waited, "the vacuum waited for the older transaction: {took:?}");
+        let older = older_transaction(&app, elsewhere).await;
+        let d = db.clone();
+        let (clear, took) = while_open(older, async move { suoja_store::dialect::vacuum_table(&d, "organizations").await }).await;
+        assert!(clear, "the older transaction ended within the wait (elsewhere: {elsewhere})");
+        assert!(
+            !pg || took >= waited,
+            "the vacuum waited for the older transaction (elsewhere: {elsewhere}): {took:?}"
+        );
+    }
 });
 
 engine_test!(erasure_edge_cases_each_have_a_clear_outcome, |app| async move {

@@ -261,11 +261,7 @@ engine_test!(redaction_is_irreversible_everywhere, |app| async move {
     let mut canaries: Vec<Canary> = w.redacted().into_iter().map(|x| Canary::text("redacted", x.clone())).collect();
     canaries.extend(old_cipher);
     let report = scan(&surfaces(&app).await, &canaries).unwrap();
-    assert!(
-        report.hits.is_empty(),
-        "{:?}",
-        report.hits.iter().map(|h| (&h.canary, &h.path, &h.encoding)).collect::<Vec<_>>()
-    );
+    assert!(report.hits.is_empty(), "{:#?}", crate::privacy_erasure::described(&app, &report).await);
 });
 
 engine_test!(redaction_refuses_bad_input_and_changes_nothing, |app| async move {
