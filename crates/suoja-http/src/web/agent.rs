@@ -549,7 +549,22 @@ async fn update_ticket(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i
     Ok(see_other(&format!("/agent/tickets/{id}?done=ticket_updated")))
 }
 
-async fn redact_text(State(state): State<AppState>, ctx: Ctx, Path((id, cid)): Path<(i64, i64)>, headers: HeaderMap, body: Bytes) -> Result<Response, Failure> {
+/// Where to go back to after a change to comment `cid` of ticket `id`: the page of the
+/// conversation it was made on, at the comment.
+fn back_to_comment(id: i64, q: &PageQuery, done: &str, cid: i64) -> Response {
+    let page = page_number(q);
+    let page = if page > 1 { format!("&page={page}") } else { String::new() };
+    see_other(&format!("/agent/tickets/{id}?done={done}{page}#comment-{cid}"))
+}
+
+async fn redact_text(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path((id, cid)): Path<(i64, i64)>,
+    Query(q): Query<PageQuery>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Failure> {
     let f = Fields::read(&ctx, &headers, &body)?;
     let scope = ctx.staff()?;
     let text = Personal::new(f.get("text").to_string());
@@ -558,13 +573,14 @@ async fn redact_text(State(state): State<AppState>, ctx: Ctx, Path((id, cid)): P
         .redact_comment_text(&scope, TicketId(id), CommentId(cid), &text)
         .await
         .map_err(|e| ctx.fail(e))?;
-    Ok(see_other(&format!("/agent/tickets/{id}?done=redacted#comment-{cid}")))
+    Ok(back_to_comment(id, &q, "redacted", cid))
 }
 
 async fn redact_file(
     State(state): State<AppState>,
     ctx: Ctx,
     Path((id, cid, aid)): Path<(i64, i64, i64)>,
+    Query(q): Query<PageQuery>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, Failure> {
@@ -575,7 +591,7 @@ async fn redact_file(
         .redact_attachment(&scope, TicketId(id), CommentId(cid), AttachmentId(aid))
         .await
         .map_err(|e| ctx.fail(e))?;
-    Ok(see_other(&format!("/agent/tickets/{id}?done=file_removed#comment-{cid}")))
+    Ok(back_to_comment(id, &q, "file_removed", cid))
 }
 
 /// A file, for anyone who may see its ticket: always as a download, never rendered in the page.

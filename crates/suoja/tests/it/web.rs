@@ -433,6 +433,18 @@ engine_test!(long_tickets_and_many_agents_keep_the_page_truthful, |app| async mo
     assert!(mine.body.contains("entry 0104") && !mine.body.contains("entry 0004"));
     let older = user.get(&format!("/portal/requests/{ticket}?page=2")).await;
     assert!(older.body.contains("entry 0000") && older.body.contains("Comments 1–5 of 105"));
+
+    // Redacting on an earlier page leads back to that page, at the comment.
+    let (_, v) = app.get(&format!("/api/v2/tickets/{ticket}/comments.json")).await;
+    let cid = v["comments"].as_array().unwrap().iter().find(|c| c["body"] == "entry 0002").unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let action = format!("/agent/tickets/{ticket}/comments/{cid}/redact?page=2");
+    assert!(earlier.body.contains(&format!("action=\"{action}\"")), "the form names its page");
+    let done = ag.submit(&format!("/agent/tickets/{ticket}?page=2"), &action, &[("text", "0002")]).await;
+    assert_eq!(done.location(), format!("/agent/tickets/{ticket}?done=redacted&page=2#comment-{cid}"));
+    let back = ag.get(done.location().split('#').next().unwrap()).await;
+    assert!(back.body.contains("entry \u{2587}\u{2587}\u{2587}\u{2587}") && back.body.contains("Comments 1–5 of 105"));
 });
 
 engine_test!(sign_in_links_work_once, |app| async move {
