@@ -75,20 +75,12 @@ pub async fn drop_samples(db: &Db) -> Result<()> {
     Ok(())
 }
 
-/// What keeps a row version deleted before the transaction id `$1` in this database's files:
-/// a backend of this database whose snapshot is not newer than `$1`, or a backend of *any*
-/// database of the server whose transaction id is not newer (a snapshot taken meanwhile in this
-/// database — the vacuum's own included — counts that transaction as running, so its horizon
-/// stays behind it), or a prepared transaction as old. Counts them.
-const OLDER_TRANSACTIONS: &str = "SELECT (SELECT COUNT(*) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND (\
-     ((datname = current_database() OR datname IS NULL) AND backend_xmin IS NOT NULL AND age(backend_xmin) >= age($1::text::xid)) \
-     OR (backend_xid IS NOT NULL AND age(backend_xid) >= age($1::text::xid)))) \
-     + (SELECT COUNT(*) FROM pg_prepared_xacts WHERE age(transaction) >= age($1::text::xid))";
-
-/// The same backends as [`OLDER_TRANSACTIONS`], by kind, state and whether they are in this
-/// database (never their queries).
-const OLDER_HOLDERS: &str = "SELECT COALESCE(backend_type, ''), COALESCE(state, ''), COALESCE(datname = current_database(), false) \
-     FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND (\
+/// A backend of `pg_stat_activity` that keeps a row version deleted before the transaction id
+/// `$1` in this database's files: one of this database whose snapshot is not newer than `$1`,
+/// or one of *any* database of the server whose transaction id is not newer (a snapshot taken
+/// meanwhile in this database — the vacuum's own included — counts that transaction as running,
+/// so its horizon stays behind it).
+const HOLDS_HORIZON: &str = "pid <> pg_backend_pid() AND (\
      ((datname = current_database() OR datname IS NULL) AND backend_xmin IS NOT NULL AND age(backend_xmin) >= age($1::text::xid)) \
      OR (backend_xid IS NOT NULL AND age(backend_xid) >= age($1::text::xid)))";
 
@@ -103,7 +95,8 @@ const OLDER_HOLDERS: &str = "SELECT COALESCE(backend_type, ''), COALESCE(state, 
 /// to a role with `pg_read_all_stats`. Autovacuum workers of this database holding an old
 /// snapshot are interrupted after two seconds (PostgreSQL does so itself on a lock conflict, and
 /// they run again later; needs superuser or `pg_signal_autovacuum_worker`, otherwise we wait).
-/// Returns whether none was left; if some was, logs their kinds and states.
+/// Returns whether none was left; if some was, logs their kinds, states and whether they are in
+/// this database (never their queries).
 async fn wait_for_older_transactions(db: &Db, table: &str, wait: std::time::Duration) -> Result<bool> {
     let now: i64 = sqlx::query_scalar("SELECT txid_current()").fetch_one(db.write_pool()).await?;
     let horizon = (now % (1_i64 << 32)).to_string();
@@ -112,7 +105,14 @@ async fn wait_for_older_transactions(db: &Db, table: &str, wait: std::time::Dura
     let mut pause = std::time::Duration::from_millis(10);
     let mut next_cancel = std::time::Duration::from_secs(2);
     loop {
-        let older: i64 = sqlx::query_scalar(OLDER_TRANSACTIONS).bind(horizon.clone()).fetch_one(db.write_pool()).await?;
+        // Those backends, and prepared transactions as old.
+        let older: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT (SELECT COUNT(*) FROM pg_stat_activity WHERE {HOLDS_HORIZON}) \
+             + (SELECT COUNT(*) FROM pg_prepared_xacts WHERE age(transaction) >= age($1::text::xid))"
+        )))
+        .bind(horizon.clone())
+        .fetch_one(db.write_pool())
+        .await?;
         if older == 0 {
             return Ok(true);
         }
@@ -132,7 +132,14 @@ async fn wait_for_older_transactions(db: &Db, table: &str, wait: std::time::Dura
         tokio::time::sleep(pause).await;
         pause = (pause * 2).min(std::time::Duration::from_millis(250));
     }
-    let holders: Vec<(String, String, bool)> = sqlx::query_as(OLDER_HOLDERS).bind(horizon).fetch_all(db.write_pool()).await.unwrap_or_default();
+    let holders: Vec<(String, String, bool)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT COALESCE(backend_type, ''), COALESCE(state, ''), COALESCE(datname = current_database(), false) \
+         FROM pg_stat_activity WHERE {HOLDS_HORIZON}"
+    )))
+    .bind(horizon)
+    .fetch_all(db.write_pool())
+    .await
+    .unwrap_or_default();
     tracing::warn!(table, holders = ?holders, "older transactions outlived the wait before vacuuming; deleted row versions may stay until the next vacuum");
     Ok(false)
 }
