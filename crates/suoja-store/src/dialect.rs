@@ -29,11 +29,17 @@ pub async fn checkpoint(db: &Db) -> Result<bool> {
 /// since `secure_delete` already zeroed them). Returns whether no older transaction was left, so
 /// every deleted row version could go.
 pub async fn vacuum_table(db: &Db, table: &str) -> Result<bool> {
+    vacuum_after_waiting(db, table, "VACUUM", std::time::Duration::from_secs(5)).await
+}
+
+/// PostgreSQL: `{command} {table}` after waiting up to `wait` for older transactions; whether
+/// none was left. SQLite (or a name that is not a plain table name): nothing, `true`.
+async fn vacuum_after_waiting(db: &Db, table: &str, command: &str, wait: std::time::Duration) -> Result<bool> {
     if db.engine() != Engine::Postgres || !table.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
         return Ok(true);
     }
-    let clear = wait_for_older_transactions(db, table, std::time::Duration::from_secs(5)).await?;
-    db.write_pool().execute(sqlx::AssertSqlSafe(format!("VACUUM {table}"))).await?;
+    let clear = wait_for_older_transactions(db, table, wait).await?;
+    db.write_pool().execute(sqlx::AssertSqlSafe(format!("{command} {table}"))).await?;
     Ok(clear)
 }
 
@@ -151,12 +157,7 @@ async fn wait_for_older_transactions(db: &Db, table: &str, wait: std::time::Dura
 /// the rewrite copies every row version one of them might see. Returns whether none was left
 /// (false: rewritten anyway, and an old version may have been kept).
 pub async fn rewrite_table(db: &Db, table: &str) -> Result<bool> {
-    if db.engine() != Engine::Postgres || !table.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
-        return Ok(true);
-    }
-    let clear = wait_for_older_transactions(db, table, std::time::Duration::from_secs(20)).await?;
-    db.write_pool().execute(sqlx::AssertSqlSafe(format!("VACUUM FULL {table}"))).await?;
-    Ok(clear)
+    vacuum_after_waiting(db, table, "VACUUM FULL", std::time::Duration::from_secs(20)).await
 }
 
 /// PostgreSQL: closes the current WAL segment and checkpoints, so segments holding deleted rows

@@ -81,14 +81,14 @@ impl IntoResponse for Failure {
             Kind::Forbidden => (StatusCode::FORBIDDEN, lang.t("error.forbidden").to_string()),
             Kind::Csrf => (StatusCode::FORBIDDEN, lang.t("error.csrf").to_string()),
             Kind::Error(e) => {
-                let detail = match &e {
-                    ApiError::Helpdesk(suoja_helpdesk::HelpdeskError::Invalid { field, message, .. }) => Some(lang.field_message(field, message)),
-                    ApiError::Helpdesk(suoja_helpdesk::HelpdeskError::Conflict(m)) => Some(lang.message(m)),
-                    ApiError::Privacy(suoja_privacy::PrivacyError::Conflict(m)) => Some(lang.message(m)),
-                    ApiError::Privacy(suoja_privacy::PrivacyError::Invalid { field, message }) => Some(lang.field_message(field, message)),
-                    ApiError::Field(field, message, _) => Some(lang.field_message(field, message)),
-                    ApiError::BadRequest(m) => Some(lang.message(m)),
-                    _ => None,
+                let detail = match super::service_message(&e) {
+                    Some((Some(field), message)) => Some(lang.field_message(field, message)),
+                    Some((None, message)) => Some(lang.message(message)),
+                    None => match &e {
+                        ApiError::Field(field, message, _) => Some(lang.field_message(field, message)),
+                        ApiError::BadRequest(m) => Some(lang.message(m)),
+                        _ => None,
+                    },
                 };
                 let status = e.into_response().status();
                 let generic = match status.as_u16() {

@@ -167,19 +167,26 @@ impl FormErrors {
     /// a conflict as the form's message. Any other error comes back.
     pub fn from_error(e: crate::ApiError, lang: Lang, placed: &[&str]) -> Result<FormErrors, crate::ApiError> {
         let mut f = FormErrors::default();
-        let (field, message) = match e {
-            crate::ApiError::Helpdesk(suoja_helpdesk::HelpdeskError::Invalid { field, message, .. }) => (field, message),
-            crate::ApiError::Privacy(suoja_privacy::PrivacyError::Invalid { field, message }) => (field.to_string(), message),
-            crate::ApiError::Privacy(suoja_privacy::PrivacyError::Conflict(m)) => ("form".to_string(), m),
-            crate::ApiError::Helpdesk(suoja_helpdesk::HelpdeskError::Conflict(m)) => ("form".to_string(), m),
-            other => return Err(other),
-        };
-        if field == "form" || placed.contains(&field.as_str()) {
-            f.add(&field, lang.message(&message));
-        } else {
-            f.add("form", lang.field_message(&field, &message));
+        match service_message(&e) {
+            Some((Some(field), message)) if field == "form" || placed.contains(&field) => f.add(field, lang.message(message)),
+            Some((Some(field), message)) => f.add("form", lang.field_message(field, message)),
+            Some((None, message)) => f.add("form", lang.message(message)),
+            None => return Err(e),
         }
         Ok(f)
+    }
+}
+
+/// A service's message about what the person sent: a field error as `(Some(field), message)`,
+/// a conflict as `(None, message)`; `None` for any other error.
+pub(crate) fn service_message(e: &crate::ApiError) -> Option<(Option<&str>, &str)> {
+    match e {
+        crate::ApiError::Helpdesk(suoja_helpdesk::HelpdeskError::Invalid { field, message, .. }) => Some((Some(field.as_str()), message.as_str())),
+        crate::ApiError::Privacy(suoja_privacy::PrivacyError::Invalid { field, message }) => Some((Some(field), message.as_str())),
+        crate::ApiError::Helpdesk(suoja_helpdesk::HelpdeskError::Conflict(m)) | crate::ApiError::Privacy(suoja_privacy::PrivacyError::Conflict(m)) => {
+            Some((None, m.as_str()))
+        }
+        _ => None,
     }
 }
 

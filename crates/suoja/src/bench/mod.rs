@@ -385,7 +385,6 @@ async fn run_engine(engine: &str, pg: Option<&str>, args: &BenchArgs, baseline_c
     Ok(result)
 }
 
-/// Runs the suite and writes the report.
 /// Runs SQLite (and PostgreSQL when `pg` is given) and rewrites one section of the report,
 /// keeping the rest of the file.
 async fn write_section(args: &BenchArgs, pg: Option<&str>, name: &str, render: fn(&str, &BenchArgs, &[EngineResult]) -> String) -> anyhow::Result<()> {
@@ -400,6 +399,7 @@ async fn write_section(args: &BenchArgs, pg: Option<&str>, name: &str, render: f
     Ok(())
 }
 
+/// Runs the suite and writes the report (or one section of it).
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     if args.backup_only {
         return write_section(&args, None, "backup", report::with_backup_section).await;
