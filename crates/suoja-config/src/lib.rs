@@ -88,6 +88,9 @@ pub struct Settings {
     /// `DATA_DIR/erasure-ledger.jsonl`. Several nodes on one PostgreSQL database share one file
     /// on durable shared storage.
     pub erasure_ledger_file: Option<PathBuf>,
+    /// Backup directories that also keep the erasure ledger, written as each erasure or
+    /// redaction completes (every directory `suoja backup` writes to is added by itself).
+    pub backup_targets: Vec<PathBuf>,
 }
 
 impl Default for Settings {
@@ -115,6 +118,7 @@ impl Default for Settings {
             retention_interval_secs: 60,
             key_backup_days: 7,
             erasure_ledger_file: None,
+            backup_targets: Vec::new(),
         }
     }
 }
@@ -148,6 +152,7 @@ pub const DEFAULT_TOML: &str = r#"# Suoja configuration. Every key can also be s
 # retention_interval_secs = 60                  # how often retention policies are applied
 # key_backup_days = 7                           # key-vault backups are deleted after this
 # erasure_ledger_file = "suoja-data/erasure-ledger.jsonl"  # completed erasures, replayed after a restore
+# backup_targets = []                           # backup directories that also keep the ledger (`suoja backup --to` adds its own)
 "#;
 
 fn env(name: &str) -> Option<String> {
@@ -232,6 +237,9 @@ impl Settings {
         }
         if let Some(v) = env("SUOJA_ERASURE_LEDGER_FILE") {
             s.erasure_ledger_file = Some(PathBuf::from(v));
+        }
+        if let Some(v) = std::env::var_os("SUOJA_BACKUP_TARGETS").filter(|v| !v.is_empty()) {
+            s.backup_targets = std::env::split_paths(&v).collect();
         }
         s.validate()?;
         Ok(s)

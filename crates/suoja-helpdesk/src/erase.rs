@@ -1,10 +1,11 @@
 //! Row-level erasure primitives that the privacy engine's erasure pipeline composes: deleting a
-//! ticket with everything on it, replacing a comment by a tombstone, redacting a person's
-//! identifiers inside other people's text, and removing a profile. Each works inside the
-//! caller's transaction and is idempotent (running it twice changes nothing the second time),
-//! so an interrupted erasure can simply run its step again.
+//! ticket with everything on it, replacing a comment by a tombstone, re-indexing what the
+//! privacy engine redacted, and removing a profile. Each works inside the caller's transaction
+//! and is idempotent (running it twice changes nothing the second time), so an interrupted
+//! erasure can simply run its step again. Finding a person in free text is not done here: that
+//! is the privacy engine's identifier matcher.
 
-use suoja_core::{KeyId, TenantId, TicketId, UserId};
+use suoja_core::{KeyId, OrganizationId, TenantId, TicketId, UserId};
 use suoja_store::AnyConnection;
 
 use crate::search::{DOC_TICKET, DOC_USER};
@@ -12,9 +13,6 @@ use crate::{Helpdesk, Result};
 
 /// What a comment says once its author was erased: the thread keeps its order and shape.
 pub const TOMBSTONE: &str = "[removed at the person's request]";
-
-/// What replaces a person's identifier inside someone else's text.
-pub const REDACTED: &str = "[redacted]";
 
 /// Rows removed with one ticket.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -46,35 +44,22 @@ pub async fn purge_ticket_rows(c: &mut AnyConnection, tenant: TenantId, id: Tick
     })
 }
 
-/// Replaces `s`'s occurrences of each identifier (case-insensitively) with [`REDACTED`].
-/// Returns the new text if anything changed.
-pub fn redact_identifiers(s: &str, identifiers: &[String]) -> Option<String> {
-    let mut out = s.to_string();
-    let mut changed = false;
-    for ident in identifiers.iter().filter(|i| !i.trim().is_empty()) {
-        loop {
-            let lowered = out.to_lowercase();
-            let needle = ident.to_lowercase();
-            // Byte positions agree only when lower-casing kept every length; otherwise match exactly.
-            let found = if lowered.len() == out.len() {
-                lowered.find(&needle)
-            } else {
-                out.find(ident.as_str())
-            };
-            let Some(at) = found else { break };
-            let end = at + needle.len();
-            if !out.is_char_boundary(at) || !out.is_char_boundary(end) {
-                break;
-            }
-            out.replace_range(at..end, REDACTED);
-            changed = true;
-        }
-    }
-    changed.then_some(out)
+/// The erasure ledger's file name inside a backup directory.
+pub const TARGET_LEDGER: &str = "erasure-ledger.jsonl";
+
+/// Where completed erasures and redactions are written (ids only): the data directory's
+/// ledger file, and the ledger kept beside every backup — the configured backup directories
+/// and every directory `suoja backup` has written to — so that whoever holds a backup
+/// directory and the root key can restore without bringing anyone back.
+#[derive(Debug, Clone)]
+pub struct ErasureLog {
+    /// The data directory's ledger file.
+    pub local: std::path::PathBuf,
+    /// Backup directories named in the configuration.
+    pub targets: Vec<std::path::PathBuf>,
 }
 
-/// Appends JSON lines to the erasure ledger file (creating it and its directory) and syncs it.
-/// The file lists completed erasures and redactions by id, to be applied again after a restore.
+/// Appends JSON lines to an erasure ledger file (creating it and its directory) and syncs it.
 pub fn append_ledger_lines(path: &std::path::Path, lines: &[serde_json::Value]) -> std::io::Result<()> {
     use std::io::Write as _;
     if lines.is_empty() {
@@ -93,6 +78,73 @@ pub fn append_ledger_lines(path: &std::path::Path, lines: &[serde_json::Value]) 
     f.sync_all()
 }
 
+/// The lines of a ledger file (none when it does not exist).
+pub fn ledger_lines(path: &std::path::Path) -> std::io::Result<Vec<String>> {
+    match std::fs::read_to_string(path) {
+        Ok(t) => Ok(t.lines().filter(|l| !l.trim().is_empty()).map(str::to_string).collect()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Appends to `path` every line of `lines` it does not hold yet; returns how many.
+pub fn merge_ledger_lines(path: &std::path::Path, lines: &[String]) -> std::io::Result<usize> {
+    let have: std::collections::HashSet<String> = ledger_lines(path)?.into_iter().collect();
+    let missing: Vec<serde_json::Value> = lines
+        .iter()
+        .filter(|l| !have.contains(*l))
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    append_ledger_lines(path, &missing)?;
+    Ok(missing.len())
+}
+
+impl Helpdesk {
+    /// The backup directories whose ledger follows the local one: the configured ones and
+    /// those registered by `suoja backup`.
+    pub async fn ledger_targets(&self) -> Result<Vec<std::path::PathBuf>> {
+        let Some(log) = &self.erasure_log else { return Ok(Vec::new()) };
+        let mut out = log.targets.clone();
+        let mut c = self.db.read().await?;
+        for p in suoja_store::backup_targets::list(&mut c).await? {
+            let p = std::path::PathBuf::from(p);
+            if !out.contains(&p) {
+                out.push(p);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Writes lines to the erasure ledger: the local file first (its failure is the caller's
+    /// error), then each backup directory's copy (a failure there is logged; the next start or
+    /// backup brings that copy up to date).
+    pub async fn log_erasure_lines(&self, lines: &[serde_json::Value]) -> Result<()> {
+        let Some(log) = &self.erasure_log else { return Ok(()) };
+        append_ledger_lines(&log.local, lines).map_err(|e| crate::HelpdeskError::Internal(format!("writing the erasure ledger file: {e}")))?;
+        for dir in self.ledger_targets().await? {
+            if let Err(e) = append_ledger_lines(&dir.join(TARGET_LEDGER), lines) {
+                tracing::error!(error = %e, target = %dir.display(), "writing the erasure ledger beside a backup failed; it is brought up to date at the next start or backup");
+            }
+        }
+        Ok(())
+    }
+
+    /// Makes every backup directory's ledger hold each line of the local one. Returns how many
+    /// lines were added.
+    pub async fn sync_ledger_targets(&self) -> Result<usize> {
+        let Some(log) = &self.erasure_log else { return Ok(0) };
+        let lines = ledger_lines(&log.local).map_err(|e| crate::HelpdeskError::Internal(format!("reading the erasure ledger file: {e}")))?;
+        let mut added = 0;
+        for dir in self.ledger_targets().await? {
+            match merge_ledger_lines(&dir.join(TARGET_LEDGER), &lines) {
+                Ok(n) => added += n,
+                Err(e) => tracing::error!(error = %e, target = %dir.display(), "bringing the erasure ledger beside a backup up to date failed"),
+            }
+        }
+        Ok(added)
+    }
+}
+
 impl Helpdesk {
     /// Replaces a comment's text with [`TOMBSTONE`], sealed under `ticket_key` (the ticket's
     /// key, not the erased author's), and drops its HTML. Returns whether the comment exists.
@@ -100,64 +152,6 @@ impl Helpdesk {
         let body = self.vault.encrypt_str(c, tenant, ticket_key, TOMBSTONE).await?;
         let done = suoja_store::comments::rekey(c, tenant, suoja_core::CommentId(id), ticket_key, body, None).await?;
         Ok(done)
-    }
-
-    /// Redacts `identifiers` in the given comments of one ticket and in the ticket's subject and
-    /// description, re-sealing each changed value under its own key, then rebuilds the ticket's
-    /// index entries. Returns how many comments changed.
-    pub async fn redact_in_ticket(
-        &self,
-        c: &mut AnyConnection,
-        tenant: TenantId,
-        ticket: TicketId,
-        comment_ids: &[i64],
-        identifiers: &[String],
-    ) -> Result<u64> {
-        let Some(mut row) = suoja_store::tickets::by_id(c, tenant, ticket).await? else {
-            return Ok(0);
-        };
-        let mut changed = 0;
-        let comments = suoja_store::comments::for_ticket(c, tenant, ticket, suoja_store::comments::CommentQuery::ALL).await?;
-        for m in comments.iter().filter(|m| comment_ids.contains(&m.id.0)) {
-            let Ok(body) = self.vault.decrypt_str(c, tenant, &m.body_enc).await else {
-                continue;
-            };
-            let html = match m.html_enc.as_deref() {
-                Some(h) => self.vault.decrypt_str(c, tenant, h).await.ok(),
-                None => None,
-            };
-            let new_body = redact_identifiers(&body, identifiers);
-            let new_html = html.as_deref().and_then(|h| redact_identifiers(h, identifiers));
-            if new_body.is_none() && new_html.is_none() {
-                continue;
-            }
-            let body_enc = self.vault.encrypt_str(c, tenant, m.key_id, new_body.as_deref().unwrap_or(&body)).await?;
-            let html_enc = match new_html.or(html) {
-                Some(h) => Some(self.vault.encrypt_str(c, tenant, m.key_id, &h).await?),
-                None => None,
-            };
-            suoja_store::comments::rekey(c, tenant, m.id, m.key_id, body_enc, html_enc).await?;
-            changed += 1;
-        }
-        let mut row_changed = false;
-        if let Ok(d) = self.vault.decrypt_str(c, tenant, &row.description_enc).await
-            && let Some(new) = redact_identifiers(&d, identifiers)
-        {
-            row.description_enc = self.vault.encrypt_str(c, tenant, row.key_id, &new).await?;
-            row_changed = true;
-        }
-        if let Some(s) = row.subject_enc.clone()
-            && let Ok(d) = self.vault.decrypt_str(c, tenant, &s).await
-            && let Some(new) = redact_identifiers(&d, identifiers)
-        {
-            row.subject_enc = Some(self.vault.encrypt_str(c, tenant, row.key_id, &new).await?);
-            row_changed = true;
-        }
-        if row_changed {
-            suoja_store::tickets::update(c, tenant, &row).await?;
-        }
-        self.reindex_ticket(c, tenant, ticket).await?;
-        Ok(changed)
     }
 
     /// Removes a person's profile: the user row, their index document and their tokens and
@@ -168,39 +162,12 @@ impl Helpdesk {
         Ok(suoja_store::graph::delete_linked(c, tenant, "users", "id", &[id.0]).await? > 0)
     }
 
-    /// Redacts `identifiers` in every organisation's name, details and notes (stored in plain
-    /// form, as organisational data) and re-indexes the ones that changed; with `apply` false,
-    /// only counts them. Returns how many.
-    pub async fn redact_in_organizations(&self, c: &mut AnyConnection, tenant: TenantId, identifiers: &[String], apply: bool) -> Result<u64> {
-        let mut changed = 0;
-        let mut after = None;
-        loop {
-            let page = suoja_store::organizations::list(c, tenant, after, 500, 0).await?;
-            let Some(last) = page.last() else { break };
-            after = Some(last.id.0);
-            for mut o in page {
-                let name = redact_identifiers(&o.name, identifiers);
-                let details = o.details.as_deref().and_then(|d| redact_identifiers(d, identifiers));
-                let notes = o.notes.as_deref().and_then(|d| redact_identifiers(d, identifiers));
-                if name.is_none() && details.is_none() && notes.is_none() {
-                    continue;
-                }
-                changed += 1;
-                if !apply {
-                    continue;
-                }
-                if let Some(n) = name {
-                    // Names are unique per tenant; the id keeps a redacted one unique.
-                    o.name = format!("{n} #{}", o.id.0);
-                }
-                o.details = details.or(o.details);
-                o.notes = notes.or(o.notes);
-                o.updated_at = self.now();
-                suoja_store::organizations::update(c, tenant, &o).await?;
-                crate::search::index_doc(&self.vault, c, tenant, crate::search::DOC_ORG, o.id.0, &o.name, &[]).await?;
-            }
+    /// Rebuilds an organisation's index entries from its (changed) name.
+    pub async fn reindex_organization(&self, c: &mut AnyConnection, tenant: TenantId, id: OrganizationId) -> Result<()> {
+        if let Some(o) = suoja_store::organizations::by_id(c, tenant, id).await? {
+            crate::search::index_doc(&self.vault, c, tenant, crate::search::DOC_ORG, id.0, &o.name, &[]).await?;
         }
-        Ok(changed)
+        Ok(())
     }
 
     /// Deletes a ticket with everything on it unless a legal hold keeps it (retention of closed
@@ -235,21 +202,5 @@ impl Helpdesk {
             }
         }
         Ok(false)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn redacts_every_occurrence_in_any_case() {
-        let ids = vec!["Ada@Example.com".to_string(), "Ada Lovelace".to_string()];
-        let out = redact_identifiers("Mail ada@example.com or ADA@EXAMPLE.COM; ask ada lovelace.", &ids).unwrap();
-        assert_eq!(out, "Mail [redacted] or [redacted]; ask [redacted].");
-        assert_eq!(redact_identifiers("nothing here", &ids), None);
-        // Text whose lower-casing changes byte lengths still loses exact matches.
-        let out = redact_identifiers("İstanbul: Ada Lovelace", &ids).unwrap();
-        assert_eq!(out, "İstanbul: [redacted]");
     }
 }

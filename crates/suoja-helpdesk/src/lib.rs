@@ -40,7 +40,7 @@ pub struct Helpdesk {
     vault: Vault,
     clock: Arc<dyn Clock>,
     pending: Arc<std::sync::Mutex<consult::Pending>>,
-    ledger_file: Option<Arc<std::path::PathBuf>>,
+    erasure_log: Option<Arc<erase::ErasureLog>>,
 }
 
 impl Helpdesk {
@@ -51,18 +51,18 @@ impl Helpdesk {
             vault,
             clock,
             pending: Arc::default(),
-            ledger_file: None,
+            erasure_log: None,
         }
     }
-    /// Records completed redactions (ids only) in the erasure ledger file at `path`, so a
-    /// restore of an older backup applies them again.
-    pub fn with_ledger_file(mut self, path: std::path::PathBuf) -> Self {
-        self.ledger_file = Some(Arc::new(path));
+    /// Records completed erasures and redactions (ids only) in the erasure ledger (see
+    /// [`erase::ErasureLog`]), so a restore of an older backup applies them again.
+    pub fn with_erasure_log(mut self, log: erase::ErasureLog) -> Self {
+        self.erasure_log = Some(Arc::new(log));
         self
     }
-    /// The erasure ledger file, if one is kept.
+    /// The data directory's erasure ledger file, if one is kept.
     pub fn ledger_file(&self) -> Option<&std::path::Path> {
-        self.ledger_file.as_deref().map(|p| p.as_path())
+        self.erasure_log.as_deref().map(|l| l.local.as_path())
     }
     /// The database.
     pub fn db(&self) -> &Db {

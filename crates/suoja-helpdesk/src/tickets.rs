@@ -478,7 +478,7 @@ impl Helpdesk {
         if reindex {
             self.reindex_ticket(&mut tx, t, row.id).await?;
         }
-        let ticket = self.open_ticket_full(&mut tx, t, &row).await?;
+        let ticket = self.open_ticket_full(&mut tx, scope, &row).await?;
         self.queue_ticket_event(&mut tx, t, row.id, row.restricted, "ticket.updated", now).await?;
         tx.commit().await?;
         tracing::info!(tenant.id = %t, ticket.id = %id, actor.id = %scope.actor, changes = events.len(), "ticket updated");
@@ -574,13 +574,15 @@ impl Helpdesk {
         })
     }
 
-    pub(crate) async fn open_ticket_full(&self, c: &mut AnyConnection, t: TenantId, r: &TicketRow) -> Result<Ticket> {
-        let mut v = self.open_tickets(c, t, std::slice::from_ref(r)).await?;
+    pub(crate) async fn open_ticket_full(&self, c: &mut AnyConnection, scope: &Scope, r: &TicketRow) -> Result<Ticket> {
+        let mut v = self.open_tickets(c, scope, std::slice::from_ref(r)).await?;
         v.pop().ok_or(HelpdeskError::Internal("ticket vanished".into()))
     }
 
-    /// Opens tickets with their CC and follower links.
-    pub(crate) async fn open_tickets(&self, c: &mut AnyConnection, t: TenantId, rows: &[TicketRow]) -> Result<Vec<Ticket>> {
+    /// Opens tickets with their CC and follower links, as `scope` may see them: an end user's
+    /// description is the first public comment, never a private one.
+    pub(crate) async fn open_tickets(&self, c: &mut AnyConnection, scope: &Scope, rows: &[TicketRow]) -> Result<Vec<Ticket>> {
+        let t = scope.tenant;
         let ids: Vec<TicketId> = rows.iter().map(|r| r.id).collect();
         let links = suoja_store::tickets::collaborators(c, t, &ids).await?;
         let mut out = Vec::with_capacity(rows.len());
@@ -595,9 +597,38 @@ impl Helpdesk {
                     }
                 }
             }
+            if !scope.is_staff() {
+                ticket.description = self.public_description(c, t, r).await?;
+            }
             out.push(ticket);
         }
         Ok(out)
+    }
+
+    /// What a ticket's requester and CCs read as its description (Zendesk shows end users no
+    /// private comment): the first comment when it is public, else the first public comment's
+    /// text, else nothing.
+    pub async fn public_description(&self, c: &mut AnyConnection, t: TenantId, r: &TicketRow) -> Result<Personal<String>> {
+        use suoja_store::comments::CommentQuery;
+        let first = suoja_store::comments::for_ticket(c, t, r.id, CommentQuery { limit: 1, ..CommentQuery::ALL }).await?;
+        if first.first().is_some_and(|m| m.public) {
+            return crypt::open(&self.vault, c, t, &r.description_enc).await;
+        }
+        let public = suoja_store::comments::for_ticket(
+            c,
+            t,
+            r.id,
+            CommentQuery {
+                public_only: true,
+                limit: 1,
+                ..CommentQuery::ALL
+            },
+        )
+        .await?;
+        match public.first() {
+            Some(m) => crypt::open(&self.vault, c, t, &m.body_enc).await,
+            None => Ok(Personal::new(String::new())),
+        }
     }
 }
 

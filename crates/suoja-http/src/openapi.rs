@@ -100,6 +100,9 @@ fn operation(d: &Doc) -> Value {
                     "subject": {"type": "string", "minLength": 1, "maxLength": 10_000},
                     "custom_fields": {"type": "array", "maxItems": 100, "items": {"type": "object", "required": ["id"], "additionalProperties": false,
                         "properties": {"id": id(), "text": {"type": "string", "minLength": 1, "maxLength": 10_000}}}}}}),
+                "mention" => json!({"type": "object", "additionalProperties": false, "required": ["id", "decision"], "properties": {
+                    "id": id(), "decision": {"type": "string", "enum": ["accept", "reject"]}}}),
+                "search" => json!({"type": "object", "additionalProperties": false, "properties": {"weak": {"type": "boolean"}}}),
                 "settings" => {
                     json!({"type": "object", "additionalProperties": false, "required": ["erasure_comments"], "properties": {"erasure_comments": {"type": "string", "enum": ["tombstone", "delete"]}}})
                 }

@@ -6,7 +6,7 @@ use axum::Router;
 use axum::response::IntoResponse as _;
 use axum::routing::{MethodRouter, delete, get, post, put};
 
-use crate::api_v2::{deleted, erasure, groups, incremental, jobs, oauth, orgs, privacy, redaction, search, tickets, uploads, users, webhooks};
+use crate::api_v2::{deleted, erasure, groups, incremental, jobs, mentions, oauth, orgs, privacy, redaction, search, tickets, uploads, users, webhooks};
 use crate::{ApiError, AppState, middleware, openapi};
 
 /// What the OpenAPI document says about a route.
@@ -118,6 +118,9 @@ pub fn table() -> Vec<(Doc, MethodRouter<AppState>)> {
         (r!("post", "/api/v2/privacy/requests/{id}/fulfil", "Carry out a verified request", "Privacy", None, 200, "request", &[]), post(privacy::fulfil)),
         (r!("post", "/api/v2/privacy/requests/{id}/exports", "Build the export package of an access or portability request", "Privacy", Some("export"), 201, "export", &[]), post(privacy::build_export)),
         (r!("get", "/api/v2/privacy/requests/{id}/exports", "Export packages of a request", "Privacy", None, 200, "exports", &[]), get(privacy::exports)),
+        (r!("get", "/api/v2/privacy/requests/{id}/mentions", "Mentions of the request's person in other people's text, for review", "Privacy", None, 200, "mentions", &[]), get(mentions::index)),
+        (r!("post", "/api/v2/privacy/requests/{id}/mentions", "Accept or reject a mention", "Privacy", Some("mention"), 200, "mention", &[]), post(mentions::decide)),
+        (r!("post", "/api/v2/privacy/requests/{id}/mentions/search", "Look for mentions now (weak matches only when asked)", "Privacy", Some("search"), 200, "mentions", &[]), post(mentions::search)),
         (r!("get", "/api/v2/privacy/exports/{id}/download", "Download an export package", "Privacy", None, 200, "", &[]), get(privacy::download)),
         (r!("post", "/api/v2/privacy/subjects/{id}/restriction", "Restrict processing of a person's data", "Privacy", Some("reason"), 200, "restriction", &[]), post(privacy::restrict)),
         (r!("post", "/api/v2/privacy/subjects/{id}/restriction/lift", "Lift a restriction, telling the person first", "Privacy", Some("reason"), 200, "restriction", &[]), post(privacy::lift)),

@@ -1,10 +1,10 @@
 //! The subject graph (GDPR Art. 15 and 17, A17-01): everything that is a person's or about
 //! them, found through the data map rather than a list of tables written here. A table whose
 //! subject link holds a user id contributes the rows linked to the person; a table whose link
-//! holds a ticket id contributes the rows of the person's tickets; comments by others that
-//! contain one of the person's identifiers (e-mail, phone, name — exact match) are found through
-//! the keyed search index and confirmed by decrypting them. A table added to the map is covered
-//! with no change here.
+//! holds a ticket id contributes the rows of the person's tickets. Text on other people's
+//! tickets that strongly matches the person (e-mail, phone, full name, as the identifier
+//! matcher decides) is listed as mentions: candidates for review, never part of the person's own
+//! records (see [`crate::mentions`]). A table added to the map is covered with no change here.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -77,8 +77,8 @@ pub struct Footprint {
     pub user: UserRow,
     /// Tickets the person is on, with their roles there.
     pub tickets: BTreeMap<i64, BTreeSet<&'static str>>,
-    /// Comments by others, on tickets the person is not on, that contain their identifiers.
-    pub mentions: BTreeSet<i64>,
+    /// Text by others, on tickets the person is not on, that strongly matches them.
+    pub mentions: Vec<crate::mentions::Found>,
     /// Rows per table.
     pub records: BTreeMap<&'static str, Vec<Record>>,
 }
@@ -93,9 +93,6 @@ impl Footprint {
         self.records.iter().map(|(t, r)| (*t, r.len())).collect()
     }
 }
-
-/// How many candidate tickets the mention search looks at.
-const MENTION_CANDIDATES: i64 = 20_000;
 
 impl Privacy {
     /// The footprint of `subject` in `tenant`, through `map` (normally [`crate::datamap::TABLES`]).
@@ -123,8 +120,14 @@ impl Privacy {
             }
         }
 
-        // Comments by others that contain the person's identifiers.
-        let mentions = self.find_mentions(&mut c, tenant, &user, &tickets).await?;
+        // Text by others that strongly matches the person.
+        let own: BTreeSet<i64> = tickets.keys().copied().collect();
+        let reach = crate::mentions::Reach {
+            weak: false,
+            organizations: false,
+            own_comments: false,
+        };
+        let (mentions, _) = self.find_in_text(&mut c, tenant, &user, &own, reach).await?;
         let ticket_ids: Vec<i64> = tickets.keys().copied().collect();
 
         // Rows of the person's tickets (and the ticket rows they are only CC'd on).
@@ -140,13 +143,6 @@ impl Privacy {
                 for r in suoja_store::graph::rows_linked(&mut c, tenant, t.name, &cols, "id", &ticket_ids).await? {
                     raw.entry(t.name).or_default().push((r, "on the ticket of"));
                 }
-            }
-        }
-        if let Some(t) = map.iter().find(|t| t.name == "comments") {
-            let ids: Vec<i64> = mentions.iter().copied().collect();
-            let cols: Vec<&str> = t.columns.iter().map(|c| c.name).collect();
-            for r in suoja_store::graph::rows_linked(&mut c, tenant, t.name, &cols, "id", &ids).await? {
-                raw.entry(t.name).or_default().push((r, "mentions the person"));
             }
         }
 
@@ -197,69 +193,6 @@ impl Privacy {
             out.push((col.name, f));
         }
         Ok(out)
-    }
-
-    /// The person's identifiers, for matching in text: e-mail, phone, name.
-    pub(crate) async fn identifiers(&self, c: &mut AnyConnection, tenant: TenantId, user: &UserRow) -> Result<Vec<String>> {
-        let v = self.hd.vault();
-        let mut out = Vec::new();
-        for sealed in [user.email_enc.as_deref(), user.phone_enc.as_deref(), Some(user.name_enc.as_slice())]
-            .into_iter()
-            .flatten()
-        {
-            if let Ok(s) = v.decrypt_str(c, tenant, sealed).await {
-                let s = s.trim().to_string();
-                if s.chars().count() >= 3 {
-                    out.push(s);
-                }
-            }
-        }
-        Ok(out)
-    }
-
-    pub(crate) async fn find_mentions(
-        &self,
-        c: &mut AnyConnection,
-        tenant: TenantId,
-        user: &UserRow,
-        on: &BTreeMap<i64, BTreeSet<&'static str>>,
-    ) -> Result<BTreeSet<i64>> {
-        let ids = self.identifiers(c, tenant, user).await?;
-        if ids.is_empty() {
-            return Ok(BTreeSet::new());
-        }
-        let h = self.hd.vault().search_hasher(c, tenant).await?;
-        let mut candidates = BTreeSet::new();
-        for ident in &ids {
-            let tokens: Vec<i64> = suoja_search::terms(ident).iter().map(|t| h.token(t)).collect();
-            if tokens.is_empty() {
-                continue;
-            }
-            for t in suoja_store::search::all_of(c, tenant, 1, &tokens).await? {
-                if !on.contains_key(&t) {
-                    candidates.insert(t);
-                }
-            }
-            if i64::try_from(candidates.len()).unwrap_or(i64::MAX) >= MENTION_CANDIDATES {
-                break;
-            }
-        }
-        let mut found = BTreeSet::new();
-        let cands: Vec<i64> = candidates.into_iter().collect();
-        for r in suoja_store::graph::rows_linked(c, tenant, "comments", &["id", "author_id", "body_enc"], "ticket_id", &cands).await? {
-            let (Some(Value::Int(id)), Some(Value::Int(author)), Some(Value::Bytes(body))) = (r.first(), r.get(1), r.get(2)) else {
-                continue;
-            };
-            if *author == user.id.0 {
-                continue;
-            }
-            if let Ok(text) = self.hd.vault().decrypt_str(c, tenant, body).await
-                && suoja_helpdesk::erase::redact_identifiers(&text, &ids).is_some()
-            {
-                found.insert(*id);
-            }
-        }
-        Ok(found)
     }
 }
 

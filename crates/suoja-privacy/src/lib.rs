@@ -12,6 +12,8 @@ pub mod export;
 pub mod graph;
 pub mod info;
 pub mod ledger;
+pub mod matcher;
+pub mod mentions;
 pub mod requests;
 pub mod restriction;
 pub mod retention;

@@ -173,8 +173,20 @@ impl Privacy {
             }
             "access" | "portability" => {
                 let mut c = self.hd.db().read().await?;
-                if suoja_store::exports::for_request(&mut c, scope.tenant, id).await?.is_empty() {
+                let packages = suoja_store::exports::for_request(&mut c, scope.tenant, id).await?;
+                let Some(newest) = packages.iter().map(|p| p.created_at).max() else {
                     return Err(PrivacyError::Conflict("build the export package for this request first".into()));
+                };
+                let (pending, decided) = self.mention_review_state(&mut c, scope.tenant, id).await?;
+                if pending > 0 {
+                    return Err(PrivacyError::Conflict(format!(
+                        "{pending} mentions of the person wait for review; accept or reject each before fulfilling"
+                    )));
+                }
+                if decided.is_some_and(|d| d > newest) {
+                    return Err(PrivacyError::Conflict(
+                        "mentions were reviewed after the newest export package; build the package again so it holds them".into(),
+                    ));
                 }
             }
             _ => {

@@ -6,4 +6,4 @@ pub mod query;
 pub mod terms;
 
 pub use query::{Query, parse};
-pub use terms::{contact_terms, terms};
+pub use terms::{contact_terms, email_spans, terms};

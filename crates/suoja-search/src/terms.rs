@@ -37,14 +37,59 @@ pub fn contact_terms(text: &str) -> Vec<String> {
     out
 }
 
+fn is_local(c: char) -> bool {
+    c.is_alphanumeric() || matches!(c, '.' | '_' | '%' | '+' | '-')
+}
+
+fn is_domain(c: char) -> bool {
+    c.is_alphanumeric() || matches!(c, '.' | '-')
+}
+
+/// The byte ranges of the e-mail addresses in `text`: around each `@`, the longest run of
+/// address characters (so `xann@…` is one address, not `ann@…` inside another), without the
+/// sentence punctuation that can end or open one. The index and the privacy engine's
+/// identifier matcher both read addresses this way, so a search for an address and an erasure
+/// of it agree on where it is.
+pub fn email_spans(text: &str) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    for (at, _) in text.match_indices('@') {
+        let before = text.get(..at).unwrap_or_default();
+        let mut start = at;
+        for (i, c) in before.char_indices().rev() {
+            if !is_local(c) {
+                break;
+            }
+            start = i;
+        }
+        let after = text.get(at + 1..).unwrap_or_default();
+        let mut end = at + 1;
+        for (i, c) in after.char_indices() {
+            if !is_domain(c) {
+                break;
+            }
+            end = at + 1 + i + c.len_utf8();
+        }
+        let local = text.get(start..at).unwrap_or_default();
+        let start = start + (local.len() - local.trim_start_matches('.').len());
+        let domain = text.get(at + 1..end).unwrap_or_default();
+        let end = at + 1 + domain.trim_end_matches(['.', '-']).len();
+        if start < at && end > at + 1 {
+            out.push(start..end);
+        }
+    }
+    out
+}
+
 fn push_contacts(out: &mut Vec<String>, text: &str) {
+    for r in email_spans(text) {
+        if let Some(e) = text.get(r).filter(|e| e.contains('.')) {
+            out.push(e.to_lowercase());
+        }
+    }
     // A phone number written in groups (`+358 40 123 4567`) is one term: its digits.
     let mut run = String::new();
     for raw in text.split_whitespace() {
         let trimmed = raw.trim_matches(|c: char| !c.is_alphanumeric() && c != '+');
-        if trimmed.contains('@') && trimmed.contains('.') {
-            out.push(trimmed.to_lowercase());
-        }
         let phoneish = !trimmed.is_empty() && trimmed.chars().all(|c| c.is_ascii_digit() || "+-().".contains(c)) && trimmed.chars().any(|c| c.is_ascii_digit());
         if !phoneish {
             push_phone(out, &mut run);
@@ -103,5 +148,8 @@ mod tests {
         assert!(terms("soita +358 44 999 8888 kiitos").contains(&"358449998888".to_string()));
         assert!(terms("").is_empty());
         assert_eq!(terms("Äiti äiti ÄITI"), vec!["äiti".to_string()]);
+        // An address is read whole: the index never holds one address inside another.
+        let t = contact_terms("_ann@x.fi, mailto:bo@y.fi <cy@z.fi>. ann@x.fi.au");
+        assert_eq!(t, vec!["_ann@x.fi", "ann@x.fi.au", "bo@y.fi", "cy@z.fi"]);
     }
 }

@@ -126,9 +126,15 @@ impl Db {
         self.engine
     }
 
-    /// Starts a write transaction.
+    /// Starts a write transaction. On SQLite it takes the write lock at once (`BEGIN
+    /// IMMEDIATE`): another process writing the same file (a `suoja` command beside the server)
+    /// is then waited for under `busy_timeout`, where a deferred transaction that read first
+    /// would fail at its first write with `SQLITE_BUSY`.
     pub async fn begin(&self) -> Result<Tx> {
-        Ok(self.write.begin().await?)
+        Ok(match self.engine {
+            Engine::Sqlite => self.write.begin_with("BEGIN IMMEDIATE").await?,
+            Engine::Postgres => self.write.begin().await?,
+        })
     }
 
     /// A connection for reads.

@@ -4,6 +4,7 @@
 
 pub mod attachments;
 pub mod backup;
+pub mod backup_targets;
 pub mod comments;
 pub mod consultations;
 mod db;
@@ -18,6 +19,7 @@ pub mod holds;
 pub mod jobs;
 pub mod keys;
 pub mod ledger;
+pub mod mentions;
 mod migrate;
 pub mod organizations;
 pub mod outbox;

@@ -51,6 +51,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0006_sign_in.sql"),
         postgres: include_str!("../migrations/postgres/0006_sign_in.sql"),
     },
+    Migration {
+        version: 7,
+        name: "mentions",
+        sqlite: include_str!("../migrations/sqlite/0007_mentions.sql"),
+        postgres: include_str!("../migrations/postgres/0007_mentions.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.

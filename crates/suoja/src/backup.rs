@@ -11,10 +11,16 @@
 //!   `key_backup_days` (default 7) by every backup run and by `suoja backup prune`. A person's
 //!   data in any older backup is then unreadable once their key is destroyed.
 //!
+//! - `DIR/erasure-ledger.jsonl` — the erasure ledger (completed erasures and redactions, ids
+//!   only): every backup writes it whole with a checkpoint line naming itself, and the server
+//!   appends to it as erasures and redactions complete (the directory is registered in the
+//!   database), so the backup directory and the root key are all a restore needs.
+//!
 //! `suoja restore --from DIR/<id>` decrypts and checks everything before touching the target,
-//! refuses a non-empty target unless `--force`, puts the records and keys back, replays the
-//! erasure ledger (everyone erased since the backup is erased again) and rebuilds the search
-//! index — all before any server can serve the data.
+//! refuses a non-empty target unless `--force`, refuses a backup newer than the newest erasure
+//! ledger it can find (the data directory's and the backup directory's) unless told to take that
+//! risk, puts the records and keys back, replays the ledger (everyone erased since the backup is
+//! erased again) and rebuilds the search index — all before any server can serve the data.
 
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
@@ -215,6 +221,8 @@ pub struct Summary {
     pub manifest: Manifest,
     /// Key-vault backups deleted because they expired.
     pub pruned: Vec<PathBuf>,
+    /// The erasure ledger kept beside the backups.
+    pub ledger: PathBuf,
 }
 
 /// Takes a backup of the database `settings` names into `root/<id>/`.
@@ -260,8 +268,36 @@ pub async fn backup(settings: &Settings, root: &Path) -> anyhow::Result<Summary>
     manifest.seal(&vault)?;
     let path = dir.join("manifest.json");
     std::fs::write(&path, serde_json::to_vec_pretty(&manifest)?)?;
+    let ledger = keep_ledger(settings, root, &id).await?;
     let pruned = prune(root, now, settings.key_backup_days)?;
-    Ok(Summary { dir, manifest, pruned })
+    Ok(Summary { dir, manifest, pruned, ledger })
+}
+
+/// Puts the erasure ledger beside a finished backup: every line of the data directory's file
+/// that the backup directory's copy lacks, then a checkpoint naming the backup in both; and
+/// registers the directory so the server appends to it from now on. Returns the copy's path.
+async fn keep_ledger(settings: &Settings, root: &Path, backup: &str) -> anyhow::Result<PathBuf> {
+    let root = std::fs::canonicalize(root).with_context(|| format!("resolving {}", root.display()))?;
+    let local = settings.erasure_ledger_file();
+    let copy = root.join(suoja_helpdesk::erase::TARGET_LEDGER);
+    let lines = suoja_helpdesk::erase::ledger_lines(&local).with_context(|| format!("reading {}", local.display()))?;
+    suoja_helpdesk::erase::merge_ledger_lines(&copy, &lines).with_context(|| format!("writing {}", copy.display()))?;
+    let now = Timestamp(jiff::Timestamp::now().as_millisecond());
+    let mark = suoja_privacy::erasure::replay::checkpoint(backup, now);
+    for file in [&copy, &local] {
+        suoja_helpdesk::erase::append_ledger_lines(file, std::slice::from_ref(&mark)).with_context(|| format!("writing {}", file.display()))?;
+    }
+    let db = suoja_store::Db::connect(&settings.database_url(), &suoja_store::DbOptions::default()).await?;
+    let registered = async {
+        let mut tx = db.begin().await?;
+        suoja_store::backup_targets::register(&mut tx, &root.to_string_lossy(), now).await?;
+        tx.commit().await?;
+        Ok::<(), suoja_store::StoreError>(())
+    }
+    .await;
+    db.close().await;
+    registered.context("registering the backup directory")?;
+    Ok(copy)
 }
 
 /// Deletes the key-vault backups in `root` older than `days` at `now`; returns them.
@@ -359,6 +395,11 @@ pub struct RestoreOptions {
     pub keys: Option<PathBuf>,
     /// Restore over a database that holds data.
     pub force: bool,
+    /// Another erasure ledger file to replay (a copy kept elsewhere).
+    pub ledger: Option<PathBuf>,
+    /// Restore even when no erasure ledger as new as the backup can be found: anyone erased
+    /// after the newest ledger found comes back.
+    pub risk_restoring_erased_people: bool,
 }
 
 /// What a restore did.
@@ -370,6 +411,13 @@ pub struct Restored {
     pub rows: u64,
     /// Erasures replayed from the erasure ledger.
     pub replay: suoja_privacy::erasure::replay::Replay,
+    /// The ledgers read, and the newest time they record.
+    pub ledgers: Vec<PathBuf>,
+    /// The newest time the ledgers record (all completed erasures before it were replayed).
+    pub ledger_newest: Option<String>,
+    /// When no ledger was as new as the backup (restored only because the operator took the
+    /// risk): erasures and redactions completed after this time were not replayed.
+    pub not_replayed_after: Option<String>,
     /// Search documents rebuilt, and those whose key is gone.
     pub indexed: (u64, u64),
     /// Seconds spent decrypting and checking, putting the records back, replaying erasures
@@ -385,6 +433,22 @@ pub async fn restore(settings: &Settings, dir: &Path, opts: &RestoreOptions) -> 
     let m = read_manifest(dir, &vault)?;
     let now = Timestamp(jiff::Timestamp::now().as_millisecond());
     let (keys_path, keys_id) = keys_source(dir, &m, opts.keys.as_deref(), now, settings.key_backup_days)?;
+    let ledger = gather_ledgers(settings, dir, opts.ledger.as_deref())?;
+    let backup_time = Timestamp::parse(&m.created_at).context("the manifest's time is not a time")?;
+    let behind = ledger.newest.is_none_or(|n| n < backup_time);
+    if behind && !opts.risk_restoring_erased_people {
+        bail!(
+            "no erasure ledger as new as this backup ({}) was found (read: {}; newest entry: {}). Everyone erased after the ledger's last entry would come back. \
+             Give the ledger with --ledger FILE (it is kept as erasure-ledger.jsonl in the backup directory), or restore anyway with --risk-restoring-erased-people. Nothing was changed.",
+            m.created_at,
+            if ledger.files.is_empty() {
+                "none".to_string()
+            } else {
+                ledger.files.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+            },
+            ledger.newest.map_or_else(|| "none".to_string(), Timestamp::to_iso),
+        );
+    }
     let url = settings.database_url();
     let sqlite_file = url.strip_prefix("sqlite://").map(|p| PathBuf::from(p.split('?').next().unwrap_or(p)));
     // Everything is decrypted and checked before the target is touched.
@@ -428,7 +492,10 @@ pub async fn restore(settings: &Settings, dir: &Path, opts: &RestoreOptions) -> 
     }
     drop(scratch);
     secs[1] = clock.elapsed().as_secs_f64() - secs[0];
-    // Before anything serves it: erasures since the backup, then the search index.
+    // Before anything serves it: erasures since the backup, then the search index. Every
+    // ledger found is merged into the data directory's, which the replay reads.
+    let local = settings.erasure_ledger_file();
+    suoja_helpdesk::erase::merge_ledger_lines(&local, &ledger.lines).with_context(|| format!("writing {}", local.display()))?;
     let hd = crate::app::open(settings).await?;
     let privacy = suoja_privacy::Privacy::new(hd.clone(), crate::app::policy(settings)?);
     let replay = privacy.reconcile_erasure_log().await?;
@@ -444,9 +511,56 @@ pub async fn restore(settings: &Settings, dir: &Path, opts: &RestoreOptions) -> 
         backup: m.id,
         rows,
         replay,
+        ledgers: ledger.files,
+        ledger_newest: ledger.newest.map(Timestamp::to_iso),
+        not_replayed_after: behind.then(|| ledger.newest.map_or_else(|| "the start".to_string(), Timestamp::to_iso)),
         indexed,
         secs,
     })
+}
+
+/// Every erasure ledger a restore can find: the data directory's, the one kept beside the
+/// backups (the backup's parent directory) and one named on the command line.
+struct Ledgers {
+    files: Vec<PathBuf>,
+    lines: Vec<String>,
+    newest: Option<Timestamp>,
+}
+
+fn gather_ledgers(settings: &Settings, dir: &Path, extra: Option<&Path>) -> anyhow::Result<Ledgers> {
+    let mut candidates = vec![settings.erasure_ledger_file()];
+    if let Some(parent) = std::fs::canonicalize(dir)?.parent() {
+        candidates.push(parent.join(suoja_helpdesk::erase::TARGET_LEDGER));
+    }
+    if let Some(e) = extra {
+        if !e.exists() {
+            bail!("the erasure ledger {} does not exist", e.display());
+        }
+        candidates.push(e.to_path_buf());
+    }
+    let mut out = Ledgers {
+        files: Vec::new(),
+        lines: Vec::new(),
+        newest: None,
+    };
+    let mut seen = std::collections::HashSet::new();
+    for f in candidates {
+        if !f.exists() {
+            continue;
+        }
+        let read = suoja_privacy::erasure::replay::read(&f).map_err(|e| anyhow::anyhow!("{e}"))?;
+        out.newest = match (out.newest, read.newest) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+        for l in suoja_helpdesk::erase::ledger_lines(&f)? {
+            if seen.insert(l.clone()) {
+                out.lines.push(l);
+            }
+        }
+        out.files.push(f);
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -60,7 +60,7 @@ impl Helpdesk {
             return Err(HelpdeskError::NotFound("Ticket"));
         }
         self.consulted(scope, &[row.requester_id], "ticket.viewed", "support");
-        self.open_ticket_full(&mut c, scope.tenant, &row).await
+        self.open_ticket_full(&mut c, scope, &row).await
     }
 
     /// Reads several tickets; ids the scope cannot see are left out.
@@ -79,7 +79,7 @@ impl Helpdesk {
             }
         }
         self.consulted(scope, &visible.iter().map(|r| r.requester_id).collect::<Vec<_>>(), "ticket.viewed", "support");
-        self.open_tickets(&mut c, scope.tenant, &visible).await
+        self.open_tickets(&mut c, scope, &visible).await
     }
 
     /// Lists tickets.
@@ -159,7 +159,7 @@ impl Helpdesk {
             Paging::Cursor { .. } => 0,
         };
         self.consulted(scope, &rows.iter().map(|r| r.requester_id).collect::<Vec<_>>(), "ticket.listed", "support");
-        let tickets = self.open_tickets(c, scope.tenant, &rows).await?;
+        let tickets = self.open_tickets(c, scope, &rows).await?;
         Ok(TicketPage { tickets, count, has_more })
     }
 
@@ -262,6 +262,6 @@ impl Helpdesk {
             "ticket.exported",
             "integration export",
         );
-        self.open_tickets(&mut c, scope.tenant, &rows).await
+        self.open_tickets(&mut c, scope, &rows).await
     }
 }

@@ -343,12 +343,13 @@ impl Helpdesk {
     /// After a redaction has committed: lists it in the erasure ledger file (so a restore of an
     /// older backup applies it again), then clears the engine's files of the old text.
     async fn after_redaction(&self, tenant: TenantId, ticket: TicketId, at: Timestamp) {
-        if let Some(path) = self.ledger_file() {
+        if self.ledger_file().is_some() {
             let logged = async {
                 let mut c = self.db.read().await?;
                 let events = suoja_store::history::for_ticket(&mut c, tenant, ticket).await?;
+                drop(c);
                 let lines: Vec<Value> = events.iter().filter(|e| e.created_at == at).map(|e| ledger_line(tenant, e)).collect();
-                crate::erase::append_ledger_lines(path, &lines).map_err(|e| HelpdeskError::Internal(e.to_string()))
+                self.log_erasure_lines(&lines).await
             }
             .await;
             if let Err(e) = logged {
@@ -459,12 +460,10 @@ impl Helpdesk {
         let system = Scope::operator(tenant);
         self.redact_attachment_in(&mut tx, &system, row, &a, now).await?;
         tx.commit().await?;
-        if let Some(path) = self.ledger_file() {
-            let line = json!({"kind": "redaction", "tenant_id": tenant.0, "ticket_id": ticket.0, "event": if is_recording(&a.content_type) { "recording_redaction" } else { "attachment_redaction" },
-                "comment_id": a.comment_id.map(|m| m.0), "attachment_id": a.id.0, "field_id": null, "at": now.0});
-            if let Err(e) = crate::erase::append_ledger_lines(path, &[line]) {
-                tracing::error!(error = %e, "writing a redaction to the erasure ledger file failed");
-            }
+        let line = json!({"kind": "redaction", "tenant_id": tenant.0, "ticket_id": ticket.0, "event": if is_recording(&a.content_type) { "recording_redaction" } else { "attachment_redaction" },
+            "comment_id": a.comment_id.map(|m| m.0), "attachment_id": a.id.0, "field_id": null, "at": now.0});
+        if let Err(e) = self.log_erasure_lines(&[line]).await {
+            tracing::error!(error = %e, "writing a redaction to the erasure ledger file failed");
         }
         Ok(true)
     }
@@ -552,7 +551,7 @@ impl Helpdesk {
         let fresh = suoja_store::tickets::by_id(&mut tx, scope.tenant, id)
             .await?
             .ok_or(HelpdeskError::NotFound("Ticket"))?;
-        let view = self.open_ticket_full(&mut tx, scope.tenant, &fresh).await?;
+        let view = self.open_ticket_full(&mut tx, scope, &fresh).await?;
         tx.commit().await?;
         self.after_redaction(scope.tenant, ticket, now).await;
         tracing::info!(tenant.id = %scope.tenant, ticket.id = %ticket, actor.id = %scope.actor, "ticket fields redacted");

@@ -76,7 +76,7 @@ impl Helpdesk {
         let has_more = rows.len() as i64 > limit;
         rows.truncate(limit.max(0) as usize);
         self.consulted(scope, &rows.iter().map(|r| r.requester_id).collect::<Vec<_>>(), "ticket.listed", "support");
-        let tickets = self.open_tickets(&mut c, scope.tenant, &rows).await?;
+        let tickets = self.open_tickets(&mut c, scope, &rows).await?;
         Ok((tickets, has_more))
     }
 
@@ -91,7 +91,7 @@ impl Helpdesk {
         let mut c = self.db.read().await?;
         let rows = suoja_store::tickets::list(&mut c, scope.tenant, &f, TicketSort::UpdatedDesc, limit, 0).await?;
         self.consulted(scope, &rows.iter().map(|r| r.requester_id).collect::<Vec<_>>(), "ticket.listed", "support");
-        self.open_tickets(&mut c, scope.tenant, &rows).await
+        self.open_tickets(&mut c, scope, &rows).await
     }
 
     /// The count of every view (staff), in [`View::ALL`] order: two queries, whatever the

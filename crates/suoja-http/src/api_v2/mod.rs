@@ -6,6 +6,7 @@ pub mod erasure;
 pub mod groups;
 pub mod incremental;
 pub mod jobs;
+pub mod mentions;
 pub mod oauth;
 pub mod orgs;
 pub mod parse;

@@ -26,6 +26,8 @@ pub fn routes() -> Router<AppState> {
         .route("/privacy/requests/{id}/fulfil", post(fulfil))
         .route("/privacy/requests/{id}/export", post(export))
         .route("/privacy/requests/{id}/erase", post(erase))
+        .route("/privacy/requests/{id}/mentions/search", post(search_mentions))
+        .route("/privacy/requests/{id}/mentions/{mention}", post(decide_mention))
         .route("/privacy/erasures/{id}/certificate", get(certificate))
         .route("/privacy/holds", get(holds).post(create_hold))
         .route("/privacy/holds/{id}/release", post(release_hold))
@@ -108,6 +110,18 @@ struct RequestPage {
     held: usize,
     erasures: Vec<(i64, String, bool)>,
     erased: bool,
+    mentions: Vec<MentionItem>,
+    reviews_mentions: bool,
+}
+
+/// A mention candidate as the request page shows it.
+struct MentionItem {
+    id: i64,
+    place: String,
+    strength: String,
+    state: String,
+    pending: bool,
+    passages: Vec<String>,
 }
 
 async fn request(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> Result<Response, Failure> {
@@ -162,6 +176,27 @@ async fn request(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -
         .filter(|e| e.request_id == Some(id))
         .map(|e| (e.id, e.state.clone(), e.state == "completed"))
         .collect();
+    let reviews_mentions = matches!(r.row.kind.as_str(), "access" | "portability" | "erasure");
+    let mut mentions = Vec::new();
+    if reviews_mentions {
+        for m in state.privacy.mentions(&scope, id).await.map_err(|e| ctx.fail(e))? {
+            let ticket = m.row.ticket_id.map(|t| t.to_string()).unwrap_or_default();
+            let place = match (m.row.source.as_str(), m.public) {
+                ("comment", Some(true)) => ctx.t("console.mention_reply").replace("{n}", &ticket),
+                ("comment", _) => ctx.t("console.mention_note").replace("{n}", &ticket),
+                ("ticket_subject", _) => ctx.t("console.mention_subject").replace("{n}", &ticket),
+                _ => ctx.t("console.mention_organization").to_string(),
+            };
+            mentions.push(MentionItem {
+                id: m.row.id,
+                place,
+                strength: ctx.t(&format!("console.mention_strength_{}", m.row.strength)).to_string(),
+                state: ctx.t(&format!("console.mention_state_{}", m.row.state)).to_string(),
+                pending: m.decision() == suoja_privacy::mentions::Decision::Pending,
+                passages: m.passages,
+            });
+        }
+    }
     let page = RequestPage {
         c: Chrome::new(&ctx, format!("{} #{id}", ctx.t("console.request")), "privacy"),
         kind: r.row.kind.clone(),
@@ -185,6 +220,8 @@ async fn request(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -
         held,
         erasures,
         erased,
+        mentions,
+        reviews_mentions,
     };
     Ok(render(&ctx, &page))
 }
@@ -215,6 +252,32 @@ async fn export(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>, he
         .await
         .map_err(|e| ctx.fail(e))?;
     Ok(see_other(&format!("/privacy/requests/{id}?done=export_ready")))
+}
+
+async fn search_mentions(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>, headers: HeaderMap, body: Bytes) -> Result<Response, Failure> {
+    let f = Fields::read(&ctx, &headers, &body)?;
+    let scope = ctx.privacy_staff()?;
+    let weak = f.get("weak") == "1";
+    state.privacy.search_mentions(&scope, id, weak).await.map_err(|e| ctx.fail(e))?;
+    Ok(see_other(&format!("/privacy/requests/{id}?done=mentions_searched#mentions")))
+}
+
+async fn decide_mention(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path((id, mention)): Path<(i64, i64)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Failure> {
+    let f = Fields::read(&ctx, &headers, &body)?;
+    let scope = ctx.privacy_staff()?;
+    let accept = match f.get("decision") {
+        "accept" => true,
+        "reject" => false,
+        _ => return Err(ctx.fail(crate::ApiError::BadRequest("decision must be accept or reject".into()))),
+    };
+    state.privacy.decide_mention(&scope, id, mention, accept).await.map_err(|e| ctx.fail(e))?;
+    Ok(see_other(&format!("/privacy/requests/{id}?done=mention_decided#mentions")))
 }
 
 async fn erase(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>, headers: HeaderMap, body: Bytes) -> Result<Response, Failure> {

@@ -7,6 +7,7 @@
 mod certificate;
 pub mod holds;
 pub mod plan;
+pub mod redact;
 pub mod replay;
 pub mod run;
 
@@ -65,7 +66,7 @@ impl Privacy {
         suoja_store::users::by_id(&mut c, scope.tenant, subject)
             .await?
             .ok_or(PrivacyError::NotFound("User"))?;
-        let mut plan = self.make_plan(&mut c, scope.tenant, subject, TABLES, None).await?;
+        let mut plan = self.make_plan(&mut c, scope.tenant, subject, TABLES, None, plan::Mentions::Review).await?;
         plan.probes.clear();
         Ok(plan)
     }
@@ -106,11 +107,13 @@ impl Privacy {
         if user.role != "end-user" && !scope.is_admin() {
             return Err(PrivacyError::Forbidden("only admins can erase agents and admins"));
         }
-        let plan = self.make_plan(&mut tx, scope.tenant, subject, TABLES, None).await?;
         let request_id = match origin {
             Origin::Request(id) => Some(id),
             Origin::Api | Origin::Retention | Origin::Replay => None,
         };
+        let plan = self
+            .make_plan(&mut tx, scope.tenant, subject, TABLES, None, plan::Mentions::of(request_id))
+            .await?;
         let by_retention = matches!(origin, Origin::Retention | Origin::Replay);
         let row = ErasureRow {
             id: 0,

@@ -10,7 +10,29 @@ use suoja_store::AnyConnection;
 use suoja_store::graph::Value;
 
 use crate::datamap::{Erasure, Via};
+use crate::mentions::{Reach, Source};
 use crate::{Privacy, Result};
+
+/// Which weak matches a plan looks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mentions {
+    /// None: strong matches only (the retention policy's erasures, replays, the API's).
+    Strong,
+    /// Weak ones too, listed for review (a dry run).
+    Review,
+    /// Weak ones too, replacing those accepted on this erasure request.
+    Request(i64),
+}
+
+impl Mentions {
+    /// For an erasure started by `request` (or by nothing).
+    pub(crate) fn of(request: Option<i64>) -> Self {
+        request.map_or(Mentions::Strong, Mentions::Request)
+    }
+    fn weak(self) -> bool {
+        self != Mentions::Strong
+    }
+}
 
 /// Tables whose erasure the runner handles with their own rules; every other table the data map
 /// links to a person by user id, with erasure `Delete`, is handled generically.
@@ -54,8 +76,21 @@ pub const PLAN_LINES: &[&str] = &[
     "collaborator_links",
     "redacted_comments",
     "redacted_organizations",
+    "review_mentions",
     "unassigned_tickets",
 ];
+
+/// A text where the person was found only weakly (a first name, a bare local part): listed
+/// for review; replaced only once privacy staff accepted it on the erasure request.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Mention {
+    /// `comment`, `ticket_subject` or `organization`.
+    pub source: String,
+    /// The comment, ticket or organisation id.
+    pub id: i64,
+    /// The ticket it is on.
+    pub ticket_id: Option<i64>,
+}
 
 /// The plan of one pass.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -86,10 +121,20 @@ pub struct Plan {
     pub kept_replies: u64,
     /// Files they uploaded to other people's tickets, deleted.
     pub attachments: Vec<i64>,
-    /// Comments on other tickets holding their identifiers, redacted: ticket → comments.
+    /// Tickets whose comments (listed), subject or description hold the person's identifiers,
+    /// redacted: ticket → comments.
     pub redactions: BTreeMap<i64, Vec<i64>>,
-    /// Organisations whose name, details or notes hold their identifiers, redacted.
+    /// How many organisations' name, details or notes hold their identifiers, redacted.
     pub organizations: u64,
+    /// Those organisations.
+    #[serde(default)]
+    pub organization_ids: Vec<i64>,
+    /// Texts with weak matches only, listed for review and left alone.
+    #[serde(default)]
+    pub review: Vec<Mention>,
+    /// Texts whose weak matches privacy staff accepted on the request: replaced too.
+    #[serde(default)]
+    pub accepted: Vec<Mention>,
     /// Other tables the data map links to them, rows deleted per table.
     pub records: BTreeMap<String, u64>,
     /// Keyed search tokens of their e-mail and phone, for the read-back of the index. Cleared
@@ -117,6 +162,7 @@ impl Plan {
         out.insert("attachments".into(), n(self.attachments.len()));
         out.insert("redacted_comments".into(), n(self.redactions.values().map(Vec::len).sum()));
         out.insert("redacted_organizations".into(), self.organizations);
+        out.insert("review_mentions".into(), n(self.review.len()));
         for (t, v) in &self.records {
             out.insert(t.clone(), *v);
         }
@@ -143,7 +189,9 @@ fn int(v: Option<&Value>) -> Option<i64> {
 
 impl Privacy {
     /// Plans the erasure of `subject` now. Changes nothing.
-    /// `known_key` is the person's key from an earlier pass (their profile may be gone by now).
+    /// `known_key` is the person's key from an earlier pass (their profile may be gone by now);
+    /// `mentions` says whether weak matches are looked for (to list for review, and to replace
+    /// where the request's reviewer accepted them).
     pub(crate) async fn make_plan(
         &self,
         c: &mut AnyConnection,
@@ -151,6 +199,7 @@ impl Privacy {
         subject: UserId,
         map: &[crate::datamap::Table],
         known_key: Option<i64>,
+        mentions: Mentions,
     ) -> Result<Plan> {
         let user = suoja_store::users::by_id(c, tenant, subject).await?;
         let subject_key = user.as_ref().map(|u| u.key_id.0).or(known_key);
@@ -195,11 +244,6 @@ impl Privacy {
 
         // Their comments and files on other tickets.
         let key = plan.subject_key.unwrap_or(-1);
-        let identifiers = match &user {
-            Some(u) => self.identifiers(c, tenant, u).await?,
-            None => Vec::new(),
-        };
-        let mut own_replies: Vec<(i64, i64)> = Vec::new();
         let delete_comments = suoja_store::settings::erasure_comments(c, tenant).await?.as_deref() == Some("delete");
         for r in suoja_store::graph::rows_linked(c, tenant, "comments", &["id", "ticket_id", "key_id"], "author_id", &[subject.0]).await? {
             let (Some(id), Some(t), Some(k)) = (int(r.first()), int(r.get(1)), int(r.get(2))) else {
@@ -217,7 +261,6 @@ impl Privacy {
                 plan.tombstones.push((t, id));
             } else {
                 plan.kept_replies += 1;
-                own_replies.push((t, id));
             }
         }
         for r in suoja_store::graph::rows_linked(c, tenant, "attachments", &["id", "ticket_id"], "uploader_id", &[subject.0]).await? {
@@ -228,32 +271,54 @@ impl Privacy {
             }
         }
 
-        // Their identifiers in other people's text (and in their own kept replies).
+        // Their identifiers in other people's text (and in their own kept replies), as the
+        // identifier matcher finds them: strong matches go; weak ones are listed for review and
+        // go only where the request's reviewer accepted them.
         if let Some(u) = &user {
-            let requested: BTreeMap<i64, BTreeSet<&'static str>> = gone.iter().map(|t| (*t, BTreeSet::new())).collect();
-            let mentions = self.find_mentions(c, tenant, u, &requested).await?;
-            let ids: Vec<i64> = mentions.iter().copied().chain(own_replies.iter().map(|(_, m)| *m)).collect();
-            for r in suoja_store::graph::rows_linked(c, tenant, "comments", &["id", "ticket_id", "body_enc"], "id", &ids).await? {
-                let (Some(id), Some(t), Some(Value::Bytes(body))) = (int(r.first()), int(r.get(1)), r.get(2)) else {
-                    continue;
-                };
-                if gone.contains(&t) || plan.tombstones.iter().chain(&plan.deletions).any(|(_, m)| *m == id) {
+            let reach = Reach {
+                weak: mentions.weak(),
+                organizations: true,
+                own_comments: true,
+            };
+            let (found, _) = self.find_in_text(c, tenant, u, &gone, reach).await?;
+            let accepted = match mentions {
+                Mentions::Request(r) => self.accepted_sources(c, tenant, r).await?,
+                Mentions::Strong | Mentions::Review => Default::default(),
+            };
+            let replaced: BTreeSet<i64> = plan.tombstones.iter().chain(&plan.deletions).map(|(_, m)| *m).collect();
+            for f in found {
+                if f.source == Source::Comment && replaced.contains(&f.source_id) {
                     continue;
                 }
-                let Ok(text) = self.hd.vault().decrypt_str(c, tenant, body).await else {
-                    continue;
+                let item = Mention {
+                    source: f.source.as_str().into(),
+                    id: f.source_id,
+                    ticket_id: f.ticket_id,
                 };
-                if suoja_helpdesk::erase::redact_identifiers(&text, &identifiers).is_some() {
-                    plan.redactions.entry(t).or_default().push(id);
+                let is_accepted = accepted.contains_key(&(f.source, f.source_id));
+                if !f.strong() && !is_accepted {
+                    plan.review.push(item);
+                    continue;
+                }
+                if is_accepted {
+                    plan.accepted.push(item);
+                }
+                match (f.source, f.ticket_id) {
+                    (Source::Organization, _) => plan.organization_ids.push(f.source_id),
+                    (Source::Comment, Some(t)) => plan.redactions.entry(t).or_default().push(f.source_id),
+                    (_, Some(t)) => {
+                        plan.redactions.entry(t).or_default();
+                    }
+                    (_, None) => {}
                 }
             }
-            plan.organizations = self.hd.redact_in_organizations(c, tenant, &identifiers, false).await?;
+            plan.organizations = u64::try_from(plan.organization_ids.len()).unwrap_or(u64::MAX);
             let h = self.hd.vault().search_hasher(c, tenant).await?;
-            for ident in identifiers
-                .iter()
-                .filter(|i| i.contains('@') || i.chars().filter(char::is_ascii_digit).count() >= 6)
-            {
-                let tokens: Vec<i64> = suoja_search::terms(ident).iter().map(|t| h.token(t)).collect();
+            let identity = self.identity(c, tenant, u).await?;
+            let mut probes: Vec<String> = identity.email().map(str::to_string).into_iter().collect();
+            probes.extend(identity.phone_forms().iter().map(|f| f.trim_start_matches('+').to_string()));
+            for p in probes {
+                let tokens: Vec<i64> = suoja_search::terms(&p).iter().filter(|t| **t == p).map(|t| h.token(t)).collect();
                 if !tokens.is_empty() {
                     plan.probes.push(tokens);
                 }

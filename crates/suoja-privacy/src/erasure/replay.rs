@@ -1,9 +1,10 @@
 //! The erasure ledger file: one JSON line per completed erasure — tenant id, person id, their
-//! data key id, erasure id and time, never a personal value — appended when an erasure completes
-//! and kept outside the database (and outside backups). Restoring an older backup, or starting
-//! a server on a database copied back by hand, replays it before any request is served: every
-//! person erased since the copy was made is erased again by the same pipeline, and their data
-//! key destroyed, so a restore cannot bring anyone back.
+//! data key id, erasure id and time, never a personal value — appended when an erasure completes,
+//! kept outside the database, and copied beside every backup (appended there as erasures
+//! complete, and written whole by each `suoja backup` with a checkpoint line naming the backup).
+//! Restoring an older backup, or starting a server on a database copied back by hand, replays it
+//! before any request is served: every person erased since the copy was made is erased again by
+//! the same pipeline, and their data key destroyed, so a restore cannot bring anyone back.
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -51,33 +52,68 @@ pub fn append(path: &Path, entries: &[Entry]) -> std::io::Result<()> {
     suoja_helpdesk::erase::append_ledger_lines(path, &lines)
 }
 
-/// Reads the file: its erasures and its redactions. A missing file is an empty ledger; a
-/// damaged line is an error naming it.
-pub fn read(path: &Path) -> Result<(Vec<Entry>, Vec<RedactionRecord>)> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Vec::new(), Vec::new())),
-        Err(e) => return Err(PrivacyError::Internal(format!("reading the erasure ledger {}: {e}", path.display()))),
+/// What a ledger file holds.
+#[derive(Debug, Clone, Default)]
+pub struct Ledger {
+    /// Completed erasures.
+    pub erasures: Vec<Entry>,
+    /// Completed redactions.
+    pub redactions: Vec<RedactionRecord>,
+    /// The newest time any line records (an erasure's completion, a redaction, a backup's
+    /// checkpoint): the ledger holds everything completed before it.
+    pub newest: Option<Timestamp>,
+}
+
+/// The checkpoint line `suoja backup` writes into the ledgers when a backup is complete.
+pub fn checkpoint(backup: &str, at: Timestamp) -> serde_json::Value {
+    serde_json::json!({ "kind": "checkpoint", "backup": backup, "at": at.to_iso() })
+}
+
+/// Reads the file: its erasures, its redactions and its newest time. A missing file is an
+/// empty ledger; a damaged line is an error naming it.
+pub fn read(path: &Path) -> Result<Ledger> {
+    let lines = suoja_helpdesk::erase::ledger_lines(path).map_err(|e| PrivacyError::Internal(format!("reading the erasure ledger {}: {e}", path.display())))?;
+    let mut out = Ledger::default();
+    let mut seen = |t: Option<Timestamp>| {
+        if let Some(t) = t {
+            out.newest = Some(out.newest.map_or(t, |n| n.max(t)));
+        }
     };
     let (mut erasures, mut redactions) = (Vec::new(), Vec::new());
-    for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+    for (i, line) in lines.iter().enumerate() {
         let bad = |e: serde_json::Error| PrivacyError::Internal(format!("erasure ledger {} line {}: {e}", path.display(), i + 1));
         let v: serde_json::Value = serde_json::from_str(line).map_err(bad)?;
-        if v["kind"] == "redaction" {
-            redactions.push(serde_json::from_value(v).map_err(bad)?);
-        } else {
-            erasures.push(serde_json::from_value(v).map_err(bad)?);
+        match v["kind"].as_str() {
+            Some("checkpoint") => seen(v["at"].as_str().and_then(Timestamp::parse)),
+            Some("redaction") => {
+                let r: RedactionRecord = serde_json::from_value(v).map_err(bad)?;
+                seen(Some(Timestamp(r.at)));
+                redactions.push(r);
+            }
+            _ => {
+                let e: Entry = serde_json::from_value(v).map_err(bad)?;
+                seen(Timestamp::parse(&e.completed_at));
+                erasures.push(e);
+            }
         }
     }
-    Ok((erasures, redactions))
+    out.erasures = erasures;
+    out.redactions = redactions;
+    Ok(out)
 }
 
 impl Privacy {
-    /// Records a completed erasure in the erasure ledger file (when one is configured).
-    pub(crate) fn log_erasure(&self, entry: Entry) {
-        if let Some(path) = self.hd.ledger_file()
-            && let Err(e) = append(path, &[entry])
-        {
+    /// Records a completed erasure in the erasure ledger (the local file and beside every
+    /// backup), when one is kept.
+    pub(crate) async fn log_erasure(&self, entry: Entry) {
+        let line = match serde_json::to_value(&entry) {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::error!(error = %e, "encoding an erasure ledger line failed");
+                return;
+            }
+        };
+        if let Err(e) = self.hd.log_erasure_lines(&[line]).await {
             // The next start writes it from the database (see `reconcile_erasure_log`).
             tracing::error!(error = %e, "writing the erasure ledger file failed");
         }
@@ -90,7 +126,9 @@ impl Privacy {
         let Some(path) = self.hd.ledger_file().map(Path::to_path_buf) else {
             return Ok(Replay::default());
         };
-        let (entries, redactions) = read(&path)?;
+        let Ledger {
+            erasures: entries, redactions, ..
+        } = read(&path)?;
         let mut replay = self.replay_erasures(&entries).await?;
         for r in &redactions {
             if self.hd.replay_redaction(r).await? {
@@ -114,6 +152,7 @@ impl Privacy {
             })
             .collect();
         append(&path, &missing).map_err(|e| PrivacyError::Internal(format!("writing the erasure ledger {}: {e}", path.display())))?;
+        self.hd.sync_ledger_targets().await?;
         Ok(replay)
     }
 

@@ -12,8 +12,10 @@ use suoja_store::AnyConnection;
 use suoja_store::erasures::ErasureRow;
 use suoja_store::graph::Value as Cell;
 
-use super::plan::{OWN_RULES, Plan};
+use super::plan::{Mentions, OWN_RULES, Plan};
 use crate::datamap::{Erasure, TABLES, Via};
+use crate::matcher::Matcher;
+use crate::mentions::Source;
 use crate::{Privacy, PrivacyError, Result};
 
 /// The steps of a pass, in order.
@@ -88,7 +90,9 @@ impl Privacy {
         let now = self.hd.now();
         let mut tx = self.hd.db().begin().await?;
         let known = parse_plan(&row)?.subject_key;
-        let plan = self.make_plan(&mut tx, row.tenant, UserId(row.subject_id), TABLES, known).await?;
+        let plan = self
+            .make_plan(&mut tx, row.tenant, UserId(row.subject_id), TABLES, known, Mentions::of(row.request_id))
+            .await?;
         if !plan.held.is_empty() {
             suoja_store::erasures::set_lease(&mut tx, row.tenant, row.id, now.0 + HELD_RECHECK_MS).await?;
             tx.commit().await?;
@@ -144,7 +148,9 @@ impl Privacy {
                         row.error = Some(format!("data remained after {} passes in: {}", row.pass, stores.join(", ")));
                     } else {
                         // New data arrived after planning (or a step was interrupted oddly): plan again.
-                        let again = self.make_plan(&mut tx, tenant, UserId(row.subject_id), TABLES, plan.subject_key).await?;
+                        let again = self
+                            .make_plan(&mut tx, tenant, UserId(row.subject_id), TABLES, plan.subject_key, Mentions::of(row.request_id))
+                            .await?;
                         row.plan = serde_json::to_string(&again).map_err(|e| PrivacyError::Internal(e.to_string()))?;
                         row.pass += 1;
                         row.step = -1;
@@ -175,7 +181,8 @@ impl Privacy {
         }
         tx.commit().await?;
         if row.state == "completed" {
-            self.log_erasure(super::replay::entry(tenant, row.subject_id, plan.subject_key, row.id, now));
+            self.log_erasure(super::replay::entry(tenant, row.subject_id, plan.subject_key, row.id, now))
+                .await;
         }
         if step == "profile" {
             // Other nodes may have this key in memory; this one forgets it now.
@@ -267,15 +274,18 @@ impl Privacy {
         let Some(user) = suoja_store::users::by_id(c, tenant, UserId(plan.subject)).await? else {
             return Ok(out);
         };
-        let identifiers = self.identifiers(c, tenant, &user).await?;
+        let matcher = Matcher::one(&self.identity(c, tenant, &user).await?);
+        let accepted: BTreeSet<(Source, i64)> = plan.accepted.iter().filter_map(|m| Source::parse(&m.source).map(|s| (s, m.id))).collect();
         for (t, comments) in &plan.redactions {
-            let n = self.hd.redact_in_ticket(c, tenant, TicketId(*t), comments, &identifiers).await?;
+            let n = self.redact_in_ticket(c, tenant, TicketId(*t), comments, &matcher, &accepted).await?;
             *out.entry("redacted_comments".into()).or_default() += n;
         }
-        out.insert(
-            "redacted_organizations".into(),
-            self.hd.redact_in_organizations(c, tenant, &identifiers, true).await?,
-        );
+        let mut orgs = 0;
+        for o in &plan.organization_ids {
+            let weak = accepted.contains(&(Source::Organization, *o));
+            orgs += u64::from(self.redact_in_organization(c, tenant, *o, &matcher, weak).await?);
+        }
+        out.insert("redacted_organizations".into(), orgs);
         Ok(out)
     }
 

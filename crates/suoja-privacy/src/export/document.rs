@@ -148,7 +148,7 @@ impl Privacy {
         let mut withheld = Withheld::default();
         let mut files = Vec::new();
         let tickets = self.render_tickets(&fp, &people, opts.filter, include_notes, &mut withheld, &mut files, progress);
-        let mentions = render_mentions(&fp, &people, include_notes, &mut withheld);
+        let (mentions, under_review) = self.render_mentions(&fp, request, &people, include_notes, &mut withheld).await?;
         let subject_doc = render_subject(&fp);
         let records = render_records(&fp, map, &mut files);
         let (privacy_doc, recipients) = self.render_privacy(&fp).await?;
@@ -156,7 +156,7 @@ impl Privacy {
 
         let n_tickets = tickets.len();
         let n_comments: usize = tickets.iter().map(|t| t["comments"].as_array().map_or(0, Vec::len)).sum();
-        let summary = if n_tickets == 0 && mentions.is_empty() && records.is_empty() {
+        let mut summary = if n_tickets == 0 && mentions.is_empty() && records.is_empty() {
             "Apart from your profile and the records of your privacy requests, we hold no data about you.".to_string()
         } else {
             format!(
@@ -167,6 +167,9 @@ impl Privacy {
                 count(files.len(), "file")
             )
         };
+        if under_review > 0 {
+            summary.push_str(&format!(" {} {UNDER_REVIEW}", count(under_review, "passage")));
+        }
         let withheld_doc = withheld.to_json(include_notes);
         let doc = json!({
             "$schema": SCHEMA_ID,
@@ -182,6 +185,10 @@ impl Privacy {
             "subject": subject_doc,
             "tickets": tickets,
             "mentions": mentions,
+            "mentions_under_review": {
+                "count": under_review,
+                "note": if under_review > 0 { UNDER_REVIEW } else { "" },
+            },
             "records": records,
             "privacy": privacy_doc,
             "information": information,
@@ -443,6 +450,69 @@ fn render_attachment(a: &Record, people: &People, ticket: i64, files: &mut Vec<E
     })
 }
 
+/// What the export says while mentions of the person wait for review.
+const UNDER_REVIEW: &str = "in other people's conversations may be about you and are being reviewed by our privacy team; the ones that are will be sent to you as part of this request, which stays open until then.";
+
+impl Privacy {
+    /// The mentions section: for an access or portability request, strong matches on other
+    /// people's tickets become candidates of the request, and only the passages of accepted
+    /// ones are given (with other people replaced); the rest are counted as under review.
+    /// Without a request (an operator's export) there is no review, so no mentions.
+    async fn render_mentions(
+        &self,
+        fp: &Footprint,
+        request: Option<i64>,
+        people: &People,
+        include_notes: bool,
+        withheld: &mut Withheld,
+    ) -> Result<(Vec<Value>, usize)> {
+        let Some(request) = request else { return Ok((Vec::new(), 0)) };
+        let tenant = fp.tenant;
+        let mut tx = self.hd.db().begin().await?;
+        let Some(req) = suoja_store::requests::by_id(&mut tx, tenant, request)
+            .await?
+            .filter(|r| r.subject_id == fp.subject.0)
+        else {
+            return Ok((Vec::new(), 0));
+        };
+        if req.closed_at.is_none() && matches!(req.kind.as_str(), "access" | "portability") {
+            let strong: Vec<crate::mentions::Found> = fp.mentions.iter().filter(|f| f.strong()).cloned().collect();
+            self.record_candidates(&mut tx, tenant, request, fp.subject.0, &strong).await?;
+        }
+        tx.commit().await?;
+        let mut c = self.hd.db().read().await?;
+        let rows = suoja_store::mentions::for_request(&mut c, tenant, request).await?;
+        let mut out = Vec::new();
+        let mut pending = 0;
+        for row in rows {
+            match crate::mentions::Decision::parse_str(&row.state) {
+                crate::mentions::Decision::Pending => pending += 1,
+                crate::mentions::Decision::Rejected => {}
+                crate::mentions::Decision::Accepted => {
+                    let cand = self.candidate(&mut c, tenant, Some(&fp.user), row).await?;
+                    if cand.public == Some(false) && !include_notes {
+                        withheld.add("internal_note", "internal notes are left out by the operator's policy for this export");
+                        continue;
+                    }
+                    if cand.passages.is_empty() {
+                        continue;
+                    }
+                    out.push(json!({
+                        "ticket_id": cand.row.ticket_id,
+                        "source": cand.row.source,
+                        "comment_id": (cand.row.source == "comment").then_some(cand.row.source_id),
+                        "author": people.label(cand.author_id),
+                        "public": cand.public.unwrap_or(false),
+                        "passages": cand.passages,
+                        "created_at": iso(cand.written_at.map(|t| t.0)),
+                    }));
+                }
+            }
+        }
+        Ok((out, pending))
+    }
+}
+
 /// A comment's visibility and its text with other people replaced; `None` (counted as withheld)
 /// for an internal note the export leaves out.
 fn comment_text(c: &Record, people: &People, include_notes: bool, withheld: &mut Withheld) -> Option<(bool, String)> {
@@ -454,28 +524,6 @@ fn comment_text(c: &Record, people: &People, include_notes: bool, withheld: &mut
     let (body, n) = people.redact(&text(c, "body_enc").unwrap_or_default());
     withheld.replaced(n);
     Some((public, body))
-}
-
-fn render_mentions(fp: &Footprint, people: &People, include_notes: bool, withheld: &mut Withheld) -> Vec<Value> {
-    let mut out = Vec::new();
-    for c in fp.rows("comments") {
-        let Some(id) = int(c, "id") else { continue };
-        if !fp.mentions.contains(&id) || int(c, "ticket_id").is_some_and(|t| fp.tickets.contains_key(&t)) {
-            continue;
-        }
-        let Some((public, body)) = comment_text(c, people, include_notes, withheld) else {
-            continue;
-        };
-        out.push(json!({
-            "ticket_id": int(c, "ticket_id"),
-            "comment_id": id,
-            "author": people.label(int(c, "author_id")),
-            "public": public,
-            "body": body,
-            "created_at": iso(int(c, "created_at")),
-        }));
-    }
-    out
 }
 
 fn render_subject(fp: &Footprint) -> Value {

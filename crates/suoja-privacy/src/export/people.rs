@@ -1,21 +1,23 @@
 //! Other people in a person's export (GDPR Art. 15(4), A15-02): everyone but the person is shown
 //! by a stable placeholder — `[other person 1]`, or `Agent #1` for staff unless the operator shows
-//! agents by name — and their known identifiers (name, e-mail, phone) are replaced wherever they
-//! occur in the exported text. What was replaced is counted, never stored.
+//! agents by name — and their identifiers are replaced wherever the identifier matcher finds
+//! them in the exported text: their e-mail address, phone number and full name (a one-word name
+//! too, since it is all of it), as whole words. A name the person shares with them is left
+//! alone: it is also the person's own. What was replaced is counted, never stored.
 
 use std::collections::BTreeMap;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use suoja_core::{TenantId, UserId};
 use suoja_store::AnyConnection;
 
+use crate::matcher::{Identity, Markup, Matcher};
 use crate::{Privacy, Result};
 
 /// Labels for the people in an export and a replacer for their identifiers.
 pub(crate) struct People {
     subject: UserId,
     labels: BTreeMap<i64, String>,
-    matcher: Option<AhoCorasick>,
+    matcher: Matcher,
     replacements: Vec<String>,
 }
 
@@ -31,20 +33,11 @@ impl People {
 
     /// `text` with every other person's identifiers replaced; returns the count too.
     pub(crate) fn redact(&self, text: &str) -> (String, usize) {
-        let Some(m) = &self.matcher else {
-            return (text.to_string(), 0);
-        };
-        let mut out = String::with_capacity(text.len());
-        let mut last = 0;
-        let mut n = 0;
-        for hit in m.find_iter(text) {
-            out.push_str(text.get(last..hit.start()).unwrap_or_default());
-            out.push_str(self.replacements.get(hit.pattern().as_usize()).map_or("[other person]", String::as_str));
-            last = hit.end();
-            n += 1;
-        }
-        out.push_str(text.get(last..).unwrap_or_default());
-        (out, n)
+        self.matcher
+            .replace(text, Markup::Plain, |h| {
+                (h.class.is_strong() || h.whole_name).then(|| self.replacements.get(h.person).cloned().unwrap_or_else(|| "[other person]".into()))
+            })
+            .unwrap_or_else(|| (text.to_string(), 0))
     }
 }
 
@@ -81,13 +74,11 @@ impl Privacy {
         }
         let mut labels = BTreeMap::new();
         let (mut others, mut agents) = (0, 0);
-        let mut patterns: Vec<(String, String)> = Vec::new();
-        let subject_ids = {
-            let me = suoja_store::users::by_id(c, tenant, subject).await?;
-            match me {
-                Some(u) => self.identifiers(c, tenant, &u).await?,
-                None => Vec::new(),
-            }
+        let mut identities: Vec<Identity> = Vec::new();
+        let mut replacements: Vec<String> = Vec::new();
+        let me = match suoja_store::users::by_id(c, tenant, subject).await? {
+            Some(u) => self.identity(c, tenant, &u).await?,
+            None => Identity::default(),
         };
         rows.sort_by_key(|r| r.id);
         for r in &rows {
@@ -107,28 +98,21 @@ impl Privacy {
             if staff && agent_names {
                 continue;
             }
-            for ident in self.identifiers(c, tenant, r).await? {
-                // Never replace what is also the person's own identifier (shared names).
-                if !subject_ids.iter().any(|s| s.eq_ignore_ascii_case(&ident)) {
-                    patterns.push((ident, label.clone()));
-                }
+            let mut id = self.identity(c, tenant, r).await?;
+            // A name the person shares (all of it, or a one-word name that is one of theirs) is
+            // also the person's own: it stays.
+            let shared = id.same_name(&me) || (id.name_words().len() == 1 && me.name_words().iter().any(|w| id.name_words().contains(w)));
+            if shared {
+                id = id.without_name();
             }
+            identities.push(id);
+            replacements.push(label);
         }
-        patterns.sort_by_key(|p| std::cmp::Reverse(p.0.len()));
-        let matcher = if patterns.is_empty() {
-            None
-        } else {
-            AhoCorasickBuilder::new()
-                .ascii_case_insensitive(true)
-                .match_kind(MatchKind::LeftmostLongest)
-                .build(patterns.iter().map(|(p, _)| p.as_str()))
-                .ok()
-        };
         Ok(People {
             subject,
             labels,
-            matcher,
-            replacements: patterns.into_iter().map(|(_, l)| l).collect(),
+            matcher: Matcher::new(&identities),
+            replacements,
         })
     }
 }

@@ -55,6 +55,14 @@ pub struct RestoreArgs {
     /// Replace a database that holds data.
     #[arg(long)]
     pub force: bool,
+    /// An erasure ledger kept elsewhere (`erasure-ledger.jsonl`), replayed with the data
+    /// directory's and the backup directory's own.
+    #[arg(long)]
+    pub ledger: Option<PathBuf>,
+    /// Restore even though no erasure ledger as new as the backup was found: everyone erased
+    /// after the newest ledger entry comes back.
+    #[arg(long)]
+    pub risk_restoring_erased_people: bool,
     /// Data directory.
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
@@ -95,6 +103,7 @@ pub async fn run(config: Option<&std::path::Path>, args: BackupArgs) -> anyhow::
                 summary.manifest.data.bytes,
                 summary.manifest.keys_expire_at
             );
+            println!("erasure ledger kept at {}", summary.ledger.display());
             if !summary.pruned.is_empty() {
                 println!("{} expired key-vault backups deleted", summary.pruned.len());
             }
@@ -109,12 +118,26 @@ pub async fn restore(config: Option<&std::path::Path>, args: RestoreArgs) -> any
     let opts = crate::backup::RestoreOptions {
         keys: args.keys,
         force: args.force,
+        ledger: args.ledger,
+        risk_restoring_erased_people: args.risk_restoring_erased_people,
     };
     let r = crate::backup::restore(&s, &args.from, &opts).await?;
     println!(
         "restored backup {}: {} rows; {} erasures replayed, {} keys destroyed, {} redactions applied again; search index rebuilt ({} documents, {} unreadable)",
         r.backup, r.rows, r.replay.erased, r.replay.keys_destroyed, r.replay.redactions, r.indexed.0, r.indexed.1
     );
+    println!(
+        "erasure ledgers read: {} (newest entry {})",
+        if r.ledgers.is_empty() {
+            "none".to_string()
+        } else {
+            r.ledgers.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+        },
+        r.ledger_newest.as_deref().unwrap_or("none")
+    );
+    if let Some(after) = &r.not_replayed_after {
+        println!("NOT REPLAYED: erasures and redactions completed after {after} are in no ledger found; anyone erased since then is back in this database");
+    }
     println!(
         "timings: decrypt and check {:.1} s, records {:.1} s, replay {:.1} s, search index {:.1} s",
         r.secs[0], r.secs[1], r.secs[2], r.secs[3]

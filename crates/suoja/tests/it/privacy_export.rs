@@ -270,12 +270,39 @@ engine_test!(the_export_holds_all_of_the_person_and_none_of_anyone_else, |app| a
         t1["comments"].as_array().unwrap().iter().any(|c| c["public"] == false),
         "internal notes are included by the default policy"
     );
-    // T2 (CC'd), the mention on T3, never T4.
+    // T2 (CC'd), never T4; T3 only mentions A, so it is a candidate for review, not yet hers.
     let ids: Vec<i64> = doc["tickets"].as_array().unwrap().iter().map(|t| t["id"].as_i64().unwrap()).collect();
     assert_eq!(ids, vec![w.t1, w.t2]);
+    assert!(doc["mentions"].as_array().unwrap().is_empty(), "nothing unreviewed is shipped");
+    assert_eq!(doc["mentions_under_review"]["count"], 1);
+    assert!(doc["summary"].as_str().unwrap().contains("being reviewed"), "{}", doc["summary"]);
+    let (s, v) = app.post(&format!("/api/v2/privacy/requests/{request}/fulfil"), json!({})).await;
+    assert_eq!(s, StatusCode::CONFLICT, "a request with mentions under review cannot be fulfilled: {v}");
+    let (s, m) = app.get(&format!("/api/v2/privacy/requests/{request}/mentions.json")).await;
+    assert_eq!(s, StatusCode::OK, "{m}");
+    assert_eq!(m["count"], 1, "{m}");
+    let cand = &m["mentions"][0];
+    assert_eq!(cand["ticket_id"], w.t3);
+    assert_eq!(cand["strength"], "strong");
+    assert_eq!(cand["classes"], json!(["email"]));
+    assert_eq!(cand["state"], "pending");
+    assert_eq!(cand["passages"], json!([format!("Please also contact {A_EMAIL} about this")]));
+    let decide = |id: &Value| json!({"mention": {"id": id, "decision": "accept"}});
+    let (s, v) = app.post(&format!("/api/v2/privacy/requests/{request}/mentions"), decide(&cand["id"])).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["mention"]["state"], "accepted");
+    let (s, v) = app.post(&format!("/api/v2/privacy/requests/{request}/mentions"), decide(&cand["id"])).await;
+    assert_eq!(s, StatusCode::CONFLICT, "a decision is final: {v}");
+    let (s, _) = app.post(&format!("/api/v2/privacy/requests/{request}/fulfil"), json!({})).await;
+    assert_eq!(s, StatusCode::CONFLICT, "the package predates the decision");
+    // Accepted: the passage (never the whole comment) is in the next export.
+    let (_, bytes) = build(&app, request, json!({"format": "json"})).await;
+    let doc: Value = serde_json::from_slice(&bytes).unwrap();
+    validate(&doc);
     assert_eq!(doc["mentions"].as_array().unwrap().len(), 1);
     assert_eq!(doc["mentions"][0]["ticket_id"], w.t3);
-    assert!(doc["mentions"][0]["body"].as_str().unwrap().contains(A_EMAIL));
+    assert_eq!(doc["mentions"][0]["passages"], cand["passages"]);
+    assert_eq!(doc["mentions_under_review"]["count"], 0);
     // The consultation log: the agent's look, by role.
     let looks = doc["privacy"]["consultations"].as_array().unwrap();
     for action in ["ticket.viewed", "ticket.listed", "search.result"] {

@@ -196,16 +196,29 @@ pub fn render(doc: &Value) -> Option<Vec<u8>> {
         body.text("None.", 10.0, Style::Regular, 0.0, 0.0);
     }
     for m in &mentions {
-        let kind = if m["public"].as_bool().unwrap_or(false) {
-            "Public reply"
-        } else {
-            "Internal note"
+        let kind = match (m["source"].as_str(), m["public"].as_bool().unwrap_or(false)) {
+            (Some("ticket_subject"), _) => "Ticket subject",
+            (Some("organization"), _) => "Organisation notes",
+            (_, true) => "Public reply",
+            (_, false) => "Internal note",
         };
         body.label(
             &format!("Ticket #{} · {kind} · {} · {}", s(&m["ticket_id"]), s(&m["author"]), date(&m["created_at"])),
             0.9,
         );
-        body.text(&s(&m["body"]), 10.0, Style::Regular, 4.0, 0.0);
+        for p in m["passages"].as_array().into_iter().flatten() {
+            body.text(&format!("… {} …", s(p)), 10.0, Style::Regular, 4.0, 0.0);
+        }
+    }
+    let review = doc["mentions_under_review"]["count"].as_u64().unwrap_or(0);
+    if review > 0 {
+        body.text(
+            &format!("{review} more passages {}", s(&doc["mentions_under_review"]["note"])),
+            10.0,
+            Style::Regular,
+            0.0,
+            0.0,
+        );
     }
 
     body.heading("5. Your privacy requests, who viewed your data, and other records", 15.0);

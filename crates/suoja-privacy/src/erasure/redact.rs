@@ -1,0 +1,114 @@
+//! Replacing an erased person's identifiers inside other people's text (A17-01): the comments,
+//! notes, subjects, descriptions and organisation texts an erasure plan names. The identifier
+//! matcher decides what is the person — strong matches always, a weak match only where privacy
+//! staff accepted it — and each changed value is sealed again under its own key. Nothing else in
+//! the text changes.
+
+use std::collections::BTreeSet;
+
+use suoja_core::{OrganizationId, TenantId, TicketId};
+use suoja_store::AnyConnection;
+
+use crate::matcher::{Markup, Matcher};
+use crate::mentions::Source;
+use crate::{Privacy, Result};
+
+/// What replaces a person's identifier inside someone else's text.
+pub const REDACTED: &str = "[redacted]";
+
+/// `text` with the person's strong matches (and, with `weak`, their weak ones) replaced.
+pub(crate) fn erase_text(m: &Matcher, text: &str, markup: Markup, weak: bool) -> Option<String> {
+    m.replace(text, markup, |h| (h.class.is_strong() || weak).then(|| REDACTED.to_string()))
+        .map(|(s, _)| s)
+}
+
+impl Privacy {
+    /// Replaces the person's identifiers in the given comments of one ticket and in the
+    /// ticket's subject and description, re-sealing each changed value under its own key, then
+    /// rebuilds the ticket's index entries. `accepted` holds the texts where weak matches go too.
+    /// Returns how many comments changed.
+    pub(crate) async fn redact_in_ticket(
+        &self,
+        c: &mut AnyConnection,
+        tenant: TenantId,
+        ticket: TicketId,
+        comment_ids: &[i64],
+        m: &Matcher,
+        accepted: &BTreeSet<(Source, i64)>,
+    ) -> Result<u64> {
+        let v = self.hd.vault();
+        let Some(mut row) = suoja_store::tickets::by_id(c, tenant, ticket).await? else {
+            return Ok(0);
+        };
+        let mut changed = 0;
+        let comments = suoja_store::comments::for_ticket(c, tenant, ticket, suoja_store::comments::CommentQuery::ALL).await?;
+        let first = comments.first().map(|m| m.id.0);
+        for cm in comments.iter().filter(|cm| comment_ids.contains(&cm.id.0)) {
+            let weak = accepted.contains(&(Source::Comment, cm.id.0));
+            let Ok(body) = v.decrypt_str(c, tenant, &cm.body_enc).await else {
+                continue;
+            };
+            let html = match cm.html_enc.as_deref() {
+                Some(h) => v.decrypt_str(c, tenant, h).await.ok(),
+                None => None,
+            };
+            let new_body = erase_text(m, &body, Markup::Plain, weak);
+            let new_html = html.as_deref().and_then(|h| erase_text(m, h, Markup::Html, weak));
+            if new_body.is_none() && new_html.is_none() {
+                continue;
+            }
+            let body_enc = v.encrypt_str(c, tenant, cm.key_id, new_body.as_deref().unwrap_or(&body)).await?;
+            let html_enc = match new_html.or(html) {
+                Some(h) => Some(v.encrypt_str(c, tenant, cm.key_id, &h).await?),
+                None => None,
+            };
+            suoja_store::comments::rekey(c, tenant, cm.id, cm.key_id, body_enc, html_enc).await?;
+            changed += 1;
+        }
+        let mut row_changed = false;
+        // The description is the first comment's text: it follows that comment's decision.
+        let weak_description = first.is_some_and(|f| accepted.contains(&(Source::Comment, f)));
+        if let Ok(d) = v.decrypt_str(c, tenant, &row.description_enc).await
+            && let Some(new) = erase_text(m, &d, Markup::Plain, weak_description)
+        {
+            row.description_enc = v.encrypt_str(c, tenant, row.key_id, &new).await?;
+            row_changed = true;
+        }
+        if let Some(s) = row.subject_enc.clone()
+            && let Ok(d) = v.decrypt_str(c, tenant, &s).await
+            && let Some(new) = erase_text(m, &d, Markup::Plain, accepted.contains(&(Source::TicketSubject, ticket.0)))
+        {
+            row.subject_enc = Some(v.encrypt_str(c, tenant, row.key_id, &new).await?);
+            row_changed = true;
+        }
+        if row_changed {
+            suoja_store::tickets::update(c, tenant, &row).await?;
+        }
+        self.hd.reindex_ticket(c, tenant, ticket).await?;
+        Ok(changed)
+    }
+
+    /// Replaces the person's identifiers in an organisation's name, details and notes (plain,
+    /// organisational data) and re-indexes it. Returns whether it changed.
+    pub(crate) async fn redact_in_organization(&self, c: &mut AnyConnection, tenant: TenantId, id: i64, m: &Matcher, weak: bool) -> Result<bool> {
+        let Some(mut o) = suoja_store::organizations::by_id(c, tenant, OrganizationId(id)).await? else {
+            return Ok(false);
+        };
+        let name = erase_text(m, &o.name, Markup::Plain, weak);
+        let details = o.details.as_deref().and_then(|d| erase_text(m, d, Markup::Plain, weak));
+        let notes = o.notes.as_deref().and_then(|d| erase_text(m, d, Markup::Plain, weak));
+        if name.is_none() && details.is_none() && notes.is_none() {
+            return Ok(false);
+        }
+        if let Some(n) = name {
+            // Names are unique per tenant; the id keeps a redacted one unique.
+            o.name = format!("{n} #{id}");
+        }
+        o.details = details.or(o.details);
+        o.notes = notes.or(o.notes);
+        o.updated_at = self.hd.now();
+        suoja_store::organizations::update(c, tenant, &o).await?;
+        self.hd.reindex_organization(c, tenant, OrganizationId(id)).await?;
+        Ok(true)
+    }
+}

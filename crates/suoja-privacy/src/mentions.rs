@@ -1,0 +1,570 @@
+//! Mentions of a person in other people's text, found by the identifier matcher and reviewed by
+//! a person before anything is done with them (A15-02, A17-01). Strong matches (e-mail, phone,
+//! full name) on other people's tickets become candidates of an access request; weak ones (a
+//! first name, a bare address local part) only when privacy staff search for them from the
+//! request, and they are what an erasure request asks staff to review. Staff accept or reject
+//! each candidate; only the sentences around an accepted match — never the whole comment, and
+//! with other people's identifiers replaced — reach the person's export, and only an accepted
+//! weak match is replaced by an erasure. Every decision is in the ledger, without text.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{Value as Json, json};
+use suoja_core::{Scope, TenantId, Timestamp, UserId};
+use suoja_store::AnyConnection;
+use suoja_store::graph::Value;
+use suoja_store::mentions::MentionRow;
+use suoja_store::users::UserRow;
+
+use crate::matcher::{Class, Identity, Markup, Matcher};
+use crate::{Privacy, PrivacyError, Result, require_privacy};
+
+/// Where a mention's text is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Source {
+    /// A comment or internal note.
+    Comment,
+    /// A ticket's subject.
+    TicketSubject,
+    /// An organisation's name, details or notes.
+    Organization,
+}
+
+impl Source {
+    /// Wire value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Comment => "comment",
+            Source::TicketSubject => "ticket_subject",
+            Source::Organization => "organization",
+        }
+    }
+    pub(crate) fn parse(s: &str) -> Option<Self> {
+        [Source::Comment, Source::TicketSubject, Source::Organization]
+            .into_iter()
+            .find(|x| x.as_str() == s)
+    }
+}
+
+/// What privacy staff decided about a candidate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// Not yet reviewed.
+    Pending,
+    /// It is about the person.
+    Accepted,
+    /// It is not (or must not be given out).
+    Rejected,
+}
+
+impl Decision {
+    /// Wire value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Pending => "pending",
+            Decision::Accepted => "accepted",
+            Decision::Rejected => "rejected",
+        }
+    }
+    /// Parses a stored value (anything unknown is pending).
+    pub fn parse_str(s: &str) -> Self {
+        match s {
+            "accepted" => Decision::Accepted,
+            "rejected" => Decision::Rejected,
+            _ => Decision::Pending,
+        }
+    }
+}
+
+/// A piece of someone else's text where the person was found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    /// Where.
+    pub source: Source,
+    /// The comment, ticket or organisation id.
+    pub source_id: i64,
+    /// The ticket it is on.
+    pub ticket_id: Option<i64>,
+    /// The classes that matched.
+    pub classes: BTreeSet<Class>,
+}
+
+impl Found {
+    /// Whether any match was strong.
+    pub fn strong(&self) -> bool {
+        self.classes.iter().any(|c| c.is_strong())
+    }
+    fn key(&self) -> (Source, i64) {
+        (self.source, self.source_id)
+    }
+}
+
+/// How far a search for mentions looks.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Reach {
+    /// Also single name words and the address's local part.
+    pub weak: bool,
+    /// Also organisations' texts.
+    pub organizations: bool,
+    /// Also the person's own comments (an erasure scans the replies it keeps).
+    pub own_comments: bool,
+}
+
+/// Tickets a search for strong matches opens at most (newest first).
+const STRONG_TICKETS: usize = 20_000;
+/// Tickets a search for weak matches opens at most: a first name is in many of them.
+const WEAK_TICKETS: usize = 2_000;
+
+/// A candidate as privacy staff see it.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    /// The stored candidate.
+    pub row: MentionRow,
+    /// The sentences around each match, other people's identifiers replaced.
+    pub passages: Vec<String>,
+    /// For a comment: whether it is public (otherwise an internal note).
+    pub public: Option<bool>,
+    /// When the text was written (a comment's time).
+    pub written_at: Option<Timestamp>,
+    /// Who wrote it (a comment's author).
+    pub author_id: Option<i64>,
+}
+
+impl Candidate {
+    /// The decision.
+    pub fn decision(&self) -> Decision {
+        Decision::parse_str(&self.row.state)
+    }
+}
+
+/// The API shape of a candidate.
+pub fn wire(c: &Candidate) -> Json {
+    json!({
+        "id": c.row.id,
+        "request_id": c.row.request_id,
+        "source": c.row.source,
+        "source_id": c.row.source_id,
+        "ticket_id": c.row.ticket_id,
+        "strength": c.row.strength,
+        "classes": c.row.classes.split(',').filter(|s| !s.is_empty()).collect::<Vec<_>>(),
+        "state": c.row.state,
+        "public": c.public,
+        "passages": c.passages,
+        "written_at": c.written_at.map(|t| t.to_iso()),
+        "decided_by_id": c.row.decided_by,
+        "decided_at": c.row.decided_at.map(|t| t.to_iso()),
+        "created_at": c.row.created_at.to_iso(),
+    })
+}
+
+fn int(v: Option<&Value>) -> Option<i64> {
+    match v {
+        Some(Value::Int(i)) => Some(*i),
+        _ => None,
+    }
+}
+
+impl Privacy {
+    /// A person's identity for the matcher, from their stored (sealed) profile.
+    pub(crate) async fn identity(&self, c: &mut AnyConnection, tenant: TenantId, user: &UserRow) -> Result<Identity> {
+        let v = self.hd.vault();
+        let name = v.decrypt_str(c, tenant, &user.name_enc).await.unwrap_or_default();
+        let email = match user.email_enc.as_deref() {
+            Some(e) => v.decrypt_str(c, tenant, e).await.ok(),
+            None => None,
+        };
+        let phone = match user.phone_enc.as_deref() {
+            Some(p) => v.decrypt_str(c, tenant, p).await.ok(),
+            None => None,
+        };
+        Ok(Identity::new(&name, email.as_deref(), phone.as_deref()))
+    }
+
+    /// Index probes for a person: each a set of keyed tokens a ticket must all hold to be worth
+    /// opening. Strong: the address, every spelling of the number, the full name; weak: each
+    /// name word and the local part.
+    async fn probes(&self, c: &mut AnyConnection, tenant: TenantId, user: &UserRow, weak: bool) -> Result<Vec<Vec<i64>>> {
+        let v = self.hd.vault();
+        let h = v.search_hasher(c, tenant).await?;
+        let mut out: Vec<Vec<i64>> = Vec::new();
+        let mut texts: Vec<(String, bool)> = Vec::new();
+        if let Ok(name) = v.decrypt_str(c, tenant, &user.name_enc).await {
+            let words = suoja_search::terms(&name);
+            if weak {
+                for w in &words {
+                    texts.push((w.clone(), false));
+                }
+            }
+            texts.push((name, true));
+        }
+        if let Some(e) = user.email_enc.as_deref()
+            && let Ok(email) = v.decrypt_str(c, tenant, e).await
+        {
+            let email = email.trim().to_lowercase();
+            out.push(vec![h.token(&email)]);
+            if weak && let Some((local, _)) = email.split_once('@') {
+                texts.push((local.to_string(), true));
+            }
+        }
+        if let Some(p) = user.phone_enc.as_deref()
+            && let Ok(phone) = v.decrypt_str(c, tenant, p).await
+        {
+            let identity = Identity::new("", None, Some(&phone));
+            for form in identity.phone_forms() {
+                out.push(vec![h.token(form.trim_start_matches('+'))]);
+            }
+        }
+        for (t, all) in texts {
+            let tokens: Vec<i64> = suoja_search::terms(&t).iter().map(|w| h.token(w)).collect();
+            if tokens.is_empty() {
+                continue;
+            }
+            if all {
+                out.push(tokens);
+            } else {
+                out.extend(tokens.into_iter().map(|t| vec![t]));
+            }
+        }
+        out.sort();
+        out.dedup();
+        Ok(out)
+    }
+
+    /// Text in other people's records where `user` is found: comments not written by them and
+    /// subjects of tickets outside `exclude`, and (if asked) organisations' texts. Strong matches
+    /// only, unless `reach.weak`. Returns what was found and whether the search stopped at its
+    /// limit of tickets.
+    pub(crate) async fn find_in_text(
+        &self,
+        c: &mut AnyConnection,
+        tenant: TenantId,
+        user: &UserRow,
+        exclude: &BTreeSet<i64>,
+        reach: Reach,
+    ) -> Result<(Vec<Found>, bool)> {
+        let identity = self.identity(c, tenant, user).await?;
+        let matcher = Matcher::one(&identity);
+        if matcher.is_empty() {
+            return Ok((Vec::new(), false));
+        }
+        let limit = if reach.weak { WEAK_TICKETS } else { STRONG_TICKETS };
+        let mut tickets: BTreeSet<i64> = BTreeSet::new();
+        let mut truncated = false;
+        for probe in self.probes(c, tenant, user, reach.weak).await? {
+            let found = suoja_store::search::all_of(c, tenant, 1, &probe).await?;
+            for t in found.into_iter().filter(|t| !exclude.contains(t)) {
+                if tickets.len() >= limit {
+                    truncated = true;
+                    break;
+                }
+                tickets.insert(t);
+            }
+        }
+        let keep = |classes: &BTreeSet<Class>| !classes.is_empty() && (reach.weak || classes.iter().any(|c| c.is_strong()));
+        let classes_in = |text: &str, markup: Markup| -> BTreeSet<Class> {
+            matcher
+                .find(text, markup)
+                .into_iter()
+                .filter(|h| reach.weak || h.class.is_strong())
+                .map(|h| h.class)
+                .collect()
+        };
+        let mut out = Vec::new();
+        let ids: Vec<i64> = tickets.iter().rev().copied().collect();
+        for chunk in ids.chunks(500) {
+            let subjects = suoja_store::graph::rows_linked(c, tenant, "tickets", &["id", "subject_enc"], "id", chunk).await?;
+            for r in subjects {
+                let (Some(id), Some(Value::Bytes(sealed))) = (int(r.first()), r.get(1)) else {
+                    continue;
+                };
+                let Ok(text) = self.hd.vault().decrypt_str(c, tenant, sealed).await else {
+                    continue;
+                };
+                let classes = classes_in(&text, Markup::Plain);
+                if keep(&classes) {
+                    out.push(Found {
+                        source: Source::TicketSubject,
+                        source_id: id,
+                        ticket_id: Some(id),
+                        classes,
+                    });
+                }
+            }
+            let comments = suoja_store::graph::rows_linked(c, tenant, "comments", &["id", "ticket_id", "author_id", "body_enc"], "ticket_id", chunk).await?;
+            for r in comments {
+                let (Some(id), Some(ticket), Some(author), Some(Value::Bytes(sealed))) = (int(r.first()), int(r.get(1)), int(r.get(2)), r.get(3)) else {
+                    continue;
+                };
+                if author == user.id.0 && !reach.own_comments {
+                    continue;
+                }
+                let Ok(text) = self.hd.vault().decrypt_str(c, tenant, sealed).await else {
+                    continue;
+                };
+                let classes = classes_in(&text, Markup::Plain);
+                if keep(&classes) {
+                    out.push(Found {
+                        source: Source::Comment,
+                        source_id: id,
+                        ticket_id: Some(ticket),
+                        classes,
+                    });
+                }
+            }
+        }
+        if reach.organizations {
+            let mut after = None;
+            loop {
+                let page = suoja_store::organizations::list(c, tenant, after, 500, 0).await?;
+                let Some(last) = page.last() else { break };
+                after = Some(last.id.0);
+                for o in page {
+                    let mut classes = classes_in(&o.name, Markup::Plain);
+                    for t in [o.details.as_deref(), o.notes.as_deref()].into_iter().flatten() {
+                        classes.extend(classes_in(t, Markup::Plain));
+                    }
+                    if keep(&classes) {
+                        out.push(Found {
+                            source: Source::Organization,
+                            source_id: o.id.0,
+                            ticket_id: None,
+                            classes,
+                        });
+                    }
+                }
+            }
+        }
+        out.sort_by_key(Found::key);
+        Ok((out, truncated))
+    }
+
+    /// Records what was found as pending candidates of a request (those it already has keep
+    /// their decision). Returns how many were new.
+    pub(crate) async fn record_candidates(&self, c: &mut AnyConnection, tenant: TenantId, request: i64, subject: i64, found: &[Found]) -> Result<usize> {
+        let now = self.hd.now();
+        let mut new = 0;
+        for f in found {
+            let row = MentionRow {
+                id: 0,
+                request_id: request,
+                subject_id: subject,
+                source: f.source.as_str().into(),
+                source_id: f.source_id,
+                ticket_id: f.ticket_id,
+                strength: if f.strong() { "strong" } else { "weak" }.into(),
+                classes: f.classes.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(","),
+                state: Decision::Pending.as_str().into(),
+                decided_by: None,
+                decided_at: None,
+                created_at: now,
+            };
+            if suoja_store::mentions::insert_new(c, tenant, &row).await? {
+                new += 1;
+            }
+        }
+        Ok(new)
+    }
+
+    /// Searches for mentions of a request's person and records them as candidates: strong
+    /// matches on other people's tickets, and with `weak` single name words and the address's
+    /// local part too. An erasure request's candidates are its weak matches (its strong ones are
+    /// replaced without review). Returns the request's candidates and whether the search stopped
+    /// at its limit.
+    pub async fn search_mentions(&self, scope: &Scope, request: i64, weak: bool) -> Result<(Vec<Candidate>, bool)> {
+        require_privacy(scope)?;
+        let req = self.get(scope, request).await?;
+        if req.row.closed_at.is_some() {
+            return Err(PrivacyError::Conflict(format!("the request is already {}", req.row.status)));
+        }
+        let erasure = req.row.kind == "erasure";
+        if !matches!(req.row.kind.as_str(), "access" | "portability" | "erasure") {
+            return Err(PrivacyError::Conflict(format!("a {} request has no mentions to review", req.row.kind)));
+        }
+        let tenant = scope.tenant;
+        let mut tx = self.hd.db().begin().await?;
+        let user = suoja_store::users::by_id(&mut tx, tenant, UserId(req.row.subject_id))
+            .await?
+            .ok_or(PrivacyError::NotFound("User"))?;
+        let exclude = self.own_tickets(&mut tx, tenant, user.id).await?;
+        let reach = Reach {
+            weak: weak || erasure,
+            organizations: erasure,
+            own_comments: false,
+        };
+        let (found, truncated) = self.find_in_text(&mut tx, tenant, &user, &exclude, reach).await?;
+        let found: Vec<Found> = found.into_iter().filter(|f| if erasure { !f.strong() } else { true }).collect();
+        let new = self.record_candidates(&mut tx, tenant, request, user.id.0, &found).await?;
+        self.hd
+            .record_ledger(
+                &mut tx,
+                tenant,
+                "mentions.searched",
+                Some(user.id.0),
+                Some(scope.actor.0),
+                json!({ "request": request, "weak": reach.weak, "found": found.len(), "new": new, "truncated": truncated }),
+            )
+            .await?;
+        tx.commit().await?;
+        Ok((self.mentions(scope, request).await?, truncated))
+    }
+
+    /// Tickets a person is on (requested, submitted, CC'd or following): their own records,
+    /// never "mentions".
+    pub(crate) async fn own_tickets(&self, c: &mut AnyConnection, tenant: TenantId, subject: UserId) -> Result<BTreeSet<i64>> {
+        let mut out = BTreeSet::new();
+        for (table, col) in [("tickets", "requester_id"), ("tickets", "submitter_id")] {
+            for r in suoja_store::graph::rows_linked(c, tenant, table, &["id"], col, &[subject.0]).await? {
+                out.extend(int(r.first()));
+            }
+        }
+        for r in suoja_store::graph::rows_linked(c, tenant, "ticket_collaborators", &["ticket_id"], "user_id", &[subject.0]).await? {
+            out.extend(int(r.first()));
+        }
+        Ok(out)
+    }
+
+    /// A request's candidates with their passages.
+    pub async fn mentions(&self, scope: &Scope, request: i64) -> Result<Vec<Candidate>> {
+        require_privacy(scope)?;
+        let req = self.get(scope, request).await?;
+        let mut c = self.hd.db().read().await?;
+        let rows = suoja_store::mentions::for_request(&mut c, scope.tenant, request).await?;
+        let user = suoja_store::users::by_id(&mut c, scope.tenant, UserId(req.row.subject_id)).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            out.push(self.candidate(&mut c, scope.tenant, user.as_ref(), row).await?);
+        }
+        Ok(out)
+    }
+
+    /// Opens a candidate: the passages around the person's matches in the text as it is now.
+    pub(crate) async fn candidate(&self, c: &mut AnyConnection, tenant: TenantId, user: Option<&UserRow>, row: MentionRow) -> Result<Candidate> {
+        let mut cand = Candidate {
+            row,
+            passages: Vec::new(),
+            public: None,
+            written_at: None,
+            author_id: None,
+        };
+        let Some(user) = user else { return Ok(cand) };
+        let Some(source) = Source::parse(&cand.row.source) else { return Ok(cand) };
+        let v = self.hd.vault();
+        let mut texts: Vec<String> = Vec::new();
+        let mut people: Vec<i64> = Vec::new();
+        match source {
+            Source::Comment => {
+                let rows = suoja_store::graph::rows_linked(
+                    c,
+                    tenant,
+                    "comments",
+                    &["author_id", "public", "body_enc", "created_at"],
+                    "id",
+                    &[cand.row.source_id],
+                )
+                .await?;
+                if let Some(r) = rows.first() {
+                    cand.author_id = int(r.first());
+                    cand.public = int(r.get(1)).map(|p| p == 1);
+                    cand.written_at = int(r.get(3)).map(Timestamp);
+                    people.extend(cand.author_id);
+                    if let Some(Value::Bytes(b)) = r.get(2)
+                        && let Ok(t) = v.decrypt_str(c, tenant, b).await
+                    {
+                        texts.push(t);
+                    }
+                }
+            }
+            Source::TicketSubject => {
+                let rows = suoja_store::graph::rows_linked(c, tenant, "tickets", &["requester_id", "subject_enc"], "id", &[cand.row.source_id]).await?;
+                if let Some(r) = rows.first() {
+                    people.extend(int(r.first()));
+                    if let Some(Value::Bytes(b)) = r.get(1)
+                        && let Ok(t) = v.decrypt_str(c, tenant, b).await
+                    {
+                        texts.push(t);
+                    }
+                }
+            }
+            Source::Organization => {
+                if let Some(o) = suoja_store::organizations::by_id(c, tenant, suoja_core::OrganizationId(cand.row.source_id)).await? {
+                    texts.push(o.name);
+                    texts.extend(o.details);
+                    texts.extend(o.notes);
+                }
+            }
+        }
+        let identity = self.identity(c, tenant, user).await?;
+        let matcher = Matcher::one(&identity);
+        let weak_too = cand.row.strength == "weak";
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let others = self.people(c, tenant, user.id, &people, &refs, self.policy.agent_names).await?;
+        for t in &texts {
+            let hits: Vec<_> = matcher.find(t, Markup::Plain).into_iter().filter(|h| weak_too || h.class.is_strong()).collect();
+            for r in crate::matcher::passages(t, &hits) {
+                let passage = t.get(r).unwrap_or_default().trim();
+                let (masked, _) = others.redact(passage);
+                cand.passages.push(masked);
+            }
+        }
+        Ok(cand)
+    }
+
+    /// Accepts or rejects a pending candidate of an open request (a decision is final: deciding
+    /// again, or after the request closed, is a conflict). Recorded in the ledger without text.
+    pub async fn decide_mention(&self, scope: &Scope, request: i64, id: i64, accept: bool) -> Result<Candidate> {
+        require_privacy(scope)?;
+        let req = self.get(scope, request).await?;
+        if req.row.closed_at.is_some() {
+            return Err(PrivacyError::Conflict(format!(
+                "the request is already {}; its mentions can no longer be decided",
+                req.row.status
+            )));
+        }
+        let now = self.hd.now();
+        let tenant = scope.tenant;
+        let mut tx = self.hd.db().begin().await?;
+        let row = suoja_store::mentions::by_id(&mut tx, tenant, request, id)
+            .await?
+            .ok_or(PrivacyError::NotFound("Mention"))?;
+        let decision = if accept { Decision::Accepted } else { Decision::Rejected };
+        if !suoja_store::mentions::decide(&mut tx, tenant, id, decision.as_str(), scope.actor.0, now).await? {
+            return Err(PrivacyError::Conflict(format!("this mention was already {}", row.state)));
+        }
+        self.hd
+            .record_ledger(
+                &mut tx,
+                tenant,
+                if accept { "mention.accepted" } else { "mention.rejected" },
+                Some(row.subject_id),
+                Some(scope.actor.0),
+                json!({ "request": request, "mention": id, "source": row.source, "source_id": row.source_id, "ticket": row.ticket_id, "strength": row.strength }),
+            )
+            .await?;
+        tx.commit().await?;
+        let mut c = self.hd.db().read().await?;
+        let row = suoja_store::mentions::by_id(&mut c, tenant, request, id)
+            .await?
+            .ok_or(PrivacyError::NotFound("Mention"))?;
+        let user = suoja_store::users::by_id(&mut c, tenant, UserId(row.subject_id)).await?;
+        self.candidate(&mut c, tenant, user.as_ref(), row).await
+    }
+
+    /// How many of a request's candidates wait for a decision, and the newest decision's time.
+    pub(crate) async fn mention_review_state(&self, c: &mut AnyConnection, tenant: TenantId, request: i64) -> Result<(usize, Option<Timestamp>)> {
+        let rows = suoja_store::mentions::for_request(c, tenant, request).await?;
+        let pending = rows.iter().filter(|r| r.state == Decision::Pending.as_str()).count();
+        let newest = rows.iter().filter_map(|r| r.decided_at).max();
+        Ok((pending, newest))
+    }
+
+    /// The accepted weak matches of a request, by where they are: what an erasure may replace
+    /// beyond the strong matches.
+    pub(crate) async fn accepted_sources(&self, c: &mut AnyConnection, tenant: TenantId, request: i64) -> Result<BTreeMap<(Source, i64), Option<i64>>> {
+        Ok(suoja_store::mentions::for_request(c, tenant, request)
+            .await?
+            .into_iter()
+            .filter(|r| r.state == Decision::Accepted.as_str())
+            .filter_map(|r| Source::parse(&r.source).map(|s| ((s, r.source_id), r.ticket_id)))
+            .collect())
+    }
+}

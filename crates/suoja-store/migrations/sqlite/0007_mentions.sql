@@ -1,0 +1,33 @@
+-- Suoja schema v7 (SQLite): reviewed mentions, and where the erasure ledger travels with backups.
+-- Keep in step with ../postgres/0007_mentions.sql; a test compares them.
+
+-- Passages in other people's text that may be about the person a privacy request is for. Each
+-- is a candidate that privacy staff accept or reject before it enters the person's export (or,
+-- for a weak match, before an erasure replaces it). Ids, the match's strength and classes and
+-- the decision only; never the text.
+CREATE TABLE privacy_mentions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    tenant_id INTEGER NOT NULL,
+    request_id INTEGER NOT NULL,
+    subject_id INTEGER NOT NULL,
+    source TEXT NOT NULL,
+    source_id INTEGER NOT NULL,
+    ticket_id INTEGER,
+    strength TEXT NOT NULL,
+    classes TEXT NOT NULL,
+    state TEXT NOT NULL,
+    decided_by INTEGER,
+    decided_at INTEGER,
+    created_at INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX privacy_mentions_source ON privacy_mentions (tenant_id, request_id, source, source_id);
+CREATE INDEX privacy_mentions_subject ON privacy_mentions (tenant_id, subject_id);
+
+-- Directories `suoja backup` has written to: completed erasures and redactions are appended to
+-- the erasure ledger kept in each, so whoever holds a backup directory and the root key can
+-- restore without bringing anyone back. Installation-wide; no personal data.
+CREATE TABLE backup_targets (
+    path TEXT PRIMARY KEY,
+    registered_at INTEGER NOT NULL,
+    last_backup_at INTEGER
+);
