@@ -94,11 +94,31 @@ pub struct SubjectLink {
     pub role: &'static str,
     /// What the column holds.
     pub via: Via,
+    /// Whether a row linked by user id puts the person on the ticket in its `ticket_id` column
+    /// (they requested it, wrote on it, follow it), so that ticket becomes part of their
+    /// footprint. A row that only points at a ticket (a mention found there) does not.
+    pub on_ticket: bool,
 }
 
 /// A link through a column holding the subject's user id.
 pub const fn user(column: &'static str, role: &'static str) -> SubjectLink {
-    SubjectLink { column, role, via: Via::User }
+    SubjectLink {
+        column,
+        role,
+        via: Via::User,
+        on_ticket: true,
+    }
+}
+
+/// A link through a column holding the subject's user id, on a row that points at other
+/// people's records without putting the person on them.
+pub const fn about(column: &'static str, role: &'static str) -> SubjectLink {
+    SubjectLink {
+        column,
+        role,
+        via: Via::User,
+        on_ticket: false,
+    }
 }
 
 /// A link through a column holding a ticket id.
@@ -107,6 +127,7 @@ pub const fn ticket(column: &'static str, role: &'static str) -> SubjectLink {
         column,
         role,
         via: Via::Ticket,
+        on_ticket: true,
     }
 }
 
@@ -193,6 +214,7 @@ pub const TABLES: &[Table] = &[
             column: "id",
             role: "key of",
             via: Via::Key,
+            on_ticket: false,
         }],
         erasure: Erasure::Delete,
         retention: "until the person is erased",
@@ -445,6 +467,7 @@ pub const TABLES: &[Table] = &[
             column: "doc_id",
             role: "indexed document",
             via: Via::Document,
+            on_ticket: false,
         }],
         erasure: Erasure::Delete,
         retention: "rebuilt from the store; purged with the document",
@@ -771,7 +794,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "privacy_mentions",
         purpose: "Reviewing mentions: passages in other people's text that may be about the person a privacy request is for, and the decision on each (ids and codes, never the text)",
-        subjects: &[user("subject_id", "mentioned")],
+        subjects: &[about("subject_id", "mentioned")],
         erasure: Erasure::Delete,
         retention: "with the request; deleted when the person is erased",
         derived: false,

@@ -112,7 +112,7 @@ impl Privacy {
                 let rows = suoja_store::graph::rows_linked(&mut c, tenant, t.name, &cols, link.column, &[subject.0]).await?;
                 for r in rows {
                     let ticket = if t.name == TICKETS { column(t, &r, "id") } else { column(t, &r, "ticket_id") };
-                    if let Some(id) = ticket {
+                    if let Some(id) = ticket.filter(|_| link.on_ticket) {
                         tickets.entry(id).or_default().insert(link.role);
                     }
                     raw.entry(t.name).or_default().push((r, link.role));

@@ -46,6 +46,7 @@ pub async fn plan(State(app): State<AppState>, Auth(scope): Auth, Path(id): Path
         "counts": plan.counts(),
         "held": plan.held,
         "kept_replies": plan.kept_replies,
+        "review": plan.review,
     } })))
 }
 

@@ -48,6 +48,8 @@ const RENDERED: &[&str] = &[
     "mail_outbox",
     "export_packages",
     "privacy_verifications",
+    // Counted as `mentions_under_review`; which passages were rejected is not the person's to see.
+    "privacy_mentions",
 ];
 
 fn int(r: &Record, c: &str) -> Option<i64> {
@@ -142,7 +144,7 @@ impl Privacy {
         let ids: Vec<i64> = ids.into_iter().collect();
         let people = {
             let mut c = self.hd.db().read().await?;
-            self.people(&mut c, tenant, subject, &ids, &texts, self.policy.agent_names).await?
+            self.people(&mut c, tenant, subject, &ids, &texts, self.policy.agent_names, false).await?
         };
 
         let mut withheld = Withheld::default();

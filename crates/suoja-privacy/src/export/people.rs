@@ -42,8 +42,9 @@ impl People {
 }
 
 impl Privacy {
-    /// Labels the people `ids` (plus anyone whose e-mail or phone appears in `texts`) and
-    /// prepares the replacer. The subject's own identifiers are never replaced.
+    /// Labels the people `ids` (plus anyone whose e-mail or phone appears in `texts`, and with
+    /// `by_name` anyone with a name word there — for short passages) and prepares the replacer.
+    /// The subject's own identifiers are never replaced.
     pub(crate) async fn people(
         &self,
         c: &mut AnyConnection,
@@ -52,13 +53,15 @@ impl Privacy {
         ids: &[i64],
         texts: &[&str],
         agent_names: bool,
+        by_name: bool,
     ) -> Result<People> {
         let mut all: std::collections::BTreeSet<i64> = ids.iter().copied().filter(|i| *i != subject.0).collect();
         // People not on the ticket but named by e-mail or phone in the text.
         let h = self.hd.vault().search_hasher(c, tenant).await?;
         let mut tokens = Vec::new();
         for t in texts {
-            tokens.extend(suoja_search::contact_terms(t).iter().map(|term| h.token(term)));
+            let terms = if by_name { suoja_search::terms(t) } else { suoja_search::contact_terms(t) };
+            tokens.extend(terms.iter().map(|term| h.token(term)));
         }
         tokens.sort_unstable();
         tokens.dedup();
