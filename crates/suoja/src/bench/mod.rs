@@ -9,6 +9,7 @@ mod baseline;
 mod erasure;
 mod export;
 mod load;
+mod precision;
 mod report;
 mod web;
 
@@ -53,6 +54,11 @@ pub struct BenchArgs {
     /// replaced and the rest of the file kept.
     #[arg(long, conflicts_with_all = ["erasure_only", "backup_only"])]
     pub web_only: bool,
+    /// Only time what precision costs: the identifier matcher against `str::replace`, and an
+    /// end user's search (checked against what they can read) against an agent's. The report's
+    /// precision section is replaced and the rest of the file kept.
+    #[arg(long, conflicts_with_all = ["erasure_only", "backup_only", "web_only"])]
+    pub precision_only: bool,
 }
 
 /// One engine's figures.
@@ -399,6 +405,28 @@ async fn write_section(args: &BenchArgs, pg: Option<&str>, name: &str, render: f
     Ok(())
 }
 
+/// Measures what precision costs and rewrites that section of the report.
+async fn write_precision(args: &BenchArgs) -> anyhow::Result<()> {
+    let m = precision::matcher();
+    println!(
+        "  matcher: {} comments, {} MB: str::replace {:.0} ms, matcher {:.0} ms (weak too {:.0} ms, HTML {:.0} ms)",
+        m.comments,
+        m.bytes / 1_000_000,
+        m.baseline_ms,
+        m.strong_ms,
+        m.weak_ms,
+        m.html_ms
+    );
+    let mut searches = vec![precision::end_user_search("sqlite", None, 1_000).await?];
+    if let Some(pg) = &args.pg {
+        searches.push(precision::end_user_search("postgres", Some(pg), 1_000).await?);
+    }
+    let old = std::fs::read_to_string(&args.out).unwrap_or_default();
+    std::fs::write(&args.out, report::with_precision_section(&old, &m, &searches)).with_context(|| format!("writing {}", args.out.display()))?;
+    println!("wrote the precision section of {}", args.out.display());
+    Ok(())
+}
+
 /// Runs the suite and writes the report (or one section of it).
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     if args.backup_only {
@@ -409,6 +437,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     }
     if args.erasure_only {
         return write_section(&args, args.pg.as_deref(), "erasure", report::with_erasure_section).await;
+    }
+    if args.precision_only {
+        return write_precision(&args).await;
     }
     println!("baseline: bare axum handler inserting one ticket-sized row into SQLite (WAL, synchronous=NORMAL, secure_delete=ON, one writer)");
     let baseline = baseline::measure(args.secs).await?;

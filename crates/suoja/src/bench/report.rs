@@ -338,3 +338,55 @@ const NOTES: &str = "
   first version measured every candidate line from scratch (5.7 s); lines are now measured
   incrementally with glyph metrics looked up once.
 ";
+
+const PRECISION_START: &str = "<!-- precision:start -->";
+const PRECISION_END: &str = "<!-- precision:end -->";
+
+/// `old` with its precision section replaced by these figures (or added at the end).
+pub fn with_precision_section(old: &str, m: &super::precision::MatcherFigures, searches: &[super::precision::SearchFigures]) -> String {
+    let ratio = |ms: f64| if m.baseline_ms > 0.0 { ms / m.baseline_ms } else { 0.0 };
+    let mut s = format!(
+        "{PRECISION_START}\n## Precision\n\nWritten by `suoja bench --precision-only` on {}.\n\n\
+         ### Identifier matcher ({} comments of ~2 KB, {:.1} MB; the person's full name, address and number written several ways)\n\n\
+         | what | ms | MB/s | ratio to `str::replace` |\n|---|---:|---:|---:|\n\
+         | baseline: `str::replace` of the full name | {:.0} | {:.0} | 1.0 |\n\
+         | matcher, strong matches replaced ({} replaced) | {:.0} | {:.0} | {:.1} |\n\
+         | matcher, weak matches replaced too | {:.0} | {:.0} | {:.1} |\n\
+         | matcher, the same text read as HTML | {:.0} | {:.0} | {:.1} |\n",
+        suoja_core::Clock::now(&suoja_core::clock::SystemClock).to_iso(),
+        m.comments,
+        m.bytes as f64 / 1e6,
+        m.baseline_ms,
+        mbps(m.bytes, m.baseline_ms),
+        m.replaced,
+        m.strong_ms,
+        mbps(m.bytes, m.strong_ms),
+        ratio(m.strong_ms),
+        m.weak_ms,
+        mbps(m.bytes, m.weak_ms),
+        ratio(m.weak_ms),
+        m.html_ms,
+        mbps(m.bytes, m.html_ms),
+        ratio(m.html_ms),
+    );
+    s.push_str(
+        "\n### End-user search (an end user with 1 000 tickets, each with a public reply and an internal note; first page of 20, p50 of 15)\n\n\
+         Words only internal notes hold must not find or count a ticket for an end user. The index holds \
+         each ticket's words together, so the end user's tickets it finds are checked against their \
+         subject and public comments (filter after matching) instead of indexing public and internal \
+         text apart, which would write every public word twice on the create path.\n\n\
+         | engine | agent's search | end user's search | end user, word only in notes (no result) | ratio end user / agent |\n|---|---:|---:|---:|---:|\n",
+    );
+    for f in searches {
+        let r = if f.staff_ms > 0.0 { f.end_user_ms / f.staff_ms } else { 0.0 };
+        s.push_str(&format!(
+            "| {} | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} |\n",
+            f.engine, f.staff_ms, f.end_user_ms, f.notes_only_ms, r
+        ));
+    }
+    splice(old, PRECISION_START, PRECISION_END, s)
+}
+
+fn mbps(bytes: usize, ms: f64) -> f64 {
+    if ms > 0.0 { bytes as f64 / 1e6 / (ms / 1000.0) } else { 0.0 }
+}

@@ -275,3 +275,104 @@ async fn backup_erase_restore_sqlite() {
 async fn backup_erase_restore_postgres() {
     backup_erase_restore(Engine::Postgres).await;
 }
+
+/// Disaster recovery (issue: no resurrection after a disaster restore): a person is erased after
+/// the last backup, then the whole data directory (on PostgreSQL, the database too) is lost.
+/// Given only the backup directory and the root key, a restore into a new place replays the
+/// ledger kept beside the backups: the person is not there and cannot be read. A copy of the
+/// backup without that ledger is refused, unless the operator takes the named risk, and then
+/// the restore says what it did not replay.
+async fn disaster_restore(engine: Engine) {
+    if engine == Engine::Postgres && pg_url().is_none() {
+        eprintln!("skipped: SUOJA_TEST_PG_URL is not set");
+        return;
+    }
+    let mut app = TestApp::spawn(engine).await;
+    let w = world(&app).await;
+    let backups = TempDir::new();
+    let root = backups.0.clone();
+    let said = run_ok(&app.cli(&["backup", "--to", root.to_str().unwrap()]), "backup");
+    assert!(said.contains("erasure ledger kept at"), "{said}");
+    let dir = backup_dir(&root);
+    let ledger = root.join("erasure-ledger.jsonl");
+    assert!(std::fs::read_to_string(&ledger).unwrap().contains("\"checkpoint\""));
+
+    // A is erased after the backup: the erasure reaches the ledger beside the backups at once.
+    let (s, v) = app.post(&format!("/api/v2/privacy/subjects/{}/erasure.json", w.a.id), json!({})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["erasure"]["state"], "completed", "{v}");
+    let kept = std::fs::read_to_string(&ledger).unwrap();
+    assert!(kept.contains(&format!("\"subject_id\":{}", w.a.id)), "{kept}");
+
+    // Everything is lost but the backup directory and the root key.
+    let key = std::fs::read_to_string(app.settings.data_dir.join("root.key")).unwrap();
+    app.stop_server().await;
+    std::fs::remove_dir_all(&app.settings.data_dir).unwrap();
+    let fresh = TempDir::new();
+    let place = |app: &mut TestApp, dir: &Path| {
+        app.settings.data_dir = dir.to_path_buf();
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::write(dir.join("root.key"), &key).unwrap();
+    };
+    let new_database = || async {
+        match engine {
+            Engine::Sqlite => None,
+            Engine::Postgres => Some(crate::harness::fresh_pg_database(&pg_url().unwrap()).await),
+        }
+    };
+
+    // A copy of the backup without its ledger is refused before anything is written …
+    let copied = TempDir::new();
+    let lone = copied.0.join(dir.file_name().unwrap());
+    copy_dir(&dir, &lone);
+    copy_dir(&root.join("key-vault"), &copied.0.join("key-vault"));
+    let risky = TempDir::new();
+    place(&mut app, &risky.0);
+    app.settings.database_url = new_database().await;
+    let out = app.cli(&["restore", "--from", lone.to_str().unwrap()]);
+    refused(&out, "a restore without a ledger as new as the backup", "--risk-restoring-erased-people");
+    assert!(!risky.0.join("suoja.db").exists(), "nothing was written");
+    // … unless the operator takes the risk, and then A is back: exactly what the refusal warns of.
+    let out = app.cli(&["restore", "--from", lone.to_str().unwrap(), "--risk-restoring-erased-people"]);
+    let said = run_ok(&out, "a risky restore");
+    assert!(said.contains("NOT REPLAYED"), "{said}");
+    app.start_server().await;
+    let (s, _) = app.get(&format!("/api/v2/users/{}.json", w.a.id)).await;
+    assert_eq!(s, StatusCode::OK, "the risk the flag names");
+    app.stop_server().await;
+    if let Some(url) = &app.settings.database_url {
+        // That database holds A again; it goes before the byte scan below.
+        let name = url.rsplit('/').next().unwrap().to_string();
+        let mut c = <sqlx::AnyConnection as sqlx::Connection>::connect(&pg_url().unwrap()).await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE {name} WITH (FORCE)"))).execute(&mut c).await.unwrap();
+    }
+
+    // The real restore: the backup directory as it is, into a new place.
+    place(&mut app, &fresh.0);
+    app.settings.database_url = new_database().await;
+    let said = run_ok(&app.cli(&["restore", "--from", dir.to_str().unwrap()]), "restore");
+    assert!(said.contains("1 erasures replayed"), "{said}");
+    assert!(!said.contains("NOT REPLAYED"), "{said}");
+    app.start_server().await;
+    for path in [format!("/api/v2/users/{}.json", w.a.id), format!("/api/v2/tickets/{}.json", w.t1)] {
+        let (s, v) = app.get(&path).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{path}: {v}");
+    }
+    let (s, v) = app.get(&format!("/api/v2/users/{}.json", w.b.id)).await;
+    assert_eq!((s, v["user"]["name"].as_str()), (StatusCode::OK, Some(w.b.name.as_str())));
+    // Bytes: nothing of A in the new data directory or (PostgreSQL) the cluster.
+    let places = surfaces(&app).await;
+    let a: Vec<Canary> = w.a.canaries.iter().enumerate().map(|(i, v)| Canary::text(format!("a{i}"), v.clone())).collect();
+    let report = scan(&places, &a).unwrap();
+    assert!(report.hits.is_empty(), "{:#?}", described(&app, &report).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn disaster_restore_sqlite() {
+    disaster_restore(Engine::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn disaster_restore_postgres() {
+    disaster_restore(Engine::Postgres).await;
+}
