@@ -229,12 +229,9 @@ impl Helpdesk {
                 // holds finds and counts nothing. Their own tickets matched by the index are
                 // checked against the subject and public comments (measured in BENCHMARKS.md).
                 let matched = suoja_store::tickets::newest_ids(&mut c, scope.tenant, &f, MAX_RESULTS).await?;
-                let mut visible = Vec::new();
-                for (id, at) in matched {
-                    if self.public_text_holds(&mut c, scope.tenant, TicketId(id), &q.words).await? {
-                        visible.push((at, 0, id));
-                    }
-                }
+                let ids: Vec<i64> = matched.iter().map(|(id, _)| *id).collect();
+                let holding = self.public_text_holds(&mut c, scope.tenant, &ids, &q.words).await?;
+                let visible: Vec<(i64, u8, i64)> = matched.into_iter().filter(|(id, _)| holding.contains(id)).map(|(id, at)| (at, 0, id)).collect();
                 total += visible.len() as i64;
                 candidates.extend(visible.into_iter().take(window as usize));
             } else {
@@ -293,27 +290,28 @@ impl Helpdesk {
         Ok(SearchPage { results, count: total })
     }
 
-    /// Whether a ticket's subject and public comments hold every one of `words` (index terms).
-    async fn public_text_holds(&self, c: &mut AnyConnection, tenant: TenantId, id: TicketId, words: &[String]) -> Result<bool> {
-        use suoja_store::comments::CommentQuery;
-        let Some(row) = suoja_store::tickets::by_id(c, tenant, id).await? else {
-            return Ok(false);
-        };
-        let mut terms: std::collections::HashSet<String> = std::collections::HashSet::new();
-        if let Some(s) = crate::crypt::open_opt(&self.vault, c, tenant, row.subject_enc.as_deref()).await? {
-            terms.extend(suoja_search::terms(s.expose()));
-        }
-        let public = CommentQuery {
-            public_only: true,
-            ..CommentQuery::ALL
-        };
-        for m in suoja_store::comments::for_ticket(c, tenant, id, public).await? {
-            terms.extend(suoja_search::terms(crate::crypt::open(&self.vault, c, tenant, &m.body_enc).await?.expose()));
-            if words.iter().all(|w| terms.contains(w)) {
-                return Ok(true);
+    /// Of `ids`, the tickets whose subject and public comments hold every one of `words` (index
+    /// terms), read in a few queries.
+    async fn public_text_holds(&self, c: &mut AnyConnection, tenant: TenantId, ids: &[i64], words: &[String]) -> Result<std::collections::HashSet<i64>> {
+        use suoja_store::graph::Value;
+        let mut terms: std::collections::HashMap<i64, std::collections::HashSet<String>> = std::collections::HashMap::new();
+        for r in suoja_store::graph::rows_linked(c, tenant, "tickets", &["id", "subject_enc"], "id", ids).await? {
+            if let (Some(Value::Int(id)), Some(Value::Bytes(sealed))) = (r.first(), r.get(1)) {
+                let text = crate::crypt::open(&self.vault, c, tenant, sealed).await?;
+                terms.entry(*id).or_default().extend(suoja_search::terms(text.expose()));
             }
         }
-        Ok(words.iter().all(|w| terms.contains(w)))
+        for r in suoja_store::graph::rows_linked(c, tenant, "comments", &["ticket_id", "public", "body_enc"], "ticket_id", ids).await? {
+            if let (Some(Value::Int(id)), Some(Value::Int(1)), Some(Value::Bytes(sealed))) = (r.first(), r.get(1), r.get(2)) {
+                let text = crate::crypt::open(&self.vault, c, tenant, sealed).await?;
+                terms.entry(*id).or_default().extend(suoja_search::terms(text.expose()));
+            }
+        }
+        Ok(terms
+            .into_iter()
+            .filter(|(_, t)| words.iter().all(|w| t.contains(w)))
+            .map(|(id, _)| id)
+            .collect())
     }
 
     /// Finds users by a free query over name, e-mail, phone and external id.

@@ -497,7 +497,7 @@ impl Privacy {
         let matcher = Matcher::one(&identity);
         let weak_too = cand.row.strength == "weak";
         let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-        let others = self.people(c, tenant, user.id, &people, &refs, self.policy.agent_names, true).await?;
+        let others = self.people(c, tenant, user.id, &people, &refs, true).await?;
         for t in &texts {
             let hits: Vec<_> = matcher.find(t, Markup::Plain).into_iter().filter(|h| weak_too || h.class.is_strong()).collect();
             for r in crate::matcher::passages(t, &hits) {

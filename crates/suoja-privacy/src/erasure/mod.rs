@@ -73,6 +73,12 @@ impl Privacy {
 
     /// Starts erasing `subject` (or returns the erasure already under way) without running it.
     pub async fn start_erasure(&self, scope: &Scope, subject: UserId, origin: Origin) -> Result<ErasureRow> {
+        self.start_erasure_with(scope, subject, origin, Vec::new()).await
+    }
+
+    /// As [`Self::start_erasure`], replacing also the weak matches in `accepted` (a replay of an
+    /// erasure whose request accepted them).
+    pub(crate) async fn start_erasure_with(&self, scope: &Scope, subject: UserId, origin: Origin, accepted: Vec<plan::Mention>) -> Result<ErasureRow> {
         require_privacy(scope)?;
         // Reads of the person noted in memory are written now, so the plan sees them.
         self.hd.flush_consultations().await?;
@@ -111,9 +117,12 @@ impl Privacy {
             Origin::Request(id) => Some(id),
             Origin::Api | Origin::Retention | Origin::Replay => None,
         };
-        let plan = self
-            .make_plan(&mut tx, scope.tenant, subject, TABLES, None, plan::Mentions::of(request_id))
-            .await?;
+        let mentions = match (request_id, accepted.is_empty()) {
+            (Some(r), _) => plan::Mentions::Request(r),
+            (None, false) => plan::Mentions::Accepted(accepted),
+            (None, true) => plan::Mentions::Strong,
+        };
+        let plan = self.make_plan(&mut tx, scope.tenant, subject, TABLES, None, mentions).await?;
         let by_retention = matches!(origin, Origin::Retention | Origin::Replay);
         let row = ErasureRow {
             id: 0,
@@ -174,7 +183,12 @@ impl Privacy {
     /// another runner has it (a second request for the same person), waits for that one, up to
     /// half a minute, and returns the erasure as it then stands.
     pub async fn erase(&self, scope: &Scope, subject: UserId, origin: Origin) -> Result<ErasureRow> {
-        let row = self.start_erasure(scope, subject, origin).await?;
+        self.erase_with(scope, subject, origin, Vec::new()).await
+    }
+
+    /// As [`Self::erase`], replacing also the weak matches in `accepted`.
+    pub(crate) async fn erase_with(&self, scope: &Scope, subject: UserId, origin: Origin, accepted: Vec<plan::Mention>) -> Result<ErasureRow> {
+        let row = self.start_erasure_with(scope, subject, origin, accepted).await?;
         let started = std::time::Instant::now();
         loop {
             let row = self.run_erasure(scope.tenant, row.id).await?;

@@ -13,24 +13,31 @@ use crate::datamap::{Erasure, Via};
 use crate::mentions::{Reach, Source};
 use crate::{Privacy, Result};
 
-/// Which weak matches a plan looks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Which weak matches a plan looks for, and which it replaces.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Mentions {
-    /// None: strong matches only (the retention policy's erasures, replays, the API's).
+    /// None: strong matches only (the retention policy's erasures, the API's).
     Strong,
     /// Weak ones too, listed for review (a dry run).
     Review,
     /// Weak ones too, replacing those accepted on this erasure request.
     Request(i64),
+    /// Weak ones too, replacing these (accepted earlier: a later pass of the same erasure, or
+    /// its replay after a restore).
+    Accepted(Vec<Mention>),
 }
 
 impl Mentions {
-    /// For an erasure started by `request` (or by nothing).
-    pub(crate) fn of(request: Option<i64>) -> Self {
-        request.map_or(Mentions::Strong, Mentions::Request)
+    /// For a later pass of an erasure planned as `previous`.
+    pub(crate) fn again(previous: &Plan) -> Self {
+        if previous.accepted.is_empty() {
+            Mentions::Strong
+        } else {
+            Mentions::Accepted(previous.accepted.clone())
+        }
     }
-    fn weak(self) -> bool {
-        self != Mentions::Strong
+    fn weak(&self) -> bool {
+        *self != Mentions::Strong
     }
 }
 
@@ -281,9 +288,10 @@ impl Privacy {
                 own_comments: true,
             };
             let (found, _) = self.find_in_text(c, tenant, u, &gone, reach).await?;
-            let accepted = match mentions {
-                Mentions::Request(r) => self.accepted_sources(c, tenant, r).await?,
-                Mentions::Strong | Mentions::Review => Default::default(),
+            let accepted: BTreeSet<(Source, i64)> = match &mentions {
+                Mentions::Request(r) => self.accepted_sources(c, tenant, *r).await?.into_keys().collect(),
+                Mentions::Accepted(list) => list.iter().filter_map(|m| Source::parse(&m.source).map(|s| (s, m.id))).collect(),
+                Mentions::Strong | Mentions::Review => BTreeSet::new(),
             };
             let replaced: BTreeSet<i64> = plan.tombstones.iter().chain(&plan.deletions).map(|(_, m)| *m).collect();
             for f in found {
@@ -295,7 +303,7 @@ impl Privacy {
                     id: f.source_id,
                     ticket_id: f.ticket_id,
                 };
-                let is_accepted = accepted.contains_key(&(f.source, f.source_id));
+                let is_accepted = accepted.contains(&(f.source, f.source_id));
                 if !f.strong() && !is_accepted {
                     plan.review.push(item);
                     continue;

@@ -29,6 +29,10 @@ pub struct Entry {
     pub erasure_id: i64,
     /// When it completed.
     pub completed_at: String,
+    /// Texts where weak matches were replaced because privacy staff accepted them (ids only),
+    /// so a replay replaces them again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub accepted: Vec<super::plan::Mention>,
 }
 
 /// What a replay did.
@@ -149,6 +153,7 @@ impl Privacy {
                 key_id: None,
                 erasure_id: id,
                 completed_at: at.to_iso(),
+                accepted: Vec::new(),
             })
             .collect();
         append(&path, &missing).map_err(|e| PrivacyError::Internal(format!("writing the erasure ledger {}: {e}", path.display())))?;
@@ -187,7 +192,9 @@ impl Privacy {
                 suoja_store::users::by_id(&mut c, tenant, UserId(e.subject_id)).await?.is_some()
             };
             if present && !done.contains(&(e.tenant_id, e.subject_id)) {
-                let row = self.erase(&Scope::operator(tenant), UserId(e.subject_id), Origin::Replay).await?;
+                let row = self
+                    .erase_with(&Scope::operator(tenant), UserId(e.subject_id), Origin::Replay, e.accepted.clone())
+                    .await?;
                 tracing::info!(tenant.id = %tenant, erasure.id = row.id, state = row.state, "erasure replayed after a restore");
                 out.erased += 1;
             }
@@ -215,5 +222,6 @@ pub(crate) fn entry(tenant: TenantId, subject: i64, key: Option<i64>, erasure: i
         key_id: key,
         erasure_id: erasure,
         completed_at: at.to_iso(),
+        accepted: Vec::new(),
     }
 }

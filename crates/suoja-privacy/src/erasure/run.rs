@@ -89,9 +89,16 @@ impl Privacy {
     async fn recheck_holds(&self, mut row: ErasureRow) -> Result<bool> {
         let now = self.hd.now();
         let mut tx = self.hd.db().begin().await?;
-        let known = parse_plan(&row)?.subject_key;
+        let previous = parse_plan(&row)?;
         let plan = self
-            .make_plan(&mut tx, row.tenant, UserId(row.subject_id), TABLES, known, Mentions::of(row.request_id))
+            .make_plan(
+                &mut tx,
+                row.tenant,
+                UserId(row.subject_id),
+                TABLES,
+                previous.subject_key,
+                Mentions::again(&previous),
+            )
             .await?;
         if !plan.held.is_empty() {
             suoja_store::erasures::set_lease(&mut tx, row.tenant, row.id, now.0 + HELD_RECHECK_MS).await?;
@@ -149,7 +156,7 @@ impl Privacy {
                     } else {
                         // New data arrived after planning (or a step was interrupted oddly): plan again.
                         let again = self
-                            .make_plan(&mut tx, tenant, UserId(row.subject_id), TABLES, plan.subject_key, Mentions::of(row.request_id))
+                            .make_plan(&mut tx, tenant, UserId(row.subject_id), TABLES, plan.subject_key, Mentions::again(&plan))
                             .await?;
                         row.plan = serde_json::to_string(&again).map_err(|e| PrivacyError::Internal(e.to_string()))?;
                         row.pass += 1;
@@ -181,8 +188,9 @@ impl Privacy {
         }
         tx.commit().await?;
         if row.state == "completed" {
-            self.log_erasure(super::replay::entry(tenant, row.subject_id, plan.subject_key, row.id, now))
-                .await;
+            let mut entry = super::replay::entry(tenant, row.subject_id, plan.subject_key, row.id, now);
+            entry.accepted = plan.accepted.clone();
+            self.log_erasure(entry).await;
         }
         if step == "profile" {
             // Other nodes may have this key in memory; this one forgets it now.

@@ -144,7 +144,7 @@ impl Privacy {
         let ids: Vec<i64> = ids.into_iter().collect();
         let people = {
             let mut c = self.hd.db().read().await?;
-            self.people(&mut c, tenant, subject, &ids, &texts, self.policy.agent_names, false).await?
+            self.people(&mut c, tenant, subject, &ids, &texts, false).await?
         };
 
         let mut withheld = Withheld::default();

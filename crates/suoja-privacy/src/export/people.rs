@@ -45,16 +45,8 @@ impl Privacy {
     /// Labels the people `ids` (plus anyone whose e-mail or phone appears in `texts`, and with
     /// `by_name` anyone with a name word there — for short passages) and prepares the replacer.
     /// The subject's own identifiers are never replaced.
-    pub(crate) async fn people(
-        &self,
-        c: &mut AnyConnection,
-        tenant: TenantId,
-        subject: UserId,
-        ids: &[i64],
-        texts: &[&str],
-        agent_names: bool,
-        by_name: bool,
-    ) -> Result<People> {
+    pub(crate) async fn people(&self, c: &mut AnyConnection, tenant: TenantId, subject: UserId, ids: &[i64], texts: &[&str], by_name: bool) -> Result<People> {
+        let agent_names = self.policy.agent_names;
         let mut all: std::collections::BTreeSet<i64> = ids.iter().copied().filter(|i| *i != subject.0).collect();
         // People not on the ticket but named by e-mail or phone in the text.
         let h = self.hd.vault().search_hasher(c, tenant).await?;

@@ -148,6 +148,9 @@ pub struct Matcher {
     by_first_word: HashMap<String, Vec<usize>>,
     emails: HashMap<String, usize>,
     phones: HashMap<String, usize>,
+    /// The words a name pattern can start with, to rule out ASCII text before segmenting it
+    /// (`None` when a word is not ASCII: then every text is segmented).
+    first_words: Option<aho_corasick::AhoCorasick>,
 }
 
 impl Matcher {
@@ -178,7 +181,29 @@ impl Matcher {
                 m.add(id.local.clone(), Class::Weak, person, false);
             }
         }
+        if m.by_first_word.keys().all(|k| k.is_ascii()) {
+            m.first_words = aho_corasick::AhoCorasickBuilder::new()
+                .ascii_case_insensitive(true)
+                .build(m.by_first_word.keys())
+                .ok();
+        }
         m
+    }
+
+    /// Whether decoded text `src` can hold a match at all. For ASCII text, normalising changes
+    /// nothing but case, so a text holding none of the words a name starts with (in any case),
+    /// no `@` and no digit holds no match; anything else is looked at in full.
+    fn could_match(&self, src: &str) -> bool {
+        if !src.is_ascii() {
+            return true;
+        }
+        if !self.emails.is_empty() && src.contains('@') {
+            return true;
+        }
+        if !self.phones.is_empty() && src.bytes().any(|b| b.is_ascii_digit()) {
+            return true;
+        }
+        !self.patterns.is_empty() && self.first_words.as_ref().is_none_or(|a| a.is_match(src))
     }
 
     /// A matcher for one person.
@@ -214,6 +239,9 @@ impl Matcher {
         }
         for stream in streams(src, markup) {
             let t: &str = &stream.text;
+            if !self.could_match(t) {
+                continue;
+            }
             let mut found: Vec<Found> = Vec::new();
             if !self.emails.is_empty() {
                 for (r, key) in contact::emails(t) {

@@ -352,7 +352,10 @@ pub fn with_precision_section(old: &str, m: &super::precision::MatcherFigures, s
          | baseline: `str::replace` of the full name | {:.0} | {:.0} | 1.0 |\n\
          | matcher, strong matches replaced ({} replaced) | {:.0} | {:.0} | {:.1} |\n\
          | matcher, weak matches replaced too | {:.0} | {:.0} | {:.1} |\n\
-         | matcher, the same text read as HTML | {:.0} | {:.0} | {:.1} |\n",
+         | matcher, the same text read as HTML | {:.0} | {:.0} | {:.1} |\n\
+         \nThese comments are full of traps (\"channel\", \"annual\", \"leeway\", \"Ann\" alone), so every one is segmented into words. \
+         Over 10 000 comments of the same size that hold none of the person's name words, no `@` and no digit — most of a helpdesk — \
+         the matcher rules each text out before segmenting it: {:.0} ms against {:.0} ms for `str::replace` (ratio {:.1}).\n",
         suoja_core::Clock::now(&suoja_core::clock::SystemClock).to_iso(),
         m.comments,
         m.bytes as f64 / 1e6,
@@ -368,6 +371,13 @@ pub fn with_precision_section(old: &str, m: &super::precision::MatcherFigures, s
         m.html_ms,
         mbps(m.bytes, m.html_ms),
         ratio(m.html_ms),
+        m.absent_ms,
+        m.absent_baseline_ms,
+        if m.absent_baseline_ms > 0.0 {
+            m.absent_ms / m.absent_baseline_ms
+        } else {
+            0.0
+        },
     );
     s.push_str(
         "\n### End-user search (an end user with 1 000 tickets, each with a public reply and an internal note; first page of 20, p50 of 15)\n\n\

@@ -344,7 +344,10 @@ async fn disaster_restore(engine: Engine) {
         // That database holds A again; it goes before the byte scan below.
         let name = url.rsplit('/').next().unwrap().to_string();
         let mut c = <sqlx::AnyConnection as sqlx::Connection>::connect(&pg_url().unwrap()).await.unwrap();
-        sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE {name} WITH (FORCE)"))).execute(&mut c).await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE {name} WITH (FORCE)")))
+            .execute(&mut c)
+            .await
+            .unwrap();
     }
 
     // The real restore: the backup directory as it is, into a new place.

@@ -24,7 +24,9 @@ use crate::{engine_test, engine_test_clocked};
 const BOUND: Duration = Duration::from_secs(60);
 
 async fn bounded<T>(what: &str, f: impl std::future::Future<Output = T>) -> T {
-    tokio::time::timeout(BOUND, f).await.unwrap_or_else(|_| panic!("{what} did not answer within {BOUND:?}"))
+    tokio::time::timeout(BOUND, f)
+        .await
+        .unwrap_or_else(|_| panic!("{what} did not answer within {BOUND:?}"))
 }
 
 struct Person {
@@ -84,7 +86,10 @@ pub(crate) async fn population(app: &TestApp) -> Pop {
     let bo = person(app, "Bo", "bo@ek.example").await;
     let eve = person(app, "<b>Eve</b> Evans", "eve@evans.example").await;
     let (s, v) = app
-        .post("/api/v2/users.json", json!({"user": {"name": "Sam Agent", "email": "sam@support.example", "role": "agent"}}))
+        .post(
+            "/api/v2/users.json",
+            json!({"user": {"name": "Sam Agent", "email": "sam@support.example", "role": "agent"}}),
+        )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let agent = v["user"]["id"].as_i64().unwrap();
@@ -104,7 +109,14 @@ pub(crate) async fn population(app: &TestApp) -> Pop {
     comment_as(app, t_ted, agent, "The password for this account was reset.", false).await;
     let t_mark = ticket_as(app, mark.id, "Refund for Mark", "My name is Mark Page. Ted called and we started a refund.").await;
     let t_aija = ticket_as(app, aija.id, "Kanava", "Hei, kanava ei toimi.").await;
-    html_comment(app, t_aija, agent, "<p>Äijä Öljynen wrote to <b>Ann</b> Lee about the <i>channel</i>.</p>", true).await;
+    html_comment(
+        app,
+        t_aija,
+        agent,
+        "<p>Äijä Öljynen wrote to <b>Ann</b> Lee about the <i>channel</i>.</p>",
+        true,
+    )
+    .await;
     let t_bo = ticket_as(app, bo.id, "Contact", "Bo here: please contact ann@two.example, not ann@one.example.").await;
     let t_eve = ticket_as(app, eve.id, "Evans", "Eve writing.").await;
     html_comment(app, t_eve, agent, "<p>Reply to <b>Eve</b> Evans, cc Ann Lee</p>", true).await;
@@ -143,12 +155,11 @@ pub(crate) async fn texts(app: &TestApp) -> BTreeMap<String, String> {
     let mut c = app.helpdesk().db().read().await.unwrap();
     let vault = app.helpdesk().vault();
     let mut out = BTreeMap::new();
-    let tickets: Vec<(i64, Option<Vec<u8>>, Vec<u8>)> =
-        sqlx::query_as("SELECT id, subject_enc, description_enc FROM tickets WHERE tenant_id = $1")
-            .bind(tenant)
-            .fetch_all(&mut *c)
-            .await
-            .unwrap();
+    let tickets: Vec<(i64, Option<Vec<u8>>, Vec<u8>)> = sqlx::query_as("SELECT id, subject_enc, description_enc FROM tickets WHERE tenant_id = $1")
+        .bind(tenant)
+        .fetch_all(&mut *c)
+        .await
+        .unwrap();
     for (id, subject, description) in tickets {
         if let Some(s) = subject {
             out.insert(format!("ticket {id} subject"), vault.decrypt_str(&mut c, TenantId(tenant), &s).await.unwrap());
@@ -158,12 +169,12 @@ pub(crate) async fn texts(app: &TestApp) -> BTreeMap<String, String> {
             vault.decrypt_str(&mut c, TenantId(tenant), &description).await.unwrap(),
         );
     }
-    let comments: Vec<(i64, i64, Vec<u8>, Option<Vec<u8>>)> =
-        sqlx::query_as("SELECT id, ticket_id, body_enc, html_enc FROM comments WHERE tenant_id = $1")
-            .bind(tenant)
-            .fetch_all(&mut *c)
-            .await
-            .unwrap();
+    type CommentCells = (i64, i64, Vec<u8>, Option<Vec<u8>>);
+    let comments: Vec<CommentCells> = sqlx::query_as("SELECT id, ticket_id, body_enc, html_enc FROM comments WHERE tenant_id = $1")
+        .bind(tenant)
+        .fetch_all(&mut *c)
+        .await
+        .unwrap();
     for (id, ticket, body, html) in comments {
         out.insert(
             format!("ticket {ticket} comment {id} body"),
@@ -176,12 +187,11 @@ pub(crate) async fn texts(app: &TestApp) -> BTreeMap<String, String> {
             );
         }
     }
-    let orgs: Vec<(i64, String, Option<String>, Option<String>)> =
-        sqlx::query_as("SELECT id, name, details, notes FROM organizations WHERE tenant_id = $1")
-            .bind(tenant)
-            .fetch_all(&mut *c)
-            .await
-            .unwrap();
+    let orgs: Vec<(i64, String, Option<String>, Option<String>)> = sqlx::query_as("SELECT id, name, details, notes FROM organizations WHERE tenant_id = $1")
+        .bind(tenant)
+        .fetch_all(&mut *c)
+        .await
+        .unwrap();
     for (id, name, details, notes) in orgs {
         out.insert(format!("org {id} name"), name);
         out.insert(format!("org {id} details"), details.unwrap_or_default());
@@ -291,8 +301,10 @@ async fn decide(app: &TestApp, request: i64, mention: &Value, decision: &str) ->
     .await
 }
 
-fn find<'a>(list: &'a [Value], source_id: i64) -> &'a Value {
-    list.iter().find(|m| m["source_id"] == source_id).unwrap_or_else(|| panic!("no mention of {source_id}: {list:#?}"))
+fn find(list: &[Value], source_id: i64) -> &Value {
+    list.iter()
+        .find(|m| m["source_id"] == source_id)
+        .unwrap_or_else(|| panic!("no mention of {source_id}: {list:#?}"))
 }
 
 async fn comment_id(app: &TestApp, texts: &BTreeMap<String, String>, ticket: i64, contains: &str) -> i64 {
@@ -307,7 +319,11 @@ engine_test!(a_person_named_ted_is_planned_and_erased_without_touching_started, 
     let others = exports(&app, &[p.lee.id, p.mark.id, p.aija.id, p.bo.id]).await;
 
     // The dry run answers, and "Ted" (a one-word name: weak) is listed for review, not replaced.
-    let (s, v) = bounded("Ted's erasure plan", app.get(&format!("/api/v2/privacy/subjects/{}/erasure_plan.json", p.ted.id))).await;
+    let (s, v) = bounded(
+        "Ted's erasure plan",
+        app.get(&format!("/api/v2/privacy/subjects/{}/erasure_plan.json", p.ted.id)),
+    )
+    .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let plan = &v["erasure_plan"];
     assert_eq!(plan["counts"]["redacted_comments"], 0, "{v}");
@@ -319,7 +335,11 @@ engine_test!(a_person_named_ted_is_planned_and_erased_without_touching_started, 
     assert_eq!(listed, want, "{v}");
 
     // The erasure (no request, so nobody accepted a weak match) changes no one else's text.
-    let (s, v) = bounded("Ted's erasure", app.post(&format!("/api/v2/privacy/subjects/{}/erasure.json", p.ted.id), json!({}))).await;
+    let (s, v) = bounded(
+        "Ted's erasure",
+        app.post(&format!("/api/v2/privacy/subjects/{}/erasure.json", p.ted.id), json!({})),
+    )
+    .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["erasure"]["state"], "completed", "{v}");
     let after = texts(&app).await;
@@ -347,7 +367,10 @@ engine_test!(erasure_replaces_only_the_person_and_what_was_accepted, |app| async
     let request = verified_request(&app, "erasure", p.lee.id, json!({})).await;
     let (s, v) = bounded(
         "a weak mention search",
-        app.post(&format!("/api/v2/privacy/requests/{request}/mentions/search"), json!({"search": {"weak": true}})),
+        app.post(
+            &format!("/api/v2/privacy/requests/{request}/mentions/search"),
+            json!({"search": {"weak": true}}),
+        ),
     )
     .await;
     assert_eq!(s, StatusCode::OK, "{v}");
@@ -392,7 +415,10 @@ engine_test!(erasure_replaces_only_the_person_and_what_was_accepted, |app| async
         key_of(&before, &format!("ticket {} comment", p.t_bo), "Bo here"),
         "Bo here: please contact ann@two.example, not [redacted].",
     );
-    set(format!("ticket {} description", p.t_bo), "Bo here: please contact ann@two.example, not [redacted].");
+    set(
+        format!("ticket {} description", p.t_bo),
+        "Bo here: please contact ann@two.example, not [redacted].",
+    );
     let eve_html = key_of(&before, &format!("ticket {} comment", p.t_eve), "<p>");
     set(eve_html.clone(), "<p>Reply to <b>Eve</b> Evans, cc [redacted]</p>");
     let eve_body = eve_html.replace(" html", " body");
@@ -403,6 +429,19 @@ engine_test!(erasure_replaces_only_the_person_and_what_was_accepted, |app| async
     );
     assert_texts(&before, &after, &changed, "erasing Ann Lee");
     assert_same_exports(&others, &exports(&app, &untouched).await, "erasing Ann Lee");
+    // The erasure ledger lists the accepted text by id (no text), so a replay after a restore
+    // replaces it again.
+    let ledger = std::fs::read_to_string(app.settings.erasure_ledger_file()).unwrap();
+    let line = ledger
+        .lines()
+        .find(|l| l.contains(&format!("\"subject_id\":{}", p.lee.id)))
+        .expect("the erasure is in the ledger");
+    let entry: Value = serde_json::from_str(line).unwrap();
+    assert_eq!(
+        entry["accepted"],
+        json!([{"source": "comment", "id": household, "ticket_id": p.t_bo}]),
+        "{line}"
+    );
     // Ann Berg is still herself everywhere.
     let (s, v) = app.get(&format!("/api/v2/users/{}.json", p.berg.id)).await;
     assert_eq!((s, v["user"]["name"].as_str()), (StatusCode::OK, Some("Ann Berg")));
@@ -419,7 +458,10 @@ engine_test!(an_export_holds_reviewed_passages_and_nothing_else_of_anyone, |app|
     let request = verified_request(&app, "access", p.lee.id, json!({})).await;
     let (s, v) = bounded(
         "building an export",
-        app.post(&format!("/api/v2/privacy/requests/{request}/exports.json"), json!({"export": {"format": "json"}})),
+        app.post(
+            &format!("/api/v2/privacy/requests/{request}/exports.json"),
+            json!({"export": {"format": "json"}}),
+        ),
     )
     .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
@@ -437,18 +479,27 @@ engine_test!(an_export_holds_reviewed_passages_and_nothing_else_of_anyone, |app|
     let n = find(&list, note);
     assert_eq!(n["classes"], json!(["email", "phone", "full_name"]));
     let passage = n["passages"][0].as_str().unwrap();
-    assert!(passage.starts_with("Ann Lee (ann@one.example, 040-1112222) called about [other person"), "{passage}");
+    assert!(
+        passage.starts_with("Ann Lee (ann@one.example, 040-1112222) called about [other person"),
+        "{passage}"
+    );
     assert!(!passage.contains("Berg"), "{passage}");
     // Bo's one-word name is all of his name, and Ann Berg's address is hers: both replaced.
     let passage = find(&list, bo)["passages"][0].as_str().unwrap().to_string();
-    assert!(passage.starts_with("[other person ") && passage.ends_with(", not ann@one.example."), "{passage}");
+    assert!(
+        passage.starts_with("[other person ") && passage.ends_with(", not ann@one.example."),
+        "{passage}"
+    );
     assert!(!passage.contains("Bo ") && !passage.contains("two.example"), "{passage}");
     for (m, d) in [(note, "accept"), (bo, "accept"), (aija, "reject"), (eve, "reject")] {
         let (s, v) = decide(&app, request, find(&list, m), d).await;
         assert_eq!(s, StatusCode::OK, "{v}");
     }
     let (s, v) = app
-        .post(&format!("/api/v2/privacy/requests/{request}/exports.json"), json!({"export": {"format": "json"}}))
+        .post(
+            &format!("/api/v2/privacy/requests/{request}/exports.json"),
+            json!({"export": {"format": "json"}}),
+        )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let url = v["export"]["download_url"].as_str().unwrap().to_string();
@@ -486,20 +537,48 @@ engine_test!(a_self_service_export_never_discloses_other_peoples_notes, |app| as
     let p = population(&app).await;
     // Mark renames himself to a common word that an internal note on Ted's ticket holds.
     let (s, v) = app
-        .call_password(&p.mark.login, Method::PUT, &format!("/api/v2/users/{}.json", p.mark.id), Some(json!({"user": {"name": "password"}})))
+        .call_password(
+            &p.mark.login,
+            Method::PUT,
+            &format!("/api/v2/users/{}.json", p.mark.id),
+            Some(json!({"user": {"name": "password"}})),
+        )
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
-    let mark_leaks: &[&str] = &["password reset started", "password for this account", "channel is down", "Ann Lee", "ann@one.example"];
-    let berg_leaks: &[&str] = &["password for this account", "channel is down", "Ted called", "Ann Lee", "ann@one.example", "040-1112222"];
+    let mark_leaks: &[&str] = &[
+        "password reset started",
+        "password for this account",
+        "channel is down",
+        "Ann Lee",
+        "ann@one.example",
+    ];
+    let berg_leaks: &[&str] = &[
+        "password for this account",
+        "channel is down",
+        "Ted called",
+        "Ann Lee",
+        "ann@one.example",
+        "040-1112222",
+    ];
     for (who, leaks) in [(&p.mark, mark_leaks), (&p.berg, berg_leaks)] {
         let (s, v) = app
-            .call_password(&who.login, Method::POST, "/api/v2/privacy/requests.json", Some(json!({"request": {"kind": "access"}})))
+            .call_password(
+                &who.login,
+                Method::POST,
+                "/api/v2/privacy/requests.json",
+                Some(json!({"request": {"kind": "access"}})),
+            )
             .await;
         assert_eq!(s, StatusCode::CREATED, "{v}");
         let id = v["request"]["id"].as_i64().unwrap();
         let (s, v) = bounded(
             "a self-service export",
-            app.call_password(&who.login, Method::POST, &format!("/api/v2/privacy/requests/{id}/exports.json"), Some(json!({"export": {"format": "json"}}))),
+            app.call_password(
+                &who.login,
+                Method::POST,
+                &format!("/api/v2/privacy/requests/{id}/exports.json"),
+                Some(json!({"export": {"format": "json"}})),
+            ),
         )
         .await;
         assert_eq!(s, StatusCode::CREATED, "{v}");
@@ -514,9 +593,7 @@ engine_test!(a_self_service_export_never_discloses_other_peoples_notes, |app| as
     }
     // Ann Berg's own ticket is hers, with the note about it (the operator's policy includes
     // notes), other people replaced.
-    let (s, v) = app
-        .call_password(&p.berg.login, Method::GET, "/api/v2/privacy/requests.json", None)
-        .await;
+    let (s, v) = app.call_password(&p.berg.login, Method::GET, "/api/v2/privacy/requests.json", None).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["requests"][0]["status"], "verified", "the request stays open: {v}");
 });
@@ -584,7 +661,13 @@ engine_test!(other_people_are_untouched_by_rectification_restriction_and_redacti
     let mut others = exports(&app, &untouched).await;
 
     // Rectification of Ann Lee's profile: it changes, no one else's export or text does.
-    let request = verified_request(&app, "rectification", p.lee.id, json!({"changes": {"details": "Prefers e-mail", "phone": "+358 40 111 2222"}})).await;
+    let request = verified_request(
+        &app,
+        "rectification",
+        p.lee.id,
+        json!({"changes": {"details": "Prefers e-mail", "phone": "+358 40 111 2222"}}),
+    )
+    .await;
     let (s, v) = bounded("a rectification", app.post(&format!("/api/v2/privacy/requests/{request}/fulfil"), json!({}))).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let after = texts(&app).await;
@@ -603,13 +686,19 @@ engine_test!(other_people_are_untouched_by_rectification_restriction_and_redacti
     // Restriction and its lifting.
     let (s, v) = bounded(
         "a restriction",
-        app.post(&format!("/api/v2/privacy/subjects/{}/restriction", p.lee.id), json!({"reason": "disputed accuracy"})),
+        app.post(
+            &format!("/api/v2/privacy/subjects/{}/restriction", p.lee.id),
+            json!({"reason": "disputed accuracy"}),
+        ),
     )
     .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_same_exports(&others, &exports(&app, &untouched).await, "restricting Ann Lee");
     let (s, v) = app
-        .post(&format!("/api/v2/privacy/subjects/{}/restriction/lift", p.lee.id), json!({"reason": "resolved"}))
+        .post(
+            &format!("/api/v2/privacy/subjects/{}/restriction/lift", p.lee.id),
+            json!({"reason": "resolved"}),
+        )
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_texts(&before, &texts(&app).await, &BTreeMap::new(), "restricting Ann Lee");
@@ -626,7 +715,10 @@ engine_test!(other_people_are_untouched_by_rectification_restriction_and_redacti
     .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let marked = "Hi, my internet channel is down. \u{2587}\u{2587}\u{2587}\u{2587}\u{2587}\u{2587}\u{2587}";
-    let changed = BTreeMap::from([(key, Some(marked.to_string())), (format!("ticket {} description", p.t_lee), Some(marked.to_string()))]);
+    let changed = BTreeMap::from([
+        (key, Some(marked.to_string())),
+        (format!("ticket {} description", p.t_lee), Some(marked.to_string())),
+    ]);
     assert_texts(&before, &texts(&app).await, &changed, "redacting in Ann Lee's ticket");
     assert_same_exports(&others, &exports(&app, &untouched).await, "redacting in Ann Lee's ticket");
 });
@@ -638,12 +730,26 @@ engine_test_clocked!(retention_erases_the_inactive_person_and_only_their_strong_
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     // Ann Lee's only ticket was solved on day 0; everyone else is active again after three weeks.
-    let (s, v) = app.put(&format!("/api/v2/tickets/{}.json", p.t_lee), json!({"ticket": {"status": "solved"}})).await;
+    let (s, v) = app
+        .put(&format!("/api/v2/tickets/{}.json", p.t_lee), json!({"ticket": {"status": "solved"}}))
+        .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     clock.advance_ms(21 * 86_400_000);
-    for (who, t) in [(&p.berg, p.t_berg), (&p.ted, p.t_ted), (&p.mark, p.t_mark), (&p.aija, p.t_aija), (&p.bo, p.t_bo), (&p.eve, p.t_eve)] {
+    for (who, t) in [
+        (&p.berg, p.t_berg),
+        (&p.ted, p.t_ted),
+        (&p.mark, p.t_mark),
+        (&p.aija, p.t_aija),
+        (&p.bo, p.t_bo),
+        (&p.eve, p.t_eve),
+    ] {
         let (s, v) = app
-            .call_password(&who.login, Method::PUT, &format!("/api/v2/tickets/{t}.json"), Some(json!({"ticket": {"comment": {"body": "still here"}}})))
+            .call_password(
+                &who.login,
+                Method::PUT,
+                &format!("/api/v2/tickets/{t}.json"),
+                Some(json!({"ticket": {"comment": {"body": "still here"}}})),
+            )
             .await;
         assert_eq!(s, StatusCode::OK, "{v}");
     }
@@ -710,11 +816,17 @@ engine_test!(bad_names_never_hang_or_fail, |app| async move {
             ids.push(v["user"]["id"].as_i64().unwrap());
         }
     }
-    let (s, v) = app.post("/api/v2/users.json", json!({"user": {"name": "", "email": "empty@names.example"}})).await;
+    let (s, v) = app
+        .post("/api/v2/users.json", json!({"user": {"name": "", "email": "empty@names.example"}}))
+        .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "an empty name is refused: {v}");
     let other = app.user("Reader Person", "reader@names.example").await;
     let t = app
-        .ticket(other, "a e i o u", &format!("a e Bo [redacted] {sentence} {} <img> Ann Lee.", long.get(..200).unwrap()))
+        .ticket(
+            other,
+            "a e i o u",
+            &format!("a e Bo [redacted] {sentence} {} <img> Ann Lee.", long.get(..200).unwrap()),
+        )
         .await;
     let before = texts(&app).await;
     for id in &ids {
@@ -723,11 +835,21 @@ engine_test!(bad_names_never_hang_or_fail, |app| async move {
         let request = verified_request(&app, "access", *id, json!({})).await;
         let (s, v) = bounded(
             "an export",
-            app.post(&format!("/api/v2/privacy/requests/{request}/exports.json"), json!({"export": {"format": "json"}})),
+            app.post(
+                &format!("/api/v2/privacy/requests/{request}/exports.json"),
+                json!({"export": {"format": "json"}}),
+            ),
         )
         .await;
         assert_eq!(s, StatusCode::CREATED, "{v}");
-        let (s, v) = bounded("mentions", app.post(&format!("/api/v2/privacy/requests/{request}/mentions/search"), json!({"search": {"weak": true}}))).await;
+        let (s, v) = bounded(
+            "mentions",
+            app.post(
+                &format!("/api/v2/privacy/requests/{request}/mentions/search"),
+                json!({"search": {"weak": true}}),
+            ),
+        )
+        .await;
         assert_eq!(s, StatusCode::OK, "{v}");
     }
     // Erasing each (no review: strong matches only) leaves the reader's ticket as it was, except
@@ -754,14 +876,24 @@ engine_test!(bad_names_never_hang_or_fail, |app| async move {
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {v}");
     }
     let (s, _) = app
-        .post(&format!("/api/v2/privacy/requests/{request}/mentions"), json!({"mention": {"id": 999999, "decision": "accept"}}))
+        .post(
+            &format!("/api/v2/privacy/requests/{request}/mentions"),
+            json!({"mention": {"id": 999999, "decision": "accept"}}),
+        )
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     let two = app.second_tenant("two").await;
-    let (s, _) = app.call_as(&two, Method::GET, &format!("/api/v2/privacy/requests/{request}/mentions.json"), None).await;
+    let (s, _) = app
+        .call_as(&two, Method::GET, &format!("/api/v2/privacy/requests/{request}/mentions.json"), None)
+        .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     let (s, _) = app
-        .call_as(&two, Method::POST, &format!("/api/v2/privacy/requests/{request}/mentions/search"), Some(json!({})))
+        .call_as(
+            &two,
+            Method::POST,
+            &format!("/api/v2/privacy/requests/{request}/mentions/search"),
+            Some(json!({})),
+        )
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 });

@@ -717,3 +717,84 @@ async fn cookies_are_secure_behind_tls() {
         "{set}"
     );
 }
+
+engine_test!(the_console_reviews_mentions_one_by_one, |app| async move {
+    let admin_pw = "admin password for the test";
+    let (s, v) = app
+        .put(
+            &format!("/api/v2/users/{}.json", app.t.admin_id),
+            serde_json::json!({"user": {"password": admin_pw}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let mut admin = Browser::new(&app);
+    admin.sign_in(&app.t.email, admin_pw).await;
+    let lee = app.user("Ann Lee", "ann@one.example").await;
+    let berg = app.user("Ann Berg", "ann@two.example").await;
+    let t = app.ticket(berg, "Line", "The channel started failing.").await;
+    let (s, v) = app
+        .put(
+            &format!("/api/v2/tickets/{t}.json"),
+            serde_json::json!({"ticket": {"comment": {"body": "<script>alert(1)</script> Ann Lee called for Ann Berg. Nothing else here.", "public": false}}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, v) = app
+        .put(
+            &format!("/api/v2/tickets/{t}.json"),
+            serde_json::json!({"ticket": {"comment": {"body": "Thanks Ann, we will call."}}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, v) = app
+        .post(
+            "/api/v2/privacy/requests.json",
+            serde_json::json!({"request": {"kind": "access", "subject_id": lee, "channel": "email"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let request = v["request"]["id"].as_i64().unwrap();
+    let page = format!("/privacy/requests/{request}");
+    let done = admin.submit(&page, &format!("{page}/verify"), &[("how", "called back")]).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let done = admin.submit(&page, &format!("{page}/export"), &[]).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+
+    // The candidate: the sentence around the match, other people replaced, markup inert.
+    let shown = admin.get(&page).await;
+    assert!(shown.body.contains("Mentions in other people&#39;s conversations"), "{}", shown.body);
+    assert!(shown.body.contains("Internal note on ticket #"), "{}", shown.body);
+    assert!(
+        shown
+            .body
+            .contains("&#60;script&#62;alert(1)&#60;/script&#62; Ann Lee called for [other person"),
+        "{}",
+        shown.body
+    );
+    assert!(!shown.body.contains("Ann Berg") && !shown.body.contains("Nothing else here"), "{}", shown.body);
+    let (_, list) = app.get(&format!("/api/v2/privacy/requests/{request}/mentions.json")).await;
+    let id = list["mentions"][0]["id"].as_i64().unwrap();
+    let action = format!("{page}/mentions/{id}");
+    let decided = admin.submit(&page, &action, &[("decision", "accept")]).await;
+    assert_eq!(decided.status, StatusCode::SEE_OTHER, "{}", decided.body);
+    let shown = admin.get(&page).await;
+    assert!(shown.body.contains("mention-state\">accepted"), "{}", shown.body);
+    assert!(!shown.body.contains(&format!("action=\"{action}\"")), "a decided mention has no buttons");
+    let again = admin.submit(&page, &action, &[("decision", "reject")]).await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.body);
+    let odd = admin.submit(&page, &action, &[("decision", "perhaps")]).await;
+    assert_eq!(odd.status, StatusCode::BAD_REQUEST, "{}", odd.body);
+    // The weak search is there for the reviewer to ask for.
+    let searched = admin.submit(&page, &format!("{page}/mentions/search"), &[("weak", "1")]).await;
+    assert_eq!(searched.status, StatusCode::SEE_OTHER, "{}", searched.body);
+    let (_, list) = app.get(&format!("/api/v2/privacy/requests/{request}/mentions.json")).await;
+    assert!(
+        list["mentions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["strength"] == "weak" && m["source_id"] != id),
+        "Ann Berg's own comment naming an Ann is only a weak candidate: {list}"
+    );
+    let _ = t;
+});
