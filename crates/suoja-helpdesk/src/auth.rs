@@ -82,47 +82,80 @@ impl Helpdesk {
                 scope_for(tok.tenant_id, &user)
             }
             Credentials::Password { email, password } => {
-                let tenant = host_tenant.ok_or(HelpdeskError::Unauthorized)?;
-                let user = self.user_by_email(&mut c, tenant, email).await?;
-                let now = self.now();
-                let failures = match &user {
-                    Some(u) => suoja_store::web::sign_in_failures(&mut c, tenant, u.id).await?,
-                    None => None,
-                };
                 drop(c);
-                let blocked = failures.is_some_and(|(_, until)| until.is_some_and(|t| t > now));
-                let hash = user.as_ref().and_then(|u| u.password_hash.clone());
-                let pw = password.expose().clone();
-                // Always one verification, blocked or not, known or not: the time taken is the same.
-                let phc = hash.clone().unwrap_or_else(|| DUMMY_HASH.to_string());
-                let ok = tokio::task::spawn_blocking(move || verify_password(&pw, &phc))
-                    .await
-                    .map_err(|e| HelpdeskError::Internal(e.to_string()))?;
-                let Some(u) = user else {
-                    return Err(HelpdeskError::Unauthorized);
-                };
-                if blocked {
+                let tenant = host_tenant.ok_or(HelpdeskError::Unauthorized)?;
+                let scope = self.password_step(tenant, email, password).await?;
+                // The API takes no second factor: a person who has one (or staff where the tenant
+                // requires one) uses an API or OAuth token there, as with Zendesk. The answer is
+                // the same as for a wrong password.
+                if self.second_factor_due(&scope).await? {
                     return Err(HelpdeskError::Unauthorized);
                 }
-                if ok && hash.is_some() {
-                    let scope = scope_for(tenant, &u)?;
-                    if failures.is_some() {
-                        let mut tx = self.db.begin().await?;
-                        suoja_store::web::clear_sign_in_failures(&mut tx, tenant, u.id).await?;
-                        tx.commit().await?;
-                    }
-                    return Ok(scope);
-                }
-                let mut tx = self.db.begin().await?;
-                let block_until = suoja_core::Timestamp(now.0 + PASSWORD_BLOCK_MS);
-                let now_blocked = suoja_store::web::record_sign_in_failure(&mut tx, tenant, u.id, now, MAX_PASSWORD_FAILURES, block_until).await?;
-                tx.commit().await?;
-                if now_blocked {
-                    tracing::warn!(tenant.id = %tenant, user.id = %u.id, minutes = PASSWORD_BLOCK_MS / 60_000, "too many wrong passwords: the account refuses passwords for a while");
-                }
-                Err(HelpdeskError::Unauthorized)
+                self.clear_password_failures(&scope).await?;
+                Ok(scope)
             }
         }
+    }
+
+    /// Whether signing in as `scope` needs a second factor: they set one up, or they are staff
+    /// and the tenant requires one of staff.
+    pub(crate) async fn second_factor_due(&self, scope: &Scope) -> Result<bool> {
+        let mut c = self.db.read().await?;
+        let has = suoja_store::web::second_factor(&mut c, scope.tenant, scope.actor)
+            .await?
+            .is_some_and(|f| f.confirmed_at.is_some());
+        Ok(has || (scope.is_staff() && suoja_store::web::staff_second_factor(&mut c, scope.tenant).await?))
+    }
+
+    /// The password step of a sign-in: one Argon2 verification whether the account exists, is
+    /// blocked or not; a wrong password costs one write whether the account exists or not (an
+    /// unknown address counts against a row of no one, user 0, so timing tells nothing), and ten
+    /// in a row block the account for a while. A right password does not clear the count: that
+    /// waits until the sign-in is complete (a second factor's wrong codes count too).
+    pub(crate) async fn password_step(&self, tenant: TenantId, email: &Email, password: &Personal<String>) -> Result<Scope> {
+        let mut c = self.db.read().await?;
+        let user = self.user_by_email(&mut c, tenant, email).await?;
+        let now = self.now();
+        let failures = suoja_store::web::sign_in_failures(&mut c, tenant, user.as_ref().map_or(suoja_core::UserId(0), |u| u.id)).await?;
+        drop(c);
+        let blocked = user.is_some() && failures.is_some_and(|(_, until)| until.is_some_and(|t| t > now));
+        let hash = user.as_ref().and_then(|u| u.password_hash.clone());
+        let pw = password.expose().clone();
+        // Always one verification, blocked or not, known or not: the time taken is the same.
+        let phc = hash.clone().unwrap_or_else(|| DUMMY_HASH.to_string());
+        let ok = tokio::task::spawn_blocking(move || verify_password(&pw, &phc))
+            .await
+            .map_err(|e| HelpdeskError::Internal(e.to_string()))?;
+        if ok
+            && !blocked
+            && hash.is_some()
+            && let Some(u) = &user
+        {
+            return scope_for(tenant, u);
+        }
+        let who = user.as_ref().map_or(suoja_core::UserId(0), |u| u.id);
+        self.record_password_failure(tenant, who, now).await?;
+        Err(HelpdeskError::Unauthorized)
+    }
+
+    /// Counts a wrong password or second-factor code against `user` (0: an unknown address).
+    pub(crate) async fn record_password_failure(&self, tenant: TenantId, user: suoja_core::UserId, now: suoja_core::Timestamp) -> Result<()> {
+        let mut tx = self.db.begin().await?;
+        let block_until = suoja_core::Timestamp(now.0 + PASSWORD_BLOCK_MS);
+        let now_blocked = suoja_store::web::record_sign_in_failure(&mut tx, tenant, user, now, MAX_PASSWORD_FAILURES, block_until).await?;
+        tx.commit().await?;
+        if now_blocked && user.0 != 0 {
+            tracing::warn!(tenant.id = %tenant, user.id = %user, minutes = PASSWORD_BLOCK_MS / 60_000, "too many wrong passwords or codes: the account refuses passwords for a while");
+        }
+        Ok(())
+    }
+
+    /// Forgets a person's wrong passwords and codes once they are fully signed in.
+    pub(crate) async fn clear_password_failures(&self, scope: &Scope) -> Result<()> {
+        let mut tx = self.db.begin().await?;
+        suoja_store::web::clear_sign_in_failures(&mut tx, scope.tenant, scope.actor).await?;
+        tx.commit().await?;
+        Ok(())
     }
 }
 

@@ -6,7 +6,7 @@
 use suoja_core::{Email, Personal, Role, Scope, TenantId, Timestamp, UserId, random};
 use suoja_store::web::SessionRow;
 
-use crate::auth::{Credentials, token_hash};
+use crate::auth::token_hash;
 use crate::{Helpdesk, HelpdeskError, Result, totp};
 
 /// A session ends after this long without a request.
@@ -73,12 +73,12 @@ impl Helpdesk {
     /// First step with a password. Unknown e-mail, wrong password and inactive account all answer
     /// `Unauthorized` after the same work.
     pub async fn web_sign_in(&self, tenant: TenantId, email: &Email, password: &Personal<String>) -> Result<SignIn> {
-        let creds = Credentials::Password {
-            email: email.clone(),
-            password: password.clone(),
-        };
-        let scope = self.authenticate(&creds, Some(tenant)).await?;
-        self.after_first_factor(scope).await
+        let scope = self.password_step(tenant, email, password).await?;
+        let step = self.after_first_factor(scope).await?;
+        if !matches!(step, SignIn::SecondFactor(_)) {
+            self.clear_password_failures(&scope).await?;
+        }
+        Ok(step)
     }
 
     async fn after_first_factor(&self, scope: Scope) -> Result<SignIn> {
@@ -112,12 +112,20 @@ impl Helpdesk {
             .await?
             .filter(|r| r.kind == "second_factor")
             .ok_or(HelpdeskError::Unauthorized)?;
-        let ok = self.check_code(&mut tx, row.tenant_id, row.user_id, code, now).await?;
+        let blocked = suoja_store::web::sign_in_failures(&mut tx, row.tenant_id, row.user_id)
+            .await?
+            .is_some_and(|(_, until)| until.is_some_and(|t| t > now));
+        let ok = !blocked && self.check_code(&mut tx, row.tenant_id, row.user_id, code, now).await?;
         suoja_store::web::delete_session(&mut tx, row.tenant_id, row.id).await?;
         if !ok {
             tx.commit().await?;
+            // A wrong code counts toward the same block as a wrong password.
+            if !blocked {
+                self.record_password_failure(row.tenant_id, row.user_id, now).await?;
+            }
             return Err(HelpdeskError::Unauthorized);
         }
+        suoja_store::web::clear_sign_in_failures(&mut tx, row.tenant_id, row.user_id).await?;
         let token = random::token::<32>();
         suoja_store::web::insert_session(
             &mut tx,

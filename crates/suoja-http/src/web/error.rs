@@ -63,14 +63,69 @@ impl Failure {
     }
 }
 
+/// `back` as a path on this site, or `None`: it is parsed as a browser parses a link on one of
+/// our pages (tabs and newlines dropped, backslashes read as slashes, `..` resolved), and only a
+/// result on our own origin is kept — as its path, query and fragment, never as written. So
+/// `/\t/evil.example`, `\\evil.example` or `https://evil.example` lead nowhere but home.
+pub fn same_origin_path(back: &str) -> Option<String> {
+    const HOME: &str = "https://suoja.invalid/";
+    let base = url::Url::parse(HOME).ok()?;
+    if !back.starts_with('/') {
+        return None;
+    }
+    let u = base.join(back).ok()?;
+    if u.origin() != base.origin() {
+        return None;
+    }
+    let mut out = u.path().to_string();
+    if let Some(q) = u.query() {
+        out.push('?');
+        out.push_str(q);
+    }
+    if let Some(f) = u.fragment() {
+        out.push('#');
+        out.push_str(f);
+    }
+    Some(out)
+}
+
 /// `/signin?return_to=…` for a local path (anything else returns to the start page).
 pub fn sign_in_url(back: &str) -> String {
-    let local = back.starts_with('/') && !back.starts_with("//") && !back.starts_with("/\\");
-    let target = if local { back } else { "/" };
+    let target = same_origin_path(back).unwrap_or_else(|| "/".into());
     format!(
         "/signin?return_to={}",
-        percent_encoding::utf8_percent_encode(target, percent_encoding::NON_ALPHANUMERIC)
+        percent_encoding::utf8_percent_encode(&target, percent_encoding::NON_ALPHANUMERIC)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_origin_path;
+
+    #[test]
+    fn only_our_own_paths_are_returned_to() {
+        for ok in ["/", "/agent/tickets/3?page=2", "/portal#x"] {
+            assert_eq!(same_origin_path(ok).as_deref(), Some(ok), "{ok}");
+        }
+        for bad in [
+            "//evil.example",
+            "/\t/evil.example",
+            "/\\evil.example",
+            "\\\\evil.example",
+            "https://evil.example/",
+            "/\n/evil.example",
+            "javascript:alert(1)",
+            "",
+        ] {
+            let got = same_origin_path(bad);
+            assert!(
+                got.is_none() || got.as_deref().is_some_and(|p| p.starts_with('/') && !p.starts_with("//")),
+                "{bad:?} -> {got:?}"
+            );
+        }
+        assert_eq!(same_origin_path("/\t/evil.example"), None);
+        assert_eq!(same_origin_path("/a/../../b").as_deref(), Some("/b"));
+    }
 }
 
 impl IntoResponse for Failure {

@@ -42,12 +42,11 @@ struct Back {
 }
 
 /// A local path to return to, or `/`.
+/// Where to go after signing in: a path on this site (never the sign-in pages), else home.
 fn local(path: &str) -> String {
-    if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') && !path.starts_with("/signin") {
-        path.to_string()
-    } else {
-        "/".to_string()
-    }
+    super::error::same_origin_path(path)
+        .filter(|p| !p.starts_with("/signin"))
+        .unwrap_or_else(|| "/".to_string())
 }
 
 #[derive(Template)]

@@ -19,5 +19,6 @@ mod privacy_requests;
 mod privacy_retention;
 mod privacy_shape;
 pub(crate) mod process;
+mod security;
 mod tenancy;
 pub(crate) mod web;
