@@ -65,15 +65,15 @@ pub fn append_ledger_lines(path: &std::path::Path, lines: &[serde_json::Value]) 
     if lines.is_empty() {
         return Ok(());
     }
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        suoja_store::files::private_dir_all(dir)?;
     }
     let mut buf = Vec::new();
     for l in lines {
         serde_json::to_writer(&mut buf, l)?;
         buf.push(b'\n');
     }
-    let mut f = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+    let mut f = suoja_store::files::append_private(path)?;
     f.write_all(&buf)?;
     f.sync_all()
 }

@@ -12,6 +12,7 @@ pub mod dialect;
 pub mod erasures;
 mod error;
 pub mod exports;
+pub mod files;
 pub mod graph;
 pub mod groups;
 pub mod history;

@@ -27,11 +27,18 @@ pub fn load_root_key(settings: &Settings) -> anyhow::Result<[u8; 32]> {
     }
     let path = settings.root_key_file();
     if path.exists() {
+        if suoja_store::files::open_to_others(&path).with_context(|| format!("reading root key file {}", path.display()))? {
+            bail!(
+                "the root key file {} can be read or written by others than its owner; make it the owner's alone (chmod 600 {}) and start again",
+                path.display(),
+                path.display()
+            );
+        }
         let text = std::fs::read_to_string(&path).with_context(|| format!("reading root key file {}", path.display()))?;
         return Vault::parse_root_key(&text).with_context(|| format!("root key file {}", path.display()));
     }
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        suoja_store::files::private_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
     let key = Vault::generate_root_key();
     write_private(&path, &key)?;
@@ -76,8 +83,14 @@ pub async fn open(settings: &Settings) -> anyhow::Result<Helpdesk> {
 /// As [`open`], telling time with `clock` (tests move time by hand).
 pub async fn open_with_clock(settings: &Settings, clock: Arc<dyn suoja_core::Clock>) -> anyhow::Result<Helpdesk> {
     let url = settings.database_url();
-    if url.starts_with("sqlite:") {
-        std::fs::create_dir_all(&settings.data_dir).with_context(|| format!("creating data directory {}", settings.data_dir.display()))?;
+    if let Some(file) = url.strip_prefix("sqlite://") {
+        suoja_store::files::own_dir(&settings.data_dir).with_context(|| format!("creating data directory {}", settings.data_dir.display()))?;
+        // SQLite gives its -wal and -shm files the database file's mode: the owner's alone.
+        let file = std::path::Path::new(file.split('?').next().unwrap_or(file));
+        if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+            suoja_store::files::private_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        suoja_store::files::touch_private(file).with_context(|| format!("creating {}", file.display()))?;
     }
     let root = load_root_key(settings)?;
     let opts = DbOptions {
@@ -223,7 +236,14 @@ pub fn require_tenant(has_tenant: bool) -> anyhow::Result<()> {
 
 /// `SUOJA_TEST_CRASH_AT=<point>` (tests only) makes the process kill itself with SIGKILL when
 /// the erasure runner reaches `<point>` (such as `after:tickets` or `commit:profile`), so tests
-/// can show that an erasure interrupted anywhere completes after a restart.
+/// can show that an erasure interrupted anywhere completes after a restart. Release builds have
+/// no such hook.
+#[cfg(not(debug_assertions))]
+fn crash_hook() -> suoja_privacy::FaultHook {
+    suoja_privacy::FaultHook::default()
+}
+
+#[cfg(debug_assertions)]
 fn crash_hook() -> suoja_privacy::FaultHook {
     let Ok(at) = std::env::var("SUOJA_TEST_CRASH_AT") else {
         return suoja_privacy::FaultHook::default();

@@ -116,7 +116,7 @@ fn seal_file(key: &FileKey, role: &str, src: &Path, dst: &Path, rel: &str) -> an
     let len = std::fs::metadata(src)?.len();
     let progress = bar(len, role);
     let mut input = BufReader::with_capacity(1 << 20, std::fs::File::open(src)?);
-    let out = std::fs::File::create(dst).with_context(|| format!("creating {}", dst.display()))?;
+    let out = suoja_store::files::create_private(dst).with_context(|| format!("creating {}", dst.display()))?;
     let mut hashing = HashWriter {
         inner: BufWriter::with_capacity(1 << 20, out),
         hash: Sha256::new(),
@@ -140,7 +140,7 @@ fn open_file(key: &FileKey, role: &str, src: &Path, dst: &Path, entry: &FileEntr
         inner: BufReader::with_capacity(1 << 20, f),
         hash: Sha256::new(),
     };
-    let mut out = BufWriter::with_capacity(1 << 20, std::fs::File::create(dst)?);
+    let mut out = BufWriter::with_capacity(1 << 20, suoja_store::files::create_private(dst)?);
     let bytes = suoja_vault::stream::open(key, role, &mut reading, &mut out, &mut |n| progress.set_position(n))
         .with_context(|| format!("{} is damaged or truncated", src.display()))?;
     out.flush()?;
@@ -232,9 +232,9 @@ pub async fn backup(settings: &Settings, root: &Path) -> anyhow::Result<Summary>
     let id = new_id(now);
     let dir = root.join(&id);
     let keys_dir = root.join(KEY_VAULT_DIR);
-    std::fs::create_dir_all(&keys_dir).with_context(|| format!("creating {}", keys_dir.display()))?;
+    suoja_store::files::private_dir_all(&keys_dir).with_context(|| format!("creating {}", keys_dir.display()))?;
     let scratch = Scratch(root.join(format!(".partial-{id}")));
-    std::fs::create_dir_all(&scratch.0)?;
+    suoja_store::files::private_dir_all(&scratch.0)?;
     let (data_db, keys_db) = (scratch.0.join("data.db"), scratch.0.join("keys.db"));
     let rows_bar = indicatif::ProgressBar::new_spinner();
     rows_bar.set_message("copying a consistent snapshot");
@@ -247,7 +247,7 @@ pub async fn backup(settings: &Settings, root: &Path) -> anyhow::Result<Summary>
         suoja_store::Engine::Postgres => "postgres",
     };
     let key = vault.backup_key(&id);
-    std::fs::create_dir_all(&dir)?;
+    suoja_store::files::private_dir_all(&dir)?;
     let data = seal_file(&key, "data", &data_db, &scratch.0.join("data.suoja"), "data.suoja")?;
     let keys_name = format!("{id}.keys.suoja");
     let keys = seal_file(&key, "keys", &keys_db, &keys_dir.join(&keys_name), &format!("../{KEY_VAULT_DIR}/{keys_name}"))?;
@@ -267,7 +267,7 @@ pub async fn backup(settings: &Settings, root: &Path) -> anyhow::Result<Summary>
     };
     manifest.seal(&vault)?;
     let path = dir.join("manifest.json");
-    std::fs::write(&path, serde_json::to_vec_pretty(&manifest)?)?;
+    suoja_store::files::write_private(&path, &serde_json::to_vec_pretty(&manifest)?)?;
     let ledger = keep_ledger(settings, root, &id).await?;
     let pruned = prune(root, now, settings.key_backup_days)?;
     Ok(Summary { dir, manifest, pruned, ledger })
@@ -361,7 +361,7 @@ async fn unpack(dir: &Path, m: &Manifest, vault: &Vault, scratch: &Path, keys: O
         let keys_db = scratch.join("keys.db");
         let kkey = vault.backup_key(id);
         let f = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
-        let mut out = BufWriter::new(std::fs::File::create(&keys_db)?);
+        let mut out = BufWriter::new(suoja_store::files::create_private(&keys_db)?);
         suoja_vault::stream::open(&kkey, "keys", &mut BufReader::new(f), &mut out, &mut |_| {})
             .with_context(|| format!("{} is damaged or truncated", path.display()))?;
         out.flush()?;
@@ -376,7 +376,7 @@ pub async fn verify(settings: &Settings, dir: &Path) -> anyhow::Result<Manifest>
     let vault = Vault::new(crate::app::existing_root_key(settings)?);
     let m = read_manifest(dir, &vault)?;
     let scratch = Scratch(dir.join(format!(".verify-{}", suoja_core::random::hex_id())));
-    std::fs::create_dir_all(&scratch.0)?;
+    suoja_store::files::private_dir_all(&scratch.0)?;
     let keys_path = dir.join(&m.keys.file);
     let keys = keys_path.exists().then_some((keys_path.as_path(), m.id.as_str()));
     unpack(dir, &m, &vault, &scratch.0, keys).await?;
@@ -456,10 +456,10 @@ pub async fn restore(settings: &Settings, dir: &Path, opts: &RestoreOptions) -> 
         Some(f) => f.parent().map(Path::to_path_buf).unwrap_or_default(),
         None => std::env::temp_dir(),
     };
-    std::fs::create_dir_all(&scratch_root)?;
+    suoja_store::files::private_dir_all(&scratch_root)?;
     let scratch = Scratch(scratch_root.join(format!(".restore-{}", m.id)));
     let _ = std::fs::remove_dir_all(&scratch.0);
-    std::fs::create_dir_all(&scratch.0)?;
+    suoja_store::files::private_dir_all(&scratch.0)?;
     unpack(dir, &m, &vault, &scratch.0, Some((&keys_path, &keys_id))).await?;
     let (data_db, keys_db) = (scratch.0.join("data.db"), scratch.0.join("keys.db"));
     let rows: u64 = m.rows.iter().map(|(_, n)| n).sum();

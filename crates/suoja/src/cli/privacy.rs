@@ -2,7 +2,6 @@
 //! command line, acting as the installation's operator (recorded in the ledger as actor 0, "the
 //! command line").
 
-use std::io::Write as _;
 use std::path::PathBuf;
 
 use anyhow::{Context as _, bail};
@@ -109,16 +108,7 @@ pub async fn export(config: Option<&std::path::Path>, args: ExportArgs) -> anyho
     let out = args
         .out
         .unwrap_or_else(|| PathBuf::from(format!("personal-data-{}.{}", user.id.0, format.as_str())));
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        opts.mode(0o600);
-    }
-    let mut f = opts.open(&out).with_context(|| format!("creating {}", out.display()))?;
-    f.write_all(&bytes)?;
-    f.sync_all()?;
+    suoja_store::files::write_private(&out, &bytes).with_context(|| format!("writing {}", out.display()))?;
     let tickets = export.doc["tickets"].as_array().map_or(0, Vec::len);
     println!(
         "wrote {} ({} bytes): {tickets} ticket(s), {} file(s)",

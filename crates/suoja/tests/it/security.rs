@@ -162,3 +162,53 @@ engine_test!(return_to_never_leaves_the_site, |app| async move {
         assert_eq!(done.location(), lands, "{sent} posted");
     }
 });
+
+// Finding 13: data, backup and scratch files were created with the process's umask, and a root
+// key file anyone could read was used as it was.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn files_are_the_owners_alone_and_a_shared_root_key_is_refused() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let app = TestApp::spawn(crate::harness::Engine::Sqlite).await;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let data = app.settings.data_dir.clone();
+    assert_eq!(mode(&data), 0o700, "the data directory");
+    for f in ["suoja.db", "suoja.db-wal", "root.key"] {
+        let p = data.join(f);
+        if p.exists() {
+            assert_eq!(mode(&p), 0o600, "{f}");
+        }
+    }
+    let (s, v) = app
+        .post(
+            &format!("/api/v2/privacy/subjects/{}/erasure.json", app.user("Eero Erased", "eero@example.fi").await),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(mode(&app.settings.erasure_ledger_file()), 0o600, "the erasure ledger");
+    let backups = crate::harness::TempDir::new();
+    let out = app.cli(&["backup", "--to", backups.0.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut seen = 0;
+    let mut dirs = vec![backups.0.clone()];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                assert_eq!(mode(&p), 0o700, "{}", p.display());
+                dirs.push(p);
+            } else {
+                assert_eq!(mode(&p), 0o600, "{}", p.display());
+                seen += 1;
+            }
+        }
+    }
+    assert!(seen >= 4, "data, key vault, manifest and ledger");
+    // A root key file others can read is refused, with the fix in the message.
+    std::fs::set_permissions(data.join("root.key"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = app.cli(&["verify", "ledger"]);
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("chmod 600"), "{said}");
+}
