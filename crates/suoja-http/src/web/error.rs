@@ -98,36 +98,6 @@ pub fn sign_in_url(back: &str) -> String {
     )
 }
 
-#[cfg(test)]
-mod tests {
-    use super::same_origin_path;
-
-    #[test]
-    fn only_our_own_paths_are_returned_to() {
-        for ok in ["/", "/agent/tickets/3?page=2", "/portal#x"] {
-            assert_eq!(same_origin_path(ok).as_deref(), Some(ok), "{ok}");
-        }
-        for bad in [
-            "//evil.example",
-            "/\t/evil.example",
-            "/\\evil.example",
-            "\\\\evil.example",
-            "https://evil.example/",
-            "/\n/evil.example",
-            "javascript:alert(1)",
-            "",
-        ] {
-            let got = same_origin_path(bad);
-            assert!(
-                got.is_none() || got.as_deref().is_some_and(|p| p.starts_with('/') && !p.starts_with("//")),
-                "{bad:?} -> {got:?}"
-            );
-        }
-        assert_eq!(same_origin_path("/\t/evil.example"), None);
-        assert_eq!(same_origin_path("/a/../../b").as_deref(), Some("/b"));
-    }
-}
-
 impl IntoResponse for Failure {
     fn into_response(self) -> Response {
         let lang = self.lang;
@@ -174,5 +144,35 @@ impl IntoResponse for Failure {
         r.headers_mut()
             .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
         r
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_origin_path;
+
+    #[test]
+    fn only_our_own_paths_are_returned_to() {
+        for ok in ["/", "/agent/tickets/3?page=2", "/portal#x"] {
+            assert_eq!(same_origin_path(ok).as_deref(), Some(ok), "{ok}");
+        }
+        for bad in [
+            "//evil.example",
+            "/\t/evil.example",
+            "/\\evil.example",
+            "\\\\evil.example",
+            "https://evil.example/",
+            "/\n/evil.example",
+            "javascript:alert(1)",
+            "",
+        ] {
+            let got = same_origin_path(bad);
+            assert!(
+                got.is_none() || got.as_deref().is_some_and(|p| p.starts_with('/') && !p.starts_with("//")),
+                "{bad:?} -> {got:?}"
+            );
+        }
+        assert_eq!(same_origin_path("/\t/evil.example"), None);
+        assert_eq!(same_origin_path("/a/../../b").as_deref(), Some("/b"));
     }
 }
