@@ -262,6 +262,17 @@ impl Helpdesk {
     /// Updates a user. End users may change only their own name, phone, locale, time zone and
     /// password; role changes need an admin.
     pub async fn update_user(&self, scope: &Scope, id: UserId, input: UserInput) -> Result<User> {
+        self.change_user(scope, id, input, false).await
+    }
+
+    /// Applies a verified rectification request (GDPR Art. 16) to a person's profile: as
+    /// [`Self::update_user`] by an admin, and also while the person is restricted (a correction
+    /// is often why processing was restricted). Only the privacy engine calls this.
+    pub async fn rectify_user(&self, scope: &Scope, id: UserId, input: UserInput) -> Result<User> {
+        self.change_user(scope, id, input, true).await
+    }
+
+    async fn change_user(&self, scope: &Scope, id: UserId, input: UserInput, rectification: bool) -> Result<User> {
         let own = id == scope.actor;
         if !scope.is_staff() {
             if !own {
@@ -295,7 +306,8 @@ impl Helpdesk {
         let mut row = suoja_store::users::by_id(&mut tx, scope.tenant, id)
             .await?
             .ok_or(HelpdeskError::NotFound("User"))?;
-        if row.deleted_at.is_some() {
+        // A restricted person (GDPR Art. 18) is out of staff's reach, for writes as for reads.
+        if row.deleted_at.is_some() || (row.restricted && !own && !rectification) {
             return Err(HelpdeskError::NotFound("User"));
         }
         if row.role != "end-user" && !scope.is_admin() && !own {
@@ -343,7 +355,7 @@ impl Helpdesk {
         let mut row = suoja_store::users::by_id(&mut tx, scope.tenant, id)
             .await?
             .ok_or(HelpdeskError::NotFound("User"))?;
-        if row.deleted_at.is_some() {
+        if row.deleted_at.is_some() || row.restricted {
             return Err(HelpdeskError::NotFound("User"));
         }
         if row.role != "end-user" && !scope.is_admin() {

@@ -160,7 +160,7 @@ impl Privacy {
                     role: suoja_core::Role::Admin,
                     ..*scope
                 };
-                self.hd.update_user(&staff, subject, input).await?;
+                self.hd.rectify_user(&staff, subject, input).await?;
                 outcome["fields"] = json!(changes.as_object().map(|o| o.keys().cloned().collect::<Vec<_>>()).unwrap_or_default());
             }
             "restriction" | "objection" => {

@@ -1,5 +1,6 @@
 //! The ticket trash: soft deletion, restore, and permanent deletion (which removes comments,
-//! attachments, links and index entries in one transaction). Trashed tickets are purged for
+//! attachments, links and index entries in one transaction). A restricted ticket (GDPR Art. 18)
+//! is out of staff's reach here as everywhere: it answers as if it did not exist. Trashed tickets are purged for
 //! good by the `deleted_tickets` retention policy (7 days at most), unless a legal hold keeps
 //! them.
 
@@ -14,7 +15,7 @@ impl Helpdesk {
         let mut tx = self.db.begin().await?;
         let mut row = suoja_store::tickets::by_id(&mut tx, scope.tenant, id)
             .await?
-            .filter(|t| t.deleted_at.is_none())
+            .filter(|t| t.deleted_at.is_none() && !t.restricted)
             .ok_or(HelpdeskError::NotFound("Ticket"))?;
         row.deleted_at = Some(now);
         row.deleted_by = Some(scope.actor);
@@ -32,7 +33,7 @@ impl Helpdesk {
         let mut tx = self.db.begin().await?;
         let mut row = suoja_store::tickets::by_id(&mut tx, scope.tenant, id)
             .await?
-            .filter(|t| t.deleted_at.is_some())
+            .filter(|t| t.deleted_at.is_some() && !t.restricted)
             .ok_or(HelpdeskError::NotFound("Ticket"))?;
         row.deleted_at = None;
         row.deleted_by = None;
@@ -49,7 +50,7 @@ impl Helpdesk {
         let mut tx = self.db.begin().await?;
         suoja_store::tickets::by_id(&mut tx, scope.tenant, id)
             .await?
-            .filter(|t| t.deleted_at.is_some())
+            .filter(|t| t.deleted_at.is_some() && !t.restricted)
             .ok_or(HelpdeskError::NotFound("Ticket"))?;
         if self.ticket_held(&mut tx, scope.tenant, id).await? {
             return Err(HelpdeskError::Conflict(

@@ -212,3 +212,62 @@ async fn files_are_the_owners_alone_and_a_shared_root_key_is_refused() {
     let said = String::from_utf8_lossy(&out.stderr);
     assert!(said.contains("chmod 600"), "{said}");
 }
+
+// Finding 4: restriction was honoured on reads only: `PUT /users/{restricted}` answered with the
+// restricted profile, and a restricted ticket could be trashed, restored or purged.
+engine_test!(restriction_is_honoured_on_every_write_path, |app| async move {
+    let person = app.user("Riikka Rajattu", "riikka@example.fi").await;
+    let open = app.ticket(person, "Open one", "still open").await;
+    let trashed = app.ticket(person, "Trashed one", "in the trash").await;
+    let (s, _) = app.delete(&format!("/api/v2/tickets/{trashed}.json")).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, v) = app
+        .post(
+            &format!("/api/v2/privacy/subjects/{person}/restriction"),
+            json!({"reason": "accuracy contested"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, v) = app.put(&format!("/api/v2/users/{person}.json"), json!({"user": {"notes": "changed"}})).await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
+    assert!(!v.to_string().contains("Riikka"), "{v}");
+    let (s, _) = app.delete(&format!("/api/v2/users/{person}.json")).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = app.delete(&format!("/api/v2/tickets/{open}.json")).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = app.put(&format!("/api/v2/deleted_tickets/{trashed}/restore.json"), json!({})).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = app.delete(&format!("/api/v2/deleted_tickets/{trashed}.json")).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    // Nothing changed: lifting the restriction shows the profile and both tickets as they were.
+    let (s, v) = app
+        .post(&format!("/api/v2/privacy/subjects/{person}/restriction/lift"), json!({"reason": "resolved"}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (_, v) = app.get(&format!("/api/v2/users/{person}.json")).await;
+    assert_eq!(v["user"]["notes"], serde_json::Value::Null, "{v}");
+    let (s, _) = app.get(&format!("/api/v2/tickets/{open}.json")).await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, v) = app.get("/api/v2/deleted_tickets.json").await;
+    assert!(v.to_string().contains(&format!("\"id\":{trashed}")), "{v}");
+    // A verified rectification still reaches a restricted person (that is often why they are).
+    let (s, v) = app
+        .post(
+            &format!("/api/v2/privacy/subjects/{person}/restriction"),
+            json!({"reason": "accuracy contested"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, v) = app
+        .post(
+            "/api/v2/privacy/requests.json",
+            json!({"request": {"kind": "rectification", "subject_id": person, "channel": "email", "changes": {"name": "Riikka Oikaistu"}}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let request = v["request"]["id"].as_i64().unwrap();
+    app.post(&format!("/api/v2/privacy/requests/{request}/verify"), json!({"note": "checked"}))
+        .await;
+    let (s, v) = app.post(&format!("/api/v2/privacy/requests/{request}/fulfil"), json!({})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+});
