@@ -296,6 +296,12 @@ impl Helpdesk {
         if (input.role.is_some() || input.privacy_officer.is_some()) && !scope.is_admin() {
             return Err(HelpdeskError::Forbidden("only admins can change roles and the privacy officer flag"));
         }
+        // Setting someone else's password or sign-in address is taking over their account:
+        // admins only, in the ledger, and the person is told.
+        let sets_credentials = input.password.is_some() || input.email.is_some();
+        if sets_credentials && !own && !scope.is_admin() {
+            return Err(HelpdeskError::Forbidden("only admins can set another person's password or sign-in e-mail"));
+        }
         if own && scope.is_staff() && (input.role.is_some_and(|r| r != scope.role) || input.suspended == Some(true)) {
             return Err(HelpdeskError::Conflict(
                 "you cannot change your own role or suspend yourself; ask another admin".into(),
@@ -322,6 +328,17 @@ impl Helpdesk {
         suoja_store::users::update(&mut tx, scope.tenant, &row).await.map_err(dup_email)?;
         let user = self.open_user(&mut tx, scope.tenant, &row).await?;
         index_doc(&self.vault, &mut tx, scope.tenant, DOC_USER, id.0, &user_search_text(&user), &[]).await?;
+        if input.password.is_some() {
+            // A new password ends the person's browser sessions and OAuth tokens everywhere.
+            suoja_store::web::delete_sessions_of(&mut tx, scope.tenant, id).await?;
+            suoja_store::tokens::delete_oauth_for_user(&mut tx, scope.tenant, id).await?;
+        }
+        if sets_credentials && !own {
+            self.credentials_set_by_someone_else(&mut tx, scope, &row, input.password.is_some(), input.email.is_some(), now)
+                .await?;
+        } else if own && input.password.is_some() {
+            suoja_store::web::clear_credentials_reset(&mut tx, scope.tenant, id).await?;
+        }
         let fields = rectified_fields(&before, &row);
         if !fields.is_empty() {
             // Rectification (GDPR Art. 16): the ledger names the fields, never the values; export
@@ -341,6 +358,50 @@ impl Helpdesk {
         tx.commit().await?;
         tracing::info!(tenant.id = %scope.tenant, user.id = %id, actor.id = %scope.actor, "user updated");
         Ok(user)
+    }
+
+    /// Records that `scope` set `user`'s password and/or sign-in e-mail: a ledger entry (field
+    /// names only), a mark that makes the person's own session no proof of identity for a
+    /// privacy request until they set their own password, and a message to the person.
+    async fn credentials_set_by_someone_else(
+        &self,
+        c: &mut AnyConnection,
+        scope: &Scope,
+        user: &suoja_store::users::UserRow,
+        password: bool,
+        email: bool,
+        now: suoja_core::Timestamp,
+    ) -> Result<()> {
+        let mut fields = Vec::new();
+        if password {
+            fields.push("password");
+        }
+        if email {
+            fields.push("email");
+        }
+        self.record_ledger(
+            c,
+            scope.tenant,
+            "user.credentials_set",
+            Some(user.id.0),
+            Some(scope.actor.0),
+            serde_json::json!({ "fields": fields }),
+        )
+        .await?;
+        suoja_store::web::mark_credentials_reset(c, scope.tenant, user.id, scope.actor, now).await?;
+        let what = match (password, email) {
+            (true, true) => "your password and your sign-in e-mail address",
+            (true, false) => "your password",
+            _ => "your sign-in e-mail address",
+        };
+        let body = format!(
+            "An administrator changed {what} on {}. If you did not ask for this, contact the helpdesk at once; until you set a password of your own, requests about your personal data need a further check of your identity.",
+            now.to_iso()
+        );
+        let sealed = self.vault.encrypt_str(c, scope.tenant, user.key_id, &body).await?;
+        suoja_store::outbox::insert(c, scope.tenant, user.id.0, "credentials_changed", sealed, now).await?;
+        tracing::info!(tenant.id = %scope.tenant, user.id = %user.id, actor.id = %scope.actor, "credentials set by an admin");
+        Ok(())
     }
 
     /// Soft-deletes a user (Zendesk's `DELETE /users/{id}`): the account is deactivated, its

@@ -815,6 +815,15 @@ pub const TABLES: &[Table] = &[
         ],
     },
     Table {
+        name: "credential_resets",
+        purpose: "Account safety: whose password or sign-in e-mail an admin set, so their own session is not taken as proof of identity until they set their own password",
+        subjects: &[user("user_id", "owner")],
+        erasure: Erasure::Delete,
+        retention: "until the person sets their own password, or is erased",
+        derived: false,
+        columns: &[col("tenant_id"), col("user_id"), col("reset_by"), col("reset_at")],
+    },
+    Table {
         name: "backup_targets",
         purpose: "Keeping the erasure ledger beside every backup, so a restore brings nobody back",
         subjects: &[],

@@ -155,6 +155,14 @@ impl Privacy {
         match req.row.kind.as_str() {
             "rectification" => {
                 let changes = req.details.expose().get("changes").cloned().unwrap_or(Value::Null);
+                // A staff member's sign-in address is their account: only an admin changes it.
+                if changes.get("email").is_some() && !scope.is_admin() {
+                    let mut c = self.hd.db().read().await?;
+                    let role = suoja_store::users::by_id(&mut c, scope.tenant, subject).await?.map(|u| u.role);
+                    if role.is_some_and(|r| r != "end-user") {
+                        return Err(PrivacyError::Forbidden("a staff member's sign-in e-mail is corrected by an admin"));
+                    }
+                }
                 let input = changes_to_input(&changes)?;
                 let staff = Scope {
                     role: suoja_core::Role::Admin,

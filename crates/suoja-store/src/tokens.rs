@@ -73,3 +73,14 @@ pub async fn delete_for_user(c: &mut AnyConnection, tenant: TenantId, user: User
         .await?
         .rows_affected())
 }
+
+/// Revokes a user's OAuth tokens (on a password change or "sign out on every device"); their
+/// API tokens, integration credentials, stay.
+pub async fn delete_oauth_for_user(c: &mut AnyConnection, tenant: TenantId, user: UserId) -> Result<u64> {
+    Ok(sqlx::query("DELETE FROM api_tokens WHERE tenant_id = $1 AND user_id = $2 AND kind = 'oauth'")
+        .bind(tenant.0)
+        .bind(user.0)
+        .execute(c)
+        .await?
+        .rows_affected())
+}

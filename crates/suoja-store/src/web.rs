@@ -318,3 +318,39 @@ pub async fn release_form(c: &mut AnyConnection, tenant: TenantId, user: UserId,
         .await?;
     Ok(())
 }
+
+/// Notes that `by` set `user`'s password or sign-in e-mail.
+pub async fn mark_credentials_reset(c: &mut AnyConnection, tenant: TenantId, user: UserId, by: UserId, at: Timestamp) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO credential_resets (tenant_id, user_id, reset_by, reset_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (tenant_id, user_id) DO UPDATE SET reset_by = $3, reset_at = $4",
+    )
+    .bind(tenant.0)
+    .bind(user.0)
+    .bind(by.0)
+    .bind(at.0)
+    .execute(c)
+    .await?;
+    Ok(())
+}
+
+/// Forgets that someone else set `user`'s credentials (they set their own password since).
+pub async fn clear_credentials_reset(c: &mut AnyConnection, tenant: TenantId, user: UserId) -> Result<()> {
+    sqlx::query("DELETE FROM credential_resets WHERE tenant_id = $1 AND user_id = $2")
+        .bind(tenant.0)
+        .bind(user.0)
+        .execute(c)
+        .await?;
+    Ok(())
+}
+
+/// Whether someone else set `user`'s password or sign-in e-mail and they have not set their own
+/// password since.
+pub async fn credentials_reset(c: &mut AnyConnection, tenant: TenantId, user: UserId) -> Result<bool> {
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM credential_resets WHERE tenant_id = $1 AND user_id = $2")
+        .bind(tenant.0)
+        .bind(user.0)
+        .fetch_one(c)
+        .await?;
+    Ok(n > 0)
+}

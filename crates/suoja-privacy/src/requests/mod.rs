@@ -147,7 +147,10 @@ impl Privacy {
                     .await?
                     .ok_or(PrivacyError::NotFound("User"))?;
                 let channel = if s.is_staff() { "api" } else { "portal" };
-                (u, channel.to_string(), now, true)
+                // A session whose password or address someone else set proves nothing about
+                // who holds it: staff confirm the identity instead.
+                let proven = !suoja_store::web::credentials_reset(&mut tx, tenant, u.id).await?;
+                (u, channel.to_string(), now, proven)
             }
             (Some(s), Subject::User(id)) => {
                 if !s.is_staff() {
@@ -253,7 +256,9 @@ impl Privacy {
                     json!({ "request": row.id, "method": "session" }),
                 )
                 .await?;
-        } else if subject_row.email_enc.is_some() {
+        } else if subject_row.email_enc.is_some() && !matches!(input.subject, Subject::Myself) {
+            // (A person whose own session is no proof gets no link either: the address on record
+            // may be the one someone else set. Staff confirm who they are.)
             self.send_link(&mut tx, tenant, &mut row, base_url, now).await?;
         }
         let req = self.open_request(&mut tx, tenant, row).await?;

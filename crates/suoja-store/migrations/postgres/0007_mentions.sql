@@ -1,4 +1,5 @@
--- Suoja schema v7 (PostgreSQL): reviewed mentions, and where the erasure ledger travels with backups.
+-- Suoja schema v7 (PostgreSQL): reviewed mentions, where the erasure ledger travels with backups,
+-- and credentials set by someone else.
 -- Keep in step with ../sqlite/0007_mentions.sql; a test compares them.
 
 -- Passages in other people's text that may be about the person a privacy request is for. Each
@@ -30,4 +31,14 @@ CREATE TABLE backup_targets (
     path TEXT PRIMARY KEY,
     registered_at BIGINT NOT NULL,
     last_backup_at BIGINT
+);
+
+-- People whose password or sign-in e-mail someone else (an admin) set: until they set their own
+-- password, their own session is no proof of identity for a privacy request. Ids and times only.
+CREATE TABLE credential_resets (
+    tenant_id BIGINT NOT NULL,
+    user_id BIGINT NOT NULL,
+    reset_by BIGINT NOT NULL,
+    reset_at BIGINT NOT NULL,
+    PRIMARY KEY (tenant_id, user_id)
 );

@@ -312,7 +312,7 @@ async fn disaster_restore(engine: Engine) {
     let place = |app: &mut TestApp, dir: &Path| {
         app.settings.data_dir = dir.to_path_buf();
         std::fs::create_dir_all(dir).unwrap();
-        std::fs::write(dir.join("root.key"), &key).unwrap();
+        suoja_store::files::write_private(&dir.join("root.key"), key.as_bytes()).unwrap();
     };
     let new_database = || async {
         match engine {

@@ -271,3 +271,160 @@ engine_test!(restriction_is_honoured_on_every_write_path, |app| async move {
     let (s, v) = app.post(&format!("/api/v2/privacy/requests/{request}/fulfil"), json!({})).await;
     assert_eq!(s, StatusCode::OK, "{v}");
 });
+
+// Finding 3: an agent could set an end user's password or sign-in e-mail and so take over the
+// account (and a session from such a change verified privacy requests).
+engine_test!(agents_cannot_take_over_accounts, |app| async move {
+    let (s, v) = app
+        .post(
+            "/api/v2/users.json",
+            json!({"user": {"name": "Ansa Agentti", "email": "ansa@example.fi", "role": "agent", "password": PASSWORD}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let agent = crate::harness::Tenant {
+        email: "ansa@example.fi".into(),
+        token: PASSWORD.into(),
+        admin_id: v["user"]["id"].as_i64().unwrap(),
+        tenant_id: app.t.tenant_id,
+    };
+    let (person, login) = app.end_user_with_password("Kalle Kohde", "kalle@example.fi").await;
+    let mut before = Browser::new(&app);
+    assert_eq!(before.sign_in("kalle@example.fi", PASSWORD).await.location(), "/");
+    for change in [json!({"password": "taken over 123"}), json!({"email": "attacker@example.fi"})] {
+        let (s, v) = app
+            .call_password(
+                &agent,
+                reqwest::Method::PUT,
+                &format!("/api/v2/users/{person}.json"),
+                Some(json!({"user": change})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    }
+    assert_eq!(
+        api_status(&app, "kalle@example.fi", PASSWORD, "/api/v2/users/me.json").await,
+        StatusCode::OK,
+        "nothing changed"
+    );
+
+    // An admin may: it is in the ledger, the person is told, their sessions end.
+    let (s, v) = app
+        .put(&format!("/api/v2/users/{person}.json"), json!({"user": {"password": "set by the admin 1"}}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(before.get("/portal").await.status, StatusCode::SEE_OTHER, "the old session ended");
+    let mail = app
+        .privacy()
+        .outbox_for(suoja_core::TenantId(app.t.tenant_id), suoja_core::UserId(person))
+        .await
+        .unwrap();
+    assert!(
+        mail.iter().any(|(k, b)| k == "credentials_changed" && b.expose().contains("your password")),
+        "the person is told"
+    );
+    let entries = {
+        let mut c = app.helpdesk().db().read().await.unwrap();
+        suoja_store::ledger::for_subject(&mut c, suoja_core::TenantId(app.t.tenant_id), person)
+            .await
+            .unwrap()
+    };
+    let set = entries.iter().find(|e| e.kind == "user.credentials_set").expect("a ledger entry");
+    assert_eq!(set.details, r#"{"fields":["password"]}"#, "field names, never values");
+    assert_eq!(set.actor, Some(app.t.admin_id));
+    // A session from that password is no proof of identity: the request waits for staff, and
+    // no link goes to the address on record.
+    let admin_set = crate::harness::Tenant {
+        token: "set by the admin 1".into(),
+        ..login.clone()
+    };
+    let (s, v) = app
+        .call_password(
+            &admin_set,
+            reqwest::Method::POST,
+            "/api/v2/privacy/requests.json",
+            Some(json!({"request": {"kind": "access"}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(v["request"]["verified"], false, "{v}");
+    let mail = app
+        .privacy()
+        .outbox_for(suoja_core::TenantId(app.t.tenant_id), suoja_core::UserId(person))
+        .await
+        .unwrap();
+    assert!(
+        !mail.iter().any(|(k, _)| k == "verification_link"),
+        "{:?}",
+        mail.iter().map(|(k, _)| k).collect::<Vec<_>>()
+    );
+    // Once the person sets a password of their own, their session counts again.
+    let (s, v) = app
+        .call_password(
+            &admin_set,
+            reqwest::Method::PUT,
+            &format!("/api/v2/users/{person}.json"),
+            Some(json!({"user": {"password": "my own secret 42"}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let own = crate::harness::Tenant {
+        token: "my own secret 42".into(),
+        ..login
+    };
+    let (s, v) = app
+        .call_password(
+            &own,
+            reqwest::Method::POST,
+            "/api/v2/privacy/requests.json",
+            Some(json!({"request": {"kind": "access"}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(v["request"]["verified"], true, "{v}");
+
+    // A privacy officer who is not an admin cannot correct a staff member's sign-in address.
+    let (s, v) = app
+        .post(
+            "/api/v2/users.json",
+            json!({"user": {"name": "Pia Tietosuoja", "email": "pia@example.fi", "role": "agent", "privacy_officer": true, "password": PASSWORD}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let officer = crate::harness::Tenant {
+        email: "pia@example.fi".into(),
+        token: PASSWORD.into(),
+        admin_id: v["user"]["id"].as_i64().unwrap(),
+        tenant_id: app.t.tenant_id,
+    };
+    let (s, v) = app
+        .call_password(
+            &officer,
+            reqwest::Method::POST,
+            "/api/v2/privacy/requests.json",
+            Some(json!({"request": {"kind": "rectification", "subject_id": app.t.admin_id, "channel": "email", "changes": {"email": "officer-controlled@example.fi"}}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let request = v["request"]["id"].as_i64().unwrap();
+    let (s, _) = app
+        .call_password(
+            &officer,
+            reqwest::Method::POST,
+            &format!("/api/v2/privacy/requests/{request}/verify"),
+            Some(json!({"note": "ok"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, v) = app
+        .call_password(
+            &officer,
+            reqwest::Method::POST,
+            &format!("/api/v2/privacy/requests/{request}/fulfil"),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    let (s, v) = app.post(&format!("/api/v2/privacy/requests/{request}/fulfil"), json!({})).await;
+    assert_eq!(s, StatusCode::OK, "an admin may: {v}");
+});
