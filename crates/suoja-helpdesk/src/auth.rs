@@ -63,23 +63,26 @@ impl Helpdesk {
     /// Authenticates `creds`. `host_tenant` is the tenant the request's host names (for
     /// passwords, which do not say their tenant); tokens carry their own.
     pub async fn authenticate(&self, creds: &Credentials, host_tenant: Option<TenantId>) -> Result<Scope> {
+        Ok(self.authenticate_access(creds, host_tenant).await?.0)
+    }
+
+    /// As [`Self::authenticate`], with what the credential may do (an OAuth token's scopes).
+    pub async fn authenticate_access(&self, creds: &Credentials, host_tenant: Option<TenantId>) -> Result<(Scope, crate::tokens::Access)> {
         let mut c = self.db.read().await?;
         match creds {
             Credentials::ApiToken { email, token } => {
                 let found = suoja_store::tokens::by_hash(&mut c, &token_hash(token.expose())).await?;
-                let Some(tok) = found.filter(|t| t.kind == suoja_store::tokens::TokenKind::Api) else {
-                    return Err(HelpdeskError::Unauthorized);
-                };
-                let user = self.user_by_email(&mut c, tok.tenant_id, email).await?.ok_or(HelpdeskError::Unauthorized)?;
-                scope_for(tok.tenant_id, &user)
+                let tok = found
+                    .filter(|t| t.kind == suoja_store::tokens::TokenKind::Api)
+                    .ok_or(HelpdeskError::Unauthorized)?;
+                self.token_scope(&mut c, &tok, Some(email)).await
             }
             Credentials::Bearer(token) => {
                 let found = suoja_store::tokens::by_hash(&mut c, &token_hash(token.expose())).await?;
-                let tok = found.ok_or(HelpdeskError::Unauthorized)?;
-                let user = suoja_store::users::by_id(&mut c, tok.tenant_id, tok.user_id)
-                    .await?
+                let tok = found
+                    .filter(|t| t.kind == suoja_store::tokens::TokenKind::OAuth)
                     .ok_or(HelpdeskError::Unauthorized)?;
-                scope_for(tok.tenant_id, &user)
+                self.token_scope(&mut c, &tok, None).await
             }
             Credentials::Password { email, password } => {
                 drop(c);
@@ -92,7 +95,7 @@ impl Helpdesk {
                     return Err(HelpdeskError::Unauthorized);
                 }
                 self.clear_password_failures(&scope).await?;
-                Ok(scope)
+                Ok((scope, crate::tokens::Access::Full))
             }
         }
     }

@@ -18,6 +18,7 @@ pub mod setup;
 pub mod signin;
 mod text;
 pub mod tickets;
+pub mod tokens;
 pub mod totp;
 pub mod uploads;
 pub mod users;

@@ -65,35 +65,6 @@ impl Helpdesk {
         })
     }
 
-    /// Issues a bearer (OAuth-style) token for the scope's user.
-    pub async fn issue_bearer_token(&self, scope: &Scope) -> Result<Personal<String>> {
-        let token = random::token::<30>();
-        let mut tx = self.db.begin().await?;
-        suoja_store::tokens::insert(
-            &mut tx,
-            scope.tenant,
-            scope.actor,
-            TokenKind::OAuth,
-            &crate::auth::token_hash(&token),
-            self.now(),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(Personal::new(token))
-    }
-
-    /// Issues an account API token (admins only).
-    pub async fn issue_api_token(&self, scope: &Scope) -> Result<Personal<String>> {
-        if !scope.is_admin() {
-            return Err(HelpdeskError::Forbidden("only admins can create API tokens"));
-        }
-        let token = random::token::<30>();
-        let mut tx = self.db.begin().await?;
-        suoja_store::tokens::insert(&mut tx, scope.tenant, scope.actor, TokenKind::Api, &crate::auth::token_hash(&token), self.now()).await?;
-        tx.commit().await?;
-        Ok(Personal::new(token))
-    }
-
     /// The tenant a request's host names: `acme.anything` selects subdomain `acme`; a host that
     /// names none (an IP address, `localhost`) selects the installation's first tenant.
     pub async fn tenant_for_host(&self, host: &str) -> Result<Option<TenantId>> {

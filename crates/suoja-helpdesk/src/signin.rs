@@ -212,7 +212,7 @@ impl Helpdesk {
     /// Ends every session of the person, on every device; returns how many.
     pub async fn web_sign_out_everywhere(&self, scope: &Scope) -> Result<u64> {
         let mut tx = self.db.begin().await?;
-        let n = suoja_store::web::delete_sessions_of(&mut tx, scope.tenant, scope.actor).await?;
+        let n = self.end_sessions(&mut tx, scope.tenant, scope.actor).await?;
         tx.commit().await?;
         tracing::info!(tenant.id = %scope.tenant, user.id = %scope.actor, sessions = n, "signed out everywhere");
         Ok(n)

@@ -328,10 +328,9 @@ impl Helpdesk {
         suoja_store::users::update(&mut tx, scope.tenant, &row).await.map_err(dup_email)?;
         let user = self.open_user(&mut tx, scope.tenant, &row).await?;
         index_doc(&self.vault, &mut tx, scope.tenant, DOC_USER, id.0, &user_search_text(&user), &[]).await?;
-        if input.password.is_some() {
-            // A new password ends the person's browser sessions and OAuth tokens everywhere.
-            suoja_store::web::delete_sessions_of(&mut tx, scope.tenant, id).await?;
-            suoja_store::tokens::delete_oauth_for_user(&mut tx, scope.tenant, id).await?;
+        if input.password.is_some() || (row.suspended && !before.suspended) {
+            // A new password or a suspension ends the person's sessions and OAuth tokens everywhere.
+            self.end_sessions(&mut tx, scope.tenant, id).await?;
         }
         if sets_credentials && !own {
             self.credentials_set_by_someone_else(&mut tx, scope, &row, input.password.is_some(), input.email.is_some(), now)

@@ -100,6 +100,7 @@ fn operation(d: &Doc) -> Value {
                     "subject": {"type": "string", "minLength": 1, "maxLength": 10_000},
                     "custom_fields": {"type": "array", "maxItems": 100, "items": {"type": "object", "required": ["id"], "additionalProperties": false,
                         "properties": {"id": id(), "text": {"type": "string", "minLength": 1, "maxLength": 10_000}}}}}}),
+                "api_token" => json!({"type": "object", "additionalProperties": false, "properties": {"description": {"type": "string", "maxLength": 255}}}),
                 "mention" => json!({"type": "object", "additionalProperties": false, "required": ["id", "decision"], "properties": {
                     "id": id(), "decision": {"type": "string", "enum": ["accept", "reject"]}}}),
                 "search" => json!({"type": "object", "additionalProperties": false, "properties": {"weak": {"type": "boolean"}}}),
@@ -126,6 +127,16 @@ fn query_schema(name: &str) -> Value {
         "sort_order" => json!({"type": "string", "enum": ["asc", "desc"]}),
         _ => json!({"type": "string"}),
     }
+}
+
+/// The OAuth scopes a token may ask for.
+fn scope_names() -> Vec<String> {
+    let mut out = vec!["read".to_string(), "write".to_string()];
+    for r in suoja_helpdesk::tokens::RESOURCES {
+        out.push(format!("{r}:read"));
+        out.push(format!("{r}:write"));
+    }
+    out
 }
 
 fn id() -> Value {
@@ -178,7 +189,7 @@ fn schemas() -> Value {
             "tags": {"type": "array", "maxItems": 100, "items": text(80)}, "external_id": {"type": "string", "maxLength": 1024, "nullable": true},
             "group_id": nullable_id(), "shared_tickets": {"type": "boolean"}, "shared_comments": {"type": "boolean"}
         }},
-        "TokenInput": {"type": "object", "additionalProperties": false, "properties": {"client_id": text(255), "scopes": {"type": "array", "maxItems": 10, "items": {"type": "string", "enum": ["read", "write"]}}}},
+        "TokenInput": {"type": "object", "additionalProperties": false, "properties": {"client_id": text(255), "scopes": {"type": "array", "minItems": 1, "maxItems": 10, "items": {"type": "string", "enum": scope_names()}}, "expires_at": {"type": "string", "format": "date-time"}}},
         "PrivacyRequestInput": {"type": "object", "additionalProperties": false, "required": ["kind"], "properties": {
             "kind": {"type": "string", "enum": ["access", "portability", "rectification", "erasure", "restriction", "objection"]},
             "subject_id": id(), "email": {"type": "string", "format": "email"},

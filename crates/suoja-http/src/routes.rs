@@ -6,7 +6,9 @@ use axum::Router;
 use axum::response::IntoResponse as _;
 use axum::routing::{MethodRouter, delete, get, post, put};
 
-use crate::api_v2::{deleted, erasure, groups, incremental, jobs, mentions, oauth, orgs, privacy, redaction, search, tickets, uploads, users, webhooks};
+use crate::api_v2::{
+    api_tokens, deleted, erasure, groups, incremental, jobs, mentions, oauth, orgs, privacy, redaction, search, tickets, uploads, users, webhooks,
+};
 use crate::{ApiError, AppState, middleware, openapi};
 
 /// What the OpenAPI document says about a route.
@@ -95,6 +97,9 @@ pub fn table() -> Vec<(Doc, MethodRouter<AppState>)> {
         (r!("get", "/api/v2/deleted_tickets", "List deleted tickets", "Tickets", None, 200, "deleted_tickets", LIST), get(deleted::index)),
         (r!("put", "/api/v2/deleted_tickets/{id}/restore", "Restore a deleted ticket", "Tickets", None, 200, "", &[]), put(deleted::restore)),
         (r!("delete", "/api/v2/deleted_tickets/{id}", "Delete a deleted ticket permanently", "Tickets", None, 200, "job_status", &[]), delete(deleted::destroy)),
+        (r!("get", "/api/v2/api_tokens", "The tenant's API tokens (admins; never their values)", "Authentication", None, 200, "api_tokens", &[]), get(api_tokens::index)),
+        (r!("post", "/api/v2/api_tokens", "Create an API token (admins; its value is shown once)", "Authentication", Some("api_token"), 201, "api_token", &[]), post(api_tokens::create)),
+        (r!("delete", "/api/v2/api_tokens/{id}", "Revoke an API token", "Authentication", None, 204, "", &[]), delete(api_tokens::destroy)),
         (r!("post", "/api/v2/oauth/tokens", "Create a bearer token for the caller", "Authentication", Some("token"), 201, "token", &[]), post(oauth::create)),
         (r!("get", "/api/v2/job_statuses/{id}", "Show a job status", "Job statuses", None, 200, "job_status", &[]), get(jobs::show)),
         (r!("post", "/api/v2/uploads", "Upload a file (raw body)", "Attachments", Some("raw"), 201, "upload", &["filename", "token"]), post(uploads::upload)),

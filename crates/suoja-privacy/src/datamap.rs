@@ -293,6 +293,13 @@ pub const TABLES: &[Table] = &[
                 storage: Storage::OneWayHash,
             },
             col("created_at"),
+            Column {
+                name: "description",
+                category: Category::Organisational,
+                storage: Storage::Plain,
+            },
+            col("scopes"),
+            col("expires_at"),
         ],
     },
     Table {

@@ -4,7 +4,7 @@ use sqlx::AnyConnection;
 use suoja_core::{TenantId, Timestamp, UserId};
 
 use crate::Result;
-use crate::row::{i64_, text};
+use crate::row::{i64_, opt_i64, opt_text, text};
 
 /// What a token is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,41 +27,97 @@ impl TokenKind {
 /// A token found by its hash.
 #[derive(Debug, Clone)]
 pub struct TokenRow {
+    /// Id.
+    pub id: i64,
     /// Tenant the token belongs to.
     pub tenant_id: TenantId,
     /// The user who created it (API) or who it acts as (OAuth).
     pub user_id: UserId,
     /// API or OAuth.
     pub kind: TokenKind,
+    /// What the admin wrote about it (API tokens).
+    pub description: Option<String>,
+    /// OAuth scopes, space-separated (`None`: read and write).
+    pub scopes: Option<String>,
+    /// When it stops working.
+    pub expires_at: Option<Timestamp>,
+    /// Created.
+    pub created_at: Timestamp,
+}
+
+const COLS: &str = "id, tenant_id, user_id, kind, description, scopes, expires_at, created_at";
+
+fn from_row(r: &sqlx::any::AnyRow) -> Result<TokenRow> {
+    Ok(TokenRow {
+        id: i64_(r, "id")?,
+        tenant_id: TenantId(i64_(r, "tenant_id")?),
+        user_id: UserId(i64_(r, "user_id")?),
+        kind: if text(r, "kind")? == "oauth" { TokenKind::OAuth } else { TokenKind::Api },
+        description: opt_text(r, "description")?,
+        scopes: opt_text(r, "scopes")?,
+        expires_at: opt_i64(r, "expires_at")?.map(Timestamp),
+        created_at: Timestamp(i64_(r, "created_at")?),
+    })
 }
 
 /// Stores a token hash.
 pub async fn insert(c: &mut AnyConnection, tenant: TenantId, user: UserId, kind: TokenKind, hash: &[u8], now: Timestamp) -> Result<()> {
-    sqlx::query("INSERT INTO api_tokens (tenant_id, user_id, kind, token_hash, created_at) VALUES ($1, $2, $3, $4, $5)")
-        .bind(tenant.0)
-        .bind(user.0)
-        .bind(kind.as_str())
-        .bind(hash.to_vec())
-        .bind(now.0)
-        .execute(c)
-        .await?;
-    Ok(())
+    insert_full(c, tenant, user, kind, hash, now, None, None, None).await.map(|_| ())
+}
+
+/// Stores a token hash with its description, scopes and expiry; returns its id.
+#[expect(clippy::too_many_arguments, reason = "one row's columns, each of its own kind")]
+pub async fn insert_full(
+    c: &mut AnyConnection,
+    tenant: TenantId,
+    user: UserId,
+    kind: TokenKind,
+    hash: &[u8],
+    now: Timestamp,
+    description: Option<&str>,
+    scopes: Option<&str>,
+    expires_at: Option<Timestamp>,
+) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "INSERT INTO api_tokens (tenant_id, user_id, kind, token_hash, created_at, description, scopes, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+    )
+    .bind(tenant.0)
+    .bind(user.0)
+    .bind(kind.as_str())
+    .bind(hash.to_vec())
+    .bind(now.0)
+    .bind(description.map(str::to_string))
+    .bind(scopes.map(str::to_string))
+    .bind(expires_at.map(|t| t.0))
+    .fetch_one(c)
+    .await?)
 }
 
 /// Finds a token by hash. Tokens are looked up before the tenant is known: the token says it.
 pub async fn by_hash(c: &mut AnyConnection, hash: &[u8]) -> Result<Option<TokenRow>> {
-    let row = sqlx::query("SELECT tenant_id, user_id, kind FROM api_tokens WHERE token_hash = $1")
-        .bind(hash.to_vec())
-        .fetch_optional(c)
-        .await?;
-    row.map(|r| {
-        Ok(TokenRow {
-            tenant_id: TenantId(i64_(&r, "tenant_id")?),
-            user_id: UserId(i64_(&r, "user_id")?),
-            kind: if text(&r, "kind")? == "oauth" { TokenKind::OAuth } else { TokenKind::Api },
-        })
-    })
-    .transpose()
+    let sql = format!("SELECT {COLS} FROM api_tokens WHERE token_hash = $1");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(hash.to_vec()).fetch_optional(c).await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// A tenant's tokens of one kind, oldest first.
+pub async fn list(c: &mut AnyConnection, tenant: TenantId, kind: TokenKind) -> Result<Vec<TokenRow>> {
+    let sql = format!("SELECT {COLS} FROM api_tokens WHERE tenant_id = $1 AND kind = $2 ORDER BY id");
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.0).bind(kind.as_str()).fetch_all(c).await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// Revokes one token of a tenant. Returns whether it existed.
+pub async fn delete(c: &mut AnyConnection, tenant: TenantId, kind: TokenKind, id: i64) -> Result<bool> {
+    Ok(sqlx::query("DELETE FROM api_tokens WHERE tenant_id = $1 AND kind = $2 AND id = $3")
+        .bind(tenant.0)
+        .bind(kind.as_str())
+        .bind(id)
+        .execute(c)
+        .await?
+        .rows_affected()
+        > 0)
 }
 
 /// Revokes every token of a user (on suspension or erasure).

@@ -75,8 +75,13 @@ impl FromRequestParts<AppState> for Auth {
             }
             _ => None,
         };
-        let scope = state.helpdesk.authenticate(&creds, host_tenant).await?;
+        let (scope, access) = state.helpdesk.authenticate_access(&creds, host_tenant).await?;
         tracing::Span::current().record("tenant.id", scope.tenant.0).record("actor.id", scope.actor.0);
+        // An OAuth token does only what its scopes name.
+        let reading = matches!(parts.method, axum::http::Method::GET | axum::http::Method::HEAD);
+        if !access.allows(reading, &suoja_helpdesk::tokens::Access::resource_of(parts.uri.path())) {
+            return Err(ApiError::Helpdesk(HelpdeskError::Forbidden("the token's scopes do not allow this")));
+        }
         Ok(Auth(scope))
     }
 }

@@ -1,5 +1,5 @@
 -- Suoja schema v7 (PostgreSQL): reviewed mentions, where the erasure ledger travels with backups,
--- and credentials set by someone else.
+-- credentials set by someone else, and scoped, expiring tokens.
 -- Keep in step with ../sqlite/0007_mentions.sql; a test compares them.
 
 -- Passages in other people's text that may be about the person a privacy request is for. Each
@@ -42,3 +42,9 @@ CREATE TABLE credential_resets (
     reset_at BIGINT NOT NULL,
     PRIMARY KEY (tenant_id, user_id)
 );
+
+-- API tokens get a description; OAuth tokens their scopes (space-separated, as OAuth writes
+-- them) and the time they stop working.
+ALTER TABLE api_tokens ADD COLUMN description TEXT;
+ALTER TABLE api_tokens ADD COLUMN scopes TEXT;
+ALTER TABLE api_tokens ADD COLUMN expires_at BIGINT;

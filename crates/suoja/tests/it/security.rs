@@ -428,3 +428,173 @@ engine_test!(agents_cannot_take_over_accounts, |app| async move {
     let (s, v) = app.post(&format!("/api/v2/privacy/requests/{request}/fulfil"), json!({})).await;
     assert_eq!(s, StatusCode::OK, "an admin may: {v}");
 });
+
+async fn bearer(app: &TestApp, token: &str, method: reqwest::Method, path: &str, body: Option<serde_json::Value>) -> StatusCode {
+    let mut r = app.client.request(method, app.url(path)).bearer_auth(token);
+    if let Some(b) = body {
+        r = r.json(&b);
+    }
+    r.send().await.unwrap().status()
+}
+
+async fn token_status(app: &TestApp, email: &str, token: &str) -> StatusCode {
+    app.client
+        .get(app.url("/api/v2/users/me.json"))
+        .basic_auth(format!("{email}/token"), Some(token))
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+// Finding 2: API tokens outlived their admin and could not be listed or revoked; OAuth tokens
+// ignored their scopes and expiry, and outlived a new password or "sign out everywhere".
+engine_test_clocked!(tokens_are_bound_revocable_scoped_and_expiring, |app, clock| async move {
+    let (s, v) = app
+        .post(
+            "/api/v2/users.json",
+            json!({"user": {"name": "Toinen Admin", "email": "toinen@example.fi", "role": "admin", "password": PASSWORD}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let admin2 = v["user"]["id"].as_i64().unwrap();
+    let admin2_login = crate::harness::Tenant {
+        email: "toinen@example.fi".into(),
+        token: PASSWORD.into(),
+        admin_id: admin2,
+        tenant_id: app.t.tenant_id,
+    };
+    let (s, v) = app
+        .call_password(
+            &admin2_login,
+            reqwest::Method::POST,
+            "/api/v2/api_tokens.json",
+            Some(json!({"api_token": {"description": "CRM sync"}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let id = v["api_token"]["id"].as_i64().unwrap();
+    let value = v["api_token"]["token"].as_str().unwrap().to_string();
+    assert_eq!(token_status(&app, "toinen@example.fi", &value).await, StatusCode::OK);
+    // Listed, never shown again.
+    let (s, list) = app.get("/api/v2/api_tokens.json").await;
+    assert_eq!(s, StatusCode::OK, "{list}");
+    assert!(!list.to_string().contains(&value), "{list}");
+    let row = list["api_tokens"].as_array().unwrap().iter().find(|t| t["id"] == id).unwrap().clone();
+    assert_eq!(
+        (row["description"].as_str(), row["active"].as_bool(), row["created_by_id"].as_i64()),
+        (Some("CRM sync"), Some(true), Some(admin2))
+    );
+    // Bound to its admin: demoted or suspended, the token stops; restored, it works again.
+    let (s, _) = app.put(&format!("/api/v2/users/{admin2}.json"), json!({"user": {"role": "agent"}})).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(token_status(&app, "toinen@example.fi", &value).await, StatusCode::UNAUTHORIZED, "demoted");
+    assert_eq!(token_status(&app, &app.t.email, &value).await, StatusCode::UNAUTHORIZED, "for anyone");
+    let (_, list) = app.get("/api/v2/api_tokens.json").await;
+    assert_eq!(list["api_tokens"].as_array().unwrap().iter().find(|t| t["id"] == id).unwrap()["active"], false);
+    app.put(&format!("/api/v2/users/{admin2}.json"), json!({"user": {"role": "admin"}})).await;
+    assert_eq!(token_status(&app, "toinen@example.fi", &value).await, StatusCode::OK);
+    app.put(&format!("/api/v2/users/{admin2}.json"), json!({"user": {"suspended": true}})).await;
+    assert_eq!(token_status(&app, "toinen@example.fi", &value).await, StatusCode::UNAUTHORIZED, "suspended");
+    app.put(&format!("/api/v2/users/{admin2}.json"), json!({"user": {"suspended": false}})).await;
+    assert_eq!(token_status(&app, "toinen@example.fi", &value).await, StatusCode::OK);
+    // Agents do not manage tokens; admins revoke them.
+    let (_, v) = app
+        .post(
+            "/api/v2/users.json",
+            json!({"user": {"name": "Agentti", "email": "agentti@example.fi", "role": "agent", "password": PASSWORD}}),
+        )
+        .await;
+    let agent = crate::harness::Tenant {
+        email: "agentti@example.fi".into(),
+        token: PASSWORD.into(),
+        admin_id: v["user"]["id"].as_i64().unwrap(),
+        tenant_id: app.t.tenant_id,
+    };
+    let (s, _) = app.call_password(&agent, reqwest::Method::GET, "/api/v2/api_tokens.json", None).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = app.delete(&format!("/api/v2/api_tokens/{id}.json")).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    assert_eq!(token_status(&app, "toinen@example.fi", &value).await, StatusCode::UNAUTHORIZED, "revoked");
+    let (s, _) = app.delete(&format!("/api/v2/api_tokens/{id}.json")).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let two = app.second_tenant("two").await;
+    // Tenant one's own first token (made at bootstrap) is id 1: tenant two cannot touch it.
+    let (s, _) = app.call_as(&two, reqwest::Method::DELETE, "/api/v2/api_tokens/1.json", None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "another tenant's token");
+    assert_eq!(app.get("/api/v2/users/me.json").await.0, StatusCode::OK);
+
+    // OAuth scopes.
+    let mint = |body: serde_json::Value| {
+        let app = &app;
+        async move {
+            let (s, v) = app.post("/api/v2/oauth/tokens.json", json!({ "token": body })).await;
+            (s, v["token"]["full_token"].as_str().unwrap_or("").to_string())
+        }
+    };
+    let (s, read) = mint(json!({"scopes": ["read"]})).await;
+    assert_eq!(s, StatusCode::CREATED);
+    assert_eq!(bearer(&app, &read, reqwest::Method::GET, "/api/v2/tickets.json", None).await, StatusCode::OK);
+    let ticket = json!({"ticket": {"subject": "by a read token", "comment": {"body": "no"}}});
+    assert_eq!(
+        bearer(&app, &read, reqwest::Method::POST, "/api/v2/tickets.json", Some(ticket.clone())).await,
+        StatusCode::FORBIDDEN
+    );
+    let (_, tickets_only) = mint(json!({"scopes": ["tickets:write"]})).await;
+    assert_eq!(
+        bearer(&app, &tickets_only, reqwest::Method::POST, "/api/v2/tickets.json", Some(ticket)).await,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        bearer(&app, &tickets_only, reqwest::Method::GET, "/api/v2/users.json", None).await,
+        StatusCode::FORBIDDEN
+    );
+    for bad in [
+        json!({"scopes": ["root"]}),
+        json!({"scopes": []}),
+        json!({"expires_at": "2000-01-01T00:00:00Z"}),
+        json!({"expires_at": "soon"}),
+    ] {
+        let (s, _) = mint(bad.clone()).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+    }
+    // Expiry.
+    let until = suoja_core::Timestamp(clock.now().0 + 3_600_000).to_iso();
+    let (_, short) = mint(json!({"expires_at": until})).await;
+    assert_eq!(bearer(&app, &short, reqwest::Method::GET, "/api/v2/users/me.json", None).await, StatusCode::OK);
+    clock.advance_ms(3_600_000 + 1000);
+    assert_eq!(
+        bearer(&app, &short, reqwest::Method::GET, "/api/v2/users/me.json", None).await,
+        StatusCode::UNAUTHORIZED
+    );
+    // A new password and "sign out on every device" end a person's OAuth tokens.
+    let (s, v) = app
+        .call_password(
+            &admin2_login,
+            reqwest::Method::POST,
+            "/api/v2/oauth/tokens.json",
+            Some(json!({"token": {"scopes": ["read"]}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let mine = v["token"]["full_token"].as_str().unwrap().to_string();
+    assert_eq!(bearer(&app, &mine, reqwest::Method::GET, "/api/v2/users/me.json", None).await, StatusCode::OK);
+    app.put(&format!("/api/v2/users/{admin2}.json"), json!({"user": {"password": "a brand new one 9"}}))
+        .await;
+    assert_eq!(
+        bearer(&app, &mine, reqwest::Method::GET, "/api/v2/users/me.json", None).await,
+        StatusCode::UNAUTHORIZED
+    );
+    let (_, outlives) = mint(json!({"scopes": ["read"]})).await;
+    let scope = app.admin_scope();
+    app.helpdesk().web_sign_out_everywhere(&scope).await.unwrap();
+    assert_eq!(
+        bearer(&app, &outlives, reqwest::Method::GET, "/api/v2/users/me.json", None).await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.get("/api/v2/users/me.json").await.0,
+        StatusCode::OK,
+        "the admin's API token is an integration's, and stays"
+    );
+});
