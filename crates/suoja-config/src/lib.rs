@@ -52,6 +52,12 @@ pub struct Settings {
     pub region: String,
     /// API requests per minute per credential.
     pub rate_limit_per_minute: u32,
+    /// Requests per minute from one client address, whatever credentials it sends (default: five
+    /// times `rate_limit_per_minute`).
+    pub rate_limit_per_client_per_minute: Option<u32>,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (none by default: the peer
+    /// address is the client).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Largest JSON request body in bytes.
     pub max_json_bytes: usize,
     /// Database connections (readers on SQLite).
@@ -102,6 +108,8 @@ impl Default for Settings {
             root_key_file: None,
             region: "eu".into(),
             rate_limit_per_minute: 700,
+            rate_limit_per_client_per_minute: None,
+            trusted_proxies: Vec::new(),
             max_json_bytes: 1024 * 1024,
             db_max_connections: 8,
             log_format: "text".into(),
@@ -130,7 +138,9 @@ pub const DEFAULT_TOML: &str = r#"# Suoja configuration. Every key can also be s
 # listen = "127.0.0.1:8080"
 # root_key_file = "suoja-data/root.key"         # or set SUOJA_ROOT_KEY (64 hex characters)
 # region = "eu"
-# rate_limit_per_minute = 700
+# rate_limit_per_minute = 700                  # per credential (the account it names)
+# rate_limit_per_client_per_minute = 3500       # per client address (default: five times the above)
+# trusted_proxies = []                          # e.g. ["127.0.0.1"]: proxies whose X-Forwarded-For names the client
 # max_json_bytes = 1048576
 # db_max_connections = 8
 # log_format = "text"                           # or "json"
@@ -204,6 +214,19 @@ impl Settings {
         }
         if let Some(v) = parse_env("SUOJA_RATE_LIMIT_PER_MINUTE", "rate_limit_per_minute")? {
             s.rate_limit_per_minute = v;
+        }
+        if let Some(v) = parse_env("SUOJA_RATE_LIMIT_PER_CLIENT_PER_MINUTE", "rate_limit_per_client_per_minute")? {
+            s.rate_limit_per_client_per_minute = Some(v);
+        }
+        if let Some(v) = env("SUOJA_TRUSTED_PROXIES") {
+            s.trusted_proxies = v
+                .split(',')
+                .map(|p| p.trim().parse())
+                .collect::<Result<_, _>>()
+                .map_err(|_| ConfigError::Invalid {
+                    name: "trusted_proxies",
+                    message: "SUOJA_TRUSTED_PROXIES must be IP addresses separated by commas".into(),
+                })?;
         }
         if let Some(v) = parse_env("SUOJA_MAX_JSON_BYTES", "max_json_bytes")? {
             s.max_json_bytes = v;
@@ -320,6 +343,12 @@ impl Settings {
     /// The root key file in effect.
     pub fn root_key_file(&self) -> PathBuf {
         self.root_key_file.clone().unwrap_or_else(|| self.data_dir.join("root.key"))
+    }
+
+    /// Requests per minute from one client address.
+    pub fn rate_limit_per_client(&self) -> u32 {
+        self.rate_limit_per_client_per_minute
+            .unwrap_or_else(|| self.rate_limit_per_minute.saturating_mul(5))
     }
 
     /// Where completed erasures are listed for replay after a restore.

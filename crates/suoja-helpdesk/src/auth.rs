@@ -51,6 +51,11 @@ pub const MAX_PASSWORD_FAILURES: i64 = 10;
 /// How long an account refuses passwords after too many wrong ones: 15 minutes.
 pub const PASSWORD_BLOCK_MS: i64 = 15 * 60_000;
 
+/// How many password verifications may run at once: two per core.
+pub(crate) fn password_slots() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get() * 2)
+}
+
 /// A fixed Argon2id hash to verify against when the user does not exist.
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c3VvamEtZHVtbXktc2FsdA$Wm5mQ1RrOHJ0bDJ4bXZCZ0RjN2R6Q1l0c0xuN0VwY0E";
 
@@ -124,6 +129,10 @@ impl Helpdesk {
         let blocked = user.is_some() && failures.is_some_and(|(_, until)| until.is_some_and(|t| t > now));
         let hash = user.as_ref().and_then(|u| u.password_hash.clone());
         let pw = password.expose().clone();
+        // A bounded number of verifications at once; the rest are turned away before any work.
+        let Ok(_permit) = self.argon.clone().try_acquire_owned() else {
+            return Err(HelpdeskError::Busy);
+        };
         // Always one verification, blocked or not, known or not: the time taken is the same.
         let phc = hash.clone().unwrap_or_else(|| DUMMY_HASH.to_string());
         let ok = tokio::task::spawn_blocking(move || verify_password(&pw, &phc))

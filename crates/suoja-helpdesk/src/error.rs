@@ -24,6 +24,9 @@ pub enum HelpdeskError {
     /// The caller could not be authenticated.
     #[error("Couldn't authenticate you")]
     Unauthorized,
+    /// Too much of a costly kind of work is running (password checks); retry in a second.
+    #[error("too many sign-ins at once; retry in a second")]
+    Busy,
     /// The request conflicts with the current state.
     #[error("{0}")]
     Conflict(String),
@@ -49,6 +52,7 @@ impl HelpdeskError {
             HelpdeskError::Invalid { .. } | HelpdeskError::BadQuery(_) => ErrorKind::Invalid,
             HelpdeskError::Forbidden(_) => ErrorKind::Forbidden,
             HelpdeskError::Unauthorized => ErrorKind::Unauthorized,
+            HelpdeskError::Busy => ErrorKind::Unavailable,
             HelpdeskError::Conflict(_) => ErrorKind::Conflict,
             HelpdeskError::Vault(e) => e.kind(),
             HelpdeskError::Store(e) => e.kind(),

@@ -42,6 +42,9 @@ pub struct Helpdesk {
     clock: Arc<dyn Clock>,
     pending: Arc<std::sync::Mutex<consult::Pending>>,
     erasure_log: Option<Arc<erase::ErasureLog>>,
+    /// Password verifications running at once are bounded (Argon2 takes 19 MiB and tens of
+    /// milliseconds of a core each); past the bound a sign-in is turned away at once.
+    argon: Arc<tokio::sync::Semaphore>,
 }
 
 impl Helpdesk {
@@ -53,6 +56,7 @@ impl Helpdesk {
             clock,
             pending: Arc::default(),
             erasure_log: None,
+            argon: Arc::new(tokio::sync::Semaphore::new(auth::password_slots())),
         }
     }
     /// Records completed erasures and redactions (ids only) in the erasure ledger (see

@@ -120,6 +120,7 @@ fn privacy_response(e: PrivacyError) -> Response {
 fn helpdesk_response(e: HelpdeskError) -> Response {
     match &e {
         HelpdeskError::NotFound(_) => return ApiError::NotFound.into_response(),
+        HelpdeskError::Busy => return ApiError::RateLimited(1).into_response(),
         HelpdeskError::Invalid { field, message, code } => return body(StatusCode::UNPROCESSABLE_ENTITY, record_invalid(field, message, code)),
         HelpdeskError::BadQuery(m) => return body(StatusCode::UNPROCESSABLE_ENTITY, json!({"error": "invalid", "description": m})),
         HelpdeskError::Vault(suoja_vault_error) if suoja_vault_error.kind() == ErrorKind::NotFound => return ApiError::NotFound.into_response(),

@@ -31,8 +31,12 @@ pub struct HttpLimits {
     pub max_json_bytes: usize,
     /// Largest upload, in bytes.
     pub max_upload_bytes: usize,
-    /// Requests per minute per credential (or per client address when unauthenticated).
+    /// Requests per minute per credential (the account it names).
     pub rate_per_minute: u32,
+    /// Requests per minute per client address, whatever credentials it sends.
+    pub rate_per_client: u32,
+    /// Reverse proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Default for HttpLimits {
@@ -41,6 +45,8 @@ impl Default for HttpLimits {
             max_json_bytes: 1024 * 1024,
             max_upload_bytes: suoja_helpdesk::uploads::MAX_UPLOAD_BYTES,
             rate_per_minute: 700,
+            rate_per_client: 3_500,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -63,7 +69,7 @@ pub struct AppState {
 impl AppState {
     /// State over `privacy` (and the helpdesk under it) with `limits`.
     pub fn new(privacy: Privacy, public_url: String, limits: HttpLimits) -> Self {
-        let rate = Arc::new(RateLimiter::new(limits.rate_per_minute));
+        let rate = Arc::new(RateLimiter::new(limits.rate_per_minute, limits.rate_per_client));
         Self {
             helpdesk: privacy.helpdesk().clone(),
             privacy,

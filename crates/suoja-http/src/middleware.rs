@@ -2,7 +2,6 @@
 //! headers, and a request log that names the route template, status and ids, never the URL
 //! (queries carry e-mails) or bodies.
 
-use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -47,71 +46,142 @@ fn strip_json(mut req: Request) -> Request {
     req
 }
 
-/// A token bucket per credential: `per_minute` requests, refilled continuously.
+/// Slots of the rate limiter's table (a power of two): its memory is fixed, whatever the
+/// number of clients or invented credentials.
+const SLOTS: usize = 1 << 16;
+
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    key: [u8; 16],
+    tokens: f64,
+    last: Instant,
+}
+
+/// Token buckets, refilled continuously: one per client address and one per account a
+/// credential names. The table has a fixed number of slots; a key lives in one of two slots
+/// chosen by its hash, and a new key takes over the least recently used of the two — so memory
+/// never grows and no request scans the table.
 #[derive(Debug)]
 pub struct RateLimiter {
     per_minute: u32,
-    buckets: Mutex<HashMap<[u8; 16], (f64, Instant)>>,
+    per_client: u32,
+    slots: Mutex<Vec<Option<Slot>>>,
 }
 
 impl RateLimiter {
-    /// A limiter allowing `per_minute` requests per key.
-    pub fn new(per_minute: u32) -> Self {
+    /// A limiter allowing `per_minute` requests per account and `per_client` per client address.
+    pub fn new(per_minute: u32, per_client: u32) -> Self {
         Self {
             per_minute: per_minute.max(1),
-            buckets: Mutex::new(HashMap::new()),
+            per_client: per_client.max(1),
+            slots: Mutex::new(vec![None; SLOTS]),
         }
     }
 
-    /// Takes one request from `key`'s bucket: `Ok(remaining)` or `Err(retry_after_secs)`.
-    pub fn take(&self, key: [u8; 16]) -> Result<u32, u64> {
-        let cap = f64::from(self.per_minute);
+    /// Takes one request from `key`'s bucket of `per_minute`: `Ok(remaining)` or
+    /// `Err(retry_after_secs)`.
+    fn take(&self, key: [u8; 16], per_minute: u32) -> Result<u32, u64> {
+        let cap = f64::from(per_minute);
         let rate = cap / 60.0;
         let now = Instant::now();
-        let mut b = self.buckets.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if b.len() > 100_000 {
-            b.retain(|_, (_, t)| now.duration_since(*t).as_secs() < 60);
-        }
-        let (tokens, last) = b.entry(key).or_insert((cap, now));
-        *tokens = (*tokens + now.duration_since(*last).as_secs_f64() * rate).min(cap);
-        *last = now;
-        if *tokens >= 1.0 {
-            *tokens -= 1.0;
-            Ok(tokens.floor() as u32)
+        let index = |a: u8, b: u8| (usize::from(a) << 8 | usize::from(b)) & (SLOTS - 1);
+        let (i1, i2) = (index(key[0], key[1]), index(key[2], key[3]));
+        let mut slots = self.slots.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let pick = match (slots.get(i1).copied().flatten(), slots.get(i2).copied().flatten()) {
+            (Some(s), _) if s.key == key => i1,
+            (_, Some(s)) if s.key == key => i2,
+            (None, _) => i1,
+            (_, None) => i2,
+            (Some(a), Some(b)) => {
+                if a.last <= b.last {
+                    i1
+                } else {
+                    i2
+                }
+            }
+        };
+        let Some(cell) = slots.get_mut(pick) else { return Ok(0) };
+        let slot = match cell {
+            Some(s) if s.key == key => s,
+            other => other.insert(Slot { key, tokens: cap, last: now }),
+        };
+        slot.tokens = (slot.tokens + now.duration_since(slot.last).as_secs_f64() * rate).min(cap);
+        slot.last = now;
+        if slot.tokens >= 1.0 {
+            slot.tokens -= 1.0;
+            Ok(slot.tokens.floor() as u32)
         } else {
-            Err(((1.0 - *tokens) / rate).ceil().max(1.0) as u64)
+            Err(((1.0 - slot.tokens) / rate).ceil().max(1.0) as u64)
         }
     }
 
-    /// The configured limit.
+    /// The limit per account.
     pub fn limit(&self) -> u32 {
         self.per_minute
     }
 }
 
-fn rate_key(req: &Request) -> [u8; 16] {
+fn key(parts: &[&[u8]]) -> [u8; 16] {
     let mut h = Sha256::new();
-    match req.headers().get(axum::http::header::AUTHORIZATION) {
-        Some(v) => h.update(v.as_bytes()),
-        None => {
-            let addr = req
-                .extensions()
-                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-                .map(|c| c.0.ip().to_string())
-                .unwrap_or_default();
-            h.update(b"anon:");
-            h.update(addr.as_bytes());
-        }
+    for p in parts {
+        h.update(p);
+        h.update(b"\0");
     }
     let mut k = [0u8; 16];
     k.copy_from_slice(&h.finalize()[..16]);
     k
 }
 
-/// Applies the rate limit and adds `X-Rate-Limit` headers.
+/// The client's address: the peer, or — when the peer is a trusted proxy — the nearest address
+/// in `X-Forwarded-For` that is not one of the trusted proxies.
+pub fn client_addr(req: &Request, trusted: &[std::net::IpAddr]) -> Option<std::net::IpAddr> {
+    let peer = req.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip())?;
+    if !trusted.contains(&peer) {
+        return Some(peer);
+    }
+    let forwarded = req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok()).unwrap_or("");
+    for hop in forwarded.rsplit(',') {
+        match hop.trim().parse::<std::net::IpAddr>() {
+            Ok(ip) if trusted.contains(&ip) => continue,
+            Ok(ip) => return Some(ip),
+            Err(_) => return Some(peer),
+        }
+    }
+    Some(peer)
+}
+
+/// The account a request's credentials name: the e-mail of Basic credentials (a password or
+/// `email/token`), or the bearer token itself. Invented credentials for one address share its
+/// bucket; a guessed address is limited wherever the guesses come from.
+fn account(req: &Request) -> Option<Vec<u8>> {
+    let v = req.headers().get(axum::http::header::AUTHORIZATION)?.to_str().ok()?.trim();
+    let (scheme, rest) = v.split_once(' ')?;
+    match scheme.to_ascii_lowercase().as_str() {
+        "basic" => {
+            use base64::Engine as _;
+            let decoded = base64::engine::general_purpose::STANDARD.decode(rest.trim()).ok()?;
+            let text = String::from_utf8(decoded).ok()?;
+            let user = text.split_once(':').map_or(text.as_str(), |(u, _)| u);
+            let email = user.strip_suffix("/token").unwrap_or(user);
+            Some([b"basic:".as_slice(), email.to_lowercase().as_bytes()].concat())
+        }
+        _ => Some([b"other:".as_slice(), rest.trim().as_bytes()].concat()),
+    }
+}
+
+/// Applies the rate limits (per client address, then per account) and adds `X-Rate-Limit`
+/// headers; a refused request costs nothing more than this.
 pub async fn rate_limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let limit = state.rate.limit();
-    match state.rate.take(rate_key(&req)) {
+    let client = client_addr(&req, &state.limits.trusted_proxies).map(|ip| ip.to_string()).unwrap_or_default();
+    let taken = state
+        .rate
+        .take(key(&[b"client", client.as_bytes()]), state.rate.per_client)
+        .and_then(|by_client| match account(&req) {
+            Some(a) => state.rate.take(key(&[b"account", &a]), state.rate.per_minute),
+            None => Ok(by_client.min(limit)),
+        });
+    match taken {
         Ok(remaining) => {
             let mut res = next.run(req).await;
             let h = res.headers_mut();
@@ -142,4 +212,26 @@ pub async fn request_log(req: Request, next: Next) -> Response {
     let status = res.status().as_u16();
     span.in_scope(|| tracing::info!(http.status = status, latency.ms = started.elapsed().as_millis() as u64, "request"));
     res
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn buckets_hold_their_keys_in_fixed_memory() {
+        let r = RateLimiter::new(5, 20);
+        let k = key(&[b"account", b"a@b.fi"]);
+        for _ in 0..5 {
+            assert!(r.take(k, 5).is_ok());
+        }
+        assert!(r.take(k, 5).is_err(), "the sixth in a minute is refused");
+        // A flood of other keys neither grows the table nor loses an active key for long: it
+        // takes over least recently used slots.
+        for i in 0..200_000u32 {
+            let _ = r.take(key(&[b"client", &i.to_le_bytes()]), 20);
+        }
+        assert_eq!(r.slots.lock().unwrap().len(), SLOTS);
+    }
 }

@@ -167,6 +167,8 @@ pub async fn start(settings: &Settings, helpdesk: Helpdesk, listener: Option<Tcp
     let limits = HttpLimits {
         max_json_bytes: settings.max_json_bytes,
         rate_per_minute: settings.rate_limit_per_minute,
+        rate_per_client: settings.rate_limit_per_client(),
+        trusted_proxies: settings.trusted_proxies.clone(),
         ..HttpLimits::default()
     };
     let privacy = Privacy::new(helpdesk.clone(), policy(settings)?).with_fault_hook(crash_hook());

@@ -598,3 +598,101 @@ engine_test_clocked!(tokens_are_bound_revocable_scoped_and_expiring, |app, clock
         "the admin's API token is an integration's, and stays"
     );
 });
+
+// Finding 7: the limiter was keyed by the raw Authorization header (each invented credential a
+// fresh bucket), and every Basic password ran Argon2 with no bound.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invented_credentials_share_their_clients_bucket() {
+    let app = TestApp::spawn_with(crate::harness::Engine::Sqlite, |s| {
+        s.rate_limit_per_minute = 5;
+        s.rate_limit_per_client_per_minute = Some(20);
+    })
+    .await;
+    let mut refused = 0;
+    for i in 0..25 {
+        let s = api_status(&app, &format!("invented{i}@example.fi"), "guess", "/api/v2/users/me.json").await;
+        assert!(s == StatusCode::UNAUTHORIZED || s == StatusCode::TOO_MANY_REQUESTS, "{s}");
+        refused += usize::from(s == StatusCode::TOO_MANY_REQUESTS);
+    }
+    assert!(
+        refused >= 5,
+        "one client address gets 20 a minute, whatever it claims to be ({refused} refused)"
+    );
+    let r = app
+        .client
+        .get(app.url("/api/v2/users/me.json"))
+        .basic_auth("x@example.fi", Some("y"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(r.headers().get("retry-after").is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_account_is_limited_wherever_the_guesses_come_from() {
+    let app = TestApp::spawn_with(crate::harness::Engine::Sqlite, |s| {
+        s.rate_limit_per_minute = 5;
+        s.rate_limit_per_client_per_minute = Some(1_000);
+        s.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    })
+    .await;
+    let guess = |from: String| {
+        let app = &app;
+        async move {
+            app.client
+                .get(app.url("/api/v2/users/me.json"))
+                .header("x-forwarded-for", from)
+                .basic_auth("victim@example.fi", Some("guess"))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    let mut statuses = Vec::new();
+    for i in 0..8 {
+        statuses.push(guess(format!("203.0.113.{i}")).await);
+    }
+    assert_eq!(statuses.iter().filter(|s| **s == StatusCode::TOO_MANY_REQUESTS).count(), 3, "{statuses:?}");
+    // Behind a trusted proxy each client has its own bucket.
+    let app2 = TestApp::spawn_with(crate::harness::Engine::Sqlite, |s| {
+        s.rate_limit_per_minute = 1_000;
+        s.rate_limit_per_client_per_minute = Some(3);
+        s.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    })
+    .await;
+    for i in 0..6 {
+        let s = app2
+            .client
+            .get(app2.url("/api/v2/users/me.json"))
+            .header("x-forwarded-for", format!("198.51.100.{i}, 127.0.0.1"))
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(s, StatusCode::UNAUTHORIZED, "client {i} has a bucket of its own");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn password_checks_are_bounded() {
+    let app = TestApp::spawn(crate::harness::Engine::Sqlite).await;
+    let (_, login) = app.end_user_with_password("Paula Paljon", "paula@example.fi").await;
+    let mut set = tokio::task::JoinSet::new();
+    for i in 0..40 {
+        let client = app.client.clone();
+        let url = app.url("/api/v2/users/me.json");
+        let email = if i % 2 == 0 { login.email.clone() } else { format!("nobody{i}@example.fi") };
+        set.spawn(async move { client.get(url).basic_auth(email, Some("wrong guess")).send().await.unwrap().status() });
+    }
+    let statuses: Vec<StatusCode> = set.join_all().await;
+    assert!(
+        statuses.iter().all(|s| *s == StatusCode::UNAUTHORIZED || *s == StatusCode::TOO_MANY_REQUESTS),
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.contains(&StatusCode::TOO_MANY_REQUESTS),
+        "forty at once exceed the bound: {statuses:?}"
+    );
+}
