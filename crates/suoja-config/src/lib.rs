@@ -58,6 +58,10 @@ pub struct Settings {
     /// Reverse proxies whose `X-Forwarded-For` names the client (none by default: the peer
     /// address is the client).
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Seconds a client has to send a request's headers (and a kept-alive connection may idle).
+    pub header_timeout_secs: u64,
+    /// Seconds a client has to start sending a request body (then 16 KiB/s at least).
+    pub body_timeout_secs: u64,
     /// Largest JSON request body in bytes.
     pub max_json_bytes: usize,
     /// Database connections (readers on SQLite).
@@ -110,6 +114,8 @@ impl Default for Settings {
             rate_limit_per_minute: 700,
             rate_limit_per_client_per_minute: None,
             trusted_proxies: Vec::new(),
+            header_timeout_secs: 20,
+            body_timeout_secs: 30,
             max_json_bytes: 1024 * 1024,
             db_max_connections: 8,
             log_format: "text".into(),
@@ -141,6 +147,8 @@ pub const DEFAULT_TOML: &str = r#"# Suoja configuration. Every key can also be s
 # rate_limit_per_minute = 700                  # per credential (the account it names)
 # rate_limit_per_client_per_minute = 3500       # per client address (default: five times the above)
 # trusted_proxies = []                          # e.g. ["127.0.0.1"]: proxies whose X-Forwarded-For names the client
+# header_timeout_secs = 20                      # to send request headers; also how long an idle connection stays
+# body_timeout_secs = 30                        # to send a body (then at least 16 KiB/s)
 # max_json_bytes = 1048576
 # db_max_connections = 8
 # log_format = "text"                           # or "json"
@@ -217,6 +225,12 @@ impl Settings {
         }
         if let Some(v) = parse_env("SUOJA_RATE_LIMIT_PER_CLIENT_PER_MINUTE", "rate_limit_per_client_per_minute")? {
             s.rate_limit_per_client_per_minute = Some(v);
+        }
+        if let Some(v) = parse_env("SUOJA_HEADER_TIMEOUT_SECS", "header_timeout_secs")? {
+            s.header_timeout_secs = v;
+        }
+        if let Some(v) = parse_env("SUOJA_BODY_TIMEOUT_SECS", "body_timeout_secs")? {
+            s.body_timeout_secs = v;
         }
         if let Some(v) = env("SUOJA_TRUSTED_PROXIES") {
             s.trusted_proxies = v

@@ -37,6 +37,11 @@ pub struct HttpLimits {
     pub rate_per_client: u32,
     /// Reverse proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// How long a client has to send a request's headers, and how long a kept-alive connection
+    /// may wait idle for its next request.
+    pub header_timeout: Duration,
+    /// How long a client has to start sending a body (then it must keep up a minimum rate).
+    pub body_timeout: Duration,
 }
 
 impl Default for HttpLimits {
@@ -47,6 +52,8 @@ impl Default for HttpLimits {
             rate_per_minute: 700,
             rate_per_client: 3_500,
             trusted_proxies: Vec::new(),
+            header_timeout: Duration::from_secs(20),
+            body_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -86,23 +93,53 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Serves the application on `listener` until `shutdown` resolves, then lets in-flight requests
-/// finish (bounded by `grace`).
+/// finish (bounded by `grace`). Each connection speaks HTTP/1.1 with a header-read timeout that
+/// also ends idle kept-alive connections, and every request body must arrive in time
+/// ([`HttpLimits::body_timeout`], then [`middleware::MIN_BODY_BYTES_PER_SEC`]): a slow client
+/// holds nothing for long.
 pub async fn serve(listener: TcpListener, state: AppState, shutdown: impl Future<Output = ()> + Send + 'static, grace: Duration) -> std::io::Result<()> {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use tower::Service as _;
+    let header_timeout = state.limits.header_timeout;
     let app = middleware::NormalizePathLayer.layer(router(state));
-    let make = axum::ServiceExt::<Request>::into_make_service_with_connect_info::<std::net::SocketAddr>(app);
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let server = axum::serve(listener, make).with_graceful_shutdown(async move {
-        shutdown.await;
-        let _ = tx.send(());
-    });
-    let server = tokio::spawn(server.into_future());
-    let _ = rx.await;
-    match tokio::time::timeout(grace, server).await {
-        Ok(Ok(result)) => result,
-        Ok(Err(join)) => Err(std::io::Error::other(join.to_string())),
-        Err(_) => {
+    let mut make = axum::ServiceExt::<Request>::into_make_service_with_connect_info::<std::net::SocketAddr>(app);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait a moment rather than spin.
+                    tracing::warn!(error = %e, "accepting a connection failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let Ok(service) = make.call(peer).await;
+        let service =
+            hyper_util::service::TowerToHyperService::new(tower::ServiceExt::map_request(service, |req: axum::http::Request<hyper::body::Incoming>| {
+                req.map(axum::body::Body::new)
+            }));
+        let conn = hyper::server::conn::http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(header_timeout)
+            .serve_connection(TokioIo::new(stream), service);
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    tokio::select! {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(grace) => {
             tracing::warn!(grace.secs = grace.as_secs(), "in-flight requests did not finish in time");
-            Ok(())
         }
     }
+    Ok(())
 }

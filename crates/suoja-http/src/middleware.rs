@@ -2,8 +2,9 @@
 //! headers, and a request log that names the route template, status and ids, never the URL
 //! (queries carry e-mails) or bodies.
 
+use std::future::Future as _;
 use std::sync::Mutex;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, Uri};
@@ -212,6 +213,64 @@ pub async fn request_log(req: Request, next: Next) -> Response {
     let status = res.status().as_u16();
     span.in_scope(|| tracing::info!(http.status = status, latency.ms = started.elapsed().as_millis() as u64, "request"));
     res
+}
+
+/// After its first [`HttpLimits::body_timeout`](crate::HttpLimits) a request body must keep
+/// arriving at this many bytes a second on average, or it fails: a slow upload goes on, a client
+/// trickling a byte now and then does not hold the request.
+pub const MIN_BODY_BYTES_PER_SEC: f64 = 16.0 * 1024.0;
+
+/// A request body that fails once its deadline has passed; each frame that arrives moves the
+/// deadline on by the time its bytes may take at [`MIN_BODY_BYTES_PER_SEC`].
+struct DeadlineBody {
+    inner: axum::body::Body,
+    deadline: std::pin::Pin<Box<tokio::time::Sleep>>,
+}
+
+impl http_body::Body for DeadlineBody {
+    type Data = axum::body::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        if self.deadline.as_mut().poll(cx).is_ready() {
+            return std::task::Poll::Ready(Some(Err(axum::Error::new(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "the request body did not arrive in time",
+            )))));
+        }
+        let polled = std::pin::Pin::new(&mut self.inner).poll_frame(cx);
+        if let std::task::Poll::Ready(Some(Ok(frame))) = &polled
+            && let Some(data) = frame.data_ref()
+        {
+            let more = Duration::from_secs_f64(data.len() as f64 / MIN_BODY_BYTES_PER_SEC);
+            let until = self.deadline.deadline() + more;
+            self.deadline.as_mut().reset(until);
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// Gives every request body a deadline.
+pub async fn body_deadline(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let timeout = state.limits.body_timeout;
+    let req = req.map(|b| {
+        axum::body::Body::new(DeadlineBody {
+            inner: b,
+            deadline: Box::pin(tokio::time::sleep(timeout)),
+        })
+    });
+    next.run(req).await
 }
 
 #[cfg(test)]

@@ -169,6 +169,8 @@ pub async fn start(settings: &Settings, helpdesk: Helpdesk, listener: Option<Tcp
         rate_per_minute: settings.rate_limit_per_minute,
         rate_per_client: settings.rate_limit_per_client(),
         trusted_proxies: settings.trusted_proxies.clone(),
+        header_timeout: Duration::from_secs(settings.header_timeout_secs.max(1)),
+        body_timeout: Duration::from_secs(settings.body_timeout_secs.max(1)),
         ..HttpLimits::default()
     };
     let privacy = Privacy::new(helpdesk.clone(), policy(settings)?).with_fault_hook(crash_hook());

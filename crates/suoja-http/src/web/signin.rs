@@ -31,7 +31,13 @@ pub fn routes() -> Router<AppState> {
         .route("/account/second-factor/confirm", post(confirm_factor))
         .route("/account/second-factor/remove", post(remove_factor))
         .route("/account/staff-second-factor", post(staff_rule))
+        // Forms a person sends before (or while) signing in are small: a draft kept across an
+        // expired session is the largest thing in them.
+        .layer(axum::extract::DefaultBodyLimit::max(SIGN_IN_FORM_BYTES))
 }
+
+/// The largest body the sign-in and account forms take.
+pub const SIGN_IN_FORM_BYTES: usize = 64 * 1024;
 
 #[derive(Debug, Deserialize, Default)]
 struct Back {

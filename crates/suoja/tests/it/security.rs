@@ -696,3 +696,66 @@ async fn password_checks_are_bounded() {
         "forty at once exceed the bound: {statuses:?}"
     );
 }
+
+// Finding 8: no header, body or idle timeouts: a client sending a byte now and then held a
+// connection and a request open for ever; sign-in forms took bodies of any size.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_clients_are_cut_off() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let app = TestApp::spawn_with(crate::harness::Engine::Sqlite, |s| {
+        s.header_timeout_secs = 1;
+        s.body_timeout_secs = 1;
+    })
+    .await;
+    let addr = app.base.trim_start_matches("http://").to_string();
+    let closed_within = |mut c: tokio::net::TcpStream, secs: u64| async move {
+        let mut buf = vec![0u8; 4096];
+        let started = std::time::Instant::now();
+        loop {
+            match tokio::time::timeout(std::time::Duration::from_secs(secs), c.read(&mut buf)).await {
+                Ok(Ok(0)) | Ok(Err(_)) => return started.elapsed(),
+                Ok(Ok(_)) => continue,
+                Err(_) => panic!("the connection stayed open for {secs} s"),
+            }
+        }
+    };
+    // Headers that never end.
+    let mut c = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    c.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+    closed_within(c, 4).await;
+    // A kept-alive connection that sits idle.
+    let mut c = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    c.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+    let mut first = [0u8; 12];
+    c.read_exact(&mut first).await.unwrap();
+    assert_eq!(&first, b"HTTP/1.1 200");
+    closed_within(c, 4).await;
+    // A body that trickles.
+    let mut c = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let auth = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, format!("{}/token:{}", app.t.email, app.t.token));
+    c.write_all(format!("POST /api/v2/tickets.json HTTP/1.1\r\nHost: x\r\nAuthorization: Basic {auth}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{{\"ticket\"").as_bytes())
+        .await
+        .unwrap();
+    let mut answer = vec![0u8; 4096];
+    let n = tokio::time::timeout(std::time::Duration::from_secs(5), c.read(&mut answer))
+        .await
+        .expect("an answer in time")
+        .unwrap();
+    let head = String::from_utf8_lossy(&answer[..n]).to_string();
+    assert!(head.starts_with("HTTP/1.1 4"), "{head}");
+    // The server still serves everyone else, and wrote nothing.
+    let (s, v) = app.get("/api/v2/tickets.json").await;
+    assert_eq!((s, v["count"].as_i64()), (StatusCode::OK, Some(0)));
+    // A sign-in form larger than any sign-in needs is refused before it is read.
+    let page = app.client.get(app.url("/signin")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("csrf"));
+    let big = "x".repeat(100 * 1024);
+    let r = app
+        .client
+        .post(app.url("/signin"))
+        .form(&[("email", "a@b.fi"), ("password", big.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+}
