@@ -83,7 +83,8 @@ impl Helpdesk {
     pub(crate) async fn bind_upload(&self, c: &mut AnyConnection, scope: &Scope, token: &str, ticket: TicketId, comment: CommentId, key: KeyId) -> Result<()> {
         let hash = token_hash(token);
         let rows = suoja_store::attachments::by_token(c, scope.tenant, &hash).await?;
-        if rows.is_empty() {
+        // A token is its uploader's: someone else's (even a leaked one) reads as unknown.
+        if rows.is_empty() || rows.iter().any(|r| r.uploader_id != scope.actor) {
             return Err(HelpdeskError::invalid("uploads", "contains an unknown or already used upload token"));
         }
         for r in rows {

@@ -51,6 +51,23 @@
     }
   });
 
+  // Signing out takes this browser's drafts with it (the server also asks the browser to clear
+  // the site's storage).
+  document.querySelectorAll('form[action="/signout"], form[action="/signout/everywhere"]').forEach(function (form) {
+    form.addEventListener("submit", function () {
+      try {
+        for (var i = window.localStorage.length - 1; i >= 0; i--) {
+          var k = window.localStorage.key(i);
+          if (k && k.indexOf("suoja-draft:") === 0) {
+            window.localStorage.removeItem(k);
+          }
+        }
+      } catch (err) {
+        // Storage may be disabled.
+      }
+    });
+  });
+
   // Redaction by selecting text in a comment: the selection is shown in a dialog and sent only
   // when the agent confirms.
   var dialog = document.getElementById("redact-dialog");

@@ -170,6 +170,16 @@ fn account(req: &Request) -> Option<Vec<u8>> {
     }
 }
 
+/// `Strict-Transport-Security` on every answer when the installation is reached over HTTPS.
+pub async fn transport_security(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    if state.public_url.starts_with("https://") {
+        res.headers_mut()
+            .insert("strict-transport-security", HeaderValue::from_static("max-age=31536000; includeSubDomains"));
+    }
+    res
+}
+
 /// Applies the rate limits (per client address, then per account) and adds `X-Rate-Limit`
 /// headers; a refused request costs nothing more than this.
 pub async fn rate_limit(State(state): State<AppState>, req: Request, next: Next) -> Response {

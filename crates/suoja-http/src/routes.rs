@@ -166,6 +166,7 @@ pub fn build(state: AppState) -> Router {
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed.into_response() })
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::rate_limit))
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::body_deadline))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::transport_security))
         .layer(axum::middleware::from_fn(middleware::request_log))
         .with_state(state)
 }

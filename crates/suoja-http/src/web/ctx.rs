@@ -81,12 +81,14 @@ impl FromRequestParts<AppState> for Ctx {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let jar = cookies(&parts.headers);
-        let token = jar.get(SESSION_COOKIE).filter(|t| !t.is_empty() && t.len() < 100).cloned();
+        let secure = state.public_url.starts_with("https://");
+        let named = |n: &str| super::cookie_name(n, secure);
+        let token = jar.get(&named(SESSION_COOKIE)).filter(|t| !t.is_empty() && t.len() < 100).cloned();
         let session = match &token {
             Some(t) => state.helpdesk.web_session(t).await.map_err(|e| Failure::new(e.into(), Lang::En))?,
             None => None,
         };
-        let chosen = jar.get(LANG_COOKIE).and_then(|l| Lang::from_locale(l));
+        let chosen = jar.get(&named(LANG_COOKIE)).and_then(|l| Lang::from_locale(l));
         let browser = parts
             .headers
             .get(header::ACCEPT_LANGUAGE)
@@ -110,7 +112,7 @@ impl FromRequestParts<AppState> for Ctx {
         if let Some(s) = &session {
             tracing::Span::current().record("actor.id", s.scope.actor.0);
         }
-        let (csrf, new_pre) = match (&session, &token, jar.get(PRE_COOKIE)) {
+        let (csrf, new_pre) = match (&session, &token, jar.get(&named(PRE_COOKIE))) {
             (Some(_), Some(t), _) => (csrf_for(t), None),
             (_, _, Some(pre)) if pre.len() >= 20 && pre.len() < 100 => (csrf_for(pre), None),
             _ => {
@@ -142,7 +144,7 @@ impl FromRequestParts<AppState> for Ctx {
             nonce,
             csrf,
             new_pre,
-            secure: state.public_url.starts_with("https://"),
+            secure,
             here,
             back,
             tz,

@@ -121,9 +121,16 @@ pub fn render_status(ctx: &Ctx, status: axum::http::StatusCode, page: &impl Temp
     r
 }
 
-/// Adds a `Set-Cookie`: HttpOnly, SameSite=Lax, path `/`, `Secure` behind TLS; `max_age`
-/// `Some(0)` deletes it.
+/// A cookie's name as sent: behind TLS with the `__Host-` prefix, so that only this host, over
+/// HTTPS and for every path, can have set it.
+pub fn cookie_name(name: &str, secure: bool) -> String {
+    if secure { format!("__Host-{name}") } else { name.to_string() }
+}
+
+/// Adds a `Set-Cookie`: HttpOnly, SameSite=Lax, path `/`, `Secure` and `__Host-` behind TLS;
+/// `max_age` `Some(0)` deletes it.
 pub fn set_cookie(r: &mut Response, name: &str, value: &str, secure: bool, max_age: Option<i64>) {
+    let name = cookie_name(name, secure);
     let mut c = format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax");
     if secure {
         c.push_str("; Secure");

@@ -243,6 +243,8 @@ async fn sign_out(State(state): State<AppState>, ctx: Ctx, headers: HeaderMap, b
     }
     let mut r = see_other("/signin?done=signed_out");
     set_cookie(&mut r, SESSION_COOKIE, "", ctx.secure, Some(0));
+    // Drafts kept in this browser go with the session.
+    r.headers_mut().insert("clear-site-data", axum::http::HeaderValue::from_static("\"storage\""));
     Ok(r)
 }
 
@@ -252,6 +254,8 @@ async fn sign_out_everywhere(State(state): State<AppState>, ctx: Ctx, headers: H
     state.helpdesk.web_sign_out_everywhere(&scope).await.map_err(|e| ctx.fail(e))?;
     let mut r = see_other("/signin?done=signed_out_everywhere");
     set_cookie(&mut r, SESSION_COOKIE, "", ctx.secure, Some(0));
+    // Drafts kept in this browser go with the session.
+    r.headers_mut().insert("clear-site-data", axum::http::HeaderValue::from_static("\"storage\""));
     Ok(r)
 }
 

@@ -759,3 +759,34 @@ async fn slow_clients_are_cut_off() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
 }
+
+// Finding 14: an upload token worked for anyone who had it, not only its uploader.
+engine_test!(upload_tokens_belong_to_their_uploader, |app| async move {
+    let (a, a_login) = app.end_user_with_password("Ulla Lataaja", "ulla@example.fi").await;
+    let (_, b_login) = app.end_user_with_password("Bruno Toinen", "bruno@example.fi").await;
+    let up = app
+        .client
+        .post(app.url("/api/v2/uploads.json?filename=secret.txt"))
+        .basic_auth(&a_login.email, Some(&a_login.token))
+        .header("content-type", "text/plain")
+        .body(b"ulla's file".to_vec())
+        .send()
+        .await
+        .unwrap();
+    let v: serde_json::Value = up.json().await.unwrap();
+    let token = v["upload"]["token"].as_str().unwrap().to_string();
+    let ticket = json!({"ticket": {"subject": "with a file", "comment": {"body": "see attached", "uploads": [token]}}});
+    let (s, v) = app
+        .call_password(&b_login, reqwest::Method::POST, "/api/v2/tickets.json", Some(ticket.clone()))
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "someone else's upload token: {v}");
+    let (s, v) = app
+        .post(
+            "/api/v2/tickets.json",
+            json!({"ticket": {"requester_id": a, "subject": "staff too", "comment": {"body": "x", "uploads": [token]}}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "not even staff may use it: {v}");
+    let (s, v) = app.call_password(&a_login, reqwest::Method::POST, "/api/v2/tickets.json", Some(ticket)).await;
+    assert_eq!(s, StatusCode::CREATED, "its uploader may: {v}");
+});

@@ -732,10 +732,25 @@ async fn cookies_are_secure_behind_tls() {
     assert!(page.headers.get(SET_COOKIE).unwrap().to_str().unwrap().contains("; Secure"));
     let ok = b.sign_in("tiina@example.fi", PASSWORD).await;
     let set = ok.headers.get(SET_COOKIE).unwrap().to_str().unwrap();
+    // The `__Host-` prefix: only this host, over HTTPS, for every path can have set it.
     assert!(
-        set.starts_with("suoja_session=") && set.contains("; Secure") && set.contains("HttpOnly"),
+        set.starts_with("__Host-suoja_session=") && set.contains("; Secure") && set.contains("HttpOnly") && set.contains("Path=/"),
         "{set}"
     );
+    assert!(!set.contains("Domain"), "{set}");
+    assert_eq!(b.get("/portal").await.status, StatusCode::OK, "the prefixed cookie is the session");
+    // HSTS on pages and the API alike.
+    assert!(ok.headers.get("strict-transport-security").is_some());
+    let r = app.client.get(app.url("/api/v2/users/me.json")).send().await.unwrap();
+    assert!(r.headers().get("strict-transport-security").unwrap().to_str().unwrap().contains("max-age="));
+    // Signing out asks the browser to clear the site's storage (drafts kept there).
+    let csrf = b.get("/portal").await.hidden("csrf");
+    let out = b.post("/signout", &[("csrf", &csrf)]).await;
+    assert_eq!(out.headers.get("clear-site-data").unwrap(), "\"storage\"");
+    // Over plain HTTP (a local test server) there is no HSTS.
+    let plain = TestApp::spawn(crate::harness::Engine::Sqlite).await;
+    let r = plain.client.get(plain.url("/signin")).send().await.unwrap();
+    assert!(r.headers().get("strict-transport-security").is_none());
 }
 
 engine_test!(the_console_reviews_mentions_one_by_one, |app| async move {
