@@ -58,6 +58,9 @@ pub struct Settings {
     /// Reverse proxies whose `X-Forwarded-For` names the client (none by default: the peer
     /// address is the client).
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Webhook hosts allowed although they are private (or over plain HTTP): e.g. an internal
+    /// integration. Every other endpoint must be HTTPS on a public address.
+    pub webhook_allowed_hosts: Vec<String>,
     /// Seconds a client has to send a request's headers (and a kept-alive connection may idle).
     pub header_timeout_secs: u64,
     /// Seconds a client has to start sending a request body (then 16 KiB/s at least).
@@ -114,6 +117,7 @@ impl Default for Settings {
             rate_limit_per_minute: 700,
             rate_limit_per_client_per_minute: None,
             trusted_proxies: Vec::new(),
+            webhook_allowed_hosts: Vec::new(),
             header_timeout_secs: 20,
             body_timeout_secs: 30,
             max_json_bytes: 1024 * 1024,
@@ -147,6 +151,7 @@ pub const DEFAULT_TOML: &str = r#"# Suoja configuration. Every key can also be s
 # rate_limit_per_minute = 700                  # per credential (the account it names)
 # rate_limit_per_client_per_minute = 3500       # per client address (default: five times the above)
 # trusted_proxies = []                          # e.g. ["127.0.0.1"]: proxies whose X-Forwarded-For names the client
+# webhook_allowed_hosts = []                    # e.g. ["crm.internal"]: reachable although private, http allowed
 # header_timeout_secs = 20                      # to send request headers; also how long an idle connection stays
 # body_timeout_secs = 30                        # to send a body (then at least 16 KiB/s)
 # max_json_bytes = 1048576
@@ -231,6 +236,9 @@ impl Settings {
         }
         if let Some(v) = parse_env("SUOJA_BODY_TIMEOUT_SECS", "body_timeout_secs")? {
             s.body_timeout_secs = v;
+        }
+        if let Some(v) = env("SUOJA_WEBHOOK_ALLOWED_HOSTS") {
+            s.webhook_allowed_hosts = v.split(',').map(|h| h.trim().to_string()).filter(|h| !h.is_empty()).collect();
         }
         if let Some(v) = env("SUOJA_TRUSTED_PROXIES") {
             s.trusted_proxies = v

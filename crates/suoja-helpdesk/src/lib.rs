@@ -45,6 +45,7 @@ pub struct Helpdesk {
     /// Password verifications running at once are bounded (Argon2 takes 19 MiB and tens of
     /// milliseconds of a core each); past the bound a sign-in is turned away at once.
     argon: Arc<tokio::sync::Semaphore>,
+    endpoints: Arc<webhooks::EndpointPolicy>,
 }
 
 impl Helpdesk {
@@ -57,12 +58,18 @@ impl Helpdesk {
             pending: Arc::default(),
             erasure_log: None,
             argon: Arc::new(tokio::sync::Semaphore::new(auth::password_slots())),
+            endpoints: Arc::default(),
         }
     }
     /// Records completed erasures and redactions (ids only) in the erasure ledger (see
     /// [`erase::ErasureLog`]), so a restore of an older backup applies them again.
     pub fn with_erasure_log(mut self, log: erase::ErasureLog) -> Self {
         self.erasure_log = Some(Arc::new(log));
+        self
+    }
+    /// Which webhook endpoints may be reached.
+    pub fn with_endpoint_policy(mut self, policy: webhooks::EndpointPolicy) -> Self {
+        self.endpoints = Arc::new(policy);
         self
     }
     /// The data directory's erasure ledger file, if one is kept.

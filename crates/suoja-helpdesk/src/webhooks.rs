@@ -2,6 +2,13 @@
 //! recipients of GDPR Art. 19 — every webhook that received a person's data is told when that
 //! person's data is rectified, restricted or erased. Restricted people's tickets are not sent.
 //! Payloads are built at delivery time from ids; the queue holds ids only.
+//!
+//! Endpoints must be HTTPS on a public address: loopback, private, link-local, unique-local,
+//! shared and unspecified addresses are refused — at registration and again at delivery, where
+//! the address connected to is the one checked — unless the operator lists the host in
+//! `webhook_allowed_hosts` (which also allows plain HTTP to it). Every delivery is signed as
+//! Zendesk signs its webhooks (HMAC-SHA256 of timestamp and body under a per-webhook secret that
+//! is shown once) and carries an id that stays the same across retries.
 
 use serde_json::{Value, json};
 use suoja_core::{Scope, TenantId, TicketId, Timestamp, UserId};
@@ -37,10 +44,13 @@ pub struct Webhook {
     pub created_at: Timestamp,
     /// Last changed.
     pub updated_at: Timestamp,
+    /// The signing secret, in the answer that creates the webhook only.
+    pub signing_secret: Option<suoja_core::Personal<String>>,
 }
 
 fn open(r: WebhookRow) -> Webhook {
     Webhook {
+        signing_secret: None,
         id: r.id,
         name: r.name,
         endpoint: r.endpoint,
@@ -68,6 +78,102 @@ pub struct Prepared {
     pub subjects: Vec<i64>,
     /// Categories of their data in the body.
     pub categories: Vec<&'static str>,
+    /// The webhook's signing secret.
+    pub secret: suoja_core::Personal<String>,
+}
+
+/// Which webhook endpoints may be reached: public HTTPS addresses, and the hosts the operator
+/// lists (private or plain HTTP ones included).
+#[derive(Debug, Clone, Default)]
+pub struct EndpointPolicy {
+    /// Host names or addresses allowed whatever they resolve to, over HTTP too.
+    pub allowed_hosts: Vec<String>,
+}
+
+impl EndpointPolicy {
+    /// Whether `host` is on the operator's list.
+    pub fn allows_host(&self, host: &str) -> bool {
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        self.allowed_hosts
+            .iter()
+            .any(|h| h.trim_start_matches('[').trim_end_matches(']').eq_ignore_ascii_case(host))
+    }
+
+    /// Checks an endpoint's form: an absolute `https` URL (`http` for listed hosts) with a host,
+    /// no user or password in it; an address given as a literal must be public. Returns the host.
+    pub fn check_url(&self, endpoint: &str) -> std::result::Result<url::Url, &'static str> {
+        let u = url::Url::parse(endpoint).map_err(|_| "Endpoint: must be an http(s) URL")?;
+        let host = u.host_str().ok_or("Endpoint: must be an http(s) URL")?.to_string();
+        if !u.username().is_empty() || u.password().is_some() {
+            return Err("Endpoint: must not carry a user name or password");
+        }
+        let listed = self.allows_host(&host);
+        match u.scheme() {
+            "https" => {}
+            "http" if listed => {}
+            "http" => return Err("Endpoint: must be https (plain http only to hosts the operator allows)"),
+            _ => return Err("Endpoint: must be an http(s) URL"),
+        }
+        if !listed
+            && let Some(ip) = literal_ip(&host)
+            && !is_public(ip)
+        {
+            return Err("Endpoint: must be a public address (not loopback, private, link-local or the like)");
+        }
+        Ok(u)
+    }
+}
+
+/// The signature of a delivery, as Zendesk computes its webhooks' (`X-Zendesk-Webhook-Signature`):
+/// base64 of HMAC-SHA256 under the webhook's secret over the timestamp followed by the body.
+pub fn signature(secret: &str, timestamp: &str, body: &[u8]) -> String {
+    use base64::Engine as _;
+    use hmac::{KeyInit as _, Mac as _};
+    let mut mac = <hmac::Hmac<sha2::Sha256>>::new_from_slice(secret.as_bytes()).unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+    mac.update(timestamp.as_bytes());
+    mac.update(body);
+    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+}
+
+/// The address a URL's host names literally, if it is one.
+pub fn literal_ip(host: &str) -> Option<std::net::IpAddr> {
+    host.trim_start_matches('[').trim_end_matches(']').parse().ok()
+}
+
+/// Whether an address is on the public internet: not loopback, private, link-local, shared
+/// (carrier-grade NAT), unique-local, multicast, documentation, reserved or unspecified.
+pub fn is_public(ip: std::net::IpAddr) -> bool {
+    use std::net::IpAddr;
+    match ip {
+        IpAddr::V4(v) => {
+            let [a, b, ..] = v.octets();
+            !(v.is_loopback()
+                || v.is_private()
+                || v.is_link_local()
+                || v.is_unspecified()
+                || v.is_broadcast()
+                || v.is_multicast()
+                || v.is_documentation()
+                || a == 0
+                || (a == 100 && (64..128).contains(&b))
+                || (a == 192 && b == 0 && v.octets()[2] == 0)
+                || (a == 198 && (b == 18 || b == 19))
+                || a >= 240)
+        }
+        IpAddr::V6(v) => {
+            if let Some(v4) = v.to_ipv4_mapped() {
+                return is_public(IpAddr::V4(v4));
+            }
+            let first = v.segments()[0];
+            !(v.is_loopback()
+                || v.is_unspecified()
+                || v.is_multicast()
+                || (first & 0xfe00) == 0xfc00
+                || (first & 0xffc0) == 0xfe80
+                || (first == 0x2001 && v.segments()[1] == 0x0db8)
+                || (first == 0x0064 && v.segments()[1] == 0xff9b))
+        }
+    }
 }
 
 impl Helpdesk {
@@ -79,10 +185,10 @@ impl Helpdesk {
         if name.trim().is_empty() || name.len() > 255 {
             return Err(HelpdeskError::invalid("name", "Name: must be 1 to 255 characters"));
         }
-        let lower = endpoint.to_ascii_lowercase();
-        if !(lower.starts_with("http://") || lower.starts_with("https://")) || endpoint.len() > 2000 || endpoint.contains(char::is_whitespace) {
+        if endpoint.len() > 2000 || endpoint.contains(char::is_whitespace) {
             return Err(HelpdeskError::invalid("endpoint", "Endpoint: must be an http(s) URL"));
         }
+        self.check_endpoint(&endpoint).await?;
         if !matches!(status, "active" | "inactive") {
             return Err(HelpdeskError::invalid("status", "Status: must be active or inactive"));
         }
@@ -101,6 +207,7 @@ impl Helpdesk {
             subscriptions: json!(subscriptions).to_string(),
             created_at: now,
             updated_at: now,
+            signing_salt: Some(suoja_core::random::bytes::<16>().to_vec()),
         };
         let mut tx = self.db.begin().await?;
         let id = suoja_store::webhooks::insert(&mut tx, scope.tenant, &row).await?;
@@ -114,7 +221,65 @@ impl Helpdesk {
         )
         .await?;
         tx.commit().await?;
-        Ok(open(WebhookRow { id, ..row }))
+        let secret = self.vault.webhook_secret(scope.tenant, id, row.signing_salt.as_deref().unwrap_or_default());
+        Ok(Webhook {
+            signing_secret: Some(suoja_core::Personal::new(secret)),
+            ..open(WebhookRow { id, ..row })
+        })
+    }
+
+    /// Checks an endpoint against the policy; a host name must resolve, and only to public
+    /// addresses (unless the operator lists it).
+    pub async fn check_endpoint(&self, endpoint: &str) -> Result<()> {
+        let u = self.endpoints.check_url(endpoint).map_err(|m| HelpdeskError::invalid("endpoint", m))?;
+        let host = u.host_str().unwrap_or_default().to_string();
+        if self.endpoints.allows_host(&host) || literal_ip(&host).is_some() {
+            return Ok(());
+        }
+        let port = u.port_or_known_default().unwrap_or(443);
+        let found = tokio::time::timeout(std::time::Duration::from_secs(2), tokio::net::lookup_host((host.as_str(), port))).await;
+        let addrs: Vec<std::net::SocketAddr> = match found {
+            Ok(Ok(a)) => a.collect(),
+            _ => Vec::new(),
+        };
+        if addrs.is_empty() {
+            return Err(HelpdeskError::invalid("endpoint", "Endpoint: the host name does not resolve"));
+        }
+        if addrs.iter().any(|a| !is_public(a.ip())) {
+            return Err(HelpdeskError::invalid(
+                "endpoint",
+                "Endpoint: must be a public address (not loopback, private, link-local or the like)",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The endpoint policy webhooks are checked against.
+    pub fn endpoint_policy(&self) -> &EndpointPolicy {
+        &self.endpoints
+    }
+
+    /// Gives a webhook a new signing secret, shown this once (admins).
+    pub async fn reset_signing_secret(&self, scope: &Scope, id: i64) -> Result<suoja_core::Personal<String>> {
+        if !scope.is_admin() {
+            return Err(HelpdeskError::Forbidden("only admins can manage webhooks"));
+        }
+        let salt = suoja_core::random::bytes::<16>();
+        let mut tx = self.db.begin().await?;
+        if !suoja_store::webhooks::set_signing_salt(&mut tx, scope.tenant, id, &salt, self.now()).await? {
+            return Err(HelpdeskError::NotFound("Webhook"));
+        }
+        self.record_ledger(
+            &mut tx,
+            scope.tenant,
+            "recipient.secret_reset",
+            None,
+            Some(scope.actor.0),
+            json!({ "webhook": id }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(suoja_core::Personal::new(self.vault.webhook_secret(scope.tenant, id, &salt)))
     }
 
     /// Lists webhooks (admins).
@@ -245,7 +410,9 @@ impl Helpdesk {
         } else {
             return Err(HelpdeskError::Internal("bad delivery payload".into()));
         };
+        let secret = suoja_core::Personal::new(self.vault.webhook_secret(tenant, webhook, w.signing_salt.as_deref().unwrap_or_default()));
         Ok(Some(Prepared {
+            secret,
             tenant,
             webhook,
             endpoint: w.endpoint,

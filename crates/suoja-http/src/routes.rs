@@ -113,6 +113,7 @@ pub fn table() -> Vec<(Doc, MethodRouter<AppState>)> {
         (r!("post", "/api/v2/webhooks", "Register a webhook", "Webhooks", Some("webhook"), 201, "webhook", &[]), post(webhooks::create)),
         (r!("get", "/api/v2/webhooks/{id}", "Show a webhook", "Webhooks", None, 200, "webhook", &[]), get(webhooks::show)),
         (r!("delete", "/api/v2/webhooks/{id}", "Remove a webhook", "Webhooks", None, 204, "", &[]), delete(webhooks::delete)),
+        (r!("post", "/api/v2/webhooks/{id}/signing_secret", "Replace a webhook's signing secret (shown once)", "Webhooks", None, 200, "signing_secret", &[]), post(webhooks::reset_secret)),
         (r!("post", "/api/v2/privacy/requests", "Open a privacy request (staff for a person, a person for themselves, or anyone by e-mail link)", "Privacy", Some("request"), 201, "request", &[]), post(privacy::create)),
         (r!("get", "/api/v2/privacy/requests", "The privacy request inbox, most urgent first", "Privacy", None, 200, "requests", &["page", "per_page", "status"]), get(privacy::index)),
         (r!("get", "/api/v2/privacy/requests/{id}", "Show a privacy request", "Privacy", None, 200, "request", &[]), get(privacy::show)),

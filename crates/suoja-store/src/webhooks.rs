@@ -5,7 +5,7 @@ use sqlx::AnyConnection;
 use suoja_core::{TenantId, Timestamp};
 
 use crate::Result;
-use crate::row::{i64_, text};
+use crate::row::{i64_, opt_bytes, text};
 
 /// A registered webhook.
 #[derive(Debug, Clone)]
@@ -24,11 +24,14 @@ pub struct WebhookRow {
     pub created_at: Timestamp,
     /// Last changed.
     pub updated_at: Timestamp,
+    /// The salt its signing secret is derived with.
+    pub signing_salt: Option<Vec<u8>>,
 }
 
 fn row(r: &sqlx::any::AnyRow) -> Result<WebhookRow> {
     Ok(WebhookRow {
         id: i64_(r, "id")?,
+        signing_salt: opt_bytes(r, "signing_salt")?,
         name: text(r, "name")?,
         endpoint: text(r, "endpoint")?,
         status: text(r, "status")?,
@@ -41,7 +44,7 @@ fn row(r: &sqlx::any::AnyRow) -> Result<WebhookRow> {
 /// Registers a webhook.
 pub async fn insert(c: &mut AnyConnection, tenant: TenantId, w: &WebhookRow) -> Result<i64> {
     Ok(sqlx::query_scalar(
-        "INSERT INTO webhooks (tenant_id, name, endpoint, status, subscriptions, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        "INSERT INTO webhooks (tenant_id, name, endpoint, status, subscriptions, created_at, updated_at, signing_salt) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
     )
     .bind(tenant.0)
     .bind(w.name.clone())
@@ -50,27 +53,45 @@ pub async fn insert(c: &mut AnyConnection, tenant: TenantId, w: &WebhookRow) -> 
     .bind(w.subscriptions.clone())
     .bind(w.created_at.0)
     .bind(w.updated_at.0)
+    .bind(w.signing_salt.clone())
     .fetch_one(c)
     .await?)
 }
 
 /// One webhook.
 pub async fn by_id(c: &mut AnyConnection, tenant: TenantId, id: i64) -> Result<Option<WebhookRow>> {
-    let r = sqlx::query("SELECT id, name, endpoint, status, subscriptions, created_at, updated_at FROM webhooks WHERE tenant_id = $1 AND id = $2")
-        .bind(tenant.0)
-        .bind(id)
-        .fetch_optional(c)
-        .await?;
+    let r =
+        sqlx::query("SELECT id, name, endpoint, status, subscriptions, created_at, updated_at, signing_salt FROM webhooks WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant.0)
+            .bind(id)
+            .fetch_optional(c)
+            .await?;
     r.as_ref().map(row).transpose()
 }
 
 /// Every webhook of the tenant, by id.
 pub async fn list(c: &mut AnyConnection, tenant: TenantId) -> Result<Vec<WebhookRow>> {
-    let rows = sqlx::query("SELECT id, name, endpoint, status, subscriptions, created_at, updated_at FROM webhooks WHERE tenant_id = $1 ORDER BY id")
-        .bind(tenant.0)
-        .fetch_all(c)
-        .await?;
+    let rows =
+        sqlx::query("SELECT id, name, endpoint, status, subscriptions, created_at, updated_at, signing_salt FROM webhooks WHERE tenant_id = $1 ORDER BY id")
+            .bind(tenant.0)
+            .fetch_all(c)
+            .await?;
     rows.iter().map(row).collect()
+}
+
+/// Gives a webhook a new signing salt (a new secret). Returns whether it exists.
+pub async fn set_signing_salt(c: &mut AnyConnection, tenant: TenantId, id: i64, salt: &[u8], now: Timestamp) -> Result<bool> {
+    Ok(
+        sqlx::query("UPDATE webhooks SET signing_salt = $3, updated_at = $4 WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant.0)
+            .bind(id)
+            .bind(salt.to_vec())
+            .bind(now.0)
+            .execute(c)
+            .await?
+            .rows_affected()
+            > 0,
+    )
 }
 
 /// Removes a webhook.

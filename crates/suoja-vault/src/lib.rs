@@ -11,6 +11,7 @@ pub mod stream;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use base64::Engine as _;
 use hmac::{Hmac, KeyInit as _, Mac as _};
 use sha2::Sha256;
 use sqlx::AnyConnection;
@@ -202,6 +203,17 @@ impl Vault {
         let mut mac = <Hmac<Sha256>>::new_from_slice(key.as_ref()).unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
         mac.update(manifest);
         mac.finalize().into_bytes().to_vec()
+    }
+
+    /// A webhook's signing secret: derived from the root key, the tenant, the webhook and its
+    /// salt, so it is never stored and a new salt makes a new one.
+    pub fn webhook_secret(&self, tenant: TenantId, webhook: i64, salt: &[u8]) -> String {
+        let mut label = b"suoja webhook signing v1 ".to_vec();
+        label.extend_from_slice(&tenant.0.to_be_bytes());
+        label.extend_from_slice(&webhook.to_be_bytes());
+        label.extend_from_slice(salt);
+        let key = derive(&self.root, &label);
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key.as_ref())
     }
 
     /// A hasher for search tokens of one tenant.

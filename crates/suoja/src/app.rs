@@ -98,10 +98,14 @@ pub async fn open_with_clock(settings: &Settings, clock: Arc<dyn suoja_core::Clo
         ..DbOptions::default()
     };
     let db = Db::connect(&url, &opts).await.context("opening the database")?;
-    Ok(Helpdesk::new(db, Vault::new(root), clock).with_erasure_log(suoja_helpdesk::erase::ErasureLog {
-        local: settings.erasure_ledger_file(),
-        targets: settings.backup_targets.clone(),
-    }))
+    Ok(Helpdesk::new(db, Vault::new(root), clock)
+        .with_erasure_log(suoja_helpdesk::erase::ErasureLog {
+            local: settings.erasure_ledger_file(),
+            targets: settings.backup_targets.clone(),
+        })
+        .with_endpoint_policy(suoja_helpdesk::webhooks::EndpointPolicy {
+            allowed_hosts: settings.webhook_allowed_hosts.clone(),
+        }))
 }
 
 /// The privacy policy from the settings.

@@ -20,6 +20,7 @@ pub async fn run(privacy: Privacy, retention_every: Duration, mut stop: watch::R
     let client = match reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .redirect(reqwest::redirect::Policy::none())
+        .dns_resolver(std::sync::Arc::new(PublicResolver(privacy.helpdesk().endpoint_policy().clone())))
         .build()
     {
         Ok(c) => c,
@@ -90,18 +91,29 @@ pub async fn step(privacy: &Privacy, client: &reqwest::Client) {
         let outcome = match hd.prepare_delivery(&item).await {
             Ok(None) => Ok(()),
             Ok(Some(d)) => {
-                let sent = client
-                    .post(&d.endpoint)
-                    .header("content-type", "application/json")
-                    .header("x-suoja-event", d.event.as_str())
-                    .body(d.body.clone())
-                    .send()
-                    .await;
-                let result = match sent {
-                    Ok(r) if r.status().is_success() => Ok(()),
-                    Ok(r) => Err(format!("endpoint answered {}", r.status().as_u16())),
-                    Err(e) if e.is_timeout() => Err("endpoint timed out".to_string()),
-                    Err(_) => Err("endpoint unreachable".to_string()),
+                let result = match hd.endpoint_policy().check_url(&d.endpoint) {
+                    // Checked again at delivery: the policy may have changed since registration.
+                    Err(_) => Err("endpoint not allowed".to_string()),
+                    Ok(_) => {
+                        let timestamp = now.to_iso();
+                        let signature = suoja_helpdesk::webhooks::signature(d.secret.expose(), &timestamp, &d.body);
+                        let sent = client
+                            .post(&d.endpoint)
+                            .header("content-type", "application/json")
+                            .header("x-suoja-event", d.event.as_str())
+                            .header("x-zendesk-webhook-invocation-id", item.id.to_string())
+                            .header("x-zendesk-webhook-signature-timestamp", timestamp)
+                            .header("x-zendesk-webhook-signature", signature)
+                            .body(d.body.clone())
+                            .send()
+                            .await;
+                        match sent {
+                            Ok(r) if r.status().is_success() => Ok(()),
+                            Ok(r) => Err(format!("endpoint answered {}", r.status().as_u16())),
+                            Err(e) if e.is_timeout() => Err("endpoint timed out".to_string()),
+                            Err(_) => Err("endpoint unreachable".to_string()),
+                        }
+                    }
                 };
                 let label = match &result {
                     Ok(()) => "delivered".to_string(),
@@ -116,6 +128,26 @@ pub async fn step(privacy: &Privacy, client: &reqwest::Client) {
             Err(e) => Err(e.to_string()),
         };
         finish(hd, item.id, outcome, item.attempts).await;
+    }
+}
+
+/// Resolves webhook hosts for the delivery client, keeping only addresses Suoja may reach: the
+/// client connects to exactly what was checked, so a host name that resolves to a public address
+/// when registered and a private one later (DNS rebinding) reaches nothing.
+struct PublicResolver(suoja_helpdesk::webhooks::EndpointPolicy);
+
+impl reqwest::dns::Resolve for PublicResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().to_string();
+        let listed = self.0.allows_host(&host);
+        Box::pin(async move {
+            let found: Vec<std::net::SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let keep: Vec<std::net::SocketAddr> = found.into_iter().filter(|a| listed || suoja_helpdesk::webhooks::is_public(a.ip())).collect();
+            if keep.is_empty() {
+                return Err("the endpoint resolves to no address webhooks may reach".into());
+            }
+            Ok(Box::new(keep.into_iter()) as reqwest::dns::Addrs)
+        })
     }
 }
 

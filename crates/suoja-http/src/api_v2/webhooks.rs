@@ -63,10 +63,16 @@ pub async fn create(State(app): State<AppState>, Auth(scope): Auth, base: BaseUr
             w.opt_strings("subscriptions", 20, 64)?.unwrap_or_default(),
         )
         .await?;
-    Ok(created(
-        &base.api(&format!("/webhooks/{}", hook.id)),
-        json!({ "webhook": webhook_json(&hook, &base) }),
-    ))
+    let mut shown = webhook_json(&hook, &base);
+    // The signing secret, this once (a lost one is replaced with POST …/signing_secret).
+    shown["signing_secret"] = json!({ "algorithm": "SHA256", "secret": hook.signing_secret.as_ref().map(|s| s.expose().clone()) });
+    Ok(created(&base.api(&format!("/webhooks/{}", hook.id)), json!({ "webhook": shown })))
+}
+
+/// `POST /webhooks/{id}/signing_secret`: a new signing secret, shown once.
+pub async fn reset_secret(State(app): State<AppState>, Auth(scope): Auth, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let secret = app.helpdesk.reset_signing_secret(&scope, parse_id(&id)?).await?;
+    Ok(ok(json!({ "signing_secret": { "algorithm": "SHA256", "secret": secret.expose() } })))
 }
 
 /// `GET /webhooks/{id}`

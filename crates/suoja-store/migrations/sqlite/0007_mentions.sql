@@ -48,3 +48,7 @@ CREATE TABLE credential_resets (
 ALTER TABLE api_tokens ADD COLUMN description TEXT;
 ALTER TABLE api_tokens ADD COLUMN scopes TEXT;
 ALTER TABLE api_tokens ADD COLUMN expires_at INTEGER;
+
+-- A webhook's signing secret is derived from the root key and this random salt (never stored
+-- itself); a new salt is a new secret.
+ALTER TABLE webhooks ADD COLUMN signing_salt BLOB;

@@ -94,6 +94,8 @@ pub async fn test_settings(engine: Engine, dir: &TempDir) -> Settings {
         data_dir: dir.0.clone(),
         rate_limit_per_minute: 1_000_000,
         shutdown_grace_secs: 5,
+        // Tests receive webhooks on loopback; `security` tests take this away.
+        webhook_allowed_hosts: vec!["127.0.0.1".into()],
         ..Settings::default()
     };
     if engine == Engine::Postgres {

@@ -790,3 +790,112 @@ engine_test!(upload_tokens_belong_to_their_uploader, |app| async move {
     let (s, v) = app.call_password(&a_login, reqwest::Method::POST, "/api/v2/tickets.json", Some(ticket)).await;
     assert_eq!(s, StatusCode::CREATED, "its uploader may: {v}");
 });
+
+/// A webhook receiver on loopback that keeps each delivery's headers and body, and answers 500
+/// to the first `fail_first` of them.
+async fn receiver(fail_first: usize) -> (u16, std::sync::Arc<std::sync::Mutex<Vec<(axum::http::HeaderMap, Vec<u8>)>>>) {
+    use std::sync::{Arc, Mutex};
+    let got: Arc<Mutex<Vec<(axum::http::HeaderMap, Vec<u8>)>>> = Arc::default();
+    let keep = got.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+            let keep = keep.clone();
+            async move {
+                let mut g = keep.lock().unwrap();
+                g.push((headers, body.to_vec()));
+                if g.len() <= fail_first {
+                    StatusCode::INTERNAL_SERVER_ERROR
+                } else {
+                    StatusCode::OK
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(listener, app).await.ok() });
+    (port, got)
+}
+
+// Finding 10: webhooks could point at loopback, metadata or private addresses over plain HTTP (a
+// port-scanning oracle), and deliveries were neither signed nor identified.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhooks_reach_public_https_only_and_are_signed() {
+    let mut app = TestApp::spawn_with(crate::harness::Engine::Sqlite, |s| s.webhook_allowed_hosts.clear()).await;
+    let hook = |endpoint: &str| json!({"webhook": {"name": "probe", "endpoint": endpoint, "subscriptions": ["ticket.created"]}});
+    for bad in [
+        "http://127.0.0.1:9/hook",
+        "https://127.0.0.1/hook",
+        "https://169.254.169.254/latest/meta-data",
+        "https://10.1.2.3/",
+        "https://192.168.1.1/",
+        "https://100.64.0.1/",
+        "https://[::1]/",
+        "https://[fd00::1]/",
+        "https://[fe80::1]/",
+        "https://[::ffff:127.0.0.1]/",
+        "https://0.0.0.0/",
+        "https://localhost/hook",
+        "http://hooks.example.com/",
+        "https://user:pw@hooks.example.com/",
+        "ftp://hooks.example.com/",
+    ] {
+        let (s, v) = app.post("/api/v2/webhooks.json", hook(bad)).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {v}");
+    }
+    let (_, list) = app.get("/api/v2/webhooks.json").await;
+    assert_eq!(list["webhooks"].as_array().unwrap().len(), 0);
+
+    // A host the operator allows (here: the loopback receiver) is reached; deliveries are signed
+    // and carry an id that stays the same when a failed one is retried.
+    let (port, got) = receiver(1).await;
+    app.stop_server().await;
+    app.settings.webhook_allowed_hosts = vec!["127.0.0.1".into(), "localhost".into()];
+    app.start_server().await;
+    let (s, v) = app.post("/api/v2/webhooks.json", hook(&format!("http://127.0.0.1:{port}/hook"))).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let secret = v["webhook"]["signing_secret"]["secret"].as_str().unwrap().to_string();
+    let (_, shown) = app.get(&format!("/api/v2/webhooks/{}.json", v["webhook"]["id"].as_str().unwrap())).await;
+    assert!(!shown.to_string().contains(&secret), "the secret is shown once");
+    let (s, v2) = app.post("/api/v2/webhooks.json", hook(&format!("https://localhost:{port}/hook"))).await;
+    assert_eq!(s, StatusCode::CREATED, "{v2}");
+    app.ticket(app.t.admin_id, "hooked", "a delivery").await;
+    let mut waited = 0;
+    while got.lock().unwrap().len() < 2 && waited < 100 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        waited += 1;
+    }
+    let seen = got.lock().unwrap().clone();
+    assert!(seen.len() >= 2, "a failed delivery and its retry: {}", seen.len());
+    let id = |h: &axum::http::HeaderMap| h.get("x-zendesk-webhook-invocation-id").unwrap().to_str().unwrap().to_string();
+    assert_eq!(id(&seen[0].0), id(&seen[1].0), "a retry is the same delivery");
+    for (h, body) in &seen {
+        let ts = h.get("x-zendesk-webhook-signature-timestamp").unwrap().to_str().unwrap();
+        let sig = h.get("x-zendesk-webhook-signature").unwrap().to_str().unwrap();
+        assert_eq!(
+            sig,
+            suoja_helpdesk::webhooks::signature(&secret, ts, body),
+            "signed with the secret shown at creation"
+        );
+    }
+    // A replaced secret signs from then on.
+    let (s, r) = app
+        .post(&format!("/api/v2/webhooks/{}/signing_secret", v["webhook"]["id"].as_str().unwrap()), json!({}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    assert_ne!(r["signing_secret"]["secret"].as_str().unwrap(), secret);
+
+    // Taken off the operator's list, the hosts are not reached at delivery either — the
+    // literal address by the check, the host name by the resolver (what it resolves to now is
+    // what is checked and connected to).
+    app.stop_server().await;
+    app.settings.webhook_allowed_hosts.clear();
+    app.start_server().await;
+    let before = got.lock().unwrap().len();
+    app.ticket(app.t.admin_id, "not delivered", "nowhere").await;
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    assert_eq!(got.lock().unwrap().len(), before, "nothing reached the receiver");
+    let (_, d) = app.get("/api/v2/webhooks.json").await;
+    assert_eq!(d["webhooks"].as_array().unwrap().len(), 2);
+}
