@@ -793,9 +793,10 @@ engine_test!(upload_tokens_belong_to_their_uploader, |app| async move {
 
 /// A webhook receiver on loopback that keeps each delivery's headers and body, and answers 500
 /// to the first `fail_first` of them.
-async fn receiver(fail_first: usize) -> (u16, std::sync::Arc<std::sync::Mutex<Vec<(axum::http::HeaderMap, Vec<u8>)>>>) {
-    use std::sync::{Arc, Mutex};
-    let got: Arc<Mutex<Vec<(axum::http::HeaderMap, Vec<u8>)>>> = Arc::default();
+type Deliveries = std::sync::Arc<std::sync::Mutex<Vec<(axum::http::HeaderMap, Vec<u8>)>>>;
+
+async fn receiver(fail_first: usize) -> (u16, Deliveries) {
+    let got: Deliveries = Deliveries::default();
     let keep = got.clone();
     let app = axum::Router::new().route(
         "/hook",
