@@ -107,3 +107,17 @@ pub async fn count(c: &mut AnyConnection, tenant: TenantId, kind: &str, state: &
             .await?,
     )
 }
+
+/// Puts a claimed item back, to run at `run_after`, without counting the attempt (its endpoint
+/// is busy or backing off; nothing was tried).
+pub async fn postpone(c: &mut AnyConnection, id: i64, run_after: Timestamp, now: Timestamp) -> Result<()> {
+    sqlx::query(
+        "UPDATE work_queue SET state = 'ready', run_after = $2, locked_until = NULL, attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, updated_at = $3 WHERE id = $1",
+    )
+    .bind(id)
+    .bind(run_after.0)
+    .bind(now.0)
+    .execute(c)
+    .await?;
+    Ok(())
+}

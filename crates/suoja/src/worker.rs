@@ -1,34 +1,39 @@
-//! Background work of a running server: writes the consultation log in batches, delivers queued
-//! webhook events (recording each in the disclosure log of the people it carried, retrying with
-//! backoff), resumes erasures that were interrupted or waited on a legal hold that has ended,
-//! applies the retention policies (trash, closed tickets, inactive people, files, recordings,
-//! links, packages) and deletes expired export packages. Work is claimed from
-//! the durable queue, so several nodes can run this side by side and a crash loses nothing.
+//! Background work of a running server, in two loops that never wait on each other. The
+//! privacy loop writes the consultation log in batches, resumes erasures that were interrupted or
+//! waited on a legal hold that has ended, applies the retention policies (trash, closed tickets,
+//! inactive people, files, recordings, links, packages) and deletes expired export packages. The
+//! delivery loop sends queued webhook events — several at once, at most two per endpoint, an
+//! endpoint that keeps failing backed off — recording each in the disclosure log of the people
+//! it carried; a dead endpoint delays only its own deliveries. Work is claimed from the durable
+//! queue, so several nodes can run this side by side and a crash loses nothing.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use suoja_core::Timestamp;
 use suoja_helpdesk::webhooks::DELIVERY;
 use suoja_privacy::Privacy;
-use tokio::sync::watch;
+use tokio::sync::{Semaphore, watch};
 
 /// Attempts before a delivery is given up.
 const MAX_ATTEMPTS: i64 = 8;
 
+/// Deliveries in flight at once.
+const DELIVERIES_AT_ONCE: usize = 16;
+/// Deliveries in flight to one endpoint host at once.
+const PER_ENDPOINT: usize = 2;
+/// Longest an endpoint that keeps failing is left alone.
+const MAX_BACKOFF: Duration = Duration::from_secs(300);
+
 /// Runs until `stop` turns true, then flushes what is pending.
-pub async fn run(privacy: Privacy, retention_every: Duration, mut stop: watch::Receiver<bool>) {
-    let client = match reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .redirect(reqwest::redirect::Policy::none())
-        .dns_resolver(std::sync::Arc::new(PublicResolver(privacy.helpdesk().endpoint_policy().clone())))
-        .build()
-    {
-        Ok(c) => c,
-        Err(e) => {
-            tracing::error!(error = %e, "webhook client could not be built; deliveries are paused");
-            return;
-        }
-    };
+pub async fn run(privacy: Privacy, retention_every: Duration, stop: watch::Receiver<bool>) {
+    let deliveries = tokio::spawn(deliver(privacy.clone(), stop.clone()));
+    privacy_work(&privacy, retention_every, stop).await;
+    let _ = deliveries.await;
+}
+
+async fn privacy_work(privacy: &Privacy, retention_every: Duration, mut stop: watch::Receiver<bool>) {
     let mut tick = tokio::time::interval(Duration::from_millis(250));
     let mut last_sweep: Option<Instant> = None;
     let mut last_erasures: Option<Instant> = None;
@@ -40,7 +45,9 @@ pub async fn run(privacy: Privacy, retention_every: Duration, mut stop: watch::R
         if *stop.borrow() {
             break;
         }
-        step(&privacy, &client).await;
+        if let Err(e) = privacy.helpdesk().flush_consultations().await {
+            tracing::warn!(error = %e, "writing the consultation log failed");
+        }
         if last_erasures.is_none_or(|t| t.elapsed() > Duration::from_secs(2)) {
             last_erasures = Some(Instant::now());
             if let Err(e) = privacy.run_due_erasures().await {
@@ -69,65 +76,169 @@ pub async fn run(privacy: Privacy, retention_every: Duration, mut stop: watch::R
     }
 }
 
-/// One round: flush the consultation log, deliver what is due.
-pub async fn step(privacy: &Privacy, client: &reqwest::Client) {
-    let hd = privacy.helpdesk();
-    if let Err(e) = hd.flush_consultations().await {
-        tracing::warn!(error = %e, "writing the consultation log failed");
-    }
-    let now = hd.now();
-    let items = match claim(hd, now).await {
-        Ok(items) => items,
+/// What the delivery loop shares between deliveries: the client, the bounds, and endpoints'
+/// recent failures.
+#[derive(Clone)]
+struct Delivery {
+    privacy: Privacy,
+    client: reqwest::Client,
+    per_endpoint: Arc<Mutex<HashMap<String, Arc<Semaphore>>>>,
+    backoff: Arc<Mutex<HashMap<String, (u32, Instant)>>>,
+}
+
+async fn deliver(privacy: Privacy, mut stop: watch::Receiver<bool>) {
+    let client = match reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .redirect(reqwest::redirect::Policy::none())
+        .dns_resolver(Arc::new(PublicResolver(privacy.helpdesk().endpoint_policy().clone())))
+        .build()
+    {
+        Ok(c) => c,
         Err(e) => {
-            tracing::warn!(error = %e, "claiming queued work failed");
+            tracing::error!(error = %e, "webhook client could not be built; deliveries are paused");
             return;
         }
     };
-    for item in items {
-        if item.kind != DELIVERY {
-            finish(hd, item.id, Err("unknown work kind".into()), item.attempts).await;
+    let d = Delivery {
+        privacy,
+        client,
+        per_endpoint: Arc::default(),
+        backoff: Arc::default(),
+    };
+    let all = Arc::new(Semaphore::new(DELIVERIES_AT_ONCE));
+    let mut running = tokio::task::JoinSet::new();
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.changed() => break,
+        }
+        if *stop.borrow() {
+            break;
+        }
+        while running.try_join_next().is_some() {}
+        let free = all.available_permits();
+        if free == 0 {
             continue;
         }
-        let outcome = match hd.prepare_delivery(&item).await {
-            Ok(None) => Ok(()),
-            Ok(Some(d)) => {
-                let result = match hd.endpoint_policy().check_url(&d.endpoint) {
-                    // Checked again at delivery: the policy may have changed since registration.
-                    Err(_) => Err("endpoint not allowed".to_string()),
-                    Ok(_) => {
-                        let timestamp = now.to_iso();
-                        let signature = suoja_helpdesk::webhooks::signature(d.secret.expose(), &timestamp, &d.body);
-                        let sent = client
-                            .post(&d.endpoint)
-                            .header("content-type", "application/json")
-                            .header("x-suoja-event", d.event.as_str())
-                            .header("x-zendesk-webhook-invocation-id", item.id.to_string())
-                            .header("x-zendesk-webhook-signature-timestamp", timestamp)
-                            .header("x-zendesk-webhook-signature", signature)
-                            .body(d.body.clone())
-                            .send()
-                            .await;
-                        match sent {
-                            Ok(r) if r.status().is_success() => Ok(()),
-                            Ok(r) => Err(format!("endpoint answered {}", r.status().as_u16())),
-                            Err(e) if e.is_timeout() => Err("endpoint timed out".to_string()),
-                            Err(_) => Err("endpoint unreachable".to_string()),
-                        }
-                    }
-                };
-                let label = match &result {
-                    Ok(()) => "delivered".to_string(),
-                    Err(m) => format!("failed: {m}"),
-                };
-                if let Err(e) = hd.record_delivery(&d, &label).await {
-                    tracing::warn!(error = %e, "recording a disclosure failed");
-                }
-                tracing::info!(tenant.id = %d.tenant, webhook.id = d.webhook, event = d.event, outcome = label, "webhook delivery");
-                result
+        let hd = d.privacy.helpdesk();
+        let items = match claim(hd, hd.now(), free).await {
+            Ok(items) => items,
+            Err(e) => {
+                tracing::warn!(error = %e, "claiming queued work failed");
+                continue;
             }
-            Err(e) => Err(e.to_string()),
         };
-        finish(hd, item.id, outcome, item.attempts).await;
+        for item in items {
+            let Ok(permit) = all.clone().try_acquire_owned() else { break };
+            let d = d.clone();
+            running.spawn(async move {
+                d.one(item).await;
+                drop(permit);
+            });
+        }
+    }
+    // In-flight deliveries end by their own timeout; a shutdown does not wait longer.
+    let _ = tokio::time::timeout(Duration::from_secs(11), running.join_all()).await;
+}
+
+impl Delivery {
+    fn host_slot(&self, host: &str) -> Arc<Semaphore> {
+        let mut m = self.per_endpoint.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        m.entry(host.to_string()).or_insert_with(|| Arc::new(Semaphore::new(PER_ENDPOINT))).clone()
+    }
+
+    fn backing_off(&self, host: &str) -> Option<Duration> {
+        let m = self.backoff.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        m.get(host).and_then(|(_, until)| until.checked_duration_since(Instant::now()))
+    }
+
+    fn note(&self, host: &str, ok: bool) {
+        let mut m = self.backoff.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if ok {
+            m.remove(host);
+        } else {
+            let failures = m.get(host).map_or(0, |(n, _)| *n).saturating_add(1);
+            let wait = Duration::from_secs(1_u64 << failures.min(9)).min(MAX_BACKOFF);
+            m.insert(host.to_string(), (failures, Instant::now() + wait));
+        }
+    }
+
+    /// Delivers one queued item, or puts it back when its endpoint is busy or backing off.
+    async fn one(&self, item: suoja_store::queue::WorkItem) {
+        let hd = self.privacy.helpdesk();
+        let now = hd.now();
+        if item.kind != DELIVERY {
+            finish(hd, item.id, Err("unknown work kind".into()), item.attempts).await;
+            return;
+        }
+        let d = match hd.prepare_delivery(&item).await {
+            Ok(None) => return finish(hd, item.id, Ok(()), item.attempts).await,
+            Ok(Some(d)) => d,
+            Err(e) => return finish(hd, item.id, Err(e.to_string()), item.attempts).await,
+        };
+        // An endpoint is its host and port: another port on the same host is another server.
+        let host = url::Url::parse(&d.endpoint)
+            .ok()
+            .and_then(|u| u.host_str().map(|h| format!("{h}:{}", u.port_or_known_default().unwrap_or(0))))
+            .unwrap_or_default();
+        if let Some(wait) = self.backing_off(&host) {
+            return postpone(hd, item.id, now, wait).await;
+        }
+        let slot = self.host_slot(&host);
+        let Ok(_held) = slot.try_acquire_owned() else {
+            return postpone(hd, item.id, now, Duration::from_secs(1)).await;
+        };
+        let result = match hd.endpoint_policy().check_url(&d.endpoint) {
+            // Checked again at delivery: the policy may have changed since registration.
+            Err(_) => Err("endpoint not allowed".to_string()),
+            Ok(_) => {
+                let timestamp = now.to_iso();
+                let signature = suoja_helpdesk::webhooks::signature(d.secret.expose(), &timestamp, &d.body);
+                let sent = self
+                    .client
+                    .post(&d.endpoint)
+                    .header("content-type", "application/json")
+                    .header("x-suoja-event", d.event.as_str())
+                    .header("x-zendesk-webhook-invocation-id", item.id.to_string())
+                    .header("x-zendesk-webhook-signature-timestamp", timestamp)
+                    .header("x-zendesk-webhook-signature", signature)
+                    .body(d.body.clone())
+                    .send()
+                    .await;
+                let r = match sent {
+                    Ok(r) if r.status().is_success() => Ok(()),
+                    Ok(r) => Err(format!("endpoint answered {}", r.status().as_u16())),
+                    Err(e) if e.is_timeout() => Err("endpoint timed out".to_string()),
+                    Err(_) => Err("endpoint unreachable".to_string()),
+                };
+                self.note(&host, r.is_ok());
+                r
+            }
+        };
+        let label = match &result {
+            Ok(()) => "delivered".to_string(),
+            Err(m) => format!("failed: {m}"),
+        };
+        if let Err(e) = hd.record_delivery(&d, &label).await {
+            tracing::warn!(error = %e, "recording a disclosure failed");
+        }
+        tracing::info!(tenant.id = %d.tenant, webhook.id = d.webhook, event = d.event, outcome = label, "webhook delivery");
+        finish(hd, item.id, result, item.attempts).await;
+    }
+}
+
+async fn postpone(hd: &suoja_helpdesk::Helpdesk, id: i64, now: Timestamp, wait: Duration) {
+    let at = Timestamp(now.0 + i64::try_from(wait.as_millis()).unwrap_or(i64::MAX / 2));
+    let result = async {
+        let mut tx = hd.db().begin().await?;
+        suoja_store::queue::postpone(&mut tx, id, at, now).await?;
+        tx.commit().await?;
+        Ok::<(), suoja_store::StoreError>(())
+    }
+    .await;
+    if let Err(e) = result {
+        tracing::warn!(error = %e, "putting queued work back failed");
     }
 }
 
@@ -151,9 +262,9 @@ impl reqwest::dns::Resolve for PublicResolver {
     }
 }
 
-async fn claim(hd: &suoja_helpdesk::Helpdesk, now: Timestamp) -> Result<Vec<suoja_store::queue::WorkItem>, suoja_store::StoreError> {
+async fn claim(hd: &suoja_helpdesk::Helpdesk, now: Timestamp, limit: usize) -> Result<Vec<suoja_store::queue::WorkItem>, suoja_store::StoreError> {
     let mut tx = hd.db().begin().await?;
-    let items = suoja_store::queue::claim(&mut tx, now, 60_000, 20).await?;
+    let items = suoja_store::queue::claim(&mut tx, now, 60_000, i64::try_from(limit).unwrap_or(20)).await?;
     tx.commit().await?;
     Ok(items)
 }

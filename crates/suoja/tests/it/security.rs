@@ -900,3 +900,58 @@ async fn webhooks_reach_public_https_only_and_are_signed() {
     let (_, d) = app.get("/api/v2/webhooks.json").await;
     assert_eq!(d["webhooks"].as_array().unwrap().len(), 2);
 }
+
+// Finding 11: deliveries ran one after another with 10 s timeouts in the loop that also runs
+// erasures and retention, so one dead endpoint stalled privacy work.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_endpoint_delays_no_privacy_work() {
+    let app = TestApp::spawn(crate::harness::Engine::Sqlite).await;
+    // A black hole: takes connections and never answers.
+    let hole = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hole_port = hole.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let mut kept = Vec::new();
+        while let Ok((s, _)) = hole.accept().await {
+            kept.push(s);
+        }
+    });
+    let (good_port, got) = receiver(0).await;
+    for (name, port) in [("dead", hole_port), ("alive", good_port)] {
+        let (s, v) = app
+            .post(
+                "/api/v2/webhooks.json",
+                json!({"webhook": {"name": name, "endpoint": format!("http://127.0.0.1:{port}/hook"), "subscriptions": ["ticket.created"]}}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+    }
+    for i in 0..30 {
+        app.ticket(app.t.admin_id, &format!("queued {i}"), "for the dead endpoint").await;
+    }
+    // An erasure left to the background worker completes on time.
+    let person = app.user("Erkki Pyyhittävä", "erkki@example.fi").await;
+    let scope = app.admin_scope();
+    let row = app
+        .privacy()
+        .start_erasure(&scope, suoja_core::UserId(person), suoja_privacy::erasure::Origin::Api)
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    loop {
+        let (_, v) = app.get(&format!("/api/v2/privacy/erasures/{}.json", row.id)).await;
+        if v["erasure"]["state"] == "completed" {
+            break;
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(10), "the erasure waited on deliveries: {v}");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    // And a live endpoint keeps receiving while the dead one times out.
+    while got.lock().unwrap().len() < 30 {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "live deliveries stalled: {}",
+            got.lock().unwrap().len()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
