@@ -149,7 +149,7 @@ pub const DEFAULT_TOML: &str = r#"# Suoja configuration. Every key can also be s
 # root_key_file = "suoja-data/root.key"         # or set SUOJA_ROOT_KEY (64 hex characters)
 # region = "eu"
 # rate_limit_per_minute = 700                  # per credential (the account it names)
-# rate_limit_per_client_per_minute = 3500       # per client address (default: five times the above)
+# rate_limit_per_client_per_minute = 3500     # per client address (by default five times the above)
 # trusted_proxies = []                          # e.g. ["127.0.0.1"]: proxies whose X-Forwarded-For names the client
 # webhook_allowed_hosts = []                    # e.g. ["crm.internal"]: reachable although private, http allowed
 # header_timeout_secs = 20                      # to send request headers; also how long an idle connection stays
@@ -395,6 +395,10 @@ mod tests {
         assert_eq!(parsed.database_url.take().unwrap(), Settings::default().database_url());
         assert_eq!(parsed.root_key_file.take().unwrap(), Settings::default().root_key_file());
         assert_eq!(parsed.erasure_ledger_file.take().unwrap(), Settings::default().erasure_ledger_file());
+        assert_eq!(
+            parsed.rate_limit_per_client_per_minute.take().unwrap(),
+            Settings::default().rate_limit_per_client()
+        );
         assert_eq!(parsed, Settings::default());
     }
 

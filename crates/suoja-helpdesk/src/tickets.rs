@@ -68,18 +68,35 @@ impl Helpdesk {
         }
     }
 
-    async fn check_people(&self, c: &mut AnyConnection, tenant: TenantId, ids: &[UserId], field: &str, staff_only: bool) -> Result<Vec<UserId>> {
+    /// Checks the people put on a ticket. Staff may name anyone in the tenant; an end user sees
+    /// only themselves and the people already on the ticket, so any other id — existing or not —
+    /// gets one answer, decided before any lookup (the answer and its timing say nothing about
+    /// which ids exist).
+    async fn check_people(
+        &self,
+        c: &mut AnyConnection,
+        scope: &Scope,
+        ids: &[UserId],
+        field: &str,
+        staff_only: bool,
+        already: &[UserId],
+    ) -> Result<Vec<UserId>> {
         let mut out = ids.to_vec();
         out.sort();
         out.dedup();
         if out.len() > 48 {
             return Err(HelpdeskError::invalid(field, "at most 48 people can be added"));
         }
+        if !scope.is_staff()
+            && let Some(id) = out.iter().find(|id| **id != scope.actor && !already.contains(id))
+        {
+            return Err(HelpdeskError::invalid(field, format!("user {id} cannot be added by you")));
+        }
         for id in &out {
             if staff_only {
-                self.require_staff_user(c, tenant, *id, field).await?;
+                self.require_staff_user(c, scope.tenant, *id, field).await?;
             } else {
-                self.require_user(c, tenant, *id, field).await?;
+                self.require_user(c, scope.tenant, *id, field).await?;
             }
         }
         Ok(out)
@@ -270,7 +287,7 @@ impl Helpdesk {
         .enumerate()
         {
             if let Some(ids) = ids {
-                let ids = self.check_people(c, scope.tenant, ids, kind_field(kind), staff).await?;
+                let ids = self.check_people(c, scope, ids, kind_field(kind), staff, &[]).await?;
                 suoja_store::tickets::set_collaborators(c, scope.tenant, row.id, kind, &ids, now).await?;
                 if let Some(s) = links.get_mut(slot) {
                     *s = ids;
@@ -455,7 +472,17 @@ impl Helpdesk {
             ("follower", &input.follower_ids, true),
         ] {
             if let Some(ids) = ids {
-                let ids = self.check_people(&mut tx, t, ids, kind_field(kind), staff).await?;
+                let already: Vec<UserId> = if scope.is_staff() {
+                    Vec::new()
+                } else {
+                    suoja_store::tickets::collaborators(&mut tx, t, &[row.id])
+                        .await?
+                        .into_iter()
+                        .filter(|(_, _, k)| k == kind)
+                        .map(|(_, u, _)| u)
+                        .collect()
+                };
+                let ids = self.check_people(&mut tx, scope, ids, kind_field(kind), staff, &already).await?;
                 suoja_store::tickets::set_collaborators(&mut tx, t, row.id, kind, &ids, now).await?;
                 events.push(change(kind_field(kind), Value::Null, json!(ids.iter().map(|u| u.0).collect::<Vec<_>>())));
             }

@@ -102,11 +102,10 @@ fn privacy_response(e: PrivacyError) -> Response {
         PrivacyError::Invalid { field, message } => body(StatusCode::UNPROCESSABLE_ENTITY, record_invalid(field, &message, "InvalidValue")),
         PrivacyError::Forbidden(m) => body(StatusCode::FORBIDDEN, json!({"error": "Forbidden", "description": m})),
         PrivacyError::Conflict(m) => body(StatusCode::CONFLICT, json!({"error": "Conflict", "description": m})),
-        PrivacyError::TooMany(m) => {
-            let mut r = body(StatusCode::TOO_MANY_REQUESTS, json!({"error": "TooManyRequests", "description": m}));
-            r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("3600"));
-            r
-        }
+        PrivacyError::InvalidLink => body(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            json!({"error": "InvalidLink", "description": PrivacyError::InvalidLink.to_string()}),
+        ),
         PrivacyError::Internal(m) => {
             tracing::error!(error = %m, "internal error");
             body(

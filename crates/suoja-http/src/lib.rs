@@ -8,6 +8,7 @@ mod extract;
 mod middleware;
 mod openapi;
 mod routes;
+mod uniform;
 mod web;
 
 use std::future::Future;

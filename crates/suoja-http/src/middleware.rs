@@ -82,8 +82,22 @@ impl RateLimiter {
     /// Takes one request from `key`'s bucket of `per_minute`: `Ok(remaining)` or
     /// `Err(retry_after_secs)`.
     fn take(&self, key: [u8; 16], per_minute: u32) -> Result<u32, u64> {
-        let cap = f64::from(per_minute);
-        let rate = cap / 60.0;
+        self.take_within(key, per_minute, 60.0)
+    }
+
+    /// Takes one of the few anonymous attempts at `what` a client gets (see [`Sensitive`]):
+    /// `Err(retry_after_secs)` when they are spent. These buckets live in the same fixed table.
+    pub fn take_sensitive(&self, what: Sensitive, client: Option<std::net::IpAddr>) -> Result<(), u64> {
+        let client = client.map(|ip| ip.to_string()).unwrap_or_default();
+        let (cap, window) = what.allowance();
+        self.take_within(key(&[b"sensitive", what.name().as_bytes(), client.as_bytes()]), cap, window)
+            .map(|_| ())
+    }
+
+    /// Takes one from `key`'s bucket holding `cap`, refilled over `window_secs`.
+    fn take_within(&self, key: [u8; 16], cap: u32, window_secs: f64) -> Result<u32, u64> {
+        let cap = f64::from(cap.max(1));
+        let rate = cap / window_secs;
         let now = Instant::now();
         let index = |a: u8, b: u8| (usize::from(a) << 8 | usize::from(b)) & (SLOTS - 1);
         let (i1, i2) = (index(key[0], key[1]), index(key[2], key[3]));
@@ -122,6 +136,33 @@ impl RateLimiter {
     }
 }
 
+/// Anonymous operations that send mail or test a secret: each client address gets a few, on
+/// top of the general limit, wherever the attempts are aimed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sensitive {
+    /// Trying the code of a privacy request's confirmation link: 10 per 10 minutes.
+    Confirmation,
+    /// Asking for a link by e-mail (sign-in link, privacy request without a session): 10 an hour.
+    MailedLink,
+}
+
+impl Sensitive {
+    fn name(self) -> &'static str {
+        match self {
+            Sensitive::Confirmation => "confirmation",
+            Sensitive::MailedLink => "mailed-link",
+        }
+    }
+
+    /// (attempts, over how many seconds).
+    fn allowance(self) -> (u32, f64) {
+        match self {
+            Sensitive::Confirmation => (10, 600.0),
+            Sensitive::MailedLink => (10, 3600.0),
+        }
+    }
+}
+
 fn key(parts: &[&[u8]]) -> [u8; 16] {
     let mut h = Sha256::new();
     for p in parts {
@@ -136,11 +177,16 @@ fn key(parts: &[&[u8]]) -> [u8; 16] {
 /// The client's address: the peer, or — when the peer is a trusted proxy — the nearest address
 /// in `X-Forwarded-For` that is not one of the trusted proxies.
 pub fn client_addr(req: &Request, trusted: &[std::net::IpAddr]) -> Option<std::net::IpAddr> {
-    let peer = req.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip())?;
+    client_addr_of(req.extensions(), req.headers(), trusted)
+}
+
+/// [`client_addr`] from a request's parts (for extractors).
+pub fn client_addr_of(extensions: &axum::http::Extensions, headers: &axum::http::HeaderMap, trusted: &[std::net::IpAddr]) -> Option<std::net::IpAddr> {
+    let peer = extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip())?;
     if !trusted.contains(&peer) {
         return Some(peer);
     }
-    let forwarded = req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let forwarded = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()).unwrap_or("");
     for hop in forwarded.rsplit(',') {
         match hop.trim().parse::<std::net::IpAddr>() {
             Ok(ip) if trusted.contains(&ip) => continue,

@@ -117,7 +117,7 @@ pub fn table() -> Vec<(Doc, MethodRouter<AppState>)> {
         (r!("post", "/api/v2/privacy/requests", "Open a privacy request (staff for a person, a person for themselves, or anyone by e-mail link)", "Privacy", Some("request"), 201, "request", &[]), post(privacy::create)),
         (r!("get", "/api/v2/privacy/requests", "The privacy request inbox, most urgent first", "Privacy", None, 200, "requests", &["page", "per_page", "status"]), get(privacy::index)),
         (r!("get", "/api/v2/privacy/requests/{id}", "Show a privacy request", "Privacy", None, 200, "request", &[]), get(privacy::show)),
-        (r!("post", "/api/v2/privacy/requests/{id}/confirm", "Confirm a request with the code from its link", "Privacy", Some("code"), 200, "request", &[]), post(privacy::confirm)),
+        (r!("post", "/api/v2/privacy/confirmations", "Confirm a request with the token from its link", "Privacy", Some("token"), 200, "request", &[]), post(privacy::confirm)),
         (r!("post", "/api/v2/privacy/requests/{id}/verify", "Record that staff confirmed the person's identity", "Privacy", Some("note"), 200, "request", &[]), post(privacy::verify)),
         (r!("post", "/api/v2/privacy/requests/{id}/extend", "Extend the due date by two months, with a reason", "Privacy", Some("reason"), 200, "request", &[]), post(privacy::extend)),
         (r!("post", "/api/v2/privacy/requests/{id}/refuse", "Refuse a request, with a code and a reason", "Privacy", Some("refusal"), 200, "request", &[]), post(privacy::refuse)),

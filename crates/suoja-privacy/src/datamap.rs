@@ -532,6 +532,7 @@ pub const TABLES: &[Table] = &[
             col("tenant_id"),
             col("request_id"),
             col("subject_id"),
+            col("reference"),
             Column {
                 name: "token_hash",
                 category: Category::Credential,
@@ -640,6 +641,7 @@ pub const TABLES: &[Table] = &[
             col("endpoint"),
             col("status"),
             col("subscriptions"),
+            col("signing_salt"),
             col("created_at"),
             col("updated_at"),
         ],

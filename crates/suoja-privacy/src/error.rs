@@ -24,9 +24,9 @@ pub enum PrivacyError {
     /// The request conflicts with the current state (already verified, past the due date…).
     #[error("{0}")]
     Conflict(String),
-    /// Too many attempts or links; try later.
-    #[error("{0}")]
-    TooMany(&'static str),
+    /// A confirmation link that cannot be used, for whatever reason (one answer for all).
+    #[error("this link cannot be used: it may be mistyped, used already, expired (links last 24 hours) or locked after wrong attempts")]
+    InvalidLink,
     /// A helpdesk service failed.
     #[error(transparent)]
     Helpdesk(#[from] HelpdeskError),
@@ -40,7 +40,7 @@ impl PrivacyError {
     pub fn kind(&self) -> ErrorKind {
         match self {
             PrivacyError::NotFound(_) => ErrorKind::NotFound,
-            PrivacyError::Invalid { .. } | PrivacyError::TooMany(_) => ErrorKind::Invalid,
+            PrivacyError::Invalid { .. } | PrivacyError::InvalidLink => ErrorKind::Invalid,
             PrivacyError::Forbidden(_) => ErrorKind::Forbidden,
             PrivacyError::Conflict(_) => ErrorKind::Conflict,
             PrivacyError::Helpdesk(e) => e.kind(),

@@ -57,6 +57,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0007_mentions.sql"),
         postgres: include_str!("../migrations/postgres/0007_mentions.sql"),
     },
+    Migration {
+        version: 8,
+        name: "hardening",
+        sqlite: include_str!("../migrations/sqlite/0008_hardening.sql"),
+        postgres: include_str!("../migrations/postgres/0008_hardening.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.

@@ -184,7 +184,9 @@ pub struct VerificationRow {
     pub request_id: i64,
     /// The person.
     pub subject_id: i64,
-    /// SHA-256 of the token.
+    /// The random reference the link names (links made before schema v8 have none).
+    pub reference: Option<String>,
+    /// SHA-256 of the link's secret.
     pub token_hash: Vec<u8>,
     /// Expiry.
     pub expires_at: Timestamp,
@@ -199,7 +201,7 @@ pub struct VerificationRow {
 /// Stores a link.
 pub async fn insert_verification(c: &mut AnyConnection, tenant: TenantId, v: &VerificationRow) -> Result<i64> {
     Ok(sqlx::query_scalar(
-        "INSERT INTO privacy_verifications (tenant_id, request_id, subject_id, token_hash, expires_at, attempts, used_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+        "INSERT INTO privacy_verifications (tenant_id, request_id, subject_id, token_hash, expires_at, attempts, used_at, created_at, reference) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
     )
     .bind(tenant.0)
     .bind(v.request_id)
@@ -209,32 +211,39 @@ pub async fn insert_verification(c: &mut AnyConnection, tenant: TenantId, v: &Ve
     .bind(v.attempts)
     .bind(v.used_at.map(|t| t.0))
     .bind(v.created_at.0)
+    .bind(v.reference.clone())
     .fetch_one(c)
     .await?)
 }
 
+const VERIFICATION_COLS: &str = "id, request_id, subject_id, reference, token_hash, expires_at, attempts, used_at, created_at";
+
+fn verification_row(r: &sqlx::any::AnyRow) -> Result<VerificationRow> {
+    Ok(VerificationRow {
+        id: i64_(r, "id")?,
+        request_id: i64_(r, "request_id")?,
+        subject_id: i64_(r, "subject_id")?,
+        reference: opt_text(r, "reference")?,
+        token_hash: bytes(r, "token_hash")?,
+        expires_at: Timestamp(i64_(r, "expires_at")?),
+        attempts: i64_(r, "attempts")?,
+        used_at: ts(opt_i64(r, "used_at")?),
+        created_at: Timestamp(i64_(r, "created_at")?),
+    })
+}
+
 /// The newest link of a request.
 pub async fn latest_verification(c: &mut AnyConnection, tenant: TenantId, request: i64) -> Result<Option<VerificationRow>> {
-    let r = sqlx::query(
-        "SELECT id, request_id, subject_id, token_hash, expires_at, attempts, used_at, created_at FROM privacy_verifications WHERE tenant_id = $1 AND request_id = $2 ORDER BY id DESC LIMIT 1",
-    )
-    .bind(tenant.0)
-    .bind(request)
-    .fetch_optional(c)
-    .await?;
-    r.map(|r| {
-        Ok(VerificationRow {
-            id: i64_(&r, "id")?,
-            request_id: i64_(&r, "request_id")?,
-            subject_id: i64_(&r, "subject_id")?,
-            token_hash: bytes(&r, "token_hash")?,
-            expires_at: Timestamp(i64_(&r, "expires_at")?),
-            attempts: i64_(&r, "attempts")?,
-            used_at: ts(opt_i64(&r, "used_at")?),
-            created_at: Timestamp(i64_(&r, "created_at")?),
-        })
-    })
-    .transpose()
+    let sql = format!("SELECT {VERIFICATION_COLS} FROM privacy_verifications WHERE tenant_id = $1 AND request_id = $2 ORDER BY id DESC LIMIT 1");
+    let r = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.0).bind(request).fetch_optional(c).await?;
+    r.as_ref().map(verification_row).transpose()
+}
+
+/// The link with this reference, in this tenant.
+pub async fn verification_by_reference(c: &mut AnyConnection, tenant: TenantId, reference: &str) -> Result<Option<VerificationRow>> {
+    let sql = format!("SELECT {VERIFICATION_COLS} FROM privacy_verifications WHERE tenant_id = $1 AND reference = $2");
+    let r = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.0).bind(reference).fetch_optional(c).await?;
+    r.as_ref().map(verification_row).transpose()
 }
 
 /// Records a wrong attempt or the use of a link.

@@ -12,7 +12,9 @@ use suoja_privacy::export::{Filter, Format, Options, package::Package};
 use suoja_privacy::requests::{Kind, NewRequest, Request, Subject};
 
 use super::{ok, respond};
-use crate::extract::{Auth, BaseUrl, JsonBody, MaybeAuth, Obj, Params, parse_id};
+use crate::extract::{Auth, BaseUrl, Client, JsonBody, MaybeAuth, Obj, Params, parse_id};
+use crate::middleware::Sensitive;
+use crate::uniform::answer_after;
 use crate::{ApiError, AppState};
 
 fn request_json(r: &Request, base: &BaseUrl, now: Timestamp) -> Value {
@@ -58,7 +60,13 @@ fn package_json(p: &Package, base: &BaseUrl) -> Value {
 }
 
 /// `POST /privacy/requests`
-pub async fn create(State(app): State<AppState>, MaybeAuth(scope, tenant): MaybeAuth, base: BaseUrl, body: JsonBody) -> Result<Response, ApiError> {
+pub async fn create(
+    State(app): State<AppState>,
+    MaybeAuth(scope, tenant): MaybeAuth,
+    client: Client,
+    base: BaseUrl,
+    body: JsonBody,
+) -> Result<Response, ApiError> {
     let root = Obj::root(&body.0);
     root.only(&["request"])?;
     let r = root.object("request")?;
@@ -96,20 +104,26 @@ pub async fn create(State(app): State<AppState>, MaybeAuth(scope, tenant): Maybe
         changes,
         message: r.opt_str("message", 5000)?.map(Personal::new),
     };
-    let anonymous = scope.is_none();
-    let made = app.privacy.open(tenant, scope.as_ref(), input, &app.public_url).await?;
-    let now = app.helpdesk.now();
-    match made {
-        Some(req) if !anonymous => Ok(super::created(
-            &base.api(&format!("/privacy/requests/{}.json", req.row.id)),
-            json!({ "request": request_json(&req, &base, now) }),
-        )),
-        // Anonymous callers get the same answer whether or not the address is on record.
-        _ => Ok(respond(
+    // Anonymous callers get the same answer, after the same time, whether or not the address is
+    // on record; each client address may ask a few times an hour.
+    let Some(scope) = scope else {
+        client.attempt(&app, Sensitive::MailedLink)?;
+        let (privacy, public_url) = (app.privacy.clone(), app.public_url.clone());
+        answer_after("anonymous privacy request", async move { privacy.open(tenant, None, input, &public_url).await }).await?;
+        return Ok(respond(
             StatusCode::ACCEPTED,
             json!({ "request": null, "message": "If this address is on record, a confirmation link has been sent to it. The link is valid for 24 hours." }),
-        )),
-    }
+        ));
+    };
+    let req = app
+        .privacy
+        .open(tenant, Some(&scope), input, &app.public_url)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(super::created(
+        &base.api(&format!("/privacy/requests/{}.json", req.row.id)),
+        json!({ "request": request_json(&req, &base, app.helpdesk.now()) }),
+    ))
 }
 
 /// `GET /privacy/requests`
@@ -159,20 +173,32 @@ fn text_field(body: &JsonBody, key: &'static str, max: usize) -> Result<String, 
         .ok_or_else(|| ApiError::Field(key.into(), format!("{key}: cannot be blank"), "BlankValue"))
 }
 
-/// `POST /privacy/requests/{id}/confirm` (no session: the token from the link proves the address)
+/// `POST /privacy/confirmations` (no session: the token from the link proves the address).
+/// Each client address gets a few tries; every failure has one answer.
 pub async fn confirm(
     State(app): State<AppState>,
     MaybeAuth(_, tenant): MaybeAuth,
+    client: Client,
     base: BaseUrl,
-    Path(id): Path<String>,
     body: JsonBody,
 ) -> Result<Response, ApiError> {
     let token = text_field(&body, "token", 200)?;
-    let r = app.privacy.confirm(tenant, parse_id(&id)?, &token).await?;
-    let now = app.helpdesk.now();
-    Ok(ok(
-        json!({ "request": { "id": r.row.id, "kind": r.row.kind, "status": r.row.status, "due_at": r.row.due_at.to_iso(), "url": base.api(&format!("/privacy/requests/{}.json", r.row.id)), "received_at": r.row.received_at.to_iso(), "time_left_seconds": (r.row.due_at.0 - now.0).div_euclid(1000) } }),
-    ))
+    client.attempt(&app, Sensitive::Confirmation)?;
+    let r = app.privacy.confirm(tenant, &token).await?;
+    Ok(ok(json!({ "request": confirmed_json(&r, &base, app.helpdesk.now()) })))
+}
+
+/// What the person who confirmed a request by link learns about it: no details, no profile.
+fn confirmed_json(r: &Request, base: &BaseUrl, now: Timestamp) -> Value {
+    json!({
+        "id": r.row.id,
+        "kind": r.row.kind,
+        "status": r.row.status,
+        "due_at": r.row.due_at.to_iso(),
+        "url": base.api(&format!("/privacy/requests/{}.json", r.row.id)),
+        "received_at": r.row.received_at.to_iso(),
+        "time_left_seconds": (r.row.due_at.0 - now.0).div_euclid(1000),
+    })
 }
 
 /// `POST /privacy/requests/{id}/verify`

@@ -9,11 +9,13 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse as _, Response};
 use axum::routing::{get, post};
+use serde::Deserialize;
 use serde_json::json;
 use suoja_core::{Email, Personal, Scope, TicketId};
 use suoja_helpdesk::model::{CommentInput, RequesterRef, TicketInput};
 use suoja_helpdesk::tickets::TicketList;
 use suoja_helpdesk::users::Paging;
+use suoja_privacy::PrivacyError;
 use suoja_privacy::export::{Format, Options};
 use suoja_privacy::requests::{Kind, NewRequest, Subject};
 
@@ -23,6 +25,8 @@ use super::agent::{
 use super::ctx::{Ctx, Fields};
 use super::{Chrome, Failure, FormErrors, check_text, form_id, format, render, render_status, see_other};
 use crate::AppState;
+use crate::extract::Client;
+use crate::middleware::Sensitive;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -35,6 +39,7 @@ pub fn routes() -> Router<AppState> {
         .route("/exports/{id}", get(download))
         .route("/portal/privacy/correct", get(correct).post(send_correction))
         .route("/portal/privacy/erase", post(erase))
+        .route("/privacy/confirm", get(show_confirm).post(confirm))
 }
 
 /// Longest subject, in characters.
@@ -384,4 +389,70 @@ async fn erase(State(state): State<AppState>, ctx: Ctx, headers: HeaderMap, body
         .await
         .map_err(|e| ctx.fail(e))?;
     Ok(see_other("/portal/privacy?done=erasure_requested"))
+}
+
+#[derive(Deserialize, Default)]
+struct ConfirmQuery {
+    #[serde(default)]
+    token: String,
+}
+
+#[derive(Template)]
+#[template(path = "portal/confirm.html")]
+struct ConfirmPage {
+    c: Chrome,
+    token: String,
+    error: String,
+    /// (what was asked, when it will be answered) once confirmed.
+    done: Option<(&'static str, String)>,
+}
+
+/// A confirmation link's token as it may appear in a page: its own alphabet only, bounded.
+fn link_token(raw: &str) -> String {
+    raw.trim()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        .take(120)
+        .collect()
+}
+
+/// Opening a privacy request's confirmation link shows a button (no session needed): mail
+/// scanners that fetch links do not confirm anything.
+async fn show_confirm(ctx: Ctx, Query(q): Query<ConfirmQuery>) -> Response {
+    let page = ConfirmPage {
+        c: Chrome::new(&ctx, ctx.t("confirm.title"), "centre"),
+        token: link_token(&q.token),
+        error: String::new(),
+        done: None,
+    };
+    render(&ctx, &page)
+}
+
+/// Confirms the request. Every failure gets the same page; each client address gets a few
+/// tries.
+async fn confirm(State(state): State<AppState>, ctx: Ctx, client: Client, headers: HeaderMap, body: Bytes) -> Result<Response, Failure> {
+    let f = Fields::read(&ctx, &headers, &body)?;
+    let token = link_token(f.get("token"));
+    client.attempt(&state, Sensitive::Confirmation).map_err(|e| ctx.fail(e))?;
+    match state.privacy.confirm(ctx.tenant, &token).await {
+        Ok(r) => {
+            let page = ConfirmPage {
+                c: Chrome::new(&ctx, ctx.t("confirm.title"), "centre"),
+                token: String::new(),
+                error: String::new(),
+                done: Some((ctx.t(&format!("privacy.kind.{}", r.row.kind)), format::date(r.row.due_at, &ctx.tz, ctx.lang))),
+            };
+            Ok(render(&ctx, &page))
+        }
+        Err(PrivacyError::InvalidLink) => {
+            let page = ConfirmPage {
+                c: Chrome::new(&ctx, ctx.t("confirm.title"), "centre"),
+                token,
+                error: ctx.t("confirm.invalid").to_string(),
+                done: None,
+            };
+            Ok(render_status(&ctx, StatusCode::UNPROCESSABLE_ENTITY, &page))
+        }
+        Err(e) => Err(ctx.fail(e)),
+    }
 }

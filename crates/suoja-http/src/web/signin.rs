@@ -17,6 +17,9 @@ use suoja_helpdesk::signin::{SessionKind, SignIn};
 use super::ctx::{Ctx, Fields, LANG_COOKIE, SESSION_COOKIE};
 use super::{Chrome, Failure, FormErrors, Lang, check_text, render, render_status, see_other, set_cookie};
 use crate::AppState;
+use crate::extract::Client;
+use crate::middleware::Sensitive;
+use crate::uniform::answer_after;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -180,7 +183,7 @@ async fn show_link(ctx: Ctx) -> Response {
     render(&ctx, &page)
 }
 
-async fn send_link(State(state): State<AppState>, ctx: Ctx, headers: HeaderMap, body: Bytes) -> Result<Response, Failure> {
+async fn send_link(State(state): State<AppState>, ctx: Ctx, client: Client, headers: HeaderMap, body: Bytes) -> Result<Response, Failure> {
     let f = Fields::read(&ctx, &headers, &body)?;
     let email = f.get("email").trim().to_string();
     let Ok(parsed) = Email::parse(&email) else {
@@ -192,9 +195,11 @@ async fn send_link(State(state): State<AppState>, ctx: Ctx, headers: HeaderMap, 
         };
         return Ok(render_status(&ctx, StatusCode::UNPROCESSABLE_ENTITY, &page));
     };
-    state
-        .helpdesk
-        .send_sign_in_link(ctx.tenant, &parsed, &state.public_url)
+    // The same page after the same time whether or not the address is on record; a few links
+    // an hour per client address.
+    client.attempt(&state, Sensitive::MailedLink).map_err(|e| ctx.fail(e))?;
+    let (helpdesk, tenant, public_url) = (state.helpdesk.clone(), ctx.tenant, state.public_url.clone());
+    answer_after("sign-in link", async move { helpdesk.send_sign_in_link(tenant, &parsed, &public_url).await })
         .await
         .map_err(|e| ctx.fail(e))?;
     let page = LinkPage {

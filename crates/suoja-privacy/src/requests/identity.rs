@@ -27,12 +27,14 @@ impl Privacy {
         if sent >= self.policy.links_per_day {
             return Ok(false);
         }
-        let token = random::token::<24>();
+        let reference = random::token::<16>();
+        let secret = random::token::<24>();
         let v = VerificationRow {
             id: 0,
             request_id: row.id,
             subject_id: row.subject_id,
-            token_hash: token_hash(&token),
+            reference: Some(reference.clone()),
+            token_hash: token_hash(&secret),
             expires_at: Timestamp(now.0 + self.policy.link_ttl_ms.min(24 * 3_600_000)),
             attempts: 0,
             used_at: None,
@@ -40,11 +42,9 @@ impl Privacy {
         };
         suoja_store::requests::insert_verification(c, tenant, &v).await?;
         let body = format!(
-            "We received a {} request about your data. If it was you, confirm it within 24 hours by opening this link:\n{}/privacy/confirm?request={}&token={}\nIf it was not you, ignore this message.",
+            "We received a {} request about your data. If it was you, confirm it within 24 hours by opening this link:\n{}/privacy/confirm?token={reference}.{secret}\nIf it was not you, ignore this message.",
             row.kind,
             base_url.trim_end_matches('/'),
-            row.id,
-            token
         );
         self.queue_message(c, tenant, UserId(row.subject_id), row.key_id, "verification_link", &body)
             .await?;
@@ -83,27 +83,25 @@ impl Privacy {
         Ok(out)
     }
 
-    /// Confirms a request with the token from its link (no session needed). Wrong tokens count
-    /// against the link; after `max_link_attempts` the link is locked and staff must review.
-    pub async fn confirm(&self, tenant: TenantId, id: i64, token: &str) -> Result<Request> {
+    /// Confirms a request with the token from its link (no session needed): the link's random
+    /// reference, a dot, and its secret. Wrong secrets count against the link; after
+    /// `max_link_attempts` it is locked and staff must confirm the person instead. Every way a
+    /// token can fail — malformed, unknown, wrong, used, expired, locked — gets one answer
+    /// ([`PrivacyError::InvalidLink`]), so trying tokens tells nothing about which links or
+    /// requests exist.
+    pub async fn confirm(&self, tenant: TenantId, token: &str) -> Result<Request> {
         let now = self.hd.now();
+        let (reference, secret) = token.trim().split_once('.').ok_or(PrivacyError::InvalidLink)?;
         let mut tx = self.hd.db().begin().await?;
-        let mut row = suoja_store::requests::by_id(&mut tx, tenant, id)
+        let v = suoja_store::requests::verification_by_reference(&mut tx, tenant, reference)
             .await?
-            .ok_or(PrivacyError::NotFound("Request"))?;
-        let v = suoja_store::requests::latest_verification(&mut tx, tenant, id)
-            .await?
-            .ok_or(PrivacyError::NotFound("Request"))?;
-        if row.verified_at.is_some() || v.used_at.is_some() {
-            return Err(PrivacyError::Conflict("this link was already used".into()));
+            .ok_or(PrivacyError::InvalidLink)?;
+        let id = v.request_id;
+        let mut row = suoja_store::requests::by_id(&mut tx, tenant, id).await?.ok_or(PrivacyError::InvalidLink)?;
+        if row.verified_at.is_some() || v.used_at.is_some() || v.attempts >= self.policy.max_link_attempts || now >= v.expires_at {
+            return Err(PrivacyError::InvalidLink);
         }
-        if v.attempts >= self.policy.max_link_attempts {
-            return Err(PrivacyError::TooMany("too many wrong attempts; the request waits for review by staff"));
-        }
-        if now >= v.expires_at {
-            return Err(PrivacyError::Conflict("this link has expired; ask for a new one".into()));
-        }
-        let given = token_hash(token.trim());
+        let given = token_hash(secret);
         if given.len() != v.token_hash.len() || !constant_time_eq(&given, &v.token_hash) {
             suoja_store::requests::update_verification(&mut tx, tenant, v.id, v.attempts + 1, None).await?;
             self.hd
@@ -117,7 +115,7 @@ impl Privacy {
                 )
                 .await?;
             tx.commit().await?;
-            return Err(PrivacyError::invalid("token", "the code does not match this request"));
+            return Err(PrivacyError::InvalidLink);
         }
         suoja_store::requests::update_verification(&mut tx, tenant, v.id, v.attempts, Some(now)).await?;
         row.status = "verified".into();

@@ -140,6 +140,14 @@ impl Privacy {
     /// The anonymous answer is the same whether or not the address is known (`Ok(None)`).
     pub async fn open(&self, tenant: TenantId, scope: Option<&Scope>, input: NewRequest, base_url: &str) -> Result<Option<Request>> {
         let now = self.hd.now();
+        // What can be checked without knowing who the subject is, first: an anonymous caller's
+        // mistake gets the same answer whether or not the address is on record.
+        if input.kind == Kind::Rectification && input.changes.is_none() {
+            return Err(PrivacyError::invalid("changes", "a rectification request names the corrected fields"));
+        }
+        if let Some(ch) = &input.changes {
+            crate::restriction::check_changes(ch.expose())?;
+        }
         let mut tx = self.hd.db().begin().await?;
         let (subject_row, channel, received_at, verified) = match (scope, &input.subject) {
             (Some(s), Subject::Myself) => {
@@ -195,12 +203,6 @@ impl Privacy {
         };
         if subject_row.deleted_at.is_some() {
             return Err(PrivacyError::NotFound("User"));
-        }
-        if input.kind == Kind::Rectification && input.changes.is_none() {
-            return Err(PrivacyError::invalid("changes", "a rectification request names the corrected fields"));
-        }
-        if let Some(ch) = &input.changes {
-            crate::restriction::check_changes(ch.expose())?;
         }
         let due = self.policy.calendar.due(received_at);
         let mut details = json!({});

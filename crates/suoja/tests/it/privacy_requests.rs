@@ -21,19 +21,15 @@ async fn outbox(app: &TestApp, user: i64) -> Vec<(String, String)> {
         .collect()
 }
 
-fn token_from(body: &str) -> (i64, String) {
-    let q = body.split("/privacy/confirm?").nth(1).expect("a confirmation link");
-    let q = q.split_whitespace().next().unwrap();
-    let mut id = 0;
-    let mut token = String::new();
-    for pair in q.split('&') {
-        match pair.split_once('=') {
-            Some(("request", v)) => id = v.parse().unwrap(),
-            Some(("token", v)) => token = v.to_string(),
-            _ => {}
-        }
-    }
-    (id, token)
+/// The token of the confirmation link in a message: `reference.secret`.
+fn token_from(body: &str) -> String {
+    let q = body.split("/privacy/confirm?token=").nth(1).expect("a confirmation link");
+    q.split_whitespace().next().unwrap().to_string()
+}
+
+async fn confirm(app: &TestApp, token: &str) -> (StatusCode, Value) {
+    app.call_anon(Method::POST, "/api/v2/privacy/confirmations", Some(json!({"token": token})))
+        .await
 }
 
 async fn ledger_kinds(app: &TestApp) -> Vec<String> {
@@ -67,28 +63,20 @@ engine_test_clocked!(staff_request_link_confirmation_and_deadline, |app, clock| 
     let mail = outbox(&app, anna).await;
     assert_eq!(mail.len(), 1);
     assert_eq!(mail[0].0, "verification_link");
-    let (link_id, token) = token_from(&mail[0].1);
-    assert_eq!(link_id, id);
+    let token = token_from(&mail[0].1);
+    assert!(!mail[0].1.contains(&format!("={id}")), "the link names no request number: {}", mail[0].1);
     assert!(mail[0].1.starts_with("We received a access request") || mail[0].1.contains("access request"));
 
     // A wrong code counts, the right one verifies, and the link cannot be used twice.
-    let (s, v) = app
-        .call_anon(
-            Method::POST,
-            &format!("/api/v2/privacy/requests/{id}/confirm"),
-            Some(json!({"token": "not-it"})),
-        )
-        .await;
+    let (reference, _) = token.split_once('.').unwrap();
+    let (s, v) = confirm(&app, &format!("{reference}.not-it")).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
-    let (s, v) = app
-        .call_anon(Method::POST, &format!("/api/v2/privacy/requests/{id}/confirm"), Some(json!({"token": token})))
-        .await;
+    let (s, v) = confirm(&app, &token).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["request"]["status"], "verified");
-    let (s, _) = app
-        .call_anon(Method::POST, &format!("/api/v2/privacy/requests/{id}/confirm"), Some(json!({"token": token})))
-        .await;
-    assert_eq!(s, StatusCode::CONFLICT);
+    assert_eq!(v["request"]["id"], id);
+    let (s, _) = confirm(&app, &token).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     let (_, v) = app.get(&format!("/api/v2/privacy/requests/{id}.json")).await;
     assert_eq!(v["request"]["verification"], "email_link");
 
@@ -110,18 +98,14 @@ engine_test_clocked!(links_expire_and_lock_after_five_wrong_codes, |app, clock| 
         .post("/api/v2/privacy/requests.json", json!({"request": {"kind": "access", "subject_id": bea}}))
         .await;
     let first = v["request"]["id"].as_i64().unwrap();
-    let (_, token) = token_from(&outbox(&app, bea).await[0].1);
+    let token = token_from(&outbox(&app, bea).await[0].1);
     // After 24 hours the link is dead.
     clock.advance_ms(DAY + 1000);
-    let (s, v) = app
-        .call_anon(
-            Method::POST,
-            &format!("/api/v2/privacy/requests/{first}/confirm"),
-            Some(json!({"token": token})),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    let (s, v) = confirm(&app, &token).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     assert!(v["description"].as_str().unwrap().contains("expired"));
+    let (_, v) = app.get(&format!("/api/v2/privacy/requests/{first}.json")).await;
+    assert_eq!(v["request"]["verified"], false);
 
     // A second request: five wrong codes lock the link, even the right code is refused, and
     // only staff review can verify it now.
@@ -129,25 +113,16 @@ engine_test_clocked!(links_expire_and_lock_after_five_wrong_codes, |app, clock| 
         .post("/api/v2/privacy/requests.json", json!({"request": {"kind": "portability", "subject_id": bea}}))
         .await;
     let second = v["request"]["id"].as_i64().unwrap();
-    let (_, token) = token_from(&outbox(&app, bea).await[1].1);
+    let token = token_from(&outbox(&app, bea).await[1].1);
+    let (reference, _) = token.split_once('.').unwrap();
     for _ in 0..5 {
-        let (s, _) = app
-            .call_anon(
-                Method::POST,
-                &format!("/api/v2/privacy/requests/{second}/confirm"),
-                Some(json!({"token": "guess"})),
-            )
-            .await;
+        let (s, _) = confirm(&app, &format!("{reference}.guess")).await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     }
-    let (s, _) = app
-        .call_anon(
-            Method::POST,
-            &format!("/api/v2/privacy/requests/{second}/confirm"),
-            Some(json!({"token": token})),
-        )
-        .await;
-    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
+    let (s, _) = confirm(&app, &token).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let (_, v) = app.get(&format!("/api/v2/privacy/requests/{second}.json")).await;
+    assert_eq!(v["request"]["verified"], false, "a locked link verifies nothing");
     let (s, v) = app
         .post(
             &format!("/api/v2/privacy/requests/{second}/verify"),
@@ -415,8 +390,6 @@ engine_test_clocked!(bad_privacy_input_is_refused_and_writes_nothing, |app, cloc
             let (s, _) = app.post(&format!("{path}/{action}"), body).await;
             assert_eq!(s, StatusCode::NOT_FOUND, "{path}/{action}");
         }
-        let (s, _) = app.call_anon(Method::POST, &format!("{path}/confirm"), Some(json!({"token": "t"}))).await;
-        assert_eq!(s, StatusCode::NOT_FOUND, "{path}/confirm");
     }
     let (s, _) = app.get("/api/v2/privacy/requests.json?status=weird").await;
     assert_eq!(s, StatusCode::BAD_REQUEST);

@@ -760,6 +760,236 @@ async fn slow_clients_are_cut_off() {
     assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
 }
 
+async fn anon_timed(app: &TestApp, path: &str, body: serde_json::Value) -> (StatusCode, serde_json::Value, std::time::Duration) {
+    let started = std::time::Instant::now();
+    let (s, v) = app.call_anon(reqwest::Method::POST, path, Some(body)).await;
+    (s, v, started.elapsed())
+}
+
+async fn confirm_link(app: &TestApp, token: &str) -> (StatusCode, serde_json::Value) {
+    app.call_anon(reqwest::Method::POST, "/api/v2/privacy/confirmations", Some(json!({"token": token})))
+        .await
+}
+
+async fn outbox_bodies(app: &TestApp, user: i64, kind: &str) -> Vec<String> {
+    app.privacy()
+        .outbox_for(suoja_core::TenantId(app.t.tenant_id), suoja_core::UserId(user))
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|(k, _)| k == kind)
+        .map(|(_, b)| b.expose().clone())
+        .collect()
+}
+
+// Finding 5: confirmation links named the request's sequential number, each way of failing had
+// its own answer (unknown request 404, used 409, locked 429, wrong 422), and nothing limited how
+// many codes one client could try.
+engine_test_clocked!(confirmation_links_are_unguessable_uniform_and_limited, |app, clock| async move {
+    let mia = app.user("Mia Mäkinen", "mia@example.fi").await;
+    let (s, v) = app
+        .post("/api/v2/privacy/requests.json", json!({"request": {"kind": "access", "subject_id": mia}}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let id = v["request"]["id"].as_i64().unwrap();
+    let mail = outbox_bodies(&app, mia, "verification_link").await;
+    let link = mail[0].split_whitespace().find(|w| w.contains("/privacy/confirm?")).unwrap().to_string();
+    let token = link.split("token=").nth(1).unwrap().to_string();
+    let (reference, secret) = token.split_once('.').unwrap();
+    assert!(reference.len() >= 20 && secret.len() >= 30, "{token}");
+    assert!(!link.contains(&format!("={id}")), "the link names no request number: {link}");
+
+    // Every failure: one status, one body.
+    let expected = confirm_link(&app, "nothing-like-a-token").await;
+    assert_eq!(expected.0, StatusCode::UNPROCESSABLE_ENTITY, "{}", expected.1);
+    for wrong in [
+        format!("{id}.{secret}"),
+        format!("unknownreference.{secret}"),
+        format!("{reference}.wrong"),
+        format!("{reference}."),
+        ".".into(),
+    ] {
+        assert_eq!(confirm_link(&app, &wrong).await, expected, "{wrong}");
+    }
+    // A second request: its link used once, then again; a third: expired.
+    let (_, v) = app
+        .post("/api/v2/privacy/requests.json", json!({"request": {"kind": "portability", "subject_id": mia}}))
+        .await;
+    let second = v["request"]["id"].as_i64().unwrap();
+    let token2 = outbox_bodies(&app, mia, "verification_link").await[1]
+        .split("token=")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    let (s, v) = confirm_link(&app, &token2).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["request"]["id"], second);
+    assert_eq!(confirm_link(&app, &token2).await, expected, "used twice");
+    clock.advance_ms(25 * 3_600_000);
+    assert_eq!(confirm_link(&app, &token).await, expected, "expired");
+    let (_, v) = app.get(&format!("/api/v2/privacy/requests/{id}.json")).await;
+    assert_eq!(v["request"]["verified"], false);
+
+    // Ten tries per client address in ten minutes (this was the ninth), then 429 with
+    // Retry-After, whatever the token.
+    assert_eq!(confirm_link(&app, "a.b").await, expected);
+    let r = app
+        .client
+        .post(app.url("/api/v2/privacy/confirmations"))
+        .json(&json!({"token": "a.b"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(r.headers().get("retry-after").is_some());
+});
+
+// Finding 5 on the web: the link opens a page with a button (a mail scanner fetching it confirms
+// nothing); the button confirms; a bad token gets the same page whatever is wrong with it.
+engine_test!(the_confirmation_page_confirms_on_the_button_only, |app| async move {
+    let nea = app.user("Nea Niemi", "nea@example.fi").await;
+    let (_, v) = app
+        .post("/api/v2/privacy/requests.json", json!({"request": {"kind": "erasure", "subject_id": nea}}))
+        .await;
+    let id = v["request"]["id"].as_i64().unwrap();
+    let mail = outbox_bodies(&app, nea, "verification_link").await;
+    let link = mail[0].split_whitespace().find(|w| w.contains("/privacy/confirm?")).unwrap().to_string();
+    let path = &link[link.find("/privacy/confirm?").unwrap()..];
+    let token = path.split("token=").nth(1).unwrap().to_string();
+    let mut b = Browser::new(&app);
+    let page = b.get(path).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert_eq!(page.hidden("token"), token);
+    let (_, v) = app.get(&format!("/api/v2/privacy/requests/{id}.json")).await;
+    assert_eq!(v["request"]["verified"], false, "opening the link confirms nothing");
+    let csrf = page.hidden("csrf");
+    let wrong = b.post("/privacy/confirm", &[("csrf", &csrf), ("token", "abc.def")]).await;
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(wrong.body.contains("cannot be used"), "{}", wrong.body);
+    let done = b.post("/privacy/confirm", &[("csrf", &csrf), ("token", &token)]).await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+    assert!(done.body.contains("confirmed") && done.body.contains("Deletion"), "{}", done.body);
+    let (_, v) = app.get(&format!("/api/v2/privacy/requests/{id}.json")).await;
+    assert_eq!(v["request"]["verified"], true);
+    assert_eq!(v["request"]["verification"], "email_link");
+    let again = b.post("/privacy/confirm", &[("csrf", &csrf), ("token", &token)]).await;
+    assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        crate::web::without_tokens(&again.body.replace(&token, "T")),
+        crate::web::without_tokens(&wrong.body.replace("abc.def", "T")),
+        "a used link and a made-up one get the same page"
+    );
+});
+
+// Finding 5: an anonymous privacy request or sign-in link for a known address did its writes
+// before answering, an unknown one answered at once; a rectification without changes was refused
+// only for known addresses. Now every answer takes the same fixed time and says the same.
+engine_test!(anonymous_answers_take_the_same_time_and_say_the_same, |app| async move {
+    let olga = app.user("Olga Orava", "olga@example.fi").await;
+    let floor = std::time::Duration::from_millis(300);
+    let mut answers = Vec::new();
+    for email in ["olga@example.fi", "nobody-here@example.fi"] {
+        let (s, v, took) = anon_timed(&app, "/api/v2/privacy/requests", json!({"request": {"kind": "access", "email": email}})).await;
+        assert_eq!(s, StatusCode::ACCEPTED, "{v}");
+        assert!(took >= floor, "{email} answered in {took:?}");
+        answers.push(v);
+        let (s, v, _) = anon_timed(&app, "/api/v2/privacy/requests", json!({"request": {"kind": "rectification", "email": email}})).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+        answers.push(v);
+    }
+    assert_eq!(answers[0], answers[2]);
+    assert_eq!(answers[1], answers[3]);
+    assert_eq!(outbox_bodies(&app, olga, "verification_link").await.len(), 1, "the known address got its link");
+
+    // The sign-in link form: same page, same minimum time.
+    let mut pages = Vec::new();
+    for email in ["olga@example.fi", "nobody-here@example.fi"] {
+        let mut b = Browser::new(&app);
+        let form = b.get("/signin/link").await;
+        let csrf = form.hidden("csrf");
+        let started = std::time::Instant::now();
+        let page = b.post("/signin/link", &[("csrf", &csrf), ("email", email)]).await;
+        assert!(started.elapsed() >= floor, "{email}");
+        assert_eq!(page.status, StatusCode::OK);
+        pages.push(crate::web::without_tokens(&page.body));
+    }
+    assert_eq!(pages[0], pages[1]);
+    assert_eq!(outbox_bodies(&app, olga, "sign_in_link").await.len(), 1);
+
+    // Asking for links is limited per client address: ten an hour (six were asked above).
+    for _ in 0..4 {
+        let (s, _, _) = anon_timed(
+            &app,
+            "/api/v2/privacy/requests",
+            json!({"request": {"kind": "access", "email": "x@example.fi"}}),
+        )
+        .await;
+        assert_eq!(s, StatusCode::ACCEPTED);
+    }
+    let (s, _, _) = anon_timed(
+        &app,
+        "/api/v2/privacy/requests",
+        json!({"request": {"kind": "access", "email": "x@example.fi"}}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
+});
+
+// Finding 5: an end user could copy any user id onto their ticket; "does not exist" for unknown
+// ids told them which ids are people (and the people added could then read the ticket).
+engine_test!(end_users_cannot_probe_or_add_people_by_id, |app| async move {
+    let (pia, pia_login) = app.end_user_with_password("Pia Pelto", "pia@example.fi").await;
+    let stranger = app.user("Sami Stranger", "sami@example.fi").await;
+    let nobody = stranger + 1000;
+    let mut answers = Vec::new();
+    for field in ["collaborator_ids", "email_cc_ids"] {
+        for id in [stranger, nobody] {
+            let (s, v) = app
+                .call_password(
+                    &pia_login,
+                    reqwest::Method::POST,
+                    "/api/v2/tickets.json",
+                    Some(json!({"ticket": {"subject": "cc", "comment": {"body": "hello"}, field: [id]}})),
+                )
+                .await;
+            assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+            answers.push(v.to_string().replace(&id.to_string(), "ID"));
+        }
+    }
+    assert_eq!(answers[0], answers[1], "an existing and a made-up id get the same answer");
+    assert_eq!(answers[2], answers[3]);
+    // Themselves, yes; and staff still learn when an id is wrong.
+    let (s, v) = app
+        .call_password(
+            &pia_login,
+            reqwest::Method::POST,
+            "/api/v2/tickets.json",
+            Some(json!({"ticket": {"subject": "cc", "comment": {"body": "hello"}, "email_cc_ids": [pia]}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let ticket = v["ticket"]["id"].as_i64().unwrap();
+    let (s, v) = app
+        .call_password(
+            &pia_login,
+            reqwest::Method::PUT,
+            &format!("/api/v2/tickets/{ticket}.json"),
+            Some(json!({"ticket": {"comment": {"body": "more"}, "collaborator_ids": [stranger]}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "not on an update either: {v}");
+    let (_, v) = app.get(&format!("/api/v2/tickets/{ticket}.json")).await;
+    assert!(!v["ticket"]["collaborator_ids"].as_array().unwrap().contains(&json!(stranger)), "{v}");
+    let (s, v) = app
+        .put(&format!("/api/v2/tickets/{ticket}.json"), json!({"ticket": {"collaborator_ids": [nobody]}}))
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(v.to_string().contains("does not exist"), "{v}");
+});
+
 // Finding 14: an upload token worked for anyone who had it, not only its uploader.
 engine_test!(upload_tokens_belong_to_their_uploader, |app| async move {
     let (a, a_login) = app.end_user_with_password("Ulla Lataaja", "ulla@example.fi").await;

@@ -120,7 +120,7 @@ async fn ticket_count(app: &TestApp) -> i64 {
 }
 
 /// Text without the per-response nonce and CSRF token, to compare two pages.
-fn without_tokens(s: &str) -> String {
+pub(crate) fn without_tokens(s: &str) -> String {
     let mut out = String::new();
     for part in s.split('"') {
         if part.len() >= 20 && part.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
