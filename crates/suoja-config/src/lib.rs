@@ -92,6 +92,12 @@ pub struct Settings {
     pub privacy_supervisory_authority: String,
     /// Hours an export package can be downloaded before it is deleted.
     pub export_ttl_hours: u32,
+    /// Export packages a person may start in 24 hours (privacy staff are not counted).
+    pub exports_per_person_per_day: u32,
+    /// Export packages built at once on one node; the rest wait their turn.
+    pub export_builds_at_once: u32,
+    /// Megabytes one person may upload in 24 hours.
+    pub upload_quota_mb_per_day: u32,
     /// Seconds between runs of the retention scheduler.
     pub retention_interval_secs: u64,
     /// Days a key-vault backup is kept (after this, an erased person's data in older backups
@@ -133,6 +139,9 @@ impl Default for Settings {
             privacy_contact: "the privacy contact of the organisation running this helpdesk".into(),
             privacy_supervisory_authority: "the data protection supervisory authority of your country of residence".into(),
             export_ttl_hours: 168,
+            exports_per_person_per_day: 5,
+            export_builds_at_once: 2,
+            upload_quota_mb_per_day: 500,
             retention_interval_secs: 60,
             key_backup_days: 7,
             erasure_ledger_file: None,
@@ -170,6 +179,9 @@ pub const DEFAULT_TOML: &str = r#"# Suoja configuration. Every key can also be s
 # privacy_contact = "the privacy contact of the organisation running this helpdesk"
 # privacy_supervisory_authority = "the data protection supervisory authority of your country of residence"
 # export_ttl_hours = 168                        # export packages are deleted after this
+# exports_per_person_per_day = 5                # packages a person may start in 24 hours
+# export_builds_at_once = 2                     # packages built at once on this node
+# upload_quota_mb_per_day = 500                 # what one person may upload in 24 hours
 #
 # Retention and backups
 # retention_interval_secs = 60                  # how often retention policies are applied
@@ -274,6 +286,15 @@ impl Settings {
         if let Some(v) = parse_env("SUOJA_EXPORT_TTL_HOURS", "export_ttl_hours")? {
             s.export_ttl_hours = v;
         }
+        if let Some(v) = parse_env("SUOJA_EXPORTS_PER_PERSON_PER_DAY", "exports_per_person_per_day")? {
+            s.exports_per_person_per_day = v;
+        }
+        if let Some(v) = parse_env("SUOJA_EXPORT_BUILDS_AT_ONCE", "export_builds_at_once")? {
+            s.export_builds_at_once = v;
+        }
+        if let Some(v) = parse_env("SUOJA_UPLOAD_QUOTA_MB_PER_DAY", "upload_quota_mb_per_day")? {
+            s.upload_quota_mb_per_day = v;
+        }
         if let Some(v) = parse_env("SUOJA_RETENTION_INTERVAL_SECS", "retention_interval_secs")? {
             s.retention_interval_secs = v;
         }
@@ -325,6 +346,18 @@ impl Settings {
                 name: "export_ttl_hours",
                 message: "must be between 1 and 720".into(),
             });
+        }
+        for (name, value, max) in [
+            ("exports_per_person_per_day", self.exports_per_person_per_day, 1000),
+            ("export_builds_at_once", self.export_builds_at_once, 64),
+            ("upload_quota_mb_per_day", self.upload_quota_mb_per_day, 1_000_000),
+        ] {
+            if !(1..=max).contains(&value) {
+                return Err(ConfigError::Invalid {
+                    name,
+                    message: format!("must be between 1 and {max}"),
+                });
+            }
         }
         if !(1..=3600).contains(&self.retention_interval_secs) {
             return Err(ConfigError::Invalid {

@@ -27,6 +27,14 @@ pub enum HelpdeskError {
     /// Too much of a costly kind of work is running (password checks); retry in a second.
     #[error("too many sign-ins at once; retry in a second")]
     Busy,
+    /// A person's allowance of something costly (uploads, exports) is spent for now.
+    #[error("{message}")]
+    Limit {
+        /// What is spent and when it comes back.
+        message: String,
+        /// Seconds until it can be tried again.
+        retry_after: u64,
+    },
     /// The request conflicts with the current state.
     #[error("{0}")]
     Conflict(String),
@@ -53,7 +61,7 @@ impl HelpdeskError {
             HelpdeskError::Forbidden(_) => ErrorKind::Forbidden,
             HelpdeskError::Unauthorized => ErrorKind::Unauthorized,
             HelpdeskError::Busy => ErrorKind::Unavailable,
-            HelpdeskError::Conflict(_) => ErrorKind::Conflict,
+            HelpdeskError::Conflict(_) | HelpdeskError::Limit { .. } => ErrorKind::Conflict,
             HelpdeskError::Vault(e) => e.kind(),
             HelpdeskError::Store(e) => e.kind(),
             HelpdeskError::Internal(_) => ErrorKind::Internal,

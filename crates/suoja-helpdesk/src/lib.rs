@@ -46,6 +46,8 @@ pub struct Helpdesk {
     /// milliseconds of a core each); past the bound a sign-in is turned away at once.
     argon: Arc<tokio::sync::Semaphore>,
     endpoints: Arc<webhooks::EndpointPolicy>,
+    /// Bytes one person may upload in a day.
+    upload_quota: i64,
 }
 
 impl Helpdesk {
@@ -59,6 +61,7 @@ impl Helpdesk {
             erasure_log: None,
             argon: Arc::new(tokio::sync::Semaphore::new(auth::password_slots())),
             endpoints: Arc::default(),
+            upload_quota: uploads::DEFAULT_UPLOAD_QUOTA,
         }
     }
     /// Records completed erasures and redactions (ids only) in the erasure ledger (see
@@ -70,6 +73,11 @@ impl Helpdesk {
     /// Which webhook endpoints may be reached.
     pub fn with_endpoint_policy(mut self, policy: webhooks::EndpointPolicy) -> Self {
         self.endpoints = Arc::new(policy);
+        self
+    }
+    /// How many bytes one person may upload in a day.
+    pub fn with_upload_quota(mut self, bytes_per_day: i64) -> Self {
+        self.upload_quota = bytes_per_day.max(0);
         self
     }
     /// The data directory's erasure ledger file, if one is kept.

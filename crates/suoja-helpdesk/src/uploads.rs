@@ -2,7 +2,7 @@
 //! by an upload token), then attached to a comment, when it is re-sealed under the comment's
 //! key so that it is erased together with what it belongs to.
 
-use suoja_core::{AttachmentId, CommentId, KeyId, Personal, Scope, TicketId, random};
+use suoja_core::{AttachmentId, CommentId, KeyId, Personal, Scope, TicketId, Timestamp, random};
 use suoja_store::AnyConnection;
 
 use crate::model::Attachment;
@@ -10,6 +10,12 @@ use crate::{Helpdesk, HelpdeskError, Result, crypt};
 
 /// The largest file accepted, in bytes.
 pub const MAX_UPLOAD_BYTES: usize = 20 * 1024 * 1024;
+
+/// How many bytes one person may upload in a day unless the operator says otherwise.
+pub const DEFAULT_UPLOAD_QUOTA: i64 = 500 * 1024 * 1024;
+
+/// Uploads never attached to a comment are deleted this long after they were made.
+pub const UNATTACHED_KEPT_MS: i64 = 3 * 86_400_000;
 
 /// An upload: its token (shown once) and the files it holds.
 #[derive(Debug, Clone)]
@@ -45,6 +51,19 @@ impl Helpdesk {
         let mut tx = self.db.begin().await?;
         if existing_token.is_some() && suoja_store::attachments::by_token(&mut tx, scope.tenant, &hash).await?.is_empty() {
             return Err(HelpdeskError::invalid("token", "is not a valid upload token"));
+        }
+        // Each person's uploads of the last day count against their quota.
+        let day_ago = Timestamp(now.0 - 86_400_000);
+        let (used, oldest) = suoja_store::attachments::uploaded_since(&mut tx, scope.tenant, scope.actor, day_ago).await?;
+        if used + bytes.len() as i64 > self.upload_quota {
+            let back = oldest.map_or(3600, |t| (t.0 + 86_400_000 - now.0).div_euclid(1000).max(1));
+            return Err(HelpdeskError::Limit {
+                message: format!(
+                    "the upload quota of {} MB a day is used up; uploads of the last 24 hours count",
+                    self.upload_quota / 1024 / 1024
+                ),
+                retry_after: u64::try_from(back).unwrap_or(3600),
+            });
         }
         let user = suoja_store::users::by_id(&mut tx, scope.tenant, scope.actor)
             .await?
@@ -141,5 +160,17 @@ impl Helpdesk {
             },
             bytes: Personal::new(bytes),
         })
+    }
+}
+
+impl Helpdesk {
+    /// Deletes uploads never attached to a comment once they are three days old (every tenant,
+    /// a batch at a time); returns how many went.
+    pub async fn purge_unattached_uploads(&self) -> Result<u64> {
+        let before = Timestamp(self.now().0 - UNATTACHED_KEPT_MS);
+        let mut tx = self.db.begin().await?;
+        let n = suoja_store::attachments::purge_unattached(&mut tx, before, 500).await?;
+        tx.commit().await?;
+        Ok(n)
     }
 }

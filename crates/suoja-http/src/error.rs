@@ -120,6 +120,13 @@ fn helpdesk_response(e: HelpdeskError) -> Response {
     match &e {
         HelpdeskError::NotFound(_) => return ApiError::NotFound.into_response(),
         HelpdeskError::Busy => return ApiError::RateLimited(1).into_response(),
+        HelpdeskError::Limit { message, retry_after } => {
+            let mut r = body(StatusCode::TOO_MANY_REQUESTS, json!({"error": "TooManyRequests", "description": message}));
+            if let Ok(v) = HeaderValue::from_str(&retry_after.to_string()) {
+                r.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            return r;
+        }
         HelpdeskError::Invalid { field, message, code } => return body(StatusCode::UNPROCESSABLE_ENTITY, record_invalid(field, message, code)),
         HelpdeskError::BadQuery(m) => return body(StatusCode::UNPROCESSABLE_ENTITY, json!({"error": "invalid", "description": m})),
         HelpdeskError::Vault(suoja_vault_error) if suoja_vault_error.kind() == ErrorKind::NotFound => return ApiError::NotFound.into_response(),

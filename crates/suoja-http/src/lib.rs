@@ -7,6 +7,7 @@ mod error;
 mod extract;
 mod middleware;
 mod openapi;
+mod package_body;
 mod routes;
 mod uniform;
 mod web;

@@ -44,6 +44,9 @@ pub enum Storage {
     KeyedHash,
     /// A one-way hash (Argon2id or SHA-256 of a random token).
     OneWayHash,
+    /// Sealed in chunks under a random key of its own, which is sealed under the data
+    /// subject's key (export packages): destroying the subject's key makes them unreadable.
+    PackageSealed,
 }
 
 /// What erasure of the subject does to a column's values.
@@ -625,6 +628,33 @@ pub const TABLES: &[Table] = &[
             col("created_at"),
             col("expires_at"),
             col("downloads"),
+            col("status"),
+            col("chunks"),
+            Column {
+                name: "file_key_enc",
+                category: Category::Key,
+                storage: Storage::SubjectSealed,
+            },
+            col("heartbeat_at"),
+        ],
+    },
+    Table {
+        name: "export_chunks",
+        purpose: "Delivering access and portability exports to the person (the package's content)",
+        subjects: &[user("subject_id", "person exported")],
+        erasure: Erasure::Delete,
+        retention: "7 days, with their package",
+        derived: false,
+        columns: &[
+            col("tenant_id"),
+            col("package_id"),
+            col("subject_id"),
+            col("seq"),
+            Column {
+                name: "content_enc",
+                category: Category::File,
+                storage: Storage::PackageSealed,
+            },
         ],
     },
     Table {

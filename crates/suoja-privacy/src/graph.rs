@@ -25,8 +25,9 @@ pub enum Field {
     Int(i64),
     /// Text (plain or decrypted).
     Text(String),
-    /// File content (decrypted).
-    Bytes(Vec<u8>),
+    /// A file, by its stored (sealed) size: its content is read only when a package is
+    /// written ([`crate::Privacy::read_export_file`]), one file at a time.
+    File(i64),
     /// A credential, key or keyed hash: never exported.
     Secret,
     /// Sealed under a key that no longer exists.
@@ -108,8 +109,8 @@ impl Privacy {
         // Rows linked to the person's user id.
         for t in map.iter().filter(|t| !t.derived) {
             for link in t.subjects.iter().filter(|l| l.via == Via::User) {
-                let cols: Vec<&str> = t.columns.iter().map(|c| c.name).collect();
-                let rows = suoja_store::graph::rows_linked(&mut c, tenant, t.name, &cols, link.column, &[subject.0]).await?;
+                let (cols, files) = columns_of(t);
+                let rows = suoja_store::graph::rows_linked_sized(&mut c, tenant, t.name, &cols, &files, link.column, &[subject.0]).await?;
                 for r in rows {
                     let ticket = if t.name == TICKETS { column(t, &r, "id") } else { column(t, &r, "ticket_id") };
                     if let Some(id) = ticket.filter(|_| link.on_ticket) {
@@ -133,14 +134,14 @@ impl Privacy {
         // Rows of the person's tickets (and the ticket rows they are only CC'd on).
         for t in map.iter().filter(|t| !t.derived) {
             for link in t.subjects.iter().filter(|l| l.via == Via::Ticket) {
-                let cols: Vec<&str> = t.columns.iter().map(|c| c.name).collect();
-                for r in suoja_store::graph::rows_linked(&mut c, tenant, t.name, &cols, link.column, &ticket_ids).await? {
+                let (cols, files) = columns_of(t);
+                for r in suoja_store::graph::rows_linked_sized(&mut c, tenant, t.name, &cols, &files, link.column, &ticket_ids).await? {
                     raw.entry(t.name).or_default().push((r, link.role));
                 }
             }
             if t.name == TICKETS {
-                let cols: Vec<&str> = t.columns.iter().map(|c| c.name).collect();
-                for r in suoja_store::graph::rows_linked(&mut c, tenant, t.name, &cols, "id", &ticket_ids).await? {
+                let (cols, files) = columns_of(t);
+                for r in suoja_store::graph::rows_linked_sized(&mut c, tenant, t.name, &cols, &files, "id", &ticket_ids).await? {
                     raw.entry(t.name).or_default().push((r, "on the ticket of"));
                 }
             }
@@ -181,8 +182,8 @@ impl Privacy {
             let f = match (col.category, col.storage, v) {
                 (_, _, Value::Null) => Field::Null,
                 (Category::Credential | Category::Key | Category::Derived, _, _) => Field::Secret,
-                (cat, Storage::SubjectSealed, Value::Bytes(b)) => match self.hd.vault().decrypt(c, tenant, b).await {
-                    Ok(plain) if cat == Category::File => Field::Bytes(plain),
+                (Category::File, _, Value::Int(size)) => Field::File(*size),
+                (_, Storage::SubjectSealed, Value::Bytes(b)) => match self.hd.vault().decrypt(c, tenant, b).await {
                     Ok(plain) => Field::Text(String::from_utf8_lossy(&plain).into_owned()),
                     Err(_) => Field::Unreadable,
                 },
@@ -194,6 +195,14 @@ impl Privacy {
         }
         Ok(out)
     }
+}
+
+/// A table's columns for the footprint, and those among them that hold files (read as their
+/// size only).
+fn columns_of(t: &Table) -> (Vec<&'static str>, Vec<&'static str>) {
+    let cols = t.columns.iter().map(|c| c.name).collect();
+    let files = t.columns.iter().filter(|c| c.category == Category::File).map(|c| c.name).collect();
+    (cols, files)
 }
 
 fn column(t: &Table, r: &[Value], name: &str) -> Option<i64> {

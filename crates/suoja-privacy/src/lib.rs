@@ -50,6 +50,10 @@ pub struct Policy {
     /// Days backups of the key vault are kept: after this, no residual copy of an erased
     /// person's data can be read.
     pub key_backup_days: i64,
+    /// Export packages a person may start in 24 hours (privacy staff are not counted against it).
+    pub exports_per_day: i64,
+    /// Export packages built at once on one node; the rest wait their turn.
+    pub export_builds_at_once: usize,
 }
 
 impl Default for Policy {
@@ -62,6 +66,8 @@ impl Default for Policy {
             link_ttl_ms: 24 * 3_600_000,
             max_link_attempts: 5,
             links_per_day: 3,
+            exports_per_day: 5,
+            export_builds_at_once: 2,
             controller: "the organisation running this helpdesk".into(),
             controller_contact: "the privacy contact of the organisation running this helpdesk".into(),
             supervisory_authority: "the data protection supervisory authority of your country of residence".into(),
@@ -76,7 +82,7 @@ impl Default for Policy {
 pub struct Privacy {
     hd: Helpdesk,
     policy: std::sync::Arc<Policy>,
-    building: export::package::Building,
+    builds: std::sync::Arc<tokio::sync::Semaphore>,
     fault: FaultHook,
 }
 
@@ -106,8 +112,8 @@ impl Privacy {
     pub fn new(hd: Helpdesk, policy: Policy) -> Self {
         Self {
             hd,
+            builds: std::sync::Arc::new(tokio::sync::Semaphore::new(policy.export_builds_at_once.max(1))),
             policy: std::sync::Arc::new(policy),
-            building: export::package::Building::default(),
             fault: FaultHook::default(),
         }
     }

@@ -204,3 +204,35 @@ pub async fn older_than(c: &mut AnyConnection, tenant: TenantId, before: Timesta
         .await?;
     rows.iter().map(from_row).collect()
 }
+
+/// Bytes a person uploaded since `since` (attached since or not): their upload quota.
+pub async fn uploaded_since(c: &mut AnyConnection, tenant: TenantId, uploader: UserId, since: Timestamp) -> Result<(i64, Option<Timestamp>)> {
+    let r = sqlx::query("SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) AS total, MIN(created_at) AS oldest FROM attachments WHERE tenant_id = $1 AND uploader_id = $2 AND created_at >= $3")
+        .bind(tenant.0)
+        .bind(uploader.0)
+        .bind(since.0)
+        .fetch_one(c)
+        .await?;
+    Ok((crate::row::i64_(&r, "total")?, crate::row::opt_i64(&r, "oldest")?.map(Timestamp)))
+}
+
+/// Deletes, in every tenant, up to `limit` uploads never attached to a comment that were made
+/// before `before`; returns how many went.
+pub async fn purge_unattached(c: &mut AnyConnection, before: Timestamp, limit: i64) -> Result<u64> {
+    let ids: Vec<(i64, i64)> =
+        sqlx::query_as("SELECT tenant_id, id FROM attachments WHERE ticket_id IS NULL AND comment_id IS NULL AND created_at < $1 ORDER BY created_at LIMIT $2")
+            .bind(before.0)
+            .bind(limit)
+            .fetch_all(&mut *c)
+            .await?;
+    let mut n = 0;
+    for (tenant, id) in ids {
+        n += sqlx::query("DELETE FROM attachments WHERE tenant_id = $1 AND id = $2 AND ticket_id IS NULL")
+            .bind(tenant)
+            .bind(id)
+            .execute(&mut *c)
+            .await?
+            .rows_affected();
+    }
+    Ok(n)
+}

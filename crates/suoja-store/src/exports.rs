@@ -1,11 +1,20 @@
-//! Export packages waiting to be downloaded: ciphertext under the person's key, with an expiry
-//! after which a sweep deletes them.
+//! Export packages: built as jobs (a row at once, `building` until its last chunk is stored),
+//! kept as chunks of ciphertext under the package's own key (itself sealed under the person's
+//! key), downloadable until they expire, then deleted with their chunks. Packages from before
+//! schema v8 hold their whole content in `content_enc` instead.
 
 use sqlx::AnyConnection;
 use suoja_core::{TenantId, Timestamp};
 
 use crate::Result;
-use crate::row::{bytes, i64_, opt_i64, text};
+use crate::row::{bytes, i64_, opt_bytes, opt_i64, text};
+
+/// A package is being built.
+pub const BUILDING: &str = "building";
+/// A package is ready to download.
+pub const READY: &str = "ready";
+/// A package's build failed (or its node stopped beating).
+pub const FAILED: &str = "failed";
 
 /// A stored package.
 #[derive(Debug, Clone)]
@@ -18,72 +27,221 @@ pub struct PackageRow {
     pub subject_id: i64,
     /// `json`, `pdf` or `zip`.
     pub format: String,
-    /// Sealed content.
+    /// `building`, `ready` or `failed`.
+    pub status: String,
+    /// Whole sealed content (packages from before schema v8; empty otherwise).
     pub content_enc: Vec<u8>,
-    /// Plaintext size in bytes.
+    /// The package's key, sealed under the person's key (chunked packages).
+    pub file_key_enc: Option<Vec<u8>>,
+    /// How many chunks hold the content (`None`: the content is whole in `content_enc`).
+    pub chunks: Option<i64>,
+    /// Plaintext size in bytes (so far, while building).
     pub size: i64,
-    /// Built.
+    /// Started.
     pub created_at: Timestamp,
     /// Deleted after.
     pub expires_at: Timestamp,
     /// Times downloaded.
     pub downloads: i64,
+    /// Last sign of life of its builder.
+    pub heartbeat_at: Option<Timestamp>,
 }
 
-/// Stores a package.
+const COLS: &str = "id, request_id, subject_id, format, status, file_key_enc, chunks, size, created_at, expires_at, downloads, heartbeat_at";
+
+/// Stores a package row (a build starting, or a package built elsewhere).
 pub async fn insert(c: &mut AnyConnection, tenant: TenantId, p: &PackageRow) -> Result<()> {
     sqlx::query(
-        "INSERT INTO export_packages (id, tenant_id, request_id, subject_id, format, content_enc, size, created_at, expires_at, downloads) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        "INSERT INTO export_packages (id, tenant_id, request_id, subject_id, format, status, content_enc, file_key_enc, chunks, size, created_at, expires_at, downloads, heartbeat_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
     )
     .bind(p.id.clone())
     .bind(tenant.0)
     .bind(p.request_id)
     .bind(p.subject_id)
     .bind(p.format.clone())
+    .bind(p.status.clone())
     .bind(p.content_enc.clone())
+    .bind(p.file_key_enc.clone())
+    .bind(p.chunks)
     .bind(p.size)
     .bind(p.created_at.0)
     .bind(p.expires_at.0)
     .bind(p.downloads)
+    .bind(p.heartbeat_at.map(|t| t.0))
     .execute(c)
     .await?;
     Ok(())
 }
 
-fn row(r: &sqlx::any::AnyRow, with_content: bool) -> Result<PackageRow> {
+fn row(r: &sqlx::any::AnyRow) -> Result<PackageRow> {
     Ok(PackageRow {
         id: text(r, "id")?,
         request_id: opt_i64(r, "request_id")?,
         subject_id: i64_(r, "subject_id")?,
         format: text(r, "format")?,
-        content_enc: if with_content { bytes(r, "content_enc")? } else { Vec::new() },
+        status: text(r, "status")?,
+        content_enc: Vec::new(),
+        file_key_enc: opt_bytes(r, "file_key_enc")?,
+        chunks: opt_i64(r, "chunks")?,
         size: i64_(r, "size")?,
         created_at: Timestamp(i64_(r, "created_at")?),
         expires_at: Timestamp(i64_(r, "expires_at")?),
         downloads: i64_(r, "downloads")?,
+        heartbeat_at: opt_i64(r, "heartbeat_at")?.map(Timestamp),
     })
 }
 
-/// A package with its content.
+/// A package (without a whole content; see [`whole_content`]).
 pub async fn by_id(c: &mut AnyConnection, tenant: TenantId, id: &str) -> Result<Option<PackageRow>> {
-    let r = sqlx::query(
-        "SELECT id, request_id, subject_id, format, content_enc, size, created_at, expires_at, downloads FROM export_packages WHERE tenant_id = $1 AND id = $2",
-    )
-    .bind(tenant.0)
-    .bind(id)
-    .fetch_optional(c)
-    .await?;
-    r.map(|r| row(&r, true)).transpose()
+    let sql = format!("SELECT {COLS} FROM export_packages WHERE tenant_id = $1 AND id = $2");
+    let r = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.0).bind(id).fetch_optional(c).await?;
+    r.as_ref().map(row).transpose()
 }
 
-/// Packages of a request, without content, newest first.
-pub async fn for_request(c: &mut AnyConnection, tenant: TenantId, request: i64) -> Result<Vec<PackageRow>> {
-    let rows = sqlx::query("SELECT id, request_id, subject_id, format, size, created_at, expires_at, downloads FROM export_packages WHERE tenant_id = $1 AND request_id = $2 ORDER BY created_at DESC")
+/// The whole sealed content of a package from before schema v8.
+pub async fn whole_content(c: &mut AnyConnection, tenant: TenantId, id: &str) -> Result<Option<Vec<u8>>> {
+    let r = sqlx::query("SELECT content_enc FROM export_packages WHERE tenant_id = $1 AND id = $2")
         .bind(tenant.0)
-        .bind(request)
-        .fetch_all(c)
+        .bind(id)
+        .fetch_optional(c)
         .await?;
-    rows.iter().map(|r| row(r, false)).collect()
+    r.as_ref().map(|r| bytes(r, "content_enc")).transpose()
+}
+
+/// Packages of a request, newest first.
+pub async fn for_request(c: &mut AnyConnection, tenant: TenantId, request: i64) -> Result<Vec<PackageRow>> {
+    let sql = format!("SELECT {COLS} FROM export_packages WHERE tenant_id = $1 AND request_id = $2 ORDER BY created_at DESC, id");
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.0).bind(request).fetch_all(c).await?;
+    rows.iter().map(row).collect()
+}
+
+/// Packages started for a person since `since` (whatever became of them): the daily cap.
+pub async fn started_since(c: &mut AnyConnection, tenant: TenantId, subject: i64, since: Timestamp) -> Result<Vec<Timestamp>> {
+    let at: Vec<i64> =
+        sqlx::query_scalar("SELECT created_at FROM export_packages WHERE tenant_id = $1 AND subject_id = $2 AND created_at >= $3 ORDER BY created_at")
+            .bind(tenant.0)
+            .bind(subject)
+            .bind(since.0)
+            .fetch_all(c)
+            .await?;
+    Ok(at.into_iter().map(Timestamp).collect())
+}
+
+/// A package of the person still being built by a live builder (heartbeat at `alive_after` or
+/// later), if any.
+pub async fn building_for(c: &mut AnyConnection, tenant: TenantId, subject: i64, alive_after: Timestamp) -> Result<Option<PackageRow>> {
+    let sql = format!(
+        "SELECT {COLS} FROM export_packages WHERE tenant_id = $1 AND subject_id = $2 AND status = 'building' AND heartbeat_at >= $3 ORDER BY created_at LIMIT 1"
+    );
+    let r = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(tenant.0)
+        .bind(subject)
+        .bind(alive_after.0)
+        .fetch_optional(c)
+        .await?;
+    r.as_ref().map(row).transpose()
+}
+
+/// Marks the person's builds whose builder went silent before `alive_after` as failed (so
+/// another can start), dropping what was stored of them.
+pub async fn fail_dead_builds(c: &mut AnyConnection, tenant: TenantId, subject: i64, alive_after: Timestamp) -> Result<()> {
+    let dead: Vec<String> = sqlx::query_scalar(
+        "SELECT id FROM export_packages WHERE tenant_id = $1 AND subject_id = $2 AND status = 'building' AND (heartbeat_at IS NULL OR heartbeat_at < $3)",
+    )
+    .bind(tenant.0)
+    .bind(subject)
+    .bind(alive_after.0)
+    .fetch_all(&mut *c)
+    .await?;
+    for id in dead {
+        fail(c, tenant, &id).await?;
+    }
+    Ok(())
+}
+
+/// One chunk of a package, as it is stored.
+#[derive(Debug, Clone, Copy)]
+pub struct Chunk<'a> {
+    /// The package.
+    pub package: &'a str,
+    /// The person it is about.
+    pub subject: i64,
+    /// Its place, from 0.
+    pub seq: i64,
+    /// The sealed chunk.
+    pub content_enc: &'a [u8],
+    /// The package's plaintext size with this chunk.
+    pub size_so_far: i64,
+}
+
+/// Stores one chunk of a package being built and beats its heartbeat.
+pub async fn insert_chunk(c: &mut AnyConnection, tenant: TenantId, chunk: Chunk<'_>, now: Timestamp) -> Result<()> {
+    sqlx::query("INSERT INTO export_chunks (tenant_id, package_id, subject_id, seq, content_enc) VALUES ($1, $2, $3, $4, $5)")
+        .bind(tenant.0)
+        .bind(chunk.package)
+        .bind(chunk.subject)
+        .bind(chunk.seq)
+        .bind(chunk.content_enc)
+        .execute(&mut *c)
+        .await?;
+    sqlx::query("UPDATE export_packages SET size = $3, heartbeat_at = $4 WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant.0)
+        .bind(chunk.package)
+        .bind(chunk.size_so_far)
+        .bind(now.0)
+        .execute(c)
+        .await?;
+    Ok(())
+}
+
+/// Beats a building package's heartbeat (between chunks of long work).
+pub async fn heartbeat(c: &mut AnyConnection, tenant: TenantId, package: &str, now: Timestamp) -> Result<()> {
+    sqlx::query("UPDATE export_packages SET heartbeat_at = $3 WHERE tenant_id = $1 AND id = $2 AND status = 'building'")
+        .bind(tenant.0)
+        .bind(package)
+        .bind(now.0)
+        .execute(c)
+        .await?;
+    Ok(())
+}
+
+/// Marks a package ready with its chunk count and size. Returns false if it is gone (the
+/// person was erased, or it was swept as failed, while it was being built).
+pub async fn finish(c: &mut AnyConnection, tenant: TenantId, package: &str, chunks: i64, size: i64, now: Timestamp) -> Result<bool> {
+    Ok(sqlx::query(
+        "UPDATE export_packages SET status = 'ready', chunks = $3, size = $4, heartbeat_at = $5 WHERE tenant_id = $1 AND id = $2 AND status = 'building'",
+    )
+    .bind(tenant.0)
+    .bind(package)
+    .bind(chunks)
+    .bind(size)
+    .bind(now.0)
+    .execute(c)
+    .await?
+    .rows_affected()
+        == 1)
+}
+
+/// Marks a package failed and drops what was stored of it.
+pub async fn fail(c: &mut AnyConnection, tenant: TenantId, package: &str) -> Result<()> {
+    delete_chunks(c, tenant, &[package.to_string()]).await?;
+    sqlx::query("UPDATE export_packages SET status = 'failed' WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant.0)
+        .bind(package)
+        .execute(c)
+        .await?;
+    Ok(())
+}
+
+/// One chunk's ciphertext.
+pub async fn chunk(c: &mut AnyConnection, tenant: TenantId, package: &str, seq: i64) -> Result<Option<Vec<u8>>> {
+    let r = sqlx::query("SELECT content_enc FROM export_chunks WHERE tenant_id = $1 AND package_id = $2 AND seq = $3")
+        .bind(tenant.0)
+        .bind(package)
+        .bind(seq)
+        .fetch_optional(c)
+        .await?;
+    r.as_ref().map(|r| bytes(r, "content_enc")).transpose()
 }
 
 /// Counts a download.
@@ -96,8 +254,41 @@ pub async fn count_download(c: &mut AnyConnection, tenant: TenantId, id: &str) -
     Ok(())
 }
 
-/// Deletes a person's packages (their data changed, or they were erased).
+async fn delete_chunks(c: &mut AnyConnection, tenant: TenantId, packages: &[String]) -> Result<u64> {
+    let mut n = 0;
+    for p in packages {
+        n += sqlx::query("DELETE FROM export_chunks WHERE tenant_id = $1 AND package_id = $2")
+            .bind(tenant.0)
+            .bind(p.clone())
+            .execute(&mut *c)
+            .await?
+            .rows_affected();
+    }
+    Ok(n)
+}
+
+/// Deletes packages (and their chunks) by id; returns how many packages went.
+pub async fn delete(c: &mut AnyConnection, tenant: TenantId, ids: &[String]) -> Result<u64> {
+    delete_chunks(c, tenant, ids).await?;
+    let mut n = 0;
+    for id in ids {
+        n += sqlx::query("DELETE FROM export_packages WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant.0)
+            .bind(id.clone())
+            .execute(&mut *c)
+            .await?
+            .rows_affected();
+    }
+    Ok(n)
+}
+
+/// Deletes a person's packages and their chunks (their data changed, or they were erased).
 pub async fn delete_for_subject(c: &mut AnyConnection, tenant: TenantId, subject: i64) -> Result<u64> {
+    sqlx::query("DELETE FROM export_chunks WHERE tenant_id = $1 AND subject_id = $2")
+        .bind(tenant.0)
+        .bind(subject)
+        .execute(&mut *c)
+        .await?;
     Ok(sqlx::query("DELETE FROM export_packages WHERE tenant_id = $1 AND subject_id = $2")
         .bind(tenant.0)
         .bind(subject)
@@ -106,11 +297,22 @@ pub async fn delete_for_subject(c: &mut AnyConnection, tenant: TenantId, subject
         .rows_affected())
 }
 
-/// Deletes expired packages of every tenant; returns how many.
-pub async fn purge_expired(c: &mut AnyConnection, now: Timestamp) -> Result<u64> {
-    Ok(sqlx::query("DELETE FROM export_packages WHERE expires_at <= $1")
-        .bind(now.0)
-        .execute(c)
-        .await?
-        .rows_affected())
+/// Deletes, in every tenant, packages past their expiry, failed ones and ones whose builder
+/// stopped beating before `dead_before` (a day after they started), with their chunks; returns
+/// how many packages went.
+pub async fn purge_expired(c: &mut AnyConnection, now: Timestamp, dead_before: Timestamp) -> Result<u64> {
+    let day_ago = now.0 - 86_400_000;
+    let rows: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT tenant_id, id FROM export_packages WHERE expires_at <= $1 OR (status = 'failed' AND created_at < $2) OR (status = 'building' AND (heartbeat_at IS NULL OR heartbeat_at < $3) AND created_at < $2)",
+    )
+    .bind(now.0)
+    .bind(day_ago)
+    .bind(dead_before.0)
+    .fetch_all(&mut *c)
+    .await?;
+    let mut n = 0;
+    for (tenant, id) in rows {
+        n += delete(c, TenantId(tenant), &[id]).await?;
+    }
+    Ok(n)
 }

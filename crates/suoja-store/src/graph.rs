@@ -57,18 +57,43 @@ fn is_identifier(s: &str) -> bool {
 /// Rows of `table` (scoped to `tenant`) whose `link` column is one of `ids`, with `columns`
 /// in the order given, ordered by the first column.
 pub async fn rows_linked(c: &mut AnyConnection, tenant: TenantId, table: &str, columns: &[&str], link: &str, ids: &[i64]) -> Result<Vec<Vec<Value>>> {
+    rows_linked_sized(c, tenant, table, columns, &[], link, ids).await
+}
+
+/// As [`rows_linked`], but the columns named in `sized` (files) come back as their stored
+/// length in bytes rather than their content, so finding a person's data never loads their
+/// files.
+pub async fn rows_linked_sized(
+    c: &mut AnyConnection,
+    tenant: TenantId,
+    table: &str,
+    columns: &[&str],
+    sized: &[&str],
+    link: &str,
+    ids: &[i64],
+) -> Result<Vec<Vec<Value>>> {
     if ids.is_empty() || columns.is_empty() {
         return Ok(Vec::new());
     }
     if !(is_identifier(table) && is_identifier(link) && columns.iter().all(|c| is_identifier(c))) {
         return Err(crate::StoreError::Config(format!("not an identifier in the data map: {table}")));
     }
+    let select: Vec<String> = columns
+        .iter()
+        .map(|c| {
+            if sized.contains(c) {
+                format!("CAST(length({c}) AS BIGINT) AS {c}")
+            } else {
+                (*c).to_string()
+            }
+        })
+        .collect();
     let mut out = Vec::new();
     for chunk in ids.chunks(500) {
         let placeholders: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
         let sql = format!(
             "SELECT {} FROM {table} WHERE tenant_id = $1 AND {link} IN ({}) ORDER BY {}",
-            columns.join(", "),
+            select.join(", "),
             placeholders.join(", "),
             columns.first().copied().unwrap_or("1")
         );
@@ -122,4 +147,12 @@ pub async fn count_linked(c: &mut AnyConnection, tenant: TenantId, table: &str, 
         n += q.fetch_one(&mut *c).await?;
     }
     Ok(n)
+}
+
+/// One file column's stored (sealed) value: `column` of the row of `table` whose `id` is `id`.
+pub async fn file(c: &mut AnyConnection, tenant: TenantId, table: &str, column: &str, id: i64) -> Result<Option<Vec<u8>>> {
+    checked(table, column)?;
+    let sql = format!("SELECT {column} FROM {table} WHERE tenant_id = $1 AND id = $2");
+    let r = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.0).bind(id).fetch_optional(c).await?;
+    Ok(r.and_then(|r| r.try_get::<Option<Vec<u8>>, _>(0).ok().flatten()))
 }

@@ -79,16 +79,7 @@ pub async fn export_packages(c: &mut AnyConnection, tenant: TenantId, cutoff: Ti
     )
 }
 
-/// Deletes export packages by id.
+/// Deletes export packages (and their chunks) by id.
 pub async fn delete_export_packages(c: &mut AnyConnection, tenant: TenantId, ids: &[String]) -> Result<u64> {
-    let mut n = 0;
-    for id in ids {
-        n += sqlx::query("DELETE FROM export_packages WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant.0)
-            .bind(id.clone())
-            .execute(&mut *c)
-            .await?
-            .rows_affected();
-    }
-    Ok(n)
+    crate::exports::delete(c, tenant, ids).await
 }

@@ -1,4 +1,4 @@
-//! Encrypted files for backups: a file is sealed in chunks of 1 MiB with XChaCha20-Poly1305
+//! Encrypted files for backups and export packages: a file is sealed in chunks of 1 MiB with XChaCha20-Poly1305
 //! under a key derived from the root key and the backup's id. Each chunk's nonce carries a random
 //! file prefix and the chunk's number, and its associated data names the file's role, the chunk
 //! number and whether it is the last, so chunks cannot be reordered, dropped, swapped between
@@ -6,6 +6,10 @@
 //!
 //! Layout: `magic "SUOJAENC" | version (1) | file prefix (16)` then per chunk
 //! `ciphertext length (4, big endian) | ciphertext+tag`. The last chunk may be empty.
+//!
+//! Export packages are kept as separate chunks in the database rather than one file; each is
+//! sealed alone ([`seal_chunk`]) under the package's own random key ([`FileKey::generate`]),
+//! which is itself sealed under the person's key.
 
 use std::io::{Read, Write};
 
@@ -31,6 +35,18 @@ impl std::fmt::Debug for FileKey {
 impl FileKey {
     pub(crate) fn new(key: Zeroizing<[u8; 32]>) -> Self {
         Self(key)
+    }
+
+    /// A new random key, and its bytes (to be sealed under another key for keeping).
+    pub fn generate() -> (Self, Zeroizing<[u8; 32]>) {
+        let raw = Zeroizing::new(random::bytes::<32>());
+        (Self(raw.clone()), raw)
+    }
+
+    /// The key from the bytes [`FileKey::generate`] gave; `None` unless they are 32.
+    pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        let arr: [u8; 32] = bytes.try_into().ok()?;
+        Some(Self(Zeroizing::new(arr)))
     }
 
     fn cipher(&self) -> XChaCha20Poly1305 {
@@ -73,6 +89,35 @@ pub enum StreamError {
     /// The file is not one, was cut short, altered, or sealed under another key.
     #[error("the encrypted file is damaged, truncated or was sealed under another key (chunk {0})")]
     Damaged(u64),
+}
+
+/// Seals one chunk of a chunked file kept elsewhere (an export package in the database): the
+/// chunk's number and whether it is the last are bound into it, as in a sealed file. Only for
+/// keys used for one file ([`FileKey::generate`]): the nonce is the chunk's number.
+pub fn seal_chunk(key: &FileKey, role: &str, index: u64, last: bool, plain: &[u8]) -> Result<Vec<u8>, StreamError> {
+    key.cipher()
+        .encrypt(
+            &nonce(&[0u8; 16], index),
+            Payload {
+                msg: plain,
+                aad: &aad(role, index, last),
+            },
+        )
+        .map_err(|_| StreamError::Damaged(index))
+}
+
+/// Opens a chunk [`seal_chunk`] sealed; fails unless `index` and `last` are the ones it was
+/// sealed with (so chunks cannot be reordered, and a file cut short is noticed).
+pub fn open_chunk(key: &FileKey, role: &str, index: u64, last: bool, sealed: &[u8]) -> Result<Vec<u8>, StreamError> {
+    key.cipher()
+        .decrypt(
+            &nonce(&[0u8; 16], index),
+            Payload {
+                msg: sealed,
+                aad: &aad(role, index, last),
+            },
+        )
+        .map_err(|_| StreamError::Damaged(index))
 }
 
 /// Seals everything `src` yields into `dst` under `role`; calls `progress` with the plaintext
@@ -187,6 +232,21 @@ mod tests {
 
     fn key(b: u8) -> FileKey {
         FileKey::new(Zeroizing::new([b; 32]))
+    }
+
+    #[test]
+    fn chunks_open_only_in_their_place() {
+        let (k, raw) = FileKey::generate();
+        let a = seal_chunk(&k, "pkg", 0, false, b"first").unwrap();
+        let b = seal_chunk(&k, "pkg", 1, true, b"last").unwrap();
+        let k2 = FileKey::from_bytes(raw.as_slice()).unwrap();
+        assert_eq!(open_chunk(&k2, "pkg", 0, false, &a).unwrap(), b"first");
+        assert_eq!(open_chunk(&k2, "pkg", 1, true, &b).unwrap(), b"last");
+        assert!(open_chunk(&k2, "pkg", 1, true, &a).is_err(), "moved");
+        assert!(open_chunk(&k2, "pkg", 0, true, &a).is_err(), "made the last");
+        assert!(open_chunk(&k2, "other", 0, false, &a).is_err(), "another file's");
+        assert!(open_chunk(&FileKey::generate().0, "pkg", 0, false, &a).is_err(), "another key");
+        assert!(FileKey::from_bytes(&[0u8; 31]).is_none());
     }
 
     fn roundtrip(len: usize) {

@@ -105,7 +105,8 @@ pub async fn open_with_clock(settings: &Settings, clock: Arc<dyn suoja_core::Clo
         })
         .with_endpoint_policy(suoja_helpdesk::webhooks::EndpointPolicy {
             allowed_hosts: settings.webhook_allowed_hosts.clone(),
-        }))
+        })
+        .with_upload_quota(i64::from(settings.upload_quota_mb_per_day) * 1024 * 1024))
 }
 
 /// The privacy policy from the settings.
@@ -122,6 +123,8 @@ pub fn policy(settings: &Settings) -> anyhow::Result<Policy> {
         supervisory_authority: settings.privacy_supervisory_authority.clone(),
         region: settings.region.clone(),
         key_backup_days: i64::from(settings.key_backup_days),
+        exports_per_day: i64::from(settings.exports_per_person_per_day),
+        export_builds_at_once: settings.export_builds_at_once as usize,
         ..Policy::default()
     })
 }

@@ -1,11 +1,12 @@
 //! Background work of a running server, in two loops that never wait on each other. The
 //! privacy loop writes the consultation log in batches, resumes erasures that were interrupted or
 //! waited on a legal hold that has ended, applies the retention policies (trash, closed tickets,
-//! inactive people, files, recordings, links, packages) and deletes expired export packages. The
-//! delivery loop sends queued webhook events — several at once, at most two per endpoint, an
-//! endpoint that keeps failing backed off — recording each in the disclosure log of the people
-//! it carried; a dead endpoint delays only its own deliveries. Work is claimed from the durable
-//! queue, so several nodes can run this side by side and a crash loses nothing.
+//! inactive people, files, recordings, links, packages), deletes expired export packages and
+//! uploads never attached to a comment. The delivery loop sends queued webhook events — several
+//! at once, at most two per endpoint, an endpoint that keeps failing backed off — recording each
+//! in the disclosure log of the people it carried; a dead endpoint delays only its own
+//! deliveries. Work is claimed from the durable queue, so several nodes can run this side by
+//! side and a crash loses nothing.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -63,6 +64,11 @@ async fn privacy_work(privacy: &Privacy, retention_every: Duration, mut stop: wa
                 Ok(n) if n > 0 => tracing::info!(packages = n, "expired export packages deleted"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "sweeping expired export packages failed"),
+            }
+            match privacy.helpdesk().purge_unattached_uploads().await {
+                Ok(n) if n > 0 => tracing::info!(files = n, "uploads never attached deleted"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "sweeping unattached uploads failed"),
             }
             match privacy.helpdesk().purge_web_state().await {
                 Ok(n) if n > 0 => tracing::info!(rows = n, "expired sign-in sessions and form ids deleted"),

@@ -55,7 +55,8 @@ fn package_json(p: &Package, base: &BaseUrl) -> Value {
         "created_at": p.created_at.to_iso(),
         "expires_at": p.expires_at.to_iso(),
         "downloads": p.downloads,
-        "download_url": base.api(&format!("/privacy/exports/{}/download", p.id)),
+        "status": p.status,
+        "download_url": p.is_ready().then(|| base.api(&format!("/privacy/exports/{}/download", p.id))),
     })
 }
 
@@ -260,15 +261,20 @@ pub async fn build_export(State(app): State<AppState>, Auth(scope): Auth, base: 
         None => (Format::Zip, Options::default()),
     };
     let request = parse_id(&id)?;
-    let p = app
-        .privacy
-        .build_package(&scope, request, format, &opts, &suoja_privacy::export::no_progress)
-        .await?;
-    Ok(super::created(
-        &base.api(&format!("/privacy/exports/{}/download", p.id)),
-        json!({ "export": package_json(&p, &base) }),
-    ))
+    let started = app.privacy.start_package(&scope, request, format, &opts).await?;
+    let p = started.ready_within(EXPORT_WAIT).await?;
+    if p.is_ready() {
+        return Ok(super::created(
+            &base.api(&format!("/privacy/exports/{}/download", p.id)),
+            json!({ "export": package_json(&p, &base) }),
+        ));
+    }
+    Ok(respond(StatusCode::ACCEPTED, json!({ "export": package_json(&p, &base) })))
 }
+
+/// How long starting an export waits for it: a small one is answered ready (201), a larger one
+/// as building (202), to be fetched from the request's list of exports once ready.
+const EXPORT_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// `GET /privacy/requests/{id}/exports`
 pub async fn exports(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, Path(id): Path<String>) -> Result<Response, ApiError> {
@@ -281,8 +287,8 @@ pub async fn download(State(app): State<AppState>, Auth(scope): Auth, Path(id): 
     if id.len() != 32 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(ApiError::NotFound);
     }
-    let (p, bytes) = app.privacy.download(&scope, &id).await?;
-    let mut r = (StatusCode::OK, bytes).into_response();
+    let (p, reader) = app.privacy.download(&scope, &id).await?;
+    let mut r = (StatusCode::OK, crate::package_body::body(reader, u64::try_from(p.size).unwrap_or(0))).into_response();
     let h = r.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(p.format.content_type()));
     if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"personal-data-{}.{}\"", p.id, p.format.as_str())) {

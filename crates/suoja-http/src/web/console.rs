@@ -105,7 +105,7 @@ struct RequestPage {
     verified: String,
     verification: String,
     footprint: Vec<(String, String)>,
-    exports: Vec<(String, String, String)>,
+    exports: Vec<super::portal::ExportItem>,
     plan: Vec<(String, u64)>,
     held: usize,
     erasures: Vec<(i64, String, bool)>,
@@ -160,11 +160,7 @@ async fn request(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -
     let mut exports = Vec::new();
     if matches!(r.row.kind.as_str(), "access" | "portability") {
         for p in state.privacy.packages(&scope, id).await.map_err(|e| ctx.fail(e))? {
-            exports.push((
-                p.id.clone(),
-                p.format.as_str().to_uppercase(),
-                format::datetime(p.expires_at, &ctx.tz, ctx.lang),
-            ));
+            exports.push(super::portal::ExportItem::new(&ctx, &p));
         }
     }
     let erasures = state
@@ -245,13 +241,14 @@ async fn fulfil(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>, he
 async fn export(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>, headers: HeaderMap, body: Bytes) -> Result<Response, Failure> {
     Fields::read(&ctx, &headers, &body)?;
     let scope = ctx.privacy_staff()?;
-    let progress = |_: &str, _: u64, _: u64| {};
-    state
+    let started = state
         .privacy
-        .build_package(&scope, id, Format::Zip, &Options::default(), &progress)
+        .start_package(&scope, id, Format::Zip, &Options::default())
         .await
         .map_err(|e| ctx.fail(e))?;
-    Ok(see_other(&format!("/privacy/requests/{id}?done=export_ready")))
+    let p = started.ready_within(super::portal::EXPORT_WAIT).await.map_err(|e| ctx.fail(e))?;
+    let done = if p.is_ready() { "export_ready" } else { "export_preparing" };
+    Ok(see_other(&format!("/privacy/requests/{id}?done={done}")))
 }
 
 async fn search_mentions(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>, headers: HeaderMap, body: Bytes) -> Result<Response, Failure> {

@@ -217,8 +217,33 @@ pub struct PrivacyItem {
     pub left: String,
     pub overdue: bool,
     pub open: bool,
-    pub exports: Vec<(String, String, String)>,
+    pub exports: Vec<ExportItem>,
 }
+
+/// An export package as a page lists it.
+pub struct ExportItem {
+    pub id: String,
+    pub format: String,
+    pub expires: String,
+    /// Whether it can be downloaded (else `status` says what it is).
+    pub ready: bool,
+    pub status: &'static str,
+}
+
+impl ExportItem {
+    pub fn new(ctx: &Ctx, p: &suoja_privacy::export::package::Package) -> Self {
+        Self {
+            id: p.id.clone(),
+            format: p.format.as_str().to_uppercase(),
+            expires: format::datetime(p.expires_at, &ctx.tz, ctx.lang),
+            ready: p.is_ready(),
+            status: ctx.t(&format!("export_status.{}", p.status)),
+        }
+    }
+}
+
+/// How long asking for an export waits for it before the page says it is being prepared.
+pub const EXPORT_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 #[derive(Template)]
 #[template(path = "portal/privacy.html")]
@@ -236,11 +261,7 @@ async fn privacy(State(state): State<AppState>, ctx: Ctx) -> Result<Response, Fa
         let mut exports = Vec::new();
         if matches!(r.row.kind.as_str(), "access" | "portability") {
             for p in state.privacy.packages(&scope, r.row.id).await.map_err(|e| ctx.fail(e))? {
-                exports.push((
-                    p.id.clone(),
-                    p.format.as_str().to_uppercase(),
-                    format::datetime(p.expires_at, &ctx.tz, ctx.lang),
-                ));
+                exports.push(ExportItem::new(&ctx, &p));
             }
         }
         let (left, overdue) = format::time_left(r.row.due_at, now, ctx.lang);
@@ -281,25 +302,29 @@ async fn export(State(state): State<AppState>, ctx: Ctx, headers: HeaderMap, bod
     Fields::read(&ctx, &headers, &body)?;
     let scope = ctx.person()?;
     let id = open_own(&state, &ctx, &scope, Kind::Access, None, "").await.map_err(|e| ctx.fail(e))?;
-    let progress = |_: &str, _: u64, _: u64| {};
-    state
+    let started = state
         .privacy
-        .build_package(&scope, id, Format::Zip, &Options::default(), &progress)
+        .start_package(&scope, id, Format::Zip, &Options::default())
         .await
         .map_err(|e| ctx.fail(e))?;
-    Ok(see_other("/portal/privacy?done=export_ready"))
+    let p = started.ready_within(EXPORT_WAIT).await.map_err(|e| ctx.fail(e))?;
+    Ok(see_other(if p.is_ready() {
+        "/portal/privacy?done=export_ready"
+    } else {
+        "/portal/privacy?done=export_preparing"
+    }))
 }
 
 /// An export package, for the person it is about or privacy staff, until it expires.
 async fn download(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> Result<Response, Failure> {
     let scope = ctx.person()?;
-    let (p, bytes) = state.privacy.download(&scope, &id).await.map_err(|e| ctx.fail(e))?;
+    let (p, reader) = state.privacy.download(&scope, &id).await.map_err(|e| ctx.fail(e))?;
     let (ty, ext) = match p.format {
         Format::Json => ("application/json", "json"),
         Format::Pdf => ("application/pdf", "pdf"),
         Format::Zip => ("application/zip", "zip"),
     };
-    let mut r = (StatusCode::OK, bytes).into_response();
+    let mut r = (StatusCode::OK, crate::package_body::body(reader, u64::try_from(p.size).unwrap_or(0))).into_response();
     let h = r.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(ty));
     if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"suoja-export-{}.{ext}\"", p.id)) {

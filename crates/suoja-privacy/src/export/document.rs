@@ -3,7 +3,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value, json};
-use sha2::{Digest as _, Sha256};
 use suoja_core::{Scope, UserId};
 use suoja_store::consultations::Consultation;
 
@@ -14,13 +13,19 @@ use crate::graph::{Field, Footprint, Record};
 use crate::info::Recipient;
 use crate::{Privacy, PrivacyError, Result};
 
-/// A file that travels with an export.
+/// A file that travels with an export: where it goes in the package and where it is stored.
+/// Its content is read when the package is written, one file at a time
+/// ([`Privacy::read_export_file`]).
 #[derive(Debug, Clone)]
 pub struct ExportFile {
     /// Path inside the package (`files/…`).
     pub path: String,
-    /// Content.
-    pub bytes: Vec<u8>,
+    /// The table holding it.
+    pub table: &'static str,
+    /// Its column there.
+    pub column: &'static str,
+    /// The row's id.
+    pub row_id: i64,
 }
 
 /// A built export.
@@ -47,6 +52,8 @@ const RENDERED: &[&str] = &[
     "disclosures",
     "mail_outbox",
     "export_packages",
+    // The content of earlier packages: listed under `earlier_exports`, never exported again.
+    "export_chunks",
     "privacy_verifications",
     // Counted as `mentions_under_review`; which passages were rejected is not the person's to see.
     "privacy_mentions",
@@ -149,10 +156,11 @@ impl Privacy {
 
         let mut withheld = Withheld::default();
         let mut files = Vec::new();
-        let tickets = self.render_tickets(&fp, &people, opts.filter, include_notes, &mut withheld, &mut files, progress);
+        let mut tickets = self.render_tickets(&fp, &people, opts.filter, include_notes, &mut withheld, &mut files, progress);
         let (mentions, under_review) = self.render_mentions(&fp, request, &people, include_notes, &mut withheld).await?;
         let subject_doc = render_subject(&fp);
-        let records = render_records(&fp, map, &mut files);
+        let mut records = render_records(&fp, map, &mut files);
+        self.check_files(tenant, &mut files, &mut tickets, &mut records, progress).await?;
         let (privacy_doc, recipients) = self.render_privacy(&fp).await?;
         let information = crate::info::section(&self.policy, map, &fp, &recipients);
 
@@ -429,15 +437,17 @@ fn render_attachment(a: &Record, people: &People, ticket: i64, files: &mut Vec<E
     let aid = int(a, "id").unwrap_or(0);
     let (name, n) = people.redact(&text(a, "file_name_enc").unwrap_or_else(|| "file".into()));
     withheld.replaced(n);
+    // (The digest is filled in once the file has been read: see `Privacy::check_files`.)
     let (path, sha) = match a.get("content_enc") {
-        Field::Bytes(b) => {
+        Field::File(_) => {
             let path = format!("files/ticket-{ticket}/{aid}-{}", safe_file_name(&name));
-            let sha = hex::encode(Sha256::digest(b));
             files.push(ExportFile {
                 path: path.clone(),
-                bytes: b.clone(),
+                table: "attachments",
+                column: "content_enc",
+                row_id: aid,
             });
-            (Value::String(path), Value::String(sha))
+            (Value::String(path), Value::Null)
         }
         _ => (Value::Null, Value::Null),
     };
@@ -571,13 +581,15 @@ fn render_records(fp: &Footprint, map: &[Table], files: &mut Vec<ExportFile>) ->
                     Field::Null => Value::Null,
                     Field::Int(n) => json!(n),
                     Field::Text(s) => json!(s),
-                    Field::Bytes(b) => {
+                    Field::File(_) => {
                         let path = format!("files/{name}/{i}-{key}");
                         files.push(ExportFile {
                             path: path.clone(),
-                            bytes: b.clone(),
+                            table: name,
+                            column: col,
+                            row_id: int(r, "id").unwrap_or(0),
                         });
-                        json!({ "file": path })
+                        json!({ "file": path, "sha256": null })
                     }
                     Field::Secret => continue,
                     Field::Unreadable => json!("[unreadable: the key was destroyed]"),

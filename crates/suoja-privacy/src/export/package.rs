@@ -1,17 +1,33 @@
-//! Export packages: the JSON, the PDF, or a ZIP with both and the original files, sealed under
-//! the person's key while they wait to be downloaded (so erasing the person shreds them too),
-//! downloadable by the person or privacy staff until they expire, then deleted.
+//! Export packages: the JSON, the PDF, or a ZIP with both and the original files.
+//!
+//! A package is built as a job. Starting one stores its row at once (`building`) and returns;
+//! a task builds it when one of the node's few build slots is free, beating a heartbeat so a
+//! build whose node died is seen as failed. The package is written as a stream — the files are
+//! read one at a time and the output is cut into chunks of 1 MiB — and each chunk is sealed
+//! under the package's own random key as it is stored; that key is sealed under the person's
+//! key, so erasing the person shreds every package of theirs. Downloads stream the chunks back
+//! in order. A person has one package building at a time and a few a day.
 
-use std::collections::HashSet;
+use std::collections::VecDeque;
 use std::io::Write as _;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use serde_json::json;
+use serde_json::{Value, json};
+use sha2::{Digest as _, Sha256};
 use suoja_core::{Scope, TenantId, Timestamp, UserId, random};
-use suoja_store::exports::PackageRow;
+use suoja_helpdesk::HelpdeskError;
+use suoja_store::exports::{BUILDING, FAILED, PackageRow, READY};
+use suoja_vault::stream::{CHUNK, FileKey, open_chunk, seal_chunk};
 
-use super::{Export, Format, Options, Progress};
+use super::{Export, ExportFile, Format, Options, Progress};
 use crate::{Privacy, PrivacyError, Result};
+
+/// How often a build shows it is alive.
+const HEARTBEAT: Duration = Duration::from_secs(20);
+/// A build silent this long is taken for dead (its node stopped): it no longer blocks the
+/// person's next export, and is shown as failed.
+const DEAD_AFTER_MS: i64 = 120_000;
 
 /// A stored package, without its content.
 #[derive(Debug, Clone)]
@@ -24,9 +40,11 @@ pub struct Package {
     pub subject_id: i64,
     /// Format.
     pub format: Format,
-    /// Size in bytes.
+    /// `building`, `ready` or `failed`.
+    pub status: &'static str,
+    /// Size in bytes (so far, while building).
     pub size: i64,
-    /// Built.
+    /// Started.
     pub created_at: Timestamp,
     /// Deleted after.
     pub expires_at: Timestamp,
@@ -34,12 +52,25 @@ pub struct Package {
     pub downloads: i64,
 }
 
-fn open(r: &PackageRow) -> Package {
+impl Package {
+    /// Whether it can be downloaded.
+    pub fn is_ready(&self) -> bool {
+        self.status == READY
+    }
+}
+
+fn open(r: &PackageRow, now: Timestamp) -> Package {
+    let alive = r.heartbeat_at.is_some_and(|t| t.0 >= now.0 - DEAD_AFTER_MS);
     Package {
         id: r.id.clone(),
         request_id: r.request_id,
         subject_id: r.subject_id,
         format: Format::parse(&r.format).unwrap_or(Format::Zip),
+        status: match r.status.as_str() {
+            READY => READY,
+            BUILDING if alive => BUILDING,
+            _ => FAILED,
+        },
         size: r.size,
         created_at: r.created_at,
         expires_at: r.expires_at,
@@ -53,51 +84,288 @@ export.pdf   the same for reading, with the information about how your data is u
 files/       the original files (attachments), named as listed in export.json\n\n\
 Other people appear as placeholders to protect them.\n";
 
-/// Builds the bytes of a package in `format`.
-pub fn bytes(export: &Export, format: Format) -> Result<Vec<u8>> {
-    let json = serde_json::to_vec_pretty(&export.doc).map_err(|e| PrivacyError::Internal(e.to_string()))?;
-    match format {
-        Format::Json => Ok(json),
-        Format::Pdf => super::pdf::render(&export.doc).ok_or_else(|| PrivacyError::Internal("the embedded font could not be read".into())),
-        Format::Zip => {
-            let pdf = super::pdf::render(&export.doc).ok_or_else(|| PrivacyError::Internal("the embedded font could not be read".into()))?;
-            let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-            let deflated = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
-            let stored = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
-            let err = |e: zip::result::ZipError| PrivacyError::Internal(e.to_string());
-            let ioerr = |e: std::io::Error| PrivacyError::Internal(e.to_string());
-            zip.start_file("README.txt", deflated).map_err(err)?;
-            zip.write_all(README.as_bytes()).map_err(ioerr)?;
-            zip.start_file("export.json", deflated).map_err(err)?;
-            zip.write_all(&json).map_err(ioerr)?;
-            zip.start_file("export.pdf", stored).map_err(err)?;
-            zip.write_all(&pdf).map_err(ioerr)?;
-            for f in &export.files {
-                // Large files (scans, photos, recordings) are mostly compressed already.
-                let how = if f.bytes.len() > 256 * 1024 { stored } else { deflated };
-                zip.start_file(f.path.as_str(), how).map_err(err)?;
-                zip.write_all(&f.bytes).map_err(ioerr)?;
-            }
-            Ok(zip.finish().map_err(err)?.into_inner())
-        }
+/// Where a package's output goes, chunk by chunk, in order; `last` marks the final one (which
+/// may be empty).
+pub trait ChunkSink: Send {
+    /// Takes the next chunk of plaintext.
+    fn put(&mut self, index: u64, last: bool, plain: Vec<u8>) -> impl std::future::Future<Output = Result<()>> + Send;
+}
+
+/// A sink that keeps the package in memory (small exports, tests, benchmarks).
+#[derive(Debug, Default)]
+pub struct InMemory(pub Vec<u8>);
+
+impl ChunkSink for InMemory {
+    async fn put(&mut self, _: u64, _: bool, plain: Vec<u8>) -> Result<()> {
+        self.0.extend_from_slice(&plain);
+        Ok(())
     }
 }
 
-/// Requests whose package is being built right now, so a second click does not build twice.
-#[derive(Debug, Default, Clone)]
-pub(crate) struct Building(Arc<Mutex<HashSet<(TenantId, i64)>>>);
+/// A sink writing the plaintext package to a file the caller opened (the operator's command).
+#[derive(Debug)]
+pub struct ToFile(pub std::fs::File);
 
-struct Guard<'a>(&'a Building, (TenantId, i64));
-impl Drop for Guard<'_> {
-    fn drop(&mut self) {
-        self.0.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&self.1);
+impl ChunkSink for ToFile {
+    async fn put(&mut self, _: u64, _: bool, plain: Vec<u8>) -> Result<()> {
+        self.0
+            .write_all(&plain)
+            .map_err(|e| PrivacyError::Internal(format!("writing the package: {e}")))
+    }
+}
+
+/// The sink of a stored package: each chunk sealed under the package key and stored.
+struct Stored<'a> {
+    privacy: &'a Privacy,
+    tenant: TenantId,
+    package: String,
+    subject: i64,
+    key: FileKey,
+    size: i64,
+    chunks: i64,
+}
+
+impl ChunkSink for Stored<'_> {
+    async fn put(&mut self, index: u64, last: bool, plain: Vec<u8>) -> Result<()> {
+        self.size += i64::try_from(plain.len()).unwrap_or(i64::MAX);
+        self.chunks += 1;
+        let sealed = seal_chunk(&self.key, &self.package, index, last, &plain).map_err(|e| PrivacyError::Internal(e.to_string()))?;
+        let now = self.privacy.hd.now();
+        let mut tx = self.privacy.hd.db().begin().await?;
+        let seq = i64::try_from(index).unwrap_or(i64::MAX);
+        let chunk = suoja_store::exports::Chunk {
+            package: &self.package,
+            subject: self.subject,
+            seq,
+            content_enc: &sealed,
+            size_so_far: self.size,
+        };
+        suoja_store::exports::insert_chunk(&mut tx, self.tenant, chunk, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// What the zip writer writes into: cut into chunks as it fills, for the caller to take.
+#[derive(Clone, Default)]
+struct Cutter {
+    ready: Arc<Mutex<VecDeque<Vec<u8>>>>,
+    current: Vec<u8>,
+}
+
+impl std::io::Write for Cutter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let room = CHUNK - self.current.len();
+        let n = buf.len().min(room);
+        self.current.extend_from_slice(&buf[..n]);
+        if self.current.len() == CHUNK {
+            let full = std::mem::replace(&mut self.current, Vec::with_capacity(CHUNK));
+            self.ready.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push_back(full);
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Hands cut chunks to a sink, holding the newest back until it is known whether it is the
+/// last.
+struct Feed<'s, S: ChunkSink> {
+    sink: &'s mut S,
+    ready: Arc<Mutex<VecDeque<Vec<u8>>>>,
+    held: Option<Vec<u8>>,
+    index: u64,
+    total: u64,
+}
+
+impl<S: ChunkSink> Feed<'_, S> {
+    async fn drain(&mut self) -> Result<()> {
+        loop {
+            let next = self.ready.lock().unwrap_or_else(std::sync::PoisonError::into_inner).pop_front();
+            let Some(next) = next else { return Ok(()) };
+            if let Some(prev) = self.held.replace(next) {
+                self.total += prev.len() as u64;
+                self.sink.put(self.index, false, prev).await?;
+                self.index += 1;
+            }
+        }
+    }
+
+    async fn finish(mut self, rest: Vec<u8>) -> Result<u64> {
+        self.drain().await?;
+        if let Some(prev) = self.held.take() {
+            self.total += prev.len() as u64;
+            self.sink.put(self.index, false, prev).await?;
+            self.index += 1;
+        }
+        self.total += rest.len() as u64;
+        self.sink.put(self.index, true, rest).await?;
+        Ok(self.total)
+    }
+}
+
+type Zip = zip::ZipWriter<zip::write::StreamWriter<Cutter>>;
+
+fn internal(e: impl std::fmt::Display) -> PrivacyError {
+    PrivacyError::Internal(e.to_string())
+}
+
+/// Runs one step of the zip writer off the async threads (compressing a large file takes a
+/// while) and gives it back.
+async fn zip_step(zip: Zip, name: String, bytes: Vec<u8>) -> Result<Zip> {
+    tokio::task::spawn_blocking(move || -> Result<Zip> {
+        let mut zip = zip;
+        let deflated = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+        let stored = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+        // Large files (scans, photos, recordings) are mostly compressed already; the PDF's
+        // streams are compressed.
+        let how = if bytes.len() > 256 * 1024 || name.ends_with(".pdf") {
+            stored
+        } else {
+            deflated
+        };
+        zip.start_file(name, how).map_err(internal)?;
+        zip.write_all(&bytes).map_err(internal)?;
+        Ok(zip)
+    })
+    .await
+    .map_err(internal)?
+}
+
+fn render_pdf(doc: &Value) -> Result<Vec<u8>> {
+    super::pdf::render(doc).ok_or_else(|| PrivacyError::Internal("the embedded font could not be read".into()))
+}
+
+/// Sets `sha256` (or marks the file unreadable) on every object of `v` whose `file` is `path`.
+fn set_digest(v: &mut Value, path: &str, digest: Option<&str>) {
+    match v {
+        Value::Object(m) => {
+            if m.get("file").and_then(Value::as_str) == Some(path) {
+                match digest {
+                    Some(d) => {
+                        m.insert("sha256".into(), json!(d));
+                    }
+                    None => {
+                        m.insert("file".into(), Value::Null);
+                        m.insert("sha256".into(), Value::Null);
+                    }
+                }
+            }
+            m.values_mut().for_each(|x| set_digest(x, path, digest));
+        }
+        Value::Array(a) => a.iter_mut().for_each(|x| set_digest(x, path, digest)),
+        _ => {}
     }
 }
 
 impl Privacy {
-    /// Builds and stores the package answering an access or portability request. Privacy staff
-    /// may build any; the person may build their own once the request is verified.
-    pub async fn build_package(&self, scope: &Scope, request: i64, format: Format, opts: &Options, progress: Progress<'_>) -> Result<Package> {
+    /// Reads one file of an export (decrypted), or `None` if it is gone or its key was
+    /// destroyed.
+    pub async fn read_export_file(&self, tenant: TenantId, f: &ExportFile) -> Result<Option<Vec<u8>>> {
+        let mut c = self.hd.db().read().await?;
+        let Some(sealed) = suoja_store::graph::file(&mut c, tenant, f.table, f.column, f.row_id).await? else {
+            return Ok(None);
+        };
+        Ok(self.hd.vault().decrypt(&mut c, tenant, &sealed).await.ok())
+    }
+
+    /// Reads every file of an export once, one at a time, to put its SHA-256 into the document;
+    /// a file that cannot be read any more is listed without a path and left out.
+    pub(super) async fn check_files(
+        &self,
+        tenant: TenantId,
+        files: &mut Vec<ExportFile>,
+        tickets: &mut [Value],
+        records: &mut serde_json::Map<String, Value>,
+        progress: Progress<'_>,
+    ) -> Result<()> {
+        let total = files.len() as u64;
+        let mut kept = Vec::with_capacity(files.len());
+        for (i, f) in std::mem::take(files).into_iter().enumerate() {
+            progress("reading files", i as u64, total);
+            let digest = self.read_export_file(tenant, &f).await?.map(|b| hex::encode(Sha256::digest(&b)));
+            for t in tickets.iter_mut() {
+                set_digest(t, &f.path, digest.as_deref());
+            }
+            records.values_mut().for_each(|v| set_digest(v, &f.path, digest.as_deref()));
+            if digest.is_some() {
+                kept.push(f);
+            }
+        }
+        progress("reading files", total, total);
+        *files = kept;
+        Ok(())
+    }
+
+    /// Writes `export` as a package in `format` into `sink`, chunk by chunk: only the document,
+    /// its PDF and one file at a time are in memory. Returns the package's size.
+    pub async fn write_package(&self, tenant: TenantId, export: &Export, format: Format, sink: &mut impl ChunkSink) -> Result<u64> {
+        let cutter = Cutter::default();
+        let mut feed = Feed {
+            sink,
+            ready: cutter.ready.clone(),
+            held: None,
+            index: 0,
+            total: 0,
+        };
+        match format {
+            Format::Json => {
+                let json = serde_json::to_vec_pretty(&export.doc).map_err(internal)?;
+                let mut c = cutter;
+                c.write_all(&json).map_err(internal)?;
+                feed.drain().await?;
+                feed.finish(c.current).await
+            }
+            Format::Pdf => {
+                let doc = export.doc.clone();
+                let pdf = tokio::task::spawn_blocking(move || render_pdf(&doc)).await.map_err(internal)??;
+                let mut c = cutter;
+                c.write_all(&pdf).map_err(internal)?;
+                feed.drain().await?;
+                feed.finish(c.current).await
+            }
+            Format::Zip => {
+                let json = serde_json::to_vec_pretty(&export.doc).map_err(internal)?;
+                let doc = export.doc.clone();
+                let pdf = tokio::task::spawn_blocking(move || render_pdf(&doc)).await.map_err(internal)??;
+                let mut zip = Zip::new_stream(cutter);
+                for (name, bytes) in [("README.txt", README.as_bytes().to_vec()), ("export.json", json), ("export.pdf", pdf)] {
+                    zip = zip_step(zip, name.to_string(), bytes).await?;
+                    feed.drain().await?;
+                }
+                for f in &export.files {
+                    // A file that went away since the document was made is left out (the
+                    // document still lists it with its digest).
+                    let Some(bytes) = self.read_export_file(tenant, f).await? else { continue };
+                    zip = zip_step(zip, f.path.clone(), bytes).await?;
+                    feed.drain().await?;
+                }
+                let cutter = tokio::task::spawn_blocking(move || zip.finish().map(zip::write::StreamWriter::into_inner))
+                    .await
+                    .map_err(internal)?
+                    .map_err(internal)?;
+                feed.finish(cutter.current).await
+            }
+        }
+    }
+
+    /// Builds a package in memory (for small exports and tests): the export of `subject`
+    /// written in `format`.
+    pub async fn package_bytes(&self, scope: &Scope, subject: UserId, opts: &Options, format: Format) -> Result<(Export, Vec<u8>)> {
+        let export = self.export(scope, subject, None, opts, &super::no_progress).await?;
+        let mut out = InMemory::default();
+        self.write_package(scope.tenant, &export, format, &mut out).await?;
+        Ok((export, out.0))
+    }
+
+    /// Starts building the package answering an access or portability request and returns at
+    /// once with it (`building`); `done` finishes with the package when it is ready. Privacy
+    /// staff may build any; the person may build their own once the request is verified. One
+    /// package per person is built at a time, and a person may start
+    /// [`crate::Policy::exports_per_day`] a day.
+    pub async fn start_package(&self, scope: &Scope, request: i64, format: Format, opts: &Options) -> Result<Started> {
         let req = self.get(scope, request).await?;
         if !matches!(req.row.kind.as_str(), "access" | "portability") {
             return Err(PrivacyError::Conflict(format!("a {} request has no export", req.row.kind)));
@@ -108,51 +376,141 @@ impl Privacy {
         if req.row.status == "refused" {
             return Err(PrivacyError::Conflict("the request was refused".into()));
         }
-        let key = (scope.tenant, request);
-        if !self.building.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(key) {
-            return Err(PrivacyError::Conflict("an export for this request is already being built".into()));
-        }
-        let _guard = Guard(&self.building, key);
         let subject = UserId(req.row.subject_id);
-        let export = self.export(scope, subject, Some(request), opts, progress).await?;
-        progress("packaging", 0, 1);
-        let content = bytes(&export, format)?;
-        progress("packaging", 1, 1);
-        self.store_package(scope, subject, Some(request), format, &content).await
-    }
-
-    /// Seals and stores package bytes.
-    pub async fn store_package(&self, scope: &Scope, subject: UserId, request: Option<i64>, format: Format, content: &[u8]) -> Result<Package> {
         let now = self.hd.now();
         let mut tx = self.hd.db().begin().await?;
-        let user = suoja_store::users::by_id(&mut tx, scope.tenant, subject)
+        let tenant = scope.tenant;
+        let alive_after = Timestamp(now.0 - DEAD_AFTER_MS);
+        if suoja_store::exports::building_for(&mut tx, tenant, subject.0, alive_after).await?.is_some() {
+            return Err(busy());
+        }
+        suoja_store::exports::fail_dead_builds(&mut tx, tenant, subject.0, alive_after).await?;
+        if !scope.handles_privacy() {
+            let started = suoja_store::exports::started_since(&mut tx, tenant, subject.0, Timestamp(now.0 - 86_400_000)).await?;
+            if started.len() as i64 >= self.policy.exports_per_day {
+                let back = started.first().map_or(3600, |t| (t.0 + 86_400_000 - now.0).div_euclid(1000).max(1));
+                return Err(PrivacyError::Helpdesk(HelpdeskError::Limit {
+                    message: format!(
+                        "at most {} exports a day can be prepared; the ones of the last 24 hours count",
+                        self.policy.exports_per_day
+                    ),
+                    retry_after: u64::try_from(back).unwrap_or(3600),
+                }));
+            }
+        }
+        let user = suoja_store::users::by_id(&mut tx, tenant, subject)
             .await?
             .ok_or(PrivacyError::NotFound("User"))?;
-        let sealed = self.hd.vault().encrypt(&mut tx, scope.tenant, user.key_id, content).await?;
+        let (key, raw) = FileKey::generate();
         let row = PackageRow {
             id: random::hex_id(),
-            request_id: request,
+            request_id: Some(request),
             subject_id: subject.0,
             format: format.as_str().into(),
-            content_enc: sealed,
-            size: i64::try_from(content.len()).unwrap_or(i64::MAX),
+            status: BUILDING.into(),
+            content_enc: Vec::new(),
+            file_key_enc: Some(self.hd.vault().encrypt(&mut tx, tenant, user.key_id, raw.as_slice()).await?),
+            chunks: None,
+            size: 0,
             created_at: now,
             expires_at: Timestamp(now.0 + self.policy.export_ttl_ms),
             downloads: 0,
+            heartbeat_at: Some(now),
         };
-        suoja_store::exports::insert(&mut tx, scope.tenant, &row).await?;
+        // Another node may have started one for the person since the check above.
+        match suoja_store::exports::insert(&mut tx, tenant, &row).await {
+            Err(suoja_store::StoreError::Duplicate(_)) => return Err(busy()),
+            other => other?,
+        }
         self.hd
             .record_ledger(
                 &mut tx,
-                scope.tenant,
-                "export.stored",
+                tenant,
+                "export.started",
                 Some(subject.0),
                 Some(scope.actor.0),
-                json!({ "request": request, "package": row.id, "format": row.format, "bytes": row.size }),
+                json!({ "request": request, "package": row.id, "format": row.format }),
             )
             .await?;
         tx.commit().await?;
-        Ok(open(&row))
+        let package = open(&row, now);
+        let (this, scope, opts) = (self.clone(), *scope, opts.clone());
+        let id = row.id.clone();
+        let done = tokio::spawn(async move { this.run_build(scope, request, subject, id, key, format, opts).await });
+        Ok(Started { package, done })
+    }
+
+    /// The build of one package: waits for a slot, writes it, marks it ready (or failed),
+    /// beating the heartbeat throughout.
+    #[allow(clippy::too_many_arguments)]
+    async fn run_build(&self, scope: Scope, request: i64, subject: UserId, id: String, key: FileKey, format: Format, opts: Options) -> Result<Package> {
+        let tenant = scope.tenant;
+        let beat = {
+            let (hd, id) = (self.hd.clone(), id.clone());
+            AbortOnDrop(tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(HEARTBEAT).await;
+                    let result = async {
+                        let mut tx = hd.db().begin().await?;
+                        suoja_store::exports::heartbeat(&mut tx, tenant, &id, hd.now()).await?;
+                        tx.commit().await?;
+                        Ok::<_, PrivacyError>(())
+                    }
+                    .await;
+                    if let Err(e) = result {
+                        tracing::warn!(error = %e, "an export's heartbeat failed");
+                    }
+                }
+            }))
+        };
+        let result = async {
+            let _slot = self.builds.clone().acquire_owned().await.map_err(internal)?;
+            let export = self.export(&scope, subject, Some(request), &opts, &super::no_progress).await?;
+            let mut sink = Stored {
+                privacy: self,
+                tenant,
+                package: id.clone(),
+                subject: subject.0,
+                key,
+                size: 0,
+                chunks: 0,
+            };
+            self.write_package(tenant, &export, format, &mut sink).await?;
+            Ok::<_, PrivacyError>(sink)
+        }
+        .await;
+        drop(beat);
+        let now = self.hd.now();
+        let mut tx = self.hd.db().begin().await?;
+        match result {
+            Ok(sink) => {
+                if !suoja_store::exports::finish(&mut tx, tenant, &id, sink.chunks, sink.size, now).await? {
+                    return Err(PrivacyError::NotFound("Export"));
+                }
+                self.hd
+                    .record_ledger(
+                        &mut tx,
+                        tenant,
+                        "export.stored",
+                        Some(subject.0),
+                        Some(scope.actor.0),
+                        json!({ "request": request, "package": id, "format": format.as_str(), "bytes": sink.size }),
+                    )
+                    .await?;
+                let row = suoja_store::exports::by_id(&mut tx, tenant, &id)
+                    .await?
+                    .ok_or(PrivacyError::NotFound("Export"))?;
+                tx.commit().await?;
+                tracing::info!(tenant.id = %tenant, request.id = request, bytes = sink.size, "export package ready");
+                Ok(open(&row, now))
+            }
+            Err(e) => {
+                suoja_store::exports::fail(&mut tx, tenant, &id).await?;
+                tx.commit().await?;
+                tracing::warn!(tenant.id = %tenant, request.id = request, error = %e, "export package failed");
+                Err(e)
+            }
+        }
     }
 
     /// Packages of a request, newest first (expired ones are gone).
@@ -164,12 +522,14 @@ impl Privacy {
             .await?
             .iter()
             .filter(|p| p.expires_at > now)
-            .map(open)
+            .map(|p| open(p, now))
             .collect())
     }
 
-    /// Downloads a package: the person or privacy staff, before it expires. Logged.
-    pub async fn download(&self, scope: &Scope, id: &str) -> Result<(Package, Vec<u8>)> {
+    /// Opens a package for download — the person or privacy staff, once it is ready and
+    /// before it expires — and logs the download. The content is read chunk by chunk from the
+    /// returned reader.
+    pub async fn download(&self, scope: &Scope, id: &str) -> Result<(Package, PackageReader)> {
         let now = self.hd.now();
         let mut tx = self.hd.db().begin().await?;
         let row = suoja_store::exports::by_id(&mut tx, scope.tenant, id)
@@ -177,7 +537,23 @@ impl Privacy {
             .filter(|p| p.expires_at > now)
             .filter(|p| scope.handles_privacy() || p.subject_id == scope.actor.0)
             .ok_or(PrivacyError::NotFound("Export"))?;
-        let content = self.hd.vault().decrypt(&mut tx, scope.tenant, &row.content_enc).await?;
+        let package = open(&row, now);
+        if !package.is_ready() {
+            return Err(PrivacyError::Conflict(format!("the export is not ready (it is {})", package.status)));
+        }
+        let source = match (row.chunks, &row.file_key_enc) {
+            (Some(chunks), Some(sealed_key)) => {
+                let raw = self.hd.vault().decrypt(&mut tx, scope.tenant, sealed_key).await?;
+                let key = FileKey::from_bytes(&raw).ok_or_else(|| PrivacyError::Internal("a package key has the wrong length".into()))?;
+                Source::Chunks { key, chunks, next: 0 }
+            }
+            _ => {
+                let sealed = suoja_store::exports::whole_content(&mut tx, scope.tenant, id)
+                    .await?
+                    .ok_or(PrivacyError::NotFound("Export"))?;
+                Source::Whole(Some(self.hd.vault().decrypt(&mut tx, scope.tenant, &sealed).await?))
+            }
+        };
         suoja_store::exports::count_download(&mut tx, scope.tenant, id).await?;
         self.hd
             .record_ledger(
@@ -190,14 +566,111 @@ impl Privacy {
             )
             .await?;
         tx.commit().await?;
-        Ok((open(&row), content))
+        Ok((
+            package,
+            PackageReader {
+                privacy: self.clone(),
+                tenant: scope.tenant,
+                id: id.to_string(),
+                source,
+            },
+        ))
     }
 
-    /// Deletes packages past their expiry (every tenant); returns how many.
+    /// Deletes packages past their expiry, failed ones and ones whose build died (every
+    /// tenant), with their chunks; returns how many.
     pub async fn purge_expired_packages(&self) -> Result<u64> {
+        let now = self.hd.now();
         let mut tx = self.hd.db().begin().await?;
-        let n = suoja_store::exports::purge_expired(&mut tx, self.hd.now()).await?;
+        let n = suoja_store::exports::purge_expired(&mut tx, now, Timestamp(now.0 - DEAD_AFTER_MS)).await?;
         tx.commit().await?;
         Ok(n)
+    }
+}
+
+fn busy() -> PrivacyError {
+    PrivacyError::Conflict("an export for this person is being prepared; it will be ready shortly".into())
+}
+
+/// A package build under way.
+#[derive(Debug)]
+pub struct Started {
+    /// The package, as it was when the build started.
+    pub package: Package,
+    /// Finishes with the package once it is ready (or with why it failed). The build goes on
+    /// if this is dropped.
+    pub done: tokio::task::JoinHandle<Result<Package>>,
+}
+
+impl Started {
+    /// The package once it is ready, if that takes at most `max`; otherwise the package as it
+    /// is (`building`), while the build goes on.
+    pub async fn ready_within(mut self, max: Duration) -> Result<Package> {
+        match tokio::time::timeout(max, &mut self.done).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(join)) => Err(internal(join)),
+            Err(_) => Ok(self.package),
+        }
+    }
+}
+
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+enum Source {
+    Chunks { key: FileKey, chunks: i64, next: i64 },
+    Whole(Option<Vec<u8>>),
+}
+
+/// Reads a package's content in order, a chunk at a time.
+pub struct PackageReader {
+    privacy: Privacy,
+    tenant: TenantId,
+    id: String,
+    source: Source,
+}
+
+impl std::fmt::Debug for PackageReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PackageReader").field("id", &self.id).finish_non_exhaustive()
+    }
+}
+
+impl PackageReader {
+    /// The next piece of the content, or `None` at the end. A missing or altered chunk is an
+    /// error (the download stops rather than deliver a damaged package).
+    pub async fn next(&mut self) -> Result<Option<Vec<u8>>> {
+        match &mut self.source {
+            Source::Whole(content) => Ok(content.take()),
+            Source::Chunks { key, chunks, next } => {
+                if *next >= *chunks {
+                    return Ok(None);
+                }
+                let seq = *next;
+                let sealed = {
+                    let mut c = self.privacy.hd.db().read().await?;
+                    suoja_store::exports::chunk(&mut c, self.tenant, &self.id, seq).await?
+                }
+                .ok_or_else(|| PrivacyError::Internal(format!("chunk {seq} of a package is missing")))?;
+                let last = seq + 1 == *chunks;
+                let plain = open_chunk(key, &self.id, u64::try_from(seq).unwrap_or(0), last, &sealed).map_err(internal)?;
+                *next += 1;
+                Ok(Some(plain))
+            }
+        }
+    }
+
+    /// The whole content (small packages and tests).
+    pub async fn read_all(mut self) -> Result<Vec<u8>> {
+        let mut out = Vec::new();
+        while let Some(piece) = self.next().await? {
+            out.extend_from_slice(&piece);
+        }
+        Ok(out)
     }
 }

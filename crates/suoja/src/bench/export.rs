@@ -142,7 +142,9 @@ pub async fn measure(hd: &Helpdesk, admin: &Scope, person: UserId) -> anyhow::Re
     for _ in 0..3 {
         let t = Instant::now();
         let export = privacy.export(admin, person, None, &Options::default(), &no_progress).await.map_err(err)?;
-        let json = package::bytes(&export, Format::Json).map_err(err)?;
+        let mut json = package::InMemory::default();
+        privacy.write_package(admin.tenant, &export, Format::Json, &mut json).await.map_err(err)?;
+        let json = json.0;
         let json_ms = t.elapsed().as_secs_f64() * 1000.0;
         f.json_ms = f.json_ms.min(json_ms);
         f.json_bytes = json.len();
@@ -150,7 +152,9 @@ pub async fn measure(hd: &Helpdesk, admin: &Scope, person: UserId) -> anyhow::Re
 
         let t = Instant::now();
         let export = privacy.export(admin, person, None, &Options::default(), &no_progress).await.map_err(err)?;
-        let pdf = package::bytes(&export, Format::Pdf).map_err(err)?;
+        let mut pdf = package::InMemory::default();
+        privacy.write_package(admin.tenant, &export, Format::Pdf, &mut pdf).await.map_err(err)?;
+        let pdf = pdf.0;
         f.pdf_ms = f.pdf_ms.min(t.elapsed().as_secs_f64() * 1000.0);
         f.pdf_bytes = pdf.len();
     }

@@ -103,19 +103,25 @@ pub async fn export(config: Option<&std::path::Path>, args: ExportArgs) -> anyho
     };
     let export = p.export(&scope, user.id, None, &opts, &progress).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     bar.set_message("packaging");
-    let bytes = suoja_privacy::export::package::bytes(&export, format).map_err(|e| anyhow::anyhow!("{e}"))?;
-    bar.finish_and_clear();
     let out = args
         .out
         .unwrap_or_else(|| PathBuf::from(format!("personal-data-{}.{}", user.id.0, format.as_str())));
-    suoja_store::files::write_private(&out, &bytes).with_context(|| format!("writing {}", out.display()))?;
+    // Written as a stream (one file of the person's in memory at a time) into a file only the
+    // operator can read.
+    let file = suoja_store::files::create_private(&out).with_context(|| format!("creating {}", out.display()))?;
+    let mut sink = suoja_privacy::export::package::ToFile(file);
+    let written = p.write_package(tenant, &export, format, &mut sink).await;
+    bar.finish_and_clear();
+    let size = match written {
+        Ok(n) => n,
+        Err(e) => {
+            let _ = std::fs::remove_file(&out);
+            bail!("writing {}: {e}", out.display());
+        }
+    };
+    sink.0.sync_all().with_context(|| format!("writing {}", out.display()))?;
     let tickets = export.doc["tickets"].as_array().map_or(0, Vec::len);
-    println!(
-        "wrote {} ({} bytes): {tickets} ticket(s), {} file(s)",
-        out.display(),
-        bytes.len(),
-        export.files.len()
-    );
+    println!("wrote {} ({size} bytes): {tickets} ticket(s), {} file(s)", out.display(), export.files.len());
     p.helpdesk().db().close().await;
     Ok(())
 }

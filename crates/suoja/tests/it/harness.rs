@@ -400,3 +400,32 @@ macro_rules! engine_test_clocked {
         }
     };
 }
+
+/// As `engine_test_clocked!`, with settings changed first:
+/// `engine_test_configured!(name, |settings| { … }, |app, clock| …)`.
+#[macro_export]
+macro_rules! engine_test_configured {
+    ($name:ident, |$s:ident| $tweak:block, |$app:ident, $clock:ident| $body:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            async fn run(engine: $crate::harness::Engine) {
+                let $clock = suoja_core::clock::ManualClock::new(suoja_core::Timestamp::parse("2026-03-02T09:00:00Z").unwrap());
+                let $app = $crate::harness::TestApp::spawn_full(engine, |$s: &mut suoja_config::Settings| $tweak, std::sync::Arc::new($clock.clone())).await;
+                $body.await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                run($crate::harness::Engine::Sqlite).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if $crate::harness::pg_url().is_none() {
+                    eprintln!("skipped: SUOJA_TEST_PG_URL is not set");
+                    return;
+                }
+                run($crate::harness::Engine::Postgres).await;
+            }
+        }
+    };
+}

@@ -7,7 +7,7 @@ use suoja_core::Clock as _;
 
 use crate::harness::TestApp;
 use crate::web::{Browser, PASSWORD};
-use crate::{engine_test, engine_test_clocked};
+use crate::{engine_test, engine_test_clocked, engine_test_configured};
 
 async fn api_status(app: &TestApp, email: &str, password: &str, path: &str) -> StatusCode {
     app.client.get(app.url(path)).basic_auth(email, Some(password)).send().await.unwrap().status()
@@ -989,6 +989,205 @@ engine_test!(end_users_cannot_probe_or_add_people_by_id, |app| async move {
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(v.to_string().contains("does not exist"), "{v}");
 });
+
+async fn upload_as(app: &TestApp, who: &crate::harness::Tenant, name: &str, bytes: Vec<u8>) -> (StatusCode, serde_json::Value) {
+    let r = app
+        .client
+        .post(app.url(&format!("/api/v2/uploads.json?filename={name}")))
+        .basic_auth(&who.email, Some(&who.token))
+        .header("content-type", "application/octet-stream")
+        .body(bytes);
+    crate::harness::send(r).await
+}
+
+async fn own_access_request(app: &TestApp, who: &crate::harness::Tenant) -> i64 {
+    let (s, v) = app
+        .call_password(
+            who,
+            reqwest::Method::POST,
+            "/api/v2/privacy/requests",
+            Some(json!({"request": {"kind": "access"}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    v["request"]["id"].as_i64().unwrap()
+}
+
+// Finding 9: an export was built inside the request (every file in memory at once) and a person
+// could start any number. Now it is a job: the answer comes at once for a large one (202,
+// `building`, nothing to download yet), one package per person is built at a time, a person
+// may start five a day (privacy staff are not counted), and the content is stored in sealed
+// chunks as it is written.
+engine_test_clocked!(exports_are_jobs_one_at_a_time_and_capped_per_day, |app, clock| async move {
+    let (_, login) = app.end_user_with_password("Erkki Esimerkki", "erkki@example.fi").await;
+    // Two large scans make the build take a while.
+    let mut tokens = Vec::new();
+    for (i, name) in ["scan-a.bin", "scan-b.bin"].into_iter().enumerate() {
+        let bytes: Vec<u8> = (0..8 * 1024 * 1024_u32)
+            .map(|n| (n.wrapping_mul(2_654_435_761 + i as u32) >> 11) as u8)
+            .collect();
+        let (s, v) = upload_as(&app, &login, name, bytes).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        tokens.push(v["upload"]["token"].as_str().unwrap().to_string());
+    }
+    let (s, _) = app
+        .call_password(
+            &login,
+            reqwest::Method::POST,
+            "/api/v2/tickets.json",
+            Some(json!({"ticket": {"subject": "Skannaukset", "comment": {"body": "Liitteenä", "uploads": tokens}}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let request = own_access_request(&app, &login).await;
+    let path = format!("/api/v2/privacy/requests/{request}/exports.json");
+
+    // The first build runs; while it does, a second is refused (409) and nothing of it can be
+    // downloaded.
+    let first = {
+        let (app_url, client, login) = (app.url(&path), app.client.clone(), login.clone());
+        tokio::spawn(async move {
+            let r = client
+                .post(app_url)
+                .basic_auth(&login.email, Some(&login.token))
+                .json(&json!({"export": {"format": "zip"}}))
+                .send()
+                .await
+                .unwrap();
+            (r.status(), r.json::<serde_json::Value>().await.unwrap())
+        })
+    };
+    let mut saw_building = false;
+    for _ in 0..500 {
+        let (_, list) = app.call_password(&login, reqwest::Method::GET, &path, None).await;
+        if let Some(p) = list["exports"].as_array().unwrap().first() {
+            if p["status"] == "building" {
+                assert_eq!(p["download_url"], serde_json::Value::Null);
+                saw_building = true;
+                let (s, v) = app
+                    .call_password(&login, reqwest::Method::POST, &path, Some(json!({"export": {"format": "json"}})))
+                    .await;
+                assert_eq!(s, StatusCode::CONFLICT, "a second build while one runs: {v}");
+                break;
+            }
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(saw_building, "the first build was seen running");
+    let (s, v) = first.await.unwrap();
+    assert!(s == StatusCode::CREATED || s == StatusCode::ACCEPTED, "{s}: {v}");
+    let id = v["export"]["id"].as_str().unwrap().to_string();
+    let done = crate::privacy_export::ready(&app, request, &id).await;
+    let r = app
+        .client
+        .get(done["export"]["download_url"].as_str().unwrap())
+        .basic_auth(&login.email, Some(&login.token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let size = done["export"]["size"].as_u64().unwrap();
+    assert_eq!(r.content_length(), Some(size), "the download says its length");
+    assert_eq!(r.bytes().await.unwrap().len() as u64, size);
+
+    // Five a day for a person; then 429 with Retry-After (someone without files, for speed).
+    let (_, maija) = app.end_user_with_password("Maija Meikäläinen", "maija@example.fi").await;
+    let request = own_access_request(&app, &maija).await;
+    let path = format!("/api/v2/privacy/requests/{request}/exports.json");
+    for _ in 0..5 {
+        let (s, v) = app
+            .call_password(&maija, reqwest::Method::POST, &path, Some(json!({"export": {"format": "json"}})))
+            .await;
+        if s == StatusCode::ACCEPTED {
+            crate::privacy_export::ready(&app, request, v["export"]["id"].as_str().unwrap()).await;
+        } else {
+            assert_eq!(s, StatusCode::CREATED, "{v}");
+        }
+    }
+    let r = app
+        .client
+        .post(app.url(&path))
+        .basic_auth(&maija.email, Some(&maija.token))
+        .json(&json!({"export": {"format": "json"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry: u64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!(retry > 23 * 3600 && retry <= 24 * 3600, "{retry}");
+    // Privacy staff still can, and a day later the person can again.
+    let (s, v) = app.post(&path, json!({"export": {"format": "json"}})).await;
+    assert!(s == StatusCode::CREATED || s == StatusCode::ACCEPTED, "{s}: {v}");
+    if s == StatusCode::ACCEPTED {
+        crate::privacy_export::ready(&app, request, v["export"]["id"].as_str().unwrap()).await;
+    }
+    clock.advance_ms(24 * 3_600_000 + 1000);
+    let (s, v) = app
+        .call_password(&maija, reqwest::Method::POST, &path, Some(json!({"export": {"format": "json"}})))
+        .await;
+    assert!(s == StatusCode::CREATED || s == StatusCode::ACCEPTED, "{s}: {v}");
+});
+
+// Finding 9: uploads had no quota per person, and uploads never attached to a comment were kept
+// for ever although the data map promised three days.
+engine_test_configured!(
+    uploads_have_a_daily_quota_and_unattached_ones_go_after_three_days,
+    |s| {
+        s.upload_quota_mb_per_day = 1;
+    },
+    |app, clock| async move {
+        let (_, ulla) = app.end_user_with_password("Ulla Upload", "ulla@example.fi").await;
+        let (_, other) = app.end_user_with_password("Olli Other", "olli@example.fi").await;
+        let (s, v) = upload_as(&app, &ulla, "a.bin", vec![1u8; 600 * 1024]).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        let kept = v["upload"]["token"].as_str().unwrap().to_string();
+        let r = app
+            .client
+            .post(app.url("/api/v2/uploads.json?filename=b.bin"))
+            .basic_auth(&ulla.email, Some(&ulla.token))
+            .header("content-type", "application/octet-stream")
+            .body(vec![2u8; 600 * 1024])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS, "over the quota");
+        assert!(r.headers().get("retry-after").is_some());
+        let (s, _) = upload_as(&app, &other, "c.bin", vec![3u8; 600 * 1024]).await;
+        assert_eq!(s, StatusCode::CREATED, "someone else's quota is their own");
+        // One of Ulla's is attached; Olli's is not.
+        let (s, _) = app
+            .call_password(
+                &ulla,
+                reqwest::Method::POST,
+                "/api/v2/tickets.json",
+                Some(json!({"ticket": {"subject": "file", "comment": {"body": "see", "uploads": [kept]}}})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED);
+        let count = |attached: bool| {
+            let hd = app.helpdesk().clone();
+            async move {
+                let mut c = hd.db().read().await.unwrap();
+                let sql = if attached {
+                    "SELECT COUNT(*) FROM attachments WHERE ticket_id IS NOT NULL"
+                } else {
+                    "SELECT COUNT(*) FROM attachments WHERE ticket_id IS NULL"
+                };
+                sqlx::query_scalar::<_, i64>(sql).fetch_one(&mut *c).await.unwrap()
+            }
+        };
+        assert_eq!((count(true).await, count(false).await), (1, 1));
+        clock.advance_ms(2 * 86_400_000);
+        assert_eq!(app.helpdesk().purge_unattached_uploads().await.unwrap(), 0, "two days: kept");
+        clock.advance_ms(86_400_000 + 60_000);
+        assert_eq!(app.helpdesk().purge_unattached_uploads().await.unwrap(), 1, "three days: gone");
+        assert_eq!((count(true).await, count(false).await), (1, 0), "the attached file stays");
+        // A day on, the quota is free again.
+        let (s, v) = upload_as(&app, &ulla, "d.bin", vec![4u8; 600 * 1024]).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+    }
+);
 
 // Finding 14: an upload token worked for anyone who had it, not only its uploader.
 engine_test!(upload_tokens_belong_to_their_uploader, |app| async move {
