@@ -208,6 +208,7 @@ pub const TABLES: &[Table] = &[
                 storage: Storage::TenantSealed,
             },
             col("created_at"),
+            col("generation"),
         ],
     },
     Table {
@@ -232,6 +233,7 @@ pub const TABLES: &[Table] = &[
                 storage: Storage::TenantSealed,
             },
             col("created_at"),
+            col("bound"),
         ],
     },
     Table {

@@ -1,6 +1,8 @@
 //! Wrapped keys of the vault: tenant keys (wrapped by the root key) and per-subject data keys
-//! (wrapped by their tenant key). Destroying a subject key deletes its row; with
-//! `secure_delete` the bytes are zeroed, which is what crypto-shredding relies on.
+//! (wrapped by their tenant key, their id bound in). Destroying a subject key deletes its row;
+//! with `secure_delete` the bytes are zeroed, which is what crypto-shredding relies on. Each
+//! tenant has a generation, bumped by every destruction, that nodes check before using a key
+//! they cached.
 
 use sqlx::AnyConnection;
 use suoja_core::{KeyId, TenantId, Timestamp};
@@ -26,16 +28,47 @@ pub async fn tenant_key(c: &mut AnyConnection, tenant: TenantId) -> Result<Optio
         .await?)
 }
 
-/// Stores a new wrapped subject key and returns its id.
-pub async fn insert_subject_key(c: &mut AnyConnection, tenant: TenantId, kind: &str, wrapped: &[u8], now: Timestamp) -> Result<KeyId> {
-    let id: i64 = sqlx::query_scalar("INSERT INTO vault_subject_keys (tenant_id, subject_kind, wrapped, created_at) VALUES ($1, $2, $3, $4) RETURNING id")
-        .bind(tenant.0)
-        .bind(kind)
-        .bind(wrapped.to_vec())
-        .bind(now.0)
-        .fetch_one(c)
-        .await?;
+/// Makes the row of a new subject key and returns its id; the wrapped key, which binds the id,
+/// is stored next with [`set_subject_key`] (in the same transaction).
+pub async fn insert_subject_key(c: &mut AnyConnection, tenant: TenantId, kind: &str, now: Timestamp) -> Result<KeyId> {
+    let id: i64 =
+        sqlx::query_scalar("INSERT INTO vault_subject_keys (tenant_id, subject_kind, wrapped, created_at, bound) VALUES ($1, $2, $3, $4, 1) RETURNING id")
+            .bind(tenant.0)
+            .bind(kind)
+            .bind(Vec::<u8>::new())
+            .bind(now.0)
+            .fetch_one(c)
+            .await?;
     Ok(KeyId(id))
+}
+
+/// Stores a subject key's wrapped form, bound to its id.
+pub async fn set_subject_key(c: &mut AnyConnection, tenant: TenantId, id: KeyId, wrapped: &[u8]) -> Result<()> {
+    sqlx::query("UPDATE vault_subject_keys SET wrapped = $3, bound = 1 WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant.0)
+        .bind(id.0)
+        .bind(wrapped.to_vec())
+        .execute(c)
+        .await?;
+    Ok(())
+}
+
+/// Subject keys wrapped before ids were bound in: (tenant, id, wrapped), a batch at a time.
+pub async fn unbound_subject_keys(c: &mut AnyConnection, limit: i64) -> Result<Vec<(TenantId, KeyId, Vec<u8>)>> {
+    let rows: Vec<(i64, i64, Vec<u8>)> = sqlx::query_as("SELECT tenant_id, id, wrapped FROM vault_subject_keys WHERE bound = 0 ORDER BY id LIMIT $1")
+        .bind(limit)
+        .fetch_all(c)
+        .await?;
+    Ok(rows.into_iter().map(|(t, i, w)| (TenantId(t), KeyId(i), w)).collect())
+}
+
+/// A tenant's key generation: bumped whenever one of its subject keys is destroyed.
+pub async fn generation(c: &mut AnyConnection, tenant: TenantId) -> Result<i64> {
+    Ok(sqlx::query_scalar("SELECT generation FROM vault_tenant_keys WHERE tenant_id = $1")
+        .bind(tenant.0)
+        .fetch_optional(c)
+        .await?
+        .unwrap_or(0))
 }
 
 /// Reads a wrapped subject key; `None` once destroyed.
@@ -47,11 +80,16 @@ pub async fn subject_key(c: &mut AnyConnection, tenant: TenantId, id: KeyId) -> 
         .await?)
 }
 
-/// Destroys a subject key. Returns whether a key was there.
+/// Destroys a subject key and bumps the tenant's generation, so that every node drops the key
+/// from its cache before it next uses a key of the tenant. Returns whether a key was there.
 pub async fn destroy_subject_key(c: &mut AnyConnection, tenant: TenantId, id: KeyId) -> Result<bool> {
     let done = sqlx::query("DELETE FROM vault_subject_keys WHERE tenant_id = $1 AND id = $2")
         .bind(tenant.0)
         .bind(id.0)
+        .execute(&mut *c)
+        .await?;
+    sqlx::query("UPDATE vault_tenant_keys SET generation = generation + 1 WHERE tenant_id = $1")
+        .bind(tenant.0)
         .execute(c)
         .await?;
     Ok(done.rows_affected() > 0)

@@ -10,6 +10,7 @@ pub mod stream;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use hmac::{Hmac, KeyInit as _, Mac as _};
@@ -27,6 +28,9 @@ pub type SecretKey = Zeroizing<[u8; 32]>;
 /// Result of a vault call.
 pub type Result<T> = std::result::Result<T, VaultError>;
 
+/// Unwrapped subject keys by tenant and id, each with the tenant generation it was read under.
+type SubjectCache = HashMap<(TenantId, KeyId), (SecretKey, i64)>;
+
 /// Keys derived from one tenant key.
 struct TenantKeys {
     wrap: SecretKey,
@@ -39,7 +43,10 @@ struct TenantKeys {
 pub struct Vault {
     root: Arc<SecretKey>,
     tenants: Arc<Mutex<HashMap<TenantId, Arc<TenantKeys>>>>,
-    subjects: Arc<Mutex<HashMap<(TenantId, KeyId), SecretKey>>>,
+    /// Unwrapped subject keys, with the tenant generation they were read under.
+    subjects: Arc<Mutex<SubjectCache>>,
+    /// Each tenant's key generation as last read from the database, and when.
+    generations: Arc<Mutex<HashMap<TenantId, (i64, Instant)>>>,
 }
 
 impl std::fmt::Debug for Vault {
@@ -49,6 +56,12 @@ impl std::fmt::Debug for Vault {
 }
 
 const SUBJECT_CACHE_MAX: usize = 100_000;
+
+/// How long a tenant's key generation, once read, is trusted before it is read again. A key
+/// destroyed on another node (or by another process) is used here at most this long after the
+/// destruction was committed; reading the generation before every use would cost a database
+/// round trip per decrypted value (ten thousand for one large export).
+pub const GENERATION_FRESH: Duration = Duration::from_millis(20);
 
 fn derive(key: &[u8; 32], label: &[u8]) -> SecretKey {
     let mut out = Zeroizing::new([0u8; 32]);
@@ -66,6 +79,7 @@ impl Vault {
             root: Arc::new(Zeroizing::new(root)),
             tenants: Arc::default(),
             subjects: Arc::default(),
+            generations: Arc::default(),
         }
     }
 
@@ -103,33 +117,79 @@ impl Vault {
         Ok(keys)
     }
 
-    /// Creates a data key for a new subject (a person) and returns its id.
+    /// Creates a data key for a new subject (a person) and returns its id. The wrapped key binds
+    /// its id, so it opens only from its own row.
     pub async fn create_subject_key(&self, c: &mut AnyConnection, tenant: TenantId, kind: &str, now: Timestamp) -> Result<KeyId> {
         let tk = self.tenant_keys(c, tenant).await?;
         let key = Zeroizing::new(random::bytes::<32>());
-        let wrapped = seal::seal(&tk.wrap, KeyId(0), &tenant_aad(tenant), key.as_ref())?;
-        let id = suoja_store::keys::insert_subject_key(c, tenant, kind, &wrapped, now).await?;
-        self.cache_subject(tenant, id, key);
+        let id = suoja_store::keys::insert_subject_key(c, tenant, kind, now).await?;
+        let wrapped = seal::seal(&tk.wrap, id, &tenant_aad(tenant), key.as_ref())?;
+        suoja_store::keys::set_subject_key(c, tenant, id, &wrapped).await?;
+        let generation = self.generation(c, tenant).await?;
+        self.cache_subject(tenant, id, key, generation);
         Ok(id)
     }
 
+    /// The tenant's key generation, read again from the database once the one read last is
+    /// older than [`GENERATION_FRESH`].
+    async fn generation(&self, c: &mut AnyConnection, tenant: TenantId) -> Result<i64> {
+        if let Some((g, at)) = self.lock_generations().get(&tenant)
+            && at.elapsed() < GENERATION_FRESH
+        {
+            return Ok(*g);
+        }
+        let g = suoja_store::keys::generation(c, tenant).await?;
+        self.lock_generations().insert(tenant, (g, Instant::now()));
+        Ok(g)
+    }
+
+    /// A subject key. A cached one is used only while the tenant's generation is the one it was
+    /// read under: a key destroyed by any node (or process) is never used again by this one.
     async fn subject_key(&self, c: &mut AnyConnection, tenant: TenantId, id: KeyId) -> Result<SecretKey> {
-        if let Some(k) = self.lock_subjects().get(&(tenant, id)) {
+        let generation = self.generation(c, tenant).await?;
+        if let Some((k, g)) = self.lock_subjects().get(&(tenant, id))
+            && *g == generation
+        {
             return Ok(k.clone());
         }
         let tk = self.tenant_keys(c, tenant).await?;
         let wrapped = suoja_store::keys::subject_key(c, tenant, id).await?.ok_or(VaultError::KeyDestroyed(id))?;
+        if seal::key_id_of(&wrapped) != Some(id) {
+            // Wrapped for another row (or before ids were bound and not re-wrapped since).
+            return Err(VaultError::Corrupt);
+        }
         let key = Zeroizing::new(seal::open_key(&tk.wrap, &tenant_aad(tenant), &wrapped)?);
-        self.cache_subject(tenant, id, key.clone());
+        self.cache_subject(tenant, id, key.clone(), generation);
         Ok(key)
     }
 
-    fn cache_subject(&self, tenant: TenantId, id: KeyId, key: SecretKey) {
+    fn cache_subject(&self, tenant: TenantId, id: KeyId, key: SecretKey, generation: i64) {
         let mut cache = self.lock_subjects();
         if cache.len() >= SUBJECT_CACHE_MAX {
             cache.clear();
         }
-        cache.insert((tenant, id), key);
+        // Keys read under an older generation may have been destroyed since: let them go.
+        cache.retain(|(t, _), (_, g)| *t != tenant || *g == generation);
+        cache.insert((tenant, id), (key, generation));
+    }
+
+    /// Re-wraps subject keys wrapped before ids were bound in (schema v8), a batch at a time;
+    /// returns how many. Run at start-up, before keys are used.
+    pub async fn bind_key_ids(&self, c: &mut AnyConnection) -> Result<u64> {
+        let mut n = 0;
+        loop {
+            let batch = suoja_store::keys::unbound_subject_keys(c, 500).await?;
+            if batch.is_empty() {
+                return Ok(n);
+            }
+            for (tenant, id, wrapped) in batch {
+                let tk = self.tenant_keys(c, tenant).await?;
+                let key = Zeroizing::new(seal::open_key(&tk.wrap, &tenant_aad(tenant), &wrapped)?);
+                let bound = seal::seal(&tk.wrap, id, &tenant_aad(tenant), key.as_ref())?;
+                suoja_store::keys::set_subject_key(c, tenant, id, &bound).await?;
+                n += 1;
+            }
+        }
     }
 
     /// Seals `plaintext` under the subject key `key`.
@@ -159,12 +219,17 @@ impl Vault {
     /// Destroys a subject key: everything sealed under it becomes unreadable for good.
     pub async fn destroy_subject_key(&self, c: &mut AnyConnection, tenant: TenantId, id: KeyId) -> Result<bool> {
         self.lock_subjects().remove(&(tenant, id));
-        Ok(suoja_store::keys::destroy_subject_key(c, tenant, id).await?)
+        // The generation it bumps makes every other node drop its copy once it reads the
+        // generation again; this node reads it afresh at its next use.
+        let done = suoja_store::keys::destroy_subject_key(c, tenant, id).await?;
+        self.lock_generations().remove(&tenant);
+        Ok(done)
     }
 
     /// Forgets cached keys of a tenant (after another node may have destroyed some).
     pub fn forget_cached(&self, tenant: TenantId) {
         self.lock_subjects().retain(|(t, _), _| *t != tenant);
+        self.lock_generations().remove(&tenant);
     }
 
     /// The blind index of a normalised identifier (lower-cased e-mail): a keyed hash, so the
@@ -225,7 +290,10 @@ impl Vault {
     fn lock_tenants(&self) -> std::sync::MutexGuard<'_, HashMap<TenantId, Arc<TenantKeys>>> {
         self.tenants.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
-    fn lock_subjects(&self) -> std::sync::MutexGuard<'_, HashMap<(TenantId, KeyId), SecretKey>> {
+    fn lock_generations(&self) -> std::sync::MutexGuard<'_, HashMap<TenantId, (i64, Instant)>> {
+        self.generations.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+    fn lock_subjects(&self) -> std::sync::MutexGuard<'_, SubjectCache> {
         self.subjects.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }

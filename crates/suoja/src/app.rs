@@ -98,7 +98,15 @@ pub async fn open_with_clock(settings: &Settings, clock: Arc<dyn suoja_core::Clo
         ..DbOptions::default()
     };
     let db = Db::connect(&url, &opts).await.context("opening the database")?;
-    Ok(Helpdesk::new(db, Vault::new(root), clock)
+    let vault = Vault::new(root);
+    // Keys wrapped before their ids were bound in are re-wrapped once, before any is used.
+    let mut tx = db.begin().await.context("opening the database")?;
+    let rewrapped = vault.bind_key_ids(&mut tx).await.context("re-wrapping subject keys with their ids")?;
+    tx.commit().await.context("re-wrapping subject keys with their ids")?;
+    if rewrapped > 0 {
+        tracing::info!(keys = rewrapped, "subject keys re-wrapped with their ids bound in");
+    }
+    Ok(Helpdesk::new(db, vault, clock)
         .with_erasure_log(suoja_helpdesk::erase::ErasureLog {
             local: settings.erasure_ledger_file(),
             targets: settings.backup_targets.clone(),

@@ -1,5 +1,6 @@
 -- Suoja schema v8 (SQLite): confirmation links found by an unguessable reference, export
--- packages built as jobs and kept in sealed chunks, upload quotas.
+-- packages built as jobs and kept in sealed chunks, upload quotas, key invalidation across nodes
+-- and wrapped keys bound to their ids.
 -- Keep in step with ../postgres/0008_hardening.sql; a test compares them.
 
 -- A privacy request's confirmation link names a random reference (not the request's number) and
@@ -33,3 +34,11 @@ CREATE INDEX export_chunks_subject ON export_chunks (tenant_id, subject_id);
 
 -- Per-person upload quotas count what a person uploaded in the last day.
 CREATE INDEX attachments_uploader_created ON attachments (tenant_id, uploader_id, created_at);
+
+-- Destroying a subject key bumps its tenant's generation in the same transaction; every node
+-- compares a cached key's generation with this before using it, so a key destroyed on one node
+-- is used by no other.
+ALTER TABLE vault_tenant_keys ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;
+-- Subject keys are wrapped with their own id bound in (a wrapped key moved to another row does
+-- not open); keys wrapped before this version are re-wrapped when Suoja next starts.
+ALTER TABLE vault_subject_keys ADD COLUMN bound INTEGER NOT NULL DEFAULT 0;

@@ -1384,3 +1384,90 @@ async fn a_dead_endpoint_delays_no_privacy_work() {
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
 }
+
+// Finding 12: a subject key destroyed on one node stayed in the other nodes' caches, and a
+// wrapped key did not name the row it belongs to.
+engine_test!(a_destroyed_key_is_gone_on_every_node_and_keys_stay_in_their_rows, |app| async move {
+    let tenant = suoja_core::TenantId(app.t.tenant_id);
+    let erased = app.user("Kaisa Kahdella", "kaisa@example.fi").await;
+    let kept = app.user("Kalle Kolmas", "kalle@example.fi").await;
+    let sealed_name = |id: i64| {
+        let hd = app.helpdesk().clone();
+        async move {
+            let mut c = hd.db().read().await.unwrap();
+            let u = suoja_store::users::by_id(&mut c, tenant, suoja_core::UserId(id)).await.unwrap().unwrap();
+            (u.key_id, u.name_enc)
+        }
+    };
+    let (erased_key, erased_name) = sealed_name(erased).await;
+
+    // A second node on the same database and root key, started as an operator would.
+    let b = suoja::app::open(&app.settings).await.expect("open node b");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let node_b = suoja::app::start(&app.settings, b, Some(listener)).await.expect("start node b");
+    let b_base = format!("http://{}", node_b.addr);
+    let on_b = |path: String| {
+        let r = app
+            .client
+            .get(format!("{b_base}{path}"))
+            .basic_auth(format!("{}/token", app.t.email), Some(&app.t.token));
+        crate::harness::send(r)
+    };
+    let (s, v) = on_b(format!("/api/v2/users/{erased}.json")).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["user"]["name"], "Kaisa Kahdella");
+    // Node b now holds the person's key in its cache.
+    let vault_b = node_b.helpdesk.vault().clone();
+    let db_b = node_b.helpdesk.db().clone();
+    let open_on_b = |sealed: Vec<u8>| {
+        let (vault_b, db_b) = (vault_b.clone(), db_b.clone());
+        async move {
+            let mut c = db_b.read().await.unwrap();
+            vault_b.decrypt_str(&mut c, tenant, &sealed).await
+        }
+    };
+    assert_eq!(open_on_b(erased_name.clone()).await.unwrap(), "Kaisa Kahdella");
+
+    // Erased on node a: node b cannot open a copy of the person's values any more.
+    let (s, v) = app.post(&format!("/api/v2/privacy/subjects/{erased}/erasure.json"), json!({})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    tokio::time::sleep(suoja_vault::GENERATION_FRESH + std::time::Duration::from_millis(10)).await;
+    match open_on_b(erased_name.clone()).await {
+        Err(suoja_vault::VaultError::KeyDestroyed(k)) => assert_eq!(k, erased_key),
+        other => panic!("node b still opens the erased person's name: {other:?}"),
+    }
+    // Everyone else is read on node b as before.
+    let (s, v) = on_b(format!("/api/v2/users/{kept}.json")).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["user"]["name"], "Kalle Kolmas");
+
+    // A wrapped key copied into another person's row opens nothing there: not on a node that
+    // has never seen either key, nor as a key to seal new values under.
+    let victim = app.user("Ville Vieras", "ville@example.fi").await;
+    let (victim_key, victim_name) = sealed_name(victim).await;
+    let (kept_key, _) = sealed_name(kept).await;
+    {
+        let mut c = app.helpdesk().db().begin().await.unwrap();
+        let wrapped = suoja_store::keys::subject_key(&mut c, tenant, kept_key).await.unwrap().unwrap();
+        sqlx::query("UPDATE vault_subject_keys SET wrapped = $1 WHERE tenant_id = $2 AND id = $3")
+            .bind(wrapped)
+            .bind(tenant.0)
+            .bind(victim_key.0)
+            .execute(&mut *c)
+            .await
+            .unwrap();
+        c.commit().await.unwrap();
+    }
+    let fresh = suoja::app::open(&app.settings).await.expect("open a third node");
+    let mut c = fresh.db().read().await.unwrap();
+    assert!(matches!(
+        fresh.vault().decrypt_str(&mut c, tenant, &victim_name).await,
+        Err(suoja_vault::VaultError::Corrupt)
+    ));
+    assert!(matches!(
+        fresh.vault().encrypt_str(&mut c, tenant, victim_key, "new value").await,
+        Err(suoja_vault::VaultError::Corrupt)
+    ));
+    drop(c);
+    node_b.stop().await.unwrap();
+});
