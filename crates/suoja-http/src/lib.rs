@@ -25,6 +25,7 @@ use tower::Layer as _;
 
 pub use error::ApiError;
 pub use middleware::RateLimiter;
+pub use routes::every_route;
 
 /// Limits applied to requests.
 #[derive(Debug, Clone)]

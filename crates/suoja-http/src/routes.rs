@@ -150,6 +150,16 @@ pub fn table() -> Vec<(Doc, MethodRouter<AppState>)> {
     ]
 }
 
+/// Every route the router serves, API and web pages, as (method, path) with `{name}`
+/// parameters: what the authorization matrix test walks, so a route cannot be added without
+/// its row.
+pub fn every_route() -> Vec<(&'static str, &'static str)> {
+    let mut all: Vec<_> = table().into_iter().map(|(doc, _)| (doc.method, doc.path)).collect();
+    all.extend(crate::web::table().into_iter().map(|p| (p.method, p.path)));
+    all.extend([("get", "/api/v2/openapi"), ("get", "/healthz")]);
+    all
+}
+
 /// The router: every route in the table, the web pages, the OpenAPI document, and the fallbacks.
 pub fn build(state: AppState) -> Router {
     let mut router: Router<AppState> = Router::new();

@@ -10,7 +10,7 @@ use axum::body::Bytes;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse as _, Response};
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, get, post};
 use serde::Deserialize;
 use suoja_core::{AttachmentId, CommentId, Email, GroupId, OrganizationId, Personal, Priority, Scope, Status, TicketId, UserId};
 use suoja_helpdesk::model::{CommentInput, Ticket, TicketInput};
@@ -20,24 +20,31 @@ use suoja_helpdesk::users::Paging;
 use suoja_helpdesk::{SearchHit, model::Comment};
 
 use super::ctx::{Ctx, Fields, check_origin};
-use super::{Chrome, Failure, FormErrors, check_text, form_id, format, render, render_status, see_other};
+use super::{Chrome, Failure, FormErrors, Page, check_text, form_id, format, render, render_status, see_other};
 use crate::AppState;
 
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/agent", get(|| async { see_other("/agent/views/mine") }))
-        .route("/agent/views/{view}", get(view))
-        .route("/agent/tickets/{id}", get(ticket).post(update_ticket))
-        .route("/agent/tickets/{id}/comments", post(add_comment))
-        .route("/agent/tickets/{id}/comments/{comment_id}/redact", post(redact_text))
-        .route(
-            "/agent/tickets/{id}/comments/{comment_id}/attachments/{attachment_id}/redact",
+    super::router(pages())
+}
+
+/// The agents' workspace.
+pub(super) fn pages() -> Vec<(Page, MethodRouter<AppState>)> {
+    vec![
+        (Page::get("/agent"), get(|| async { see_other("/agent/views/mine") })),
+        (Page::get("/agent/views/{view}"), get(view)),
+        (Page::get("/agent/tickets/{id}"), get(ticket)),
+        (Page::post("/agent/tickets/{id}"), post(update_ticket)),
+        (Page::post("/agent/tickets/{id}/comments"), post(add_comment)),
+        (Page::post("/agent/tickets/{id}/comments/{comment_id}/redact"), post(redact_text)),
+        (
+            Page::post("/agent/tickets/{id}/comments/{comment_id}/attachments/{attachment_id}/redact"),
             post(redact_file),
-        )
-        .route("/agent/users/{id}", get(user))
-        .route("/agent/organizations/{id}", get(organization))
-        .route("/agent/search", get(search))
-        .route("/files/{id}", get(file))
+        ),
+        (Page::get("/agent/users/{id}"), get(user)),
+        (Page::get("/agent/organizations/{id}"), get(organization)),
+        (Page::get("/agent/search"), get(search)),
+        (Page::get("/files/{id}"), get(file)),
+    ]
 }
 
 /// Longest comment the composer takes, in characters.

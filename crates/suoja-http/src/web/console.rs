@@ -8,32 +8,39 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse as _, Response};
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, get, post};
 use serde::Deserialize;
 use suoja_core::{Timestamp, UserId};
 use suoja_privacy::erasure::holds::{GROUNDS, HoldInput};
 use suoja_privacy::export::{Format, Options};
 
 use super::ctx::{Ctx, Fields};
-use super::{Chrome, Failure, FormErrors, check_text, format, render, render_status, see_other};
+use super::{Chrome, Failure, FormErrors, Page, check_text, format, render, render_status, see_other};
 use crate::AppState;
 
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/privacy", get(inbox))
-        .route("/privacy/requests/{id}", get(request))
-        .route("/privacy/requests/{id}/verify", post(verify))
-        .route("/privacy/requests/{id}/fulfil", post(fulfil))
-        .route("/privacy/requests/{id}/export", post(export))
-        .route("/privacy/requests/{id}/erase", post(erase))
-        .route("/privacy/requests/{id}/mentions/search", post(search_mentions))
-        .route("/privacy/requests/{id}/mentions/{mention}", post(decide_mention))
-        .route("/privacy/erasures/{id}/certificate", get(certificate))
-        .route("/privacy/holds", get(holds).post(create_hold))
-        .route("/privacy/holds/{id}/release", post(release_hold))
-        .route("/privacy/retention", get(retention))
-        .route("/privacy/retention/{policy}", post(set_policy))
-        .route("/privacy/ledger", get(ledger))
+    super::router(pages())
+}
+
+/// The privacy console.
+pub(super) fn pages() -> Vec<(Page, MethodRouter<AppState>)> {
+    vec![
+        (Page::get("/privacy"), get(inbox)),
+        (Page::get("/privacy/requests/{id}"), get(request)),
+        (Page::post("/privacy/requests/{id}/verify"), post(verify)),
+        (Page::post("/privacy/requests/{id}/fulfil"), post(fulfil)),
+        (Page::post("/privacy/requests/{id}/export"), post(export)),
+        (Page::post("/privacy/requests/{id}/erase"), post(erase)),
+        (Page::post("/privacy/requests/{id}/mentions/search"), post(search_mentions)),
+        (Page::post("/privacy/requests/{id}/mentions/{mention}"), post(decide_mention)),
+        (Page::get("/privacy/erasures/{id}/certificate"), get(certificate)),
+        (Page::get("/privacy/holds"), get(holds)),
+        (Page::post("/privacy/holds"), post(create_hold)),
+        (Page::post("/privacy/holds/{id}/release"), post(release_hold)),
+        (Page::get("/privacy/retention"), get(retention)),
+        (Page::post("/privacy/retention/{policy}"), post(set_policy)),
+        (Page::get("/privacy/ledger"), get(ledger)),
+    ]
 }
 
 /// A request in the inbox.

@@ -21,7 +21,7 @@ use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
+use axum::routing::{MethodRouter, get};
 use suoja_core::random;
 
 pub use ctx::Ctx;
@@ -280,13 +280,48 @@ async fn start(ctx: Ctx) -> Response {
 
 /// The web routes, with their security headers and a body limit fit for attachments.
 pub fn routes(state: &AppState) -> Router<AppState> {
-    Router::new()
-        .route("/", get(start))
-        .route("/assets/{name}", get(assets::serve))
+    router(own_pages())
         .merge(signin::routes())
         .merge(agent::routes())
         .merge(portal::routes())
         .merge(console::routes())
         .layer(DefaultBodyLimit::max(state.limits.max_upload_bytes + 64 * 1024))
         .layer(axum::middleware::from_fn(page_headers))
+}
+
+/// A page of the web interface: a method and a path, as the router knows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    /// HTTP method, lower case.
+    pub method: &'static str,
+    /// Path, with `{id}` parameters.
+    pub path: &'static str,
+}
+
+impl Page {
+    fn get(path: &'static str) -> Self {
+        Page { method: "get", path }
+    }
+    fn post(path: &'static str) -> Self {
+        Page { method: "post", path }
+    }
+}
+
+/// Every page of the web interface, from the same tables the router is built from (the
+/// authorization matrix test walks them).
+pub fn table() -> Vec<Page> {
+    [own_pages(), signin::pages(), agent::pages(), portal::pages(), console::pages()]
+        .into_iter()
+        .flatten()
+        .map(|(page, _)| page)
+        .collect()
+}
+
+fn own_pages() -> Vec<(Page, MethodRouter<AppState>)> {
+    vec![(Page::get("/"), get(start)), (Page::get("/assets/{name}"), get(assets::serve))]
+}
+
+/// A router of `pages`; two methods on one path share it.
+fn router(pages: Vec<(Page, MethodRouter<AppState>)>) -> Router<AppState> {
+    pages.into_iter().fold(Router::new(), |r, (page, handler)| r.route(page.path, handler))
 }

@@ -8,7 +8,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse as _, Response};
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, get, post};
 use serde::Deserialize;
 use serde_json::json;
 use suoja_core::{Email, Personal, Scope, TicketId};
@@ -23,23 +23,32 @@ use super::agent::{
     CommentNav, CommentView, MAX_COMMENT, PageQuery, TicketItem, comment_window, conversation, items, page_number, post_comment, read_composer, upload_files,
 };
 use super::ctx::{Ctx, Fields};
-use super::{Chrome, Failure, FormErrors, check_text, form_id, format, render, render_status, see_other};
+use super::{Chrome, Failure, FormErrors, Page, check_text, form_id, format, render, render_status, see_other};
 use crate::AppState;
 use crate::extract::Client;
 use crate::middleware::Sensitive;
 
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/portal", get(home))
-        .route("/portal/requests/new", get(new_request).post(create_request))
-        .route("/portal/requests/{id}", get(request))
-        .route("/portal/requests/{id}/comments", post(reply))
-        .route("/portal/privacy", get(privacy))
-        .route("/portal/privacy/export", post(export))
-        .route("/exports/{id}", get(download))
-        .route("/portal/privacy/correct", get(correct).post(send_correction))
-        .route("/portal/privacy/erase", post(erase))
-        .route("/privacy/confirm", get(show_confirm).post(confirm))
+    super::router(pages())
+}
+
+/// The end users' portal.
+pub(super) fn pages() -> Vec<(Page, MethodRouter<AppState>)> {
+    vec![
+        (Page::get("/portal"), get(home)),
+        (Page::get("/portal/requests/new"), get(new_request)),
+        (Page::post("/portal/requests/new"), post(create_request)),
+        (Page::get("/portal/requests/{id}"), get(request)),
+        (Page::post("/portal/requests/{id}/comments"), post(reply)),
+        (Page::get("/portal/privacy"), get(privacy)),
+        (Page::post("/portal/privacy/export"), post(export)),
+        (Page::get("/exports/{id}"), get(download)),
+        (Page::get("/portal/privacy/correct"), get(correct)),
+        (Page::post("/portal/privacy/correct"), post(send_correction)),
+        (Page::post("/portal/privacy/erase"), post(erase)),
+        (Page::get("/privacy/confirm"), get(show_confirm)),
+        (Page::post("/privacy/confirm"), post(confirm)),
+    ]
 }
 
 /// Longest subject, in characters.

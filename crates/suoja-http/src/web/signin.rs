@@ -7,7 +7,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse as _, Response};
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, get, post};
 use serde::Deserialize;
 use suoja_core::{Email, Personal};
 use suoja_helpdesk::HelpdeskError;
@@ -15,28 +15,40 @@ use suoja_helpdesk::model::UserInput;
 use suoja_helpdesk::signin::{SessionKind, SignIn};
 
 use super::ctx::{Ctx, Fields, LANG_COOKIE, SESSION_COOKIE};
-use super::{Chrome, Failure, FormErrors, Lang, check_text, render, render_status, see_other, set_cookie};
+use super::{Chrome, Failure, FormErrors, Lang, Page, check_text, render, render_status, see_other, set_cookie};
 use crate::AppState;
 use crate::extract::Client;
 use crate::middleware::Sensitive;
 use crate::uniform::answer_after;
 
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/signin", get(show).post(submit))
-        .route("/signin/second-factor", get(show_code).post(submit_code))
-        .route("/signin/link", get(show_link).post(send_link))
-        .route("/signin/link/{token}", get(show_redeem).post(redeem))
-        .route("/signout", post(sign_out))
-        .route("/signout/everywhere", post(sign_out_everywhere))
-        .route("/account", get(account).post(save_account))
-        .route("/account/second-factor", get(factor).post(begin_factor))
-        .route("/account/second-factor/confirm", post(confirm_factor))
-        .route("/account/second-factor/remove", post(remove_factor))
-        .route("/account/staff-second-factor", post(staff_rule))
+    super::router(pages())
         // Forms a person sends before (or while) signing in are small: a draft kept across an
         // expired session is the largest thing in them.
         .layer(axum::extract::DefaultBodyLimit::max(SIGN_IN_FORM_BYTES))
+}
+
+/// The sign-in and account pages.
+pub(super) fn pages() -> Vec<(Page, MethodRouter<AppState>)> {
+    vec![
+        (Page::get("/signin"), get(show)),
+        (Page::post("/signin"), post(submit)),
+        (Page::get("/signin/second-factor"), get(show_code)),
+        (Page::post("/signin/second-factor"), post(submit_code)),
+        (Page::get("/signin/link"), get(show_link)),
+        (Page::post("/signin/link"), post(send_link)),
+        (Page::get("/signin/link/{token}"), get(show_redeem)),
+        (Page::post("/signin/link/{token}"), post(redeem)),
+        (Page::post("/signout"), post(sign_out)),
+        (Page::post("/signout/everywhere"), post(sign_out_everywhere)),
+        (Page::get("/account"), get(account)),
+        (Page::post("/account"), post(save_account)),
+        (Page::get("/account/second-factor"), get(factor)),
+        (Page::post("/account/second-factor"), post(begin_factor)),
+        (Page::post("/account/second-factor/confirm"), post(confirm_factor)),
+        (Page::post("/account/second-factor/remove"), post(remove_factor)),
+        (Page::post("/account/staff-second-factor"), post(staff_rule)),
+    ]
 }
 
 /// The largest body the sign-in and account forms take.
