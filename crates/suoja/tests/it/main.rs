@@ -6,6 +6,7 @@
 mod harness;
 
 mod api_flows;
+mod authz;
 mod backup_restore;
 mod bad_input;
 mod privacy_erasure;

@@ -20,6 +20,8 @@ pub(crate) struct Browser {
     client: reqwest::Client,
     base: String,
     cookies: HashMap<String, String>,
+    /// The host name sent, when not the address's (another tenant's subdomain).
+    host: Option<String>,
 }
 
 pub(crate) struct Page {
@@ -52,6 +54,16 @@ impl Browser {
             client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
             base: base.to_string(),
             cookies: HashMap::new(),
+            host: None,
+        }
+    }
+
+    /// A browser that names `host` (such as `two.example`, another tenant's subdomain).
+    pub(crate) fn for_host(base: &str, host: &str) -> Self {
+        let port = base.rsplit(':').next().unwrap_or("80");
+        Browser {
+            host: Some(format!("{host}:{port}")),
+            ..Self::at(base)
         }
     }
 
@@ -60,6 +72,10 @@ impl Browser {
     }
 
     async fn finish(&mut self, r: reqwest::RequestBuilder) -> Page {
+        let r = match &self.host {
+            Some(h) => r.header("host", h),
+            None => r,
+        };
         let resp = r.header("cookie", self.cookie_header()).send().await.unwrap();
         for v in resp.headers().get_all(SET_COOKIE) {
             let s = v.to_str().unwrap();

@@ -1,0 +1,680 @@
+//! The authorization matrix: every route the server has (the API table and the web pages, from
+//! `suoja_http::every_route`) tried by seven callers, compared with the table in
+//! `docs/SECURITY.md`. A route without a row there, a row without a route, or an answer other than
+//! the table's fails the test, which then prints what it saw.
+//!
+//! Each caller gets a server of its own with the same world in it (so what one caller deletes is
+//! still there for the next) and tries reads first, then writes, then deletions and erasures, then
+//! signing out. The ids in a path are those of the signed-in end user's own things where end users
+//! can have such things (their ticket, its comment and files, their profile, organisation,
+//! privacy request and export) and someone else's otherwise.
+
+use std::collections::{BTreeMap, HashMap};
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::harness::{Engine, Tenant, TestApp, pg_url, send};
+use crate::web::{Browser, PASSWORD};
+
+fn in_30_days() -> String {
+    suoja_core::Timestamp(suoja_core::Clock::now(&suoja_core::clock::SystemClock).0 + 30 * 86_400_000).to_iso()
+}
+
+/// Who calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Caller {
+    Anonymous,
+    EndUser,
+    OtherEndUser,
+    Agent,
+    Officer,
+    Admin,
+    OtherAdmin,
+}
+
+const CALLERS: [Caller; 7] = [
+    Caller::Anonymous,
+    Caller::EndUser,
+    Caller::OtherEndUser,
+    Caller::Agent,
+    Caller::Officer,
+    Caller::Admin,
+    Caller::OtherAdmin,
+];
+
+/// The matrix as `docs/SECURITY.md` writes it: (method, path) → one answer per caller.
+fn expected() -> BTreeMap<(String, String), Vec<String>> {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/SECURITY.md")).expect("docs/SECURITY.md");
+    let table = doc
+        .split("<!-- matrix:start -->")
+        .nth(1)
+        .and_then(|rest| rest.split("<!-- matrix:end -->").next())
+        .expect("the matrix between its markers");
+    let mut out = BTreeMap::new();
+    for line in table.lines().filter(|l| l.starts_with("| `")) {
+        let cells: Vec<String> = line.trim_matches('|').split('|').map(|c| c.trim().trim_matches('`').to_string()).collect();
+        assert_eq!(cells.len(), 2 + CALLERS.len(), "a row of the matrix: {line}");
+        let previous = out.insert((cells[0].to_lowercase(), cells[1].clone()), cells[2..].to_vec());
+        assert!(previous.is_none(), "a row given twice: {line}");
+    }
+    out
+}
+
+/// What an answer means for the matrix.
+fn outcome(status: StatusCode, location: &str, path: &str) -> String {
+    match status.as_u16() {
+        401 => "401".into(),
+        403 => "403".into(),
+        404 => "404".into(),
+        300..=399 if location.starts_with("/signin") && !path.starts_with("/signin") => "sign-in".into(),
+        s @ 500..=599 => format!("{s}!"),
+        405 => "405!".into(),
+        _ => "ok".into(),
+    }
+}
+
+/// The world each caller's server holds; ids by name.
+struct World {
+    ids: HashMap<&'static str, String>,
+    /// The callers' API credentials (`email/token`) and passwords for the web.
+    end_user: Tenant,
+    agent: Tenant,
+    officer: Tenant,
+    admin: Tenant,
+    other_end_user: Tenant,
+    other_admin: Tenant,
+}
+
+async fn created(app: &TestApp, who: &Tenant, path: &str, body: Value, key: &str) -> Value {
+    let (s, v) = app.call_as(who, Method::POST, path, Some(body)).await;
+    assert!(s.is_success(), "{path}: {s} {v}");
+    v[key].clone()
+}
+
+fn id(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+async fn world(app: &TestApp) -> World {
+    let admin = app.t.clone();
+    let (s, v) = app
+        .put(&format!("/api/v2/users/{}.json", admin.admin_id), json!({"user": {"password": PASSWORD}}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let as_token = |email: &str| Tenant {
+        email: email.to_string(),
+        token: admin.token.clone(),
+        admin_id: 0,
+        tenant_id: admin.tenant_id,
+    };
+    let mut ids: HashMap<&'static str, String> = HashMap::new();
+    let org = created(
+        app,
+        &admin,
+        "/api/v2/organizations.json",
+        json!({"organization": {"name": "Matriisi Oy"}}),
+        "organization",
+    )
+    .await;
+    ids.insert("org", id(&org["id"]));
+    let group = created(app, &admin, "/api/v2/groups.json", json!({"group": {"name": "Matriisi"}}), "group").await;
+    ids.insert("group", id(&group["id"]));
+    let person = |name: &str, email: &str, extra: Value| {
+        let mut user = json!({"name": name, "email": email, "password": PASSWORD});
+        if let (Some(u), Some(e)) = (user.as_object_mut(), extra.as_object()) {
+            u.extend(e.clone());
+        }
+        json!({ "user": user })
+    };
+    let end_user = created(
+        app,
+        &admin,
+        "/api/v2/users.json",
+        person("Eveliina Esimerkki", "eveliina@one.example", json!({"organization_id": org["id"]})),
+        "user",
+    )
+    .await;
+    ids.insert("end_user", id(&end_user["id"]));
+    let agent = created(
+        app,
+        &admin,
+        "/api/v2/users.json",
+        person("Aatu Agentti", "aatu@one.example", json!({"role": "agent"})),
+        "user",
+    )
+    .await;
+    ids.insert("agent", id(&agent["id"]));
+    let officer = created(
+        app,
+        &admin,
+        "/api/v2/users.json",
+        person("Pirjo Tietosuoja", "pirjo@one.example", json!({"role": "agent", "privacy_officer": true})),
+        "user",
+    )
+    .await;
+    ids.insert("officer", id(&officer["id"]));
+    for (key, name, email) in [
+        ("subject", "Seppo Subjekti", "seppo@one.example"),
+        ("refused_for", "Riitta Torjuttu", "riitta@one.example"),
+        ("erase_for", "Eino Poistettava", "eino@one.example"),
+        ("erase_web_for", "Elli Poistettava", "elli@one.example"),
+        ("request_for", "Pekka Pyytäjä", "pekka@one.example"),
+        ("erased", "Ossi Poistettu", "ossi@one.example"),
+        ("deleted", "Dora Poistettu", "dora@one.example"),
+    ] {
+        let u = created(app, &admin, "/api/v2/users.json", json!({"user": {"name": name, "email": email}}), "user").await;
+        ids.insert(key, id(&u["id"]));
+    }
+    let end_user_login = as_token("eveliina@one.example");
+
+    // The end user's ticket: their first comment carries two files.
+    let mut uploads = Vec::new();
+    for name in ["kuitti.txt", "liite.txt"] {
+        let up = app
+            .req_as(&end_user_login, Method::POST, &format!("/api/v2/uploads.json?filename={name}"))
+            .header("content-type", "text/plain")
+            .body(b"matrix file".to_vec());
+        let (s, v) = send(up).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        uploads.push(v["upload"]["token"].clone());
+    }
+    let ticket = created(
+        app,
+        &end_user_login,
+        "/api/v2/tickets.json",
+        json!({"ticket": {"subject": "Laskussa virhe", "comment": {"body": "The invoice is wrong, secret code 1234", "uploads": uploads}}}),
+        "ticket",
+    )
+    .await;
+    ids.insert("ticket", id(&ticket["id"]));
+    let (s, v) = app.get(&format!("/api/v2/tickets/{}/comments.json", ticket["id"])).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let first = &v["comments"][0];
+    ids.insert("comment", id(&first["id"]));
+    ids.insert("file", id(&first["attachments"][0]["id"]));
+    ids.insert("file_web", id(&first["attachments"][1]["id"]));
+    let (s, v) = app
+        .put(
+            &format!("/api/v2/tickets/{}.json", ticket["id"]),
+            json!({"ticket": {"comment": {"body": "Checked with billing.", "public": false}}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, v) = app
+        .put(
+            &format!("/api/v2/tickets/{}.json", ticket["id"]),
+            json!({"ticket": {"comment": {"body": "Your code word is kettle.", "public": true}}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, v) = app.get(&format!("/api/v2/tickets/{}/comments.json", ticket["id"])).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let reply = v["comments"].as_array().unwrap().last().unwrap().clone();
+    ids.insert("reply", id(&reply["id"]));
+    ids.insert("reply_html", reply["html_body"].as_str().unwrap().to_string());
+
+    // Someone else's ticket that mentions the end user by name; tickets in the trash; a hold.
+    let subject = ids["subject"].clone();
+    let other = created(
+        app,
+        &admin,
+        "/api/v2/tickets.json",
+        json!({"ticket": {"subject": "Refund", "requester_id": subject.parse::<i64>().unwrap(), "comment": {"body": "Eveliina Esimerkki called about the refund."}}}),
+        "ticket",
+    )
+    .await;
+    ids.insert("other_ticket", id(&other["id"]));
+    for key in ["trashed_restore", "trashed_purge", "held"] {
+        let t = created(
+            app,
+            &admin,
+            "/api/v2/tickets.json",
+            json!({"ticket": {"subject": key, "requester_id": subject.parse::<i64>().unwrap(), "comment": {"body": "matrix"}}}),
+            "ticket",
+        )
+        .await;
+        ids.insert(key, id(&t["id"]));
+        if key != "held" {
+            let (s, _) = app.delete(&format!("/api/v2/tickets/{}.json", t["id"])).await;
+            assert_eq!(s, StatusCode::NO_CONTENT);
+        }
+    }
+    let in_30_days = in_30_days();
+    let hold = created(
+        app,
+        &admin,
+        "/api/v2/privacy/holds.json",
+        json!({"hold": {"scope": "ticket", "ticket_id": ids["held"].parse::<i64>().unwrap(), "ground": "legal_claims", "expires_at": in_30_days}}),
+        "hold",
+    )
+    .await;
+    ids.insert("hold", id(&hold["id"]));
+    let (s, _) = app.delete(&format!("/api/v2/users/{}.json", ids["deleted"])).await;
+    assert_eq!(s, StatusCode::OK);
+
+    // Tokens, webhooks, a job.
+    let token = created(
+        app,
+        &admin,
+        "/api/v2/api_tokens.json",
+        json!({"api_token": {"description": "matrix"}}),
+        "api_token",
+    )
+    .await;
+    ids.insert("api_token", id(&token["id"]));
+    let hook = created(
+        app,
+        &admin,
+        "/api/v2/webhooks.json",
+        json!({"webhook": {"name": "matrix", "endpoint": "https://127.0.0.1:9/hook", "subscriptions": ["ticket.created"]}}),
+        "webhook",
+    )
+    .await;
+    ids.insert("webhook", id(&hook["id"]));
+    let job = created(
+        app,
+        &admin,
+        "/api/v2/tickets/create_many.json",
+        json!({"tickets": [{"subject": "job", "requester_id": subject.parse::<i64>().unwrap(), "comment": {"body": "matrix"}}]}),
+        "job_status",
+    )
+    .await;
+    ids.insert("job", id(&job["id"]));
+
+    // Privacy: the end user's access request with a package and a mention; requests to refuse
+    // and to carry out; a completed erasure.
+    let request = |key: &'static str, kind: &'static str| {
+        let subject_id = ids[key].parse::<i64>().unwrap();
+        let admin = admin.clone();
+        async move {
+            created(
+                app,
+                &admin,
+                "/api/v2/privacy/requests.json",
+                json!({"request": {"kind": kind, "subject_id": subject_id}}),
+                "request",
+            )
+            .await
+        }
+    };
+    let access = request("end_user", "access").await;
+    let refused = request("refused_for", "access").await;
+    let erasure = request("erase_for", "erasure").await;
+    let erasure_web = request("erase_web_for", "erasure").await;
+    ids.insert("request", id(&access["id"]));
+    for r in [&access, &erasure, &erasure_web] {
+        created(
+            app,
+            &admin,
+            &format!("/api/v2/privacy/requests/{}/verify.json", r["id"]),
+            json!({"note": "called back on the number on file"}),
+            "request",
+        )
+        .await;
+    }
+    ids.insert("request_refuse", id(&refused["id"]));
+    ids.insert("request_erase", id(&erasure["id"]));
+    ids.insert("request_erase_web", id(&erasure_web["id"]));
+    let export = created(
+        app,
+        &admin,
+        &format!("/api/v2/privacy/requests/{}/exports.json", access["id"]),
+        json!({"export": {"format": "json"}}),
+        "export",
+    )
+    .await;
+    let export = crate::privacy_export::ready(app, access["id"].as_i64().unwrap(), export["id"].as_str().unwrap_or(&id(&export["id"]))).await;
+    ids.insert("export", id(&export["export"]["id"]));
+    let mentions = created(
+        app,
+        &admin,
+        &format!("/api/v2/privacy/requests/{}/mentions/search.json", access["id"]),
+        json!({"search": {}}),
+        "mentions",
+    )
+    .await;
+    ids.insert("mention", id(&mentions[0]["id"]));
+    let erased = created(
+        app,
+        &admin,
+        &format!("/api/v2/privacy/subjects/{}/erasure.json", ids["erased"]),
+        json!({}),
+        "erasure",
+    )
+    .await;
+    ids.insert("erasure", id(&erased["id"]));
+
+    // The other tenant: its admin and an end user of its own.
+    let other_admin = app.second_tenant("two").await;
+    let (s, v) = app
+        .call_as(
+            &other_admin,
+            Method::PUT,
+            &format!("/api/v2/users/{}.json", other_admin.admin_id),
+            Some(json!({"user": {"password": PASSWORD}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    created(
+        app,
+        &other_admin,
+        "/api/v2/users.json",
+        json!({"user": {"name": "Toinen Asiakas", "email": "toinen@two.example", "password": PASSWORD}}),
+        "user",
+    )
+    .await;
+    let other_end_user = Tenant {
+        email: "toinen@two.example".into(),
+        token: other_admin.token.clone(),
+        admin_id: 0,
+        tenant_id: other_admin.tenant_id,
+    };
+    World {
+        ids,
+        end_user: end_user_login,
+        agent: as_token("aatu@one.example"),
+        officer: as_token("pirjo@one.example"),
+        admin,
+        other_end_user,
+        other_admin,
+    }
+}
+
+/// The concrete path (with query) a route is tried at.
+fn concrete(method: &str, path: &str, ids: &HashMap<&'static str, String>) -> String {
+    let pick = |name: &str| -> &'static str {
+        match (method, path, name) {
+            (_, p, "id") if p.starts_with("/api/v2/users/") || p.starts_with("/agent/users/") => "end_user",
+            (_, p, "id") if p.starts_with("/api/v2/deleted_users/") => "deleted",
+            (_, p, "id") if p.contains("/organizations/") => "org",
+            (_, p, "id") if p.starts_with("/api/v2/groups/") => "group",
+            ("put", "/api/v2/deleted_tickets/{id}/restore", _) => "trashed_restore",
+            (_, p, "id") if p.starts_with("/api/v2/deleted_tickets/") => "trashed_purge",
+            (_, p, "id") if p.contains("/tickets/{id}") => "ticket",
+            (_, "/api/v2/comment_redactions/{id}", _) => "reply",
+            (_, _, "comment_id") => "comment",
+            ("post", p, "attachment_id") if p.starts_with("/agent/") => "file_web",
+            (_, _, "attachment_id") => "file",
+            (_, p, "id") if p.starts_with("/api/v2/attachments/") || p.starts_with("/files/") => "file",
+            (_, p, "id") if p.starts_with("/api/v2/api_tokens/") => "api_token",
+            (_, p, "id") if p.starts_with("/api/v2/job_statuses/") => "job",
+            (_, p, "id") if p.starts_with("/api/v2/webhooks/") => "webhook",
+            (_, "/api/v2/privacy/requests/{id}/refuse", _) => "request_refuse",
+            (_, "/api/v2/privacy/requests/{id}/erasure", _) => "request_erase",
+            (_, "/privacy/requests/{id}/erase", _) => "request_erase_web",
+            (_, p, "id") if p.contains("/privacy/requests/{id}") => "request",
+            (_, _, "mention") => "mention",
+            (_, p, "id") if p.contains("/exports/{id}") => "export",
+            (_, p, "id") if p.starts_with("/api/v2/privacy/subjects/") => "subject",
+            (_, p, "id") if p.contains("/erasures/{id}") => "erasure",
+            (_, p, "id") if p.contains("/holds/{id}") => "hold",
+            (_, p, "id") if p.starts_with("/portal/requests/") => "ticket",
+            _ => panic!("no id for {{{name}}} in {method} {path}: say which in authz::concrete"),
+        }
+    };
+    let mut out = String::new();
+    let mut rest = path;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let close = rest[open..].find('}').unwrap() + open;
+        let name = &rest[open + 1..close];
+        let value = match name {
+            "view" => "mine".to_string(),
+            "name" => "app.css".to_string(),
+            "policy" => "inactive_end_users".to_string(),
+            "token" => "not-a-real-link".to_string(),
+            _ => ids[pick(name)].clone(),
+        };
+        out.push_str(&value);
+        rest = &rest[close + 1..];
+    }
+    out.push_str(rest);
+    let query = match path {
+        "/api/v2/users/search" => "?query=Eveliina".to_string(),
+        "/api/v2/users/show_many" => format!("?ids={},{}", ids["end_user"], ids["subject"]),
+        "/api/v2/organizations/search" => "?name=Matriisi".to_string(),
+        "/api/v2/tickets/show_many" => format!("?ids={},{}", ids["ticket"], ids["other_ticket"]),
+        "/api/v2/search" | "/api/v2/search/count" | "/agent/search" => "?query=invoice".to_string(),
+        "/api/v2/incremental/tickets/cursor" | "/api/v2/incremental/users/cursor" => "?start_time=0".to_string(),
+        "/api/v2/privacy/subjects/{id}/footprint" => "?reason=matrix".to_string(),
+        _ => String::new(),
+    };
+    out + &query
+}
+
+/// A body that passes validation for a caller who may use the route (so what decides the answer
+/// is who calls, not what they sent).
+fn api_body(method: &str, path: &str, ids: &HashMap<&'static str, String>) -> Option<Value> {
+    let n = |k: &str| ids[k].parse::<i64>().unwrap();
+    let in_30_days = in_30_days();
+    Some(match (method, path) {
+        ("get" | "delete", _) => return None,
+        ("post", "/api/v2/users") => json!({"user": {"name": "Uusi Ihminen", "email": "uusi@one.example"}}),
+        ("put", "/api/v2/users/{id}") => json!({"user": {"notes": "matrix"}}),
+        ("post", "/api/v2/organizations") => json!({"organization": {"name": "Uusi Oy"}}),
+        ("put", "/api/v2/organizations/{id}") => json!({"organization": {"notes": "matrix"}}),
+        ("post", "/api/v2/groups") => json!({"group": {"name": "Uusi ryhmä"}}),
+        ("put", "/api/v2/groups/{id}") => json!({"group": {"name": "Ryhmä"}}),
+        ("post", "/api/v2/tickets") => json!({"ticket": {"subject": "Uusi", "comment": {"body": "matrix"}}}),
+        ("post", "/api/v2/tickets/create_many") => json!({"tickets": [{"subject": "Uusi", "comment": {"body": "matrix"}}]}),
+        ("put", "/api/v2/tickets/{id}") => json!({"ticket": {"comment": {"body": "One more thing."}}}),
+        ("put", "/api/v2/tickets/{id}/comments/{comment_id}/redact") => json!({"text": "1234"}),
+        ("put", "/api/v2/comment_redactions/{id}") => {
+            json!({"ticket_id": n("ticket"), "html_body": ids["reply_html"].replace("kettle", "<redact>kettle</redact>")})
+        }
+        ("put", "/api/v2/tickets/{id}/comments/{comment_id}/attachments/{attachment_id}/redact") => json!({}),
+        ("put", "/api/v2/tickets/{id}/redact") => json!({"redaction": {"subject": "virhe"}}),
+        ("put", "/api/v2/deleted_tickets/{id}/restore") => json!({}),
+        ("post", "/api/v2/api_tokens") => json!({"api_token": {"description": "matrix"}}),
+        ("post", "/api/v2/oauth/tokens") => json!({"token": {"scopes": ["read"]}}),
+        ("post", "/api/v2/uploads") => return None,
+        ("post", "/api/v2/webhooks") => {
+            json!({"webhook": {"name": "uusi", "endpoint": "https://127.0.0.1:9/new", "subscriptions": ["ticket.created"]}})
+        }
+        ("post", "/api/v2/webhooks/{id}/signing_secret") => json!({}),
+        ("post", "/api/v2/privacy/requests") => json!({"request": {"kind": "access", "subject_id": n("request_for")}}),
+        ("post", "/api/v2/privacy/confirmations") => json!({"token": "not.a-real-link"}),
+        ("post", "/api/v2/privacy/requests/{id}/verify") => json!({"note": "called back on the number on file"}),
+        ("post", "/api/v2/privacy/requests/{id}/extend") => json!({"reason": "the request covers many years"}),
+        ("post", "/api/v2/privacy/requests/{id}/refuse") => {
+            json!({"code": "identity_not_confirmed", "reason": "the caller could not confirm the address on file"})
+        }
+        ("post", "/api/v2/privacy/requests/{id}/fulfil") => json!({}),
+        ("post", "/api/v2/privacy/requests/{id}/exports") => json!({"export": {"format": "json"}}),
+        ("post", "/api/v2/privacy/requests/{id}/mentions") => json!({"mention": {"id": n("mention"), "decision": "accept"}}),
+        ("post", "/api/v2/privacy/requests/{id}/mentions/search") => json!({"search": {}}),
+        ("post", "/api/v2/privacy/subjects/{id}/restriction") => json!({"reason": "accuracy contested"}),
+        ("post", "/api/v2/privacy/subjects/{id}/restriction/lift") => json!({"reason": "corrected"}),
+        ("post", "/api/v2/privacy/subjects/{id}/erasure" | "/api/v2/privacy/requests/{id}/erasure") => json!({}),
+        ("post", "/api/v2/privacy/holds") => {
+            json!({"hold": {"scope": "ticket", "ticket_id": n("other_ticket"), "ground": "legal_claims", "expires_at": in_30_days}})
+        }
+        ("put", "/api/v2/privacy/retention/{policy}") => json!({"retention_policy": {"enabled": false}}),
+        ("put", "/api/v2/privacy/settings") => json!({"settings": {"erasure_comments": "tombstone"}}),
+        _ => json!({}),
+    })
+}
+
+/// Fields of a web form, besides its CSRF token.
+fn form(path: &str) -> Vec<(&'static str, &'static str)> {
+    match path {
+        "/signin" => vec![("email", "nobody@one.example"), ("password", "not the password")],
+        "/signin/link" => vec![("email", "nobody@one.example")],
+        "/account" => vec![("locale", "en"), ("time_zone", "Europe/Helsinki")],
+        "/agent/tickets/{id}" => vec![("status", "open"), ("priority", "normal"), ("tags", "matrix")],
+        "/agent/tickets/{id}/comments" => vec![("form_id", "matrix-agent-comment-0123456789"), ("public", "1"), ("body", "One more thing.")],
+        "/portal/requests/{id}/comments" => vec![("form_id", "matrix-portal-reply-0123456789"), ("body", "One more thing.")],
+        "/portal/requests/new" => vec![("form_id", "matrix-portal-new-0123456789ab"), ("subject", "Uusi"), ("body", "matrix")],
+        "/agent/tickets/{id}/comments/{comment_id}/redact" => vec![("text", "secret")],
+        "/portal/privacy/correct" => vec![("name", "Eveliina Esimerkki-Korjattu"), ("message", "My name is spelt wrong.")],
+        "/portal/privacy/erase" => vec![("confirm", "1")],
+        "/privacy/holds" => vec![("scope", "tag"), ("target", "matrix-hold"), ("ground", "legal_claims"), ("days", "30")],
+        "/privacy/requests/{id}/mentions/{mention}" => vec![("decision", "accept")],
+        "/privacy/requests/{id}/verify" => vec![("how", "called back on the number on file")],
+        "/privacy/retention/{policy}" => vec![("value", "730"), ("enabled", "1")],
+        _ => vec![],
+    }
+}
+
+/// When a route is tried: reads, writes, deletions and erasures, then signing out.
+fn phase(method: &str, path: &str) -> u8 {
+    match (method, path) {
+        (_, "/signout" | "/signout/everywhere" | "/account/staff-second-factor" | "/account/second-factor/remove") => 4,
+        ("get", _) => 0,
+        ("delete", _) => 2,
+        (_, p) if p.ends_with("/erasure") || p.ends_with("/erase") => 3,
+        _ => 1,
+    }
+}
+
+/// A signed-in (or anonymous) caller.
+struct Session {
+    api: Option<Tenant>,
+    web: Browser,
+    csrf: String,
+}
+
+async fn session(app: &TestApp, caller: Caller, w: &World) -> Session {
+    let api = match caller {
+        Caller::Anonymous => None,
+        Caller::EndUser => Some(w.end_user.clone()),
+        Caller::OtherEndUser => Some(w.other_end_user.clone()),
+        Caller::Agent => Some(w.agent.clone()),
+        Caller::Officer => Some(w.officer.clone()),
+        Caller::Admin => Some(w.admin.clone()),
+        Caller::OtherAdmin => Some(w.other_admin.clone()),
+    };
+    let mut web = match caller {
+        Caller::OtherEndUser | Caller::OtherAdmin => Browser::for_host(&app.base, "two.example"),
+        _ => Browser::new(app),
+    };
+    if let Some(who) = &api {
+        let page = web.sign_in(&who.email, PASSWORD).await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{caller:?} signs in: {}", page.body);
+    }
+    let csrf = web.get(if api.is_some() { "/account" } else { "/signin" }).await.hidden("csrf");
+    Session { api, web, csrf }
+}
+
+/// Tries one route as the session's caller; the answer as the matrix writes it.
+async fn attempt(app: &TestApp, s: &mut Session, method: &str, path: &str, ids: &HashMap<&'static str, String>) -> (String, String) {
+    let url = concrete(method, path, ids);
+    let m = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+    let (status, location, said) = if path.starts_with("/api/") {
+        let mut r = app.client.request(m, app.url(&url));
+        if let Some(who) = &s.api {
+            r = r.basic_auth(format!("{}/token", who.email), Some(&who.token));
+        }
+        r = if path == "/api/v2/uploads" {
+            r.query(&[("filename", "matrix.txt")])
+                .header("content-type", "text/plain")
+                .body(b"matrix".to_vec())
+        } else if let Some(b) = api_body(method, path, ids) {
+            r.json(&b)
+        } else {
+            r
+        };
+        let resp = r.send().await.unwrap();
+        let status = resp.status();
+        let location = resp.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+        (status, location, resp.text().await.unwrap_or_default())
+    } else if method == "get" {
+        let page = s.web.get(&url).await;
+        (page.status, page.location().to_string(), page.body)
+    } else {
+        let mut fields = vec![("csrf", s.csrf.as_str())];
+        fields.extend(form(path));
+        let page = s.web.post(&url, &fields).await;
+        (page.status, page.location().to_string(), page.body)
+    };
+    // A page's error message says more than its first lines.
+    let said = match said
+        .find("role=\"alert\"")
+        .or_else(|| said.find("class=\"errors"))
+        .or_else(|| said.find("<main"))
+    {
+        Some(at) => said[at..].chars().take(240).collect(),
+        None => said.chars().take(160).collect::<String>(),
+    };
+    (outcome(status, &location, path), format!("{status} {location} {said}"))
+}
+
+async fn run(engine: Engine) {
+    let routes = suoja_http::every_route();
+    let expected = expected();
+    let mut problems = Vec::new();
+    for (method, path) in &routes {
+        if !expected.contains_key(&(method.to_string(), path.to_string())) {
+            problems.push(format!("no row for `{}` `{path}`", method.to_uppercase()));
+        }
+    }
+    for (method, path) in expected.keys() {
+        if !routes.iter().any(|(m, p)| m == method && p == path) {
+            problems.push(format!("a row for a route that does not exist: `{}` `{path}`", method.to_uppercase()));
+        }
+    }
+    let mut order: Vec<(&str, &str)> = routes.clone();
+    order.sort_by_key(|(m, p)| phase(m, p));
+    let mut seen: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+    for (column, caller) in CALLERS.into_iter().enumerate() {
+        let mut app = TestApp::spawn(engine).await;
+        let w = world(&app).await;
+        let mut s = session(&app, caller, &w).await;
+        for (method, path) in &order {
+            if phase(method, path) == 4 {
+                // Each of these ends (or changes) the session: a fresh one for each.
+                s = session(&app, caller, &w).await;
+            }
+            let (got, detail) = attempt(&app, &mut s, method, path, &w.ids).await;
+            let key = (method.to_string(), path.to_string());
+            if std::env::var_os("SUOJA_MATRIX_DETAIL").is_some() {
+                eprintln!("DETAIL {caller:?} {} {path}: {got} {detail}", method.to_uppercase());
+            }
+            if let Some(want) = expected.get(&key).map(|row| row[column].as_str())
+                && want != got
+            {
+                problems.push(format!(
+                    "`{}` `{path}` as {caller:?}: the matrix says {want}, the server answered {got} ({detail})",
+                    method.to_uppercase()
+                ));
+            }
+            seen.entry(key).or_insert_with(|| vec![String::new(); CALLERS.len()])[column] = got;
+        }
+        app.stop_server().await;
+    }
+    if !problems.is_empty() {
+        let mut table = String::new();
+        for (method, path) in &routes {
+            if let Some(row) = seen.get(&(method.to_string(), path.to_string())) {
+                table.push_str(&format!("| `{}` | `{path}` | {} |\n", method.to_uppercase(), row.join(" | ")));
+            }
+        }
+        panic!(
+            "{} disagreement(s) with the matrix in docs/SECURITY.md:\n{}\n\nWhat the server answered:\n{table}",
+            problems.len(),
+            problems.join("\n")
+        );
+    }
+}
+
+mod authorization_matrix {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        run(Engine::Sqlite).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        if pg_url().is_none() {
+            eprintln!("skipped: SUOJA_TEST_PG_URL is not set");
+            return;
+        }
+        run(Engine::Postgres).await;
+    }
+}
