@@ -132,4 +132,72 @@ mod tests {
         assert!(parse("status:").is_err());
         assert_eq!(parse("").unwrap(), Query::default());
     }
+
+    // Fuzzing: queries arrive from anyone signed in. Whatever they type, parsing ends without a
+    // panic, in time linear in the query, and every word it keeps comes from the query.
+    mod fuzz {
+        use super::*;
+        use proptest::prelude::*;
+        use std::time::{Duration, Instant};
+
+        /// Query text: the syntax's own pieces mixed with arbitrary text.
+        fn query_text() -> impl Strategy<Value = String> {
+            let piece = prop_oneof![
+                Just("status:open ".to_string()),
+                Just("status<=".to_string()),
+                Just("\"".to_string()),
+                Just("-".to_string()),
+                Just(":".to_string()),
+                Just("<".to_string()),
+                Just(">=".to_string()),
+                Just("created>2024-01-01".to_string()),
+                Just("type:".to_string()),
+                Just("tags:vip".to_string()),
+                Just("requester:".to_string()),
+                Just("*".to_string()),
+                Just(" ".to_string()),
+                Just("\u{0}".to_string()),
+                "\\PC{0,12}",
+                any::<String>(),
+            ];
+            prop::collection::vec(piece, 0..40).prop_map(|v| v.concat())
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(2000))]
+
+            #[test]
+            fn any_query_parses_or_is_refused_quickly(q in query_text()) {
+                let started = Instant::now();
+                let parsed = parse(&q);
+                prop_assert!(started.elapsed() < Duration::from_millis(50), "{} bytes took {:?}", q.len(), started.elapsed());
+                if let Ok(parsed) = parsed {
+                    let lower = q.to_lowercase();
+                    for w in &parsed.words {
+                        prop_assert!(lower.contains(w.as_str()), "{w:?} is not in {q:?}");
+                    }
+                }
+            }
+        }
+
+        #[test]
+        fn a_long_hostile_query_takes_linear_time() {
+            for piece in ["\"", ":", "a:\"", "status:<", "-\"x ", "é"] {
+                let short = piece.repeat(1_000);
+                let long = piece.repeat(100_000);
+                let t = Instant::now();
+                let _ = parse(&short);
+                let short_took = t.elapsed();
+                let t = Instant::now();
+                let _ = parse(&long);
+                let long_took = t.elapsed();
+                // A hundred times the input may take a few hundred times as long (noise), never
+                // the ten thousand times a quadratic parser would.
+                assert!(
+                    long_took < short_took * 1_000 + Duration::from_millis(200),
+                    "{piece:?}: {short_took:?} then {long_took:?}"
+                );
+            }
+        }
+    }
 }

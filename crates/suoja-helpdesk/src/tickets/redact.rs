@@ -714,4 +714,64 @@ mod tests {
         assert_eq!(redact_phrase("nothing", "1234"), None);
         assert_eq!(marks("äö"), "▇▇");
     }
+
+    // Fuzzing: `<redact>` markup comes from agents' clients. Any text parses or is refused
+    // without a panic; when it parses, the body is the input without its tags and the ranges lie
+    // in order on character boundaries of that body.
+    mod fuzz {
+        use super::super::parse_redact_tags;
+        use proptest::prelude::*;
+
+        fn markup() -> impl Strategy<Value = String> {
+            let piece = prop_oneof![
+                Just("<redact>".to_string()),
+                Just("</redact>".to_string()),
+                Just("<REDACT>".to_string()),
+                Just("</Redact>".to_string()),
+                Just("<redact".to_string()),
+                Just("<p>".to_string()),
+                Just("&amp;".to_string()),
+                Just("é".to_string()),
+                Just("👩‍💻".to_string()),
+                "\\PC{0,8}",
+                any::<String>(),
+            ];
+            prop::collection::vec(piece, 0..30).prop_map(|v| v.concat())
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(2000))]
+
+            #[test]
+            fn any_markup_parses_or_is_refused(html in markup()) {
+                if let Ok((body, ranges)) = parse_redact_tags(&html) {
+                    // The tags found in one pass from the left, removed.
+                    let stripped = {
+                        let lower = html.to_ascii_lowercase();
+                        let mut tags: Vec<(usize, usize)> = ["<redact>", "</redact>"]
+                            .iter()
+                            .flat_map(|t| lower.match_indices(t).map(|(at, m)| (at, at + m.len())))
+                            .collect();
+                        tags.sort_unstable();
+                        let mut s = String::new();
+                        let mut at = 0;
+                        for (start, end) in tags {
+                            s.push_str(&html[at..start]);
+                            at = end;
+                        }
+                        s.push_str(&html[at..]);
+                        s
+                    };
+                    prop_assert_eq!(&body, &stripped);
+                    let mut last = 0;
+                    for r in &ranges {
+                        prop_assert!(r.start >= last && r.start < r.end && r.end <= body.len());
+                        prop_assert!(body.is_char_boundary(r.start) && body.is_char_boundary(r.end));
+                        last = r.end;
+                    }
+                    prop_assert!(!ranges.is_empty());
+                }
+            }
+        }
+    }
 }

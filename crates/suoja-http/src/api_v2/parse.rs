@@ -393,3 +393,109 @@ pub fn org_input(o: &Obj<'_>) -> Result<OrgInput, ApiError> {
         shared_comments: o.opt_bool("shared_comments")?,
     })
 }
+
+// Fuzzing: request bodies come from anyone with a credential. Any JSON value, however nested or
+// typed, is turned into an input or refused with a field error: no panic.
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::{Map, Value};
+
+    /// Keys the parsers know, and some they do not.
+    const KEYS: &[&str] = &[
+        "subject",
+        "comment",
+        "body",
+        "html_body",
+        "public",
+        "requester_id",
+        "requester",
+        "submitter_id",
+        "assignee_id",
+        "group_id",
+        "organization_id",
+        "collaborator_ids",
+        "collaborators",
+        "email_ccs",
+        "followers",
+        "status",
+        "priority",
+        "type",
+        "tags",
+        "custom_fields",
+        "fields",
+        "id",
+        "value",
+        "uploads",
+        "due_at",
+        "external_id",
+        "name",
+        "email",
+        "phone",
+        "role",
+        "details",
+        "notes",
+        "user_fields",
+        "locale",
+        "time_zone",
+        "verified",
+        "password",
+        "domain_names",
+        "shared_tickets",
+        "organization_fields",
+        "x",
+        "",
+    ];
+
+    fn scalar() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>().prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
+            Just(Value::from(u64::MAX)),
+            "\\PC{0,40}".prop_map(Value::String),
+            Just(Value::String("a@b.fi".into())),
+            Just(Value::String("2024-01-31T09:14:57Z".into())),
+            Just(Value::String("\u{0}<script>é".into())),
+            Just(Value::String("x".repeat(70_000))),
+        ]
+    }
+
+    fn value() -> impl Strategy<Value = Value> {
+        scalar().prop_recursive(4, 64, 8, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..8).prop_map(Value::Array),
+                prop::collection::vec((prop::sample::select(KEYS), inner), 0..8)
+                    .prop_map(|kv| Value::Object(kv.into_iter().map(|(k, v)| (k.to_string(), v)).collect())),
+            ]
+        })
+    }
+
+    fn object() -> impl Strategy<Value = Map<String, Value>> {
+        prop::collection::vec((prop::sample::select(KEYS), value()), 0..12).prop_map(|kv| kv.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1000))]
+
+        #[test]
+        fn any_object_is_an_input_or_a_field_error(m in object(), creating in any::<bool>()) {
+            let o = Obj::root(&m);
+            for result in [
+                ticket_input(&o, creating).err(),
+                user_input(&o).err(),
+                comment_input(&o).err(),
+                org_input(&o).err(),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                // The client's mistake, said as such: never a server error.
+                let status = axum::response::IntoResponse::into_response(result).status();
+                prop_assert!(status.is_client_error(), "{status}");
+            }
+        }
+    }
+}

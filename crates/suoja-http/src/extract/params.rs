@@ -183,3 +183,35 @@ pub fn with_params(base: &str, path: &str, keep: &Params, set: &[(&str, String)]
     let q = serde_urlencoded::to_string(&pairs).unwrap_or_default();
     format!("{base}/api/v2{path}.json?{q}")
 }
+
+// Fuzzing: cursors and ids come back from clients as they please. Any text decodes or is
+// refused as the client's mistake; what encodes, decodes to itself.
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn any_cursor_decodes_or_is_refused(s in prop_oneof!["\\PC{0,60}", "[A-Za-z0-9_=-]{0,40}", any::<String>()]) {
+            match decode_cursor(&s) {
+                Ok(id) => prop_assert_eq!(decode_cursor(&encode_cursor(id)).ok(), Some(id)),
+                Err(e) => prop_assert!(axum::response::IntoResponse::into_response(e).status().is_client_error()),
+            }
+        }
+
+        #[test]
+        fn cursors_round_trip(id in any::<i64>()) {
+            prop_assert_eq!(decode_cursor(&encode_cursor(id)).ok(), Some(id));
+        }
+
+        #[test]
+        fn any_path_id_is_positive_or_missing(s in prop_oneof!["\\PC{0,30}", "-?[0-9]{0,25}"]) {
+            if let Ok(id) = parse_id(&s) {
+                prop_assert!(id > 0);
+            }
+        }
+    }
+}

@@ -260,3 +260,33 @@ pub fn check_origin(ctx: &Ctx, headers: &HeaderMap) -> Result<(), Failure> {
 pub fn is_write(m: &Method) -> bool {
     !matches!(*m, Method::GET | Method::HEAD | Method::OPTIONS)
 }
+
+// Fuzzing: form bodies are whatever a browser (or anyone) posts. Any bytes decode into fields,
+// invalid UTF-8 and broken escapes lossily, without a panic; well-formed forms round-trip.
+#[cfg(test)]
+mod fuzz {
+    use super::Fields;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn any_body_decodes(body in prop_oneof![
+            prop::collection::vec(any::<u8>(), 0..400),
+            "[a-z%=&+0-9A-F\\xff]{0,200}".prop_map(String::into_bytes),
+        ]) {
+            let f = Fields::parse(&body);
+            let _ = f.get("csrf");
+        }
+
+        #[test]
+        fn well_formed_forms_round_trip(pairs in prop::collection::vec(("[a-z_]{1,10}", "\\PC{0,30}"), 0..10)) {
+            let body = serde_urlencoded::to_string(&pairs).unwrap_or_default();
+            let f = Fields::parse(body.as_bytes());
+            for (k, v) in &pairs {
+                prop_assert!(f.all(k).contains(&v.as_str()));
+            }
+        }
+    }
+}

@@ -75,8 +75,8 @@ fn outcome(status: StatusCode, location: &str, path: &str) -> String {
 }
 
 /// The world each caller's server holds; ids by name.
-struct World {
-    ids: HashMap<&'static str, String>,
+pub(crate) struct World {
+    pub(crate) ids: HashMap<&'static str, String>,
     /// The callers' API credentials (`email/token`) and passwords for the web.
     end_user: Tenant,
     agent: Tenant,
@@ -99,7 +99,7 @@ fn id(v: &Value) -> String {
     }
 }
 
-async fn world(app: &TestApp) -> World {
+pub(crate) async fn world(app: &TestApp) -> World {
     let admin = app.t.clone();
     let (s, v) = app
         .put(&format!("/api/v2/users/{}.json", admin.admin_id), json!({"user": {"password": PASSWORD}}))
@@ -385,7 +385,7 @@ async fn world(app: &TestApp) -> World {
 }
 
 /// The concrete path (with query) a route is tried at.
-fn concrete(method: &str, path: &str, ids: &HashMap<&'static str, String>) -> String {
+pub(crate) fn concrete(method: &str, path: &str, ids: &HashMap<&'static str, String>) -> String {
     let pick = |name: &str| -> &'static str {
         match (method, path, name) {
             (_, p, "id") if p.starts_with("/api/v2/users/") || p.starts_with("/agent/users/") => "end_user",
@@ -448,7 +448,7 @@ fn concrete(method: &str, path: &str, ids: &HashMap<&'static str, String>) -> St
 
 /// A body that passes validation for a caller who may use the route (so what decides the answer
 /// is who calls, not what they sent).
-fn api_body(method: &str, path: &str, ids: &HashMap<&'static str, String>) -> Option<Value> {
+pub(crate) fn api_body(method: &str, path: &str, ids: &HashMap<&'static str, String>) -> Option<Value> {
     let n = |k: &str| ids[k].parse::<i64>().unwrap();
     let in_30_days = in_30_days();
     Some(match (method, path) {

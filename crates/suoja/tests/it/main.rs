@@ -9,6 +9,7 @@ mod api_flows;
 mod authz;
 mod backup_restore;
 mod bad_input;
+mod fuzz;
 mod privacy_erasure;
 mod privacy_erasure_crash;
 mod privacy_export;

@@ -103,6 +103,12 @@ impl Browser {
         self.finish(r).await
     }
 
+    /// Posts `body` as it is, under `content_type`; the answer's status.
+    pub(crate) async fn post_raw(&mut self, path: &str, content_type: &str, body: Vec<u8>) -> StatusCode {
+        let r = self.client.post(format!("{}{path}", self.base)).header("content-type", content_type).body(body);
+        self.finish(r).await.status
+    }
+
     /// Posts a form shown on `page`, with its CSRF token.
     pub(crate) async fn submit(&mut self, page_path: &str, action: &str, fields: &[(&str, &str)]) -> Page {
         let page = self.get(page_path).await;
