@@ -189,6 +189,17 @@ async fn logs_clean(engine: Engine) {
     assert!(found.is_empty(), "log contains {found:?}");
 }
 
+// A log written to a file or a pipe is plain text: no terminal colour codes.
+#[test]
+fn logs_to_a_file_or_pipe_carry_no_colour_codes() {
+    let dir = TempDir::new();
+    let out = command(&dir.0, None).args(["init", "--admin-email", "ops@example.fi"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(log.contains("INFO"), "the command logged: {log}");
+    assert!(!log.contains('\u{1b}'), "colour codes in a piped log: {log:?}");
+}
+
 /// A minimal client for a spawned process, reusing the canary planting flow.
 struct ProcApp {
     base: String,
