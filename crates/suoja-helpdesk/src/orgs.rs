@@ -146,7 +146,15 @@ impl Helpdesk {
         apply(&mut row, input)?;
         let mut tx = self.db.begin().await?;
         row.id = suoja_store::organizations::insert(&mut tx, scope.tenant, &row).await.map_err(dup_name)?;
-        index_doc(&self.vault, &mut tx, scope.tenant, DOC_ORG, row.id.0, &row.name, &[]).await?;
+        index_doc(
+            &self.vault,
+            &mut tx,
+            scope.tenant,
+            DOC_ORG,
+            row.id.0,
+            &crate::search::DocText::public(&row.name),
+        )
+        .await?;
         tx.commit().await?;
         Ok(row.into())
     }
@@ -178,7 +186,15 @@ impl Helpdesk {
         apply(&mut row, input)?;
         row.updated_at = self.now();
         suoja_store::organizations::update(&mut tx, scope.tenant, &row).await.map_err(dup_name)?;
-        index_doc(&self.vault, &mut tx, scope.tenant, DOC_ORG, row.id.0, &row.name, &[]).await?;
+        index_doc(
+            &self.vault,
+            &mut tx,
+            scope.tenant,
+            DOC_ORG,
+            row.id.0,
+            &crate::search::DocText::public(&row.name),
+        )
+        .await?;
         tx.commit().await?;
         Ok(row.into())
     }

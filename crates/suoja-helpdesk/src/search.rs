@@ -20,36 +20,53 @@ pub const MAX_RESULTS: i64 = 1000;
 /// A token with at most this many postings drives the search plan.
 const SELECTIVE: i64 = 2000;
 
-async fn doc_tokens(v: &Vault, c: &mut AnyConnection, tenant: TenantId, text: &str, tags: &[String]) -> Result<Vec<i64>> {
-    let h = v.search_hasher(c, tenant).await?;
-    let mut tokens: Vec<i64> = suoja_search::terms(text).iter().map(|t| h.token(t)).collect();
-    tokens.extend(tags.iter().map(|t| h.token(&format!("tag:{t}"))));
-    tokens.sort_unstable();
-    tokens.dedup();
-    Ok(tokens)
+/// What a document is indexed by: the text its end users can read, the text only staff can
+/// (internal notes), and its tags (matched by staff only).
+pub(crate) struct DocText<'a> {
+    pub public: &'a str,
+    pub internal: &'a str,
+    pub tags: &'a [String],
 }
 
-/// Replaces a document's index entries with the terms of `text` and `tags`.
-pub(crate) async fn index_doc(v: &Vault, c: &mut AnyConnection, tenant: TenantId, kind: i64, id: i64, text: &str, tags: &[String]) -> Result<()> {
-    let tokens = doc_tokens(v, c, tenant, text, tags).await?;
-    suoja_store::search::replace(c, tenant, kind, id, &tokens).await?;
+impl<'a> DocText<'a> {
+    /// A document all of whose text is public (users and organisations, searched by staff).
+    pub(crate) fn public(text: &'a str) -> Self {
+        DocText {
+            public: text,
+            internal: "",
+            tags: &[],
+        }
+    }
+}
+
+async fn doc_tokens(v: &Vault, c: &mut AnyConnection, tenant: TenantId, doc: &DocText<'_>) -> Result<(Vec<i64>, Vec<i64>)> {
+    let h = v.search_hasher(c, tenant).await?;
+    let public: Vec<i64> = suoja_search::terms(doc.public).iter().map(|t| h.token(t)).collect();
+    let mut internal: Vec<i64> = suoja_search::terms(doc.internal).iter().map(|t| h.token(t)).collect();
+    internal.extend(doc.tags.iter().map(|t| h.token(&format!("tag:{t}"))));
+    Ok((public, internal))
+}
+
+/// Replaces a document's index entries.
+pub(crate) async fn index_doc(v: &Vault, c: &mut AnyConnection, tenant: TenantId, kind: i64, id: i64, doc: &DocText<'_>) -> Result<()> {
+    let (public, internal) = doc_tokens(v, c, tenant, doc).await?;
+    suoja_store::search::replace(c, tenant, kind, id, &public, &internal).await?;
     Ok(())
 }
 
 /// Indexes a document created in this transaction (it has no entries to replace).
-pub(crate) async fn index_new_doc(v: &Vault, c: &mut AnyConnection, tenant: TenantId, kind: i64, id: i64, text: &str, tags: &[String]) -> Result<()> {
-    let tokens = doc_tokens(v, c, tenant, text, tags).await?;
-    suoja_store::search::insert_new(c, tenant, kind, id, &tokens).await?;
+pub(crate) async fn index_new_doc(v: &Vault, c: &mut AnyConnection, tenant: TenantId, kind: i64, id: i64, doc: &DocText<'_>) -> Result<()> {
+    let (public, internal) = doc_tokens(v, c, tenant, doc).await?;
+    suoja_store::search::insert_new(c, tenant, kind, id, &public, &internal).await?;
     Ok(())
 }
 
-/// Adds the terms of `text` to a document's entries.
-pub(crate) async fn index_add(v: &Vault, c: &mut AnyConnection, tenant: TenantId, kind: i64, id: i64, text: &str) -> Result<()> {
+/// Adds the terms of a new comment to a ticket's entries, as public or internal text.
+pub(crate) async fn index_add(v: &Vault, c: &mut AnyConnection, tenant: TenantId, kind: i64, id: i64, text: &str, public: bool) -> Result<()> {
     let h = v.search_hasher(c, tenant).await?;
-    let mut tokens: Vec<i64> = suoja_search::terms(text).iter().map(|t| h.token(t)).collect();
-    tokens.sort_unstable();
-    tokens.dedup();
-    suoja_store::search::add(c, tenant, kind, id, &tokens).await?;
+    let tokens: Vec<i64> = suoja_search::terms(text).iter().map(|t| h.token(t)).collect();
+    let (p, i): (&[i64], &[i64]) = if public { (&tokens, &[]) } else { (&[], &tokens) };
+    suoja_store::search::add(c, tenant, kind, id, p, i).await?;
     Ok(())
 }
 
@@ -183,9 +200,12 @@ impl Helpdesk {
         if kind == "ticket" || kind == "all" {
             let mut f = TicketFilter {
                 tokens: word_tokens.clone(),
+                tag_tokens: q.tags.iter().map(|t| h.token(&format!("tag:{t}"))).collect(),
+                // An end user's words must be in what they can read: a word only an internal
+                // note holds finds and counts nothing.
+                public_only: !scope.is_staff(),
                 ..Default::default()
             };
-            f.tokens.extend(q.tags.iter().map(|t| h.token(&format!("tag:{t}"))));
             for (cmp, v) in &q.status {
                 let set = rank_set(*cmp, v)?;
                 f.status_ranks = Some(match f.status_ranks.take() {
@@ -215,7 +235,7 @@ impl Helpdesk {
             // the other tokens and filters only check those); otherwise walk tickets newest first
             // with exact-key probes, which stops as soon as the page is full.
             let mut rarest: Option<Vec<i64>> = None;
-            for t in &f.tokens {
+            for t in f.tokens.iter().chain(&f.tag_tokens) {
                 let docs = suoja_store::search::docs_with(&mut c, scope.tenant, DOC_TICKET, *t, SELECTIVE + 1).await?;
                 if rarest.as_ref().is_none_or(|r| docs.len() < r.len()) {
                     rarest = Some(docs);
@@ -224,21 +244,9 @@ impl Helpdesk {
             if let Some(r) = rarest.filter(|r| r.len() as i64 <= SELECTIVE) {
                 f.ids = Some(r);
             }
-            if !scope.is_staff() && !q.words.is_empty() {
-                // An end user's words must be in what they can read: a word only an internal note
-                // holds finds and counts nothing. Their own tickets matched by the index are
-                // checked against the subject and public comments (measured in BENCHMARKS.md).
-                let matched = suoja_store::tickets::newest_ids(&mut c, scope.tenant, &f, MAX_RESULTS).await?;
-                let ids: Vec<i64> = matched.iter().map(|(id, _)| *id).collect();
-                let holding = self.public_text_holds(&mut c, scope.tenant, &ids, &q.words).await?;
-                let visible: Vec<(i64, u8, i64)> = matched.into_iter().filter(|(id, _)| holding.contains(id)).map(|(id, at)| (at, 0, id)).collect();
-                total += visible.len() as i64;
-                candidates.extend(visible.into_iter().take(window as usize));
-            } else {
-                total += suoja_store::tickets::count_capped(&mut c, scope.tenant, &f, count_cap).await?;
-                let newest = suoja_store::tickets::newest_ids(&mut c, scope.tenant, &f, window).await?;
-                candidates.extend(newest.into_iter().map(|(id, at)| (at, 0, id)));
-            }
+            total += suoja_store::tickets::count_capped(&mut c, scope.tenant, &f, count_cap).await?;
+            let newest = suoja_store::tickets::newest_ids(&mut c, scope.tenant, &f, window).await?;
+            candidates.extend(newest.into_iter().map(|(id, at)| (at, 0, id)));
         }
         if scope.is_staff() && (kind == "user" || kind == "all") && !word_tokens.is_empty() {
             let ids: Vec<UserId> = suoja_store::search::all_of(&mut c, scope.tenant, DOC_USER, &word_tokens)
@@ -288,30 +296,6 @@ impl Helpdesk {
             }
         }
         Ok(SearchPage { results, count: total })
-    }
-
-    /// Of `ids`, the tickets whose subject and public comments hold every one of `words` (index
-    /// terms), read in a few queries.
-    async fn public_text_holds(&self, c: &mut AnyConnection, tenant: TenantId, ids: &[i64], words: &[String]) -> Result<std::collections::HashSet<i64>> {
-        use suoja_store::graph::Value;
-        let mut terms: std::collections::HashMap<i64, std::collections::HashSet<String>> = std::collections::HashMap::new();
-        for r in suoja_store::graph::rows_linked(c, tenant, "tickets", &["id", "subject_enc"], "id", ids).await? {
-            if let (Some(Value::Int(id)), Some(Value::Bytes(sealed))) = (r.first(), r.get(1)) {
-                let text = crate::crypt::open(&self.vault, c, tenant, sealed).await?;
-                terms.entry(*id).or_default().extend(suoja_search::terms(text.expose()));
-            }
-        }
-        for r in suoja_store::graph::rows_linked(c, tenant, "comments", &["ticket_id", "public", "body_enc"], "ticket_id", ids).await? {
-            if let (Some(Value::Int(id)), Some(Value::Int(1)), Some(Value::Bytes(sealed))) = (r.first(), r.get(1), r.get(2)) {
-                let text = crate::crypt::open(&self.vault, c, tenant, sealed).await?;
-                terms.entry(*id).or_default().extend(suoja_search::terms(text.expose()));
-            }
-        }
-        Ok(terms
-            .into_iter()
-            .filter(|(_, t)| words.iter().all(|w| t.contains(w)))
-            .map(|(id, _)| id)
-            .collect())
     }
 
     /// Finds users by a free query over name, e-mail, phone and external id.
@@ -377,17 +361,29 @@ impl Helpdesk {
             "users" => {
                 if let Some(r) = suoja_store::users::by_id(c, tenant, UserId(id)).await? {
                     let u = self.open_user(c, tenant, &r).await?;
-                    index_new_doc(&self.vault, c, tenant, DOC_USER, id, &crate::users::user_search_text(&u), &[]).await?;
+                    index_new_doc(&self.vault, c, tenant, DOC_USER, id, &DocText::public(&crate::users::user_search_text(&u))).await?;
                 }
             }
             "organizations" => {
                 if let Some(o) = suoja_store::organizations::by_id(c, tenant, OrganizationId(id)).await? {
-                    index_new_doc(&self.vault, c, tenant, DOC_ORG, id, &o.name, &[]).await?;
+                    index_new_doc(&self.vault, c, tenant, DOC_ORG, id, &DocText::public(&o.name)).await?;
                 }
             }
             _ => {
-                if let Some((text, tags)) = self.ticket_index_text(c, tenant, TicketId(id)).await? {
-                    index_new_doc(&self.vault, c, tenant, DOC_TICKET, id, &text, &tags).await?;
+                if let Some((public, internal, tags)) = self.ticket_index_text(c, tenant, TicketId(id)).await? {
+                    index_new_doc(
+                        &self.vault,
+                        c,
+                        tenant,
+                        DOC_TICKET,
+                        id,
+                        &DocText {
+                            public: &public,
+                            internal: &internal,
+                            tags: &tags,
+                        },
+                    )
+                    .await?;
                 }
             }
         }
@@ -397,23 +393,40 @@ impl Helpdesk {
     /// Rebuilds a ticket's index entries from its current fields and comments.
     pub async fn reindex_ticket(&self, c: &mut AnyConnection, tenant: TenantId, id: TicketId) -> Result<()> {
         match self.ticket_index_text(c, tenant, id).await? {
-            Some((text, tags)) => index_doc(&self.vault, c, tenant, DOC_TICKET, id.0, &text, &tags).await,
+            Some((public, internal, tags)) => {
+                index_doc(
+                    &self.vault,
+                    c,
+                    tenant,
+                    DOC_TICKET,
+                    id.0,
+                    &DocText {
+                        public: &public,
+                        internal: &internal,
+                        tags: &tags,
+                    },
+                )
+                .await
+            }
             None => Ok(()),
         }
     }
 
-    /// What a ticket is indexed by: its subject and every comment, and its tags.
-    async fn ticket_index_text(&self, c: &mut AnyConnection, tenant: TenantId, id: TicketId) -> Result<Option<(String, Vec<String>)>> {
+    /// What a ticket is indexed by: its subject and public comments (what its end users read),
+    /// its internal notes, and its tags.
+    async fn ticket_index_text(&self, c: &mut AnyConnection, tenant: TenantId, id: TicketId) -> Result<Option<(String, String, Vec<String>)>> {
         let Some(row) = suoja_store::tickets::by_id(c, tenant, id).await? else {
             return Ok(None);
         };
         let t = self.open_ticket_row(c, tenant, &row).await?;
         let mut text = t.subject.as_ref().map(|s| s.expose().clone()).unwrap_or_default();
         let comments = suoja_store::comments::for_ticket(c, tenant, id, suoja_store::comments::CommentQuery::ALL).await?;
+        let mut internal = String::new();
         for m in &comments {
-            text.push(' ');
-            text.push_str(crate::crypt::open(&self.vault, c, tenant, &m.body_enc).await?.expose());
+            let into = if m.public { &mut text } else { &mut internal };
+            into.push(' ');
+            into.push_str(crate::crypt::open(&self.vault, c, tenant, &m.body_enc).await?.expose());
         }
-        Ok(Some((text, t.tags)))
+        Ok(Some((text, internal, t.tags)))
     }
 }

@@ -130,7 +130,15 @@ impl Helpdesk {
     }
 
     /// Adds a comment to a ticket inside the caller's transaction; returns its id and text.
-    async fn add_comment(&self, c: &mut AnyConnection, scope: &Scope, ticket: &TicketRow, input: &CommentInput, now: Timestamp) -> Result<(CommentId, String)> {
+    /// Adds a comment; returns its id, its plain text and whether it is public.
+    async fn add_comment(
+        &self,
+        c: &mut AnyConnection,
+        scope: &Scope,
+        ticket: &TicketRow,
+        input: &CommentInput,
+        now: Timestamp,
+    ) -> Result<(CommentId, String, bool)> {
         let author_id = match input.author_id {
             Some(a) if a != scope.actor => {
                 if !scope.is_staff() {
@@ -181,7 +189,7 @@ impl Helpdesk {
         for token in &input.uploads {
             self.bind_upload(c, scope, token, ticket.id, id, key).await?;
         }
-        Ok((id, plain))
+        Ok((id, plain, public))
     }
 
     /// Opens a ticket for a requester, with its first comment.
@@ -294,11 +302,28 @@ impl Helpdesk {
                 }
             }
         }
-        let (comment_id, plain) = self.add_comment(c, scope, &row, &comment, now).await?;
+        let (comment_id, plain, public) = self.add_comment(c, scope, &row, &comment, now).await?;
         let mut text = input.subject.as_ref().map(|s| s.expose().clone()).unwrap_or_default();
-        text.push(' ');
-        text.push_str(&plain);
-        crate::search::index_new_doc(v, c, scope.tenant, DOC_TICKET, row.id.0, &text, &tags).await?;
+        let mut internal = String::new();
+        if public {
+            text.push(' ');
+            text.push_str(&plain);
+        } else {
+            internal = plain;
+        }
+        crate::search::index_new_doc(
+            v,
+            c,
+            scope.tenant,
+            DOC_TICKET,
+            row.id.0,
+            &crate::search::DocText {
+                public: &text,
+                internal: &internal,
+                tags: &tags,
+            },
+        )
+        .await?;
         self.queue_ticket_event(c, scope.tenant, row.id, row.restricted, "ticket.created", now).await?;
         let mut ticket = self.open_ticket_row(c, scope.tenant, &row).await?;
         let [collaborators, email_ccs, followers] = links;
@@ -488,7 +513,7 @@ impl Helpdesk {
             }
         }
         if let Some(comment) = &input.comment {
-            let (cid, plain) = self.add_comment(&mut tx, scope, &row, comment, now).await?;
+            let (cid, plain, public) = self.add_comment(&mut tx, scope, &row, comment, now).await?;
             events.push(AuditEvent {
                 kind: "Comment",
                 field_name: None,
@@ -497,7 +522,7 @@ impl Helpdesk {
                 comment_id: Some(cid),
             });
             if !reindex {
-                index_add(&v, &mut tx, t, DOC_TICKET, row.id.0, &plain).await?;
+                index_add(&v, &mut tx, t, DOC_TICKET, row.id.0, &plain, public).await?;
             }
         }
         row.updated_at = now;

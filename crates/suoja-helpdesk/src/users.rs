@@ -212,7 +212,15 @@ impl Helpdesk {
         let id = suoja_store::users::insert(c, tenant, &row).await.map_err(dup_email)?;
         row.id = id;
         let user = self.open_user(c, tenant, &row).await?;
-        crate::search::index_new_doc(&self.vault, c, tenant, DOC_USER, id.0, &user_search_text(&user), &[]).await?;
+        crate::search::index_new_doc(
+            &self.vault,
+            c,
+            tenant,
+            DOC_USER,
+            id.0,
+            &crate::search::DocText::public(&user_search_text(&user)),
+        )
+        .await?;
         Ok(user)
     }
 
@@ -327,7 +335,15 @@ impl Helpdesk {
         row.updated_at = now;
         suoja_store::users::update(&mut tx, scope.tenant, &row).await.map_err(dup_email)?;
         let user = self.open_user(&mut tx, scope.tenant, &row).await?;
-        index_doc(&self.vault, &mut tx, scope.tenant, DOC_USER, id.0, &user_search_text(&user), &[]).await?;
+        index_doc(
+            &self.vault,
+            &mut tx,
+            scope.tenant,
+            DOC_USER,
+            id.0,
+            &crate::search::DocText::public(&user_search_text(&user)),
+        )
+        .await?;
         if input.password.is_some() || (row.suspended && !before.suspended) {
             // A new password or a suspension ends the person's sessions and OAuth tokens everywhere.
             self.end_sessions(&mut tx, scope.tenant, id).await?;

@@ -473,7 +473,7 @@ pub const TABLES: &[Table] = &[
         ],
     },
     Table {
-        name: "search_postings",
+        name: "search_index",
         purpose: "Full-text search over tickets, users and organisations",
         subjects: &[SubjectLink {
             column: "doc_id",
@@ -486,13 +486,18 @@ pub const TABLES: &[Table] = &[
         derived: true,
         columns: &[
             col("tenant_id"),
+            col("doc_kind"),
+            col("doc_id"),
             Column {
-                name: "token",
+                name: "public",
                 category: Category::Derived,
                 storage: Storage::KeyedHash,
             },
-            col("doc_kind"),
-            col("doc_id"),
+            Column {
+                name: "internal",
+                category: Category::Derived,
+                storage: Storage::KeyedHash,
+            },
         ],
     },
     Table {

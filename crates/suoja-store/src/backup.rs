@@ -19,7 +19,7 @@ use crate::{Db, DbOptions, Engine, Result, StoreError};
 
 /// Tables that are not copied into `data.db`: the rebuildable search index, the key vault
 /// (in `keys.db` instead) and the migrations' own bookkeeping (written by the migrations).
-pub const LEFT_OUT: &[&str] = &["search_postings", "vault_tenant_keys", "vault_subject_keys", "schema_migrations"];
+pub const LEFT_OUT: &[&str] = &["search_index", "vault_tenant_keys", "vault_subject_keys", "schema_migrations"];
 
 /// The key-vault tables, copied into `keys.db`.
 pub const VAULT_TABLES: &[&str] = &["vault_tenant_keys", "vault_subject_keys"];
@@ -56,11 +56,7 @@ async fn table_columns(c: &mut AnyConnection, table: &str) -> Result<Vec<(String
 }
 
 async fn sqlite_tables(c: &mut AnyConnection) -> Result<Vec<String>> {
-    Ok(
-        sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
-            .fetch_all(&mut *c)
-            .await?,
-    )
+    crate::schema::sqlite_tables(c).await
 }
 
 /// Copies the rows of `table` from `src` to `dst` (both in Suoja's schema); returns how many.

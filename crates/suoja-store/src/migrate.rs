@@ -63,6 +63,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0008_hardening.sql"),
         postgres: include_str!("../migrations/postgres/0008_hardening.sql"),
     },
+    Migration {
+        version: 9,
+        name: "search_index",
+        sqlite: include_str!("../migrations/sqlite/0009_search_index.sql"),
+        postgres: include_str!("../migrations/postgres/0009_search_index.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.

@@ -20,12 +20,10 @@ pub async fn columns(db: &Db) -> Result<Vec<Column>> {
     let mut out = Vec::new();
     match db.engine() {
         Engine::Sqlite => {
-            let tables =
-                sqlx::query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> 'schema_migrations' ORDER BY name")
-                    .fetch_all(&mut *conn)
-                    .await?;
-            for t in tables {
-                let table: String = t.try_get("name")?;
+            for table in sqlite_tables(&mut conn).await? {
+                if table == "schema_migrations" {
+                    continue;
+                }
                 let cols = sqlx::query("SELECT name FROM pragma_table_info($1)")
                     .bind(table.clone())
                     .fetch_all(&mut *conn)
@@ -54,4 +52,19 @@ pub async fn columns(db: &Db) -> Result<Vec<Column>> {
     }
     out.sort();
     Ok(out)
+}
+
+/// The application's tables on SQLite, by name: SQLite's own and a full-text table's shadow
+/// tables (`search_index_data`, `…_content`…, its storage, described by its own columns) left out.
+pub(crate) async fn sqlite_tables(c: &mut sqlx::AnyConnection) -> Result<Vec<String>> {
+    let tables: Vec<String> = sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+        .fetch_all(&mut *c)
+        .await?;
+    let virtual_tables: Vec<String> = sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE 'CREATE VIRTUAL TABLE%'")
+        .fetch_all(&mut *c)
+        .await?;
+    Ok(tables
+        .into_iter()
+        .filter(|t| !virtual_tables.iter().any(|v| t.starts_with(&format!("{v}_"))))
+        .collect())
 }

@@ -1,105 +1,215 @@
-//! The search index: postings of keyed token hashes to documents. It is derived data (it can
-//! be dropped and rebuilt), lives in its own table so backups can leave it out, and holds no
-//! plaintext: a token is the first 8 bytes of an HMAC under the tenant's search key.
+//! The search index: one row per document (ticket, user, organisation) holding its keyed token
+//! hashes, on SQLite an FTS5 table, on PostgreSQL arrays under GIN indexes. It is derived data
+//! (dropped from backups, rebuilt on restore) and holds no plaintext: a token is the first 8
+//! bytes of an HMAC under the tenant's search key. A document's tokens come in two parts:
+//! `public`, what its end users can read, and `internal`, what only staff match (internal notes,
+//! tags). Deleting a document removes its entries for good (FTS5 `secure-delete`; no GIN pending
+//! list on PostgreSQL).
 
 use sqlx::AnyConnection;
 use suoja_core::TenantId;
 
 use crate::Result;
 
-/// Replaces a document's postings.
-pub async fn replace(c: &mut AnyConnection, tenant: TenantId, kind: i64, doc: i64, tokens: &[i64]) -> Result<()> {
+fn is_pg(c: &AnyConnection) -> bool {
+    c.backend_name().eq_ignore_ascii_case("postgresql")
+}
+
+/// The FTS5 word of a token: `x` and its 16 hex digits.
+fn word(t: i64) -> String {
+    format!("x{t:016x}")
+}
+
+/// The FTS5 word naming a tenant and a kind of document; every document's `public` text starts
+/// with it, so every match is within one tenant and kind.
+fn scope_word(tenant: TenantId, kind: i64) -> String {
+    format!("s{}k{kind}", tenant.0)
+}
+
+/// The FTS5 rowid of a document.
+fn rowid(kind: i64, doc: i64) -> i64 {
+    doc.saturating_mul(4).saturating_add(kind)
+}
+
+fn array(tokens: &[i64]) -> String {
+    format!("ARRAY[{}]::bigint[]", tokens.iter().map(i64::to_string).collect::<Vec<_>>().join(","))
+}
+
+fn words(tokens: &[i64]) -> String {
+    tokens.iter().map(|t| word(*t)).collect::<Vec<_>>().join(" ")
+}
+
+fn sorted(tokens: &[i64]) -> Vec<i64> {
+    let mut v = tokens.to_vec();
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
+/// An FTS5 query: the scope word in `public` and every token anywhere (or, `public_only`, in
+/// `public`).
+fn match_all(tenant: TenantId, kind: i64, tokens: &[i64], public_only: bool) -> String {
+    let cols = if public_only { "public" } else { "{public internal}" };
+    format!(
+        "public : {} AND {cols} : ({})",
+        scope_word(tenant, kind),
+        tokens.iter().map(|t| word(*t)).collect::<Vec<_>>().join(" AND ")
+    )
+}
+
+/// Replaces a document's entries.
+pub async fn replace(c: &mut AnyConnection, tenant: TenantId, kind: i64, doc: i64, public: &[i64], internal: &[i64]) -> Result<()> {
     remove(&mut *c, tenant, kind, doc).await?;
-    insert_new(c, tenant, kind, doc, tokens).await
+    insert_new(c, tenant, kind, doc, public, internal).await
 }
 
-/// Inserts the postings of a document that has none yet.
-pub async fn insert_new(c: &mut AnyConnection, tenant: TenantId, kind: i64, doc: i64, tokens: &[i64]) -> Result<()> {
-    for chunk in tokens.chunks(200) {
-        let mut sql = String::from("INSERT INTO search_postings (tenant_id, token, doc_kind, doc_id) VALUES ");
-        let values: Vec<String> = chunk.iter().map(|t| format!("({}, {t}, {kind}, {doc})", tenant.0)).collect();
-        sql.push_str(&values.join(", "));
-        sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut *c).await?;
+/// Inserts the entries of a document that has none yet.
+pub async fn insert_new(c: &mut AnyConnection, tenant: TenantId, kind: i64, doc: i64, public: &[i64], internal: &[i64]) -> Result<()> {
+    let (public, internal) = (sorted(public), sorted(internal));
+    if is_pg(c) {
+        let sql = format!(
+            "INSERT INTO search_index (tenant_id, doc_kind, doc_id, public, internal) VALUES ($1, $2, $3, {}, {})",
+            array(&public),
+            array(&internal)
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.0).bind(kind).bind(doc).execute(c).await?;
+    } else {
+        sqlx::query("INSERT INTO search_index (rowid, tenant_id, doc_kind, doc_id, public, internal) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(rowid(kind, doc))
+            .bind(tenant.0)
+            .bind(kind)
+            .bind(doc)
+            .bind(format!("{} {}", scope_word(tenant, kind), words(&public)))
+            .bind(words(&internal))
+            .execute(c)
+            .await?;
     }
     Ok(())
 }
 
-/// Adds postings to a document (duplicates ignored).
-pub async fn add(c: &mut AnyConnection, tenant: TenantId, kind: i64, doc: i64, tokens: &[i64]) -> Result<()> {
-    for t in tokens {
-        let exists: Option<i64> =
-            sqlx::query_scalar("SELECT doc_id FROM search_postings WHERE tenant_id = $1 AND token = $2 AND doc_kind = $3 AND doc_id = $4")
-                .bind(tenant.0)
-                .bind(*t)
-                .bind(kind)
-                .bind(doc)
-                .fetch_optional(&mut *c)
-                .await?;
-        if exists.is_none() {
-            sqlx::query("INSERT INTO search_postings (tenant_id, token, doc_kind, doc_id) VALUES ($1, $2, $3, $4)")
-                .bind(tenant.0)
-                .bind(*t)
-                .bind(kind)
-                .bind(doc)
-                .execute(&mut *c)
-                .await?;
-        }
+/// A document's entries as stored: (public, internal); `None` when it has none.
+async fn read(c: &mut AnyConnection, tenant: TenantId, kind: i64, doc: i64) -> Result<Option<(Vec<i64>, Vec<i64>)>> {
+    let parse = |s: &str, pg: bool| -> Vec<i64> {
+        s.split_whitespace()
+            .filter_map(|w| {
+                if pg {
+                    w.parse().ok()
+                } else {
+                    w.strip_prefix('x')
+                        .and_then(|h| u64::from_str_radix(h, 16).ok())
+                        .map(|u| i64::from_ne_bytes(u.to_ne_bytes()))
+                }
+            })
+            .collect()
+    };
+    let pg = is_pg(c);
+    let row: Option<(String, String)> = if pg {
+        sqlx::query_as(
+            "SELECT array_to_string(public, ' '), array_to_string(internal, ' ') FROM search_index WHERE tenant_id = $1 AND doc_kind = $2 AND doc_id = $3",
+        )
+        .bind(tenant.0)
+        .bind(kind)
+        .bind(doc)
+        .fetch_optional(c)
+        .await?
+    } else {
+        sqlx::query_as("SELECT public, internal FROM search_index WHERE rowid = $1 AND tenant_id = $2")
+            .bind(rowid(kind, doc))
+            .bind(tenant.0)
+            .fetch_optional(c)
+            .await?
+    };
+    Ok(row.map(|(p, i)| (parse(&p, pg), parse(&i, pg))))
+}
+
+/// Adds tokens to a document's entries (a new comment on a ticket).
+pub async fn add(c: &mut AnyConnection, tenant: TenantId, kind: i64, doc: i64, public: &[i64], internal: &[i64]) -> Result<()> {
+    let (mut p, mut i) = read(&mut *c, tenant, kind, doc).await?.unwrap_or_default();
+    let before = (p.len(), i.len());
+    p = sorted(&[p, public.to_vec()].concat());
+    i = sorted(&[i, internal.to_vec()].concat());
+    if (p.len(), i.len()) == before && before != (0, 0) {
+        return Ok(());
     }
-    Ok(())
+    replace(c, tenant, kind, doc, &p, &i).await
 }
 
 /// Removes a document from the index.
 pub async fn remove(c: &mut AnyConnection, tenant: TenantId, kind: i64, doc: i64) -> Result<u64> {
-    Ok(
-        sqlx::query("DELETE FROM search_postings WHERE tenant_id = $1 AND doc_kind = $2 AND doc_id = $3")
+    let done = if is_pg(c) {
+        sqlx::query("DELETE FROM search_index WHERE tenant_id = $1 AND doc_kind = $2 AND doc_id = $3")
             .bind(tenant.0)
             .bind(kind)
             .bind(doc)
             .execute(c)
             .await?
-            .rows_affected(),
-    )
+    } else {
+        sqlx::query("DELETE FROM search_index WHERE rowid = $1 AND tenant_id = $2")
+            .bind(rowid(kind, doc))
+            .bind(tenant.0)
+            .execute(c)
+            .await?
+    };
+    Ok(done.rows_affected())
+}
+
+/// Documents of `kind` holding every one of `tokens` (anywhere), newest (highest id) first, at
+/// most `limit`.
+async fn matching(c: &mut AnyConnection, tenant: TenantId, kind: i64, tokens: &[i64], limit: i64) -> Result<Vec<i64>> {
+    let tokens = sorted(tokens);
+    if tokens.is_empty() {
+        return Ok(Vec::new());
+    }
+    if is_pg(c) {
+        let sql = format!(
+            "SELECT doc_id FROM search_index WHERE tenant_id = $1 AND doc_kind = $2 AND (public || internal) @> {} ORDER BY doc_id DESC LIMIT {limit}",
+            array(&tokens)
+        );
+        Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(tenant.0).bind(kind).fetch_all(c).await?)
+    } else {
+        let sql = format!("SELECT rowid / 4 FROM search_index WHERE search_index MATCH $1 ORDER BY rowid DESC LIMIT {limit}");
+        Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .bind(match_all(tenant, kind, &tokens, false))
+            .fetch_all(c)
+            .await?)
+    }
 }
 
 /// Documents of `kind` that carry every one of `tokens`.
 pub async fn all_of(c: &mut AnyConnection, tenant: TenantId, kind: i64, tokens: &[i64]) -> Result<Vec<i64>> {
-    if tokens.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut distinct = tokens.to_vec();
-    distinct.sort_unstable();
-    distinct.dedup();
-    let list = distinct.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
-    let sql = format!(
-        "SELECT doc_id FROM search_postings WHERE tenant_id = $1 AND doc_kind = $2 AND token IN ({list}) GROUP BY doc_id HAVING COUNT(*) = {} ORDER BY doc_id DESC LIMIT 100000",
-        distinct.len()
-    );
-    Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(tenant.0).bind(kind).fetch_all(c).await?)
+    matching(c, tenant, kind, tokens, 100_000).await
 }
 
 /// Up to `limit` documents of `kind` carrying `token`, newest (highest id) first. Used to judge
-/// how selective a token is without counting all of its postings.
+/// how selective a token is without counting all of its entries.
 pub async fn docs_with(c: &mut AnyConnection, tenant: TenantId, kind: i64, token: i64, limit: i64) -> Result<Vec<i64>> {
-    let sql = format!("SELECT doc_id FROM search_postings WHERE tenant_id = $1 AND token = $2 AND doc_kind = $3 ORDER BY doc_id DESC LIMIT {limit}");
-    Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-        .bind(tenant.0)
-        .bind(token)
-        .bind(kind)
-        .fetch_all(c)
-        .await?)
+    matching(c, tenant, kind, &[token], limit).await
 }
 
 /// Documents of `kind` holding any of `tokens` (at most `limit`).
 pub async fn any_of(c: &mut AnyConnection, tenant: TenantId, kind: i64, tokens: &[i64], limit: i64) -> Result<Vec<i64>> {
     let mut out = std::collections::BTreeSet::new();
-    for chunk in tokens.chunks(500) {
-        let list = chunk.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
-        let sql = format!("SELECT DISTINCT doc_id FROM search_postings WHERE tenant_id = $1 AND doc_kind = $2 AND token IN ({list}) LIMIT {limit}");
-        let ids: Vec<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-            .bind(tenant.0)
-            .bind(kind)
-            .fetch_all(&mut *c)
-            .await?;
+    let pg = is_pg(c);
+    for chunk in sorted(tokens).chunks(500) {
+        let ids: Vec<i64> = if pg {
+            let sql = format!(
+                "SELECT doc_id FROM search_index WHERE tenant_id = $1 AND doc_kind = $2 AND (public || internal) && {} LIMIT {limit}",
+                array(chunk)
+            );
+            sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                .bind(tenant.0)
+                .bind(kind)
+                .fetch_all(&mut *c)
+                .await?
+        } else {
+            let expr = format!(
+                "public : {} AND {{public internal}} : ({})",
+                scope_word(tenant, kind),
+                chunk.iter().map(|t| word(*t)).collect::<Vec<_>>().join(" OR ")
+            );
+            let sql = format!("SELECT rowid / 4 FROM search_index WHERE search_index MATCH $1 LIMIT {limit}");
+            sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(expr).fetch_all(&mut *c).await?
+        };
         out.extend(ids);
         if i64::try_from(out.len()).unwrap_or(i64::MAX) >= limit {
             break;
@@ -108,16 +218,53 @@ pub async fn any_of(c: &mut AnyConnection, tenant: TenantId, kind: i64, tokens: 
     Ok(out.into_iter().collect())
 }
 
-/// How many index entries a document has.
+/// How many tokens the index holds for a document.
 pub async fn doc_postings(c: &mut AnyConnection, tenant: TenantId, kind: i64, doc: i64) -> Result<i64> {
-    Ok(
-        sqlx::query_scalar("SELECT COUNT(*) FROM search_postings WHERE tenant_id = $1 AND doc_kind = $2 AND doc_id = $3")
-            .bind(tenant.0)
-            .bind(kind)
-            .bind(doc)
-            .fetch_one(c)
-            .await?,
-    )
+    Ok(read(c, tenant, kind, doc)
+        .await?
+        .map_or(0, |(p, i)| i64::try_from(p.len() + i.len()).unwrap_or(i64::MAX)))
+}
+
+/// A condition on `tickets` (in a query whose `$1` is the tenant): the ticket's index entries
+/// hold every one of `words` (only in what end users read, when `public_only`) and every one of
+/// `tags` (anywhere). `None` when there is nothing to match.
+pub fn ticket_condition(pg: bool, tenant: TenantId, words: &[i64], public_only: bool, tags: &[i64]) -> Option<String> {
+    const TICKET: i64 = 1;
+    let (words, tags) = (sorted(words), sorted(tags));
+    if words.is_empty() && tags.is_empty() {
+        return None;
+    }
+    Some(if pg {
+        let mut parts = Vec::new();
+        if !words.is_empty() {
+            parts.push(format!(
+                "{} @> {}",
+                if public_only { "s.public" } else { "(s.public || s.internal)" },
+                array(&words)
+            ));
+        }
+        if !tags.is_empty() {
+            parts.push(format!("(s.public || s.internal) @> {}", array(&tags)));
+        }
+        format!(
+            "EXISTS (SELECT 1 FROM search_index s WHERE s.tenant_id = $1 AND s.doc_kind = {TICKET} AND s.doc_id = tickets.id AND {})",
+            parts.join(" AND ")
+        )
+    } else {
+        let mut expr = format!("public : {}", scope_word(tenant, TICKET));
+        if !words.is_empty() {
+            let cols = if public_only { "public" } else { "{public internal}" };
+            expr.push_str(&format!(" AND {cols} : ({})", words.iter().map(|t| word(*t)).collect::<Vec<_>>().join(" AND ")));
+        }
+        if !tags.is_empty() {
+            expr.push_str(&format!(
+                " AND {{public internal}} : ({})",
+                tags.iter().map(|t| word(*t)).collect::<Vec<_>>().join(" AND ")
+            ));
+        }
+        // The expression is made of generated words only (no quote can occur in it).
+        format!("EXISTS (SELECT 1 FROM search_index WHERE search_index MATCH '{expr}' AND search_index.rowid = tickets.id * 4 + {TICKET})")
+    })
 }
 
 /// Ids of the documents a full re-index visits, after `after`: live users, every organisation,
@@ -134,7 +281,7 @@ pub async fn source_ids(c: &mut AnyConnection, tenant: TenantId, table: &str, af
 
 /// Removes a tenant's whole index (before rebuilding it).
 pub async fn clear(c: &mut AnyConnection, tenant: TenantId) -> Result<u64> {
-    Ok(sqlx::query("DELETE FROM search_postings WHERE tenant_id = $1")
+    Ok(sqlx::query("DELETE FROM search_index WHERE tenant_id = $1")
         .bind(tenant.0)
         .execute(c)
         .await?

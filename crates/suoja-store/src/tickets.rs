@@ -178,8 +178,12 @@ pub struct TicketFilter {
     pub ccd: Option<UserId>,
     /// Only these ids.
     pub ids: Option<Vec<i64>>,
-    /// Only tickets whose search postings hold every one of these tokens.
+    /// Only tickets whose search entries hold every one of these word tokens.
     pub tokens: Vec<i64>,
+    /// ... and every one of these tag tokens.
+    pub tag_tokens: Vec<i64>,
+    /// The word tokens must be in what end users can read (subject, public comments).
+    pub public_only: bool,
     /// Priority equal to one of these (wire values).
     pub priorities: Option<Vec<String>>,
     /// Status equal to one of these ranks.
@@ -204,7 +208,7 @@ pub struct TicketFilter {
     pub closed_from: Option<Timestamp>,
 }
 
-fn where_clause(f: &TicketFilter) -> String {
+fn where_clause(c: &AnyConnection, tenant: TenantId, f: &TicketFilter) -> String {
     let mut w = String::from("tenant_id = $1");
     w.push_str(if f.deleted {
         " AND deleted_at IS NOT NULL"
@@ -239,10 +243,10 @@ fn where_clause(f: &TicketFilter) -> String {
             w.push_str(&format!(" AND id IN ({})", ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")));
         }
     }
-    for t in &f.tokens {
-        w.push_str(&format!(
-            " AND EXISTS (SELECT 1 FROM search_postings p WHERE p.tenant_id = $1 AND p.token = {t} AND p.doc_kind = 1 AND p.doc_id = tickets.id)"
-        ));
+    let pg = c.backend_name().eq_ignore_ascii_case("postgresql");
+    if let Some(cond) = crate::search::ticket_condition(pg, tenant, &f.tokens, f.public_only, &f.tag_tokens) {
+        w.push_str(" AND ");
+        w.push_str(&cond);
     }
     if let Some(p) = &f.priorities {
         let list: Vec<String> = p
@@ -297,7 +301,7 @@ pub enum TicketSort {
 
 /// Lists tickets.
 pub async fn list(c: &mut AnyConnection, tenant: TenantId, f: &TicketFilter, sort: TicketSort, limit: i64, offset: i64) -> Result<Vec<TicketRow>> {
-    let mut w = where_clause(f);
+    let mut w = where_clause(c, tenant, f);
     if let Some(a) = f.after {
         w.push_str(&format!(" AND id > {a}"));
     }
@@ -324,7 +328,10 @@ pub async fn list(c: &mut AnyConnection, tenant: TenantId, f: &TicketFilter, sor
 
 /// Ids and change times of matching tickets, newest first by id (search candidates).
 pub async fn newest_ids(c: &mut AnyConnection, tenant: TenantId, f: &TicketFilter, limit: i64) -> Result<Vec<(i64, i64)>> {
-    let sql = format!("SELECT id, updated_at FROM tickets WHERE {} ORDER BY id DESC LIMIT {limit}", where_clause(f));
+    let sql = format!(
+        "SELECT id, updated_at FROM tickets WHERE {} ORDER BY id DESC LIMIT {limit}",
+        where_clause(c, tenant, f)
+    );
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.0).fetch_all(c).await?;
     rows.iter().map(|r| Ok((i64_(r, "id")?, i64_(r, "updated_at")?))).collect()
 }
@@ -334,13 +341,16 @@ pub async fn count_capped(c: &mut AnyConnection, tenant: TenantId, f: &TicketFil
     if cap == i64::MAX {
         return count(c, tenant, f).await;
     }
-    let sql = format!("SELECT COUNT(*) FROM (SELECT 1 FROM tickets WHERE {} LIMIT {cap}) AS capped", where_clause(f));
+    let sql = format!(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM tickets WHERE {} LIMIT {cap}) AS capped",
+        where_clause(c, tenant, f)
+    );
     Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(tenant.0).fetch_one(c).await?)
 }
 
 /// Counts tickets matching a filter (cursor bounds ignored).
 pub async fn count(c: &mut AnyConnection, tenant: TenantId, f: &TicketFilter) -> Result<i64> {
-    let sql = format!("SELECT COUNT(*) FROM tickets WHERE {}", where_clause(f));
+    let sql = format!("SELECT COUNT(*) FROM tickets WHERE {}", where_clause(c, tenant, f));
     Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(tenant.0).fetch_one(c).await?)
 }
 

@@ -10,10 +10,7 @@ fn init_logging() {
     let json = std::env::var("SUOJA_LOG_FORMAT").is_ok_and(|v| v == "json");
     // Colours only on a terminal: a log written to a file or a pipe stays plain text.
     let ansi = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(ansi);
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi);
     if json {
         builder.json().init();
     } else {

@@ -50,7 +50,7 @@ pub(crate) const OWN_RULES: &[&str] = &[
     "attachments",
     "ticket_collaborators",
     "vault_subject_keys",
-    "search_postings",
+    "search_index",
 ];
 
 /// What a hold keeps back from this erasure.

@@ -315,7 +315,7 @@ impl Privacy {
     /// table if its plain text was redacted, and retires the WAL segments holding old rows.
     async fn maintenance(&self, plan: &Plan) -> Result<()> {
         let db = self.hd.db();
-        for t in ["vault_subject_keys", "users", "api_tokens", "ticket_collaborators"] {
+        for t in ["vault_subject_keys", "users", "api_tokens", "ticket_collaborators", "search_index"] {
             suoja_store::dialect::vacuum_table(db, t).await?;
         }
         if plan.organizations > 0 {

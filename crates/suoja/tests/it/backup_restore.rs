@@ -92,7 +92,7 @@ async fn backup_erase_restore(engine: Engine) {
     let manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
     let id = manifest["id"].as_str().unwrap().to_string();
     assert!(
-        manifest["rows"].as_array().unwrap().iter().all(|r| r[0] != "search_postings"),
+        manifest["rows"].as_array().unwrap().iter().all(|r| r[0] != "search_index"),
         "the search index is left out: {manifest}"
     );
     let keys_file = root.join("key-vault").join(format!("{id}.keys.suoja"));

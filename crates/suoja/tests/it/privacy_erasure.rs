@@ -956,3 +956,103 @@ engine_test_clocked!(the_ticket_trash_keeps_items_seven_days_unless_held, |app, 
     assert_eq!(suoja_store::graph::count_linked(&mut c, t, "comments", "ticket_id", &[gone]).await.unwrap(), 0);
     assert_eq!(suoja_store::graph::count_linked(&mut c, t, "tickets", "id", &[held]).await.unwrap(), 1);
 });
+
+// The search index keeps nothing of an erased person: their ticket's words (public and
+// internal) match nothing, and the index's own term list (FTS5's vocabulary on SQLite) no longer
+// holds their tokens. On SQLite no byte of the data directory does either (FTS5 segments are
+// rewritten by secure-delete, the content row zeroed). On PostgreSQL the GIN indexes have no
+// pending list (an entry is in the index proper, and leaves it with the document); the freed
+// bytes of a deleted index row stay in the table's free space until reused (a keyed hash, like
+// any deleted B-tree entry before it), which docs/ERASURE.md states.
+engine_test!(the_search_index_keeps_nothing_of_an_erased_person, |app| async move {
+    let tag = suoja_core::random::hex_id();
+    let tag: String = tag.chars().filter(char::is_ascii_alphabetic).take(6).collect();
+    let (public_word, internal_word) = (format!("kvarts{tag}"), format!("sisäinen{tag}"));
+    let person = app.user("Iida Indeksi", &format!("iida.{tag}@example.fi")).await;
+    let kept = app.user("Kalle Kestävä", &format!("kalle.{tag}@example.fi")).await;
+    let ticket = app.ticket(person, &format!("Order {public_word}"), "The parcel is late").await;
+    let (s, v) = app
+        .put(
+            &format!("/api/v2/tickets/{ticket}.json"),
+            json!({"ticket": {"comment": {"body": format!("Checked {internal_word} with the courier"), "public": false}}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let other = app.ticket(kept, "Another order", &format!("Mentions {public_word} too")).await;
+
+    let tenant = suoja_core::TenantId(app.t.tenant_id);
+    let tokens = {
+        let mut c = app.helpdesk().db().read().await.unwrap();
+        let h = app.helpdesk().vault().search_hasher(&mut c, tenant).await.unwrap();
+        [h.token(&internal_word)]
+    };
+    let found = |word: String| {
+        let app = &app;
+        async move {
+            let (s, v) = app.get(&format!("/api/v2/search.json?query={word}")).await;
+            assert_eq!(s, StatusCode::OK, "{v}");
+            v["results"].as_array().unwrap().iter().map(|r| r["id"].as_i64().unwrap()).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(found(internal_word.clone()).await, vec![ticket]);
+    assert_eq!(found(public_word.clone()).await, vec![other, ticket]);
+
+    let (s, v) = app.post(&format!("/api/v2/privacy/subjects/{person}/erasure.json"), json!({})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert!(found(internal_word.clone()).await.is_empty());
+    assert_eq!(found(public_word.clone()).await, vec![other], "the other person's ticket is still found");
+
+    let db = app.helpdesk().db();
+    let pool = db.write_pool();
+    let (terms, files): (i64, Vec<PathBuf>) = match app.engine {
+        Engine::Sqlite => {
+            sqlx::query("CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_terms USING fts5vocab(main, search_index, 'row')")
+                .execute(pool)
+                .await
+                .unwrap();
+            let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM temp.search_terms WHERE term = $1")
+                .bind(format!("x{:016x}", tokens[0]))
+                .fetch_one(pool)
+                .await
+                .unwrap();
+            (n, vec![app.settings.data_dir.clone()])
+        }
+        Engine::Postgres => {
+            let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                "SELECT COUNT(*) FROM search_index WHERE (public || internal) @> ARRAY[{}]::bigint[]",
+                tokens[0]
+            )))
+            .fetch_one(pool)
+            .await
+            .unwrap();
+            let options: Vec<String> = sqlx::query_scalar(
+                "SELECT COALESCE(array_to_string(reloptions, ','), '') FROM pg_class WHERE relname IN ('search_index_public', 'search_index_all') ORDER BY relname",
+            )
+            .fetch_all(pool)
+            .await
+            .unwrap();
+            assert_eq!(options, vec!["fastupdate=off".to_string(); 2], "GIN indexes without a pending list");
+            (n, Vec::new())
+        }
+    };
+    assert_eq!(terms, 0, "the index still lists the erased person's token");
+    if files.is_empty() {
+        return;
+    }
+    // FTS5 stores a term after the prefix it shares with the term before it on the page: its last
+    // twelve hex digits are in the file whenever the term is.
+    let tail = |t: i64| format!("{t:016x}").split_off(4);
+    let canaries = vec![
+        Canary::text("token (as an FTS5 word)", tail(tokens[0])),
+        Canary::text("internal word", internal_word.clone()),
+    ];
+    let report = scan(&files, &canaries).unwrap();
+    assert!(report.hits.is_empty(), "{:#?}", described(&app, &report).await);
+    // The scan sees stored tokens: the kept person's ticket's word is there.
+    let kept_token = {
+        let mut c = db.read().await.unwrap();
+        app.helpdesk().vault().search_hasher(&mut c, tenant).await.unwrap().token(&public_word)
+    };
+    let report = scan(&files, &[Canary::text("kept word", tail(kept_token))]).unwrap();
+    assert!(!report.hits.is_empty(), "the scan cannot see the index");
+});
