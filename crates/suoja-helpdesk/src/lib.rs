@@ -33,6 +33,7 @@ use suoja_vault::Vault;
 pub use auth::Credentials;
 pub use error::{HelpdeskError, Result};
 pub use search::{MAX_RESULTS as MAX_SEARCH_RESULTS, SearchHit, SearchPage};
+pub use suoja_store::tickets::{SearchSort, SortField};
 
 /// The helpdesk services over one database and vault.
 #[derive(Clone, Debug)]

@@ -4,7 +4,7 @@
 use suoja_core::{Email, OrganizationId, Scope, Status, TenantId, TicketId, Timestamp, UserId};
 use suoja_search::query::Cmp;
 use suoja_store::AnyConnection;
-use suoja_store::tickets::TicketFilter;
+use suoja_store::tickets::{SearchSort, TicketFilter};
 use suoja_vault::Vault;
 
 use crate::model::{Ticket, User};
@@ -143,9 +143,15 @@ impl Helpdesk {
         }
     }
 
-    /// Answers a Zendesk-style query. Results are newest-changed first; `page` is 1-based.
+    /// Answers a Zendesk-style query, best match first; `page` is 1-based.
     pub async fn search(&self, scope: &Scope, query: &str, page: i64, per_page: i64) -> Result<SearchPage> {
-        let found = self.search_counting(scope, query, page, per_page, MAX_RESULTS).await?;
+        self.search_sorted(scope, query, SearchSort::Relevance, page, per_page).await
+    }
+
+    /// Answers a query in `sort` order: tickets by relevance (or a field), then users and
+    /// organisations, newest first.
+    pub async fn search_sorted(&self, scope: &Scope, query: &str, sort: SearchSort, page: i64, per_page: i64) -> Result<SearchPage> {
+        let found = self.search_counting(scope, query, sort, page, per_page, MAX_RESULTS).await?;
         let people: Vec<UserId> = found
             .results
             .iter()
@@ -161,12 +167,12 @@ impl Helpdesk {
 
     /// Counts every match of a query (no result window).
     pub async fn search_count(&self, scope: &Scope, query: &str) -> Result<i64> {
-        Ok(self.search_counting(scope, query, 1, 1, i64::MAX).await?.count)
+        Ok(self.search_counting(scope, query, SearchSort::Relevance, 1, 1, i64::MAX).await?.count)
     }
 
     /// Answers a query, counting ticket matches up to `count_cap`: pages end at [`MAX_RESULTS`],
     /// and counting every match of a word most tickets contain costs more than the page itself.
-    async fn search_counting(&self, scope: &Scope, query: &str, page: i64, per_page: i64, count_cap: i64) -> Result<SearchPage> {
+    async fn search_counting(&self, scope: &Scope, query: &str, sort: SearchSort, page: i64, per_page: i64, count_cap: i64) -> Result<SearchPage> {
         if page < 1 || (page - 1) * per_page >= MAX_RESULTS {
             return Err(HelpdeskError::BadQuery(format!(
                 "search results are limited to {MAX_RESULTS}; narrow the query"
@@ -194,8 +200,9 @@ impl Helpdesk {
         }
         let word_tokens: Vec<i64> = q.words.iter().map(|w| h.token(w)).collect();
         let window = page * per_page;
-        // Candidates of each kind as (updated_at, kind, id), newest first; only the page is opened.
-        let mut candidates: Vec<(i64, u8, i64)> = Vec::new();
+        // Candidates as (kind, place, id): tickets in the order asked, then users and
+        // organisations newest first; only the page is opened.
+        let mut candidates: Vec<(u8, i64, i64)> = Vec::new();
         let mut total = 0;
         if kind == "ticket" || kind == "all" {
             let mut f = TicketFilter {
@@ -245,8 +252,13 @@ impl Helpdesk {
                 f.ids = Some(r);
             }
             total += suoja_store::tickets::count_capped(&mut c, scope.tenant, &f, count_cap).await?;
-            let newest = suoja_store::tickets::newest_ids(&mut c, scope.tenant, &f, window).await?;
-            candidates.extend(newest.into_iter().map(|(id, at)| (at, 0, id)));
+            let ordered = suoja_store::tickets::ordered_ids(&mut c, scope.tenant, &f, sort, window).await?;
+            candidates.extend(
+                ordered
+                    .into_iter()
+                    .enumerate()
+                    .map(|(place, (id, _))| (0, i64::try_from(place).unwrap_or(i64::MAX), id)),
+            );
         }
         if scope.is_staff() && (kind == "user" || kind == "all") && !word_tokens.is_empty() {
             let ids: Vec<UserId> = suoja_store::search::all_of(&mut c, scope.tenant, DOC_USER, &word_tokens)
@@ -261,7 +273,7 @@ impl Helpdesk {
                     .filter(|r| r.deleted_at.is_none() && !r.restricted)
                 {
                     total += 1;
-                    candidates.push((r.updated_at.0, 1, r.id.0));
+                    candidates.push((1, -r.id.0, r.id.0));
                 }
             }
         }
@@ -269,14 +281,14 @@ impl Helpdesk {
             for id in suoja_store::search::all_of(&mut c, scope.tenant, DOC_ORG, &word_tokens).await? {
                 if let Some(r) = suoja_store::organizations::by_id(&mut c, scope.tenant, OrganizationId(id)).await? {
                     total += 1;
-                    candidates.push((r.updated_at.0, 2, id));
+                    candidates.push((2, -r.id.0, id));
                 }
             }
         }
-        candidates.sort_by_key(|(_, kind, id)| (*kind, std::cmp::Reverse(*id)));
+        candidates.sort_by_key(|(kind, place, _)| (*kind, *place));
         let start = ((page - 1) * per_page).max(0) as usize;
         let mut results = Vec::new();
-        for (_, kind, id) in candidates.into_iter().skip(start).take(per_page as usize) {
+        for (kind, _, id) in candidates.into_iter().skip(start).take(per_page as usize) {
             match kind {
                 0 => {
                     if let Some(row) = suoja_store::tickets::by_id(&mut c, scope.tenant, TicketId(id)).await? {

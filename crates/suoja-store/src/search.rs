@@ -262,8 +262,50 @@ pub fn ticket_condition(pg: bool, tenant: TenantId, words: &[i64], public_only: 
                 tags.iter().map(|t| word(*t)).collect::<Vec<_>>().join(" AND ")
             ));
         }
-        // The expression is made of generated words only (no quote can occur in it).
-        format!("EXISTS (SELECT 1 FROM search_index WHERE search_index MATCH '{expr}' AND search_index.rowid = tickets.id * 4 + {TICKET})")
+        // The expression is made of generated words only (no quote can occur in it). The
+        // matching documents are read once (an uncorrelated subquery); a correlated probe per
+        // ticket would read the words' whole entry lists again for every ticket.
+        format!("tickets.id IN (SELECT rowid / 4 FROM search_index WHERE search_index MATCH '{expr}')")
+    })
+}
+
+/// A subquery giving the tickets that match `words` as (`doc`, `score`) rows, to join on
+/// `tickets.id` in a query whose `$1` is the tenant, and the direction of `score` that puts the
+/// best first. Words in what end users read (subject, public comments) weigh twice those only
+/// in internal notes, and a short ticket ranks above a long one holding the same words: on
+/// SQLite FTS5's BM25 with those column weights, on PostgreSQL the same two signals counted
+/// from the arrays (whose tokens are distinct, so a word counts once per part, as with FTS5
+/// `detail=column`).
+pub fn ticket_ranking(pg: bool, tenant: TenantId, words: &[i64], public_only: bool) -> Option<(String, &'static str)> {
+    const TICKET: i64 = 1;
+    let words = sorted(words);
+    if words.is_empty() {
+        return None;
+    }
+    Some(if pg {
+        let list = array(&words);
+        let holds = if public_only { "s.public" } else { "(s.public || s.internal)" };
+        (
+            format!(
+                "SELECT s.doc_id AS doc, (2 * (SELECT COUNT(*) FROM unnest(s.public) u WHERE u = ANY({list})) + (SELECT COUNT(*) FROM unnest(s.internal) u WHERE u = ANY({list})))::float8 \
+                 / ln(2 + cardinality(s.public) + cardinality(s.internal)) AS score \
+                 FROM search_index s WHERE s.tenant_id = $1 AND s.doc_kind = {TICKET} AND {holds} @> {list}"
+            ),
+            "DESC",
+        )
+    } else {
+        let cols = if public_only { "public" } else { "{public internal}" };
+        let expr = format!(
+            "public : {} AND {cols} : ({})",
+            scope_word(tenant, TICKET),
+            words.iter().map(|t| word(*t)).collect::<Vec<_>>().join(" AND ")
+        );
+        // Columns: tenant_id, doc_kind, doc_id (not indexed), public, internal. BM25 is
+        // negative, lower is better.
+        (
+            format!("SELECT rowid / 4 AS doc, bm25(search_index, 0, 0, 0, 2.0, 1.0) AS score FROM search_index WHERE search_index MATCH '{expr}'"),
+            "ASC",
+        )
     })
 }
 

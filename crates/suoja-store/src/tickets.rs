@@ -326,6 +326,63 @@ pub async fn list(c: &mut AnyConnection, tenant: TenantId, f: &TicketFilter, sor
     Ok(out)
 }
 
+/// How search results are ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SearchSort {
+    /// Best match first (newest first without words to match).
+    Relevance,
+    /// By a field, descending (`true`) or ascending; ties newest first.
+    Field(SortField, bool),
+}
+
+/// A field search results can be ordered by (Zendesk's `sort_by`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortField {
+    /// `updated_at`
+    UpdatedAt,
+    /// `created_at`
+    CreatedAt,
+    /// `priority` (low < normal < high < urgent)
+    Priority,
+    /// `status` (new < open < pending < hold < solved < closed)
+    Status,
+    /// `ticket_type`
+    TicketType,
+}
+
+/// Ids and change times of matching tickets in `sort` order (search candidates).
+pub async fn ordered_ids(c: &mut AnyConnection, tenant: TenantId, f: &TicketFilter, sort: SearchSort, limit: i64) -> Result<Vec<(i64, i64)>> {
+    let pg = c.backend_name().eq_ignore_ascii_case("postgresql");
+    let ranking = match sort {
+        SearchSort::Relevance => crate::search::ticket_ranking(pg, tenant, &f.tokens, f.public_only),
+        SearchSort::Field(..) => None,
+    };
+    let (join, order) = match (sort, ranking) {
+        (SearchSort::Relevance, Some((ranked, dir))) => (
+            format!(" JOIN ({ranked}) AS ranked ON ranked.doc = tickets.id"),
+            format!("ranked.score {dir}, tickets.id DESC"),
+        ),
+        (SearchSort::Relevance, None) => (String::new(), "tickets.id DESC".to_string()),
+        (SearchSort::Field(field, desc), _) => {
+            let dir = if desc { "DESC" } else { "ASC" };
+            let column = match field {
+                SortField::UpdatedAt => "updated_at",
+                SortField::CreatedAt => "created_at",
+                SortField::Priority => "CASE priority WHEN 'low' THEN 1 WHEN 'normal' THEN 2 WHEN 'high' THEN 3 WHEN 'urgent' THEN 4 ELSE 0 END",
+                SortField::Status => "status_rank",
+                SortField::TicketType => "COALESCE(ticket_type, '')",
+            };
+            (String::new(), format!("{column} {dir}, tickets.id DESC"))
+        }
+    };
+    let sql = format!(
+        "SELECT tickets.id AS id, tickets.updated_at AS updated_at FROM tickets{join} WHERE {} ORDER BY {order} LIMIT {limit}",
+        where_clause(c, tenant, f)
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.0).fetch_all(c).await?;
+    rows.iter().map(|r| Ok((i64_(r, "id")?, i64_(r, "updated_at")?))).collect()
+}
+
 /// Ids and change times of matching tickets, newest first by id (search candidates).
 pub async fn newest_ids(c: &mut AnyConnection, tenant: TenantId, f: &TicketFilter, limit: i64) -> Result<Vec<(i64, i64)>> {
     let sql = format!(

@@ -5,6 +5,7 @@ use axum::extract::State;
 use axum::response::Response;
 use serde_json::{Value, json};
 use suoja_helpdesk::SearchHit;
+use suoja_helpdesk::{SearchSort, SortField};
 
 use super::{ok, wire};
 use crate::extract::params_helpers::with_params;
@@ -27,12 +28,36 @@ fn query(params: &Params) -> Result<String, ApiError> {
     Ok(q)
 }
 
+/// `sort_by` and `sort_order` as Zendesk documents them: without `sort_by`, best match first.
+fn sort(params: &Params) -> Result<SearchSort, ApiError> {
+    let desc = match params.get("sort_order") {
+        None | Some("desc") => true,
+        Some("asc") => false,
+        Some(_) => return Err(ApiError::BadRequest("sort_order must be asc or desc".into())),
+    };
+    let field = match params.get("sort_by") {
+        None | Some("") | Some("relevance") => return Ok(SearchSort::Relevance),
+        Some("updated_at") => SortField::UpdatedAt,
+        Some("created_at") => SortField::CreatedAt,
+        Some("priority") => SortField::Priority,
+        Some("status") => SortField::Status,
+        Some("ticket_type") => SortField::TicketType,
+        Some(_) => {
+            return Err(ApiError::BadRequest(
+                "sort_by must be updated_at, created_at, priority, status or ticket_type".into(),
+            ));
+        }
+    };
+    Ok(SearchSort::Field(field, desc))
+}
+
 /// `GET /search?query=`
 pub async fn search(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, params: Params) -> Result<Response, ApiError> {
     let q = query(&params)?;
     let page = params.int("page", 1, 1000)?.unwrap_or(1);
     let per_page = params.int("per_page", 1, 100)?.unwrap_or(100);
-    let res = app.helpdesk.search(&scope, &q, page, per_page).await?;
+    let order = sort(&params)?;
+    let res = app.helpdesk.search_sorted(&scope, &q, order, page, per_page).await?;
     let results: Vec<Value> = res
         .results
         .iter()
