@@ -228,7 +228,7 @@ pub async fn doc_postings(c: &mut AnyConnection, tenant: TenantId, kind: i64, do
 /// A condition on `tickets` (in a query whose `$1` is the tenant): the ticket's index entries
 /// hold every one of `words` (only in what end users read, when `public_only`) and every one of
 /// `tags` (anywhere). `None` when there is nothing to match.
-pub fn ticket_condition(pg: bool, tenant: TenantId, words: &[i64], public_only: bool, tags: &[i64]) -> Option<String> {
+pub fn ticket_condition(pg: bool, words: &[i64], public_only: bool, tags: &[i64]) -> Option<String> {
     const TICKET: i64 = 1;
     let (words, tags) = (sorted(words), sorted(tags));
     if words.is_empty() && tags.is_empty() {
@@ -251,23 +251,28 @@ pub fn ticket_condition(pg: bool, tenant: TenantId, words: &[i64], public_only: 
             parts.join(" AND ")
         )
     } else {
-        let mut expr = format!("public : {}", scope_word(tenant, TICKET));
+        let mut parts = Vec::new();
         if !words.is_empty() {
             let cols = if public_only { "public" } else { "{public internal}" };
-            expr.push_str(&format!(" AND {cols} : ({})", words.iter().map(|t| word(*t)).collect::<Vec<_>>().join(" AND ")));
+            parts.push(format!("{cols} : ({})", words.iter().map(|t| word(*t)).collect::<Vec<_>>().join(" AND ")));
         }
         if !tags.is_empty() {
-            expr.push_str(&format!(
-                " AND {{public internal}} : ({})",
+            parts.push(format!(
+                "{{public internal}} : ({})",
                 tags.iter().map(|t| word(*t)).collect::<Vec<_>>().join(" AND ")
             ));
         }
-        // The expression is made of generated words only (no quote can occur in it). The
-        // matching documents are read once (an uncorrelated subquery); a correlated probe per
-        // ticket would read the words' whole entry lists again for every ticket.
-        format!("tickets.id IN (SELECT rowid / 4 FROM search_index WHERE search_index MATCH '{expr}')")
+        let expr = parts.join(" AND ");
+        // No scope word here: the rowid names the kind, and the ids are joined to this tenant's
+        // tickets (another tenant's document names another tenant's ticket id).
+        format!("tickets.id IN (SELECT rowid / 4 FROM search_index WHERE search_index MATCH '{expr}' AND rowid % 4 = {TICKET})")
     })
 }
+
+/// How many of the newest matching tickets relevance ranks: search pages end at 1 000 results,
+/// and scoring every ticket that holds a common word would cost time in proportion to the
+/// helpdesk's size.
+pub const RANKED: i64 = 2_000;
 
 /// A subquery giving the tickets that match `words` as (`doc`, `score`) rows, to join on
 /// `tickets.id` in a query whose `$1` is the tenant, and the direction of `score` that puts the
@@ -275,8 +280,9 @@ pub fn ticket_condition(pg: bool, tenant: TenantId, words: &[i64], public_only: 
 /// in internal notes, and a short ticket ranks above a long one holding the same words: on
 /// SQLite FTS5's BM25 with those column weights, on PostgreSQL the same two signals counted
 /// from the arrays (whose tokens are distinct, so a word counts once per part, as with FTS5
-/// `detail=column`).
-pub fn ticket_ranking(pg: bool, tenant: TenantId, words: &[i64], public_only: bool) -> Option<(String, &'static str)> {
+/// `detail=column`). Only the [`RANKED`] newest matches are ranked; the caller lists the rest
+/// after them, newest first.
+pub fn ticket_ranking(pg: bool, words: &[i64], public_only: bool) -> Option<(String, &'static str)> {
     const TICKET: i64 = 1;
     let words = sorted(words);
     if words.is_empty() {
@@ -289,21 +295,21 @@ pub fn ticket_ranking(pg: bool, tenant: TenantId, words: &[i64], public_only: bo
             format!(
                 "SELECT s.doc_id AS doc, (2 * (SELECT COUNT(*) FROM unnest(s.public) u WHERE u = ANY({list})) + (SELECT COUNT(*) FROM unnest(s.internal) u WHERE u = ANY({list})))::float8 \
                  / ln(2 + cardinality(s.public) + cardinality(s.internal)) AS score \
-                 FROM search_index s WHERE s.tenant_id = $1 AND s.doc_kind = {TICKET} AND {holds} @> {list}"
+                 FROM search_index s WHERE s.tenant_id = $1 AND s.doc_kind = {TICKET} AND {holds} @> {list} \
+                 ORDER BY s.doc_id DESC LIMIT {RANKED}"
             ),
             "DESC",
         )
     } else {
         let cols = if public_only { "public" } else { "{public internal}" };
-        let expr = format!(
-            "public : {} AND {cols} : ({})",
-            scope_word(tenant, TICKET),
-            words.iter().map(|t| word(*t)).collect::<Vec<_>>().join(" AND ")
-        );
+        let expr = format!("{cols} : ({})", words.iter().map(|t| word(*t)).collect::<Vec<_>>().join(" AND "));
         // Columns: tenant_id, doc_kind, doc_id (not indexed), public, internal. BM25 is
-        // negative, lower is better.
+        // negative, lower is better. The rowid names the kind; the join names the tenant.
         (
-            format!("SELECT rowid / 4 AS doc, bm25(search_index, 0, 0, 0, 2.0, 1.0) AS score FROM search_index WHERE search_index MATCH '{expr}'"),
+            format!(
+                "SELECT rowid / 4 AS doc, bm25(search_index, 0, 0, 0, 2.0, 1.0) AS score FROM search_index \
+                 WHERE search_index MATCH '{expr}' AND rowid % 4 = {TICKET} ORDER BY rowid DESC LIMIT {RANKED}"
+            ),
             "ASC",
         )
     })

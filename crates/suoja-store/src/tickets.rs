@@ -208,7 +208,7 @@ pub struct TicketFilter {
     pub closed_from: Option<Timestamp>,
 }
 
-fn where_clause(c: &AnyConnection, tenant: TenantId, f: &TicketFilter) -> String {
+fn where_clause(c: &AnyConnection, f: &TicketFilter) -> String {
     let mut w = String::from("tenant_id = $1");
     w.push_str(if f.deleted {
         " AND deleted_at IS NOT NULL"
@@ -244,7 +244,7 @@ fn where_clause(c: &AnyConnection, tenant: TenantId, f: &TicketFilter) -> String
         }
     }
     let pg = c.backend_name().eq_ignore_ascii_case("postgresql");
-    if let Some(cond) = crate::search::ticket_condition(pg, tenant, &f.tokens, f.public_only, &f.tag_tokens) {
+    if let Some(cond) = crate::search::ticket_condition(pg, &f.tokens, f.public_only, &f.tag_tokens) {
         w.push_str(" AND ");
         w.push_str(&cond);
     }
@@ -301,7 +301,7 @@ pub enum TicketSort {
 
 /// Lists tickets.
 pub async fn list(c: &mut AnyConnection, tenant: TenantId, f: &TicketFilter, sort: TicketSort, limit: i64, offset: i64) -> Result<Vec<TicketRow>> {
-    let mut w = where_clause(c, tenant, f);
+    let mut w = where_clause(c, f);
     if let Some(a) = f.after {
         w.push_str(&format!(" AND id > {a}"));
     }
@@ -354,7 +354,7 @@ pub enum SortField {
 pub async fn ordered_ids(c: &mut AnyConnection, tenant: TenantId, f: &TicketFilter, sort: SearchSort, limit: i64) -> Result<Vec<(i64, i64)>> {
     let pg = c.backend_name().eq_ignore_ascii_case("postgresql");
     let ranking = match sort {
-        SearchSort::Relevance => crate::search::ticket_ranking(pg, tenant, &f.tokens, f.public_only),
+        SearchSort::Relevance => crate::search::ticket_ranking(pg, &f.tokens, f.public_only),
         SearchSort::Field(..) => None,
     };
     let (join, order) = match (sort, ranking) {
@@ -377,18 +377,33 @@ pub async fn ordered_ids(c: &mut AnyConnection, tenant: TenantId, f: &TicketFilt
     };
     let sql = format!(
         "SELECT tickets.id AS id, tickets.updated_at AS updated_at FROM tickets{join} WHERE {} ORDER BY {order} LIMIT {limit}",
-        where_clause(c, tenant, f)
+        where_clause(c, f)
     );
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.0).fetch_all(c).await?;
-    rows.iter().map(|r| Ok((i64_(r, "id")?, i64_(r, "updated_at")?))).collect()
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.0).fetch_all(&mut *c).await?;
+    let mut out: Vec<(i64, i64)> = rows.iter().map(|r| Ok((i64_(r, "id")?, i64_(r, "updated_at")?))).collect::<Result<_>>()?;
+    let short = i64::try_from(out.len()).unwrap_or(i64::MAX) < limit;
+    if short && !join.is_empty() {
+        // Relevance ranks the newest matches only; older ones (or ones the other conditions
+        // kept out of that window) follow, newest first.
+        let mut w = where_clause(c, f);
+        if !out.is_empty() {
+            w.push_str(&format!(
+                " AND tickets.id NOT IN ({})",
+                out.iter().map(|(id, _)| id.to_string()).collect::<Vec<_>>().join(",")
+            ));
+        }
+        let rest = limit - i64::try_from(out.len()).unwrap_or(0);
+        let sql = format!("SELECT id, updated_at FROM tickets WHERE {w} ORDER BY id DESC LIMIT {rest}");
+        for r in sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.0).fetch_all(&mut *c).await? {
+            out.push((i64_(&r, "id")?, i64_(&r, "updated_at")?));
+        }
+    }
+    Ok(out)
 }
 
 /// Ids and change times of matching tickets, newest first by id (search candidates).
 pub async fn newest_ids(c: &mut AnyConnection, tenant: TenantId, f: &TicketFilter, limit: i64) -> Result<Vec<(i64, i64)>> {
-    let sql = format!(
-        "SELECT id, updated_at FROM tickets WHERE {} ORDER BY id DESC LIMIT {limit}",
-        where_clause(c, tenant, f)
-    );
+    let sql = format!("SELECT id, updated_at FROM tickets WHERE {} ORDER BY id DESC LIMIT {limit}", where_clause(c, f));
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.0).fetch_all(c).await?;
     rows.iter().map(|r| Ok((i64_(r, "id")?, i64_(r, "updated_at")?))).collect()
 }
@@ -400,14 +415,14 @@ pub async fn count_capped(c: &mut AnyConnection, tenant: TenantId, f: &TicketFil
     }
     let sql = format!(
         "SELECT COUNT(*) FROM (SELECT 1 FROM tickets WHERE {} LIMIT {cap}) AS capped",
-        where_clause(c, tenant, f)
+        where_clause(c, f)
     );
     Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(tenant.0).fetch_one(c).await?)
 }
 
 /// Counts tickets matching a filter (cursor bounds ignored).
 pub async fn count(c: &mut AnyConnection, tenant: TenantId, f: &TicketFilter) -> Result<i64> {
-    let sql = format!("SELECT COUNT(*) FROM tickets WHERE {}", where_clause(c, tenant, f));
+    let sql = format!("SELECT COUNT(*) FROM tickets WHERE {}", where_clause(c, f));
     Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(tenant.0).fetch_one(c).await?)
 }
 
