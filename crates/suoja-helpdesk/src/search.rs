@@ -17,9 +17,6 @@ pub(crate) const DOC_ORG: i64 = 3;
 /// Search never pages past this many results (as Zendesk).
 pub const MAX_RESULTS: i64 = 1000;
 
-/// A token with at most this many postings drives the search plan.
-const SELECTIVE: i64 = 2000;
-
 /// What a document is indexed by: the text its end users can read, the text only staff can
 /// (internal notes), and its tags (matched by staff only).
 pub(crate) struct DocText<'a> {
@@ -238,19 +235,8 @@ impl Helpdesk {
             }
             apply_dates(&q.created, &mut f.created_from, &mut f.created_to)?;
             apply_dates(&q.updated, &mut f.updated_from, &mut f.updated_to)?;
-            // Plan: when one token is selective, its postings are the candidate list (ids in hand, so
-            // the other tokens and filters only check those); otherwise walk tickets newest first
-            // with exact-key probes, which stops as soon as the page is full.
-            let mut rarest: Option<Vec<i64>> = None;
-            for t in f.tokens.iter().chain(&f.tag_tokens) {
-                let docs = suoja_store::search::docs_with(&mut c, scope.tenant, DOC_TICKET, *t, SELECTIVE + 1).await?;
-                if rarest.as_ref().is_none_or(|r| docs.len() < r.len()) {
-                    rarest = Some(docs);
-                }
-            }
-            if let Some(r) = rarest.filter(|r| r.len() as i64 <= SELECTIVE) {
-                f.ids = Some(r);
-            }
+            // The index answers the words in one pass per query (its matches are read once and
+            // joined to the tickets), so no per-word selectivity probe is needed.
             total += suoja_store::tickets::count_capped(&mut c, scope.tenant, &f, count_cap).await?;
             let ordered = suoja_store::tickets::ordered_ids(&mut c, scope.tenant, &f, sort, window).await?;
             candidates.extend(

@@ -375,9 +375,14 @@ pub async fn ordered_ids(c: &mut AnyConnection, tenant: TenantId, f: &TicketFilt
             (String::new(), format!("{column} {dir}, tickets.id DESC"))
         }
     };
+    // With the ranking joined, its subquery already keeps the tickets that hold the words.
+    let ranked_filter = TicketFilter {
+        tokens: if join.is_empty() { f.tokens.clone() } else { Vec::new() },
+        ..f.clone()
+    };
     let sql = format!(
         "SELECT tickets.id AS id, tickets.updated_at AS updated_at FROM tickets{join} WHERE {} ORDER BY {order} LIMIT {limit}",
-        where_clause(c, f)
+        where_clause(c, &ranked_filter)
     );
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.0).fetch_all(&mut *c).await?;
     let mut out: Vec<(i64, i64)> = rows.iter().map(|r| Ok((i64_(r, "id")?, i64_(r, "updated_at")?))).collect::<Result<_>>()?;
