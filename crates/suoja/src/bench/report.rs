@@ -302,29 +302,21 @@ pub fn with_web_section(old: &str, args: &BenchArgs, results: &[EngineResult]) -
 const NOTES: &str = "
 ## Reading the figures
 
-- **Create ticket misses its targets** (SQLite ≈ 8 % of the baseline at c=16 against a 50 %
-  target, p99 ≈ 70 ms against 25 ms; PostgreSQL ≈ 19 %). The baseline writes one row; a Suoja
-  ticket is one transaction holding the ticket, its first comment and **one search posting per
-  distinct word** (≈ 60 for these bodies), each value sealed under the requester's key. The
-  postings are what costs: they land in the inverted index's B-tree at the place of each word, so
-  every commit dirties dozens of index pages and SQLite appends each of them to the WAL. On SQLite
-  the one writer connection serialises these commits, so throughput is flat from c=1 to c=64 and
-  latency at c=16 is queueing behind the writer. Measured in a separate run at 20 000 tickets
-  (a throwaway build with ticket indexing switched off, same machine, same minute): SQLite
-  create-ticket at c=16 went from 220 to 1 021 req/s (baseline 3 700–4 400 req/s), p50 from 76 to
-  11 ms — the postings are about 78 % of the write cost; the remaining gap to the baseline is the
-  extra statements (comment, authentication lookups) and sealing. Showing a ticket (decrypting
-  it) runs at over 5 000 req/s.
-- **What would close the gap** (not done yet): group commit, a writer task that folds the
-  concurrent requests of a few milliseconds into one transaction (the index pages of frequent
-  words are then written once per batch instead of once per ticket; `shared/reference/limits.md`
-  §5 measured 4–6× for plain inserts), and a segment-structured index per engine behind the same
-  API (SQLite FTS5 over the keyed token hashes as opaque words, PostgreSQL GIN over a `bigint[]`
-  of them), which buffers postings instead of placing each one.
-- **Search** answers from the keyed-hash postings: when one word is selective (≤ 2 000 tickets)
-  its postings are the candidate list; otherwise tickets are walked newest first with exact-key
-  probes and the walk stops when the page is full. `count` in `/search` stops at 1 000 (where paging
-  stops); `/search/count` counts everything and is slower for words most tickets contain.
+- **Create ticket** is one transaction holding the ticket, its first comment (each value sealed
+  under the requester's key) and the ticket's row in the search index. The index is one row per
+  document: on SQLite an FTS5 table whose words are the keyed token hashes (FTS5 buffers a
+  transaction's entries and writes them as one segment, merging segments later), on PostgreSQL
+  `bigint[]` columns under GIN indexes. Until 2026-12-02 it was one B-tree row per distinct word
+  (about 60 per ticket), which dirtied dozens of index pages per commit; with indexing switched
+  off, a throwaway build then reached 1 021 req/s at c=16 against 220 with it. On SQLite the one
+  writer connection still serialises every commit, which is why throughput is flat from c=1 to
+  c=64: group commit (several requests' writes in one transaction) is the next step.
+- **Search** reads a query's matches from the index once and joins them to the tickets (filters
+  on status, dates and people apply there). Without `sort_by` tickets are ranked by relevance:
+  FTS5's BM25 on SQLite (public text weighted twice the internal), the same two signals from the
+  arrays on PostgreSQL, over the 2 000 newest matches (the rest follow, newest first), so a
+  common word costs the same at any size. `count` in `/search` stops at 1 000 (where paging
+  stops); `/search/count` counts everything.
 - **Seeding** goes through the same services in transactions of 1 000 tickets.
 - **Access export**: the exported person is seeded after the suite's tickets (1 000 tickets, nine
   more comments on each, some by the person, some internal notes), and the export runs through the
