@@ -165,7 +165,7 @@ impl Helpdesk {
     /// Rebuilds an organisation's index entries from its (changed) name.
     pub async fn reindex_organization(&self, c: &mut AnyConnection, tenant: TenantId, id: OrganizationId) -> Result<()> {
         if let Some(o) = suoja_store::organizations::by_id(c, tenant, id).await? {
-            crate::search::index_doc(&self.vault, c, tenant, crate::search::DOC_ORG, id.0, &crate::search::DocText::public(&o.name)).await?;
+            crate::search::index_org(&self.vault, c, tenant, id, &o.name).await?;
         }
         Ok(())
     }

@@ -4,7 +4,7 @@ use suoja_core::{GroupId, OrganizationId, Scope, Timestamp};
 use suoja_store::StoreError;
 use suoja_store::organizations::OrgRow;
 
-use crate::search::{DOC_ORG, index_doc};
+use crate::search::{DOC_ORG, index_org};
 use crate::users::normalize_tags;
 use crate::{Helpdesk, HelpdeskError, Result, require_staff};
 
@@ -146,15 +146,7 @@ impl Helpdesk {
         apply(&mut row, input)?;
         let mut tx = self.db.begin().await?;
         row.id = suoja_store::organizations::insert(&mut tx, scope.tenant, &row).await.map_err(dup_name)?;
-        index_doc(
-            &self.vault,
-            &mut tx,
-            scope.tenant,
-            DOC_ORG,
-            row.id.0,
-            &crate::search::DocText::public(&row.name),
-        )
-        .await?;
+        index_org(&self.vault, &mut tx, scope.tenant, row.id, &row.name).await?;
         tx.commit().await?;
         Ok(row.into())
     }
@@ -186,15 +178,7 @@ impl Helpdesk {
         apply(&mut row, input)?;
         row.updated_at = self.now();
         suoja_store::organizations::update(&mut tx, scope.tenant, &row).await.map_err(dup_name)?;
-        index_doc(
-            &self.vault,
-            &mut tx,
-            scope.tenant,
-            DOC_ORG,
-            row.id.0,
-            &crate::search::DocText::public(&row.name),
-        )
-        .await?;
+        index_org(&self.vault, &mut tx, scope.tenant, row.id, &row.name).await?;
         tx.commit().await?;
         Ok(row.into())
     }

@@ -51,6 +51,11 @@ pub(crate) async fn index_doc(v: &Vault, c: &mut AnyConnection, tenant: TenantId
     Ok(())
 }
 
+/// Replaces an organisation's index entries: its name, searched by staff.
+pub(crate) async fn index_org(v: &Vault, c: &mut AnyConnection, tenant: TenantId, id: OrganizationId, name: &str) -> Result<()> {
+    index_doc(v, c, tenant, DOC_ORG, id.0, &DocText::public(name)).await
+}
+
 /// Indexes a document created in this transaction (it has no entries to replace).
 pub(crate) async fn index_new_doc(v: &Vault, c: &mut AnyConnection, tenant: TenantId, kind: i64, id: i64, doc: &DocText<'_>) -> Result<()> {
     let (public, internal) = doc_tokens(v, c, tenant, doc).await?;
