@@ -6,9 +6,9 @@
 //! is the privacy engine's identifier matcher.
 
 use suoja_core::{KeyId, OrganizationId, TenantId, TicketId, UserId};
+use suoja_search::index::{self, DocKind};
 use suoja_store::AnyConnection;
 
-use crate::search::{DOC_TICKET, DOC_USER};
 use crate::{Helpdesk, Result};
 
 /// What a comment says once its author was erased: the thread keeps its order and shape.
@@ -33,7 +33,7 @@ pub async fn purge_ticket_rows(c: &mut AnyConnection, tenant: TenantId, id: Tick
     let attachments = suoja_store::graph::delete_linked(c, tenant, "attachments", "ticket_id", &[id.0]).await?;
     let comments = suoja_store::comments::delete_for_ticket(c, tenant, id).await?;
     let links = suoja_store::graph::delete_linked(c, tenant, "ticket_collaborators", "ticket_id", &[id.0]).await?;
-    suoja_store::search::remove(c, tenant, DOC_TICKET, id.0).await?;
+    index::remove(c, tenant, DocKind::Ticket, id.0).await?;
     suoja_store::history::delete_for_ticket(c, tenant, id).await?;
     let tickets = u64::from(suoja_store::tickets::delete(c, tenant, id).await?);
     Ok(Purged {
@@ -158,7 +158,7 @@ impl Helpdesk {
     /// sessions. Returns whether the row existed.
     pub async fn remove_profile(&self, c: &mut AnyConnection, tenant: TenantId, id: UserId) -> Result<bool> {
         suoja_store::tokens::delete_for_user(c, tenant, id).await?;
-        suoja_store::search::remove(c, tenant, DOC_USER, id.0).await?;
+        index::remove(c, tenant, DocKind::User, id.0).await?;
         Ok(suoja_store::graph::delete_linked(c, tenant, "users", "id", &[id.0]).await? > 0)
     }
 
@@ -192,12 +192,8 @@ impl Helpdesk {
         if tags.is_empty() {
             return Ok(false);
         }
-        let h = self.vault.search_hasher(c, tenant).await?;
         for tag in tags {
-            if suoja_store::search::all_of(c, tenant, DOC_TICKET, &[h.token(&format!("tag:{tag}"))])
-                .await?
-                .contains(&id.0)
-            {
+            if self.tickets_with_tag(c, tenant, tag).await?.contains(&id.0) {
                 return Ok(true);
             }
         }

@@ -1,10 +1,11 @@
 //! Organisations: CRUD, lookups by name or external id, and their place in search.
 
 use suoja_core::{GroupId, OrganizationId, Scope, Timestamp};
+use suoja_search::index::{self, DocKind};
 use suoja_store::StoreError;
 use suoja_store::organizations::OrgRow;
 
-use crate::search::{DOC_ORG, index_org};
+use crate::search::index_org;
 use crate::users::normalize_tags;
 use crate::{Helpdesk, HelpdeskError, Result, require_staff};
 
@@ -192,7 +193,7 @@ impl Helpdesk {
         if !suoja_store::organizations::delete(&mut tx, scope.tenant, id).await? {
             return Err(HelpdeskError::NotFound("Organization"));
         }
-        suoja_store::search::remove(&mut tx, scope.tenant, DOC_ORG, id.0).await?;
+        index::remove(&mut tx, scope.tenant, DocKind::Organization, id.0).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -2,6 +2,7 @@
 //! Zendesk-style queries answered from the index plus column filters.
 
 use suoja_core::{Email, OrganizationId, Scope, Status, TenantId, TicketId, Timestamp, UserId};
+use suoja_search::index::{self, DocKind, DocTokens, TicketQuery};
 use suoja_search::query::Cmp;
 use suoja_store::AnyConnection;
 use suoja_store::tickets::{SearchSort, TicketFilter};
@@ -9,10 +10,6 @@ use suoja_vault::Vault;
 
 use crate::model::{Ticket, User};
 use crate::{Helpdesk, HelpdeskError, Result};
-
-pub(crate) const DOC_TICKET: i64 = 1;
-pub(crate) const DOC_USER: i64 = 2;
-pub(crate) const DOC_ORG: i64 = 3;
 
 /// Search never pages past this many results (as Zendesk).
 pub const MAX_RESULTS: i64 = 1000;
@@ -36,39 +33,50 @@ impl<'a> DocText<'a> {
     }
 }
 
-async fn doc_tokens(v: &Vault, c: &mut AnyConnection, tenant: TenantId, doc: &DocText<'_>) -> Result<(Vec<i64>, Vec<i64>)> {
+/// A document's tokens under the tenant's search key.
+pub(crate) async fn doc_tokens(v: &Vault, c: &mut AnyConnection, tenant: TenantId, doc: &DocText<'_>) -> Result<DocTokens> {
     let h = v.search_hasher(c, tenant).await?;
     let public: Vec<i64> = suoja_search::terms(doc.public).iter().map(|t| h.token(t)).collect();
     let mut internal: Vec<i64> = suoja_search::terms(doc.internal).iter().map(|t| h.token(t)).collect();
-    internal.extend(doc.tags.iter().map(|t| h.token(&format!("tag:{t}"))));
-    Ok((public, internal))
+    internal.extend(doc.tags.iter().map(|t| h.token(&index::tag_term(t))));
+    Ok(DocTokens { public, internal })
 }
 
 /// Replaces a document's index entries.
-pub(crate) async fn index_doc(v: &Vault, c: &mut AnyConnection, tenant: TenantId, kind: i64, id: i64, doc: &DocText<'_>) -> Result<()> {
-    let (public, internal) = doc_tokens(v, c, tenant, doc).await?;
-    suoja_store::search::replace(c, tenant, kind, id, &public, &internal).await?;
+pub(crate) async fn index_doc(v: &Vault, c: &mut AnyConnection, tenant: TenantId, kind: DocKind, id: i64, doc: &DocText<'_>) -> Result<()> {
+    let tokens = doc_tokens(v, c, tenant, doc).await?;
+    index::replace(c, tenant, kind, id, &tokens).await?;
     Ok(())
 }
 
 /// Replaces an organisation's index entries: its name, searched by staff.
 pub(crate) async fn index_org(v: &Vault, c: &mut AnyConnection, tenant: TenantId, id: OrganizationId, name: &str) -> Result<()> {
-    index_doc(v, c, tenant, DOC_ORG, id.0, &DocText::public(name)).await
+    index_doc(v, c, tenant, DocKind::Organization, id.0, &DocText::public(name)).await
 }
 
 /// Indexes a document created in this transaction (it has no entries to replace).
-pub(crate) async fn index_new_doc(v: &Vault, c: &mut AnyConnection, tenant: TenantId, kind: i64, id: i64, doc: &DocText<'_>) -> Result<()> {
-    let (public, internal) = doc_tokens(v, c, tenant, doc).await?;
-    suoja_store::search::insert_new(c, tenant, kind, id, &public, &internal).await?;
+pub(crate) async fn index_new_doc(v: &Vault, c: &mut AnyConnection, tenant: TenantId, kind: DocKind, id: i64, doc: &DocText<'_>) -> Result<()> {
+    let tokens = doc_tokens(v, c, tenant, doc).await?;
+    index::insert(c, tenant, kind, id, &tokens).await?;
     Ok(())
 }
 
 /// Adds the terms of a new comment to a ticket's entries, as public or internal text.
-pub(crate) async fn index_add(v: &Vault, c: &mut AnyConnection, tenant: TenantId, kind: i64, id: i64, text: &str, public: bool) -> Result<()> {
+pub(crate) async fn index_add(v: &Vault, c: &mut AnyConnection, tenant: TenantId, id: TicketId, text: &str, public: bool) -> Result<()> {
     let h = v.search_hasher(c, tenant).await?;
     let tokens: Vec<i64> = suoja_search::terms(text).iter().map(|t| h.token(t)).collect();
-    let (p, i): (&[i64], &[i64]) = if public { (&tokens, &[]) } else { (&[], &tokens) };
-    suoja_store::search::add(c, tenant, kind, id, p, i).await?;
+    let tokens = if public {
+        DocTokens {
+            public: tokens,
+            internal: Vec::new(),
+        }
+    } else {
+        DocTokens {
+            public: Vec::new(),
+            internal: tokens,
+        }
+    };
+    index::add(c, tenant, DocKind::Ticket, id.0, &tokens).await?;
     Ok(())
 }
 
@@ -207,12 +215,18 @@ impl Helpdesk {
         let mut candidates: Vec<(u8, i64, i64)> = Vec::new();
         let mut total = 0;
         if kind == "ticket" || kind == "all" {
+            let tag_tokens: Vec<i64> = q.tags.iter().map(|t| h.token(&index::tag_term(t))).collect();
             let mut f = TicketFilter {
-                tokens: word_tokens.clone(),
-                tag_tokens: q.tags.iter().map(|t| h.token(&format!("tag:{t}"))).collect(),
-                // An end user's words must be in what they can read: a word only an internal
-                // note holds finds and counts nothing.
-                public_only: !scope.is_staff(),
+                matching: index::ticket_match(
+                    &c,
+                    &TicketQuery {
+                        words: &word_tokens,
+                        // An end user's words must be in what they can read: a word only an
+                        // internal note holds finds and counts nothing.
+                        public_only: !scope.is_staff(),
+                        tags: &tag_tokens,
+                    },
+                ),
                 ..Default::default()
             };
             for (cmp, v) in &q.status {
@@ -252,7 +266,7 @@ impl Helpdesk {
             );
         }
         if scope.is_staff() && (kind == "user" || kind == "all") && !word_tokens.is_empty() {
-            let ids: Vec<UserId> = suoja_store::search::all_of(&mut c, scope.tenant, DOC_USER, &word_tokens)
+            let ids: Vec<UserId> = index::all_of(&mut c, scope.tenant, DocKind::User, &word_tokens)
                 .await?
                 .into_iter()
                 .map(UserId)
@@ -269,7 +283,7 @@ impl Helpdesk {
             }
         }
         if scope.is_staff() && (kind == "organization" || kind == "all") && !word_tokens.is_empty() {
-            for id in suoja_store::search::all_of(&mut c, scope.tenant, DOC_ORG, &word_tokens).await? {
+            for id in index::all_of(&mut c, scope.tenant, DocKind::Organization, &word_tokens).await? {
                 if let Some(r) = suoja_store::organizations::by_id(&mut c, scope.tenant, OrganizationId(id)).await? {
                     total += 1;
                     candidates.push((2, -r.id.0, id));
@@ -307,7 +321,7 @@ impl Helpdesk {
         let mut c = self.db.read().await?;
         let h = self.vault.search_hasher(&mut c, scope.tenant).await?;
         let tokens: Vec<i64> = suoja_search::terms(query).iter().map(|w| h.token(w)).collect();
-        let ids = suoja_store::search::all_of(&mut c, scope.tenant, DOC_USER, &tokens).await?;
+        let ids = index::all_of(&mut c, scope.tenant, DocKind::User, &tokens).await?;
         let ids: Vec<UserId> = ids.into_iter().take(100).map(UserId).collect();
         let rows = suoja_store::users::by_ids(&mut c, scope.tenant, &ids).await?;
         let mut out = Vec::new();
@@ -320,8 +334,9 @@ impl Helpdesk {
     }
 
     /// Rebuilds every tenant's search index from the records (a restored backup leaves the index
-    /// out), inserting each document's postings into the emptied index. Documents whose data key is gone are left unindexed. Calls `progress` with the
-    /// documents done; returns (indexed, unreadable).
+    /// out): the emptied index is filled 200 documents a statement. Documents whose data key is
+    /// gone are left unindexed. Calls `progress` with the documents done; returns (indexed,
+    /// unreadable).
     pub async fn reindex_all(&self, progress: &mut dyn FnMut(u64)) -> Result<(u64, u64)> {
         let tenants = {
             let mut c = self.db.read().await?;
@@ -331,22 +346,31 @@ impl Helpdesk {
         suoja_store::dialect::bulk_cache(&self.db, true).await?;
         for tenant in tenants {
             let mut tx = self.db.begin().await?;
-            suoja_store::search::clear(&mut tx, tenant).await?;
+            index::clear(&mut tx, tenant).await?;
             tx.commit().await?;
             for table in ["users", "organizations", "tickets"] {
                 let mut after = 0;
                 loop {
                     let mut tx = self.db.begin().await?;
-                    let ids = suoja_store::search::source_ids(&mut tx, tenant, table, after, 200).await?;
+                    let ids = suoja_store::reindex::source_ids(&mut tx, tenant, table, after, 200).await?;
                     let Some(last) = ids.last() else { break };
                     after = *last;
+                    let kind = match table {
+                        "users" => DocKind::User,
+                        "organizations" => DocKind::Organization,
+                        _ => DocKind::Ticket,
+                    };
+                    let mut docs = Vec::with_capacity(ids.len());
                     for id in ids {
-                        match self.index_from_source(&mut tx, tenant, table, id).await {
-                            Ok(()) => done += 1,
+                        match self.source_tokens(&mut tx, tenant, kind, id).await {
+                            Ok(Some(tokens)) => docs.push((id, tokens)),
+                            Ok(None) => {}
                             Err(HelpdeskError::Vault(_)) => unreadable += 1,
                             Err(e) => return Err(e),
                         }
                     }
+                    done += docs.len() as u64;
+                    index::insert_many(&mut tx, tenant, kind, &docs).await?;
                     tx.commit().await?;
                     progress(done + unreadable);
                 }
@@ -357,40 +381,39 @@ impl Helpdesk {
         Ok((done, unreadable))
     }
 
-    /// Indexes one user, organisation or ticket into the emptied index (nothing when the record
-    /// is gone; a vault error when its data key is).
-    async fn index_from_source(&self, c: &mut AnyConnection, tenant: TenantId, table: &str, id: i64) -> Result<()> {
-        match table {
-            "users" => {
-                if let Some(r) = suoja_store::users::by_id(c, tenant, UserId(id)).await? {
+    /// The tokens of one user, organisation or ticket as its record stands (`None` when the
+    /// record is gone; a vault error when its data key is).
+    async fn source_tokens(&self, c: &mut AnyConnection, tenant: TenantId, kind: DocKind, id: i64) -> Result<Option<DocTokens>> {
+        let v = &self.vault;
+        match kind {
+            DocKind::User => match suoja_store::users::by_id(c, tenant, UserId(id)).await? {
+                Some(r) => {
                     let u = self.open_user(c, tenant, &r).await?;
-                    index_new_doc(&self.vault, c, tenant, DOC_USER, id, &DocText::public(&crate::users::user_search_text(&u))).await?;
+                    Ok(Some(doc_tokens(v, c, tenant, &DocText::public(&crate::users::user_search_text(&u))).await?))
                 }
-            }
-            "organizations" => {
-                if let Some(o) = suoja_store::organizations::by_id(c, tenant, OrganizationId(id)).await? {
-                    index_new_doc(&self.vault, c, tenant, DOC_ORG, id, &DocText::public(&o.name)).await?;
-                }
-            }
-            _ => {
-                if let Some((public, internal, tags)) = self.ticket_index_text(c, tenant, TicketId(id)).await? {
-                    index_new_doc(
-                        &self.vault,
+                None => Ok(None),
+            },
+            DocKind::Organization => match suoja_store::organizations::by_id(c, tenant, OrganizationId(id)).await? {
+                Some(o) => Ok(Some(doc_tokens(v, c, tenant, &DocText::public(&o.name)).await?)),
+                None => Ok(None),
+            },
+            DocKind::Ticket => match self.ticket_index_text(c, tenant, TicketId(id)).await? {
+                Some((public, internal, tags)) => Ok(Some(
+                    doc_tokens(
+                        v,
                         c,
                         tenant,
-                        DOC_TICKET,
-                        id,
                         &DocText {
                             public: &public,
                             internal: &internal,
                             tags: &tags,
                         },
                     )
-                    .await?;
-                }
-            }
+                    .await?,
+                )),
+                None => Ok(None),
+            },
         }
-        Ok(())
     }
 
     /// Rebuilds a ticket's index entries from its current fields and comments.
@@ -401,7 +424,7 @@ impl Helpdesk {
                     &self.vault,
                     c,
                     tenant,
-                    DOC_TICKET,
+                    DocKind::Ticket,
                     id.0,
                     &DocText {
                         public: &public,

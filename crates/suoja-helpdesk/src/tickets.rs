@@ -4,17 +4,19 @@
 
 mod read;
 pub mod redact;
+mod tags;
 mod trash;
 pub mod views;
 
 use serde_json::{Value, json};
 use suoja_core::{CommentId, GroupId, KeyId, OrganizationId, Personal, Role, Scope, Status, TenantId, TicketId, Timestamp, UserId};
+use suoja_search::DocKind;
 use suoja_store::AnyConnection;
 use suoja_store::comments::CommentRow;
 use suoja_store::tickets::TicketRow;
 
 use crate::model::{AuditEvent, CommentInput, RequesterRef, Ticket, TicketChange, TicketInput, UserInput};
-use crate::search::{DOC_TICKET, index_add};
+use crate::search::index_add;
 use crate::users::normalize_tags;
 use crate::{Helpdesk, HelpdeskError, Result, crypt};
 
@@ -196,13 +198,22 @@ impl Helpdesk {
     pub async fn create_ticket(&self, scope: &Scope, input: TicketInput) -> Result<TicketChange> {
         let now = self.now();
         let mut tx = self.db.begin().await?;
-        let change = self.create_ticket_in(&mut tx, scope, input, now).await?;
+        let change = self.create_ticket_in(&mut tx, scope, input, now, None).await?;
         tx.commit().await?;
         tracing::info!(tenant.id = %scope.tenant, ticket.id = %change.ticket.id, actor.id = %scope.actor, "ticket created");
         Ok(change)
     }
 
-    pub(crate) async fn create_ticket_in(&self, c: &mut AnyConnection, scope: &Scope, input: TicketInput, now: Timestamp) -> Result<TicketChange> {
+    /// Creates a ticket in the caller's transaction. Its index entry is written now, or, with
+    /// `pending` (bulk imports), handed back to be written with others in one statement.
+    pub(crate) async fn create_ticket_in(
+        &self,
+        c: &mut AnyConnection,
+        scope: &Scope,
+        input: TicketInput,
+        now: Timestamp,
+        pending: Option<&mut Vec<(i64, suoja_search::DocTokens)>>,
+    ) -> Result<TicketChange> {
         let comment = input.comment.clone().ok_or_else(|| HelpdeskError::Invalid {
             field: "description".into(),
             message: "Description: cannot be blank".into(),
@@ -285,6 +296,7 @@ impl Helpdesk {
             closed_at: is_done(status.as_str()).then_some(now),
         };
         row.id = suoja_store::tickets::insert(c, scope.tenant, &row).await?;
+        self.set_ticket_tags(c, scope.tenant, row.id, &tags).await?;
         let mut links: [Vec<UserId>; 3] = Default::default();
         for (slot, (kind, ids, staff)) in [
             ("collaborator", &input.collaborator_ids, false),
@@ -311,19 +323,15 @@ impl Helpdesk {
         } else {
             internal = plain;
         }
-        crate::search::index_new_doc(
-            v,
-            c,
-            scope.tenant,
-            DOC_TICKET,
-            row.id.0,
-            &crate::search::DocText {
-                public: &text,
-                internal: &internal,
-                tags: &tags,
-            },
-        )
-        .await?;
+        let doc = crate::search::DocText {
+            public: &text,
+            internal: &internal,
+            tags: &tags,
+        };
+        match pending {
+            Some(pending) => pending.push((row.id.0, crate::search::doc_tokens(v, c, scope.tenant, &doc).await?)),
+            None => crate::search::index_new_doc(v, c, scope.tenant, DocKind::Ticket, row.id.0, &doc).await?,
+        }
         self.queue_ticket_event(c, scope.tenant, row.id, row.restricted, "ticket.created", now).await?;
         let mut ticket = self.open_ticket_row(c, scope.tenant, &row).await?;
         let [collaborators, email_ccs, followers] = links;
@@ -472,6 +480,7 @@ impl Helpdesk {
             let remove = normalize_tags(&input.remove_tags);
             let tags: Vec<String> = normalize_tags(&tags).into_iter().filter(|x| !remove.contains(x)).collect();
             row.tags_enc = crypt::seal_json(&v, &mut tx, t, row.key_id, &tags).await?;
+            self.set_ticket_tags(&mut tx, t, row.id, &tags).await?;
             events.push(change("tags", Value::Null, json!(tags)));
             reindex = true;
         }
@@ -522,7 +531,7 @@ impl Helpdesk {
                 comment_id: Some(cid),
             });
             if !reindex {
-                index_add(&v, &mut tx, t, DOC_TICKET, row.id.0, &plain, public).await?;
+                index_add(&v, &mut tx, t, row.id, &plain, public).await?;
             }
         }
         row.updated_at = now;

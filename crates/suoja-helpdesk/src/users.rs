@@ -2,11 +2,12 @@
 //! person by the blind index. A user's personal fields are sealed under the user's own key.
 
 use suoja_core::{Email, Personal, Role, Scope, TenantId, Timestamp, UserId};
+use suoja_search::index::{self, DocKind};
 use suoja_store::users::{UserFilter, UserRow};
 use suoja_store::{AnyConnection, StoreError};
 
 use crate::model::{User, UserInput};
-use crate::search::{DOC_USER, index_doc};
+use crate::search::index_doc;
 use crate::{Helpdesk, HelpdeskError, Result, crypt, require_staff};
 
 /// A page of users.
@@ -216,7 +217,7 @@ impl Helpdesk {
             &self.vault,
             c,
             tenant,
-            DOC_USER,
+            DocKind::User,
             id.0,
             &crate::search::DocText::public(&user_search_text(&user)),
         )
@@ -339,7 +340,7 @@ impl Helpdesk {
             &self.vault,
             &mut tx,
             scope.tenant,
-            DOC_USER,
+            DocKind::User,
             id.0,
             &crate::search::DocText::public(&user_search_text(&user)),
         )
@@ -445,7 +446,7 @@ impl Helpdesk {
         row.updated_at = now;
         suoja_store::users::update(&mut tx, scope.tenant, &row).await?;
         suoja_store::tokens::delete_for_user(&mut tx, scope.tenant, id).await?;
-        suoja_store::search::remove(&mut tx, scope.tenant, DOC_USER, id.0).await?;
+        index::remove(&mut tx, scope.tenant, DocKind::User, id.0).await?;
         let user = self.open_user(&mut tx, scope.tenant, &row).await?;
         tx.commit().await?;
         tracing::info!(tenant.id = %scope.tenant, user.id = %id, actor.id = %scope.actor, "user soft-deleted");

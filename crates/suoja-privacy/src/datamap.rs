@@ -398,6 +398,32 @@ pub const TABLES: &[Table] = &[
         ],
     },
     Table {
+        name: "ticket_tags",
+        purpose: "Finding the tickets a legal hold by tag keeps",
+        subjects: &[ticket("ticket_id", "tag on the ticket of")],
+        erasure: Erasure::Delete,
+        retention: "with the ticket",
+        derived: false,
+        columns: &[
+            col("tenant_id"),
+            col("ticket_id"),
+            Column {
+                name: "tag_hash",
+                category: Category::Derived,
+                storage: Storage::KeyedHash,
+            },
+        ],
+    },
+    Table {
+        name: "ticket_tags_backfill",
+        purpose: "Filling in the tag index once for tickets from before it existed",
+        subjects: &[],
+        erasure: Erasure::Keep,
+        retention: "until the server has filled in the tenant's tag index",
+        derived: false,
+        columns: &[col("tenant_id")],
+    },
+    Table {
         name: "ticket_collaborators",
         purpose: "Keeping CC'd people and followers informed",
         subjects: &[user("user_id", "collaborator"), ticket("ticket_id", "on the ticket of")],

@@ -251,7 +251,7 @@ impl Privacy {
         let mut tickets: BTreeSet<i64> = BTreeSet::new();
         let mut truncated = false;
         for probe in self.probes(c, tenant, user, reach.weak).await? {
-            let found = suoja_store::search::all_of(c, tenant, 1, &probe).await?;
+            let found = suoja_search::index::all_of(c, tenant, suoja_search::DocKind::Ticket, &probe).await?;
             for t in found.into_iter().filter(|t| !exclude.contains(t)) {
                 if tickets.len() >= limit {
                     truncated = true;

@@ -69,6 +69,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0009_search_index.sql"),
         postgres: include_str!("../migrations/postgres/0009_search_index.sql"),
     },
+    Migration {
+        version: 10,
+        name: "ticket_tags",
+        sqlite: include_str!("../migrations/sqlite/0010_ticket_tags.sql"),
+        postgres: include_str!("../migrations/postgres/0010_ticket_tags.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.

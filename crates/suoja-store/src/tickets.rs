@@ -163,6 +163,29 @@ pub async fn by_id(c: &mut AnyConnection, tenant: TenantId, id: TicketId) -> Res
     row.as_ref().map(from_row).transpose()
 }
 
+/// The search engine's answer to a ticket query, as SQL over `tickets` in a query whose `$1`
+/// is the tenant: the store joins it without knowing how the index is kept.
+#[derive(Debug, Clone)]
+pub struct IndexMatch {
+    /// A query giving the ids (`doc`) of the tickets whose index entries match, in no order.
+    pub docs: String,
+    /// Relevance, when the query has words to rank by.
+    pub ranking: Option<Ranking>,
+}
+
+/// A query (whose `$1` is the tenant) giving the matching tickets as (`doc`, `score`) rows: the
+/// same matches as `docs`, at most the newest `limit`.
+#[derive(Debug, Clone)]
+pub struct Ranking {
+    /// The query.
+    pub subquery: String,
+    /// A higher score is a better match (else a lower one).
+    pub higher_first: bool,
+    /// The most rows the subquery returns (the newest matches): when it returns this many,
+    /// older matches follow unranked.
+    pub limit: i64,
+}
+
 /// How a list of tickets is chosen.
 #[derive(Debug, Clone, Default)]
 pub struct TicketFilter {
@@ -178,12 +201,8 @@ pub struct TicketFilter {
     pub ccd: Option<UserId>,
     /// Only these ids.
     pub ids: Option<Vec<i64>>,
-    /// Only tickets whose search entries hold every one of these word tokens.
-    pub tokens: Vec<i64>,
-    /// ... and every one of these tag tokens.
-    pub tag_tokens: Vec<i64>,
-    /// The word tokens must be in what end users can read (subject, public comments).
-    pub public_only: bool,
+    /// Only tickets the search index matches (built by the search engine).
+    pub matching: Option<IndexMatch>,
     /// Priority equal to one of these (wire values).
     pub priorities: Option<Vec<String>>,
     /// Status equal to one of these ranks.
@@ -208,7 +227,8 @@ pub struct TicketFilter {
     pub closed_from: Option<Timestamp>,
 }
 
-fn where_clause(c: &AnyConnection, f: &TicketFilter) -> String {
+fn where_clause(f: &TicketFilter) -> String {
+    // Always first: `by_id_conditions` rewrites it.
     let mut w = String::from("tenant_id = $1");
     w.push_str(if f.deleted {
         " AND deleted_at IS NOT NULL"
@@ -243,10 +263,9 @@ fn where_clause(c: &AnyConnection, f: &TicketFilter) -> String {
             w.push_str(&format!(" AND id IN ({})", ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")));
         }
     }
-    let pg = c.backend_name().eq_ignore_ascii_case("postgresql");
-    if let Some(cond) = crate::search::ticket_condition(pg, &f.tokens, f.public_only, &f.tag_tokens) {
+    if let Some(m) = &f.matching {
         w.push_str(" AND ");
-        w.push_str(&cond);
+        w.push_str(&format!("tickets.id IN ({})", m.docs));
     }
     if let Some(p) = &f.priorities {
         let list: Vec<String> = p
@@ -301,7 +320,7 @@ pub enum TicketSort {
 
 /// Lists tickets.
 pub async fn list(c: &mut AnyConnection, tenant: TenantId, f: &TicketFilter, sort: TicketSort, limit: i64, offset: i64) -> Result<Vec<TicketRow>> {
-    let mut w = where_clause(c, f);
+    let mut w = where_clause(f);
     if let Some(a) = f.after {
         w.push_str(&format!(" AND id > {a}"));
     }
@@ -351,19 +370,21 @@ pub enum SortField {
 }
 
 /// Ids and change times of matching tickets in `sort` order (search candidates).
+///
+/// By relevance, the index's ranking is read first (at most a few thousand (id, score) rows);
+/// the tickets it names are then fetched by primary key with the other conditions, and ordered
+/// by score. Reading the two apart keeps every engine on the same plan (a join would let a
+/// planner scan every ticket to hash them). When the ranking was cut off at its limit, older
+/// matches follow, newest first.
 pub async fn ordered_ids(c: &mut AnyConnection, tenant: TenantId, f: &TicketFilter, sort: SearchSort, limit: i64) -> Result<Vec<(i64, i64)>> {
-    let pg = c.backend_name().eq_ignore_ascii_case("postgresql");
-    let ranking = match sort {
-        SearchSort::Relevance => crate::search::ticket_ranking(pg, &f.tokens, f.public_only),
-        SearchSort::Field(..) => None,
-    };
-    let (join, order) = match (sort, ranking) {
-        (SearchSort::Relevance, Some((ranked, dir))) => (
-            format!(" JOIN ({ranked}) AS ranked ON ranked.doc = tickets.id"),
-            format!("ranked.score {dir}, tickets.id DESC"),
-        ),
-        (SearchSort::Relevance, None) => (String::new(), "tickets.id DESC".to_string()),
-        (SearchSort::Field(field, desc), _) => {
+    let order = match sort {
+        SearchSort::Relevance => {
+            if let Some(r) = f.matching.as_ref().and_then(|m| m.ranking.as_ref()) {
+                return ranked_ids(c, tenant, f, r, limit).await;
+            }
+            "tickets.id DESC".to_string()
+        }
+        SearchSort::Field(field, desc) => {
             let dir = if desc { "DESC" } else { "ASC" };
             let column = match field {
                 SortField::UpdatedAt => "updated_at",
@@ -372,31 +393,54 @@ pub async fn ordered_ids(c: &mut AnyConnection, tenant: TenantId, f: &TicketFilt
                 SortField::Status => "status_rank",
                 SortField::TicketType => "COALESCE(ticket_type, '')",
             };
-            (String::new(), format!("{column} {dir}, tickets.id DESC"))
+            format!("{column} {dir}, tickets.id DESC")
         }
-    };
-    // With the ranking joined, its subquery already keeps the tickets that hold the words.
-    let ranked_filter = TicketFilter {
-        tokens: if join.is_empty() { f.tokens.clone() } else { Vec::new() },
-        ..f.clone()
     };
     let sql = format!(
-        "SELECT tickets.id AS id, tickets.updated_at AS updated_at FROM tickets{join} WHERE {} ORDER BY {order} LIMIT {limit}",
-        where_clause(c, &ranked_filter)
+        "SELECT tickets.id AS id, tickets.updated_at AS updated_at FROM tickets WHERE {} ORDER BY {order} LIMIT {limit}",
+        where_clause(f)
     );
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.0).fetch_all(&mut *c).await?;
-    let mut out: Vec<(i64, i64)> = rows.iter().map(|r| Ok((i64_(r, "id")?, i64_(r, "updated_at")?))).collect::<Result<_>>()?;
-    let short = i64::try_from(out.len()).unwrap_or(i64::MAX) < limit;
-    if short && !join.is_empty() {
-        // Relevance ranks the newest matches only; older ones (or ones the other conditions
-        // kept out of that window) follow, newest first.
-        let mut w = where_clause(c, f);
-        if !out.is_empty() {
-            w.push_str(&format!(
-                " AND tickets.id NOT IN ({})",
-                out.iter().map(|(id, _)| id.to_string()).collect::<Vec<_>>().join(",")
-            ));
+    rows.iter().map(|r| Ok((i64_(r, "id")?, i64_(r, "updated_at")?))).collect()
+}
+
+/// Relevance order: see [`ordered_ids`]. The ranked ids are checked against the other
+/// conditions best first, a window at a time, until `limit` pass: usually one small lookup.
+async fn ranked_ids(c: &mut AnyConnection, tenant: TenantId, f: &TicketFilter, r: &Ranking, limit: i64) -> Result<Vec<(i64, i64)>> {
+    let mut ranked: Vec<(i64, f64)> = sqlx::query_as(sqlx::AssertSqlSafe(r.subquery.clone()))
+        .bind(tenant.0)
+        .fetch_all(&mut *c)
+        .await?;
+    // Cut off at its limit: older matches were left unranked.
+    let saturated = i64::try_from(ranked.len()).unwrap_or(i64::MAX) >= r.limit;
+    let oldest = ranked.iter().map(|(id, _)| *id).min();
+    ranked.sort_by(|a, b| {
+        let by_score = if r.higher_first { b.1.total_cmp(&a.1) } else { a.1.total_cmp(&b.1) };
+        by_score.then(b.0.cmp(&a.0))
+    });
+    let want = usize::try_from(limit).unwrap_or(0);
+    let conditions = by_id_conditions(c, &TicketFilter { matching: None, ..f.clone() });
+    let mut out: Vec<(i64, i64)> = Vec::with_capacity(want);
+    let mut at = 0;
+    while out.len() < want && at < ranked.len() {
+        // Ask for a little more than is missing: a few may fail the other conditions.
+        let window = ranked.get(at..ranked.len().min(at + (want - out.len()).max(50) * 2)).unwrap_or_default();
+        at += window.len();
+        let sql = format!(
+            "SELECT id, updated_at FROM tickets WHERE id IN ({}) AND {conditions}",
+            window.iter().map(|(id, _)| id.to_string()).collect::<Vec<_>>().join(",")
+        );
+        let mut passed = std::collections::HashMap::new();
+        for row in sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.0).fetch_all(&mut *c).await? {
+            passed.insert(i64_(&row, "id")?, i64_(&row, "updated_at")?);
         }
+        out.extend(window.iter().filter_map(|(id, _)| passed.get(id).map(|t| (*id, *t))));
+    }
+    out.truncate(want);
+    if out.len() < want && saturated {
+        // Relevance ranked the newest matches only; older ones follow, newest first.
+        let mut w = where_clause(f);
+        w.push_str(&format!(" AND tickets.id < {}", oldest.unwrap_or(0)));
         let rest = limit - i64::try_from(out.len()).unwrap_or(0);
         let sql = format!("SELECT id, updated_at FROM tickets WHERE {w} ORDER BY id DESC LIMIT {rest}");
         for r in sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.0).fetch_all(&mut *c).await? {
@@ -408,26 +452,48 @@ pub async fn ordered_ids(c: &mut AnyConnection, tenant: TenantId, f: &TicketFilt
 
 /// Ids and change times of matching tickets, newest first by id (search candidates).
 pub async fn newest_ids(c: &mut AnyConnection, tenant: TenantId, f: &TicketFilter, limit: i64) -> Result<Vec<(i64, i64)>> {
-    let sql = format!("SELECT id, updated_at FROM tickets WHERE {} ORDER BY id DESC LIMIT {limit}", where_clause(c, f));
+    let sql = format!("SELECT id, updated_at FROM tickets WHERE {} ORDER BY id DESC LIMIT {limit}", where_clause(f));
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.0).fetch_all(c).await?;
     rows.iter().map(|r| Ok((i64_(r, "id")?, i64_(r, "updated_at")?))).collect()
 }
 
-/// Counts matching tickets, stopping at `cap` (search counts are bounded).
+/// Counts matching tickets, stopping at `cap` (search counts are bounded). With an index match
+/// the count is driven by the index's matches, joined to the tickets by primary key, so it
+/// stops after `cap` of them instead of first collecting every match.
 pub async fn count_capped(c: &mut AnyConnection, tenant: TenantId, f: &TicketFilter, cap: i64) -> Result<i64> {
     if cap == i64::MAX {
         return count(c, tenant, f).await;
     }
-    let sql = format!(
-        "SELECT COUNT(*) FROM (SELECT 1 FROM tickets WHERE {} LIMIT {cap}) AS capped",
-        where_clause(c, f)
-    );
+    let sql = match &f.matching {
+        Some(m) => {
+            let rest = TicketFilter { matching: None, ..f.clone() };
+            format!(
+                "SELECT COUNT(*) FROM (SELECT 1 FROM ({}) AS m JOIN tickets ON tickets.id = m.doc WHERE {} LIMIT {cap}) AS capped",
+                m.docs,
+                by_id_conditions(c, &rest)
+            )
+        }
+        None => format!("SELECT COUNT(*) FROM (SELECT 1 FROM tickets WHERE {} LIMIT {cap}) AS capped", where_clause(f)),
+    };
     Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(tenant.0).fetch_one(c).await?)
+}
+
+/// A filter's conditions for tickets already named by id (a join or an id list). On SQLite,
+/// `+tenant_id` (a unary plus) keeps the planner from walking a (tenant_id, …) index, which its
+/// sampled statistics can think small, instead of looking the ids up by primary key; on
+/// PostgreSQL the plus would only blind the row estimates.
+fn by_id_conditions(c: &AnyConnection, f: &TicketFilter) -> String {
+    let w = where_clause(f);
+    if c.backend_name().eq_ignore_ascii_case("postgresql") {
+        w.replacen("tenant_id = $1", "tickets.tenant_id = $1", 1)
+    } else {
+        w.replacen("tenant_id = $1", "+tickets.tenant_id = $1", 1)
+    }
 }
 
 /// Counts tickets matching a filter (cursor bounds ignored).
 pub async fn count(c: &mut AnyConnection, tenant: TenantId, f: &TicketFilter) -> Result<i64> {
-    let sql = format!("SELECT COUNT(*) FROM tickets WHERE {}", where_clause(c, f));
+    let sql = format!("SELECT COUNT(*) FROM tickets WHERE {}", where_clause(f));
     Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(tenant.0).fetch_one(c).await?)
 }
 
@@ -470,6 +536,7 @@ pub async fn delete(c: &mut AnyConnection, tenant: TenantId, id: TicketId) -> Re
         .bind(id.0)
         .execute(&mut *c)
         .await?;
+    set_tag_hashes(c, tenant, id, &[]).await?;
     let done = sqlx::query("DELETE FROM tickets WHERE tenant_id = $1 AND id = $2")
         .bind(tenant.0)
         .bind(id.0)
@@ -561,5 +628,67 @@ pub async fn remove_collaborator(c: &mut AnyConnection, tenant: TenantId, ticket
             .execute(c)
             .await?
             .rows_affected(),
+    )
+}
+
+/// Replaces a ticket's rows in the tag blind index (keyed hashes of its tags, in the same
+/// transaction as its sealed tags).
+pub async fn set_tag_hashes(c: &mut AnyConnection, tenant: TenantId, id: TicketId, hashes: &[Vec<u8>]) -> Result<()> {
+    sqlx::query("DELETE FROM ticket_tags WHERE tenant_id = $1 AND ticket_id = $2")
+        .bind(tenant.0)
+        .bind(id.0)
+        .execute(&mut *c)
+        .await?;
+    let mut unique: Vec<&Vec<u8>> = hashes.iter().collect();
+    unique.sort();
+    unique.dedup();
+    for h in unique {
+        sqlx::query("INSERT INTO ticket_tags (tenant_id, ticket_id, tag_hash) VALUES ($1, $2, $3)")
+            .bind(tenant.0)
+            .bind(id.0)
+            .bind(h.clone())
+            .execute(&mut *c)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Tickets (trashed ones included) carrying the tag whose keyed hash is `hash`, by id.
+pub async fn with_tag_hash(c: &mut AnyConnection, tenant: TenantId, hash: &[u8]) -> Result<Vec<i64>> {
+    Ok(
+        sqlx::query_scalar("SELECT ticket_id FROM ticket_tags WHERE tenant_id = $1 AND tag_hash = $2 ORDER BY ticket_id")
+            .bind(tenant.0)
+            .bind(hash.to_vec())
+            .fetch_all(c)
+            .await?,
+    )
+}
+
+/// Tenants whose tickets from before the tag blind index still need their rows.
+pub async fn tag_backfill_pending(c: &mut AnyConnection) -> Result<Vec<TenantId>> {
+    let ids: Vec<i64> = sqlx::query_scalar("SELECT tenant_id FROM ticket_tags_backfill ORDER BY tenant_id")
+        .fetch_all(c)
+        .await?;
+    Ok(ids.into_iter().map(TenantId).collect())
+}
+
+/// Marks a tenant's tag rows as filled in.
+pub async fn tag_backfill_done(c: &mut AnyConnection, tenant: TenantId) -> Result<()> {
+    sqlx::query("DELETE FROM ticket_tags_backfill WHERE tenant_id = $1")
+        .bind(tenant.0)
+        .execute(c)
+        .await?;
+    Ok(())
+}
+
+/// Ids of a tenant's tickets (the trash included) after `after`, at most `limit`, by id.
+pub async fn ids_after(c: &mut AnyConnection, tenant: TenantId, after: i64, limit: i64) -> Result<Vec<i64>> {
+    Ok(
+        sqlx::query_scalar("SELECT id FROM tickets WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT $3")
+            .bind(tenant.0)
+            .bind(after)
+            .bind(limit)
+            .fetch_all(c)
+            .await?,
     )
 }

@@ -106,7 +106,12 @@ pub async fn open_with_clock(settings: &Settings, clock: Arc<dyn suoja_core::Clo
     if rewrapped > 0 {
         tracing::info!(keys = rewrapped, "subject keys re-wrapped with their ids bound in");
     }
-    Ok(Helpdesk::new(db, vault, clock)
+    let hd = Helpdesk::new(db, vault, clock);
+    let filled = hd.backfill_ticket_tags().await.context("filling in the tag index of existing tickets")?;
+    if filled > 0 {
+        tracing::info!(tickets = filled, "tag index filled in for existing tickets");
+    }
+    Ok(hd
         .with_erasure_log(suoja_helpdesk::erase::ErasureLog {
             local: settings.erasure_ledger_file(),
             targets: settings.backup_targets.clone(),

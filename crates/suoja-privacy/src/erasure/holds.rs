@@ -257,8 +257,7 @@ impl Privacy {
             out.insert(t);
         }
         if let Some(tag) = &h.tag {
-            let token = self.hd.vault().search_hasher(c, tenant).await?.token(&format!("tag:{tag}"));
-            out.extend(suoja_store::search::all_of(c, tenant, 1, &[token]).await?);
+            out.extend(self.hd.tickets_with_tag(c, tenant, tag).await?);
         }
         Ok(out)
     }

@@ -372,10 +372,13 @@ impl Privacy {
                 check(t.name, suoja_store::graph::count_linked(c, tenant, t.name, link.column, &[s]).await?);
             }
         }
-        check("search index: profile", suoja_store::search::doc_postings(c, tenant, 2, s).await?);
+        check(
+            "search index: profile",
+            suoja_search::index::doc_postings(c, tenant, suoja_search::DocKind::User, s).await?,
+        );
         let mut hits = BTreeSet::new();
         for tokens in &plan.probes {
-            for t in suoja_store::search::all_of(c, tenant, 1, tokens).await? {
+            for t in suoja_search::index::all_of(c, tenant, suoja_search::DocKind::Ticket, tokens).await? {
                 if !held.contains(&t) {
                     hits.insert(t);
                 }

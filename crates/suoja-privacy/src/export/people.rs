@@ -57,7 +57,7 @@ impl Privacy {
         }
         tokens.sort_unstable();
         tokens.dedup();
-        for id in suoja_store::search::any_of(c, tenant, 2, &tokens, 5_000).await? {
+        for id in suoja_search::index::any_of(c, tenant, suoja_search::DocKind::User, &tokens, 5_000).await? {
             if id != subject.0 {
                 all.insert(id);
             }

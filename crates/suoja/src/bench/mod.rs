@@ -59,6 +59,10 @@ pub struct BenchArgs {
     /// precision section is replaced and the rest of the file kept.
     #[arg(long, conflicts_with_all = ["erasure_only", "backup_only", "web_only"])]
     pub precision_only: bool,
+    /// Keep the seeded data directory (and PostgreSQL database) of the full run and say where
+    /// they are, to study query plans or profiles afterwards.
+    #[arg(long)]
+    pub keep: bool,
 }
 
 /// One engine's figures.
@@ -387,7 +391,14 @@ async fn run_engine(engine: &str, pg: Option<&str>, args: &BenchArgs, baseline_c
     }
     result.rss_kib = peak_rss_kib(server.child.id());
     drop(server);
-    let _ = std::fs::remove_dir_all(&dir);
+    if args.keep {
+        println!("  {engine} data kept in {}", dir.display());
+        if let Some(u) = &settings.database_url {
+            println!("  {engine} database kept at {u}");
+        }
+    } else {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
     Ok(result)
 }
 

@@ -512,6 +512,23 @@ engine_test!(search_count_is_exact_and_list_counts_stop_at_the_window, |app| asy
     assert_eq!(p10["next_page"], Value::Null, "paging ends at 1000 results");
     let (s, _) = app.get("/api/v2/search.json?query=countword&per_page=100&page=11").await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // Relevance ranks the newest 1000 matches. With the 50 newest trashed, that window holds 950
+    // live tickets; the pages still list the 1000 newest live matches, the last 50 from beyond
+    // the window, each once.
+    for id in &ids[..50] {
+        let (s, v) = app.delete(&format!("/api/v2/tickets/{id}.json")).await;
+        assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
+    }
+    let mut listed = Vec::new();
+    for page in 1..=10 {
+        let (s, v) = app.get(&format!("/api/v2/search.json?query=countword&per_page=100&page={page}")).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        listed.extend(v["results"].as_array().unwrap().iter().map(|t| t["id"].as_i64().unwrap()));
+    }
+    let newest_live = ids[50];
+    let expected: Vec<i64> = (0..1000).map(|i| newest_live - i).collect();
+    assert_eq!(listed, expected, "the 1000 newest live matches, best (here: newest) first");
 });
 
 // Search answers best match first, as Zendesk does without `sort_by`: a word in the subject or a
@@ -560,5 +577,57 @@ engine_test!(search_ranks_by_relevance_and_sorts_as_asked, |app| async move {
         let (s, v) = app.get(&format!("/api/v2/search.json?query=printer&{bad}")).await;
         assert_eq!(s, StatusCode::BAD_REQUEST, "{bad}: {v}");
         assert!(v["description"].as_str().unwrap().contains("sort"), "{v}");
+    }
+});
+
+// Hostile or careless search queries get a clear client error (400, or Zendesk's 422 `invalid`
+// for a query it cannot run) or a correct answer, never a server error; a query the parser
+// reads leniently (an unclosed quote, an unknown property) still finds exactly what its words
+// find. (Their server time is measured by `suoja bench`, not here.)
+engine_test!(search_answers_hostile_queries_with_a_client_error_or_the_right_answer, |app| async move {
+    let person = app.user("Hilkka Haku", "hilkka@example.fi").await;
+    let jam = app.ticket(person, "Printer jam", "the printer jams on page two").await;
+    app.ticket(person, "Invoice", "the invoice is wrong").await;
+    let ids = |v: &Value| v["results"].as_array().unwrap().iter().map(|r| r["id"].as_i64().unwrap()).collect::<Vec<_>>();
+    let thousand_words = (0..1000).map(|i| format!("word{i}")).collect::<Vec<_>>().join("%20");
+    let thousand_tags = (0..1000).map(|i| format!("tags:t{i}")).collect::<Vec<_>>().join("%20");
+    let long_word = "a".repeat(5000);
+    for (query, expect) in [
+        ("query=", StatusCode::BAD_REQUEST),
+        ("query=%21%21%21%20%3F%3F%3F%20...%20%22%22", StatusCode::UNPROCESSABLE_ENTITY),
+        (&format!("query={thousand_words}") as &str, StatusCode::BAD_REQUEST),
+        (&format!("query=type:ticket%20{thousand_words}"), StatusCode::BAD_REQUEST),
+        (&format!("query={thousand_tags}"), StatusCode::BAD_REQUEST),
+        (&format!("query={long_word}"), StatusCode::BAD_REQUEST),
+        ("query=created%3E99999999-12-31", StatusCode::UNPROCESSABLE_ENTITY),
+        ("query=created%3E2024-13-45", StatusCode::UNPROCESSABLE_ENTITY),
+        ("query=updated%3C-1", StatusCode::UNPROCESSABLE_ENTITY),
+        ("query=status:purple", StatusCode::UNPROCESSABLE_ENTITY),
+        ("query=type:galaxy%20printer", StatusCode::UNPROCESSABLE_ENTITY),
+        ("query=%FF%FE", StatusCode::UNPROCESSABLE_ENTITY),
+        ("query=printer&sort_by=colour", StatusCode::BAD_REQUEST),
+        ("query=printer&sort_order=sideways", StatusCode::BAD_REQUEST),
+        ("query=printer&page=0", StatusCode::BAD_REQUEST),
+        ("query=printer&page=99999999999999999999", StatusCode::BAD_REQUEST),
+        ("query=printer&per_page=100000", StatusCode::BAD_REQUEST),
+        ("query=printer&per_page=-1", StatusCode::BAD_REQUEST),
+    ] {
+        let (s, v) = app.get(&format!("/api/v2/search.json?{query}")).await;
+        assert_eq!(s, expect, "{}: {v}", query.chars().take(60).collect::<String>());
+        assert!(!v["description"].as_str().unwrap_or_default().is_empty(), "a reason is given: {v}");
+    }
+    // Read leniently, answered exactly: an unclosed quote is its words, an unknown property is
+    // searched as words (and here matches nothing), a NUL separates words.
+    for (query, expect) in [
+        ("query=%22printer%20jam", vec![jam]),
+        ("query=printer%00jam", vec![jam]),
+        ("query=colour:red%20printer", vec![]),
+        ("query=type:ticket%20zzzznothing", vec![]),
+        ("query=type:ticket%20status:closed%20printer", vec![]),
+    ] {
+        let (s, v) = app.get(&format!("/api/v2/search.json?{query}")).await;
+        assert_eq!(s, StatusCode::OK, "{query}: {v}");
+        assert_eq!(ids(&v), expect, "{query}");
+        assert_eq!(v["count"].as_i64(), Some(expect.len() as i64), "{query}: {v}");
     }
 });

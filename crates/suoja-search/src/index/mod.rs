@@ -1,0 +1,251 @@
+//! The search index: one entry per document (ticket, user, organisation) holding its keyed token
+//! hashes, never plaintext (a token is the first 8 bytes of an HMAC under the tenant's search
+//! key). A document's tokens come in two parts: `public`, what its end users can read, and
+//! `internal`, what only staff match (internal notes, tags).
+//!
+//! Every caller goes through this module; the engine behind it follows the database:
+//! [`sqlite`] keeps an FTS5 table whose words are the tokens, [`postgres`] keeps `bigint[]`
+//! columns under GIN indexes. Both remove a deleted document's entries for good (FTS5
+//! `secure-delete`; GIN without a pending list), so erasure leaves no postings behind. The index
+//! is derived data: backups leave it out and a restore rebuilds it with [`insert_many`].
+
+mod postgres;
+mod sqlite;
+
+use suoja_core::TenantId;
+use suoja_store::tickets::IndexMatch;
+use suoja_store::{AnyConnection, Result};
+
+/// What kind of record a document is. The number is stored with the entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DocKind {
+    /// A ticket: subject and public comments (public), internal notes and tags (internal).
+    Ticket,
+    /// A user's profile (searched by staff).
+    User,
+    /// An organisation's name (searched by staff).
+    Organization,
+}
+
+impl DocKind {
+    /// The number stored for this kind.
+    pub const fn code(self) -> i64 {
+        match self {
+            DocKind::Ticket => 1,
+            DocKind::User => 2,
+            DocKind::Organization => 3,
+        }
+    }
+}
+
+/// A document's tokens: what its end users can read, and what only staff match.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DocTokens {
+    /// Tokens of the text end users read.
+    pub public: Vec<i64>,
+    /// Tokens of internal notes and tags.
+    pub internal: Vec<i64>,
+}
+
+impl DocTokens {
+    /// Each part sorted and without repeats (as stored).
+    fn normalized(&self) -> DocTokens {
+        DocTokens {
+            public: sorted(&self.public),
+            internal: sorted(&self.internal),
+        }
+    }
+
+    /// How many tokens both parts hold.
+    pub fn len(&self) -> usize {
+        self.public.len() + self.internal.len()
+    }
+
+    /// Whether both parts are empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+pub(crate) fn sorted(tokens: &[i64]) -> Vec<i64> {
+    let mut v = tokens.to_vec();
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
+fn is_pg(c: &AnyConnection) -> bool {
+    c.backend_name().eq_ignore_ascii_case("postgresql")
+}
+
+/// Inserts the entries of a document that has none yet.
+pub async fn insert(c: &mut AnyConnection, tenant: TenantId, kind: DocKind, doc: i64, tokens: &DocTokens) -> Result<()> {
+    insert_many(c, tenant, kind, &[(doc, tokens.clone())]).await
+}
+
+/// Inserts the entries of many documents that have none yet, in few statements (imports, the
+/// rebuild after a restore).
+pub async fn insert_many(c: &mut AnyConnection, tenant: TenantId, kind: DocKind, docs: &[(i64, DocTokens)]) -> Result<()> {
+    let docs: Vec<(i64, DocTokens)> = docs.iter().map(|(d, t)| (*d, t.normalized())).collect();
+    if is_pg(c) {
+        postgres::insert_many(c, tenant, kind, &docs).await
+    } else {
+        sqlite::insert_many(c, tenant, kind, &docs).await
+    }
+}
+
+/// Replaces a document's entries.
+pub async fn replace(c: &mut AnyConnection, tenant: TenantId, kind: DocKind, doc: i64, tokens: &DocTokens) -> Result<()> {
+    remove(&mut *c, tenant, kind, doc).await?;
+    insert(c, tenant, kind, doc, tokens).await
+}
+
+/// A document's entries as stored; `None` when it has none.
+async fn read(c: &mut AnyConnection, tenant: TenantId, kind: DocKind, doc: i64) -> Result<Option<DocTokens>> {
+    if is_pg(c) {
+        postgres::read(c, tenant, kind, doc).await
+    } else {
+        sqlite::read(c, tenant, kind, doc).await
+    }
+}
+
+/// Adds tokens to a document's entries (a new comment on a ticket); nothing is written when it
+/// already holds them all.
+pub async fn add(c: &mut AnyConnection, tenant: TenantId, kind: DocKind, doc: i64, tokens: &DocTokens) -> Result<()> {
+    let old = read(&mut *c, tenant, kind, doc).await?;
+    let had = old.is_some();
+    let old = old.unwrap_or_default();
+    let new = DocTokens {
+        public: sorted(&[old.public.as_slice(), tokens.public.as_slice()].concat()),
+        internal: sorted(&[old.internal.as_slice(), tokens.internal.as_slice()].concat()),
+    };
+    if had && new == old {
+        return Ok(());
+    }
+    replace(c, tenant, kind, doc, &new).await
+}
+
+/// Removes a document from the index; returns how many entries went (0 or 1).
+pub async fn remove(c: &mut AnyConnection, tenant: TenantId, kind: DocKind, doc: i64) -> Result<u64> {
+    if is_pg(c) {
+        postgres::remove(c, tenant, kind, doc).await
+    } else {
+        sqlite::remove(c, tenant, kind, doc).await
+    }
+}
+
+/// Documents of `kind` holding every one of `tokens` (public or internal), newest (highest id)
+/// first, at most 100 000.
+pub async fn all_of(c: &mut AnyConnection, tenant: TenantId, kind: DocKind, tokens: &[i64]) -> Result<Vec<i64>> {
+    let tokens = sorted(tokens);
+    if tokens.is_empty() {
+        return Ok(Vec::new());
+    }
+    if is_pg(c) {
+        postgres::all_of(c, tenant, kind, &tokens, 100_000).await
+    } else {
+        sqlite::all_of(c, tenant, kind, &tokens, 100_000).await
+    }
+}
+
+/// Documents of `kind` holding any of `tokens` (at most `limit`), in id order.
+pub async fn any_of(c: &mut AnyConnection, tenant: TenantId, kind: DocKind, tokens: &[i64], limit: i64) -> Result<Vec<i64>> {
+    let mut out = std::collections::BTreeSet::new();
+    let pg = is_pg(c);
+    for chunk in sorted(tokens).chunks(500) {
+        let ids = if pg {
+            postgres::any_of(&mut *c, tenant, kind, chunk, limit).await?
+        } else {
+            sqlite::any_of(&mut *c, tenant, kind, chunk, limit).await?
+        };
+        out.extend(ids);
+        if i64::try_from(out.len()).unwrap_or(i64::MAX) >= limit {
+            break;
+        }
+    }
+    Ok(out.into_iter().collect())
+}
+
+/// How many tokens the index holds for a document (0 when it has no entry).
+pub async fn doc_postings(c: &mut AnyConnection, tenant: TenantId, kind: DocKind, doc: i64) -> Result<i64> {
+    Ok(read(c, tenant, kind, doc).await?.map_or(0, |t| i64::try_from(t.len()).unwrap_or(i64::MAX)))
+}
+
+/// Removes a tenant's whole index (before rebuilding it).
+pub async fn clear(c: &mut AnyConnection, tenant: TenantId) -> Result<u64> {
+    Ok(sqlx::query("DELETE FROM search_index WHERE tenant_id = $1")
+        .bind(tenant.0)
+        .execute(c)
+        .await?
+        .rows_affected())
+}
+
+/// How many of the newest matching tickets relevance ranks: search pages end at 1 000 results,
+/// and scoring every ticket that holds a common word would cost time in proportion to the
+/// helpdesk's size. The rest follow, newest first.
+pub const RANKED: i64 = 1_000;
+
+/// What a ticket search asks of the index.
+#[derive(Debug, Clone, Default)]
+pub struct TicketQuery<'a> {
+    /// Word tokens the ticket must hold, every one.
+    pub words: &'a [i64],
+    /// The words must be in what end users read (an end user's search).
+    pub public_only: bool,
+    /// Tag tokens the ticket must hold, every one.
+    pub tags: &'a [i64],
+}
+
+/// The ticket list's view of a query: the matching ticket ids as a query and, when there are words to
+/// rank by, a ranking subquery. Words in what end users read (subject, public comments) weigh
+/// twice those only in internal notes, and a short ticket ranks above a long one holding the
+/// same words (FTS5's BM25 with those column weights on SQLite; the same two signals counted
+/// from the arrays on PostgreSQL). `None` when the query matches nothing by index.
+pub fn ticket_match(c: &AnyConnection, q: &TicketQuery<'_>) -> Option<IndexMatch> {
+    let (words, tags) = (sorted(q.words), sorted(q.tags));
+    if words.is_empty() && tags.is_empty() {
+        return None;
+    }
+    let pg = is_pg(c);
+    let docs = if pg {
+        postgres::ticket_docs(&words, q.public_only, &tags)
+    } else {
+        sqlite::ticket_docs(&words, q.public_only, &tags)
+    };
+    let ranking = (!words.is_empty()).then(|| {
+        if pg {
+            postgres::ticket_ranking(&words, q.public_only, &tags)
+        } else {
+            sqlite::ticket_ranking(&words, q.public_only, &tags)
+        }
+    });
+    Some(IndexMatch { docs, ranking })
+}
+
+/// The tokens of a query's tag (tags are indexed as `tag:` words, staff-only).
+pub fn tag_term(tag: &str) -> String {
+    format!("tag:{tag}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_keep_their_numbers() {
+        // The numbers are stored; changing one would orphan every entry of that kind.
+        assert_eq!([DocKind::Ticket, DocKind::User, DocKind::Organization].map(DocKind::code), [1, 2, 3]);
+    }
+
+    #[test]
+    fn tokens_are_stored_sorted_and_once() {
+        let t = DocTokens {
+            public: vec![3, 1, 3, 2],
+            internal: vec![9, 9],
+        }
+        .normalized();
+        assert_eq!(t.public, vec![1, 2, 3]);
+        assert_eq!(t.internal, vec![9]);
+        assert_eq!(t.len(), 4);
+    }
+}

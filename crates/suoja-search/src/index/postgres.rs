@@ -1,0 +1,124 @@
+//! The PostgreSQL engine: `search_index` rows with `public` and `internal` as `bigint[]`, under
+//! GIN indexes on `public` and on `public || internal`, both with `fastupdate = off` so a
+//! deleted document leaves nothing in a pending list. Term frequency is not kept (each token is
+//! stored once per part), as with FTS5 `detail=column`.
+
+use suoja_core::TenantId;
+use suoja_store::tickets::Ranking;
+use suoja_store::{AnyConnection, Result};
+
+use super::{DocKind, DocTokens};
+
+/// An array literal of tokens (integers only, so safe to splice).
+fn array(tokens: &[i64]) -> String {
+    format!("ARRAY[{}]::bigint[]", tokens.iter().map(i64::to_string).collect::<Vec<_>>().join(","))
+}
+
+fn holds(public_only: bool) -> &'static str {
+    if public_only { "s.public" } else { "(s.public || s.internal)" }
+}
+
+pub(super) async fn insert_many(c: &mut AnyConnection, tenant: TenantId, kind: DocKind, docs: &[(i64, DocTokens)]) -> Result<()> {
+    for chunk in docs.chunks(500) {
+        let rows = chunk
+            .iter()
+            .map(|(doc, t)| format!("($1, $2, {doc}, {}, {})", array(&t.public), array(&t.internal)))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!("INSERT INTO search_index (tenant_id, doc_kind, doc_id, public, internal) VALUES {rows}");
+        sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.0).bind(kind.code()).execute(&mut *c).await?;
+    }
+    Ok(())
+}
+
+pub(super) async fn read(c: &mut AnyConnection, tenant: TenantId, kind: DocKind, doc: i64) -> Result<Option<DocTokens>> {
+    let row: Option<(String, String)> = sqlx::query_as(
+        "SELECT array_to_string(public, ' '), array_to_string(internal, ' ') FROM search_index WHERE tenant_id = $1 AND doc_kind = $2 AND doc_id = $3",
+    )
+    .bind(tenant.0)
+    .bind(kind.code())
+    .bind(doc)
+    .fetch_optional(c)
+    .await?;
+    let parse = |s: &str| s.split_whitespace().filter_map(|w| w.parse().ok()).collect();
+    Ok(row.map(|(p, i)| DocTokens {
+        public: parse(&p),
+        internal: parse(&i),
+    }))
+}
+
+pub(super) async fn remove(c: &mut AnyConnection, tenant: TenantId, kind: DocKind, doc: i64) -> Result<u64> {
+    Ok(sqlx::query("DELETE FROM search_index WHERE tenant_id = $1 AND doc_kind = $2 AND doc_id = $3")
+        .bind(tenant.0)
+        .bind(kind.code())
+        .bind(doc)
+        .execute(c)
+        .await?
+        .rows_affected())
+}
+
+pub(super) async fn all_of(c: &mut AnyConnection, tenant: TenantId, kind: DocKind, tokens: &[i64], limit: i64) -> Result<Vec<i64>> {
+    let sql = format!(
+        "SELECT doc_id FROM search_index s WHERE tenant_id = $1 AND doc_kind = $2 AND {} @> {} ORDER BY doc_id DESC LIMIT {limit}",
+        holds(false),
+        array(tokens)
+    );
+    Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .bind(tenant.0)
+        .bind(kind.code())
+        .fetch_all(c)
+        .await?)
+}
+
+pub(super) async fn any_of(c: &mut AnyConnection, tenant: TenantId, kind: DocKind, tokens: &[i64], limit: i64) -> Result<Vec<i64>> {
+    let sql = format!(
+        "SELECT doc_id FROM search_index s WHERE tenant_id = $1 AND doc_kind = $2 AND {} && {} LIMIT {limit}",
+        holds(false),
+        array(tokens)
+    );
+    Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .bind(tenant.0)
+        .bind(kind.code())
+        .fetch_all(c)
+        .await?)
+}
+
+/// The conditions on an index row `s` for a ticket search.
+fn ticket_holds(words: &[i64], public_only: bool, tags: &[i64]) -> String {
+    let mut parts = Vec::new();
+    if !words.is_empty() {
+        parts.push(format!("{} @> {}", holds(public_only), array(words)));
+    }
+    if !tags.is_empty() {
+        parts.push(format!("{} @> {}", holds(false), array(tags)));
+    }
+    parts.join(" AND ")
+}
+
+pub(super) fn ticket_docs(words: &[i64], public_only: bool, tags: &[i64]) -> String {
+    format!(
+        "SELECT s.doc_id AS doc FROM search_index s WHERE s.tenant_id = $1 AND s.doc_kind = {} AND {}",
+        DocKind::Ticket.code(),
+        ticket_holds(words, public_only, tags)
+    )
+}
+
+/// The score counts the query's words in each part (the containment tests spare counting in
+/// the usual cases: every word public, none internal).
+pub(super) fn ticket_ranking(words: &[i64], public_only: bool, tags: &[i64]) -> Ranking {
+    let list = array(words);
+    Ranking {
+        subquery: format!(
+            "SELECT s.doc_id AS doc, (2 * CASE WHEN s.public @> {list} THEN cardinality({list}) ELSE (SELECT COUNT(*) FROM unnest({list}) w WHERE w = ANY(s.public)) END \
+             + CASE WHEN s.internal && {list} THEN (SELECT COUNT(*) FROM unnest({list}) w WHERE w = ANY(s.internal)) ELSE 0 END)::float8 \
+             / ln(2 + cardinality(s.public) + cardinality(s.internal)) AS score \
+             FROM search_index s WHERE s.tenant_id = $1 AND s.doc_kind = {} AND {} \
+             ORDER BY s.doc_id DESC LIMIT {}",
+            DocKind::Ticket.code(),
+            ticket_holds(words, public_only, tags),
+            super::RANKED
+        ),
+        higher_first: true,
+        limit: super::RANKED,
+    }
+}

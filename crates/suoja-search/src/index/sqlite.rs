@@ -1,0 +1,159 @@
+//! The SQLite engine: an FTS5 table `search_index` (tokenizer `ascii`, `detail=column`,
+//! `secure-delete` on) whose words are the tokens written as `x` and 16 hex digits. The rowid is
+//! the document id times four plus its kind; `public` starts with a scope word naming the tenant
+//! and kind, so a match by words alone stays within one tenant and kind. Ticket matches need no
+//! scope word: the rowid names the kind and the join to `tickets` names the tenant.
+
+use suoja_core::TenantId;
+use suoja_store::tickets::Ranking;
+use suoja_store::{AnyConnection, Result};
+
+use super::{DocKind, DocTokens};
+
+/// The FTS5 word of a token.
+fn word(t: i64) -> String {
+    format!("x{t:016x}")
+}
+
+fn words(tokens: &[i64]) -> String {
+    tokens.iter().map(|t| word(*t)).collect::<Vec<_>>().join(" ")
+}
+
+fn parse(s: &str) -> Vec<i64> {
+    s.split_whitespace()
+        .filter_map(|w| w.strip_prefix('x').and_then(|h| u64::from_str_radix(h, 16).ok()))
+        .map(|u| i64::from_ne_bytes(u.to_ne_bytes()))
+        .collect()
+}
+
+/// The word naming a tenant and a kind of document, first in every document's `public` text.
+fn scope_word(tenant: TenantId, kind: DocKind) -> String {
+    format!("s{}k{}", tenant.0, kind.code())
+}
+
+fn rowid(kind: DocKind, doc: i64) -> i64 {
+    doc.saturating_mul(4).saturating_add(kind.code())
+}
+
+/// `words` joined by `op` as an FTS5 expression over `cols`.
+fn expr(cols: &str, tokens: &[i64], op: &str) -> String {
+    format!("{cols} : ({})", tokens.iter().map(|t| word(*t)).collect::<Vec<_>>().join(op))
+}
+
+fn cols(public_only: bool) -> &'static str {
+    if public_only { "public" } else { "{public internal}" }
+}
+
+pub(super) async fn insert_many(c: &mut AnyConnection, tenant: TenantId, kind: DocKind, docs: &[(i64, DocTokens)]) -> Result<()> {
+    // Six values a row, well under SQLite's limit on bound values.
+    for chunk in docs.chunks(500) {
+        let rows = (0..chunk.len())
+            .map(|i| {
+                let b = i * 6;
+                format!("(${}, ${}, ${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6)
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!("INSERT INTO search_index (rowid, tenant_id, doc_kind, doc_id, public, internal) VALUES {rows}");
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (doc, t) in chunk {
+            q = q
+                .bind(rowid(kind, *doc))
+                .bind(tenant.0)
+                .bind(kind.code())
+                .bind(*doc)
+                .bind(format!("{} {}", scope_word(tenant, kind), words(&t.public)))
+                .bind(words(&t.internal));
+        }
+        q.execute(&mut *c).await?;
+    }
+    Ok(())
+}
+
+pub(super) async fn read(c: &mut AnyConnection, tenant: TenantId, kind: DocKind, doc: i64) -> Result<Option<DocTokens>> {
+    let row: Option<(String, String)> = sqlx::query_as("SELECT public, internal FROM search_index WHERE rowid = $1 AND tenant_id = $2")
+        .bind(rowid(kind, doc))
+        .bind(tenant.0)
+        .fetch_optional(c)
+        .await?;
+    Ok(row.map(|(p, i)| DocTokens {
+        public: parse(&p),
+        internal: parse(&i),
+    }))
+}
+
+pub(super) async fn remove(c: &mut AnyConnection, tenant: TenantId, kind: DocKind, doc: i64) -> Result<u64> {
+    Ok(sqlx::query("DELETE FROM search_index WHERE rowid = $1 AND tenant_id = $2")
+        .bind(rowid(kind, doc))
+        .bind(tenant.0)
+        .execute(c)
+        .await?
+        .rows_affected())
+}
+
+pub(super) async fn all_of(c: &mut AnyConnection, tenant: TenantId, kind: DocKind, tokens: &[i64], limit: i64) -> Result<Vec<i64>> {
+    let m = format!("public : {} AND {}", scope_word(tenant, kind), expr(cols(false), tokens, " AND "));
+    let sql = format!("SELECT rowid / 4 FROM search_index WHERE search_index MATCH $1 ORDER BY rowid DESC LIMIT {limit}");
+    Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(m).fetch_all(c).await?)
+}
+
+pub(super) async fn any_of(c: &mut AnyConnection, tenant: TenantId, kind: DocKind, tokens: &[i64], limit: i64) -> Result<Vec<i64>> {
+    let m = format!("public : {} AND {}", scope_word(tenant, kind), expr(cols(false), tokens, " OR "));
+    let sql = format!("SELECT rowid / 4 FROM search_index WHERE search_index MATCH $1 LIMIT {limit}");
+    Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(m).fetch_all(c).await?)
+}
+
+/// The FTS5 expression a ticket search matches (words, then tags).
+fn ticket_expr(words: &[i64], public_only: bool, tags: &[i64]) -> String {
+    let mut parts = Vec::new();
+    if !words.is_empty() {
+        parts.push(expr(cols(public_only), words, " AND "));
+    }
+    if !tags.is_empty() {
+        parts.push(expr(cols(false), tags, " AND "));
+    }
+    parts.join(" AND ")
+}
+
+pub(super) fn ticket_docs(words: &[i64], public_only: bool, tags: &[i64]) -> String {
+    format!(
+        "SELECT rowid / 4 AS doc FROM search_index WHERE search_index MATCH '{}' AND rowid % 4 = {}",
+        ticket_expr(words, public_only, tags),
+        DocKind::Ticket.code()
+    )
+}
+
+pub(super) fn ticket_ranking(words: &[i64], public_only: bool, tags: &[i64]) -> Ranking {
+    let ticket = DocKind::Ticket.code();
+    // Columns: tenant_id, doc_kind, doc_id (not indexed), public, internal. BM25 is negative:
+    // lower is better.
+    Ranking {
+        subquery: format!(
+            "SELECT rowid / 4 AS doc, bm25(search_index, 0, 0, 0, 2.0, 1.0) AS score FROM search_index \
+             WHERE search_index MATCH '{}' AND rowid % 4 = {ticket} ORDER BY rowid DESC LIMIT {}",
+            ticket_expr(words, public_only, tags),
+            super::RANKED
+        ),
+        higher_first: false,
+        limit: super::RANKED,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_read_back_as_the_tokens_written() {
+        let tokens = vec![i64::MIN, -1, 0, 1, i64::MAX];
+        assert_eq!(parse(&words(&tokens)), tokens);
+    }
+
+    #[test]
+    fn expressions_hold_only_hex_words() {
+        // The expression is spliced into SQL: it must hold nothing but the words, operators,
+        // column names and brackets.
+        let e = ticket_expr(&[1, -2], true, &[3]);
+        assert!(e.chars().all(|ch| ch.is_ascii_alphanumeric() || " :(){}".contains(ch)), "{e}");
+    }
+}
