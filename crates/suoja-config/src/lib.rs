@@ -69,6 +69,11 @@ pub struct Settings {
     pub max_json_bytes: usize,
     /// Database connections (readers on SQLite).
     pub db_max_connections: u32,
+    /// SQLite: every commit reaches the disk before it is acknowledged (`synchronous=FULL`), so
+    /// no acknowledged write is lost to a power cut; `false` (`NORMAL`) syncs at checkpoints
+    /// only (never corrupt, but the last commits can be lost). PostgreSQL follows its own
+    /// `synchronous_commit`.
+    pub durable_commits: bool,
     /// `text` or `json`.
     pub log_format: String,
     /// Seconds in-flight requests get to finish at shutdown.
@@ -128,6 +133,7 @@ impl Default for Settings {
             body_timeout_secs: 30,
             max_json_bytes: 1024 * 1024,
             db_max_connections: 8,
+            durable_commits: true,
             log_format: "text".into(),
             shutdown_grace_secs: 30,
             public_url: None,
@@ -165,6 +171,7 @@ pub const DEFAULT_TOML: &str = r#"# Suoja configuration. Every key can also be s
 # body_timeout_secs = 30                        # to send a body (then at least 16 KiB/s)
 # max_json_bytes = 1048576
 # db_max_connections = 8
+# durable_commits = true                        # SQLite: sync every commit (false: at checkpoints only)
 # log_format = "text"                           # or "json"
 # shutdown_grace_secs = 30
 # public_url: where people reach Suoja, for links in messages (default http://LISTEN),
@@ -267,6 +274,9 @@ impl Settings {
         }
         if let Some(v) = parse_env("SUOJA_DB_MAX_CONNECTIONS", "db_max_connections")? {
             s.db_max_connections = v;
+        }
+        if let Some(v) = parse_env("SUOJA_DURABLE_COMMITS", "durable_commits")? {
+            s.durable_commits = v;
         }
         if let Some(v) = env("SUOJA_LOG_FORMAT") {
             s.log_format = v;

@@ -209,6 +209,7 @@ impl Helpdesk {
             return Err(HelpdeskError::BadQuery("the query has no words to search for".into()));
         }
         let word_tokens: Vec<i64> = q.words.iter().map(|w| h.token(w)).collect();
+        let excluded: Vec<i64> = q.excluded.iter().map(|w| h.token(w)).collect();
         let window = page * per_page;
         // Candidates as (kind, place, id): tickets in the order asked, then users and
         // organisations newest first; only the page is opened.
@@ -227,6 +228,9 @@ impl Helpdesk {
                         tags: &tag_tokens,
                     },
                 ),
+                // Left out by what the searcher can read: an end user's `-word` does not see
+                // internal notes either.
+                excluding: index::tickets_holding_any(&c, &excluded, !scope.is_staff()),
                 ..Default::default()
             };
             for (cmp, v) in &q.status {
@@ -266,9 +270,11 @@ impl Helpdesk {
             );
         }
         if scope.is_staff() && (kind == "user" || kind == "all") && !word_tokens.is_empty() {
+            let left_out = index::any_of(&mut c, scope.tenant, DocKind::User, &excluded, i64::MAX).await?;
             let ids: Vec<UserId> = index::all_of(&mut c, scope.tenant, DocKind::User, &word_tokens)
                 .await?
                 .into_iter()
+                .filter(|id| left_out.binary_search(id).is_err())
                 .map(UserId)
                 .collect();
             for chunk in ids.chunks(500) {
@@ -283,7 +289,12 @@ impl Helpdesk {
             }
         }
         if scope.is_staff() && (kind == "organization" || kind == "all") && !word_tokens.is_empty() {
-            for id in index::all_of(&mut c, scope.tenant, DocKind::Organization, &word_tokens).await? {
+            let left_out = index::any_of(&mut c, scope.tenant, DocKind::Organization, &excluded, i64::MAX).await?;
+            for id in index::all_of(&mut c, scope.tenant, DocKind::Organization, &word_tokens)
+                .await?
+                .into_iter()
+                .filter(|id| left_out.binary_search(id).is_err())
+            {
                 if let Some(r) = suoja_store::organizations::by_id(&mut c, scope.tenant, OrganizationId(id)).await? {
                     total += 1;
                     candidates.push((2, -r.id.0, id));

@@ -1,6 +1,7 @@
 //! Zendesk search syntax, the basics: free words, `"quoted phrases"` (matched as all their
-//! words), `type:`, `status:` with `:` `<` `>` `<=` `>=`, `priority:`, `requester:`,
-//! `assignee:`, `tags:`/`tag:`, and `created`/`updated` with `:` `<` `>` and a date.
+//! words), words left out with a minus (`-invoice`, `-"late invoice"`), `type:`, `status:` with
+//! `:` `<` `>` `<=` `>=`, `priority:`, `requester:`, `assignee:`, `tags:`/`tag:`, and
+//! `created`/`updated` with `:` `<` `>` and a date.
 
 /// A comparison in a property filter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,6 +23,9 @@ pub enum Cmp {
 pub struct Query {
     /// Free words (already normalised to index terms).
     pub words: Vec<String>,
+    /// Words a result must not hold (`-word`; a minus before a quoted phrase leaves out each of
+    /// its words).
+    pub excluded: Vec<String>,
     /// `type:` value, if given.
     pub kind: Option<String>,
     /// `status` filters.
@@ -92,6 +96,16 @@ fn split_property(tok: &str) -> Option<(String, Cmp, String)> {
 pub fn parse(q: &str) -> Result<Query, QueryError> {
     let mut out = Query::default();
     for tok in split_tokens(q) {
+        if let Some(rest) = tok.strip_prefix('-').filter(|r| !r.is_empty()) {
+            if split_property(rest).is_some() {
+                return Err(QueryError(format!(
+                    "leaving out by a property ({}) is not supported; leave out words instead",
+                    rest.chars().take(40).collect::<String>()
+                )));
+            }
+            out.excluded.extend(crate::terms(rest));
+            continue;
+        }
         let Some((key, cmp, value)) = split_property(&tok) else {
             out.words.extend(crate::terms(&tok));
             continue;
@@ -113,6 +127,8 @@ pub fn parse(q: &str) -> Result<Query, QueryError> {
     }
     out.words.sort();
     out.words.dedup();
+    out.excluded.sort();
+    out.excluded.dedup();
     Ok(out)
 }
 
@@ -130,6 +146,10 @@ mod tests {
         assert_eq!(q.tags, vec!["vip"]);
         assert_eq!(q.created, vec![(Cmp::Gt, "2024-01-01".to_string())]);
         assert!(parse("status:").is_err());
+        let q = parse("refund -invoice -\"late fee\" - -").unwrap();
+        assert_eq!(q.words, vec!["refund"]);
+        assert_eq!(q.excluded, vec!["fee", "invoice", "late"]);
+        assert!(parse("refund -status:closed").is_err(), "a property cannot be left out");
         assert_eq!(parse("").unwrap(), Query::default());
     }
 
@@ -173,7 +193,7 @@ mod tests {
                 prop_assert!(started.elapsed() < Duration::from_millis(50), "{} bytes took {:?}", q.len(), started.elapsed());
                 if let Ok(parsed) = parsed {
                     let lower = q.to_lowercase();
-                    for w in &parsed.words {
+                    for w in parsed.words.iter().chain(&parsed.excluded) {
                         prop_assert!(lower.contains(w.as_str()), "{w:?} is not in {q:?}");
                     }
                 }

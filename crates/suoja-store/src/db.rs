@@ -11,8 +11,53 @@ use sqlx::{Any, AnyPool, Executor as _};
 
 use crate::{Result, StoreError};
 
-/// A write transaction.
-pub type Tx = sqlx::Transaction<'static, Any>;
+/// A write transaction: use it as the connection (`&mut tx`) and end it with
+/// [`commit`](Tx::commit); dropped without a commit, its work is undone. On SQLite it is the
+/// request's part of a group commit (see `group.rs`); on PostgreSQL a transaction of its own.
+pub struct Tx(TxInner);
+
+enum TxInner {
+    Own(sqlx::Transaction<'static, Any>),
+    Grouped(crate::group::Member),
+}
+
+impl Tx {
+    /// Keeps the transaction's work; returns once it is committed.
+    pub async fn commit(self) -> Result<()> {
+        match self.0 {
+            TxInner::Own(t) => Ok(t.commit().await?),
+            TxInner::Grouped(m) => m.commit().await,
+        }
+    }
+}
+
+impl std::ops::Deref for Tx {
+    type Target = sqlx::AnyConnection;
+    fn deref(&self) -> &Self::Target {
+        match &self.0 {
+            TxInner::Own(t) => t,
+            TxInner::Grouped(m) => m.conn_ref(),
+        }
+    }
+}
+
+impl std::ops::DerefMut for Tx {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        match &mut self.0 {
+            TxInner::Own(t) => t,
+            TxInner::Grouped(m) => m.conn_mut(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Tx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self.0 {
+            TxInner::Own(_) => "Tx",
+            TxInner::Grouped(_) => "Tx(grouped)",
+        })
+    }
+}
 /// A pooled connection for reads.
 pub type Conn = sqlx::pool::PoolConnection<Any>;
 
@@ -32,6 +77,9 @@ pub struct DbOptions {
     pub max_connections: u32,
     /// How long to wait for a connection before answering "unavailable".
     pub acquire_timeout: Duration,
+    /// SQLite: sync every commit to disk (`synchronous=FULL`) rather than at checkpoints
+    /// (`NORMAL`).
+    pub durable_commits: bool,
 }
 
 impl Default for DbOptions {
@@ -39,6 +87,7 @@ impl Default for DbOptions {
         Self {
             max_connections: 8,
             acquire_timeout: Duration::from_secs(10),
+            durable_commits: true,
         }
     }
 }
@@ -49,10 +98,21 @@ pub struct Db {
     engine: Engine,
     write: AnyPool,
     read: AnyPool,
+    /// SQLite: the writer's group commit.
+    group: std::sync::Arc<crate::group::Group>,
 }
 
 const SQLITE_PRAGMAS: &str = "PRAGMA secure_delete = ON; PRAGMA foreign_keys = OFF; \
-    PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL; PRAGMA journal_size_limit = 0;";
+    PRAGMA busy_timeout = 10000; PRAGMA journal_size_limit = 0;";
+
+/// The writer's `synchronous` setting (readers write nothing).
+fn synchronous(durable: bool) -> &'static str {
+    if durable {
+        "PRAGMA synchronous = FULL;"
+    } else {
+        "PRAGMA synchronous = NORMAL;"
+    }
+}
 
 impl Db {
     /// Connects to `url` (`sqlite://path/to/file.db` or `postgres://…`), creating a SQLite file
@@ -70,15 +130,17 @@ impl Db {
             Engine::Sqlite => {
                 let url = if url.contains('?') { url.to_string() } else { format!("{url}?mode=rwc") };
                 let connect = AnyConnectOptions::from_str(&url)?;
+                let sync = synchronous(options.durable_commits);
                 // The first connection sets the file-level modes before anyone else writes.
                 let write = AnyPoolOptions::new()
                     .max_connections(1)
                     .min_connections(1)
                     .acquire_timeout(options.acquire_timeout)
                     .test_before_acquire(false)
-                    .after_connect(|conn, _| {
+                    .after_connect(move |conn, _| {
                         Box::pin(async move {
                             conn.execute(SQLITE_PRAGMAS).await?;
+                            conn.execute(sync).await?;
                             conn.execute("PRAGMA journal_mode = WAL;").await?;
                             Ok(())
                         })
@@ -97,7 +159,12 @@ impl Db {
                     })
                     .connect_with(connect)
                     .await?;
-                Db { engine, write, read }
+                Db {
+                    engine,
+                    write,
+                    read,
+                    group: crate::group::Group::new(),
+                }
             }
             Engine::Postgres => {
                 let pool = AnyPoolOptions::new()
@@ -109,6 +176,7 @@ impl Db {
                     engine,
                     write: pool.clone(),
                     read: pool,
+                    group: crate::group::Group::new(),
                 }
             }
         };
@@ -126,15 +194,26 @@ impl Db {
         self.engine
     }
 
-    /// Starts a write transaction. On SQLite it takes the write lock at once (`BEGIN
-    /// IMMEDIATE`): another process writing the same file (a `suoja` command beside the server)
-    /// is then waited for under `busy_timeout`, where a deferred transaction that read first
-    /// would fail at its first write with `SQLITE_BUSY`.
+    /// Starts a write transaction. On SQLite it joins the writer's group commit: requests
+    /// writing at nearly the same time share one transaction (each in its own savepoint) and
+    /// one commit. A shared transaction takes the write lock at once (`BEGIN IMMEDIATE`):
+    /// another process writing the same file (a `suoja` command beside the server) is then
+    /// waited for under `busy_timeout`, where a deferred transaction that read first would fail
+    /// at its first write with `SQLITE_BUSY`.
     pub async fn begin(&self) -> Result<Tx> {
         Ok(match self.engine {
-            Engine::Sqlite => self.write.begin_with("BEGIN IMMEDIATE").await?,
-            Engine::Postgres => self.write.begin().await?,
+            Engine::Sqlite => Tx(TxInner::Grouped(self.group.begin(&self.write).await?)),
+            Engine::Postgres => Tx(TxInner::Own(self.write.begin().await?)),
         })
+    }
+
+    /// SQLite: (write transactions committed, commits that carried them) since start; their
+    /// ratio is how many requests a group commit shares. PostgreSQL: (0, 0).
+    pub fn commit_stats(&self) -> (u64, u64) {
+        match self.engine {
+            Engine::Sqlite => self.group.stats(),
+            Engine::Postgres => (0, 0),
+        }
     }
 
     /// A connection for reads.
@@ -156,5 +235,124 @@ impl Db {
     async fn migrate(&self) -> Result<()> {
         let mut conn = self.write.acquire().await?;
         crate::migrate::run(&mut conn, self.engine).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn sqlite(name: &str) -> (Db, std::path::PathBuf) {
+        let dir = std::env::temp_dir().join(format!("suoja-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let db = Db::connect(&format!("sqlite://{}/t.db", dir.display()), &DbOptions::default()).await.unwrap();
+        (db, dir)
+    }
+
+    /// Writers at the same time share commits; one writer's failure undoes its own work only;
+    /// a dropped transaction leaves nothing; every committed write is there once `commit`
+    /// returns, read from another connection.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn group_commit_keeps_each_writers_work_or_none_of_it() {
+        let (db, dir) = sqlite("group").await;
+        let mut tx = db.begin().await.unwrap();
+        sqlx::query("CREATE TABLE t (x INTEGER NOT NULL UNIQUE, who INTEGER NOT NULL)")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let mut tasks = Vec::new();
+        for i in 0..200i64 {
+            let db = db.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut tx = db.begin().await.unwrap();
+                // A writer before it may have taken this value (see below): then it gives up.
+                if sqlx::query("INSERT INTO t (x, who) VALUES ($1, $2)")
+                    .bind(i * 10)
+                    .bind(i)
+                    .execute(&mut *tx)
+                    .await
+                    .is_err()
+                {
+                    return (i, false);
+                }
+                // Every fifth writer then breaks a rule (its own first row must go too), every
+                // seventh gives up without committing.
+                let clash = (i % 5 == 0).then_some(((i + 1) % 200) * 10);
+                if let Some(x) = clash {
+                    tokio::task::yield_now().await;
+                    if sqlx::query("INSERT INTO t (x, who) VALUES ($1, $2)")
+                        .bind(x)
+                        .bind(i)
+                        .execute(&mut *tx)
+                        .await
+                        .is_err()
+                    {
+                        return (i, false);
+                    }
+                    sqlx::query("INSERT INTO t (x, who) VALUES ($1, $2)")
+                        .bind(-x - 1)
+                        .bind(i)
+                        .execute(&mut *tx)
+                        .await
+                        .unwrap();
+                }
+                if i % 7 == 0 {
+                    return (i, false);
+                }
+                tx.commit().await.unwrap();
+                let mut r = db.read().await.unwrap();
+                let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM t WHERE who = $1")
+                    .bind(i)
+                    .fetch_one(&mut *r)
+                    .await
+                    .unwrap();
+                assert!(n >= 1, "writer {i}'s row is readable once commit returned");
+                (i, true)
+            }));
+        }
+        let mut kept = Vec::new();
+        for t in tasks {
+            let (i, ok) = t.await.unwrap();
+            if ok {
+                kept.push(i);
+            }
+        }
+        let mut r = db.read().await.unwrap();
+        let mut whos: Vec<i64> = sqlx::query_scalar("SELECT DISTINCT who FROM t ORDER BY who").fetch_all(&mut *r).await.unwrap();
+        whos.sort();
+        kept.sort();
+        assert_eq!(whos, kept, "exactly the committed writers' rows");
+        let (members, commits) = db.commit_stats();
+        assert_eq!(members, kept.len() as u64 + 1, "every committed transaction counted (and the table's)");
+        assert!(commits < members, "{members} transactions in {commits} commits: none shared");
+        drop(r);
+        db.close().await;
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// `durable_commits` reaches the SQLite writer: FULL (2) syncs every commit, NORMAL (1)
+    /// only at checkpoints.
+    #[tokio::test]
+    async fn durable_commits_set_the_writers_synchronous_mode() {
+        for (durable, expected) in [(true, 2i64), (false, 1)] {
+            let dir = std::env::temp_dir().join(format!("suoja-sync-{}-{durable}", std::process::id()));
+            std::fs::create_dir_all(&dir).unwrap();
+            let url = format!("sqlite://{}/t.db", dir.display());
+            let db = Db::connect(
+                &url,
+                &DbOptions {
+                    durable_commits: durable,
+                    ..DbOptions::default()
+                },
+            )
+            .await
+            .unwrap();
+            let mode: i64 = sqlx::query_scalar("PRAGMA synchronous").fetch_one(db.write_pool()).await.unwrap();
+            assert_eq!(mode, expected, "durable_commits = {durable}");
+            db.close().await;
+            std::fs::remove_dir_all(&dir).unwrap();
+        }
     }
 }

@@ -22,6 +22,9 @@ pub enum StoreError {
         /// What went wrong.
         reason: String,
     },
+    /// A shared (group) commit failed: the request's work is not kept.
+    #[error("the commit failed: {0}")]
+    CommitFailed(String),
     /// Configuration handed to the store is wrong.
     #[error("{0}")]
     Config(String),
@@ -32,7 +35,7 @@ impl StoreError {
     pub fn kind(&self) -> ErrorKind {
         match self {
             StoreError::Duplicate(_) => ErrorKind::Conflict,
-            StoreError::Unavailable(_) => ErrorKind::Unavailable,
+            StoreError::Unavailable(_) | StoreError::CommitFailed(_) => ErrorKind::Unavailable,
             StoreError::Database(_) | StoreError::Migration { .. } | StoreError::Config(_) => ErrorKind::Internal,
         }
     }

@@ -14,6 +14,7 @@ mod error;
 pub mod exports;
 pub mod files;
 pub mod graph;
+mod group;
 pub mod groups;
 pub mod history;
 pub mod holds;

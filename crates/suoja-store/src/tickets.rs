@@ -169,6 +169,9 @@ pub async fn by_id(c: &mut AnyConnection, tenant: TenantId, id: TicketId) -> Res
 pub struct IndexMatch {
     /// A query giving the ids (`doc`) of the tickets whose index entries match, in no order.
     pub docs: String,
+    /// The same test for one ticket at a time: a condition on `tickets.id` (for walking the
+    /// tickets in another order and stopping at the first few that match).
+    pub holds: String,
     /// Relevance, when the query has words to rank by.
     pub ranking: Option<Ranking>,
 }
@@ -203,6 +206,9 @@ pub struct TicketFilter {
     pub ids: Option<Vec<i64>>,
     /// Only tickets the search index matches (built by the search engine).
     pub matching: Option<IndexMatch>,
+    /// Leave out the tickets this query (from the search engine, `$1` the tenant) names as
+    /// `doc`: a search's `-word`s.
+    pub excluding: Option<String>,
     /// Priority equal to one of these (wire values).
     pub priorities: Option<Vec<String>>,
     /// Status equal to one of these ranks.
@@ -264,8 +270,10 @@ fn where_clause(f: &TicketFilter) -> String {
         }
     }
     if let Some(m) = &f.matching {
-        w.push_str(" AND ");
-        w.push_str(&format!("tickets.id IN ({})", m.docs));
+        w.push_str(&format!(" AND tickets.id IN ({})", m.docs));
+    }
+    if let Some(docs) = &f.excluding {
+        w.push_str(&format!(" AND tickets.id NOT IN ({docs})"));
     }
     if let Some(p) = &f.priorities {
         let list: Vec<String> = p
@@ -396,13 +404,41 @@ pub async fn ordered_ids(c: &mut AnyConnection, tenant: TenantId, f: &TicketFilt
             format!("{column} {dir}, tickets.id DESC")
         }
     };
-    let sql = format!(
-        "SELECT tickets.id AS id, tickets.updated_at AS updated_at FROM tickets WHERE {} ORDER BY {order} LIMIT {limit}",
-        where_clause(f)
-    );
+    let conditions = match &f.matching {
+        // In another order than the index's, a query matching few tickets is answered from
+        // their ids, one matching many by walking the tickets in that order and testing each
+        // (the first page is then found after a few tests, not after collecting every match).
+        Some(m) => {
+            let rest = TicketFilter { matching: None, ..f.clone() };
+            let sql = format!(
+                "SELECT m.doc FROM ({}) AS m JOIN tickets ON tickets.id = m.doc WHERE {} LIMIT {}",
+                m.docs,
+                by_id_conditions(c, &rest),
+                FEW_MATCHES + 1
+            );
+            let few: Vec<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(tenant.0).fetch_all(&mut *c).await?;
+            if few.len() <= FEW_MATCHES {
+                if few.is_empty() {
+                    return Ok(Vec::new());
+                }
+                format!(
+                    "tickets.id IN ({}) AND {}",
+                    few.iter().map(i64::to_string).collect::<Vec<_>>().join(","),
+                    by_id_conditions(c, &rest)
+                )
+            } else {
+                format!("{} AND {}", where_clause(&rest), m.holds)
+            }
+        }
+        None => where_clause(f),
+    };
+    let sql = format!("SELECT tickets.id AS id, tickets.updated_at AS updated_at FROM tickets WHERE {conditions} ORDER BY {order} LIMIT {limit}");
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.0).fetch_all(&mut *c).await?;
     rows.iter().map(|r| Ok((i64_(r, "id")?, i64_(r, "updated_at")?))).collect()
 }
+
+/// Up to this many matches, a search in a field's order sorts the matches themselves.
+const FEW_MATCHES: usize = 1000;
 
 /// Relevance order: see [`ordered_ids`]. The ranked ids are checked against the other
 /// conditions best first, a window at a time, until `limit` pass: usually one small lookup.

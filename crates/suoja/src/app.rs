@@ -95,6 +95,7 @@ pub async fn open_with_clock(settings: &Settings, clock: Arc<dyn suoja_core::Clo
     let root = load_root_key(settings)?;
     let opts = DbOptions {
         max_connections: settings.db_max_connections,
+        durable_commits: settings.durable_commits,
         ..DbOptions::default()
     };
     let db = Db::connect(&url, &opts).await.context("opening the database")?;

@@ -207,10 +207,16 @@ pub fn ticket_match(c: &AnyConnection, q: &TicketQuery<'_>) -> Option<IndexMatch
         return None;
     }
     let pg = is_pg(c);
-    let docs = if pg {
-        postgres::ticket_docs(&words, q.public_only, &tags)
+    let (docs, holds) = if pg {
+        (
+            postgres::ticket_docs(&words, q.public_only, &tags),
+            postgres::ticket_holds_one(&words, q.public_only, &tags),
+        )
     } else {
-        sqlite::ticket_docs(&words, q.public_only, &tags)
+        (
+            sqlite::ticket_docs(&words, q.public_only, &tags),
+            sqlite::ticket_holds_one(&words, q.public_only, &tags),
+        )
     };
     let ranking = (!words.is_empty()).then(|| {
         if pg {
@@ -219,7 +225,21 @@ pub fn ticket_match(c: &AnyConnection, q: &TicketQuery<'_>) -> Option<IndexMatch
             sqlite::ticket_ranking(&words, q.public_only, &tags)
         }
     });
-    Some(IndexMatch { docs, ranking })
+    Some(IndexMatch { docs, holds, ranking })
+}
+
+/// A query giving the ids (`doc`) of the tickets holding any of `excluded` (only in what end
+/// users read, when `public_only`): the tickets a search leaves out. `None` when nothing is.
+pub fn tickets_holding_any(c: &AnyConnection, excluded: &[i64], public_only: bool) -> Option<String> {
+    let excluded = sorted(excluded);
+    if excluded.is_empty() {
+        return None;
+    }
+    Some(if is_pg(c) {
+        postgres::ticket_docs_any(&excluded, public_only)
+    } else {
+        sqlite::ticket_docs_any(&excluded, public_only)
+    })
 }
 
 /// The tokens of a query's tag (tags are indexed as `tag:` words, staff-only).

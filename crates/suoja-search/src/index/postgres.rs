@@ -103,6 +103,23 @@ pub(super) fn ticket_docs(words: &[i64], public_only: bool, tags: &[i64]) -> Str
     )
 }
 
+pub(super) fn ticket_holds_one(words: &[i64], public_only: bool, tags: &[i64]) -> String {
+    format!(
+        "EXISTS (SELECT 1 FROM search_index s WHERE s.tenant_id = $1 AND s.doc_kind = {} AND s.doc_id = tickets.id AND {})",
+        DocKind::Ticket.code(),
+        ticket_holds(words, public_only, tags)
+    )
+}
+
+pub(super) fn ticket_docs_any(tokens: &[i64], public_only: bool) -> String {
+    format!(
+        "SELECT s.doc_id AS doc FROM search_index s WHERE s.tenant_id = $1 AND s.doc_kind = {} AND {} && {}",
+        DocKind::Ticket.code(),
+        holds(public_only),
+        array(tokens)
+    )
+}
+
 /// The score counts the query's words in each part (the containment tests spare counting in
 /// the usual cases: every word public, none internal).
 pub(super) fn ticket_ranking(words: &[i64], public_only: bool, tags: &[i64]) -> Ranking {

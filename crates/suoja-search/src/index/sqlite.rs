@@ -123,6 +123,22 @@ pub(super) fn ticket_docs(words: &[i64], public_only: bool, tags: &[i64]) -> Str
     )
 }
 
+pub(super) fn ticket_holds_one(words: &[i64], public_only: bool, tags: &[i64]) -> String {
+    format!(
+        "EXISTS (SELECT 1 FROM search_index WHERE search_index MATCH '{}' AND rowid = tickets.id * 4 + {})",
+        ticket_expr(words, public_only, tags),
+        DocKind::Ticket.code()
+    )
+}
+
+pub(super) fn ticket_docs_any(tokens: &[i64], public_only: bool) -> String {
+    format!(
+        "SELECT rowid / 4 AS doc FROM search_index WHERE search_index MATCH '{}' AND rowid % 4 = {}",
+        expr(cols(public_only), tokens, " OR "),
+        DocKind::Ticket.code()
+    )
+}
+
 pub(super) fn ticket_ranking(words: &[i64], public_only: bool, tags: &[i64]) -> Ranking {
     let ticket = DocKind::Ticket.code();
     // Columns: tenant_id, doc_kind, doc_id (not indexed), public, internal. BM25 is negative:

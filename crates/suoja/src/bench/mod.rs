@@ -76,6 +76,13 @@ pub struct EngineResult {
     pub show: Option<Stats>,
     /// Search, per query kind.
     pub search: Vec<(String, usize, Stats)>,
+    /// Bytes written to disk per created ticket at each concurrency (SQLite: the server's
+    /// writes, WAL and database; PostgreSQL: WAL bytes).
+    pub create_bytes: Vec<(usize, f64)>,
+    /// Create-ticket with `durable_commits = false` (SQLite `synchronous=NORMAL`).
+    pub create_normal: Vec<(usize, Stats)>,
+    /// Hostile search queries: (queries, worst p50 ms, worst single ms, server errors).
+    pub hostile: Option<(usize, f64, f64, usize)>,
     /// Peak resident memory of the server process, in KiB.
     pub rss_kib: u64,
     /// Seconds spent seeding.
@@ -113,6 +120,82 @@ async fn wait_port(port: u16) -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     bail!("server on port {port} did not start")
+}
+
+/// Creates tickets through the API at `conc` for `secs`.
+async fn create_load(base: &str, auth: &(String, String), requester: i64, conc: usize, secs: Duration) -> anyhow::Result<Stats> {
+    let url = format!("{base}/api/v2/tickets.json");
+    load::run(conc, secs, auth, move |c, i| {
+        let (subject, body) = ticket_text(i);
+        c.post(url.clone()).json(
+            &json!({"ticket": {"requester_id": requester, "subject": subject, "comment": {"body": body}, "tags": ["bench", "load"], "priority": "normal"}}),
+        )
+    })
+    .await
+}
+
+/// Bytes written to disk so far: the server process's writes on SQLite (`/proc/PID/io`), the
+/// WAL bytes on PostgreSQL (`pg_stat_wal`).
+async fn disk_writes(pid: u32, pg: Option<&str>) -> Option<u64> {
+    match pg {
+        None => std::fs::read_to_string(format!("/proc/{pid}/io"))
+            .ok()?
+            .lines()
+            .find_map(|l| l.strip_prefix("write_bytes:"))
+            .and_then(|n| n.trim().parse().ok()),
+        Some(url) => {
+            use sqlx::Connection as _;
+            let mut c = sqlx::AnyConnection::connect(url).await.ok()?;
+            let bytes: Option<String> = sqlx::query_scalar("SELECT wal_bytes::text FROM pg_stat_wal").fetch_one(&mut c).await.ok();
+            let _ = c.close().await;
+            bytes.and_then(|b| b.parse().ok())
+        }
+    }
+}
+
+/// Hostile or careless search queries, each sent 20 times: (queries, worst p50 ms, worst single
+/// ms, answers of 500 or above). Every one must get a client error or an answer.
+async fn hostile_searches(base: &str, auth: &(String, String)) -> anyhow::Result<(usize, f64, f64, usize)> {
+    let words = (0..1000).map(|i| format!("word{i}")).collect::<Vec<_>>().join("%20");
+    let tags = (0..1000).map(|i| format!("tags:t{i}")).collect::<Vec<_>>().join("%20");
+    let queries = [
+        "query=".to_string(),
+        "query=%21%21%21%20%3F%3F%3F".to_string(),
+        format!("query={words}"),
+        format!("query=type:ticket%20{tags}"),
+        format!("query={}", "a".repeat(5000)),
+        "query=%22refund%20invoice".to_string(),
+        "query=colour:red%20refund".to_string(),
+        "query=created%3E99999999-12-31".to_string(),
+        "query=%FF%FE".to_string(),
+        "query=refund%00invoice".to_string(),
+        "query=refund&sort_by=colour".to_string(),
+        "query=refund&page=99999999999999999999".to_string(),
+        "query=refund%20invoice%20order%20account%20update&per_page=100".to_string(),
+    ];
+    let client = reqwest::Client::new();
+    let (mut worst_p50, mut worst, mut server_errors) = (0.0f64, 0.0f64, 0);
+    for q in &queries {
+        let mut times = Vec::new();
+        for _ in 0..20 {
+            let t0 = std::time::Instant::now();
+            let r = client
+                .get(format!("{base}/api/v2/search.json?{q}"))
+                .basic_auth(&auth.0, Some(&auth.1))
+                .send()
+                .await?;
+            if r.status().is_server_error() {
+                server_errors += 1;
+            }
+            let _ = r.bytes().await;
+            times.push(t0.elapsed().as_secs_f64() * 1000.0);
+        }
+        times.sort_by(f64::total_cmp);
+        worst_p50 = worst_p50.max(times.get(times.len() / 2).copied().unwrap_or(0.0));
+        worst = worst.max(times.last().copied().unwrap_or(0.0));
+    }
+    println!("  hostile search queries: worst p50 {worst_p50:.1} ms, worst {worst:.1} ms, {server_errors} server errors");
+    Ok((queries.len(), worst_p50, worst, server_errors))
 }
 
 fn peak_rss_kib(pid: u32) -> u64 {
@@ -190,6 +273,24 @@ async fn create_pg_database(admin: &str) -> anyhow::Result<String> {
         .map(|(b, _)| b.to_string())
         .context("PostgreSQL URL needs a database path")?;
     Ok(format!("{base}/{name}"))
+}
+
+/// Drops a benchmark database made by [`create_pg_database`] (best effort).
+async fn drop_pg_database(admin: &str, url: &str) {
+    use sqlx::Connection as _;
+    let Some(name) = url
+        .rsplit('/')
+        .next()
+        .filter(|n| n.starts_with("suoja_bench_") && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+    else {
+        return;
+    };
+    if let Ok(mut c) = sqlx::AnyConnection::connect(admin).await {
+        let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
+            .execute(&mut c)
+            .await;
+        let _ = c.close().await;
+    }
 }
 
 fn hex_suffix() -> String {
@@ -362,14 +463,13 @@ async fn run_engine(engine: &str, pg: Option<&str>, args: &BenchArgs, baseline_c
     };
 
     for &(conc, _) in baseline_create {
-        let url = format!("{base}/api/v2/tickets.json");
-        let rid = requester.id.0;
-        let stats = load::run(conc, secs, &auth, move |c, i| {
-            let (subject, body) = ticket_text(i);
-            c.post(url.clone())
-                .json(&json!({"ticket": {"requester_id": rid, "subject": subject, "comment": {"body": body}, "tags": ["bench", "load"], "priority": "normal"}}))
-        })
-        .await?;
+        let before = disk_writes(server.child.id(), settings.database_url.as_deref()).await;
+        let stats = create_load(&base, &auth, requester.id.0, conc, secs).await?;
+        let after = disk_writes(server.child.id(), settings.database_url.as_deref()).await;
+        let created = stats.rps * secs.as_secs_f64();
+        if let (Some(b), Some(a)) = (before, after) {
+            result.create_bytes.push((conc, a.saturating_sub(b) as f64 / created.max(1.0)));
+        }
         println!("  {engine} create-ticket c={conc}: {}", stats.line());
         result.create.push((conc, stats));
     }
@@ -383,14 +483,33 @@ async fn run_engine(engine: &str, pg: Option<&str>, args: &BenchArgs, baseline_c
         ("1 % word", "onepercentword"),
         ("two words", "refund invoice"),
         ("status filter", "status:new type:ticket"),
+        ("two words by updated_at", "refund invoice&sort_by=updated_at"),
     ] {
         let url = format!("{base}/api/v2/search.json?query={}&per_page=20", q.replace(' ', "%20").replace(':', "%3A"));
         let stats = load::run(1, secs, &auth, move |c, _| c.get(url.clone())).await?;
         println!("  {engine} search {label}: {}", stats.line());
         result.search.push((label.into(), 1, stats));
     }
+    result.hostile = Some(hostile_searches(&base, &auth).await?);
     result.rss_kib = peak_rss_kib(server.child.id());
     drop(server);
+    if pg.is_none() {
+        // The same creates with commits synced at checkpoints only.
+        let port = free_port()?;
+        let mut cmd = serve_command(&dir, port, &settings)?;
+        cmd.env("SUOJA_DURABLE_COMMITS", "false");
+        let fast = ChildGuard {
+            child: cmd.spawn().context("starting suoja serve")?,
+        };
+        wait_port(port).await?;
+        let base = format!("http://127.0.0.1:{port}");
+        for &(conc, _) in baseline_create {
+            let stats = create_load(&base, &auth, requester.id.0, conc, secs).await?;
+            println!("  {engine} create-ticket c={conc}, durable_commits = false: {}", stats.line());
+            result.create_normal.push((conc, stats));
+        }
+        drop(fast);
+    }
     if args.keep {
         println!("  {engine} data kept in {}", dir.display());
         if let Some(u) = &settings.database_url {
@@ -398,6 +517,9 @@ async fn run_engine(engine: &str, pg: Option<&str>, args: &BenchArgs, baseline_c
         }
     } else {
         let _ = std::fs::remove_dir_all(&dir);
+        if let (Some(admin), Some(url)) = (pg, &settings.database_url) {
+            drop_pg_database(admin, url).await;
+        }
     }
     Ok(result)
 }

@@ -585,9 +585,16 @@ engine_test!(search_ranks_by_relevance_and_sorts_as_asked, |app| async move {
 // reads leniently (an unclosed quote, an unknown property) still finds exactly what its words
 // find. (Their server time is measured by `suoja bench`, not here.)
 engine_test!(search_answers_hostile_queries_with_a_client_error_or_the_right_answer, |app| async move {
-    let person = app.user("Hilkka Haku", "hilkka@example.fi").await;
+    let (person, hilkka) = app.end_user_with_password("Hilkka Haku", "hilkka@example.fi").await;
     let jam = app.ticket(person, "Printer jam", "the printer jams on page two").await;
-    app.ticket(person, "Invoice", "the invoice is wrong").await;
+    let invoice = app.ticket(person, "Invoice", "the invoice is wrong").await;
+    let (s, v) = app
+        .put(
+            &format!("/api/v2/tickets/{invoice}.json"),
+            json!({"ticket": {"comment": {"body": "escalated to finance", "public": false}}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
     let ids = |v: &Value| v["results"].as_array().unwrap().iter().map(|r| r["id"].as_i64().unwrap()).collect::<Vec<_>>();
     let thousand_words = (0..1000).map(|i| format!("word{i}")).collect::<Vec<_>>().join("%20");
     let thousand_tags = (0..1000).map(|i| format!("tags:t{i}")).collect::<Vec<_>>().join("%20");
@@ -611,6 +618,7 @@ engine_test!(search_answers_hostile_queries_with_a_client_error_or_the_right_ans
         ("query=printer&page=99999999999999999999", StatusCode::BAD_REQUEST),
         ("query=printer&per_page=100000", StatusCode::BAD_REQUEST),
         ("query=printer&per_page=-1", StatusCode::BAD_REQUEST),
+        ("query=printer%20-status:closed", StatusCode::UNPROCESSABLE_ENTITY),
     ] {
         let (s, v) = app.get(&format!("/api/v2/search.json?{query}")).await;
         assert_eq!(s, expect, "{}: {v}", query.chars().take(60).collect::<String>());
@@ -624,10 +632,22 @@ engine_test!(search_answers_hostile_queries_with_a_client_error_or_the_right_ans
         ("query=colour:red%20printer", vec![]),
         ("query=type:ticket%20zzzznothing", vec![]),
         ("query=type:ticket%20status:closed%20printer", vec![]),
+        // A minus leaves a word out (Zendesk's syntax), a quoted phrase's words each.
+        ("query=the%20-printer", vec![invoice]),
+        ("query=the%20-%22wrong%20answer%22", vec![jam]),
+        ("query=type:ticket%20-invoice", vec![jam]),
+        ("query=the%20-finance", vec![jam]),
     ] {
         let (s, v) = app.get(&format!("/api/v2/search.json?{query}")).await;
         assert_eq!(s, StatusCode::OK, "{query}: {v}");
         assert_eq!(ids(&v), expect, "{query}");
         assert_eq!(v["count"].as_i64(), Some(expect.len() as i64), "{query}: {v}");
     }
+    // An end user leaves out by what they can read: a word only an internal note holds leaves
+    // nothing out for them (else the answer would tell them what the note says).
+    let (s, v) = app.call_password(&hilkka, Method::GET, "/api/v2/search.json?query=the%20-finance", None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let mut theirs = ids(&v);
+    theirs.sort();
+    assert_eq!(theirs, vec![jam, invoice]);
 });
