@@ -163,7 +163,7 @@ impl Db {
                     engine,
                     write,
                     read,
-                    group: crate::group::Group::new(),
+                    group: crate::group::Group::new(options.acquire_timeout),
                 }
             }
             Engine::Postgres => {
@@ -176,7 +176,7 @@ impl Db {
                     engine,
                     write: pool.clone(),
                     read: pool,
-                    group: crate::group::Group::new(),
+                    group: crate::group::Group::new(options.acquire_timeout),
                 }
             }
         };
@@ -328,6 +328,53 @@ mod tests {
         assert_eq!(members, kept.len() as u64 + 1, "every committed transaction counted (and the table's)");
         assert!(commits < members, "{members} transactions in {commits} commits: none shared");
         drop(r);
+        db.close().await;
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Requests that go away at any point (a client disconnecting drops its future) never
+    /// leave the writer stuck or back in the pool with a transaction open.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn writers_that_go_away_at_any_point_never_stall_the_rest() {
+        let (db, dir) = sqlite("gone").await;
+        let mut tx = db.begin().await.unwrap();
+        sqlx::query("CREATE TABLE t (x INTEGER NOT NULL)").execute(&mut *tx).await.unwrap();
+        tx.commit().await.unwrap();
+        let rounds = async {
+            for round in 0..30u64 {
+                let mut handles = Vec::new();
+                for i in 0..24i64 {
+                    let db = db.clone();
+                    handles.push(tokio::spawn(async move {
+                        let mut tx = db.begin().await?;
+                        sqlx::query("INSERT INTO t (x) VALUES ($1)").bind(i).execute(&mut *tx).await?;
+                        tokio::task::yield_now().await;
+                        tx.commit().await
+                    }));
+                }
+                tokio::time::sleep(Duration::from_micros(round * 97 % 1500)).await;
+                for (k, h) in handles.iter().enumerate() {
+                    if k % 3 == round as usize % 3 {
+                        h.abort();
+                    }
+                }
+                for h in handles {
+                    let _ = h.await;
+                }
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(60), rounds)
+            .await
+            .expect("no writer is left waiting for good");
+        tokio::time::timeout(Duration::from_secs(10), async {
+            let mut tx = db.begin().await.unwrap();
+            sqlx::query("INSERT INTO t (x) VALUES (-1)").execute(&mut *tx).await.unwrap();
+            tx.commit().await.unwrap();
+        })
+        .await
+        .expect("the writer is free again");
+        // `VACUUM` refuses to run inside a transaction: none was left open on the writer.
+        sqlx::query("VACUUM").execute(db.write_pool()).await.unwrap();
         db.close().await;
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -7,10 +7,14 @@
 //! its connection is always held by a request or on its way to the next one (handed over, not
 //! returned to the pool), so nothing that takes the writer from the pool (maintenance, backups)
 //! ever finds a transaction open on it. A batch ends when no request is waiting for the writer,
-//! or after [`MAX_MEMBERS`] requests or [`MAX_AGE`], whichever comes first.
+//! or after [`MAX_MEMBERS`] requests or [`MAX_AGE`], whichever comes first; after [`YIELD_AFTER`]
+//! of passing the writer on, it goes back through the pool once so that maintenance gets a turn.
+//!
+//! A request may go away at any await (a client disconnects): every step that moves the writer
+//! on runs to its end regardless (on a spawned task, or from a destructor that spawns one).
 
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use sqlx::pool::PoolConnection;
@@ -23,25 +27,31 @@ use crate::{Result, StoreError};
 pub const MAX_MEMBERS: usize = 64;
 /// How long a batch stays open for more requests at most.
 pub const MAX_AGE: Duration = Duration::from_millis(4);
+/// How long the writer passes from request to request before it goes back through the pool.
+pub const YIELD_AFTER: Duration = Duration::from_millis(50);
+
+/// How a batch ended: committed, or why not.
+type Outcome = Arc<OnceLock<std::result::Result<(), String>>>;
 
 struct Batch {
     id: u64,
     members: usize,
     started: Instant,
+    outcome: Outcome,
 }
 
 #[derive(Default)]
 struct State {
     /// A request holds the writer (or is taking it from the pool): others queue here.
     busy: bool,
+    /// Since when the writer has passed from request to request without the pool.
+    busy_since: Option<Instant>,
     /// Requests waiting for the writer, in arrival order. Each gets the connection, or `None`:
     /// take it from the pool yourself.
     queue: VecDeque<oneshot::Sender<Option<PoolConnection<Any>>>>,
     /// The open batch (its transaction is begun on the writer).
     open: Option<Batch>,
     next_id: u64,
-    /// The latest batches whose commit failed, with the reason.
-    failed: VecDeque<(u64, String)>,
     /// Requests committed, and the commits that carried them (for the benchmark).
     committed_members: u64,
     commits: u64,
@@ -52,6 +62,8 @@ pub(crate) struct Group {
     state: Mutex<State>,
     /// The highest batch id that has finished (committed or failed).
     finished: watch::Sender<u64>,
+    /// How long a request waits for the writer before it is told the database is busy.
+    wait_limit: Duration,
 }
 
 impl std::fmt::Debug for Group {
@@ -60,14 +72,33 @@ impl std::fmt::Debug for Group {
     }
 }
 
+/// A request's place in the queue. Dropped before it got the writer (timed out, or the request
+/// went away), it passes on whatever was sent to it meanwhile.
+struct Waiting {
+    rx: oneshot::Receiver<Option<PoolConnection<Any>>>,
+    group: Arc<Group>,
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        self.rx.close();
+        match self.rx.try_recv() {
+            Ok(Some(conn)) => self.group.clone().pass_on_detached(conn),
+            Ok(None) => self.group.pass_claim(),
+            Err(_) => {}
+        }
+    }
+}
+
 impl Group {
-    pub(crate) fn new() -> Arc<Self> {
+    pub(crate) fn new(wait_limit: Duration) -> Arc<Self> {
         Arc::new(Group {
             state: Mutex::new(State {
                 next_id: 1,
                 ..State::default()
             }),
             finished: watch::channel(0).0,
+            wait_limit,
         })
     }
 
@@ -87,44 +118,58 @@ impl Group {
                 Some(rx)
             } else {
                 st.busy = true;
+                st.busy_since = Some(Instant::now());
                 None
             }
         };
         let conn = match waiting {
-            Some(rx) => match rx.await {
-                Ok(Some(conn)) => conn,
-                Ok(None) | Err(_) => self.acquire(pool).await?,
-            },
+            Some(rx) => {
+                let mut waiting = Waiting { rx, group: self.clone() };
+                match tokio::time::timeout(self.wait_limit, &mut waiting.rx).await {
+                    Ok(Ok(Some(conn))) => conn,
+                    Ok(Ok(None)) | Ok(Err(_)) => {
+                        drop(waiting);
+                        self.acquire(pool).await?
+                    }
+                    // `waiting` passes on anything sent meanwhile.
+                    Err(_) => return Err(StoreError::Unavailable(sqlx::Error::PoolTimedOut)),
+                }
+            }
             None => self.acquire(pool).await?,
         };
         // Only the request holding the writer opens or ends a batch, so this reads and sets
         // `open` without a race.
-        let (batch, fresh) = {
+        let (batch, outcome, fresh) = {
             let mut st = self.state();
             match st.open.as_ref() {
-                Some(b) => (b.id, false),
+                Some(b) => (b.id, b.outcome.clone(), false),
                 None => {
                     let id = st.next_id;
                     st.next_id += 1;
+                    let outcome = Outcome::default();
                     st.open = Some(Batch {
                         id,
                         members: 0,
                         started: Instant::now(),
+                        outcome: outcome.clone(),
                     });
-                    (id, true)
+                    (id, outcome, true)
                 }
             }
         };
-        // From here a dropped request (an error, or its future cancelled) cleans up after itself.
+        // From here a dropped request (an error, or its future gone) cleans up after itself.
         let mut member = Member {
             conn: Some(conn),
             group: self.clone(),
             batch,
+            outcome,
+            savepoint: false,
         };
         if fresh {
             member.conn_mut().execute("BEGIN IMMEDIATE").await?;
         }
         member.conn_mut().execute("SAVEPOINT member").await?;
+        member.savepoint = true;
         Ok(member)
     }
 
@@ -148,6 +193,7 @@ impl Group {
         let mut claim = Claim(self, false);
         let conn = pool.acquire().await?;
         claim.1 = true;
+        self.state().busy_since = Some(Instant::now());
         Ok(conn)
     }
 
@@ -164,10 +210,19 @@ impl Group {
     }
 
     /// Passes the writer to the next waiting request; gives it back (to return to the pool)
-    /// when no one is waiting.
+    /// when no one is waiting. Between batches, after [`YIELD_AFTER`] of passing it on, the
+    /// next request is told to take it from the pool instead, where maintenance waiting for it
+    /// comes first.
     fn hand_over(&self, mut conn: PoolConnection<Any>) -> Option<PoolConnection<Any>> {
         let mut st = self.state();
+        let yield_now = st.open.is_none() && st.busy_since.is_some_and(|t| t.elapsed() >= YIELD_AFTER);
         while let Some(tx) = st.queue.pop_front() {
+            if yield_now {
+                if tx.send(None).is_ok() {
+                    return Some(conn);
+                }
+                continue;
+            }
             match tx.send(Some(conn)) {
                 Ok(()) => return None,
                 // That request gave up waiting: try the next.
@@ -177,6 +232,38 @@ impl Group {
         }
         st.busy = false;
         Some(conn)
+    }
+
+    /// Keeps a member's work (its savepoint is released on `conn`) and moves the writer on:
+    /// to the next request within the batch (`Some(batch)`: wait for it), or by committing the
+    /// batch here (`None`). Runs to its end on a task of its own.
+    async fn release(self: Arc<Self>, mut conn: PoolConnection<Any>) -> Result<Option<()>> {
+        if let Err(e) = conn.execute("RELEASE member").await {
+            let undone = undo(&mut conn).await;
+            self.after_undo(conn, undone).await;
+            return Err(e.into());
+        }
+        let pass_on = {
+            let mut st = self.state();
+            let queued = !st.queue.is_empty();
+            match st.open.as_mut() {
+                Some(b) => {
+                    b.members += 1;
+                    queued && b.members < MAX_MEMBERS && b.started.elapsed() < MAX_AGE
+                }
+                None => false,
+            }
+        };
+        if pass_on {
+            match self.hand_over(conn) {
+                None => return Ok(Some(())),
+                // No one took it after all: commit here.
+                Some(conn) => self.finish(conn).await?,
+            }
+        } else {
+            self.finish(conn).await?;
+        }
+        Ok(None)
     }
 
     /// Commits the open batch on `conn` and records the outcome; then passes the writer on.
@@ -194,33 +281,32 @@ impl Group {
         let id = {
             let mut st = self.state();
             let batch = st.open.take();
-            let id = batch.as_ref().map_or(0, |b| b.id);
-            let members = batch.map_or(0, |b| b.members as u64);
+            let members = batch.as_ref().map_or(0, |b| b.members as u64);
             if outcome.is_ok() && members > 0 {
                 st.commits += 1;
                 st.committed_members += members;
             }
-            if let Err(reason) = outcome {
-                st.failed.push_back((id, reason));
-                if st.failed.len() > 64 {
-                    st.failed.pop_front();
+            match batch {
+                Some(b) => {
+                    let _ = b.outcome.set(outcome);
+                    b.id
                 }
+                None => 0,
             }
-            id
         };
         self.finished.send_modify(|f| *f = (*f).max(id));
         drop(self.hand_over(conn));
     }
 
     /// Waits until batch `id` has finished; its outcome.
-    async fn wait(&self, id: u64) -> Result<()> {
+    async fn wait(&self, id: u64, outcome: &Outcome) -> Result<()> {
         let mut rx = self.finished.subscribe();
         loop {
             if *rx.borrow_and_update() >= id {
-                let st = self.state();
-                return match st.failed.iter().find(|(f, _)| *f == id) {
-                    Some((_, reason)) => Err(StoreError::CommitFailed(reason.clone())),
-                    None => Ok(()),
+                return match outcome.get() {
+                    Some(Ok(())) => Ok(()),
+                    Some(Err(reason)) => Err(StoreError::CommitFailed(reason.clone())),
+                    None => Err(StoreError::CommitFailed("the shared transaction ended without an outcome".into())),
                 };
             }
             if rx.changed().await.is_err() {
@@ -243,6 +329,27 @@ impl Group {
             let _ = self.finish(conn).await;
         }
     }
+
+    /// The writer reached a request that went away before using it: pass it on (or end the
+    /// batch) on the runtime.
+    fn pass_on_detached(self: Arc<Self>, conn: PoolConnection<Any>) {
+        spawn_or_close(conn, move |conn| async move { self.after_undo(conn, true).await });
+    }
+}
+
+/// Runs `step` with the writer on the runtime; without one (never in the server), closes the
+/// connection rather than return it with a transaction open (SQLite then rolls it back).
+fn spawn_or_close<F, Fut>(mut conn: PoolConnection<Any>, step: F)
+where
+    F: FnOnce(PoolConnection<Any>) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    match tokio::runtime::Handle::try_current() {
+        Ok(rt) => {
+            rt.spawn(step(conn));
+        }
+        Err(_) => conn.close_on_drop(),
+    }
 }
 
 /// One request's part of a batch: the writer connection, inside the request's savepoint.
@@ -250,6 +357,9 @@ pub(crate) struct Member {
     conn: Option<PoolConnection<Any>>,
     group: Arc<Group>,
     batch: u64,
+    outcome: Outcome,
+    /// The request's savepoint was set.
+    savepoint: bool,
 }
 
 impl Member {
@@ -267,36 +377,18 @@ impl Member {
         }
     }
 
-    /// Keeps the request's work and returns once the batch holding it has committed.
+    /// Keeps the request's work and returns once the batch holding it has committed. Moving
+    /// the writer on runs on a task of its own, so it completes even if this request goes away.
     pub(crate) async fn commit(mut self) -> Result<()> {
-        let Some(mut conn) = self.conn.take() else {
+        let Some(conn) = self.conn.take() else {
             return Ok(());
         };
-        let group = self.group.clone();
-        if let Err(e) = conn.execute("RELEASE member").await {
-            let undone = undo(&mut conn).await;
-            group.after_undo(conn, undone).await;
-            return Err(e.into());
-        }
-        let pass_on = {
-            let mut st = group.state();
-            let queued = !st.queue.is_empty();
-            match st.open.as_mut() {
-                Some(b) => {
-                    b.members += 1;
-                    queued && b.members < MAX_MEMBERS && b.started.elapsed() < MAX_AGE
-                }
-                None => false,
-            }
-        };
-        if pass_on {
-            match group.hand_over(conn) {
-                None => group.wait(self.batch).await,
-                // No one took it after all: commit here.
-                Some(conn) => group.finish(conn).await,
-            }
-        } else {
-            group.finish(conn).await
+        let step = tokio::spawn(self.group.clone().release(conn));
+        match step.await {
+            Ok(Ok(Some(()))) => self.group.wait(self.batch, &self.outcome).await,
+            Ok(Ok(None)) => Ok(()),
+            Ok(Err(e)) => Err(e),
+            Err(e) => Err(StoreError::CommitFailed(e.to_string())),
         }
     }
 }
@@ -309,23 +401,22 @@ async fn undo(conn: &mut PoolConnection<Any>) -> bool {
 impl Drop for Member {
     fn drop(&mut self) {
         // Dropped without commit (an error, or the request went away): undo its savepoint and
-        // end or pass on the batch, on the runtime (a destructor cannot wait).
-        let Some(mut conn) = self.conn.take() else {
+        // end or pass on the batch, on the runtime (a destructor cannot wait). Without a
+        // savepoint there is nothing of its own to undo (an undo that fails there must not
+        // roll back the batch's other members).
+        let Some(conn) = self.conn.take() else {
             return;
         };
         let group = self.group.clone();
-        match tokio::runtime::Handle::try_current() {
-            Ok(rt) => {
-                rt.spawn(async move {
-                    let undone = undo(&mut conn).await;
-                    group.after_undo(conn, undone).await;
-                });
-            }
-            Err(_) => {
-                // No runtime: the connection is closed rather than returned with a transaction
-                // open; SQLite rolls the whole batch back.
-                conn.close_on_drop();
-            }
-        }
+        let savepoint = self.savepoint;
+        spawn_or_close(conn, move |mut conn| async move {
+            let undone = if savepoint {
+                undo(&mut conn).await
+            } else {
+                let _ = undo(&mut conn).await;
+                true
+            };
+            group.after_undo(conn, undone).await;
+        });
     }
 }

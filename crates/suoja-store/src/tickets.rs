@@ -679,7 +679,7 @@ pub async fn set_tag_hashes(c: &mut AnyConnection, tenant: TenantId, id: TicketI
     unique.sort();
     unique.dedup();
     for h in unique {
-        sqlx::query("INSERT INTO ticket_tags (tenant_id, ticket_id, tag_hash) VALUES ($1, $2, $3)")
+        sqlx::query("INSERT INTO ticket_tags (tenant_id, ticket_id, tag_hash) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
             .bind(tenant.0)
             .bind(id.0)
             .bind(h.clone())

@@ -59,7 +59,9 @@ impl Helpdesk {
                     };
                     match crate::crypt::open_json::<Vec<String>>(&self.vault, &mut tx, tenant, &row.tags_enc).await {
                         Ok(tags) => self.set_ticket_tags(&mut tx, tenant, row.id, &tags).await?,
-                        Err(crate::HelpdeskError::Vault(_)) => continue,
+                        // Crypto-shredded: nothing is left to hold. Any other failure stops
+                        // the start, and the tenant stays on the list for the next one.
+                        Err(crate::HelpdeskError::Vault(suoja_vault::VaultError::KeyDestroyed(_))) => continue,
                         Err(e) => return Err(e),
                     }
                     done += 1;

@@ -122,13 +122,22 @@ pub(super) fn ticket_docs_any(tokens: &[i64], public_only: bool) -> String {
 
 /// The score counts the query's words in each part (the containment tests spare counting in
 /// the usual cases: every word public, none internal).
+/// For an end user (`public_only`) only what they read counts, length included: internal notes
+/// must not move a ticket up or down their list.
 pub(super) fn ticket_ranking(words: &[i64], public_only: bool, tags: &[i64]) -> Ranking {
     let list = array(words);
+    let (internal_hits, length) = if public_only {
+        ("0".to_string(), "cardinality(s.public)")
+    } else {
+        (
+            format!("CASE WHEN s.internal && {list} THEN (SELECT COUNT(*) FROM unnest({list}) w WHERE w = ANY(s.internal)) ELSE 0 END"),
+            "cardinality(s.public) + cardinality(s.internal)",
+        )
+    };
     Ranking {
         subquery: format!(
             "SELECT s.doc_id AS doc, (2 * CASE WHEN s.public @> {list} THEN cardinality({list}) ELSE (SELECT COUNT(*) FROM unnest({list}) w WHERE w = ANY(s.public)) END \
-             + CASE WHEN s.internal && {list} THEN (SELECT COUNT(*) FROM unnest({list}) w WHERE w = ANY(s.internal)) ELSE 0 END)::float8 \
-             / ln(2 + cardinality(s.public) + cardinality(s.internal)) AS score \
+             + {internal_hits})::float8 / ln(2 + {length}) AS score \
              FROM search_index s WHERE s.tenant_id = $1 AND s.doc_kind = {} AND {} \
              ORDER BY s.doc_id DESC LIMIT {}",
             DocKind::Ticket.code(),

@@ -142,10 +142,16 @@ pub(super) fn ticket_docs_any(tokens: &[i64], public_only: bool) -> String {
 pub(super) fn ticket_ranking(words: &[i64], public_only: bool, tags: &[i64]) -> Ranking {
     let ticket = DocKind::Ticket.code();
     // Columns: tenant_id, doc_kind, doc_id (not indexed), public, internal. BM25 is negative:
-    // lower is better.
+    // lower is better. Its document length counts every column, internal notes included, so an
+    // end user's order would tell how much internal text a ticket has: theirs is newest first.
+    let score = if public_only {
+        "CAST(-rowid AS REAL)"
+    } else {
+        "bm25(search_index, 0, 0, 0, 2.0, 1.0)"
+    };
     Ranking {
         subquery: format!(
-            "SELECT rowid / 4 AS doc, bm25(search_index, 0, 0, 0, 2.0, 1.0) AS score FROM search_index \
+            "SELECT rowid / 4 AS doc, {score} AS score FROM search_index \
              WHERE search_index MATCH '{}' AND rowid % 4 = {ticket} ORDER BY rowid DESC LIMIT {}",
             ticket_expr(words, public_only, tags),
             super::RANKED

@@ -371,15 +371,21 @@ const NOTES: &str = "
   transaction's entries and writes them as one segment, merging segments later), on PostgreSQL
   `bigint[]` columns under GIN indexes. Until 2026-12-02 it was one B-tree row per distinct word
   (about 60 per ticket), which dirtied dozens of index pages per commit; with indexing switched
-  off, a throwaway build then reached 1 021 req/s at c=16 against 220 with it. On SQLite the one
-  writer connection still serialises every commit, which is why throughput is flat from c=1 to
-  c=64: group commit (several requests' writes in one transaction) is the next step.
-- **Search** reads a query's matches from the index once and joins them to the tickets (filters
-  on status, dates and people apply there). Without `sort_by` tickets are ranked by relevance:
-  FTS5's BM25 on SQLite (public text weighted twice the internal), the same two signals from the
-  arrays on PostgreSQL, over the 2 000 newest matches (the rest follow, newest first), so a
-  common word costs the same at any size. `count` in `/search` stops at 1 000 (where paging
-  stops); `/search/count` counts everything.
+  off, a throwaway build then reached 1 021 req/s at c=16 against 220 with it. On SQLite,
+  requests writing at the same time share one transaction and one commit (group commit, each
+  request in a savepoint), so syncing every commit (`durable_commits`, the default) costs about
+  what it saves; without group commit it halved throughput. Each request still holds the one
+  writer connection for all of its statements (about fifteen, each a round trip to sqlx's
+  SQLite thread), which is what keeps throughput flat from c=16 to c=64.
+- **Search**: without `sort_by` tickets are ranked by relevance: FTS5's BM25 on SQLite (public
+  text weighted twice the internal), the same two signals counted from the arrays on PostgreSQL,
+  over the 1 000 newest matches (as far as pages reach); the ranked ids are then checked against
+  the other filters by primary key, best first, a page at a time. An end user's order uses only
+  what they read (on SQLite, newest first). With `sort_by`, a query matching at most 1 000
+  tickets sorts them; one matching more walks the tickets in that order, testing each against
+  the index, and stops at the page. `count` in `/search` stops at 1 000 (where paging stops),
+  driven by the index's matches; `/search/count` counts everything. The time per result (~1 ms
+  at 100 a page) is opening each ticket (decryption, people), not the index.
 - **Seeding** goes through the same services in transactions of 1 000 tickets.
 - **Access export**: the exported person is seeded after the suite's tickets (1 000 tickets, nine
   more comments on each, some by the person, some internal notes), and the export runs through the

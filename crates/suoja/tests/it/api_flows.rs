@@ -650,4 +650,22 @@ engine_test!(search_answers_hostile_queries_with_a_client_error_or_the_right_ans
     let mut theirs = ids(&v);
     theirs.sort();
     assert_eq!(theirs, vec![jam, invoice]);
+
+    // Nor does an internal note move a ticket up or down an end user's list: two tickets alike
+    // in what the requester reads, the older with "refund" in an internal note, come newest
+    // first (for staff the note counts).
+    let older = app.ticket(person, "Refund", "refund please").await;
+    let newer = app.ticket(person, "Refund", "refund please").await;
+    let (s, v) = app
+        .put(
+            &format!("/api/v2/tickets/{older}.json"),
+            json!({"ticket": {"comment": {"body": "refund", "public": false}}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, v) = app.call_password(&hilkka, Method::GET, "/api/v2/search.json?query=refund", None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(ids(&v), vec![newer, older], "an end user's order knows nothing of internal notes");
+    let (_, v) = app.get("/api/v2/search.json?query=refund%20type:ticket").await;
+    assert_eq!(ids(&v), vec![older, newer], "staff rank by the note too");
 });
