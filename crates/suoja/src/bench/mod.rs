@@ -320,6 +320,9 @@ async fn run_engine(engine: &str, pg: Option<&str>, args: &BenchArgs, baseline_c
     std::fs::create_dir_all(&dir)?;
     let mut settings = Settings {
         data_dir: dir.clone(),
+        // The library's writes (seeding, export, erasure) as configured: `SUOJA_DURABLE_COMMITS=false`
+        // measures them with commits synced at checkpoints only.
+        durable_commits: std::env::var("SUOJA_DURABLE_COMMITS").map_or(true, |v| v != "false"),
         ..Settings::default()
     };
     if let Some(admin) = pg {
