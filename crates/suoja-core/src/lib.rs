@@ -13,7 +13,7 @@ pub use clock::{Clock, Timestamp};
 pub use error::ErrorKind;
 pub use ids::*;
 pub use personal::Personal;
-pub use values::{Email, NonEmpty, Priority, Role, Status, TicketType};
+pub use values::{Email, ErasureState, LedgerKind, NonEmpty, Priority, RequestKind, RequestStatus, Role, Status, TicketType};
 
 /// Who is acting, for whom: the value every service call requires. Produced only by
 /// authentication (the HTTP extractor, the CLI's bootstrap), never from request data.

@@ -99,6 +99,25 @@ macro_rules! wire_enum {
                 }
             }
         }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+                $name::parse(&s).map_err(|e| serde::de::Error::custom(e.0))
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
     };
 }
 
@@ -118,6 +137,90 @@ wire_enum!(
     /// A ticket's type.
     TicketType { Problem = "problem", Incident = "incident", Question = "question", Task = "task" }
 );
+
+wire_enum!(
+    /// Where an erasure stands: planned, running, waiting on a legal hold, or finished.
+    ErasureState { Planned = "planned", Running = "running", Held = "held", Completed = "completed", Failed = "failed" }
+);
+
+impl ErasureState {
+    /// Completed or failed: nothing more will happen to it.
+    pub fn is_finished(self) -> bool {
+        matches!(self, ErasureState::Completed | ErasureState::Failed)
+    }
+}
+
+wire_enum!(
+    /// What a person asks for in a data-subject request: a copy (Art. 15), a portable copy
+    /// (Art. 20), correction (Art. 16), erasure (Art. 17), restriction (Art. 18) or objection
+    /// (Art. 21).
+    RequestKind {
+        Access = "access",
+        Portability = "portability",
+        Rectification = "rectification",
+        Erasure = "erasure",
+        Restriction = "restriction",
+        Objection = "objection",
+    }
+);
+
+impl RequestKind {
+    /// Access and portability: answered with an export package.
+    pub fn is_export(self) -> bool {
+        matches!(self, RequestKind::Access | RequestKind::Portability)
+    }
+}
+
+wire_enum!(
+    /// Where a data-subject request stands.
+    RequestStatus { Received = "received", Verifying = "verifying", Verified = "verified", Fulfilled = "fulfilled", Refused = "refused" }
+);
+
+wire_enum!(
+    /// What a privacy-ledger entry records. Entries already written keep their text; a kind
+    /// is only ever added here, never renamed.
+    LedgerKind {
+        ApiTokenCreated = "api_token.created",
+        ApiTokenRevoked = "api_token.revoked",
+        ErasureStarted = "erasure.started",
+        ExportBuilt = "export.built",
+        ExportDownloaded = "export.downloaded",
+        ExportStarted = "export.started",
+        ExportStored = "export.stored",
+        HoldCreated = "hold.created",
+        HoldExpired = "hold.expired",
+        HoldReleased = "hold.released",
+        MentionsSearched = "mentions.searched",
+        MentionAccepted = "mention.accepted",
+        MentionRejected = "mention.rejected",
+        RecipientRegistered = "recipient.registered",
+        RecipientRemoved = "recipient.removed",
+        RecipientSecretReset = "recipient.secret_reset",
+        RequestLinkSent = "request.link_sent",
+        RequestReceived = "request.received",
+        RequestVerificationFailed = "request.verification_failed",
+        RequestVerified = "request.verified",
+        RequestExtended = "request.extended",
+        RequestRefused = "request.refused",
+        RequestFulfilled = "request.fulfilled",
+        RetentionApplied = "retention.applied",
+        RetentionChanged = "retention.changed",
+        SettingsChanged = "settings.changed",
+        SubjectErased = "subject.erased",
+        SubjectInspected = "subject.inspected",
+        SubjectRestricted = "subject.restricted",
+        SubjectRestrictionLifted = "subject.restriction_lifted",
+        UserCredentialsSet = "user.credentials_set",
+        UserRectified = "user.rectified",
+    }
+);
+
+/// The least-privileged role.
+impl Default for Role {
+    fn default() -> Self {
+        Role::EndUser
+    }
+}
 
 impl Role {
     /// Agents and admins work tickets; end users only see their own.

@@ -9,7 +9,7 @@ use argon2::Argon2;
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
 use sha2::{Digest as _, Sha256};
-use suoja_core::{Email, Personal, Role, Scope, TenantId, random};
+use suoja_core::{Email, Personal, Scope, TenantId, random};
 
 use crate::{Helpdesk, HelpdeskError, Result};
 
@@ -175,7 +175,7 @@ pub(crate) fn scope_for(tenant: TenantId, user: &suoja_store::users::UserRow) ->
     if !user.active || user.suspended || user.deleted_at.is_some() {
         return Err(HelpdeskError::Unauthorized);
     }
-    let role = Role::parse(&user.role).map_err(|_| HelpdeskError::Unauthorized)?;
+    let role = user.role;
     Ok(Scope {
         tenant,
         actor: user.id,

@@ -7,7 +7,7 @@
 
 use suoja_core::{KeyId, OrganizationId, TenantId, TicketId, UserId};
 use suoja_search::index::{self, DocKind};
-use suoja_store::AnyConnection;
+use suoja_store::Conn;
 
 use crate::{Helpdesk, Result};
 
@@ -29,7 +29,7 @@ pub struct Purged {
 
 /// Deletes a ticket and everything on it (comments, notes, attachments, links, index entries) in
 /// the caller's transaction. Shared by permanent deletion from the trash and by erasure.
-pub async fn purge_ticket_rows(c: &mut AnyConnection, tenant: TenantId, id: TicketId) -> Result<Purged> {
+pub async fn purge_ticket_rows(c: &mut Conn, tenant: TenantId, id: TicketId) -> Result<Purged> {
     let attachments = suoja_store::graph::delete_linked(c, tenant, "attachments", "ticket_id", &[id.0]).await?;
     let comments = suoja_store::comments::delete_for_ticket(c, tenant, id).await?;
     let links = suoja_store::graph::delete_linked(c, tenant, "ticket_collaborators", "ticket_id", &[id.0]).await?;
@@ -148,7 +148,7 @@ impl Helpdesk {
 impl Helpdesk {
     /// Replaces a comment's text with [`TOMBSTONE`], sealed under `ticket_key` (the ticket's
     /// key, not the erased author's), and drops its HTML. Returns whether the comment exists.
-    pub async fn tombstone_comment(&self, c: &mut AnyConnection, tenant: TenantId, id: i64, ticket_key: KeyId) -> Result<bool> {
+    pub async fn tombstone_comment(&self, c: &mut Conn, tenant: TenantId, id: i64, ticket_key: KeyId) -> Result<bool> {
         let body = self.vault.encrypt_str(c, tenant, ticket_key, TOMBSTONE).await?;
         let done = suoja_store::comments::rekey(c, tenant, suoja_core::CommentId(id), ticket_key, body, None).await?;
         Ok(done)
@@ -156,14 +156,14 @@ impl Helpdesk {
 
     /// Removes a person's profile: the user row, their index document and their tokens and
     /// sessions. Returns whether the row existed.
-    pub async fn remove_profile(&self, c: &mut AnyConnection, tenant: TenantId, id: UserId) -> Result<bool> {
+    pub async fn remove_profile(&self, c: &mut Conn, tenant: TenantId, id: UserId) -> Result<bool> {
         suoja_store::tokens::delete_for_user(c, tenant, id).await?;
         index::remove(c, tenant, DocKind::User, id.0).await?;
         Ok(suoja_store::graph::delete_linked(c, tenant, "users", "id", &[id.0]).await? > 0)
     }
 
     /// Rebuilds an organisation's index entries from its (changed) name.
-    pub async fn reindex_organization(&self, c: &mut AnyConnection, tenant: TenantId, id: OrganizationId) -> Result<()> {
+    pub async fn reindex_organization(&self, c: &mut Conn, tenant: TenantId, id: OrganizationId) -> Result<()> {
         if let Some(o) = suoja_store::organizations::by_id(c, tenant, id).await? {
             crate::search::index_org(&self.vault, c, tenant, id, &o.name).await?;
         }
@@ -183,7 +183,7 @@ impl Helpdesk {
     }
 
     /// Whether a legal hold in force keeps this ticket (by its id or one of its tags).
-    pub async fn ticket_held(&self, c: &mut AnyConnection, tenant: TenantId, id: TicketId) -> Result<bool> {
+    pub async fn ticket_held(&self, c: &mut Conn, tenant: TenantId, id: TicketId) -> Result<bool> {
         let holds = suoja_store::holds::active(c, tenant, self.now()).await?;
         if holds.iter().any(|h| h.ticket_id == Some(id.0)) {
             return Ok(true);

@@ -2,7 +2,7 @@
 //! ledger entry commit together. Details hold ids, counts, field names and codes only.
 
 use suoja_core::TenantId;
-use suoja_store::AnyConnection;
+use suoja_store::Conn;
 use suoja_store::ledger::{Entry, NewEntry};
 
 use crate::{Helpdesk, Result};
@@ -11,9 +11,9 @@ impl Helpdesk {
     /// Appends `kind` about `subject` by `actor` with JSON `details` to the tenant's ledger.
     pub async fn record_ledger(
         &self,
-        c: &mut AnyConnection,
+        c: &mut Conn,
         tenant: TenantId,
-        kind: &str,
+        kind: suoja_core::LedgerKind,
         subject: Option<i64>,
         actor: Option<i64>,
         details: serde_json::Value,
@@ -21,7 +21,7 @@ impl Helpdesk {
         let chain = self.vault.ledger_chain(tenant);
         let entry = NewEntry {
             at: self.now(),
-            kind: kind.to_string(),
+            kind,
             subject,
             actor,
             details: details.to_string(),

@@ -4,7 +4,7 @@
 use suoja_core::{Email, OrganizationId, Scope, Status, TenantId, TicketId, Timestamp, UserId};
 use suoja_search::index::{self, DocKind, DocTokens, TicketQuery};
 use suoja_search::query::Cmp;
-use suoja_store::AnyConnection;
+use suoja_store::Conn;
 use suoja_store::tickets::{SearchSort, TicketFilter};
 use suoja_vault::Vault;
 
@@ -34,7 +34,7 @@ impl<'a> DocText<'a> {
 }
 
 /// A document's tokens under the tenant's search key.
-pub(crate) async fn doc_tokens(v: &Vault, c: &mut AnyConnection, tenant: TenantId, doc: &DocText<'_>) -> Result<DocTokens> {
+pub(crate) async fn doc_tokens(v: &Vault, c: &mut Conn, tenant: TenantId, doc: &DocText<'_>) -> Result<DocTokens> {
     let h = v.search_hasher(c, tenant).await?;
     let public: Vec<i64> = suoja_search::terms(doc.public).iter().map(|t| h.token(t)).collect();
     let mut internal: Vec<i64> = suoja_search::terms(doc.internal).iter().map(|t| h.token(t)).collect();
@@ -43,26 +43,26 @@ pub(crate) async fn doc_tokens(v: &Vault, c: &mut AnyConnection, tenant: TenantI
 }
 
 /// Replaces a document's index entries.
-pub(crate) async fn index_doc(v: &Vault, c: &mut AnyConnection, tenant: TenantId, kind: DocKind, id: i64, doc: &DocText<'_>) -> Result<()> {
+pub(crate) async fn index_doc(v: &Vault, c: &mut Conn, tenant: TenantId, kind: DocKind, id: i64, doc: &DocText<'_>) -> Result<()> {
     let tokens = doc_tokens(v, c, tenant, doc).await?;
     index::replace(c, tenant, kind, id, &tokens).await?;
     Ok(())
 }
 
 /// Replaces an organisation's index entries: its name, searched by staff.
-pub(crate) async fn index_org(v: &Vault, c: &mut AnyConnection, tenant: TenantId, id: OrganizationId, name: &str) -> Result<()> {
+pub(crate) async fn index_org(v: &Vault, c: &mut Conn, tenant: TenantId, id: OrganizationId, name: &str) -> Result<()> {
     index_doc(v, c, tenant, DocKind::Organization, id.0, &DocText::public(name)).await
 }
 
 /// Indexes a document created in this transaction (it has no entries to replace).
-pub(crate) async fn index_new_doc(v: &Vault, c: &mut AnyConnection, tenant: TenantId, kind: DocKind, id: i64, doc: &DocText<'_>) -> Result<()> {
+pub(crate) async fn index_new_doc(v: &Vault, c: &mut Conn, tenant: TenantId, kind: DocKind, id: i64, doc: &DocText<'_>) -> Result<()> {
     let tokens = doc_tokens(v, c, tenant, doc).await?;
     index::insert(c, tenant, kind, id, &tokens).await?;
     Ok(())
 }
 
 /// Adds the terms of a new comment to a ticket's entries, as public or internal text.
-pub(crate) async fn index_add(v: &Vault, c: &mut AnyConnection, tenant: TenantId, id: TicketId, text: &str, public: bool) -> Result<()> {
+pub(crate) async fn index_add(v: &Vault, c: &mut Conn, tenant: TenantId, id: TicketId, text: &str, public: bool) -> Result<()> {
     let h = v.search_hasher(c, tenant).await?;
     let tokens: Vec<i64> = suoja_search::terms(text).iter().map(|t| h.token(t)).collect();
     let tokens = if public {
@@ -140,7 +140,7 @@ fn apply_dates(filters: &[(Cmp, String)], from: &mut Option<Timestamp>, to: &mut
 }
 
 impl Helpdesk {
-    async fn resolve_person(&self, c: &mut AnyConnection, scope: &Scope, value: &str) -> Result<Option<UserId>> {
+    async fn resolve_person(&self, c: &mut Conn, scope: &Scope, value: &str) -> Result<Option<UserId>> {
         if value == "me" {
             return Ok(Some(scope.actor));
         }
@@ -394,7 +394,7 @@ impl Helpdesk {
 
     /// The tokens of one user, organisation or ticket as its record stands (`None` when the
     /// record is gone; a vault error when its data key is).
-    async fn source_tokens(&self, c: &mut AnyConnection, tenant: TenantId, kind: DocKind, id: i64) -> Result<Option<DocTokens>> {
+    async fn source_tokens(&self, c: &mut Conn, tenant: TenantId, kind: DocKind, id: i64) -> Result<Option<DocTokens>> {
         let v = &self.vault;
         match kind {
             DocKind::User => match suoja_store::users::by_id(c, tenant, UserId(id)).await? {
@@ -428,7 +428,7 @@ impl Helpdesk {
     }
 
     /// Rebuilds a ticket's index entries from its current fields and comments.
-    pub async fn reindex_ticket(&self, c: &mut AnyConnection, tenant: TenantId, id: TicketId) -> Result<()> {
+    pub async fn reindex_ticket(&self, c: &mut Conn, tenant: TenantId, id: TicketId) -> Result<()> {
         match self.ticket_index_text(c, tenant, id).await? {
             Some((public, internal, tags)) => {
                 index_doc(
@@ -451,7 +451,7 @@ impl Helpdesk {
 
     /// What a ticket is indexed by: its subject and public comments (what its end users read),
     /// its internal notes, and its tags.
-    async fn ticket_index_text(&self, c: &mut AnyConnection, tenant: TenantId, id: TicketId) -> Result<Option<(String, String, Vec<String>)>> {
+    async fn ticket_index_text(&self, c: &mut Conn, tenant: TenantId, id: TicketId) -> Result<Option<(String, String, Vec<String>)>> {
         let Some(row) = suoja_store::tickets::by_id(c, tenant, id).await? else {
             return Ok(None);
         };

@@ -142,7 +142,7 @@ impl Helpdesk {
         Ok(Personal::new(token))
     }
 
-    async fn check_code(&self, c: &mut suoja_store::AnyConnection, tenant: TenantId, user: UserId, code: &str, now: Timestamp) -> Result<bool> {
+    async fn check_code(&self, c: &mut suoja_store::Conn, tenant: TenantId, user: UserId, code: &str, now: Timestamp) -> Result<bool> {
         let Some(f) = suoja_store::web::second_factor(c, tenant, user).await? else {
             return Ok(false);
         };
@@ -173,7 +173,7 @@ impl Helpdesk {
         if !user.active || user.suspended || user.deleted_at.is_some() {
             return Ok(None);
         }
-        let role = Role::parse(&user.role).map_err(|_| HelpdeskError::Unauthorized)?;
+        let role = user.role;
         let name = self
             .vault
             .decrypt_str(&mut c, row.tenant_id, &user.name_enc)

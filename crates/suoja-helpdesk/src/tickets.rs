@@ -11,7 +11,7 @@ pub mod views;
 use serde_json::{Value, json};
 use suoja_core::{CommentId, GroupId, KeyId, OrganizationId, Personal, Role, Scope, Status, TenantId, TicketId, Timestamp, UserId};
 use suoja_search::DocKind;
-use suoja_store::AnyConnection;
+use suoja_store::Conn;
 use suoja_store::comments::CommentRow;
 use suoja_store::tickets::TicketRow;
 
@@ -41,29 +41,29 @@ fn change(field: &'static str, previous: Value, value: Value) -> AuditEvent {
 }
 
 impl Helpdesk {
-    async fn require_user(&self, c: &mut AnyConnection, tenant: TenantId, id: UserId, field: &str) -> Result<suoja_store::users::UserRow> {
+    async fn require_user(&self, c: &mut Conn, tenant: TenantId, id: UserId, field: &str) -> Result<suoja_store::users::UserRow> {
         match suoja_store::users::by_id(c, tenant, id).await? {
             Some(u) if u.deleted_at.is_none() => Ok(u),
             _ => Err(HelpdeskError::invalid(field, format!("user {id} does not exist"))),
         }
     }
 
-    async fn require_staff_user(&self, c: &mut AnyConnection, tenant: TenantId, id: UserId, field: &str) -> Result<()> {
+    async fn require_staff_user(&self, c: &mut Conn, tenant: TenantId, id: UserId, field: &str) -> Result<()> {
         let u = self.require_user(c, tenant, id, field).await?;
-        if u.role == "end-user" {
+        if u.role == Role::EndUser {
             return Err(HelpdeskError::invalid(field, format!("user {id} is not an agent")));
         }
         Ok(())
     }
 
-    async fn require_group(&self, c: &mut AnyConnection, tenant: TenantId, g: GroupId) -> Result<()> {
+    async fn require_group(&self, c: &mut Conn, tenant: TenantId, g: GroupId) -> Result<()> {
         match suoja_store::groups::by_id(c, tenant, g).await? {
             Some(_) => Ok(()),
             None => Err(HelpdeskError::invalid("group_id", format!("group {g} does not exist"))),
         }
     }
 
-    pub(crate) async fn require_org(&self, c: &mut AnyConnection, tenant: TenantId, o: OrganizationId) -> Result<()> {
+    pub(crate) async fn require_org(&self, c: &mut Conn, tenant: TenantId, o: OrganizationId) -> Result<()> {
         match suoja_store::organizations::by_id(c, tenant, o).await? {
             Some(_) => Ok(()),
             None => Err(HelpdeskError::invalid("organization_id", format!("organization {o} does not exist"))),
@@ -74,15 +74,7 @@ impl Helpdesk {
     /// only themselves and the people already on the ticket, so any other id — existing or not —
     /// gets one answer, decided before any lookup (the answer and its timing say nothing about
     /// which ids exist).
-    async fn check_people(
-        &self,
-        c: &mut AnyConnection,
-        scope: &Scope,
-        ids: &[UserId],
-        field: &str,
-        staff_only: bool,
-        already: &[UserId],
-    ) -> Result<Vec<UserId>> {
+    async fn check_people(&self, c: &mut Conn, scope: &Scope, ids: &[UserId], field: &str, staff_only: bool, already: &[UserId]) -> Result<Vec<UserId>> {
         let mut out = ids.to_vec();
         out.sort();
         out.dedup();
@@ -104,7 +96,7 @@ impl Helpdesk {
         Ok(out)
     }
 
-    async fn resolve_requester(&self, c: &mut AnyConnection, scope: &Scope, r: &RequesterRef, now: Timestamp) -> Result<suoja_store::users::UserRow> {
+    async fn resolve_requester(&self, c: &mut Conn, scope: &Scope, r: &RequesterRef, now: Timestamp) -> Result<suoja_store::users::UserRow> {
         match r {
             RequesterRef::Id(id) => self.require_user(c, scope.tenant, *id, "requester_id").await,
             RequesterRef::New { name, email } => {
@@ -133,14 +125,7 @@ impl Helpdesk {
 
     /// Adds a comment to a ticket inside the caller's transaction; returns its id and text.
     /// Adds a comment; returns its id, its plain text and whether it is public.
-    async fn add_comment(
-        &self,
-        c: &mut AnyConnection,
-        scope: &Scope,
-        ticket: &TicketRow,
-        input: &CommentInput,
-        now: Timestamp,
-    ) -> Result<(CommentId, String, bool)> {
+    async fn add_comment(&self, c: &mut Conn, scope: &Scope, ticket: &TicketRow, input: &CommentInput, now: Timestamp) -> Result<(CommentId, String, bool)> {
         let author_id = match input.author_id {
             Some(a) if a != scope.actor => {
                 if !scope.is_staff() {
@@ -151,7 +136,7 @@ impl Helpdesk {
             _ => scope.actor,
         };
         let author = self.require_user(c, scope.tenant, author_id, "author_id").await?;
-        let public = input.public || author.role == "end-user";
+        let public = input.public || author.role == Role::EndUser;
         let (plain, html) = match (&input.body, &input.html_body) {
             (_, Some(h)) => {
                 let clean = crate::text::sanitize_html(h.expose());
@@ -208,7 +193,7 @@ impl Helpdesk {
     /// `pending` (bulk imports), handed back to be written with others in one statement.
     pub(crate) async fn create_ticket_in(
         &self,
-        c: &mut AnyConnection,
+        c: &mut Conn,
         scope: &Scope,
         input: TicketInput,
         now: Timestamp,
@@ -553,7 +538,7 @@ impl Helpdesk {
 
     /// Moves a ticket's personal fields (and the comments sealed under the ticket's key) to a
     /// new requester's key, so that erasing the old requester cannot shred this ticket.
-    async fn rekey_ticket(&self, c: &mut AnyConnection, t: TenantId, row: &mut TicketRow, new_key: KeyId) -> Result<()> {
+    async fn rekey_ticket(&self, c: &mut Conn, t: TenantId, row: &mut TicketRow, new_key: KeyId) -> Result<()> {
         let v = &self.vault;
         let old_key = row.key_id;
         macro_rules! reseal {
@@ -593,7 +578,7 @@ impl Helpdesk {
 
     /// Whether the scope may see a ticket: staff always; end users when they requested it or are
     /// CC'd on it.
-    pub(crate) async fn can_see(&self, c: &mut AnyConnection, scope: &Scope, row: &TicketRow) -> Result<bool> {
+    pub(crate) async fn can_see(&self, c: &mut Conn, scope: &Scope, row: &TicketRow) -> Result<bool> {
         if row.restricted && scope.is_staff() {
             // Restricted (GDPR Art. 18): staff reach it only through the privacy console, with a reason.
             return Ok(false);
@@ -605,7 +590,7 @@ impl Helpdesk {
         Ok(links.iter().any(|(_, u, k)| *u == scope.actor && k != "follower"))
     }
 
-    pub(crate) async fn open_ticket_row(&self, c: &mut AnyConnection, t: TenantId, r: &TicketRow) -> Result<Ticket> {
+    pub(crate) async fn open_ticket_row(&self, c: &mut Conn, t: TenantId, r: &TicketRow) -> Result<Ticket> {
         let v = &self.vault;
         let custom: Vec<(i64, Value)> = crypt::open_json(v, c, t, &r.custom_fields_enc).await?;
         Ok(Ticket {
@@ -635,14 +620,14 @@ impl Helpdesk {
         })
     }
 
-    pub(crate) async fn open_ticket_full(&self, c: &mut AnyConnection, scope: &Scope, r: &TicketRow) -> Result<Ticket> {
+    pub(crate) async fn open_ticket_full(&self, c: &mut Conn, scope: &Scope, r: &TicketRow) -> Result<Ticket> {
         let mut v = self.open_tickets(c, scope, std::slice::from_ref(r)).await?;
         v.pop().ok_or(HelpdeskError::Internal("ticket vanished".into()))
     }
 
     /// Opens tickets with their CC and follower links, as `scope` may see them: an end user's
     /// description is the first public comment, never a private one.
-    pub(crate) async fn open_tickets(&self, c: &mut AnyConnection, scope: &Scope, rows: &[TicketRow]) -> Result<Vec<Ticket>> {
+    pub(crate) async fn open_tickets(&self, c: &mut Conn, scope: &Scope, rows: &[TicketRow]) -> Result<Vec<Ticket>> {
         let t = scope.tenant;
         let ids: Vec<TicketId> = rows.iter().map(|r| r.id).collect();
         let links = suoja_store::tickets::collaborators(c, t, &ids).await?;
@@ -669,7 +654,7 @@ impl Helpdesk {
     /// What a ticket's requester and CCs read as its description (Zendesk shows end users no
     /// private comment): the first comment when it is public, else the first public comment's
     /// text, else nothing.
-    pub async fn public_description(&self, c: &mut AnyConnection, t: TenantId, r: &TicketRow) -> Result<Personal<String>> {
+    pub async fn public_description(&self, c: &mut Conn, t: TenantId, r: &TicketRow) -> Result<Personal<String>> {
         use suoja_store::comments::CommentQuery;
         let first = suoja_store::comments::for_ticket(c, t, r.id, CommentQuery { limit: 1, ..CommentQuery::ALL }).await?;
         if first.first().is_some_and(|m| m.public) {
@@ -696,7 +681,7 @@ impl Helpdesk {
 /// The key a comment goes under: an end user's own key (their words are their data), or the
 /// ticket's key for staff replies (the organisation's record of the requester's case).
 fn comment_key(author: &suoja_store::users::UserRow, ticket_key: KeyId) -> KeyId {
-    if author.role == "end-user" { author.key_id } else { ticket_key }
+    if author.role == Role::EndUser { author.key_id } else { ticket_key }
 }
 
 fn kind_field(kind: &str) -> &'static str {

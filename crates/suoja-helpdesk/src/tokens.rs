@@ -4,7 +4,7 @@
 //! acts as its user within its scopes (`read`, `write`, or per resource, `tickets:read`…) until
 //! it expires; a new password, a suspension or "sign out on every device" ends it.
 
-use suoja_core::{Personal, Scope, TenantId, Timestamp, UserId, random};
+use suoja_core::{Personal, Role, Scope, TenantId, Timestamp, UserId, random};
 use suoja_store::tokens::{TokenKind, TokenRow};
 
 use crate::{Helpdesk, HelpdeskError, Result};
@@ -118,7 +118,7 @@ pub struct ApiToken {
 
 impl Helpdesk {
     /// Whether a token (found by its hash) stands for a credential that works now, and for whom.
-    pub(crate) async fn token_scope(&self, c: &mut suoja_store::AnyConnection, tok: &TokenRow, email: Option<&suoja_core::Email>) -> Result<(Scope, Access)> {
+    pub(crate) async fn token_scope(&self, c: &mut suoja_store::Conn, tok: &TokenRow, email: Option<&suoja_core::Email>) -> Result<(Scope, Access)> {
         if tok.expires_at.is_some_and(|t| t <= self.now()) {
             return Err(HelpdeskError::Unauthorized);
         }
@@ -128,7 +128,7 @@ impl Helpdesk {
         match tok.kind {
             TokenKind::Api => {
                 // Bound to the admin who made it: a demoted, suspended or erased admin's token stops.
-                if creator.role != "admin" || crate::auth::scope_for(tok.tenant_id, &creator).is_err() {
+                if creator.role != Role::Admin || crate::auth::scope_for(tok.tenant_id, &creator).is_err() {
                     return Err(HelpdeskError::Unauthorized);
                 }
                 let email = email.ok_or(HelpdeskError::Unauthorized)?;
@@ -184,7 +184,7 @@ impl Helpdesk {
         self.record_ledger(
             &mut tx,
             scope.tenant,
-            "api_token.created",
+            suoja_core::LedgerKind::ApiTokenCreated,
             None,
             Some(scope.actor.0),
             serde_json::json!({ "token": id }),
@@ -212,7 +212,7 @@ impl Helpdesk {
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
             let creator = suoja_store::users::by_id(&mut c, scope.tenant, r.user_id).await?;
-            let active = creator.is_some_and(|u| u.role == "admin" && crate::auth::scope_for(scope.tenant, &u).is_ok());
+            let active = creator.is_some_and(|u| u.role == Role::Admin && crate::auth::scope_for(scope.tenant, &u).is_ok());
             out.push(ApiToken {
                 id: r.id,
                 description: r.description,
@@ -234,7 +234,7 @@ impl Helpdesk {
         self.record_ledger(
             &mut tx,
             scope.tenant,
-            "api_token.revoked",
+            suoja_core::LedgerKind::ApiTokenRevoked,
             None,
             Some(scope.actor.0),
             serde_json::json!({ "token": id }),
@@ -247,7 +247,7 @@ impl Helpdesk {
 
     /// Ends a person's browser sessions and OAuth tokens (a new password, a suspension, "sign
     /// out on every device").
-    pub(crate) async fn end_sessions(&self, c: &mut suoja_store::AnyConnection, tenant: TenantId, user: UserId) -> Result<u64> {
+    pub(crate) async fn end_sessions(&self, c: &mut suoja_store::Conn, tenant: TenantId, user: UserId) -> Result<u64> {
         let sessions = suoja_store::web::delete_sessions_of(c, tenant, user).await?;
         let tokens = suoja_store::tokens::delete_oauth_for_user(c, tenant, user).await?;
         Ok(sessions + tokens)

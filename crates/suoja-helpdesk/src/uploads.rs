@@ -3,7 +3,7 @@
 //! key so that it is erased together with what it belongs to.
 
 use suoja_core::{AttachmentId, CommentId, KeyId, Personal, Scope, TicketId, Timestamp, random};
-use suoja_store::AnyConnection;
+use suoja_store::Conn;
 
 use crate::model::Attachment;
 use crate::{Helpdesk, HelpdeskError, Result, crypt};
@@ -99,7 +99,7 @@ impl Helpdesk {
     }
 
     /// Attaches an upload's files to a comment, re-sealing them under the comment's key.
-    pub(crate) async fn bind_upload(&self, c: &mut AnyConnection, scope: &Scope, token: &str, ticket: TicketId, comment: CommentId, key: KeyId) -> Result<()> {
+    pub(crate) async fn bind_upload(&self, c: &mut Conn, scope: &Scope, token: &str, ticket: TicketId, comment: CommentId, key: KeyId) -> Result<()> {
         let hash = token_hash(token);
         let rows = suoja_store::attachments::by_token(c, scope.tenant, &hash).await?;
         // A token is its uploader's: someone else's (even a leaked one) reads as unknown.

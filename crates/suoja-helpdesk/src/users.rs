@@ -4,7 +4,7 @@
 use suoja_core::{Email, Personal, Role, Scope, TenantId, Timestamp, UserId};
 use suoja_search::index::{self, DocKind};
 use suoja_store::users::{UserFilter, UserRow};
-use suoja_store::{AnyConnection, StoreError};
+use suoja_store::{Conn, StoreError};
 
 use crate::model::{User, UserInput};
 use crate::search::index_doc;
@@ -68,7 +68,7 @@ pub(crate) fn user_search_text(u: &User) -> String {
 
 impl Helpdesk {
     /// Opens a stored user.
-    pub(crate) async fn open_user(&self, c: &mut AnyConnection, tenant: TenantId, r: &UserRow) -> Result<User> {
+    pub(crate) async fn open_user(&self, c: &mut Conn, tenant: TenantId, r: &UserRow) -> Result<User> {
         let v = &self.vault;
         let tags: Vec<String> = match &r.tags_enc {
             Some(t) => crypt::open_json(v, c, tenant, t).await?,
@@ -76,7 +76,7 @@ impl Helpdesk {
         };
         Ok(User {
             id: r.id,
-            role: Role::parse(&r.role).map_err(|e| HelpdeskError::Internal(e.0))?,
+            role: r.role,
             email: crypt::open_opt(v, c, tenant, r.email_enc.as_deref()).await?,
             name: crypt::open(v, c, tenant, &r.name_enc).await?,
             phone: crypt::open_opt(v, c, tenant, r.phone_enc.as_deref()).await?,
@@ -105,7 +105,7 @@ impl Helpdesk {
     }
 
     /// Writes `input` onto `row` (sealing under the user's key) and returns the new search text.
-    async fn apply_user_input(&self, c: &mut AnyConnection, tenant: TenantId, row: &mut UserRow, input: &UserInput) -> Result<()> {
+    async fn apply_user_input(&self, c: &mut Conn, tenant: TenantId, row: &mut UserRow, input: &UserInput) -> Result<()> {
         let v = &self.vault;
         let k = row.key_id;
         if let Some(name) = &input.name {
@@ -124,7 +124,7 @@ impl Helpdesk {
             }
         }
         if let Some(role) = input.role {
-            row.role = role.as_str().to_string();
+            row.role = role;
         }
         if let Some(p) = &input.phone {
             row.phone_enc = crypt::seal_opt(v, c, tenant, k, p.as_ref()).await?;
@@ -173,7 +173,7 @@ impl Helpdesk {
 
     /// Inserts a user inside a transaction the caller owns; used by user creation, ticket
     /// creation for an unknown requester, and the bootstrap.
-    pub(crate) async fn insert_user(&self, c: &mut AnyConnection, tenant: TenantId, input: &UserInput, now: Timestamp) -> Result<User> {
+    pub(crate) async fn insert_user(&self, c: &mut Conn, tenant: TenantId, input: &UserInput, now: Timestamp) -> Result<User> {
         let name = input.name.clone().ok_or_else(|| HelpdeskError::Invalid {
             field: "name".into(),
             message: "Name: cannot be blank".into(),
@@ -182,7 +182,7 @@ impl Helpdesk {
         let key = self.vault.create_subject_key(c, tenant, "user", now).await?;
         let mut row = UserRow {
             id: UserId(0),
-            role: input.role.unwrap_or(Role::EndUser).as_str().to_string(),
+            role: input.role.unwrap_or(Role::EndUser),
             key_id: key,
             email_hash: None,
             email_enc: None,
@@ -325,10 +325,10 @@ impl Helpdesk {
         if row.deleted_at.is_some() || (row.restricted && !own && !rectification) {
             return Err(HelpdeskError::NotFound("User"));
         }
-        if row.role != "end-user" && !scope.is_admin() && !own {
+        if row.role.is_staff() && !scope.is_admin() && !own {
             return Err(HelpdeskError::Forbidden("only admins can change agents and admins"));
         }
-        if row.role == "admin" && input.role.is_some_and(|r| r != Role::Admin) && suoja_store::users::count_admins(&mut tx, scope.tenant).await? <= 1 {
+        if row.role == Role::Admin && input.role.is_some_and(|r| r != Role::Admin) && suoja_store::users::count_admins(&mut tx, scope.tenant).await? <= 1 {
             return Err(HelpdeskError::Conflict("the last admin cannot be demoted".into()));
         }
         let before = row.clone();
@@ -362,7 +362,7 @@ impl Helpdesk {
             self.record_ledger(
                 &mut tx,
                 scope.tenant,
-                "user.rectified",
+                suoja_core::LedgerKind::UserRectified,
                 Some(id.0),
                 Some(scope.actor.0),
                 serde_json::json!({ "fields": fields }),
@@ -381,7 +381,7 @@ impl Helpdesk {
     /// privacy request until they set their own password, and a message to the person.
     async fn credentials_set_by_someone_else(
         &self,
-        c: &mut AnyConnection,
+        c: &mut Conn,
         scope: &Scope,
         user: &suoja_store::users::UserRow,
         password: bool,
@@ -398,7 +398,7 @@ impl Helpdesk {
         self.record_ledger(
             c,
             scope.tenant,
-            "user.credentials_set",
+            suoja_core::LedgerKind::UserCredentialsSet,
             Some(user.id.0),
             Some(scope.actor.0),
             serde_json::json!({ "fields": fields }),
@@ -435,10 +435,10 @@ impl Helpdesk {
         if row.deleted_at.is_some() || row.restricted {
             return Err(HelpdeskError::NotFound("User"));
         }
-        if row.role != "end-user" && !scope.is_admin() {
+        if row.role.is_staff() && !scope.is_admin() {
             return Err(HelpdeskError::Forbidden("only admins can delete agents and admins"));
         }
-        if row.role == "admin" && suoja_store::users::count_admins(&mut tx, scope.tenant).await? <= 1 {
+        if row.role == Role::Admin && suoja_store::users::count_admins(&mut tx, scope.tenant).await? <= 1 {
             return Err(HelpdeskError::Conflict("the last admin cannot be deleted".into()));
         }
         row.active = false;
@@ -454,7 +454,7 @@ impl Helpdesk {
     }
 
     /// Lists users (staff only).
-    pub async fn list_users(&self, scope: &Scope, roles: Vec<String>, deleted: bool, paging: Paging) -> Result<UserPage> {
+    pub async fn list_users(&self, scope: &Scope, roles: Vec<Role>, deleted: bool, paging: Paging) -> Result<UserPage> {
         require_staff(scope)?;
         let mut filter = UserFilter {
             roles,
@@ -500,7 +500,7 @@ impl Helpdesk {
     }
 
     /// Finds a live user by e-mail through the blind index.
-    pub async fn user_by_email(&self, c: &mut AnyConnection, tenant: TenantId, email: &Email) -> Result<Option<UserRow>> {
+    pub async fn user_by_email(&self, c: &mut Conn, tenant: TenantId, email: &Email) -> Result<Option<UserRow>> {
         let hash = self.vault.blind_index(c, tenant, &email.normalized()).await?;
         Ok(suoja_store::users::by_email_hash(c, tenant, &hash).await?)
     }

@@ -12,7 +12,7 @@
 
 use serde_json::{Value, json};
 use suoja_core::{Scope, TenantId, TicketId, Timestamp, UserId};
-use suoja_store::AnyConnection;
+use suoja_store::Conn;
 use suoja_store::queue::WorkItem;
 use suoja_store::webhooks::{Disclosure, WebhookRow};
 
@@ -214,7 +214,7 @@ impl Helpdesk {
         self.record_ledger(
             &mut tx,
             scope.tenant,
-            "recipient.registered",
+            suoja_core::LedgerKind::RecipientRegistered,
             None,
             Some(scope.actor.0),
             json!({ "webhook": id }),
@@ -272,7 +272,7 @@ impl Helpdesk {
         self.record_ledger(
             &mut tx,
             scope.tenant,
-            "recipient.secret_reset",
+            suoja_core::LedgerKind::RecipientSecretReset,
             None,
             Some(scope.actor.0),
             json!({ "webhook": id }),
@@ -312,8 +312,15 @@ impl Helpdesk {
         if !suoja_store::webhooks::delete(&mut tx, scope.tenant, id).await? {
             return Err(HelpdeskError::NotFound("Webhook"));
         }
-        self.record_ledger(&mut tx, scope.tenant, "recipient.removed", None, Some(scope.actor.0), json!({ "webhook": id }))
-            .await?;
+        self.record_ledger(
+            &mut tx,
+            scope.tenant,
+            suoja_core::LedgerKind::RecipientRemoved,
+            None,
+            Some(scope.actor.0),
+            json!({ "webhook": id }),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -322,7 +329,7 @@ impl Helpdesk {
     /// ticket is restricted.
     pub(crate) async fn queue_ticket_event(
         &self,
-        c: &mut AnyConnection,
+        c: &mut Conn,
         tenant: TenantId,
         ticket: TicketId,
         restricted: bool,
@@ -344,15 +351,7 @@ impl Helpdesk {
 
     /// Tells every recipient that received the person's data about a privacy `event`
     /// (GDPR Art. 19). `fields` names what changed, never the values.
-    pub async fn notify_recipients(
-        &self,
-        c: &mut AnyConnection,
-        tenant: TenantId,
-        subject: UserId,
-        event: &str,
-        fields: &[&str],
-        now: Timestamp,
-    ) -> Result<usize> {
+    pub async fn notify_recipients(&self, c: &mut Conn, tenant: TenantId, subject: UserId, event: &str, fields: &[&str], now: Timestamp) -> Result<usize> {
         let recipients = suoja_store::webhooks::recipients_of(c, tenant, subject.0).await?;
         for r in &recipients {
             let payload = json!({ "webhook": r, "event": event, "subject": subject.0, "fields": fields, "at": now.to_iso() }).to_string();

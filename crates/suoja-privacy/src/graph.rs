@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use suoja_core::{TenantId, UserId};
-use suoja_store::AnyConnection;
+use suoja_store::Conn;
 use suoja_store::graph::Value;
 use suoja_store::users::UserRow;
 
@@ -176,7 +176,7 @@ impl Privacy {
         })
     }
 
-    async fn open_fields(&self, c: &mut AnyConnection, tenant: TenantId, t: &Table, r: &[Value]) -> Result<Vec<(&'static str, Field)>> {
+    async fn open_fields(&self, c: &mut Conn, tenant: TenantId, t: &Table, r: &[Value]) -> Result<Vec<(&'static str, Field)>> {
         let mut out = Vec::with_capacity(t.columns.len());
         for (col, v) in t.columns.iter().zip(r) {
             let f = match (col.category, col.storage, v) {
@@ -235,7 +235,7 @@ impl Privacy {
             .record_ledger(
                 &mut tx,
                 scope.tenant,
-                "subject.inspected",
+                suoja_core::LedgerKind::SubjectInspected,
                 Some(subject.0),
                 Some(scope.actor.0),
                 serde_json::json!({}),

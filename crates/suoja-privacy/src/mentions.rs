@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value as Json, json};
 use suoja_core::{Scope, TenantId, Timestamp, UserId};
-use suoja_store::AnyConnection;
+use suoja_store::Conn;
 use suoja_store::graph::Value;
 use suoja_store::mentions::MentionRow;
 use suoja_store::users::UserRow;
@@ -166,7 +166,7 @@ fn int(v: Option<&Value>) -> Option<i64> {
 
 impl Privacy {
     /// A person's identity for the matcher, from their stored (sealed) profile.
-    pub(crate) async fn identity(&self, c: &mut AnyConnection, tenant: TenantId, user: &UserRow) -> Result<Identity> {
+    pub(crate) async fn identity(&self, c: &mut Conn, tenant: TenantId, user: &UserRow) -> Result<Identity> {
         let v = self.hd.vault();
         let name = v.decrypt_str(c, tenant, &user.name_enc).await.unwrap_or_default();
         let email = match user.email_enc.as_deref() {
@@ -183,7 +183,7 @@ impl Privacy {
     /// Index probes for a person: each a set of keyed tokens a ticket must all hold to be worth
     /// opening. Strong: the address, every spelling of the number, the full name; weak: each
     /// name word and the local part.
-    async fn probes(&self, c: &mut AnyConnection, tenant: TenantId, user: &UserRow, weak: bool) -> Result<Vec<Vec<i64>>> {
+    async fn probes(&self, c: &mut Conn, tenant: TenantId, user: &UserRow, weak: bool) -> Result<Vec<Vec<i64>>> {
         let v = self.hd.vault();
         let h = v.search_hasher(c, tenant).await?;
         let mut out: Vec<Vec<i64>> = Vec::new();
@@ -236,7 +236,7 @@ impl Privacy {
     /// limit of tickets.
     pub(crate) async fn find_in_text(
         &self,
-        c: &mut AnyConnection,
+        c: &mut Conn,
         tenant: TenantId,
         user: &UserRow,
         exclude: &BTreeSet<i64>,
@@ -340,7 +340,7 @@ impl Privacy {
 
     /// Records what was found as pending candidates of a request (those it already has keep
     /// their decision). Returns how many were new.
-    pub(crate) async fn record_candidates(&self, c: &mut AnyConnection, tenant: TenantId, request: i64, subject: i64, found: &[Found]) -> Result<usize> {
+    pub(crate) async fn record_candidates(&self, c: &mut Conn, tenant: TenantId, request: i64, subject: i64, found: &[Found]) -> Result<usize> {
         let now = self.hd.now();
         let mut new = 0;
         for f in found {
@@ -376,8 +376,8 @@ impl Privacy {
         if req.row.closed_at.is_some() {
             return Err(PrivacyError::Conflict(format!("the request is already {}", req.row.status)));
         }
-        let erasure = req.row.kind == "erasure";
-        if !matches!(req.row.kind.as_str(), "access" | "portability" | "erasure") {
+        let erasure = req.row.kind == suoja_core::RequestKind::Erasure;
+        if !(req.row.kind.is_export() || req.row.kind == suoja_core::RequestKind::Erasure) {
             return Err(PrivacyError::Conflict(format!("a {} request has no mentions to review", req.row.kind)));
         }
         let tenant = scope.tenant;
@@ -398,7 +398,7 @@ impl Privacy {
             .record_ledger(
                 &mut tx,
                 tenant,
-                "mentions.searched",
+                suoja_core::LedgerKind::MentionsSearched,
                 Some(user.id.0),
                 Some(scope.actor.0),
                 json!({ "request": request, "weak": reach.weak, "found": found.len(), "new": new, "truncated": truncated }),
@@ -410,7 +410,7 @@ impl Privacy {
 
     /// Tickets a person is on (requested, submitted, CC'd or following): their own records,
     /// never "mentions".
-    pub(crate) async fn own_tickets(&self, c: &mut AnyConnection, tenant: TenantId, subject: UserId) -> Result<BTreeSet<i64>> {
+    pub(crate) async fn own_tickets(&self, c: &mut Conn, tenant: TenantId, subject: UserId) -> Result<BTreeSet<i64>> {
         let mut out = BTreeSet::new();
         for (table, col) in [("tickets", "requester_id"), ("tickets", "submitter_id")] {
             for r in suoja_store::graph::rows_linked(c, tenant, table, &["id"], col, &[subject.0]).await? {
@@ -438,7 +438,7 @@ impl Privacy {
     }
 
     /// Opens a candidate: the passages around the person's matches in the text as it is now.
-    pub(crate) async fn candidate(&self, c: &mut AnyConnection, tenant: TenantId, user: Option<&UserRow>, row: MentionRow) -> Result<Candidate> {
+    pub(crate) async fn candidate(&self, c: &mut Conn, tenant: TenantId, user: Option<&UserRow>, row: MentionRow) -> Result<Candidate> {
         let mut cand = Candidate {
             row,
             passages: Vec::new(),
@@ -534,7 +534,7 @@ impl Privacy {
             .record_ledger(
                 &mut tx,
                 tenant,
-                if accept { "mention.accepted" } else { "mention.rejected" },
+                if accept { suoja_core::LedgerKind::MentionAccepted } else { suoja_core::LedgerKind::MentionRejected },
                 Some(row.subject_id),
                 Some(scope.actor.0),
                 json!({ "request": request, "mention": id, "source": row.source, "source_id": row.source_id, "ticket": row.ticket_id, "strength": row.strength }),
@@ -550,7 +550,7 @@ impl Privacy {
     }
 
     /// How many of a request's candidates wait for a decision, and the newest decision's time.
-    pub(crate) async fn mention_review_state(&self, c: &mut AnyConnection, tenant: TenantId, request: i64) -> Result<(usize, Option<Timestamp>)> {
+    pub(crate) async fn mention_review_state(&self, c: &mut Conn, tenant: TenantId, request: i64) -> Result<(usize, Option<Timestamp>)> {
         let rows = suoja_store::mentions::for_request(c, tenant, request).await?;
         let pending = rows.iter().filter(|r| r.state == Decision::Pending.as_str()).count();
         let newest = rows.iter().filter_map(|r| r.decided_at).max();
@@ -559,7 +559,7 @@ impl Privacy {
 
     /// The accepted weak matches of a request, by where they are: what an erasure may replace
     /// beyond the strong matches.
-    pub(crate) async fn accepted_sources(&self, c: &mut AnyConnection, tenant: TenantId, request: i64) -> Result<BTreeMap<(Source, i64), Option<i64>>> {
+    pub(crate) async fn accepted_sources(&self, c: &mut Conn, tenant: TenantId, request: i64) -> Result<BTreeMap<(Source, i64), Option<i64>>> {
         Ok(suoja_store::mentions::for_request(c, tenant, request)
             .await?
             .into_iter()

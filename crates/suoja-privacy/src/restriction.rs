@@ -4,7 +4,7 @@
 //! search and recipients until lifted with a reason, the person being told first.
 
 use serde_json::{Value, json};
-use suoja_core::{Email, Personal, Scope, UserId};
+use suoja_core::{Email, Personal, Role, Scope, UserId};
 use suoja_helpdesk::model::UserInput;
 
 use crate::requests::Request;
@@ -110,13 +110,13 @@ impl Privacy {
         let (kind, event, body) = if on {
             (
                 "restriction_applied",
-                "subject.restricted",
+                suoja_core::LedgerKind::SubjectRestricted,
                 format!("Processing of your data has been restricted. Reason: {reason}"),
             )
         } else {
             (
                 "restriction_lifted",
-                "subject.restriction_lifted",
+                suoja_core::LedgerKind::SubjectRestrictionLifted,
                 format!("The restriction of processing of your data is being lifted. Reason: {reason}"),
             )
         };
@@ -133,7 +133,7 @@ impl Privacy {
                 json!({ "tickets": tickets }),
             )
             .await?;
-        self.hd.notify_recipients(&mut tx, scope.tenant, subject, event, &[], now).await?;
+        self.hd.notify_recipients(&mut tx, scope.tenant, subject, event.as_str(), &[], now).await?;
         tx.commit().await?;
         Ok(tickets)
     }
@@ -159,7 +159,7 @@ impl Privacy {
                 if changes.get("email").is_some() && !scope.is_admin() {
                     let mut c = self.hd.db().read().await?;
                     let role = suoja_store::users::by_id(&mut c, scope.tenant, subject).await?.map(|u| u.role);
-                    if role.is_some_and(|r| r != "end-user") {
+                    if role.is_some_and(Role::is_staff) {
                         return Err(PrivacyError::Forbidden("a staff member's sign-in e-mail is corrected by an admin"));
                     }
                 }
@@ -204,12 +204,12 @@ impl Privacy {
             }
         }
         self.change(scope, id, |row, now| {
-            row.status = "fulfilled".into();
+            row.status = suoja_core::RequestStatus::Fulfilled;
             row.closed_at = Some(now);
             row.outcome_code = Some("fulfilled".into());
             let mut d = outcome;
             d["kind"] = json!(row.kind);
-            Ok(("request.fulfilled", d, None))
+            Ok((suoja_core::LedgerKind::RequestFulfilled, d, None))
         })
         .await
     }

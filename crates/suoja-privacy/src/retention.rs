@@ -204,7 +204,7 @@ fn view(k: &'static Kind, stored: Option<&RetentionRow>) -> PolicyView {
 }
 
 impl Privacy {
-    async fn policies_of(&self, c: &mut suoja_store::AnyConnection, tenant: TenantId) -> Result<Vec<PolicyView>> {
+    async fn policies_of(&self, c: &mut suoja_store::Conn, tenant: TenantId) -> Result<Vec<PolicyView>> {
         let stored = suoja_store::settings::retention(c, tenant).await?;
         Ok(KINDS.iter().map(|k| view(k, stored.iter().find(|s| s.policy == k.name))).collect())
     }
@@ -247,7 +247,7 @@ impl Privacy {
             .record_ledger(
                 &mut tx,
                 scope.tenant,
-                "retention.changed",
+                suoja_core::LedgerKind::RetentionChanged,
                 None,
                 Some(scope.actor.0),
                 json!({ "policy": k.name, "value": row.value, "unit": k.unit, "enabled": row.enabled,
@@ -361,7 +361,7 @@ impl Privacy {
                         .record_ledger(
                             &mut tx,
                             tenant,
-                            "retention.applied",
+                            suoja_core::LedgerKind::RetentionApplied,
                             None,
                             None,
                             json!({ "policy": k.name, "records": n, "cutoff": cutoff.to_iso() }),

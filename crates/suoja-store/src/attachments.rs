@@ -1,7 +1,7 @@
 //! Attachments: uploaded files, encrypted under the uploader's key, first held by an upload
 //! token and then bound to a comment.
 
-use sqlx::AnyConnection;
+use crate::Conn;
 use suoja_core::{AttachmentId, CommentId, KeyId, TenantId, TicketId, Timestamp, UserId};
 
 use crate::Result;
@@ -52,7 +52,7 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<AttachmentRow> {
 /// Stores an uploaded file under an upload token hash.
 #[allow(clippy::too_many_arguments)]
 pub async fn insert(
-    c: &mut AnyConnection,
+    c: &mut Conn,
     tenant: TenantId,
     key: KeyId,
     uploader: UserId,
@@ -79,7 +79,7 @@ pub async fn insert(
 }
 
 /// Unbound attachments held by an upload token.
-pub async fn by_token(c: &mut AnyConnection, tenant: TenantId, token_hash: &[u8]) -> Result<Vec<AttachmentRow>> {
+pub async fn by_token(c: &mut Conn, tenant: TenantId, token_hash: &[u8]) -> Result<Vec<AttachmentRow>> {
     let sql = format!("SELECT {COLS} FROM attachments WHERE tenant_id = $1 AND upload_token_hash = $2 AND comment_id IS NULL ORDER BY id");
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(tenant.0)
@@ -90,7 +90,7 @@ pub async fn by_token(c: &mut AnyConnection, tenant: TenantId, token_hash: &[u8]
 }
 
 /// Binds an upload's files to a comment.
-pub async fn bind(c: &mut AnyConnection, tenant: TenantId, token_hash: &[u8], ticket: TicketId, comment: CommentId) -> Result<u64> {
+pub async fn bind(c: &mut Conn, tenant: TenantId, token_hash: &[u8], ticket: TicketId, comment: CommentId) -> Result<u64> {
     Ok(sqlx::query("UPDATE attachments SET ticket_id = $3, comment_id = $4, upload_token_hash = NULL WHERE tenant_id = $1 AND upload_token_hash = $2 AND comment_id IS NULL")
         .bind(tenant.0)
         .bind(token_hash.to_vec())
@@ -102,7 +102,7 @@ pub async fn bind(c: &mut AnyConnection, tenant: TenantId, token_hash: &[u8], ti
 }
 
 /// Attachments of several comments.
-pub async fn for_comments(c: &mut AnyConnection, tenant: TenantId, comments: &[CommentId]) -> Result<Vec<AttachmentRow>> {
+pub async fn for_comments(c: &mut Conn, tenant: TenantId, comments: &[CommentId]) -> Result<Vec<AttachmentRow>> {
     if comments.is_empty() {
         return Ok(Vec::new());
     }
@@ -113,14 +113,14 @@ pub async fn for_comments(c: &mut AnyConnection, tenant: TenantId, comments: &[C
 }
 
 /// One attachment's metadata.
-pub async fn by_id(c: &mut AnyConnection, tenant: TenantId, id: AttachmentId) -> Result<Option<AttachmentRow>> {
+pub async fn by_id(c: &mut Conn, tenant: TenantId, id: AttachmentId) -> Result<Option<AttachmentRow>> {
     let sql = format!("SELECT {COLS} FROM attachments WHERE tenant_id = $1 AND id = $2");
     let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.0).bind(id.0).fetch_optional(c).await?;
     row.as_ref().map(from_row).transpose()
 }
 
 /// One attachment's encrypted content.
-pub async fn content(c: &mut AnyConnection, tenant: TenantId, id: AttachmentId) -> Result<Option<Vec<u8>>> {
+pub async fn content(c: &mut Conn, tenant: TenantId, id: AttachmentId) -> Result<Option<Vec<u8>>> {
     Ok(sqlx::query_scalar("SELECT content_enc FROM attachments WHERE tenant_id = $1 AND id = $2")
         .bind(tenant.0)
         .bind(id.0)
@@ -129,7 +129,7 @@ pub async fn content(c: &mut AnyConnection, tenant: TenantId, id: AttachmentId) 
 }
 
 /// Deletes the files of a ticket.
-pub async fn delete_for_ticket(c: &mut AnyConnection, tenant: TenantId, ticket: TicketId) -> Result<u64> {
+pub async fn delete_for_ticket(c: &mut Conn, tenant: TenantId, ticket: TicketId) -> Result<u64> {
     Ok(sqlx::query("DELETE FROM attachments WHERE tenant_id = $1 AND ticket_id = $2")
         .bind(tenant.0)
         .bind(ticket.0)
@@ -139,7 +139,7 @@ pub async fn delete_for_ticket(c: &mut AnyConnection, tenant: TenantId, ticket: 
 }
 
 /// Re-seals an attachment under another key.
-pub async fn rekey(c: &mut AnyConnection, tenant: TenantId, id: AttachmentId, key: KeyId, file_name_enc: Vec<u8>, content_enc: Vec<u8>) -> Result<()> {
+pub async fn rekey(c: &mut Conn, tenant: TenantId, id: AttachmentId, key: KeyId, file_name_enc: Vec<u8>, content_enc: Vec<u8>) -> Result<()> {
     sqlx::query("UPDATE attachments SET key_id = $3, file_name_enc = $4, content_enc = $5 WHERE tenant_id = $1 AND id = $2")
         .bind(tenant.0)
         .bind(id.0)
@@ -156,7 +156,7 @@ pub async fn rekey(c: &mut AnyConnection, tenant: TenantId, id: AttachmentId, ke
 /// already redacted).
 #[allow(clippy::too_many_arguments)]
 pub async fn redact(
-    c: &mut AnyConnection,
+    c: &mut Conn,
     tenant: TenantId,
     id: AttachmentId,
     file_name_enc: Vec<u8>,
@@ -183,7 +183,7 @@ pub async fn redact(
 /// Bound, unredacted attachments uploaded before `before` whose type starts with one of
 /// `types` (all types when empty), oldest first: what the attachment and recording retention
 /// policies remove.
-pub async fn older_than(c: &mut AnyConnection, tenant: TenantId, before: Timestamp, types: &[&str], exclude: bool, limit: i64) -> Result<Vec<AttachmentRow>> {
+pub async fn older_than(c: &mut Conn, tenant: TenantId, before: Timestamp, types: &[&str], exclude: bool, limit: i64) -> Result<Vec<AttachmentRow>> {
     let mut cond = String::new();
     if !types.is_empty() {
         let any = types
@@ -206,7 +206,7 @@ pub async fn older_than(c: &mut AnyConnection, tenant: TenantId, before: Timesta
 }
 
 /// Bytes a person uploaded since `since` (attached since or not): their upload quota.
-pub async fn uploaded_since(c: &mut AnyConnection, tenant: TenantId, uploader: UserId, since: Timestamp) -> Result<(i64, Option<Timestamp>)> {
+pub async fn uploaded_since(c: &mut Conn, tenant: TenantId, uploader: UserId, since: Timestamp) -> Result<(i64, Option<Timestamp>)> {
     let r = sqlx::query("SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) AS total, MIN(created_at) AS oldest FROM attachments WHERE tenant_id = $1 AND uploader_id = $2 AND created_at >= $3")
         .bind(tenant.0)
         .bind(uploader.0)
@@ -218,7 +218,7 @@ pub async fn uploaded_since(c: &mut AnyConnection, tenant: TenantId, uploader: U
 
 /// Deletes, in every tenant, up to `limit` uploads never attached to a comment that were made
 /// before `before`; returns how many went.
-pub async fn purge_unattached(c: &mut AnyConnection, before: Timestamp, limit: i64) -> Result<u64> {
+pub async fn purge_unattached(c: &mut Conn, before: Timestamp, limit: i64) -> Result<u64> {
     let ids: Vec<(i64, i64)> =
         sqlx::query_as("SELECT tenant_id, id FROM attachments WHERE ticket_id IS NULL AND comment_id IS NULL AND created_at < $1 ORDER BY created_at LIMIT $2")
             .bind(before.0)

@@ -60,7 +60,11 @@ async fn sqlite_tables(c: &mut AnyConnection) -> Result<Vec<String>> {
 }
 
 /// Copies the rows of `table` from `src` to `dst` (both in Suoja's schema); returns how many.
-async fn copy_table(src: &mut AnyConnection, dst: &mut AnyConnection, table: &str, cols: &[(String, Kind)], progress: &mut dyn FnMut(u64)) -> Result<u64> {
+async fn copy_table<D>(src: &mut AnyConnection, dst: &mut D, table: &str, cols: &[(String, Kind)], progress: &mut dyn FnMut(u64)) -> Result<u64>
+where
+    D: Send,
+    for<'a> &'a mut D: sqlx::Executor<'a, Database = sqlx::Any>,
+{
     let names = cols.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", ");
     let select = format!("SELECT {names} FROM {table}");
     let mut rows = sqlx::query(sqlx::AssertSqlSafe(select)).fetch(&mut *src);
@@ -231,7 +235,7 @@ async fn copy_snapshot(db: &Db, data: &Path, keys: &Path, progress: &mut dyn FnM
         let target = if VAULT_TABLES.contains(&t.as_str()) { &mut kc } else { &mut dc };
         let mut tx = target.begin().await?;
         let base = done;
-        let n = copy_table(&mut snap, &mut tx, &t, &cols, &mut |k| progress(base + k)).await?;
+        let n = copy_table(&mut snap, &mut *tx, &t, &cols, &mut |k| progress(base + k)).await?;
         tx.commit().await?;
         done += n;
         counts.push((t, n));
@@ -246,7 +250,7 @@ async fn copy_snapshot(db: &Db, data: &Path, keys: &Path, progress: &mut dyn FnM
 /// Whether `db` holds no tenant yet (a fresh database, safe to restore into).
 pub async fn is_empty(db: &Db) -> Result<bool> {
     let mut c = db.read().await?;
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tenants").fetch_one(&mut *c).await?;
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tenants").fetch_one(&mut c).await?;
     Ok(n == 0)
 }
 
@@ -286,12 +290,12 @@ pub async fn import(db: &Db, data: &Path, keys: &Path, replace: bool, progress: 
         }
         let cols = table_columns(&mut dc, &t).await?;
         let base = done;
-        done += copy_table(&mut dc, &mut tx, &t, &cols, &mut |k| progress(base + k)).await?;
+        done += copy_table(&mut dc, &mut *tx, &t, &cols, &mut |k| progress(base + k)).await?;
     }
     for t in VAULT_TABLES {
         let cols = table_columns(&mut kc, t).await?;
         let base = done;
-        done += copy_table(&mut kc, &mut tx, t, &cols, &mut |k| progress(base + k)).await?;
+        done += copy_table(&mut kc, &mut *tx, t, &cols, &mut |k| progress(base + k)).await?;
     }
     if db.engine() == Engine::Postgres {
         let seqs: Vec<(String, String)> = sqlx::query(
@@ -325,7 +329,7 @@ pub async fn attach_keys(data: &Path, keys: &Path) -> Result<u64> {
     let mut n = 0;
     for t in VAULT_TABLES {
         let cols = table_columns(&mut kc, t).await?;
-        n += copy_table(&mut kc, &mut tx, t, &cols, &mut |_| {}).await?;
+        n += copy_table(&mut kc, &mut *tx, t, &cols, &mut |_| {}).await?;
     }
     tx.commit().await?;
     drop(kc);

@@ -1,13 +1,13 @@
 //! Backup directories this installation writes to, so that completed erasures and redactions
 //! reach the erasure ledger kept beside each backup. Installation-wide, no personal data.
 
-use sqlx::AnyConnection;
+use crate::Conn;
 use suoja_core::Timestamp;
 
 use crate::Result;
 
 /// Registers `path` (or notes another backup to it).
-pub async fn register(c: &mut AnyConnection, path: &str, at: Timestamp) -> Result<()> {
+pub async fn register(c: &mut Conn, path: &str, at: Timestamp) -> Result<()> {
     sqlx::query(
         "INSERT INTO backup_targets (path, registered_at, last_backup_at) VALUES ($1, $2, $2) \
          ON CONFLICT (path) DO UPDATE SET last_backup_at = excluded.last_backup_at",
@@ -20,6 +20,6 @@ pub async fn register(c: &mut AnyConnection, path: &str, at: Timestamp) -> Resul
 }
 
 /// Every registered directory.
-pub async fn list(c: &mut AnyConnection) -> Result<Vec<String>> {
+pub async fn list(c: &mut Conn) -> Result<Vec<String>> {
     Ok(sqlx::query_scalar("SELECT path FROM backup_targets ORDER BY path").fetch_all(c).await?)
 }

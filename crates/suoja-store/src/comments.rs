@@ -1,6 +1,6 @@
 //! Ticket comments: public replies and internal notes. Bodies are ciphertext.
 
-use sqlx::AnyConnection;
+use crate::Conn;
 use suoja_core::{CommentId, KeyId, TenantId, TicketId, Timestamp, UserId};
 
 use crate::Result;
@@ -46,7 +46,7 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<CommentRow> {
 }
 
 /// Inserts a comment.
-pub async fn insert(c: &mut AnyConnection, tenant: TenantId, m: &CommentRow) -> Result<CommentId> {
+pub async fn insert(c: &mut Conn, tenant: TenantId, m: &CommentRow) -> Result<CommentId> {
     let id: i64 = sqlx::query_scalar("INSERT INTO comments (tenant_id, ticket_id, author_id, key_id, public, body_enc, html_enc, via, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id")
         .bind(tenant.0)
         .bind(m.ticket_id.0)
@@ -89,7 +89,7 @@ impl CommentQuery {
 }
 
 /// Comments of a ticket in creation order, optionally only public ones, after a cursor.
-pub async fn for_ticket(c: &mut AnyConnection, tenant: TenantId, ticket: TicketId, q: CommentQuery) -> Result<Vec<CommentRow>> {
+pub async fn for_ticket(c: &mut Conn, tenant: TenantId, ticket: TicketId, q: CommentQuery) -> Result<Vec<CommentRow>> {
     let CommentQuery {
         public_only,
         after,
@@ -111,7 +111,7 @@ pub async fn for_ticket(c: &mut AnyConnection, tenant: TenantId, ticket: TicketI
 }
 
 /// Counts a ticket's comments.
-pub async fn count_for_ticket(c: &mut AnyConnection, tenant: TenantId, ticket: TicketId, public_only: bool) -> Result<i64> {
+pub async fn count_for_ticket(c: &mut Conn, tenant: TenantId, ticket: TicketId, public_only: bool) -> Result<i64> {
     let sql = if public_only {
         "SELECT COUNT(*) FROM comments WHERE tenant_id = $1 AND ticket_id = $2 AND public = 1"
     } else {
@@ -121,7 +121,7 @@ pub async fn count_for_ticket(c: &mut AnyConnection, tenant: TenantId, ticket: T
 }
 
 /// Deletes every comment of a ticket.
-pub async fn delete_for_ticket(c: &mut AnyConnection, tenant: TenantId, ticket: TicketId) -> Result<u64> {
+pub async fn delete_for_ticket(c: &mut Conn, tenant: TenantId, ticket: TicketId) -> Result<u64> {
     Ok(sqlx::query("DELETE FROM comments WHERE tenant_id = $1 AND ticket_id = $2")
         .bind(tenant.0)
         .bind(ticket.0)
@@ -131,7 +131,7 @@ pub async fn delete_for_ticket(c: &mut AnyConnection, tenant: TenantId, ticket: 
 }
 
 /// Re-seals a comment under another key.
-pub async fn rekey(c: &mut AnyConnection, tenant: TenantId, id: CommentId, key: KeyId, body_enc: Vec<u8>, html_enc: Option<Vec<u8>>) -> Result<bool> {
+pub async fn rekey(c: &mut Conn, tenant: TenantId, id: CommentId, key: KeyId, body_enc: Vec<u8>, html_enc: Option<Vec<u8>>) -> Result<bool> {
     let done = sqlx::query("UPDATE comments SET key_id = $3, body_enc = $4, html_enc = $5 WHERE tenant_id = $1 AND id = $2")
         .bind(tenant.0)
         .bind(id.0)
@@ -144,7 +144,7 @@ pub async fn rekey(c: &mut AnyConnection, tenant: TenantId, id: CommentId, key: 
 }
 
 /// Whether a comment is public.
-pub async fn is_public(c: &mut AnyConnection, tenant: TenantId, id: CommentId) -> Result<bool> {
+pub async fn is_public(c: &mut Conn, tenant: TenantId, id: CommentId) -> Result<bool> {
     let v: Option<i64> = sqlx::query_scalar("SELECT public FROM comments WHERE tenant_id = $1 AND id = $2")
         .bind(tenant.0)
         .bind(id.0)
@@ -154,7 +154,7 @@ pub async fn is_public(c: &mut AnyConnection, tenant: TenantId, id: CommentId) -
 }
 
 /// One comment.
-pub async fn by_id(c: &mut AnyConnection, tenant: TenantId, id: CommentId) -> Result<Option<CommentRow>> {
+pub async fn by_id(c: &mut Conn, tenant: TenantId, id: CommentId) -> Result<Option<CommentRow>> {
     let sql = format!("SELECT {COLS} FROM comments WHERE tenant_id = $1 AND id = $2");
     let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.0).bind(id.0).fetch_optional(c).await?;
     row.as_ref().map(from_row).transpose()

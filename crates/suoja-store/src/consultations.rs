@@ -1,7 +1,7 @@
 //! The consultation log: which staff role read a person's data, when and why (GDPR Art. 15(1),
 //! CJEU C-579/21). Rows hold opaque ids and fixed vocabulary, never personal values.
 
-use sqlx::AnyConnection;
+use crate::Conn;
 use suoja_core::{TenantId, Timestamp};
 
 use crate::Result;
@@ -25,7 +25,7 @@ pub struct Consultation {
 }
 
 /// Records reads, one row per subject, in one statement.
-pub async fn record(c: &mut AnyConnection, tenant: TenantId, rows: &[Consultation]) -> Result<()> {
+pub async fn record(c: &mut Conn, tenant: TenantId, rows: &[Consultation]) -> Result<()> {
     for chunk in rows.chunks(100) {
         let mut sql = String::from("INSERT INTO consultations (tenant_id, subject_id, at, actor_id, actor_role, action, purpose) VALUES ");
         for i in 0..chunk.len() {
@@ -52,7 +52,7 @@ pub async fn record(c: &mut AnyConnection, tenant: TenantId, rows: &[Consultatio
 }
 
 /// A person's consultation log, oldest first.
-pub async fn for_subject(c: &mut AnyConnection, tenant: TenantId, subject: i64) -> Result<Vec<Consultation>> {
+pub async fn for_subject(c: &mut Conn, tenant: TenantId, subject: i64) -> Result<Vec<Consultation>> {
     let rows =
         sqlx::query("SELECT subject_id, at, actor_id, actor_role, action, purpose FROM consultations WHERE tenant_id = $1 AND subject_id = $2 ORDER BY at, id")
             .bind(tenant.0)

@@ -6,60 +6,124 @@
 use std::str::FromStr as _;
 use std::time::Duration;
 
+use futures_util::future::BoxFuture;
+use futures_util::stream::BoxStream;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{Any, AnyPool, Executor as _};
+use sqlx::any::{AnyQueryResult, AnyRow, AnyStatement, AnyTypeInfo};
+use sqlx::{Any, AnyConnection, AnyPool, Executor as _};
 
 use crate::{Result, StoreError};
 
-/// A write transaction: use it as the connection (`&mut tx`) and end it with
-/// [`commit`](Tx::commit); dropped without a commit, its work is undone. On SQLite it is the
-/// request's part of a group commit (see `group.rs`); on PostgreSQL a transaction of its own.
-pub struct Tx(TxInner);
+/// A connection to the store, as the domain sees it: a pooled connection for reads
+/// ([`Db::read`]) or the connection under a write transaction (`&mut tx` for a [`Tx`]). Store
+/// and index calls take `&mut Conn`; which engine and which driver stand behind it is the
+/// store's business alone. It runs SQL (it is an `Executor`) for the store and the search
+/// index's engines, the two crates that write SQL.
+pub struct Conn(ConnInner);
 
-enum TxInner {
+enum ConnInner {
+    Pooled(sqlx::pool::PoolConnection<Any>),
     Own(sqlx::Transaction<'static, Any>),
     Grouped(crate::group::Member),
 }
 
+impl Conn {
+    /// The engine behind the connection.
+    pub fn engine(&self) -> Engine {
+        let raw: &AnyConnection = match &self.0 {
+            ConnInner::Pooled(c) => c,
+            ConnInner::Own(t) => t,
+            // Only SQLite's writer is shared by a group commit.
+            ConnInner::Grouped(_) => return Engine::Sqlite,
+        };
+        if raw.backend_name().eq_ignore_ascii_case("postgresql") {
+            Engine::Postgres
+        } else {
+            Engine::Sqlite
+        }
+    }
+
+    fn sql(&mut self) -> &mut AnyConnection {
+        match &mut self.0 {
+            ConnInner::Pooled(c) => c,
+            ConnInner::Own(t) => t,
+            ConnInner::Grouped(m) => m.conn_mut(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Conn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self.0 {
+            ConnInner::Pooled(_) => "Conn",
+            ConnInner::Own(_) => "Conn(transaction)",
+            ConnInner::Grouped(_) => "Conn(grouped transaction)",
+        })
+    }
+}
+
+impl<'c> sqlx::Executor<'c> for &'c mut Conn {
+    type Database = Any;
+
+    fn fetch_many<'e, 'q: 'e, E>(self, query: E) -> BoxStream<'e, std::result::Result<sqlx::Either<AnyQueryResult, AnyRow>, sqlx::Error>>
+    where
+        'c: 'e,
+        E: 'q + sqlx::Execute<'q, Any>,
+    {
+        self.sql().fetch_many(query)
+    }
+
+    fn fetch_optional<'e, 'q: 'e, E>(self, query: E) -> BoxFuture<'e, std::result::Result<Option<AnyRow>, sqlx::Error>>
+    where
+        'c: 'e,
+        E: 'q + sqlx::Execute<'q, Any>,
+    {
+        self.sql().fetch_optional(query)
+    }
+
+    fn prepare_with<'e>(self, sql: sqlx::SqlStr, parameters: &'e [AnyTypeInfo]) -> BoxFuture<'e, std::result::Result<AnyStatement, sqlx::Error>>
+    where
+        'c: 'e,
+    {
+        self.sql().prepare_with(sql, parameters)
+    }
+}
+
+/// A write transaction: use it as the connection (`&mut tx`) and end it with
+/// [`commit`](Tx::commit); dropped without a commit, its work is undone. On SQLite it is the
+/// request's part of a group commit (see `group.rs`); on PostgreSQL a transaction of its own.
+pub struct Tx(Conn);
+
 impl Tx {
     /// Keeps the transaction's work; returns once it is committed.
     pub async fn commit(self) -> Result<()> {
-        match self.0 {
-            TxInner::Own(t) => Ok(t.commit().await?),
-            TxInner::Grouped(m) => m.commit().await,
+        match self.0.0 {
+            ConnInner::Own(t) => Ok(t.commit().await?),
+            ConnInner::Grouped(m) => m.commit().await,
+            // Never built: a `Tx` always holds a transaction.
+            ConnInner::Pooled(_) => Ok(()),
         }
     }
 }
 
 impl std::ops::Deref for Tx {
-    type Target = sqlx::AnyConnection;
-    fn deref(&self) -> &Self::Target {
-        match &self.0 {
-            TxInner::Own(t) => t,
-            TxInner::Grouped(m) => m.conn_ref(),
-        }
+    type Target = Conn;
+    fn deref(&self) -> &Conn {
+        &self.0
     }
 }
 
 impl std::ops::DerefMut for Tx {
-    fn deref_mut(&mut self) -> &mut Self::Target {
-        match &mut self.0 {
-            TxInner::Own(t) => t,
-            TxInner::Grouped(m) => m.conn_mut(),
-        }
+    fn deref_mut(&mut self) -> &mut Conn {
+        &mut self.0
     }
 }
 
 impl std::fmt::Debug for Tx {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self.0 {
-            TxInner::Own(_) => "Tx",
-            TxInner::Grouped(_) => "Tx(grouped)",
-        })
+        write!(f, "Tx({:?})", self.0)
     }
 }
-/// A pooled connection for reads.
-pub type Conn = sqlx::pool::PoolConnection<Any>;
 
 /// Which database engine a `Db` talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -202,8 +266,8 @@ impl Db {
     /// at its first write with `SQLITE_BUSY`.
     pub async fn begin(&self) -> Result<Tx> {
         Ok(match self.engine {
-            Engine::Sqlite => Tx(TxInner::Grouped(self.group.begin(&self.write).await?)),
-            Engine::Postgres => Tx(TxInner::Own(self.write.begin().await?)),
+            Engine::Sqlite => Tx(Conn(ConnInner::Grouped(self.group.begin(&self.write).await?))),
+            Engine::Postgres => Tx(Conn(ConnInner::Own(self.write.begin().await?))),
         })
     }
 
@@ -218,7 +282,12 @@ impl Db {
 
     /// A connection for reads.
     pub async fn read(&self) -> Result<Conn> {
-        Ok(self.read.acquire().await?)
+        Ok(Conn(ConnInner::Pooled(self.read.acquire().await?)))
+    }
+
+    /// The read pool, for checks that must hold a plain connection of the engine (tests).
+    pub fn read_pool(&self) -> &AnyPool {
+        &self.read
     }
 
     /// The write pool, for statements that must run outside a transaction (maintenance).
@@ -305,7 +374,7 @@ mod tests {
                 let mut r = db.read().await.unwrap();
                 let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM t WHERE who = $1")
                     .bind(i)
-                    .fetch_one(&mut *r)
+                    .fetch_one(&mut r)
                     .await
                     .unwrap();
                 assert!(n >= 1, "writer {i}'s row is readable once commit returned");
@@ -320,7 +389,7 @@ mod tests {
             }
         }
         let mut r = db.read().await.unwrap();
-        let mut whos: Vec<i64> = sqlx::query_scalar("SELECT DISTINCT who FROM t ORDER BY who").fetch_all(&mut *r).await.unwrap();
+        let mut whos: Vec<i64> = sqlx::query_scalar("SELECT DISTINCT who FROM t ORDER BY who").fetch_all(&mut r).await.unwrap();
         whos.sort();
         kept.sort();
         assert_eq!(whos, kept, "exactly the committed writers' rows");

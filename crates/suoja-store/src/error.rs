@@ -25,6 +25,9 @@ pub enum StoreError {
     /// A shared (group) commit failed: the request's work is not kept.
     #[error("the commit failed: {0}")]
     CommitFailed(String),
+    /// A stored value the code cannot read (names the column, never the value).
+    #[error("a stored value in {0} is not one the code knows")]
+    Corrupt(String),
     /// Configuration handed to the store is wrong.
     #[error("{0}")]
     Config(String),
@@ -36,7 +39,7 @@ impl StoreError {
         match self {
             StoreError::Duplicate(_) => ErrorKind::Conflict,
             StoreError::Unavailable(_) | StoreError::CommitFailed(_) => ErrorKind::Unavailable,
-            StoreError::Database(_) | StoreError::Migration { .. } | StoreError::Config(_) => ErrorKind::Internal,
+            StoreError::Database(_) | StoreError::Migration { .. } | StoreError::Corrupt(_) | StoreError::Config(_) => ErrorKind::Internal,
         }
     }
 }

@@ -3,7 +3,7 @@
 //! key), downloadable until they expire, then deleted with their chunks. Packages from before
 //! schema v8 hold their whole content in `content_enc` instead.
 
-use sqlx::AnyConnection;
+use crate::Conn;
 use suoja_core::{TenantId, Timestamp};
 
 use crate::Result;
@@ -50,7 +50,7 @@ pub struct PackageRow {
 const COLS: &str = "id, request_id, subject_id, format, status, file_key_enc, chunks, size, created_at, expires_at, downloads, heartbeat_at";
 
 /// Stores a package row (a build starting, or a package built elsewhere).
-pub async fn insert(c: &mut AnyConnection, tenant: TenantId, p: &PackageRow) -> Result<()> {
+pub async fn insert(c: &mut Conn, tenant: TenantId, p: &PackageRow) -> Result<()> {
     sqlx::query(
         "INSERT INTO export_packages (id, tenant_id, request_id, subject_id, format, status, content_enc, file_key_enc, chunks, size, created_at, expires_at, downloads, heartbeat_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
     )
@@ -92,14 +92,14 @@ fn row(r: &sqlx::any::AnyRow) -> Result<PackageRow> {
 }
 
 /// A package (without a whole content; see [`whole_content`]).
-pub async fn by_id(c: &mut AnyConnection, tenant: TenantId, id: &str) -> Result<Option<PackageRow>> {
+pub async fn by_id(c: &mut Conn, tenant: TenantId, id: &str) -> Result<Option<PackageRow>> {
     let sql = format!("SELECT {COLS} FROM export_packages WHERE tenant_id = $1 AND id = $2");
     let r = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.0).bind(id).fetch_optional(c).await?;
     r.as_ref().map(row).transpose()
 }
 
 /// The whole sealed content of a package from before schema v8.
-pub async fn whole_content(c: &mut AnyConnection, tenant: TenantId, id: &str) -> Result<Option<Vec<u8>>> {
+pub async fn whole_content(c: &mut Conn, tenant: TenantId, id: &str) -> Result<Option<Vec<u8>>> {
     let r = sqlx::query("SELECT content_enc FROM export_packages WHERE tenant_id = $1 AND id = $2")
         .bind(tenant.0)
         .bind(id)
@@ -109,14 +109,14 @@ pub async fn whole_content(c: &mut AnyConnection, tenant: TenantId, id: &str) ->
 }
 
 /// Packages of a request, newest first.
-pub async fn for_request(c: &mut AnyConnection, tenant: TenantId, request: i64) -> Result<Vec<PackageRow>> {
+pub async fn for_request(c: &mut Conn, tenant: TenantId, request: i64) -> Result<Vec<PackageRow>> {
     let sql = format!("SELECT {COLS} FROM export_packages WHERE tenant_id = $1 AND request_id = $2 ORDER BY created_at DESC, id");
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.0).bind(request).fetch_all(c).await?;
     rows.iter().map(row).collect()
 }
 
 /// Packages started for a person since `since` (whatever became of them): the daily cap.
-pub async fn started_since(c: &mut AnyConnection, tenant: TenantId, subject: i64, since: Timestamp) -> Result<Vec<Timestamp>> {
+pub async fn started_since(c: &mut Conn, tenant: TenantId, subject: i64, since: Timestamp) -> Result<Vec<Timestamp>> {
     let at: Vec<i64> =
         sqlx::query_scalar("SELECT created_at FROM export_packages WHERE tenant_id = $1 AND subject_id = $2 AND created_at >= $3 ORDER BY created_at")
             .bind(tenant.0)
@@ -129,7 +129,7 @@ pub async fn started_since(c: &mut AnyConnection, tenant: TenantId, subject: i64
 
 /// A package of the person still being built by a live builder (heartbeat at `alive_after` or
 /// later), if any.
-pub async fn building_for(c: &mut AnyConnection, tenant: TenantId, subject: i64, alive_after: Timestamp) -> Result<Option<PackageRow>> {
+pub async fn building_for(c: &mut Conn, tenant: TenantId, subject: i64, alive_after: Timestamp) -> Result<Option<PackageRow>> {
     let sql = format!(
         "SELECT {COLS} FROM export_packages WHERE tenant_id = $1 AND subject_id = $2 AND status = 'building' AND heartbeat_at >= $3 ORDER BY created_at LIMIT 1"
     );
@@ -144,7 +144,7 @@ pub async fn building_for(c: &mut AnyConnection, tenant: TenantId, subject: i64,
 
 /// Marks the person's builds whose builder went silent before `alive_after` as failed (so
 /// another can start), dropping what was stored of them.
-pub async fn fail_dead_builds(c: &mut AnyConnection, tenant: TenantId, subject: i64, alive_after: Timestamp) -> Result<()> {
+pub async fn fail_dead_builds(c: &mut Conn, tenant: TenantId, subject: i64, alive_after: Timestamp) -> Result<()> {
     let dead: Vec<String> = sqlx::query_scalar(
         "SELECT id FROM export_packages WHERE tenant_id = $1 AND subject_id = $2 AND status = 'building' AND (heartbeat_at IS NULL OR heartbeat_at < $3)",
     )
@@ -175,7 +175,7 @@ pub struct Chunk<'a> {
 }
 
 /// Stores one chunk of a package being built and beats its heartbeat.
-pub async fn insert_chunk(c: &mut AnyConnection, tenant: TenantId, chunk: Chunk<'_>, now: Timestamp) -> Result<()> {
+pub async fn insert_chunk(c: &mut Conn, tenant: TenantId, chunk: Chunk<'_>, now: Timestamp) -> Result<()> {
     sqlx::query("INSERT INTO export_chunks (tenant_id, package_id, subject_id, seq, content_enc) VALUES ($1, $2, $3, $4, $5)")
         .bind(tenant.0)
         .bind(chunk.package)
@@ -195,7 +195,7 @@ pub async fn insert_chunk(c: &mut AnyConnection, tenant: TenantId, chunk: Chunk<
 }
 
 /// Beats a building package's heartbeat (between chunks of long work).
-pub async fn heartbeat(c: &mut AnyConnection, tenant: TenantId, package: &str, now: Timestamp) -> Result<()> {
+pub async fn heartbeat(c: &mut Conn, tenant: TenantId, package: &str, now: Timestamp) -> Result<()> {
     sqlx::query("UPDATE export_packages SET heartbeat_at = $3 WHERE tenant_id = $1 AND id = $2 AND status = 'building'")
         .bind(tenant.0)
         .bind(package)
@@ -207,7 +207,7 @@ pub async fn heartbeat(c: &mut AnyConnection, tenant: TenantId, package: &str, n
 
 /// Marks a package ready with its chunk count and size. Returns false if it is gone (the
 /// person was erased, or it was swept as failed, while it was being built).
-pub async fn finish(c: &mut AnyConnection, tenant: TenantId, package: &str, chunks: i64, size: i64, now: Timestamp) -> Result<bool> {
+pub async fn finish(c: &mut Conn, tenant: TenantId, package: &str, chunks: i64, size: i64, now: Timestamp) -> Result<bool> {
     Ok(sqlx::query(
         "UPDATE export_packages SET status = 'ready', chunks = $3, size = $4, heartbeat_at = $5 WHERE tenant_id = $1 AND id = $2 AND status = 'building'",
     )
@@ -223,7 +223,7 @@ pub async fn finish(c: &mut AnyConnection, tenant: TenantId, package: &str, chun
 }
 
 /// Marks a package failed and drops what was stored of it.
-pub async fn fail(c: &mut AnyConnection, tenant: TenantId, package: &str) -> Result<()> {
+pub async fn fail(c: &mut Conn, tenant: TenantId, package: &str) -> Result<()> {
     delete_chunks(c, tenant, &[package.to_string()]).await?;
     sqlx::query("UPDATE export_packages SET status = 'failed' WHERE tenant_id = $1 AND id = $2")
         .bind(tenant.0)
@@ -234,7 +234,7 @@ pub async fn fail(c: &mut AnyConnection, tenant: TenantId, package: &str) -> Res
 }
 
 /// One chunk's ciphertext.
-pub async fn chunk(c: &mut AnyConnection, tenant: TenantId, package: &str, seq: i64) -> Result<Option<Vec<u8>>> {
+pub async fn chunk(c: &mut Conn, tenant: TenantId, package: &str, seq: i64) -> Result<Option<Vec<u8>>> {
     let r = sqlx::query("SELECT content_enc FROM export_chunks WHERE tenant_id = $1 AND package_id = $2 AND seq = $3")
         .bind(tenant.0)
         .bind(package)
@@ -245,7 +245,7 @@ pub async fn chunk(c: &mut AnyConnection, tenant: TenantId, package: &str, seq: 
 }
 
 /// Counts a download.
-pub async fn count_download(c: &mut AnyConnection, tenant: TenantId, id: &str) -> Result<()> {
+pub async fn count_download(c: &mut Conn, tenant: TenantId, id: &str) -> Result<()> {
     sqlx::query("UPDATE export_packages SET downloads = downloads + 1 WHERE tenant_id = $1 AND id = $2")
         .bind(tenant.0)
         .bind(id)
@@ -254,7 +254,7 @@ pub async fn count_download(c: &mut AnyConnection, tenant: TenantId, id: &str) -
     Ok(())
 }
 
-async fn delete_chunks(c: &mut AnyConnection, tenant: TenantId, packages: &[String]) -> Result<u64> {
+async fn delete_chunks(c: &mut Conn, tenant: TenantId, packages: &[String]) -> Result<u64> {
     let mut n = 0;
     for p in packages {
         n += sqlx::query("DELETE FROM export_chunks WHERE tenant_id = $1 AND package_id = $2")
@@ -268,7 +268,7 @@ async fn delete_chunks(c: &mut AnyConnection, tenant: TenantId, packages: &[Stri
 }
 
 /// Deletes packages (and their chunks) by id; returns how many packages went.
-pub async fn delete(c: &mut AnyConnection, tenant: TenantId, ids: &[String]) -> Result<u64> {
+pub async fn delete(c: &mut Conn, tenant: TenantId, ids: &[String]) -> Result<u64> {
     delete_chunks(c, tenant, ids).await?;
     let mut n = 0;
     for id in ids {
@@ -283,7 +283,7 @@ pub async fn delete(c: &mut AnyConnection, tenant: TenantId, ids: &[String]) -> 
 }
 
 /// Deletes a person's packages and their chunks (their data changed, or they were erased).
-pub async fn delete_for_subject(c: &mut AnyConnection, tenant: TenantId, subject: i64) -> Result<u64> {
+pub async fn delete_for_subject(c: &mut Conn, tenant: TenantId, subject: i64) -> Result<u64> {
     sqlx::query("DELETE FROM export_chunks WHERE tenant_id = $1 AND subject_id = $2")
         .bind(tenant.0)
         .bind(subject)
@@ -300,7 +300,7 @@ pub async fn delete_for_subject(c: &mut AnyConnection, tenant: TenantId, subject
 /// Deletes, in every tenant, packages past their expiry, failed ones and ones whose builder
 /// stopped beating before `dead_before` (a day after they started), with their chunks; returns
 /// how many packages went.
-pub async fn purge_expired(c: &mut AnyConnection, now: Timestamp, dead_before: Timestamp) -> Result<u64> {
+pub async fn purge_expired(c: &mut Conn, now: Timestamp, dead_before: Timestamp) -> Result<u64> {
     let day_ago = now.0 - 86_400_000;
     let rows: Vec<(i64, String)> = sqlx::query_as(
         "SELECT tenant_id, id FROM export_packages WHERE expires_at <= $1 OR (status = 'failed' AND created_at < $2) OR (status = 'building' AND (heartbeat_at IS NULL OR heartbeat_at < $3) AND created_at < $2)",

@@ -2,8 +2,9 @@
 //! holds one of a set of ids. Table and column names come from the data map (code), never from
 //! a request; values come back untyped for the privacy engine to interpret.
 
+use crate::Conn;
+use sqlx::Row as _;
 use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row as _};
 use suoja_core::TenantId;
 
 use crate::Result;
@@ -56,7 +57,7 @@ fn is_identifier(s: &str) -> bool {
 
 /// Rows of `table` (scoped to `tenant`) whose `link` column is one of `ids`, with `columns`
 /// in the order given, ordered by the first column.
-pub async fn rows_linked(c: &mut AnyConnection, tenant: TenantId, table: &str, columns: &[&str], link: &str, ids: &[i64]) -> Result<Vec<Vec<Value>>> {
+pub async fn rows_linked(c: &mut Conn, tenant: TenantId, table: &str, columns: &[&str], link: &str, ids: &[i64]) -> Result<Vec<Vec<Value>>> {
     rows_linked_sized(c, tenant, table, columns, &[], link, ids).await
 }
 
@@ -64,7 +65,7 @@ pub async fn rows_linked(c: &mut AnyConnection, tenant: TenantId, table: &str, c
 /// length in bytes rather than their content, so finding a person's data never loads their
 /// files.
 pub async fn rows_linked_sized(
-    c: &mut AnyConnection,
+    c: &mut Conn,
     tenant: TenantId,
     table: &str,
     columns: &[&str],
@@ -118,7 +119,7 @@ fn checked(table: &str, link: &str) -> Result<()> {
 
 /// Deletes the rows of `table` (scoped to `tenant`) whose `link` column is one of `ids`.
 /// Returns how many went.
-pub async fn delete_linked(c: &mut AnyConnection, tenant: TenantId, table: &str, link: &str, ids: &[i64]) -> Result<u64> {
+pub async fn delete_linked(c: &mut Conn, tenant: TenantId, table: &str, link: &str, ids: &[i64]) -> Result<u64> {
     checked(table, link)?;
     let mut n = 0;
     for chunk in ids.chunks(500) {
@@ -134,7 +135,7 @@ pub async fn delete_linked(c: &mut AnyConnection, tenant: TenantId, table: &str,
 }
 
 /// How many rows of `table` (scoped to `tenant`) have `link` equal to one of `ids`.
-pub async fn count_linked(c: &mut AnyConnection, tenant: TenantId, table: &str, link: &str, ids: &[i64]) -> Result<i64> {
+pub async fn count_linked(c: &mut Conn, tenant: TenantId, table: &str, link: &str, ids: &[i64]) -> Result<i64> {
     checked(table, link)?;
     let mut n = 0;
     for chunk in ids.chunks(500) {
@@ -150,7 +151,7 @@ pub async fn count_linked(c: &mut AnyConnection, tenant: TenantId, table: &str, 
 }
 
 /// One file column's stored (sealed) value: `column` of the row of `table` whose `id` is `id`.
-pub async fn file(c: &mut AnyConnection, tenant: TenantId, table: &str, column: &str, id: i64) -> Result<Option<Vec<u8>>> {
+pub async fn file(c: &mut Conn, tenant: TenantId, table: &str, column: &str, id: i64) -> Result<Option<Vec<u8>>> {
     checked(table, column)?;
     let sql = format!("SELECT {column} FROM {table} WHERE tenant_id = $1 AND id = $2");
     let r = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.0).bind(id).fetch_optional(c).await?;

@@ -370,13 +370,6 @@ impl Member {
         }
     }
 
-    pub(crate) fn conn_ref(&self) -> &AnyConnection {
-        match self.conn.as_ref() {
-            Some(c) => c,
-            None => unreachable!("a member holds the writer until it commits or is dropped"),
-        }
-    }
-
     /// Keeps the request's work and returns once the batch holding it has committed. Moving
     /// the writer on runs on a task of its own, so it completes even if this request goes away.
     pub(crate) async fn commit(mut self) -> Result<()> {

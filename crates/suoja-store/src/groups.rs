@@ -1,6 +1,6 @@
 //! Agent groups. No personal data.
 
-use sqlx::AnyConnection;
+use crate::Conn;
 use suoja_core::{GroupId, TenantId, Timestamp};
 
 use crate::Result;
@@ -32,7 +32,7 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<GroupRow> {
 }
 
 /// Inserts a group.
-pub async fn insert(c: &mut AnyConnection, tenant: TenantId, name: &str, description: Option<&str>, now: Timestamp) -> Result<GroupId> {
+pub async fn insert(c: &mut Conn, tenant: TenantId, name: &str, description: Option<&str>, now: Timestamp) -> Result<GroupId> {
     let id: i64 = sqlx::query_scalar("INSERT INTO groups (tenant_id, name, description, created_at, updated_at) VALUES ($1, $2, $3, $4, $4) RETURNING id")
         .bind(tenant.0)
         .bind(name)
@@ -44,7 +44,7 @@ pub async fn insert(c: &mut AnyConnection, tenant: TenantId, name: &str, descrip
 }
 
 /// Renames or re-describes a group.
-pub async fn update(c: &mut AnyConnection, tenant: TenantId, g: &GroupRow) -> Result<bool> {
+pub async fn update(c: &mut Conn, tenant: TenantId, g: &GroupRow) -> Result<bool> {
     let done = sqlx::query("UPDATE groups SET name = $3, description = $4, updated_at = $5 WHERE tenant_id = $1 AND id = $2")
         .bind(tenant.0)
         .bind(g.id.0)
@@ -57,7 +57,7 @@ pub async fn update(c: &mut AnyConnection, tenant: TenantId, g: &GroupRow) -> Re
 }
 
 /// Finds a group.
-pub async fn by_id(c: &mut AnyConnection, tenant: TenantId, id: GroupId) -> Result<Option<GroupRow>> {
+pub async fn by_id(c: &mut Conn, tenant: TenantId, id: GroupId) -> Result<Option<GroupRow>> {
     let row = sqlx::query("SELECT id, name, description, created_at, updated_at FROM groups WHERE tenant_id = $1 AND id = $2")
         .bind(tenant.0)
         .bind(id.0)
@@ -67,7 +67,7 @@ pub async fn by_id(c: &mut AnyConnection, tenant: TenantId, id: GroupId) -> Resu
 }
 
 /// Lists groups by id.
-pub async fn list(c: &mut AnyConnection, tenant: TenantId, after: Option<i64>, limit: i64, offset: i64) -> Result<Vec<GroupRow>> {
+pub async fn list(c: &mut Conn, tenant: TenantId, after: Option<i64>, limit: i64, offset: i64) -> Result<Vec<GroupRow>> {
     let sql =
         format!("SELECT id, name, description, created_at, updated_at FROM groups WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT {limit} OFFSET {offset}");
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -79,7 +79,7 @@ pub async fn list(c: &mut AnyConnection, tenant: TenantId, after: Option<i64>, l
 }
 
 /// Counts groups.
-pub async fn count(c: &mut AnyConnection, tenant: TenantId) -> Result<i64> {
+pub async fn count(c: &mut Conn, tenant: TenantId) -> Result<i64> {
     Ok(sqlx::query_scalar("SELECT COUNT(*) FROM groups WHERE tenant_id = $1")
         .bind(tenant.0)
         .fetch_one(c)
@@ -87,7 +87,7 @@ pub async fn count(c: &mut AnyConnection, tenant: TenantId) -> Result<i64> {
 }
 
 /// Deletes a group, unassigning its tickets.
-pub async fn delete(c: &mut AnyConnection, tenant: TenantId, id: GroupId) -> Result<bool> {
+pub async fn delete(c: &mut Conn, tenant: TenantId, id: GroupId) -> Result<bool> {
     sqlx::query("UPDATE tickets SET group_id = NULL WHERE tenant_id = $1 AND group_id = $2")
         .bind(tenant.0)
         .bind(id.0)

@@ -1,7 +1,7 @@
 //! A ticket's stored history: the redactions made on it (what kind, which comment, attachment
 //! or field, by whom, when). The redacted text itself is never recorded.
 
-use sqlx::AnyConnection;
+use crate::Conn;
 use suoja_core::{TenantId, TicketId, Timestamp};
 
 use crate::Result;
@@ -30,7 +30,7 @@ pub struct EventRow {
 }
 
 /// Records an event.
-pub async fn insert(c: &mut AnyConnection, tenant: TenantId, e: &EventRow) -> Result<i64> {
+pub async fn insert(c: &mut Conn, tenant: TenantId, e: &EventRow) -> Result<i64> {
     Ok(sqlx::query_scalar(
         "INSERT INTO ticket_events (tenant_id, ticket_id, actor_id, kind, comment_id, attachment_id, field_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
     )
@@ -47,7 +47,7 @@ pub async fn insert(c: &mut AnyConnection, tenant: TenantId, e: &EventRow) -> Re
 }
 
 /// A ticket's events, oldest first.
-pub async fn for_ticket(c: &mut AnyConnection, tenant: TenantId, ticket: TicketId) -> Result<Vec<EventRow>> {
+pub async fn for_ticket(c: &mut Conn, tenant: TenantId, ticket: TicketId) -> Result<Vec<EventRow>> {
     let rows = sqlx::query(
         "SELECT id, ticket_id, actor_id, kind, comment_id, attachment_id, field_id, created_at FROM ticket_events WHERE tenant_id = $1 AND ticket_id = $2 ORDER BY id",
     )
@@ -72,7 +72,7 @@ pub async fn for_ticket(c: &mut AnyConnection, tenant: TenantId, ticket: TicketI
 }
 
 /// Deletes a ticket's history (the ticket is being deleted).
-pub async fn delete_for_ticket(c: &mut AnyConnection, tenant: TenantId, ticket: TicketId) -> Result<u64> {
+pub async fn delete_for_ticket(c: &mut Conn, tenant: TenantId, ticket: TicketId) -> Result<u64> {
     Ok(sqlx::query("DELETE FROM ticket_events WHERE tenant_id = $1 AND ticket_id = $2")
         .bind(tenant.0)
         .bind(ticket.0)

@@ -1,7 +1,7 @@
 //! Legal holds (GDPR Art. 17(3)): a person, a ticket, or the tickets carrying a tag, kept
 //! despite erasure until the hold expires or is released.
 
-use sqlx::AnyConnection;
+use crate::Conn;
 use suoja_core::{TenantId, Timestamp};
 
 use crate::Result;
@@ -59,7 +59,7 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<HoldRow> {
 }
 
 /// Records a hold.
-pub async fn insert(c: &mut AnyConnection, tenant: TenantId, h: &HoldRow) -> Result<i64> {
+pub async fn insert(c: &mut Conn, tenant: TenantId, h: &HoldRow) -> Result<i64> {
     Ok(sqlx::query_scalar(
         "INSERT INTO legal_holds (tenant_id, scope, subject_id, ticket_id, tag, ground, reference, approver_id, created_by, created_at, expires_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
@@ -80,7 +80,7 @@ pub async fn insert(c: &mut AnyConnection, tenant: TenantId, h: &HoldRow) -> Res
 }
 
 /// One hold.
-pub async fn by_id(c: &mut AnyConnection, tenant: TenantId, id: i64) -> Result<Option<HoldRow>> {
+pub async fn by_id(c: &mut Conn, tenant: TenantId, id: i64) -> Result<Option<HoldRow>> {
     let r = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {COLS} FROM legal_holds WHERE tenant_id = $1 AND id = $2")))
         .bind(tenant.0)
         .bind(id)
@@ -90,7 +90,7 @@ pub async fn by_id(c: &mut AnyConnection, tenant: TenantId, id: i64) -> Result<O
 }
 
 /// Holds in force at `now` (not released, not expired), oldest first.
-pub async fn active(c: &mut AnyConnection, tenant: TenantId, now: Timestamp) -> Result<Vec<HoldRow>> {
+pub async fn active(c: &mut Conn, tenant: TenantId, now: Timestamp) -> Result<Vec<HoldRow>> {
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {COLS} FROM legal_holds WHERE tenant_id = $1 AND released_at IS NULL AND expires_at > $2 ORDER BY id"
     )))
@@ -102,7 +102,7 @@ pub async fn active(c: &mut AnyConnection, tenant: TenantId, now: Timestamp) -> 
 }
 
 /// Every hold of a tenant, newest first.
-pub async fn list(c: &mut AnyConnection, tenant: TenantId, limit: i64, offset: i64) -> Result<Vec<HoldRow>> {
+pub async fn list(c: &mut Conn, tenant: TenantId, limit: i64, offset: i64) -> Result<Vec<HoldRow>> {
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {COLS} FROM legal_holds WHERE tenant_id = $1 ORDER BY id DESC LIMIT $2 OFFSET $3"
     )))
@@ -115,7 +115,7 @@ pub async fn list(c: &mut AnyConnection, tenant: TenantId, limit: i64, offset: i
 }
 
 /// Releases a hold early. Returns whether it was in force.
-pub async fn release(c: &mut AnyConnection, tenant: TenantId, id: i64, by: i64, now: Timestamp) -> Result<bool> {
+pub async fn release(c: &mut Conn, tenant: TenantId, id: i64, by: i64, now: Timestamp) -> Result<bool> {
     let r =
         sqlx::query("UPDATE legal_holds SET released_at = $3, released_by = $4 WHERE tenant_id = $1 AND id = $2 AND released_at IS NULL AND expires_at > $3")
             .bind(tenant.0)
@@ -128,7 +128,7 @@ pub async fn release(c: &mut AnyConnection, tenant: TenantId, id: i64, by: i64, 
 }
 
 /// Holds in any tenant whose expiry has passed but that were not yet marked ended.
-pub async fn expired_unreleased(c: &mut AnyConnection, now: Timestamp) -> Result<Vec<(TenantId, HoldRow)>> {
+pub async fn expired_unreleased(c: &mut Conn, now: Timestamp) -> Result<Vec<(TenantId, HoldRow)>> {
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT tenant_id, {COLS} FROM legal_holds WHERE released_at IS NULL AND expires_at <= $1 ORDER BY id LIMIT 100"
     )))
@@ -139,7 +139,7 @@ pub async fn expired_unreleased(c: &mut AnyConnection, now: Timestamp) -> Result
 }
 
 /// Marks an expired hold as ended (released at its expiry, by nobody).
-pub async fn mark_ended(c: &mut AnyConnection, tenant: TenantId, id: i64) -> Result<()> {
+pub async fn mark_ended(c: &mut Conn, tenant: TenantId, id: i64) -> Result<()> {
     sqlx::query("UPDATE legal_holds SET released_at = expires_at WHERE tenant_id = $1 AND id = $2 AND released_at IS NULL")
         .bind(tenant.0)
         .bind(id)

@@ -1,6 +1,6 @@
 //! Job statuses reported to API clients (`/job_statuses/{id}`). Results hold ids only.
 
-use sqlx::AnyConnection;
+use crate::Conn;
 use suoja_core::{TenantId, Timestamp};
 
 use crate::Result;
@@ -26,7 +26,7 @@ pub struct JobStatusRow {
 }
 
 /// Stores a job status.
-pub async fn insert(c: &mut AnyConnection, tenant: TenantId, j: &JobStatusRow) -> Result<()> {
+pub async fn insert(c: &mut Conn, tenant: TenantId, j: &JobStatusRow) -> Result<()> {
     sqlx::query("INSERT INTO job_statuses (id, tenant_id, status, total, progress, message, results, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)")
         .bind(j.id.clone())
         .bind(tenant.0)
@@ -42,7 +42,7 @@ pub async fn insert(c: &mut AnyConnection, tenant: TenantId, j: &JobStatusRow) -
 }
 
 /// Finds a job status.
-pub async fn by_id(c: &mut AnyConnection, tenant: TenantId, id: &str) -> Result<Option<JobStatusRow>> {
+pub async fn by_id(c: &mut Conn, tenant: TenantId, id: &str) -> Result<Option<JobStatusRow>> {
     let row = sqlx::query("SELECT id, status, total, progress, message, results, created_at FROM job_statuses WHERE tenant_id = $1 AND id = $2")
         .bind(tenant.0)
         .bind(id)

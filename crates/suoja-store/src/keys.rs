@@ -4,13 +4,13 @@
 //! tenant has a generation, bumped by every destruction, that nodes check before using a key
 //! they cached.
 
-use sqlx::AnyConnection;
+use crate::Conn;
 use suoja_core::{KeyId, TenantId, Timestamp};
 
 use crate::Result;
 
 /// Stores a tenant's wrapped key.
-pub async fn insert_tenant_key(c: &mut AnyConnection, tenant: TenantId, wrapped: &[u8], now: Timestamp) -> Result<()> {
+pub async fn insert_tenant_key(c: &mut Conn, tenant: TenantId, wrapped: &[u8], now: Timestamp) -> Result<()> {
     sqlx::query("INSERT INTO vault_tenant_keys (tenant_id, wrapped, created_at) VALUES ($1, $2, $3)")
         .bind(tenant.0)
         .bind(wrapped.to_vec())
@@ -21,7 +21,7 @@ pub async fn insert_tenant_key(c: &mut AnyConnection, tenant: TenantId, wrapped:
 }
 
 /// Reads a tenant's wrapped key.
-pub async fn tenant_key(c: &mut AnyConnection, tenant: TenantId) -> Result<Option<Vec<u8>>> {
+pub async fn tenant_key(c: &mut Conn, tenant: TenantId) -> Result<Option<Vec<u8>>> {
     Ok(sqlx::query_scalar("SELECT wrapped FROM vault_tenant_keys WHERE tenant_id = $1")
         .bind(tenant.0)
         .fetch_optional(c)
@@ -30,7 +30,7 @@ pub async fn tenant_key(c: &mut AnyConnection, tenant: TenantId) -> Result<Optio
 
 /// Makes the row of a new subject key and returns its id; the wrapped key, which binds the id,
 /// is stored next with [`set_subject_key`] (in the same transaction).
-pub async fn insert_subject_key(c: &mut AnyConnection, tenant: TenantId, kind: &str, now: Timestamp) -> Result<KeyId> {
+pub async fn insert_subject_key(c: &mut Conn, tenant: TenantId, kind: &str, now: Timestamp) -> Result<KeyId> {
     let id: i64 =
         sqlx::query_scalar("INSERT INTO vault_subject_keys (tenant_id, subject_kind, wrapped, created_at, bound) VALUES ($1, $2, $3, $4, 1) RETURNING id")
             .bind(tenant.0)
@@ -43,7 +43,7 @@ pub async fn insert_subject_key(c: &mut AnyConnection, tenant: TenantId, kind: &
 }
 
 /// Stores a subject key's wrapped form, bound to its id.
-pub async fn set_subject_key(c: &mut AnyConnection, tenant: TenantId, id: KeyId, wrapped: &[u8]) -> Result<()> {
+pub async fn set_subject_key(c: &mut Conn, tenant: TenantId, id: KeyId, wrapped: &[u8]) -> Result<()> {
     sqlx::query("UPDATE vault_subject_keys SET wrapped = $3, bound = 1 WHERE tenant_id = $1 AND id = $2")
         .bind(tenant.0)
         .bind(id.0)
@@ -54,7 +54,7 @@ pub async fn set_subject_key(c: &mut AnyConnection, tenant: TenantId, id: KeyId,
 }
 
 /// Subject keys wrapped before ids were bound in: (tenant, id, wrapped), a batch at a time.
-pub async fn unbound_subject_keys(c: &mut AnyConnection, limit: i64) -> Result<Vec<(TenantId, KeyId, Vec<u8>)>> {
+pub async fn unbound_subject_keys(c: &mut Conn, limit: i64) -> Result<Vec<(TenantId, KeyId, Vec<u8>)>> {
     let rows: Vec<(i64, i64, Vec<u8>)> = sqlx::query_as("SELECT tenant_id, id, wrapped FROM vault_subject_keys WHERE bound = 0 ORDER BY id LIMIT $1")
         .bind(limit)
         .fetch_all(c)
@@ -63,7 +63,7 @@ pub async fn unbound_subject_keys(c: &mut AnyConnection, limit: i64) -> Result<V
 }
 
 /// A tenant's key generation: bumped whenever one of its subject keys is destroyed.
-pub async fn generation(c: &mut AnyConnection, tenant: TenantId) -> Result<i64> {
+pub async fn generation(c: &mut Conn, tenant: TenantId) -> Result<i64> {
     Ok(sqlx::query_scalar("SELECT generation FROM vault_tenant_keys WHERE tenant_id = $1")
         .bind(tenant.0)
         .fetch_optional(c)
@@ -72,7 +72,7 @@ pub async fn generation(c: &mut AnyConnection, tenant: TenantId) -> Result<i64> 
 }
 
 /// Reads a wrapped subject key; `None` once destroyed.
-pub async fn subject_key(c: &mut AnyConnection, tenant: TenantId, id: KeyId) -> Result<Option<Vec<u8>>> {
+pub async fn subject_key(c: &mut Conn, tenant: TenantId, id: KeyId) -> Result<Option<Vec<u8>>> {
     Ok(sqlx::query_scalar("SELECT wrapped FROM vault_subject_keys WHERE tenant_id = $1 AND id = $2")
         .bind(tenant.0)
         .bind(id.0)
@@ -82,7 +82,7 @@ pub async fn subject_key(c: &mut AnyConnection, tenant: TenantId, id: KeyId) -> 
 
 /// Destroys a subject key and bumps the tenant's generation, so that every node drops the key
 /// from its cache before it next uses a key of the tenant. Returns whether a key was there.
-pub async fn destroy_subject_key(c: &mut AnyConnection, tenant: TenantId, id: KeyId) -> Result<bool> {
+pub async fn destroy_subject_key(c: &mut Conn, tenant: TenantId, id: KeyId) -> Result<bool> {
     let done = sqlx::query("DELETE FROM vault_subject_keys WHERE tenant_id = $1 AND id = $2")
         .bind(tenant.0)
         .bind(id.0)

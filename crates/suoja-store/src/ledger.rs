@@ -3,7 +3,7 @@
 //! `ledger_heads` keeps the newest (seq, hash) so entries removed from the end are noticed too.
 //! The chaining function (a keyed MAC from the vault) is passed in by the caller.
 
-use sqlx::AnyConnection;
+use crate::Conn;
 use suoja_core::{TenantId, Timestamp};
 
 use crate::Result;
@@ -14,8 +14,8 @@ use crate::row::{bytes, i64_, opt_i64, text};
 pub struct NewEntry {
     /// When it happened.
     pub at: Timestamp,
-    /// What happened (`request.received`, `user.rectified`, …).
-    pub kind: String,
+    /// What happened.
+    pub kind: suoja_core::LedgerKind,
     /// The data subject, by opaque user id.
     pub subject: Option<i64>,
     /// Who acted, by opaque user id (`None` for the system).
@@ -74,8 +74,8 @@ pub fn canonical(tenant: TenantId, seq: i64, at: Timestamp, kind: &str, subject:
 /// Appends an entry in the caller's transaction. `chain(prev_hash, canonical)` computes the hash.
 /// Appends of one tenant are serialised (SQLite has one writer; PostgreSQL takes a transaction
 /// lock on the tenant's chain).
-pub async fn append(c: &mut AnyConnection, tenant: TenantId, e: &NewEntry, chain: impl Fn(&[u8], &[u8]) -> Vec<u8>) -> Result<Entry> {
-    if c.backend_name().eq_ignore_ascii_case("postgresql") {
+pub async fn append(c: &mut Conn, tenant: TenantId, e: &NewEntry, chain: impl Fn(&[u8], &[u8]) -> Vec<u8>) -> Result<Entry> {
+    if c.engine() == crate::Engine::Postgres {
         sqlx::query("SELECT pg_advisory_xact_lock(7001, CAST($1 AS INTEGER))")
             .bind(tenant.0)
             .execute(&mut *c)
@@ -90,13 +90,13 @@ pub async fn append(c: &mut AnyConnection, tenant: TenantId, e: &NewEntry, chain
         None => (0, GENESIS.to_vec()),
     };
     let seq = prev_seq + 1;
-    let body = canonical(tenant, seq, e.at, &e.kind, e.subject, e.actor, &e.details);
+    let body = canonical(tenant, seq, e.at, e.kind.as_str(), e.subject, e.actor, &e.details);
     let hash = chain(&prev_hash, &body);
     sqlx::query("INSERT INTO ledger (tenant_id, seq, at, kind, subject_id, actor_id, details, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
         .bind(tenant.0)
         .bind(seq)
         .bind(e.at.0)
-        .bind(e.kind.clone())
+        .bind(e.kind.as_str())
         .bind(e.subject)
         .bind(e.actor)
         .bind(e.details.clone())
@@ -121,7 +121,7 @@ pub async fn append(c: &mut AnyConnection, tenant: TenantId, e: &NewEntry, chain
     Ok(Entry {
         seq,
         at: e.at,
-        kind: e.kind.clone(),
+        kind: e.kind.as_str().to_string(),
         subject: e.subject,
         actor: e.actor,
         details: e.details.clone(),
@@ -144,7 +144,7 @@ fn entry(r: &sqlx::any::AnyRow) -> Result<Entry> {
 }
 
 /// Entries after `after_seq`, in stored order of `seq`, at most `limit`.
-pub async fn page(c: &mut AnyConnection, tenant: TenantId, after_seq: i64, limit: i64) -> Result<Vec<Entry>> {
+pub async fn page(c: &mut Conn, tenant: TenantId, after_seq: i64, limit: i64) -> Result<Vec<Entry>> {
     let rows =
         sqlx::query("SELECT seq, at, kind, subject_id, actor_id, details, prev_hash, hash FROM ledger WHERE tenant_id = $1 AND seq > $2 ORDER BY seq LIMIT $3")
             .bind(tenant.0)
@@ -156,7 +156,7 @@ pub async fn page(c: &mut AnyConnection, tenant: TenantId, after_seq: i64, limit
 }
 
 /// Entries about one subject, oldest first.
-pub async fn for_subject(c: &mut AnyConnection, tenant: TenantId, subject: i64) -> Result<Vec<Entry>> {
+pub async fn for_subject(c: &mut Conn, tenant: TenantId, subject: i64) -> Result<Vec<Entry>> {
     let rows =
         sqlx::query("SELECT seq, at, kind, subject_id, actor_id, details, prev_hash, hash FROM ledger WHERE tenant_id = $1 AND subject_id = $2 ORDER BY seq")
             .bind(tenant.0)
@@ -167,7 +167,7 @@ pub async fn for_subject(c: &mut AnyConnection, tenant: TenantId, subject: i64) 
 }
 
 /// The newest (seq, hash) recorded for the tenant's chain.
-pub async fn head(c: &mut AnyConnection, tenant: TenantId) -> Result<Option<(i64, Vec<u8>)>> {
+pub async fn head(c: &mut Conn, tenant: TenantId) -> Result<Option<(i64, Vec<u8>)>> {
     let row = sqlx::query("SELECT seq, hash FROM ledger_heads WHERE tenant_id = $1")
         .bind(tenant.0)
         .fetch_optional(c)
@@ -176,7 +176,7 @@ pub async fn head(c: &mut AnyConnection, tenant: TenantId) -> Result<Option<(i64
 }
 
 /// Tenants that have a ledger (an entry or a head).
-pub async fn tenants(c: &mut AnyConnection) -> Result<Vec<TenantId>> {
+pub async fn tenants(c: &mut Conn) -> Result<Vec<TenantId>> {
     let rows: Vec<i64> = sqlx::query_scalar("SELECT tenant_id FROM ledger_heads UNION SELECT DISTINCT tenant_id FROM ledger ORDER BY 1")
         .fetch_all(c)
         .await?;

@@ -25,6 +25,7 @@ pub mod mentions;
 mod migrate;
 pub mod organizations;
 pub mod outbox;
+pub mod pg_admin;
 pub mod queue;
 pub mod reindex;
 pub mod requests;
@@ -41,7 +42,7 @@ pub mod webhooks;
 
 pub use db::{Conn, Db, DbOptions, Engine, Tx};
 pub use error::StoreError;
-pub use sqlx::AnyConnection;
+
 pub use sqlx::Error as SqlError;
 
 /// Result of a store call.

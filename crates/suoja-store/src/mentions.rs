@@ -2,7 +2,7 @@
 //! ticket's subject, an organisation's notes) may be about the request's person, how strongly
 //! it matched, and what privacy staff decided. Ids and codes only; the text stays where it is.
 
-use sqlx::AnyConnection;
+use crate::Conn;
 use suoja_core::{TenantId, Timestamp};
 
 use crate::Result;
@@ -58,7 +58,7 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<MentionRow> {
 
 /// Records a candidate unless the request already has one for the same text. Returns whether
 /// it was new.
-pub async fn insert_new(c: &mut AnyConnection, tenant: TenantId, m: &MentionRow) -> Result<bool> {
+pub async fn insert_new(c: &mut Conn, tenant: TenantId, m: &MentionRow) -> Result<bool> {
     let done = sqlx::query(
         "INSERT INTO privacy_mentions (tenant_id, request_id, subject_id, source, source_id, ticket_id, strength, classes, state, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (tenant_id, request_id, source, source_id) DO NOTHING",
@@ -79,14 +79,14 @@ pub async fn insert_new(c: &mut AnyConnection, tenant: TenantId, m: &MentionRow)
 }
 
 /// A request's candidates, oldest first.
-pub async fn for_request(c: &mut AnyConnection, tenant: TenantId, request: i64) -> Result<Vec<MentionRow>> {
+pub async fn for_request(c: &mut Conn, tenant: TenantId, request: i64) -> Result<Vec<MentionRow>> {
     let sql = format!("SELECT {COLS} FROM privacy_mentions WHERE tenant_id = $1 AND request_id = $2 ORDER BY id");
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.0).bind(request).fetch_all(c).await?;
     rows.iter().map(from_row).collect()
 }
 
 /// One candidate of a request.
-pub async fn by_id(c: &mut AnyConnection, tenant: TenantId, request: i64, id: i64) -> Result<Option<MentionRow>> {
+pub async fn by_id(c: &mut Conn, tenant: TenantId, request: i64, id: i64) -> Result<Option<MentionRow>> {
     let sql = format!("SELECT {COLS} FROM privacy_mentions WHERE tenant_id = $1 AND request_id = $2 AND id = $3");
     let row = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(tenant.0)
@@ -98,7 +98,7 @@ pub async fn by_id(c: &mut AnyConnection, tenant: TenantId, request: i64, id: i6
 }
 
 /// Decides a pending candidate. Returns false (changing nothing) when it was already decided.
-pub async fn decide(c: &mut AnyConnection, tenant: TenantId, id: i64, state: &str, by: i64, at: Timestamp) -> Result<bool> {
+pub async fn decide(c: &mut Conn, tenant: TenantId, id: i64, state: &str, by: i64, at: Timestamp) -> Result<bool> {
     let done = sqlx::query("UPDATE privacy_mentions SET state = $3, decided_by = $4, decided_at = $5 WHERE tenant_id = $1 AND id = $2 AND state = 'pending'")
         .bind(tenant.0)
         .bind(id)

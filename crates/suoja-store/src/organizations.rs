@@ -1,7 +1,7 @@
 //! Organisations end users belong to. Organisational data, declared in the data map; the
 //! free-text fields are redacted on erasure of a person named in them.
 
-use sqlx::AnyConnection;
+use crate::Conn;
 use suoja_core::{GroupId, OrganizationId, TenantId, Timestamp};
 
 use crate::Result;
@@ -56,7 +56,7 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<OrgRow> {
 }
 
 /// Inserts an organisation.
-pub async fn insert(c: &mut AnyConnection, tenant: TenantId, o: &OrgRow) -> Result<OrganizationId> {
+pub async fn insert(c: &mut Conn, tenant: TenantId, o: &OrgRow) -> Result<OrganizationId> {
     let id: i64 = sqlx::query_scalar("INSERT INTO organizations (tenant_id, name, details, notes, domain_names, tags, external_id, group_id, shared_tickets, shared_comments, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id")
         .bind(tenant.0)
         .bind(o.name.clone())
@@ -76,7 +76,7 @@ pub async fn insert(c: &mut AnyConnection, tenant: TenantId, o: &OrgRow) -> Resu
 }
 
 /// Writes an organisation back.
-pub async fn update(c: &mut AnyConnection, tenant: TenantId, o: &OrgRow) -> Result<bool> {
+pub async fn update(c: &mut Conn, tenant: TenantId, o: &OrgRow) -> Result<bool> {
     let done = sqlx::query("UPDATE organizations SET name = $3, details = $4, notes = $5, domain_names = $6, tags = $7, external_id = $8, group_id = $9, shared_tickets = $10, shared_comments = $11, updated_at = $12 WHERE tenant_id = $1 AND id = $2")
         .bind(tenant.0)
         .bind(o.id.0)
@@ -96,14 +96,14 @@ pub async fn update(c: &mut AnyConnection, tenant: TenantId, o: &OrgRow) -> Resu
 }
 
 /// Finds an organisation.
-pub async fn by_id(c: &mut AnyConnection, tenant: TenantId, id: OrganizationId) -> Result<Option<OrgRow>> {
+pub async fn by_id(c: &mut Conn, tenant: TenantId, id: OrganizationId) -> Result<Option<OrgRow>> {
     let sql = format!("SELECT {COLS} FROM organizations WHERE tenant_id = $1 AND id = $2");
     let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.0).bind(id.0).fetch_optional(c).await?;
     row.as_ref().map(from_row).transpose()
 }
 
 /// Finds organisations by name (exact) or external id.
-pub async fn search(c: &mut AnyConnection, tenant: TenantId, name: Option<&str>, external_id: Option<&str>) -> Result<Vec<OrgRow>> {
+pub async fn search(c: &mut Conn, tenant: TenantId, name: Option<&str>, external_id: Option<&str>) -> Result<Vec<OrgRow>> {
     let sql = format!(
         "SELECT {COLS} FROM organizations WHERE tenant_id = $1 AND ($2 IS NULL OR name = $2) AND ($3 IS NULL OR external_id = $3) ORDER BY id LIMIT 100"
     );
@@ -117,7 +117,7 @@ pub async fn search(c: &mut AnyConnection, tenant: TenantId, name: Option<&str>,
 }
 
 /// Lists organisations by id after a cursor.
-pub async fn list(c: &mut AnyConnection, tenant: TenantId, after: Option<i64>, limit: i64, offset: i64) -> Result<Vec<OrgRow>> {
+pub async fn list(c: &mut Conn, tenant: TenantId, after: Option<i64>, limit: i64, offset: i64) -> Result<Vec<OrgRow>> {
     let sql = format!("SELECT {COLS} FROM organizations WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT {limit} OFFSET {offset}");
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(tenant.0)
@@ -128,7 +128,7 @@ pub async fn list(c: &mut AnyConnection, tenant: TenantId, after: Option<i64>, l
 }
 
 /// Counts organisations.
-pub async fn count(c: &mut AnyConnection, tenant: TenantId) -> Result<i64> {
+pub async fn count(c: &mut Conn, tenant: TenantId) -> Result<i64> {
     Ok(sqlx::query_scalar("SELECT COUNT(*) FROM organizations WHERE tenant_id = $1")
         .bind(tenant.0)
         .fetch_one(c)
@@ -136,7 +136,7 @@ pub async fn count(c: &mut AnyConnection, tenant: TenantId) -> Result<i64> {
 }
 
 /// Deletes an organisation; members keep their accounts, losing the membership.
-pub async fn delete(c: &mut AnyConnection, tenant: TenantId, id: OrganizationId) -> Result<bool> {
+pub async fn delete(c: &mut Conn, tenant: TenantId, id: OrganizationId) -> Result<bool> {
     sqlx::query("UPDATE users SET organization_id = NULL WHERE tenant_id = $1 AND organization_id = $2")
         .bind(tenant.0)
         .bind(id.0)

@@ -1,7 +1,7 @@
 //! Messages waiting to be sent to people (verification links, notices). Bodies are ciphertext
 //! under the recipient's key; the address is looked up from the user when sending.
 
-use sqlx::AnyConnection;
+use crate::Conn;
 use suoja_core::{TenantId, Timestamp};
 
 use crate::Result;
@@ -23,7 +23,7 @@ pub struct MessageRow {
 }
 
 /// Queues a message.
-pub async fn insert(c: &mut AnyConnection, tenant: TenantId, user: i64, kind: &str, body_enc: Vec<u8>, now: Timestamp) -> Result<i64> {
+pub async fn insert(c: &mut Conn, tenant: TenantId, user: i64, kind: &str, body_enc: Vec<u8>, now: Timestamp) -> Result<i64> {
     Ok(
         sqlx::query_scalar("INSERT INTO mail_outbox (tenant_id, user_id, kind, body_enc, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id")
             .bind(tenant.0)
@@ -37,7 +37,7 @@ pub async fn insert(c: &mut AnyConnection, tenant: TenantId, user: i64, kind: &s
 }
 
 /// Messages queued for one person, oldest first.
-pub async fn for_user(c: &mut AnyConnection, tenant: TenantId, user: i64) -> Result<Vec<MessageRow>> {
+pub async fn for_user(c: &mut Conn, tenant: TenantId, user: i64) -> Result<Vec<MessageRow>> {
     let rows = sqlx::query("SELECT id, user_id, kind, body_enc, created_at FROM mail_outbox WHERE tenant_id = $1 AND user_id = $2 ORDER BY id")
         .bind(tenant.0)
         .bind(user)

@@ -1,14 +1,14 @@
 //! What a full re-index of the search index visits: the live users, every organisation and
 //! every ticket of a tenant, in id order. (The index itself is `suoja_search::index`.)
 
-use sqlx::AnyConnection;
+use crate::Conn;
 use suoja_core::TenantId;
 
 use crate::Result;
 
 /// Ids of the documents a full re-index visits, after `after`: live users, every organisation,
 /// every ticket (the trash included).
-pub async fn source_ids(c: &mut AnyConnection, tenant: TenantId, table: &str, after: i64, limit: i64) -> Result<Vec<i64>> {
+pub async fn source_ids(c: &mut Conn, tenant: TenantId, table: &str, after: i64, limit: i64) -> Result<Vec<i64>> {
     let sql = match table {
         "users" => "SELECT id FROM users WHERE tenant_id = $1 AND id > $2 AND deleted_at IS NULL ORDER BY id LIMIT $3",
         "organizations" => "SELECT id FROM organizations WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT $3",

@@ -2,8 +2,8 @@
 //! ciphertext under the person's key (`details_enc`); `withheld` is a JSON summary of ids,
 //! counts and reason codes only.
 
-use sqlx::AnyConnection;
-use suoja_core::{KeyId, TenantId, Timestamp};
+use crate::Conn;
+use suoja_core::{KeyId, RequestKind, RequestStatus, TenantId, Timestamp};
 
 use crate::Result;
 use crate::row::{bytes, i64_, opt_bytes, opt_i64, opt_text, text};
@@ -15,12 +15,12 @@ pub struct RequestRow {
     pub id: i64,
     /// The person (user id).
     pub subject_id: i64,
-    /// `access`, `portability`, `rectification`, `erasure`, `restriction` or `objection`.
-    pub kind: String,
+    /// What the person asks for.
+    pub kind: RequestKind,
     /// `portal`, `api`, `agent`, `email`, `phone`, `letter`.
     pub channel: String,
-    /// `received`, `verifying`, `verified`, `fulfilled`, `refused`.
-    pub status: String,
+    /// Where it stands.
+    pub status: RequestStatus,
     /// Staff member who opened it, if any.
     pub opened_by: Option<i64>,
     /// When it reached us (the channel's time).
@@ -61,9 +61,9 @@ fn row(r: &sqlx::any::AnyRow) -> Result<RequestRow> {
     Ok(RequestRow {
         id: i64_(r, "id")?,
         subject_id: i64_(r, "subject_id")?,
-        kind: text(r, "kind")?,
+        kind: RequestKind::parse(&text(r, "kind")?).map_err(|_| crate::StoreError::Corrupt("requests.kind".into()))?,
         channel: text(r, "channel")?,
-        status: text(r, "status")?,
+        status: RequestStatus::parse(&text(r, "status")?).map_err(|_| crate::StoreError::Corrupt("requests.status".into()))?,
         opened_by: opt_i64(r, "opened_by")?,
         received_at: Timestamp(i64_(r, "received_at")?),
         due_at: Timestamp(i64_(r, "due_at")?),
@@ -82,16 +82,16 @@ fn row(r: &sqlx::any::AnyRow) -> Result<RequestRow> {
 }
 
 /// Stores a new request; returns its id.
-pub async fn insert(c: &mut AnyConnection, tenant: TenantId, q: &RequestRow) -> Result<i64> {
+pub async fn insert(c: &mut Conn, tenant: TenantId, q: &RequestRow) -> Result<i64> {
     let id: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
         "INSERT INTO privacy_requests (tenant_id, {}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) RETURNING id",
         COLS.trim_start_matches("id, ")
     )))
     .bind(tenant.0)
     .bind(q.subject_id)
-    .bind(q.kind.clone())
+    .bind(q.kind.as_str())
     .bind(q.channel.clone())
-    .bind(q.status.clone())
+    .bind(q.status.as_str())
     .bind(q.opened_by)
     .bind(q.received_at.0)
     .bind(q.due_at.0)
@@ -112,13 +112,13 @@ pub async fn insert(c: &mut AnyConnection, tenant: TenantId, q: &RequestRow) -> 
 }
 
 /// Saves every mutable field of a request.
-pub async fn update(c: &mut AnyConnection, tenant: TenantId, q: &RequestRow) -> Result<bool> {
+pub async fn update(c: &mut Conn, tenant: TenantId, q: &RequestRow) -> Result<bool> {
     let done = sqlx::query(
         "UPDATE privacy_requests SET status = $3, due_at = $4, extended_at = $5, verified_at = $6, verification = $7, closed_at = $8, outcome_code = $9, details_enc = $10, withheld = $11, updated_at = $12 WHERE tenant_id = $1 AND id = $2",
     )
     .bind(tenant.0)
     .bind(q.id)
-    .bind(q.status.clone())
+    .bind(q.status.as_str())
     .bind(q.due_at.0)
     .bind(q.extended_at.map(|t| t.0))
     .bind(q.verified_at.map(|t| t.0))
@@ -134,7 +134,7 @@ pub async fn update(c: &mut AnyConnection, tenant: TenantId, q: &RequestRow) -> 
 }
 
 /// One request.
-pub async fn by_id(c: &mut AnyConnection, tenant: TenantId, id: i64) -> Result<Option<RequestRow>> {
+pub async fn by_id(c: &mut Conn, tenant: TenantId, id: i64) -> Result<Option<RequestRow>> {
     let r = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {COLS} FROM privacy_requests WHERE tenant_id = $1 AND id = $2"
     )))
@@ -146,7 +146,7 @@ pub async fn by_id(c: &mut AnyConnection, tenant: TenantId, id: i64) -> Result<O
 }
 
 /// The inbox: open requests first, soonest due first; then closed ones, newest first.
-pub async fn list(c: &mut AnyConnection, tenant: TenantId, subject: Option<i64>, open_only: bool, limit: i64, offset: i64) -> Result<Vec<RequestRow>> {
+pub async fn list(c: &mut Conn, tenant: TenantId, subject: Option<i64>, open_only: bool, limit: i64, offset: i64) -> Result<Vec<RequestRow>> {
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {COLS} FROM privacy_requests WHERE tenant_id = $1 AND ($2 = 0 OR subject_id = $3) AND ($4 = 0 OR closed_at IS NULL) \
          ORDER BY CASE WHEN closed_at IS NULL THEN 0 ELSE 1 END, CASE WHEN closed_at IS NULL THEN due_at ELSE -closed_at END, id LIMIT $5 OFFSET $6"
@@ -163,7 +163,7 @@ pub async fn list(c: &mut AnyConnection, tenant: TenantId, subject: Option<i64>,
 }
 
 /// How many requests the inbox holds.
-pub async fn count(c: &mut AnyConnection, tenant: TenantId, subject: Option<i64>, open_only: bool) -> Result<i64> {
+pub async fn count(c: &mut Conn, tenant: TenantId, subject: Option<i64>, open_only: bool) -> Result<i64> {
     Ok(
         sqlx::query_scalar("SELECT COUNT(*) FROM privacy_requests WHERE tenant_id = $1 AND ($2 = 0 OR subject_id = $3) AND ($4 = 0 OR closed_at IS NULL)")
             .bind(tenant.0)
@@ -199,7 +199,7 @@ pub struct VerificationRow {
 }
 
 /// Stores a link.
-pub async fn insert_verification(c: &mut AnyConnection, tenant: TenantId, v: &VerificationRow) -> Result<i64> {
+pub async fn insert_verification(c: &mut Conn, tenant: TenantId, v: &VerificationRow) -> Result<i64> {
     Ok(sqlx::query_scalar(
         "INSERT INTO privacy_verifications (tenant_id, request_id, subject_id, token_hash, expires_at, attempts, used_at, created_at, reference) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
     )
@@ -233,21 +233,21 @@ fn verification_row(r: &sqlx::any::AnyRow) -> Result<VerificationRow> {
 }
 
 /// The newest link of a request.
-pub async fn latest_verification(c: &mut AnyConnection, tenant: TenantId, request: i64) -> Result<Option<VerificationRow>> {
+pub async fn latest_verification(c: &mut Conn, tenant: TenantId, request: i64) -> Result<Option<VerificationRow>> {
     let sql = format!("SELECT {VERIFICATION_COLS} FROM privacy_verifications WHERE tenant_id = $1 AND request_id = $2 ORDER BY id DESC LIMIT 1");
     let r = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.0).bind(request).fetch_optional(c).await?;
     r.as_ref().map(verification_row).transpose()
 }
 
 /// The link with this reference, in this tenant.
-pub async fn verification_by_reference(c: &mut AnyConnection, tenant: TenantId, reference: &str) -> Result<Option<VerificationRow>> {
+pub async fn verification_by_reference(c: &mut Conn, tenant: TenantId, reference: &str) -> Result<Option<VerificationRow>> {
     let sql = format!("SELECT {VERIFICATION_COLS} FROM privacy_verifications WHERE tenant_id = $1 AND reference = $2");
     let r = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.0).bind(reference).fetch_optional(c).await?;
     r.as_ref().map(verification_row).transpose()
 }
 
 /// Records a wrong attempt or the use of a link.
-pub async fn update_verification(c: &mut AnyConnection, tenant: TenantId, id: i64, attempts: i64, used_at: Option<Timestamp>) -> Result<()> {
+pub async fn update_verification(c: &mut Conn, tenant: TenantId, id: i64, attempts: i64, used_at: Option<Timestamp>) -> Result<()> {
     sqlx::query("UPDATE privacy_verifications SET attempts = $3, used_at = $4 WHERE tenant_id = $1 AND id = $2")
         .bind(tenant.0)
         .bind(id)
@@ -259,7 +259,7 @@ pub async fn update_verification(c: &mut AnyConnection, tenant: TenantId, id: i6
 }
 
 /// Links sent to a person since `since` (for the per-person rate limit).
-pub async fn verifications_since(c: &mut AnyConnection, tenant: TenantId, subject: i64, since: Timestamp) -> Result<i64> {
+pub async fn verifications_since(c: &mut Conn, tenant: TenantId, subject: i64, since: Timestamp) -> Result<i64> {
     Ok(
         sqlx::query_scalar("SELECT COUNT(*) FROM privacy_verifications WHERE tenant_id = $1 AND subject_id = $2 AND created_at >= $3")
             .bind(tenant.0)

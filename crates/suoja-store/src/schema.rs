@@ -26,7 +26,7 @@ pub async fn columns(db: &Db) -> Result<Vec<Column>> {
                 }
                 let cols = sqlx::query("SELECT name FROM pragma_table_info($1)")
                     .bind(table.clone())
-                    .fetch_all(&mut *conn)
+                    .fetch_all(&mut conn)
                     .await?;
                 for c in cols {
                     out.push(Column {
@@ -40,7 +40,7 @@ pub async fn columns(db: &Db) -> Result<Vec<Column>> {
             let rows = sqlx::query(
                 "SELECT table_name::text AS t, column_name::text AS c FROM information_schema.columns WHERE table_schema = current_schema() AND table_name <> 'schema_migrations'",
             )
-            .fetch_all(&mut *conn)
+            .fetch_all(&mut conn)
             .await?;
             for r in rows {
                 out.push(Column {
@@ -56,7 +56,11 @@ pub async fn columns(db: &Db) -> Result<Vec<Column>> {
 
 /// The application's tables on SQLite, by name: SQLite's own and a full-text table's shadow
 /// tables (`search_index_data`, `…_content`…, its storage, described by its own columns) left out.
-pub(crate) async fn sqlite_tables(c: &mut sqlx::AnyConnection) -> Result<Vec<String>> {
+pub(crate) async fn sqlite_tables<C>(c: &mut C) -> Result<Vec<String>>
+where
+    C: Send,
+    for<'a> &'a mut C: sqlx::Executor<'a, Database = sqlx::Any>,
+{
     let tables: Vec<String> = sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
         .fetch_all(&mut *c)
         .await?;

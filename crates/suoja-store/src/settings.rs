@@ -1,12 +1,12 @@
 //! Per-tenant privacy settings: the choices erasure leaves to the controller.
 
-use sqlx::AnyConnection;
+use crate::Conn;
 use suoja_core::{TenantId, Timestamp};
 
 use crate::Result;
 
 /// What erasure does with a person's own comments on other people's tickets.
-pub async fn erasure_comments(c: &mut AnyConnection, tenant: TenantId) -> Result<Option<String>> {
+pub async fn erasure_comments(c: &mut Conn, tenant: TenantId) -> Result<Option<String>> {
     Ok(sqlx::query_scalar("SELECT erasure_comments FROM privacy_settings WHERE tenant_id = $1")
         .bind(tenant.0)
         .fetch_optional(c)
@@ -14,7 +14,7 @@ pub async fn erasure_comments(c: &mut AnyConnection, tenant: TenantId) -> Result
 }
 
 /// Sets what erasure does with a person's own comments on other people's tickets.
-pub async fn set_erasure_comments(c: &mut AnyConnection, tenant: TenantId, value: &str, by: i64, now: Timestamp) -> Result<()> {
+pub async fn set_erasure_comments(c: &mut Conn, tenant: TenantId, value: &str, by: i64, now: Timestamp) -> Result<()> {
     let n = sqlx::query("UPDATE privacy_settings SET erasure_comments = $2, updated_by = $3, updated_at = $4 WHERE tenant_id = $1")
         .bind(tenant.0)
         .bind(value.to_string())
@@ -51,7 +51,7 @@ pub struct RetentionRow {
 }
 
 /// The tenant's stored retention policies.
-pub async fn retention(c: &mut AnyConnection, tenant: TenantId) -> Result<Vec<RetentionRow>> {
+pub async fn retention(c: &mut Conn, tenant: TenantId) -> Result<Vec<RetentionRow>> {
     let rows = sqlx::query("SELECT policy, value, enabled, updated_by, updated_at FROM retention_policies WHERE tenant_id = $1 ORDER BY policy")
         .bind(tenant.0)
         .fetch_all(c)
@@ -70,7 +70,7 @@ pub async fn retention(c: &mut AnyConnection, tenant: TenantId) -> Result<Vec<Re
 }
 
 /// Stores one retention policy of a tenant.
-pub async fn set_retention(c: &mut AnyConnection, tenant: TenantId, r: &RetentionRow) -> Result<()> {
+pub async fn set_retention(c: &mut Conn, tenant: TenantId, r: &RetentionRow) -> Result<()> {
     let n = sqlx::query("UPDATE retention_policies SET value = $3, enabled = $4, updated_by = $5, updated_at = $6 WHERE tenant_id = $1 AND policy = $2")
         .bind(tenant.0)
         .bind(r.policy.clone())

@@ -1,6 +1,6 @@
 //! Tenants: one row per customer organisation. Holds no personal data.
 
-use sqlx::AnyConnection;
+use crate::Conn;
 use suoja_core::{TenantId, Timestamp};
 
 use crate::Result;
@@ -20,7 +20,7 @@ pub struct TenantRow {
 }
 
 /// Inserts a tenant.
-pub async fn insert(c: &mut AnyConnection, subdomain: &str, name: &str, region: &str, now: Timestamp) -> Result<TenantId> {
+pub async fn insert(c: &mut Conn, subdomain: &str, name: &str, region: &str, now: Timestamp) -> Result<TenantId> {
     let id: i64 = sqlx::query_scalar("INSERT INTO tenants (subdomain, name, region, created_at) VALUES ($1, $2, $3, $4) RETURNING id")
         .bind(subdomain)
         .bind(name)
@@ -41,7 +41,7 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<TenantRow> {
 }
 
 /// Finds a tenant by subdomain.
-pub async fn by_subdomain(c: &mut AnyConnection, subdomain: &str) -> Result<Option<TenantRow>> {
+pub async fn by_subdomain(c: &mut Conn, subdomain: &str) -> Result<Option<TenantRow>> {
     let row = sqlx::query("SELECT id, subdomain, name, region FROM tenants WHERE subdomain = $1")
         .bind(subdomain)
         .fetch_optional(c)
@@ -50,7 +50,7 @@ pub async fn by_subdomain(c: &mut AnyConnection, subdomain: &str) -> Result<Opti
 }
 
 /// Finds a tenant by id.
-pub async fn by_id(c: &mut AnyConnection, id: TenantId) -> Result<Option<TenantRow>> {
+pub async fn by_id(c: &mut Conn, id: TenantId) -> Result<Option<TenantRow>> {
     let row = sqlx::query("SELECT id, subdomain, name, region FROM tenants WHERE id = $1")
         .bind(id.0)
         .fetch_optional(c)
@@ -59,7 +59,7 @@ pub async fn by_id(c: &mut AnyConnection, id: TenantId) -> Result<Option<TenantR
 }
 
 /// The oldest tenant: the one served on hosts that name no tenant (127.0.0.1, localhost).
-pub async fn first(c: &mut AnyConnection) -> Result<Option<TenantRow>> {
+pub async fn first(c: &mut Conn) -> Result<Option<TenantRow>> {
     let row = sqlx::query("SELECT id, subdomain, name, region FROM tenants ORDER BY id LIMIT 1")
         .fetch_optional(c)
         .await?;
@@ -67,7 +67,7 @@ pub async fn first(c: &mut AnyConnection) -> Result<Option<TenantRow>> {
 }
 
 /// Every tenant's id.
-pub async fn ids(c: &mut AnyConnection) -> Result<Vec<TenantId>> {
+pub async fn ids(c: &mut Conn) -> Result<Vec<TenantId>> {
     let rows: Vec<i64> = sqlx::query_scalar("SELECT id FROM tenants ORDER BY id").fetch_all(c).await?;
     Ok(rows.into_iter().map(TenantId).collect())
 }

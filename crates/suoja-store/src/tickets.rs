@@ -1,7 +1,7 @@
 //! Tickets and their CC/follower links. Subject, description, tags, custom fields and external
 //! id are ciphertext under the requester's key (`key_id`).
 
-use sqlx::AnyConnection;
+use crate::{Conn, Engine};
 use suoja_core::{GroupId, KeyId, OrganizationId, TenantId, TicketId, Timestamp, UserId};
 
 use crate::Result;
@@ -92,7 +92,7 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<TicketRow> {
 }
 
 /// Inserts a ticket.
-pub async fn insert(c: &mut AnyConnection, tenant: TenantId, t: &TicketRow) -> Result<TicketId> {
+pub async fn insert(c: &mut Conn, tenant: TenantId, t: &TicketRow) -> Result<TicketId> {
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO tickets (tenant_id, key_id, requester_id, submitter_id, assignee_id, group_id, organization_id, subject_enc, description_enc, status, status_rank, priority, ticket_type, tags_enc, custom_fields_enc, external_id_enc, due_at, via, created_at, updated_at, deleted_at, deleted_by, restricted, closed_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, NULL, NULL, $21, $22) RETURNING id",
@@ -125,7 +125,7 @@ pub async fn insert(c: &mut AnyConnection, tenant: TenantId, t: &TicketRow) -> R
 }
 
 /// Writes every mutable column back.
-pub async fn update(c: &mut AnyConnection, tenant: TenantId, t: &TicketRow) -> Result<bool> {
+pub async fn update(c: &mut Conn, tenant: TenantId, t: &TicketRow) -> Result<bool> {
     let done = sqlx::query(
         "UPDATE tickets SET key_id = $3, requester_id = $4, assignee_id = $5, group_id = $6, organization_id = $7, subject_enc = $8, description_enc = $9, status = $10, status_rank = $11, priority = $12, ticket_type = $13, tags_enc = $14, custom_fields_enc = $15, external_id_enc = $16, due_at = $17, updated_at = $18, deleted_at = $19, deleted_by = $20, closed_at = $21 \
          WHERE tenant_id = $1 AND id = $2",
@@ -157,7 +157,7 @@ pub async fn update(c: &mut AnyConnection, tenant: TenantId, t: &TicketRow) -> R
 }
 
 /// Finds a ticket, trashed ones included.
-pub async fn by_id(c: &mut AnyConnection, tenant: TenantId, id: TicketId) -> Result<Option<TicketRow>> {
+pub async fn by_id(c: &mut Conn, tenant: TenantId, id: TicketId) -> Result<Option<TicketRow>> {
     let sql = format!("SELECT {COLS} FROM tickets WHERE tenant_id = $1 AND id = $2");
     let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.0).bind(id.0).fetch_optional(c).await?;
     row.as_ref().map(from_row).transpose()
@@ -327,7 +327,7 @@ pub enum TicketSort {
 }
 
 /// Lists tickets.
-pub async fn list(c: &mut AnyConnection, tenant: TenantId, f: &TicketFilter, sort: TicketSort, limit: i64, offset: i64) -> Result<Vec<TicketRow>> {
+pub async fn list(c: &mut Conn, tenant: TenantId, f: &TicketFilter, sort: TicketSort, limit: i64, offset: i64) -> Result<Vec<TicketRow>> {
     let mut w = where_clause(f);
     if let Some(a) = f.after {
         w.push_str(&format!(" AND id > {a}"));
@@ -384,7 +384,7 @@ pub enum SortField {
 /// by score. Reading the two apart keeps every engine on the same plan (a join would let a
 /// planner scan every ticket to hash them). When the ranking was cut off at its limit, older
 /// matches follow, newest first.
-pub async fn ordered_ids(c: &mut AnyConnection, tenant: TenantId, f: &TicketFilter, sort: SearchSort, limit: i64) -> Result<Vec<(i64, i64)>> {
+pub async fn ordered_ids(c: &mut Conn, tenant: TenantId, f: &TicketFilter, sort: SearchSort, limit: i64) -> Result<Vec<(i64, i64)>> {
     let order = match sort {
         SearchSort::Relevance => {
             if let Some(r) = f.matching.as_ref().and_then(|m| m.ranking.as_ref()) {
@@ -442,7 +442,7 @@ const FEW_MATCHES: usize = 1000;
 
 /// Relevance order: see [`ordered_ids`]. The ranked ids are checked against the other
 /// conditions best first, a window at a time, until `limit` pass: usually one small lookup.
-async fn ranked_ids(c: &mut AnyConnection, tenant: TenantId, f: &TicketFilter, r: &Ranking, limit: i64) -> Result<Vec<(i64, i64)>> {
+async fn ranked_ids(c: &mut Conn, tenant: TenantId, f: &TicketFilter, r: &Ranking, limit: i64) -> Result<Vec<(i64, i64)>> {
     let mut ranked: Vec<(i64, f64)> = sqlx::query_as(sqlx::AssertSqlSafe(r.subquery.clone()))
         .bind(tenant.0)
         .fetch_all(&mut *c)
@@ -487,7 +487,7 @@ async fn ranked_ids(c: &mut AnyConnection, tenant: TenantId, f: &TicketFilter, r
 }
 
 /// Ids and change times of matching tickets, newest first by id (search candidates).
-pub async fn newest_ids(c: &mut AnyConnection, tenant: TenantId, f: &TicketFilter, limit: i64) -> Result<Vec<(i64, i64)>> {
+pub async fn newest_ids(c: &mut Conn, tenant: TenantId, f: &TicketFilter, limit: i64) -> Result<Vec<(i64, i64)>> {
     let sql = format!("SELECT id, updated_at FROM tickets WHERE {} ORDER BY id DESC LIMIT {limit}", where_clause(f));
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.0).fetch_all(c).await?;
     rows.iter().map(|r| Ok((i64_(r, "id")?, i64_(r, "updated_at")?))).collect()
@@ -496,7 +496,7 @@ pub async fn newest_ids(c: &mut AnyConnection, tenant: TenantId, f: &TicketFilte
 /// Counts matching tickets, stopping at `cap` (search counts are bounded). With an index match
 /// the count is driven by the index's matches, joined to the tickets by primary key, so it
 /// stops after `cap` of them instead of first collecting every match.
-pub async fn count_capped(c: &mut AnyConnection, tenant: TenantId, f: &TicketFilter, cap: i64) -> Result<i64> {
+pub async fn count_capped(c: &mut Conn, tenant: TenantId, f: &TicketFilter, cap: i64) -> Result<i64> {
     if cap == i64::MAX {
         return count(c, tenant, f).await;
     }
@@ -518,9 +518,9 @@ pub async fn count_capped(c: &mut AnyConnection, tenant: TenantId, f: &TicketFil
 /// `+tenant_id` (a unary plus) keeps the planner from walking a (tenant_id, …) index, which its
 /// sampled statistics can think small, instead of looking the ids up by primary key; on
 /// PostgreSQL the plus would only blind the row estimates.
-fn by_id_conditions(c: &AnyConnection, f: &TicketFilter) -> String {
+fn by_id_conditions(c: &Conn, f: &TicketFilter) -> String {
     let w = where_clause(f);
-    if c.backend_name().eq_ignore_ascii_case("postgresql") {
+    if c.engine() == Engine::Postgres {
         w.replacen("tenant_id = $1", "tickets.tenant_id = $1", 1)
     } else {
         w.replacen("tenant_id = $1", "+tickets.tenant_id = $1", 1)
@@ -528,14 +528,14 @@ fn by_id_conditions(c: &AnyConnection, f: &TicketFilter) -> String {
 }
 
 /// Counts tickets matching a filter (cursor bounds ignored).
-pub async fn count(c: &mut AnyConnection, tenant: TenantId, f: &TicketFilter) -> Result<i64> {
+pub async fn count(c: &mut Conn, tenant: TenantId, f: &TicketFilter) -> Result<i64> {
     let sql = format!("SELECT COUNT(*) FROM tickets WHERE {}", where_clause(f));
     Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(tenant.0).fetch_one(c).await?)
 }
 
 /// The agent workspace's unsolved counts in one pass over the views index: assigned to `me`,
 /// unassigned, new or open, pending (live, unrestricted tickets not yet solved).
-pub async fn unsolved_counts(c: &mut AnyConnection, tenant: TenantId, me: UserId) -> Result<[i64; 4]> {
+pub async fn unsolved_counts(c: &mut Conn, tenant: TenantId, me: UserId) -> Result<[i64; 4]> {
     let row = sqlx::query(
         "SELECT COUNT(CASE WHEN assignee_id = $2 THEN 1 END) AS mine, COUNT(CASE WHEN assignee_id IS NULL THEN 1 END) AS unassigned, \
          COUNT(CASE WHEN status_rank IN (0, 1) THEN 1 END) AS open, COUNT(CASE WHEN status_rank = 2 THEN 1 END) AS pending \
@@ -550,7 +550,7 @@ pub async fn unsolved_counts(c: &mut AnyConnection, tenant: TenantId, me: UserId
 
 /// Tickets changed at or after `since`, by (updated_at, id), after a cursor position. Trashed
 /// tickets are included (the export reports them as deleted).
-pub async fn changed_since(c: &mut AnyConnection, tenant: TenantId, since: Timestamp, after: Option<(i64, i64)>, limit: i64) -> Result<Vec<TicketRow>> {
+pub async fn changed_since(c: &mut Conn, tenant: TenantId, since: Timestamp, after: Option<(i64, i64)>, limit: i64) -> Result<Vec<TicketRow>> {
     let (t, i) = after.unwrap_or((since.0, -1));
     let sql = format!(
         "SELECT {COLS} FROM tickets WHERE tenant_id = $1 AND restricted = 0 AND updated_at >= $2 AND (updated_at > $3 OR (updated_at = $3 AND id > $4)) ORDER BY updated_at, id LIMIT {limit}"
@@ -566,7 +566,7 @@ pub async fn changed_since(c: &mut AnyConnection, tenant: TenantId, since: Times
 }
 
 /// Deletes a ticket row for good (comments and attachments are deleted by their modules).
-pub async fn delete(c: &mut AnyConnection, tenant: TenantId, id: TicketId) -> Result<bool> {
+pub async fn delete(c: &mut Conn, tenant: TenantId, id: TicketId) -> Result<bool> {
     sqlx::query("DELETE FROM ticket_collaborators WHERE tenant_id = $1 AND ticket_id = $2")
         .bind(tenant.0)
         .bind(id.0)
@@ -591,7 +591,7 @@ pub struct Collaborator {
 }
 
 /// Replaces the links of one kind on a ticket.
-pub async fn set_collaborators(c: &mut AnyConnection, tenant: TenantId, ticket: TicketId, kind: &'static str, users: &[UserId], now: Timestamp) -> Result<()> {
+pub async fn set_collaborators(c: &mut Conn, tenant: TenantId, ticket: TicketId, kind: &'static str, users: &[UserId], now: Timestamp) -> Result<()> {
     sqlx::query("DELETE FROM ticket_collaborators WHERE tenant_id = $1 AND ticket_id = $2 AND kind = $3")
         .bind(tenant.0)
         .bind(ticket.0)
@@ -612,7 +612,7 @@ pub async fn set_collaborators(c: &mut AnyConnection, tenant: TenantId, ticket: 
 }
 
 /// The links of several tickets: (ticket id, user id, kind).
-pub async fn collaborators(c: &mut AnyConnection, tenant: TenantId, tickets: &[TicketId]) -> Result<Vec<(TicketId, UserId, String)>> {
+pub async fn collaborators(c: &mut Conn, tenant: TenantId, tickets: &[TicketId]) -> Result<Vec<(TicketId, UserId, String)>> {
     if tickets.is_empty() {
         return Ok(Vec::new());
     }
@@ -625,7 +625,7 @@ pub async fn collaborators(c: &mut AnyConnection, tenant: TenantId, tickets: &[T
 }
 
 /// Marks tickets restricted (or not), e.g. while a legal hold keeps them. Returns how many changed.
-pub async fn set_restricted_ids(c: &mut AnyConnection, tenant: TenantId, ids: &[i64], on: bool) -> Result<u64> {
+pub async fn set_restricted_ids(c: &mut Conn, tenant: TenantId, ids: &[i64], on: bool) -> Result<u64> {
     let mut n = 0;
     for id in ids {
         n += sqlx::query("UPDATE tickets SET restricted = $3 WHERE tenant_id = $1 AND id = $2 AND restricted <> $3")
@@ -640,7 +640,7 @@ pub async fn set_restricted_ids(c: &mut AnyConnection, tenant: TenantId, ids: &[
 }
 
 /// Clears the assignee of the given tickets if it is `user`. Returns how many changed.
-pub async fn unassign(c: &mut AnyConnection, tenant: TenantId, user: UserId, ids: &[i64]) -> Result<u64> {
+pub async fn unassign(c: &mut Conn, tenant: TenantId, user: UserId, ids: &[i64]) -> Result<u64> {
     let mut n = 0;
     for id in ids {
         n += sqlx::query("UPDATE tickets SET assignee_id = NULL WHERE tenant_id = $1 AND id = $2 AND assignee_id = $3")
@@ -655,7 +655,7 @@ pub async fn unassign(c: &mut AnyConnection, tenant: TenantId, user: UserId, ids
 }
 
 /// Removes one person's CC and follower links from a ticket. Returns how many went.
-pub async fn remove_collaborator(c: &mut AnyConnection, tenant: TenantId, ticket: i64, user: UserId) -> Result<u64> {
+pub async fn remove_collaborator(c: &mut Conn, tenant: TenantId, ticket: i64, user: UserId) -> Result<u64> {
     Ok(
         sqlx::query("DELETE FROM ticket_collaborators WHERE tenant_id = $1 AND ticket_id = $2 AND user_id = $3")
             .bind(tenant.0)
@@ -669,7 +669,7 @@ pub async fn remove_collaborator(c: &mut AnyConnection, tenant: TenantId, ticket
 
 /// Replaces a ticket's rows in the tag blind index (keyed hashes of its tags, in the same
 /// transaction as its sealed tags).
-pub async fn set_tag_hashes(c: &mut AnyConnection, tenant: TenantId, id: TicketId, hashes: &[Vec<u8>]) -> Result<()> {
+pub async fn set_tag_hashes(c: &mut Conn, tenant: TenantId, id: TicketId, hashes: &[Vec<u8>]) -> Result<()> {
     sqlx::query("DELETE FROM ticket_tags WHERE tenant_id = $1 AND ticket_id = $2")
         .bind(tenant.0)
         .bind(id.0)
@@ -690,7 +690,7 @@ pub async fn set_tag_hashes(c: &mut AnyConnection, tenant: TenantId, id: TicketI
 }
 
 /// Tickets (trashed ones included) carrying the tag whose keyed hash is `hash`, by id.
-pub async fn with_tag_hash(c: &mut AnyConnection, tenant: TenantId, hash: &[u8]) -> Result<Vec<i64>> {
+pub async fn with_tag_hash(c: &mut Conn, tenant: TenantId, hash: &[u8]) -> Result<Vec<i64>> {
     Ok(
         sqlx::query_scalar("SELECT ticket_id FROM ticket_tags WHERE tenant_id = $1 AND tag_hash = $2 ORDER BY ticket_id")
             .bind(tenant.0)
@@ -701,7 +701,7 @@ pub async fn with_tag_hash(c: &mut AnyConnection, tenant: TenantId, hash: &[u8])
 }
 
 /// Tenants whose tickets from before the tag blind index still need their rows.
-pub async fn tag_backfill_pending(c: &mut AnyConnection) -> Result<Vec<TenantId>> {
+pub async fn tag_backfill_pending(c: &mut Conn) -> Result<Vec<TenantId>> {
     let ids: Vec<i64> = sqlx::query_scalar("SELECT tenant_id FROM ticket_tags_backfill ORDER BY tenant_id")
         .fetch_all(c)
         .await?;
@@ -709,7 +709,7 @@ pub async fn tag_backfill_pending(c: &mut AnyConnection) -> Result<Vec<TenantId>
 }
 
 /// Marks a tenant's tag rows as filled in.
-pub async fn tag_backfill_done(c: &mut AnyConnection, tenant: TenantId) -> Result<()> {
+pub async fn tag_backfill_done(c: &mut Conn, tenant: TenantId) -> Result<()> {
     sqlx::query("DELETE FROM ticket_tags_backfill WHERE tenant_id = $1")
         .bind(tenant.0)
         .execute(c)
@@ -718,7 +718,7 @@ pub async fn tag_backfill_done(c: &mut AnyConnection, tenant: TenantId) -> Resul
 }
 
 /// Ids of a tenant's tickets (the trash included) after `after`, at most `limit`, by id.
-pub async fn ids_after(c: &mut AnyConnection, tenant: TenantId, after: i64, limit: i64) -> Result<Vec<i64>> {
+pub async fn ids_after(c: &mut Conn, tenant: TenantId, after: i64, limit: i64) -> Result<Vec<i64>> {
     Ok(
         sqlx::query_scalar("SELECT id FROM tickets WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT $3")
             .bind(tenant.0)

@@ -1,6 +1,6 @@
 //! API and OAuth tokens, stored as SHA-256 hashes only.
 
-use sqlx::AnyConnection;
+use crate::Conn;
 use suoja_core::{TenantId, Timestamp, UserId};
 
 use crate::Result;
@@ -61,14 +61,14 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<TokenRow> {
 }
 
 /// Stores a token hash.
-pub async fn insert(c: &mut AnyConnection, tenant: TenantId, user: UserId, kind: TokenKind, hash: &[u8], now: Timestamp) -> Result<()> {
+pub async fn insert(c: &mut Conn, tenant: TenantId, user: UserId, kind: TokenKind, hash: &[u8], now: Timestamp) -> Result<()> {
     insert_full(c, tenant, user, kind, hash, now, None, None, None).await.map(|_| ())
 }
 
 /// Stores a token hash with its description, scopes and expiry; returns its id.
 #[expect(clippy::too_many_arguments, reason = "one row's columns, each of its own kind")]
 pub async fn insert_full(
-    c: &mut AnyConnection,
+    c: &mut Conn,
     tenant: TenantId,
     user: UserId,
     kind: TokenKind,
@@ -95,21 +95,21 @@ pub async fn insert_full(
 }
 
 /// Finds a token by hash. Tokens are looked up before the tenant is known: the token says it.
-pub async fn by_hash(c: &mut AnyConnection, hash: &[u8]) -> Result<Option<TokenRow>> {
+pub async fn by_hash(c: &mut Conn, hash: &[u8]) -> Result<Option<TokenRow>> {
     let sql = format!("SELECT {COLS} FROM api_tokens WHERE token_hash = $1");
     let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(hash.to_vec()).fetch_optional(c).await?;
     row.as_ref().map(from_row).transpose()
 }
 
 /// A tenant's tokens of one kind, oldest first.
-pub async fn list(c: &mut AnyConnection, tenant: TenantId, kind: TokenKind) -> Result<Vec<TokenRow>> {
+pub async fn list(c: &mut Conn, tenant: TenantId, kind: TokenKind) -> Result<Vec<TokenRow>> {
     let sql = format!("SELECT {COLS} FROM api_tokens WHERE tenant_id = $1 AND kind = $2 ORDER BY id");
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.0).bind(kind.as_str()).fetch_all(c).await?;
     rows.iter().map(from_row).collect()
 }
 
 /// Revokes one token of a tenant. Returns whether it existed.
-pub async fn delete(c: &mut AnyConnection, tenant: TenantId, kind: TokenKind, id: i64) -> Result<bool> {
+pub async fn delete(c: &mut Conn, tenant: TenantId, kind: TokenKind, id: i64) -> Result<bool> {
     Ok(sqlx::query("DELETE FROM api_tokens WHERE tenant_id = $1 AND kind = $2 AND id = $3")
         .bind(tenant.0)
         .bind(kind.as_str())
@@ -121,7 +121,7 @@ pub async fn delete(c: &mut AnyConnection, tenant: TenantId, kind: TokenKind, id
 }
 
 /// Revokes every token of a user (on suspension or erasure).
-pub async fn delete_for_user(c: &mut AnyConnection, tenant: TenantId, user: UserId) -> Result<u64> {
+pub async fn delete_for_user(c: &mut Conn, tenant: TenantId, user: UserId) -> Result<u64> {
     Ok(sqlx::query("DELETE FROM api_tokens WHERE tenant_id = $1 AND user_id = $2")
         .bind(tenant.0)
         .bind(user.0)
@@ -132,7 +132,7 @@ pub async fn delete_for_user(c: &mut AnyConnection, tenant: TenantId, user: User
 
 /// Revokes a user's OAuth tokens (on a password change or "sign out on every device"); their
 /// API tokens, integration credentials, stay.
-pub async fn delete_oauth_for_user(c: &mut AnyConnection, tenant: TenantId, user: UserId) -> Result<u64> {
+pub async fn delete_oauth_for_user(c: &mut Conn, tenant: TenantId, user: UserId) -> Result<u64> {
     Ok(sqlx::query("DELETE FROM api_tokens WHERE tenant_id = $1 AND user_id = $2 AND kind = 'oauth'")
         .bind(tenant.0)
         .bind(user.0)

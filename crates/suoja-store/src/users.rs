@@ -1,8 +1,8 @@
 //! Users (end users, agents, admins). Names, e-mails, phones and free text are ciphertext under
 //! the user's own key; the e-mail is findable through `email_hash`, a keyed blind index.
 
-use sqlx::AnyConnection;
-use suoja_core::{KeyId, OrganizationId, TenantId, Timestamp, UserId};
+use crate::Conn;
+use suoja_core::{KeyId, OrganizationId, Role, TenantId, Timestamp, UserId};
 
 use crate::Result;
 use crate::row::{bool_, bytes, i64_, opt_bytes, opt_i64, opt_text, text};
@@ -12,8 +12,8 @@ use crate::row::{bool_, bytes, i64_, opt_bytes, opt_i64, opt_text, text};
 pub struct UserRow {
     /// Id.
     pub id: UserId,
-    /// `end-user`, `agent` or `admin`.
-    pub role: String,
+    /// End user, agent or admin.
+    pub role: Role,
     /// The user's data key.
     pub key_id: KeyId,
     /// Keyed hash of the lower-cased e-mail.
@@ -67,7 +67,7 @@ const COLS: &str = "id, role, key_id, email_hash, email_enc, name_enc, phone_enc
 fn from_row(r: &sqlx::any::AnyRow) -> Result<UserRow> {
     Ok(UserRow {
         id: UserId(i64_(r, "id")?),
-        role: text(r, "role")?,
+        role: Role::parse(&text(r, "role")?).map_err(|_| crate::StoreError::Corrupt("users.role".into()))?,
         key_id: KeyId(i64_(r, "key_id")?),
         email_hash: opt_bytes(r, "email_hash")?,
         email_enc: opt_bytes(r, "email_enc")?,
@@ -95,13 +95,13 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<UserRow> {
 }
 
 /// Inserts a user; `row.id` is ignored and the new id returned.
-pub async fn insert(c: &mut AnyConnection, tenant: TenantId, u: &UserRow) -> Result<UserId> {
+pub async fn insert(c: &mut Conn, tenant: TenantId, u: &UserRow) -> Result<UserId> {
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO users (tenant_id, role, key_id, email_hash, email_enc, name_enc, phone_enc, details_enc, notes_enc, tags_enc, external_id_enc, user_fields_enc, organization_id, locale, time_zone, verified, active, suspended, password_hash, created_at, updated_at, deleted_at, last_login_at, privacy_officer) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24) RETURNING id",
     )
     .bind(tenant.0)
-    .bind(u.role.clone())
+    .bind(u.role.as_str())
     .bind(u.key_id.0)
     .bind(u.email_hash.clone())
     .bind(u.email_enc.clone())
@@ -130,14 +130,14 @@ pub async fn insert(c: &mut AnyConnection, tenant: TenantId, u: &UserRow) -> Res
 }
 
 /// Writes every mutable column of `u` back.
-pub async fn update(c: &mut AnyConnection, tenant: TenantId, u: &UserRow) -> Result<bool> {
+pub async fn update(c: &mut Conn, tenant: TenantId, u: &UserRow) -> Result<bool> {
     let done = sqlx::query(
         "UPDATE users SET role = $3, email_hash = $4, email_enc = $5, name_enc = $6, phone_enc = $7, details_enc = $8, notes_enc = $9, tags_enc = $10, external_id_enc = $11, user_fields_enc = $12, organization_id = $13, locale = $14, time_zone = $15, verified = $16, active = $17, suspended = $18, password_hash = $19, updated_at = $20, deleted_at = $21, last_login_at = $22, privacy_officer = $23 \
          WHERE tenant_id = $1 AND id = $2",
     )
     .bind(tenant.0)
     .bind(u.id.0)
-    .bind(u.role.clone())
+    .bind(u.role.as_str())
     .bind(u.email_hash.clone())
     .bind(u.email_enc.clone())
     .bind(u.name_enc.clone())
@@ -164,14 +164,14 @@ pub async fn update(c: &mut AnyConnection, tenant: TenantId, u: &UserRow) -> Res
 }
 
 /// Finds a user by id (soft-deleted users included; callers decide).
-pub async fn by_id(c: &mut AnyConnection, tenant: TenantId, id: UserId) -> Result<Option<UserRow>> {
+pub async fn by_id(c: &mut Conn, tenant: TenantId, id: UserId) -> Result<Option<UserRow>> {
     let sql = format!("SELECT {COLS} FROM users WHERE tenant_id = $1 AND id = $2");
     let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.0).bind(id.0).fetch_optional(c).await?;
     row.as_ref().map(from_row).transpose()
 }
 
 /// Finds users by ids (any order).
-pub async fn by_ids(c: &mut AnyConnection, tenant: TenantId, ids: &[UserId]) -> Result<Vec<UserRow>> {
+pub async fn by_ids(c: &mut Conn, tenant: TenantId, ids: &[UserId]) -> Result<Vec<UserRow>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -182,7 +182,7 @@ pub async fn by_ids(c: &mut AnyConnection, tenant: TenantId, ids: &[UserId]) -> 
 }
 
 /// Finds a user by the keyed hash of their e-mail.
-pub async fn by_email_hash(c: &mut AnyConnection, tenant: TenantId, hash: &[u8]) -> Result<Option<UserRow>> {
+pub async fn by_email_hash(c: &mut Conn, tenant: TenantId, hash: &[u8]) -> Result<Option<UserRow>> {
     let sql = format!("SELECT {COLS} FROM users WHERE tenant_id = $1 AND email_hash = $2");
     let row = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(tenant.0)
@@ -196,7 +196,7 @@ pub async fn by_email_hash(c: &mut AnyConnection, tenant: TenantId, hash: &[u8])
 #[derive(Debug, Clone, Default)]
 pub struct UserFilter {
     /// Only these roles (empty = all).
-    pub roles: Vec<String>,
+    pub roles: Vec<Role>,
     /// Include soft-deleted users (`deleted_users` lists only those).
     pub deleted: bool,
     /// Only ids greater than this (cursor).
@@ -214,12 +214,7 @@ fn where_clause(f: &UserFilter) -> String {
     } else {
         " AND deleted_at IS NULL"
     });
-    let roles: Vec<&str> = f
-        .roles
-        .iter()
-        .map(String::as_str)
-        .filter(|r| matches!(*r, "end-user" | "agent" | "admin"))
-        .collect();
+    let roles: Vec<&str> = f.roles.iter().map(|r| r.as_str()).collect();
     if !roles.is_empty() {
         w.push_str(&format!(" AND role IN ('{}')", roles.join("','")));
     }
@@ -230,7 +225,7 @@ fn where_clause(f: &UserFilter) -> String {
 }
 
 /// Lists users by id, ascending unless `before` is set; at most `limit`.
-pub async fn list(c: &mut AnyConnection, tenant: TenantId, f: &UserFilter, limit: i64, offset: i64) -> Result<Vec<UserRow>> {
+pub async fn list(c: &mut Conn, tenant: TenantId, f: &UserFilter, limit: i64, offset: i64) -> Result<Vec<UserRow>> {
     let mut w = where_clause(f);
     if let Some(a) = f.after {
         w.push_str(&format!(" AND id > {a}"));
@@ -251,13 +246,13 @@ pub async fn list(c: &mut AnyConnection, tenant: TenantId, f: &UserFilter, limit
 }
 
 /// Counts users matching a filter (cursor bounds ignored).
-pub async fn count(c: &mut AnyConnection, tenant: TenantId, f: &UserFilter) -> Result<i64> {
+pub async fn count(c: &mut Conn, tenant: TenantId, f: &UserFilter) -> Result<i64> {
     let sql = format!("SELECT COUNT(*) FROM users WHERE {}", where_clause(f));
     Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(tenant.0).fetch_one(c).await?)
 }
 
 /// Users changed at or after `since`, ordered by (updated_at, id), after a cursor position.
-pub async fn changed_since(c: &mut AnyConnection, tenant: TenantId, since: Timestamp, after: Option<(i64, i64)>, limit: i64) -> Result<Vec<UserRow>> {
+pub async fn changed_since(c: &mut Conn, tenant: TenantId, since: Timestamp, after: Option<(i64, i64)>, limit: i64) -> Result<Vec<UserRow>> {
     let (t, i) = after.unwrap_or((since.0, -1));
     let sql = format!(
         "SELECT {COLS} FROM users WHERE tenant_id = $1 AND restricted = 0 AND updated_at >= $2 AND (updated_at > $3 OR (updated_at = $3 AND id > $4)) ORDER BY updated_at, id LIMIT {limit}"
@@ -273,7 +268,7 @@ pub async fn changed_since(c: &mut AnyConnection, tenant: TenantId, since: Times
 }
 
 /// Users by ids, only active and not deleted.
-pub async fn count_admins(c: &mut AnyConnection, tenant: TenantId) -> Result<i64> {
+pub async fn count_admins(c: &mut Conn, tenant: TenantId) -> Result<i64> {
     Ok(
         sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE tenant_id = $1 AND role = 'admin' AND deleted_at IS NULL")
             .bind(tenant.0)
@@ -284,7 +279,7 @@ pub async fn count_admins(c: &mut AnyConnection, tenant: TenantId) -> Result<i64
 
 /// Sets or lifts the restriction of a user and of every ticket they requested; returns how many
 /// tickets changed.
-pub async fn set_restricted(c: &mut AnyConnection, tenant: TenantId, id: UserId, restricted: bool, now: Timestamp) -> Result<u64> {
+pub async fn set_restricted(c: &mut Conn, tenant: TenantId, id: UserId, restricted: bool, now: Timestamp) -> Result<u64> {
     sqlx::query("UPDATE users SET restricted = $3, updated_at = $4 WHERE tenant_id = $1 AND id = $2")
         .bind(tenant.0)
         .bind(id.0)
@@ -302,7 +297,7 @@ pub async fn set_restricted(c: &mut AnyConnection, tenant: TenantId, id: UserId,
 }
 
 /// Records a sign-in time.
-pub async fn touch_login(c: &mut AnyConnection, tenant: TenantId, id: UserId, now: Timestamp) -> Result<()> {
+pub async fn touch_login(c: &mut Conn, tenant: TenantId, id: UserId, now: Timestamp) -> Result<()> {
     sqlx::query("UPDATE users SET last_login_at = $3 WHERE tenant_id = $1 AND id = $2")
         .bind(tenant.0)
         .bind(id.0)

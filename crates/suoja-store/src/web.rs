@@ -2,7 +2,7 @@
 //! links, which share the table), TOTP secrets, one-time form ids, and counts of failed password
 //! sign-ins. Tokens are stored as SHA-256 hashes only; secrets arrive sealed.
 
-use sqlx::AnyConnection;
+use crate::Conn;
 use suoja_core::{TenantId, Timestamp, UserId};
 
 use crate::Result;
@@ -28,7 +28,7 @@ pub struct SessionRow {
 }
 
 /// Stores a session-table row.
-pub async fn insert_session(c: &mut AnyConnection, tenant: TenantId, user: UserId, kind: &str, hash: &[u8], now: Timestamp, expires: Timestamp) -> Result<()> {
+pub async fn insert_session(c: &mut Conn, tenant: TenantId, user: UserId, kind: &str, hash: &[u8], now: Timestamp, expires: Timestamp) -> Result<()> {
     sqlx::query("INSERT INTO web_sessions (tenant_id, user_id, kind, token_hash, created_at, last_seen_at, expires_at) VALUES ($1, $2, $3, $4, $5, $5, $6)")
         .bind(tenant.0)
         .bind(user.0)
@@ -42,7 +42,7 @@ pub async fn insert_session(c: &mut AnyConnection, tenant: TenantId, user: UserI
 }
 
 /// Finds a live row by token hash (tokens are looked up before the tenant is known).
-pub async fn session_by_hash(c: &mut AnyConnection, hash: &[u8], now: Timestamp) -> Result<Option<SessionRow>> {
+pub async fn session_by_hash(c: &mut Conn, hash: &[u8], now: Timestamp) -> Result<Option<SessionRow>> {
     let row =
         sqlx::query("SELECT id, tenant_id, user_id, kind, created_at, last_seen_at, expires_at FROM web_sessions WHERE token_hash = $1 AND expires_at > $2")
             .bind(hash.to_vec())
@@ -64,7 +64,7 @@ pub async fn session_by_hash(c: &mut AnyConnection, hash: &[u8], now: Timestamp)
 }
 
 /// Moves a session's idle clock.
-pub async fn touch_session(c: &mut AnyConnection, tenant: TenantId, id: i64, now: Timestamp) -> Result<()> {
+pub async fn touch_session(c: &mut Conn, tenant: TenantId, id: i64, now: Timestamp) -> Result<()> {
     sqlx::query("UPDATE web_sessions SET last_seen_at = $3 WHERE tenant_id = $1 AND id = $2")
         .bind(tenant.0)
         .bind(id)
@@ -75,7 +75,7 @@ pub async fn touch_session(c: &mut AnyConnection, tenant: TenantId, id: i64, now
 }
 
 /// Deletes one row by id; returns whether it was there (a link or step is used once).
-pub async fn delete_session(c: &mut AnyConnection, tenant: TenantId, id: i64) -> Result<bool> {
+pub async fn delete_session(c: &mut Conn, tenant: TenantId, id: i64) -> Result<bool> {
     Ok(sqlx::query("DELETE FROM web_sessions WHERE tenant_id = $1 AND id = $2")
         .bind(tenant.0)
         .bind(id)
@@ -86,7 +86,7 @@ pub async fn delete_session(c: &mut AnyConnection, tenant: TenantId, id: i64) ->
 }
 
 /// Deletes every row of a person (sign-out everywhere, password change, suspension).
-pub async fn delete_sessions_of(c: &mut AnyConnection, tenant: TenantId, user: UserId) -> Result<u64> {
+pub async fn delete_sessions_of(c: &mut Conn, tenant: TenantId, user: UserId) -> Result<u64> {
     Ok(sqlx::query("DELETE FROM web_sessions WHERE tenant_id = $1 AND user_id = $2")
         .bind(tenant.0)
         .bind(user.0)
@@ -96,7 +96,7 @@ pub async fn delete_sessions_of(c: &mut AnyConnection, tenant: TenantId, user: U
 }
 
 /// How many sign-in links a person was sent since `since` (the daily limit).
-pub async fn links_since(c: &mut AnyConnection, tenant: TenantId, user: UserId, since: Timestamp) -> Result<i64> {
+pub async fn links_since(c: &mut Conn, tenant: TenantId, user: UserId, since: Timestamp) -> Result<i64> {
     Ok(
         sqlx::query_scalar("SELECT COUNT(*) FROM web_sessions WHERE tenant_id = $1 AND user_id = $2 AND kind = 'link' AND created_at >= $3")
             .bind(tenant.0)
@@ -108,7 +108,7 @@ pub async fn links_since(c: &mut AnyConnection, tenant: TenantId, user: UserId, 
 }
 
 /// Deletes expired rows and form ids older than `forms_before` (every tenant); returns how many.
-pub async fn purge_expired(c: &mut AnyConnection, now: Timestamp, forms_before: Timestamp) -> Result<u64> {
+pub async fn purge_expired(c: &mut Conn, now: Timestamp, forms_before: Timestamp) -> Result<u64> {
     let a = sqlx::query("DELETE FROM web_sessions WHERE expires_at <= $1")
         .bind(now.0)
         .execute(&mut *c)
@@ -132,7 +132,7 @@ pub async fn purge_expired(c: &mut AnyConnection, now: Timestamp, forms_before: 
 /// Counts a failed password sign-in of an existing account; when the count reaches `limit`,
 /// passwords are refused until `block_until` and counting starts again. Returns whether this
 /// failure blocked the account.
-pub async fn record_sign_in_failure(c: &mut AnyConnection, tenant: TenantId, user: UserId, now: Timestamp, limit: i64, block_until: Timestamp) -> Result<bool> {
+pub async fn record_sign_in_failure(c: &mut Conn, tenant: TenantId, user: UserId, now: Timestamp, limit: i64, block_until: Timestamp) -> Result<bool> {
     let failures: i64 = sqlx::query_scalar(
         "INSERT INTO sign_in_failures (tenant_id, user_id, failures, blocked_until, updated_at) VALUES ($1, $2, 1, NULL, $3) \
          ON CONFLICT (tenant_id, user_id) DO UPDATE SET failures = sign_in_failures.failures + 1, updated_at = $3 RETURNING failures",
@@ -157,7 +157,7 @@ pub async fn record_sign_in_failure(c: &mut AnyConnection, tenant: TenantId, use
 
 /// An account's failed password sign-ins: how many since the last success or block, and until
 /// when passwords are refused (possibly past). `None` when there were none.
-pub async fn sign_in_failures(c: &mut AnyConnection, tenant: TenantId, user: UserId) -> Result<Option<(i64, Option<Timestamp>)>> {
+pub async fn sign_in_failures(c: &mut Conn, tenant: TenantId, user: UserId) -> Result<Option<(i64, Option<Timestamp>)>> {
     let row: Option<(i64, Option<i64>)> = sqlx::query_as("SELECT failures, blocked_until FROM sign_in_failures WHERE tenant_id = $1 AND user_id = $2")
         .bind(tenant.0)
         .bind(user.0)
@@ -167,7 +167,7 @@ pub async fn sign_in_failures(c: &mut AnyConnection, tenant: TenantId, user: Use
 }
 
 /// Forgets an account's failed sign-ins (after one that succeeded).
-pub async fn clear_sign_in_failures(c: &mut AnyConnection, tenant: TenantId, user: UserId) -> Result<()> {
+pub async fn clear_sign_in_failures(c: &mut Conn, tenant: TenantId, user: UserId) -> Result<()> {
     sqlx::query("DELETE FROM sign_in_failures WHERE tenant_id = $1 AND user_id = $2")
         .bind(tenant.0)
         .bind(user.0)
@@ -188,7 +188,7 @@ pub struct SecondFactorRow {
 }
 
 /// A person's second factor, if they have begun setting one up.
-pub async fn second_factor(c: &mut AnyConnection, tenant: TenantId, user: UserId) -> Result<Option<SecondFactorRow>> {
+pub async fn second_factor(c: &mut Conn, tenant: TenantId, user: UserId) -> Result<Option<SecondFactorRow>> {
     let row = sqlx::query("SELECT secret_enc, confirmed_at, last_step FROM second_factors WHERE tenant_id = $1 AND user_id = $2")
         .bind(tenant.0)
         .bind(user.0)
@@ -205,7 +205,7 @@ pub async fn second_factor(c: &mut AnyConnection, tenant: TenantId, user: UserId
 }
 
 /// Starts (or restarts) setting up a second factor: a new, unconfirmed secret.
-pub async fn put_second_factor(c: &mut AnyConnection, tenant: TenantId, user: UserId, secret_enc: &[u8], now: Timestamp) -> Result<()> {
+pub async fn put_second_factor(c: &mut Conn, tenant: TenantId, user: UserId, secret_enc: &[u8], now: Timestamp) -> Result<()> {
     sqlx::query("DELETE FROM second_factors WHERE tenant_id = $1 AND user_id = $2")
         .bind(tenant.0)
         .bind(user.0)
@@ -223,7 +223,7 @@ pub async fn put_second_factor(c: &mut AnyConnection, tenant: TenantId, user: Us
 
 /// Records an accepted code's step (and confirms the factor). Returns false when a code of this
 /// or a later step was already accepted: the same code does not work twice.
-pub async fn accept_step(c: &mut AnyConnection, tenant: TenantId, user: UserId, step: i64, now: Timestamp) -> Result<bool> {
+pub async fn accept_step(c: &mut Conn, tenant: TenantId, user: UserId, step: i64, now: Timestamp) -> Result<bool> {
     Ok(sqlx::query(
         "UPDATE second_factors SET last_step = $3, confirmed_at = COALESCE(confirmed_at, $4) WHERE tenant_id = $1 AND user_id = $2 AND last_step < $3",
     )
@@ -238,7 +238,7 @@ pub async fn accept_step(c: &mut AnyConnection, tenant: TenantId, user: UserId, 
 }
 
 /// Removes a person's second factor.
-pub async fn delete_second_factor(c: &mut AnyConnection, tenant: TenantId, user: UserId) -> Result<bool> {
+pub async fn delete_second_factor(c: &mut Conn, tenant: TenantId, user: UserId) -> Result<bool> {
     Ok(sqlx::query("DELETE FROM second_factors WHERE tenant_id = $1 AND user_id = $2")
         .bind(tenant.0)
         .bind(user.0)
@@ -251,7 +251,7 @@ pub async fn delete_second_factor(c: &mut AnyConnection, tenant: TenantId, user:
 /// Claims a one-time form id: `Ok(None)` the first time (record `location` after the work),
 /// `Ok(Some(location))` when it was already used — also when two submits race, since the
 /// insert is the claim.
-pub async fn claim_form(c: &mut AnyConnection, tenant: TenantId, user: UserId, form_id: &str, location: &str, now: Timestamp) -> Result<Option<String>> {
+pub async fn claim_form(c: &mut Conn, tenant: TenantId, user: UserId, form_id: &str, location: &str, now: Timestamp) -> Result<Option<String>> {
     let claimed = sqlx::query(
         "INSERT INTO web_submissions (tenant_id, user_id, form_id, location, created_at) VALUES ($1, $2, $3, $4, $5) \
          ON CONFLICT (tenant_id, user_id, form_id) DO NOTHING",
@@ -278,7 +278,7 @@ pub async fn claim_form(c: &mut AnyConnection, tenant: TenantId, user: UserId, f
 }
 
 /// Sets where a claimed form id leads.
-pub async fn set_form_location(c: &mut AnyConnection, tenant: TenantId, user: UserId, form_id: &str, location: &str) -> Result<()> {
+pub async fn set_form_location(c: &mut Conn, tenant: TenantId, user: UserId, form_id: &str, location: &str) -> Result<()> {
     sqlx::query("UPDATE web_submissions SET location = $4 WHERE tenant_id = $1 AND user_id = $2 AND form_id = $3")
         .bind(tenant.0)
         .bind(user.0)
@@ -290,7 +290,7 @@ pub async fn set_form_location(c: &mut AnyConnection, tenant: TenantId, user: Us
 }
 
 /// Whether the tenant requires a second factor of agents and admins.
-pub async fn staff_second_factor(c: &mut AnyConnection, tenant: TenantId) -> Result<bool> {
+pub async fn staff_second_factor(c: &mut Conn, tenant: TenantId) -> Result<bool> {
     let v: Option<i64> = sqlx::query_scalar("SELECT staff_second_factor FROM tenants WHERE id = $1")
         .bind(tenant.0)
         .fetch_optional(c)
@@ -299,7 +299,7 @@ pub async fn staff_second_factor(c: &mut AnyConnection, tenant: TenantId) -> Res
 }
 
 /// Sets whether the tenant requires a second factor of agents and admins.
-pub async fn set_staff_second_factor(c: &mut AnyConnection, tenant: TenantId, on: bool) -> Result<()> {
+pub async fn set_staff_second_factor(c: &mut Conn, tenant: TenantId, on: bool) -> Result<()> {
     sqlx::query("UPDATE tenants SET staff_second_factor = $2 WHERE id = $1")
         .bind(tenant.0)
         .bind(i64::from(on))
@@ -309,7 +309,7 @@ pub async fn set_staff_second_factor(c: &mut AnyConnection, tenant: TenantId, on
 }
 
 /// Forgets a claimed form id (its work failed and the form is shown again).
-pub async fn release_form(c: &mut AnyConnection, tenant: TenantId, user: UserId, form_id: &str) -> Result<()> {
+pub async fn release_form(c: &mut Conn, tenant: TenantId, user: UserId, form_id: &str) -> Result<()> {
     sqlx::query("DELETE FROM web_submissions WHERE tenant_id = $1 AND user_id = $2 AND form_id = $3")
         .bind(tenant.0)
         .bind(user.0)
@@ -320,7 +320,7 @@ pub async fn release_form(c: &mut AnyConnection, tenant: TenantId, user: UserId,
 }
 
 /// Notes that `by` set `user`'s password or sign-in e-mail.
-pub async fn mark_credentials_reset(c: &mut AnyConnection, tenant: TenantId, user: UserId, by: UserId, at: Timestamp) -> Result<()> {
+pub async fn mark_credentials_reset(c: &mut Conn, tenant: TenantId, user: UserId, by: UserId, at: Timestamp) -> Result<()> {
     sqlx::query(
         "INSERT INTO credential_resets (tenant_id, user_id, reset_by, reset_at) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (tenant_id, user_id) DO UPDATE SET reset_by = $3, reset_at = $4",
@@ -335,7 +335,7 @@ pub async fn mark_credentials_reset(c: &mut AnyConnection, tenant: TenantId, use
 }
 
 /// Forgets that someone else set `user`'s credentials (they set their own password since).
-pub async fn clear_credentials_reset(c: &mut AnyConnection, tenant: TenantId, user: UserId) -> Result<()> {
+pub async fn clear_credentials_reset(c: &mut Conn, tenant: TenantId, user: UserId) -> Result<()> {
     sqlx::query("DELETE FROM credential_resets WHERE tenant_id = $1 AND user_id = $2")
         .bind(tenant.0)
         .bind(user.0)
@@ -346,7 +346,7 @@ pub async fn clear_credentials_reset(c: &mut AnyConnection, tenant: TenantId, us
 
 /// Whether someone else set `user`'s password or sign-in e-mail and they have not set their own
 /// password since.
-pub async fn credentials_reset(c: &mut AnyConnection, tenant: TenantId, user: UserId) -> Result<bool> {
+pub async fn credentials_reset(c: &mut Conn, tenant: TenantId, user: UserId) -> Result<bool> {
     let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM credential_resets WHERE tenant_id = $1 AND user_id = $2")
         .bind(tenant.0)
         .bind(user.0)

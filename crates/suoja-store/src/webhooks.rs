@@ -1,7 +1,7 @@
 //! Outbound webhooks the operator registered (the recipients of GDPR Art. 19) and the
 //! disclosure log: which recipient received which categories of whose data, when.
 
-use sqlx::AnyConnection;
+use crate::Conn;
 use suoja_core::{TenantId, Timestamp};
 
 use crate::Result;
@@ -42,7 +42,7 @@ fn row(r: &sqlx::any::AnyRow) -> Result<WebhookRow> {
 }
 
 /// Registers a webhook.
-pub async fn insert(c: &mut AnyConnection, tenant: TenantId, w: &WebhookRow) -> Result<i64> {
+pub async fn insert(c: &mut Conn, tenant: TenantId, w: &WebhookRow) -> Result<i64> {
     Ok(sqlx::query_scalar(
         "INSERT INTO webhooks (tenant_id, name, endpoint, status, subscriptions, created_at, updated_at, signing_salt) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
     )
@@ -59,7 +59,7 @@ pub async fn insert(c: &mut AnyConnection, tenant: TenantId, w: &WebhookRow) -> 
 }
 
 /// One webhook.
-pub async fn by_id(c: &mut AnyConnection, tenant: TenantId, id: i64) -> Result<Option<WebhookRow>> {
+pub async fn by_id(c: &mut Conn, tenant: TenantId, id: i64) -> Result<Option<WebhookRow>> {
     let r =
         sqlx::query("SELECT id, name, endpoint, status, subscriptions, created_at, updated_at, signing_salt FROM webhooks WHERE tenant_id = $1 AND id = $2")
             .bind(tenant.0)
@@ -70,7 +70,7 @@ pub async fn by_id(c: &mut AnyConnection, tenant: TenantId, id: i64) -> Result<O
 }
 
 /// Every webhook of the tenant, by id.
-pub async fn list(c: &mut AnyConnection, tenant: TenantId) -> Result<Vec<WebhookRow>> {
+pub async fn list(c: &mut Conn, tenant: TenantId) -> Result<Vec<WebhookRow>> {
     let rows =
         sqlx::query("SELECT id, name, endpoint, status, subscriptions, created_at, updated_at, signing_salt FROM webhooks WHERE tenant_id = $1 ORDER BY id")
             .bind(tenant.0)
@@ -80,7 +80,7 @@ pub async fn list(c: &mut AnyConnection, tenant: TenantId) -> Result<Vec<Webhook
 }
 
 /// Gives a webhook a new signing salt (a new secret). Returns whether it exists.
-pub async fn set_signing_salt(c: &mut AnyConnection, tenant: TenantId, id: i64, salt: &[u8], now: Timestamp) -> Result<bool> {
+pub async fn set_signing_salt(c: &mut Conn, tenant: TenantId, id: i64, salt: &[u8], now: Timestamp) -> Result<bool> {
     Ok(
         sqlx::query("UPDATE webhooks SET signing_salt = $3, updated_at = $4 WHERE tenant_id = $1 AND id = $2")
             .bind(tenant.0)
@@ -95,7 +95,7 @@ pub async fn set_signing_salt(c: &mut AnyConnection, tenant: TenantId, id: i64, 
 }
 
 /// Removes a webhook.
-pub async fn delete(c: &mut AnyConnection, tenant: TenantId, id: i64) -> Result<bool> {
+pub async fn delete(c: &mut Conn, tenant: TenantId, id: i64) -> Result<bool> {
     Ok(sqlx::query("DELETE FROM webhooks WHERE tenant_id = $1 AND id = $2")
         .bind(tenant.0)
         .bind(id)
@@ -123,7 +123,7 @@ pub struct Disclosure {
 }
 
 /// Records disclosures.
-pub async fn record_disclosure(c: &mut AnyConnection, tenant: TenantId, d: &Disclosure) -> Result<()> {
+pub async fn record_disclosure(c: &mut Conn, tenant: TenantId, d: &Disclosure) -> Result<()> {
     sqlx::query("INSERT INTO disclosures (tenant_id, subject_id, recipient_id, event, categories, outcome, at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
         .bind(tenant.0)
         .bind(d.subject_id)
@@ -138,7 +138,7 @@ pub async fn record_disclosure(c: &mut AnyConnection, tenant: TenantId, d: &Disc
 }
 
 /// A person's disclosure log, oldest first.
-pub async fn disclosures_for(c: &mut AnyConnection, tenant: TenantId, subject: i64) -> Result<Vec<Disclosure>> {
+pub async fn disclosures_for(c: &mut Conn, tenant: TenantId, subject: i64) -> Result<Vec<Disclosure>> {
     let rows = sqlx::query(
         "SELECT subject_id, recipient_id, event, categories, outcome, at FROM disclosures WHERE tenant_id = $1 AND subject_id = $2 ORDER BY at, id",
     )
@@ -161,7 +161,7 @@ pub async fn disclosures_for(c: &mut AnyConnection, tenant: TenantId, subject: i
 }
 
 /// Recipients that received data of a person (delivered data events).
-pub async fn recipients_of(c: &mut AnyConnection, tenant: TenantId, subject: i64) -> Result<Vec<i64>> {
+pub async fn recipients_of(c: &mut Conn, tenant: TenantId, subject: i64) -> Result<Vec<i64>> {
     Ok(sqlx::query_scalar(
         "SELECT DISTINCT recipient_id FROM disclosures WHERE tenant_id = $1 AND subject_id = $2 AND event NOT LIKE 'subject.%' AND outcome = 'delivered' ORDER BY recipient_id",
     )

@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use hmac::{Hmac, KeyInit as _, Mac as _};
 use sha2::Sha256;
-use sqlx::AnyConnection;
 use suoja_core::{KeyId, TenantId, Timestamp, random};
+use suoja_store::Conn;
 use zeroize::Zeroizing;
 
 pub use error::VaultError;
@@ -95,14 +95,14 @@ impl Vault {
     }
 
     /// Creates the key of a new tenant.
-    pub async fn create_tenant(&self, c: &mut AnyConnection, tenant: TenantId, now: Timestamp) -> Result<()> {
+    pub async fn create_tenant(&self, c: &mut Conn, tenant: TenantId, now: Timestamp) -> Result<()> {
         let key = Zeroizing::new(random::bytes::<32>());
         let wrapped = seal::seal(&self.root, KeyId(0), &tenant_aad(tenant), key.as_ref())?;
         suoja_store::keys::insert_tenant_key(c, tenant, &wrapped, now).await?;
         Ok(())
     }
 
-    async fn tenant_keys(&self, c: &mut AnyConnection, tenant: TenantId) -> Result<Arc<TenantKeys>> {
+    async fn tenant_keys(&self, c: &mut Conn, tenant: TenantId) -> Result<Arc<TenantKeys>> {
         if let Some(k) = self.lock_tenants().get(&tenant) {
             return Ok(k.clone());
         }
@@ -119,7 +119,7 @@ impl Vault {
 
     /// Creates a data key for a new subject (a person) and returns its id. The wrapped key binds
     /// its id, so it opens only from its own row.
-    pub async fn create_subject_key(&self, c: &mut AnyConnection, tenant: TenantId, kind: &str, now: Timestamp) -> Result<KeyId> {
+    pub async fn create_subject_key(&self, c: &mut Conn, tenant: TenantId, kind: &str, now: Timestamp) -> Result<KeyId> {
         let tk = self.tenant_keys(c, tenant).await?;
         let key = Zeroizing::new(random::bytes::<32>());
         let id = suoja_store::keys::insert_subject_key(c, tenant, kind, now).await?;
@@ -132,7 +132,7 @@ impl Vault {
 
     /// The tenant's key generation, read again from the database once the one read last is
     /// older than [`GENERATION_FRESH`].
-    async fn generation(&self, c: &mut AnyConnection, tenant: TenantId) -> Result<i64> {
+    async fn generation(&self, c: &mut Conn, tenant: TenantId) -> Result<i64> {
         if let Some((g, at)) = self.lock_generations().get(&tenant)
             && at.elapsed() < GENERATION_FRESH
         {
@@ -145,7 +145,7 @@ impl Vault {
 
     /// A subject key. A cached one is used only while the tenant's generation is the one it was
     /// read under: a key destroyed by any node (or process) is never used again by this one.
-    async fn subject_key(&self, c: &mut AnyConnection, tenant: TenantId, id: KeyId) -> Result<SecretKey> {
+    async fn subject_key(&self, c: &mut Conn, tenant: TenantId, id: KeyId) -> Result<SecretKey> {
         let generation = self.generation(c, tenant).await?;
         if let Some((k, g)) = self.lock_subjects().get(&(tenant, id))
             && *g == generation
@@ -175,7 +175,7 @@ impl Vault {
 
     /// Re-wraps subject keys wrapped before ids were bound in (schema v8), a batch at a time;
     /// returns how many. Run at start-up, before keys are used.
-    pub async fn bind_key_ids(&self, c: &mut AnyConnection) -> Result<u64> {
+    pub async fn bind_key_ids(&self, c: &mut Conn) -> Result<u64> {
         let mut n = 0;
         loop {
             let batch = suoja_store::keys::unbound_subject_keys(c, 500).await?;
@@ -193,31 +193,31 @@ impl Vault {
     }
 
     /// Seals `plaintext` under the subject key `key`.
-    pub async fn encrypt(&self, c: &mut AnyConnection, tenant: TenantId, key: KeyId, plaintext: &[u8]) -> Result<Vec<u8>> {
+    pub async fn encrypt(&self, c: &mut Conn, tenant: TenantId, key: KeyId, plaintext: &[u8]) -> Result<Vec<u8>> {
         let k = self.subject_key(c, tenant, key).await?;
         seal::seal(&k, key, &tenant_aad(tenant), plaintext)
     }
 
     /// Seals a string.
-    pub async fn encrypt_str(&self, c: &mut AnyConnection, tenant: TenantId, key: KeyId, plaintext: &str) -> Result<Vec<u8>> {
+    pub async fn encrypt_str(&self, c: &mut Conn, tenant: TenantId, key: KeyId, plaintext: &str) -> Result<Vec<u8>> {
         self.encrypt(c, tenant, key, plaintext.as_bytes()).await
     }
 
     /// Opens a value sealed by [`Vault::encrypt`]. Fails with [`VaultError::KeyDestroyed`] once
     /// the subject's key has been shredded.
-    pub async fn decrypt(&self, c: &mut AnyConnection, tenant: TenantId, sealed: &[u8]) -> Result<Vec<u8>> {
+    pub async fn decrypt(&self, c: &mut Conn, tenant: TenantId, sealed: &[u8]) -> Result<Vec<u8>> {
         let id = seal::key_id_of(sealed).ok_or(VaultError::Corrupt)?;
         let k = self.subject_key(c, tenant, id).await?;
         seal::open(&k, &tenant_aad(tenant), sealed)
     }
 
     /// Opens a sealed string.
-    pub async fn decrypt_str(&self, c: &mut AnyConnection, tenant: TenantId, sealed: &[u8]) -> Result<String> {
+    pub async fn decrypt_str(&self, c: &mut Conn, tenant: TenantId, sealed: &[u8]) -> Result<String> {
         String::from_utf8(self.decrypt(c, tenant, sealed).await?).map_err(|_| VaultError::Corrupt)
     }
 
     /// Destroys a subject key: everything sealed under it becomes unreadable for good.
-    pub async fn destroy_subject_key(&self, c: &mut AnyConnection, tenant: TenantId, id: KeyId) -> Result<bool> {
+    pub async fn destroy_subject_key(&self, c: &mut Conn, tenant: TenantId, id: KeyId) -> Result<bool> {
         self.lock_subjects().remove(&(tenant, id));
         // The generation it bumps makes every other node drop its copy once it reads the
         // generation again; this node reads it afresh at its next use.
@@ -234,7 +234,7 @@ impl Vault {
 
     /// The blind index of a normalised identifier (lower-cased e-mail): a keyed hash, so the
     /// database can find a person by e-mail without holding the address.
-    pub async fn blind_index(&self, c: &mut AnyConnection, tenant: TenantId, normalized: &str) -> Result<Vec<u8>> {
+    pub async fn blind_index(&self, c: &mut Conn, tenant: TenantId, normalized: &str) -> Result<Vec<u8>> {
         let tk = self.tenant_keys(c, tenant).await?;
         let mut mac = <Hmac<Sha256>>::new_from_slice(tk.blind.as_ref()).unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
         mac.update(normalized.as_bytes());
@@ -282,7 +282,7 @@ impl Vault {
     }
 
     /// A hasher for search tokens of one tenant.
-    pub async fn search_hasher(&self, c: &mut AnyConnection, tenant: TenantId) -> Result<TokenHasher> {
+    pub async fn search_hasher(&self, c: &mut Conn, tenant: TenantId) -> Result<TokenHasher> {
         let tk = self.tenant_keys(c, tenant).await?;
         Ok(TokenHasher { key: tk.search.clone() })
     }

@@ -125,7 +125,7 @@ impl Helpdesk {
         self.page_tickets(&mut c, scope, f, paging).await
     }
 
-    async fn page_tickets(&self, c: &mut suoja_store::AnyConnection, scope: &Scope, mut f: TicketFilter, paging: Paging) -> Result<TicketPage> {
+    async fn page_tickets(&self, c: &mut suoja_store::Conn, scope: &Scope, mut f: TicketFilter, paging: Paging) -> Result<TicketPage> {
         // Restricted tickets stay visible to the people on them, not to staff (GDPR Art. 18).
         f.include_restricted = !scope.is_staff();
         if let Paging::Cursor { after, before, .. } = paging {
@@ -216,7 +216,7 @@ impl Helpdesk {
     /// Opens a stored comment with its files (from `files`, which may hold other comments' too).
     pub(crate) async fn open_comment(
         &self,
-        c: &mut suoja_store::AnyConnection,
+        c: &mut suoja_store::Conn,
         tenant: suoja_core::TenantId,
         r: &suoja_store::comments::CommentRow,
         files: &[suoja_store::attachments::AttachmentRow],

@@ -8,7 +8,7 @@
 
 use serde_json::{Value, json};
 use suoja_core::{AttachmentId, CommentId, Personal, Scope, TenantId, TicketId, Timestamp, UserId};
-use suoja_store::AnyConnection;
+use suoja_store::Conn;
 use suoja_store::comments::CommentRow;
 use suoja_store::history::EventRow;
 use suoja_store::tickets::TicketRow;
@@ -129,7 +129,7 @@ pub fn parse_redact_tags(html: &str) -> Result<(String, Vec<std::ops::Range<usiz
 
 impl Helpdesk {
     /// Staff only; the ticket must be visible to the caller and not in the trash.
-    async fn redactable_ticket(&self, c: &mut AnyConnection, scope: &Scope, id: TicketId) -> Result<TicketRow> {
+    async fn redactable_ticket(&self, c: &mut Conn, scope: &Scope, id: TicketId) -> Result<TicketRow> {
         if !scope.is_staff() {
             return Err(HelpdeskError::Forbidden("only agents and admins can redact"));
         }
@@ -143,7 +143,7 @@ impl Helpdesk {
         Ok(row)
     }
 
-    async fn ticket_comment(&self, c: &mut AnyConnection, tenant: TenantId, ticket: TicketId, id: CommentId) -> Result<CommentRow> {
+    async fn ticket_comment(&self, c: &mut Conn, tenant: TenantId, ticket: TicketId, id: CommentId) -> Result<CommentRow> {
         suoja_store::comments::by_id(c, tenant, id)
             .await?
             .filter(|m| m.ticket_id == ticket)
@@ -258,7 +258,7 @@ impl Helpdesk {
     #[allow(clippy::too_many_arguments)]
     async fn store_comment_redaction(
         &self,
-        c: &mut AnyConnection,
+        c: &mut Conn,
         scope: &Scope,
         mut row: TicketRow,
         m: &CommentRow,
@@ -301,7 +301,7 @@ impl Helpdesk {
     #[allow(clippy::too_many_arguments)]
     async fn finish_redaction(
         &self,
-        c: &mut AnyConnection,
+        c: &mut Conn,
         scope: &Scope,
         mut row: TicketRow,
         kind: &str,
@@ -378,7 +378,7 @@ impl Helpdesk {
     }
 
     /// A comment as the API shows it.
-    pub(crate) async fn comment_view(&self, c: &mut AnyConnection, tenant: TenantId, id: CommentId) -> Result<Comment> {
+    pub(crate) async fn comment_view(&self, c: &mut Conn, tenant: TenantId, id: CommentId) -> Result<Comment> {
         let r = suoja_store::comments::by_id(c, tenant, id).await?.ok_or(HelpdeskError::NotFound("Comment"))?;
         let files = suoja_store::attachments::for_comments(c, tenant, &[r.id]).await?;
         self.open_comment(c, tenant, &r, &files).await
@@ -409,7 +409,7 @@ impl Helpdesk {
     /// Redacts one attachment inside the caller's transaction (also used by retention).
     pub(crate) async fn redact_attachment_in(
         &self,
-        c: &mut AnyConnection,
+        c: &mut Conn,
         scope: &Scope,
         row: TicketRow,
         a: &suoja_store::attachments::AttachmentRow,
@@ -427,7 +427,7 @@ impl Helpdesk {
 
     /// Replaces an attachment's content by a sealed empty file: a file becomes the placeholder
     /// `redacted.txt`, a recording keeps its name, type and size.
-    async fn empty_attachment(&self, c: &mut AnyConnection, tenant: TenantId, a: &suoja_store::attachments::AttachmentRow, at: Timestamp) -> Result<()> {
+    async fn empty_attachment(&self, c: &mut Conn, tenant: TenantId, a: &suoja_store::attachments::AttachmentRow, at: Timestamp) -> Result<()> {
         let (name_enc, content_type, size) = if is_recording(&a.content_type) {
             (a.file_name_enc.clone(), a.content_type.clone(), a.size)
         } else {
@@ -468,7 +468,7 @@ impl Helpdesk {
         Ok(true)
     }
 
-    async fn attachment_view(&self, c: &mut AnyConnection, tenant: TenantId, id: AttachmentId) -> Result<Attachment> {
+    async fn attachment_view(&self, c: &mut Conn, tenant: TenantId, id: AttachmentId) -> Result<Attachment> {
         let f = suoja_store::attachments::by_id(c, tenant, id)
             .await?
             .ok_or(HelpdeskError::NotFound("Attachment"))?;

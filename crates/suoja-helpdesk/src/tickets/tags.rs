@@ -3,7 +3,7 @@
 //! (derived data that a restore rebuilds and a re-index empties for a while).
 
 use suoja_core::{TenantId, TicketId};
-use suoja_store::AnyConnection;
+use suoja_store::Conn;
 
 use crate::{Helpdesk, Result};
 
@@ -15,7 +15,7 @@ fn tag_input(tag: &str) -> String {
 
 impl Helpdesk {
     /// Writes a ticket's tag rows for its (normalised) tags, replacing any it had.
-    pub(crate) async fn set_ticket_tags(&self, c: &mut AnyConnection, tenant: TenantId, id: TicketId, tags: &[String]) -> Result<()> {
+    pub(crate) async fn set_ticket_tags(&self, c: &mut Conn, tenant: TenantId, id: TicketId, tags: &[String]) -> Result<()> {
         let mut hashes = Vec::with_capacity(tags.len());
         for t in tags {
             hashes.push(self.vault.blind_index(c, tenant, &tag_input(t)).await?);
@@ -25,7 +25,7 @@ impl Helpdesk {
     }
 
     /// Tickets (trashed ones included) carrying `tag` (normalised as tags are), by id.
-    pub async fn tickets_with_tag(&self, c: &mut AnyConnection, tenant: TenantId, tag: &str) -> Result<Vec<i64>> {
+    pub async fn tickets_with_tag(&self, c: &mut Conn, tenant: TenantId, tag: &str) -> Result<Vec<i64>> {
         let Some(tag) = crate::users::normalize_tags(&[tag.to_string()]).into_iter().next() else {
             return Ok(Vec::new());
         };

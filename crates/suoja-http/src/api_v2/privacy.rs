@@ -72,7 +72,8 @@ pub async fn create(
     root.only(&["request"])?;
     let r = root.object("request")?;
     r.only(&["kind", "subject_id", "email", "channel", "received_at", "changes", "message"])?;
-    let kind = Kind::parse(r.opt_str("kind", 40)?.as_deref().unwrap_or(""))?;
+    let kind =
+        Kind::parse(r.opt_str("kind", 40)?.as_deref().unwrap_or("")).map_err(|e| ApiError::Field("kind".into(), format!("kind {}", e.0), "InvalidValue"))?;
     let subject = match (r.opt_id("subject_id")?, r.opt_str("email", 320)?) {
         (Some(id), None) => Subject::User(UserId(id)),
         (None, Some(e)) => {

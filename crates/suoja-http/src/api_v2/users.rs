@@ -4,7 +4,7 @@
 use axum::extract::{Path, State};
 use axum::response::Response;
 use serde_json::{Value, json};
-use suoja_core::UserId;
+use suoja_core::{Role, UserId};
 use suoja_helpdesk::tickets::TicketList;
 
 use super::{ListPage, created, list, ok, parse, wire};
@@ -70,13 +70,14 @@ async fn list_users(
     path: &str,
 ) -> Result<Response, ApiError> {
     let pp = params.paging()?;
-    let mut roles: Vec<String> = params
+    let mut roles = params
         .0
         .iter()
         .filter(|(k, _)| k.as_str() == "role" || k.as_str() == "role[]")
-        .map(|(_, v)| v.clone())
-        .collect();
+        .map(|(_, v)| Role::parse(v).map_err(|e| ApiError::BadRequest(format!("role {}", e.0))))
+        .collect::<Result<Vec<Role>, ApiError>>()?;
     roles.sort();
+    roles.dedup();
     let page = app.helpdesk.list_users(&scope, roles, deleted, pp.to_paging()).await?;
     let first_last = page.users.first().zip(page.users.last()).map(|(a, b)| (a.id.0, b.id.0));
     let items = page.users.iter().map(|u| wire::user(u, base, &scope)).collect();

@@ -12,7 +12,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse as _, Response};
 use axum::routing::{MethodRouter, get, post};
 use serde::Deserialize;
-use suoja_core::{AttachmentId, CommentId, Email, GroupId, OrganizationId, Personal, Priority, Scope, Status, TicketId, UserId};
+use suoja_core::{AttachmentId, CommentId, Email, GroupId, OrganizationId, Personal, Priority, Role, Scope, Status, TicketId, UserId};
 use suoja_helpdesk::model::{CommentInput, Ticket, TicketInput};
 use suoja_helpdesk::tickets::TicketList;
 use suoja_helpdesk::tickets::views::View;
@@ -233,7 +233,7 @@ async fn assignable(state: &AppState, ctx: &Ctx, scope: &Scope, current: Option<
     for page in 1..=MAX_LIST_PAGES {
         let p = state
             .helpdesk
-            .list_users(scope, vec!["agent".into(), "admin".into()], false, Paging::Offset { page, per_page: 100 })
+            .list_users(scope, vec![Role::Agent, Role::Admin], false, Paging::Offset { page, per_page: 100 })
             .await
             .map_err(|e| ctx.fail(e))?;
         out.extend(p.users.iter().map(|u| (u.id.0, u.name.expose().clone())));

@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse as _, Response};
 use axum::routing::{MethodRouter, get, post};
 use serde::Deserialize;
-use suoja_core::{Timestamp, UserId};
+use suoja_core::{ErasureState, Timestamp, UserId};
 use suoja_privacy::erasure::holds::{GROUNDS, HoldInput};
 use suoja_privacy::export::{Format, Options};
 
@@ -152,7 +152,7 @@ async fn request(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -
                 footprint.push((ctx.lang.data(table), n.to_string()));
             }
         }
-        if r.row.kind == "erasure"
+        if r.row.kind == suoja_core::RequestKind::Erasure
             && let Ok(p) = state.privacy.erasure_plan(&scope, subject).await
         {
             plan = p
@@ -165,7 +165,7 @@ async fn request(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -
         }
     }
     let mut exports = Vec::new();
-    if matches!(r.row.kind.as_str(), "access" | "portability") {
+    if r.row.kind.is_export() {
         for p in state.privacy.packages(&scope, id).await.map_err(|e| ctx.fail(e))? {
             exports.push(super::portal::ExportItem::new(&ctx, &p));
         }
@@ -177,9 +177,9 @@ async fn request(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -
         .map_err(|e| ctx.fail(e))?
         .into_iter()
         .filter(|e| e.request_id == Some(id))
-        .map(|e| (e.id, e.state.clone(), e.state == "completed"))
+        .map(|e| (e.id, e.state.as_str().to_string(), e.state == ErasureState::Completed))
         .collect();
-    let reviews_mentions = matches!(r.row.kind.as_str(), "access" | "portability" | "erasure");
+    let reviews_mentions = r.row.kind.is_export() || r.row.kind == suoja_core::RequestKind::Erasure;
     let mut mentions = Vec::new();
     if reviews_mentions {
         for m in state.privacy.mentions(&scope, id).await.map_err(|e| ctx.fail(e))? {
@@ -202,7 +202,7 @@ async fn request(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -
     }
     let page = RequestPage {
         c: Chrome::new(&ctx, format!("{} #{id}", ctx.t("console.request")), "privacy"),
-        kind: r.row.kind.clone(),
+        kind: r.row.kind.to_string(),
         received: format::datetime(r.row.received_at, &ctx.tz, ctx.lang),
         verified: r.row.verified_at.map(|t| format::datetime(t, &ctx.tz, ctx.lang)).unwrap_or_default(),
         verification: r.row.verification.clone().unwrap_or_default(),

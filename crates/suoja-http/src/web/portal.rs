@@ -268,7 +268,7 @@ async fn privacy(State(state): State<AppState>, ctx: Ctx) -> Result<Response, Fa
     let mut requests = Vec::new();
     for r in list.into_iter().filter(|r| r.row.subject_id == scope.actor.0) {
         let mut exports = Vec::new();
-        if matches!(r.row.kind.as_str(), "access" | "portability") {
+        if r.row.kind.is_export() {
             for p in state.privacy.packages(&scope, r.row.id).await.map_err(|e| ctx.fail(e))? {
                 exports.push(ExportItem::new(&ctx, &p));
             }

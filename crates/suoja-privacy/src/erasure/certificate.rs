@@ -109,7 +109,7 @@ impl Privacy {
             "verification": { "result": "clean: nothing of the person remained outside held items", "passes": row.pass, "checks": checks },
             "ledger_entry": {
                 "seq": entry.as_ref().map(|e| e.seq),
-                "kind": "subject.erased",
+                "kind": suoja_core::LedgerKind::SubjectErased,
                 "at": entry.as_ref().map(|e| e.at.to_iso()),
                 "hash": row.ledger_hash.as_ref().map(hex::encode),
             },

@@ -6,8 +6,8 @@
 use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
-use suoja_core::{Scope, TenantId, Timestamp, UserId};
-use suoja_store::AnyConnection;
+use suoja_core::{Role, Scope, TenantId, Timestamp, UserId};
+use suoja_store::Conn;
 use suoja_store::holds::HoldRow;
 
 use super::plan::Held;
@@ -95,7 +95,7 @@ impl Privacy {
         let approver = input.approver_id.unwrap_or(scope.actor.0);
         let ok_approver = suoja_store::users::by_id(&mut tx, scope.tenant, UserId(approver))
             .await?
-            .filter(|u| u.deleted_at.is_none() && (u.role == "admin" || u.privacy_officer));
+            .filter(|u| u.deleted_at.is_none() && (u.role == Role::Admin || u.privacy_officer));
         if ok_approver.is_none() {
             return Err(PrivacyError::invalid("approver_id", "must be an admin or privacy officer of this helpdesk"));
         }
@@ -155,7 +155,7 @@ impl Privacy {
             .record_ledger(
                 &mut tx,
                 scope.tenant,
-                "hold.created",
+                suoja_core::LedgerKind::HoldCreated,
                 subject_id,
                 Some(scope.actor.0),
                 json!({ "hold": id, "scope": row.scope, "ticket": ticket_id, "ground": row.ground, "approver": approver, "expires_at": row.expires_at.to_iso() }),
@@ -180,7 +180,7 @@ impl Privacy {
             .record_ledger(
                 &mut tx,
                 scope.tenant,
-                "hold.released",
+                suoja_core::LedgerKind::HoldReleased,
                 row.subject_id,
                 Some(scope.actor.0),
                 json!({ "hold": id }),
@@ -217,7 +217,14 @@ impl Privacy {
         for (tenant, h) in &ended {
             suoja_store::holds::mark_ended(&mut tx, *tenant, h.id).await?;
             self.hd
-                .record_ledger(&mut tx, *tenant, "hold.expired", h.subject_id, None, json!({ "hold": h.id }))
+                .record_ledger(
+                    &mut tx,
+                    *tenant,
+                    suoja_core::LedgerKind::HoldExpired,
+                    h.subject_id,
+                    None,
+                    json!({ "hold": h.id }),
+                )
                 .await?;
             self.lift_hold_restrictions(&mut tx, *tenant, h, now).await?;
         }
@@ -228,7 +235,7 @@ impl Privacy {
     /// Lifts the restriction a hold put on its tickets, except where another hold in force or
     /// the requester's own restriction still applies. (A person hold leaves the person
     /// restricted: lifting that needs a reason and the person's notice.)
-    async fn lift_hold_restrictions(&self, c: &mut AnyConnection, tenant: TenantId, h: &HoldRow, now: Timestamp) -> Result<()> {
+    async fn lift_hold_restrictions(&self, c: &mut Conn, tenant: TenantId, h: &HoldRow, now: Timestamp) -> Result<()> {
         let mut still: BTreeSet<i64> = BTreeSet::new();
         for other in suoja_store::holds::active(c, tenant, now).await?.iter().filter(|o| o.id != h.id) {
             still.extend(self.hold_tickets(c, tenant, other).await?);
@@ -251,7 +258,7 @@ impl Privacy {
     }
 
     /// The tickets a hold keeps.
-    async fn hold_tickets(&self, c: &mut AnyConnection, tenant: TenantId, h: &HoldRow) -> Result<BTreeSet<i64>> {
+    async fn hold_tickets(&self, c: &mut Conn, tenant: TenantId, h: &HoldRow) -> Result<BTreeSet<i64>> {
         let mut out = BTreeSet::new();
         if let Some(t) = h.ticket_id {
             out.insert(t);
@@ -264,7 +271,7 @@ impl Privacy {
 
     /// Holds in force now that keep something of `subject`: person holds on them, and every
     /// ticket hold (the plan keeps only those touching the person's tickets).
-    pub(crate) async fn holds_on(&self, c: &mut AnyConnection, tenant: TenantId, subject: UserId) -> Result<Vec<Held>> {
+    pub(crate) async fn holds_on(&self, c: &mut Conn, tenant: TenantId, subject: UserId) -> Result<Vec<Held>> {
         let now = self.hd.now();
         let mut out = Vec::new();
         for h in suoja_store::holds::active(c, tenant, now).await? {

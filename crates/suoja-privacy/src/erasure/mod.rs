@@ -12,7 +12,7 @@ pub mod replay;
 pub mod run;
 
 use serde_json::{Value, json};
-use suoja_core::{Scope, TenantId, UserId};
+use suoja_core::{ErasureState, Role, Scope, TenantId, UserId};
 use suoja_store::erasures::ErasureRow;
 
 pub use plan::{Held, Plan};
@@ -87,7 +87,7 @@ impl Privacy {
         if let Some(open) = suoja_store::erasures::for_subject(&mut tx, scope.tenant, subject.0)
             .await?
             .into_iter()
-            .find(|e| !matches!(e.state.as_str(), "completed" | "failed"))
+            .find(|e| !e.state.is_finished())
         {
             return Ok(open);
         }
@@ -95,7 +95,7 @@ impl Privacy {
             let erased = suoja_store::erasures::for_subject(&mut tx, scope.tenant, subject.0)
                 .await?
                 .into_iter()
-                .any(|e| e.state == "completed");
+                .any(|e| e.state == ErasureState::Completed);
             return Err(if erased {
                 PrivacyError::Conflict("this person has already been erased".into())
             } else {
@@ -105,12 +105,12 @@ impl Privacy {
         if subject == scope.actor {
             return Err(PrivacyError::Conflict("you cannot erase your own account; ask another admin".into()));
         }
-        if user.role == "admin" && user.deleted_at.is_none() && suoja_store::users::count_admins(&mut tx, scope.tenant).await? <= 1 {
+        if user.role == Role::Admin && user.deleted_at.is_none() && suoja_store::users::count_admins(&mut tx, scope.tenant).await? <= 1 {
             return Err(PrivacyError::Conflict(
                 "the last admin cannot be erased: make someone else an admin first".into(),
             ));
         }
-        if user.role != "end-user" && !scope.is_admin() {
+        if user.role.is_staff() && !scope.is_admin() {
             return Err(PrivacyError::Forbidden("only admins can erase agents and admins"));
         }
         let request_id = match origin {
@@ -128,7 +128,7 @@ impl Privacy {
             id: 0,
             tenant: scope.tenant,
             subject_id: subject.0,
-            subject_role: user.role.clone(),
+            subject_role: user.role,
             request_id,
             origin: match origin {
                 Origin::Request(_) => "request",
@@ -137,7 +137,7 @@ impl Privacy {
                 Origin::Replay => "replay",
             }
             .into(),
-            state: "planned".into(),
+            state: ErasureState::Planned,
             step: 0,
             pass: 1,
             plan: serde_json::to_string(&plan).map_err(|e| PrivacyError::Internal(e.to_string()))?,
@@ -160,7 +160,7 @@ impl Privacy {
                 return suoja_store::erasures::for_subject(&mut c, scope.tenant, subject.0)
                     .await?
                     .into_iter()
-                    .find(|e| !matches!(e.state.as_str(), "completed" | "failed"))
+                    .find(|e| !e.state.is_finished())
                     .ok_or_else(|| PrivacyError::Conflict("another erasure of this person just finished".into()));
             }
             Err(e) => return Err(e.into()),
@@ -169,7 +169,7 @@ impl Privacy {
             .record_ledger(
                 &mut tx,
                 scope.tenant,
-                "erasure.started",
+                suoja_core::LedgerKind::ErasureStarted,
                 Some(subject.0),
                 (!by_retention).then_some(scope.actor.0),
                 json!({ "erasure": id, "request": request_id, "planned": plan.counts(), "held": plan.held.iter().map(|h| h.hold).collect::<Vec<_>>() }),
@@ -192,7 +192,7 @@ impl Privacy {
         let started = std::time::Instant::now();
         loop {
             let row = self.run_erasure(scope.tenant, row.id).await?;
-            if matches!(row.state.as_str(), "completed" | "failed" | "held") || started.elapsed() > std::time::Duration::from_secs(30) {
+            if (row.state.is_finished() || row.state == ErasureState::Held) || started.elapsed() > std::time::Duration::from_secs(30) {
                 return Ok(row);
             }
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
@@ -203,7 +203,7 @@ impl Privacy {
     pub async fn erase_for_request(&self, scope: &Scope, request: i64) -> Result<ErasureRow> {
         require_privacy(scope)?;
         let req = self.get(scope, request).await?;
-        if req.row.kind != "erasure" {
+        if req.row.kind != suoja_core::RequestKind::Erasure {
             return Err(PrivacyError::Conflict(format!("request {request} is a {} request, not erasure", req.row.kind)));
         }
         if req.row.closed_at.is_some() {
@@ -313,7 +313,7 @@ impl Privacy {
             .record_ledger(
                 &mut tx,
                 scope.tenant,
-                "settings.changed",
+                suoja_core::LedgerKind::SettingsChanged,
                 None,
                 Some(scope.actor.0),
                 json!({ "erasure_comments": value }),
@@ -329,6 +329,6 @@ impl Privacy {
         Ok(suoja_store::erasures::for_subject(&mut c, tenant, subject.0)
             .await?
             .iter()
-            .any(|e| e.state == "completed"))
+            .any(|e| e.state == ErasureState::Completed))
     }
 }

@@ -5,8 +5,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
-use suoja_core::{TenantId, UserId};
-use suoja_store::AnyConnection;
+use suoja_core::{Role, TenantId, UserId};
+use suoja_store::Conn;
 use suoja_store::graph::Value;
 
 use crate::datamap::{Erasure, Via};
@@ -104,8 +104,8 @@ pub struct Mention {
 pub struct Plan {
     /// The person.
     pub subject: i64,
-    /// Their role (`end-user`, `agent`, `admin`).
-    pub role: String,
+    /// Their role.
+    pub role: Role,
     /// Their data key, known across passes even after the profile is gone.
     pub subject_key: Option<i64>,
     /// Their data key, to destroy in this pass (absent once destroyed, or while holds need it).
@@ -201,7 +201,7 @@ impl Privacy {
     /// where the request's reviewer accepted them).
     pub(crate) async fn make_plan(
         &self,
-        c: &mut AnyConnection,
+        c: &mut Conn,
         tenant: TenantId,
         subject: UserId,
         map: &[crate::datamap::Table],
@@ -216,7 +216,7 @@ impl Privacy {
         };
         let mut plan = Plan {
             subject: subject.0,
-            role: user.as_ref().map_or_else(|| "end-user".to_string(), |u| u.role.clone()),
+            role: user.as_ref().map_or(Role::EndUser, |u| u.role),
             profile: user.is_some(),
             subject_key,
             key: subject_key.filter(|_| key_exists),
@@ -358,7 +358,7 @@ impl Privacy {
         Ok(plan)
     }
 
-    async fn key_seals_held(&self, c: &mut AnyConnection, tenant: TenantId, key: i64, held: &BTreeSet<i64>) -> Result<bool> {
+    async fn key_seals_held(&self, c: &mut Conn, tenant: TenantId, key: i64, held: &BTreeSet<i64>) -> Result<bool> {
         let ids: Vec<i64> = held.iter().copied().collect();
         let tickets = suoja_store::graph::rows_linked(c, tenant, "tickets", &["key_id"], "id", &ids).await?;
         let comments = suoja_store::graph::rows_linked(c, tenant, "comments", &["key_id"], "ticket_id", &ids).await?;

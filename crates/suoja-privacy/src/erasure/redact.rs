@@ -7,7 +7,7 @@
 use std::collections::BTreeSet;
 
 use suoja_core::{OrganizationId, TenantId, TicketId};
-use suoja_store::AnyConnection;
+use suoja_store::Conn;
 
 use crate::matcher::{Markup, Matcher};
 use crate::mentions::Source;
@@ -29,7 +29,7 @@ impl Privacy {
     /// Returns how many comments changed.
     pub(crate) async fn redact_in_ticket(
         &self,
-        c: &mut AnyConnection,
+        c: &mut Conn,
         tenant: TenantId,
         ticket: TicketId,
         comment_ids: &[i64],
@@ -90,7 +90,7 @@ impl Privacy {
 
     /// Replaces the person's identifiers in an organisation's name, details and notes (plain,
     /// organisational data) and re-indexes it. Returns whether it changed.
-    pub(crate) async fn redact_in_organization(&self, c: &mut AnyConnection, tenant: TenantId, id: i64, m: &Matcher, weak: bool) -> Result<bool> {
+    pub(crate) async fn redact_in_organization(&self, c: &mut Conn, tenant: TenantId, id: i64, m: &Matcher, weak: bool) -> Result<bool> {
         let Some(mut o) = suoja_store::organizations::by_id(c, tenant, OrganizationId(id)).await? else {
             return Ok(false);
         };

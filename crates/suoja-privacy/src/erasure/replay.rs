@@ -195,7 +195,7 @@ impl Privacy {
                 let row = self
                     .erase_with(&Scope::operator(tenant), UserId(e.subject_id), Origin::Replay, e.accepted.clone())
                     .await?;
-                tracing::info!(tenant.id = %tenant, erasure.id = row.id, state = row.state, "erasure replayed after a restore");
+                tracing::info!(tenant.id = %tenant, erasure.id = row.id, state = row.state.as_str(), "erasure replayed after a restore");
                 out.erased += 1;
             }
             if let Some(k) = e.key_id {

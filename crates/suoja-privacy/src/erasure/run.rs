@@ -7,8 +7,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value, json};
-use suoja_core::{KeyId, TenantId, TicketId, Timestamp, UserId};
-use suoja_store::AnyConnection;
+use suoja_core::{ErasureState, KeyId, TenantId, TicketId, Timestamp, UserId};
+use suoja_store::Conn;
 use suoja_store::erasures::ErasureRow;
 use suoja_store::graph::Value as Cell;
 
@@ -69,10 +69,10 @@ impl Privacy {
         }
         loop {
             let row = self.erasure_row(tenant, id).await?;
-            let next = match row.state.as_str() {
-                "completed" | "failed" => return Ok(row),
-                "held" => self.recheck_holds(row).await?,
-                _ => self.run_step(row).await?,
+            let next = match row.state {
+                ErasureState::Completed | ErasureState::Failed => return Ok(row),
+                ErasureState::Held => self.recheck_holds(row).await?,
+                ErasureState::Planned | ErasureState::Running => self.run_step(row).await?,
             };
             if !next {
                 return self.erasure_row(tenant, id).await;
@@ -106,7 +106,7 @@ impl Privacy {
             return Ok(false);
         }
         let from = (row.step, row.pass);
-        row.state = "running".into();
+        row.state = ErasureState::Running;
         row.step = 0;
         row.pass += 1;
         row.plan = serde_json::to_string(&plan).map_err(|e| PrivacyError::Internal(e.to_string()))?;
@@ -134,7 +134,7 @@ impl Privacy {
         }
         let mut tx = self.hd.db().begin().await?;
         suoja_store::erasures::set_lease(&mut tx, tenant, row.id, now.0 + LEASE_MS).await?;
-        row.state = "running".into();
+        row.state = ErasureState::Running;
         let counts = match step {
             "records" => self.step_records(&mut tx, tenant, &plan).await?,
             "tickets" => self.step_tickets(&mut tx, tenant, &plan).await?,
@@ -151,7 +151,7 @@ impl Privacy {
                 if !clean {
                     let stores: Vec<String> = dirty.iter().filter_map(|c| c["store"].as_str().map(str::to_string)).collect();
                     if row.pass >= MAX_PASSES {
-                        row.state = "failed".into();
+                        row.state = ErasureState::Failed;
                         row.error = Some(format!("data remained after {} passes in: {}", row.pass, stores.join(", ")));
                     } else {
                         // New data arrived after planning (or a step was interrupted oddly): plan again.
@@ -163,7 +163,7 @@ impl Privacy {
                         row.step = -1;
                     }
                 } else if !plan.held.is_empty() {
-                    row.state = "held".into();
+                    row.state = ErasureState::Held;
                     row.held = serde_json::to_string(&plan.held).map_err(|e| PrivacyError::Internal(e.to_string()))?;
                 } else {
                     self.complete(&mut tx, &mut row, &plan, &done, now).await?;
@@ -175,7 +175,7 @@ impl Privacy {
         row.done = done.to_string();
         row.step += 1;
         row.updated_at = now;
-        if row.state == "held" {
+        if row.state == ErasureState::Held {
             row.leased_until = now.0 + HELD_RECHECK_MS;
         }
         self.fault(&format!("commit:{step}"));
@@ -183,11 +183,11 @@ impl Privacy {
             // Another runner got here first; its work stands.
             return Ok(false);
         }
-        if row.state == "held" {
+        if row.state == ErasureState::Held {
             suoja_store::erasures::set_lease(&mut tx, tenant, row.id, now.0 + HELD_RECHECK_MS).await?;
         }
         tx.commit().await?;
-        if row.state == "completed" {
+        if row.state == ErasureState::Completed {
             let mut entry = super::replay::entry(tenant, row.subject_id, plan.subject_key, row.id, now);
             entry.accepted = plan.accepted.clone();
             self.log_erasure(entry).await;
@@ -197,10 +197,10 @@ impl Privacy {
             self.hd.vault().forget_cached(tenant);
         }
         self.fault(&format!("after:{step}"));
-        Ok(matches!(row.state.as_str(), "running"))
+        Ok(row.state == ErasureState::Running)
     }
 
-    async fn step_records(&self, c: &mut AnyConnection, tenant: TenantId, plan: &Plan) -> Result<Counts> {
+    async fn step_records(&self, c: &mut Conn, tenant: TenantId, plan: &Plan) -> Result<Counts> {
         let mut out = Counts::new();
         // Drop reads of the person still waiting in memory; the read-back catches other nodes'.
         self.hd.forget_consultations(tenant, plan.subject);
@@ -224,7 +224,7 @@ impl Privacy {
         Ok(out)
     }
 
-    async fn step_tickets(&self, c: &mut AnyConnection, tenant: TenantId, plan: &Plan) -> Result<Counts> {
+    async fn step_tickets(&self, c: &mut Conn, tenant: TenantId, plan: &Plan) -> Result<Counts> {
         let mut out = Counts::new();
         for t in &plan.tickets {
             let p = suoja_helpdesk::erase::purge_ticket_rows(c, tenant, TicketId(*t)).await?;
@@ -236,7 +236,7 @@ impl Privacy {
         Ok(out)
     }
 
-    async fn step_links(&self, c: &mut AnyConnection, tenant: TenantId, plan: &Plan) -> Result<Counts> {
+    async fn step_links(&self, c: &mut Conn, tenant: TenantId, plan: &Plan) -> Result<Counts> {
         let mut out = Counts::new();
         let subject = UserId(plan.subject);
         for t in plan.links.keys() {
@@ -249,7 +249,7 @@ impl Privacy {
         Ok(out)
     }
 
-    async fn step_comments(&self, c: &mut AnyConnection, tenant: TenantId, plan: &Plan) -> Result<Counts> {
+    async fn step_comments(&self, c: &mut Conn, tenant: TenantId, plan: &Plan) -> Result<Counts> {
         let mut out = Counts::new();
         let mut touched = BTreeSet::new();
         for (t, m) in &plan.tombstones {
@@ -276,7 +276,7 @@ impl Privacy {
         Ok(out)
     }
 
-    async fn step_redactions(&self, c: &mut AnyConnection, tenant: TenantId, plan: &Plan) -> Result<Counts> {
+    async fn step_redactions(&self, c: &mut Conn, tenant: TenantId, plan: &Plan) -> Result<Counts> {
         let mut out = Counts::new();
         out.insert("redacted_comments".into(), 0);
         let Some(user) = suoja_store::users::by_id(c, tenant, UserId(plan.subject)).await? else {
@@ -297,7 +297,7 @@ impl Privacy {
         Ok(out)
     }
 
-    async fn step_profile(&self, c: &mut AnyConnection, tenant: TenantId, plan: &Plan) -> Result<Counts> {
+    async fn step_profile(&self, c: &mut Conn, tenant: TenantId, plan: &Plan) -> Result<Counts> {
         let mut out = Counts::new();
         if plan.person_held() {
             return Ok(out);
@@ -335,7 +335,7 @@ impl Privacy {
     }
 
     /// Reads every store back (A17-09): what remains of the person outside held items.
-    pub(crate) async fn read_back(&self, c: &mut AnyConnection, tenant: TenantId, plan: &Plan) -> Result<Vec<Value>> {
+    pub(crate) async fn read_back(&self, c: &mut Conn, tenant: TenantId, plan: &Plan) -> Result<Vec<Value>> {
         let s = plan.subject;
         let held = plan.held_tickets();
         let mut checks = Vec::new();
@@ -388,14 +388,14 @@ impl Privacy {
         Ok(checks)
     }
 
-    async fn complete(&self, c: &mut AnyConnection, row: &mut ErasureRow, plan: &Plan, done: &Value, now: Timestamp) -> Result<()> {
+    async fn complete(&self, c: &mut Conn, row: &mut ErasureRow, plan: &Plan, done: &Value, now: Timestamp) -> Result<()> {
         let tenant = row.tenant;
         let entry = self
             .hd
             .record_ledger(
                 c,
                 tenant,
-                "subject.erased",
+                suoja_core::LedgerKind::SubjectErased,
                 Some(row.subject_id),
                 row.actor_id,
                 json!({ "erasure": row.id, "request": row.request_id, "passes": row.pass, "counts": done["counts"] }),
@@ -406,7 +406,7 @@ impl Privacy {
             && let Some(mut req) = suoja_store::requests::by_id(c, tenant, rid).await?
             && req.closed_at.is_none()
         {
-            req.status = "fulfilled".into();
+            req.status = suoja_core::RequestStatus::Fulfilled;
             req.closed_at = Some(now);
             req.outcome_code = Some("erased".into());
             req.updated_at = now;
@@ -416,7 +416,7 @@ impl Privacy {
         let mut kept = plan.clone();
         kept.probes.clear();
         row.plan = serde_json::to_string(&kept).map_err(|e| PrivacyError::Internal(e.to_string()))?;
-        row.state = "completed".into();
+        row.state = ErasureState::Completed;
         row.completed_at = Some(now);
         row.ledger_hash = Some(entry.hash.clone());
         Ok(())

@@ -220,7 +220,7 @@ impl Privacy {
             suoja_store::consultations::record(&mut tx, tenant, &[consult]).await?;
         }
         self.hd
-            .record_ledger(&mut tx, tenant, "export.built",
+            .record_ledger(&mut tx, tenant, suoja_core::LedgerKind::ExportBuilt,
                 Some(subject.0),
                 Some(scope.actor.0),
                 json!({ "request": request, "filter": opts.filter.as_str(), "internal_notes_included": include_notes, "tickets": n_tickets, "comments": n_comments, "files": files.len(), "withheld": withheld_doc }),
@@ -487,7 +487,7 @@ impl Privacy {
         else {
             return Ok((Vec::new(), 0));
         };
-        if req.closed_at.is_none() && matches!(req.kind.as_str(), "access" | "portability") {
+        if req.closed_at.is_none() && req.kind.is_export() {
             let strong: Vec<crate::mentions::Found> = fp.mentions.iter().filter(|f| f.strong()).cloned().collect();
             self.record_candidates(&mut tx, tenant, request, fp.subject.0, &strong).await?;
         }

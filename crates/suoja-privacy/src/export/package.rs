@@ -367,13 +367,13 @@ impl Privacy {
     /// [`crate::Policy::exports_per_day`] a day.
     pub async fn start_package(&self, scope: &Scope, request: i64, format: Format, opts: &Options) -> Result<Started> {
         let req = self.get(scope, request).await?;
-        if !matches!(req.row.kind.as_str(), "access" | "portability") {
+        if !req.row.kind.is_export() {
             return Err(PrivacyError::Conflict(format!("a {} request has no export", req.row.kind)));
         }
         if req.row.verified_at.is_none() {
             return Err(PrivacyError::Conflict("the person's identity is not confirmed yet".into()));
         }
-        if req.row.status == "refused" {
+        if req.row.status == suoja_core::RequestStatus::Refused {
             return Err(PrivacyError::Conflict("the request was refused".into()));
         }
         let subject = UserId(req.row.subject_id);
@@ -426,7 +426,7 @@ impl Privacy {
             .record_ledger(
                 &mut tx,
                 tenant,
-                "export.started",
+                suoja_core::LedgerKind::ExportStarted,
                 Some(subject.0),
                 Some(scope.actor.0),
                 json!({ "request": request, "package": row.id, "format": row.format }),
@@ -491,7 +491,7 @@ impl Privacy {
                     .record_ledger(
                         &mut tx,
                         tenant,
-                        "export.stored",
+                        suoja_core::LedgerKind::ExportStored,
                         Some(subject.0),
                         Some(scope.actor.0),
                         json!({ "request": request, "package": id, "format": format.as_str(), "bytes": sink.size }),
@@ -559,7 +559,7 @@ impl Privacy {
             .record_ledger(
                 &mut tx,
                 scope.tenant,
-                "export.downloaded",
+                suoja_core::LedgerKind::ExportDownloaded,
                 Some(row.subject_id),
                 Some(scope.actor.0),
                 json!({ "package": id }),

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use suoja_core::{TenantId, UserId};
-use suoja_store::AnyConnection;
+use suoja_store::Conn;
 
 use crate::matcher::{Identity, Markup, Matcher};
 use crate::{Privacy, Result};
@@ -45,7 +45,7 @@ impl Privacy {
     /// Labels the people `ids` (plus anyone whose e-mail or phone appears in `texts`, and with
     /// `by_name` anyone with a name word there — for short passages) and prepares the replacer.
     /// The subject's own identifiers are never replaced.
-    pub(crate) async fn people(&self, c: &mut AnyConnection, tenant: TenantId, subject: UserId, ids: &[i64], texts: &[&str], by_name: bool) -> Result<People> {
+    pub(crate) async fn people(&self, c: &mut Conn, tenant: TenantId, subject: UserId, ids: &[i64], texts: &[&str], by_name: bool) -> Result<People> {
         let agent_names = self.policy.agent_names;
         let mut all: std::collections::BTreeSet<i64> = ids.iter().copied().filter(|i| *i != subject.0).collect();
         // People not on the ticket but named by e-mail or phone in the text.
@@ -77,7 +77,7 @@ impl Privacy {
         };
         rows.sort_by_key(|r| r.id);
         for r in &rows {
-            let staff = r.role != "end-user";
+            let staff = r.role.is_staff();
             let name = self.hd.vault().decrypt_str(c, tenant, &r.name_enc).await.ok();
             let label = if staff {
                 agents += 1;

@@ -6,7 +6,7 @@
 use serde_json::json;
 use sha2::{Digest as _, Sha256};
 use suoja_core::{Personal, Scope, TenantId, Timestamp, UserId, random};
-use suoja_store::AnyConnection;
+use suoja_store::Conn;
 use suoja_store::requests::{RequestRow, VerificationRow};
 
 use super::Request;
@@ -22,7 +22,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 
 impl Privacy {
     /// Sends (queues) a one-time link to the address on record; at most `links_per_day`.
-    pub(super) async fn send_link(&self, c: &mut AnyConnection, tenant: TenantId, row: &mut RequestRow, base_url: &str, now: Timestamp) -> Result<bool> {
+    pub(super) async fn send_link(&self, c: &mut Conn, tenant: TenantId, row: &mut RequestRow, base_url: &str, now: Timestamp) -> Result<bool> {
         let sent = suoja_store::requests::verifications_since(c, tenant, row.subject_id, Timestamp(now.0 - 86_400_000)).await?;
         if sent >= self.policy.links_per_day {
             return Ok(false);
@@ -48,24 +48,23 @@ impl Privacy {
         );
         self.queue_message(c, tenant, UserId(row.subject_id), row.key_id, "verification_link", &body)
             .await?;
-        row.status = "verifying".into();
+        row.status = suoja_core::RequestStatus::Verifying;
         row.updated_at = now;
         suoja_store::requests::update(c, tenant, row).await?;
         self.hd
-            .record_ledger(c, tenant, "request.link_sent", Some(row.subject_id), None, json!({ "request": row.id }))
+            .record_ledger(
+                c,
+                tenant,
+                suoja_core::LedgerKind::RequestLinkSent,
+                Some(row.subject_id),
+                None,
+                json!({ "request": row.id }),
+            )
             .await?;
         Ok(true)
     }
 
-    pub(super) async fn queue_message(
-        &self,
-        c: &mut AnyConnection,
-        tenant: TenantId,
-        to: UserId,
-        key: suoja_core::KeyId,
-        kind: &str,
-        body: &str,
-    ) -> Result<()> {
+    pub(super) async fn queue_message(&self, c: &mut Conn, tenant: TenantId, to: UserId, key: suoja_core::KeyId, kind: &str, body: &str) -> Result<()> {
         let sealed = self.hd.vault().encrypt_str(c, tenant, key, body).await?;
         suoja_store::outbox::insert(c, tenant, to.0, kind, sealed, self.hd.now()).await?;
         Ok(())
@@ -108,7 +107,7 @@ impl Privacy {
                 .record_ledger(
                     &mut tx,
                     tenant,
-                    "request.verification_failed",
+                    suoja_core::LedgerKind::RequestVerificationFailed,
                     Some(row.subject_id),
                     None,
                     json!({ "request": id, "attempt": v.attempts + 1 }),
@@ -118,7 +117,7 @@ impl Privacy {
             return Err(PrivacyError::InvalidLink);
         }
         suoja_store::requests::update_verification(&mut tx, tenant, v.id, v.attempts, Some(now)).await?;
-        row.status = "verified".into();
+        row.status = suoja_core::RequestStatus::Verified;
         row.verified_at = Some(now);
         row.verification = Some("email_link".into());
         row.updated_at = now;
@@ -127,7 +126,7 @@ impl Privacy {
             .record_ledger(
                 &mut tx,
                 tenant,
-                "request.verified",
+                suoja_core::LedgerKind::RequestVerified,
                 Some(row.subject_id),
                 None,
                 json!({ "request": id, "method": "email_link" }),
@@ -149,10 +148,14 @@ impl Privacy {
             if row.verified_at.is_some() {
                 return Err(PrivacyError::Conflict("the request is already verified".into()));
             }
-            row.status = "verified".into();
+            row.status = suoja_core::RequestStatus::Verified;
             row.verified_at = Some(now);
             row.verification = Some("staff".into());
-            Ok(("request.verified", json!({ "method": "staff" }), Some(("verification_note", how.to_string()))))
+            Ok((
+                suoja_core::LedgerKind::RequestVerified,
+                json!({ "method": "staff" }),
+                Some(("verification_note", how.to_string())),
+            ))
         })
         .await
     }

@@ -4,58 +4,14 @@
 //! are sealed under the person's key; the ledger and the inbox hold ids and codes.
 
 use serde_json::{Value, json};
-use suoja_core::{Email, Personal, Scope, TenantId, Timestamp, UserId};
-use suoja_store::AnyConnection;
+use suoja_core::{Email, Personal, RequestStatus, Scope, TenantId, Timestamp, UserId};
+use suoja_store::Conn;
 use suoja_store::requests::RequestRow;
 
 use crate::{Privacy, PrivacyError, Result, require_privacy};
 
 /// What the person asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    /// A copy of their data and the Art. 15 information.
-    Access,
-    /// Their provided data in a portable form (Art. 20).
-    Portability,
-    /// Correction (Art. 16).
-    Rectification,
-    /// Erasure (Art. 17).
-    Erasure,
-    /// Restriction of processing (Art. 18).
-    Restriction,
-    /// Objection to processing (Art. 21).
-    Objection,
-}
-
-impl Kind {
-    /// Every kind.
-    pub const ALL: [Kind; 6] = [
-        Kind::Access,
-        Kind::Portability,
-        Kind::Rectification,
-        Kind::Erasure,
-        Kind::Restriction,
-        Kind::Objection,
-    ];
-    /// Wire value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Access => "access",
-            Kind::Portability => "portability",
-            Kind::Rectification => "rectification",
-            Kind::Erasure => "erasure",
-            Kind::Restriction => "restriction",
-            Kind::Objection => "objection",
-        }
-    }
-    /// Parses a wire value.
-    pub fn parse(s: &str) -> Result<Self> {
-        Kind::ALL
-            .into_iter()
-            .find(|k| k.as_str() == s)
-            .ok_or_else(|| PrivacyError::invalid("kind", "must be one of access, portability, rectification, erasure, restriction, objection"))
-    }
-}
+pub use suoja_core::RequestKind as Kind;
 
 /// Channels staff may record a request from (the person's own requests come from `portal`).
 pub const STAFF_CHANNELS: &[&str] = &["email", "phone", "letter", "ticket", "in person", "api"];
@@ -113,11 +69,11 @@ pub struct NewRequest {
 mod identity;
 
 impl Privacy {
-    async fn seal_details(&self, c: &mut AnyConnection, tenant: TenantId, key: suoja_core::KeyId, details: &Value) -> Result<Vec<u8>> {
+    async fn seal_details(&self, c: &mut Conn, tenant: TenantId, key: suoja_core::KeyId, details: &Value) -> Result<Vec<u8>> {
         Ok(self.hd.vault().encrypt_str(c, tenant, key, &details.to_string()).await?)
     }
 
-    async fn open_request(&self, c: &mut AnyConnection, tenant: TenantId, row: RequestRow) -> Result<Request> {
+    async fn open_request(&self, c: &mut Conn, tenant: TenantId, row: RequestRow) -> Result<Request> {
         let details = match &row.details_enc {
             Some(d) => match self.hd.vault().decrypt_str(c, tenant, d).await {
                 Ok(s) => serde_json::from_str(&s).unwrap_or(Value::Null),
@@ -217,9 +173,9 @@ impl Privacy {
         let mut row = RequestRow {
             id: 0,
             subject_id: subject_row.id.0,
-            kind: input.kind.as_str().into(),
+            kind: input.kind,
             channel: channel.clone(),
-            status: if verified { "verified".into() } else { "received".into() },
+            status: if verified { RequestStatus::Verified } else { RequestStatus::Received },
             opened_by: scope.filter(|s| s.is_staff()).map(|s| s.actor.0),
             received_at,
             due_at: due,
@@ -241,7 +197,7 @@ impl Privacy {
             .record_ledger(
                 &mut tx,
                 tenant,
-                "request.received",
+                suoja_core::LedgerKind::RequestReceived,
                 Some(row.subject_id),
                 actor,
                 json!({ "request": row.id, "kind": row.kind, "channel": channel, "received_at": received_at.0, "due_at": due.0 }),
@@ -252,7 +208,7 @@ impl Privacy {
                 .record_ledger(
                     &mut tx,
                     tenant,
-                    "request.verified",
+                    suoja_core::LedgerKind::RequestVerified,
                     Some(row.subject_id),
                     actor,
                     json!({ "request": row.id, "method": "session" }),
@@ -265,7 +221,7 @@ impl Privacy {
         }
         let req = self.open_request(&mut tx, tenant, row).await?;
         tx.commit().await?;
-        tracing::info!(tenant.id = %tenant, request.id = req.row.id, kind = req.row.kind, "privacy request received");
+        tracing::info!(tenant.id = %tenant, request.id = req.row.id, kind = req.row.kind.as_str(), "privacy request received");
         Ok(Some(req))
     }
 
@@ -290,7 +246,7 @@ impl Privacy {
                 row.extended_at = Some(now);
                 row.due_at = calendar.extended_due(row.received_at);
                 Ok((
-                    "request.extended",
+                    suoja_core::LedgerKind::RequestExtended,
                     json!({ "due_at": row.due_at.0 }),
                     Some(("extension_reason", reason.to_string())),
                 ))
@@ -317,10 +273,14 @@ impl Privacy {
         }
         let req = self
             .change(scope, id, |row, now| {
-                row.status = "refused".into();
+                row.status = RequestStatus::Refused;
                 row.closed_at = Some(now);
                 row.outcome_code = Some(code.to_string());
-                Ok(("request.refused", json!({ "code": code }), Some(("refusal_reason", reason.to_string()))))
+                Ok((
+                    suoja_core::LedgerKind::RequestRefused,
+                    json!({ "code": code }),
+                    Some(("refusal_reason", reason.to_string())),
+                ))
             })
             .await?;
         let body = format!(
@@ -339,7 +299,7 @@ impl Privacy {
         &self,
         scope: &Scope,
         id: i64,
-        f: impl FnOnce(&mut RequestRow, Timestamp) -> Result<(&'static str, Value, Option<(&'static str, String)>)>,
+        f: impl FnOnce(&mut RequestRow, Timestamp) -> Result<(suoja_core::LedgerKind, Value, Option<(&'static str, String)>)>,
     ) -> Result<Request> {
         let now = self.hd.now();
         let mut tx = self.hd.db().begin().await?;

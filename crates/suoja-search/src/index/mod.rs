@@ -14,7 +14,7 @@ mod sqlite;
 
 use suoja_core::TenantId;
 use suoja_store::tickets::IndexMatch;
-use suoja_store::{AnyConnection, Result};
+use suoja_store::{Conn, Result};
 
 /// What kind of record a document is. The number is stored with the entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -74,18 +74,18 @@ pub(crate) fn sorted(tokens: &[i64]) -> Vec<i64> {
     v
 }
 
-fn is_pg(c: &AnyConnection) -> bool {
-    c.backend_name().eq_ignore_ascii_case("postgresql")
+fn is_pg(c: &Conn) -> bool {
+    c.engine() == suoja_store::Engine::Postgres
 }
 
 /// Inserts the entries of a document that has none yet.
-pub async fn insert(c: &mut AnyConnection, tenant: TenantId, kind: DocKind, doc: i64, tokens: &DocTokens) -> Result<()> {
+pub async fn insert(c: &mut Conn, tenant: TenantId, kind: DocKind, doc: i64, tokens: &DocTokens) -> Result<()> {
     insert_many(c, tenant, kind, &[(doc, tokens.clone())]).await
 }
 
 /// Inserts the entries of many documents that have none yet, in few statements (imports, the
 /// rebuild after a restore).
-pub async fn insert_many(c: &mut AnyConnection, tenant: TenantId, kind: DocKind, docs: &[(i64, DocTokens)]) -> Result<()> {
+pub async fn insert_many(c: &mut Conn, tenant: TenantId, kind: DocKind, docs: &[(i64, DocTokens)]) -> Result<()> {
     let docs: Vec<(i64, DocTokens)> = docs.iter().map(|(d, t)| (*d, t.normalized())).collect();
     if is_pg(c) {
         postgres::insert_many(c, tenant, kind, &docs).await
@@ -95,13 +95,13 @@ pub async fn insert_many(c: &mut AnyConnection, tenant: TenantId, kind: DocKind,
 }
 
 /// Replaces a document's entries.
-pub async fn replace(c: &mut AnyConnection, tenant: TenantId, kind: DocKind, doc: i64, tokens: &DocTokens) -> Result<()> {
+pub async fn replace(c: &mut Conn, tenant: TenantId, kind: DocKind, doc: i64, tokens: &DocTokens) -> Result<()> {
     remove(&mut *c, tenant, kind, doc).await?;
     insert(c, tenant, kind, doc, tokens).await
 }
 
 /// A document's entries as stored; `None` when it has none.
-async fn read(c: &mut AnyConnection, tenant: TenantId, kind: DocKind, doc: i64) -> Result<Option<DocTokens>> {
+async fn read(c: &mut Conn, tenant: TenantId, kind: DocKind, doc: i64) -> Result<Option<DocTokens>> {
     if is_pg(c) {
         postgres::read(c, tenant, kind, doc).await
     } else {
@@ -111,7 +111,7 @@ async fn read(c: &mut AnyConnection, tenant: TenantId, kind: DocKind, doc: i64) 
 
 /// Adds tokens to a document's entries (a new comment on a ticket); nothing is written when it
 /// already holds them all.
-pub async fn add(c: &mut AnyConnection, tenant: TenantId, kind: DocKind, doc: i64, tokens: &DocTokens) -> Result<()> {
+pub async fn add(c: &mut Conn, tenant: TenantId, kind: DocKind, doc: i64, tokens: &DocTokens) -> Result<()> {
     let old = read(&mut *c, tenant, kind, doc).await?;
     let had = old.is_some();
     let old = old.unwrap_or_default();
@@ -126,7 +126,7 @@ pub async fn add(c: &mut AnyConnection, tenant: TenantId, kind: DocKind, doc: i6
 }
 
 /// Removes a document from the index; returns how many entries went (0 or 1).
-pub async fn remove(c: &mut AnyConnection, tenant: TenantId, kind: DocKind, doc: i64) -> Result<u64> {
+pub async fn remove(c: &mut Conn, tenant: TenantId, kind: DocKind, doc: i64) -> Result<u64> {
     if is_pg(c) {
         postgres::remove(c, tenant, kind, doc).await
     } else {
@@ -136,7 +136,7 @@ pub async fn remove(c: &mut AnyConnection, tenant: TenantId, kind: DocKind, doc:
 
 /// Documents of `kind` holding every one of `tokens` (public or internal), newest (highest id)
 /// first, at most 100 000.
-pub async fn all_of(c: &mut AnyConnection, tenant: TenantId, kind: DocKind, tokens: &[i64]) -> Result<Vec<i64>> {
+pub async fn all_of(c: &mut Conn, tenant: TenantId, kind: DocKind, tokens: &[i64]) -> Result<Vec<i64>> {
     let tokens = sorted(tokens);
     if tokens.is_empty() {
         return Ok(Vec::new());
@@ -149,7 +149,7 @@ pub async fn all_of(c: &mut AnyConnection, tenant: TenantId, kind: DocKind, toke
 }
 
 /// Documents of `kind` holding any of `tokens` (at most `limit`), in id order.
-pub async fn any_of(c: &mut AnyConnection, tenant: TenantId, kind: DocKind, tokens: &[i64], limit: i64) -> Result<Vec<i64>> {
+pub async fn any_of(c: &mut Conn, tenant: TenantId, kind: DocKind, tokens: &[i64], limit: i64) -> Result<Vec<i64>> {
     let mut out = std::collections::BTreeSet::new();
     let pg = is_pg(c);
     for chunk in sorted(tokens).chunks(500) {
@@ -167,12 +167,12 @@ pub async fn any_of(c: &mut AnyConnection, tenant: TenantId, kind: DocKind, toke
 }
 
 /// How many tokens the index holds for a document (0 when it has no entry).
-pub async fn doc_postings(c: &mut AnyConnection, tenant: TenantId, kind: DocKind, doc: i64) -> Result<i64> {
+pub async fn doc_postings(c: &mut Conn, tenant: TenantId, kind: DocKind, doc: i64) -> Result<i64> {
     Ok(read(c, tenant, kind, doc).await?.map_or(0, |t| i64::try_from(t.len()).unwrap_or(i64::MAX)))
 }
 
 /// Removes a tenant's whole index (before rebuilding it).
-pub async fn clear(c: &mut AnyConnection, tenant: TenantId) -> Result<u64> {
+pub async fn clear(c: &mut Conn, tenant: TenantId) -> Result<u64> {
     Ok(sqlx::query("DELETE FROM search_index WHERE tenant_id = $1")
         .bind(tenant.0)
         .execute(c)
@@ -201,7 +201,7 @@ pub struct TicketQuery<'a> {
 /// twice those only in internal notes, and a short ticket ranks above a long one holding the
 /// same words (FTS5's BM25 with those column weights on SQLite; the same two signals counted
 /// from the arrays on PostgreSQL). `None` when the query matches nothing by index.
-pub fn ticket_match(c: &AnyConnection, q: &TicketQuery<'_>) -> Option<IndexMatch> {
+pub fn ticket_match(c: &Conn, q: &TicketQuery<'_>) -> Option<IndexMatch> {
     let (words, tags) = (sorted(q.words), sorted(q.tags));
     if words.is_empty() && tags.is_empty() {
         return None;
@@ -230,7 +230,7 @@ pub fn ticket_match(c: &AnyConnection, q: &TicketQuery<'_>) -> Option<IndexMatch
 
 /// A query giving the ids (`doc`) of the tickets holding any of `excluded` (only in what end
 /// users read, when `public_only`): the tickets a search leaves out. `None` when nothing is.
-pub fn tickets_holding_any(c: &AnyConnection, excluded: &[i64], public_only: bool) -> Option<String> {
+pub fn tickets_holding_any(c: &Conn, excluded: &[i64], public_only: bool) -> Option<String> {
     let excluded = sorted(excluded);
     if excluded.is_empty() {
         return None;

@@ -5,7 +5,7 @@
 
 use suoja_core::TenantId;
 use suoja_store::tickets::Ranking;
-use suoja_store::{AnyConnection, Result};
+use suoja_store::{Conn, Result};
 
 use super::{DocKind, DocTokens};
 
@@ -18,7 +18,7 @@ fn holds(public_only: bool) -> &'static str {
     if public_only { "s.public" } else { "(s.public || s.internal)" }
 }
 
-pub(super) async fn insert_many(c: &mut AnyConnection, tenant: TenantId, kind: DocKind, docs: &[(i64, DocTokens)]) -> Result<()> {
+pub(super) async fn insert_many(c: &mut Conn, tenant: TenantId, kind: DocKind, docs: &[(i64, DocTokens)]) -> Result<()> {
     for chunk in docs.chunks(500) {
         let rows = chunk
             .iter()
@@ -31,7 +31,7 @@ pub(super) async fn insert_many(c: &mut AnyConnection, tenant: TenantId, kind: D
     Ok(())
 }
 
-pub(super) async fn read(c: &mut AnyConnection, tenant: TenantId, kind: DocKind, doc: i64) -> Result<Option<DocTokens>> {
+pub(super) async fn read(c: &mut Conn, tenant: TenantId, kind: DocKind, doc: i64) -> Result<Option<DocTokens>> {
     let row: Option<(String, String)> = sqlx::query_as(
         "SELECT array_to_string(public, ' '), array_to_string(internal, ' ') FROM search_index WHERE tenant_id = $1 AND doc_kind = $2 AND doc_id = $3",
     )
@@ -47,7 +47,7 @@ pub(super) async fn read(c: &mut AnyConnection, tenant: TenantId, kind: DocKind,
     }))
 }
 
-pub(super) async fn remove(c: &mut AnyConnection, tenant: TenantId, kind: DocKind, doc: i64) -> Result<u64> {
+pub(super) async fn remove(c: &mut Conn, tenant: TenantId, kind: DocKind, doc: i64) -> Result<u64> {
     Ok(sqlx::query("DELETE FROM search_index WHERE tenant_id = $1 AND doc_kind = $2 AND doc_id = $3")
         .bind(tenant.0)
         .bind(kind.code())
@@ -57,7 +57,7 @@ pub(super) async fn remove(c: &mut AnyConnection, tenant: TenantId, kind: DocKin
         .rows_affected())
 }
 
-pub(super) async fn all_of(c: &mut AnyConnection, tenant: TenantId, kind: DocKind, tokens: &[i64], limit: i64) -> Result<Vec<i64>> {
+pub(super) async fn all_of(c: &mut Conn, tenant: TenantId, kind: DocKind, tokens: &[i64], limit: i64) -> Result<Vec<i64>> {
     let sql = format!(
         "SELECT doc_id FROM search_index s WHERE tenant_id = $1 AND doc_kind = $2 AND {} @> {} ORDER BY doc_id DESC LIMIT {limit}",
         holds(false),
@@ -70,7 +70,7 @@ pub(super) async fn all_of(c: &mut AnyConnection, tenant: TenantId, kind: DocKin
         .await?)
 }
 
-pub(super) async fn any_of(c: &mut AnyConnection, tenant: TenantId, kind: DocKind, tokens: &[i64], limit: i64) -> Result<Vec<i64>> {
+pub(super) async fn any_of(c: &mut Conn, tenant: TenantId, kind: DocKind, tokens: &[i64], limit: i64) -> Result<Vec<i64>> {
     let sql = format!(
         "SELECT doc_id FROM search_index s WHERE tenant_id = $1 AND doc_kind = $2 AND {} && {} LIMIT {limit}",
         holds(false),

@@ -6,7 +6,7 @@
 
 use suoja_core::TenantId;
 use suoja_store::tickets::Ranking;
-use suoja_store::{AnyConnection, Result};
+use suoja_store::{Conn, Result};
 
 use super::{DocKind, DocTokens};
 
@@ -44,7 +44,7 @@ fn cols(public_only: bool) -> &'static str {
     if public_only { "public" } else { "{public internal}" }
 }
 
-pub(super) async fn insert_many(c: &mut AnyConnection, tenant: TenantId, kind: DocKind, docs: &[(i64, DocTokens)]) -> Result<()> {
+pub(super) async fn insert_many(c: &mut Conn, tenant: TenantId, kind: DocKind, docs: &[(i64, DocTokens)]) -> Result<()> {
     // Six values a row, well under SQLite's limit on bound values.
     for chunk in docs.chunks(500) {
         let rows = (0..chunk.len())
@@ -70,7 +70,7 @@ pub(super) async fn insert_many(c: &mut AnyConnection, tenant: TenantId, kind: D
     Ok(())
 }
 
-pub(super) async fn read(c: &mut AnyConnection, tenant: TenantId, kind: DocKind, doc: i64) -> Result<Option<DocTokens>> {
+pub(super) async fn read(c: &mut Conn, tenant: TenantId, kind: DocKind, doc: i64) -> Result<Option<DocTokens>> {
     let row: Option<(String, String)> = sqlx::query_as("SELECT public, internal FROM search_index WHERE rowid = $1 AND tenant_id = $2")
         .bind(rowid(kind, doc))
         .bind(tenant.0)
@@ -82,7 +82,7 @@ pub(super) async fn read(c: &mut AnyConnection, tenant: TenantId, kind: DocKind,
     }))
 }
 
-pub(super) async fn remove(c: &mut AnyConnection, tenant: TenantId, kind: DocKind, doc: i64) -> Result<u64> {
+pub(super) async fn remove(c: &mut Conn, tenant: TenantId, kind: DocKind, doc: i64) -> Result<u64> {
     Ok(sqlx::query("DELETE FROM search_index WHERE rowid = $1 AND tenant_id = $2")
         .bind(rowid(kind, doc))
         .bind(tenant.0)
@@ -91,13 +91,13 @@ pub(super) async fn remove(c: &mut AnyConnection, tenant: TenantId, kind: DocKin
         .rows_affected())
 }
 
-pub(super) async fn all_of(c: &mut AnyConnection, tenant: TenantId, kind: DocKind, tokens: &[i64], limit: i64) -> Result<Vec<i64>> {
+pub(super) async fn all_of(c: &mut Conn, tenant: TenantId, kind: DocKind, tokens: &[i64], limit: i64) -> Result<Vec<i64>> {
     let m = format!("public : {} AND {}", scope_word(tenant, kind), expr(cols(false), tokens, " AND "));
     let sql = format!("SELECT rowid / 4 FROM search_index WHERE search_index MATCH $1 ORDER BY rowid DESC LIMIT {limit}");
     Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(m).fetch_all(c).await?)
 }
 
-pub(super) async fn any_of(c: &mut AnyConnection, tenant: TenantId, kind: DocKind, tokens: &[i64], limit: i64) -> Result<Vec<i64>> {
+pub(super) async fn any_of(c: &mut Conn, tenant: TenantId, kind: DocKind, tokens: &[i64], limit: i64) -> Result<Vec<i64>> {
     let m = format!("public : {} AND {}", scope_word(tenant, kind), expr(cols(false), tokens, " OR "));
     let sql = format!("SELECT rowid / 4 FROM search_index WHERE search_index MATCH $1 LIMIT {limit}");
     Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(m).fetch_all(c).await?)

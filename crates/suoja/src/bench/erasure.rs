@@ -53,7 +53,7 @@ pub async fn measure(hd: &Helpdesk, admin: &Scope, person: UserId, baseline_ms: 
         let mut c = hd.db().read().await?;
         f.db_tickets = sqlx::query_scalar("SELECT COUNT(*) FROM tickets WHERE tenant_id = $1")
             .bind(admin.tenant.0)
-            .fetch_one(&mut *c)
+            .fetch_one(&mut c)
             .await?;
     }
     let t = Instant::now();
@@ -62,7 +62,7 @@ pub async fn measure(hd: &Helpdesk, admin: &Scope, person: UserId, baseline_ms: 
     let done: serde_json::Value = serde_json::from_str(&row.done).unwrap_or_default();
     f.tickets = done["counts"]["tickets"].as_u64().unwrap_or(0);
     f.comments = done["counts"]["tickets.comments"].as_u64().unwrap_or(0);
-    f.verified = row.state == "completed";
+    f.verified = row.state == suoja_core::ErasureState::Completed;
     println!(
         "  erasure of {} tickets / {} comments among {} tickets: {:.0} ms (state {}); baseline read {:.0} ms",
         f.tickets, f.comments, f.db_tickets, f.erase_ms, row.state, f.baseline_ms

@@ -73,7 +73,7 @@ pub async fn seed(hd: &Helpdesk, admin: &Scope) -> anyhow::Result<UserId> {
         sqlx::query_scalar::<_, i64>("SELECT id FROM tickets WHERE tenant_id = $1 AND requester_id = $2 ORDER BY id")
             .bind(admin.tenant.0)
             .bind(person.id.0)
-            .fetch_all(&mut *c)
+            .fetch_all(&mut c)
             .await?
     };
     let bar = indicatif::ProgressBar::new((ids.len() * (COMMENTS_PER_TICKET - 1)) as u64);
@@ -120,7 +120,7 @@ pub async fn baseline(hd: &Helpdesk, admin: &Scope, person: UserId) -> anyhow::R
         )
         .bind(admin.tenant.0)
         .bind(person.0)
-        .fetch_all(&mut *c)
+        .fetch_all(&mut c)
         .await?;
         drop(c);
         n = rows.len();

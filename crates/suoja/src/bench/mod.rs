@@ -143,13 +143,7 @@ async fn disk_writes(pid: u32, pg: Option<&str>) -> Option<u64> {
             .lines()
             .find_map(|l| l.strip_prefix("write_bytes:"))
             .and_then(|n| n.trim().parse().ok()),
-        Some(url) => {
-            use sqlx::Connection as _;
-            let mut c = sqlx::AnyConnection::connect(url).await.ok()?;
-            let bytes: Option<String> = sqlx::query_scalar("SELECT wal_bytes::text FROM pg_stat_wal").fetch_one(&mut c).await.ok();
-            let _ = c.close().await;
-            bytes.and_then(|b| b.parse().ok())
-        }
+        Some(url) => suoja_store::pg_admin::wal_bytes(url).await,
     }
 }
 
@@ -262,35 +256,14 @@ fn ticket_text(i: usize) -> (String, String) {
 }
 
 async fn create_pg_database(admin: &str) -> anyhow::Result<String> {
-    use sqlx::Connection as _;
-    sqlx::any::install_default_drivers();
-    let name = format!("suoja_bench_{}", hex_suffix());
-    let mut c = sqlx::AnyConnection::connect(admin).await.context("connecting to the benchmark PostgreSQL")?;
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut c).await?;
-    c.close().await?;
-    let base = admin
-        .rsplit_once('/')
-        .map(|(b, _)| b.to_string())
-        .context("PostgreSQL URL needs a database path")?;
-    Ok(format!("{base}/{name}"))
+    suoja_store::pg_admin::create_database(admin, "suoja_bench_")
+        .await
+        .context("creating the benchmark's PostgreSQL database")
 }
 
 /// Drops a benchmark database made by [`create_pg_database`] (best effort).
 async fn drop_pg_database(admin: &str, url: &str) {
-    use sqlx::Connection as _;
-    let Some(name) = url
-        .rsplit('/')
-        .next()
-        .filter(|n| n.starts_with("suoja_bench_") && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
-    else {
-        return;
-    };
-    if let Ok(mut c) = sqlx::AnyConnection::connect(admin).await {
-        let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
-            .execute(&mut c)
-            .await;
-        let _ = c.close().await;
-    }
+    suoja_store::pg_admin::drop_database(admin, url, "suoja_bench_").await;
 }
 
 fn hex_suffix() -> String {

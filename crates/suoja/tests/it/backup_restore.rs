@@ -180,15 +180,15 @@ async fn backup_erase_restore(engine: Engine) {
         let mut oc = old.read().await.unwrap();
         let a_key: i64 = sqlx::query_scalar("SELECT key_id FROM users WHERE id = $1")
             .bind(w.a.id)
-            .fetch_one(&mut *oc)
+            .fetch_one(&mut oc)
             .await
             .unwrap();
         let rows: Vec<(i64, Vec<u8>)> = sqlx::query_as::<_, (i64, Vec<u8>)>("SELECT key_id, body_enc FROM comments")
-            .fetch_all(&mut *oc)
+            .fetch_all(&mut oc)
             .await
             .unwrap();
         let users: Vec<(i64, Vec<u8>)> = sqlx::query_as::<_, (i64, Vec<u8>)>("SELECT key_id, name_enc FROM users")
-            .fetch_all(&mut *oc)
+            .fetch_all(&mut oc)
             .await
             .unwrap();
         let mut live = app.helpdesk().db().read().await.unwrap();

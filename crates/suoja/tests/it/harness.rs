@@ -6,7 +6,6 @@ use std::path::PathBuf;
 
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
-use sqlx::Connection as _;
 use suoja::app::Running;
 use suoja_config::Settings;
 
@@ -56,16 +55,9 @@ impl Drop for TempDir {
 
 /// Creates a fresh PostgreSQL database and returns its URL.
 pub async fn fresh_pg_database(admin: &str) -> String {
-    sqlx::any::install_default_drivers();
-    let name = random_name("suoja_t_");
-    let mut c = sqlx::AnyConnection::connect(admin).await.expect("connect to the test PostgreSQL server");
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut c)
+    suoja_store::pg_admin::create_database(admin, "suoja_t_")
         .await
-        .unwrap();
-    let _ = c.close().await;
-    let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap();
-    format!("{base}/{name}")
+        .expect("create a database on the test PostgreSQL server")
 }
 
 /// One tenant's credentials.

@@ -801,7 +801,7 @@ engine_test_clocked!(packages_expire_and_are_deleted_and_large_files_travel_whol
     {
         let mut c = app.helpdesk().db().read().await.unwrap();
         let chunks: Vec<Vec<u8>> = sqlx::query_scalar("SELECT content_enc FROM export_chunks ORDER BY seq")
-            .fetch_all(&mut *c)
+            .fetch_all(&mut c)
             .await
             .unwrap();
         assert!(chunks.len() >= 12, "{} chunks", chunks.len());
@@ -819,8 +819,8 @@ engine_test_clocked!(packages_expire_and_are_deleted_and_large_files_travel_whol
     assert_eq!(list["exports"], json!([]));
     assert_eq!(app.privacy().purge_expired_packages().await.unwrap(), 1);
     let mut c = app.helpdesk().db().read().await.unwrap();
-    let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM export_packages").fetch_one(&mut *c).await.unwrap();
+    let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM export_packages").fetch_one(&mut c).await.unwrap();
     assert_eq!(left, 0);
-    let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM export_chunks").fetch_one(&mut *c).await.unwrap();
+    let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM export_chunks").fetch_one(&mut c).await.unwrap();
     assert_eq!(left, 0, "the chunks go with their package");
 });

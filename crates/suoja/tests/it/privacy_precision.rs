@@ -157,7 +157,7 @@ pub(crate) async fn texts(app: &TestApp) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     let tickets: Vec<(i64, Option<Vec<u8>>, Vec<u8>)> = sqlx::query_as("SELECT id, subject_enc, description_enc FROM tickets WHERE tenant_id = $1")
         .bind(tenant)
-        .fetch_all(&mut *c)
+        .fetch_all(&mut c)
         .await
         .unwrap();
     for (id, subject, description) in tickets {
@@ -172,7 +172,7 @@ pub(crate) async fn texts(app: &TestApp) -> BTreeMap<String, String> {
     type CommentCells = (i64, i64, Vec<u8>, Option<Vec<u8>>);
     let comments: Vec<CommentCells> = sqlx::query_as("SELECT id, ticket_id, body_enc, html_enc FROM comments WHERE tenant_id = $1")
         .bind(tenant)
-        .fetch_all(&mut *c)
+        .fetch_all(&mut c)
         .await
         .unwrap();
     for (id, ticket, body, html) in comments {
@@ -189,7 +189,7 @@ pub(crate) async fn texts(app: &TestApp) -> BTreeMap<String, String> {
     }
     let orgs: Vec<(i64, String, Option<String>, Option<String>)> = sqlx::query_as("SELECT id, name, details, notes FROM organizations WHERE tenant_id = $1")
         .bind(tenant)
-        .fetch_all(&mut *c)
+        .fetch_all(&mut c)
         .await
         .unwrap();
     for (id, name, details, notes) in orgs {

@@ -129,7 +129,7 @@ async fn no_record_outlives_its_policy(engine: Engine) {
         let mut c = app.helpdesk().db().read().await.unwrap();
         sqlx::query_scalar("SELECT COUNT(*) FROM privacy_verifications WHERE tenant_id = $1")
             .bind(app.t.tenant_id)
-            .fetch_one(&mut *c)
+            .fetch_one(&mut c)
             .await
             .unwrap()
     };
@@ -269,7 +269,7 @@ async fn ledger_kinds(app: &TestApp) -> Vec<String> {
     let mut c = app.helpdesk().db().read().await.unwrap();
     let rows: Vec<String> = sqlx::query_scalar("SELECT kind FROM ledger WHERE tenant_id = $1 ORDER BY seq")
         .bind(app.t.tenant_id)
-        .fetch_all(&mut *c)
+        .fetch_all(&mut c)
         .await
         .unwrap();
     rows

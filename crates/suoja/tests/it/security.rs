@@ -17,7 +17,7 @@ async fn failures(app: &TestApp, user: i64) -> i64 {
     let mut c = app.helpdesk().db().read().await.unwrap();
     sqlx::query_scalar::<_, i64>("SELECT failures FROM sign_in_failures WHERE user_id = $1")
         .bind(user)
-        .fetch_optional(&mut *c)
+        .fetch_optional(&mut c)
         .await
         .unwrap()
         .unwrap_or(0)
@@ -27,7 +27,7 @@ async fn blocked(app: &TestApp, user: i64) -> bool {
     let mut c = app.helpdesk().db().read().await.unwrap();
     let until: Option<Option<i64>> = sqlx::query_scalar("SELECT blocked_until FROM sign_in_failures WHERE user_id = $1")
         .bind(user)
-        .fetch_optional(&mut *c)
+        .fetch_optional(&mut c)
         .await
         .unwrap();
     until.flatten().is_some_and(|t| t > app.helpdesk().now().0)
@@ -1181,7 +1181,7 @@ engine_test_configured!(
                 } else {
                     "SELECT COUNT(*) FROM attachments WHERE ticket_id IS NULL"
                 };
-                sqlx::query_scalar::<_, i64>(sql).fetch_one(&mut *c).await.unwrap()
+                sqlx::query_scalar::<_, i64>(sql).fetch_one(&mut c).await.unwrap()
             }
         };
         assert_eq!((count(true).await, count(false).await), (1, 1));

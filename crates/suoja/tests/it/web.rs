@@ -342,7 +342,7 @@ engine_test_clocked!(password_guessing_blocks_the_account_for_a_while, |app, clo
         async move {
             let mut c = db.read().await.unwrap();
             let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sign_in_failures WHERE user_id <> 0")
-                .fetch_one(&mut *c)
+                .fetch_one(&mut c)
                 .await
                 .unwrap();
             rows
@@ -368,7 +368,7 @@ engine_test_clocked!(password_guessing_blocks_the_account_for_a_while, |app, clo
         // again at ten).
         let mut c = app.helpdesk().db().read().await.unwrap();
         let nobody: i64 = sqlx::query_scalar("SELECT failures FROM sign_in_failures WHERE user_id = 0")
-            .fetch_one(&mut *c)
+            .fetch_one(&mut c)
             .await
             .unwrap();
         assert_eq!(nobody, 2);
