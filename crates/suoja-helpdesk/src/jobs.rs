@@ -40,8 +40,8 @@ impl Helpdesk {
         let row = JobStatusRow {
             id: random::hex_id(),
             status: status.into(),
-            total: results.len() as i64,
-            progress: results.len() as i64,
+            total: suoja_core::num::to_i64(results.len()),
+            progress: suoja_core::num::to_i64(results.len()),
             message: message.map(str::to_string).or_else(|| Some("Completed at ".to_string() + &self.now().to_iso())),
             results: Value::Array(results).to_string(),
             created_at: self.now(),

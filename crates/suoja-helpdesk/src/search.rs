@@ -302,9 +302,9 @@ impl Helpdesk {
             }
         }
         candidates.sort_by_key(|(kind, place, _)| (*kind, *place));
-        let start = ((page - 1) * per_page).max(0) as usize;
+        let start = suoja_core::num::to_usize(((page - 1) * per_page).max(0));
         let mut results = Vec::new();
-        for (kind, _, id) in candidates.into_iter().skip(start).take(per_page as usize) {
+        for (kind, _, id) in candidates.into_iter().skip(start).take(suoja_core::num::to_usize(per_page)) {
             match kind {
                 0 => {
                     if let Some(row) = suoja_store::tickets::by_id(&mut c, scope.tenant, TicketId(id)).await? {

@@ -14,8 +14,12 @@ pub fn code_at(secret: &[u8], step: i64) -> String {
     };
     mac.update(&step.to_be_bytes());
     let h = mac.finalize().into_bytes();
-    let off = usize::from(h[h.len() - 1] & 0x0f);
-    let bin = (u32::from(h[off]) & 0x7f) << 24 | u32::from(h[off + 1]) << 16 | u32::from(h[off + 2]) << 8 | u32::from(h[off + 3]);
+    // Dynamic truncation (RFC 4226 §5.3): the low nibble of the last byte picks four bytes.
+    let off = usize::from(h.last().copied().unwrap_or(0) & 0x0f);
+    let Some(&[a, b, c, d]) = h.get(off..off + 4).and_then(|s| <&[u8; 4]>::try_from(s).ok()) else {
+        return String::new();
+    };
+    let bin = u32::from_be_bytes([a & 0x7f, b, c, d]);
     format!("{:06}", bin % 1_000_000)
 }
 
@@ -46,6 +50,8 @@ pub fn matching_step(secret: &[u8], code: &str, now: Timestamp) -> Option<i64> {
 /// RFC 4648 base32 without padding.
 pub fn base32(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    // Five bits name one of the 32 letters.
+    let letter = |five: u32| char::from(usize::try_from(five).ok().and_then(|i| ALPHABET.get(i)).copied().unwrap_or(b'A'));
     let mut out = String::new();
     let (mut buf, mut bits) = (0u32, 0u32);
     for &b in bytes {
@@ -53,11 +59,11 @@ pub fn base32(bytes: &[u8]) -> String {
         bits += 8;
         while bits >= 5 {
             bits -= 5;
-            out.push(char::from(ALPHABET[((buf >> bits) & 31) as usize]));
+            out.push(letter((buf >> bits) & 31));
         }
     }
     if bits > 0 {
-        out.push(char::from(ALPHABET[((buf << (5 - bits)) & 31) as usize]));
+        out.push(letter((buf << (5 - bits)) & 31));
     }
     out
 }
@@ -113,7 +119,7 @@ mod tests {
     fn base32_round_trips() {
         assert_eq!(base32(b"foobar"), "MZXW6YTBOI");
         for n in 0..25 {
-            let bytes: Vec<u8> = (0..n).map(|i| (i * 37 + 11) as u8).collect();
+            let bytes: Vec<u8> = (0..n).map(|i| u8::try_from((i * 37 + 11) % 256).unwrap()).collect();
             assert_eq!(from_base32(&base32(&bytes)), Some(bytes));
         }
         assert_eq!(from_base32("mzxw 6ytb oi"), Some(b"foobar".to_vec()));

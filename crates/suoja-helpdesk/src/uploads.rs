@@ -55,7 +55,7 @@ impl Helpdesk {
         // Each person's uploads of the last day count against their quota.
         let day_ago = Timestamp(now.0 - 86_400_000);
         let (used, oldest) = suoja_store::attachments::uploaded_since(&mut tx, scope.tenant, scope.actor, day_ago).await?;
-        if used + bytes.len() as i64 > self.upload_quota {
+        if used + suoja_core::num::to_i64(bytes.len()) > self.upload_quota {
             let back = oldest.map_or(3600, |t| (t.0 + 86_400_000 - now.0).div_euclid(1000).max(1));
             return Err(HelpdeskError::Limit {
                 message: format!(
@@ -78,7 +78,7 @@ impl Helpdesk {
             &hash,
             name_enc,
             content_type,
-            bytes.len() as i64,
+            suoja_core::num::to_i64(bytes.len()),
             content_enc,
             now,
         )

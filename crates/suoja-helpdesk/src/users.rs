@@ -468,12 +468,12 @@ impl Helpdesk {
         let (limit, offset) = paging.limit_offset();
         let mut c = self.db.read().await?;
         let mut rows = suoja_store::users::list(&mut c, scope.tenant, &filter, limit, offset).await?;
-        let has_more = rows.len() as i64 > paging.size();
+        let has_more = suoja_core::num::to_i64(rows.len()) > paging.size();
         if has_more {
             if filter.before.is_some() {
                 rows.remove(0);
             } else {
-                rows.truncate(paging.size() as usize);
+                rows.truncate(suoja_core::num::to_usize(paging.size()));
             }
         }
         let count = match paging {

@@ -124,9 +124,9 @@ impl RateLimiter {
         slot.last = now;
         if slot.tokens >= 1.0 {
             slot.tokens -= 1.0;
-            Ok(slot.tokens.floor() as u32)
+            Ok(u32::try_from(suoja_core::num::floor_u64(slot.tokens.floor())).unwrap_or(u32::MAX))
         } else {
-            Err(((1.0 - slot.tokens) / rate).ceil().max(1.0) as u64)
+            Err(suoja_core::num::floor_u64(((1.0 - slot.tokens) / rate).ceil().max(1.0)))
         }
     }
 
@@ -170,7 +170,9 @@ fn key(parts: &[&[u8]]) -> [u8; 16] {
         h.update(b"\0");
     }
     let mut k = [0u8; 16];
-    k.copy_from_slice(&h.finalize()[..16]);
+    for (to, from) in k.iter_mut().zip(h.finalize()) {
+        *to = from;
+    }
     k
 }
 
@@ -267,7 +269,7 @@ pub async fn request_log(req: Request, next: Next) -> Response {
     let span = tracing::info_span!("request", http.method = %method, http.route = %route, tenant.id = tracing::field::Empty, actor.id = tracing::field::Empty);
     let res = tracing::Instrument::instrument(next.run(req), span.clone()).await;
     let status = res.status().as_u16();
-    span.in_scope(|| tracing::info!(http.status = status, latency.ms = started.elapsed().as_millis() as u64, "request"));
+    span.in_scope(|| tracing::info!(http.status = status, latency.ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX), "request"));
     res
 }
 
@@ -331,7 +333,7 @@ pub async fn body_deadline(State(state): State<AppState>, req: Request, next: Ne
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, reason = "a test that cannot go on should panic")]
     use super::*;
 
     #[test]

@@ -272,8 +272,8 @@ impl Privacy {
         drop(c);
         let cutoff = Timestamp(self.hd.now().0 - p.value * k.unit.ms());
         let (ids, held) = self.candidates(scope.tenant, k.name, cutoff, BATCH + 1).await?;
-        let more = ids.len() > BATCH as usize;
-        let ids: Vec<serde_json::Value> = ids.into_iter().take(BATCH as usize).collect();
+        let more = ids.len() > suoja_core::num::to_usize(BATCH);
+        let ids: Vec<serde_json::Value> = ids.into_iter().take(suoja_core::num::to_usize(BATCH)).collect();
         Ok(Preview {
             policy: k.name,
             enabled: p.enabled,
@@ -384,7 +384,7 @@ impl Privacy {
         let mut limit = BATCH;
         let ids = loop {
             let (ids, held) = self.candidates(tenant, policy, cutoff, limit).await?;
-            if (ids.len() as i64) < limit || ids.len() - held >= BATCH as usize || limit >= MAX_WINDOW {
+            if suoja_core::num::to_i64(ids.len()) < limit || ids.len() - held >= suoja_core::num::to_usize(BATCH) || limit >= MAX_WINDOW {
                 break ids;
             }
             limit *= 4;

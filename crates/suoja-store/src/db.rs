@@ -423,7 +423,7 @@ mod tests {
                 }
                 tokio::time::sleep(Duration::from_micros(round * 97 % 1500)).await;
                 for (k, h) in handles.iter().enumerate() {
-                    if k % 3 == round as usize % 3 {
+                    if k % 3 == suoja_core::num::u64_to_usize(round) % 3 {
                         h.abort();
                     }
                 }

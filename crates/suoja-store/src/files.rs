@@ -89,7 +89,7 @@ pub fn open_to_others(path: &Path) -> std::io::Result<bool> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, reason = "a test that cannot go on should panic")]
     use super::*;
 
     #[cfg(unix)]

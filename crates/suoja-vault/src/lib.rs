@@ -325,7 +325,9 @@ impl TokenHasher {
         mac.update(term.as_bytes());
         let out = mac.finalize().into_bytes();
         let mut first = [0u8; 8];
-        first.copy_from_slice(&out[..8]);
+        for (to, from) in first.iter_mut().zip(out) {
+            *to = from;
+        }
         i64::from_be_bytes(first)
     }
 }

@@ -159,7 +159,7 @@ struct HashWriter<W> {
 impl<W: Write> Write for HashWriter<W> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         let n = self.inner.write(buf)?;
-        self.hash.update(&buf[..n]);
+        self.hash.update(buf.get(..n).unwrap_or(buf));
         Ok(n)
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -175,7 +175,7 @@ struct HashReader<R> {
 impl<R: Read> Read for HashReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.hash.update(&buf[..n]);
+        self.hash.update(buf.get(..n).unwrap_or(buf));
         Ok(n)
     }
 }
@@ -565,7 +565,7 @@ fn gather_ledgers(settings: &Settings, dir: &Path, extra: Option<&Path>) -> anyh
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, reason = "a test that cannot go on should panic")]
     use super::*;
 
     #[test]

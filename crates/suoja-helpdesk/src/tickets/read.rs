@@ -134,7 +134,7 @@ impl Helpdesk {
         }
         let (limit, offset) = paging.limit_offset();
         let mut rows = suoja_store::tickets::list(c, scope.tenant, &f, TicketSort::Id, limit, offset).await?;
-        let size = paging.size() as usize;
+        let size = suoja_core::num::to_usize(paging.size());
         let has_more = rows.len() > size;
         if has_more {
             if f.before.is_some() {
@@ -187,7 +187,7 @@ impl Helpdesk {
             Some((p, per)) => (per + 1, (p - 1) * per),
             None => (size + 1, 0),
         };
-        let per = page.map(|(_, per)| per).unwrap_or(size) as usize;
+        let per = suoja_core::num::to_usize(page.map(|(_, per)| per).unwrap_or(size));
         let mut rows = suoja_store::comments::for_ticket(
             &mut c,
             scope.tenant,

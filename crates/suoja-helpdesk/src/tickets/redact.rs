@@ -255,7 +255,7 @@ impl Helpdesk {
 
     /// Seals a comment's new text over the old, redacts the same phrases in the description
     /// when it is the ticket's first comment, and does the bookkeeping of every redaction.
-    #[allow(clippy::too_many_arguments)]
+    #[allow(clippy::too_many_arguments, reason = "the transaction, the rows and the new texts of one redaction, each used once")]
     async fn store_comment_redaction(
         &self,
         c: &mut Conn,
@@ -298,7 +298,7 @@ impl Helpdesk {
     /// Ticket bookkeeping shared by every redaction: the row written back with a new
     /// `updated_at` (so integrations see the change; `closed_at` stays), the history event, the
     /// index rebuilt and the export packages of everyone on the ticket deleted.
-    #[allow(clippy::too_many_arguments)]
+    #[allow(clippy::too_many_arguments, reason = "the transaction, the rows and the new texts of one redaction, each used once")]
     async fn finish_redaction(
         &self,
         c: &mut Conn,
@@ -525,27 +525,27 @@ impl Helpdesk {
             }
             row.custom_fields_enc = crypt::seal_json(&self.vault, &mut tx, scope.tenant, row.key_id, &fields).await?;
         }
-        let last = events.len() - 1;
-        for (i, (kind, field)) in events.iter().enumerate() {
-            if i < last {
-                suoja_store::history::insert(
-                    &mut tx,
-                    scope.tenant,
-                    &EventRow {
-                        id: 0,
-                        ticket_id: ticket,
-                        actor_id: Some(scope.actor.0),
-                        kind: (*kind).into(),
-                        comment_id: None,
-                        attachment_id: None,
-                        field_id: *field,
-                        created_at: now,
-                    },
-                )
-                .await?;
-            }
+        // Every event but the last is recorded here; the last goes with the bookkeeping.
+        let Some((&(kind, field), earlier)) = events.split_last() else {
+            return Err(invalid("ticket", "nothing to redact"));
+        };
+        for (kind, field) in earlier {
+            suoja_store::history::insert(
+                &mut tx,
+                scope.tenant,
+                &EventRow {
+                    id: 0,
+                    ticket_id: ticket,
+                    actor_id: Some(scope.actor.0),
+                    kind: (*kind).into(),
+                    comment_id: None,
+                    attachment_id: None,
+                    field_id: *field,
+                    created_at: now,
+                },
+            )
+            .await?;
         }
-        let (kind, field) = events[last];
         let id = row.id;
         self.finish_redaction(&mut tx, scope, row, kind, None, None, field, now).await?;
         let fresh = suoja_store::tickets::by_id(&mut tx, scope.tenant, id)

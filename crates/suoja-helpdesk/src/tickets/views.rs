@@ -73,8 +73,8 @@ impl Helpdesk {
         let f = view.filter(scope, self.now());
         let mut c = self.db.read().await?;
         let mut rows = suoja_store::tickets::list(&mut c, scope.tenant, &f, TicketSort::UpdatedDesc, limit + 1, offset).await?;
-        let has_more = rows.len() as i64 > limit;
-        rows.truncate(limit.max(0) as usize);
+        let has_more = suoja_core::num::to_i64(rows.len()) > limit;
+        rows.truncate(suoja_core::num::to_usize(limit.max(0)));
         self.consulted(scope, &rows.iter().map(|r| r.requester_id).collect::<Vec<_>>(), "ticket.listed", "support");
         let tickets = self.open_tickets(&mut c, scope, &rows).await?;
         Ok((tickets, has_more))

@@ -35,8 +35,8 @@ pub async fn index(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl
         PageParams::Offset { page, per_page } => (None, per_page + 1, (page - 1) * per_page, per_page),
     };
     let (mut groups, count) = app.helpdesk.list_groups(&scope, after, limit, offset).await?;
-    let has_more = groups.len() as i64 > size;
-    groups.truncate(size as usize);
+    let has_more = suoja_core::num::to_i64(groups.len()) > size;
+    groups.truncate(suoja_core::num::to_usize(size));
     let first_last = groups.first().zip(groups.last()).map(|(a, b)| (a.id.0, b.id.0));
     let items = groups.iter().map(|g| wire::group(g, &base)).collect();
     let pp = match pp {

@@ -55,7 +55,7 @@ fn window(params: &Params) -> Result<Window, ApiError> {
 /// Builds a page: the items, and a cursor at the last item (or where the window started, so a
 /// client can poll again from there).
 fn page(root: &str, items: Vec<Value>, position: (i64, i64), limit: i64, base: &BaseUrl, path: &str) -> Response {
-    let end = (items.len() as i64) < limit;
+    let end = suoja_core::num::to_i64(items.len()) < limit;
     let cursor = encode(position.0, position.1);
     let after_url = with_params(&base.0, path, &Params::default(), &[("cursor", cursor.clone())]);
     let mut out = json!({

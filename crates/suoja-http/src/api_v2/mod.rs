@@ -83,7 +83,7 @@ pub fn list(page: ListPage<'_>, pp: PageParams, base: &BaseUrl, params: &Params)
 /// Builds `{root: [...], next_page…}` or `{root: [...], meta, links}`.
 pub fn list_body(page: ListPage<'_>, pp: PageParams, base: &BaseUrl, params: &Params) -> Value {
     let mut out = Map::new();
-    let n = page.items.len() as i64;
+    let n = suoja_core::num::to_i64(page.items.len());
     out.insert(page.root.to_string(), Value::Array(page.items));
     match pp {
         PageParams::Offset { page: p, per_page } => {

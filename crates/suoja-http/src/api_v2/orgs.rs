@@ -24,8 +24,8 @@ pub async fn index(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl
         PageParams::Offset { page, per_page } => (None, per_page + 1, (page - 1) * per_page, per_page),
     };
     let (mut orgs, count) = app.helpdesk.list_orgs(&scope, after, limit, offset).await?;
-    let has_more = orgs.len() as i64 > size;
-    orgs.truncate(size as usize);
+    let has_more = suoja_core::num::to_i64(orgs.len()) > size;
+    orgs.truncate(suoja_core::num::to_usize(size));
     let first_last = orgs.first().zip(orgs.last()).map(|(a, b)| (a.id.0, b.id.0));
     let items = orgs.iter().map(|o| wire::organization(o, &base)).collect();
     let pp = match pp {

@@ -156,7 +156,7 @@ pub fn comment(c: &Comment, base: &BaseUrl) -> Value {
 
 fn event(e: &AuditEvent, idx: usize, change: &TicketChange) -> Value {
     let mut v = json!({
-        "id": change.at.0 * 100 + idx as i64,
+        "id": change.at.0 * 100 + suoja_core::num::to_i64(idx),
         "type": e.kind,
     });
     if let Some(f) = e.field_name {

@@ -73,7 +73,8 @@ pub fn csrf_for(secret: &str) -> String {
     let mut h = Sha256::new();
     h.update(b"suoja-csrf:");
     h.update(secret.as_bytes());
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&h.finalize()[..24])
+    let digest = h.finalize();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest.get(..24).unwrap_or(&digest))
 }
 
 impl FromRequestParts<AppState> for Ctx {

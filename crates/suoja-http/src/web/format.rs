@@ -18,7 +18,8 @@ fn zoned(t: Timestamp, tz: &TimeZone) -> Option<jiff::ZonedDateTime> {
 }
 
 fn month_en(z: &jiff::ZonedDateTime) -> &'static str {
-    MONTHS_EN[(z.month() as usize).saturating_sub(1) % 12]
+    let month = usize::try_from(z.month()).unwrap_or(1).saturating_sub(1);
+    MONTHS_EN.get(month).copied().unwrap_or("")
 }
 
 /// Date and time of `t` in `tz`.

@@ -80,7 +80,7 @@ pub async fn measure(dir: &Path, base: &str, auth: &(String, String), max_ticket
     let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(&work)?;
     let url = format!("{base}/api/v2/tickets");
-    let show = move |c: &reqwest::Client, i: usize| c.get(format!("{url}/{}.json", (i as i64 * 7919) % max_ticket + 1));
+    let show = move |c: &reqwest::Client, i: usize| c.get(format!("{url}/{}.json", (suoja_core::num::to_i64(i) * 7919) % max_ticket + 1));
     f.idle = load::run(4, secs, auth, show.clone()).await?;
     println!("  show-ticket c=4 idle: {}", f.idle.line());
 

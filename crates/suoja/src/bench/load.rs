@@ -33,7 +33,7 @@ fn pct(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }
-    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    let idx = suoja_core::num::floor_usize(((sorted.len() as f64 - 1.0) * p).round());
     sorted.get(idx).copied().unwrap_or(0.0)
 }
 

@@ -239,11 +239,12 @@ fn ticket_text(i: usize) -> (String, String) {
         "question",
         "help",
     ];
+    let word = |n: usize| WORDS.get(n % WORDS.len()).copied().unwrap_or("help");
     let mut body = String::with_capacity(700);
     let mut x = (i as u64).wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
     while body.len() < 600 {
         x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        body.push_str(WORDS[(x >> 33) as usize % WORDS.len()]);
+        body.push_str(word(suoja_core::num::u64_to_usize(x >> 33)));
         body.push(' ');
     }
     if i.is_multiple_of(100) {
@@ -252,7 +253,7 @@ fn ticket_text(i: usize) -> (String, String) {
     if i.is_multiple_of(10_000) {
         body.push_str("rarebenchword ");
     }
-    (format!("Ticket {i} about {}", WORDS[i % WORDS.len()]), body)
+    (format!("Ticket {i} about {}", word(i)), body)
 }
 
 async fn create_pg_database(admin: &str) -> anyhow::Result<String> {
@@ -364,7 +365,7 @@ async fn run_engine(engine: &str, pg: Option<&str>, args: &BenchArgs, baseline_c
             &dir,
             &format!("http://127.0.0.1:{port}"),
             &auth,
-            args.tickets as i64,
+            suoja_core::num::to_i64(args.tickets),
             Duration::from_secs(args.secs),
         )
         .await?;
@@ -449,9 +450,9 @@ async fn run_engine(engine: &str, pg: Option<&str>, args: &BenchArgs, baseline_c
         println!("  {engine} create-ticket c={conc}: {}", stats.line());
         result.create.push((conc, stats));
     }
-    let max_id = args.tickets as i64;
+    let max_id = suoja_core::num::to_i64(args.tickets);
     let url = format!("{base}/api/v2/tickets");
-    let show = load::run(16, secs, &auth, move |c, i| c.get(format!("{url}/{}.json", (i as i64 * 7919) % max_id + 1))).await?;
+    let show = load::run(16, secs, &auth, move |c, i| c.get(format!("{url}/{}.json", (suoja_core::num::to_i64(i) * 7919) % max_id + 1))).await?;
     println!("  {engine} show-ticket c=16: {}", show.line());
     result.show = Some(show);
     for (label, q) in [

@@ -327,7 +327,7 @@ pub(crate) async fn world(app: &TestApp) -> World {
         "export",
     )
     .await;
-    let export = crate::privacy_export::ready(app, access["id"].as_i64().unwrap(), export["id"].as_str().unwrap_or(&id(&export["id"]))).await;
+    let export = crate::fixtures::export::ready(app, access["id"].as_i64().unwrap(), export["id"].as_str().unwrap_or(&id(&export["id"]))).await;
     ids.insert("export", id(&export["export"]["id"]));
     let mentions = created(
         app,

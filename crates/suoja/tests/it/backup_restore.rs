@@ -14,8 +14,9 @@ use reqwest::StatusCode;
 use serde_json::json;
 use suoja_privacy::scan::{Canary, scan};
 
+use crate::fixtures::disk::{described, surfaces};
+use crate::fixtures::people::world;
 use crate::harness::{Engine, TempDir, TestApp, pg_url};
-use crate::privacy_erasure::{described, surfaces, world};
 
 fn run_ok(out: &std::process::Output, what: &str) -> String {
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();

@@ -346,7 +346,7 @@ pub async fn send(r: reqwest::RequestBuilder) -> (StatusCode, Value) {
 macro_rules! engine_test {
     ($name:ident, |$app:ident| $body:expr) => {
         mod $name {
-            #[allow(unused_imports)]
+            #[allow(unused_imports, reason = "a test body uses some of the enclosing module's names")]
             use super::*;
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
@@ -371,7 +371,7 @@ macro_rules! engine_test {
 macro_rules! engine_test_clocked {
     ($name:ident, |$app:ident, $clock:ident| $body:expr) => {
         mod $name {
-            #[allow(unused_imports)]
+            #[allow(unused_imports, reason = "a test body uses some of the enclosing module's names")]
             use super::*;
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
@@ -399,7 +399,7 @@ macro_rules! engine_test_clocked {
 macro_rules! engine_test_configured {
     ($name:ident, |$s:ident| $tweak:block, |$app:ident, $clock:ident| $body:expr) => {
         mod $name {
-            #[allow(unused_imports)]
+            #[allow(unused_imports, reason = "a test body uses some of the enclosing module's names")]
             use super::*;
             async fn run(engine: $crate::harness::Engine) {
                 let $clock = suoja_core::clock::ManualClock::new(suoja_core::Timestamp::parse("2026-03-02T09:00:00Z").unwrap());

@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use suoja_core::{Role, Scope, TenantId, UserId};
 use suoja_privacy::export::{Filter, Options, no_progress};
 
+use crate::fixtures::export::{access_request, build, comment_as, pdf_text};
 use crate::harness::{Tenant, TestApp};
 use crate::{engine_test, engine_test_clocked};
 
@@ -56,16 +57,6 @@ struct World {
     t2: i64,
     t3: i64,
     file: Vec<u8>,
-}
-
-pub(crate) async fn comment_as(app: &TestApp, ticket: i64, author: i64, body: &str, public: bool) {
-    let (s, v) = app
-        .put(
-            &format!("/api/v2/tickets/{ticket}.json"),
-            json!({"ticket": {"comment": {"body": body, "author_id": author, "public": public}}}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{v}");
 }
 
 async fn world(app: &TestApp) -> World {
@@ -171,84 +162,11 @@ async fn world(app: &TestApp) -> World {
     }
 }
 
-pub(crate) async fn access_request(app: &TestApp, subject: i64) -> i64 {
-    let (s, v) = app
-        .post(
-            "/api/v2/privacy/requests.json",
-            json!({"request": {"kind": "access", "subject_id": subject, "channel": "email", "message": "canary-msg-a please send everything"}}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{v}");
-    let id = v["request"]["id"].as_i64().unwrap();
-    let (s, v) = app
-        .post(
-            &format!("/api/v2/privacy/requests/{id}/verify"),
-            json!({"note": "replied from the address on file"}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{v}");
-    id
-}
-
-pub(crate) async fn build(app: &TestApp, request: i64, export: Value) -> (Value, Vec<u8>) {
-    let (s, v) = app
-        .post(&format!("/api/v2/privacy/requests/{request}/exports.json"), json!({ "export": export }))
-        .await;
-    let v = match s {
-        StatusCode::CREATED => v,
-        StatusCode::ACCEPTED => ready(app, request, v["export"]["id"].as_str().unwrap()).await,
-        _ => panic!("{s}: {v}"),
-    };
-    let url = v["export"]["download_url"].as_str().unwrap().to_string();
-    let resp = app.req(Method::GET, &url).send().await.unwrap();
-    assert_eq!(resp.status(), StatusCode::OK);
-    assert_eq!(resp.headers()["cache-control"], "no-store");
-    (v["export"].clone(), resp.bytes().await.unwrap().to_vec())
-}
-
-/// Waits for a package that is being built to be ready; `{"export": …}`.
-pub(crate) async fn ready(app: &TestApp, request: i64, id: &str) -> Value {
-    for _ in 0..600 {
-        let (_, list) = app.get(&format!("/api/v2/privacy/requests/{request}/exports.json")).await;
-        let p = list["exports"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|p| p["id"] == id)
-            .cloned()
-            .expect("the package is listed");
-        match p["status"].as_str().unwrap() {
-            "ready" => return json!({ "export": p }),
-            "building" => {
-                assert_eq!(p["download_url"], Value::Null, "nothing to download while building");
-                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-            }
-            other => panic!("the package is {other}"),
-        }
-    }
-    panic!("the package was not ready within two minutes");
-}
-
 fn validate(doc: &Value) {
     let schema: Value = serde_json::from_str(suoja_privacy::export::SCHEMA).unwrap();
     let v = jsonschema::validator_for(&schema).expect("the schema compiles");
     let errors: Vec<String> = v.iter_errors(doc).map(|e| format!("{} at {}", e, e.instance_path())).collect();
     assert!(errors.is_empty(), "export does not follow the schema: {errors:#?}");
-}
-
-pub(crate) fn pdf_text(pdf: &[u8]) -> String {
-    let dir = crate::harness::TempDir::new();
-    let path = dir.0.join("export.pdf");
-    std::fs::write(&path, pdf).unwrap();
-    let out = std::process::Command::new("pdftotext")
-        .arg("-enc")
-        .arg("UTF-8")
-        .arg(&path)
-        .arg("-")
-        .output()
-        .expect("pdftotext (Debian poppler-utils) is installed");
-    assert!(out.status.success(), "pdftotext failed: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap()
 }
 
 fn squash(s: &str) -> String {
@@ -767,7 +685,7 @@ engine_test!(the_export_command_writes_each_format, |app| async move {
 
 engine_test_clocked!(packages_expire_and_are_deleted_and_large_files_travel_whole, |app, clock| async move {
     let (p, login) = app.end_user_with_password("Pia Pöntinen", "pia@example.fi").await;
-    let big: Vec<u8> = (0..12 * 1024 * 1024_u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let big: Vec<u8> = (0..12 * 1024 * 1024_u32).map(|i| u8::try_from((i.wrapping_mul(2_654_435_761) >> 13) & 0xff).unwrap()).collect();
     let up = app
         .client
         .post(app.url("/api/v2/uploads.json?filename=scan.bin"))

@@ -65,7 +65,7 @@ engine_test!(every_kind_of_tampering_is_detected, |app| async move {
     assert!(all.len() >= 9, "{}", all.len());
     let r = report(&app).await;
     assert!(r.ok(), "{:?}", r.broken);
-    assert_eq!(r.head_seq, all.len() as i64);
+    assert_eq!(r.head_seq, suoja_core::num::to_i64(all.len()));
     let (ok, out) = verify_cli(&app);
     assert!(ok, "{out}");
     assert!(out.contains(&format!("{} entries verified", all.len())), "{out}");

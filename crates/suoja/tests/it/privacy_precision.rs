@@ -16,8 +16,8 @@ use serde_json::{Value, json};
 use suoja_core::{Role, Scope, TenantId, UserId};
 use suoja_privacy::export::{Options, no_progress};
 
+use crate::fixtures::export::comment_as;
 use crate::harness::{Tenant, TestApp};
-use crate::privacy_export::comment_as;
 use crate::{engine_test, engine_test_clocked};
 
 /// Every operation must answer within this (a hang is a failure, not a stuck CI run).
@@ -607,7 +607,7 @@ engine_test!(end_users_see_only_what_is_public, |app| async move {
             .await;
         assert_eq!(s, StatusCode::OK, "{v}");
         assert_eq!(v["count"], n, "{q}: {v}");
-        assert_eq!(v["results"].as_array().unwrap().len(), n as usize, "{q}: {v}");
+        assert_eq!(v["results"].as_array().unwrap().len(), usize::try_from(n).unwrap(), "{q}: {v}");
         let (s, v) = app
             .call_password(&p.ted.login, Method::GET, &format!("/api/v2/search/count.json?query={q}"), None)
             .await;

@@ -10,9 +10,9 @@ use serde_json::{Value, json};
 use suoja_privacy::scan::{Canary, scan};
 
 use crate::engine_test;
+use crate::fixtures::disk::surfaces;
+use crate::fixtures::export::{access_request, build};
 use crate::harness::TestApp;
-use crate::privacy_erasure::surfaces;
-use crate::privacy_export::{access_request, build};
 
 const MARK: &str = "\u{2587}";
 
@@ -261,7 +261,7 @@ engine_test!(redaction_is_irreversible_everywhere, |app| async move {
     let mut canaries: Vec<Canary> = w.redacted().into_iter().map(|x| Canary::text("redacted", x.clone())).collect();
     canaries.extend(old_cipher);
     let report = scan(&surfaces(&app).await, &canaries).unwrap();
-    assert!(report.hits.is_empty(), "{:#?}", crate::privacy_erasure::described(&app, &report).await);
+    assert!(report.hits.is_empty(), "{:#?}", crate::fixtures::disk::described(&app, &report).await);
 });
 
 engine_test!(redaction_refuses_bad_input_and_changes_nothing, |app| async move {

@@ -12,8 +12,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use suoja_core::clock::ManualClock;
 
+use crate::fixtures::export::{access_request, build};
 use crate::harness::{Engine, TestApp, pg_url};
-use crate::privacy_export::{access_request, build};
 
 const DAY: i64 = 86_400_000;
 

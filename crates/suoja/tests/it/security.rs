@@ -1031,7 +1031,7 @@ engine_test_clocked!(exports_are_jobs_one_at_a_time_and_capped_per_day, |app, cl
     let mut tokens = Vec::new();
     for (i, name) in ["scan-a.bin", "scan-b.bin"].into_iter().enumerate() {
         let bytes: Vec<u8> = (0..8 * 1024 * 1024_u32)
-            .map(|n| (n.wrapping_mul(2_654_435_761 + i as u32) >> 11) as u8)
+            .map(|n| u8::try_from((n.wrapping_mul(2_654_435_761 + u32::try_from(i).unwrap()) >> 11) & 0xff).unwrap())
             .collect();
         let (s, v) = upload_as(&app, &login, name, bytes).await;
         assert_eq!(s, StatusCode::CREATED, "{v}");
@@ -1085,7 +1085,7 @@ engine_test_clocked!(exports_are_jobs_one_at_a_time_and_capped_per_day, |app, cl
     let (s, v) = first.await.unwrap();
     assert!(s == StatusCode::CREATED || s == StatusCode::ACCEPTED, "{s}: {v}");
     let id = v["export"]["id"].as_str().unwrap().to_string();
-    let done = crate::privacy_export::ready(&app, request, &id).await;
+    let done = crate::fixtures::export::ready(&app, request, &id).await;
     let r = app
         .client
         .get(done["export"]["download_url"].as_str().unwrap())
@@ -1107,7 +1107,7 @@ engine_test_clocked!(exports_are_jobs_one_at_a_time_and_capped_per_day, |app, cl
             .call_password(&maija, reqwest::Method::POST, &path, Some(json!({"export": {"format": "json"}})))
             .await;
         if s == StatusCode::ACCEPTED {
-            crate::privacy_export::ready(&app, request, v["export"]["id"].as_str().unwrap()).await;
+            crate::fixtures::export::ready(&app, request, v["export"]["id"].as_str().unwrap()).await;
         } else {
             assert_eq!(s, StatusCode::CREATED, "{v}");
         }
@@ -1127,7 +1127,7 @@ engine_test_clocked!(exports_are_jobs_one_at_a_time_and_capped_per_day, |app, cl
     let (s, v) = app.post(&path, json!({"export": {"format": "json"}})).await;
     assert!(s == StatusCode::CREATED || s == StatusCode::ACCEPTED, "{s}: {v}");
     if s == StatusCode::ACCEPTED {
-        crate::privacy_export::ready(&app, request, v["export"]["id"].as_str().unwrap()).await;
+        crate::fixtures::export::ready(&app, request, v["export"]["id"].as_str().unwrap()).await;
     }
     clock.advance_ms(24 * 3_600_000 + 1000);
     let (s, v) = app

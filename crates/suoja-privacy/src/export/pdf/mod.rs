@@ -307,7 +307,7 @@ pub fn render(doc: &Value) -> Option<Vec<u8>> {
 
     // The front pages: title, summary and the index with page numbers.
     let front_lines = 14 + index.len();
-    let per_page = ((TOP - BOTTOM) / 14.0) as usize;
+    let per_page = suoja_core::num::floor_usize(f64::from((TOP - BOTTOM) / 14.0));
     let front_pages = front_lines.div_ceil(per_page.max(1)).max(1);
     let mut front = Layout::new(faces);
     front.text("Personal data export", 22.0, Style::Bold, 0.0, 0.0);

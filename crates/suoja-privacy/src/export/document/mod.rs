@@ -1,5 +1,7 @@
 //! Building the export document from a footprint.
 
+mod tickets;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value, json};
@@ -7,7 +9,7 @@ use suoja_core::{Scope, UserId};
 use suoja_store::consultations::Consultation;
 
 use super::people::People;
-use super::{Filter, Options, Progress, SCHEMA_ID, iso};
+use super::{Options, Progress, SCHEMA_ID, iso};
 use crate::datamap::{TABLES, Table};
 use crate::graph::{Field, Footprint, Record};
 use crate::info::Recipient;
@@ -86,7 +88,10 @@ fn custom_fields(v: Value) -> Value {
             items
                 .into_iter()
                 .map(|i| match i {
-                    Value::Array(pair) if pair.len() == 2 => json!({ "id": pair[0], "value": pair[1] }),
+                    Value::Array(pair) => match <[Value; 2]>::try_from(pair) {
+                        Ok([id, value]) => json!({ "id": id, "value": value }),
+                        Err(other) => Value::Array(other),
+                    },
                     other => other,
                 })
                 .collect(),
@@ -241,111 +246,6 @@ impl Privacy {
         })
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn render_tickets(
-        &self,
-        fp: &Footprint,
-        people: &People,
-        filter: Filter,
-        include_notes: bool,
-        withheld: &mut Withheld,
-        files: &mut Vec<ExportFile>,
-        progress: Progress<'_>,
-    ) -> Vec<Value> {
-        let me = fp.subject.0;
-        let mut comments: BTreeMap<i64, Vec<&Record>> = BTreeMap::new();
-        for r in fp.rows("comments") {
-            if let Some(t) = int(r, "ticket_id") {
-                comments.entry(t).or_default().push(r);
-            }
-        }
-        let mut attachments: BTreeMap<i64, Vec<&Record>> = BTreeMap::new();
-        for r in fp.rows("attachments") {
-            if let Some(c) = int(r, "comment_id") {
-                attachments.entry(c).or_default().push(r);
-            }
-        }
-        let mut collaborators: BTreeMap<i64, Vec<&Record>> = BTreeMap::new();
-        for r in fp.rows("ticket_collaborators") {
-            if let Some(t) = int(r, "ticket_id") {
-                collaborators.entry(t).or_default().push(r);
-            }
-        }
-        let total = fp.rows("tickets").len() as u64;
-        let mut out = Vec::new();
-        for (i, t) in fp.rows("tickets").iter().enumerate() {
-            if i % 100 == 0 {
-                progress("tickets", i as u64, total);
-            }
-            let Some(id) = int(t, "id") else { continue };
-            let roles = fp.tickets.get(&id).cloned().unwrap_or_default();
-            let thread = comments.get(&id).cloned().unwrap_or_default();
-            let commented = thread.iter().any(|c| int(c, "author_id") == Some(me));
-            let keep = match filter {
-                Filter::All => true,
-                Filter::Requested => roles.contains("requester") || roles.contains("submitter"),
-                Filter::Ccd => roles.contains("collaborator"),
-                Filter::Commented => commented,
-            };
-            if !keep {
-                continue;
-            }
-            let mut rendered_comments = Vec::new();
-            let mut thread = thread;
-            thread.sort_by_key(|c| (int(c, "created_at"), int(c, "id")));
-            for c in thread {
-                let Some((public, body)) = comment_text(c, people, include_notes, withheld) else {
-                    continue;
-                };
-                let cid = int(c, "id").unwrap_or(0);
-                let mut atts = Vec::new();
-                for a in attachments.get(&cid).map(Vec::as_slice).unwrap_or_default() {
-                    atts.push(render_attachment(a, people, id, files, withheld));
-                }
-                rendered_comments.push(json!({
-                    "id": cid,
-                    "author": people.label(int(c, "author_id")),
-                    "by_you": int(c, "author_id") == Some(me),
-                    "public": public,
-                    "body": body,
-                    "created_at": iso(int(c, "created_at")),
-                    "attachments": atts,
-                }));
-            }
-            let (subject, n) = people.redact(&text(t, "subject_enc").unwrap_or_default());
-            withheld.replaced(n);
-            let (description, n) = people.redact(&text(t, "description_enc").unwrap_or_default());
-            withheld.replaced(n);
-            let mut ccs = Vec::new();
-            for r in collaborators.get(&id).map(Vec::as_slice).unwrap_or_default() {
-                ccs.push(json!({ "person": people.label(int(r, "user_id")), "kind": text(r, "kind") }));
-            }
-            out.push(json!({
-                "id": id,
-                "your_roles": roles.iter().collect::<Vec<_>>(),
-                "subject": subject,
-                "description": description,
-                "status": text(t, "status"),
-                "priority": text(t, "priority"),
-                "type": text(t, "ticket_type"),
-                "tags": json_text(t, "tags_enc"),
-                "custom_fields": custom_fields(json_text(t, "custom_fields_enc")),
-                "external_id": text(t, "external_id_enc"),
-                "via": text(t, "via"),
-                "requester": people.label(int(t, "requester_id")),
-                "submitter": people.label(int(t, "submitter_id")),
-                "assignee": people.label(int(t, "assignee_id")),
-                "collaborators": ccs,
-                "created_at": iso(int(t, "created_at")),
-                "updated_at": iso(int(t, "updated_at")),
-                "deleted_at": iso(int(t, "deleted_at")),
-                "comments": rendered_comments,
-            }));
-        }
-        progress("tickets", total, total);
-        out
-    }
-
     async fn render_privacy(&self, fp: &Footprint) -> Result<(Value, Vec<Recipient>)> {
         let requests: Vec<Value> = fp
             .rows("privacy_requests")
@@ -433,35 +333,6 @@ impl Privacy {
     }
 }
 
-fn render_attachment(a: &Record, people: &People, ticket: i64, files: &mut Vec<ExportFile>, withheld: &mut Withheld) -> Value {
-    let aid = int(a, "id").unwrap_or(0);
-    let (name, n) = people.redact(&text(a, "file_name_enc").unwrap_or_else(|| "file".into()));
-    withheld.replaced(n);
-    // (The digest is filled in once the file has been read: see `Privacy::check_files`.)
-    let (path, sha) = match a.get("content_enc") {
-        Field::File(_) => {
-            let path = format!("files/ticket-{ticket}/{aid}-{}", safe_file_name(&name));
-            files.push(ExportFile {
-                path: path.clone(),
-                table: "attachments",
-                column: "content_enc",
-                row_id: aid,
-            });
-            (Value::String(path), Value::Null)
-        }
-        _ => (Value::Null, Value::Null),
-    };
-    json!({
-        "id": aid,
-        "file_name": name,
-        "content_type": text(a, "content_type"),
-        "size": int(a, "size"),
-        "sha256": sha,
-        "file": path,
-        "sent_by": people.label(int(a, "uploader_id")),
-    })
-}
-
 /// What the export says while mentions of the person wait for review.
 const UNDER_REVIEW: &str = "in other people's conversations may be about you and are being reviewed by our privacy team; the ones that are will be sent to you as part of this request, which stays open until then.";
 
@@ -523,19 +394,6 @@ impl Privacy {
         }
         Ok((out, pending))
     }
-}
-
-/// A comment's visibility and its text with other people replaced; `None` (counted as withheld)
-/// for an internal note the export leaves out.
-fn comment_text(c: &Record, people: &People, include_notes: bool, withheld: &mut Withheld) -> Option<(bool, String)> {
-    let public = int(c, "public") == Some(1);
-    if !public && !include_notes {
-        withheld.add("internal_note", "internal notes are left out by the operator's policy for this export");
-        return None;
-    }
-    let (body, n) = people.redact(&text(c, "body_enc").unwrap_or_default());
-    withheld.replaced(n);
-    Some((public, body))
 }
 
 fn render_subject(fp: &Footprint) -> Value {

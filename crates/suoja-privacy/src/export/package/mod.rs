@@ -8,9 +8,9 @@
 //! key, so erasing the person shreds every package of theirs. Downloads stream the chunks back
 //! in order. A person has one package building at a time and a few a day.
 
-use std::collections::VecDeque;
+mod chunks;
+
 use std::io::Write as _;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -18,11 +18,13 @@ use sha2::{Digest as _, Sha256};
 use suoja_core::{Scope, TenantId, Timestamp, UserId, random};
 use suoja_helpdesk::HelpdeskError;
 use suoja_store::exports::{BUILDING, FAILED, PackageRow, READY};
-use suoja_vault::stream::{CHUNK, FileKey, open_chunk, seal_chunk};
+use suoja_vault::stream::FileKey;
 
 use super::{Export, ExportFile, Format, Options, Progress};
 use crate::{Privacy, PrivacyError, Result};
 
+pub use chunks::{ChunkSink, InMemory, PackageReader, ToFile};
+use chunks::{Cutter, Feed, Source, Stored};
 /// How often a build shows it is alive.
 const HEARTBEAT: Duration = Duration::from_secs(20);
 /// A build silent this long is taken for dead (its node stopped): it no longer blocks the
@@ -83,128 +85,6 @@ export.json  the machine-readable copy (JSON; its schema is named in the \"$sche
 export.pdf   the same for reading, with the information about how your data is used\n\
 files/       the original files (attachments), named as listed in export.json\n\n\
 Other people appear as placeholders to protect them.\n";
-
-/// Where a package's output goes, chunk by chunk, in order; `last` marks the final one (which
-/// may be empty).
-pub trait ChunkSink: Send {
-    /// Takes the next chunk of plaintext.
-    fn put(&mut self, index: u64, last: bool, plain: Vec<u8>) -> impl std::future::Future<Output = Result<()>> + Send;
-}
-
-/// A sink that keeps the package in memory (small exports, tests, benchmarks).
-#[derive(Debug, Default)]
-pub struct InMemory(pub Vec<u8>);
-
-impl ChunkSink for InMemory {
-    async fn put(&mut self, _: u64, _: bool, plain: Vec<u8>) -> Result<()> {
-        self.0.extend_from_slice(&plain);
-        Ok(())
-    }
-}
-
-/// A sink writing the plaintext package to a file the caller opened (the operator's command).
-#[derive(Debug)]
-pub struct ToFile(pub std::fs::File);
-
-impl ChunkSink for ToFile {
-    async fn put(&mut self, _: u64, _: bool, plain: Vec<u8>) -> Result<()> {
-        self.0
-            .write_all(&plain)
-            .map_err(|e| PrivacyError::Internal(format!("writing the package: {e}")))
-    }
-}
-
-/// The sink of a stored package: each chunk sealed under the package key and stored.
-struct Stored<'a> {
-    privacy: &'a Privacy,
-    tenant: TenantId,
-    package: String,
-    subject: i64,
-    key: FileKey,
-    size: i64,
-    chunks: i64,
-}
-
-impl ChunkSink for Stored<'_> {
-    async fn put(&mut self, index: u64, last: bool, plain: Vec<u8>) -> Result<()> {
-        self.size += i64::try_from(plain.len()).unwrap_or(i64::MAX);
-        self.chunks += 1;
-        let sealed = seal_chunk(&self.key, &self.package, index, last, &plain).map_err(|e| PrivacyError::Internal(e.to_string()))?;
-        let now = self.privacy.hd.now();
-        let mut tx = self.privacy.hd.db().begin().await?;
-        let seq = i64::try_from(index).unwrap_or(i64::MAX);
-        let chunk = suoja_store::exports::Chunk {
-            package: &self.package,
-            subject: self.subject,
-            seq,
-            content_enc: &sealed,
-            size_so_far: self.size,
-        };
-        suoja_store::exports::insert_chunk(&mut tx, self.tenant, chunk, now).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-}
-
-/// What the zip writer writes into: cut into chunks as it fills, for the caller to take.
-#[derive(Clone, Default)]
-struct Cutter {
-    ready: Arc<Mutex<VecDeque<Vec<u8>>>>,
-    current: Vec<u8>,
-}
-
-impl std::io::Write for Cutter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let room = CHUNK - self.current.len();
-        let n = buf.len().min(room);
-        self.current.extend_from_slice(&buf[..n]);
-        if self.current.len() == CHUNK {
-            let full = std::mem::replace(&mut self.current, Vec::with_capacity(CHUNK));
-            self.ready.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push_back(full);
-        }
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// Hands cut chunks to a sink, holding the newest back until it is known whether it is the
-/// last.
-struct Feed<'s, S: ChunkSink> {
-    sink: &'s mut S,
-    ready: Arc<Mutex<VecDeque<Vec<u8>>>>,
-    held: Option<Vec<u8>>,
-    index: u64,
-    total: u64,
-}
-
-impl<S: ChunkSink> Feed<'_, S> {
-    async fn drain(&mut self) -> Result<()> {
-        loop {
-            let next = self.ready.lock().unwrap_or_else(std::sync::PoisonError::into_inner).pop_front();
-            let Some(next) = next else { return Ok(()) };
-            if let Some(prev) = self.held.replace(next) {
-                self.total += prev.len() as u64;
-                self.sink.put(self.index, false, prev).await?;
-                self.index += 1;
-            }
-        }
-    }
-
-    async fn finish(mut self, rest: Vec<u8>) -> Result<u64> {
-        self.drain().await?;
-        if let Some(prev) = self.held.take() {
-            self.total += prev.len() as u64;
-            self.sink.put(self.index, false, prev).await?;
-            self.index += 1;
-        }
-        self.total += rest.len() as u64;
-        self.sink.put(self.index, true, rest).await?;
-        Ok(self.total)
-    }
-}
 
 type Zip = zip::ZipWriter<zip::write::StreamWriter<Cutter>>;
 
@@ -387,7 +267,7 @@ impl Privacy {
         suoja_store::exports::fail_dead_builds(&mut tx, tenant, subject.0, alive_after).await?;
         if !scope.handles_privacy() {
             let started = suoja_store::exports::started_since(&mut tx, tenant, subject.0, Timestamp(now.0 - 86_400_000)).await?;
-            if started.len() as i64 >= self.policy.exports_per_day {
+            if suoja_core::num::to_i64(started.len()) >= self.policy.exports_per_day {
                 let back = started.first().map_or(3600, |t| (t.0 + 86_400_000 - now.0).div_euclid(1000).max(1));
                 return Err(PrivacyError::Helpdesk(HelpdeskError::Limit {
                     message: format!(
@@ -442,7 +322,7 @@ impl Privacy {
 
     /// The build of one package: waits for a slot, writes it, marks it ready (or failed),
     /// beating the heartbeat throughout.
-    #[allow(clippy::too_many_arguments)]
+    #[allow(clippy::too_many_arguments, reason = "a build task owns everything it needs; a struct would be built only to be taken apart")]
     async fn run_build(&self, scope: Scope, request: i64, subject: UserId, id: String, key: FileKey, format: Format, opts: Options) -> Result<Package> {
         let tenant = scope.tenant;
         let beat = {
@@ -619,58 +499,5 @@ struct AbortOnDrop(tokio::task::JoinHandle<()>);
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {
         self.0.abort();
-    }
-}
-
-enum Source {
-    Chunks { key: FileKey, chunks: i64, next: i64 },
-    Whole(Option<Vec<u8>>),
-}
-
-/// Reads a package's content in order, a chunk at a time.
-pub struct PackageReader {
-    privacy: Privacy,
-    tenant: TenantId,
-    id: String,
-    source: Source,
-}
-
-impl std::fmt::Debug for PackageReader {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PackageReader").field("id", &self.id).finish_non_exhaustive()
-    }
-}
-
-impl PackageReader {
-    /// The next piece of the content, or `None` at the end. A missing or altered chunk is an
-    /// error (the download stops rather than deliver a damaged package).
-    pub async fn next(&mut self) -> Result<Option<Vec<u8>>> {
-        match &mut self.source {
-            Source::Whole(content) => Ok(content.take()),
-            Source::Chunks { key, chunks, next } => {
-                if *next >= *chunks {
-                    return Ok(None);
-                }
-                let seq = *next;
-                let sealed = {
-                    let mut c = self.privacy.hd.db().read().await?;
-                    suoja_store::exports::chunk(&mut c, self.tenant, &self.id, seq).await?
-                }
-                .ok_or_else(|| PrivacyError::Internal(format!("chunk {seq} of a package is missing")))?;
-                let last = seq + 1 == *chunks;
-                let plain = open_chunk(key, &self.id, u64::try_from(seq).unwrap_or(0), last, &sealed).map_err(internal)?;
-                *next += 1;
-                Ok(Some(plain))
-            }
-        }
-    }
-
-    /// The whole content (small packages and tests).
-    pub async fn read_all(mut self) -> Result<Vec<u8>> {
-        let mut out = Vec::new();
-        while let Some(piece) = self.next().await? {
-            out.extend_from_slice(&piece);
-        }
-        Ok(out)
     }
 }

@@ -1,0 +1,258 @@
+//! Opening a ticket with its first comment, and adding a comment inside a change.
+
+use serde_json::{Value, json};
+use suoja_core::{CommentId, KeyId, Role, Scope, Status, TicketId, Timestamp, UserId};
+use suoja_search::DocKind;
+use suoja_store::Conn;
+use suoja_store::comments::CommentRow;
+use suoja_store::tickets::TicketRow;
+
+use super::{is_done, kind_field};
+use crate::model::{AuditEvent, CommentInput, RequesterRef, TicketChange, TicketInput};
+use crate::users::normalize_tags;
+use crate::{Helpdesk, HelpdeskError, Result, crypt};
+
+impl Helpdesk {
+    /// Adds a comment to a ticket inside the caller's transaction; returns its id and text.
+    /// Adds a comment; returns its id, its plain text and whether it is public.
+    pub(super) async fn add_comment(
+        &self,
+        c: &mut Conn,
+        scope: &Scope,
+        ticket: &TicketRow,
+        input: &CommentInput,
+        now: Timestamp,
+    ) -> Result<(CommentId, String, bool)> {
+        let author_id = match input.author_id {
+            Some(a) if a != scope.actor => {
+                if !scope.is_staff() {
+                    return Err(HelpdeskError::Forbidden("end users cannot comment on behalf of others"));
+                }
+                a
+            }
+            _ => scope.actor,
+        };
+        let author = self.require_user(c, scope.tenant, author_id, "author_id").await?;
+        let public = input.public || author.role == Role::EndUser;
+        let (plain, html) = match (&input.body, &input.html_body) {
+            (_, Some(h)) => {
+                let clean = crate::text::sanitize_html(h.expose());
+                let plain = input
+                    .body
+                    .as_ref()
+                    .map(|b| b.expose().clone())
+                    .unwrap_or_else(|| crate::text::html_to_plain(&clean));
+                (plain, Some(clean))
+            }
+            (Some(b), None) => (b.expose().clone(), None),
+            (None, None) => (String::new(), None),
+        };
+        if plain.trim().is_empty() && input.uploads.is_empty() {
+            return Err(HelpdeskError::Invalid {
+                field: "comment".into(),
+                message: "Comment: cannot be blank".into(),
+                code: "BlankValue",
+            });
+        }
+        let key = comment_key(&author, ticket.key_id);
+        let row = CommentRow {
+            id: CommentId(0),
+            ticket_id: ticket.id,
+            author_id,
+            key_id: key,
+            public,
+            body_enc: self.vault.encrypt_str(c, scope.tenant, key, &plain).await?,
+            html_enc: match &html {
+                Some(h) => Some(self.vault.encrypt_str(c, scope.tenant, key, h).await?),
+                None => None,
+            },
+            via: "api".into(),
+            created_at: now,
+        };
+        let id = suoja_store::comments::insert(c, scope.tenant, &row).await?;
+        for token in &input.uploads {
+            self.bind_upload(c, scope, token, ticket.id, id, key).await?;
+        }
+        Ok((id, plain, public))
+    }
+
+    /// Opens a ticket for a requester, with its first comment.
+    pub async fn create_ticket(&self, scope: &Scope, input: TicketInput) -> Result<TicketChange> {
+        let now = self.now();
+        let mut tx = self.db.begin().await?;
+        let change = self.create_ticket_in(&mut tx, scope, input, now, None).await?;
+        tx.commit().await?;
+        tracing::info!(tenant.id = %scope.tenant, ticket.id = %change.ticket.id, actor.id = %scope.actor, "ticket created");
+        Ok(change)
+    }
+
+    /// Creates a ticket in the caller's transaction. Its index entry is written now, or, with
+    /// `pending` (bulk imports), handed back to be written with others in one statement.
+    pub(crate) async fn create_ticket_in(
+        &self,
+        c: &mut Conn,
+        scope: &Scope,
+        input: TicketInput,
+        now: Timestamp,
+        pending: Option<&mut Vec<(i64, suoja_search::DocTokens)>>,
+    ) -> Result<TicketChange> {
+        let comment = input.comment.clone().ok_or_else(|| HelpdeskError::Invalid {
+            field: "description".into(),
+            message: "Description: cannot be blank".into(),
+            code: "BlankValue",
+        })?;
+        if !scope.is_staff() {
+            let staff_fields = input.assignee_id.is_some()
+                || input.group_id.is_some()
+                || input.follower_ids.is_some()
+                || input.status.is_some()
+                || input.submitter_id.is_some()
+                || input.external_id.is_some();
+            let other_requester = match &input.requester {
+                Some(RequesterRef::Id(id)) => *id != scope.actor,
+                Some(RequesterRef::New { .. }) => true,
+                None => false,
+            };
+            if staff_fields || other_requester || !comment.public {
+                return Err(HelpdeskError::Forbidden(
+                    "end users can open tickets only for themselves, with a public description",
+                ));
+            }
+        }
+        let requester = match &input.requester {
+            Some(r) => self.resolve_requester(c, scope, r, now).await?,
+            None => self.require_user(c, scope.tenant, scope.actor, "requester_id").await?,
+        };
+        let submitter = input.submitter_id.unwrap_or(scope.actor);
+        if submitter != scope.actor {
+            self.require_user(c, scope.tenant, submitter, "submitter_id").await?;
+        }
+        let assignee = input.assignee_id.flatten();
+        if let Some(a) = assignee {
+            self.require_staff_user(c, scope.tenant, a, "assignee_id").await?;
+        }
+        let group = input.group_id.flatten();
+        if let Some(g) = group {
+            self.require_group(c, scope.tenant, g).await?;
+        }
+        let org = input.organization_id.flatten().or(requester.organization_id);
+        if let Some(o) = input.organization_id.flatten() {
+            self.require_org(c, scope.tenant, o).await?;
+        }
+        let status = input.status.unwrap_or(if assignee.is_some() { Status::Open } else { Status::New });
+        let key = requester.key_id;
+        let mut tags = input.tags.clone().unwrap_or_default();
+        tags.extend(input.additional_tags.iter().cloned());
+        let tags = normalize_tags(&tags);
+        let custom: Vec<(i64, Value)> = input.custom_fields.as_ref().map(|c| c.expose().clone()).unwrap_or_default();
+        let v = &self.vault;
+        let description_text = match (&comment.body, &comment.html_body) {
+            (Some(b), _) => b.expose().clone(),
+            (None, Some(h)) => crate::text::html_to_plain(&crate::text::sanitize_html(h.expose())),
+            (None, None) => String::new(),
+        };
+        let mut row = TicketRow {
+            id: TicketId(0),
+            key_id: key,
+            requester_id: requester.id,
+            submitter_id: submitter,
+            assignee_id: assignee,
+            group_id: group,
+            organization_id: org,
+            subject_enc: crypt::seal_opt(v, c, scope.tenant, key, input.subject.as_ref()).await?,
+            description_enc: v.encrypt_str(c, scope.tenant, key, &description_text).await?,
+            status: status.as_str().into(),
+            status_rank: status as i64,
+            priority: input.priority.flatten().map(|p| p.as_str().to_string()),
+            ticket_type: input.ticket_type.flatten().map(|t| t.as_str().to_string()),
+            tags_enc: crypt::seal_json(v, c, scope.tenant, key, &tags).await?,
+            custom_fields_enc: crypt::seal_json(v, c, scope.tenant, key, &custom).await?,
+            external_id_enc: crypt::seal_opt(v, c, scope.tenant, key, input.external_id.clone().flatten().as_ref()).await?,
+            due_at: input.due_at.flatten(),
+            via: "api".into(),
+            created_at: now,
+            updated_at: now,
+            deleted_at: None,
+            deleted_by: None,
+            restricted: requester.restricted,
+            closed_at: is_done(status.as_str()).then_some(now),
+        };
+        row.id = suoja_store::tickets::insert(c, scope.tenant, &row).await?;
+        self.set_ticket_tags(c, scope.tenant, row.id, &tags).await?;
+        let mut links: [Vec<UserId>; 3] = Default::default();
+        for (slot, (kind, ids, staff)) in [
+            ("collaborator", &input.collaborator_ids, false),
+            ("email_cc", &input.email_cc_ids, false),
+            ("follower", &input.follower_ids, true),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            if let Some(ids) = ids {
+                let ids = self.check_people(c, scope, ids, kind_field(kind), staff, &[]).await?;
+                suoja_store::tickets::set_collaborators(c, scope.tenant, row.id, kind, &ids, now).await?;
+                if let Some(s) = links.get_mut(slot) {
+                    *s = ids;
+                }
+            }
+        }
+        let (comment_id, plain, public) = self.add_comment(c, scope, &row, &comment, now).await?;
+        let mut text = input.subject.as_ref().map(|s| s.expose().clone()).unwrap_or_default();
+        let mut internal = String::new();
+        if public {
+            text.push(' ');
+            text.push_str(&plain);
+        } else {
+            internal = plain;
+        }
+        let doc = crate::search::DocText {
+            public: &text,
+            internal: &internal,
+            tags: &tags,
+        };
+        match pending {
+            Some(pending) => pending.push((row.id.0, crate::search::doc_tokens(v, c, scope.tenant, &doc).await?)),
+            None => crate::search::index_new_doc(v, c, scope.tenant, DocKind::Ticket, row.id.0, &doc).await?,
+        }
+        self.queue_ticket_event(c, scope.tenant, row.id, row.restricted, "ticket.created", now).await?;
+        let mut ticket = self.open_ticket_row(c, scope.tenant, &row).await?;
+        let [collaborators, email_ccs, followers] = links;
+        ticket.collaborator_ids = collaborators;
+        ticket.email_cc_ids = email_ccs;
+        ticket.follower_ids = followers;
+        let mut events = vec![AuditEvent {
+            kind: "Comment",
+            field_name: None,
+            value: None,
+            previous_value: None,
+            comment_id: Some(comment_id),
+        }];
+        for (field, value) in [
+            ("status", json!(status.as_str())),
+            ("requester_id", json!(requester.id.0)),
+            ("subject", Value::Null),
+            ("priority", json!(row.priority)),
+            ("assignee_id", json!(assignee.map(|a| a.0))),
+        ] {
+            events.push(AuditEvent {
+                kind: "Create",
+                field_name: Some(field),
+                value: Some(value),
+                previous_value: None,
+                comment_id: None,
+            });
+        }
+        Ok(TicketChange {
+            ticket,
+            events,
+            author_id: scope.actor,
+            at: now,
+        })
+    }
+}
+
+/// The key a comment goes under: an end user's own key (their words are their data), or the
+/// ticket's key for staff replies (the organisation's record of the requester's case).
+pub(super) fn comment_key(author: &suoja_store::users::UserRow, ticket_key: KeyId) -> KeyId {
+    if author.role == Role::EndUser { author.key_id } else { ticket_key }
+}

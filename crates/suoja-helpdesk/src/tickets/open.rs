@@ -1,0 +1,112 @@
+//! Opening stored tickets for a reader: who may see a ticket, and its fields unsealed.
+
+use serde_json::Value;
+use suoja_core::{Personal, Scope, Status, TenantId, TicketId};
+use suoja_store::Conn;
+use suoja_store::tickets::TicketRow;
+
+use crate::model::Ticket;
+use crate::{Helpdesk, HelpdeskError, Result, crypt};
+
+impl Helpdesk {
+    /// Whether the scope may see a ticket: staff always; end users when they requested it or are
+    /// CC'd on it.
+    pub(crate) async fn can_see(&self, c: &mut Conn, scope: &Scope, row: &TicketRow) -> Result<bool> {
+        if row.restricted && scope.is_staff() {
+            // Restricted (GDPR Art. 18): staff reach it only through the privacy console, with a reason.
+            return Ok(false);
+        }
+        if scope.is_staff() || row.requester_id == scope.actor {
+            return Ok(true);
+        }
+        let links = suoja_store::tickets::collaborators(c, scope.tenant, &[row.id]).await?;
+        Ok(links.iter().any(|(_, u, k)| *u == scope.actor && k != "follower"))
+    }
+
+    pub(crate) async fn open_ticket_row(&self, c: &mut Conn, t: TenantId, r: &TicketRow) -> Result<Ticket> {
+        let v = &self.vault;
+        let custom: Vec<(i64, Value)> = crypt::open_json(v, c, t, &r.custom_fields_enc).await?;
+        Ok(Ticket {
+            id: r.id,
+            requester_id: r.requester_id,
+            submitter_id: r.submitter_id,
+            assignee_id: r.assignee_id,
+            group_id: r.group_id,
+            organization_id: r.organization_id,
+            subject: crypt::open_opt(v, c, t, r.subject_enc.as_deref()).await?,
+            description: crypt::open(v, c, t, &r.description_enc).await?,
+            status: Status::parse(&r.status).map_err(|e| HelpdeskError::Internal(e.0))?,
+            priority: r.priority.as_deref().and_then(|p| suoja_core::Priority::parse(p).ok()),
+            ticket_type: r.ticket_type.as_deref().and_then(|p| suoja_core::TicketType::parse(p).ok()),
+            tags: crypt::open_json(v, c, t, &r.tags_enc).await?,
+            custom_fields: Personal::new(custom),
+            external_id: crypt::open_opt(v, c, t, r.external_id_enc.as_deref()).await?,
+            due_at: r.due_at,
+            via: r.via.clone(),
+            collaborator_ids: Vec::new(),
+            email_cc_ids: Vec::new(),
+            follower_ids: Vec::new(),
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            deleted_at: r.deleted_at,
+            deleted_by: r.deleted_by,
+        })
+    }
+
+    pub(crate) async fn open_ticket_full(&self, c: &mut Conn, scope: &Scope, r: &TicketRow) -> Result<Ticket> {
+        let mut v = self.open_tickets(c, scope, std::slice::from_ref(r)).await?;
+        v.pop().ok_or(HelpdeskError::Internal("ticket vanished".into()))
+    }
+
+    /// Opens tickets with their CC and follower links, as `scope` may see them: an end user's
+    /// description is the first public comment, never a private one.
+    pub(crate) async fn open_tickets(&self, c: &mut Conn, scope: &Scope, rows: &[TicketRow]) -> Result<Vec<Ticket>> {
+        let t = scope.tenant;
+        let ids: Vec<TicketId> = rows.iter().map(|r| r.id).collect();
+        let links = suoja_store::tickets::collaborators(c, t, &ids).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let mut ticket = self.open_ticket_row(c, t, r).await?;
+            for (tid, u, kind) in &links {
+                if *tid == r.id {
+                    match kind.as_str() {
+                        "collaborator" => ticket.collaborator_ids.push(*u),
+                        "email_cc" => ticket.email_cc_ids.push(*u),
+                        _ => ticket.follower_ids.push(*u),
+                    }
+                }
+            }
+            if !scope.is_staff() {
+                ticket.description = self.public_description(c, t, r).await?;
+            }
+            out.push(ticket);
+        }
+        Ok(out)
+    }
+
+    /// What a ticket's requester and CCs read as its description (Zendesk shows end users no
+    /// private comment): the first comment when it is public, else the first public comment's
+    /// text, else nothing.
+    pub async fn public_description(&self, c: &mut Conn, t: TenantId, r: &TicketRow) -> Result<Personal<String>> {
+        use suoja_store::comments::CommentQuery;
+        let first = suoja_store::comments::for_ticket(c, t, r.id, CommentQuery { limit: 1, ..CommentQuery::ALL }).await?;
+        if first.first().is_some_and(|m| m.public) {
+            return crypt::open(&self.vault, c, t, &r.description_enc).await;
+        }
+        let public = suoja_store::comments::for_ticket(
+            c,
+            t,
+            r.id,
+            CommentQuery {
+                public_only: true,
+                limit: 1,
+                ..CommentQuery::ALL
+            },
+        )
+        .await?;
+        match public.first() {
+            Some(m) => crypt::open(&self.vault, c, t, &m.body_enc).await,
+            None => Ok(Personal::new(String::new())),
+        }
+    }
+}

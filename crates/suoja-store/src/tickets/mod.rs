@@ -1,0 +1,349 @@
+//! Tickets and their CC/follower links. Subject, description, tags, custom fields and external
+//! id are ciphertext under the requester's key (`key_id`).
+
+mod list;
+
+pub use list::*;
+
+use crate::Conn;
+use suoja_core::{GroupId, KeyId, OrganizationId, TenantId, TicketId, Timestamp, UserId};
+
+use crate::Result;
+use crate::row::{bytes, i64_, opt_bytes, opt_i64, opt_text, text};
+
+/// A ticket as stored.
+#[derive(Debug, Clone)]
+pub struct TicketRow {
+    /// Id.
+    pub id: TicketId,
+    /// Key the personal fields are encrypted under (the requester's).
+    pub key_id: KeyId,
+    /// Requester.
+    pub requester_id: UserId,
+    /// Who opened it.
+    pub submitter_id: UserId,
+    /// Assigned agent.
+    pub assignee_id: Option<UserId>,
+    /// Assigned group.
+    pub group_id: Option<GroupId>,
+    /// Organisation.
+    pub organization_id: Option<OrganizationId>,
+    /// Encrypted subject.
+    pub subject_enc: Option<Vec<u8>>,
+    /// Encrypted description (the first comment's text).
+    pub description_enc: Vec<u8>,
+    /// Status wire value.
+    pub status: String,
+    /// Status order, for `status<solved`.
+    pub status_rank: i64,
+    /// Priority wire value.
+    pub priority: Option<String>,
+    /// Type wire value.
+    pub ticket_type: Option<String>,
+    /// Encrypted JSON array of tags.
+    pub tags_enc: Vec<u8>,
+    /// Encrypted JSON array of `{id, value}`.
+    pub custom_fields_enc: Vec<u8>,
+    /// Encrypted external id.
+    pub external_id_enc: Option<Vec<u8>>,
+    /// Due date (tasks).
+    pub due_at: Option<Timestamp>,
+    /// Channel it came through.
+    pub via: String,
+    /// Created.
+    pub created_at: Timestamp,
+    /// Last changed.
+    pub updated_at: Timestamp,
+    /// In the trash since.
+    pub deleted_at: Option<Timestamp>,
+    /// Who moved it to the trash.
+    pub deleted_by: Option<UserId>,
+    /// Processing is restricted (GDPR Art. 18): hidden from staff lists, search and recipients.
+    pub restricted: bool,
+    /// When it was last solved or closed (the closed-ticket retention clock); `None` while open.
+    pub closed_at: Option<Timestamp>,
+}
+
+pub(crate) const COLS: &str = "id, key_id, requester_id, submitter_id, assignee_id, group_id, organization_id, subject_enc, description_enc, status, status_rank, priority, ticket_type, tags_enc, custom_fields_enc, external_id_enc, due_at, via, created_at, updated_at, deleted_at, deleted_by, restricted, closed_at";
+
+pub(crate) fn from_row(r: &sqlx::any::AnyRow) -> Result<TicketRow> {
+    Ok(TicketRow {
+        id: TicketId(i64_(r, "id")?),
+        key_id: KeyId(i64_(r, "key_id")?),
+        requester_id: UserId(i64_(r, "requester_id")?),
+        submitter_id: UserId(i64_(r, "submitter_id")?),
+        assignee_id: opt_i64(r, "assignee_id")?.map(UserId),
+        group_id: opt_i64(r, "group_id")?.map(GroupId),
+        organization_id: opt_i64(r, "organization_id")?.map(OrganizationId),
+        subject_enc: opt_bytes(r, "subject_enc")?,
+        description_enc: bytes(r, "description_enc")?,
+        status: text(r, "status")?,
+        status_rank: i64_(r, "status_rank")?,
+        priority: opt_text(r, "priority")?,
+        ticket_type: opt_text(r, "ticket_type")?,
+        tags_enc: bytes(r, "tags_enc")?,
+        custom_fields_enc: bytes(r, "custom_fields_enc")?,
+        external_id_enc: opt_bytes(r, "external_id_enc")?,
+        due_at: opt_i64(r, "due_at")?.map(Timestamp),
+        via: text(r, "via")?,
+        created_at: Timestamp(i64_(r, "created_at")?),
+        updated_at: Timestamp(i64_(r, "updated_at")?),
+        deleted_at: opt_i64(r, "deleted_at")?.map(Timestamp),
+        deleted_by: opt_i64(r, "deleted_by")?.map(UserId),
+        restricted: crate::row::bool_(r, "restricted")?,
+        closed_at: opt_i64(r, "closed_at")?.map(Timestamp),
+    })
+}
+
+/// Inserts a ticket.
+pub async fn insert(c: &mut Conn, tenant: TenantId, t: &TicketRow) -> Result<TicketId> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO tickets (tenant_id, key_id, requester_id, submitter_id, assignee_id, group_id, organization_id, subject_enc, description_enc, status, status_rank, priority, ticket_type, tags_enc, custom_fields_enc, external_id_enc, due_at, via, created_at, updated_at, deleted_at, deleted_by, restricted, closed_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, NULL, NULL, $21, $22) RETURNING id",
+    )
+    .bind(tenant.0)
+    .bind(t.key_id.0)
+    .bind(t.requester_id.0)
+    .bind(t.submitter_id.0)
+    .bind(t.assignee_id.map(|u| u.0))
+    .bind(t.group_id.map(|g| g.0))
+    .bind(t.organization_id.map(|o| o.0))
+    .bind(t.subject_enc.clone())
+    .bind(t.description_enc.clone())
+    .bind(t.status.clone())
+    .bind(t.status_rank)
+    .bind(t.priority.clone())
+    .bind(t.ticket_type.clone())
+    .bind(t.tags_enc.clone())
+    .bind(t.custom_fields_enc.clone())
+    .bind(t.external_id_enc.clone())
+    .bind(t.due_at.map(|d| d.0))
+    .bind(t.via.clone())
+    .bind(t.created_at.0)
+    .bind(t.updated_at.0)
+    .bind(i64::from(t.restricted))
+    .bind(t.closed_at.map(|d| d.0))
+    .fetch_one(c)
+    .await?;
+    Ok(TicketId(id))
+}
+
+/// Writes every mutable column back.
+pub async fn update(c: &mut Conn, tenant: TenantId, t: &TicketRow) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE tickets SET key_id = $3, requester_id = $4, assignee_id = $5, group_id = $6, organization_id = $7, subject_enc = $8, description_enc = $9, status = $10, status_rank = $11, priority = $12, ticket_type = $13, tags_enc = $14, custom_fields_enc = $15, external_id_enc = $16, due_at = $17, updated_at = $18, deleted_at = $19, deleted_by = $20, closed_at = $21 \
+         WHERE tenant_id = $1 AND id = $2",
+    )
+    .bind(tenant.0)
+    .bind(t.id.0)
+    .bind(t.key_id.0)
+    .bind(t.requester_id.0)
+    .bind(t.assignee_id.map(|u| u.0))
+    .bind(t.group_id.map(|g| g.0))
+    .bind(t.organization_id.map(|o| o.0))
+    .bind(t.subject_enc.clone())
+    .bind(t.description_enc.clone())
+    .bind(t.status.clone())
+    .bind(t.status_rank)
+    .bind(t.priority.clone())
+    .bind(t.ticket_type.clone())
+    .bind(t.tags_enc.clone())
+    .bind(t.custom_fields_enc.clone())
+    .bind(t.external_id_enc.clone())
+    .bind(t.due_at.map(|d| d.0))
+    .bind(t.updated_at.0)
+    .bind(t.deleted_at.map(|d| d.0))
+    .bind(t.deleted_by.map(|u| u.0))
+    .bind(t.closed_at.map(|d| d.0))
+    .execute(c)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Finds a ticket, trashed ones included.
+pub async fn by_id(c: &mut Conn, tenant: TenantId, id: TicketId) -> Result<Option<TicketRow>> {
+    let sql = format!("SELECT {COLS} FROM tickets WHERE tenant_id = $1 AND id = $2");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.0).bind(id.0).fetch_optional(c).await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// Tickets changed at or after `since`, by (updated_at, id), after a cursor position. Trashed
+/// tickets are included (the export reports them as deleted).
+pub async fn changed_since(c: &mut Conn, tenant: TenantId, since: Timestamp, after: Option<(i64, i64)>, limit: i64) -> Result<Vec<TicketRow>> {
+    let (t, i) = after.unwrap_or((since.0, -1));
+    let sql = format!(
+        "SELECT {COLS} FROM tickets WHERE tenant_id = $1 AND restricted = 0 AND updated_at >= $2 AND (updated_at > $3 OR (updated_at = $3 AND id > $4)) ORDER BY updated_at, id LIMIT {limit}"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(tenant.0)
+        .bind(since.0)
+        .bind(t)
+        .bind(i)
+        .fetch_all(c)
+        .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// Deletes a ticket row for good (comments and attachments are deleted by their modules).
+pub async fn delete(c: &mut Conn, tenant: TenantId, id: TicketId) -> Result<bool> {
+    sqlx::query("DELETE FROM ticket_collaborators WHERE tenant_id = $1 AND ticket_id = $2")
+        .bind(tenant.0)
+        .bind(id.0)
+        .execute(&mut *c)
+        .await?;
+    set_tag_hashes(c, tenant, id, &[]).await?;
+    let done = sqlx::query("DELETE FROM tickets WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant.0)
+        .bind(id.0)
+        .execute(c)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// A CC or follower link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Collaborator {
+    /// The person.
+    pub user_id: UserId,
+    /// `collaborator`, `email_cc` or `follower`.
+    pub kind: &'static str,
+}
+
+/// Replaces the links of one kind on a ticket.
+pub async fn set_collaborators(c: &mut Conn, tenant: TenantId, ticket: TicketId, kind: &'static str, users: &[UserId], now: Timestamp) -> Result<()> {
+    sqlx::query("DELETE FROM ticket_collaborators WHERE tenant_id = $1 AND ticket_id = $2 AND kind = $3")
+        .bind(tenant.0)
+        .bind(ticket.0)
+        .bind(kind)
+        .execute(&mut *c)
+        .await?;
+    for u in users {
+        sqlx::query("INSERT INTO ticket_collaborators (tenant_id, ticket_id, user_id, kind, created_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(tenant.0)
+            .bind(ticket.0)
+            .bind(u.0)
+            .bind(kind)
+            .bind(now.0)
+            .execute(&mut *c)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The links of several tickets: (ticket id, user id, kind).
+pub async fn collaborators(c: &mut Conn, tenant: TenantId, tickets: &[TicketId]) -> Result<Vec<(TicketId, UserId, String)>> {
+    if tickets.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list = tickets.iter().map(|t| t.0.to_string()).collect::<Vec<_>>().join(",");
+    let sql = format!("SELECT ticket_id, user_id, kind FROM ticket_collaborators WHERE tenant_id = $1 AND ticket_id IN ({list}) ORDER BY created_at, user_id");
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.0).fetch_all(c).await?;
+    rows.iter()
+        .map(|r| Ok((TicketId(i64_(r, "ticket_id")?), UserId(i64_(r, "user_id")?), text(r, "kind")?)))
+        .collect()
+}
+
+/// Marks tickets restricted (or not), e.g. while a legal hold keeps them. Returns how many changed.
+pub async fn set_restricted_ids(c: &mut Conn, tenant: TenantId, ids: &[i64], on: bool) -> Result<u64> {
+    let mut n = 0;
+    for id in ids {
+        n += sqlx::query("UPDATE tickets SET restricted = $3 WHERE tenant_id = $1 AND id = $2 AND restricted <> $3")
+            .bind(tenant.0)
+            .bind(*id)
+            .bind(i64::from(on))
+            .execute(&mut *c)
+            .await?
+            .rows_affected();
+    }
+    Ok(n)
+}
+
+/// Clears the assignee of the given tickets if it is `user`. Returns how many changed.
+pub async fn unassign(c: &mut Conn, tenant: TenantId, user: UserId, ids: &[i64]) -> Result<u64> {
+    let mut n = 0;
+    for id in ids {
+        n += sqlx::query("UPDATE tickets SET assignee_id = NULL WHERE tenant_id = $1 AND id = $2 AND assignee_id = $3")
+            .bind(tenant.0)
+            .bind(*id)
+            .bind(user.0)
+            .execute(&mut *c)
+            .await?
+            .rows_affected();
+    }
+    Ok(n)
+}
+
+/// Removes one person's CC and follower links from a ticket. Returns how many went.
+pub async fn remove_collaborator(c: &mut Conn, tenant: TenantId, ticket: i64, user: UserId) -> Result<u64> {
+    Ok(
+        sqlx::query("DELETE FROM ticket_collaborators WHERE tenant_id = $1 AND ticket_id = $2 AND user_id = $3")
+            .bind(tenant.0)
+            .bind(ticket)
+            .bind(user.0)
+            .execute(c)
+            .await?
+            .rows_affected(),
+    )
+}
+
+/// Replaces a ticket's rows in the tag blind index (keyed hashes of its tags, in the same
+/// transaction as its sealed tags).
+pub async fn set_tag_hashes(c: &mut Conn, tenant: TenantId, id: TicketId, hashes: &[Vec<u8>]) -> Result<()> {
+    sqlx::query("DELETE FROM ticket_tags WHERE tenant_id = $1 AND ticket_id = $2")
+        .bind(tenant.0)
+        .bind(id.0)
+        .execute(&mut *c)
+        .await?;
+    let mut unique: Vec<&Vec<u8>> = hashes.iter().collect();
+    unique.sort();
+    unique.dedup();
+    for h in unique {
+        sqlx::query("INSERT INTO ticket_tags (tenant_id, ticket_id, tag_hash) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+            .bind(tenant.0)
+            .bind(id.0)
+            .bind(h.clone())
+            .execute(&mut *c)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Tickets (trashed ones included) carrying the tag whose keyed hash is `hash`, by id.
+pub async fn with_tag_hash(c: &mut Conn, tenant: TenantId, hash: &[u8]) -> Result<Vec<i64>> {
+    Ok(
+        sqlx::query_scalar("SELECT ticket_id FROM ticket_tags WHERE tenant_id = $1 AND tag_hash = $2 ORDER BY ticket_id")
+            .bind(tenant.0)
+            .bind(hash.to_vec())
+            .fetch_all(c)
+            .await?,
+    )
+}
+
+/// Tenants whose tickets from before the tag blind index still need their rows.
+pub async fn tag_backfill_pending(c: &mut Conn) -> Result<Vec<TenantId>> {
+    let ids: Vec<i64> = sqlx::query_scalar("SELECT tenant_id FROM ticket_tags_backfill ORDER BY tenant_id")
+        .fetch_all(c)
+        .await?;
+    Ok(ids.into_iter().map(TenantId).collect())
+}
+
+/// Marks a tenant's tag rows as filled in.
+pub async fn tag_backfill_done(c: &mut Conn, tenant: TenantId) -> Result<()> {
+    sqlx::query("DELETE FROM ticket_tags_backfill WHERE tenant_id = $1")
+        .bind(tenant.0)
+        .execute(c)
+        .await?;
+    Ok(())
+}
+
+/// Ids of a tenant's tickets (the trash included) after `after`, at most `limit`, by id.
+pub async fn ids_after(c: &mut Conn, tenant: TenantId, after: i64, limit: i64) -> Result<Vec<i64>> {
+    Ok(
+        sqlx::query_scalar("SELECT id FROM tickets WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT $3")
+            .bind(tenant.0)
+            .bind(after)
+            .bind(limit)
+            .fetch_all(c)
+            .await?,
+    )
+}
