@@ -5,6 +5,7 @@
 pub mod clock;
 pub mod error;
 pub mod ids;
+pub mod json;
 pub mod num;
 pub mod personal;
 pub mod random;

@@ -21,7 +21,11 @@ pub fn u64_to_usize(n: u64) -> usize {
 /// A floating-point figure rounded down to a whole non-negative number: NaN and negatives are
 /// 0, values past the range saturate.
 pub fn floor_u64(x: f64) -> u64 {
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, reason = "Rust's float-to-integer cast saturates and maps NaN to 0, which is what this promises")]
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "Rust's float-to-integer cast saturates and maps NaN to 0, which is what this promises"
+    )]
     let n = x.floor() as u64;
     n
 }

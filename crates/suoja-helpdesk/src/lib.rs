@@ -5,7 +5,7 @@
 
 mod auth;
 pub mod consult;
-mod crypt;
+pub mod crypt;
 pub mod erase;
 mod error;
 pub mod groups;
@@ -16,7 +16,7 @@ pub mod orgs;
 mod search;
 pub mod setup;
 pub mod signin;
-mod text;
+pub mod text;
 pub mod tickets;
 pub mod tokens;
 pub mod totp;

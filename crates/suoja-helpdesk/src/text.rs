@@ -2,7 +2,7 @@
 //! handlers and `javascript:` links removed) and a plain version is derived for search.
 
 /// The HTML rendering of a plain-text body: escaped, paragraphs and line breaks kept.
-pub(crate) fn plain_to_html(body: &str) -> String {
+pub fn plain_to_html(body: &str) -> String {
     let escaped = escape(&body.replace("\r\n", "\n"));
     let paragraphs: Vec<String> = escaped
         .split("\n\n")
@@ -13,7 +13,7 @@ pub(crate) fn plain_to_html(body: &str) -> String {
 }
 
 /// Escapes text for HTML element content and attribute values.
-pub(crate) fn escape(s: &str) -> String {
+pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 16);
     for c in s.chars() {
         match c {
@@ -29,7 +29,7 @@ pub(crate) fn escape(s: &str) -> String {
 }
 
 /// Sanitises client HTML; only formatting and safe links survive.
-pub(crate) fn sanitize_html(html: &str) -> String {
+pub fn sanitize_html(html: &str) -> String {
     ammonia::Builder::default()
         .link_rel(Some("noopener noreferrer nofollow"))
         .clean(html)
@@ -37,7 +37,7 @@ pub(crate) fn sanitize_html(html: &str) -> String {
 }
 
 /// The text of an HTML body, for the plain body and the search index.
-pub(crate) fn html_to_plain(html: &str) -> String {
+pub fn html_to_plain(html: &str) -> String {
     let mut out = String::with_capacity(html.len());
     let mut in_tag = false;
     for c in html.chars() {

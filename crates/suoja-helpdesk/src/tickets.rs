@@ -7,7 +7,6 @@ mod keys;
 mod open;
 mod people;
 mod read;
-pub mod redact;
 mod tags;
 mod trash;
 mod update;

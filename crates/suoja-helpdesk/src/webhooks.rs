@@ -364,7 +364,7 @@ impl Helpdesk {
     /// or inactive, ticket gone or restricted since).
     pub async fn prepare_delivery(&self, item: &WorkItem) -> Result<Option<Prepared>> {
         let p: Value = serde_json::from_str(&item.payload).map_err(|_| HelpdeskError::Internal("bad delivery payload".into()))?;
-        let (Some(webhook), Some(event)) = (p["webhook"].as_i64(), p["event"].as_str()) else {
+        let (Some(webhook), Some(event)) = (p.get("webhook").and_then(Value::as_i64), p.get("event").and_then(Value::as_str)) else {
             return Err(HelpdeskError::Internal("bad delivery payload".into()));
         };
         let tenant = item.tenant;
@@ -375,10 +375,10 @@ impl Helpdesk {
         if w.status != "active" {
             return Ok(None);
         }
-        let (body, subjects, categories) = if let Some(subject) = p["subject"].as_i64() {
-            let body = json!({ "type": event, "subject_id": subject, "fields": p["fields"], "occurred_at": p["at"] });
+        let (body, subjects, categories) = if let Some(subject) = p.get("subject").and_then(Value::as_i64) {
+            let body = json!({ "type": event, "subject_id": subject, "fields": p.get("fields"), "occurred_at": p.get("at") });
             (body, vec![subject], vec![])
-        } else if let Some(ticket) = p["ticket"].as_i64() {
+        } else if let Some(ticket) = p.get("ticket").and_then(Value::as_i64) {
             let Some(row) = suoja_store::tickets::by_id(&mut c, tenant, TicketId(ticket)).await? else {
                 return Ok(None);
             };

@@ -269,7 +269,13 @@ pub async fn request_log(req: Request, next: Next) -> Response {
     let span = tracing::info_span!("request", http.method = %method, http.route = %route, tenant.id = tracing::field::Empty, actor.id = tracing::field::Empty);
     let res = tracing::Instrument::instrument(next.run(req), span.clone()).await;
     let status = res.status().as_u16();
-    span.in_scope(|| tracing::info!(http.status = status, latency.ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX), "request"));
+    span.in_scope(|| {
+        tracing::info!(
+            http.status = status,
+            latency.ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            "request"
+        )
+    });
     res
 }
 

@@ -62,7 +62,11 @@ fn operation(d: &Doc) -> Value {
     });
     match d.body {
         Some("raw") => {
-            op["requestBody"] = json!({"required": true, "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}});
+            suoja_core::json::set(
+                &mut op,
+                "requestBody",
+                json!({"required": true, "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}),
+            );
         }
         Some(flat @ ("reason" | "note" | "code" | "refusal" | "text" | "comment_redaction")) => {
             let schema = match flat {
@@ -80,7 +84,11 @@ fn operation(d: &Doc) -> Value {
                     json!({"type": "object", "required": [key], "additionalProperties": false, "properties": {key: {"type": "string", "minLength": 1, "maxLength": 2000}}})
                 }
             };
-            op["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": schema}}});
+            suoja_core::json::set(
+                &mut op,
+                "requestBody",
+                json!({"required": true, "content": {"application/json": {"schema": schema}}}),
+            );
         }
         Some(root) => {
             let inner = match root {
@@ -109,7 +117,11 @@ fn operation(d: &Doc) -> Value {
                 }
                 _ => json!({"type": "object"}),
             };
-            op["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": {"type": "object", "required": [root], "additionalProperties": false, "properties": {root: inner}}}}});
+            suoja_core::json::set(
+                &mut op,
+                "requestBody",
+                json!({"required": true, "content": {"application/json": {"schema": {"type": "object", "required": [root], "additionalProperties": false, "properties": {root: inner}}}}}),
+            );
         }
         None => {}
     }

@@ -14,6 +14,7 @@ pub mod info;
 pub mod ledger;
 pub mod matcher;
 pub mod mentions;
+pub mod redaction;
 pub mod requests;
 pub mod restriction;
 pub mod retention;

@@ -169,13 +169,17 @@ impl Privacy {
                     ..*scope
                 };
                 self.hd.rectify_user(&staff, subject, input).await?;
-                outcome["fields"] = json!(changes.as_object().map(|o| o.keys().cloned().collect::<Vec<_>>()).unwrap_or_default());
+                suoja_core::json::set(
+                    &mut outcome,
+                    "fields",
+                    json!(changes.as_object().map(|o| o.keys().cloned().collect::<Vec<_>>()).unwrap_or_default()),
+                );
             }
             "restriction" | "objection" => {
                 let reason = format!("{} request {id}", req.row.kind);
                 match self.restrict(scope, subject, &reason).await {
-                    Ok(n) => outcome["tickets"] = json!(n),
-                    Err(PrivacyError::Conflict(_)) => outcome["already_restricted"] = json!(true),
+                    Ok(n) => suoja_core::json::set(&mut outcome, "tickets", json!(n)),
+                    Err(PrivacyError::Conflict(_)) => suoja_core::json::set(&mut outcome, "already_restricted", json!(true)),
                     Err(e) => return Err(e),
                 }
             }
@@ -208,7 +212,7 @@ impl Privacy {
             row.closed_at = Some(now);
             row.outcome_code = Some("fulfilled".into());
             let mut d = outcome;
-            d["kind"] = json!(row.kind);
+            suoja_core::json::set(&mut d, "kind", json!(row.kind));
             Ok((suoja_core::LedgerKind::RequestFulfilled, d, None))
         })
         .await

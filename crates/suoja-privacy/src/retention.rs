@@ -407,7 +407,7 @@ impl Privacy {
             }
             "attachments" | "call_recordings" => {
                 for id in ids.iter().filter_map(serde_json::Value::as_i64) {
-                    n += u64::from(self.hd.redact_attachment_for_retention(tenant, AttachmentId(id)).await?);
+                    n += u64::from(self.redact_attachment_for_retention(tenant, AttachmentId(id)).await?);
                 }
             }
             "verification_links" => {

@@ -11,7 +11,7 @@ use crate::{Helpdesk, HelpdeskError, Result, crypt};
 impl Helpdesk {
     /// Whether the scope may see a ticket: staff always; end users when they requested it or are
     /// CC'd on it.
-    pub(crate) async fn can_see(&self, c: &mut Conn, scope: &Scope, row: &TicketRow) -> Result<bool> {
+    pub async fn can_see(&self, c: &mut Conn, scope: &Scope, row: &TicketRow) -> Result<bool> {
         if row.restricted && scope.is_staff() {
             // Restricted (GDPR Art. 18): staff reach it only through the privacy console, with a reason.
             return Ok(false);
@@ -53,7 +53,7 @@ impl Helpdesk {
         })
     }
 
-    pub(crate) async fn open_ticket_full(&self, c: &mut Conn, scope: &Scope, r: &TicketRow) -> Result<Ticket> {
+    pub async fn open_ticket_full(&self, c: &mut Conn, scope: &Scope, r: &TicketRow) -> Result<Ticket> {
         let mut v = self.open_tickets(c, scope, std::slice::from_ref(r)).await?;
         v.pop().ok_or(HelpdeskError::Internal("ticket vanished".into()))
     }

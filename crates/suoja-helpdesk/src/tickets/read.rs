@@ -214,7 +214,7 @@ impl Helpdesk {
     }
 
     /// Opens a stored comment with its files (from `files`, which may hold other comments' too).
-    pub(crate) async fn open_comment(
+    pub async fn open_comment(
         &self,
         c: &mut suoja_store::Conn,
         tenant: suoja_core::TenantId,

@@ -65,7 +65,7 @@ fn page(root: &str, items: Vec<Value>, position: (i64, i64), limit: i64, base: &
         "before_url": null,
         "end_of_stream": end,
     });
-    out[root] = Value::Array(items);
+    suoja_core::json::set(&mut out, root, Value::Array(items));
     ok(out)
 }
 
@@ -78,7 +78,7 @@ pub async fn tickets(State(app): State<AppState>, Auth(scope): Auth, base: BaseU
         .iter()
         .map(|t| {
             let mut v = wire::ticket(t, &base);
-            v["generated_timestamp"] = json!(t.updated_at.as_secs());
+            suoja_core::json::set(&mut v, "generated_timestamp", json!(t.updated_at.as_secs()));
             v
         })
         .collect();

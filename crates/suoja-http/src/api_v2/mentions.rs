@@ -61,6 +61,6 @@ pub async fn search(State(app): State<AppState>, Auth(scope): Auth, Path(id): Pa
     };
     let (items, truncated) = app.privacy.search_mentions(&scope, parse_id(&id)?, weak).await?;
     let mut v = list(&items);
-    v["truncated"] = json!(truncated);
+    suoja_core::json::set(&mut v, "truncated", json!(truncated));
     Ok(ok(v))
 }

@@ -5,7 +5,7 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use serde_json::{Value, json};
 use suoja_core::{AttachmentId, CommentId, Personal, TicketId};
-use suoja_helpdesk::tickets::redact::{FieldRedaction, HistoryEvent};
+use suoja_privacy::redaction::{FieldRedaction, HistoryEvent};
 
 use super::{ok, wire};
 use crate::extract::{Auth, BaseUrl, JsonBody, Obj, parse_id};
@@ -32,7 +32,7 @@ pub async fn comment_text(
     let root = Obj::root(&body.0);
     root.only(&["text"])?;
     let text = Personal::new(required(&root, "text")?);
-    let c = app.helpdesk.redact_comment_text(&scope, ticket, comment, &text).await?;
+    let c = app.privacy.redact_comment_text(&scope, ticket, comment, &text).await?;
     Ok(ok(json!({"comment": wire::comment(&c, &base)})))
 }
 
@@ -57,7 +57,7 @@ pub async fn comment_html(
     }
     let ticket = root.opt_id("ticket_id")?.map(TicketId);
     let html = Personal::new(required(&root, "html_body")?);
-    let c = app.helpdesk.redact_comment_html(&scope, ticket, comment, &html).await?;
+    let c = app.privacy.redact_comment_html(&scope, ticket, comment, &html).await?;
     Ok(ok(json!({"comment": wire::comment(&c, &base)})))
 }
 
@@ -70,7 +70,7 @@ pub async fn attachment(
     Path((ticket, comment, attachment)): Path<(String, String, String)>,
 ) -> Result<Response, ApiError> {
     let a = app
-        .helpdesk
+        .privacy
         .redact_attachment(
             &scope,
             TicketId(parse_id(&ticket)?),
@@ -125,20 +125,20 @@ pub async fn ticket_fields(
             ));
         }
     }
-    let t = app.helpdesk.redact_ticket_fields(&scope, ticket, &input).await?;
+    let t = app.privacy.redact_ticket_fields(&scope, ticket, &input).await?;
     Ok(ok(json!({"ticket": wire::ticket(&t, &base)})))
 }
 
 fn audit(e: &HistoryEvent) -> Value {
     let mut event = json!({"id": e.id, "type": event_type(&e.kind)});
     if let Some(c) = e.comment_id {
-        event["comment_id"] = json!(c.0);
+        suoja_core::json::set(&mut event, "comment_id", json!(c.0));
     }
     if let Some(a) = e.attachment_id {
-        event["attachment_id"] = json!(a.0);
+        suoja_core::json::set(&mut event, "attachment_id", json!(a.0));
     }
     if let Some(f) = e.field_id {
-        event["field_id"] = json!(f);
+        suoja_core::json::set(&mut event, "field_id", json!(f));
     }
     json!({
         "id": e.id,
@@ -163,7 +163,7 @@ fn event_type(kind: &str) -> &'static str {
 
 /// `GET /tickets/{id}/audits`: the ticket's stored history (its redactions), oldest first.
 pub async fn audits(State(app): State<AppState>, Auth(scope): Auth, Path(ticket): Path<String>) -> Result<Response, ApiError> {
-    let events = app.helpdesk.ticket_history(&scope, TicketId(parse_id(&ticket)?)).await?;
+    let events = app.privacy.ticket_history(&scope, TicketId(parse_id(&ticket)?)).await?;
     let audits: Vec<Value> = events.iter().map(audit).collect();
     Ok(ok(json!({"count": audits.len(), "audits": audits, "next_page": null, "previous_page": null})))
 }

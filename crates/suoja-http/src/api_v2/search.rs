@@ -67,7 +67,7 @@ pub async fn search(State(app): State<AppState>, Auth(scope): Auth, base: BaseUr
                 SearchHit::User(u) => (wire::user(u, &base, &scope), "user"),
                 SearchHit::Organization(o) => (wire::organization(o, &base), "organization"),
             };
-            v["result_type"] = json!(kind);
+            suoja_core::json::set(&mut v, "result_type", json!(kind));
             v
         })
         .collect();

@@ -75,7 +75,7 @@ pub async fn show(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl,
     let t = app.helpdesk.get_ticket(&scope, TicketId(parse_id(&id)?)).await?;
     let mut out = json!({"ticket": wire::ticket(&t, &base)});
     if includes(&params, "users") {
-        out["users"] = Value::Array(sideload_users(&app, &scope, &base, &[&t]).await?);
+        suoja_core::json::set(&mut out, "users", Value::Array(sideload_users(&app, &scope, &base, &[&t]).await?));
     }
     Ok(ok(out))
 }
@@ -87,7 +87,7 @@ pub async fn show_many(State(app): State<AppState>, Auth(scope): Auth, base: Bas
     let mut out = json!({"tickets": tickets.iter().map(|t| wire::ticket(t, &base)).collect::<Vec<_>>()});
     if includes(&params, "users") {
         let refs: Vec<&Ticket> = tickets.iter().collect();
-        out["users"] = Value::Array(sideload_users(&app, &scope, &base, &refs).await?);
+        suoja_core::json::set(&mut out, "users", Value::Array(sideload_users(&app, &scope, &base, &refs).await?));
     }
     Ok(ok(out))
 }
@@ -162,7 +162,7 @@ pub async fn comments(State(app): State<AppState>, Auth(scope): Auth, base: Base
         ids.sort();
         ids.dedup();
         let users = app.helpdesk.get_users(&scope, &ids).await?;
-        body["users"] = Value::Array(users.iter().map(|u| wire::user(u, &base, &scope)).collect());
+        suoja_core::json::set(&mut body, "users", Value::Array(users.iter().map(|u| wire::user(u, &base, &scope)).collect()));
     }
     Ok(ok(body))
 }

@@ -65,7 +65,11 @@ pub async fn create(State(app): State<AppState>, Auth(scope): Auth, base: BaseUr
         .await?;
     let mut shown = webhook_json(&hook, &base);
     // The signing secret, this once (a lost one is replaced with POST …/signing_secret).
-    shown["signing_secret"] = json!({ "algorithm": "SHA256", "secret": hook.signing_secret.as_ref().map(|s| s.expose().clone()) });
+    suoja_core::json::set(
+        &mut shown,
+        "signing_secret",
+        json!({ "algorithm": "SHA256", "secret": hook.signing_secret.as_ref().map(|s| s.expose().clone()) }),
+    );
     Ok(created(&base.api(&format!("/webhooks/{}", hook.id)), json!({ "webhook": shown })))
 }
 

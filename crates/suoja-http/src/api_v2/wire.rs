@@ -160,15 +160,15 @@ fn event(e: &AuditEvent, idx: usize, change: &TicketChange) -> Value {
         "type": e.kind,
     });
     if let Some(f) = e.field_name {
-        v["field_name"] = json!(f);
-        v["value"] = e.value.clone().unwrap_or(Value::Null);
+        suoja_core::json::set(&mut v, "field_name", json!(f));
+        suoja_core::json::set(&mut v, "value", e.value.clone().unwrap_or(Value::Null));
         if e.kind == "Change" {
-            v["previous_value"] = e.previous_value.clone().unwrap_or(Value::Null);
+            suoja_core::json::set(&mut v, "previous_value", e.previous_value.clone().unwrap_or(Value::Null));
         }
     }
     if let Some(cid) = e.comment_id {
-        v["comment_id"] = json!(cid.0);
-        v["author_id"] = json!(change.author_id.0);
+        suoja_core::json::set(&mut v, "comment_id", json!(cid.0));
+        suoja_core::json::set(&mut v, "author_id", json!(change.author_id.0));
     }
     v
 }

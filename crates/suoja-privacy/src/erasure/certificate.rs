@@ -52,8 +52,9 @@ impl Privacy {
             )));
         };
         let done = run::parse_done(&row);
-        let mut counts: Vec<(&String, &Value)> = done["counts"]
-            .as_object()
+        let mut counts: Vec<(&String, &Value)> = done
+            .get("counts")
+            .and_then(Value::as_object)
             .into_iter()
             .flatten()
             .filter(|(_, v)| v.as_u64().unwrap_or(0) > 0)
@@ -63,8 +64,9 @@ impl Privacy {
             .into_iter()
             .map(|(k, v)| json!({ "category": category_name(k), "key": k, "count": v }))
             .collect();
-        let checks: Vec<Value> = done["checks"]
-            .as_array()
+        let checks: Vec<Value> = done
+            .get("checks")
+            .and_then(Value::as_array)
             .into_iter()
             .flatten()
             .map(|c| json!({ "store": c["store"].as_str().unwrap_or_default().replace('_', " "), "remaining": c["remaining"] }))

@@ -277,10 +277,10 @@ impl Privacy {
                 ("profile", "profile", "profile"),
                 ("storage", "maintenance", "maintenance"),
             ] {
-                if let Some(at) = done["steps"][first].as_str() {
+                if let Some(at) = done.get("steps").and_then(|s| s.get(first)).and_then(Value::as_str) {
                     out.push(base("started", application, at));
                 }
-                if let Some(at) = done["steps"][last].as_str() {
+                if let Some(at) = done.get("steps").and_then(|s| s.get(last)).and_then(Value::as_str) {
                     out.push(base("complete", application, at));
                 }
             }

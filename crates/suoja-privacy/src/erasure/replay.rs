@@ -9,9 +9,9 @@
 use std::collections::HashSet;
 use std::path::Path;
 
+use crate::redaction::RedactionRecord;
 use serde::{Deserialize, Serialize};
 use suoja_core::{KeyId, Scope, TenantId, Timestamp, UserId};
-use suoja_helpdesk::tickets::redact::RedactionRecord;
 
 use super::Origin;
 use crate::{Privacy, PrivacyError, Result};
@@ -87,8 +87,8 @@ pub fn read(path: &Path) -> Result<Ledger> {
     for (i, line) in lines.iter().enumerate() {
         let bad = |e: serde_json::Error| PrivacyError::Internal(format!("erasure ledger {} line {}: {e}", path.display(), i + 1));
         let v: serde_json::Value = serde_json::from_str(line).map_err(bad)?;
-        match v["kind"].as_str() {
-            Some("checkpoint") => seen(v["at"].as_str().and_then(Timestamp::parse)),
+        match v.get("kind").and_then(serde_json::Value::as_str) {
+            Some("checkpoint") => seen(v.get("at").and_then(serde_json::Value::as_str).and_then(Timestamp::parse)),
             Some("redaction") => {
                 let r: RedactionRecord = serde_json::from_value(v).map_err(bad)?;
                 seen(Some(Timestamp(r.at)));
@@ -135,7 +135,7 @@ impl Privacy {
         } = read(&path)?;
         let mut replay = self.replay_erasures(&entries).await?;
         for r in &redactions {
-            if self.hd.replay_redaction(r).await? {
+            if self.replay_redaction(r).await? {
                 replay.redactions += 1;
             }
         }

@@ -46,11 +46,15 @@ pub(crate) fn parse_done(row: &ErasureRow) -> Value {
 }
 
 fn add(done: &mut Value, counts: &Counts, step: &str, now: Timestamp) {
-    for (k, v) in counts {
-        let cur = done["counts"][k].as_u64().unwrap_or(0);
-        done["counts"][k] = json!(cur + v);
+    if let Some(totals) = suoja_core::json::member(done, "counts") {
+        for (k, v) in counts {
+            let cur = totals.get(k.as_str()).and_then(Value::as_u64).unwrap_or(0);
+            suoja_core::json::set(totals, k, json!(cur + v));
+        }
     }
-    done["steps"][step] = json!(now.to_iso());
+    if let Some(steps) = suoja_core::json::member(done, "steps") {
+        suoja_core::json::set(steps, step, json!(now.to_iso()));
+    }
 }
 
 impl Privacy {
@@ -147,7 +151,7 @@ impl Privacy {
                 let checks = self.read_back(&mut tx, tenant, &plan).await?;
                 let dirty: Vec<&Value> = checks.iter().filter(|c| c["remaining"].as_i64().unwrap_or(0) > 0).collect();
                 let clean = dirty.is_empty();
-                done["checks"] = json!(checks);
+                suoja_core::json::set(&mut done, "checks", json!(checks));
                 if !clean {
                     let stores: Vec<String> = dirty.iter().filter_map(|c| c["store"].as_str().map(str::to_string)).collect();
                     if row.pass >= MAX_PASSES {

@@ -163,10 +163,10 @@ impl Privacy {
         let due = self.policy.calendar.due(received_at);
         let mut details = json!({});
         if let Some(ch) = &input.changes {
-            details["changes"] = ch.expose().clone();
+            suoja_core::json::set(&mut details, "changes", ch.expose().clone());
         }
         if let Some(m) = &input.message {
-            details["message"] = json!(m.expose());
+            suoja_core::json::set(&mut details, "message", json!(m.expose()));
         }
         let key = subject_row.key_id;
         let details_enc = Some(self.seal_details(&mut tx, tenant, key, &details).await?);
@@ -315,12 +315,12 @@ impl Privacy {
                 Some(d) => serde_json::from_str(&self.hd.vault().decrypt_str(&mut tx, scope.tenant, d).await?).unwrap_or(json!({})),
                 None => json!({}),
             };
-            details[field] = json!(text.trim());
+            suoja_core::json::set(&mut details, field, json!(text.trim()));
             row.details_enc = Some(self.seal_details(&mut tx, scope.tenant, row.key_id, &details).await?);
         }
         row.updated_at = now;
         suoja_store::requests::update(&mut tx, scope.tenant, &row).await?;
-        ledger_details["request"] = json!(id);
+        suoja_core::json::set(&mut ledger_details, "request", json!(id));
         self.hd
             .record_ledger(&mut tx, scope.tenant, kind, Some(row.subject_id), Some(scope.actor.0), ledger_details)
             .await?;

@@ -19,12 +19,12 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS tickets (id INTEGER PRIMARY KEY
     CREATE INDEX IF NOT EXISTS t_req ON tickets (requester_email); CREATE INDEX IF NOT EXISTS t_status ON tickets (status, updated_at);";
 
 async fn insert(State(pool): State<sqlx::SqlitePool>, Json(v): Json<Value>) -> Result<Json<Value>, axum::http::StatusCode> {
-    let t = &v["ticket"];
+    let t = v.get("ticket").unwrap_or(&Value::Null);
     let now = jiff_now();
     let id: i64 = sqlx::query_scalar("INSERT INTO tickets (public_id, subject, body, status, priority, requester_email, assignee_id, tags, created_at, updated_at) VALUES ($1, $2, $3, 'new', $4, $5, NULL, $6, $7, $7) RETURNING id")
         .bind(suoja_core::random::hex_id())
         .bind(t["subject"].as_str().unwrap_or(""))
-        .bind(t["comment"]["body"].as_str().unwrap_or(""))
+        .bind(t.pointer("/comment/body").and_then(Value::as_str).unwrap_or(""))
         .bind(t["priority"].as_str().unwrap_or("normal"))
         .bind(format!("requester-{}@example.fi", t["requester_id"]))
         .bind(t["tags"].to_string())

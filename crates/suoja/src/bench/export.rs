@@ -148,7 +148,7 @@ pub async fn measure(hd: &Helpdesk, admin: &Scope, person: UserId) -> anyhow::Re
         let json_ms = t.elapsed().as_secs_f64() * 1000.0;
         f.json_ms = f.json_ms.min(json_ms);
         f.json_bytes = json.len();
-        f.tickets = export.doc["tickets"].as_array().map_or(0, Vec::len);
+        f.tickets = export.doc.get("tickets").and_then(serde_json::Value::as_array).map_or(0, Vec::len);
 
         let t = Instant::now();
         let export = privacy.export(admin, person, None, &Options::default(), &no_progress).await.map_err(err)?;

@@ -452,7 +452,10 @@ async fn run_engine(engine: &str, pg: Option<&str>, args: &BenchArgs, baseline_c
     }
     let max_id = suoja_core::num::to_i64(args.tickets);
     let url = format!("{base}/api/v2/tickets");
-    let show = load::run(16, secs, &auth, move |c, i| c.get(format!("{url}/{}.json", (suoja_core::num::to_i64(i) * 7919) % max_id + 1))).await?;
+    let show = load::run(16, secs, &auth, move |c, i| {
+        c.get(format!("{url}/{}.json", (suoja_core::num::to_i64(i) * 7919) % max_id + 1))
+    })
+    .await?;
     println!("  {engine} show-ticket c=16: {}", show.line());
     result.show = Some(show);
     for (label, q) in [

@@ -109,7 +109,11 @@ async fn time(client: &reqwest::Client, url: &str, cookie: &str, n: usize) -> an
         bytes = body.len();
     }
     ms.sort_by(f64::total_cmp);
-    let pct = |p: f64| ms.get(suoja_core::num::floor_usize(((ms.len() as f64 - 1.0) * p).round())).copied().unwrap_or(0.0);
+    let pct = |p: f64| {
+        ms.get(suoja_core::num::floor_usize(((ms.len() as f64 - 1.0) * p).round()))
+            .copied()
+            .unwrap_or(0.0)
+    };
     Ok(PageFigures {
         p50: pct(0.5),
         p95: pct(0.95),

@@ -37,7 +37,7 @@ pub async fn run(config: Option<&std::path::Path>, args: InitArgs) -> anyhow::Re
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut line = json!({"tenant": b.subdomain, "tenant_id": b.tenant.0, "admin_email": email.as_personal().expose(), "api_token": b.api_token.expose()});
     if let Some(p) = &b.password {
-        line["admin_password"] = json!(p.expose());
+        suoja_core::json::set(&mut line, "admin_password", json!(p.expose()));
     }
     println!("{line}");
     hd.db().close().await;

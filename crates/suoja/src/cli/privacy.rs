@@ -120,7 +120,7 @@ pub async fn export(config: Option<&std::path::Path>, args: ExportArgs) -> anyho
         }
     };
     sink.0.sync_all().with_context(|| format!("writing {}", out.display()))?;
-    let tickets = export.doc["tickets"].as_array().map_or(0, Vec::len);
+    let tickets = export.doc.get("tickets").and_then(serde_json::Value::as_array).map_or(0, Vec::len);
     println!("wrote {} ({size} bytes): {tickets} ticket(s), {} file(s)", out.display(), export.files.len());
     p.helpdesk().db().close().await;
     Ok(())

@@ -1,7 +1,12 @@
 //! Suoja's integration tests, in one binary: the real server over real HTTP on loopback, on
 //! SQLite and on PostgreSQL.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, reason = "a test that cannot go on should panic and say why")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    reason = "a test that cannot go on should panic and say why"
+)]
 
 mod fixtures;
 mod harness;

@@ -685,7 +685,9 @@ engine_test!(the_export_command_writes_each_format, |app| async move {
 
 engine_test_clocked!(packages_expire_and_are_deleted_and_large_files_travel_whole, |app, clock| async move {
     let (p, login) = app.end_user_with_password("Pia Pöntinen", "pia@example.fi").await;
-    let big: Vec<u8> = (0..12 * 1024 * 1024_u32).map(|i| u8::try_from((i.wrapping_mul(2_654_435_761) >> 13) & 0xff).unwrap()).collect();
+    let big: Vec<u8> = (0..12 * 1024 * 1024_u32)
+        .map(|i| u8::try_from((i.wrapping_mul(2_654_435_761) >> 13) & 0xff).unwrap())
+        .collect();
     let up = app
         .client
         .post(app.url("/api/v2/uploads.json?filename=scan.bin"))

@@ -213,7 +213,7 @@ pub(super) async fn redact_text(
     let scope = ctx.staff()?;
     let text = Personal::new(f.get("text").to_string());
     state
-        .helpdesk
+        .privacy
         .redact_comment_text(&scope, TicketId(id), CommentId(cid), &text)
         .await
         .map_err(|e| ctx.fail(e))?;
@@ -231,7 +231,7 @@ pub(super) async fn redact_file(
     Fields::read(&ctx, &headers, &body)?;
     let scope = ctx.staff()?;
     state
-        .helpdesk
+        .privacy
         .redact_attachment(&scope, TicketId(id), CommentId(cid), AttachmentId(aid))
         .await
         .map_err(|e| ctx.fail(e))?;

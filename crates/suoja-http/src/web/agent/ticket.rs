@@ -52,7 +52,7 @@ pub async fn conversation(state: &AppState, ctx: &Ctx, scope: &suoja_core::Scope
                     name: a.file_name.expose().clone(),
                     size: format::size(a.size),
                     redacted: a.file_name.expose() == "redacted.txt" && a.size == 0,
-                    recording: suoja_helpdesk::tickets::redact::is_recording(&a.content_type),
+                    recording: suoja_privacy::redaction::is_recording(&a.content_type),
                 })
                 .collect(),
         })

@@ -12,7 +12,10 @@ use crate::Privacy;
 use crate::graph::{Field, Footprint, Record};
 
 impl Privacy {
-    #[allow(clippy::too_many_arguments, reason = "the footprint, the people and the three outputs the document builder collects")]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the footprint, the people and the three outputs the document builder collects"
+    )]
     pub(super) fn render_tickets(
         &self,
         fp: &Footprint,

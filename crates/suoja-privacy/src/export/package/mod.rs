@@ -322,7 +322,10 @@ impl Privacy {
 
     /// The build of one package: waits for a slot, writes it, marks it ready (or failed),
     /// beating the heartbeat throughout.
-    #[allow(clippy::too_many_arguments, reason = "a build task owns everything it needs; a struct would be built only to be taken apart")]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "a build task owns everything it needs; a struct would be built only to be taken apart"
+    )]
     async fn run_build(&self, scope: Scope, request: i64, subject: UserId, id: String, key: FileKey, format: Format, opts: Options) -> Result<Package> {
         let tenant = scope.tenant;
         let beat = {

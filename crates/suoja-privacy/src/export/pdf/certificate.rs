@@ -32,7 +32,7 @@ pub fn render_certificate(cert: &Value) -> Option<Vec<u8>> {
     );
     p.pair("Requested", &date(&cert["requested_at"]));
     p.pair("Completed", &date(&cert["completed_at"]));
-    p.pair("Verified", &s(&cert["verification"]["result"]));
+    p.pair("Verified", &s(cert.pointer("/verification/result").unwrap_or(&Value::Null)));
     p.heading("What was erased", 14.0);
     for item in cert["erased"].as_array().into_iter().flatten() {
         p.text(&format!("• {}: {}", s(&item["category"]), s(&item["count"])), 10.0, Style::Regular, 8.0, 0.0);
@@ -44,7 +44,13 @@ pub fn render_certificate(cert: &Value) -> Option<Vec<u8>> {
     }
     for k in kept {
         p.text(
-            &format!("• {} ({}), until {}: {}", s(&k["what"]), s(&k["ground_text"]), date(&k["until"]), s(&k["note"])),
+            &format!(
+                "• {} ({}), until {}: {}",
+                s(k.get("what").unwrap_or(&Value::Null)),
+                s(k.get("ground_text").unwrap_or(&Value::Null)),
+                date(k.get("until").unwrap_or(&Value::Null)),
+                s(k.get("note").unwrap_or(&Value::Null))
+            ),
             10.0,
             Style::Regular,
             8.0,
@@ -55,14 +61,20 @@ pub fn render_certificate(cert: &Value) -> Option<Vec<u8>> {
     p.text(&s(&cert["residual_copies"]), 10.0, Style::Regular, 0.0, 0.0);
     p.pair("Unreadable everywhere by", &date(&cert["residual_copies_unreadable_by"]));
     p.heading("Evidence", 14.0);
-    p.pair("Ledger entry", &s(&cert["ledger_entry"]["kind"]));
-    p.text(&format!("Hash: {}", s(&cert["ledger_entry"]["hash"])), 9.0, Style::Regular, 0.0, 0.2);
-    for c in cert["verification"]["checks"].as_array().into_iter().flatten() {
+    p.pair("Ledger entry", &s(cert.pointer("/ledger_entry/kind").unwrap_or(&Value::Null)));
+    p.text(
+        &format!("Hash: {}", s(cert.pointer("/ledger_entry/hash").unwrap_or(&Value::Null))),
+        9.0,
+        Style::Regular,
+        0.0,
+        0.2,
+    );
+    for c in cert.pointer("/verification/checks").and_then(Value::as_array).into_iter().flatten() {
         p.text(&format!("• {}: {} left", s(&c["store"]), s(&c["remaining"])), 9.0, Style::Regular, 8.0, 0.2);
     }
     p.gap(8.0);
     p.text(&s(&cert["rights"]), 9.5, Style::Regular, 0.0, 0.3);
     let mut doc = cert.clone();
-    doc["document_title"] = Value::String("Certificate of erasure".into());
+    suoja_core::json::set(&mut doc, "document_title", Value::String("Certificate of erasure".into()));
     Some(super::write::write(faces, p.pages, &doc))
 }

@@ -60,7 +60,17 @@ pub fn render(doc: &Value) -> Option<Vec<u8>> {
         body.text("Nobody outside the helpdesk received your data.", 10.0, Style::Regular, 8.0, 0.0);
     }
     for r in recipients {
-        body.text(&format!("• {} ({})", s(&r["name"]), s(&r["received"])), 10.0, Style::Regular, 8.0, 0.0);
+        body.text(
+            &format!(
+                "• {} ({})",
+                s(r.get("name").unwrap_or(&Value::Null)),
+                s(r.get("received").unwrap_or(&Value::Null))
+            ),
+            10.0,
+            Style::Regular,
+            8.0,
+            0.0,
+        );
     }
     body.text("How long it is kept", 11.0, Style::Bold, 0.0, 0.0);
     for r in info["retention"].as_array().into_iter().flatten() {
@@ -210,10 +220,13 @@ pub fn render(doc: &Value) -> Option<Vec<u8>> {
             body.text(&format!("… {} …", s(p)), 10.0, Style::Regular, 4.0, 0.0);
         }
     }
-    let review = doc["mentions_under_review"]["count"].as_u64().unwrap_or(0);
+    let review = doc.pointer("/mentions_under_review/count").and_then(Value::as_u64).unwrap_or(0);
     if review > 0 {
         body.text(
-            &format!("{review} more passages {}", s(&doc["mentions_under_review"]["note"])),
+            &format!(
+                "{review} more passages {}",
+                s(doc.pointer("/mentions_under_review/note").unwrap_or(&Value::Null))
+            ),
             10.0,
             Style::Regular,
             0.0,
@@ -249,7 +262,13 @@ pub fn render(doc: &Value) -> Option<Vec<u8>> {
     }
     for c in consultations {
         body.text(
-            &format!("{} · {} · {} · {}", date(&c["at"]), s(&c["role"]), s(&c["action"]), s(&c["purpose"])),
+            &format!(
+                "{} · {} · {} · {}",
+                date(c.get("at").unwrap_or(&Value::Null)),
+                s(c.get("role").unwrap_or(&Value::Null)),
+                s(c.get("action").unwrap_or(&Value::Null)),
+                s(c.get("purpose").unwrap_or(&Value::Null))
+            ),
             9.5,
             Style::Regular,
             8.0,
@@ -263,7 +282,13 @@ pub fn render(doc: &Value) -> Option<Vec<u8>> {
     }
     for d in disclosures {
         body.text(
-            &format!("{} · {} · {} · {}", date(&d["at"]), s(&d["recipient"]), s(&d["event"]), s(&d["outcome"])),
+            &format!(
+                "{} · {} · {} · {}",
+                date(d.get("at").unwrap_or(&Value::Null)),
+                s(d.get("recipient").unwrap_or(&Value::Null)),
+                s(d.get("event").unwrap_or(&Value::Null)),
+                s(d.get("outcome").unwrap_or(&Value::Null))
+            ),
             9.5,
             Style::Regular,
             8.0,
@@ -291,13 +316,18 @@ pub fn render(doc: &Value) -> Option<Vec<u8>> {
 
     body.heading("6. What was withheld and why", 15.0);
     index.push((0, "6. What was withheld and why".into(), body.page()));
-    let items = doc["withheld"]["items"].as_array().cloned().unwrap_or_default();
+    let items = doc.pointer("/withheld/items").and_then(Value::as_array).cloned().unwrap_or_default();
     if items.is_empty() {
         body.text("Nothing was withheld.", 10.0, Style::Regular, 0.0, 0.0);
     }
     for w in items {
         body.text(
-            &format!("• {} ({}): {}", s(&w["reason"]), s(&w["count"]), s(&w["why"])),
+            &format!(
+                "• {} ({}): {}",
+                s(w.get("reason").unwrap_or(&Value::Null)),
+                s(w.get("count").unwrap_or(&Value::Null)),
+                s(w.get("why").unwrap_or(&Value::Null))
+            ),
             10.0,
             Style::Regular,
             8.0,

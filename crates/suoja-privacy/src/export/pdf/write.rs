@@ -139,7 +139,10 @@ fn glyphs_used(used: Option<&Vec<char>>) -> Vec<(u16, char)> {
         .collect()
 }
 
-#[allow(clippy::too_many_arguments, reason = "a text run's font, style, size, colour and position, as PDF operators take them")]
+#[allow(
+    clippy::too_many_arguments,
+    reason = "a text run's font, style, size, colour and position, as PDF operators take them"
+)]
 fn show(content: &mut Content, faces: &(Face, Face), used: &mut [Vec<char>; 2], style: Style, size: f32, gray: f32, x: f32, y: f32, text: &str) {
     let (face, slot, font) = match style {
         Style::Regular => (&faces.0, 0, Name(b"F1")),

@@ -1,0 +1,90 @@
+//! Redacting a ticket's own fields: phrases in the subject, custom field values.
+
+use serde_json::Value;
+use suoja_core::{Scope, TicketId};
+use suoja_store::history::EventRow;
+
+use suoja_helpdesk::HelpdeskError;
+use suoja_helpdesk::model::Ticket;
+
+use super::*;
+use crate::{Privacy, Result};
+
+impl Privacy {
+    /// Redacts phrases in the subject and in custom field values (or a field's whole value).
+    pub async fn redact_ticket_fields(&self, scope: &Scope, ticket: TicketId, r: &FieldRedaction) -> Result<Ticket> {
+        if r.subject.is_none() && r.custom_fields.is_empty() {
+            return Err(invalid("ticket", "name a subject phrase or custom fields to redact"));
+        }
+        let now = self.hd.now();
+        let mut tx = self.hd.db().begin().await?;
+        let mut row = self.redactable_ticket(&mut tx, scope, ticket).await?;
+        let mut events: Vec<(&str, Option<i64>)> = Vec::new();
+        if let Some(p) = &r.subject {
+            check_phrase("subject", p.expose())?;
+            let subject = match &row.subject_enc {
+                Some(s) => self.hd.vault().decrypt_str(&mut tx, scope.tenant, s).await?,
+                None => String::new(),
+            };
+            let new = redact_phrase(&subject, p.expose()).ok_or_else(|| invalid("subject", "does not occur in the subject (it may already be redacted)"))?;
+            row.subject_enc = Some(self.hd.vault().encrypt_str(&mut tx, scope.tenant, row.key_id, &new).await?);
+            events.push(("subject_redaction", None));
+        }
+        if !r.custom_fields.is_empty() {
+            let raw = self.hd.vault().decrypt(&mut tx, scope.tenant, &row.custom_fields_enc).await?;
+            let mut fields: Vec<(i64, Value)> = serde_json::from_slice(&raw).map_err(|e| HelpdeskError::Internal(format!("custom fields: {e}")))?;
+            for (id, phrase) in &r.custom_fields {
+                let slot = fields
+                    .iter_mut()
+                    .find(|(f, _)| f == id)
+                    .ok_or_else(|| invalid("custom_fields", format!("the ticket has no value for field {id}")))?;
+                slot.1 = match (&slot.1, phrase) {
+                    (Value::Null, _) => return Err(invalid("custom_fields", format!("field {id} has no value"))),
+                    (Value::String(s), Some(p)) => {
+                        check_phrase("custom_fields", p.expose())?;
+                        Value::String(redact_phrase(s, p.expose()).ok_or_else(|| invalid("custom_fields", format!("the text does not occur in field {id}")))?)
+                    }
+                    (Value::String(s), None) if s.chars().all(|c| c == MARK) => {
+                        return Err(invalid("custom_fields", format!("field {id} is already redacted")));
+                    }
+                    (Value::String(s), None) => Value::String(marks(s)),
+                    (_, Some(_)) => return Err(invalid("custom_fields", format!("field {id} holds no text; redact its whole value"))),
+                    (_, None) => Value::Null,
+                };
+                events.push(("custom_field_redaction", Some(*id)));
+            }
+            row.custom_fields_enc = suoja_helpdesk::crypt::seal_json(self.hd.vault(), &mut tx, scope.tenant, row.key_id, &fields).await?;
+        }
+        // Every event but the last is recorded here; the last goes with the bookkeeping.
+        let Some((&(kind, field), earlier)) = events.split_last() else {
+            return Err(invalid("ticket", "name a subject phrase or custom fields to redact"));
+        };
+        for (kind, field) in earlier {
+            suoja_store::history::insert(
+                &mut tx,
+                scope.tenant,
+                &EventRow {
+                    id: 0,
+                    ticket_id: ticket,
+                    actor_id: Some(scope.actor.0),
+                    kind: (*kind).into(),
+                    comment_id: None,
+                    attachment_id: None,
+                    field_id: *field,
+                    created_at: now,
+                },
+            )
+            .await?;
+        }
+        let id = row.id;
+        self.finish_redaction(&mut tx, scope, row, kind, None, None, field, now).await?;
+        let fresh = suoja_store::tickets::by_id(&mut tx, scope.tenant, id)
+            .await?
+            .ok_or(HelpdeskError::NotFound("Ticket"))?;
+        let view = self.hd.open_ticket_full(&mut tx, scope, &fresh).await?;
+        tx.commit().await?;
+        self.after_redaction(scope.tenant, ticket, now).await;
+        tracing::info!(tenant.id = %scope.tenant, ticket.id = %ticket, actor.id = %scope.actor, "ticket fields redacted");
+        Ok(view)
+    }
+}
