@@ -9,6 +9,7 @@ pub mod json;
 pub mod num;
 pub mod personal;
 pub mod random;
+pub mod reads;
 pub mod values;
 
 pub use clock::{Clock, Timestamp};

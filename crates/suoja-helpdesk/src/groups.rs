@@ -81,6 +81,8 @@ impl Helpdesk {
             return Err(HelpdeskError::Forbidden("only admins can delete groups"));
         }
         let mut tx = self.db.begin().await?;
+        // Its tickets stay, unassigned from the group.
+        suoja_store::tickets::clear_group(&mut tx, scope.tenant, id).await?;
         if !suoja_store::groups::delete(&mut tx, scope.tenant, id).await? {
             return Err(HelpdeskError::NotFound("Group"));
         }

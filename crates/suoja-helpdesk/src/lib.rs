@@ -6,7 +6,6 @@
 mod auth;
 pub mod consult;
 pub mod crypt;
-pub mod erase;
 mod error;
 pub mod groups;
 pub mod jobs;
@@ -41,8 +40,7 @@ pub struct Helpdesk {
     db: Db,
     vault: Vault,
     clock: Arc<dyn Clock>,
-    pending: Arc<std::sync::Mutex<consult::Pending>>,
-    erasure_log: Option<Arc<erase::ErasureLog>>,
+    reads: Arc<dyn suoja_core::reads::ReadLog>,
     /// Password verifications running at once are bounded (Argon2 takes 19 MiB and tens of
     /// milliseconds of a core each); past the bound a sign-in is turned away at once.
     argon: Arc<tokio::sync::Semaphore>,
@@ -52,24 +50,18 @@ pub struct Helpdesk {
 }
 
 impl Helpdesk {
-    /// Services over `db` and `vault`, telling time with `clock`.
-    pub fn new(db: Db, vault: Vault, clock: Arc<dyn Clock>) -> Self {
+    /// Services over `db` and `vault`, telling time with `clock`, noting staff reads of
+    /// personal data in `reads` (the privacy engine's consultation log).
+    pub fn new(db: Db, vault: Vault, clock: Arc<dyn Clock>, reads: Arc<dyn suoja_core::reads::ReadLog>) -> Self {
         Self {
             db,
             vault,
             clock,
-            pending: Arc::default(),
-            erasure_log: None,
+            reads,
             argon: Arc::new(tokio::sync::Semaphore::new(auth::password_slots())),
             endpoints: Arc::default(),
             upload_quota: uploads::DEFAULT_UPLOAD_QUOTA,
         }
-    }
-    /// Records completed erasures and redactions (ids only) in the erasure ledger (see
-    /// [`erase::ErasureLog`]), so a restore of an older backup applies them again.
-    pub fn with_erasure_log(mut self, log: erase::ErasureLog) -> Self {
-        self.erasure_log = Some(Arc::new(log));
-        self
     }
     /// Which webhook endpoints may be reached.
     pub fn with_endpoint_policy(mut self, policy: webhooks::EndpointPolicy) -> Self {
@@ -81,9 +73,9 @@ impl Helpdesk {
         self.upload_quota = bytes_per_day.max(0);
         self
     }
-    /// The data directory's erasure ledger file, if one is kept.
-    pub fn ledger_file(&self) -> Option<&std::path::Path> {
-        self.erasure_log.as_deref().map(|l| l.local.as_path())
+    /// Where staff reads of personal data are noted.
+    pub fn read_log(&self) -> &dyn suoja_core::reads::ReadLog {
+        self.reads.as_ref()
     }
     /// The database.
     pub fn db(&self) -> &Db {

@@ -190,6 +190,9 @@ impl Helpdesk {
             return Err(HelpdeskError::Forbidden("only admins can delete organizations"));
         }
         let mut tx = self.db.begin().await?;
+        // Members keep their accounts and tickets stay, both without the organisation.
+        suoja_store::users::clear_organization(&mut tx, scope.tenant, id).await?;
+        suoja_store::tickets::clear_organization(&mut tx, scope.tenant, id).await?;
         if !suoja_store::organizations::delete(&mut tx, scope.tenant, id).await? {
             return Err(HelpdeskError::NotFound("Organization"));
         }

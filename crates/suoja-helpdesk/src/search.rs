@@ -427,6 +427,14 @@ impl Helpdesk {
         }
     }
 
+    /// Rebuilds an organisation's index entries from its (changed) name.
+    pub async fn reindex_organization(&self, c: &mut Conn, tenant: TenantId, id: OrganizationId) -> Result<()> {
+        if let Some(o) = suoja_store::organizations::by_id(c, tenant, id).await? {
+            index_org(&self.vault, c, tenant, id, &o.name).await?;
+        }
+        Ok(())
+    }
+
     /// Rebuilds a ticket's index entries from its current fields and comments.
     pub async fn reindex_ticket(&self, c: &mut Conn, tenant: TenantId, id: TicketId) -> Result<()> {
         match self.ticket_index_text(c, tenant, id).await? {

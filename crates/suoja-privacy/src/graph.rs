@@ -226,7 +226,7 @@ impl Privacy {
             subject_id: subject.0,
             at: now,
             actor_id: scope.actor.0,
-            actor_role: suoja_helpdesk::consult::role_name(scope).to_string(),
+            actor_role: crate::consult::role_name(scope).to_string(),
             action: "footprint.viewed".into(),
             purpose: reason.chars().take(500).collect(),
         };

@@ -4,6 +4,7 @@
 //! records every privacy action. Built on the helpdesk's services and the store; knows nothing
 //! of HTTP.
 
+pub mod consult;
 pub mod datamap;
 pub mod deadline;
 pub mod erasure;
@@ -85,6 +86,7 @@ pub struct Privacy {
     policy: std::sync::Arc<Policy>,
     builds: std::sync::Arc<tokio::sync::Semaphore>,
     fault: FaultHook,
+    erasure_log: Option<std::sync::Arc<erasure::ledger_file::ErasureLog>>,
 }
 
 /// A test-only hook the erasure runner calls at named points (`before:tickets`,
@@ -116,7 +118,18 @@ impl Privacy {
             builds: std::sync::Arc::new(tokio::sync::Semaphore::new(policy.export_builds_at_once.max(1))),
             policy: std::sync::Arc::new(policy),
             fault: FaultHook::default(),
+            erasure_log: None,
         }
+    }
+    /// Records completed erasures and redactions (ids only) in the erasure ledger file (see
+    /// [`erasure::ledger_file::ErasureLog`]), so a restore of an older backup applies them again.
+    pub fn with_erasure_log(mut self, log: erasure::ledger_file::ErasureLog) -> Self {
+        self.erasure_log = Some(std::sync::Arc::new(log));
+        self
+    }
+    /// The data directory's erasure ledger file, if one is kept.
+    pub fn ledger_file(&self) -> Option<&std::path::Path> {
+        self.erasure_log.as_deref().map(|l| l.local.as_path())
     }
     /// The same services with a fault hook (tests only).
     pub fn with_fault_hook(mut self, hook: FaultHook) -> Self {

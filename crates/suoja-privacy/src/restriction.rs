@@ -122,7 +122,7 @@ impl Privacy {
         };
         let sealed = self.hd.vault().encrypt_str(&mut tx, scope.tenant, user.key_id, &body).await?;
         suoja_store::outbox::insert(&mut tx, scope.tenant, subject.0, kind, sealed, now).await?;
-        let tickets = suoja_store::users::set_restricted(&mut tx, scope.tenant, subject, on, now).await?;
+        let tickets = restrict_person(&mut tx, scope.tenant, subject, on, now).await?;
         self.hd
             .record_ledger(
                 &mut tx,
@@ -217,4 +217,17 @@ impl Privacy {
         })
         .await
     }
+}
+
+/// Restricts a person (GDPR Art. 18) or lifts it: their profile and every ticket they asked
+/// for. Returns how many tickets changed.
+pub(crate) async fn restrict_person(
+    c: &mut suoja_store::Conn,
+    tenant: suoja_core::TenantId,
+    subject: UserId,
+    on: bool,
+    now: suoja_core::Timestamp,
+) -> Result<u64> {
+    suoja_store::users::set_restricted(c, tenant, subject, on, now).await?;
+    Ok(suoja_store::tickets::set_restricted_for_requester(c, tenant, subject, on).await?)
 }

@@ -13,6 +13,18 @@ use suoja_store::settings::RetentionRow;
 use crate::erasure::Origin;
 use crate::{Privacy, PrivacyError, Result};
 
+/// An end user is inactive when none of this happened since the cutoff: the account created or
+/// changed, a sign-in, a comment written, a ticket of theirs open or closed. Restricted people
+/// (Art. 18) and people already being erased are left to those processes.
+const INACTIVE: suoja_store::retention::Activity = suoja_store::retention::Activity {
+    profile: true,
+    sign_in: true,
+    comment: true,
+    ticket: true,
+    skip_restricted: true,
+    skip_erasing: true,
+};
+
 /// The unit a policy's period is counted in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -298,14 +310,14 @@ impl Privacy {
                     suoja_store::retention::trashed_tickets(store, tenant, cutoff, limit).await?
                 };
                 for id in &ids {
-                    if self.hd.ticket_held(store, tenant, TicketId(*id)).await? {
+                    if self.ticket_held(store, tenant, TicketId(*id)).await? {
                         held += 1;
                     }
                 }
                 ids.into_iter().map(|i| json!(i)).collect()
             }
             "inactive_end_users" => {
-                let ids = suoja_store::retention::inactive_end_users(store, tenant, cutoff, limit).await?;
+                let ids = suoja_store::retention::quiet_end_users(store, tenant, cutoff, &INACTIVE, limit).await?;
                 let holds = suoja_store::holds::active(store, tenant, self.hd.now()).await?;
                 held = ids.iter().filter(|id| holds.iter().any(|h| h.subject_id == Some(**id))).count();
                 ids.into_iter().map(|i| json!(i)).collect()
@@ -315,7 +327,7 @@ impl Privacy {
                 let rows = suoja_store::attachments::older_than(store, tenant, cutoff, &types, policy == "attachments", limit).await?;
                 for r in &rows {
                     if let Some(t) = r.ticket_id
-                        && self.hd.ticket_held(store, tenant, t).await?
+                        && self.ticket_held(store, tenant, t).await?
                     {
                         held += 1;
                     }
@@ -393,7 +405,7 @@ impl Privacy {
         match policy {
             "closed_tickets" | "deleted_tickets" => {
                 for id in ids.iter().filter_map(serde_json::Value::as_i64) {
-                    n += u64::from(self.hd.purge_ticket_unless_held(tenant, TicketId(id)).await?);
+                    n += u64::from(self.purge_ticket_unless_held(tenant, TicketId(id)).await?);
                 }
             }
             "inactive_end_users" => {

@@ -86,13 +86,9 @@ pub async fn count(c: &mut Conn, tenant: TenantId) -> Result<i64> {
         .await?)
 }
 
-/// Deletes a group, unassigning its tickets.
+/// Deletes a group. Its tickets are the caller's to take out of it first
+/// ([`crate::tickets::clear_group`]).
 pub async fn delete(c: &mut Conn, tenant: TenantId, id: GroupId) -> Result<bool> {
-    sqlx::query("UPDATE tickets SET group_id = NULL WHERE tenant_id = $1 AND group_id = $2")
-        .bind(tenant.0)
-        .bind(id.0)
-        .execute(&mut *c)
-        .await?;
     let done = sqlx::query("DELETE FROM groups WHERE tenant_id = $1 AND id = $2")
         .bind(tenant.0)
         .bind(id.0)

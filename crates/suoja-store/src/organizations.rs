@@ -135,18 +135,9 @@ pub async fn count(c: &mut Conn, tenant: TenantId) -> Result<i64> {
         .await?)
 }
 
-/// Deletes an organisation; members keep their accounts, losing the membership.
+/// Deletes an organisation. Its members and tickets are the caller's to take out of it first
+/// ([`crate::users::clear_organization`], [`crate::tickets::clear_organization`]).
 pub async fn delete(c: &mut Conn, tenant: TenantId, id: OrganizationId) -> Result<bool> {
-    sqlx::query("UPDATE users SET organization_id = NULL WHERE tenant_id = $1 AND organization_id = $2")
-        .bind(tenant.0)
-        .bind(id.0)
-        .execute(&mut *c)
-        .await?;
-    sqlx::query("UPDATE tickets SET organization_id = NULL WHERE tenant_id = $1 AND organization_id = $2")
-        .bind(tenant.0)
-        .bind(id.0)
-        .execute(&mut *c)
-        .await?;
     let done = sqlx::query("DELETE FROM organizations WHERE tenant_id = $1 AND id = $2")
         .bind(tenant.0)
         .bind(id.0)

@@ -31,23 +31,54 @@ pub async fn trashed_tickets(c: &mut Conn, tenant: TenantId, cutoff: Timestamp, 
     )
 }
 
-/// End users with no activity since `cutoff`: created, signed in, wrote a comment, or had a
-/// ticket open or closed after it. Restricted people (Art. 18) and people already being erased
-/// are left out.
-pub async fn inactive_end_users(c: &mut Conn, tenant: TenantId, cutoff: Timestamp, limit: i64) -> Result<Vec<i64>> {
-    Ok(sqlx::query_scalar(
-        "SELECT u.id FROM users u WHERE u.tenant_id = $1 AND u.role = 'end-user' AND u.restricted = 0 \
-           AND u.created_at < $2 AND COALESCE(u.last_login_at, 0) < $2 AND u.updated_at < $2 \
-           AND NOT EXISTS (SELECT 1 FROM comments m WHERE m.tenant_id = u.tenant_id AND m.author_id = u.id AND m.created_at >= $2) \
-           AND NOT EXISTS (SELECT 1 FROM tickets t WHERE t.tenant_id = u.tenant_id AND t.requester_id = u.id AND (t.closed_at IS NULL OR t.closed_at >= $2)) \
-           AND NOT EXISTS (SELECT 1 FROM erasures e WHERE e.tenant_id = u.tenant_id AND e.subject_id = u.id AND e.state <> 'failed') \
-         ORDER BY u.id LIMIT $3",
-    )
-    .bind(tenant.0)
-    .bind(cutoff.0)
-    .bind(limit)
-    .fetch_all(c)
-    .await?)
+/// What counts as an end user's activity when looking for quiet ones (the privacy engine's
+/// retention policy decides; the store only asks).
+#[derive(Debug, Clone, Copy)]
+pub struct Activity {
+    /// The account was created, or the profile changed.
+    pub profile: bool,
+    /// They signed in.
+    pub sign_in: bool,
+    /// They wrote a comment.
+    pub comment: bool,
+    /// A ticket they asked for is open, or was closed after the cutoff.
+    pub ticket: bool,
+    /// Leave out restricted people (GDPR Art. 18).
+    pub skip_restricted: bool,
+    /// Leave out people with an erasure that has not failed.
+    pub skip_erasing: bool,
+}
+
+/// End users with none of `activity` since `cutoff`, by id.
+pub async fn quiet_end_users(c: &mut Conn, tenant: TenantId, cutoff: Timestamp, activity: &Activity, limit: i64) -> Result<Vec<i64>> {
+    let mut sql = String::from("SELECT u.id FROM users u WHERE u.tenant_id = $1 AND u.role = 'end-user'");
+    if activity.skip_restricted {
+        sql.push_str(" AND u.restricted = 0");
+    }
+    if activity.profile {
+        sql.push_str(" AND u.created_at < $2 AND u.updated_at < $2");
+    }
+    if activity.sign_in {
+        sql.push_str(" AND COALESCE(u.last_login_at, 0) < $2");
+    }
+    if activity.comment {
+        sql.push_str(" AND NOT EXISTS (SELECT 1 FROM comments m WHERE m.tenant_id = u.tenant_id AND m.author_id = u.id AND m.created_at >= $2)");
+    }
+    if activity.ticket {
+        sql.push_str(
+            " AND NOT EXISTS (SELECT 1 FROM tickets t WHERE t.tenant_id = u.tenant_id AND t.requester_id = u.id AND (t.closed_at IS NULL OR t.closed_at >= $2))",
+        );
+    }
+    if activity.skip_erasing {
+        sql.push_str(" AND NOT EXISTS (SELECT 1 FROM erasures e WHERE e.tenant_id = u.tenant_id AND e.subject_id = u.id AND e.state <> 'failed')");
+    }
+    sql.push_str(" ORDER BY u.id LIMIT $3");
+    Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .bind(tenant.0)
+        .bind(cutoff.0)
+        .bind(limit)
+        .fetch_all(c)
+        .await?)
 }
 
 /// Identity-check links created before `cutoff`.

@@ -277,20 +277,24 @@ pub async fn count_admins(c: &mut Conn, tenant: TenantId) -> Result<i64> {
     )
 }
 
-/// Sets or lifts the restriction of a user and of every ticket they requested; returns how many
-/// tickets changed.
-pub async fn set_restricted(c: &mut Conn, tenant: TenantId, id: UserId, restricted: bool, now: Timestamp) -> Result<u64> {
+/// Marks a person restricted (GDPR Art. 18) or lifts it. Their tickets are the caller's to
+/// mark ([`crate::tickets::set_restricted_for_requester`]).
+pub async fn set_restricted(c: &mut Conn, tenant: TenantId, id: UserId, restricted: bool, now: Timestamp) -> Result<()> {
     sqlx::query("UPDATE users SET restricted = $3, updated_at = $4 WHERE tenant_id = $1 AND id = $2")
         .bind(tenant.0)
         .bind(id.0)
         .bind(i64::from(restricted))
         .bind(now.0)
-        .execute(&mut *c)
+        .execute(c)
         .await?;
-    let done = sqlx::query("UPDATE tickets SET restricted = $3 WHERE tenant_id = $1 AND requester_id = $2")
+    Ok(())
+}
+
+/// Takes every member of an organisation out of it (the organisation is being deleted).
+pub async fn clear_organization(c: &mut Conn, tenant: TenantId, org: OrganizationId) -> Result<u64> {
+    let done = sqlx::query("UPDATE users SET organization_id = NULL WHERE tenant_id = $1 AND organization_id = $2")
         .bind(tenant.0)
-        .bind(id.0)
-        .bind(i64::from(restricted))
+        .bind(org.0)
         .execute(c)
         .await?;
     Ok(done.rows_affected())

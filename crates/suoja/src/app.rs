@@ -107,20 +107,27 @@ pub async fn open_with_clock(settings: &Settings, clock: Arc<dyn suoja_core::Clo
     if rewrapped > 0 {
         tracing::info!(keys = rewrapped, "subject keys re-wrapped with their ids bound in");
     }
-    let hd = Helpdesk::new(db, vault, clock);
+    let hd = Helpdesk::new(db, vault, clock, Arc::new(suoja_privacy::consult::Consultations::default()));
     let filled = hd.backfill_ticket_tags().await.context("filling in the tag index of existing tickets")?;
     if filled > 0 {
         tracing::info!(tickets = filled, "tag index filled in for existing tickets");
     }
     Ok(hd
-        .with_erasure_log(suoja_helpdesk::erase::ErasureLog {
-            local: settings.erasure_ledger_file(),
-            targets: settings.backup_targets.clone(),
-        })
         .with_endpoint_policy(suoja_helpdesk::webhooks::EndpointPolicy {
             allowed_hosts: settings.webhook_allowed_hosts.clone(),
         })
         .with_upload_quota(i64::from(settings.upload_quota_mb_per_day) * 1024 * 1024))
+}
+
+/// The privacy services over `hd` as the settings configure them: the policy and the erasure
+/// ledger file (here and beside every backup).
+pub fn privacy(hd: Helpdesk, settings: &Settings) -> anyhow::Result<Privacy> {
+    Ok(
+        Privacy::new(hd, policy(settings)?).with_erasure_log(suoja_privacy::erasure::ledger_file::ErasureLog {
+            local: settings.erasure_ledger_file(),
+            targets: settings.backup_targets.clone(),
+        }),
+    )
 }
 
 /// The privacy policy from the settings.
@@ -194,7 +201,7 @@ pub async fn start(settings: &Settings, helpdesk: Helpdesk, listener: Option<Tcp
         body_timeout: Duration::from_secs(settings.body_timeout_secs.max(1)),
         ..HttpLimits::default()
     };
-    let privacy = Privacy::new(helpdesk.clone(), policy(settings)?).with_fault_hook(crash_hook());
+    let privacy = privacy(helpdesk.clone(), settings)?.with_fault_hook(crash_hook());
     // Personal columns never get sampled into the engine's statistics.
     suoja_store::dialect::exclude_from_statistics(helpdesk.db(), &suoja_privacy::datamap::personal_columns())
         .await

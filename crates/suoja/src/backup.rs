@@ -279,13 +279,13 @@ pub async fn backup(settings: &Settings, root: &Path) -> anyhow::Result<Summary>
 async fn keep_ledger(settings: &Settings, root: &Path, backup: &str) -> anyhow::Result<PathBuf> {
     let root = std::fs::canonicalize(root).with_context(|| format!("resolving {}", root.display()))?;
     let local = settings.erasure_ledger_file();
-    let copy = root.join(suoja_helpdesk::erase::TARGET_LEDGER);
-    let lines = suoja_helpdesk::erase::ledger_lines(&local).with_context(|| format!("reading {}", local.display()))?;
-    suoja_helpdesk::erase::merge_ledger_lines(&copy, &lines).with_context(|| format!("writing {}", copy.display()))?;
+    let copy = root.join(suoja_privacy::erasure::ledger_file::TARGET_LEDGER);
+    let lines = suoja_privacy::erasure::ledger_file::ledger_lines(&local).with_context(|| format!("reading {}", local.display()))?;
+    suoja_privacy::erasure::ledger_file::merge_ledger_lines(&copy, &lines).with_context(|| format!("writing {}", copy.display()))?;
     let now = Timestamp(jiff::Timestamp::now().as_millisecond());
     let mark = suoja_privacy::erasure::replay::checkpoint(backup, now);
     for file in [&copy, &local] {
-        suoja_helpdesk::erase::append_ledger_lines(file, std::slice::from_ref(&mark)).with_context(|| format!("writing {}", file.display()))?;
+        suoja_privacy::erasure::ledger_file::append_ledger_lines(file, std::slice::from_ref(&mark)).with_context(|| format!("writing {}", file.display()))?;
     }
     let db = suoja_store::Db::connect(&settings.database_url(), &suoja_store::DbOptions::default()).await?;
     let registered = async {
@@ -495,9 +495,9 @@ pub async fn restore(settings: &Settings, dir: &Path, opts: &RestoreOptions) -> 
     // Before anything serves it: erasures since the backup, then the search index. Every
     // ledger found is merged into the data directory's, which the replay reads.
     let local = settings.erasure_ledger_file();
-    suoja_helpdesk::erase::merge_ledger_lines(&local, &ledger.lines).with_context(|| format!("writing {}", local.display()))?;
+    suoja_privacy::erasure::ledger_file::merge_ledger_lines(&local, &ledger.lines).with_context(|| format!("writing {}", local.display()))?;
     let hd = crate::app::open(settings).await?;
-    let privacy = suoja_privacy::Privacy::new(hd.clone(), crate::app::policy(settings)?);
+    let privacy = crate::app::privacy(hd.clone(), settings)?;
     let replay = privacy.reconcile_erasure_log().await?;
     secs[2] = clock.elapsed().as_secs_f64() - secs[0] - secs[1];
     let progress = indicatif::ProgressBar::new_spinner();
@@ -530,7 +530,7 @@ struct Ledgers {
 fn gather_ledgers(settings: &Settings, dir: &Path, extra: Option<&Path>) -> anyhow::Result<Ledgers> {
     let mut candidates = vec![settings.erasure_ledger_file()];
     if let Some(parent) = std::fs::canonicalize(dir)?.parent() {
-        candidates.push(parent.join(suoja_helpdesk::erase::TARGET_LEDGER));
+        candidates.push(parent.join(suoja_privacy::erasure::ledger_file::TARGET_LEDGER));
     }
     if let Some(e) = extra {
         if !e.exists() {
@@ -553,7 +553,7 @@ fn gather_ledgers(settings: &Settings, dir: &Path, extra: Option<&Path>) -> anyh
             (Some(a), Some(b)) => Some(a.max(b)),
             (a, b) => a.or(b),
         };
-        for l in suoja_helpdesk::erase::ledger_lines(&f)? {
+        for l in suoja_privacy::erasure::ledger_file::ledger_lines(&f)? {
             if seen.insert(l.clone()) {
                 out.lines.push(l);
             }

@@ -46,7 +46,7 @@ async fn privacy_work(privacy: &Privacy, retention_every: Duration, mut stop: wa
         if *stop.borrow() {
             break;
         }
-        if let Err(e) = privacy.helpdesk().flush_consultations().await {
+        if let Err(e) = privacy.flush_consultations().await {
             tracing::warn!(error = %e, "writing the consultation log failed");
         }
         if last_erasures.is_none_or(|t| t.elapsed() > Duration::from_secs(2)) {
@@ -77,7 +77,7 @@ async fn privacy_work(privacy: &Privacy, retention_every: Duration, mut stop: wa
             }
         }
     }
-    if let Err(e) = privacy.helpdesk().flush_consultations().await {
+    if let Err(e) = privacy.flush_consultations().await {
         tracing::warn!(error = %e, "writing the consultation log at shutdown failed");
     }
 }

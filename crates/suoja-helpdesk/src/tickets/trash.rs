@@ -43,24 +43,4 @@ impl Helpdesk {
         tracing::info!(tenant.id = %scope.tenant, ticket.id = %id, actor.id = %scope.actor, "ticket restored");
         Ok(())
     }
-
-    /// Deletes a trashed ticket for good.
-    pub async fn purge_ticket(&self, scope: &Scope, id: TicketId) -> Result<()> {
-        crate::require_staff(scope)?;
-        let mut tx = self.db.begin().await?;
-        suoja_store::tickets::by_id(&mut tx, scope.tenant, id)
-            .await?
-            .filter(|t| t.deleted_at.is_some() && !t.restricted)
-            .ok_or(HelpdeskError::NotFound("Ticket"))?;
-        if self.ticket_held(&mut tx, scope.tenant, id).await? {
-            return Err(HelpdeskError::Conflict(
-                "the ticket is under a legal hold and cannot be deleted until the hold ends".into(),
-            ));
-        }
-        crate::erase::purge_ticket_rows(&mut tx, scope.tenant, id).await?;
-        tx.commit().await?;
-        suoja_store::dialect::checkpoint(&self.db).await?;
-        tracing::info!(tenant.id = %scope.tenant, ticket.id = %id, actor.id = %scope.actor, "ticket deleted permanently");
-        Ok(())
-    }
 }

@@ -54,7 +54,7 @@ pub async fn restore(State(app): State<AppState>, Auth(scope): Auth, Path(id): P
 /// `DELETE /deleted_tickets/{id}` → 200 with a job status
 pub async fn destroy(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, Path(id): Path<String>) -> Result<Response, ApiError> {
     let id = parse_id(&id)?;
-    app.helpdesk.purge_ticket(&scope, TicketId(id)).await?;
+    app.privacy.purge_ticket(&scope, TicketId(id)).await?;
     let job = app
         .helpdesk
         .record_job(

@@ -149,7 +149,7 @@ impl Privacy {
         let tickets: Vec<i64> = self.hold_tickets(&mut tx, scope.tenant, &row).await?.into_iter().collect();
         suoja_store::tickets::set_restricted_ids(&mut tx, scope.tenant, &tickets, true).await?;
         if let Some(s) = subject_id {
-            suoja_store::users::set_restricted(&mut tx, scope.tenant, UserId(s), true, now).await?;
+            crate::restriction::restrict_person(&mut tx, scope.tenant, UserId(s), true, now).await?;
         }
         self.hd
             .record_ledger(
@@ -258,7 +258,7 @@ impl Privacy {
     }
 
     /// The tickets a hold keeps.
-    async fn hold_tickets(&self, c: &mut Conn, tenant: TenantId, h: &HoldRow) -> Result<BTreeSet<i64>> {
+    pub(crate) async fn hold_tickets(&self, c: &mut Conn, tenant: TenantId, h: &HoldRow) -> Result<BTreeSet<i64>> {
         let mut out = BTreeSet::new();
         if let Some(t) = h.ticket_id {
             out.insert(t);

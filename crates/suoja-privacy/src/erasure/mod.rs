@@ -6,9 +6,11 @@
 
 mod certificate;
 pub mod holds;
+pub mod ledger_file;
 pub mod plan;
 pub mod redact;
 pub mod replay;
+pub mod rows;
 pub mod run;
 
 use serde_json::{Value, json};
@@ -81,7 +83,7 @@ impl Privacy {
     pub(crate) async fn start_erasure_with(&self, scope: &Scope, subject: UserId, origin: Origin, accepted: Vec<plan::Mention>) -> Result<ErasureRow> {
         require_privacy(scope)?;
         // Reads of the person noted in memory are written now, so the plan sees them.
-        self.hd.flush_consultations().await?;
+        self.flush_consultations().await?;
         let now = self.hd.now();
         let mut tx = self.hd.db().begin().await?;
         if let Some(open) = suoja_store::erasures::for_subject(&mut tx, scope.tenant, subject.0)

@@ -53,7 +53,7 @@ pub struct Replay {
 /// Appends entries to the file, creating it (and its directory) if needed, and syncs it.
 pub fn append(path: &Path, entries: &[Entry]) -> std::io::Result<()> {
     let lines: Vec<serde_json::Value> = entries.iter().map(serde_json::to_value).collect::<std::result::Result<_, _>>()?;
-    suoja_helpdesk::erase::append_ledger_lines(path, &lines)
+    crate::erasure::ledger_file::append_ledger_lines(path, &lines)
 }
 
 /// What a ledger file holds.
@@ -76,7 +76,8 @@ pub fn checkpoint(backup: &str, at: Timestamp) -> serde_json::Value {
 /// Reads the file: its erasures, its redactions and its newest time. A missing file is an
 /// empty ledger; a damaged line is an error naming it.
 pub fn read(path: &Path) -> Result<Ledger> {
-    let lines = suoja_helpdesk::erase::ledger_lines(path).map_err(|e| PrivacyError::Internal(format!("reading the erasure ledger {}: {e}", path.display())))?;
+    let lines =
+        crate::erasure::ledger_file::ledger_lines(path).map_err(|e| PrivacyError::Internal(format!("reading the erasure ledger {}: {e}", path.display())))?;
     let mut out = Ledger::default();
     let mut seen = |t: Option<Timestamp>| {
         if let Some(t) = t {
@@ -117,7 +118,7 @@ impl Privacy {
                 return;
             }
         };
-        if let Err(e) = self.hd.log_erasure_lines(&[line]).await {
+        if let Err(e) = self.log_erasure_lines(&[line]).await {
             // The next start writes it from the database (see `reconcile_erasure_log`).
             tracing::error!(error = %e, "writing the erasure ledger file failed");
         }
@@ -127,7 +128,7 @@ impl Privacy {
     /// lists that the database does not hold as completed are run again; completed erasures
     /// missing from the file are appended to it.
     pub async fn reconcile_erasure_log(&self) -> Result<Replay> {
-        let Some(path) = self.hd.ledger_file().map(Path::to_path_buf) else {
+        let Some(path) = self.ledger_file().map(Path::to_path_buf) else {
             return Ok(Replay::default());
         };
         let Ledger {
@@ -157,7 +158,7 @@ impl Privacy {
             })
             .collect();
         append(&path, &missing).map_err(|e| PrivacyError::Internal(format!("writing the erasure ledger {}: {e}", path.display())))?;
-        self.hd.sync_ledger_targets().await?;
+        self.sync_ledger_targets().await?;
         Ok(replay)
     }
 

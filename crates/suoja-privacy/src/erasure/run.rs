@@ -207,7 +207,7 @@ impl Privacy {
     async fn step_records(&self, c: &mut Conn, tenant: TenantId, plan: &Plan) -> Result<Counts> {
         let mut out = Counts::new();
         // Drop reads of the person still waiting in memory; the read-back catches other nodes'.
-        self.hd.forget_consultations(tenant, plan.subject);
+        self.forget_consultations(tenant, UserId(plan.subject));
         for t in TABLES
             .iter()
             .filter(|t| !t.derived && t.erasure == Erasure::Delete && !OWN_RULES.contains(&t.name))
@@ -221,7 +221,7 @@ impl Privacy {
         if let Some(mut u) = suoja_store::users::by_id(c, tenant, UserId(plan.subject)).await? {
             u.active = false;
             suoja_store::users::update(c, tenant, &u).await?;
-            suoja_store::users::set_restricted(c, tenant, UserId(plan.subject), true, self.hd.now()).await?;
+            crate::restriction::restrict_person(c, tenant, UserId(plan.subject), true, self.hd.now()).await?;
         }
         let held: Vec<i64> = plan.held_tickets().into_iter().collect();
         suoja_store::tickets::set_restricted_ids(c, tenant, &held, true).await?;
@@ -231,7 +231,7 @@ impl Privacy {
     async fn step_tickets(&self, c: &mut Conn, tenant: TenantId, plan: &Plan) -> Result<Counts> {
         let mut out = Counts::new();
         for t in &plan.tickets {
-            let p = suoja_helpdesk::erase::purge_ticket_rows(c, tenant, TicketId(*t)).await?;
+            let p = crate::erasure::rows::purge_ticket_rows(c, tenant, TicketId(*t)).await?;
             *out.entry("tickets".into()).or_default() += p.tickets;
             *out.entry("tickets.comments".into()).or_default() += p.comments;
             *out.entry("tickets.attachments".into()).or_default() += p.attachments;
@@ -260,7 +260,7 @@ impl Privacy {
             let Some(ticket) = suoja_store::tickets::by_id(c, tenant, TicketId(*t)).await? else {
                 continue;
             };
-            if self.hd.tombstone_comment(c, tenant, *m, ticket.key_id).await? {
+            if self.tombstone_comment(c, tenant, *m, ticket.key_id).await? {
                 *out.entry("tombstoned_comments".into()).or_default() += 1;
                 touched.insert(*t);
             }
@@ -306,7 +306,7 @@ impl Privacy {
         if plan.person_held() {
             return Ok(out);
         }
-        out.insert("profile".into(), u64::from(self.hd.remove_profile(c, tenant, UserId(plan.subject)).await?));
+        out.insert("profile".into(), u64::from(self.remove_profile(c, tenant, UserId(plan.subject)).await?));
         if let Some(k) = plan.key {
             out.insert("keys".into(), u64::from(self.hd.vault().destroy_subject_key(c, tenant, KeyId(k)).await?));
         }

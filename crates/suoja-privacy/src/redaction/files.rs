@@ -83,7 +83,7 @@ impl Privacy {
         let Some(row) = suoja_store::tickets::by_id(&mut tx, tenant, ticket).await? else {
             return Ok(false);
         };
-        if self.hd.ticket_held(&mut tx, tenant, ticket).await? {
+        if self.ticket_held(&mut tx, tenant, ticket).await? {
             return Ok(false);
         }
         let system = Scope::operator(tenant);
@@ -91,7 +91,7 @@ impl Privacy {
         tx.commit().await?;
         let line = json!({"kind": "redaction", "tenant_id": tenant.0, "ticket_id": ticket.0, "event": if is_recording(&a.content_type) { "recording_redaction" } else { "attachment_redaction" },
             "comment_id": a.comment_id.map(|m| m.0), "attachment_id": a.id.0, "field_id": null, "at": now.0});
-        if let Err(e) = self.hd.log_erasure_lines(&[line]).await {
+        if let Err(e) = self.log_erasure_lines(&[line]).await {
             tracing::error!(error = %e, "writing a redaction to the erasure ledger file failed");
         }
         Ok(true)

@@ -209,13 +209,13 @@ impl Privacy {
     /// After a redaction has committed: lists it in the erasure ledger file (so a restore of an
     /// older backup applies it again), then clears the engine's files of the old text.
     pub(super) async fn after_redaction(&self, tenant: TenantId, ticket: TicketId, at: Timestamp) {
-        if self.hd.ledger_file().is_some() {
+        if self.ledger_file().is_some() {
             let logged = async {
                 let mut c = self.hd.db().read().await?;
                 let events = suoja_store::history::for_ticket(&mut c, tenant, ticket).await?;
                 drop(c);
                 let lines: Vec<Value> = events.iter().filter(|e| e.created_at == at).map(|e| ledger_line(tenant, e)).collect();
-                self.hd.log_erasure_lines(&lines).await
+                self.log_erasure_lines(&lines).await
             }
             .await;
             if let Err(e) = logged {

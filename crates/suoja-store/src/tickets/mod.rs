@@ -243,6 +243,37 @@ pub async fn collaborators(c: &mut Conn, tenant: TenantId, tickets: &[TicketId])
         .collect()
 }
 
+/// Marks every ticket `requester` asked for restricted or not; returns how many.
+pub async fn set_restricted_for_requester(c: &mut Conn, tenant: TenantId, requester: UserId, restricted: bool) -> Result<u64> {
+    let done = sqlx::query("UPDATE tickets SET restricted = $3 WHERE tenant_id = $1 AND requester_id = $2")
+        .bind(tenant.0)
+        .bind(requester.0)
+        .bind(i64::from(restricted))
+        .execute(c)
+        .await?;
+    Ok(done.rows_affected())
+}
+
+/// Takes every ticket of a group out of it (the group is being deleted).
+pub async fn clear_group(c: &mut Conn, tenant: TenantId, group: GroupId) -> Result<u64> {
+    let done = sqlx::query("UPDATE tickets SET group_id = NULL WHERE tenant_id = $1 AND group_id = $2")
+        .bind(tenant.0)
+        .bind(group.0)
+        .execute(c)
+        .await?;
+    Ok(done.rows_affected())
+}
+
+/// Takes every ticket of an organisation out of it (the organisation is being deleted).
+pub async fn clear_organization(c: &mut Conn, tenant: TenantId, org: OrganizationId) -> Result<u64> {
+    let done = sqlx::query("UPDATE tickets SET organization_id = NULL WHERE tenant_id = $1 AND organization_id = $2")
+        .bind(tenant.0)
+        .bind(org.0)
+        .execute(c)
+        .await?;
+    Ok(done.rows_affected())
+}
+
 /// Marks tickets restricted (or not), e.g. while a legal hold keeps them. Returns how many changed.
 pub async fn set_restricted_ids(c: &mut Conn, tenant: TenantId, ids: &[i64], on: bool) -> Result<u64> {
     let mut n = 0;

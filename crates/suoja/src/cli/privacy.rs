@@ -63,7 +63,7 @@ pub enum VerifyWhat {
 pub(crate) async fn open(config: Option<&std::path::Path>, data_dir: Option<PathBuf>) -> anyhow::Result<Privacy> {
     let s = super::settings(config, data_dir, None)?;
     let hd = crate::app::open(&s).await?;
-    Ok(Privacy::new(hd, crate::app::policy(&s)?))
+    crate::app::privacy(hd, &s)
 }
 
 pub(crate) async fn tenant(p: &Privacy, subdomain: Option<&str>) -> anyhow::Result<TenantId> {

@@ -117,7 +117,7 @@ engine_test!(erasure_reaches_every_copy_and_nothing_else, |app| async move {
     let (_, comments) = app.get(&format!("/api/v2/tickets/{}/comments.json", w.t2)).await;
     let bodies: Vec<&str> = comments["comments"].as_array().unwrap().iter().map(|c| c["body"].as_str().unwrap()).collect();
     assert_eq!(bodies.len(), 2, "the thread keeps its shape: {bodies:?}");
-    assert_eq!(bodies[1], suoja_helpdesk::erase::TOMBSTONE);
+    assert_eq!(bodies[1], suoja_privacy::erasure::rows::TOMBSTONE);
     assert!(comments["comments"][1]["attachments"].as_array().is_none_or(Vec::is_empty));
     let (_, comments) = app.get(&format!("/api/v2/tickets/{}/comments.json", w.t3)).await;
     assert_eq!(comments["comments"][1]["body"], "Contact [redacted] or [redacted] about this");
@@ -611,8 +611,8 @@ engine_test_clocked!(a_legal_hold_keeps_what_it_holds_until_it_ends, |app, clock
     let scope = app.admin_scope();
     let err = app.helpdesk().delete_ticket(&scope, suoja_core::TicketId(w.t2)).await.unwrap_err();
     assert!(matches!(err, suoja_helpdesk::HelpdeskError::NotFound(_)), "{err}");
-    let err = app.helpdesk().purge_ticket(&scope, suoja_core::TicketId(w.t2)).await.unwrap_err();
-    assert!(matches!(err, suoja_helpdesk::HelpdeskError::NotFound(_)), "{err}");
+    let err = app.privacy().purge_ticket(&scope, suoja_core::TicketId(w.t2)).await.unwrap_err();
+    assert!(matches!(err, suoja_privacy::PrivacyError::NotFound(_)), "{err}");
 
     // The runner looks again later: still held.
     clock.advance_ms((10 * 86_400) * 1000);
@@ -634,7 +634,7 @@ engine_test_clocked!(a_legal_hold_keeps_what_it_holds_until_it_ends, |app, clock
     assert_eq!(s, StatusCode::OK, "the hold ended, so B's ticket is no longer restricted: {comments}");
     assert_eq!(
         comments["comments"][1]["body"],
-        suoja_helpdesk::erase::TOMBSTONE,
+        suoja_privacy::erasure::rows::TOMBSTONE,
         "A's comment went when the hold ended"
     );
     let (_, h) = app.get(&format!("/api/v2/privacy/holds/{hold}.json")).await;

@@ -109,7 +109,7 @@ async fn crash_at(engine: Engine, point: &str) {
     assert_eq!(s, StatusCode::NOT_FOUND);
     let (_, c) = send(req(Method::GET, format!("{base}/api/v2/tickets/{other_ticket}/comments.json"))).await;
     assert_eq!(c["comments"][0]["body"], "ask [redacted]", "{c}");
-    assert_eq!(c["comments"][1]["body"], suoja_helpdesk::erase::TOMBSTONE, "{c}");
+    assert_eq!(c["comments"][1]["body"], suoja_privacy::erasure::rows::TOMBSTONE, "{c}");
     let (_, l) = send(req(Method::GET, format!("{base}/api/v2/privacy/ledger/verify.json"))).await;
     assert_eq!(l["ledger"]["broken"], Value::Null, "{l}");
 

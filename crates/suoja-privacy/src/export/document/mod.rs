@@ -129,7 +129,7 @@ impl Privacy {
             return Err(PrivacyError::NotFound("User"));
         }
         let tenant = scope.tenant;
-        self.hd.flush_consultations().await?;
+        self.flush_consultations().await?;
         progress("finding data", 0, 1);
         let fp = self.footprint(tenant, subject, map).await?;
         progress("finding data", 1, 1);
@@ -217,7 +217,7 @@ impl Privacy {
             subject_id: subject.0,
             at: now,
             actor_id: scope.actor.0,
-            actor_role: suoja_helpdesk::consult::role_name(scope).to_string(),
+            actor_role: crate::consult::role_name(scope).to_string(),
             action: "export.built".into(),
             purpose: "privacy request".into(),
         };
