@@ -2,8 +2,8 @@
 
 use suoja_core::{GroupId, Scope};
 use suoja_store::StoreError;
-use suoja_store::groups::GroupRow;
 
+use crate::model::Group;
 use crate::{Helpdesk, HelpdeskError, Result, require_staff};
 
 fn dup(e: StoreError) -> HelpdeskError {
@@ -15,7 +15,7 @@ fn dup(e: StoreError) -> HelpdeskError {
 
 impl Helpdesk {
     /// Creates a group (admins).
-    pub async fn create_group(&self, scope: &Scope, name: &str, description: Option<&str>) -> Result<GroupRow> {
+    pub async fn create_group(&self, scope: &Scope, name: &str, description: Option<&str>) -> Result<Group> {
         if !scope.is_admin() {
             return Err(HelpdeskError::Forbidden("only admins can create groups"));
         }
@@ -35,20 +35,21 @@ impl Helpdesk {
             .await?
             .ok_or(HelpdeskError::Internal("group vanished".into()))?;
         tx.commit().await?;
-        Ok(g)
+        Ok(g.into())
     }
 
     /// Reads a group.
-    pub async fn get_group(&self, scope: &Scope, id: GroupId) -> Result<GroupRow> {
+    pub async fn get_group(&self, scope: &Scope, id: GroupId) -> Result<Group> {
         require_staff(scope)?;
         let mut c = self.db.read().await?;
-        suoja_store::groups::by_id(&mut c, scope.tenant, id)
+        Ok(suoja_store::groups::by_id(&mut c, scope.tenant, id)
             .await?
-            .ok_or(HelpdeskError::NotFound("Group"))
+            .ok_or(HelpdeskError::NotFound("Group"))?
+            .into())
     }
 
     /// Renames or re-describes a group (admins).
-    pub async fn update_group(&self, scope: &Scope, id: GroupId, name: Option<&str>, description: Option<Option<&str>>) -> Result<GroupRow> {
+    pub async fn update_group(&self, scope: &Scope, id: GroupId, name: Option<&str>, description: Option<Option<&str>>) -> Result<Group> {
         if !scope.is_admin() {
             return Err(HelpdeskError::Forbidden("only admins can change groups"));
         }
@@ -72,7 +73,7 @@ impl Helpdesk {
         g.updated_at = self.now();
         suoja_store::groups::update(&mut tx, scope.tenant, &g).await.map_err(dup)?;
         tx.commit().await?;
-        Ok(g)
+        Ok(g.into())
     }
 
     /// Deletes a group (admins).
@@ -91,11 +92,11 @@ impl Helpdesk {
     }
 
     /// Lists groups.
-    pub async fn list_groups(&self, scope: &Scope, after: Option<i64>, limit: i64, offset: i64) -> Result<(Vec<GroupRow>, i64)> {
+    pub async fn list_groups(&self, scope: &Scope, after: Option<i64>, limit: i64, offset: i64) -> Result<(Vec<Group>, i64)> {
         require_staff(scope)?;
         let mut c = self.db.read().await?;
         let rows = suoja_store::groups::list(&mut c, scope.tenant, after, limit, offset).await?;
         let count = suoja_store::groups::count(&mut c, scope.tenant).await?;
-        Ok((rows, count))
+        Ok((rows.into_iter().map(Group::from).collect(), count))
     }
 }

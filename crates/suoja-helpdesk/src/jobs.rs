@@ -6,12 +6,12 @@ use serde_json::{Value, json};
 use suoja_core::{Scope, random};
 use suoja_store::jobs::JobStatusRow;
 
-use crate::model::TicketInput;
+use crate::model::{JobStatus, TicketInput};
 use crate::{Helpdesk, HelpdeskError, Result};
 
 impl Helpdesk {
     /// Creates up to 100 tickets, each in its own transaction; failures are reported per item.
-    pub async fn create_many_tickets(&self, scope: &Scope, inputs: Vec<TicketInput>) -> Result<JobStatusRow> {
+    pub async fn create_many_tickets(&self, scope: &Scope, inputs: Vec<TicketInput>) -> Result<JobStatus> {
         // Bulk creation is for staff and integrations, as with Zendesk: an end user asks one
         // ticket at a time.
         crate::require_staff(scope)?;
@@ -36,7 +36,7 @@ impl Helpdesk {
     }
 
     /// Stores a finished job's status.
-    pub async fn record_job(&self, scope: &Scope, status: &str, results: Vec<Value>, message: Option<&str>) -> Result<JobStatusRow> {
+    pub async fn record_job(&self, scope: &Scope, status: &str, results: Vec<Value>, message: Option<&str>) -> Result<JobStatus> {
         let row = JobStatusRow {
             id: random::hex_id(),
             status: status.into(),
@@ -49,17 +49,18 @@ impl Helpdesk {
         let mut tx = self.db.begin().await?;
         suoja_store::jobs::insert(&mut tx, scope.tenant, &row).await?;
         tx.commit().await?;
-        Ok(row)
+        Ok(row.into())
     }
 
     /// Reads a job status.
-    pub async fn job_status(&self, scope: &Scope, id: &str) -> Result<JobStatusRow> {
+    pub async fn job_status(&self, scope: &Scope, id: &str) -> Result<JobStatus> {
         // Jobs are started by staff and say what they did to the tenant's records.
         crate::require_staff(scope)?;
         let mut c = self.db.read().await?;
-        suoja_store::jobs::by_id(&mut c, scope.tenant, id)
+        Ok(suoja_store::jobs::by_id(&mut c, scope.tenant, id)
             .await?
-            .ok_or(HelpdeskError::NotFound("JobStatus"))
+            .ok_or(HelpdeskError::NotFound("JobStatus"))?
+            .into())
     }
 }
 

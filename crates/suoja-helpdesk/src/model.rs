@@ -282,3 +282,63 @@ pub struct TicketChange {
     /// When.
     pub at: Timestamp,
 }
+
+/// A group of agents.
+#[derive(Debug, Clone)]
+pub struct Group {
+    /// Id.
+    pub id: GroupId,
+    /// Unique name.
+    pub name: String,
+    /// Description.
+    pub description: Option<String>,
+    /// Created.
+    pub created_at: Timestamp,
+    /// Last changed.
+    pub updated_at: Timestamp,
+}
+
+impl From<suoja_store::groups::GroupRow> for Group {
+    fn from(g: suoja_store::groups::GroupRow) -> Self {
+        Group {
+            id: g.id,
+            name: g.name,
+            description: g.description,
+            created_at: g.created_at,
+            updated_at: g.updated_at,
+        }
+    }
+}
+
+/// The status of a background job (bulk creation and the like).
+#[derive(Debug, Clone)]
+pub struct JobStatus {
+    /// 32-hex id.
+    pub id: String,
+    /// `queued`, `working`, `completed`, `failed` or `killed`.
+    pub status: String,
+    /// Items in the job.
+    pub total: i64,
+    /// Items done.
+    pub progress: i64,
+    /// A message for people.
+    pub message: Option<String>,
+    /// Per-item results (ids, actions, errors; no personal data).
+    pub results: Value,
+    /// Created.
+    pub created_at: Timestamp,
+}
+
+impl From<suoja_store::jobs::JobStatusRow> for JobStatus {
+    fn from(j: suoja_store::jobs::JobStatusRow) -> Self {
+        JobStatus {
+            results: serde_json::from_str(&j.results).unwrap_or_else(|_| Value::Array(Vec::new())),
+            id: j.id,
+            status: j.status,
+            total: j.total,
+            progress: j.progress,
+            message: j.message,
+            created_at: j.created_at,
+        }
+    }
+}

@@ -9,7 +9,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde_json::{Value as Json, json};
+use serde_json::json;
 use suoja_core::{Scope, TenantId, Timestamp, UserId};
 use suoja_store::Conn;
 use suoja_store::graph::Value;
@@ -118,8 +118,30 @@ const WEAK_TICKETS: usize = 2_000;
 /// A candidate as privacy staff see it.
 #[derive(Debug, Clone)]
 pub struct Candidate {
-    /// The stored candidate.
-    pub row: MentionRow,
+    /// Id.
+    pub id: i64,
+    /// The request it belongs to.
+    pub request_id: i64,
+    /// Where the text is (`comment`, `ticket_subject`, `organization`).
+    pub source: String,
+    /// The id of that comment, ticket or organisation.
+    pub source_id: i64,
+    /// The ticket it is on, if any.
+    pub ticket_id: Option<i64>,
+    /// `strong` or `weak`.
+    pub strength: String,
+    /// The identifier classes that matched.
+    pub classes: Vec<String>,
+    /// `pending`, `accepted` or `rejected`.
+    pub state: String,
+    /// Who decided.
+    pub decided_by: Option<i64>,
+    /// When.
+    pub decided_at: Option<Timestamp>,
+    /// Found.
+    pub created_at: Timestamp,
+    /// The stored candidate, for the privacy engine's own use.
+    pub(crate) row: MentionRow,
     /// The sentences around each match, other people's identifiers replaced.
     pub passages: Vec<String>,
     /// For a comment: whether it is public (otherwise an internal note).
@@ -135,26 +157,6 @@ impl Candidate {
     pub fn decision(&self) -> Decision {
         Decision::parse_str(&self.row.state)
     }
-}
-
-/// The API shape of a candidate.
-pub fn wire(c: &Candidate) -> Json {
-    json!({
-        "id": c.row.id,
-        "request_id": c.row.request_id,
-        "source": c.row.source,
-        "source_id": c.row.source_id,
-        "ticket_id": c.row.ticket_id,
-        "strength": c.row.strength,
-        "classes": c.row.classes.split(',').filter(|s| !s.is_empty()).collect::<Vec<_>>(),
-        "state": c.row.state,
-        "public": c.public,
-        "passages": c.passages,
-        "written_at": c.written_at.map(|t| t.to_iso()),
-        "decided_by_id": c.row.decided_by,
-        "decided_at": c.row.decided_at.map(|t| t.to_iso()),
-        "created_at": c.row.created_at.to_iso(),
-    })
 }
 
 fn int(v: Option<&Value>) -> Option<i64> {
@@ -440,6 +442,17 @@ impl Privacy {
     /// Opens a candidate: the passages around the person's matches in the text as it is now.
     pub(crate) async fn candidate(&self, c: &mut Conn, tenant: TenantId, user: Option<&UserRow>, row: MentionRow) -> Result<Candidate> {
         let mut cand = Candidate {
+            id: row.id,
+            request_id: row.request_id,
+            source: row.source.clone(),
+            source_id: row.source_id,
+            ticket_id: row.ticket_id,
+            strength: row.strength.clone(),
+            classes: row.classes.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect(),
+            state: row.state.clone(),
+            decided_by: row.decided_by,
+            decided_at: row.decided_at,
+            created_at: row.created_at,
             row,
             passages: Vec::new(),
             public: None,

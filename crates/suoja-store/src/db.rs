@@ -23,15 +23,22 @@ pub struct Conn(ConnInner);
 
 enum ConnInner {
     Pooled(sqlx::pool::PoolConnection<Any>),
+    /// A connection of its own, outside the pools (work on a server rather than a database).
+    Detached(AnyConnection),
     Own(sqlx::Transaction<'static, Any>),
     Grouped(crate::group::Member),
 }
 
 impl Conn {
+    pub(crate) fn detached(c: AnyConnection) -> Self {
+        Conn(ConnInner::Detached(c))
+    }
+
     /// The engine behind the connection.
     pub fn engine(&self) -> Engine {
         let raw: &AnyConnection = match &self.0 {
             ConnInner::Pooled(c) => c,
+            ConnInner::Detached(c) => c,
             ConnInner::Own(t) => t,
             // Only SQLite's writer is shared by a group commit.
             ConnInner::Grouped(_) => return Engine::Sqlite,
@@ -46,6 +53,7 @@ impl Conn {
     fn sql(&mut self) -> &mut AnyConnection {
         match &mut self.0 {
             ConnInner::Pooled(c) => c,
+            ConnInner::Detached(c) => c,
             ConnInner::Own(t) => t,
             ConnInner::Grouped(m) => m.conn_mut(),
         }
@@ -56,6 +64,7 @@ impl std::fmt::Debug for Conn {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self.0 {
             ConnInner::Pooled(_) => "Conn",
+            ConnInner::Detached(_) => "Conn(detached)",
             ConnInner::Own(_) => "Conn(transaction)",
             ConnInner::Grouped(_) => "Conn(grouped transaction)",
         })
@@ -101,7 +110,7 @@ impl Tx {
             ConnInner::Own(t) => Ok(t.commit().await?),
             ConnInner::Grouped(m) => m.commit().await,
             // Never built: a `Tx` always holds a transaction.
-            ConnInner::Pooled(_) => Ok(()),
+            ConnInner::Pooled(_) | ConnInner::Detached(_) => Ok(()),
         }
     }
 }
@@ -285,9 +294,10 @@ impl Db {
         Ok(Conn(ConnInner::Pooled(self.read.acquire().await?)))
     }
 
-    /// The read pool, for checks that must hold a plain connection of the engine (tests).
-    pub fn read_pool(&self) -> &AnyPool {
-        &self.read
+    /// A connection from the write pool outside any transaction, for maintenance (and tests
+    /// that hold one open). On SQLite it is the writer: hold it briefly.
+    pub async fn maintenance(&self) -> Result<Conn> {
+        Ok(Conn(ConnInner::Pooled(self.write.acquire().await?)))
     }
 
     /// The write pool, for statements that must run outside a transaction (maintenance).

@@ -1,5 +1,6 @@
 //! Work on a PostgreSQL server rather than in a database: making and dropping scratch
-//! databases (the benchmark's and the tests'), and the server's WAL counter. Names are made
+//! databases (the benchmark's and the tests'), a connection of its own, and the server's WAL
+//! counter. Names are made
 //! here, from a fixed prefix and random letters, never taken from outside.
 
 use sqlx::{AnyConnection, Connection as _};
@@ -41,6 +42,13 @@ pub async fn drop_database(admin_url: &str, url: &str, prefix: &str) {
             .await;
         let _ = c.close().await;
     }
+}
+
+/// A connection of its own to `url` (another database of the server, or its administrative
+/// one), outside any pool.
+pub async fn connect(url: &str) -> Result<crate::Conn> {
+    sqlx::any::install_default_drivers();
+    Ok(crate::Conn::detached(AnyConnection::connect(url).await?))
 }
 
 /// Bytes the server has written to its WAL since its statistics were reset.

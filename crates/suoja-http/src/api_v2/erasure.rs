@@ -6,15 +6,58 @@
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse as _, Response};
-use serde_json::json;
+use serde_json::{Value, json};
 use suoja_core::{Timestamp, UserId};
 use suoja_privacy::PrivacyError;
-use suoja_privacy::erasure::holds::{HoldInput, wire as hold_json};
-use suoja_privacy::erasure::{Origin, wire as erasure_json};
+use suoja_privacy::erasure::holds::{Hold, HoldInput};
+use suoja_privacy::erasure::{Erasure, Origin};
 
 use super::ok;
 use crate::extract::{Auth, BaseUrl, JsonBody, Obj, Params, parse_id};
 use crate::{ApiError, AppState};
+
+/// An erasure as the API shows it.
+fn erasure_json(e: &Erasure) -> Value {
+    json!({
+        "id": e.id,
+        "subject_id": e.subject_id,
+        "subject_role": e.subject_role,
+        "request_id": e.request_id,
+        "origin": e.origin,
+        "state": e.state,
+        "pass": e.pass,
+        "step": e.step,
+        "planned": e.planned,
+        "done": e.done,
+        "checks": e.checks,
+        "held": e.held,
+        "error": e.error,
+        "created_at": e.created_at.to_iso(),
+        "updated_at": e.updated_at.to_iso(),
+        "completed_at": e.completed_at.map(|t| t.to_iso()),
+        "ledger_hash": e.ledger_hash.as_ref().map(hex::encode),
+    })
+}
+
+/// A legal hold as the API shows it.
+fn hold_json(h: &Hold) -> Value {
+    json!({
+        "id": h.id,
+        "scope": h.scope,
+        "subject_id": h.subject_id,
+        "ticket_id": h.ticket_id,
+        "tag": h.tag,
+        "ground": h.ground,
+        "ground_text": h.ground_text,
+        "reference": h.reference,
+        "approver_id": h.approver_id,
+        "created_by": h.created_by,
+        "created_at": h.created_at.to_iso(),
+        "expires_at": h.expires_at.to_iso(),
+        "released_at": h.released_at.map(|t| t.to_iso()),
+        "active": h.active,
+    })
+}
 
 /// `page` and `per_page` (at most 100) as a limit and offset.
 fn window(params: &Params) -> Result<(i64, i64), ApiError> {
@@ -118,31 +161,26 @@ pub async fn create_hold(State(app): State<AppState>, Auth(scope): Auth, body: J
         expires_at,
     };
     let row = app.privacy.create_hold(&scope, input).await?;
-    let now = app.helpdesk.now();
-    Ok(super::created(
-        &format!("/api/v2/privacy/holds/{}", row.id),
-        json!({ "hold": hold_json(&row, now) }),
-    ))
+    Ok(super::created(&format!("/api/v2/privacy/holds/{}", row.id), json!({ "hold": hold_json(&row) })))
 }
 
 /// `GET /privacy/holds`
 pub async fn holds(State(app): State<AppState>, Auth(scope): Auth, params: Params) -> Result<Response, ApiError> {
     let (limit, offset) = window(&params)?;
     let rows = app.privacy.holds(&scope, limit, offset).await?;
-    let now = app.helpdesk.now();
-    Ok(ok(json!({ "holds": rows.iter().map(|h| hold_json(h, now)).collect::<Vec<_>>() })))
+    Ok(ok(json!({ "holds": rows.iter().map(hold_json).collect::<Vec<_>>() })))
 }
 
 /// `GET /privacy/holds/{id}`
 pub async fn hold(State(app): State<AppState>, Auth(scope): Auth, Path(id): Path<String>) -> Result<Response, ApiError> {
     let row = app.privacy.hold(&scope, parse_id(&id)?).await?;
-    Ok(ok(json!({ "hold": hold_json(&row, app.helpdesk.now()) })))
+    Ok(ok(json!({ "hold": hold_json(&row) })))
 }
 
 /// `DELETE /privacy/holds/{id}`: releases the hold early.
 pub async fn release_hold(State(app): State<AppState>, Auth(scope): Auth, Path(id): Path<String>) -> Result<Response, ApiError> {
     let row = app.privacy.release_hold(&scope, parse_id(&id)?).await?;
-    Ok(ok(json!({ "hold": hold_json(&row, app.helpdesk.now()) })))
+    Ok(ok(json!({ "hold": hold_json(&row) })))
 }
 
 /// `DELETE /deleted_users/{id}`: permanent deletion of a soft-deleted user, through the erasure
@@ -181,16 +219,30 @@ pub async fn destroy_deleted_user(State(app): State<AppState>, Auth(scope): Auth
 /// `GET /users/{id}/compliance_deletion_statuses[?application=]`
 pub async fn compliance_statuses(State(app): State<AppState>, Auth(scope): Auth, Path(id): Path<String>, params: Params) -> Result<Response, ApiError> {
     let subdomain = app.helpdesk.tenant_subdomain(scope.tenant).await?;
-    let mut list = app.privacy.compliance_statuses(&scope, UserId(parse_id(&id)?), &subdomain).await?;
-    if let Some(a) = params.get("application") {
-        list.retain(|s| s["application"].as_str() == Some(a));
-    }
+    let list: Vec<Value> = app
+        .privacy
+        .compliance_statuses(&scope, UserId(parse_id(&id)?))
+        .await?
+        .into_iter()
+        .filter(|s| params.get("application").is_none_or(|a| a == s.application))
+        .map(|s| {
+            json!({
+                "action": s.action,
+                "application": s.application,
+                "account_subdomain": subdomain,
+                "executer_id": s.executer_id,
+                "user_id": s.user_id,
+                "created_at": s.created_at,
+            })
+        })
+        .collect();
     Ok(ok(json!({ "compliance_deletion_statuses": list })))
 }
 
 /// `GET /privacy/settings`
 pub async fn settings(State(app): State<AppState>, Auth(scope): Auth) -> Result<Response, ApiError> {
-    Ok(ok(json!({ "settings": app.privacy.erasure_settings(&scope).await? })))
+    let comments = app.privacy.erasure_comments(&scope).await?;
+    Ok(ok(json!({ "settings": { "erasure_comments": comments } })))
 }
 
 /// `PUT /privacy/settings`
@@ -202,7 +254,8 @@ pub async fn update_settings(State(app): State<AppState>, Auth(scope): Auth, bod
     let v = s
         .opt_str("erasure_comments", 20)?
         .ok_or_else(|| ApiError::Field("erasure_comments".into(), "erasure_comments: tombstone or delete".into(), "BlankValue"))?;
-    Ok(ok(json!({ "settings": app.privacy.set_erasure_comments(&scope, &v).await? })))
+    app.privacy.set_erasure_comments(&scope, &v).await?;
+    Ok(ok(json!({ "settings": { "erasure_comments": v } })))
 }
 
 /// `GET /privacy/retention`: every retention policy of the tenant, defaults included.

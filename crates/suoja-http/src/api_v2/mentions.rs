@@ -6,7 +6,7 @@
 use axum::extract::{Path, State};
 use axum::response::Response;
 use serde_json::json;
-use suoja_privacy::mentions::{Candidate, wire};
+use suoja_privacy::mentions::Candidate;
 
 use super::ok;
 use crate::extract::{Auth, JsonBody, Obj, parse_id};
@@ -18,6 +18,26 @@ fn list(items: &[Candidate]) -> serde_json::Value {
         "mentions": items.iter().map(wire).collect::<Vec<_>>(),
         "count": items.len(),
         "pending": pending,
+    })
+}
+
+/// The API shape of a candidate.
+fn wire(c: &Candidate) -> serde_json::Value {
+    json!({
+        "id": c.id,
+        "request_id": c.request_id,
+        "source": c.source,
+        "source_id": c.source_id,
+        "ticket_id": c.ticket_id,
+        "strength": c.strength,
+        "classes": c.classes,
+        "state": c.state,
+        "public": c.public,
+        "passages": c.passages,
+        "written_at": c.written_at.map(|t| t.to_iso()),
+        "decided_by_id": c.decided_by,
+        "decided_at": c.decided_at.map(|t| t.to_iso()),
+        "created_at": c.created_at.to_iso(),
     })
 }
 

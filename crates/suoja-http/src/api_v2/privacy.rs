@@ -18,7 +18,7 @@ use crate::uniform::answer_after;
 use crate::{ApiError, AppState};
 
 fn request_json(r: &Request, base: &BaseUrl, now: Timestamp) -> Value {
-    let row = &r.row;
+    let row = r;
     json!({
         "id": row.id,
         "url": base.api(&format!("/privacy/requests/{}.json", row.id)),
@@ -123,7 +123,7 @@ pub async fn create(
         .await?
         .ok_or(ApiError::NotFound)?;
     Ok(super::created(
-        &base.api(&format!("/privacy/requests/{}.json", req.row.id)),
+        &base.api(&format!("/privacy/requests/{}.json", req.id)),
         json!({ "request": request_json(&req, &base, app.helpdesk.now()) }),
     ))
 }
@@ -193,13 +193,13 @@ pub async fn confirm(
 /// What the person who confirmed a request by link learns about it: no details, no profile.
 fn confirmed_json(r: &Request, base: &BaseUrl, now: Timestamp) -> Value {
     json!({
-        "id": r.row.id,
-        "kind": r.row.kind,
-        "status": r.row.status,
-        "due_at": r.row.due_at.to_iso(),
-        "url": base.api(&format!("/privacy/requests/{}.json", r.row.id)),
-        "received_at": r.row.received_at.to_iso(),
-        "time_left_seconds": (r.row.due_at.0 - now.0).div_euclid(1000),
+        "id": r.id,
+        "kind": r.kind,
+        "status": r.status,
+        "due_at": r.due_at.to_iso(),
+        "url": base.api(&format!("/privacy/requests/{}.json", r.id)),
+        "received_at": r.received_at.to_iso(),
+        "time_left_seconds": (r.due_at.0 - now.0).div_euclid(1000),
     })
 }
 

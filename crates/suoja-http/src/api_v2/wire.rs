@@ -4,10 +4,8 @@
 
 use serde_json::{Value, json};
 use suoja_core::{Scope, Timestamp};
-use suoja_helpdesk::model::{Attachment, AuditEvent, Comment, Ticket, TicketChange, User};
+use suoja_helpdesk::model::{Attachment, AuditEvent, Comment, Group, JobStatus, Ticket, TicketChange, User};
 use suoja_helpdesk::orgs::Organization;
-use suoja_store::groups::GroupRow;
-use suoja_store::jobs::JobStatusRow;
 
 use crate::extract::BaseUrl;
 
@@ -207,7 +205,7 @@ pub fn organization(o: &Organization, base: &BaseUrl) -> Value {
 }
 
 /// A group.
-pub fn group(g: &GroupRow, base: &BaseUrl) -> Value {
+pub fn group(g: &Group, base: &BaseUrl) -> Value {
     json!({
         "id": g.id.0,
         "url": base.api(&format!("/groups/{}.json", g.id.0)),
@@ -222,8 +220,7 @@ pub fn group(g: &GroupRow, base: &BaseUrl) -> Value {
 }
 
 /// A job status.
-pub fn job(j: &JobStatusRow, base: &BaseUrl) -> Value {
-    let results: Value = serde_json::from_str(&j.results).unwrap_or_else(|_| json!([]));
+pub fn job(j: &JobStatus, base: &BaseUrl) -> Value {
     json!({
         "id": j.id,
         "url": base.api(&format!("/job_statuses/{}.json", j.id)),
@@ -231,6 +228,6 @@ pub fn job(j: &JobStatusRow, base: &BaseUrl) -> Value {
         "progress": j.progress,
         "status": j.status,
         "message": j.message,
-        "results": results,
+        "results": j.results,
     })
 }

@@ -74,23 +74,23 @@ async fn inbox(State(state): State<AppState>, ctx: Ctx, Query(q): Query<InboxQue
     let scope = ctx.privacy_staff()?;
     let all = q.all.is_some();
     let (list, _) = state.privacy.list(&scope, !all, 200, 1).await.map_err(|e| ctx.fail(e))?;
-    let ids: Vec<UserId> = list.iter().map(|r| UserId(r.row.subject_id)).collect();
+    let ids: Vec<UserId> = list.iter().map(|r| UserId(r.subject_id)).collect();
     let names = super::agent::names(&state, &ctx, &scope, &ids).await?;
     let now = state.helpdesk.now();
     let requests = list
         .iter()
         .map(|r| {
-            let (left, overdue) = format::time_left(r.row.due_at, now, ctx.lang);
+            let (left, overdue) = format::time_left(r.due_at, now, ctx.lang);
             InboxItem {
-                id: r.row.id,
-                subject: names.get(&r.row.subject_id).cloned().unwrap_or_else(|| ctx.t("privacy.erased_person").into()),
-                subject_id: r.row.subject_id,
-                kind: ctx.t(&format!("privacy.kind.{}", r.row.kind)),
-                status: ctx.t(&format!("privacy.status.{}", r.row.status)),
-                due: format::date(r.row.due_at, &ctx.tz, ctx.lang),
+                id: r.id,
+                subject: names.get(&r.subject_id).cloned().unwrap_or_else(|| ctx.t("privacy.erased_person").into()),
+                subject_id: r.subject_id,
+                kind: ctx.t(&format!("privacy.kind.{}", r.kind)),
+                status: ctx.t(&format!("privacy.status.{}", r.status)),
+                due: format::date(r.due_at, &ctx.tz, ctx.lang),
                 left,
-                overdue: overdue && r.row.closed_at.is_none(),
-                open: r.row.closed_at.is_none(),
+                overdue: overdue && r.closed_at.is_none(),
+                open: r.closed_at.is_none(),
             }
         })
         .collect();
@@ -134,10 +134,10 @@ struct MentionItem {
 async fn request(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> Result<Response, Failure> {
     let scope = ctx.privacy_staff()?;
     let r = state.privacy.get(&scope, id).await.map_err(|e| ctx.fail(e))?;
-    let subject = UserId(r.row.subject_id);
+    let subject = UserId(r.subject_id);
     let names = super::agent::names(&state, &ctx, &scope, &[subject]).await?;
     let now = state.helpdesk.now();
-    let (left, overdue) = format::time_left(r.row.due_at, now, ctx.lang);
+    let (left, overdue) = format::time_left(r.due_at, now, ctx.lang);
     let erased = state.privacy.is_erased(scope.tenant, subject).await.map_err(|e| ctx.fail(e))?;
     let mut footprint = Vec::new();
     let mut plan = Vec::new();
@@ -152,7 +152,7 @@ async fn request(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -
                 footprint.push((ctx.lang.data(table), n.to_string()));
             }
         }
-        if r.row.kind == suoja_core::RequestKind::Erasure
+        if r.kind == suoja_core::RequestKind::Erasure
             && let Ok(p) = state.privacy.erasure_plan(&scope, subject).await
         {
             plan = p
@@ -165,7 +165,7 @@ async fn request(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -
         }
     }
     let mut exports = Vec::new();
-    if r.row.kind.is_export() {
+    if r.kind.is_export() {
         for p in state.privacy.packages(&scope, id).await.map_err(|e| ctx.fail(e))? {
             exports.push(super::portal::ExportItem::new(&ctx, &p));
         }
@@ -179,22 +179,22 @@ async fn request(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -
         .filter(|e| e.request_id == Some(id))
         .map(|e| (e.id, e.state.as_str().to_string(), e.state == ErasureState::Completed))
         .collect();
-    let reviews_mentions = r.row.kind.is_export() || r.row.kind == suoja_core::RequestKind::Erasure;
+    let reviews_mentions = r.kind.is_export() || r.kind == suoja_core::RequestKind::Erasure;
     let mut mentions = Vec::new();
     if reviews_mentions {
         for m in state.privacy.mentions(&scope, id).await.map_err(|e| ctx.fail(e))? {
-            let ticket = m.row.ticket_id.map(|t| t.to_string()).unwrap_or_default();
-            let place = match (m.row.source.as_str(), m.public) {
+            let ticket = m.ticket_id.map(|t| t.to_string()).unwrap_or_default();
+            let place = match (m.source.as_str(), m.public) {
                 ("comment", Some(true)) => ctx.t("console.mention_reply").replace("{n}", &ticket),
                 ("comment", _) => ctx.t("console.mention_note").replace("{n}", &ticket),
                 ("ticket_subject", _) => ctx.t("console.mention_subject").replace("{n}", &ticket),
                 _ => ctx.t("console.mention_organization").to_string(),
             };
             mentions.push(MentionItem {
-                id: m.row.id,
+                id: m.id,
                 place,
-                strength: ctx.t(&format!("console.mention_strength_{}", m.row.strength)).to_string(),
-                state: ctx.t(&format!("console.mention_state_{}", m.row.state)).to_string(),
+                strength: ctx.t(&format!("console.mention_strength_{}", m.strength)).to_string(),
+                state: ctx.t(&format!("console.mention_state_{}", m.state)).to_string(),
                 pending: m.decision() == suoja_privacy::mentions::Decision::Pending,
                 passages: m.passages,
             });
@@ -202,20 +202,20 @@ async fn request(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -
     }
     let page = RequestPage {
         c: Chrome::new(&ctx, format!("{} #{id}", ctx.t("console.request")), "privacy"),
-        kind: r.row.kind.to_string(),
-        received: format::datetime(r.row.received_at, &ctx.tz, ctx.lang),
-        verified: r.row.verified_at.map(|t| format::datetime(t, &ctx.tz, ctx.lang)).unwrap_or_default(),
-        verification: r.row.verification.clone().unwrap_or_default(),
+        kind: r.kind.to_string(),
+        received: format::datetime(r.received_at, &ctx.tz, ctx.lang),
+        verified: r.verified_at.map(|t| format::datetime(t, &ctx.tz, ctx.lang)).unwrap_or_default(),
+        verification: r.verification.clone().unwrap_or_default(),
         r: InboxItem {
             id,
             subject: names.get(&subject.0).cloned().unwrap_or_else(|| ctx.t("privacy.erased_person").into()),
             subject_id: subject.0,
-            kind: ctx.t(&format!("privacy.kind.{}", r.row.kind)),
-            status: ctx.t(&format!("privacy.status.{}", r.row.status)),
-            due: format::date(r.row.due_at, &ctx.tz, ctx.lang),
+            kind: ctx.t(&format!("privacy.kind.{}", r.kind)),
+            status: ctx.t(&format!("privacy.status.{}", r.status)),
+            due: format::date(r.due_at, &ctx.tz, ctx.lang),
             left,
-            overdue: overdue && r.row.closed_at.is_none(),
-            open: r.row.closed_at.is_none(),
+            overdue: overdue && r.closed_at.is_none(),
+            open: r.closed_at.is_none(),
         },
         footprint,
         exports,

@@ -266,23 +266,23 @@ async fn privacy(State(state): State<AppState>, ctx: Ctx) -> Result<Response, Fa
     let (list, _) = state.privacy.list(&scope, false, 100, 1).await.map_err(|e| ctx.fail(e))?;
     let now = state.helpdesk.now();
     let mut requests = Vec::new();
-    for r in list.into_iter().filter(|r| r.row.subject_id == scope.actor.0) {
+    for r in list.into_iter().filter(|r| r.subject_id == scope.actor.0) {
         let mut exports = Vec::new();
-        if r.row.kind.is_export() {
-            for p in state.privacy.packages(&scope, r.row.id).await.map_err(|e| ctx.fail(e))? {
+        if r.kind.is_export() {
+            for p in state.privacy.packages(&scope, r.id).await.map_err(|e| ctx.fail(e))? {
                 exports.push(ExportItem::new(&ctx, &p));
             }
         }
-        let (left, overdue) = format::time_left(r.row.due_at, now, ctx.lang);
+        let (left, overdue) = format::time_left(r.due_at, now, ctx.lang);
         requests.push(PrivacyItem {
-            id: r.row.id,
-            kind: ctx.t(&format!("privacy.kind.{}", r.row.kind)),
-            status: ctx.t(&format!("privacy.status.{}", r.row.status)),
-            received: format::date(r.row.received_at, &ctx.tz, ctx.lang),
-            due: format::date(r.row.due_at, &ctx.tz, ctx.lang),
+            id: r.id,
+            kind: ctx.t(&format!("privacy.kind.{}", r.kind)),
+            status: ctx.t(&format!("privacy.status.{}", r.status)),
+            received: format::date(r.received_at, &ctx.tz, ctx.lang),
+            due: format::date(r.due_at, &ctx.tz, ctx.lang),
             left,
             overdue,
-            open: r.row.closed_at.is_none(),
+            open: r.closed_at.is_none(),
             exports,
         });
     }
@@ -303,7 +303,7 @@ async fn open_own(state: &AppState, ctx: &Ctx, scope: &Scope, kind: Kind, change
         message: (!message.trim().is_empty()).then(|| Personal::new(message.to_string())),
     };
     let req = state.privacy.open(ctx.tenant, Some(scope), input, &state.public_url).await?;
-    req.map(|r| r.row.id).ok_or(crate::ApiError::NotFound)
+    req.map(|r| r.id).ok_or(crate::ApiError::NotFound)
 }
 
 /// "Download my data": an access request (verified by the session) and its package, built now.
@@ -474,7 +474,7 @@ async fn confirm(State(state): State<AppState>, ctx: Ctx, client: Client, header
                 c: Chrome::new(&ctx, ctx.t("confirm.title"), "centre"),
                 token: String::new(),
                 error: String::new(),
-                done: Some((ctx.t(&format!("privacy.kind.{}", r.row.kind)), format::date(r.row.due_at, &ctx.tz, ctx.lang))),
+                done: Some((ctx.t(&format!("privacy.kind.{}", r.kind)), format::date(r.due_at, &ctx.tz, ctx.lang))),
             };
             Ok(render(&ctx, &page))
         }

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 
-use serde_json::{Value, json};
+use serde_json::json;
 use suoja_core::{Role, Scope, TenantId, Timestamp, UserId};
 use suoja_store::Conn;
 use suoja_store::holds::HoldRow;
@@ -52,29 +52,63 @@ pub struct HoldInput {
     pub expires_at: Timestamp,
 }
 
-/// A hold as the API shows it.
-pub fn wire(h: &HoldRow, now: Timestamp) -> Value {
-    json!({
-        "id": h.id,
-        "scope": h.scope,
-        "subject_id": h.subject_id,
-        "ticket_id": h.ticket_id,
-        "tag": h.tag,
-        "ground": h.ground,
-        "ground_text": GROUNDS.iter().find(|(g, _)| *g == h.ground).map(|(_, t)| *t),
-        "reference": h.reference,
-        "approver_id": h.approver_id,
-        "created_by": h.created_by,
-        "created_at": h.created_at.to_iso(),
-        "expires_at": h.expires_at.to_iso(),
-        "released_at": h.released_at.map(|t| t.to_iso()),
-        "active": h.released_at.is_none() && h.expires_at > now,
-    })
+/// A legal hold as callers see it.
+#[derive(Debug, Clone)]
+pub struct Hold {
+    /// Id.
+    pub id: i64,
+    /// `person`, `ticket` or `tag`.
+    pub scope: String,
+    /// The person held (scope `person`).
+    pub subject_id: Option<i64>,
+    /// The ticket held (scope `ticket`).
+    pub ticket_id: Option<i64>,
+    /// The tag whose tickets are held (scope `tag`).
+    pub tag: Option<String>,
+    /// The Art. 17(3) ground (one of [`GROUNDS`]).
+    pub ground: String,
+    /// The ground in words.
+    pub ground_text: Option<&'static str>,
+    /// The case or matter reference.
+    pub reference: Option<String>,
+    /// Who approved it.
+    pub approver_id: i64,
+    /// Who recorded it.
+    pub created_by: i64,
+    /// Recorded.
+    pub created_at: Timestamp,
+    /// When it ends by itself.
+    pub expires_at: Timestamp,
+    /// When it was released early.
+    pub released_at: Option<Timestamp>,
+    /// In force now.
+    pub active: bool,
+}
+
+impl Hold {
+    fn from_row(h: HoldRow, now: Timestamp) -> Self {
+        Hold {
+            active: h.released_at.is_none() && h.expires_at > now,
+            ground_text: GROUNDS.iter().find(|(g, _)| *g == h.ground).map(|(_, t)| *t),
+            id: h.id,
+            scope: h.scope,
+            subject_id: h.subject_id,
+            ticket_id: h.ticket_id,
+            tag: h.tag,
+            ground: h.ground,
+            reference: h.reference,
+            approver_id: h.approver_id,
+            created_by: h.created_by,
+            created_at: h.created_at,
+            expires_at: h.expires_at,
+            released_at: h.released_at,
+        }
+    }
 }
 
 impl Privacy {
     /// Records a hold; its items are restricted at once.
-    pub async fn create_hold(&self, scope: &Scope, input: HoldInput) -> Result<HoldRow> {
+    pub async fn create_hold(&self, scope: &Scope, input: HoldInput) -> Result<Hold> {
         require_privacy(scope)?;
         let now = self.hd.now();
         if !GROUNDS.iter().any(|(g, _)| *g == input.ground) {
@@ -162,11 +196,11 @@ impl Privacy {
             )
             .await?;
         tx.commit().await?;
-        Ok(row)
+        Ok(Hold::from_row(row, now))
     }
 
     /// Releases a hold before its expiry; erasures waiting on it resume.
-    pub async fn release_hold(&self, scope: &Scope, id: i64) -> Result<HoldRow> {
+    pub async fn release_hold(&self, scope: &Scope, id: i64) -> Result<Hold> {
         require_privacy(scope)?;
         let now = self.hd.now();
         let mut tx = self.hd.db().begin().await?;
@@ -191,21 +225,29 @@ impl Privacy {
             .await?
             .ok_or(PrivacyError::NotFound("Hold"))?;
         tx.commit().await?;
-        Ok(row)
+        Ok(Hold::from_row(row, now))
     }
 
     /// One hold.
-    pub async fn hold(&self, scope: &Scope, id: i64) -> Result<HoldRow> {
+    pub async fn hold(&self, scope: &Scope, id: i64) -> Result<Hold> {
         require_privacy(scope)?;
         let mut c = self.hd.db().read().await?;
-        suoja_store::holds::by_id(&mut c, scope.tenant, id).await?.ok_or(PrivacyError::NotFound("Hold"))
+        let row = suoja_store::holds::by_id(&mut c, scope.tenant, id)
+            .await?
+            .ok_or(PrivacyError::NotFound("Hold"))?;
+        Ok(Hold::from_row(row, self.hd.now()))
     }
 
     /// Every hold, newest first.
-    pub async fn holds(&self, scope: &Scope, limit: i64, offset: i64) -> Result<Vec<HoldRow>> {
+    pub async fn holds(&self, scope: &Scope, limit: i64, offset: i64) -> Result<Vec<Hold>> {
         require_privacy(scope)?;
+        let now = self.hd.now();
         let mut c = self.hd.db().read().await?;
-        Ok(suoja_store::holds::list(&mut c, scope.tenant, limit, offset).await?)
+        Ok(suoja_store::holds::list(&mut c, scope.tenant, limit, offset)
+            .await?
+            .into_iter()
+            .map(|h| Hold::from_row(h, now))
+            .collect())
     }
 
     /// Holds that ran out since the last look: their tickets are no longer restricted for them,

@@ -35,29 +35,85 @@ pub enum Origin {
     Replay,
 }
 
-/// An erasure as the API shows it.
-pub fn wire(row: &ErasureRow) -> Value {
-    let plan: Option<Plan> = serde_json::from_str(&row.plan).ok();
-    let done = run::parse_done(row);
-    json!({
-        "id": row.id,
-        "subject_id": row.subject_id,
-        "subject_role": row.subject_role,
-        "request_id": row.request_id,
-        "origin": row.origin,
-        "state": row.state,
-        "pass": row.pass,
-        "step": run::STEPS.get(usize::try_from(row.step).unwrap_or(usize::MAX)).copied().unwrap_or("done"),
-        "planned": plan.as_ref().map(Plan::counts),
-        "done": done.get("counts").cloned().unwrap_or_else(|| json!({})),
-        "checks": done.get("checks").cloned().unwrap_or_else(|| json!([])),
-        "held": plan.as_ref().map(|p| json!(p.held)).unwrap_or_else(|| json!([])),
-        "error": row.error,
-        "created_at": row.created_at.to_iso(),
-        "updated_at": row.updated_at.to_iso(),
-        "completed_at": row.completed_at.map(|t| t.to_iso()),
-        "ledger_hash": row.ledger_hash.as_ref().map(hex::encode),
-    })
+/// One of Zendesk's compliance deletion statuses: an area of the product (`support`, `profile`,
+/// `storage`, `all`) and what happened there when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ComplianceStatus {
+    /// `request_deletion`, `started` or `complete`.
+    pub action: &'static str,
+    /// The area.
+    pub application: &'static str,
+    /// Who asked for the erasure.
+    pub executer_id: Option<i64>,
+    /// The person.
+    pub user_id: i64,
+    /// When (ISO 8601).
+    pub created_at: String,
+}
+
+/// An erasure as callers see it: its row read, the plan and what the steps did parsed.
+#[derive(Debug, Clone)]
+pub struct Erasure {
+    /// Id.
+    pub id: i64,
+    /// The person being erased (an id that no longer resolves once done).
+    pub subject_id: i64,
+    /// Their role when planned.
+    pub subject_role: Role,
+    /// The privacy request it fulfils, if any.
+    pub request_id: Option<i64>,
+    /// What started it.
+    pub origin: String,
+    /// Where it stands.
+    pub state: ErasureState,
+    /// Pass number.
+    pub pass: i64,
+    /// The step the current pass is at (`done` past the last).
+    pub step: &'static str,
+    /// What the current pass's plan counts, per category.
+    pub planned: Option<std::collections::BTreeMap<String, u64>>,
+    /// What the steps did, per category, summed over passes.
+    pub done: Value,
+    /// The verification's checks.
+    pub checks: Value,
+    /// What is kept under holds.
+    pub held: Vec<Held>,
+    /// Why it failed, for the operator (no personal values).
+    pub error: Option<String>,
+    /// Created.
+    pub created_at: suoja_core::Timestamp,
+    /// Last change.
+    pub updated_at: suoja_core::Timestamp,
+    /// When verification passed.
+    pub completed_at: Option<suoja_core::Timestamp>,
+    /// Hash of the ledger entry that records completion.
+    pub ledger_hash: Option<Vec<u8>>,
+}
+
+impl From<ErasureRow> for Erasure {
+    fn from(row: ErasureRow) -> Self {
+        let plan: Option<Plan> = serde_json::from_str(&row.plan).ok();
+        let done = run::parse_done(&row);
+        Erasure {
+            id: row.id,
+            subject_id: row.subject_id,
+            subject_role: row.subject_role,
+            request_id: row.request_id,
+            origin: row.origin,
+            state: row.state,
+            pass: row.pass,
+            step: run::STEPS.get(usize::try_from(row.step).unwrap_or(usize::MAX)).copied().unwrap_or("done"),
+            planned: plan.as_ref().map(Plan::counts),
+            done: done.get("counts").cloned().unwrap_or_else(|| json!({})),
+            checks: done.get("checks").cloned().unwrap_or_else(|| json!([])),
+            held: plan.map(|p| p.held).unwrap_or_default(),
+            error: row.error,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+            completed_at: row.completed_at,
+            ledger_hash: row.ledger_hash,
+        }
+    }
 }
 
 impl Privacy {
@@ -74,8 +130,8 @@ impl Privacy {
     }
 
     /// Starts erasing `subject` (or returns the erasure already under way) without running it.
-    pub async fn start_erasure(&self, scope: &Scope, subject: UserId, origin: Origin) -> Result<ErasureRow> {
-        self.start_erasure_with(scope, subject, origin, Vec::new()).await
+    pub async fn start_erasure(&self, scope: &Scope, subject: UserId, origin: Origin) -> Result<Erasure> {
+        Ok(self.start_erasure_with(scope, subject, origin, Vec::new()).await?.into())
     }
 
     /// As [`Self::start_erasure`], replacing also the weak matches in `accepted` (a replay of an
@@ -184,8 +240,8 @@ impl Privacy {
     /// Starts erasing `subject` and runs it to the end (or to its holds) before returning. If
     /// another runner has it (a second request for the same person), waits for that one, up to
     /// half a minute, and returns the erasure as it then stands.
-    pub async fn erase(&self, scope: &Scope, subject: UserId, origin: Origin) -> Result<ErasureRow> {
-        self.erase_with(scope, subject, origin, Vec::new()).await
+    pub async fn erase(&self, scope: &Scope, subject: UserId, origin: Origin) -> Result<Erasure> {
+        Ok(self.erase_with(scope, subject, origin, Vec::new()).await?.into())
     }
 
     /// As [`Self::erase`], replacing also the weak matches in `accepted`.
@@ -202,7 +258,7 @@ impl Privacy {
     }
 
     /// Carries out a verified erasure request.
-    pub async fn erase_for_request(&self, scope: &Scope, request: i64) -> Result<ErasureRow> {
+    pub async fn erase_for_request(&self, scope: &Scope, request: i64) -> Result<Erasure> {
         require_privacy(scope)?;
         let req = self.get(scope, request).await?;
         if req.row.kind != suoja_core::RequestKind::Erasure {
@@ -218,23 +274,31 @@ impl Privacy {
     }
 
     /// One erasure.
-    pub async fn erasure(&self, scope: &Scope, id: i64) -> Result<ErasureRow> {
+    pub async fn erasure(&self, scope: &Scope, id: i64) -> Result<Erasure> {
         require_privacy(scope)?;
-        self.erasure_row(scope.tenant, id).await
+        Ok(self.erasure_row(scope.tenant, id).await?.into())
     }
 
     /// A tenant's erasures, newest first.
-    pub async fn erasures(&self, scope: &Scope, limit: i64, offset: i64) -> Result<Vec<ErasureRow>> {
+    pub async fn erasures(&self, scope: &Scope, limit: i64, offset: i64) -> Result<Vec<Erasure>> {
         require_privacy(scope)?;
         let mut c = self.hd.db().read().await?;
-        Ok(suoja_store::erasures::list(&mut c, scope.tenant, limit, offset).await?)
+        Ok(suoja_store::erasures::list(&mut c, scope.tenant, limit, offset)
+            .await?
+            .into_iter()
+            .map(Erasure::from)
+            .collect())
     }
 
     /// A person's erasures, newest first.
-    pub async fn erasures_of(&self, scope: &Scope, subject: UserId) -> Result<Vec<ErasureRow>> {
+    pub async fn erasures_of(&self, scope: &Scope, subject: UserId) -> Result<Vec<Erasure>> {
         require_privacy(scope)?;
         let mut c = self.hd.db().read().await?;
-        Ok(suoja_store::erasures::for_subject(&mut c, scope.tenant, subject.0).await?)
+        Ok(suoja_store::erasures::for_subject(&mut c, scope.tenant, subject.0)
+            .await?
+            .into_iter()
+            .map(Erasure::from)
+            .collect())
     }
 
     /// Ends holds that ran out, then runs every erasure that is due in any tenant (interrupted
@@ -255,55 +319,54 @@ impl Privacy {
     }
 
     /// Zendesk's compliance deletion statuses of a user: the request, then when each area
-    /// started and completed, from the erasure's step log.
-    pub async fn compliance_statuses(&self, scope: &Scope, subject: UserId, subdomain: &str) -> Result<Vec<Value>> {
+    /// started and completed, from the erasure's step log; oldest erasure first.
+    pub async fn compliance_statuses(&self, scope: &Scope, subject: UserId) -> Result<Vec<ComplianceStatus>> {
         require_privacy(scope)?;
         let mut c = self.hd.db().read().await?;
         let rows = suoja_store::erasures::for_subject(&mut c, scope.tenant, subject.0).await?;
         let mut out = Vec::new();
         for row in rows.iter().rev() {
             let done = run::parse_done(row);
-            let base = |action: &str, application: &str, at: &str| {
-                json!({
-                    "action": action,
-                    "application": application,
-                    "account_subdomain": subdomain,
-                    "executer_id": row.actor_id,
-                    "user_id": row.subject_id,
-                    "created_at": at,
-                })
+            let step = |name: &str| done.get("steps").and_then(|s| s.get(name)).and_then(Value::as_str).map(str::to_string);
+            let status = |action: &'static str, application: &'static str, at: String| ComplianceStatus {
+                action,
+                application,
+                executer_id: row.actor_id,
+                user_id: row.subject_id,
+                created_at: at,
             };
-            out.push(base("request_deletion", "all", &row.created_at.to_iso()));
+            out.push(status("request_deletion", "all", row.created_at.to_iso()));
             for (application, first, last) in [
                 ("support", "records", "redactions"),
                 ("profile", "profile", "profile"),
                 ("storage", "maintenance", "maintenance"),
             ] {
-                if let Some(at) = done.get("steps").and_then(|s| s.get(first)).and_then(Value::as_str) {
-                    out.push(base("started", application, at));
+                if let Some(at) = step(first) {
+                    out.push(status("started", application, at));
                 }
-                if let Some(at) = done.get("steps").and_then(|s| s.get(last)).and_then(Value::as_str) {
-                    out.push(base("complete", application, at));
+                if let Some(at) = step(last) {
+                    out.push(status("complete", application, at));
                 }
             }
             if let Some(at) = row.completed_at {
-                out.push(base("complete", "all", &at.to_iso()));
+                out.push(status("complete", "all", at.to_iso()));
             }
         }
         Ok(out)
     }
 
-    /// The tenant's erasure settings.
-    pub async fn erasure_settings(&self, scope: &Scope) -> Result<Value> {
+    /// What erasure does with a person's own comments on other people's tickets: `tombstone`
+    /// (the default) or `delete`.
+    pub async fn erasure_comments(&self, scope: &Scope) -> Result<String> {
         require_privacy(scope)?;
         let mut c = self.hd.db().read().await?;
         let comments = suoja_store::settings::erasure_comments(&mut c, scope.tenant).await?;
-        Ok(json!({ "erasure_comments": comments.as_deref().unwrap_or("tombstone") }))
+        Ok(comments.unwrap_or_else(|| "tombstone".to_string()))
     }
 
     /// Changes what erasure does with a person's own comments on other people's tickets:
     /// `tombstone` (the default: the thread keeps a removal notice in its place) or `delete`.
-    pub async fn set_erasure_comments(&self, scope: &Scope, value: &str) -> Result<Value> {
+    pub async fn set_erasure_comments(&self, scope: &Scope, value: &str) -> Result<()> {
         require_privacy(scope)?;
         if !matches!(value, "tombstone" | "delete") {
             return Err(PrivacyError::invalid("erasure_comments", "must be tombstone or delete"));
@@ -322,7 +385,7 @@ impl Privacy {
             )
             .await?;
         tx.commit().await?;
-        Ok(json!({ "erasure_comments": value }))
+        Ok(())
     }
 
     /// Whether the erasure of `subject` has completed (their data is gone for good).

@@ -30,8 +30,40 @@ pub const REFUSAL_CODES: &[&str] = &[
 /// A request, with its sealed details opened.
 #[derive(Debug, Clone)]
 pub struct Request {
-    /// The stored row.
-    pub row: RequestRow,
+    /// Id.
+    pub id: i64,
+    /// The person (user id).
+    pub subject_id: i64,
+    /// What the person asks for.
+    pub kind: suoja_core::RequestKind,
+    /// `portal`, `api`, `agent`, `email`, `phone`, `letter`.
+    pub channel: String,
+    /// Where it stands.
+    pub status: suoja_core::RequestStatus,
+    /// Staff member who opened it, if any.
+    pub opened_by: Option<i64>,
+    /// When it reached us.
+    pub received_at: Timestamp,
+    /// Current due time.
+    pub due_at: Timestamp,
+    /// Due time before any extension.
+    pub original_due_at: Timestamp,
+    /// When it was extended.
+    pub extended_at: Option<Timestamp>,
+    /// When the person's identity was confirmed.
+    pub verified_at: Option<Timestamp>,
+    /// `session`, `email_link` or `staff`.
+    pub verification: Option<String>,
+    /// When it was fulfilled or refused.
+    pub closed_at: Option<Timestamp>,
+    /// Refusal or outcome code.
+    pub outcome_code: Option<String>,
+    /// Created.
+    pub created_at: Timestamp,
+    /// Last changed.
+    pub updated_at: Timestamp,
+    /// The stored row, for the privacy engine's own use.
+    pub(crate) row: RequestRow,
     /// Reasons and requested changes.
     pub details: Personal<Value>,
     /// Withheld-items summary.
@@ -84,6 +116,22 @@ impl Privacy {
         };
         let withheld = serde_json::from_str(&row.withheld).unwrap_or(json!([]));
         Ok(Request {
+            id: row.id,
+            subject_id: row.subject_id,
+            kind: row.kind,
+            channel: row.channel.clone(),
+            status: row.status,
+            opened_by: row.opened_by,
+            received_at: row.received_at,
+            due_at: row.due_at,
+            original_due_at: row.original_due_at,
+            extended_at: row.extended_at,
+            verified_at: row.verified_at,
+            verification: row.verification.clone(),
+            closed_at: row.closed_at,
+            outcome_code: row.outcome_code.clone(),
+            created_at: row.created_at,
+            updated_at: row.updated_at,
             row,
             details: Personal::new(details),
             withheld,

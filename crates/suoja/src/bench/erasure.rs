@@ -59,9 +59,8 @@ pub async fn measure(hd: &Helpdesk, admin: &Scope, person: UserId, baseline_ms: 
     let t = Instant::now();
     let row = privacy.erase(admin, person, Origin::Api).await.map_err(err)?;
     f.erase_ms = t.elapsed().as_secs_f64() * 1000.0;
-    let done: serde_json::Value = serde_json::from_str(&row.done).unwrap_or_default();
-    f.tickets = done.pointer("/counts/tickets").and_then(serde_json::Value::as_u64).unwrap_or(0);
-    f.comments = done.pointer("/counts/tickets.comments").and_then(serde_json::Value::as_u64).unwrap_or(0);
+    f.tickets = row.done.get("tickets").and_then(serde_json::Value::as_u64).unwrap_or(0);
+    f.comments = row.done.get("tickets.comments").and_then(serde_json::Value::as_u64).unwrap_or(0);
     f.verified = row.state == suoja_core::ErasureState::Completed;
     println!(
         "  erasure of {} tickets / {} comments among {} tickets: {:.0} ms (state {}); baseline read {:.0} ms",

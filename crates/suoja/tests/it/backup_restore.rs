@@ -344,7 +344,7 @@ async fn disaster_restore(engine: Engine) {
     if let Some(url) = &app.settings.database_url {
         // That database holds A again; it goes before the byte scan below.
         let name = url.rsplit('/').next().unwrap().to_string();
-        let mut c = <sqlx::AnyConnection as sqlx::Connection>::connect(&pg_url().unwrap()).await.unwrap();
+        let mut c = suoja_store::pg_admin::connect(&pg_url().unwrap()).await.unwrap();
         sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE {name} WITH (FORCE)")))
             .execute(&mut c)
             .await

@@ -220,13 +220,13 @@ async fn erase(app: &TestApp, who: &Tenant, id: i64) -> (StatusCode, Value) {
 /// A transaction opened before what follows, ended by [`while_open`].
 enum Older {
     /// In the app's own database (SQLite: an open read).
-    Here(sqlx::pool::PoolConnection<sqlx::Any>),
+    Here(suoja_store::Conn),
     /// In another database of the same PostgreSQL server.
-    Elsewhere(sqlx::AnyConnection),
+    Elsewhere(suoja_store::Conn),
 }
 
 impl Older {
-    fn conn(&mut self) -> &mut sqlx::AnyConnection {
+    fn conn(&mut self) -> &mut suoja_store::Conn {
         match self {
             Older::Here(c) => c,
             Older::Elsewhere(c) => c,
@@ -238,13 +238,12 @@ impl Older {
 /// between statements, no snapshot (checked), in the app's database or (`elsewhere`) in the
 /// server's administrative database; on SQLite an open read.
 async fn older_transaction(app: &TestApp, elsewhere: bool) -> Older {
-    use sqlx::Connection as _;
     let db = app.helpdesk().db();
     let pg = app.engine == Engine::Postgres;
     let mut older = match (pg, elsewhere) {
-        (true, true) => Older::Elsewhere(sqlx::AnyConnection::connect(&crate::harness::pg_url().unwrap()).await.unwrap()),
-        (true, false) => Older::Here(db.write_pool().acquire().await.unwrap()),
-        (false, _) => Older::Here(db.read_pool().acquire().await.unwrap()),
+        (true, true) => Older::Elsewhere(suoja_store::pg_admin::connect(&crate::harness::pg_url().unwrap()).await.unwrap()),
+        (true, false) => Older::Here(db.maintenance().await.unwrap()),
+        (false, _) => Older::Here(db.read().await.unwrap()),
     };
     sqlx::query("BEGIN").execute(older.conn()).await.unwrap();
     if pg {

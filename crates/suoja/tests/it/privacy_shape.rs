@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 
 use reqwest::{Method, StatusCode};
 use serde_json::json;
-use sqlx::Connection as _;
 
 use crate::engine_test;
 use crate::harness::{Engine, TestApp, send};
@@ -240,7 +239,7 @@ pub async fn database_files(app: &TestApp) -> Vec<PathBuf> {
             .collect(),
         Engine::Postgres => {
             let url = app.settings.database_url.clone().unwrap();
-            let mut c = sqlx::AnyConnection::connect(&url).await.unwrap();
+            let mut c = suoja_store::pg_admin::connect(&url).await.unwrap();
             sqlx::query("CHECKPOINT").execute(&mut c).await.unwrap();
             let dir: String = sqlx::query_scalar("SELECT current_setting('data_directory')").fetch_one(&mut c).await.unwrap();
             let oid: String = sqlx::query_scalar("SELECT oid::text FROM pg_database WHERE datname = current_database()")
