@@ -6,6 +6,7 @@ pub mod clock;
 pub mod error;
 pub mod ids;
 pub mod json;
+pub mod ledger;
 pub mod num;
 pub mod personal;
 pub mod random;

@@ -215,6 +215,18 @@ wire_enum!(
     }
 );
 
+impl Status {
+    /// Its place in Zendesk's order (`new` 0 … `closed` 5), as stored for `status<solved`.
+    pub fn rank(self) -> i64 {
+        self as i64
+    }
+
+    /// Solved and closed tickets are done: their retention clock runs from then.
+    pub fn is_done(self) -> bool {
+        matches!(self, Status::Solved | Status::Closed)
+    }
+}
+
 /// The least-privileged role.
 impl Default for Role {
     fn default() -> Self {

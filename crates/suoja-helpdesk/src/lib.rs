@@ -41,6 +41,7 @@ pub struct Helpdesk {
     vault: Vault,
     clock: Arc<dyn Clock>,
     reads: Arc<dyn suoja_core::reads::ReadLog>,
+    ledger: Arc<dyn suoja_core::ledger::LedgerWriter<suoja_store::Conn, suoja_store::StoreError>>,
     /// Password verifications running at once are bounded (Argon2 takes 19 MiB and tens of
     /// milliseconds of a core each); past the bound a sign-in is turned away at once.
     argon: Arc<tokio::sync::Semaphore>,
@@ -51,13 +52,21 @@ pub struct Helpdesk {
 
 impl Helpdesk {
     /// Services over `db` and `vault`, telling time with `clock`, noting staff reads of
-    /// personal data in `reads` (the privacy engine's consultation log).
-    pub fn new(db: Db, vault: Vault, clock: Arc<dyn Clock>, reads: Arc<dyn suoja_core::reads::ReadLog>) -> Self {
+    /// personal data in `reads` (the privacy engine's consultation log) and recording its
+    /// privacy-relevant actions with `ledger` (the privacy engine's ledger writer).
+    pub fn new(
+        db: Db,
+        vault: Vault,
+        clock: Arc<dyn Clock>,
+        reads: Arc<dyn suoja_core::reads::ReadLog>,
+        ledger: Arc<dyn suoja_core::ledger::LedgerWriter<suoja_store::Conn, suoja_store::StoreError>>,
+    ) -> Self {
         Self {
             db,
             vault,
             clock,
             reads,
+            ledger,
             argon: Arc::new(tokio::sync::Semaphore::new(auth::password_slots())),
             endpoints: Arc::default(),
             upload_quota: uploads::DEFAULT_UPLOAD_QUOTA,

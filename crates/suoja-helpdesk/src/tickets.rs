@@ -21,11 +21,6 @@ pub use read::{CommentPage, TicketList, TicketPage};
 /// Longest comment body accepted, in characters.
 pub const MAX_COMMENT_CHARS: usize = 65_536;
 
-/// Solved and closed tickets are done: their retention clock runs from the moment they became so.
-fn is_done(status: &str) -> bool {
-    matches!(status, "solved" | "closed")
-}
-
 fn change(field: &'static str, previous: Value, value: Value) -> AuditEvent {
     AuditEvent {
         kind: "Change",

@@ -231,16 +231,15 @@ impl Privacy {
             purpose: reason.chars().take(500).collect(),
         };
         suoja_store::consultations::record(&mut tx, scope.tenant, &[row]).await?;
-        self.hd
-            .record_ledger(
-                &mut tx,
-                scope.tenant,
-                suoja_core::LedgerKind::SubjectInspected,
-                Some(subject.0),
-                Some(scope.actor.0),
-                serde_json::json!({}),
-            )
-            .await?;
+        self.record_ledger(
+            &mut tx,
+            scope.tenant,
+            suoja_core::LedgerKind::SubjectInspected,
+            Some(subject.0),
+            Some(scope.actor.0),
+            serde_json::json!({}),
+        )
+        .await?;
         tx.commit().await?;
         Ok(serde_json::json!({
             "subject_id": subject.0,

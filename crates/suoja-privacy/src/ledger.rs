@@ -1,6 +1,8 @@
-//! Verifying the privacy ledger: recompute every entry's keyed hash in order, check that each
-//! names its predecessor's hash and that numbering has no gaps, and compare the end of the chain
-//! with the recorded head. Any edited, removed, inserted or reordered entry breaks one of these.
+//! The privacy ledger: appending entries (the privacy engine's own, and the helpdesk's through
+//! [`suoja_core::ledger::LedgerWriter`], always in the acting transaction) and verifying it:
+//! recompute every entry's keyed hash in order, check that each names its predecessor's hash and
+//! that numbering has no gaps, and compare the end of the chain with the recorded head. Any
+//! edited, removed, inserted or reordered entry breaks one of these.
 
 use serde::Serialize;
 use suoja_core::TenantId;
@@ -8,7 +10,72 @@ use suoja_store::Db;
 use suoja_store::ledger::{GENESIS, canonical};
 use suoja_vault::Vault;
 
-use crate::Result;
+use crate::{Privacy, Result};
+
+/// Appends an entry to the tenant's chain in `c`'s transaction.
+async fn append(
+    vault: &Vault,
+    c: &mut suoja_store::Conn,
+    tenant: TenantId,
+    e: suoja_core::ledger::LedgerEntry,
+) -> suoja_store::Result<suoja_store::ledger::Entry> {
+    let chain = vault.ledger_chain(tenant);
+    let entry = suoja_store::ledger::NewEntry {
+        at: e.at,
+        kind: e.kind,
+        subject: e.subject,
+        actor: e.actor,
+        details: e.details.to_string(),
+    };
+    suoja_store::ledger::append(c, tenant, &entry, |prev, body| chain.hash(prev, body)).await
+}
+
+/// The ledger writer the helpdesk is given.
+#[derive(Debug, Clone)]
+pub struct Writer {
+    vault: Vault,
+}
+
+impl Writer {
+    /// A writer hashing with `vault`'s per-tenant chain keys.
+    pub fn new(vault: Vault) -> Self {
+        Self { vault }
+    }
+}
+
+impl suoja_core::ledger::LedgerWriter<suoja_store::Conn, suoja_store::StoreError> for Writer {
+    fn append<'a>(
+        &'a self,
+        c: &'a mut suoja_store::Conn,
+        tenant: TenantId,
+        entry: suoja_core::ledger::LedgerEntry,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = suoja_store::Result<()>> + Send + 'a>> {
+        Box::pin(async move { append(&self.vault, c, tenant, entry).await.map(|_| ()) })
+    }
+}
+
+impl Privacy {
+    /// Appends `kind` about `subject` by `actor` with `details` (ids, counts and codes) to the
+    /// tenant's ledger in `c`'s transaction; returns the entry (its hash ends up in certificates).
+    pub async fn record_ledger(
+        &self,
+        c: &mut suoja_store::Conn,
+        tenant: TenantId,
+        kind: suoja_core::LedgerKind,
+        subject: Option<i64>,
+        actor: Option<i64>,
+        details: serde_json::Value,
+    ) -> Result<suoja_store::ledger::Entry> {
+        let entry = suoja_core::ledger::LedgerEntry {
+            at: self.hd.now(),
+            kind,
+            subject,
+            actor,
+            details,
+        };
+        Ok(append(self.hd.vault(), c, tenant, entry).await?)
+    }
+}
 
 /// The first problem found in a chain.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -396,16 +396,15 @@ impl Privacy {
         let (found, truncated) = self.find_in_text(&mut tx, tenant, &user, &exclude, reach).await?;
         let found: Vec<Found> = found.into_iter().filter(|f| if erasure { !f.strong() } else { true }).collect();
         let new = self.record_candidates(&mut tx, tenant, request, user.id.0, &found).await?;
-        self.hd
-            .record_ledger(
-                &mut tx,
-                tenant,
-                suoja_core::LedgerKind::MentionsSearched,
-                Some(user.id.0),
-                Some(scope.actor.0),
-                json!({ "request": request, "weak": reach.weak, "found": found.len(), "new": new, "truncated": truncated }),
-            )
-            .await?;
+        self.record_ledger(
+            &mut tx,
+            tenant,
+            suoja_core::LedgerKind::MentionsSearched,
+            Some(user.id.0),
+            Some(scope.actor.0),
+            json!({ "request": request, "weak": reach.weak, "found": found.len(), "new": new, "truncated": truncated }),
+        )
+        .await?;
         tx.commit().await?;
         Ok((self.mentions(scope, request).await?, truncated))
     }
@@ -543,16 +542,19 @@ impl Privacy {
         if !suoja_store::mentions::decide(&mut tx, tenant, id, decision.as_str(), scope.actor.0, now).await? {
             return Err(PrivacyError::Conflict(format!("this mention was already {}", row.state)));
         }
-        self.hd
-            .record_ledger(
-                &mut tx,
-                tenant,
-                if accept { suoja_core::LedgerKind::MentionAccepted } else { suoja_core::LedgerKind::MentionRejected },
-                Some(row.subject_id),
-                Some(scope.actor.0),
-                json!({ "request": request, "mention": id, "source": row.source, "source_id": row.source_id, "ticket": row.ticket_id, "strength": row.strength }),
-            )
-            .await?;
+        self.record_ledger(
+            &mut tx,
+            tenant,
+            if accept {
+                suoja_core::LedgerKind::MentionAccepted
+            } else {
+                suoja_core::LedgerKind::MentionRejected
+            },
+            Some(row.subject_id),
+            Some(scope.actor.0),
+            json!({ "request": request, "mention": id, "source": row.source, "source_id": row.source_id, "ticket": row.ticket_id, "strength": row.strength }),
+        )
+        .await?;
         tx.commit().await?;
         let mut c = self.hd.db().read().await?;
         let row = suoja_store::mentions::by_id(&mut c, tenant, request, id)

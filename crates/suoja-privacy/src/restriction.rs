@@ -123,16 +123,15 @@ impl Privacy {
         let sealed = self.hd.vault().encrypt_str(&mut tx, scope.tenant, user.key_id, &body).await?;
         suoja_store::outbox::insert(&mut tx, scope.tenant, subject.0, kind, sealed, now).await?;
         let tickets = restrict_person(&mut tx, scope.tenant, subject, on, now).await?;
-        self.hd
-            .record_ledger(
-                &mut tx,
-                scope.tenant,
-                event,
-                Some(subject.0),
-                Some(scope.actor.0),
-                json!({ "tickets": tickets }),
-            )
-            .await?;
+        self.record_ledger(
+            &mut tx,
+            scope.tenant,
+            event,
+            Some(subject.0),
+            Some(scope.actor.0),
+            json!({ "tickets": tickets }),
+        )
+        .await?;
         self.hd.notify_recipients(&mut tx, scope.tenant, subject, event.as_str(), &[], now).await?;
         tx.commit().await?;
         Ok(tickets)

@@ -255,17 +255,16 @@ impl Privacy {
             updated_at: now,
         };
         suoja_store::settings::set_retention(&mut tx, scope.tenant, &row).await?;
-        self.hd
-            .record_ledger(
-                &mut tx,
-                scope.tenant,
-                suoja_core::LedgerKind::RetentionChanged,
-                None,
-                Some(scope.actor.0),
-                json!({ "policy": k.name, "value": row.value, "unit": k.unit, "enabled": row.enabled,
+        self.record_ledger(
+            &mut tx,
+            scope.tenant,
+            suoja_core::LedgerKind::RetentionChanged,
+            None,
+            Some(scope.actor.0),
+            json!({ "policy": k.name, "value": row.value, "unit": k.unit, "enabled": row.enabled,
                         "previous": current.as_ref().map(|c| json!({"value": c.value, "enabled": c.enabled})) }),
-            )
-            .await?;
+        )
+        .await?;
         tx.commit().await?;
         Ok(view(k, Some(&row)))
     }
@@ -369,16 +368,15 @@ impl Privacy {
                 if n > 0 {
                     report.applied.push((tenant.0, k.name, n));
                     let mut tx = self.hd.db().begin().await?;
-                    self.hd
-                        .record_ledger(
-                            &mut tx,
-                            tenant,
-                            suoja_core::LedgerKind::RetentionApplied,
-                            None,
-                            None,
-                            json!({ "policy": k.name, "records": n, "cutoff": cutoff.to_iso() }),
-                        )
-                        .await?;
+                    self.record_ledger(
+                        &mut tx,
+                        tenant,
+                        suoja_core::LedgerKind::RetentionApplied,
+                        None,
+                        None,
+                        json!({ "policy": k.name, "records": n, "cutoff": cutoff.to_iso() }),
+                    )
+                    .await?;
                     tx.commit().await?;
                     tracing::info!(tenant.id = %tenant, policy = k.name, records = n, "retention policy applied");
                 }

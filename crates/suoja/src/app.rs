@@ -107,7 +107,8 @@ pub async fn open_with_clock(settings: &Settings, clock: Arc<dyn suoja_core::Clo
     if rewrapped > 0 {
         tracing::info!(keys = rewrapped, "subject keys re-wrapped with their ids bound in");
     }
-    let hd = Helpdesk::new(db, vault, clock, Arc::new(suoja_privacy::consult::Consultations::default()));
+    let ledger = Arc::new(suoja_privacy::ledger::Writer::new(vault.clone()));
+    let hd = Helpdesk::new(db, vault, clock, Arc::new(suoja_privacy::consult::Consultations::default()), ledger);
     let filled = hd.backfill_ticket_tags().await.context("filling in the tag index of existing tickets")?;
     if filled > 0 {
         tracing::info!(tickets = filled, "tag index filled in for existing tickets");

@@ -7,7 +7,7 @@ use suoja_store::Conn;
 use suoja_store::comments::CommentRow;
 use suoja_store::tickets::TicketRow;
 
-use super::{is_done, kind_field};
+use super::kind_field;
 use crate::model::{AuditEvent, CommentInput, RequesterRef, TicketChange, TicketInput};
 use crate::users::normalize_tags;
 use crate::{Helpdesk, HelpdeskError, Result, crypt};
@@ -161,8 +161,7 @@ impl Helpdesk {
             organization_id: org,
             subject_enc: crypt::seal_opt(v, c, scope.tenant, key, input.subject.as_ref()).await?,
             description_enc: v.encrypt_str(c, scope.tenant, key, &description_text).await?,
-            status: status.as_str().into(),
-            status_rank: status as i64,
+            status,
             priority: input.priority.flatten().map(|p| p.as_str().to_string()),
             ticket_type: input.ticket_type.flatten().map(|t| t.as_str().to_string()),
             tags_enc: crypt::seal_json(v, c, scope.tenant, key, &tags).await?,
@@ -175,7 +174,7 @@ impl Helpdesk {
             deleted_at: None,
             deleted_by: None,
             restricted: requester.restricted,
-            closed_at: is_done(status.as_str()).then_some(now),
+            closed_at: status.is_done().then_some(now),
         };
         row.id = suoja_store::tickets::insert(c, scope.tenant, &row).await?;
         self.set_ticket_tags(c, scope.tenant, row.id, &tags).await?;

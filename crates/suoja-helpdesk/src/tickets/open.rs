@@ -1,7 +1,7 @@
 //! Opening stored tickets for a reader: who may see a ticket, and its fields unsealed.
 
 use serde_json::Value;
-use suoja_core::{Personal, Scope, Status, TenantId, TicketId};
+use suoja_core::{Personal, Scope, TenantId, TicketId};
 use suoja_store::Conn;
 use suoja_store::tickets::TicketRow;
 
@@ -35,7 +35,7 @@ impl Helpdesk {
             organization_id: r.organization_id,
             subject: crypt::open_opt(v, c, t, r.subject_enc.as_deref()).await?,
             description: crypt::open(v, c, t, &r.description_enc).await?,
-            status: Status::parse(&r.status).map_err(|e| HelpdeskError::Internal(e.0))?,
+            status: r.status,
             priority: r.priority.as_deref().and_then(|p| suoja_core::Priority::parse(p).ok()),
             ticket_type: r.ticket_type.as_deref().and_then(|p| suoja_core::TicketType::parse(p).ok()),
             tags: crypt::open_json(v, c, t, &r.tags_enc).await?,

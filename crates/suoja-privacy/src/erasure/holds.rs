@@ -185,16 +185,15 @@ impl Privacy {
         if let Some(s) = subject_id {
             crate::restriction::restrict_person(&mut tx, scope.tenant, UserId(s), true, now).await?;
         }
-        self.hd
-            .record_ledger(
-                &mut tx,
-                scope.tenant,
-                suoja_core::LedgerKind::HoldCreated,
-                subject_id,
-                Some(scope.actor.0),
-                json!({ "hold": id, "scope": row.scope, "ticket": ticket_id, "ground": row.ground, "approver": approver, "expires_at": row.expires_at.to_iso() }),
-            )
-            .await?;
+        self.record_ledger(
+            &mut tx,
+            scope.tenant,
+            suoja_core::LedgerKind::HoldCreated,
+            subject_id,
+            Some(scope.actor.0),
+            json!({ "hold": id, "scope": row.scope, "ticket": ticket_id, "ground": row.ground, "approver": approver, "expires_at": row.expires_at.to_iso() }),
+        )
+        .await?;
         tx.commit().await?;
         Ok(Hold::from_row(row, now))
     }
@@ -210,16 +209,15 @@ impl Privacy {
         if !suoja_store::holds::release(&mut tx, scope.tenant, id, scope.actor.0, now).await? {
             return Err(PrivacyError::Conflict("the hold is no longer in force".into()));
         }
-        self.hd
-            .record_ledger(
-                &mut tx,
-                scope.tenant,
-                suoja_core::LedgerKind::HoldReleased,
-                row.subject_id,
-                Some(scope.actor.0),
-                json!({ "hold": id }),
-            )
-            .await?;
+        self.record_ledger(
+            &mut tx,
+            scope.tenant,
+            suoja_core::LedgerKind::HoldReleased,
+            row.subject_id,
+            Some(scope.actor.0),
+            json!({ "hold": id }),
+        )
+        .await?;
         self.lift_hold_restrictions(&mut tx, scope.tenant, &row, now).await?;
         let row = suoja_store::holds::by_id(&mut tx, scope.tenant, id)
             .await?
@@ -258,16 +256,15 @@ impl Privacy {
         let ended = suoja_store::holds::expired_unreleased(&mut tx, now).await?;
         for (tenant, h) in &ended {
             suoja_store::holds::mark_ended(&mut tx, *tenant, h.id).await?;
-            self.hd
-                .record_ledger(
-                    &mut tx,
-                    *tenant,
-                    suoja_core::LedgerKind::HoldExpired,
-                    h.subject_id,
-                    None,
-                    json!({ "hold": h.id }),
-                )
-                .await?;
+            self.record_ledger(
+                &mut tx,
+                *tenant,
+                suoja_core::LedgerKind::HoldExpired,
+                h.subject_id,
+                None,
+                json!({ "hold": h.id }),
+            )
+            .await?;
             self.lift_hold_restrictions(&mut tx, *tenant, h, now).await?;
         }
         tx.commit().await?;

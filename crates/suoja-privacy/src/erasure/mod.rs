@@ -223,16 +223,15 @@ impl Privacy {
             }
             Err(e) => return Err(e.into()),
         };
-        self.hd
-            .record_ledger(
-                &mut tx,
-                scope.tenant,
-                suoja_core::LedgerKind::ErasureStarted,
-                Some(subject.0),
-                (!by_retention).then_some(scope.actor.0),
-                json!({ "erasure": id, "request": request_id, "planned": plan.counts(), "held": plan.held.iter().map(|h| h.hold).collect::<Vec<_>>() }),
-            )
-            .await?;
+        self.record_ledger(
+            &mut tx,
+            scope.tenant,
+            suoja_core::LedgerKind::ErasureStarted,
+            Some(subject.0),
+            (!by_retention).then_some(scope.actor.0),
+            json!({ "erasure": id, "request": request_id, "planned": plan.counts(), "held": plan.held.iter().map(|h| h.hold).collect::<Vec<_>>() }),
+        )
+        .await?;
         tx.commit().await?;
         Ok(ErasureRow { id, ..row })
     }
@@ -374,16 +373,15 @@ impl Privacy {
         let now = self.hd.now();
         let mut tx = self.hd.db().begin().await?;
         suoja_store::settings::set_erasure_comments(&mut tx, scope.tenant, value, scope.actor.0, now).await?;
-        self.hd
-            .record_ledger(
-                &mut tx,
-                scope.tenant,
-                suoja_core::LedgerKind::SettingsChanged,
-                None,
-                Some(scope.actor.0),
-                json!({ "erasure_comments": value }),
-            )
-            .await?;
+        self.record_ledger(
+            &mut tx,
+            scope.tenant,
+            suoja_core::LedgerKind::SettingsChanged,
+            None,
+            Some(scope.actor.0),
+            json!({ "erasure_comments": value }),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }

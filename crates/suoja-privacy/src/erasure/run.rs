@@ -395,7 +395,6 @@ impl Privacy {
     async fn complete(&self, c: &mut Conn, row: &mut ErasureRow, plan: &Plan, done: &Value, now: Timestamp) -> Result<()> {
         let tenant = row.tenant;
         let entry = self
-            .hd
             .record_ledger(
                 c,
                 tenant,

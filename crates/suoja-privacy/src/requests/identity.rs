@@ -51,16 +51,15 @@ impl Privacy {
         row.status = suoja_core::RequestStatus::Verifying;
         row.updated_at = now;
         suoja_store::requests::update(c, tenant, row).await?;
-        self.hd
-            .record_ledger(
-                c,
-                tenant,
-                suoja_core::LedgerKind::RequestLinkSent,
-                Some(row.subject_id),
-                None,
-                json!({ "request": row.id }),
-            )
-            .await?;
+        self.record_ledger(
+            c,
+            tenant,
+            suoja_core::LedgerKind::RequestLinkSent,
+            Some(row.subject_id),
+            None,
+            json!({ "request": row.id }),
+        )
+        .await?;
         Ok(true)
     }
 
@@ -103,16 +102,15 @@ impl Privacy {
         let given = token_hash(secret);
         if given.len() != v.token_hash.len() || !constant_time_eq(&given, &v.token_hash) {
             suoja_store::requests::update_verification(&mut tx, tenant, v.id, v.attempts + 1, None).await?;
-            self.hd
-                .record_ledger(
-                    &mut tx,
-                    tenant,
-                    suoja_core::LedgerKind::RequestVerificationFailed,
-                    Some(row.subject_id),
-                    None,
-                    json!({ "request": id, "attempt": v.attempts + 1 }),
-                )
-                .await?;
+            self.record_ledger(
+                &mut tx,
+                tenant,
+                suoja_core::LedgerKind::RequestVerificationFailed,
+                Some(row.subject_id),
+                None,
+                json!({ "request": id, "attempt": v.attempts + 1 }),
+            )
+            .await?;
             tx.commit().await?;
             return Err(PrivacyError::InvalidLink);
         }
@@ -122,16 +120,15 @@ impl Privacy {
         row.verification = Some("email_link".into());
         row.updated_at = now;
         suoja_store::requests::update(&mut tx, tenant, &row).await?;
-        self.hd
-            .record_ledger(
-                &mut tx,
-                tenant,
-                suoja_core::LedgerKind::RequestVerified,
-                Some(row.subject_id),
-                None,
-                json!({ "request": id, "method": "email_link" }),
-            )
-            .await?;
+        self.record_ledger(
+            &mut tx,
+            tenant,
+            suoja_core::LedgerKind::RequestVerified,
+            Some(row.subject_id),
+            None,
+            json!({ "request": id, "method": "email_link" }),
+        )
+        .await?;
         let req = self.open_request(&mut tx, tenant, row).await?;
         tx.commit().await?;
         Ok(req)

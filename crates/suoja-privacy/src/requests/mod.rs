@@ -241,27 +241,25 @@ impl Privacy {
         };
         row.id = suoja_store::requests::insert(&mut tx, tenant, &row).await?;
         let actor = scope.map(|s| s.actor.0);
-        self.hd
-            .record_ledger(
+        self.record_ledger(
+            &mut tx,
+            tenant,
+            suoja_core::LedgerKind::RequestReceived,
+            Some(row.subject_id),
+            actor,
+            json!({ "request": row.id, "kind": row.kind, "channel": channel, "received_at": received_at.0, "due_at": due.0 }),
+        )
+        .await?;
+        if verified {
+            self.record_ledger(
                 &mut tx,
                 tenant,
-                suoja_core::LedgerKind::RequestReceived,
+                suoja_core::LedgerKind::RequestVerified,
                 Some(row.subject_id),
                 actor,
-                json!({ "request": row.id, "kind": row.kind, "channel": channel, "received_at": received_at.0, "due_at": due.0 }),
+                json!({ "request": row.id, "method": "session" }),
             )
             .await?;
-        if verified {
-            self.hd
-                .record_ledger(
-                    &mut tx,
-                    tenant,
-                    suoja_core::LedgerKind::RequestVerified,
-                    Some(row.subject_id),
-                    actor,
-                    json!({ "request": row.id, "method": "session" }),
-                )
-                .await?;
         } else if subject_row.email_enc.is_some() && !matches!(input.subject, Subject::Myself) {
             // (A person whose own session is no proof gets no link either: the address on record
             // may be the one someone else set. Staff confirm who they are.)
@@ -369,8 +367,7 @@ impl Privacy {
         row.updated_at = now;
         suoja_store::requests::update(&mut tx, scope.tenant, &row).await?;
         suoja_core::json::set(&mut ledger_details, "request", json!(id));
-        self.hd
-            .record_ledger(&mut tx, scope.tenant, kind, Some(row.subject_id), Some(scope.actor.0), ledger_details)
+        self.record_ledger(&mut tx, scope.tenant, kind, Some(row.subject_id), Some(scope.actor.0), ledger_details)
             .await?;
         let req = self.open_request(&mut tx, scope.tenant, row).await?;
         tx.commit().await?;

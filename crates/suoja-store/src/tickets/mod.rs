@@ -6,7 +6,7 @@ mod list;
 pub use list::*;
 
 use crate::Conn;
-use suoja_core::{GroupId, KeyId, OrganizationId, TenantId, TicketId, Timestamp, UserId};
+use suoja_core::{GroupId, KeyId, OrganizationId, Status, TenantId, TicketId, Timestamp, UserId};
 
 use crate::Result;
 use crate::row::{bytes, i64_, opt_bytes, opt_i64, opt_text, text};
@@ -32,10 +32,8 @@ pub struct TicketRow {
     pub subject_enc: Option<Vec<u8>>,
     /// Encrypted description (the first comment's text).
     pub description_enc: Vec<u8>,
-    /// Status wire value.
-    pub status: String,
-    /// Status order, for `status<solved`.
-    pub status_rank: i64,
+    /// Status (its rank is stored beside it, for `status<solved`).
+    pub status: Status,
     /// Priority wire value.
     pub priority: Option<String>,
     /// Type wire value.
@@ -77,8 +75,7 @@ pub(crate) fn from_row(r: &sqlx::any::AnyRow) -> Result<TicketRow> {
         organization_id: opt_i64(r, "organization_id")?.map(OrganizationId),
         subject_enc: opt_bytes(r, "subject_enc")?,
         description_enc: bytes(r, "description_enc")?,
-        status: text(r, "status")?,
-        status_rank: i64_(r, "status_rank")?,
+        status: Status::parse(&text(r, "status")?).map_err(|_| crate::StoreError::Corrupt("tickets.status".into()))?,
         priority: opt_text(r, "priority")?,
         ticket_type: opt_text(r, "ticket_type")?,
         tags_enc: bytes(r, "tags_enc")?,
@@ -110,8 +107,8 @@ pub async fn insert(c: &mut Conn, tenant: TenantId, t: &TicketRow) -> Result<Tic
     .bind(t.organization_id.map(|o| o.0))
     .bind(t.subject_enc.clone())
     .bind(t.description_enc.clone())
-    .bind(t.status.clone())
-    .bind(t.status_rank)
+    .bind(t.status.as_str())
+    .bind(t.status.rank())
     .bind(t.priority.clone())
     .bind(t.ticket_type.clone())
     .bind(t.tags_enc.clone())
@@ -143,8 +140,8 @@ pub async fn update(c: &mut Conn, tenant: TenantId, t: &TicketRow) -> Result<boo
     .bind(t.organization_id.map(|o| o.0))
     .bind(t.subject_enc.clone())
     .bind(t.description_enc.clone())
-    .bind(t.status.clone())
-    .bind(t.status_rank)
+    .bind(t.status.as_str())
+    .bind(t.status.rank())
     .bind(t.priority.clone())
     .bind(t.ticket_type.clone())
     .bind(t.tags_enc.clone())

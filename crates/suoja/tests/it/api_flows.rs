@@ -141,6 +141,12 @@ engine_test!(organizations_and_groups, |app| async move {
     assert_eq!(s, StatusCode::NO_CONTENT);
     let (s, _) = app.get(&format!("/api/v2/organizations/{oid}.json")).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
+    // Members keep their accounts and tickets stay, both without the organisation.
+    let (s, v) = app.get(&format!("/api/v2/users/{u}.json")).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["user"]["organization_id"], Value::Null);
+    let (_, v) = app.get(&format!("/api/v2/tickets/{t}.json")).await;
+    assert_eq!(v["ticket"]["organization_id"], Value::Null);
 });
 
 engine_test!(ticket_lifecycle, |app| async move {

@@ -44,6 +44,14 @@ engine_test!(every_mistake_gets_a_clear_4xx_and_changes_nothing, |app| async mov
     let long = "x".repeat(70_000);
     let cases = vec![
         Case {
+            what: "a role filter that names no role (it would otherwise list everyone)",
+            method: Method::GET,
+            path: "/api/v2/users.json?role=superuser".into(),
+            body: Body::None,
+            status: StatusCode::BAD_REQUEST,
+            error: "BadRequest",
+        },
+        Case {
             what: "malformed JSON",
             method: Method::POST,
             path: "/api/v2/tickets.json".into(),

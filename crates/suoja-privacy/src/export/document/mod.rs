@@ -224,8 +224,7 @@ impl Privacy {
         if scope.actor != subject {
             suoja_store::consultations::record(&mut tx, tenant, &[consult]).await?;
         }
-        self.hd
-            .record_ledger(&mut tx, tenant, suoja_core::LedgerKind::ExportBuilt,
+        self.record_ledger(&mut tx, tenant, suoja_core::LedgerKind::ExportBuilt,
                 Some(subject.0),
                 Some(scope.actor.0),
                 json!({ "request": request, "filter": opts.filter.as_str(), "internal_notes_included": include_notes, "tickets": n_tickets, "comments": n_comments, "files": files.len(), "withheld": withheld_doc }),

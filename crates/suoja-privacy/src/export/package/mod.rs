@@ -302,16 +302,15 @@ impl Privacy {
             Err(suoja_store::StoreError::Duplicate(_)) => return Err(busy()),
             other => other?,
         }
-        self.hd
-            .record_ledger(
-                &mut tx,
-                tenant,
-                suoja_core::LedgerKind::ExportStarted,
-                Some(subject.0),
-                Some(scope.actor.0),
-                json!({ "request": request, "package": row.id, "format": row.format }),
-            )
-            .await?;
+        self.record_ledger(
+            &mut tx,
+            tenant,
+            suoja_core::LedgerKind::ExportStarted,
+            Some(subject.0),
+            Some(scope.actor.0),
+            json!({ "request": request, "package": row.id, "format": row.format }),
+        )
+        .await?;
         tx.commit().await?;
         let package = open(&row, now);
         let (this, scope, opts) = (self.clone(), *scope, opts.clone());
@@ -370,16 +369,15 @@ impl Privacy {
                 if !suoja_store::exports::finish(&mut tx, tenant, &id, sink.chunks, sink.size, now).await? {
                     return Err(PrivacyError::NotFound("Export"));
                 }
-                self.hd
-                    .record_ledger(
-                        &mut tx,
-                        tenant,
-                        suoja_core::LedgerKind::ExportStored,
-                        Some(subject.0),
-                        Some(scope.actor.0),
-                        json!({ "request": request, "package": id, "format": format.as_str(), "bytes": sink.size }),
-                    )
-                    .await?;
+                self.record_ledger(
+                    &mut tx,
+                    tenant,
+                    suoja_core::LedgerKind::ExportStored,
+                    Some(subject.0),
+                    Some(scope.actor.0),
+                    json!({ "request": request, "package": id, "format": format.as_str(), "bytes": sink.size }),
+                )
+                .await?;
                 let row = suoja_store::exports::by_id(&mut tx, tenant, &id)
                     .await?
                     .ok_or(PrivacyError::NotFound("Export"))?;
@@ -438,16 +436,15 @@ impl Privacy {
             }
         };
         suoja_store::exports::count_download(&mut tx, scope.tenant, id).await?;
-        self.hd
-            .record_ledger(
-                &mut tx,
-                scope.tenant,
-                suoja_core::LedgerKind::ExportDownloaded,
-                Some(row.subject_id),
-                Some(scope.actor.0),
-                json!({ "package": id }),
-            )
-            .await?;
+        self.record_ledger(
+            &mut tx,
+            scope.tenant,
+            suoja_core::LedgerKind::ExportDownloaded,
+            Some(row.subject_id),
+            Some(scope.actor.0),
+            json!({ "package": id }),
+        )
+        .await?;
         tx.commit().await?;
         Ok((
             package,
