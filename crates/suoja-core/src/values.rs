@@ -139,8 +139,9 @@ wire_enum!(
 );
 
 wire_enum!(
-    /// Where an erasure stands: planned, running, waiting on a legal hold, or finished.
-    ErasureState { Planned = "planned", Running = "running", Held = "held", Completed = "completed", Failed = "failed" }
+    /// Where an erasure stands: planned, running (`verifying`, which databases of an earlier
+    /// version may hold, is run on like `running`), waiting on a legal hold, or finished.
+    ErasureState { Planned = "planned", Running = "running", Verifying = "verifying", Held = "held", Completed = "completed", Failed = "failed" }
 );
 
 impl ErasureState {

@@ -141,24 +141,26 @@ pub async fn list(c: &mut Conn, tenant: TenantId, limit: i64, offset: i64) -> Re
 /// Erasures a runner may take now, in any tenant: unfinished and not leased (a dead runner's
 /// lease has run out), plus held ones (the runner checks whether their holds expired).
 pub async fn runnable(c: &mut Conn, now: Timestamp, limit: i64) -> Result<Vec<(TenantId, i64)>> {
-    let rows = sqlx::query("SELECT tenant_id, id FROM erasures WHERE state IN ('planned', 'running', 'held') AND leased_until < $1 ORDER BY id LIMIT $2")
-        .bind(now.0)
-        .bind(limit)
-        .fetch_all(c)
-        .await?;
+    let rows =
+        sqlx::query("SELECT tenant_id, id FROM erasures WHERE state IN ('planned', 'running', 'verifying', 'held') AND leased_until < $1 ORDER BY id LIMIT $2")
+            .bind(now.0)
+            .bind(limit)
+            .fetch_all(c)
+            .await?;
     rows.iter().map(|r| Ok((TenantId(i64_(r, "tenant_id")?), i64_(r, "id")?))).collect()
 }
 
 /// Leases an erasure until `until` if nobody else holds it. Returns whether it was taken.
 pub async fn lease(c: &mut Conn, tenant: TenantId, id: i64, now: Timestamp, until: i64) -> Result<bool> {
-    let r =
-        sqlx::query("UPDATE erasures SET leased_until = $4 WHERE tenant_id = $1 AND id = $2 AND leased_until < $3 AND state IN ('planned', 'running', 'held')")
-            .bind(tenant.0)
-            .bind(id)
-            .bind(now.0)
-            .bind(until)
-            .execute(c)
-            .await?;
+    let r = sqlx::query(
+        "UPDATE erasures SET leased_until = $4 WHERE tenant_id = $1 AND id = $2 AND leased_until < $3 AND state IN ('planned', 'running', 'verifying', 'held')",
+    )
+    .bind(tenant.0)
+    .bind(id)
+    .bind(now.0)
+    .bind(until)
+    .execute(c)
+    .await?;
     Ok(r.rows_affected() == 1)
 }
 

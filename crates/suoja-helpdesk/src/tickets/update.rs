@@ -75,8 +75,8 @@ impl Helpdesk {
         }
         let t = scope.tenant;
         let mut events = Vec::new();
-        self.change_people_and_status(&mut tx, scope, &mut row, &input, now, &mut events).await?;
-        let reindex = self.change_content(&mut tx, t, &mut row, &input, &mut events).await?;
+        let subject_changed = self.change_people_and_status(&mut tx, scope, &mut row, &input, now, &mut events).await?;
+        let reindex = self.change_content(&mut tx, t, &mut row, &input, &mut events).await? || subject_changed;
         self.change_lists(&mut tx, scope, &row, &input, now, &mut events).await?;
         if let Some(comment) = &input.comment {
             let (cid, plain, public) = self.add_comment(&mut tx, scope, &row, comment, now).await?;
@@ -108,8 +108,9 @@ impl Helpdesk {
         })
     }
 
-    /// The requester (the ticket moves to their key), assignee, group, organisation and status.
-    /// A new ticket given an assignee and no status becomes open.
+    /// The requester (the ticket moves to their key), subject, assignee, group, organisation and
+    /// status, audited in that order. A new ticket given an assignee and no status becomes open.
+    /// Returns whether the ticket's index document must be rebuilt.
     async fn change_people_and_status(
         &self,
         c: &mut Conn,
@@ -118,7 +119,7 @@ impl Helpdesk {
         input: &TicketInput,
         now: Timestamp,
         events: &mut Vec<AuditEvent>,
-    ) -> Result<()> {
+    ) -> Result<bool> {
         let t = scope.tenant;
         if let Some(r) = &input.requester {
             let new_req = self.resolve_requester(c, scope, r, now).await?;
@@ -127,6 +128,12 @@ impl Helpdesk {
                 self.rekey_ticket(c, t, row, new_req.key_id).await?;
                 row.requester_id = new_req.id;
             }
+        }
+        let mut reindex = false;
+        if let Some(s) = &input.subject {
+            row.subject_enc = Some(crypt::seal(&self.vault, c, t, row.key_id, s).await?);
+            events.push(change("subject", Value::Null, Value::Null));
+            reindex = true;
         }
         if let Some(a) = input.assignee_id {
             if let Some(a) = a {
@@ -155,19 +162,14 @@ impl Helpdesk {
             None if row.status == Status::New && input.assignee_id.flatten().is_some() => set_status(row, Status::Open, now, events),
             None => {}
         }
-        Ok(())
+        Ok(reindex)
     }
 
-    /// Subject, priority, type, tags, custom fields, external id and due date. Returns whether
+    /// Priority, type, tags, custom fields, external id and due date. Returns whether
     /// the ticket's index document must be rebuilt.
     async fn change_content(&self, c: &mut Conn, t: TenantId, row: &mut TicketRow, input: &TicketInput, events: &mut Vec<AuditEvent>) -> Result<bool> {
         let v = &self.vault;
         let mut reindex = false;
-        if let Some(s) = &input.subject {
-            row.subject_enc = Some(crypt::seal(v, c, t, row.key_id, s).await?);
-            events.push(change("subject", Value::Null, Value::Null));
-            reindex = true;
-        }
         if let Some(p) = input.priority {
             let new = p.map(|p| p.as_str().to_string());
             events.push(change("priority", json!(row.priority), json!(new)));

@@ -8,6 +8,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse as _, Response};
 use serde_json::{Value, json};
 use suoja_core::{Email, Personal, Timestamp, UserId};
+use suoja_privacy::PrivacyError;
 use suoja_privacy::export::{Filter, Format, Options, package::Package};
 use suoja_privacy::requests::{Kind, NewRequest, Request, Subject};
 
@@ -72,8 +73,8 @@ pub async fn create(
     root.only(&["request"])?;
     let r = root.object("request")?;
     r.only(&["kind", "subject_id", "email", "channel", "received_at", "changes", "message"])?;
-    let kind =
-        Kind::parse(r.opt_str("kind", 40)?.as_deref().unwrap_or("")).map_err(|e| ApiError::Field("kind".into(), format!("kind {}", e.0), "InvalidValue"))?;
+    let kind = Kind::parse(r.opt_str("kind", 40)?.as_deref().unwrap_or(""))
+        .map_err(|_| PrivacyError::invalid("kind", "must be one of access, portability, rectification, erasure, restriction, objection"))?;
     let subject = match (r.opt_id("subject_id")?, r.opt_str("email", 320)?) {
         (Some(id), None) => Subject::User(UserId(id)),
         (None, Some(e)) => {

@@ -76,7 +76,7 @@ impl Privacy {
             let next = match row.state {
                 ErasureState::Completed | ErasureState::Failed => return Ok(row),
                 ErasureState::Held => self.recheck_holds(row).await?,
-                ErasureState::Planned | ErasureState::Running => self.run_step(row).await?,
+                ErasureState::Planned | ErasureState::Running | ErasureState::Verifying => self.run_step(row).await?,
             };
             if !next {
                 return self.erasure_row(tenant, id).await;

@@ -361,6 +361,9 @@ impl Privacy {
                 Some(d) => serde_json::from_str(&self.hd.vault().decrypt_str(&mut tx, scope.tenant, d).await?).unwrap_or(json!({})),
                 None => json!({}),
             };
+            if !details.is_object() {
+                return Err(PrivacyError::Internal("a request's stored details are not a JSON object".into()));
+            }
             suoja_core::json::set(&mut details, field, json!(text.trim()));
             row.details_enc = Some(self.seal_details(&mut tx, scope.tenant, row.key_id, &details).await?);
         }

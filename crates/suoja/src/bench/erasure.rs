@@ -9,9 +9,9 @@ use std::time::Instant;
 
 use suoja_core::{Scope, UserId};
 use suoja_helpdesk::Helpdesk;
+use suoja_privacy::Privacy;
 use suoja_privacy::erasure::Origin;
 use suoja_privacy::scan::{Canary, scan};
-use suoja_privacy::{Policy, Privacy};
 
 /// Erasure figures.
 #[derive(Debug, Clone, Default)]
@@ -43,8 +43,14 @@ fn err(e: impl std::fmt::Display) -> anyhow::Error {
 }
 
 /// Erases `person` and, on SQLite (`data_dir` given), scans the data directory for them.
-pub async fn measure(hd: &Helpdesk, admin: &Scope, person: UserId, baseline_ms: f64, data_dir: Option<&Path>) -> anyhow::Result<ErasureFigures> {
-    let privacy = Privacy::new(hd.clone(), Policy::default());
+pub async fn measure(
+    hd: &Helpdesk,
+    privacy: &Privacy,
+    admin: &Scope,
+    person: UserId,
+    baseline_ms: f64,
+    data_dir: Option<&Path>,
+) -> anyhow::Result<ErasureFigures> {
     let mut f = ErasureFigures {
         baseline_ms,
         ..Default::default()

@@ -7,8 +7,8 @@ use std::time::Instant;
 use suoja_core::{Email, Personal, Role, Scope, UserId};
 use suoja_helpdesk::Helpdesk;
 use suoja_helpdesk::model::{CommentInput, RequesterRef, TicketInput, UserInput};
+use suoja_privacy::Privacy;
 use suoja_privacy::export::{Format, Options, no_progress, package};
-use suoja_privacy::{Policy, Privacy};
 
 /// Tickets of the exported person.
 pub const TICKETS: usize = 1_000;
@@ -130,8 +130,7 @@ pub async fn baseline(hd: &Helpdesk, admin: &Scope, person: UserId) -> anyhow::R
 }
 
 /// Times the export of `person`.
-pub async fn measure(hd: &Helpdesk, admin: &Scope, person: UserId) -> anyhow::Result<ExportFigures> {
-    let privacy = Privacy::new(hd.clone(), Policy::default());
+pub async fn measure(hd: &Helpdesk, privacy: &Privacy, admin: &Scope, person: UserId) -> anyhow::Result<ExportFigures> {
     let mut f = ExportFigures {
         baseline_ms: f64::MAX,
         json_ms: f64::MAX,

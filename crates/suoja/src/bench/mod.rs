@@ -402,16 +402,18 @@ async fn run_engine(engine: &str, pg: Option<&str>, args: &BenchArgs, baseline_c
         });
     }
     let person = export::seed(&hd, &boot.admin).await?;
+    // The privacy services as the server builds them: the erasure ledger file is written too.
+    let privacy = crate::app::privacy(hd.clone(), &settings)?;
     let export_figures = if args.erasure_only {
         export::ExportFigures {
             baseline_ms: export::baseline(&hd, &boot.admin, person).await?.0,
             ..Default::default()
         }
     } else {
-        export::measure(&hd, &boot.admin, person).await?
+        export::measure(&hd, &privacy, &boot.admin, person).await?
     };
     let sqlite_dir = if pg.is_none() { Some(dir.as_path()) } else { None };
-    let erasure_figures = erasure::measure(&hd, &boot.admin, person, export_figures.baseline_ms, sqlite_dir).await?;
+    let erasure_figures = erasure::measure(&hd, &privacy, &boot.admin, person, export_figures.baseline_ms, sqlite_dir).await?;
     hd.db().close().await;
     if args.erasure_only {
         let _ = std::fs::remove_dir_all(&dir);
