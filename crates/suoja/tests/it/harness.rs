@@ -80,6 +80,24 @@ pub struct TestApp {
     pub dir: TempDir,
 }
 
+/// A test's PostgreSQL database goes with the test: left behind, the databases of a run pile up
+/// in the cluster's directory, which the byte-scan tests read whole.
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let (Some(url), Some(admin)) = (self.settings.database_url.clone(), pg_url()) else {
+            return;
+        };
+        // On a thread of its own: this may run inside the test's runtime, which must not block
+        // on itself. `WITH (FORCE)` ends the server's own connections.
+        let _ = std::thread::spawn(move || {
+            if let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                rt.block_on(suoja_store::pg_admin::drop_database(&admin, &url, "suoja_t_"));
+            }
+        })
+        .join();
+    }
+}
+
 /// Settings for a test server on `engine` in `dir`.
 pub async fn test_settings(engine: Engine, dir: &TempDir) -> Settings {
     let mut s = Settings {
