@@ -140,8 +140,6 @@ pub struct Candidate {
     pub decided_at: Option<Timestamp>,
     /// Found.
     pub created_at: Timestamp,
-    /// The stored candidate, for the privacy engine's own use.
-    pub(crate) row: MentionRow,
     /// The sentences around each match, other people's identifiers replaced.
     pub passages: Vec<String>,
     /// For a comment: whether it is public (otherwise an internal note).
@@ -155,7 +153,7 @@ pub struct Candidate {
 impl Candidate {
     /// The decision.
     pub fn decision(&self) -> Decision {
-        Decision::parse_str(&self.row.state)
+        Decision::parse_str(&self.state)
     }
 }
 
@@ -375,16 +373,16 @@ impl Privacy {
     pub async fn search_mentions(&self, scope: &Scope, request: i64, weak: bool) -> Result<(Vec<Candidate>, bool)> {
         require_privacy(scope)?;
         let req = self.get(scope, request).await?;
-        if req.row.closed_at.is_some() {
-            return Err(PrivacyError::Conflict(format!("the request is already {}", req.row.status)));
+        if req.closed_at.is_some() {
+            return Err(PrivacyError::Conflict(format!("the request is already {}", req.status)));
         }
-        let erasure = req.row.kind == suoja_core::RequestKind::Erasure;
-        if !(req.row.kind.is_export() || req.row.kind == suoja_core::RequestKind::Erasure) {
-            return Err(PrivacyError::Conflict(format!("a {} request has no mentions to review", req.row.kind)));
+        let erasure = req.kind == suoja_core::RequestKind::Erasure;
+        if !(req.kind.is_export() || req.kind == suoja_core::RequestKind::Erasure) {
+            return Err(PrivacyError::Conflict(format!("a {} request has no mentions to review", req.kind)));
         }
         let tenant = scope.tenant;
         let mut tx = self.hd.db().begin().await?;
-        let user = suoja_store::users::by_id(&mut tx, tenant, UserId(req.row.subject_id))
+        let user = suoja_store::users::by_id(&mut tx, tenant, UserId(req.subject_id))
             .await?
             .ok_or(PrivacyError::NotFound("User"))?;
         let exclude = self.own_tickets(&mut tx, tenant, user.id).await?;
@@ -430,7 +428,7 @@ impl Privacy {
         let req = self.get(scope, request).await?;
         let mut c = self.hd.db().read().await?;
         let rows = suoja_store::mentions::for_request(&mut c, scope.tenant, request).await?;
-        let user = suoja_store::users::by_id(&mut c, scope.tenant, UserId(req.row.subject_id)).await?;
+        let user = suoja_store::users::by_id(&mut c, scope.tenant, UserId(req.subject_id)).await?;
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
             out.push(self.candidate(&mut c, scope.tenant, user.as_ref(), row).await?);
@@ -452,14 +450,13 @@ impl Privacy {
             decided_by: row.decided_by,
             decided_at: row.decided_at,
             created_at: row.created_at,
-            row,
             passages: Vec::new(),
             public: None,
             written_at: None,
             author_id: None,
         };
         let Some(user) = user else { return Ok(cand) };
-        let Some(source) = Source::parse(&cand.row.source) else { return Ok(cand) };
+        let Some(source) = Source::parse(&cand.source) else { return Ok(cand) };
         let v = self.hd.vault();
         let mut texts: Vec<String> = Vec::new();
         let mut people: Vec<i64> = Vec::new();
@@ -471,7 +468,7 @@ impl Privacy {
                     "comments",
                     &["author_id", "public", "body_enc", "created_at"],
                     "id",
-                    &[cand.row.source_id],
+                    &[cand.source_id],
                 )
                 .await?;
                 if let Some(r) = rows.first() {
@@ -487,7 +484,7 @@ impl Privacy {
                 }
             }
             Source::TicketSubject => {
-                let rows = suoja_store::graph::rows_linked(c, tenant, "tickets", &["requester_id", "subject_enc"], "id", &[cand.row.source_id]).await?;
+                let rows = suoja_store::graph::rows_linked(c, tenant, "tickets", &["requester_id", "subject_enc"], "id", &[cand.source_id]).await?;
                 if let Some(r) = rows.first() {
                     people.extend(int(r.first()));
                     if let Some(Value::Bytes(b)) = r.get(1)
@@ -498,7 +495,7 @@ impl Privacy {
                 }
             }
             Source::Organization => {
-                if let Some(o) = suoja_store::organizations::by_id(c, tenant, suoja_core::OrganizationId(cand.row.source_id)).await? {
+                if let Some(o) = suoja_store::organizations::by_id(c, tenant, suoja_core::OrganizationId(cand.source_id)).await? {
                     texts.push(o.name);
                     texts.extend(o.details);
                     texts.extend(o.notes);
@@ -507,7 +504,7 @@ impl Privacy {
         }
         let identity = self.identity(c, tenant, user).await?;
         let matcher = Matcher::one(&identity);
-        let weak_too = cand.row.strength == "weak";
+        let weak_too = cand.strength == "weak";
         let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
         let others = self.people(c, tenant, user.id, &people, &refs, true).await?;
         for t in &texts {
@@ -526,10 +523,10 @@ impl Privacy {
     pub async fn decide_mention(&self, scope: &Scope, request: i64, id: i64, accept: bool) -> Result<Candidate> {
         require_privacy(scope)?;
         let req = self.get(scope, request).await?;
-        if req.row.closed_at.is_some() {
+        if req.closed_at.is_some() {
             return Err(PrivacyError::Conflict(format!(
                 "the request is already {}; its mentions can no longer be decided",
-                req.row.status
+                req.status
             )));
         }
         let now = self.hd.now();

@@ -143,15 +143,15 @@ impl Privacy {
     pub async fn fulfil(&self, scope: &Scope, id: i64) -> Result<Request> {
         require_privacy(scope)?;
         let req = self.get(scope, id).await?;
-        if req.row.closed_at.is_some() {
-            return Err(PrivacyError::Conflict(format!("the request is already {}", req.row.status)));
+        if req.closed_at.is_some() {
+            return Err(PrivacyError::Conflict(format!("the request is already {}", req.status)));
         }
-        if req.row.verified_at.is_none() {
+        if req.verified_at.is_none() {
             return Err(PrivacyError::Conflict("the person's identity is not confirmed yet".into()));
         }
-        let subject = UserId(req.row.subject_id);
+        let subject = UserId(req.subject_id);
         let mut outcome = json!({});
-        match req.row.kind.as_str() {
+        match req.kind.as_str() {
             "rectification" => {
                 let changes = req.details.expose().get("changes").cloned().unwrap_or(Value::Null);
                 // A staff member's sign-in address is their account: only an admin changes it.
@@ -175,7 +175,7 @@ impl Privacy {
                 );
             }
             "restriction" | "objection" => {
-                let reason = format!("{} request {id}", req.row.kind);
+                let reason = format!("{} request {id}", req.kind);
                 match self.restrict(scope, subject, &reason).await {
                     Ok(n) => suoja_core::json::set(&mut outcome, "tickets", json!(n)),
                     Err(PrivacyError::Conflict(_)) => suoja_core::json::set(&mut outcome, "already_restricted", json!(true)),

@@ -294,12 +294,6 @@ impl Db {
         Ok(Conn(ConnInner::Pooled(self.read.acquire().await?)))
     }
 
-    /// A connection from the write pool outside any transaction, for maintenance (and tests
-    /// that hold one open). On SQLite it is the writer: hold it briefly.
-    pub async fn maintenance(&self) -> Result<Conn> {
-        Ok(Conn(ConnInner::Pooled(self.write.acquire().await?)))
-    }
-
     /// The write pool, for statements that must run outside a transaction (maintenance).
     pub fn write_pool(&self) -> &AnyPool {
         &self.write

@@ -260,16 +260,16 @@ impl Privacy {
     pub async fn erase_for_request(&self, scope: &Scope, request: i64) -> Result<Erasure> {
         require_privacy(scope)?;
         let req = self.get(scope, request).await?;
-        if req.row.kind != suoja_core::RequestKind::Erasure {
-            return Err(PrivacyError::Conflict(format!("request {request} is a {} request, not erasure", req.row.kind)));
+        if req.kind != suoja_core::RequestKind::Erasure {
+            return Err(PrivacyError::Conflict(format!("request {request} is a {} request, not erasure", req.kind)));
         }
-        if req.row.closed_at.is_some() {
-            return Err(PrivacyError::Conflict(format!("the request is already {}", req.row.status)));
+        if req.closed_at.is_some() {
+            return Err(PrivacyError::Conflict(format!("the request is already {}", req.status)));
         }
-        if req.row.verified_at.is_none() {
+        if req.verified_at.is_none() {
             return Err(PrivacyError::Conflict("the person's identity is not confirmed yet".into()));
         }
-        self.erase(scope, UserId(req.row.subject_id), Origin::Request(request)).await
+        self.erase(scope, UserId(req.subject_id), Origin::Request(request)).await
     }
 
     /// One erasure.

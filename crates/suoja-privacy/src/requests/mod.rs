@@ -62,8 +62,8 @@ pub struct Request {
     pub created_at: Timestamp,
     /// Last changed.
     pub updated_at: Timestamp,
-    /// The stored row, for the privacy engine's own use.
-    pub(crate) row: RequestRow,
+    /// The person's key, which seals the details and notices to them.
+    pub(crate) key_id: suoja_core::KeyId,
     /// Reasons and requested changes.
     pub details: Personal<Value>,
     /// Withheld-items summary.
@@ -132,7 +132,7 @@ impl Privacy {
             outcome_code: row.outcome_code.clone(),
             created_at: row.created_at,
             updated_at: row.updated_at,
-            row,
+            key_id: row.key_id,
             details: Personal::new(details),
             withheld,
         })
@@ -267,7 +267,7 @@ impl Privacy {
         }
         let req = self.open_request(&mut tx, tenant, row).await?;
         tx.commit().await?;
-        tracing::info!(tenant.id = %tenant, request.id = req.row.id, kind = req.row.kind.as_str(), "privacy request received");
+        tracing::info!(tenant.id = %tenant, request.id = req.id, kind = req.kind.as_str(), "privacy request received");
         Ok(Some(req))
     }
 
@@ -300,8 +300,8 @@ impl Privacy {
             .await?;
         let body = format!(
             "We need more time to answer your {} request. The new due date is {}. Reason: {}",
-            req.row.kind,
-            req.row.due_at.to_iso(),
+            req.kind,
+            req.due_at.to_iso(),
             reason.trim()
         );
         self.notify(scope.tenant, &req, "request_extended", &body).await?;
@@ -331,7 +331,7 @@ impl Privacy {
             .await?;
         let body = format!(
             "We cannot act on your {} request. Reason: {}\nYou have the right to lodge a complaint with {} and to seek a judicial remedy before a court.",
-            req.row.kind,
+            req.kind,
             reason.trim(),
             self.policy.supervisory_authority
         );
@@ -379,8 +379,7 @@ impl Privacy {
 
     async fn notify(&self, tenant: TenantId, req: &Request, kind: &str, body: &str) -> Result<()> {
         let mut tx = self.hd.db().begin().await?;
-        self.queue_message(&mut tx, tenant, UserId(req.row.subject_id), req.row.key_id, kind, body)
-            .await?;
+        self.queue_message(&mut tx, tenant, UserId(req.subject_id), req.key_id, kind, body).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -91,7 +91,9 @@ impl Drop for TestApp {
         // on itself. `WITH (FORCE)` ends the server's own connections.
         let _ = std::thread::spawn(move || {
             if let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
-                rt.block_on(suoja_store::pg_admin::drop_database(&admin, &url, "suoja_t_"));
+                // Bounded: a server that does not answer leaves the database behind, no more.
+                let drop = suoja_store::pg_admin::drop_database(&admin, &url, "suoja_t_");
+                let _ = rt.block_on(async { tokio::time::timeout(std::time::Duration::from_secs(30), drop).await });
             }
         })
         .join();

@@ -217,38 +217,22 @@ async fn erase(app: &TestApp, who: &Tenant, id: i64) -> (StatusCode, Value) {
         .await
 }
 
-/// A transaction opened before what follows, ended by [`while_open`].
-enum Older {
-    /// In the app's own database (SQLite: an open read).
-    Here(suoja_store::Conn),
-    /// In another database of the same PostgreSQL server.
-    Elsewhere(suoja_store::Conn),
-}
-
-impl Older {
-    fn conn(&mut self) -> &mut suoja_store::Conn {
-        match self {
-            Older::Here(c) => c,
-            Older::Elsewhere(c) => c,
-        }
-    }
-}
-
 /// Opens a transaction older than what follows: on PostgreSQL one with a transaction id and,
 /// between statements, no snapshot (checked), in the app's database or (`elsewhere`) in the
 /// server's administrative database; on SQLite an open read.
-async fn older_transaction(app: &TestApp, elsewhere: bool) -> Older {
+async fn older_transaction(app: &TestApp, elsewhere: bool) -> suoja_store::Conn {
     let db = app.helpdesk().db();
     let pg = app.engine == Engine::Postgres;
-    let mut older = match (pg, elsewhere) {
-        (true, true) => Older::Elsewhere(suoja_store::pg_admin::connect(&crate::harness::pg_url().unwrap()).await.unwrap()),
-        (true, false) => Older::Here(db.maintenance().await.unwrap()),
-        (false, _) => Older::Here(db.read().await.unwrap()),
+    // In the app's own database a pooled connection (on SQLite an open read).
+    let mut older = if pg && elsewhere {
+        suoja_store::pg_admin::connect(&crate::harness::pg_url().unwrap()).await.unwrap()
+    } else {
+        db.read().await.unwrap()
     };
-    sqlx::query("BEGIN").execute(older.conn()).await.unwrap();
+    sqlx::query("BEGIN").execute(&mut older).await.unwrap();
     if pg {
-        let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()").fetch_one(older.conn()).await.unwrap();
-        let _: i64 = sqlx::query_scalar("SELECT txid_current()").fetch_one(older.conn()).await.unwrap();
+        let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()").fetch_one(&mut older).await.unwrap();
+        let _: i64 = sqlx::query_scalar("SELECT txid_current()").fetch_one(&mut older).await.unwrap();
         let (xmin, xid, same): (Option<String>, Option<String>, bool) =
             sqlx::query_as("SELECT backend_xmin::text, backend_xid::text, datname = current_database() FROM pg_stat_activity WHERE pid = $1")
                 .bind(pid)
@@ -260,13 +244,13 @@ async fn older_transaction(app: &TestApp, elsewhere: bool) -> Older {
             "the case under test: an id without a snapshot, elsewhere: {elsewhere} ({xmin:?}, {xid:?}, same database: {same})"
         );
     } else {
-        let _: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM organizations").fetch_one(older.conn()).await.unwrap();
+        let _: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM organizations").fetch_one(&mut older).await.unwrap();
     }
     older
 }
 
 /// Runs `work` while `older` stays open for 1.5 s more; returns its answer and how long it took.
-async fn while_open<F>(mut older: Older, work: F) -> (bool, std::time::Duration)
+async fn while_open<F>(mut older: suoja_store::Conn, work: F) -> (bool, std::time::Duration)
 where
     F: std::future::Future<Output = suoja_store::Result<bool>> + Send + 'static,
 {
@@ -276,7 +260,7 @@ where
         (clear, started.elapsed())
     });
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
-    sqlx::query("COMMIT").execute(older.conn()).await.unwrap();
+    sqlx::query("COMMIT").execute(&mut older).await.unwrap();
     task.await.unwrap()
 }
 

@@ -380,9 +380,9 @@ impl Privacy {
                         continue;
                     }
                     out.push(json!({
-                        "ticket_id": cand.row.ticket_id,
-                        "source": cand.row.source,
-                        "comment_id": (cand.row.source == "comment").then_some(cand.row.source_id),
+                        "ticket_id": cand.ticket_id,
+                        "source": cand.source,
+                        "comment_id": (cand.source == "comment").then_some(cand.source_id),
                         "author": people.label(cand.author_id),
                         "public": cand.public.unwrap_or(false),
                         "passages": cand.passages,

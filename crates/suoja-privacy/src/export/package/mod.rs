@@ -247,16 +247,16 @@ impl Privacy {
     /// [`crate::Policy::exports_per_day`] a day.
     pub async fn start_package(&self, scope: &Scope, request: i64, format: Format, opts: &Options) -> Result<Started> {
         let req = self.get(scope, request).await?;
-        if !req.row.kind.is_export() {
-            return Err(PrivacyError::Conflict(format!("a {} request has no export", req.row.kind)));
+        if !req.kind.is_export() {
+            return Err(PrivacyError::Conflict(format!("a {} request has no export", req.kind)));
         }
-        if req.row.verified_at.is_none() {
+        if req.verified_at.is_none() {
             return Err(PrivacyError::Conflict("the person's identity is not confirmed yet".into()));
         }
-        if req.row.status == suoja_core::RequestStatus::Refused {
+        if req.status == suoja_core::RequestStatus::Refused {
             return Err(PrivacyError::Conflict("the request was refused".into()));
         }
-        let subject = UserId(req.row.subject_id);
+        let subject = UserId(req.subject_id);
         let now = self.hd.now();
         let mut tx = self.hd.db().begin().await?;
         let tenant = scope.tenant;
