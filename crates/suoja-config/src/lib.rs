@@ -115,6 +115,29 @@ pub struct Settings {
     /// Backup directories that also keep the erasure ledger, written as each erasure or
     /// redaction completes (every directory `suoja backup` writes to is added by itself).
     pub backup_targets: Vec<PathBuf>,
+    /// Where mail goes out: `smtp://host:port` (STARTTLS when the server offers it),
+    /// `smtps://user:pass@host:465` (TLS from the start). Unset: nothing is sent and no
+    /// notifications are queued.
+    pub smtp_url: Option<String>,
+    /// The address mail comes from and replies go to (`support@example.com`); replies to a
+    /// ticket go to `support+<ticket token>@example.com`.
+    pub mail_from: Option<String>,
+    /// A mailbox Suoja fetches mail from: `imap://user:pass@host:143/INBOX` or `imaps://…:993/…`.
+    /// Each message is imported once, then deleted from the mail server (or moved to
+    /// `imap_move_to`).
+    pub imap_url: Option<String>,
+    /// The tenant (subdomain) mail fetched over IMAP belongs to; needed when there are several.
+    pub mail_tenant: Option<String>,
+    /// A folder to move imported messages to instead of deleting them.
+    pub imap_move_to: Option<String>,
+    /// Seconds between looks at the mailbox when the server offers no IDLE.
+    pub imap_poll_secs: u64,
+    /// Largest message accepted, in bytes (the sender is told why a bigger one was refused).
+    pub max_mail_bytes: usize,
+    /// Messages one sender may open or add in an hour (mail loops stop here).
+    pub mail_per_sender_per_hour: u32,
+    /// Whether ticket notifications are sent (when `smtp_url` is set).
+    pub mail_notifications: bool,
 }
 
 impl Default for Settings {
@@ -152,6 +175,15 @@ impl Default for Settings {
             key_backup_days: 7,
             erasure_ledger_file: None,
             backup_targets: Vec::new(),
+            smtp_url: None,
+            mail_from: None,
+            imap_url: None,
+            mail_tenant: None,
+            imap_move_to: None,
+            imap_poll_secs: 30,
+            max_mail_bytes: 25 * 1024 * 1024,
+            mail_per_sender_per_hour: 30,
+            mail_notifications: true,
         }
     }
 }
@@ -195,6 +227,17 @@ pub const DEFAULT_TOML: &str = r#"# Suoja configuration. Every key can also be s
 # key_backup_days = 7                           # key-vault backups are deleted after this
 # erasure_ledger_file = "suoja-data/erasure-ledger.jsonl"  # completed erasures, replayed after a restore
 # backup_targets = []                           # backup directories that also keep the ledger (`suoja backup --to` adds its own)
+#
+# E-mail (nothing is sent or fetched unless these are set)
+# smtp_url = "smtp://127.0.0.1:25"              # or smtps://user:pass@host:465; STARTTLS when offered
+# mail_from = "support@example.com"             # replies come back to support+<ticket token>@example.com
+# imap_url = "imaps://user:pass@host:993/INBOX" # fetched, imported once, then deleted from the server
+# mail_tenant = "acme"                          # the tenant fetched mail belongs to (when there are several)
+# imap_move_to = "Imported"                     # move imported mail to this folder instead of deleting it
+# imap_poll_secs = 30                           # between looks when the server offers no IDLE
+# max_mail_bytes = 26214400                     # larger messages are refused (the sender is told)
+# mail_per_sender_per_hour = 30                 # more from one sender is refused (stops mail loops)
+# mail_notifications = true                     # requesters, CCs and assignees are told of changes
 "#;
 
 fn env(name: &str) -> Option<String> {
@@ -317,12 +360,58 @@ impl Settings {
         if let Some(v) = std::env::var_os("SUOJA_BACKUP_TARGETS").filter(|v| !v.is_empty()) {
             s.backup_targets = std::env::split_paths(&v).collect();
         }
+        if let Some(v) = env("SUOJA_SMTP_URL") {
+            s.smtp_url = Some(v);
+        }
+        if let Some(v) = env("SUOJA_MAIL_FROM") {
+            s.mail_from = Some(v);
+        }
+        if let Some(v) = env("SUOJA_IMAP_URL") {
+            s.imap_url = Some(v);
+        }
+        if let Some(v) = env("SUOJA_MAIL_TENANT") {
+            s.mail_tenant = Some(v);
+        }
+        if let Some(v) = env("SUOJA_IMAP_MOVE_TO") {
+            s.imap_move_to = Some(v);
+        }
+        if let Some(v) = parse_env("SUOJA_IMAP_POLL_SECS", "imap_poll_secs")? {
+            s.imap_poll_secs = v;
+        }
+        if let Some(v) = parse_env("SUOJA_MAX_MAIL_BYTES", "max_mail_bytes")? {
+            s.max_mail_bytes = v;
+        }
+        if let Some(v) = parse_env("SUOJA_MAIL_PER_SENDER_PER_HOUR", "mail_per_sender_per_hour")? {
+            s.mail_per_sender_per_hour = v;
+        }
+        if let Some(v) = parse_env("SUOJA_MAIL_NOTIFICATIONS", "mail_notifications")? {
+            s.mail_notifications = v;
+        }
         s.validate()?;
         Ok(s)
     }
 
     /// Checks values that parse but make no sense.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        for (name, value, schemes) in [
+            ("smtp_url", &self.smtp_url, &["smtp://", "smtps://"]),
+            ("imap_url", &self.imap_url, &["imap://", "imaps://"]),
+        ] {
+            if let Some(v) = value
+                && !schemes.iter().any(|s| v.starts_with(s))
+            {
+                return Err(ConfigError::Invalid {
+                    name,
+                    message: format!("must start with {}", schemes.join(" or ")),
+                });
+            }
+        }
+        if (self.smtp_url.is_some() || self.imap_url.is_some()) && self.mail_from.as_deref().is_none_or(|f| !f.contains('@')) {
+            return Err(ConfigError::Invalid {
+                name: "mail_from",
+                message: "must be set to the support address (support@example.com) when smtp_url or imap_url is".into(),
+            });
+        }
         if self.rate_limit_per_minute == 0 {
             return Err(ConfigError::Invalid {
                 name: "rate_limit_per_minute",

@@ -11,6 +11,7 @@ pub mod groups;
 pub mod jobs;
 mod ledger;
 pub mod model;
+pub mod notify;
 pub mod orgs;
 mod search;
 pub mod setup;
@@ -48,6 +49,8 @@ pub struct Helpdesk {
     endpoints: Arc<webhooks::EndpointPolicy>,
     /// Bytes one person may upload in a day.
     upload_quota: i64,
+    /// Whether ticket notifications are queued (the installation sends mail).
+    notifications: bool,
 }
 
 impl Helpdesk {
@@ -70,7 +73,13 @@ impl Helpdesk {
             argon: Arc::new(tokio::sync::Semaphore::new(auth::password_slots())),
             endpoints: Arc::default(),
             upload_quota: uploads::DEFAULT_UPLOAD_QUOTA,
+            notifications: false,
         }
+    }
+    /// Whether ticket notifications are queued for sending (off unless mail goes out).
+    pub fn with_notifications(mut self, on: bool) -> Self {
+        self.notifications = on;
+        self
     }
     /// Which webhook endpoints may be reached.
     pub fn with_endpoint_policy(mut self, policy: webhooks::EndpointPolicy) -> Self {

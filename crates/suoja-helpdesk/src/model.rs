@@ -172,6 +172,31 @@ pub struct CommentInput {
     pub author_id: Option<UserId>,
     /// Upload tokens whose files to attach.
     pub uploads: Vec<String>,
+    /// Where it came in.
+    pub via: Channel,
+}
+
+/// Where a ticket or comment came in (`via.channel` on the API).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Channel {
+    /// The REST API (and the pages, which use the same services).
+    #[default]
+    Api,
+    /// The web pages.
+    Web,
+    /// E-mail.
+    Email,
+}
+
+impl Channel {
+    /// As stored and as the API shows it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Api => "api",
+            Channel::Web => "web",
+            Channel::Email => "email",
+        }
+    }
 }
 
 /// Fields of a new ticket or changes to one.

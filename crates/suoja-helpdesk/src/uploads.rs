@@ -42,19 +42,35 @@ fn token_hash(token: &str) -> Vec<u8> {
 impl Helpdesk {
     /// Stores a file under a new or existing upload token.
     pub async fn upload(&self, scope: &Scope, existing_token: Option<&str>, file_name: Personal<String>, content_type: &str, bytes: &[u8]) -> Result<Upload> {
+        let mut tx = self.db.begin().await?;
+        let up = self.upload_in(&mut tx, scope, existing_token, file_name, content_type, bytes).await?;
+        tx.commit().await?;
+        Ok(up)
+    }
+
+    /// Stores an upload in the caller's transaction (mail import adds a message's files in the
+    /// transaction that makes its ticket).
+    pub async fn upload_in(
+        &self,
+        tx: &mut Conn,
+        scope: &Scope,
+        existing_token: Option<&str>,
+        file_name: Personal<String>,
+        content_type: &str,
+        bytes: &[u8],
+    ) -> Result<Upload> {
         if bytes.len() > MAX_UPLOAD_BYTES {
             return Err(HelpdeskError::invalid("file", format!("is larger than {} MB", MAX_UPLOAD_BYTES / 1024 / 1024)));
         }
         let now = self.now();
         let token = existing_token.map(str::to_string).unwrap_or_else(random::token::<24>);
         let hash = token_hash(&token);
-        let mut tx = self.db.begin().await?;
-        if existing_token.is_some() && suoja_store::attachments::by_token(&mut tx, scope.tenant, &hash).await?.is_empty() {
+        if existing_token.is_some() && suoja_store::attachments::by_token(tx, scope.tenant, &hash).await?.is_empty() {
             return Err(HelpdeskError::invalid("token", "is not a valid upload token"));
         }
         // Each person's uploads of the last day count against their quota.
         let day_ago = Timestamp(now.0 - 86_400_000);
-        let (used, oldest) = suoja_store::attachments::uploaded_since(&mut tx, scope.tenant, scope.actor, day_ago).await?;
+        let (used, oldest) = suoja_store::attachments::uploaded_since(tx, scope.tenant, scope.actor, day_ago).await?;
         if used + suoja_core::num::to_i64(bytes.len()) > self.upload_quota {
             let back = oldest.map_or(3600, |t| (t.0 + 86_400_000 - now.0).div_euclid(1000).max(1));
             return Err(HelpdeskError::Limit {
@@ -65,13 +81,13 @@ impl Helpdesk {
                 retry_after: u64::try_from(back).unwrap_or(3600),
             });
         }
-        let user = suoja_store::users::by_id(&mut tx, scope.tenant, scope.actor)
+        let user = suoja_store::users::by_id(tx, scope.tenant, scope.actor)
             .await?
             .ok_or(HelpdeskError::Unauthorized)?;
-        let name_enc = crypt::seal(&self.vault, &mut tx, scope.tenant, user.key_id, &file_name).await?;
-        let content_enc = self.vault.encrypt(&mut tx, scope.tenant, user.key_id, bytes).await?;
+        let name_enc = crypt::seal(&self.vault, tx, scope.tenant, user.key_id, &file_name).await?;
+        let content_enc = self.vault.encrypt(tx, scope.tenant, user.key_id, bytes).await?;
         suoja_store::attachments::insert(
-            &mut tx,
+            tx,
             scope.tenant,
             user.key_id,
             scope.actor,
@@ -83,18 +99,17 @@ impl Helpdesk {
             now,
         )
         .await?;
-        let rows = suoja_store::attachments::by_token(&mut tx, scope.tenant, &hash).await?;
+        let rows = suoja_store::attachments::by_token(tx, scope.tenant, &hash).await?;
         let mut attachments = Vec::new();
         for r in &rows {
             attachments.push(Attachment {
                 id: r.id,
-                file_name: crypt::open(&self.vault, &mut tx, scope.tenant, &r.file_name_enc).await?,
+                file_name: crypt::open(&self.vault, tx, scope.tenant, &r.file_name_enc).await?,
                 content_type: r.content_type.clone(),
                 size: r.size,
                 ticket_id: None,
             });
         }
-        tx.commit().await?;
         Ok(Upload { token, attachments })
     }
 

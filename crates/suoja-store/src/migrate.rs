@@ -75,6 +75,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0010_ticket_tags.sql"),
         postgres: include_str!("../migrations/postgres/0010_ticket_tags.sql"),
     },
+    Migration {
+        version: 11,
+        name: "mail",
+        sqlite: include_str!("../migrations/sqlite/0011_mail.sql"),
+        postgres: include_str!("../migrations/postgres/0011_mail.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.

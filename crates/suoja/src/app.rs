@@ -117,7 +117,40 @@ pub async fn open_with_clock(settings: &Settings, clock: Arc<dyn suoja_core::Clo
         .with_endpoint_policy(suoja_helpdesk::webhooks::EndpointPolicy {
             allowed_hosts: settings.webhook_allowed_hosts.clone(),
         })
-        .with_upload_quota(i64::from(settings.upload_quota_mb_per_day) * 1024 * 1024))
+        .with_upload_quota(i64::from(settings.upload_quota_mb_per_day) * 1024 * 1024)
+        .with_notifications(settings.smtp_url.is_some() && settings.mail_notifications))
+}
+
+/// The mail channel as the settings configure it (none without `mail_from`).
+pub fn mailroom(privacy: &Privacy, settings: &Settings) -> anyhow::Result<Option<suoja_mail::Mailroom>> {
+    let Some(from) = &settings.mail_from else { return Ok(None) };
+    let cfg = suoja_mail::MailConfig {
+        support: suoja_mail::Support::parse(from)?,
+        max_bytes: settings.max_mail_bytes,
+        per_sender_per_hour: settings.mail_per_sender_per_hour,
+    };
+    Ok(Some(suoja_mail::Mailroom::new(privacy.clone(), cfg)))
+}
+
+/// What the worker's mail loop does: send over SMTP, fetch over IMAP (each when configured).
+pub fn mail_work(privacy: &Privacy, settings: &Settings) -> anyhow::Result<Option<crate::worker::MailWork>> {
+    let Some(room) = mailroom(privacy, settings)? else { return Ok(None) };
+    let smtp = settings.smtp_url.as_deref().map(suoja_mail::send::Smtp::from_url).transpose()?;
+    let imap = settings
+        .imap_url
+        .as_deref()
+        .map(|u| suoja_mail::imap::Imap::from_url(u, settings.imap_move_to.clone()))
+        .transpose()?;
+    if smtp.is_none() && imap.is_none() {
+        return Ok(None);
+    }
+    Ok(Some(crate::worker::MailWork {
+        room,
+        smtp,
+        imap,
+        tenant: settings.mail_tenant.clone(),
+        poll: Duration::from_secs(settings.imap_poll_secs.max(1)),
+    }))
 }
 
 /// The privacy services over `hd` as the settings configure them: the policy and the erasure
@@ -215,7 +248,8 @@ pub async fn start(settings: &Settings, helpdesk: Helpdesk, listener: Option<Tcp
     let state = AppState::new(privacy.clone(), public_url(settings), limits);
     let (worker_stop, worker_rx) = tokio::sync::watch::channel(false);
     let retention_every = Duration::from_secs(settings.retention_interval_secs);
-    let worker = tokio::spawn(crate::worker::run(privacy.clone(), retention_every, worker_rx));
+    let mail = mail_work(&privacy, settings).context("setting up mail")?;
+    let worker = tokio::spawn(crate::worker::run(privacy.clone(), retention_every, mail, worker_rx));
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let grace = Duration::from_secs(settings.shutdown_grace_secs);
     let task = tokio::spawn(suoja_http::serve(

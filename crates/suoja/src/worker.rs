@@ -5,7 +5,7 @@
 //! uploads never attached to a comment. The delivery loop sends queued webhook events — several
 //! at once, at most two per endpoint, an endpoint that keeps failing backed off — recording each
 //! in the disclosure log of the people it carried; a dead endpoint delays only its own
-//! deliveries. Work is claimed from the durable queue, so several nodes can run this side by
+//! deliveries. The mail loop sends the outbox over SMTP and empties the IMAP mailbox. Work is claimed from the durable queue, so several nodes can run this side by
 //! side and a crash loses nothing.
 
 use std::collections::HashMap;
@@ -28,10 +28,74 @@ const PER_ENDPOINT: usize = 2;
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
 
 /// Runs until `stop` turns true, then flushes what is pending.
-pub async fn run(privacy: Privacy, retention_every: Duration, stop: watch::Receiver<bool>) {
+pub async fn run(privacy: Privacy, retention_every: Duration, mail: Option<MailWork>, stop: watch::Receiver<bool>) {
     let deliveries = tokio::spawn(deliver(privacy.clone(), stop.clone()));
+    let mail = mail.map(|m| tokio::spawn(mail_loop(m, stop.clone())));
     privacy_work(&privacy, retention_every, stop).await;
     let _ = deliveries.await;
+    if let Some(m) = mail {
+        let _ = m.await;
+    }
+}
+
+/// The mail loop's setting: the channel, and SMTP and IMAP when configured.
+#[derive(Debug)]
+pub struct MailWork {
+    /// The mail channel.
+    pub room: suoja_mail::Mailroom,
+    /// Where mail goes out.
+    pub smtp: Option<suoja_mail::send::Smtp>,
+    /// Where mail is fetched from.
+    pub imap: Option<suoja_mail::imap::Imap>,
+    /// The tenant fetched mail belongs to.
+    pub tenant: Option<String>,
+    /// Between looks at the mailbox.
+    pub poll: Duration,
+}
+
+/// Sends the outbox every half second and empties the mailbox every `poll`; a failing mail
+/// server delays only mail.
+async fn mail_loop(m: MailWork, mut stop: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(Duration::from_millis(500));
+    let mut last_fetch: Option<Instant> = None;
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.changed() => break,
+        }
+        if *stop.borrow() {
+            break;
+        }
+        if let Some(smtp) = &m.smtp {
+            loop {
+                match m.room.send_due(smtp).await {
+                    // A full batch: there may be more waiting.
+                    Ok(s) if s.sent + s.retried + s.failed >= 20 => continue,
+                    Ok(_) => break,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "sending mail failed");
+                        break;
+                    }
+                }
+            }
+        }
+        if let Some(imap) = &m.imap
+            && last_fetch.is_none_or(|t| t.elapsed() >= m.poll)
+        {
+            last_fetch = Some(Instant::now());
+            let fetched = match m.room.tenant(m.tenant.as_deref()).await {
+                Ok(t) => m.room.fetch_once(imap, t).await,
+                Err(e) => Err(e),
+            };
+            match fetched {
+                Ok(f) if f.stored + f.refused + f.kept > 0 => {
+                    tracing::info!(stored = f.stored, refused = f.refused, kept = f.kept, "mailbox fetched");
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "fetching mail failed"),
+            }
+        }
+    }
 }
 
 async fn privacy_work(privacy: &Privacy, retention_every: Duration, mut stop: watch::Receiver<bool>) {

@@ -66,7 +66,7 @@ impl Helpdesk {
                 Some(h) => Some(self.vault.encrypt_str(c, scope.tenant, key, h).await?),
                 None => None,
             },
-            via: "api".into(),
+            via: input.via.as_str().into(),
             created_at: now,
         };
         let id = suoja_store::comments::insert(c, scope.tenant, &row).await?;
@@ -86,9 +86,10 @@ impl Helpdesk {
         Ok(change)
     }
 
-    /// Creates a ticket in the caller's transaction. Its index entry is written now, or, with
-    /// `pending` (bulk imports), handed back to be written with others in one statement.
-    pub(crate) async fn create_ticket_in(
+    /// Creates a ticket in the caller's transaction (mail import stores the original message in
+    /// the same one). Its index entry is written now, or, with `pending` (bulk imports), handed
+    /// back to be written with others in one statement.
+    pub async fn create_ticket_in(
         &self,
         c: &mut Conn,
         scope: &Scope,
@@ -168,7 +169,7 @@ impl Helpdesk {
             custom_fields_enc: crypt::seal_json(v, c, scope.tenant, key, &custom).await?,
             external_id_enc: crypt::seal_opt(v, c, scope.tenant, key, input.external_id.clone().flatten().as_ref()).await?,
             due_at: input.due_at.flatten(),
-            via: "api".into(),
+            via: comment.via.as_str().into(),
             created_at: now,
             updated_at: now,
             deleted_at: None,
@@ -211,7 +212,12 @@ impl Helpdesk {
         };
         match pending {
             Some(pending) => pending.push((row.id.0, crate::search::doc_tokens(v, c, scope.tenant, &doc).await?)),
-            None => crate::search::index_new_doc(v, c, scope.tenant, DocKind::Ticket, row.id.0, &doc).await?,
+            None => {
+                crate::search::index_new_doc(v, c, scope.tenant, DocKind::Ticket, row.id.0, &doc).await?;
+                // Bulk imports tell no one; a ticket opened one at a time does.
+                let opened = if public { description_text.as_str() } else { "" };
+                self.notify(c, scope, &row, crate::notify::Event::Opened { text: opened }).await?;
+            }
         }
         self.queue_ticket_event(c, scope.tenant, row.id, row.restricted, "ticket.created", now).await?;
         let mut ticket = self.open_ticket_row(c, scope.tenant, &row).await?;

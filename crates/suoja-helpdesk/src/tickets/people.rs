@@ -74,27 +74,71 @@ impl Helpdesk {
     pub(super) async fn resolve_requester(&self, c: &mut Conn, scope: &Scope, r: &RequesterRef, now: Timestamp) -> Result<suoja_store::users::UserRow> {
         match r {
             RequesterRef::Id(id) => self.require_user(c, scope.tenant, *id, "requester_id").await,
-            RequesterRef::New { name, email } => {
-                if let Some(u) = self.user_by_email(c, scope.tenant, email).await? {
-                    if u.deleted_at.is_none() {
-                        return Ok(u);
-                    }
-                    return Err(HelpdeskError::invalid("requester", "that user has been deleted"));
-                }
-                let name = name
-                    .clone()
-                    .unwrap_or_else(|| Personal::new(email.normalized().split('@').next().unwrap_or("requester").to_string()));
-                let input = UserInput {
-                    name: Some(name),
-                    email: Some(Some(email.clone())),
-                    role: Some(Role::EndUser),
-                    ..Default::default()
-                };
-                let created = self.insert_user(c, scope.tenant, &input, now).await?;
-                suoja_store::users::by_id(c, scope.tenant, created.id)
-                    .await?
-                    .ok_or(HelpdeskError::Internal("user vanished".into()))
+            RequesterRef::New { name, email } => self.find_or_create_end_user(c, scope.tenant, email, name.clone(), now).await,
+        }
+    }
+
+    /// The user with this address, or a new end user with it (named `name`, or after the
+    /// address's local part), in the caller's transaction. A deleted user's address is refused.
+    pub async fn find_or_create_end_user(
+        &self,
+        c: &mut Conn,
+        tenant: suoja_core::TenantId,
+        email: &suoja_core::Email,
+        name: Option<Personal<String>>,
+        now: Timestamp,
+    ) -> Result<suoja_store::users::UserRow> {
+        if let Some(u) = self.user_by_email(c, tenant, email).await? {
+            if u.deleted_at.is_none() {
+                return Ok(u);
+            }
+            return Err(HelpdeskError::invalid("requester", "that user has been deleted"));
+        }
+        let name = name.unwrap_or_else(|| Personal::new(email.normalized().split('@').next().unwrap_or("requester").to_string()));
+        let input = UserInput {
+            name: Some(name),
+            email: Some(Some(email.clone())),
+            role: Some(Role::EndUser),
+            ..Default::default()
+        };
+        let created = self.insert_user(c, tenant, &input, now).await?;
+        suoja_store::users::by_id(c, tenant, created.id)
+            .await?
+            .ok_or(HelpdeskError::Internal("user vanished".into()))
+    }
+
+    /// Adds people a message was also addressed to (its `To` and `Cc`) as the ticket's email
+    /// CCs, in the caller's transaction. They received the message already, so adding them
+    /// tells them nothing new; through the API an end user cannot add others.
+    pub async fn add_mail_ccs(
+        &self,
+        c: &mut Conn,
+        tenant: suoja_core::TenantId,
+        ticket: suoja_core::TicketId,
+        people: &[UserId],
+        now: Timestamp,
+    ) -> Result<()> {
+        if people.is_empty() {
+            return Ok(());
+        }
+        let mut ids: Vec<UserId> = suoja_store::tickets::collaborators(c, tenant, &[ticket])
+            .await?
+            .into_iter()
+            .filter(|(_, _, kind)| kind == "email_cc")
+            .map(|(_, u, _)| u)
+            .collect();
+        let before = ids.len();
+        for p in people {
+            if !ids.contains(p) {
+                ids.push(*p);
             }
         }
+        if ids.len() > 48 {
+            ids.truncate(48);
+        }
+        if ids.len() != before {
+            suoja_store::tickets::set_collaborators(c, tenant, ticket, "email_cc", &ids, now).await?;
+        }
+        Ok(())
     }
 }

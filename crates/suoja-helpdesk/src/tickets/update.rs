@@ -62,11 +62,20 @@ impl Helpdesk {
     pub async fn update_ticket(&self, scope: &Scope, id: TicketId, input: TicketInput) -> Result<TicketChange> {
         let now = self.now();
         let mut tx = self.db.begin().await?;
-        let mut row = suoja_store::tickets::by_id(&mut tx, scope.tenant, id)
+        let change = self.update_ticket_in(&mut tx, scope, id, input, now).await?;
+        tx.commit().await?;
+        tracing::info!(tenant.id = %scope.tenant, ticket.id = %id, actor.id = %scope.actor, changes = change.events.len(), "ticket updated");
+        Ok(change)
+    }
+
+    /// Changes a ticket in the caller's transaction (mail import stores the original message in
+    /// the same one).
+    pub async fn update_ticket_in(&self, tx: &mut Conn, scope: &Scope, id: TicketId, input: TicketInput, now: Timestamp) -> Result<TicketChange> {
+        let mut row = suoja_store::tickets::by_id(tx, scope.tenant, id)
             .await?
             .filter(|t| t.deleted_at.is_none())
             .ok_or(HelpdeskError::NotFound("Ticket"))?;
-        if !self.can_see(&mut tx, scope, &row).await? {
+        if !self.can_see(tx, scope, &row).await? {
             return Err(HelpdeskError::NotFound("Ticket"));
         }
         check_end_user_change(scope, &input)?;
@@ -75,11 +84,13 @@ impl Helpdesk {
         }
         let t = scope.tenant;
         let mut events = Vec::new();
-        let subject_changed = self.change_people_and_status(&mut tx, scope, &mut row, &input, now, &mut events).await?;
-        let reindex = self.change_content(&mut tx, t, &mut row, &input, &mut events).await? || subject_changed;
-        self.change_lists(&mut tx, scope, &row, &input, now, &mut events).await?;
+        let subject_changed = self.change_people_and_status(tx, scope, &mut row, &input, now, &mut events).await?;
+        let reindex = self.change_content(tx, t, &mut row, &input, &mut events).await? || subject_changed;
+        self.change_lists(tx, scope, &row, &input, now, &mut events).await?;
+        let assigned = events.iter().any(|e| e.field_name == Some("assignee_id"));
         if let Some(comment) = &input.comment {
-            let (cid, plain, public) = self.add_comment(&mut tx, scope, &row, comment, now).await?;
+            let (cid, plain, public) = self.add_comment(tx, scope, &row, comment, now).await?;
+            self.notify(tx, scope, &row, crate::notify::Event::Commented { text: &plain, public }).await?;
             events.push(AuditEvent {
                 kind: "Comment",
                 field_name: None,
@@ -88,18 +99,19 @@ impl Helpdesk {
                 comment_id: Some(cid),
             });
             if !reindex {
-                index_add(&self.vault, &mut tx, t, row.id, &plain, public).await?;
+                index_add(&self.vault, tx, t, row.id, &plain, public).await?;
             }
         }
-        row.updated_at = now;
-        suoja_store::tickets::update(&mut tx, t, &row).await?;
-        if reindex {
-            self.reindex_ticket(&mut tx, t, row.id).await?;
+        if assigned && input.comment.is_none() {
+            self.notify(tx, scope, &row, crate::notify::Event::Assigned).await?;
         }
-        let ticket = self.open_ticket_full(&mut tx, scope, &row).await?;
-        self.queue_ticket_event(&mut tx, t, row.id, row.restricted, "ticket.updated", now).await?;
-        tx.commit().await?;
-        tracing::info!(tenant.id = %t, ticket.id = %id, actor.id = %scope.actor, changes = events.len(), "ticket updated");
+        row.updated_at = now;
+        suoja_store::tickets::update(tx, t, &row).await?;
+        if reindex {
+            self.reindex_ticket(tx, t, row.id).await?;
+        }
+        let ticket = self.open_ticket_full(tx, scope, &row).await?;
+        self.queue_ticket_event(tx, t, row.id, row.restricted, "ticket.updated", now).await?;
         Ok(TicketChange {
             ticket,
             events,

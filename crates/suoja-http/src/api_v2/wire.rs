@@ -17,8 +17,8 @@ fn opt_ts(t: Option<Timestamp>) -> Value {
     t.map(ts).unwrap_or(Value::Null)
 }
 
-fn via() -> Value {
-    json!({"channel": "api", "source": {"from": {}, "to": {}, "rel": null}})
+fn via(channel: &str) -> Value {
+    json!({"channel": channel, "source": {"from": {}, "to": {}, "rel": null}})
 }
 
 /// A ticket.
@@ -61,7 +61,7 @@ pub fn ticket(t: &Ticket, base: &BaseUrl) -> Value {
         "allow_channelback": false,
         "allow_attachments": true,
         "from_messaging_channel": false,
-        "via": via(),
+        "via": via(&t.via),
         "created_at": ts(t.created_at),
         "updated_at": ts(t.updated_at),
     })
@@ -146,7 +146,7 @@ pub fn comment(c: &Comment, base: &BaseUrl) -> Value {
         "public": c.public,
         "attachments": c.attachments.iter().map(|a| attachment(a, base)).collect::<Vec<_>>(),
         "audit_id": c.id.0,
-        "via": via(),
+        "via": via(&c.via),
         "metadata": {"system": {}, "custom": {}},
         "created_at": ts(c.created_at),
     })
@@ -178,7 +178,7 @@ pub fn audit(change: &TicketChange) -> Value {
         "ticket_id": change.ticket.id.0,
         "created_at": ts(change.at),
         "author_id": change.author_id.0,
-        "via": via(),
+        "via": via("api"),
         "metadata": {"system": {}, "custom": {}},
         "events": change.events.iter().enumerate().map(|(i, e)| event(e, i, change)).collect::<Vec<_>>(),
     })

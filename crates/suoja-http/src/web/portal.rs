@@ -151,6 +151,7 @@ async fn open_ticket(state: &AppState, scope: &Scope, subject: &str, body: &str,
             public: true,
             author_id: None,
             uploads: token.into_iter().collect(),
+            via: suoja_helpdesk::model::Channel::Web,
         }),
         requester: Some(RequesterRef::Id(scope.actor)),
         ..Default::default()

@@ -27,12 +27,14 @@ pub struct Purged {
     pub links: u64,
 }
 
-/// Deletes a ticket and everything on it (comments, notes, attachments, links, index entries) in
+/// Deletes a ticket and everything on it (comments, notes, attachments, links, the mail it came
+/// from, index entries) in
 /// the caller's transaction. Shared by permanent deletion from the trash and by erasure.
 pub async fn purge_ticket_rows(c: &mut Conn, tenant: TenantId, id: TicketId) -> Result<Purged> {
     let attachments = suoja_store::graph::delete_linked(c, tenant, "attachments", "ticket_id", &[id.0]).await?;
     let comments = suoja_store::comments::delete_for_ticket(c, tenant, id).await?;
     let links = suoja_store::graph::delete_linked(c, tenant, "ticket_collaborators", "ticket_id", &[id.0]).await?;
+    suoja_store::mail::delete_for_ticket(c, tenant, id.0).await?;
     index::remove(c, tenant, DocKind::Ticket, id.0).await?;
     suoja_store::history::delete_for_ticket(c, tenant, id).await?;
     let tickets = u64::from(suoja_store::tickets::delete(c, tenant, id).await?);

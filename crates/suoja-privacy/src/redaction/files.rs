@@ -67,6 +67,10 @@ impl Privacy {
             )
         };
         let empty = self.hd.vault().encrypt(c, tenant, a.key_id, b"").await?;
+        // The original e-mail the file came with holds it too: it goes.
+        if let Some(comment) = a.comment_id {
+            suoja_store::mail::delete_for_comment(c, tenant, comment.0).await?;
+        }
         suoja_store::attachments::redact(c, tenant, a.id, name_enc, &content_type, size, empty, at).await?;
         Ok(())
     }

@@ -134,6 +134,8 @@ impl Privacy {
         phrases: &[String],
         now: Timestamp,
     ) -> Result<()> {
+        // The original e-mail the comment came from holds the same words: it goes.
+        suoja_store::mail::delete_for_comment(c, scope.tenant, m.id.0).await?;
         let body_enc = self.hd.vault().encrypt_str(c, scope.tenant, m.key_id, body).await?;
         let html_enc = match html {
             Some(h) => Some(self.hd.vault().encrypt_str(c, scope.tenant, m.key_id, h).await?),

@@ -341,6 +341,7 @@ async fn run_engine(engine: &str, pg: Option<&str>, args: &BenchArgs, baseline_c
                         public: true,
                         author_id: None,
                         uploads: Vec::new(),
+                        via: Default::default(),
                     }),
                     requester: Some(RequesterRef::Id(requester.id)),
                     ..Default::default()

@@ -1,8 +1,9 @@
-//! The command line: `serve`, `init`, `migrate`, `config`, `export`, `verify` and `bench`. Commands parse arguments, call
+//! The command line: `serve`, `init`, `migrate`, `config`, `export`, `verify`, `mail` and `bench`. Commands parse arguments, call
 //! the library, and print; they hold no rules of their own.
 
 mod backup;
 mod init;
+mod mail;
 mod privacy;
 mod retention;
 mod serve;
@@ -51,6 +52,8 @@ pub enum Command {
     Backup(backup::BackupArgs),
     /// Restore a backup, replay the erasure ledger and rebuild the search index.
     Restore(backup::RestoreArgs),
+    /// Mail: `suoja mail deliver` (one message on standard input, from an MTA), `suoja mail check`.
+    Mail(mail::MailArgs),
     /// Retention policies: `suoja retention list|set|preview|run`.
     Retention(retention::RetentionArgs),
     /// Run the benchmark suite and write BENCHMARKS.md.
@@ -66,6 +69,23 @@ pub enum Command {
         db: PathBuf,
     },
 }
+
+/// A failure that ends the process with a particular exit status (an MTA reads 65 and 75).
+#[derive(Debug)]
+pub struct Exit {
+    /// The exit status.
+    pub code: u8,
+    /// What to print on standard error.
+    pub message: String,
+}
+
+impl std::fmt::Display for Exit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Exit {}
 
 /// Loads settings, letting command-line flags win over file and environment.
 pub fn settings(config: Option<&std::path::Path>, data_dir: Option<PathBuf>, listen: Option<std::net::SocketAddr>) -> anyhow::Result<Settings> {
@@ -94,6 +114,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench(args) => crate::bench::run(args).await,
         Command::Export(args) => privacy::export(cli.config.as_deref(), args).await,
         Command::Retention(args) => retention::run(cli.config.as_deref(), args).await,
+        Command::Mail(args) => mail::run(cli.config.as_deref(), args).await,
         Command::Backup(args) => backup::run(cli.config.as_deref(), args).await,
         Command::Restore(args) => backup::restore(cli.config.as_deref(), args).await,
         Command::Verify { what } => privacy::verify(cli.config.as_deref(), what).await,

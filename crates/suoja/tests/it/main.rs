@@ -16,6 +16,7 @@ mod authz;
 mod backup_restore;
 mod bad_input;
 mod fuzz;
+mod mail;
 mod privacy_erasure;
 mod privacy_erasure_crash;
 mod privacy_export;

@@ -1,0 +1,156 @@
+//! Ticket notifications by e-mail: who is told what when a ticket is opened, answered or
+//! assigned, in each recipient's language. They are queued in the outbox inside the change's
+//! transaction (sealed under the recipient's key, so erasing the recipient erases them) and sent
+//! by the mail sender; nothing is queued unless the installation sends mail.
+//!
+//! - A new ticket: the requester gets an acknowledgement with their words, the assignee (when it
+//!   is not the person who opened it) a notice.
+//! - A public reply: the requester and the ticket's CCs get it, never its own author.
+//! - An internal note reaches no one outside staff: only the assignee is told of it.
+//! - A new assignee is told (unless they assigned themselves).
+
+use std::collections::BTreeSet;
+
+use serde_json::json;
+use suoja_core::{Role, Scope, TenantId, UserId};
+use suoja_store::Conn;
+use suoja_store::tickets::TicketRow;
+use suoja_store::users::UserRow;
+
+use crate::{Helpdesk, Result};
+
+/// What happened to a ticket.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Event<'a> {
+    /// Opened, with its first comment.
+    Opened { text: &'a str },
+    /// A comment added: public (a reply) or an internal note.
+    Commented { text: &'a str, public: bool },
+    /// Given a new assignee.
+    Assigned,
+}
+
+/// The outbox kinds of ticket notifications (what the sender and the admin pages show).
+pub mod kinds {
+    /// To the requester: their new ticket was received.
+    pub const RECEIVED: &str = "ticket_received";
+    /// To the requester and CCs: a public reply.
+    pub const REPLY: &str = "ticket_reply";
+    /// To the assignee: a ticket of theirs changed or was opened for them.
+    pub const ASSIGNEE: &str = "ticket_assignee";
+}
+
+fn finnish(u: &UserRow) -> bool {
+    u.locale.to_ascii_lowercase().starts_with("fi")
+}
+
+impl Helpdesk {
+    /// Queues the notifications `event` calls for, in the caller's transaction.
+    pub(crate) async fn notify(&self, c: &mut Conn, scope: &Scope, ticket: &TicketRow, event: Event<'_>) -> Result<()> {
+        if !self.notifications {
+            return Ok(());
+        }
+        let t = scope.tenant;
+        let subject = match &ticket.subject_enc {
+            Some(s) => self.vault.decrypt_str(c, t, s).await?,
+            None => String::new(),
+        };
+        let id = ticket.id.0;
+        match event {
+            Event::Opened { text } => {
+                if let Some(r) = self.recipient(c, t, ticket.requester_id).await? {
+                    let (subj, body) = if finnish(&r) {
+                        (
+                            format!("[#{id}] Pyyntösi on vastaanotettu: {subject}"),
+                            format!(
+                                "Hei,\n\nsaimme pyyntösi (numero {id}). Vastaamme pian; voit lisätä tietoja vastaamalla tähän viestiin.\n\nViestisi:\n\n{text}\n"
+                            ),
+                        )
+                    } else {
+                        (
+                            format!("[#{id}] We received your request: {subject}"),
+                            format!(
+                                "Hello,\n\nwe received your request (number {id}) and will answer soon; reply to this message to add to it.\n\nYour message:\n\n{text}\n"
+                            ),
+                        )
+                    };
+                    self.queue(c, t, &r, kinds::RECEIVED, id, &subj, &body).await?;
+                }
+                if let Some(a) = ticket.assignee_id.filter(|a| *a != scope.actor) {
+                    self.tell_assignee(c, t, a, id, &subject, text).await?;
+                }
+            }
+            Event::Commented { text, public } => {
+                if public {
+                    let mut to: BTreeSet<UserId> = BTreeSet::from([ticket.requester_id]);
+                    for (_, user, kind) in suoja_store::tickets::collaborators(c, t, &[ticket.id]).await? {
+                        if kind != "follower" {
+                            to.insert(user);
+                        }
+                    }
+                    to.remove(&scope.actor);
+                    for u in to {
+                        let Some(r) = self.recipient(c, t, u).await? else { continue };
+                        let (subj, body) = if finnish(&r) {
+                            (
+                                format!("[#{id}] Vastaus pyyntöösi: {subject}"),
+                                format!("{text}\n\n--\nVastaa tähän viestiin lisätäksesi pyyntöön {id}.\n"),
+                            )
+                        } else {
+                            (
+                                format!("[#{id}] Re: {subject}"),
+                                format!("{text}\n\n--\nReply to this message to add to request {id}.\n"),
+                            )
+                        };
+                        self.queue(c, t, &r, kinds::REPLY, id, &subj, &body).await?;
+                    }
+                }
+                if let Some(a) = ticket.assignee_id.filter(|a| *a != scope.actor) {
+                    self.tell_assignee(c, t, a, id, &subject, text).await?;
+                }
+            }
+            Event::Assigned => {
+                if let Some(a) = ticket.assignee_id.filter(|a| *a != scope.actor) {
+                    self.tell_assignee(c, t, a, id, &subject, "").await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn tell_assignee(&self, c: &mut Conn, t: TenantId, assignee: UserId, id: i64, subject: &str, text: &str) -> Result<()> {
+        let Some(r) = self.recipient(c, t, assignee).await? else {
+            return Ok(());
+        };
+        if r.role == Role::EndUser {
+            return Ok(());
+        }
+        let (subj, body) = if finnish(&r) {
+            (
+                format!("[#{id}] Sinulle osoitettu pyyntö päivittyi: {subject}"),
+                format!("Pyyntö {id} on osoitettu sinulle.\n\n{text}\n"),
+            )
+        } else {
+            (
+                format!("[#{id}] Assigned to you: {subject}"),
+                format!("Request {id} is assigned to you.\n\n{text}\n"),
+            )
+        };
+        self.queue(c, t, &r, kinds::ASSIGNEE, id, &subj, &body).await
+    }
+
+    /// A person who can be written to: exists, active, not suspended, with an address.
+    async fn recipient(&self, c: &mut Conn, t: TenantId, id: UserId) -> Result<Option<UserRow>> {
+        Ok(suoja_store::users::by_id(c, t, id)
+            .await?
+            .filter(|u| u.email_enc.is_some() && u.deleted_at.is_none() && !u.suspended))
+    }
+
+    #[allow(clippy::too_many_arguments, reason = "one message: where, to whom, what kind, about which ticket, its two texts")]
+    async fn queue(&self, c: &mut Conn, t: TenantId, to: &UserRow, kind: &str, ticket: i64, subject: &str, text: &str) -> Result<()> {
+        let body = json!({ "subject": subject, "text": text }).to_string();
+        let sealed = self.vault.encrypt_str(c, t, to.key_id, &body).await?;
+        suoja_store::outbox::insert_about(c, t, to.id.0, kind, Some(ticket), sealed, self.now()).await?;
+        Ok(())
+    }
+}

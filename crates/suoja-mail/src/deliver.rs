@@ -1,0 +1,272 @@
+//! From a message to a ticket. Everything a message changes — the sender's account when they
+//! are new, the ticket or the comment, its files, the original message (sealed under the
+//! comment's key) and the thread entries — is written in one transaction: a message is stored
+//! whole or not at all, and storing it twice changes nothing (it is known by a keyed hash of its
+//! Message-ID and content).
+//!
+//! Which ticket a message answers, strongest sign first: the reply address of a ticket (its
+//! token carries a MAC), then `In-Reply-To` / `References` naming a message of the ticket, then
+//! `[#123]` in the subject — the last only when the sender is already on that ticket. A sender
+//! who is not on the ticket found (the requester, a CC, or staff) opens a new ticket instead,
+//! as does an answer to a closed ticket.
+
+use sha2::{Digest as _, Sha256};
+use suoja_core::{Email, Personal, Role, Scope, Status, TenantId, TicketId, Timestamp, UserId};
+use suoja_helpdesk::model::{Channel, CommentInput, RequesterRef, TicketInput};
+use suoja_store::Conn;
+use suoja_store::mail::MailRow;
+
+use crate::address::{message_hash, ticket_of_token};
+use crate::parse::{Incoming, Refusal, parse, subject_ticket};
+use crate::{MailError, Mailroom, Result};
+
+/// What became of a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivered {
+    /// It opened this ticket.
+    Opened {
+        /// The ticket.
+        ticket: i64,
+    },
+    /// It was added to this ticket.
+    Added {
+        /// The ticket.
+        ticket: i64,
+    },
+    /// It was stored before (on this ticket); nothing changed.
+    Duplicate {
+        /// The ticket.
+        ticket: i64,
+    },
+}
+
+impl Delivered {
+    /// The ticket.
+    pub fn ticket(self) -> i64 {
+        match self {
+            Delivered::Opened { ticket } | Delivered::Added { ticket } | Delivered::Duplicate { ticket } => ticket,
+        }
+    }
+}
+
+/// What makes two copies of a message the same message: its Message-ID, sender and subject
+/// (and its date, when it has no Message-ID), and its body's bytes. Not the whole message: each mail server on the way adds trace
+/// headers (`Received`, `Delivered-To`, `Return-Path`), so a second delivery of one message
+/// differs in its header block.
+fn dedupe_key(raw: &[u8], m: &Incoming) -> String {
+    let body = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|i| i + 4)
+        .or_else(|| raw.windows(2).position(|w| w == b"\n\n").map(|i| i + 2))
+        .and_then(|i| raw.get(i..))
+        .unwrap_or(raw);
+    let digest = hex::encode(Sha256::digest(body));
+    format!(
+        "mail-dedupe:{}\u{0}{}\u{0}{}\u{0}{}\u{0}{digest}",
+        m.message_id.as_deref().unwrap_or_default(),
+        m.from.address.to_ascii_lowercase(),
+        m.subject.as_deref().unwrap_or_default(),
+        if m.message_id.is_some() { "" } else { m.date.as_deref().unwrap_or_default() },
+    )
+}
+
+/// Most files taken from one message.
+const MAX_FILES: usize = 50;
+
+impl Mailroom {
+    /// The tenant mail for `subdomain` (or, without one, the only tenant) goes to.
+    pub async fn tenant(&self, subdomain: Option<&str>) -> Result<TenantId> {
+        let mut c = self.privacy.helpdesk().db().read().await?;
+        match subdomain {
+            Some(s) => Ok(suoja_store::tenants::by_subdomain(&mut c, s)
+                .await?
+                .ok_or_else(|| MailError::Tenant(format!("no tenant with subdomain {s:?}")))?
+                .id),
+            None => {
+                let ids = suoja_store::tenants::ids(&mut c).await?;
+                match ids.as_slice() {
+                    [one] => Ok(*one),
+                    [] => Err(MailError::Tenant("there is no tenant yet (run `suoja init`)".into())),
+                    _ => Err(MailError::Tenant("there are several tenants: name one (--tenant or mail_tenant)".into())),
+                }
+            }
+        }
+    }
+
+    /// Stores one raw message for `tenant`.
+    pub async fn deliver(&self, tenant: TenantId, raw: &[u8]) -> Result<Delivered> {
+        let own = vec![self.cfg.support.address()];
+        let m = parse(raw, self.cfg.max_bytes, &own).map_err(MailError::Refused)?;
+        let hd = self.privacy.helpdesk();
+        let v = hd.vault();
+        let now = hd.now();
+        let mut tx = hd.db().begin().await?;
+        let dedupe = {
+            let key = dedupe_key(raw, &m);
+            v.blind_index(&mut tx, tenant, &key).await?
+        };
+        if let Some(ticket) = suoja_store::mail::seen(&mut tx, tenant, &dedupe).await? {
+            return Ok(Delivered::Duplicate { ticket });
+        }
+        let email = Email::parse(&m.from.address).map_err(|_| MailError::Refused(Refusal::Malformed("the sender address is not valid")))?;
+        let sender = hd
+            .find_or_create_end_user(&mut tx, tenant, &email, m.from.name.clone().map(Personal::new), now)
+            .await
+            .map_err(|e| match e {
+                suoja_helpdesk::HelpdeskError::Invalid { .. } => MailError::Refused(Refusal::Sender("the sender's account was deleted")),
+                e => e.into(),
+            })?;
+        if sender.suspended {
+            return Err(MailError::Refused(Refusal::Sender("the sender's account is suspended")));
+        }
+        let hour_ago = Timestamp(now.0 - 3_600_000);
+        if suoja_store::mail::count_from_since(&mut tx, tenant, sender.id.0, hour_ago).await? >= i64::from(self.cfg.per_sender_per_hour) {
+            return Err(MailError::Refused(Refusal::RateLimited));
+        }
+        let scope = Scope {
+            tenant,
+            actor: sender.id,
+            role: sender.role,
+            privacy_officer: false,
+        };
+        let uploads = self.store_files(&mut tx, &scope, &m).await?;
+        let comment = CommentInput {
+            body: m.text.clone().map(Personal::new),
+            html_body: m.html.clone().map(Personal::new),
+            public: true,
+            author_id: None,
+            uploads: uploads.into_iter().collect(),
+            via: Channel::Email,
+        };
+        let ccs = self.copied_people(&mut tx, tenant, &m, sender.id, now).await?;
+        let (outcome, change) = match self.ticket_answered(&mut tx, &scope, &m).await? {
+            Some(ticket) => {
+                let input = TicketInput {
+                    comment: Some(comment),
+                    ..Default::default()
+                };
+                let change = hd.update_ticket_in(&mut tx, &scope, TicketId(ticket), input, now).await?;
+                (Delivered::Added { ticket }, change)
+            }
+            None => {
+                let input = TicketInput {
+                    subject: Some(Personal::new(m.subject.clone().unwrap_or_else(|| "(no subject)".into()))),
+                    comment: Some(comment),
+                    requester: Some(RequesterRef::Id(sender.id)),
+                    ..Default::default()
+                };
+                let change = hd.create_ticket_in(&mut tx, &scope, input, now, None).await?;
+                (Delivered::Opened { ticket: change.ticket.id.0 }, change)
+            }
+        };
+        let ticket = outcome.ticket();
+        hd.add_mail_ccs(&mut tx, tenant, TicketId(ticket), &ccs, now).await?;
+        let comment_id = change.events.iter().find_map(|e| e.comment_id);
+        let key = match comment_id {
+            Some(cid) => suoja_store::comments::by_id(&mut tx, tenant, cid).await?.map(|r| r.key_id),
+            None => None,
+        }
+        .unwrap_or(sender.key_id);
+        let row = MailRow {
+            id: 0,
+            user_id: sender.id.0,
+            ticket_id: ticket,
+            comment_id: comment_id.map(|c| c.0),
+            key_id: key.0,
+            raw_enc: v.encrypt(&mut tx, tenant, key, raw).await?,
+            size: suoja_core::num::to_i64(raw.len()),
+            created_at: now,
+        };
+        suoja_store::mail::insert(&mut tx, tenant, &row, &dedupe).await?;
+        if let Some(id) = &m.message_id {
+            let h = message_hash(v, &mut tx, tenant, id).await?;
+            suoja_store::mail::thread(&mut tx, tenant, &h, ticket, now).await?;
+        }
+        tx.commit().await?;
+        tracing::info!(tenant.id = %tenant, ticket.id = ticket, bytes = raw.len(), "mail stored");
+        Ok(outcome)
+    }
+
+    /// The message's files, stored as one upload of the sender's; its token.
+    async fn store_files(&self, c: &mut Conn, scope: &Scope, m: &Incoming) -> Result<Option<String>> {
+        let hd = self.privacy.helpdesk();
+        let mut token: Option<String> = None;
+        for f in m.files.iter().take(MAX_FILES) {
+            if f.bytes.is_empty() {
+                continue;
+            }
+            let up = hd
+                .upload_in(c, scope, token.as_deref(), Personal::new(f.name.clone()), &f.content_type, &f.bytes)
+                .await
+                .map_err(|e| match e {
+                    suoja_helpdesk::HelpdeskError::Invalid { .. } => MailError::Refused(Refusal::Malformed("an attachment is too large")),
+                    suoja_helpdesk::HelpdeskError::Limit { .. } => MailError::Refused(Refusal::Sender("the sender's upload quota for today is used up")),
+                    e => e.into(),
+                })?;
+            token = Some(up.token);
+        }
+        Ok(token)
+    }
+
+    /// The open ticket this message answers, if the sender may add to it.
+    async fn ticket_answered(&self, c: &mut Conn, scope: &Scope, m: &Incoming) -> Result<Option<i64>> {
+        let hd = self.privacy.helpdesk();
+        let v = hd.vault();
+        let t = scope.tenant;
+        let mut found: Option<(i64, bool)> = None;
+        // The reply address: a token only this tenant's key makes.
+        for to in m.to.iter().chain(&m.cc) {
+            if let Some(Some(tag)) = self.cfg.support.tag_of(&to.address)
+                && let Some(id) = ticket_of_token(v, c, t, tag).await?
+            {
+                found = Some((id, true));
+                break;
+            }
+        }
+        if found.is_none() && !m.replies_to.is_empty() {
+            let mut hashes = Vec::with_capacity(m.replies_to.len());
+            for id in &m.replies_to {
+                hashes.push(message_hash(v, c, t, id).await?);
+            }
+            found = suoja_store::mail::ticket_of(c, t, &hashes).await?.map(|id| (id, true));
+        }
+        if found.is_none() {
+            found = m.subject.as_deref().and_then(subject_ticket).map(|id| (id, false));
+        }
+        let Some((id, _strong)) = found else { return Ok(None) };
+        let Some(row) = suoja_store::tickets::by_id(c, t, TicketId(id)).await? else {
+            return Ok(None);
+        };
+        if row.deleted_at.is_some() || row.status == Status::Closed {
+            return Ok(None);
+        }
+        // Only someone already on the ticket adds to it; anyone else opens a ticket of their own.
+        let on_ticket = scope.role != Role::EndUser
+            || row.requester_id == scope.actor
+            || suoja_store::tickets::collaborators(c, t, &[row.id])
+                .await?
+                .iter()
+                .any(|(_, u, kind)| *u == scope.actor && kind != "follower");
+        Ok(on_ticket.then_some(id))
+    }
+
+    /// People in `To` and `Cc` besides the sender and the helpdesk: the new ticket's CCs.
+    async fn copied_people(&self, c: &mut Conn, tenant: TenantId, m: &Incoming, sender: UserId, now: Timestamp) -> Result<Vec<UserId>> {
+        let hd = self.privacy.helpdesk();
+        let mut out = Vec::new();
+        for mb in m.to.iter().chain(&m.cc).take(20) {
+            if self.cfg.support.tag_of(&mb.address).is_some() {
+                continue;
+            }
+            let Ok(email) = Email::parse(&mb.address) else { continue };
+            let Ok(u) = hd.find_or_create_end_user(c, tenant, &email, mb.name.clone().map(Personal::new), now).await else {
+                continue;
+            };
+            if u.id != sender && !u.suspended && !out.contains(&u.id) {
+                out.push(u.id);
+            }
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,185 @@
+//! Mail in from an IMAP mailbox. Each pass logs in, takes every message in the folder, stores
+//! it (or refuses it for good), and then removes it from the mail server — deleted and expunged,
+//! or moved to a folder the operator names — so no second copy of personal data stays with the
+//! mail host. A message that could not be stored for a passing reason (the database away) stays
+//! on the server for the next pass; storing is idempotent, so a pass cut short between storing
+//! and removing does no harm.
+
+use std::sync::Arc;
+
+use futures_util::StreamExt as _;
+use suoja_core::TenantId;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+
+use crate::{MailError, Mailroom, Result};
+
+/// Messages taken in one pass (the rest wait for the next).
+const PER_PASS: usize = 200;
+
+/// Where to fetch from, parsed from `imap_url`.
+#[derive(Clone)]
+pub struct Imap {
+    host: String,
+    port: u16,
+    tls: bool,
+    user: String,
+    password: String,
+    folder: String,
+    move_to: Option<String>,
+}
+
+impl std::fmt::Debug for Imap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the user or password.
+        f.debug_struct("Imap").field("tls", &self.tls).finish_non_exhaustive()
+    }
+}
+
+/// What one pass did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Fetched {
+    /// Stored (new tickets, comments, or duplicates recognised).
+    pub stored: usize,
+    /// Refused for good and removed.
+    pub refused: usize,
+    /// Left on the server for the next pass.
+    pub kept: usize,
+}
+
+trait Io: AsyncRead + AsyncWrite + Unpin + Send + std::fmt::Debug {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send + std::fmt::Debug> Io for T {}
+
+fn imap_err(e: impl std::fmt::Display) -> MailError {
+    // The server's words may quote a mailbox name or an address: only the kind is kept.
+    let s = e.to_string();
+    let kind = s.split(':').next().unwrap_or("error").chars().take(40).collect::<String>();
+    MailError::Server(format!("IMAP: {kind}"))
+}
+
+impl Imap {
+    /// Reads `imap://user:pass@host[:143]/FOLDER` or `imaps://…[:993]/…` (folder `INBOX` when
+    /// none is given); `move_to` keeps imported messages in that folder instead of deleting
+    /// them.
+    pub fn from_url(url: &str, move_to: Option<String>) -> Result<Self> {
+        let bad = |why: &str| MailError::Config(format!("imap_url: {why}"));
+        let u = url::Url::parse(url).map_err(|_| bad("not a URL"))?;
+        let tls = match u.scheme() {
+            "imap" => false,
+            "imaps" => true,
+            _ => return Err(bad("use imap:// or imaps://")),
+        };
+        let dec = |s: &str| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned();
+        let host = u.host_str().ok_or_else(|| bad("no host"))?.to_string();
+        let user = dec(u.username());
+        let password = dec(u.password().ok_or_else(|| bad("no user and password (imap://user:pass@host/INBOX)"))?);
+        let folder = dec(u.path().trim_start_matches('/'));
+        Ok(Self {
+            port: u.port().unwrap_or(if tls { 993 } else { 143 }),
+            host,
+            tls,
+            user,
+            password,
+            folder: if folder.is_empty() { "INBOX".into() } else { folder },
+            move_to,
+        })
+    }
+
+    async fn connect(&self) -> Result<Box<dyn Io>> {
+        let tcp = tokio::time::timeout(std::time::Duration::from_secs(20), TcpStream::connect((self.host.as_str(), self.port)))
+            .await
+            .map_err(|_| MailError::Server("IMAP: connection timed out".into()))?
+            .map_err(|_| MailError::Server("IMAP: connection failed".into()))?;
+        if !self.tls {
+            return Ok(Box::new(tcp));
+        }
+        let mut roots = tokio_rustls::rustls::RootCertStore::empty();
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+        let config = tokio_rustls::rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|_| MailError::Config("imap_url: TLS could not be set up".into()))?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let name = tokio_rustls::rustls::pki_types::ServerName::try_from(self.host.clone())
+            .map_err(|_| MailError::Config("imap_url: the host is not a valid TLS name".into()))?;
+        let tls = tokio_rustls::TlsConnector::from(Arc::new(config))
+            .connect(name, tcp)
+            .await
+            .map_err(|_| MailError::Server("IMAP: TLS handshake failed".into()))?;
+        Ok(Box::new(tls))
+    }
+}
+
+impl Mailroom {
+    /// One pass over the mailbox for `tenant`.
+    pub async fn fetch_once(&self, imap: &Imap, tenant: TenantId) -> Result<Fetched> {
+        let stream = imap.connect().await?;
+        let mut client = async_imap::Client::new(stream);
+        client.read_response().await.map_err(imap_err)?;
+        let mut s = client.login(&imap.user, &imap.password).await.map_err(|(e, _)| imap_err(e))?;
+        s.select(&imap.folder).await.map_err(imap_err)?;
+        let mut uids: Vec<u32> = s.uid_search("ALL").await.map_err(imap_err)?.into_iter().collect();
+        uids.sort_unstable();
+        let mut done = Vec::new();
+        let mut out = Fetched::default();
+        for uid in uids.into_iter().take(PER_PASS) {
+            let raw = {
+                let fetches = s.uid_fetch(uid.to_string(), "BODY.PEEK[]").await.map_err(imap_err)?;
+                let items: Vec<_> = fetches.collect().await;
+                items.into_iter().filter_map(|f| f.ok()).find_map(|f| f.body().map(<[u8]>::to_vec))
+            };
+            let Some(raw) = raw else { continue };
+            match self.deliver(tenant, &raw).await {
+                Ok(_) => {
+                    out.stored += 1;
+                    done.push(uid);
+                }
+                Err(MailError::Refused(why)) => {
+                    out.refused += 1;
+                    done.push(uid);
+                    tracing::info!(tenant.id = %tenant, refusal = %refusal_kind(&why), "fetched mail refused");
+                }
+                Err(e) if e.temporary() => {
+                    out.kept += 1;
+                    tracing::warn!(tenant.id = %tenant, error = %e, "fetched mail left on the server for the next pass");
+                    break;
+                }
+                Err(e) => {
+                    out.refused += 1;
+                    done.push(uid);
+                    tracing::info!(tenant.id = %tenant, error = %e, "fetched mail refused");
+                }
+            }
+        }
+        if !done.is_empty() {
+            let set = done.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
+            match &imap.move_to {
+                Some(folder) => {
+                    s.uid_mv(&set, folder).await.map_err(imap_err)?;
+                }
+                None => {
+                    {
+                        let stored = s.uid_store(&set, "+FLAGS.SILENT (\\Deleted)").await.map_err(imap_err)?;
+                        let _: Vec<_> = stored.collect().await;
+                    }
+                    let expunged = s.expunge().await.map_err(imap_err)?;
+                    let _: Vec<_> = expunged.collect().await;
+                }
+            }
+        }
+        let _ = s.logout().await;
+        Ok(out)
+    }
+}
+
+/// A refusal's kind, for logs (its reason can name no one, but the kind is enough).
+fn refusal_kind(r: &crate::Refusal) -> &'static str {
+    match r {
+        crate::Refusal::Malformed(_) => "malformed",
+        crate::Refusal::TooLarge { .. } => "too large",
+        crate::Refusal::Automatic(_) => "automatic",
+        crate::Refusal::RateLimited => "rate limited",
+        crate::Refusal::Sender(_) => "sender",
+    }
+}

@@ -1,0 +1,102 @@
+//! The e-mail channel. Mail comes in through an MTA's pipe (`suoja mail deliver`) or from an
+//! IMAP mailbox Suoja empties ([`imap`]); each message is read ([`parse`]), turned into a new
+//! ticket or a comment on the ticket it answers ([`Mailroom::deliver`]), and kept once, sealed,
+//! as the comment's original. Mail goes out from the outbox over SMTP ([`send`]): ticket
+//! notifications the helpdesk queues and the privacy engine's messages, each with a Message-ID
+//! and a reply address that thread the answer back to its ticket.
+//!
+//! Nothing of a message (addresses, subjects, bodies) is ever logged: logs carry tenant, ticket
+//! and outbox ids and the kind of a refusal only.
+
+mod address;
+mod deliver;
+pub mod imap;
+pub mod parse;
+pub mod send;
+
+use std::sync::Arc;
+
+use suoja_privacy::Privacy;
+
+pub use address::Support;
+pub use deliver::Delivered;
+pub use parse::Refusal;
+
+/// What can go wrong with mail.
+#[derive(Debug, thiserror::Error)]
+pub enum MailError {
+    /// The message is refused for good (malformed, too large, automatic, rate limited).
+    #[error("{0}")]
+    Refused(Refusal),
+    /// No such tenant, or several and none named.
+    #[error("{0}")]
+    Tenant(String),
+    /// The helpdesk refused the change.
+    #[error(transparent)]
+    Helpdesk(#[from] suoja_helpdesk::HelpdeskError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] suoja_store::StoreError),
+    /// The vault failed.
+    #[error(transparent)]
+    Vault(#[from] suoja_vault::VaultError),
+    /// The mail server failed or refused.
+    #[error("mail server: {0}")]
+    Server(String),
+    /// The configuration is wrong.
+    #[error("{0}")]
+    Config(String),
+}
+
+impl MailError {
+    /// Whether trying again later may succeed (an MTA should retry: exit 75), as opposed to a
+    /// message that will never be accepted (exit 65).
+    pub fn temporary(&self) -> bool {
+        match self {
+            MailError::Refused(_) | MailError::Config(_) | MailError::Tenant(_) => false,
+            MailError::Helpdesk(e) => matches!(
+                e,
+                suoja_helpdesk::HelpdeskError::Store(_) | suoja_helpdesk::HelpdeskError::Busy | suoja_helpdesk::HelpdeskError::Internal(_)
+            ),
+            MailError::Store(_) | MailError::Vault(_) | MailError::Server(_) => true,
+        }
+    }
+}
+
+/// Results of mail work.
+pub type Result<T, E = MailError> = std::result::Result<T, E>;
+
+/// How the mail channel is set up.
+#[derive(Debug, Clone)]
+pub struct MailConfig {
+    /// The support address (`mail_from`).
+    pub support: Support,
+    /// Largest message accepted.
+    pub max_bytes: usize,
+    /// Messages one sender may write in an hour.
+    pub per_sender_per_hour: u32,
+}
+
+/// The mail channel over the privacy engine (which holds the helpdesk).
+#[derive(Clone, Debug)]
+pub struct Mailroom {
+    privacy: Privacy,
+    cfg: Arc<MailConfig>,
+}
+
+impl Mailroom {
+    /// The channel for `privacy`'s helpdesk with `cfg`.
+    pub fn new(privacy: Privacy, cfg: MailConfig) -> Self {
+        Self { privacy, cfg: Arc::new(cfg) }
+    }
+
+    /// The services behind it.
+    pub fn privacy(&self) -> &Privacy {
+        &self.privacy
+    }
+
+    /// Its configuration.
+    pub fn config(&self) -> &MailConfig {
+        &self.cfg
+    }
+}

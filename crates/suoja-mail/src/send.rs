@@ -1,0 +1,247 @@
+//! Mail out: the sender works through the outbox. Each message is claimed with a lease (so
+//! several nodes can send side by side and a crashed sender's messages are taken up again),
+//! given a Message-ID once (the same on every retry, so a message delivered twice is one message
+//! to the recipient's mail client), sealed body opened, sent over SMTP, and then kept without its
+//! body. A temporary failure (4xx, a connection that broke) is retried with backoff; a permanent
+//! one (5xx) or the last attempt marks it failed, with the server's status code only.
+
+use std::time::Duration;
+
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
+use lettre::message::{Mailbox, MessageBuilder};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use serde_json::Value;
+use suoja_core::{TenantId, Timestamp};
+use suoja_store::outbox::MessageRow;
+
+use crate::address::{message_hash, ticket_token};
+use crate::{MailError, Mailroom, Result};
+
+/// Attempts before a message is given up.
+pub const MAX_ATTEMPTS: i64 = 8;
+/// How long a claimed message is left to its sender.
+const LEASE_MS: i64 = 120_000;
+/// Messages claimed at once.
+const BATCH: i64 = 20;
+
+/// An SMTP connection setting, parsed from `smtp_url`.
+#[derive(Clone)]
+pub struct Smtp {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+}
+
+impl std::fmt::Debug for Smtp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the URL: it may hold a password.
+        f.write_str("Smtp")
+    }
+}
+
+impl Smtp {
+    /// Reads `smtp://[user:pass@]host[:port][?tls=none|starttls]` (STARTTLS when the server
+    /// offers it, unless `tls=none`; `tls=starttls` requires it) or `smtps://…` (TLS from the
+    /// start, port 465 by default).
+    pub fn from_url(url: &str) -> Result<Self> {
+        let bad = |why: &str| MailError::Config(format!("smtp_url: {why}"));
+        let u = url::Url::parse(url).map_err(|_| bad("not a URL"))?;
+        let host = u.host_str().ok_or_else(|| bad("no host"))?.to_string();
+        let tls_param = u.query_pairs().find(|(k, _)| k == "tls").map(|(_, v)| v.into_owned());
+        let params = || TlsParameters::new_rustls(host.clone()).map_err(|_| bad("TLS could not be set up"));
+        let (port, tls) = match (u.scheme(), tls_param.as_deref()) {
+            ("smtp", Some("none")) => (25, Tls::None),
+            ("smtp", Some("starttls")) => (587, Tls::Required(params()?)),
+            ("smtp", None) => (25, Tls::Opportunistic(params()?)),
+            ("smtps", None) => (465, Tls::Wrapper(params()?)),
+            _ => return Err(bad("use smtp://host:port (tls=none or tls=starttls may follow) or smtps://host:port")),
+        };
+        let mut b = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
+            .port(u.port().unwrap_or(port))
+            .tls(tls)
+            .timeout(Some(Duration::from_secs(30)));
+        if let Some(pass) = u.password() {
+            let dec = |s: &str| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned();
+            b = b.credentials(Credentials::new(dec(u.username()), dec(pass)));
+        }
+        Ok(Self { transport: b.build() })
+    }
+
+    /// Asks the server whether it is there (the admin's "send a test" starts here).
+    pub async fn check(&self) -> Result<()> {
+        match self.transport.test_connection().await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(MailError::Server("the server did not answer".into())),
+            Err(e) => Err(MailError::Server(status_of(&e))),
+        }
+    }
+}
+
+/// What an SMTP error says, without the server's words (which may quote an address).
+fn status_of(e: &lettre::transport::smtp::Error) -> String {
+    match e.status() {
+        Some(code) => code.to_string(),
+        None if e.is_timeout() => "timeout".into(),
+        None => "connection failed".into(),
+    }
+}
+
+/// How long to wait before attempt `n + 1`.
+fn backoff(attempts: i64) -> i64 {
+    let exp = u32::try_from(attempts.clamp(0, 10)).unwrap_or(10);
+    (30_000_i64 * 2_i64.pow(exp)).min(3_600_000)
+}
+
+/// Subjects of the privacy engine's messages, which carry no subject of their own.
+fn subject_for(kind: &str) -> &'static str {
+    match kind {
+        "verification_link" => "Confirm your privacy request",
+        "sign_in_link" => "Your sign-in link",
+        "credentials_changed" => "Your sign-in details were changed",
+        "request_extended" => "Your privacy request: more time is needed",
+        "request_refused" => "Your privacy request",
+        "restriction_lifted" | "restriction_applied" => "Processing of your data",
+        "export_ready" => "Your data export is ready",
+        _ => "A message from the helpdesk",
+    }
+}
+
+/// Kinds a person wrote (a public reply): not marked as automatic.
+fn written_by_a_person(kind: &str) -> bool {
+    kind == suoja_helpdesk::notify::kinds::REPLY
+}
+
+/// What one pass of the sender did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Sent {
+    /// Handed to the mail server.
+    pub sent: usize,
+    /// Put back for a later attempt.
+    pub retried: usize,
+    /// Given up.
+    pub failed: usize,
+}
+
+impl Mailroom {
+    /// Sends what is due in the outbox (up to one batch). Returns what happened.
+    pub async fn send_due(&self, smtp: &Smtp) -> Result<Sent> {
+        let hd = self.privacy.helpdesk();
+        let now = hd.now();
+        let support = self.cfg.support.clone();
+        let claimed = {
+            let mut tx = hd.db().begin().await?;
+            let rows = suoja_store::outbox::claim(&mut tx, now, LEASE_MS, BATCH, &|m| support.message_id(m.tenant, m.id)).await?;
+            tx.commit().await?;
+            rows
+        };
+        let mut out = Sent::default();
+        for m in claimed {
+            match self.send_one(smtp, &m).await {
+                Ok(()) => {
+                    let mut c = hd.db().begin().await?;
+                    suoja_store::outbox::mark_sent(&mut c, m.tenant, m.id, hd.now()).await?;
+                    c.commit().await?;
+                    out.sent += 1;
+                    tracing::info!(tenant.id = %m.tenant, outbox.id = m.id, kind = %m.kind, "mail sent");
+                }
+                Err(e) => {
+                    let permanent = matches!(&e, Failure::Permanent(_));
+                    let code = match &e {
+                        Failure::Permanent(s) | Failure::Temporary(s) => s.clone(),
+                    };
+                    let mut c = hd.db().begin().await?;
+                    if permanent || m.attempts >= MAX_ATTEMPTS {
+                        suoja_store::outbox::mark_failed(&mut c, m.tenant, m.id, &code).await?;
+                        out.failed += 1;
+                        tracing::warn!(tenant.id = %m.tenant, outbox.id = m.id, kind = %m.kind, status = %code, "mail failed for good");
+                    } else {
+                        let next = Timestamp(hd.now().0 + backoff(m.attempts));
+                        suoja_store::outbox::retry_at(&mut c, m.tenant, m.id, next, &code).await?;
+                        out.retried += 1;
+                        tracing::warn!(tenant.id = %m.tenant, outbox.id = m.id, kind = %m.kind, status = %code, attempt = m.attempts, "mail will be retried");
+                    }
+                    c.commit().await?;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    async fn send_one(&self, smtp: &Smtp, m: &MessageRow) -> Result<(), Failure> {
+        let msg = self.compose(m).await.map_err(|e| match e {
+            MailError::Store(_) | MailError::Server(_) => Failure::Temporary("store".into()),
+            MailError::Vault(_) => Failure::Permanent("unreadable (key destroyed)".into()),
+            _ => Failure::Permanent("cannot be composed".into()),
+        })?;
+        let Some(msg) = msg else {
+            return Err(Failure::Permanent("no recipient address".into()));
+        };
+        smtp.transport.send(msg).await.map(|_| ()).map_err(|e| {
+            if e.is_permanent() {
+                Failure::Permanent(status_of(&e))
+            } else {
+                Failure::Temporary(status_of(&e))
+            }
+        })
+    }
+
+    /// The message as it goes out, or `None` when the recipient has no address any more.
+    async fn compose(&self, m: &MessageRow) -> Result<Option<lettre::Message>> {
+        let hd = self.privacy.helpdesk();
+        let v = hd.vault();
+        let t: TenantId = m.tenant;
+        let mut c = hd.db().read().await?;
+        let Some(user) = suoja_store::users::by_id(&mut c, t, suoja_core::UserId(m.user_id)).await? else {
+            return Ok(None);
+        };
+        let Some(email_enc) = &user.email_enc else { return Ok(None) };
+        let to = v.decrypt_str(&mut c, t, email_enc).await?;
+        let body = v.decrypt_str(&mut c, t, &m.body_enc).await?;
+        let (subject, text) = match serde_json::from_str::<Value>(&body) {
+            Ok(Value::Object(o)) => (
+                o.get("subject").and_then(Value::as_str).unwrap_or_default().to_string(),
+                o.get("text").and_then(Value::as_str).unwrap_or_default().to_string(),
+            ),
+            _ => (subject_for(&m.kind).to_string(), body),
+        };
+        let support = &self.cfg.support;
+        let from: Mailbox = support.address().parse().map_err(|_| MailError::Config("mail_from is not an address".into()))?;
+        let Ok(to) = to.parse::<Mailbox>() else { return Ok(None) };
+        let message_id = m.message_id.clone().unwrap_or_else(|| support.message_id(t, m.id));
+        let mut b: MessageBuilder = lettre::Message::builder()
+            .from(from)
+            .to(to)
+            .subject(subject)
+            .message_id(Some(format!("<{message_id}>")));
+        b = b.raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("X-Loop"), support.address()));
+        if !written_by_a_person(&m.kind) {
+            b = b.raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("Auto-Submitted"), "auto-generated".to_string()));
+        }
+        if let Some(ticket) = m.ticket_id {
+            // Replies come back by the ticket's own address, and by this message's id.
+            let mut w = hd.db().begin().await?;
+            let token = ticket_token(v, &mut w, t, ticket).await?;
+            let h = message_hash(v, &mut w, t, &message_id).await?;
+            suoja_store::mail::thread(&mut w, t, &h, ticket, hd.now()).await?;
+            w.commit().await?;
+            let reply: Mailbox = support
+                .reply_address(&token)
+                .parse()
+                .map_err(|_| MailError::Config("mail_from is not an address".into()))?;
+            b = b.reply_to(reply);
+        }
+        let msg = b
+            .header(ContentType::TEXT_PLAIN)
+            .body(text)
+            .map_err(|_| MailError::Config("message could not be built".into()))?;
+        Ok(Some(msg))
+    }
+}
+
+/// Why a message was not sent.
+enum Failure {
+    /// Try again later (the status code, or what failed).
+    Temporary(String),
+    /// Never (the status code, or why).
+    Permanent(String),
+}

@@ -1,0 +1,42 @@
+-- Suoja schema v11 (SQLite): the e-mail channel.
+-- Keep in step with ../postgres/0011_mail.sql; a test compares them.
+--
+-- Each message received is kept once, sealed under the key of the comment it became, so an
+-- agent can open the original and the person's export carries it; it goes with its ticket,
+-- with its sender's erasure and with a redaction of its comment.
+CREATE TABLE mail_messages (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    tenant_id INTEGER NOT NULL,
+    user_id INTEGER NOT NULL,
+    ticket_id INTEGER NOT NULL,
+    comment_id INTEGER,
+    key_id INTEGER NOT NULL,
+    dedupe_hash BLOB NOT NULL,
+    raw_enc BLOB NOT NULL,
+    size INTEGER NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX mail_messages_dedupe ON mail_messages (tenant_id, dedupe_hash);
+CREATE INDEX mail_messages_user ON mail_messages (tenant_id, user_id);
+CREATE INDEX mail_messages_ticket ON mail_messages (tenant_id, ticket_id);
+CREATE INDEX mail_messages_comment ON mail_messages (tenant_id, comment_id);
+-- Which ticket a Message-ID (received or sent) belongs to, as a keyed hash: a reply's
+-- In-Reply-To and References find their ticket here.
+CREATE TABLE mail_threads (
+    tenant_id INTEGER NOT NULL,
+    message_hash BLOB NOT NULL,
+    ticket_id INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (tenant_id, message_hash)
+);
+CREATE INDEX mail_threads_ticket ON mail_threads (tenant_id, ticket_id);
+-- The outbox becomes a queue of jobs: claimed with a lease, retried with backoff, and once sent
+-- it keeps no body, only its Message-ID, kind and status.
+ALTER TABLE mail_outbox ADD COLUMN ticket_id INTEGER;
+ALTER TABLE mail_outbox ADD COLUMN status TEXT NOT NULL DEFAULT 'queued';
+ALTER TABLE mail_outbox ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE mail_outbox ADD COLUMN next_attempt_at INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE mail_outbox ADD COLUMN leased_until INTEGER;
+ALTER TABLE mail_outbox ADD COLUMN message_id TEXT;
+ALTER TABLE mail_outbox ADD COLUMN error TEXT;
+CREATE INDEX mail_outbox_due ON mail_outbox (status, next_attempt_at);

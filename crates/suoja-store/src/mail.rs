@@ -1,0 +1,164 @@
+//! Mail received: each message kept once (sealed), and the thread table that maps Message-IDs,
+//! as keyed hashes, to their tickets.
+
+use crate::Conn;
+use suoja_core::{TenantId, Timestamp};
+
+use crate::Result;
+use crate::row::{bytes, i64_, opt_i64};
+
+/// A message received, as stored.
+#[derive(Debug, Clone)]
+pub struct MailRow {
+    /// Id.
+    pub id: i64,
+    /// The sender (a user of the tenant).
+    pub user_id: i64,
+    /// The ticket it opened or went to.
+    pub ticket_id: i64,
+    /// The comment it became.
+    pub comment_id: Option<i64>,
+    /// The key it is sealed under (its comment's).
+    pub key_id: i64,
+    /// The raw message, sealed.
+    pub raw_enc: Vec<u8>,
+    /// Its size in bytes.
+    pub size: i64,
+    /// Received.
+    pub created_at: Timestamp,
+}
+
+const COLS: &str = "id, user_id, ticket_id, comment_id, key_id, raw_enc, size, created_at";
+
+fn row(r: &sqlx::any::AnyRow) -> Result<MailRow> {
+    Ok(MailRow {
+        id: i64_(r, "id")?,
+        user_id: i64_(r, "user_id")?,
+        ticket_id: i64_(r, "ticket_id")?,
+        comment_id: opt_i64(r, "comment_id")?,
+        key_id: i64_(r, "key_id")?,
+        raw_enc: bytes(r, "raw_enc")?,
+        size: i64_(r, "size")?,
+        created_at: Timestamp(i64_(r, "created_at")?),
+    })
+}
+
+/// Whether a message with this dedupe hash was stored already.
+pub async fn seen(c: &mut Conn, tenant: TenantId, dedupe_hash: &[u8]) -> Result<Option<i64>> {
+    Ok(
+        sqlx::query_scalar("SELECT ticket_id FROM mail_messages WHERE tenant_id = $1 AND dedupe_hash = $2")
+            .bind(tenant.0)
+            .bind(dedupe_hash.to_vec())
+            .fetch_optional(c)
+            .await?,
+    )
+}
+
+/// Stores a message received.
+pub async fn insert(c: &mut Conn, tenant: TenantId, m: &MailRow, dedupe_hash: &[u8]) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "INSERT INTO mail_messages (tenant_id, user_id, ticket_id, comment_id, key_id, dedupe_hash, raw_enc, size, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+    )
+    .bind(tenant.0)
+    .bind(m.user_id)
+    .bind(m.ticket_id)
+    .bind(m.comment_id)
+    .bind(m.key_id)
+    .bind(dedupe_hash.to_vec())
+    .bind(m.raw_enc.clone())
+    .bind(m.size)
+    .bind(m.created_at.0)
+    .fetch_one(c)
+    .await?)
+}
+
+/// The message a comment came from.
+pub async fn for_comment(c: &mut Conn, tenant: TenantId, comment: i64) -> Result<Option<MailRow>> {
+    let r = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLS} FROM mail_messages WHERE tenant_id = $1 AND comment_id = $2"
+    )))
+    .bind(tenant.0)
+    .bind(comment)
+    .fetch_optional(c)
+    .await?;
+    r.as_ref().map(row).transpose()
+}
+
+/// Messages a person sent, oldest first.
+pub async fn for_user(c: &mut Conn, tenant: TenantId, user: i64) -> Result<Vec<MailRow>> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLS} FROM mail_messages WHERE tenant_id = $1 AND user_id = $2 ORDER BY id"
+    )))
+    .bind(tenant.0)
+    .bind(user)
+    .fetch_all(c)
+    .await?;
+    rows.iter().map(row).collect()
+}
+
+/// How many messages a person sent since `since` (the per-sender rate limit).
+pub async fn count_from_since(c: &mut Conn, tenant: TenantId, user: i64, since: Timestamp) -> Result<i64> {
+    Ok(
+        sqlx::query_scalar("SELECT COUNT(*) FROM mail_messages WHERE tenant_id = $1 AND user_id = $2 AND created_at >= $3")
+            .bind(tenant.0)
+            .bind(user)
+            .bind(since.0)
+            .fetch_one(c)
+            .await?,
+    )
+}
+
+/// Deletes the message a comment came from (a redaction of the comment reaches its raw copy).
+/// Returns how many rows went.
+pub async fn delete_for_comment(c: &mut Conn, tenant: TenantId, comment: i64) -> Result<u64> {
+    let r = sqlx::query("DELETE FROM mail_messages WHERE tenant_id = $1 AND comment_id = $2")
+        .bind(tenant.0)
+        .bind(comment)
+        .execute(c)
+        .await?;
+    Ok(r.rows_affected())
+}
+
+/// Deletes a ticket's messages and thread entries. Returns how many messages went.
+pub async fn delete_for_ticket(c: &mut Conn, tenant: TenantId, ticket: i64) -> Result<u64> {
+    let r = sqlx::query("DELETE FROM mail_messages WHERE tenant_id = $1 AND ticket_id = $2")
+        .bind(tenant.0)
+        .bind(ticket)
+        .execute(&mut *c)
+        .await?;
+    sqlx::query("DELETE FROM mail_threads WHERE tenant_id = $1 AND ticket_id = $2")
+        .bind(tenant.0)
+        .bind(ticket)
+        .execute(c)
+        .await?;
+    Ok(r.rows_affected())
+}
+
+/// Notes that the Message-ID with this keyed hash belongs to `ticket` (first writer wins).
+pub async fn thread(c: &mut Conn, tenant: TenantId, message_hash: &[u8], ticket: i64, now: Timestamp) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO mail_threads (tenant_id, message_hash, ticket_id, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (tenant_id, message_hash) DO NOTHING",
+    )
+    .bind(tenant.0)
+    .bind(message_hash.to_vec())
+    .bind(ticket)
+    .bind(now.0)
+    .execute(c)
+    .await?;
+    Ok(())
+}
+
+/// The ticket of the first of these Message-ID hashes Suoja knows.
+pub async fn ticket_of(c: &mut Conn, tenant: TenantId, message_hashes: &[Vec<u8>]) -> Result<Option<i64>> {
+    for h in message_hashes {
+        let t: Option<i64> = sqlx::query_scalar("SELECT ticket_id FROM mail_threads WHERE tenant_id = $1 AND message_hash = $2")
+            .bind(tenant.0)
+            .bind(h.clone())
+            .fetch_optional(&mut *c)
+            .await?;
+        if t.is_some() {
+            return Ok(t);
+        }
+    }
+    Ok(None)
+}

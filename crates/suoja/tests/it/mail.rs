@@ -1,0 +1,625 @@
+//! The e-mail channel against real Postfix and Dovecot on loopback (started by `.ci/mail-start`,
+//! named by `SUOJA_TEST_MAIL`): mail sent through Postfix to the support address is fetched
+//! over IMAP and becomes a ticket; notifications go out through Postfix and are read from the
+//! recipients' mailboxes over IMAP; the MTA pipe (`suoja mail deliver`) is fed by Postfix's
+//! pipe transport. Each test has mailboxes of its own (random local parts), so tests run side
+//! by side.
+
+use std::time::Duration;
+
+use futures_util::StreamExt as _;
+use lettre::{AsyncSmtpTransport, AsyncTransport as _, Tokio1Executor};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::harness::{Engine, TestApp, random_name};
+
+/// Where the test mail servers are.
+#[derive(Debug, Clone)]
+pub struct MailEnv {
+    pub smtp: (String, u16),
+    pub imap: (String, u16),
+    pub domain: String,
+    pub password: String,
+    pub pipe: std::path::PathBuf,
+}
+
+/// The test mail servers, if configured. In CI (`CI=true`) they must be.
+pub fn mail_env() -> Option<MailEnv> {
+    let Ok(v) = std::env::var("SUOJA_TEST_MAIL") else {
+        assert!(std::env::var("CI").is_err(), "SUOJA_TEST_MAIL must be set in CI (.ci/mail-start prints it)");
+        return None;
+    };
+    let get = |k: &str| {
+        v.split(',')
+            .find_map(|p| p.strip_prefix(&format!("{k}=")))
+            .unwrap_or_else(|| panic!("SUOJA_TEST_MAIL has no {k}="))
+            .to_string()
+    };
+    let hp = |s: String| {
+        let (h, p) = s.rsplit_once(':').unwrap();
+        (h.to_string(), p.parse().unwrap())
+    };
+    Some(MailEnv {
+        smtp: hp(get("smtp")),
+        imap: hp(get("imap")),
+        domain: get("domain"),
+        password: get("password"),
+        pipe: get("pipe").into(),
+    })
+}
+
+impl MailEnv {
+    /// A fresh address of the test domain.
+    pub fn address(&self, prefix: &str) -> String {
+        format!("{}@{}", random_name(&format!("{prefix}-")), self.domain)
+    }
+
+    /// Hands `raw` to Postfix for `to`.
+    pub async fn send(&self, from: &str, to: &[&str], raw: &[u8]) {
+        let t = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&self.smtp.0).port(self.smtp.1).build();
+        let env = lettre::address::Envelope::new(Some(from.parse().unwrap()), to.iter().map(|a| a.parse().unwrap()).collect()).unwrap();
+        t.send_raw(&env, raw).await.unwrap();
+    }
+
+    /// Every message in `address`'s INBOX, oldest first, left in place.
+    pub async fn mailbox(&self, address: &str) -> Vec<String> {
+        let tcp = tokio::net::TcpStream::connect((self.imap.0.as_str(), self.imap.1)).await.unwrap();
+        let mut client = async_imap::Client::new(tcp);
+        client.read_response().await.unwrap();
+        let mut s = client.login(address, &self.password).await.map_err(|(e, _)| e).unwrap();
+        s.select("INBOX").await.unwrap();
+        let mut uids: Vec<u32> = s.uid_search("ALL").await.unwrap().into_iter().collect();
+        uids.sort_unstable();
+        let mut out = Vec::new();
+        for uid in uids {
+            let items: Vec<_> = s.uid_fetch(uid.to_string(), "BODY.PEEK[]").await.unwrap().collect().await;
+            for f in items {
+                if let Some(b) = f.unwrap().body() {
+                    out.push(String::from_utf8_lossy(b).into_owned());
+                }
+            }
+        }
+        s.logout().await.unwrap();
+        out
+    }
+
+    /// Waits until `address`'s INBOX holds a message whose headers and decoded text `pred`
+    /// accepts; returns them (headers as sent, then a blank line, then the text).
+    pub async fn wait_for(&self, address: &str, what: &str, pred: impl Fn(&str) -> bool) -> String {
+        for _ in 0..150 {
+            if let Some(m) = self.mailbox(address).await.iter().map(|m| decoded(m)).find(|m| pred(m)) {
+                return m;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        panic!("no message {what} reached {address}: {:?}", self.mailbox(address).await);
+    }
+}
+
+/// A message's header block and its text body, decoded (transfer encoding and charset).
+pub fn decoded(raw: &str) -> String {
+    let head = raw.split("\r\n\r\n").next().unwrap_or_default();
+    let m = mail_parser::MessageParser::default().parse(raw.as_bytes()).unwrap();
+    format!("{head}\r\n\r\n{}", m.body_text(0).unwrap_or_default())
+}
+
+/// A server whose support address is a fresh mailbox of the test domain, fetched over IMAP
+/// every second and sending through Postfix.
+async fn spawn_mail(engine: Engine, env: &MailEnv) -> (TestApp, String) {
+    let support = env.address("support");
+    let user = percent_encoding::utf8_percent_encode(&support, percent_encoding::NON_ALPHANUMERIC).to_string();
+    let (smtp, imap) = (env.smtp.clone(), env.imap.clone());
+    let password = env.password.clone();
+    let from = support.clone();
+    let app = TestApp::spawn_with(engine, move |s| {
+        s.smtp_url = Some(format!("smtp://{}:{}?tls=none", smtp.0, smtp.1));
+        s.imap_url = Some(format!("imap://{user}:{password}@{}:{}/INBOX", imap.0, imap.1));
+        s.mail_from = Some(from);
+        s.imap_poll_secs = 1;
+    })
+    .await;
+    (app, support)
+}
+
+/// A message as a mail client writes it.
+fn message(from: &str, to: &str, subject: &str, extra: &str, body: &str) -> Vec<u8> {
+    format!(
+        "From: {from}\r\nTo: {to}\r\nSubject: {subject}\r\nMessage-ID: <{}@client.test>\r\nDate: Thu, 03 Dec 2026 08:00:00 +0000\r\n{extra}MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n",
+        random_name("m")
+    )
+    .into_bytes()
+}
+
+/// Waits until the tenant has `n` tickets; returns them, newest first.
+async fn tickets(app: &TestApp, n: usize) -> Vec<Value> {
+    for _ in 0..150 {
+        let (s, v) = app.get("/api/v2/tickets.json?sort_order=desc").await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let list = v["tickets"].as_array().unwrap().clone();
+        if list.len() >= n {
+            return list;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("the tenant never had {n} tickets");
+}
+
+async fn comments(app: &TestApp, ticket: i64) -> Vec<Value> {
+    let (s, v) = app.get(&format!("/api/v2/tickets/{ticket}/comments.json")).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    v["comments"].as_array().unwrap().clone()
+}
+
+async fn wait_comments(app: &TestApp, ticket: i64, n: usize) -> Vec<Value> {
+    for _ in 0..150 {
+        let c = comments(app, ticket).await;
+        if c.len() >= n {
+            return c;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("ticket {ticket} never had {n} comments");
+}
+
+/// A header's value in a raw message (first occurrence, unfolded).
+fn header(raw: &str, name: &str) -> Option<String> {
+    let head = raw.split("\r\n\r\n").next()?;
+    let unfolded = head.replace("\r\n ", " ").replace("\r\n\t", " ");
+    unfolded.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.eq_ignore_ascii_case(name).then(|| v.trim().to_string())
+    })
+}
+
+async fn outbox_rows(app: &TestApp) -> Vec<(String, String, usize)> {
+    let mut c = app.helpdesk().db().read().await.unwrap();
+    sqlx_rows(&mut c, app.t.tenant_id).await
+}
+
+async fn sqlx_rows(c: &mut suoja_store::Conn, tenant: i64) -> Vec<(String, String, usize)> {
+    use sqlx::Row as _;
+    sqlx::query("SELECT kind, status, body_enc FROM mail_outbox WHERE tenant_id = $1 ORDER BY id")
+        .bind(tenant)
+        .fetch_all(c)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get::<String, _>("kind"), r.get::<String, _>("status"), r.get::<Vec<u8>, _>("body_enc").len()))
+        .collect()
+}
+
+async fn count(app: &TestApp, table: &str) -> i64 {
+    let mut c = app.helpdesk().db().read().await.unwrap();
+    sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table} WHERE tenant_id = $1")))
+        .bind(app.t.tenant_id)
+        .fetch_one(&mut c)
+        .await
+        .unwrap()
+}
+
+macro_rules! mail_test {
+    ($name:ident, |$app:ident, $env:ident, $support:ident| $body:expr) => {
+        mod $name {
+            #[allow(unused_imports, reason = "a test body uses some of the enclosing module's names")]
+            use super::*;
+            async fn run(engine: Engine) {
+                let Some($env) = mail_env() else {
+                    eprintln!("skipped: SUOJA_TEST_MAIL is not set (.ci/mail-start starts Postfix and Dovecot)");
+                    return;
+                };
+                let ($app, $support) = spawn_mail(engine, &$env).await;
+                $body.await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                run(Engine::Sqlite).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if $crate::harness::pg_url().is_none() {
+                    eprintln!("skipped: SUOJA_TEST_PG_URL is not set");
+                    return;
+                }
+                run(Engine::Postgres).await;
+            }
+        }
+    };
+}
+
+mail_test!(a_mail_opens_a_ticket_and_the_conversation_threads_back, |app, env, support| async move {
+    let customer = env.address("maija");
+    let cc = env.address("ted");
+    let stranger = env.address("stranger");
+    let raw = message(
+        &format!("Maija Meikäläinen <{customer}>"),
+        &support,
+        "Laskussa on virhe",
+        &format!("Cc: Ted <{cc}>\r\n"),
+        "Hei, laskussani on virhe. Voitteko korjata sen?",
+    );
+    env.send(&customer, &[&support], &raw).await;
+    let t = tickets(&app, 1).await.remove(0);
+    let id = t["id"].as_i64().unwrap();
+    assert_eq!(t["via"]["channel"], "email");
+    assert_eq!(t["subject"], "Laskussa on virhe");
+    let (_, who) = app.get(&format!("/api/v2/users/{}.json", t["requester_id"])).await;
+    assert_eq!(who["user"]["email"], customer.as_str());
+    assert_eq!(who["user"]["name"], "Maija Meikäläinen");
+    assert_eq!(t["email_cc_ids"].as_array().unwrap().len(), 1, "{t}");
+    let first = comments(&app, id).await;
+    assert_eq!(first[0]["via"]["channel"], "email");
+    assert!(first[0]["body"].as_str().unwrap().contains("laskussani on virhe"));
+
+    // The acknowledgement reaches the customer, marked automatic, with the ticket's reply address.
+    let ack = env
+        .wait_for(&customer, "acknowledging the ticket", |m| m.contains("we received your request"))
+        .await;
+    assert_eq!(header(&ack, "Auto-Submitted").as_deref(), Some("auto-generated"));
+    let reply_to = header(&ack, "Reply-To").unwrap();
+    let local = support.split('@').next().unwrap();
+    assert!(reply_to.starts_with(&format!("{local}+t{id}-")), "{reply_to}");
+    let ack_id = header(&ack, "Message-ID").unwrap();
+    // Suoja emptied its mailbox: no copy stays with the mail host.
+    for _ in 0..50 {
+        if env.mailbox(&support).await.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(env.mailbox(&support).await.is_empty(), "the support mailbox was emptied");
+
+    // An internal note reaches no one outside staff; the public reply reaches requester and CC.
+    let (s, v) = app
+        .put(
+            &format!("/api/v2/tickets/{id}.json"),
+            json!({"ticket": {"comment": {"body": "SISÄINEN: asiakas on vaikea", "public": false}}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, v) = app
+        .put(
+            &format!("/api/v2/tickets/{id}.json"),
+            json!({"ticket": {"comment": {"body": "Korjasimme laskun, kiitos ilmoituksesta.", "public": true}}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let reply = env.wait_for(&customer, "with the public reply", |m| m.contains("Korjasimme laskun")).await;
+    assert!(header(&reply, "Auto-Submitted").is_none(), "a person's reply is not marked automatic");
+    env.wait_for(&cc, "with the public reply", |m| m.contains("Korjasimme laskun")).await;
+    for who in [&customer, &cc] {
+        for m in env.mailbox(who).await.iter().map(|m| decoded(m)) {
+            assert!(!m.contains("SISÄINEN") && !m.contains("vaikea"), "an internal note left the helpdesk: {m}");
+        }
+    }
+    // Sent messages keep no body.
+    let rows = outbox_rows(&app).await;
+    assert!(rows.iter().filter(|r| r.1 == "sent").count() >= 3, "{rows:?}");
+    for (kind, status, body) in &rows {
+        if status == "sent" {
+            assert_eq!(*body, 0, "a sent {kind} kept its body");
+        }
+    }
+
+    // The customer answers through the reply address (no thread headers at all)...
+    let raw = message(&customer, &reply_to, "Re: laskusta", "", "Kiitos, nyt se näyttää oikealta.");
+    env.send(&customer, &[&reply_to], &raw).await;
+    let c = wait_comments(&app, id, 4).await;
+    assert!(c[3]["body"].as_str().unwrap().contains("nyt se näyttää oikealta"));
+    // ... and by the thread headers, to the plain support address.
+    let raw = message(
+        &customer,
+        &support,
+        "Vielä yksi asia",
+        &format!("In-Reply-To: {ack_id}\r\nReferences: {ack_id}\r\n"),
+        "Vielä: tilausnumero on 1234.",
+    );
+    env.send(&customer, &[&support], &raw).await;
+    let c = wait_comments(&app, id, 5).await;
+    assert!(c[4]["body"].as_str().unwrap().contains("tilausnumero"));
+    // A stranger naming the ticket's number opens a ticket of their own.
+    let raw = message(&stranger, &support, &format!("Re: [#{id}] Laskussa on virhe"), "", "Let me in.");
+    env.send(&stranger, &[&support], &raw).await;
+    let all = tickets(&app, 2).await;
+    assert_eq!(comments(&app, id).await.len(), 5, "the stranger did not join the ticket");
+    assert!(
+        all.iter()
+            .any(|t| t["id"] != id && t["subject"].as_str().unwrap().contains(&format!("[#{id}]")))
+    );
+    // The requester naming it by number in the subject does join it.
+    let raw = message(&customer, &support, &format!("[#{id}] yet another thing"), "", "And one more.");
+    env.send(&customer, &[&support], &raw).await;
+    wait_comments(&app, id, 6).await;
+    assert_eq!(count(&app, "mail_messages").await, 5, "each message kept once");
+});
+
+mail_test!(
+    finnish_latin1_mail_with_a_file_arrives_intact_and_automatic_mail_does_not_loop,
+    |app, env, support| async move {
+        let customer = env.address("paivi");
+        let mut raw = format!(
+        "From: =?ISO-8859-1?Q?P=E4ivi_J=E4rvinen?= <{customer}>\r\nTo: {support}\r\nSubject: =?ISO-8859-1?Q?Tilaus_ei_n=E4y?=\r\nMessage-ID: <latin1.{}@client.test>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain; charset=ISO-8859-1\r\nContent-Transfer-Encoding: 8bit\r\n\r\n",
+        random_name("x")
+    )
+    .into_bytes();
+        raw.extend_from_slice(b"Hyv\xe4\xe4 p\xe4iv\xe4\xe4, tilaukseni ei n\xe4y \xf6ljyss\xe4.\r\n");
+        raw.extend_from_slice(
+        b"--b\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename*=iso-8859-1''kuitti_%E4%F6.bin\r\nContent-Transfer-Encoding: base64\r\n\r\nAAECA/8=\r\n--b--\r\n",
+    );
+        env.send(&customer, &[&support], &raw).await;
+        let t = tickets(&app, 1).await.remove(0);
+        let id = t["id"].as_i64().unwrap();
+        assert_eq!(t["subject"], "Tilaus ei näy");
+        let c = comments(&app, id).await;
+        assert_eq!(c[0]["body"].as_str().unwrap().trim(), "Hyvää päivää, tilaukseni ei näy öljyssä.");
+        let files = c[0]["attachments"].as_array().unwrap();
+        assert_eq!(files.len(), 1, "{c:?}");
+        assert_eq!(files[0]["file_name"], "kuitti_äö.bin");
+        let bytes = app
+            .req(Method::GET, files[0]["content_url"].as_str().unwrap().trim_start_matches(&app.base))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        assert_eq!(bytes.as_ref(), &[0u8, 1, 2, 3, 255]);
+        env.wait_for(&customer, "acknowledging the ticket", |m| m.contains("we received your request"))
+            .await;
+
+        // An out-of-office answer to the acknowledgement is dropped: no ticket, no comment, no mail.
+        let away = message(
+            &customer,
+            &support,
+            "Automaattinen vastaus: poissa",
+            "Auto-Submitted: auto-replied\r\n",
+            "Olen lomalla.",
+        );
+        env.send(&customer, &[&support], &away).await;
+        let bulk = message(&customer, &support, "Uutiskirje", "Precedence: bulk\r\n", "Tarjous!");
+        env.send(&customer, &[&support], &bulk).await;
+        for _ in 0..50 {
+            if env.mailbox(&support).await.is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        assert!(env.mailbox(&support).await.is_empty(), "automatic mail was taken off the server too");
+        assert_eq!(tickets(&app, 1).await.len(), 1);
+        assert_eq!(comments(&app, id).await.len(), 1);
+        let got = env.mailbox(&customer).await;
+        assert_eq!(got.len(), 1, "no answer to an automatic message: {got:?}");
+        // The same message delivered twice is stored once.
+        env.send(&customer, &[&support], &raw).await;
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+        assert_eq!(tickets(&app, 1).await.len(), 1);
+        assert_eq!(count(&app, "mail_messages").await, 1);
+    }
+);
+
+mail_test!(
+    an_anonymous_privacy_request_gets_its_link_by_mail_and_erasure_takes_the_mail,
+    |app, env, support| async move {
+        let customer = env.address("anna");
+        let raw = message(
+            &format!("Anna Aalto <{customer}>"),
+            &support,
+            "Kysymys",
+            "",
+            "Anna Aalto tässä, puhelin 040 123 4567.",
+        );
+        env.send(&customer, &[&support], &raw).await;
+        let t = tickets(&app, 1).await.remove(0);
+        let anna = t["requester_id"].as_i64().unwrap();
+        env.wait_for(&customer, "acknowledging the ticket", |m| m.contains("we received your request"))
+            .await;
+
+        let (s, v) = app
+            .call_anon(
+                Method::POST,
+                "/api/v2/privacy/requests",
+                Some(json!({"request": {"kind": "access", "email": customer}})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::ACCEPTED, "{v}");
+        let link = env
+            .wait_for(&customer, "with the confirmation link", |m| m.contains("/privacy/confirm?token="))
+            .await;
+        let token = link
+            .split("/privacy/confirm?token=")
+            .nth(1)
+            .unwrap()
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .to_string();
+        let (s, v) = app
+            .call_anon(Method::POST, "/api/v2/privacy/confirmations", Some(json!({"token": token})))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let (s, _) = app
+            .call_anon(Method::POST, "/api/v2/privacy/confirmations", Some(json!({"token": token})))
+            .await;
+        assert_ne!(s, StatusCode::OK, "a link works once");
+
+        // Her export carries the original message; her erasure takes it, and her mail rows.
+        let export = app
+            .privacy()
+            .export(
+                &app.admin_scope(),
+                suoja_core::UserId(anna),
+                None,
+                &Default::default(),
+                &suoja_privacy::export::no_progress,
+            )
+            .await
+            .unwrap();
+        assert!(export.files.iter().any(|f| f.table == "mail_messages"), "{:?}", export.files);
+        assert_eq!(count(&app, "mail_messages").await, 1);
+        let (s, v) = app
+            .post(
+                "/api/v2/privacy/requests.json",
+                json!({"request": {"kind": "erasure", "subject_id": anna, "channel": "email"}}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        let rid = v["request"]["id"].as_i64().unwrap();
+        app.post(&format!("/api/v2/privacy/requests/{rid}/verify.json"), json!({"note": "the link above"}))
+            .await;
+        let (s, v) = app.post(&format!("/api/v2/privacy/requests/{rid}/erasure.json"), json!({})).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(v["erasure"]["state"], "completed", "{v}");
+        assert_eq!(count(&app, "mail_messages").await, 0, "the raw message went with her");
+        assert_eq!(count(&app, "mail_threads").await, 0);
+        let mut c = app.helpdesk().db().read().await.unwrap();
+        let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM mail_outbox WHERE tenant_id = $1 AND user_id = $2")
+            .bind(app.t.tenant_id)
+            .bind(anna)
+            .fetch_one(&mut c)
+            .await
+            .unwrap();
+        assert_eq!(left, 0, "no message to her is kept");
+        assert!(env.mailbox(&support).await.is_empty(), "nothing of hers in the mailbox Suoja reads");
+    }
+);
+
+mail_test!(redacting_a_mailed_comment_removes_its_original, |app, env, support| async move {
+    let customer = env.address("ted");
+    let raw = message(&customer, &support, "Card", "", "My card number is 4111 1111 1111 1111, please update it.");
+    env.send(&customer, &[&support], &raw).await;
+    let t = tickets(&app, 1).await.remove(0);
+    let id = t["id"].as_i64().unwrap();
+    let c = comments(&app, id).await;
+    let cid = c[0]["id"].as_i64().unwrap();
+    assert_eq!(count(&app, "mail_messages").await, 1);
+    let (s, v) = app
+        .put(
+            &format!("/api/v2/tickets/{id}/comments/{cid}/redact.json"),
+            json!({"text": "4111 1111 1111 1111"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(count(&app, "mail_messages").await, 0, "the original held the same words");
+});
+
+/// Runs `suoja mail deliver` on the app's data with `raw` on standard input.
+fn deliver_cli(app: &TestApp, raw: &[u8], env: &[(&str, &str)]) -> std::process::Output {
+    use std::io::Write as _;
+    let mut cmd = app.cli_command(&["mail", "deliver"]);
+    cmd.env("SUOJA_LOG", "warn");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(raw).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+crate::engine_test!(mail_deliver_answers_an_mta_with_its_exit_status, |app| async move {
+    let from = [("SUOJA_MAIL_FROM", "support@help.example")];
+    let good = message("Aino <aino@example.fi>", "support@help.example", "Hei", "", "Tilaukseni on kadonnut.");
+    let out = deliver_cli(&app, &good, &from);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("stored in ticket "));
+    // Delivered again (an MTA retrying after a lost answer): stored once.
+    let again = deliver_cli(&app, &good, &from);
+    assert_eq!(again.status.code(), Some(0));
+    assert_eq!(count(&app, "mail_messages").await, 1);
+    assert_eq!(tickets(&app, 1).await.len(), 1);
+    // Never acceptable: 65, with the reason for the bounce.
+    let out = deliver_cli(&app, b"Subject: nobody sent this\r\n\r\nbody\r\n", &from);
+    assert_eq!(out.status.code(), Some(65));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no sender address"));
+    let big = message("aino@example.fi", "support@help.example", "Big", "", &"x".repeat(5000));
+    let out = deliver_cli(&app, &big, &[from[0], ("SUOJA_MAX_MAIL_BYTES", "1000")]);
+    assert_eq!(out.status.code(), Some(65));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("accepts at most 1000"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // An automatic message is dropped on purpose: 0, so no bounce goes back to a robot.
+    let away = message(
+        "aino@example.fi",
+        "support@help.example",
+        "Away",
+        "Auto-Submitted: auto-replied\r\n",
+        "On holiday.",
+    );
+    let out = deliver_cli(&app, &away, &from);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("automatic message ignored"));
+    // Not set up to know its own address: 75, the MTA keeps the message and retries.
+    let out = deliver_cli(&app, &good, &[]);
+    assert_eq!(out.status.code(), Some(75), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("mail_from"));
+    // Broken UTF-8 and a truncated MIME message are read, not crashed on.
+    let mut broken =
+        b"From: aino@example.fi\r\nSubject: \xff\xfe\r\nContent-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\nContent-Type: text/plain\r\n\r\n".to_vec();
+    broken.extend_from_slice(b"caf\xe9 \xff");
+    let out = deliver_cli(&app, &broken, &from);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(count(&app, "mail_messages").await, 2);
+    assert_eq!(count(&app, "comments").await, 2, "no half-made ticket from any refusal");
+});
+
+/// Postfix's pipe transport hands a message to `suoja mail deliver` as an unprivileged user.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postfix_pipes_mail_to_suoja_mail_deliver() {
+    let Some(env) = mail_env() else {
+        eprintln!("skipped: SUOJA_TEST_MAIL is not set (.ci/mail-start starts Postfix and Dovecot)");
+        return;
+    };
+    let mut app = TestApp::spawn(Engine::Sqlite).await;
+    app.stop_server().await;
+    let dir = app.settings.data_dir.clone();
+    let chown = |owner: &str| {
+        let s = std::process::Command::new("chown").arg("-R").arg(owner).arg(&dir).status().unwrap();
+        assert!(s.success());
+    };
+    chown("suojapipe");
+    let name = random_name("t");
+    let script = env.pipe.join(format!("{name}.sh"));
+    std::fs::write(
+        &script,
+        format!(
+            "SUOJA_MAIL_FROM=support@help.example SUOJA_LOG=warn exec {} mail deliver --data-dir {}\n",
+            env!("CARGO_BIN_EXE_suoja"),
+            dir.display()
+        ),
+    )
+    .unwrap();
+    let customer = env.address("piped");
+    let to = format!("{name}@pipe.{}", env.domain);
+    let raw = message(
+        &format!("Piia Putki <{customer}>"),
+        "support@help.example",
+        "Putkiposti",
+        "",
+        "Tämä tuli putken kautta.",
+    );
+    env.send(&customer, &[&to], &raw).await;
+    let mut stored = false;
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let log = std::fs::read_to_string("/var/log/postfix-suoja.log").unwrap_or_default();
+        if log.lines().any(|l| l.contains(&format!("to=<{to}>")) && l.contains("status=sent")) {
+            stored = true;
+            break;
+        }
+    }
+    let _ = std::fs::remove_file(&script);
+    chown("root");
+    assert!(stored, "Postfix did not hand the message over (see /var/log/postfix-suoja.log)");
+    app.start_server().await;
+    let t = tickets(&app, 1).await.remove(0);
+    assert_eq!(t["subject"], "Putkiposti");
+    assert_eq!(t["via"]["channel"], "email");
+    assert_eq!(count(&app, "mail_messages").await, 1);
+}
