@@ -128,6 +128,10 @@ pub struct Settings {
     pub imap_url: Option<String>,
     /// The tenant (subdomain) mail fetched over IMAP belongs to; needed when there are several.
     pub mail_tenant: Option<String>,
+    /// The privacy address (`privacy@example.com`): mail to it opens a privacy request for the
+    /// sender's address instead of a ticket. It must reach Suoja the same way (same mailbox or
+    /// pipe).
+    pub mail_privacy_address: Option<String>,
     /// A folder to move imported messages to instead of deleting them.
     pub imap_move_to: Option<String>,
     /// Seconds between looks at the mailbox when the server offers no IDLE.
@@ -179,6 +183,7 @@ impl Default for Settings {
             mail_from: None,
             imap_url: None,
             mail_tenant: None,
+            mail_privacy_address: None,
             imap_move_to: None,
             imap_poll_secs: 30,
             max_mail_bytes: 25 * 1024 * 1024,
@@ -228,13 +233,14 @@ pub const DEFAULT_TOML: &str = r#"# Suoja configuration. Every key can also be s
 # erasure_ledger_file = "suoja-data/erasure-ledger.jsonl"  # completed erasures, replayed after a restore
 # backup_targets = []                           # backup directories that also keep the ledger (`suoja backup --to` adds its own)
 #
-# E-mail (nothing is sent or fetched unless these are set)
-# smtp_url = "smtp://127.0.0.1:25"              # or smtps://user:pass@host:465; STARTTLS when offered
-# mail_from = "support@example.com"             # replies come back to support+<ticket token>@example.com
-# imap_url = "imaps://user:pass@host:993/INBOX" # fetched, imported once, then deleted from the server
-# mail_tenant = "acme"                          # the tenant fetched mail belongs to (when there are several)
-# imap_move_to = "Imported"                     # move imported mail to this folder instead of deleting it
-# imap_poll_secs = 30                           # between looks when the server offers no IDLE
+# E-mail (nothing is sent or fetched unless these are set; unset by default)
+# mail_from: the support address, e.g. support@example.com; replies come back to support+<ticket token>@example.com
+# smtp_url: e.g. smtp://127.0.0.1:25 (STARTTLS when offered; ?tls=none or ?tls=starttls) or smtps://user:pass@host:465
+# imap_url: e.g. imaps://user:pass@host:993/INBOX; fetched, imported once, then deleted from the server
+# mail_tenant: the tenant (subdomain) fetched or piped mail belongs to, when there are several
+# mail_privacy_address: e.g. privacy@example.com; mail to it opens a privacy request, not a ticket
+# imap_move_to: a folder imported mail is moved to instead of being deleted
+# imap_poll_secs = 30                           # between looks at the mailbox
 # max_mail_bytes = 26214400                     # larger messages are refused (the sender is told)
 # mail_per_sender_per_hour = 30                 # more from one sender is refused (stops mail loops)
 # mail_notifications = true                     # requesters, CCs and assignees are told of changes
@@ -371,6 +377,9 @@ impl Settings {
         }
         if let Some(v) = env("SUOJA_MAIL_TENANT") {
             s.mail_tenant = Some(v);
+        }
+        if let Some(v) = env("SUOJA_MAIL_PRIVACY_ADDRESS") {
+            s.mail_privacy_address = Some(v);
         }
         if let Some(v) = env("SUOJA_IMAP_MOVE_TO") {
             s.imap_move_to = Some(v);

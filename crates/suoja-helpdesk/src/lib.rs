@@ -13,6 +13,7 @@ mod ledger;
 pub mod model;
 pub mod notify;
 pub mod orgs;
+mod originals;
 mod search;
 pub mod setup;
 pub mod signin;

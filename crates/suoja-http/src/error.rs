@@ -40,6 +40,19 @@ impl From<PrivacyError> for ApiError {
     }
 }
 
+impl From<suoja_mail::MailError> for ApiError {
+    fn from(e: suoja_mail::MailError) -> Self {
+        use suoja_mail::MailError as M;
+        match e {
+            M::Helpdesk(h) => ApiError::Helpdesk(h),
+            M::Store(s) => ApiError::Helpdesk(HelpdeskError::Store(s)),
+            M::Vault(v) => ApiError::Helpdesk(HelpdeskError::Vault(v)),
+            M::Refused(r) => ApiError::BadRequest(r.to_string()),
+            other @ (M::Tenant(_) | M::Config(_) | M::Server(_)) => ApiError::Helpdesk(HelpdeskError::Internal(other.to_string())),
+        }
+    }
+}
+
 impl From<HelpdeskError> for ApiError {
     fn from(e: HelpdeskError) -> Self {
         ApiError::Helpdesk(e)

@@ -74,6 +74,8 @@ pub struct AppState {
     pub limits: HttpLimits,
     /// The rate limiter.
     pub rate: Arc<RateLimiter>,
+    /// The mail channel, when the installation sends or fetches mail.
+    pub mail: Option<Arc<suoja_mail::Setup>>,
 }
 
 impl AppState {
@@ -86,7 +88,14 @@ impl AppState {
             public_url,
             limits,
             rate,
+            mail: None,
         }
+    }
+
+    /// With the mail channel `mail` (the admins' mail page shows and tests it).
+    pub fn with_mail(mut self, mail: Option<suoja_mail::Setup>) -> Self {
+        self.mail = mail.map(Arc::new);
+        self
     }
 }
 

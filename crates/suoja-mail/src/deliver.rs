@@ -16,7 +16,7 @@ use suoja_helpdesk::model::{Channel, CommentInput, RequesterRef, TicketInput};
 use suoja_store::Conn;
 use suoja_store::mail::MailRow;
 
-use crate::address::{message_hash, ticket_of_token};
+use crate::address::{Support, message_hash, ticket_of_token};
 use crate::parse::{Incoming, Refusal, parse, subject_ticket};
 use crate::{MailError, Mailroom, Result};
 
@@ -38,14 +38,39 @@ pub enum Delivered {
         /// The ticket.
         ticket: i64,
     },
+    /// It was written to the privacy address: a privacy request is open for the sender's
+    /// address if it is on record (with a confirmation link sent to it), and nothing otherwise;
+    /// the answer does not tell which.
+    PrivacyRequest,
 }
 
 impl Delivered {
-    /// The ticket.
-    pub fn ticket(self) -> i64 {
+    /// The ticket, if it went to one.
+    pub fn ticket(self) -> Option<i64> {
         match self {
-            Delivered::Opened { ticket } | Delivered::Added { ticket } | Delivered::Duplicate { ticket } => ticket,
+            Delivered::Opened { ticket } | Delivered::Added { ticket } | Delivered::Duplicate { ticket } => Some(ticket),
+            Delivered::PrivacyRequest => None,
         }
+    }
+}
+
+/// What a message to the privacy address asks for, from its words (English and Finnish): an
+/// erasure, a restriction, an objection, a portable copy, or else a copy of the data (staff
+/// read the message and can change the request).
+fn privacy_kind(subject: &str, body: &str) -> suoja_core::RequestKind {
+    use suoja_core::RequestKind as K;
+    let text = format!("{subject} {body}").to_lowercase();
+    let any = |words: &[&str]| words.iter().any(|w| text.contains(w));
+    if any(&["erase", "erasure", "delete", "forget", "poista", "unohd"]) {
+        K::Erasure
+    } else if any(&["restrict", "rajoit"]) {
+        K::Restriction
+    } else if any(&["object", "vastust", "kiellän"]) {
+        K::Objection
+    } else if any(&["portab", "siirr"]) {
+        K::Portability
+    } else {
+        K::Access
     }
 }
 
@@ -96,8 +121,14 @@ impl Mailroom {
 
     /// Stores one raw message for `tenant`.
     pub async fn deliver(&self, tenant: TenantId, raw: &[u8]) -> Result<Delivered> {
-        let own = vec![self.cfg.support.address()];
+        let mut own = vec![self.cfg.support.address()];
+        own.extend(self.cfg.privacy.as_ref().map(Support::address));
         let m = parse(raw, self.cfg.max_bytes, &own).map_err(MailError::Refused)?;
+        if let Some(p) = &self.cfg.privacy
+            && m.to.iter().chain(&m.cc).any(|r| p.tag_of(&r.address).is_some())
+        {
+            return self.privacy_request(tenant, &m).await;
+        }
         let hd = self.privacy.helpdesk();
         let v = hd.vault();
         let now = hd.now();
@@ -160,7 +191,7 @@ impl Mailroom {
                 (Delivered::Opened { ticket: change.ticket.id.0 }, change)
             }
         };
-        let ticket = outcome.ticket();
+        let ticket = change.ticket.id.0;
         hd.add_mail_ccs(&mut tx, tenant, TicketId(ticket), &ccs, now).await?;
         let comment_id = change.events.iter().find_map(|e| e.comment_id);
         let key = match comment_id {
@@ -186,6 +217,39 @@ impl Mailroom {
         tx.commit().await?;
         tracing::info!(tenant.id = %tenant, ticket.id = ticket, bytes = raw.len(), "mail stored");
         Ok(outcome)
+    }
+
+    /// A message to the privacy address: the sender's request, opened as one from an address
+    /// (a one-time link goes to the address on record; the message is kept with the request).
+    async fn privacy_request(&self, tenant: TenantId, m: &Incoming) -> Result<Delivered> {
+        let email = Email::parse(&m.from.address).map_err(|_| MailError::Refused(Refusal::Malformed("the sender address is not valid")))?;
+        let text = m
+            .text
+            .clone()
+            .or_else(|| m.html.as_deref().map(suoja_helpdesk::text::html_to_plain))
+            .unwrap_or_default();
+        let subject = m.subject.clone().unwrap_or_default();
+        let message: String = format!("{subject}\n\n{text}").chars().take(4000).collect();
+        let input = suoja_privacy::requests::NewRequest {
+            subject: suoja_privacy::requests::Subject::Email(email),
+            kind: privacy_kind(&subject, &text),
+            channel: Some("email".into()),
+            received_at: None,
+            changes: None,
+            message: Some(Personal::new(message)),
+        };
+        match self.privacy.open(tenant, None, input, &self.cfg.public_url).await {
+            Ok(_) => {}
+            // The store or vault failing is worth a retry; anything else the request refused is
+            // answered as for an unknown address (the sender learns nothing from it).
+            Err(suoja_privacy::PrivacyError::Helpdesk(h)) if matches!(h, suoja_helpdesk::HelpdeskError::Store(_) | suoja_helpdesk::HelpdeskError::Vault(_)) => {
+                return Err(h.into());
+            }
+            Err(suoja_privacy::PrivacyError::Internal(why)) => return Err(MailError::Server(why)),
+            Err(_) => {}
+        }
+        tracing::info!(tenant.id = %tenant, "mail to the privacy address handled");
+        Ok(Delivered::PrivacyRequest)
     }
 
     /// The message's files, stored as one upload of the sender's; its token.

@@ -85,6 +85,16 @@ impl Imap {
         })
     }
 
+    /// Where mail is fetched from, for people: scheme, host, port and folder, never the
+    /// credentials.
+    pub fn server(&self) -> String {
+        let scheme = if self.tls { "imaps" } else { "imap" };
+        match &self.move_to {
+            Some(m) => format!("{scheme}://{}:{}/{} (imported mail moved to {m})", self.host, self.port, self.folder),
+            None => format!("{scheme}://{}:{}/{} (imported mail deleted from the server)", self.host, self.port, self.folder),
+        }
+    }
+
     async fn connect(&self) -> Result<Box<dyn Io>> {
         let tcp = tokio::time::timeout(std::time::Duration::from_secs(20), TcpStream::connect((self.host.as_str(), self.port)))
             .await

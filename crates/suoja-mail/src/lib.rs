@@ -71,10 +71,28 @@ pub type Result<T, E = MailError> = std::result::Result<T, E>;
 pub struct MailConfig {
     /// The support address (`mail_from`).
     pub support: Support,
+    /// The privacy address: mail to it opens a privacy request instead of a ticket.
+    pub privacy: Option<Support>,
+    /// Where people reach the installation (links in messages).
+    pub public_url: String,
     /// Largest message accepted.
     pub max_bytes: usize,
     /// Messages one sender may write in an hour.
     pub per_sender_per_hour: u32,
+}
+
+/// The mail channel as an installation runs it: the channel, where mail goes and comes from,
+/// and whether notifications are sent.
+#[derive(Clone, Debug)]
+pub struct Setup {
+    /// The channel.
+    pub room: Mailroom,
+    /// Where mail goes out.
+    pub smtp: Option<send::Smtp>,
+    /// Where mail is fetched from.
+    pub imap: Option<imap::Imap>,
+    /// Whether ticket notifications are queued.
+    pub notifications: bool,
 }
 
 /// The mail channel over the privacy engine (which holds the helpdesk).

@@ -30,6 +30,7 @@ const BATCH: i64 = 20;
 #[derive(Clone)]
 pub struct Smtp {
     transport: AsyncSmtpTransport<Tokio1Executor>,
+    server: String,
 }
 
 impl std::fmt::Debug for Smtp {
@@ -56,15 +57,32 @@ impl Smtp {
             ("smtps", None) => (465, Tls::Wrapper(params()?)),
             _ => return Err(bad("use smtp://host:port (tls=none or tls=starttls may follow) or smtps://host:port")),
         };
+        let port = u.port().unwrap_or(port);
+        let mode = match &tls {
+            Tls::None => "no TLS",
+            Tls::Opportunistic(_) => "STARTTLS when offered",
+            Tls::Required(_) => "STARTTLS required",
+            _ => "TLS",
+        };
+        let server = format!(
+            "{}://{host}:{port} ({mode}{})",
+            u.scheme(),
+            if u.password().is_some() { ", signed in" } else { "" }
+        );
         let mut b = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
-            .port(u.port().unwrap_or(port))
+            .port(port)
             .tls(tls)
             .timeout(Some(Duration::from_secs(30)));
         if let Some(pass) = u.password() {
             let dec = |s: &str| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned();
             b = b.credentials(Credentials::new(dec(u.username()), dec(pass)));
         }
-        Ok(Self { transport: b.build() })
+        Ok(Self { transport: b.build(), server })
+    }
+
+    /// Where mail goes, for people: scheme, host, port and TLS, never the credentials.
+    pub fn server(&self) -> &str {
+        &self.server
     }
 
     /// Asks the server whether it is there (the admin's "send a test" starts here).
@@ -109,6 +127,21 @@ fn subject_for(kind: &str) -> &'static str {
 /// Kinds a person wrote (a public reply): not marked as automatic.
 fn written_by_a_person(kind: &str) -> bool {
     kind == suoja_helpdesk::notify::kinds::REPLY
+}
+
+/// A message that could not be sent, for admins: what it was and the server's status code.
+#[derive(Debug, Clone)]
+pub struct Undelivered {
+    /// The outbox id.
+    pub id: i64,
+    /// What it was (`ticket_reply`, `verification_link`, …).
+    pub kind: String,
+    /// The ticket it was about.
+    pub ticket: Option<i64>,
+    /// The server's status code, or what failed.
+    pub error: String,
+    /// When it was queued.
+    pub queued: Timestamp,
 }
 
 /// What one pass of the sender did.
@@ -165,6 +198,51 @@ impl Mailroom {
             }
         }
         Ok(out)
+    }
+
+    /// Sends a test message to `to` (an admin's own address) right away; returns the server's
+    /// answer (its status and first line, which names no one).
+    pub async fn send_test(&self, smtp: &Smtp, tenant: TenantId, to: suoja_core::UserId) -> Result<String> {
+        let hd = self.privacy.helpdesk();
+        let mut c = hd.db().read().await?;
+        let user = suoja_store::users::by_id(&mut c, tenant, to)
+            .await?
+            .ok_or_else(|| MailError::Config("no such user".into()))?;
+        let Some(enc) = &user.email_enc else {
+            return Err(MailError::Config("you have no e-mail address to send to".into()));
+        };
+        let address = hd.vault().decrypt_str(&mut c, tenant, enc).await?;
+        let support = &self.cfg.support;
+        let bad = |_| MailError::Config("an address is not valid".into());
+        let msg = lettre::Message::builder()
+            .from(support.address().parse().map_err(bad)?)
+            .to(address.parse().map_err(bad)?)
+            .subject("Suoja: test message")
+            .message_id(Some(format!("<{}>", support.message_id(tenant, 0))))
+            .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("Auto-Submitted"), "auto-generated".to_string()))
+            .header(ContentType::TEXT_PLAIN)
+            .body("This is a test message from Suoja: mail from the helpdesk reaches this address.\n".to_string())
+            .map_err(|_| MailError::Config("message could not be built".into()))?;
+        match smtp.transport.send(msg).await {
+            Ok(r) => Ok(format!("{} {}", r.code(), r.message().next().unwrap_or_default())),
+            Err(e) => Err(MailError::Server(status_of(&e))),
+        }
+    }
+
+    /// The tenant's messages that failed for good, newest first.
+    pub async fn undelivered(&self, tenant: TenantId, limit: i64) -> Result<Vec<Undelivered>> {
+        let mut c = self.privacy.helpdesk().db().read().await?;
+        Ok(suoja_store::outbox::failures(&mut c, tenant, limit)
+            .await?
+            .into_iter()
+            .map(|m| Undelivered {
+                id: m.id,
+                kind: m.kind,
+                ticket: m.ticket_id,
+                error: m.error.unwrap_or_default(),
+                queued: m.created_at,
+            })
+            .collect())
     }
 
     async fn send_one(&self, smtp: &Smtp, m: &MessageRow) -> Result<(), Failure> {

@@ -126,14 +126,17 @@ pub fn mailroom(privacy: &Privacy, settings: &Settings) -> anyhow::Result<Option
     let Some(from) = &settings.mail_from else { return Ok(None) };
     let cfg = suoja_mail::MailConfig {
         support: suoja_mail::Support::parse(from)?,
+        privacy: settings.mail_privacy_address.as_deref().map(suoja_mail::Support::parse).transpose()?,
+        public_url: public_url(settings),
         max_bytes: settings.max_mail_bytes,
         per_sender_per_hour: settings.mail_per_sender_per_hour,
     };
     Ok(Some(suoja_mail::Mailroom::new(privacy.clone(), cfg)))
 }
 
-/// What the worker's mail loop does: send over SMTP, fetch over IMAP (each when configured).
-pub fn mail_work(privacy: &Privacy, settings: &Settings) -> anyhow::Result<Option<crate::worker::MailWork>> {
+/// The mail channel as the settings set it up: SMTP and IMAP when configured (none without
+/// `mail_from`, or with neither).
+pub fn mail_setup(privacy: &Privacy, settings: &Settings) -> anyhow::Result<Option<suoja_mail::Setup>> {
     let Some(room) = mailroom(privacy, settings)? else { return Ok(None) };
     let smtp = settings.smtp_url.as_deref().map(suoja_mail::send::Smtp::from_url).transpose()?;
     let imap = settings
@@ -144,12 +147,11 @@ pub fn mail_work(privacy: &Privacy, settings: &Settings) -> anyhow::Result<Optio
     if smtp.is_none() && imap.is_none() {
         return Ok(None);
     }
-    Ok(Some(crate::worker::MailWork {
+    Ok(Some(suoja_mail::Setup {
         room,
+        notifications: smtp.is_some() && settings.mail_notifications,
         smtp,
         imap,
-        tenant: settings.mail_tenant.clone(),
-        poll: Duration::from_secs(settings.imap_poll_secs.max(1)),
     }))
 }
 
@@ -245,10 +247,15 @@ pub async fn start(settings: &Settings, helpdesk: Helpdesk, listener: Option<Tcp
     if replay.erased + replay.keys_destroyed > 0 {
         tracing::warn!(erased = replay.erased, keys = replay.keys_destroyed, "erasures replayed before serving");
     }
-    let state = AppState::new(privacy.clone(), public_url(settings), limits);
+    let mail = mail_setup(&privacy, settings).context("setting up mail")?;
+    let state = AppState::new(privacy.clone(), public_url(settings), limits).with_mail(mail.clone());
     let (worker_stop, worker_rx) = tokio::sync::watch::channel(false);
     let retention_every = Duration::from_secs(settings.retention_interval_secs);
-    let mail = mail_work(&privacy, settings).context("setting up mail")?;
+    let mail = mail.map(|setup| crate::worker::MailWork {
+        setup,
+        tenant: settings.mail_tenant.clone(),
+        poll: Duration::from_secs(settings.imap_poll_secs.max(1)),
+    });
     let worker = tokio::spawn(crate::worker::run(privacy.clone(), retention_every, mail, worker_rx));
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let grace = Duration::from_secs(settings.shutdown_grace_secs);

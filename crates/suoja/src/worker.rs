@@ -38,15 +38,11 @@ pub async fn run(privacy: Privacy, retention_every: Duration, mail: Option<MailW
     }
 }
 
-/// The mail loop's setting: the channel, and SMTP and IMAP when configured.
+/// The mail loop's setting: the channel with SMTP and IMAP when configured.
 #[derive(Debug)]
 pub struct MailWork {
     /// The mail channel.
-    pub room: suoja_mail::Mailroom,
-    /// Where mail goes out.
-    pub smtp: Option<suoja_mail::send::Smtp>,
-    /// Where mail is fetched from.
-    pub imap: Option<suoja_mail::imap::Imap>,
+    pub setup: suoja_mail::Setup,
     /// The tenant fetched mail belongs to.
     pub tenant: Option<String>,
     /// Between looks at the mailbox.
@@ -66,9 +62,10 @@ async fn mail_loop(m: MailWork, mut stop: watch::Receiver<bool>) {
         if *stop.borrow() {
             break;
         }
-        if let Some(smtp) = &m.smtp {
+        let room = &m.setup.room;
+        if let Some(smtp) = &m.setup.smtp {
             loop {
-                match m.room.send_due(smtp).await {
+                match room.send_due(smtp).await {
                     // A full batch: there may be more waiting.
                     Ok(s) if s.sent + s.retried + s.failed >= 20 => continue,
                     Ok(_) => break,
@@ -79,12 +76,12 @@ async fn mail_loop(m: MailWork, mut stop: watch::Receiver<bool>) {
                 }
             }
         }
-        if let Some(imap) = &m.imap
+        if let Some(imap) = &m.setup.imap
             && last_fetch.is_none_or(|t| t.elapsed() >= m.poll)
         {
             last_fetch = Some(Instant::now());
-            let fetched = match m.room.tenant(m.tenant.as_deref()).await {
-                Ok(t) => m.room.fetch_once(imap, t).await,
+            let fetched = match room.tenant(m.tenant.as_deref()).await {
+                Ok(t) => room.fetch_once(imap, t).await,
                 Err(e) => Err(e),
             };
             match fetched {

@@ -111,6 +111,8 @@ pub async fn create(
     // on record; each client address may ask a few times an hour.
     let Some(scope) = scope else {
         client.attempt(&app, Sensitive::MailedLink)?;
+        // A request from the web form is a web request, whatever channel it names.
+        let input = NewRequest { channel: None, ..input };
         let (privacy, public_url) = (app.privacy.clone(), app.public_url.clone());
         answer_after("anonymous privacy request", async move { privacy.open(tenant, None, input, &public_url).await }).await?;
         return Ok(respond(

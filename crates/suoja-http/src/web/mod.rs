@@ -5,6 +5,7 @@
 //! across an expired session, confirmations). Handlers call the helpdesk and privacy services
 //! exactly as the API does; no rule lives here.
 
+mod admin;
 mod agent;
 mod assets;
 mod console;
@@ -285,6 +286,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(agent::routes())
         .merge(portal::routes())
         .merge(console::routes())
+        .merge(admin::routes())
         .layer(DefaultBodyLimit::max(state.limits.max_upload_bytes + 64 * 1024))
         .layer(axum::middleware::from_fn(page_headers))
 }
@@ -310,7 +312,7 @@ impl Page {
 /// Every page of the web interface, from the same tables the router is built from (the
 /// authorization matrix test walks them).
 pub fn table() -> Vec<Page> {
-    [own_pages(), signin::pages(), agent::pages(), portal::pages(), console::pages()]
+    [own_pages(), signin::pages(), agent::pages(), portal::pages(), console::pages(), admin::pages()]
         .into_iter()
         .flatten()
         .map(|(page, _)| page)

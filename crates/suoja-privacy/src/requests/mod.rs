@@ -193,7 +193,9 @@ impl Privacy {
                     if sent >= self.policy.links_per_day {
                         return Ok(None);
                     }
-                    (u, "email_link".to_string(), now, false)
+                    // Written to the privacy address (the mail channel says so), or from a form.
+                    let channel = if input.channel.as_deref() == Some("email") { "email" } else { "email_link" };
+                    (u, channel.to_string(), now, false)
                 }
                 _ => return Ok(None),
             },

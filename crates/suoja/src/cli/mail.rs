@@ -78,7 +78,10 @@ async fn deliver(config: Option<&std::path::Path>, tenant: Option<String>, data_
     hd.db().close().await;
     match result {
         Ok(d) => {
-            println!("stored in ticket {}", d.ticket());
+            match d.ticket() {
+                Some(t) => println!("stored in ticket {t}"),
+                None => println!("handled as a privacy request"),
+            }
             Ok(())
         }
         Err(suoja_mail::MailError::Refused(r)) if !r.bounces() => {

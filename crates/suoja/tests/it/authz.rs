@@ -217,6 +217,31 @@ pub(crate) async fn world(app: &TestApp) -> World {
     ids.insert("reply", id(&reply["id"]));
     ids.insert("reply_html", reply["html_body"].as_str().unwrap().to_string());
 
+    // The end user's mail: a ticket opened by e-mail, whose first comment has its original.
+    let room = suoja_mail::Mailroom::new(
+        app.privacy().clone(),
+        suoja_mail::MailConfig {
+            support: suoja_mail::Support::parse("support@one.example").unwrap(),
+            privacy: None,
+            public_url: app.base.clone(),
+            max_bytes: 1 << 20,
+            per_sender_per_hour: 100,
+        },
+    );
+    let mailed = room
+        .deliver(
+            suoja_core::TenantId(app.t.tenant_id),
+            b"From: eveliina@one.example\r\nTo: support@one.example\r\nSubject: By mail\r\nMessage-ID: <matrix@one.example>\r\n\r\nSent by mail.\r\n",
+        )
+        .await
+        .unwrap()
+        .ticket()
+        .unwrap();
+    ids.insert("mail_ticket", mailed.to_string());
+    let (s, v) = app.get(&format!("/api/v2/tickets/{mailed}/comments.json")).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    ids.insert("mail_comment", id(&v["comments"][0]["id"]));
+
     // Someone else's ticket that mentions the end user by name; tickets in the trash; a hold.
     let subject = ids["subject"].clone();
     let other = created(
@@ -388,6 +413,8 @@ pub(crate) async fn world(app: &TestApp) -> World {
 pub(crate) fn concrete(method: &str, path: &str, ids: &HashMap<&'static str, String>) -> String {
     let pick = |name: &str| -> &'static str {
         match (method, path, name) {
+            (_, "/agent/tickets/{id}/comments/{comment_id}/original", "id") => "mail_ticket",
+            (_, "/agent/tickets/{id}/comments/{comment_id}/original", _) => "mail_comment",
             (_, p, "id") if p.starts_with("/api/v2/users/") || p.starts_with("/agent/users/") => "end_user",
             (_, p, "id") if p.starts_with("/api/v2/deleted_users/") => "deleted",
             (_, p, "id") if p.contains("/organizations/") => "org",

@@ -623,3 +623,64 @@ async fn postfix_pipes_mail_to_suoja_mail_deliver() {
     assert_eq!(t["via"]["channel"], "email");
     assert_eq!(count(&app, "mail_messages").await, 1);
 }
+
+crate::engine_test!(mail_to_the_privacy_address_opens_a_request_for_the_address_on_record, |app| async move {
+    let env = [
+        ("SUOJA_MAIL_FROM", "support@help.example"),
+        ("SUOJA_MAIL_PRIVACY_ADDRESS", "privacy@help.example"),
+    ];
+    let (eeva, _) = app.end_user_with_password("Eeva Esimerkki", "eeva@example.fi").await;
+    let raw = message(
+        "Eeva Esimerkki <eeva@example.fi>",
+        "privacy@help.example",
+        "Tietojeni poistaminen",
+        "",
+        "Pyydän poistamaan kaikki tietoni.",
+    );
+    let out = deliver_cli(&app, &raw, &env);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "handled as a privacy request");
+    let (_, inbox) = app.get("/api/v2/privacy/requests.json").await;
+    let reqs = inbox["requests"].as_array().unwrap();
+    assert_eq!(reqs.len(), 1, "{inbox}");
+    assert_eq!(reqs[0]["subject_id"], eeva);
+    assert_eq!(reqs[0]["kind"], "erasure");
+    assert_eq!(reqs[0]["channel"], "email");
+    assert_eq!(reqs[0]["status"], "verifying", "a link went to the address on record");
+    assert_eq!(count(&app, "tickets").await, 0, "no ticket from a privacy message");
+    assert_eq!(count(&app, "mail_messages").await, 0);
+    // From an address not on record: the same answer, and nothing recorded.
+    let raw = message("stranger@example.org", "privacy@help.example", "Kopio tiedoistani", "", "Lähettäkää kopio.");
+    let out = deliver_cli(&app, &raw, &env);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "handled as a privacy request");
+    let (_, inbox) = app.get("/api/v2/privacy/requests.json").await;
+    assert_eq!(inbox["requests"].as_array().unwrap().len(), 1);
+    assert_eq!(count(&app, "users").await, 2, "no account made for the stranger");
+});
+
+mail_test!(admins_see_the_mail_setup_and_send_a_test_message, |app, env, support| async move {
+    let _ = &env;
+    let pw = "admin password for the mail test";
+    let own = env.address("admin");
+    let (s, v) = app
+        .put(
+            &format!("/api/v2/users/{}.json", app.t.admin_id),
+            json!({"user": {"password": pw, "email": own}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let mut admin = crate::web::Browser::new(&app);
+    admin.sign_in(&own, pw).await;
+    let page = admin.get("/admin/mail").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains(&support), "the support address is shown");
+    assert!(page.body.contains("smtp://127.0.0.1:"), "{}", page.body);
+    assert!(!page.body.contains(&env.password), "no password on the page");
+    let answered = admin.submit("/admin/mail", "/admin/mail/test", &[]).await;
+    assert_eq!(answered.status, StatusCode::OK);
+    assert!(answered.body.contains("id=\"mail-answer\" class=\"ok\""), "{}", answered.body);
+    assert!(answered.body.contains("<code>250 "), "the server's answer is shown: {}", answered.body);
+    env.wait_for(&own, "the test message", |m| m.contains("Suoja: test message")).await;
+    // Who else may see the page is the authorization matrix's business (docs/SECURITY.md).
+});

@@ -259,3 +259,21 @@ pub(super) async fn file(State(state): State<AppState>, ctx: Ctx, Path(id): Path
     h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("sandbox; default-src 'none'"));
     Ok(r)
 }
+
+/// The original e-mail a comment came from, as a `.eml` download (staff only).
+pub(super) async fn original_mail(State(state): State<AppState>, ctx: Ctx, Path((id, comment)): Path<(i64, i64)>) -> Result<Response, Failure> {
+    let scope = ctx.staff()?;
+    let raw = state
+        .helpdesk
+        .original_mail(&scope, suoja_core::TicketId(id), suoja_core::CommentId(comment))
+        .await
+        .map_err(|e| ctx.fail(e))?;
+    let mut r = (StatusCode::OK, raw.expose().clone()).into_response();
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("message/rfc822"));
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"ticket-{id}-comment-{comment}.eml\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("sandbox; default-src 'none'"));
+    Ok(r)
+}

@@ -8,7 +8,7 @@ mod search;
 mod ticket;
 mod views;
 
-use compose::{add_comment, file, redact_file, redact_text, update_ticket};
+use compose::{add_comment, file, original_mail, redact_file, redact_text, update_ticket};
 use people::{organization, user};
 use search::search;
 use ticket::ticket;
@@ -46,6 +46,7 @@ pub(super) fn pages() -> Vec<(Page, MethodRouter<AppState>)> {
             Page::post("/agent/tickets/{id}/comments/{comment_id}/attachments/{attachment_id}/redact"),
             post(redact_file),
         ),
+        (Page::get("/agent/tickets/{id}/comments/{comment_id}/original"), get(original_mail)),
         (Page::get("/agent/users/{id}"), get(user)),
         (Page::get("/agent/organizations/{id}"), get(organization)),
         (Page::get("/agent/search"), get(search)),

@@ -22,6 +22,8 @@ pub struct CommentView {
     pub body: String,
     pub when: String,
     pub files: Vec<FileView>,
+    /// It came by e-mail (staff may open the original).
+    pub email: bool,
 }
 
 /// A file under a comment.
@@ -44,6 +46,7 @@ pub async fn conversation(state: &AppState, ctx: &Ctx, scope: &suoja_core::Scope
             author: names.get(&c.author_id.0).cloned().unwrap_or_else(|| "—".into()),
             body: c.body.expose().clone(),
             when: format::datetime(c.created_at, &ctx.tz, ctx.lang),
+            email: c.via == "email",
             files: c
                 .attachments
                 .iter()
