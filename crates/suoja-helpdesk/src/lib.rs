@@ -14,6 +14,7 @@ pub mod model;
 pub mod notify;
 pub mod orgs;
 mod originals;
+pub use originals::Undelivered;
 mod search;
 pub mod setup;
 pub mod signin;

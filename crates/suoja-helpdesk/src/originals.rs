@@ -1,8 +1,8 @@
 //! The original e-mail a comment came from, as received: for staff who need to see what the
 //! message really said (headers, every part). Reading it is noted in the consultation log like
-//! any staff read of a person's data.
+//! any staff read of a person's data. And the ticket's mail that never reached its recipient.
 
-use suoja_core::{CommentId, Personal, Scope, TicketId, UserId};
+use suoja_core::{CommentId, Personal, Scope, TicketId, Timestamp, UserId};
 
 use crate::{Helpdesk, HelpdeskError, Result};
 
@@ -28,5 +28,38 @@ impl Helpdesk {
         let raw = self.vault.decrypt(&mut c, scope.tenant, &m.raw_enc).await?;
         self.consulted(scope, &[UserId(m.user_id)], "mail.original_viewed", "support");
         Ok(Personal::new(raw))
+    }
+}
+
+/// A message about a ticket that never reached its recipient.
+#[derive(Debug, Clone)]
+pub struct Undelivered {
+    /// Who it was for.
+    pub recipient: UserId,
+    /// What it was (`ticket_reply`, …).
+    pub kind: String,
+    /// The mail server's status code, or `bounced 5.1.1`.
+    pub error: String,
+    /// When it was queued.
+    pub queued: Timestamp,
+}
+
+impl Helpdesk {
+    /// The ticket's messages that failed for good (refused, given up, or bounced). Staff only.
+    pub async fn undelivered_mail(&self, scope: &Scope, ticket: TicketId) -> Result<Vec<Undelivered>> {
+        if !scope.is_staff() {
+            return Err(HelpdeskError::NotFound("Ticket"));
+        }
+        let mut c = self.db.read().await?;
+        Ok(suoja_store::outbox::failures_for_ticket(&mut c, scope.tenant, ticket.0)
+            .await?
+            .into_iter()
+            .map(|m| Undelivered {
+                recipient: UserId(m.user_id),
+                kind: m.kind,
+                error: m.error.unwrap_or_default(),
+                queued: m.created_at,
+            })
+            .collect())
     }
 }

@@ -38,6 +38,9 @@ pub enum Delivered {
         /// The ticket.
         ticket: i64,
     },
+    /// It was a bounce of a message Suoja sent: that message is marked failed (the ticket shows
+    /// it); nothing is stored.
+    Bounce,
     /// It was written to the privacy address: a privacy request is open for the sender's
     /// address if it is on record (with a confirmation link sent to it), and nothing otherwise;
     /// the answer does not tell which.
@@ -49,7 +52,7 @@ impl Delivered {
     pub fn ticket(self) -> Option<i64> {
         match self {
             Delivered::Opened { ticket } | Delivered::Added { ticket } | Delivered::Duplicate { ticket } => Some(ticket),
-            Delivered::PrivacyRequest => None,
+            Delivered::PrivacyRequest | Delivered::Bounce => None,
         }
     }
 }
@@ -123,7 +126,18 @@ impl Mailroom {
     pub async fn deliver(&self, tenant: TenantId, raw: &[u8]) -> Result<Delivered> {
         let mut own = vec![self.cfg.support.address()];
         own.extend(self.cfg.privacy.as_ref().map(Support::address));
-        let m = parse(raw, self.cfg.max_bytes, &own).map_err(MailError::Refused)?;
+        let m = match parse(raw, self.cfg.max_bytes, &own) {
+            Ok(m) => m,
+            Err(Refusal::Automatic(why)) => {
+                // A bounce of ours is recorded against the message it answers; other automatic
+                // mail is dropped.
+                return match self.bounce(tenant, raw).await? {
+                    true => Ok(Delivered::Bounce),
+                    false => Err(MailError::Refused(Refusal::Automatic(why))),
+                };
+            }
+            Err(r) => return Err(MailError::Refused(r)),
+        };
         if let Some(p) = &self.cfg.privacy
             && m.to.iter().chain(&m.cc).any(|r| p.tag_of(&r.address).is_some())
         {
@@ -217,6 +231,40 @@ impl Mailroom {
         tx.commit().await?;
         tracing::info!(tenant.id = %tenant, ticket.id = ticket, bytes = raw.len(), "mail stored");
         Ok(outcome)
+    }
+
+    /// If `raw` is a delivery failure report about a message Suoja sent (it quotes that
+    /// message's Message-ID, whose random part only Suoja knows), marks that message failed with
+    /// the report's status code. Delay reports (`4.x.x`) change nothing. Returns whether it was one.
+    async fn bounce(&self, tenant: TenantId, raw: &[u8]) -> Result<bool> {
+        let text = String::from_utf8_lossy(raw);
+        let prefix = format!("<suoja.{}.", tenant.0);
+        let Some(id) = text.match_indices(&prefix).find_map(|(at, _)| {
+            let rest = text.get(at + 1..)?;
+            let end = rest.find('>')?;
+            let id = rest.get(..end)?;
+            (id.len() < 200 && id.ends_with(&format!("@{}", self.cfg.support.domain))).then(|| id.to_string())
+        }) else {
+            return Ok(false);
+        };
+        let status = text.lines().find_map(|l| {
+            let v = l.strip_prefix("Status:")?.trim();
+            let code: String = v.chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
+            (code.len() >= 5).then_some(code)
+        });
+        let hd = self.privacy.helpdesk();
+        let mut tx = hd.db().begin().await?;
+        let Some(m) = suoja_store::outbox::by_message_id(&mut tx, tenant, &id).await? else {
+            return Ok(false);
+        };
+        match status.as_deref() {
+            Some(s) if s.starts_with('4') => return Ok(true),
+            Some(s) => suoja_store::outbox::mark_failed(&mut tx, tenant, m.id, &format!("bounced {s}")).await?,
+            None => suoja_store::outbox::mark_failed(&mut tx, tenant, m.id, "bounced").await?,
+        }
+        tx.commit().await?;
+        tracing::info!(tenant.id = %tenant, outbox.id = m.id, "bounce recorded");
+        Ok(true)
     }
 
     /// A message to the privacy address: the sender's request, opened as one from an address

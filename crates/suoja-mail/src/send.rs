@@ -156,47 +156,59 @@ pub struct Sent {
 }
 
 impl Mailroom {
-    /// Sends what is due in the outbox (up to one batch). Returns what happened.
+    /// Sends what is due in the outbox (up to one batch, the messages side by side over the
+    /// transport's pooled connections). Returns what happened.
     pub async fn send_due(&self, smtp: &Smtp) -> Result<Sent> {
         let hd = self.privacy.helpdesk();
+        let v = hd.vault();
         let now = hd.now();
         let support = self.cfg.support.clone();
         let claimed = {
             let mut tx = hd.db().begin().await?;
             let rows = suoja_store::outbox::claim(&mut tx, now, LEASE_MS, BATCH, &|m| support.message_id(m.tenant, m.id)).await?;
+            // Replies to these come back to their tickets by their Message-IDs.
+            for m in &rows {
+                if let (Some(ticket), Some(id)) = (m.ticket_id, &m.message_id) {
+                    let h = message_hash(v, &mut tx, m.tenant, id).await?;
+                    suoja_store::mail::thread(&mut tx, m.tenant, &h, ticket, now).await?;
+                }
+            }
             tx.commit().await?;
             rows
         };
+        if claimed.is_empty() {
+            return Ok(Sent::default());
+        }
+        let results = futures_util::future::join_all(claimed.iter().map(|m| self.send_one(smtp, m))).await;
         let mut out = Sent::default();
-        for m in claimed {
-            match self.send_one(smtp, &m).await {
+        let mut tx = hd.db().begin().await?;
+        let at = hd.now();
+        for (m, r) in claimed.iter().zip(results) {
+            match r {
                 Ok(()) => {
-                    let mut c = hd.db().begin().await?;
-                    suoja_store::outbox::mark_sent(&mut c, m.tenant, m.id, hd.now()).await?;
-                    c.commit().await?;
+                    suoja_store::outbox::mark_sent(&mut tx, m.tenant, m.id, at).await?;
                     out.sent += 1;
                     tracing::info!(tenant.id = %m.tenant, outbox.id = m.id, kind = %m.kind, "mail sent");
                 }
-                Err(e) => {
-                    let permanent = matches!(&e, Failure::Permanent(_));
-                    let code = match &e {
-                        Failure::Permanent(s) | Failure::Temporary(s) => s.clone(),
-                    };
-                    let mut c = hd.db().begin().await?;
-                    if permanent || m.attempts >= MAX_ATTEMPTS {
-                        suoja_store::outbox::mark_failed(&mut c, m.tenant, m.id, &code).await?;
-                        out.failed += 1;
-                        tracing::warn!(tenant.id = %m.tenant, outbox.id = m.id, kind = %m.kind, status = %code, "mail failed for good");
-                    } else {
-                        let next = Timestamp(hd.now().0 + backoff(m.attempts));
-                        suoja_store::outbox::retry_at(&mut c, m.tenant, m.id, next, &code).await?;
-                        out.retried += 1;
-                        tracing::warn!(tenant.id = %m.tenant, outbox.id = m.id, kind = %m.kind, status = %code, attempt = m.attempts, "mail will be retried");
-                    }
-                    c.commit().await?;
+                Err(Failure::Permanent(code)) => {
+                    suoja_store::outbox::mark_failed(&mut tx, m.tenant, m.id, &code).await?;
+                    out.failed += 1;
+                    tracing::warn!(tenant.id = %m.tenant, outbox.id = m.id, kind = %m.kind, status = %code, "mail refused for good");
+                }
+                Err(Failure::Temporary(code)) if m.attempts >= MAX_ATTEMPTS => {
+                    suoja_store::outbox::mark_failed(&mut tx, m.tenant, m.id, &code).await?;
+                    out.failed += 1;
+                    tracing::warn!(tenant.id = %m.tenant, outbox.id = m.id, kind = %m.kind, status = %code, "mail given up after its last attempt");
+                }
+                Err(Failure::Temporary(code)) => {
+                    let next = Timestamp(at.0 + backoff(m.attempts));
+                    suoja_store::outbox::retry_at(&mut tx, m.tenant, m.id, next, &code).await?;
+                    out.retried += 1;
+                    tracing::warn!(tenant.id = %m.tenant, outbox.id = m.id, kind = %m.kind, status = %code, attempt = m.attempts, "mail will be retried");
                 }
             }
         }
+        tx.commit().await?;
         Ok(out)
     }
 
@@ -296,12 +308,9 @@ impl Mailroom {
             b = b.raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("Auto-Submitted"), "auto-generated".to_string()));
         }
         if let Some(ticket) = m.ticket_id {
-            // Replies come back by the ticket's own address, and by this message's id.
-            let mut w = hd.db().begin().await?;
-            let token = ticket_token(v, &mut w, t, ticket).await?;
-            let h = message_hash(v, &mut w, t, &message_id).await?;
-            suoja_store::mail::thread(&mut w, t, &h, ticket, hd.now()).await?;
-            w.commit().await?;
+            // Replies come back by the ticket's own address (and by this message's id, noted
+            // when it was claimed).
+            let token = ticket_token(v, &mut c, t, ticket).await?;
             let reply: Mailbox = support
                 .reply_address(&token)
                 .parse()

@@ -185,3 +185,27 @@ pub async fn failures(c: &mut Conn, tenant: TenantId, limit: i64) -> Result<Vec<
     .await?;
     rows.iter().map(row).collect()
 }
+
+/// A message Suoja sent, by its Message-ID (without angle brackets).
+pub async fn by_message_id(c: &mut Conn, tenant: TenantId, message_id: &str) -> Result<Option<MessageRow>> {
+    let r = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLS} FROM mail_outbox WHERE tenant_id = $1 AND message_id = $2"
+    )))
+    .bind(tenant.0)
+    .bind(message_id.to_string())
+    .fetch_optional(c)
+    .await?;
+    r.as_ref().map(row).transpose()
+}
+
+/// The messages about a ticket that failed for good, oldest first.
+pub async fn failures_for_ticket(c: &mut Conn, tenant: TenantId, ticket: i64) -> Result<Vec<MessageRow>> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLS} FROM mail_outbox WHERE tenant_id = $1 AND ticket_id = $2 AND status = 'failed' ORDER BY id"
+    )))
+    .bind(tenant.0)
+    .bind(ticket)
+    .fetch_all(c)
+    .await?;
+    rows.iter().map(row).collect()
+}

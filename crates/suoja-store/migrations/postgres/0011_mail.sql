@@ -40,3 +40,6 @@ ALTER TABLE mail_outbox ADD COLUMN leased_until BIGINT;
 ALTER TABLE mail_outbox ADD COLUMN message_id TEXT;
 ALTER TABLE mail_outbox ADD COLUMN error TEXT;
 CREATE INDEX mail_outbox_due ON mail_outbox (status, next_attempt_at);
+-- A bounce names the message it answers by its Message-ID; a ticket lists what failed to reach people.
+CREATE INDEX mail_outbox_message ON mail_outbox (tenant_id, message_id);
+CREATE INDEX mail_outbox_ticket ON mail_outbox (tenant_id, ticket_id);

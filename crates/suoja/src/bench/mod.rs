@@ -9,6 +9,7 @@ mod baseline;
 mod erasure;
 mod export;
 mod load;
+mod mail;
 mod precision;
 mod report;
 mod web;
@@ -59,6 +60,12 @@ pub struct BenchArgs {
     /// precision section is replaced and the rest of the file kept.
     #[arg(long, conflicts_with_all = ["erasure_only", "backup_only", "web_only"])]
     pub precision_only: bool,
+    /// Only time the e-mail channel: messages imported as tickets against storing their bytes,
+    /// and, when `SUOJA_TEST_MAIL` names running mail servers (`.ci/mail-start`), messages
+    /// handed to SMTP and the time from a reply to the requester's mailbox. The report's mail
+    /// section is replaced and the rest of the file kept.
+    #[arg(long, conflicts_with_all = ["erasure_only", "backup_only", "web_only", "precision_only"])]
+    pub mail_only: bool,
     /// Keep the seeded data directory (and PostgreSQL database) of the full run and say where
     /// they are, to study query plans or profiles afterwards.
     #[arg(long)]
@@ -556,6 +563,17 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     }
     if args.precision_only {
         return write_precision(&args).await;
+    }
+    if args.mail_only {
+        let n = args.tickets.min(2_000);
+        let mut figures = vec![mail::measure("sqlite", None, n).await?];
+        if let Some(pg) = &args.pg {
+            figures.push(mail::measure("postgres", Some(pg), n).await?);
+        }
+        let old = std::fs::read_to_string(&args.out).unwrap_or_default();
+        std::fs::write(&args.out, report::with_mail_section(&old, &figures)).with_context(|| format!("writing {}", args.out.display()))?;
+        println!("wrote the mail section of {}", args.out.display());
+        return Ok(());
     }
     println!("baseline: bare axum handler inserting one ticket-sized row into SQLite (WAL, synchronous=NORMAL, secure_delete=ON, one writer)");
     let baseline = baseline::measure(args.secs).await?;

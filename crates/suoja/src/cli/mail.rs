@@ -78,9 +78,10 @@ async fn deliver(config: Option<&std::path::Path>, tenant: Option<String>, data_
     hd.db().close().await;
     match result {
         Ok(d) => {
-            match d.ticket() {
-                Some(t) => println!("stored in ticket {t}"),
-                None => println!("handled as a privacy request"),
+            match d {
+                suoja_mail::Delivered::Bounce => println!("a bounce: recorded against the message it answers"),
+                suoja_mail::Delivered::PrivacyRequest => println!("handled as a privacy request"),
+                d => println!("stored in ticket {}", d.ticket().unwrap_or_default()),
             }
             Ok(())
         }

@@ -684,3 +684,82 @@ mail_test!(admins_see_the_mail_setup_and_send_a_test_message, |app, env, support
     env.wait_for(&own, "the test message", |m| m.contains("Suoja: test message")).await;
     // Who else may see the page is the authorization matrix's business (docs/SECURITY.md).
 });
+
+// Mutated messages fed to the import path itself (parsing, the sender's account, threading,
+// files, storing): each is stored whole or refused, never a panic, and never a half-made
+// ticket (every comment has its original, every original its comment).
+crate::engine_test!(mutated_messages_are_stored_whole_or_refused, |app| async move {
+    use proptest::prelude::*;
+    use proptest::strategy::ValueTree as _;
+    let room = suoja_mail::Mailroom::new(
+        app.privacy().clone(),
+        suoja_mail::MailConfig {
+            support: suoja_mail::Support::parse("support@help.example").unwrap(),
+            privacy: Some(suoja_mail::Support::parse("privacy@help.example").unwrap()),
+            public_url: app.base.clone(),
+            max_bytes: 64 * 1024,
+            per_sender_per_hour: 1000,
+        },
+    );
+    let tenant = suoja_core::TenantId(app.t.tenant_id);
+    let seeds: [&[u8]; 3] = [
+        include_bytes!("../../../suoja-mail/tests/sample.eml"),
+        b"From: =?ISO-8859-1?Q?P=E4ivi?= <paivi@example.fi>\r\nTo: support+t1-00000000000000000000@help.example, privacy@help.example\r\nSubject: [#1] =?UTF-8?B?w6TDpA==?=\r\nIn-Reply-To: <x@y>\r\nContent-Type: text/html; charset=windows-1252\r\n\r\n<p onclick=x>\x93hi\x94<script>alert(1)</script></p>\r\n",
+        b"From: a@example.fi\r\nCc: b@example.fi, , c@\r\nContent-Type: multipart/mixed; boundary=q\r\n\r\n--q\r\nContent-Disposition: attachment; filename*=utf-8''%ZZ%E4\r\nContent-Transfer-Encoding: base64\r\n\r\n!!!not base64\r\n--q--\r\n",
+    ];
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let strategy = (0usize..3, proptest::collection::vec((0usize..4096, any::<u8>()), 0..24), 1usize..4096);
+    for _ in 0..60 {
+        let (seed, flips, cut) = strategy.new_tree(&mut runner).unwrap().current();
+        let mut raw = seeds[seed].to_vec();
+        let n = raw.len();
+        for (at, b) in flips {
+            raw[at % n] = b;
+        }
+        raw.truncate(cut.min(n));
+        match room.deliver(tenant, &raw).await {
+            Ok(_) | Err(suoja_mail::MailError::Refused(_)) => {}
+            Err(e) => assert!(!e.temporary(), "a passing failure from a hostile message: {e}"),
+        }
+    }
+    let comments = count(&app, "comments").await;
+    let originals = count(&app, "mail_messages").await;
+    assert!(originals > 0, "some of the mutated messages were stored");
+    assert_eq!(comments, originals, "every comment came with its original and every original made a comment");
+});
+
+mail_test!(a_bounce_is_matched_to_its_message_and_shown_on_the_ticket, |app, env, support| async move {
+    let _ = &support;
+    // Postfix cannot deliver outside the test domain: it bounces the acknowledgement back to the
+    // support address, where Suoja fetches the report.
+    let (s, v) = app
+        .post(
+            "/api/v2/tickets.json",
+            json!({"ticket": {"subject": "Hello", "requester": {"name": "Ghost", "email": "ghost@nowhere.invalid"}, "comment": {"body": "Opened for a ghost."}}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let id = v["ticket"]["id"].as_i64().unwrap();
+    let mut failed = Vec::new();
+    for _ in 0..150 {
+        failed = outbox_rows(&app).await.into_iter().filter(|r| r.1 == "failed").collect();
+        if !failed.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(failed.len(), 1, "the acknowledgement is marked failed: {:?}", outbox_rows(&app).await);
+    assert_eq!(failed[0].0, "ticket_received");
+    assert_eq!(count(&app, "tickets").await, 1, "the report opened no ticket");
+    let undelivered = app.helpdesk().undelivered_mail(&app.admin_scope(), suoja_core::TicketId(id)).await.unwrap();
+    assert_eq!(undelivered.len(), 1);
+    assert!(undelivered[0].error.starts_with("bounced 5."), "{:?}", undelivered[0]);
+    let pw = "admin password for the bounce test";
+    app.put(&format!("/api/v2/users/{}.json", app.t.admin_id), json!({"user": {"password": pw}}))
+        .await;
+    let mut admin = crate::web::Browser::new(&app);
+    admin.sign_in(&app.t.email, pw).await;
+    let page = admin.get(&format!("/agent/tickets/{id}")).await;
+    assert!(page.body.contains("id=\"undelivered\""), "the ticket page shows it");
+    assert!(page.body.contains("Ghost"));
+});

@@ -80,6 +80,8 @@ pub(super) struct TicketPage {
     ccs: Vec<(i64, String)>,
     fields: Vec<(i64, String)>,
     others: Vec<TicketItem>,
+    /// Mail about the ticket that never reached its recipient: (recipient, server's answer, when).
+    undelivered: Vec<(String, String, String)>,
     form_id: String,
     draft: String,
     public: bool,
@@ -198,8 +200,21 @@ pub(super) async fn ticket_page(state: &AppState, ctx: &Ctx, id: i64, page: i64,
         .filter(|o| o.id != t.id)
         .take(10)
         .collect::<Vec<_>>();
+    let failed = state.helpdesk.undelivered_mail(&scope, t.id).await.map_err(|e| ctx.fail(e))?;
+    let failed_names = names(state, ctx, &scope, &failed.iter().map(|f| f.recipient).collect::<Vec<_>>()).await?;
+    let undelivered = failed
+        .iter()
+        .map(|f| {
+            (
+                failed_names.get(&f.recipient.0).cloned().unwrap_or_else(|| "—".into()),
+                f.error.clone(),
+                format::datetime(f.queued, &ctx.tz, ctx.lang),
+            )
+        })
+        .collect();
     let page = TicketPage {
         c: Chrome::new(ctx, format!("#{} {}", t.id.0, item.subject), "agent"),
+        undelivered,
         comments: conversation(state, ctx, &scope, &comments).await?,
         nav,
         statuses: Status::ALL.iter().map(|s| (s.as_str(), ctx.t(&format!("status.{}", s.as_str())))).collect(),
