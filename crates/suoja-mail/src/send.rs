@@ -332,3 +332,33 @@ enum Failure {
     /// Never (the status code, or why).
     Permanent(String),
 }
+
+/// Sends the privacy engine's one immediate message (an erasure's confirmation) over SMTP,
+/// from the support address.
+#[derive(Debug, Clone)]
+pub struct SmtpCourier {
+    /// The server.
+    pub smtp: Smtp,
+    /// The support address.
+    pub from: crate::Support,
+}
+
+impl suoja_privacy::courier::Courier for SmtpCourier {
+    fn send<'a>(&'a self, to: &'a str, subject: &'a str, text: &'a str) -> suoja_privacy::courier::Sending<'a> {
+        Box::pin(async move {
+            let from: Mailbox = self.from.address().parse().map_err(|_| "mail_from is not an address".to_string())?;
+            let to: Mailbox = to.parse().map_err(|_| "the address on record is not valid".to_string())?;
+            let msg = lettre::Message::builder()
+                .from(from)
+                .to(to)
+                .subject(subject)
+                .message_id(Some(format!("<{}>", self.from.message_id(TenantId(0), 0))))
+                .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("Auto-Submitted"), "auto-generated".to_string()))
+                .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("X-Loop"), self.from.address()))
+                .header(ContentType::TEXT_PLAIN)
+                .body(text.to_string())
+                .map_err(|_| "the message could not be built".to_string())?;
+            self.smtp.transport.send(msg).await.map(|_| ()).map_err(|e| status_of(&e))
+        })
+    }
+}

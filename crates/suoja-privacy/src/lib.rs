@@ -5,6 +5,7 @@
 //! of HTTP.
 
 pub mod consult;
+pub mod courier;
 pub mod datamap;
 pub mod deadline;
 pub mod erasure;
@@ -87,6 +88,7 @@ pub struct Privacy {
     builds: std::sync::Arc<tokio::sync::Semaphore>,
     fault: FaultHook,
     erasure_log: Option<std::sync::Arc<erasure::ledger_file::ErasureLog>>,
+    courier: Option<std::sync::Arc<dyn courier::Courier>>,
 }
 
 /// A test-only hook the erasure runner calls at named points (`before:tickets`,
@@ -119,7 +121,14 @@ impl Privacy {
             policy: std::sync::Arc::new(policy),
             fault: FaultHook::default(),
             erasure_log: None,
+            courier: None,
         }
+    }
+    /// Sends the confirmation of a requested erasure with `courier`, just before the person's
+    /// address is erased.
+    pub fn with_courier(mut self, courier: std::sync::Arc<dyn courier::Courier>) -> Self {
+        self.courier = Some(courier);
+        self
     }
     /// Records completed erasures and redactions (ids only) in the erasure ledger file (see
     /// [`erasure::ledger_file::ErasureLog`]), so a restore of an older backup applies them again.

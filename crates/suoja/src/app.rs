@@ -248,6 +248,11 @@ pub async fn start(settings: &Settings, helpdesk: Helpdesk, listener: Option<Tcp
         tracing::warn!(erased = replay.erased, keys = replay.keys_destroyed, "erasures replayed before serving");
     }
     let mail = mail_setup(&privacy, settings).context("setting up mail")?;
+    // The confirmation of a requested erasure leaves before the address is erased.
+    let privacy = match mail.as_ref().and_then(|m| m.smtp.clone().map(|smtp| (smtp, m.room.config().support.clone()))) {
+        Some((smtp, from)) => privacy.with_courier(Arc::new(suoja_mail::send::SmtpCourier { smtp, from })),
+        None => privacy,
+    };
     let state = AppState::new(privacy.clone(), public_url(settings), limits).with_mail(mail.clone());
     let (worker_stop, worker_rx) = tokio::sync::watch::channel(false);
     let retention_every = Duration::from_secs(settings.retention_interval_secs);

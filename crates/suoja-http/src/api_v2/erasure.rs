@@ -29,6 +29,7 @@ fn erasure_json(e: &Erasure) -> Value {
         "step": e.step,
         "planned": e.planned,
         "done": e.done,
+        "confirmation": e.confirmation,
         "checks": e.checks,
         "held": e.held,
         "error": e.error,

@@ -76,6 +76,9 @@ pub struct Erasure {
     pub done: Value,
     /// The verification's checks.
     pub checks: Value,
+    /// Whether the person who asked was told it is done (`sent`, or `not sent: …`); none when
+    /// nobody asked (an erasure staff or retention started).
+    pub confirmation: Option<String>,
     /// What is kept under holds.
     pub held: Vec<Held>,
     /// Why it failed, for the operator (no personal values).
@@ -106,6 +109,7 @@ impl From<ErasureRow> for Erasure {
             planned: plan.as_ref().map(Plan::counts),
             done: done.get("counts").cloned().unwrap_or_else(|| json!({})),
             checks: done.get("checks").cloned().unwrap_or_else(|| json!([])),
+            confirmation: done.get("confirmation").and_then(Value::as_str).map(str::to_string),
             held: plan.map(|p| p.held).unwrap_or_default(),
             error: row.error,
             created_at: row.created_at,

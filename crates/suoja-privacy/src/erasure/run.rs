@@ -136,6 +136,11 @@ impl Privacy {
             // Engine maintenance cannot run inside a transaction; it is safe to repeat.
             self.maintenance(&plan).await?;
         }
+        if step == "profile" && row.request_id.is_some() && plan.profile && plan.held.is_empty() && done.get("confirmation").is_none() {
+            // The person asked: they are told it is done while their address still exists.
+            let outcome = self.confirm_erasure(tenant, UserId(plan.subject)).await;
+            suoja_core::json::set(&mut done, "confirmation", json!(outcome));
+        }
         let mut tx = self.hd.db().begin().await?;
         suoja_store::erasures::set_lease(&mut tx, tenant, row.id, now.0 + LEASE_MS).await?;
         row.state = ErasureState::Running;
@@ -202,6 +207,31 @@ impl Privacy {
         }
         self.fault(&format!("after:{step}"));
         Ok(row.state == ErasureState::Running)
+    }
+
+    /// Sends the person the confirmation that their data is erased, to the address about to
+    /// go. Returns what happened, for the erasure's record (no address, no text).
+    async fn confirm_erasure(&self, tenant: TenantId, subject: UserId) -> String {
+        let Some(courier) = &self.courier else {
+            return "not sent: this installation sends no mail".into();
+        };
+        let address = async {
+            let mut c = self.hd.db().read().await.ok()?;
+            let u = suoja_store::users::by_id(&mut c, tenant, subject).await.ok()??;
+            let enc = u.email_enc?;
+            let a = self.hd.vault().decrypt_str(&mut c, tenant, &enc).await.ok()?;
+            Some((a, u.locale.to_ascii_lowercase().starts_with("fi")))
+        }
+        .await;
+        let Some((address, finnish)) = address else {
+            return "not sent: no address on record".into();
+        };
+        let (subject_line, text) = crate::courier::erasure_confirmation(finnish, &self.policy.controller);
+        match tokio::time::timeout(std::time::Duration::from_secs(30), courier.send(&address, &subject_line, &text)).await {
+            Ok(Ok(())) => "sent".into(),
+            Ok(Err(code)) => format!("not sent: {code}"),
+            Err(_) => "not sent: the mail server did not answer in 30 s".into(),
+        }
     }
 
     async fn step_records(&self, c: &mut Conn, tenant: TenantId, plan: &Plan) -> Result<Counts> {

@@ -470,6 +470,10 @@ mail_test!(
         let (s, v) = app.post(&format!("/api/v2/privacy/requests/{rid}/erasure.json"), json!({})).await;
         assert_eq!(s, StatusCode::OK, "{v}");
         assert_eq!(v["erasure"]["state"], "completed", "{v}");
+        // She was told, at the address that is gone now.
+        env.wait_for(&customer, "confirming the erasure", |m| m.contains("your data has been erased"))
+            .await;
+        assert!(v.to_string().contains("\"confirmation\":\"sent\""), "the erasure records the confirmation: {v}");
         assert_eq!(count(&app, "mail_messages").await, 0, "the raw message went with her");
         assert_eq!(count(&app, "mail_threads").await, 0);
         let mut c = app.helpdesk().db().read().await.unwrap();
