@@ -85,6 +85,29 @@ impl Smtp {
         &self.server
     }
 
+    /// Sends one plain-text message marked as automatic, from `from` to `to`; returns the
+    /// server's answer, or its status code as the error. (The admins' test message, an
+    /// erasure's confirmation, and the benchmark's baseline go this way.)
+    pub async fn send_plain(&self, from: &str, to: &str, subject: &str, text: &str, message_id: &str) -> Result<String, String> {
+        let from: Mailbox = from.parse().map_err(|_| "the sender address is not valid".to_string())?;
+        let reply_loop = from.email.to_string();
+        let to: Mailbox = to.parse().map_err(|_| "the recipient address is not valid".to_string())?;
+        let msg = lettre::Message::builder()
+            .from(from)
+            .to(to)
+            .subject(subject)
+            .message_id(Some(format!("<{message_id}>")))
+            .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("Auto-Submitted"), "auto-generated".to_string()))
+            .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("X-Loop"), reply_loop))
+            .header(ContentType::TEXT_PLAIN)
+            .body(text.to_string())
+            .map_err(|_| "the message could not be built".to_string())?;
+        match self.transport.send(msg).await {
+            Ok(r) => Ok(format!("{} {}", r.code(), r.message().next().unwrap_or_default())),
+            Err(e) => Err(status_of(&e)),
+        }
+    }
+
     /// Asks the server whether it is there (the admin's "send a test" starts here).
     pub async fn check(&self) -> Result<()> {
         match self.transport.test_connection().await {
@@ -225,20 +248,15 @@ impl Mailroom {
         };
         let address = hd.vault().decrypt_str(&mut c, tenant, enc).await?;
         let support = &self.cfg.support;
-        let bad = |_| MailError::Config("an address is not valid".into());
-        let msg = lettre::Message::builder()
-            .from(support.address().parse().map_err(bad)?)
-            .to(address.parse().map_err(bad)?)
-            .subject("Suoja: test message")
-            .message_id(Some(format!("<{}>", support.message_id(tenant, 0))))
-            .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("Auto-Submitted"), "auto-generated".to_string()))
-            .header(ContentType::TEXT_PLAIN)
-            .body("This is a test message from Suoja: mail from the helpdesk reaches this address.\n".to_string())
-            .map_err(|_| MailError::Config("message could not be built".into()))?;
-        match smtp.transport.send(msg).await {
-            Ok(r) => Ok(format!("{} {}", r.code(), r.message().next().unwrap_or_default())),
-            Err(e) => Err(MailError::Server(status_of(&e))),
-        }
+        smtp.send_plain(
+            &support.address(),
+            &address,
+            "Suoja: test message",
+            "This is a test message from Suoja: mail from the helpdesk reaches this address.\n",
+            &support.message_id(tenant, 0),
+        )
+        .await
+        .map_err(MailError::Server)
     }
 
     /// The tenant's messages that failed for good, newest first.
@@ -346,19 +364,10 @@ pub struct SmtpCourier {
 impl suoja_privacy::courier::Courier for SmtpCourier {
     fn send<'a>(&'a self, to: &'a str, subject: &'a str, text: &'a str) -> suoja_privacy::courier::Sending<'a> {
         Box::pin(async move {
-            let from: Mailbox = self.from.address().parse().map_err(|_| "mail_from is not an address".to_string())?;
-            let to: Mailbox = to.parse().map_err(|_| "the address on record is not valid".to_string())?;
-            let msg = lettre::Message::builder()
-                .from(from)
-                .to(to)
-                .subject(subject)
-                .message_id(Some(format!("<{}>", self.from.message_id(TenantId(0), 0))))
-                .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("Auto-Submitted"), "auto-generated".to_string()))
-                .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("X-Loop"), self.from.address()))
-                .header(ContentType::TEXT_PLAIN)
-                .body(text.to_string())
-                .map_err(|_| "the message could not be built".to_string())?;
-            self.smtp.transport.send(msg).await.map(|_| ()).map_err(|e| status_of(&e))
+            self.smtp
+                .send_plain(&self.from.address(), to, subject, text, &self.from.message_id(TenantId(0), 0))
+                .await
+                .map(|_| ())
         })
     }
 }

@@ -28,6 +28,8 @@ pub struct MailFigures {
     pub import_ms: f64,
     /// Messages handed to the SMTP server and the ms it took (with mail servers).
     pub outbound: Option<(usize, f64)>,
+    /// As many messages of the same size handed straight to the SMTP server, ms.
+    pub outbound_baseline_ms: f64,
     /// Reply commit to the requester's mailbox: samples, p50 ms, p99 ms (with mail servers).
     pub latency: Option<(usize, f64, f64)>,
 }
@@ -173,8 +175,24 @@ pub async fn measure(engine: &str, pg: Option<&str>, messages: usize) -> anyhow:
         ..Default::default()
     };
     if let Some(e) = &env {
-        // Every import queued an acknowledgement: hand them all to the SMTP server.
+        // Every import queued an acknowledgement: hand them all to the SMTP server. The
+        // baseline hands as many messages of the same size straight to it, 20 at a time over
+        // the same pooled connections (what the mail server itself takes).
         let smtp = suoja_mail::send::Smtp::from_url(&format!("smtp://{}?tls=none", e.smtp))?;
+        let text: String = "Hello, we received your request and will answer soon. ".repeat(200);
+        let t = Instant::now();
+        for chunk in (0..messages).collect::<Vec<_>>().chunks(20) {
+            let sends = chunk.iter().map(|i| {
+                let to = sender(*i);
+                let id = format!("bench.baseline.{i}.{}@{}", super::hex_suffix(), e.domain);
+                let (smtp, support, text) = (&smtp, &support, &text);
+                async move { smtp.send_plain(support, &to, "Baseline", text, &id).await }
+            });
+            for r in futures_util::future::join_all(sends).await {
+                r.map_err(|e| anyhow::anyhow!("baseline send: {e}"))?;
+            }
+        }
+        figures.outbound_baseline_ms = t.elapsed().as_secs_f64() * 1000.0;
         let t = Instant::now();
         let mut sent = 0;
         loop {

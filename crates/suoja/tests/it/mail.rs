@@ -497,6 +497,22 @@ mail_test!(redacting_a_mailed_comment_removes_its_original, |app, env, support| 
     let c = comments(&app, id).await;
     let cid = c[0]["id"].as_i64().unwrap();
     assert_eq!(count(&app, "mail_messages").await, 1);
+    // Agents see where it came from and can open the original.
+    let pw = "admin password for the redaction test";
+    app.put(&format!("/api/v2/users/{}.json", app.t.admin_id), json!({"user": {"password": pw}}))
+        .await;
+    let mut admin = crate::web::Browser::new(&app);
+    admin.sign_in(&app.t.email, pw).await;
+    let page = admin.get(&format!("/agent/tickets/{id}")).await;
+    assert!(page.body.contains(&format!("by e-mail &lt;{customer}&gt;")), "{}", page.body);
+    let original = format!("/agent/tickets/{id}/comments/{cid}/original");
+    assert!(page.body.contains(&original));
+    let eml = admin.get(&original).await;
+    assert_eq!(eml.status, StatusCode::OK);
+    assert!(
+        eml.body.contains("4111 1111 1111 1111") && eml.body.contains("Message-ID:"),
+        "the message as received"
+    );
     let (s, v) = app
         .put(
             &format!("/api/v2/tickets/{id}/comments/{cid}/redact.json"),
@@ -505,6 +521,7 @@ mail_test!(redacting_a_mailed_comment_removes_its_original, |app, env, support| 
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(count(&app, "mail_messages").await, 0, "the original held the same words");
+    assert_eq!(admin.get(&original).await.status, StatusCode::NOT_FOUND);
 });
 
 /// Runs `suoja mail deliver` on the app's data with `raw` on standard input.

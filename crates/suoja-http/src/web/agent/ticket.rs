@@ -24,6 +24,8 @@ pub struct CommentView {
     pub files: Vec<FileView>,
     /// It came by e-mail (staff may open the original).
     pub email: bool,
+    /// The address it came from (staff only; empty otherwise).
+    pub from: String,
 }
 
 /// A file under a comment.
@@ -38,6 +40,20 @@ pub struct FileView {
 /// The conversation, with author names.
 pub async fn conversation(state: &AppState, ctx: &Ctx, scope: &suoja_core::Scope, comments: &[Comment]) -> Result<Vec<CommentView>, Failure> {
     let names = names(state, ctx, scope, &comments.iter().map(|c| c.author_id).collect::<Vec<_>>()).await?;
+    // Staff see which address a mailed comment came from.
+    let mut senders: Vec<UserId> = comments.iter().filter(|c| c.via == "email").map(|c| c.author_id).collect();
+    senders.sort_by_key(|u| u.0);
+    senders.dedup();
+    let mut addresses = std::collections::HashMap::new();
+    if scope.is_staff() && !senders.is_empty() {
+        for chunk in senders.chunks(100) {
+            for u in state.helpdesk.get_users(scope, chunk).await.map_err(|e| ctx.fail(e))? {
+                if let Some(e) = u.email {
+                    addresses.insert(u.id.0, e.expose().clone());
+                }
+            }
+        }
+    }
     Ok(comments
         .iter()
         .map(|c| CommentView {
@@ -47,6 +63,11 @@ pub async fn conversation(state: &AppState, ctx: &Ctx, scope: &suoja_core::Scope
             body: c.body.expose().clone(),
             when: format::datetime(c.created_at, &ctx.tz, ctx.lang),
             email: c.via == "email",
+            from: if c.via == "email" {
+                addresses.get(&c.author_id.0).cloned().unwrap_or_default()
+            } else {
+                String::new()
+            },
             files: c
                 .attachments
                 .iter()
