@@ -3,8 +3,8 @@
 //! transaction (sealed under the recipient's key, so erasing the recipient erases them) and sent
 //! by the mail sender; nothing is queued unless the installation sends mail.
 //!
-//! - A new ticket: the requester gets an acknowledgement with their words, the assignee (when it
-//!   is not the person who opened it) a notice.
+//! - A new ticket: the requester gets an acknowledgement (without their words), the assignee
+//!   (when it is not the person who opened it) a notice with them.
 //! - A public reply: the requester and the ticket's CCs get it, never its own author.
 //! - An internal note reaches no one outside staff: only the assignee is told of it.
 //! - A new assignee is told (unless they assigned themselves).
@@ -59,19 +59,17 @@ impl Helpdesk {
         match event {
             Event::Opened { text } => {
                 if let Some(r) = self.recipient(c, t, ticket.requester_id).await? {
+                    // Their words are not quoted back: a forged sender would otherwise have the
+                    // helpdesk mail any text to any address.
                     let (subj, body) = if finnish(&r) {
                         (
                             format!("[#{id}] Pyyntösi on vastaanotettu: {subject}"),
-                            format!(
-                                "Hei,\n\nsaimme pyyntösi (numero {id}). Vastaamme pian; voit lisätä tietoja vastaamalla tähän viestiin.\n\nViestisi:\n\n{text}\n"
-                            ),
+                            format!("Hei,\n\nsaimme pyyntösi (numero {id}). Vastaamme pian; voit lisätä tietoja vastaamalla tähän viestiin.\n"),
                         )
                     } else {
                         (
                             format!("[#{id}] We received your request: {subject}"),
-                            format!(
-                                "Hello,\n\nwe received your request (number {id}) and will answer soon; reply to this message to add to it.\n\nYour message:\n\n{text}\n"
-                            ),
+                            format!("Hello,\n\nwe received your request (number {id}) and will answer soon; reply to this message to add to it.\n"),
                         )
                     };
                     self.queue(c, t, &r, kinds::RECEIVED, id, &subj, &body).await?;
@@ -137,6 +135,16 @@ impl Helpdesk {
             )
         };
         self.queue(c, t, &r, kinds::ASSIGNEE, id, &subj, &body).await
+    }
+
+    /// Deletes outbox messages sent or given up more than 30 days ago (the data map's
+    /// retention for `mail_outbox`); their bodies went when they were sent. Returns how many.
+    pub async fn purge_finished_mail(&self) -> Result<u64> {
+        let before = suoja_core::Timestamp(self.now().0 - 30 * 86_400_000);
+        let mut tx = self.db.begin().await?;
+        let n = suoja_store::outbox::purge_finished(&mut tx, before).await?;
+        tx.commit().await?;
+        Ok(n)
     }
 
     /// A person who can be written to: exists, active, not suspended, with an address.

@@ -99,6 +99,31 @@ fn dedupe_key(raw: &[u8], m: &Incoming) -> String {
     )
 }
 
+/// Longest subject kept (the rest is in the original).
+const MAX_SUBJECT: usize = 250;
+/// Longest comment text kept, in characters (the rest is in the original, which agents open).
+const MAX_TEXT: usize = 64 * 1024;
+
+/// The comment's plain text and HTML: the message's own, cut at [`MAX_TEXT`] with a note, or a
+/// placeholder when it has no text at all (only headers, or only files).
+fn comment_text(m: &Incoming, has_files: bool) -> (Option<String>, Option<String>) {
+    let cut = |t: &str| -> String {
+        if t.chars().count() <= MAX_TEXT {
+            return t.to_string();
+        }
+        let mut s: String = t.chars().take(MAX_TEXT).collect();
+        s.push_str("\n\n[The message is longer; the rest is in the original message.]");
+        s
+    };
+    match (&m.text, &m.html) {
+        (Some(t), _) if !t.trim().is_empty() => (Some(cut(t)), None),
+        (_, Some(h)) if !h.trim().is_empty() && h.len() <= MAX_TEXT * 4 => (None, Some(h.clone())),
+        (_, Some(h)) if !h.trim().is_empty() => (Some(cut(&suoja_helpdesk::text::html_to_plain(h))), None),
+        _ if has_files => (None, None),
+        _ => (Some("(The message had no text.)".into()), None),
+    }
+}
+
 /// Most files taken from one message.
 const MAX_FILES: usize = 50;
 
@@ -120,6 +145,14 @@ impl Mailroom {
                 }
             }
         }
+    }
+
+    /// The address replies to `ticket` go to (its token only this tenant's key makes).
+    pub async fn reply_address(&self, tenant: TenantId, ticket: i64) -> Result<String> {
+        let hd = self.privacy.helpdesk();
+        let mut c = hd.db().read().await?;
+        let token = crate::address::ticket_token(hd.vault(), &mut c, tenant, ticket).await?;
+        Ok(self.cfg.support.reply_address(&token))
     }
 
     /// Stores one raw message for `tenant`.
@@ -159,11 +192,11 @@ impl Mailroom {
             .find_or_create_end_user(&mut tx, tenant, &email, m.from.name.clone().map(Personal::new), now)
             .await
             .map_err(|e| match e {
-                suoja_helpdesk::HelpdeskError::Invalid { .. } => MailError::Refused(Refusal::Sender("the sender's account was deleted")),
+                suoja_helpdesk::HelpdeskError::Invalid { .. } => MailError::Refused(Refusal::Sender("this sender may not write here")),
                 e => e.into(),
             })?;
         if sender.suspended {
-            return Err(MailError::Refused(Refusal::Sender("the sender's account is suspended")));
+            return Err(MailError::Refused(Refusal::Sender("this sender may not write here")));
         }
         let hour_ago = Timestamp(now.0 - 3_600_000);
         if suoja_store::mail::count_from_since(&mut tx, tenant, sender.id.0, hour_ago).await? >= i64::from(self.cfg.per_sender_per_hour) {
@@ -176,37 +209,46 @@ impl Mailroom {
             privacy_officer: false,
         };
         let uploads = self.store_files(&mut tx, &scope, &m).await?;
+        let (text, html) = comment_text(&m, uploads.is_some());
+        let answered = self.ticket_answered(&mut tx, &scope, &m).await?;
         let comment = CommentInput {
-            body: m.text.clone().map(Personal::new),
-            html_body: m.html.clone().map(Personal::new),
-            public: true,
+            body: text.map(Personal::new),
+            html_body: html.map(Personal::new),
+            // Mail from a staff address becomes an internal note: it can be forged, and must not
+            // reach the requester under the helpdesk's name.
+            public: scope.role == Role::EndUser,
             author_id: None,
             uploads: uploads.into_iter().collect(),
             via: Channel::Email,
         };
         let ccs = self.copied_people(&mut tx, tenant, &m, sender.id, now).await?;
-        let (outcome, change) = match self.ticket_answered(&mut tx, &scope, &m).await? {
-            Some(ticket) => {
+        let (outcome, change, add_ccs) = match answered {
+            Some((ticket, strong)) => {
                 let input = TicketInput {
                     comment: Some(comment),
                     ..Default::default()
                 };
                 let change = hd.update_ticket_in(&mut tx, &scope, TicketId(ticket), input, now).await?;
-                (Delivered::Added { ticket }, change)
+                // Only a reply through the ticket's own address brings new CCs: a subject number
+                // or thread headers are no proof the mail came from someone on the ticket.
+                (Delivered::Added { ticket }, change, strong)
             }
             None => {
+                let subject: String = m.subject.clone().unwrap_or_else(|| "(no subject)".into()).chars().take(MAX_SUBJECT).collect();
                 let input = TicketInput {
-                    subject: Some(Personal::new(m.subject.clone().unwrap_or_else(|| "(no subject)".into()))),
+                    subject: Some(Personal::new(subject)),
                     comment: Some(comment),
                     requester: Some(RequesterRef::Id(sender.id)),
                     ..Default::default()
                 };
                 let change = hd.create_ticket_in(&mut tx, &scope, input, now, None).await?;
-                (Delivered::Opened { ticket: change.ticket.id.0 }, change)
+                (Delivered::Opened { ticket: change.ticket.id.0 }, change, true)
             }
         };
         let ticket = change.ticket.id.0;
-        hd.add_mail_ccs(&mut tx, tenant, TicketId(ticket), &ccs, now).await?;
+        if add_ccs && scope.role == Role::EndUser {
+            hd.add_mail_ccs(&mut tx, tenant, TicketId(ticket), &ccs, now).await?;
+        }
         let comment_id = change.events.iter().find_map(|e| e.comment_id);
         let key = match comment_id {
             Some(cid) => suoja_store::comments::by_id(&mut tx, tenant, cid).await?.map(|r| r.key_id),
@@ -223,7 +265,9 @@ impl Mailroom {
             size: suoja_core::num::to_i64(raw.len()),
             created_at: now,
         };
-        suoja_store::mail::insert(&mut tx, tenant, &row, &dedupe).await?;
+        let mail_id = suoja_store::mail::insert(&mut tx, tenant, &row, &dedupe).await?;
+        let recipients: Vec<i64> = ccs.iter().map(|u| u.0).collect();
+        suoja_store::mail::add_recipients(&mut tx, tenant, mail_id, &recipients).await?;
         if let Some(id) = &m.message_id {
             let h = message_hash(v, &mut tx, tenant, id).await?;
             suoja_store::mail::thread(&mut tx, tenant, &h, ticket, now).await?;
@@ -238,6 +282,15 @@ impl Mailroom {
     /// the report's status code. Delay reports (`4.x.x`) change nothing. Returns whether it was one.
     async fn bounce(&self, tenant: TenantId, raw: &[u8]) -> Result<bool> {
         let text = String::from_utf8_lossy(raw);
+        // Only a delivery status report (RFC 3464) saying delivery failed: an out-of-office
+        // answer quoting our Message-ID is not one.
+        let lower = text.to_ascii_lowercase();
+        if !lower.contains("report-type=delivery-status") && !lower.contains("report-type=\"delivery-status\"") {
+            return Ok(false);
+        }
+        if !lower.lines().any(|l| l.trim() == "action: failed") {
+            return Ok(false);
+        }
         let prefix = format!("<suoja.{}.", tenant.0);
         let Some(id) = text.match_indices(&prefix).find_map(|(at, _)| {
             let rest = text.get(at + 1..)?;
@@ -258,9 +311,9 @@ impl Mailroom {
             return Ok(false);
         };
         match status.as_deref() {
-            Some(s) if s.starts_with('4') => return Ok(true),
-            Some(s) => suoja_store::outbox::mark_failed(&mut tx, tenant, m.id, &format!("bounced {s}")).await?,
-            None => suoja_store::outbox::mark_failed(&mut tx, tenant, m.id, "bounced").await?,
+            Some(s) if s.starts_with('5') => suoja_store::outbox::mark_failed(&mut tx, tenant, m.id, &format!("bounced {s}")).await?,
+            // A delay (4.x.x) or no status at all: the message may still arrive.
+            _ => return Ok(true),
         }
         tx.commit().await?;
         tracing::info!(tenant.id = %tenant, outbox.id = m.id, "bounce recorded");
@@ -321,8 +374,9 @@ impl Mailroom {
         Ok(token)
     }
 
-    /// The open ticket this message answers, if the sender may add to it.
-    async fn ticket_answered(&self, c: &mut Conn, scope: &Scope, m: &Incoming) -> Result<Option<i64>> {
+    /// The open ticket this message answers, if the sender may add to it, and whether it was
+    /// found by the ticket's reply address (the one sign a forged `From` cannot give).
+    async fn ticket_answered(&self, c: &mut Conn, scope: &Scope, m: &Incoming) -> Result<Option<(i64, bool)>> {
         let hd = self.privacy.helpdesk();
         let v = hd.vault();
         let t = scope.tenant;
@@ -341,12 +395,12 @@ impl Mailroom {
             for id in &m.replies_to {
                 hashes.push(message_hash(v, c, t, id).await?);
             }
-            found = suoja_store::mail::ticket_of(c, t, &hashes).await?.map(|id| (id, true));
+            found = suoja_store::mail::ticket_of(c, t, &hashes).await?.map(|id| (id, false));
         }
         if found.is_none() {
             found = m.subject.as_deref().and_then(subject_ticket).map(|id| (id, false));
         }
-        let Some((id, _strong)) = found else { return Ok(None) };
+        let Some((id, strong)) = found else { return Ok(None) };
         let Some(row) = suoja_store::tickets::by_id(c, t, TicketId(id)).await? else {
             return Ok(None);
         };
@@ -354,13 +408,15 @@ impl Mailroom {
             return Ok(None);
         }
         // Only someone already on the ticket adds to it; anyone else opens a ticket of their own.
-        let on_ticket = scope.role != Role::EndUser
+        // Staff write on a ticket by mail only through its reply address: a `From` naming an
+        // agent proves nothing.
+        let on_ticket = (scope.role != Role::EndUser && strong)
             || row.requester_id == scope.actor
             || suoja_store::tickets::collaborators(c, t, &[row.id])
                 .await?
                 .iter()
                 .any(|(_, u, kind)| *u == scope.actor && kind != "follower");
-        Ok(on_ticket.then_some(id))
+        Ok(on_ticket.then_some((id, strong)))
     }
 
     /// People in `To` and `Cc` besides the sender and the helpdesk: the new ticket's CCs.

@@ -151,9 +151,9 @@ impl Mailroom {
                     tracing::info!(tenant.id = %tenant, refusal = %refusal_kind(&why), "fetched mail refused");
                 }
                 Err(e) if e.temporary() => {
+                    // Left for the next pass; the messages after it are not held up by it.
                     out.kept += 1;
                     tracing::warn!(tenant.id = %tenant, error = %e, "fetched mail left on the server for the next pass");
-                    break;
                 }
                 Err(e) => {
                     out.refused += 1;

@@ -53,7 +53,9 @@ impl MailError {
     /// message that will never be accepted (exit 65).
     pub fn temporary(&self) -> bool {
         match self {
-            MailError::Refused(_) | MailError::Config(_) | MailError::Tenant(_) => false,
+            // A configuration mistake is fixed by the operator: the MTA keeps the message meanwhile.
+            MailError::Config(_) | MailError::Tenant(_) => true,
+            MailError::Refused(_) => false,
             MailError::Helpdesk(e) => matches!(
                 e,
                 suoja_helpdesk::HelpdeskError::Store(_) | suoja_helpdesk::HelpdeskError::Busy | suoja_helpdesk::HelpdeskError::Internal(_)

@@ -142,7 +142,12 @@ fn automatic(m: &mail_parser::Message<'_>, from: &Mailbox, own_addresses: &[Stri
     if ["mailer-daemon", "postmaster", "noreply", "no-reply", "donotreply", "do-not-reply"].contains(&local.as_str()) {
         return Some("automatic sender");
     }
-    if own_addresses.iter().any(|a| from.address.eq_ignore_ascii_case(a)) {
+    // Any `+tag` form of the helpdesk's own addresses is the helpdesk too.
+    let untagged = match from.address.rsplit_once('@') {
+        Some((l, d)) => format!("{}@{d}", l.split('+').next().unwrap_or(l)),
+        None => from.address.clone(),
+    };
+    if own_addresses.iter().any(|a| untagged.eq_ignore_ascii_case(a)) {
         return Some("our own address");
     }
     // A bounce has an empty return path.
@@ -195,6 +200,13 @@ pub fn parse(raw: &[u8], max_bytes: usize, own_addresses: &[String]) -> Result<I
             })
             .unwrap_or_else(|| "application/octet-stream".into())
             .to_ascii_lowercase();
+        // A media type as the API accepts them (`type/subtype`, short, plain letters); anything
+        // else is stored as plain bytes.
+        let plain = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "!#$&^_.+-".contains(c));
+        let content_type = match content_type.split_once('/') {
+            Some((t, sub)) if content_type.len() <= 100 && plain(t) && plain(sub) => content_type,
+            _ => "application/octet-stream".into(),
+        };
         let name = p
             .attachment_name()
             .map(str::trim)
@@ -298,8 +310,18 @@ Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n\
         assert_eq!(parse(raw, 1 << 20, &own()).unwrap_err(), Refusal::Automatic("automatic sender"));
         let raw = b"From: support@suoja.test\r\nSubject: ours\r\n\r\nx\r\n";
         assert_eq!(parse(raw, 1 << 20, &own()).unwrap_err(), Refusal::Automatic("our own address"));
+        let raw = b"From: Support+t1-abc@Suoja.test\r\nSubject: ours\r\n\r\nx\r\n";
+        assert_eq!(parse(raw, 1 << 20, &own()).unwrap_err(), Refusal::Automatic("our own address"));
         let raw = b"From: a@suoja.test\r\nAuto-Submitted: no\r\nSubject: fine\r\n\r\nx\r\n";
         assert!(parse(raw, 1 << 20, &own()).is_ok());
+    }
+
+    #[test]
+    fn odd_media_types_become_plain_bytes() {
+        let raw = b"From: a@suoja.test\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n--b\r\nContent-Type: appl\x00ication/x\xff; name=a.bin\r\nContent-Disposition: attachment; filename=a.bin\r\n\r\nxyz\r\n--b\r\nContent-Type: image/png; name=b.png\r\nContent-Disposition: attachment; filename=b.png\r\n\r\npng\r\n--b--\r\n";
+        let m = parse(raw, 1 << 20, &own()).unwrap();
+        let types: Vec<&str> = m.files.iter().map(|f| f.content_type.as_str()).collect();
+        assert_eq!(types, ["application/octet-stream", "image/png"]);
     }
 
     #[test]

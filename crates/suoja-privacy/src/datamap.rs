@@ -608,10 +608,10 @@ pub const TABLES: &[Table] = &[
     },
     Table {
         name: "mail_messages",
-        purpose: "The original of each e-mail received, for agents and for the sender's export",
+        purpose: "The original of each e-mail received (the sender's words and the addresses they wrote to), for agents and for the sender's export",
         subjects: &[user("user_id", "sender")],
         erasure: Erasure::Delete,
-        retention: "with its ticket; with its comment when that is redacted",
+        retention: "with its ticket; with its comment when that is redacted; with the erasure of anyone it was addressed to",
         derived: false,
         columns: &[
             col("id"),
@@ -629,6 +629,15 @@ pub const TABLES: &[Table] = &[
             col("size"),
             col("created_at"),
         ],
+    },
+    Table {
+        name: "mail_recipients",
+        purpose: "Who else an e-mail received was addressed to: their erasure takes the message",
+        subjects: &[about("user_id", "recipient")],
+        erasure: Erasure::Delete,
+        retention: "with the message",
+        derived: false,
+        columns: &[col("tenant_id"), col("mail_id"), col("user_id")],
     },
     Table {
         name: "mail_threads",

@@ -1,5 +1,5 @@
-//! Mail received: each message kept once (sealed), and the thread table that maps Message-IDs,
-//! as keyed hashes, to their tickets.
+//! Mail received: each message kept once (sealed), the people it was also addressed to, and the
+//! thread table that maps Message-IDs, as keyed hashes, to their tickets.
 
 use crate::Conn;
 use suoja_core::{TenantId, Timestamp};
@@ -108,9 +108,50 @@ pub async fn count_from_since(c: &mut Conn, tenant: TenantId, user: i64, since: 
     )
 }
 
+/// Notes the people a stored message was also addressed to.
+pub async fn add_recipients(c: &mut Conn, tenant: TenantId, mail: i64, users: &[i64]) -> Result<()> {
+    for u in users {
+        sqlx::query("INSERT INTO mail_recipients (tenant_id, mail_id, user_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+            .bind(tenant.0)
+            .bind(mail)
+            .bind(*u)
+            .execute(&mut *c)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Deletes the messages addressed to `user` (their address is in the headers), with their
+/// recipient rows. Returns how many messages went.
+pub async fn delete_naming(c: &mut Conn, tenant: TenantId, user: i64) -> Result<u64> {
+    let r = sqlx::query("DELETE FROM mail_messages WHERE tenant_id = $1 AND id IN (SELECT mail_id FROM mail_recipients WHERE tenant_id = $1 AND user_id = $2)")
+        .bind(tenant.0)
+        .bind(user)
+        .execute(&mut *c)
+        .await?;
+    sqlx::query("DELETE FROM mail_recipients WHERE tenant_id = $1 AND mail_id NOT IN (SELECT id FROM mail_messages WHERE tenant_id = $1)")
+        .bind(tenant.0)
+        .execute(c)
+        .await?;
+    Ok(r.rows_affected())
+}
+
+/// Deletes the recipient rows of the messages of one comment or one ticket, before those
+/// messages go.
+async fn delete_recipients_of(c: &mut Conn, tenant: TenantId, column: &str, value: i64) -> Result<()> {
+    let sql = if column == "comment_id" {
+        "DELETE FROM mail_recipients WHERE tenant_id = $1 AND mail_id IN (SELECT id FROM mail_messages WHERE tenant_id = $1 AND comment_id = $2)"
+    } else {
+        "DELETE FROM mail_recipients WHERE tenant_id = $1 AND mail_id IN (SELECT id FROM mail_messages WHERE tenant_id = $1 AND ticket_id = $2)"
+    };
+    sqlx::query(sql).bind(tenant.0).bind(value).execute(c).await?;
+    Ok(())
+}
+
 /// Deletes the message a comment came from (a redaction of the comment reaches its raw copy).
 /// Returns how many rows went.
 pub async fn delete_for_comment(c: &mut Conn, tenant: TenantId, comment: i64) -> Result<u64> {
+    delete_recipients_of(c, tenant, "comment_id", comment).await?;
     let r = sqlx::query("DELETE FROM mail_messages WHERE tenant_id = $1 AND comment_id = $2")
         .bind(tenant.0)
         .bind(comment)
@@ -121,6 +162,7 @@ pub async fn delete_for_comment(c: &mut Conn, tenant: TenantId, comment: i64) ->
 
 /// Deletes a ticket's messages and thread entries. Returns how many messages went.
 pub async fn delete_for_ticket(c: &mut Conn, tenant: TenantId, ticket: i64) -> Result<u64> {
+    delete_recipients_of(c, tenant, "ticket_id", ticket).await?;
     let r = sqlx::query("DELETE FROM mail_messages WHERE tenant_id = $1 AND ticket_id = $2")
         .bind(tenant.0)
         .bind(ticket)

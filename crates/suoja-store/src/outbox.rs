@@ -209,3 +209,13 @@ pub async fn failures_for_ticket(c: &mut Conn, tenant: TenantId, ticket: i64) ->
     .await?;
     rows.iter().map(row).collect()
 }
+
+/// Deletes messages sent or given up before `before` (the outbox keeps them 30 days, for
+/// threading replies and for admins to see failures). Returns how many went.
+pub async fn purge_finished(c: &mut Conn, before: Timestamp) -> Result<u64> {
+    let r = sqlx::query("DELETE FROM mail_outbox WHERE status IN ('sent', 'failed') AND created_at < $1")
+        .bind(before.0)
+        .execute(c)
+        .await?;
+    Ok(r.rows_affected())
+}

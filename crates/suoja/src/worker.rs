@@ -131,6 +131,11 @@ async fn privacy_work(privacy: &Privacy, retention_every: Duration, mut stop: wa
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "sweeping unattached uploads failed"),
             }
+            match privacy.helpdesk().purge_finished_mail().await {
+                Ok(n) if n > 0 => tracing::info!(messages = n, "sent mail older than 30 days forgotten"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "sweeping the outbox failed"),
+            }
             match privacy.helpdesk().purge_web_state().await {
                 Ok(n) if n > 0 => tracing::info!(rows = n, "expired sign-in sessions and form ids deleted"),
                 Ok(_) => {}

@@ -257,7 +257,10 @@ async fn page_headers(mut req: Request, next: Next) -> Response {
          connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
     );
     let h = res.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&csp) {
+    // A download that set its own (stricter) policy keeps it.
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY)
+        && let Ok(v) = HeaderValue::from_str(&csp)
+    {
         h.insert(header::CONTENT_SECURITY_POLICY, v);
     }
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));

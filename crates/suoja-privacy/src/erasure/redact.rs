@@ -63,6 +63,8 @@ impl Privacy {
                 None => None,
             };
             suoja_store::comments::rekey(c, tenant, cm.id, cm.key_id, body_enc, html_enc).await?;
+            // The original e-mail holds the same words: it goes.
+            suoja_store::mail::delete_for_comment(c, tenant, cm.id.0).await?;
             changed += 1;
         }
         let mut row_changed = false;

@@ -20,6 +20,15 @@ CREATE UNIQUE INDEX mail_messages_dedupe ON mail_messages (tenant_id, dedupe_has
 CREATE INDEX mail_messages_user ON mail_messages (tenant_id, user_id);
 CREATE INDEX mail_messages_ticket ON mail_messages (tenant_id, ticket_id);
 CREATE INDEX mail_messages_comment ON mail_messages (tenant_id, comment_id);
+-- The people (users of the tenant) a message was also addressed to: their addresses are in its
+-- headers, so their erasure takes the message.
+CREATE TABLE mail_recipients (
+    tenant_id BIGINT NOT NULL,
+    mail_id BIGINT NOT NULL,
+    user_id BIGINT NOT NULL,
+    PRIMARY KEY (tenant_id, mail_id, user_id)
+);
+CREATE INDEX mail_recipients_user ON mail_recipients (tenant_id, user_id);
 -- Which ticket a Message-ID (received or sent) belongs to, as a keyed hash: a reply's
 -- In-Reply-To and References find their ticket here.
 CREATE TABLE mail_threads (

@@ -750,7 +750,6 @@ crate::engine_test!(mutated_messages_are_stored_whole_or_refused, |app| async mo
 });
 
 mail_test!(a_bounce_is_matched_to_its_message_and_shown_on_the_ticket, |app, env, support| async move {
-    let _ = &support;
     // Postfix cannot deliver outside the test domain: it bounces the acknowledgement back to the
     // support address, where Suoja fetches the report.
     let (s, v) = app
@@ -783,4 +782,167 @@ mail_test!(a_bounce_is_matched_to_its_message_and_shown_on_the_ticket, |app, env
     let page = admin.get(&format!("/agent/tickets/{id}")).await;
     assert!(page.body.contains("id=\"undelivered\""), "the ticket page shows it");
     assert!(page.body.contains("Ghost"));
+    // An out-of-office answer quoting a message's id is not a bounce of it.
+    let customer = env.address("away");
+    let (s, v) = app
+        .post(
+            "/api/v2/tickets.json",
+            json!({"ticket": {"subject": "Away", "requester": {"name": "Aila", "email": customer}, "comment": {"body": "Opened for Aila."}}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let ack = env
+        .wait_for(&customer, "acknowledging the ticket", |m| m.contains("we received your request"))
+        .await;
+    let ack_id = header(&ack, "Message-ID").unwrap();
+    let away = message(
+        &customer,
+        &support,
+        "Poissa",
+        &format!("Auto-Submitted: auto-replied\r\nIn-Reply-To: {ack_id}\r\n"),
+        "Olen lomalla.",
+    );
+    env.send(&customer, &[&support], &away).await;
+    for _ in 0..50 {
+        if env.mailbox(&support).await.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let failed: Vec<_> = outbox_rows(&app).await.into_iter().filter(|r| r.1 == "failed").collect();
+    assert_eq!(failed.len(), 1, "only the ghost's message failed: {failed:?}");
+});
+
+fn room(app: &TestApp) -> suoja_mail::Mailroom {
+    suoja_mail::Mailroom::new(
+        app.privacy().clone(),
+        suoja_mail::MailConfig {
+            support: suoja_mail::Support::parse("support@help.example").unwrap(),
+            privacy: None,
+            public_url: app.base.clone(),
+            max_bytes: 1 << 22,
+            per_sender_per_hour: 1000,
+        },
+    )
+}
+
+crate::engine_test!(a_forged_sender_cannot_add_people_or_write_as_staff, |app| async move {
+    let room = room(&app);
+    let tenant = suoja_core::TenantId(app.t.tenant_id);
+    let victim = app.user("Vivi Victim", "vivi@example.fi").await;
+    let id = app.ticket(victim, "Palkka", "Palkkani on väärin.").await;
+    // Someone forges Vivi's address, names the ticket in the subject and copies themselves.
+    let forged = message(
+        "vivi@example.fi",
+        "support@help.example",
+        &format!("Re: [#{id}] Palkka"),
+        "Cc: mallory@evil.example\r\n",
+        "Lisää minut.",
+    );
+    room.deliver(tenant, &forged).await.unwrap();
+    let (_, t) = app.get(&format!("/api/v2/tickets/{id}.json")).await;
+    assert_eq!(t["ticket"]["email_cc_ids"], json!([]), "a subject number brings no CCs: {t}");
+    // The same through the ticket's reply address (which only mail from the ticket carries) does.
+    let reply_to = room.reply_address(tenant, id).await.unwrap();
+    let real = message(
+        "vivi@example.fi",
+        &reply_to,
+        "Re: Palkka",
+        "Cc: Pirjo Palkka <pirjo@example.fi>\r\n",
+        "Lisään Pirjon.",
+    );
+    room.deliver(tenant, &real).await.unwrap();
+    let (_, t) = app.get(&format!("/api/v2/tickets/{id}.json")).await;
+    assert_eq!(t["ticket"]["email_cc_ids"].as_array().unwrap().len(), 1, "{t}");
+    // Mail in the admin's name naming the ticket opens a ticket of its own, not a reply to Vivi.
+    let before = comments(&app, id).await.len();
+    let as_staff = message(
+        &app.t.email,
+        "support@help.example",
+        &format!("Re: [#{id}]"),
+        "",
+        "Your salary is fixed, log in at evil.example.",
+    );
+    let d = room.deliver(tenant, &as_staff).await.unwrap();
+    assert_ne!(d.ticket(), Some(id));
+    assert_eq!(comments(&app, id).await.len(), before);
+    // Through the reply address it is added, as an internal note: never to the requester.
+    let d = room
+        .deliver(tenant, &message(&app.t.email, &reply_to, "Re: Palkka", "", "Checked with payroll."))
+        .await
+        .unwrap();
+    assert_eq!(d.ticket(), Some(id));
+    let c = comments(&app, id).await;
+    assert_eq!(c.len(), before + 1);
+    assert_eq!(c.last().unwrap()["public"], false, "mail from staff is an internal note");
+});
+
+crate::engine_test!(erasing_someone_a_mail_was_addressed_to_takes_that_original, |app| async move {
+    let room = room(&app);
+    let tenant = suoja_core::TenantId(app.t.tenant_id);
+    let raw = message(
+        "Rita Reporter <rita@example.fi>",
+        "support@help.example",
+        "Laskutus",
+        "Cc: Carol Caller <carol@example.fi>\r\n",
+        "Kysykää Carolilta.",
+    );
+    let t = room.deliver(tenant, &raw).await.unwrap().ticket().unwrap();
+    let other = message(
+        "Rita Reporter <rita@example.fi>",
+        "support@help.example",
+        "Toinen",
+        "",
+        "Tässä ei ole ketään muuta.",
+    );
+    room.deliver(tenant, &other).await.unwrap();
+    assert_eq!(count(&app, "mail_messages").await, 2);
+    let (_, found) = app.get("/api/v2/users/search.json?query=carol@example.fi").await;
+    let carol = found["users"][0]["id"].as_i64().unwrap();
+    let (s, v) = app
+        .post(
+            "/api/v2/privacy/requests.json",
+            json!({"request": {"kind": "erasure", "subject_id": carol, "channel": "email"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let rid = v["request"]["id"].as_i64().unwrap();
+    app.post(&format!("/api/v2/privacy/requests/{rid}/verify.json"), json!({"note": "called back"}))
+        .await;
+    let (s, v) = app.post(&format!("/api/v2/privacy/requests/{rid}/erasure.json"), json!({})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["erasure"]["state"], "completed", "{v}");
+    assert_eq!(v["erasure"]["done"]["mail_recipients"], 1, "{v}");
+    // The original naming Carol went; Rita's other original and her comment stay.
+    assert_eq!(count(&app, "mail_messages").await, 1);
+    assert_eq!(count(&app, "mail_recipients").await, 0);
+    assert_eq!(comments(&app, t).await.len(), 1, "Rita's comment stays");
+});
+
+crate::engine_test!(mail_without_text_or_with_too_much_text_is_still_a_ticket, |app| async move {
+    let room = room(&app);
+    let tenant = suoja_core::TenantId(app.t.tenant_id);
+    let t = room
+        .deliver(tenant, b"From: h@example.fi\r\nTo: support@help.example\r\nSubject: Only headers\r\n\r\n")
+        .await
+        .unwrap()
+        .ticket()
+        .unwrap();
+    assert_eq!(comments(&app, t).await[0]["body"], "(The message had no text.)");
+    let long = "sana ".repeat(30_000);
+    let t = room
+        .deliver(tenant, &message("l@example.fi", "support@help.example", &"S".repeat(5000), "", &long))
+        .await
+        .unwrap()
+        .ticket()
+        .unwrap();
+    let body = comments(&app, t).await[0]["body"].as_str().unwrap().to_string();
+    assert!(
+        body.chars().count() < 66_000 && body.ends_with("the rest is in the original message.]"),
+        "{}",
+        body.len()
+    );
+    let (_, v) = app.get(&format!("/api/v2/tickets/{t}.json")).await;
+    assert_eq!(v["ticket"]["subject"].as_str().unwrap().chars().count(), 250);
 });
