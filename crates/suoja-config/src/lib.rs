@@ -134,6 +134,11 @@ pub struct Settings {
     pub mail_privacy_address: Option<String>,
     /// A folder to move imported messages to instead of deleting them.
     pub imap_move_to: Option<String>,
+    /// DKIM: a file holding the signing key (RSA in PKCS#1 PEM, or Ed25519 as base64); with
+    /// `dkim_selector`, every outgoing message is signed for `mail_from`'s domain.
+    pub dkim_key_file: Option<PathBuf>,
+    /// DKIM: the selector the public key is published under (`selector._domainkey.domain`).
+    pub dkim_selector: Option<String>,
     /// Seconds between looks at the mailbox when the server offers no IDLE.
     pub imap_poll_secs: u64,
     /// Largest message accepted, in bytes (the sender is told why a bigger one was refused).
@@ -185,6 +190,8 @@ impl Default for Settings {
             mail_tenant: None,
             mail_privacy_address: None,
             imap_move_to: None,
+            dkim_key_file: None,
+            dkim_selector: None,
             imap_poll_secs: 30,
             max_mail_bytes: 25 * 1024 * 1024,
             mail_per_sender_per_hour: 30,
@@ -240,6 +247,8 @@ pub const DEFAULT_TOML: &str = r#"# Suoja configuration. Every key can also be s
 # mail_tenant: the tenant (subdomain) fetched or piped mail belongs to, when there are several
 # mail_privacy_address: e.g. privacy@example.com; mail to it opens a privacy request, not a ticket
 # imap_move_to: a folder imported mail is moved to instead of being deleted
+# dkim_key_file: a DKIM signing key (RSA PKCS#1 PEM or Ed25519 base64); with dkim_selector, outgoing mail is signed
+# dkim_selector: e.g. suoja (the key is published at suoja._domainkey.<mail_from's domain>)
 # imap_poll_secs = 30                           # between looks at the mailbox
 # max_mail_bytes = 26214400                     # larger messages are refused (the sender is told)
 # mail_per_sender_per_hour = 30                 # more from one sender is refused (stops mail loops)
@@ -381,6 +390,12 @@ impl Settings {
         if let Some(v) = env("SUOJA_MAIL_PRIVACY_ADDRESS") {
             s.mail_privacy_address = Some(v);
         }
+        if let Some(v) = env("SUOJA_DKIM_KEY_FILE") {
+            s.dkim_key_file = Some(PathBuf::from(v));
+        }
+        if let Some(v) = env("SUOJA_DKIM_SELECTOR") {
+            s.dkim_selector = Some(v);
+        }
         if let Some(v) = env("SUOJA_IMAP_MOVE_TO") {
             s.imap_move_to = Some(v);
         }
@@ -414,6 +429,12 @@ impl Settings {
                     message: format!("must start with {}", schemes.join(" or ")),
                 });
             }
+        }
+        if self.dkim_key_file.is_some() != self.dkim_selector.is_some() {
+            return Err(ConfigError::Invalid {
+                name: "dkim_selector",
+                message: "dkim_key_file and dkim_selector go together".into(),
+            });
         }
         if (self.smtp_url.is_some() || self.imap_url.is_some()) && self.mail_from.as_deref().is_none_or(|f| !f.contains('@')) {
             return Err(ConfigError::Invalid {

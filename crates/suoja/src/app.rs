@@ -138,7 +138,13 @@ pub fn mailroom(privacy: &Privacy, settings: &Settings) -> anyhow::Result<Option
 /// `mail_from`, or with neither).
 pub fn mail_setup(privacy: &Privacy, settings: &Settings) -> anyhow::Result<Option<suoja_mail::Setup>> {
     let Some(room) = mailroom(privacy, settings)? else { return Ok(None) };
-    let smtp = settings.smtp_url.as_deref().map(suoja_mail::send::Smtp::from_url).transpose()?;
+    let mut smtp = settings.smtp_url.as_deref().map(suoja_mail::send::Smtp::from_url).transpose()?;
+    if let (Some(file), Some(selector)) = (&settings.dkim_key_file, &settings.dkim_selector)
+        && let Some(s) = smtp.take()
+    {
+        let key = std::fs::read_to_string(file).with_context(|| format!("reading dkim_key_file {}", file.display()))?;
+        smtp = Some(s.with_dkim(selector, &room.config().support.domain, &key)?);
+    }
     let imap = settings
         .imap_url
         .as_deref()

@@ -946,3 +946,80 @@ crate::engine_test!(mail_without_text_or_with_too_much_text_is_still_a_ticket, |
     let (_, v) = app.get(&format!("/api/v2/tickets/{t}.json")).await;
     assert_eq!(v["ticket"]["subject"].as_str().unwrap().chars().count(), 250);
 });
+
+/// Outgoing mail carries a DKIM signature an independent verifier (dkimpy, from PyPI) accepts
+/// against the published key; a changed body fails it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outgoing_mail_is_dkim_signed() {
+    let Some(env) = mail_env() else {
+        eprintln!("skipped: SUOJA_TEST_MAIL is not set (.ci/mail-start starts Postfix and Dovecot)");
+        return;
+    };
+    let has_dkimpy = std::process::Command::new("python3")
+        .args(["-c", "import dkim"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !has_dkimpy {
+        assert!(std::env::var("CI").is_err(), "dkimpy must be installed in CI (tests/clients/requirements.txt)");
+        eprintln!("skipped: python3 -m pip install dkimpy");
+        return;
+    }
+    let keys = crate::harness::TempDir::new();
+    let key = keys.0.join("dkim.pem");
+    let ok = std::process::Command::new("openssl")
+        .args(["genrsa", "-traditional", "-out"])
+        .arg(&key)
+        .arg("2048")
+        .output()
+        .unwrap();
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    let public = std::process::Command::new("openssl")
+        .args(["rsa", "-pubout", "-outform", "DER", "-in"])
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(public.status.success());
+    let public = {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode(&public.stdout)
+    };
+    let support = env.address("signed");
+    let (smtp, domain) = (env.smtp.clone(), env.domain.clone());
+    let key_path = key.clone();
+    let from = support.clone();
+    let app = TestApp::spawn_with(Engine::Sqlite, move |s| {
+        s.smtp_url = Some(format!("smtp://{}:{}?tls=none", smtp.0, smtp.1));
+        s.mail_from = Some(from);
+        s.dkim_key_file = Some(key_path);
+        s.dkim_selector = Some("suoja".into());
+    })
+    .await;
+    let customer = env.address("verifier");
+    let (s, v) = app
+        .post(
+            "/api/v2/tickets.json",
+            json!({"ticket": {"subject": "Signed", "requester": {"name": "Veera", "email": customer}, "comment": {"body": "Opened."}}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    env.wait_for(&customer, "acknowledging the ticket", |m| m.contains("we received your request"))
+        .await;
+    let raw = env.mailbox(&customer).await.remove(0);
+    assert!(raw.contains(&format!("d={domain}")) && raw.contains("s=suoja"), "{raw}");
+    let verify = |message: &str| {
+        let script = format!(
+            "import sys, dkim\nmsg = sys.stdin.buffer.read()\nrec = b'v=DKIM1; k=rsa; p={public}'\nprint(dkim.verify(msg, dnsfunc=lambda name, timeout=5: rec))\n"
+        );
+        let mut child = std::process::Command::new("python3")
+            .args(["-c", &script])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write as _;
+        child.stdin.take().unwrap().write_all(message.as_bytes()).unwrap();
+        String::from_utf8_lossy(&child.wait_with_output().unwrap().stdout).trim().to_string()
+    };
+    assert_eq!(verify(&raw), "True", "dkimpy accepts the signature");
+    assert_eq!(verify(&raw.replacen("request", "REQUEST", 1)), "False", "a changed message fails it");
+}
