@@ -51,6 +51,7 @@ impl Helpdesk {
             return Ok(());
         }
         let t = scope.tenant;
+        let on = suoja_store::settings::notifications(c, t).await?;
         let subject = match &ticket.subject_enc {
             Some(s) => self.vault.decrypt_str(c, t, s).await?,
             None => String::new(),
@@ -58,7 +59,9 @@ impl Helpdesk {
         let id = ticket.id.0;
         match event {
             Event::Opened { text } => {
-                if let Some(r) = self.recipient(c, t, ticket.requester_id).await? {
+                if on.received
+                    && let Some(r) = self.recipient(c, t, ticket.requester_id).await?
+                {
                     // Their words are not quoted back: a forged sender would otherwise have the
                     // helpdesk mail any text to any address.
                     let (subj, body) = if finnish(&r) {
@@ -74,12 +77,12 @@ impl Helpdesk {
                     };
                     self.queue(c, t, &r, kinds::RECEIVED, id, &subj, &body).await?;
                 }
-                if let Some(a) = ticket.assignee_id.filter(|a| *a != scope.actor) {
+                if let Some(a) = ticket.assignee_id.filter(|a| on.assignee && *a != scope.actor) {
                     self.tell_assignee(c, t, a, id, &subject, text).await?;
                 }
             }
             Event::Commented { text, public } => {
-                if public {
+                if public && on.replies {
                     let mut to: BTreeSet<UserId> = BTreeSet::from([ticket.requester_id]);
                     for (_, user, kind) in suoja_store::tickets::collaborators(c, t, &[ticket.id]).await? {
                         if kind != "follower" {
@@ -103,12 +106,12 @@ impl Helpdesk {
                         self.queue(c, t, &r, kinds::REPLY, id, &subj, &body).await?;
                     }
                 }
-                if let Some(a) = ticket.assignee_id.filter(|a| *a != scope.actor) {
+                if let Some(a) = ticket.assignee_id.filter(|a| on.assignee && *a != scope.actor) {
                     self.tell_assignee(c, t, a, id, &subject, text).await?;
                 }
             }
             Event::Assigned => {
-                if let Some(a) = ticket.assignee_id.filter(|a| *a != scope.actor) {
+                if let Some(a) = ticket.assignee_id.filter(|a| on.assignee && *a != scope.actor) {
                     self.tell_assignee(c, t, a, id, &subject, "").await?;
                 }
             }
@@ -135,6 +138,27 @@ impl Helpdesk {
             )
         };
         self.queue(c, t, &r, kinds::ASSIGNEE, id, &subj, &body).await
+    }
+
+    /// Which ticket notifications the tenant sends.
+    pub async fn notification_settings(&self, scope: &Scope) -> Result<suoja_store::settings::Notifications> {
+        if !scope.is_admin() {
+            return Err(crate::HelpdeskError::Forbidden("only admins see the mail settings"));
+        }
+        let mut c = self.db.read().await?;
+        Ok(suoja_store::settings::notifications(&mut c, scope.tenant).await?)
+    }
+
+    /// Switches the tenant's ticket notifications (admins).
+    pub async fn set_notification_settings(&self, scope: &Scope, n: suoja_store::settings::Notifications) -> Result<()> {
+        if !scope.is_admin() {
+            return Err(crate::HelpdeskError::Forbidden("only admins change the mail settings"));
+        }
+        let mut tx = self.db.begin().await?;
+        suoja_store::settings::set_notifications(&mut tx, scope.tenant, n, scope.actor.0, self.now()).await?;
+        tx.commit().await?;
+        tracing::info!(tenant.id = %scope.tenant, actor.id = %scope.actor, received = n.received, replies = n.replies, assignee = n.assignee, "notification settings changed");
+        Ok(())
     }
 
     /// Deletes outbox messages sent or given up more than 30 days ago (the data map's

@@ -883,6 +883,22 @@ pub const TABLES: &[Table] = &[
         columns: &[col("tenant_id"), col("erasure_comments"), col("updated_by"), col("updated_at")],
     },
     Table {
+        name: "mail_settings",
+        purpose: "Which ticket notifications the tenant sends",
+        subjects: &[],
+        erasure: Erasure::Keep,
+        retention: "while the tenant exists",
+        derived: false,
+        columns: &[
+            col("tenant_id"),
+            col("notify_received"),
+            col("notify_replies"),
+            col("notify_assignee"),
+            col("updated_by"),
+            col("updated_at"),
+        ],
+    },
+    Table {
         name: "ticket_events",
         purpose: "A ticket's history of redactions: what was redacted, by whom and when, never the text",
         subjects: &[ticket("ticket_id", "history of the ticket of"), user("actor_id", "staff who redacted")],

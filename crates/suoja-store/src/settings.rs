@@ -1,4 +1,5 @@
-//! Per-tenant privacy settings: the choices erasure leaves to the controller.
+//! Per-tenant settings: the choices erasure leaves to the controller, and which ticket
+//! notifications the tenant sends.
 
 use crate::Conn;
 use suoja_core::{TenantId, Timestamp};
@@ -91,6 +92,73 @@ pub async fn set_retention(c: &mut Conn, tenant: TenantId, r: &RetentionRow) -> 
             .bind(r.updated_at.0)
             .execute(c)
             .await?;
+    }
+    Ok(())
+}
+
+/// Which ticket notifications a tenant sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Notifications {
+    /// The requester's acknowledgement of a new ticket.
+    pub received: bool,
+    /// Public replies to the requester and CCs.
+    pub replies: bool,
+    /// Notices to assignees.
+    pub assignee: bool,
+}
+
+impl Default for Notifications {
+    fn default() -> Self {
+        Self {
+            received: true,
+            replies: true,
+            assignee: true,
+        }
+    }
+}
+
+/// The tenant's notification switches (all on when never set).
+pub async fn notifications(c: &mut Conn, tenant: TenantId) -> Result<Notifications> {
+    let r = sqlx::query("SELECT notify_received, notify_replies, notify_assignee FROM mail_settings WHERE tenant_id = $1")
+        .bind(tenant.0)
+        .fetch_optional(c)
+        .await?;
+    Ok(match r {
+        Some(r) => Notifications {
+            received: crate::row::bool_(&r, "notify_received")?,
+            replies: crate::row::bool_(&r, "notify_replies")?,
+            assignee: crate::row::bool_(&r, "notify_assignee")?,
+        },
+        None => Notifications::default(),
+    })
+}
+
+/// Sets the tenant's notification switches.
+pub async fn set_notifications(c: &mut Conn, tenant: TenantId, n: Notifications, by: i64, now: Timestamp) -> Result<()> {
+    let done = sqlx::query(
+        "UPDATE mail_settings SET notify_received = $2, notify_replies = $3, notify_assignee = $4, updated_by = $5, updated_at = $6 WHERE tenant_id = $1",
+    )
+    .bind(tenant.0)
+    .bind(i64::from(n.received))
+    .bind(i64::from(n.replies))
+    .bind(i64::from(n.assignee))
+    .bind(by)
+    .bind(now.0)
+    .execute(&mut *c)
+    .await?
+    .rows_affected();
+    if done == 0 {
+        sqlx::query(
+            "INSERT INTO mail_settings (tenant_id, notify_received, notify_replies, notify_assignee, updated_by, updated_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(tenant.0)
+        .bind(i64::from(n.received))
+        .bind(i64::from(n.replies))
+        .bind(i64::from(n.assignee))
+        .bind(by)
+        .bind(now.0)
+        .execute(c)
+        .await?;
     }
     Ok(())
 }

@@ -1,6 +1,6 @@
 //! Administration pages: the mail channel (where mail comes from and goes to, whether
-//! notifications are sent, messages that could not be delivered, and a test message whose
-//! server answer is shown). Admins only.
+//! notifications are sent and which of them this tenant wants, messages that could not be
+//! delivered, and a test message whose server answer is shown). Admins only.
 
 use askama::Template;
 use axum::Router;
@@ -20,7 +20,11 @@ pub fn routes() -> Router<AppState> {
 
 /// The administration pages.
 pub(super) fn pages() -> Vec<(Page, MethodRouter<AppState>)> {
-    vec![(Page::get("/admin/mail"), get(mail)), (Page::post("/admin/mail/test"), post(test))]
+    vec![
+        (Page::get("/admin/mail"), get(mail)),
+        (Page::post("/admin/mail/test"), post(test)),
+        (Page::post("/admin/mail/notifications"), post(set_notifications)),
+    ]
 }
 
 fn admin(ctx: &Ctx) -> Result<suoja_core::Scope, Failure> {
@@ -49,6 +53,10 @@ struct MailPage {
     imap: String,
     notifications: bool,
     failures: Vec<FailureItem>,
+    /// The tenant's notification switches: acknowledgements, replies, assignees.
+    received: bool,
+    replies: bool,
+    assignee: bool,
     /// The answer to a test message just sent (empty for none).
     answer: String,
     answer_ok: bool,
@@ -84,7 +92,11 @@ async fn page(state: &AppState, ctx: &Ctx, answer: Option<(bool, String)>) -> Re
         None => (false, none.clone(), none.clone(), none, false, Vec::new()),
     };
     let (answer_ok, answer) = answer.unwrap_or_default();
+    let switches = state.helpdesk.notification_settings(&scope).await.map_err(|e| ctx.fail(e))?;
     let p = MailPage {
+        received: switches.received,
+        replies: switches.replies,
+        assignee: switches.assignee,
         c: Chrome::new(ctx, ctx.t("mail.title"), "admin"),
         configured,
         address,
@@ -114,4 +126,17 @@ async fn test(State(state): State<AppState>, ctx: Ctx, headers: HeaderMap, body:
         },
     };
     page(&state, &ctx, Some(answer)).await
+}
+
+/// Switches the tenant's ticket notifications.
+async fn set_notifications(State(state): State<AppState>, ctx: Ctx, headers: HeaderMap, body: Bytes) -> Result<Response, Failure> {
+    let f = Fields::read(&ctx, &headers, &body)?;
+    let scope = admin(&ctx)?;
+    let n = suoja_store::settings::Notifications {
+        received: f.get("received") == "1",
+        replies: f.get("replies") == "1",
+        assignee: f.get("assignee") == "1",
+    };
+    state.helpdesk.set_notification_settings(&scope, n).await.map_err(|e| ctx.fail(e))?;
+    Ok(super::see_other("/admin/mail?done=saved"))
 }

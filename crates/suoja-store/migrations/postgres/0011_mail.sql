@@ -52,3 +52,12 @@ CREATE INDEX mail_outbox_due ON mail_outbox (status, next_attempt_at);
 -- A bounce names the message it answers by its Message-ID; a ticket lists what failed to reach people.
 CREATE INDEX mail_outbox_message ON mail_outbox (tenant_id, message_id);
 CREATE INDEX mail_outbox_ticket ON mail_outbox (tenant_id, ticket_id);
+-- Which ticket notifications a tenant sends (all on until an admin switches one off).
+CREATE TABLE mail_settings (
+    tenant_id BIGINT PRIMARY KEY,
+    notify_received BIGINT NOT NULL DEFAULT 1,
+    notify_replies BIGINT NOT NULL DEFAULT 1,
+    notify_assignee BIGINT NOT NULL DEFAULT 1,
+    updated_by BIGINT,
+    updated_at BIGINT NOT NULL
+);

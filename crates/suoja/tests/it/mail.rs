@@ -703,6 +703,44 @@ mail_test!(admins_see_the_mail_setup_and_send_a_test_message, |app, env, support
     assert!(answered.body.contains("id=\"mail-answer\" class=\"ok\""), "{}", answered.body);
     assert!(answered.body.contains("<code>250 "), "the server's answer is shown: {}", answered.body);
     env.wait_for(&own, "the test message", |m| m.contains("Suoja: test message")).await;
+    // Acknowledgements switched off for this tenant: a new ticket is not acknowledged, and
+    // replies still go out.
+    let saved = admin
+        .submit("/admin/mail", "/admin/mail/notifications", &[("replies", "1"), ("assignee", "1")])
+        .await;
+    assert_eq!(saved.location(), "/admin/mail?done=saved");
+    let page = admin.get("/admin/mail").await;
+    assert!(page.body.contains("name=\"received\" value=\"1\" >"), "shown unchecked");
+    // (The admin's address changed above, so the API is called with the new one.)
+    let me = crate::harness::Tenant {
+        email: own.clone(),
+        token: pw.to_string(),
+        admin_id: app.t.admin_id,
+        tenant_id: app.t.tenant_id,
+    };
+    let customer = env.address("quiet");
+    let (s, v) = app
+        .call_password(
+            &me,
+            Method::POST,
+            "/api/v2/tickets.json",
+            Some(json!({"ticket": {"subject": "Quiet", "requester": {"name": "Q", "email": customer}, "comment": {"body": "Opened."}}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let id = v["ticket"]["id"].as_i64().unwrap();
+    let (s, v) = app
+        .call_password(
+            &me,
+            Method::PUT,
+            &format!("/api/v2/tickets/{id}.json"),
+            Some(json!({"ticket": {"comment": {"body": "Vastaus.", "public": true}}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let kinds: Vec<String> = outbox_rows(&app).await.into_iter().map(|r| r.0).collect();
+    assert!(!kinds.contains(&"ticket_received".to_string()), "{kinds:?}");
+    assert!(kinds.contains(&"ticket_reply".to_string()), "{kinds:?}");
     // Who else may see the page is the authorization matrix's business (docs/SECURITY.md).
 });
 
