@@ -99,6 +99,9 @@ fn dedupe_key(raw: &[u8], m: &Incoming) -> String {
     )
 }
 
+/// The outbox kind of the notice telling a sender their message was refused.
+pub const REFUSED: &str = "mail_refused";
+
 /// Longest subject kept (the rest is in the original).
 const MAX_SUBJECT: usize = 250;
 /// Longest comment text kept, in characters (the rest is in the original, which agents open).
@@ -145,6 +148,43 @@ impl Mailroom {
                 }
             }
         }
+    }
+
+    /// Tells the sender of a message refused for good why (mail fetched over IMAP has no MTA to
+    /// bounce it): only a person already on record, at most once an hour, never for automatic
+    /// mail. Returns whether a notice was queued.
+    pub async fn tell_refused(&self, tenant: TenantId, raw: &[u8], why: &Refusal) -> Result<bool> {
+        if !why.bounces() {
+            return Ok(false);
+        }
+        let Some(from) = crate::parse::sender_of(raw) else { return Ok(false) };
+        let Ok(email) = Email::parse(&from) else { return Ok(false) };
+        let hd = self.privacy.helpdesk();
+        let now = hd.now();
+        let mut tx = hd.db().begin().await?;
+        let Some(user) = hd.user_by_email(&mut tx, tenant, &email).await? else {
+            return Ok(false);
+        };
+        if user.deleted_at.is_some() {
+            return Ok(false);
+        }
+        let hour_ago = now.0 - 3_600_000;
+        let recent = suoja_store::outbox::for_user(&mut tx, tenant, user.id.0)
+            .await?
+            .iter()
+            .any(|m| m.kind == REFUSED && m.created_at.0 >= hour_ago);
+        if recent {
+            return Ok(false);
+        }
+        let body = serde_json::json!({
+            "subject": "Your message was not accepted",
+            "text": format!("Hello,\n\nyour message to {} could not be accepted: {why}.\n", self.cfg.support.address()),
+        })
+        .to_string();
+        let sealed = hd.vault().encrypt_str(&mut tx, tenant, user.key_id, &body).await?;
+        suoja_store::outbox::insert(&mut tx, tenant, user.id.0, REFUSED, sealed, now).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// The address replies to `ticket` go to (its token only this tenant's key makes).

@@ -149,6 +149,10 @@ impl Mailroom {
                     out.refused += 1;
                     done.push(uid);
                     tracing::info!(tenant.id = %tenant, refusal = %refusal_kind(&why), "fetched mail refused");
+                    // No MTA will bounce it: the sender, if known, is told why.
+                    if let Err(e) = self.tell_refused(tenant, &raw, &why).await {
+                        tracing::warn!(tenant.id = %tenant, error = %e, "telling a sender of a refusal failed");
+                    }
                 }
                 Err(e) if e.temporary() => {
                     // Left for the next pass; the messages after it are not held up by it.

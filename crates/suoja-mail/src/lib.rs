@@ -19,7 +19,7 @@ use std::sync::Arc;
 use suoja_privacy::Privacy;
 
 pub use address::Support;
-pub use deliver::Delivered;
+pub use deliver::{Delivered, REFUSED};
 pub use parse::Refusal;
 
 /// What can go wrong with mail.

@@ -239,6 +239,14 @@ pub fn parse(raw: &[u8], max_bytes: usize, own_addresses: &[String]) -> Result<I
     })
 }
 
+/// The sender's address of a message, read from its headers alone (for telling the sender of a
+/// refused message why; the message itself may be too large or broken to read).
+pub fn sender_of(raw: &[u8]) -> Option<String> {
+    let head_end = raw.windows(4).position(|w| w == b"\r\n\r\n").map_or(raw.len().min(64 * 1024), |i| i + 4);
+    let m = MessageParser::default().parse_headers(raw.get(..head_end.min(64 * 1024))?)?;
+    mailboxes(m.from()).into_iter().next().map(|mb| mb.address)
+}
+
 /// The ticket number a subject names as `[#123]`, if any.
 pub fn subject_ticket(subject: &str) -> Option<i64> {
     let start = subject.find("[#")?;

@@ -189,6 +189,7 @@ fn subject_for(kind: &str) -> &'static str {
         "request_refused" => "Your privacy request",
         "restriction_lifted" | "restriction_applied" => "Processing of your data",
         "export_ready" => "Your data export is ready",
+        crate::deliver::REFUSED => "Your message was not accepted",
         _ => "A message from the helpdesk",
     }
 }

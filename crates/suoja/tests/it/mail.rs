@@ -1061,3 +1061,19 @@ async fn outgoing_mail_is_dkim_signed() {
     assert_eq!(verify(&raw), "True", "dkimpy accepts the signature");
     assert_eq!(verify(&raw.replacen("request", "REQUEST", 1)), "False", "a changed message fails it");
 }
+
+mail_test!(a_refused_fetched_message_is_explained_to_its_known_sender, |app, env, support| async move {
+    // A known person sends a message over the size limit: the helpdesk refuses it and says why.
+    let customer = env.address("chatty");
+    let (s, v) = app.post("/api/v2/users.json", json!({"user": {"name": "Chatty", "email": customer}})).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let big = format!(
+        "From: {customer}\r\nTo: {support}\r\nSubject: Big\r\nMessage-ID: <big.{}@client.test>\r\n\r\n{}\r\n",
+        random_name("b"),
+        "x".repeat(30 * 1024 * 1024)
+    );
+    env.send(&customer, &[&support], big.as_bytes()).await;
+    let notice = env.wait_for(&customer, "explaining the refusal", |m| m.contains("could not be accepted")).await;
+    assert!(notice.contains("accepts at most"), "{notice}");
+    assert_eq!(count(&app, "tickets").await, 0);
+});
