@@ -1,7 +1,8 @@
 //! Mail in from an IMAP mailbox. Each pass logs in, takes every message in the folder, stores
 //! it (or refuses it for good), and then removes it from the mail server — deleted and expunged,
 //! or moved to a folder the operator names — so no second copy of personal data stays with the
-//! mail host. A message that could not be stored for a passing reason (the database away) stays
+//! mail host. Between passes it waits with IDLE where the server offers it, so new mail is taken
+//! within moments, and polls otherwise. A message that could not be stored for a passing reason (the database away) stays
 //! on the server for the next pass; storing is idempotent, so a pass cut short between storing
 //! and removing does no harm.
 
@@ -184,6 +185,38 @@ impl Mailroom {
         }
         let _ = s.logout().await;
         Ok(out)
+    }
+}
+
+impl Mailroom {
+    /// Waits until the mailbox may hold new mail: with IDLE (when the server offers it) until the
+    /// server says something arrived, at most `max`; without it, `max`. Returns at once when
+    /// mail is already waiting.
+    pub async fn wait_for_mail(&self, imap: &Imap, max: std::time::Duration) -> Result<()> {
+        let stream = imap.connect().await?;
+        let mut client = async_imap::Client::new(stream);
+        client.read_response().await.map_err(imap_err)?;
+        let mut s = client.login(&imap.user, &imap.password).await.map_err(|(e, _)| imap_err(e))?;
+        let caps = s.capabilities().await.map_err(imap_err)?;
+        if !caps.has_str("IDLE") {
+            let _ = s.logout().await;
+            tokio::time::sleep(max).await;
+            return Ok(());
+        }
+        let mailbox = s.select(&imap.folder).await.map_err(imap_err)?;
+        if mailbox.exists > 0 {
+            let _ = s.logout().await;
+            return Ok(());
+        }
+        let mut idle = s.idle();
+        idle.init().await.map_err(imap_err)?;
+        {
+            let (wait, _interrupt) = idle.wait_with_timeout(max);
+            let _ = tokio::time::timeout(max + std::time::Duration::from_secs(5), wait).await;
+        }
+        let mut s = idle.done().await.map_err(imap_err)?;
+        let _ = s.logout().await;
+        Ok(())
     }
 }
 

@@ -49,11 +49,15 @@ pub struct MailWork {
     pub poll: Duration,
 }
 
-/// Sends the outbox every half second and empties the mailbox every `poll`; a failing mail
-/// server delays only mail.
+/// Sends the outbox every half second; a failing mail server delays only mail. The mailbox is
+/// emptied by a task of its own ([`imap_loop`]).
 async fn mail_loop(m: MailWork, mut stop: watch::Receiver<bool>) {
+    let imap = m
+        .setup
+        .imap
+        .clone()
+        .map(|imap| tokio::spawn(imap_loop(m.setup.room.clone(), imap, m.tenant.clone(), m.poll, stop.clone())));
     let mut tick = tokio::time::interval(Duration::from_millis(500));
-    let mut last_fetch: Option<Instant> = None;
     loop {
         tokio::select! {
             _ = tick.tick() => {}
@@ -76,21 +80,48 @@ async fn mail_loop(m: MailWork, mut stop: watch::Receiver<bool>) {
                 }
             }
         }
-        if let Some(imap) = &m.setup.imap
-            && last_fetch.is_none_or(|t| t.elapsed() >= m.poll)
-        {
-            last_fetch = Some(Instant::now());
-            let fetched = match room.tenant(m.tenant.as_deref()).await {
-                Ok(t) => room.fetch_once(imap, t).await,
-                Err(e) => Err(e),
-            };
-            match fetched {
-                Ok(f) if f.stored + f.refused + f.kept > 0 => {
+    }
+    if let Some(i) = imap {
+        let _ = i.await;
+    }
+}
+
+/// Empties the mailbox, then waits for new mail (IDLE where offered, at most `poll`), until
+/// stopped; a mail server that is away, or mail left behind, is tried again after `poll`.
+async fn imap_loop(room: suoja_mail::Mailroom, imap: suoja_mail::imap::Imap, tenant: Option<String>, poll: Duration, mut stop: watch::Receiver<bool>) {
+    loop {
+        if *stop.borrow() {
+            break;
+        }
+        let fetched = match room.tenant(tenant.as_deref()).await {
+            Ok(t) => room.fetch_once(&imap, t).await,
+            Err(e) => Err(e),
+        };
+        let failed = match fetched {
+            Ok(f) => {
+                if f.stored + f.refused + f.kept > 0 {
                     tracing::info!(stored = f.stored, refused = f.refused, kept = f.kept, "mailbox fetched");
                 }
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "fetching mail failed"),
+                // Mail left behind waits a full interval (the mailbox is not empty, so IDLE would
+                // not wait at all).
+                f.kept > 0
             }
+            Err(e) => {
+                tracing::warn!(error = %e, "fetching mail failed");
+                true
+            }
+        };
+        let wait = async {
+            if failed {
+                tokio::time::sleep(poll).await;
+            } else if let Err(e) = room.wait_for_mail(&imap, poll).await {
+                tracing::warn!(error = %e, "waiting for mail failed");
+                tokio::time::sleep(poll).await;
+            }
+        };
+        tokio::select! {
+            () = wait => {}
+            _ = stop.changed() => break,
         }
     }
 }

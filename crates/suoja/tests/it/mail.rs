@@ -1077,3 +1077,34 @@ mail_test!(a_refused_fetched_message_is_explained_to_its_known_sender, |app, env
     assert!(notice.contains("accepts at most"), "{notice}");
     assert_eq!(count(&app, "tickets").await, 0);
 });
+
+/// With IDLE, new mail is taken within moments even when the poll interval is long.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_takes_new_mail_at_once() {
+    let Some(env) = mail_env() else {
+        eprintln!("skipped: SUOJA_TEST_MAIL is not set (.ci/mail-start starts Postfix and Dovecot)");
+        return;
+    };
+    let support = env.address("idle");
+    let user = percent_encoding::utf8_percent_encode(&support, percent_encoding::NON_ALPHANUMERIC).to_string();
+    let (imap, smtp, password, from) = (env.imap.clone(), env.smtp.clone(), env.password.clone(), support.clone());
+    let app = TestApp::spawn_with(Engine::Sqlite, move |s| {
+        s.smtp_url = Some(format!("smtp://{}:{}?tls=none", smtp.0, smtp.1));
+        s.imap_url = Some(format!("imap://{user}:{password}@{}:{}/INBOX", imap.0, imap.1));
+        s.mail_from = Some(from);
+        s.imap_poll_secs = 120;
+    })
+    .await;
+    // The first pass finds an empty mailbox and starts waiting.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let customer = env.address("prompt");
+    let started = std::time::Instant::now();
+    env.send(&customer, &[&support], &message(&customer, &support, "Nopeasti", "", "Heti perille."))
+        .await;
+    tickets(&app, 1).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "taken in {:?}, not after the 120 s poll",
+        started.elapsed()
+    );
+}
