@@ -162,11 +162,12 @@ impl Helpdesk {
     }
 
     /// Deletes outbox messages sent or given up more than 30 days ago (the data map's
-    /// retention for `mail_outbox`); their bodies went when they were sent. Returns how many.
+    /// retention for `mail_outbox`; their bodies went when they were sent), and the notes of
+    /// privacy mail handled as long ago. Returns how many rows went.
     pub async fn purge_finished_mail(&self) -> Result<u64> {
         let before = suoja_core::Timestamp(self.now().0 - 30 * 86_400_000);
         let mut tx = self.db.begin().await?;
-        let n = suoja_store::outbox::purge_finished(&mut tx, before).await?;
+        let n = suoja_store::outbox::purge_finished(&mut tx, before).await? + suoja_store::mail::purge_seen(&mut tx, before).await?;
         tx.commit().await?;
         Ok(n)
     }

@@ -214,7 +214,26 @@ impl Mailroom {
         if let Some(p) = &self.cfg.privacy
             && m.to.iter().chain(&m.cc).any(|r| p.tag_of(&r.address).is_some())
         {
-            return self.privacy_request(tenant, &m).await;
+            // A second delivery of the same message opens no second request; it is noted once
+            // handled, so a delivery that failed on the way is handled again.
+            let hd = self.privacy.helpdesk();
+            let hash = {
+                let mut c = hd.db().read().await?;
+                let hash = hd.vault().blind_index(&mut c, tenant, &dedupe_key(raw, &m)).await?;
+                if suoja_store::mail::was_seen(&mut c, tenant, &hash).await? {
+                    return Ok(Delivered::PrivacyRequest);
+                }
+                hash
+            };
+            let done = self.privacy_request(tenant, &m).await?;
+            let mut tx = hd.db().begin().await?;
+            let sender = match Email::parse(&m.from.address) {
+                Ok(e) => hd.user_by_email(&mut tx, tenant, &e).await?.map(|u| u.id.0),
+                Err(_) => None,
+            };
+            suoja_store::mail::note_seen(&mut tx, tenant, &hash, sender, hd.now()).await?;
+            tx.commit().await?;
+            return Ok(done);
         }
         let hd = self.privacy.helpdesk();
         let v = hd.vault();

@@ -640,6 +640,24 @@ pub const TABLES: &[Table] = &[
         columns: &[col("tenant_id"), col("mail_id"), col("user_id")],
     },
     Table {
+        name: "mail_seen",
+        purpose: "Messages to the privacy address already handled, so a second delivery opens no second request",
+        subjects: &[about("user_id", "sender")],
+        erasure: Erasure::Delete,
+        retention: "30 days",
+        derived: false,
+        columns: &[
+            col("tenant_id"),
+            col("user_id"),
+            Column {
+                name: "dedupe_hash",
+                category: Category::Derived,
+                storage: Storage::KeyedHash,
+            },
+            col("created_at"),
+        ],
+    },
+    Table {
         name: "mail_threads",
         purpose: "Threading replies: which ticket a Message-ID received or sent belongs to",
         subjects: &[ticket("ticket_id", "message on the ticket of")],

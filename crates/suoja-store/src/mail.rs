@@ -204,3 +204,34 @@ pub async fn ticket_of(c: &mut Conn, tenant: TenantId, message_hashes: &[Vec<u8>
     }
     Ok(None)
 }
+
+/// Whether a message handled without being stored was noted before.
+pub async fn was_seen(c: &mut Conn, tenant: TenantId, dedupe_hash: &[u8]) -> Result<bool> {
+    let n: Option<i64> = sqlx::query_scalar("SELECT created_at FROM mail_seen WHERE tenant_id = $1 AND dedupe_hash = $2")
+        .bind(tenant.0)
+        .bind(dedupe_hash.to_vec())
+        .fetch_optional(c)
+        .await?;
+    Ok(n.is_some())
+}
+
+/// Notes a message handled without being stored (mail to the privacy address). Returns false
+/// when it was noted before.
+pub async fn note_seen(c: &mut Conn, tenant: TenantId, dedupe_hash: &[u8], sender: Option<i64>, now: Timestamp) -> Result<bool> {
+    let r = sqlx::query(
+        "INSERT INTO mail_seen (tenant_id, dedupe_hash, user_id, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (tenant_id, dedupe_hash) DO NOTHING",
+    )
+    .bind(tenant.0)
+    .bind(dedupe_hash.to_vec())
+    .bind(sender)
+    .bind(now.0)
+    .execute(c)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Forgets handled messages noted before `before`. Returns how many.
+pub async fn purge_seen(c: &mut Conn, before: Timestamp) -> Result<u64> {
+    let r = sqlx::query("DELETE FROM mail_seen WHERE created_at < $1").bind(before.0).execute(c).await?;
+    Ok(r.rows_affected())
+}

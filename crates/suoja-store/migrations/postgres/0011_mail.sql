@@ -61,3 +61,12 @@ CREATE TABLE mail_settings (
     updated_by BIGINT,
     updated_at BIGINT NOT NULL
 );
+-- Messages to the privacy address already handled (keyed hashes): a second delivery of one
+-- opens no second request; the sender's user id when they are on record. Kept 30 days.
+CREATE TABLE mail_seen (
+    tenant_id BIGINT NOT NULL,
+    user_id BIGINT,
+    dedupe_hash BYTEA NOT NULL,
+    created_at BIGINT NOT NULL,
+    PRIMARY KEY (tenant_id, dedupe_hash)
+);

@@ -61,3 +61,12 @@ CREATE TABLE mail_settings (
     updated_by INTEGER,
     updated_at INTEGER NOT NULL
 );
+-- Messages to the privacy address already handled (keyed hashes): a second delivery of one
+-- opens no second request; the sender's user id when they are on record. Kept 30 days.
+CREATE TABLE mail_seen (
+    tenant_id INTEGER NOT NULL,
+    user_id INTEGER,
+    dedupe_hash BLOB NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (tenant_id, dedupe_hash)
+);

@@ -669,6 +669,11 @@ crate::engine_test!(mail_to_the_privacy_address_opens_a_request_for_the_address_
     assert_eq!(reqs[0]["channel"], "email");
     assert_eq!(reqs[0]["status"], "verifying", "a link went to the address on record");
     assert_eq!(count(&app, "tickets").await, 0, "no ticket from a privacy message");
+    // Delivered again (an MTA retrying): no second request.
+    let out = deliver_cli(&app, &raw, &env);
+    assert_eq!(out.status.code(), Some(0));
+    let (_, inbox) = app.get("/api/v2/privacy/requests.json").await;
+    assert_eq!(inbox["requests"].as_array().unwrap().len(), 1, "{inbox}");
     assert_eq!(count(&app, "mail_messages").await, 0);
     // From an address not on record: the same answer, and nothing recorded.
     let raw = message("stranger@example.org", "privacy@help.example", "Kopio tiedoistani", "", "Lähettäkää kopio.");
