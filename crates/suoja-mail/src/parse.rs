@@ -325,6 +325,23 @@ Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n\
     }
 
     #[test]
+    fn inline_images_and_encoded_file_names_become_files() {
+        let m = parse(include_bytes!("../tests/sample.eml"), 1 << 20, &own()).unwrap();
+        assert_eq!(m.from.name.as_deref(), Some("Ted Started"));
+        assert_eq!(m.cc.first().map(|c| c.name.as_deref()), Some(Some("Äino")));
+        assert_eq!(m.subject.as_deref(), Some("Laskun korjaus – tilaus"));
+        let text = m.text.unwrap();
+        assert!(
+            text.contains("virhe – katso liite") && text.contains("> quoted earlier text") && text.contains("Ted"),
+            "{text}"
+        );
+        let files: Vec<(&str, &str)> = m.files.iter().map(|f| (f.name.as_str(), f.content_type.as_str())).collect();
+        assert_eq!(files, [("kuva.png", "image/png"), ("lasku ä.pdf", "application/pdf")]);
+        assert!(m.files[0].bytes.starts_with(b"\x89PNG"));
+        assert_eq!(m.replies_to, ["prev@suoja.test"]);
+    }
+
+    #[test]
     fn odd_media_types_become_plain_bytes() {
         let raw = b"From: a@suoja.test\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n--b\r\nContent-Type: appl\x00ication/x\xff; name=a.bin\r\nContent-Disposition: attachment; filename=a.bin\r\n\r\nxyz\r\n--b\r\nContent-Type: image/png; name=b.png\r\nContent-Disposition: attachment; filename=b.png\r\n\r\npng\r\n--b--\r\n";
         let m = parse(raw, 1 << 20, &own()).unwrap();
