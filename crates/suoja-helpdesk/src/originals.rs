@@ -14,13 +14,7 @@ impl Helpdesk {
             return Err(HelpdeskError::NotFound("Message"));
         }
         let mut c = self.db.read().await?;
-        let row = suoja_store::tickets::by_id(&mut c, scope.tenant, ticket)
-            .await?
-            .filter(|t| t.deleted_at.is_none())
-            .ok_or(HelpdeskError::NotFound("Ticket"))?;
-        if !self.can_see(&mut c, scope, &row).await? {
-            return Err(HelpdeskError::NotFound("Ticket"));
-        }
+        self.visible_row(&mut c, scope, ticket).await?;
         let m = suoja_store::mail::for_comment(&mut c, scope.tenant, comment.0)
             .await?
             .filter(|m| m.ticket_id == ticket.0)

@@ -135,8 +135,10 @@ pub async fn notifications(c: &mut Conn, tenant: TenantId) -> Result<Notificatio
 
 /// Sets the tenant's notification switches.
 pub async fn set_notifications(c: &mut Conn, tenant: TenantId, n: Notifications, by: i64, now: Timestamp) -> Result<()> {
-    let done = sqlx::query(
-        "UPDATE mail_settings SET notify_received = $2, notify_replies = $3, notify_assignee = $4, updated_by = $5, updated_at = $6 WHERE tenant_id = $1",
+    sqlx::query(
+        "INSERT INTO mail_settings (tenant_id, notify_received, notify_replies, notify_assignee, updated_by, updated_at) VALUES ($1, $2, $3, $4, $5, $6) \
+         ON CONFLICT (tenant_id) DO UPDATE SET notify_received = excluded.notify_received, notify_replies = excluded.notify_replies, \
+         notify_assignee = excluded.notify_assignee, updated_by = excluded.updated_by, updated_at = excluded.updated_at",
     )
     .bind(tenant.0)
     .bind(i64::from(n.received))
@@ -144,21 +146,7 @@ pub async fn set_notifications(c: &mut Conn, tenant: TenantId, n: Notifications,
     .bind(i64::from(n.assignee))
     .bind(by)
     .bind(now.0)
-    .execute(&mut *c)
-    .await?
-    .rows_affected();
-    if done == 0 {
-        sqlx::query(
-            "INSERT INTO mail_settings (tenant_id, notify_received, notify_replies, notify_assignee, updated_by, updated_at) VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(tenant.0)
-        .bind(i64::from(n.received))
-        .bind(i64::from(n.replies))
-        .bind(i64::from(n.assignee))
-        .bind(by)
-        .bind(now.0)
-        .execute(c)
-        .await?;
-    }
+    .execute(c)
+    .await?;
     Ok(())
 }

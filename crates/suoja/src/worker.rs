@@ -24,6 +24,8 @@ const MAX_ATTEMPTS: i64 = 8;
 const DELIVERIES_AT_ONCE: usize = 16;
 /// Deliveries in flight to one endpoint host at once.
 const PER_ENDPOINT: usize = 2;
+/// Longest one pass over the IMAP mailbox may take.
+const IMAP_PASS: Duration = Duration::from_secs(300);
 /// Longest an endpoint that keeps failing is left alone.
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
 
@@ -93,9 +95,17 @@ async fn imap_loop(room: suoja_mail::Mailroom, imap: suoja_mail::imap::Imap, ten
         if *stop.borrow() {
             break;
         }
-        let fetched = match room.tenant(tenant.as_deref()).await {
-            Ok(t) => room.fetch_once(&imap, t).await,
-            Err(e) => Err(e),
+        // Bounded: a mail server that stops answering mid-pass delays the next pass, not
+        // shutdown and not forever.
+        let pass = async {
+            match room.tenant(tenant.as_deref()).await {
+                Ok(t) => room.fetch_once(&imap, t).await,
+                Err(e) => Err(e),
+            }
+        };
+        let fetched = tokio::select! {
+            r = tokio::time::timeout(IMAP_PASS, pass) => r.unwrap_or_else(|_| Err(suoja_mail::MailError::Server("IMAP: the pass took too long".into()))),
+            _ = stop.changed() => break,
         };
         let failed = match fetched {
             Ok(f) => {
@@ -114,9 +124,12 @@ async fn imap_loop(room: suoja_mail::Mailroom, imap: suoja_mail::imap::Imap, ten
         let wait = async {
             if failed {
                 tokio::time::sleep(poll).await;
-            } else if let Err(e) = room.wait_for_mail(&imap, poll).await {
-                tracing::warn!(error = %e, "waiting for mail failed");
-                tokio::time::sleep(poll).await;
+            } else {
+                let waited = tokio::time::timeout(poll + Duration::from_secs(30), room.wait_for_mail(&imap, poll)).await;
+                if let Ok(Err(e)) = waited {
+                    tracing::warn!(error = %e, "waiting for mail failed");
+                    tokio::time::sleep(poll).await;
+                }
             }
         };
         tokio::select! {

@@ -9,6 +9,19 @@ use crate::model::Ticket;
 use crate::{Helpdesk, HelpdeskError, Result, crypt};
 
 impl Helpdesk {
+    /// A live ticket's row, if the scope may see it; otherwise not found (whether it exists or
+    /// not).
+    pub(crate) async fn visible_row(&self, c: &mut Conn, scope: &Scope, id: suoja_core::TicketId) -> Result<TicketRow> {
+        let row = suoja_store::tickets::by_id(c, scope.tenant, id)
+            .await?
+            .filter(|t| t.deleted_at.is_none())
+            .ok_or(crate::HelpdeskError::NotFound("Ticket"))?;
+        if !self.can_see(c, scope, &row).await? {
+            return Err(crate::HelpdeskError::NotFound("Ticket"));
+        }
+        Ok(row)
+    }
+
     /// Whether the scope may see a ticket: staff always; end users when they requested it or are
     /// CC'd on it.
     pub async fn can_see(&self, c: &mut Conn, scope: &Scope, row: &TicketRow) -> Result<bool> {

@@ -52,13 +52,7 @@ impl Helpdesk {
     /// Reads one live ticket the scope may see.
     pub async fn get_ticket(&self, scope: &Scope, id: TicketId) -> Result<Ticket> {
         let mut c = self.db.read().await?;
-        let row = suoja_store::tickets::by_id(&mut c, scope.tenant, id)
-            .await?
-            .filter(|t| t.deleted_at.is_none())
-            .ok_or(HelpdeskError::NotFound("Ticket"))?;
-        if !self.can_see(&mut c, scope, &row).await? {
-            return Err(HelpdeskError::NotFound("Ticket"));
-        }
+        let row = self.visible_row(&mut c, scope, id).await?;
         self.consulted(scope, &[row.requester_id], "ticket.viewed", "support");
         self.open_ticket_full(&mut c, scope, &row).await
     }

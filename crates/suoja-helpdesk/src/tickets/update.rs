@@ -71,13 +71,7 @@ impl Helpdesk {
     /// Changes a ticket in the caller's transaction (mail import stores the original message in
     /// the same one).
     pub async fn update_ticket_in(&self, tx: &mut Conn, scope: &Scope, id: TicketId, input: TicketInput, now: Timestamp) -> Result<TicketChange> {
-        let mut row = suoja_store::tickets::by_id(tx, scope.tenant, id)
-            .await?
-            .filter(|t| t.deleted_at.is_none())
-            .ok_or(HelpdeskError::NotFound("Ticket"))?;
-        if !self.can_see(tx, scope, &row).await? {
-            return Err(HelpdeskError::NotFound("Ticket"));
-        }
+        let mut row = self.visible_row(tx, scope, id).await?;
         check_end_user_change(scope, &input)?;
         if row.status == Status::Closed {
             return Err(HelpdeskError::invalid("status", "Status: closed prevents ticket update"));
