@@ -147,6 +147,9 @@ pub struct Settings {
     pub mail_per_sender_per_hour: u32,
     /// Whether ticket notifications are sent (when `smtp_url` is set).
     pub mail_notifications: bool,
+    /// The DNS server (`address:port`) asked for the SPF, DKIM and DMARC records of mail to the
+    /// privacy address; the system's resolver when unset.
+    pub mail_dns: Option<SocketAddr>,
 }
 
 impl Default for Settings {
@@ -196,6 +199,7 @@ impl Default for Settings {
             max_mail_bytes: 25 * 1024 * 1024,
             mail_per_sender_per_hour: 30,
             mail_notifications: true,
+            mail_dns: None,
         }
     }
 }
@@ -253,6 +257,7 @@ pub const DEFAULT_TOML: &str = r#"# Suoja configuration. Every key can also be s
 # max_mail_bytes = 26214400                     # larger messages are refused (the sender is told)
 # mail_per_sender_per_hour = 30                 # more from one sender is refused (stops mail loops)
 # mail_notifications = true                     # requesters, CCs and assignees are told of changes
+# mail_dns: e.g. 127.0.0.1:53; the DNS server asked for SPF, DKIM and DMARC of mail to the privacy address (default: the system's)
 "#;
 
 fn env(name: &str) -> Option<String> {
@@ -410,6 +415,9 @@ impl Settings {
         }
         if let Some(v) = parse_env("SUOJA_MAIL_NOTIFICATIONS", "mail_notifications")? {
             s.mail_notifications = v;
+        }
+        if let Some(v) = parse_env("SUOJA_MAIL_DNS", "mail_dns")? {
+            s.mail_dns = Some(v);
         }
         s.validate()?;
         Ok(s)

@@ -195,8 +195,15 @@ impl Mailroom {
         Ok(self.cfg.support.reply_address(&token))
     }
 
-    /// Stores one raw message for `tenant`.
+    /// Stores one raw message for `tenant`, its envelope read from the headers the receiving
+    /// server wrote (as for mail fetched over IMAP).
     pub async fn deliver(&self, tenant: TenantId, raw: &[u8]) -> Result<Delivered> {
+        self.deliver_with(tenant, raw, None).await
+    }
+
+    /// Stores one raw message for `tenant` that arrived with `envelope` (as an MTA's pipe
+    /// transport tells it), or with the envelope its headers record when `None`.
+    pub async fn deliver_with(&self, tenant: TenantId, raw: &[u8], envelope: Option<&crate::auth::Envelope>) -> Result<Delivered> {
         let mut own = vec![self.cfg.support.address()];
         own.extend(self.cfg.privacy.as_ref().map(Support::address));
         let m = match parse(raw, self.cfg.max_bytes, &own) {
@@ -225,7 +232,21 @@ impl Mailroom {
                 }
                 hash
             };
-            let done = self.privacy_request(tenant, &m).await?;
+            let check = match &self.checker {
+                Some(checker) => {
+                    let from_headers;
+                    let envelope = match envelope {
+                        Some(e) => e,
+                        None => {
+                            from_headers = crate::auth::Envelope::from_headers(raw);
+                            &from_headers
+                        }
+                    };
+                    checker.check(raw, envelope, &p.domain).await
+                }
+                None => crate::auth::SenderCheck::unchecked(),
+            };
+            let done = self.privacy_request(tenant, &m, &check).await?;
             let mut tx = hd.db().begin().await?;
             let sender = match Email::parse(&m.from.address) {
                 Ok(e) => hd.user_by_email(&mut tx, tenant, &e).await?.map(|u| u.id.0),
@@ -381,7 +402,7 @@ impl Mailroom {
 
     /// A message to the privacy address: the sender's request, opened as one from an address
     /// (a one-time link goes to the address on record; the message is kept with the request).
-    async fn privacy_request(&self, tenant: TenantId, m: &Incoming) -> Result<Delivered> {
+    async fn privacy_request(&self, tenant: TenantId, m: &Incoming, check: &crate::auth::SenderCheck) -> Result<Delivered> {
         let email = Email::parse(&m.from.address).map_err(|_| MailError::Refused(Refusal::Malformed("the sender address is not valid")))?;
         let text = m
             .text
@@ -397,6 +418,7 @@ impl Mailroom {
             received_at: None,
             changes: None,
             message: Some(Personal::new(message)),
+            sender_check: Some(check.to_json()),
         };
         match self.privacy.open(tenant, None, input, &self.cfg.public_url).await {
             Ok(_) => {}

@@ -9,6 +9,7 @@
 //! and outbox ids and the kind of a refusal only.
 
 mod address;
+pub mod auth;
 mod deliver;
 pub mod imap;
 pub mod parse;
@@ -81,6 +82,8 @@ pub struct MailConfig {
     pub max_bytes: usize,
     /// Messages one sender may write in an hour.
     pub per_sender_per_hour: u32,
+    /// The DNS server SPF, DKIM and DMARC lookups ask (`None`: the system's resolver).
+    pub dns: Option<std::net::SocketAddr>,
 }
 
 /// The mail channel as an installation runs it: the channel, where mail goes and comes from,
@@ -102,12 +105,25 @@ pub struct Setup {
 pub struct Mailroom {
     privacy: Privacy,
     cfg: Arc<MailConfig>,
+    checker: Option<auth::Checker>,
 }
 
 impl Mailroom {
-    /// The channel for `privacy`'s helpdesk with `cfg`.
+    /// The channel for `privacy`'s helpdesk with `cfg`. Without a usable resolver, mail to the
+    /// privacy address is recorded as unchecked.
     pub fn new(privacy: Privacy, cfg: MailConfig) -> Self {
-        Self { privacy, cfg: Arc::new(cfg) }
+        let checker = match auth::Checker::new(cfg.dns) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                tracing::warn!(error = %e, "sender checks (SPF, DKIM, DMARC) are off");
+                None
+            }
+        };
+        Self {
+            privacy,
+            cfg: Arc::new(cfg),
+            checker,
+        }
     }
 
     /// The services behind it.

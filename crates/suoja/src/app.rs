@@ -130,6 +130,7 @@ pub fn mailroom(privacy: &Privacy, settings: &Settings) -> anyhow::Result<Option
         public_url: public_url(settings),
         max_bytes: settings.max_mail_bytes,
         per_sender_per_hour: settings.mail_per_sender_per_hour,
+        dns: settings.mail_dns,
     };
     Ok(Some(suoja_mail::Mailroom::new(privacy.clone(), cfg)))
 }

@@ -106,6 +106,7 @@ pub async fn create(
         received_at,
         changes,
         message: r.opt_str("message", 5000)?.map(Personal::new),
+        sender_check: None,
     };
     // Anonymous callers get the same answer, after the same time, whether or not the address is
     // on record; each client address may ask a few times an hour.

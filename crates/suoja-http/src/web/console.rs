@@ -111,6 +111,9 @@ struct RequestPage {
     received: String,
     verified: String,
     verification: String,
+    /// SPF, DKIM and DMARC of a request written to the privacy address.
+    sender_check: String,
+    sender_doubt: bool,
     footprint: Vec<(String, String)>,
     exports: Vec<super::portal::ExportItem>,
     plan: Vec<(String, u64)>,
@@ -200,8 +203,16 @@ async fn request(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -
             });
         }
     }
+    let check = r.details.expose().get("sender_check");
+    let word = |k: &str| check.and_then(|c| c.get(k)).and_then(|v| v.as_str()).unwrap_or("none").to_string();
+    let sender_check = check
+        .map(|_| format!("SPF {} · DKIM {} · DMARC {}", word("spf"), word("dkim"), word("dmarc")))
+        .unwrap_or_default();
+    let sender_doubt = check.is_some() && word("dmarc") != "pass";
     let page = RequestPage {
         c: Chrome::new(&ctx, format!("{} #{id}", ctx.t("console.request")), "privacy"),
+        sender_check,
+        sender_doubt,
         kind: r.kind.to_string(),
         received: format::datetime(r.received_at, &ctx.tz, ctx.lang),
         verified: r.verified_at.map(|t| format::datetime(t, &ctx.tz, ctx.lang)).unwrap_or_default(),

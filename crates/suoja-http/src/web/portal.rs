@@ -302,6 +302,7 @@ async fn open_own(state: &AppState, ctx: &Ctx, scope: &Scope, kind: Kind, change
         received_at: None,
         changes: changes.map(Personal::new),
         message: (!message.trim().is_empty()).then(|| Personal::new(message.to_string())),
+        sender_check: None,
     };
     let req = state.privacy.open(ctx.tenant, Some(scope), input, &state.public_url).await?;
     req.map(|r| r.id).ok_or(crate::ApiError::NotFound)

@@ -96,9 +96,21 @@ pub struct NewRequest {
     pub changes: Option<Personal<Value>>,
     /// Free text from the person or the agent.
     pub message: Option<Personal<String>>,
+    /// For a request written to the privacy address: the message's SPF, DKIM and DMARC results
+    /// (`{"spf": "pass", …}`), one input to the identity check. Kept with the request and in
+    /// the ledger; never trusted alone (the link still goes to the address on record).
+    pub sender_check: Option<Value>,
 }
 
 mod identity;
+
+/// A sender check reduced to its three known codes (anything else becomes `none`), so nothing
+/// but a code reaches the ledger.
+fn sender_check_codes(v: Value) -> Value {
+    const CODES: &[&str] = &["pass", "fail", "softfail", "neutral", "none", "temperror", "permerror"];
+    let code = |k: &str| v.get(k).and_then(Value::as_str).filter(|c| CODES.contains(c)).unwrap_or("none");
+    json!({ "spf": code("spf"), "dkim": code("dkim"), "dmarc": code("dmarc") })
+}
 
 impl Privacy {
     async fn seal_details(&self, c: &mut Conn, tenant: TenantId, key: suoja_core::KeyId, details: &Value) -> Result<Vec<u8>> {
@@ -218,6 +230,11 @@ impl Privacy {
         if let Some(m) = &input.message {
             suoja_core::json::set(&mut details, "message", json!(m.expose()));
         }
+        // Only the mail channel records how the message checked out.
+        let sender_check = input.sender_check.filter(|_| channel == "email" && scope.is_none()).map(sender_check_codes);
+        if let Some(check) = &sender_check {
+            suoja_core::json::set(&mut details, "sender_check", check.clone());
+        }
         let key = subject_row.key_id;
         let details_enc = Some(self.seal_details(&mut tx, tenant, key, &details).await?);
         let mut row = RequestRow {
@@ -249,7 +266,7 @@ impl Privacy {
             suoja_core::LedgerKind::RequestReceived,
             Some(row.subject_id),
             actor,
-            json!({ "request": row.id, "kind": row.kind, "channel": channel, "received_at": received_at.0, "due_at": due.0 }),
+            json!({ "request": row.id, "kind": row.kind, "channel": channel, "received_at": received_at.0, "due_at": due.0, "sender_check": sender_check }),
         )
         .await?;
         if verified {

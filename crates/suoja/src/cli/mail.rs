@@ -27,6 +27,16 @@ enum MailWhat {
         /// Data directory.
         #[arg(long)]
         data_dir: Option<PathBuf>,
+        /// The envelope sender (Postfix: `${sender}`); with `--client-ip`, the SPF and DMARC
+        /// of mail to the privacy address are checked against it instead of the headers.
+        #[arg(long)]
+        sender: Option<String>,
+        /// The address that handed the message over (Postfix: `${client_address}`).
+        #[arg(long)]
+        client_ip: Option<String>,
+        /// The name it gave in HELO (Postfix: `${client_helo}`).
+        #[arg(long)]
+        helo: Option<String>,
     },
     /// Ask the SMTP server in `smtp_url` whether it answers.
     Check {
@@ -43,7 +53,22 @@ const TEMPFAIL: u8 = 75;
 
 pub(super) async fn run(config: Option<&std::path::Path>, args: MailArgs) -> anyhow::Result<()> {
     match args.what {
-        MailWhat::Deliver { tenant, data_dir } => deliver(config, tenant, data_dir).await,
+        MailWhat::Deliver {
+            tenant,
+            data_dir,
+            sender,
+            client_ip,
+            helo,
+        } => {
+            // An MTA with no client (mail submitted locally) passes an empty or "unknown" value.
+            let envelope = suoja_mail::auth::Envelope {
+                client_ip: client_ip.as_deref().and_then(|ip| ip.trim().parse().ok()),
+                helo: helo.filter(|h| !h.trim().is_empty() && h != "unknown"),
+                mail_from: sender.filter(|s| !s.trim().is_empty()),
+            };
+            let envelope = (envelope != suoja_mail::auth::Envelope::default()).then_some(envelope);
+            deliver(config, tenant, data_dir, envelope).await
+        }
         MailWhat::Check { data_dir } => {
             let s = super::settings(config, data_dir, None)?;
             let Some(url) = &s.smtp_url else {
@@ -56,7 +81,12 @@ pub(super) async fn run(config: Option<&std::path::Path>, args: MailArgs) -> any
     }
 }
 
-async fn deliver(config: Option<&std::path::Path>, tenant: Option<String>, data_dir: Option<PathBuf>) -> anyhow::Result<()> {
+async fn deliver(
+    config: Option<&std::path::Path>,
+    tenant: Option<String>,
+    data_dir: Option<PathBuf>,
+    envelope: Option<suoja_mail::auth::Envelope>,
+) -> anyhow::Result<()> {
     let temp = |m: String| Exit { code: TEMPFAIL, message: m };
     let s = super::settings(config, data_dir, None).map_err(|e| temp(format!("configuration: {e:#}")))?;
     let mut raw = Vec::new();
@@ -72,7 +102,7 @@ async fn deliver(config: Option<&std::path::Path>, tenant: Option<String>, data_
     };
     let tenant = tenant.or_else(|| s.mail_tenant.clone());
     let result = match room.tenant(tenant.as_deref()).await {
-        Ok(t) => room.deliver(t, &raw).await,
+        Ok(t) => room.deliver_with(t, &raw, envelope.as_ref()).await,
         Err(e) => Err(e),
     };
     hd.db().close().await;

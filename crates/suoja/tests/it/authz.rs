@@ -226,6 +226,7 @@ pub(crate) async fn world(app: &TestApp) -> World {
             public_url: app.base.clone(),
             max_bytes: 1 << 20,
             per_sender_per_hour: 100,
+            dns: None,
         },
     );
     let mailed = room

@@ -22,6 +22,8 @@ pub struct MailEnv {
     pub domain: String,
     pub password: String,
     pub pipe: std::path::PathBuf,
+    /// The DNS server holding the sender domains' SPF, DKIM and DMARC records.
+    pub dns: Option<std::net::SocketAddr>,
 }
 
 /// The test mail servers, if configured. In CI (`CI=true`) they must be.
@@ -46,6 +48,7 @@ pub fn mail_env() -> Option<MailEnv> {
         domain: get("domain"),
         password: get("password"),
         pipe: get("pipe").into(),
+        dns: v.split(',').find_map(|p| p.strip_prefix("dns=")).map(|d| d.parse().unwrap()),
     })
 }
 
@@ -107,6 +110,11 @@ pub fn decoded(raw: &str) -> String {
 /// A server whose support address is a fresh mailbox of the test domain, fetched over IMAP
 /// every second and sending through Postfix.
 async fn spawn_mail(engine: Engine, env: &MailEnv) -> (TestApp, String) {
+    spawn_mail_with(engine, env, |_| {}).await
+}
+
+/// As [`spawn_mail`], with more settings.
+async fn spawn_mail_with(engine: Engine, env: &MailEnv, more: impl FnOnce(&mut suoja_config::Settings) + Send + 'static) -> (TestApp, String) {
     let support = env.address("support");
     let user = percent_encoding::utf8_percent_encode(&support, percent_encoding::NON_ALPHANUMERIC).to_string();
     let (smtp, imap) = (env.smtp.clone(), env.imap.clone());
@@ -117,6 +125,7 @@ async fn spawn_mail(engine: Engine, env: &MailEnv) -> (TestApp, String) {
         s.imap_url = Some(format!("imap://{user}:{password}@{}:{}/INBOX", imap.0, imap.1));
         s.mail_from = Some(from);
         s.imap_poll_secs = 1;
+        more(s);
     })
     .await;
     (app, support)
@@ -610,7 +619,7 @@ async fn postfix_pipes_mail_to_suoja_mail_deliver() {
     std::fs::write(
         &script,
         format!(
-            "SUOJA_MAIL_FROM=support@help.example SUOJA_LOG=warn exec {} mail deliver --data-dir {}\n",
+            "SUOJA_MAIL_FROM=support@help.example SUOJA_LOG=warn exec {} mail deliver --data-dir {} --sender \"$1\" --client-ip \"$2\" --helo \"$3\"\n",
             env!("CARGO_BIN_EXE_suoja"),
             dir.display()
         ),
@@ -763,6 +772,7 @@ crate::engine_test!(mutated_messages_are_stored_whole_or_refused, |app| async mo
             public_url: app.base.clone(),
             max_bytes: 64 * 1024,
             per_sender_per_hour: 1000,
+            dns: None,
         },
     );
     let tenant = suoja_core::TenantId(app.t.tenant_id);
@@ -866,6 +876,7 @@ fn room(app: &TestApp) -> suoja_mail::Mailroom {
             public_url: app.base.clone(),
             max_bytes: 1 << 22,
             per_sender_per_hour: 1000,
+            dns: None,
         },
     )
 }
@@ -1113,3 +1124,231 @@ async fn idle_takes_new_mail_at_once() {
         started.elapsed()
     );
 }
+
+/// The private half of the DKIM key `.ci/mail-start` publishes for `sender.test` (selector
+/// `mail`): a test key of a test domain, kept here so mail can be signed as that domain's
+/// server would sign it.
+const SENDER_TEST_DKIM_KEY: &str = "AL0ix7Ljurnxs/YtDFHgUDsozEyCyL5mUSy5qmxFjSQ=";
+
+/// A message from `from` signed with `sender.test`'s DKIM key (by lettre, an implementation
+/// independent of the verifier's).
+fn dkim_signed(from: &str, to: &str, subject: &str, body: &str) -> Vec<u8> {
+    use lettre::message::dkim::{DkimCanonicalization, DkimCanonicalizationType, DkimConfig, DkimSigningAlgorithm, DkimSigningKey};
+    let mut m = lettre::Message::builder()
+        .from(from.parse().unwrap())
+        .to(to.parse().unwrap())
+        .subject(subject)
+        .body(body.to_string())
+        .unwrap();
+    let key = DkimSigningKey::new(SENDER_TEST_DKIM_KEY, DkimSigningAlgorithm::Ed25519).unwrap();
+    let relaxed = DkimCanonicalization {
+        header: DkimCanonicalizationType::Relaxed,
+        body: DkimCanonicalizationType::Relaxed,
+    };
+    let headers = ["From", "To", "Subject", "Date"]
+        .map(lettre::message::header::HeaderName::new_from_ascii_str)
+        .to_vec();
+    m.sign(&DkimConfig::new("mail".into(), "sender.test".into(), key, headers, relaxed));
+    m.formatted()
+}
+
+/// The sender check recorded with privacy request `id`: its details, and its ledger entry.
+async fn sender_check(app: &TestApp, id: i64) -> (Value, Value) {
+    let (s, v) = app.get(&format!("/api/v2/privacy/requests/{id}.json")).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let details = v["request"]["details"]["sender_check"].clone();
+    let mut c = app.helpdesk().db().read().await.unwrap();
+    let entries = suoja_store::ledger::page(&mut c, suoja_core::TenantId(app.t.tenant_id), 0, 10_000)
+        .await
+        .unwrap();
+    let entry = entries
+        .iter()
+        .filter(|e| e.kind == "request.received")
+        .map(|e| serde_json::from_str::<Value>(&e.details).unwrap())
+        .find(|d| d["request"] == id)
+        .unwrap_or_else(|| panic!("no ledger entry for request {id}"));
+    (details, entry["sender_check"].clone())
+}
+
+/// Waits until the privacy inbox holds `n` requests; returns them.
+async fn requests(app: &TestApp, n: usize) -> Vec<Value> {
+    for _ in 0..150 {
+        let (_, v) = app.get("/api/v2/privacy/requests.json").await;
+        let list = v["requests"].as_array().cloned().unwrap_or_default();
+        if list.len() >= n {
+            return list;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("the privacy inbox never held {n} requests");
+}
+
+// Mail to the privacy address is checked (SPF, DKIM, DMARC against the DNS server the tests
+// run) and the result is kept with the request and in the ledger, as one input to the identity
+// check: a message signed by the sender's domain passes, a forged or altered one does not, and
+// either way the link goes only to the address on record.
+mod mail_to_the_privacy_address_is_checked_for_spf_dkim_and_dmarc {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        check_senders(Engine::Sqlite).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        if crate::harness::pg_url().is_none() {
+            eprintln!("skipped: SUOJA_TEST_PG_URL is not set");
+            return;
+        }
+        check_senders(Engine::Postgres).await;
+    }
+}
+
+async fn check_senders(engine: Engine) {
+    let Some(env) = mail_env() else {
+        eprintln!("skipped: SUOJA_TEST_MAIL is not set (.ci/mail-start starts Postfix and Dovecot)");
+        return;
+    };
+    let Some(dns) = env.dns else {
+        assert!(std::env::var("CI").is_err(), "SUOJA_TEST_MAIL must name the DNS server in CI");
+        eprintln!("skipped: SUOJA_TEST_MAIL names no dns= (.ci/mail-start starts dnsmasq)");
+        return;
+    };
+    // The privacy address is an alias of the mailbox Suoja reads (as an operator would set it
+    // up): the message names it in To, the envelope delivers it to the support mailbox.
+    let privacy = env.address("privacy");
+    let (app, support) = {
+        let privacy = privacy.clone();
+        spawn_mail_with(engine, &env, move |s| {
+            s.mail_privacy_address = Some(privacy);
+            s.mail_dns = Some(dns);
+        })
+        .await
+    };
+    let ann = format!("{}@sender.test", random_name("ann"));
+    let boss = format!("{}@strict.test", random_name("boss"));
+    let carl = format!("{}@sender.test", random_name("carl"));
+    for (name, email) in [("Ann Aalto", &ann), ("Bo Strict", &boss), ("Carl Carlsson", &carl)] {
+        let (s, v) = app.post("/api/v2/users.json", json!({"user": {"name": name, "email": email}})).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+    }
+    // Signed by sender.test and sent from an address its SPF record allows.
+    env.send(
+        &ann,
+        &[&support],
+        &dkim_signed(&ann, &privacy, "Delete my data", "Please erase everything about me."),
+    )
+    .await;
+    let first = requests(&app, 1).await;
+    let ann_req = first[0]["id"].as_i64().unwrap();
+    let (details, ledger) = sender_check(&app, ann_req).await;
+    assert_eq!(details, json!({"spf": "pass", "dkim": "pass", "dmarc": "pass"}));
+    assert_eq!(ledger, details, "the ledger keeps the same codes");
+    // Claiming a domain that lets only 192.0.2.1 send and publishes p=reject: no signature,
+    // SPF fails, so DMARC fails.
+    env.send(&boss, &[&support], &message(&boss, &privacy, "Copy of my data", "", "Send me everything."))
+        .await;
+    // Signed, then altered on the way (and sent with an envelope the strict domain's SPF
+    // refuses): the signature no longer verifies.
+    let signed = String::from_utf8(dkim_signed(&carl, &privacy, "Erase me", "Please erase my account.")).unwrap();
+    let altered = signed.replace("Please erase my account.", "Please erase the account of someone else.");
+    assert_ne!(signed, altered);
+    env.send("bounce@strict.test", &[&support], altered.as_bytes()).await;
+    let all = requests(&app, 3).await;
+    let id_of = |subject: i64| all.iter().find(|r| r["subject_id"] == subject).map(|r| r["id"].as_i64().unwrap());
+    let user_id = |email: &str| {
+        let email = email.to_string();
+        let app = &app;
+        async move {
+            let (_, v) = app.get(&format!("/api/v2/users/search.json?query={email}")).await;
+            v["users"][0]["id"].as_i64().unwrap()
+        }
+    };
+    let boss_req = id_of(user_id(&boss).await).expect("a request for the strict.test address");
+    let (details, _) = sender_check(&app, boss_req).await;
+    assert_eq!(details, json!({"spf": "fail", "dkim": "none", "dmarc": "fail"}));
+    let carl_req = id_of(user_id(&carl).await).expect("a request for carl");
+    let (details, _) = sender_check(&app, carl_req).await;
+    assert_eq!(details["dkim"], "fail", "{details}");
+    assert_eq!(details["spf"], "fail", "{details}");
+    assert_eq!(details["dmarc"], "fail", "{details}");
+    for r in &all {
+        assert_eq!(r["channel"], "email");
+        assert_eq!(r["status"], "verifying", "each got its link at the address on record: {r}");
+    }
+    // The privacy officer sees the check, and the doubt, on the request page.
+    let pw = "admin password for the sender check test";
+    app.put(&format!("/api/v2/users/{}.json", app.t.admin_id), json!({"user": {"password": pw}}))
+        .await;
+    let mut officer = crate::web::Browser::new(&app);
+    officer.sign_in(&app.t.email, pw).await;
+    let page = officer.get(&format!("/privacy/requests/{ann_req}")).await;
+    assert!(page.body.contains("SPF pass · DKIM pass · DMARC pass"), "{}", page.body);
+    assert!(!page.body.contains("did not pass DMARC"));
+    let page = officer.get(&format!("/privacy/requests/{boss_req}")).await;
+    assert!(page.body.contains("SPF fail · DKIM none · DMARC fail"), "{}", page.body);
+    assert!(page.body.contains("did not pass DMARC"));
+}
+
+// An MTA's pipe tells the envelope (`--sender`, `--client-ip`, `--helo`); the sender check uses
+// it rather than the headers: the same message passes SPF from the one address the strict
+// domain allows and fails from any other.
+crate::engine_test!(the_pipe_envelope_is_what_spf_is_checked_against, |app| async move {
+    let Some(dns) = mail_env().and_then(|e| e.dns) else {
+        eprintln!("skipped: SUOJA_TEST_MAIL names no dns= (.ci/mail-start starts dnsmasq)");
+        return;
+    };
+    let dns = dns.to_string();
+    let env = [
+        ("SUOJA_MAIL_FROM", "support@help.example"),
+        ("SUOJA_MAIL_PRIVACY_ADDRESS", "privacy@help.example"),
+        ("SUOJA_MAIL_DNS", dns.as_str()),
+    ];
+    let (s, v) = app
+        .post("/api/v2/users.json", json!({"user": {"name": "Bo Strict", "email": "bo@strict.test"}}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let deliver = |from_ip: &str, subject: &str| {
+        let raw = message("Bo Strict <bo@strict.test>", "privacy@help.example", subject, "", "Please erase my data.");
+        let mut cmd = app.cli_command(&[
+            "mail",
+            "deliver",
+            "--sender",
+            "bo@strict.test",
+            "--client-ip",
+            from_ip,
+            "--helo",
+            "mx.strict.test",
+        ]);
+        cmd.env("SUOJA_LOG", "warn");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        use std::io::Write as _;
+        let mut child = cmd
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(&raw).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    };
+    deliver("192.0.2.1", "Erase me");
+    deliver("127.0.0.1", "Erase me, again");
+    let all = requests(&app, 2).await;
+    let mut checks = Vec::new();
+    for r in &all {
+        checks.push(sender_check(&app, r["id"].as_i64().unwrap()).await.0);
+    }
+    checks.sort_by_key(|c| c["spf"].as_str().unwrap().to_string());
+    assert_eq!(
+        checks,
+        vec![
+            json!({"spf": "fail", "dkim": "none", "dmarc": "fail"}),
+            json!({"spf": "pass", "dkim": "none", "dmarc": "pass"}),
+        ]
+    );
+});
