@@ -16,8 +16,9 @@ use suoja_helpdesk::model::{Channel, CommentInput, RequesterRef, TicketInput};
 use suoja_store::Conn;
 use suoja_store::mail::MailRow;
 
-use crate::address::{Support, message_hash, ticket_of_token};
+use crate::address::{message_hash, ticket_of_token};
 use crate::parse::{Incoming, Refusal, parse, subject_ticket};
+use crate::tenant::Addresses;
 use crate::{MailError, Mailroom, Result};
 
 /// What became of a message.
@@ -176,9 +177,10 @@ impl Mailroom {
         if recent {
             return Ok(false);
         }
+        let support = self.addresses(&mut tx, tenant).await?.support;
         let body = serde_json::json!({
             "subject": "Your message was not accepted",
-            "text": format!("Hello,\n\nyour message to {} could not be accepted: {why}.\n", self.cfg.support.address()),
+            "text": format!("Hello,\n\nyour message to {} could not be accepted: {why}.\n", support.address()),
         })
         .to_string();
         let sealed = hd.vault().encrypt_str(&mut tx, tenant, user.key_id, &body).await?;
@@ -192,7 +194,7 @@ impl Mailroom {
         let hd = self.privacy.helpdesk();
         let mut c = hd.db().read().await?;
         let token = crate::address::ticket_token(hd.vault(), &mut c, tenant, ticket).await?;
-        Ok(self.cfg.support.reply_address(&token))
+        Ok(self.addresses(&mut c, tenant).await?.support.reply_address(&token))
     }
 
     /// Stores one raw message for `tenant`, its envelope read from the headers the receiving
@@ -204,9 +206,11 @@ impl Mailroom {
     /// Stores one raw message for `tenant` that arrived with `envelope` (as an MTA's pipe
     /// transport tells it), or with the envelope its headers record when `None`.
     pub async fn deliver_with(&self, tenant: TenantId, raw: &[u8], envelope: Option<&crate::auth::Envelope>) -> Result<Delivered> {
-        let mut own = vec![self.cfg.support.address()];
-        own.extend(self.cfg.privacy.as_ref().map(Support::address));
-        let m = match parse(raw, self.cfg.max_bytes, &own) {
+        let addrs = {
+            let mut c = self.privacy.helpdesk().db().read().await?;
+            self.addresses(&mut c, tenant).await?
+        };
+        let m = match parse(raw, self.cfg.max_bytes, &addrs.list()) {
             Ok(m) => m,
             Err(Refusal::Automatic(why)) => {
                 // A bounce of ours is recorded against the message it answers; other automatic
@@ -218,7 +222,7 @@ impl Mailroom {
             }
             Err(r) => return Err(MailError::Refused(r)),
         };
-        if let Some(p) = &self.cfg.privacy
+        if let Some(p) = &addrs.privacy
             && m.to.iter().chain(&m.cc).any(|r| p.tag_of(&r.address).is_some())
         {
             // A second delivery of the same message opens no second request; it is noted once
@@ -290,7 +294,7 @@ impl Mailroom {
         };
         let uploads = self.store_files(&mut tx, &scope, &m).await?;
         let (text, html) = comment_text(&m, uploads.is_some());
-        let answered = self.ticket_answered(&mut tx, &scope, &m).await?;
+        let answered = self.ticket_answered(&mut tx, &scope, &m, &addrs).await?;
         let comment = CommentInput {
             body: text.map(Personal::new),
             html_body: html.map(Personal::new),
@@ -301,7 +305,7 @@ impl Mailroom {
             uploads: uploads.into_iter().collect(),
             via: Channel::Email,
         };
-        let ccs = self.copied_people(&mut tx, tenant, &m, sender.id, now).await?;
+        let ccs = self.copied_people(&mut tx, tenant, &m, &addrs, sender.id, now).await?;
         let (outcome, change, add_ccs) = match answered {
             Some((ticket, strong)) => {
                 let input = TicketInput {
@@ -457,14 +461,14 @@ impl Mailroom {
 
     /// The open ticket this message answers, if the sender may add to it, and whether it was
     /// found by the ticket's reply address (the one sign a forged `From` cannot give).
-    async fn ticket_answered(&self, c: &mut Conn, scope: &Scope, m: &Incoming) -> Result<Option<(i64, bool)>> {
+    async fn ticket_answered(&self, c: &mut Conn, scope: &Scope, m: &Incoming, addrs: &Addresses) -> Result<Option<(i64, bool)>> {
         let hd = self.privacy.helpdesk();
         let v = hd.vault();
         let t = scope.tenant;
         let mut found: Option<(i64, bool)> = None;
         // The reply address: a token only this tenant's key makes.
         for to in m.to.iter().chain(&m.cc) {
-            if let Some(Some(tag)) = self.cfg.support.tag_of(&to.address)
+            if let Some(tag) = addrs.reply_tag(&to.address)
                 && let Some(id) = ticket_of_token(v, c, t, tag).await?
             {
                 found = Some((id, true));
@@ -501,11 +505,11 @@ impl Mailroom {
     }
 
     /// People in `To` and `Cc` besides the sender and the helpdesk: the new ticket's CCs.
-    async fn copied_people(&self, c: &mut Conn, tenant: TenantId, m: &Incoming, sender: UserId, now: Timestamp) -> Result<Vec<UserId>> {
+    async fn copied_people(&self, c: &mut Conn, tenant: TenantId, m: &Incoming, addrs: &Addresses, sender: UserId, now: Timestamp) -> Result<Vec<UserId>> {
         let hd = self.privacy.helpdesk();
         let mut out = Vec::new();
         for mb in m.to.iter().chain(&m.cc).take(20) {
-            if self.cfg.support.tag_of(&mb.address).is_some() {
+            if addrs.is_ours(&mb.address) {
                 continue;
             }
             let Ok(email) = Email::parse(&mb.address) else { continue };

@@ -28,6 +28,8 @@ pub struct Imap {
     password: String,
     folder: String,
     move_to: Option<String>,
+    /// For a server a tenant named: only public addresses, or the hosts the operator lists.
+    guard: Option<Arc<suoja_helpdesk::webhooks::EndpointPolicy>>,
 }
 
 impl std::fmt::Debug for Imap {
@@ -71,7 +73,13 @@ impl Imap {
             _ => return Err(bad("use imap:// or imaps://")),
         };
         let dec = |s: &str| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned();
-        let host = u.host_str().ok_or_else(|| bad("no host"))?.to_string();
+        // An IPv6 address without its brackets, as the resolver takes it.
+        let host = u
+            .host_str()
+            .ok_or_else(|| bad("no host"))?
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string();
         let user = dec(u.username());
         let password = dec(u.password().ok_or_else(|| bad("no user and password (imap://user:pass@host/INBOX)"))?);
         let folder = dec(u.path().trim_start_matches('/'));
@@ -83,21 +91,71 @@ impl Imap {
             password,
             folder: if folder.is_empty() { "INBOX".into() } else { folder },
             move_to,
+            guard: None,
         })
+    }
+
+    /// The same mailbox, connected to only at public addresses or hosts `policy` lists (for
+    /// servers a tenant names, not the operator).
+    pub fn guarded(mut self, policy: suoja_helpdesk::webhooks::EndpointPolicy) -> Self {
+        self.guard = Some(Arc::new(policy));
+        self
+    }
+
+    /// Logs in and opens the folder once; the server's answer in a few words (how many
+    /// messages wait), or why it failed.
+    pub async fn check(&self) -> Result<String> {
+        let stream = self.connect().await?;
+        let mut client = async_imap::Client::new(stream);
+        client.read_response().await.map_err(imap_err)?;
+        let mut s = client
+            .login(&self.user, &self.password)
+            .await
+            .map_err(|_| MailError::Server("IMAP: the server refused the user name or password".into()))?;
+        let folder = s
+            .select(&self.folder)
+            .await
+            .map_err(|_| MailError::Server("IMAP: the folder cannot be opened".into()))?;
+        let _ = s.logout().await;
+        Ok(format!("logged in; {} messages waiting in the folder", folder.exists))
+    }
+
+    /// Where to connect: the host's addresses, each checked against the guard.
+    async fn addresses(&self) -> Result<Vec<std::net::SocketAddr>> {
+        let found = tokio::time::timeout(std::time::Duration::from_secs(10), tokio::net::lookup_host((self.host.as_str(), self.port)))
+            .await
+            .map_err(|_| MailError::Server("IMAP: the host name did not resolve in time".into()))?
+            .map_err(|_| MailError::Server("IMAP: the host name does not resolve".into()))?;
+        let addrs: Vec<_> = found.collect();
+        if let Some(policy) = &self.guard
+            && !policy.allows_host(&self.host)
+            && addrs.iter().any(|a| !suoja_helpdesk::webhooks::is_public(a.ip()))
+        {
+            return Err(MailError::Server(
+                "IMAP: the server must be at a public address (not loopback, private, link-local or the like)".into(),
+            ));
+        }
+        Ok(addrs)
     }
 
     /// Where mail is fetched from, for people: scheme, host, port and folder, never the
     /// credentials.
     pub fn server(&self) -> String {
         let scheme = if self.tls { "imaps" } else { "imap" };
+        let host = if self.host.contains(':') {
+            format!("[{}]", self.host)
+        } else {
+            self.host.clone()
+        };
         match &self.move_to {
-            Some(m) => format!("{scheme}://{}:{}/{} (imported mail moved to {m})", self.host, self.port, self.folder),
-            None => format!("{scheme}://{}:{}/{} (imported mail deleted from the server)", self.host, self.port, self.folder),
+            Some(m) => format!("{scheme}://{host}:{}/{} (imported mail moved to {m})", self.port, self.folder),
+            None => format!("{scheme}://{host}:{}/{} (imported mail deleted from the server)", self.port, self.folder),
         }
     }
 
     async fn connect(&self) -> Result<Box<dyn Io>> {
-        let tcp = tokio::time::timeout(std::time::Duration::from_secs(20), TcpStream::connect((self.host.as_str(), self.port)))
+        let addrs = self.addresses().await?;
+        let tcp = tokio::time::timeout(std::time::Duration::from_secs(20), TcpStream::connect(&addrs[..]))
             .await
             .map_err(|_| MailError::Server("IMAP: connection timed out".into()))?
             .map_err(|_| MailError::Server("IMAP: connection failed".into()))?;

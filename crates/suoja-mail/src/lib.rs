@@ -14,6 +14,7 @@ mod deliver;
 pub mod imap;
 pub mod parse;
 pub mod send;
+pub mod tenant;
 
 use std::sync::Arc;
 

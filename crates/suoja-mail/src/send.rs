@@ -294,7 +294,7 @@ impl Mailroom {
             return Err(MailError::Config("you have no e-mail address to send to".into()));
         };
         let address = hd.vault().decrypt_str(&mut c, tenant, enc).await?;
-        let support = &self.cfg.support;
+        let support = &self.addresses(&mut c, tenant).await?.support;
         smtp.send_plain(
             &support.address(),
             &address,
@@ -359,10 +359,12 @@ impl Mailroom {
             ),
             _ => (subject_for(&m.kind).to_string(), body),
         };
-        let support = &self.cfg.support;
+        // From the tenant's own address; Message-IDs stay on the installation's domain, which
+        // threading recognises whatever address a tenant uses.
+        let support = &self.addresses(&mut c, t).await?.support;
         let from: Mailbox = support.address().parse().map_err(|_| MailError::Config("mail_from is not an address".into()))?;
         let Ok(to) = to.parse::<Mailbox>() else { return Ok(None) };
-        let message_id = m.message_id.clone().unwrap_or_else(|| support.message_id(t, m.id));
+        let message_id = m.message_id.clone().unwrap_or_else(|| self.cfg.support.message_id(t, m.id));
         let mut b: MessageBuilder = lettre::Message::builder()
             .from(from)
             .to(to)

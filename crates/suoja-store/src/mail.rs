@@ -235,3 +235,117 @@ pub async fn purge_seen(c: &mut Conn, before: Timestamp) -> Result<u64> {
     let r = sqlx::query("DELETE FROM mail_seen WHERE created_at < $1").bind(before.0).execute(c).await?;
     Ok(r.rows_affected())
 }
+
+/// A mailbox a tenant's admins added, as stored.
+#[derive(Debug, Clone)]
+pub struct MailboxRow {
+    /// Id.
+    pub id: i64,
+    /// Its tenant.
+    pub tenant: TenantId,
+    /// The key its URL is sealed under (the mailbox's own).
+    pub key_id: i64,
+    /// `{"url": …, "move_to": …}`, sealed.
+    pub url_enc: Vec<u8>,
+    /// When it was last emptied without an error.
+    pub last_ok_at: Option<Timestamp>,
+    /// What went wrong last (a kind, never the server's words about a person).
+    pub last_error: Option<String>,
+    /// Who added it.
+    pub created_by: i64,
+    /// When.
+    pub created_at: Timestamp,
+}
+
+const MAILBOX_COLS: &str = "id, tenant_id, key_id, url_enc, last_ok_at, last_error, created_by, created_at";
+
+fn mailbox(r: &sqlx::any::AnyRow) -> Result<MailboxRow> {
+    Ok(MailboxRow {
+        id: i64_(r, "id")?,
+        tenant: TenantId(i64_(r, "tenant_id")?),
+        key_id: i64_(r, "key_id")?,
+        url_enc: bytes(r, "url_enc")?,
+        last_ok_at: opt_i64(r, "last_ok_at")?.map(Timestamp),
+        last_error: crate::row::opt_text(r, "last_error")?,
+        created_by: i64_(r, "created_by")?,
+        created_at: Timestamp(i64_(r, "created_at")?),
+    })
+}
+
+/// Adds a mailbox.
+pub async fn insert_mailbox(c: &mut Conn, tenant: TenantId, key_id: i64, url_enc: &[u8], by: i64, now: Timestamp) -> Result<i64> {
+    Ok(
+        sqlx::query_scalar("INSERT INTO mail_mailboxes (tenant_id, key_id, url_enc, created_by, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id")
+            .bind(tenant.0)
+            .bind(key_id)
+            .bind(url_enc.to_vec())
+            .bind(by)
+            .bind(now.0)
+            .fetch_one(c)
+            .await?,
+    )
+}
+
+/// A tenant's mailboxes, oldest first.
+pub async fn mailboxes(c: &mut Conn, tenant: TenantId) -> Result<Vec<MailboxRow>> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {MAILBOX_COLS} FROM mail_mailboxes WHERE tenant_id = $1 ORDER BY id"
+    )))
+    .bind(tenant.0)
+    .fetch_all(c)
+    .await?;
+    rows.iter().map(mailbox).collect()
+}
+
+/// Every tenant's mailboxes (for the fetcher, which serves them all), by id.
+pub async fn all_mailboxes(c: &mut Conn) -> Result<Vec<MailboxRow>> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {MAILBOX_COLS} FROM mail_mailboxes ORDER BY id")))
+        .fetch_all(c)
+        .await?;
+    rows.iter().map(mailbox).collect()
+}
+
+/// Removes a mailbox; returns its key (to destroy), if it was there.
+pub async fn delete_mailbox(c: &mut Conn, tenant: TenantId, id: i64) -> Result<Option<i64>> {
+    Ok(
+        sqlx::query_scalar("DELETE FROM mail_mailboxes WHERE tenant_id = $1 AND id = $2 RETURNING key_id")
+            .bind(tenant.0)
+            .bind(id)
+            .fetch_optional(c)
+            .await?,
+    )
+}
+
+/// Takes (or renews) the lease on a mailbox for `owner` until `until`, if nobody else holds
+/// it. Whether this node may fetch it now.
+pub async fn lease_mailbox(c: &mut Conn, tenant: TenantId, id: i64, owner: &str, until: Timestamp, now: Timestamp) -> Result<bool> {
+    let n = sqlx::query(
+        "UPDATE mail_mailboxes SET leased_until = $4, lease_owner = $3 WHERE tenant_id = $1 AND id = $2 AND (leased_until < $5 OR lease_owner = $3)",
+    )
+    .bind(tenant.0)
+    .bind(id)
+    .bind(owner.to_string())
+    .bind(until.0)
+    .bind(now.0)
+    .execute(c)
+    .await?
+    .rows_affected();
+    Ok(n == 1)
+}
+
+/// Notes how a pass over a mailbox went: `error` is `None` for a pass without one.
+pub async fn note_mailbox(c: &mut Conn, tenant: TenantId, id: i64, error: Option<&str>, now: Timestamp) -> Result<()> {
+    match error {
+        None => sqlx::query("UPDATE mail_mailboxes SET last_ok_at = $3, last_error = NULL WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant.0)
+            .bind(id)
+            .bind(now.0),
+        Some(e) => sqlx::query("UPDATE mail_mailboxes SET last_error = $3 WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant.0)
+            .bind(id)
+            .bind(e.to_string()),
+    }
+    .execute(c)
+    .await?;
+    Ok(())
+}

@@ -81,6 +81,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0011_mail.sql"),
         postgres: include_str!("../migrations/postgres/0011_mail.sql"),
     },
+    Migration {
+        version: 12,
+        name: "tenant_mail",
+        sqlite: include_str!("../migrations/sqlite/0012_tenant_mail.sql"),
+        postgres: include_str!("../migrations/postgres/0012_tenant_mail.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.

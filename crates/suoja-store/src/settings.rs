@@ -1,5 +1,5 @@
-//! Per-tenant settings: the choices erasure leaves to the controller, and which ticket
-//! notifications the tenant sends.
+//! Per-tenant settings: the choices erasure leaves to the controller, which ticket
+//! notifications the tenant sends, and the tenant's own mail addresses.
 
 use crate::Conn;
 use suoja_core::{TenantId, Timestamp};
@@ -144,6 +144,35 @@ pub async fn set_notifications(c: &mut Conn, tenant: TenantId, n: Notifications,
     .bind(i64::from(n.received))
     .bind(i64::from(n.replies))
     .bind(i64::from(n.assignee))
+    .bind(by)
+    .bind(now.0)
+    .execute(c)
+    .await?;
+    Ok(())
+}
+
+/// A tenant's own support and privacy addresses (`None`: the installation's).
+pub async fn mail_addresses(c: &mut Conn, tenant: TenantId) -> Result<(Option<String>, Option<String>)> {
+    let r = sqlx::query("SELECT support_address, privacy_address FROM mail_settings WHERE tenant_id = $1")
+        .bind(tenant.0)
+        .fetch_optional(c)
+        .await?;
+    Ok(match r {
+        Some(r) => (crate::row::opt_text(&r, "support_address")?, crate::row::opt_text(&r, "privacy_address")?),
+        None => (None, None),
+    })
+}
+
+/// Sets a tenant's own support and privacy addresses (`None`: back to the installation's).
+pub async fn set_mail_addresses(c: &mut Conn, tenant: TenantId, support: Option<&str>, privacy: Option<&str>, by: i64, now: Timestamp) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO mail_settings (tenant_id, support_address, privacy_address, updated_by, updated_at) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (tenant_id) DO UPDATE SET support_address = excluded.support_address, privacy_address = excluded.privacy_address, \
+         updated_by = excluded.updated_by, updated_at = excluded.updated_at",
+    )
+    .bind(tenant.0)
+    .bind(support.map(str::to_string))
+    .bind(privacy.map(str::to_string))
     .bind(by)
     .bind(now.0)
     .execute(c)

@@ -5,8 +5,11 @@
 //! uploads never attached to a comment. The delivery loop sends queued webhook events — several
 //! at once, at most two per endpoint, an endpoint that keeps failing backed off — recording each
 //! in the disclosure log of the people it carried; a dead endpoint delays only its own
-//! deliveries. The mail loop sends the outbox over SMTP and empties the IMAP mailbox. Work is claimed from the durable queue, so several nodes can run this side by
-//! side and a crash loses nothing.
+//! deliveries. The mail loop sends the outbox over SMTP and empties the IMAP mailboxes: the
+//! installation's (`imap_url`) and those the tenants' admins added, one task each, started and
+//! stopped as they are added and removed, each held by one node at a time through a lease. Work
+//! is claimed from the durable queue, so several nodes can run this side by side and a crash
+//! loses nothing.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -26,6 +29,12 @@ const DELIVERIES_AT_ONCE: usize = 16;
 const PER_ENDPOINT: usize = 2;
 /// Longest one pass over the IMAP mailbox may take.
 const IMAP_PASS: Duration = Duration::from_secs(300);
+/// Longest one pass over a tenant's mailbox may take (within its lease, `LEASE_MS`).
+const TENANT_PASS: Duration = Duration::from_secs(100);
+/// Longest a wait for new mail in a tenant's mailbox lasts before the lease is renewed.
+const TENANT_WAIT: Duration = Duration::from_secs(40);
+/// Between looks at the list of tenants' mailboxes.
+const MAILBOX_LIST_EVERY: Duration = Duration::from_secs(3);
 /// Longest an endpoint that keeps failing is left alone.
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
 
@@ -59,6 +68,7 @@ async fn mail_loop(m: MailWork, mut stop: watch::Receiver<bool>) {
         .imap
         .clone()
         .map(|imap| tokio::spawn(imap_loop(m.setup.room.clone(), imap, m.tenant.clone(), m.poll, stop.clone())));
+    let tenants = tokio::spawn(tenant_mailboxes(m.setup.room.clone(), m.poll, stop.clone()));
     let mut tick = tokio::time::interval(Duration::from_millis(500));
     loop {
         tokio::select! {
@@ -85,6 +95,114 @@ async fn mail_loop(m: MailWork, mut stop: watch::Receiver<bool>) {
     }
     if let Some(i) = imap {
         let _ = i.await;
+    }
+    let _ = tenants.await;
+}
+
+/// A mailbox's fetching task: the sealed settings it runs with, its stop switch, the task.
+type Fetcher = (Vec<u8>, watch::Sender<bool>, tokio::task::JoinHandle<()>);
+
+/// Keeps one fetching task per mailbox the tenants' admins added: a new one starts within
+/// seconds, a removed or replaced one stops.
+async fn tenant_mailboxes(room: suoja_mail::Mailroom, poll: Duration, mut stop: watch::Receiver<bool>) {
+    let owner = suoja_core::random::hex_id();
+    let mut running: HashMap<i64, Fetcher> = HashMap::new();
+    loop {
+        match room.tenant_mailboxes().await {
+            Ok(list) => {
+                running.retain(|id, (version, quit, _)| {
+                    let keep = list.iter().any(|m| m.id == *id && &m.version == version);
+                    if !keep {
+                        let _ = quit.send(true);
+                    }
+                    keep
+                });
+                for m in list {
+                    if running.contains_key(&m.id) {
+                        continue;
+                    }
+                    let (quit, quitting) = watch::channel(false);
+                    let id = m.id;
+                    let version = m.version.clone();
+                    let task = tokio::spawn(tenant_mailbox(room.clone(), m, owner.clone(), poll, quitting, stop.clone()));
+                    running.insert(id, (version, quit, task));
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "listing the tenants' mailboxes failed"),
+        }
+        tokio::select! {
+            () = tokio::time::sleep(MAILBOX_LIST_EVERY) => {}
+            _ = stop.changed() => break,
+        }
+        if *stop.borrow() {
+            break;
+        }
+    }
+    for (_, (_, quit, task)) in running {
+        let _ = quit.send(true);
+        let _ = task.await;
+    }
+}
+
+/// Empties one tenant's mailbox while this node holds its lease, then waits for new mail; stops
+/// when the mailbox is removed or the server shuts down.
+async fn tenant_mailbox(
+    room: suoja_mail::Mailroom,
+    m: suoja_mail::tenant::TenantMailbox,
+    owner: String,
+    poll: Duration,
+    mut quit: watch::Receiver<bool>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let wait_max = poll.min(TENANT_WAIT);
+    loop {
+        if *stop.borrow() || *quit.borrow() {
+            break;
+        }
+        let mine = match room.lease_mailbox(&m, &owner).await {
+            Ok(mine) => mine,
+            Err(e) => {
+                tracing::warn!(tenant.id = %m.tenant, mailbox.id = m.id, error = %e, "taking a mailbox's lease failed");
+                false
+            }
+        };
+        let mut failed = true;
+        if mine {
+            let fetched = tokio::select! {
+                r = tokio::time::timeout(TENANT_PASS, room.fetch_once(&m.imap, m.tenant)) => r.unwrap_or_else(|_| Err(suoja_mail::MailError::Server("IMAP: the pass took too long".into()))),
+                _ = stop.changed() => break,
+                _ = quit.changed() => break,
+            };
+            let error = fetched.as_ref().err();
+            if let Err(e) = room.note_mailbox(&m, error).await {
+                tracing::warn!(tenant.id = %m.tenant, mailbox.id = m.id, error = %e, "noting a mailbox's pass failed");
+            }
+            match fetched {
+                Ok(f) => {
+                    if f.stored + f.refused + f.kept > 0 {
+                        tracing::info!(tenant.id = %m.tenant, mailbox.id = m.id, stored = f.stored, refused = f.refused, kept = f.kept, "mailbox fetched");
+                    }
+                    failed = f.kept > 0;
+                }
+                Err(e) => tracing::warn!(tenant.id = %m.tenant, mailbox.id = m.id, error = %e, "fetching mail failed"),
+            }
+        }
+        let wait = async {
+            if failed {
+                tokio::time::sleep(wait_max).await;
+            } else {
+                let waited = tokio::time::timeout(wait_max + Duration::from_secs(10), room.wait_for_mail(&m.imap, wait_max)).await;
+                if let Ok(Err(e)) = waited {
+                    tracing::warn!(tenant.id = %m.tenant, mailbox.id = m.id, error = %e, "waiting for mail failed");
+                    tokio::time::sleep(wait_max).await;
+                }
+            }
+        };
+        tokio::select! {
+            () = wait => {}
+            _ = stop.changed() => break,
+            _ = quit.changed() => break,
+        }
     }
 }
 

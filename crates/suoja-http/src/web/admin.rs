@@ -1,17 +1,18 @@
-//! Administration pages: the mail channel (where mail comes from and goes to, whether
-//! notifications are sent and which of them this tenant wants, messages that could not be
-//! delivered, and a test message whose server answer is shown). Admins only.
+//! Administration pages: the mail channel (where mail comes from and goes to, the tenant's own
+//! support and privacy addresses and the mailboxes it reads, whether notifications are sent and
+//! which of them this tenant wants, messages that could not be delivered, and a test message
+//! whose server answer is shown). Admins only.
 
 use askama::Template;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::HeaderMap;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{MethodRouter, get, post};
 
 use super::ctx::{Ctx, Fields};
-use super::{Chrome, Failure, Page, format, render};
+use super::{Chrome, Failure, FormErrors, Page, format, render};
 use crate::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -24,6 +25,9 @@ pub(super) fn pages() -> Vec<(Page, MethodRouter<AppState>)> {
         (Page::get("/admin/mail"), get(mail)),
         (Page::post("/admin/mail/test"), post(test)),
         (Page::post("/admin/mail/notifications"), post(set_notifications)),
+        (Page::post("/admin/mail/addresses"), post(set_addresses)),
+        (Page::post("/admin/mail/mailboxes"), post(add_mailbox)),
+        (Page::post("/admin/mail/mailboxes/{id}/remove"), post(remove_mailbox)),
     ]
 }
 
@@ -57,14 +61,66 @@ struct MailPage {
     received: bool,
     replies: bool,
     assignee: bool,
-    /// The answer to a test message just sent (empty for none).
+    /// The answer to a test message just sent, or to a mailbox just added (empty for none).
     answer: String,
     answer_ok: bool,
+    /// The tenant's own addresses as typed (empty: the installation's), and the installation's.
+    own_support: String,
+    own_privacy: String,
+    default_support: String,
+    default_privacy: String,
+    /// The tenant's mailboxes.
+    mailboxes: Vec<MailboxItem>,
+    /// Fields of a form sent back with errors (never a password).
+    form: Vec<(String, String)>,
+    errors: FormErrors,
 }
 
-async fn page(state: &AppState, ctx: &Ctx, answer: Option<(bool, String)>) -> Result<Response, Failure> {
+impl MailPage {
+    /// A field of the form sent back (empty for none).
+    fn value(&self, name: &str) -> &str {
+        self.form.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).unwrap_or("")
+    }
+}
+
+/// A mailbox as the page lists it.
+pub struct MailboxItem {
+    pub id: i64,
+    pub server: String,
+    pub last_ok: String,
+    pub last_error: String,
+}
+
+/// What a form sent back shows.
+#[derive(Default)]
+struct Shown {
+    answer: Option<(bool, String)>,
+    form: Vec<(String, String)>,
+    errors: FormErrors,
+}
+
+async fn page(state: &AppState, ctx: &Ctx, shown: Shown) -> Result<Response, Failure> {
     let scope = admin(ctx)?;
     let none = ctx.t("mail.not_set").to_string();
+    let mut own = (String::new(), String::new());
+    let mut defaults = (none.clone(), none.clone());
+    let mut mailboxes = Vec::new();
+    if let Some(m) = &state.mail {
+        own = m.room.own_addresses(&scope).await.map_err(|e| ctx.fail(e))?;
+        let cfg = m.room.config();
+        defaults = (
+            cfg.support.address(),
+            cfg.privacy.as_ref().map_or_else(|| none.clone(), suoja_mail::Support::address),
+        );
+        for b in m.room.mailboxes(&scope).await.map_err(|e| ctx.fail(e))? {
+            mailboxes.push(MailboxItem {
+                id: b.id,
+                server: b.server,
+                last_ok: b.last_ok_at.map(|t| format::datetime(t, &ctx.tz, ctx.lang)).unwrap_or_default(),
+                last_error: b.last_error.unwrap_or_default(),
+            });
+        }
+    }
     let (configured, address, smtp, imap, notifications, failures) = match &state.mail {
         Some(m) => {
             let failures = m
@@ -82,7 +138,7 @@ async fn page(state: &AppState, ctx: &Ctx, answer: Option<(bool, String)>) -> Re
                 .collect();
             (
                 true,
-                m.room.config().support.address(),
+                if own.0.is_empty() { m.room.config().support.address() } else { own.0.clone() },
                 m.smtp.as_ref().map_or_else(|| none.clone(), |s| s.server().to_string()),
                 m.imap.as_ref().map_or_else(|| none.clone(), suoja_mail::imap::Imap::server),
                 m.notifications,
@@ -91,7 +147,12 @@ async fn page(state: &AppState, ctx: &Ctx, answer: Option<(bool, String)>) -> Re
         }
         None => (false, none.clone(), none.clone(), none, false, Vec::new()),
     };
-    let (answer_ok, answer) = answer.unwrap_or_default();
+    let (answer_ok, answer) = shown.answer.unwrap_or_default();
+    let status = if shown.errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
     let switches = state.helpdesk.notification_settings(&scope).await.map_err(|e| ctx.fail(e))?;
     let p = MailPage {
         received: switches.received,
@@ -106,12 +167,21 @@ async fn page(state: &AppState, ctx: &Ctx, answer: Option<(bool, String)>) -> Re
         failures,
         answer,
         answer_ok,
+        own_support: own.0,
+        own_privacy: own.1,
+        default_support: defaults.0,
+        default_privacy: defaults.1,
+        mailboxes,
+        form: shown.form,
+        errors: shown.errors,
     };
-    Ok(render(ctx, &p))
+    let mut r = render(ctx, &p);
+    *r.status_mut() = status;
+    Ok(r)
 }
 
 async fn mail(State(state): State<AppState>, ctx: Ctx) -> Result<Response, Failure> {
-    page(&state, &ctx, None).await
+    page(&state, &ctx, Shown::default()).await
 }
 
 /// Sends a test message to the admin's own address and shows the server's answer.
@@ -125,7 +195,118 @@ async fn test(State(state): State<AppState>, ctx: Ctx, headers: HeaderMap, body:
             Err(e) => (false, e.to_string()),
         },
     };
-    page(&state, &ctx, Some(answer)).await
+    page(
+        &state,
+        &ctx,
+        Shown {
+            answer: Some(answer),
+            ..Shown::default()
+        },
+    )
+    .await
+}
+
+/// The mail channel, or the page saying mail is off.
+fn mail_of<'a>(state: &'a AppState, ctx: &Ctx) -> Result<&'a suoja_mail::Setup, Failure> {
+    state
+        .mail
+        .as_deref()
+        .ok_or_else(|| ctx.fail(crate::ApiError::BadRequest(ctx.t("mail.off").to_string())))
+}
+
+/// Sets the tenant's own support and privacy addresses.
+async fn set_addresses(State(state): State<AppState>, ctx: Ctx, headers: HeaderMap, body: Bytes) -> Result<Response, Failure> {
+    let f = Fields::read(&ctx, &headers, &body)?;
+    let scope = admin(&ctx)?;
+    let m = mail_of(&state, &ctx)?;
+    match m.room.set_addresses(&scope, f.get("support_address"), f.get("privacy_address")).await {
+        Ok(()) => Ok(super::see_other("/admin/mail?done=saved")),
+        Err(e) => {
+            let errors = FormErrors::from_error(e.into(), ctx.lang, &["support_address", "privacy_address"]).map_err(|e| ctx.fail(e))?;
+            let form = vec![
+                ("support_address".into(), f.get("support_address").to_string()),
+                ("privacy_address".into(), f.get("privacy_address").to_string()),
+            ];
+            page(
+                &state,
+                &ctx,
+                Shown {
+                    form,
+                    errors,
+                    ..Shown::default()
+                },
+            )
+            .await
+        }
+    }
+}
+
+/// The URL of a mailbox from the form's fields: the server's address with the user name and
+/// password put in (so the password is typed into a password field, not into a URL).
+fn mailbox_url(server: &str, user: &str, password: &str) -> Option<String> {
+    let mut u = url::Url::parse(server.trim()).ok()?;
+    if !matches!(u.scheme(), "imap" | "imaps") || u.host_str().is_none() {
+        return None;
+    }
+    let enc = |s: &str| percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string();
+    if !user.is_empty() {
+        u.set_username(&enc(user)).ok()?;
+    }
+    if !password.is_empty() {
+        u.set_password(Some(&enc(password))).ok()?;
+    }
+    Some(u.to_string())
+}
+
+/// Adds a mailbox the tenant's mail is fetched from, after logging in to it once.
+async fn add_mailbox(State(state): State<AppState>, ctx: Ctx, headers: HeaderMap, body: Bytes) -> Result<Response, Failure> {
+    let f = Fields::read(&ctx, &headers, &body)?;
+    let scope = admin(&ctx)?;
+    let m = mail_of(&state, &ctx)?;
+    let form = vec![
+        ("server".into(), f.get("server").to_string()),
+        ("user".into(), f.get("user").to_string()),
+        ("move_to".into(), f.get("move_to").to_string()),
+    ];
+    let result = match mailbox_url(f.get("server"), f.get("user"), f.get("password")) {
+        Some(url) => m.room.add_mailbox(&scope, &url, f.get("move_to")).await,
+        None => Err(suoja_helpdesk::HelpdeskError::invalid("imap_url", "must be a URL like imaps://user:password@mail.example.com:993/INBOX").into()),
+    };
+    match result {
+        Ok((_, answer)) => {
+            page(
+                &state,
+                &ctx,
+                Shown {
+                    answer: Some((true, answer)),
+                    ..Shown::default()
+                },
+            )
+            .await
+        }
+        Err(e) => {
+            let errors = FormErrors::from_error(e.into(), ctx.lang, &["imap_url", "move_to"]).map_err(|e| ctx.fail(e))?;
+            page(
+                &state,
+                &ctx,
+                Shown {
+                    form,
+                    errors,
+                    ..Shown::default()
+                },
+            )
+            .await
+        }
+    }
+}
+
+/// Removes a mailbox (and destroys its sealed credentials).
+async fn remove_mailbox(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>, headers: HeaderMap, body: Bytes) -> Result<Response, Failure> {
+    Fields::read(&ctx, &headers, &body)?;
+    let scope = admin(&ctx)?;
+    let m = mail_of(&state, &ctx)?;
+    m.room.remove_mailbox(&scope, id).await.map_err(|e| ctx.fail(e))?;
+    Ok(super::see_other("/admin/mail?done=removed"))
 }
 
 /// Switches the tenant's ticket notifications.

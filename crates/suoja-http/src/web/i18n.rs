@@ -269,7 +269,7 @@ mod tests {
     fn service_messages() -> std::collections::BTreeSet<String> {
         let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../");
         let mut files = Vec::new();
-        let mut dirs: Vec<std::path::PathBuf> = ["suoja-core/src", "suoja-helpdesk/src", "suoja-privacy/src"]
+        let mut dirs: Vec<std::path::PathBuf> = ["suoja-core/src", "suoja-helpdesk/src", "suoja-privacy/src", "suoja-mail/src"]
             .iter()
             .map(|d| std::path::PathBuf::from(format!("{root}{d}")))
             .collect();

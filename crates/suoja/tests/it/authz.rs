@@ -242,6 +242,23 @@ pub(crate) async fn world(app: &TestApp) -> World {
     let (s, v) = app.get(&format!("/api/v2/tickets/{mailed}/comments.json")).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     ids.insert("mail_comment", id(&v["comments"][0]["id"]));
+    // A mailbox the tenant's admins added (its server is nowhere).
+    {
+        let hd = app.helpdesk();
+        let t = suoja_core::TenantId(app.t.tenant_id);
+        let mut tx = hd.db().begin().await.unwrap();
+        let key = hd.vault().create_subject_key(&mut tx, t, "mailbox", hd.now()).await.unwrap();
+        let sealed = hd
+            .vault()
+            .encrypt_str(&mut tx, t, key, r#"{"url": "imap://u:p@127.0.0.1:9/INBOX", "move_to": null}"#)
+            .await
+            .unwrap();
+        let mailbox = suoja_store::mail::insert_mailbox(&mut tx, t, key.0, &sealed, app.t.admin_id, hd.now())
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        ids.insert("mailbox", mailbox.to_string());
+    }
 
     // Someone else's ticket that mentions the end user by name; tickets in the trash; a hold.
     let subject = ids["subject"].clone();
@@ -440,6 +457,7 @@ pub(crate) fn concrete(method: &str, path: &str, ids: &HashMap<&'static str, Str
             (_, p, "id") if p.starts_with("/api/v2/privacy/subjects/") => "subject",
             (_, p, "id") if p.contains("/erasures/{id}") => "erasure",
             (_, p, "id") if p.contains("/holds/{id}") => "hold",
+            (_, p, "id") if p.starts_with("/admin/mail/mailboxes/") => "mailbox",
             (_, p, "id") if p.starts_with("/portal/requests/") => "ticket",
             _ => panic!("no id for {{{name}}} in {method} {path}: say which in authz::concrete"),
         }
@@ -649,7 +667,12 @@ async fn run(engine: Engine) {
     order.sort_by_key(|(m, p)| phase(m, p));
     let mut seen: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
     for (column, caller) in CALLERS.into_iter().enumerate() {
-        let mut app = TestApp::spawn(engine).await;
+        // Mail is set up (its server is nowhere), so the mail pages act on what they are given.
+        let mut app = TestApp::spawn_with(engine, |s| {
+            s.mail_from = Some("support@one.example".into());
+            s.smtp_url = Some("smtp://127.0.0.1:9?tls=none".into());
+        })
+        .await;
         let w = world(&app).await;
         let mut s = session(&app, caller, &w).await;
         for (method, path) in &order {

@@ -199,9 +199,14 @@ async fn sqlx_rows(c: &mut suoja_store::Conn, tenant: i64) -> Vec<(String, Strin
 }
 
 async fn count(app: &TestApp, table: &str) -> i64 {
+    count_in(app, app.t.tenant_id, table).await
+}
+
+/// Rows of `table` of tenant `tenant`.
+async fn count_in(app: &TestApp, tenant: i64, table: &str) -> i64 {
     let mut c = app.helpdesk().db().read().await.unwrap();
     sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table} WHERE tenant_id = $1")))
-        .bind(app.t.tenant_id)
+        .bind(tenant)
         .fetch_one(&mut c)
         .await
         .unwrap()
@@ -1351,4 +1356,189 @@ crate::engine_test!(the_pipe_envelope_is_what_spf_is_checked_against, |app| asyn
             json!({"spf": "pass", "dkim": "none", "dmarc": "pass"}),
         ]
     );
+});
+
+// A tenant's admins give their helpdesk its own support address and a mailbox of its own in the
+// admin pages: mail to that mailbox becomes the tenant's tickets (and no other tenant's), the
+// answers come from the tenant's address and thread back through it, the password is never
+// shown, and a removed mailbox is read no more.
+mail_test!(a_tenant_reads_its_own_mailbox_under_its_own_address, |app, env, support| async move {
+    let _ = &support;
+    let two = app.second_tenant("two").await;
+    let pw = "admin password of tenant two";
+    let (s, v) = app
+        .call_as(
+            &two,
+            Method::PUT,
+            &format!("/api/v2/users/{}.json", two.admin_id),
+            Some(json!({"user": {"password": pw}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let mut admin = crate::web::Browser::for_host(&app.base, "two.example");
+    admin.sign_in(&two.email, pw).await;
+    let page = admin.get("/admin/mail").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("None of its own."), "{}", page.body);
+
+    // Mistakes are told at their fields and change nothing.
+    let own = env.address("two-help");
+    let page = admin
+        .submit(
+            "/admin/mail",
+            "/admin/mail/addresses",
+            &[("support_address", "help desk"), ("privacy_address", "")],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", page.body);
+    assert!(page.body.contains("must be one address like support@example.com"), "{}", page.body);
+    let page = admin
+        .submit("/admin/mail", "/admin/mail/addresses", &[("support_address", &own), ("privacy_address", &own)])
+        .await;
+    assert!(page.body.contains("must differ from the support address"), "{}", page.body);
+    let server = format!("imap://{}:{}/INBOX", env.imap.0, env.imap.1);
+    let page = admin
+        .submit(
+            "/admin/mail",
+            "/admin/mail/mailboxes",
+            &[("server", &server), ("user", &own), ("password", "not the password"), ("move_to", "")],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.body.contains("refused the user name or password"), "{}", page.body);
+    let page = admin
+        .submit(
+            "/admin/mail",
+            "/admin/mail/mailboxes",
+            &[("server", "https://mail.example.com/"), ("user", &own), ("password", "x"), ("move_to", "")],
+        )
+        .await;
+    assert!(page.body.contains("must be a URL like imaps://"), "{}", page.body);
+    assert_eq!(count_in(&app, two.tenant_id, "mail_mailboxes").await, 0);
+
+    // Set up properly: the server's answer is shown, the password never.
+    let page = admin
+        .submit("/admin/mail", "/admin/mail/addresses", &[("support_address", &own), ("privacy_address", "")])
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    let page = admin
+        .submit(
+            "/admin/mail",
+            "/admin/mail/mailboxes",
+            &[("server", &server), ("user", &own), ("password", &env.password), ("move_to", "")],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("logged in; 0 messages waiting"), "{}", page.body);
+    let page = admin.get("/admin/mail").await;
+    assert!(page.body.contains(&server), "{}", page.body);
+    assert!(!page.body.contains(&env.password), "the password is never shown");
+    assert!(page.body.contains(&own), "the tenant's own address is shown");
+
+    // Mail to it becomes tenant two's ticket, answered from tenant two's address.
+    let customer = env.address("two-customer");
+    env.send(
+        &customer,
+        &[&own],
+        &message(&customer, &own, "Toisen tilaajan asia", "", "Hei, tilaus 77 puuttuu."),
+    )
+    .await;
+    let mut found = None;
+    for _ in 0..150 {
+        let (_, v) = app.call_as(&two, Method::GET, "/api/v2/tickets.json", None).await;
+        if let Some(t) = v["tickets"].as_array().and_then(|l| l.first()).cloned() {
+            found = Some(t);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let t = found.expect("tenant two's mailbox was read");
+    assert_eq!(t["subject"], "Toisen tilaajan asia");
+    assert_eq!(count_in(&app, two.tenant_id, "tickets").await, 1);
+    assert_eq!(count(&app, "tickets").await, 0, "none for the first tenant");
+    let (_, mine) = app.get("/api/v2/tickets.json").await;
+    assert_eq!(mine["tickets"].as_array().unwrap().len(), 0, "the first tenant got nothing");
+    let ack = env
+        .wait_for(&customer, "acknowledging the ticket", |m| m.contains("Toisen tilaajan asia"))
+        .await;
+    assert_eq!(header(&ack, "From").as_deref(), Some(own.as_str()), "{ack}");
+    let reply_to = header(&ack, "Reply-To").unwrap();
+    let (local, domain) = own.split_once('@').unwrap();
+    assert!(reply_to.starts_with(&format!("{local}+t")) && reply_to.ends_with(domain), "{reply_to}");
+    // The customer's answer to it comes back through the tenant's reply address.
+    env.send(
+        &customer,
+        &[&reply_to],
+        &message(&customer, &reply_to, "Re: Toisen tilaajan asia", "", "Lisätieto: tilaus 78 myös."),
+    )
+    .await;
+    let id = t["id"].as_i64().unwrap();
+    for _ in 0..150 {
+        let (_, v) = app.call_as(&two, Method::GET, &format!("/api/v2/tickets/{id}/comments.json"), None).await;
+        if v["comments"].as_array().is_some_and(|c| c.len() == 2) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let (_, v) = app.call_as(&two, Method::GET, &format!("/api/v2/tickets/{id}/comments.json"), None).await;
+    assert_eq!(v["comments"].as_array().unwrap().len(), 2, "{v}");
+    assert!(env.mailbox(&own).await.is_empty(), "read mail is deleted from the server");
+
+    // Another tenant's admin cannot remove it.
+    let admin_pw = "admin password of tenant one";
+    app.put(&format!("/api/v2/users/{}.json", app.t.admin_id), json!({"user": {"password": admin_pw}}))
+        .await;
+    let mut other = crate::web::Browser::new(&app);
+    other.sign_in(&app.t.email, admin_pw).await;
+    let mb: i64 = {
+        let mut c = app.helpdesk().db().read().await.unwrap();
+        sqlx::query_scalar("SELECT id FROM mail_mailboxes").fetch_one(&mut c).await.unwrap()
+    };
+    let page = other.submit("/admin/mail", &format!("/admin/mail/mailboxes/{mb}/remove"), &[]).await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND, "{}", page.body);
+    assert_eq!(count_in(&app, two.tenant_id, "mail_mailboxes").await, 1);
+
+    // Removed: its key is destroyed and its mail is read no more.
+    let page = admin.submit("/admin/mail", &format!("/admin/mail/mailboxes/{mb}/remove"), &[]).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    assert_eq!(count_in(&app, two.tenant_id, "mail_mailboxes").await, 0);
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    env.send(&customer, &[&own], &message(&customer, &own, "Vielä yksi", "", "Tätä ei enää lueta."))
+        .await;
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(env.mailbox(&own).await.len(), 1, "a removed mailbox is left alone");
+    assert_eq!(count_in(&app, two.tenant_id, "tickets").await, 1);
+});
+
+// A tenant cannot point Suoja at the machines beside it: a mailbox on a loopback or private
+// address is refused unless the operator lists the host.
+crate::engine_test!(a_tenants_mailbox_must_be_on_the_internet, |app| async move {
+    let mut app = app;
+    app.stop_server().await;
+    app.settings.webhook_allowed_hosts.clear();
+    app.settings.mail_from = Some("support@help.example".into());
+    app.settings.smtp_url = Some("smtp://127.0.0.1:9?tls=none".into());
+    app.start_server().await;
+    let pw = "admin password for the mailbox guard";
+    app.put(&format!("/api/v2/users/{}.json", app.t.admin_id), json!({"user": {"password": pw}}))
+        .await;
+    let mut admin = crate::web::Browser::new(&app);
+    admin.sign_in(&app.t.email, pw).await;
+    for server in [
+        "imap://127.0.0.1:1143/INBOX",
+        "imaps://10.1.2.3/INBOX",
+        "imap://[::1]/INBOX",
+        "imap://localhost/INBOX",
+    ] {
+        let page = admin
+            .submit(
+                "/admin/mail",
+                "/admin/mail/mailboxes",
+                &[("server", server), ("user", "u"), ("password", "p"), ("move_to", "")],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "{server}: {}", page.body);
+        assert!(page.body.contains("must be at a public address"), "{server}: {}", page.body);
+    }
+    assert_eq!(count(&app, "mail_mailboxes").await, 0);
 });
