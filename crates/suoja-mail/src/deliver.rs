@@ -100,6 +100,9 @@ fn dedupe_key(raw: &[u8], m: &Incoming) -> String {
     )
 }
 
+/// Messages stored side by side when several arrive together (an IMAP pass).
+pub const IMPORT_AT_ONCE: usize = 4;
+
 /// The outbox kind of the notice telling a sender their message was refused.
 pub const REFUSED: &str = "mail_refused";
 
@@ -195,6 +198,20 @@ impl Mailroom {
         let mut c = hd.db().read().await?;
         let token = crate::address::ticket_token(hd.vault(), &mut c, tenant, ticket).await?;
         Ok(self.addresses(&mut c, tenant).await?.support.reply_address(&token))
+    }
+
+    /// Stores several messages for `tenant`, [`IMPORT_AT_ONCE`] side by side (their
+    /// transactions share commits), each as [`Mailroom::deliver`] would; the results in order.
+    pub async fn deliver_all(&self, tenant: TenantId, raws: &[&[u8]]) -> Vec<Result<Delivered>> {
+        let mut out = Vec::with_capacity(raws.len());
+        for group in raws.chunks(IMPORT_AT_ONCE) {
+            let mut side = Vec::with_capacity(group.len());
+            for raw in group {
+                side.push(Box::pin(self.deliver(tenant, raw)));
+            }
+            out.extend(futures_util::future::join_all(side).await);
+        }
+        out
     }
 
     /// Stores one raw message for `tenant`, its envelope read from the headers the receiving

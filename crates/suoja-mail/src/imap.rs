@@ -17,6 +17,8 @@ use crate::{MailError, Mailroom, Result};
 
 /// Messages taken in one pass (the rest wait for the next).
 const PER_PASS: usize = 200;
+/// Messages fetched with one command, and then stored side by side.
+const FETCH_CHUNK: usize = 16;
 
 /// Where to fetch from, parsed from `imap_url`.
 #[derive(Clone)]
@@ -192,36 +194,48 @@ impl Mailroom {
         uids.sort_unstable();
         let mut done = Vec::new();
         let mut out = Fetched::default();
-        for uid in uids.into_iter().take(PER_PASS) {
-            let raw = {
-                let fetches = s.uid_fetch(uid.to_string(), "BODY.PEEK[]").await.map_err(imap_err)?;
+        let uids: Vec<u32> = uids.into_iter().take(PER_PASS).collect();
+        for chunk in uids.chunks(FETCH_CHUNK) {
+            // One FETCH for the chunk, then its messages stored side by side (their commits
+            // share a sync to disk).
+            let set = chunk.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
+            let mut raws: Vec<(u32, Vec<u8>)> = Vec::with_capacity(chunk.len());
+            {
+                let fetches = s.uid_fetch(&set, "BODY.PEEK[]").await.map_err(imap_err)?;
                 let items: Vec<_> = fetches.collect().await;
-                items.into_iter().filter_map(|f| f.ok()).find_map(|f| f.body().map(<[u8]>::to_vec))
-            };
-            let Some(raw) = raw else { continue };
-            match self.deliver(tenant, &raw).await {
-                Ok(_) => {
-                    out.stored += 1;
-                    done.push(uid);
-                }
-                Err(MailError::Refused(why)) => {
-                    out.refused += 1;
-                    done.push(uid);
-                    tracing::info!(tenant.id = %tenant, refusal = %refusal_kind(&why), "fetched mail refused");
-                    // No MTA will bounce it: the sender, if known, is told why.
-                    if let Err(e) = self.tell_refused(tenant, &raw, &why).await {
-                        tracing::warn!(tenant.id = %tenant, error = %e, "telling a sender of a refusal failed");
+                for f in items.into_iter().filter_map(|f| f.ok()) {
+                    if let (Some(uid), Some(body)) = (f.uid, f.body()) {
+                        raws.push((uid, body.to_vec()));
                     }
                 }
-                Err(e) if e.temporary() => {
-                    // Left for the next pass; the messages after it are not held up by it.
-                    out.kept += 1;
-                    tracing::warn!(tenant.id = %tenant, error = %e, "fetched mail left on the server for the next pass");
-                }
-                Err(e) => {
-                    out.refused += 1;
-                    done.push(uid);
-                    tracing::info!(tenant.id = %tenant, error = %e, "fetched mail refused");
+            }
+            let bodies: Vec<&[u8]> = raws.iter().map(|(_, r)| r.as_slice()).collect();
+            let results = self.deliver_all(tenant, &bodies).await;
+            for ((uid, raw), result) in raws.iter().zip(results) {
+                match result {
+                    Ok(_) => {
+                        out.stored += 1;
+                        done.push(*uid);
+                    }
+                    Err(MailError::Refused(why)) => {
+                        out.refused += 1;
+                        done.push(*uid);
+                        tracing::info!(tenant.id = %tenant, refusal = %refusal_kind(&why), "fetched mail refused");
+                        // No MTA will bounce it: the sender, if known, is told why.
+                        if let Err(e) = self.tell_refused(tenant, raw, &why).await {
+                            tracing::warn!(tenant.id = %tenant, error = %e, "telling a sender of a refusal failed");
+                        }
+                    }
+                    Err(e) if e.temporary() => {
+                        // Left for the next pass; the messages after it are not held up by it.
+                        out.kept += 1;
+                        tracing::warn!(tenant.id = %tenant, error = %e, "fetched mail left on the server for the next pass");
+                    }
+                    Err(e) => {
+                        out.refused += 1;
+                        done.push(*uid);
+                        tracing::info!(tenant.id = %tenant, error = %e, "fetched mail refused");
+                    }
                 }
             }
         }

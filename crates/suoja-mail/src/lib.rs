@@ -21,7 +21,7 @@ use std::sync::Arc;
 use suoja_privacy::Privacy;
 
 pub use address::Support;
-pub use deliver::{Delivered, REFUSED};
+pub use deliver::{Delivered, IMPORT_AT_ONCE, REFUSED};
 pub use parse::Refusal;
 
 /// What can go wrong with mail.

@@ -1,7 +1,9 @@
 //! What the e-mail channel costs. Inbound: messages of ~10 KB of text with a 100 KB attachment
 //! are read, turned into tickets (sender's account, ticket, comment, file, the sealed original,
-//! thread entry, acknowledgement queued) one transaction each, against the in-run baseline of
-//! storing the same bytes as one row each, one transaction each, in the same database.
+//! thread entry, acknowledgement queued) one transaction each, one at a time (as
+//! `suoja mail deliver` takes them) and four side by side (as an IMAP pass stores them), against
+//! the in-run baseline of storing the same bytes as one row each, one transaction each, in the
+//! same database, the same way.
 //! Outbound (with real mail servers, named as the tests name them in `SUOJA_TEST_MAIL`):
 //! queued messages handed to the SMTP server, and the time from a public reply's commit to the
 //! message in the requester's mailbox, with the server's own mail loop doing the sending.
@@ -9,6 +11,7 @@
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
+use futures_util::StreamExt as _;
 use suoja_config::Settings;
 use suoja_core::{Email, Personal, Scope, TicketId};
 use suoja_helpdesk::model::{CommentInput, TicketInput};
@@ -22,10 +25,13 @@ pub struct MailFigures {
     pub messages: usize,
     /// Bytes of one message.
     pub message_bytes: usize,
-    /// Storing the raw bytes as one row each, ms for all.
+    /// Storing the raw bytes as one row each, one at a time, ms for all.
     pub baseline_ms: f64,
-    /// Importing them as tickets, ms for all.
+    /// Importing them as tickets one at a time, ms for all.
     pub import_ms: f64,
+    /// The same, [`suoja_mail::IMPORT_AT_ONCE`] side by side: baseline and import, ms for all.
+    pub baseline_side_ms: f64,
+    pub import_side_ms: f64,
     /// Messages handed to the SMTP server and the ms it took (with mail servers).
     pub outbound: Option<(usize, f64)>,
     /// As many messages of the same size handed straight to the SMTP server, ms.
@@ -126,7 +132,8 @@ pub async fn measure(engine: &str, pg: Option<&str>, messages: usize) -> anyhow:
     let msgs: Vec<Vec<u8>> = (0..messages).map(|i| message(&sender(i), &support, i)).collect();
     let message_bytes = msgs.first().map_or(0, Vec::len);
 
-    // Baseline: the same bytes, one row each, one transaction each.
+    // Baseline: the same bytes, one row each, one transaction each; one at a time, and
+    // IMPORT_AT_ONCE side by side.
     {
         let mut tx = hd.db().begin().await?;
         sqlx::query("CREATE TABLE bench_raw (id BIGINT PRIMARY KEY, raw BYTEA)")
@@ -135,19 +142,37 @@ pub async fn measure(engine: &str, pg: Option<&str>, messages: usize) -> anyhow:
             .or_else(|_| Ok::<_, sqlx::Error>(Default::default()))?;
         tx.commit().await?;
     }
-    let mut baseline_ms = f64::MAX;
-    for round in 0..2_i64 {
-        let t = Instant::now();
-        for (i, m) in msgs.iter().enumerate() {
+    let store_row = |id: i64, m: &[u8]| {
+        let (hd, m) = (hd.clone(), m.to_vec());
+        async move {
             let mut tx = hd.db().begin().await?;
             sqlx::query("INSERT INTO bench_raw (id, raw) VALUES ($1, $2)")
-                .bind(round * 1_000_000 + suoja_core::num::to_i64(i))
-                .bind(m.clone())
+                .bind(id)
+                .bind(m)
                 .execute(&mut *tx)
                 .await?;
             tx.commit().await?;
+            Ok::<_, anyhow::Error>(())
+        }
+    };
+    let (mut baseline_ms, mut baseline_side_ms) = (f64::MAX, f64::MAX);
+    for round in 0..2_i64 {
+        let t = Instant::now();
+        for (i, m) in msgs.iter().enumerate() {
+            store_row(round * 10_000_000 + suoja_core::num::to_i64(i), m).await?;
         }
         baseline_ms = baseline_ms.min(t.elapsed().as_secs_f64() * 1000.0);
+        let t = Instant::now();
+        let rows = futures_util::stream::iter(
+            msgs.iter()
+                .enumerate()
+                .map(|(i, m)| store_row(round * 10_000_000 + 5_000_000 + suoja_core::num::to_i64(i), m)),
+        )
+        .buffer_unordered(suoja_mail::IMPORT_AT_ONCE)
+        .collect::<Vec<_>>()
+        .await;
+        rows.into_iter().collect::<anyhow::Result<Vec<()>>>()?;
+        baseline_side_ms = baseline_side_ms.min(t.elapsed().as_secs_f64() * 1000.0);
     }
     {
         let mut tx = hd.db().begin().await?;
@@ -155,15 +180,27 @@ pub async fn measure(engine: &str, pg: Option<&str>, messages: usize) -> anyhow:
         tx.commit().await?;
     }
 
+    // Half the messages one at a time, the other half as an IMAP pass stores them.
+    let half = messages / 2;
     let t = Instant::now();
-    for m in &msgs {
+    for m in &msgs[..half] {
         room.deliver(boot.tenant, m).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     }
-    let import_ms = t.elapsed().as_secs_f64() * 1000.0;
+    let import_ms = t.elapsed().as_secs_f64() * 1000.0 * messages as f64 / half.max(1) as f64;
+    let t = Instant::now();
+    for chunk in msgs[half..].chunks(16) {
+        let bodies: Vec<&[u8]> = chunk.iter().map(Vec::as_slice).collect();
+        for r in room.deliver_all(boot.tenant, &bodies).await {
+            r.map_err(|e| anyhow::anyhow!("{e}"))?;
+        }
+    }
+    let import_side_ms = t.elapsed().as_secs_f64() * 1000.0 * messages as f64 / (messages - half).max(1) as f64;
     println!(
-        "  {engine}: {messages} messages of {} KB imported in {import_ms:.0} ms ({:.0}/s); the same bytes as rows {baseline_ms:.0} ms",
+        "  {engine}: {messages} messages of {} KB imported at {:.0}/s one at a time, {:.0}/s {} side by side; the same bytes as rows {baseline_ms:.0} / {baseline_side_ms:.0} ms",
         message_bytes / 1024,
-        messages as f64 / (import_ms / 1000.0)
+        messages as f64 / (import_ms / 1000.0),
+        messages as f64 / (import_side_ms / 1000.0),
+        suoja_mail::IMPORT_AT_ONCE,
     );
 
     let mut figures = MailFigures {
@@ -172,6 +209,8 @@ pub async fn measure(engine: &str, pg: Option<&str>, messages: usize) -> anyhow:
         message_bytes,
         baseline_ms,
         import_ms,
+        baseline_side_ms,
+        import_side_ms,
         ..Default::default()
     };
     if let Some(e) = &env {
