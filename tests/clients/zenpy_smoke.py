@@ -53,6 +53,8 @@ step("list comments")
 comments = list(z.tickets.comments(ticket=ticket.id))
 check(len(comments) == 2, f"two comments, got {len(comments)}")
 check(comments[1].public is False and comments[1].body == "zenpy internal note", "the note is internal")
+check(ticket.submitter_id == requester.id and comments[0].author_id == requester.id, "made for the requester: they submitted it and wrote its description")
+check(comments[1].author_id != requester.id, "the note is the agent's")
 
 step("search for a word of the ticket")
 found = list(z.search(word, type="ticket"))

@@ -31,6 +31,7 @@ await client.tickets.update(ticket.id, { ticket: { comment: { body: 'node intern
 step('list comments');
 const comments = body(await client.tickets.getComments(ticket.id));
 check(comments.length === 2 && comments[1].public === false, `comments: ${JSON.stringify(comments).slice(0, 300)}`);
+check(ticket.submitter_id === requester.id && comments[0].author_id === requester.id, `made for the requester, written by them: ${JSON.stringify(comments[0]).slice(0, 200)}`);
 
 step('search for a word of the ticket');
 const found = body(await client.search.query(`${word} type:ticket`));

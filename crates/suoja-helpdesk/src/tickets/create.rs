@@ -124,9 +124,23 @@ impl Helpdesk {
             Some(r) => self.resolve_requester(c, scope, r, now).await?,
             None => self.require_user(c, scope.tenant, scope.actor, "requester_id").await?,
         };
-        let submitter = input.submitter_id.unwrap_or(scope.actor);
-        if submitter != scope.actor {
+        // Who submitted the ticket and wrote its first comment, as Zendesk has it: a ticket
+        // made through the API for a requester, without `submitter_id`, is the requester's (they
+        // submitted it, and the description is their words, kept under their key); an explicit
+        // `submitter_id` makes that person the submitter and writer; on the web pages the agent
+        // is. A private description is staff's note whoever the submitter: its writer stays the
+        // staff member (unless `comment.author_id` says otherwise), so it never becomes public.
+        let submitter = match input.submitter_id {
+            Some(s) => s,
+            None if scope.is_staff() && comment.via == crate::model::Channel::Api => requester.id,
+            None => scope.actor,
+        };
+        if submitter != scope.actor && submitter != requester.id {
             self.require_user(c, scope.tenant, submitter, "submitter_id").await?;
+        }
+        let mut comment = comment;
+        if comment.author_id.is_none() && comment.public && submitter != scope.actor {
+            comment.author_id = Some(submitter);
         }
         let assignee = input.assignee_id.flatten();
         if let Some(a) = assignee {

@@ -229,7 +229,9 @@ engine_test!(ticket_lifecycle, |app| async move {
     // Sideloads.
     let (_, v) = app.get(&format!("/api/v2/tickets/{id}.json?include=users")).await;
     let ids: Vec<i64> = v["users"].as_array().unwrap().iter().map(|u| u["id"].as_i64().unwrap()).collect();
-    for want in [requester, cc, agent, app.t.admin_id] {
+    // (Made through the API for the requester: they are its submitter too.)
+    assert_eq!(v["ticket"]["submitter_id"], requester);
+    for want in [requester, cc, agent] {
         assert!(ids.contains(&want), "{want} in {ids:?}");
     }
     let (_, v) = app.get(&format!("/api/v2/tickets/show_many.json?ids={id},999999")).await;
@@ -674,4 +676,109 @@ engine_test!(search_answers_hostile_queries_with_a_client_error_or_the_right_ans
     assert_eq!(ids(&v), vec![newer, older], "an end user's order knows nothing of internal notes");
     let (_, v) = app.get("/api/v2/search.json?query=refund%20type:ticket").await;
     assert_eq!(ids(&v), vec![older, newer], "staff rank by the note too");
+});
+
+/// The comment objects of an export (every object with a `by_you` flag), anywhere in it.
+fn exported_comments(v: &Value, out: &mut Vec<Value>) {
+    match v {
+        Value::Object(o) => {
+            if o.contains_key("by_you") {
+                out.push(v.clone());
+            }
+            o.values().for_each(|x| exported_comments(x, out));
+        }
+        Value::Array(a) => a.iter().for_each(|x| exported_comments(x, out)),
+        _ => {}
+    }
+}
+
+// Requester, submitter and the first comment's writer, as Zendesk documents them: a ticket an
+// agent makes through the API for a customer, without `submitter_id`, is the customer's (they
+// submitted it and wrote its description, which their export shows as theirs); `submitter_id`
+// names who else did; `comment.author_id` names the writer; a private description stays the
+// agent's note.
+engine_test!(the_requester_writes_the_first_comment_of_a_ticket_made_for_them, |app| async move {
+    let (aino, aino_login) = app.end_user_with_password("Aino Asiakas", "aino@example.fi").await;
+    let agent = {
+        let (s, v) = app
+            .post(
+                "/api/v2/users.json",
+                json!({"user": {"name": "Eino Agentti", "email": "eino@help.example", "role": "agent"}}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        v["user"]["id"].as_i64().unwrap()
+    };
+    let create = |body: Value| {
+        let app = &app;
+        async move {
+            let (s, v) = app.post("/api/v2/tickets.json", json!({ "ticket": body })).await;
+            assert_eq!(s, StatusCode::CREATED, "{v}");
+            let id = v["ticket"]["id"].as_i64().unwrap();
+            let (_, c) = app.get(&format!("/api/v2/tickets/{id}/comments.json")).await;
+            (v["ticket"].clone(), c["comments"][0].clone())
+        }
+    };
+    let admin = app.t.admin_id;
+    // For the requester, no submitter named: theirs.
+    let (t, c) = create(json!({"subject": "Kadonnut tilaus", "requester_id": aino, "comment": {"body": "Tilaukseni 4411 ei ole saapunut."}})).await;
+    assert_eq!(
+        (t["requester_id"].as_i64(), t["submitter_id"].as_i64(), c["author_id"].as_i64()),
+        (Some(aino), Some(aino), Some(aino))
+    );
+    assert_eq!(c["public"], true);
+    // A submitter named: theirs to submit and write.
+    let (t, c) = create(json!({"subject": "Soitto", "requester_id": aino, "submitter_id": agent, "comment": {"body": "Asiakas soitti tilauksesta."}})).await;
+    assert_eq!((t["submitter_id"].as_i64(), c["author_id"].as_i64()), (Some(agent), Some(agent)));
+    // The writer named: theirs to write.
+    let (t, c) = create(json!({"subject": "Välitetty", "requester_id": aino, "comment": {"body": "Välitetty viesti.", "author_id": agent}})).await;
+    assert_eq!((t["submitter_id"].as_i64(), c["author_id"].as_i64()), (Some(aino), Some(agent)));
+    // A new requester given by name and address: theirs too.
+    let (t, c) =
+        create(json!({"subject": "Uusi", "requester": {"name": "Ville Uusi", "email": "ville@example.fi"}, "comment": {"body": "Hei, olen uusi asiakas."}}))
+            .await;
+    assert_eq!(t["submitter_id"], t["requester_id"]);
+    assert_eq!(c["author_id"], t["requester_id"]);
+    // A private description is the agent's note: the requester submitted, the agent wrote, and
+    // it stays private.
+    let (t, c) = create(json!({"subject": "Muistiinpano", "requester_id": aino, "comment": {"body": "Sisäinen: tarkista maksu.", "public": false}})).await;
+    assert_eq!((t["submitter_id"].as_i64(), c["author_id"].as_i64()), (Some(aino), Some(admin)));
+    assert_eq!(c["public"], false);
+    // ... and the requester never sees it, not even as the ticket's description.
+    let note = t["id"].as_i64().unwrap();
+    let (s, v) = app.call_password(&aino_login, Method::GET, &format!("/api/v2/tickets/{note}.json"), None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert!(!v.to_string().contains("Sisäinen"), "{v}");
+    // The requester's export shows the description as their own words, and the comments of the
+    // writers named as not theirs.
+    let export: Value = serde_json::from_str(&crate::privacy_precision::export_of(&app, aino).await).unwrap();
+    let mut comments = Vec::new();
+    exported_comments(&export, &mut comments);
+    let text = |c: &Value| c.to_string();
+    let mine = comments.iter().filter(|c| c["by_you"] == true).map(text).collect::<Vec<_>>().join("\n");
+    let others = comments.iter().filter(|c| c["by_you"] != true).map(text).collect::<Vec<_>>().join("\n");
+    assert!(mine.contains("Tilaukseni 4411 ei ole saapunut."), "{mine}");
+    assert!(
+        others.contains("Asiakas soitti tilauksesta.") && others.contains("Välitetty viesti."),
+        "{others}"
+    );
+    assert!(!mine.contains("Sisäinen"), "the agent's note is not the requester's words");
+    // An export without internal notes leaves out that description too.
+    let scope = suoja_core::Scope {
+        tenant: suoja_core::TenantId(app.t.tenant_id),
+        actor: suoja_core::UserId(aino),
+        role: suoja_core::Role::EndUser,
+        privacy_officer: false,
+    };
+    let opts = suoja_privacy::export::Options {
+        include_internal_notes: Some(false),
+        ..Default::default()
+    };
+    let e = app
+        .privacy()
+        .export(&scope, suoja_core::UserId(aino), None, &opts, &suoja_privacy::export::no_progress)
+        .await
+        .unwrap();
+    let doc = e.doc.to_string();
+    assert!(doc.contains("Tilaukseni 4411") && !doc.contains("Sisäinen"), "{doc}");
 });

@@ -67,6 +67,8 @@ impl Privacy {
             let mut rendered_comments = Vec::new();
             let mut thread = thread;
             thread.sort_by_key(|c| (int(c, "created_at"), int(c, "id")));
+            // The description is the first comment's text: an internal note when that was one.
+            let description_is_note = thread.first().is_some_and(|c| int(c, "public") != Some(1));
             for c in thread {
                 let Some((public, body)) = comment_text(c, people, include_notes, withheld) else {
                     continue;
@@ -88,8 +90,13 @@ impl Privacy {
             }
             let (subject, n) = people.redact(&text(t, "subject_enc").unwrap_or_default());
             withheld.replaced(n);
-            let (description, n) = people.redact(&text(t, "description_enc").unwrap_or_default());
-            withheld.replaced(n);
+            let description = if description_is_note && !include_notes {
+                String::new()
+            } else {
+                let (description, n) = people.redact(&text(t, "description_enc").unwrap_or_default());
+                withheld.replaced(n);
+                description
+            };
             let mut ccs = Vec::new();
             for r in collaborators.get(&id).map(Vec::as_slice).unwrap_or_default() {
                 ccs.push(json!({ "person": people.label(int(r, "user_id")), "kind": text(r, "kind") }));
