@@ -29,7 +29,7 @@ run_engine() {
     token="$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["api_token"])' "$line")"
     echo "== $client on $engine =="
     if [ "$client" = zenpy ]; then
-      SUOJA_ADDR="127.0.0.1:$port" SUOJA_EMAIL="$email" SUOJA_TOKEN="$token" python3 "$HERE/zenpy_smoke.py"
+      SUOJA_ADDR="127.0.0.1:$port" SUOJA_EMAIL="$email" SUOJA_TOKEN="$token" SUOJA_SUBDOMAIN="$client-$engine" python3 "$HERE/zenpy_smoke.py"
     else
       (cd "$HERE/node" && SUOJA_ADDR="127.0.0.1:$port" SUOJA_EMAIL="$email" SUOJA_TOKEN="$token" node smoke.mjs)
     fi

@@ -10,7 +10,7 @@ os.environ["ZENPY_FORCE_SCHEME"] = "http"
 os.environ["ZENPY_FORCE_NETLOC"] = os.environ["SUOJA_ADDR"]
 
 from zenpy import Zenpy  # noqa: E402
-from zenpy.lib.api_objects import Comment, Ticket, User  # noqa: E402
+from zenpy.lib.api_objects import Comment, Request, Ticket, User  # noqa: E402
 from zenpy.lib.exception import RecordNotFoundException  # noqa: E402
 
 STEP = [0]
@@ -102,6 +102,31 @@ redacted = z.tickets.comment_redact(ticket.id, last.id, secret)
 check(secret not in redacted.body and "\u2587" in redacted.body, f"redacted body {redacted.body!r}")
 check(all(secret not in c.body for c in z.tickets.comments(ticket=ticket.id)), "the text is gone from the comments")
 check(list(z.search(secret, type="ticket")) == [], "search no longer finds the text")
+
+step("an end user opens a request, reads its public comments and solves it (Requests API)")
+import requests as http  # noqa: E402  (zenpy's own dependency)
+
+base = f"http://{os.environ['SUOJA_ADDR']}/api/v2"
+admin_auth = (f"{os.environ['SUOJA_EMAIL']}/token", os.environ["SUOJA_TOKEN"])
+asker_email = f"zenpy-asker-{run}@example.fi"
+made = http.post(f"{base}/users.json", auth=admin_auth, json={"user": {"name": "Zenpy Asker", "email": asker_email, "password": "zenpy asker password"}})
+check(made.status_code == 201, f"end user created: {made.status_code} {made.text[:200]}")
+# A person signs in with a password at their helpdesk's own address (the subdomain names it).
+session = http.Session()
+session.headers["Host"] = f"{os.environ['SUOJA_SUBDOMAIN']}.suoja.test"
+ez = Zenpy(subdomain="local", email=asker_email, password="zenpy asker password", disable_cache=True, session=session)
+req = ez.requests.create(Request(subject=f"Zenpy request {word}", comment=Comment(body="My parcel has not arrived.")))
+check(req.id and req.requester_id == made.json()["user"]["id"], f"request opened: {req.id}")
+z.tickets.update(Ticket(id=req.id, assignee_id=me.id, comment=Comment(body="zenpy private note", public=False)))
+z.tickets.update(Ticket(id=req.id, comment=Comment(body="It is on its way.", public=True)))
+bodies = [c.body for c in ez.requests.comments(req.id)]
+check(bodies == ["My parcel has not arrived.", "It is on its way."], f"public comments only: {bodies}")
+check([r.id for r in ez.requests.open()] == [req.id], "listed as open")
+req = ez.requests(id=req.id)
+req.comment = Comment(body="Arrived, thanks.")
+req.solved = True
+ez.requests.update(req)
+check([r.id for r in ez.requests.solved()] == [req.id], "listed as solved")
 
 step("erase a person: soft delete, then permanent deletion")
 gone = z.users.create(User(name="Zenpy Erased", email=f"zenpy-erased-{run}@example.fi"))

@@ -7,7 +7,7 @@ use axum::response::IntoResponse as _;
 use axum::routing::{MethodRouter, delete, get, post, put};
 
 use crate::api_v2::{
-    api_tokens, deleted, erasure, groups, incremental, jobs, mentions, oauth, orgs, privacy, redaction, search, tickets, uploads, users, webhooks,
+    api_tokens, deleted, erasure, groups, incremental, jobs, mentions, oauth, orgs, privacy, redaction, requests, search, tickets, uploads, users, webhooks,
 };
 use crate::{ApiError, AppState, middleware, openapi};
 
@@ -94,6 +94,16 @@ pub fn table() -> Vec<(Doc, MethodRouter<AppState>)> {
         (r!("put", "/api/v2/tickets/{id}/comments/{comment_id}/attachments/{attachment_id}/redact", "Redact an attachment or call recording", "Redaction", None, 200, "attachment", &[]), put(redaction::attachment)),
         (r!("put", "/api/v2/tickets/{id}/redact", "Redact text in the subject or custom fields", "Redaction", Some("redaction"), 200, "ticket", &[]), put(redaction::ticket_fields)),
         (r!("get", "/api/v2/tickets/{id}/audits", "A ticket's redaction history", "Redaction", None, 200, "audits", &[]), get(redaction::audits)),
+        (r!("get", "/api/v2/requests", "The caller's requests", "Requests", None, 200, "requests", &["status", "page", "per_page", "page[size]", "page[after]", "page[before]"]), get(requests::index)),
+        (r!("post", "/api/v2/requests", "Open a request", "Requests", Some("request"), 201, "request", &[]), post(requests::create)),
+        (r!("get", "/api/v2/requests/open", "The caller's requests not yet solved", "Requests", None, 200, "requests", &["status", "page", "per_page", "page[size]", "page[after]", "page[before]"]), get(requests::open)),
+        (r!("get", "/api/v2/requests/solved", "The caller's solved requests", "Requests", None, 200, "requests", &["status", "page", "per_page", "page[size]", "page[after]", "page[before]"]), get(requests::solved)),
+        (r!("get", "/api/v2/requests/ccd", "Requests the caller is CC'd on", "Requests", None, 200, "requests", &["status", "page", "per_page", "page[size]", "page[after]", "page[before]"]), get(requests::ccd)),
+        (r!("get", "/api/v2/requests/search", "Search the caller's requests", "Requests", None, 200, "requests", &["query", "page", "per_page"]), get(requests::search)),
+        (r!("get", "/api/v2/requests/{id}", "Show a request", "Requests", None, 200, "request", &[]), get(requests::show)),
+        (r!("put", "/api/v2/requests/{id}", "Add a comment to a request or mark it solved", "Requests", Some("request"), 200, "request", &[]), put(requests::update)),
+        (r!("get", "/api/v2/requests/{id}/comments", "A request's public comments", "Requests", None, 200, "comments", &[]), get(requests::comments)),
+        (r!("get", "/api/v2/requests/{id}/comments/{comment_id}", "One public comment of a request", "Requests", None, 200, "comment", &[]), get(requests::comment)),
         (r!("get", "/api/v2/deleted_tickets", "List deleted tickets", "Tickets", None, 200, "deleted_tickets", LIST), get(deleted::index)),
         (r!("put", "/api/v2/deleted_tickets/{id}/restore", "Restore a deleted ticket", "Tickets", None, 200, "", &[]), put(deleted::restore)),
         (r!("delete", "/api/v2/deleted_tickets/{id}", "Delete a deleted ticket permanently", "Tickets", None, 200, "job_status", &[]), delete(deleted::destroy)),

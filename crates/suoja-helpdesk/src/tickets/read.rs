@@ -1,7 +1,7 @@
 //! Reading tickets: one, many, lists (all, requested, CC'd, assigned, organisation), comments,
 //! and the incremental export.
 
-use suoja_core::{CommentId, OrganizationId, Scope, TicketId, Timestamp, UserId};
+use suoja_core::{CommentId, OrganizationId, Scope, Status, TicketId, Timestamp, UserId};
 
 use suoja_store::tickets::{TicketFilter, TicketSort};
 
@@ -27,7 +27,7 @@ pub enum TicketList {
 }
 
 /// A page of tickets.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct TicketPage {
     /// Tickets.
     pub tickets: Vec<Ticket>,
@@ -116,6 +116,22 @@ impl Helpdesk {
                 .await?
                 .ok_or(HelpdeskError::NotFound("User"))?;
         }
+        self.page_tickets(&mut c, scope, f, paging).await
+    }
+
+    /// The caller's own requests (the tickets they requested, or with `ccd` those they are
+    /// CC'd on), in any of `statuses` (all when empty): the end users' Requests API.
+    pub async fn list_requests(&self, scope: &Scope, ccd: bool, statuses: &[Status], paging: Paging) -> Result<TicketPage> {
+        let mut f = TicketFilter::default();
+        if ccd {
+            f.ccd = Some(scope.actor);
+        } else {
+            f.requester = Some(scope.actor);
+        }
+        if !statuses.is_empty() {
+            f.status_ranks = Some(statuses.iter().map(|s| *s as i64).collect());
+        }
+        let mut c = self.db.read().await?;
         self.page_tickets(&mut c, scope, f, paging).await
     }
 

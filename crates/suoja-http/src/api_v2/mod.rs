@@ -13,6 +13,7 @@ pub mod orgs;
 pub mod parse;
 pub mod privacy;
 pub mod redaction;
+pub mod requests;
 pub mod search;
 pub mod tickets;
 pub mod uploads;

@@ -782,3 +782,133 @@ engine_test!(the_requester_writes_the_first_comment_of_a_ticket_made_for_them, |
     let doc = e.doc.to_string();
     assert!(doc.contains("Tilaukseni 4411") && !doc.contains("Sisäinen"), "{doc}");
 });
+
+// The Requests API: an end user opens a request, reads its public comments (never a note),
+// answers and marks it solved; a CC'd person sees it under `ccd`; nobody else reaches it; the
+// lists filter by status and the search finds only the caller's own.
+engine_test!(end_users_open_read_answer_and_solve_requests, |app| async move {
+    let (me, login) = app.end_user_with_password("Rauha Rinne", "rauha@example.fi").await;
+    let (cc, cc_login) = app.end_user_with_password("Kalle Kopio", "kalle@example.fi").await;
+    let (_, other) = app.end_user_with_password("Olli Ulkopuolinen", "olli@example.fi").await;
+    let call = |who: &crate::harness::Tenant, m: Method, path: &str, body: Option<Value>| {
+        let (app, who, path) = (&app, who.clone(), path.to_string());
+        async move { app.call_password(&who, m, &path, body).await }
+    };
+    let (s, v) = call(
+        &login,
+        Method::POST,
+        "/api/v2/requests.json",
+        Some(json!({"request": {"subject": "Laskuvirhe", "comment": {"body": "Lasku 12 on väärin laskutettu."}}})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let r = v["request"].clone();
+    let id = r["id"].as_i64().unwrap();
+    assert_eq!(r["requester_id"], me);
+    assert_eq!(r["status"], "new");
+    assert_eq!(r["can_be_solved_by_me"], false, "not assigned yet");
+    assert!(r["url"].as_str().unwrap().ends_with(&format!("/api/v2/requests/{id}.json")));
+    // Staff answer publicly, write a note, assign, and copy someone in.
+    let (s, v) = app
+        .put(
+            &format!("/api/v2/tickets/{id}.json"),
+            json!({"ticket": {"assignee_id": app.t.admin_id, "email_cc_ids": [cc], "comment": {"body": "Sisäinen: tarkista laskutus.", "public": false}}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (_, v) = app
+        .put(
+            &format!("/api/v2/tickets/{id}.json"),
+            json!({"ticket": {"comment": {"body": "Korjasimme laskun."}}}),
+        )
+        .await;
+    assert_eq!(v["ticket"]["status"], "open");
+    // Public comments only.
+    let (s, v) = call(&login, Method::GET, &format!("/api/v2/requests/{id}/comments.json"), None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let bodies: Vec<&str> = v["comments"].as_array().unwrap().iter().map(|c| c["body"].as_str().unwrap()).collect();
+    assert_eq!(bodies, vec!["Lasku 12 on väärin laskutettu.", "Korjasimme laskun."]);
+    assert!(!v.to_string().contains("Sisäinen"));
+    assert_eq!(v["comments"][0]["request_id"], id);
+    let (_, all) = app.get(&format!("/api/v2/tickets/{id}/comments.json")).await;
+    let note = all["comments"].as_array().unwrap().iter().find(|c| c["public"] == false).unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let reply = v["comments"][1]["id"].as_i64().unwrap();
+    let (s, _) = call(&login, Method::GET, &format!("/api/v2/requests/{id}/comments/{note}.json"), None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "a note is not a request's comment");
+    let (s, v) = call(&login, Method::GET, &format!("/api/v2/requests/{id}/comments/{reply}.json"), None).await;
+    assert_eq!((s, v["comment"]["body"].as_str()), (StatusCode::OK, Some("Korjasimme laskun.")));
+    // Lists and their filters.
+    let ids = |v: &Value| v["requests"].as_array().unwrap().iter().map(|r| r["id"].as_i64().unwrap()).collect::<Vec<_>>();
+    let (_, v) = call(&login, Method::GET, "/api/v2/requests.json", None).await;
+    assert_eq!(ids(&v), vec![id]);
+    assert_eq!(v["requests"][0]["can_be_solved_by_me"], true);
+    let (_, v) = call(&login, Method::GET, "/api/v2/requests.json?status=solved,closed", None).await;
+    assert!(ids(&v).is_empty());
+    let (_, v) = call(&login, Method::GET, "/api/v2/requests/open.json", None).await;
+    assert_eq!(ids(&v), vec![id]);
+    let (s, v) = call(&login, Method::GET, "/api/v2/requests.json?status=whatever", None).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    let (_, v) = call(&cc_login, Method::GET, "/api/v2/requests/ccd.json", None).await;
+    assert_eq!(ids(&v), vec![id]);
+    let (s, _) = call(&cc_login, Method::GET, &format!("/api/v2/requests/{id}.json"), None).await;
+    assert_eq!(s, StatusCode::OK, "a CC'd person reads it");
+    let (_, v) = call(&login, Method::GET, "/api/v2/requests/search.json?query=laskutettu", None).await;
+    assert_eq!(ids(&v), vec![id]);
+    // Nobody else reaches it, and no one writes a note or changes what is not theirs.
+    for (m, body) in [(Method::GET, None), (Method::PUT, Some(json!({"request": {"comment": {"body": "hei"}}})))] {
+        let (s, _) = call(&other, m, &format!("/api/v2/requests/{id}.json"), body).await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+    }
+    let (_, v) = call(&other, Method::GET, "/api/v2/requests/search.json?query=laskutettu", None).await;
+    assert!(ids(&v).is_empty());
+    let (s, v) = call(
+        &login,
+        Method::PUT,
+        &format!("/api/v2/requests/{id}.json"),
+        Some(json!({"request": {"comment": {"body": "salainen", "public": false}}})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let (s, _) = call(
+        &login,
+        Method::PUT,
+        &format!("/api/v2/requests/{id}.json"),
+        Some(json!({"request": {"assignee_id": me}})),
+    )
+    .await;
+    assert!(s.is_client_error());
+    let (s, v) = call(
+        &cc_login,
+        Method::PUT,
+        &format!("/api/v2/requests/{id}.json"),
+        Some(json!({"request": {"solved": true}})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "only the requester solves it: {v}");
+    let (s, v) = call(&login, Method::GET, "/api/v2/requests/search.json", None).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    // The requester thanks and solves it.
+    let (s, v) = call(
+        &login,
+        Method::PUT,
+        &format!("/api/v2/requests/{id}.json"),
+        Some(json!({"request": {"comment": {"body": "Kiitos, nyt oikein."}, "solved": true}})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(
+        (v["request"]["status"].as_str(), v["request"]["solved"].as_bool()),
+        (Some("solved"), Some(true))
+    );
+    let (_, v) = call(&login, Method::GET, "/api/v2/requests/solved.json", None).await;
+    assert_eq!(ids(&v), vec![id]);
+    let (_, v) = call(&login, Method::GET, "/api/v2/requests/open.json?status=solved", None).await;
+    assert!(ids(&v).is_empty());
+    // Staff see in the Requests API only what they asked for themselves.
+    let (_, v) = app.get("/api/v2/requests.json").await;
+    assert!(ids(&v).is_empty());
+    let (s, _) = app.get(&format!("/api/v2/requests/{id}.json")).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+});

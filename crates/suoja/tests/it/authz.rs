@@ -432,6 +432,7 @@ pub(crate) fn concrete(method: &str, path: &str, ids: &HashMap<&'static str, Str
     let pick = |name: &str| -> &'static str {
         match (method, path, name) {
             (_, "/agent/tickets/{id}/comments/{comment_id}/original", "id") => "mail_ticket",
+            (_, p, "id") if p.starts_with("/api/v2/requests/") => "ticket",
             (_, "/agent/tickets/{id}/comments/{comment_id}/original", _) => "mail_comment",
             (_, p, "id") if p.starts_with("/api/v2/users/") || p.starts_with("/agent/users/") => "end_user",
             (_, p, "id") if p.starts_with("/api/v2/deleted_users/") => "deleted",
@@ -506,6 +507,8 @@ pub(crate) fn api_body(method: &str, path: &str, ids: &HashMap<&'static str, Str
         ("post", "/api/v2/groups") => json!({"group": {"name": "Uusi ryhmä"}}),
         ("put", "/api/v2/groups/{id}") => json!({"group": {"name": "Ryhmä"}}),
         ("post", "/api/v2/tickets") => json!({"ticket": {"subject": "Uusi", "comment": {"body": "matrix"}}}),
+        ("post", "/api/v2/requests") => json!({"request": {"subject": "Uusi", "comment": {"body": "matrix"}}}),
+        ("put", "/api/v2/requests/{id}") => json!({"request": {"comment": {"body": "matrix"}}}),
         ("post", "/api/v2/tickets/create_many") => json!({"tickets": [{"subject": "Uusi", "comment": {"body": "matrix"}}]}),
         ("put", "/api/v2/tickets/{id}") => json!({"ticket": {"comment": {"body": "One more thing."}}}),
         ("put", "/api/v2/tickets/{id}/comments/{comment_id}/redact") => json!({"text": "1234"}),
