@@ -31,7 +31,7 @@ run_engine() {
     if [ "$client" = zenpy ]; then
       SUOJA_ADDR="127.0.0.1:$port" SUOJA_EMAIL="$email" SUOJA_TOKEN="$token" SUOJA_SUBDOMAIN="$client-$engine" python3 "$HERE/zenpy_smoke.py"
     else
-      (cd "$HERE/node" && SUOJA_ADDR="127.0.0.1:$port" SUOJA_EMAIL="$email" SUOJA_TOKEN="$token" node smoke.mjs)
+      (cd "$HERE/node" && SUOJA_ADDR="127.0.0.1:$port" SUOJA_EMAIL="$email" SUOJA_TOKEN="$token" SUOJA_SUBDOMAIN="$client-$engine" node smoke.mjs)
     fi
   done
   kill -TERM "$SERVER_PID"; wait "$SERVER_PID" || { echo "server exited uncleanly"; cat "$dir/server.log" | tail -20; exit 1; }

@@ -102,7 +102,7 @@ pub fn table() -> Vec<(Doc, MethodRouter<AppState>)> {
         (r!("get", "/api/v2/requests/search", "Search the caller's requests", "Requests", None, 200, "requests", &["query", "page", "per_page"]), get(requests::search)),
         (r!("get", "/api/v2/requests/{id}", "Show a request", "Requests", None, 200, "request", &[]), get(requests::show)),
         (r!("put", "/api/v2/requests/{id}", "Add a comment to a request or mark it solved", "Requests", Some("request"), 200, "request", &[]), put(requests::update)),
-        (r!("get", "/api/v2/requests/{id}/comments", "A request's public comments", "Requests", None, 200, "comments", &[]), get(requests::comments)),
+        (r!("get", "/api/v2/requests/{id}/comments", "A request's public comments", "Requests", None, 200, "comments", &["page", "per_page", "page[size]", "page[after]", "sort_order"]), get(requests::comments)),
         (r!("get", "/api/v2/requests/{id}/comments/{comment_id}", "One public comment of a request", "Requests", None, 200, "comment", &[]), get(requests::comment)),
         (r!("get", "/api/v2/deleted_tickets", "List deleted tickets", "Tickets", None, 200, "deleted_tickets", LIST), get(deleted::index)),
         (r!("put", "/api/v2/deleted_tickets/{id}/restore", "Restore a deleted ticket", "Tickets", None, 200, "", &[]), put(deleted::restore)),

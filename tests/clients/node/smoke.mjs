@@ -66,6 +66,22 @@ await client.tickets.put(['deleted_tickets', ticket.id, 'restore'], {});
 const restored = body(await client.tickets.show(ticket.id));
 check(restored.status === 'pending', `restored: ${JSON.stringify(restored).slice(0, 200)}`);
 
+step("an end user opens a request, reads its public comments and solves it (Requests API)");
+const askerEmail = `node-asker-${run}@example.fi`;
+const asker = body(await client.users.create({ user: { name: 'Node Asker', email: askerEmail, password: 'node asker password' } }));
+// A person signs in with a password at their helpdesk's own address (the subdomain names it).
+const endUser = zendesk.createClient({ username: askerEmail, password: 'node asker password', endpointUri, throwOriginalException: true, customHeaders: { Host: `${process.env.SUOJA_SUBDOMAIN}.suoja.test` } });
+const opened = body(await endUser.requests.create({ request: { subject: `Node request ${word}`, comment: { body: 'My parcel has not arrived.' } } }));
+check(opened.id && opened.requester_id === asker.id, `request opened: ${JSON.stringify(opened).slice(0, 200)}`);
+await client.tickets.update(opened.id, { ticket: { assignee_id: me.id, comment: { body: 'node private note', public: false } } });
+await client.tickets.update(opened.id, { ticket: { comment: { body: 'It is on its way.', public: true } } });
+// (node-zendesk hands back the pages whole here, as it does against Zendesk: the comments are in them.)
+const said = body(await endUser.requests.listComments(opened.id)).flatMap((p) => p.comments || [p]).map((c) => c.body);
+check(JSON.stringify(said) === JSON.stringify(['My parcel has not arrived.', 'It is on its way.']), `public comments only: ${JSON.stringify(said)}`);
+await endUser.requests.update(opened.id, { request: { comment: { body: 'Arrived, thanks.' }, solved: true } });
+const solvedList = body(await endUser.requests.listSolved());
+check(solvedList.length === 1 && solvedList[0].id === opened.id, `listed as solved: ${JSON.stringify(solvedList).slice(0, 200)}`);
+
 step('erase a person: soft delete, then permanent deletion');
 const gone = body(await client.users.create({ user: { name: 'Node Erased', email: `node-erased-${run}@example.fi` } }));
 await client.users.delete(gone.id);

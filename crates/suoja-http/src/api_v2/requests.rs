@@ -264,7 +264,8 @@ pub async fn update(State(app): State<AppState>, Auth(scope): Auth, base: BaseUr
     Ok(ok(json!({"request": request(&change.ticket, &base, scope.actor)})))
 }
 
-/// `GET /requests/{id}/comments`: its public comments, oldest first.
+/// `GET /requests/{id}/comments`: its public comments, oldest first, all on one page (paging
+/// parameters are accepted and the answer says there is no more).
 pub async fn comments(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, Path(id): Path<String>) -> Result<Response, ApiError> {
     let t = own(&app, &scope, &id).await?;
     let all = public_comments(&app, &scope, t.id).await?;
@@ -281,6 +282,9 @@ pub async fn comments(State(app): State<AppState>, Auth(scope): Auth, base: Base
         "next_page": null,
         "previous_page": null,
         "count": count,
+        // All of them on one page, for clients that page by cursor.
+        "meta": {"has_more": false, "after_cursor": null, "before_cursor": null},
+        "links": {"next": null, "prev": null},
     })))
 }
 
