@@ -150,6 +150,9 @@ pub struct Settings {
     /// The DNS server (`address:port`) asked for the SPF, DKIM and DMARC records of mail to the
     /// privacy address; the system's resolver when unset.
     pub mail_dns: Option<SocketAddr>,
+    /// Domains tenants may use for their own support and privacy addresses (besides
+    /// `mail_from`'s, always allowed): mail goes out From them through the installation's server.
+    pub mail_tenant_domains: Vec<String>,
 }
 
 impl Default for Settings {
@@ -200,6 +203,7 @@ impl Default for Settings {
             mail_per_sender_per_hour: 30,
             mail_notifications: true,
             mail_dns: None,
+            mail_tenant_domains: Vec::new(),
         }
     }
 }
@@ -257,6 +261,7 @@ pub const DEFAULT_TOML: &str = r#"# Suoja configuration. Every key can also be s
 # max_mail_bytes = 26214400                     # larger messages are refused (the sender is told)
 # mail_per_sender_per_hour = 30                 # more from one sender is refused (stops mail loops)
 # mail_notifications = true                     # requesters, CCs and assignees are told of changes
+# mail_tenant_domains = []                      # e.g. ["acme.example"]: domains tenants may use for their own addresses (mail_from's always)
 # mail_dns: e.g. 127.0.0.1:53; the DNS server asked for SPF, DKIM and DMARC of mail to the privacy address (default: the system's)
 "#;
 
@@ -418,6 +423,9 @@ impl Settings {
         }
         if let Some(v) = parse_env("SUOJA_MAIL_DNS", "mail_dns")? {
             s.mail_dns = Some(v);
+        }
+        if let Some(v) = env("SUOJA_MAIL_TENANT_DOMAINS") {
+            s.mail_tenant_domains = v.split(',').map(|h| h.trim().to_ascii_lowercase()).filter(|h| !h.is_empty()).collect();
         }
         s.validate()?;
         Ok(s)

@@ -164,12 +164,25 @@ pub fn is_public(ip: std::net::IpAddr) -> bool {
             if let Some(v4) = v.to_ipv4_mapped() {
                 return is_public(IpAddr::V4(v4));
             }
-            let first = v.segments()[0];
+            let seg = v.segments();
+            // IPv4-compatible (`::a.b.c.d`) and 6to4 (`2002:AABB:CCDD::`) addresses carry an
+            // IPv4 address: judged by it.
+            if seg[..6].iter().all(|s| *s == 0) && !v.is_loopback() && !v.is_unspecified() {
+                let ([a, b], [c, d]) = (seg[6].to_be_bytes(), seg[7].to_be_bytes());
+                return is_public(IpAddr::V4(std::net::Ipv4Addr::new(a, b, c, d)));
+            }
+            if seg[0] == 0x2002 {
+                let ([a, b], [c, d]) = (seg[1].to_be_bytes(), seg[2].to_be_bytes());
+                return is_public(IpAddr::V4(std::net::Ipv4Addr::new(a, b, c, d)));
+            }
+            let first = seg[0];
             !(v.is_loopback()
                 || v.is_unspecified()
                 || v.is_multicast()
                 || (first & 0xfe00) == 0xfc00
                 || (first & 0xffc0) == 0xfe80
+                || (first & 0xffc0) == 0xfec0
+                || (first == 0x0100 && seg[1..4].iter().all(|s| *s == 0))
                 || (first == 0x2001 && v.segments()[1] == 0x0db8)
                 || (first == 0x0064 && v.segments()[1] == 0xff9b))
         }
@@ -439,5 +452,36 @@ impl Helpdesk {
         }
         tx.commit().await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_public;
+
+    #[test]
+    fn addresses_that_carry_or_name_private_ones_are_not_public() {
+        for private in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "169.254.1.1",
+            "::1",
+            "::",
+            "::ffff:127.0.0.1",
+            "::127.0.0.1",
+            "::10.0.0.1",
+            "2002:7f00:1::",
+            "2002:a00:1::1",
+            "fec0::1",
+            "100::1",
+            "fe80::1",
+            "fc00::1",
+            "64:ff9b::1",
+        ] {
+            assert!(!is_public(private.parse().unwrap()), "{private}");
+        }
+        for public in ["93.184.216.34", "2606:2800:220:1::1", "::93.184.216.34", "2002:5db8:d822::1"] {
+            assert!(is_public(public.parse().unwrap()), "{public}");
+        }
     }
 }

@@ -34,13 +34,16 @@ pub struct Envelope {
 
 impl Envelope {
     /// The envelope as the receiving server recorded it in the message: `Return-Path:` and the
-    /// newest `Received:` header that names the connecting address.
+    /// newest (topmost) `Received:` header, the one the receiving server wrote. Only that one is
+    /// believed: every header below it came with the message and may be made up, so when the
+    /// topmost names no address the connecting address is unknown (SPF `none`; only DKIM can
+    /// then make DMARC pass).
     pub fn from_headers(raw: &[u8]) -> Envelope {
         let Some(m) = mail_parser::MessageParser::default().parse_headers(raw) else {
             return Envelope::default();
         };
         let mail_from = m.return_path().as_text().map(|s| s.trim().trim_matches(['<', '>']).to_string());
-        let received = m.received_all().find(|r| r.from_ip.is_some());
+        let received = m.received_all().next().filter(|r| r.from_ip.is_some());
         let helo = received.and_then(|r| r.helo.as_ref().or(r.from.as_ref())).map(|h| match h {
             mail_parser::Host::Name(n) => n.to_string(),
             mail_parser::Host::IpAddr(ip) => ip.to_string(),
@@ -215,6 +218,16 @@ mod tests {
         assert_eq!(e.client_ip, Some("127.0.0.1".parse().unwrap()));
         assert_eq!(e.helo.as_deref(), Some("mail.sender.test"));
         assert_eq!(e.mail_from.as_deref(), Some("ann@sender.test"));
+    }
+
+    #[test]
+    fn a_received_header_below_the_receiving_servers_is_not_believed() {
+        // The receiving server's own header names no address (Exim's form for a sender without
+        // reverse DNS is not read as one); the one below was written by the sender.
+        let raw = b"Return-Path: <boss@bank.test>\r\nReceived: from mx.suoja.test by mx.suoja.test with local; Thu, 3 Dec 2026 12:00:00 +0000\r\nReceived: from mail.bank.test (mail.bank.test [6.6.6.6]) by relay.bank.test; Thu, 3 Dec 2026 11:59:59 +0000\r\nFrom: boss@bank.test\r\nSubject: x\r\n\r\nbody\r\n";
+        let e = Envelope::from_headers(raw);
+        assert_eq!(e.client_ip, None, "{e:?}");
+        assert_eq!(e.mail_from.as_deref(), Some("boss@bank.test"));
     }
 
     #[test]

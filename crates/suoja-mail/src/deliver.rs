@@ -243,7 +243,9 @@ impl Mailroom {
             && m.to.iter().chain(&m.cc).any(|r| p.tag_of(&r.address).is_some())
         {
             // A second delivery of the same message opens no second request; it is noted once
-            // handled, so a delivery that failed on the way is handled again.
+            // handled, so a delivery that failed on the way is handled again. (One at a time:
+            // two copies stored side by side must not both find it unseen.)
+            let _one_at_a_time = self.privacy_mail.lock().await;
             let hd = self.privacy.helpdesk();
             let hash = {
                 let mut c = hd.db().read().await?;

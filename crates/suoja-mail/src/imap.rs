@@ -107,6 +107,13 @@ impl Imap {
     /// Logs in and opens the folder once; the server's answer in a few words (how many
     /// messages wait), or why it failed.
     pub async fn check(&self) -> Result<String> {
+        // Bounded: a server that stays silent, or talks without end, is given up on.
+        tokio::time::timeout(std::time::Duration::from_secs(20), self.check_inner())
+            .await
+            .map_err(|_| MailError::Server("IMAP: the server did not answer in time".into()))?
+    }
+
+    async fn check_inner(&self) -> Result<String> {
         let stream = self.connect().await?;
         let mut client = async_imap::Client::new(stream);
         client.read_response().await.map_err(imap_err)?;

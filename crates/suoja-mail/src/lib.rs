@@ -85,6 +85,8 @@ pub struct MailConfig {
     pub per_sender_per_hour: u32,
     /// The DNS server SPF, DKIM and DMARC lookups ask (`None`: the system's resolver).
     pub dns: Option<std::net::SocketAddr>,
+    /// Domains tenants may use for their own addresses, besides the support address's.
+    pub tenant_domains: Vec<String>,
 }
 
 /// The mail channel as an installation runs it: the channel, where mail goes and comes from,
@@ -107,6 +109,9 @@ pub struct Mailroom {
     privacy: Privacy,
     cfg: Arc<MailConfig>,
     checker: Option<auth::Checker>,
+    /// Held while a message to the privacy address is handled, so two copies stored side by
+    /// side open one request, not two.
+    privacy_mail: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Mailroom {
@@ -124,6 +129,7 @@ impl Mailroom {
             privacy,
             cfg: Arc::new(cfg),
             checker,
+            privacy_mail: Arc::new(tokio::sync::Mutex::new(())),
         }
     }
 

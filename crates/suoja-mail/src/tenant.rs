@@ -155,6 +155,24 @@ impl Mailroom {
         }
         let hd = self.privacy.helpdesk();
         let mut tx = hd.db().begin().await?;
+        // Mail goes out From these through the installation's server: only at domains the
+        // operator allows, never the installation's own addresses, never another tenant's.
+        let installation: Vec<String> = std::iter::once(self.cfg.support.address())
+            .chain(self.cfg.privacy.as_ref().map(Support::address))
+            .collect();
+        for (field, a) in [("support_address", &s), ("privacy_address", &p)] {
+            let Some(a) = a else { continue };
+            let allowed = a.domain == self.cfg.support.domain || self.cfg.tenant_domains.iter().any(|d| d.eq_ignore_ascii_case(&a.domain));
+            if !allowed {
+                return Err(invalid(field, "must be at a domain the operator allows (mail_tenant_domains)"));
+            }
+            if installation.iter().any(|i| i.eq_ignore_ascii_case(&a.address())) {
+                return Err(invalid(field, "is the installation's own address"));
+            }
+            if suoja_store::settings::mail_address_taken(&mut tx, scope.tenant, &a.address()).await? {
+                return Err(invalid(field, "is already another helpdesk's address"));
+            }
+        }
         let (s, p) = (s.map(|a| a.address()), p.map(|a| a.address()));
         suoja_store::settings::set_mail_addresses(&mut tx, scope.tenant, s.as_deref(), p.as_deref(), scope.actor.0, hd.now()).await?;
         tx.commit().await?;

@@ -179,3 +179,16 @@ pub async fn set_mail_addresses(c: &mut Conn, tenant: TenantId, support: Option<
     .await?;
     Ok(())
 }
+
+/// Whether a tenant other than `tenant` uses `address` as its support or privacy address (an
+/// address belongs to one tenant; this looks across tenants on purpose, and answers yes or no).
+pub async fn mail_address_taken(c: &mut Conn, tenant: TenantId, address: &str) -> Result<bool> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM mail_settings WHERE tenant_id <> $1 AND (LOWER(support_address) = LOWER($2) OR LOWER(privacy_address) = LOWER($2))",
+    )
+    .bind(tenant.0)
+    .bind(address.to_string())
+    .fetch_one(c)
+    .await?;
+    Ok(n > 0)
+}

@@ -131,6 +131,7 @@ pub fn mailroom(privacy: &Privacy, settings: &Settings) -> anyhow::Result<Option
         max_bytes: settings.max_mail_bytes,
         per_sender_per_hour: settings.mail_per_sender_per_hour,
         dns: settings.mail_dns,
+        tenant_domains: settings.mail_tenant_domains.clone(),
     };
     Ok(Some(suoja_mail::Mailroom::new(privacy.clone(), cfg)))
 }

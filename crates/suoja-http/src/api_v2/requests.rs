@@ -204,7 +204,7 @@ fn as_ticket(req: &Obj<'_>, fields: &[&str]) -> Result<Map<String, Value>, ApiEr
     }
     // A request's comments are public: its requester's words, or an answer they see.
     if let Some(Value::Object(c)) = t.get_mut("comment") {
-        if c.get("public") == Some(&Value::Bool(false)) {
+        if c.get("public").is_some_and(|p| p != &Value::Bool(true)) {
             return Err(ApiError::Field(
                 "comment.public".into(),
                 "comment.public: a request's comments are public".into(),

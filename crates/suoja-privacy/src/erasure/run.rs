@@ -296,6 +296,34 @@ impl Privacy {
     async fn step_comments(&self, c: &mut Conn, tenant: TenantId, plan: &Plan) -> Result<Counts> {
         let mut out = Counts::new();
         let mut touched = BTreeSet::new();
+        // A ticket's description is its first comment's text: where the person wrote that on
+        // someone else's ticket, the description goes with it.
+        let mut firsts = BTreeSet::new();
+        for (t, m) in plan.tombstones.iter().chain(&plan.deletions) {
+            let first = suoja_store::comments::for_ticket(
+                c,
+                tenant,
+                TicketId(*t),
+                suoja_store::comments::CommentQuery {
+                    public_only: false,
+                    after: None,
+                    descending: false,
+                    limit: 1,
+                    offset: 0,
+                },
+            )
+            .await?;
+            if first.first().is_some_and(|f| f.id.0 == *m) {
+                firsts.insert(*t);
+            }
+        }
+        for t in &firsts {
+            if let Some(mut ticket) = suoja_store::tickets::by_id(c, tenant, TicketId(*t)).await? {
+                ticket.description_enc = self.hd.vault().encrypt_str(c, tenant, ticket.key_id, super::rows::TOMBSTONE).await?;
+                suoja_store::tickets::update(c, tenant, &ticket).await?;
+                *out.entry("tombstoned_descriptions".into()).or_default() += 1;
+            }
+        }
         for (t, m) in &plan.tombstones {
             let Some(ticket) = suoja_store::tickets::by_id(c, tenant, TicketId(*t)).await? else {
                 continue;

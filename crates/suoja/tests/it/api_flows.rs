@@ -763,6 +763,23 @@ engine_test!(the_requester_writes_the_first_comment_of_a_ticket_made_for_them, |
         "{others}"
     );
     assert!(!mine.contains("Sisäinen"), "the agent's note is not the requester's words");
+    // A submitter named who is someone else's customer: their words go with their erasure,
+    // the description (the first comment's text) included.
+    let xavier = app.user("Xavier Ystävä", "xavier@example.fi").await;
+    let (t, c) =
+        create(json!({"subject": "Ystävän puolesta", "requester_id": aino, "submitter_id": xavier, "comment": {"body": "Xavierin omat sanat avioerostaan."}}))
+            .await;
+    assert_eq!(c["author_id"].as_i64(), Some(xavier));
+    let on_behalf = t["id"].as_i64().unwrap();
+    let (s, v) = app.post(&format!("/api/v2/privacy/subjects/{xavier}/erasure.json"), json!({})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["erasure"]["state"], "completed", "{v}");
+    let (_, v) = app.get(&format!("/api/v2/tickets/{on_behalf}.json")).await;
+    assert!(!v.to_string().contains("avioerostaan"), "{v}");
+    let (_, v) = app
+        .call_password(&aino_login, Method::GET, &format!("/api/v2/requests/{on_behalf}.json"), None)
+        .await;
+    assert!(!v.to_string().contains("avioerostaan"), "{v}");
     // An export without internal notes leaves out that description too.
     let scope = suoja_core::Scope {
         tenant: suoja_core::TenantId(app.t.tenant_id),
@@ -871,6 +888,14 @@ engine_test!(end_users_open_read_answer_and_solve_requests, |app| async move {
     )
     .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let (s, v) = call(
+        &login,
+        Method::PUT,
+        &format!("/api/v2/requests/{id}.json"),
+        Some(json!({"request": {"comment": {"body": "salainen", "public": "false"}}})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "a public flag that is not `true` is refused: {v}");
     let (s, _) = call(
         &login,
         Method::PUT,

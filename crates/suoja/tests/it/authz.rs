@@ -227,6 +227,7 @@ pub(crate) async fn world(app: &TestApp) -> World {
             max_bytes: 1 << 20,
             per_sender_per_hour: 100,
             dns: None,
+            tenant_domains: Vec::new(),
         },
     );
     let mailed = room

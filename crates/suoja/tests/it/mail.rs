@@ -212,6 +212,16 @@ async fn count_in(app: &TestApp, tenant: i64, table: &str) -> i64 {
         .unwrap()
 }
 
+/// Keys of `tenant`'s mailboxes that still exist.
+async fn mailbox_keys(app: &TestApp, tenant: i64) -> i64 {
+    let mut c = app.helpdesk().db().read().await.unwrap();
+    sqlx::query_scalar("SELECT COUNT(*) FROM vault_subject_keys WHERE tenant_id = $1 AND subject_kind = 'mailbox'")
+        .bind(tenant)
+        .fetch_one(&mut c)
+        .await
+        .unwrap()
+}
+
 macro_rules! mail_test {
     ($name:ident, |$app:ident, $env:ident, $support:ident| $body:expr) => {
         mod $name {
@@ -778,6 +788,7 @@ crate::engine_test!(mutated_messages_are_stored_whole_or_refused, |app| async mo
             max_bytes: 64 * 1024,
             per_sender_per_hour: 1000,
             dns: None,
+            tenant_domains: Vec::new(),
         },
     );
     let tenant = suoja_core::TenantId(app.t.tenant_id);
@@ -882,6 +893,7 @@ fn room(app: &TestApp) -> suoja_mail::Mailroom {
             max_bytes: 1 << 22,
             per_sender_per_hour: 1000,
             dns: None,
+            tenant_domains: Vec::new(),
         },
     )
 }
@@ -1363,7 +1375,6 @@ crate::engine_test!(the_pipe_envelope_is_what_spf_is_checked_against, |app| asyn
 // answers come from the tenant's address and thread back through it, the password is never
 // shown, and a removed mailbox is read no more.
 mail_test!(a_tenant_reads_its_own_mailbox_under_its_own_address, |app, env, support| async move {
-    let _ = &support;
     let two = app.second_tenant("two").await;
     let pw = "admin password of tenant two";
     let (s, v) = app
@@ -1416,6 +1427,23 @@ mail_test!(a_tenant_reads_its_own_mailbox_under_its_own_address, |app, env, supp
     assert!(page.body.contains("must be a URL like imaps://"), "{}", page.body);
     assert_eq!(count_in(&app, two.tenant_id, "mail_mailboxes").await, 0);
 
+    // Only at domains the operator allows, never the installation's own address.
+    let page = admin
+        .submit(
+            "/admin/mail",
+            "/admin/mail/addresses",
+            &[("support_address", "security@bank.test"), ("privacy_address", "")],
+        )
+        .await;
+    assert!(page.body.contains("must be at a domain the operator allows"), "{}", page.body);
+    let page = admin
+        .submit(
+            "/admin/mail",
+            "/admin/mail/addresses",
+            &[("support_address", &support), ("privacy_address", "")],
+        )
+        .await;
+    assert!(page.body.contains("is the installation&#39;s own address"), "{}", page.body);
     // Set up properly: the server's answer is shown, the password never.
     let page = admin
         .submit("/admin/mail", "/admin/mail/addresses", &[("support_address", &own), ("privacy_address", "")])
@@ -1430,6 +1458,7 @@ mail_test!(a_tenant_reads_its_own_mailbox_under_its_own_address, |app, env, supp
         .await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     assert!(page.body.contains("logged in; 0 messages waiting"), "{}", page.body);
+    assert_eq!(mailbox_keys(&app, two.tenant_id).await, 1);
     let page = admin.get("/admin/mail").await;
     assert!(page.body.contains(&server), "{}", page.body);
     assert!(!page.body.contains(&env.password), "the password is never shown");
@@ -1497,11 +1526,21 @@ mail_test!(a_tenant_reads_its_own_mailbox_under_its_own_address, |app, env, supp
     let page = other.submit("/admin/mail", &format!("/admin/mail/mailboxes/{mb}/remove"), &[]).await;
     assert_eq!(page.status, StatusCode::NOT_FOUND, "{}", page.body);
     assert_eq!(count_in(&app, two.tenant_id, "mail_mailboxes").await, 1);
+    // ... nor take its address.
+    let page = other
+        .submit(
+            "/admin/mail",
+            "/admin/mail/addresses",
+            &[("support_address", &own.to_uppercase()), ("privacy_address", "")],
+        )
+        .await;
+    assert!(page.body.contains("is already another helpdesk"), "{}", page.body);
 
     // Removed: its key is destroyed and its mail is read no more.
     let page = admin.submit("/admin/mail", &format!("/admin/mail/mailboxes/{mb}/remove"), &[]).await;
     assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
     assert_eq!(count_in(&app, two.tenant_id, "mail_mailboxes").await, 0);
+    assert_eq!(mailbox_keys(&app, two.tenant_id).await, 0, "its key is destroyed");
     tokio::time::sleep(Duration::from_secs(4)).await;
     env.send(&customer, &[&own], &message(&customer, &own, "Vielä yksi", "", "Tätä ei enää lueta."))
         .await;
