@@ -176,7 +176,10 @@ pub async fn search(State(app): State<AppState>, Auth(scope): Auth, base: BaseUr
     }
     let page = params.int("page", 1, 1000)?.unwrap_or(1);
     let per_page = params.int("per_page", 1, 100)?.unwrap_or(100);
-    let found = app.helpdesk.search(&scope, &format!("type:ticket {query}"), page, per_page).await?;
+    // Staff could see every ticket: their requests are only those they asked themselves (an
+    // end user's search already covers only what they may read).
+    let own = if scope.is_staff() { "requester:me " } else { "" };
+    let found = app.helpdesk.search(&scope, &format!("type:ticket {own}{query}"), page, per_page).await?;
     let me = scope.actor;
     let requests: Vec<Value> = found
         .results

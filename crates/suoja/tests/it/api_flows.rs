@@ -934,6 +934,8 @@ engine_test!(end_users_open_read_answer_and_solve_requests, |app| async move {
     // Staff see in the Requests API only what they asked for themselves.
     let (_, v) = app.get("/api/v2/requests.json").await;
     assert!(ids(&v).is_empty());
+    let (_, v) = app.get("/api/v2/requests/search.json?query=laskutettu").await;
+    assert!(ids(&v).is_empty(), "not the admin's request: {v}");
     let (s, _) = app.get(&format!("/api/v2/requests/{id}.json")).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 });
