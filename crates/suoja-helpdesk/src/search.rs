@@ -254,7 +254,8 @@ impl Helpdesk {
                 });
             }
             if !scope.is_staff() {
-                f.requester = Some(scope.actor);
+                // An end user finds what they may read: tickets they requested or are CC'd on.
+                f.reader = Some(scope.actor);
             }
             apply_dates(&q.created, &mut f.created_from, &mut f.created_to)?;
             apply_dates(&q.updated, &mut f.updated_from, &mut f.updated_to)?;

@@ -48,6 +48,8 @@ pub struct TicketFilter {
     pub organization: Option<OrganizationId>,
     /// This user is CC'd (collaborator or e-mail CC).
     pub ccd: Option<UserId>,
+    /// This user may read it as an end user: they requested it or are CC'd on it.
+    pub reader: Option<UserId>,
     /// Only these ids.
     pub ids: Option<Vec<i64>>,
     /// Only tickets the search index matches (built by the search engine).
@@ -105,6 +107,12 @@ fn where_clause(f: &TicketFilter) -> String {
     if let Some(u) = f.ccd {
         w.push_str(&format!(
             " AND id IN (SELECT ticket_id FROM ticket_collaborators WHERE tenant_id = $1 AND user_id = {} AND kind IN ('collaborator', 'email_cc'))",
+            u.0
+        ));
+    }
+    if let Some(u) = f.reader {
+        w.push_str(&format!(
+            " AND (requester_id = {0} OR id IN (SELECT ticket_id FROM ticket_collaborators WHERE tenant_id = $1 AND user_id = {0} AND kind IN ('collaborator', 'email_cc')))",
             u.0
         ));
     }

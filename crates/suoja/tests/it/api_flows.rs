@@ -871,6 +871,10 @@ engine_test!(end_users_open_read_answer_and_solve_requests, |app| async move {
     assert_eq!(ids(&v), vec![id]);
     let (s, _) = call(&cc_login, Method::GET, &format!("/api/v2/requests/{id}.json"), None).await;
     assert_eq!(s, StatusCode::OK, "a CC'd person reads it");
+    let (_, v) = call(&cc_login, Method::GET, "/api/v2/requests/search.json?query=laskutettu", None).await;
+    assert_eq!(ids(&v), vec![id], "and finds it");
+    let (_, v) = call(&cc_login, Method::GET, "/api/v2/requests/search.json?query=tarkista", None).await;
+    assert!(ids(&v).is_empty(), "never by a note's words");
     let (_, v) = call(&login, Method::GET, "/api/v2/requests/search.json?query=laskutettu", None).await;
     assert_eq!(ids(&v), vec![id]);
     // Nobody else reaches it, and no one writes a note or changes what is not theirs.
