@@ -222,23 +222,34 @@ async fn set_addresses(State(state): State<AppState>, ctx: Ctx, headers: HeaderM
     match m.room.set_addresses(&scope, f.get("support_address"), f.get("privacy_address")).await {
         Ok(()) => Ok(super::see_other("/admin/mail?done=saved")),
         Err(e) => {
-            let errors = FormErrors::from_error(e.into(), ctx.lang, &["support_address", "privacy_address"]).map_err(|e| ctx.fail(e))?;
-            let form = vec![
-                ("support_address".into(), f.get("support_address").to_string()),
-                ("privacy_address".into(), f.get("privacy_address").to_string()),
-            ];
-            page(
+            shown_again(
                 &state,
                 &ctx,
-                Shown {
-                    form,
-                    errors,
-                    ..Shown::default()
-                },
+                e,
+                &f,
+                &["support_address", "privacy_address"],
+                &["support_address", "privacy_address"],
             )
             .await
         }
     }
+}
+
+/// The page again after a form was refused: the refusal at its fields (`placed`), and the
+/// fields `kept` filled in as they were sent.
+async fn shown_again(state: &AppState, ctx: &Ctx, e: suoja_mail::MailError, f: &Fields, kept: &[&str], placed: &[&str]) -> Result<Response, Failure> {
+    let errors = FormErrors::from_error(e.into(), ctx.lang, placed).map_err(|e| ctx.fail(e))?;
+    let form = kept.iter().map(|k| ((*k).to_string(), f.get(k).to_string())).collect();
+    page(
+        state,
+        ctx,
+        Shown {
+            form,
+            errors,
+            ..Shown::default()
+        },
+    )
+    .await
 }
 
 /// The URL of a mailbox from the form's fields: the server's address with the user name and
@@ -263,11 +274,6 @@ async fn add_mailbox(State(state): State<AppState>, ctx: Ctx, headers: HeaderMap
     let f = Fields::read(&ctx, &headers, &body)?;
     let scope = admin(&ctx)?;
     let m = mail_of(&state, &ctx)?;
-    let form = vec![
-        ("server".into(), f.get("server").to_string()),
-        ("user".into(), f.get("user").to_string()),
-        ("move_to".into(), f.get("move_to").to_string()),
-    ];
     let result = match mailbox_url(f.get("server"), f.get("user"), f.get("password")) {
         Some(url) => m.room.add_mailbox(&scope, &url, f.get("move_to")).await,
         None => Err(suoja_helpdesk::HelpdeskError::invalid("imap_url", "must be a URL like imaps://user:password@mail.example.com:993/INBOX").into()),
@@ -284,19 +290,8 @@ async fn add_mailbox(State(state): State<AppState>, ctx: Ctx, headers: HeaderMap
             )
             .await
         }
-        Err(e) => {
-            let errors = FormErrors::from_error(e.into(), ctx.lang, &["imap_url", "move_to"]).map_err(|e| ctx.fail(e))?;
-            page(
-                &state,
-                &ctx,
-                Shown {
-                    form,
-                    errors,
-                    ..Shown::default()
-                },
-            )
-            .await
-        }
+        // The password is never sent back.
+        Err(e) => shown_again(&state, &ctx, e, &f, &["server", "user", "move_to"], &["imap_url", "move_to"]).await,
     }
 }
 

@@ -776,6 +776,17 @@ engine_test!(the_requester_writes_the_first_comment_of_a_ticket_made_for_them, |
     assert_eq!(v["erasure"]["state"], "completed", "{v}");
     let (_, v) = app.get(&format!("/api/v2/tickets/{on_behalf}.json")).await;
     assert!(!v.to_string().contains("avioerostaan"), "{v}");
+    // ... and only theirs: the other tickets' descriptions are as they were.
+    let (_, all) = app.get("/api/v2/tickets.json").await;
+    let descriptions: Vec<&str> = all["tickets"].as_array().unwrap().iter().filter_map(|t| t["description"].as_str()).collect();
+    for kept in [
+        "Tilaukseni 4411 ei ole saapunut.",
+        "Asiakas soitti tilauksesta.",
+        "Välitetty viesti.",
+        "Hei, olen uusi asiakas.",
+    ] {
+        assert!(descriptions.contains(&kept), "{kept} in {descriptions:?}");
+    }
     let (_, v) = app
         .call_password(&aino_login, Method::GET, &format!("/api/v2/requests/{on_behalf}.json"), None)
         .await;

@@ -550,8 +550,13 @@ mail_test!(redacting_a_mailed_comment_removes_its_original, |app, env, support| 
 
 /// Runs `suoja mail deliver` on the app's data with `raw` on standard input.
 fn deliver_cli(app: &TestApp, raw: &[u8], env: &[(&str, &str)]) -> std::process::Output {
+    deliver_cli_with(app, raw, env, &[])
+}
+
+/// As [`deliver_cli`], with more arguments (the envelope an MTA passes).
+fn deliver_cli_with(app: &TestApp, raw: &[u8], env: &[(&str, &str)], args: &[&str]) -> std::process::Output {
     use std::io::Write as _;
-    let mut cmd = app.cli_command(&["mail", "deliver"]);
+    let mut cmd = app.cli_command(&[&["mail", "deliver"], args].concat());
     cmd.env("SUOJA_LOG", "warn");
     for (k, v) in env {
         cmd.env(k, v);
@@ -1328,29 +1333,8 @@ crate::engine_test!(the_pipe_envelope_is_what_spf_is_checked_against, |app| asyn
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let deliver = |from_ip: &str, subject: &str| {
         let raw = message("Bo Strict <bo@strict.test>", "privacy@help.example", subject, "", "Please erase my data.");
-        let mut cmd = app.cli_command(&[
-            "mail",
-            "deliver",
-            "--sender",
-            "bo@strict.test",
-            "--client-ip",
-            from_ip,
-            "--helo",
-            "mx.strict.test",
-        ]);
-        cmd.env("SUOJA_LOG", "warn");
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        use std::io::Write as _;
-        let mut child = cmd
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        child.stdin.take().unwrap().write_all(&raw).unwrap();
-        let out = child.wait_with_output().unwrap();
+        let args = ["--sender", "bo@strict.test", "--client-ip", from_ip, "--helo", "mx.strict.test"];
+        let out = deliver_cli_with(&app, &raw, &env, &args);
         assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     };
     deliver("192.0.2.1", "Erase me");
