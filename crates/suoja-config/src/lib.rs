@@ -74,6 +74,9 @@ pub struct Settings {
     /// only (never corrupt, but the last commits can be lost). PostgreSQL follows its own
     /// `synchronous_commit`.
     pub durable_commits: bool,
+    /// SQLite: the writer runs its statements in place through SQLite's C interface (`true`,
+    /// the default) or hands each to sqlx's worker thread (`false`, kept to compare them).
+    pub sqlite_native_writer: bool,
     /// `text` or `json`.
     pub log_format: String,
     /// Seconds in-flight requests get to finish at shutdown.
@@ -172,6 +175,7 @@ impl Default for Settings {
             max_json_bytes: 1024 * 1024,
             db_max_connections: 8,
             durable_commits: true,
+            sqlite_native_writer: true,
             log_format: "text".into(),
             shutdown_grace_secs: 30,
             public_url: None,
@@ -224,6 +228,7 @@ pub const DEFAULT_TOML: &str = r#"# Suoja configuration. Every key can also be s
 # max_json_bytes = 1048576
 # db_max_connections = 8
 # durable_commits = true                        # SQLite: sync every commit (false: at checkpoints only)
+# sqlite_native_writer = true                   # SQLite: writer statements in place (false: through sqlx's thread)
 # log_format = "text"                           # or "json"
 # shutdown_grace_secs = 30
 # public_url: where people reach Suoja, for links in messages (default http://LISTEN),
@@ -345,6 +350,9 @@ impl Settings {
         }
         if let Some(v) = parse_env("SUOJA_DURABLE_COMMITS", "durable_commits")? {
             s.durable_commits = v;
+        }
+        if let Some(v) = parse_env("SUOJA_SQLITE_NATIVE_WRITER", "sqlite_native_writer")? {
+            s.sqlite_native_writer = v;
         }
         if let Some(v) = env("SUOJA_LOG_FORMAT") {
             s.log_format = v;

@@ -12,6 +12,8 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::any::{AnyQueryResult, AnyRow, AnyStatement, AnyTypeInfo};
 use sqlx::{Any, AnyConnection, AnyPool, Executor as _};
 
+use crate::group::WriterTarget;
+use crate::lite::Lite;
 use crate::{Result, StoreError};
 
 /// A connection to the store, as the domain sees it: a pooled connection for reads
@@ -50,14 +52,37 @@ impl Conn {
         }
     }
 
-    fn sql(&mut self) -> &mut AnyConnection {
+    /// Where this connection's statements run: a sqlx connection, or the native SQLite writer.
+    fn target(&mut self) -> WriterTarget<'_> {
         match &mut self.0 {
-            ConnInner::Pooled(c) => c,
-            ConnInner::Detached(c) => c,
-            ConnInner::Own(t) => t,
-            ConnInner::Grouped(m) => m.conn_mut(),
+            ConnInner::Pooled(c) => WriterTarget::Pooled(c),
+            ConnInner::Detached(c) => WriterTarget::Pooled(c),
+            ConnInner::Own(t) => WriterTarget::Pooled(t),
+            ConnInner::Grouped(m) => m.conn_mut().target(),
         }
     }
+}
+
+/// A statement run on the native writer, as sqlx's stream of results and rows.
+fn native<'e, 'q: 'e, E>(
+    lite: &'e Lite,
+    mut query: E,
+    first_only: bool,
+) -> BoxStream<'e, std::result::Result<sqlx::Either<AnyQueryResult, AnyRow>, sqlx::Error>>
+where
+    E: 'q + sqlx::Execute<'q, Any>,
+{
+    use futures_util::StreamExt as _;
+    let args = query.take_arguments().map_err(sqlx::Error::Encode);
+    let sql = query.sql();
+    futures_util::stream::once(async move {
+        match args.and_then(|args| lite.run(sql.as_str(), args, first_only)) {
+            Ok(out) => out.into_iter().map(Ok).collect::<Vec<_>>(),
+            Err(e) => vec![Err(e)],
+        }
+    })
+    .flat_map(futures_util::stream::iter)
+    .boxed()
 }
 
 impl std::fmt::Debug for Conn {
@@ -79,7 +104,10 @@ impl<'c> sqlx::Executor<'c> for &'c mut Conn {
         'c: 'e,
         E: 'q + sqlx::Execute<'q, Any>,
     {
-        self.sql().fetch_many(query)
+        match self.target() {
+            WriterTarget::Pooled(c) => c.fetch_many(query),
+            WriterTarget::Native(lite) => native(lite, query, false),
+        }
     }
 
     fn fetch_optional<'e, 'q: 'e, E>(self, query: E) -> BoxFuture<'e, std::result::Result<Option<AnyRow>, sqlx::Error>>
@@ -87,14 +115,29 @@ impl<'c> sqlx::Executor<'c> for &'c mut Conn {
         'c: 'e,
         E: 'q + sqlx::Execute<'q, Any>,
     {
-        self.sql().fetch_optional(query)
+        use futures_util::StreamExt as _;
+        match self.target() {
+            WriterTarget::Pooled(c) => c.fetch_optional(query),
+            WriterTarget::Native(lite) => Box::pin(async move {
+                let mut rows = native(lite, query, true);
+                while let Some(item) = rows.next().await {
+                    if let sqlx::Either::Right(row) = item? {
+                        return Ok(Some(row));
+                    }
+                }
+                Ok(None)
+            }),
+        }
     }
 
     fn prepare_with<'e>(self, sql: sqlx::SqlStr, parameters: &'e [AnyTypeInfo]) -> BoxFuture<'e, std::result::Result<AnyStatement, sqlx::Error>>
     where
         'c: 'e,
     {
-        self.sql().prepare_with(sql, parameters)
+        match self.target() {
+            WriterTarget::Pooled(c) => c.prepare_with(sql, parameters),
+            WriterTarget::Native(_) => Box::pin(async { Err(sqlx::Error::Protocol("statements are not prepared ahead on the SQLite writer".into())) }),
+        }
     }
 }
 
@@ -153,6 +196,9 @@ pub struct DbOptions {
     /// SQLite: sync every commit to disk (`synchronous=FULL`) rather than at checkpoints
     /// (`NORMAL`).
     pub durable_commits: bool,
+    /// SQLite: run the writer's statements in place on a connection of SQLite's own C
+    /// interface (`lite.rs`) rather than through sqlx's worker thread. Off only to compare.
+    pub native_writer: bool,
 }
 
 impl Default for DbOptions {
@@ -161,6 +207,7 @@ impl Default for DbOptions {
             max_connections: 8,
             acquire_timeout: Duration::from_secs(10),
             durable_commits: true,
+            native_writer: true,
         }
     }
 }
@@ -177,6 +224,14 @@ pub struct Db {
 
 const SQLITE_PRAGMAS: &str = "PRAGMA secure_delete = ON; PRAGMA foreign_keys = OFF; \
     PRAGMA busy_timeout = 10000; PRAGMA journal_size_limit = 0;";
+
+/// The file a `sqlite:` URL opens for writing; `None` when it opens read-only.
+fn writable_file(url: &str) -> Option<String> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let read_only = query.split('&').any(|kv| kv == "mode=ro" || kv == "mode=memory" || kv == "immutable=1");
+    (!read_only && !path.is_empty() && path != ":memory:").then(|| path.to_string())
+}
 
 /// The writer's `synchronous` setting (readers write nothing).
 fn synchronous(durable: bool) -> &'static str {
@@ -258,6 +313,10 @@ impl Db {
             // Gives the planner statistics where they are missing or stale (cheap when fresh).
             db.write.execute("PRAGMA analysis_limit = 2000; PRAGMA optimize = 0x10002;").await?;
             crate::dialect::drop_samples(&db).await?;
+            if let Some(path) = writable_file(url).filter(|_| options.native_writer) {
+                let pragmas = format!("{SQLITE_PRAGMAS} {}", synchronous(options.durable_commits));
+                db.group.set_native(Lite::open(&path, &pragmas)?);
+            }
         }
         Ok(db)
     }
@@ -278,6 +337,16 @@ impl Db {
             Engine::Sqlite => Tx(Conn(ConnInner::Grouped(self.group.begin(&self.write).await?))),
             Engine::Postgres => Tx(Conn(ConnInner::Own(self.write.begin().await?))),
         })
+    }
+
+    /// Applies a per-connection setting to every connection that writes (SQLite: the pool's
+    /// writer and the native writer; PostgreSQL: nothing).
+    pub(crate) async fn writer_pragma(&self, pragma: &'static str) -> Result<()> {
+        if self.engine == Engine::Sqlite {
+            self.write.execute(pragma).await?;
+            self.group.native_batch(pragma)?;
+        }
+        Ok(())
     }
 
     /// SQLite: (write transactions committed, commits that carried them) since start; their
@@ -316,10 +385,19 @@ mod tests {
     use super::*;
 
     async fn sqlite(name: &str) -> (Db, std::path::PathBuf) {
-        let dir = std::env::temp_dir().join(format!("suoja-{name}-{}", std::process::id()));
+        sqlite_with(name, true).await
+    }
+
+    async fn sqlite_with(name: &str, native_writer: bool) -> (Db, std::path::PathBuf) {
+        let dir = std::env::temp_dir().join(format!("suoja-{name}-{native_writer}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        let db = Db::connect(&format!("sqlite://{}/t.db", dir.display()), &DbOptions::default()).await.unwrap();
+        let options = DbOptions {
+            native_writer,
+            ..DbOptions::default()
+        };
+        let db = Db::connect(&format!("sqlite://{}/t.db", dir.display()), &options).await.unwrap();
+        assert_eq!(db.group.is_native(), native_writer);
         (db, dir)
     }
 
@@ -328,7 +406,13 @@ mod tests {
     /// returns, read from another connection.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn group_commit_keeps_each_writers_work_or_none_of_it() {
-        let (db, dir) = sqlite("group").await;
+        for native in [true, false] {
+            group_commit_on(native).await;
+        }
+    }
+
+    async fn group_commit_on(native: bool) {
+        let (db, dir) = sqlite_with("group", native).await;
         let mut tx = db.begin().await.unwrap();
         sqlx::query("CREATE TABLE t (x INTEGER NOT NULL UNIQUE, who INTEGER NOT NULL)")
             .execute(&mut *tx)
@@ -471,6 +555,18 @@ mod tests {
             .unwrap();
             let mode: i64 = sqlx::query_scalar("PRAGMA synchronous").fetch_one(db.write_pool()).await.unwrap();
             assert_eq!(mode, expected, "durable_commits = {durable}");
+            // The connection a write transaction's statements run on (the native writer), with
+            // the same settings as the pool's writer.
+            let mut tx = db.begin().await.unwrap();
+            assert_eq!(format!("{:?}", *tx), "Conn(grouped transaction)");
+            for (pragma, want) in [("PRAGMA synchronous", expected), ("PRAGMA secure_delete", 1), ("PRAGMA busy_timeout", 10_000)] {
+                let got: i64 = sqlx::query_scalar(pragma).fetch_one(&mut *tx).await.unwrap();
+                assert_eq!(got, want, "{pragma} on the writer");
+            }
+            let native: Option<i64> = sqlx::query_scalar("SELECT 1").fetch_optional(&mut *tx).await.unwrap();
+            assert_eq!(native, Some(1));
+            tx.commit().await.unwrap();
+            assert!(db.group.is_native(), "the native writer is on by default");
             db.close().await;
             std::fs::remove_dir_all(&dir).unwrap();
         }

@@ -60,7 +60,7 @@ pub async fn refresh_statistics(db: &Db) -> Result<()> {
 pub async fn bulk_cache(db: &Db, on: bool) -> Result<()> {
     if db.engine() == Engine::Sqlite {
         let pragma = if on { "PRAGMA cache_size = -262144" } else { "PRAGMA cache_size = -2000" };
-        db.write_pool().execute(pragma).await?;
+        db.writer_pragma(pragma).await?;
     }
     Ok(())
 }

@@ -12,6 +12,10 @@
 //!
 //! A request may go away at any await (a client disconnects): every step that moves the writer
 //! on runs to its end regardless (on a spawned task, or from a destructor that spawns one).
+//!
+//! Holding the pool's writer connection is what makes a request the writer; its statements run
+//! on that connection, or — with the native writer on, the default — on a `rusqlite`
+//! connection to the same file, in place (`lite.rs`).
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
@@ -20,6 +24,8 @@ use std::time::{Duration, Instant};
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, AnyPool, Executor as _};
 use tokio::sync::{oneshot, watch};
+
+use crate::lite::Lite;
 
 use crate::{Result, StoreError};
 
@@ -48,13 +54,44 @@ struct State {
     busy_since: Option<Instant>,
     /// Requests waiting for the writer, in arrival order. Each gets the connection, or `None`:
     /// take it from the pool yourself.
-    queue: VecDeque<oneshot::Sender<Option<PoolConnection<Any>>>>,
+    queue: VecDeque<oneshot::Sender<Option<Writer>>>,
     /// The open batch (its transaction is begun on the writer).
     open: Option<Batch>,
     next_id: u64,
     /// Requests committed, and the commits that carried them (for the benchmark).
     committed_members: u64,
     commits: u64,
+}
+
+/// The writer as a request holds it: the pool's one writer connection and, with the native
+/// writer on, the connection that runs the statements instead.
+pub(crate) struct Writer {
+    pooled: PoolConnection<Any>,
+    native: Option<Arc<Lite>>,
+}
+
+impl Writer {
+    /// Runs SQL that returns nothing (transaction control).
+    async fn execute(&mut self, sql: &'static str) -> std::result::Result<(), sqlx::Error> {
+        match &self.native {
+            Some(lite) => lite.batch(sql),
+            None => self.pooled.execute(sql).await.map(|_| ()),
+        }
+    }
+
+    /// The connection statements run on: the native one, or the pooled one.
+    pub(crate) fn target(&mut self) -> WriterTarget<'_> {
+        match &self.native {
+            Some(lite) => WriterTarget::Native(lite),
+            None => WriterTarget::Pooled(&mut self.pooled),
+        }
+    }
+}
+
+/// Where a writer's statements run.
+pub(crate) enum WriterTarget<'a> {
+    Native(&'a Lite),
+    Pooled(&'a mut AnyConnection),
 }
 
 /// The shared state of the SQLite writer.
@@ -64,6 +101,8 @@ pub(crate) struct Group {
     finished: watch::Sender<u64>,
     /// How long a request waits for the writer before it is told the database is busy.
     wait_limit: Duration,
+    /// The native writer, once opened (after the migrations).
+    native: OnceLock<Arc<Lite>>,
 }
 
 impl std::fmt::Debug for Group {
@@ -75,7 +114,7 @@ impl std::fmt::Debug for Group {
 /// A request's place in the queue. Dropped before it got the writer (timed out, or the request
 /// went away), it passes on whatever was sent to it meanwhile.
 struct Waiting {
-    rx: oneshot::Receiver<Option<PoolConnection<Any>>>,
+    rx: oneshot::Receiver<Option<Writer>>,
     group: Arc<Group>,
 }
 
@@ -99,7 +138,28 @@ impl Group {
             }),
             finished: watch::channel(0).0,
             wait_limit,
+            native: OnceLock::new(),
         })
+    }
+
+    /// Runs the writer's statements on `lite` from now on.
+    pub(crate) fn set_native(&self, lite: Lite) {
+        let _ = self.native.set(Arc::new(lite));
+    }
+
+    /// Whether the writer's statements run on the native writer.
+    #[cfg(test)]
+    pub(crate) fn is_native(&self) -> bool {
+        self.native.get().is_some()
+    }
+
+    /// Runs SQL that returns nothing on the native writer, if there is one (for the writer's
+    /// per-connection settings); call it holding the pool's writer connection.
+    pub(crate) fn native_batch(&self, sql: &str) -> std::result::Result<(), sqlx::Error> {
+        match self.native.get() {
+            Some(lite) => lite.batch(sql),
+            None => Ok(()),
+        }
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
@@ -181,7 +241,7 @@ impl Group {
 
     /// Takes the writer from the pool for a request that claimed it (`busy` set); if that
     /// fails or the request goes away meanwhile, the claim passes to the next waiting request.
-    async fn acquire(&self, pool: &AnyPool) -> Result<PoolConnection<Any>> {
+    async fn acquire(&self, pool: &AnyPool) -> Result<Writer> {
         struct Claim<'a>(&'a Group, bool);
         impl Drop for Claim<'_> {
             fn drop(&mut self) {
@@ -191,10 +251,13 @@ impl Group {
             }
         }
         let mut claim = Claim(self, false);
-        let conn = pool.acquire().await?;
+        let pooled = pool.acquire().await?;
         claim.1 = true;
         self.state().busy_since = Some(Instant::now());
-        Ok(conn)
+        Ok(Writer {
+            pooled,
+            native: self.native.get().cloned(),
+        })
     }
 
     /// The claimant went away without the writer: the next waiting request takes it from the
@@ -213,7 +276,7 @@ impl Group {
     /// when no one is waiting. Between batches, after [`YIELD_AFTER`] of passing it on, the
     /// next request is told to take it from the pool instead, where maintenance waiting for it
     /// comes first.
-    fn hand_over(&self, mut conn: PoolConnection<Any>) -> Option<PoolConnection<Any>> {
+    fn hand_over(&self, mut conn: Writer) -> Option<Writer> {
         let mut st = self.state();
         let yield_now = st.open.is_none() && st.busy_since.is_some_and(|t| t.elapsed() >= YIELD_AFTER);
         while let Some(tx) = st.queue.pop_front() {
@@ -237,7 +300,7 @@ impl Group {
     /// Keeps a member's work (its savepoint is released on `conn`) and moves the writer on:
     /// to the next request within the batch (`Some(batch)`: wait for it), or by committing the
     /// batch here (`None`). Runs to its end on a task of its own.
-    async fn release(self: Arc<Self>, mut conn: PoolConnection<Any>) -> Result<Option<()>> {
+    async fn release(self: Arc<Self>, mut conn: Writer) -> Result<Option<()>> {
         if let Err(e) = conn.execute("RELEASE member").await {
             let undone = undo(&mut conn).await;
             self.after_undo(conn, undone).await;
@@ -267,7 +330,7 @@ impl Group {
     }
 
     /// Commits the open batch on `conn` and records the outcome; then passes the writer on.
-    async fn finish(&self, mut conn: PoolConnection<Any>) -> Result<()> {
+    async fn finish(&self, mut conn: Writer) -> Result<()> {
         let outcome = conn.execute("COMMIT").await.map(|_| ()).map_err(|e| e.to_string());
         if outcome.is_err() {
             let _ = conn.execute("ROLLBACK").await;
@@ -277,7 +340,7 @@ impl Group {
     }
 
     /// Records how the open batch ended, wakes its members and passes the writer on.
-    fn end_batch(&self, conn: PoolConnection<Any>, outcome: std::result::Result<(), String>) {
+    fn end_batch(&self, conn: Writer, outcome: std::result::Result<(), String>) {
         let id = {
             let mut st = self.state();
             let batch = st.open.take();
@@ -318,7 +381,7 @@ impl Group {
     /// After a member's work was undone: the batch goes on with the next waiting request, or
     /// ends here. When even the undo failed, SQLite has rolled the whole batch back: it ends as
     /// failed, and the next request begins a new one.
-    async fn after_undo(&self, conn: PoolConnection<Any>, undone: bool) {
+    async fn after_undo(&self, conn: Writer, undone: bool) {
         if !undone {
             let mut conn = conn;
             let _ = conn.execute("ROLLBACK").await;
@@ -332,29 +395,35 @@ impl Group {
 
     /// The writer reached a request that went away before using it: pass it on (or end the
     /// batch) on the runtime.
-    fn pass_on_detached(self: Arc<Self>, conn: PoolConnection<Any>) {
+    fn pass_on_detached(self: Arc<Self>, conn: Writer) {
         spawn_or_close(conn, move |conn| async move { self.after_undo(conn, true).await });
     }
 }
 
 /// Runs `step` with the writer on the runtime; without one (never in the server), closes the
 /// connection rather than return it with a transaction open (SQLite then rolls it back).
-fn spawn_or_close<F, Fut>(mut conn: PoolConnection<Any>, step: F)
+fn spawn_or_close<F, Fut>(conn: Writer, step: F)
 where
-    F: FnOnce(PoolConnection<Any>) -> Fut,
+    F: FnOnce(Writer) -> Fut,
     Fut: std::future::Future<Output = ()> + Send + 'static,
 {
     match tokio::runtime::Handle::try_current() {
         Ok(rt) => {
             rt.spawn(step(conn));
         }
-        Err(_) => conn.close_on_drop(),
+        Err(_) => {
+            let Writer { mut pooled, native } = conn;
+            if let Some(lite) = native {
+                let _ = lite.batch("ROLLBACK");
+            }
+            pooled.close_on_drop();
+        }
     }
 }
 
 /// One request's part of a batch: the writer connection, inside the request's savepoint.
 pub(crate) struct Member {
-    conn: Option<PoolConnection<Any>>,
+    conn: Option<Writer>,
     group: Arc<Group>,
     batch: u64,
     outcome: Outcome,
@@ -363,7 +432,7 @@ pub(crate) struct Member {
 }
 
 impl Member {
-    pub(crate) fn conn_mut(&mut self) -> &mut AnyConnection {
+    pub(crate) fn conn_mut(&mut self) -> &mut Writer {
         match self.conn.as_mut() {
             Some(c) => c,
             None => unreachable!("a member holds the writer until it commits or is dropped"),
@@ -387,7 +456,7 @@ impl Member {
 }
 
 /// Undoes the savepoint's work (the batch's earlier members keep theirs); whether it could.
-async fn undo(conn: &mut PoolConnection<Any>) -> bool {
+async fn undo(conn: &mut Writer) -> bool {
     conn.execute("ROLLBACK TO member").await.is_ok() && conn.execute("RELEASE member").await.is_ok()
 }
 

@@ -21,6 +21,7 @@ pub mod holds;
 pub mod jobs;
 pub mod keys;
 pub mod ledger;
+mod lite;
 pub mod mail;
 pub mod mentions;
 mod migrate;

@@ -96,6 +96,7 @@ pub async fn open_with_clock(settings: &Settings, clock: Arc<dyn suoja_core::Clo
     let opts = DbOptions {
         max_connections: settings.db_max_connections,
         durable_commits: settings.durable_commits,
+        native_writer: settings.sqlite_native_writer,
         ..DbOptions::default()
     };
     let db = Db::connect(&url, &opts).await.context("opening the database")?;

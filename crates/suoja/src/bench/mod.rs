@@ -88,6 +88,8 @@ pub struct EngineResult {
     pub create_bytes: Vec<(usize, f64)>,
     /// Create-ticket with `durable_commits = false` (SQLite `synchronous=NORMAL`).
     pub create_normal: Vec<(usize, Stats)>,
+    /// Create-ticket with `sqlite_native_writer = false` (statements through sqlx's thread).
+    pub create_sqlx_writer: Vec<(usize, Stats)>,
     /// Hostile search queries: (queries, worst p50 ms, worst single ms, server errors).
     pub hostile: Option<(usize, f64, f64, usize)>,
     /// Peak resident memory of the server process, in KiB.
@@ -499,6 +501,21 @@ async fn run_engine(engine: &str, pg: Option<&str>, args: &BenchArgs, baseline_c
             result.create_normal.push((conc, stats));
         }
         drop(fast);
+        // The same creates with the writer's statements sent through sqlx's worker thread.
+        let port = free_port()?;
+        let mut cmd = serve_command(&dir, port, &settings)?;
+        cmd.env("SUOJA_SQLITE_NATIVE_WRITER", "false");
+        let sqlx_writer = ChildGuard {
+            child: cmd.spawn().context("starting suoja serve")?,
+        };
+        wait_port(port).await?;
+        let base = format!("http://127.0.0.1:{port}");
+        for &(conc, _) in baseline_create {
+            let stats = create_load(&base, &auth, requester.id.0, conc, secs).await?;
+            println!("  {engine} create-ticket c={conc}, sqlite_native_writer = false: {}", stats.line());
+            result.create_sqlx_writer.push((conc, stats));
+        }
+        drop(sqlx_writer);
     }
     if args.keep {
         println!("  {engine} data kept in {}", dir.display());

@@ -64,6 +64,16 @@ pub fn render(args: &BenchArgs, baseline: &[(usize, Stats)], results: &[EngineRe
                 let _ = writeln!(s, "| {c} | {:.0} | {:.2} | {:.2} | {:.2} |", st.rps, st.p50, st.p99, durable / st.rps);
             }
         }
+        if !r.create_sqlx_writer.is_empty() {
+            let _ = writeln!(
+                s,
+                "\nThe same with `sqlite_native_writer = false` (the writer's statements sent one by one to sqlx's SQLite worker thread, as before 2026-12-03), and what running them in place gains:\n\n| concurrency | req/s | p50 ms | p99 ms | in place ÷ sqlx |\n|---:|---:|---:|---:|---:|"
+            );
+            for (c, st) in &r.create_sqlx_writer {
+                let native = r.create.iter().find(|(dc, _)| dc == c).map(|(_, d)| d.rps).unwrap_or(f64::NAN);
+                let _ = writeln!(s, "| {c} | {:.0} | {:.2} | {:.2} | {:.2} |", st.rps, st.p50, st.p99, native / st.rps);
+            }
+        }
         if !r.create_bytes.is_empty() {
             let what = if r.engine == "sqlite" {
                 "written by the server (WAL and database)"

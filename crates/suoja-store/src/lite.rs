@@ -1,0 +1,316 @@
+//! The SQLite writer's statements, run in place. sqlx's SQLite driver hands every statement to
+//! a worker thread and back (two thread wake-ups, ~100 µs here), and a request's write
+//! transaction holds the one writer for all of its statements, so those hand-offs bounded how
+//! many requests per second could write. While the group commit holds the writer, its
+//! statements run instead on a `rusqlite` connection to the same file, on the calling thread:
+//! the same SQL and the same `sqlx` query values and rows (`AnyArguments` in, `AnyRow` out), so
+//! nothing above the store sees the difference. Reads stay on sqlx's pooled readers.
+//!
+//! Statements here are short (the writer's transactions are a request's worth of rows); a
+//! statement blocks its thread for as long as SQLite needs, as any in-process SQLite call does.
+
+use std::borrow::Cow;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use rusqlite::types::{ToSqlOutput, Value, ValueRef};
+use sqlx::any::{AnyArguments, AnyQueryResult, AnyRow, AnyTypeInfo, AnyTypeInfoKind, AnyValue};
+use sqlx::error::{DatabaseError, ErrorKind};
+use sqlx_core::any::{AnyColumn, AnyValueKind};
+
+/// Prepared statements the writer keeps (a request's statements are the same few dozen).
+const STATEMENT_CACHE: usize = 256;
+
+/// A `rusqlite` connection to the SQLite file the writer pool writes. Used only by whoever
+/// holds the pool's writer connection, so its lock is never contended; it is there because
+/// the connection moves between tasks.
+pub(crate) struct Lite {
+    conn: Mutex<rusqlite::Connection>,
+}
+
+impl std::fmt::Debug for Lite {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Lite")
+    }
+}
+
+/// What a statement gave: its rows, then one result (rows changed, last id).
+pub(crate) type Output = Vec<sqlx::Either<AnyQueryResult, AnyRow>>;
+
+impl Lite {
+    /// Opens the existing database file at `path` for writing and applies the writer's
+    /// per-connection settings (`pragmas`: the same as the sqlx writer's).
+    pub(crate) fn open(path: &str, pragmas: &str) -> std::result::Result<Self, sqlx::Error> {
+        use rusqlite::OpenFlags;
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = rusqlite::Connection::open_with_flags(path, flags).map_err(to_sqlx)?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        conn.execute_batch(pragmas).map_err(to_sqlx)?;
+        Ok(Lite { conn: Mutex::new(conn) })
+    }
+
+    /// Runs SQL without arguments and without rows wanted (`BEGIN`, `SAVEPOINT`, pragmas;
+    /// several statements allowed).
+    pub(crate) fn batch(&self, sql: &str) -> std::result::Result<(), sqlx::Error> {
+        self.lock().execute_batch(sql).map_err(to_sqlx)
+    }
+
+    /// Runs one statement (or, without arguments, several) with sqlx's arguments; its rows (at
+    /// most one when `first_only`) and then its result.
+    pub(crate) fn run(&self, sql: &str, args: Option<AnyArguments>, first_only: bool) -> std::result::Result<Output, sqlx::Error> {
+        let conn = self.lock();
+        let mut stmt = match conn.prepare_cached(sql) {
+            Ok(s) => s,
+            Err(rusqlite::Error::MultipleStatement) if args.as_ref().is_none_or(|a| a.values.0.is_empty()) => {
+                conn.execute_batch(sql).map_err(to_sqlx)?;
+                return Ok(vec![sqlx::Either::Left(AnyQueryResult {
+                    rows_affected: conn.changes(),
+                    last_insert_id: Some(conn.last_insert_rowid()),
+                })]);
+            }
+            Err(e) => return Err(to_sqlx(e)),
+        };
+        let values = args.map(|a| a.values.0).unwrap_or_default();
+        bind(&mut stmt, &values)?;
+        let readonly = stmt.readonly();
+        let names: Vec<String> = stmt.column_names().into_iter().map(str::to_string).collect();
+        let mut out = Output::new();
+        if names.is_empty() {
+            stmt.raw_execute().map_err(to_sqlx)?;
+        } else {
+            let index: Arc<sqlx_core::HashMap<sqlx_core::ext::ustr::UStr, usize>> =
+                Arc::new(names.iter().enumerate().map(|(i, n)| (sqlx_core::ext::ustr::UStr::new(n), i)).collect());
+            let mut rows = stmt.raw_query();
+            while let Some(row) = rows.next().map_err(to_sqlx)? {
+                let mut values = Vec::with_capacity(names.len());
+                let mut columns = Vec::with_capacity(names.len());
+                for (i, name) in names.iter().enumerate() {
+                    let kind = match row.get_ref(i).map_err(to_sqlx)? {
+                        ValueRef::Null => AnyValueKind::Null(AnyTypeInfoKind::Null),
+                        ValueRef::Integer(v) => AnyValueKind::BigInt(v),
+                        ValueRef::Real(v) => AnyValueKind::Double(v),
+                        ValueRef::Text(t) => match std::str::from_utf8(t) {
+                            Ok(s) => AnyValueKind::Text(Arc::new(s.to_string())),
+                            Err(e) => {
+                                return Err(sqlx::Error::ColumnDecode {
+                                    index: name.clone(),
+                                    source: Box::new(e),
+                                });
+                            }
+                        },
+                        ValueRef::Blob(b) => AnyValueKind::Blob(Arc::new(b.to_vec())),
+                    };
+                    columns.push(AnyColumn {
+                        ordinal: i,
+                        name: sqlx_core::ext::ustr::UStr::new(name),
+                        type_info: AnyTypeInfo { kind: kind_of(&kind) },
+                    });
+                    values.push(AnyValue { kind });
+                }
+                out.push(sqlx::Either::Right(AnyRow {
+                    column_names: index.clone(),
+                    columns,
+                    values,
+                }));
+                if first_only {
+                    break;
+                }
+            }
+        }
+        drop(stmt);
+        out.push(sqlx::Either::Left(AnyQueryResult {
+            rows_affected: if readonly { 0 } else { conn.changes() },
+            last_insert_id: Some(conn.last_insert_rowid()),
+        }));
+        Ok(out)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, rusqlite::Connection> {
+        self.conn.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+fn kind_of(v: &AnyValueKind) -> AnyTypeInfoKind {
+    match v {
+        AnyValueKind::BigInt(_) => AnyTypeInfoKind::BigInt,
+        AnyValueKind::Double(_) => AnyTypeInfoKind::Double,
+        AnyValueKind::Text(_) | AnyValueKind::TextSlice(_) => AnyTypeInfoKind::Text,
+        AnyValueKind::Blob(_) => AnyTypeInfoKind::Blob,
+        _ => AnyTypeInfoKind::Null,
+    }
+}
+
+/// Binds sqlx's arguments as sqlx's SQLite driver does: a parameter written `$N` or `?N` takes
+/// the N-th argument (so `$2` before `$1`, or `$1` twice, mean what they say); any other takes
+/// the next one in order.
+fn bind(stmt: &mut rusqlite::Statement<'_>, values: &[AnyValueKind]) -> std::result::Result<(), sqlx::Error> {
+    let count = stmt.parameter_count();
+    for p in 1..=count {
+        let n = match stmt.parameter_name(p) {
+            Some(name) => name
+                .strip_prefix('$')
+                .or_else(|| name.strip_prefix('?'))
+                .and_then(|d| d.parse::<usize>().ok())
+                .unwrap_or(p),
+            None => p,
+        };
+        let Some(v) = n.checked_sub(1).and_then(|i| values.get(i)) else {
+            return Err(sqlx::Error::Protocol(format!(
+                "statement parameter {n} has no argument ({} given)",
+                values.len()
+            )));
+        };
+        stmt.raw_bind_parameter(p, Arg(v)).map_err(to_sqlx)?;
+    }
+    Ok(())
+}
+
+/// One sqlx argument as SQLite takes it (as sqlx's SQLite driver binds it).
+struct Arg<'a>(&'a AnyValueKind);
+
+impl rusqlite::ToSql for Arg<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(match self.0 {
+            AnyValueKind::Null(_) => ToSqlOutput::Owned(Value::Null),
+            AnyValueKind::Bool(b) => ToSqlOutput::Owned(Value::Integer(i64::from(*b))),
+            AnyValueKind::SmallInt(i) => ToSqlOutput::Owned(Value::Integer(i64::from(*i))),
+            AnyValueKind::Integer(i) => ToSqlOutput::Owned(Value::Integer(i64::from(*i))),
+            AnyValueKind::BigInt(i) => ToSqlOutput::Owned(Value::Integer(*i)),
+            AnyValueKind::Real(r) => ToSqlOutput::Owned(Value::Real(f64::from(*r))),
+            AnyValueKind::Double(d) => ToSqlOutput::Owned(Value::Real(*d)),
+            AnyValueKind::Text(t) => ToSqlOutput::Borrowed(ValueRef::Text(t.as_bytes())),
+            AnyValueKind::TextSlice(t) => ToSqlOutput::Borrowed(ValueRef::Text(t.as_bytes())),
+            AnyValueKind::Blob(b) => ToSqlOutput::Borrowed(ValueRef::Blob(b)),
+            _ => return Err(rusqlite::Error::ToSqlConversionFailure("an argument of a kind SQLite does not store".into())),
+        })
+    }
+}
+
+/// A failure SQLite reported, as sqlx reports one (code = SQLite's extended result code).
+#[derive(Debug)]
+struct LiteError {
+    code: i32,
+    message: String,
+}
+
+impl std::fmt::Display for LiteError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "(code: {}) {}", self.code, self.message)
+    }
+}
+
+impl std::error::Error for LiteError {}
+
+impl DatabaseError for LiteError {
+    fn message(&self) -> &str {
+        &self.message
+    }
+
+    fn code(&self) -> Option<Cow<'_, str>> {
+        Some(Cow::Owned(self.code.to_string()))
+    }
+
+    fn as_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+        self
+    }
+
+    fn as_error_mut(&mut self) -> &mut (dyn std::error::Error + Send + Sync + 'static) {
+        self
+    }
+
+    fn into_error(self: Box<Self>) -> Box<dyn std::error::Error + Send + Sync + 'static> {
+        self
+    }
+
+    fn kind(&self) -> ErrorKind {
+        use rusqlite::ffi;
+        match self.code {
+            ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY => ErrorKind::UniqueViolation,
+            ffi::SQLITE_CONSTRAINT_FOREIGNKEY => ErrorKind::ForeignKeyViolation,
+            ffi::SQLITE_CONSTRAINT_NOTNULL => ErrorKind::NotNullViolation,
+            ffi::SQLITE_CONSTRAINT_CHECK => ErrorKind::CheckViolation,
+            _ => ErrorKind::Other,
+        }
+    }
+}
+
+fn to_sqlx(e: rusqlite::Error) -> sqlx::Error {
+    match e {
+        rusqlite::Error::SqliteFailure(f, message) => sqlx::Error::Database(Box::new(LiteError {
+            code: f.extended_code,
+            message: message.unwrap_or_else(|| f.to_string()),
+        })),
+        other => sqlx::Error::Protocol(other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sqlx::Row as _;
+
+    fn args(values: Vec<AnyValueKind>) -> Option<AnyArguments> {
+        let mut a = AnyArguments::default();
+        a.values.0 = values;
+        Some(a)
+    }
+
+    /// Parameters by number, rows and results read back as sqlx's driver gives them, and
+    /// SQLite's failures as sqlx database errors.
+    #[test]
+    fn statements_behave_as_through_sqlx() {
+        let dir = std::env::temp_dir().join(format!("suoja-lite-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("t.db");
+        let lite = Lite::open_create(path.to_str().unwrap());
+        lite.batch("CREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT, b BLOB, c REAL, u TEXT UNIQUE)")
+            .unwrap();
+        let out = lite
+            .run(
+                "INSERT INTO t (u, a, b, c) VALUES ($2, $1, $3, $4)",
+                args(vec![
+                    AnyValueKind::Text(Arc::new("ä".into())),
+                    AnyValueKind::Text(Arc::new("x".into())),
+                    AnyValueKind::Blob(Arc::new(vec![0, 1, 2])),
+                    AnyValueKind::Double(1.5),
+                ]),
+                false,
+            )
+            .unwrap();
+        let sqlx::Either::Left(r) = &out[0] else { panic!("a result") };
+        assert_eq!((r.rows_affected, r.last_insert_id), (1, Some(1)));
+        let out = lite
+            .run(
+                "SELECT id, a, b, c, u, NULL AS n FROM t WHERE u = $1 AND u = $1",
+                args(vec![AnyValueKind::Text(Arc::new("x".into()))]),
+                false,
+            )
+            .unwrap();
+        let sqlx::Either::Right(row) = &out[0] else { panic!("a row") };
+        assert_eq!(row.try_get::<i64, _>("id").unwrap(), 1);
+        assert_eq!(row.try_get::<i32, _>(0).unwrap(), 1);
+        assert_eq!(row.try_get::<String, _>("a").unwrap(), "ä");
+        assert_eq!(row.try_get::<Vec<u8>, _>("b").unwrap(), vec![0, 1, 2]);
+        assert_eq!(row.try_get::<f64, _>("c").unwrap(), 1.5);
+        assert_eq!(row.try_get::<Option<String>, _>("n").unwrap(), None);
+        let Err(sqlx::Error::Database(db)) = lite.run("INSERT INTO t (u) VALUES ('x')", None, false) else {
+            panic!("a database error")
+        };
+        assert!(db.is_unique_violation());
+        assert!(db.message().contains("t.u"), "{}", db.message());
+        assert!(
+            lite.run("SELECT $2", args(vec![AnyValueKind::BigInt(1)]), false).is_err(),
+            "a missing argument is an error"
+        );
+        let out = lite.run("SELECT 1; SELECT 2", None, false).unwrap();
+        assert_eq!(out.len(), 1);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    impl Lite {
+        fn open_create(path: &str) -> Self {
+            let conn = rusqlite::Connection::open(path).unwrap();
+            Lite { conn: Mutex::new(conn) }
+        }
+    }
+}
