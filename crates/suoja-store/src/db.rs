@@ -76,6 +76,8 @@ where
     let args = query.take_arguments().map_err(sqlx::Error::Encode);
     let sql = query.sql();
     futures_util::stream::once(async move {
+        // A long transaction lets the runtime's other tasks run now and then.
+        tokio::task::coop::consume_budget().await;
         match args.and_then(|args| lite.run(sql.as_str(), args, first_only)) {
             Ok(out) => out.into_iter().map(Ok).collect::<Vec<_>>(),
             Err(e) => vec![Err(e)],
@@ -225,12 +227,19 @@ pub struct Db {
 const SQLITE_PRAGMAS: &str = "PRAGMA secure_delete = ON; PRAGMA foreign_keys = OFF; \
     PRAGMA busy_timeout = 10000; PRAGMA journal_size_limit = 0;";
 
-/// The file a `sqlite:` URL opens for writing; `None` when it opens read-only.
+/// The file the native writer opens for a `sqlite:` URL, as sqlx reads the URL; `None` (no
+/// native writer) for an in-memory or read-only database, or when the URL sets anything
+/// beyond the open mode (another VFS, `immutable`, a cache mode), which the second connection
+/// could not be sure to share.
 fn writable_file(url: &str) -> Option<String> {
-    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
-    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
-    let read_only = query.split('&').any(|kv| kv == "mode=ro" || kv == "mode=memory" || kv == "immutable=1");
-    (!read_only && !path.is_empty() && path != ":memory:").then(|| path.to_string())
+    let (location, query) = url.split_once('?').unwrap_or((url, ""));
+    if location.ends_with(":memory:") || !query.split('&').filter(|kv| !kv.is_empty()).all(|kv| kv == "mode=rw" || kv == "mode=rwc") {
+        return None;
+    }
+    let options = sqlx::sqlite::SqliteConnectOptions::from_str(url).ok()?;
+    let path = options.get_filename();
+    let path = path.to_str()?;
+    (!path.is_empty() && !path.starts_with("file:")).then(|| path.to_string())
 }
 
 /// The writer's `synchronous` setting (readers write nothing).
@@ -343,7 +352,9 @@ impl Db {
     /// writer and the native writer; PostgreSQL: nothing).
     pub(crate) async fn writer_pragma(&self, pragma: &'static str) -> Result<()> {
         if self.engine == Engine::Sqlite {
-            self.write.execute(pragma).await?;
+            // Holding the pool's writer, so no batch is running on the native one.
+            let mut writer = self.write.acquire().await?;
+            writer.execute(pragma).await?;
             self.group.native_batch(pragma)?;
         }
         Ok(())
@@ -372,6 +383,7 @@ impl Db {
     pub async fn close(&self) {
         self.read.close().await;
         self.write.close().await;
+        self.group.close_native();
     }
 
     async fn migrate(&self) -> Result<()> {
@@ -569,6 +581,148 @@ mod tests {
             assert!(db.group.is_native(), "the native writer is on by default");
             db.close().await;
             std::fs::remove_dir_all(&dir).unwrap();
+        }
+    }
+
+    /// Every value of a row, with the kind sqlx decoded it as.
+    fn render(row: &AnyRow) -> Vec<String> {
+        use sqlx::{Row as _, TypeInfo as _, ValueRef as _};
+        (0..row.len())
+            .map(|i| {
+                let raw = row.try_get_raw(i).unwrap();
+                if raw.is_null() {
+                    return "NULL".to_string();
+                }
+                match raw.type_info().name() {
+                    "BIGINT" => format!("int {}", row.try_get::<i64, _>(i).unwrap()),
+                    "DOUBLE" => format!("real {}", row.try_get::<f64, _>(i).unwrap()),
+                    "TEXT" => format!("text {:?}", row.try_get::<String, _>(i).unwrap()),
+                    "BLOB" => format!("blob {:?}", row.try_get::<Vec<u8>, _>(i).unwrap()),
+                    other => format!("{other}?"),
+                }
+            })
+            .collect()
+    }
+
+    /// The same statements read the same rows through the native writer (`&mut tx`) as through
+    /// sqlx's driver (a pooled reader), and write the same way through either writer.
+    #[tokio::test]
+    async fn the_native_writer_reads_and_writes_as_sqlx_does() {
+        let mut seen = Vec::new();
+        for native in [true, false] {
+            let (db, dir) = sqlite_with("same", native).await;
+            let mut tx = db.begin().await.unwrap();
+            sqlx::query("CREATE TABLE t (id INTEGER PRIMARY KEY, n INTEGER, r REAL, s TEXT, b BLOB, d TEXT)")
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+            for (i, s) in (0u8..).zip(["", "Ted", "Åsa Öberg", "<b>x</b>", "\u{1F600}"]) {
+                let r = sqlx::query("INSERT INTO t (n, r, s, b, d) VALUES ($2, $3, $1, $4, NULL)")
+                    .bind(s)
+                    .bind(i64::from(i) - 2)
+                    .bind(f64::from(i) / 3.0)
+                    .bind(vec![i; usize::from(i)])
+                    .execute(&mut *tx)
+                    .await
+                    .unwrap();
+                assert_eq!(r.rows_affected(), 1);
+            }
+            let changed = sqlx::query("UPDATE t SET d = s WHERE n >= $1").bind(0i64).execute(&mut *tx).await.unwrap();
+            assert_eq!(changed.rows_affected(), 3);
+            let returned = sqlx::query("INSERT INTO t (n) VALUES ($1) RETURNING id, n")
+                .bind(99i64)
+                .fetch_all(&mut *tx)
+                .await
+                .unwrap();
+            assert_eq!(
+                returned.iter().map(render).collect::<Vec<_>>(),
+                vec![vec!["int 6".to_string(), "int 99".to_string()]]
+            );
+            let queries = [
+                "SELECT * FROM t ORDER BY id",
+                "SELECT COUNT(*) AS c, SUM(r) AS s, MAX(s) AS m, group_concat(hex(b)) AS h FROM t",
+                "SELECT id, n > 0 AS positive, length(s) AS len, NULL AS nada FROM t WHERE s LIKE '%e%' ORDER BY id",
+                "SELECT 1 WHERE 0",
+            ];
+            let mut through_writer = Vec::new();
+            for q in queries {
+                let rows = sqlx::query(q).fetch_all(&mut *tx).await.unwrap();
+                through_writer.push(rows.iter().map(render).collect::<Vec<_>>());
+                let first = sqlx::query(q).fetch_optional(&mut *tx).await.unwrap();
+                assert_eq!(
+                    first.as_ref().map(render),
+                    through_writer.last().unwrap().first().cloned(),
+                    "{q}: fetch_optional"
+                );
+            }
+            tx.commit().await.unwrap();
+            let mut reader = db.read().await.unwrap();
+            for (q, written) in queries.iter().zip(&through_writer) {
+                let rows = sqlx::query(*q).fetch_all(&mut reader).await.unwrap();
+                assert_eq!(
+                    &rows.iter().map(render).collect::<Vec<_>>(),
+                    written,
+                    "{q}: the writer and a reader agree (native = {native})"
+                );
+            }
+            seen.push(through_writer);
+            drop(reader);
+            db.close().await;
+            std::fs::remove_dir_all(&dir).unwrap();
+        }
+        assert_eq!(seen[0], seen[1], "the native writer and sqlx's agree");
+    }
+
+    /// Another process holding the write lock makes a transaction wait without blocking the
+    /// runtime's thread (a single-threaded runtime keeps serving other tasks), then begin.
+    #[tokio::test]
+    async fn waiting_for_another_writer_does_not_block_the_thread() {
+        let (db, dir) = sqlite("busy").await;
+        let mut other = rusqlite::Connection::open(dir.join("t.db")).unwrap();
+        let lock = other.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).unwrap();
+        let ticks = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+        let ticker = {
+            let ticks = ticks.clone();
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    ticks.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+            })
+        };
+        let waiting = tokio::spawn({
+            let db = db.clone();
+            async move {
+                let mut tx = db.begin().await.unwrap();
+                sqlx::query("CREATE TABLE t (x INTEGER)").execute(&mut *tx).await.unwrap();
+                tx.commit().await.unwrap();
+            }
+        });
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(!waiting.is_finished(), "the transaction waits for the lock");
+        assert!(ticks.load(std::sync::atomic::Ordering::Relaxed) >= 10, "other tasks ran meanwhile");
+        lock.rollback().unwrap();
+        waiting.await.unwrap();
+        ticker.abort();
+        drop(other);
+        db.close().await;
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_native_writer_opens_only_plain_files() {
+        assert_eq!(writable_file("sqlite:///srv/data/suoja.db").as_deref(), Some("/srv/data/suoja.db"));
+        assert_eq!(
+            writable_file("sqlite:///srv/my%20data/suoja.db?mode=rwc").as_deref(),
+            Some("/srv/my data/suoja.db")
+        );
+        for url in [
+            "sqlite::memory:",
+            "sqlite:///srv/suoja.db?mode=ro",
+            "sqlite:///srv/suoja.db?immutable=true",
+            "sqlite:///srv/suoja.db?vfs=unix-dotfile",
+        ] {
+            assert_eq!(writable_file(url), None, "{url}");
         }
     }
 }

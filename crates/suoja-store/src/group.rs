@@ -67,22 +67,60 @@ struct State {
 /// writer on, the connection that runs the statements instead.
 pub(crate) struct Writer {
     pooled: PoolConnection<Any>,
-    native: Option<Arc<Lite>>,
+    native: Option<Native>,
+}
+
+/// The native writer as a [`Writer`] holds it. A writer is dropped only on its way back to the
+/// pool, where no transaction may be open: one still open then (a batch whose end never ran,
+/// as at shutdown) is rolled back here, so the pool's writer and maintenance never find the
+/// file locked by it.
+struct Native(Arc<Lite>);
+
+impl Drop for Native {
+    fn drop(&mut self) {
+        if self.0.in_transaction() {
+            tracing::warn!("the SQLite writer came back with a transaction open; rolled back");
+            let _ = self.0.batch("ROLLBACK");
+        }
+    }
 }
 
 impl Writer {
-    /// Runs SQL that returns nothing (transaction control).
+    /// Runs SQL that returns nothing (transaction control). On the native writer, `COMMIT`
+    /// and `ROLLBACK` (which can take long: syncing, checkpointing, undoing a large erasure)
+    /// run on a blocking thread, and `BEGIN IMMEDIATE` waits for another process's lock with
+    /// async sleeps rather than on the thread.
     async fn execute(&mut self, sql: &'static str) -> std::result::Result<(), sqlx::Error> {
-        match &self.native {
-            Some(lite) => lite.batch(sql),
-            None => self.pooled.execute(sql).await.map(|_| ()),
+        let Some(Native(lite)) = &self.native else {
+            return self.pooled.execute(sql).await.map(|_| ());
+        };
+        match sql {
+            "COMMIT" | "ROLLBACK" => {
+                let lite = lite.clone();
+                tokio::task::spawn_blocking(move || lite.batch(sql))
+                    .await
+                    .map_err(|e| sqlx::Error::Protocol(format!("the writer's {sql} did not finish: {e}")))?
+            }
+            "BEGIN IMMEDIATE" => {
+                let started = Instant::now();
+                let mut pause = Duration::from_millis(1);
+                while !lite.try_begin_immediate()? {
+                    if started.elapsed() >= crate::lite::BUSY_TIMEOUT {
+                        return Err(sqlx::Error::PoolTimedOut);
+                    }
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_millis(50));
+                }
+                Ok(())
+            }
+            _ => lite.batch(sql),
         }
     }
 
     /// The connection statements run on: the native one, or the pooled one.
     pub(crate) fn target(&mut self) -> WriterTarget<'_> {
         match &self.native {
-            Some(lite) => WriterTarget::Native(lite),
+            Some(Native(lite)) => WriterTarget::Native(lite),
             None => WriterTarget::Pooled(&mut self.pooled),
         }
     }
@@ -162,6 +200,13 @@ impl Group {
         }
     }
 
+    /// Closes the native writer (`Db::close`, once the pool's writer is back and closed).
+    pub(crate) fn close_native(&self) {
+        if let Some(lite) = self.native.get() {
+            lite.close();
+        }
+    }
+
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -225,8 +270,15 @@ impl Group {
             outcome,
             savepoint: false,
         };
-        if fresh {
-            member.conn_mut().execute("BEGIN IMMEDIATE").await?;
+        if fresh && let Err(e) = member.conn_mut().execute("BEGIN IMMEDIATE").await {
+            // The batch never began, so no one else's work is in it: it ends here as failed
+            // (rather than pass the writer on inside a batch with no transaction), and the
+            // next request begins a new one.
+            if let Some(conn) = member.conn.take() {
+                let group = self.clone();
+                spawn_or_close(conn, move |conn| async move { group.after_undo(conn, false).await });
+            }
+            return Err(e.into());
         }
         member.conn_mut().execute("SAVEPOINT member").await?;
         member.savepoint = true;
@@ -256,7 +308,7 @@ impl Group {
         self.state().busy_since = Some(Instant::now());
         Ok(Writer {
             pooled,
-            native: self.native.get().cloned(),
+            native: self.native.get().cloned().map(Native),
         })
     }
 
@@ -412,10 +464,9 @@ where
             rt.spawn(step(conn));
         }
         Err(_) => {
+            // The native writer's open transaction is rolled back as it drops (`Native`).
             let Writer { mut pooled, native } = conn;
-            if let Some(lite) = native {
-                let _ = lite.batch("ROLLBACK");
-            }
+            drop(native);
             pooled.close_on_drop();
         }
     }

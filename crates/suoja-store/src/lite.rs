@@ -6,8 +6,11 @@
 //! the same SQL and the same `sqlx` query values and rows (`AnyArguments` in, `AnyRow` out), so
 //! nothing above the store sees the difference. Reads stay on sqlx's pooled readers.
 //!
-//! Statements here are short (the writer's transactions are a request's worth of rows); a
-//! statement blocks its thread for as long as SQLite needs, as any in-process SQLite call does.
+//! Statements here are short (the writer's transactions are a request's worth of rows) and
+//! run on the async thread; what can take long does not: `COMMIT` and `ROLLBACK` run on
+//! tokio's blocking threads (`group.rs`), `BEGIN IMMEDIATE` never waits for another process's
+//! lock on the thread (it is retried after async sleeps), and a long transaction yields to the
+//! runtime between statements (tokio's cooperative budget).
 
 use std::borrow::Cow;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -17,6 +20,9 @@ use sqlx::any::{AnyArguments, AnyQueryResult, AnyRow, AnyTypeInfo, AnyTypeInfoKi
 use sqlx::error::{DatabaseError, ErrorKind};
 use sqlx_core::any::{AnyColumn, AnyValueKind};
 
+/// How long a statement waits for a lock another process holds (the writer's `busy_timeout`).
+pub(crate) const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Prepared statements the writer keeps (a request's statements are the same few dozen).
 const STATEMENT_CACHE: usize = 256;
 
@@ -24,7 +30,8 @@ const STATEMENT_CACHE: usize = 256;
 /// holds the pool's writer connection, so its lock is never contended; it is there because
 /// the connection moves between tasks.
 pub(crate) struct Lite {
-    conn: Mutex<rusqlite::Connection>,
+    /// `None` once closed ([`Lite::close`]).
+    conn: Mutex<Option<rusqlite::Connection>>,
 }
 
 impl std::fmt::Debug for Lite {
@@ -45,26 +52,57 @@ impl Lite {
         let conn = rusqlite::Connection::open_with_flags(path, flags).map_err(to_sqlx)?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         conn.execute_batch(pragmas).map_err(to_sqlx)?;
-        Ok(Lite { conn: Mutex::new(conn) })
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(to_sqlx)?;
+        Ok(Lite { conn: Mutex::new(Some(conn)) })
     }
 
     /// Runs SQL without arguments and without rows wanted (`BEGIN`, `SAVEPOINT`, pragmas;
     /// several statements allowed).
     pub(crate) fn batch(&self, sql: &str) -> std::result::Result<(), sqlx::Error> {
-        self.lock().execute_batch(sql).map_err(to_sqlx)
+        let guard = self.lock();
+        open(&guard)?.execute_batch(sql).map_err(to_sqlx)
+    }
+
+    /// `BEGIN IMMEDIATE` without waiting: `Ok(false)` when another process holds the write
+    /// lock (the caller waits without blocking its thread, and tries again).
+    pub(crate) fn try_begin_immediate(&self) -> std::result::Result<bool, sqlx::Error> {
+        let guard = self.lock();
+        let conn = open(&guard)?;
+        conn.busy_timeout(std::time::Duration::ZERO).map_err(to_sqlx)?;
+        let began = conn.execute_batch("BEGIN IMMEDIATE");
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(to_sqlx)?;
+        match began {
+            Ok(()) => Ok(true),
+            Err(rusqlite::Error::SqliteFailure(f, _)) if f.code == rusqlite::ErrorCode::DatabaseBusy => Ok(false),
+            Err(e) => Err(to_sqlx(e)),
+        }
+    }
+
+    /// Whether a transaction is open on the connection.
+    pub(crate) fn in_transaction(&self) -> bool {
+        self.lock().as_ref().is_some_and(|c| !c.is_autocommit())
+    }
+
+    /// Closes the connection (a transaction still open is rolled back); statements after this
+    /// fail.
+    pub(crate) fn close(&self) {
+        if let Some(conn) = self.lock().take() {
+            let _ = conn.close();
+        }
     }
 
     /// Runs one statement (or, without arguments, several) with sqlx's arguments; its rows (at
     /// most one when `first_only`) and then its result.
     pub(crate) fn run(&self, sql: &str, args: Option<AnyArguments>, first_only: bool) -> std::result::Result<Output, sqlx::Error> {
-        let conn = self.lock();
+        let guard = self.lock();
+        let conn = open(&guard)?;
         let mut stmt = match conn.prepare_cached(sql) {
             Ok(s) => s,
             Err(rusqlite::Error::MultipleStatement) if args.as_ref().is_none_or(|a| a.values.0.is_empty()) => {
                 conn.execute_batch(sql).map_err(to_sqlx)?;
                 return Ok(vec![sqlx::Either::Left(AnyQueryResult {
                     rows_affected: conn.changes(),
-                    last_insert_id: Some(conn.last_insert_rowid()),
+                    last_insert_id: None,
                 })]);
             }
             Err(e) => return Err(to_sqlx(e)),
@@ -119,14 +157,18 @@ impl Lite {
         drop(stmt);
         out.push(sqlx::Either::Left(AnyQueryResult {
             rows_affected: if readonly { 0 } else { conn.changes() },
-            last_insert_id: Some(conn.last_insert_rowid()),
+            last_insert_id: None,
         }));
         Ok(out)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, rusqlite::Connection> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<rusqlite::Connection>> {
         self.conn.lock().unwrap_or_else(PoisonError::into_inner)
     }
+}
+
+fn open(conn: &Option<rusqlite::Connection>) -> std::result::Result<&rusqlite::Connection, sqlx::Error> {
+    conn.as_ref().ok_or(sqlx::Error::PoolClosed)
 }
 
 fn kind_of(v: &AnyValueKind) -> AnyTypeInfoKind {
@@ -139,25 +181,30 @@ fn kind_of(v: &AnyValueKind) -> AnyTypeInfoKind {
     }
 }
 
-/// Binds sqlx's arguments as sqlx's SQLite driver does: a parameter written `$N` or `?N` takes
-/// the N-th argument (so `$2` before `$1`, or `$1` twice, mean what they say); any other takes
-/// the next one in order.
+/// Binds sqlx's arguments by sqlx's SQLite driver's rules: a parameter written `?N` or `$N`
+/// takes the N-th argument (so `$2` before `$1`, or `$1` twice, mean what they say), an
+/// anonymous `?` the next argument in order, any other name is refused; parameters beyond the
+/// arguments given stay NULL, as SQLite leaves unbound ones.
 fn bind(stmt: &mut rusqlite::Statement<'_>, values: &[AnyValueKind]) -> std::result::Result<(), sqlx::Error> {
-    let count = stmt.parameter_count();
-    for p in 1..=count {
+    let mut anonymous = 0usize;
+    for p in 1..=stmt.parameter_count() {
         let n = match stmt.parameter_name(p) {
-            Some(name) => name
-                .strip_prefix('$')
-                .or_else(|| name.strip_prefix('?'))
-                .and_then(|d| d.parse::<usize>().ok())
-                .unwrap_or(p),
-            None => p,
+            Some(name) => {
+                let digits = name
+                    .strip_prefix('?')
+                    .or_else(|| name.strip_prefix('$'))
+                    .ok_or_else(|| sqlx::Error::Protocol(format!("unsupported SQL parameter format: {name}")))?;
+                digits
+                    .parse::<usize>()
+                    .map_err(|_| sqlx::Error::Protocol(format!("parameters with non-integer names are not supported: {name}")))?
+            }
+            None => {
+                anonymous += 1;
+                anonymous
+            }
         };
         let Some(v) = n.checked_sub(1).and_then(|i| values.get(i)) else {
-            return Err(sqlx::Error::Protocol(format!(
-                "statement parameter {n} has no argument ({} given)",
-                values.len()
-            )));
+            break;
         };
         stmt.raw_bind_parameter(p, Arg(v)).map_err(to_sqlx)?;
     }
@@ -278,7 +325,7 @@ mod tests {
             )
             .unwrap();
         let sqlx::Either::Left(r) = &out[0] else { panic!("a result") };
-        assert_eq!((r.rows_affected, r.last_insert_id), (1, Some(1)));
+        assert_eq!((r.rows_affected, r.last_insert_id), (1, None), "as sqlx reports them");
         let out = lite
             .run(
                 "SELECT id, a, b, c, u, NULL AS n FROM t WHERE u = $1 AND u = $1",
@@ -298,19 +345,33 @@ mod tests {
         };
         assert!(db.is_unique_violation());
         assert!(db.message().contains("t.u"), "{}", db.message());
+        let out = lite.run("SELECT $2 AS x", args(vec![AnyValueKind::BigInt(1)]), false).unwrap();
+        let sqlx::Either::Right(row) = &out[0] else { panic!("a row") };
+        assert_eq!(row.try_get::<Option<i64>, _>("x").unwrap(), None, "a parameter without an argument is NULL");
         assert!(
-            lite.run("SELECT $2", args(vec![AnyValueKind::BigInt(1)]), false).is_err(),
-            "a missing argument is an error"
+            lite.run("SELECT :name", args(vec![AnyValueKind::BigInt(1)]), false).is_err(),
+            "named parameters are refused"
         );
+        let out = lite
+            .run("SELECT ? AS a, ? AS b", args(vec![AnyValueKind::BigInt(1), AnyValueKind::BigInt(2)]), false)
+            .unwrap();
+        let sqlx::Either::Right(row) = &out[0] else { panic!("a row") };
+        assert_eq!((row.try_get::<i64, _>("a").unwrap(), row.try_get::<i64, _>("b").unwrap()), (1, 2));
         let out = lite.run("SELECT 1; SELECT 2", None, false).unwrap();
         assert_eq!(out.len(), 1);
+        assert!(!lite.in_transaction());
+        lite.batch("BEGIN").unwrap();
+        assert!(lite.in_transaction());
+        lite.close();
+        assert!(lite.run("SELECT 1", None, false).is_err(), "closed");
+        assert!(!lite.in_transaction(), "closing rolled back");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
     impl Lite {
         fn open_create(path: &str) -> Self {
             let conn = rusqlite::Connection::open(path).unwrap();
-            Lite { conn: Mutex::new(conn) }
+            Lite { conn: Mutex::new(Some(conn)) }
         }
     }
 }
