@@ -598,7 +598,8 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     if let Some(pg) = &args.pg {
         results.push(run_engine("postgres", Some(pg), &args, &baseline).await?);
     }
-    let text = report::render(&args, &baseline, &results);
+    let old = std::fs::read_to_string(&args.out).unwrap_or_default();
+    let text = report::render(&args, &baseline, &results) + &report::kept_sections(&old);
     std::fs::write(&args.out, text).with_context(|| format!("writing {}", args.out.display()))?;
     println!("wrote {}", args.out.display());
     Ok(())

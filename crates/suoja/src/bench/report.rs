@@ -233,6 +233,20 @@ fn erasure_table(e: &super::erasure::ErasureFigures) -> String {
 
 /// `old` with the section between `start` and `end` replaced by `section` (which begins with
 /// `start`), or `section` added at the end when `old` has none.
+/// What a full run keeps of the old report: everything after its notes (the before-and-after
+/// write-ups and the sections other modes write), which a full run does not measure.
+pub fn kept_sections(old: &str) -> String {
+    let Some(notes) = old.find("\n## Reading the figures") else {
+        return String::new();
+    };
+    let after = notes + 1;
+    let rest = &old[after..];
+    match [rest.find("\n## "), rest.find("\n<!-- ")].into_iter().flatten().min() {
+        Some(i) => rest[i..].to_string(),
+        None => String::new(),
+    }
+}
+
 fn splice(old: &str, start: &str, end: &str, mut section: String) -> String {
     section.push_str(end);
     section.push('\n');
@@ -549,4 +563,17 @@ pub fn with_mail_section(old: &str, figures: &[super::mail::MailFigures]) -> Str
         s.push_str("\nOutbound was not measured in this run (no mail servers: set `SUOJA_TEST_MAIL` from `.ci/mail-start`).\n");
     }
     splice(old, MAIL_START, MAIL_END, s)
+}
+
+#[cfg(test)]
+mod tests {
+    /// A full run keeps the write-ups after the notes and the sections other modes wrote.
+    #[test]
+    fn a_full_run_keeps_what_it_does_not_measure() {
+        let old = "# Benchmarks\n\n## sqlite\nold figures\n\n## Reading the figures\n\n- notes\n\n<!-- mail:start -->\n## E-mail\nmail\n<!-- mail:end -->\n";
+        assert_eq!(super::kept_sections(old), "\n<!-- mail:start -->\n## E-mail\nmail\n<!-- mail:end -->\n");
+        let old = "# Benchmarks\n\n## Reading the figures\n\n- notes\n\n## Before and after\ntext\n";
+        assert_eq!(super::kept_sections(old), "\n## Before and after\ntext\n");
+        assert_eq!(super::kept_sections("# Benchmarks\n"), "");
+    }
 }
