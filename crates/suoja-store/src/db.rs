@@ -709,6 +709,51 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
+    /// A request that goes away while its batch waits to begin (another process holds the
+    /// lock) ends that batch; the requests queued behind it begin their own and are told the
+    /// truth about their commits.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_request_gone_before_its_batch_began_leaves_the_rest_whole() {
+        for native in [true, false] {
+            let (db, dir) = sqlite_with("gone-begin", native).await;
+            let mut tx = db.begin().await.unwrap();
+            sqlx::query("CREATE TABLE t (x INTEGER NOT NULL)").execute(&mut *tx).await.unwrap();
+            tx.commit().await.unwrap();
+            let mut other = rusqlite::Connection::open(dir.join("t.db")).unwrap();
+            let lock = other.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).unwrap();
+            let first = tokio::spawn({
+                let db = db.clone();
+                async move {
+                    let _tx = db.begin().await;
+                }
+            });
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            let mut rest = Vec::new();
+            for i in 0..3i64 {
+                let db = db.clone();
+                rest.push(tokio::spawn(async move {
+                    let mut tx = db.begin().await?;
+                    sqlx::query("INSERT INTO t (x) VALUES ($1)").bind(i).execute(&mut *tx).await?;
+                    tx.commit().await
+                }));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            first.abort();
+            let _ = first.await;
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            lock.rollback().unwrap();
+            for r in rest {
+                r.await.unwrap().unwrap_or_else(|e| panic!("native = {native}: a queued request was told {e}"));
+            }
+            let mut r = db.read().await.unwrap();
+            let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM t").fetch_one(&mut r).await.unwrap();
+            assert_eq!(n, 3, "native = {native}");
+            drop((r, other));
+            db.close().await;
+            std::fs::remove_dir_all(&dir).unwrap();
+        }
+    }
+
     #[test]
     fn the_native_writer_opens_only_plain_files() {
         assert_eq!(writable_file("sqlite:///srv/data/suoja.db").as_deref(), Some("/srv/data/suoja.db"));

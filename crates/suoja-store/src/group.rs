@@ -66,8 +66,10 @@ struct State {
 /// The writer as a request holds it: the pool's one writer connection and, with the native
 /// writer on, the connection that runs the statements instead.
 pub(crate) struct Writer {
-    pooled: PoolConnection<Any>,
+    // Declared first so it drops first: an open transaction is rolled back before the pooled
+    // connection goes back to the pool and the next request can take the writer.
     native: Option<Native>,
+    pooled: PoolConnection<Any>,
 }
 
 /// The native writer as a [`Writer`] holds it. A writer is dropped only on its way back to the
@@ -78,9 +80,8 @@ struct Native(Arc<Lite>);
 
 impl Drop for Native {
     fn drop(&mut self) {
-        if self.0.in_transaction() {
+        if self.0.rollback_if_open() {
             tracing::warn!("the SQLite writer came back with a transaction open; rolled back");
-            let _ = self.0.batch("ROLLBACK");
         }
     }
 }
@@ -95,7 +96,7 @@ impl Writer {
             return self.pooled.execute(sql).await.map(|_| ());
         };
         match sql {
-            "COMMIT" | "ROLLBACK" => {
+            "COMMIT" | "ROLLBACK" | "ROLLBACK TO member" => {
                 let lite = lite.clone();
                 tokio::task::spawn_blocking(move || lite.batch(sql))
                     .await
@@ -115,6 +116,11 @@ impl Writer {
             }
             _ => lite.batch(sql),
         }
+    }
+
+    /// The native writer has no transaction although its batch is open (it must have one).
+    fn native_transaction_lost(&self) -> bool {
+        self.native.as_ref().is_some_and(|Native(lite)| !lite.in_transaction())
     }
 
     /// The connection statements run on: the native one, or the pooled one.
@@ -264,21 +270,23 @@ impl Group {
         };
         // From here a dropped request (an error, or its future gone) cleans up after itself.
         let mut member = Member {
+            began: !fresh,
             conn: Some(conn),
             group: self.clone(),
             batch,
             outcome,
             savepoint: false,
         };
-        if fresh && let Err(e) = member.conn_mut().execute("BEGIN IMMEDIATE").await {
-            // The batch never began, so no one else's work is in it: it ends here as failed
-            // (rather than pass the writer on inside a batch with no transaction), and the
-            // next request begins a new one.
-            if let Some(conn) = member.conn.take() {
-                let group = self.clone();
-                spawn_or_close(conn, move |conn| async move { group.after_undo(conn, false).await });
-            }
-            return Err(e.into());
+        // Until the batch's transaction has begun, a member that goes away (an error, or its
+        // future dropped while waiting for another process's lock) ends the batch as failed:
+        // no one else's work is in it, and passing the writer on inside a batch without a
+        // transaction would let the next requests' savepoints commit on their own.
+        if fresh {
+            member.conn_mut().execute("BEGIN IMMEDIATE").await?;
+            member.began = true;
+        } else if member.conn_mut().native_transaction_lost() {
+            member.began = false;
+            return Err(StoreError::CommitFailed("the shared transaction was no longer open".into()));
         }
         member.conn_mut().execute("SAVEPOINT member").await?;
         member.savepoint = true;
@@ -474,6 +482,8 @@ where
 
 /// One request's part of a batch: the writer connection, inside the request's savepoint.
 pub(crate) struct Member {
+    /// The batch's transaction has begun (set once the first member's `BEGIN` succeeded).
+    began: bool,
     conn: Option<Writer>,
     group: Arc<Group>,
     batch: u64,
@@ -521,6 +531,10 @@ impl Drop for Member {
             return;
         };
         let group = self.group.clone();
+        if !self.began {
+            spawn_or_close(conn, move |conn| async move { group.after_undo(conn, false).await });
+            return;
+        }
         let savepoint = self.savepoint;
         spawn_or_close(conn, move |mut conn| async move {
             let undone = if savepoint {

@@ -78,6 +78,19 @@ impl Lite {
         }
     }
 
+    /// Rolls back a transaction left open (checked and undone under one lock); whether there
+    /// was one.
+    pub(crate) fn rollback_if_open(&self) -> bool {
+        let guard = self.lock();
+        match guard.as_ref() {
+            Some(conn) if !conn.is_autocommit() => {
+                let _ = conn.execute_batch("ROLLBACK");
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// Whether a transaction is open on the connection.
     pub(crate) fn in_transaction(&self) -> bool {
         self.lock().as_ref().is_some_and(|c| !c.is_autocommit())
@@ -194,9 +207,12 @@ fn bind(stmt: &mut rusqlite::Statement<'_>, values: &[AnyValueKind]) -> std::res
                     .strip_prefix('?')
                     .or_else(|| name.strip_prefix('$'))
                     .ok_or_else(|| sqlx::Error::Protocol(format!("unsupported SQL parameter format: {name}")))?;
-                digits
-                    .parse::<usize>()
-                    .map_err(|_| sqlx::Error::Protocol(format!("parameters with non-integer names are not supported: {name}")))?
+                // The leading digits, as sqlx reads them (SQLite takes `$1::text` as one name).
+                let end = digits.find(|c: char| !c.is_ascii_digit()).unwrap_or(digits.len());
+                match digits[..end].parse::<usize>() {
+                    Ok(n) if n > 0 => n,
+                    _ => return Err(sqlx::Error::Protocol(format!("parameters must be numbered from 1: {name}"))),
+                }
             }
             None => {
                 anonymous += 1;
@@ -351,6 +367,10 @@ mod tests {
         assert!(
             lite.run("SELECT :name", args(vec![AnyValueKind::BigInt(1)]), false).is_err(),
             "named parameters are refused"
+        );
+        assert!(
+            lite.run("SELECT $0", args(vec![AnyValueKind::BigInt(1)]), false).is_err(),
+            "parameters count from 1"
         );
         let out = lite
             .run("SELECT ? AS a, ? AS b", args(vec![AnyValueKind::BigInt(1), AnyValueKind::BigInt(2)]), false)
