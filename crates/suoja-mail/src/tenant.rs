@@ -254,16 +254,19 @@ impl Mailroom {
         Ok(())
     }
 
-    /// Every tenant's mailboxes, opened (for the fetcher). One that cannot be opened is left
-    /// out and noted on its row.
-    pub async fn tenant_mailboxes(&self) -> Result<Vec<TenantMailbox>> {
+    /// Every tenant's mailboxes, for the fetcher: each one's id and version (its sealed
+    /// settings, which change only when it is replaced), and, opened, those `known` does not
+    /// already hold at that version — so the fetcher's look every few seconds decrypts only
+    /// what is new. One that cannot be opened is left out of the opened and logged.
+    pub async fn tenant_mailboxes(&self, known: impl Fn(i64, &[u8]) -> bool) -> Result<(Vec<(i64, Vec<u8>)>, Vec<TenantMailbox>)> {
         let hd = self.privacy.helpdesk();
         let mut c = hd.db().read().await?;
         let rows = suoja_store::mail::all_mailboxes(&mut c).await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for r in rows {
-            match self.open_mailbox(&mut c, &r).await {
-                Ok(imap) => out.push(TenantMailbox {
+        let present = rows.iter().map(|r| (r.id, r.url_enc.clone())).collect();
+        let mut opened = Vec::new();
+        for r in rows.iter().filter(|r| !known(r.id, &r.url_enc)) {
+            match self.open_mailbox(&mut c, r).await {
+                Ok(imap) => opened.push(TenantMailbox {
                     tenant: r.tenant,
                     id: r.id,
                     imap,
@@ -272,7 +275,7 @@ impl Mailroom {
                 Err(e) => tracing::warn!(tenant.id = %r.tenant, mailbox.id = r.id, error = %e, "a mailbox cannot be opened"),
             }
         }
-        Ok(out)
+        Ok((present, opened))
     }
 
     /// Takes or renews this node's hold on a mailbox; whether it may fetch it now.

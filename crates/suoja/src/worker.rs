@@ -108,10 +108,11 @@ async fn tenant_mailboxes(room: suoja_mail::Mailroom, poll: Duration, mut stop: 
     let owner = suoja_core::random::hex_id();
     let mut running: HashMap<i64, Fetcher> = HashMap::new();
     loop {
-        match room.tenant_mailboxes().await {
-            Ok(list) => {
+        let known = |id: i64, version: &[u8]| running.get(&id).is_some_and(|(v, _, _)| v.as_slice() == version);
+        match room.tenant_mailboxes(known).await {
+            Ok((present, list)) => {
                 running.retain(|id, (version, quit, _)| {
-                    let keep = list.iter().any(|m| m.id == *id && &m.version == version);
+                    let keep = present.iter().any(|(i, v)| i == id && v == version);
                     if !keep {
                         let _ = quit.send(true);
                     }

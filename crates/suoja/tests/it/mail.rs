@@ -1507,6 +1507,12 @@ mail_test!(a_tenant_reads_its_own_mailbox_under_its_own_address, |app, env, supp
         let mut c = app.helpdesk().db().read().await.unwrap();
         sqlx::query_scalar("SELECT id FROM mail_mailboxes").fetch_one(&mut c).await.unwrap()
     };
+    // The fetcher's look at the list opens (decrypts) only mailboxes it does not hold yet.
+    let (present, opened) = room(&app).tenant_mailboxes(|_, _| false).await.unwrap();
+    assert_eq!((present.len(), opened.len()), (1, 1));
+    assert_eq!((opened[0].id, &opened[0].version), (present[0].0, &present[0].1));
+    let (present, opened) = room(&app).tenant_mailboxes(|id, v| id == mb && v == present[0].1.as_slice()).await.unwrap();
+    assert_eq!((present.len(), opened.len()), (1, 0), "a mailbox held at its version is not opened again");
     let page = other.submit("/admin/mail", &format!("/admin/mail/mailboxes/{mb}/remove"), &[]).await;
     assert_eq!(page.status, StatusCode::NOT_FOUND, "{}", page.body);
     assert_eq!(count_in(&app, two.tenant_id, "mail_mailboxes").await, 1);
