@@ -40,7 +40,7 @@ impl std::fmt::Debug for Lite {
     }
 }
 
-/// What a statement gave: its rows, then one result (rows changed, last id).
+/// What a statement gave: its rows, then one result (rows changed; no last id, as sqlx gives none).
 pub(crate) type Output = Vec<sqlx::Either<AnyQueryResult, AnyRow>>;
 
 impl Lite {
