@@ -298,6 +298,39 @@ fn serve_command(dir: &std::path::Path, port: u16, settings: &Settings) -> anyho
     Ok(cmd)
 }
 
+/// The create-ticket load again, at each concurrency, against a server started on the same
+/// data with one boolean setting (`var`) turned off.
+struct SameCreates<'a> {
+    dir: &'a std::path::Path,
+    settings: &'a Settings,
+    auth: &'a (String, String),
+    requester: i64,
+    secs: Duration,
+    concs: &'a [usize],
+    engine: &'a str,
+    var: &'static str,
+}
+
+impl SameCreates<'_> {
+    async fn run(&self) -> anyhow::Result<Vec<(usize, Stats)>> {
+        let port = free_port()?;
+        let mut cmd = serve_command(self.dir, port, self.settings)?;
+        cmd.env(self.var, "false");
+        let _server = ChildGuard {
+            child: cmd.spawn().context("starting suoja serve")?,
+        };
+        wait_port(port).await?;
+        let base = format!("http://127.0.0.1:{port}");
+        let mut out = Vec::new();
+        for &conc in self.concs {
+            let stats = create_load(&base, self.auth, self.requester, conc, self.secs).await?;
+            println!("  {} create-ticket c={conc}, {}=false: {}", self.engine, self.var, stats.line());
+            out.push((conc, stats));
+        }
+        Ok(out)
+    }
+}
+
 async fn run_engine(engine: &str, pg: Option<&str>, args: &BenchArgs, baseline_create: &[(usize, Stats)]) -> anyhow::Result<EngineResult> {
     let dir = std::env::temp_dir().join(format!("suoja-bench-{engine}-{}", hex_suffix()));
     std::fs::create_dir_all(&dir)?;
@@ -486,36 +519,21 @@ async fn run_engine(engine: &str, pg: Option<&str>, args: &BenchArgs, baseline_c
     result.rss_kib = peak_rss_kib(server.child.id());
     drop(server);
     if pg.is_none() {
+        let concs: Vec<usize> = baseline_create.iter().map(|(c, _)| *c).collect();
+        let same = |var: &'static str| SameCreates {
+            dir: &dir,
+            settings: &settings,
+            auth: &auth,
+            requester: requester.id.0,
+            secs,
+            concs: &concs,
+            engine,
+            var,
+        };
         // The same creates with commits synced at checkpoints only.
-        let port = free_port()?;
-        let mut cmd = serve_command(&dir, port, &settings)?;
-        cmd.env("SUOJA_DURABLE_COMMITS", "false");
-        let fast = ChildGuard {
-            child: cmd.spawn().context("starting suoja serve")?,
-        };
-        wait_port(port).await?;
-        let base = format!("http://127.0.0.1:{port}");
-        for &(conc, _) in baseline_create {
-            let stats = create_load(&base, &auth, requester.id.0, conc, secs).await?;
-            println!("  {engine} create-ticket c={conc}, durable_commits = false: {}", stats.line());
-            result.create_normal.push((conc, stats));
-        }
-        drop(fast);
+        result.create_normal = same("SUOJA_DURABLE_COMMITS").run().await?;
         // The same creates with the writer's statements sent through sqlx's worker thread.
-        let port = free_port()?;
-        let mut cmd = serve_command(&dir, port, &settings)?;
-        cmd.env("SUOJA_SQLITE_NATIVE_WRITER", "false");
-        let sqlx_writer = ChildGuard {
-            child: cmd.spawn().context("starting suoja serve")?,
-        };
-        wait_port(port).await?;
-        let base = format!("http://127.0.0.1:{port}");
-        for &(conc, _) in baseline_create {
-            let stats = create_load(&base, &auth, requester.id.0, conc, secs).await?;
-            println!("  {engine} create-ticket c={conc}, sqlite_native_writer = false: {}", stats.line());
-            result.create_sqlx_writer.push((conc, stats));
-        }
-        drop(sqlx_writer);
+        result.create_sqlx_writer = same("SUOJA_SQLITE_NATIVE_WRITER").run().await?;
     }
     if args.keep {
         println!("  {engine} data kept in {}", dir.display());

@@ -54,26 +54,20 @@ pub fn render(args: &BenchArgs, baseline: &[(usize, Stats)], results: &[EngineRe
             let b = baseline.iter().find(|(bc, _)| bc == c).map(|(_, b)| b.rps).unwrap_or(f64::NAN);
             let _ = writeln!(s, "| {c} | {:.0} | {:.2} | {:.2} | {:.2} |", st.rps, st.p50, st.p99, st.rps / b);
         }
-        if !r.create_normal.is_empty() {
-            let _ = writeln!(
-                s,
-                "\nThe same with `durable_commits = false` (`synchronous=NORMAL`: synced at checkpoints only), and what syncing every commit costs:\n\n| concurrency | req/s | p50 ms | p99 ms | durable ÷ not |\n|---:|---:|---:|---:|---:|"
-            );
-            for (c, st) in &r.create_normal {
-                let durable = r.create.iter().find(|(dc, _)| dc == c).map(|(_, d)| d.rps).unwrap_or(f64::NAN);
-                let _ = writeln!(s, "| {c} | {:.0} | {:.2} | {:.2} | {:.2} |", st.rps, st.p50, st.p99, durable / st.rps);
-            }
-        }
-        if !r.create_sqlx_writer.is_empty() {
-            let _ = writeln!(
-                s,
-                "\nThe same with `sqlite_native_writer = false` (the writer's statements sent one by one to sqlx's SQLite worker thread, as before 2026-12-03), and what running them in place gains:\n\n| concurrency | req/s | p50 ms | p99 ms | in place ÷ sqlx |\n|---:|---:|---:|---:|---:|"
-            );
-            for (c, st) in &r.create_sqlx_writer {
-                let native = r.create.iter().find(|(dc, _)| dc == c).map(|(_, d)| d.rps).unwrap_or(f64::NAN);
-                let _ = writeln!(s, "| {c} | {:.0} | {:.2} | {:.2} | {:.2} |", st.rps, st.p50, st.p99, native / st.rps);
-            }
-        }
+        same_creates(
+            &mut s,
+            r,
+            &r.create_normal,
+            "`durable_commits = false` (`synchronous=NORMAL`: synced at checkpoints only), and what syncing every commit costs",
+            "durable ÷ not",
+        );
+        same_creates(
+            &mut s,
+            r,
+            &r.create_sqlx_writer,
+            "`sqlite_native_writer = false` (the writer's statements sent one by one to sqlx's SQLite worker thread, as before 2026-12-03), and what running them in place gains",
+            "in place ÷ sqlx",
+        );
         if !r.create_bytes.is_empty() {
             let what = if r.engine == "sqlite" {
                 "written by the server (WAL and database)"
@@ -233,6 +227,22 @@ fn erasure_table(e: &super::erasure::ErasureFigures) -> String {
 
 /// `old` with the section between `start` and `end` replaced by `section` (which begins with
 /// `start`), or `section` added at the end when `old` has none.
+/// The create-ticket table of a run with one setting changed, with the default's req/s over
+/// its own at each concurrency (nothing when it was not run).
+fn same_creates(s: &mut String, r: &EngineResult, rows: &[(usize, Stats)], what: &str, ratio: &str) {
+    if rows.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        s,
+        "\nThe same with {what}:\n\n| concurrency | req/s | p50 ms | p99 ms | {ratio} |\n|---:|---:|---:|---:|---:|"
+    );
+    for (c, st) in rows {
+        let default = r.create.iter().find(|(dc, _)| dc == c).map(|(_, d)| d.rps).unwrap_or(f64::NAN);
+        let _ = writeln!(s, "| {c} | {:.0} | {:.2} | {:.2} | {:.2} |", st.rps, st.p50, st.p99, default / st.rps);
+    }
+}
+
 /// What a full run keeps of the old report: everything after its notes (the before-and-after
 /// write-ups and the sections other modes write), which a full run does not measure.
 pub fn kept_sections(old: &str) -> String {
