@@ -156,6 +156,9 @@ pub struct Settings {
     /// Domains tenants may use for their own support and privacy addresses (besides
     /// `mail_from`'s, always allowed): mail goes out From them through the installation's server.
     pub mail_tenant_domains: Vec<String>,
+    /// A PEM file of certificate authorities trusted for mail servers' TLS (IMAP and SMTP)
+    /// besides the public ones: a company mail server under an internal CA.
+    pub mail_tls_ca: Option<PathBuf>,
 }
 
 impl Default for Settings {
@@ -208,6 +211,7 @@ impl Default for Settings {
             mail_notifications: true,
             mail_dns: None,
             mail_tenant_domains: Vec::new(),
+            mail_tls_ca: None,
         }
     }
 }
@@ -268,6 +272,7 @@ pub const DEFAULT_TOML: &str = r#"# Suoja configuration. Every key can also be s
 # mail_notifications = true                     # requesters, CCs and assignees are told of changes
 # mail_tenant_domains = []                      # e.g. ["acme.example"]: domains tenants may use for their own addresses (mail_from's always)
 # mail_dns: e.g. 127.0.0.1:53; the DNS server asked for SPF, DKIM and DMARC of mail to the privacy address (default: the system's)
+# mail_tls_ca: e.g. /etc/suoja/mail-ca.pem; certificate authorities trusted for mail servers' TLS besides the public ones
 "#;
 
 fn env(name: &str) -> Option<String> {
@@ -431,6 +436,9 @@ impl Settings {
         }
         if let Some(v) = parse_env("SUOJA_MAIL_DNS", "mail_dns")? {
             s.mail_dns = Some(v);
+        }
+        if let Some(v) = env("SUOJA_MAIL_TLS_CA") {
+            s.mail_tls_ca = Some(PathBuf::from(v));
         }
         if let Some(v) = env("SUOJA_MAIL_TENANT_DOMAINS") {
             s.mail_tenant_domains = v.split(',').map(|h| h.trim().to_ascii_lowercase()).filter(|h| !h.is_empty()).collect();

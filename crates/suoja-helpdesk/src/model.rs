@@ -172,8 +172,22 @@ pub struct CommentInput {
     pub author_id: Option<UserId>,
     /// Upload tokens whose files to attach.
     pub uploads: Vec<String>,
+    /// Files that come with the comment itself (a mail's attachments), written once, in their
+    /// place, under the comment's key.
+    pub files: Vec<NewFile>,
     /// Where it came in.
     pub via: Channel,
+}
+
+/// A file given with its comment rather than uploaded first.
+#[derive(Debug, Clone)]
+pub struct NewFile {
+    /// Its name, as the sender gave it.
+    pub file_name: Personal<String>,
+    /// Its MIME type.
+    pub content_type: String,
+    /// Its bytes.
+    pub bytes: Personal<Vec<u8>>,
 }
 
 /// Where a ticket or comment came in (`via.channel` on the API).

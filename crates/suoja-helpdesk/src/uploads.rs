@@ -48,9 +48,8 @@ impl Helpdesk {
         Ok(up)
     }
 
-    /// Stores an upload in the caller's transaction (mail import adds a message's files in the
-    /// transaction that makes its ticket).
-    pub async fn upload_in(
+    /// Stores an upload in the caller's transaction.
+    async fn upload_in(
         &self,
         tx: &mut Conn,
         scope: &Scope,
@@ -59,27 +58,12 @@ impl Helpdesk {
         content_type: &str,
         bytes: &[u8],
     ) -> Result<Upload> {
-        if bytes.len() > MAX_UPLOAD_BYTES {
-            return Err(HelpdeskError::invalid("file", format!("is larger than {} MB", MAX_UPLOAD_BYTES / 1024 / 1024)));
-        }
         let now = self.now();
+        self.check_upload(tx, scope, bytes.len(), now).await?;
         let token = existing_token.map(str::to_string).unwrap_or_else(random::token::<24>);
         let hash = token_hash(&token);
         if existing_token.is_some() && suoja_store::attachments::by_token(tx, scope.tenant, &hash).await?.is_empty() {
             return Err(HelpdeskError::invalid("token", "is not a valid upload token"));
-        }
-        // Each person's uploads of the last day count against their quota.
-        let day_ago = Timestamp(now.0 - 86_400_000);
-        let (used, oldest) = suoja_store::attachments::uploaded_since(tx, scope.tenant, scope.actor, day_ago).await?;
-        if used + suoja_core::num::to_i64(bytes.len()) > self.upload_quota {
-            let back = oldest.map_or(3600, |t| (t.0 + 86_400_000 - now.0).div_euclid(1000).max(1));
-            return Err(HelpdeskError::Limit {
-                message: format!(
-                    "the upload quota of {} MB a day is used up; uploads of the last 24 hours count",
-                    self.upload_quota / 1024 / 1024
-                ),
-                retry_after: u64::try_from(back).unwrap_or(3600),
-            });
         }
         let user = suoja_store::users::by_id(tx, scope.tenant, scope.actor)
             .await?
@@ -91,7 +75,7 @@ impl Helpdesk {
             scope.tenant,
             user.key_id,
             scope.actor,
-            &hash,
+            suoja_store::attachments::Holder::Upload(&hash),
             name_enc,
             content_type,
             suoja_core::num::to_i64(bytes.len()),
@@ -111,6 +95,63 @@ impl Helpdesk {
             });
         }
         Ok(Upload { token, attachments })
+    }
+
+    /// Whether `scope`'s person may store a file of `len` bytes now: within the size limit and
+    /// their quota for the day.
+    async fn check_upload(&self, c: &mut Conn, scope: &Scope, len: usize, now: Timestamp) -> Result<()> {
+        if len > MAX_UPLOAD_BYTES {
+            return Err(HelpdeskError::invalid("file", format!("is larger than {} MB", MAX_UPLOAD_BYTES / 1024 / 1024)));
+        }
+        // Each person's uploads of the last day count against their quota.
+        let day_ago = Timestamp(now.0 - 86_400_000);
+        let (used, oldest) = suoja_store::attachments::uploaded_since(c, scope.tenant, scope.actor, day_ago).await?;
+        if used + suoja_core::num::to_i64(len) > self.upload_quota {
+            let back = oldest.map_or(3600, |t| (t.0 + 86_400_000 - now.0).div_euclid(1000).max(1));
+            return Err(HelpdeskError::Limit {
+                message: format!(
+                    "the upload quota of {} MB a day is used up; uploads of the last 24 hours count",
+                    self.upload_quota / 1024 / 1024
+                ),
+                retry_after: u64::try_from(back).unwrap_or(3600),
+            });
+        }
+        Ok(())
+    }
+
+    /// Stores files that came with a comment (a mail's attachments) as the comment's, sealed
+    /// under its key: written once, in place, where an upload would be written and then moved.
+    /// They count against the writer's upload quota like uploads.
+    pub(crate) async fn attach_files(
+        &self,
+        c: &mut Conn,
+        scope: &Scope,
+        ticket: TicketId,
+        comment: CommentId,
+        key: KeyId,
+        files: &[crate::model::NewFile],
+    ) -> Result<()> {
+        let now = self.now();
+        for f in files {
+            let bytes = f.bytes.expose();
+            self.check_upload(c, scope, bytes.len(), now).await?;
+            let name_enc = crypt::seal(&self.vault, c, scope.tenant, key, &f.file_name).await?;
+            let content_enc = self.vault.encrypt(c, scope.tenant, key, bytes).await?;
+            suoja_store::attachments::insert(
+                c,
+                scope.tenant,
+                key,
+                scope.actor,
+                suoja_store::attachments::Holder::Comment(ticket, comment),
+                name_enc,
+                &f.content_type,
+                suoja_core::num::to_i64(bytes.len()),
+                content_enc,
+                now,
+            )
+            .await?;
+        }
+        Ok(())
     }
 
     /// Attaches an upload's files to a comment, re-sealing them under the comment's key.

@@ -12,7 +12,7 @@
 
 use sha2::{Digest as _, Sha256};
 use suoja_core::{Email, Personal, Role, Scope, Status, TenantId, TicketId, Timestamp, UserId};
-use suoja_helpdesk::model::{Channel, CommentInput, RequesterRef, TicketInput};
+use suoja_helpdesk::model::{Channel, CommentInput, NewFile, RequesterRef, TicketInput};
 use suoja_store::Conn;
 use suoja_store::mail::MailRow;
 
@@ -131,6 +131,15 @@ fn comment_text(m: &Incoming, has_files: bool) -> (Option<String>, Option<String
     }
 }
 
+/// A sender over their daily upload quota (the message's files count against it) is told so;
+/// any other error stays what it was.
+fn quota_used_up(e: suoja_helpdesk::HelpdeskError) -> MailError {
+    match e {
+        suoja_helpdesk::HelpdeskError::Limit { .. } => MailError::Refused(Refusal::Sender("the sender's upload quota for today is used up")),
+        e => e.into(),
+    }
+}
+
 /// Most files taken from one message.
 const MAX_FILES: usize = 50;
 
@@ -227,7 +236,7 @@ impl Mailroom {
             let mut c = self.privacy.helpdesk().db().read().await?;
             self.addresses(&mut c, tenant).await?
         };
-        let m = match parse(raw, self.cfg.max_bytes, &addrs.list()) {
+        let mut m = match parse(raw, self.cfg.max_bytes, &addrs.list()) {
             Ok(m) => m,
             Err(Refusal::Automatic(why)) => {
                 // A bounce of ours is recorded against the message it answers; other automatic
@@ -311,8 +320,8 @@ impl Mailroom {
             role: sender.role,
             privacy_officer: false,
         };
-        let uploads = self.store_files(&mut tx, &scope, &m).await?;
-        let (text, html) = comment_text(&m, uploads.is_some());
+        let files = Self::files(std::mem::take(&mut m.files))?;
+        let (text, html) = comment_text(&m, !files.is_empty());
         let answered = self.ticket_answered(&mut tx, &scope, &m, &addrs).await?;
         let comment = CommentInput {
             body: text.map(Personal::new),
@@ -321,7 +330,8 @@ impl Mailroom {
             // reach the requester under the helpdesk's name.
             public: scope.role == Role::EndUser,
             author_id: None,
-            uploads: uploads.into_iter().collect(),
+            uploads: Vec::new(),
+            files,
             via: Channel::Email,
         };
         let ccs = self.copied_people(&mut tx, tenant, &m, &addrs, sender.id, now).await?;
@@ -331,7 +341,10 @@ impl Mailroom {
                     comment: Some(comment),
                     ..Default::default()
                 };
-                let change = hd.update_ticket_in(&mut tx, &scope, TicketId(ticket), input, now).await?;
+                let change = hd
+                    .update_ticket_in(&mut tx, &scope, TicketId(ticket), input, now)
+                    .await
+                    .map_err(quota_used_up)?;
                 // Only a reply through the ticket's own address brings new CCs: a subject number
                 // or thread headers are no proof the mail came from someone on the ticket.
                 (Delivered::Added { ticket }, change, strong)
@@ -344,7 +357,7 @@ impl Mailroom {
                     requester: Some(RequesterRef::Id(sender.id)),
                     ..Default::default()
                 };
-                let change = hd.create_ticket_in(&mut tx, &scope, input, now, None).await?;
+                let change = hd.create_ticket_in(&mut tx, &scope, input, now, None).await.map_err(quota_used_up)?;
                 (Delivered::Opened { ticket: change.ticket.id.0 }, change, true)
             }
         };
@@ -457,25 +470,20 @@ impl Mailroom {
         Ok(Delivered::PrivacyRequest)
     }
 
-    /// The message's files, stored as one upload of the sender's; its token.
-    async fn store_files(&self, c: &mut Conn, scope: &Scope, m: &Incoming) -> Result<Option<String>> {
-        let hd = self.privacy.helpdesk();
-        let mut token: Option<String> = None;
-        for f in m.files.iter().take(MAX_FILES) {
-            if f.bytes.is_empty() {
-                continue;
+    /// The message's files, as its comment's (written once, in place, with the comment).
+    fn files(files: Vec<crate::parse::File>) -> Result<Vec<NewFile>> {
+        let mut out = Vec::new();
+        for f in files.into_iter().filter(|f| !f.bytes.is_empty()).take(MAX_FILES) {
+            if f.bytes.len() > suoja_helpdesk::uploads::MAX_UPLOAD_BYTES {
+                return Err(MailError::Refused(Refusal::Malformed("an attachment is too large")));
             }
-            let up = hd
-                .upload_in(c, scope, token.as_deref(), Personal::new(f.name.clone()), &f.content_type, &f.bytes)
-                .await
-                .map_err(|e| match e {
-                    suoja_helpdesk::HelpdeskError::Invalid { .. } => MailError::Refused(Refusal::Malformed("an attachment is too large")),
-                    suoja_helpdesk::HelpdeskError::Limit { .. } => MailError::Refused(Refusal::Sender("the sender's upload quota for today is used up")),
-                    e => e.into(),
-                })?;
-            token = Some(up.token);
+            out.push(NewFile {
+                file_name: Personal::new(f.name),
+                content_type: f.content_type,
+                bytes: Personal::new(f.bytes),
+            });
         }
-        Ok(token)
+        Ok(out)
     }
 
     /// The open ticket this message answers, if the sender may add to it, and whether it was

@@ -20,12 +20,26 @@ const PER_PASS: usize = 200;
 /// Messages fetched with one command, and then stored side by side.
 const FETCH_CHUNK: usize = 16;
 
+/// How the connection is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Security {
+    /// Plain text (`?tls=none`).
+    Plain,
+    /// STARTTLS when the server offers it (`imap://`).
+    StartTlsIfOffered,
+    /// STARTTLS, or no connection (`?tls=starttls`, and every mailbox a tenant adds).
+    StartTls,
+    /// TLS from the start (`imaps://`).
+    Tls,
+}
+
 /// Where to fetch from, parsed from `imap_url`.
 #[derive(Clone)]
 pub struct Imap {
     host: String,
     port: u16,
-    tls: bool,
+    security: Security,
+    trust: crate::tls::Trust,
     user: String,
     password: String,
     folder: String,
@@ -37,7 +51,7 @@ pub struct Imap {
 impl std::fmt::Debug for Imap {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never the user or password.
-        f.debug_struct("Imap").field("tls", &self.tls).finish_non_exhaustive()
+        f.debug_struct("Imap").field("security", &self.security).finish_non_exhaustive()
     }
 }
 
@@ -63,16 +77,19 @@ fn imap_err(e: impl std::fmt::Display) -> MailError {
 }
 
 impl Imap {
-    /// Reads `imap://user:pass@host[:143]/FOLDER` or `imaps://…[:993]/…` (folder `INBOX` when
-    /// none is given); `move_to` keeps imported messages in that folder instead of deleting
-    /// them.
-    pub fn from_url(url: &str, move_to: Option<String>) -> Result<Self> {
+    /// Reads `imap://user:pass@host[:143]/FOLDER[?tls=none|starttls]` or `imaps://…[:993]/…`
+    /// (folder `INBOX` when none is given); `move_to` keeps imported messages in that folder
+    /// instead of deleting them; server certificates are checked against `trust`.
+    pub fn from_url(url: &str, move_to: Option<String>, trust: &crate::tls::Trust) -> Result<Self> {
         let bad = |why: &str| MailError::Config(format!("imap_url: {why}"));
         let u = url::Url::parse(url).map_err(|_| bad("not a URL"))?;
-        let tls = match u.scheme() {
-            "imap" => false,
-            "imaps" => true,
-            _ => return Err(bad("use imap:// or imaps://")),
+        let tls_param = u.query_pairs().find(|(k, _)| k == "tls").map(|(_, v)| v.into_owned());
+        let security = match (u.scheme(), tls_param.as_deref()) {
+            ("imap", None) => Security::StartTlsIfOffered,
+            ("imap", Some("starttls")) => Security::StartTls,
+            ("imap", Some("none")) => Security::Plain,
+            ("imaps", None) => Security::Tls,
+            _ => return Err(bad("use imap://…/INBOX (tls=none or tls=starttls may follow) or imaps://…/INBOX")),
         };
         let dec = |s: &str| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned();
         // An IPv6 address without its brackets, as the resolver takes it.
@@ -86,9 +103,10 @@ impl Imap {
         let password = dec(u.password().ok_or_else(|| bad("no user and password (imap://user:pass@host/INBOX)"))?);
         let folder = dec(u.path().trim_start_matches('/'));
         Ok(Self {
-            port: u.port().unwrap_or(if tls { 993 } else { 143 }),
+            port: u.port().unwrap_or(if security == Security::Tls { 993 } else { 143 }),
             host,
-            tls,
+            security,
+            trust: trust.clone(),
             user,
             password,
             folder: if folder.is_empty() { "INBOX".into() } else { folder },
@@ -99,9 +117,20 @@ impl Imap {
 
     /// The same mailbox, connected to only at public addresses or hosts `policy` lists (for
     /// servers a tenant names, not the operator).
-    pub fn guarded(mut self, policy: suoja_helpdesk::webhooks::EndpointPolicy) -> Self {
+    /// Such a mailbox is always read over TLS: `imap://` requires STARTTLS, and `tls=none` is
+    /// refused.
+    pub fn guarded(mut self, policy: suoja_helpdesk::webhooks::EndpointPolicy) -> Result<Self> {
+        self.security = match self.security {
+            Security::Plain => {
+                return Err(MailError::Config(
+                    "imap_url: a mailbox is read over TLS (imaps://, or imap:// with a server that offers STARTTLS)".into(),
+                ));
+            }
+            Security::StartTlsIfOffered | Security::StartTls => Security::StartTls,
+            Security::Tls => Security::Tls,
+        };
         self.guard = Some(Arc::new(policy));
-        self
+        Ok(self)
     }
 
     /// Logs in and opens the folder once; the server's answer in a few words (how many
@@ -114,9 +143,7 @@ impl Imap {
     }
 
     async fn check_inner(&self) -> Result<String> {
-        let stream = self.connect().await?;
-        let mut client = async_imap::Client::new(stream);
-        client.read_response().await.map_err(imap_err)?;
+        let client = self.connect().await?;
         let mut s = client
             .login(&self.user, &self.password)
             .await
@@ -150,51 +177,74 @@ impl Imap {
     /// Where mail is fetched from, for people: scheme, host, port and folder, never the
     /// credentials.
     pub fn server(&self) -> String {
-        let scheme = if self.tls { "imaps" } else { "imap" };
+        let (scheme, tls) = match self.security {
+            Security::Tls => ("imaps", "TLS"),
+            Security::StartTls => ("imap", "STARTTLS"),
+            Security::StartTlsIfOffered => ("imap", "STARTTLS when offered"),
+            Security::Plain => ("imap", "no TLS"),
+        };
         let host = if self.host.contains(':') {
             format!("[{}]", self.host)
         } else {
             self.host.clone()
         };
-        match &self.move_to {
-            Some(m) => format!("{scheme}://{host}:{}/{} (imported mail moved to {m})", self.port, self.folder),
-            None => format!("{scheme}://{host}:{}/{} (imported mail deleted from the server)", self.port, self.folder),
-        }
+        let kept = match &self.move_to {
+            Some(m) => format!("imported mail moved to {m}"),
+            None => "imported mail deleted from the server".to_string(),
+        };
+        format!("{scheme}://{host}:{}/{} ({tls}; {kept})", self.port, self.folder)
     }
 
-    async fn connect(&self) -> Result<Box<dyn Io>> {
+    /// A connection ready to log in: the server's greeting read, and TLS in place as the URL
+    /// asks (from the start, or after STARTTLS).
+    async fn connect(&self) -> Result<async_imap::Client<Box<dyn Io>>> {
         let addrs = self.addresses().await?;
         let tcp = tokio::time::timeout(std::time::Duration::from_secs(20), TcpStream::connect(&addrs[..]))
             .await
             .map_err(|_| MailError::Server("IMAP: connection timed out".into()))?
             .map_err(|_| MailError::Server("IMAP: connection failed".into()))?;
-        if !self.tls {
-            return Ok(Box::new(tcp));
+        if self.security == Security::Tls {
+            let mut client = async_imap::Client::new(Box::new(self.handshake(tcp).await?) as Box<dyn Io>);
+            client.read_response().await.map_err(imap_err)?;
+            return Ok(client);
         }
-        let mut roots = tokio_rustls::rustls::RootCertStore::empty();
-        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-        let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
-        let config = tokio_rustls::rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(|_| MailError::Config("imap_url: TLS could not be set up".into()))?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
+        let mut client = async_imap::Client::new(tcp);
+        client.read_response().await.map_err(imap_err)?;
+        if self.security == Security::Plain {
+            return Ok(Self::boxed(client));
+        }
+        match client.run_command_and_check_ok("STARTTLS", None).await {
+            Ok(()) => {
+                // No greeting follows the handshake.
+                let tls = self.handshake(client.into_inner()).await?;
+                Ok(async_imap::Client::new(Box::new(tls) as Box<dyn Io>))
+            }
+            Err(async_imap::error::Error::No(_) | async_imap::error::Error::Bad(_)) if self.security == Security::StartTlsIfOffered => Ok(Self::boxed(client)),
+            Err(_) => Err(MailError::Server("IMAP: the server does not offer STARTTLS".into())),
+        }
+    }
+
+    fn boxed(client: async_imap::Client<TcpStream>) -> async_imap::Client<Box<dyn Io>> {
+        async_imap::Client::new(Box::new(client.into_inner()) as Box<dyn Io>)
+    }
+
+    async fn handshake(&self, tcp: TcpStream) -> Result<tokio_rustls::client::TlsStream<TcpStream>> {
         let name = tokio_rustls::rustls::pki_types::ServerName::try_from(self.host.clone())
             .map_err(|_| MailError::Config("imap_url: the host is not a valid TLS name".into()))?;
-        let tls = tokio_rustls::TlsConnector::from(Arc::new(config))
-            .connect(name, tcp)
-            .await
-            .map_err(|_| MailError::Server("IMAP: TLS handshake failed".into()))?;
-        Ok(Box::new(tls))
+        tokio::time::timeout(
+            std::time::Duration::from_secs(20),
+            tokio_rustls::TlsConnector::from(self.trust.rustls()?).connect(name, tcp),
+        )
+        .await
+        .map_err(|_| MailError::Server("IMAP: TLS handshake timed out".into()))?
+        .map_err(|_| MailError::Server("IMAP: TLS handshake failed (is the server's certificate valid for its name?)".into()))
     }
 }
 
 impl Mailroom {
     /// One pass over the mailbox for `tenant`.
     pub async fn fetch_once(&self, imap: &Imap, tenant: TenantId) -> Result<Fetched> {
-        let stream = imap.connect().await?;
-        let mut client = async_imap::Client::new(stream);
-        client.read_response().await.map_err(imap_err)?;
+        let client = imap.connect().await?;
         let mut s = client.login(&imap.user, &imap.password).await.map_err(|(e, _)| imap_err(e))?;
         s.select(&imap.folder).await.map_err(imap_err)?;
         let mut uids: Vec<u32> = s.uid_search("ALL").await.map_err(imap_err)?.into_iter().collect();
@@ -272,9 +322,7 @@ impl Mailroom {
     /// server says something arrived, at most `max`; without it, `max`. Returns at once when
     /// mail is already waiting.
     pub async fn wait_for_mail(&self, imap: &Imap, max: std::time::Duration) -> Result<()> {
-        let stream = imap.connect().await?;
-        let mut client = async_imap::Client::new(stream);
-        client.read_response().await.map_err(imap_err)?;
+        let client = imap.connect().await?;
         let mut s = client.login(&imap.user, &imap.password).await.map_err(|(e, _)| imap_err(e))?;
         let caps = s.capabilities().await.map_err(imap_err)?;
         if !caps.has_str("IDLE") {

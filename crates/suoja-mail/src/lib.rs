@@ -15,6 +15,7 @@ pub mod imap;
 pub mod parse;
 pub mod send;
 pub mod tenant;
+pub mod tls;
 
 use std::sync::Arc;
 
@@ -23,6 +24,7 @@ use suoja_privacy::Privacy;
 pub use address::Support;
 pub use deliver::{Delivered, IMPORT_AT_ONCE, REFUSED};
 pub use parse::Refusal;
+pub use tls::Trust;
 
 /// What can go wrong with mail.
 #[derive(Debug, thiserror::Error)]
@@ -87,6 +89,8 @@ pub struct MailConfig {
     pub dns: Option<std::net::SocketAddr>,
     /// Domains tenants may use for their own addresses, besides the support address's.
     pub tenant_domains: Vec<String>,
+    /// The roots mail servers' certificates are checked against.
+    pub trust: Trust,
 }
 
 /// The mail channel as an installation runs it: the channel, where mail goes and comes from,

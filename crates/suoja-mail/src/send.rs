@@ -11,7 +11,7 @@ use lettre::message::dkim::{DkimCanonicalization, DkimCanonicalizationType, Dkim
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MessageBuilder};
 use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::transport::smtp::client::Tls;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use serde_json::Value;
 use suoja_core::{TenantId, Timestamp};
@@ -45,13 +45,13 @@ impl std::fmt::Debug for Smtp {
 impl Smtp {
     /// Reads `smtp://[user:pass@]host[:port][?tls=none|starttls]` (STARTTLS when the server
     /// offers it, unless `tls=none`; `tls=starttls` requires it) or `smtps://…` (TLS from the
-    /// start, port 465 by default).
-    pub fn from_url(url: &str) -> Result<Self> {
+    /// start, port 465 by default); server certificates are checked against `trust`.
+    pub fn from_url(url: &str, trust: &crate::tls::Trust) -> Result<Self> {
         let bad = |why: &str| MailError::Config(format!("smtp_url: {why}"));
         let u = url::Url::parse(url).map_err(|_| bad("not a URL"))?;
         let host = u.host_str().ok_or_else(|| bad("no host"))?.to_string();
         let tls_param = u.query_pairs().find(|(k, _)| k == "tls").map(|(_, v)| v.into_owned());
-        let params = || TlsParameters::new_rustls(host.clone()).map_err(|_| bad("TLS could not be set up"));
+        let params = || trust.lettre(&host);
         let (port, tls) = match (u.scheme(), tls_param.as_deref()) {
             ("smtp", Some("none")) => (25, Tls::None),
             ("smtp", Some("starttls")) => (587, Tls::Required(params()?)),

@@ -216,9 +216,9 @@ impl Mailroom {
             return Err(invalid("move_to", "must be a folder name"));
         }
         let move_to = (!move_to.is_empty()).then(|| move_to.to_string());
-        let imap = Imap::from_url(url, move_to.clone())
-            .map_err(|e| invalid("imap_url", e.to_string()))?
-            .guarded(self.privacy.helpdesk().endpoint_policy().clone());
+        let imap = Imap::from_url(url, move_to.clone(), &self.cfg.trust)
+            .and_then(|i| i.guarded(self.privacy.helpdesk().endpoint_policy().clone()))
+            .map_err(|e| invalid("imap_url", e.to_string()))?;
         let hd = self.privacy.helpdesk();
         {
             let mut c = hd.db().read().await?;
@@ -304,7 +304,7 @@ impl Mailroom {
         let v: Value = serde_json::from_str(&text).map_err(|_| MailError::Config("a mailbox's settings are unreadable".into()))?;
         let url = v.get("url").and_then(Value::as_str).unwrap_or_default();
         let move_to = v.get("move_to").and_then(Value::as_str).map(str::to_string);
-        Ok(Imap::from_url(url, move_to)?.guarded(hd.endpoint_policy().clone()))
+        Imap::from_url(url, move_to, &self.cfg.trust)?.guarded(hd.endpoint_policy().clone())
     }
 }
 

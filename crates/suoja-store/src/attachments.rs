@@ -49,25 +49,41 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<AttachmentRow> {
     })
 }
 
-/// Stores an uploaded file under an upload token hash.
+/// Where a new file belongs: to an upload token (until a comment takes it), or to its comment
+/// from the start (mail brings its files with the message).
+#[derive(Debug, Clone, Copy)]
+pub enum Holder<'a> {
+    /// Held by the upload token with this hash.
+    Upload(&'a [u8]),
+    /// The comment's, on this ticket.
+    Comment(TicketId, CommentId),
+}
+
+/// Stores a file (its name and content sealed by the caller) where `holder` says.
 #[allow(clippy::too_many_arguments, reason = "one argument per column written; a struct would only rename them")]
 pub async fn insert(
     c: &mut Conn,
     tenant: TenantId,
     key: KeyId,
     uploader: UserId,
-    token_hash: &[u8],
+    holder: Holder<'_>,
     file_name_enc: Vec<u8>,
     content_type: &str,
     size: i64,
     content_enc: Vec<u8>,
     now: Timestamp,
 ) -> Result<AttachmentId> {
-    let id: i64 = sqlx::query_scalar("INSERT INTO attachments (tenant_id, key_id, uploader_id, upload_token_hash, ticket_id, comment_id, file_name_enc, content_type, size, content_enc, created_at) VALUES ($1, $2, $3, $4, NULL, NULL, $5, $6, $7, $8, $9) RETURNING id")
+    let (token_hash, ticket, comment) = match holder {
+        Holder::Upload(h) => (Some(h.to_vec()), None, None),
+        Holder::Comment(t, cm) => (None, Some(t.0), Some(cm.0)),
+    };
+    let id: i64 = sqlx::query_scalar("INSERT INTO attachments (tenant_id, key_id, uploader_id, upload_token_hash, ticket_id, comment_id, file_name_enc, content_type, size, content_enc, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id")
         .bind(tenant.0)
         .bind(key.0)
         .bind(uploader.0)
-        .bind(token_hash.to_vec())
+        .bind(token_hash)
+        .bind(ticket)
+        .bind(comment)
         .bind(file_name_enc)
         .bind(content_type)
         .bind(size)

@@ -87,6 +87,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0012_tenant_mail.sql"),
         postgres: include_str!("../migrations/postgres/0012_tenant_mail.sql"),
     },
+    Migration {
+        version: 13,
+        name: "large_values_last",
+        sqlite: include_str!("../migrations/sqlite/0013_large_values_last.sql"),
+        postgres: include_str!("../migrations/postgres/0013_large_values_last.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.
@@ -155,4 +161,82 @@ async fn apply_pending(conn: &mut AnyConnection, engine: Engine) -> Result<()> {
         tracing::info!(migration.version = m.version, migration.name = m.name, "applied migration");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Version 13 rebuilds SQLite's `attachments` with the content last: the rows, their ids and
+    /// the AUTOINCREMENT counter (past a deleted file's id) survive it, and the content is the
+    /// last column.
+    #[tokio::test]
+    async fn rebuilding_attachments_keeps_rows_ids_and_the_counter() {
+        sqlx::any::install_default_drivers();
+        let mut c = AnyConnection::connect("sqlite::memory:").await.unwrap();
+        c.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at BIGINT NOT NULL)",
+        )
+        .await
+        .unwrap();
+        for m in MIGRATIONS.iter().filter(|m| m.version < 13) {
+            sqlx::raw_sql(m.sqlite).execute(&mut c).await.unwrap();
+            let checksum = hex::encode(Sha256::digest(m.sqlite.as_bytes()));
+            sqlx::query("INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES ($1, $2, $3, 0)")
+                .bind(m.version)
+                .bind(m.name)
+                .bind(checksum)
+                .execute(&mut c)
+                .await
+                .unwrap();
+        }
+        for i in 1..=3_i64 {
+            sqlx::query(
+                "INSERT INTO attachments (tenant_id, key_id, uploader_id, upload_token_hash, ticket_id, comment_id, file_name_enc, content_type, size, content_enc, created_at) \
+                 VALUES (1, 2, 3, NULL, 4, 5, x'01', 'text/plain', $1, $2, $3)",
+            )
+            .bind(i)
+            .bind(vec![u8::try_from(i).unwrap(); 5000])
+            .bind(1000 + i)
+            .execute(&mut c)
+            .await
+            .unwrap();
+        }
+        c.execute("DELETE FROM attachments WHERE id = 3").await.unwrap();
+        run(&mut c, Engine::Sqlite).await.unwrap();
+
+        let cols: Vec<String> = sqlx::query_scalar("SELECT name FROM pragma_table_info('attachments') ORDER BY cid")
+            .fetch_all(&mut c)
+            .await
+            .unwrap();
+        assert_eq!(cols.last().map(String::as_str), Some("content_enc"), "{cols:?}");
+        let rows: Vec<(i64, i64, i64, Vec<u8>)> = sqlx::query_as("SELECT id, size, created_at, content_enc FROM attachments ORDER BY id")
+            .fetch_all(&mut c)
+            .await
+            .unwrap();
+        assert_eq!(rows.len(), 2);
+        for (i, (id, size, created, content)) in rows.into_iter().enumerate() {
+            let n = i64::try_from(i).unwrap() + 1;
+            assert_eq!((id, size, created), (n, n, 1000 + n));
+            assert_eq!(content, vec![u8::try_from(n).unwrap(); 5000]);
+        }
+        let next: i64 = sqlx::query_scalar(
+            "INSERT INTO attachments (tenant_id, key_id, uploader_id, file_name_enc, content_type, size, content_enc, created_at) VALUES (1, 2, 3, x'01', 'a', 1, x'00', 1) RETURNING id",
+        )
+        .fetch_one(&mut c)
+        .await
+        .unwrap();
+        assert_eq!(next, 4, "the id of the deleted file is not handed out again");
+        let indexes: Vec<String> =
+            sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'attachments' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+                .fetch_all(&mut c)
+                .await
+                .unwrap();
+        assert_eq!(indexes.len(), 6, "{indexes:?}");
+        let leftover: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sqlite_sequence WHERE name <> 'attachments' AND name LIKE 'attachments%'")
+            .fetch_one(&mut c)
+            .await
+            .unwrap();
+        assert_eq!(leftover, 0);
+    }
 }

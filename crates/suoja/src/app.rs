@@ -133,15 +133,26 @@ pub fn mailroom(privacy: &Privacy, settings: &Settings) -> anyhow::Result<Option
         per_sender_per_hour: settings.mail_per_sender_per_hour,
         dns: settings.mail_dns,
         tenant_domains: settings.mail_tenant_domains.clone(),
+        trust: mail_trust(settings)?,
     };
     Ok(Some(suoja_mail::Mailroom::new(privacy.clone(), cfg)))
+}
+
+/// The roots mail servers' certificates are checked against: the public ones, and
+/// `mail_tls_ca`'s.
+pub fn mail_trust(settings: &Settings) -> anyhow::Result<suoja_mail::Trust> {
+    Ok(match &settings.mail_tls_ca {
+        Some(path) => suoja_mail::Trust::with_ca_file(path)?,
+        None => suoja_mail::Trust::public(),
+    })
 }
 
 /// The mail channel as the settings set it up: SMTP and IMAP when configured (none without
 /// `mail_from`, or with neither).
 pub fn mail_setup(privacy: &Privacy, settings: &Settings) -> anyhow::Result<Option<suoja_mail::Setup>> {
     let Some(room) = mailroom(privacy, settings)? else { return Ok(None) };
-    let mut smtp = settings.smtp_url.as_deref().map(suoja_mail::send::Smtp::from_url).transpose()?;
+    let trust = room.config().trust.clone();
+    let mut smtp = settings.smtp_url.as_deref().map(|u| suoja_mail::send::Smtp::from_url(u, &trust)).transpose()?;
     if let (Some(file), Some(selector)) = (&settings.dkim_key_file, &settings.dkim_selector)
         && let Some(s) = smtp.take()
     {
@@ -151,7 +162,7 @@ pub fn mail_setup(privacy: &Privacy, settings: &Settings) -> anyhow::Result<Opti
     let imap = settings
         .imap_url
         .as_deref()
-        .map(|u| suoja_mail::imap::Imap::from_url(u, settings.imap_move_to.clone()))
+        .map(|u| suoja_mail::imap::Imap::from_url(u, settings.imap_move_to.clone(), &trust))
         .transpose()?;
     if smtp.is_none() && imap.is_none() {
         return Ok(None);

@@ -47,7 +47,7 @@ impl Helpdesk {
             (Some(b), None) => (b.expose().clone(), None),
             (None, None) => (String::new(), None),
         };
-        if plain.trim().is_empty() && input.uploads.is_empty() {
+        if plain.trim().is_empty() && input.uploads.is_empty() && input.files.is_empty() {
             return Err(HelpdeskError::Invalid {
                 field: "comment".into(),
                 message: "Comment: cannot be blank".into(),
@@ -73,6 +73,7 @@ impl Helpdesk {
         for token in &input.uploads {
             self.bind_upload(c, scope, token, ticket.id, id, key).await?;
         }
+        self.attach_files(c, scope, ticket.id, id, key, &input.files).await?;
         Ok((id, plain, public))
     }
 

@@ -249,6 +249,7 @@ pub fn comment_input(o: &Obj<'_>) -> Result<CommentInput, ApiError> {
         public: o.opt_bool("public")?.unwrap_or(true),
         author_id: o.opt_id("author_id")?.map(UserId),
         uploads: o.opt_strings("uploads", 20, 200)?.unwrap_or_default(),
+        files: Vec::new(),
         via: Default::default(),
     })
 }
@@ -349,6 +350,7 @@ pub fn ticket_input(o: &Obj<'_>, creating: bool) -> Result<TicketInput, ApiError
                 public: true,
                 author_id: None,
                 uploads: Vec::new(),
+                files: Vec::new(),
                 via: Default::default(),
             });
         }

@@ -383,6 +383,7 @@ async fn run_engine(engine: &str, pg: Option<&str>, args: &BenchArgs, baseline_c
                         public: true,
                         author_id: None,
                         uploads: Vec::new(),
+                        files: Vec::new(),
                         via: Default::default(),
                     }),
                     requester: Some(RequesterRef::Id(requester.id)),

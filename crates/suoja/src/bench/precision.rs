@@ -215,6 +215,7 @@ pub async fn end_user_search(engine: &str, pg: Option<&str>, tickets: usize) -> 
                         public: true,
                         author_id: None,
                         uploads: Vec::new(),
+                        files: Vec::new(),
                         via: Default::default(),
                     }),
                     requester: Some(RequesterRef::Id(*person)),
@@ -230,6 +231,7 @@ pub async fn end_user_search(engine: &str, pg: Option<&str>, tickets: usize) -> 
                         public: false,
                         author_id: None,
                         uploads: Vec::new(),
+                        files: Vec::new(),
                         via: Default::default(),
                     }),
                     ..Default::default()

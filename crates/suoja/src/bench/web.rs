@@ -62,6 +62,7 @@ pub async fn seed(hd: &Helpdesk, admin: &Scope, requester: suoja_core::UserId) -
         public,
         author_id: None,
         uploads: Vec::new(),
+        files: Vec::new(),
         via: Default::default(),
     };
     let t = hd

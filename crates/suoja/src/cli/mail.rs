@@ -74,7 +74,7 @@ pub(super) async fn run(config: Option<&std::path::Path>, args: MailArgs) -> any
             let Some(url) = &s.smtp_url else {
                 anyhow::bail!("smtp_url is not set");
             };
-            suoja_mail::send::Smtp::from_url(url)?.check().await?;
+            suoja_mail::send::Smtp::from_url(url, &crate::app::mail_trust(&s)?)?.check().await?;
             println!("the SMTP server answers");
             Ok(())
         }

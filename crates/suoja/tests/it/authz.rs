@@ -228,6 +228,7 @@ pub(crate) async fn world(app: &TestApp) -> World {
             per_sender_per_hour: 100,
             dns: None,
             tenant_domains: Vec::new(),
+            trust: suoja_mail::Trust::public(),
         },
     );
     let mailed = room

@@ -24,6 +24,12 @@ pub struct MailEnv {
     pub pipe: std::path::PathBuf,
     /// The DNS server holding the sender domains' SPF, DKIM and DMARC records.
     pub dns: Option<std::net::SocketAddr>,
+    /// Dovecot offering STARTTLS.
+    pub imap_tls: (String, u16),
+    /// Dovecot speaking TLS from the start.
+    pub imaps: (String, u16),
+    /// The CA that signed those servers' certificate.
+    pub ca: std::path::PathBuf,
 }
 
 /// The test mail servers, if configured. In CI (`CI=true`) they must be.
@@ -49,6 +55,9 @@ pub fn mail_env() -> Option<MailEnv> {
         password: get("password"),
         pipe: get("pipe").into(),
         dns: v.split(',').find_map(|p| p.strip_prefix("dns=")).map(|d| d.parse().unwrap()),
+        imap_tls: hp(get("imap_tls")),
+        imaps: hp(get("imaps")),
+        ca: get("ca").into(),
     })
 }
 
@@ -120,11 +129,13 @@ async fn spawn_mail_with(engine: Engine, env: &MailEnv, more: impl FnOnce(&mut s
     let (smtp, imap) = (env.smtp.clone(), env.imap.clone());
     let password = env.password.clone();
     let from = support.clone();
+    let ca = env.ca.clone();
     let app = TestApp::spawn_with(engine, move |s| {
         s.smtp_url = Some(format!("smtp://{}:{}?tls=none", smtp.0, smtp.1));
         s.imap_url = Some(format!("imap://{user}:{password}@{}:{}/INBOX", imap.0, imap.1));
         s.mail_from = Some(from);
         s.imap_poll_secs = 1;
+        s.mail_tls_ca = Some(ca);
         more(s);
     })
     .await;
@@ -794,6 +805,7 @@ crate::engine_test!(mutated_messages_are_stored_whole_or_refused, |app| async mo
             per_sender_per_hour: 1000,
             dns: None,
             tenant_domains: Vec::new(),
+            trust: suoja_mail::Trust::public(),
         },
     );
     let tenant = suoja_core::TenantId(app.t.tenant_id);
@@ -899,6 +911,7 @@ fn room(app: &TestApp) -> suoja_mail::Mailroom {
             per_sender_per_hour: 1000,
             dns: None,
             tenant_domains: Vec::new(),
+            trust: suoja_mail::Trust::public(),
         },
     )
 }
@@ -995,6 +1008,80 @@ crate::engine_test!(erasing_someone_a_mail_was_addressed_to_takes_that_original,
     assert_eq!(count(&app, "mail_recipients").await, 0);
     assert_eq!(comments(&app, t).await.len(), 1, "Rita's comment stays");
 });
+
+/// A message carrying one file of `size` bytes, each byte `fill`.
+fn with_file(from: &str, subject: &str, fill: u8, size: usize) -> Vec<u8> {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(vec![fill; size]);
+    let lines: String = b64.as_bytes().chunks(76).map(|c| format!("{}\r\n", String::from_utf8_lossy(c))).collect();
+    format!(
+        "From: {from}\r\nTo: support@help.example\r\nSubject: {subject}\r\nMessage-ID: <{}@client.test>\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nLiitteenä kuitti.\r\n\
+         --b\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=\"kuitti.pdf\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{lines}--b--\r\n",
+        random_name("f")
+    )
+    .into_bytes()
+}
+
+// A mail's files are its comment's from the start (one write, under the comment's key, no
+// upload token), and count against the sender's upload quota: over it, the message is refused
+// whole and the sender told why.
+crate::engine_test_configured!(
+    mailed_files_are_written_once_to_their_comment_and_count_against_the_quota,
+    |s| {
+        s.upload_quota_mb_per_day = 1;
+    },
+    |app, _clock| async move {
+        let room = room(&app);
+        let tenant = suoja_core::TenantId(app.t.tenant_id);
+        let t = room
+            .deliver(tenant, &with_file("Kalle Kuitti <kalle@example.fi>", "Kuitti", 7, 600 * 1024))
+            .await
+            .unwrap()
+            .ticket()
+            .unwrap();
+        let c = comments(&app, t).await;
+        let files = c[0]["attachments"].as_array().unwrap();
+        assert_eq!(files.len(), 1, "{c:?}");
+        assert_eq!(files[0]["file_name"], "kuitti.pdf");
+        assert_eq!(files[0]["size"], 600 * 1024);
+        {
+            let mut db = app.helpdesk().db().read().await.unwrap();
+            let rows: Vec<(Option<Vec<u8>>, i64, i64, i64)> = sqlx::query_as(
+                "SELECT a.upload_token_hash, a.ticket_id, a.comment_id, CASE WHEN a.key_id = c.key_id THEN 1 ELSE 0 END FROM attachments a JOIN comments c ON c.id = a.comment_id",
+            )
+            .fetch_all(&mut db)
+            .await
+            .unwrap();
+            assert_eq!(rows.len(), 1);
+            assert_eq!(rows[0].0, None, "held by no upload token");
+            assert_eq!((rows[0].1, rows[0].3), (t, 1), "the ticket's, under the comment's key");
+            assert_eq!(
+                sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM attachments WHERE comment_id IS NULL")
+                    .fetch_one(&mut db)
+                    .await
+                    .unwrap(),
+                0
+            );
+        }
+        let id = files[0]["id"].as_i64().unwrap();
+        let r = app.req(Method::GET, &format!("/api/v2/attachments/{id}/content")).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(r.bytes().await.unwrap().to_vec(), vec![7u8; 600 * 1024], "the file arrives intact");
+        // A second file the same day goes over Kalle's 1 MB: refused whole.
+        let (tickets_before, mails_before) = (count(&app, "tickets").await, count(&app, "mail_messages").await);
+        let e = room
+            .deliver(tenant, &with_file("kalle@example.fi", "Toinen kuitti", 8, 600 * 1024))
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("quota"), "{e}");
+        assert_eq!(count(&app, "tickets").await, tickets_before, "no half-made ticket");
+        assert_eq!(count(&app, "mail_messages").await, mails_before);
+        assert_eq!(count(&app, "attachments").await, 1);
+        // Someone else's quota is their own.
+        room.deliver(tenant, &with_file("liisa@example.fi", "Oma", 9, 600 * 1024)).await.unwrap();
+    }
+);
 
 crate::engine_test!(mail_without_text_or_with_too_much_text_is_still_a_ticket, |app| async move {
     let room = room(&app);
@@ -1115,6 +1202,84 @@ mail_test!(a_refused_fetched_message_is_explained_to_its_known_sender, |app, env
     assert!(notice.contains("accepts at most"), "{notice}");
     assert_eq!(count(&app, "tickets").await, 0);
 });
+
+/// Mail is fetched over STARTTLS and over TLS from the start, with the server's certificate
+/// checked against the roots Suoja trusts (here the test CA, through `mail_tls_ca`): a server
+/// whose certificate does not check out gets no password and keeps its mail, `tls=starttls`
+/// refuses a server without STARTTLS, and an offered STARTTLS that fails is never dropped to
+/// plain text.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mail_is_fetched_over_starttls_and_tls_and_the_certificate_is_checked() {
+    let Some(env) = mail_env() else {
+        eprintln!("skipped: SUOJA_TEST_MAIL is not set (.ci/mail-start starts Postfix and Dovecot)");
+        return;
+    };
+    let app = TestApp::spawn(Engine::Sqlite).await;
+    let room = room(&app);
+    let tenant = suoja_core::TenantId(app.t.tenant_id);
+    let trusted = suoja_mail::Trust::with_ca_file(&env.ca).unwrap();
+    let public = suoja_mail::Trust::public();
+    let support = env.address("tls");
+    let user = percent_encoding::utf8_percent_encode(&support, percent_encoding::NON_ALPHANUMERIC).to_string();
+    let url = |scheme: &str, at: &(String, u16), query: &str| format!("{scheme}://{user}:{}@{}:{}/INBOX{query}", env.password, at.0, at.1);
+    let imap = |u: String, trust: &suoja_mail::Trust| suoja_mail::imap::Imap::from_url(&u, None, trust).unwrap();
+    let customer = env.address("tls-customer");
+    let send = |subject: &'static str| {
+        let (env, customer, support) = (env.clone(), customer.clone(), support.clone());
+        async move {
+            env.send(&customer, &[&support], &message(&customer, &support, subject, "", "Salattu yhteys."))
+                .await;
+            for _ in 0..100 {
+                if !env.mailbox(&support).await.is_empty() {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            panic!("the message did not arrive");
+        }
+    };
+
+    // Not trusted: no login, the message stays on the server.
+    send("Ensimmäinen").await;
+    for u in [
+        url("imaps", &env.imaps, ""),
+        url("imap", &env.imap_tls, "?tls=starttls"),
+        url("imap", &env.imap_tls, ""),
+    ] {
+        let e = room.fetch_once(&imap(u.clone(), &public), tenant).await.unwrap_err();
+        assert!(e.to_string().contains("TLS handshake failed"), "{u}: {e}");
+    }
+    assert_eq!(env.mailbox(&support).await.len(), 1, "left on the server");
+    // A server without STARTTLS, when it is required.
+    let e = room
+        .fetch_once(&imap(url("imap", &env.imap, "?tls=starttls"), &trusted), tenant)
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("does not offer STARTTLS"), "{e}");
+
+    // Trusted: STARTTLS required, then TLS from the start, then STARTTLS because it is offered.
+    let starttls = imap(url("imap", &env.imap_tls, "?tls=starttls"), &trusted);
+    assert!(starttls.server().contains("(STARTTLS;"), "{}", starttls.server());
+    assert!(starttls.check().await.unwrap().contains("1 messages waiting"));
+    let got = room.fetch_once(&starttls, tenant).await.unwrap();
+    assert_eq!((got.stored, got.refused, got.kept), (1, 0, 0));
+    send("Toinen").await;
+    let tls = imap(url("imaps", &env.imaps, ""), &trusted);
+    assert!(tls.server().starts_with("imaps://"), "{}", tls.server());
+    assert_eq!(room.fetch_once(&tls, tenant).await.unwrap().stored, 1);
+    send("Kolmas").await;
+    let offered = imap(url("imap", &env.imap_tls, ""), &trusted);
+    assert_eq!(room.fetch_once(&offered, tenant).await.unwrap().stored, 1);
+    assert!(env.mailbox(&support).await.is_empty(), "taken off the server");
+    let (_, v) = app.get("/api/v2/tickets.json?sort_by=created_at&sort_order=asc").await;
+    let subjects: Vec<&str> = v["tickets"].as_array().unwrap().iter().map(|t| t["subject"].as_str().unwrap()).collect();
+    assert_eq!(subjects, ["Ensimmäinen", "Toinen", "Kolmas"]);
+    // A CA file that is not one is refused when the settings are read.
+    let bogus = std::env::temp_dir().join(random_name("not-a-ca"));
+    std::fs::write(&bogus, "not a certificate").unwrap();
+    assert!(suoja_mail::Trust::with_ca_file(&bogus).unwrap_err().to_string().contains("mail_tls_ca"));
+    let _ = std::fs::remove_file(bogus);
+}
 
 /// With IDLE, new mail is taken within moments even when the poll interval is long.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1391,7 +1556,25 @@ mail_test!(a_tenant_reads_its_own_mailbox_under_its_own_address, |app, env, supp
         .submit("/admin/mail", "/admin/mail/addresses", &[("support_address", &own), ("privacy_address", &own)])
         .await;
     assert!(page.body.contains("must differ from the support address"), "{}", page.body);
-    let server = format!("imap://{}:{}/INBOX", env.imap.0, env.imap.1);
+    // A tenant's mailbox is read over TLS: a server without STARTTLS, or `tls=none`, is refused.
+    for (plain, why) in [
+        (format!("imap://{}:{}/INBOX", env.imap.0, env.imap.1), "does not offer STARTTLS"),
+        (
+            format!("imap://{}:{}/INBOX?tls=none", env.imap_tls.0, env.imap_tls.1),
+            "a mailbox is read over TLS",
+        ),
+    ] {
+        let page = admin
+            .submit(
+                "/admin/mail",
+                "/admin/mail/mailboxes",
+                &[("server", &plain), ("user", &own), ("password", &env.password), ("move_to", "")],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "{plain}");
+        assert!(page.body.contains(why), "{plain}: {}", page.body);
+    }
+    let server = format!("imap://{}:{}/INBOX", env.imap_tls.0, env.imap_tls.1);
     let page = admin
         .submit(
             "/admin/mail",

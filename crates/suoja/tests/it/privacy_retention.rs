@@ -377,6 +377,7 @@ crate::engine_test_clocked!(held_records_do_not_starve_the_rest_of_a_policy, |ap
             public: true,
             author_id: None,
             uploads: Vec::new(),
+            files: Vec::new(),
             via: Default::default(),
         }),
         requester: Some(RequesterRef::Id(suoja_core::UserId(requester))),

@@ -131,6 +131,7 @@ pub async fn post_comment(
             public,
             author_id: None,
             uploads: token.into_iter().collect(),
+            files: Vec::new(),
             via: suoja_helpdesk::model::Channel::Web,
         }),
         status,
