@@ -116,6 +116,8 @@ pub struct Mailroom {
     /// Held while a message to the privacy address is handled, so two copies stored side by
     /// side open one request, not two.
     privacy_mail: Arc<tokio::sync::Mutex<()>>,
+    /// Tenants' own SMTP servers, opened (their pooled connections kept between passes).
+    tenant_smtp: Arc<tokio::sync::Mutex<std::collections::HashMap<suoja_core::TenantId, tenant::OpenedSmtp>>>,
 }
 
 impl Mailroom {
@@ -134,6 +136,7 @@ impl Mailroom {
             cfg: Arc::new(cfg),
             checker,
             privacy_mail: Arc::new(tokio::sync::Mutex::new(())),
+            tenant_smtp: Arc::default(),
         }
     }
 

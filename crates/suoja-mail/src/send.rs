@@ -86,6 +86,66 @@ impl Smtp {
         })
     }
 
+    /// A server a tenant's admins named: `smtps://user:pass@host[:465]` or
+    /// `smtp://user:pass@host[:587]` (STARTTLS, then required). Always over TLS with the
+    /// certificate checked for `host`, and only at a public address unless `policy` lists the
+    /// host: the name is resolved and checked here, and the connection goes to the address
+    /// checked, so a name that resolves elsewhere later reaches nothing new.
+    pub async fn for_tenant(url: &str, trust: &crate::tls::Trust, policy: &suoja_helpdesk::webhooks::EndpointPolicy) -> Result<Self> {
+        let bad = |why: &str| MailError::Config(format!("smtp_url: {why}"));
+        let u = url::Url::parse(url).map_err(|_| bad("not a URL like smtps://user:password@mail.example.com:465"))?;
+        let host = u
+            .host_str()
+            .ok_or_else(|| bad("no host"))?
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string();
+        let tls_param = u.query_pairs().find(|(k, _)| k == "tls").map(|(_, v)| v.into_owned());
+        let (port, wrapper) = match (u.scheme(), tls_param.as_deref()) {
+            ("smtps", None) => (465, true),
+            ("smtp", None | Some("starttls")) => (587, false),
+            ("smtp", Some("none")) => return Err(bad("mail is sent over TLS (smtps://, or smtp:// with a server that offers STARTTLS)")),
+            _ => return Err(bad("use smtps://user:password@host:465 or smtp://user:password@host:587")),
+        };
+        let port = u.port().unwrap_or(port);
+        let found = tokio::time::timeout(Duration::from_secs(10), tokio::net::lookup_host((host.as_str(), port)))
+            .await
+            .map_err(|_| MailError::Server("SMTP: the host name did not resolve in time".into()))?
+            .map_err(|_| MailError::Server("SMTP: the host name does not resolve".into()))?;
+        let addrs: Vec<std::net::SocketAddr> = found.collect();
+        if !policy.allows_host(&host) && addrs.iter().any(|a| !suoja_helpdesk::webhooks::is_public(a.ip())) {
+            return Err(MailError::Server(
+                "SMTP: the server must be at a public address (not loopback, private, link-local or the like)".into(),
+            ));
+        }
+        let ip = addrs
+            .first()
+            .ok_or_else(|| MailError::Server("SMTP: the host name does not resolve".into()))?
+            .ip();
+        let params = trust.lettre(&host)?;
+        let tls = if wrapper { Tls::Wrapper(params) } else { Tls::Required(params) };
+        let mut b = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(ip.to_string())
+            .port(port)
+            .tls(tls)
+            .timeout(Some(Duration::from_secs(30)));
+        let signed_in = u.password().is_some();
+        if let Some(pass) = u.password() {
+            let dec = |s: &str| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned();
+            b = b.credentials(Credentials::new(dec(u.username()), dec(pass)));
+        }
+        let shown_host = if host.contains(':') { format!("[{host}]") } else { host.clone() };
+        Ok(Self {
+            transport: b.build(),
+            server: format!(
+                "{}://{shown_host}:{port} ({}{})",
+                u.scheme(),
+                if wrapper { "TLS" } else { "STARTTLS required" },
+                if signed_in { ", signed in" } else { "" }
+            ),
+            dkim: None,
+        })
+    }
+
     /// Signs every message with DKIM: `key` is an RSA private key in PKCS#1 PEM
     /// (`-----BEGIN RSA PRIVATE KEY-----`) or an Ed25519 key as base64, published in DNS under
     /// `selector._domainkey.domain`. The signature covers From, To, Subject, Date, Message-ID,
@@ -154,12 +214,14 @@ impl Smtp {
         }
     }
 
-    /// Asks the server whether it is there (the admin's "send a test" starts here).
+    /// Asks the server whether it is there, through TLS and the login when set (the admin's
+    /// "send a test" starts here); at most 20 seconds.
     pub async fn check(&self) -> Result<()> {
-        match self.transport.test_connection().await {
-            Ok(true) => Ok(()),
-            Ok(false) => Err(MailError::Server("the server did not answer".into())),
-            Err(e) => Err(MailError::Server(status_of(&e))),
+        match tokio::time::timeout(Duration::from_secs(20), self.transport.test_connection()).await {
+            Err(_) => Err(MailError::Server("SMTP: the server did not answer in time".into())),
+            Ok(Ok(true)) => Ok(()),
+            Ok(Ok(false)) => Err(MailError::Server("SMTP: the server did not answer".into())),
+            Ok(Err(e)) => Err(MailError::Server(format!("SMTP: {}", status_words(&e)))),
         }
     }
 }
@@ -169,6 +231,20 @@ fn status_of(e: &lettre::transport::smtp::Error) -> String {
     match e.status() {
         Some(code) => code.to_string(),
         None if e.is_timeout() => "timeout".into(),
+        None => "connection failed".into(),
+    }
+}
+
+/// What an SMTP error says to the admin who set the server up: its status code, or what failed
+/// on the way (never the server's own words, which may quote an address).
+fn status_words(e: &lettre::transport::smtp::Error) -> String {
+    match e.status() {
+        Some(code) if code.to_string().starts_with("535") => format!("{code}: the server refused the user name or password"),
+        Some(code) => code.to_string(),
+        None if e.is_timeout() => "timeout".into(),
+        None if e.is_tls() => "the TLS handshake failed (is the server's certificate valid for its name?)".into(),
+        // lettre's own words, not the server's.
+        None if e.is_client() && e.to_string().contains("STARTTLS") => "the server does not offer STARTTLS".into(),
         None => "connection failed".into(),
     }
 }
@@ -249,7 +325,24 @@ impl Mailroom {
         if claimed.is_empty() {
             return Ok(Sent::default());
         }
-        let results = futures_util::future::join_all(claimed.iter().map(|m| self.send_one(smtp, m))).await;
+        // Each tenant's mail through its own server, when its admins named one.
+        let mut servers: std::collections::HashMap<TenantId, Result<Smtp, String>> = std::collections::HashMap::new();
+        for m in &claimed {
+            if let std::collections::hash_map::Entry::Vacant(slot) = servers.entry(m.tenant) {
+                slot.insert(self.smtp_for(m.tenant, smtp).await.map_err(|e| match e {
+                    MailError::Server(why) => why.chars().take(120).collect(),
+                    _ => "the tenant's server cannot be opened".to_string(),
+                }));
+            }
+        }
+        let results = futures_util::future::join_all(claimed.iter().map(|m| async {
+            match servers.get(&m.tenant) {
+                Some(Ok(s)) => self.send_one(s, m).await,
+                Some(Err(why)) => Err(Failure::Temporary(why.clone())),
+                None => Err(Failure::Temporary("no server".into())),
+            }
+        }))
+        .await;
         let mut out = Sent::default();
         let mut tx = hd.db().begin().await?;
         let at = hd.now();
@@ -295,6 +388,8 @@ impl Mailroom {
         };
         let address = hd.vault().decrypt_str(&mut c, tenant, enc).await?;
         let support = &self.addresses(&mut c, tenant).await?.support;
+        drop(c);
+        let smtp = self.smtp_for(tenant, smtp).await?;
         smtp.send_plain(
             &support.address(),
             &address,

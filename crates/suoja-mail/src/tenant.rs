@@ -1,14 +1,16 @@
 //! Each tenant's own mail: its support and privacy addresses (the installation's, from
-//! `mail_from` and `mail_privacy_address`, unless the tenant's admins set others) and the IMAP
+//! `mail_from` and `mail_privacy_address`, unless the tenant's admins set others), the IMAP
 //! mailboxes its admins add in the admin pages, which the fetcher empties beside the
-//! installation's own `imap_url`.
+//! installation's own `imap_url`, and the SMTP server its mail goes out through (the
+//! installation's `smtp_url` unless its admins name their own).
 //!
-//! A mailbox's URL carries its password: it is sealed under a key of the mailbox's own, shown
-//! to nobody (the pages show scheme, host, port and folder), and the key is destroyed when the
-//! mailbox is removed. A server a tenant names must be on the public internet, unless the
+//! A mailbox's or server's URL carries its password: it is sealed under a key of its own, shown
+//! to nobody (the pages show scheme, host, port and folder), and the key is destroyed when it is
+//! removed or replaced. A server a tenant names must be on the public internet, unless the
 //! operator lists its host (`webhook_allowed_hosts`, the same list webhooks obey), so no tenant
-//! can make Suoja knock on the machines beside it; the check is made when the mailbox is added
-//! and again at every connection.
+//! can make Suoja knock on the machines beside it; the check is made when it is added and again
+//! at every connection (an SMTP server's name is looked up again at least every five minutes,
+//! and the connection goes to the address checked). Both are always reached over TLS.
 
 use serde_json::{Value, json};
 use suoja_core::{Scope, TenantId, Timestamp};
@@ -16,7 +18,20 @@ use suoja_helpdesk::HelpdeskError;
 use suoja_store::Conn;
 
 use crate::imap::Imap;
+use crate::send::Smtp;
 use crate::{MailError, Mailroom, Result, Support};
+
+/// How long an opened tenant SMTP server is used before its name is looked up and checked again.
+const SMTP_RECHECK: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// A tenant's own SMTP server, opened: the sealed settings it was opened from (they change
+/// only when it is replaced), when, and the transport.
+#[derive(Debug, Clone)]
+pub(crate) struct OpenedSmtp {
+    version: Vec<u8>,
+    opened: std::time::Instant,
+    smtp: Smtp,
+}
 
 /// Mailboxes one tenant may add.
 pub const MAX_MAILBOXES: usize = 10;
@@ -298,6 +313,93 @@ impl Mailroom {
         Ok(())
     }
 
+    /// The tenant's own SMTP server as its admins see it (never the password), if it has one.
+    pub async fn own_smtp(&self, scope: &Scope) -> Result<Option<String>> {
+        admin(scope)?;
+        let hd = self.privacy.helpdesk();
+        let mut c = hd.db().read().await?;
+        let Some((_, enc)) = suoja_store::settings::mail_smtp(&mut c, scope.tenant).await? else {
+            return Ok(None);
+        };
+        let v = sealed_smtp(&hd.vault().decrypt_str(&mut c, scope.tenant, &enc).await?)?;
+        Ok(Some(v.get("server").and_then(Value::as_str).unwrap_or_default().to_string()))
+    }
+
+    /// Sends the tenant's mail through its own server from now on, after signing in to it once
+    /// (a wrong password or an untrusted certificate is told at once); the server's answer.
+    /// It replaces any the tenant had, whose key is destroyed.
+    pub async fn set_smtp(&self, scope: &Scope, url: &str) -> Result<String> {
+        admin(scope)?;
+        let url = url.trim();
+        if url.is_empty() || url.len() > 2000 {
+            return Err(invalid("smtp_url", "must be a URL like smtps://user:password@mail.example.com:465"));
+        }
+        let hd = self.privacy.helpdesk();
+        let smtp = Smtp::for_tenant(url, &self.cfg.trust, hd.endpoint_policy())
+            .await
+            .map_err(|e| invalid("smtp_url", e.to_string()))?;
+        smtp.check().await.map_err(|e| invalid("smtp_url", e.to_string()))?;
+        let server = smtp.server().to_string();
+        let now = hd.now();
+        let mut tx = hd.db().begin().await?;
+        let key = hd.vault().create_subject_key(&mut tx, scope.tenant, "smtp", now).await?;
+        let sealed = hd
+            .vault()
+            .encrypt_str(&mut tx, scope.tenant, key, &json!({ "url": url, "server": server }).to_string())
+            .await?;
+        if let Some(old) = suoja_store::settings::set_mail_smtp(&mut tx, scope.tenant, Some((key, &sealed)), scope.actor.0, now).await? {
+            hd.vault().destroy_subject_key(&mut tx, scope.tenant, old).await?;
+        }
+        tx.commit().await?;
+        self.tenant_smtp.lock().await.remove(&scope.tenant);
+        tracing::info!(tenant.id = %scope.tenant, "tenant SMTP server set");
+        Ok(format!("signed in; the tenant's mail now goes out through {server}"))
+    }
+
+    /// Sends the tenant's mail through the installation's server again, and destroys the key
+    /// its own server's settings were sealed under.
+    pub async fn remove_smtp(&self, scope: &Scope) -> Result<()> {
+        admin(scope)?;
+        let hd = self.privacy.helpdesk();
+        let mut tx = hd.db().begin().await?;
+        if let Some(old) = suoja_store::settings::set_mail_smtp(&mut tx, scope.tenant, None, scope.actor.0, hd.now()).await? {
+            hd.vault().destroy_subject_key(&mut tx, scope.tenant, old).await?;
+        }
+        tx.commit().await?;
+        self.tenant_smtp.lock().await.remove(&scope.tenant);
+        tracing::info!(tenant.id = %scope.tenant, "tenant SMTP server removed");
+        Ok(())
+    }
+
+    /// The server `tenant`'s mail goes out through: its own, when its admins named one, else
+    /// `installation`.
+    pub(crate) async fn smtp_for(&self, tenant: TenantId, installation: &Smtp) -> Result<Smtp> {
+        let hd = self.privacy.helpdesk();
+        let mut c = hd.db().read().await?;
+        let Some((_, enc)) = suoja_store::settings::mail_smtp(&mut c, tenant).await? else {
+            return Ok(installation.clone());
+        };
+        if let Some(o) = self.tenant_smtp.lock().await.get(&tenant)
+            && o.version == enc
+            && o.opened.elapsed() < SMTP_RECHECK
+        {
+            return Ok(o.smtp.clone());
+        }
+        let v = sealed_smtp(&hd.vault().decrypt_str(&mut c, tenant, &enc).await?)?;
+        drop(c);
+        let url = v.get("url").and_then(Value::as_str).unwrap_or_default();
+        let smtp = Smtp::for_tenant(url, &self.cfg.trust, hd.endpoint_policy()).await?;
+        self.tenant_smtp.lock().await.insert(
+            tenant,
+            OpenedSmtp {
+                version: enc,
+                opened: std::time::Instant::now(),
+                smtp: smtp.clone(),
+            },
+        );
+        Ok(smtp)
+    }
+
     async fn open_mailbox(&self, c: &mut Conn, r: &suoja_store::mail::MailboxRow) -> Result<Imap> {
         let hd = self.privacy.helpdesk();
         let text = hd.vault().decrypt_str(c, r.tenant, &r.url_enc).await?;
@@ -306,6 +408,11 @@ impl Mailroom {
         let move_to = v.get("move_to").and_then(Value::as_str).map(str::to_string);
         Imap::from_url(url, move_to, &self.cfg.trust)?.guarded(hd.endpoint_policy().clone())
     }
+}
+
+/// A tenant's sealed SMTP settings, read.
+fn sealed_smtp(text: &str) -> Result<Value> {
+    serde_json::from_str(text).map_err(|_| MailError::Config("the tenant's SMTP settings are unreadable".into()))
 }
 
 #[cfg(test)]

@@ -902,7 +902,7 @@ pub const TABLES: &[Table] = &[
     },
     Table {
         name: "mail_settings",
-        purpose: "Which ticket notifications the tenant sends, and its own support and privacy addresses (the organisation's, not a person's)",
+        purpose: "Which ticket notifications the tenant sends, its own support and privacy addresses (the organisation's, not a person's), and its own SMTP server, sealed under that server's own key",
         subjects: &[],
         erasure: Erasure::Keep,
         retention: "while the tenant exists",
@@ -914,6 +914,8 @@ pub const TABLES: &[Table] = &[
             col("notify_assignee"),
             col("support_address"),
             col("privacy_address"),
+            col("smtp_key_id"),
+            col("smtp_enc"),
             col("updated_by"),
             col("updated_at"),
         ],

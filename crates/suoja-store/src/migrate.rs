@@ -93,6 +93,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0013_large_values_last.sql"),
         postgres: include_str!("../migrations/postgres/0013_large_values_last.sql"),
     },
+    Migration {
+        version: 14,
+        name: "tenant_smtp",
+        sqlite: include_str!("../migrations/sqlite/0014_tenant_smtp.sql"),
+        postgres: include_str!("../migrations/postgres/0014_tenant_smtp.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.

@@ -1,8 +1,8 @@
 //! Per-tenant settings: the choices erasure leaves to the controller, which ticket
-//! notifications the tenant sends, and the tenant's own mail addresses.
+//! notifications the tenant sends, and the tenant's own mail addresses and SMTP server.
 
 use crate::Conn;
-use suoja_core::{TenantId, Timestamp};
+use suoja_core::{KeyId, TenantId, Timestamp};
 
 use crate::Result;
 
@@ -178,6 +178,38 @@ pub async fn set_mail_addresses(c: &mut Conn, tenant: TenantId, support: Option<
     .execute(c)
     .await?;
     Ok(())
+}
+
+/// A tenant's own SMTP server, sealed: the key it is sealed under and the sealed settings.
+pub async fn mail_smtp(c: &mut Conn, tenant: TenantId) -> Result<Option<(KeyId, Vec<u8>)>> {
+    let r = sqlx::query("SELECT smtp_key_id, smtp_enc FROM mail_settings WHERE tenant_id = $1")
+        .bind(tenant.0)
+        .fetch_optional(c)
+        .await?;
+    let Some(r) = r else { return Ok(None) };
+    Ok(match (crate::row::opt_i64(&r, "smtp_key_id")?, crate::row::opt_bytes(&r, "smtp_enc")?) {
+        (Some(k), Some(enc)) => Some((KeyId(k), enc)),
+        _ => None,
+    })
+}
+
+/// Sets (or, with `None`, clears) a tenant's own SMTP server; returns the key the one it
+/// replaces was sealed under, for the caller to destroy.
+pub async fn set_mail_smtp(c: &mut Conn, tenant: TenantId, smtp: Option<(KeyId, &[u8])>, by: i64, now: Timestamp) -> Result<Option<KeyId>> {
+    let old = mail_smtp(c, tenant).await?.map(|(k, _)| k);
+    sqlx::query(
+        "INSERT INTO mail_settings (tenant_id, smtp_key_id, smtp_enc, updated_by, updated_at) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (tenant_id) DO UPDATE SET smtp_key_id = excluded.smtp_key_id, smtp_enc = excluded.smtp_enc, \
+         updated_by = excluded.updated_by, updated_at = excluded.updated_at",
+    )
+    .bind(tenant.0)
+    .bind(smtp.map(|(k, _)| k.0))
+    .bind(smtp.map(|(_, e)| e.to_vec()))
+    .bind(by)
+    .bind(now.0)
+    .execute(c)
+    .await?;
+    Ok(old)
 }
 
 /// Whether a tenant other than `tenant` uses `address` as its support or privacy address (an

@@ -1,5 +1,5 @@
 //! Administration pages: the mail channel (where mail comes from and goes to, the tenant's own
-//! support and privacy addresses and the mailboxes it reads, whether notifications are sent and
+//! support and privacy addresses, the mailboxes it reads and the SMTP server it sends through, whether notifications are sent and
 //! which of them this tenant wants, messages that could not be delivered, and a test message
 //! whose server answer is shown). Admins only.
 
@@ -28,6 +28,8 @@ pub(super) fn pages() -> Vec<(Page, MethodRouter<AppState>)> {
         (Page::post("/admin/mail/addresses"), post(set_addresses)),
         (Page::post("/admin/mail/mailboxes"), post(add_mailbox)),
         (Page::post("/admin/mail/mailboxes/{id}/remove"), post(remove_mailbox)),
+        (Page::post("/admin/mail/smtp"), post(set_smtp)),
+        (Page::post("/admin/mail/smtp/remove"), post(remove_smtp)),
     ]
 }
 
@@ -71,6 +73,8 @@ struct MailPage {
     default_privacy: String,
     /// The tenant's mailboxes.
     mailboxes: Vec<MailboxItem>,
+    /// The tenant's own SMTP server, as shown (empty: the installation's is used).
+    own_smtp: String,
     /// Fields of a form sent back with errors (never a password).
     form: Vec<(String, String)>,
     errors: FormErrors,
@@ -105,8 +109,10 @@ async fn page(state: &AppState, ctx: &Ctx, shown: Shown) -> Result<Response, Fai
     let mut own = (String::new(), String::new());
     let mut defaults = (none.clone(), none.clone());
     let mut mailboxes = Vec::new();
+    let mut own_smtp = String::new();
     if let Some(m) = &state.mail {
         own = m.room.own_addresses(&scope).await.map_err(|e| ctx.fail(e))?;
+        own_smtp = m.room.own_smtp(&scope).await.map_err(|e| ctx.fail(e))?.unwrap_or_default();
         let cfg = m.room.config();
         defaults = (
             cfg.support.address(),
@@ -139,7 +145,11 @@ async fn page(state: &AppState, ctx: &Ctx, shown: Shown) -> Result<Response, Fai
             (
                 true,
                 if own.0.is_empty() { m.room.config().support.address() } else { own.0.clone() },
-                m.smtp.as_ref().map_or_else(|| none.clone(), |s| s.server().to_string()),
+                if own_smtp.is_empty() {
+                    m.smtp.as_ref().map_or_else(|| none.clone(), |s| s.server().to_string())
+                } else {
+                    own_smtp.clone()
+                },
                 m.imap.as_ref().map_or_else(|| none.clone(), suoja_mail::imap::Imap::server),
                 m.notifications,
                 failures,
@@ -172,6 +182,7 @@ async fn page(state: &AppState, ctx: &Ctx, shown: Shown) -> Result<Response, Fai
         default_support: defaults.0,
         default_privacy: defaults.1,
         mailboxes,
+        own_smtp,
         form: shown.form,
         errors: shown.errors,
     };
@@ -293,6 +304,57 @@ async fn add_mailbox(State(state): State<AppState>, ctx: Ctx, headers: HeaderMap
         // The password is never sent back.
         Err(e) => shown_again(&state, &ctx, e, &f, &["server", "user", "move_to"], &["imap_url", "move_to"]).await,
     }
+}
+
+/// The URL of an SMTP server from the form's fields (the password typed into its own field).
+fn smtp_url(server: &str, user: &str, password: &str) -> Option<String> {
+    let mut u = url::Url::parse(server.trim()).ok()?;
+    if !matches!(u.scheme(), "smtp" | "smtps") || u.host_str().is_none() {
+        return None;
+    }
+    let enc = |s: &str| percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string();
+    if !user.is_empty() {
+        u.set_username(&enc(user)).ok()?;
+    }
+    if !password.is_empty() {
+        u.set_password(Some(&enc(password))).ok()?;
+    }
+    Some(u.to_string())
+}
+
+/// Sends the tenant's mail through its own SMTP server, after signing in to it once.
+async fn set_smtp(State(state): State<AppState>, ctx: Ctx, headers: HeaderMap, body: Bytes) -> Result<Response, Failure> {
+    let f = Fields::read(&ctx, &headers, &body)?;
+    let scope = admin(&ctx)?;
+    let m = mail_of(&state, &ctx)?;
+    let result = match smtp_url(f.get("smtp_server"), f.get("smtp_user"), f.get("smtp_password")) {
+        Some(url) => m.room.set_smtp(&scope, &url).await,
+        None => Err(suoja_helpdesk::HelpdeskError::invalid("smtp_url", "must be a URL like smtps://mail.example.com:465").into()),
+    };
+    match result {
+        Ok(answer) => {
+            page(
+                &state,
+                &ctx,
+                Shown {
+                    answer: Some((true, answer)),
+                    ..Shown::default()
+                },
+            )
+            .await
+        }
+        // The password is never sent back.
+        Err(e) => shown_again(&state, &ctx, e, &f, &["smtp_server", "smtp_user"], &["smtp_url"]).await,
+    }
+}
+
+/// Sends the tenant's mail through the installation's server again.
+async fn remove_smtp(State(state): State<AppState>, ctx: Ctx, headers: HeaderMap, body: Bytes) -> Result<Response, Failure> {
+    Fields::read(&ctx, &headers, &body)?;
+    let scope = admin(&ctx)?;
+    let m = mail_of(&state, &ctx)?;
+    m.room.remove_smtp(&scope).await.map_err(|e| ctx.fail(e))?;
+    Ok(super::see_other("/admin/mail?done=removed"))
 }
 
 /// Removes a mailbox (and destroys its sealed credentials).

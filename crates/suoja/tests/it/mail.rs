@@ -24,6 +24,8 @@ pub struct MailEnv {
     pub pipe: std::path::PathBuf,
     /// The DNS server holding the sender domains' SPF, DKIM and DMARC records.
     pub dns: Option<std::net::SocketAddr>,
+    /// Postfix requiring STARTTLS and a login.
+    pub smtp_tls: (String, u16),
     /// Dovecot offering STARTTLS.
     pub imap_tls: (String, u16),
     /// Dovecot speaking TLS from the start.
@@ -55,6 +57,7 @@ pub fn mail_env() -> Option<MailEnv> {
         password: get("password"),
         pipe: get("pipe").into(),
         dns: v.split(',').find_map(|p| p.strip_prefix("dns=")).map(|d| d.parse().unwrap()),
+        smtp_tls: hp(get("smtp_tls")),
         imap_tls: hp(get("imap_tls")),
         imaps: hp(get("imaps")),
         ca: get("ca").into(),
@@ -1722,9 +1725,9 @@ mail_test!(a_tenant_reads_its_own_mailbox_under_its_own_address, |app, env, supp
     assert_eq!(count_in(&app, two.tenant_id, "tickets").await, 1);
 });
 
-// A tenant cannot point Suoja at the machines beside it: a mailbox on a loopback or private
+// A tenant cannot point Suoja at the machines beside it: a mailbox or SMTP server on a loopback or private
 // address is refused unless the operator lists the host.
-crate::engine_test!(a_tenants_mailbox_must_be_on_the_internet, |app| async move {
+crate::engine_test!(a_tenants_mail_servers_must_be_on_the_internet, |app| async move {
     let mut app = app;
     app.stop_server().await;
     app.settings.webhook_allowed_hosts.clear();
@@ -1753,4 +1756,159 @@ crate::engine_test!(a_tenants_mailbox_must_be_on_the_internet, |app| async move 
         assert!(page.body.contains("must be at a public address"), "{server}: {}", page.body);
     }
     assert_eq!(count(&app, "mail_mailboxes").await, 0);
+    // The same for an SMTP server of the tenant's own.
+    for server in ["smtps://127.0.0.1:465", "smtp://10.1.2.3", "smtps://[::1]", "smtp://localhost:587"] {
+        let page = admin
+            .submit(
+                "/admin/mail",
+                "/admin/mail/smtp",
+                &[("smtp_server", server), ("smtp_user", "u"), ("smtp_password", "p")],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "{server}: {}", page.body);
+        assert!(page.body.contains("must be at a public address"), "{server}: {}", page.body);
+    }
+    let mut c = app.helpdesk().db().read().await.unwrap();
+    let saved: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM mail_settings WHERE smtp_enc IS NOT NULL")
+        .fetch_one(&mut c)
+        .await
+        .unwrap();
+    assert_eq!(saved, 0);
+});
+
+/// The `Received:` header the test Postfix wrote when it took `raw` in: `with ESMTPSA` when the
+/// sender came over TLS and signed in, `with ESMTP` otherwise.
+fn received_with(raw: &str) -> String {
+    let head = raw.split("\r\n\r\n").next().unwrap_or_default().replace("\r\n\t", " ").replace("\r\n ", " ");
+    head.lines()
+        .filter(|l| l.starts_with("Received:") && l.contains("by mx.suoja.test"))
+        .find_map(|l| l.split(" with ").nth(1).and_then(|w| w.split_whitespace().next()).map(str::to_string))
+        .unwrap_or_default()
+}
+
+// A tenant's admins send its mail through their own SMTP server: saved only after Suoja signs in
+// to it over TLS (wrong password, no STARTTLS, plain text and a private address refused), used
+// for that tenant's mail only, never shown with its password, and given up again on request
+// (its key destroyed).
+mail_test!(a_tenant_sends_through_its_own_smtp_server, |app, env, support| async move {
+    let two = app.second_tenant("smtp2").await;
+    let pw = "admin password of the smtp tenant";
+    let (s, v) = app
+        .call_as(
+            &two,
+            Method::PUT,
+            &format!("/api/v2/users/{}.json", two.admin_id),
+            Some(json!({"user": {"password": pw}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let mut admin = crate::web::Browser::for_host(&app.base, "smtp2.example");
+    admin.sign_in(&two.email, pw).await;
+    let page = admin.get("/admin/mail").await;
+    assert!(page.body.contains("None of its own: the installation"), "{}", page.body);
+    let own = env.address("smtp2-support");
+    let page = admin
+        .submit("/admin/mail", "/admin/mail/addresses", &[("support_address", &own), ("privacy_address", "")])
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+
+    let tls = format!("smtp://{}:{}", env.smtp_tls.0, env.smtp_tls.1);
+    let plain = format!("smtp://{}:{}", env.smtp.0, env.smtp.1);
+    for (server, password, why) in [
+        (tls.as_str(), "not the password", "the server refused the user name or password"),
+        (plain.as_str(), env.password.as_str(), "does not offer STARTTLS"),
+        (&format!("{tls}?tls=none"), env.password.as_str(), "mail is sent over TLS"),
+        ("imaps://mail.example.com", env.password.as_str(), "must be a URL like smtps://"),
+    ] {
+        let page = admin
+            .submit(
+                "/admin/mail",
+                "/admin/mail/smtp",
+                &[("smtp_server", server), ("smtp_user", &own), ("smtp_password", password)],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "{server}: {}", page.body);
+        assert!(page.body.contains(why), "{server}: {}", page.body);
+        assert!(!page.body.contains(password), "the password is not sent back");
+    }
+    let smtp_keys = |tenant: i64| {
+        let hd = app.helpdesk().clone();
+        async move {
+            let mut c = hd.db().read().await.unwrap();
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM vault_subject_keys WHERE tenant_id = $1 AND subject_kind = 'smtp'")
+                .bind(tenant)
+                .fetch_one(&mut c)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(smtp_keys(two.tenant_id).await, 0, "nothing saved");
+
+    let page = admin
+        .submit(
+            "/admin/mail",
+            "/admin/mail/smtp",
+            &[("smtp_server", &tls), ("smtp_user", &own), ("smtp_password", &env.password)],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("signed in; the tenant&#39;s mail now goes out through"), "{}", page.body);
+    assert!(page.body.contains("STARTTLS required, signed in"), "{}", page.body);
+    assert!(!page.body.contains(&env.password), "the password is never shown");
+    assert_eq!(smtp_keys(two.tenant_id).await, 1);
+
+    // Tenant two's acknowledgement goes through its server (TLS and a login: ESMTPSA), the first
+    // tenant's through the installation's (plain ESMTP).
+    let customer = env.address("smtp2-customer");
+    let (s, v) = app
+        .call_as(
+            &two,
+            Method::POST,
+            "/api/v2/tickets.json",
+            Some(json!({"ticket": {"subject": "Oma palvelin", "requester": {"name": "Sanna Smtp", "email": customer}, "comment": {"body": "Avattu."}}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let ack = env
+        .wait_for(&customer, "acknowledging tenant two's ticket", |m| m.contains("Oma palvelin"))
+        .await;
+    assert_eq!(header(&ack, "From").as_deref(), Some(own.as_str()), "{ack}");
+    let raw_two = env.mailbox(&customer).await.pop().unwrap();
+    assert_eq!(received_with(&raw_two), "ESMTPSA", "{raw_two}");
+    let first = env.address("first-customer");
+    let (s, v) = app
+        .post(
+            "/api/v2/tickets.json",
+            json!({"ticket": {"subject": "Asennuksen palvelin", "requester": {"name": "Eka", "email": first}, "comment": {"body": "Avattu."}}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    env.wait_for(&first, "acknowledging the first tenant's ticket", |m| m.contains("Asennuksen palvelin"))
+        .await;
+    let raw_one = env.mailbox(&first).await.pop().unwrap();
+    assert_eq!(received_with(&raw_one), "ESMTP", "{raw_one}");
+    assert!(raw_one.contains(&format!("From: {support}")) || raw_one.contains(&support), "{raw_one}");
+
+    // The test message goes the tenant's way too.
+    let page = admin.submit("/admin/mail", "/admin/mail/test", &[]).await;
+    assert!(page.body.contains("250"), "{}", page.body);
+
+    // Given up: the installation's server again, the sealed settings and their key gone.
+    let page = admin.submit("/admin/mail", "/admin/mail/smtp/remove", &[]).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    assert_eq!(smtp_keys(two.tenant_id).await, 0);
+    let page = admin.get("/admin/mail").await;
+    assert!(page.body.contains("None of its own: the installation"), "{}", page.body);
+    let later = env.address("smtp2-later");
+    let (s, _) = app
+        .call_as(
+            &two,
+            Method::POST,
+            "/api/v2/tickets.json",
+            Some(json!({"ticket": {"subject": "Taas asennuksen", "requester": {"name": "Myöhempi", "email": later}, "comment": {"body": "Avattu."}}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    env.wait_for(&later, "acknowledging after the removal", |m| m.contains("Taas asennuksen")).await;
+    assert_eq!(received_with(&env.mailbox(&later).await.pop().unwrap()), "ESMTP");
 });

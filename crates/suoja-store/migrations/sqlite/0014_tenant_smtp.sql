@@ -1,0 +1,7 @@
+-- Suoja schema v14 (SQLite): a tenant's own SMTP server.
+-- Keep in step with ../postgres/0014_tenant_smtp.sql; a test compares them.
+--
+-- The server's URL (with its password) is sealed under a key of its own, destroyed when the
+-- tenant's admins remove or replace it. Unset: the installation's server sends the tenant's mail.
+ALTER TABLE mail_settings ADD COLUMN smtp_key_id INTEGER;
+ALTER TABLE mail_settings ADD COLUMN smtp_enc BLOB;
