@@ -169,7 +169,7 @@ async fn sqlite_copy(live: &str, data: &Path, keys: &Path, progress: &mut dyn Fn
     let mut c = sqlx::any::AnyConnectOptions::from_str(&format!("sqlite://{}", data.display()))?
         .connect()
         .await?;
-    c.execute("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA secure_delete = OFF; PRAGMA busy_timeout = 10000")
+    c.execute("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA secure_delete = OFF; PRAGMA busy_timeout = 10000; PRAGMA temp_store = MEMORY")
         .await?;
     sqlx::query("ATTACH DATABASE $1 AS live")
         .bind(format!("file:{live}?mode=ro"))

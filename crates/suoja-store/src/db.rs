@@ -1,7 +1,8 @@
 //! `Db`: the connection pools for one engine. SQLite gets one writer connection (SQLite has one
 //! writer; a pool of writers only adds lock contention) and a pool of readers; PostgreSQL gets
 //! one pool for both. Every SQLite connection runs with `secure_delete=ON` from the database's
-//! creation, so deleted rows leave no bytes behind in free pages.
+//! creation, so deleted rows leave no bytes behind in free pages, and with `temp_store=MEMORY`,
+//! so no page image is ever spilled to a temporary file.
 
 use std::str::FromStr as _;
 use std::time::Duration;
@@ -224,8 +225,16 @@ pub struct Db {
     group: std::sync::Arc<crate::group::Group>,
 }
 
+/// Every SQLite connection's settings. `temp_store = MEMORY`: a statement journal (the page
+/// images a savepoint must be able to restore; every request's transaction is one) or a sort
+/// that outgrows its cache would otherwise spill into an unlinked file in `/var/tmp`, leaving
+/// page images of personal data in free blocks of the disk, outside every erasure's reach, and
+/// writing each reused page twice. `wal_autocheckpoint = 4000` pages (16 MB instead of 4): the
+/// log is copied into the file and truncated a quarter as often, which the mail import measured
+/// at ~20 % more messages a second; erasure, redaction and retention still truncate it at once
+/// themselves (`dialect::retire_wal`), and `journal_size_limit = 0` keeps every truncation whole.
 const SQLITE_PRAGMAS: &str = "PRAGMA secure_delete = ON; PRAGMA foreign_keys = OFF; \
-    PRAGMA busy_timeout = 10000; PRAGMA journal_size_limit = 0;";
+    PRAGMA busy_timeout = 10000; PRAGMA journal_size_limit = 0; PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 4000;";
 
 /// The file the native writer opens for a `sqlite:` URL, as sqlx reads the URL; `None` (no
 /// native writer) for an in-memory or read-only database, or when the URL sets anything
@@ -571,13 +580,23 @@ mod tests {
             // the same settings as the pool's writer.
             let mut tx = db.begin().await.unwrap();
             assert_eq!(format!("{:?}", *tx), "Conn(grouped transaction)");
-            for (pragma, want) in [("PRAGMA synchronous", expected), ("PRAGMA secure_delete", 1), ("PRAGMA busy_timeout", 10_000)] {
+            for (pragma, want) in [
+                ("PRAGMA synchronous", expected),
+                ("PRAGMA secure_delete", 1),
+                ("PRAGMA busy_timeout", 10_000),
+                ("PRAGMA temp_store", 2),
+            ] {
                 let got: i64 = sqlx::query_scalar(pragma).fetch_one(&mut *tx).await.unwrap();
                 assert_eq!(got, want, "{pragma} on the writer");
             }
             let native: Option<i64> = sqlx::query_scalar("SELECT 1").fetch_optional(&mut *tx).await.unwrap();
             assert_eq!(native, Some(1));
             tx.commit().await.unwrap();
+            // Readers too (a large sort spills like a statement journal).
+            let mut r = db.read().await.unwrap();
+            let got: i64 = sqlx::query_scalar("PRAGMA temp_store").fetch_one(&mut r).await.unwrap();
+            assert_eq!(got, 2, "temp_store on a reader");
+            drop(r);
             assert!(db.group.is_native(), "the native writer is on by default");
             db.close().await;
             std::fs::remove_dir_all(&dir).unwrap();
