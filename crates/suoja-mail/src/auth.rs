@@ -34,16 +34,25 @@ pub struct Envelope {
 
 impl Envelope {
     /// The envelope as the receiving server recorded it in the message: `Return-Path:` and the
-    /// newest (topmost) `Received:` header, the one the receiving server wrote. Only that one is
-    /// believed: every header below it came with the message and may be made up, so when the
-    /// topmost names no address the connecting address is unknown (SPF `none`; only DKIM can
-    /// then make DMARC pass).
+    /// newest (topmost) `Received:` header the receiving server wrote. Only that one is
+    /// believed: every header below it came with the message and may be made up, so when it
+    /// names no address the connecting address is unknown (SPF `none`; only DKIM can then make
+    /// DMARC pass). Headers above it written by the site's own delivery into the mailbox store
+    /// (`with LMTP`, as Postfix handing mail to Dovecot writes it) are passed over: only the
+    /// site's servers can put a header above the receiving server's.
     pub fn from_headers(raw: &[u8]) -> Envelope {
+        use mail_parser::Protocol as P;
         let Some(m) = mail_parser::MessageParser::default().parse_headers(raw) else {
             return Envelope::default();
         };
         let mail_from = m.return_path().as_text().map(|s| s.trim().trim_matches(['<', '>']).to_string());
-        let received = m.received_all().next().filter(|r| r.from_ip.is_some());
+        let delivery_hop = |r: &&mail_parser::Received<'_>| {
+            matches!(
+                r.with,
+                Some(P::LMTP | P::LMTPA | P::LMTPS | P::LMTPSA | P::UTF8LMTP | P::UTF8LMTPA | P::UTF8LMTPS | P::UTF8LMTPSA)
+            )
+        };
+        let received = m.received_all().find(|r| !delivery_hop(r)).filter(|r| r.from_ip.is_some());
         let helo = received.and_then(|r| r.helo.as_ref().or(r.from.as_ref())).map(|h| match h {
             mail_parser::Host::Name(n) => n.to_string(),
             mail_parser::Host::IpAddr(ip) => ip.to_string(),
@@ -228,6 +237,16 @@ mod tests {
         let e = Envelope::from_headers(raw);
         assert_eq!(e.client_ip, None, "{e:?}");
         assert_eq!(e.mail_from.as_deref(), Some("boss@bank.test"));
+    }
+
+    #[test]
+    fn the_sites_own_lmtp_hop_above_the_receiving_servers_header_is_passed_over() {
+        // Dovecot's header for Postfix's LMTP delivery on top, the receiving server's below it,
+        // and below that one a header the sender wrote (an LMTP one, which must not count).
+        let raw = b"Return-Path: <ann@sender.test>\r\nReceived: from mx.suoja.test\r\n\tby vm with LMTP\r\n\tid gHO2\r\n\t(envelope-from <ann@sender.test>)\r\n\tfor <privacy@suoja.test>; Thu, 03 Dec 2026 19:04:01 +0000\r\nReceived: from mail.sender.test (localhost [127.0.0.1])\r\n\tby mx.suoja.test (Postfix) with ESMTP id 4AB\r\n\tfor <privacy@suoja.test>; Thu,  3 Dec 2026 19:04:01 +0000 (UTC)\r\nReceived: from forged.test (forged.test [6.6.6.6]) by x with LMTP; Thu, 3 Dec 2026 11:59:59 +0000\r\nFrom: Ann <ann@sender.test>\r\nSubject: x\r\n\r\nbody\r\n";
+        let e = Envelope::from_headers(raw);
+        assert_eq!(e.client_ip, Some("127.0.0.1".parse().unwrap()), "{e:?}");
+        assert_eq!(e.helo.as_deref(), Some("mail.sender.test"));
     }
 
     #[test]
