@@ -159,6 +159,10 @@ pub struct Settings {
     /// A PEM file of certificate authorities trusted for mail servers' TLS (IMAP and SMTP)
     /// besides the public ones: a company mail server under an internal CA.
     pub mail_tls_ca: Option<PathBuf>,
+    /// How many `Received:` headers the site's own delivery adds above the receiving server's
+    /// in mail fetched over IMAP (1 when Postfix hands mail to Dovecot over LMTP), passed over
+    /// when the sender's address is read for SPF.
+    pub mail_local_hops: usize,
 }
 
 impl Default for Settings {
@@ -212,6 +216,7 @@ impl Default for Settings {
             mail_dns: None,
             mail_tenant_domains: Vec::new(),
             mail_tls_ca: None,
+            mail_local_hops: 0,
         }
     }
 }
@@ -273,6 +278,7 @@ pub const DEFAULT_TOML: &str = r#"# Suoja configuration. Every key can also be s
 # mail_tenant_domains = []                      # e.g. ["acme.example"]: domains tenants may use for their own addresses (mail_from's always)
 # mail_dns: e.g. 127.0.0.1:53; the DNS server asked for SPF, DKIM and DMARC of mail to the privacy address (default: the system's)
 # mail_tls_ca: e.g. /etc/suoja/mail-ca.pem; certificate authorities trusted for mail servers' TLS besides the public ones
+# mail_local_hops = 0                           # Received headers your own delivery adds above the receiving server's (1 for Postfix -> Dovecot LMTP)
 "#;
 
 fn env(name: &str) -> Option<String> {
@@ -436,6 +442,9 @@ impl Settings {
         }
         if let Some(v) = parse_env("SUOJA_MAIL_DNS", "mail_dns")? {
             s.mail_dns = Some(v);
+        }
+        if let Some(v) = parse_env("SUOJA_MAIL_LOCAL_HOPS", "mail_local_hops")? {
+            s.mail_local_hops = v;
         }
         if let Some(v) = env("SUOJA_MAIL_TLS_CA") {
             s.mail_tls_ca = Some(PathBuf::from(v));

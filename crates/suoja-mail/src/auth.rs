@@ -34,34 +34,87 @@ pub struct Envelope {
 
 impl Envelope {
     /// The envelope as the receiving server recorded it in the message: `Return-Path:` and the
-    /// newest (topmost) `Received:` header the receiving server wrote. Only that one is
-    /// believed: every header below it came with the message and may be made up, so when it
-    /// names no address the connecting address is unknown (SPF `none`; only DKIM can then make
-    /// DMARC pass). Headers above it written by the site's own delivery into the mailbox store
-    /// (`with LMTP`, as Postfix handing mail to Dovecot writes it) are passed over: only the
-    /// site's servers can put a header above the receiving server's.
-    pub fn from_headers(raw: &[u8]) -> Envelope {
-        use mail_parser::Protocol as P;
+    /// `Received:` header the receiving server wrote, which is the topmost one once the
+    /// `local_hops` headers the site's own delivery adds above it are passed over (1 when
+    /// Postfix hands mail to Dovecot over LMTP; the operator says so, since a header's own words
+    /// cannot be trusted to tell). Only that header is believed: every header below it came with
+    /// the message and may be made up. Its client address is read only when it is unambiguous,
+    /// the one address literal (`[192.0.2.1]`) in its `from` part: the sender chooses the HELO
+    /// name written there too, and one that carries an address of its own makes the header
+    /// ambiguous. Then, as when the header names no address, the connecting address is unknown
+    /// (SPF `none`; only DKIM can make DMARC pass).
+    pub fn from_headers(raw: &[u8], local_hops: usize) -> Envelope {
         let Some(m) = mail_parser::MessageParser::default().parse_headers(raw) else {
             return Envelope::default();
         };
         let mail_from = m.return_path().as_text().map(|s| s.trim().trim_matches(['<', '>']).to_string());
-        let delivery_hop = |r: &&mail_parser::Received<'_>| {
-            matches!(
-                r.with,
-                Some(P::LMTP | P::LMTPA | P::LMTPS | P::LMTPSA | P::UTF8LMTP | P::UTF8LMTPA | P::UTF8LMTPS | P::UTF8LMTPSA)
-            )
-        };
-        let received = m.received_all().find(|r| !delivery_hop(r)).filter(|r| r.from_ip.is_some());
-        let helo = received.and_then(|r| r.helo.as_ref().or(r.from.as_ref())).map(|h| match h {
-            mail_parser::Host::Name(n) => n.to_string(),
-            mail_parser::Host::IpAddr(ip) => ip.to_string(),
-        });
+        let received = received_headers(raw).into_iter().nth(local_hops);
+        let (client_ip, helo) = received.as_deref().map(client_of).unwrap_or_default();
         Envelope {
-            client_ip: received.and_then(|r| r.from_ip),
-            helo,
+            client_ip,
+            helo: client_ip.and(helo),
             mail_from,
         }
+    }
+}
+
+/// The `Received:` headers of a message, topmost first, unfolded.
+fn received_headers(raw: &[u8]) -> Vec<String> {
+    let text = String::from_utf8_lossy(raw);
+    let head = text.split("\r\n\r\n").next().unwrap_or_default();
+    let head = head.split("\n\n").next().unwrap_or_default();
+    let mut out: Vec<String> = Vec::new();
+    let mut in_received = false;
+    for line in head.lines() {
+        let line = line.trim_end_matches('\r');
+        if line.starts_with([' ', '\t']) {
+            if in_received && let Some(last) = out.last_mut() {
+                last.push(' ');
+                last.push_str(line.trim());
+            }
+            continue;
+        }
+        in_received = false;
+        if let Some((name, value)) = line.split_once(':')
+            && name.eq_ignore_ascii_case("received")
+        {
+            in_received = true;
+            out.push(value.trim().to_string());
+        }
+    }
+    out
+}
+
+/// The client address and HELO name of a receiving server's `Received:` value: the one
+/// address literal between `from` and the server's `by`, or nothing when there is none or
+/// more than one (the HELO name, which the sender chooses, may carry one).
+fn client_of(value: &str) -> (Option<IpAddr>, Option<String>) {
+    let Some(rest) = value.strip_prefix("from ").or_else(|| value.strip_prefix("FROM ")) else {
+        return (None, None);
+    };
+    // The `from` part ends at the last " by " before the date (after `;`); a HELO name with
+    // " by " in it only makes more text to look through, never fewer literals.
+    let before_date = rest.rsplit_once(';').map_or(rest, |(h, _)| h);
+    let from_part = before_date.rsplit_once(" by ").map_or(before_date, |(f, _)| f);
+    let mut found: Vec<IpAddr> = Vec::new();
+    let mut s = from_part;
+    while let Some(open) = s.find('[') {
+        let after = &s[open + 1..];
+        let Some(close) = after.find(']') else { break };
+        let literal = &after[..close];
+        let literal = literal.strip_prefix("IPv6:").or_else(|| literal.strip_prefix("ipv6:")).unwrap_or(literal);
+        match literal.parse::<IpAddr>() {
+            Ok(ip) if !found.contains(&ip) => found.push(ip),
+            Ok(_) => {}
+            // Anything else in brackets is the sender's doing: too clever to believe.
+            Err(_) => return (None, None),
+        }
+        s = &after[close + 1..];
+    }
+    let helo = from_part.split_whitespace().next().map(str::to_string);
+    match found.as_slice() {
+        [ip] => (Some(*ip), helo),
+        _ => (None, None),
     }
 }
 
@@ -223,10 +276,12 @@ mod tests {
     #[test]
     fn envelope_from_the_receiving_servers_headers() {
         let raw = b"Return-Path: <ann@sender.test>\r\nDelivered-To: privacy@suoja.test\r\nReceived: from mail.sender.test (localhost [127.0.0.1])\r\n\tby mx.suoja.test (Postfix) with ESMTP id 4AB\r\n\tfor <privacy@suoja.test>; Thu,  3 Dec 2026 12:00:00 +0000 (UTC)\r\nReceived: from [10.0.0.9] (laptop [10.0.0.9]) by mail.sender.test; Thu, 3 Dec 2026 11:59:59 +0000\r\nFrom: Ann <ann@sender.test>\r\nSubject: x\r\n\r\nbody\r\n";
-        let e = Envelope::from_headers(raw);
+        let e = Envelope::from_headers(raw, 0);
         assert_eq!(e.client_ip, Some("127.0.0.1".parse().unwrap()));
         assert_eq!(e.helo.as_deref(), Some("mail.sender.test"));
         assert_eq!(e.mail_from.as_deref(), Some("ann@sender.test"));
+        let v6 = b"Received: from mx.a.test (mx.a.test [IPv6:2001:db8::1]) by mx.suoja.test with ESMTPS id 1; Thu, 3 Dec 2026 12:00:00 +0000\r\n\r\nb";
+        assert_eq!(Envelope::from_headers(v6, 0).client_ip, Some("2001:db8::1".parse().unwrap()));
     }
 
     #[test]
@@ -234,24 +289,38 @@ mod tests {
         // The receiving server's own header names no address (Exim's form for a sender without
         // reverse DNS is not read as one); the one below was written by the sender.
         let raw = b"Return-Path: <boss@bank.test>\r\nReceived: from mx.suoja.test by mx.suoja.test with local; Thu, 3 Dec 2026 12:00:00 +0000\r\nReceived: from mail.bank.test (mail.bank.test [6.6.6.6]) by relay.bank.test; Thu, 3 Dec 2026 11:59:59 +0000\r\nFrom: boss@bank.test\r\nSubject: x\r\n\r\nbody\r\n";
-        let e = Envelope::from_headers(raw);
+        let e = Envelope::from_headers(raw, 0);
         assert_eq!(e.client_ip, None, "{e:?}");
         assert_eq!(e.mail_from.as_deref(), Some("boss@bank.test"));
     }
 
     #[test]
-    fn the_sites_own_lmtp_hop_above_the_receiving_servers_header_is_passed_over() {
+    fn a_helo_name_carrying_an_address_makes_the_header_unbelievable() {
+        // Postfix writes the HELO name as the sender gave it, then the real address.
+        for helo in ["a[6.6.6.6];", "x)with(LMTP", "[6.6.6.6]", "a (b [6.6.6.6]) by c", "x[not-an-ip]"] {
+            let raw = format!(
+                "Received: from {helo} (unknown [203.0.113.9])\r\n\tby mx.suoja.test (Postfix) with ESMTP id 9\r\n\tfor <privacy@suoja.test>; Thu,  3 Dec 2026 12:00:00 +0000 (UTC)\r\nReceived: from mail.sender.test (mail.sender.test [6.6.6.6]) by x with ESMTP; Thu, 3 Dec 2026 11:59:59 +0000\r\nFrom: a@sender.test\r\n\r\nb"
+            );
+            let e = Envelope::from_headers(raw.as_bytes(), 0);
+            assert_ne!(e.client_ip, Some("6.6.6.6".parse().unwrap()), "{helo}: {e:?}");
+            assert!(e.client_ip.is_none() || e.client_ip == Some("203.0.113.9".parse().unwrap()), "{helo}: {e:?}");
+        }
+    }
+
+    #[test]
+    fn the_sites_own_delivery_hops_are_passed_over_only_as_the_operator_says() {
         // Dovecot's header for Postfix's LMTP delivery on top, the receiving server's below it,
-        // and below that one a header the sender wrote (an LMTP one, which must not count).
-        let raw = b"Return-Path: <ann@sender.test>\r\nReceived: from mx.suoja.test\r\n\tby vm with LMTP\r\n\tid gHO2\r\n\t(envelope-from <ann@sender.test>)\r\n\tfor <privacy@suoja.test>; Thu, 03 Dec 2026 19:04:01 +0000\r\nReceived: from mail.sender.test (localhost [127.0.0.1])\r\n\tby mx.suoja.test (Postfix) with ESMTP id 4AB\r\n\tfor <privacy@suoja.test>; Thu,  3 Dec 2026 19:04:01 +0000 (UTC)\r\nReceived: from forged.test (forged.test [6.6.6.6]) by x with LMTP; Thu, 3 Dec 2026 11:59:59 +0000\r\nFrom: Ann <ann@sender.test>\r\nSubject: x\r\n\r\nbody\r\n";
-        let e = Envelope::from_headers(raw);
+        // and below that one a header the sender wrote.
+        let raw = b"Return-Path: <ann@sender.test>\r\nReceived: from mx.suoja.test\r\n\tby vm with LMTP\r\n\tid gHO2\r\n\t(envelope-from <ann@sender.test>)\r\n\tfor <privacy@suoja.test>; Thu, 03 Dec 2026 19:04:01 +0000\r\nReceived: from mail.sender.test (localhost [127.0.0.1])\r\n\tby mx.suoja.test (Postfix) with ESMTP id 4AB\r\n\tfor <privacy@suoja.test>; Thu,  3 Dec 2026 19:04:01 +0000 (UTC)\r\nReceived: from forged.test (forged.test [6.6.6.6]) by x with ESMTP; Thu, 3 Dec 2026 11:59:59 +0000\r\nFrom: Ann <ann@sender.test>\r\nSubject: x\r\n\r\nbody\r\n";
+        let e = Envelope::from_headers(raw, 1);
         assert_eq!(e.client_ip, Some("127.0.0.1".parse().unwrap()), "{e:?}");
         assert_eq!(e.helo.as_deref(), Some("mail.sender.test"));
+        assert_eq!(Envelope::from_headers(raw, 0).client_ip, None, "the LMTP hop names no address");
     }
 
     #[test]
     fn no_headers_no_envelope() {
-        let e = Envelope::from_headers(b"From: a@b.test\r\n\r\nhi\r\n");
+        let e = Envelope::from_headers(b"From: a@b.test\r\n\r\nhi\r\n", 0);
         assert_eq!(e, Envelope::default());
     }
 

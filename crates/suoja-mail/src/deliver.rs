@@ -270,7 +270,7 @@ impl Mailroom {
                     let envelope = match envelope {
                         Some(e) => e,
                         None => {
-                            from_headers = crate::auth::Envelope::from_headers(raw);
+                            from_headers = crate::auth::Envelope::from_headers(raw, self.cfg.local_hops);
                             &from_headers
                         }
                     };

@@ -91,6 +91,10 @@ pub struct MailConfig {
     pub tenant_domains: Vec<String>,
     /// The roots mail servers' certificates are checked against.
     pub trust: Trust,
+    /// `Received:` headers the site's own delivery adds above the receiving server's in fetched
+    /// mail (1 when Postfix hands mail to Dovecot over LMTP), passed over when the sender's
+    /// address is read for SPF.
+    pub local_hops: usize,
 }
 
 /// The mail channel as an installation runs it: the channel, where mail goes and comes from,

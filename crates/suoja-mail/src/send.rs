@@ -26,6 +26,11 @@ pub const MAX_ATTEMPTS: i64 = 8;
 const LEASE_MS: i64 = 120_000;
 /// Messages claimed at once.
 const BATCH: i64 = 20;
+/// Longest a tenant's own server may take to be opened (its name looked up and checked).
+const OPEN_TIMEOUT: Duration = Duration::from_secs(15);
+/// Longest one message may take to be handed over, every SMTP step included (lettre's own
+/// timeout covers each read and write; this bounds the whole), well within [`LEASE_MS`].
+const SEND_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// An SMTP connection setting, parsed from `smtp_url`.
 #[derive(Clone)]
@@ -325,19 +330,29 @@ impl Mailroom {
         if claimed.is_empty() {
             return Ok(Sent::default());
         }
-        // Each tenant's mail through its own server, when its admins named one.
-        let mut servers: std::collections::HashMap<TenantId, Result<Smtp, String>> = std::collections::HashMap::new();
-        for m in &claimed {
-            if let std::collections::hash_map::Entry::Vacant(slot) = servers.entry(m.tenant) {
-                slot.insert(self.smtp_for(m.tenant, smtp).await.map_err(|e| match e {
-                    MailError::Server(why) => why.chars().take(120).collect(),
-                    _ => "the tenant's server cannot be opened".to_string(),
-                }));
-            }
-        }
+        // Each tenant's mail through its own server, when its admins named one: opened side by
+        // side, and every step bounded, so one tenant's slow or silent server holds up nobody
+        // else's mail and a pass ends well within its lease.
+        let mut tenants: Vec<TenantId> = claimed.iter().map(|m| m.tenant).collect();
+        tenants.sort_unstable_by_key(|t| t.0);
+        tenants.dedup();
+        let opened = futures_util::future::join_all(tenants.iter().map(|t| async move {
+            let s = match tokio::time::timeout(OPEN_TIMEOUT, self.smtp_for(*t, smtp)).await {
+                Err(_) => Err("the tenant's server did not answer in time".to_string()),
+                Ok(Err(MailError::Server(why))) => Err(why.chars().take(120).collect()),
+                Ok(Err(_)) => Err("the tenant's server cannot be opened".to_string()),
+                Ok(Ok(s)) => Ok(s),
+            };
+            (*t, s)
+        }))
+        .await;
+        let servers: std::collections::HashMap<TenantId, Result<Smtp, String>> = opened.into_iter().collect();
         let results = futures_util::future::join_all(claimed.iter().map(|m| async {
             match servers.get(&m.tenant) {
-                Some(Ok(s)) => self.send_one(s, m).await,
+                Some(Ok(s)) => match tokio::time::timeout(SEND_TIMEOUT, self.send_one(s, m)).await {
+                    Ok(r) => r,
+                    Err(_) => Err(Failure::Temporary("timeout".into())),
+                },
                 Some(Err(why)) => Err(Failure::Temporary(why.clone())),
                 None => Err(Failure::Temporary("no server".into())),
             }
@@ -389,16 +404,22 @@ impl Mailroom {
         let address = hd.vault().decrypt_str(&mut c, tenant, enc).await?;
         let support = &self.addresses(&mut c, tenant).await?.support;
         drop(c);
-        let smtp = self.smtp_for(tenant, smtp).await?;
-        smtp.send_plain(
-            &support.address(),
-            &address,
-            "Suoja: test message",
-            "This is a test message from Suoja: mail from the helpdesk reaches this address.\n",
-            &support.message_id(tenant, 0),
+        let smtp = tokio::time::timeout(OPEN_TIMEOUT, self.smtp_for(tenant, smtp))
+            .await
+            .map_err(|_| MailError::Server("SMTP: the server did not answer in time".into()))??;
+        let sent = tokio::time::timeout(
+            SEND_TIMEOUT,
+            smtp.send_plain(
+                &support.address(),
+                &address,
+                "Suoja: test message",
+                "This is a test message from Suoja: mail from the helpdesk reaches this address.\n",
+                &support.message_id(tenant, 0),
+            ),
         )
         .await
-        .map_err(MailError::Server)
+        .map_err(|_| MailError::Server("SMTP: the server did not answer in time".into()))?;
+        sent.map_err(MailError::Server)
     }
 
     /// The tenant's messages that failed for good, newest first.

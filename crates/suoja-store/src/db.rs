@@ -229,7 +229,10 @@ pub struct Db {
 /// images a savepoint must be able to restore; every request's transaction is one) or a sort
 /// that outgrows its cache would otherwise spill into an unlinked file in `/var/tmp`, leaving
 /// page images of personal data in free blocks of the disk, outside every erasure's reach, and
-/// writing each reused page twice. `wal_autocheckpoint = 4000` pages (16 MB instead of 4): the
+/// writing each reused page twice. The cost is memory: a transaction holds the old images of
+/// the pages it changes that existed before it, so one that deletes much (erasing a person with
+/// large files) holds about that much until it ends. Migrations, which may copy whole tables,
+/// spill to a file instead (`migrate::run`). `wal_autocheckpoint = 4000` pages (16 MB instead of 4): the
 /// log is copied into the file and truncated a quarter as often, which the mail import measured
 /// at ~20 % more messages a second; erasure, redaction and retention still truncate it at once
 /// themselves (`dialect::retire_wal`), and `journal_size_limit = 0` keeps every truncation whole.
@@ -592,6 +595,9 @@ mod tests {
             let native: Option<i64> = sqlx::query_scalar("SELECT 1").fetch_optional(&mut *tx).await.unwrap();
             assert_eq!(native, Some(1));
             tx.commit().await.unwrap();
+            // The pool's writer, which ran the migrations (they spill to a file), is back to memory.
+            let got: i64 = sqlx::query_scalar("PRAGMA temp_store").fetch_one(db.write_pool()).await.unwrap();
+            assert_eq!(got, 2, "temp_store on the pool's writer after the migrations");
             // Readers too (a large sort spills like a statement journal).
             let mut r = db.read().await.unwrap();
             let got: i64 = sqlx::query_scalar("PRAGMA temp_store").fetch_one(&mut r).await.unwrap();

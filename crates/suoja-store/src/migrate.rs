@@ -115,9 +115,21 @@ pub(crate) async fn run(conn: &mut AnyConnection, engine: Engine) -> Result<()> 
         // Several nodes may start at once; one migrates, the others wait here.
         conn.execute("SELECT pg_advisory_lock(4242)").await?;
     }
+    if engine == Engine::Sqlite {
+        // A migration that copies a whole table (13 rebuilds `attachments`) journals the old
+        // image of every free page it reuses; in memory that could be the size of the table.
+        // Free pages were zeroed when freed (`secure_delete`), so a temporary file holds zeros
+        // and sealed content only.
+        conn.execute("PRAGMA temp_store = FILE").await?;
+    }
     let result = apply_pending(conn, engine).await;
-    if engine == Engine::Postgres {
-        conn.execute("SELECT pg_advisory_unlock(4242)").await?;
+    match engine {
+        Engine::Postgres => {
+            conn.execute("SELECT pg_advisory_unlock(4242)").await?;
+        }
+        Engine::Sqlite => {
+            conn.execute("PRAGMA temp_store = MEMORY").await?;
+        }
     }
     result
 }

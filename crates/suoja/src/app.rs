@@ -134,6 +134,7 @@ pub fn mailroom(privacy: &Privacy, settings: &Settings) -> anyhow::Result<Option
         dns: settings.mail_dns,
         tenant_domains: settings.mail_tenant_domains.clone(),
         trust: mail_trust(settings)?,
+        local_hops: settings.mail_local_hops,
     };
     Ok(Some(suoja_mail::Mailroom::new(privacy.clone(), cfg)))
 }

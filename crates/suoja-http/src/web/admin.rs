@@ -250,7 +250,7 @@ async fn set_addresses(State(state): State<AppState>, ctx: Ctx, headers: HeaderM
 /// fields `kept` filled in as they were sent.
 async fn shown_again(state: &AppState, ctx: &Ctx, e: suoja_mail::MailError, f: &Fields, kept: &[&str], placed: &[&str]) -> Result<Response, Failure> {
     let errors = FormErrors::from_error(e.into(), ctx.lang, placed).map_err(|e| ctx.fail(e))?;
-    let form = kept.iter().map(|k| ((*k).to_string(), f.get(k).to_string())).collect();
+    let form = kept.iter().map(|k| ((*k).to_string(), without_password(f.get(k)))).collect();
     page(
         state,
         ctx,
@@ -261,6 +261,17 @@ async fn shown_again(state: &AppState, ctx: &Ctx, e: suoja_mail::MailError, f: &
         },
     )
     .await
+}
+
+/// A field sent back as typed, less any password written into a URL in it.
+fn without_password(value: &str) -> String {
+    match url::Url::parse(value.trim()) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(None);
+            u.to_string()
+        }
+        _ => value.to_string(),
+    }
 }
 
 /// The URL of a mailbox from the form's fields: the server's address with the user name and
@@ -328,6 +339,8 @@ async fn set_smtp(State(state): State<AppState>, ctx: Ctx, headers: HeaderMap, b
     let scope = admin(&ctx)?;
     let m = mail_of(&state, &ctx)?;
     let result = match smtp_url(f.get("smtp_server"), f.get("smtp_user"), f.get("smtp_password")) {
+        // The sender runs only where the installation sends mail at all.
+        Some(_) if m.smtp.is_none() => Err(suoja_helpdesk::HelpdeskError::invalid("smtp_url", "this installation sends no mail (smtp_url is not set)").into()),
         Some(url) => m.room.set_smtp(&scope, &url).await,
         None => Err(suoja_helpdesk::HelpdeskError::invalid("smtp_url", "must be a URL like smtps://mail.example.com:465").into()),
     };
@@ -343,7 +356,7 @@ async fn set_smtp(State(state): State<AppState>, ctx: Ctx, headers: HeaderMap, b
             )
             .await
         }
-        // The password is never sent back.
+        // The password is never sent back (not even one typed into the server's URL).
         Err(e) => shown_again(&state, &ctx, e, &f, &["smtp_server", "smtp_user"], &["smtp_url"]).await,
     }
 }

@@ -229,6 +229,7 @@ pub(crate) async fn world(app: &TestApp) -> World {
             dns: None,
             tenant_domains: Vec::new(),
             trust: suoja_mail::Trust::public(),
+            local_hops: 0,
         },
     );
     let mailed = room
