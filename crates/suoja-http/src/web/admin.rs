@@ -274,11 +274,12 @@ fn without_password(value: &str) -> String {
     }
 }
 
-/// The URL of a mailbox from the form's fields: the server's address with the user name and
-/// password put in (so the password is typed into a password field, not into a URL).
-fn mailbox_url(server: &str, user: &str, password: &str) -> Option<String> {
+/// The URL of a mail server from the form's fields: the server's address (one of `schemes`)
+/// with the user name and password put in (so the password is typed into a password field,
+/// not into a URL).
+fn server_url(schemes: &[&str], server: &str, user: &str, password: &str) -> Option<String> {
     let mut u = url::Url::parse(server.trim()).ok()?;
-    if !matches!(u.scheme(), "imap" | "imaps") || u.host_str().is_none() {
+    if !schemes.contains(&u.scheme()) || u.host_str().is_none() {
         return None;
     }
     let enc = |s: &str| percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string();
@@ -296,7 +297,7 @@ async fn add_mailbox(State(state): State<AppState>, ctx: Ctx, headers: HeaderMap
     let f = Fields::read(&ctx, &headers, &body)?;
     let scope = admin(&ctx)?;
     let m = mail_of(&state, &ctx)?;
-    let result = match mailbox_url(f.get("server"), f.get("user"), f.get("password")) {
+    let result = match server_url(&["imap", "imaps"], f.get("server"), f.get("user"), f.get("password")) {
         Some(url) => m.room.add_mailbox(&scope, &url, f.get("move_to")).await,
         None => Err(suoja_helpdesk::HelpdeskError::invalid("imap_url", "must be a URL like imaps://user:password@mail.example.com:993/INBOX").into()),
     };
@@ -317,28 +318,12 @@ async fn add_mailbox(State(state): State<AppState>, ctx: Ctx, headers: HeaderMap
     }
 }
 
-/// The URL of an SMTP server from the form's fields (the password typed into its own field).
-fn smtp_url(server: &str, user: &str, password: &str) -> Option<String> {
-    let mut u = url::Url::parse(server.trim()).ok()?;
-    if !matches!(u.scheme(), "smtp" | "smtps") || u.host_str().is_none() {
-        return None;
-    }
-    let enc = |s: &str| percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string();
-    if !user.is_empty() {
-        u.set_username(&enc(user)).ok()?;
-    }
-    if !password.is_empty() {
-        u.set_password(Some(&enc(password))).ok()?;
-    }
-    Some(u.to_string())
-}
-
 /// Sends the tenant's mail through its own SMTP server, after signing in to it once.
 async fn set_smtp(State(state): State<AppState>, ctx: Ctx, headers: HeaderMap, body: Bytes) -> Result<Response, Failure> {
     let f = Fields::read(&ctx, &headers, &body)?;
     let scope = admin(&ctx)?;
     let m = mail_of(&state, &ctx)?;
-    let result = match smtp_url(f.get("smtp_server"), f.get("smtp_user"), f.get("smtp_password")) {
+    let result = match server_url(&["smtp", "smtps"], f.get("smtp_server"), f.get("smtp_user"), f.get("smtp_password")) {
         // The sender runs only where the installation sends mail at all.
         Some(_) if m.smtp.is_none() => Err(suoja_helpdesk::HelpdeskError::invalid("smtp_url", "this installation sends no mail (smtp_url is not set)").into()),
         Some(url) => m.room.set_smtp(&scope, &url).await,

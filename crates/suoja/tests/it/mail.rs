@@ -1526,13 +1526,10 @@ crate::engine_test!(the_pipe_envelope_is_what_spf_is_checked_against, |app| asyn
     );
 });
 
-// A tenant's admins give their helpdesk its own support address and a mailbox of its own in the
-// admin pages: mail to that mailbox becomes the tenant's tickets (and no other tenant's), the
-// answers come from the tenant's address and thread back through it, the password is never
-// shown, and a removed mailbox is read no more.
-mail_test!(a_tenant_reads_its_own_mailbox_under_its_own_address, |app, env, support| async move {
-    let two = app.second_tenant("two").await;
-    let pw = "admin password of tenant two";
+/// A second tenant, `subdomain`, and its admin signed in to the pages at the tenant's host.
+async fn tenant_admin(app: &TestApp, subdomain: &str) -> (crate::harness::Tenant, crate::web::Browser) {
+    let two = app.second_tenant(subdomain).await;
+    let pw = format!("admin password of tenant {subdomain}");
     let (s, v) = app
         .call_as(
             &two,
@@ -1542,8 +1539,17 @@ mail_test!(a_tenant_reads_its_own_mailbox_under_its_own_address, |app, env, supp
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
-    let mut admin = crate::web::Browser::for_host(&app.base, "two.example");
-    admin.sign_in(&two.email, pw).await;
+    let mut admin = crate::web::Browser::for_host(&app.base, &format!("{subdomain}.example"));
+    admin.sign_in(&two.email, &pw).await;
+    (two, admin)
+}
+
+// A tenant's admins give their helpdesk its own support address and a mailbox of its own in the
+// admin pages: mail to that mailbox becomes the tenant's tickets (and no other tenant's), the
+// answers come from the tenant's address and thread back through it, the password is never
+// shown, and a removed mailbox is read no more.
+mail_test!(a_tenant_reads_its_own_mailbox_under_its_own_address, |app, env, support| async move {
+    let (two, mut admin) = tenant_admin(&app, "two").await;
     let page = admin.get("/admin/mail").await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     assert!(page.body.contains("None of its own."), "{}", page.body);
@@ -1795,19 +1801,7 @@ fn received_with(raw: &str) -> String {
 // for that tenant's mail only, never shown with its password, and given up again on request
 // (its key destroyed).
 mail_test!(a_tenant_sends_through_its_own_smtp_server, |app, env, support| async move {
-    let two = app.second_tenant("smtp2").await;
-    let pw = "admin password of the smtp tenant";
-    let (s, v) = app
-        .call_as(
-            &two,
-            Method::PUT,
-            &format!("/api/v2/users/{}.json", two.admin_id),
-            Some(json!({"user": {"password": pw}})),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{v}");
-    let mut admin = crate::web::Browser::for_host(&app.base, "smtp2.example");
-    admin.sign_in(&two.email, pw).await;
+    let (two, mut admin) = tenant_admin(&app, "smtp2").await;
     let page = admin.get("/admin/mail").await;
     assert!(page.body.contains("None of its own: the installation"), "{}", page.body);
     let own = env.address("smtp2-support");
