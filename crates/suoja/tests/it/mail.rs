@@ -1913,3 +1913,76 @@ mail_test!(a_tenant_sends_through_its_own_smtp_server, |app, env, support| async
     env.wait_for(&later, "acknowledging after the removal", |m| m.contains("Taas asennuksen")).await;
     assert_eq!(received_with(&env.mailbox(&later).await.pop().unwrap()), "ESMTP");
 });
+
+/// Queues a plain message to user `user` of `tenant`, as the helpdesk's notices are queued.
+async fn queue_to(app: &TestApp, tenant: i64, user: i64, subject: &str) {
+    let hd = app.helpdesk();
+    let t = suoja_core::TenantId(tenant);
+    let mut tx = hd.db().begin().await.unwrap();
+    let key = suoja_store::users::by_id(&mut tx, t, suoja_core::UserId(user)).await.unwrap().unwrap().key_id;
+    let body = json!({"subject": subject, "text": "Hei."}).to_string();
+    let sealed = hd.vault().encrypt_str(&mut tx, t, key, &body).await.unwrap();
+    suoja_store::outbox::insert(&mut tx, t, user, "request_extended", sealed, hd.now())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+}
+
+// A tenant's SMTP server that takes the connection and never answers holds up no other tenant's
+// mail, and the pass that sends it ends in bounded time, its message put back for later.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_tenant_smtp_server_holds_up_no_one_elses_mail() {
+    let Some(env) = mail_env() else {
+        eprintln!("skipped: SUOJA_TEST_MAIL is not set (.ci/mail-start starts Postfix and Dovecot)");
+        return;
+    };
+    let app = TestApp::spawn(Engine::Sqlite).await;
+    let room = room(&app);
+    let installation = suoja_mail::send::Smtp::from_url(&format!("smtp://{}:{}?tls=none", env.smtp.0, env.smtp.1), &suoja_mail::Trust::public()).unwrap();
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let _held = tokio::spawn(async move {
+        let mut kept = Vec::new();
+        while let Ok((s, _)) = silent.accept().await {
+            kept.push(s);
+        }
+    });
+    // Tenant two's own server, as the admin page saves it (its sign-in check would not pass now).
+    let two = app.second_tenant("quiet").await;
+    {
+        let hd = app.helpdesk();
+        let t = suoja_core::TenantId(two.tenant_id);
+        let mut tx = hd.db().begin().await.unwrap();
+        let key = hd.vault().create_subject_key(&mut tx, t, "smtp", hd.now()).await.unwrap();
+        let settings = json!({"url": format!("smtp://127.0.0.1:{port}"), "server": "silent"}).to_string();
+        let sealed = hd.vault().encrypt_str(&mut tx, t, key, &settings).await.unwrap();
+        suoja_store::settings::set_mail_smtp(&mut tx, t, Some((key, &sealed)), two.admin_id, hd.now())
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    }
+    let reader = env.address("not-held-up");
+    let (s, v) = app.post("/api/v2/users.json", json!({"user": {"name": "Riikka", "email": reader}})).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    queue_to(&app, two.tenant_id, two.admin_id, "Hiljainen").await;
+    queue_to(&app, app.t.tenant_id, v["user"]["id"].as_i64().unwrap(), "Ei odota").await;
+
+    let started = std::time::Instant::now();
+    let pass = tokio::spawn(async move { room.send_due(&installation).await.unwrap() });
+    env.wait_for(&reader, "from the first tenant", |m| m.contains("Ei odota")).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "the other tenant's mail waited {:?}",
+        started.elapsed()
+    );
+    let sent = tokio::time::timeout(Duration::from_secs(90), pass)
+        .await
+        .expect("the pass never ended: a silent server held it")
+        .unwrap();
+    assert!(started.elapsed() < Duration::from_secs(80), "the pass took {:?}", started.elapsed());
+    assert_eq!((sent.sent, sent.retried, sent.failed), (1, 1, 0), "{sent:?}");
+    let mut c = app.helpdesk().db().read().await.unwrap();
+    let rows = sqlx_rows(&mut c, two.tenant_id).await;
+    assert_eq!(rows.len(), 1);
+    assert!(rows[0].1 != "sent" && rows[0].1 != "failed" && rows[0].2 > 0, "put back, body kept: {rows:?}");
+}
