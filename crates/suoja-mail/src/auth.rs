@@ -48,7 +48,12 @@ impl Envelope {
             return Envelope::default();
         };
         let mail_from = m.return_path().as_text().map(|s| s.trim().trim_matches(['<', '>']).to_string());
-        let received = received_headers(raw).into_iter().nth(local_hops);
+        // Topmost first, unfolded.
+        let received = m
+            .headers_raw()
+            .filter(|(name, _)| name.eq_ignore_ascii_case("received"))
+            .map(|(_, value)| value.split_whitespace().collect::<Vec<_>>().join(" "))
+            .nth(local_hops);
         let (client_ip, helo) = received.as_deref().map(client_of).unwrap_or_default();
         Envelope {
             client_ip,
@@ -56,33 +61,6 @@ impl Envelope {
             mail_from,
         }
     }
-}
-
-/// The `Received:` headers of a message, topmost first, unfolded.
-fn received_headers(raw: &[u8]) -> Vec<String> {
-    let text = String::from_utf8_lossy(raw);
-    let head = text.split("\r\n\r\n").next().unwrap_or_default();
-    let head = head.split("\n\n").next().unwrap_or_default();
-    let mut out: Vec<String> = Vec::new();
-    let mut in_received = false;
-    for line in head.lines() {
-        let line = line.trim_end_matches('\r');
-        if line.starts_with([' ', '\t']) {
-            if in_received && let Some(last) = out.last_mut() {
-                last.push(' ');
-                last.push_str(line.trim());
-            }
-            continue;
-        }
-        in_received = false;
-        if let Some((name, value)) = line.split_once(':')
-            && name.eq_ignore_ascii_case("received")
-        {
-            in_received = true;
-            out.push(value.trim().to_string());
-        }
-    }
-    out
 }
 
 /// The client address and HELO name of a receiving server's `Received:` value: the one

@@ -92,13 +92,7 @@ impl Imap {
             _ => return Err(bad("use imap://…/INBOX (tls=none or tls=starttls may follow) or imaps://…/INBOX")),
         };
         let dec = |s: &str| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned();
-        // An IPv6 address without its brackets, as the resolver takes it.
-        let host = u
-            .host_str()
-            .ok_or_else(|| bad("no host"))?
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_string();
+        let host = crate::url_host(&u).ok_or_else(|| bad("no host"))?;
         let user = dec(u.username());
         let password = dec(u.password().ok_or_else(|| bad("no user and password (imap://user:pass@host/INBOX)"))?);
         let folder = dec(u.path().trim_start_matches('/'));
@@ -156,24 +150,6 @@ impl Imap {
         Ok(format!("logged in; {} messages waiting in the folder", folder.exists))
     }
 
-    /// Where to connect: the host's addresses, each checked against the guard.
-    async fn addresses(&self) -> Result<Vec<std::net::SocketAddr>> {
-        let found = tokio::time::timeout(std::time::Duration::from_secs(10), tokio::net::lookup_host((self.host.as_str(), self.port)))
-            .await
-            .map_err(|_| MailError::Server("IMAP: the host name did not resolve in time".into()))?
-            .map_err(|_| MailError::Server("IMAP: the host name does not resolve".into()))?;
-        let addrs: Vec<_> = found.collect();
-        if let Some(policy) = &self.guard
-            && !policy.allows_host(&self.host)
-            && addrs.iter().any(|a| !suoja_helpdesk::webhooks::is_public(a.ip()))
-        {
-            return Err(MailError::Server(
-                "IMAP: the server must be at a public address (not loopback, private, link-local or the like)".into(),
-            ));
-        }
-        Ok(addrs)
-    }
-
     /// Where mail is fetched from, for people: scheme, host, port and folder, never the
     /// credentials.
     pub fn server(&self) -> String {
@@ -198,7 +174,7 @@ impl Imap {
     /// A connection ready to log in: the server's greeting read, and TLS in place as the URL
     /// asks (from the start, or after STARTTLS).
     async fn connect(&self) -> Result<async_imap::Client<Box<dyn Io>>> {
-        let addrs = self.addresses().await?;
+        let addrs = crate::resolve("IMAP", &self.host, self.port, self.guard.as_deref()).await?;
         let tcp = tokio::time::timeout(std::time::Duration::from_secs(20), TcpStream::connect(&addrs[..]))
             .await
             .map_err(|_| MailError::Server("IMAP: connection timed out".into()))?

@@ -72,6 +72,35 @@ impl MailError {
 /// Results of mail work.
 pub type Result<T, E = MailError> = std::result::Result<T, E>;
 
+/// A mail server's host as its URL names it; an IPv6 address without its brackets, as the
+/// resolver and TLS names take it.
+pub(crate) fn url_host(u: &url::Url) -> Option<String> {
+    u.host_str().map(|h| h.trim_start_matches('[').trim_end_matches(']').to_string())
+}
+
+/// The addresses of a mail server (`what`: "IMAP" or "SMTP", which starts each message), looked
+/// up within 10 seconds. With `guard` (a server a tenant named), every address must be public
+/// unless the operator lists the host.
+pub(crate) async fn resolve(what: &str, host: &str, port: u16, guard: Option<&suoja_helpdesk::webhooks::EndpointPolicy>) -> Result<Vec<std::net::SocketAddr>> {
+    let addrs: Vec<std::net::SocketAddr> = tokio::time::timeout(std::time::Duration::from_secs(10), tokio::net::lookup_host((host, port)))
+        .await
+        .map_err(|_| MailError::Server(format!("{what}: the host name did not resolve in time")))?
+        .map_err(|_| MailError::Server(format!("{what}: the host name does not resolve")))?
+        .collect();
+    if addrs.is_empty() {
+        return Err(MailError::Server(format!("{what}: the host name does not resolve")));
+    }
+    if let Some(policy) = guard
+        && !policy.allows_host(host)
+        && addrs.iter().any(|a| !suoja_helpdesk::webhooks::is_public(a.ip()))
+    {
+        return Err(MailError::Server(format!(
+            "{what}: the server must be at a public address (not loopback, private, link-local or the like)"
+        )));
+    }
+    Ok(addrs)
+}
+
 /// How the mail channel is set up.
 #[derive(Debug, Clone)]
 pub struct MailConfig {

@@ -65,6 +65,12 @@ impl Smtp {
             _ => return Err(bad("use smtp://host:port (tls=none or tls=starttls may follow) or smtps://host:port")),
         };
         let port = u.port().unwrap_or(port);
+        Ok(Self::build(&u, host.clone(), &host, port, tls))
+    }
+
+    /// The transport to `connect_to`:`port` with `tls`, signed in with the URL's user and
+    /// password when it has them; `shown_host` is what people see.
+    fn build(u: &url::Url, connect_to: String, shown_host: &str, port: u16, tls: Tls) -> Self {
         let mode = match &tls {
             Tls::None => "no TLS",
             Tls::Opportunistic(_) => "STARTTLS when offered",
@@ -72,11 +78,11 @@ impl Smtp {
             _ => "TLS",
         };
         let server = format!(
-            "{}://{host}:{port} ({mode}{})",
+            "{}://{shown_host}:{port} ({mode}{})",
             u.scheme(),
             if u.password().is_some() { ", signed in" } else { "" }
         );
-        let mut b = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
+        let mut b = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(connect_to)
             .port(port)
             .tls(tls)
             .timeout(Some(Duration::from_secs(30)));
@@ -84,11 +90,11 @@ impl Smtp {
             let dec = |s: &str| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned();
             b = b.credentials(Credentials::new(dec(u.username()), dec(pass)));
         }
-        Ok(Self {
+        Self {
             transport: b.build(),
             server,
             dkim: None,
-        })
+        }
     }
 
     /// A server a tenant's admins named: `smtps://user:pass@host[:465]` or
@@ -99,12 +105,7 @@ impl Smtp {
     pub async fn for_tenant(url: &str, trust: &crate::tls::Trust, policy: &suoja_helpdesk::webhooks::EndpointPolicy) -> Result<Self> {
         let bad = |why: &str| MailError::Config(format!("smtp_url: {why}"));
         let u = url::Url::parse(url).map_err(|_| bad("not a URL like smtps://user:password@mail.example.com:465"))?;
-        let host = u
-            .host_str()
-            .ok_or_else(|| bad("no host"))?
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_string();
+        let host = crate::url_host(&u).ok_or_else(|| bad("no host"))?;
         let tls_param = u.query_pairs().find(|(k, _)| k == "tls").map(|(_, v)| v.into_owned());
         let (port, wrapper) = match (u.scheme(), tls_param.as_deref()) {
             ("smtps", None) => (465, true),
@@ -113,42 +114,15 @@ impl Smtp {
             _ => return Err(bad("use smtps://user:password@host:465 or smtp://user:password@host:587")),
         };
         let port = u.port().unwrap_or(port);
-        let found = tokio::time::timeout(Duration::from_secs(10), tokio::net::lookup_host((host.as_str(), port)))
-            .await
-            .map_err(|_| MailError::Server("SMTP: the host name did not resolve in time".into()))?
-            .map_err(|_| MailError::Server("SMTP: the host name does not resolve".into()))?;
-        let addrs: Vec<std::net::SocketAddr> = found.collect();
-        if !policy.allows_host(&host) && addrs.iter().any(|a| !suoja_helpdesk::webhooks::is_public(a.ip())) {
-            return Err(MailError::Server(
-                "SMTP: the server must be at a public address (not loopback, private, link-local or the like)".into(),
-            ));
-        }
+        let addrs = crate::resolve("SMTP", &host, port, Some(policy)).await?;
         let ip = addrs
             .first()
-            .ok_or_else(|| MailError::Server("SMTP: the host name does not resolve".into()))?
-            .ip();
+            .map(|a| a.ip())
+            .ok_or_else(|| MailError::Server("SMTP: the host name does not resolve".into()))?;
         let params = trust.lettre(&host)?;
         let tls = if wrapper { Tls::Wrapper(params) } else { Tls::Required(params) };
-        let mut b = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(ip.to_string())
-            .port(port)
-            .tls(tls)
-            .timeout(Some(Duration::from_secs(30)));
-        let signed_in = u.password().is_some();
-        if let Some(pass) = u.password() {
-            let dec = |s: &str| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned();
-            b = b.credentials(Credentials::new(dec(u.username()), dec(pass)));
-        }
         let shown_host = if host.contains(':') { format!("[{host}]") } else { host.clone() };
-        Ok(Self {
-            transport: b.build(),
-            server: format!(
-                "{}://{shown_host}:{port} ({}{})",
-                u.scheme(),
-                if wrapper { "TLS" } else { "STARTTLS required" },
-                if signed_in { ", signed in" } else { "" }
-            ),
-            dkim: None,
-        })
+        Ok(Self::build(&u, ip.to_string(), &shown_host, port, tls))
     }
 
     /// Signs every message with DKIM: `key` is an RSA private key in PKCS#1 PEM

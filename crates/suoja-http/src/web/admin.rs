@@ -246,6 +246,19 @@ async fn set_addresses(State(state): State<AppState>, ctx: Ctx, headers: HeaderM
     }
 }
 
+/// The page with a server's answer to a form that went through.
+async fn answered(state: &AppState, ctx: &Ctx, answer: String) -> Result<Response, Failure> {
+    page(
+        state,
+        ctx,
+        Shown {
+            answer: Some((true, answer)),
+            ..Shown::default()
+        },
+    )
+    .await
+}
+
 /// The page again after a form was refused: the refusal at its fields (`placed`), and the
 /// fields `kept` filled in as they were sent.
 async fn shown_again(state: &AppState, ctx: &Ctx, e: suoja_mail::MailError, f: &Fields, kept: &[&str], placed: &[&str]) -> Result<Response, Failure> {
@@ -302,17 +315,7 @@ async fn add_mailbox(State(state): State<AppState>, ctx: Ctx, headers: HeaderMap
         None => Err(suoja_helpdesk::HelpdeskError::invalid("imap_url", "must be a URL like imaps://user:password@mail.example.com:993/INBOX").into()),
     };
     match result {
-        Ok((_, answer)) => {
-            page(
-                &state,
-                &ctx,
-                Shown {
-                    answer: Some((true, answer)),
-                    ..Shown::default()
-                },
-            )
-            .await
-        }
+        Ok((_, answer)) => answered(&state, &ctx, answer).await,
         // The password is never sent back.
         Err(e) => shown_again(&state, &ctx, e, &f, &["server", "user", "move_to"], &["imap_url", "move_to"]).await,
     }
@@ -330,17 +333,7 @@ async fn set_smtp(State(state): State<AppState>, ctx: Ctx, headers: HeaderMap, b
         None => Err(suoja_helpdesk::HelpdeskError::invalid("smtp_url", "must be a URL like smtps://mail.example.com:465").into()),
     };
     match result {
-        Ok(answer) => {
-            page(
-                &state,
-                &ctx,
-                Shown {
-                    answer: Some((true, answer)),
-                    ..Shown::default()
-                },
-            )
-            .await
-        }
+        Ok(answer) => answered(&state, &ctx, answer).await,
         // The password is never sent back (not even one typed into the server's URL).
         Err(e) => shown_again(&state, &ctx, e, &f, &["smtp_server", "smtp_user"], &["smtp_url"]).await,
     }
