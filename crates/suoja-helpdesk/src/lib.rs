@@ -8,6 +8,7 @@ pub mod consult;
 pub mod crypt;
 mod error;
 pub mod groups;
+pub mod help_center;
 pub mod jobs;
 mod ledger;
 pub mod model;

@@ -181,9 +181,21 @@ impl Helpdesk {
 
     #[allow(clippy::too_many_arguments, reason = "one message: where, to whom, what kind, about which ticket, its two texts")]
     async fn queue(&self, c: &mut Conn, t: TenantId, to: &UserRow, kind: &str, ticket: i64, subject: &str, text: &str) -> Result<()> {
+        self.queue_about(c, t, to, kind, Some(ticket), subject, text).await
+    }
+
+    /// Queues one message to `to` (sealed under their key), about a ticket or about nothing
+    /// the outbox links (help center notices).
+    #[allow(clippy::too_many_arguments, reason = "one message: where, to whom, what kind, about which ticket, its two texts")]
+    pub(crate) async fn queue_about(&self, c: &mut Conn, t: TenantId, to: &UserRow, kind: &str, ticket: Option<i64>, subject: &str, text: &str) -> Result<()> {
         let body = json!({ "subject": subject, "text": text }).to_string();
         let sealed = self.vault.encrypt_str(c, t, to.key_id, &body).await?;
-        suoja_store::outbox::insert_about(c, t, to.id.0, kind, Some(ticket), sealed, self.now()).await?;
+        suoja_store::outbox::insert_about(c, t, to.id.0, kind, ticket, sealed, self.now()).await?;
         Ok(())
+    }
+
+    /// A person who can be sent mail now (`None` when they cannot).
+    pub(crate) async fn mail_recipient(&self, c: &mut Conn, t: TenantId, id: UserId) -> Result<Option<UserRow>> {
+        self.recipient(c, t, id).await
     }
 }

@@ -360,18 +360,13 @@ impl Helpdesk {
             let mut tx = self.db.begin().await?;
             index::clear(&mut tx, tenant).await?;
             tx.commit().await?;
-            for table in ["users", "organizations", "tickets"] {
+            for kind in DocKind::ALL {
                 let mut after = 0;
                 loop {
                     let mut tx = self.db.begin().await?;
-                    let ids = suoja_store::reindex::source_ids(&mut tx, tenant, table, after, 200).await?;
+                    let ids = suoja_store::reindex::source_ids(&mut tx, tenant, kind.table(), after, 200).await?;
                     let Some(last) = ids.last() else { break };
                     after = *last;
-                    let kind = match table {
-                        "users" => DocKind::User,
-                        "organizations" => DocKind::Organization,
-                        _ => DocKind::Ticket,
-                    };
                     let mut docs = Vec::with_capacity(ids.len());
                     for id in ids {
                         match self.source_tokens(&mut tx, tenant, kind, id).await {
@@ -424,6 +419,10 @@ impl Helpdesk {
                     .await?,
                 )),
                 None => Ok(None),
+            },
+            DocKind::Article => match suoja_store::help_center::article_by_id(c, tenant, id).await? {
+                Some(a) if a.archived_at.is_none() => Ok(Some(doc_tokens(v, c, tenant, &DocText::public(&crate::help_center::article_text(&a))).await?)),
+                _ => Ok(None),
             },
         }
     }

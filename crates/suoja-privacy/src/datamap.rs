@@ -59,6 +59,10 @@ pub enum Erasure {
     Redact,
     /// The value is replaced by a pseudonym.
     Anonymise,
+    /// The person's rows stay where they are, so a thread keeps its shape, with every personal
+    /// column emptied (shown as removed at the person's request); or they are deleted, when
+    /// the tenant chose that erased people's comments go. Handled from the declaration alone.
+    Tombstone,
     /// Nothing: the column is not personal.
     Keep,
 }
@@ -172,6 +176,15 @@ const fn sealed(name: &'static str, category: Category) -> Column {
         name,
         category,
         storage: Storage::SubjectSealed,
+    }
+}
+
+/// Plain text the tenant publishes or keeps about organisations, which may name people.
+const fn plain_text(name: &'static str) -> Column {
+    Column {
+        name,
+        category: Category::Organisational,
+        storage: Storage::Plain,
     }
 }
 
@@ -1072,6 +1085,130 @@ pub const TABLES: &[Table] = &[
             col("updated_at"),
         ],
     },
+    Table {
+        name: "hc_categories",
+        purpose: "The help center: the tenant's published categories",
+        subjects: &[],
+        erasure: Erasure::Keep,
+        retention: "while the tenant publishes them",
+        derived: false,
+        columns: &[
+            col("id"),
+            col("tenant_id"),
+            plain_text("name"),
+            plain_text("description"),
+            col("locale"),
+            col("position"),
+            col("created_at"),
+            col("updated_at"),
+        ],
+    },
+    Table {
+        name: "hc_sections",
+        purpose: "The help center: the tenant's published sections",
+        subjects: &[],
+        erasure: Erasure::Keep,
+        retention: "while the tenant publishes them",
+        derived: false,
+        columns: &[
+            col("id"),
+            col("tenant_id"),
+            col("category_id"),
+            plain_text("name"),
+            plain_text("description"),
+            col("locale"),
+            col("position"),
+            col("created_at"),
+            col("updated_at"),
+        ],
+    },
+    Table {
+        name: "hc_articles",
+        purpose: "The help center: articles staff publish for the tenant's customers",
+        // Staff write articles as the tenant's work: erasing the author leaves the text, with
+        // the author an id that no longer resolves.
+        subjects: &[about("author_id", "author")],
+        erasure: Erasure::Keep,
+        retention: "while the tenant publishes them",
+        derived: false,
+        columns: &[
+            col("id"),
+            col("tenant_id"),
+            col("section_id"),
+            col("author_id"),
+            plain_text("title"),
+            col("locale"),
+            col("draft"),
+            col("promoted"),
+            col("position"),
+            col("comments_disabled"),
+            plain_text("label_names"),
+            col("user_segment"),
+            col("created_at"),
+            col("updated_at"),
+            col("edited_at"),
+            col("archived_at"),
+            plain_text("body"),
+        ],
+    },
+    Table {
+        name: "hc_article_comments",
+        purpose: "The help center: what people write under articles",
+        subjects: &[about("author_id", "author")],
+        erasure: Erasure::Tombstone,
+        retention: "while the article exists; erased with its author",
+        derived: false,
+        columns: &[
+            col("id"),
+            col("tenant_id"),
+            col("article_id"),
+            col("author_id"),
+            col("key_id"),
+            col("locale"),
+            col("created_at"),
+            col("updated_at"),
+            col("non_author_editor_id"),
+            col("non_author_updated_at"),
+            sealed("body_enc", Category::Content),
+        ],
+    },
+    Table {
+        name: "hc_votes",
+        purpose: "The help center: people's votes on articles and comments",
+        subjects: &[about("user_id", "voter")],
+        erasure: Erasure::Delete,
+        retention: "while the item exists; erased with the person",
+        derived: false,
+        columns: &[
+            col("id"),
+            col("tenant_id"),
+            col("user_id"),
+            col("item_type"),
+            col("item_id"),
+            col("value"),
+            col("created_at"),
+            col("updated_at"),
+        ],
+    },
+    Table {
+        name: "hc_subscriptions",
+        purpose: "The help center: what people follow, to tell them of new articles and comments",
+        subjects: &[about("user_id", "subscriber")],
+        erasure: Erasure::Delete,
+        retention: "until unsubscribed; erased with the person",
+        derived: false,
+        columns: &[
+            col("id"),
+            col("tenant_id"),
+            col("user_id"),
+            col("content_type"),
+            col("content_id"),
+            col("source_locale"),
+            col("include_comments"),
+            col("created_at"),
+            col("updated_at"),
+        ],
+    },
 ];
 
 /// The table whose ids `Via::Ticket` links hold.
@@ -1080,6 +1217,27 @@ pub const TICKETS: &str = "tickets";
 /// Looks a table up by name.
 pub fn table(name: &str) -> Option<&'static Table> {
     TABLES.iter().find(|t| t.name == name)
+}
+
+/// The (table, link) pairs of `map` whose erasure is `action` and needs no rule of its own:
+/// every derived-free table linked to a person by user id, except those in `own_rules` (the
+/// tables the erasure runner treats with rules of their own). The plan counts them, the run
+/// applies the action, and the read-back checks nothing is left, all from this one list.
+pub fn declared_erasures<'a>(map: &'a [Table], action: Erasure, own_rules: &'a [&'a str]) -> impl Iterator<Item = (&'a Table, &'a SubjectLink)> + 'a {
+    map.iter()
+        .filter(move |t| !t.derived && t.erasure == action && !own_rules.contains(&t.name))
+        .flat_map(|t| t.subjects.iter().filter(|l| l.via == Via::User).map(move |l| (t, l)))
+}
+
+impl Table {
+    /// Columns holding personal data, other than `except` (the link a tombstone keeps).
+    pub fn personal_column_names(&self, except: &str) -> Vec<&'static str> {
+        self.columns
+            .iter()
+            .filter(|c| c.category != Category::None && c.name != except)
+            .map(|c| c.name)
+            .collect()
+    }
 }
 
 /// Every column that can hold personal data or a value derived from it (sealed values, keyed

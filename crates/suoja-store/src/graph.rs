@@ -150,6 +150,59 @@ pub async fn count_linked(c: &mut Conn, tenant: TenantId, table: &str, link: &st
     Ok(n)
 }
 
+/// Empties `columns` (sets them NULL) in the rows of `table` (scoped to `tenant`) whose `link`
+/// column is one of `ids` and that still hold a value in one of them: the rows stay, as
+/// tombstones. Returns how many rows changed.
+pub async fn clear_linked(c: &mut Conn, tenant: TenantId, table: &str, link: &str, ids: &[i64], columns: &[&str]) -> Result<u64> {
+    checked(table, link)?;
+    let Some(filled) = any_filled(columns)? else { return Ok(0) };
+    let set: Vec<String> = columns.iter().map(|c| format!("{c} = NULL")).collect();
+    let mut n = 0;
+    for chunk in ids.chunks(500) {
+        let placeholders: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+        let sql = format!(
+            "UPDATE {table} SET {} WHERE tenant_id = $1 AND {link} IN ({}) AND ({filled})",
+            set.join(", "),
+            placeholders.join(", ")
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.0);
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        n += q.execute(&mut *c).await?.rows_affected();
+    }
+    Ok(n)
+}
+
+/// How many rows of `table` (scoped to `tenant`) linked by `link` to one of `ids` still hold a
+/// value in one of `columns` (rows a tombstone has not emptied yet).
+pub async fn count_linked_filled(c: &mut Conn, tenant: TenantId, table: &str, link: &str, ids: &[i64], columns: &[&str]) -> Result<i64> {
+    checked(table, link)?;
+    let Some(filled) = any_filled(columns)? else { return Ok(0) };
+    let mut n = 0;
+    for chunk in ids.chunks(500) {
+        let placeholders: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+        let sql = format!(
+            "SELECT COUNT(*) FROM {table} WHERE tenant_id = $1 AND {link} IN ({}) AND ({filled})",
+            placeholders.join(", ")
+        );
+        let mut q = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql)).bind(tenant.0);
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        n += q.fetch_one(&mut *c).await?;
+    }
+    Ok(n)
+}
+
+/// `a IS NOT NULL OR b IS NOT NULL …` over `columns`; `None` when there are none.
+fn any_filled(columns: &[&str]) -> Result<Option<String>> {
+    if !columns.iter().all(|c| is_identifier(c)) {
+        return Err(crate::StoreError::Config("not an identifier in the data map".into()));
+    }
+    Ok((!columns.is_empty()).then(|| columns.iter().map(|c| format!("{c} IS NOT NULL")).collect::<Vec<_>>().join(" OR ")))
+}
+
 /// One file column's stored (sealed) value: `column` of the row of `table` whose `id` is `id`.
 pub async fn file(c: &mut Conn, tenant: TenantId, table: &str, column: &str, id: i64) -> Result<Option<Vec<u8>>> {
     checked(table, column)?;

@@ -16,6 +16,7 @@ pub mod files;
 pub mod graph;
 mod group;
 pub mod groups;
+pub mod help_center;
 pub mod history;
 pub mod holds;
 pub mod jobs;

@@ -99,6 +99,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0014_tenant_smtp.sql"),
         postgres: include_str!("../migrations/postgres/0014_tenant_smtp.sql"),
     },
+    Migration {
+        version: 15,
+        name: "help_center",
+        sqlite: include_str!("../migrations/sqlite/0015_help_center.sql"),
+        postgres: include_str!("../migrations/postgres/0015_help_center.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.

@@ -5,6 +5,7 @@ pub mod api_tokens;
 pub mod deleted;
 pub mod erasure;
 pub mod groups;
+pub mod help_center;
 pub mod incremental;
 pub mod jobs;
 pub mod mentions;

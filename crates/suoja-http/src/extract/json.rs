@@ -181,6 +181,19 @@ impl<'a> Obj<'a> {
         Ok(self.nullable_id(key)?.flatten())
     }
 
+    /// An integer within `[min, max]`, absent or null → `None`.
+    pub fn opt_int(&self, key: &str, min: i64, max: i64) -> Result<Option<i64>, ApiError> {
+        match self.map.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Number(n)) => n
+                .as_i64()
+                .filter(|i| (min..=max).contains(i))
+                .map(Some)
+                .ok_or_else(|| wrong(&self.name(key), &format!("a whole number from {min} to {max}"))),
+            Some(_) => Err(wrong(&self.name(key), &format!("a whole number from {min} to {max}"))),
+        }
+    }
+
     /// A boolean.
     pub fn opt_bool(&self, key: &str) -> Result<Option<bool>, ApiError> {
         match self.map.get(key) {

@@ -9,7 +9,7 @@ use suoja_core::{Role, TenantId, UserId};
 use suoja_store::Conn;
 use suoja_store::graph::Value;
 
-use crate::datamap::{Erasure, Via};
+use crate::datamap::{Erasure, declared_erasures};
 use crate::mentions::{Reach, Source};
 use crate::{Privacy, Result};
 
@@ -142,8 +142,13 @@ pub struct Plan {
     /// Texts whose weak matches privacy staff accepted on the request: replaced too.
     #[serde(default)]
     pub accepted: Vec<Mention>,
-    /// Other tables the data map links to them, rows deleted per table.
+    /// Other tables the data map links to them, rows deleted (or, for tombstone tables,
+    /// emptied) per table.
     pub records: BTreeMap<String, u64>,
+    /// Whether their rows in the map's tombstone tables are deleted rather than emptied (the
+    /// tenant's choice for erased people's comments, when the plan was made).
+    #[serde(default)]
+    pub delete_texts: bool,
     /// Keyed search tokens of their e-mail and phone, for the read-back of the index. Cleared
     /// when the erasure completes.
     pub probes: Vec<Vec<i64>>,
@@ -333,15 +338,20 @@ impl Privacy {
             }
         }
 
-        // Every other table the data map links to the person.
-        for t in map
-            .iter()
-            .filter(|t| !t.derived && t.erasure == Erasure::Delete && !OWN_RULES.contains(&t.name))
-        {
-            for link in t.subjects.iter().filter(|l| l.via == Via::User) {
-                let n = suoja_store::graph::count_linked(c, tenant, t.name, link.column, &[subject.0]).await?;
-                *plan.records.entry(t.name.to_string()).or_default() += u64::try_from(n).unwrap_or(0);
-            }
+        // Every other table the data map links to the person, by its declaration alone.
+        for (t, link) in declared_erasures(map, Erasure::Delete, OWN_RULES) {
+            let n = suoja_store::graph::count_linked(c, tenant, t.name, link.column, &[subject.0]).await?;
+            *plan.records.entry(t.name.to_string()).or_default() += u64::try_from(n).unwrap_or(0);
+        }
+        plan.delete_texts = delete_comments;
+        for (t, link) in declared_erasures(map, Erasure::Tombstone, OWN_RULES) {
+            let n = if delete_comments {
+                suoja_store::graph::count_linked(c, tenant, t.name, link.column, &[subject.0]).await?
+            } else {
+                let cols = t.personal_column_names(link.column);
+                suoja_store::graph::count_linked_filled(c, tenant, t.name, link.column, &[subject.0], &cols).await?
+            };
+            *plan.records.entry(t.name.to_string()).or_default() += u64::try_from(n).unwrap_or(0);
         }
 
         // Only holds that keep something of this person belong in their plan.

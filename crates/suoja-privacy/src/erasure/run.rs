@@ -13,7 +13,7 @@ use suoja_store::erasures::ErasureRow;
 use suoja_store::graph::Value as Cell;
 
 use super::plan::{Mentions, OWN_RULES, Plan};
-use crate::datamap::{Erasure, TABLES, Via};
+use crate::datamap::{Erasure, TABLES, declared_erasures};
 use crate::matcher::Matcher;
 use crate::mentions::Source;
 use crate::{Privacy, PrivacyError, Result};
@@ -245,14 +245,18 @@ impl Privacy {
         // person). Counted as the recipient rows, as the plan counts them.
         let links = suoja_store::graph::count_linked(c, tenant, "mail_recipients", "user_id", &[plan.subject]).await?;
         suoja_store::mail::delete_naming(c, tenant, plan.subject).await?;
-        for t in TABLES
-            .iter()
-            .filter(|t| !t.derived && t.erasure == Erasure::Delete && !OWN_RULES.contains(&t.name))
-        {
-            for link in t.subjects.iter().filter(|l| l.via == Via::User) {
-                let n = suoja_store::graph::delete_linked(c, tenant, t.name, link.column, &[plan.subject]).await?;
-                *out.entry(t.name.to_string()).or_default() += n;
-            }
+        for (t, link) in declared_erasures(TABLES, Erasure::Delete, OWN_RULES) {
+            let n = suoja_store::graph::delete_linked(c, tenant, t.name, link.column, &[plan.subject]).await?;
+            *out.entry(t.name.to_string()).or_default() += n;
+        }
+        for (t, link) in declared_erasures(TABLES, Erasure::Tombstone, OWN_RULES) {
+            let n = if plan.delete_texts {
+                suoja_store::graph::delete_linked(c, tenant, t.name, link.column, &[plan.subject]).await?
+            } else {
+                let cols = t.personal_column_names(link.column);
+                suoja_store::graph::clear_linked(c, tenant, t.name, link.column, &[plan.subject], &cols).await?
+            };
+            *out.entry(t.name.to_string()).or_default() += n;
         }
         if links > 0 {
             out.insert("mail_recipients".into(), u64::try_from(links).unwrap_or(0));
@@ -383,11 +387,23 @@ impl Privacy {
 
     /// Pushes deleted bytes out of the engine's files: SQLite zeroes freed cells as it goes
     /// (`secure_delete`), and the write-ahead log is checkpointed and truncated; PostgreSQL
-    /// vacuums the tables that held key material and keyed hashes, rewrites the organisations
-    /// table if its plain text was redacted, and retires the WAL segments holding old rows.
+    /// vacuums the tables whose old row versions are readable without the destroyed key (key
+    /// material, keyed and one-way hashes, plain links between the person and other records),
+    /// rewrites the organisations table if its plain text was redacted, and retires the WAL
+    /// segments holding old rows.
     async fn maintenance(&self, plan: &Plan) -> Result<()> {
         let db = self.hd.db();
-        for t in ["vault_subject_keys", "users", "api_tokens", "ticket_collaborators", "search_index"] {
+        // The tables with rules of their own that hold such values, and every table the data
+        // map's declarations had this erasure change (its rows link the person in plain).
+        let mut tables: BTreeSet<&str> = BTreeSet::from(["vault_subject_keys", "users", "api_tokens", "ticket_collaborators", "search_index"]);
+        tables.extend(
+            plan.records
+                .iter()
+                .filter(|(_, n)| **n > 0)
+                .filter_map(|(t, _)| crate::datamap::table(t))
+                .map(|t| t.name),
+        );
+        for t in tables {
             suoja_store::dialect::vacuum_table(db, t).await?;
         }
         if plan.organizations > 0 {
@@ -436,13 +452,15 @@ impl Privacy {
         check("comments sealed under the person's key", outside(own, 1));
         let files = suoja_store::graph::rows_linked(c, tenant, "attachments", &["id", "ticket_id"], "uploader_id", &[s]).await?;
         check("attachments", outside(files, 1));
-        for t in TABLES
-            .iter()
-            .filter(|t| !t.derived && t.erasure == Erasure::Delete && !OWN_RULES.contains(&t.name))
-        {
-            for link in t.subjects.iter().filter(|l| l.via == Via::User) {
-                check(t.name, suoja_store::graph::count_linked(c, tenant, t.name, link.column, &[s]).await?);
-            }
+        for (t, link) in declared_erasures(TABLES, Erasure::Delete, OWN_RULES) {
+            check(t.name, suoja_store::graph::count_linked(c, tenant, t.name, link.column, &[s]).await?);
+        }
+        for (t, link) in declared_erasures(TABLES, Erasure::Tombstone, OWN_RULES) {
+            let cols = t.personal_column_names(link.column);
+            check(
+                t.name,
+                suoja_store::graph::count_linked_filled(c, tenant, t.name, link.column, &[s], &cols).await?,
+            );
         }
         check(
             "search index: profile",

@@ -1,4 +1,4 @@
-//! The search index: one entry per document (ticket, user, organisation) holding its keyed token
+//! The search index: one entry per document (ticket, user, organisation, article) holding its keyed token
 //! hashes, never plaintext (a token is the first 8 bytes of an HMAC under the tenant's search
 //! key). A document's tokens come in two parts: `public`, what its end users can read, and
 //! `internal`, what only staff match (internal notes, tags).
@@ -25,15 +25,32 @@ pub enum DocKind {
     User,
     /// An organisation's name (searched by staff).
     Organization,
+    /// A help center article: its title and body (searched by everyone who may read it).
+    Article,
 }
 
 impl DocKind {
-    /// The number stored for this kind.
+    /// Every kind, in the order a full re-index visits them.
+    pub const ALL: [DocKind; 4] = [DocKind::User, DocKind::Organization, DocKind::Ticket, DocKind::Article];
+
+    /// The number stored for this kind (0 to 3: the SQLite engine keeps it in a rowid's two
+    /// low bits).
     pub const fn code(self) -> i64 {
         match self {
+            DocKind::Article => 0,
             DocKind::Ticket => 1,
             DocKind::User => 2,
             DocKind::Organization => 3,
+        }
+    }
+
+    /// The table whose rows are this kind's documents (what a full re-index reads).
+    pub const fn table(self) -> &'static str {
+        match self {
+            DocKind::Ticket => "tickets",
+            DocKind::User => "users",
+            DocKind::Organization => "organizations",
+            DocKind::Article => "hc_articles",
         }
     }
 }
@@ -254,7 +271,7 @@ mod tests {
     #[test]
     fn kinds_keep_their_numbers() {
         // The numbers are stored; changing one would orphan every entry of that kind.
-        assert_eq!([DocKind::Ticket, DocKind::User, DocKind::Organization].map(DocKind::code), [1, 2, 3]);
+        assert_eq!(DocKind::ALL.map(DocKind::code), [2, 3, 1, 0]);
     }
 
     #[test]

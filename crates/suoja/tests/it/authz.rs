@@ -331,6 +331,104 @@ pub(crate) async fn world(app: &TestApp) -> World {
     .await;
     ids.insert("job", id(&job["id"]));
 
+    // The help center: a category, a section and an article for everyone; a comment on it by
+    // someone else (so no caller votes on their own words); the end user's vote and follows.
+    let category = created(
+        app,
+        &admin,
+        "/api/v2/help_center/categories.json",
+        json!({"category": {"name": "Ohjeet"}}),
+        "category",
+    )
+    .await;
+    ids.insert("hc_category", id(&category["id"]));
+    let section = created(
+        app,
+        &admin,
+        &format!("/api/v2/help_center/categories/{}/sections.json", category["id"]),
+        json!({"section": {"name": "Laskutus"}}),
+        "section",
+    )
+    .await;
+    ids.insert("hc_section", id(&section["id"]));
+    // Written by a staff member who is none of the callers, so every caller may vote on it.
+    let author = created(
+        app,
+        &admin,
+        "/api/v2/users.json",
+        person("Kaisa Kirjoittaja", "kaisa@one.example", json!({"role": "agent"})),
+        "user",
+    )
+    .await;
+    let article = created(
+        app,
+        &admin,
+        &format!("/api/v2/help_center/sections/{}/articles.json", section["id"]),
+        json!({"article": {"title": "Laskun maksaminen", "body": "<p>invoice</p>", "author_id": author["id"]}}),
+        "article",
+    )
+    .await;
+    ids.insert("hc_article", id(&article["id"]));
+    // What the deletions take: a category, section and article of their own, so deleting one
+    // (with what is in it) leaves the others for the routes tried after it.
+    let doomed = created(
+        app,
+        &admin,
+        "/api/v2/help_center/categories.json",
+        json!({"category": {"name": "Poistuva"}}),
+        "category",
+    )
+    .await;
+    ids.insert("hc_category_doomed", id(&doomed["id"]));
+    let doomed = created(
+        app,
+        &admin,
+        &format!("/api/v2/help_center/categories/{}/sections.json", category["id"]),
+        json!({"section": {"name": "Poistuva"}}),
+        "section",
+    )
+    .await;
+    ids.insert("hc_section_doomed", id(&doomed["id"]));
+    let doomed = created(
+        app,
+        &admin,
+        &format!("/api/v2/help_center/sections/{}/articles.json", section["id"]),
+        json!({"article": {"title": "Poistuva"}}),
+        "article",
+    )
+    .await;
+    ids.insert("hc_article_doomed", id(&doomed["id"]));
+    let hc_comment = created(
+        app,
+        &admin,
+        &format!("/api/v2/help_center/articles/{}/comments.json", article["id"]),
+        json!({"comment": {"body": "Hyvä ohje.", "author_id": ids["subject"].parse::<i64>().unwrap()}}),
+        "comment",
+    )
+    .await;
+    ids.insert("hc_comment", id(&hc_comment["id"]));
+    let vote = created(
+        app,
+        &end_user_login,
+        &format!("/api/v2/help_center/articles/{}/up.json", article["id"]),
+        json!({}),
+        "vote",
+    )
+    .await;
+    ids.insert("hc_vote", id(&vote["id"]));
+    for (key, what) in [("hc_article_sub", "articles"), ("hc_section_sub", "sections")] {
+        let on = if what == "articles" { &article["id"] } else { &section["id"] };
+        let sub = created(
+            app,
+            &end_user_login,
+            &format!("/api/v2/help_center/{what}/{on}/subscriptions.json"),
+            json!({"subscription": {"source_locale": "en-us"}}),
+            "subscription",
+        )
+        .await;
+        ids.insert(key, id(&sub["id"]));
+    }
+
     // Privacy: the end user's access request with a package and a mention; requests to refuse
     // and to carry out; a completed erasure.
     let request = |key: &'static str, kind: &'static str| {
@@ -434,6 +532,17 @@ pub(crate) async fn world(app: &TestApp) -> World {
 pub(crate) fn concrete(method: &str, path: &str, ids: &HashMap<&'static str, String>) -> String {
     let pick = |name: &str| -> &'static str {
         match (method, path, name) {
+            (_, p, "subscription_id") if p.contains("/articles/") => "hc_article_sub",
+            (_, _, "subscription_id") => "hc_section_sub",
+            (_, p, "comment_id") if p.starts_with("/api/v2/help_center/") => "hc_comment",
+            ("delete", "/api/v2/help_center/categories/{id}", _) => "hc_category_doomed",
+            ("delete", "/api/v2/help_center/sections/{id}", _) => "hc_section_doomed",
+            ("delete", "/api/v2/help_center/articles/{id}", _) => "hc_article_doomed",
+            (_, p, "id") if p.starts_with("/api/v2/help_center/users/") => "end_user",
+            (_, p, "id") if p.starts_with("/api/v2/help_center/votes/") => "hc_vote",
+            (_, p, "id") if p.starts_with("/api/v2/help_center/") && p.contains("/categories/") => "hc_category",
+            (_, p, "id") if p.starts_with("/api/v2/help_center/") && p.contains("/sections/") => "hc_section",
+            (_, p, "id") if p.starts_with("/api/v2/help_center/") && p.contains("/articles/") => "hc_article",
             (_, "/agent/tickets/{id}/comments/{comment_id}/original", "id") => "mail_ticket",
             (_, p, "id") if p.starts_with("/api/v2/requests/") => "ticket",
             (_, "/agent/tickets/{id}/comments/{comment_id}/original", _) => "mail_comment",
@@ -474,6 +583,7 @@ pub(crate) fn concrete(method: &str, path: &str, ids: &HashMap<&'static str, Str
         let name = &rest[open + 1..close];
         let value = match name {
             "view" => "mine".to_string(),
+            "locale" => "en-us".to_string(),
             "name" => "app.css".to_string(),
             "policy" => "inactive_end_users".to_string(),
             "token" => "not-a-real-link".to_string(),
@@ -488,7 +598,7 @@ pub(crate) fn concrete(method: &str, path: &str, ids: &HashMap<&'static str, Str
         "/api/v2/users/show_many" => format!("?ids={},{}", ids["end_user"], ids["subject"]),
         "/api/v2/organizations/search" => "?name=Matriisi".to_string(),
         "/api/v2/tickets/show_many" => format!("?ids={},{}", ids["ticket"], ids["other_ticket"]),
-        "/api/v2/search" | "/api/v2/search/count" | "/agent/search" => "?query=invoice".to_string(),
+        "/api/v2/search" | "/api/v2/search/count" | "/agent/search" | "/api/v2/help_center/articles/search" => "?query=invoice".to_string(),
         "/api/v2/incremental/tickets/cursor" | "/api/v2/incremental/users/cursor" => "?start_time=0".to_string(),
         "/api/v2/privacy/subjects/{id}/footprint" => "?reason=matrix".to_string(),
         _ => String::new(),
@@ -547,6 +657,16 @@ pub(crate) fn api_body(method: &str, path: &str, ids: &HashMap<&'static str, Str
         }
         ("put", "/api/v2/privacy/retention/{policy}") => json!({"retention_policy": {"enabled": false}}),
         ("put", "/api/v2/privacy/settings") => json!({"settings": {"erasure_comments": "tombstone"}}),
+        ("post", "/api/v2/help_center/categories" | "/api/v2/help_center/{locale}/categories") => json!({"category": {"name": "Uusi"}}),
+        ("put", p) if p.ends_with("/categories/{id}") => json!({"category": {"name": "Muutettu"}}),
+        ("post", p) if p.ends_with("/categories/{id}/sections") => json!({"section": {"name": "Uusi"}}),
+        ("put", p) if p.ends_with("/sections/{id}") => json!({"section": {"name": "Muutettu"}}),
+        ("post", p) if p.ends_with("/sections/{id}/articles") => json!({"article": {"title": "Uusi", "body": "<p>matrix</p>"}}),
+        ("put", p) if p.ends_with("/articles/{id}") => json!({"article": {"title": "Muutettu"}}),
+        ("post" | "put", p) if p.starts_with("/api/v2/help_center/") && (p.ends_with("/comments") || p.ends_with("/comments/{comment_id}")) => {
+            json!({"comment": {"body": "matrix"}})
+        }
+        ("post", p) if p.starts_with("/api/v2/help_center/") && p.ends_with("/subscriptions") => json!({"subscription": {"source_locale": "en-us"}}),
         _ => json!({}),
     })
 }

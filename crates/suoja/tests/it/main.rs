@@ -16,6 +16,7 @@ mod authz;
 mod backup_restore;
 mod bad_input;
 mod fuzz;
+mod help_center;
 mod mail;
 mod privacy_erasure;
 mod privacy_erasure_crash;

@@ -136,6 +136,7 @@ engine_test!(erasure_reaches_every_copy_and_nothing_else, |app| async move {
         format!("/api/v2/tickets/{}/comments.json", w.t2),
         format!("/api/v2/tickets/{}/comments.json", w.t3),
         "/api/v2/organizations.json".to_string(),
+        format!("/api/v2/help_center/articles/{}/comments.json", w.article),
         format!("/api/v2/users/{}/compliance_deletion_statuses.json", a.id),
         format!("/api/v2/privacy/erasures/{eid}.json"),
         format!("/api/v2/privacy/erasures/{eid}/certificate.json"),

@@ -1,0 +1,581 @@
+//! The help center over the API: categories, sections and articles written by staff; what
+//! signed-in people add (comments, votes, subscriptions); who reads what; bad input; and what
+//! erasure and export do to it, on both engines.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::engine_test;
+use crate::harness::{Tenant, TestApp};
+
+/// A category, a section and a published article by the admin; their ids.
+async fn shelf(app: &TestApp, article: Value) -> (i64, i64, i64) {
+    let (s, v) = app
+        .post(
+            "/api/v2/help_center/categories.json",
+            json!({"category": {"name": "Getting started", "description": "First steps"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let category = v["category"]["id"].as_i64().unwrap();
+    let (s, v) = app
+        .post(
+            &format!("/api/v2/help_center/categories/{category}/sections.json"),
+            json!({"section": {"name": "Accounts"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let section = v["section"]["id"].as_i64().unwrap();
+    let (s, v) = app
+        .post(&format!("/api/v2/help_center/sections/{section}/articles.json"), json!({ "article": article }))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    (category, section, v["article"]["id"].as_i64().unwrap())
+}
+
+async fn as_user(app: &TestApp, who: &Tenant, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+    app.call_password(who, method, path, body).await
+}
+
+fn ids(v: &Value, key: &str) -> Vec<i64> {
+    v[key].as_array().unwrap().iter().map(|a| a["id"].as_i64().unwrap()).collect()
+}
+
+engine_test!(staff_publish_and_people_read_comment_vote_and_follow, |app| async move {
+    let (category, section, article) = shelf(
+        &app,
+        json!({"title": "Resetting a password", "body": "<p onclick=\"steal()\">Open <b>Settings</b><script>alert(1)</script> and choose the lighthouse option.</p>", "label_names": ["password", "password", " account "]}),
+    )
+    .await;
+    let (s, v) = app.get(&format!("/api/v2/help_center/articles/{article}.json")).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let a = &v["article"];
+    assert_eq!(a["title"], "Resetting a password");
+    assert_eq!(a["section_id"], section);
+    assert_eq!(a["author_id"], app.t.admin_id);
+    assert_eq!(a["locale"], "en-us");
+    assert_eq!(a["label_names"], json!(["password", "account"]));
+    assert_eq!(a["user_segment_id"], Value::Null);
+    let body = a["body"].as_str().unwrap();
+    assert!(
+        body.contains("<b>Settings</b>") && !body.contains("script") && !body.contains("onclick"),
+        "{body}"
+    );
+
+    // Drafts, staff-only and signed-in articles beside it.
+    let mut hidden = Vec::new();
+    for extra in [json!({"draft": true}), json!({"user_segment_id": 2})] {
+        let mut art = json!({"title": "Internal lighthouse procedure", "body": "<p>lighthouse</p>"});
+        art.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        let (s, v) = app
+            .post(&format!("/api/v2/help_center/sections/{section}/articles.json"), json!({ "article": art }))
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        hidden.push(v["article"]["id"].as_i64().unwrap());
+    }
+    let (s, v) = app
+        .post(
+            &format!("/api/v2/help_center/fi/sections/{section}/articles.json"),
+            json!({"article": {"title": "Salasanan vaihto", "body": "<p>Majakka.</p>", "user_segment_id": 1}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let finnish = v["article"]["id"].as_i64().unwrap();
+    assert_eq!(v["article"]["locale"], "fi");
+
+    let (reader, login) = app.end_user_with_password("Ted Started", "ted@example.com").await;
+    let (_, other) = app.end_user_with_password("Ted Tedder", "ted.tedder@example.com").await;
+    let (s, v) = as_user(&app, &login, Method::GET, "/api/v2/help_center/articles.json", None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(ids(&v, "articles"), vec![article, finnish], "end users see published articles for them: {v}");
+    assert_eq!(v["count"], 2);
+    let (_, v) = app.get("/api/v2/help_center/articles.json").await;
+    assert_eq!(v["count"], 4, "staff see drafts and every segment: {v}");
+    for id in &hidden {
+        let (s, _) = as_user(&app, &login, Method::GET, &format!("/api/v2/help_center/articles/{id}.json"), None).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "article {id} is not the end user's to read");
+    }
+    let (_, v) = as_user(&app, &login, Method::GET, "/api/v2/help_center/fi/articles.json", None).await;
+    assert_eq!(ids(&v, "articles"), vec![finnish]);
+    let (s, _) = app.get("/api/v2/help_center/xx-yy/articles.json").await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "an unknown locale");
+    let (_, v) = app.get(&format!("/api/v2/help_center/categories/{category}/articles.json")).await;
+    assert_eq!(v["count"], 4);
+
+    // Search: the end user finds the article by a word of its body, never the staff-only one.
+    let (s, v) = as_user(&app, &login, Method::GET, "/api/v2/help_center/articles/search.json?query=lighthouse", None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(ids(&v, "results"), vec![article], "{v}");
+    let (_, v) = app.get("/api/v2/help_center/articles/search.json?query=lighthouse").await;
+    let mut found = ids(&v, "results");
+    found.sort_unstable();
+    assert_eq!(found, [vec![article], hidden.clone()].concat());
+    for q in ["", "%22unbalanced", "!!!", &"sana ".repeat(150)] {
+        let (s, v) = app.get(&format!("/api/v2/help_center/articles/search.json?query={q}")).await;
+        assert_eq!(s, StatusCode::OK, "{q}: {v}");
+    }
+
+    // Comments: sanitised, sealed, in order; author and time only by staff.
+    let path = format!("/api/v2/help_center/articles/{article}/comments.json");
+    let (s, v) = as_user(
+        &app,
+        &login,
+        Method::POST,
+        &path,
+        Some(json!({"comment": {"body": "<p>Thanks <img src=x onerror=alert(1)>Ted!</p>", "locale": "en-us"}})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let mine = v["comment"]["id"].as_i64().unwrap();
+    assert_eq!(v["comment"]["author_id"], reader);
+    assert!(!v["comment"]["body"].as_str().unwrap().contains("onerror"), "{v}");
+    let (s, v) = as_user(
+        &app,
+        &login,
+        Method::POST,
+        &path,
+        Some(json!({"comment": {"body": "as someone else", "author_id": app.t.admin_id}})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    let (s, v) = as_user(&app, &other, Method::POST, &path, Some(json!({"comment": {"body": "<p> </p>"}}))).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "a blank comment: {v}");
+    let (s, v) = as_user(&app, &other, Method::POST, &path, Some(json!({"comment": {"body": "Me too."}}))).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let theirs = v["comment"]["id"].as_i64().unwrap();
+    let (s, _) = as_user(
+        &app,
+        &other,
+        Method::PUT,
+        &format!("/api/v2/help_center/articles/{article}/comments/{mine}.json"),
+        Some(json!({"comment": {"body": "hijacked"}})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "only the author or staff edit a comment");
+    let (s, v) = app
+        .put(
+            &format!("/api/v2/help_center/articles/{article}/comments/{mine}.json"),
+            json!({"comment": {"body": "Thanks, Ted! (edited)"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["comment"]["non_author_editor_id"], app.t.admin_id);
+    let (_, v) = as_user(&app, &other, Method::GET, &path, None).await;
+    assert_eq!(ids(&v, "comments"), vec![mine, theirs]);
+    let (_, v) = as_user(&app, &login, Method::GET, &format!("/api/v2/help_center/users/{reader}/comments.json"), None).await;
+    assert_eq!(ids(&v, "comments"), vec![mine]);
+
+    // Votes: again is a change, not a second vote; not on one's own words.
+    let up = format!("/api/v2/help_center/articles/{article}/up.json");
+    let (s, v) = as_user(&app, &login, Method::POST, &up, None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let vote = v["vote"]["id"].as_i64().unwrap();
+    assert_eq!(v["vote"]["value"], 1);
+    let (s, v) = as_user(&app, &login, Method::POST, &format!("/api/v2/help_center/articles/{article}/down.json"), None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!((v["vote"]["id"].as_i64(), v["vote"]["value"].as_i64()), (Some(vote), Some(-1)));
+    as_user(&app, &other, Method::POST, &up, None).await;
+    let (_, v) = app.get(&format!("/api/v2/help_center/articles/{article}.json")).await;
+    assert_eq!(
+        (v["article"]["vote_sum"].as_i64(), v["article"]["vote_count"].as_i64()),
+        (Some(0), Some(2)),
+        "{v}"
+    );
+    let (s, v) = as_user(
+        &app,
+        &login,
+        Method::POST,
+        &format!("/api/v2/help_center/articles/{article}/comments/{mine}/up.json"),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "a vote on one's own comment: {v}");
+    let (s, v) = as_user(
+        &app,
+        &other,
+        Method::POST,
+        &format!("/api/v2/help_center/articles/{article}/comments/{mine}/up.json"),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (_, v) = as_user(&app, &login, Method::GET, &format!("/api/v2/help_center/articles/{article}/votes.json"), None).await;
+    assert_eq!(ids(&v, "votes"), vec![vote], "an end user sees their own vote only");
+    let (_, v) = app.get(&format!("/api/v2/help_center/articles/{article}/votes.json")).await;
+    assert_eq!(v["count"], 2, "staff see every vote");
+    let (s, _) = as_user(&app, &other, Method::DELETE, &format!("/api/v2/help_center/votes/{vote}.json"), None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "another person's vote");
+    let (s, _) = as_user(&app, &login, Method::DELETE, &format!("/api/v2/help_center/votes/{vote}.json"), None).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (_, v) = app.get(&format!("/api/v2/help_center/articles/{article}.json")).await;
+    assert_eq!((v["article"]["vote_sum"].as_i64(), v["article"]["vote_count"].as_i64()), (Some(1), Some(1)));
+
+    // Subscriptions: following twice answers the first.
+    let subs = format!("/api/v2/help_center/articles/{article}/subscriptions.json");
+    let (s, v) = as_user(&app, &login, Method::POST, &subs, Some(json!({"subscription": {"source_locale": "en-us"}}))).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let sub = v["subscription"]["id"].as_i64().unwrap();
+    let (s, v) = as_user(&app, &login, Method::POST, &subs, Some(json!({"subscription": {"source_locale": "en-us"}}))).await;
+    assert_eq!((s, v["subscription"]["id"].as_i64()), (StatusCode::OK, Some(sub)));
+    let (s, _) = as_user(&app, &login, Method::POST, &subs, Some(json!({"subscription": {"user_id": app.t.admin_id}}))).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "only staff subscribe someone else");
+    let (s, _) = as_user(
+        &app,
+        &login,
+        Method::POST,
+        &format!("/api/v2/help_center/articles/{}/subscriptions.json", hidden[1]),
+        Some(json!({"subscription": {}})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "a staff-only article cannot be followed by an end user");
+    let (_, v) = as_user(
+        &app,
+        &login,
+        Method::GET,
+        &format!("/api/v2/help_center/users/{reader}/subscriptions.json"),
+        None,
+    )
+    .await;
+    assert_eq!(ids(&v, "subscriptions"), vec![sub]);
+    let (s, _) = as_user(
+        &app,
+        &other,
+        Method::GET,
+        &format!("/api/v2/help_center/users/{reader}/subscriptions.json"),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "another person's subscriptions");
+    let (s, _) = as_user(
+        &app,
+        &login,
+        Method::DELETE,
+        &format!("/api/v2/help_center/articles/{article}/subscriptions/{sub}.json"),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+
+    // Comments can be turned off; the archive hides an article from everyone.
+    let (s, _) = app
+        .put(
+            &format!("/api/v2/help_center/articles/{article}.json"),
+            json!({"article": {"comments_disabled": true}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, v) = as_user(&app, &other, Method::POST, &path, Some(json!({"comment": {"body": "late"}}))).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    let (s, _) = app.delete(&format!("/api/v2/help_center/articles/{article}.json")).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, _) = app.get(&format!("/api/v2/help_center/articles/{article}.json")).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (_, v) = app.get("/api/v2/help_center/articles/search.json?query=lighthouse").await;
+    assert_eq!(ids(&v, "results"), hidden, "an archived article leaves the index");
+});
+
+engine_test!(bad_help_center_input_gets_a_clear_answer_and_writes_nothing, |app| async move {
+    let (category, section, article) = shelf(&app, json!({"title": "Billing", "body": "<p>How invoices work.</p>"})).await;
+    let (_, login) = app.end_user_with_password("Eeva End", "eeva@example.com").await;
+    let cases: Vec<(Method, String, Option<Value>, StatusCode)> = vec![
+        (
+            Method::POST,
+            "/api/v2/help_center/sections/999999/articles.json".into(),
+            Some(json!({"article": {"title": "x"}})),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            Method::POST,
+            "/api/v2/help_center/categories/999999/sections.json".into(),
+            Some(json!({"section": {"name": "x"}})),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            Method::POST,
+            format!("/api/v2/help_center/sections/{section}/articles.json"),
+            Some(json!({"article": {"title": ""}})),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            Method::POST,
+            format!("/api/v2/help_center/sections/{section}/articles.json"),
+            Some(json!({"article": {"title": "x", "locale": "klingon"}})),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            Method::POST,
+            format!("/api/v2/help_center/sections/{section}/articles.json"),
+            Some(json!({"article": {"title": "x", "user_segment_id": 77}})),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            Method::POST,
+            format!("/api/v2/help_center/sections/{section}/articles.json"),
+            Some(json!({"article": {"title": ["x"]}})),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            Method::POST,
+            format!("/api/v2/help_center/sections/{section}/articles.json"),
+            Some(json!({"article": {"title": "x", "surprise": 1}})),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            Method::POST,
+            format!("/api/v2/help_center/sections/{section}/articles.json"),
+            Some(json!({"article": {"title": "x", "author_id": 999999}})),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            Method::POST,
+            format!("/api/v2/help_center/sections/{section}/articles.json"),
+            Some(json!({"article": {"title": "x", "position": "first"}})),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            Method::POST,
+            format!("/api/v2/help_center/xx/sections/{section}/articles.json"),
+            Some(json!({"article": {"title": "x"}})),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            Method::PUT,
+            format!("/api/v2/help_center/articles/{article}.json"),
+            Some(json!({"article": {"section_id": 999999}})),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            Method::PUT,
+            format!("/api/v2/help_center/sections/{section}.json"),
+            Some(json!({"section": {"category_id": 999999}})),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            Method::POST,
+            format!("/api/v2/help_center/articles/{article}/comments.json"),
+            Some(json!({"comment": {}})),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            Method::POST,
+            format!("/api/v2/help_center/articles/{article}/comments.json"),
+            Some(json!({"comment": {"body": "hi", "created_at": "yesterday"}})),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            Method::POST,
+            "/api/v2/help_center/articles/999999/comments.json".into(),
+            Some(json!({"comment": {"body": "hi"}})),
+            StatusCode::NOT_FOUND,
+        ),
+        (Method::POST, "/api/v2/help_center/articles/abc/up.json".into(), None, StatusCode::NOT_FOUND),
+        (
+            Method::POST,
+            format!("/api/v2/help_center/articles/{article}/up.json"),
+            None,
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            Method::GET,
+            "/api/v2/help_center/articles.json?per_page=0".into(),
+            None,
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            Method::GET,
+            "/api/v2/help_center/articles.json?page[after]=notacursor".into(),
+            None,
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            Method::GET,
+            format!("/api/v2/help_center/articles/search.json?query={}", "a".repeat(1_200)),
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+    ];
+    for (m, path, body, want) in cases {
+        let (s, v) = app.call(m.clone(), &path, body.clone()).await;
+        assert_eq!(s, want, "{m} {path} {body:?}: {v}");
+    }
+    // End users cannot author.
+    for (path, body) in [
+        ("/api/v2/help_center/categories.json".to_string(), json!({"category": {"name": "x"}})),
+        (
+            format!("/api/v2/help_center/categories/{category}/sections.json"),
+            json!({"section": {"name": "x"}}),
+        ),
+        (
+            format!("/api/v2/help_center/sections/{section}/articles.json"),
+            json!({"article": {"title": "x"}}),
+        ),
+    ] {
+        let (s, v) = as_user(&app, &login, Method::POST, &path, Some(body)).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{path}: {v}");
+    }
+    // Broken JSON and broken UTF-8.
+    for raw in [&b"{\"comment\": {\"body\": "[..], &b"{\"comment\": {\"body\": \"\xff\xfe\"}}"[..]] {
+        let r = app
+            .req(Method::POST, &format!("/api/v2/help_center/articles/{article}/comments.json"))
+            .header("content-type", "application/json")
+            .body(raw.to_vec());
+        let (s, _) = crate::harness::send(r).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST);
+    }
+    // Nothing of the refused requests was written.
+    let (_, v) = app.get("/api/v2/help_center/articles.json").await;
+    assert_eq!(v["count"], 1, "{v}");
+    let (_, v) = app.get(&format!("/api/v2/help_center/articles/{article}/comments.json")).await;
+    assert_eq!(v["count"], 0, "{v}");
+    let (_, v) = app.get("/api/v2/help_center/sections.json").await;
+    assert_eq!(v["count"], 1, "{v}");
+
+    // Another tenant sees none of it, by id or by list.
+    let two = app.second_tenant("two").await;
+    for path in [
+        format!("/api/v2/help_center/articles/{article}.json"),
+        format!("/api/v2/help_center/sections/{section}.json"),
+        format!("/api/v2/help_center/categories/{category}.json"),
+        format!("/api/v2/help_center/articles/{article}/comments.json"),
+    ] {
+        let (s, _) = app.call_as(&two, Method::GET, &path, None).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{path}");
+    }
+    let (_, v) = app
+        .call_as(&two, Method::GET, "/api/v2/help_center/articles/search.json?query=invoices", None)
+        .await;
+    assert_eq!(v["count"], 0, "{v}");
+    let (s, _) = app
+        .call_as(
+            &two,
+            Method::POST,
+            &format!("/api/v2/help_center/sections/{section}/articles.json"),
+            Some(json!({"article": {"title": "x"}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+});
+
+/// What an article's comments say, by id, as the admin reads them.
+async fn comment_bodies(app: &TestApp, article: i64) -> Vec<(i64, Value)> {
+    let (_, v) = app.get(&format!("/api/v2/help_center/articles/{article}/comments.json")).await;
+    v["comments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            let mut c = c.clone();
+            c["url"] = Value::Null;
+            (c["id"].as_i64().unwrap(), c)
+        })
+        .collect()
+}
+
+engine_test!(erasure_leaves_tombstones_corrects_votes_and_touches_no_one_else, |app| async move {
+    let (_, section, article) = shelf(&app, json!({"title": "Started with Ted", "body": "<p>Ted started it.</p>"})).await;
+    let (ted, ted_login) = app.end_user_with_password("Ted Ödmark", "ted@example.fi").await;
+    let (teddy, teddy_login) = app.end_user_with_password("Ted Tedder", "teddy@example.fi").await;
+    let base = format!("/api/v2/help_center/articles/{article}");
+    let say = |who: &Tenant, body: &str| {
+        let (who, body, path) = (who.clone(), body.to_string(), format!("{base}/comments.json"));
+        let app = &app;
+        async move {
+            let (s, v) = as_user(app, &who, Method::POST, &path, Some(json!({"comment": {"body": body}}))).await;
+            assert_eq!(s, StatusCode::CREATED, "{v}");
+            v["comment"]["id"].as_i64().unwrap()
+        }
+    };
+    let teds = say(&ted_login, "<p>I am <b>Ted Ödmark</b> and I started this.</p>").await;
+    let teddys = say(&teddy_login, "<p>Ted started? So did I — Ted Tedder.</p>").await;
+    as_user(&app, &ted_login, Method::POST, &format!("{base}/up.json"), None).await;
+    as_user(&app, &ted_login, Method::POST, &format!("{base}/comments/{teddys}/down.json"), None).await;
+    as_user(&app, &teddy_login, Method::POST, &format!("{base}/up.json"), None).await;
+    as_user(&app, &teddy_login, Method::POST, &format!("{base}/comments/{teds}/up.json"), None).await;
+    for who in [&ted_login, &teddy_login] {
+        let (s, _) = as_user(
+            &app,
+            who,
+            Method::POST,
+            &format!("/api/v2/help_center/sections/{section}/subscriptions.json"),
+            Some(json!({"subscription": {"include_comments": true}})),
+        )
+        .await;
+        assert_eq!(s, StatusCode::CREATED);
+    }
+    let teddy_export = crate::privacy_precision::export_of(&app, teddy).await;
+    let ted_export = crate::privacy_precision::export_of(&app, ted).await;
+    let export: Value = serde_json::from_str(&ted_export).unwrap();
+    let records = &export["records"];
+    assert_eq!(
+        records["hc_article_comments"][0]["body"], "<p>I am <b>Ted Ödmark</b> and I started this.</p>",
+        "{records}"
+    );
+    assert_eq!(records["hc_votes"].as_array().map(Vec::len), Some(2), "{records}");
+    assert_eq!(records["hc_subscriptions"][0]["content_type"], "Section", "{records}");
+    assert!(!ted_export.contains("So did I"), "another person's comment is not in Ted's export");
+    let before = comment_bodies(&app, article).await;
+
+    let (s, v) = app.post(&format!("/api/v2/privacy/subjects/{ted}/erasure.json"), json!({})).await;
+    assert!(s.is_success(), "{v}");
+    assert_eq!(v["erasure"]["state"], "completed", "{v}");
+    let checks = v["erasure"]["checks"].clone();
+    assert!(
+        checks
+            .as_array()
+            .is_some_and(|c| c.iter().any(|x| x["store"] == "hc_article_comments" && x["remaining"] == 0)),
+        "the read-back checks the tombstones: {v}"
+    );
+
+    // Ted's comment stays in its place as a tombstone; Teddy's is byte-identical, and the votes
+    // on it are counted without Ted's.
+    let after = comment_bodies(&app, article).await;
+    assert_eq!(after.len(), 2);
+    assert_eq!(after[0].0, teds);
+    assert_eq!(after[0].1["body"], "[removed at the person's request]");
+    let mut kept = before[1].1.clone();
+    kept["vote_sum"] = json!(0);
+    kept["vote_count"] = json!(0);
+    assert_eq!(after[1].1, kept, "Teddy's comment, with Ted's vote gone");
+    let (_, v) = app.get(&format!("{base}.json")).await;
+    assert_eq!((v["article"]["vote_sum"].as_i64(), v["article"]["vote_count"].as_i64()), (Some(1), Some(1)));
+    let (_, v) = app.get(&format!("/api/v2/help_center/sections/{section}/subscriptions.json")).await;
+    assert_eq!(
+        v["subscriptions"]
+            .as_array()
+            .map(|s| s.iter().map(|x| x["user_id"].as_i64().unwrap()).collect::<Vec<_>>()),
+        Some(vec![teddy])
+    );
+    let (_, v) = app.get(&format!("{base}/comments/{teds}/votes.json")).await;
+    assert_eq!(v["count"], 1, "Teddy's vote on Ted's tombstone stays: {v}");
+    assert_eq!(
+        crate::privacy_precision::export_of(&app, teddy).await,
+        teddy_export,
+        "Teddy's export is byte-identical"
+    );
+
+    // Tombstones refuse edits; the author-staff article survives its author's erasure.
+    let (s, _) = app.put(&format!("{base}/comments/{teds}.json"), json!({"comment": {"body": "back"}})).await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    let (s, v) = app.get(&format!("{base}.json")).await;
+    assert_eq!((s, v["article"]["title"].as_str()), (StatusCode::OK, Some("Started with Ted")));
+});
+
+engine_test!(a_tenant_that_deletes_erased_comments_gets_no_tombstones, |app| async move {
+    let (_, _, article) = shelf(&app, json!({"title": "Hours", "body": "<p>We are open.</p>"})).await;
+    let (s, v) = app
+        .put("/api/v2/privacy/settings.json", json!({"settings": {"erasure_comments": "delete"}}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (gone, login) = app.end_user_with_password("Maija Meikäläinen", "maija@example.fi").await;
+    let (_, stays) = app.end_user_with_password("Maija Virtanen", "maija.v@example.fi").await;
+    let path = format!("/api/v2/help_center/articles/{article}/comments.json");
+    for (who, body) in [(&login, "Kiitos!"), (&stays, "Kiitos myös, Maija.")] {
+        let (s, v) = as_user(&app, who, Method::POST, &path, Some(json!({"comment": {"body": body}}))).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+    }
+    let (s, v) = app.post(&format!("/api/v2/privacy/subjects/{gone}/erasure.json"), json!({})).await;
+    assert!(s.is_success(), "{v}");
+    let after = comment_bodies(&app, article).await;
+    assert_eq!(after.len(), 1, "{after:?}");
+    assert_eq!(after[0].1["body"], "Kiitos myös, Maija.");
+});
