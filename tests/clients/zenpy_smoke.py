@@ -128,6 +128,25 @@ req.solved = True
 ez.requests.update(req)
 check([r.id for r in ez.requests.solved()] == [req.id], "listed as solved")
 
+step("help center: staff publish; an end user comments, votes and follows; search finds it")
+from zenpy.lib.api_objects.help_centre_objects import Article, Category, Section, Subscription  # noqa: E402
+from zenpy.lib.api_objects.help_centre_objects import Comment as ArticleComment  # noqa: E402
+
+category = z.help_center.categories.create(Category(name=f"Zenpy category {run}", description="First steps"))
+section = z.help_center.sections.create(Section(category_id=category.id, name="Zenpy section"))
+article = z.help_center.articles.create(section=section.id, article=Article(title=f"Zenpy article {word}", body="<p>Open <b>Settings</b>.</p>", locale="en-us"))
+check(article.id and article.section_id == section.id and article.draft is False, f"article created: {article.id}")
+said = ez.help_center.comments.create(article.id, ArticleComment(body="<p>This helped, thanks.</p>", locale="en-us"))
+check(said.id and said.author_id == made.json()["user"]["id"], f"comment by the end user: {said.id}")
+ez.help_center.articles.vote_up(article.id)
+followed = ez.help_center.articles.create_subscription(article.id, Subscription(source_locale="en-us"))
+check(followed.id and followed.content_id == article.id, "the end user follows the article")
+check([c.body for c in z.help_center.articles.comments(article.id)] == ["<p>This helped, thanks.</p>"], "the comment is listed")
+check(z.help_center.articles(id=article.id).vote_sum == 1, "the vote is counted")
+hits = z.help_center.articles.search(query=word)
+check(any(getattr(a, "id", None) == article.id for a in hits), "article search finds it")
+check([s.id for s in ez.help_center.articles.subscriptions(article.id)] == [followed.id], "the end user's subscription is listed")
+
 step("erase a person: soft delete, then permanent deletion")
 gone = z.users.create(User(name="Zenpy Erased", email=f"zenpy-erased-{run}@example.fi"))
 their = z.tickets.create(Ticket(subject="to be erased", comment=Comment(body="erase me"), requester_id=gone.id)).ticket
