@@ -147,6 +147,20 @@ hits = z.help_center.articles.search(query=word)
 check(any(getattr(a, "id", None) == article.id for a in hits), "article search finds it")
 check([s.id for s in ez.help_center.articles.subscriptions(article.id)] == [followed.id], "the end user's subscription is listed")
 
+step("community: staff open a topic; an end user posts, comments, votes and follows")
+from zenpy.lib.api_objects.help_centre_objects import Post, Topic  # noqa: E402
+
+topic = z.help_center.topics.create(Topic(name=f"Zenpy topic {run}", description="Ideas"))
+post = ez.help_center.posts.create(Post(title="Dark mode, please", details="<p>My eyes hurt.</p>", topic_id=topic.id))
+check(post.id and post.topic_id == topic.id and post.author_id == made.json()["user"]["id"], f"post created: {post.id}")
+answer = z.help_center.posts.comments.create(post.id, ArticleComment(body="<p>It is on our list.</p>", official=True))
+check(answer.id and answer.official is True, "an official answer")
+z.help_center.posts.vote_up(post.id)
+ez.help_center.posts.create_subscription(post.id, Subscription())
+check([p.id for p in z.help_center.topics.posts(topic.id)] == [post.id], "the topic lists the post")
+shown = z.help_center.posts(id=post.id)
+check(shown.vote_sum == 1 and shown.comment_count == 1, f"counted: {shown.vote_sum} {shown.comment_count}")
+
 step("erase a person: soft delete, then permanent deletion")
 gone = z.users.create(User(name="Zenpy Erased", email=f"zenpy-erased-{run}@example.fi"))
 their = z.tickets.create(Ticket(subject="to be erased", comment=Comment(body="erase me"), requester_id=gone.id)).ticket

@@ -105,6 +105,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0015_help_center.sql"),
         postgres: include_str!("../migrations/postgres/0015_help_center.sql"),
     },
+    Migration {
+        version: 16,
+        name: "community",
+        sqlite: include_str!("../migrations/sqlite/0016_community.sql"),
+        postgres: include_str!("../migrations/postgres/0016_community.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.

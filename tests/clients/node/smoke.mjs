@@ -104,6 +104,19 @@ check(shown.vote_sum === 1 && shown.vote_count === 1, `the vote is counted: ${JS
 const hits = body(await hc.search.searchArticles(word));
 check(JSON.stringify(hits).includes(`"id":${article.id}`), `article search: ${JSON.stringify(hits).slice(0, 300)}`);
 
+step('community: staff open a topic; an end user posts, comments and votes (generic requests)');
+// node-zendesk has no community client: its generic requests keep its URL building and auth.
+const topicMade = body(await client.users.request('POST', ['community', 'topics'], { topic: { name: `Node topic ${run}` } }));
+const topic = topicMade.topic || topicMade;
+const postMade = body(await endUser.users.request('POST', ['community', 'posts'], { post: { title: 'Dark mode, please', details: '<p>My eyes hurt.</p>', topic_id: topic.id } }));
+const post = postMade.post || postMade;
+check(post.id && post.author_id === asker.id, `post: ${JSON.stringify(postMade).slice(0, 300)}`);
+const answerMade = body(await client.users.request('POST', ['community', 'posts', post.id, 'comments'], { comment: { body: 'It is on our list.', official: true } }));
+check((answerMade.comment || answerMade).official === true, `official answer: ${JSON.stringify(answerMade).slice(0, 200)}`);
+await client.users.request('POST', ['community', 'posts', post.id, 'up']);
+const postShown = body(await client.users.request('GET', ['community', 'posts', post.id]));
+check((postShown.post || postShown).vote_sum === 1, `vote counted: ${JSON.stringify(postShown).slice(0, 300)}`);
+
 step('erase a person: soft delete, then permanent deletion');
 const gone = body(await client.users.create({ user: { name: 'Node Erased', email: `node-erased-${run}@example.fi` } }));
 await client.users.delete(gone.id);

@@ -429,6 +429,63 @@ pub(crate) async fn world(app: &TestApp) -> World {
         ids.insert(key, id(&sub["id"]));
     }
 
+    // The community: a topic with a post and a comment by someone who is none of the callers;
+    // the end user's vote and follows; a topic and a post for the deletions.
+    let subject_id = ids["subject"].parse::<i64>().unwrap();
+    let topic = created(app, &admin, "/api/v2/community/topics.json", json!({"topic": {"name": "Toiveet"}}), "topic").await;
+    ids.insert("cm_topic", id(&topic["id"]));
+    let post = created(
+        app,
+        &admin,
+        "/api/v2/community/posts.json",
+        json!({"post": {"title": "Tumma teema", "topic_id": topic["id"], "author_id": subject_id}}),
+        "post",
+    )
+    .await;
+    ids.insert("cm_post", id(&post["id"]));
+    let cm_comment = created(
+        app,
+        &admin,
+        &format!("/api/v2/community/posts/{}/comments.json", post["id"]),
+        json!({"comment": {"body": "Kyllä kiitos.", "author_id": subject_id}}),
+        "comment",
+    )
+    .await;
+    ids.insert("cm_comment", id(&cm_comment["id"]));
+    created(
+        app,
+        &end_user_login,
+        &format!("/api/v2/community/posts/{}/up.json", post["id"]),
+        json!({}),
+        "vote",
+    )
+    .await;
+    for (key, on) in [
+        ("cm_post_sub", format!("posts/{}", post["id"])),
+        ("cm_topic_sub", format!("topics/{}", topic["id"])),
+    ] {
+        let sub = created(
+            app,
+            &end_user_login,
+            &format!("/api/v2/community/{on}/subscriptions.json"),
+            json!({"subscription": {}}),
+            "subscription",
+        )
+        .await;
+        ids.insert(key, id(&sub["id"]));
+    }
+    let doomed = created(app, &admin, "/api/v2/community/topics.json", json!({"topic": {"name": "Poistuva"}}), "topic").await;
+    ids.insert("cm_topic_doomed", id(&doomed["id"]));
+    let doomed = created(
+        app,
+        &admin,
+        "/api/v2/community/posts.json",
+        json!({"post": {"title": "Poistuva", "topic_id": topic["id"], "author_id": subject_id}}),
+        "post",
+    )
+    .await;
+    ids.insert("cm_post_doomed", id(&doomed["id"]));
+
     // Privacy: the end user's access request with a package and a mention; requests to refuse
     // and to carry out; a completed erasure.
     let request = |key: &'static str, kind: &'static str| {
@@ -532,6 +589,14 @@ pub(crate) async fn world(app: &TestApp) -> World {
 pub(crate) fn concrete(method: &str, path: &str, ids: &HashMap<&'static str, String>) -> String {
     let pick = |name: &str| -> &'static str {
         match (method, path, name) {
+            (_, p, "subscription_id") if p.contains("/community/posts/") => "cm_post_sub",
+            (_, p, "subscription_id") if p.contains("/community/topics/") => "cm_topic_sub",
+            (_, p, "comment_id") if p.starts_with("/api/v2/community/") => "cm_comment",
+            ("delete", "/api/v2/community/topics/{id}", _) => "cm_topic_doomed",
+            ("delete", "/api/v2/community/posts/{id}", _) => "cm_post_doomed",
+            (_, p, "id") if p.starts_with("/api/v2/community/users/") => "end_user",
+            (_, p, "id") if p.starts_with("/api/v2/community/topics/") => "cm_topic",
+            (_, p, "id") if p.starts_with("/api/v2/community/posts/") => "cm_post",
             (_, p, "subscription_id") if p.contains("/articles/") => "hc_article_sub",
             (_, _, "subscription_id") => "hc_section_sub",
             (_, p, "comment_id") if p.starts_with("/api/v2/help_center/") => "hc_comment",
@@ -667,6 +732,14 @@ pub(crate) fn api_body(method: &str, path: &str, ids: &HashMap<&'static str, Str
             json!({"comment": {"body": "matrix"}})
         }
         ("post", p) if p.starts_with("/api/v2/help_center/") && p.ends_with("/subscriptions") => json!({"subscription": {"source_locale": "en-us"}}),
+        ("post", "/api/v2/community/topics") => json!({"topic": {"name": "Uusi"}}),
+        ("put", "/api/v2/community/topics/{id}") => json!({"topic": {"name": "Muutettu"}}),
+        ("post", "/api/v2/community/posts") => json!({"post": {"title": "Uusi", "topic_id": n("cm_topic")}}),
+        ("put", "/api/v2/community/posts/{id}") => json!({"post": {"title": "Muutettu"}}),
+        ("post" | "put", p) if p.starts_with("/api/v2/community/") && (p.ends_with("/comments") || p.ends_with("/comments/{comment_id}")) => {
+            json!({"comment": {"body": "matrix"}})
+        }
+        ("post", p) if p.starts_with("/api/v2/community/") && p.ends_with("/subscriptions") => json!({"subscription": {}}),
         _ => json!({}),
     })
 }

@@ -579,3 +579,224 @@ engine_test!(a_tenant_that_deletes_erased_comments_gets_no_tombstones, |app| asy
     assert_eq!(after.len(), 1, "{after:?}");
     assert_eq!(after[0].1["body"], "Kiitos myös, Maija.");
 });
+
+/// A topic (for everyone unless `segment`) by the admin; its id.
+async fn topic(app: &TestApp, segment: Option<i64>) -> i64 {
+    let (s, v) = app
+        .post(
+            "/api/v2/community/topics.json",
+            json!({"topic": {"name": "Feature requests", "user_segment_id": segment}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    v["topic"]["id"].as_i64().unwrap()
+}
+
+engine_test!(people_post_comment_and_vote_in_the_community_and_staff_moderate, |app| async move {
+    let open = topic(&app, None).await;
+    let staff_only = topic(&app, Some(2)).await;
+    let (author, login) = app.end_user_with_password("Ted Started", "ted.c@example.com").await;
+    let (_, other) = app.end_user_with_password("Tedda Other", "tedda@example.com").await;
+
+    // Posting: in a topic the person may read; moderation fields are staff's.
+    let (s, v) = as_user(
+        &app,
+        &login,
+        Method::POST,
+        "/api/v2/community/posts.json",
+        Some(json!({"post": {"title": "Dark mode, please", "details": "<p>My eyes <script>x()</script>hurt.</p>", "topic_id": open}})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let post = v["post"]["id"].as_i64().unwrap();
+    assert_eq!((v["post"]["author_id"].as_i64(), v["post"]["status"].as_str()), (Some(author), Some("none")));
+    assert_eq!(v["post"]["details"], "<p>My eyes hurt.</p>");
+    for body in [
+        json!({"post": {"title": "x", "topic_id": staff_only}}),
+        json!({"post": {"title": "x", "topic_id": 999_999}}),
+    ] {
+        let (s, v) = as_user(&app, &login, Method::POST, "/api/v2/community/posts.json", Some(body)).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    }
+    for body in [
+        json!({"post": {"title": "x", "topic_id": open, "pinned": true}}),
+        json!({"post": {"title": "x", "topic_id": open, "author_id": app.t.admin_id}}),
+    ] {
+        let (s, _) = as_user(&app, &login, Method::POST, "/api/v2/community/posts.json", Some(body)).await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+    }
+    let (s, v) = as_user(
+        &app,
+        &login,
+        Method::POST,
+        "/api/v2/community/posts.json",
+        Some(json!({"post": {"title": "", "topic_id": open}})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let (s, _) = as_user(
+        &app,
+        &other,
+        Method::PUT,
+        &format!("/api/v2/community/posts/{post}.json"),
+        Some(json!({"post": {"title": "Mine now"}})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "only the author or staff edit a post");
+
+    // Comments, an official answer, votes.
+    let path = format!("/api/v2/community/posts/{post}/comments.json");
+    let (s, v) = as_user(&app, &other, Method::POST, &path, Some(json!({"comment": {"body": "+1 from me"}}))).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let theirs = v["comment"]["id"].as_i64().unwrap();
+    let (s, v) = app.post(&path, json!({"comment": {"body": "It is on our list.", "official": true}})).await;
+    assert_eq!((s, v["comment"]["official"].as_bool()), (StatusCode::CREATED, Some(true)), "{v}");
+    let (s, _) = as_user(&app, &other, Method::POST, &path, Some(json!({"comment": {"body": "me", "official": true}}))).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, v) = as_user(&app, &other, Method::POST, &format!("/api/v2/community/posts/{post}/up.json"), None).await;
+    assert_eq!((s, v["vote"]["item_type"].as_str()), (StatusCode::OK, Some("Post")), "{v}");
+    let (s, _) = as_user(&app, &login, Method::POST, &format!("/api/v2/community/posts/{post}/up.json"), None).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "no vote on one's own post");
+    let (s, v) = as_user(
+        &app,
+        &login,
+        Method::POST,
+        &format!("/api/v2/community/posts/{post}/comments/{theirs}/down.json"),
+        None,
+    )
+    .await;
+    assert_eq!((s, v["vote"]["item_type"].as_str()), (StatusCode::OK, Some("PostComment")), "{v}");
+    let (_, v) = app.get(&format!("/api/v2/community/posts/{post}.json")).await;
+    assert_eq!((v["post"]["vote_sum"].as_i64(), v["post"]["comment_count"].as_i64()), (Some(1), Some(2)), "{v}");
+
+    // Moderation: status, pin, close (no more comments from people), hide.
+    let (s, v) = app
+        .put(
+            &format!("/api/v2/community/posts/{post}.json"),
+            json!({"post": {"status": "planned", "pinned": true, "closed": true}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, v) = app
+        .put(&format!("/api/v2/community/posts/{post}.json"), json!({"post": {"status": "someday"}}))
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let (s, _) = as_user(&app, &other, Method::POST, &path, Some(json!({"comment": {"body": "late"}}))).await;
+    assert_eq!(s, StatusCode::CONFLICT, "a closed post takes no comments");
+    let (_, v) = as_user(&app, &other, Method::GET, "/api/v2/community/posts.json?filter_by=planned", None).await;
+    assert_eq!(ids(&v, "posts"), vec![post]);
+    let (_, v) = as_user(&app, &other, Method::GET, "/api/v2/community/posts.json?filter_by=completed", None).await;
+    assert_eq!(v["count"], 0);
+    let (s, _) = app.get("/api/v2/community/posts.json?sort_by=colour").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    for sort in ["created_at", "recent_activity", "votes", "comments"] {
+        let (s, v) = app.get(&format!("/api/v2/community/topics/{open}/posts.json?sort_by={sort}")).await;
+        assert_eq!((s, ids(&v, "posts")), (StatusCode::OK, vec![post]), "{sort}");
+    }
+    app.put(
+        &format!("/api/v2/community/posts/{post}/comments/{theirs}.json"),
+        json!({"comment": {"hidden": true}}),
+    )
+    .await;
+    let (_, v) = as_user(&app, &login, Method::GET, &path, None).await;
+    assert_eq!(v["count"], 1, "a hidden comment is staff's only: {v}");
+    let (_, v) = app.get(&path).await;
+    assert_eq!(v["count"], 2);
+    app.put(&format!("/api/v2/community/posts/{post}.json"), json!({"post": {"hidden": true}}))
+        .await;
+    let (s, _) = as_user(&app, &other, Method::GET, &format!("/api/v2/community/posts/{post}.json"), None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "a hidden post is staff's only");
+    let (s, _) = app.get(&format!("/api/v2/community/posts/{post}.json")).await;
+    assert_eq!(s, StatusCode::OK);
+
+    // Staff-only topics are invisible to end users; another tenant sees nothing.
+    let (_, v) = as_user(&app, &login, Method::GET, "/api/v2/community/topics.json", None).await;
+    assert_eq!(ids(&v, "topics"), vec![open]);
+    let (s, _) = as_user(&app, &login, Method::GET, &format!("/api/v2/community/topics/{staff_only}/posts.json"), None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let two = app.second_tenant("two").await;
+    for p in [
+        format!("/api/v2/community/topics/{open}.json"),
+        format!("/api/v2/community/posts/{post}/comments.json"),
+    ] {
+        let (s, _) = app.call_as(&two, Method::GET, &p, None).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{p}");
+    }
+    let (_, v) = app.call_as(&two, Method::GET, "/api/v2/community/posts.json", None).await;
+    assert_eq!(v["count"], 0);
+
+    // Following a topic, then deleting it takes its posts and subscriptions.
+    let (s, _) = as_user(
+        &app,
+        &other,
+        Method::POST,
+        &format!("/api/v2/community/topics/{open}/subscriptions.json"),
+        Some(json!({"subscription": {"include_comments": true}})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, _) = app.delete(&format!("/api/v2/community/topics/{open}.json")).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (_, v) = app.get("/api/v2/community/posts.json").await;
+    assert_eq!(v["count"], 0);
+});
+
+engine_test!(erasing_an_author_leaves_community_tombstones_and_others_whole, |app| async move {
+    let open = topic(&app, None).await;
+    let (gone, gone_login) = app.end_user_with_password("Eino Äijälä", "eino@example.fi").await;
+    let (stays, stays_login) = app.end_user_with_password("Eino Virta", "eino.v@example.fi").await;
+    let (s, v) = as_user(
+        &app,
+        &gone_login,
+        Method::POST,
+        "/api/v2/community/posts.json",
+        Some(json!({"post": {"title": "Eino Äijälä asks", "details": "<p>Eino here.</p>", "topic_id": open}})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let post = v["post"]["id"].as_i64().unwrap();
+    let path = format!("/api/v2/community/posts/{post}/comments.json");
+    let (_, v) = as_user(
+        &app,
+        &stays_login,
+        Method::POST,
+        &path,
+        Some(json!({"comment": {"body": "Hi Eino, I am Eino too."}})),
+    )
+    .await;
+    let kept = v["comment"]["id"].as_i64().unwrap();
+    as_user(&app, &gone_login, Method::POST, &path, Some(json!({"comment": {"body": "Thanks, namesake."}}))).await;
+    as_user(
+        &app,
+        &gone_login,
+        Method::POST,
+        &format!("/api/v2/community/posts/{post}/comments/{kept}/up.json"),
+        None,
+    )
+    .await;
+    as_user(&app, &stays_login, Method::POST, &format!("/api/v2/community/posts/{post}/up.json"), None).await;
+    let stays_export = crate::privacy_precision::export_of(&app, stays).await;
+    let export: Value = serde_json::from_str(&crate::privacy_precision::export_of(&app, gone).await).unwrap();
+    assert_eq!(export["records"]["hc_posts"][0]["title"], "Eino Äijälä asks", "{}", export["records"]);
+    assert_eq!(export["records"]["hc_post_comments"][0]["body"], "Thanks, namesake.");
+
+    let (s, v) = app.post(&format!("/api/v2/privacy/subjects/{gone}/erasure.json"), json!({})).await;
+    assert!(s.is_success(), "{v}");
+    assert_eq!(v["erasure"]["state"], "completed", "{v}");
+    let (_, v) = app.get(&format!("/api/v2/community/posts/{post}.json")).await;
+    assert_eq!(
+        (v["post"]["title"].as_str(), v["post"]["details"].as_str()),
+        (Some("[removed at the person's request]"), Some("")),
+        "{v}"
+    );
+    assert_eq!(v["post"]["vote_count"], 1, "the other person's vote stays");
+    let (_, v) = app.get(&path).await;
+    let bodies: Vec<&str> = v["comments"].as_array().unwrap().iter().map(|c| c["body"].as_str().unwrap()).collect();
+    assert_eq!(bodies, vec!["Hi Eino, I am Eino too.", "[removed at the person's request]"]);
+    assert_eq!(v["comments"][0]["vote_count"], 0, "the erased person's vote is gone");
+    assert_eq!(
+        crate::privacy_precision::export_of(&app, stays).await,
+        stays_export,
+        "the other Eino's export is byte-identical"
+    );
+});

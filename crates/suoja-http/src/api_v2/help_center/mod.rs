@@ -1,19 +1,23 @@
-//! `/api/v2/help_center/…`: categories, sections, articles, article comments, votes and
-//! subscriptions in Zendesk's shapes. Paths may carry a locale (`/help_center/fi/articles`),
-//! which filters lists and is the default locale of what is created.
+//! `/api/v2/help_center/…` and `/api/v2/community/…` in Zendesk's shapes: categories,
+//! sections, articles and article comments here; topics, posts and post comments in
+//! [`community`]; votes and subscriptions on both in [`reactions`]. Help center paths may carry
+//! a locale (`/help_center/fi/articles`), which filters lists and is the default locale of what
+//! is created.
+
+pub mod community;
+pub mod reactions;
 
 use std::collections::HashMap;
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Value, json};
 use suoja_core::{Scope, UserId};
-use suoja_helpdesk::help_center::{self as hc, Article, ArticleComment, ArticleCommentInput, ArticleInput, Followed, GroupingInput, VoteItem};
-use suoja_store::help_center::{ArticleFilter, CategoryRow, Page, SectionRow, SubscriptionRow, VoteRow};
+use suoja_helpdesk::help_center::{self as hc, Article, ArticleComment, ArticleCommentInput, ArticleInput, GroupingInput};
+use suoja_store::help_center::{ArticleFilter, CategoryRow, Page, SectionRow};
 
 use super::wire::ts;
-use super::{ListPage, created, list, no_content, ok, respond};
+use super::{ListPage, created, list, no_content, ok};
 use crate::extract::{Auth, BaseUrl, JsonBody, Obj, PageParams, Params, parse_id};
 use crate::{ApiError, AppState};
 
@@ -126,35 +130,6 @@ fn comment(c: &ArticleComment, base: &BaseUrl) -> Value {
     })
 }
 
-fn vote(v: &VoteRow, base: &BaseUrl) -> Value {
-    json!({
-        "id": v.id,
-        "url": hc_url(base, &format!("/votes/{}", v.id)),
-        "user_id": v.user_id.0,
-        "value": v.value,
-        "item_id": v.item_id,
-        "item_type": v.item_type,
-        "created_at": ts(v.created_at),
-        "updated_at": ts(v.updated_at),
-    })
-}
-
-fn subscription(s: &SubscriptionRow, base: &BaseUrl) -> Value {
-    let kind = if s.content_type == "Article" { "articles" } else { "sections" };
-    json!({
-        "id": s.id,
-        "url": hc_url(base, &format!("/{kind}/{}/subscriptions/{}", s.content_id, s.id)),
-        "user_id": s.user_id.0,
-        "content_id": s.content_id,
-        "content_type": s.content_type,
-        "locale": s.source_locale,
-        "source_locale": s.source_locale,
-        "include_comments": s.include_comments,
-        "created_at": ts(s.created_at),
-        "updated_at": ts(s.updated_at),
-    })
-}
-
 /// The page asked for, as the store takes it, and the page parameters to answer with.
 fn page_of(params: &Params) -> Result<(Page, i64, PageParams), ApiError> {
     let pp = params.paging()?;
@@ -206,7 +181,7 @@ fn page<T>(
             first_last,
             has_more,
             count,
-            path: format!("/help_center{path}"),
+            path: path.to_string(),
         },
         pp,
         base,
@@ -373,7 +348,7 @@ pub async fn categories(State(app): State<AppState>, Auth(scope): Auth, base: Ba
         size,
         |r| r.id,
         |r| category(r, &base),
-        "/categories",
+        "/help_center/categories",
         pp,
         &base,
         &params,
@@ -420,7 +395,7 @@ pub async fn sections(State(app): State<AppState>, Auth(scope): Auth, base: Base
     let category = p.get("id").map(|_| id_of(&p, "id")).transpose()?;
     let (pg, size, pp) = page_of(&params)?;
     let (rows, count) = app.helpdesk.list_sections(&scope, category, l.as_deref(), pg).await?;
-    let path = category.map_or("/sections".to_string(), |c| format!("/categories/{c}/sections"));
+    let path = category.map_or("/help_center/sections".to_string(), |c| format!("/help_center/categories/{c}/sections"));
     Ok(page("sections", rows, count, size, |r| r.id, |r| section(r, &base), &path, pp, &base, &params))
 }
 
@@ -473,7 +448,7 @@ async fn article_list(
 
 /// `GET /help_center[/{locale}]/articles`
 pub async fn articles(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, Path(p): P, params: Params) -> Result<Response, ApiError> {
-    article_list(&app, &scope, &base, &p, &params, ArticleFilter::All, "/articles").await
+    article_list(&app, &scope, &base, &p, &params, ArticleFilter::All, "/help_center/articles").await
 }
 
 /// `GET /help_center[/{locale}]/sections/{id}/articles`
@@ -486,7 +461,7 @@ pub async fn section_articles(State(app): State<AppState>, Auth(scope): Auth, ba
         &p,
         &params,
         ArticleFilter::Section(id),
-        &format!("/sections/{id}/articles"),
+        &format!("/help_center/sections/{id}/articles"),
     )
     .await
 }
@@ -501,7 +476,7 @@ pub async fn category_articles(State(app): State<AppState>, Auth(scope): Auth, b
         &p,
         &params,
         ArticleFilter::Category(id),
-        &format!("/categories/{id}/articles"),
+        &format!("/help_center/categories/{id}/articles"),
     )
     .await
 }
@@ -516,7 +491,7 @@ pub async fn user_articles(State(app): State<AppState>, Auth(scope): Auth, base:
         &p,
         &params,
         ArticleFilter::Author(UserId(id)),
-        &format!("/users/{id}/articles"),
+        &format!("/help_center/users/{id}/articles"),
     )
     .await
 }
@@ -535,7 +510,18 @@ pub async fn search_articles(State(app): State<AppState>, Auth(scope): Auth, bas
         }
         v
     };
-    Ok(page("results", rows, count, size, |r| r.row.id, render, "/articles/search", pp, &base, &params))
+    Ok(page(
+        "results",
+        rows,
+        count,
+        size,
+        |r| r.row.id,
+        render,
+        "/help_center/articles/search",
+        pp,
+        &base,
+        &params,
+    ))
 }
 
 /// `POST /help_center[/{locale}]/sections/{id}/articles`
@@ -577,7 +563,7 @@ pub async fn comments(State(app): State<AppState>, Auth(scope): Auth, base: Base
     let article = id_of(&p, "id")?;
     let (pg, size, pp) = page_of(&params)?;
     let (rows, count) = app.helpdesk.list_article_comments(&scope, article, pg).await?;
-    let path = format!("/articles/{article}/comments");
+    let path = format!("/help_center/articles/{article}/comments");
     Ok(page(
         "comments",
         rows,
@@ -597,7 +583,7 @@ pub async fn user_comments(State(app): State<AppState>, Auth(scope): Auth, base:
     let user = id_of(&p, "id")?;
     let (pg, size, pp) = page_of(&params)?;
     let (rows, count) = app.helpdesk.list_user_article_comments(&scope, UserId(user), pg).await?;
-    let path = format!("/users/{user}/comments");
+    let path = format!("/help_center/users/{user}/comments");
     Ok(page(
         "comments",
         rows,
@@ -643,182 +629,4 @@ pub async fn update_comment(State(app): State<AppState>, Auth(scope): Auth, base
 pub async fn delete_comment(State(app): State<AppState>, Auth(scope): Auth, Path(p): P) -> Result<Response, ApiError> {
     app.helpdesk.delete_article_comment(&scope, id_of(&p, "id")?, id_of(&p, "comment_id")?).await?;
     Ok(no_content())
-}
-
-// ---- votes ----
-
-fn vote_item(p: &HashMap<String, String>) -> Result<(i64, VoteItem), ApiError> {
-    let article = id_of(p, "id")?;
-    Ok(match p.get("comment_id") {
-        Some(_) => (article, VoteItem::Comment(id_of(p, "comment_id")?)),
-        None => (article, VoteItem::Article(article)),
-    })
-}
-
-async fn cast(app: &AppState, scope: &Scope, base: &BaseUrl, p: &HashMap<String, String>, up: bool) -> Result<Response, ApiError> {
-    let (article, item) = vote_item(p)?;
-    let v = app.helpdesk.vote(scope, item, article, up).await?;
-    let mut r = respond(StatusCode::OK, json!({"vote": vote(&v, base)}));
-    if let Ok(l) = axum::http::HeaderValue::from_str(&hc_url(base, &format!("/votes/{}", v.id))) {
-        r.headers_mut().insert(axum::http::header::LOCATION, l);
-    }
-    Ok(r)
-}
-
-/// `POST /help_center/articles/{id}[/comments/{comment_id}]/up`
-pub async fn vote_up(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, Path(p): P) -> Result<Response, ApiError> {
-    cast(&app, &scope, &base, &p, true).await
-}
-
-/// `POST /help_center/articles/{id}[/comments/{comment_id}]/down`
-pub async fn vote_down(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, Path(p): P) -> Result<Response, ApiError> {
-    cast(&app, &scope, &base, &p, false).await
-}
-
-/// `GET /help_center/articles/{id}[/comments/{comment_id}]/votes`
-pub async fn votes(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, Path(p): P, params: Params) -> Result<Response, ApiError> {
-    let (article, item) = vote_item(&p)?;
-    let (pg, size, pp) = page_of(&params)?;
-    let (rows, count) = app.helpdesk.list_votes(&scope, item, article, pg).await?;
-    let path = match item {
-        VoteItem::Article(a) => format!("/articles/{a}/votes"),
-        VoteItem::Comment(c) => format!("/articles/{article}/comments/{c}/votes"),
-    };
-    Ok(page("votes", rows, count, size, |r| r.id, |r| vote(r, &base), &path, pp, &base, &params))
-}
-
-/// `GET /help_center/users/{id}/votes`
-pub async fn user_votes(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, Path(p): P, params: Params) -> Result<Response, ApiError> {
-    let user = id_of(&p, "id")?;
-    let (pg, size, pp) = page_of(&params)?;
-    let (rows, count) = app.helpdesk.list_user_votes(&scope, UserId(user), pg).await?;
-    let path = format!("/users/{user}/votes");
-    Ok(page("votes", rows, count, size, |r| r.id, |r| vote(r, &base), &path, pp, &base, &params))
-}
-
-/// `GET /help_center/votes/{id}`
-pub async fn show_vote(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, Path(p): P) -> Result<Response, ApiError> {
-    let v = app.helpdesk.get_vote(&scope, id_of(&p, "id")?).await?;
-    Ok(ok(json!({"vote": vote(&v, &base)})))
-}
-
-/// `DELETE /help_center/votes/{id}`
-pub async fn delete_vote(State(app): State<AppState>, Auth(scope): Auth, Path(p): P) -> Result<Response, ApiError> {
-    app.helpdesk.delete_vote(&scope, id_of(&p, "id")?).await?;
-    Ok(no_content())
-}
-
-// ---- subscriptions ----
-
-fn followed(p: &HashMap<String, String>, section: bool) -> Result<Followed, ApiError> {
-    let id = id_of(p, "id")?;
-    Ok(if section { Followed::Section(id) } else { Followed::Article(id) })
-}
-
-async fn subscribe(app: &AppState, scope: &Scope, base: &BaseUrl, what: Followed, body: &JsonBody) -> Result<Response, ApiError> {
-    let r = Obj::root(&body.0);
-    r.only(&["subscription"])?;
-    let o = r.object("subscription")?;
-    o.only(&["source_locale", "locale", "include_comments", "user_id", "content_id", "content_type"])?;
-    let source_locale = o.opt_str("source_locale", 20)?.or(o.opt_str("locale", 20)?);
-    let include = o.opt_bool("include_comments")?.unwrap_or(false);
-    let (s, new) = app
-        .helpdesk
-        .subscribe(scope, what, source_locale.as_deref(), include, o.opt_id("user_id")?)
-        .await?;
-    let body = subscription(&s, base);
-    let location = body.get("url").and_then(Value::as_str).unwrap_or_default().to_string();
-    let v = json!({ "subscription": body });
-    Ok(if new { created(&location, v) } else { ok(v) })
-}
-
-async fn subscriptions_of(app: &AppState, scope: &Scope, base: &BaseUrl, what: Followed, params: &Params) -> Result<Response, ApiError> {
-    let (pg, size, pp) = page_of(params)?;
-    let (rows, count) = app.helpdesk.list_subscriptions(scope, what, pg).await?;
-    let path = match what {
-        Followed::Article(a) => format!("/articles/{a}/subscriptions"),
-        Followed::Section(s) => format!("/sections/{s}/subscriptions"),
-    };
-    Ok(page(
-        "subscriptions",
-        rows,
-        count,
-        size,
-        |r| r.id,
-        |r| subscription(r, base),
-        &path,
-        pp,
-        base,
-        params,
-    ))
-}
-
-/// `POST /help_center/articles/{id}/subscriptions`
-pub async fn subscribe_article(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, Path(p): P, body: JsonBody) -> Result<Response, ApiError> {
-    subscribe(&app, &scope, &base, followed(&p, false)?, &body).await
-}
-
-/// `POST /help_center/sections/{id}/subscriptions`
-pub async fn subscribe_section(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, Path(p): P, body: JsonBody) -> Result<Response, ApiError> {
-    subscribe(&app, &scope, &base, followed(&p, true)?, &body).await
-}
-
-/// `GET /help_center/articles/{id}/subscriptions`
-pub async fn article_subscriptions(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, Path(p): P, params: Params) -> Result<Response, ApiError> {
-    subscriptions_of(&app, &scope, &base, followed(&p, false)?, &params).await
-}
-
-/// `GET /help_center/sections/{id}/subscriptions`
-pub async fn section_subscriptions(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, Path(p): P, params: Params) -> Result<Response, ApiError> {
-    subscriptions_of(&app, &scope, &base, followed(&p, true)?, &params).await
-}
-
-/// `GET /help_center/articles/{id}/subscriptions/{subscription_id}`
-pub async fn show_article_subscription(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, Path(p): P) -> Result<Response, ApiError> {
-    let s = app
-        .helpdesk
-        .get_subscription(&scope, followed(&p, false)?, id_of(&p, "subscription_id")?)
-        .await?;
-    Ok(ok(json!({"subscription": subscription(&s, &base)})))
-}
-
-/// `GET /help_center/sections/{id}/subscriptions/{subscription_id}`
-pub async fn show_section_subscription(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, Path(p): P) -> Result<Response, ApiError> {
-    let s = app
-        .helpdesk
-        .get_subscription(&scope, followed(&p, true)?, id_of(&p, "subscription_id")?)
-        .await?;
-    Ok(ok(json!({"subscription": subscription(&s, &base)})))
-}
-
-/// `DELETE /help_center/articles/{id}/subscriptions/{subscription_id}`
-pub async fn unsubscribe_article(State(app): State<AppState>, Auth(scope): Auth, Path(p): P) -> Result<Response, ApiError> {
-    app.helpdesk.unsubscribe(&scope, followed(&p, false)?, id_of(&p, "subscription_id")?).await?;
-    Ok(no_content())
-}
-
-/// `DELETE /help_center/sections/{id}/subscriptions/{subscription_id}`
-pub async fn unsubscribe_section(State(app): State<AppState>, Auth(scope): Auth, Path(p): P) -> Result<Response, ApiError> {
-    app.helpdesk.unsubscribe(&scope, followed(&p, true)?, id_of(&p, "subscription_id")?).await?;
-    Ok(no_content())
-}
-
-/// `GET /help_center/users/{id}/subscriptions`
-pub async fn user_subscriptions(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, Path(p): P, params: Params) -> Result<Response, ApiError> {
-    let user = id_of(&p, "id")?;
-    let (pg, size, pp) = page_of(&params)?;
-    let (rows, count) = app.helpdesk.list_user_subscriptions(&scope, UserId(user), pg).await?;
-    let path = format!("/users/{user}/subscriptions");
-    Ok(page(
-        "subscriptions",
-        rows,
-        count,
-        size,
-        |r| r.id,
-        |r| subscription(r, &base),
-        &path,
-        pp,
-        &base,
-        &params,
-    ))
 }

@@ -10,10 +10,16 @@
 
 use std::collections::BTreeMap;
 
-use suoja_core::{Personal, Role, Scope, TenantId, Timestamp, UserId};
+use suoja_core::{Personal, Scope, TenantId, Timestamp, UserId};
 use suoja_search::index::{self, DocKind};
 use suoja_store::Conn;
-use suoja_store::help_center::{self as store, ArticleCommentRow, ArticleFilter, ArticleRow, CategoryRow, Page, Reader, SectionRow, SubscriptionRow, VoteRow};
+use suoja_store::help_center::{self as store, ArticleCommentRow, ArticleFilter, ArticleRow, CategoryRow, Page, Reader, SectionRow};
+
+mod community;
+mod reactions;
+
+pub use community::{PostCommentInput, PostCommentView, PostInput, PostView, TopicInput};
+pub use reactions::{Followed, VoteItem};
 
 use crate::search::{DocText, index_doc};
 use crate::{Helpdesk, HelpdeskError, Result, require_staff};
@@ -217,48 +223,16 @@ pub fn reader(scope: &Scope) -> Reader {
     if scope.is_staff() { Reader::Staff } else { Reader::SignedIn }
 }
 
-/// `Article` or `Comment`: what a vote is on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum VoteItem {
-    /// An article.
-    Article(i64),
-    /// An article comment.
-    Comment(i64),
-}
-
-impl VoteItem {
-    fn parts(self) -> (&'static str, i64) {
-        match self {
-            VoteItem::Article(id) => ("Article", id),
-            VoteItem::Comment(id) => ("Comment", id),
-        }
-    }
-}
-
-/// What a subscription follows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Followed {
-    /// An article (new comments).
-    Article(i64),
-    /// A section (new articles, and comments when asked).
-    Section(i64),
-}
-
-impl Followed {
-    fn parts(self) -> (&'static str, i64) {
-        match self {
-            Followed::Article(id) => ("Article", id),
-            Followed::Section(id) => ("Section", id),
-        }
-    }
-}
-
-/// The outbox kinds of help center notices.
+/// The outbox kinds of help center and community notices.
 pub mod kinds {
     /// To a section's followers: a new article.
     pub const ARTICLE: &str = "hc_article";
     /// To an article's (and its section's) followers: a new comment.
     pub const COMMENT: &str = "hc_comment";
+    /// To a topic's followers: a new post.
+    pub const POST: &str = "community_post";
+    /// To a post's (and its topic's) followers: a new comment.
+    pub const POST_COMMENT: &str = "community_comment";
 }
 
 impl Helpdesk {
@@ -495,7 +469,7 @@ impl Helpdesk {
         .await?;
         if notify && !row.draft {
             let to = store::section_followers(&mut tx, scope.tenant, section.id, scope.actor).await?;
-            self.tell_followers(&mut tx, scope.tenant, &to, &row, kinds::ARTICLE).await?;
+            self.tell_followers(&mut tx, scope.tenant, &to, &Notice::article(&row, kinds::ARTICLE)).await?;
         }
         tx.commit().await?;
         Ok(Article {
@@ -741,7 +715,7 @@ impl Helpdesk {
         row.id = store::insert_comment(&mut tx, scope.tenant, &row).await?;
         if notify {
             let to = store::comment_followers(&mut tx, scope.tenant, a.id, a.section_id, author.id).await?;
-            self.tell_followers(&mut tx, scope.tenant, &to, &a, kinds::COMMENT).await?;
+            self.tell_followers(&mut tx, scope.tenant, &to, &Notice::article(&a, kinds::COMMENT)).await?;
         }
         tx.commit().await?;
         Ok(ArticleComment {
@@ -793,215 +767,69 @@ impl Helpdesk {
         Ok(())
     }
 
-    // ---- votes ----
-
-    /// Votes up (+1) or down (-1) on an article or comment `scope` may read; a second vote
-    /// changes the first. No one votes on what they wrote.
-    pub async fn vote(&self, scope: &Scope, item: VoteItem, article: i64, up: bool) -> Result<VoteRow> {
-        let mut tx = self.db.begin().await?;
-        let a = self.readable_article(&mut tx, scope, article).await?;
-        let author = match item {
-            VoteItem::Article(_) => a.author_id,
-            VoteItem::Comment(id) => self.readable_comment(&mut tx, scope, article, id).await?.author_id,
-        };
-        if author == scope.actor {
-            return Err(HelpdeskError::Forbidden("you cannot vote on what you wrote"));
-        }
-        let (ty, id) = item.parts();
-        let v = store::vote(&mut tx, scope.tenant, scope.actor, ty, id, if up { 1 } else { -1 }, self.now()).await?;
-        tx.commit().await?;
-        Ok(v)
-    }
-
-    /// Votes on an article or comment `scope` may read.
-    pub async fn list_votes(&self, scope: &Scope, item: VoteItem, article: i64, page: Page) -> Result<(Vec<VoteRow>, i64)> {
-        let mut c = self.db.read().await?;
-        self.readable_article(&mut c, scope, article).await?;
-        if let VoteItem::Comment(id) = item {
-            self.readable_comment(&mut c, scope, article, id).await?;
-        }
-        // Who voted how is staff's to see; others see their own vote.
-        let (ty, id) = item.parts();
-        let user = (!scope.is_staff()).then_some(scope.actor);
-        Ok(store::votes(&mut c, scope.tenant, Some((ty, id)), user, page).await?)
-    }
-
-    /// A person's votes (their own, or anyone's for staff).
-    pub async fn list_user_votes(&self, scope: &Scope, user: UserId, page: Page) -> Result<(Vec<VoteRow>, i64)> {
-        if user != scope.actor {
-            require_staff(scope)?;
-        }
-        let mut c = self.db.read().await?;
-        suoja_store::users::by_id(&mut c, scope.tenant, user)
-            .await?
-            .ok_or(HelpdeskError::NotFound("User"))?;
-        Ok(store::votes(&mut c, scope.tenant, None, Some(user), page).await?)
-    }
-
-    /// One vote (its voter's, or staff's).
-    pub async fn get_vote(&self, scope: &Scope, id: i64) -> Result<VoteRow> {
-        let mut c = self.db.read().await?;
-        store::vote_by_id(&mut c, scope.tenant, id)
-            .await?
-            .filter(|v| v.user_id == scope.actor || scope.is_staff())
-            .ok_or(HelpdeskError::NotFound("Vote"))
-    }
-
-    /// Withdraws a vote (its voter, or staff).
-    pub async fn delete_vote(&self, scope: &Scope, id: i64) -> Result<()> {
-        let mut tx = self.db.begin().await?;
-        store::vote_by_id(&mut tx, scope.tenant, id)
-            .await?
-            .filter(|v| v.user_id == scope.actor || scope.is_staff())
-            .ok_or(HelpdeskError::NotFound("Vote"))?;
-        store::delete_vote(&mut tx, scope.tenant, id).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    // ---- subscriptions ----
-
-    /// Follows an article or section `scope` may read (staff may subscribe someone else).
-    /// Following twice answers the first subscription (`false`: nothing new).
-    pub async fn subscribe(
-        &self,
-        scope: &Scope,
-        what: Followed,
-        source_locale: Option<&str>,
-        include_comments: bool,
-        user: Option<i64>,
-    ) -> Result<(SubscriptionRow, bool)> {
-        let user = match user.map(UserId) {
-            Some(u) if u != scope.actor => {
-                require_staff(scope)?;
-                u
-            }
-            _ => scope.actor,
-        };
-        let now = self.now();
-        let mut tx = self.db.begin().await?;
-        let subscriber = suoja_store::users::by_id(&mut tx, scope.tenant, user)
-            .await?
-            .filter(|u| u.deleted_at.is_none())
-            .ok_or_else(|| invalid("user_id", "User: no such user"))?;
-        let default_locale = match what {
-            Followed::Article(id) => self.readable_article(&mut tx, scope, id).await?.locale,
-            Followed::Section(id) => {
-                store::section_by_id(&mut tx, scope.tenant, id)
-                    .await?
-                    .ok_or(HelpdeskError::NotFound("Section"))?
-                    .locale
-            }
-        };
-        // Someone subscribed by staff must be able to read what they follow.
-        if let Followed::Article(id) = what
-            && subscriber.role == Role::EndUser
-            && !store::article_by_id(&mut tx, scope.tenant, id)
-                .await?
-                .is_some_and(|a| Reader::SignedIn.may_read(&a))
-        {
-            return Err(invalid("user_id", "User: cannot read this article"));
-        }
-        let (ty, id) = what.parts();
-        let row = SubscriptionRow {
-            id: 0,
-            user_id: user,
-            content_type: ty.into(),
-            content_id: id,
-            source_locale: locale(source_locale.unwrap_or(&default_locale))?,
-            include_comments: matches!(what, Followed::Section(_)) && include_comments,
-            created_at: now,
-            updated_at: now,
-        };
-        let out = store::subscribe(&mut tx, scope.tenant, &row).await?;
-        tx.commit().await?;
-        Ok(out)
-    }
-
-    /// Subscriptions to an article or section (staff see everyone's; others their own).
-    pub async fn list_subscriptions(&self, scope: &Scope, what: Followed, page: Page) -> Result<(Vec<SubscriptionRow>, i64)> {
-        let mut c = self.db.read().await?;
-        match what {
-            Followed::Article(id) => {
-                self.readable_article(&mut c, scope, id).await?;
-            }
-            Followed::Section(id) => {
-                store::section_by_id(&mut c, scope.tenant, id)
-                    .await?
-                    .ok_or(HelpdeskError::NotFound("Section"))?;
-            }
-        }
-        let user = (!scope.is_staff()).then_some(scope.actor);
-        let (ty, id) = what.parts();
-        Ok(store::subscriptions(&mut c, scope.tenant, Some((ty, id)), user, page).await?)
-    }
-
-    /// A person's subscriptions (their own, or anyone's for staff).
-    pub async fn list_user_subscriptions(&self, scope: &Scope, user: UserId, page: Page) -> Result<(Vec<SubscriptionRow>, i64)> {
-        if user != scope.actor {
-            require_staff(scope)?;
-        }
-        let mut c = self.db.read().await?;
-        suoja_store::users::by_id(&mut c, scope.tenant, user)
-            .await?
-            .ok_or(HelpdeskError::NotFound("User"))?;
-        Ok(store::subscriptions(&mut c, scope.tenant, None, Some(user), page).await?)
-    }
-
-    /// One subscription to `what` (its subscriber's, or staff's).
-    pub async fn get_subscription(&self, scope: &Scope, what: Followed, id: i64) -> Result<SubscriptionRow> {
-        let mut c = self.db.read().await?;
-        let (ty, content) = what.parts();
-        store::subscription_by_id(&mut c, scope.tenant, id)
-            .await?
-            .filter(|s| s.content_type == ty && s.content_id == content)
-            .filter(|s| s.user_id == scope.actor || scope.is_staff())
-            .ok_or(HelpdeskError::NotFound("Subscription"))
-    }
-
-    /// Ends a subscription to `what` (its subscriber, or staff).
-    pub async fn unsubscribe(&self, scope: &Scope, what: Followed, id: i64) -> Result<()> {
-        self.get_subscription(scope, what, id).await?;
-        let mut tx = self.db.begin().await?;
-        store::delete_subscription(&mut tx, scope.tenant, id).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// Queues a notice of new content to each follower who may read the article and can be
-    /// mailed, in their language. The notice names the article, never the words of a comment.
-    async fn tell_followers(&self, c: &mut Conn, tenant: TenantId, to: &[UserId], a: &ArticleRow, kind: &str) -> Result<()> {
+    /// Queues `notice` to each follower who may read what it is about and can be mailed, in
+    /// their language.
+    pub(super) async fn tell_followers(&self, c: &mut Conn, tenant: TenantId, to: &[UserId], notice: &Notice) -> Result<()> {
         if !self.notifications {
             return Ok(());
         }
         for u in to {
             let Some(r) = self.mail_recipient(c, tenant, *u).await? else { continue };
-            let may_read = if r.role.is_staff() { Reader::Staff } else { Reader::SignedIn };
-            if !may_read.may_read(a) {
+            if !r.role.is_staff() && !notice.end_users {
                 continue;
             }
-            let fi = r.locale.to_ascii_lowercase().starts_with("fi");
-            let (subject, text) = match (kind, fi) {
-                (kinds::ARTICLE, true) => (
-                    format!("Uusi artikkeli: {}", a.title),
-                    format!("Seuraamaasi osioon on julkaistu artikkeli ”{}” (numero {}).\n", a.title, a.id),
-                ),
-                (kinds::ARTICLE, false) => (
+            let (subject, text) = if r.locale.to_ascii_lowercase().starts_with("fi") {
+                &notice.fi
+            } else {
+                &notice.en
+            };
+            self.queue_about(c, tenant, &r, notice.kind, None, subject, text).await?;
+        }
+        Ok(())
+    }
+}
+
+/// A notice to followers of new content: its outbox kind, its subject and text in English and
+/// Finnish, and whether end users may read what it is about. It names the content by its
+/// number (and an article by its title, which staff published), never by what a person wrote.
+pub(super) struct Notice {
+    pub kind: &'static str,
+    pub en: (String, String),
+    pub fi: (String, String),
+    pub end_users: bool,
+}
+
+impl Notice {
+    fn article(a: &ArticleRow, kind: &'static str) -> Self {
+        let (en, fi) = if kind == kinds::ARTICLE {
+            (
+                (
                     format!("New article: {}", a.title),
                     format!("An article was published in a section you follow: “{}” (number {}).\n", a.title, a.id),
                 ),
-                (_, true) => (
-                    format!("Uusi kommentti: {}", a.title),
-                    format!("Seuraamaasi artikkeliin ”{}” (numero {}) on kommentoitu.\n", a.title, a.id),
+                (
+                    format!("Uusi artikkeli: {}", a.title),
+                    format!("Seuraamaasi osioon on julkaistu artikkeli ”{}” (numero {}).\n", a.title, a.id),
                 ),
-                (_, false) => (
+            )
+        } else {
+            (
+                (
                     format!("New comment: {}", a.title),
                     format!("Someone commented on an article you follow: “{}” (number {}).\n", a.title, a.id),
                 ),
-            };
-            self.queue_about(c, tenant, &r, kind, None, &subject, &text).await?;
+                (
+                    format!("Uusi kommentti: {}", a.title),
+                    format!("Seuraamaasi artikkeliin ”{}” (numero {}) on kommentoitu.\n", a.title, a.id),
+                ),
+            )
+        };
+        Notice {
+            kind,
+            en,
+            fi,
+            end_users: Reader::SignedIn.may_read(a),
         }
-        Ok(())
     }
 }
 
