@@ -325,6 +325,108 @@ async function main() {
     await axe(ag, "account");
     await shot(ag, "account");
 
+    // --- The help center and community: read signed out, written to without JavaScript,
+    //     authored and moderated by staff, in English and Finnish.
+    const category = (await api("POST", "/help_center/categories", { category: { name: "Getting started", description: "First steps" } })).category;
+    const section = (await api("POST", `/help_center/categories/${category.id}/sections`, { section: { name: "Accounts" } })).section;
+    const article = (await api("POST", `/help_center/sections/${section.id}/articles`, {
+      article: { title: `Resetting your password ${stamp}`, body: `<h2>Steps</h2><ol><li>Open <b>Settings</b></li></ol>${hostile}`, promoted: true },
+    })).article;
+    const staffOnly = (await api("POST", `/help_center/sections/${section.id}/articles`, { article: { title: `Escalation ${stamp}`, body: "<p>internal</p>", user_segment_id: 2 } })).article;
+    const fiSection = (await api("POST", `/help_center/fi/categories/${category.id}/sections`, { section: { name: "Tilit" } })).section;
+    await api("POST", `/help_center/sections/${fiSection.id}/articles`, { article: { title: `Salasanan vaihto ${stamp}`, body: "<p>Avaa asetukset.</p>", locale: "fi" } });
+    const topic = (await api("POST", "/community/topics", { topic: { name: "Feature requests", description: "Tell us what to build" } })).topic;
+
+    const anonCtx = await newContext(browser);
+    const anon = await anonCtx.newPage();
+    await anon.goto(`${BASE}/hc`);
+    assert.match(await anon.locator("main").innerText(), new RegExp(`Resetting your password ${stamp}`));
+    assert.doesNotMatch(await anon.locator("main").innerText(), new RegExp(`Escalation ${stamp}`), "a staff-only article shown signed out");
+    await axe(anon, "hc-home");
+    await shot(anon, "hc-home");
+    await anon.getByRole("link", { name: `Resetting your password ${stamp}` }).first().click();
+    assert.equal(await anon.evaluate(() => window.__pwned), undefined, "hostile article HTML ran");
+    assert.equal(await anon.locator(".hc-body script, .hc-body [onerror], .hc-body svg, .hc-body a[href^=javascript]").count(), 0);
+    assert.equal(await anon.getByRole("button", { name: "Send" }).count(), 0, "a comment form for someone signed out");
+    await axe(anon, "hc-article-anonymous");
+    const hiddenPage = await anon.goto(`${BASE}/hc/articles/${staffOnly.id}`);
+    assert.equal(hiddenPage.status(), 404);
+    await anon.goto(`${BASE}/hc/search?q=${stamp}`);
+    assert.equal(await anon.locator("main li").count(), 1, "signed-out search finds the public article only");
+    await axe(anon, "hc-search");
+    await anonCtx.close();
+
+    // The person, with JavaScript off: comment, vote, follow, post, answer.
+    const READER = `lukija.${stamp}@example.fi`;
+    await api("POST", "/users", { user: { name: "Liisa Lukija", email: READER, role: "end-user", password: PASSWORD } });
+    const nojsCtx = await newContext(browser, { javaScriptEnabled: false });
+    const nojs = await nojsCtx.newPage();
+    await signIn(nojs, READER);
+    await nojs.waitForURL(`${BASE}/portal`);
+    await nojs.goto(`${BASE}/hc/articles/${article.id}`);
+    await nojs.getByLabel("Your comment").fill("Thanks, this <b>helped</b>.");
+    await nojs.getByRole("button", { name: "Send" }).click();
+    await nojs.waitForURL(/done=comment_added/);
+    assert.match(await nojs.locator(".hc-comments").innerText(), /Thanks, this <b>helped<\/b>\./, "the comment is shown as the text written");
+    await nojs.getByRole("button", { name: /Yes/ }).first().click();
+    await nojs.waitForURL(/done=voted/);
+    assert.match(await nojs.locator("article .meta").innerText(), /Votes: 1 \(1\)/);
+    await nojs.getByRole("button", { name: "Follow" }).click();
+    await nojs.waitForURL(/done=followed/);
+    assert.equal(await nojs.getByRole("button", { name: "Stop following" }).count(), 1);
+    await shot(nojs, "hc-article-nojs");
+    await nojs.goto(`${BASE}/hc/community/topics/${topic.id}`);
+    await nojs.getByLabel("Title").fill("Dark mode, please");
+    await nojs.getByLabel("Details").fill("My eyes hurt at night.");
+    await nojs.getByRole("button", { name: "Send" }).click();
+    await nojs.waitForURL(/\/hc\/community\/posts\/\d+\?done=post_added/);
+    const postId = Number(new URL(nojs.url()).pathname.split("/").pop());
+    assert.equal(await nojs.getByRole("group", { name: "Moderation" }).count(), 0, "moderation for an end user");
+    await shot(nojs, "hc-post-nojs");
+    await nojsCtx.close();
+
+    // The agent moderates the post and marks an official answer; the editor sanitises.
+    // (axe runs here on the pages the person used: it needs JavaScript.)
+    await ag.goto(`${BASE}/hc/articles/${article.id}`);
+    await axe(ag, "hc-article");
+    await shot(ag, "hc-article");
+    await ag.goto(`${BASE}/hc/community/posts/${postId}`);
+    await ag.getByLabel("Your comment").fill("It is on our list.");
+    await ag.getByRole("button", { name: "Send" }).click();
+    await ag.waitForURL(/done=comment_added/);
+    await ag.getByLabel("Status").selectOption("planned");
+    await ag.getByRole("group", { name: "Moderation" }).getByLabel("Pinned").check();
+    await ag.locator("form[action$='/moderate'] button[type=submit]").first().click();
+    await ag.waitForURL(/done=moderated/);
+    await ag.locator(".hc-comments form[action$='/moderate'] input[name=official]").first().check();
+    await ag.locator(".hc-comments form[action$='/moderate'] button").first().click();
+    await ag.waitForURL(/done=moderated/);
+    assert.match(await ag.locator("article .meta").innerText(), /Planned/);
+    assert.match(await ag.locator(".hc-comments").innerText(), /Official answer/);
+    await axe(ag, "hc-post-staff");
+    await shot(ag, "hc-post-staff");
+    await ag.goto(`${BASE}/hc/articles/new?section=${section.id}`);
+    await ag.getByLabel("Title").fill(`Printers ${stamp}`);
+    await ag.getByLabel("Body (HTML)").fill(`<p>Turn it off and on.</p>${hostile}`);
+    await axe(ag, "hc-editor");
+    await ag.getByRole("button", { name: "Save" }).click();
+    await ag.waitForURL(/done=article_saved/);
+    assert.equal(await ag.evaluate(() => window.__pwned), undefined, "hostile editor HTML ran");
+    assert.match(await ag.locator(".hc-body").innerText(), /Turn it off and on\./);
+
+    // Finnish: the interface and the Finnish content.
+    const fiHc = await newContext(browser, { locale: "fi-FI" });
+    const fip = await fiHc.newPage();
+    await fip.goto(`${BASE}/hc`);
+    assert.equal(await fip.locator("h1").innerText(), "Ohjekeskus");
+    assert.match(await fip.locator("main").innerText(), new RegExp(`Salasanan vaihto ${stamp}`));
+    await axe(fip, "hc-home-fi");
+    await shot(fip, "hc-home-fi");
+    await fip.goto(`${BASE}/hc/community`);
+    assert.equal(await fip.locator("h1").innerText(), "Yhteisö");
+    await axe(fip, "hc-community-fi");
+    await fiHc.close();
+
     assert.deepEqual(foreign, [], "the browser asked another site for something");
     assert.deepEqual(cspErrors, [], "the Content-Security-Policy blocked something");
     assert.deepEqual(pageErrors, [], "a page script failed");

@@ -241,6 +241,7 @@ impl Helpdesk {
     /// Posts in a topic `scope` may read (anyone signed in); staff may write for someone else
     /// and set the moderation fields. Tells the topic's followers.
     pub async fn create_post(&self, scope: &Scope, input: &PostInput, notify: bool) -> Result<PostView> {
+        super::signed_in(scope)?;
         staff_only(scope, input.author_id.is_some(), "only agents and admins can set a post's author")?;
         let moderated = input.status.is_some() || input.featured.is_some() || input.pinned.is_some() || input.closed.is_some() || input.hidden.is_some();
         staff_only(
@@ -460,6 +461,7 @@ impl Helpdesk {
     /// Comments on a post (anyone who may read it, unless it is closed; staff always). Tells
     /// the post's followers.
     pub async fn create_post_comment(&self, scope: &Scope, post: i64, input: &PostCommentInput, notify: bool) -> Result<PostCommentView> {
+        super::signed_in(scope)?;
         staff_only(
             scope,
             input.author_id.is_some() || input.created_at.is_some(),

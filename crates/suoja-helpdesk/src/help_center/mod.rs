@@ -18,7 +18,7 @@ use suoja_store::help_center::{self as store, ArticleCommentRow, ArticleFilter, 
 mod community;
 mod reactions;
 
-pub use community::{PostCommentInput, PostCommentView, PostInput, PostView, TopicInput};
+pub use community::{PostCommentInput, PostCommentView, PostInput, PostView, STATUSES as POST_STATUSES, TopicInput};
 pub use reactions::{Followed, VoteItem};
 
 use crate::search::{DocText, index_doc};
@@ -218,9 +218,34 @@ pub(crate) fn article_text(a: &ArticleRow) -> String {
     format!("{}\n{}", a.title, crate::text::html_to_plain(&a.body))
 }
 
+/// The scope of a signed-out reader of `tenant`'s help center and community (the public
+/// pages): no one, reading only what is for everyone and writing nothing.
+pub fn anonymous(tenant: TenantId) -> Scope {
+    Scope {
+        tenant,
+        actor: UserId(0),
+        role: suoja_core::Role::EndUser,
+        privacy_officer: false,
+    }
+}
+
 /// Who `scope` reads as.
 pub fn reader(scope: &Scope) -> Reader {
-    if scope.is_staff() { Reader::Staff } else { Reader::SignedIn }
+    if scope.is_staff() {
+        Reader::Staff
+    } else if scope.actor.0 == 0 {
+        Reader::Anonymous
+    } else {
+        Reader::SignedIn
+    }
+}
+
+/// Refuses a signed-out reader: comments, votes, subscriptions and posts are a person's.
+pub(crate) fn signed_in(scope: &Scope) -> Result<()> {
+    if reader(scope) == Reader::Anonymous {
+        return Err(HelpdeskError::Unauthorized);
+    }
+    Ok(())
 }
 
 /// The outbox kinds of help center and community notices.
@@ -684,6 +709,7 @@ impl Helpdesk {
     /// Comments on an article (anyone signed in who may read it, unless comments are off);
     /// staff may write on someone's behalf or back-date. Tells the article's followers.
     pub async fn create_article_comment(&self, scope: &Scope, article: i64, input: &ArticleCommentInput, notify: bool) -> Result<ArticleComment> {
+        signed_in(scope)?;
         if (input.author_id.is_some() || input.created_at.is_some()) && !scope.is_staff() {
             return Err(HelpdeskError::Forbidden("only agents and admins can set a comment's author or time"));
         }

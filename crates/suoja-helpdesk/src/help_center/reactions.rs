@@ -90,6 +90,7 @@ impl Helpdesk {
     /// Votes up (+1) or down (-1) on an item `scope` may read; a second vote changes the first.
     /// No one votes on what they wrote.
     pub async fn vote(&self, scope: &Scope, item: VoteItem, up: bool) -> Result<VoteRow> {
+        super::signed_in(scope)?;
         let mut tx = self.db.begin().await?;
         if self.vote_target_author(&mut tx, scope, item).await? == scope.actor {
             return Err(HelpdeskError::Forbidden("you cannot vote on what you wrote"));
@@ -177,6 +178,7 @@ impl Helpdesk {
         include_comments: bool,
         user: Option<i64>,
     ) -> Result<(SubscriptionRow, bool)> {
+        super::signed_in(scope)?;
         let user = match user.map(UserId) {
             Some(u) if u != scope.actor => {
                 require_staff(scope)?;

@@ -241,6 +241,8 @@ mod tests {
             "templates",
             "templates/agent",
             "templates/portal",
+            "templates/hc",
+            "templates/admin",
             "templates/privacy",
             "templates/signin",
             "src/web",

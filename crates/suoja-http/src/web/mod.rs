@@ -12,6 +12,7 @@ mod console;
 mod ctx;
 mod error;
 mod format;
+mod help_center;
 mod i18n;
 mod portal;
 mod signin;
@@ -288,6 +289,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(signin::routes())
         .merge(agent::routes())
         .merge(portal::routes())
+        .merge(help_center::routes())
         .merge(console::routes())
         .merge(admin::routes())
         .layer(DefaultBodyLimit::max(state.limits.max_upload_bytes + 64 * 1024))
@@ -315,11 +317,19 @@ impl Page {
 /// Every page of the web interface, from the same tables the router is built from (the
 /// authorization matrix test walks them).
 pub fn table() -> Vec<Page> {
-    [own_pages(), signin::pages(), agent::pages(), portal::pages(), console::pages(), admin::pages()]
-        .into_iter()
-        .flatten()
-        .map(|(page, _)| page)
-        .collect()
+    [
+        own_pages(),
+        signin::pages(),
+        agent::pages(),
+        portal::pages(),
+        help_center::pages(),
+        console::pages(),
+        admin::pages(),
+    ]
+    .into_iter()
+    .flatten()
+    .map(|(page, _)| page)
+    .collect()
 }
 
 fn own_pages() -> Vec<(Page, MethodRouter<AppState>)> {

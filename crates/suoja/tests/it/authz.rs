@@ -589,6 +589,11 @@ pub(crate) async fn world(app: &TestApp) -> World {
 pub(crate) fn concrete(method: &str, path: &str, ids: &HashMap<&'static str, String>) -> String {
     let pick = |name: &str| -> &'static str {
         match (method, path, name) {
+            (_, "/hc/sections/{id}", _) => "hc_section",
+            (_, p, "id") if p.starts_with("/hc/articles/") => "hc_article",
+            (_, p, "id") if p.starts_with("/hc/community/topics/") => "cm_topic",
+            (_, p, "id") if p.starts_with("/hc/community/posts/") => "cm_post",
+            (_, p, "comment_id") if p.starts_with("/hc/community/") => "cm_comment",
             (_, p, "subscription_id") if p.contains("/community/posts/") => "cm_post_sub",
             (_, p, "subscription_id") if p.contains("/community/topics/") => "cm_topic_sub",
             (_, p, "comment_id") if p.starts_with("/api/v2/community/") => "cm_comment",
@@ -664,6 +669,7 @@ pub(crate) fn concrete(method: &str, path: &str, ids: &HashMap<&'static str, Str
         "/api/v2/organizations/search" => "?name=Matriisi".to_string(),
         "/api/v2/tickets/show_many" => format!("?ids={},{}", ids["ticket"], ids["other_ticket"]),
         "/api/v2/search" | "/api/v2/search/count" | "/agent/search" | "/api/v2/help_center/articles/search" => "?query=invoice".to_string(),
+        "/hc/search" => "?q=invoice".to_string(),
         "/api/v2/incremental/tickets/cursor" | "/api/v2/incremental/users/cursor" => "?start_time=0".to_string(),
         "/api/v2/privacy/subjects/{id}/footprint" => "?reason=matrix".to_string(),
         _ => String::new(),
@@ -761,6 +767,12 @@ fn form(path: &str) -> Vec<(&'static str, &'static str)> {
         "/privacy/requests/{id}/mentions/{mention}" => vec![("decision", "accept")],
         "/privacy/requests/{id}/verify" => vec![("how", "called back on the number on file")],
         "/privacy/retention/{policy}" => vec![("value", "730"), ("enabled", "1")],
+        "/hc/articles/{id}/comments" | "/hc/community/posts/{id}/comments" => vec![("body", "Kiitos ohjeesta.")],
+        "/hc/articles/{id}/vote" | "/hc/community/posts/{id}/vote" => vec![("value", "up")],
+        "/hc/articles/new" | "/hc/articles/{id}/edit" => vec![("title", "Ohje"), ("body", "<p>Teksti</p>"), ("locale", "en-us")],
+        "/hc/community/topics/{id}/posts" => vec![("title", "Uusi ajatus"), ("details", "Tarkemmin")],
+        "/hc/community/posts/{id}/moderate" => vec![("status", "planned"), ("pinned", "1")],
+        "/hc/community/posts/{id}/comments/{comment_id}/moderate" => vec![("official", "1")],
         _ => vec![],
     }
 }

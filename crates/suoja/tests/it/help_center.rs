@@ -800,3 +800,114 @@ engine_test!(erasing_an_author_leaves_community_tombstones_and_others_whole, |ap
         "the other Eino's export is byte-identical"
     );
 });
+
+engine_test!(the_pages_read_signed_out_and_take_forms_from_people_only, |app| async move {
+    use crate::web::{Browser, PASSWORD};
+    let (_, section, article) = shelf(&app, json!({"title": "Printer help", "body": "<p>Turn it <b>off</b>.</p><script>x()</script>"})).await;
+    let (s, v) = app
+        .post(
+            &format!("/api/v2/help_center/sections/{section}/articles.json"),
+            json!({"article": {"title": "Staff notes", "user_segment_id": 2}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let staff_only = v["article"]["id"].as_i64().unwrap();
+    let topic = topic(&app, None).await;
+
+    // Signed out: what is for everyone, no forms, a 404 for the rest.
+    let mut anon = Browser::new(&app);
+    let home = anon.get("/hc").await;
+    assert_eq!(home.status, StatusCode::OK);
+    assert!(home.body.contains("Printer help") && !home.body.contains("Staff notes"), "{}", home.body);
+    let page = anon.get(&format!("/hc/articles/{article}")).await;
+    assert!(page.body.contains("Turn it <b>off</b>.") && !page.body.contains("<script>x()"), "{}", page.body);
+    assert!(!page.body.contains("name=\"body\""), "a comment form for someone signed out");
+    assert_eq!(anon.get(&format!("/hc/articles/{staff_only}")).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(anon.get("/hc/articles/999999").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(anon.get("/hc/articles/abc").await.status, StatusCode::BAD_REQUEST);
+    let search = anon.get("/hc/search?q=printer").await;
+    assert!(search.body.contains(&format!("/hc/articles/{article}")), "{}", search.body);
+    let csrf = anon.get("/signin").await.hidden("csrf");
+    let refused = anon
+        .post(&format!("/hc/articles/{article}/comments"), &[("csrf", &csrf), ("body", "anonymous")])
+        .await;
+    assert_eq!(refused.status, StatusCode::SEE_OTHER);
+    assert!(refused.location().starts_with("/signin"), "{}", refused.location());
+
+    // A person: a blank comment is refused with its message and writes nothing; hostile text is
+    // shown as text; a vote and a follow go through forms.
+    let (_, _) = app.end_user_with_password("Maija Meikäläinen", "maija.hc@example.fi").await;
+    let mut b = Browser::new(&app);
+    b.sign_in("maija.hc@example.fi", "correct horse battery").await;
+    let here = format!("/hc/articles/{article}");
+    let blank = b.submit(&here, &format!("{here}/comments"), &[("body", "   ")]).await;
+    assert_eq!(blank.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(blank.body.contains("aria-invalid=\"true\""), "{}", blank.body);
+    let long = "x".repeat(70 * 1024);
+    let too_long = b.submit(&here, &format!("{here}/comments"), &[("body", &long)]).await;
+    assert_eq!(too_long.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (_, v) = app.get(&format!("/api/v2/help_center/articles/{article}/comments.json")).await;
+    assert_eq!(v["count"], 0, "refused comments wrote nothing");
+    let said = b
+        .submit(&here, &format!("{here}/comments"), &[("body", "<img src=x onerror=alert(1)> thanks")])
+        .await;
+    assert_eq!(said.status, StatusCode::SEE_OTHER);
+    let page = b.get(&here).await;
+    assert!(page.body.contains("&lt;img src=x onerror=alert(1)&gt; thanks"), "shown as the text written");
+    assert_eq!(b.submit(&here, &format!("{here}/vote"), &[("value", "up")]).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(b.submit(&here, &format!("{here}/follow"), &[]).await.status, StatusCode::SEE_OTHER);
+    let (_, v) = app.get(&format!("/api/v2/help_center/articles/{article}.json")).await;
+    assert_eq!(v["article"]["vote_count"], 1);
+    let (_, v) = app.get(&format!("/api/v2/help_center/articles/{article}/subscriptions.json")).await;
+    assert_eq!(v["count"], 1);
+    // Not the editor, not moderation.
+    assert_eq!(b.get("/hc/articles/new").await.status, StatusCode::FORBIDDEN);
+    let topic_page = format!("/hc/community/topics/{topic}");
+    let posted = b
+        .submit(&topic_page, &format!("{topic_page}/posts"), &[("title", "Dark mode"), ("details", "Please.")])
+        .await;
+    assert_eq!(posted.status, StatusCode::SEE_OTHER, "{}", posted.body);
+    let post: i64 = posted
+        .location()
+        .trim_start_matches("/hc/community/posts/")
+        .split('?')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let post_page = format!("/hc/community/posts/{post}");
+    let moderated = b.submit(&post_page, &format!("{post_page}/moderate"), &[("pinned", "1")]).await;
+    assert_eq!(moderated.status, StatusCode::FORBIDDEN);
+
+    // Staff moderate and author; the editor keeps only safe HTML.
+    let mut staff = Browser::new(&app);
+    let (s, _) = app
+        .put(&format!("/api/v2/users/{}.json", app.t.admin_id), json!({"user": {"password": PASSWORD}}))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    staff.sign_in(&app.t.email, PASSWORD).await;
+    let moderated = staff
+        .submit(&post_page, &format!("{post_page}/moderate"), &[("status", "planned"), ("closed", "1")])
+        .await;
+    assert_eq!(moderated.status, StatusCode::SEE_OTHER);
+    let closed = b.submit(&post_page, &format!("{post_page}/comments"), &[("body", "late")]).await;
+    assert_eq!(closed.status, StatusCode::UNPROCESSABLE_ENTITY, "a closed post takes no comments from people");
+    let saved = staff
+        .submit(
+            "/hc/articles/new",
+            "/hc/articles/new",
+            &[
+                ("title", "Billing"),
+                ("section", &section.to_string()),
+                ("body", "<p>Pay <a href=\"javascript:x()\">here</a>.</p>"),
+                ("locale", "en-us"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let id: i64 = saved.location().trim_start_matches("/hc/articles/").split('?').next().unwrap().parse().unwrap();
+    let (_, v) = app.get(&format!("/api/v2/help_center/articles/{id}.json")).await;
+    assert!(!v["article"]["body"].as_str().unwrap().contains("javascript"), "{v}");
+    let no_section = staff.submit("/hc/articles/new", "/hc/articles/new", &[("title", "Lost")]).await;
+    assert_eq!(no_section.status, StatusCode::UNPROCESSABLE_ENTITY);
+});
