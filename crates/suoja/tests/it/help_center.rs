@@ -911,3 +911,54 @@ engine_test!(the_pages_read_signed_out_and_take_forms_from_people_only, |app| as
     let no_section = staff.submit("/hc/articles/new", "/hc/articles/new", &[("title", "Lost")]).await;
     assert_eq!(no_section.status, StatusCode::UNPROCESSABLE_ENTITY);
 });
+
+/// The kinds of the messages queued for a person, and their texts (opened).
+async fn notices(app: &TestApp, user: i64) -> Vec<(String, String)> {
+    let db = app.helpdesk().db();
+    let mut c = db.read().await.unwrap();
+    let tenant = suoja_core::TenantId(app.t.tenant_id);
+    let mut out = Vec::new();
+    for m in suoja_store::outbox::for_user(&mut c, tenant, user).await.unwrap() {
+        let text = app.helpdesk().vault().decrypt_str(&mut c, tenant, &m.body_enc).await.unwrap();
+        out.push((m.kind.clone(), text));
+    }
+    out
+}
+
+crate::engine_test_configured!(
+    followers_hear_of_new_articles_posts_and_comments_without_anyone_s_words,
+    |s| {
+        s.mail_from = Some("support@one.example".into());
+        s.smtp_url = Some("smtp://127.0.0.1:9?tls=none".into());
+    },
+    |app, _clock| async move {
+        let (_, section, article) = shelf(&app, json!({"title": "Invoices", "body": "<p>How invoices work.</p>"})).await;
+        let open = topic(&app, None).await;
+        let (follower, login) = app.end_user_with_password("Fiona Follower", "fiona@example.fi").await;
+        let (_, writer) = app.end_user_with_password("Walter Writer", "walter@example.fi").await;
+        for path in [
+            format!("/api/v2/help_center/sections/{section}/subscriptions.json"),
+            format!("/api/v2/help_center/articles/{article}/subscriptions.json"),
+            format!("/api/v2/community/topics/{open}/subscriptions.json"),
+        ] {
+            let (s, v) = as_user(&app, &login, Method::POST, &path, Some(json!({"subscription": {}}))).await;
+            assert_eq!(s, StatusCode::CREATED, "{path}: {v}");
+        }
+        app.post(&format!("/api/v2/help_center/sections/{section}/articles.json"), json!({"article": {"title": "Refunds"}}))
+            .await;
+        app.post(&format!("/api/v2/help_center/sections/{section}/articles.json"), json!({"article": {"title": "Draft", "draft": true}}))
+            .await;
+        as_user(&app, &writer, Method::POST, &format!("/api/v2/help_center/articles/{article}/comments.json"), Some(json!({"comment": {"body": "secret words of Walter"}}))).await;
+        let (_, v) = as_user(&app, &writer, Method::POST, "/api/v2/community/posts.json", Some(json!({"post": {"title": "Walter's private title", "topic_id": open}}))).await;
+        assert!(v["post"]["id"].is_i64(), "{v}");
+        let got = notices(&app, follower).await;
+        let kinds: Vec<&str> = got.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(kinds, vec!["hc_article", "hc_comment", "community_post"], "{got:?}");
+        assert!(got.iter().all(|(_, t)| !t.contains("Walter")), "a notice carried someone's words: {got:?}");
+        assert!(got[0].1.contains("Refunds"), "{got:?}");
+        // The writer hears nothing of their own writing.
+        let (_, v) = app.get("/api/v2/users/search.json?query=walter@example.fi").await;
+        let walter = v["users"][0]["id"].as_i64().unwrap();
+        assert!(notices(&app, walter).await.is_empty());
+    }
+);
