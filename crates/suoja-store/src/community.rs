@@ -387,12 +387,16 @@ pub async fn posts(
         .bind(page.after.unwrap_or(0))
         .fetch_all(&mut *c)
         .await?;
-    let count: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM hc_posts WHERE {cond}")))
-        .bind(tenant.0)
-        .bind(value)
-        .bind(status.unwrap_or("").to_string())
-        .fetch_one(c)
-        .await?;
+    let count: i64 = if page.count {
+        sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM hc_posts WHERE {cond}")))
+            .bind(tenant.0)
+            .bind(value)
+            .bind(status.unwrap_or("").to_string())
+            .fetch_one(c)
+            .await?
+    } else {
+        -1
+    };
     Ok((rows.iter().map(post).collect::<Result<_>>()?, count))
 }
 
@@ -510,12 +514,16 @@ pub async fn comments(
         .bind(page.after.unwrap_or(0))
         .fetch_all(&mut *c)
         .await?;
-    let count: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM hc_post_comments WHERE {cond}")))
-        .bind(tenant.0)
-        .bind(post.unwrap_or(0))
-        .bind(author.map_or(0, |a| a.0))
-        .fetch_one(c)
-        .await?;
+    let count: i64 = if page.count {
+        sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM hc_post_comments WHERE {cond}")))
+            .bind(tenant.0)
+            .bind(post.unwrap_or(0))
+            .bind(author.map_or(0, |a| a.0))
+            .fetch_one(c)
+            .await?
+    } else {
+        -1
+    };
     Ok((rows.iter().map(comment).collect::<Result<_>>()?, count))
 }
 

@@ -197,6 +197,8 @@ pub enum ArticleFilter {
     Author(UserId),
     /// These ids (a search's hits).
     Ids,
+    /// The promoted ones.
+    Promoted,
 }
 
 const CATEGORY: &str = "id, name, description, locale, position, created_at, updated_at";
@@ -304,6 +306,9 @@ pub struct Page {
     /// Cursor pagination: rows in id order (so `after` is a place in the order), not in the
     /// list's own order.
     pub cursor: bool,
+    /// Whether the total is wanted: counting walks every matching row, so the long lists
+    /// (articles, posts, comments) answer -1 for the total when it is not.
+    pub count: bool,
 }
 
 impl Page {
@@ -565,6 +570,7 @@ pub async fn articles(
 ) -> Result<(Vec<ArticleRow>, i64)> {
     let (by, value) = match filter {
         ArticleFilter::All | ArticleFilter::Ids => ("$2 = 0", 0),
+        ArticleFilter::Promoted => ("promoted = 1 AND $2 = 0", 0),
         ArticleFilter::Section(s) => ("section_id = $2", s),
         ArticleFilter::Category(cat) => ("section_id IN (SELECT id FROM hc_sections WHERE tenant_id = $1 AND category_id = $2)", cat),
         ArticleFilter::Author(u) => ("author_id = $2", u.0),
@@ -592,12 +598,16 @@ pub async fn articles(
         .bind(page.after.unwrap_or(0))
         .fetch_all(&mut *c)
         .await?;
-    let count: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM hc_articles WHERE {cond}")))
-        .bind(tenant.0)
-        .bind(value)
-        .bind(locale.unwrap_or("").to_string())
-        .fetch_one(c)
-        .await?;
+    let count: i64 = if page.count {
+        sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM hc_articles WHERE {cond}")))
+            .bind(tenant.0)
+            .bind(value)
+            .bind(locale.unwrap_or("").to_string())
+            .fetch_one(c)
+            .await?
+    } else {
+        -1
+    };
     Ok((rows.iter().map(article).collect::<Result<_>>()?, count))
 }
 
@@ -701,12 +711,16 @@ pub async fn comments(c: &mut Conn, tenant: TenantId, article: Option<i64>, auth
         .bind(page.after.unwrap_or(0))
         .fetch_all(&mut *c)
         .await?;
-    let count: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM hc_article_comments WHERE {cond}")))
-        .bind(tenant.0)
-        .bind(article.unwrap_or(0))
-        .bind(author.map_or(0, |a| a.0))
-        .fetch_one(c)
-        .await?;
+    let count: i64 = if page.count {
+        sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM hc_article_comments WHERE {cond}")))
+            .bind(tenant.0)
+            .bind(article.unwrap_or(0))
+            .bind(author.map_or(0, |a| a.0))
+            .fetch_one(c)
+            .await?
+    } else {
+        -1
+    };
     Ok((rows.iter().map(comment).collect::<Result<_>>()?, count))
 }
 

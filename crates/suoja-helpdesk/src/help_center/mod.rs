@@ -343,6 +343,7 @@ impl Helpdesk {
             limit: 1_001,
             offset: 0,
             cursor: true,
+            count: false,
         };
         let mut out = Vec::new();
         let mut after = None;
@@ -617,7 +618,7 @@ impl Helpdesk {
                     .await?
                     .ok_or(HelpdeskError::NotFound("User"))?;
             }
-            ArticleFilter::All | ArticleFilter::Ids => {}
+            ArticleFilter::All | ArticleFilter::Ids | ArticleFilter::Promoted => {}
         }
         let (rows, count) = store::articles(&mut c, scope.tenant, reader(scope), filter, &[], l.as_deref(), page).await?;
         let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();

@@ -74,6 +74,7 @@ fn first(n: i64) -> ListPage {
         limit: n,
         offset: 0,
         cursor: false,
+        count: false,
     }
 }
 
@@ -165,11 +166,11 @@ async fn home(State(state): State<AppState>, ctx: Ctx) -> Result<Response, Failu
             sections,
         });
     }
-    let (all, _) = hd
-        .list_articles(&scope, ArticleFilter::All, Some(locale), first(100))
+    let (promoted, _) = hd
+        .list_articles(&scope, ArticleFilter::Promoted, Some(locale), first(10))
         .await
         .map_err(|e| ctx.fail(e))?;
-    let promoted = all.into_iter().filter(|a| a.row.promoted).take(10).map(|a| article_link(&ctx, &a)).collect();
+    let promoted = promoted.iter().map(|a| article_link(&ctx, a)).collect();
     let page = HomePage {
         c: Chrome::new(&ctx, ctx.t("hc.title"), "hc"),
         categories,
@@ -636,25 +637,52 @@ struct TopicPage {
     name: String,
     description: String,
     posts: Vec<PostItem>,
+    previous: Option<i64>,
+    next: Option<i64>,
     title: String,
     details: String,
     errors: FormErrors,
 }
 
-async fn topic_page(state: &AppState, ctx: &Ctx, id: i64, title: String, details: String, errors: FormErrors, status: StatusCode) -> Result<Response, Failure> {
+/// Posts a topic page lists at a time.
+const POSTS_PER_PAGE: i64 = 30;
+
+#[allow(clippy::too_many_arguments, reason = "a topic page: which, which page, and the new-post form's state")]
+async fn topic_page(
+    state: &AppState,
+    ctx: &Ctx,
+    id: i64,
+    page_no: i64,
+    title: String,
+    details: String,
+    errors: FormErrors,
+    status: StatusCode,
+) -> Result<Response, Failure> {
     let scope = viewer(ctx);
     let t = state.helpdesk.get_topic(&scope, id).await.map_err(|e| ctx.fail(e))?;
-    let (posts, _) = state
+    let page_no = page_no.clamp(1, 10_000);
+    let list = ListPage {
+        after: None,
+        limit: POSTS_PER_PAGE + 1,
+        offset: (page_no - 1) * POSTS_PER_PAGE,
+        cursor: false,
+        count: false,
+    };
+    let (mut posts, _) = state
         .helpdesk
-        .list_posts(&scope, PostFilter::Topic(id), None, PostSort::Updated, first(200))
+        .list_posts(&scope, PostFilter::Topic(id), None, PostSort::Updated, list)
         .await
         .map_err(|e| ctx.fail(e))?;
+    let more = posts.len() > suoja_core::num::to_usize(POSTS_PER_PAGE);
+    posts.truncate(suoja_core::num::to_usize(POSTS_PER_PAGE));
     let page = TopicPage {
         c: Chrome::new(ctx, t.name.clone(), "hc"),
         id,
         name: t.name,
         description: t.description,
         posts: posts.iter().map(|p| post_item(ctx, p)).collect(),
+        previous: (page_no > 1).then(|| page_no - 1),
+        next: more.then_some(page_no + 1),
         title,
         details,
         errors,
@@ -662,8 +690,24 @@ async fn topic_page(state: &AppState, ctx: &Ctx, id: i64, title: String, details
     Ok(render_status(ctx, status, &page))
 }
 
-async fn topic(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> Result<Response, Failure> {
-    topic_page(&state, &ctx, id, String::new(), String::new(), FormErrors::default(), StatusCode::OK).await
+#[derive(Deserialize)]
+struct PageNumber {
+    #[serde(default)]
+    page: Option<i64>,
+}
+
+async fn topic(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>, Query(q): Query<PageNumber>) -> Result<Response, Failure> {
+    topic_page(
+        &state,
+        &ctx,
+        id,
+        q.page.unwrap_or(1),
+        String::new(),
+        String::new(),
+        FormErrors::default(),
+        StatusCode::OK,
+    )
+    .await
 }
 
 async fn create_post(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>, headers: HeaderMap, body: Bytes) -> Result<Response, Failure> {
@@ -684,7 +728,7 @@ async fn create_post(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64
             Err(e) => errors = refused(&ctx, e, &["title", "details"])?,
         }
     }
-    topic_page(&state, &ctx, id, title, details, errors, StatusCode::UNPROCESSABLE_ENTITY).await
+    topic_page(&state, &ctx, id, 1, title, details, errors, StatusCode::UNPROCESSABLE_ENTITY).await
 }
 
 #[derive(Template)]

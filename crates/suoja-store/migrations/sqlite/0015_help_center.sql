@@ -51,6 +51,8 @@ CREATE TABLE hc_articles (
 );
 CREATE INDEX hc_articles_section ON hc_articles (tenant_id, section_id, id);
 CREATE INDEX hc_articles_author ON hc_articles (tenant_id, author_id);
+-- Lists in their own order: promoted first, then by position.
+CREATE INDEX hc_articles_order ON hc_articles (tenant_id, promoted, position, id);
 -- body_enc is NULL once the comment is a tombstone (its author was erased).
 CREATE TABLE hc_article_comments (
     id INTEGER PRIMARY KEY AUTOINCREMENT,

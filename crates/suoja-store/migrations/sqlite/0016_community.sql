@@ -36,7 +36,10 @@ CREATE TABLE hc_posts (
     title_enc BLOB,
     details_enc BLOB
 );
-CREATE INDEX hc_posts_topic ON hc_posts (tenant_id, topic_id, id);
+-- A topic's page walks its posts pinned first, then by last change, newest first; the
+-- community's front page walks every post by last change.
+CREATE INDEX hc_posts_topic ON hc_posts (tenant_id, topic_id, pinned, updated_at, id);
+CREATE INDEX hc_posts_updated ON hc_posts (tenant_id, updated_at, id);
 CREATE INDEX hc_posts_author ON hc_posts (tenant_id, author_id);
 CREATE TABLE hc_post_comments (
     id INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -8,6 +8,7 @@ mod backup;
 mod baseline;
 mod erasure;
 mod export;
+mod help_center;
 mod load;
 mod mail;
 mod precision;
@@ -66,6 +67,11 @@ pub struct BenchArgs {
     /// section is replaced and the rest of the file kept.
     #[arg(long, conflicts_with_all = ["erasure_only", "backup_only", "web_only", "precision_only"])]
     pub mail_only: bool,
+    /// Only time the help center's and community's pages signed out, with 10 000 articles and
+    /// 100 000 posts (or `--tickets` posts, and a tenth as many articles, when fewer). The
+    /// report's help center section is replaced and the rest of the file kept.
+    #[arg(long, conflicts_with_all = ["erasure_only", "backup_only", "web_only", "precision_only", "mail_only"])]
+    pub hc_only: bool,
     /// Keep the seeded data directory (and PostgreSQL database) of the full run and say where
     /// they are, to study query plans or profiles afterwards.
     #[arg(long)]
@@ -599,6 +605,18 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     }
     if args.precision_only {
         return write_precision(&args).await;
+    }
+    if args.hc_only {
+        let posts = args.tickets.min(100_000);
+        let articles = (posts / 10).max(100);
+        let mut figures = vec![help_center::measure("sqlite", None, articles, posts, 300).await?];
+        if let Some(pg) = &args.pg {
+            figures.push(help_center::measure("postgres", Some(pg), articles, posts, 300).await?);
+        }
+        let old = std::fs::read_to_string(&args.out).unwrap_or_default();
+        std::fs::write(&args.out, report::with_hc_section(&old, &figures)).with_context(|| format!("writing {}", args.out.display()))?;
+        println!("wrote the help center section of {}", args.out.display());
+        return Ok(());
     }
     if args.mail_only {
         let n = args.tickets.min(2_000);

@@ -94,7 +94,8 @@ pub async fn seed(hd: &Helpdesk, admin: &Scope, requester: suoja_core::UserId) -
     Ok(t)
 }
 
-async fn time(client: &reqwest::Client, url: &str, cookie: &str, n: usize) -> anyhow::Result<PageFigures> {
+/// Times `n` requests of `url` (after 20 unmeasured ones) with `cookie`.
+pub(super) async fn time(client: &reqwest::Client, url: &str, cookie: &str, n: usize) -> anyhow::Result<PageFigures> {
     let mut ms = Vec::with_capacity(n);
     let mut bytes = 0;
     for i in 0..n + 20 {

@@ -944,12 +944,32 @@ crate::engine_test_configured!(
             let (s, v) = as_user(&app, &login, Method::POST, &path, Some(json!({"subscription": {}}))).await;
             assert_eq!(s, StatusCode::CREATED, "{path}: {v}");
         }
-        app.post(&format!("/api/v2/help_center/sections/{section}/articles.json"), json!({"article": {"title": "Refunds"}}))
-            .await;
-        app.post(&format!("/api/v2/help_center/sections/{section}/articles.json"), json!({"article": {"title": "Draft", "draft": true}}))
-            .await;
-        as_user(&app, &writer, Method::POST, &format!("/api/v2/help_center/articles/{article}/comments.json"), Some(json!({"comment": {"body": "secret words of Walter"}}))).await;
-        let (_, v) = as_user(&app, &writer, Method::POST, "/api/v2/community/posts.json", Some(json!({"post": {"title": "Walter's private title", "topic_id": open}}))).await;
+        app.post(
+            &format!("/api/v2/help_center/sections/{section}/articles.json"),
+            json!({"article": {"title": "Refunds"}}),
+        )
+        .await;
+        app.post(
+            &format!("/api/v2/help_center/sections/{section}/articles.json"),
+            json!({"article": {"title": "Draft", "draft": true}}),
+        )
+        .await;
+        as_user(
+            &app,
+            &writer,
+            Method::POST,
+            &format!("/api/v2/help_center/articles/{article}/comments.json"),
+            Some(json!({"comment": {"body": "secret words of Walter"}})),
+        )
+        .await;
+        let (_, v) = as_user(
+            &app,
+            &writer,
+            Method::POST,
+            "/api/v2/community/posts.json",
+            Some(json!({"post": {"title": "Walter's private title", "topic_id": open}})),
+        )
+        .await;
         assert!(v["post"]["id"].is_i64(), "{v}");
         let got = notices(&app, follower).await;
         let kinds: Vec<&str> = got.iter().map(|(k, _)| k.as_str()).collect();
