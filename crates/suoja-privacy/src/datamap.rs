@@ -63,6 +63,9 @@ pub enum Erasure {
     /// column emptied (shown as removed at the person's request); or they are deleted, when
     /// the tenant chose that erased people's comments go. Handled from the declaration alone.
     Tombstone,
+    /// As a tombstone, whatever the tenant chose for comments: the row opens a thread others
+    /// answered (a community post), so it always keeps its place, emptied.
+    Empty,
     /// Nothing: the column is not personal.
     Keep,
 }
@@ -1194,7 +1197,7 @@ pub const TABLES: &[Table] = &[
         name: "hc_posts",
         purpose: "The community: what people post for discussion",
         subjects: &[about("author_id", "author")],
-        erasure: Erasure::Tombstone,
+        erasure: Erasure::Empty,
         retention: "while the topic exists; erased with its author; the community retention policy",
         derived: false,
         columns: &[

@@ -8,7 +8,7 @@ use crate::Conn;
 use suoja_core::{KeyId, TenantId, Timestamp, UserId};
 
 use crate::Result;
-use crate::help_center::{Page, Reader};
+use crate::help_center::{Page, RESTRICTED_AUTHOR, Reader};
 use crate::row::{bool_, i64_, opt_bytes, opt_i64, opt_text, text};
 
 /// A topic as stored.
@@ -363,7 +363,11 @@ pub async fn posts(
         PostFilter::Topic(t) => ("topic_id = $2", t),
         PostFilter::Author(u) => ("author_id = $2", u.0),
     };
-    let hidden = if reader == Reader::Staff { "" } else { " AND hidden = 0" };
+    let hidden = if reader == Reader::Staff {
+        String::new()
+    } else {
+        format!(" AND hidden = 0 AND {RESTRICTED_AUTHOR}")
+    };
     let cond = format!(
         "tenant_id = $1 AND {by} AND ($3 = '' OR status = $3){hidden} AND topic_id IN (SELECT t.id FROM hc_topics t WHERE t.tenant_id = $1 AND {})",
         topic_condition(reader)
@@ -430,7 +434,11 @@ pub async fn comment_counts(c: &mut Conn, tenant: TenantId, posts: &[i64], staff
     let mut out = BTreeMap::new();
     for chunk in posts.chunks(500) {
         let list: Vec<String> = chunk.iter().map(i64::to_string).collect();
-        let hidden = if staff { "" } else { " AND hidden = 0" };
+        let hidden = if staff {
+            String::new()
+        } else {
+            format!(" AND hidden = 0 AND {RESTRICTED_AUTHOR}")
+        };
         let sql = format!(
             "SELECT post_id, COUNT(*) FROM hc_post_comments WHERE tenant_id = $1 AND post_id IN ({}){hidden} GROUP BY post_id",
             list.join(", ")
@@ -490,8 +498,8 @@ pub async fn comment_by_id(c: &mut Conn, tenant: TenantId, id: i64) -> Result<Op
     r.as_ref().map(comment).transpose()
 }
 
-/// Comments on a post (`Some`) or by a person, oldest first (hidden ones only with
-/// `with_hidden`), and how many.
+/// Comments on a post (`Some`) or by a person, oldest first (hidden ones, and those by people
+/// whose processing is restricted, only with `with_hidden`: for staff), and how many.
 pub async fn comments(
     c: &mut Conn,
     tenant: TenantId,
@@ -500,7 +508,11 @@ pub async fn comments(
     with_hidden: bool,
     page: Page,
 ) -> Result<(Vec<PostCommentRow>, i64)> {
-    let hidden = if with_hidden { "" } else { " AND hidden = 0" };
+    let hidden = if with_hidden {
+        String::new()
+    } else {
+        format!(" AND hidden = 0 AND {RESTRICTED_AUTHOR}")
+    };
     let cond = format!("tenant_id = $1 AND ($2 = 0 OR post_id = $2) AND ($3 = 0 OR author_id = $3){hidden}");
     let sql = format!(
         "SELECT {COMMENT} FROM hc_post_comments WHERE {cond} AND id > $4 ORDER BY id LIMIT {} OFFSET {}",

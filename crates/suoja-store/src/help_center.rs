@@ -201,6 +201,10 @@ pub enum ArticleFilter {
     Promoted,
 }
 
+/// The condition leaving out what people whose processing is restricted (GDPR Art. 18) wrote:
+/// only staff see it while the restriction lasts. `$1` is the tenant.
+pub const RESTRICTED_AUTHOR: &str = "author_id NOT IN (SELECT u.id FROM users u WHERE u.tenant_id = $1 AND u.restricted = 1)";
+
 const CATEGORY: &str = "id, name, description, locale, position, created_at, updated_at";
 const SECTION: &str = "id, category_id, name, description, locale, position, created_at, updated_at";
 const ARTICLE: &str = "id, section_id, author_id, title, body, locale, draft, promoted, position, comments_disabled, label_names, user_segment, created_at, updated_at, edited_at, archived_at";
@@ -700,9 +704,22 @@ pub async fn comment_by_id(c: &mut Conn, tenant: TenantId, id: i64) -> Result<Op
     r.as_ref().map(comment).transpose()
 }
 
-/// Comments on an article (`Some`) or by a person (`None`, `author`), oldest first, and how many.
-pub async fn comments(c: &mut Conn, tenant: TenantId, article: Option<i64>, author: Option<UserId>, page: Page) -> Result<(Vec<ArticleCommentRow>, i64)> {
-    let cond = "tenant_id = $1 AND ($2 = 0 OR article_id = $2) AND ($3 = 0 OR author_id = $3)";
+/// Comments on an article (`Some`) or by a person (`None`, `author`), oldest first, and how many;
+/// for anyone but staff, none by a person whose processing is restricted.
+pub async fn comments(
+    c: &mut Conn,
+    tenant: TenantId,
+    article: Option<i64>,
+    author: Option<UserId>,
+    reader: Reader,
+    page: Page,
+) -> Result<(Vec<ArticleCommentRow>, i64)> {
+    let restricted = if reader == Reader::Staff {
+        String::new()
+    } else {
+        format!(" AND {RESTRICTED_AUTHOR}")
+    };
+    let cond = format!("tenant_id = $1 AND ($2 = 0 OR article_id = $2) AND ($3 = 0 OR author_id = $3){restricted}");
     let sql = format!("SELECT {COMMENT} FROM hc_article_comments WHERE {cond} AND id > $4 ORDER BY id {}", page.sql());
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(tenant.0)
@@ -802,6 +819,20 @@ pub async fn votes(c: &mut Conn, tenant: TenantId, item: Option<(&str, i64)>, us
         .fetch_one(c)
         .await?;
     Ok((rows.iter().map(vote_row).collect::<Result<_>>()?, count))
+}
+
+/// Deletes the votes on comments that no longer exist (after an erasure deleted a person's
+/// comments, the votes others gave them); how many went.
+pub async fn remove_dangling_votes(c: &mut Conn, tenant: TenantId) -> Result<u64> {
+    let mut n = 0;
+    for (kind, table) in [("Comment", "hc_article_comments"), ("PostComment", "hc_post_comments")] {
+        let sql = format!(
+            "DELETE FROM hc_votes WHERE tenant_id = $1 AND item_type = '{kind}' \
+             AND NOT EXISTS (SELECT 1 FROM {table} x WHERE x.tenant_id = $1 AND x.id = hc_votes.item_id)"
+        );
+        n += sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.0).execute(&mut *c).await?.rows_affected();
+    }
+    Ok(n)
 }
 
 /// Deletes a vote.

@@ -13,7 +13,7 @@ use suoja_store::Conn;
 use suoja_store::community::{self as store, PostCommentRow, PostFilter, PostRow, PostSort, TopicRow};
 use suoja_store::help_center::{self as hc_store, Page, Reader};
 
-use super::{NAME, Notice, TITLE, blank, html, invalid, kinds, name, reader, segment};
+use super::{NAME, Notice, TITLE, blank, comment_html, invalid, kinds, name, reader, segment};
 use crate::{Helpdesk, HelpdeskError, Result, require_staff};
 
 /// The statuses a post can have (Zendesk's `status`).
@@ -205,6 +205,9 @@ impl Helpdesk {
             .filter(|p| scope.is_staff() || !p.hidden)
             .ok_or(HelpdeskError::NotFound("Post"))?;
         self.readable_topic(c, scope, p.topic_id).await.map_err(|_| HelpdeskError::NotFound("Post"))?;
+        if self.hidden_by_restriction(c, scope, p.author_id).await? {
+            return Err(HelpdeskError::NotFound("Post"));
+        }
         Ok(p)
     }
 
@@ -250,7 +253,7 @@ impl Helpdesk {
             "only agents and admins can set a post's status, featured, pinned, closed or hidden",
         )?;
         let title = name(TITLE, input.title.as_deref().unwrap_or(""))?;
-        let details = html(input.details.as_deref().unwrap_or(""), false)?;
+        let details = comment_html(input.details.as_deref().unwrap_or(""), false)?;
         let Some(topic_id) = input.topic_id else {
             return Err(blank("topic_id", "Topic: cannot be blank"));
         };
@@ -264,6 +267,7 @@ impl Helpdesk {
             .await?
             .filter(|u| u.deleted_at.is_none())
             .ok_or_else(|| invalid("author_id", "Author: no such user"))?;
+        Self::author_may_read(&author, store::may_read_topic(Reader::SignedIn, &topic))?;
         let mut row = PostRow {
             id: 0,
             topic_id: topic.id,
@@ -312,21 +316,28 @@ impl Helpdesk {
     /// Changes a post: its author may change its title and details; staff anything, and an
     /// edit by staff of someone's words is marked as theirs.
     pub async fn update_post(&self, scope: &Scope, id: i64, input: &PostInput) -> Result<PostView> {
-        staff_only(scope, input.author_id.is_some(), "only agents and admins can set a post's author")?;
-        let moderated = input.status.is_some()
-            || input.featured.is_some()
-            || input.pinned.is_some()
-            || input.closed.is_some()
-            || input.hidden.is_some()
-            || input.topic_id.is_some();
+        let now = self.now();
+        let mut tx = self.db.begin().await?;
+        let mut row = self.readable_post(&mut tx, scope, id).await?;
+        // A client sending the post back as it read it changes none of these: only a change
+        // is staff's to make.
+        let changes = |new: Option<bool>, old: bool| new.is_some_and(|n| n != old);
+        staff_only(
+            scope,
+            input.author_id.is_some_and(|a| a != row.author_id.0),
+            "only agents and admins can set a post's author",
+        )?;
+        let moderated = input.status.as_deref().is_some_and(|s| s.trim().to_ascii_lowercase() != row.status)
+            || changes(input.featured, row.featured)
+            || changes(input.pinned, row.pinned)
+            || changes(input.closed, row.closed)
+            || changes(input.hidden, row.hidden)
+            || input.topic_id.is_some_and(|t| t != row.topic_id);
         staff_only(
             scope,
             moderated,
             "only agents and admins can set a post's status, featured, pinned, closed, hidden or topic",
         )?;
-        let now = self.now();
-        let mut tx = self.db.begin().await?;
-        let mut row = self.readable_post(&mut tx, scope, id).await?;
         if row.author_id != scope.actor && !scope.is_staff() {
             return Err(HelpdeskError::Forbidden("only the post's author and staff can change it"));
         }
@@ -339,7 +350,7 @@ impl Helpdesk {
                 row.title_enc = Some(self.vault.encrypt_str(&mut tx, scope.tenant, key, &t).await?);
             }
             if let Some(d) = &input.details {
-                let d = html(d, false)?;
+                let d = comment_html(d, false)?;
                 row.details_enc = Some(self.vault.encrypt_str(&mut tx, scope.tenant, key, &d).await?);
             }
             if row.author_id != scope.actor {
@@ -411,10 +422,14 @@ impl Helpdesk {
 
     pub(super) async fn readable_post_comment(&self, c: &mut Conn, scope: &Scope, post: i64, id: i64) -> Result<PostCommentRow> {
         self.readable_post(c, scope, post).await?;
-        store::comment_by_id(c, scope.tenant, id)
+        let row = store::comment_by_id(c, scope.tenant, id)
             .await?
             .filter(|r| r.post_id == post && (scope.is_staff() || !r.hidden))
-            .ok_or(HelpdeskError::NotFound("Comment"))
+            .ok_or(HelpdeskError::NotFound("Comment"))?;
+        if self.hidden_by_restriction(c, scope, row.author_id).await? {
+            return Err(HelpdeskError::NotFound("Comment"));
+        }
+        Ok(row)
     }
 
     async fn open_post_comments(&self, c: &mut Conn, tenant: TenantId, rows: Vec<PostCommentRow>) -> Result<Vec<PostCommentView>> {
@@ -472,7 +487,7 @@ impl Helpdesk {
             input.official.is_some() || input.hidden.is_some(),
             "only agents and admins can mark a comment official or hidden",
         )?;
-        let body = html(input.body.as_deref().unwrap_or(""), true)?;
+        let body = comment_html(input.body.as_deref().unwrap_or(""), true)?;
         let now = self.now();
         let mut tx = self.db.begin().await?;
         let p = self.readable_post(&mut tx, scope, post).await?;
@@ -483,6 +498,8 @@ impl Helpdesk {
             .await?
             .filter(|u| u.deleted_at.is_none())
             .ok_or_else(|| invalid("author_id", "Author: no such user"))?;
+        let open = !p.hidden && self.topic_open_to_end_users(&mut tx, scope, p.topic_id).await?;
+        Self::author_may_read(&author, open)?;
         let mut row = PostCommentRow {
             id: 0,
             post_id: p.id,
@@ -524,14 +541,15 @@ impl Helpdesk {
 
     /// Changes a comment: its author the body; staff anything (official, hidden).
     pub async fn update_post_comment(&self, scope: &Scope, post: i64, id: i64, input: &PostCommentInput) -> Result<PostCommentView> {
-        staff_only(
-            scope,
-            input.official.is_some() || input.hidden.is_some(),
-            "only agents and admins can mark a comment official or hidden",
-        )?;
         let now = self.now();
         let mut tx = self.db.begin().await?;
         let mut row = self.readable_post_comment(&mut tx, scope, post, id).await?;
+        let changes = |new: Option<bool>, old: bool| new.is_some_and(|n| n != old);
+        staff_only(
+            scope,
+            changes(input.official, row.official) || changes(input.hidden, row.hidden),
+            "only agents and admins can mark a comment official or hidden",
+        )?;
         if row.author_id != scope.actor && !scope.is_staff() {
             return Err(HelpdeskError::Forbidden("only the comment's author and staff can change it"));
         }
@@ -539,7 +557,7 @@ impl Helpdesk {
             let Some(key) = row.key_id.filter(|_| row.body_enc.is_some()) else {
                 return Err(HelpdeskError::Conflict("the comment was removed at its author's request".into()));
             };
-            let body = html(b, true)?;
+            let body = comment_html(b, true)?;
             row.body_enc = Some(self.vault.encrypt_str(&mut tx, scope.tenant, key, &body).await?);
             if row.author_id != scope.actor {
                 row.non_author_editor_id = Some(scope.actor);

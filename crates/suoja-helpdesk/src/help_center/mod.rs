@@ -35,8 +35,10 @@ pub const SEGMENTS: &[(i64, &str, &str)] = &[(1, "signed_in", "Signed-in users")
 
 /// The longest title, name or label, in characters.
 const MAX_NAME: usize = 255;
-/// The largest article or comment body, in bytes of HTML.
+/// The largest article body, in bytes of HTML.
 const MAX_BODY: usize = 512 * 1024;
+/// The largest comment or post, in bytes of HTML.
+const MAX_COMMENT: usize = 64 * 1024;
 
 /// What a comment says once its author was erased.
 pub const TOMBSTONE: &str = "[removed at the person's request]";
@@ -166,11 +168,23 @@ fn name((field, if_blank, if_long): Named, v: &str) -> Result<String> {
     Ok(v.to_string())
 }
 
-/// Sanitised HTML of a body (`required`: with some words in it).
+/// Sanitised HTML of an article's body (`required`: with some words in it).
 fn html(v: &str, required: bool) -> Result<String> {
     if v.len() > MAX_BODY {
         return Err(invalid("body", "Body: is too long (at most 512 KB)"));
     }
+    sanitised(v, required)
+}
+
+/// Sanitised HTML of what a person writes: a comment or a post (pages show many at once).
+fn comment_html(v: &str, required: bool) -> Result<String> {
+    if v.len() > MAX_COMMENT {
+        return Err(invalid("body", "Body: is too long (at most 64 KB)"));
+    }
+    sanitised(v, required)
+}
+
+fn sanitised(v: &str, required: bool) -> Result<String> {
     let clean = crate::text::sanitize_html(v);
     if required && crate::text::html_to_plain(&clean).trim().is_empty() {
         return Err(blank("body", "Body: cannot be blank"));
@@ -673,7 +687,7 @@ impl Helpdesk {
     pub async fn list_article_comments(&self, scope: &Scope, article: i64, page: Page) -> Result<(Vec<ArticleComment>, i64)> {
         let mut c = self.db.read().await?;
         self.readable_article(&mut c, scope, article).await?;
-        let (rows, count) = store::comments(&mut c, scope.tenant, Some(article), None, page).await?;
+        let (rows, count) = store::comments(&mut c, scope.tenant, Some(article), None, reader(scope), page).await?;
         Ok((self.open_comments(&mut c, scope.tenant, rows).await?, count))
     }
 
@@ -687,16 +701,38 @@ impl Helpdesk {
         suoja_store::users::by_id(&mut c, scope.tenant, user)
             .await?
             .ok_or(HelpdeskError::NotFound("User"))?;
-        let (rows, count) = store::comments(&mut c, scope.tenant, None, Some(user), page).await?;
+        let (rows, count) = store::comments(&mut c, scope.tenant, None, Some(user), reader(scope), page).await?;
         Ok((self.open_comments(&mut c, scope.tenant, rows).await?, count))
     }
 
     async fn readable_comment(&self, c: &mut Conn, scope: &Scope, article: i64, id: i64) -> Result<ArticleCommentRow> {
         self.readable_article(c, scope, article).await?;
-        store::comment_by_id(c, scope.tenant, id)
+        let row = store::comment_by_id(c, scope.tenant, id)
             .await?
             .filter(|r| r.article_id == article)
-            .ok_or(HelpdeskError::NotFound("Comment"))
+            .ok_or(HelpdeskError::NotFound("Comment"))?;
+        if self.hidden_by_restriction(c, scope, row.author_id).await? {
+            return Err(HelpdeskError::NotFound("Comment"));
+        }
+        Ok(row)
+    }
+
+    /// Whether what `author` wrote is hidden from `scope`: their processing is restricted (GDPR
+    /// Art. 18), and only staff see it while that lasts.
+    pub(super) async fn hidden_by_restriction(&self, c: &mut Conn, scope: &Scope, author: UserId) -> Result<bool> {
+        if scope.is_staff() {
+            return Ok(false);
+        }
+        Ok(suoja_store::users::by_id(c, scope.tenant, author).await?.is_some_and(|u| u.restricted))
+    }
+
+    /// Refuses staff writing on someone's behalf where that person could not read it: their
+    /// words would sit in their records (and export) about something hidden from them.
+    pub(super) fn author_may_read(author: &suoja_store::users::UserRow, may: bool) -> Result<()> {
+        if !author.role.is_staff() && !may {
+            return Err(invalid("author_id", "Author: cannot read this"));
+        }
+        Ok(())
     }
 
     /// One comment on an article.
@@ -714,7 +750,7 @@ impl Helpdesk {
         if (input.author_id.is_some() || input.created_at.is_some()) && !scope.is_staff() {
             return Err(HelpdeskError::Forbidden("only agents and admins can set a comment's author or time"));
         }
-        let body = html(input.body.as_deref().unwrap_or(""), true)?;
+        let body = comment_html(input.body.as_deref().unwrap_or(""), true)?;
         let now = self.now();
         let mut tx = self.db.begin().await?;
         let a = self.readable_article(&mut tx, scope, article).await?;
@@ -726,6 +762,7 @@ impl Helpdesk {
             .await?
             .filter(|u| u.deleted_at.is_none())
             .ok_or_else(|| invalid("author_id", "Author: no such user"))?;
+        Self::author_may_read(&author, Reader::SignedIn.may_read(&a))?;
         let sealed = self.vault.encrypt_str(&mut tx, scope.tenant, author.key_id, &body).await?;
         let mut row = ArticleCommentRow {
             id: 0,
@@ -765,7 +802,7 @@ impl Helpdesk {
             let Some(key) = row.key_id.filter(|_| row.body_enc.is_some()) else {
                 return Err(HelpdeskError::Conflict("the comment was removed at its author's request".into()));
             };
-            let body = html(b, true)?;
+            let body = comment_html(b, true)?;
             row.body_enc = Some(self.vault.encrypt_str(&mut tx, scope.tenant, key, &body).await?);
             if row.author_id != scope.actor {
                 row.non_author_editor_id = Some(scope.actor);

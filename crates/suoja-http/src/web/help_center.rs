@@ -292,7 +292,7 @@ async fn article_page(state: &AppState, ctx: &Ctx, id: i64, body: String, errors
     let scope = viewer(ctx);
     let hd = &state.helpdesk;
     let a = hd.get_article(&scope, id).await.map_err(|e| ctx.fail(e))?;
-    let (comments, _) = hd.list_article_comments(&scope, id, first(500)).await.map_err(|e| ctx.fail(e))?;
+    let (comments, _) = hd.list_article_comments(&scope, id, first(100)).await.map_err(|e| ctx.fail(e))?;
     let following = match ctx.person() {
         Ok(p) => hd
             .list_subscriptions(&p, Followed::Article(id), first(1))
@@ -501,7 +501,13 @@ impl EditForm {
             draft: Some(self.draft),
             promoted: Some(self.promoted),
             comments_disabled: Some(self.comments_disabled),
-            user_segment_id: Some(self.segment.parse().ok()),
+            // Empty is everyone; anything else must name a segment (the service refuses an
+            // unknown one), never quietly everyone.
+            user_segment_id: Some(if self.segment.is_empty() {
+                None
+            } else {
+                Some(self.segment.parse().unwrap_or(-1))
+            }),
             section_id: self.section,
             ..ArticleInput::default()
         }
@@ -751,7 +757,7 @@ async fn post_view(state: &AppState, ctx: &Ctx, id: i64, body: String, errors: F
     let scope = viewer(ctx);
     let hd = &state.helpdesk;
     let p = hd.get_post(&scope, id).await.map_err(|e| ctx.fail(e))?;
-    let (comments, _) = hd.list_post_comments(&scope, id, first(500)).await.map_err(|e| ctx.fail(e))?;
+    let (comments, _) = hd.list_post_comments(&scope, id, first(100)).await.map_err(|e| ctx.fail(e))?;
     let following = match ctx.person() {
         Ok(person) => hd
             .list_subscriptions(&person, Followed::Post(id), first(1))
@@ -839,7 +845,6 @@ async fn moderate_post(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i
         pinned: Some(f.get("pinned") == "1"),
         closed: Some(f.get("closed") == "1"),
         hidden: Some(f.get("hidden") == "1"),
-        featured: Some(f.get("featured") == "1"),
         ..PostInput::default()
     };
     state.helpdesk.update_post(&scope, id, &input).await.map_err(|e| ctx.fail(e))?;

@@ -344,8 +344,9 @@ impl Privacy {
             *plan.records.entry(t.name.to_string()).or_default() += u64::try_from(n).unwrap_or(0);
         }
         plan.delete_texts = delete_comments;
-        for (t, link) in declared_erasures(map, Erasure::Tombstone, OWN_RULES) {
-            let n = if delete_comments {
+        let emptied = declared_erasures(map, Erasure::Empty, OWN_RULES).map(|e| (e, false));
+        for ((t, link), deletable) in declared_erasures(map, Erasure::Tombstone, OWN_RULES).map(|e| (e, true)).chain(emptied) {
+            let n = if delete_comments && deletable {
                 suoja_store::graph::count_linked(c, tenant, t.name, link.column, &[subject.0]).await?
             } else {
                 let cols = t.personal_column_names(link.column);

@@ -249,14 +249,19 @@ impl Privacy {
             let n = suoja_store::graph::delete_linked(c, tenant, t.name, link.column, &[plan.subject]).await?;
             *out.entry(t.name.to_string()).or_default() += n;
         }
-        for (t, link) in declared_erasures(TABLES, Erasure::Tombstone, OWN_RULES) {
-            let n = if plan.delete_texts {
+        let emptied = declared_erasures(TABLES, Erasure::Empty, OWN_RULES).map(|e| (e, false));
+        for ((t, link), deletable) in declared_erasures(TABLES, Erasure::Tombstone, OWN_RULES).map(|e| (e, true)).chain(emptied) {
+            let n = if plan.delete_texts && deletable {
                 suoja_store::graph::delete_linked(c, tenant, t.name, link.column, &[plan.subject]).await?
             } else {
                 let cols = t.personal_column_names(link.column);
                 suoja_store::graph::clear_linked(c, tenant, t.name, link.column, &[plan.subject], &cols).await?
             };
             *out.entry(t.name.to_string()).or_default() += n;
+        }
+        if plan.delete_texts {
+            // Other people's votes on what was just deleted now point at nothing.
+            suoja_store::help_center::remove_dangling_votes(c, tenant).await?;
         }
         if links > 0 {
             out.insert("mail_recipients".into(), u64::try_from(links).unwrap_or(0));
@@ -455,7 +460,7 @@ impl Privacy {
         for (t, link) in declared_erasures(TABLES, Erasure::Delete, OWN_RULES) {
             check(t.name, suoja_store::graph::count_linked(c, tenant, t.name, link.column, &[s]).await?);
         }
-        for (t, link) in declared_erasures(TABLES, Erasure::Tombstone, OWN_RULES) {
+        for (t, link) in declared_erasures(TABLES, Erasure::Tombstone, OWN_RULES).chain(declared_erasures(TABLES, Erasure::Empty, OWN_RULES)) {
             let cols = t.personal_column_names(link.column);
             check(
                 t.name,

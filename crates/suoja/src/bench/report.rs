@@ -575,19 +575,6 @@ pub fn with_mail_section(old: &str, figures: &[super::mail::MailFigures]) -> Str
     splice(old, MAIL_START, MAIL_END, s)
 }
 
-#[cfg(test)]
-mod tests {
-    /// A full run keeps the write-ups after the notes and the sections other modes wrote.
-    #[test]
-    fn a_full_run_keeps_what_it_does_not_measure() {
-        let old = "# Benchmarks\n\n## sqlite\nold figures\n\n## Reading the figures\n\n- notes\n\n<!-- mail:start -->\n## E-mail\nmail\n<!-- mail:end -->\n";
-        assert_eq!(super::kept_sections(old), "\n<!-- mail:start -->\n## E-mail\nmail\n<!-- mail:end -->\n");
-        let old = "# Benchmarks\n\n## Reading the figures\n\n- notes\n\n## Before and after\ntext\n";
-        assert_eq!(super::kept_sections(old), "\n## Before and after\ntext\n");
-        assert_eq!(super::kept_sections("# Benchmarks\n"), "");
-    }
-}
-
 const HC_START: &str = "<!-- help-center:start -->";
 const HC_END: &str = "<!-- help-center:end -->";
 
@@ -634,4 +621,17 @@ pub fn with_hc_section(old: &str, figures: &[super::help_center::HcFigures]) -> 
     }
     s.push('\n');
     splice(old, HC_START, HC_END, s)
+}
+
+#[cfg(test)]
+mod tests {
+    /// A full run keeps the write-ups after the notes and the sections other modes wrote.
+    #[test]
+    fn a_full_run_keeps_what_it_does_not_measure() {
+        let old = "# Benchmarks\n\n## sqlite\nold figures\n\n## Reading the figures\n\n- notes\n\n<!-- mail:start -->\n## E-mail\nmail\n<!-- mail:end -->\n";
+        assert_eq!(super::kept_sections(old), "\n<!-- mail:start -->\n## E-mail\nmail\n<!-- mail:end -->\n");
+        let old = "# Benchmarks\n\n## Reading the figures\n\n- notes\n\n## Before and after\ntext\n";
+        assert_eq!(super::kept_sections(old), "\n## Before and after\ntext\n");
+        assert_eq!(super::kept_sections("# Benchmarks\n"), "");
+    }
 }

@@ -982,3 +982,183 @@ crate::engine_test_configured!(
         assert!(notices(&app, walter).await.is_empty());
     }
 );
+
+engine_test!(what_the_review_found_stays_fixed, |app| async move {
+    let (_, section, article) = shelf(&app, json!({"title": "Open", "body": "<p>For all.</p>"})).await;
+    // `user_segment_ids` is honoured, never dropped; disagreeing or several are refused.
+    let path = format!("/api/v2/help_center/sections/{section}/articles.json");
+    let (s, v) = app.post(&path, json!({"article": {"title": "Staff", "user_segment_ids": [2]}})).await;
+    assert_eq!((s, v["article"]["user_segment_id"].as_i64()), (StatusCode::CREATED, Some(2)), "{v}");
+    for body in [
+        json!({"article": {"title": "x", "user_segment_ids": [1, 2]}}),
+        json!({"article": {"title": "x", "user_segment_id": 1, "user_segment_ids": [2]}}),
+        json!({"article": {"title": "x", "user_segment_ids": [77]}}),
+    ] {
+        let (s, v) = app.post(&path, body.clone()).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {v}");
+    }
+
+    // A restricted person's words are hidden from everyone but staff while it lasts.
+    let open = topic(&app, None).await;
+    let (quiet, quiet_login) = app.end_user_with_password("Rauha Rajattu", "rauha@example.fi").await;
+    let (_, reader) = app.end_user_with_password("Lukija Lahtinen", "lukija@example.fi").await;
+    let (_, v) = as_user(
+        &app,
+        &quiet_login,
+        Method::POST,
+        "/api/v2/community/posts.json",
+        Some(json!({"post": {"title": "Rauha asks", "topic_id": open}})),
+    )
+    .await;
+    let post = v["post"]["id"].as_i64().unwrap();
+    as_user(
+        &app,
+        &quiet_login,
+        Method::POST,
+        &format!("/api/v2/help_center/articles/{article}/comments.json"),
+        Some(json!({"comment": {"body": "Rauha says hi"}})),
+    )
+    .await;
+    let (s, v) = app
+        .post(
+            &format!("/api/v2/privacy/subjects/{quiet}/restriction"),
+            json!({"reason": "accuracy contested"}),
+        )
+        .await;
+    assert!(s.is_success(), "{v}");
+    let (_, v) = as_user(&app, &reader, Method::GET, "/api/v2/community/posts.json", None).await;
+    assert_eq!(v["count"], 0, "{v}");
+    let (s, _) = as_user(&app, &reader, Method::GET, &format!("/api/v2/community/posts/{post}.json"), None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (_, v) = as_user(
+        &app,
+        &reader,
+        Method::GET,
+        &format!("/api/v2/help_center/articles/{article}/comments.json"),
+        None,
+    )
+    .await;
+    assert_eq!(v["count"], 0, "{v}");
+    let (_, v) = app.get(&format!("/api/v2/help_center/articles/{article}/comments.json")).await;
+    assert_eq!(v["count"], 1, "staff still see it");
+    let mut anon = crate::web::Browser::new(&app);
+    assert_eq!(anon.get(&format!("/hc/community/posts/{post}")).await.status, StatusCode::NOT_FOUND);
+
+    // A client sending a post back as it read it (moderation fields unchanged) may, as its author.
+    let (_, author) = app.end_user_with_password("Kalle Kirjoittaja", "kalle@example.fi").await;
+    let (_, v) = as_user(
+        &app,
+        &author,
+        Method::POST,
+        "/api/v2/community/posts.json",
+        Some(json!({"post": {"title": "Mine", "topic_id": open}})),
+    )
+    .await;
+    let mut mine = v["post"].clone();
+    mine["title"] = json!("Mine, edited");
+    let (s, v) = as_user(
+        &app,
+        &author,
+        Method::PUT,
+        &format!("/api/v2/community/posts/{}.json", mine["id"]),
+        Some(json!({ "post": mine.clone() })),
+    )
+    .await;
+    assert_eq!((s, v["post"]["title"].as_str()), (StatusCode::OK, Some("Mine, edited")), "{v}");
+    mine["pinned"] = json!(true);
+    let (s, _) = as_user(
+        &app,
+        &author,
+        Method::PUT,
+        &format!("/api/v2/community/posts/{}.json", mine["id"]),
+        Some(json!({ "post": mine })),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "a change to a moderation field is staff's");
+
+    // Staff cannot put words in someone's mouth where they could not read them.
+    let (_, v) = app.get("/api/v2/users/search.json?query=kalle@example.fi").await;
+    let kalle = v["users"][0]["id"].as_i64().unwrap();
+    let (_, v) = app.post(&path, json!({"article": {"title": "Drafty", "draft": true}})).await;
+    let draft = v["article"]["id"].as_i64().unwrap();
+    let (s, v) = app
+        .post(
+            &format!("/api/v2/help_center/articles/{draft}/comments.json"),
+            json!({"comment": {"body": "as Kalle", "author_id": kalle}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    // Comments are bounded (pages show many at once).
+    let (s, _) = as_user(
+        &app,
+        &author,
+        Method::POST,
+        &format!("/api/v2/help_center/articles/{article}/comments.json"),
+        Some(json!({"comment": {"body": "x".repeat(70 * 1024)}})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+});
+
+engine_test!(deleting_erased_people_s_comments_keeps_their_posts_and_others_votes_tidy, |app| async move {
+    let (_, _, article) = shelf(&app, json!({"title": "Hours", "body": "<p>Open.</p>"})).await;
+    let (s, _) = app
+        .put("/api/v2/privacy/settings.json", json!({"settings": {"erasure_comments": "delete"}}))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let open = topic(&app, None).await;
+    let (gone, gone_login) = app.end_user_with_password("Olli Poistuva", "olli@example.fi").await;
+    let (_, other) = app.end_user_with_password("Olli Jää", "olli.j@example.fi").await;
+    let (_, v) = as_user(
+        &app,
+        &gone_login,
+        Method::POST,
+        "/api/v2/community/posts.json",
+        Some(json!({"post": {"title": "Olli asks", "topic_id": open}})),
+    )
+    .await;
+    let post = v["post"]["id"].as_i64().unwrap();
+    let (_, v) = as_user(
+        &app,
+        &other,
+        Method::POST,
+        &format!("/api/v2/community/posts/{post}/comments.json"),
+        Some(json!({"comment": {"body": "Answer from the other Olli"}})),
+    )
+    .await;
+    assert!(v["comment"]["id"].is_i64(), "{v}");
+    let (_, v) = as_user(
+        &app,
+        &gone_login,
+        Method::POST,
+        &format!("/api/v2/help_center/articles/{article}/comments.json"),
+        Some(json!({"comment": {"body": "bye"}})),
+    )
+    .await;
+    let doomed = v["comment"]["id"].as_i64().unwrap();
+    as_user(
+        &app,
+        &other,
+        Method::POST,
+        &format!("/api/v2/help_center/articles/{article}/comments/{doomed}/up.json"),
+        None,
+    )
+    .await;
+    let (s, v) = app.post(&format!("/api/v2/privacy/subjects/{gone}/erasure.json"), json!({})).await;
+    assert!(s.is_success(), "{v}");
+    // The post keeps its place (the other Olli's answer hangs on it); the comment went, and the
+    // vote given to it with it.
+    let (s, v) = app.get(&format!("/api/v2/community/posts/{post}.json")).await;
+    assert_eq!(
+        (s, v["post"]["title"].as_str()),
+        (StatusCode::OK, Some("[removed at the person's request]")),
+        "{v}"
+    );
+    let (_, v) = app.get(&format!("/api/v2/community/posts/{post}/comments.json")).await;
+    assert_eq!(v["comments"][0]["body"], "Answer from the other Olli");
+    let (_, v) = app.get(&format!("/api/v2/help_center/articles/{article}/comments.json")).await;
+    assert_eq!(v["count"], 0);
+    let (_, v) = as_user(&app, &other, Method::GET, "/api/v2/users/me.json", None).await;
+    let (_, v) = app.get(&format!("/api/v2/help_center/users/{}/votes.json", v["user"]["id"])).await;
+    assert_eq!(v["count"], 0, "the vote on the deleted comment went: {v}");
+});

@@ -124,6 +124,8 @@ fn post_input(body: &JsonBody) -> Result<(PostInput, bool), ApiError> {
         "content_tag_ids",
         "created_at",
         "updated_at",
+        "non_author_editor_id",
+        "non_author_updated_at",
     ])?;
     Ok((
         PostInput {
@@ -159,6 +161,8 @@ fn comment_input(body: &JsonBody) -> Result<(PostCommentInput, bool), ApiError> 
         "vote_count",
         "created_at",
         "updated_at",
+        "non_author_editor_id",
+        "non_author_updated_at",
     ])?;
     let created_at = match o.opt_str("created_at", 40)? {
         None => None,

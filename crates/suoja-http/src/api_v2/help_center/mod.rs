@@ -263,11 +263,38 @@ fn article_input(body: &JsonBody) -> Result<(ArticleInput, bool), ApiError> {
         position: o.opt_int("position", -1_000_000, 1_000_000)?,
         comments_disabled: o.opt_bool("comments_disabled")?,
         label_names: o.opt_strings("label_names", 100, 1_000)?,
-        user_segment_id: o.nullable_id("user_segment_id")?,
+        user_segment_id: segment_of(&o)?,
         section_id: o.opt_id("section_id")?,
         author_id: o.opt_id("author_id")?,
     };
     Ok((input, notify))
+}
+
+/// The article's user segment from `user_segment_id` or Zendesk's newer `user_segment_ids` (at
+/// most one here; both given must agree): never silently dropped, so an article meant for a
+/// segment cannot end up public.
+fn segment_of(o: &Obj<'_>) -> Result<Option<Option<i64>>, ApiError> {
+    let one = o.nullable_id("user_segment_id")?;
+    let many = match o.raw("user_segment_ids") {
+        None | Some(Value::Null) => None,
+        Some(_) => Some(o.opt_ids("user_segment_ids")?.unwrap_or_default()),
+    };
+    let refuse = |m: &str| ApiError::Field("user_segment_ids".into(), m.into(), "InvalidValue");
+    match (one, many) {
+        (one, None) => Ok(one),
+        (None, Some(ids)) => match ids.as_slice() {
+            [] => Ok(Some(None)),
+            [id] => Ok(Some(Some(*id))),
+            _ => Err(refuse("user_segment_ids: at most one segment per article")),
+        },
+        (Some(one), Some(ids)) => {
+            if ids.len() <= 1 && ids.first().copied() == one {
+                Ok(Some(one))
+            } else {
+                Err(refuse("user_segment_ids: must agree with user_segment_id"))
+            }
+        }
+    }
 }
 
 fn comment_input(body: &JsonBody) -> Result<(ArticleCommentInput, bool), ApiError> {
@@ -288,6 +315,8 @@ fn comment_input(body: &JsonBody) -> Result<(ArticleCommentInput, bool), ApiErro
         "updated_at",
         "vote_sum",
         "vote_count",
+        "non_author_editor_id",
+        "non_author_updated_at",
     ])?;
     let created_at = match o.opt_str("created_at", 40)? {
         None => None,
