@@ -12,7 +12,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{MethodRouter, get, post};
 use serde::Deserialize;
-use suoja_core::Scope;
+use suoja_core::{Personal, Scope};
 use suoja_helpdesk::help_center::{self as hc, ArticleCommentInput, ArticleInput, Followed, PostCommentInput, PostInput, VoteItem};
 use suoja_store::community::{PostFilter, PostSort};
 use suoja_store::help_center::{ArticleFilter, Page as ListPage};
@@ -270,6 +270,30 @@ pub struct CommentItem {
     pub votes: i64,
 }
 
+impl CommentItem {
+    /// A comment (an article's or a post's) with its body opened, `None` for a tombstone.
+    #[allow(clippy::too_many_arguments, reason = "the fields a page shows of either kind of comment")]
+    fn new(ctx: &Ctx, id: i64, created_at: suoja_core::Timestamp, body: Option<&Personal<String>>, official: bool, hidden: bool, votes: i64) -> Self {
+        CommentItem {
+            id,
+            when: format::datetime(created_at, &ctx.tz, ctx.lang),
+            html: body.map(|b| shown_html(b.expose())).unwrap_or_default(),
+            removed: body.is_none(),
+            official,
+            hidden,
+            votes,
+        }
+    }
+}
+
+/// A comment form's text, and what is wrong with it.
+fn comment_text(ctx: &Ctx, f: &Fields) -> (String, FormErrors) {
+    let text = f.get("body").to_string();
+    let mut errors = FormErrors::default();
+    super::check_text(&mut errors, ctx.lang, "body", &text, true, MAX_TEXT);
+    (text, errors)
+}
+
 #[derive(Template)]
 #[template(path = "hc/article.html")]
 struct ArticlePage {
@@ -314,15 +338,7 @@ async fn article_page(state: &AppState, ctx: &Ctx, id: i64, body: String, errors
         vote_count: a.vote_count,
         comments: comments
             .iter()
-            .map(|cm| CommentItem {
-                id: cm.row.id,
-                when: format::datetime(cm.row.created_at, &ctx.tz, ctx.lang),
-                html: cm.body.as_ref().map(|b| shown_html(b.expose())).unwrap_or_default(),
-                removed: cm.body.is_none(),
-                official: false,
-                hidden: false,
-                votes: cm.vote_sum,
-            })
+            .map(|cm| CommentItem::new(ctx, cm.row.id, cm.row.created_at, cm.body.as_ref(), false, false, cm.vote_sum))
             .collect(),
         comments_open: !a.row.comments_disabled,
         following,
@@ -351,9 +367,7 @@ fn refused(ctx: &Ctx, e: impl Into<crate::ApiError>, fields: &[&str]) -> Result<
 
 async fn comment_article(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>, headers: HeaderMap, body: Bytes) -> Result<Response, Failure> {
     let (scope, f) = person_form(&ctx, &headers, &body)?;
-    let text = f.get("body").to_string();
-    let mut errors = FormErrors::default();
-    super::check_text(&mut errors, ctx.lang, "body", &text, true, MAX_TEXT);
+    let (text, mut errors) = comment_text(&ctx, &f);
     if errors.is_empty() {
         let input = ArticleCommentInput {
             body: Some(suoja_helpdesk::text::plain_to_html(&text)),
@@ -782,15 +796,7 @@ async fn post_view(state: &AppState, ctx: &Ctx, id: i64, body: String, errors: F
         p: post_item(ctx, &p),
         comments: comments
             .iter()
-            .map(|cm| CommentItem {
-                id: cm.row.id,
-                when: format::datetime(cm.row.created_at, &ctx.tz, ctx.lang),
-                html: cm.body.as_ref().map(|b| shown_html(b.expose())).unwrap_or_default(),
-                removed: cm.body.is_none(),
-                official: cm.row.official,
-                hidden: cm.row.hidden,
-                votes: cm.vote_sum,
-            })
+            .map(|cm| CommentItem::new(ctx, cm.row.id, cm.row.created_at, cm.body.as_ref(), cm.row.official, cm.row.hidden, cm.vote_sum))
             .collect(),
         following,
         body,
@@ -805,9 +811,7 @@ async fn post_page(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>)
 
 async fn comment_post(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>, headers: HeaderMap, body: Bytes) -> Result<Response, Failure> {
     let (scope, f) = person_form(&ctx, &headers, &body)?;
-    let text = f.get("body").to_string();
-    let mut errors = FormErrors::default();
-    super::check_text(&mut errors, ctx.lang, "body", &text, true, MAX_TEXT);
+    let (text, mut errors) = comment_text(&ctx, &f);
     if errors.is_empty() {
         let input = PostCommentInput {
             body: Some(suoja_helpdesk::text::plain_to_html(&text)),

@@ -10,7 +10,7 @@ use suoja_store::community::{PostFilter, PostSort, TopicRow};
 
 use super::super::wire::ts;
 use super::super::{created, no_content, ok};
-use super::{P, id_of, page, page_of};
+use super::{P, created_at_of, id_of, page, page_of};
 use crate::extract::{Auth, BaseUrl, JsonBody, Obj, Params};
 use crate::{ApiError, AppState};
 
@@ -164,13 +164,7 @@ fn comment_input(body: &JsonBody) -> Result<(PostCommentInput, bool), ApiError> 
         "non_author_editor_id",
         "non_author_updated_at",
     ])?;
-    let created_at = match o.opt_str("created_at", 40)? {
-        None => None,
-        Some(s) => Some(
-            suoja_core::Timestamp::parse(&s)
-                .ok_or_else(|| ApiError::Field("created_at".into(), "created_at: must be a time (ISO 8601)".into(), "InvalidValue"))?,
-        ),
-    };
+    let created_at = created_at_of(&o)?;
     Ok((
         PostCommentInput {
             body: o.opt_str("body", 600 * 1024)?,

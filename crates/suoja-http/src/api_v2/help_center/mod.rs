@@ -297,6 +297,15 @@ fn segment_of(o: &Obj<'_>) -> Result<Option<Option<i64>>, ApiError> {
     }
 }
 
+/// A back-dated `created_at` (staff's, for imports), checked.
+fn created_at_of(o: &Obj<'_>) -> Result<Option<suoja_core::Timestamp>, ApiError> {
+    o.opt_str("created_at", 40)?
+        .map(|s| {
+            suoja_core::Timestamp::parse(&s).ok_or_else(|| ApiError::Field("created_at".into(), "created_at: must be a time (ISO 8601)".into(), "InvalidValue"))
+        })
+        .transpose()
+}
+
 fn comment_input(body: &JsonBody) -> Result<(ArticleCommentInput, bool), ApiError> {
     let r = Obj::root(&body.0);
     r.only(&["comment", "notify_subscribers"])?;
@@ -318,13 +327,7 @@ fn comment_input(body: &JsonBody) -> Result<(ArticleCommentInput, bool), ApiErro
         "non_author_editor_id",
         "non_author_updated_at",
     ])?;
-    let created_at = match o.opt_str("created_at", 40)? {
-        None => None,
-        Some(s) => Some(
-            suoja_core::Timestamp::parse(&s)
-                .ok_or_else(|| ApiError::Field("created_at".into(), "created_at: must be a time (ISO 8601)".into(), "InvalidValue"))?,
-        ),
-    };
+    let created_at = created_at_of(&o)?;
     Ok((
         ArticleCommentInput {
             body: o.opt_str("body", 600 * 1024)?,
