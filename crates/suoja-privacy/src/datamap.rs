@@ -1198,7 +1198,7 @@ pub const TABLES: &[Table] = &[
         purpose: "The community: what people post for discussion",
         subjects: &[about("author_id", "author")],
         erasure: Erasure::Empty,
-        retention: "while the topic exists; erased with its author; the community retention policy",
+        retention: "while the topic exists; erased with its author (inactive people by the retention policy for inactive end users)",
         derived: false,
         columns: &[
             col("id"),
@@ -1224,7 +1224,7 @@ pub const TABLES: &[Table] = &[
         purpose: "The community: what people answer to posts",
         subjects: &[about("author_id", "author")],
         erasure: Erasure::Tombstone,
-        retention: "while the post exists; erased with its author; the community retention policy",
+        retention: "while the post exists; erased with its author (inactive people by the retention policy for inactive end users)",
         derived: false,
         columns: &[
             col("id"),
