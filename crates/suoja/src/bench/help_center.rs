@@ -12,6 +12,8 @@ use suoja_helpdesk::help_center::{ArticleCommentInput, ArticleInput, GroupingInp
 use suoja_helpdesk::model::UserInput;
 use suoja_store::community::PostRow;
 
+use suoja_privacy::export::{Format, Options, no_progress, package};
+
 use super::web::{PageFigures, time};
 
 /// What the benchmark measured on one engine.
@@ -37,6 +39,14 @@ pub struct HcFigures {
     pub post: PageFigures,
     /// `GET /hc/search` for a word in 1 % of the articles.
     pub search: PageFigures,
+    /// A person with 1 000 posts and 1 000 comments on others' posts: their export as JSON, ms.
+    pub export_json_ms: f64,
+    /// The same as a PDF, ms.
+    pub export_pdf_ms: f64,
+    /// Their erasure (plan, every step, read-back), ms.
+    pub erase_ms: f64,
+    /// The erasure's read-back found nothing left.
+    pub erase_verified: bool,
 }
 
 const SECTIONS: usize = 20;
@@ -66,6 +76,28 @@ pub async fn measure(engine: &str, pg: Option<&str>, articles: usize, posts: usi
     let started = std::time::Instant::now();
     let (article, topic, post) = seed(&hd, &boot.admin, articles, posts).await?;
     let seed_secs = started.elapsed().as_secs_f64();
+    let person = poster(&hd, &boot.admin, 1_000).await?;
+    let privacy = crate::app::privacy(hd.clone(), &settings)?;
+    let t = std::time::Instant::now();
+    let export = privacy
+        .export(&boot.admin, person, None, &Options::default(), &no_progress)
+        .await
+        .map_err(err)?;
+    let mut json = package::InMemory::default();
+    privacy.write_package(boot.admin.tenant, &export, Format::Json, &mut json).await.map_err(err)?;
+    let export_json_ms = t.elapsed().as_secs_f64() * 1000.0;
+    let t = std::time::Instant::now();
+    let export = privacy
+        .export(&boot.admin, person, None, &Options::default(), &no_progress)
+        .await
+        .map_err(err)?;
+    let mut pdf = package::InMemory::default();
+    privacy.write_package(boot.admin.tenant, &export, Format::Pdf, &mut pdf).await.map_err(err)?;
+    let export_pdf_ms = t.elapsed().as_secs_f64() * 1000.0;
+    let t = std::time::Instant::now();
+    let row = privacy.erase(&boot.admin, person, suoja_privacy::erasure::Origin::Api).await.map_err(err)?;
+    let erase_ms = t.elapsed().as_secs_f64() * 1000.0;
+    let erase_verified = row.state == suoja_core::ErasureState::Completed;
     if pg.is_some() {
         sqlx::query("VACUUM ANALYZE").execute(hd.db().write_pool()).await?;
     }
@@ -92,6 +124,10 @@ pub async fn measure(engine: &str, pg: Option<&str>, articles: usize, posts: usi
         topic: time(&client, &format!("{base}/hc/community/topics/{topic}"), "", samples).await?,
         post: time(&client, &format!("{base}/hc/community/posts/{post}"), "", samples).await?,
         search: time(&client, &format!("{base}/hc/search?q=lighthouse"), "", samples).await?,
+        export_json_ms,
+        export_pdf_ms,
+        erase_ms,
+        erase_verified,
     };
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
@@ -243,4 +279,82 @@ async fn seed(hd: &Helpdesk, admin: &Scope, articles: usize, posts: usize) -> an
     bar.finish_and_clear();
     let busiest = topics.get((posts.saturating_sub(1)) % TOPICS).copied().unwrap_or_default();
     Ok((first_article, busiest, last_post))
+}
+
+/// A person with `n` posts and `n` comments on the posts of others (sealed under their key, as
+/// the service seals them), for the export and erasure figures.
+async fn poster(hd: &Helpdesk, admin: &Scope, n: usize) -> anyhow::Result<UserId> {
+    let u = hd
+        .create_user(
+            admin,
+            UserInput {
+                name: Some(Personal::new("Paula Poster".into())),
+                email: Some(Some(Email::parse("paula.poster@example.fi").map_err(|e| err(e.0))?)),
+                role: Some(Role::EndUser),
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(err)?;
+    let mut tx = hd.db().begin().await?;
+    let key = suoja_store::users::by_id(&mut tx, admin.tenant, u.id).await?.context("the poster")?.key_id;
+    let topic: i64 = sqlx::query_scalar("SELECT id FROM hc_topics WHERE tenant_id = $1 ORDER BY id LIMIT 1")
+        .bind(admin.tenant.0)
+        .fetch_one(&mut *tx)
+        .await?;
+    let others: Vec<i64> = sqlx::query_scalar("SELECT id FROM hc_posts WHERE tenant_id = $1 ORDER BY id LIMIT 1000")
+        .bind(admin.tenant.0)
+        .fetch_all(&mut *tx)
+        .await?;
+    let now = Timestamp(suoja_core::Clock::now(&suoja_core::clock::SystemClock).0);
+    for i in 0..n {
+        let title = hd.vault().encrypt_str(&mut tx, admin.tenant, key, &format!("Paula's idea number {i}")).await?;
+        let details = hd
+            .vault()
+            .encrypt_str(
+                &mut tx,
+                admin.tenant,
+                key,
+                &format!("<p>Idea {i}: it would help if the app remembered my last search.</p>"),
+            )
+            .await?;
+        let row = PostRow {
+            id: 0,
+            topic_id: topic,
+            author_id: u.id,
+            key_id: Some(key),
+            status: "none".into(),
+            featured: false,
+            pinned: false,
+            closed: false,
+            hidden: false,
+            created_at: now,
+            updated_at: now,
+            non_author_editor_id: None,
+            non_author_updated_at: None,
+            title_enc: Some(title),
+            details_enc: Some(details),
+        };
+        suoja_store::community::insert_post(&mut tx, admin.tenant, &row).await?;
+        let body = hd
+            .vault()
+            .encrypt_str(&mut tx, admin.tenant, key, &format!("<p>Paula agrees ({i}).</p>"))
+            .await?;
+        let comment = suoja_store::community::PostCommentRow {
+            id: 0,
+            post_id: others.get(i % others.len().max(1)).copied().unwrap_or_default(),
+            author_id: u.id,
+            key_id: Some(key),
+            official: false,
+            hidden: false,
+            created_at: now,
+            updated_at: now,
+            non_author_editor_id: None,
+            non_author_updated_at: None,
+            body_enc: Some(body),
+        };
+        suoja_store::community::insert_comment(&mut tx, admin.tenant, &comment).await?;
+    }
+    tx.commit().await?;
+    Ok(u.id)
 }
