@@ -211,6 +211,7 @@ wire_enum!(
         SubjectInspected = "subject.inspected",
         SubjectRestricted = "subject.restricted",
         SubjectRestrictionLifted = "subject.restriction_lifted",
+        TextRedacted = "text.redacted",
         UserCredentialsSet = "user.credentials_set",
         UserRectified = "user.rectified",
     }

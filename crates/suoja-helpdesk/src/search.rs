@@ -427,6 +427,18 @@ impl Helpdesk {
         }
     }
 
+    /// Rebuilds the index entries of one document of `kind` from its record as it stands (and
+    /// removes them when the record is gone or no longer indexed).
+    pub async fn reindex_document(&self, c: &mut Conn, tenant: TenantId, kind: DocKind, id: i64) -> Result<()> {
+        match self.source_tokens(c, tenant, kind, id).await? {
+            Some(tokens) => index::replace(c, tenant, kind, id, &tokens).await?,
+            None => {
+                index::remove(c, tenant, kind, id).await?;
+            }
+        }
+        Ok(())
+    }
+
     /// Rebuilds an organisation's index entries from its (changed) name.
     pub async fn reindex_organization(&self, c: &mut Conn, tenant: TenantId, id: OrganizationId) -> Result<()> {
         if let Some(o) = suoja_store::organizations::by_id(c, tenant, id).await? {

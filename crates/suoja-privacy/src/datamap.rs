@@ -79,6 +79,29 @@ pub struct Column {
     pub category: Category,
     /// How it is stored.
     pub storage: Storage,
+    /// Whether it is free text in which people may be named, and in what markup: the
+    /// identifier matcher looks for a person in every such column (mentions, erasure).
+    pub text: Option<Text>,
+}
+
+/// The markup of a free-text column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Text {
+    /// Plain text.
+    Plain,
+    /// Sanitised HTML.
+    Html,
+    /// Plain text only staff read (notes about a person): like an internal note, left out of
+    /// an export whose policy leaves internal notes out.
+    StaffNotes,
+}
+
+impl Column {
+    /// The column marked as free text in `markup`.
+    const fn free(self, markup: Text) -> Column {
+        Column { text: Some(markup), ..self }
+    }
 }
 
 /// What a subject-link column holds.
@@ -172,6 +195,7 @@ const fn col(name: &'static str) -> Column {
         name,
         category: Category::None,
         storage: Storage::Plain,
+        text: None,
     }
 }
 const fn sealed(name: &'static str, category: Category) -> Column {
@@ -179,6 +203,7 @@ const fn sealed(name: &'static str, category: Category) -> Column {
         name,
         category,
         storage: Storage::SubjectSealed,
+        text: None,
     }
 }
 
@@ -188,6 +213,7 @@ const fn plain_text(name: &'static str) -> Column {
         name,
         category: Category::Organisational,
         storage: Storage::Plain,
+        text: None,
     }
 }
 
@@ -222,6 +248,7 @@ pub const TABLES: &[Table] = &[
                 name: "wrapped",
                 category: Category::Key,
                 storage: Storage::TenantSealed,
+                text: None,
             },
             col("created_at"),
             col("generation"),
@@ -247,6 +274,7 @@ pub const TABLES: &[Table] = &[
                 name: "wrapped",
                 category: Category::Key,
                 storage: Storage::TenantSealed,
+                text: None,
             },
             col("created_at"),
             col("bound"),
@@ -268,12 +296,13 @@ pub const TABLES: &[Table] = &[
                 name: "email_hash",
                 category: Category::Derived,
                 storage: Storage::KeyedHash,
+                text: None,
             },
             sealed("email_enc", Category::Contact),
             sealed("name_enc", Category::Identifier),
             sealed("phone_enc", Category::Contact),
-            sealed("details_enc", Category::Content),
-            sealed("notes_enc", Category::Content),
+            sealed("details_enc", Category::Content).free(Text::StaffNotes),
+            sealed("notes_enc", Category::Content).free(Text::StaffNotes),
             sealed("tags_enc", Category::Profile),
             sealed("external_id_enc", Category::Identifier),
             sealed("user_fields_enc", Category::Profile),
@@ -287,6 +316,7 @@ pub const TABLES: &[Table] = &[
                 name: "password_hash",
                 category: Category::Credential,
                 storage: Storage::OneWayHash,
+                text: None,
             },
             col("created_at"),
             col("updated_at"),
@@ -312,12 +342,14 @@ pub const TABLES: &[Table] = &[
                 name: "token_hash",
                 category: Category::Credential,
                 storage: Storage::OneWayHash,
+                text: None,
             },
             col("created_at"),
             Column {
                 name: "description",
                 category: Category::Organisational,
                 storage: Storage::Plain,
+                text: None,
             },
             col("scopes"),
             col("expires_at"),
@@ -337,16 +369,19 @@ pub const TABLES: &[Table] = &[
                 name: "name",
                 category: Category::Organisational,
                 storage: Storage::Plain,
+                text: Some(Text::Plain),
             },
             Column {
                 name: "details",
                 category: Category::Organisational,
                 storage: Storage::Plain,
+                text: Some(Text::Plain),
             },
             Column {
                 name: "notes",
                 category: Category::Organisational,
                 storage: Storage::Plain,
+                text: Some(Text::Plain),
             },
             col("domain_names"),
             col("tags"),
@@ -394,8 +429,8 @@ pub const TABLES: &[Table] = &[
             col("assignee_id"),
             col("group_id"),
             col("organization_id"),
-            sealed("subject_enc", Category::Content),
-            sealed("description_enc", Category::Content),
+            sealed("subject_enc", Category::Content).free(Text::Plain),
+            sealed("description_enc", Category::Content).free(Text::Plain),
             col("status"),
             col("status_rank"),
             col("priority"),
@@ -427,6 +462,7 @@ pub const TABLES: &[Table] = &[
                 name: "tag_hash",
                 category: Category::Derived,
                 storage: Storage::KeyedHash,
+                text: None,
             },
         ],
     },
@@ -462,8 +498,8 @@ pub const TABLES: &[Table] = &[
             col("author_id"),
             col("key_id"),
             col("public"),
-            sealed("body_enc", Category::Content),
-            sealed("html_enc", Category::Content),
+            sealed("body_enc", Category::Content).free(Text::Plain),
+            sealed("html_enc", Category::Content).free(Text::Html),
             col("via"),
             col("created_at"),
         ],
@@ -484,6 +520,7 @@ pub const TABLES: &[Table] = &[
                 name: "upload_token_hash",
                 category: Category::Credential,
                 storage: Storage::OneWayHash,
+                text: None,
             },
             col("ticket_id"),
             col("comment_id"),
@@ -534,11 +571,13 @@ pub const TABLES: &[Table] = &[
                 name: "public",
                 category: Category::Derived,
                 storage: Storage::KeyedHash,
+                text: None,
             },
             Column {
                 name: "internal",
                 category: Category::Derived,
                 storage: Storage::KeyedHash,
+                text: None,
             },
         ],
     },
@@ -589,6 +628,7 @@ pub const TABLES: &[Table] = &[
                 name: "token_hash",
                 category: Category::Credential,
                 storage: Storage::OneWayHash,
+                text: None,
             },
             col("expires_at"),
             col("attempts"),
@@ -640,6 +680,7 @@ pub const TABLES: &[Table] = &[
                 name: "dedupe_hash",
                 category: Category::Derived,
                 storage: Storage::KeyedHash,
+                text: None,
             },
             sealed("raw_enc", Category::File),
             col("size"),
@@ -669,6 +710,7 @@ pub const TABLES: &[Table] = &[
                 name: "dedupe_hash",
                 category: Category::Derived,
                 storage: Storage::KeyedHash,
+                text: None,
             },
             col("created_at"),
         ],
@@ -686,6 +728,7 @@ pub const TABLES: &[Table] = &[
                 name: "message_hash",
                 category: Category::Derived,
                 storage: Storage::KeyedHash,
+                text: None,
             },
             col("ticket_id"),
             col("created_at"),
@@ -761,6 +804,7 @@ pub const TABLES: &[Table] = &[
                 name: "file_key_enc",
                 category: Category::Key,
                 storage: Storage::SubjectSealed,
+                text: None,
             },
             col("heartbeat_at"),
         ],
@@ -781,6 +825,7 @@ pub const TABLES: &[Table] = &[
                 name: "content_enc",
                 category: Category::File,
                 storage: Storage::PackageSealed,
+                text: None,
             },
         ],
     },
@@ -863,6 +908,7 @@ pub const TABLES: &[Table] = &[
                 name: "plan",
                 category: Category::Derived,
                 storage: Storage::KeyedHash,
+                text: None,
             },
             col("done"),
             col("held"),
@@ -892,12 +938,14 @@ pub const TABLES: &[Table] = &[
                 name: "tag",
                 category: Category::Organisational,
                 storage: Storage::Plain,
+                text: None,
             },
             col("ground"),
             Column {
                 name: "reference",
                 category: Category::Organisational,
                 storage: Storage::Plain,
+                text: None,
             },
             col("approver_id"),
             col("created_by"),
@@ -991,6 +1039,7 @@ pub const TABLES: &[Table] = &[
                 name: "token_hash",
                 category: Category::Credential,
                 storage: Storage::OneWayHash,
+                text: None,
             },
             col("created_at"),
             col("last_seen_at"),
@@ -1098,8 +1147,8 @@ pub const TABLES: &[Table] = &[
         columns: &[
             col("id"),
             col("tenant_id"),
-            plain_text("name"),
-            plain_text("description"),
+            plain_text("name").free(Text::Plain),
+            plain_text("description").free(Text::Plain),
             col("locale"),
             col("position"),
             col("created_at"),
@@ -1117,8 +1166,8 @@ pub const TABLES: &[Table] = &[
             col("id"),
             col("tenant_id"),
             col("category_id"),
-            plain_text("name"),
-            plain_text("description"),
+            plain_text("name").free(Text::Plain),
+            plain_text("description").free(Text::Plain),
             col("locale"),
             col("position"),
             col("created_at"),
@@ -1139,7 +1188,7 @@ pub const TABLES: &[Table] = &[
             col("tenant_id"),
             col("section_id"),
             col("author_id"),
-            plain_text("title"),
+            plain_text("title").free(Text::Plain),
             col("locale"),
             col("draft"),
             col("promoted"),
@@ -1151,7 +1200,7 @@ pub const TABLES: &[Table] = &[
             col("updated_at"),
             col("edited_at"),
             col("archived_at"),
-            plain_text("body"),
+            plain_text("body").free(Text::Html),
         ],
     },
     Table {
@@ -1172,7 +1221,7 @@ pub const TABLES: &[Table] = &[
             col("updated_at"),
             col("non_author_editor_id"),
             col("non_author_updated_at"),
-            sealed("body_enc", Category::Content),
+            sealed("body_enc", Category::Content).free(Text::Html),
         ],
     },
     Table {
@@ -1185,8 +1234,8 @@ pub const TABLES: &[Table] = &[
         columns: &[
             col("id"),
             col("tenant_id"),
-            plain_text("name"),
-            plain_text("description"),
+            plain_text("name").free(Text::Plain),
+            plain_text("description").free(Text::Plain),
             col("position"),
             col("user_segment"),
             col("created_at"),
@@ -1215,8 +1264,8 @@ pub const TABLES: &[Table] = &[
             col("updated_at"),
             col("non_author_editor_id"),
             col("non_author_updated_at"),
-            sealed("title_enc", Category::Content),
-            sealed("details_enc", Category::Content),
+            sealed("title_enc", Category::Content).free(Text::Plain),
+            sealed("details_enc", Category::Content).free(Text::Html),
         ],
     },
     Table {
@@ -1238,7 +1287,7 @@ pub const TABLES: &[Table] = &[
             col("updated_at"),
             col("non_author_editor_id"),
             col("non_author_updated_at"),
-            sealed("body_enc", Category::Content),
+            sealed("body_enc", Category::Content).free(Text::Html),
         ],
     },
     Table {

@@ -21,6 +21,7 @@ pub mod requests;
 pub mod restriction;
 pub mod retention;
 pub mod scan;
+mod texts;
 
 pub use error::{PrivacyError, Result};
 use suoja_helpdesk::Helpdesk;

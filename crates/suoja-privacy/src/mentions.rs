@@ -28,6 +28,9 @@ pub enum Source {
     TicketSubject,
     /// An organisation's name, details or notes.
     Organization,
+    /// A row of another table with free text the data map declares (a help center comment, a
+    /// community post, a person's profile notes): the table's name.
+    Text(&'static str),
 }
 
 impl Source {
@@ -37,12 +40,14 @@ impl Source {
             Source::Comment => "comment",
             Source::TicketSubject => "ticket_subject",
             Source::Organization => "organization",
+            Source::Text(table) => table,
         }
     }
     pub(crate) fn parse(s: &str) -> Option<Self> {
         [Source::Comment, Source::TicketSubject, Source::Organization]
             .into_iter()
             .find(|x| x.as_str() == s)
+            .or_else(|| crate::texts::table(s).map(|t| Source::Text(t.table.name)))
     }
 }
 
@@ -81,7 +86,7 @@ impl Decision {
 pub struct Found {
     /// Where.
     pub source: Source,
-    /// The comment, ticket or organisation id.
+    /// The id of the comment, ticket, organisation or row.
     pub source_id: i64,
     /// The ticket it is on.
     pub ticket_id: Option<i64>,
@@ -114,6 +119,11 @@ pub(crate) struct Reach {
 const STRONG_TICKETS: usize = 20_000;
 /// Tickets a search for weak matches opens at most: a first name is in many of them.
 const WEAK_TICKETS: usize = 2_000;
+/// Rows of each other table with free text a search for strong matches reads at most (newest
+/// first): nothing narrows them, so each is opened.
+const STRONG_ROWS: i64 = 100_000;
+/// Rows of each such table a search for weak matches reads at most.
+const WEAK_ROWS: i64 = 20_000;
 
 /// A candidate as privacy staff see it.
 #[derive(Debug, Clone)]
@@ -122,9 +132,10 @@ pub struct Candidate {
     pub id: i64,
     /// The request it belongs to.
     pub request_id: i64,
-    /// Where the text is (`comment`, `ticket_subject`, `organization`).
+    /// Where the text is (`comment`, `ticket_subject`, `organization`, or the table of
+    /// other free text, such as `hc_post_comments`).
     pub source: String,
-    /// The id of that comment, ticket or organisation.
+    /// The id of that comment, ticket, organisation or row.
     pub source_id: i64,
     /// The ticket it is on, if any.
     pub ticket_id: Option<i64>,
@@ -334,6 +345,37 @@ impl Privacy {
                 }
             }
         }
+        // Every other free text the data map declares, each row opened (other people's rows
+        // only: the person's own are theirs, exported and erased as such).
+        let rows_limit = if reach.weak { WEAK_ROWS } else { STRONG_ROWS };
+        for t in crate::texts::tables() {
+            let mut before = None;
+            let mut read = 0;
+            loop {
+                let page = self.text_rows(c, tenant, &t, before, 500.min(rows_limit - read)).await?;
+                let Some(last) = page.last() else { break };
+                before = Some(last.id);
+                read += suoja_core::num::to_i64(page.len());
+                for row in page.iter().filter(|r| !r.people.contains(&user.id.0)) {
+                    let mut classes = BTreeSet::new();
+                    for (col, text) in &row.texts {
+                        classes.extend(classes_in(text, crate::texts::markup(col)));
+                    }
+                    if keep(&classes) {
+                        out.push(Found {
+                            source: Source::Text(t.table.name),
+                            source_id: row.id,
+                            ticket_id: None,
+                            classes,
+                        });
+                    }
+                }
+                if read >= rows_limit {
+                    truncated |= !self.text_rows(c, tenant, &t, before, 1).await?.is_empty();
+                    break;
+                }
+            }
+        }
         out.sort_by_key(Found::key);
         Ok((out, truncated))
     }
@@ -499,6 +541,22 @@ impl Privacy {
                     texts.push(o.name);
                     texts.extend(o.details);
                     texts.extend(o.notes);
+                }
+            }
+            Source::Text(table) => {
+                if let Some(t) = crate::texts::table(table)
+                    && let Some(row) = self.text_row(c, tenant, &t, cand.source_id).await?
+                {
+                    cand.author_id = row.people.first().copied();
+                    cand.public = Some(row.texts.iter().all(|(col, _)| col.text != Some(crate::datamap::Text::StaffNotes)));
+                    people.extend(row.people);
+                    for (col, text) in row.texts {
+                        // Passages are cut from plain text: HTML is read as the page shows it.
+                        texts.push(match crate::texts::markup(col) {
+                            Markup::Html => suoja_helpdesk::text::html_to_plain(&text),
+                            Markup::Plain => text,
+                        });
+                    }
                 }
             }
         }

@@ -109,6 +109,60 @@ pub async fn rows_linked_sized(
     Ok(out)
 }
 
+/// Up to `limit` rows of `table` (scoped to `tenant`), newest id first, with `columns` in the
+/// order given; only rows whose `id` is below `before` when it is given (the next page).
+pub async fn rows_newest(c: &mut Conn, tenant: TenantId, table: &str, columns: &[&str], before: Option<i64>, limit: i64) -> Result<Vec<Vec<Value>>> {
+    if columns.is_empty() {
+        return Ok(Vec::new());
+    }
+    if !(is_identifier(table) && columns.iter().all(|c| is_identifier(c))) {
+        return Err(crate::StoreError::Config(format!("not an identifier in the data map: {table}")));
+    }
+    let sql = format!(
+        "SELECT {} FROM {table} WHERE tenant_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
+        columns.join(", ")
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(tenant.0)
+        .bind(before.unwrap_or(i64::MAX))
+        .bind(limit)
+        .fetch_all(c)
+        .await?;
+    Ok(rows.iter().map(|r| (0..columns.len()).map(|i| value(r, i)).collect()).collect())
+}
+
+/// Writes `values` (text or bytes; a `Null` empties the column) into the row of `table`
+/// (scoped to `tenant`) whose `id` is `id`. Returns whether the row exists.
+pub async fn set_values(c: &mut Conn, tenant: TenantId, table: &str, id: i64, values: &[(&str, Value)]) -> Result<bool> {
+    if values.is_empty() {
+        return Ok(false);
+    }
+    if !(is_identifier(table) && values.iter().all(|(c, _)| is_identifier(c))) {
+        return Err(crate::StoreError::Config(format!("not an identifier in the data map: {table}")));
+    }
+    let mut set: Vec<String> = Vec::with_capacity(values.len());
+    let mut n = 2;
+    for (c, v) in values {
+        if *v == Value::Null {
+            set.push(format!("{c} = NULL"));
+        } else {
+            n += 1;
+            set.push(format!("{c} = ${n}"));
+        }
+    }
+    let sql = format!("UPDATE {table} SET {} WHERE tenant_id = $1 AND id = $2", set.join(", "));
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.0).bind(id);
+    for (_, v) in values {
+        q = match v {
+            Value::Null => q,
+            Value::Int(i) => q.bind(*i),
+            Value::Text(t) => q.bind(t.clone()),
+            Value::Bytes(b) => q.bind(b.clone()),
+        };
+    }
+    Ok(q.execute(c).await?.rows_affected() > 0)
+}
+
 fn checked(table: &str, link: &str) -> Result<()> {
     if is_identifier(table) && is_identifier(link) {
         Ok(())

@@ -83,6 +83,7 @@ pub const PLAN_LINES: &[&str] = &[
     "collaborator_links",
     "redacted_comments",
     "redacted_organizations",
+    "redacted_texts",
     "review_mentions",
     "unassigned_tickets",
 ];
@@ -91,9 +92,9 @@ pub const PLAN_LINES: &[&str] = &[
 /// for review; replaced only once privacy staff accepted it on the erasure request.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Mention {
-    /// `comment`, `ticket_subject` or `organization`.
+    /// `comment`, `ticket_subject`, `organization`, or the table of other free text.
     pub source: String,
-    /// The comment, ticket or organisation id.
+    /// The comment, ticket, organisation or row id.
     pub id: i64,
     /// The ticket it is on.
     pub ticket_id: Option<i64>,
@@ -136,6 +137,10 @@ pub struct Plan {
     /// Those organisations.
     #[serde(default)]
     pub organization_ids: Vec<i64>,
+    /// Rows of other tables with free text the data map declares (help center and community
+    /// text, profile notes) that hold their identifiers, redacted: table → row ids.
+    #[serde(default)]
+    pub texts: BTreeMap<String, Vec<i64>>,
     /// Texts with weak matches only, listed for review and left alone.
     #[serde(default)]
     pub review: Vec<Mention>,
@@ -174,6 +179,7 @@ impl Plan {
         out.insert("attachments".into(), n(self.attachments.len()));
         out.insert("redacted_comments".into(), n(self.redactions.values().map(Vec::len).sum()));
         out.insert("redacted_organizations".into(), self.organizations);
+        out.insert("redacted_texts".into(), n(self.texts.values().map(Vec::len).sum()));
         out.insert("review_mentions".into(), n(self.review.len()));
         for (t, v) in &self.records {
             out.insert(t.clone(), *v);
@@ -318,6 +324,7 @@ impl Privacy {
                 }
                 match (f.source, f.ticket_id) {
                     (Source::Organization, _) => plan.organization_ids.push(f.source_id),
+                    (Source::Text(table), _) => plan.texts.entry(table.to_string()).or_default().push(f.source_id),
                     (Source::Comment, Some(t)) => plan.redactions.entry(t).or_default().push(f.source_id),
                     (_, Some(t)) => {
                         plan.redactions.entry(t).or_default();

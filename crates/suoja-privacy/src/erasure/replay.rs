@@ -9,7 +9,7 @@
 use std::collections::HashSet;
 use std::path::Path;
 
-use crate::redaction::RedactionRecord;
+use crate::redaction::{RedactionRecord, TextRedactionRecord};
 use serde::{Deserialize, Serialize};
 use suoja_core::{KeyId, Scope, TenantId, Timestamp, UserId};
 
@@ -63,6 +63,8 @@ pub struct Ledger {
     pub erasures: Vec<Entry>,
     /// Completed redactions.
     pub redactions: Vec<RedactionRecord>,
+    /// Completed redactions of free text outside tickets.
+    pub text_redactions: Vec<TextRedactionRecord>,
     /// The newest time any line records (an erasure's completion, a redaction, a backup's
     /// checkpoint): the ledger holds everything completed before it.
     pub newest: Option<Timestamp>,
@@ -84,7 +86,7 @@ pub fn read(path: &Path) -> Result<Ledger> {
             out.newest = Some(out.newest.map_or(t, |n| n.max(t)));
         }
     };
-    let (mut erasures, mut redactions) = (Vec::new(), Vec::new());
+    let (mut erasures, mut redactions, mut text_redactions) = (Vec::new(), Vec::new(), Vec::new());
     for (i, line) in lines.iter().enumerate() {
         let bad = |e: serde_json::Error| PrivacyError::Internal(format!("erasure ledger {} line {}: {e}", path.display(), i + 1));
         let v: serde_json::Value = serde_json::from_str(line).map_err(bad)?;
@@ -95,6 +97,11 @@ pub fn read(path: &Path) -> Result<Ledger> {
                 seen(Some(Timestamp(r.at)));
                 redactions.push(r);
             }
+            Some("text_redaction") => {
+                let r: TextRedactionRecord = serde_json::from_value(v).map_err(bad)?;
+                seen(Some(Timestamp(r.at)));
+                text_redactions.push(r);
+            }
             _ => {
                 let e: Entry = serde_json::from_value(v).map_err(bad)?;
                 seen(Timestamp::parse(&e.completed_at));
@@ -104,6 +111,7 @@ pub fn read(path: &Path) -> Result<Ledger> {
     }
     out.erasures = erasures;
     out.redactions = redactions;
+    out.text_redactions = text_redactions;
     Ok(out)
 }
 
@@ -132,11 +140,19 @@ impl Privacy {
             return Ok(Replay::default());
         };
         let Ledger {
-            erasures: entries, redactions, ..
+            erasures: entries,
+            redactions,
+            text_redactions,
+            ..
         } = read(&path)?;
         let mut replay = self.replay_erasures(&entries).await?;
         for r in &redactions {
             if self.replay_redaction(r).await? {
+                replay.redactions += 1;
+            }
+        }
+        for r in &text_redactions {
+            if self.replay_text_redaction(r).await? {
                 replay.redactions += 1;
             }
         }

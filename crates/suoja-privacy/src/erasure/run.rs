@@ -375,6 +375,16 @@ impl Privacy {
             orgs += u64::from(self.redact_in_organization(c, tenant, *o, &matcher, weak).await?);
         }
         out.insert("redacted_organizations".into(), orgs);
+        let mut texts = 0;
+        for (table, ids) in &plan.texts {
+            let Some(t) = crate::texts::table(table) else { continue };
+            for id in ids {
+                let weak = accepted.contains(&(Source::Text(t.table.name), *id));
+                let change = |text: &str, markup| super::redact::erase_text(&matcher, text, markup, weak);
+                texts += u64::from(self.rewrite_text(c, tenant, &t, *id, change).await?);
+            }
+        }
+        out.insert("redacted_texts".into(), texts);
         Ok(out)
     }
 
@@ -410,6 +420,23 @@ impl Privacy {
         );
         for t in tables {
             suoja_store::dialect::vacuum_table(db, t).await?;
+        }
+        // Free text redacted elsewhere: a sealed value's old ciphertext is readable while the
+        // writer's key lives, and plain text is plain; the old row versions must go.
+        for table in plan
+            .texts
+            .iter()
+            .filter(|(_, ids)| !ids.is_empty())
+            .filter_map(|(t, _)| crate::datamap::table(t))
+        {
+            let plain = table.columns.iter().any(|c| c.text.is_some() && c.storage == crate::datamap::Storage::Plain);
+            if plain {
+                if !suoja_store::dialect::rewrite_table(db, table.name).await? {
+                    tracing::warn!(table = table.name, "a long transaction may have kept old rows through the rewrite");
+                }
+            } else {
+                suoja_store::dialect::vacuum_table(db, table.name).await?;
+            }
         }
         if plan.organizations > 0 {
             // Organisation text is plain; its old versions must leave the files.

@@ -19,8 +19,9 @@ impl Privacy {
     /// person in the caller's tenant; returns their id.
     pub async fn import_export(&self, scope: &Scope, doc: &Value, files: &BTreeMap<String, Vec<u8>>) -> Result<UserId> {
         require_privacy(scope)?;
-        if doc["format_version"] != 1 {
-            return Err(PrivacyError::invalid("format_version", "only version 1 exports can be imported"));
+        // Version 2 added mentions outside tickets; what an import reads is the same in both.
+        if doc["format_version"] != 1 && doc["format_version"] != 2 {
+            return Err(PrivacyError::invalid("format_version", "only version 1 and 2 exports can be imported"));
         }
         let p = &doc["subject"];
         let email = match p["email"].as_str() {

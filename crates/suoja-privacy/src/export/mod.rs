@@ -1,5 +1,5 @@
 //! Access and portability exports (GDPR Art. 15 and 20): the person's footprint rendered as a
-//! JSON document that follows the published schema (`docs/schemas/export-v1.schema.json`), a PDF
+//! JSON document that follows the published schema (`docs/schemas/export-v2.schema.json`), a PDF
 //! for reading, the original files, and a ZIP holding all three. Other people appear as
 //! placeholders; what was withheld and why is listed in the export and recorded with the request.
 
@@ -16,10 +16,10 @@ use crate::PrivacyError;
 pub use document::{Export, ExportFile};
 
 /// The JSON Schema every export follows.
-pub const SCHEMA: &str = include_str!("../../../../docs/schemas/export-v1.schema.json");
+pub const SCHEMA: &str = include_str!("../../../../docs/schemas/export-v2.schema.json");
 
 /// The schema's identifier, written into each export.
-pub const SCHEMA_ID: &str = "https://suoja.invalid/schemas/export-v1.schema.json";
+pub const SCHEMA_ID: &str = "https://suoja.invalid/schemas/export-v2.schema.json";
 
 /// Which tickets an export covers (as Zendesk's ticket-history printout offers).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

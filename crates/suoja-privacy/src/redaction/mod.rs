@@ -8,9 +8,11 @@
 
 mod fields;
 mod files;
+mod free_text;
 mod history;
 mod text;
 
+pub use free_text::{FreeText, TextRedactionRecord};
 pub use history::RedactionRecord;
 use history::ledger_line;
 

@@ -746,6 +746,9 @@ pub(crate) fn api_body(method: &str, path: &str, ids: &HashMap<&'static str, Str
             json!({"comment": {"body": "matrix"}})
         }
         ("post", p) if p.starts_with("/api/v2/community/") && p.ends_with("/subscriptions") => json!({"subscription": {}}),
+        ("put", "/api/v2/help_center/articles/{id}/comments/{comment_id}/redact") => json!({"text": "ohje"}),
+        ("put", "/api/v2/community/posts/{id}/redact") => json!({"text": "Tumma"}),
+        ("put", "/api/v2/community/posts/{id}/comments/{comment_id}/redact") => json!({"text": "kiitos"}),
         _ => json!({}),
     })
 }

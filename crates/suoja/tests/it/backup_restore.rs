@@ -67,6 +67,18 @@ async fn backup_erase_restore(engine: Engine) {
     let backups = TempDir::new();
     let root = backups.0.clone();
 
+    // A community post, redacted after the backup below.
+    let (s, v) = app.post("/api/v2/community/topics.json", json!({"topic": {"name": "Notices"}})).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (s, v) = app
+        .post(
+            "/api/v2/community/posts.json",
+            json!({"post": {"title": "Opening hours", "details": "<p>Door code 4417 until May.</p>", "topic_id": v["topic"]["id"]}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let notice = v["post"]["id"].as_i64().unwrap();
+
     // The backup runs while the server answers reads and writes.
     let mut cmd = app.cli_command(&["backup", "--to", root.to_str().unwrap()]);
     let taking = tokio::task::spawn_blocking(move || cmd.output().unwrap());
@@ -158,6 +170,12 @@ async fn backup_erase_restore(engine: Engine) {
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
 
+    // And a phrase in the community post.
+    let (s, v) = app
+        .put(&format!("/api/v2/community/posts/{notice}/redact"), json!({"text": "Door code 4417"}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+
     // A is erased after the backup.
     let (s, v) = app.post(&format!("/api/v2/privacy/subjects/{}/erasure.json", w.a.id), json!({})).await;
     assert_eq!(s, StatusCode::OK, "{v}");
@@ -216,7 +234,7 @@ async fn backup_erase_restore(engine: Engine) {
     app.stop_server().await;
     let said = run_ok(&app.cli(&["restore", "--from", dir.to_str().unwrap(), "--force"]), "restore");
     assert!(said.contains("1 erasures replayed"), "{said}");
-    assert!(said.contains("1 redactions applied again"), "{said}");
+    assert!(said.contains("2 redactions applied again"), "{said}");
     app.start_server().await;
 
     // The redaction made after the backup holds: the ledger file has no text, so the whole
@@ -228,6 +246,10 @@ async fn backup_erase_restore(engine: Engine) {
     assert!(!v.to_string().contains(&phrase), "{v}");
     let (_, v) = app.get(&format!("/api/v2/tickets/{}/audits.json", w.t3)).await;
     assert_eq!(v["count"], 1, "{v}");
+    // So does the post's: its whole text is marked again.
+    let (_, v) = app.get(&format!("/api/v2/community/posts/{notice}.json")).await;
+    let details = v["post"]["details"].as_str().unwrap();
+    assert!(!details.contains("4417") && details.contains('\u{2587}'), "{v}");
 
     // A is absent; B and everyone else's data intact.
     for path in [format!("/api/v2/users/{}.json", w.a.id), format!("/api/v2/tickets/{}.json", w.t1)] {

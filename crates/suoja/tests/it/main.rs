@@ -17,6 +17,7 @@ mod backup_restore;
 mod bad_input;
 mod fuzz;
 mod help_center;
+mod help_center_privacy;
 mod mail;
 mod privacy_erasure;
 mod privacy_erasure_crash;

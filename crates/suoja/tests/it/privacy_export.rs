@@ -568,21 +568,25 @@ engine_test!(a_table_declared_only_in_the_test_build_is_covered, |app| async mov
                 name: "id",
                 category: Category::None,
                 storage: Storage::Plain,
+                text: None,
             },
             Column {
                 name: "tenant_id",
                 category: Category::None,
                 storage: Storage::Plain,
+                text: None,
             },
             Column {
                 name: "user_id",
                 category: Category::None,
                 storage: Storage::Plain,
+                text: None,
             },
             Column {
                 name: "note_enc",
                 category: Category::Content,
                 storage: Storage::SubjectSealed,
+                text: None,
             },
         ],
     };

@@ -274,7 +274,7 @@ fn key_of(texts: &BTreeMap<String, String>, prefix: &str, contains: &str) -> Str
         .unwrap_or_else(|| panic!("no text under {prefix:?} holds {contains:?}: {texts:#?}"))
 }
 
-async fn verified_request(app: &TestApp, kind: &str, subject: i64, extra: Value) -> i64 {
+pub(crate) async fn verified_request(app: &TestApp, kind: &str, subject: i64, extra: Value) -> i64 {
     let mut body = json!({"kind": kind, "subject_id": subject, "channel": "email"});
     if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
         b.extend(e.clone());
@@ -287,13 +287,13 @@ async fn verified_request(app: &TestApp, kind: &str, subject: i64, extra: Value)
     id
 }
 
-async fn mentions(app: &TestApp, request: i64) -> Vec<Value> {
+pub(crate) async fn mentions(app: &TestApp, request: i64) -> Vec<Value> {
     let (s, v) = app.get(&format!("/api/v2/privacy/requests/{request}/mentions.json")).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     v["mentions"].as_array().unwrap().clone()
 }
 
-async fn decide(app: &TestApp, request: i64, mention: &Value, decision: &str) -> (StatusCode, Value) {
+pub(crate) async fn decide(app: &TestApp, request: i64, mention: &Value, decision: &str) -> (StatusCode, Value) {
     app.post(
         &format!("/api/v2/privacy/requests/{request}/mentions"),
         json!({"mention": {"id": mention["id"], "decision": decision}}),

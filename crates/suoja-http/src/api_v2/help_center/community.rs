@@ -10,7 +10,7 @@ use suoja_store::community::{PostFilter, PostSort, TopicRow};
 
 use super::super::wire::ts;
 use super::super::{created, no_content, ok};
-use super::{P, created_at_of, id_of, page, page_of};
+use super::{P, created_at_of, id_of, page, page_of, redaction_text};
 use crate::extract::{Auth, BaseUrl, JsonBody, Obj, Params};
 use crate::{ApiError, AppState};
 
@@ -370,6 +370,30 @@ pub async fn update_comment(State(app): State<AppState>, Auth(scope): Auth, base
         .update_post_comment(&scope, id_of(&p, "id")?, id_of(&p, "comment_id")?, &input)
         .await?;
     Ok(ok(json!({"comment": comment(&c, &base)})))
+}
+
+/// `PUT /community/posts/{id}/comments/{comment_id}/redact` with `{"text"}`: staff replace
+/// every occurrence of the text in the comment by redaction marks, irreversibly.
+pub async fn redact_comment(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, Path(p): P, body: JsonBody) -> Result<Response, ApiError> {
+    let (post, id) = (id_of(&p, "id")?, id_of(&p, "comment_id")?);
+    let text = redaction_text(&body)?;
+    app.privacy
+        .redact_free_text(&scope, suoja_privacy::redaction::FreeText::PostComment(post, id), &text)
+        .await?;
+    let c = app.helpdesk.get_post_comment(&scope, post, id).await?;
+    Ok(ok(json!({"comment": comment(&c, &base)})))
+}
+
+/// `PUT /community/posts/{id}/redact` with `{"text"}`: staff replace every occurrence of the
+/// text in the post's title and details by redaction marks, irreversibly.
+pub async fn redact_post(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, Path(p): P, body: JsonBody) -> Result<Response, ApiError> {
+    let id = id_of(&p, "id")?;
+    let text = redaction_text(&body)?;
+    app.privacy
+        .redact_free_text(&scope, suoja_privacy::redaction::FreeText::Post(id), &text)
+        .await?;
+    let v = app.helpdesk.get_post(&scope, id).await?;
+    Ok(ok(json!({"post": post(&v, &base)})))
 }
 
 /// `DELETE /community/posts/{id}/comments/{comment_id}`

@@ -659,6 +659,28 @@ pub async fn update_comment(State(app): State<AppState>, Auth(scope): Auth, base
     Ok(ok(json!({"comment": comment(&c, &base)})))
 }
 
+/// The phrase of a `PUT …/redact` body, `{"text"}`.
+pub(super) fn redaction_text(body: &JsonBody) -> Result<suoja_core::Personal<String>, ApiError> {
+    let root = Obj::root(&body.0);
+    root.only(&["text"])?;
+    let text = root
+        .opt_str("text", 65_536)?
+        .ok_or_else(|| ApiError::Field("text".into(), "text: is required".into(), "BlankValue"))?;
+    Ok(suoja_core::Personal::new(text))
+}
+
+/// `PUT /help_center/articles/{id}/comments/{comment_id}/redact` with `{"text"}`: staff replace
+/// every occurrence of the text in the comment by redaction marks, irreversibly.
+pub async fn redact_comment(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, Path(p): P, body: JsonBody) -> Result<Response, ApiError> {
+    let (article, id) = (id_of(&p, "id")?, id_of(&p, "comment_id")?);
+    let text = redaction_text(&body)?;
+    app.privacy
+        .redact_free_text(&scope, suoja_privacy::redaction::FreeText::ArticleComment(article, id), &text)
+        .await?;
+    let c = app.helpdesk.get_article_comment(&scope, article, id).await?;
+    Ok(ok(json!({"comment": comment(&c, &base)})))
+}
+
 /// `DELETE /help_center/articles/{id}/comments/{comment_id}`
 pub async fn delete_comment(State(app): State<AppState>, Auth(scope): Auth, Path(p): P) -> Result<Response, ApiError> {
     app.helpdesk.delete_article_comment(&scope, id_of(&p, "id")?, id_of(&p, "comment_id")?).await?;

@@ -188,7 +188,7 @@ impl Privacy {
         let withheld_doc = withheld.to_json(include_notes);
         let doc = json!({
             "$schema": SCHEMA_ID,
-            "format_version": 1,
+            "format_version": 2,
             "generated_at": self.hd.now().to_iso(),
             "request_id": request,
             "options": {
@@ -382,6 +382,7 @@ impl Privacy {
                     out.push(json!({
                         "ticket_id": cand.ticket_id,
                         "source": cand.source,
+                        "source_id": cand.source_id,
                         "comment_id": (cand.source == "comment").then_some(cand.source_id),
                         "author": people.label(cand.author_id),
                         "public": cand.public.unwrap_or(false),

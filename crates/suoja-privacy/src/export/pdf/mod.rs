@@ -206,16 +206,24 @@ pub fn render(doc: &Value) -> Option<Vec<u8>> {
         body.text("None.", 10.0, Style::Regular, 0.0, 0.0);
     }
     for m in &mentions {
-        let kind = match (m["source"].as_str(), m["public"].as_bool().unwrap_or(false)) {
-            (Some("ticket_subject"), _) => "Ticket subject",
-            (Some("organization"), _) => "Organisation notes",
-            (_, true) => "Public reply",
-            (_, false) => "Internal note",
+        let public = m["public"].as_bool().unwrap_or(false);
+        let kind = match m["source"].as_str().unwrap_or("") {
+            "ticket_subject" => "Ticket subject",
+            "organization" => "Organisation notes",
+            "comment" if public => "Public reply",
+            "comment" => "Internal note",
+            "hc_article_comments" => "Help center comment",
+            "hc_posts" => "Community post",
+            "hc_post_comments" => "Community comment",
+            "hc_articles" => "Help center article",
+            _ if public => "Published text",
+            _ => "Notes kept by staff",
         };
-        body.label(
-            &format!("Ticket #{} · {kind} · {} · {}", s(&m["ticket_id"]), s(&m["author"]), date(&m["created_at"])),
-            0.9,
-        );
+        let place = match m["ticket_id"].as_i64() {
+            Some(t) => format!("Ticket #{t} · {kind}"),
+            None => format!("{kind} #{}", s(&m["source_id"])),
+        };
+        body.label(&format!("{place} · {} · {}", s(&m["author"]), date(&m["created_at"])), 0.9);
         for p in m["passages"].as_array().into_iter().flatten() {
             body.text(&format!("… {} …", s(p)), 10.0, Style::Regular, 4.0, 0.0);
         }

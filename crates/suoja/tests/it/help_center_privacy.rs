@@ -1,0 +1,264 @@
+//! Privacy in help center and community text, on both engines: a person named in other people's
+//! posts and comments is found there by the identifier matcher (strong matches as candidates of
+//! an access request, weak ones only for review), the accepted passages reach their export, an
+//! erasure replaces only their identifiers and only where it may, staff redact phrases from
+//! posts and comments.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::harness::{Tenant, TestApp};
+use crate::privacy_precision::{decide, export_of, mentions, verified_request};
+use crate::engine_test;
+
+async fn topic(app: &TestApp) -> i64 {
+    let (s, v) = app.post("/api/v2/community/topics.json", json!({"topic": {"name": "Printing"}})).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    v["topic"]["id"].as_i64().unwrap()
+}
+
+async fn article(app: &TestApp) -> i64 {
+    let (_, v) = app.post("/api/v2/help_center/categories.json", json!({"category": {"name": "Printers"}})).await;
+    let category = v["category"]["id"].as_i64().unwrap();
+    let (_, v) = app
+        .post(
+            &format!("/api/v2/help_center/categories/{category}/sections.json"),
+            json!({"section": {"name": "Paper jams"}}),
+        )
+        .await;
+    let section = v["section"]["id"].as_i64().unwrap();
+    let (s, v) = app
+        .post(
+            &format!("/api/v2/help_center/sections/{section}/articles.json"),
+            json!({"article": {"title": "Clearing a jam", "body": "<p>Open the tray.</p>"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    v["article"]["id"].as_i64().unwrap()
+}
+
+async fn post(app: &TestApp, who: &Tenant, topic: i64, title: &str, details: &str) -> i64 {
+    let (s, v) = app
+        .call_password(
+            who,
+            Method::POST,
+            "/api/v2/community/posts.json",
+            Some(json!({"post": {"title": title, "details": details, "topic_id": topic}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    v["post"]["id"].as_i64().unwrap()
+}
+
+async fn comment(app: &TestApp, who: &Tenant, path: &str, body: &str) -> i64 {
+    let (s, v) = app.call_password(who, Method::POST, path, Some(json!({"comment": {"body": body}}))).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    v["comment"]["id"].as_i64().unwrap()
+}
+
+/// A post's title and details, and a comment's body, as the API shows them.
+async fn post_text(app: &TestApp, id: i64) -> (String, String) {
+    let (s, v) = app.get(&format!("/api/v2/community/posts/{id}.json")).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    (v["post"]["title"].as_str().unwrap().into(), v["post"]["details"].as_str().unwrap().into())
+}
+
+async fn body_of(app: &TestApp, path: &str) -> String {
+    let (s, v) = app.get(path).await;
+    assert_eq!(s, StatusCode::OK, "{path}: {v}");
+    v["comment"]["body"].as_str().unwrap().into()
+}
+
+async fn redact(app: &TestApp, path: String, body: Value) -> (StatusCode, Value) {
+    app.put(&path, body).await
+}
+
+engine_test!(
+    a_person_is_found_exported_and_erased_in_community_text_and_no_one_else_is_touched,
+    |app| async move {
+        let topic = topic(&app).await;
+        let article = article(&app).await;
+        let (anna, anna_login) = app.end_user_with_password("Anna Äijälä", "anna.aijala@example.fi").await;
+        let (bob, bob_login) = app.end_user_with_password("Bob Berg", "bob.berg@example.com").await;
+        let (ted, ted_login) = app.end_user_with_password("Ted Tedder", "ted.tedder@example.com").await;
+        // Bob names Anna in full in his post (strong) and by her first name in a comment (weak);
+        // Ted's post holds "Annals" and "started" and names no one; Anna writes her own post.
+        let bobs = post(
+            &app,
+            &bob_login,
+            topic,
+            "Printer trouble",
+            "<p>Anna Äijälä (anna.aijala@example.fi) showed me the fix. It started working.</p>",
+        )
+        .await;
+        let bobs_comments = format!("/api/v2/community/posts/{bobs}/comments");
+        let weak = comment(&app, &bob_login, &format!("{bobs_comments}.json"), "Anna said thanks.").await;
+        let teds = post(&app, &ted_login, topic, "Ted started a thread", "<p>Annals of printing, by Ted.</p>").await;
+        let annas = post(&app, &anna_login, topic, "My own question", "<p>Anna asks.</p>").await;
+        let on_article = format!("/api/v2/help_center/articles/{article}/comments");
+        let html = comment(&app, &bob_login, &format!("{on_article}.json"), "<p>Ask <b>Anna Äijälä</b> about this.</p>").await;
+        let teds_before = post_text(&app, teds).await;
+        let teds_export = export_of(&app, ted).await;
+
+        // An access request finds the two strong matches, not the weak one nor Ted's words.
+        let request = verified_request(&app, "access", anna, json!({})).await;
+        let (s, v) = app
+            .post(
+                &format!("/api/v2/privacy/requests/{request}/mentions/search"),
+                json!({"search": {"weak": false}}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let list = mentions(&app, request).await;
+        let mut found: Vec<(String, i64)> = list
+            .iter()
+            .map(|m| (m["source"].as_str().unwrap().to_string(), m["source_id"].as_i64().unwrap()))
+            .collect();
+        found.sort();
+        assert_eq!(
+            found,
+            vec![("hc_article_comments".to_string(), html), ("hc_posts".to_string(), bobs)],
+            "{list:#?}"
+        );
+        let passage = list.iter().find(|m| m["source"] == "hc_posts").unwrap()["passages"][0]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(passage.contains("Anna Äijälä (anna.aijala@example.fi) showed me the fix."), "{passage}");
+        assert!(!passage.contains("Bob") && !passage.contains("<p>"), "{passage}");
+        for m in &list {
+            let (s, v) = decide(&app, request, m, "accept").await;
+            assert_eq!(s, StatusCode::OK, "{v}");
+        }
+        let (s, v) = app
+            .post(
+                &format!("/api/v2/privacy/requests/{request}/exports.json"),
+                json!({"export": {"format": "json"}}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        let url = v["export"]["download_url"].as_str().unwrap().to_string();
+        let doc: Value = app.req(Method::GET, &url).send().await.unwrap().json().await.unwrap();
+        assert_eq!(doc["format_version"], 2);
+        let m = doc["mentions"].as_array().unwrap();
+        assert_eq!(m.len(), 2, "{doc:#}");
+        let in_post = m.iter().find(|m| m["source"] == "hc_posts").unwrap();
+        assert_eq!(
+            (in_post["source_id"].as_i64(), in_post["public"].as_bool()),
+            (Some(bobs), Some(true)),
+            "{in_post}"
+        );
+        let text = doc.to_string();
+        assert!(
+            !text.contains("Annals") && !text.contains("said thanks"),
+            "nothing of Ted's or the weak comment"
+        );
+
+        // The erasure replaces Anna's identifiers in Bob's post and article comment and nothing
+        // else: the weak comment waits for review, Ted's post and export stay byte-identical.
+        let (s, v) = app.get(&format!("/api/v2/privacy/subjects/{anna}/erasure_plan.json")).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(v["erasure_plan"]["counts"]["redacted_texts"], 2, "{v}");
+        let review: Vec<&Value> = v["erasure_plan"]["review"].as_array().unwrap().iter().collect();
+        assert!(review.iter().any(|r| r["source"] == "hc_post_comments" && r["id"] == weak), "{v}");
+        let (s, v) = app.post(&format!("/api/v2/privacy/subjects/{anna}/erasure.json"), json!({})).await;
+        assert!(s.is_success(), "{v}");
+        assert_eq!(v["erasure"]["state"], "completed", "{v}");
+        assert_eq!(
+            post_text(&app, bobs).await,
+            (
+                "Printer trouble".to_string(),
+                "<p>[redacted] ([redacted]) showed me the fix. It started working.</p>".to_string()
+            )
+        );
+        assert_eq!(
+            body_of(&app, &format!("{on_article}/{html}.json")).await,
+            "<p>Ask <b>[redacted]</b> about this.</p>"
+        );
+        assert_eq!(body_of(&app, &format!("{bobs_comments}/{weak}.json")).await, "Anna said thanks.");
+        assert_eq!(post_text(&app, teds).await, teds_before);
+        assert_eq!(export_of(&app, ted).await, teds_export, "Ted's export is byte-identical");
+        assert_eq!(post_text(&app, annas).await.0, "[removed at the person's request]");
+        let _ = bob;
+    }
+);
+
+engine_test!(staff_redact_posts_and_comments_and_bad_redactions_change_nothing, |app| async move {
+    let topic = topic(&app).await;
+    let article = article(&app).await;
+    let (bob, bob_login) = app.end_user_with_password("Bob Berg", "bob.berg@example.com").await;
+    let bobs = post(&app, &bob_login, topic, "Card 4111 1111", "<p>My card is 4111 1111 &amp; it failed.</p>").await;
+    let other = post(&app, &bob_login, topic, "Second", "<p>Nothing here.</p>").await;
+    let on_post = format!("/api/v2/community/posts/{bobs}/comments");
+    let c = comment(&app, &bob_login, &format!("{on_post}.json"), "Call me on 040 123 4567, thanks.").await;
+    let on_article = format!("/api/v2/help_center/articles/{article}/comments");
+    let ac = comment(&app, &bob_login, &format!("{on_article}.json"), "<p>Tom &amp; Jerry live at Elm St 5.</p>").await;
+    let bobs_export = export_of(&app, bob).await;
+
+    // Refused: an end user, another post's path, a phrase that is not there, a blank one, an
+    // unknown field, broken JSON, another tenant; nothing changes.
+    let (s, _) = app
+        .call_password(
+            &bob_login,
+            Method::PUT,
+            &format!("/api/v2/community/posts/{bobs}/redact"),
+            Some(json!({"text": "4111"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = redact(&app, format!("/api/v2/community/posts/{other}/comments/{c}/redact"), json!({"text": "040"})).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = redact(
+        &app,
+        format!("/api/v2/help_center/articles/{}/comments/{ac}/redact", article + 1000),
+        json!({"text": "Elm"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, v) = redact(&app, format!("{on_post}/{c}/redact"), json!({"text": "not in it"})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let (s, _) = redact(&app, format!("{on_post}/{c}/redact"), json!({"text": "  "})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let (s, _) = redact(&app, format!("{on_post}/{c}/redact"), json!({"text": "040", "body": "x"})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let r = app
+        .req(Method::PUT, &format!("{on_post}/{c}/redact"))
+        .header("content-type", "application/json")
+        .body("{\"text\": ")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let two = app.second_tenant("two").await;
+    let (s, _) = app
+        .call_as(&two, Method::PUT, &format!("{on_post}/{c}/redact"), Some(json!({"text": "040"})))
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert_eq!(export_of(&app, bob).await, bobs_export, "nothing changed");
+
+    // Staff redact: every occurrence, title and details alike, the escaped form in HTML too.
+    let (s, v) = redact(&app, format!("/api/v2/community/posts/{bobs}/redact"), json!({"text": "4111 1111"})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["post"]["title"], "Card ▇▇▇▇▇▇▇▇▇");
+    assert_eq!(v["post"]["details"], "<p>My card is ▇▇▇▇▇▇▇▇▇ &amp; it failed.</p>");
+    let (s, v) = redact(&app, format!("{on_post}/{c}/redact"), json!({"text": "040 123 4567"})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["comment"]["body"], "Call me on ▇▇▇▇▇▇▇▇▇▇▇▇, thanks.");
+    let (s, v) = redact(&app, format!("{on_article}/{ac}/redact"), json!({"text": "Tom & Jerry"})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["comment"]["body"], "<p>▇▇▇▇▇▇▇▇▇▇▇▇▇▇▇ live at Elm St 5.</p>");
+    // Once redacted, the phrase is gone: a second redaction of it is refused.
+    let (s, _) = redact(&app, format!("{on_post}/{c}/redact"), json!({"text": "040 123 4567"})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(post_text(&app, other).await, ("Second".to_string(), "<p>Nothing here.</p>".to_string()));
+    let export = export_of(&app, bob).await;
+    assert!(!export.contains("4111") && !export.contains("040 123") && !export.contains("Jerry"), "{export}");
+    // The ledger has each redaction, with no text.
+    let mut c = app.helpdesk().db().read().await.unwrap();
+    let entries = suoja_store::ledger::page(&mut c, suoja_core::TenantId(app.t.tenant_id), 0, 10_000)
+        .await
+        .unwrap();
+    let redactions: Vec<_> = entries.iter().filter(|e| e.kind == "text.redacted").collect();
+    assert_eq!(redactions.len(), 3);
+    assert!(redactions.iter().all(|e| !e.details.contains("4111") && e.subject == Some(bob)));
+});
