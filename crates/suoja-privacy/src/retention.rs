@@ -14,16 +14,43 @@ use crate::erasure::Origin;
 use crate::{Privacy, PrivacyError, Result};
 
 /// An end user is inactive when none of this happened since the cutoff: the account created or
-/// changed, a sign-in, a comment written, a ticket of theirs open or closed. Restricted people
-/// (Art. 18) and people already being erased are left to those processes.
-const INACTIVE: suoja_store::retention::Activity = suoja_store::retention::Activity {
+/// changed, a sign-in, a comment written, a ticket of theirs open or closed, a help center
+/// comment or community post or comment written or changed (every table of free text the data
+/// map links to its writer). Restricted people (Art. 18) and people already being erased are
+/// left to those processes.
+const INACTIVE: suoja_store::retention::Activity<'static> = suoja_store::retention::Activity {
     profile: true,
     sign_in: true,
     comment: true,
     ticket: true,
     skip_restricted: true,
     skip_erasing: true,
+    written: &[],
+    holding: &[],
 };
+
+/// The tables where people write free text outside tickets, with the writer's column: each
+/// table with declared free text linked to a person by a column other than its own id.
+fn written_in() -> Vec<(&'static str, &'static str)> {
+    crate::texts::tables()
+        .iter()
+        .filter(|t| ["created_at", "updated_at"].iter().all(|c| t.table.columns.iter().any(|d| d.name == *c)))
+        .flat_map(|t| t.people.iter().filter(|p| **p != "id").map(move |p| (t.table.name, *p)))
+        .collect()
+}
+
+/// What the community content policy empties: the rows of every table whose erasure keeps the
+/// row and empties it (help center comments, community posts and comments), each with its link
+/// to the writer and its personal columns.
+fn community_content() -> Vec<(&'static str, &'static str, Vec<&'static str>)> {
+    let map = crate::datamap::TABLES;
+    let own = crate::erasure::plan::OWN_RULES;
+    let emptied = crate::datamap::declared_erasures(map, crate::datamap::Erasure::Empty, own);
+    crate::datamap::declared_erasures(map, crate::datamap::Erasure::Tombstone, own)
+        .chain(emptied)
+        .map(|(t, link)| (t.name, link.column, t.personal_column_names(link.column)))
+        .collect()
+}
 
 /// The unit a policy's period is counted in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -79,6 +106,14 @@ pub const KINDS: &[Kind] = &[
         removes: "end users with no sign-in, comment or ticket activity for this long (erased in full)",
         unit: Unit::Months,
         default: 36,
+        min: 1,
+        max: 1_200,
+    },
+    Kind {
+        name: "community_content",
+        removes: "help center comments and community posts and comments of end users with no activity for this long (emptied, the threads keep their shape)",
+        unit: Unit::Months,
+        default: 24,
         min: 1,
         max: 1_200,
     },
@@ -315,8 +350,16 @@ impl Privacy {
                 }
                 ids.into_iter().map(|i| json!(i)).collect()
             }
-            "inactive_end_users" => {
-                let ids = suoja_store::retention::quiet_end_users(store, tenant, cutoff, &INACTIVE, limit).await?;
+            "inactive_end_users" | "community_content" => {
+                let written = written_in();
+                let content = community_content();
+                let holding: Vec<(&str, &str, &[&str])> = content.iter().map(|(t, l, c)| (*t, *l, c.as_slice())).collect();
+                let activity = suoja_store::retention::Activity {
+                    written: &written,
+                    holding: if policy == "community_content" { &holding } else { &[] },
+                    ..INACTIVE
+                };
+                let ids = suoja_store::retention::quiet_end_users(store, tenant, cutoff, &activity, limit).await?;
                 let holds = suoja_store::holds::active(store, tenant, self.hd.now()).await?;
                 held = ids.iter().filter(|id| holds.iter().any(|h| h.subject_id == Some(**id))).count();
                 ids.into_iter().map(|i| json!(i)).collect()
@@ -415,6 +458,10 @@ impl Privacy {
                     }
                 }
             }
+            "community_content" => {
+                let ids: Vec<i64> = ids.iter().filter_map(serde_json::Value::as_i64).collect();
+                n = self.empty_community_content(tenant, &ids).await?;
+            }
             "attachments" | "call_recordings" => {
                 for id in ids.iter().filter_map(serde_json::Value::as_i64) {
                     n += u64::from(self.redact_attachment_for_retention(tenant, AttachmentId(id)).await?);
@@ -433,6 +480,32 @@ impl Privacy {
                 tx.commit().await?;
             }
             _ => {}
+        }
+        Ok(n)
+    }
+
+    /// Empties the help center and community rows these people wrote, as an erasure's
+    /// tombstones do (the rows keep their place in their threads), unless a legal hold keeps the
+    /// person; their export packages, which may hold the text, go too. Returns how many people's
+    /// content was emptied.
+    async fn empty_community_content(&self, tenant: TenantId, people: &[i64]) -> Result<u64> {
+        let content = community_content();
+        let mut tx = self.hd.db().begin().await?;
+        let holds = suoja_store::holds::active(&mut tx, tenant, self.hd.now()).await?;
+        let mut n = 0;
+        for p in people.iter().filter(|p| !holds.iter().any(|h| h.subject_id == Some(**p))) {
+            let mut emptied = 0;
+            for (table, link, columns) in &content {
+                emptied += suoja_store::graph::clear_linked(&mut tx, tenant, table, link, &[*p], columns).await?;
+            }
+            if emptied > 0 {
+                suoja_store::exports::delete_for_subject(&mut tx, tenant, *p).await?;
+                n += 1;
+            }
+        }
+        tx.commit().await?;
+        for (table, _, _) in &content {
+            suoja_store::dialect::vacuum_table(self.hd.db(), table).await?;
         }
         Ok(n)
     }

@@ -34,7 +34,7 @@ pub async fn trashed_tickets(c: &mut Conn, tenant: TenantId, cutoff: Timestamp, 
 /// What counts as an end user's activity when looking for quiet ones (the privacy engine's
 /// retention policy decides; the store only asks).
 #[derive(Debug, Clone, Copy)]
-pub struct Activity {
+pub struct Activity<'a> {
     /// The account was created, or the profile changed.
     pub profile: bool,
     /// They signed in.
@@ -47,10 +47,25 @@ pub struct Activity {
     pub skip_restricted: bool,
     /// Leave out people with an erasure that has not failed.
     pub skip_erasing: bool,
+    /// Other tables where writing a row counts (help center comments, community posts): each
+    /// (table, column holding the writer's user id); a row created or changed since the cutoff
+    /// is activity.
+    pub written: &'a [(&'a str, &'a str)],
+    /// When not empty, only people who still hold a value in one of these: (table, column
+    /// holding their user id, columns that must not all be empty).
+    pub holding: &'a [(&'a str, &'a str, &'a [&'a str])],
+}
+
+fn identifier(s: &str) -> Result<&str> {
+    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
+        Ok(s)
+    } else {
+        Err(crate::StoreError::Config(format!("not an identifier in the data map: {s}")))
+    }
 }
 
 /// End users with none of `activity` since `cutoff`, by id.
-pub async fn quiet_end_users(c: &mut Conn, tenant: TenantId, cutoff: Timestamp, activity: &Activity, limit: i64) -> Result<Vec<i64>> {
+pub async fn quiet_end_users(c: &mut Conn, tenant: TenantId, cutoff: Timestamp, activity: &Activity<'_>, limit: i64) -> Result<Vec<i64>> {
     let mut sql = String::from("SELECT u.id FROM users u WHERE u.tenant_id = $1 AND u.role = 'end-user'");
     if activity.skip_restricted {
         sql.push_str(" AND u.restricted = 0");
@@ -68,6 +83,33 @@ pub async fn quiet_end_users(c: &mut Conn, tenant: TenantId, cutoff: Timestamp, 
         sql.push_str(
             " AND NOT EXISTS (SELECT 1 FROM tickets t WHERE t.tenant_id = u.tenant_id AND t.requester_id = u.id AND (t.closed_at IS NULL OR t.closed_at >= $2))",
         );
+    }
+    for (table, author) in activity.written {
+        let (table, author) = (identifier(table)?, identifier(author)?);
+        sql.push_str(&format!(
+            " AND NOT EXISTS (SELECT 1 FROM {table} w WHERE w.tenant_id = u.tenant_id AND w.{author} = u.id AND (w.created_at >= $2 OR w.updated_at >= $2))"
+        ));
+    }
+    if !activity.holding.is_empty() {
+        let mut any = Vec::new();
+        for (table, owner, columns) in activity.holding {
+            let (table, owner) = (identifier(table)?, identifier(owner)?);
+            let filled: Vec<String> = columns
+                .iter()
+                .map(|c| identifier(c).map(|c| format!("h.{c} IS NOT NULL")))
+                .collect::<Result<_>>()?;
+            if filled.is_empty() {
+                continue;
+            }
+            any.push(format!(
+                "EXISTS (SELECT 1 FROM {table} h WHERE h.tenant_id = u.tenant_id AND h.{owner} = u.id AND ({}))",
+                filled.join(" OR ")
+            ));
+        }
+        if any.is_empty() {
+            return Ok(Vec::new());
+        }
+        sql.push_str(&format!(" AND ({})", any.join(" OR ")));
     }
     if activity.skip_erasing {
         sql.push_str(" AND NOT EXISTS (SELECT 1 FROM erasures e WHERE e.tenant_id = u.tenant_id AND e.subject_id = u.id AND e.state <> 'failed')");

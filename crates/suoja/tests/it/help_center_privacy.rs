@@ -2,14 +2,16 @@
 //! posts and comments is found there by the identifier matcher (strong matches as candidates of
 //! an access request, weak ones only for review), the accepted passages reach their export, an
 //! erasure replaces only their identifiers and only where it may, staff redact phrases from
-//! posts and comments.
+//! posts and comments, and the community content policy empties what quiet people wrote.
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::harness::{Tenant, TestApp};
 use crate::privacy_precision::{decide, export_of, mentions, verified_request};
-use crate::engine_test;
+use crate::{engine_test, engine_test_clocked};
+
+const DAY: i64 = 86_400_000;
 
 async fn topic(app: &TestApp) -> i64 {
     let (s, v) = app.post("/api/v2/community/topics.json", json!({"topic": {"name": "Printing"}})).await;
@@ -261,4 +263,58 @@ engine_test!(staff_redact_posts_and_comments_and_bad_redactions_change_nothing, 
     let redactions: Vec<_> = entries.iter().filter(|e| e.kind == "text.redacted").collect();
     assert_eq!(redactions.len(), 3);
     assert!(redactions.iter().all(|e| !e.details.contains("4111") && e.subject == Some(bob)));
+});
+
+engine_test_clocked!(the_community_content_policy_empties_what_quiet_people_wrote, |app, clock| async move {
+    let topic = topic(&app).await;
+    let (idle, idle_login) = app.end_user_with_password("Ilona Idle", "ilona@example.fi").await;
+    let (active, active_login) = app.end_user_with_password("Aino Active", "aino@example.fi").await;
+    let idle_post = post(&app, &idle_login, topic, "Ilona asks", "<p>Is there a fix?</p>").await;
+    let active_post = post(&app, &active_login, topic, "Aino asks", "<p>Me too.</p>").await;
+    let path = format!("/api/v2/community/posts/{active_post}/comments.json");
+    let idle_comment = comment(&app, &idle_login, &path, "Same here.").await;
+    // Twenty months on, Aino writes again (and does nothing else); Ilona does nothing.
+    clock.advance_ms(600 * DAY);
+    comment(
+        &app,
+        &active_login,
+        &format!("/api/v2/community/posts/{idle_post}/comments.json"),
+        "Found it: restart.",
+    )
+    .await;
+    clock.advance_ms(150 * DAY);
+
+    // On by default at 24 months: Ilona is due, Aino is not.
+    let (s, v) = app.get("/api/v2/privacy/retention/community_content/preview.json").await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["preview"]["ids"], json!([idle]), "{v}");
+    // Writing in the community counts as activity for the inactive end users policy too.
+    let (s, v) = app
+        .put("/api/v2/privacy/retention/inactive_end_users.json", json!({"retention_policy": {"value": 24}}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (_, v) = app.get("/api/v2/privacy/retention/inactive_end_users/preview.json").await;
+    let due: Vec<i64> = v["preview"]["ids"].as_array().unwrap().iter().map(|i| i.as_i64().unwrap()).collect();
+    assert!(due.contains(&idle) && !due.contains(&active), "{v}");
+    app.put(
+        "/api/v2/privacy/retention/inactive_end_users.json",
+        json!({"retention_policy": {"enabled": false}}),
+    )
+    .await;
+
+    let report = app.privacy().run_retention().await.unwrap();
+    assert!(report.applied.iter().any(|(_, p, n)| *p == "community_content" && *n == 1), "{report:?}");
+    assert_eq!(post_text(&app, idle_post).await.0, "[removed at the person's request]");
+    assert_eq!(
+        body_of(&app, &format!("/api/v2/community/posts/{active_post}/comments/{idle_comment}.json")).await,
+        "[removed at the person's request]"
+    );
+    assert_eq!(post_text(&app, active_post).await, ("Aino asks".to_string(), "<p>Me too.</p>".to_string()));
+    let (_, v) = app.get(&format!("/api/v2/community/posts/{idle_post}/comments.json")).await;
+    assert_eq!(v["comments"][0]["body"], "Found it: restart.", "Aino's answer on Ilona's post stays");
+    // Ilona herself stays (only her words went); a second run finds nothing more.
+    let (s, _) = app.get(&format!("/api/v2/users/{idle}.json")).await;
+    assert_eq!(s, StatusCode::OK);
+    let report = app.privacy().run_retention().await.unwrap();
+    assert!(!report.applied.iter().any(|(_, p, _)| *p == "community_content"), "{report:?}");
 });
