@@ -98,6 +98,12 @@ impl Footprint {
 impl Privacy {
     /// The footprint of `subject` in `tenant`, through `map` (normally [`crate::datamap::TABLES`]).
     pub async fn footprint(&self, tenant: TenantId, subject: UserId, map: &[Table]) -> Result<Footprint> {
+        self.footprint_with(tenant, subject, map, true).await
+    }
+
+    /// As [`Self::footprint`]; with `mentions` false the search of other people's text (which
+    /// opens every row of free text, up to its limit) is left out and `mentions` is empty.
+    pub(crate) async fn footprint_with(&self, tenant: TenantId, subject: UserId, map: &[Table], mentions: bool) -> Result<Footprint> {
         let mut c = self.hd.db().read().await?;
         let user = suoja_store::users::by_id(&mut c, tenant, subject)
             .await?
@@ -124,11 +130,16 @@ impl Privacy {
         // Text by others that strongly matches the person.
         let own: BTreeSet<i64> = tickets.keys().copied().collect();
         let reach = crate::mentions::Reach {
+            complete: false,
             weak: false,
             organizations: false,
             own_comments: false,
         };
-        let (mentions, _) = self.find_in_text(&mut c, tenant, &user, &own, reach).await?;
+        let mentions = if mentions {
+            self.find_in_text(&mut c, tenant, &user, &own, reach).await?.0
+        } else {
+            Vec::new()
+        };
         let ticket_ids: Vec<i64> = tickets.keys().copied().collect();
 
         // Rows of the person's tickets (and the ticket rows they are only CC'd on).

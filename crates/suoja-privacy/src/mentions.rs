@@ -113,6 +113,9 @@ pub(crate) struct Reach {
     pub organizations: bool,
     /// Also the person's own comments (an erasure scans the replies it keeps).
     pub own_comments: bool,
+    /// Every row of the other tables with free text, however many (an erasure); otherwise
+    /// the newest [`STRONG_ROWS`] (or [`WEAK_ROWS`]) of each.
+    pub complete: bool,
 }
 
 /// Tickets a search for strong matches opens at most (newest first).
@@ -347,16 +350,20 @@ impl Privacy {
         }
         // Every other free text the data map declares, each row opened (other people's rows
         // only: the person's own are theirs, exported and erased as such).
-        let rows_limit = if reach.weak { WEAK_ROWS } else { STRONG_ROWS };
+        let rows_limit = match (reach.complete, reach.weak) {
+            (true, _) => i64::MAX,
+            (false, true) => WEAK_ROWS,
+            (false, false) => STRONG_ROWS,
+        };
         for t in crate::texts::tables() {
             let mut before = None;
             let mut read = 0;
             loop {
-                let page = self.text_rows(c, tenant, &t, before, 500.min(rows_limit - read)).await?;
+                let page = self.text_rows(c, tenant, &t, before, 2_000.min(rows_limit.saturating_sub(read))).await?;
                 let Some(last) = page.last() else { break };
                 before = Some(last.id);
                 read += suoja_core::num::to_i64(page.len());
-                for row in page.iter().filter(|r| !r.people.contains(&user.id.0)) {
+                for row in page.iter().filter(|r| !(t.own_rows_go && r.people.contains(&user.id.0))) {
                     let mut classes = BTreeSet::new();
                     for (col, text) in &row.texts {
                         classes.extend(classes_in(text, crate::texts::markup(col)));
@@ -423,17 +430,21 @@ impl Privacy {
             return Err(PrivacyError::Conflict(format!("a {} request has no mentions to review", req.kind)));
         }
         let tenant = scope.tenant;
-        let mut tx = self.hd.db().begin().await?;
-        let user = suoja_store::users::by_id(&mut tx, tenant, UserId(req.subject_id))
+        // The search reads (many rows, on a read connection); only what it found is written.
+        let mut c = self.hd.db().read().await?;
+        let user = suoja_store::users::by_id(&mut c, tenant, UserId(req.subject_id))
             .await?
             .ok_or(PrivacyError::NotFound("User"))?;
-        let exclude = self.own_tickets(&mut tx, tenant, user.id).await?;
+        let exclude = self.own_tickets(&mut c, tenant, user.id).await?;
         let reach = Reach {
             weak: weak || erasure,
             organizations: erasure,
             own_comments: false,
+            complete: false,
         };
-        let (found, truncated) = self.find_in_text(&mut tx, tenant, &user, &exclude, reach).await?;
+        let (found, truncated) = self.find_in_text(&mut c, tenant, &user, &exclude, reach).await?;
+        drop(c);
+        let mut tx = self.hd.db().begin().await?;
         let found: Vec<Found> = found.into_iter().filter(|f| if erasure { !f.strong() } else { true }).collect();
         let new = self.record_candidates(&mut tx, tenant, request, user.id.0, &found).await?;
         self.record_ledger(
@@ -548,6 +559,7 @@ impl Privacy {
                     && let Some(row) = self.text_row(c, tenant, &t, cand.source_id).await?
                 {
                     cand.author_id = row.people.first().copied();
+                    cand.written_at = row.created_at.map(Timestamp);
                     cand.public = Some(row.texts.iter().all(|(col, _)| col.text != Some(crate::datamap::Text::StaffNotes)));
                     people.extend(row.people);
                     for (col, text) in row.texts {

@@ -15,7 +15,7 @@ use crate::{Privacy, PrivacyError, Result};
 
 /// An end user is inactive when none of this happened since the cutoff: the account created or
 /// changed, a sign-in, a comment written, a ticket of theirs open or closed, a help center
-/// comment or community post or comment written or changed (every table of free text the data
+/// comment or community post or comment written (every table of free text the data
 /// map links to its writer). Restricted people (Art. 18) and people already being erased are
 /// left to those processes.
 const INACTIVE: suoja_store::retention::Activity<'static> = suoja_store::retention::Activity {
@@ -34,7 +34,7 @@ const INACTIVE: suoja_store::retention::Activity<'static> = suoja_store::retenti
 fn written_in() -> Vec<(&'static str, &'static str)> {
     crate::texts::tables()
         .iter()
-        .filter(|t| ["created_at", "updated_at"].iter().all(|c| t.table.columns.iter().any(|d| d.name == *c)))
+        .filter(|t| t.dated)
         .flat_map(|t| t.people.iter().filter(|p| **p != "id").map(move |p| (t.table.name, *p)))
         .collect()
 }

@@ -29,6 +29,11 @@ pub(crate) struct TextTable {
     pub keyed: bool,
     /// Columns linking a row to the people it belongs to (its author, its owner).
     pub people: Vec<&'static str>,
+    /// Whether rows have a `created_at`.
+    pub dated: bool,
+    /// Whether erasing a row's person removes or empties the row; when not (articles staff
+    /// wrote stay), the person's own rows are searched for their identifiers like anyone's.
+    pub own_rows_go: bool,
 }
 
 /// Every table read by the generic path, in the map's order.
@@ -41,6 +46,8 @@ pub(crate) fn tables() -> Vec<TextTable> {
             (!columns.is_empty()).then(|| TextTable {
                 table: t,
                 keyed: t.columns.iter().any(|c| c.name == "key_id"),
+                dated: t.columns.iter().any(|c| c.name == "created_at"),
+                own_rows_go: t.erasure != crate::datamap::Erasure::Keep,
                 people: t.subjects.iter().filter(|l| l.via == Via::User).map(|l| l.column).collect(),
                 columns,
             })
@@ -68,6 +75,8 @@ pub(crate) struct TextRow {
     pub id: i64,
     /// The key its sealed columns are sealed under.
     pub key: Option<i64>,
+    /// When it was written (ms), if the table says.
+    pub created_at: Option<i64>,
     /// The people it belongs to (values of its link columns).
     pub people: Vec<i64>,
     /// Each free-text column that holds a value, with its text.
@@ -79,6 +88,9 @@ impl TextTable {
         let mut cols = vec!["id"];
         if self.keyed {
             cols.push("key_id");
+        }
+        if self.dated {
+            cols.push("created_at");
         }
         cols.extend(self.people.iter().copied());
         cols.extend(self.columns.iter().map(|c| c.name));
@@ -95,11 +107,12 @@ fn int(v: Option<&Value>) -> Option<i64> {
 
 impl Privacy {
     async fn open_rows(&self, c: &mut Conn, tenant: TenantId, t: &TextTable, rows: Vec<Vec<Value>>) -> Result<Vec<TextRow>> {
-        let skip = 1 + usize::from(t.keyed);
+        let skip = 1 + usize::from(t.keyed) + usize::from(t.dated);
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
             let Some(id) = int(r.first()) else { continue };
             let key = if t.keyed { int(r.get(1)) } else { None };
+            let created_at = if t.dated { int(r.get(1 + usize::from(t.keyed))) } else { None };
             let people = (0..t.people.len()).filter_map(|i| int(r.get(skip + i))).collect();
             let mut texts = Vec::new();
             for (i, col) in t.columns.iter().enumerate() {
@@ -113,7 +126,13 @@ impl Privacy {
                     texts.push((*col, text));
                 }
             }
-            out.push(TextRow { id, key, people, texts });
+            out.push(TextRow {
+                id,
+                key,
+                created_at,
+                people,
+                texts,
+            });
         }
         Ok(out)
     }
@@ -131,8 +150,9 @@ impl Privacy {
     }
 
     /// Rewrites one row's free text with `change` (given each text and its markup; `None` leaves
-    /// a text as it is), sealing a changed sealed value again under the row's key, and rebuilds
-    /// the row's search entries when the table is indexed. Returns whether anything changed.
+    /// a text as it is), sealing a changed sealed value again under the row's key, rebuilds the
+    /// row's search entries when the table is indexed, and deletes the export packages that
+    /// could hold the old text. Returns whether anything changed.
     pub(crate) async fn rewrite_text(
         &self,
         c: &mut Conn,
@@ -160,6 +180,19 @@ impl Privacy {
             return Ok(false);
         }
         suoja_store::graph::set_values(c, tenant, t.table.name, id, &values).await?;
+        // Export packages that could hold the old text go: the row's people's, and those of
+        // people whose accepted mentions quote it.
+        let mut holders = row.people.clone();
+        for r in suoja_store::graph::rows_linked(c, tenant, "privacy_mentions", &["subject_id", "source"], "source_id", &[id]).await? {
+            if r.get(1) == Some(&Value::Text(t.table.name.to_string())) {
+                holders.extend(int(r.first()));
+            }
+        }
+        holders.sort_unstable();
+        holders.dedup();
+        for p in holders {
+            suoja_store::exports::delete_for_subject(c, tenant, p).await?;
+        }
         for kind in DocKind::ALL.into_iter().filter(|k| k.table() == t.table.name) {
             self.hd.reindex_document(c, tenant, kind, id).await?;
         }

@@ -48,8 +48,8 @@ pub struct Activity<'a> {
     /// Leave out people with an erasure that has not failed.
     pub skip_erasing: bool,
     /// Other tables where writing a row counts (help center comments, community posts): each
-    /// (table, column holding the writer's user id); a row created or changed since the cutoff
-    /// is activity.
+    /// (table, column holding the writer's user id); a row written since the cutoff is activity
+    /// (not a change: staff moderating a post change it too).
     pub written: &'a [(&'a str, &'a str)],
     /// When not empty, only people who still hold a value in one of these: (table, column
     /// holding their user id, columns that must not all be empty).
@@ -87,7 +87,7 @@ pub async fn quiet_end_users(c: &mut Conn, tenant: TenantId, cutoff: Timestamp, 
     for (table, author) in activity.written {
         let (table, author) = (identifier(table)?, identifier(author)?);
         sql.push_str(&format!(
-            " AND NOT EXISTS (SELECT 1 FROM {table} w WHERE w.tenant_id = u.tenant_id AND w.{author} = u.id AND (w.created_at >= $2 OR w.updated_at >= $2))"
+            " AND NOT EXISTS (SELECT 1 FROM {table} w WHERE w.tenant_id = u.tenant_id AND w.{author} = u.id AND w.created_at >= $2)"
         ));
     }
     if !activity.holding.is_empty() {

@@ -297,6 +297,7 @@ impl Privacy {
                 weak: mentions.weak(),
                 organizations: true,
                 own_comments: true,
+                complete: true,
             };
             let (found, _) = self.find_in_text(c, tenant, u, &gone, reach).await?;
             let accepted: BTreeSet<(Source, i64)> = match &mentions {

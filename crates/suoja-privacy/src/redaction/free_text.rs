@@ -10,7 +10,6 @@ use serde_json::json;
 use suoja_core::{LedgerKind, Personal, Scope, TenantId};
 use suoja_helpdesk::HelpdeskError;
 use suoja_helpdesk::text::{escape, sanitize_html};
-use suoja_store::Conn;
 
 use super::*;
 use crate::matcher::Markup;
@@ -101,7 +100,6 @@ impl Privacy {
             return Err(invalid("text", "does not occur in the text (it may already be redacted)"));
         }
         let subject = row.people.first().copied();
-        self.drop_packages(&mut tx, scope.tenant, &row.people).await?;
         self.record_ledger(
             &mut tx,
             scope.tenant,
@@ -118,14 +116,6 @@ impl Privacy {
         }
         self.clear_text_log(table).await;
         tracing::info!(tenant.id = %scope.tenant, table, row.id = id, actor.id = %scope.actor, "text redacted");
-        Ok(())
-    }
-
-    /// Export packages of the row's people could hold the old text: they go.
-    async fn drop_packages(&self, c: &mut Conn, tenant: TenantId, people: &[i64]) -> Result<()> {
-        for p in people {
-            suoja_store::exports::delete_for_subject(c, tenant, *p).await?;
-        }
         Ok(())
     }
 
@@ -159,9 +149,26 @@ impl Privacy {
         if applied {
             return Ok(false);
         }
-        let Some(row) = self.text_row(&mut tx, tenant, &t, r.row_id).await? else {
+        // The row must be the one redacted: there, written by the same person no later than the
+        // redaction (a restore brings back old id counters, so a later row may have its id).
+        let row = self
+            .text_row(&mut tx, tenant, &t, r.row_id)
+            .await?
+            .filter(|row| (r.subject_id.is_none() || row.people.first().copied() == r.subject_id) && row.created_at.is_none_or(|c| c <= r.at));
+        if row.is_none() {
+            // Recorded, so that a row given this id later is never taken for it.
+            self.record_ledger(
+                &mut tx,
+                tenant,
+                LedgerKind::TextRedacted,
+                r.subject_id,
+                None,
+                json!({ "table": r.table, "id": r.row_id, "at": r.at, "replayed": true, "absent": true }),
+            )
+            .await?;
+            tx.commit().await?;
             return Ok(false);
-        };
+        }
         let whole = |text: &str, markup: Markup| -> Option<String> {
             let plain = match markup {
                 Markup::Plain => text.to_string(),
@@ -170,7 +177,6 @@ impl Privacy {
             (!plain.chars().all(|c| c == MARK)).then(|| marks(&plain))
         };
         let changed = self.rewrite_text(&mut tx, tenant, &t, r.row_id, whole).await?;
-        self.drop_packages(&mut tx, tenant, &row.people).await?;
         self.record_ledger(
             &mut tx,
             tenant,

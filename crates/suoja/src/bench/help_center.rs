@@ -43,6 +43,9 @@ pub struct HcFigures {
     pub export_json_ms: f64,
     /// The same as a PDF, ms.
     pub export_pdf_ms: f64,
+    /// Privacy staff's inspection of the person, which searches every other person's posts and
+    /// comments for them (what an access request's mention search and an erasure plan also do), ms.
+    pub inspect_ms: f64,
     /// Their erasure (plan, every step, read-back), ms.
     pub erase_ms: f64,
     /// The erasure's read-back found nothing left.
@@ -95,6 +98,9 @@ pub async fn measure(engine: &str, pg: Option<&str>, articles: usize, posts: usi
     privacy.write_package(boot.admin.tenant, &export, Format::Pdf, &mut pdf).await.map_err(err)?;
     let export_pdf_ms = t.elapsed().as_secs_f64() * 1000.0;
     let t = std::time::Instant::now();
+    privacy.inspect(&boot.admin, person, "benchmark").await.map_err(err)?;
+    let inspect_ms = t.elapsed().as_secs_f64() * 1000.0;
+    let t = std::time::Instant::now();
     let row = privacy.erase(&boot.admin, person, suoja_privacy::erasure::Origin::Api).await.map_err(err)?;
     let erase_ms = t.elapsed().as_secs_f64() * 1000.0;
     let erase_verified = row.state == suoja_core::ErasureState::Completed;
@@ -126,6 +132,7 @@ pub async fn measure(engine: &str, pg: Option<&str>, articles: usize, posts: usi
         search: time(&client, &format!("{base}/hc/search?q=lighthouse"), "", samples).await?,
         export_json_ms,
         export_pdf_ms,
+        inspect_ms,
         erase_ms,
         erase_verified,
     };

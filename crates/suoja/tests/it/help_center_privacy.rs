@@ -273,8 +273,13 @@ engine_test_clocked!(the_community_content_policy_empties_what_quiet_people_wrot
     let active_post = post(&app, &active_login, topic, "Aino asks", "<p>Me too.</p>").await;
     let path = format!("/api/v2/community/posts/{active_post}/comments.json");
     let idle_comment = comment(&app, &idle_login, &path, "Same here.").await;
-    // Twenty months on, Aino writes again (and does nothing else); Ilona does nothing.
+    // Twenty months on, Aino writes again (and does nothing else); Ilona does nothing, and
+    // staff pinning her post is not her activity.
     clock.advance_ms(600 * DAY);
+    let (s, v) = app
+        .put(&format!("/api/v2/community/posts/{idle_post}.json"), json!({"post": {"pinned": true}}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
     comment(
         &app,
         &active_login,
@@ -317,4 +322,67 @@ engine_test_clocked!(the_community_content_policy_empties_what_quiet_people_wrot
     assert_eq!(s, StatusCode::OK);
     let report = app.privacy().run_retention().await.unwrap();
     assert!(!report.applied.iter().any(|(_, p, _)| *p == "community_content"), "{report:?}");
+});
+
+engine_test!(a_replayed_redaction_never_reaches_a_row_that_is_not_the_one_redacted, |app| async move {
+    use suoja_privacy::redaction::TextRedactionRecord;
+    let topic = topic(&app).await;
+    let (bob, bob_login) = app.end_user_with_password("Bob Berg", "bob.berg@example.com").await;
+    let (ted, ted_login) = app.end_user_with_password("Ted Tedder", "ted.tedder@example.com").await;
+    let bobs = post(&app, &bob_login, topic, "Bob's post", "<p>Written by Bob.</p>").await;
+    let teds = post(&app, &ted_login, topic, "Ted's post", "<p>Written by Ted.</p>").await;
+    let now = app.helpdesk().now().0;
+    let record = |row_id: i64, subject_id: i64, at: i64| TextRedactionRecord {
+        tenant_id: app.t.tenant_id,
+        table: "hc_posts".into(),
+        row_id,
+        subject_id: Some(subject_id),
+        at,
+    };
+    // A redaction of Bob's row applied to Ted's (an id given again after a restore), one from
+    // before the row was written, and one of a row that is not there: none changes anything,
+    // and each is recorded so that it is never tried again.
+    for r in [record(teds, bob, now + 1), record(bobs, bob, now - 60_000), record(bobs + 1000, bob, now + 1)] {
+        assert!(!app.privacy().replay_text_redaction(&r).await.unwrap(), "{r:?}");
+        assert!(!app.privacy().replay_text_redaction(&r).await.unwrap(), "{r:?}");
+    }
+    assert_eq!(post_text(&app, teds).await, ("Ted's post".to_string(), "<p>Written by Ted.</p>".to_string()));
+    assert_eq!(post_text(&app, bobs).await, ("Bob's post".to_string(), "<p>Written by Bob.</p>".to_string()));
+    // The row it was: its whole text is marked, once.
+    let r = record(bobs, bob, now + 1);
+    assert!(app.privacy().replay_text_redaction(&r).await.unwrap());
+    assert!(!app.privacy().replay_text_redaction(&r).await.unwrap());
+    let (title, details) = post_text(&app, bobs).await;
+    assert!(title.chars().all(|c| c == '\u{2587}') && !details.contains("Bob"), "{title} {details}");
+    assert_eq!(post_text(&app, teds).await.1, "<p>Written by Ted.</p>");
+    let _ = ted;
+});
+
+engine_test!(an_erased_agent_s_address_leaves_the_articles_they_wrote, |app| async move {
+    let (s, v) = app
+        .post(
+            "/api/v2/users.json",
+            json!({"user": {"name": "Ada Agent", "email": "ada.agent@example.com", "role": "agent"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let ada = v["user"]["id"].as_i64().unwrap();
+    let article = article(&app).await;
+    let (s, v) = app
+        .put(
+            &format!("/api/v2/help_center/articles/{article}.json"),
+            json!({"article": {"author_id": ada, "body": "<p>Write to ada.agent@example.com or Ada Agent. Adam knows too.</p>"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, v) = app.post(&format!("/api/v2/privacy/subjects/{ada}/erasure.json"), json!({})).await;
+    assert!(s.is_success(), "{v}");
+    assert_eq!(v["erasure"]["state"], "completed", "{v}");
+    // The article stays (the tenant's), its author an id that no longer resolves, and her
+    // address and full name are gone from it; "Adam" is someone else.
+    let (_, v) = app.get(&format!("/api/v2/help_center/articles/{article}.json")).await;
+    assert_eq!(v["article"]["body"], "<p>Write to [redacted] or [redacted]. Adam knows too.</p>", "{v}");
+    assert_eq!(v["article"]["author_id"], ada);
+    let (_, v) = app.get("/api/v2/help_center/articles/search.json?query=ada.agent%40example.com").await;
+    assert_eq!(v["count"], 0, "the index no longer finds her address: {v}");
 });

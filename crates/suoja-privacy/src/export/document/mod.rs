@@ -131,7 +131,8 @@ impl Privacy {
         let tenant = scope.tenant;
         self.flush_consultations().await?;
         progress("finding data", 0, 1);
-        let fp = self.footprint(tenant, subject, map).await?;
+        // Other people's text is searched only for an access request, whose candidates it adds.
+        let fp = self.footprint_with(tenant, subject, map, request.is_some()).await?;
         progress("finding data", 1, 1);
         let include_notes = opts.include_internal_notes.unwrap_or(self.policy.include_internal_notes);
 
