@@ -17,12 +17,29 @@ use sqlx::{Acquire as _, AnyConnection, Executor as _, Row as _};
 
 use crate::{Db, DbOptions, Engine, Result, StoreError};
 
-/// Tables that are not copied into `data.db`: the rebuildable search index, the key vault
-/// (in `keys.db` instead) and the migrations' own bookkeeping (written by the migrations).
-pub const LEFT_OUT: &[&str] = &["search_index", "vault_tenant_keys", "vault_subject_keys", "schema_migrations"];
+/// What a backup does with each table, as the caller's data map declares it: derived tables
+/// (rebuilt after a restore) are left out, the key vault's go into `keys.db`, every other table
+/// into `data.db`. The store knows no table by name but its own bookkeeping.
+#[derive(Debug, Clone, Default)]
+pub struct Layout {
+    /// Tables of derived data, left out.
+    pub derived: Vec<&'static str>,
+    /// Tables of the key vault, copied into `keys.db` apart from the data.
+    pub vault: Vec<&'static str>,
+}
 
-/// The key-vault tables, copied into `keys.db`.
-pub const VAULT_TABLES: &[&str] = &["vault_tenant_keys", "vault_subject_keys"];
+/// The migrations' own bookkeeping, written by the migrations themselves: never copied.
+const BOOKKEEPING: &str = "schema_migrations";
+
+impl Layout {
+    fn is_vault(&self, table: &str) -> bool {
+        self.vault.contains(&table)
+    }
+    /// Whether `table` is copied into `data.db`.
+    fn is_data(&self, table: &str) -> bool {
+        table != BOOKKEEPING && !self.derived.contains(&table) && !self.is_vault(table)
+    }
+}
 
 /// Rows per multi-row insert.
 const BATCH: usize = 200;
@@ -133,7 +150,7 @@ pub type Snapshot = (Vec<(String, u64)>, i64, Engine);
 /// Writes a consistent copy of the database at `url` as `data` and `keys` (two new SQLite
 /// files) without writing to it (a SQLite source is opened read-only, so a running server's
 /// writes are never in its way); calls `progress` with the rows copied so far.
-pub async fn snapshot(url: &str, data: &Path, keys: &Path, progress: &mut dyn FnMut(u64)) -> Result<Snapshot> {
+pub async fn snapshot(url: &str, data: &Path, keys: &Path, layout: &Layout, progress: &mut dyn FnMut(u64)) -> Result<Snapshot> {
     use sqlx::{ConnectOptions as _, Connection as _};
     use std::str::FromStr as _;
     sqlx::any::install_default_drivers();
@@ -148,10 +165,10 @@ pub async fn snapshot(url: &str, data: &Path, keys: &Path, progress: &mut dyn Fn
                 crate::migrate::latest_version()
             )));
         }
-        return Ok((sqlite_copy(live, data, keys, progress).await?, version, Engine::Sqlite));
+        return Ok((sqlite_copy(live, data, keys, layout, progress).await?, version, Engine::Sqlite));
     }
     let db = Db::connect(url, &DbOptions::default()).await?;
-    let counts = copy_snapshot(&db, data, keys, progress).await;
+    let counts = copy_snapshot(&db, data, keys, layout, progress).await;
     db.close().await;
     Ok((counts?, crate::migrate::latest_version(), Engine::Postgres))
 }
@@ -160,7 +177,7 @@ pub async fn snapshot(url: &str, data: &Path, keys: &Path, progress: &mut dyn Fn
 /// transaction of the live file (attached read-only, so the server's writer never waits): every
 /// table but the search index and the vault into `data`, the vault into `keys`. The copies are
 /// scratch files until sealed, so they are written without a journal or `fsync`.
-async fn sqlite_copy(live: &str, data: &Path, keys: &Path, progress: &mut dyn FnMut(u64)) -> Result<Vec<(String, u64)>> {
+async fn sqlite_copy(live: &str, data: &Path, keys: &Path, layout: &Layout, progress: &mut dyn FnMut(u64)) -> Result<Vec<(String, u64)>> {
     use sqlx::{ConnectOptions as _, Connection as _};
     use std::str::FromStr as _;
     // Both files get Suoja's schema first.
@@ -183,8 +200,8 @@ async fn sqlite_copy(live: &str, data: &Path, keys: &Path, progress: &mut dyn Fn
     c.execute("BEGIN").await?;
     let copied = async {
         for t in sqlite_tables(&mut c).await? {
-            let vault = VAULT_TABLES.contains(&t.as_str());
-            if LEFT_OUT.contains(&t.as_str()) && !vault {
+            let vault = layout.is_vault(&t);
+            if !vault && !layout.is_data(&t) {
                 continue;
             }
             let cols = table_columns(&mut c, &t).await?;
@@ -217,7 +234,7 @@ async fn sqlite_copy(live: &str, data: &Path, keys: &Path, progress: &mut dyn Fn
 }
 
 /// Copies every table of a PostgreSQL database in one snapshot into `data` and `keys`.
-async fn copy_snapshot(db: &Db, data: &Path, keys: &Path, progress: &mut dyn FnMut(u64)) -> Result<Vec<(String, u64)>> {
+async fn copy_snapshot(db: &Db, data: &Path, keys: &Path, layout: &Layout, progress: &mut dyn FnMut(u64)) -> Result<Vec<(String, u64)>> {
     let copy = open_file(data).await?;
     let keys_db = open_file(keys).await?;
     let mut conn = db.write_pool().acquire().await?;
@@ -228,11 +245,11 @@ async fn copy_snapshot(db: &Db, data: &Path, keys: &Path, progress: &mut dyn FnM
     let mut counts = Vec::new();
     let mut done = 0u64;
     for t in sqlite_tables(&mut dc).await? {
-        if LEFT_OUT.contains(&t.as_str()) && !VAULT_TABLES.contains(&t.as_str()) {
+        if !layout.is_vault(&t) && !layout.is_data(&t) {
             continue;
         }
         let cols = table_columns(&mut dc, &t).await?;
-        let target = if VAULT_TABLES.contains(&t.as_str()) { &mut kc } else { &mut dc };
+        let target = if layout.is_vault(&t) { &mut kc } else { &mut dc };
         let mut tx = target.begin().await?;
         let base = done;
         let n = copy_table(&mut snap, &mut *tx, &t, &cols, &mut |k| progress(base + k)).await?;
@@ -271,7 +288,7 @@ pub async fn sqlite_has_data(path: &Path) -> Result<bool> {
 /// transaction — with `replace`, after deleting every row already there, in the same
 /// transaction, so a failed restore leaves the old data as it was — then moves every identity
 /// sequence past the restored ids.
-pub async fn import(db: &Db, data: &Path, keys: &Path, replace: bool, progress: &mut dyn FnMut(u64)) -> Result<u64> {
+pub async fn import(db: &Db, data: &Path, keys: &Path, layout: &Layout, replace: bool, progress: &mut dyn FnMut(u64)) -> Result<u64> {
     let tables: std::collections::BTreeSet<String> = crate::schema::columns(db).await?.into_iter().map(|c| c.table).collect();
     let data_db = open_file(data).await?;
     let keys_db = open_file(keys).await?;
@@ -285,14 +302,14 @@ pub async fn import(db: &Db, data: &Path, keys: &Path, replace: bool, progress: 
     }
     let mut done = 0u64;
     for t in sqlite_tables(&mut dc).await? {
-        if LEFT_OUT.contains(&t.as_str()) {
+        if !layout.is_data(&t) {
             continue;
         }
         let cols = table_columns(&mut dc, &t).await?;
         let base = done;
         done += copy_table(&mut dc, &mut *tx, &t, &cols, &mut |k| progress(base + k)).await?;
     }
-    for t in VAULT_TABLES {
+    for t in &layout.vault {
         let cols = table_columns(&mut kc, t).await?;
         let base = done;
         done += copy_table(&mut kc, &mut *tx, t, &cols, &mut |k| progress(base + k)).await?;
@@ -321,13 +338,13 @@ pub async fn import(db: &Db, data: &Path, keys: &Path, replace: bool, progress: 
 }
 
 /// Puts the vault rows of `keys` into the SQLite database at `data` (restoring into SQLite).
-pub async fn attach_keys(data: &Path, keys: &Path) -> Result<u64> {
+pub async fn attach_keys(data: &Path, keys: &Path, layout: &Layout) -> Result<u64> {
     let data_db = open_file(data).await?;
     let keys_db = open_file(keys).await?;
     let mut kc = keys_db.write_pool().acquire().await?;
     let mut tx = data_db.begin().await?;
     let mut n = 0;
-    for t in VAULT_TABLES {
+    for t in &layout.vault {
         let cols = table_columns(&mut kc, t).await?;
         n += copy_table(&mut kc, &mut *tx, t, &cols, &mut |_| {}).await?;
     }

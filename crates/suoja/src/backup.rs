@@ -33,6 +33,20 @@ use suoja_core::Timestamp;
 use suoja_vault::Vault;
 use suoja_vault::stream::FileKey;
 
+/// What a backup copies, from the data map: derived tables are left out (a restore rebuilds
+/// them), the tables of keys wrapped under tenant keys go into the separate key vault file.
+fn layout() -> suoja_store::backup::Layout {
+    use suoja_privacy::datamap::{Category, Storage, TABLES};
+    suoja_store::backup::Layout {
+        derived: TABLES.iter().filter(|t| t.derived).map(|t| t.name).collect(),
+        vault: TABLES
+            .iter()
+            .filter(|t| t.columns.iter().any(|c| c.category == Category::Key && c.storage == Storage::TenantSealed))
+            .map(|t| t.name)
+            .collect(),
+    }
+}
+
 /// The manifest's format name.
 const FORMAT: &str = "suoja-backup";
 /// Folder (inside the backup directory) of the key-vault backups.
@@ -238,9 +252,10 @@ pub async fn backup(settings: &Settings, root: &Path) -> anyhow::Result<Summary>
     let (data_db, keys_db) = (scratch.0.join("data.db"), scratch.0.join("keys.db"));
     let rows_bar = indicatif::ProgressBar::new_spinner();
     rows_bar.set_message("copying a consistent snapshot");
-    let (rows, schema_version, engine) = suoja_store::backup::snapshot(&settings.database_url(), &data_db, &keys_db, &mut |n| rows_bar.set_position(n))
-        .await
-        .context("copying the database")?;
+    let (rows, schema_version, engine) =
+        suoja_store::backup::snapshot(&settings.database_url(), &data_db, &keys_db, &layout(), &mut |n| rows_bar.set_position(n))
+            .await
+            .context("copying the database")?;
     rows_bar.finish_and_clear();
     let engine = match engine {
         suoja_store::Engine::Sqlite => "sqlite",
@@ -469,7 +484,7 @@ pub async fn restore(settings: &Settings, dir: &Path, opts: &RestoreOptions) -> 
             if target.exists() && suoja_store::backup::sqlite_has_data(target).await? && !opts.force {
                 bail!("{} holds data; restore over it with --force (nothing was changed)", target.display());
             }
-            suoja_store::backup::attach_keys(&data_db, &keys_db).await?;
+            suoja_store::backup::attach_keys(&data_db, &keys_db, &layout()).await?;
             for suffix in ["", "-wal", "-shm"] {
                 let p = PathBuf::from(format!("{}{suffix}", target.display()));
                 if p.exists() {
@@ -485,7 +500,7 @@ pub async fn restore(settings: &Settings, dir: &Path, opts: &RestoreOptions) -> 
                 db.close().await;
                 bail!("the database holds data; restore over it with --force (nothing was changed)");
             }
-            let imported = suoja_store::backup::import(&db, &data_db, &keys_db, !empty, &mut |_| {}).await;
+            let imported = suoja_store::backup::import(&db, &data_db, &keys_db, &layout(), !empty, &mut |_| {}).await;
             db.close().await;
             imported?;
         }
@@ -567,6 +582,21 @@ fn gather_ledgers(settings: &Settings, dir: &Path, extra: Option<&Path>) -> anyh
 mod tests {
     #![allow(clippy::unwrap_used, reason = "a test that cannot go on should panic")]
     use super::*;
+
+    /// The backup's layout is the data map's: the derived search index stays out, the two key
+    /// tables go apart, and a table the map adds is copied with no edit here.
+    #[test]
+    fn the_layout_follows_the_data_map() {
+        let l = layout();
+        assert_eq!(l.derived, vec!["search_index"]);
+        let mut vault = l.vault.clone();
+        vault.sort_unstable();
+        assert_eq!(vault, vec!["vault_subject_keys", "vault_tenant_keys"]);
+        assert!(
+            !l.vault.contains(&"export_packages"),
+            "a package's key is sealed under its person's, not the vault's"
+        );
+    }
 
     #[test]
     fn ids_carry_their_time_and_key_backups_expire() {
