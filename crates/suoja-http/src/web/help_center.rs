@@ -14,6 +14,7 @@ use axum::routing::{MethodRouter, get, post};
 use serde::Deserialize;
 use suoja_core::{Personal, Scope};
 use suoja_helpdesk::help_center::{self as hc, ArticleCommentInput, ArticleInput, Followed, PostCommentInput, PostInput, VoteItem};
+use suoja_privacy::redaction::FreeText;
 use suoja_store::community::{PostFilter, PostSort};
 use suoja_store::help_center::{ArticleFilter, Page as ListPage};
 
@@ -39,6 +40,7 @@ pub(super) fn pages() -> Vec<(Page, MethodRouter<AppState>)> {
         (Page::post("/hc/articles/{id}/comments"), post(comment_article)),
         (Page::post("/hc/articles/{id}/vote"), post(vote_article)),
         (Page::post("/hc/articles/{id}/follow"), post(follow_article)),
+        (Page::post("/hc/articles/{id}/redact"), post(redact_article_comment)),
         (Page::get("/hc/community"), get(community)),
         (Page::get("/hc/community/topics/{id}"), get(topic)),
         (Page::post("/hc/community/topics/{id}/posts"), post(create_post)),
@@ -48,6 +50,7 @@ pub(super) fn pages() -> Vec<(Page, MethodRouter<AppState>)> {
         (Page::post("/hc/community/posts/{id}/follow"), post(follow_post)),
         (Page::post("/hc/community/posts/{id}/moderate"), post(moderate_post)),
         (Page::post("/hc/community/posts/{id}/comments/{comment_id}/moderate"), post(moderate_comment)),
+        (Page::post("/hc/community/posts/{id}/redact"), post(redact_post)),
     ]
 }
 
@@ -871,4 +874,37 @@ async fn moderate_comment(
     };
     state.helpdesk.update_post_comment(&scope, id, comment, &input).await.map_err(|e| ctx.fail(e))?;
     Ok(see_other(&format!("/hc/community/posts/{id}?done=moderated#comment-{comment}")))
+}
+
+/// The phrase and the comment (if one is named) of a staff redaction form.
+fn redaction_form(ctx: &Ctx, headers: &HeaderMap, body: &Bytes) -> Result<(Scope, Option<i64>, Personal<String>), Failure> {
+    let scope = ctx.staff()?;
+    let f = Fields::read(ctx, headers, body)?;
+    let comment = match f.get("comment") {
+        "" => None,
+        c => Some(c.parse::<i64>().map_err(|_| ctx.fail(suoja_helpdesk::HelpdeskError::NotFound("Comment")))?),
+    };
+    Ok((scope, comment, Personal::new(f.get("text").to_string())))
+}
+
+/// Staff redact a phrase from an article's comment, for good (as in a ticket's comments).
+async fn redact_article_comment(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>, headers: HeaderMap, body: Bytes) -> Result<Response, Failure> {
+    let (scope, comment, text) = redaction_form(&ctx, &headers, &body)?;
+    let comment = comment.ok_or_else(|| ctx.fail(suoja_helpdesk::HelpdeskError::NotFound("Comment")))?;
+    state
+        .privacy
+        .redact_free_text(&scope, FreeText::ArticleComment(id, comment), &text)
+        .await
+        .map_err(|e| ctx.fail(e))?;
+    Ok(see_other(&format!("/hc/articles/{id}?done=redacted#comment-{comment}")))
+}
+
+/// Staff redact a phrase from a post (its title and details) or, with `comment`, from one of
+/// its comments.
+async fn redact_post(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>, headers: HeaderMap, body: Bytes) -> Result<Response, Failure> {
+    let (scope, comment, text) = redaction_form(&ctx, &headers, &body)?;
+    let target = comment.map_or(FreeText::Post(id), |c| FreeText::PostComment(id, c));
+    state.privacy.redact_free_text(&scope, target, &text).await.map_err(|e| ctx.fail(e))?;
+    let anchor = comment.map(|c| format!("#comment-{c}")).unwrap_or_default();
+    Ok(see_other(&format!("/hc/community/posts/{id}?done=redacted{anchor}")))
 }

@@ -776,6 +776,8 @@ fn form(path: &str) -> Vec<(&'static str, &'static str)> {
         "/hc/community/topics/{id}/posts" => vec![("title", "Uusi ajatus"), ("details", "Tarkemmin")],
         "/hc/community/posts/{id}/moderate" => vec![("status", "planned"), ("pinned", "1")],
         "/hc/community/posts/{id}/comments/{comment_id}/moderate" => vec![("official", "1")],
+        "/hc/articles/{id}/redact" => vec![("text", "ohje")],
+        "/hc/community/posts/{id}/redact" => vec![("text", "Tumma")],
         _ => vec![],
     }
 }
@@ -848,6 +850,9 @@ async fn attempt(app: &TestApp, s: &mut Session, method: &str, path: &str, ids: 
     } else {
         let mut fields = vec![("csrf", s.csrf.as_str())];
         fields.extend(form(path));
+        if path == "/hc/articles/{id}/redact" {
+            fields.push(("comment", ids["hc_comment"].as_str()));
+        }
         let page = s.web.post(&url, &fields).await;
         (page.status, page.location().to_string(), page.body)
     };

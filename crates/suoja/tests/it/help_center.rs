@@ -910,6 +910,33 @@ engine_test!(the_pages_read_signed_out_and_take_forms_from_people_only, |app| as
     assert!(!v["article"]["body"].as_str().unwrap().contains("javascript"), "{v}");
     let no_section = staff.submit("/hc/articles/new", "/hc/articles/new", &[("title", "Lost")]).await;
     assert_eq!(no_section.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // Staff redact from the pages, as under a ticket's comments; people cannot.
+    let refused = b.submit(&post_page, &format!("{post_page}/redact"), &[("text", "Please")]).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert!(!b.get(&post_page).await.body.contains("redact-post"), "no redaction form for people");
+    let done = staff.submit(&post_page, &format!("{post_page}/redact"), &[("text", "Please")]).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let (_, v) = app.get(&format!("/api/v2/community/posts/{post}.json")).await;
+    assert!(!v["post"]["details"].as_str().unwrap().contains("Please"), "{v}");
+    assert_eq!(v["post"]["title"], "Dark mode", "only the phrase goes");
+    let (_, v) = app.get(&format!("/api/v2/help_center/articles/{article}/comments.json")).await;
+    let comment = v["comments"][0]["id"].as_i64().unwrap().to_string();
+    assert!(
+        staff.get(&here).await.body.contains(&format!("redact-{comment}")),
+        "the form is under each comment"
+    );
+    let missing = staff
+        .submit(&here, &format!("{here}/redact"), &[("comment", &comment), ("text", "not there")])
+        .await;
+    assert_eq!(missing.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let done = staff
+        .submit(&here, &format!("{here}/redact"), &[("comment", &comment), ("text", "thanks")])
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let (_, v) = app.get(&format!("/api/v2/help_center/articles/{article}/comments/{comment}.json")).await;
+    let body = v["comment"]["body"].as_str().unwrap();
+    assert!(!body.contains("thanks") && body.contains("onerror=alert(1)"), "{body}");
 });
 
 /// The kinds of the messages queued for a person, and their texts (opened).
