@@ -1986,3 +1986,40 @@ async fn a_silent_tenant_smtp_server_holds_up_no_one_elses_mail() {
     assert_eq!(rows.len(), 1);
     assert!(rows[0].1 != "sent" && rows[0].1 != "failed" && rows[0].2 > 0, "put back, body kept: {rows:?}");
 }
+
+// Following in the help center and community is heard of by e-mail: the outbox notice of a new
+// post reaches the follower's mailbox through Postfix and Dovecot, naming the topic and the
+// post's number, never what its writer wrote.
+mail_test!(
+    a_topic_s_follower_hears_of_a_new_post_by_mail_without_its_words,
+    |app, env, support| async move {
+        let follower = env.address("follower");
+        let (s, v) = app
+            .post("/api/v2/users.json", json!({"user": {"name": "Fiona Follower", "email": follower}}))
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        let fiona = v["user"]["id"].as_i64().unwrap();
+        let (s, v) = app.post("/api/v2/community/topics.json", json!({"topic": {"name": "Ideas"}})).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        let topic = v["topic"]["id"].as_i64().unwrap();
+        let (s, v) = app
+            .post(
+                &format!("/api/v2/community/topics/{topic}/subscriptions.json"),
+                json!({"subscription": {"user_id": fiona}}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        let (s, v) = app
+            .post(
+                "/api/v2/community/posts.json",
+                json!({"post": {"title": "Quiet keyboard wish", "details": "<p>My neighbour Pertti types loudly.</p>", "topic_id": topic}}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        let post = v["post"]["id"].as_i64().unwrap();
+        let notice = env.wait_for(&follower, "the notice of a new post", |m| m.contains("New post in Ideas")).await;
+        assert!(notice.contains(&format!("post number {post}")), "{notice}");
+        assert!(!notice.contains("Pertti") && !notice.contains("keyboard"), "no one's words: {notice}");
+        let _ = support;
+    }
+);
