@@ -713,7 +713,10 @@ engine_test_clocked!(the_ticket_trash_keeps_items_seven_days_unless_held, |app, 
     clock.advance_ms(6 * 86_400_000);
     assert_eq!(trash_run().await, 0, "six days: still restorable");
     clock.advance_ms(86_400_000 + 1000);
-    assert_eq!(trash_run().await, 1, "seven days: gone, except the held one");
+    // The server's own scheduler may get there first (its first run can still be going when the
+    // clock moves on a loaded machine): what this run removed is one or none, and what is left
+    // below is the proof.
+    assert!(trash_run().await <= 1, "seven days: gone, except the held one");
     let mut c = app.helpdesk().db().read().await.unwrap();
     let t = suoja_core::TenantId(app.t.tenant_id);
     assert_eq!(suoja_store::graph::count_linked(&mut c, t, "tickets", "id", &[gone]).await.unwrap(), 0);
