@@ -59,7 +59,8 @@ pub struct RedactionRecord {
 
 impl Privacy {
     /// Applies a redaction again to a database restored from before it, unless the ticket's
-    /// history shows it was applied. The file holds no text, so the whole target is redacted: the
+    /// history shows it was applied or the ticket (or comment) is not the one redacted (written
+    /// after the redaction, or on another ticket). The file holds no text, so the whole target is redacted: the
     /// comment's entire text (and the description when it is the first comment), the whole
     /// subject, the field's whole value, the file. Returns whether anything was done.
     pub async fn replay_redaction(&self, r: &RedactionRecord) -> Result<bool> {
@@ -67,7 +68,9 @@ impl Privacy {
         let ticket = TicketId(r.ticket_id);
         let at = Timestamp(r.at);
         let mut tx = self.hd.db().begin().await?;
-        let Some(mut row) = suoja_store::tickets::by_id(&mut tx, tenant, ticket).await? else {
+        // The ticket must be the one redacted: a restore brings back old id counters, so a
+        // ticket written after the redaction may carry its id, and is never touched.
+        let Some(mut row) = suoja_store::tickets::by_id(&mut tx, tenant, ticket).await?.filter(|t| t.created_at <= at) else {
             return Ok(false);
         };
         let applied = suoja_store::history::for_ticket(&mut tx, tenant, ticket)
@@ -80,7 +83,10 @@ impl Privacy {
         let system = Scope::operator(tenant);
         match r.event.as_str() {
             "comment_redaction" => {
-                let Some(m) = suoja_store::comments::by_id(&mut tx, tenant, CommentId(r.comment_id.unwrap_or(0))).await? else {
+                let Some(m) = suoja_store::comments::by_id(&mut tx, tenant, CommentId(r.comment_id.unwrap_or(0)))
+                    .await?
+                    .filter(|m| m.ticket_id == ticket && m.created_at <= at)
+                else {
                     return Ok(false);
                 };
                 let body = self.hd.vault().decrypt_str(&mut tx, tenant, &m.body_enc).await?;
@@ -102,7 +108,10 @@ impl Privacy {
                 }
             }
             "attachment_redaction" | "recording_redaction" => {
-                let Some(a) = suoja_store::attachments::by_id(&mut tx, tenant, AttachmentId(r.attachment_id.unwrap_or(0))).await? else {
+                let Some(a) = suoja_store::attachments::by_id(&mut tx, tenant, AttachmentId(r.attachment_id.unwrap_or(0)))
+                    .await?
+                    .filter(|a| a.ticket_id == Some(ticket))
+                else {
                     return Ok(false);
                 };
                 if a.redacted_at.is_none() {
