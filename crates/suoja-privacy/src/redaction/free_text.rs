@@ -155,20 +155,6 @@ impl Privacy {
             .text_row(&mut tx, tenant, &t, r.row_id)
             .await?
             .filter(|row| (r.subject_id.is_none() || row.people.first().copied() == r.subject_id) && row.created_at.is_none_or(|c| c <= r.at));
-        if row.is_none() {
-            // Recorded, so that a row given this id later is never taken for it.
-            self.record_ledger(
-                &mut tx,
-                tenant,
-                LedgerKind::TextRedacted,
-                r.subject_id,
-                None,
-                json!({ "table": r.table, "id": r.row_id, "at": r.at, "replayed": true, "absent": true }),
-            )
-            .await?;
-            tx.commit().await?;
-            return Ok(false);
-        }
         let whole = |text: &str, markup: Markup| -> Option<String> {
             let plain = match markup {
                 Markup::Plain => text.to_string(),
@@ -176,18 +162,25 @@ impl Privacy {
             };
             (!plain.chars().all(|c| c == MARK)).then(|| marks(&plain))
         };
-        let changed = self.rewrite_text(&mut tx, tenant, &t, r.row_id, whole).await?;
+        let changed = match &row {
+            Some(_) => self.rewrite_text(&mut tx, tenant, &t, r.row_id, whole).await?,
+            None => false,
+        };
+        // Recorded either way: an absent row's line is then done, so a row given its id later
+        // is never taken for it.
         self.record_ledger(
             &mut tx,
             tenant,
             LedgerKind::TextRedacted,
             r.subject_id,
             None,
-            json!({ "table": r.table, "id": r.row_id, "at": r.at, "replayed": true }),
+            json!({ "table": r.table, "id": r.row_id, "at": r.at, "replayed": true, "absent": row.is_none() }),
         )
         .await?;
         tx.commit().await?;
-        self.clear_text_log(t.table.name).await;
+        if changed {
+            self.clear_text_log(t.table.name).await;
+        }
         Ok(changed)
     }
 }

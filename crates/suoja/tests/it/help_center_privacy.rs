@@ -8,7 +8,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::harness::{Tenant, TestApp};
-use crate::privacy_precision::{decide, export_of, mentions, verified_request};
+use crate::privacy_precision::{decide, export_of, mentions, request_export, verified_request};
 use crate::{engine_test, engine_test_clocked};
 
 const DAY: i64 = 86_400_000;
@@ -132,15 +132,7 @@ engine_test!(
             let (s, v) = decide(&app, request, m, "accept").await;
             assert_eq!(s, StatusCode::OK, "{v}");
         }
-        let (s, v) = app
-            .post(
-                &format!("/api/v2/privacy/requests/{request}/exports.json"),
-                json!({"export": {"format": "json"}}),
-            )
-            .await;
-        assert_eq!(s, StatusCode::CREATED, "{v}");
-        let url = v["export"]["download_url"].as_str().unwrap().to_string();
-        let doc: Value = app.req(Method::GET, &url).send().await.unwrap().json().await.unwrap();
+        let doc = request_export(&app, request).await;
         assert_eq!(doc["format_version"], 2);
         let m = doc["mentions"].as_array().unwrap();
         assert_eq!(m.len(), 2, "{doc:#}");

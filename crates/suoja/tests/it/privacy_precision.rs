@@ -287,6 +287,19 @@ pub(crate) async fn verified_request(app: &TestApp, kind: &str, subject: i64, ex
     id
 }
 
+/// A request's JSON export, built and downloaded through the API.
+pub(crate) async fn request_export(app: &TestApp, request: i64) -> Value {
+    let (s, v) = app
+        .post(
+            &format!("/api/v2/privacy/requests/{request}/exports.json"),
+            json!({"export": {"format": "json"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let url = v["export"]["download_url"].as_str().unwrap().to_string();
+    app.req(Method::GET, &url).send().await.unwrap().json().await.unwrap()
+}
+
 pub(crate) async fn mentions(app: &TestApp, request: i64) -> Vec<Value> {
     let (s, v) = app.get(&format!("/api/v2/privacy/requests/{request}/mentions.json")).await;
     assert_eq!(s, StatusCode::OK, "{v}");
@@ -495,15 +508,7 @@ engine_test!(an_export_holds_reviewed_passages_and_nothing_else_of_anyone, |app|
         let (s, v) = decide(&app, request, find(&list, m), d).await;
         assert_eq!(s, StatusCode::OK, "{v}");
     }
-    let (s, v) = app
-        .post(
-            &format!("/api/v2/privacy/requests/{request}/exports.json"),
-            json!({"export": {"format": "json"}}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{v}");
-    let url = v["export"]["download_url"].as_str().unwrap().to_string();
-    let doc: Value = app.req(Method::GET, &url).send().await.unwrap().json().await.unwrap();
+    let doc = request_export(&app, request).await;
     let text = serde_json::to_string(&doc).unwrap();
     let got: Vec<i64> = doc["mentions"].as_array().unwrap().iter().map(|m| m["comment_id"].as_i64().unwrap()).collect();
     assert_eq!(got.len(), 2, "{doc:#}");
