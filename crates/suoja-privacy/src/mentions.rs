@@ -349,12 +349,15 @@ impl Privacy {
             }
         }
         // Every other free text the data map declares, each row opened (other people's rows
-        // only: the person's own are theirs, exported and erased as such).
+        // only: the person's own are theirs, exported and erased as such). Strong matches are
+        // looked for in up to STRONG_ROWS rows of each table (every row, for an erasure); weak
+        // ones, which a person must review, only in the newest WEAK_ROWS.
         let rows_limit = match (reach.complete, reach.weak) {
             (true, _) => i64::MAX,
             (false, true) => WEAK_ROWS,
             (false, false) => STRONG_ROWS,
         };
+        let strong_only = |classes: BTreeSet<Class>| -> BTreeSet<Class> { classes.into_iter().filter(|c| c.is_strong()).collect() };
         for t in crate::texts::tables() {
             let mut before = None;
             let mut read = 0;
@@ -362,11 +365,15 @@ impl Privacy {
                 let page = self.text_rows(c, tenant, &t, before, 2_000.min(rows_limit.saturating_sub(read))).await?;
                 let Some(last) = page.last() else { break };
                 before = Some(last.id);
+                let weak_here = read < WEAK_ROWS;
                 read += suoja_core::num::to_i64(page.len());
                 for row in page.iter().filter(|r| !(t.own_rows_go && r.people.contains(&user.id.0))) {
                     let mut classes = BTreeSet::new();
                     for (col, text) in &row.texts {
                         classes.extend(classes_in(text, crate::texts::markup(col)));
+                    }
+                    if !weak_here {
+                        classes = strong_only(classes);
                     }
                     if keep(&classes) {
                         out.push(Found {
@@ -445,6 +452,15 @@ impl Privacy {
         let (found, truncated) = self.find_in_text(&mut c, tenant, &user, &exclude, reach).await?;
         drop(c);
         let mut tx = self.hd.db().begin().await?;
+        // The search took a while: what it found is recorded only if the request is still open
+        // and the person still there.
+        let still = suoja_store::requests::by_id(&mut tx, tenant, request)
+            .await?
+            .is_some_and(|r| r.closed_at.is_none())
+            && suoja_store::users::by_id(&mut tx, tenant, user.id).await?.is_some();
+        if !still {
+            return Err(PrivacyError::Conflict("the request was closed, or its person erased, during the search".into()));
+        }
         let found: Vec<Found> = found.into_iter().filter(|f| if erasure { !f.strong() } else { true }).collect();
         let new = self.record_candidates(&mut tx, tenant, request, user.id.0, &found).await?;
         self.record_ledger(

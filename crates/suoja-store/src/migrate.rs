@@ -111,6 +111,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0016_community.sql"),
         postgres: include_str!("../migrations/postgres/0016_community.sql"),
     },
+    Migration {
+        version: 17,
+        name: "free_text_scan",
+        sqlite: include_str!("../migrations/sqlite/0017_free_text_scan.sql"),
+        postgres: include_str!("../migrations/postgres/0017_free_text_scan.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.
