@@ -131,6 +131,7 @@ impl Privacy {
         let own: BTreeSet<i64> = tickets.keys().copied().collect();
         let reach = crate::mentions::Reach {
             complete: false,
+            free_text: true,
             weak: false,
             organizations: false,
             own_comments: false,

@@ -99,7 +99,7 @@ impl Found {
     pub fn strong(&self) -> bool {
         self.classes.iter().any(|c| c.is_strong())
     }
-    fn key(&self) -> (Source, i64) {
+    pub(crate) fn key(&self) -> (Source, i64) {
         (self.source, self.source_id)
     }
 }
@@ -116,6 +116,9 @@ pub(crate) struct Reach {
     /// Every row of the other tables with free text, however many (an erasure); otherwise
     /// the newest [`STRONG_ROWS`] (or [`WEAK_ROWS`]) of each.
     pub complete: bool,
+    /// Also the other tables with free text (help center, community, profile notes); off when
+    /// the caller searched them already, outside its transaction ([`Privacy::find_in_free_text`]).
+    pub free_text: bool,
 }
 
 /// Tickets a search for strong matches opens at most (newest first).
@@ -348,6 +351,35 @@ impl Privacy {
                 }
             }
         }
+        if reach.free_text {
+            let (more, cut) = self.find_in_free_text(c, tenant, user, reach).await?;
+            out.extend(more);
+            truncated |= cut;
+        }
+        out.sort_by_key(Found::key);
+        Ok((out, truncated))
+    }
+
+    /// The part of [`Self::find_in_text`] that reads every other table with free text the data
+    /// map declares (nothing narrows it, so each row is opened): callers that write keep it out
+    /// of their transaction by calling it first on a read connection.
+    pub(crate) async fn find_in_free_text(&self, c: &mut Conn, tenant: TenantId, user: &UserRow, reach: Reach) -> Result<(Vec<Found>, bool)> {
+        let identity = self.identity(c, tenant, user).await?;
+        let matcher = Matcher::one(&identity);
+        if matcher.is_empty() {
+            return Ok((Vec::new(), false));
+        }
+        let keep = |classes: &BTreeSet<Class>| !classes.is_empty() && (reach.weak || classes.iter().any(|c| c.is_strong()));
+        let classes_in = |text: &str, markup: Markup| -> BTreeSet<Class> {
+            matcher
+                .find(text, markup)
+                .into_iter()
+                .filter(|h| reach.weak || h.class.is_strong())
+                .map(|h| h.class)
+                .collect()
+        };
+        let mut out = Vec::new();
+        let mut truncated = false;
         // Every other free text the data map declares, each row opened (other people's rows
         // only: the person's own are theirs, exported and erased as such). Strong matches are
         // looked for in up to STRONG_ROWS rows of each table (every row, for an erasure); weak
@@ -390,7 +422,6 @@ impl Privacy {
                 }
             }
         }
-        out.sort_by_key(Found::key);
         Ok((out, truncated))
     }
 
@@ -448,6 +479,7 @@ impl Privacy {
             organizations: erasure,
             own_comments: false,
             complete: false,
+            free_text: true,
         };
         let (found, truncated) = self.find_in_text(&mut c, tenant, &user, &exclude, reach).await?;
         drop(c);

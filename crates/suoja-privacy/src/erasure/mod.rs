@@ -128,7 +128,9 @@ impl Privacy {
         suoja_store::users::by_id(&mut c, scope.tenant, subject)
             .await?
             .ok_or(PrivacyError::NotFound("User"))?;
-        let mut plan = self.make_plan(&mut c, scope.tenant, subject, TABLES, None, plan::Mentions::Review).await?;
+        let mut plan = self
+            .make_plan(&mut c, scope.tenant, subject, TABLES, None, plan::Mentions::Review, None)
+            .await?;
         plan.probes.clear();
         Ok(plan)
     }
@@ -145,6 +147,18 @@ impl Privacy {
         // Reads of the person noted in memory are written now, so the plan sees them.
         self.flush_consultations().await?;
         let now = self.hd.now();
+        let request_id = match origin {
+            Origin::Request(id) => Some(id),
+            Origin::Api | Origin::Retention | Origin::Replay => None,
+        };
+        let mentions = match (request_id, accepted.is_empty()) {
+            (Some(r), _) => plan::Mentions::Request(r),
+            (None, false) => plan::Mentions::Accepted(accepted),
+            (None, true) => plan::Mentions::Strong,
+        };
+        // The search of free text opens every row: done before the transaction, on a read
+        // connection, so the writer does not wait for it.
+        let texts = self.plan_texts(scope.tenant, subject, &mentions).await?;
         let mut tx = self.hd.db().begin().await?;
         if let Some(open) = suoja_store::erasures::for_subject(&mut tx, scope.tenant, subject.0)
             .await?
@@ -175,16 +189,7 @@ impl Privacy {
         if user.role.is_staff() && !scope.is_admin() {
             return Err(PrivacyError::Forbidden("only admins can erase agents and admins"));
         }
-        let request_id = match origin {
-            Origin::Request(id) => Some(id),
-            Origin::Api | Origin::Retention | Origin::Replay => None,
-        };
-        let mentions = match (request_id, accepted.is_empty()) {
-            (Some(r), _) => plan::Mentions::Request(r),
-            (None, false) => plan::Mentions::Accepted(accepted),
-            (None, true) => plan::Mentions::Strong,
-        };
-        let plan = self.make_plan(&mut tx, scope.tenant, subject, TABLES, None, mentions).await?;
+        let plan = self.make_plan(&mut tx, scope.tenant, subject, TABLES, None, mentions, texts).await?;
         let by_retention = matches!(origin, Origin::Retention | Origin::Replay);
         let row = ErasureRow {
             id: 0,

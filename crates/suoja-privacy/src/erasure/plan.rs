@@ -10,7 +10,7 @@ use suoja_store::Conn;
 use suoja_store::graph::Value;
 
 use crate::datamap::{Erasure, declared_erasures};
-use crate::mentions::{Reach, Source};
+use crate::mentions::{Found, Reach, Source};
 use crate::{Privacy, Result};
 
 /// Which weak matches a plan looks for, and which it replaces.
@@ -36,7 +36,7 @@ impl Mentions {
             Mentions::Accepted(previous.accepted.clone())
         }
     }
-    fn weak(&self) -> bool {
+    pub(crate) fn weak(&self) -> bool {
         *self != Mentions::Strong
     }
 }
@@ -206,10 +206,31 @@ fn int(v: Option<&Value>) -> Option<i64> {
 }
 
 impl Privacy {
+    /// An erasure plan's search of the other tables with free text (help center, community,
+    /// profile notes), on a read connection: it opens every row, so it runs before the
+    /// transaction that plans, and the single writer never waits for it. `None` when the person
+    /// is gone (the plan then has no identifiers to look for).
+    pub(crate) async fn plan_texts(&self, tenant: TenantId, subject: UserId, mentions: &Mentions) -> Result<Option<Vec<Found>>> {
+        let mut c = self.hd.db().read().await?;
+        let Some(user) = suoja_store::users::by_id(&mut c, tenant, subject).await? else {
+            return Ok(None);
+        };
+        let reach = Reach {
+            weak: mentions.weak(),
+            organizations: true,
+            own_comments: true,
+            complete: true,
+            free_text: true,
+        };
+        Ok(Some(self.find_in_free_text(&mut c, tenant, &user, reach).await?.0))
+    }
+
     /// Plans the erasure of `subject` now. Changes nothing.
     /// `known_key` is the person's key from an earlier pass (their profile may be gone by now);
     /// `mentions` says whether weak matches are looked for (to list for review, and to replace
-    /// where the request's reviewer accepted them).
+    /// where the request's reviewer accepted them). `texts` is what [`Self::plan_texts`] found
+    /// in the other tables with free text before the caller's transaction began; without it,
+    /// they are searched here.
     pub(crate) async fn make_plan(
         &self,
         c: &mut Conn,
@@ -218,6 +239,7 @@ impl Privacy {
         map: &[crate::datamap::Table],
         known_key: Option<i64>,
         mentions: Mentions,
+        texts: Option<Vec<Found>>,
     ) -> Result<Plan> {
         let user = suoja_store::users::by_id(c, tenant, subject).await?;
         let subject_key = user.as_ref().map(|u| u.key_id.0).or(known_key);
@@ -298,8 +320,13 @@ impl Privacy {
                 organizations: true,
                 own_comments: true,
                 complete: true,
+                free_text: texts.is_none(),
             };
-            let (found, _) = self.find_in_text(c, tenant, u, &gone, reach).await?;
+            let (mut found, _) = self.find_in_text(c, tenant, u, &gone, reach).await?;
+            if let Some(t) = texts {
+                found.extend(t);
+                found.sort_by_key(Found::key);
+            }
             let accepted: BTreeSet<(Source, i64)> = match &mentions {
                 Mentions::Request(r) => self.accepted_sources(c, tenant, *r).await?.into_keys().collect(),
                 Mentions::Accepted(list) => list.iter().filter_map(|m| Source::parse(&m.source).map(|s| (s, m.id))).collect(),

@@ -641,6 +641,17 @@ engine_test_clocked!(a_legal_hold_keeps_what_it_holds_until_it_ends, |app, clock
         )
         .await;
     let fh = v["hold"]["id"].as_i64().unwrap();
+    // Someone names her address in the community: the erasure that resumes after the hold
+    // searches that text too (before its transaction, as when it starts).
+    let (_, v) = app.post("/api/v2/community/topics.json", json!({"topic": {"name": "Held"}})).await;
+    let (s, v) = app
+        .post(
+            "/api/v2/community/posts.json",
+            json!({"post": {"title": "Contact", "details": format!("<p>Write to {} please.</p>", f.email), "topic_id": v["topic"]["id"]}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let named = v["post"]["id"].as_i64().unwrap();
     let (_, v) = app.post(&format!("/api/v2/privacy/subjects/{}/erasure.json", f.id), json!({})).await;
     assert_eq!(v["erasure"]["state"], "held", "{v}");
     let feid = v["erasure"]["id"].as_i64().unwrap();
@@ -651,6 +662,8 @@ engine_test_clocked!(a_legal_hold_keeps_what_it_holds_until_it_ends, |app, clock
     clock.advance_ms((120) * 1000);
     app.privacy().run_due_erasures().await.unwrap();
     assert_eq!(app.privacy().erasure(&scope, feid).await.unwrap().state.as_str(), "completed");
+    let (_, v) = app.get(&format!("/api/v2/community/posts/{named}.json")).await;
+    assert_eq!(v["post"]["details"], "<p>Write to [redacted] please.</p>", "{v}");
 });
 
 engine_test!(a_tenant_can_choose_to_delete_comments_instead_of_tombstones, |app| async move {
