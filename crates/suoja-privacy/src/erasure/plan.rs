@@ -231,6 +231,10 @@ impl Privacy {
     /// where the request's reviewer accepted them). `texts` is what [`Self::plan_texts`] found
     /// in the other tables with free text before the caller's transaction began; without it,
     /// they are searched here.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the transaction, the person, the map, and what earlier passes and the search before the transaction found"
+    )]
     pub(crate) async fn make_plan(
         &self,
         c: &mut Conn,
