@@ -57,7 +57,7 @@ pub struct Activity<'a> {
 }
 
 fn identifier(s: &str) -> Result<&str> {
-    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
+    if crate::graph::is_identifier(s) {
         Ok(s)
     } else {
         Err(crate::StoreError::Config(format!("not an identifier in the data map: {s}")))
