@@ -112,7 +112,7 @@ pub enum PostSort {
     Updated,
     /// By the sum of votes.
     Votes,
-    /// By how many comments.
+    /// By how many comments everyone may read.
     Comments,
 }
 
@@ -124,8 +124,11 @@ impl PostSort {
             PostSort::Votes => {
                 "(SELECT COALESCE(SUM(v.value), 0) FROM hc_votes v WHERE v.tenant_id = hc_posts.tenant_id AND v.item_type = 'Post' AND v.item_id = hc_posts.id) DESC, id DESC"
             }
+            // The comments everyone may read: hidden ones and restricted people's do not count,
+            // so the order tells no one of them.
             PostSort::Comments => {
-                "(SELECT COUNT(*) FROM hc_post_comments pc WHERE pc.tenant_id = hc_posts.tenant_id AND pc.post_id = hc_posts.id) DESC, id DESC"
+                "(SELECT COUNT(*) FROM hc_post_comments pc WHERE pc.tenant_id = hc_posts.tenant_id AND pc.post_id = hc_posts.id AND pc.hidden = 0 \
+                 AND pc.author_id NOT IN (SELECT u.id FROM users u WHERE u.tenant_id = hc_posts.tenant_id AND u.restricted = 1)) DESC, id DESC"
             }
         }
     }

@@ -1189,3 +1189,51 @@ engine_test!(deleting_erased_people_s_comments_keeps_their_posts_and_others_vote
     let (_, v) = app.get(&format!("/api/v2/help_center/users/{}/votes.json", v["user"]["id"])).await;
     assert_eq!(v["count"], 0, "the vote on the deleted comment went: {v}");
 });
+
+// Posts sorted by comments are sorted by the comments everyone may read: hidden comments do not
+// count, so the order tells no one they are there.
+engine_test!(sorting_posts_by_comments_counts_only_what_everyone_reads, |app| async move {
+    let open = topic(&app, None).await;
+    let (_, login) = app.end_user_with_password("Sanni Sort", "sanni.sort@example.fi").await;
+    let mut posts = Vec::new();
+    for title in ["Quiet one", "Talked about"] {
+        let (s, v) = as_user(
+            &app,
+            &login,
+            Method::POST,
+            "/api/v2/community/posts.json",
+            Some(json!({"post": {"title": title, "topic_id": open}})),
+        )
+        .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        posts.push(v["post"]["id"].as_i64().unwrap());
+    }
+    let (quiet, talked) = (posts[0], posts[1]);
+    // Two comments on the first post, both hidden by staff; one visible comment on the second.
+    for _ in 0..2 {
+        let (s, v) = app
+            .post(
+                &format!("/api/v2/community/posts/{quiet}/comments.json"),
+                json!({"comment": {"body": "moderated away", "hidden": true}}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+    }
+    let (s, v) = app
+        .post(
+            &format!("/api/v2/community/posts/{talked}/comments.json"),
+            json!({"comment": {"body": "visible"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (s, v) = as_user(
+        &app,
+        &login,
+        Method::GET,
+        &format!("/api/v2/community/topics/{open}/posts.json?sort_by=comments"),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(ids(&v, "posts"), vec![talked, quiet], "{v}");
+});
