@@ -628,9 +628,12 @@ impl Helpdesk {
                     .ok_or(HelpdeskError::NotFound("Category"))?;
             }
             ArticleFilter::Author(u) => {
-                suoja_store::users::by_id(&mut c, scope.tenant, u)
-                    .await?
-                    .ok_or(HelpdeskError::NotFound("User"))?;
+                // People may ask of staff (whose articles name them) and of themselves; any other
+                // id reads as unknown, so the answer tells no one who else has an account.
+                let author = suoja_store::users::by_id(&mut c, scope.tenant, u).await?;
+                if !author.is_some_and(|a| scope.is_staff() || a.id == scope.actor || a.role.is_staff()) {
+                    return Err(HelpdeskError::NotFound("User"));
+                }
             }
             ArticleFilter::All | ArticleFilter::Ids | ArticleFilter::Promoted => {}
         }

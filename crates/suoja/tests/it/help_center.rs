@@ -1237,3 +1237,21 @@ engine_test!(sorting_posts_by_comments_counts_only_what_everyone_reads, |app| as
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(ids(&v, "posts"), vec![talked, quiet], "{v}");
 });
+
+// A person asking for the articles of an id learns nothing of who else has an account: another
+// end user's id answers as an unknown one does; staff's ids (authors) and their own answer.
+engine_test!(listing_articles_by_author_tells_people_of_no_one_else, |app| async move {
+    let (me, login) = app.end_user_with_password("Kaisa Kysyjä", "kaisa.k@example.fi").await;
+    let other = app.user("Olli Other", "olli.o@example.fi").await;
+    let ask = async |id: i64| {
+        let path = format!("/api/v2/help_center/users/{id}/articles.json");
+        as_user(&app, &login, Method::GET, &path, None).await
+    };
+    let (unknown, _) = ask(other + 10_000).await;
+    let (someone, v) = ask(other).await;
+    assert_eq!((unknown, someone), (StatusCode::NOT_FOUND, StatusCode::NOT_FOUND), "{v}");
+    assert_eq!(ask(me).await.0, StatusCode::OK);
+    assert_eq!(ask(app.t.admin_id).await.0, StatusCode::OK, "staff write articles");
+    let (s, _) = app.get(&format!("/api/v2/help_center/users/{other}/articles.json")).await;
+    assert_eq!(s, StatusCode::OK, "staff see anyone's");
+});
