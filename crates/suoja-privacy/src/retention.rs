@@ -103,7 +103,7 @@ pub const KINDS: &[Kind] = &[
     },
     Kind {
         name: "inactive_end_users",
-        removes: "end users with no sign-in, comment or ticket activity for this long (erased in full)",
+        removes: "end users with no sign-in, comment, ticket, help center or community activity for this long (erased in full)",
         unit: Unit::Months,
         default: 36,
         min: 1,
