@@ -174,6 +174,16 @@ impl Candidate {
     }
 }
 
+/// The classes of the person's matches in `text`: strong ones, and with `weak` weak ones too.
+fn matched_classes(matcher: &Matcher, text: &str, markup: Markup, weak: bool) -> BTreeSet<Class> {
+    matcher
+        .find(text, markup)
+        .into_iter()
+        .filter(|h| weak || h.class.is_strong())
+        .map(|h| h.class)
+        .collect()
+}
+
 fn int(v: Option<&Value>) -> Option<i64> {
     match v {
         Some(Value::Int(i)) => Some(*i),
@@ -277,15 +287,7 @@ impl Privacy {
                 tickets.insert(t);
             }
         }
-        let keep = |classes: &BTreeSet<Class>| !classes.is_empty() && (reach.weak || classes.iter().any(|c| c.is_strong()));
-        let classes_in = |text: &str, markup: Markup| -> BTreeSet<Class> {
-            matcher
-                .find(text, markup)
-                .into_iter()
-                .filter(|h| reach.weak || h.class.is_strong())
-                .map(|h| h.class)
-                .collect()
-        };
+        let classes_in = |text: &str, markup: Markup| matched_classes(&matcher, text, markup, reach.weak);
         let mut out = Vec::new();
         let ids: Vec<i64> = tickets.iter().rev().copied().collect();
         for chunk in ids.chunks(500) {
@@ -298,7 +300,7 @@ impl Privacy {
                     continue;
                 };
                 let classes = classes_in(&text, Markup::Plain);
-                if keep(&classes) {
+                if !classes.is_empty() {
                     out.push(Found {
                         source: Source::TicketSubject,
                         source_id: id,
@@ -319,7 +321,7 @@ impl Privacy {
                     continue;
                 };
                 let classes = classes_in(&text, Markup::Plain);
-                if keep(&classes) {
+                if !classes.is_empty() {
                     out.push(Found {
                         source: Source::Comment,
                         source_id: id,
@@ -340,7 +342,7 @@ impl Privacy {
                     for t in [o.details.as_deref(), o.notes.as_deref()].into_iter().flatten() {
                         classes.extend(classes_in(t, Markup::Plain));
                     }
-                    if keep(&classes) {
+                    if !classes.is_empty() {
                         out.push(Found {
                             source: Source::Organization,
                             source_id: o.id.0,
@@ -369,15 +371,6 @@ impl Privacy {
         if matcher.is_empty() {
             return Ok((Vec::new(), false));
         }
-        let keep = |classes: &BTreeSet<Class>| !classes.is_empty() && (reach.weak || classes.iter().any(|c| c.is_strong()));
-        let classes_in = |text: &str, markup: Markup| -> BTreeSet<Class> {
-            matcher
-                .find(text, markup)
-                .into_iter()
-                .filter(|h| reach.weak || h.class.is_strong())
-                .map(|h| h.class)
-                .collect()
-        };
         let mut out = Vec::new();
         let mut truncated = false;
         // Every other free text the data map declares, each row opened (other people's rows
@@ -389,7 +382,6 @@ impl Privacy {
             (false, true) => WEAK_ROWS,
             (false, false) => STRONG_ROWS,
         };
-        let strong_only = |classes: BTreeSet<Class>| -> BTreeSet<Class> { classes.into_iter().filter(|c| c.is_strong()).collect() };
         for t in crate::texts::tables() {
             let mut before = None;
             let mut read = 0;
@@ -402,12 +394,9 @@ impl Privacy {
                 for row in page.iter().filter(|r| !(t.own_rows_go && r.people.contains(&user.id.0))) {
                     let mut classes = BTreeSet::new();
                     for (col, text) in &row.texts {
-                        classes.extend(classes_in(text, crate::texts::markup(col)));
+                        classes.extend(matched_classes(&matcher, text, crate::texts::markup(col), reach.weak && weak_here));
                     }
-                    if !weak_here {
-                        classes = strong_only(classes);
-                    }
-                    if keep(&classes) {
+                    if !classes.is_empty() {
                         out.push(Found {
                             source: Source::Text(t.table.name),
                             source_id: row.id,

@@ -161,9 +161,22 @@ impl Privacy {
         id: i64,
         change: impl Fn(&str, Markup) -> Option<String>,
     ) -> Result<bool> {
-        let Some(row) = self.text_row(c, tenant, t, id).await? else {
-            return Ok(false);
-        };
+        match self.text_row(c, tenant, t, id).await? {
+            Some(row) => self.rewrite_row(c, tenant, t, &row, change).await,
+            None => Ok(false),
+        }
+    }
+
+    /// As [`Self::rewrite_text`], for a row the caller has already read.
+    pub(crate) async fn rewrite_row(
+        &self,
+        c: &mut Conn,
+        tenant: TenantId,
+        t: &TextTable,
+        row: &TextRow,
+        change: impl Fn(&str, Markup) -> Option<String>,
+    ) -> Result<bool> {
+        let id = row.id;
         let mut values: Vec<(&str, Value)> = Vec::new();
         for (col, text) in &row.texts {
             let Some(new) = change(text, markup(col)) else { continue };

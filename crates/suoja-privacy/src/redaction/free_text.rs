@@ -94,7 +94,7 @@ impl Privacy {
             return Err(HelpdeskError::NotFound(target.noun()).into());
         };
         if !self
-            .rewrite_text(&mut tx, scope.tenant, &t, id, |text, markup| redact_in(text, markup, phrase))
+            .rewrite_row(&mut tx, scope.tenant, &t, &row, |text, markup| redact_in(text, markup, phrase))
             .await?
         {
             return Err(invalid("text", "does not occur in the text (it may already be redacted)"));
@@ -163,7 +163,7 @@ impl Privacy {
             (!plain.chars().all(|c| c == MARK)).then(|| marks(&plain))
         };
         let changed = match &row {
-            Some(_) => self.rewrite_text(&mut tx, tenant, &t, r.row_id, whole).await?,
+            Some(row) => self.rewrite_row(&mut tx, tenant, &t, row, whole).await?,
             None => false,
         };
         // Recorded either way: an absent row's line is then done, so a row given its id later
