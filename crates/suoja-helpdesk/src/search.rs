@@ -14,6 +14,9 @@ use crate::{Helpdesk, HelpdeskError, Result};
 /// Search never pages past this many results (as Zendesk).
 pub const MAX_RESULTS: i64 = 1000;
 
+/// Tickets read, opened and written to the index together by a full re-index.
+const REINDEX_BATCH: i64 = 500;
+
 /// What a document is indexed by: the text its end users can read, the text only staff can
 /// (internal notes), and its tags (matched by staff only).
 pub(crate) struct DocText<'a> {
@@ -361,6 +364,13 @@ impl Helpdesk {
             index::clear(&mut tx, tenant).await?;
             tx.commit().await?;
             for kind in DocKind::ALL {
+                if kind == DocKind::Ticket {
+                    let base = done + unreadable;
+                    let (n, bad) = self.reindex_tickets(tenant, &mut |n| progress(base + n)).await?;
+                    done += n;
+                    unreadable += bad;
+                    continue;
+                }
                 let mut after = 0;
                 loop {
                     let mut tx = self.db.begin().await?;
@@ -388,6 +398,46 @@ impl Helpdesk {
         Ok((done, unreadable))
     }
 
+    /// Every ticket of a tenant into its (cleared) index, [`REINDEX_BATCH`] at a time: a batch
+    /// is read in two queries and opened on this task while the batch before it is written on
+    /// another, so both cores work. Returns (indexed, unreadable). For a database no one
+    /// else writes to (the restore runs it before anything serves the data).
+    async fn reindex_tickets(&self, tenant: TenantId, progress: &mut dyn FnMut(u64)) -> Result<(u64, u64)> {
+        let (mut done, mut unreadable, mut after) = (0u64, 0u64, 0i64);
+        let mut writing: Option<tokio::task::JoinHandle<Result<()>>> = None;
+        loop {
+            let mut c = self.db.read().await?;
+            let texts = suoja_store::reindex::ticket_texts(&mut c, tenant, after, REINDEX_BATCH).await?;
+            let Some(last) = texts.last() else { break };
+            after = last.id;
+            let mut docs = Vec::with_capacity(texts.len());
+            for t in &texts {
+                match self.ticket_tokens(&mut c, tenant, t).await {
+                    Ok(tokens) => docs.push((t.id, tokens)),
+                    Err(HelpdeskError::Vault(_)) => unreadable += 1,
+                    Err(e) => return Err(e),
+                }
+            }
+            drop(c);
+            if let Some(w) = writing.take() {
+                w.await.map_err(|e| HelpdeskError::Internal(format!("the index writer stopped: {e}")))??;
+            }
+            done += docs.len() as u64;
+            let db = self.db.clone();
+            writing = Some(tokio::spawn(async move {
+                let mut tx = db.begin().await?;
+                index::insert_many(&mut tx, tenant, DocKind::Ticket, &docs).await?;
+                tx.commit().await?;
+                Ok(())
+            }));
+            progress(done + unreadable);
+        }
+        if let Some(w) = writing.take() {
+            w.await.map_err(|e| HelpdeskError::Internal(format!("the index writer stopped: {e}")))??;
+        }
+        Ok((done, unreadable))
+    }
+
     /// The tokens of one user, organisation or ticket as its record stands (`None` when the
     /// record is gone; a vault error when its data key is).
     async fn source_tokens(&self, c: &mut Conn, tenant: TenantId, kind: DocKind, id: i64) -> Result<Option<DocTokens>> {
@@ -404,20 +454,8 @@ impl Helpdesk {
                 Some(o) => Ok(Some(doc_tokens(v, c, tenant, &DocText::public(&o.name)).await?)),
                 None => Ok(None),
             },
-            DocKind::Ticket => match self.ticket_index_text(c, tenant, TicketId(id)).await? {
-                Some((public, internal, tags)) => Ok(Some(
-                    doc_tokens(
-                        v,
-                        c,
-                        tenant,
-                        &DocText {
-                            public: &public,
-                            internal: &internal,
-                            tags: &tags,
-                        },
-                    )
-                    .await?,
-                )),
+            DocKind::Ticket => match Self::ticket_source(c, tenant, TicketId(id)).await? {
+                Some(t) => Ok(Some(self.ticket_tokens(c, tenant, &t).await?)),
                 None => Ok(None),
             },
             DocKind::Article => match suoja_store::help_center::article_by_id(c, tenant, id).await? {
@@ -449,41 +487,44 @@ impl Helpdesk {
 
     /// Rebuilds a ticket's index entries from its current fields and comments.
     pub async fn reindex_ticket(&self, c: &mut Conn, tenant: TenantId, id: TicketId) -> Result<()> {
-        match self.ticket_index_text(c, tenant, id).await? {
-            Some((public, internal, tags)) => {
-                index_doc(
-                    &self.vault,
-                    c,
-                    tenant,
-                    DocKind::Ticket,
-                    id.0,
-                    &DocText {
-                        public: &public,
-                        internal: &internal,
-                        tags: &tags,
-                    },
-                )
-                .await
-            }
-            None => Ok(()),
+        if let Some(t) = Self::ticket_source(c, tenant, id).await? {
+            let tokens = self.ticket_tokens(c, tenant, &t).await?;
+            index::replace(c, tenant, DocKind::Ticket, id.0, &tokens).await?;
         }
+        Ok(())
+    }
+
+    /// A ticket's sealed text as the index reads it (`None` when the ticket is gone).
+    async fn ticket_source(c: &mut Conn, tenant: TenantId, id: TicketId) -> Result<Option<suoja_store::reindex::TicketText>> {
+        let mut found = suoja_store::reindex::ticket_texts(c, tenant, id.0.saturating_sub(1), 1).await?;
+        Ok(found.pop().filter(|t| t.id == id.0))
     }
 
     /// What a ticket is indexed by: its subject and public comments (what its end users read),
     /// its internal notes, and its tags.
-    async fn ticket_index_text(&self, c: &mut Conn, tenant: TenantId, id: TicketId) -> Result<Option<(String, String, Vec<String>)>> {
-        let Some(row) = suoja_store::tickets::by_id(c, tenant, id).await? else {
-            return Ok(None);
+    async fn ticket_tokens(&self, c: &mut Conn, tenant: TenantId, t: &suoja_store::reindex::TicketText) -> Result<DocTokens> {
+        let v = &self.vault;
+        let mut public = match &t.subject_enc {
+            Some(s) => crate::crypt::open(v, c, tenant, s).await?.expose().clone(),
+            None => String::new(),
         };
-        let t = self.open_ticket_row(c, tenant, &row).await?;
-        let mut text = t.subject.as_ref().map(|s| s.expose().clone()).unwrap_or_default();
-        let comments = suoja_store::comments::for_ticket(c, tenant, id, suoja_store::comments::CommentQuery::ALL).await?;
+        let tags: Vec<String> = crate::crypt::open_json(v, c, tenant, &t.tags_enc).await?;
         let mut internal = String::new();
-        for m in &comments {
-            let into = if m.public { &mut text } else { &mut internal };
+        for (is_public, body) in &t.comments {
+            let into = if *is_public { &mut public } else { &mut internal };
             into.push(' ');
-            into.push_str(crate::crypt::open(&self.vault, c, tenant, &m.body_enc).await?.expose());
+            into.push_str(crate::crypt::open(v, c, tenant, body).await?.expose());
         }
-        Ok(Some((text, internal, t.tags)))
+        doc_tokens(
+            v,
+            c,
+            tenant,
+            &DocText {
+                public: &public,
+                internal: &internal,
+                tags: &tags,
+            },
+        )
+        .await
     }
 }

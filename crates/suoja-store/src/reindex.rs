@@ -5,6 +5,7 @@ use crate::Conn;
 use suoja_core::TenantId;
 
 use crate::Result;
+use crate::row::{bool_, bytes, i64_, opt_bytes};
 
 /// Ids of the documents a full re-index visits, after `after`: live users, every organisation,
 /// every ticket (the trash included), live articles.
@@ -17,4 +18,56 @@ pub async fn source_ids(c: &mut Conn, tenant: TenantId, table: &str, after: i64,
         _ => return Err(crate::StoreError::Config(format!("{table} is not indexed"))),
     };
     Ok(sqlx::query_scalar(sql).bind(tenant.0).bind(after).bind(limit).fetch_all(c).await?)
+}
+
+/// A ticket's sealed text as the index reads it: its subject, its tags and every comment's
+/// body with whether it is public, in creation order.
+#[derive(Debug, Clone)]
+pub struct TicketText {
+    pub id: i64,
+    pub subject_enc: Option<Vec<u8>>,
+    pub tags_enc: Vec<u8>,
+    /// (public, sealed body) of each comment.
+    pub comments: Vec<(bool, Vec<u8>)>,
+}
+
+/// The sealed text of up to `limit` tickets after `after` (the trash included), in id order, in
+/// two queries whatever their number (the rebuild after a restore reads every ticket this way).
+pub async fn ticket_texts(c: &mut Conn, tenant: TenantId, after: i64, limit: i64) -> Result<Vec<TicketText>> {
+    let rows = sqlx::query("SELECT id, subject_enc, tags_enc FROM tickets WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT $3")
+        .bind(tenant.0)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&mut *c)
+        .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in &rows {
+        out.push(TicketText {
+            id: i64_(r, "id")?,
+            subject_enc: opt_bytes(r, "subject_enc")?,
+            tags_enc: bytes(r, "tags_enc")?,
+            comments: Vec::new(),
+        });
+    }
+    let (Some(first), Some(last)) = (out.first().map(|t| t.id), out.last().map(|t| t.id)) else {
+        return Ok(out);
+    };
+    let comments = sqlx::query("SELECT ticket_id, public, body_enc FROM comments WHERE tenant_id = $1 AND ticket_id BETWEEN $2 AND $3 ORDER BY ticket_id, id")
+        .bind(tenant.0)
+        .bind(first)
+        .bind(last)
+        .fetch_all(&mut *c)
+        .await?;
+    let mut at = 0;
+    for r in &comments {
+        let ticket = i64_(r, "ticket_id")?;
+        while out.get(at).is_some_and(|t| t.id < ticket) {
+            at += 1;
+        }
+        match out.get_mut(at) {
+            Some(t) if t.id == ticket => t.comments.push((bool_(r, "public")?, bytes(r, "body_enc")?)),
+            _ => {}
+        }
+    }
+    Ok(out)
 }

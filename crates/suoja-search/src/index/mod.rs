@@ -118,7 +118,7 @@ pub async fn replace(c: &mut Conn, tenant: TenantId, kind: DocKind, doc: i64, to
 }
 
 /// A document's entries as stored; `None` when it has none.
-async fn read(c: &mut Conn, tenant: TenantId, kind: DocKind, doc: i64) -> Result<Option<DocTokens>> {
+pub async fn read(c: &mut Conn, tenant: TenantId, kind: DocKind, doc: i64) -> Result<Option<DocTokens>> {
     if is_pg(c) {
         postgres::read(c, tenant, kind, doc).await
     } else {
