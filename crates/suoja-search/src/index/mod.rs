@@ -213,11 +213,23 @@ pub struct TicketQuery<'a> {
     pub tags: &'a [i64],
 }
 
-/// The ticket list's view of a query: the matching ticket ids as a query and, when there are words to
-/// rank by, a ranking subquery. Words in what end users read (subject, public comments) weigh
-/// twice those only in internal notes, and a short ticket ranks above a long one holding the
-/// same words (FTS5's BM25 with those column weights on SQLite; the same two signals counted
-/// from the arrays on PostgreSQL). `None` when the query matches nothing by index.
+/// A match's relevance, the same on both engines: the query's words found in what end users
+/// read (subject, public comments) count twice those found only in internal notes, over the
+/// logarithm of the ticket's length in words, so a short ticket ranks above a long one holding
+/// the same words. For an end user both counts and the length come from what they read alone:
+/// internal notes never move a ticket up or down their list.
+///
+/// Every match holds every word somewhere, so how rare a word is (BM25's other signal) would
+/// not tell two matches apart; counting it for a common word costs a pass over every ticket
+/// holding it, which grows with the helpdesk.
+pub fn relevance(public_hits: i64, internal_hits: i64, length: i64) -> f64 {
+    let hits = 2.0 * public_hits.max(0) as f64 + internal_hits.max(0) as f64;
+    hits / (2.0 + length.max(0) as f64).ln()
+}
+
+/// The ticket list's view of a query: the matching ticket ids as a query and, when there are
+/// words to rank by, a ranking subquery scored by [`relevance`]. `None` when the query matches
+/// nothing by index.
 pub fn ticket_match(c: &Conn, q: &TicketQuery<'_>) -> Option<IndexMatch> {
     let (words, tags) = (sorted(q.words), sorted(q.tags));
     if words.is_empty() && tags.is_empty() {
@@ -272,6 +284,16 @@ mod tests {
     fn kinds_keep_their_numbers() {
         // The numbers are stored; changing one would orphan every entry of that kind.
         assert_eq!(DocKind::ALL.map(DocKind::code), [2, 3, 1, 0]);
+    }
+
+    #[test]
+    fn relevance_weighs_what_end_users_read_and_prefers_short_tickets() {
+        assert!(relevance(1, 0, 10) > relevance(0, 1, 10), "public counts more than internal");
+        assert!(relevance(1, 0, 3) > relevance(1, 0, 300), "short before long");
+        assert!(relevance(2, 0, 20) > relevance(1, 1, 20));
+        assert_eq!(relevance(0, 0, 5), 0.0);
+        // Nonsense from a damaged row scores, never panics or gives NaN.
+        assert!(relevance(-1, i64::MAX, -7).is_finite());
     }
 
     #[test]

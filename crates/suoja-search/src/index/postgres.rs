@@ -120,10 +120,9 @@ pub(super) fn ticket_docs_any(tokens: &[i64], public_only: bool) -> String {
     )
 }
 
-/// The score counts the query's words in each part (the containment tests spare counting in
-/// the usual cases: every word public, none internal).
-/// For an end user (`public_only`) only what they read counts, length included: internal notes
-/// must not move a ticket up or down their list.
+/// The query's words in each part, and the ticket's length (the containment tests spare
+/// counting in the usual cases: every word public, none internal). For an end user
+/// (`public_only`) only what they read counts, length included.
 pub(super) fn ticket_ranking(words: &[i64], public_only: bool, tags: &[i64]) -> Ranking {
     let list = array(words);
     let (internal_hits, length) = if public_only {
@@ -136,15 +135,16 @@ pub(super) fn ticket_ranking(words: &[i64], public_only: bool, tags: &[i64]) -> 
     };
     Ranking {
         subquery: format!(
-            "SELECT s.doc_id AS doc, (2 * CASE WHEN s.public @> {list} THEN cardinality({list}) ELSE (SELECT COUNT(*) FROM unnest({list}) w WHERE w = ANY(s.public)) END \
-             + {internal_hits})::float8 / ln(2 + {length}) AS score \
+            "SELECT s.doc_id AS doc, \
+             (CASE WHEN s.public @> {list} THEN cardinality({list}) ELSE (SELECT COUNT(*) FROM unnest({list}) w WHERE w = ANY(s.public)) END)::bigint AS public_hits, \
+             ({internal_hits})::bigint AS internal_hits, ({length})::bigint AS length \
              FROM search_index s WHERE s.tenant_id = $1 AND s.doc_kind = {} AND {} \
              ORDER BY s.doc_id DESC LIMIT {}",
             DocKind::Ticket.code(),
             ticket_holds(words, public_only, tags),
             super::RANKED
         ),
-        higher_first: true,
+        score: super::relevance,
         limit: super::RANKED,
     }
 }

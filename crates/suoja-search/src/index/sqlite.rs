@@ -2,7 +2,11 @@
 //! `secure-delete` on) whose words are the tokens written as `x` and 16 hex digits. The rowid is
 //! the document id times four plus its kind; `public` starts with a scope word naming the tenant
 //! and kind, so a match by words alone stays within one tenant and kind. Ticket matches need no
-//! scope word: the rowid names the kind and the join to `tickets` names the tenant.
+//! scope word: the rowid names the kind, a tenant's tokens are hashed under its own key (another
+//! tenant's entries hold none of them), and the join to `tickets` names the tenant.
+//!
+//! FTS5 reads a doclist forwards far faster than backwards, so queries read matches in rowid
+//! order where they can and turn them round here.
 
 use suoja_core::TenantId;
 use suoja_store::tickets::Ranking;
@@ -91,8 +95,21 @@ pub(super) async fn remove(c: &mut Conn, tenant: TenantId, kind: DocKind, doc: i
         .rows_affected())
 }
 
+/// Newest first. FTS5 walks a doclist backwards far more slowly than forwards (at 1 000 000
+/// tickets, 3.3 ms against 0.05 ms for two common words and a user's scope word), so the
+/// matches are read forwards and turned round here; only when there are more than `limit`,
+/// and the newest are needed, does it walk backwards.
 pub(super) async fn all_of(c: &mut Conn, tenant: TenantId, kind: DocKind, tokens: &[i64], limit: i64) -> Result<Vec<i64>> {
     let m = format!("public : {} AND {}", scope_word(tenant, kind), expr(cols(false), tokens, " AND "));
+    let sql = format!(
+        "SELECT rowid / 4 FROM search_index WHERE search_index MATCH $1 LIMIT {}",
+        limit.saturating_add(1)
+    );
+    let mut ids: Vec<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(&m).fetch_all(&mut *c).await?;
+    if i64::try_from(ids.len()).unwrap_or(i64::MAX) <= limit {
+        ids.reverse();
+        return Ok(ids);
+    }
     let sql = format!("SELECT rowid / 4 FROM search_index WHERE search_index MATCH $1 ORDER BY rowid DESC LIMIT {limit}");
     Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(m).fetch_all(c).await?)
 }
@@ -141,22 +158,30 @@ pub(super) fn ticket_docs_any(tokens: &[i64], public_only: bool) -> String {
 
 pub(super) fn ticket_ranking(words: &[i64], public_only: bool, tags: &[i64]) -> Ranking {
     let ticket = DocKind::Ticket.code();
-    // Columns: tenant_id, doc_kind, doc_id (not indexed), public, internal. BM25 is negative:
-    // lower is better. Its document length counts every column, internal notes included, so an
-    // end user's order would tell how much internal text a ticket has: theirs is newest first.
-    let score = if public_only {
-        "CAST(-rowid AS REAL)"
+    // A word is `x` and 16 hex digits, and no other word holds an `x`: finding one in a
+    // column's text is finding the token. The length in words: each takes 18 bytes with its
+    // space (the scope word, first in `public`, about one).
+    let hits = |col: &str| {
+        words
+            .iter()
+            .map(|t| format!("(instr({col}, '{}') > 0)", word(*t)))
+            .collect::<Vec<_>>()
+            .join(" + ")
+    };
+    let (internal_hits, length) = if public_only {
+        ("0".to_string(), "(length(public) + 1) / 18")
     } else {
-        "bm25(search_index, 0, 0, 0, 2.0, 1.0)"
+        (hits("internal"), "(length(public) + length(internal) + 2) / 18")
     };
     Ranking {
         subquery: format!(
-            "SELECT rowid / 4 AS doc, {score} AS score FROM search_index \
+            "SELECT rowid / 4 AS doc, {} AS public_hits, {internal_hits} AS internal_hits, {length} AS length FROM search_index \
              WHERE search_index MATCH '{}' AND rowid % 4 = {ticket} ORDER BY rowid DESC LIMIT {}",
+            hits("public"),
             ticket_expr(words, public_only, tags),
             super::RANKED
         ),
-        higher_first: false,
+        score: super::relevance,
         limit: super::RANKED,
     }
 }

@@ -22,14 +22,16 @@ pub struct IndexMatch {
     pub ranking: Option<Ranking>,
 }
 
-/// A query (whose `$1` is the tenant) giving the matching tickets as (`doc`, `score`) rows: the
-/// same matches as `docs`, at most the newest `limit`.
+/// A query (whose `$1` is the tenant) giving the matching tickets as (`doc`, `public_hits`,
+/// `internal_hits`, `length`) rows: the same matches as `docs`, at most the newest `limit`, with
+/// how many of the query's words each holds in what its end users read and in what only staff
+/// read, and how many words it holds in all; `score` turns the three into its relevance.
 #[derive(Debug, Clone)]
 pub struct Ranking {
     /// The query.
     pub subquery: String,
-    /// A higher score is a better match (else a lower one).
-    pub higher_first: bool,
+    /// A match's relevance from (`public_hits`, `internal_hits`, `length`): higher is better.
+    pub score: fn(i64, i64, i64) -> f64,
     /// The most rows the subquery returns (the newest matches): when it returns this many,
     /// older matches follow unranked.
     pub limit: i64,
@@ -297,17 +299,15 @@ const FEW_MATCHES: usize = 1000;
 /// Relevance order: see [`ordered_ids`]. The ranked ids are checked against the other
 /// conditions best first, a window at a time, until `limit` pass: usually one small lookup.
 async fn ranked_ids(c: &mut Conn, tenant: TenantId, f: &TicketFilter, r: &Ranking, limit: i64) -> Result<Vec<(i64, i64)>> {
-    let mut ranked: Vec<(i64, f64)> = sqlx::query_as(sqlx::AssertSqlSafe(r.subquery.clone()))
+    let rows: Vec<(i64, i64, i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(r.subquery.clone()))
         .bind(tenant.0)
         .fetch_all(&mut *c)
         .await?;
+    let mut ranked: Vec<(i64, f64)> = rows.into_iter().map(|(doc, p, i, len)| (doc, (r.score)(p, i, len))).collect();
     // Cut off at its limit: older matches were left unranked.
     let saturated = i64::try_from(ranked.len()).unwrap_or(i64::MAX) >= r.limit;
     let oldest = ranked.iter().map(|(id, _)| *id).min();
-    ranked.sort_by(|a, b| {
-        let by_score = if r.higher_first { b.1.total_cmp(&a.1) } else { a.1.total_cmp(&b.1) };
-        by_score.then(b.0.cmp(&a.0))
-    });
+    ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(b.0.cmp(&a.0)));
     let want = usize::try_from(limit).unwrap_or(0);
     let conditions = by_id_conditions(c, &TicketFilter { matching: None, ..f.clone() });
     let mut out: Vec<(i64, i64)> = Vec::with_capacity(want);

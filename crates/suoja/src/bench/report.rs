@@ -420,11 +420,11 @@ const NOTES: &str = "
   one segment per request rather than per commit) and carried ~2.5 requests. With a third of
   the two cores idle meanwhile, the writer is the bottleneck: creates are bounded by ~310 µs +
   a share of the commit per request.
-- **Search**: without `sort_by` tickets are ranked by relevance: FTS5's BM25 on SQLite (public
-  text weighted twice the internal), the same two signals counted from the arrays on PostgreSQL,
-  over the 1 000 newest matches (as far as pages reach); the ranked ids are then checked against
-  the other filters by primary key, best first, a page at a time. An end user's order uses only
-  what they read (on SQLite, newest first). With `sort_by`, a query matching at most 1 000
+- **Search**: without `sort_by` tickets are ranked by relevance, one formula on both engines
+  (the query's words in the public text count twice those only in the internal, over the log of
+  the ticket's length), over the 1 000 newest matches (as far as pages reach); the ranked ids
+  are then checked against the other filters by primary key, best first, a page at a time. An
+  end user's order uses only what they read. With `sort_by`, a query matching at most 1 000
   tickets sorts them; one matching more walks the tickets in that order, testing each against
   the index, and stops at the page. `count` in `/search` stops at 1 000 (where paging stops),
   driven by the index's matches; `/search/count` counts everything. The time per result (~1 ms

@@ -676,6 +676,23 @@ engine_test!(search_answers_hostile_queries_with_a_client_error_or_the_right_ans
     assert_eq!(ids(&v), vec![newer, older], "an end user's order knows nothing of internal notes");
     let (_, v) = app.get("/api/v2/search.json?query=refund%20type:ticket").await;
     assert_eq!(ids(&v), vec![older, newer], "staff rank by the note too");
+
+    // Yet an end user's results are ranked by what they read, on both engines: the older of two
+    // of their tickets holds "warranty" in a short text, the newer in a long one; a long
+    // internal note on the short one changes nothing for them.
+    let filler = "the parcel came on monday and the box had been opened somewhere on the way";
+    let short = app.ticket(person, "Warranty", "warranty claim").await;
+    let long = app.ticket(person, "Question", &format!("{filler} {filler} and is this under warranty")).await;
+    let (s, v) = app
+        .put(
+            &format!("/api/v2/tickets/{short}.json"),
+            json!({"ticket": {"comment": {"body": format!("{filler} {filler} {filler}"), "public": false}}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, v) = app.call_password(&hilkka, Method::GET, "/api/v2/search.json?query=warranty", None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(ids(&v), vec![short, long], "the short ticket first, though older");
 });
 
 /// The comment objects of an export (every object with a `by_you` flag), anywhere in it.

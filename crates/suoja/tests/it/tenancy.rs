@@ -105,3 +105,47 @@ engine_test!(another_tenants_ids_are_invisible_everywhere, |app| async move {
     assert_eq!(v["ticket"]["subject"], "tenant-one-secret");
     assert_eq!(v["ticket"]["status"], "new");
 });
+
+// Search counts and ranks one tenant's tickets only. A neighbour on the same installation with
+// more than a ranking's worth of newer tickets holding the same word leaves this tenant's
+// relevance order and count as they would be alone (the short ticket first, though older):
+// each tenant's words are hashed under its own key, so the index holds no match of theirs.
+engine_test!(a_large_neighbour_does_not_crowd_a_tenants_search, |app| async move {
+    use suoja_helpdesk::model::{CommentInput, RequesterRef, TicketInput};
+    let person = app.user("Pieni Asiakas", "pieni@example.fi").await;
+    let short = app.ticket(person, "Printer", "printer").await;
+    let filler = "the order arrived on tuesday and the box had been opened somewhere on the way to us";
+    let long = app.ticket(person, "Question", &format!("{filler} {filler} printer")).await;
+    let big = app.second_tenant("naapuri").await;
+    let scope = suoja_core::Scope {
+        tenant: suoja_core::TenantId(big.tenant_id),
+        actor: suoja_core::UserId(big.admin_id),
+        role: suoja_core::Role::Admin,
+        privacy_officer: false,
+    };
+    let theirs = (0..1_100)
+        .map(|i| TicketInput {
+            subject: Some(suoja_core::Personal::new(format!("Printer {i}"))),
+            comment: Some(CommentInput {
+                body: Some(suoja_core::Personal::new("printer printer".into())),
+                html_body: None,
+                public: true,
+                author_id: None,
+                uploads: Vec::new(),
+                files: Vec::new(),
+                via: Default::default(),
+            }),
+            requester: Some(RequesterRef::Id(suoja_core::UserId(big.admin_id))),
+            ..Default::default()
+        })
+        .collect();
+    app.helpdesk().import_tickets(&scope, theirs).await.unwrap();
+    let (s, v) = app.get("/api/v2/search.json?query=printer%20type:ticket").await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["count"], 2, "{v}");
+    let ids: Vec<i64> = v["results"].as_array().unwrap().iter().map(|r| r["id"].as_i64().unwrap()).collect();
+    assert_eq!(ids, vec![short, long], "ranked among this tenant's own tickets");
+    let (s, v) = crate::harness::send(app.req_as(&big, Method::GET, "/api/v2/search.json?query=printer%20type:ticket")).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["count"], 1000, "the neighbour's count stops where paging does: {v}");
+});
