@@ -307,12 +307,22 @@ impl Helpdesk {
         }
         candidates.sort_by_key(|(kind, place, _)| (*kind, *place));
         let start = suoja_core::num::to_usize(((page - 1) * per_page).max(0));
+        let page: Vec<(u8, i64)> = candidates
+            .into_iter()
+            .skip(start)
+            .take(suoja_core::num::to_usize(per_page))
+            .map(|(k, _, id)| (k, id))
+            .collect();
+        // The page's tickets are read and opened together (their rows and links in two queries).
+        let ticket_ids: Vec<TicketId> = page.iter().filter(|(k, _)| *k == 0).map(|(_, id)| TicketId(*id)).collect();
+        let rows = suoja_store::tickets::by_ids(&mut c, scope.tenant, &ticket_ids).await?;
+        let mut tickets: std::collections::HashMap<i64, Ticket> = self.open_tickets(&mut c, scope, &rows).await?.into_iter().map(|t| (t.id.0, t)).collect();
         let mut results = Vec::new();
-        for (kind, _, id) in candidates.into_iter().skip(start).take(suoja_core::num::to_usize(per_page)) {
+        for (kind, id) in page {
             match kind {
                 0 => {
-                    if let Some(row) = suoja_store::tickets::by_id(&mut c, scope.tenant, TicketId(id)).await? {
-                        results.push(SearchHit::Ticket(Box::new(self.open_ticket_full(&mut c, scope, &row).await?)));
+                    if let Some(t) = tickets.remove(&id) {
+                        results.push(SearchHit::Ticket(Box::new(t)));
                     }
                 }
                 1 => {

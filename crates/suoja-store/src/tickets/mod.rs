@@ -164,6 +164,17 @@ pub async fn by_id(c: &mut Conn, tenant: TenantId, id: TicketId) -> Result<Optio
     row.as_ref().map(from_row).transpose()
 }
 
+/// Finds tickets by ids (any order; the trash included, as `by_id`).
+pub async fn by_ids(c: &mut Conn, tenant: TenantId, ids: &[TicketId]) -> Result<Vec<TicketRow>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list = ids.iter().map(|i| i.0.to_string()).collect::<Vec<_>>().join(",");
+    let sql = format!("SELECT {COLS} FROM tickets WHERE tenant_id = $1 AND id IN ({list})");
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.0).fetch_all(c).await?;
+    rows.iter().map(from_row).collect()
+}
+
 /// Tickets changed at or after `since`, by (updated_at, id), after a cursor position. Trashed
 /// tickets are included (the export reports them as deleted).
 pub async fn changed_since(c: &mut Conn, tenant: TenantId, since: Timestamp, after: Option<(i64, i64)>, limit: i64) -> Result<Vec<TicketRow>> {
