@@ -85,6 +85,13 @@ t.status = "pending"
 z.tickets.update(t)
 check(z.tickets(id=ticket.id).status == "pending", "status updated")
 
+step("set, add and remove a ticket's tags")
+z.tickets.set_tags(ticket.id, ["zenpy", "VIP"])
+z.tickets.add_tags(ticket.id, ["billing"])
+z.tickets.delete_tags(ticket.id, ["vip"])
+tags = sorted(z.tickets(id=ticket.id).tags)
+check(tags == ["billing", "zenpy"], f"tags {tags}")
+
 step("delete and restore the ticket")
 z.tickets.delete(t)
 deleted = [d.id for d in z.tickets.deleted()]

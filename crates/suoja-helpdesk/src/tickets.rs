@@ -17,6 +17,7 @@ use serde_json::Value;
 use crate::model::AuditEvent;
 
 pub use read::{CommentPage, TicketList, TicketPage};
+pub use update::TagChange;
 
 /// Longest comment body accepted, in characters.
 pub const MAX_COMMENT_CHARS: usize = 65_536;

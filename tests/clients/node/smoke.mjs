@@ -58,6 +58,12 @@ step('update the status');
 const updated = body(await client.tickets.update(ticket.id, { ticket: { status: 'pending' } }));
 check((updated.ticket || updated).status === 'pending', 'status updated');
 
+step("set and add a ticket's tags");
+await client.tickets.updateTags(ticket.id, { tags: ['node', 'VIP'] });
+await client.tickets.addTags(ticket.id, { tags: ['billing'] });
+const tagged = body(await client.tickets.show(ticket.id));
+check(JSON.stringify((tagged.ticket || tagged).tags) === JSON.stringify(['billing', 'node', 'vip']), `tags: ${JSON.stringify(tagged).slice(0, 300)}`);
+
 step('delete and restore the ticket');
 await client.tickets.delete(ticket.id);
 const trash = body(await client.tickets.get(['deleted_tickets']));

@@ -13,6 +13,17 @@ use crate::search::index_add;
 use crate::users::normalize_tags;
 use crate::{Helpdesk, HelpdeskError, Result, crypt};
 
+/// How a tags request changes a ticket's tags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TagChange {
+    /// Replace them.
+    Set,
+    /// Add to them.
+    Add,
+    /// Take these away.
+    Remove,
+}
+
 /// End users may only add public comments to their own tickets and mark them solved.
 fn check_end_user_change(scope: &Scope, input: &TicketInput) -> Result<()> {
     if scope.is_staff() {
@@ -66,6 +77,33 @@ impl Helpdesk {
         tx.commit().await?;
         tracing::info!(tenant.id = %scope.tenant, ticket.id = %id, actor.id = %scope.actor, changes = change.events.len(), "ticket updated");
         Ok(change)
+    }
+
+    /// A ticket's tags (staff: end users do not see tags).
+    pub async fn ticket_tags(&self, scope: &Scope, id: TicketId) -> Result<Vec<String>> {
+        crate::require_staff(scope)?;
+        Ok(self.get_ticket(scope, id).await?.tags)
+    }
+
+    /// Sets, adds or removes tags (Zendesk's `POST`, `PUT` and `DELETE /tickets/{id}/tags`) as
+    /// an update of the ticket, with its audit event, index and tag rows; the tags after it.
+    pub async fn change_ticket_tags(&self, scope: &Scope, id: TicketId, how: TagChange, tags: Vec<String>) -> Result<Vec<String>> {
+        crate::require_staff(scope)?;
+        let input = match how {
+            TagChange::Set => TicketInput {
+                tags: Some(tags),
+                ..Default::default()
+            },
+            TagChange::Add => TicketInput {
+                additional_tags: tags,
+                ..Default::default()
+            },
+            TagChange::Remove => TicketInput {
+                remove_tags: tags,
+                ..Default::default()
+            },
+        };
+        Ok(self.update_ticket(scope, id, input).await?.ticket.tags)
     }
 
     /// Changes a ticket in the caller's transaction (mail import stores the original message in

@@ -5,7 +5,7 @@ use axum::response::Response;
 use serde_json::{Value, json};
 use suoja_core::{Scope, TicketId, UserId};
 use suoja_helpdesk::model::Ticket;
-use suoja_helpdesk::tickets::TicketList;
+use suoja_helpdesk::tickets::{TagChange, TicketList};
 
 use super::{ListPage, created, includes, list, list_body, no_content, ok, parse, wire};
 use crate::extract::{Auth, BaseUrl, JsonBody, Obj, PageParams, Params, parse_id};
@@ -98,6 +98,40 @@ pub async fn update(State(app): State<AppState>, Auth(scope): Auth, base: BaseUr
     let input = ticket_body(&body, false)?;
     let change = app.helpdesk.update_ticket(&scope, id, input).await?;
     Ok(ok(json!({"ticket": wire::ticket(&change.ticket, &base), "audit": wire::audit(&change)})))
+}
+
+/// `GET /tickets/{id}/tags` → `{"tags": [...]}`.
+pub async fn tags(State(app): State<AppState>, Auth(scope): Auth, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let tags = app.helpdesk.ticket_tags(&scope, TicketId(parse_id(&id)?)).await?;
+    Ok(ok(json!({"tags": tags})))
+}
+
+/// `POST /tickets/{id}/tags` with `{"tags": [...]}` replaces the ticket's tags.
+pub async fn set_tags(State(app): State<AppState>, Auth(scope): Auth, Path(id): Path<String>, body: JsonBody) -> Result<Response, ApiError> {
+    change_tags(&app, &scope, &id, &body, TagChange::Set).await
+}
+
+/// `PUT /tickets/{id}/tags` with `{"tags": [...]}` adds to them.
+pub async fn add_tags(State(app): State<AppState>, Auth(scope): Auth, Path(id): Path<String>, body: JsonBody) -> Result<Response, ApiError> {
+    change_tags(&app, &scope, &id, &body, TagChange::Add).await
+}
+
+/// `DELETE /tickets/{id}/tags` with `{"tags": [...]}` removes these.
+pub async fn remove_tags(State(app): State<AppState>, Auth(scope): Auth, Path(id): Path<String>, body: JsonBody) -> Result<Response, ApiError> {
+    change_tags(&app, &scope, &id, &body, TagChange::Remove).await
+}
+
+/// The three tag changes: the body names the tags; the answer holds the tags after the change.
+/// A closed ticket's tags cannot change (422), as Zendesk's.
+async fn change_tags(app: &AppState, scope: &Scope, id: &str, body: &JsonBody, how: TagChange) -> Result<Response, ApiError> {
+    let id = TicketId(parse_id(id)?);
+    let root = Obj::root(&body.0);
+    root.only(&["tags"])?;
+    let tags = root
+        .opt_strings("tags", 100, 80)?
+        .ok_or_else(|| ApiError::Field("tags".into(), "tags: is required".into(), "BlankValue"))?;
+    let tags = app.helpdesk.change_ticket_tags(scope, id, how, tags).await?;
+    Ok(ok(json!({"tags": tags})))
 }
 
 /// `DELETE /tickets/{id}` → 204; the ticket moves to the trash.

@@ -1049,3 +1049,62 @@ engine_test!(the_rebuilt_search_index_is_the_one_kept_as_tickets_changed, |app| 
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["count"], 84, "{v}");
 });
+
+// A ticket's tags through Zendesk's tags endpoints: read, set (POST), add (PUT), remove (DELETE),
+// each an update of the ticket (the search index and the tag rows follow, an audit event is
+// kept); a closed ticket's tags stay as they are; a bad body is a client error and changes
+// nothing; end users may not use them.
+engine_test!(ticket_tags_endpoints_set_add_and_remove, |app| async move {
+    let (person, pw) = app.end_user_with_password("Tuula Tagi", "tuula@example.fi").await;
+    let (s, v) = app
+        .post(
+            "/api/v2/tickets.json",
+            json!({"ticket": {"requester_id": person, "subject": "Lasku", "comment": {"body": "lasku puuttuu"}, "tags": ["VIP", "billing"]}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let id = v["ticket"]["id"].as_i64().unwrap();
+    let path = format!("/api/v2/tickets/{id}/tags.json");
+    let (s, v) = app.get(&path).await;
+    assert_eq!((s, v.clone()), (StatusCode::OK, json!({"tags": ["billing", "vip"]})), "{v}");
+
+    let (s, v) = app.put(&path, json!({"tags": ["urgent", "vip"]})).await;
+    assert_eq!((s, v.clone()), (StatusCode::OK, json!({"tags": ["billing", "urgent", "vip"]})), "added: {v}");
+    let (s, v) = send(app.req(Method::DELETE, &path).json(&json!({"tags": ["billing", "not-there"]}))).await;
+    assert_eq!((s, v.clone()), (StatusCode::OK, json!({"tags": ["urgent", "vip"]})), "removed: {v}");
+    let (s, v) = app.post(&path, json!({"tags": ["Palautus", "palautus"]})).await;
+    assert_eq!((s, v.clone()), (StatusCode::OK, json!({"tags": ["palautus"]})), "set: {v}");
+    let (_, v) = app.get(&format!("/api/v2/tickets/{id}.json")).await;
+    assert_eq!(v["ticket"]["tags"], json!(["palautus"]), "{v}");
+    // Search and the tag rows follow the change.
+    let (_, v) = app.get("/api/v2/search.json?query=tags:palautus").await;
+    assert_eq!(v["count"], 1, "{v}");
+    let (_, v) = app.get("/api/v2/search.json?query=tags:vip").await;
+    assert_eq!(v["count"], 0, "{v}");
+    let mut c = app.helpdesk().db().read().await.unwrap();
+    let tenant = suoja_core::TenantId(app.t.tenant_id);
+    assert_eq!(app.helpdesk().tickets_with_tag(&mut c, tenant, "palautus").await.unwrap(), vec![id]);
+    assert!(app.helpdesk().tickets_with_tag(&mut c, tenant, "vip").await.unwrap().is_empty());
+    drop(c);
+
+    // Bad bodies: a client error, nothing changed.
+    for bad in [json!({}), json!({"tags": "x", "other": 1}), json!({"tags": [{"a": 1}]}), json!({"tags": 5})] {
+        let (s, v) = app.put(&path, bad.clone()).await;
+        assert!(s.is_client_error() && s != StatusCode::NOT_FOUND, "{bad}: {s} {v}");
+    }
+    let (s, v) = app.put("/api/v2/tickets/999999/tags.json", json!({"tags": ["x"]})).await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
+    // The requester may read their ticket, not its tags.
+    let (s, _) = app.call_password(&pw, Method::GET, &path, None).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = app.call_password(&pw, Method::PUT, &path, Some(json!({"tags": ["mine"]}))).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+
+    // Closed: its tags stay.
+    let (s, v) = app.put(&format!("/api/v2/tickets/{id}.json"), json!({"ticket": {"status": "closed"}})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, v) = app.put(&path, json!({"tags": ["late"]})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let (_, v) = app.get(&path).await;
+    assert_eq!(v, json!({"tags": ["palautus"]}));
+});

@@ -683,6 +683,7 @@ pub(crate) fn api_body(method: &str, path: &str, ids: &HashMap<&'static str, Str
     let n = |k: &str| ids[k].parse::<i64>().unwrap();
     let in_30_days = in_30_days();
     Some(match (method, path) {
+        ("post" | "put" | "delete", "/api/v2/tickets/{id}/tags") => json!({"tags": ["matrix"]}),
         ("get" | "delete", _) => return None,
         ("post", "/api/v2/users") => json!({"user": {"name": "Uusi Ihminen", "email": "uusi@one.example"}}),
         ("put", "/api/v2/users/{id}") => json!({"user": {"notes": "matrix"}}),
@@ -787,6 +788,8 @@ fn phase(method: &str, path: &str) -> u8 {
     match (method, path) {
         (_, "/signout" | "/signout/everywhere" | "/account/staff-second-factor" | "/account/second-factor/remove") => 4,
         ("get", _) => 0,
+        // Removing tags changes the ticket; it deletes nothing.
+        ("delete", "/api/v2/tickets/{id}/tags") => 1,
         ("delete", _) => 2,
         (_, p) if p.ends_with("/erasure") || p.ends_with("/erase") => 3,
         _ => 1,
