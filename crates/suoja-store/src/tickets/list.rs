@@ -386,18 +386,3 @@ pub async fn count(c: &mut Conn, tenant: TenantId, f: &TicketFilter) -> Result<i
     let sql = format!("SELECT COUNT(*) FROM tickets WHERE {}", where_clause(f));
     Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(tenant.0).fetch_one(c).await?)
 }
-
-/// The agent workspace's unsolved counts in one pass over the views index: assigned to `me`,
-/// unassigned, new or open, pending (live, unrestricted tickets not yet solved).
-pub async fn unsolved_counts(c: &mut Conn, tenant: TenantId, me: UserId) -> Result<[i64; 4]> {
-    let row = sqlx::query(
-        "SELECT COUNT(CASE WHEN assignee_id = $2 THEN 1 END) AS mine, COUNT(CASE WHEN assignee_id IS NULL THEN 1 END) AS unassigned, \
-         COUNT(CASE WHEN status_rank IN (0, 1) THEN 1 END) AS open, COUNT(CASE WHEN status_rank = 2 THEN 1 END) AS pending \
-         FROM tickets WHERE tenant_id = $1 AND status_rank IN (0, 1, 2, 3) AND deleted_at IS NULL AND restricted = 0",
-    )
-    .bind(tenant.0)
-    .bind(me.0)
-    .fetch_one(c)
-    .await?;
-    Ok([i64_(&row, "mine")?, i64_(&row, "unassigned")?, i64_(&row, "open")?, i64_(&row, "pending")?])
-}

@@ -14,7 +14,8 @@ use crate::web::{Chrome, Failure, render};
 #[template(path = "agent/view.html")]
 pub(super) struct ViewPage {
     c: Chrome,
-    views: Vec<(&'static str, &'static str, i64, bool)>,
+    /// (slug, label, count, whether the count is at its cap, whether it is the view shown)
+    views: Vec<(&'static str, &'static str, i64, bool, bool)>,
     tickets: Vec<TicketItem>,
     page: i64,
     has_more: bool,
@@ -29,7 +30,7 @@ pub(super) async fn view(State(state): State<AppState>, ctx: Ctx, Path(slug): Pa
     let (tickets, has_more) = state.helpdesk.ticket_view(&scope, v, 50, (page - 1) * 50).await.map_err(|e| ctx.fail(e))?;
     let views = counts
         .iter()
-        .map(|(w, n)| (w.slug(), ctx.t(&format!("views.{}", w.slug())), *n, *w == v))
+        .map(|(w, n, more)| (w.slug(), ctx.t(&format!("views.{}", w.slug())), *n, *more, *w == v))
         .collect();
     let p = ViewPage {
         c: Chrome::new(&ctx, ctx.t(&format!("views.{}", v.slug())), "agent"),
