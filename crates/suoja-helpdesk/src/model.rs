@@ -242,6 +242,9 @@ pub struct TicketInput {
     pub additional_tags: Vec<String>,
     /// Tags to remove.
     pub remove_tags: Vec<String>,
+    /// Zendesk's `safe_update`: the ticket's `updated_at` as the caller read it; the update is
+    /// refused (409) when the ticket has changed since (to the second, as the API shows times).
+    pub updated_stamp: Option<Timestamp>,
     /// Custom field values to set (merged by id).
     pub custom_fields: Option<CustomFields>,
     /// External id.

@@ -18,7 +18,8 @@ pub const MAX_RESULTS: i64 = 1000;
 const REINDEX_BATCH: i64 = 500;
 
 /// What a document is indexed by: the text its end users can read, the text only staff can
-/// (internal notes), and its tags (matched by staff only).
+/// (internal notes), and its tags (kept with the internal text: words never match them; a
+/// `tags:` condition does, for whoever may read the ticket, who sees its tags in it).
 pub(crate) struct DocText<'a> {
     pub public: &'a str,
     pub internal: &'a str,
@@ -359,7 +360,8 @@ impl Helpdesk {
     }
 
     /// Rebuilds every tenant's search index from the records (a restored backup leaves the index
-    /// out): the emptied index is filled 200 documents a statement. Documents whose data key is
+    /// out): the emptied index is filled 200 documents a statement (tickets 500 at a time, see
+    /// `reindex_tickets`). Documents whose data key is
     /// gone are left unindexed. Calls `progress` with the documents done; returns (indexed,
     /// unreadable).
     pub async fn reindex_all(&self, progress: &mut dyn FnMut(u64)) -> Result<(u64, u64)> {
@@ -413,8 +415,26 @@ impl Helpdesk {
     /// another, so both cores work. Returns (indexed, unreadable). For a database no one
     /// else writes to (the restore runs it before anything serves the data).
     async fn reindex_tickets(&self, tenant: TenantId, progress: &mut dyn FnMut(u64)) -> Result<(u64, u64)> {
+        /// The batch being written: stopped (its transaction rolled back) if the rebuild
+        /// returns early, so nothing is written after the rebuild has failed.
+        struct Writing(Option<tokio::task::JoinHandle<Result<()>>>);
+        impl Drop for Writing {
+            fn drop(&mut self) {
+                if let Some(w) = self.0.take() {
+                    w.abort();
+                }
+            }
+        }
+        impl Writing {
+            async fn finish(&mut self) -> Result<()> {
+                match self.0.take() {
+                    Some(w) => w.await.map_err(|e| HelpdeskError::Internal(format!("the index writer stopped: {e}")))?,
+                    None => Ok(()),
+                }
+            }
+        }
         let (mut done, mut unreadable, mut after) = (0u64, 0u64, 0i64);
-        let mut writing: Option<tokio::task::JoinHandle<Result<()>>> = None;
+        let mut writing = Writing(None);
         loop {
             let mut c = self.db.read().await?;
             let texts = suoja_store::reindex::ticket_texts(&mut c, tenant, after, REINDEX_BATCH).await?;
@@ -429,12 +449,10 @@ impl Helpdesk {
                 }
             }
             drop(c);
-            if let Some(w) = writing.take() {
-                w.await.map_err(|e| HelpdeskError::Internal(format!("the index writer stopped: {e}")))??;
-            }
+            writing.finish().await?;
             done += docs.len() as u64;
             let db = self.db.clone();
-            writing = Some(tokio::spawn(async move {
+            writing.0 = Some(tokio::spawn(async move {
                 let mut tx = db.begin().await?;
                 index::insert_many(&mut tx, tenant, DocKind::Ticket, &docs).await?;
                 tx.commit().await?;
@@ -442,9 +460,7 @@ impl Helpdesk {
             }));
             progress(done + unreadable);
         }
-        if let Some(w) = writing.take() {
-            w.await.map_err(|e| HelpdeskError::Internal(format!("the index writer stopped: {e}")))??;
-        }
+        writing.finish().await?;
         Ok((done, unreadable))
     }
 

@@ -79,7 +79,8 @@ impl Helpdesk {
         Ok(change)
     }
 
-    /// A ticket's tags (staff: end users do not see tags).
+    /// A ticket's tags (staff, as Zendesk's tags endpoints; the ticket itself shows its tags
+    /// to whoever may read it).
     pub async fn ticket_tags(&self, scope: &Scope, id: TicketId) -> Result<Vec<String>> {
         crate::require_staff(scope)?;
         Ok(self.get_ticket(scope, id).await?.tags)
@@ -87,9 +88,16 @@ impl Helpdesk {
 
     /// Sets, adds or removes tags (Zendesk's `POST`, `PUT` and `DELETE /tickets/{id}/tags`) as
     /// an update of the ticket, with its audit event, index and tag rows; the tags after it.
-    pub async fn change_ticket_tags(&self, scope: &Scope, id: TicketId, how: TagChange, tags: Vec<String>) -> Result<Vec<String>> {
+    pub async fn change_ticket_tags(
+        &self,
+        scope: &Scope,
+        id: TicketId,
+        how: TagChange,
+        tags: Vec<String>,
+        updated_stamp: Option<Timestamp>,
+    ) -> Result<Vec<String>> {
         crate::require_staff(scope)?;
-        let input = match how {
+        let mut input = match how {
             TagChange::Set => TicketInput {
                 tags: Some(tags),
                 ..Default::default()
@@ -103,6 +111,7 @@ impl Helpdesk {
                 ..Default::default()
             },
         };
+        input.updated_stamp = updated_stamp;
         Ok(self.update_ticket(scope, id, input).await?.ticket.tags)
     }
 
@@ -111,6 +120,13 @@ impl Helpdesk {
     pub async fn update_ticket_in(&self, tx: &mut Conn, scope: &Scope, id: TicketId, input: TicketInput, now: Timestamp) -> Result<TicketChange> {
         let mut row = self.visible_row(tx, scope, id).await?;
         check_end_user_change(scope, &input)?;
+        if let Some(stamp) = input.updated_stamp
+            && stamp.0.div_euclid(1000) != row.updated_at.0.div_euclid(1000)
+        {
+            return Err(HelpdeskError::Conflict(
+                "safe_update: the ticket has changed since updated_stamp; read it again and retry".into(),
+            ));
+        }
         if row.status == Status::Closed {
             return Err(HelpdeskError::invalid("status", "Status: closed prevents ticket update"));
         }

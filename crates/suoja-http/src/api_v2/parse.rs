@@ -184,6 +184,22 @@ fn timestamp(o: &Obj<'_>, key: &str) -> Result<Option<Option<Timestamp>>, ApiErr
     }
 }
 
+/// Zendesk's `safe_update: true` with `updated_stamp`: the time the update is conditional on.
+/// `updated_stamp` alone changes nothing, as in Zendesk.
+pub(crate) fn safe_update(o: &Obj<'_>) -> Result<Option<Timestamp>, ApiError> {
+    if o.opt_bool("safe_update")? != Some(true) {
+        return Ok(None);
+    }
+    match timestamp(o, "updated_stamp")? {
+        Some(Some(t)) => Ok(Some(t)),
+        _ => Err(ApiError::Field(
+            "updated_stamp".into(),
+            "updated_stamp: is required with safe_update".into(),
+            "BlankValue",
+        )),
+    }
+}
+
 fn email(o: &Obj<'_>, key: &str) -> Result<Option<Option<Email>>, ApiError> {
     match o.nullable_str(key, Email::MAX_LEN + 10)? {
         None => Ok(None),
@@ -373,6 +389,7 @@ pub fn ticket_input(o: &Obj<'_>, creating: bool) -> Result<TicketInput, ApiError
         tags: o.opt_strings("tags", 100, 80)?,
         additional_tags: o.opt_strings("additional_tags", 100, 80)?.unwrap_or_default(),
         remove_tags: o.opt_strings("remove_tags", 100, 80)?.unwrap_or_default(),
+        updated_stamp: safe_update(o)?,
         custom_fields: custom_fields(o)?,
         external_id: o.nullable_str("external_id", SHORT_MAX)?.map(personal),
         due_at: timestamp(o, "due_at")?,

@@ -121,16 +121,18 @@ pub async fn remove_tags(State(app): State<AppState>, Auth(scope): Auth, Path(id
     change_tags(&app, &scope, &id, &body, TagChange::Remove).await
 }
 
-/// The three tag changes: the body names the tags; the answer holds the tags after the change.
-/// A closed ticket's tags cannot change (422), as Zendesk's.
+/// The three tag changes: the body names the tags (and may ask for a safe update, as a ticket
+/// update may); the answer holds the tags after the change. A closed ticket's tags cannot
+/// change (422), as Zendesk's.
 async fn change_tags(app: &AppState, scope: &Scope, id: &str, body: &JsonBody, how: TagChange) -> Result<Response, ApiError> {
     let id = TicketId(parse_id(id)?);
     let root = Obj::root(&body.0);
-    root.only(&["tags"])?;
+    root.only(&["tags", "safe_update", "updated_stamp"])?;
     let tags = root
         .opt_strings("tags", 100, 80)?
         .ok_or_else(|| ApiError::Field("tags".into(), "tags: is required".into(), "BlankValue"))?;
-    let tags = app.helpdesk.change_ticket_tags(scope, id, how, tags).await?;
+    let stamp = parse::safe_update(&root)?;
+    let tags = app.helpdesk.change_ticket_tags(scope, id, how, tags, stamp).await?;
     Ok(ok(json!({"tags": tags})))
 }
 

@@ -229,7 +229,14 @@ impl<'a> Obj<'a> {
     pub fn opt_strings(&self, key: &str, max_items: usize, max_len: usize) -> Result<Option<Vec<String>>, ApiError> {
         match self.map.get(key) {
             None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.split([' ', ',']).filter(|x| !x.is_empty()).map(str::to_string).collect())),
+            Some(Value::String(s)) => {
+                // A string of words is a list too, held to the same limits.
+                let out: Vec<String> = s.split([' ', ',']).filter(|x| !x.is_empty()).map(str::to_string).collect();
+                if out.len() > max_items || out.iter().any(|x| x.chars().count() > max_len || x.contains('\0')) {
+                    return Err(wrong(&self.name(key), &format!("at most {max_items} values of at most {max_len} characters")));
+                }
+                Ok(Some(out))
+            }
             Some(Value::Array(a)) => {
                 if a.len() > max_items {
                     return Err(wrong(&self.name(key), &format!("at most {max_items} values")));

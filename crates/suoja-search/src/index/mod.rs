@@ -1,7 +1,8 @@
 //! The search index: one entry per document (ticket, user, organisation, article) holding its keyed token
 //! hashes, never plaintext (a token is the first 8 bytes of an HMAC under the tenant's search
 //! key). A document's tokens come in two parts: `public`, what its end users can read, and
-//! `internal`, what only staff match (internal notes, tags).
+//! `internal`, what only staff match as words (internal notes, and tags, which `tags:`
+//! conditions match for anyone who may read the document).
 //!
 //! Every caller goes through this module; the engine behind it follows the database:
 //! [`sqlite`] keeps an FTS5 table whose words are the tokens, [`postgres`] keeps `bigint[]`
@@ -55,7 +56,7 @@ impl DocKind {
     }
 }
 
-/// A document's tokens: what its end users can read, and what only staff match.
+/// A document's tokens: what its end users can read, and what only staff match as words.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DocTokens {
     /// Tokens of the text end users read.
@@ -213,9 +214,9 @@ pub struct TicketQuery<'a> {
     pub tags: &'a [i64],
 }
 
-/// A match's relevance, the same on both engines: the query's words found in what end users
-/// read (subject, public comments) count twice those found only in internal notes, over the
-/// logarithm of the ticket's length in words, so a short ticket ranks above a long one holding
+/// A match's relevance, the same on both engines: each query word found in what end users read
+/// (subject, public comments) counts 2, each found in internal notes 1 (a word in both, 3), over
+/// the logarithm of the ticket's length in words, so a short ticket ranks above a long one holding
 /// the same words. For an end user both counts and the length come from what they read alone:
 /// internal notes never move a ticket up or down their list.
 ///
@@ -271,7 +272,7 @@ pub fn tickets_holding_any(c: &Conn, excluded: &[i64], public_only: bool) -> Opt
     })
 }
 
-/// The tokens of a query's tag (tags are indexed as `tag:` words, staff-only).
+/// The tokens of a query's tag (tags are indexed as `tag:` words in the internal part).
 pub fn tag_term(tag: &str) -> String {
     format!("tag:{tag}")
 }

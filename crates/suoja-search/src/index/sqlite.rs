@@ -102,7 +102,7 @@ pub(super) async fn remove(c: &mut Conn, tenant: TenantId, kind: DocKind, doc: i
 pub(super) async fn all_of(c: &mut Conn, tenant: TenantId, kind: DocKind, tokens: &[i64], limit: i64) -> Result<Vec<i64>> {
     let m = format!("public : {} AND {}", scope_word(tenant, kind), expr(cols(false), tokens, " AND "));
     let sql = format!(
-        "SELECT rowid / 4 FROM search_index WHERE search_index MATCH $1 LIMIT {}",
+        "SELECT rowid / 4 FROM search_index WHERE search_index MATCH $1 ORDER BY rowid ASC LIMIT {}",
         limit.saturating_add(1)
     );
     let mut ids: Vec<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(&m).fetch_all(&mut *c).await?;
@@ -160,7 +160,8 @@ pub(super) fn ticket_ranking(words: &[i64], public_only: bool, tags: &[i64]) -> 
     let ticket = DocKind::Ticket.code();
     // A word is `x` and 16 hex digits, and no other word holds an `x`: finding one in a
     // column's text is finding the token. The length in words: each takes 18 bytes with its
-    // space (the scope word, first in `public`, about one).
+    // space (the short scope word first in `public` adds nothing after the division, so the
+    // count is the PostgreSQL engine's).
     let hits = |col: &str| {
         words
             .iter()

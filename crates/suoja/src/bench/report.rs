@@ -421,7 +421,7 @@ const NOTES: &str = "
   the two cores idle meanwhile, the writer is the bottleneck: creates are bounded by ~310 µs +
   a share of the commit per request.
 - **Search**: without `sort_by` tickets are ranked by relevance, one formula on both engines
-  (the query's words in the public text count twice those only in the internal, over the log of
+  (a query word counts 2 in the public text and 1 in the internal, over the log of
   the ticket's length), over the 1 000 newest matches (as far as pages reach); the ranked ids
   are then checked against the other filters by primary key, best first, a page at a time. An
   end user's order uses only what they read. With `sort_by`, a query matching at most 1 000

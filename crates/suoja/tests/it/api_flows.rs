@@ -678,18 +678,21 @@ engine_test!(search_answers_hostile_queries_with_a_client_error_or_the_right_ans
     assert_eq!(ids(&v), vec![older, newer], "staff rank by the note too");
 
     // Yet an end user's results are ranked by what they read, on both engines: the older of two
-    // of their tickets holds "warranty" in a short text, the newer in a long one; a long
-    // internal note on the short one changes nothing for them.
+    // of their tickets holds "warranty" in a short text, the newer in a long one; an internal
+    // note on the short one, longer than the long ticket in distinct words (words count once),
+    // changes nothing for them: were its length counted, the short ticket would come second.
     let filler = "the parcel came on monday and the box had been opened somewhere on the way";
     let short = app.ticket(person, "Warranty", "warranty claim").await;
     let long = app.ticket(person, "Question", &format!("{filler} {filler} and is this under warranty")).await;
     let (s, v) = app
         .put(
             &format!("/api/v2/tickets/{short}.json"),
-            json!({"ticket": {"comment": {"body": format!("{filler} {filler} {filler}"), "public": false}}}),
+            json!({"ticket": {"comment": {"body": (0..60).map(|i| format!("muistiinpano{i}")).collect::<Vec<_>>().join(" "), "public": false}}}),
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
+    let (_, v) = app.get("/api/v2/search.json?query=warranty%20type:ticket").await;
+    assert_eq!(ids(&v), vec![long, short], "for staff the note makes the short ticket the longer");
     let (s, v) = app.call_password(&hilkka, Method::GET, "/api/v2/search.json?query=warranty", None).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(ids(&v), vec![short, long], "the short ticket first, though older");
@@ -1087,8 +1090,42 @@ engine_test!(ticket_tags_endpoints_set_add_and_remove, |app| async move {
     assert!(app.helpdesk().tickets_with_tag(&mut c, tenant, "vip").await.unwrap().is_empty());
     drop(c);
 
+    // A safe update (Zendesk's safe_update with updated_stamp) made on stale data is refused
+    // and changes nothing; on the ticket as it stands it goes through; here and on the ticket.
+    let (_, t) = app.get(&format!("/api/v2/tickets/{id}.json")).await;
+    let stamp = t["ticket"]["updated_at"].as_str().unwrap().to_string();
+    let stale = json!({"tags": ["stale"], "safe_update": true, "updated_stamp": "2020-01-01T00:00:00Z"});
+    let (s, v) = app.put(&path, stale).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    let (s, v) = app
+        .put(
+            &format!("/api/v2/tickets/{id}.json"),
+            json!({"ticket": {"priority": "high", "safe_update": true, "updated_stamp": "2020-01-01T00:00:00Z"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    let (_, t) = app.get(&format!("/api/v2/tickets/{id}.json")).await;
+    assert_eq!(
+        (t["ticket"]["tags"].clone(), t["ticket"]["priority"].clone()),
+        (json!(["palautus"]), Value::Null),
+        "nothing changed: {t}"
+    );
+    let (s, v) = app.put(&path, json!({"tags": ["tuore"], "safe_update": true, "updated_stamp": stamp})).await;
+    assert_eq!((s, v.clone()), (StatusCode::OK, json!({"tags": ["palautus", "tuore"]})), "{v}");
+    let (s, v) = app.put(&path, json!({"tags": ["x"], "safe_update": true})).await;
+    assert!(s.is_client_error() && s != StatusCode::CONFLICT, "safe_update needs updated_stamp: {s} {v}");
+    let (s, v) = app.post(&path, json!({"tags": ["palautus"]})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+
     // Bad bodies: a client error, nothing changed.
-    for bad in [json!({}), json!({"tags": "x", "other": 1}), json!({"tags": [{"a": 1}]}), json!({"tags": 5})] {
+    let many = (0..101).map(|i| format!("t{i}")).collect::<Vec<_>>().join(" ");
+    for bad in [
+        json!({}),
+        json!({"tags": "x", "other": 1}),
+        json!({"tags": [{"a": 1}]}),
+        json!({"tags": 5}),
+        json!({"tags": many}),
+    ] {
         let (s, v) = app.put(&path, bad.clone()).await;
         assert!(s.is_client_error() && s != StatusCode::NOT_FOUND, "{bad}: {s} {v}");
     }
