@@ -133,17 +133,26 @@ pub(super) fn ticket_ranking(words: &[i64], public_only: bool, tags: &[i64]) -> 
             "cardinality(s.public) + cardinality(s.internal)",
         )
     };
+    let columns = format!(
+        "s.doc_id AS doc, \
+         (CASE WHEN s.public @> {list} THEN cardinality({list}) ELSE (SELECT COUNT(*) FROM unnest({list}) w WHERE w = ANY(s.public)) END)::bigint AS public_hits, \
+         ({internal_hits})::bigint AS internal_hits, ({length})::bigint AS length"
+    );
+    let among_columns = columns.clone();
     Ranking {
         subquery: format!(
-            "SELECT s.doc_id AS doc, \
-             (CASE WHEN s.public @> {list} THEN cardinality({list}) ELSE (SELECT COUNT(*) FROM unnest({list}) w WHERE w = ANY(s.public)) END)::bigint AS public_hits, \
-             ({internal_hits})::bigint AS internal_hits, ({length})::bigint AS length \
-             FROM search_index s WHERE s.tenant_id = $1 AND s.doc_kind = {} AND {} \
-             ORDER BY s.doc_id DESC LIMIT {}",
+            "SELECT {columns} FROM search_index s WHERE s.tenant_id = $1 AND s.doc_kind = {} AND {} ORDER BY s.doc_id DESC LIMIT {}",
             DocKind::Ticket.code(),
             ticket_holds(words, public_only, tags),
             super::RANKED
         ),
+        among: std::sync::Arc::new(move |docs: &[i64]| {
+            format!(
+                "SELECT {among_columns} FROM search_index s WHERE s.tenant_id = $1 AND s.doc_kind = {} AND s.doc_id = ANY({})",
+                DocKind::Ticket.code(),
+                array(docs)
+            )
+        }),
         score: super::relevance,
         limit: super::RANKED,
     }

@@ -174,14 +174,21 @@ pub(super) fn ticket_ranking(words: &[i64], public_only: bool, tags: &[i64]) -> 
     } else {
         (hits("internal"), "(length(public) + length(internal) + 2) / 18")
     };
+    let columns = format!(
+        "rowid / 4 AS doc, {} AS public_hits, {internal_hits} AS internal_hits, {length} AS length",
+        hits("public")
+    );
+    let among_columns = columns.clone();
     Ranking {
         subquery: format!(
-            "SELECT rowid / 4 AS doc, {} AS public_hits, {internal_hits} AS internal_hits, {length} AS length FROM search_index \
-             WHERE search_index MATCH '{}' AND rowid % 4 = {ticket} ORDER BY rowid DESC LIMIT {}",
-            hits("public"),
+            "SELECT {columns} FROM search_index WHERE search_index MATCH '{}' AND rowid % 4 = {ticket} ORDER BY rowid DESC LIMIT {}",
             ticket_expr(words, public_only, tags),
             super::RANKED
         ),
+        among: std::sync::Arc::new(move |docs: &[i64]| {
+            let rowids = docs.iter().map(|d| rowid(DocKind::Ticket, *d).to_string()).collect::<Vec<_>>().join(",");
+            format!("SELECT {among_columns} FROM search_index WHERE rowid IN ({rowids})")
+        }),
         score: super::relevance,
         limit: super::RANKED,
     }

@@ -22,19 +22,35 @@ pub struct IndexMatch {
     pub ranking: Option<Ranking>,
 }
 
+/// Builds a ranking query for given ticket ids.
+pub type RankAmong = std::sync::Arc<dyn Fn(&[i64]) -> String + Send + Sync>;
+
 /// A query (whose `$1` is the tenant) giving the matching tickets as (`doc`, `public_hits`,
 /// `internal_hits`, `length`) rows: the same matches as `docs`, at most the newest `limit`, with
 /// how many of the query's words each holds in what its end users read and in what only staff
 /// read, and how many words it holds in all; `score` turns the three into its relevance.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Ranking {
     /// The query.
     pub subquery: String,
+    /// The same rows for the given matching tickets only (ids known to match): a reader's
+    /// own tickets are ranked among themselves, so what other people's tickets hold never
+    /// decides which of theirs are ranked.
+    pub among: RankAmong,
     /// A match's relevance from (`public_hits`, `internal_hits`, `length`): higher is better.
     pub score: fn(i64, i64, i64) -> f64,
     /// The most rows the subquery returns (the newest matches): when it returns this many,
     /// older matches follow unranked.
     pub limit: i64,
+}
+
+impl std::fmt::Debug for Ranking {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ranking")
+            .field("subquery", &self.subquery)
+            .field("limit", &self.limit)
+            .finish_non_exhaustive()
+    }
 }
 
 /// How a list of tickets is chosen.
@@ -299,14 +315,36 @@ const FEW_MATCHES: usize = 1000;
 /// Relevance order: see [`ordered_ids`]. The ranked ids are checked against the other
 /// conditions best first, a window at a time, until `limit` pass: usually one small lookup.
 async fn ranked_ids(c: &mut Conn, tenant: TenantId, f: &TicketFilter, r: &Ranking, limit: i64) -> Result<Vec<(i64, i64)>> {
-    let rows: Vec<(i64, i64, i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(r.subquery.clone()))
-        .bind(tenant.0)
-        .fetch_all(&mut *c)
-        .await?;
+    let (sql, saturated, oldest) = match (f.reader, &f.matching) {
+        // A reader (an end user) is ranked among their own matching tickets, the newest
+        // `r.limit` of them found by testing each of theirs against the index.
+        (Some(_), Some(m)) => {
+            let rest = TicketFilter { matching: None, ..f.clone() };
+            let sql = format!(
+                "SELECT tickets.id FROM tickets WHERE {} AND {} ORDER BY tickets.id DESC LIMIT {}",
+                where_clause(&rest),
+                m.holds,
+                r.limit
+            );
+            let own: Vec<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(tenant.0).fetch_all(&mut *c).await?;
+            if own.is_empty() {
+                return Ok(Vec::new());
+            }
+            let saturated = i64::try_from(own.len()).unwrap_or(i64::MAX) >= r.limit;
+            ((r.among)(&own), saturated, own.iter().min().copied())
+        }
+        _ => (r.subquery.clone(), false, None),
+    };
+    let rows: Vec<(i64, i64, i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(tenant.0).fetch_all(&mut *c).await?;
     let mut ranked: Vec<(i64, f64)> = rows.into_iter().map(|(doc, p, i, len)| (doc, (r.score)(p, i, len))).collect();
     // Cut off at its limit: older matches were left unranked.
-    let saturated = i64::try_from(ranked.len()).unwrap_or(i64::MAX) >= r.limit;
-    let oldest = ranked.iter().map(|(id, _)| *id).min();
+    let (saturated, oldest) = match f.reader {
+        Some(_) => (saturated, oldest),
+        None => (
+            i64::try_from(ranked.len()).unwrap_or(i64::MAX) >= r.limit,
+            ranked.iter().map(|(id, _)| *id).min(),
+        ),
+    };
     ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(b.0.cmp(&a.0)));
     let want = usize::try_from(limit).unwrap_or(0);
     let conditions = by_id_conditions(c, &TicketFilter { matching: None, ..f.clone() });

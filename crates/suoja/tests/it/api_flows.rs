@@ -1145,3 +1145,42 @@ engine_test!(ticket_tags_endpoints_set_add_and_remove, |app| async move {
     let (_, v) = app.get(&path).await;
     assert_eq!(v, json!({"tags": ["palautus"]}));
 });
+
+// An end user's results are ranked among their own tickets: however many newer tickets of
+// other people hold the same word, their short ticket comes before their long one, and the
+// order does not change when other people's tickets come and go.
+engine_test!(an_end_users_ranking_is_among_their_own_tickets, |app| async move {
+    use suoja_helpdesk::model::{CommentInput, RequesterRef, TicketInput};
+    let (person, pw) = app.end_user_with_password("Oona Oma", "oona@example.fi").await;
+    let filler = "the parcel came on monday and the box had been opened somewhere on the way";
+    let short = app.ticket(person, "Warranty", "warranty claim").await;
+    let long = app.ticket(person, "Question", &format!("{filler} and is this under warranty")).await;
+    let ids = |v: &Value| v["results"].as_array().unwrap().iter().map(|r| r["id"].as_i64().unwrap()).collect::<Vec<_>>();
+    let (s, alone) = app.call_password(&pw, Method::GET, "/api/v2/search.json?query=warranty", None).await;
+    assert_eq!(s, StatusCode::OK, "{alone}");
+    assert_eq!(ids(&alone), vec![short, long]);
+    let other = app.user("Muu Asiakas", "muu@example.fi").await;
+    let theirs = (0..1_100)
+        .map(|i| TicketInput {
+            subject: Some(suoja_core::Personal::new(format!("Warranty {i}"))),
+            comment: Some(CommentInput {
+                body: Some(suoja_core::Personal::new("warranty".into())),
+                html_body: None,
+                public: true,
+                author_id: None,
+                uploads: Vec::new(),
+                files: Vec::new(),
+                via: Default::default(),
+            }),
+            requester: Some(RequesterRef::Id(suoja_core::UserId(other))),
+            ..Default::default()
+        })
+        .collect();
+    app.helpdesk().import_tickets(&app.admin_scope(), theirs).await.unwrap();
+    let (s, crowded) = app.call_password(&pw, Method::GET, "/api/v2/search.json?query=warranty", None).await;
+    assert_eq!(s, StatusCode::OK, "{crowded}");
+    assert_eq!(crowded, alone, "the same answer, byte for byte, with 1 100 newer tickets of someone else");
+    // Staff still rank the newest matches of the whole helpdesk.
+    let (_, v) = app.get("/api/v2/search.json?query=warranty%20type:ticket").await;
+    assert_eq!(v["count"], 1000, "{v}");
+});
