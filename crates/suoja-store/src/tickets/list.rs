@@ -312,20 +312,36 @@ pub async fn ordered_ids(c: &mut Conn, tenant: TenantId, f: &TicketFilter, sort:
 /// Up to this many matches, a search in a field's order sorts the matches themselves.
 const FEW_MATCHES: usize = 1000;
 
+/// Below this many matches in the whole helpdesk, a reader's own matching tickets are found
+/// from the matches; at or above it, from the reader's tickets.
+const READER_FEW_MATCHES: i64 = 2000;
+
 /// Relevance order: see [`ordered_ids`]. The ranked ids are checked against the other
 /// conditions best first, a window at a time, until `limit` pass: usually one small lookup.
 async fn ranked_ids(c: &mut Conn, tenant: TenantId, f: &TicketFilter, r: &Ranking, limit: i64) -> Result<Vec<(i64, i64)>> {
     let (sql, saturated, oldest) = match (f.reader, &f.matching) {
         // A reader (an end user) is ranked among their own matching tickets, the newest
-        // `r.limit` of them found by testing each of theirs against the index.
+        // `r.limit` of them: found from the index's matches when there are few, else by
+        // testing each of the reader's tickets against the index.
         (Some(_), Some(m)) => {
             let rest = TicketFilter { matching: None, ..f.clone() };
-            let sql = format!(
-                "SELECT tickets.id FROM tickets WHERE {} AND {} ORDER BY tickets.id DESC LIMIT {}",
-                where_clause(&rest),
-                m.holds,
-                r.limit
-            );
+            let probe = format!("SELECT COUNT(*) FROM (SELECT 1 FROM ({}) AS m LIMIT {READER_FEW_MATCHES}) AS capped", m.docs);
+            let matches: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(probe)).bind(tenant.0).fetch_one(&mut *c).await?;
+            let sql = if matches < READER_FEW_MATCHES {
+                format!(
+                    "SELECT tickets.id FROM ({}) AS m JOIN tickets ON tickets.id = m.doc WHERE {} ORDER BY tickets.id DESC LIMIT {}",
+                    m.docs,
+                    by_id_conditions(c, &rest),
+                    r.limit
+                )
+            } else {
+                format!(
+                    "SELECT tickets.id FROM tickets WHERE {} AND {} ORDER BY tickets.id DESC LIMIT {}",
+                    where_clause(&rest),
+                    m.holds,
+                    r.limit
+                )
+            };
             let own: Vec<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(tenant.0).fetch_all(&mut *c).await?;
             if own.is_empty() {
                 return Ok(Vec::new());
