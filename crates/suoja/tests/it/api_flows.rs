@@ -979,24 +979,23 @@ engine_test!(end_users_open_read_answer_and_solve_requests, |app| async move {
 // written) holds exactly what was written as tickets were created and changed: the same tokens
 // for every ticket, public and internal apart, across batch boundaries, the trash included.
 engine_test!(the_rebuilt_search_index_is_the_one_kept_as_tickets_changed, |app| async move {
-    use suoja_helpdesk::model::{CommentInput, RequesterRef, TicketInput};
     use suoja_search::DocKind;
     let requester = app.user("Åsa Öberg", "asa.oberg@example.se").await;
     let imported = (0..1100)
-        .map(|i| TicketInput {
-            subject: (i % 7 != 0).then(|| suoja_core::Personal::new(format!("Laskutus {i} kysymys"))),
-            comment: Some(CommentInput {
-                body: Some(suoja_core::Personal::new(format!("Viesti numero {i}: lasku{} puuttuu", i % 13))),
-                html_body: None,
-                public: i % 5 != 0,
-                author_id: None,
-                uploads: Vec::new(),
-                files: Vec::new(),
-                via: Default::default(),
-            }),
-            requester: Some(RequesterRef::Id(suoja_core::UserId(requester))),
-            tags: Some(if i % 3 == 0 { vec![format!("erä{}", i % 4)] } else { Vec::new() }),
-            ..Default::default()
+        .map(|i| {
+            let mut t = crate::harness::import_ticket(
+                requester,
+                &format!("Laskutus {i} kysymys"),
+                &format!("Viesti numero {i}: lasku{} puuttuu", i % 13),
+            );
+            if i % 7 == 0 {
+                t.subject = None;
+            }
+            if let Some(c) = t.comment.as_mut() {
+                c.public = i % 5 != 0;
+            }
+            t.tags = Some(if i % 3 == 0 { vec![format!("erä{}", i % 4)] } else { Vec::new() });
+            t
         })
         .collect();
     let mut ids: Vec<i64> = app
@@ -1150,7 +1149,6 @@ engine_test!(ticket_tags_endpoints_set_add_and_remove, |app| async move {
 // other people hold the same word, their short ticket comes before their long one, and the
 // order does not change when other people's tickets come and go.
 engine_test!(an_end_users_ranking_is_among_their_own_tickets, |app| async move {
-    use suoja_helpdesk::model::{CommentInput, RequesterRef, TicketInput};
     let (person, pw) = app.end_user_with_password("Oona Oma", "oona@example.fi").await;
     let filler = "the parcel came on monday and the box had been opened somewhere on the way";
     let short = app.ticket(person, "Warranty", "warranty claim").await;
@@ -1164,20 +1162,7 @@ engine_test!(an_end_users_ranking_is_among_their_own_tickets, |app| async move {
     // tickets are found by testing each of them rather than from the matches: the answer
     // alone came the other way.
     let theirs = (0..2_100)
-        .map(|i| TicketInput {
-            subject: Some(suoja_core::Personal::new(format!("Warranty {i}"))),
-            comment: Some(CommentInput {
-                body: Some(suoja_core::Personal::new("warranty".into())),
-                html_body: None,
-                public: true,
-                author_id: None,
-                uploads: Vec::new(),
-                files: Vec::new(),
-                via: Default::default(),
-            }),
-            requester: Some(RequesterRef::Id(suoja_core::UserId(other))),
-            ..Default::default()
-        })
+        .map(|i| crate::harness::import_ticket(other, &format!("Warranty {i}"), "warranty"))
         .collect();
     app.helpdesk().import_tickets(&app.admin_scope(), theirs).await.unwrap();
     let (s, crowded) = app.call_password(&pw, Method::GET, "/api/v2/search.json?query=warranty", None).await;

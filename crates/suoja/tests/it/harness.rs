@@ -441,3 +441,23 @@ macro_rules! engine_test_configured {
         }
     };
 }
+
+/// A ticket for `Helpdesk::import_tickets` (the bulk path, for tests that need many): a
+/// subject, one public comment, and its requester.
+pub fn import_ticket(requester: i64, subject: &str, body: &str) -> suoja_helpdesk::model::TicketInput {
+    use suoja_helpdesk::model::{CommentInput, RequesterRef, TicketInput};
+    TicketInput {
+        subject: Some(suoja_core::Personal::new(subject.to_string())),
+        comment: Some(CommentInput {
+            body: Some(suoja_core::Personal::new(body.to_string())),
+            html_body: None,
+            public: true,
+            author_id: None,
+            uploads: Vec::new(),
+            files: Vec::new(),
+            via: Default::default(),
+        }),
+        requester: Some(RequesterRef::Id(suoja_core::UserId(requester))),
+        ..Default::default()
+    }
+}

@@ -111,7 +111,6 @@ engine_test!(another_tenants_ids_are_invisible_everywhere, |app| async move {
 // relevance order and count as they would be alone (the short ticket first, though older):
 // each tenant's words are hashed under its own key, so the index holds no match of theirs.
 engine_test!(a_large_neighbour_does_not_crowd_a_tenants_search, |app| async move {
-    use suoja_helpdesk::model::{CommentInput, RequesterRef, TicketInput};
     let person = app.user("Pieni Asiakas", "pieni@example.fi").await;
     let short = app.ticket(person, "Printer", "printer").await;
     let filler = "the order arrived on tuesday and the box had been opened somewhere on the way to us";
@@ -124,20 +123,7 @@ engine_test!(a_large_neighbour_does_not_crowd_a_tenants_search, |app| async move
         privacy_officer: false,
     };
     let theirs = (0..1_100)
-        .map(|i| TicketInput {
-            subject: Some(suoja_core::Personal::new(format!("Printer {i}"))),
-            comment: Some(CommentInput {
-                body: Some(suoja_core::Personal::new("printer printer".into())),
-                html_body: None,
-                public: true,
-                author_id: None,
-                uploads: Vec::new(),
-                files: Vec::new(),
-                via: Default::default(),
-            }),
-            requester: Some(RequesterRef::Id(suoja_core::UserId(big.admin_id))),
-            ..Default::default()
-        })
+        .map(|i| crate::harness::import_ticket(big.admin_id, &format!("Printer {i}"), "printer printer"))
         .collect();
     app.helpdesk().import_tickets(&scope, theirs).await.unwrap();
     let (s, v) = app.get("/api/v2/search.json?query=printer%20type:ticket").await;

@@ -859,26 +859,14 @@ engine_test!(the_console_reviews_mentions_one_by_one, |app| async move {
 // The workspace's view counts are exact below their cap and say "1000+" at it, so a large
 // queue costs a page no more than a small one.
 engine_test!(view_counts_stop_at_their_cap, |app| async move {
-    use suoja_helpdesk::model::{CommentInput, TicketInput};
     let a = agent(&app, "Jonottaja", "jonottaja@example.fi").await;
     let (person, _) = app.end_user_with_password("Jono Asiakas", "jono@example.fi").await;
-    let open = |assignee: Option<i64>| TicketInput {
-        subject: Some(suoja_core::Personal::new("Jonossa".into())),
-        comment: Some(CommentInput {
-            body: Some(suoja_core::Personal::new("odottaa".into())),
-            html_body: None,
-            public: true,
-            author_id: None,
-            uploads: Vec::new(),
-            files: Vec::new(),
-            via: Default::default(),
-        }),
-        requester: Some(suoja_helpdesk::model::RequesterRef::Id(suoja_core::UserId(person))),
+    let open = |assignee: Option<i64>| suoja_helpdesk::model::TicketInput {
         assignee_id: Some(assignee.map(suoja_core::UserId)),
         status: Some(suoja_core::Status::Open),
-        ..Default::default()
+        ..crate::harness::import_ticket(person, "Jonossa", "odottaa")
     };
-    let mut batch: Vec<TicketInput> = (0..1_000).map(|_| open(None)).collect();
+    let mut batch: Vec<_> = (0..1_000).map(|_| open(None)).collect();
     batch.extend((0..3).map(|_| open(Some(a))));
     app.helpdesk().import_tickets(&app.admin_scope(), batch).await.unwrap();
     let mut ag = Browser::new(&app);
