@@ -307,6 +307,33 @@ async function main() {
     await off.goto(`${BASE}/privacy/ledger`);
     assert.match(await off.locator("#ledger-state").innerText(), /intact/);
 
+    // --- A breach: recorded with its 72-hour clock, scoped to a ticket through the data map, the
+    //     authority's notification refused until the contact point is named, then as a PDF.
+    const maija = (await api("POST", "/users", { user: { name: "Maija Mallikas", email: `maija.${stamp}@example.fi` } })).user;
+    const lost = (await api("POST", "/tickets", { ticket: { requester_id: maija.id, subject: "Lasku", comment: { body: "Laskussa on virhe" } } })).ticket;
+    await off.goto(`${BASE}/privacy/breaches`);
+    await axe(off, "breaches");
+    await off.getByLabel("What happened (for the register and the authority)").fill("A printout of a ticket was left on a train.");
+    await off.getByRole("button", { name: "Record a breach" }).click();
+    await off.waitForURL(/done=breach_recorded/);
+    assert.match(await off.locator("main").innerText(), /days left/, "no clock on the breach");
+    await off.locator("#scope-target").fill(String(lost.id));
+    await off.getByRole("button", { name: "Add to the scope" }).click();
+    await off.waitForURL(/done=breach_scoped/);
+    assert.match(await off.locator("#people").innerText(), /People: 1/, "the ticket's requester is not counted");
+    const breachUrl = off.url().split("?")[0];
+    const early = await offCtx.request.get(`${breachUrl}/notification?locale=fi`);
+    assert.equal(early.status(), 422, "a notification without a contact point");
+    await off.locator("#breach-contact").fill("Pirjo Tietosuoja, dpo@example.fi");
+    await off.getByRole("button", { name: "Save the record" }).click();
+    await off.waitForURL(/done=saved/);
+    const notice = await offCtx.request.get(`${breachUrl}/notification?locale=fi`);
+    assert.equal((await notice.body()).subarray(0, 4).toString(), "%PDF");
+    await axe(off, "breach");
+    await shot(off, "breach");
+    await off.goto(`${BASE}/privacy/breaches`);
+    await shot(off, "breaches");
+
     const gone = await (await newContext(browser)).newPage();
     await signIn(gone, PERSON);
     assert.match(await gone.locator("#signin-error").innerText(), /wrong/, "the erased person could still sign in");

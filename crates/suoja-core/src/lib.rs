@@ -31,6 +31,9 @@ pub struct Scope {
     pub role: Role,
     /// The acting user is a privacy officer.
     pub privacy_officer: bool,
+    /// The API or OAuth token the request came with (`None` for a session, a password or the
+    /// installation itself), so what a token read can be told apart when a breach is scoped.
+    pub token: Option<i64>,
 }
 
 impl Scope {
@@ -42,6 +45,7 @@ impl Scope {
             actor: UserId(0),
             role: Role::Admin,
             privacy_officer: true,
+            token: None,
         }
     }
     /// Agents and admins.

@@ -22,6 +22,8 @@ pub struct Read {
     pub action: String,
     /// Why (`support`, `privacy request`, …).
     pub purpose: String,
+    /// The API or OAuth token the reader used, if any.
+    pub token: Option<i64>,
 }
 
 /// Where reads of personal data are noted.

@@ -183,6 +183,12 @@ wire_enum!(
     LedgerKind {
         ApiTokenCreated = "api_token.created",
         ApiTokenRevoked = "api_token.revoked",
+        BreachAuthorityNotified = "breach.authority_notified",
+        BreachClosed = "breach.closed",
+        BreachPersonNotified = "breach.person_notified",
+        BreachRecorded = "breach.recorded",
+        BreachScoped = "breach.scoped",
+        BreachUpdated = "breach.updated",
         ErasureStarted = "erasure.started",
         ExportBuilt = "export.built",
         ExportDownloaded = "export.downloaded",

@@ -181,5 +181,6 @@ pub(crate) fn scope_for(tenant: TenantId, user: &suoja_store::users::UserRow) ->
         actor: user.id,
         role,
         privacy_officer: user.privacy_officer,
+        token: None,
     })
 }

@@ -195,7 +195,7 @@ impl Helpdesk {
     }
 
     /// A person who can be sent mail now (`None` when they cannot).
-    pub(crate) async fn mail_recipient(&self, c: &mut Conn, t: TenantId, id: UserId) -> Result<Option<UserRow>> {
+    pub async fn mail_recipient(&self, c: &mut Conn, t: TenantId, id: UserId) -> Result<Option<UserRow>> {
         self.recipient(c, t, id).await
     }
 }

@@ -59,6 +59,7 @@ impl Helpdesk {
                 actor: admin.id,
                 role: Role::Admin,
                 privacy_officer: false,
+                token: None,
             },
             api_token: Personal::new(token),
             password,

@@ -193,6 +193,7 @@ impl Helpdesk {
                 actor: row.user_id,
                 role,
                 privacy_officer: user.privacy_officer,
+                token: None,
             },
             kind,
             name,

@@ -133,9 +133,13 @@ impl Helpdesk {
                 }
                 let email = email.ok_or(HelpdeskError::Unauthorized)?;
                 let user = self.user_by_email(c, tok.tenant_id, email).await?.ok_or(HelpdeskError::Unauthorized)?;
-                Ok((crate::auth::scope_for(tok.tenant_id, &user)?, Access::Full))
+                let scope = crate::auth::scope_for(tok.tenant_id, &user)?;
+                Ok((Scope { token: Some(tok.id), ..scope }, Access::Full))
             }
-            TokenKind::OAuth => Ok((crate::auth::scope_for(tok.tenant_id, &creator)?, Access::of(tok.scopes.as_deref()))),
+            TokenKind::OAuth => {
+                let scope = crate::auth::scope_for(tok.tenant_id, &creator)?;
+                Ok((Scope { token: Some(tok.id), ..scope }, Access::of(tok.scopes.as_deref())))
+            }
         }
     }
 

@@ -7,8 +7,8 @@ use axum::response::IntoResponse as _;
 use axum::routing::{MethodRouter, delete, get, post, put};
 
 use crate::api_v2::{
-    api_tokens, deleted, erasure, groups, help_center as hc, help_center::community as cm, help_center::reactions as hcr, incremental, jobs, mentions, oauth,
-    orgs, privacy, redaction, requests, search, tickets, uploads, users, webhooks,
+    api_tokens, breaches, deleted, erasure, groups, help_center as hc, help_center::community as cm, help_center::reactions as hcr, incremental, jobs,
+    mentions, oauth, orgs, privacy, redaction, requests, search, tickets, uploads, users, webhooks,
 };
 use crate::{ApiError, AppState, middleware, openapi};
 
@@ -161,6 +161,17 @@ pub fn table() -> Vec<(Doc, MethodRouter<AppState>)> {
         (r!("get", "/api/v2/privacy/retention/{policy}/preview", "What a retention policy would remove now", "Privacy", None, 200, "preview", &[]), get(erasure::retention_preview)),
         (r!("get", "/api/v2/privacy/settings", "The tenant's erasure settings", "Privacy", None, 200, "settings", &[]), get(erasure::settings)),
         (r!("put", "/api/v2/privacy/settings", "Change the tenant's erasure settings", "Privacy", Some("settings"), 200, "settings", &[]), put(erasure::update_settings)),
+        (r!("post", "/api/v2/privacy/breaches", "Record a personal-data breach; the 72-hour clock runs from aware_at", "Privacy", Some("breach"), 201, "breach", &[]), post(breaches::create)),
+        (r!("get", "/api/v2/privacy/breaches", "The breach register, open breaches first", "Privacy", None, 200, "breaches", &["page", "per_page"]), get(breaches::index)),
+        (r!("get", "/api/v2/privacy/breaches/register", "The whole breach register as one document for an authority", "Privacy", None, 200, "register", &[]), get(breaches::register)),
+        (r!("get", "/api/v2/privacy/breaches/{id}", "Show a breach with its clock", "Privacy", None, 200, "breach", &[]), get(breaches::show)),
+        (r!("put", "/api/v2/privacy/breaches/{id}", "Change a breach's record", "Privacy", Some("breach"), 200, "breach", &[]), put(breaches::update)),
+        (r!("put", "/api/v2/privacy/breaches/{id}/scope", "Say what was exposed; the people affected are found from the data map", "Privacy", Some("scope"), 200, "affected", &[]), put(breaches::set_scope)),
+        (r!("get", "/api/v2/privacy/breaches/{id}/people", "The people a breach affected, by id, with their categories", "Privacy", None, 200, "people", &[]), get(breaches::people)),
+        (r!("get", "/api/v2/privacy/breaches/{id}/notification", "The notification to the supervisory authority (JSON, or PDF with format=pdf; locale en or fi)", "Privacy", None, 200, "notification", &["format", "locale"]), get(breaches::notification)),
+        (r!("post", "/api/v2/privacy/breaches/{id}/authority_notified", "Record that the authority was notified (a late notification gives the reasons for the delay)", "Privacy", Some("notification"), 200, "breach", &[]), post(breaches::authority_notified)),
+        (r!("post", "/api/v2/privacy/breaches/{id}/notify_people", "Send the notice to each person affected not told yet, in their language", "Privacy", None, 200, "notices", &[]), post(breaches::notify_people)),
+        (r!("post", "/api/v2/privacy/breaches/{id}/close", "Close a breach once the decisions are made and carried out", "Privacy", None, 200, "breach", &[]), post(breaches::close)),
         (r!("get", "/api/v2/privacy/ledger/verify", "Verify the privacy ledger's hash chain", "Privacy", None, 200, "ledger", &[]), get(privacy::verify_ledger)),
         (r!("get", "/api/v2/help_center/locales", "The help center's locales", "Help center", None, 200, "locales", &[]), get(hc::locales)),
         (r!("get", "/api/v2/help_center/user_segments", "The built-in user segments", "Help center", None, 200, "user_segments", &[]), get(hc::user_segments)),

@@ -319,6 +319,7 @@ impl Mailroom {
             actor: sender.id,
             role: sender.role,
             privacy_officer: false,
+            token: None,
         };
         let files = Self::files(std::mem::take(&mut m.files))?;
         let (text, html) = comment_text(&m, !files.is_empty());

@@ -44,6 +44,7 @@ impl ReadLog for Consultations {
                 actor_role: role_name(scope),
                 action: action.to_string(),
                 purpose: purpose.to_string(),
+                token: scope.token,
             });
         }
     }
@@ -74,6 +75,7 @@ impl Privacy {
                 actor_role: r.actor_role.to_string(),
                 action: r.action,
                 purpose: r.purpose,
+                token_id: r.token,
             });
         }
         let mut tx = self.hd.db().begin().await?;

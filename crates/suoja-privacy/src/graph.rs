@@ -241,6 +241,7 @@ impl Privacy {
             actor_role: crate::consult::role_name(scope).to_string(),
             action: "footprint.viewed".into(),
             purpose: reason.chars().take(500).collect(),
+            token_id: scope.token,
         };
         suoja_store::consultations::record(&mut tx, scope.tenant, &[row]).await?;
         self.record_ledger(

@@ -5,7 +5,7 @@ use crate::Conn;
 use suoja_core::{TenantId, Timestamp};
 
 use crate::Result;
-use crate::row::{i64_, text};
+use crate::row::{i64_, opt_i64, text};
 
 /// One read of a person's data.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,18 +22,30 @@ pub struct Consultation {
     pub action: String,
     /// Why (`support`, `privacy request`, or the reason a privacy officer gave).
     pub purpose: String,
+    /// The API or OAuth token the reader used, if any (what scopes a breach to a token).
+    pub token_id: Option<i64>,
 }
 
 /// Records reads, one row per subject, in one statement.
 pub async fn record(c: &mut Conn, tenant: TenantId, rows: &[Consultation]) -> Result<()> {
     for chunk in rows.chunks(100) {
-        let mut sql = String::from("INSERT INTO consultations (tenant_id, subject_id, at, actor_id, actor_role, action, purpose) VALUES ");
+        let mut sql = String::from("INSERT INTO consultations (tenant_id, subject_id, at, actor_id, actor_role, action, purpose, token_id) VALUES ");
         for i in 0..chunk.len() {
-            let b = i * 7;
+            let b = i * 8;
             if i > 0 {
                 sql.push_str(", ");
             }
-            sql.push_str(&format!("(${}, ${}, ${}, ${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7));
+            sql.push_str(&format!(
+                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                b + 1,
+                b + 2,
+                b + 3,
+                b + 4,
+                b + 5,
+                b + 6,
+                b + 7,
+                b + 8
+            ));
         }
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for r in chunk {
@@ -44,7 +56,8 @@ pub async fn record(c: &mut Conn, tenant: TenantId, rows: &[Consultation]) -> Re
                 .bind(r.actor_id)
                 .bind(r.actor_role.clone())
                 .bind(r.action.clone())
-                .bind(r.purpose.clone());
+                .bind(r.purpose.clone())
+                .bind(r.token_id);
         }
         q.execute(&mut *c).await?;
     }
@@ -53,12 +66,13 @@ pub async fn record(c: &mut Conn, tenant: TenantId, rows: &[Consultation]) -> Re
 
 /// A person's consultation log, oldest first.
 pub async fn for_subject(c: &mut Conn, tenant: TenantId, subject: i64) -> Result<Vec<Consultation>> {
-    let rows =
-        sqlx::query("SELECT subject_id, at, actor_id, actor_role, action, purpose FROM consultations WHERE tenant_id = $1 AND subject_id = $2 ORDER BY at, id")
-            .bind(tenant.0)
-            .bind(subject)
-            .fetch_all(c)
-            .await?;
+    let rows = sqlx::query(
+        "SELECT subject_id, at, actor_id, actor_role, action, purpose, token_id FROM consultations WHERE tenant_id = $1 AND subject_id = $2 ORDER BY at, id",
+    )
+    .bind(tenant.0)
+    .bind(subject)
+    .fetch_all(c)
+    .await?;
     rows.iter()
         .map(|r| {
             Ok(Consultation {
@@ -68,7 +82,37 @@ pub async fn for_subject(c: &mut Conn, tenant: TenantId, subject: i64) -> Result
                 actor_role: text(r, "actor_role")?,
                 action: text(r, "action")?,
                 purpose: text(r, "purpose")?,
+                token_id: opt_i64(r, "token_id")?,
             })
         })
         .collect()
+}
+
+/// Whose reads to look up for a breach: one token's, or one staff member's (any credential).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reader {
+    /// Reads made with this API or OAuth token.
+    Token(i64),
+    /// Reads made by this staff member.
+    Actor(i64),
+}
+
+/// The people whose data `reader` read from `from` to `to` (inclusive), each with the actions
+/// (`ticket.viewed`, …) and how many reads: what a breach of that credential exposed.
+pub async fn read_by(c: &mut Conn, tenant: TenantId, reader: Reader, from: Timestamp, to: Timestamp) -> Result<Vec<(i64, String, i64)>> {
+    let (column, id) = match reader {
+        Reader::Token(id) => ("token_id", id),
+        Reader::Actor(id) => ("actor_id", id),
+    };
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT subject_id, action, COUNT(*) AS n FROM consultations WHERE tenant_id = $1 AND {column} = $2 AND at >= $3 AND at <= $4 \
+         GROUP BY subject_id, action ORDER BY subject_id, action"
+    )))
+    .bind(tenant.0)
+    .bind(id)
+    .bind(from.0)
+    .bind(to.0)
+    .fetch_all(c)
+    .await?;
+    rows.iter().map(|r| Ok((i64_(r, "subject_id")?, text(r, "action")?, i64_(r, "n")?))).collect()
 }

@@ -5,6 +5,7 @@
 pub mod attachments;
 pub mod backup;
 pub mod backup_targets;
+pub mod breaches;
 pub mod comments;
 pub mod community;
 pub mod consultations;

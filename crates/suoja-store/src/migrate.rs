@@ -117,6 +117,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0017_free_text_scan.sql"),
         postgres: include_str!("../migrations/postgres/0017_free_text_scan.sql"),
     },
+    Migration {
+        version: 18,
+        name: "breaches",
+        sqlite: include_str!("../migrations/sqlite/0018_breaches.sql"),
+        postgres: include_str!("../migrations/postgres/0018_breaches.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.

@@ -240,6 +240,7 @@ pub fn anonymous(tenant: TenantId) -> Scope {
         actor: UserId(0),
         role: suoja_core::Role::EndUser,
         privacy_officer: false,
+        token: None,
     }
 }
 

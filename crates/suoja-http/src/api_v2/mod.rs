@@ -2,6 +2,7 @@
 //! responses and pagination.
 
 pub mod api_tokens;
+pub mod breaches;
 pub mod deleted;
 pub mod erasure;
 pub mod groups;

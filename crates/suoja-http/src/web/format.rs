@@ -31,6 +31,19 @@ pub fn datetime(t: Timestamp, tz: &TimeZone, lang: Lang) -> String {
     }
 }
 
+/// A `datetime-local` field's value (`2026-12-04T13:50`) read in `tz`; `None` when it is not one.
+pub fn parse_local(s: &str, tz: &TimeZone) -> Option<Timestamp> {
+    let dt: jiff::civil::DateTime = s.trim().parse().ok()?;
+    let z = dt.to_zoned_datetime(tz.clone()).ok()?;
+    Some(Timestamp(z.timestamp().as_millisecond()))
+}
+
+/// `t` as a `datetime-local` field's value in `tz`.
+pub fn local_input(t: Timestamp, tz: &TimeZone) -> String {
+    let Some(z) = zoned(t, tz) else { return String::new() };
+    format!("{:04}-{:02}-{:02}T{:02}:{:02}", z.year(), z.month(), z.day(), z.hour(), z.minute())
+}
+
 /// Date of `t` in `tz`.
 pub fn date(t: Timestamp, tz: &TimeZone, lang: Lang) -> String {
     let Some(z) = zoned(t, tz) else { return String::new() };
@@ -83,6 +96,15 @@ mod tests {
         assert_eq!(datetime(t, &zone("Europe/Helsinki"), Lang::Fi), "29.11.2026 klo 04.13");
         assert_eq!(datetime(t, &zone("No/Such_Zone"), Lang::En), "29 Nov 2026, 02:13");
         assert_eq!(date(t, &zone("America/Los_Angeles"), Lang::En), "28 Nov 2026");
+    }
+
+    #[test]
+    fn local_times_read_in_the_viewers_zone() {
+        let tz = zone("Europe/Helsinki");
+        let t = parse_local("2026-12-04T13:50", &tz).unwrap();
+        assert_eq!(t.to_iso(), "2026-12-04T11:50:00Z");
+        assert_eq!(local_input(t, &tz), "2026-12-04T13:50");
+        assert_eq!(parse_local("tomorrow", &tz), None);
     }
 
     #[test]

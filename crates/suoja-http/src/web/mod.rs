@@ -8,6 +8,7 @@
 mod admin;
 mod agent;
 mod assets;
+mod breaches;
 mod console;
 mod ctx;
 mod error;
@@ -291,6 +292,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(portal::routes())
         .merge(help_center::routes())
         .merge(console::routes())
+        .merge(router(breaches::pages()))
         .merge(admin::routes())
         .layer(DefaultBodyLimit::max(state.limits.max_upload_bytes + 64 * 1024))
         .layer(axum::middleware::from_fn(page_headers))
@@ -324,6 +326,7 @@ pub fn table() -> Vec<Page> {
         portal::pages(),
         help_center::pages(),
         console::pages(),
+        breaches::pages(),
         admin::pages(),
     ]
     .into_iter()

@@ -55,6 +55,7 @@ impl Privacy {
             actor: user.id,
             role: Role::EndUser,
             privacy_officer: false,
+            token: None,
         };
         for t in doc["tickets"].as_array().into_iter().flatten() {
             if !t["your_roles"].as_array().is_some_and(|r| r.iter().any(|x| x == "requester")) {

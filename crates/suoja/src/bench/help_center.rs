@@ -206,6 +206,7 @@ async fn seed(hd: &Helpdesk, admin: &Scope, articles: usize, posts: usize) -> an
         actor: id,
         role: Role::EndUser,
         privacy_officer: false,
+        token: None,
     };
     for i in 0..50 {
         let who = as_person(people.get(i % people.len()).copied().unwrap_or(admin.actor));

@@ -249,6 +249,7 @@ pub async fn end_user_search(engine: &str, pg: Option<&str>, tickets: usize) -> 
         actor: people.first().copied().context("no end user")?,
         role: Role::EndUser,
         privacy_officer: false,
+        token: None,
     };
     let time = |scope: Scope, q: &'static str| {
         let hd = hd.clone();

@@ -817,6 +817,7 @@ engine_test!(the_requester_writes_the_first_comment_of_a_ticket_made_for_them, |
         actor: suoja_core::UserId(aino),
         role: suoja_core::Role::EndUser,
         privacy_officer: false,
+        token: None,
     };
     let opts = suoja_privacy::export::Options {
         include_internal_notes: Some(false),

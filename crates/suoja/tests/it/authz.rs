@@ -21,6 +21,10 @@ fn in_30_days() -> String {
     suoja_core::Timestamp(suoja_core::Clock::now(&suoja_core::clock::SystemClock).0 + 30 * 86_400_000).to_iso()
 }
 
+fn in_30_days_ago() -> String {
+    suoja_core::Timestamp(suoja_core::Clock::now(&suoja_core::clock::SystemClock).0 - 30 * 86_400_000).to_iso()
+}
+
 /// Who calls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Caller {
@@ -299,6 +303,31 @@ pub(crate) async fn world(app: &TestApp) -> World {
     )
     .await;
     ids.insert("hold", id(&hold["id"]));
+    // Two breaches: one to work on, one with its decisions made, to close.
+    let an_hour_ago = suoja_core::Timestamp(suoja_core::Clock::now(&suoja_core::clock::SystemClock).0 - 3_600_000).to_iso();
+    for (key, decided) in [("breach", false), ("breach_web", false), ("breach_doomed", true), ("breach_doomed_web", true)] {
+        let mut b = json!({"aware_at": an_hour_ago, "description": "A laptop with an export was stolen.", "contact": "Pirjo, privacy officer",
+            "people_summary": "A laptop was stolen.", "consequences": "Little risk: the disk was encrypted.", "measures": "The laptop was wiped remotely."});
+        if decided {
+            b["notify_authority"] = json!(false);
+            b["authority_reasoning"] = json!("the disk was encrypted");
+            b["notify_people"] = json!(false);
+            b["people_reasoning"] = json!("no risk to them");
+        }
+        let breach = created(app, &admin, "/api/v2/privacy/breaches.json", json!({ "breach": b }), "breach").await;
+        ids.insert(key, id(&breach["id"]));
+    }
+    for key in ["breach", "breach_web"] {
+        let (s, v) = app
+            .call_as(
+                &admin,
+                Method::PUT,
+                &format!("/api/v2/privacy/breaches/{}/scope.json", ids[key]),
+                Some(json!({"scope": [{"kind": "tickets", "ids": [ids["held"].parse::<i64>().unwrap()]}]})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+    }
     let (s, _) = app.delete(&format!("/api/v2/users/{}.json", ids["deleted"])).await;
     assert_eq!(s, StatusCode::OK);
 
@@ -640,6 +669,10 @@ pub(crate) fn concrete(method: &str, path: &str, ids: &HashMap<&'static str, Str
             (_, p, "id") if p.starts_with("/api/v2/privacy/subjects/") => "subject",
             (_, p, "id") if p.contains("/erasures/{id}") => "erasure",
             (_, p, "id") if p.contains("/holds/{id}") => "hold",
+            (_, "/api/v2/privacy/breaches/{id}/close", _) => "breach_doomed",
+            (_, "/privacy/breaches/{id}/close", _) => "breach_doomed_web",
+            (_, p, "id") if p.starts_with("/privacy/breaches/{id}") => "breach_web",
+            (_, p, "id") if p.contains("/breaches/{id}") => "breach",
             (_, p, "id") if p.starts_with("/admin/mail/mailboxes/") => "mailbox",
             (_, p, "id") if p.starts_with("/portal/requests/") => "ticket",
             _ => panic!("no id for {{{name}}} in {method} {path}: say which in authz::concrete"),
@@ -727,6 +760,10 @@ pub(crate) fn api_body(method: &str, path: &str, ids: &HashMap<&'static str, Str
         ("post", "/api/v2/privacy/holds") => {
             json!({"hold": {"scope": "ticket", "ticket_id": n("other_ticket"), "ground": "legal_claims", "expires_at": in_30_days}})
         }
+        ("post", "/api/v2/privacy/breaches") => json!({"breach": {"aware_at": in_30_days_ago(), "description": "matrix"}}),
+        ("put", "/api/v2/privacy/breaches/{id}") => json!({"breach": {"measures": "matrix"}}),
+        ("put", "/api/v2/privacy/breaches/{id}/scope") => json!({"scope": [{"kind": "tickets", "ids": [n("other_ticket")]}]}),
+        ("post", "/api/v2/privacy/breaches/{id}/authority_notified") => json!({"notification": {"reference": "matrix"}}),
         ("put", "/api/v2/privacy/retention/{policy}") => json!({"retention_policy": {"enabled": false}}),
         ("put", "/api/v2/privacy/settings") => json!({"settings": {"erasure_comments": "tombstone"}}),
         ("post", "/api/v2/help_center/categories" | "/api/v2/help_center/{locale}/categories") => json!({"category": {"name": "Uusi"}}),
@@ -767,6 +804,20 @@ fn form(path: &str) -> Vec<(&'static str, &'static str)> {
         "/agent/tickets/{id}/comments/{comment_id}/redact" => vec![("text", "secret")],
         "/portal/privacy/correct" => vec![("name", "Eveliina Esimerkki-Korjattu"), ("message", "My name is spelt wrong.")],
         "/portal/privacy/erase" => vec![("confirm", "1")],
+        "/privacy/breaches" => vec![
+            ("aware_at", "2026-01-01T10:00"),
+            ("description", "matrix"),
+            ("form_id", "matrix-breach-new-0123456789ab"),
+        ],
+        "/privacy/breaches/{id}" => vec![
+            ("description", "matrix"),
+            ("people_summary", "matrix"),
+            ("consequences", "matrix"),
+            ("measures", "matrix"),
+            ("contact", "matrix"),
+        ],
+        "/privacy/breaches/{id}/scope" => vec![("kind", "tag"), ("target", "matrix")],
+        "/privacy/breaches/{id}/authority_notified" => vec![("reference", "matrix")],
         "/privacy/holds" => vec![("scope", "tag"), ("target", "matrix-hold"), ("ground", "legal_claims"), ("days", "30")],
         "/privacy/requests/{id}/mentions/{mention}" => vec![("decision", "accept")],
         "/privacy/requests/{id}/verify" => vec![("how", "called back on the number on file")],

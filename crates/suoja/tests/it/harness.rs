@@ -178,6 +178,7 @@ impl TestApp {
             actor: suoja_core::UserId(self.t.admin_id),
             role: suoja_core::Role::Admin,
             privacy_officer: false,
+            token: None,
         }
     }
 

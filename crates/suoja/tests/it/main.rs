@@ -19,6 +19,7 @@ mod fuzz;
 mod help_center;
 mod help_center_privacy;
 mod mail;
+mod privacy_breaches;
 mod privacy_erasure;
 mod privacy_erasure_crash;
 mod privacy_export;

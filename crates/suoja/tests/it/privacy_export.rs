@@ -393,6 +393,7 @@ engine_test!(a_portability_export_round_trips_into_a_fresh_tenant, |app| async m
         actor: UserId(two.admin_id),
         role: Role::Admin,
         privacy_officer: false,
+        token: None,
     };
     let imported = app.privacy().import_export(&scope_two, &export.doc, &files).await.unwrap();
     let again = app

@@ -208,6 +208,7 @@ pub(crate) async fn export_of(app: &TestApp, id: i64) -> String {
         actor: UserId(id),
         role: Role::EndUser,
         privacy_officer: false,
+        token: None,
     };
     let e = bounded("an export", app.privacy().export(&scope, UserId(id), None, &Options::default(), &no_progress))
         .await

@@ -121,6 +121,7 @@ engine_test!(a_large_neighbour_does_not_crowd_a_tenants_search, |app| async move
         actor: suoja_core::UserId(big.admin_id),
         role: suoja_core::Role::Admin,
         privacy_officer: false,
+        token: None,
     };
     let theirs = (0..1_100)
         .map(|i| crate::harness::import_ticket(big.admin_id, &format!("Printer {i}"), "printer printer"))

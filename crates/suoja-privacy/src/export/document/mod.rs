@@ -221,6 +221,7 @@ impl Privacy {
             actor_role: crate::consult::role_name(scope).to_string(),
             action: "export.built".into(),
             purpose: "privacy request".into(),
+            token_id: scope.token,
         };
         if scope.actor != subject {
             suoja_store::consultations::record(&mut tx, tenant, &[consult]).await?;

@@ -4,10 +4,12 @@
 //! with DejaVu Sans embedded (Latin, Latin Extended, Greek, Cyrillic) so every name prints as
 //! written; text is extractable (`ToUnicode`) for screen readers and `pdftotext`.
 
+mod breach;
 mod certificate;
 mod layout;
 mod write;
 
+pub use breach::render_breach_notification;
 pub use certificate::render_certificate;
 
 use serde_json::Value;

@@ -27,7 +27,9 @@ pub(super) fn write(faces: &(Face, Face), pages: Vec<Vec<Item>>, doc: &Value) ->
     // Per font: the character each used glyph stands for ('\0' = unused).
     let mut used: [Vec<char>; 2] = [vec!['\0'; 65_536], vec!['\0'; 65_536]];
     let title = doc["document_title"].as_str().unwrap_or("Personal data export");
-    let footer = format!("{title} · generated {}", date(&doc["generated_at"]));
+    // A document that says it is Finnish gets its footer in Finnish.
+    let finnish = doc["language"].as_str() == Some("fi");
+    let footer = format!("{title} · {} {}", if finnish { "laadittu" } else { "generated" }, date(&doc["generated_at"]));
 
     for (i, (items, (page_ref, content_ref))) in pages.into_iter().zip(&page_refs).enumerate() {
         let mut content = Content::new();
@@ -41,7 +43,11 @@ pub(super) fn write(faces: &(Face, Face), pages: Vec<Vec<Item>>, doc: &Value) ->
                 Item::Text { x, y, size, style, gray, text } => show(&mut content, faces, &mut used, style, size, gray, x, y, &text),
             }
         }
-        let foot = format!("{footer} · page {} of {total}", i + 1);
+        let foot = if finnish {
+            format!("{footer} · sivu {} / {total}", i + 1)
+        } else {
+            format!("{footer} · page {} of {total}", i + 1)
+        };
         show(&mut content, faces, &mut used, Style::Regular, 8.0, 0.45, MARGIN, MARGIN - 10.0, &foot);
         let bytes = miniz_oxide::deflate::compress_to_vec_zlib(&content.finish(), 3);
         pdf.stream(*content_ref, &bytes).filter(Filter::FlateDecode);

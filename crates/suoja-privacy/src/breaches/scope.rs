@@ -1,0 +1,330 @@
+//! Scoping a breach from the data map: the privacy officer says what was exposed — tickets (by
+//! id or tag), an organisation, what one API token or one member of staff read in a time window
+//! (the consultation log), an export package — and the people affected are found with the
+//! categories of their data and how many of their records, for review before anyone is told.
+//! Tickets are followed through the map's links (a table added to the map is covered), so the
+//! people on a ticket are exactly those its rows name.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use suoja_core::{LedgerKind, Scope, TenantId, Timestamp, UserId};
+use suoja_store::Conn;
+use suoja_store::breaches::Affected;
+use suoja_store::consultations::Reader;
+use suoja_store::graph::Value as Cell;
+
+use crate::datamap::{Category, TABLES, TICKETS, Via};
+use crate::{Privacy, PrivacyError, Result, require_privacy};
+
+/// Most exposures in one scope, and most tickets named in one.
+pub const MAX_EXPOSURES: usize = 20;
+/// Most tickets one exposure names.
+pub const MAX_TICKETS: usize = 10_000;
+
+/// One thing that was exposed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Exposure {
+    /// Tickets by id.
+    Tickets {
+        /// Their ids.
+        ids: Vec<i64>,
+    },
+    /// The tickets carrying a tag (found through the tag blind index).
+    Tag {
+        /// The tag.
+        tag: String,
+    },
+    /// An organisation: its members' profiles and its tickets.
+    Organization {
+        /// Its id.
+        id: i64,
+    },
+    /// What an API or OAuth token read from `from` to `to` (milliseconds, inclusive).
+    TokenReads {
+        /// The token's id.
+        token_id: i64,
+        /// Start of the window.
+        from: i64,
+        /// End of the window.
+        to: i64,
+    },
+    /// What one member of staff read, with any credential, in a window.
+    StaffReads {
+        /// Their user id.
+        user_id: i64,
+        /// Start of the window.
+        from: i64,
+        /// End of the window.
+        to: i64,
+    },
+    /// An export package: everything about the person it was built for.
+    ExportPackage {
+        /// Its id.
+        id: String,
+    },
+}
+
+/// The people found, with their categories and records.
+#[derive(Debug, Clone, Default)]
+pub struct Found(BTreeMap<i64, (BTreeSet<&'static str>, i64)>);
+
+impl Found {
+    fn add(&mut self, user: i64, categories: impl IntoIterator<Item = &'static str>, records: i64) {
+        if user <= 0 {
+            return;
+        }
+        let e = self.0.entry(user).or_default();
+        e.0.extend(categories);
+        e.1 += records;
+    }
+}
+
+/// The code of a data category that can be exposed (not ids, keys, keyed hashes or credentials,
+/// which say nothing readable about a person).
+fn exposed(c: Category) -> Option<&'static str> {
+    match c {
+        Category::Identifier => Some("identifier"),
+        Category::Contact => Some("contact"),
+        Category::Content => Some("content"),
+        Category::File => Some("file"),
+        Category::Profile => Some("profile"),
+        Category::Organisational => Some("organisational"),
+        Category::None | Category::Credential | Category::Key | Category::Derived => None,
+    }
+}
+
+/// What a read in the consultation log shows of a person.
+fn read_categories(action: &str) -> &'static [&'static str] {
+    match action {
+        "ticket.viewed" | "ticket.comments_viewed" | "mail.original_viewed" => &["identifier", "contact", "content", "file"],
+        "ticket.listed" | "search.result" => &["identifier", "content"],
+        "user.viewed" | "user.found" | "user.listed" | "user.exported" => &["identifier", "contact", "profile"],
+        "footprint.viewed" | "export.built" => &["identifier", "contact", "content", "file", "profile"],
+        _ => &["identifier"],
+    }
+}
+
+fn ints(rows: &[Vec<Cell>]) -> impl Iterator<Item = i64> + '_ {
+    rows.iter().filter_map(|r| match r.first() {
+        Some(Cell::Int(v)) => Some(*v),
+        _ => None,
+    })
+}
+
+impl Privacy {
+    /// The people on `tickets` and what of theirs the tickets hold, through every map table
+    /// whose rows name a person on a ticket.
+    async fn people_on_tickets(&self, c: &mut Conn, tenant: TenantId, tickets: &[i64], found: &mut Found) -> Result<()> {
+        for chunk in tickets.chunks(500) {
+            for t in TABLES.iter().filter(|t| !t.derived) {
+                let ticket_col = if t.name == TICKETS { "id" } else { "ticket_id" };
+                if !t.columns.iter().any(|c| c.name == ticket_col) {
+                    continue;
+                }
+                let categories: Vec<&'static str> = t.columns.iter().filter_map(|c| exposed(c.category)).collect();
+                for link in t.subjects.iter().filter(|l| l.via == Via::User && l.on_ticket) {
+                    let rows = suoja_store::graph::rows_linked(c, tenant, t.name, &[link.column], ticket_col, chunk).await?;
+                    for user in ints(&rows) {
+                        // Whoever a ticket names is shown there by name and address.
+                        found.add(user, ["identifier", "contact"].into_iter().chain(categories.iter().copied()), 1);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn existing_tickets(&self, c: &mut Conn, tenant: TenantId, ids: &[i64]) -> Result<Vec<i64>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            let rows = suoja_store::graph::rows_linked(c, tenant, TICKETS, &["id"], "id", chunk).await?;
+            out.extend(ints(&rows));
+        }
+        Ok(out)
+    }
+
+    async fn expose(&self, c: &mut Conn, tenant: TenantId, e: &Exposure, found: &mut Found) -> Result<()> {
+        match e {
+            Exposure::Tickets { ids } => {
+                if ids.is_empty() || ids.len() > MAX_TICKETS {
+                    return Err(PrivacyError::invalid("scope", format!("name between 1 and {MAX_TICKETS} tickets")));
+                }
+                let mut wanted: Vec<i64> = ids.clone();
+                wanted.sort_unstable();
+                wanted.dedup();
+                let have: BTreeSet<i64> = self.existing_tickets(c, tenant, &wanted).await?.into_iter().collect();
+                if let Some(missing) = wanted.iter().find(|i| !have.contains(i)) {
+                    return Err(PrivacyError::invalid("scope", format!("ticket {missing} not found")));
+                }
+                self.people_on_tickets(c, tenant, &wanted, found).await
+            }
+            Exposure::Tag { tag } => {
+                let tickets = self.hd.tickets_with_tag(c, tenant, tag).await?;
+                self.people_on_tickets(c, tenant, &tickets, found).await
+            }
+            Exposure::Organization { id } => {
+                suoja_store::organizations::by_id(c, tenant, suoja_core::OrganizationId(*id))
+                    .await?
+                    .ok_or_else(|| PrivacyError::invalid("scope", format!("organization {id} not found")))?;
+                let members = suoja_store::graph::rows_linked(c, tenant, "users", &["id"], "organization_id", &[*id]).await?;
+                for m in ints(&members) {
+                    found.add(m, ["identifier", "contact", "profile"], 1);
+                }
+                let tickets = suoja_store::graph::rows_linked(c, tenant, TICKETS, &["id"], "organization_id", &[*id]).await?;
+                let tickets: Vec<i64> = ints(&tickets).collect();
+                self.people_on_tickets(c, tenant, &tickets, found).await
+            }
+            Exposure::TokenReads { token_id, from, to } | Exposure::StaffReads { user_id: token_id, from, to } => {
+                if from > to {
+                    return Err(PrivacyError::invalid("scope", "a window's start comes before its end"));
+                }
+                let reader = match e {
+                    Exposure::TokenReads { .. } => Reader::Token(*token_id),
+                    _ => Reader::Actor(*token_id),
+                };
+                // A leaked token is usually revoked by now: its reads are looked up all the same.
+                for (subject, action, n) in suoja_store::consultations::read_by(c, tenant, reader, Timestamp(*from), Timestamp(*to)).await? {
+                    found.add(subject, read_categories(&action).iter().copied(), n);
+                }
+                Ok(())
+            }
+            Exposure::ExportPackage { id } => {
+                let p = suoja_store::exports::by_id(c, tenant, id)
+                    .await?
+                    .ok_or_else(|| PrivacyError::invalid("scope", "export package not found"))?;
+                let fp = self.footprint_with(tenant, UserId(p.subject_id), TABLES, false).await?;
+                for (table, rows) in &fp.records {
+                    let categories: Vec<&'static str> = crate::datamap::table(table)
+                        .map(|t| t.columns.iter().filter_map(|c| exposed(c.category)).collect())
+                        .unwrap_or_default();
+                    found.add(p.subject_id, categories, i64::try_from(rows.len()).unwrap_or(i64::MAX));
+                }
+                found.add(p.subject_id, ["identifier", "contact"], 0);
+                Ok(())
+            }
+        }
+    }
+
+    /// Scopes breach `id` to `exposures` (replacing any earlier scope): finds the people
+    /// affected and stores them with their categories and record counts. People already told
+    /// keep their notice time. Returns the summary.
+    pub async fn scope_breach(&self, scope: &Scope, id: i64, exposures: Vec<Exposure>) -> Result<Summary> {
+        require_privacy(scope)?;
+        if exposures.is_empty() || exposures.len() > MAX_EXPOSURES {
+            return Err(PrivacyError::invalid(
+                "scope",
+                format!("name between 1 and {MAX_EXPOSURES} things that were exposed"),
+            ));
+        }
+        let now = self.hd.now();
+        // Reads noted but not written yet count too.
+        self.flush_consultations().await?;
+        let mut found = Found::default();
+        {
+            let mut c = self.hd.db().read().await?;
+            if self.breach_row(&mut c, scope.tenant, id).await?.closed_at.is_some() {
+                return Err(PrivacyError::Conflict(format!("breach {id} is closed; its record no longer changes")));
+            }
+            for e in &exposures {
+                self.expose(&mut c, scope.tenant, e, &mut found).await?;
+            }
+        }
+        let mut tx = self.hd.db().begin().await?;
+        let row = self.breach_row(&mut tx, scope.tenant, id).await?;
+        if row.closed_at.is_some() {
+            return Err(PrivacyError::Conflict(format!("breach {id} is closed; its record no longer changes")));
+        }
+        let mut b = self.open_breach(&mut tx, scope.tenant, row).await?;
+        let people: Vec<Affected> = found
+            .0
+            .iter()
+            .map(|(user, (cats, records))| Affected {
+                user_id: *user,
+                categories: json!(cats).to_string(),
+                records: *records,
+                notified_at: None,
+            })
+            .collect();
+        suoja_store::breaches::set_people(&mut tx, scope.tenant, id, &people).await?;
+        let mut d = b.details.expose().clone();
+        d.scope = exposures;
+        b.details = suoja_core::Personal::new(d);
+        b.row.updated_at = now;
+        self.seal_breach(&mut tx, scope.tenant, &mut b).await?;
+        suoja_store::breaches::update(&mut tx, scope.tenant, &b.row).await?;
+        let summary = summary(&found);
+        self.record_ledger(
+            &mut tx,
+            scope.tenant,
+            LedgerKind::BreachScoped,
+            None,
+            Some(scope.actor.0),
+            json!({ "breach": id, "people": summary.people, "by_category": summary.by_category }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(summary)
+    }
+
+    /// The people a breach affected, by id, with their categories, records and notice times.
+    pub async fn breach_people(&self, scope: &Scope, id: i64) -> Result<Vec<Affected>> {
+        require_privacy(scope)?;
+        let mut c = self.hd.db().read().await?;
+        self.breach_row(&mut c, scope.tenant, id).await?;
+        Ok(suoja_store::breaches::people(&mut c, scope.tenant, id).await?)
+    }
+}
+
+/// How many people and records a category of data reaches.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct CategoryCount {
+    /// People with data of the category exposed.
+    pub people: i64,
+    /// Their records.
+    pub records: i64,
+}
+
+/// The people a breach affected, counted: in all and by category of data.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    /// People affected.
+    pub people: usize,
+    /// Their records exposed.
+    pub records: i64,
+    /// By data category code.
+    pub by_category: BTreeMap<String, CategoryCount>,
+}
+
+/// People and records by category.
+fn summary(found: &Found) -> Summary {
+    let mut by_category: BTreeMap<String, CategoryCount> = BTreeMap::new();
+    for (cats, records) in found.0.values() {
+        for c in cats {
+            let e = by_category.entry((*c).to_string()).or_default();
+            e.people += 1;
+            e.records += records;
+        }
+    }
+    Summary {
+        people: found.0.len(),
+        records: found.0.values().map(|(_, r)| r).sum::<i64>(),
+        by_category,
+    }
+}
+
+/// The summary of stored people (as [`Privacy::scope_breach`] returned it).
+pub fn summarize(people: &[Affected]) -> Summary {
+    let mut found = Found::default();
+    for p in people {
+        let cats: Vec<String> = serde_json::from_str(&p.categories).unwrap_or_default();
+        let cats: Vec<&'static str> = cats
+            .iter()
+            .filter_map(|c| super::DATA_CATEGORIES.iter().find(|k| **k == c.as_str()).copied())
+            .collect();
+        found.add(p.user_id, cats, p.records);
+    }
+    summary(&found)
+}

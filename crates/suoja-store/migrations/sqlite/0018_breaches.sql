@@ -1,0 +1,40 @@
+-- The breach register (GDPR Art. 33 and 34). A breach's free text (what happened, consequences,
+-- measures, reasoning, the contact point, what was exposed) is one sealed JSON under a key of the
+-- breach's own; the plain columns hold times, states and category codes only.
+CREATE TABLE breaches (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    tenant_id INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    aware_at INTEGER NOT NULL,
+    occurred_at INTEGER,
+    recorded_by INTEGER NOT NULL,
+    key_id INTEGER NOT NULL,
+    details_enc BLOB NOT NULL,
+    data_categories TEXT NOT NULL,
+    people_categories TEXT NOT NULL,
+    notify_authority INTEGER,
+    notify_people INTEGER,
+    authority_notified_at INTEGER,
+    people_notified_at INTEGER,
+    closed_at INTEGER,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+CREATE INDEX breaches_tenant ON breaches (tenant_id, id);
+
+-- The people a breach affected, as the scoping found them: ids, category codes and counts.
+CREATE TABLE breach_people (
+    tenant_id INTEGER NOT NULL,
+    breach_id INTEGER NOT NULL,
+    user_id INTEGER NOT NULL,
+    categories TEXT NOT NULL,
+    records INTEGER NOT NULL,
+    notified_at INTEGER,
+    PRIMARY KEY (tenant_id, breach_id, user_id)
+);
+CREATE INDEX breach_people_user ON breach_people (tenant_id, user_id);
+
+-- Which token a read came with, and lookups of one token's or one reader's reads over time.
+ALTER TABLE consultations ADD COLUMN token_id INTEGER;
+CREATE INDEX consultations_token ON consultations (tenant_id, token_id, at);
+CREATE INDEX consultations_actor ON consultations (tenant_id, actor_id, at);

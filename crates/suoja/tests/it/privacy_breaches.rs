@@ -1,0 +1,505 @@
+//! The breach register over the API: the 72-hour clock with a moved clock, a late notification
+//! that needs its reasons, scoping by what one token read (exactly those people, not the ones
+//! other credentials read or the same token read outside the window), by tickets through the
+//! data map, the authority's notification in English and Finnish (JSON and PDF), the people's
+//! notices once per person in their language, bad input that saves nothing, tenancy, and a
+//! ledger that names ids only.
+
+use std::collections::BTreeSet;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use suoja_core::{TenantId, UserId};
+
+use crate::engine_test_clocked;
+use crate::harness::{Tenant, TestApp};
+
+const HOUR: i64 = 3_600_000;
+
+async fn outbox(app: &TestApp, user: i64) -> Vec<(String, String)> {
+    app.privacy()
+        .outbox_for(TenantId(app.t.tenant_id), UserId(user))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(k, b)| (k, b.expose().clone()))
+        .collect()
+}
+
+async fn ledger(app: &TestApp) -> Vec<(String, Option<i64>, String)> {
+    let mut c = app.helpdesk().db().read().await.unwrap();
+    suoja_store::ledger::page(&mut c, TenantId(app.t.tenant_id), 0, 10_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.kind, e.subject, e.details))
+        .collect()
+}
+
+fn now_iso(clock: &suoja_core::clock::ManualClock, offset_ms: i64) -> String {
+    suoja_core::Timestamp(suoja_core::Clock::now(clock).0 + offset_ms).to_iso()
+}
+
+async fn people(app: &TestApp, breach: i64) -> Value {
+    let (s, v) = app.get(&format!("/api/v2/privacy/breaches/{breach}/people.json")).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    v
+}
+
+fn ids(v: &Value) -> BTreeSet<i64> {
+    v["people"].as_array().unwrap().iter().map(|p| p["user_id"].as_i64().unwrap()).collect()
+}
+
+/// A second API token of the tenant, as a caller acting as `email`.
+async fn token_for(app: &TestApp, email: &str) -> (i64, Tenant) {
+    let (s, v) = app.post("/api/v2/api_tokens.json", json!({"api_token": {"description": "CRM sync"}})).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let caller = Tenant {
+        email: email.into(),
+        token: v["api_token"]["token"].as_str().unwrap().into(),
+        admin_id: 0,
+        tenant_id: app.t.tenant_id,
+    };
+    (v["api_token"]["id"].as_i64().unwrap(), caller)
+}
+
+engine_test_clocked!(a_token_window_finds_exactly_the_people_that_token_read, |app, clock| async move {
+    let anna = app.user("Anna Virtanen", "anna@example.fi").await;
+    let bertta = app.user("Bertta Virtanen", "bertta@example.fi").await;
+    let celia = app.user("Celia Anna Korhonen", "celia@example.fi").await;
+    let daniel = app.user("Daniel Ted", "daniel@example.fi").await;
+    let (s, v) = app
+        .post(
+            "/api/v2/users.json",
+            json!({"user": {"name": "Aatu Agentti", "email": "aatu@example.fi", "role": "agent"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let aatu = v["user"]["id"].as_i64().unwrap();
+    let ta = app.ticket(anna, "Lasku", "Laskussa on virhe").await;
+    let tb = app.ticket(bertta, "Invoice", "It started yesterday").await;
+    let tc = app.ticket(celia, "Salasana", "Unohdin salasanan").await;
+    let td = app.ticket(daniel, "Delivery", "Where is it?").await;
+    let (leaked_id, leaked) = token_for(&app, "aatu@example.fi").await;
+    let (_, other) = token_for(&app, "aatu@example.fi").await;
+
+    clock.advance_ms(HOUR);
+    let from = now_iso(&clock, 0);
+    // Inside the window: the leaked token reads Anna's and Bertta's tickets; another token of
+    // the same agent reads Daniel's, and the admin's own token reads Celia's.
+    for t in [ta, tb] {
+        let (s, v) = app.call_as(&leaked, Method::GET, &format!("/api/v2/tickets/{t}.json"), None).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+    }
+    let (s, _) = app.call_as(&other, Method::GET, &format!("/api/v2/tickets/{td}.json"), None).await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = app.get(&format!("/api/v2/tickets/{tc}.json")).await;
+    assert_eq!(s, StatusCode::OK);
+    clock.advance_ms(HOUR);
+    let to = now_iso(&clock, 0);
+    // After the window: the leaked token reads Daniel's.
+    clock.advance_ms(HOUR);
+    let (s, _) = app.call_as(&leaked, Method::GET, &format!("/api/v2/tickets/{td}.json"), None).await;
+    assert_eq!(s, StatusCode::OK);
+
+    let (s, v) = app
+        .post(
+            "/api/v2/privacy/breaches.json",
+            json!({"breach": {"aware_at": now_iso(&clock, 0), "description": "An integration's API token was published in a public repository.",
+                "data_categories": ["identifier"], "people_categories": ["customers"]}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let id = v["breach"]["id"].as_i64().unwrap();
+    let (s, v) = app
+        .put(
+            &format!("/api/v2/privacy/breaches/{id}/scope.json"),
+            json!({"scope": [{"kind": "token_reads", "token_id": leaked_id, "from": from, "to": to}]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["affected"]["people"], 2, "{v}");
+    let found = people(&app, id).await;
+    assert_eq!(ids(&found), BTreeSet::from([anna, bertta]), "{found}");
+    for p in found["people"].as_array().unwrap() {
+        assert_eq!(p["categories"], json!(["contact", "content", "file", "identifier"]), "{p}");
+        assert_eq!(p["records"], 1, "{p}");
+    }
+    assert_eq!(found["affected"]["by_category"]["content"]["people"], 2);
+
+    // The same member of staff over every credential, in the same window: Daniel too (read
+    // with the other token), never Celia (the admin read her ticket).
+    let (s, v) = app
+        .put(
+            &format!("/api/v2/privacy/breaches/{id}/scope.json"),
+            json!({"scope": [{"kind": "staff_reads", "user_id": aatu, "from": from, "to": to}]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(ids(&people(&app, id).await), BTreeSet::from([anna, bertta, daniel]));
+
+    // The scope is kept with the breach (sealed), shown back as given.
+    let (_, v) = app.get(&format!("/api/v2/privacy/breaches/{id}.json")).await;
+    assert_eq!(v["breach"]["scope"][0]["kind"], "staff_reads", "{v}");
+    assert_eq!(v["breach"]["scope"][0]["from"], from);
+});
+
+engine_test_clocked!(
+    the_clock_runs_from_awareness_and_a_late_notification_needs_its_reasons,
+    |app, clock| async move {
+        let (s, v) = app
+        .post(
+            "/api/v2/privacy/breaches.json",
+            json!({"breach": {"aware_at": now_iso(&clock, -2 * HOUR), "occurred_at": now_iso(&clock, -30 * HOUR), "description": "A misdirected export e-mail."}}),
+        )
+        .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        let b = &v["breach"];
+        let id = b["id"].as_i64().unwrap();
+        assert_eq!(b["state"], "open");
+        assert_eq!(b["authority_notification_due_at"], now_iso(&clock, 70 * HOUR));
+        assert_eq!(b["time_left_seconds"], 70 * 3600);
+        assert_eq!(b["overdue"], false);
+
+        clock.advance_ms(71 * HOUR);
+        let (_, v) = app.get(&format!("/api/v2/privacy/breaches/{id}.json")).await;
+        assert_eq!(v["breach"]["overdue"], true, "{v}");
+        assert_eq!(v["breach"]["time_left_seconds"], -3600);
+        let (_, list) = app.get("/api/v2/privacy/breaches.json").await;
+        assert_eq!(list["breaches"][0]["overdue"], true);
+
+        // No contact point: no notification yet.
+        let (s, v) = app.get(&format!("/api/v2/privacy/breaches/{id}/notification.json")).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+        assert!(v.to_string().contains("contact"), "{v}");
+        let (s, v) = app
+            .put(
+                &format!("/api/v2/privacy/breaches/{id}.json"),
+                json!({"breach": {"contact": "Pirjo Tietosuoja, dpo@example.fi"}}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        // Late without reasons: refused, and nothing changed.
+        let (s, v) = app
+            .post(
+                &format!("/api/v2/privacy/breaches/{id}/authority_notified.json"),
+                json!({"notification": {"reference": "TSV-1"}}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+        assert!(v.to_string().contains("delay_reason"), "{v}");
+        let (_, v) = app.get(&format!("/api/v2/privacy/breaches/{id}.json")).await;
+        assert_eq!(
+            (v["breach"]["state"].as_str(), v["breach"]["authority_reference"].as_str()),
+            (Some("open"), Some(""))
+        );
+        let (s, v) = app
+            .post(
+                &format!("/api/v2/privacy/breaches/{id}/authority_notified.json"),
+                json!({"notification": {"reference": "TSV-1", "delay_reason": "The extent was known only after the logs were restored."}}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(v["breach"]["state"], "authority_notified");
+        assert_eq!(v["breach"]["time_left_seconds"], Value::Null);
+        let (s, v) = app.get(&format!("/api/v2/privacy/breaches/{id}/notification.json?locale=fi")).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let n = &v["notification"];
+        assert_eq!((n["late"].as_bool(), n["language"].as_str()), (Some(true), Some("fi")));
+        assert_eq!(n["delay_reason"], "The extent was known only after the logs were restored.");
+        assert_eq!(n["consequences"], Value::Null, "to follow");
+        // Recorded once.
+        let (s, _) = app
+            .post(&format!("/api/v2/privacy/breaches/{id}/authority_notified.json"), json!({"notification": {}}))
+            .await;
+        assert_eq!(s, StatusCode::CONFLICT);
+
+        // Closing needs the decision about the people.
+        let (s, v) = app.post(&format!("/api/v2/privacy/breaches/{id}/close.json"), json!({})).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+        let (s, _) = app
+            .put(
+                &format!("/api/v2/privacy/breaches/{id}.json"),
+                json!({"breach": {"notify_people": false, "people_reasoning": "The message was deleted unread."}}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK);
+        let (s, v) = app.post(&format!("/api/v2/privacy/breaches/{id}/close.json"), json!({})).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(v["breach"]["state"], "closed");
+        let (s, _) = app
+            .put(&format!("/api/v2/privacy/breaches/{id}.json"), json!({"breach": {"measures": "more"}}))
+            .await;
+        assert_eq!(s, StatusCode::CONFLICT, "a closed record does not change");
+
+        // Every step is in the ledger, which names the breach and holds none of its text.
+        let entries = ledger(&app).await;
+        let kinds: Vec<&str> = entries.iter().map(|(k, _, _)| k.as_str()).filter(|k| k.starts_with("breach.")).collect();
+        assert_eq!(
+            kinds,
+            [
+                "breach.recorded",
+                "breach.updated",
+                "breach.authority_notified",
+                "breach.updated",
+                "breach.closed"
+            ]
+        );
+        for (_, _, details) in &entries {
+            assert!(
+                !details.contains("misdirected") && !details.contains("Pirjo") && !details.contains("restored"),
+                "{details}"
+            );
+        }
+        let (s, v) = app.get("/api/v2/privacy/ledger/verify.json").await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert!(v["ledger"]["broken"].is_null(), "{v}");
+        // The register for an authority lists it with its reasons.
+        let (s, v) = app.get("/api/v2/privacy/breaches/register.json").await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(v["register"]["breaches"][0]["late"], true);
+        assert_eq!(v["register"]["breaches"][0]["people_reasoning"], "The message was deleted unread.");
+    }
+);
+
+engine_test_clocked!(notices_go_once_to_each_person_in_their_language, |app, clock| async move {
+    let (s, v) = app
+        .post(
+            "/api/v2/users.json",
+            json!({"user": {"name": "Aino Mäkelä", "email": "aino@example.fi", "locale": "fi"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let aino = v["user"]["id"].as_i64().unwrap();
+    let ted = app.user("Ted Started", "ted@example.com").await;
+    let cc = app.user("Anna Ted", "anna.ted@example.com").await;
+    let bystander = app.user("Aino Ted Korhonen", "aino.k@example.fi").await;
+    let t1 = app.ticket(aino, "Lasku", "Laskussa on virhe").await;
+    let (s, v) = app
+        .post(
+            "/api/v2/tickets.json",
+            json!({"ticket": {"requester_id": ted, "subject": "Order", "comment": {"body": "It started on Monday"}, "collaborator_ids": [cc]}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let t2 = v["ticket"]["id"].as_i64().unwrap();
+    let _other = app.ticket(bystander, "Muu asia", "Ei liity").await;
+
+    let (_, v) = app
+        .post(
+            "/api/v2/privacy/breaches.json",
+            json!({"breach": {"aware_at": now_iso(&clock, -HOUR), "description": "Two tickets were shown to the wrong customer."}}),
+        )
+        .await;
+    let id = v["breach"]["id"].as_i64().unwrap();
+    let before_any = (outbox(&app, aino).await, outbox(&app, ted).await);
+    // Scoped by tickets: the people the map links to them, nobody else.
+    let (s, v) = app
+        .put(
+            &format!("/api/v2/privacy/breaches/{id}/scope.json"),
+            json!({"scope": [{"kind": "tickets", "ids": [t1, t2]}]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let found = people(&app, id).await;
+    let mut expected = BTreeSet::from([aino, ted, cc]);
+    // The admin who opened the tickets is on them as their assignee or follower only if the
+    // helpdesk put them there; whoever the map links to the tickets is there, nobody else.
+    for p in found["people"].as_array().unwrap() {
+        let u = p["user_id"].as_i64().unwrap();
+        if u == app.t.admin_id {
+            expected.insert(u);
+        }
+    }
+    assert_eq!(ids(&found), expected, "{found}");
+    let of = |u: i64| found["people"].as_array().unwrap().iter().find(|p| p["user_id"] == u).unwrap()["categories"].clone();
+    assert!(of(ted).as_array().unwrap().contains(&json!("content")), "{found}");
+    assert!(of(cc).as_array().unwrap().contains(&json!("identifier")), "{found}");
+
+    // Notices need what they must say.
+    let (s, v) = app.post(&format!("/api/v2/privacy/breaches/{id}/notify_people.json"), json!({})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(v.to_string().contains("contact"), "{v}");
+    assert_eq!((outbox(&app, aino).await, outbox(&app, ted).await), before_any, "nothing was queued");
+    let (s, _) = app
+        .put(
+            &format!("/api/v2/privacy/breaches/{id}.json"),
+            json!({"breach": {"contact": "Pirjo, dpo@example.fi", "people_summary": "A reply meant for you was shown to another customer.",
+                "consequences": "They may have seen your name and your message.", "measures": "We removed it and checked every reply since."}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, v) = app.post(&format!("/api/v2/privacy/breaches/{id}/notify_people.json"), json!({})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let queued = v["notices"]["queued"].as_i64().unwrap();
+    assert_eq!(queued, i64::try_from(expected.len()).unwrap(), "{v}");
+    let notice = |mail: Vec<(String, String)>| -> Value {
+        let found: Vec<_> = mail.into_iter().filter(|(k, _)| k == "breach_notice").collect();
+        assert_eq!(found.len(), 1, "one notice");
+        serde_json::from_str(&found[0].1).unwrap()
+    };
+    let fi = notice(outbox(&app, aino).await);
+    assert!(fi["subject"].as_str().unwrap().contains("tietoturvaloukkaus"), "{fi}");
+    assert!(fi["text"].as_str().unwrap().contains("Mitä tapahtui: A reply meant for you"), "{fi}");
+    let en = notice(outbox(&app, ted).await);
+    assert!(en["subject"].as_str().unwrap().contains("security incident"), "{en}");
+    assert!(en["text"].as_str().unwrap().contains("Who to contact: Pirjo"), "{en}");
+    // Each notice names the person's own categories and nobody else.
+    for n in [&fi, &en] {
+        let text = n["text"].as_str().unwrap();
+        for name in ["Aino", "Ted", "Anna", "Korhonen", "Mäkelä"] {
+            assert!(!text.contains(name), "{name} in a notice: {text}");
+        }
+    }
+    assert!(
+        outbox(&app, bystander).await.iter().all(|(k, _)| k != "breach_notice"),
+        "not on the tickets: not told"
+    );
+
+    // Again: nobody twice.
+    let (s, v) = app.post(&format!("/api/v2/privacy/breaches/{id}/notify_people.json"), json!({})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(
+        (v["notices"]["queued"].as_i64(), v["notices"]["notified_before"].as_i64()),
+        (Some(0), Some(queued))
+    );
+    assert_eq!(notice(outbox(&app, aino).await), fi);
+    // One ledger entry per person, naming them by id and holding no text.
+    let told: Vec<_> = ledger(&app).await.into_iter().filter(|(k, _, _)| k == "breach.person_notified").collect();
+    assert_eq!(told.len(), expected.len());
+    assert_eq!(told.iter().filter_map(|(_, s, _)| *s).collect::<BTreeSet<_>>(), expected);
+    assert!(told.iter().all(|(_, _, d)| !d.contains("reply")), "{told:?}");
+    // A rescoped breach keeps who was told.
+    let (s, _) = app
+        .put(
+            &format!("/api/v2/privacy/breaches/{id}/scope.json"),
+            json!({"scope": [{"kind": "tickets", "ids": [t1]}]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let again = people(&app, id).await;
+    assert!(again["people"].as_array().unwrap().iter().all(|p| p["notified_at"].is_string()), "{again}");
+
+    // The authority's notification as a PDF, in Finnish: it opens and reads.
+    let r = app
+        .req(Method::GET, &format!("/api/v2/privacy/breaches/{id}/notification?format=pdf&locale=fi"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["content-type"], "application/pdf");
+    let pdf = r.bytes().await.unwrap();
+    assert!(pdf.starts_with(b"%PDF-"));
+    if let Some(text) = pdf_text(&pdf) {
+        assert!(text.contains("Ilmoitus henkilötietojen tietoturvaloukkauksesta"), "{text}");
+        assert!(text.contains("(b) Yhteyspiste lisätietoja varten"), "{text}");
+        assert!(text.contains("Pirjo, dpo@example.fi"), "{text}");
+    }
+});
+
+/// The text of a PDF by `pdftotext`, when it is installed (CI installs it).
+fn pdf_text(pdf: &[u8]) -> Option<String> {
+    let dir = crate::harness::TempDir::new();
+    let path = dir.0.join("n.pdf");
+    std::fs::write(&path, pdf).unwrap();
+    let out = std::process::Command::new("pdftotext").arg(&path).arg("-").output().ok()?;
+    assert!(out.status.success(), "pdftotext could not read the notification");
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+engine_test_clocked!(bad_breach_input_is_refused_and_saves_nothing, |app, clock| async move {
+    let anna = app.user("Anna Virtanen", "anna@example.fi").await;
+    let ta = app.ticket(anna, "Lasku", "Laskussa on virhe").await;
+    for (body, field) in [
+        (json!({"breach": {"aware_at": now_iso(&clock, HOUR), "description": "x"}}), "aware_at"),
+        (json!({"breach": {"description": "x"}}), "aware_at"),
+        (json!({"breach": {"aware_at": "yesterday", "description": "x"}}), "aware_at"),
+        (json!({"breach": {"aware_at": now_iso(&clock, 0)}}), "description"),
+        (
+            json!({"breach": {"aware_at": now_iso(&clock, 0), "description": "x", "data_categories": ["names"]}}),
+            "data_categories",
+        ),
+        (
+            json!({"breach": {"aware_at": now_iso(&clock, 0), "description": "x", "notify_people": "yes"}}),
+            "notify_people",
+        ),
+        (
+            json!({"breach": {"aware_at": now_iso(&clock, -HOUR), "occurred_at": now_iso(&clock, 0), "description": "x"}}),
+            "occurred_at",
+        ),
+        (
+            json!({"breach": {"aware_at": now_iso(&clock, 0), "description": "x", "colour": "red"}}),
+            "colour",
+        ),
+    ] {
+        let (s, v) = app.post("/api/v2/privacy/breaches.json", body.clone()).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {v}");
+        assert!(v.to_string().contains(field), "{body}: {v}");
+    }
+    let (_, v) = app.get("/api/v2/privacy/breaches.json").await;
+    assert_eq!(v["count"], 0, "nothing half-saved: {v}");
+    assert!(ledger(&app).await.iter().all(|(k, _, _)| !k.starts_with("breach.")));
+
+    let (_, v) = app
+        .post(
+            "/api/v2/privacy/breaches.json",
+            json!({"breach": {"aware_at": now_iso(&clock, 0), "description": "A lost phone."}}),
+        )
+        .await;
+    let id = v["breach"]["id"].as_i64().unwrap();
+    let (s, _) = app
+        .put(
+            &format!("/api/v2/privacy/breaches/{id}/scope.json"),
+            json!({"scope": [{"kind": "tickets", "ids": [ta]}]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let before = people(&app, id).await;
+    // Another tenant's ticket is a missing one; so is an unknown id; a window backwards, an
+    // unknown kind, too many things or none: refused, and the scope is as it was.
+    let other = app.second_tenant("toinen").await;
+    let (_, v) = app
+        .call_as(
+            &other,
+            Method::POST,
+            "/api/v2/tickets.json",
+            Some(json!({"ticket": {"subject": "Oma", "comment": {"body": "oma"}}})),
+        )
+        .await;
+    let foreign = v["ticket"]["id"].as_i64().unwrap();
+    let too_many: Vec<Value> = (0..21).map(|_| json!({"kind": "tickets", "ids": [ta]})).collect();
+    for scope in [
+        json!([{"kind": "tickets", "ids": [ta, foreign]}]),
+        json!([{"kind": "tickets", "ids": [999_999]}]),
+        json!([{"kind": "tickets", "ids": []}]),
+        json!([{"kind": "token_reads", "token_id": 1, "from": now_iso(&clock, 0), "to": now_iso(&clock, -HOUR)}]),
+        json!([{"kind": "token_reads", "token_id": 1, "from": now_iso(&clock, 0)}]),
+        json!([{"kind": "everything"}]),
+        json!([{"kind": "organization", "id": 999_999}]),
+        json!([{"kind": "export_package", "id": "nope"}]),
+        json!([]),
+        json!(too_many),
+        json!("tickets"),
+    ] {
+        let (s, v) = app.put(&format!("/api/v2/privacy/breaches/{id}/scope.json"), json!({ "scope": scope })).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{scope}: {v}");
+        assert_eq!(people(&app, id).await, before, "{scope}");
+    }
+    // Another tenant sees none of it.
+    let (s, _) = app.call_as(&other, Method::GET, &format!("/api/v2/privacy/breaches/{id}.json"), None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = app
+        .call_as(
+            &other,
+            Method::PUT,
+            &format!("/api/v2/privacy/breaches/{id}/scope.json"),
+            Some(json!({"scope": [{"kind": "tickets", "ids": [foreign]}]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (_, v) = app.call_as(&other, Method::GET, "/api/v2/privacy/breaches.json", None).await;
+    assert_eq!(v["count"], 0);
+    // Format and locale are checked.
+    let (s, _) = app.get(&format!("/api/v2/privacy/breaches/{id}/notification.json?locale=sv")).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+});
