@@ -8,7 +8,7 @@ use axum::routing::{MethodRouter, delete, get, post, put};
 
 use crate::api_v2::{
     api_tokens, breaches, deleted, erasure, groups, help_center as hc, help_center::community as cm, help_center::reactions as hcr, incremental, jobs,
-    mentions, oauth, orgs, privacy, redaction, requests, search, tickets, uploads, users, webhooks,
+    mentions, oauth, orgs, privacy, records, redaction, requests, search, tickets, uploads, users, webhooks,
 };
 use crate::{ApiError, AppState, middleware, openapi};
 
@@ -172,6 +172,9 @@ pub fn table() -> Vec<(Doc, MethodRouter<AppState>)> {
         (r!("post", "/api/v2/privacy/breaches/{id}/authority_notified", "Record that the authority was notified (a late notification gives the reasons for the delay)", "Privacy", Some("notification"), 200, "breach", &[]), post(breaches::authority_notified)),
         (r!("post", "/api/v2/privacy/breaches/{id}/notify_people", "Send the notice to each person affected not told yet, in their language", "Privacy", None, 200, "notices", &[]), post(breaches::notify_people)),
         (r!("post", "/api/v2/privacy/breaches/{id}/close", "Close a breach once the decisions are made and carried out", "Privacy", None, 200, "breach", &[]), post(breaches::close)),
+        (r!("get", "/api/v2/privacy/records_of_processing", "The records of processing (Art. 30), generated from the data map and the tenant's settings (JSON, or PDF with format=pdf; locale en or fi)", "Privacy", None, 200, "records_of_processing", &["format", "locale"]), get(records::records)),
+        (r!("get", "/api/v2/privacy/controller", "The controller and data protection officer the records and notifications name", "Privacy", None, 200, "controller", &[]), get(records::controller)),
+        (r!("put", "/api/v2/privacy/controller", "Set the controller and data protection officer", "Privacy", Some("controller"), 200, "controller", &[]), put(records::set_controller)),
         (r!("get", "/api/v2/privacy/ledger/verify", "Verify the privacy ledger's hash chain", "Privacy", None, 200, "ledger", &[]), get(privacy::verify_ledger)),
         (r!("get", "/api/v2/help_center/locales", "The help center's locales", "Help center", None, 200, "locales", &[]), get(hc::locales)),
         (r!("get", "/api/v2/help_center/user_segments", "The built-in user segments", "Help center", None, 200, "user_segments", &[]), get(hc::user_segments)),

@@ -1013,6 +1013,22 @@ pub const TABLES: &[Table] = &[
         columns: &[col("tenant_id"), col("erasure_comments"), col("updated_by"), col("updated_at")],
     },
     Table {
+        name: "controller_details",
+        purpose: "Naming the controller and its data protection officer in the records of processing and breach notifications",
+        subjects: &[],
+        erasure: Erasure::Keep,
+        retention: "while the tenant exists",
+        derived: false,
+        columns: &[
+            col("tenant_id"),
+            plain_text("name"),
+            plain_text("contact"),
+            plain_text("dpo_contact"),
+            col("updated_by"),
+            col("updated_at"),
+        ],
+    },
+    Table {
         name: "mail_settings",
         purpose: "Which ticket notifications the tenant sends, its own support and privacy addresses (the organisation's, not a person's), and its own SMTP server, sealed under that server's own key",
         subjects: &[],

@@ -17,6 +17,7 @@ pub mod info;
 pub mod ledger;
 pub mod matcher;
 pub mod mentions;
+pub mod records;
 pub mod redaction;
 pub mod requests;
 pub mod restriction;

@@ -89,6 +89,8 @@ pub struct Kind {
     pub min: i64,
     /// Longest period accepted.
     pub max: i64,
+    /// The data map's tables whose rows it removes (what the records of processing quote it for).
+    pub governs: &'static [&'static str],
 }
 
 /// Every policy, with the documented defaults.
@@ -100,6 +102,15 @@ pub const KINDS: &[Kind] = &[
         default: 730,
         min: 1,
         max: 36_500,
+        governs: &[
+            "tickets",
+            "comments",
+            "attachments",
+            "ticket_collaborators",
+            "ticket_tags",
+            "ticket_events",
+            "mail_threads",
+        ],
     },
     Kind {
         name: "inactive_end_users",
@@ -108,6 +119,7 @@ pub const KINDS: &[Kind] = &[
         default: 36,
         min: 1,
         max: 1_200,
+        governs: &["users"],
     },
     Kind {
         name: "community_content",
@@ -116,6 +128,7 @@ pub const KINDS: &[Kind] = &[
         default: 24,
         min: 1,
         max: 1_200,
+        governs: &["hc_article_comments", "hc_posts", "hc_post_comments"],
     },
     Kind {
         name: "attachments",
@@ -124,6 +137,7 @@ pub const KINDS: &[Kind] = &[
         default: 365,
         min: 1,
         max: 36_500,
+        governs: &["attachments"],
     },
     Kind {
         name: "call_recordings",
@@ -132,6 +146,7 @@ pub const KINDS: &[Kind] = &[
         default: 90,
         min: 1,
         max: 36_500,
+        governs: &[],
     },
     Kind {
         name: "deleted_tickets",
@@ -140,6 +155,7 @@ pub const KINDS: &[Kind] = &[
         default: 7,
         min: 1,
         max: 7,
+        governs: &["tickets"],
     },
     Kind {
         name: "verification_links",
@@ -148,6 +164,7 @@ pub const KINDS: &[Kind] = &[
         default: 48,
         min: 24,
         max: 8_760,
+        governs: &["privacy_verifications"],
     },
     Kind {
         name: "export_packages",
@@ -156,6 +173,7 @@ pub const KINDS: &[Kind] = &[
         default: 168,
         min: 1,
         max: 8_760,
+        governs: &["export_packages", "export_chunks"],
     },
 ];
 

@@ -139,6 +139,20 @@ pub async fn by_id(c: &mut Conn, tenant: TenantId, id: i64) -> Result<Option<Bre
     r.as_ref().map(row).transpose()
 }
 
+/// One breach, locked for the rest of the transaction on PostgreSQL (SQLite has one writer), so
+/// two changes of one breach at once take turns instead of each missing the other's.
+pub async fn by_id_for_update(c: &mut Conn, tenant: TenantId, id: i64) -> Result<Option<BreachRow>> {
+    let lock = if c.engine() == crate::Engine::Postgres { " FOR UPDATE" } else { "" };
+    let r = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLS} FROM breaches WHERE tenant_id = $1 AND id = $2{lock}"
+    )))
+    .bind(tenant.0)
+    .bind(id)
+    .fetch_optional(c)
+    .await?;
+    r.as_ref().map(row).transpose()
+}
+
 /// The register: open breaches first, the soonest aware first (their clocks run out first);
 /// closed ones after, newest first.
 pub async fn list(c: &mut Conn, tenant: TenantId, limit: i64, offset: i64) -> Result<Vec<BreachRow>> {
@@ -175,41 +189,36 @@ pub struct Affected {
     pub notified_at: Option<Timestamp>,
 }
 
-/// Replaces the people a breach affected (the scoping was redone); people already notified
-/// keep their notice time.
+/// Replaces the people a breach affected (the scoping was redone). People already told stay,
+/// with their notice time, whether or not the new scope finds them: the register keeps who was
+/// notified.
 pub async fn set_people(c: &mut Conn, tenant: TenantId, breach: i64, people: &[Affected]) -> Result<()> {
-    let notified: std::collections::BTreeMap<i64, i64> =
-        sqlx::query("SELECT user_id, notified_at FROM breach_people WHERE tenant_id = $1 AND breach_id = $2 AND notified_at IS NOT NULL")
+    let notified: std::collections::BTreeSet<i64> =
+        sqlx::query_scalar::<_, i64>("SELECT user_id FROM breach_people WHERE tenant_id = $1 AND breach_id = $2 AND notified_at IS NOT NULL")
             .bind(tenant.0)
             .bind(breach)
             .fetch_all(&mut *c)
             .await?
-            .iter()
-            .map(|r| Ok((i64_(r, "user_id")?, i64_(r, "notified_at")?)))
-            .collect::<Result<_>>()?;
-    sqlx::query("DELETE FROM breach_people WHERE tenant_id = $1 AND breach_id = $2")
+            .into_iter()
+            .collect();
+    sqlx::query("DELETE FROM breach_people WHERE tenant_id = $1 AND breach_id = $2 AND notified_at IS NULL")
         .bind(tenant.0)
         .bind(breach)
         .execute(&mut *c)
         .await?;
-    for chunk in people.chunks(100) {
+    let fresh: Vec<&Affected> = people.iter().filter(|p| !notified.contains(&p.user_id)).collect();
+    for chunk in fresh.chunks(100) {
         let mut sql = String::from("INSERT INTO breach_people (tenant_id, breach_id, user_id, categories, records, notified_at) VALUES ");
         for i in 0..chunk.len() {
-            let b = i * 6;
+            let b = i * 5;
             if i > 0 {
                 sql.push_str(", ");
             }
-            sql.push_str(&format!("(${}, ${}, ${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6));
+            sql.push_str(&format!("(${}, ${}, ${}, ${}, ${}, NULL)", b + 1, b + 2, b + 3, b + 4, b + 5));
         }
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for p in chunk {
-            q = q
-                .bind(tenant.0)
-                .bind(breach)
-                .bind(p.user_id)
-                .bind(p.categories.clone())
-                .bind(p.records)
-                .bind(notified.get(&p.user_id).copied());
+            q = q.bind(tenant.0).bind(breach).bind(p.user_id).bind(p.categories.clone()).bind(p.records);
         }
         q.execute(&mut *c).await?;
     }

@@ -116,3 +116,13 @@ pub async fn read_by(c: &mut Conn, tenant: TenantId, reader: Reader, from: Times
     .await?;
     rows.iter().map(|r| Ok((i64_(r, "subject_id")?, text(r, "action")?, i64_(r, "n")?))).collect()
 }
+
+/// Whether any read with this token was ever recorded (a revoked token's reads stay findable).
+pub async fn token_seen(c: &mut Conn, tenant: TenantId, token: i64) -> Result<bool> {
+    let n: Option<i64> = sqlx::query_scalar("SELECT 1 FROM consultations WHERE tenant_id = $1 AND token_id = $2 LIMIT 1")
+        .bind(tenant.0)
+        .bind(token)
+        .fetch_optional(c)
+        .await?;
+    Ok(n.is_some())
+}

@@ -119,9 +119,9 @@ const MIGRATIONS: &[Migration] = &[
     },
     Migration {
         version: 18,
-        name: "breaches",
-        sqlite: include_str!("../migrations/sqlite/0018_breaches.sql"),
-        postgres: include_str!("../migrations/postgres/0018_breaches.sql"),
+        name: "accountability",
+        sqlite: include_str!("../migrations/sqlite/0018_accountability.sql"),
+        postgres: include_str!("../migrations/postgres/0018_accountability.sql"),
     },
 ];
 

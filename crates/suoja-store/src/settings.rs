@@ -224,3 +224,48 @@ pub async fn mail_address_taken(c: &mut Conn, tenant: TenantId, address: &str) -
     .await?;
     Ok(n > 0)
 }
+
+/// Who the controller is, as the tenant set it: name, contact point, data protection officer.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Controller {
+    /// The organisation's name.
+    pub name: String,
+    /// How to reach it about personal data.
+    pub contact: String,
+    /// The data protection officer or other contact point.
+    pub dpo_contact: String,
+}
+
+/// The tenant's controller details, if it set them.
+pub async fn controller(c: &mut Conn, tenant: TenantId) -> Result<Option<Controller>> {
+    let r = sqlx::query("SELECT name, contact, dpo_contact FROM controller_details WHERE tenant_id = $1")
+        .bind(tenant.0)
+        .fetch_optional(c)
+        .await?;
+    r.map(|r| {
+        Ok(Controller {
+            name: crate::row::text(&r, "name")?,
+            contact: crate::row::text(&r, "contact")?,
+            dpo_contact: crate::row::text(&r, "dpo_contact")?,
+        })
+    })
+    .transpose()
+}
+
+/// Sets the tenant's controller details.
+pub async fn set_controller(c: &mut Conn, tenant: TenantId, d: &Controller, by: i64, now: Timestamp) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO controller_details (tenant_id, name, contact, dpo_contact, updated_by, updated_at) VALUES ($1, $2, $3, $4, $5, $6) \
+         ON CONFLICT (tenant_id) DO UPDATE SET name = excluded.name, contact = excluded.contact, dpo_contact = excluded.dpo_contact, \
+         updated_by = excluded.updated_by, updated_at = excluded.updated_at",
+    )
+    .bind(tenant.0)
+    .bind(d.name.clone())
+    .bind(d.contact.clone())
+    .bind(d.dpo_contact.clone())
+    .bind(by)
+    .bind(now.0)
+    .execute(c)
+    .await?;
+    Ok(())
+}

@@ -53,8 +53,9 @@ impl Helpdesk {
     pub async fn get_ticket(&self, scope: &Scope, id: TicketId) -> Result<Ticket> {
         let mut c = self.db.read().await?;
         let row = self.visible_row(&mut c, scope, id).await?;
-        self.consulted(scope, &[row.requester_id], "ticket.viewed", "support");
-        self.open_ticket_full(&mut c, scope, &row).await
+        let t = self.open_ticket_full(&mut c, scope, &row).await?;
+        self.consulted(scope, &people_on(std::slice::from_ref(&t)), "ticket.viewed", "support");
+        Ok(t)
     }
 
     /// Reads several tickets; ids the scope cannot see are left out.
@@ -72,8 +73,9 @@ impl Helpdesk {
                 visible.push(r);
             }
         }
-        self.consulted(scope, &visible.iter().map(|r| r.requester_id).collect::<Vec<_>>(), "ticket.viewed", "support");
-        self.open_tickets(&mut c, scope, &visible).await
+        let tickets = self.open_tickets(&mut c, scope, &visible).await?;
+        self.consulted(scope, &people_on(&tickets), "ticket.viewed", "support");
+        Ok(tickets)
     }
 
     /// Lists tickets.
@@ -191,7 +193,6 @@ impl Helpdesk {
         if !self.can_see(&mut c, scope, &row).await? {
             return Err(HelpdeskError::NotFound("Ticket"));
         }
-        self.consulted(scope, &[row.requester_id], "ticket.comments_viewed", "support");
         let public_only = !scope.is_staff();
         let (limit, offset) = match page {
             Some((p, per)) => (per + 1, (p - 1) * per),
@@ -220,6 +221,10 @@ impl Helpdesk {
         for r in &rows {
             comments.push(self.open_comment(&mut c, scope.tenant, r, &files).await?);
         }
+        // The requester's and every shown comment's writer's words were read.
+        let mut readers_saw: Vec<UserId> = vec![row.requester_id];
+        readers_saw.extend(rows.iter().map(|r| r.author_id));
+        self.consulted(scope, &readers_saw, "ticket.comments_viewed", "support");
         Ok(CommentPage { comments, count, has_more })
     }
 
@@ -266,12 +271,20 @@ impl Helpdesk {
         }
         let mut c = self.db.read().await?;
         let rows = suoja_store::tickets::changed_since(&mut c, scope.tenant, since, after, limit).await?;
-        self.consulted(
-            scope,
-            &rows.iter().map(|r| r.requester_id).collect::<Vec<_>>(),
-            "ticket.exported",
-            "integration export",
-        );
-        self.open_tickets(&mut c, scope, &rows).await
+        let tickets = self.open_tickets(&mut c, scope, &rows).await?;
+        self.consulted(scope, &people_on(&tickets), "ticket.exported", "integration export");
+        Ok(tickets)
     }
+}
+
+/// Everyone the tickets name (requester, submitter, assignee, CCs and followers): whose data a
+/// reader of them sees.
+fn people_on(tickets: &[Ticket]) -> Vec<UserId> {
+    let mut out = Vec::new();
+    for t in tickets {
+        out.extend([t.requester_id, t.submitter_id]);
+        out.extend(t.assignee_id);
+        out.extend(t.collaborator_ids.iter().chain(&t.email_cc_ids).chain(&t.follower_ids).copied());
+    }
+    out
 }

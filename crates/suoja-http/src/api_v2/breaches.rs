@@ -157,9 +157,15 @@ fn exposure(o: &Obj<'_>) -> Result<Exposure, ApiError> {
     match o.opt_str("kind", 40)?.as_deref() {
         Some("tickets") => {
             o.only(&["kind", "ids"])?;
-            Ok(Exposure::Tickets {
-                ids: o.opt_ids("ids")?.unwrap_or_default(),
-            })
+            let max = suoja_privacy::breaches::scope::MAX_TICKETS;
+            let bad = || ApiError::Field("ids".into(), format!("ids: a list of 1 to {max} ticket ids"), "InvalidValue");
+            let ids = match o.raw("ids") {
+                Some(Value::Array(a)) if !a.is_empty() && a.len() <= max => {
+                    a.iter().map(|v| v.as_i64().filter(|i| *i > 0)).collect::<Option<Vec<i64>>>().ok_or_else(bad)?
+                }
+                _ => return Err(bad()),
+            };
+            Ok(Exposure::Tickets { ids })
         }
         Some("tag") => {
             o.only(&["kind", "tag"])?;

@@ -14,6 +14,7 @@ pub mod oauth;
 pub mod orgs;
 pub mod parse;
 pub mod privacy;
+pub mod records;
 pub mod redaction;
 pub mod requests;
 pub mod search;

@@ -140,6 +140,8 @@ struct BreachPage {
     b: Item,
     due: String,
     occurred: String,
+    aware_input: String,
+    occurred_input: String,
     authority_notified: String,
     people_notified: String,
     closed: bool,
@@ -247,6 +249,11 @@ async fn breach_page(state: &AppState, ctx: &Ctx, scope: &Scope, id: i64, shown:
         b: item(ctx, &b, now),
         due: format::datetime(b.authority_due_at(), &ctx.tz, ctx.lang),
         occurred: b.row.occurred_at.map(|t| format::datetime(t, &ctx.tz, ctx.lang)).unwrap_or_default(),
+        aware_input: shown.map_or_else(|| format::local_input(b.row.aware_at, &ctx.tz), |f| f.get("aware_at").to_string()),
+        occurred_input: shown.map_or_else(
+            || b.row.occurred_at.map(|t| format::local_input(t, &ctx.tz)).unwrap_or_default(),
+            |f| f.get("occurred_at").to_string(),
+        ),
         authority_notified: b.row.authority_notified_at.map(|t| format::datetime(t, &ctx.tz, ctx.lang)).unwrap_or_default(),
         people_notified: b.row.people_notified_at.map(|t| format::datetime(t, &ctx.tz, ctx.lang)).unwrap_or_default(),
         closed: b.row.closed_at.is_some(),
@@ -276,13 +283,20 @@ async fn show(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> R
 }
 
 /// What the record form says.
-fn changes_from(f: &Fields) -> Changes {
+fn changes_from(f: &Fields, b: &Breach, tz: &jiff::tz::TimeZone) -> Changes {
     let pick = |name: &str| match f.get(name) {
         "yes" => Some(true),
         "no" => Some(false),
         _ => None,
     };
+    // The form shows times to the minute: a time left as shown is not a change.
+    let moved = |name: &str, was: Option<suoja_core::Timestamp>| {
+        let shown = was.map(|t| format::local_input(t, tz)).unwrap_or_default();
+        (f.get(name).trim() != shown).then(|| format::parse_local(f.get(name), tz)).flatten()
+    };
     Changes {
+        aware_at: moved("aware_at", Some(b.row.aware_at)),
+        occurred_at: moved("occurred_at", b.row.occurred_at),
         text: TEXTS.iter().map(|(name, _)| (*name, Personal::new(f.get(name).to_string()))).collect(),
         data_categories: Some(
             DATA_CATEGORIES
@@ -300,7 +314,6 @@ fn changes_from(f: &Fields) -> Changes {
         ),
         notify_authority: pick("notify_authority"),
         notify_people: pick("notify_people"),
-        ..Changes::default()
     }
 }
 
@@ -311,11 +324,18 @@ async fn save(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>, head
     for (name, _) in TEXTS {
         check_text(&mut errors, ctx.lang, name, f.get(name), *name == "description", 20_000);
     }
+    for name in ["aware_at", "occurred_at"] {
+        if !f.get(name).trim().is_empty() && format::parse_local(f.get(name), &ctx.tz).is_none() {
+            errors.add(name, ctx.t("breach.bad_time"));
+        }
+    }
     if errors.is_empty() {
-        match state.privacy.update_breach(&scope, id, changes_from(&f)).await {
+        let b = state.privacy.breach(&scope, id).await.map_err(|e| ctx.fail(e))?;
+        match state.privacy.update_breach(&scope, id, changes_from(&f, &b, &ctx.tz)).await {
             Ok(_) => return Ok(see_other(&format!("/privacy/breaches/{id}?done=saved"))),
             Err(e) => {
-                let placed: Vec<&str> = TEXTS.iter().map(|(n, _)| *n).collect();
+                let mut placed: Vec<&str> = TEXTS.iter().map(|(n, _)| *n).collect();
+                placed.extend(["aware_at", "occurred_at"]);
                 errors = FormErrors::from_error(e.into(), ctx.lang, &placed).map_err(|e| ctx.fail(e))?;
             }
         }
@@ -328,7 +348,8 @@ fn exposure_from(ctx: &Ctx, f: &Fields) -> Result<Exposure, (&'static str, &'sta
     let window = || -> Result<(i64, i64), (&'static str, &'static str)> {
         let from = format::parse_local(f.get("from"), &ctx.tz).ok_or(("from", "breach.bad_time"))?;
         let to = format::parse_local(f.get("to"), &ctx.tz).ok_or(("to", "breach.bad_time"))?;
-        Ok((from.0, to.0))
+        // The form names minutes: the window ends with the last millisecond of its last minute.
+        Ok((from.0, to.0 + 59_999))
     };
     let number = |s: &str| s.trim().trim_start_matches('#').parse::<i64>().ok().filter(|n| *n > 0);
     let target = f.get("target").trim();

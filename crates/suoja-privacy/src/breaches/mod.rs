@@ -137,6 +137,20 @@ fn set_text(d: &mut Details, field: &str, value: String) {
     }
 }
 
+fn text_of<'a>(d: &'a Details, field: &str) -> &'a str {
+    match field {
+        "description" => &d.description,
+        "people_summary" => &d.people_summary,
+        "consequences" => &d.consequences,
+        "measures" => &d.measures,
+        "contact" => &d.contact,
+        "authority_reasoning" => &d.authority_reasoning,
+        "people_reasoning" => &d.people_reasoning,
+        "delay_reason" => &d.delay_reason,
+        _ => "",
+    }
+}
+
 fn codes(field: &'static str, given: &[String], known: &[&str]) -> Result<Vec<String>> {
     let mut out: Vec<String> = Vec::new();
     for c in given {
@@ -170,6 +184,13 @@ impl Privacy {
         suoja_store::breaches::by_id(c, tenant, id).await?.ok_or(PrivacyError::NotFound("Breach"))
     }
 
+    /// The breach, locked until the transaction of `c` ends (every change of a breach starts here).
+    pub(crate) async fn breach_row_locked(&self, c: &mut Conn, tenant: TenantId, id: i64) -> Result<BreachRow> {
+        suoja_store::breaches::by_id_for_update(c, tenant, id)
+            .await?
+            .ok_or(PrivacyError::NotFound("Breach"))
+    }
+
     pub(crate) async fn seal_breach(&self, c: &mut Conn, tenant: TenantId, b: &mut Breach) -> Result<()> {
         let text = serde_json::to_string(b.details.expose()).map_err(|e| PrivacyError::Internal(e.to_string()))?;
         b.row.details_enc = self.hd.vault().encrypt_str(c, tenant, b.row.key_id, &text).await?;
@@ -179,7 +200,14 @@ impl Privacy {
     /// Applies `changes` to `b`, checking each; returns the names of the fields that changed.
     fn apply_breach_changes(&self, b: &mut Breach, changes: Changes, now: Timestamp) -> Result<Vec<&'static str>> {
         let mut changed = Vec::new();
-        if let Some(at) = changes.aware_at {
+        let notified = b.row.authority_notified_at.is_some();
+        if let Some(at) = changes.aware_at.filter(|at| *at != b.row.aware_at) {
+            if notified {
+                return Err(PrivacyError::invalid(
+                    "aware_at",
+                    "the authority was notified with this moment of awareness; it no longer changes",
+                ));
+            }
             if at > now {
                 return Err(PrivacyError::invalid("aware_at", "cannot be in the future: record the moment you became aware"));
             }
@@ -189,7 +217,7 @@ impl Privacy {
             b.row.aware_at = at;
             changed.push("aware_at");
         }
-        if let Some(at) = changes.occurred_at {
+        if let Some(at) = changes.occurred_at.filter(|at| Some(*at) != b.row.occurred_at) {
             if at > now {
                 return Err(PrivacyError::invalid("occurred_at", "cannot be in the future"));
             }
@@ -199,32 +227,63 @@ impl Privacy {
         if b.row.occurred_at.is_some_and(|o| o > b.row.aware_at) {
             return Err(PrivacyError::invalid("occurred_at", "cannot be after the moment you became aware of it"));
         }
-        let mut d = b.details.expose().clone();
+        let before = b.details.expose().clone();
+        let mut d = before.clone();
         for (field, value) in changes.text {
             let v = value.expose().trim().to_string();
             if v.chars().count() > MAX_TEXT {
                 return Err(PrivacyError::invalid(field, format!("is longer than {MAX_TEXT} characters")));
             }
             set_text(&mut d, field, v);
-            changed.push(field);
         }
         if d.description.is_empty() {
             return Err(PrivacyError::invalid("description", "say what happened"));
         }
+        // What the authority was told stays told: its contact point and the reasons for a late
+        // notification can be corrected, never taken back.
+        if notified && !before.contact.is_empty() && d.contact.is_empty() {
+            return Err(PrivacyError::invalid(
+                "contact",
+                "the authority was given this contact point; correct it, do not empty it",
+            ));
+        }
+        if b.authority_overdue(now) && notified && d.delay_reason.is_empty() {
+            return Err(PrivacyError::invalid(
+                "delay_reason",
+                "the notification was late: the reasons for the delay stay on record",
+            ));
+        }
+        for field in TEXT_FIELDS {
+            if text_of(&before, field) != text_of(&d, field) {
+                changed.push(*field);
+            }
+        }
         b.details = Personal::new(d);
         if let Some(c) = changes.data_categories {
-            b.data_categories = codes("data_categories", &c, DATA_CATEGORIES)?;
-            changed.push("data_categories");
+            let c = codes("data_categories", &c, DATA_CATEGORIES)?;
+            if c != b.data_categories {
+                b.data_categories = c;
+                changed.push("data_categories");
+            }
         }
         if let Some(c) = changes.people_categories {
-            b.people_categories = codes("people_categories", &c, PEOPLE_CATEGORIES)?;
-            changed.push("people_categories");
+            let c = codes("people_categories", &c, PEOPLE_CATEGORIES)?;
+            if c != b.people_categories {
+                b.people_categories = c;
+                changed.push("people_categories");
+            }
         }
-        if let Some(v) = changes.notify_authority {
+        if let Some(v) = changes.notify_authority.filter(|v| Some(*v) != b.row.notify_authority) {
+            if notified {
+                return Err(PrivacyError::invalid("notify_authority", "the authority was notified already"));
+            }
             b.row.notify_authority = Some(v);
             changed.push("notify_authority");
         }
-        if let Some(v) = changes.notify_people {
+        if let Some(v) = changes.notify_people.filter(|v| Some(*v) != b.row.notify_people) {
+            if !v && b.row.people_notified_at.is_some() {
+                return Err(PrivacyError::invalid("notify_people", "people were notified already"));
+            }
             b.row.notify_people = Some(v);
             changed.push("notify_people");
         }
@@ -290,7 +349,7 @@ impl Privacy {
         require_privacy(scope)?;
         let now = self.hd.now();
         let mut tx = self.hd.db().begin().await?;
-        let row = self.breach_row(&mut tx, scope.tenant, id).await?;
+        let row = self.breach_row_locked(&mut tx, scope.tenant, id).await?;
         if row.closed_at.is_some() {
             return Err(PrivacyError::Conflict(format!("breach {id} is closed; its record no longer changes")));
         }
@@ -342,7 +401,7 @@ impl Privacy {
         require_privacy(scope)?;
         let now = self.hd.now();
         let mut tx = self.hd.db().begin().await?;
-        let row = self.breach_row(&mut tx, scope.tenant, id).await?;
+        let row = self.breach_row_locked(&mut tx, scope.tenant, id).await?;
         if row.closed_at.is_some() {
             return Err(PrivacyError::Conflict(format!("breach {id} is closed already")));
         }
@@ -372,10 +431,19 @@ impl Privacy {
                     "decide whether the people affected must be told before closing",
                 ));
             }
-            Some(true) if b.row.people_notified_at.is_none() => {
-                return Err(PrivacyError::Conflict(
-                    "the people affected must be told and have not been; send their notices first".into(),
-                ));
+            Some(true) => {
+                // Everyone affected who can be written to has been told.
+                let mut untold = 0;
+                for p in suoja_store::breaches::people(&mut tx, scope.tenant, id).await? {
+                    if p.notified_at.is_none() && self.hd.mail_recipient(&mut tx, scope.tenant, suoja_core::UserId(p.user_id)).await?.is_some() {
+                        untold += 1;
+                    }
+                }
+                if b.row.people_notified_at.is_none() || untold > 0 {
+                    return Err(PrivacyError::Conflict(
+                        "the people affected must be told and some have not been; send their notices first".into(),
+                    ));
+                }
             }
             Some(false) if d.people_reasoning.is_empty() => {
                 return Err(PrivacyError::invalid("people_reasoning", "say why the people affected need not be told"));

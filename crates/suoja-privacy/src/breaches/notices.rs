@@ -48,6 +48,26 @@ fn labels(codes: &[String], finnish: bool) -> Vec<String> {
     codes.iter().map(|c| category_label(c, finnish).to_string()).collect()
 }
 
+/// The data categories the record names and the scoping found, the record's first.
+fn all_categories(b: &Breach, people: &[suoja_store::breaches::Affected]) -> Vec<String> {
+    let mut data: Vec<String> = b.data_categories.clone();
+    for c in summarize(people).by_category.keys() {
+        if !data.contains(c) {
+            data.push(c.clone());
+        }
+    }
+    data
+}
+
+/// The breach's contact point, or the tenant's data protection officer when the breach names none.
+fn contact_point(given: &str, controller: &suoja_store::settings::Controller) -> String {
+    if given.is_empty() {
+        controller.dpo_contact.clone()
+    } else {
+        given.to_string()
+    }
+}
+
 fn or_null(s: &str) -> Value {
     if s.is_empty() { Value::Null } else { Value::String(s.to_string()) }
 }
@@ -61,8 +81,10 @@ impl Privacy {
         let row = self.breach_row(&mut c, scope.tenant, id).await?;
         let b = self.open_breach(&mut c, scope.tenant, row).await?;
         let people = suoja_store::breaches::people(&mut c, scope.tenant, id).await?;
+        let controller = self.controller_details(&mut c, scope.tenant).await?;
         let d = b.details.expose();
-        if d.contact.is_empty() {
+        let contact = contact_point(&d.contact, &controller);
+        if contact.is_empty() {
             return Err(PrivacyError::invalid(
                 "contact",
                 "name the data protection officer or other contact point before making the notification",
@@ -70,12 +92,7 @@ impl Privacy {
         }
         let now = self.hd.now();
         let found = summarize(&people);
-        let mut data: Vec<String> = b.data_categories.clone();
-        for c in found.by_category.keys() {
-            if !data.contains(c) {
-                data.push(c.clone());
-            }
-        }
+        let data = all_categories(&b, &people);
         let (title, lang) = if finnish {
             ("Ilmoitus henkilötietojen tietoturvaloukkauksesta", "fi")
         } else {
@@ -87,9 +104,9 @@ impl Privacy {
             "language": lang,
             "breach_id": id,
             "generated_at": now.to_iso(),
-            "controller": self.policy.controller,
+            "controller": controller.name,
             "region": self.policy.region,
-            "contact": d.contact,
+            "contact": contact,
             "aware_at": b.row.aware_at.to_iso(),
             "occurred_at": b.row.occurred_at.map(Timestamp::to_iso),
             "authority_notification_due_at": b.authority_due_at().to_iso(),
@@ -134,7 +151,7 @@ impl Privacy {
         require_privacy(scope)?;
         let now = self.hd.now();
         let mut tx = self.hd.db().begin().await?;
-        let row = self.breach_row(&mut tx, scope.tenant, id).await?;
+        let row = self.breach_row_locked(&mut tx, scope.tenant, id).await?;
         if row.closed_at.is_some() {
             return Err(PrivacyError::Conflict(format!("breach {id} is closed; its record no longer changes")));
         }
@@ -153,7 +170,8 @@ impl Privacy {
             ));
         }
         let mut d = b.details.expose().clone();
-        if d.contact.is_empty() {
+        let controller = self.controller_details(&mut tx, scope.tenant).await?;
+        if contact_point(&d.contact, &controller).is_empty() {
             return Err(PrivacyError::invalid(
                 "contact",
                 "name the data protection officer or other contact point first",
@@ -200,14 +218,21 @@ impl Privacy {
         require_privacy(scope)?;
         let now = self.hd.now();
         let mut tx = self.hd.db().begin().await?;
-        let row = self.breach_row(&mut tx, scope.tenant, id).await?;
+        let row = self.breach_row_locked(&mut tx, scope.tenant, id).await?;
         if row.closed_at.is_some() {
             return Err(PrivacyError::Conflict(format!("breach {id} is closed; its record no longer changes")));
         }
         let mut b = self.open_breach(&mut tx, scope.tenant, row).await?;
+        if b.row.notify_people == Some(false) {
+            return Err(PrivacyError::Conflict(
+                "the record says the people affected need not be told; change that decision first".into(),
+            ));
+        }
+        let controller = self.controller_details(&mut tx, scope.tenant).await?;
         let d = b.details.expose().clone();
+        let contact = contact_point(&d.contact, &controller);
         for (field, value, what) in [
-            ("contact", &d.contact, "name the data protection officer or other contact point"),
+            ("contact", &contact, "name the data protection officer or other contact point"),
             ("people_summary", &d.people_summary, "say in plain words what happened, for the people affected"),
             ("consequences", &d.consequences, "describe the likely consequences"),
             ("measures", &d.measures, "describe the measures taken and what people can do"),
@@ -230,13 +255,24 @@ impl Privacy {
                 unreachable += 1;
                 continue;
             };
+            // Marked first: of two sendings at once, only one gets the person.
+            if !suoja_store::breaches::mark_notified(&mut tx, scope.tenant, id, p.user_id, now).await? {
+                before += 1;
+                continue;
+            }
             let finnish = user.locale.to_ascii_lowercase().starts_with("fi");
-            let cats: Vec<String> = serde_json::from_str(&p.categories).unwrap_or_default();
-            let (subject, text) = self.notice_text(&b, &labels(&cats, finnish), finnish);
+            let mut cats: Vec<String> = serde_json::from_str(&p.categories).unwrap_or_default();
+            // What the data map cannot attribute to a person (credentials, special categories)
+            // but the record says was exposed, every notice names.
+            for c in b.data_categories.iter().filter(|c| matches!(c.as_str(), "credential" | "special")) {
+                if !cats.contains(c) {
+                    cats.push(c.clone());
+                }
+            }
+            let (subject, text) = self.notice_text(&b, &labels(&cats, finnish), &contact, &controller.name, finnish);
             let body = json!({ "subject": subject, "text": text }).to_string();
             let sealed = self.hd.vault().encrypt_str(&mut tx, scope.tenant, user.key_id, &body).await?;
             suoja_store::outbox::insert(&mut tx, scope.tenant, p.user_id, NOTICE_KIND, sealed, now).await?;
-            suoja_store::breaches::mark_notified(&mut tx, scope.tenant, id, p.user_id, now).await?;
             self.record_ledger(
                 &mut tx,
                 scope.tenant,
@@ -264,11 +300,10 @@ impl Privacy {
 
     /// A person's notice: the breach's plain-words summary, the categories of their data, the
     /// consequences, the measures and the contact point, framed in their language.
-    fn notice_text(&self, b: &Breach, categories: &[String], finnish: bool) -> (String, String) {
+    fn notice_text(&self, b: &Breach, categories: &[String], contact: &str, controller: &str, finnish: bool) -> (String, String) {
         let d = b.details.expose();
         let aware = b.row.aware_at.to_iso();
         let day = aware.get(..10).unwrap_or(&aware);
-        let controller = &self.policy.controller;
         let authority = &self.policy.supervisory_authority;
         let cats = categories.join(", ");
         if finnish {
@@ -279,7 +314,7 @@ impl Privacy {
                      Mitä tapahtui: {}\nMilloin: saimme tiedon loukkauksesta {day}.\nMitä tietojasi se koski: {cats}\n\
                      Mitä siitä voi seurata: {}\nMitä olemme tehneet ja mitä voit tehdä: {}\nYhteyshenkilö: {}\n\n\
                      Voit myös tehdä valituksen valvontaviranomaiselle ({authority}).\n",
-                    d.people_summary, d.consequences, d.measures, d.contact
+                    d.people_summary, d.consequences, d.measures, contact
                 ),
             )
         } else {
@@ -290,7 +325,7 @@ impl Privacy {
                      What happened: {}\nWhen: we became aware of it on {day}.\nWhich of your data was involved: {cats}\n\
                      What it may mean for you: {}\nWhat we have done, and what you can do: {}\nWho to contact: {}\n\n\
                      You may also complain to {authority}.\n",
-                    d.people_summary, d.consequences, d.measures, d.contact
+                    d.people_summary, d.consequences, d.measures, contact
                 ),
             )
         }
@@ -316,7 +351,7 @@ impl Privacy {
                 "authority_notified_at": b.row.authority_notified_at.map(Timestamp::to_iso),
                 "late": b.authority_overdue(now),
                 "description": d.description,
-                "data_categories": b.data_categories,
+                "data_categories": all_categories(b, &people),
                 "people_categories": b.people_categories,
                 "affected": summarize(&people),
                 "consequences": or_null(&d.consequences),
@@ -330,6 +365,7 @@ impl Privacy {
                 "closed_at": b.row.closed_at.map(Timestamp::to_iso),
             }));
         }
-        Ok(json!({ "controller": self.policy.controller, "generated_at": now.to_iso(), "count": total, "breaches": out }))
+        let controller = self.controller_details(&mut c, scope.tenant).await?;
+        Ok(json!({ "controller": controller.name, "generated_at": now.to_iso(), "count": total, "breaches": out }))
     }
 }

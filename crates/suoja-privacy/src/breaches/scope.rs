@@ -99,7 +99,9 @@ fn exposed(c: Category) -> Option<&'static str> {
 /// What a read in the consultation log shows of a person.
 fn read_categories(action: &str) -> &'static [&'static str] {
     match action {
-        "ticket.viewed" | "ticket.comments_viewed" | "mail.original_viewed" => &["identifier", "contact", "content", "file"],
+        "ticket.viewed" => &["identifier", "contact", "content"],
+        "ticket.comments_viewed" | "mail.original_viewed" => &["identifier", "contact", "content", "file"],
+        "ticket.exported" => &["identifier", "contact", "content", "profile"],
         "ticket.listed" | "search.result" => &["identifier", "content"],
         "user.viewed" | "user.found" | "user.listed" | "user.exported" => &["identifier", "contact", "profile"],
         "footprint.viewed" | "export.built" => &["identifier", "contact", "content", "file", "profile"],
@@ -116,20 +118,28 @@ fn ints(rows: &[Vec<Cell>]) -> impl Iterator<Item = i64> + '_ {
 
 impl Privacy {
     /// The people on `tickets` and what of theirs the tickets hold, through every map table
-    /// whose rows name a person on a ticket.
+    /// whose rows name a person on a ticket. A row's content is its first-named person's (a
+    /// ticket's requester, a comment's author, a file's uploader); everyone else a row names
+    /// (submitter, assignee) is exposed by name and address. A row counts once per person.
     async fn people_on_tickets(&self, c: &mut Conn, tenant: TenantId, tickets: &[i64], found: &mut Found) -> Result<()> {
         for chunk in tickets.chunks(500) {
             for t in TABLES.iter().filter(|t| !t.derived) {
                 let ticket_col = if t.name == TICKETS { "id" } else { "ticket_id" };
-                if !t.columns.iter().any(|c| c.name == ticket_col) {
+                let links: Vec<&'static str> = t.subjects.iter().filter(|l| l.via == Via::User && l.on_ticket).map(|l| l.column).collect();
+                if links.is_empty() || !t.columns.iter().any(|c| c.name == ticket_col) {
                     continue;
                 }
-                let categories: Vec<&'static str> = t.columns.iter().filter_map(|c| exposed(c.category)).collect();
-                for link in t.subjects.iter().filter(|l| l.via == Via::User && l.on_ticket) {
-                    let rows = suoja_store::graph::rows_linked(c, tenant, t.name, &[link.column], ticket_col, chunk).await?;
-                    for user in ints(&rows) {
+                let content: Vec<&'static str> = t.columns.iter().filter_map(|c| exposed(c.category)).collect();
+                for row in suoja_store::graph::rows_linked(c, tenant, t.name, &links, ticket_col, chunk).await? {
+                    let mut seen = BTreeSet::new();
+                    for (i, cell) in row.iter().enumerate() {
+                        let Cell::Int(user) = cell else { continue };
+                        if !seen.insert(*user) {
+                            continue;
+                        }
+                        let own: &[&'static str] = if i == 0 { &content } else { &[] };
                         // Whoever a ticket names is shown there by name and address.
-                        found.add(user, ["identifier", "contact"].into_iter().chain(categories.iter().copied()), 1);
+                        found.add(*user, ["identifier", "contact"].into_iter().chain(own.iter().copied()), 1);
                     }
                 }
             }
@@ -163,6 +173,9 @@ impl Privacy {
             }
             Exposure::Tag { tag } => {
                 let tickets = self.hd.tickets_with_tag(c, tenant, tag).await?;
+                if tickets.is_empty() {
+                    return Err(PrivacyError::invalid("scope", "no ticket carries this tag"));
+                }
                 self.people_on_tickets(c, tenant, &tickets, found).await
             }
             Exposure::Organization { id } => {
@@ -185,7 +198,25 @@ impl Privacy {
                     Exposure::TokenReads { .. } => Reader::Token(*token_id),
                     _ => Reader::Actor(*token_id),
                 };
-                // A leaked token is usually revoked by now: its reads are looked up all the same.
+                // A leaked token is usually revoked by now: it is known if it exists or ever read.
+                match reader {
+                    Reader::Token(id) => {
+                        let exists = suoja_store::tokens::list(c, tenant, suoja_store::tokens::TokenKind::Api)
+                            .await?
+                            .iter()
+                            .chain(suoja_store::tokens::list(c, tenant, suoja_store::tokens::TokenKind::OAuth).await?.iter())
+                            .any(|t| t.id == id);
+                        if !exists && !suoja_store::consultations::token_seen(c, tenant, id).await? {
+                            return Err(PrivacyError::invalid("scope", format!("API token {id} not found")));
+                        }
+                    }
+                    Reader::Actor(id) => {
+                        let staff = suoja_store::users::by_id(c, tenant, UserId(id)).await?.is_some_and(|u| u.role.is_staff());
+                        if !staff {
+                            return Err(PrivacyError::invalid("scope", format!("user {id} is not a member of staff")));
+                        }
+                    }
+                }
                 for (subject, action, n) in suoja_store::consultations::read_by(c, tenant, reader, Timestamp(*from), Timestamp(*to)).await? {
                     found.add(subject, read_categories(&action).iter().copied(), n);
                 }
@@ -233,7 +264,7 @@ impl Privacy {
             }
         }
         let mut tx = self.hd.db().begin().await?;
-        let row = self.breach_row(&mut tx, scope.tenant, id).await?;
+        let row = self.breach_row_locked(&mut tx, scope.tenant, id).await?;
         if row.closed_at.is_some() {
             return Err(PrivacyError::Conflict(format!("breach {id} is closed; its record no longer changes")));
         }

@@ -760,6 +760,7 @@ pub(crate) fn api_body(method: &str, path: &str, ids: &HashMap<&'static str, Str
         ("post", "/api/v2/privacy/holds") => {
             json!({"hold": {"scope": "ticket", "ticket_id": n("other_ticket"), "ground": "legal_claims", "expires_at": in_30_days}})
         }
+        ("put", "/api/v2/privacy/controller") => json!({"controller": {"name": "Matriisi Oy", "contact": "tietosuoja@one.example", "dpo_contact": "Pirjo"}}),
         ("post", "/api/v2/privacy/breaches") => json!({"breach": {"aware_at": in_30_days_ago(), "description": "matrix"}}),
         ("put", "/api/v2/privacy/breaches/{id}") => json!({"breach": {"measures": "matrix"}}),
         ("put", "/api/v2/privacy/breaches/{id}/scope") => json!({"scope": [{"kind": "tickets", "ids": [n("other_ticket")]}]}),

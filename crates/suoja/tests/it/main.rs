@@ -25,6 +25,7 @@ mod privacy_erasure_crash;
 mod privacy_export;
 mod privacy_ledger;
 mod privacy_precision;
+mod privacy_records;
 mod privacy_rectify_restrict;
 mod privacy_redaction;
 mod privacy_requests;

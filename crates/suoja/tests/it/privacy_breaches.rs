@@ -76,8 +76,25 @@ engine_test_clocked!(a_token_window_finds_exactly_the_people_that_token_read, |a
         .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let aatu = v["user"]["id"].as_i64().unwrap();
+    let eino = app.user("Eino Leino", "eino@example.fi").await;
+    let fanni = app.user("Fanni Ted", "fanni@example.fi").await;
     let ta = app.ticket(anna, "Lasku", "Laskussa on virhe").await;
-    let tb = app.ticket(bertta, "Invoice", "It started yesterday").await;
+    let (s, v) = app
+        .post(
+            "/api/v2/tickets.json",
+            json!({"ticket": {"requester_id": bertta, "subject": "Invoice", "comment": {"body": "It started yesterday"}, "collaborator_ids": [eino]}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let tb = v["ticket"]["id"].as_i64().unwrap();
+    // Fanni answers on Bertta's ticket (an agent adds her words, as from a phone call).
+    let (s, v) = app
+        .put(
+            &format!("/api/v2/tickets/{tb}.json"),
+            json!({"ticket": {"comment": {"body": "Same here, call me", "author_id": fanni}}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
     let tc = app.ticket(celia, "Salasana", "Unohdin salasanan").await;
     let td = app.ticket(daniel, "Delivery", "Where is it?").await;
     let (leaked_id, leaked) = token_for(&app, "aatu@example.fi").await;
@@ -91,6 +108,9 @@ engine_test_clocked!(a_token_window_finds_exactly_the_people_that_token_read, |a
         let (s, v) = app.call_as(&leaked, Method::GET, &format!("/api/v2/tickets/{t}.json"), None).await;
         assert_eq!(s, StatusCode::OK, "{v}");
     }
+    // Reading a ticket's comments shows every writer's words.
+    let (s, v) = app.call_as(&leaked, Method::GET, &format!("/api/v2/tickets/{tb}/comments.json"), None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
     let (s, _) = app.call_as(&other, Method::GET, &format!("/api/v2/tickets/{td}.json"), None).await;
     assert_eq!(s, StatusCode::OK);
     let (s, _) = app.get(&format!("/api/v2/tickets/{tc}.json")).await;
@@ -118,14 +138,23 @@ engine_test_clocked!(a_token_window_finds_exactly_the_people_that_token_read, |a
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
-    assert_eq!(v["affected"]["people"], 2, "{v}");
+    assert_eq!(v["affected"]["people"], 4, "{v}");
     let found = people(&app, id).await;
-    assert_eq!(ids(&found), BTreeSet::from([anna, bertta]), "{found}");
-    for p in found["people"].as_array().unwrap() {
-        assert_eq!(p["categories"], json!(["contact", "content", "file", "identifier"]), "{p}");
-        assert_eq!(p["records"], 1, "{p}");
-    }
-    assert_eq!(found["affected"]["by_category"]["content"]["people"], 2);
+    // The requesters, the CC on a ticket it read, and the writer of a comment it read; not
+    // Celia (read by the admin's token) nor Daniel (read by another token, and later by this one).
+    assert_eq!(ids(&found), BTreeSet::from([anna, bertta, eino, fanni]), "{found}");
+    let of = |u: i64| found["people"].as_array().unwrap().iter().find(|p| p["user_id"] == u).unwrap().clone();
+    assert_eq!(
+        of(anna)["categories"],
+        json!(["contact", "content", "identifier"]),
+        "ticket.viewed shows no files"
+    );
+    assert_eq!(
+        of(fanni)["categories"],
+        json!(["contact", "content", "file", "identifier"]),
+        "her comment was read"
+    );
+    assert_eq!(found["affected"]["by_category"]["content"]["people"], 4);
 
     // The same member of staff over every credential, in the same window: Daniel too (read
     // with the other token), never Celia (the admin read her ticket).
@@ -136,7 +165,7 @@ engine_test_clocked!(a_token_window_finds_exactly_the_people_that_token_read, |a
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
-    assert_eq!(ids(&people(&app, id).await), BTreeSet::from([anna, bertta, daniel]));
+    assert_eq!(ids(&people(&app, id).await), BTreeSet::from([anna, bertta, daniel, eino, fanni]));
 
     // The scope is kept with the breach (sealed), shown back as given.
     let (_, v) = app.get(&format!("/api/v2/privacy/breaches/{id}.json")).await;
@@ -213,6 +242,18 @@ engine_test_clocked!(
             .post(&format!("/api/v2/privacy/breaches/{id}/authority_notified.json"), json!({"notification": {}}))
             .await;
         assert_eq!(s, StatusCode::CONFLICT);
+        // What the authority was told is not undone afterwards: the moment of awareness, the
+        // reasons for the delay, the contact point, the decision to notify.
+        for (body, field) in [
+            (json!({"breach": {"aware_at": now_iso(&clock, -100 * HOUR)}}), "aware_at"),
+            (json!({"breach": {"delay_reason": ""}}), "delay_reason"),
+            (json!({"breach": {"contact": ""}}), "contact"),
+            (json!({"breach": {"notify_authority": false}}), "notify_authority"),
+        ] {
+            let (s, v) = app.put(&format!("/api/v2/privacy/breaches/{id}.json"), body.clone()).await;
+            assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {v}");
+            assert!(v.to_string().contains(field), "{body}: {v}");
+        }
 
         // Closing needs the decision about the people.
         let (s, v) = app.post(&format!("/api/v2/privacy/breaches/{id}/close.json"), json!({})).await;
@@ -278,12 +319,12 @@ engine_test_clocked!(notices_go_once_to_each_person_in_their_language, |app, clo
     let (s, v) = app
         .post(
             "/api/v2/tickets.json",
-            json!({"ticket": {"requester_id": ted, "subject": "Order", "comment": {"body": "It started on Monday"}, "collaborator_ids": [cc]}}),
+            json!({"ticket": {"requester_id": ted, "subject": "Order", "comment": {"body": "It started on Monday"}, "collaborator_ids": [cc], "assignee_id": app.t.admin_id}}),
         )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let t2 = v["ticket"]["id"].as_i64().unwrap();
-    let _other = app.ticket(bystander, "Muu asia", "Ei liity").await;
+    let other = app.ticket(bystander, "Muu asia", "Ei liity").await;
 
     let (_, v) = app
         .post(
@@ -302,19 +343,14 @@ engine_test_clocked!(notices_go_once_to_each_person_in_their_language, |app, clo
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let found = people(&app, id).await;
-    let mut expected = BTreeSet::from([aino, ted, cc]);
-    // The admin who opened the tickets is on them as their assignee or follower only if the
-    // helpdesk put them there; whoever the map links to the tickets is there, nobody else.
-    for p in found["people"].as_array().unwrap() {
-        let u = p["user_id"].as_i64().unwrap();
-        if u == app.t.admin_id {
-            expected.insert(u);
-        }
-    }
-    assert_eq!(ids(&found), expected, "{found}");
-    let of = |u: i64| found["people"].as_array().unwrap().iter().find(|p| p["user_id"] == u).unwrap()["categories"].clone();
-    assert!(of(ted).as_array().unwrap().contains(&json!("content")), "{found}");
-    assert!(of(cc).as_array().unwrap().contains(&json!("identifier")), "{found}");
+    let expected = BTreeSet::from([aino, ted, cc, app.t.admin_id]);
+    assert_eq!(ids(&found), expected, "whoever the map links to the tickets, nobody else: {found}");
+    let of = |u: i64| found["people"].as_array().unwrap().iter().find(|p| p["user_id"] == u).unwrap().clone();
+    // The requester's words and fields are theirs; the CC and the assignee are named there.
+    assert_eq!(of(ted)["categories"], json!(["contact", "content", "identifier", "profile"]), "{found}");
+    assert_eq!(of(ted)["records"], 2, "the ticket and its first comment, each once: {found}");
+    assert_eq!(of(cc)["categories"], json!(["contact", "identifier"]), "{found}");
+    assert_eq!(of(app.t.admin_id)["categories"], json!(["contact", "identifier"]), "{found}");
 
     // Notices need what they must say.
     let (s, v) = app.post(&format!("/api/v2/privacy/breaches/{id}/notify_people.json"), json!({})).await;
@@ -325,14 +361,17 @@ engine_test_clocked!(notices_go_once_to_each_person_in_their_language, |app, clo
         .put(
             &format!("/api/v2/privacy/breaches/{id}.json"),
             json!({"breach": {"contact": "Pirjo, dpo@example.fi", "people_summary": "A reply meant for you was shown to another customer.",
-                "consequences": "They may have seen your name and your message.", "measures": "We removed it and checked every reply since."}}),
+                "consequences": "They may have seen your name and your message.", "measures": "We removed it and checked every reply since.",
+                "data_categories": ["special"]}}),
         )
         .await;
     assert_eq!(s, StatusCode::OK);
-    let (s, v) = app.post(&format!("/api/v2/privacy/breaches/{id}/notify_people.json"), json!({})).await;
-    assert_eq!(s, StatusCode::OK, "{v}");
-    let queued = v["notices"]["queued"].as_i64().unwrap();
-    assert_eq!(queued, i64::try_from(expected.len()).unwrap(), "{v}");
+    // Sent twice at once: each person still gets one notice.
+    let path = format!("/api/v2/privacy/breaches/{id}/notify_people.json");
+    let ((s1, v1), (s2, v2)) = tokio::join!(app.post(&path, json!({})), app.post(&path, json!({})));
+    assert_eq!((s1, s2), (StatusCode::OK, StatusCode::OK), "{v1} {v2}");
+    let queued = v1["notices"]["queued"].as_i64().unwrap() + v2["notices"]["queued"].as_i64().unwrap();
+    assert_eq!(queued, i64::try_from(expected.len()).unwrap(), "{v1} {v2}");
     let notice = |mail: Vec<(String, String)>| -> Value {
         let found: Vec<_> = mail.into_iter().filter(|(k, _)| k == "breach_notice").collect();
         assert_eq!(found.len(), 1, "one notice");
@@ -343,6 +382,10 @@ engine_test_clocked!(notices_go_once_to_each_person_in_their_language, |app, clo
     assert!(fi["text"].as_str().unwrap().contains("Mitä tapahtui: A reply meant for you"), "{fi}");
     let en = notice(outbox(&app, ted).await);
     assert!(en["subject"].as_str().unwrap().contains("security incident"), "{en}");
+    assert!(
+        en["text"].as_str().unwrap().contains("special categories of data"),
+        "what the record says was exposed: {en}"
+    );
     assert!(en["text"].as_str().unwrap().contains("Who to contact: Pirjo"), "{en}");
     // Each notice names the person's own categories and nobody else.
     for n in [&fi, &en] {
@@ -369,16 +412,34 @@ engine_test_clocked!(notices_go_once_to_each_person_in_their_language, |app, clo
     assert_eq!(told.len(), expected.len());
     assert_eq!(told.iter().filter_map(|(_, s, _)| *s).collect::<BTreeSet<_>>(), expected);
     assert!(told.iter().all(|(_, _, d)| !d.contains("reply")), "{told:?}");
-    // A rescoped breach keeps who was told.
+    // Rescoped to one ticket and a new one: everyone told stays on record as told, and the
+    // breach does not close while someone who can be written to is untold.
     let (s, _) = app
         .put(
             &format!("/api/v2/privacy/breaches/{id}/scope.json"),
-            json!({"scope": [{"kind": "tickets", "ids": [t1]}]}),
+            json!({"scope": [{"kind": "tickets", "ids": [t1, other]}]}),
         )
         .await;
     assert_eq!(s, StatusCode::OK);
     let again = people(&app, id).await;
-    assert!(again["people"].as_array().unwrap().iter().all(|p| p["notified_at"].is_string()), "{again}");
+    let mut now_expected = expected.clone();
+    now_expected.insert(bystander);
+    assert_eq!(ids(&again), now_expected, "{again}");
+    let told_now = again["people"].as_array().unwrap().iter().filter(|p| p["notified_at"].is_string()).count();
+    assert_eq!(told_now, expected.len(), "{again}");
+    let (s, _) = app
+        .put(
+            &format!("/api/v2/privacy/breaches/{id}.json"),
+            json!({"breach": {"notify_authority": false, "authority_reasoning": "No risk to rights and freedoms."}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, v) = app.post(&format!("/api/v2/privacy/breaches/{id}/close.json"), json!({})).await;
+    assert_eq!(s, StatusCode::CONFLICT, "the bystander is untold: {v}");
+    let (_, v) = app.post(&path, json!({})).await;
+    assert_eq!(v["notices"]["queued"], 1, "{v}");
+    let (s, v) = app.post(&format!("/api/v2/privacy/breaches/{id}/close.json"), json!({})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
 
     // The authority's notification as a PDF, in Finnish: it opens and reads.
     let r = app
@@ -476,6 +537,9 @@ engine_test_clocked!(bad_breach_input_is_refused_and_saves_nothing, |app, clock|
         json!([{"kind": "token_reads", "token_id": 1, "from": now_iso(&clock, 0)}]),
         json!([{"kind": "everything"}]),
         json!([{"kind": "organization", "id": 999_999}]),
+        json!([{"kind": "token_reads", "token_id": 999_999, "from": now_iso(&clock, -HOUR), "to": now_iso(&clock, 0)}]),
+        json!([{"kind": "staff_reads", "user_id": anna, "from": now_iso(&clock, -HOUR), "to": now_iso(&clock, 0)}]),
+        json!([{"kind": "tag", "tag": "no-such-tag"}]),
         json!([{"kind": "export_package", "id": "nope"}]),
         json!([]),
         json!(too_many),

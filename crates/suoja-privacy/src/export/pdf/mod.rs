@@ -7,10 +7,12 @@
 mod breach;
 mod certificate;
 mod layout;
+mod records;
 mod write;
 
 pub use breach::render_breach_notification;
 pub use certificate::render_certificate;
+pub use records::render_records;
 
 use serde_json::Value;
 

@@ -38,3 +38,14 @@ CREATE INDEX breach_people_user ON breach_people (tenant_id, user_id);
 ALTER TABLE consultations ADD COLUMN token_id INTEGER;
 CREATE INDEX consultations_token ON consultations (tenant_id, token_id, at);
 CREATE INDEX consultations_actor ON consultations (tenant_id, actor_id, at);
+
+-- Who the controller is and how to reach it and its data protection officer, as the records of
+-- processing and the breach notifications name them (the organisation's contact points).
+CREATE TABLE controller_details (
+    tenant_id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    contact TEXT NOT NULL,
+    dpo_contact TEXT NOT NULL,
+    updated_by INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);

@@ -1,0 +1,155 @@
+//! The records of processing (Art. 30) over the API: every table of the data map that holds
+//! personal data is an activity, a retention policy changed changes the record, the controller
+//! and data protection officer come from the tenant's settings (and a breach notification names
+//! that officer when the breach names no one), webhooks are listed as recipients by host, and
+//! the PDF reads in Finnish.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::engine_test_clocked;
+
+fn activity<'a>(doc: &'a Value, table: &str) -> &'a Value {
+    doc["records_of_processing"]["activities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["table"] == table)
+        .unwrap_or_else(|| panic!("no activity for {table}"))
+}
+
+engine_test_clocked!(the_records_cover_the_data_map_and_follow_the_settings, |app, clock| async move {
+    let (s, doc) = app.get("/api/v2/privacy/records_of_processing.json").await;
+    assert_eq!(s, StatusCode::OK, "{doc}");
+    let r = &doc["records_of_processing"];
+    // Every table that holds personal data or names people is there, with its purpose and
+    // retention, and nothing the map does not declare.
+    let listed: Vec<&str> = r["activities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(r["derived"].as_array().unwrap())
+        .map(|a| a["table"].as_str().unwrap())
+        .collect();
+    for t in suoja_privacy::datamap::TABLES {
+        let personal = t.is_personal() || !t.subjects.is_empty();
+        assert_eq!(listed.contains(&t.name), personal, "{}: in the records = {}", t.name, listed.contains(&t.name));
+    }
+    for a in r["activities"].as_array().unwrap() {
+        assert!(
+            !a["purpose"].as_str().unwrap().is_empty() && !a["retention"].as_str().unwrap().is_empty(),
+            "{a}"
+        );
+    }
+    let tickets = activity(&doc, "tickets");
+    assert_eq!(tickets["people"], json!(["requester", "submitter", "assignee"]));
+    assert!(tickets["data"].as_array().unwrap().contains(&json!("content")), "{tickets}");
+    assert_eq!(tickets["storage"], json!(["subject_sealed"]));
+    assert_eq!(tickets["erasure"], "delete");
+    let closed = tickets["retention_in_force"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["policy"] == "closed_tickets")
+        .unwrap();
+    assert_eq!((closed["after"].as_i64(), closed["unit"].as_str()), (Some(730), Some("days")));
+
+    // A retention policy changed: the record says so.
+    let (s, v) = app
+        .put(
+            "/api/v2/privacy/retention/closed_tickets.json",
+            json!({"retention_policy": {"value": 365, "enabled": true}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (_, doc) = app.get("/api/v2/privacy/records_of_processing.json").await;
+    for table in ["tickets", "comments"] {
+        let closed = activity(&doc, table)["retention_in_force"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["policy"] == "closed_tickets")
+            .cloned()
+            .unwrap();
+        assert_eq!((closed["after"].as_i64(), closed["enabled"].as_bool()), (Some(365), Some(true)), "{table}");
+    }
+
+    // The controller: the installation's words until the tenant names itself; blanks refused.
+    assert_eq!(doc["records_of_processing"]["controller"]["dpo_contact"], "");
+    let (s, v) = app.get("/api/v2/privacy/controller.json").await;
+    assert_eq!((s, v["controller"].clone()), (StatusCode::OK, Value::Null));
+    let (s, v) = app
+        .put(
+            "/api/v2/privacy/controller.json",
+            json!({"controller": {"name": "Esimerkki Oy", "contact": "tietosuoja@example.fi", "dpo_contact": " "}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(v.to_string().contains("dpo_contact"), "{v}");
+    let (_, v) = app.get("/api/v2/privacy/controller.json").await;
+    assert_eq!(v["controller"], Value::Null, "nothing half-saved");
+    let (s, v) = app
+        .put(
+            "/api/v2/privacy/controller.json",
+            json!({"controller": {"name": "Esimerkki Oy", "contact": "tietosuoja@example.fi", "dpo_contact": "Pirjo Tietosuoja, dpo@example.fi"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    // A webhook is a recipient, named by its host only.
+    let (s, v) = app
+        .post(
+            "/api/v2/webhooks.json",
+            json!({"webhook": {"name": "CRM", "endpoint": "https://127.0.0.1:9/hook/secret-path", "subscriptions": ["ticket.created"]}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (_, doc) = app.get("/api/v2/privacy/records_of_processing.json").await;
+    let r = &doc["records_of_processing"];
+    assert_eq!(r["controller"]["name"], "Esimerkki Oy");
+    assert_eq!(r["controller"]["dpo_contact"], "Pirjo Tietosuoja, dpo@example.fi");
+    assert_eq!(r["recipients"][0]["host"], "127.0.0.1:9", "{r}");
+    assert!(!r.to_string().contains("secret-path"), "a webhook's path is not a recipient's name");
+    assert!(r["security"].as_array().unwrap().iter().any(|m| m["code"] == "encryption_at_rest"));
+    // The ledger notes the change without its values.
+    let (_, l) = app.get("/api/v2/privacy/ledger/verify.json").await;
+    assert!(l["ledger"]["broken"].is_null(), "{l}");
+
+    // A breach that names no contact point takes the tenant's data protection officer.
+    let (_, b) = app
+        .post(
+            "/api/v2/privacy/breaches.json",
+            json!({"breach": {"aware_at": suoja_core::Timestamp(suoja_core::Clock::now(&clock).0).to_iso(), "description": "A lost laptop."}}),
+        )
+        .await;
+    let (s, n) = app.get(&format!("/api/v2/privacy/breaches/{}/notification.json", b["breach"]["id"])).await;
+    assert_eq!(s, StatusCode::OK, "{n}");
+    assert_eq!(n["notification"]["contact"], "Pirjo Tietosuoja, dpo@example.fi");
+    assert_eq!(n["notification"]["controller"], "Esimerkki Oy");
+
+    // The PDF in Finnish: Finnish headings and table names.
+    let res = app
+        .req(Method::GET, "/api/v2/privacy/records_of_processing?format=pdf&locale=fi")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let pdf = res.bytes().await.unwrap();
+    assert!(pdf.starts_with(b"%PDF-"));
+    let dir = crate::harness::TempDir::new();
+    let path = dir.0.join("r.pdf");
+    std::fs::write(&path, &pdf).unwrap();
+    if let Ok(out) = std::process::Command::new("pdftotext").arg(&path).arg("-").output() {
+        let text = String::from_utf8_lossy(&out.stdout);
+        for want in [
+            "Seloste käsittelytoimista",
+            "Tietosuojavastaava",
+            "Pyynnöt (tickets)",
+            "Esimerkki Oy",
+            "365 päivää (käytössä)",
+        ] {
+            assert!(text.contains(want), "{want} missing from the PDF:\n{text}");
+        }
+    }
+    let (s, _) = app.get("/api/v2/privacy/records_of_processing.json?format=docx").await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+});
