@@ -8,7 +8,7 @@ use axum::routing::{MethodRouter, delete, get, post, put};
 
 use crate::api_v2::{
     api_tokens, breaches, deleted, erasure, groups, help_center as hc, help_center::community as cm, help_center::reactions as hcr, incremental, jobs,
-    mentions, oauth, orgs, privacy, records, redaction, requests, search, tickets, uploads, users, webhooks,
+    mentions, oauth, orgs, privacy, records, redaction, requests, search, subprocessors, tickets, uploads, users, webhooks,
 };
 use crate::{ApiError, AppState, middleware, openapi};
 
@@ -175,6 +175,14 @@ pub fn table() -> Vec<(Doc, MethodRouter<AppState>)> {
         (r!("get", "/api/v2/privacy/records_of_processing", "The records of processing (Art. 30), generated from the data map and the tenant's settings (JSON, or PDF with format=pdf; locale en or fi)", "Privacy", None, 200, "records_of_processing", &["format", "locale"]), get(records::records)),
         (r!("get", "/api/v2/privacy/controller", "The controller and data protection officer the records and notifications name", "Privacy", None, 200, "controller", &[]), get(records::controller)),
         (r!("put", "/api/v2/privacy/controller", "Set the controller and data protection officer", "Privacy", Some("controller"), 200, "controller", &[]), put(records::set_controller)),
+        (r!("get", "/api/v2/privacy/subprocessors", "The sub-processor register, ended ones too", "Privacy", None, 200, "subprocessors", &[]), get(subprocessors::index)),
+        (r!("post", "/api/v2/privacy/subprocessors", "Add a sub-processor; its subscribers are told a notice period ahead", "Privacy", Some("subprocessor"), 201, "subprocessor", &[]), post(subprocessors::create)),
+        (r!("get", "/api/v2/privacy/subprocessors/{id}", "Show a sub-processor", "Privacy", None, 200, "subprocessor", &[]), get(subprocessors::show)),
+        (r!("put", "/api/v2/privacy/subprocessors/{id}", "Correct a sub-processor's name, service, location or safeguard", "Privacy", Some("subprocessor"), 200, "subprocessor", &[]), put(subprocessors::update)),
+        (r!("delete", "/api/v2/privacy/subprocessors/{id}", "End the use of a sub-processor (it stays listed with its end)", "Privacy", None, 200, "subprocessor", &[]), delete(subprocessors::remove)),
+        (r!("get", "/api/v2/subprocessors", "The tenant's sub-processors in use and announced (no sign-in needed)", "Privacy", None, 200, "subprocessors", &[]), get(subprocessors::public)),
+        (r!("get", "/api/v2/subprocessors/subscription", "Whether the signed-in person hears of new sub-processors", "Privacy", None, 200, "subscription", &[]), get(subprocessors::subscription)),
+        (r!("put", "/api/v2/subprocessors/subscription", "Subscribe to announcements of new sub-processors, or stop them", "Privacy", Some("subscription"), 200, "subscription", &[]), put(subprocessors::subscribe)),
         (r!("get", "/api/v2/privacy/ledger/verify", "Verify the privacy ledger's hash chain", "Privacy", None, 200, "ledger", &[]), get(privacy::verify_ledger)),
         (r!("get", "/api/v2/help_center/locales", "The help center's locales", "Help center", None, 200, "locales", &[]), get(hc::locales)),
         (r!("get", "/api/v2/help_center/user_segments", "The built-in user segments", "Help center", None, 200, "user_segments", &[]), get(hc::user_segments)),

@@ -23,6 +23,7 @@ pub mod requests;
 pub mod restriction;
 pub mod retention;
 pub mod scan;
+pub mod subprocessors;
 mod texts;
 
 pub use error::{PrivacyError, Result};

@@ -56,6 +56,7 @@ impl Privacy {
         let staff_factor = suoja_store::web::staff_second_factor(&mut c, scope.tenant).await?;
         let backup_targets = suoja_store::backup_targets::list(&mut c).await?.len();
         let own_smtp = suoja_store::settings::mail_smtp(&mut c, scope.tenant).await?.is_some();
+        let subprocessors = suoja_store::subprocessors::list(&mut c, scope.tenant).await?;
         drop(c);
 
         let mut activities = Vec::new();
@@ -147,6 +148,13 @@ impl Privacy {
             "activities": activities,
             "derived": derived,
             "recipients": recipients,
+            "subprocessors": subprocessors.iter().filter(|s| s.ends_at.is_none_or(|e| e > now)).map(|s| json!({
+                "name": s.name,
+                "service": s.service,
+                "location": s.location,
+                "safeguard": s.safeguard,
+                "starts_at": s.starts_at.to_iso(),
+            })).collect::<Vec<_>>(),
             "integrations": { "api_tokens": api_tokens, "oauth_tokens": oauth_tokens },
             "mail": if own_smtp { "sent through the tenant's own SMTP server" } else { "sent through the installation's SMTP server, when one is configured" },
             "retention_policies": policies,
@@ -161,6 +169,7 @@ impl Privacy {
             name: self.policy.controller.clone(),
             contact: self.policy.controller_contact.clone(),
             dpo_contact: String::new(),
+            subprocessor_notice_days: crate::subprocessors::DEFAULT_NOTICE_DAYS,
         }))
     }
 
@@ -178,7 +187,11 @@ impl Privacy {
             name: d.name.trim().to_string(),
             contact: d.contact.trim().to_string(),
             dpo_contact: d.dpo_contact.trim().to_string(),
+            subprocessor_notice_days: d.subprocessor_notice_days,
         };
+        if !(0..=365).contains(&d.subprocessor_notice_days) {
+            return Err(crate::PrivacyError::invalid("subprocessor_notice_days", "must be from 0 to 365 days"));
+        }
         for (field, v) in [("name", &d.name), ("contact", &d.contact), ("dpo_contact", &d.dpo_contact)] {
             if v.is_empty() {
                 return Err(crate::PrivacyError::invalid(field, "cannot be blank"));

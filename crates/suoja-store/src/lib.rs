@@ -38,6 +38,7 @@ pub mod retention;
 mod row;
 pub mod schema;
 pub mod settings;
+pub mod subprocessors;
 pub mod tenants;
 pub mod tickets;
 pub mod tokens;

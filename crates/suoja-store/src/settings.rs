@@ -234,11 +234,13 @@ pub struct Controller {
     pub contact: String,
     /// The data protection officer or other contact point.
     pub dpo_contact: String,
+    /// Days ahead a new sub-processor is announced to the list's subscribers.
+    pub subprocessor_notice_days: i64,
 }
 
 /// The tenant's controller details, if it set them.
 pub async fn controller(c: &mut Conn, tenant: TenantId) -> Result<Option<Controller>> {
-    let r = sqlx::query("SELECT name, contact, dpo_contact FROM controller_details WHERE tenant_id = $1")
+    let r = sqlx::query("SELECT name, contact, dpo_contact, subprocessor_notice_days FROM controller_details WHERE tenant_id = $1")
         .bind(tenant.0)
         .fetch_optional(c)
         .await?;
@@ -247,6 +249,7 @@ pub async fn controller(c: &mut Conn, tenant: TenantId) -> Result<Option<Control
             name: crate::row::text(&r, "name")?,
             contact: crate::row::text(&r, "contact")?,
             dpo_contact: crate::row::text(&r, "dpo_contact")?,
+            subprocessor_notice_days: crate::row::i64_(&r, "subprocessor_notice_days")?,
         })
     })
     .transpose()
@@ -255,14 +258,15 @@ pub async fn controller(c: &mut Conn, tenant: TenantId) -> Result<Option<Control
 /// Sets the tenant's controller details.
 pub async fn set_controller(c: &mut Conn, tenant: TenantId, d: &Controller, by: i64, now: Timestamp) -> Result<()> {
     sqlx::query(
-        "INSERT INTO controller_details (tenant_id, name, contact, dpo_contact, updated_by, updated_at) VALUES ($1, $2, $3, $4, $5, $6) \
+        "INSERT INTO controller_details (tenant_id, name, contact, dpo_contact, subprocessor_notice_days, updated_by, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
          ON CONFLICT (tenant_id) DO UPDATE SET name = excluded.name, contact = excluded.contact, dpo_contact = excluded.dpo_contact, \
-         updated_by = excluded.updated_by, updated_at = excluded.updated_at",
+         subprocessor_notice_days = excluded.subprocessor_notice_days, updated_by = excluded.updated_by, updated_at = excluded.updated_at",
     )
     .bind(tenant.0)
     .bind(d.name.clone())
     .bind(d.contact.clone())
     .bind(d.dpo_contact.clone())
+    .bind(d.subprocessor_notice_days)
     .bind(by)
     .bind(now.0)
     .execute(c)

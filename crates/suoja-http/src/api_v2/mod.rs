@@ -18,6 +18,7 @@ pub mod records;
 pub mod redaction;
 pub mod requests;
 pub mod search;
+pub mod subprocessors;
 pub mod tickets;
 pub mod uploads;
 pub mod users;

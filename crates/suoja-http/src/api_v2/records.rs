@@ -42,7 +42,7 @@ pub async fn records(State(app): State<AppState>, Auth(scope): Auth, params: Par
 }
 
 fn controller_json(c: &Controller) -> serde_json::Value {
-    json!({ "name": c.name, "contact": c.contact, "dpo_contact": c.dpo_contact })
+    json!({ "name": c.name, "contact": c.contact, "dpo_contact": c.dpo_contact, "subprocessor_notice_days": c.subprocessor_notice_days })
 }
 
 /// `GET /privacy/controller`
@@ -56,11 +56,14 @@ pub async fn set_controller(State(app): State<AppState>, Auth(scope): Auth, body
     let root = Obj::root(&body.0);
     root.only(&["controller"])?;
     let c = root.object("controller")?;
-    c.only(&["name", "contact", "dpo_contact"])?;
+    c.only(&["name", "contact", "dpo_contact", "subprocessor_notice_days"])?;
     let d = Controller {
         name: c.opt_str("name", 500)?.unwrap_or_default(),
         contact: c.opt_str("contact", 500)?.unwrap_or_default(),
         dpo_contact: c.opt_str("dpo_contact", 500)?.unwrap_or_default(),
+        subprocessor_notice_days: c
+            .opt_int("subprocessor_notice_days", 0, 365)?
+            .unwrap_or(suoja_privacy::subprocessors::DEFAULT_NOTICE_DAYS),
     };
     let saved = app.privacy.set_controller(&scope, d).await?;
     Ok(ok(json!({ "controller": controller_json(&saved) })))

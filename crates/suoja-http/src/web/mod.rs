@@ -17,6 +17,7 @@ mod help_center;
 mod i18n;
 mod portal;
 mod signin;
+mod subprocessors;
 
 use askama::Template;
 use axum::Router;
@@ -293,6 +294,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(help_center::routes())
         .merge(console::routes())
         .merge(router(breaches::pages()))
+        .merge(router(subprocessors::pages()))
         .merge(admin::routes())
         .layer(DefaultBodyLimit::max(state.limits.max_upload_bytes + 64 * 1024))
         .layer(axum::middleware::from_fn(page_headers))
@@ -327,6 +329,7 @@ pub fn table() -> Vec<Page> {
         help_center::pages(),
         console::pages(),
         breaches::pages(),
+        subprocessors::pages(),
         admin::pages(),
     ]
     .into_iter()

@@ -46,6 +46,32 @@ CREATE TABLE controller_details (
     name TEXT NOT NULL,
     contact TEXT NOT NULL,
     dpo_contact TEXT NOT NULL,
+    subprocessor_notice_days INTEGER NOT NULL,
     updated_by INTEGER NOT NULL,
     updated_at INTEGER NOT NULL
+);
+
+-- The sub-processors the tenant uses (GDPR Art. 28(2)): organisations, not people; an addition is
+-- announced to the subscribers of the public list a notice period before it starts.
+CREATE TABLE subprocessors (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    tenant_id INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    service TEXT NOT NULL,
+    location TEXT NOT NULL,
+    safeguard TEXT NOT NULL,
+    starts_at INTEGER NOT NULL,
+    ends_at INTEGER,
+    created_by INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+CREATE INDEX subprocessors_tenant ON subprocessors (tenant_id, starts_at);
+
+-- People who asked to hear of new sub-processors in advance.
+CREATE TABLE subprocessor_subscribers (
+    tenant_id INTEGER NOT NULL,
+    user_id INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (tenant_id, user_id)
 );

@@ -317,6 +317,15 @@ pub(crate) async fn world(app: &TestApp) -> World {
         let breach = created(app, &admin, "/api/v2/privacy/breaches.json", json!({ "breach": b }), "breach").await;
         ids.insert(key, id(&breach["id"]));
     }
+    let sub = created(
+        app,
+        &admin,
+        "/api/v2/privacy/subprocessors.json",
+        json!({"subprocessor": {"name": "Pilvi Oy", "service": "hosting", "location": "Finland", "safeguard": "within the EU"}}),
+        "subprocessor",
+    )
+    .await;
+    ids.insert("subprocessor", id(&sub["id"]));
     for key in ["breach", "breach_web"] {
         let (s, v) = app
             .call_as(
@@ -669,6 +678,7 @@ pub(crate) fn concrete(method: &str, path: &str, ids: &HashMap<&'static str, Str
             (_, p, "id") if p.starts_with("/api/v2/privacy/subjects/") => "subject",
             (_, p, "id") if p.contains("/erasures/{id}") => "erasure",
             (_, p, "id") if p.contains("/holds/{id}") => "hold",
+            (_, p, "id") if p.contains("/subprocessors/{id}") => "subprocessor",
             (_, "/api/v2/privacy/breaches/{id}/close", _) => "breach_doomed",
             (_, "/privacy/breaches/{id}/close", _) => "breach_doomed_web",
             (_, p, "id") if p.starts_with("/privacy/breaches/{id}") => "breach_web",
@@ -761,6 +771,11 @@ pub(crate) fn api_body(method: &str, path: &str, ids: &HashMap<&'static str, Str
             json!({"hold": {"scope": "ticket", "ticket_id": n("other_ticket"), "ground": "legal_claims", "expires_at": in_30_days}})
         }
         ("put", "/api/v2/privacy/controller") => json!({"controller": {"name": "Matriisi Oy", "contact": "tietosuoja@one.example", "dpo_contact": "Pirjo"}}),
+        ("post", "/api/v2/privacy/subprocessors") => {
+            json!({"subprocessor": {"name": "Uusi Oy", "service": "mail", "location": "Sweden", "safeguard": "within the EU"}})
+        }
+        ("put", "/api/v2/privacy/subprocessors/{id}") => json!({"subprocessor": {"service": "matrix"}}),
+        ("put", "/api/v2/subprocessors/subscription") => json!({"subscription": {"subscribed": true}}),
         ("post", "/api/v2/privacy/breaches") => json!({"breach": {"aware_at": in_30_days_ago(), "description": "matrix"}}),
         ("put", "/api/v2/privacy/breaches/{id}") => json!({"breach": {"measures": "matrix"}}),
         ("put", "/api/v2/privacy/breaches/{id}/scope") => json!({"scope": [{"kind": "tickets", "ids": [n("other_ticket")]}]}),
@@ -805,6 +820,7 @@ fn form(path: &str) -> Vec<(&'static str, &'static str)> {
         "/agent/tickets/{id}/comments/{comment_id}/redact" => vec![("text", "secret")],
         "/portal/privacy/correct" => vec![("name", "Eveliina Esimerkki-Korjattu"), ("message", "My name is spelt wrong.")],
         "/portal/privacy/erase" => vec![("confirm", "1")],
+        "/subprocessors/subscription" => vec![("subscribe", "1")],
         "/privacy/breaches" => vec![
             ("aware_at", "2026-01-01T10:00"),
             ("description", "matrix"),

@@ -9,6 +9,17 @@ use serde_json::{Value, json};
 
 use crate::engine_test_clocked;
 
+async fn notices(app: &crate::harness::TestApp, user: i64) -> Vec<Value> {
+    app.privacy()
+        .outbox_for(suoja_core::TenantId(app.t.tenant_id), suoja_core::UserId(user))
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|(k, _)| k == "subprocessor_notice")
+        .map(|(_, b)| serde_json::from_str::<Value>(b.expose()).unwrap())
+        .collect()
+}
+
 fn activity<'a>(doc: &'a Value, table: &str) -> &'a Value {
     doc["records_of_processing"]["activities"]
         .as_array()
@@ -152,4 +163,132 @@ engine_test_clocked!(the_records_cover_the_data_map_and_follow_the_settings, |ap
     }
     let (s, _) = app.get("/api/v2/privacy/records_of_processing.json?format=docx").await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+});
+
+engine_test_clocked!(subprocessors_are_announced_ahead_to_their_subscribers, |app, clock| async move {
+    const DAY: i64 = 86_400_000;
+    let at = |offset: i64| suoja_core::Timestamp(suoja_core::Clock::now(&clock).0 + offset).to_iso();
+    let (s, v) = app
+        .put(
+            "/api/v2/privacy/controller.json",
+            json!({"controller": {"name": "Esimerkki Oy", "contact": "tietosuoja@example.fi", "dpo_contact": "Pirjo, dpo@example.fi", "subprocessor_notice_days": 14}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    // Aino (Finnish) subscribes; Ted subscribes and stops; Celia never does.
+    let (s, v) = app
+        .post(
+            "/api/v2/users.json",
+            json!({"user": {"name": "Aino Mäkelä", "email": "aino@example.fi", "locale": "fi", "password": "correct horse battery"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let aino = v["user"]["id"].as_i64().unwrap();
+    let aino_login = crate::harness::Tenant {
+        email: "aino@example.fi".into(),
+        token: "correct horse battery".into(),
+        admin_id: aino,
+        tenant_id: app.t.tenant_id,
+    };
+    let (ted, ted_login) = app.end_user_with_password("Ted Started", "ted@example.com").await;
+    let celia = app.user("Celia Korhonen", "celia@example.fi").await;
+    for (who, on) in [(&aino_login, true), (&ted_login, true), (&ted_login, false)] {
+        let (s, v) = app
+            .call_password(
+                who,
+                Method::PUT,
+                "/api/v2/subprocessors/subscription.json",
+                Some(json!({"subscription": {"subscribed": on}})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+    }
+    let (_, v) = app
+        .call_password(&aino_login, Method::GET, "/api/v2/subprocessors/subscription.json", None)
+        .await;
+    assert_eq!(v["subscription"]["subscribed"], true);
+
+    // Too soon, or incomplete: refused, nothing saved, nobody told.
+    let pilvi = json!({"name": "Pilvi Oy", "service": "Hosting the helpdesk's servers", "location": "Finland", "safeguard": "Processing within the EU"});
+    let mut soon = pilvi.clone();
+    soon["starts_at"] = json!(at(7 * DAY));
+    let mut blank = pilvi.clone();
+    blank["name"] = json!("  ");
+    for (body, field) in [(soon, "starts_at"), (blank, "name"), (json!({"name": "X"}), "service")] {
+        let (s, v) = app.post("/api/v2/privacy/subprocessors.json", json!({ "subprocessor": body })).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+        assert!(v.to_string().contains(field), "{v}");
+    }
+    let (_, v) = app.get("/api/v2/privacy/subprocessors.json").await;
+    assert_eq!(v["count"], 0, "{v}");
+    assert!(notices(&app, aino).await.is_empty());
+
+    // Added: starts when the notice period ends; the subscriber is told, in Finnish, once.
+    let (s, v) = app.post("/api/v2/privacy/subprocessors.json", json!({ "subprocessor": pilvi })).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(v["subscribers_told"], 1);
+    assert_eq!(v["subprocessor"]["starts_at"], at(14 * DAY));
+    let id = v["subprocessor"]["id"].as_i64().unwrap();
+    let told = notices(&app, aino).await;
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert_eq!(told[0]["subject"], "Uusi alikäsittelijä: Pilvi Oy");
+    let text = told[0]["text"].as_str().unwrap();
+    assert!(
+        text.contains("Esimerkki Oy") && text.contains("Pirjo, dpo@example.fi") && text.contains("/subprocessors"),
+        "{text}"
+    );
+    assert!(
+        notices(&app, ted).await.is_empty() && notices(&app, celia).await.is_empty(),
+        "only subscribers are told"
+    );
+
+    // Public, announced, without signing in; not another tenant's.
+    let (s, v) = app.call_anon(Method::GET, "/api/v2/subprocessors.json", None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["subprocessors"][0]["name"], "Pilvi Oy");
+    let page = app.client.get(app.url("/subprocessors")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("Pilvi Oy") && page.contains("announced"), "{page}");
+    let other = app.second_tenant("toinen").await;
+    let (_, v) = app.call_as(&other, Method::GET, "/api/v2/subprocessors.json", None).await;
+    assert_eq!(v["subprocessors"], json!([]));
+    let (s, _) = app
+        .call_as(&other, Method::GET, &format!("/api/v2/privacy/subprocessors/{id}.json"), None)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    // In the records of processing.
+    let (_, doc) = app.get("/api/v2/privacy/records_of_processing.json").await;
+    assert_eq!(doc["records_of_processing"]["subprocessors"][0]["location"], "Finland");
+
+    // Corrected, never moved; removed, it leaves the public list and stays in the register.
+    let (s, v) = app
+        .put(
+            &format!("/api/v2/privacy/subprocessors/{id}.json"),
+            json!({"subprocessor": {"starts_at": at(30 * DAY)}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let (s, v) = app
+        .put(
+            &format!("/api/v2/privacy/subprocessors/{id}.json"),
+            json!({"subprocessor": {"location": "Finland and Sweden"}}),
+        )
+        .await;
+    assert_eq!((s, v["subprocessor"]["location"].as_str()), (StatusCode::OK, Some("Finland and Sweden")));
+    let (s, v) = app.delete(&format!("/api/v2/privacy/subprocessors/{id}.json")).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert!(v["subprocessor"]["ends_at"].is_string());
+    let (s, _) = app.delete(&format!("/api/v2/privacy/subprocessors/{id}.json")).await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    let (_, v) = app.call_anon(Method::GET, "/api/v2/subprocessors.json", None).await;
+    assert_eq!(v["subprocessors"], json!([]));
+    let (_, v) = app.get("/api/v2/privacy/subprocessors.json").await;
+    assert_eq!(v["count"], 1);
+    // The ledger has each step, with ids and counts only.
+    let mut c = app.helpdesk().db().read().await.unwrap();
+    let entries = suoja_store::ledger::page(&mut c, suoja_core::TenantId(app.t.tenant_id), 0, 10_000)
+        .await
+        .unwrap();
+    let kinds: Vec<&str> = entries.iter().map(|e| e.kind.as_str()).filter(|k| k.starts_with("subprocessor.")).collect();
+    assert_eq!(kinds, ["subprocessor.added", "subprocessor.changed", "subprocessor.removed"]);
+    assert!(entries.iter().all(|e| !e.details.contains("Pilvi") && !e.details.contains("Finland")));
 });
