@@ -17,6 +17,7 @@ pub mod orgs;
 mod originals;
 pub use originals::Undelivered;
 mod search;
+pub mod security;
 pub mod setup;
 pub mod signin;
 pub mod text;

@@ -166,16 +166,17 @@ impl Helpdesk {
     /// organisations, newest first.
     pub async fn search_sorted(&self, scope: &Scope, query: &str, sort: SearchSort, page: i64, per_page: i64) -> Result<SearchPage> {
         let found = self.search_counting(scope, query, sort, page, per_page, MAX_RESULTS).await?;
-        let people: Vec<UserId> = found
-            .results
-            .iter()
-            .filter_map(|h| match h {
-                SearchHit::Ticket(t) => Some(t.requester_id),
-                SearchHit::User(u) => Some(u.id),
-                SearchHit::Organization(_) => None,
-            })
-            .collect();
+        let mut tickets = Vec::new();
+        let mut people: Vec<UserId> = Vec::new();
+        for h in &found.results {
+            match h {
+                SearchHit::Ticket(t) => tickets.push(t.as_ref()),
+                SearchHit::User(u) => people.push(u.id),
+                SearchHit::Organization(_) => {}
+            }
+        }
         self.consulted(scope, &people, "search.result", "support");
+        self.consulted_tickets(scope, tickets, "search.result", "support");
         Ok(found)
     }
 

@@ -7,7 +7,7 @@ use axum::response::IntoResponse as _;
 use axum::routing::{MethodRouter, delete, get, post, put};
 
 use crate::api_v2::{
-    api_tokens, breaches, deleted, erasure, groups, help_center as hc, help_center::community as cm, help_center::reactions as hcr, incremental, jobs,
+    account, api_tokens, breaches, deleted, erasure, groups, help_center as hc, help_center::community as cm, help_center::reactions as hcr, incremental, jobs,
     mentions, oauth, orgs, privacy, records, redaction, requests, search, subprocessors, tickets, uploads, users, webhooks,
 };
 use crate::{ApiError, AppState, middleware, openapi};
@@ -183,6 +183,8 @@ pub fn table() -> Vec<(Doc, MethodRouter<AppState>)> {
         (r!("get", "/api/v2/subprocessors", "The tenant's sub-processors in use and announced (no sign-in needed)", "Privacy", None, 200, "subprocessors", &[]), get(subprocessors::public)),
         (r!("get", "/api/v2/subprocessors/subscription", "Whether the signed-in person hears of new sub-processors", "Privacy", None, 200, "subscription", &[]), get(subprocessors::subscription)),
         (r!("put", "/api/v2/subprocessors/subscription", "Subscribe to announcements of new sub-processors, or stop them", "Privacy", Some("subscription"), 200, "subscription", &[]), put(subprocessors::subscribe)),
+        (r!("get", "/api/v2/account/settings", "The account's security settings (IP restriction of staff and API access)", "Account", None, 200, "settings", &[]), get(account::show)),
+        (r!("put", "/api/v2/account/settings", "Change the IP restriction; the admin's own address must stay allowed", "Account", Some("settings"), 200, "settings", &[]), put(account::update)),
         (r!("get", "/api/v2/privacy/ledger/verify", "Verify the privacy ledger's hash chain", "Privacy", None, 200, "ledger", &[]), get(privacy::verify_ledger)),
         (r!("get", "/api/v2/help_center/locales", "The help center's locales", "Help center", None, 200, "locales", &[]), get(hc::locales)),
         (r!("get", "/api/v2/help_center/user_segments", "The built-in user segments", "Help center", None, 200, "user_segments", &[]), get(hc::user_segments)),

@@ -22,6 +22,10 @@ pub struct Consultations {
 
 /// The role name recorded for a reader (the person sees roles, not names, by default).
 pub fn role_name(scope: &Scope) -> &'static str {
+    if scope.token.is_some() && !scope.is_staff() {
+        // An admin's API token acting as this person: an integration, not the person.
+        return "integration";
+    }
     match (scope.role, scope.privacy_officer) {
         (_, true) => "privacy officer",
         (Role::Admin, false) => "admin",

@@ -1060,6 +1060,22 @@ pub const TABLES: &[Table] = &[
         columns: &[col("tenant_id"), col("user_id"), col("created_at")],
     },
     Table {
+        name: "security_settings",
+        purpose: "Restricting staff and API access to the organisation's networks",
+        subjects: &[],
+        erasure: Erasure::Keep,
+        retention: "while the tenant exists",
+        derived: false,
+        columns: &[
+            col("tenant_id"),
+            col("ip_restriction"),
+            plain_text("allowed_ranges"),
+            col("restrict_end_users"),
+            col("updated_by"),
+            col("updated_at"),
+        ],
+    },
+    Table {
         name: "mail_settings",
         purpose: "Which ticket notifications the tenant sends, its own support and privacy addresses (the organisation's, not a person's), and its own SMTP server, sealed under that server's own key",
         subjects: &[],

@@ -142,7 +142,7 @@ impl Privacy {
             },
             "region": self.policy.region,
             "transfers": format!(
-                "All personal data of this helpdesk is stored in the {} region; nothing is transferred outside it except to the recipients listed.",
+                "Personal data of this helpdesk is stored in the {} region; it leaves it only to the recipients and sub-processors listed, whose locations and safeguards are given.",
                 self.policy.region
             ),
             "activities": activities,

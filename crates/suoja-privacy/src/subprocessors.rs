@@ -120,18 +120,7 @@ impl Privacy {
             set(field, target, value)?;
         }
         s.id = suoja_store::subprocessors::insert(&mut tx, scope.tenant, &s).await?;
-        let mut told = 0;
-        for user in suoja_store::subprocessors::subscribers(&mut tx, scope.tenant).await? {
-            let Some(to) = self.hd.mail_recipient(&mut tx, scope.tenant, UserId(user)).await? else {
-                continue;
-            };
-            let finnish = to.locale.to_ascii_lowercase().starts_with("fi");
-            let (subject, text) = announcement(&s, &controller, base_url, finnish);
-            let body = json!({ "subject": subject, "text": text }).to_string();
-            let sealed = self.hd.vault().encrypt_str(&mut tx, scope.tenant, to.key_id, &body).await?;
-            suoja_store::outbox::insert(&mut tx, scope.tenant, user, NOTICE_KIND, sealed, now).await?;
-            told += 1;
-        }
+        let told = self.announce(&mut tx, scope.tenant, &s, &controller, base_url, false).await?;
         self.record_ledger(
             &mut tx,
             scope.tenant,
@@ -145,8 +134,10 @@ impl Privacy {
         Ok((s, told))
     }
 
-    /// Corrects a sub-processor's name, service, location or safeguard.
-    pub async fn update_subprocessor(&self, scope: &Scope, id: i64, f: Fields) -> Result<SubprocessorRow> {
+    /// Changes a sub-processor that has not started yet, while its start is still a notice
+    /// period away; the change is announced to every subscriber as the addition was. One in use
+    /// is removed and the changed one added anew, with its own notice.
+    pub async fn update_subprocessor(&self, scope: &Scope, id: i64, f: Fields, base_url: &str) -> Result<SubprocessorRow> {
         require_privacy(scope)?;
         if f.starts_at.is_some() {
             return Err(PrivacyError::invalid(
@@ -159,6 +150,12 @@ impl Privacy {
         let mut s = suoja_store::subprocessors::by_id(&mut tx, scope.tenant, id)
             .await?
             .ok_or(PrivacyError::NotFound("Subprocessor"))?;
+        let controller = self.controller_details(&mut tx, scope.tenant).await?;
+        if s.ends_at.is_some() || s.starts_at.0 < now.0 + controller.subprocessor_notice_days * 86_400_000 {
+            return Err(PrivacyError::Conflict(format!(
+                "sub-processor {id} is in use, ended, or starts within the notice period: remove it and add the changed one anew"
+            )));
+        }
         let mut fields = Vec::new();
         for (field, target, value) in [
             ("name", &mut s.name, f.name),
@@ -177,17 +174,45 @@ impl Privacy {
         }
         s.updated_at = now;
         suoja_store::subprocessors::update(&mut tx, scope.tenant, &s).await?;
+        let told = self.announce(&mut tx, scope.tenant, &s, &controller, base_url, true).await?;
         self.record_ledger(
             &mut tx,
             scope.tenant,
             LedgerKind::SubprocessorChanged,
             None,
             Some(scope.actor.0),
-            json!({ "subprocessor": id, "fields": fields }),
+            json!({ "subprocessor": id, "fields": fields, "subscribers_told": told }),
         )
         .await?;
         tx.commit().await?;
         Ok(s)
+    }
+
+    /// Queues the announcement of `s` (new, or `changed`) to every subscriber who can be written
+    /// to, in their language; returns how many.
+    async fn announce(
+        &self,
+        c: &mut suoja_store::Conn,
+        tenant: TenantId,
+        s: &SubprocessorRow,
+        controller: &suoja_store::settings::Controller,
+        base_url: &str,
+        changed: bool,
+    ) -> Result<usize> {
+        let now = self.hd.now();
+        let mut told = 0;
+        for user in suoja_store::subprocessors::subscribers(c, tenant).await? {
+            let Some(to) = self.hd.mail_recipient(c, tenant, UserId(user)).await? else {
+                continue;
+            };
+            let finnish = to.locale.to_ascii_lowercase().starts_with("fi");
+            let (subject, text) = announcement(s, controller, base_url, finnish, changed);
+            let body = json!({ "subject": subject, "text": text }).to_string();
+            let sealed = self.hd.vault().encrypt_str(c, tenant, to.key_id, &body).await?;
+            suoja_store::outbox::insert(c, tenant, user, NOTICE_KIND, sealed, now).await?;
+            told += 1;
+        }
+        Ok(told)
     }
 
     /// Ends the use of a sub-processor now; it stays in the register with its end.
@@ -223,8 +248,12 @@ impl Privacy {
         Ok(suoja_store::subprocessors::subscribed(&mut c, scope.tenant, scope.actor.0).await?)
     }
 
-    /// Subscribes the signed-in person to announcements (or, `on` false, stops them).
+    /// Subscribes the signed-in person to announcements (or, `on` false, stops them). Only the
+    /// person does this, signed in: not an API token acting for them.
     pub async fn subscribe_subprocessors(&self, scope: &Scope, on: bool) -> Result<bool> {
+        if scope.token.is_some() && !scope.is_staff() {
+            return Err(PrivacyError::Forbidden("people subscribe themselves, signed in; not through an API token"));
+        }
         let now = self.hd.now();
         let mut tx = self.hd.db().begin().await?;
         let changed = suoja_store::subprocessors::subscribe(&mut tx, scope.tenant, scope.actor.0, on, now).await?;
@@ -234,7 +263,7 @@ impl Privacy {
 }
 
 /// The announcement of `s` to one subscriber: subject and text.
-fn announcement(s: &SubprocessorRow, controller: &suoja_store::settings::Controller, base_url: &str, finnish: bool) -> (String, String) {
+fn announcement(s: &SubprocessorRow, controller: &suoja_store::settings::Controller, base_url: &str, finnish: bool, changed: bool) -> (String, String) {
     let list = format!("{}/subprocessors", base_url.trim_end_matches('/'));
     let contact = if controller.dpo_contact.is_empty() {
         &controller.contact
@@ -243,7 +272,11 @@ fn announcement(s: &SubprocessorRow, controller: &suoja_store::settings::Control
     };
     if finnish {
         (
-            format!("Uusi alikäsittelijä: {}", s.name),
+            if changed {
+                format!("Ilmoitettu alikäsittelijä muuttui: {}", s.name)
+            } else {
+                format!("Uusi alikäsittelijä: {}", s.name)
+            },
             format!(
                 "Hei,\n\n{} ottaa {} alkaen käyttöön uuden alikäsittelijän, joka käsittelee henkilötietoja sen puolesta:\n\n{} — {}\nSijainti: {}\nSuojatoimi: {}\n\nJos vastustat muutosta, ota yhteyttä: {contact}\n\nSaat tämän viestin, koska tilasit ilmoitukset uusista alikäsittelijöistä. Luettelo ja tilauksen peruminen: {list}\n",
                 controller.name,
@@ -256,7 +289,11 @@ fn announcement(s: &SubprocessorRow, controller: &suoja_store::settings::Control
         )
     } else {
         (
-            format!("A new sub-processor: {}", s.name),
+            if changed {
+                format!("An announced sub-processor changed: {}", s.name)
+            } else {
+                format!("A new sub-processor: {}", s.name)
+            },
             format!(
                 "Hello,\n\n{} will start using a new sub-processor, which processes personal data on its behalf, on {}:\n\n{} — {}\nWhere: {}\nSafeguard: {}\n\nIf you object, contact {contact}.\n\nYou receive this because you asked to hear of new sub-processors. The list, and how to stop these messages: {list}\n",
                 controller.name,

@@ -273,3 +273,48 @@ pub async fn set_controller(c: &mut Conn, tenant: TenantId, d: &Controller, by: 
     .await?;
     Ok(())
 }
+
+/// Which addresses a tenant's staff and API access may come from, as stored.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IpRestriction {
+    /// Whether it is enforced.
+    pub enabled: bool,
+    /// The allowed ranges, as the admin wrote them (space-separated addresses and CIDR ranges).
+    pub allowed_ranges: String,
+    /// Whether end users signed in are held to it too.
+    pub end_users: bool,
+}
+
+/// The tenant's IP restriction (`None`: never set, so off).
+pub async fn ip_restriction(c: &mut Conn, tenant: TenantId) -> Result<Option<IpRestriction>> {
+    let r = sqlx::query("SELECT ip_restriction, allowed_ranges, restrict_end_users FROM security_settings WHERE tenant_id = $1")
+        .bind(tenant.0)
+        .fetch_optional(c)
+        .await?;
+    r.map(|r| {
+        Ok(IpRestriction {
+            enabled: crate::row::i64_(&r, "ip_restriction")? != 0,
+            allowed_ranges: crate::row::text(&r, "allowed_ranges")?,
+            end_users: crate::row::i64_(&r, "restrict_end_users")? != 0,
+        })
+    })
+    .transpose()
+}
+
+/// Sets the tenant's IP restriction.
+pub async fn set_ip_restriction(c: &mut Conn, tenant: TenantId, r: &IpRestriction, by: i64, now: Timestamp) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO security_settings (tenant_id, ip_restriction, allowed_ranges, restrict_end_users, updated_by, updated_at) VALUES ($1, $2, $3, $4, $5, $6) \
+         ON CONFLICT (tenant_id) DO UPDATE SET ip_restriction = excluded.ip_restriction, allowed_ranges = excluded.allowed_ranges, \
+         restrict_end_users = excluded.restrict_end_users, updated_by = excluded.updated_by, updated_at = excluded.updated_at",
+    )
+    .bind(tenant.0)
+    .bind(i64::from(r.enabled))
+    .bind(r.allowed_ranges.clone())
+    .bind(i64::from(r.end_users))
+    .bind(by)
+    .bind(now.0)
+    .execute(c)
+    .await?;
+    Ok(())
+}

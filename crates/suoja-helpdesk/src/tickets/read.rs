@@ -54,7 +54,7 @@ impl Helpdesk {
         let mut c = self.db.read().await?;
         let row = self.visible_row(&mut c, scope, id).await?;
         let t = self.open_ticket_full(&mut c, scope, &row).await?;
-        self.consulted(scope, &people_on(std::slice::from_ref(&t)), "ticket.viewed", "support");
+        self.consulted_tickets(scope, [&t], "ticket.viewed", "support");
         Ok(t)
     }
 
@@ -74,7 +74,7 @@ impl Helpdesk {
             }
         }
         let tickets = self.open_tickets(&mut c, scope, &visible).await?;
-        self.consulted(scope, &people_on(&tickets), "ticket.viewed", "support");
+        self.consulted_tickets(scope, &tickets, "ticket.viewed", "support");
         Ok(tickets)
     }
 
@@ -170,8 +170,8 @@ impl Helpdesk {
             }
             Paging::Cursor { .. } => 0,
         };
-        self.consulted(scope, &rows.iter().map(|r| r.requester_id).collect::<Vec<_>>(), "ticket.listed", "support");
         let tickets = self.open_tickets(c, scope, &rows).await?;
+        self.consulted_tickets(scope, &tickets, "ticket.listed", "support");
         Ok(TicketPage { tickets, count, has_more })
     }
 
@@ -272,19 +272,27 @@ impl Helpdesk {
         let mut c = self.db.read().await?;
         let rows = suoja_store::tickets::changed_since(&mut c, scope.tenant, since, after, limit).await?;
         let tickets = self.open_tickets(&mut c, scope, &rows).await?;
-        self.consulted(scope, &people_on(&tickets), "ticket.exported", "integration export");
+        self.consulted_tickets(scope, &tickets, "ticket.exported", "integration export");
         Ok(tickets)
     }
 }
 
-/// Everyone the tickets name (requester, submitter, assignee, CCs and followers): whose data a
-/// reader of them sees.
-fn people_on(tickets: &[Ticket]) -> Vec<UserId> {
-    let mut out = Vec::new();
-    for t in tickets {
-        out.extend([t.requester_id, t.submitter_id]);
-        out.extend(t.assignee_id);
-        out.extend(t.collaborator_ids.iter().chain(&t.email_cc_ids).chain(&t.follower_ids).copied());
+impl Helpdesk {
+    /// Notes a read of `tickets`: their requesters' and submitters' words and fields under
+    /// `action`, and everyone else the tickets name (assignee, CCs, followers), whose ids alone
+    /// the reader saw, as `ticket.named`.
+    pub(crate) fn consulted_tickets<'a>(&self, scope: &Scope, tickets: impl IntoIterator<Item = &'a Ticket>, action: &str, purpose: &str) {
+        let mut owners = Vec::new();
+        let mut named = Vec::new();
+        for t in tickets {
+            owners.extend([t.requester_id, t.submitter_id]);
+            named.extend(t.assignee_id);
+            named.extend(t.collaborator_ids.iter().chain(&t.email_cc_ids).chain(&t.follower_ids).copied());
+        }
+        named.retain(|u| !owners.contains(u));
+        self.consulted(scope, &owners, action, purpose);
+        if !named.is_empty() {
+            self.consulted(scope, &named, "ticket.named", purpose);
+        }
     }
-    out
 }

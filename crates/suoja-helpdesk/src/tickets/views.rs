@@ -78,8 +78,8 @@ impl Helpdesk {
         let mut rows = suoja_store::tickets::list(&mut c, scope.tenant, &f, TicketSort::UpdatedDesc, limit + 1, offset).await?;
         let has_more = suoja_core::num::to_i64(rows.len()) > limit;
         rows.truncate(suoja_core::num::to_usize(limit.max(0)));
-        self.consulted(scope, &rows.iter().map(|r| r.requester_id).collect::<Vec<_>>(), "ticket.listed", "support");
         let tickets = self.open_tickets(&mut c, scope, &rows).await?;
+        self.consulted_tickets(scope, &tickets, "ticket.listed", "support");
         Ok((tickets, has_more))
     }
 
@@ -93,8 +93,9 @@ impl Helpdesk {
         };
         let mut c = self.db.read().await?;
         let rows = suoja_store::tickets::list(&mut c, scope.tenant, &f, TicketSort::UpdatedDesc, limit, 0).await?;
-        self.consulted(scope, &rows.iter().map(|r| r.requester_id).collect::<Vec<_>>(), "ticket.listed", "support");
-        self.open_tickets(&mut c, scope, &rows).await
+        let tickets = self.open_tickets(&mut c, scope, &rows).await?;
+        self.consulted_tickets(scope, &tickets, "ticket.listed", "support");
+        Ok(tickets)
     }
 
     /// The count of every view (staff), in [`View::ALL`] order, as (view, count, more): a count

@@ -1,6 +1,7 @@
 //! The Zendesk API v2 handlers, one module per resource, and the helpers they share for
 //! responses and pagination.
 
+pub mod account;
 pub mod api_tokens;
 pub mod breaches;
 pub mod deleted;

@@ -57,12 +57,14 @@ pub async fn set_controller(State(app): State<AppState>, Auth(scope): Auth, body
     root.only(&["controller"])?;
     let c = root.object("controller")?;
     c.only(&["name", "contact", "dpo_contact", "subprocessor_notice_days"])?;
+    let current = app.privacy.controller(&scope).await?;
     let d = Controller {
         name: c.opt_str("name", 500)?.unwrap_or_default(),
         contact: c.opt_str("contact", 500)?.unwrap_or_default(),
         dpo_contact: c.opt_str("dpo_contact", 500)?.unwrap_or_default(),
         subprocessor_notice_days: c
             .opt_int("subprocessor_notice_days", 0, 365)?
+            .or(current.map(|c| c.subprocessor_notice_days))
             .unwrap_or(suoja_privacy::subprocessors::DEFAULT_NOTICE_DAYS),
     };
     let saved = app.privacy.set_controller(&scope, d).await?;

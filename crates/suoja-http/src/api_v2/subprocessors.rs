@@ -72,7 +72,7 @@ pub async fn show(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl,
 /// `PUT /privacy/subprocessors/{id}`
 pub async fn update(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, Path(id): Path<String>, body: JsonBody) -> Result<Response, ApiError> {
     let id = parse_id(&id)?;
-    let s = app.privacy.update_subprocessor(&scope, id, fields(&body)?).await?;
+    let s = app.privacy.update_subprocessor(&scope, id, fields(&body)?, &app.public_url).await?;
     Ok(ok(json!({ "subprocessor": subprocessor_json(&s, &base) })))
 }
 

@@ -82,6 +82,10 @@ impl FromRequestParts<AppState> for Auth {
         if !access.allows(reading, &suoja_helpdesk::tokens::Access::resource_of(parts.uri.path())) {
             return Err(ApiError::Helpdesk(HelpdeskError::Forbidden("the token's scopes do not allow this")));
         }
+        // The tenant's IP restriction, from the address the request came from (through trusted
+        // proxies only).
+        let client = crate::middleware::client_addr_of(&parts.extensions, &parts.headers, &state.limits.trusted_proxies);
+        state.helpdesk.check_address(&scope, client).await?;
         Ok(Auth(scope))
     }
 }

@@ -112,6 +112,9 @@ impl FromRequestParts<AppState> for Ctx {
         tracing::Span::current().record("tenant.id", tenant.0);
         if let Some(s) = &session {
             tracing::Span::current().record("actor.id", s.scope.actor.0);
+            // The tenant's IP restriction holds for pages as for the API.
+            let client = crate::middleware::client_addr_of(&parts.extensions, &parts.headers, &state.limits.trusted_proxies);
+            state.helpdesk.check_address(&s.scope, client).await.map_err(|e| Failure::new(e.into(), lang))?;
         }
         let (csrf, new_pre) = match (&session, &token, jar.get(&named(PRE_COOKIE))) {
             (Some(_), Some(t), _) => (csrf_for(t), None),

@@ -66,6 +66,9 @@ pub struct Details {
     /// What was exposed, as last scoped (ids, times, a tag).
     #[serde(default)]
     pub scope: Vec<scope::Exposure>,
+    /// The controller's name as the authority was given it (kept when the settings change).
+    #[serde(default)]
+    pub controller: String,
 }
 
 /// A breach with its text opened.

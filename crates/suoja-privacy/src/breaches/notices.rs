@@ -104,7 +104,7 @@ impl Privacy {
             "language": lang,
             "breach_id": id,
             "generated_at": now.to_iso(),
-            "controller": controller.name,
+            "controller": if d.controller.is_empty() { &controller.name } else { &d.controller },
             "region": self.policy.region,
             "contact": contact,
             "aware_at": b.row.aware_at.to_iso(),
@@ -177,6 +177,9 @@ impl Privacy {
                 "name the data protection officer or other contact point first",
             ));
         }
+        // What the authority is given stays as given, whatever the settings say later.
+        d.contact = contact_point(&d.contact, &controller);
+        d.controller = controller.name.clone();
         if let Some(r) = delay_reason.map(|r| r.trim().to_string()).filter(|r| !r.is_empty()) {
             d.delay_reason = r.chars().take(super::MAX_TEXT).collect();
         }

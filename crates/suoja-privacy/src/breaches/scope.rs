@@ -100,6 +100,7 @@ fn exposed(c: Category) -> Option<&'static str> {
 fn read_categories(action: &str) -> &'static [&'static str] {
     match action {
         "ticket.viewed" => &["identifier", "contact", "content"],
+        "ticket.named" => &["identifier"],
         "ticket.comments_viewed" | "mail.original_viewed" => &["identifier", "contact", "content", "file"],
         "ticket.exported" => &["identifier", "contact", "content", "profile"],
         "ticket.listed" | "search.result" => &["identifier", "content"],

@@ -75,3 +75,14 @@ CREATE TABLE subprocessor_subscribers (
     created_at BIGINT NOT NULL,
     PRIMARY KEY (tenant_id, user_id)
 );
+
+-- The security settings a tenant's admins choose: which addresses staff and API access may come
+-- from (the organisation's networks), and whether end users are held to them too.
+CREATE TABLE security_settings (
+    tenant_id BIGINT PRIMARY KEY,
+    ip_restriction BIGINT NOT NULL,
+    allowed_ranges TEXT NOT NULL,
+    restrict_end_users BIGINT NOT NULL,
+    updated_by BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL
+);

@@ -75,3 +75,14 @@ CREATE TABLE subprocessor_subscribers (
     created_at INTEGER NOT NULL,
     PRIMARY KEY (tenant_id, user_id)
 );
+
+-- The security settings a tenant's admins choose: which addresses staff and API access may come
+-- from (the organisation's networks), and whether end users are held to them too.
+CREATE TABLE security_settings (
+    tenant_id INTEGER PRIMARY KEY,
+    ip_restriction INTEGER NOT NULL,
+    allowed_ranges TEXT NOT NULL,
+    restrict_end_users INTEGER NOT NULL,
+    updated_by INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);

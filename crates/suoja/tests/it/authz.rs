@@ -776,6 +776,7 @@ pub(crate) fn api_body(method: &str, path: &str, ids: &HashMap<&'static str, Str
         }
         ("put", "/api/v2/privacy/subprocessors/{id}") => json!({"subprocessor": {"service": "matrix"}}),
         ("put", "/api/v2/subprocessors/subscription") => json!({"subscription": {"subscribed": true}}),
+        ("put", "/api/v2/account/settings") => json!({"settings": {"security": {"ip_restriction": {"enabled": false, "allowed_ranges": "127.0.0.0/8"}}}}),
         ("post", "/api/v2/privacy/breaches") => json!({"breach": {"aware_at": in_30_days_ago(), "description": "matrix"}}),
         ("put", "/api/v2/privacy/breaches/{id}") => json!({"breach": {"measures": "matrix"}}),
         ("put", "/api/v2/privacy/breaches/{id}/scope") => json!({"scope": [{"kind": "tickets", "ids": [n("other_ticket")]}]}),

@@ -99,6 +99,7 @@ engine_test_clocked!(a_token_window_finds_exactly_the_people_that_token_read, |a
     let td = app.ticket(daniel, "Delivery", "Where is it?").await;
     let (leaked_id, leaked) = token_for(&app, "aatu@example.fi").await;
     let (_, other) = token_for(&app, "aatu@example.fi").await;
+    let (lister_id, lister) = token_for(&app, &app.t.email).await;
 
     clock.advance_ms(HOUR);
     let from = now_iso(&clock, 0);
@@ -115,6 +116,9 @@ engine_test_clocked!(a_token_window_finds_exactly_the_people_that_token_read, |a
     assert_eq!(s, StatusCode::OK);
     let (s, _) = app.get(&format!("/api/v2/tickets/{tc}.json")).await;
     assert_eq!(s, StatusCode::OK);
+    // A third token lists tickets: every requester's words, and the CC by id.
+    let (s, v) = app.call_as(&lister, Method::GET, "/api/v2/tickets.json", None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
     clock.advance_ms(HOUR);
     let to = now_iso(&clock, 0);
     // After the window: the leaked token reads Daniel's.
@@ -154,7 +158,22 @@ engine_test_clocked!(a_token_window_finds_exactly_the_people_that_token_read, |a
         json!(["contact", "content", "file", "identifier"]),
         "her comment was read"
     );
-    assert_eq!(found["affected"]["by_category"]["content"]["people"], 4);
+    assert_eq!(of(eino)["categories"], json!(["identifier"]), "a CC is named on the ticket by id");
+    assert_eq!(found["affected"]["by_category"]["content"]["people"], 3);
+
+    // Listing reads everyone the tickets name: requesters by their words, the CC by id only.
+    let (s, _) = app
+        .put(
+            &format!("/api/v2/privacy/breaches/{id}/scope.json"),
+            json!({"scope": [{"kind": "token_reads", "token_id": lister_id, "from": from, "to": to}]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let listed = people(&app, id).await;
+    assert_eq!(ids(&listed), BTreeSet::from([anna, bertta, celia, daniel, eino]), "{listed}");
+    let cats = |u: i64| listed["people"].as_array().unwrap().iter().find(|p| p["user_id"] == u).unwrap()["categories"].clone();
+    assert_eq!(cats(eino), json!(["identifier"]), "{listed}");
+    assert_eq!(cats(bertta), json!(["content", "identifier"]), "{listed}");
 
     // The same member of staff over every credential, in the same window: Daniel too (read
     // with the other token), never Celia (the admin read her ticket).

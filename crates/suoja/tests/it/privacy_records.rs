@@ -136,6 +136,27 @@ engine_test_clocked!(the_records_cover_the_data_map_and_follow_the_settings, |ap
     assert_eq!(s, StatusCode::OK, "{n}");
     assert_eq!(n["notification"]["contact"], "Pirjo Tietosuoja, dpo@example.fi");
     assert_eq!(n["notification"]["controller"], "Esimerkki Oy");
+    // Once the authority is told, what it was told stays, whatever the settings say later.
+    let bid = b["breach"]["id"].as_i64().unwrap();
+    let (s, v) = app
+        .post(
+            &format!("/api/v2/privacy/breaches/{bid}/authority_notified.json"),
+            json!({"notification": {"reference": "TSV-7"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, _) = app
+        .put(
+            "/api/v2/privacy/controller.json",
+            json!({"controller": {"name": "Uusi Nimi Oy", "contact": "tietosuoja@example.fi", "dpo_contact": "Someone Else"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, n) = app.get(&format!("/api/v2/privacy/breaches/{bid}/notification.json")).await;
+    assert_eq!(
+        (n["notification"]["contact"].as_str(), n["notification"]["controller"].as_str()),
+        (Some("Pirjo Tietosuoja, dpo@example.fi"), Some("Esimerkki Oy"))
+    );
 
     // The PDF in Finnish: Finnish headings and table names.
     let res = app
@@ -155,7 +176,7 @@ engine_test_clocked!(the_records_cover_the_data_map_and_follow_the_settings, |ap
             "Seloste käsittelytoimista",
             "Tietosuojavastaava",
             "Pyynnöt (tickets)",
-            "Esimerkki Oy",
+            "Uusi Nimi Oy",
             "365 päivää (käytössä)",
         ] {
             assert!(text.contains(want), "{want} missing from the PDF:\n{text}");
@@ -259,7 +280,29 @@ engine_test_clocked!(subprocessors_are_announced_ahead_to_their_subscribers, |ap
     let (_, doc) = app.get("/api/v2/privacy/records_of_processing.json").await;
     assert_eq!(doc["records_of_processing"]["subprocessors"][0]["location"], "Finland");
 
-    // Corrected, never moved; removed, it leaves the public list and stays in the register.
+    // A settings change that leaves the notice period out keeps it.
+    let (s, v) = app
+        .put(
+            "/api/v2/privacy/controller.json",
+            json!({"controller": {"name": "Esimerkki Oy", "contact": "tietosuoja@example.fi", "dpo_contact": "Pirjo, dpo@example.fi"}}),
+        )
+        .await;
+    assert_eq!((s, v["controller"]["subprocessor_notice_days"].as_i64()), (StatusCode::OK, Some(14)), "{v}");
+    // An API token cannot subscribe someone else.
+    let as_aino = crate::harness::Tenant {
+        email: "aino@example.fi".into(),
+        ..app.t.clone()
+    };
+    let (s, _) = app
+        .call_as(
+            &as_aino,
+            Method::PUT,
+            "/api/v2/subprocessors/subscription.json",
+            Some(json!({"subscription": {"subscribed": false}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    // Changed while its start is a notice period away: announced again; never moved.
     let (s, v) = app
         .put(
             &format!("/api/v2/privacy/subprocessors/{id}.json"),
@@ -274,6 +317,23 @@ engine_test_clocked!(subprocessors_are_announced_ahead_to_their_subscribers, |ap
         )
         .await;
     assert_eq!((s, v["subprocessor"]["location"].as_str()), (StatusCode::OK, Some("Finland and Sweden")));
+    let told = notices(&app, aino).await;
+    assert_eq!(told.len(), 2, "{told:?}");
+    assert!(
+        told[1]["subject"].as_str().unwrap().contains("muuttui") && told[1]["text"].as_str().unwrap().contains("Finland and Sweden"),
+        "{told:?}"
+    );
+    // Closer to its start than the notice period: a change means removing it and adding anew.
+    clock.advance_ms(DAY);
+    let (s, v) = app
+        .put(
+            &format!("/api/v2/privacy/subprocessors/{id}.json"),
+            json!({"subprocessor": {"location": "USA"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    assert_eq!(notices(&app, aino).await.len(), 2);
+    // Removed, it leaves the public list and stays in the register.
     let (s, v) = app.delete(&format!("/api/v2/privacy/subprocessors/{id}.json")).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert!(v["subprocessor"]["ends_at"].is_string());

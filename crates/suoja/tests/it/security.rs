@@ -1478,3 +1478,106 @@ engine_test!(a_destroyed_key_is_gone_on_every_node_and_keys_stay_in_their_rows, 
     drop(c);
     node_b.stop().await.unwrap();
 });
+
+engine_test_configured!(
+    the_ip_restriction_holds_staff_and_api_access_to_its_ranges,
+    |s| {
+        s.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    },
+    |app, _clock| async move {
+        use reqwest::Method;
+        let from = |ip: &str, method: Method, path: &str, body: Option<serde_json::Value>| {
+            let mut r = app.req(method, path).header("x-forwarded-for", ip.to_string());
+            if let Some(b) = body {
+                r = r.json(&b);
+            }
+            crate::harness::send(r)
+        };
+        let set = |enabled: bool, ranges: &str, end_users: bool| json!({"settings": {"security": {"ip_restriction": {"enabled": enabled, "allowed_ranges": ranges, "end_users": end_users}}}});
+        // A person signs in to the pages before the restriction, from the server's own address.
+        let (_, login) = app.end_user_with_password("Eeva Esimerkki", "eeva@example.fi").await;
+        let mut staff = Browser::new(&app);
+        let (s, v) = app
+            .put(&format!("/api/v2/users/{}.json", app.t.admin_id), json!({"user": {"password": PASSWORD}}))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        staff.sign_in(&app.t.email, PASSWORD).await;
+        let page = staff.get("/agent/views/mine").await;
+        assert_eq!(page.status, StatusCode::OK, "{} {}", page.location(), page.body);
+
+        // Bad ranges, and a list that leaves out the admin's own address: refused, nothing saved.
+        for (body, ip) in [
+            (set(true, "203.0.113.0/33", false), "203.0.113.5"),
+            (set(true, "example.com", false), "203.0.113.5"),
+            (set(true, "", false), "203.0.113.5"),
+            (set(true, "198.51.100.0/24", false), "203.0.113.5"),
+        ] {
+            let (s, v) = from(ip, Method::PUT, "/api/v2/account/settings.json", Some(body.clone())).await;
+            assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {v}");
+            assert!(v.to_string().contains("allowed_ranges"), "{v}");
+        }
+        let (_, v) = app.get("/api/v2/account/settings.json").await;
+        assert_eq!(v["settings"]["security"]["ip_restriction"]["enabled"], false, "{v}");
+
+        // Saved from inside the office network, which the list allows.
+        let (s, v) = from(
+            "203.0.113.5",
+            Method::PUT,
+            "/api/v2/account/settings.json",
+            Some(set(true, "203.0.113.0/24  2001:db8::/32", false)),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(v["settings"]["security"]["ip_restriction"]["allowed_ranges"], "203.0.113.0/24 2001:db8::/32");
+        // Staff and tokens: only from the ranges, on the API and on the pages.
+        assert_eq!(from("203.0.113.77", Method::GET, "/api/v2/users/me.json", None).await.0, StatusCode::OK);
+        assert_eq!(from("2001:db8::5", Method::GET, "/api/v2/users/me.json", None).await.0, StatusCode::OK);
+        let (s, v) = from("198.51.100.9", Method::GET, "/api/v2/users/me.json", None).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+        assert_eq!(
+            app.get("/api/v2/tickets.json").await.0,
+            StatusCode::FORBIDDEN,
+            "the server's own address is not in the list"
+        );
+        assert_eq!(staff.get("/agent/views/mine").await.status, StatusCode::FORBIDDEN);
+        // End users are not held to it unless the admins say so.
+        let me = |ip: &'static str| {
+            let r = app
+                .client
+                .get(app.url("/api/v2/users/me.json"))
+                .basic_auth(&login.email, Some(&login.token))
+                .header("x-forwarded-for", ip);
+            crate::harness::send(r)
+        };
+        assert_eq!(me("198.51.100.9").await.0, StatusCode::OK);
+        let (s, v) = from(
+            "203.0.113.5",
+            Method::PUT,
+            "/api/v2/account/settings.json",
+            Some(json!({"settings": {"security": {"ip_restriction": {"end_users": true}}}})),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(me("198.51.100.9").await.0, StatusCode::FORBIDDEN);
+        assert_eq!(me("203.0.113.6").await.0, StatusCode::OK);
+        // Switched off from inside: everyone is back.
+        let (s, _) = from(
+            "203.0.113.5",
+            Method::PUT,
+            "/api/v2/account/settings.json",
+            Some(set(false, "203.0.113.0/24", false)),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(app.get("/api/v2/tickets.json").await.0, StatusCode::OK);
+        assert_eq!(staff.get("/agent/views/mine").await.status, StatusCode::OK);
+        // Every change is in the ledger, without the ranges.
+        let mut c = app.helpdesk().db().read().await.unwrap();
+        let entries = suoja_store::ledger::page(&mut c, suoja_core::TenantId(app.t.tenant_id), 0, 10_000)
+            .await
+            .unwrap();
+        let changes: Vec<_> = entries.iter().filter(|e| e.details.contains("ip_restriction")).collect();
+        assert_eq!(changes.len(), 3);
+        assert!(changes.iter().all(|e| !e.details.contains("203.0.113")));
+    }
+);

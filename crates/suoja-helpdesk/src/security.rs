@@ -1,0 +1,178 @@
+//! A tenant's IP restriction: the address ranges staff and API access may come from (and end
+//! users too, if the admins choose), enforced on every authenticated API request and page. An
+//! admin cannot save a list that leaves out the address they are saving it from, so the last
+//! admin cannot lock everyone out.
+
+use std::net::IpAddr;
+
+use suoja_core::Scope;
+use suoja_store::settings::IpRestriction;
+
+use crate::{Helpdesk, HelpdeskError, Result};
+
+/// Most ranges one list holds.
+pub const MAX_RANGES: usize = 100;
+
+/// A parsed list of allowed addresses and CIDR ranges.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IpRanges(Vec<(IpAddr, u8)>);
+
+impl IpRanges {
+    /// Parses `203.0.113.0/24 198.51.100.7 2001:db8::/32` (spaces or commas between); the
+    /// first entry that is not an address or range is named in the error.
+    pub fn parse(text: &str) -> std::result::Result<IpRanges, String> {
+        let mut out = Vec::new();
+        for item in text.split([' ', ',', '\n', '\t']).filter(|s| !s.is_empty()) {
+            let (addr, bits) = match item.split_once('/') {
+                Some((a, b)) => (a, Some(b)),
+                None => (item, None),
+            };
+            let ip: IpAddr = addr
+                .parse()
+                .map_err(|_| format!("'{}' is not an IP address or range", item.chars().take(60).collect::<String>()))?;
+            let max = if ip.is_ipv4() { 32 } else { 128 };
+            let bits = match bits {
+                None => max,
+                Some(b) => b
+                    .parse::<u8>()
+                    .ok()
+                    .filter(|b| *b <= max)
+                    .ok_or_else(|| format!("'{}' has a prefix length outside 0 to {max}", item.chars().take(60).collect::<String>()))?,
+            };
+            out.push((ip, bits));
+            if out.len() > MAX_RANGES {
+                return Err(format!("more than {MAX_RANGES} ranges"));
+            }
+        }
+        Ok(IpRanges(out))
+    }
+
+    /// Whether `ip` is in one of the ranges (an IPv4 address mapped into IPv6 counts as IPv4).
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+            v4 => v4,
+        };
+        self.0.iter().any(|(net, bits)| match (net, ip) {
+            (IpAddr::V4(n), IpAddr::V4(a)) => prefix_eq(&n.octets(), &a.octets(), *bits),
+            (IpAddr::V6(n), IpAddr::V6(a)) => prefix_eq(&n.octets(), &a.octets(), *bits),
+            _ => false,
+        })
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// Whether the first `bits` bits of `a` and `b` agree.
+fn prefix_eq(a: &[u8], b: &[u8], bits: u8) -> bool {
+    let mut left = usize::from(bits);
+    for (x, y) in a.iter().zip(b) {
+        if left == 0 {
+            return true;
+        }
+        let take = left.min(8);
+        let mask = u8::MAX << (8 - take);
+        if x & mask != y & mask {
+            return false;
+        }
+        left -= take;
+    }
+    true
+}
+
+impl Helpdesk {
+    /// Refuses `scope` calling from `client` when the tenant restricts addresses and this caller
+    /// is held to the restriction (staff, API tokens, and end users when chosen). A request
+    /// without a known address is refused too while the restriction is on.
+    pub async fn check_address(&self, scope: &Scope, client: Option<IpAddr>) -> Result<()> {
+        let held = scope.is_staff() || scope.token.is_some();
+        let mut c = self.db.read().await?;
+        let Some(r) = suoja_store::settings::ip_restriction(&mut c, scope.tenant).await?.filter(|r| r.enabled) else {
+            return Ok(());
+        };
+        if !held && !r.end_users {
+            return Ok(());
+        }
+        let ranges = IpRanges::parse(&r.allowed_ranges).unwrap_or(IpRanges(Vec::new()));
+        if client.is_some_and(|ip| ranges.contains(ip)) {
+            Ok(())
+        } else {
+            Err(HelpdeskError::Forbidden(
+                "this helpdesk accepts this access only from the addresses its admins allow",
+            ))
+        }
+    }
+
+    /// The tenant's IP restriction (admins).
+    pub async fn ip_restriction(&self, scope: &Scope) -> Result<IpRestriction> {
+        if !scope.is_admin() {
+            return Err(HelpdeskError::Forbidden("only admins can see the security settings"));
+        }
+        let mut c = self.db.read().await?;
+        Ok(suoja_store::settings::ip_restriction(&mut c, scope.tenant).await?.unwrap_or_default())
+    }
+
+    /// Sets the tenant's IP restriction (admins). An enabled list must allow `client`, the
+    /// address the admin saves it from.
+    pub async fn set_ip_restriction(&self, scope: &Scope, r: IpRestriction, client: Option<IpAddr>) -> Result<IpRestriction> {
+        if !scope.is_admin() {
+            return Err(HelpdeskError::Forbidden("only admins can change the security settings"));
+        }
+        let ranges = IpRanges::parse(&r.allowed_ranges).map_err(|m| HelpdeskError::invalid("allowed_ranges", m))?;
+        if r.enabled {
+            if ranges.is_empty() {
+                return Err(HelpdeskError::invalid("allowed_ranges", "name at least one address or range to allow"));
+            }
+            if !client.is_some_and(|ip| ranges.contains(ip)) {
+                return Err(HelpdeskError::invalid(
+                    "allowed_ranges",
+                    "the address you are saving from is not in the list: saving it would lock you out",
+                ));
+            }
+        }
+        let r = IpRestriction {
+            allowed_ranges: r.allowed_ranges.split_whitespace().collect::<Vec<_>>().join(" "),
+            ..r
+        };
+        let now = self.now();
+        let mut tx = self.db.begin().await?;
+        suoja_store::settings::set_ip_restriction(&mut tx, scope.tenant, &r, scope.actor.0, now).await?;
+        self.record_ledger(
+            &mut tx,
+            scope.tenant,
+            suoja_core::LedgerKind::SettingsChanged,
+            None,
+            Some(scope.actor.0),
+            serde_json::json!({ "setting": "ip_restriction", "enabled": r.enabled, "ranges": ranges.0.len(), "end_users": r.end_users }),
+        )
+        .await?;
+        tx.commit().await?;
+        tracing::info!(tenant.id = %scope.tenant, actor.id = %scope.actor, enabled = r.enabled, "IP restriction changed");
+        Ok(r)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_parse_and_match() {
+        let r = IpRanges::parse("203.0.113.0/24 198.51.100.7, 2001:db8::/32").unwrap();
+        for ok in ["203.0.113.1", "203.0.113.255", "198.51.100.7", "2001:db8::1", "::ffff:203.0.113.9"] {
+            assert!(r.contains(ok.parse().unwrap()), "{ok}");
+        }
+        for no in ["203.0.114.1", "198.51.100.8", "2001:db9::1", "10.0.0.1"] {
+            assert!(!r.contains(no.parse().unwrap()), "{no}");
+        }
+        assert!(IpRanges::parse("0.0.0.0/0").unwrap().contains("8.8.8.8".parse().unwrap()));
+        for bad in ["203.0.113.0/33", "example.com", "1.2.3", "10.0.0.0/x", "::/129"] {
+            assert!(IpRanges::parse(bad).is_err(), "{bad}");
+        }
+        let many = (0..101).map(|i| format!("10.0.0.{i}")).collect::<Vec<_>>().join(" ");
+        assert!(IpRanges::parse(&many).is_err());
+    }
+}
