@@ -183,6 +183,11 @@ wire_enum!(
     LedgerKind {
         ApiTokenCreated = "api_token.created",
         ApiTokenRevoked = "api_token.revoked",
+        AuditCreate = "audit.create",
+        AuditDestroy = "audit.destroy",
+        AuditExported = "audit.exported",
+        AuditLogin = "audit.login",
+        AuditUpdate = "audit.update",
         BreachAuthorityNotified = "breach.authority_notified",
         BreachClosed = "breach.closed",
         BreachPersonNotified = "breach.person_notified",

@@ -3,6 +3,7 @@
 //! translate between the wire and the helpdesk services and delegate; rules live below.
 
 mod api_v2;
+mod audit;
 mod error;
 mod extract;
 mod middleware;

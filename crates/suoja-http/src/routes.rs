@@ -7,8 +7,8 @@ use axum::response::IntoResponse as _;
 use axum::routing::{MethodRouter, delete, get, post, put};
 
 use crate::api_v2::{
-    account, api_tokens, breaches, deleted, erasure, groups, help_center as hc, help_center::community as cm, help_center::reactions as hcr, incremental, jobs,
-    mentions, oauth, orgs, privacy, records, redaction, requests, search, subprocessors, tickets, uploads, users, webhooks,
+    account, api_tokens, audit_logs, breaches, deleted, erasure, groups, help_center as hc, help_center::community as cm, help_center::reactions as hcr,
+    incremental, jobs, mentions, oauth, orgs, privacy, records, redaction, requests, search, subprocessors, tickets, uploads, users, webhooks,
 };
 use crate::{ApiError, AppState, middleware, openapi};
 
@@ -183,6 +183,8 @@ pub fn table() -> Vec<(Doc, MethodRouter<AppState>)> {
         (r!("get", "/api/v2/subprocessors", "The tenant's sub-processors in use and announced (no sign-in needed)", "Privacy", None, 200, "subprocessors", &[]), get(subprocessors::public)),
         (r!("get", "/api/v2/subprocessors/subscription", "Whether the signed-in person hears of new sub-processors", "Privacy", None, 200, "subscription", &[]), get(subprocessors::subscription)),
         (r!("put", "/api/v2/subprocessors/subscription", "Subscribe to announcements of new sub-processors, or stop them", "Privacy", Some("subscription"), 200, "subscription", &[]), put(subprocessors::subscribe)),
+        (r!("get", "/api/v2/audit_logs", "The admin audit log, newest first (filters: filter[action], filter[actor_id], filter[created_at][])", "Account", None, 200, "audit_logs", &["page[size]", "page[after]", "filter[action]", "filter[actor_id]", "filter[created_at][]"]), get(audit_logs::index)),
+        (r!("get", "/api/v2/audit_logs/{id}", "One entry of the audit log", "Account", None, 200, "audit_log", &[]), get(audit_logs::show)),
         (r!("get", "/api/v2/account/settings", "The account's security settings (IP restriction of staff and API access)", "Account", None, 200, "settings", &[]), get(account::show)),
         (r!("put", "/api/v2/account/settings", "Change the IP restriction; the admin's own address must stay allowed", "Account", Some("settings"), 200, "settings", &[]), put(account::update)),
         (r!("get", "/api/v2/privacy/ledger/verify", "Verify the privacy ledger's hash chain", "Privacy", None, 200, "ledger", &[]), get(privacy::verify_ledger)),
@@ -310,6 +312,7 @@ pub fn build(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .fallback(|| async { ApiError::NotFound.into_response() })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed.into_response() })
+        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::audit::audit))
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::rate_limit))
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::body_deadline))
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::transport_security))

@@ -4,6 +4,7 @@
 //! records every privacy action. Built on the helpdesk's services and the store; knows nothing
 //! of HTTP.
 
+pub mod audit;
 pub mod breaches;
 pub mod consult;
 pub mod courier;

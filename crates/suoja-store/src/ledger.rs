@@ -182,3 +182,37 @@ pub async fn tenants(c: &mut Conn) -> Result<Vec<TenantId>> {
         .await?;
     Ok(rows.into_iter().map(TenantId).collect())
 }
+
+/// What an audit-log page keeps of the ledger.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    /// Only entries of this kind (`audit.update`, …); otherwise every `audit.` kind.
+    pub kind: Option<String>,
+    /// Only this actor's.
+    pub actor: Option<i64>,
+    /// From this time on.
+    pub from: Option<Timestamp>,
+    /// Up to this time.
+    pub to: Option<Timestamp>,
+}
+
+/// The audit entries (`audit.*` kinds) of a tenant, newest first, before `before_seq` when given,
+/// at most `limit`.
+pub async fn audit_page(c: &mut Conn, tenant: TenantId, f: &AuditFilter, before_seq: Option<i64>, limit: i64) -> Result<Vec<Entry>> {
+    let rows = sqlx::query(
+        "SELECT seq, at, kind, subject_id, actor_id, details, prev_hash, hash FROM ledger \
+         WHERE tenant_id = $1 AND seq < $2 AND kind LIKE 'audit.%' AND ($3 = '' OR kind = $3) AND ($4 = 0 OR actor_id = $5) \
+         AND at >= $6 AND at <= $7 ORDER BY seq DESC LIMIT $8",
+    )
+    .bind(tenant.0)
+    .bind(before_seq.unwrap_or(i64::MAX))
+    .bind(f.kind.clone().unwrap_or_default())
+    .bind(i64::from(f.actor.is_some()))
+    .bind(f.actor.unwrap_or(0))
+    .bind(f.from.map_or(i64::MIN, |t| t.0))
+    .bind(f.to.map_or(i64::MAX, |t| t.0))
+    .bind(limit)
+    .fetch_all(c)
+    .await?;
+    rows.iter().map(entry).collect()
+}

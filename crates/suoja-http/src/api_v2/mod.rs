@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod api_tokens;
+pub mod audit_logs;
 pub mod breaches;
 pub mod deleted;
 pub mod erasure;

@@ -86,6 +86,9 @@ impl FromRequestParts<AppState> for Auth {
         // proxies only).
         let client = crate::middleware::client_addr_of(&parts.extensions, &parts.headers, &state.limits.trusted_proxies);
         state.helpdesk.check_address(&scope, client).await?;
+        if let Some(slot) = parts.extensions.get::<crate::audit::AuditSlot>() {
+            slot.set(scope);
+        }
         Ok(Auth(scope))
     }
 }

@@ -115,6 +115,11 @@ impl FromRequestParts<AppState> for Ctx {
             // The tenant's IP restriction holds for pages as for the API.
             let client = crate::middleware::client_addr_of(&parts.extensions, &parts.headers, &state.limits.trusted_proxies);
             state.helpdesk.check_address(&s.scope, client).await.map_err(|e| Failure::new(e.into(), lang))?;
+            if s.kind == suoja_helpdesk::signin::SessionKind::Full
+                && let Some(slot) = parts.extensions.get::<crate::audit::AuditSlot>()
+            {
+                slot.set(s.scope);
+            }
         }
         let (csrf, new_pre) = match (&session, &token, jar.get(&named(PRE_COOKIE))) {
             (Some(_), Some(t), _) => (csrf_for(t), None),

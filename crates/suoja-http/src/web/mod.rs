@@ -28,7 +28,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{MethodRouter, get};
 use suoja_core::random;
 
-pub use ctx::Ctx;
+pub use ctx::{Ctx, SESSION_COOKIE};
 pub use error::Failure;
 pub use i18n::Lang;
 

@@ -612,6 +612,10 @@ pub(crate) async fn world(app: &TestApp) -> World {
         admin_id: 0,
         tenant_id: other_admin.tenant_id,
     };
+    // The newest entry of the audit log the world's setup wrote.
+    let (s, v) = app.call_as(&admin, Method::GET, "/api/v2/audit_logs.json?page[size]=1", None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    ids.insert("audit_log", id(&v["audit_logs"][0]["id"]));
     World {
         ids,
         end_user: end_user_login,
@@ -679,6 +683,7 @@ pub(crate) fn concrete(method: &str, path: &str, ids: &HashMap<&'static str, Str
             (_, p, "id") if p.contains("/erasures/{id}") => "erasure",
             (_, p, "id") if p.contains("/holds/{id}") => "hold",
             (_, p, "id") if p.contains("/subprocessors/{id}") => "subprocessor",
+            (_, p, "id") if p.starts_with("/api/v2/audit_logs/") => "audit_log",
             (_, "/api/v2/privacy/breaches/{id}/close", _) => "breach_doomed",
             (_, "/privacy/breaches/{id}/close", _) => "breach_doomed_web",
             (_, p, "id") if p.starts_with("/privacy/breaches/{id}") => "breach_web",

@@ -12,6 +12,7 @@ mod fixtures;
 mod harness;
 
 mod api_flows;
+mod audit_log;
 mod authz;
 mod backup_restore;
 mod bad_input;

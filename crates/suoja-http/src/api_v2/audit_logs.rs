@@ -1,0 +1,85 @@
+//! `GET /api/v2/audit_logs` and `/audit_logs/{id}` (admins): the admin audit log in Zendesk's
+//! shape — `action` (`create`, `update`, `destroy`, `login`, `exported`), `actor_id`,
+//! `source_type`, `source_id`, `change_description` (the route), `ip_address`, `created_at` —
+//! newest first with cursor pagination (`page[size]`, `page[after]`) and Zendesk's filters
+//! (`filter[action]`, `filter[actor_id]`, `filter[created_at][]` twice for a range).
+
+use axum::extract::{Path, RawQuery, State};
+use axum::response::Response;
+use serde_json::{Value, json};
+use suoja_core::{Timestamp, UserId};
+use suoja_privacy::audit::{Action, Entry, Query};
+
+use super::ok;
+use crate::extract::params_helpers::encode_cursor;
+use crate::extract::{Auth, BaseUrl, PageParams, Params, parse_id};
+use crate::{ApiError, AppState};
+
+fn entry_json(e: &Entry, base: &BaseUrl) -> Value {
+    json!({
+        "url": base.api(&format!("/audit_logs/{}.json", e.id)),
+        "id": e.id,
+        "action": e.action,
+        "action_label": e.action,
+        "actor_id": e.actor,
+        "source_id": e.source_id,
+        "source_type": e.source_type,
+        "source_label": e.source_type,
+        "change_description": e.route,
+        "ip_address": e.ip_address,
+        "created_at": e.at.to_iso(),
+    })
+}
+
+/// `GET /audit_logs`
+pub async fn index(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, params: Params, RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
+    let action = match params.get("filter[action]") {
+        None | Some("") => None,
+        Some(a) => Some(Action::parse(a).ok_or_else(|| ApiError::BadRequest("filter[action] must be create, update, destroy, login or exported".into()))?),
+    };
+    let actor = params.int("filter[actor_id]", 1, i64::MAX)?.map(UserId);
+    // `filter[created_at][]` twice: from and to.
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.as_deref().unwrap_or("")).unwrap_or_default();
+    let times: Vec<Timestamp> = pairs
+        .iter()
+        .filter(|(k, _)| k == "filter[created_at][]")
+        .map(|(_, v)| Timestamp::parse(v).ok_or_else(|| ApiError::BadRequest("filter[created_at][] must be ISO 8601 times".into())))
+        .collect::<Result<_, _>>()?;
+    let (from, to) = match times.as_slice() {
+        [] => (None, None),
+        [a, b] if a <= b => (Some(*a), Some(*b)),
+        _ => return Err(ApiError::BadRequest("filter[created_at][] takes two times, the earlier first".into())),
+    };
+    let (size, before) = match params.paging()? {
+        PageParams::Cursor { size, after, .. } => (size, after),
+        PageParams::Offset { per_page, .. } => (per_page, None),
+    };
+    let q = Query {
+        action,
+        actor,
+        from,
+        to,
+        before,
+        limit: size,
+    };
+    let (entries, next) = app.privacy.audit_log(&scope, q).await?;
+    let next_link = next.map(|n| base.api(&format!("/audit_logs.json?page[size]={size}&page[after]={}", encode_cursor(n))));
+    Ok(ok(json!({
+        "audit_logs": entries.iter().map(|e| entry_json(e, &base)).collect::<Vec<_>>(),
+        "meta": { "has_more": next.is_some(), "after_cursor": next.map(encode_cursor), "before_cursor": null },
+        "links": { "next": next_link, "prev": null },
+    })))
+}
+
+/// `GET /audit_logs/{id}`
+pub async fn show(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let id = parse_id(&id)?;
+    let q = Query {
+        before: Some(id.saturating_add(1)),
+        limit: 1,
+        ..Query::default()
+    };
+    let (entries, _) = app.privacy.audit_log(&scope, q).await?;
+    let e = entries.into_iter().find(|e| e.id == id).ok_or(ApiError::NotFound)?;
+    Ok(ok(json!({ "audit_log": entry_json(&e, &base) })))
+}

@@ -1,0 +1,164 @@
+//! The admin audit log: staff changes to settings and privacy work, staff sign-ins and
+//! downloads of privacy documents are recorded with route, object id and client address (sealed
+//! in the ledger's chain); failed requests and end users' own requests are not; Zendesk's
+//! filters and cursor pagination work; only admins read it.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::engine_test_configured;
+use crate::harness::TestApp;
+use crate::web::{Browser, PASSWORD};
+
+/// A request as the admin, from `ip` (the server trusts its loopback proxy).
+async fn from(app: &TestApp, ip: &str, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+    let mut r = app.req(method, path).header("x-forwarded-for", ip.to_string());
+    if let Some(b) = body {
+        r = r.json(&b);
+    }
+    crate::harness::send(r).await
+}
+
+async fn log(app: &TestApp, query: &str) -> (StatusCode, Value) {
+    app.get(&format!("/api/v2/audit_logs.json{query}")).await
+}
+
+engine_test_configured!(
+    the_audit_log_records_staff_changes_sign_ins_and_downloads,
+    |s| {
+        s.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    },
+    |app, _clock| async move {
+        let (_, before) = log(&app, "").await;
+        let known = before["audit_logs"].as_array().unwrap().len();
+
+        // A change, a creation, a download, each from the office address.
+        let (s, v) = from(
+            &app,
+            "203.0.113.5",
+            Method::PUT,
+            "/api/v2/privacy/retention/closed_tickets.json",
+            Some(json!({"retention_policy": {"value": 400}})),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let (s, v) = from(
+            &app,
+            "203.0.113.5",
+            Method::POST,
+            "/api/v2/webhooks.json",
+            Some(json!({"webhook": {"name": "CRM", "endpoint": "https://127.0.0.1:9/hook", "subscriptions": ["ticket.created"]}})),
+        )
+        .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        let (s, _) = from(&app, "203.0.113.5", Method::GET, "/api/v2/privacy/records_of_processing.json", None).await;
+        assert_eq!(s, StatusCode::OK);
+        // Not recorded: a refused change, ticket work, an end user's own request. (Creating the
+        // end user is: staff changing people is audited.)
+        let (s, _) = from(
+            &app,
+            "203.0.113.5",
+            Method::PUT,
+            "/api/v2/privacy/retention/closed_tickets.json",
+            Some(json!({"retention_policy": {"value": -1}})),
+        )
+        .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+        let (person, login) = app.end_user_with_password("Eeva Esimerkki", "eeva@example.fi").await;
+        let (s, _) = app
+            .call_password(
+                &login,
+                Method::POST,
+                "/api/v2/privacy/requests.json",
+                Some(json!({"request": {"kind": "access"}})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED);
+        let _ticket = app.ticket(person, "Lasku", "Laskussa on virhe").await;
+        // A staff sign-in on the pages.
+        let (s, _) = app
+            .put(&format!("/api/v2/users/{}.json", app.t.admin_id), json!({"user": {"password": PASSWORD}}))
+            .await;
+        assert_eq!(s, StatusCode::OK);
+        let mut b = Browser::new(&app);
+        b.sign_in(&app.t.email, PASSWORD).await;
+        let mut wrong = Browser::new(&app);
+        wrong.sign_in(&app.t.email, "not the password").await;
+
+        let (s, v) = log(&app, "").await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let all = v["audit_logs"].as_array().unwrap();
+        let new: Vec<&Value> = all.iter().take(all.len() - known).collect();
+        let seen: Vec<(String, String, Option<String>)> = new
+            .iter()
+            .map(|e| {
+                (
+                    e["action"].as_str().unwrap().to_string(),
+                    e["source_type"].as_str().unwrap().to_string(),
+                    e["source_id"].as_str().map(str::to_string),
+                )
+            })
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                ("login".to_string(), "signin".to_string(), None),
+                ("update".to_string(), "users".to_string(), Some(app.t.admin_id.to_string())),
+                ("create".to_string(), "users".to_string(), None),
+                ("exported".to_string(), "privacy.records_of_processing".to_string(), None),
+                ("create".to_string(), "webhooks".to_string(), None),
+                ("update".to_string(), "privacy.retention".to_string(), Some("closed_tickets".to_string())),
+            ],
+            "{v}"
+        );
+        let retention = new.last().unwrap();
+        assert_eq!(retention["ip_address"], "203.0.113.5");
+        assert_eq!(retention["actor_id"], app.t.admin_id);
+        assert_eq!(retention["change_description"], "PUT /api/v2/privacy/retention/{policy}");
+        assert_eq!(new[0]["ip_address"], "127.0.0.1", "the sign-in came from the server's own address");
+
+        // Filters and cursor pages.
+        let (_, v) = log(&app, "?filter[action]=login").await;
+        assert!(v["audit_logs"].as_array().unwrap().iter().all(|e| e["action"] == "login"), "{v}");
+        assert_eq!(v["audit_logs"].as_array().unwrap().len(), 1);
+        let (_, v) = log(&app, &format!("?filter[actor_id]={}", person)).await;
+        assert_eq!(v["audit_logs"], json!([]), "an end user's own request is not in the admin audit log");
+        let (_, v) = log(&app, "?filter[created_at][]=2000-01-01T00:00:00Z&filter[created_at][]=2000-01-02T00:00:00Z").await;
+        assert_eq!(v["audit_logs"], json!([]));
+        let (s, _) = log(&app, "?filter[action]=dance").await;
+        assert_eq!(s, StatusCode::BAD_REQUEST);
+        let mut paged = Vec::new();
+        let mut next = Some(app.url("/api/v2/audit_logs.json?page[size]=2"));
+        while let Some(url) = next {
+            let (s, v) = app.get(&url).await;
+            assert_eq!(s, StatusCode::OK, "{v}");
+            paged.extend(v["audit_logs"].as_array().unwrap().iter().map(|e| e["id"].clone()));
+            next = v["links"]["next"].as_str().map(str::to_string);
+        }
+        assert_eq!(paged, all.iter().map(|e| e["id"].clone()).collect::<Vec<_>>());
+        let (s, one) = app.get(&format!("/api/v2/audit_logs/{}.json", retention["id"])).await;
+        assert_eq!((s, one["audit_log"]["source_id"].as_str()), (StatusCode::OK, Some("closed_tickets")));
+
+        // Only admins read it; it is in the ledger's chain, the address sealed.
+        let (s, v) = app
+            .post(
+                "/api/v2/users.json",
+                json!({"user": {"name": "Aatu", "email": "aatu@example.fi", "role": "agent"}}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        let agent = crate::harness::Tenant {
+            email: "aatu@example.fi".into(),
+            ..app.t.clone()
+        };
+        let (s, _) = app.call_as(&agent, Method::GET, "/api/v2/audit_logs.json", None).await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+        let (_, l) = app.get("/api/v2/privacy/ledger/verify.json").await;
+        assert!(l["ledger"]["broken"].is_null(), "{l}");
+        let mut c = app.helpdesk().db().read().await.unwrap();
+        let entries = suoja_store::ledger::page(&mut c, suoja_core::TenantId(app.t.tenant_id), 0, 10_000)
+            .await
+            .unwrap();
+        assert!(entries.iter().all(|e| !e.details.contains("203.0.113")), "addresses are sealed");
+    }
+);
