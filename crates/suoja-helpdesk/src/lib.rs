@@ -55,6 +55,8 @@ pub struct Helpdesk {
     upload_quota: i64,
     /// Whether ticket notifications are queued (the installation sends mail).
     notifications: bool,
+    /// Each tenant's IP restriction as last read, for a moment (every API request asks).
+    restrictions: Arc<security::RestrictionCache>,
 }
 
 impl Helpdesk {
@@ -78,6 +80,7 @@ impl Helpdesk {
             endpoints: Arc::default(),
             upload_quota: uploads::DEFAULT_UPLOAD_QUOTA,
             notifications: false,
+            restrictions: Arc::default(),
         }
     }
     /// Whether ticket notifications are queued for sending (off unless mail goes out).

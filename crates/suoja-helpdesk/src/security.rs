@@ -10,6 +10,31 @@ use suoja_store::settings::IpRestriction;
 
 use crate::{Helpdesk, HelpdeskError, Result};
 
+/// How long a node trusts the restriction it read (another node's change takes effect here
+/// within this; this node's own change at once).
+const CACHE_FOR: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// A tenant's restriction in force: its ranges and whether end users are held to it (`None`: off).
+type InForce = Option<(IpRanges, bool)>;
+
+/// Each tenant's restriction as last read, and when.
+#[derive(Debug, Default)]
+pub struct RestrictionCache(std::sync::Mutex<std::collections::HashMap<suoja_core::TenantId, (std::time::Instant, InForce)>>);
+
+impl RestrictionCache {
+    fn get(&self, tenant: suoja_core::TenantId) -> Option<InForce> {
+        let map = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        map.get(&tenant).filter(|(at, _)| at.elapsed() < CACHE_FOR).map(|(_, r)| r.clone())
+    }
+    fn put(&self, tenant: suoja_core::TenantId, r: InForce) {
+        let mut map = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        map.insert(tenant, (std::time::Instant::now(), r));
+    }
+    fn forget(&self, tenant: suoja_core::TenantId) {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&tenant);
+    }
+}
+
 /// Most ranges one list holds.
 pub const MAX_RANGES: usize = 100;
 
@@ -89,14 +114,24 @@ impl Helpdesk {
     /// without a known address is refused too while the restriction is on.
     pub async fn check_address(&self, scope: &Scope, client: Option<IpAddr>) -> Result<()> {
         let held = scope.is_staff() || scope.token.is_some();
-        let mut c = self.db.read().await?;
-        let Some(r) = suoja_store::settings::ip_restriction(&mut c, scope.tenant).await?.filter(|r| r.enabled) else {
+        let restriction = match self.restrictions.get(scope.tenant) {
+            Some(r) => r,
+            None => {
+                let mut c = self.db.read().await?;
+                let r = suoja_store::settings::ip_restriction(&mut c, scope.tenant)
+                    .await?
+                    .filter(|r| r.enabled)
+                    .map(|r| (IpRanges::parse(&r.allowed_ranges).unwrap_or(IpRanges(Vec::new())), r.end_users));
+                self.restrictions.put(scope.tenant, r.clone());
+                r
+            }
+        };
+        let Some((ranges, end_users)) = restriction else {
             return Ok(());
         };
-        if !held && !r.end_users {
+        if !held && !end_users {
             return Ok(());
         }
-        let ranges = IpRanges::parse(&r.allowed_ranges).unwrap_or(IpRanges(Vec::new()));
         if client.is_some_and(|ip| ranges.contains(ip)) {
             Ok(())
         } else {
@@ -150,6 +185,7 @@ impl Helpdesk {
         )
         .await?;
         tx.commit().await?;
+        self.restrictions.forget(scope.tenant);
         tracing::info!(tenant.id = %scope.tenant, actor.id = %scope.actor, enabled = r.enabled, "IP restriction changed");
         Ok(r)
     }

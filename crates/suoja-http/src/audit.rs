@@ -44,11 +44,16 @@ const AUDITED: &[&str] = &[
     "/api/v2/comment_redactions",
     "/admin/",
     "/privacy/",
+    "/account/",
 ];
 
 /// Routes that open a privacy document when read.
 fn exported(route: &str) -> bool {
     route.contains("/download")
+        || route.starts_with("/exports/")
+        || route.ends_with("/original")
+        || route.starts_with("/api/v2/incremental/")
+        || route.ends_with("/breaches/{id}/people")
         || route.ends_with("/certificate")
         || route.ends_with("/notification")
         || route.ends_with("/records_of_processing")
@@ -58,7 +63,12 @@ fn exported(route: &str) -> bool {
 
 /// What a request to `route` by `method` does, if it is audited.
 pub fn audited(method: &Method, route: &str) -> Option<Action> {
-    if *method == Method::POST && (route == "/signin" || route == "/signin/second-factor" || route == "/signin/link/{token}") {
+    if *method == Method::POST
+        && matches!(
+            route,
+            "/signin" | "/signin/second-factor" | "/signin/link/{token}" | "/account/second-factor/confirm"
+        )
+    {
         return Some(Action::Login);
     }
     if *method == Method::GET {
@@ -70,12 +80,15 @@ pub fn audited(method: &Method, route: &str) -> Option<Action> {
     match *method {
         Method::DELETE => Some(Action::Destroy),
         Method::PUT | Method::PATCH => Some(Action::Update),
-        // A POST to an action on an object (`…/{id}/verify`) changes it; to a collection, creates.
-        Method::POST => {
-            let segments: Vec<&str> = route.split('/').filter(|s| !s.is_empty()).collect();
-            let on_object = segments.len() >= 2 && segments.get(segments.len() - 2).is_some_and(|s| s.starts_with('{'));
-            Some(if on_object { Action::Update } else { Action::Create })
-        }
+        // A POST that removes (`…/remove`, `…/release`) destroys; one on an object (a path with
+        // an id) changes it; one to a collection creates.
+        Method::POST => Some(if route.ends_with("/remove") || route.ends_with("/release") {
+            Action::Destroy
+        } else if route.contains('{') || route.starts_with("/account/") || route.starts_with("/admin/") {
+            Action::Update
+        } else {
+            Action::Create
+        }),
         _ => None,
     }
 }
@@ -89,7 +102,11 @@ fn source(route: &str, path: &str) -> (String, Option<String>) {
         .split('/')
         .zip(path.split('/'))
         .find(|(r, _)| r.starts_with('{') && *r != "{token}")
-        .map(|(_, p)| p.trim_end_matches(".json").chars().take(64).collect());
+        .map(|(_, p)| {
+            let p = p.trim_end_matches(".json");
+            // Numeric ids as numbers (`0042` and `+42` are 42), anything else as written.
+            p.parse::<i64>().map_or_else(|_| p.chars().take(64).collect(), |n| n.to_string())
+        });
     (kind.join("."), id)
 }
 
@@ -135,7 +152,8 @@ pub async fn audit(State(state): State<AppState>, mut req: Request, next: Next) 
         }
         _ => slot.get(),
     };
-    let Some(scope) = scope.filter(Scope::is_staff) else {
+    // Staff, and API tokens whoever they act as (an admin's integration).
+    let Some(scope) = scope.filter(|s| s.is_staff() || s.token.is_some()) else {
         return res;
     };
     let (source_type, source_id) = source(&route, &path);
@@ -160,6 +178,13 @@ mod tests {
         assert_eq!(audited(&Method::PUT, "/api/v2/privacy/retention/{policy}"), Some(Action::Update));
         assert_eq!(audited(&Method::POST, "/api/v2/privacy/holds"), Some(Action::Create));
         assert_eq!(audited(&Method::POST, "/api/v2/privacy/requests/{id}/verify"), Some(Action::Update));
+        assert_eq!(audited(&Method::POST, "/api/v2/privacy/subjects/{id}/restriction/lift"), Some(Action::Update));
+        assert_eq!(audited(&Method::POST, "/admin/mail/smtp/remove"), Some(Action::Destroy));
+        assert_eq!(audited(&Method::POST, "/account/staff-second-factor"), Some(Action::Update));
+        assert_eq!(audited(&Method::POST, "/api/v2/privacy/holds"), Some(Action::Create));
+        assert_eq!(audited(&Method::POST, "/account/second-factor/confirm"), Some(Action::Login));
+        assert_eq!(audited(&Method::GET, "/api/v2/incremental/tickets/cursor"), Some(Action::Exported));
+        assert_eq!(source("/api/v2/users/{id}", "/api/v2/users/0042.json").1.as_deref(), Some("42"));
         assert_eq!(audited(&Method::DELETE, "/api/v2/webhooks/{id}"), Some(Action::Destroy));
         assert_eq!(audited(&Method::GET, "/api/v2/privacy/exports/{id}/download"), Some(Action::Exported));
         assert_eq!(audited(&Method::POST, "/signin"), Some(Action::Login));

@@ -182,18 +182,37 @@ pub fn client_addr(req: &Request, trusted: &[std::net::IpAddr]) -> Option<std::n
     client_addr_of(req.extensions(), req.headers(), trusted)
 }
 
-/// [`client_addr`] from a request's parts (for extractors).
+/// [`client_addr`] from a request's parts (for extractors). Every `X-Forwarded-For` line counts
+/// (a proxy may add a line rather than extend one), read from the right: the first hop that is
+/// not a trusted proxy is the client. A hop may carry a port (`203.0.113.5:4711`,
+/// `[2001:db8::1]:4711`); IPv4 addresses mapped into IPv6 compare as IPv4.
 pub fn client_addr_of(extensions: &axum::http::Extensions, headers: &axum::http::HeaderMap, trusted: &[std::net::IpAddr]) -> Option<std::net::IpAddr> {
-    let peer = extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip())?;
-    if !trusted.contains(&peer) {
+    let canonical = |ip: std::net::IpAddr| match ip {
+        std::net::IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, std::net::IpAddr::V4),
+        v4 => v4,
+    };
+    let is_trusted = |ip: std::net::IpAddr| trusted.iter().any(|t| canonical(*t) == canonical(ip));
+    let peer = canonical(extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip())?);
+    if !is_trusted(peer) {
         return Some(peer);
     }
-    let forwarded = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()).unwrap_or("");
-    for hop in forwarded.rsplit(',') {
-        match hop.trim().parse::<std::net::IpAddr>() {
-            Ok(ip) if trusted.contains(&ip) => continue,
-            Ok(ip) => return Some(ip),
-            Err(_) => return Some(peer),
+    let lines: Vec<&str> = headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).collect();
+    let joined = lines.join(",");
+    for hop in joined.rsplit(',') {
+        let hop = hop.trim();
+        if hop.is_empty() {
+            continue;
+        }
+        let parsed = hop
+            .parse::<std::net::IpAddr>()
+            .ok()
+            .or_else(|| hop.parse::<std::net::SocketAddr>().ok().map(|s| s.ip()));
+        match parsed.map(canonical) {
+            Some(ip) if is_trusted(ip) => continue,
+            Some(ip) => return Some(ip),
+            // A hop that is not an address: nothing left of it can be trusted; the proxy is the
+            // client as far as Suoja can tell.
+            None => return Some(peer),
         }
     }
     Some(peer)
@@ -341,6 +360,29 @@ pub async fn body_deadline(State(state): State<AppState>, req: Request, next: Ne
 mod tests {
     #![allow(clippy::unwrap_used, reason = "a test that cannot go on should panic")]
     use super::*;
+
+    #[test]
+    fn the_client_is_the_first_untrusted_hop_from_the_right_over_every_header_line() {
+        let proxy: std::net::IpAddr = "10.0.0.2".parse().unwrap();
+        let client = |peer: &str, lines: &[&str]| {
+            let mut ext = axum::http::Extensions::new();
+            ext.insert(axum::extract::ConnectInfo(peer.parse::<std::net::SocketAddr>().unwrap()));
+            let mut h = axum::http::HeaderMap::new();
+            for l in lines {
+                h.append("x-forwarded-for", l.parse().unwrap());
+            }
+            client_addr_of(&ext, &h, &[proxy]).unwrap().to_string()
+        };
+        // A forged first line does not win over the hop the proxy added.
+        assert_eq!(client("10.0.0.2:80", &["203.0.113.5", "198.51.100.9"]), "198.51.100.9");
+        assert_eq!(client("10.0.0.2:80", &["203.0.113.5, 198.51.100.9"]), "198.51.100.9");
+        assert_eq!(client("10.0.0.2:80", &["198.51.100.9:4711"]), "198.51.100.9");
+        assert_eq!(client("10.0.0.2:80", &["[2001:db8::1]:4711"]), "2001:db8::1");
+        // The proxy on a dual-stack listener, and a client that is not behind it.
+        assert_eq!(client("[::ffff:10.0.0.2]:80", &["198.51.100.9"]), "198.51.100.9");
+        assert_eq!(client("192.0.2.1:80", &["203.0.113.5"]), "192.0.2.1");
+        assert_eq!(client("10.0.0.2:80", &["not-an-address"]), "10.0.0.2");
+    }
 
     #[test]
     fn buckets_hold_their_keys_in_fixed_memory() {

@@ -63,7 +63,13 @@ pub async fn index(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl
         limit: size,
     };
     let (entries, next) = app.privacy.audit_log(&scope, q).await?;
-    let next_link = next.map(|n| base.api(&format!("/audit_logs.json?page[size]={size}&page[after]={}", encode_cursor(n))));
+    // The next page keeps the filters.
+    let next_link = next.map(|n| {
+        let mut keep: Vec<(String, String)> = pairs.iter().filter(|(k, _)| k.starts_with("filter[")).cloned().collect();
+        keep.push(("page[size]".into(), size.to_string()));
+        keep.push(("page[after]".into(), encode_cursor(n)));
+        base.api(&format!("/audit_logs.json?{}", serde_urlencoded::to_string(&keep).unwrap_or_default()))
+    });
     Ok(ok(json!({
         "audit_logs": entries.iter().map(|e| entry_json(e, &base)).collect::<Vec<_>>(),
         "meta": { "has_more": next.is_some(), "after_cursor": next.map(encode_cursor), "before_cursor": null },

@@ -84,8 +84,12 @@ impl FromRequestParts<AppState> for Auth {
         }
         // The tenant's IP restriction, from the address the request came from (through trusted
         // proxies only).
+        // Refused as a wrong credential would be: from outside, nobody learns that it works.
         let client = crate::middleware::client_addr_of(&parts.extensions, &parts.headers, &state.limits.trusted_proxies);
-        state.helpdesk.check_address(&scope, client).await?;
+        match state.helpdesk.check_address(&scope, client).await {
+            Err(HelpdeskError::Forbidden(_)) => return Err(ApiError::Helpdesk(HelpdeskError::Unauthorized)),
+            other => other?,
+        }
         if let Some(slot) = parts.extensions.get::<crate::audit::AuditSlot>() {
             slot.set(scope);
         }

@@ -52,6 +52,8 @@ pub struct Ctx {
     pub back: String,
     /// The viewer's time zone.
     pub tz: jiff::tz::TimeZone,
+    /// The address the request came from (through trusted proxies only).
+    pub client: Option<std::net::IpAddr>,
 }
 
 fn cookies(headers: &HeaderMap) -> HashMap<String, String> {
@@ -85,10 +87,20 @@ impl FromRequestParts<AppState> for Ctx {
         let secure = state.public_url.starts_with("https://");
         let named = |n: &str| super::cookie_name(n, secure);
         let token = jar.get(&named(SESSION_COOKIE)).filter(|t| !t.is_empty() && t.len() < 100).cloned();
-        let session = match &token {
+        let client = crate::middleware::client_addr_of(&parts.extensions, &parts.headers, &state.limits.trusted_proxies);
+        let mut session = match &token {
             Some(t) => state.helpdesk.web_session(t).await.map_err(|e| Failure::new(e.into(), Lang::En))?,
             None => None,
         };
+        // A session from an address the tenant's IP restriction does not allow counts as none:
+        // its holder sees what anyone signed out sees (and can sign out), nothing more.
+        if let Some(s) = &session {
+            match state.helpdesk.check_address(&s.scope, client).await {
+                Ok(()) => {}
+                Err(suoja_helpdesk::HelpdeskError::Forbidden(_)) => session = None,
+                Err(e) => return Err(Failure::new(e.into(), Lang::En)),
+            }
+        }
         let chosen = jar.get(&named(LANG_COOKIE)).and_then(|l| Lang::from_locale(l));
         let browser = parts
             .headers
@@ -112,9 +124,6 @@ impl FromRequestParts<AppState> for Ctx {
         tracing::Span::current().record("tenant.id", tenant.0);
         if let Some(s) = &session {
             tracing::Span::current().record("actor.id", s.scope.actor.0);
-            // The tenant's IP restriction holds for pages as for the API.
-            let client = crate::middleware::client_addr_of(&parts.extensions, &parts.headers, &state.limits.trusted_proxies);
-            state.helpdesk.check_address(&s.scope, client).await.map_err(|e| Failure::new(e.into(), lang))?;
             if s.kind == suoja_helpdesk::signin::SessionKind::Full
                 && let Some(slot) = parts.extensions.get::<crate::audit::AuditSlot>()
             {
@@ -146,6 +155,7 @@ impl FromRequestParts<AppState> for Ctx {
         };
         let tz = super::format::zone(session.as_ref().map(|s| s.time_zone.as_str()).unwrap_or("UTC"));
         Ok(Ctx {
+            client,
             tenant,
             session,
             token,

@@ -118,8 +118,28 @@ async fn submit(State(state): State<AppState>, ctx: Ctx, headers: HeaderMap, bod
     };
     let password = Personal::new(f.get("password").to_string());
     match state.helpdesk.web_sign_in(ctx.tenant, &parsed, &password).await {
+        Ok(step) if !allowed_from(&state, &ctx, &step).await? => Ok(fail(&ctx, ctx.t("signin.failed"))),
         Ok(step) => Ok(after_step(&ctx, step, &return_to)),
         Err(HelpdeskError::Unauthorized) => Ok(fail(&ctx, ctx.t("signin.failed"))),
+        Err(e) => Err(ctx.fail(e)),
+    }
+}
+
+/// Whether the tenant's IP restriction lets the person the step signs in use it from here; if
+/// not, the step's session ends at once and the answer is a wrong password's.
+async fn allowed_from(state: &AppState, ctx: &Ctx, step: &SignIn) -> Result<bool, Failure> {
+    let token = match step {
+        SignIn::Session(t) | SignIn::SecondFactor(t) | SignIn::Enrol(t) => t,
+    };
+    let Some(session) = state.helpdesk.web_session(token.expose()).await.map_err(|e| ctx.fail(e))? else {
+        return Ok(true);
+    };
+    match state.helpdesk.check_address(&session.scope, ctx.client).await {
+        Ok(()) => Ok(true),
+        Err(HelpdeskError::Forbidden(_)) => {
+            state.helpdesk.web_sign_out(&session).await.map_err(|e| ctx.fail(e))?;
+            Ok(false)
+        }
         Err(e) => Err(ctx.fail(e)),
     }
 }

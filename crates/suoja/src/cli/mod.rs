@@ -6,6 +6,7 @@ mod init;
 mod mail;
 mod privacy;
 mod retention;
+mod security;
 mod serve;
 
 use std::path::PathBuf;
@@ -56,6 +57,8 @@ pub enum Command {
     Mail(mail::MailArgs),
     /// Retention policies: `suoja retention list|set|preview|run`.
     Retention(retention::RetentionArgs),
+    /// A tenant's IP restriction: `suoja security show|disable-ip-restriction`.
+    Security(security::SecurityArgs),
     /// Run the benchmark suite and write BENCHMARKS.md.
     Bench(crate::bench::BenchArgs),
     /// The benchmark's baseline server (used by `suoja bench`).
@@ -114,6 +117,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench(args) => crate::bench::run(args).await,
         Command::Export(args) => privacy::export(cli.config.as_deref(), args).await,
         Command::Retention(args) => retention::run(cli.config.as_deref(), args).await,
+        Command::Security(args) => security::run(cli.config.as_deref(), args).await,
         Command::Mail(args) => mail::run(cli.config.as_deref(), args).await,
         Command::Backup(args) => backup::run(cli.config.as_deref(), args).await,
         Command::Restore(args) => backup::restore(cli.config.as_deref(), args).await,

@@ -1533,13 +1533,22 @@ engine_test_configured!(
         assert_eq!(from("203.0.113.77", Method::GET, "/api/v2/users/me.json", None).await.0, StatusCode::OK);
         assert_eq!(from("2001:db8::5", Method::GET, "/api/v2/users/me.json", None).await.0, StatusCode::OK);
         let (s, v) = from("198.51.100.9", Method::GET, "/api/v2/users/me.json", None).await;
-        assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+        // From outside, credentials answer as wrong ones: nobody learns that they work.
+        assert_eq!(s, StatusCode::UNAUTHORIZED, "{v}");
         assert_eq!(
             app.get("/api/v2/tickets.json").await.0,
-            StatusCode::FORBIDDEN,
+            StatusCode::UNAUTHORIZED,
             "the server's own address is not in the list"
         );
-        assert_eq!(staff.get("/agent/views/mine").await.status, StatusCode::FORBIDDEN);
+        // A session from outside counts as none (the person can still sign out), and signing
+        // in from outside fails as a wrong password does.
+        let page = staff.get("/agent/views/mine").await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER);
+        assert!(page.location().starts_with("/signin"), "{}", page.location());
+        assert_eq!(staff.get("/hc").await.status, StatusCode::OK);
+        let mut outside = Browser::new(&app);
+        let page = outside.sign_in(&app.t.email, PASSWORD).await;
+        assert_eq!(page.status, StatusCode::UNAUTHORIZED);
         // End users are not held to it unless the admins say so.
         let me = |ip: &'static str| {
             let r = app
@@ -1558,7 +1567,7 @@ engine_test_configured!(
         )
         .await;
         assert_eq!(s, StatusCode::OK, "{v}");
-        assert_eq!(me("198.51.100.9").await.0, StatusCode::FORBIDDEN);
+        assert_eq!(me("198.51.100.9").await.0, StatusCode::UNAUTHORIZED);
         assert_eq!(me("203.0.113.6").await.0, StatusCode::OK);
         // Switched off from inside: everyone is back.
         let (s, _) = from(
@@ -1570,14 +1579,38 @@ engine_test_configured!(
         .await;
         assert_eq!(s, StatusCode::OK);
         assert_eq!(app.get("/api/v2/tickets.json").await.0, StatusCode::OK);
+        staff.sign_in(&app.t.email, PASSWORD).await;
         assert_eq!(staff.get("/agent/views/mine").await.status, StatusCode::OK);
+        // Locked out (the office network changed): the operator switches it off on the server.
+        let (s, _) = from(
+            "203.0.113.5",
+            Method::PUT,
+            "/api/v2/account/settings.json",
+            Some(set(true, "203.0.113.0/24", false)),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(app.get("/api/v2/tickets.json").await.0, StatusCode::UNAUTHORIZED);
+        let out = app.cli(&["security", "disable-ip-restriction"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(String::from_utf8_lossy(&out.stdout).contains("ip_restriction: off"));
+        // Another process changed it: the server sees it within its two-second cache.
+        let mut back = false;
+        for _ in 0..50 {
+            if app.get("/api/v2/tickets.json").await.0 == StatusCode::OK {
+                back = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert!(back, "the restriction switched off on the command line took effect");
         // Every change is in the ledger, without the ranges.
         let mut c = app.helpdesk().db().read().await.unwrap();
         let entries = suoja_store::ledger::page(&mut c, suoja_core::TenantId(app.t.tenant_id), 0, 10_000)
             .await
             .unwrap();
         let changes: Vec<_> = entries.iter().filter(|e| e.details.contains("ip_restriction")).collect();
-        assert_eq!(changes.len(), 3);
+        assert_eq!(changes.len(), 5);
         assert!(changes.iter().all(|e| !e.details.contains("203.0.113")));
     }
 );
