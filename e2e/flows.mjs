@@ -334,6 +334,14 @@ async function main() {
     await off.goto(`${BASE}/privacy/breaches`);
     await shot(off, "breaches");
 
+    // --- The public list of sub-processors, read without signing in.
+    await api("POST", "/privacy/subprocessors", { subprocessor: { name: `Pilvi Oy ${stamp}`, service: "Hosting", location: "Finland", safeguard: "Within the EU" } });
+    const visitor = await (await newContext(browser)).newPage();
+    await visitor.goto(`${BASE}/subprocessors`);
+    assert.match(await visitor.locator("main").innerText(), new RegExp(`Pilvi Oy ${stamp}`));
+    await axe(visitor, "subprocessors");
+    await shot(visitor, "subprocessors");
+
     const gone = await (await newContext(browser)).newPage();
     await signIn(gone, PERSON);
     assert.match(await gone.locator("#signin-error").innerText(), /wrong/, "the erased person could still sign in");
