@@ -93,6 +93,20 @@ pub struct Kind {
     pub governs: &'static [&'static str],
 }
 
+/// What purging a ticket removes: the ticket and every row that hangs on it.
+const TICKET_TABLES: &[&str] = &[
+    "tickets",
+    "comments",
+    "attachments",
+    "ticket_collaborators",
+    "ticket_tags",
+    "ticket_events",
+    "mail_threads",
+    "mail_messages",
+    "mail_recipients",
+    "search_index",
+];
+
 /// Every policy, with the documented defaults.
 pub const KINDS: &[Kind] = &[
     Kind {
@@ -102,18 +116,7 @@ pub const KINDS: &[Kind] = &[
         default: 730,
         min: 1,
         max: 36_500,
-        governs: &[
-            "tickets",
-            "comments",
-            "attachments",
-            "ticket_collaborators",
-            "ticket_tags",
-            "ticket_events",
-            "mail_threads",
-            "mail_messages",
-            "mail_recipients",
-            "search_index",
-        ],
+        governs: TICKET_TABLES,
     },
     Kind {
         name: "inactive_end_users",
@@ -158,18 +161,7 @@ pub const KINDS: &[Kind] = &[
         default: 7,
         min: 1,
         max: 7,
-        governs: &[
-            "tickets",
-            "comments",
-            "attachments",
-            "ticket_collaborators",
-            "ticket_tags",
-            "ticket_events",
-            "mail_threads",
-            "mail_messages",
-            "mail_recipients",
-            "search_index",
-        ],
+        governs: TICKET_TABLES,
     },
     Kind {
         name: "verification_links",

@@ -187,11 +187,16 @@ impl Privacy {
         suoja_store::breaches::by_id(c, tenant, id).await?.ok_or(PrivacyError::NotFound("Breach"))
     }
 
-    /// The breach, locked until the transaction of `c` ends (every change of a breach starts here).
-    pub(crate) async fn breach_row_locked(&self, c: &mut Conn, tenant: TenantId, id: i64) -> Result<BreachRow> {
-        suoja_store::breaches::by_id_for_update(c, tenant, id)
+    /// The breach to change, opened and locked until the transaction of `c` ends (every change
+    /// of a breach starts here); a closed one no longer changes.
+    pub(crate) async fn breach_to_change(&self, c: &mut Conn, tenant: TenantId, id: i64) -> Result<Breach> {
+        let row = suoja_store::breaches::by_id_for_update(c, tenant, id)
             .await?
-            .ok_or(PrivacyError::NotFound("Breach"))
+            .ok_or(PrivacyError::NotFound("Breach"))?;
+        if row.closed_at.is_some() {
+            return Err(PrivacyError::Conflict(format!("breach {id} is closed; its record no longer changes")));
+        }
+        self.open_breach(c, tenant, row).await
     }
 
     pub(crate) async fn seal_breach(&self, c: &mut Conn, tenant: TenantId, b: &mut Breach) -> Result<()> {
@@ -352,11 +357,7 @@ impl Privacy {
         require_privacy(scope)?;
         let now = self.hd.now();
         let mut tx = self.hd.db().begin().await?;
-        let row = self.breach_row_locked(&mut tx, scope.tenant, id).await?;
-        if row.closed_at.is_some() {
-            return Err(PrivacyError::Conflict(format!("breach {id} is closed; its record no longer changes")));
-        }
-        let mut b = self.open_breach(&mut tx, scope.tenant, row).await?;
+        let mut b = self.breach_to_change(&mut tx, scope.tenant, id).await?;
         let fields = self.apply_breach_changes(&mut b, changes, now)?;
         if fields.is_empty() {
             return Ok(b);
@@ -404,11 +405,7 @@ impl Privacy {
         require_privacy(scope)?;
         let now = self.hd.now();
         let mut tx = self.hd.db().begin().await?;
-        let row = self.breach_row_locked(&mut tx, scope.tenant, id).await?;
-        if row.closed_at.is_some() {
-            return Err(PrivacyError::Conflict(format!("breach {id} is closed already")));
-        }
-        let mut b = self.open_breach(&mut tx, scope.tenant, row).await?;
+        let mut b = self.breach_to_change(&mut tx, scope.tenant, id).await?;
         let d = b.details.expose();
         match b.row.notify_authority {
             None => {

@@ -151,14 +151,10 @@ impl Privacy {
         require_privacy(scope)?;
         let now = self.hd.now();
         let mut tx = self.hd.db().begin().await?;
-        let row = self.breach_row_locked(&mut tx, scope.tenant, id).await?;
-        if row.closed_at.is_some() {
-            return Err(PrivacyError::Conflict(format!("breach {id} is closed; its record no longer changes")));
-        }
-        if row.authority_notified_at.is_some() {
+        let mut b = self.breach_to_change(&mut tx, scope.tenant, id).await?;
+        if b.row.authority_notified_at.is_some() {
             return Err(PrivacyError::Conflict(format!("the notification of breach {id} is recorded already")));
         }
-        let mut b = self.open_breach(&mut tx, scope.tenant, row).await?;
         let at = at.unwrap_or(now);
         if at > now {
             return Err(PrivacyError::invalid("notified_at", "cannot be in the future"));
@@ -221,11 +217,7 @@ impl Privacy {
         require_privacy(scope)?;
         let now = self.hd.now();
         let mut tx = self.hd.db().begin().await?;
-        let row = self.breach_row_locked(&mut tx, scope.tenant, id).await?;
-        if row.closed_at.is_some() {
-            return Err(PrivacyError::Conflict(format!("breach {id} is closed; its record no longer changes")));
-        }
-        let mut b = self.open_breach(&mut tx, scope.tenant, row).await?;
+        let mut b = self.breach_to_change(&mut tx, scope.tenant, id).await?;
         if b.row.notify_people == Some(false) {
             return Err(PrivacyError::Conflict(
                 "the record says the people affected need not be told; change that decision first".into(),

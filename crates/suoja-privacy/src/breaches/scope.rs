@@ -265,11 +265,7 @@ impl Privacy {
             }
         }
         let mut tx = self.hd.db().begin().await?;
-        let row = self.breach_row_locked(&mut tx, scope.tenant, id).await?;
-        if row.closed_at.is_some() {
-            return Err(PrivacyError::Conflict(format!("breach {id} is closed; its record no longer changes")));
-        }
-        let mut b = self.open_breach(&mut tx, scope.tenant, row).await?;
+        let mut b = self.breach_to_change(&mut tx, scope.tenant, id).await?;
         let people: Vec<Affected> = found
             .0
             .iter()
