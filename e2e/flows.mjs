@@ -316,7 +316,7 @@ async function main() {
     await off.getByLabel("What happened (for the register and the authority)").fill("A printout of a ticket was left on a train.");
     await off.getByRole("button", { name: "Record a breach" }).click();
     await off.waitForURL(/done=breach_recorded/);
-    assert.match(await off.locator("main").innerText(), /days left/, "no clock on the breach");
+    assert.match(await off.locator("main").innerText(), /7[12] hours left/, "no clock on the breach");
     await off.locator("#scope-target").fill(String(lost.id));
     await off.getByRole("button", { name: "Add to the scope" }).click();
     await off.waitForURL(/done=breach_scoped/);

@@ -48,7 +48,8 @@ pub struct Item {
 
 fn item(ctx: &Ctx, b: &Breach, now: suoja_core::Timestamp) -> Item {
     let pending = b.row.authority_notified_at.is_none() && b.row.notify_authority != Some(false) && b.row.closed_at.is_none();
-    let (left, _) = format::time_left(b.authority_due_at(), now, ctx.lang);
+    // The 72-hour clock reads in hours.
+    let (left, _) = format::time_left_in(b.authority_due_at(), now, ctx.lang, 4 * 86_400_000);
     let d = &b.details.expose().description;
     let mut summary: String = d.chars().take(120).collect();
     if d.chars().count() > 120 {

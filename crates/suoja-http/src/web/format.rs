@@ -55,10 +55,15 @@ pub fn date(t: Timestamp, tz: &TimeZone, lang: Lang) -> String {
 
 /// Time left until `due` from `now` ("3 days left", "overdue by 5 hours"), and whether overdue.
 pub fn time_left(due: Timestamp, now: Timestamp, lang: Lang) -> (String, bool) {
+    time_left_in(due, now, lang, 2 * 86_400_000)
+}
+
+/// As [`time_left`], in hours up to `days_from` (a 72-hour clock reads in hours).
+pub fn time_left_in(due: Timestamp, now: Timestamp, lang: Lang, days_from: i64) -> (String, bool) {
     let ms = due.0 - now.0;
     let overdue = ms < 0;
     let abs = ms.unsigned_abs();
-    let (n, unit) = if abs >= 2 * 86_400_000 {
+    let (n, unit) = if abs >= days_from.unsigned_abs() {
         (abs / 86_400_000, "days")
     } else if abs >= 2 * 3_600_000 {
         (abs / 3_600_000, "hours")
@@ -105,6 +110,19 @@ mod tests {
         assert_eq!(t.to_iso(), "2026-12-04T11:50:00Z");
         assert_eq!(local_input(t, &tz), "2026-12-04T13:50");
         assert_eq!(parse_local("tomorrow", &tz), None);
+    }
+
+    #[test]
+    fn a_72_hour_clock_reads_in_hours() {
+        let now = Timestamp(0);
+        assert_eq!(
+            time_left_in(Timestamp(71 * 3_600_000 + 59 * 60_000), now, Lang::En, 4 * 86_400_000).0,
+            "71 hours left"
+        );
+        assert_eq!(
+            time_left_in(Timestamp(-26 * 3_600_000), now, Lang::Fi, 4 * 86_400_000),
+            ("myöhässä 26 tuntia".to_string(), true)
+        );
     }
 
     #[test]
