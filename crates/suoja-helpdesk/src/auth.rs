@@ -42,7 +42,7 @@ pub(crate) fn hash_password(password: &str) -> Result<String> {
         .map_err(|e| HelpdeskError::Internal(e.to_string()))
 }
 
-fn verify_password(password: &str, phc: &str) -> bool {
+pub(crate) fn verify_password(password: &str, phc: &str) -> bool {
     PasswordHash::new(phc).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
 }
 

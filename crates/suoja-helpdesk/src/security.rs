@@ -1,7 +1,10 @@
-//! A tenant's IP restriction: the address ranges staff and API access may come from (and end
-//! users too, if the admins choose), enforced on every authenticated API request and page. An
-//! admin cannot save a list that leaves out the address they are saving it from, so the last
-//! admin cannot lock everyone out.
+//! A tenant's security settings. The IP restriction: the address ranges staff and API access
+//! may come from (and end users too, if the admins choose), enforced on every authenticated API
+//! request and page; an admin cannot save a list that leaves out the address they are saving it
+//! from, so the last admin cannot lock everyone out. The password rules, after NIST SP 800-63B:
+//! a minimum length (12 unless the admins choose another), no composition rules, no password
+//! from the list of common ones shipped with Suoja or made of the person's own address, and
+//! optionally none of the person's last few.
 
 use std::net::IpAddr;
 
@@ -33,6 +36,23 @@ impl RestrictionCache {
     fn forget(&self, tenant: suoja_core::TenantId) {
         self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&tenant);
     }
+}
+
+/// The common passwords refused, one per line, lower case.
+const COMMON_PASSWORDS: &str = include_str!("common_passwords.txt");
+
+/// Whether `password` is a common one (compared in lower case, and without a trailing run of
+/// digits and punctuation, so `Salasana1234!` is `salasana`'s).
+pub fn is_common(password: &str) -> bool {
+    let lower = password.to_lowercase();
+    let stem = lower.trim_end_matches(|c: char| c.is_ascii_digit() || c.is_ascii_punctuation());
+    let one_char = lower.chars().collect::<std::collections::BTreeSet<_>>().len() <= 2;
+    one_char
+        || COMMON_PASSWORDS
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .any(|l| l == lower || (stem.len() >= 6 && l.trim_end_matches(|c: char| c.is_ascii_digit() || c.is_ascii_punctuation()) == stem))
 }
 
 /// Most ranges one list holds.
@@ -108,6 +128,36 @@ fn prefix_eq(a: &[u8], b: &[u8], bits: u8) -> bool {
     true
 }
 
+/// Checks an IP restriction before it is saved from `client`: its ranges parse, and an enabled
+/// one allows at least `client`.
+pub fn check_ip_restriction(r: &IpRestriction, client: Option<IpAddr>) -> Result<IpRanges> {
+    let ranges = IpRanges::parse(&r.allowed_ranges).map_err(|m| HelpdeskError::invalid("allowed_ranges", m))?;
+    if r.enabled {
+        if ranges.is_empty() {
+            return Err(HelpdeskError::invalid("allowed_ranges", "name at least one address or range to allow"));
+        }
+        if !client.is_some_and(|ip| ranges.contains(ip)) {
+            return Err(HelpdeskError::invalid(
+                "allowed_ranges",
+                "the address you are saving from is not in the list: saving it would lock you out",
+            ));
+        }
+    }
+    Ok(ranges)
+}
+
+/// Checks password rules before they are saved: a minimum of 8 to 64 characters, 0 to 24
+/// earlier passwords remembered.
+pub fn check_password_policy(p: suoja_store::settings::PasswordPolicy) -> Result<()> {
+    if !(8..=64).contains(&p.min_length) {
+        return Err(HelpdeskError::invalid("min_length", "must be from 8 to 64 characters"));
+    }
+    if !(0..=24).contains(&p.history) {
+        return Err(HelpdeskError::invalid("history", "must be from 0 to 24 passwords"));
+    }
+    Ok(())
+}
+
 impl Helpdesk {
     /// Refuses `scope` calling from `client` when the tenant restricts addresses and this caller
     /// is held to the restriction (staff, API tokens, and end users when chosen). A request
@@ -156,18 +206,7 @@ impl Helpdesk {
         if !scope.is_admin() {
             return Err(HelpdeskError::Forbidden("only admins can change the security settings"));
         }
-        let ranges = IpRanges::parse(&r.allowed_ranges).map_err(|m| HelpdeskError::invalid("allowed_ranges", m))?;
-        if r.enabled {
-            if ranges.is_empty() {
-                return Err(HelpdeskError::invalid("allowed_ranges", "name at least one address or range to allow"));
-            }
-            if !client.is_some_and(|ip| ranges.contains(ip)) {
-                return Err(HelpdeskError::invalid(
-                    "allowed_ranges",
-                    "the address you are saving from is not in the list: saving it would lock you out",
-                ));
-            }
-        }
+        let ranges = check_ip_restriction(&r, client)?;
         let r = IpRestriction {
             allowed_ranges: r.allowed_ranges.split_whitespace().collect::<Vec<_>>().join(" "),
             ..r
@@ -191,9 +230,109 @@ impl Helpdesk {
     }
 }
 
+impl Helpdesk {
+    /// The tenant's password rules (admins).
+    pub async fn password_policy(&self, scope: &Scope) -> Result<suoja_store::settings::PasswordPolicy> {
+        if !scope.is_admin() {
+            return Err(HelpdeskError::Forbidden("only admins can see the security settings"));
+        }
+        let mut c = self.db.read().await?;
+        Ok(suoja_store::settings::password_policy(&mut c, scope.tenant).await?)
+    }
+
+    /// Sets the tenant's password rules (admins): a minimum of 8 to 64 characters, 0 to 24
+    /// earlier passwords remembered.
+    pub async fn set_password_policy(&self, scope: &Scope, p: suoja_store::settings::PasswordPolicy) -> Result<suoja_store::settings::PasswordPolicy> {
+        if !scope.is_admin() {
+            return Err(HelpdeskError::Forbidden("only admins can change the security settings"));
+        }
+        check_password_policy(p)?;
+        let now = self.now();
+        let mut tx = self.db.begin().await?;
+        suoja_store::settings::set_password_policy(&mut tx, scope.tenant, p, scope.actor.0, now).await?;
+        self.record_ledger(
+            &mut tx,
+            scope.tenant,
+            suoja_core::LedgerKind::SettingsChanged,
+            None,
+            Some(scope.actor.0),
+            serde_json::json!({ "setting": "password_policy", "min_length": p.min_length, "history": p.history }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(p)
+    }
+
+    /// Checks a new password against the tenant's rules for the person `user` (when they exist
+    /// already) whose address is `email` (when known); remembers the password it replaces.
+    pub(crate) async fn check_new_password(
+        &self,
+        c: &mut suoja_store::Conn,
+        tenant: suoja_core::TenantId,
+        user: Option<&suoja_store::users::UserRow>,
+        email: Option<&str>,
+        password: &str,
+    ) -> Result<()> {
+        let policy = suoja_store::settings::password_policy(c, tenant).await?;
+        let length = i64::try_from(password.chars().count()).unwrap_or(i64::MAX);
+        if length < policy.min_length {
+            return Err(HelpdeskError::invalid("password", format!("must be at least {} characters", policy.min_length)));
+        }
+        if is_common(password) {
+            return Err(HelpdeskError::invalid(
+                "password",
+                "is one of the passwords people choose most often; choose another",
+            ));
+        }
+        if let Some(local) = email.and_then(|e| e.split('@').next()).filter(|l| l.chars().count() >= 4)
+            && password.to_lowercase().contains(&local.to_lowercase())
+        {
+            return Err(HelpdeskError::invalid("password", "must not contain your e-mail address"));
+        }
+        let Some(user) = user else { return Ok(()) };
+        if policy.history > 0 {
+            let mut earlier = suoja_store::settings::password_history(c, tenant, user.id.0, policy.history).await?;
+            earlier.extend(user.password_hash.clone());
+            for phc in earlier {
+                let pw = password.to_string();
+                let same = tokio::task::spawn_blocking(move || crate::auth::verify_password(&pw, &phc))
+                    .await
+                    .map_err(|e| HelpdeskError::Internal(e.to_string()))?;
+                if same {
+                    return Err(HelpdeskError::invalid(
+                        "password",
+                        format!("must differ from your last {} passwords", policy.history),
+                    ));
+                }
+            }
+            if let Some(old) = &user.password_hash {
+                suoja_store::settings::remember_password(c, tenant, user.id.0, old, policy.history, self.now()).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn common_passwords_are_refused_in_their_usual_forms() {
+        for common in [
+            "password1234",
+            "Salasana1234!",
+            "QWERTY123456",
+            "aaaaaaaaaaaaaa",
+            "abababababab",
+            "correcthorsebatterystaple",
+        ] {
+            assert!(is_common(common), "{common}");
+        }
+        for fine in ["correct horse battery", "kolme vihreää omenaa", "tk421-is-not-at-his-post"] {
+            assert!(!is_common(fine), "{fine}");
+        }
+    }
 
     #[test]
     fn ranges_parse_and_match() {

@@ -166,6 +166,17 @@ impl Helpdesk {
             row.privacy_officer = b;
         }
         if let Some(p) = &input.password {
+            // The tenant's password rules; the address they are checked against is the new one
+            // when it changes, else the one on record.
+            let email = match &input.email {
+                Some(Some(e)) => Some(e.normalized()),
+                _ => match &row.email_enc {
+                    Some(sealed) => Some(crypt::open(v, c, tenant, sealed).await?.expose().clone()),
+                    None => None,
+                },
+            };
+            let existing = (row.id.0 > 0).then(|| row.clone());
+            self.check_new_password(c, tenant, existing.as_ref(), email.as_deref(), p.expose()).await?;
             row.password_hash = Some(crate::auth::hash_password(p.expose())?);
         }
         Ok(())

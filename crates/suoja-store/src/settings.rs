@@ -304,7 +304,8 @@ pub async fn ip_restriction(c: &mut Conn, tenant: TenantId) -> Result<Option<IpR
 /// Sets the tenant's IP restriction.
 pub async fn set_ip_restriction(c: &mut Conn, tenant: TenantId, r: &IpRestriction, by: i64, now: Timestamp) -> Result<()> {
     sqlx::query(
-        "INSERT INTO security_settings (tenant_id, ip_restriction, allowed_ranges, restrict_end_users, updated_by, updated_at) VALUES ($1, $2, $3, $4, $5, $6) \
+        "INSERT INTO security_settings (tenant_id, ip_restriction, allowed_ranges, restrict_end_users, password_min_length, password_history, updated_by, updated_at) \
+         VALUES ($1, $2, $3, $4, $7, $8, $5, $6) \
          ON CONFLICT (tenant_id) DO UPDATE SET ip_restriction = excluded.ip_restriction, allowed_ranges = excluded.allowed_ranges, \
          restrict_end_users = excluded.restrict_end_users, updated_by = excluded.updated_by, updated_at = excluded.updated_at",
     )
@@ -314,7 +315,99 @@ pub async fn set_ip_restriction(c: &mut Conn, tenant: TenantId, r: &IpRestrictio
     .bind(i64::from(r.end_users))
     .bind(by)
     .bind(now.0)
+    .bind(PasswordPolicy::default().min_length)
+    .bind(PasswordPolicy::default().history)
     .execute(c)
     .await?;
+    Ok(())
+}
+
+/// A tenant's password rules: no composition rules, a minimum length, and how many earlier
+/// passwords a person may not take again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PasswordPolicy {
+    /// Fewest characters.
+    pub min_length: i64,
+    /// Earlier passwords that cannot be reused (0: none remembered).
+    pub history: i64,
+}
+
+impl Default for PasswordPolicy {
+    fn default() -> Self {
+        Self { min_length: 12, history: 0 }
+    }
+}
+
+/// The tenant's password rules (the defaults when never set).
+pub async fn password_policy(c: &mut Conn, tenant: TenantId) -> Result<PasswordPolicy> {
+    let r = sqlx::query("SELECT password_min_length, password_history FROM security_settings WHERE tenant_id = $1")
+        .bind(tenant.0)
+        .fetch_optional(c)
+        .await?;
+    Ok(match r {
+        Some(r) => PasswordPolicy {
+            min_length: crate::row::i64_(&r, "password_min_length")?,
+            history: crate::row::i64_(&r, "password_history")?,
+        },
+        None => PasswordPolicy::default(),
+    })
+}
+
+/// Sets the tenant's password rules.
+pub async fn set_password_policy(c: &mut Conn, tenant: TenantId, p: PasswordPolicy, by: i64, now: Timestamp) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO security_settings (tenant_id, ip_restriction, allowed_ranges, restrict_end_users, password_min_length, password_history, updated_by, updated_at) \
+         VALUES ($1, 0, '', 0, $2, $3, $4, $5) \
+         ON CONFLICT (tenant_id) DO UPDATE SET password_min_length = excluded.password_min_length, password_history = excluded.password_history, \
+         updated_by = excluded.updated_by, updated_at = excluded.updated_at",
+    )
+    .bind(tenant.0)
+    .bind(p.min_length)
+    .bind(p.history)
+    .bind(by)
+    .bind(now.0)
+    .execute(c)
+    .await?;
+    Ok(())
+}
+
+/// A person's earlier password hashes, newest first, at most `limit`.
+pub async fn password_history(c: &mut Conn, tenant: TenantId, user: i64, limit: i64) -> Result<Vec<String>> {
+    Ok(
+        sqlx::query_scalar("SELECT hash FROM password_history WHERE tenant_id = $1 AND user_id = $2 ORDER BY created_at DESC LIMIT $3")
+            .bind(tenant.0)
+            .bind(user)
+            .bind(limit)
+            .fetch_all(c)
+            .await?,
+    )
+}
+
+/// Remembers a person's replaced password hash, keeping only the newest `keep`.
+pub async fn remember_password(c: &mut Conn, tenant: TenantId, user: i64, hash: &str, keep: i64, now: Timestamp) -> Result<()> {
+    sqlx::query("INSERT INTO password_history (tenant_id, user_id, hash, created_at) VALUES ($1, $2, $3, $4)")
+        .bind(tenant.0)
+        .bind(user)
+        .bind(hash.to_string())
+        .bind(now.0)
+        .execute(&mut *c)
+        .await?;
+    let kept: Vec<i64> = sqlx::query_scalar("SELECT created_at FROM password_history WHERE tenant_id = $1 AND user_id = $2 ORDER BY created_at DESC LIMIT $3")
+        .bind(tenant.0)
+        .bind(user)
+        .bind(keep.max(0))
+        .fetch_all(&mut *c)
+        .await?;
+    let oldest_kept = if kept.len() < usize::try_from(keep.max(0)).unwrap_or(0) {
+        i64::MIN
+    } else {
+        kept.last().copied().unwrap_or(i64::MAX)
+    };
+    sqlx::query("DELETE FROM password_history WHERE tenant_id = $1 AND user_id = $2 AND created_at < $3")
+        .bind(tenant.0)
+        .bind(user)
+        .bind(oldest_kept)
+        .execute(c)
+        .await?;
     Ok(())
 }

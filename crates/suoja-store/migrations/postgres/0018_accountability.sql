@@ -83,6 +83,17 @@ CREATE TABLE security_settings (
     ip_restriction BIGINT NOT NULL,
     allowed_ranges TEXT NOT NULL,
     restrict_end_users BIGINT NOT NULL,
+    password_min_length BIGINT NOT NULL,
+    password_history BIGINT NOT NULL,
     updated_by BIGINT NOT NULL,
     updated_at BIGINT NOT NULL
 );
+
+-- Earlier password hashes of a person, for the rule against reusing the last few.
+CREATE TABLE password_history (
+    tenant_id BIGINT NOT NULL,
+    user_id BIGINT NOT NULL,
+    hash TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX password_history_user ON password_history (tenant_id, user_id, created_at);

@@ -83,6 +83,17 @@ CREATE TABLE security_settings (
     ip_restriction INTEGER NOT NULL,
     allowed_ranges TEXT NOT NULL,
     restrict_end_users INTEGER NOT NULL,
+    password_min_length INTEGER NOT NULL,
+    password_history INTEGER NOT NULL,
     updated_by INTEGER NOT NULL,
     updated_at INTEGER NOT NULL
 );
+
+-- Earlier password hashes of a person, for the rule against reusing the last few.
+CREATE TABLE password_history (
+    tenant_id INTEGER NOT NULL,
+    user_id INTEGER NOT NULL,
+    hash TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX password_history_user ON password_history (tenant_id, user_id, created_at);

@@ -1614,3 +1614,71 @@ engine_test_configured!(
         assert!(changes.iter().all(|e| !e.details.contains("203.0.113")));
     }
 );
+
+/// Sets a person's password as the admin.
+async fn set_password(app: &TestApp, id: i64, pw: &str) -> (StatusCode, serde_json::Value) {
+    app.put(&format!("/api/v2/users/{id}.json"), json!({"user": {"password": pw}})).await
+}
+
+engine_test!(passwords_follow_the_tenants_rules, |app| async move {
+    use reqwest::Method;
+    let id = app.user("Eeva Esimerkki", "eeva.esimerkki@example.fi").await;
+    // The defaults: twelve characters, no common password, not the person's own address; no
+    // composition rules (a long phrase of lower-case words is fine).
+    for (pw, why) in [
+        ("short pass1", "at least 12"),
+        ("Salasana1234!", "most often"),
+        ("aaaaaaaaaaaaaaaa", "most often"),
+        ("eeva.esimerkki-2026", "e-mail address"),
+    ] {
+        let (s, v) = set_password(&app, id, pw).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{pw}: {v}");
+        assert!(v.to_string().contains(why), "{pw}: {v}");
+    }
+    let (s, v) = set_password(&app, id, "kolme vihreää omenaa").await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+
+    // Stricter rules: sixteen characters and the last two remembered.
+    let (s, v) = app
+        .put(
+            "/api/v2/account/settings.json",
+            json!({"settings": {"security": {"password": {"min_length": 16, "history": 2}}}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["settings"]["security"]["password"], json!({"min_length": 16, "history": 2}));
+    let (s, v) = set_password(&app, id, "kolme vihreää o").await;
+    assert_eq!((s, v.to_string().contains("at least 16")), (StatusCode::UNPROCESSABLE_ENTITY, true), "{v}");
+    let (s, _) = set_password(&app, id, "neljä punaista omenaa").await;
+    assert_eq!(s, StatusCode::OK);
+    for old in ["kolme vihreää omenaa", "neljä punaista omenaa"] {
+        let (s, v) = set_password(&app, id, old).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{old} again: {v}");
+        assert!(v.to_string().contains("last 2 passwords"), "{v}");
+    }
+    let (s, _) = set_password(&app, id, "viisi keltaista omenaa").await;
+    assert_eq!(s, StatusCode::OK);
+
+    // Rules out of range, or a bad one beside a good one: refused, and nothing saved.
+    for body in [
+        json!({"settings": {"security": {"password": {"min_length": 4}}}}),
+        json!({"settings": {"security": {"password": {"history": 99}}}}),
+        json!({"settings": {"security": {"password": {"min_length": 20}, "ip_restriction": {"enabled": true, "allowed_ranges": "198.51.100.0/24"}}}}),
+    ] {
+        let (s, v) = app.put("/api/v2/account/settings.json", body.clone()).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {v}");
+    }
+    let (_, v) = app.get("/api/v2/account/settings.json").await;
+    assert_eq!(v["settings"]["security"]["password"], json!({"min_length": 16, "history": 2}));
+    assert_eq!(v["settings"]["security"]["ip_restriction"]["enabled"], false);
+    // The remembered hashes are one-way and go with the person.
+    let mut c = app.helpdesk().db().read().await.unwrap();
+    let kept = suoja_store::settings::password_history(&mut c, suoja_core::TenantId(app.t.tenant_id), id, 10)
+        .await
+        .unwrap();
+    assert_eq!(kept.len(), 2);
+    assert!(kept.iter().all(|h| h.starts_with("$argon2id$")));
+    drop(c);
+    let (s, _) = app.call(Method::DELETE, &format!("/api/v2/users/{id}.json"), None).await;
+    assert_eq!(s, StatusCode::OK);
+});
