@@ -297,11 +297,21 @@ async function main() {
     assert.equal(await cert.count(), 1, "no certificate link after the erasure");
     const pdf = await offCtx.request.get(`${BASE}${await cert.getAttribute("href")}`);
     assert.equal((await pdf.body()).subarray(0, 4).toString(), "%PDF");
-    for (const path of ["/privacy/holds", "/privacy/retention", "/privacy/ledger", "/admin/mail"]) {
+    for (const path of ["/privacy/holds", "/privacy/retention", "/privacy/ledger", "/admin/mail", "/admin/security"]) {
       await off.goto(`${BASE}${path}`);
       await axe(off, path);
       await shot(off, path.split("/").pop());
     }
+    // --- Security settings: a bad number is refused at its field and nothing is saved; a good
+    // one is saved and shown.
+    const idle = off.getByLabel(/Sign out after this many minutes/);
+    await idle.fill("2");
+    await off.getByRole("button", { name: "Save" }).click();
+    assert.match(await off.locator("#idle_minutes-error").innerText(), /5 to 1440/);
+    await idle.fill("45");
+    await off.getByRole("button", { name: "Save" }).click();
+    await off.waitForURL(/done=saved/);
+    assert.equal(await off.getByLabel(/Sign out after this many minutes/).inputValue(), "45");
     await off.goto(`${BASE}/privacy/retention?preview=closed_tickets`);
     assert.match(await off.locator("#policy-closed_tickets").innerText(), /Would be removed now/);
     await off.goto(`${BASE}/privacy/ledger`);

@@ -204,6 +204,8 @@ wire_enum!(
         HoldReleased = "hold.released",
         MentionsSearched = "mentions.searched",
         MentionAccepted = "mention.accepted",
+        RecoveryCodesCreated = "recovery_codes.created",
+        RecoveryCodeUsed = "recovery_code.used",
         MentionRejected = "mention.rejected",
         RecipientRegistered = "recipient.registered",
         RecipientRemoved = "recipient.removed",

@@ -105,14 +105,14 @@ impl Helpdesk {
         }
     }
 
-    /// Whether signing in as `scope` needs a second factor: they set one up, or they are staff
-    /// and the tenant requires one of staff.
+    /// Whether signing in as `scope` needs a second factor: they set one up, or the tenant
+    /// requires one of people in their role.
     pub(crate) async fn second_factor_due(&self, scope: &Scope) -> Result<bool> {
         let mut c = self.db.read().await?;
         let has = suoja_store::web::second_factor(&mut c, scope.tenant, scope.actor)
             .await?
             .is_some_and(|f| f.confirmed_at.is_some());
-        Ok(has || (scope.is_staff() && suoja_store::web::staff_second_factor(&mut c, scope.tenant).await?))
+        Ok(has || self.second_factor_required(&mut c, scope).await?)
     }
 
     /// The password step of a sign-in: one Argon2 verification whether the account exists, is

@@ -56,7 +56,7 @@ pub struct Helpdesk {
     /// Whether ticket notifications are queued (the installation sends mail).
     notifications: bool,
     /// Each tenant's IP restriction as last read, for a moment (every API request asks).
-    restrictions: Arc<security::RestrictionCache>,
+    security_cache: Arc<security::SettingsCache>,
 }
 
 impl Helpdesk {
@@ -80,7 +80,7 @@ impl Helpdesk {
             endpoints: Arc::default(),
             upload_quota: uploads::DEFAULT_UPLOAD_QUOTA,
             notifications: false,
-            restrictions: Arc::default(),
+            security_cache: Arc::default(),
         }
     }
     /// Whether ticket notifications are queued for sending (off unless mail goes out).

@@ -4,27 +4,32 @@
 //! from, so the last admin cannot lock everyone out. The password rules, after NIST SP 800-63B:
 //! a minimum length (12 unless the admins choose another), no composition rules, no password
 //! from the list of common ones shipped with Suoja nor the person's own address, and optionally
-//! none of the person's last few.
+//! none of the person's last few. Session lifetimes, whether end users must give a second
+//! factor too, and whether staff are told of a sign-in from a new browser.
 
 use std::net::IpAddr;
 
 use suoja_core::Scope;
-use suoja_store::settings::IpRestriction;
+use suoja_store::settings::{IpRestriction, PasswordPolicy, SecuritySettings, SessionLimits};
 
 use crate::{Helpdesk, HelpdeskError, Result};
 
-/// How long a node trusts the restriction it read (another node's change takes effect here
+/// How long a node trusts the settings it read (another node's change takes effect here
 /// within this; this node's own change at once).
 const CACHE_FOR: std::time::Duration = std::time::Duration::from_secs(2);
 
-/// A tenant's restriction in force: its ranges and whether end users are held to it (`None`: off).
-type InForce = Option<(IpRanges, bool)>;
+/// A tenant's security settings as a node uses them: the stored settings and the parsed ranges.
+#[derive(Debug, Clone)]
+pub(crate) struct InForce {
+    pub(crate) settings: SecuritySettings,
+    ranges: IpRanges,
+}
 
-/// Each tenant's restriction as last read, and when.
+/// Each tenant's settings as last read, and when.
 #[derive(Debug, Default)]
-pub struct RestrictionCache(std::sync::Mutex<std::collections::HashMap<suoja_core::TenantId, (std::time::Instant, InForce)>>);
+pub struct SettingsCache(std::sync::Mutex<std::collections::HashMap<suoja_core::TenantId, (std::time::Instant, InForce)>>);
 
-impl RestrictionCache {
+impl SettingsCache {
     fn get(&self, tenant: suoja_core::TenantId) -> Option<InForce> {
         let map = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         map.get(&tenant).filter(|(at, _)| at.elapsed() < CACHE_FOR).map(|(_, r)| r.clone())
@@ -36,6 +41,15 @@ impl RestrictionCache {
     fn forget(&self, tenant: suoja_core::TenantId) {
         self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&tenant);
     }
+}
+
+/// Everything an admin sets about signing in and access, as the API and pages show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecurityPolicy {
+    /// The stored settings.
+    pub settings: SecuritySettings,
+    /// Whether agents and admins must sign in with a second factor.
+    pub staff_second_factor: bool,
 }
 
 /// The common passwords refused, one per line, lower case.
@@ -158,31 +172,46 @@ pub fn check_password_policy(p: suoja_store::settings::PasswordPolicy) -> Result
     Ok(())
 }
 
+/// Checks session limits before they are saved: idle 5 minutes to a day, absolute 1 hour to
+/// 30 days, and the idle limit not longer than the absolute one.
+pub fn check_session_limits(l: SessionLimits) -> Result<()> {
+    if !(5..=1_440).contains(&l.idle_minutes) {
+        return Err(HelpdeskError::invalid("idle_minutes", "must be from 5 to 1440 minutes"));
+    }
+    if !(1..=720).contains(&l.absolute_hours) {
+        return Err(HelpdeskError::invalid("absolute_hours", "must be from 1 to 720 hours"));
+    }
+    if l.idle_minutes > l.absolute_hours * 60 {
+        return Err(HelpdeskError::invalid("idle_minutes", "must not be longer than the absolute limit"));
+    }
+    Ok(())
+}
+
 impl Helpdesk {
+    /// The tenant's security settings in force at this node (read at most every two seconds).
+    pub(crate) async fn settings_in_force(&self, tenant: suoja_core::TenantId) -> Result<InForce> {
+        if let Some(r) = self.security_cache.get(tenant) {
+            return Ok(r);
+        }
+        let mut c = self.db.read().await?;
+        let (_, settings) = suoja_store::settings::security_settings(&mut c, tenant).await?;
+        drop(c);
+        let ranges = IpRanges::parse(&settings.ip.allowed_ranges).unwrap_or(IpRanges(Vec::new()));
+        let r = InForce { settings, ranges };
+        self.security_cache.put(tenant, r.clone());
+        Ok(r)
+    }
+
     /// Refuses `scope` calling from `client` when the tenant restricts addresses and this caller
     /// is held to the restriction (staff, API tokens, and end users when chosen). A request
     /// without a known address is refused too while the restriction is on.
     pub async fn check_address(&self, scope: &Scope, client: Option<IpAddr>) -> Result<()> {
         let held = scope.is_staff() || scope.token.is_some();
-        let restriction = match self.restrictions.get(scope.tenant) {
-            Some(r) => r,
-            None => {
-                let mut c = self.db.read().await?;
-                let r = suoja_store::settings::ip_restriction(&mut c, scope.tenant)
-                    .await?
-                    .filter(|r| r.enabled)
-                    .map(|r| (IpRanges::parse(&r.allowed_ranges).unwrap_or(IpRanges(Vec::new())), r.end_users));
-                self.restrictions.put(scope.tenant, r.clone());
-                r
-            }
-        };
-        let Some((ranges, end_users)) = restriction else {
-            return Ok(());
-        };
-        if !held && !end_users {
+        let r = self.settings_in_force(scope.tenant).await?;
+        if !r.settings.ip.enabled || (!held && !r.settings.ip.end_users) {
             return Ok(());
         }
-        if client.is_some_and(|ip| ranges.contains(ip)) {
+        if client.is_some_and(|ip| r.ranges.contains(ip)) {
             Ok(())
         } else {
             Err(HelpdeskError::Forbidden(
@@ -191,76 +220,93 @@ impl Helpdesk {
         }
     }
 
+    /// The tenant's security settings (admins).
+    pub async fn security_policy(&self, scope: &Scope) -> Result<SecurityPolicy> {
+        if !scope.is_admin() {
+            return Err(HelpdeskError::Forbidden("only admins can see the security settings"));
+        }
+        let mut c = self.db.read().await?;
+        let (_, settings) = suoja_store::settings::security_settings(&mut c, scope.tenant).await?;
+        let staff_second_factor = suoja_store::web::staff_second_factor(&mut c, scope.tenant).await?;
+        Ok(SecurityPolicy { settings, staff_second_factor })
+    }
+
+    /// Saves the tenant's security settings (admins), all of them or none: every part is
+    /// checked first, and an enabled IP restriction must allow `client`, the address the admin
+    /// saves it from. Each part that changed is one ledger entry (numbers and switches only).
+    pub async fn set_security_policy(&self, scope: &Scope, new: SecurityPolicy, client: Option<IpAddr>) -> Result<SecurityPolicy> {
+        if !scope.is_admin() {
+            return Err(HelpdeskError::Forbidden("only admins can change the security settings"));
+        }
+        let mut new = new;
+        new.settings.ip.allowed_ranges = new.settings.ip.allowed_ranges.split_whitespace().collect::<Vec<_>>().join(" ");
+        let now = self.now();
+        let mut tx = self.db.begin().await?;
+        let (_, old) = suoja_store::settings::security_settings(&mut tx, scope.tenant).await?;
+        let old_staff = suoja_store::web::staff_second_factor(&mut tx, scope.tenant).await?;
+        // The lock-out check applies to a restriction being changed (another part can be saved
+        // from anywhere the restriction in force lets the admin in, the command line included).
+        let ranges = if new.settings.ip == old.ip {
+            IpRanges::parse(&new.settings.ip.allowed_ranges).map_err(|m| HelpdeskError::invalid("allowed_ranges", m))?
+        } else {
+            check_ip_restriction(&new.settings.ip, client)?
+        };
+        check_password_policy(new.settings.password)?;
+        check_session_limits(new.settings.sessions)?;
+        suoja_store::settings::set_security_settings(&mut tx, scope.tenant, &new.settings, scope.actor.0, now).await?;
+        if new.staff_second_factor != old_staff {
+            suoja_store::web::set_staff_second_factor(&mut tx, scope.tenant, new.staff_second_factor).await?;
+        }
+        let s = &new.settings;
+        let mut changes = Vec::new();
+        if s.ip != old.ip {
+            changes.push(serde_json::json!({ "setting": "ip_restriction", "enabled": s.ip.enabled, "ranges": ranges.0.len(), "end_users": s.ip.end_users }));
+        }
+        if s.password != old.password {
+            changes.push(serde_json::json!({ "setting": "password_policy", "min_length": s.password.min_length, "history": s.password.history }));
+        }
+        if s.sessions != old.sessions {
+            changes
+                .push(serde_json::json!({ "setting": "session_limits", "idle_minutes": s.sessions.idle_minutes, "absolute_hours": s.sessions.absolute_hours }));
+        }
+        if s.end_user_second_factor != old.end_user_second_factor || new.staff_second_factor != old_staff {
+            changes.push(serde_json::json!({ "setting": "second_factor", "staff": new.staff_second_factor, "end_users": s.end_user_second_factor }));
+        }
+        if s.sign_in_alerts != old.sign_in_alerts {
+            changes.push(serde_json::json!({ "setting": "sign_in_alerts", "enabled": s.sign_in_alerts }));
+        }
+        for change in changes {
+            self.record_ledger(
+                &mut tx,
+                scope.tenant,
+                suoja_core::LedgerKind::SettingsChanged,
+                None,
+                Some(scope.actor.0),
+                change,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        self.security_cache.forget(scope.tenant);
+        tracing::info!(tenant.id = %scope.tenant, actor.id = %scope.actor, ip_restriction = new.settings.ip.enabled, "security settings saved");
+        Ok(new)
+    }
+
     /// The tenant's IP restriction (admins).
     pub async fn ip_restriction(&self, scope: &Scope) -> Result<IpRestriction> {
-        if !scope.is_admin() {
-            return Err(HelpdeskError::Forbidden("only admins can see the security settings"));
-        }
-        let mut c = self.db.read().await?;
-        Ok(suoja_store::settings::ip_restriction(&mut c, scope.tenant).await?.unwrap_or_default())
+        Ok(self.security_policy(scope).await?.settings.ip)
     }
 
-    /// Sets the tenant's IP restriction (admins). An enabled list must allow `client`, the
-    /// address the admin saves it from.
+    /// Sets the tenant's IP restriction alone (admins), as `set_security_policy` does.
     pub async fn set_ip_restriction(&self, scope: &Scope, r: IpRestriction, client: Option<IpAddr>) -> Result<IpRestriction> {
-        if !scope.is_admin() {
-            return Err(HelpdeskError::Forbidden("only admins can change the security settings"));
-        }
-        let ranges = check_ip_restriction(&r, client)?;
-        let r = IpRestriction {
-            allowed_ranges: r.allowed_ranges.split_whitespace().collect::<Vec<_>>().join(" "),
-            ..r
-        };
-        let now = self.now();
-        let mut tx = self.db.begin().await?;
-        suoja_store::settings::set_ip_restriction(&mut tx, scope.tenant, &r, scope.actor.0, now).await?;
-        self.record_ledger(
-            &mut tx,
-            scope.tenant,
-            suoja_core::LedgerKind::SettingsChanged,
-            None,
-            Some(scope.actor.0),
-            serde_json::json!({ "setting": "ip_restriction", "enabled": r.enabled, "ranges": ranges.0.len(), "end_users": r.end_users }),
-        )
-        .await?;
-        tx.commit().await?;
-        self.restrictions.forget(scope.tenant);
-        tracing::info!(tenant.id = %scope.tenant, actor.id = %scope.actor, enabled = r.enabled, "IP restriction changed");
-        Ok(r)
+        let mut p = self.security_policy(scope).await?;
+        p.settings.ip = r;
+        Ok(self.set_security_policy(scope, p, client).await?.settings.ip)
     }
-}
 
-impl Helpdesk {
     /// The tenant's password rules (admins).
-    pub async fn password_policy(&self, scope: &Scope) -> Result<suoja_store::settings::PasswordPolicy> {
-        if !scope.is_admin() {
-            return Err(HelpdeskError::Forbidden("only admins can see the security settings"));
-        }
-        let mut c = self.db.read().await?;
-        Ok(suoja_store::settings::password_policy(&mut c, scope.tenant).await?)
-    }
-
-    /// Sets the tenant's password rules (admins): a minimum of 8 to 64 characters, 0 to 24
-    /// earlier passwords remembered.
-    pub async fn set_password_policy(&self, scope: &Scope, p: suoja_store::settings::PasswordPolicy) -> Result<suoja_store::settings::PasswordPolicy> {
-        if !scope.is_admin() {
-            return Err(HelpdeskError::Forbidden("only admins can change the security settings"));
-        }
-        check_password_policy(p)?;
-        let now = self.now();
-        let mut tx = self.db.begin().await?;
-        suoja_store::settings::set_password_policy(&mut tx, scope.tenant, p, scope.actor.0, now).await?;
-        self.record_ledger(
-            &mut tx,
-            scope.tenant,
-            suoja_core::LedgerKind::SettingsChanged,
-            None,
-            Some(scope.actor.0),
-            serde_json::json!({ "setting": "password_policy", "min_length": p.min_length, "history": p.history }),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(p)
+    pub async fn password_policy(&self, scope: &Scope) -> Result<PasswordPolicy> {
+        Ok(self.security_policy(scope).await?.settings.password)
     }
 
     /// Checks a new password against the tenant's rules for the person `user` (when they exist
@@ -273,7 +319,8 @@ impl Helpdesk {
         email: Option<&str>,
         password: &str,
     ) -> Result<()> {
-        let policy = suoja_store::settings::password_policy(c, tenant).await?;
+        let (_, settings) = suoja_store::settings::security_settings(c, tenant).await?;
+        let policy = settings.password;
         let length = i64::try_from(password.chars().count()).unwrap_or(i64::MAX);
         if length < policy.min_length {
             return Err(HelpdeskError::invalid("password", format!("must be at least {} characters", policy.min_length)));

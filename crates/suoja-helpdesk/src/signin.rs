@@ -1,18 +1,20 @@
-//! Web sign-in: password (then a TOTP code when the person has one, or must have one), one-time
-//! e-mail links, sessions with an idle and an absolute limit, sign-out everywhere, and one-time
-//! form ids. Tokens are random and stored as SHA-256 hashes; every failure answers the same way.
-//! The HTTP layer owns cookies and pages; this module owns the rules.
+//! Web sign-in: password (then a TOTP code, or a single-use recovery code, when the person has
+//! a second factor or must have one), one-time e-mail links, sessions with the tenant's idle and
+//! absolute limits, a mail to staff signing in from a browser not seen before, sign-out
+//! everywhere, and one-time form ids. Tokens and codes are random and stored as SHA-256 hashes;
+//! every failure answers the same way. The HTTP layer owns cookies and pages; this module owns
+//! the rules.
 
-use suoja_core::{Email, Personal, Role, Scope, TenantId, Timestamp, UserId, random};
+use sha2::{Digest as _, Sha256};
+use suoja_core::{Email, LedgerKind, Personal, Role, Scope, TenantId, Timestamp, UserId, random};
+use suoja_store::settings::SessionLimits;
 use suoja_store::web::SessionRow;
 
 use crate::auth::token_hash;
 use crate::{Helpdesk, HelpdeskError, Result, totp};
 
-/// A session ends after this long without a request.
-pub const IDLE_MS: i64 = 30 * 60_000;
-/// A session ends this long after sign-in, however busy.
-pub const ABSOLUTE_MS: i64 = 12 * 3_600_000;
+/// Recovery codes a person is given at a time.
+pub const RECOVERY_CODES: usize = 10;
 /// A second-factor step (or a forced set-up) must be finished within this.
 pub const STEP_MS: i64 = 10 * 60_000;
 /// A sign-in link works once, within this.
@@ -86,14 +88,15 @@ impl Helpdesk {
         let mut tx = self.db.begin().await?;
         let factor = suoja_store::web::second_factor(&mut tx, scope.tenant, scope.actor).await?;
         let confirmed = factor.is_some_and(|f| f.confirmed_at.is_some());
-        let required = scope.is_staff() && suoja_store::web::staff_second_factor(&mut tx, scope.tenant).await?;
+        let required = self.second_factor_required(&mut tx, &scope).await?;
+        let absolute = self.session_limits(scope.tenant).await?.absolute_ms();
         let token = random::token::<32>();
         let (kind, expires, out) = if confirmed {
             ("second_factor", now.0 + STEP_MS, SignIn::SecondFactor(Personal::new(token.clone())))
         } else if required {
             ("enrol", now.0 + STEP_MS, SignIn::Enrol(Personal::new(token.clone())))
         } else {
-            ("session", now.0 + ABSOLUTE_MS, SignIn::Session(Personal::new(token.clone())))
+            ("session", now.0 + absolute, SignIn::Session(Personal::new(token.clone())))
         };
         suoja_store::web::insert_session(&mut tx, scope.tenant, scope.actor, kind, &token_hash(&token), now, Timestamp(expires)).await?;
         if kind == "session" {
@@ -115,7 +118,12 @@ impl Helpdesk {
         let blocked = suoja_store::web::sign_in_failures(&mut tx, row.tenant_id, row.user_id)
             .await?
             .is_some_and(|(_, until)| until.is_some_and(|t| t > now));
-        let ok = !blocked && self.check_code(&mut tx, row.tenant_id, row.user_id, code, now).await?;
+        let recovery = !blocked && looks_like_recovery_code(code);
+        let ok = if recovery {
+            self.use_recovery_code(&mut tx, row.tenant_id, row.user_id, code, now).await?
+        } else {
+            !blocked && self.check_code(&mut tx, row.tenant_id, row.user_id, code, now).await?
+        };
         suoja_store::web::delete_session(&mut tx, row.tenant_id, row.id).await?;
         if !ok {
             tx.commit().await?;
@@ -127,6 +135,7 @@ impl Helpdesk {
         }
         suoja_store::web::clear_sign_in_failures(&mut tx, row.tenant_id, row.user_id).await?;
         let token = random::token::<32>();
+        let absolute = self.session_limits(row.tenant_id).await?.absolute_ms();
         suoja_store::web::insert_session(
             &mut tx,
             row.tenant_id,
@@ -134,7 +143,7 @@ impl Helpdesk {
             "session",
             &token_hash(&token),
             now,
-            Timestamp(now.0 + ABSOLUTE_MS),
+            Timestamp(now.0 + absolute),
         )
         .await?;
         suoja_store::users::touch_login(&mut tx, row.tenant_id, row.user_id, now).await?;
@@ -161,8 +170,10 @@ impl Helpdesk {
         let Some(row) = suoja_store::web::session_by_hash(&mut c, &token_hash(token), now).await? else {
             return Ok(None);
         };
+        let limits = self.session_limits(row.tenant_id).await?;
         let kind = match row.kind.as_str() {
-            "session" if now.0 - row.last_seen_at.0 <= IDLE_MS => SessionKind::Full,
+            // The limits in force now: shortened by the admins, they end sessions already open.
+            "session" if now.0 - row.last_seen_at.0 <= limits.idle_ms() && now.0 - row.created_at.0 <= limits.absolute_ms() => SessionKind::Full,
             "second_factor" => SessionKind::SecondFactor,
             "enrol" => SessionKind::Enrol,
             _ => return Ok(None),
@@ -298,6 +309,7 @@ impl Helpdesk {
         let out = if session.kind == SessionKind::Enrol {
             suoja_store::web::delete_session(&mut tx, scope.tenant, session.id).await?;
             let token = random::token::<32>();
+            let absolute = self.session_limits(scope.tenant).await?.absolute_ms();
             suoja_store::web::insert_session(
                 &mut tx,
                 scope.tenant,
@@ -305,7 +317,7 @@ impl Helpdesk {
                 "session",
                 &token_hash(&token),
                 now,
-                Timestamp(now.0 + ABSOLUTE_MS),
+                Timestamp(now.0 + absolute),
             )
             .await?;
             suoja_store::users::touch_login(&mut tx, scope.tenant, scope.actor, now).await?;
@@ -329,10 +341,11 @@ impl Helpdesk {
     /// Removes the person's second factor (refused for staff when the tenant requires one).
     pub async fn remove_second_factor(&self, scope: &Scope) -> Result<()> {
         let mut tx = self.db.begin().await?;
-        if scope.is_staff() && suoja_store::web::staff_second_factor(&mut tx, scope.tenant).await? {
-            return Err(HelpdeskError::Forbidden("this help desk requires a second factor of its staff"));
+        if self.second_factor_required(&mut tx, scope).await? {
+            return Err(HelpdeskError::Forbidden("this help desk requires a second factor"));
         }
         suoja_store::web::delete_second_factor(&mut tx, scope.tenant, scope.actor).await?;
+        suoja_store::web::delete_recovery_codes(&mut tx, scope.tenant, scope.actor).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -390,5 +403,219 @@ impl Helpdesk {
         let n = suoja_store::web::purge_expired(&mut tx, now, Timestamp(now.0 - 86_400_000)).await?;
         tx.commit().await?;
         Ok(n)
+    }
+}
+
+/// Whether `code` has the shape of a recovery code (ten letters and digits; dashes and spaces
+/// ignored) rather than of a six-digit TOTP code.
+pub fn looks_like_recovery_code(code: &str) -> bool {
+    normalized_recovery_code(code).len() == 10
+}
+
+fn normalized_recovery_code(code: &str) -> String {
+    code.chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .take(64)
+        .collect()
+}
+
+/// The stored form of a person's recovery code: SHA-256 over the code with the tenant and
+/// person, so equal codes of two people never share a hash.
+fn recovery_hash(tenant: TenantId, user: UserId, code: &str) -> Vec<u8> {
+    let mut h = Sha256::new();
+    h.update(format!("suoja-recovery:{}:{}:", tenant.0, user.0).as_bytes());
+    h.update(normalized_recovery_code(code).as_bytes());
+    h.finalize().to_vec()
+}
+
+/// A new recovery code: ten characters of Crockford's base32 alphabet in lower case (50 random
+/// bits), shown as two groups of five.
+fn new_recovery_code() -> String {
+    const ALPHABET: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
+    let bytes = random::bytes::<10>();
+    let chars: String = bytes
+        .iter()
+        .map(|b| char::from(ALPHABET.get(usize::from(b & 31)).copied().unwrap_or(b'0')))
+        .collect();
+    format!("{}-{}", chars.get(..5).unwrap_or_default(), chars.get(5..).unwrap_or_default())
+}
+
+/// The browser and system a `User-Agent` names, in a few words (for the person's own mail).
+pub fn browser_name(user_agent: &str) -> String {
+    let browser = [("Edg/", "Edge"), ("Firefox/", "Firefox"), ("Chrome/", "Chrome"), ("Safari/", "Safari")]
+        .iter()
+        .find(|(needle, _)| user_agent.contains(needle))
+        .map_or("an unknown browser", |(_, name)| name);
+    let system = [
+        ("Android", "Android"),
+        ("iPhone", "iOS"),
+        ("iPad", "iOS"),
+        ("Windows", "Windows"),
+        ("Mac OS X", "macOS"),
+        ("Linux", "Linux"),
+    ]
+    .iter()
+    .find(|(needle, _)| user_agent.contains(needle))
+    .map(|(_, name)| *name);
+    match system {
+        Some(s) => format!("{browser}, {s}"),
+        None => browser.to_string(),
+    }
+}
+
+impl Helpdesk {
+    /// The session limits in force for the tenant.
+    pub async fn session_limits(&self, tenant: TenantId) -> Result<SessionLimits> {
+        Ok(self.settings_in_force(tenant).await?.settings.sessions)
+    }
+
+    /// Whether `scope` must sign in with a second factor: staff when the tenant requires it of
+    /// staff, end users when it requires it of end users.
+    pub(crate) async fn second_factor_required(&self, c: &mut suoja_store::Conn, scope: &Scope) -> Result<bool> {
+        if scope.is_staff() {
+            Ok(suoja_store::web::staff_second_factor(c, scope.tenant).await?)
+        } else {
+            Ok(suoja_store::settings::security_settings(c, scope.tenant).await?.1.end_user_second_factor)
+        }
+    }
+
+    /// Gives the person new recovery codes (the old ones stop working). Only with a confirmed
+    /// second factor; the codes are shown once and kept only as hashes.
+    pub async fn create_recovery_codes(&self, scope: &Scope) -> Result<Vec<Personal<String>>> {
+        let now = self.now();
+        let mut tx = self.db.begin().await?;
+        if suoja_store::web::second_factor(&mut tx, scope.tenant, scope.actor)
+            .await?
+            .is_none_or(|f| f.confirmed_at.is_none())
+        {
+            return Err(HelpdeskError::Conflict("set up a second factor first; recovery codes stand in for it".into()));
+        }
+        let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| new_recovery_code()).collect();
+        let hashes: Vec<Vec<u8>> = codes.iter().map(|c| recovery_hash(scope.tenant, scope.actor, c)).collect();
+        suoja_store::web::replace_recovery_codes(&mut tx, scope.tenant, scope.actor, &hashes, now).await?;
+        self.record_ledger(
+            &mut tx,
+            scope.tenant,
+            LedgerKind::RecoveryCodesCreated,
+            Some(scope.actor.0),
+            Some(scope.actor.0),
+            serde_json::json!({ "codes": codes.len() }),
+        )
+        .await?;
+        tx.commit().await?;
+        tracing::info!(tenant.id = %scope.tenant, user.id = %scope.actor, "recovery codes created");
+        Ok(codes.into_iter().map(Personal::new).collect())
+    }
+
+    /// How many unused recovery codes the person has.
+    pub async fn recovery_codes_left(&self, scope: &Scope) -> Result<i64> {
+        let mut c = self.db.read().await?;
+        Ok(suoja_store::web::recovery_codes_left(&mut c, scope.tenant, scope.actor).await?)
+    }
+
+    /// Uses up a recovery code in place of a TOTP code; on success the person is told by mail
+    /// (someone holding their password and a code is in) and how many codes are left.
+    async fn use_recovery_code(&self, c: &mut suoja_store::Conn, tenant: TenantId, user: UserId, code: &str, now: Timestamp) -> Result<bool> {
+        if !suoja_store::web::use_recovery_code(c, tenant, user, &recovery_hash(tenant, user, code), now).await? {
+            return Ok(false);
+        }
+        let left = suoja_store::web::recovery_codes_left(c, tenant, user).await?;
+        self.record_ledger(
+            c,
+            tenant,
+            LedgerKind::RecoveryCodeUsed,
+            Some(user.0),
+            Some(user.0),
+            serde_json::json!({ "left": left }),
+        )
+        .await?;
+        if let Some(person) = suoja_store::users::by_id(c, tenant, user).await? {
+            let (subject, text) = if person.locale.to_ascii_lowercase().starts_with("fi") {
+                (
+                    "Kirjauduit palautuskoodilla",
+                    format!(
+                        "Tilillesi kirjauduttiin {} (UTC) palautuskoodilla toisen tunnistautumisvaiheen sijaan. Käyttämättömiä koodeja on jäljellä {left}.\n\nJos se et ollut sinä, vaihda salasanasi, kirjaudu ulos kaikkialta ja kerro ylläpitäjälle.",
+                        now.to_iso()
+                    ),
+                )
+            } else {
+                (
+                    "A recovery code was used to sign in",
+                    format!(
+                        "Someone signed in to your account at {} (UTC) with a recovery code instead of the second factor. You have {left} unused codes left.\n\nIf this was not you, change your password, sign out everywhere and tell your administrator.",
+                        now.to_iso()
+                    ),
+                )
+            };
+            let body = serde_json::json!({ "subject": subject, "text": text }).to_string();
+            let sealed = self.vault.encrypt_str(c, tenant, person.key_id, &body).await?;
+            suoja_store::outbox::insert(c, tenant, user.0, "recovery_code_used", sealed, now).await?;
+        }
+        tracing::info!(tenant.id = %tenant, user.id = %user, left, "recovery code used");
+        Ok(true)
+    }
+
+    /// Notes which browser a full session was signed in from. `device` is the browser's id
+    /// cookie, if it sent one; the answer is the id to set when a new one was made. A browser
+    /// the person has not used before (while they have used another) mails them a sign-in
+    /// alert when they are staff and the tenant keeps alerts on.
+    pub async fn note_sign_in(
+        &self,
+        session_token: &str,
+        device: Option<&str>,
+        user_agent: &str,
+        client: Option<std::net::IpAddr>,
+        base_url: &str,
+    ) -> Result<Option<String>> {
+        let now = self.now();
+        let mut tx = self.db.begin().await?;
+        let Some(row) = suoja_store::web::session_by_hash(&mut tx, &token_hash(session_token), now)
+            .await?
+            .filter(|r| r.kind == "session")
+        else {
+            return Ok(None);
+        };
+        let (device, new) = match device.filter(|d| (20..100).contains(&d.len()) && d.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')) {
+            Some(d) => (d.to_string(), false),
+            None => (random::token::<32>(), true),
+        };
+        let mut h = Sha256::new();
+        h.update(b"suoja-device:");
+        h.update(device.as_bytes());
+        let hash = h.finalize().to_vec();
+        let others = suoja_store::web::device_count(&mut tx, row.tenant_id, row.user_id).await?;
+        let known = suoja_store::web::seen_device(&mut tx, row.tenant_id, row.user_id, &hash, now).await?;
+        if !known && others > 0 {
+            let (_, settings) = suoja_store::settings::security_settings(&mut tx, row.tenant_id).await?;
+            let person = suoja_store::users::by_id(&mut tx, row.tenant_id, row.user_id).await?;
+            if let Some(person) = person.filter(|p| p.role.is_staff() && settings.sign_in_alerts) {
+                let browser = browser_name(user_agent);
+                let address = client.map_or_else(|| "-".to_string(), |ip| ip.to_string());
+                let (subject, text) = if person.locale.to_ascii_lowercase().starts_with("fi") {
+                    (
+                        "Uusi kirjautuminen tilillesi",
+                        format!(
+                            "Tilillesi kirjauduttiin {} (UTC) selaimella, jolla et ole ennen kirjautunut: {browser}, osoite {address}.\n\nJos se olit sinä, mitään ei tarvitse tehdä. Jos et, vaihda salasanasi ja kirjaudu ulos kaikkialta sivulla {base_url}/account ja kerro ylläpitäjälle.",
+                            now.to_iso()
+                        ),
+                    )
+                } else {
+                    (
+                        "New sign-in to your account",
+                        format!(
+                            "Someone signed in to your account at {} (UTC) from a browser you have not signed in with before: {browser}, address {address}.\n\nIf this was you, there is nothing to do. If it was not, change your password and sign out everywhere at {base_url}/account, and tell your administrator.",
+                            now.to_iso()
+                        ),
+                    )
+                };
+                let body = serde_json::json!({ "subject": subject, "text": text }).to_string();
+                let sealed = self.vault.encrypt_str(&mut tx, row.tenant_id, person.key_id, &body).await?;
+                suoja_store::outbox::insert(&mut tx, row.tenant_id, person.id.0, "sign_in_alert", sealed, now).await?;
+                tracing::info!(tenant.id = %row.tenant_id, user.id = %person.id, "sign-in from a new browser: alert queued");
+            }
+        }
+        tx.commit().await?;
+        Ok(new.then_some(device))
     }
 }

@@ -54,6 +54,8 @@ impl Privacy {
             .await?
             .len();
         let staff_factor = suoja_store::web::staff_second_factor(&mut c, scope.tenant).await?;
+        let (_, sec) = suoja_store::settings::security_settings(&mut c, scope.tenant).await?;
+        let ranges = sec.ip.allowed_ranges.split_whitespace().count();
         let backup_targets = suoja_store::backup_targets::list(&mut c).await?.len();
         let own_smtp = suoja_store::settings::mail_smtp(&mut c, scope.tenant).await?.is_some();
         let subprocessors = suoja_store::subprocessors::list(&mut c, scope.tenant).await?;
@@ -128,8 +130,13 @@ impl Privacy {
             { "code": "tamper_evident_ledger" },
             { "code": "consultation_log" },
             { "code": "verified_erasure" },
-            { "code": "sessions_and_sign_in_limits" },
+            { "code": "sessions_and_sign_in_limits", "idle_minutes": sec.sessions.idle_minutes, "absolute_hours": sec.sessions.absolute_hours },
+            { "code": "password_rules", "min_length": sec.password.min_length, "history": sec.password.history },
+            { "code": if sec.ip.enabled { "ip_restriction" } else { "no_ip_restriction" }, "value": ranges, "end_users": sec.ip.end_users },
             { "code": if staff_factor { "staff_second_factor" } else { "staff_second_factor_optional" } },
+            { "code": if sec.end_user_second_factor { "end_user_second_factor" } else { "end_user_second_factor_optional" } },
+            { "code": "recovery_codes" },
+            { "code": if sec.sign_in_alerts { "sign_in_alerts" } else { "no_sign_in_alerts" } },
             { "code": if backup_targets > 0 { "encrypted_backups" } else { "no_backup_target" }, "value": backup_targets },
         ]);
         Ok(json!({

@@ -123,6 +123,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0018_accountability.sql"),
         postgres: include_str!("../migrations/postgres/0018_accountability.sql"),
     },
+    Migration {
+        version: 19,
+        name: "sign_in_security",
+        sqlite: include_str!("../migrations/sqlite/0019_sign_in_security.sql"),
+        postgres: include_str!("../migrations/postgres/0019_sign_in_security.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.

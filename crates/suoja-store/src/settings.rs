@@ -285,43 +285,6 @@ pub struct IpRestriction {
     pub end_users: bool,
 }
 
-/// The tenant's IP restriction (`None`: never set, so off).
-pub async fn ip_restriction(c: &mut Conn, tenant: TenantId) -> Result<Option<IpRestriction>> {
-    let r = sqlx::query("SELECT ip_restriction, allowed_ranges, restrict_end_users FROM security_settings WHERE tenant_id = $1")
-        .bind(tenant.0)
-        .fetch_optional(c)
-        .await?;
-    r.map(|r| {
-        Ok(IpRestriction {
-            enabled: crate::row::i64_(&r, "ip_restriction")? != 0,
-            allowed_ranges: crate::row::text(&r, "allowed_ranges")?,
-            end_users: crate::row::i64_(&r, "restrict_end_users")? != 0,
-        })
-    })
-    .transpose()
-}
-
-/// Sets the tenant's IP restriction.
-pub async fn set_ip_restriction(c: &mut Conn, tenant: TenantId, r: &IpRestriction, by: i64, now: Timestamp) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO security_settings (tenant_id, ip_restriction, allowed_ranges, restrict_end_users, password_min_length, password_history, updated_by, updated_at) \
-         VALUES ($1, $2, $3, $4, $7, $8, $5, $6) \
-         ON CONFLICT (tenant_id) DO UPDATE SET ip_restriction = excluded.ip_restriction, allowed_ranges = excluded.allowed_ranges, \
-         restrict_end_users = excluded.restrict_end_users, updated_by = excluded.updated_by, updated_at = excluded.updated_at",
-    )
-    .bind(tenant.0)
-    .bind(i64::from(r.enabled))
-    .bind(r.allowed_ranges.clone())
-    .bind(i64::from(r.end_users))
-    .bind(by)
-    .bind(now.0)
-    .bind(PasswordPolicy::default().min_length)
-    .bind(PasswordPolicy::default().history)
-    .execute(c)
-    .await?;
-    Ok(())
-}
-
 /// A tenant's password rules: no composition rules, a minimum length, and how many earlier
 /// passwords a person may not take again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -338,32 +301,118 @@ impl Default for PasswordPolicy {
     }
 }
 
-/// The tenant's password rules (the defaults when never set).
-pub async fn password_policy(c: &mut Conn, tenant: TenantId) -> Result<PasswordPolicy> {
-    let r = sqlx::query("SELECT password_min_length, password_history FROM security_settings WHERE tenant_id = $1")
-        .bind(tenant.0)
-        .fetch_optional(c)
-        .await?;
-    Ok(match r {
-        Some(r) => PasswordPolicy {
-            min_length: crate::row::i64_(&r, "password_min_length")?,
-            history: crate::row::i64_(&r, "password_history")?,
-        },
-        None => PasswordPolicy::default(),
-    })
+/// How long a web session lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionLimits {
+    /// Minutes without a request after which a session ends.
+    pub idle_minutes: i64,
+    /// Hours after sign-in after which a session ends, however busy.
+    pub absolute_hours: i64,
 }
 
-/// Sets the tenant's password rules.
-pub async fn set_password_policy(c: &mut Conn, tenant: TenantId, p: PasswordPolicy, by: i64, now: Timestamp) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO security_settings (tenant_id, ip_restriction, allowed_ranges, restrict_end_users, password_min_length, password_history, updated_by, updated_at) \
-         VALUES ($1, 0, '', 0, $2, $3, $4, $5) \
-         ON CONFLICT (tenant_id) DO UPDATE SET password_min_length = excluded.password_min_length, password_history = excluded.password_history, \
-         updated_by = excluded.updated_by, updated_at = excluded.updated_at",
+impl SessionLimits {
+    /// The idle limit in milliseconds.
+    pub fn idle_ms(&self) -> i64 {
+        self.idle_minutes.saturating_mul(60_000)
+    }
+    /// The absolute limit in milliseconds.
+    pub fn absolute_ms(&self) -> i64 {
+        self.absolute_hours.saturating_mul(3_600_000)
+    }
+}
+
+impl Default for SessionLimits {
+    fn default() -> Self {
+        Self {
+            idle_minutes: 30,
+            absolute_hours: 12,
+        }
+    }
+}
+
+/// A tenant's security settings, as stored (the defaults when never set). Whether staff must
+/// use a second factor is kept with the tenant (`web::staff_second_factor`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecuritySettings {
+    /// Where staff and API access may come from.
+    pub ip: IpRestriction,
+    /// Password rules.
+    pub password: PasswordPolicy,
+    /// Session lifetimes.
+    pub sessions: SessionLimits,
+    /// Whether end users must sign in with a second factor too.
+    pub end_user_second_factor: bool,
+    /// Whether staff are mailed when they sign in from a browser not seen before.
+    pub sign_in_alerts: bool,
+}
+
+impl Default for SecuritySettings {
+    fn default() -> Self {
+        Self {
+            ip: IpRestriction::default(),
+            password: PasswordPolicy::default(),
+            sessions: SessionLimits::default(),
+            end_user_second_factor: false,
+            sign_in_alerts: true,
+        }
+    }
+}
+
+/// Whether the tenant ever saved its security settings, and what they are.
+pub async fn security_settings(c: &mut Conn, tenant: TenantId) -> Result<(bool, SecuritySettings)> {
+    let r = sqlx::query(
+        "SELECT ip_restriction, allowed_ranges, restrict_end_users, password_min_length, password_history, \
+         session_idle_minutes, session_absolute_hours, end_user_second_factor, sign_in_alerts FROM security_settings WHERE tenant_id = $1",
     )
     .bind(tenant.0)
-    .bind(p.min_length)
-    .bind(p.history)
+    .fetch_optional(c)
+    .await?;
+    let Some(r) = r else { return Ok((false, SecuritySettings::default())) };
+    let i = |name: &str| crate::row::i64_(&r, name);
+    Ok((
+        true,
+        SecuritySettings {
+            ip: IpRestriction {
+                enabled: i("ip_restriction")? != 0,
+                allowed_ranges: crate::row::text(&r, "allowed_ranges")?,
+                end_users: i("restrict_end_users")? != 0,
+            },
+            password: PasswordPolicy {
+                min_length: i("password_min_length")?,
+                history: i("password_history")?,
+            },
+            sessions: SessionLimits {
+                idle_minutes: i("session_idle_minutes")?,
+                absolute_hours: i("session_absolute_hours")?,
+            },
+            end_user_second_factor: i("end_user_second_factor")? != 0,
+            sign_in_alerts: i("sign_in_alerts")? != 0,
+        },
+    ))
+}
+
+/// Saves the tenant's security settings, all of them at once.
+pub async fn set_security_settings(c: &mut Conn, tenant: TenantId, s: &SecuritySettings, by: i64, now: Timestamp) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO security_settings (tenant_id, ip_restriction, allowed_ranges, restrict_end_users, password_min_length, password_history, \
+         session_idle_minutes, session_absolute_hours, end_user_second_factor, sign_in_alerts, updated_by, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+         ON CONFLICT (tenant_id) DO UPDATE SET ip_restriction = excluded.ip_restriction, allowed_ranges = excluded.allowed_ranges, \
+         restrict_end_users = excluded.restrict_end_users, password_min_length = excluded.password_min_length, \
+         password_history = excluded.password_history, session_idle_minutes = excluded.session_idle_minutes, \
+         session_absolute_hours = excluded.session_absolute_hours, end_user_second_factor = excluded.end_user_second_factor, \
+         sign_in_alerts = excluded.sign_in_alerts, updated_by = excluded.updated_by, updated_at = excluded.updated_at",
+    )
+    .bind(tenant.0)
+    .bind(i64::from(s.ip.enabled))
+    .bind(s.ip.allowed_ranges.clone())
+    .bind(i64::from(s.ip.end_users))
+    .bind(s.password.min_length)
+    .bind(s.password.history)
+    .bind(s.sessions.idle_minutes)
+    .bind(s.sessions.absolute_hours)
+    .bind(i64::from(s.end_user_second_factor))
+    .bind(i64::from(s.sign_in_alerts))
     .bind(by)
     .bind(now.0)
     .execute(c)

@@ -1,6 +1,7 @@
 //! Web sign-in state: browser sessions (and pending second-factor steps and one-time sign-in
 //! links, which share the table), TOTP secrets, one-time form ids, and counts of failed password
-//! sign-ins. Tokens are stored as SHA-256 hashes only; secrets arrive sealed.
+//! sign-ins, single-use recovery codes, and the browsers a person signed in from. Tokens, codes
+//! and browser ids are stored as SHA-256 hashes only; secrets arrive sealed.
 
 use crate::Conn;
 use suoja_core::{TenantId, Timestamp, UserId};
@@ -123,10 +124,16 @@ pub async fn purge_expired(c: &mut Conn, now: Timestamp, forms_before: Timestamp
     let f = sqlx::query("DELETE FROM sign_in_failures WHERE updated_at < $1 AND (blocked_until IS NULL OR blocked_until <= $2)")
         .bind(forms_before.0)
         .bind(now.0)
+        .execute(&mut *c)
+        .await?
+        .rows_affected();
+    // A browser not used for half a year is forgotten (its next sign-in is a new device's).
+    let d = sqlx::query("DELETE FROM known_devices WHERE last_seen_at < $1")
+        .bind(now.0 - DEVICE_KEPT_MS)
         .execute(c)
         .await?
         .rows_affected();
-    Ok(a + b + f)
+    Ok(a + b + f + d)
 }
 
 /// Counts a failed password sign-in of an existing account; when the count reaches `limit`,
@@ -353,4 +360,94 @@ pub async fn credentials_reset(c: &mut Conn, tenant: TenantId, user: UserId) -> 
         .fetch_one(c)
         .await?;
     Ok(n > 0)
+}
+
+/// How long a browser not used again is remembered.
+pub const DEVICE_KEPT_MS: i64 = 180 * 86_400_000;
+
+/// Replaces a person's recovery codes with these hashes.
+pub async fn replace_recovery_codes(c: &mut Conn, tenant: TenantId, user: UserId, hashes: &[Vec<u8>], now: Timestamp) -> Result<()> {
+    delete_recovery_codes(c, tenant, user).await?;
+    for h in hashes {
+        sqlx::query("INSERT INTO recovery_codes (tenant_id, user_id, code_hash, created_at, used_at) VALUES ($1, $2, $3, $4, NULL)")
+            .bind(tenant.0)
+            .bind(user.0)
+            .bind(h.clone())
+            .bind(now.0)
+            .execute(&mut *c)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Deletes a person's recovery codes.
+pub async fn delete_recovery_codes(c: &mut Conn, tenant: TenantId, user: UserId) -> Result<()> {
+    sqlx::query("DELETE FROM recovery_codes WHERE tenant_id = $1 AND user_id = $2")
+        .bind(tenant.0)
+        .bind(user.0)
+        .execute(c)
+        .await?;
+    Ok(())
+}
+
+/// Uses a recovery code: true when it was the person's and unused (it is used up now; two
+/// sign-ins racing with one code cannot both succeed, the update is the claim).
+pub async fn use_recovery_code(c: &mut Conn, tenant: TenantId, user: UserId, hash: &[u8], now: Timestamp) -> Result<bool> {
+    Ok(
+        sqlx::query("UPDATE recovery_codes SET used_at = $4 WHERE tenant_id = $1 AND user_id = $2 AND code_hash = $3 AND used_at IS NULL")
+            .bind(tenant.0)
+            .bind(user.0)
+            .bind(hash.to_vec())
+            .bind(now.0)
+            .execute(c)
+            .await?
+            .rows_affected()
+            == 1,
+    )
+}
+
+/// How many unused recovery codes a person has.
+pub async fn recovery_codes_left(c: &mut Conn, tenant: TenantId, user: UserId) -> Result<i64> {
+    Ok(
+        sqlx::query_scalar("SELECT COUNT(*) FROM recovery_codes WHERE tenant_id = $1 AND user_id = $2 AND used_at IS NULL")
+            .bind(tenant.0)
+            .bind(user.0)
+            .fetch_one(c)
+            .await?,
+    )
+}
+
+/// Notes a sign-in from a browser: true when the person had used it before.
+pub async fn seen_device(c: &mut Conn, tenant: TenantId, user: UserId, hash: &[u8], now: Timestamp) -> Result<bool> {
+    let updated = sqlx::query("UPDATE known_devices SET last_seen_at = $4 WHERE tenant_id = $1 AND user_id = $2 AND device_hash = $3")
+        .bind(tenant.0)
+        .bind(user.0)
+        .bind(hash.to_vec())
+        .bind(now.0)
+        .execute(&mut *c)
+        .await?
+        .rows_affected();
+    if updated == 1 {
+        return Ok(true);
+    }
+    sqlx::query(
+        "INSERT INTO known_devices (tenant_id, user_id, device_hash, first_seen_at, last_seen_at) VALUES ($1, $2, $3, $4, $4) \
+         ON CONFLICT (tenant_id, user_id, device_hash) DO NOTHING",
+    )
+    .bind(tenant.0)
+    .bind(user.0)
+    .bind(hash.to_vec())
+    .bind(now.0)
+    .execute(c)
+    .await?;
+    Ok(false)
+}
+
+/// How many browsers a person is known to have signed in from.
+pub async fn device_count(c: &mut Conn, tenant: TenantId, user: UserId) -> Result<i64> {
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM known_devices WHERE tenant_id = $1 AND user_id = $2")
+        .bind(tenant.0)
+        .bind(user.0)
+        .fetch_one(c)
+        .await?)
 }

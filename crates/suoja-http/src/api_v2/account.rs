@@ -1,81 +1,77 @@
 //! `/api/v2/account/settings`: the account settings a controller must be able to show, in
-//! Zendesk's shape where it has one — the IP restriction of staff and API access
-//! (`settings.security.ip_restriction`; saving checks that the admin's own address stays
-//! allowed) and the password rules (`settings.security.password`). Admins only.
+//! Zendesk's shape where it has one, under `settings.security` — the IP restriction of staff and
+//! API access (`ip_restriction`; saving checks that the admin's own address stays allowed), the
+//! password rules (`password`), session lifetimes (`sessions`), who must give a second factor
+//! (`second_factor`) and the mail on a staff sign-in from a new browser (`sign_in_alerts`).
+//! Admins only; a change saves all of itself or nothing.
 
 use axum::extract::State;
 use axum::response::Response;
 use serde_json::{Value, json};
-use suoja_store::settings::{IpRestriction, PasswordPolicy};
+use suoja_helpdesk::security::SecurityPolicy;
 
 use super::ok;
 use crate::extract::{Auth, Client, JsonBody, Obj};
 use crate::{ApiError, AppState};
 
-fn settings_json(r: &IpRestriction, p: &PasswordPolicy) -> Value {
+fn settings_json(p: &SecurityPolicy) -> Value {
+    let s = &p.settings;
     json!({ "settings": { "security": {
         "ip_restriction": {
-            "enabled": r.enabled,
-            "allowed_ranges": r.allowed_ranges,
-            "end_users": r.end_users,
+            "enabled": s.ip.enabled,
+            "allowed_ranges": s.ip.allowed_ranges,
+            "end_users": s.ip.end_users,
         },
-        "password": { "min_length": p.min_length, "history": p.history },
+        "password": { "min_length": s.password.min_length, "history": s.password.history },
+        "sessions": { "idle_minutes": s.sessions.idle_minutes, "absolute_hours": s.sessions.absolute_hours },
+        "second_factor": { "staff": p.staff_second_factor, "end_users": s.end_user_second_factor },
+        "sign_in_alerts": { "enabled": s.sign_in_alerts },
     } } })
 }
 
 /// `GET /account/settings`
 pub async fn show(State(app): State<AppState>, Auth(scope): Auth) -> Result<Response, ApiError> {
-    Ok(ok(settings_json(
-        &app.helpdesk.ip_restriction(&scope).await?,
-        &app.helpdesk.password_policy(&scope).await?,
-    )))
+    Ok(ok(settings_json(&app.helpdesk.security_policy(&scope).await?)))
 }
 
-/// `PUT /account/settings` with `{"settings": {"security": {"ip_restriction": {…}}}}`; fields left
-/// out keep their value.
+/// `PUT /account/settings` with `{"settings": {"security": {"ip_restriction": {…}, …}}}`; parts
+/// and fields left out keep their value.
 pub async fn update(State(app): State<AppState>, Auth(scope): Auth, client: Client, body: JsonBody) -> Result<Response, ApiError> {
     let root = Obj::root(&body.0);
     root.only(&["settings"])?;
     let settings = root.object("settings")?;
     settings.only(&["security"])?;
     let security = settings.object("security")?;
-    security.only(&["ip_restriction", "password"])?;
-    let ip = match security.opt_object("ip_restriction")? {
-        None => None,
-        Some(ip) => {
-            ip.only(&["enabled", "allowed_ranges", "end_users"])?;
-            let current = app.helpdesk.ip_restriction(&scope).await?;
-            Some(IpRestriction {
-                enabled: ip.opt_bool("enabled")?.unwrap_or(current.enabled),
-                allowed_ranges: ip.opt_str("allowed_ranges", 8_000)?.unwrap_or(current.allowed_ranges),
-                end_users: ip.opt_bool("end_users")?.unwrap_or(current.end_users),
-            })
+    security.only(&["ip_restriction", "password", "sessions", "second_factor", "sign_in_alerts"])?;
+    let mut p = app.helpdesk.security_policy(&scope).await?;
+    let s = &mut p.settings;
+    if let Some(ip) = security.opt_object("ip_restriction")? {
+        ip.only(&["enabled", "allowed_ranges", "end_users"])?;
+        s.ip.enabled = ip.opt_bool("enabled")?.unwrap_or(s.ip.enabled);
+        if let Some(r) = ip.opt_str("allowed_ranges", 8_000)? {
+            s.ip.allowed_ranges = r;
         }
-    };
-    let password = match security.opt_object("password")? {
-        None => None,
-        Some(pw) => {
-            pw.only(&["min_length", "history"])?;
-            let current = app.helpdesk.password_policy(&scope).await?;
-            Some(PasswordPolicy {
-                min_length: pw.opt_int("min_length", 0, 1_000)?.unwrap_or(current.min_length),
-                history: pw.opt_int("history", 0, 1_000)?.unwrap_or(current.history),
-            })
-        }
-    };
-    // Both checked before either is saved: a request saves all of itself or nothing.
-    if let Some(r) = &ip {
-        suoja_helpdesk::security::check_ip_restriction(r, client.0)?;
+        s.ip.end_users = ip.opt_bool("end_users")?.unwrap_or(s.ip.end_users);
     }
-    if let Some(p) = password {
-        suoja_helpdesk::security::check_password_policy(p)?;
-        app.helpdesk.set_password_policy(&scope, p).await?;
+    if let Some(pw) = security.opt_object("password")? {
+        pw.only(&["min_length", "history"])?;
+        s.password.min_length = pw.opt_int("min_length", 0, 1_000)?.unwrap_or(s.password.min_length);
+        s.password.history = pw.opt_int("history", 0, 1_000)?.unwrap_or(s.password.history);
     }
-    if let Some(r) = ip {
-        app.helpdesk.set_ip_restriction(&scope, r, client.0).await?;
+    if let Some(l) = security.opt_object("sessions")? {
+        l.only(&["idle_minutes", "absolute_hours"])?;
+        s.sessions.idle_minutes = l.opt_int("idle_minutes", 0, 100_000)?.unwrap_or(s.sessions.idle_minutes);
+        s.sessions.absolute_hours = l.opt_int("absolute_hours", 0, 100_000)?.unwrap_or(s.sessions.absolute_hours);
     }
-    Ok(ok(settings_json(
-        &app.helpdesk.ip_restriction(&scope).await?,
-        &app.helpdesk.password_policy(&scope).await?,
-    )))
+    if let Some(f) = security.opt_object("second_factor")? {
+        f.only(&["staff", "end_users"])?;
+        s.end_user_second_factor = f.opt_bool("end_users")?.unwrap_or(s.end_user_second_factor);
+        p.staff_second_factor = f.opt_bool("staff")?.unwrap_or(p.staff_second_factor);
+    }
+    let s = &mut p.settings;
+    if let Some(a) = security.opt_object("sign_in_alerts")? {
+        a.only(&["enabled"])?;
+        s.sign_in_alerts = a.opt_bool("enabled")?.unwrap_or(s.sign_in_alerts);
+    }
+    Ok(ok(settings_json(&app.helpdesk.set_security_policy(&scope, p, client.0).await?)))
 }

@@ -22,6 +22,8 @@ pub const SESSION_COOKIE: &str = "suoja_session";
 pub const PRE_COOKIE: &str = "suoja_pre";
 /// The cookie that remembers a language chosen before sign-in.
 pub const LANG_COOKIE: &str = "suoja_lang";
+/// The browser's own id, so a sign-in from a browser not used before can be told to the person.
+pub const DEVICE_COOKIE: &str = "suoja_device";
 
 /// The per-response CSP nonce, put in the request by the page middleware.
 #[derive(Debug, Clone)]
@@ -54,6 +56,10 @@ pub struct Ctx {
     pub tz: jiff::tz::TimeZone,
     /// The address the request came from (through trusted proxies only).
     pub client: Option<std::net::IpAddr>,
+    /// The browser's id cookie, if it sent one.
+    pub device: Option<String>,
+    /// The browser's `User-Agent` (at most 300 characters).
+    pub user_agent: String,
 }
 
 fn cookies(headers: &HeaderMap) -> HashMap<String, String> {
@@ -154,8 +160,17 @@ impl FromRequestParts<AppState> for Ctx {
             here.clone()
         };
         let tz = super::format::zone(session.as_ref().map(|s| s.time_zone.as_str()).unwrap_or("UTC"));
+        let device = jar.get(&named(DEVICE_COOKIE)).filter(|d| !d.is_empty() && d.len() < 100).cloned();
+        let user_agent = parts
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.chars().take(300).collect())
+            .unwrap_or_default();
         Ok(Ctx {
             client,
+            device,
+            user_agent,
             tenant,
             session,
             token,

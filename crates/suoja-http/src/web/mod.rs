@@ -16,6 +16,7 @@ mod format;
 mod help_center;
 mod i18n;
 mod portal;
+mod security;
 mod signin;
 mod subprocessors;
 
@@ -296,6 +297,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(router(breaches::pages()))
         .merge(router(subprocessors::pages()))
         .merge(admin::routes())
+        .merge(router(security::pages()))
         .layer(DefaultBodyLimit::max(state.limits.max_upload_bytes + 64 * 1024))
         .layer(axum::middleware::from_fn(page_headers))
 }
@@ -331,6 +333,7 @@ pub fn table() -> Vec<Page> {
         breaches::pages(),
         subprocessors::pages(),
         admin::pages(),
+        security::pages(),
     ]
     .into_iter()
     .flatten()

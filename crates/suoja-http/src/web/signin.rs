@@ -14,7 +14,7 @@ use suoja_helpdesk::HelpdeskError;
 use suoja_helpdesk::model::UserInput;
 use suoja_helpdesk::signin::{SessionKind, SignIn};
 
-use super::ctx::{Ctx, Fields, LANG_COOKIE, SESSION_COOKIE};
+use super::ctx::{Ctx, DEVICE_COOKIE, Fields, LANG_COOKIE, SESSION_COOKIE};
 use super::{Chrome, Failure, FormErrors, Lang, Page, check_text, render, render_status, see_other, set_cookie};
 use crate::AppState;
 use crate::extract::Client;
@@ -47,7 +47,8 @@ pub(super) fn pages() -> Vec<(Page, MethodRouter<AppState>)> {
         (Page::post("/account/second-factor"), post(begin_factor)),
         (Page::post("/account/second-factor/confirm"), post(confirm_factor)),
         (Page::post("/account/second-factor/remove"), post(remove_factor)),
-        (Page::post("/account/staff-second-factor"), post(staff_rule)),
+        (Page::get("/account/recovery-codes"), get(recovery_codes)),
+        (Page::post("/account/recovery-codes"), post(create_recovery_codes)),
     ]
 }
 
@@ -119,7 +120,7 @@ async fn submit(State(state): State<AppState>, ctx: Ctx, headers: HeaderMap, bod
     let password = Personal::new(f.get("password").to_string());
     match state.helpdesk.web_sign_in(ctx.tenant, &parsed, &password).await {
         Ok(step) if !allowed_from(&state, &ctx, &step).await? => Ok(fail(&ctx, ctx.t("signin.failed"))),
-        Ok(step) => Ok(after_step(&ctx, step, &return_to)),
+        Ok(step) => after_step(&state, &ctx, step, &return_to).await,
         Err(HelpdeskError::Unauthorized) => Ok(fail(&ctx, ctx.t("signin.failed"))),
         Err(e) => Err(ctx.fail(e)),
     }
@@ -144,16 +145,29 @@ async fn allowed_from(state: &AppState, ctx: &Ctx, step: &SignIn) -> Result<bool
     }
 }
 
-fn after_step(ctx: &Ctx, step: SignIn, return_to: &str) -> Response {
+/// Where a sign-in step leads, with its cookie. A finished sign-in also notes the browser (a
+/// new one is given its id cookie, and staff are told of a browser they have not used before).
+async fn after_step(state: &AppState, ctx: &Ctx, step: SignIn, return_to: &str) -> Result<Response, Failure> {
     let q = percent_encoding::utf8_percent_encode(return_to, percent_encoding::NON_ALPHANUMERIC).to_string();
+    let mut new_device = None;
     let (token, to) = match step {
-        SignIn::Session(t) => (t, return_to.to_string()),
+        SignIn::Session(t) => {
+            new_device = state
+                .helpdesk
+                .note_sign_in(t.expose(), ctx.device.as_deref(), &ctx.user_agent, ctx.client, &state.public_url)
+                .await
+                .map_err(|e| ctx.fail(e))?;
+            (t, return_to.to_string())
+        }
         SignIn::SecondFactor(t) => (t, format!("/signin/second-factor?return_to={q}")),
         SignIn::Enrol(t) => (t, format!("/account/second-factor?return_to={q}")),
     };
     let mut r = see_other(&to);
     set_cookie(&mut r, SESSION_COOKIE, token.expose(), ctx.secure, None);
-    r
+    if let Some(d) = new_device {
+        set_cookie(&mut r, DEVICE_COOKIE, &d, ctx.secure, Some(400 * 86_400));
+    }
+    Ok(r)
 }
 
 #[derive(Template)]
@@ -186,7 +200,7 @@ async fn submit_code(State(state): State<AppState>, ctx: Ctx, headers: HeaderMap
         return Ok(see_other("/signin"));
     };
     match state.helpdesk.web_second_factor(&token, f.get("code")).await {
-        Ok(session) => Ok(after_step(&ctx, SignIn::Session(session), &local(f.get("return_to")))),
+        Ok(session) => after_step(&state, &ctx, SignIn::Session(session), &local(f.get("return_to"))).await,
         Err(HelpdeskError::Unauthorized) => {
             let mut r = see_other("/signin?failed=code");
             set_cookie(&mut r, SESSION_COOKIE, "", ctx.secure, Some(0));
@@ -267,7 +281,7 @@ async fn show_redeem(ctx: Ctx, Path(token): Path<String>) -> Response {
 async fn redeem(State(state): State<AppState>, ctx: Ctx, Path(token): Path<String>, headers: HeaderMap, body: Bytes) -> Result<Response, Failure> {
     Fields::read(&ctx, &headers, &body)?;
     match state.helpdesk.redeem_sign_in_link(ctx.tenant, &token).await {
-        Ok(step) => Ok(after_step(&ctx, step, "/")),
+        Ok(step) => after_step(&state, &ctx, step, "/").await,
         Err(HelpdeskError::Unauthorized) => Ok(see_other("/signin?failed=link")),
         Err(e) => Err(ctx.fail(e)),
     }
@@ -303,7 +317,7 @@ struct AccountPage {
     locale: String,
     time_zone: String,
     has_factor: bool,
-    staff_rule: bool,
+    codes_left: i64,
     errors: FormErrors,
 }
 
@@ -315,7 +329,7 @@ async fn account(State(state): State<AppState>, ctx: Ctx) -> Result<Response, Fa
         locale: Lang::from_locale(&s.locale).map(|l| l.code().to_string()).unwrap_or_default(),
         time_zone: s.time_zone.clone(),
         has_factor: state.helpdesk.has_second_factor(&scope).await.map_err(|e| ctx.fail(e))?,
-        staff_rule: state.helpdesk.staff_second_factor(scope.tenant).await.map_err(|e| ctx.fail(e))?,
+        codes_left: state.helpdesk.recovery_codes_left(&scope).await.map_err(|e| ctx.fail(e))?,
         errors: FormErrors::default(),
     };
     Ok(render(&ctx, &page))
@@ -340,7 +354,7 @@ async fn save_account(State(state): State<AppState>, ctx: Ctx, headers: HeaderMa
             locale: locale.to_string(),
             time_zone: tz.to_string(),
             has_factor: state.helpdesk.has_second_factor(&scope).await.map_err(|e| ctx.fail(e))?,
-            staff_rule: state.helpdesk.staff_second_factor(scope.tenant).await.map_err(|e| ctx.fail(e))?,
+            codes_left: state.helpdesk.recovery_codes_left(&scope).await.map_err(|e| ctx.fail(e))?,
             errors,
         };
         return Ok(render_status(&ctx, StatusCode::UNPROCESSABLE_ENTITY, &page));
@@ -408,8 +422,13 @@ async fn confirm_factor(State(state): State<AppState>, ctx: Ctx, headers: Header
     let f = Fields::read(&ctx, &headers, &body)?;
     let s = factor_session(&ctx)?;
     match state.helpdesk.confirm_second_factor(&s, f.get("code")).await {
-        Ok(Some(token)) => Ok(after_step(&ctx, SignIn::Session(token), &local(f.get("return_to")))),
-        Ok(None) => Ok(see_other("/account?done=factor_on")),
+        // Straight on to the recovery codes, which stand in for the new factor if it is lost.
+        Ok(Some(token)) => {
+            let back = local(f.get("return_to"));
+            let q = percent_encoding::utf8_percent_encode(&back, percent_encoding::NON_ALPHANUMERIC).to_string();
+            after_step(&state, &ctx, SignIn::Session(token), &format!("/account/recovery-codes?return_to={q}")).await
+        }
+        Ok(None) => Ok(see_other("/account/recovery-codes")),
         Err(HelpdeskError::Invalid { .. }) => {
             let page = FactorPage {
                 c: Chrome::new(&ctx, ctx.t("factor.title"), "account"),
@@ -433,15 +452,42 @@ async fn remove_factor(State(state): State<AppState>, ctx: Ctx, headers: HeaderM
     Ok(see_other("/account?done=factor_off"))
 }
 
-async fn staff_rule(State(state): State<AppState>, ctx: Ctx, headers: HeaderMap, body: Bytes) -> Result<Response, Failure> {
+#[derive(Template)]
+#[template(path = "signin/recovery.html")]
+struct RecoveryPage {
+    c: Chrome,
+    left: i64,
+    /// The new codes, shown this once (empty when none were just made).
+    codes: Vec<String>,
+    return_to: String,
+}
+
+async fn recovery_codes(State(state): State<AppState>, ctx: Ctx, Query(q): Query<Back>) -> Result<Response, Failure> {
+    let scope = ctx.person()?;
+    if !state.helpdesk.has_second_factor(&scope).await.map_err(|e| ctx.fail(e))? {
+        return Ok(see_other("/account/second-factor"));
+    }
+    let page = RecoveryPage {
+        c: Chrome::new(&ctx, ctx.t("recovery.title"), "account"),
+        left: state.helpdesk.recovery_codes_left(&scope).await.map_err(|e| ctx.fail(e))?,
+        codes: Vec::new(),
+        return_to: local(&q.return_to),
+    };
+    Ok(render(&ctx, &page))
+}
+
+async fn create_recovery_codes(State(state): State<AppState>, ctx: Ctx, headers: HeaderMap, body: Bytes) -> Result<Response, Failure> {
     let f = Fields::read(&ctx, &headers, &body)?;
     let scope = ctx.person()?;
-    state
-        .helpdesk
-        .set_staff_second_factor(&scope, f.get("required") == "1")
-        .await
-        .map_err(|e| ctx.fail(e))?;
-    Ok(see_other("/account?done=saved"))
+    let codes = state.helpdesk.create_recovery_codes(&scope).await.map_err(|e| ctx.fail(e))?;
+    let page = RecoveryPage {
+        c: Chrome::new(&ctx, ctx.t("recovery.title"), "account"),
+        left: i64::try_from(codes.len()).unwrap_or(0),
+        codes: codes.iter().map(|c| c.expose().clone()).collect(),
+        return_to: local(f.get("return_to")),
+    };
+    // Shown once (pages are never cached).
+    Ok(render(&ctx, &page))
 }
 
 /// The sign-in page shown instead of a form's result when the session ended: the unsent text

@@ -1,4 +1,4 @@
-//! `suoja security`: a tenant's IP restriction from the server's command line, as the
+//! `suoja security`: a tenant's security settings from the server's command line, as the
 //! installation's operator (actor 0 in the ledger) — the way back in when a changed office
 //! network or proxy locks every admin out.
 
@@ -25,7 +25,7 @@ pub struct SecurityArgs {
 /// `suoja security` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum SecurityWhat {
-    /// Show the IP restriction.
+    /// Show the security settings.
     Show,
     /// Switch the IP restriction off (its list is kept).
     DisableIpRestriction,
@@ -47,12 +47,28 @@ pub async fn run(config: Option<&std::path::Path>, args: SecurityArgs) -> anyhow
                 .map_err(fail)?;
         }
     }
-    let r = hd.ip_restriction(&scope).await.map_err(fail)?;
+    let p = hd.security_policy(&scope).await.map_err(fail)?;
+    let s = &p.settings;
+    let yes = |b: bool| if b { "yes" } else { "no" };
     println!(
         "ip_restriction: {}; allowed ranges: {}; end users held too: {}",
-        if r.enabled { "on" } else { "off" },
-        if r.allowed_ranges.is_empty() { "none" } else { &r.allowed_ranges },
-        if r.end_users { "yes" } else { "no" }
+        if s.ip.enabled { "on" } else { "off" },
+        if s.ip.allowed_ranges.is_empty() { "none" } else { &s.ip.allowed_ranges },
+        yes(s.ip.end_users)
     );
+    println!(
+        "passwords: at least {} characters; earlier passwords refused: {}",
+        s.password.min_length, s.password.history
+    );
+    println!(
+        "sessions: end after {} minutes idle, {} hours in all",
+        s.sessions.idle_minutes, s.sessions.absolute_hours
+    );
+    println!(
+        "second factor required: staff {}, end users {}",
+        yes(p.staff_second_factor),
+        yes(s.end_user_second_factor)
+    );
+    println!("sign-in alerts: {}", if s.sign_in_alerts { "on" } else { "off" });
     Ok(())
 }

@@ -852,6 +852,13 @@ fn form(path: &str) -> Vec<(&'static str, &'static str)> {
         "/hc/community/posts/{id}/moderate" => vec![("status", "planned"), ("pinned", "1")],
         "/hc/community/posts/{id}/comments/{comment_id}/moderate" => vec![("official", "1")],
         "/hc/articles/{id}/redact" => vec![("text", "ohje")],
+        "/admin/security" => vec![
+            ("min_length", "12"),
+            ("history", "0"),
+            ("idle_minutes", "30"),
+            ("absolute_hours", "12"),
+            ("sign_in_alerts", "1"),
+        ],
         "/hc/community/posts/{id}/redact" => vec![("text", "Tumma")],
         _ => vec![],
     }
@@ -860,7 +867,7 @@ fn form(path: &str) -> Vec<(&'static str, &'static str)> {
 /// When a route is tried: reads, writes, deletions and erasures, then signing out.
 fn phase(method: &str, path: &str) -> u8 {
     match (method, path) {
-        (_, "/signout" | "/signout/everywhere" | "/account/staff-second-factor" | "/account/second-factor/remove") => 4,
+        (_, "/signout" | "/signout/everywhere" | "/admin/security" | "/account/second-factor/remove") => 4,
         ("get", _) => 0,
         // Removing tags changes the ticket; it deletes nothing.
         ("delete", "/api/v2/tickets/{id}/tags") => 1,

@@ -124,6 +124,23 @@ impl Browser {
     }
 }
 
+/// The security settings form with the defaults, and `set` changed.
+pub(crate) fn security_form<'a>(set: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut f: Vec<(&str, &str)> = vec![
+        ("allowed_ranges", ""),
+        ("min_length", "12"),
+        ("history", "0"),
+        ("idle_minutes", "30"),
+        ("absolute_hours", "12"),
+        ("sign_in_alerts", "1"),
+    ];
+    for (k, v) in set {
+        f.retain(|(name, _)| name != k);
+        f.push((k, v));
+    }
+    f
+}
+
 async fn agent(app: &TestApp, name: &str, email: &str) -> i64 {
     let (s, v) = app
         .post(
@@ -266,7 +283,7 @@ engine_test_clocked!(second_factor_staff_rule_and_idle_sessions, |app, clock| as
     assert!(wrong.body.contains(&secret_b32), "the key should stay on the page after a wrong code");
     let csrf = b.get("/account").await.hidden("csrf");
     let ok = b.post("/account/second-factor/confirm", &[("csrf", &csrf), ("code", &code_now(0))]).await;
-    assert_eq!(ok.location(), "/account?done=factor_on");
+    assert_eq!(ok.location(), "/account/recovery-codes");
 
     // Signing in now takes a code; a wrong one ends the attempt; a used one does not work twice.
     clock.advance_ms((60) * 1000);
@@ -310,8 +327,10 @@ engine_test_clocked!(second_factor_staff_rule_and_idle_sessions, |app, clock| as
     assert_eq!(s, StatusCode::OK);
     let mut admin = Browser::new(&app);
     admin.sign_in(&app.t.email, admin_pw).await;
-    let set = admin.submit("/account", "/account/staff-second-factor", &[("required", "1")]).await;
-    assert_eq!(set.location(), "/account?done=saved");
+    let set = admin
+        .submit("/admin/security", "/admin/security", &security_form(&[("staff_second_factor", "1")]))
+        .await;
+    assert_eq!(set.location(), "/admin/security?done=saved");
     let mut v = Browser::new(&app);
     let enrol = v.sign_in("veikko@example.fi", PASSWORD).await;
     assert!(enrol.location().starts_with("/account/second-factor"), "{}", enrol.location());
@@ -323,11 +342,246 @@ engine_test_clocked!(second_factor_staff_rule_and_idle_sessions, |app, clock| as
     let done = v
         .post("/account/second-factor/confirm", &[("csrf", &csrf), ("code", &code), ("return_to", "/agent")])
         .await;
-    assert_eq!(done.location(), "/agent");
+    assert_eq!(
+        done.location(),
+        "/account/recovery-codes?return_to=%2Fagent",
+        "on to the recovery codes, then back"
+    );
     assert_eq!(v.get("/agent/views/mine").await.status, StatusCode::OK);
     // ... and cannot turn it off while the rule holds.
     let off = v.submit("/account", "/account/second-factor/remove", &[]).await;
     assert_eq!(off.status, StatusCode::FORBIDDEN);
+});
+
+/// The bodies of the mails of `kind` queued for `user`.
+async fn mails(app: &TestApp, user: i64, kind: &str) -> Vec<String> {
+    app.privacy()
+        .outbox_for(TenantId(app.t.tenant_id), UserId(user))
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|(k, _)| k == kind)
+        .map(|(_, b)| b.expose().clone())
+        .collect()
+}
+
+/// An admin signed in through the pages.
+async fn admin_browser(app: &TestApp) -> Browser {
+    let admin_pw = "admin password for the test";
+    let (s, _) = app
+        .put(
+            &format!("/api/v2/users/{}.json", app.t.admin_id),
+            serde_json::json!({"user": {"password": admin_pw}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let mut admin = Browser::new(app);
+    assert_eq!(admin.sign_in(&app.t.email, admin_pw).await.location(), "/");
+    admin
+}
+
+// The security settings page: bad values are refused at their fields with nothing saved; the
+// session limits chosen hold open sessions too (idle and absolute).
+engine_test_clocked!(security_settings_page_and_session_limits, |app, clock| async move {
+    agent(&app, "Aino Agentti", "aino@example.fi").await;
+    let mut admin = admin_browser(&app).await;
+    let page = admin.get("/admin/security").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains("name=\"idle_minutes\"") && page.body.contains("value=\"30\""),
+        "{}",
+        page.body
+    );
+    for (set, why) in [
+        (vec![("idle_minutes", "2")], "from 5 to 1440"),
+        (vec![("absolute_hours", "twelve")], "whole number"),
+        (vec![("idle_minutes", "120"), ("absolute_hours", "1")], "longer than the absolute limit"),
+        (vec![("min_length", "7"), ("idle_minutes", "10")], "from 8 to 64"),
+        (
+            vec![("ip_enabled", "1"), ("allowed_ranges", "10.9.9.0/24"), ("idle_minutes", "10")],
+            "lock you out",
+        ),
+        (vec![("allowed_ranges", "10.9.9.0/99")], "prefix length"),
+    ] {
+        let r = admin.submit("/admin/security", "/admin/security", &security_form(&set)).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{set:?}");
+        assert!(r.body.contains(why), "{set:?}: {}", r.body);
+        assert!(r.body.contains("aria-invalid=\"true\""), "the error is at its field: {set:?}");
+    }
+    let (_, v) = app.get("/api/v2/account/settings.json").await;
+    assert_eq!(
+        v["settings"]["security"]["sessions"],
+        serde_json::json!({"idle_minutes": 30, "absolute_hours": 12})
+    );
+    assert_eq!(v["settings"]["security"]["password"]["min_length"], 12);
+    assert_eq!(v["settings"]["security"]["ip_restriction"]["enabled"], false);
+    // Not for agents.
+    let mut a = Browser::new(&app);
+    a.sign_in("aino@example.fi", PASSWORD).await;
+    assert_eq!(a.get("/admin/security").await.status, StatusCode::FORBIDDEN);
+
+    // Ten minutes idle, one hour in all; the agent's session opened before is held to them.
+    let r = admin
+        .submit(
+            "/admin/security",
+            "/admin/security",
+            &security_form(&[("idle_minutes", "10"), ("absolute_hours", "1")]),
+        )
+        .await;
+    assert_eq!(r.location(), "/admin/security?done=saved");
+    clock.advance_ms(9 * 60_000);
+    assert_eq!(a.get("/agent/views/mine").await.status, StatusCode::OK);
+    clock.advance_ms(11 * 60_000);
+    assert_eq!(a.get("/agent/views/mine").await.status, StatusCode::SEE_OTHER, "idle past ten minutes");
+    let mut b = Browser::new(&app);
+    b.sign_in("aino@example.fi", PASSWORD).await;
+    for _ in 0..6 {
+        clock.advance_ms(9 * 60_000);
+        assert_eq!(b.get("/agent/views/mine").await.status, StatusCode::OK);
+    }
+    clock.advance_ms(9 * 60_000);
+    assert_eq!(b.get("/agent/views/mine").await.status, StatusCode::SEE_OTHER, "busy, but past one hour");
+    // The change is in the ledger as numbers.
+    let mut c = app.helpdesk().db().read().await.unwrap();
+    let entries = suoja_store::ledger::page(&mut c, TenantId(app.t.tenant_id), 0, 10_000).await.unwrap();
+    let changes: Vec<_> = entries.iter().filter(|e| e.details.contains("session_limits")).collect();
+    assert_eq!(changes.len(), 1, "one saved change, none for the refused ones");
+    assert!(changes[0].details.contains("\"idle_minutes\":10"), "{}", changes[0].details);
+});
+
+// Recovery codes: shown once after two-step sign-in is set up, each signs in once in place of
+// the app's code (typed any way), the person is mailed when one is used, and new codes end the
+// old ones. Only hashes are kept; the ledger names no code.
+engine_test_clocked!(recovery_codes_stand_in_for_a_lost_second_factor, |app, clock| async move {
+    let aino = agent(&app, "Aino Agentti", "aino@example.fi").await;
+    let mut b = Browser::new(&app);
+    b.sign_in("aino@example.fi", PASSWORD).await;
+    assert_eq!(
+        b.get("/account/recovery-codes").await.location(),
+        "/account/second-factor",
+        "no codes without a factor"
+    );
+    let shown = b.submit("/account/second-factor", "/account/second-factor", &[]).await;
+    let secret = suoja_helpdesk::totp::from_base32(&shown.hidden("secret")).unwrap();
+    let code = suoja_helpdesk::totp::code_at(&secret, suoja_helpdesk::totp::step_of(clock.now()));
+    let on = b.submit("/account/second-factor", "/account/second-factor/confirm", &[("code", &code)]).await;
+    assert_eq!(on.location(), "/account/recovery-codes");
+    let page = b.submit("/account/recovery-codes", "/account/recovery-codes", &[]).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let codes: Vec<String> = page.body.split("<li><code>").skip(1).map(|p| p[..p.find('<').unwrap()].to_string()).collect();
+    assert_eq!(codes.len(), 10, "{}", page.body);
+    assert!(codes.iter().all(|c| c.len() == 11 && c.as_bytes()[5] == b'-'), "{codes:?}");
+    assert!(!b.get("/account/recovery-codes").await.body.contains(&codes[0]), "shown only once");
+
+    // A code signs in once, however it is typed.
+    let typed = codes[0].replace('-', " ").to_uppercase();
+    let mut phone_lost = Browser::new(&app);
+    let step = phone_lost.sign_in("aino@example.fi", PASSWORD).await;
+    assert!(step.location().starts_with("/signin/second-factor"));
+    let r = phone_lost
+        .submit("/signin/second-factor", "/signin/second-factor", &[("code", &typed), ("return_to", "/agent")])
+        .await;
+    assert_eq!(r.location(), "/agent");
+    assert_eq!(phone_lost.get("/agent/views/mine").await.status, StatusCode::OK);
+    let told = mails(&app, aino, "recovery_code_used").await;
+    assert_eq!(told.len(), 1);
+    assert!(told[0].contains("9 unused codes left"), "{}", told[0]);
+    let mut again = Browser::new(&app);
+    again.sign_in("aino@example.fi", PASSWORD).await;
+    let r = again.submit("/signin/second-factor", "/signin/second-factor", &[("code", &codes[0])]).await;
+    assert_eq!(r.location(), "/signin?failed=code", "a used code does not work twice");
+    // New codes: the old unused ones stop working.
+    let renewed = b.submit("/account/recovery-codes", "/account/recovery-codes", &[]).await;
+    assert_eq!(renewed.status, StatusCode::OK);
+    let mut old = Browser::new(&app);
+    old.sign_in("aino@example.fi", PASSWORD).await;
+    let r = old.submit("/signin/second-factor", "/signin/second-factor", &[("code", &codes[1])]).await;
+    assert_eq!(r.location(), "/signin?failed=code");
+
+    // Only hashes are stored, and the ledger names no code.
+    let mut c = app.helpdesk().db().read().await.unwrap();
+    let stored: Vec<Vec<u8>> = sqlx::query_scalar("SELECT code_hash FROM recovery_codes WHERE user_id = $1")
+        .bind(aino)
+        .fetch_all(&mut c)
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 10);
+    assert!(stored.iter().all(|h| h.len() == 32));
+    let entries = suoja_store::ledger::page(&mut c, TenantId(app.t.tenant_id), 0, 10_000).await.unwrap();
+    assert_eq!(entries.iter().filter(|e| e.kind == "recovery_codes.created").count(), 2);
+    assert_eq!(entries.iter().filter(|e| e.kind == "recovery_code.used").count(), 1);
+    for e in &entries {
+        for code in &codes {
+            assert!(!e.details.contains(&code[..5]), "{}", e.details);
+        }
+    }
+});
+
+// A staff sign-in from a browser not used before mails the person (not the first browser, not
+// one used before, not end users, not when the admins switch alerts off); the tenant can require
+// two-step sign-in of end users too.
+engine_test!(sign_in_alerts_and_the_end_users_second_factor, |app| async move {
+    let aino = agent(&app, "Aino Agentti", "aino@example.fi").await;
+    let (eeva, _) = app.end_user_with_password("Eeva Esimerkki", "eeva@example.fi").await;
+    let mut first = Browser::new(&app);
+    first.sign_in("aino@example.fi", PASSWORD).await;
+    assert!(first.cookies.contains_key("suoja_device"), "{:?}", first.cookies.keys());
+    assert!(mails(&app, aino, "sign_in_alert").await.is_empty(), "the first browser is remembered quietly");
+    first.sign_in("aino@example.fi", PASSWORD).await;
+    assert!(mails(&app, aino, "sign_in_alert").await.is_empty(), "a browser used before");
+    let mut second = Browser::new(&app);
+    second.sign_in("aino@example.fi", PASSWORD).await;
+    let alerts = mails(&app, aino, "sign_in_alert").await;
+    assert_eq!(alerts.len(), 1);
+    assert!(
+        alerts[0].contains("not signed in with before") && alerts[0].contains("127.0.0.1"),
+        "{}",
+        alerts[0]
+    );
+    for _ in 0..2 {
+        Browser::new(&app).sign_in("eeva@example.fi", PASSWORD).await;
+    }
+    assert!(mails(&app, eeva, "sign_in_alert").await.is_empty(), "end users are not alerted");
+
+    let mut admin = admin_browser(&app).await;
+    let r = admin
+        .submit(
+            "/admin/security",
+            "/admin/security",
+            &security_form(&[("sign_in_alerts", "0"), ("end_user_second_factor", "1")]),
+        )
+        .await;
+    assert_eq!(r.location(), "/admin/security?done=saved");
+    Browser::new(&app).sign_in("aino@example.fi", PASSWORD).await;
+    assert_eq!(mails(&app, aino, "sign_in_alert").await.len(), 1, "alerts switched off");
+
+    // End users now set up a second step before anything else, on the pages and over the API.
+    let mut e = Browser::new(&app);
+    let enrol = e.sign_in("eeva@example.fi", PASSWORD).await;
+    assert!(enrol.location().starts_with("/account/second-factor"), "{}", enrol.location());
+    assert_eq!(e.get("/portal").await.status, StatusCode::SEE_OTHER);
+    let basic = reqwest::Client::new()
+        .get(format!("{}/api/v2/users/me.json", app.base))
+        .basic_auth("eeva@example.fi", Some(PASSWORD))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(basic.status(), StatusCode::UNAUTHORIZED, "a password alone no longer does");
+    let (_, v) = app.get("/api/v2/account/settings.json").await;
+    assert_eq!(
+        v["settings"]["security"]["second_factor"],
+        serde_json::json!({"staff": false, "end_users": true})
+    );
+    assert_eq!(v["settings"]["security"]["sign_in_alerts"], serde_json::json!({"enabled": false}));
+    // The records of processing say what is in force.
+    let (_, rop) = app.get("/api/v2/privacy/records_of_processing.json").await;
+    let codes: Vec<&str> = rop["records_of_processing"]["security"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|m| m["code"].as_str())
+        .collect();
+    assert!(codes.contains(&"end_user_second_factor") && codes.contains(&"no_sign_in_alerts"), "{codes:?}");
 });
 
 // Password guessing: ten wrong passwords in a row and the account takes no password — not even

@@ -8,8 +8,11 @@ use serde_json::Value;
 use super::layout::{Layout, Style, faces};
 use super::{date, s};
 
-fn security_words(code: &str, value: &Value, finnish: bool) -> String {
-    let n = s(value);
+fn security_words(code: &str, m: &Value, finnish: bool) -> String {
+    let n = s(&m["value"]);
+    let (idle, absolute) = (s(&m["idle_minutes"]), s(&m["absolute_hours"]));
+    let (min, history) = (s(&m["min_length"]), s(&m["history"]));
+    let end_users = m["end_users"].as_bool().unwrap_or(false);
     match (code, finnish) {
         ("encryption_at_rest", false) => "Every personal value is encrypted at rest (XChaCha20-Poly1305) under a key of its person, wrapped by a tenant key and the installation's root key; destroying a person's key makes every copy unreadable, backups included.".into(),
         ("encryption_at_rest", true) => "Jokainen henkilötieto on salattu levossa (XChaCha20-Poly1305) henkilön omalla avaimella, joka on salattu organisaation avaimella ja asennuksen pääavaimella; henkilön avaimen hävittäminen tekee jokaisesta kopiosta lukukelvottoman, myös varmuuskopioissa.".into(),
@@ -21,8 +24,26 @@ fn security_words(code: &str, value: &Value, finnish: bool) -> String {
         ("consultation_log", true) => "Henkilöstön katselut henkilön tietoihin kirjataan lokiin, jonka henkilö näkee.".into(),
         ("verified_erasure", false) => "Erasure is verified by reading every store back and scanning the data directory byte by byte.".into(),
         ("verified_erasure", true) => "Poisto varmistetaan lukemalla jokainen tallennuspaikka uudelleen ja käymällä datahakemisto läpi tavu tavulta.".into(),
-        ("sessions_and_sign_in_limits", false) => "Web sessions end after 30 minutes idle and 12 hours in all; sign-in is rate-limited and blocked after repeated failures.".into(),
-        ("sessions_and_sign_in_limits", true) => "Istunnot päättyvät 30 minuutin käyttämättömyyden ja 12 tunnin jälkeen; kirjautumisyrityksiä rajoitetaan, ja toistuvat virheet estävät kirjautumisen hetkeksi.".into(),
+        ("sessions_and_sign_in_limits", false) => format!("Web sessions end after {idle} minutes idle and {absolute} hours in all; sign-in is rate-limited and blocked after repeated failures."),
+        ("sessions_and_sign_in_limits", true) => format!("Istunnot päättyvät {idle} minuutin käyttämättömyyden ja {absolute} tunnin jälkeen; kirjautumisyrityksiä rajoitetaan, ja toistuvat virheet estävät kirjautumisen hetkeksi."),
+        ("password_rules", false) if history == "0" => format!("Passwords have at least {min} characters and are refused when common; no composition rules (NIST SP 800-63B)."),
+        ("password_rules", true) if history == "0" => format!("Salasanoissa on vähintään {min} merkkiä, eikä yleisiä salasanoja hyväksytä; merkkityyppisääntöjä ei ole (NIST SP 800-63B)."),
+        ("password_rules", false) => format!("Passwords have at least {min} characters and are refused when common or one of the person's last {history}; no composition rules (NIST SP 800-63B)."),
+        ("password_rules", true) => format!("Salasanoissa on vähintään {min} merkkiä, eikä yleisiä tai henkilön {history} edellistä salasanaa hyväksytä; merkkityyppisääntöjä ei ole (NIST SP 800-63B)."),
+        ("ip_restriction", false) => format!("Staff sign-in and API access{} are accepted only from {n} allowed address range(s).", if end_users { ", and end users' sign-in," } else { "" }),
+        ("ip_restriction", true) => format!("Henkilöstön kirjautuminen ja API-käyttö{} hyväksytään vain {n} sallitusta osoitealueesta.", if end_users { " sekä loppukäyttäjien kirjautuminen" } else { "" }),
+        ("no_ip_restriction", false) => "Staff sign-in and API access are not restricted by address.".into(),
+        ("no_ip_restriction", true) => "Henkilöstön kirjautumista ja API-käyttöä ei ole rajoitettu osoitteen mukaan.".into(),
+        ("end_user_second_factor", false) => "End users must sign in with a second factor too.".into(),
+        ("end_user_second_factor", true) => "Myös loppukäyttäjien on kirjauduttava kaksivaiheisesti.".into(),
+        ("end_user_second_factor_optional", false) => "End users may choose a second factor.".into(),
+        ("end_user_second_factor_optional", true) => "Loppukäyttäjät voivat ottaa kaksivaiheisen kirjautumisen käyttöön.".into(),
+        ("recovery_codes", false) => "A lost second factor is replaced by single-use recovery codes, kept only as hashes; using one is mailed to the person.".into(),
+        ("recovery_codes", true) => "Kadonneen toisen tunnistustavan korvaavat kertakäyttöiset palautuskoodit, joista tallennetaan vain tiivisteet; koodin käytöstä lähetetään viesti henkilölle.".into(),
+        ("sign_in_alerts", false) => "Staff are mailed when they sign in from a browser they have not used before.".into(),
+        ("sign_in_alerts", true) => "Henkilöstölle lähetetään viesti, kun he kirjautuvat selaimella, jota eivät ole ennen käyttäneet.".into(),
+        ("no_sign_in_alerts", false) => "Staff are not mailed about sign-ins from new browsers.".into(),
+        ("no_sign_in_alerts", true) => "Henkilöstölle ei lähetetä viestiä kirjautumisista uusilla selaimilla.".into(),
         ("staff_second_factor", false) => "Staff must sign in with a second factor.".into(),
         ("staff_second_factor", true) => "Henkilöstön on kirjauduttava kaksivaiheisesti.".into(),
         ("staff_second_factor_optional", false) => "Staff may sign in without a second factor (not required by this helpdesk).".into(),
@@ -122,7 +143,7 @@ pub fn render_records(doc: &Value, finnish: bool, label: &dyn Fn(&str) -> Option
     p.heading(t("Security measures", "Turvatoimet"), 14.0);
     for m in doc["security"].as_array().into_iter().flatten() {
         p.text(
-            &format!("• {}", security_words(m["code"].as_str().unwrap_or_default(), &m["value"], finnish)),
+            &format!("• {}", security_words(m["code"].as_str().unwrap_or_default(), m, finnish)),
             10.0,
             Style::Regular,
             8.0,

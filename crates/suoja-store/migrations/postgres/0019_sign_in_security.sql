@@ -1,0 +1,27 @@
+-- Sign-in security a tenant chooses: session limits, a second factor for end users too, and
+-- mails on a staff sign-in from a new device.
+ALTER TABLE security_settings ADD COLUMN session_idle_minutes BIGINT NOT NULL DEFAULT 30;
+ALTER TABLE security_settings ADD COLUMN session_absolute_hours BIGINT NOT NULL DEFAULT 12;
+ALTER TABLE security_settings ADD COLUMN end_user_second_factor BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE security_settings ADD COLUMN sign_in_alerts BIGINT NOT NULL DEFAULT 1;
+
+-- Single-use recovery codes for a lost second factor: SHA-256 of random codes.
+CREATE TABLE recovery_codes (
+    tenant_id BIGINT NOT NULL,
+    user_id BIGINT NOT NULL,
+    code_hash BYTEA NOT NULL,
+    created_at BIGINT NOT NULL,
+    used_at BIGINT,
+    PRIMARY KEY (tenant_id, user_id, code_hash)
+);
+
+-- Browsers a person has signed in from: SHA-256 of a random cookie, so a sign-in from a new
+-- one can be told to the person.
+CREATE TABLE known_devices (
+    tenant_id BIGINT NOT NULL,
+    user_id BIGINT NOT NULL,
+    device_hash BYTEA NOT NULL,
+    first_seen_at BIGINT NOT NULL,
+    last_seen_at BIGINT NOT NULL,
+    PRIMARY KEY (tenant_id, user_id, device_hash)
+);
