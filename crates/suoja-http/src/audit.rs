@@ -59,6 +59,8 @@ fn exported(route: &str) -> bool {
         || route.ends_with("/records_of_processing")
         || route.ends_with("/breaches/register")
         || route.ends_with("/footprint")
+        || route.starts_with("/api/v2/audit_logs/export")
+        || route == "/admin/audit/export"
 }
 
 /// What a request to `route` by `method` does, if it is audited.

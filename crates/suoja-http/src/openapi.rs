@@ -42,6 +42,8 @@ fn operation(d: &Doc) -> Value {
     let mut responses = error_responses();
     let ok_body = if d.response.is_empty() {
         json!({"description": "Done"})
+    } else if d.response == "csv" {
+        json!({"description": "CSV", "content": {"text/csv": {"schema": {"type": "string"}}}})
     } else if d.path.ends_with("/content") || d.path.ends_with("/download") {
         json!({"description": "The file", "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}})
     } else {

@@ -184,6 +184,7 @@ pub fn table() -> Vec<(Doc, MethodRouter<AppState>)> {
         (r!("get", "/api/v2/subprocessors/subscription", "Whether the signed-in person hears of new sub-processors", "Privacy", None, 200, "subscription", &[]), get(subprocessors::subscription)),
         (r!("put", "/api/v2/subprocessors/subscription", "Subscribe to announcements of new sub-processors, or stop them", "Privacy", Some("subscription"), 200, "subscription", &[]), put(subprocessors::subscribe)),
         (r!("get", "/api/v2/audit_logs", "The admin audit log, newest first (filters: filter[action], filter[actor_id], filter[created_at][])", "Account", None, 200, "audit_logs", &["page[size]", "page[after]", "filter[action]", "filter[actor_id]", "filter[created_at][]"]), get(audit_logs::index)),
+        (r!("get", "/api/v2/audit_logs/export", "The audit log as CSV, with the same filters (at most 100 000 rows)", "Account", None, 200, "csv", &["filter[action]", "filter[actor_id]", "filter[created_at][]"]), get(audit_logs::export)),
         (r!("get", "/api/v2/audit_logs/{id}", "One entry of the audit log", "Account", None, 200, "audit_log", &[]), get(audit_logs::show)),
         (r!("get", "/api/v2/account/settings", "The account's security settings (IP restriction of staff and API access)", "Account", None, 200, "settings", &[]), get(account::show)),
         (r!("put", "/api/v2/account/settings", "Change the IP restriction; the admin's own address must stay allowed", "Account", Some("settings"), 200, "settings", &[]), put(account::update)),

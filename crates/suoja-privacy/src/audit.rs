@@ -3,8 +3,10 @@
 //! download of an export, certificate, notification or record — with actor, time, action, the
 //! route and the object's id, and the client address. Entries are in the privacy ledger's hash
 //! chain (kinds `audit.*`), so `suoja verify ledger` covers them; they hold ids, routes and codes,
-//! and the client address only sealed under the actor's own key (erasing the actor makes it
-//! unreadable, the entry stays).
+//! and the client address only sealed twice: under the actor's own key (erasing the actor makes
+//! it unreadable) and under a key of its 30-day period, which the `audit_addresses` retention
+//! policy destroys once the period is older than the tenant keeps addresses. The entries stay,
+//! and so does the chain. The log exports as CSV with the same filters.
 
 use std::net::IpAddr;
 
@@ -14,6 +16,24 @@ use suoja_core::{LedgerKind, Scope, Timestamp, UserId};
 use suoja_store::ledger::AuditFilter;
 
 use crate::{Privacy, PrivacyError, Result};
+
+/// Most rows one CSV export holds (narrow the time range for more).
+pub const MAX_EXPORT_ROWS: usize = 100_000;
+
+/// A CSV field: quoted when it holds a comma, quote or line break, and with a leading `'` when
+/// a spreadsheet would read it as a formula.
+fn csv_field(v: &str) -> String {
+    let v = if v.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{v}")
+    } else {
+        v.to_string()
+    };
+    if v.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", v.replace('"', "\"\""))
+    } else {
+        v
+    }
+}
 
 /// What an audited request did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,11 +132,14 @@ pub struct Entry {
 impl Privacy {
     /// Records an audited request by `scope` from `client`.
     pub async fn record_audit(&self, scope: &Scope, ev: Event, client: Option<IpAddr>) -> Result<()> {
+        let now = self.hd.now();
         let mut tx = self.hd.db().begin().await?;
         let sealed = match (client, suoja_store::users::by_id(&mut tx, scope.tenant, scope.actor).await?) {
             (Some(ip), Some(u)) => {
-                let s = self.hd.vault().encrypt_str(&mut tx, scope.tenant, u.key_id, &ip.to_string()).await?;
-                Some(base64::engine::general_purpose::STANDARD.encode(s))
+                let inner = self.hd.vault().encrypt_str(&mut tx, scope.tenant, u.key_id, &ip.to_string()).await?;
+                let period = self.audit_period_key(&mut tx, scope.tenant, now).await?;
+                let outer = self.hd.vault().encrypt(&mut tx, scope.tenant, period, &inner).await?;
+                Some(base64::engine::general_purpose::STANDARD.encode(outer))
             }
             _ => None,
         };
@@ -126,11 +149,90 @@ impl Privacy {
             ev.action.kind(),
             None,
             Some(scope.actor.0),
-            json!({ "route": ev.route, "source_type": ev.source_type, "source_id": ev.source_id, "client": sealed }),
+            json!({ "route": ev.route, "source_type": ev.source_type, "source_id": ev.source_id, "address": sealed }),
         )
         .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// The key of the 30-day period `now` falls in, made on first use.
+    async fn audit_period_key(&self, c: &mut suoja_store::Conn, tenant: suoja_core::TenantId, now: Timestamp) -> Result<suoja_core::KeyId> {
+        let period = now.0.div_euclid(suoja_store::ledger::AUDIT_PERIOD_MS);
+        if let Some(k) = suoja_store::ledger::audit_period_key(c, tenant, period).await? {
+            return Ok(k);
+        }
+        let key = self.hd.vault().create_subject_key(c, tenant, "audit_period", now).await?;
+        if suoja_store::ledger::insert_audit_period_key(c, tenant, period, key, now).await? {
+            return Ok(key);
+        }
+        // Another request made the period's key first: use that one, and drop this.
+        self.hd.vault().destroy_subject_key(c, tenant, key).await?;
+        suoja_store::ledger::audit_period_key(c, tenant, period)
+            .await?
+            .ok_or(PrivacyError::Internal("an audit period key vanished".into()))
+    }
+
+    /// The client address of an entry's details, if it can still be read.
+    async fn audit_address(&self, c: &mut suoja_store::Conn, tenant: suoja_core::TenantId, d: &Value) -> Option<String> {
+        let b64 = |k: &str| {
+            d.get(k)
+                .and_then(Value::as_str)
+                .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
+        };
+        if let Some(outer) = b64("address") {
+            let inner = self.hd.vault().decrypt(c, tenant, &outer).await.ok()?;
+            return self.hd.vault().decrypt_str(c, tenant, &inner).await.ok();
+        }
+        // Entries written before addresses had periods: under the actor's key alone.
+        let sealed = b64("client")?;
+        self.hd.vault().decrypt_str(c, tenant, &sealed).await.ok()
+    }
+
+    /// Destroys the keys of audit-address periods that ended before `cutoff` (at most `limit`
+    /// periods); returns how many.
+    pub(crate) async fn forget_audit_addresses(&self, tenant: suoja_core::TenantId, cutoff: Timestamp, limit: i64) -> Result<u64> {
+        let mut tx = self.hd.db().begin().await?;
+        let due = suoja_store::ledger::audit_periods_ended_before(&mut tx, tenant, cutoff, limit).await?;
+        for (period, key) in &due {
+            self.hd.vault().destroy_subject_key(&mut tx, tenant, *key).await?;
+            suoja_store::ledger::delete_audit_period(&mut tx, tenant, *period).await?;
+        }
+        tx.commit().await?;
+        Ok(u64::try_from(due.len()).unwrap_or(u64::MAX))
+    }
+
+    /// The whole log as CSV (admins), newest first, with the filters of `q` (its cursor and
+    /// limit are ignored): at most `MAX_EXPORT_ROWS` rows, and whether there were more.
+    pub async fn audit_log_csv(&self, scope: &Scope, q: Query) -> Result<(String, bool)> {
+        let mut out = String::from("id,created_at,actor_id,action,source_type,source_id,change_description,ip_address\n");
+        let mut before = None;
+        let mut rows = 0usize;
+        loop {
+            let (entries, next) = self.audit_log(scope, Query { before, limit: 1_000, ..q }).await?;
+            for e in &entries {
+                let fields = [
+                    e.id.to_string(),
+                    e.at.to_iso(),
+                    e.actor.map(|a| a.to_string()).unwrap_or_default(),
+                    e.action.to_string(),
+                    e.source_type.clone(),
+                    e.source_id.clone().unwrap_or_default(),
+                    e.route.clone(),
+                    e.ip_address.clone().unwrap_or_default(),
+                ];
+                out.push_str(&fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
+                out.push('\n');
+                rows += 1;
+                if rows >= MAX_EXPORT_ROWS {
+                    return Ok((out, next.is_some() || rows < entries.len()));
+                }
+            }
+            match next {
+                Some(n) => before = Some(n),
+                None => return Ok((out, false)),
+            }
+        }
     }
 
     /// A page of the audit log, newest first (admins); with the cursor of the next page.
@@ -152,13 +254,7 @@ impl Privacy {
         let mut out = Vec::with_capacity(rows.len());
         for e in rows {
             let d: Value = serde_json::from_str(&e.details).unwrap_or(Value::Null);
-            let ip = match d.get("client").and_then(Value::as_str) {
-                Some(b) => match base64::engine::general_purpose::STANDARD.decode(b) {
-                    Ok(sealed) => self.hd.vault().decrypt_str(&mut c, scope.tenant, &sealed).await.ok(),
-                    Err(_) => None,
-                },
-                None => None,
-            };
+            let ip = self.audit_address(&mut c, scope.tenant, &d).await;
             let action = e.kind.strip_prefix("audit.").and_then(Action::parse).map_or("update", Action::as_str);
             out.push(Entry {
                 id: e.seq,
@@ -173,5 +269,20 @@ impl Privacy {
         }
         let next = if more { out.last().map(|e| e.id) } else { None };
         Ok((out, next))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_fields_are_quoted_and_never_formulas() {
+        assert_eq!(csv_field("PUT /api/v2/users/{id}"), "PUT /api/v2/users/{id}");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(csv_field("-1"), "'-1");
+        assert_eq!(csv_field("line\nbreak"), "\"line\nbreak\"");
     }
 }

@@ -754,6 +754,15 @@ pub const TABLES: &[Table] = &[
         ],
     },
     Table {
+        name: "audit_address_keys",
+        purpose: "Keeping the admin audit log's client addresses only as long as the tenant chooses (a key per 30 days, destroyed by the audit_addresses retention policy)",
+        subjects: &[],
+        erasure: Erasure::Keep,
+        retention: "the audit_addresses retention policy (12 months unless changed)",
+        derived: false,
+        columns: &[col("tenant_id"), col("period"), col("key_id"), col("created_at")],
+    },
+    Table {
         name: "ledger_heads",
         purpose: "Accountability: the newest ledger entry, so removing entries at the end is detected",
         subjects: &[],

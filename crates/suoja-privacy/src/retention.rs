@@ -181,6 +181,15 @@ pub const KINDS: &[Kind] = &[
         max: 8_760,
         governs: &["export_packages", "export_chunks"],
     },
+    Kind {
+        name: "audit_addresses",
+        removes: "client addresses in the admin audit log recorded this long ago (their period's key is destroyed; the entries stay in the ledger's chain)",
+        unit: Unit::Months,
+        default: 12,
+        min: 1,
+        max: 120,
+        governs: &["audit_address_keys"],
+    },
 ];
 
 /// Most records one policy handles per tenant per run; the next run takes the rest.
@@ -410,6 +419,12 @@ impl Privacy {
                 .into_iter()
                 .map(|i| json!(i))
                 .collect(),
+            // The 30-day periods (by number) whose addresses are due.
+            "audit_addresses" => suoja_store::ledger::audit_periods_ended_before(store, tenant, cutoff, limit)
+                .await?
+                .into_iter()
+                .map(|(period, _)| json!(period))
+                .collect(),
             _ => return Err(PrivacyError::NotFound("Retention policy")),
         };
         Ok((ids, held))
@@ -502,6 +517,9 @@ impl Privacy {
                 let mut tx = self.hd.db().begin().await?;
                 n = suoja_store::retention::delete_export_packages(&mut tx, tenant, &ids).await?;
                 tx.commit().await?;
+            }
+            "audit_addresses" => {
+                n = self.forget_audit_addresses(tenant, cutoff, BATCH).await?;
             }
             _ => {}
         }

@@ -216,3 +216,55 @@ pub async fn audit_page(c: &mut Conn, tenant: TenantId, f: &AuditFilter, before_
     .await?;
     rows.iter().map(entry).collect()
 }
+
+/// The length of one audit-address period: addresses recorded in one share its key.
+pub const AUDIT_PERIOD_MS: i64 = 30 * 86_400_000;
+
+/// The key that seals the audit log's client addresses of `period`, if it was made.
+pub async fn audit_period_key(c: &mut Conn, tenant: TenantId, period: i64) -> Result<Option<suoja_core::KeyId>> {
+    let id: Option<i64> = sqlx::query_scalar("SELECT key_id FROM audit_address_keys WHERE tenant_id = $1 AND period = $2")
+        .bind(tenant.0)
+        .bind(period)
+        .fetch_optional(c)
+        .await?;
+    Ok(id.map(suoja_core::KeyId))
+}
+
+/// Records `key` as the key of `period`: false when another request recorded one first.
+pub async fn insert_audit_period_key(c: &mut Conn, tenant: TenantId, period: i64, key: suoja_core::KeyId, now: Timestamp) -> Result<bool> {
+    Ok(
+        sqlx::query(
+            "INSERT INTO audit_address_keys (tenant_id, period, key_id, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (tenant_id, period) DO NOTHING",
+        )
+        .bind(tenant.0)
+        .bind(period)
+        .bind(key.0)
+        .bind(now.0)
+        .execute(c)
+        .await?
+        .rows_affected()
+            == 1,
+    )
+}
+
+/// Periods (with their keys) that ended before `cutoff`, oldest first, at most `limit`.
+pub async fn audit_periods_ended_before(c: &mut Conn, tenant: TenantId, cutoff: Timestamp, limit: i64) -> Result<Vec<(i64, suoja_core::KeyId)>> {
+    let rows = sqlx::query("SELECT period, key_id FROM audit_address_keys WHERE tenant_id = $1 AND (period + 1) * $2 <= $3 ORDER BY period LIMIT $4")
+        .bind(tenant.0)
+        .bind(AUDIT_PERIOD_MS)
+        .bind(cutoff.0)
+        .bind(limit)
+        .fetch_all(c)
+        .await?;
+    rows.iter().map(|r| Ok((i64_(r, "period")?, suoja_core::KeyId(i64_(r, "key_id")?)))).collect()
+}
+
+/// Forgets a period whose key was destroyed.
+pub async fn delete_audit_period(c: &mut Conn, tenant: TenantId, period: i64) -> Result<()> {
+    sqlx::query("DELETE FROM audit_address_keys WHERE tenant_id = $1 AND period = $2")
+        .bind(tenant.0)
+        .bind(period)
+        .execute(c)
+        .await?;
+    Ok(())
+}

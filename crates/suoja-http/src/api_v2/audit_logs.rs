@@ -2,10 +2,12 @@
 //! shape — `action` (`create`, `update`, `destroy`, `login`, `exported`), `actor_id`,
 //! `source_type`, `source_id`, `change_description` (the route), `ip_address`, `created_at` —
 //! newest first with cursor pagination (`page[size]`, `page[after]`) and Zendesk's filters
-//! (`filter[action]`, `filter[actor_id]`, `filter[created_at][]` twice for a range).
+//! (`filter[action]`, `filter[actor_id]`, `filter[created_at][]` twice for a range); and
+//! `GET /api/v2/audit_logs/export`, the log with the same filters as a CSV download.
 
 use axum::extract::{Path, RawQuery, State};
-use axum::response::Response;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse as _, Response};
 use serde_json::{Value, json};
 use suoja_core::{Timestamp, UserId};
 use suoja_privacy::audit::{Action, Entry, Query};
@@ -31,15 +33,15 @@ fn entry_json(e: &Entry, base: &BaseUrl) -> Value {
     })
 }
 
-/// `GET /audit_logs`
-pub async fn index(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, params: Params, RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
+/// The filters of a request, and the query's pairs (to keep them in the next page's link).
+fn filters(params: &Params, raw: Option<&str>) -> Result<(Query, Vec<(String, String)>), ApiError> {
     let action = match params.get("filter[action]") {
         None | Some("") => None,
         Some(a) => Some(Action::parse(a).ok_or_else(|| ApiError::BadRequest("filter[action] must be create, update, destroy, login or exported".into()))?),
     };
     let actor = params.int("filter[actor_id]", 1, i64::MAX)?.map(UserId);
     // `filter[created_at][]` twice: from and to.
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.as_deref().unwrap_or("")).unwrap_or_default();
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.unwrap_or("")).unwrap_or_default();
     let times: Vec<Timestamp> = pairs
         .iter()
         .filter(|(k, _)| k == "filter[created_at][]")
@@ -50,18 +52,24 @@ pub async fn index(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl
         [a, b] if a <= b => (Some(*a), Some(*b)),
         _ => return Err(ApiError::BadRequest("filter[created_at][] takes two times, the earlier first".into())),
     };
-    let (size, before) = match params.paging()? {
-        PageParams::Cursor { size, after, .. } => (size, after),
-        PageParams::Offset { per_page, .. } => (per_page, None),
-    };
     let q = Query {
         action,
         actor,
         from,
         to,
-        before,
-        limit: size,
+        ..Query::default()
     };
+    Ok((q, pairs))
+}
+
+/// `GET /audit_logs`
+pub async fn index(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, params: Params, RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
+    let (q, pairs) = filters(&params, raw.as_deref())?;
+    let (size, before) = match params.paging()? {
+        PageParams::Cursor { size, after, .. } => (size, after),
+        PageParams::Offset { per_page, .. } => (per_page, None),
+    };
+    let q = Query { before, limit: size, ..q };
     let (entries, next) = app.privacy.audit_log(&scope, q).await?;
     // The next page keeps the filters.
     let next_link = next.map(|n| {
@@ -88,4 +96,19 @@ pub async fn show(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl,
     let (entries, _) = app.privacy.audit_log(&scope, q).await?;
     let e = entries.into_iter().find(|e| e.id == id).ok_or(ApiError::NotFound)?;
     Ok(ok(json!({ "audit_log": entry_json(&e, &base) })))
+}
+
+/// `GET /audit_logs/export`: the entries the filters select, newest first, as CSV (at most
+/// 100 000 rows; `X-Suoja-Truncated: true` when there were more — narrow the time range).
+pub async fn export(State(app): State<AppState>, Auth(scope): Auth, params: Params, RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
+    let (q, _) = filters(&params, raw.as_deref())?;
+    let (csv, more) = app.privacy.audit_log_csv(&scope, q).await?;
+    let mut r = (axum::http::StatusCode::OK, csv).into_response();
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
+    h.insert(header::CONTENT_DISPOSITION, HeaderValue::from_static("attachment; filename=\"audit-log.csv\""));
+    if more {
+        h.insert("x-suoja-truncated", HeaderValue::from_static("true"));
+    }
+    Ok(r)
 }

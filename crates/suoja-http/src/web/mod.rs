@@ -8,6 +8,7 @@
 mod admin;
 mod agent;
 mod assets;
+mod audit;
 mod breaches;
 mod console;
 mod ctx;
@@ -298,6 +299,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(router(subprocessors::pages()))
         .merge(admin::routes())
         .merge(router(security::pages()))
+        .merge(router(audit::pages()))
         .layer(DefaultBodyLimit::max(state.limits.max_upload_bytes + 64 * 1024))
         .layer(axum::middleware::from_fn(page_headers))
 }
@@ -334,6 +336,7 @@ pub fn table() -> Vec<Page> {
         subprocessors::pages(),
         admin::pages(),
         security::pages(),
+        audit::pages(),
     ]
     .into_iter()
     .flatten()

@@ -25,3 +25,14 @@ CREATE TABLE known_devices (
     last_seen_at INTEGER NOT NULL,
     PRIMARY KEY (tenant_id, user_id, device_hash)
 );
+
+-- The admin audit log's client addresses are sealed under the actor's key and again under a
+-- key of their 30-day period; the audit_addresses retention policy destroys old periods' keys,
+-- leaving the entries (and the ledger's chain) whole.
+CREATE TABLE audit_address_keys (
+    tenant_id INTEGER NOT NULL,
+    period INTEGER NOT NULL,
+    key_id INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (tenant_id, period)
+);

@@ -162,3 +162,123 @@ engine_test_configured!(
         assert!(entries.iter().all(|e| !e.details.contains("203.0.113")), "addresses are sealed");
     }
 );
+
+// The log exports as CSV with the same filters (and the export is itself audited); the admin
+// page lists and filters it; the client addresses are kept only as long as the audit_addresses
+// retention policy says: after it, old entries keep everything but their address, newer ones
+// keep theirs, and the ledger's chain stays whole.
+engine_test_configured!(
+    the_audit_log_exports_as_csv_and_forgets_addresses_by_policy,
+    |s| {
+        s.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    },
+    |app, clock| async move {
+        let policy = |value: i64| json!({"retention_policy": {"value": value, "enabled": true}});
+        let (s, v) = from(
+            &app,
+            "203.0.113.5",
+            Method::PUT,
+            "/api/v2/privacy/retention/audit_addresses.json",
+            Some(policy(2)),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let (s, _) = from(
+            &app,
+            "198.51.100.7",
+            Method::PUT,
+            "/api/v2/privacy/retention/closed_tickets.json",
+            Some(policy(400)),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK);
+
+        // CSV: a header, one row per entry the filter selects, quoted where needed.
+        let r = app
+            .req(Method::GET, "/api/v2/audit_logs/export.json?filter[action]=update")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
+        let csv = r.text().await.unwrap();
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(lines[0], "id,created_at,actor_id,action,source_type,source_id,change_description,ip_address");
+        let (_, json_updates) = log(&app, "?filter[action]=update").await;
+        let updates = json_updates["audit_logs"].as_array().unwrap().len();
+        assert_eq!(lines.len(), updates + 1, "{csv}");
+        assert!(lines[1..].iter().all(|l| l.contains(",update,")), "{csv}");
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.ends_with(",update,privacy.retention,closed_tickets,PUT /api/v2/privacy/retention/{policy},198.51.100.7")),
+            "{csv}"
+        );
+        assert!(lines.iter().any(|l| l.contains(",audit_addresses,") && l.ends_with(",203.0.113.5")), "{csv}");
+        let (_, v) = log(&app, "?filter[action]=exported").await;
+        assert_eq!(v["audit_logs"][0]["source_type"], "audit_logs.export", "{v}");
+        let (s, _) = app.get("/api/v2/audit_logs/export.json?filter[action]=dance").await;
+        assert_eq!(s, StatusCode::BAD_REQUEST);
+
+        // The admin page: the same entries, filters, the download; not for agents.
+        let (s, _) = app
+            .put(&format!("/api/v2/users/{}.json", app.t.admin_id), json!({"user": {"password": PASSWORD}}))
+            .await;
+        assert_eq!(s, StatusCode::OK);
+        let mut b = Browser::new(&app);
+        b.sign_in(&app.t.email, PASSWORD).await;
+        let page = b.get("/admin/audit?action=update").await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.body.contains("198.51.100.7") && page.body.contains("203.0.113.5"), "{}", page.body);
+        assert!(!page.body.contains("signin</td>"), "filtered to updates");
+        let bad = b.get("/admin/audit?actor=abc&from=yesterday").await;
+        assert_eq!(bad.status, StatusCode::OK);
+        assert!(bad.body.contains("role=\"alert\"") && bad.body.contains("aria-invalid=\"true\""));
+        let download = b.get("/admin/audit/export?action=update").await;
+        assert_eq!(download.status, StatusCode::OK);
+        let (_, now_updates) = log(&app, "?filter[action]=update").await;
+        assert_eq!(
+            download.body.lines().count(),
+            now_updates["audit_logs"].as_array().unwrap().len() + 1,
+            "{}",
+            download.body
+        );
+        let (s, v) = app
+            .post(
+                "/api/v2/users.json",
+                json!({"user": {"name": "Aatu Agentti", "email": "aatu@example.fi", "role": "agent", "password": PASSWORD}}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        let mut a = Browser::new(&app);
+        a.sign_in("aatu@example.fi", PASSWORD).await;
+        assert_eq!(a.get("/admin/audit").await.status, StatusCode::FORBIDDEN);
+        assert_eq!(a.get("/admin/audit/export").await.status, StatusCode::FORBIDDEN);
+
+        // Three months on: the addresses of the first period are gone, the entries are not.
+        clock.advance_ms(91 * 86_400_000);
+        let (s, _) = from(
+            &app,
+            "192.0.2.44",
+            Method::PUT,
+            "/api/v2/privacy/retention/closed_tickets.json",
+            Some(policy(500)),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK);
+        let report = app.privacy().run_retention().await.unwrap();
+        assert!(report.applied.iter().any(|(_, p, n)| *p == "audit_addresses" && *n >= 1), "{report:?}");
+        let (_, v) = log(&app, "?filter[action]=update").await;
+        let entries = v["audit_logs"].as_array().unwrap();
+        assert_eq!(entries[0]["ip_address"], "192.0.2.44", "a recent address stays: {v}");
+        let old: Vec<&Value> = entries.iter().skip(1).collect();
+        assert!(old.len() >= 3, "{v}");
+        assert!(old.iter().all(|e| e["ip_address"].is_null()), "old addresses are unreadable: {v}");
+        assert!(
+            old.iter().all(|e| e["change_description"].as_str().is_some_and(|r| r.starts_with("PUT "))),
+            "the entries stay"
+        );
+        let (_, l) = app.get("/api/v2/privacy/ledger/verify.json").await;
+        assert!(l["ledger"]["broken"].is_null(), "{l}");
+    }
+);
