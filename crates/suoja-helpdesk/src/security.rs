@@ -9,7 +9,7 @@
 
 use std::net::IpAddr;
 
-use suoja_core::Scope;
+use suoja_core::{Scope, Timestamp};
 use suoja_store::settings::{IpRestriction, PasswordPolicy, SecuritySettings, SessionLimits};
 
 use crate::{Helpdesk, HelpdeskError, Result};
@@ -22,7 +22,20 @@ const CACHE_FOR: std::time::Duration = std::time::Duration::from_secs(2);
 #[derive(Debug, Clone)]
 pub(crate) struct InForce {
     pub(crate) settings: SecuritySettings,
+    /// Whether staff must use a second factor.
+    pub(crate) staff_second_factor: bool,
     ranges: IpRanges,
+}
+
+impl InForce {
+    /// Whether someone of this role must sign in with a second factor.
+    pub(crate) fn second_factor_required(&self, staff: bool) -> bool {
+        if staff {
+            self.staff_second_factor
+        } else {
+            self.settings.end_user_second_factor
+        }
+    }
 }
 
 /// Each tenant's settings as last read, and when.
@@ -38,7 +51,7 @@ impl SettingsCache {
         let mut map = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         map.insert(tenant, (std::time::Instant::now(), r));
     }
-    fn forget(&self, tenant: suoja_core::TenantId) {
+    pub(crate) fn forget(&self, tenant: suoja_core::TenantId) {
         self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&tenant);
     }
 }
@@ -195,9 +208,14 @@ impl Helpdesk {
         }
         let mut c = self.db.read().await?;
         let (_, settings) = suoja_store::settings::security_settings(&mut c, tenant).await?;
+        let staff_second_factor = suoja_store::web::staff_second_factor(&mut c, tenant).await?;
         drop(c);
         let ranges = IpRanges::parse(&settings.ip.allowed_ranges).unwrap_or(IpRanges(Vec::new()));
-        let r = InForce { settings, ranges };
+        let r = InForce {
+            settings,
+            staff_second_factor,
+            ranges,
+        };
         self.security_cache.put(tenant, r.clone());
         Ok(r)
     }
@@ -266,6 +284,15 @@ impl Helpdesk {
             changes.push(serde_json::json!({ "setting": "password_policy", "min_length": s.password.min_length, "history": s.password.history }));
         }
         if s.sessions != old.sessions {
+            // Sessions already past the old limits or the new ones end now: a longer limit
+            // brings back no session that timed out.
+            suoja_store::web::end_sessions_past(
+                &mut tx,
+                scope.tenant,
+                Timestamp(now.0 - s.sessions.idle_ms().min(old.sessions.idle_ms())),
+                Timestamp(now.0 - s.sessions.absolute_ms().min(old.sessions.absolute_ms())),
+            )
+            .await?;
             changes
                 .push(serde_json::json!({ "setting": "session_limits", "idle_minutes": s.sessions.idle_minutes, "absolute_hours": s.sessions.absolute_hours }));
         }

@@ -15,6 +15,12 @@ use crate::{Helpdesk, HelpdeskError, Result, totp};
 
 /// Recovery codes a person is given at a time.
 pub const RECOVERY_CODES: usize = 10;
+/// Browsers remembered per person (the least recently used go first).
+pub const DEVICES_KEPT: i64 = 20;
+/// After a sign-in alert, further new browsers within this are not mailed again.
+pub const ALERT_QUIET_MS: i64 = 10 * 60_000;
+/// The first browser of an account younger than this is remembered without an alert.
+pub const NEW_ACCOUNT_MS: i64 = 7 * 86_400_000;
 /// A second-factor step (or a forced set-up) must be finished within this.
 pub const STEP_MS: i64 = 10 * 60_000;
 /// A sign-in link works once, within this.
@@ -62,6 +68,15 @@ pub struct WebSession {
     pub time_zone: String,
 }
 
+/// A second factor just confirmed.
+#[derive(Debug, Clone)]
+pub struct Confirmed {
+    /// The new session, when the confirmation finished a sign-in.
+    pub session: Option<Personal<String>>,
+    /// The person's recovery codes, shown this once.
+    pub recovery_codes: Vec<Personal<String>>,
+}
+
 /// A new TOTP secret being set up.
 #[derive(Debug, Clone)]
 pub struct NewSecondFactor {
@@ -76,14 +91,17 @@ impl Helpdesk {
     /// `Unauthorized` after the same work.
     pub async fn web_sign_in(&self, tenant: TenantId, email: &Email, password: &Personal<String>) -> Result<SignIn> {
         let scope = self.password_step(tenant, email, password).await?;
-        let step = self.after_first_factor(scope).await?;
+        let step = self.after_first_factor(scope, false).await?;
         if !matches!(step, SignIn::SecondFactor(_)) {
             self.clear_password_failures(&scope).await?;
         }
         Ok(step)
     }
 
-    async fn after_first_factor(&self, scope: Scope) -> Result<SignIn> {
+    /// The step after a password or a sign-in link (`via_link`): a second-factor step for a
+    /// person with one (recovery codes are taken there only after a password: a mailbox and a
+    /// code must not be enough), an enrolment step where the tenant requires one, else a session.
+    async fn after_first_factor(&self, scope: Scope, via_link: bool) -> Result<SignIn> {
         let now = self.now();
         let mut tx = self.db.begin().await?;
         let factor = suoja_store::web::second_factor(&mut tx, scope.tenant, scope.actor).await?;
@@ -92,7 +110,11 @@ impl Helpdesk {
         let absolute = self.session_limits(scope.tenant).await?.absolute_ms();
         let token = random::token::<32>();
         let (kind, expires, out) = if confirmed {
-            ("second_factor", now.0 + STEP_MS, SignIn::SecondFactor(Personal::new(token.clone())))
+            (
+                if via_link { "link_factor" } else { "second_factor" },
+                now.0 + STEP_MS,
+                SignIn::SecondFactor(Personal::new(token.clone())),
+            )
         } else if required {
             ("enrol", now.0 + STEP_MS, SignIn::Enrol(Personal::new(token.clone())))
         } else {
@@ -113,12 +135,12 @@ impl Helpdesk {
         let mut tx = self.db.begin().await?;
         let row = suoja_store::web::session_by_hash(&mut tx, &token_hash(step_token), now)
             .await?
-            .filter(|r| r.kind == "second_factor")
+            .filter(|r| r.kind == "second_factor" || r.kind == "link_factor")
             .ok_or(HelpdeskError::Unauthorized)?;
         let blocked = suoja_store::web::sign_in_failures(&mut tx, row.tenant_id, row.user_id)
             .await?
             .is_some_and(|(_, until)| until.is_some_and(|t| t > now));
-        let recovery = !blocked && looks_like_recovery_code(code);
+        let recovery = !blocked && row.kind == "second_factor" && looks_like_recovery_code(code);
         let ok = if recovery {
             self.use_recovery_code(&mut tx, row.tenant_id, row.user_id, code, now).await?
         } else {
@@ -170,19 +192,37 @@ impl Helpdesk {
         let Some(row) = suoja_store::web::session_by_hash(&mut c, &token_hash(token), now).await? else {
             return Ok(None);
         };
-        let limits = self.session_limits(row.tenant_id).await?;
-        let kind = match row.kind.as_str() {
-            // The limits in force now: shortened by the admins, they end sessions already open.
-            "session" if now.0 - row.last_seen_at.0 <= limits.idle_ms() && now.0 - row.created_at.0 <= limits.absolute_ms() => SessionKind::Full,
-            "second_factor" => SessionKind::SecondFactor,
+        let in_force = self.settings_in_force(row.tenant_id).await?;
+        let limits = in_force.settings.sessions;
+        let mut kind = match row.kind.as_str() {
+            "session" => SessionKind::Full,
+            "second_factor" | "link_factor" => SessionKind::SecondFactor,
             "enrol" => SessionKind::Enrol,
             _ => return Ok(None),
         };
+        // The limits in force now hold sessions already open; one past them ends for good (a
+        // longer limit chosen later does not bring it back).
+        if kind == SessionKind::Full && (now.0 - row.last_seen_at.0 > limits.idle_ms() || now.0 - row.created_at.0 > limits.absolute_ms()) {
+            drop(c);
+            let mut tx = self.db.begin().await?;
+            suoja_store::web::delete_session(&mut tx, row.tenant_id, row.id).await?;
+            tx.commit().await?;
+            return Ok(None);
+        }
         let Some(user) = suoja_store::users::by_id(&mut c, row.tenant_id, row.user_id).await? else {
             return Ok(None);
         };
         if !user.active || user.suspended || user.deleted_at.is_some() {
             return Ok(None);
+        }
+        // A rule switched on while the session was open: it may only set up the factor now.
+        if kind == SessionKind::Full
+            && in_force.second_factor_required(user.role.is_staff())
+            && suoja_store::web::second_factor(&mut c, row.tenant_id, row.user_id)
+                .await?
+                .is_none_or(|f| f.confirmed_at.is_none())
+        {
+            kind = SessionKind::Enrol;
         }
         let role = user.role;
         let name = self
@@ -268,7 +308,7 @@ impl Helpdesk {
             .ok_or(HelpdeskError::Unauthorized)?;
         tx.commit().await?;
         let scope = crate::auth::scope_for(tenant, &user)?;
-        self.after_first_factor(scope).await
+        self.after_first_factor(scope, true).await
     }
 
     /// Starts setting up a TOTP second factor (replacing an unconfirmed one). A person who has a
@@ -297,9 +337,10 @@ impl Helpdesk {
         })
     }
 
-    /// Confirms the factor being set up with a code from the app. From an enrolment step, this
-    /// also signs the person in: returns the new session token then.
-    pub async fn confirm_second_factor(&self, session: &WebSession, code: &str) -> Result<Option<Personal<String>>> {
+    /// Confirms the factor being set up with a code from the app, and gives the person their
+    /// recovery codes (shown once). From an enrolment step, this also signs the person in: the
+    /// new session token comes back then.
+    pub async fn confirm_second_factor(&self, session: &WebSession, code: &str) -> Result<Confirmed> {
         let now = self.now();
         let scope = session.scope;
         let mut tx = self.db.begin().await?;
@@ -325,9 +366,10 @@ impl Helpdesk {
         } else {
             None
         };
+        let recovery_codes = self.issue_recovery_codes(&mut tx, &scope, now).await?;
         tx.commit().await?;
         tracing::info!(tenant.id = %scope.tenant, user.id = %scope.actor, "second factor confirmed");
-        Ok(out)
+        Ok(Confirmed { session: out, recovery_codes })
     }
 
     /// Whether the person has a confirmed second factor.
@@ -338,15 +380,38 @@ impl Helpdesk {
             .is_some_and(|f| f.confirmed_at.is_some()))
     }
 
-    /// Removes the person's second factor (refused for staff when the tenant requires one).
-    pub async fn remove_second_factor(&self, scope: &Scope) -> Result<()> {
+    /// Removes the person's second factor and recovery codes, given a current code from the
+    /// app or an unused recovery code (a lost phone is replaced this way). Where the tenant
+    /// requires a second factor, the person's sessions may then only set up a new one. The
+    /// person is told by mail.
+    pub async fn remove_second_factor(&self, scope: &Scope, code: &str) -> Result<()> {
+        let now = self.now();
         let mut tx = self.db.begin().await?;
-        if self.second_factor_required(&mut tx, scope).await? {
-            return Err(HelpdeskError::Forbidden("this help desk requires a second factor"));
+        let proved = if looks_like_recovery_code(code) {
+            suoja_store::web::use_recovery_code(&mut tx, scope.tenant, scope.actor, &recovery_hash(scope.tenant, scope.actor, code), now).await?
+        } else {
+            self.check_code(&mut tx, scope.tenant, scope.actor, code, now).await?
+        };
+        if !proved {
+            return Err(HelpdeskError::invalid(
+                "code",
+                "is neither the current code of the authenticator app nor an unused recovery code",
+            ));
         }
         suoja_store::web::delete_second_factor(&mut tx, scope.tenant, scope.actor).await?;
         suoja_store::web::delete_recovery_codes(&mut tx, scope.tenant, scope.actor).await?;
+        let when = now.to_iso();
+        self.mail_person(
+            &mut tx,
+            scope.tenant,
+            scope.actor,
+            "second_factor_removed",
+            ("Two-step sign-in was turned off", format!("Two-step sign-in was turned off for your account at {when} (UTC), and your recovery codes no longer work.\n\nIf this was not you, change your password, sign out everywhere and tell your administrator.")),
+            ("Kaksivaiheinen kirjautuminen poistettiin käytöstä", format!("Tilisi kaksivaiheinen kirjautuminen poistettiin käytöstä {when} (UTC), eivätkä palautuskoodisi enää toimi.\n\nJos se et ollut sinä, vaihda salasanasi, kirjaudu ulos kaikkialta ja kerro ylläpitäjälle.")),
+        )
+        .await?;
         tx.commit().await?;
+        tracing::info!(tenant.id = %scope.tenant, user.id = %scope.actor, "second factor removed");
         Ok(())
     }
 
@@ -364,6 +429,7 @@ impl Helpdesk {
         let mut tx = self.db.begin().await?;
         suoja_store::web::set_staff_second_factor(&mut tx, scope.tenant, on).await?;
         tx.commit().await?;
+        self.security_cache.forget(scope.tenant);
         tracing::info!(tenant.id = %scope.tenant, on, "staff second factor setting changed");
         Ok(())
     }
@@ -480,9 +546,9 @@ impl Helpdesk {
         }
     }
 
-    /// Gives the person new recovery codes (the old ones stop working). Only with a confirmed
-    /// second factor; the codes are shown once and kept only as hashes.
-    pub async fn create_recovery_codes(&self, scope: &Scope) -> Result<Vec<Personal<String>>> {
+    /// Gives the person new recovery codes in place of the old ones, given a current code from
+    /// the app (a session alone is not enough); the person is told by mail.
+    pub async fn create_recovery_codes(&self, scope: &Scope, code: &str) -> Result<Vec<Personal<String>>> {
         let now = self.now();
         let mut tx = self.db.begin().await?;
         if suoja_store::web::second_factor(&mut tx, scope.tenant, scope.actor)
@@ -491,11 +557,31 @@ impl Helpdesk {
         {
             return Err(HelpdeskError::Conflict("set up a second factor first; recovery codes stand in for it".into()));
         }
+        if !self.check_code(&mut tx, scope.tenant, scope.actor, code, now).await? {
+            return Err(HelpdeskError::invalid("code", "is not the current code of the authenticator app"));
+        }
+        let codes = self.issue_recovery_codes(&mut tx, scope, now).await?;
+        let when = now.to_iso();
+        self.mail_person(
+            &mut tx,
+            scope.tenant,
+            scope.actor,
+            "recovery_codes_created",
+            ("New recovery codes were made", format!("New recovery codes were made for your account at {when} (UTC); the earlier ones no longer work.\n\nIf this was not you, change your password, sign out everywhere and tell your administrator.")),
+            ("Uudet palautuskoodit luotiin", format!("Tilillesi luotiin uudet palautuskoodit {when} (UTC); aiemmat eivät enää toimi.\n\nJos se et ollut sinä, vaihda salasanasi, kirjaudu ulos kaikkialta ja kerro ylläpitäjälle.")),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(codes)
+    }
+
+    /// Makes the person's recovery codes (the old ones stop working); kept only as hashes.
+    async fn issue_recovery_codes(&self, c: &mut suoja_store::Conn, scope: &Scope, now: Timestamp) -> Result<Vec<Personal<String>>> {
         let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| new_recovery_code()).collect();
         let hashes: Vec<Vec<u8>> = codes.iter().map(|c| recovery_hash(scope.tenant, scope.actor, c)).collect();
-        suoja_store::web::replace_recovery_codes(&mut tx, scope.tenant, scope.actor, &hashes, now).await?;
+        suoja_store::web::replace_recovery_codes(c, scope.tenant, scope.actor, &hashes, now).await?;
         self.record_ledger(
-            &mut tx,
+            c,
             scope.tenant,
             LedgerKind::RecoveryCodesCreated,
             Some(scope.actor.0),
@@ -503,9 +589,21 @@ impl Helpdesk {
             serde_json::json!({ "codes": codes.len() }),
         )
         .await?;
-        tx.commit().await?;
         tracing::info!(tenant.id = %scope.tenant, user.id = %scope.actor, "recovery codes created");
         Ok(codes.into_iter().map(Personal::new).collect())
+    }
+
+    /// Queues a mail to a person about their own account, in their language (English or
+    /// Finnish), sealed under their key.
+    async fn mail_person(&self, c: &mut suoja_store::Conn, tenant: TenantId, user: UserId, kind: &str, en: (&str, String), fi: (&str, String)) -> Result<()> {
+        let Some(person) = suoja_store::users::by_id(c, tenant, user).await? else {
+            return Ok(());
+        };
+        let (subject, text) = if person.locale.to_ascii_lowercase().starts_with("fi") { fi } else { en };
+        let body = serde_json::json!({ "subject": subject, "text": text }).to_string();
+        let sealed = self.vault.encrypt_str(c, tenant, person.key_id, &body).await?;
+        suoja_store::outbox::insert(c, tenant, user.0, kind, sealed, self.now()).await?;
+        Ok(())
     }
 
     /// How many unused recovery codes the person has.
@@ -530,36 +628,25 @@ impl Helpdesk {
             serde_json::json!({ "left": left }),
         )
         .await?;
-        if let Some(person) = suoja_store::users::by_id(c, tenant, user).await? {
-            let (subject, text) = if person.locale.to_ascii_lowercase().starts_with("fi") {
-                (
-                    "Kirjauduit palautuskoodilla",
-                    format!(
-                        "Tilillesi kirjauduttiin {} (UTC) palautuskoodilla toisen tunnistautumisvaiheen sijaan. Käyttämättömiä koodeja on jäljellä {left}.\n\nJos se et ollut sinä, vaihda salasanasi, kirjaudu ulos kaikkialta ja kerro ylläpitäjälle.",
-                        now.to_iso()
-                    ),
-                )
-            } else {
-                (
-                    "A recovery code was used to sign in",
-                    format!(
-                        "Someone signed in to your account at {} (UTC) with a recovery code instead of the second factor. You have {left} unused codes left.\n\nIf this was not you, change your password, sign out everywhere and tell your administrator.",
-                        now.to_iso()
-                    ),
-                )
-            };
-            let body = serde_json::json!({ "subject": subject, "text": text }).to_string();
-            let sealed = self.vault.encrypt_str(c, tenant, person.key_id, &body).await?;
-            suoja_store::outbox::insert(c, tenant, user.0, "recovery_code_used", sealed, now).await?;
-        }
+        let when = now.to_iso();
+        self.mail_person(
+            c,
+            tenant,
+            user,
+            "recovery_code_used",
+            ("A recovery code was used to sign in", format!("Someone signed in to your account at {when} (UTC) with a recovery code instead of the second factor. You have {left} unused codes left.\n\nIf this was not you, change your password, sign out everywhere and tell your administrator.")),
+            ("Kirjauduit palautuskoodilla", format!("Tilillesi kirjauduttiin {when} (UTC) palautuskoodilla toisen tunnistautumisvaiheen sijaan. Käyttämättömiä koodeja on jäljellä {left}.\n\nJos se et ollut sinä, vaihda salasanasi, kirjaudu ulos kaikkialta ja kerro ylläpitäjälle.")),
+        )
+        .await?;
         tracing::info!(tenant.id = %tenant, user.id = %user, left, "recovery code used");
         Ok(true)
     }
 
-    /// Notes which browser a full session was signed in from. `device` is the browser's id
+    /// Notes which browser a member of staff signed in from. `device` is the browser's id
     /// cookie, if it sent one; the answer is the id to set when a new one was made. A browser
-    /// the person has not used before (while they have used another) mails them a sign-in
-    /// alert when they are staff and the tenant keeps alerts on.
+    /// the person has not used before mails them a sign-in alert, when the tenant keeps alerts
+    /// on — except the first browser of an account made in the last week, and at most one
+    /// alert in ten minutes. Each person's twenty most recently used browsers are remembered.
     pub async fn note_sign_in(
         &self,
         session_token: &str,
@@ -576,6 +663,12 @@ impl Helpdesk {
         else {
             return Ok(None);
         };
+        let Some(person) = suoja_store::users::by_id(&mut tx, row.tenant_id, row.user_id)
+            .await?
+            .filter(|p| p.role.is_staff())
+        else {
+            return Ok(None);
+        };
         let (device, new) = match device.filter(|d| (20..100).contains(&d.len()) && d.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')) {
             Some(d) => (d.to_string(), false),
             None => (random::token::<32>(), true),
@@ -585,35 +678,24 @@ impl Helpdesk {
         h.update(device.as_bytes());
         let hash = h.finalize().to_vec();
         let others = suoja_store::web::device_count(&mut tx, row.tenant_id, row.user_id).await?;
+        let recent = suoja_store::web::devices_since(&mut tx, row.tenant_id, row.user_id, Timestamp(now.0 - ALERT_QUIET_MS)).await?;
         let known = suoja_store::web::seen_device(&mut tx, row.tenant_id, row.user_id, &hash, now).await?;
-        if !known && others > 0 {
-            let (_, settings) = suoja_store::settings::security_settings(&mut tx, row.tenant_id).await?;
-            let person = suoja_store::users::by_id(&mut tx, row.tenant_id, row.user_id).await?;
-            if let Some(person) = person.filter(|p| p.role.is_staff() && settings.sign_in_alerts) {
-                let browser = browser_name(user_agent);
-                let address = client.map_or_else(|| "-".to_string(), |ip| ip.to_string());
-                let (subject, text) = if person.locale.to_ascii_lowercase().starts_with("fi") {
-                    (
-                        "Uusi kirjautuminen tilillesi",
-                        format!(
-                            "Tilillesi kirjauduttiin {} (UTC) selaimella, jolla et ole ennen kirjautunut: {browser}, osoite {address}.\n\nJos se olit sinä, mitään ei tarvitse tehdä. Jos et, vaihda salasanasi ja kirjaudu ulos kaikkialta sivulla {base_url}/account ja kerro ylläpitäjälle.",
-                            now.to_iso()
-                        ),
-                    )
-                } else {
-                    (
-                        "New sign-in to your account",
-                        format!(
-                            "Someone signed in to your account at {} (UTC) from a browser you have not signed in with before: {browser}, address {address}.\n\nIf this was you, there is nothing to do. If it was not, change your password and sign out everywhere at {base_url}/account, and tell your administrator.",
-                            now.to_iso()
-                        ),
-                    )
-                };
-                let body = serde_json::json!({ "subject": subject, "text": text }).to_string();
-                let sealed = self.vault.encrypt_str(&mut tx, row.tenant_id, person.key_id, &body).await?;
-                suoja_store::outbox::insert(&mut tx, row.tenant_id, person.id.0, "sign_in_alert", sealed, now).await?;
-                tracing::info!(tenant.id = %row.tenant_id, user.id = %person.id, "sign-in from a new browser: alert queued");
-            }
+        suoja_store::web::trim_devices(&mut tx, row.tenant_id, row.user_id, DEVICES_KEPT).await?;
+        let new_account = others == 0 && now.0 - person.created_at.0 < NEW_ACCOUNT_MS;
+        if !known && !new_account && recent == 0 && self.settings_in_force(row.tenant_id).await?.settings.sign_in_alerts {
+            let browser = browser_name(user_agent);
+            let address = client.map_or_else(|| "-".to_string(), |ip| ip.to_string());
+            let when = now.to_iso();
+            self.mail_person(
+                &mut tx,
+                row.tenant_id,
+                row.user_id,
+                "sign_in_alert",
+                ("New sign-in to your account", format!("Someone signed in to your account at {when} (UTC) from a browser you have not signed in with before: {browser}, address {address}.\n\nIf this was you, there is nothing to do. If it was not, change your password and sign out everywhere at {base_url}/account, and tell your administrator.")),
+                ("Uusi kirjautuminen tilillesi", format!("Tilillesi kirjauduttiin {when} (UTC) selaimella, jolla et ole ennen kirjautunut: {browser}, osoite {address}.\n\nJos se olit sinä, mitään ei tarvitse tehdä. Jos et, vaihda salasanasi ja kirjaudu ulos kaikkialta sivulla {base_url}/account ja kerro ylläpitäjälle.")),
+            )
+            .await?;
+            tracing::info!(tenant.id = %row.tenant_id, user.id = %row.user_id, "sign-in from a new browser: alert queued");
         }
         tx.commit().await?;
         Ok(new.then_some(device))

@@ -451,3 +451,50 @@ pub async fn device_count(c: &mut Conn, tenant: TenantId, user: UserId) -> Resul
         .fetch_one(c)
         .await?)
 }
+
+/// Ends a tenant's full sessions idle since before `idle_before` or begun before
+/// `begun_before`; returns how many.
+pub async fn end_sessions_past(c: &mut Conn, tenant: TenantId, idle_before: Timestamp, begun_before: Timestamp) -> Result<u64> {
+    Ok(
+        sqlx::query("DELETE FROM web_sessions WHERE tenant_id = $1 AND kind = 'session' AND (last_seen_at < $2 OR created_at < $3)")
+            .bind(tenant.0)
+            .bind(idle_before.0)
+            .bind(begun_before.0)
+            .execute(c)
+            .await?
+            .rows_affected(),
+    )
+}
+
+/// Keeps a person's `keep` most recently used browsers and forgets the rest.
+pub async fn trim_devices(c: &mut Conn, tenant: TenantId, user: UserId, keep: i64) -> Result<()> {
+    let kept: Vec<i64> = sqlx::query_scalar("SELECT last_seen_at FROM known_devices WHERE tenant_id = $1 AND user_id = $2 ORDER BY last_seen_at DESC LIMIT $3")
+        .bind(tenant.0)
+        .bind(user.0)
+        .bind(keep)
+        .fetch_all(&mut *c)
+        .await?;
+    if i64::try_from(kept.len()).unwrap_or(i64::MAX) < keep {
+        return Ok(());
+    }
+    let Some(oldest) = kept.last() else { return Ok(()) };
+    sqlx::query("DELETE FROM known_devices WHERE tenant_id = $1 AND user_id = $2 AND last_seen_at < $3")
+        .bind(tenant.0)
+        .bind(user.0)
+        .bind(*oldest)
+        .execute(c)
+        .await?;
+    Ok(())
+}
+
+/// How many browsers a person first used since `since`.
+pub async fn devices_since(c: &mut Conn, tenant: TenantId, user: UserId, since: Timestamp) -> Result<i64> {
+    Ok(
+        sqlx::query_scalar("SELECT COUNT(*) FROM known_devices WHERE tenant_id = $1 AND user_id = $2 AND first_seen_at >= $3")
+            .bind(tenant.0)
+            .bind(user.0)
+            .bind(since.0)
+            .fetch_one(c)
+            .await?,
+    )
+}

@@ -145,29 +145,36 @@ async fn allowed_from(state: &AppState, ctx: &Ctx, step: &SignIn) -> Result<bool
     }
 }
 
-/// Where a sign-in step leads, with its cookie. A finished sign-in also notes the browser (a
-/// new one is given its id cookie, and staff are told of a browser they have not used before).
+/// Where a sign-in step leads, with its cookie.
 async fn after_step(state: &AppState, ctx: &Ctx, step: SignIn, return_to: &str) -> Result<Response, Failure> {
     let q = percent_encoding::utf8_percent_encode(return_to, percent_encoding::NON_ALPHANUMERIC).to_string();
-    let mut new_device = None;
     let (token, to) = match step {
         SignIn::Session(t) => {
-            new_device = state
-                .helpdesk
-                .note_sign_in(t.expose(), ctx.device.as_deref(), &ctx.user_agent, ctx.client, &state.public_url)
-                .await
-                .map_err(|e| ctx.fail(e))?;
-            (t, return_to.to_string())
+            let mut r = see_other(return_to);
+            signed_in(state, ctx, &t, &mut r).await?;
+            return Ok(r);
         }
         SignIn::SecondFactor(t) => (t, format!("/signin/second-factor?return_to={q}")),
         SignIn::Enrol(t) => (t, format!("/account/second-factor?return_to={q}")),
     };
     let mut r = see_other(&to);
     set_cookie(&mut r, SESSION_COOKIE, token.expose(), ctx.secure, None);
-    if let Some(d) = new_device {
-        set_cookie(&mut r, DEVICE_COOKIE, &d, ctx.secure, Some(400 * 86_400));
-    }
     Ok(r)
+}
+
+/// Sets a finished sign-in's session cookie on `r`, and notes the browser (a new one is given
+/// its id cookie; staff are told of a browser they have not used before).
+async fn signed_in(state: &AppState, ctx: &Ctx, token: &Personal<String>, r: &mut Response) -> Result<(), Failure> {
+    let new_device = state
+        .helpdesk
+        .note_sign_in(token.expose(), ctx.device.as_deref(), &ctx.user_agent, ctx.client, &state.public_url)
+        .await
+        .map_err(|e| ctx.fail(e))?;
+    set_cookie(r, SESSION_COOKIE, token.expose(), ctx.secure, None);
+    if let Some(d) = new_device {
+        set_cookie(r, DEVICE_COOKIE, &d, ctx.secure, Some(400 * 86_400));
+    }
+    Ok(())
 }
 
 #[derive(Template)]
@@ -422,13 +429,26 @@ async fn confirm_factor(State(state): State<AppState>, ctx: Ctx, headers: Header
     let f = Fields::read(&ctx, &headers, &body)?;
     let s = factor_session(&ctx)?;
     match state.helpdesk.confirm_second_factor(&s, f.get("code")).await {
-        // Straight on to the recovery codes, which stand in for the new factor if it is lost.
-        Ok(Some(token)) => {
-            let back = local(f.get("return_to"));
-            let q = percent_encoding::utf8_percent_encode(&back, percent_encoding::NON_ALPHANUMERIC).to_string();
-            after_step(&state, &ctx, SignIn::Session(token), &format!("/account/recovery-codes?return_to={q}")).await
+        // The recovery codes at once, shown this one time; from an enrolment step this also
+        // finishes the sign-in.
+        Ok(done) => {
+            let page = RecoveryPage {
+                c: Chrome::new(&ctx, ctx.t("recovery.title"), "account"),
+                left: i64::try_from(done.recovery_codes.len()).unwrap_or(0),
+                codes: done.recovery_codes.iter().map(|c| c.expose().clone()).collect(),
+                return_to: if done.session.is_some() {
+                    local(f.get("return_to"))
+                } else {
+                    "/account".into()
+                },
+                error: String::new(),
+            };
+            let mut r = render(&ctx, &page);
+            if let Some(token) = &done.session {
+                signed_in(&state, &ctx, token, &mut r).await?;
+            }
+            Ok(r)
         }
-        Ok(None) => Ok(see_other("/account/recovery-codes")),
         Err(HelpdeskError::Invalid { .. }) => {
             let page = FactorPage {
                 c: Chrome::new(&ctx, ctx.t("factor.title"), "account"),
@@ -446,10 +466,25 @@ async fn confirm_factor(State(state): State<AppState>, ctx: Ctx, headers: Header
 }
 
 async fn remove_factor(State(state): State<AppState>, ctx: Ctx, headers: HeaderMap, body: Bytes) -> Result<Response, Failure> {
-    Fields::read(&ctx, &headers, &body)?;
+    let f = Fields::read(&ctx, &headers, &body)?;
     let scope = ctx.person()?;
-    state.helpdesk.remove_second_factor(&scope).await.map_err(|e| ctx.fail(e))?;
-    Ok(see_other("/account?done=factor_off"))
+    match state.helpdesk.remove_second_factor(&scope, f.get("code")).await {
+        Ok(()) => Ok(see_other("/account?done=factor_off")),
+        Err(e @ HelpdeskError::Invalid { .. }) => {
+            let Some(s) = &ctx.session else { return Err(Failure::sign_in(&ctx)) };
+            let errors = FormErrors::from_error(e.into(), ctx.lang, &["code"]).map_err(|e| ctx.fail(e))?;
+            let page = AccountPage {
+                c: Chrome::new(&ctx, ctx.t("account.title"), "account"),
+                locale: Lang::from_locale(&s.locale).map(|l| l.code().to_string()).unwrap_or_default(),
+                time_zone: s.time_zone.clone(),
+                has_factor: true,
+                codes_left: state.helpdesk.recovery_codes_left(&scope).await.map_err(|e| ctx.fail(e))?,
+                errors,
+            };
+            Ok(render_status(&ctx, StatusCode::UNPROCESSABLE_ENTITY, &page))
+        }
+        Err(e) => Err(ctx.fail(e)),
+    }
 }
 
 #[derive(Template)]
@@ -460,6 +495,8 @@ struct RecoveryPage {
     /// The new codes, shown this once (empty when none were just made).
     codes: Vec<String>,
     return_to: String,
+    /// Why the codes were not made (a wrong code from the app).
+    error: String,
 }
 
 async fn recovery_codes(State(state): State<AppState>, ctx: Ctx, Query(q): Query<Back>) -> Result<Response, Failure> {
@@ -472,6 +509,7 @@ async fn recovery_codes(State(state): State<AppState>, ctx: Ctx, Query(q): Query
         left: state.helpdesk.recovery_codes_left(&scope).await.map_err(|e| ctx.fail(e))?,
         codes: Vec::new(),
         return_to: local(&q.return_to),
+        error: String::new(),
     };
     Ok(render(&ctx, &page))
 }
@@ -479,15 +517,30 @@ async fn recovery_codes(State(state): State<AppState>, ctx: Ctx, Query(q): Query
 async fn create_recovery_codes(State(state): State<AppState>, ctx: Ctx, headers: HeaderMap, body: Bytes) -> Result<Response, Failure> {
     let f = Fields::read(&ctx, &headers, &body)?;
     let scope = ctx.person()?;
-    let codes = state.helpdesk.create_recovery_codes(&scope).await.map_err(|e| ctx.fail(e))?;
-    let page = RecoveryPage {
-        c: Chrome::new(&ctx, ctx.t("recovery.title"), "account"),
-        left: i64::try_from(codes.len()).unwrap_or(0),
-        codes: codes.iter().map(|c| c.expose().clone()).collect(),
-        return_to: local(f.get("return_to")),
-    };
-    // Shown once (pages are never cached).
-    Ok(render(&ctx, &page))
+    match state.helpdesk.create_recovery_codes(&scope, f.get("code")).await {
+        // Shown once (pages are never cached).
+        Ok(codes) => {
+            let page = RecoveryPage {
+                c: Chrome::new(&ctx, ctx.t("recovery.title"), "account"),
+                left: i64::try_from(codes.len()).unwrap_or(0),
+                codes: codes.iter().map(|c| c.expose().clone()).collect(),
+                return_to: local(f.get("return_to")),
+                error: String::new(),
+            };
+            Ok(render(&ctx, &page))
+        }
+        Err(HelpdeskError::Invalid { .. }) => {
+            let page = RecoveryPage {
+                c: Chrome::new(&ctx, ctx.t("recovery.title"), "account"),
+                left: state.helpdesk.recovery_codes_left(&scope).await.map_err(|e| ctx.fail(e))?,
+                codes: Vec::new(),
+                return_to: local(f.get("return_to")),
+                error: ctx.t("factor.wrong_code").to_string(),
+            };
+            Ok(render_status(&ctx, StatusCode::UNPROCESSABLE_ENTITY, &page))
+        }
+        Err(e) => Err(ctx.fail(e)),
+    }
 }
 
 /// The sign-in page shown instead of a form's result when the session ended: the unsent text

@@ -25,6 +25,7 @@ CREATE TABLE known_devices (
     last_seen_at BIGINT NOT NULL,
     PRIMARY KEY (tenant_id, user_id, device_hash)
 );
+CREATE INDEX known_devices_last_seen ON known_devices (last_seen_at);
 
 -- The admin audit log's client addresses are sealed under the actor's key and again under a
 -- key of their 30-day period; the audit_addresses retention policy destroys old periods' keys,

@@ -283,7 +283,8 @@ engine_test_clocked!(second_factor_staff_rule_and_idle_sessions, |app, clock| as
     assert!(wrong.body.contains(&secret_b32), "the key should stay on the page after a wrong code");
     let csrf = b.get("/account").await.hidden("csrf");
     let ok = b.post("/account/second-factor/confirm", &[("csrf", &csrf), ("code", &code_now(0))]).await;
-    assert_eq!(ok.location(), "/account/recovery-codes");
+    assert_eq!(ok.status, StatusCode::OK);
+    assert_eq!(ok.body.matches("<li><code>").count(), 10, "the recovery codes come at once");
 
     // Signing in now takes a code; a wrong one ends the attempt; a used one does not work twice.
     clock.advance_ms((60) * 1000);
@@ -342,15 +343,23 @@ engine_test_clocked!(second_factor_staff_rule_and_idle_sessions, |app, clock| as
     let done = v
         .post("/account/second-factor/confirm", &[("csrf", &csrf), ("code", &code), ("return_to", "/agent")])
         .await;
-    assert_eq!(
-        done.location(),
-        "/account/recovery-codes?return_to=%2Fagent",
-        "on to the recovery codes, then back"
-    );
+    assert_eq!(done.status, StatusCode::OK, "the recovery codes, then on");
+    assert!(done.body.contains("href=\"/agent\""), "{}", done.body);
     assert_eq!(v.get("/agent/views/mine").await.status, StatusCode::OK);
-    // ... and cannot turn it off while the rule holds.
-    let off = v.submit("/account", "/account/second-factor/remove", &[]).await;
-    assert_eq!(off.status, StatusCode::FORBIDDEN);
+    // Turning it off takes a current code; while the rule holds, a new one must be set up
+    // straight away (how a lost phone is replaced).
+    let off = v.submit("/account", "/account/second-factor/remove", &[("code", "000000")]).await;
+    assert_eq!(off.status, StatusCode::UNPROCESSABLE_ENTITY);
+    clock.advance_ms(30_000);
+    let code = suoja_helpdesk::totp::code_at(&secret, suoja_helpdesk::totp::step_of(clock.now()));
+    let off = v.submit("/account", "/account/second-factor/remove", &[("code", &code)]).await;
+    assert_eq!(off.location(), "/account?done=factor_off");
+    assert_eq!(
+        v.get("/agent/views/mine").await.status,
+        StatusCode::SEE_OTHER,
+        "only setting up a new factor now"
+    );
+    assert_eq!(v.get("/account/second-factor").await.status, StatusCode::OK);
 });
 
 /// The bodies of the mails of `kind` queued for `user`.
@@ -420,38 +429,52 @@ engine_test_clocked!(security_settings_page_and_session_limits, |app, clock| asy
     a.sign_in("aino@example.fi", PASSWORD).await;
     assert_eq!(a.get("/admin/security").await.status, StatusCode::FORBIDDEN);
 
-    // Ten minutes idle, one hour in all; the agent's session opened before is held to them.
-    let r = admin
-        .submit(
-            "/admin/security",
-            "/admin/security",
-            &security_form(&[("idle_minutes", "10"), ("absolute_hours", "1")]),
-        )
-        .await;
+    // Ten minutes idle, one hour in all; sessions opened before are held to them.
+    let mut busy = Browser::new(&app);
+    busy.sign_in("aino@example.fi", PASSWORD).await;
+    let mut away = Browser::new(&app);
+    away.sign_in("aino@example.fi", PASSWORD).await;
+    let limits = |idle: &'static str, hours: &'static str| security_form(&[("idle_minutes", idle), ("absolute_hours", hours)]);
+    let r = admin.submit("/admin/security", "/admin/security", &limits("10", "1")).await;
     assert_eq!(r.location(), "/admin/security?done=saved");
     clock.advance_ms(9 * 60_000);
     assert_eq!(a.get("/agent/views/mine").await.status, StatusCode::OK);
-    clock.advance_ms(11 * 60_000);
+    assert_eq!(busy.get("/agent/views/mine").await.status, StatusCode::OK);
+    clock.advance_ms(5 * 60_000);
+    assert_eq!(busy.get("/agent/views/mine").await.status, StatusCode::OK);
+    clock.advance_ms(6 * 60_000);
     assert_eq!(a.get("/agent/views/mine").await.status, StatusCode::SEE_OTHER, "idle past ten minutes");
-    let mut b = Browser::new(&app);
-    b.sign_in("aino@example.fi", PASSWORD).await;
-    for _ in 0..6 {
+    // A longer idle limit chosen later brings back no session that timed out: neither the one
+    // seen ending, nor one not used since it timed out (the admin's own had timed out too).
+    let mut admin = admin_browser(&app).await;
+    let r = admin.submit("/admin/security", "/admin/security", &limits("30", "1")).await;
+    assert_eq!(r.location(), "/admin/security?done=saved");
+    assert_eq!(a.get("/agent/views/mine").await.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        away.get("/agent/views/mine").await.status,
+        StatusCode::SEE_OTHER,
+        "timed out at ten minutes, before the change"
+    );
+    // Busy all along, opened before the one-hour limit was set: it ends at the hour.
+    for _ in 0..4 {
         clock.advance_ms(9 * 60_000);
-        assert_eq!(b.get("/agent/views/mine").await.status, StatusCode::OK);
+        assert_eq!(busy.get("/agent/views/mine").await.status, StatusCode::OK);
     }
     clock.advance_ms(9 * 60_000);
-    assert_eq!(b.get("/agent/views/mine").await.status, StatusCode::SEE_OTHER, "busy, but past one hour");
+    assert_eq!(busy.get("/agent/views/mine").await.status, StatusCode::SEE_OTHER, "busy, but past one hour");
     // The change is in the ledger as numbers.
     let mut c = app.helpdesk().db().read().await.unwrap();
     let entries = suoja_store::ledger::page(&mut c, TenantId(app.t.tenant_id), 0, 10_000).await.unwrap();
     let changes: Vec<_> = entries.iter().filter(|e| e.details.contains("session_limits")).collect();
-    assert_eq!(changes.len(), 1, "one saved change, none for the refused ones");
+    assert_eq!(changes.len(), 2, "two saved changes, none for the refused ones");
     assert!(changes[0].details.contains("\"idle_minutes\":10"), "{}", changes[0].details);
 });
 
-// Recovery codes: shown once after two-step sign-in is set up, each signs in once in place of
-// the app's code (typed any way), the person is mailed when one is used, and new codes end the
-// old ones. Only hashes are kept; the ledger names no code.
+// Recovery codes: shown once when two-step sign-in is set up; each signs in once in place of
+// the app's code (typed any way), after a password only — not after a sign-in link; wrong ones
+// count toward the lockout; the person is mailed when one is used and when new ones are made
+// (which takes a current code from the app); a lost phone is replaced with one. Only hashes are
+// kept; the ledger names no code.
 engine_test_clocked!(recovery_codes_stand_in_for_a_lost_second_factor, |app, clock| async move {
     let aino = agent(&app, "Aino Agentti", "aino@example.fi").await;
     let mut b = Browser::new(&app);
@@ -463,12 +486,13 @@ engine_test_clocked!(recovery_codes_stand_in_for_a_lost_second_factor, |app, clo
     );
     let shown = b.submit("/account/second-factor", "/account/second-factor", &[]).await;
     let secret = suoja_helpdesk::totp::from_base32(&shown.hidden("secret")).unwrap();
-    let code = suoja_helpdesk::totp::code_at(&secret, suoja_helpdesk::totp::step_of(clock.now()));
-    let on = b.submit("/account/second-factor", "/account/second-factor/confirm", &[("code", &code)]).await;
-    assert_eq!(on.location(), "/account/recovery-codes");
-    let page = b.submit("/account/recovery-codes", "/account/recovery-codes", &[]).await;
+    let totp = |clock: &suoja_core::clock::ManualClock| suoja_helpdesk::totp::code_at(&secret, suoja_helpdesk::totp::step_of(clock.now()));
+    let page = b
+        .submit("/account/second-factor", "/account/second-factor/confirm", &[("code", &totp(&clock))])
+        .await;
     assert_eq!(page.status, StatusCode::OK);
-    let codes: Vec<String> = page.body.split("<li><code>").skip(1).map(|p| p[..p.find('<').unwrap()].to_string()).collect();
+    let codes_of = |body: &str| -> Vec<String> { body.split("<li><code>").skip(1).map(|p| p[..p.find('<').unwrap()].to_string()).collect() };
+    let codes = codes_of(&page.body);
     assert_eq!(codes.len(), 10, "{}", page.body);
     assert!(codes.iter().all(|c| c.len() == 11 && c.as_bytes()[5] == b'-'), "{codes:?}");
     assert!(!b.get("/account/recovery-codes").await.body.contains(&codes[0]), "shown only once");
@@ -486,47 +510,102 @@ engine_test_clocked!(recovery_codes_stand_in_for_a_lost_second_factor, |app, clo
     let told = mails(&app, aino, "recovery_code_used").await;
     assert_eq!(told.len(), 1);
     assert!(told[0].contains("9 unused codes left"), "{}", told[0]);
+    let failures = || {
+        let db = app.helpdesk().db().clone();
+        async move {
+            let mut c = db.read().await.unwrap();
+            let n: Option<i64> = sqlx::query_scalar("SELECT failures FROM sign_in_failures WHERE user_id = $1")
+                .bind(aino)
+                .fetch_optional(&mut c)
+                .await
+                .unwrap();
+            n.unwrap_or(0)
+        }
+    };
     let mut again = Browser::new(&app);
     again.sign_in("aino@example.fi", PASSWORD).await;
     let r = again.submit("/signin/second-factor", "/signin/second-factor", &[("code", &codes[0])]).await;
     assert_eq!(r.location(), "/signin?failed=code", "a used code does not work twice");
-    // New codes: the old unused ones stop working.
-    let renewed = b.submit("/account/recovery-codes", "/account/recovery-codes", &[]).await;
-    assert_eq!(renewed.status, StatusCode::OK);
-    let mut old = Browser::new(&app);
-    old.sign_in("aino@example.fi", PASSWORD).await;
-    let r = old.submit("/signin/second-factor", "/signin/second-factor", &[("code", &codes[1])]).await;
-    assert_eq!(r.location(), "/signin?failed=code");
+    assert_eq!(failures().await, 1, "a wrong recovery code counts toward the lockout");
 
-    // Only hashes are stored, and the ledger names no code.
-    let mut c = app.helpdesk().db().read().await.unwrap();
-    let stored: Vec<Vec<u8>> = sqlx::query_scalar("SELECT code_hash FROM recovery_codes WHERE user_id = $1")
-        .bind(aino)
-        .fetch_all(&mut c)
+    // A sign-in link and a recovery code are not enough: after a link, only the app's code.
+    app.helpdesk()
+        .send_sign_in_link(TenantId(app.t.tenant_id), &suoja_core::Email::parse("aino@example.fi").unwrap(), &app.base)
         .await
         .unwrap();
-    assert_eq!(stored.len(), 10);
-    assert!(stored.iter().all(|h| h.len() == 32));
+    let (_, body) = app
+        .privacy()
+        .outbox_for(TenantId(app.t.tenant_id), UserId(aino))
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|(k, _)| k == "sign_in_link")
+        .unwrap();
+    let link = body.expose().split_whitespace().find(|w| w.contains("/signin/link/")).unwrap().to_string();
+    let path = link[link.find("/signin/link/").unwrap()..].to_string();
+    let mut by_link = Browser::new(&app);
+    let step = by_link.submit(&path, &path, &[]).await;
+    assert!(step.location().starts_with("/signin/second-factor"), "{}", step.location());
+    let r = by_link.submit("/signin/second-factor", "/signin/second-factor", &[("code", &codes[1])]).await;
+    assert_eq!(r.location(), "/signin?failed=code", "no recovery code after a link");
+
+    // New codes take a current code from the app, and end the old ones.
+    let wrong = b.submit("/account/recovery-codes", "/account/recovery-codes", &[("code", "000000")]).await;
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(wrong.body.contains("aria-invalid=\"true\""));
+    clock.advance_ms(30_000);
+    let renewed = b.submit("/account/recovery-codes", "/account/recovery-codes", &[("code", &totp(&clock))]).await;
+    assert_eq!(renewed.status, StatusCode::OK);
+    let new_codes = codes_of(&renewed.body);
+    assert_eq!(new_codes.len(), 10);
+    assert_eq!(mails(&app, aino, "recovery_codes_created").await.len(), 1, "the person is told");
+    let mut old = Browser::new(&app);
+    old.sign_in("aino@example.fi", PASSWORD).await;
+    let r = old.submit("/signin/second-factor", "/signin/second-factor", &[("code", &codes[2])]).await;
+    assert_eq!(r.location(), "/signin?failed=code");
+
+    // The phone is lost: a recovery code signs in, another removes the old factor.
+    let mut lost = Browser::new(&app);
+    lost.sign_in("aino@example.fi", PASSWORD).await;
+    let r = lost.submit("/signin/second-factor", "/signin/second-factor", &[("code", &new_codes[0])]).await;
+    assert_eq!(r.location(), "/");
+    let r = lost.submit("/account", "/account/second-factor/remove", &[("code", &new_codes[1])]).await;
+    assert_eq!(r.location(), "/account?done=factor_off");
+    assert_eq!(mails(&app, aino, "second_factor_removed").await.len(), 1);
+
+    // Only hashes are stored (and none once the factor is gone); the ledger names no code.
+    let mut c = app.helpdesk().db().read().await.unwrap();
+    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM recovery_codes WHERE user_id = $1")
+        .bind(aino)
+        .fetch_one(&mut c)
+        .await
+        .unwrap();
+    assert_eq!(stored, 0);
     let entries = suoja_store::ledger::page(&mut c, TenantId(app.t.tenant_id), 0, 10_000).await.unwrap();
     assert_eq!(entries.iter().filter(|e| e.kind == "recovery_codes.created").count(), 2);
-    assert_eq!(entries.iter().filter(|e| e.kind == "recovery_code.used").count(), 1);
+    assert_eq!(entries.iter().filter(|e| e.kind == "recovery_code.used").count(), 2);
     for e in &entries {
-        for code in &codes {
+        for code in codes.iter().chain(&new_codes) {
             assert!(!e.details.contains(&code[..5]), "{}", e.details);
         }
     }
 });
 
-// A staff sign-in from a browser not used before mails the person (not the first browser, not
-// one used before, not end users, not when the admins switch alerts off); the tenant can require
-// two-step sign-in of end users too.
-engine_test!(sign_in_alerts_and_the_end_users_second_factor, |app| async move {
+// A staff sign-in from a browser not used before mails the person — not for the first browser
+// of a new account, not for one used before, not for end users (whose browsers are not even
+// remembered), not twice in ten minutes, not when the admins switch alerts off. The tenant can
+// require two-step sign-in of end users too, which holds sessions already open.
+engine_test_clocked!(sign_in_alerts_and_the_end_users_second_factor, |app, clock| async move {
     let aino = agent(&app, "Aino Agentti", "aino@example.fi").await;
     let (eeva, _) = app.end_user_with_password("Eeva Esimerkki", "eeva@example.fi").await;
     let mut first = Browser::new(&app);
     first.sign_in("aino@example.fi", PASSWORD).await;
     assert!(first.cookies.contains_key("suoja_device"), "{:?}", first.cookies.keys());
-    assert!(mails(&app, aino, "sign_in_alert").await.is_empty(), "the first browser is remembered quietly");
+    assert!(
+        mails(&app, aino, "sign_in_alert").await.is_empty(),
+        "the first browser of a new account is remembered quietly"
+    );
+    clock.advance_ms(11 * 60_000);
     first.sign_in("aino@example.fi", PASSWORD).await;
     assert!(mails(&app, aino, "sign_in_alert").await.is_empty(), "a browser used before");
     let mut second = Browser::new(&app);
@@ -538,10 +617,13 @@ engine_test!(sign_in_alerts_and_the_end_users_second_factor, |app| async move {
         "{}",
         alerts[0]
     );
-    for _ in 0..2 {
-        Browser::new(&app).sign_in("eeva@example.fi", PASSWORD).await;
-    }
-    assert!(mails(&app, eeva, "sign_in_alert").await.is_empty(), "end users are not alerted");
+    Browser::new(&app).sign_in("aino@example.fi", PASSWORD).await;
+    assert_eq!(mails(&app, aino, "sign_in_alert").await.len(), 1, "not twice in ten minutes");
+    let mut eeva_open = Browser::new(&app);
+    eeva_open.sign_in("eeva@example.fi", PASSWORD).await;
+    assert!(!eeva_open.cookies.contains_key("suoja_device"), "end users' browsers are not remembered");
+    assert_eq!(eeva_open.get("/portal").await.status, StatusCode::OK);
+    assert!(mails(&app, eeva, "sign_in_alert").await.is_empty());
 
     let mut admin = admin_browser(&app).await;
     let r = admin
@@ -552,10 +634,18 @@ engine_test!(sign_in_alerts_and_the_end_users_second_factor, |app| async move {
         )
         .await;
     assert_eq!(r.location(), "/admin/security?done=saved");
+    clock.advance_ms(11 * 60_000);
     Browser::new(&app).sign_in("aino@example.fi", PASSWORD).await;
     assert_eq!(mails(&app, aino, "sign_in_alert").await.len(), 1, "alerts switched off");
 
-    // End users now set up a second step before anything else, on the pages and over the API.
+    // End users now set up a second step before anything else: on the pages (a session open
+    // before the rule included) and over the API.
+    assert_eq!(
+        eeva_open.get("/portal").await.status,
+        StatusCode::SEE_OTHER,
+        "the open session may only set up the factor"
+    );
+    assert_eq!(eeva_open.get("/account/second-factor").await.status, StatusCode::OK);
     let mut e = Browser::new(&app);
     let enrol = e.sign_in("eeva@example.fi", PASSWORD).await;
     assert!(enrol.location().starts_with("/account/second-factor"), "{}", enrol.location());
@@ -582,6 +672,13 @@ engine_test!(sign_in_alerts_and_the_end_users_second_factor, |app| async move {
         .filter_map(|m| m["code"].as_str())
         .collect();
     assert!(codes.contains(&"end_user_second_factor") && codes.contains(&"no_sign_in_alerts"), "{codes:?}");
+    // Devices of the staff are remembered as hashes, none of the end user's.
+    let mut c = app.helpdesk().db().read().await.unwrap();
+    let devices: Vec<(i64, Vec<u8>)> = sqlx::query_as("SELECT user_id, device_hash FROM known_devices")
+        .fetch_all(&mut c)
+        .await
+        .unwrap();
+    assert!(devices.iter().all(|(u, h)| *u != eeva && h.len() == 32), "{devices:?}");
 });
 
 // Password guessing: ten wrong passwords in a row and the account takes no password — not even
