@@ -297,7 +297,7 @@ async function main() {
     assert.equal(await cert.count(), 1, "no certificate link after the erasure");
     const pdf = await offCtx.request.get(`${BASE}${await cert.getAttribute("href")}`);
     assert.equal((await pdf.body()).subarray(0, 4).toString(), "%PDF");
-    for (const path of ["/privacy/holds", "/privacy/retention", "/privacy/ledger", "/admin/mail", "/admin/security"]) {
+    for (const path of ["/privacy/holds", "/privacy/retention", "/privacy/ledger", "/admin/mail", "/admin/security", "/admin/audit", "/privacy/dpa"]) {
       await off.goto(`${BASE}${path}`);
       await axe(off, path);
       await shot(off, path.split("/").pop());

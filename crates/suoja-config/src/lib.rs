@@ -98,6 +98,14 @@ pub struct Settings {
     pub privacy_contact: String,
     /// The supervisory authority people may complain to.
     pub privacy_supervisory_authority: String,
+    /// The processor named in the tenants' data processing agreement (whoever runs this
+    /// installation for them).
+    pub privacy_processor: String,
+    /// A data processing agreement template in English (plain text with `{{placeholders}}`;
+    /// the one shipped with Suoja when unset).
+    pub privacy_dpa_template: Option<PathBuf>,
+    /// The same in Finnish.
+    pub privacy_dpa_template_fi: Option<PathBuf>,
     /// Hours an export package can be downloaded before it is deleted.
     pub export_ttl_hours: u32,
     /// Export packages a person may start in 24 hours (privacy staff are not counted).
@@ -193,6 +201,9 @@ impl Default for Settings {
             privacy_controller: "the organisation running this helpdesk".into(),
             privacy_contact: "the privacy contact of the organisation running this helpdesk".into(),
             privacy_supervisory_authority: "the data protection supervisory authority of your country of residence".into(),
+            privacy_processor: "the provider of this Suoja installation".into(),
+            privacy_dpa_template: None,
+            privacy_dpa_template_fi: None,
             export_ttl_hours: 168,
             exports_per_person_per_day: 5,
             export_builds_at_once: 2,
@@ -251,6 +262,9 @@ pub const DEFAULT_TOML: &str = r#"# Suoja configuration. Every key can also be s
 # privacy_controller = "the organisation running this helpdesk"
 # privacy_contact = "the privacy contact of the organisation running this helpdesk"
 # privacy_supervisory_authority = "the data protection supervisory authority of your country of residence"
+# privacy_processor = "the provider of this Suoja installation"   # named in the data processing agreement
+# privacy_dpa_template = "dpa.en.txt"          # the agreement's text; {{controller.name}}, {{annex.measures}}, … (see README)
+# privacy_dpa_template_fi = "dpa.fi.txt"
 # export_ttl_hours = 168                        # export packages are deleted after this
 # exports_per_person_per_day = 5                # packages a person may start in 24 hours
 # export_builds_at_once = 2                     # packages built at once on this node

@@ -57,6 +57,8 @@ fn exported(route: &str) -> bool {
         || route.ends_with("/certificate")
         || route.ends_with("/notification")
         || route.ends_with("/records_of_processing")
+        || route.ends_with("/dpa")
+        || route.ends_with(".pdf")
         || route.ends_with("/breaches/register")
         || route.ends_with("/footprint")
         || route.starts_with("/api/v2/audit_logs/export")

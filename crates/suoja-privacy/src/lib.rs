@@ -10,6 +10,7 @@ pub mod consult;
 pub mod courier;
 pub mod datamap;
 pub mod deadline;
+pub mod dpa;
 pub mod erasure;
 mod error;
 pub mod export;
@@ -62,6 +63,12 @@ pub struct Policy {
     pub exports_per_day: i64,
     /// Export packages built at once on one node; the rest wait their turn.
     pub export_builds_at_once: usize,
+    /// The processor named in the data processing agreement (the installation's operator).
+    pub processor: String,
+    /// The operator's agreement template in English (`None`: the one shipped with Suoja).
+    pub dpa_template_en: Option<String>,
+    /// The operator's agreement template in Finnish (`None`: the one shipped with Suoja).
+    pub dpa_template_fi: Option<String>,
 }
 
 impl Default for Policy {
@@ -81,6 +88,9 @@ impl Default for Policy {
             supervisory_authority: "the data protection supervisory authority of your country of residence".into(),
             region: "eu".into(),
             key_backup_days: 7,
+            processor: "the provider of this Suoja installation".into(),
+            dpa_template_en: None,
+            dpa_template_fi: None,
         }
     }
 }

@@ -203,8 +203,19 @@ pub fn policy(settings: &Settings) -> anyhow::Result<Policy> {
         key_backup_days: i64::from(settings.key_backup_days),
         exports_per_day: i64::from(settings.exports_per_person_per_day),
         export_builds_at_once: settings.export_builds_at_once as usize,
+        processor: settings.privacy_processor.clone(),
+        dpa_template_en: dpa_template(settings.privacy_dpa_template.as_deref(), "privacy_dpa_template")?,
+        dpa_template_fi: dpa_template(settings.privacy_dpa_template_fi.as_deref(), "privacy_dpa_template_fi")?,
         ..Policy::default()
     })
+}
+
+/// An operator's data processing agreement template, read and checked at start-up.
+fn dpa_template(path: Option<&std::path::Path>, name: &str) -> anyhow::Result<Option<String>> {
+    let Some(path) = path else { return Ok(None) };
+    let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{name}: cannot read {}: {e}", path.display()))?;
+    suoja_privacy::dpa::check_template(&text).map_err(|m| anyhow::anyhow!("{name} ({}): {m}", path.display()))?;
+    Ok(Some(text))
 }
 
 /// Where people reach the installation.

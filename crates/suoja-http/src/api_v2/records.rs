@@ -1,6 +1,7 @@
-//! `/api/v2/privacy/records_of_processing` (JSON, or PDF in English or Finnish) and
-//! `/api/v2/privacy/controller`: the records of processing generated from the data map and the
-//! tenant's settings, and the controller and data protection officer they name. Privacy staff.
+//! `/api/v2/privacy/records_of_processing` and `/api/v2/privacy/dpa` (JSON, or PDF, in English
+//! or Finnish), and `/api/v2/privacy/controller`: the records of processing and the data
+//! processing agreement generated from the data map and the tenant's settings, and the
+//! controller and data protection officer they name. Privacy staff.
 
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -69,4 +70,28 @@ pub async fn set_controller(State(app): State<AppState>, Auth(scope): Auth, body
     };
     let saved = app.privacy.set_controller(&scope, d).await?;
     Ok(ok(json!({ "controller": controller_json(&saved) })))
+}
+
+/// `GET /privacy/dpa[?format=pdf][&locale=fi]`: the data processing agreement with its annexes.
+pub async fn dpa(State(app): State<AppState>, Auth(scope): Auth, params: Params) -> Result<Response, ApiError> {
+    let finnish = match params.get("locale").unwrap_or("en") {
+        "en" | "en-US" | "en-GB" => false,
+        "fi" | "fi-FI" => true,
+        _ => return Err(ApiError::Field("locale".into(), "locale: must be en or fi".into(), "InvalidValue")),
+    };
+    match params.get("format").unwrap_or("json") {
+        "json" => Ok(ok(json!({ "dpa": app.privacy.dpa(&scope, finnish).await? }))),
+        "pdf" => {
+            let bytes = app.privacy.dpa_pdf(&scope, finnish).await?;
+            let mut r = (StatusCode::OK, bytes).into_response();
+            let h = r.headers_mut();
+            h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/pdf"));
+            h.insert(
+                header::CONTENT_DISPOSITION,
+                HeaderValue::from_static("attachment; filename=\"data-processing-agreement.pdf\""),
+            );
+            Ok(r)
+        }
+        _ => Err(ApiError::Field("format".into(), "format: must be json or pdf".into(), "InvalidValue")),
+    }
 }

@@ -12,6 +12,7 @@ mod audit;
 mod breaches;
 mod console;
 mod ctx;
+mod documents;
 mod error;
 mod format;
 mod help_center;
@@ -300,6 +301,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(admin::routes())
         .merge(router(security::pages()))
         .merge(router(audit::pages()))
+        .merge(router(documents::pages()))
         .layer(DefaultBodyLimit::max(state.limits.max_upload_bytes + 64 * 1024))
         .layer(axum::middleware::from_fn(page_headers))
 }
@@ -337,6 +339,7 @@ pub fn table() -> Vec<Page> {
         admin::pages(),
         security::pages(),
         audit::pages(),
+        documents::pages(),
     ]
     .into_iter()
     .flatten()

@@ -352,3 +352,164 @@ engine_test_clocked!(subprocessors_are_announced_ahead_to_their_subscribers, |ap
     assert_eq!(kinds, ["subprocessor.added", "subprocessor.changed", "subprocessor.removed"]);
     assert!(entries.iter().all(|e| !e.details.contains("Pilvi") && !e.details.contains("Finland")));
 });
+
+/// The agreement's text: its blocks joined.
+fn dpa_text(v: &Value) -> String {
+    v["dpa"]["blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["text"].as_str().unwrap())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+// The data processing agreement: the shipped template filled in from the controller details,
+// with annexes generated from the data map and settings (a changed setting changes Annex 2, a
+// new sub-processor appears in Annex 3), in English and Finnish, as JSON, a PDF and a page.
+engine_test_clocked!(the_processing_agreement_is_filled_in_from_the_settings, |app, _clock| async move {
+    let (s, v) = app.get("/api/v2/privacy/dpa.json").await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let blocks = v["dpa"]["blocks"].as_array().unwrap();
+    assert_eq!(blocks[0], json!({"kind": "heading", "text": "Data processing agreement"}));
+    let text = dpa_text(&v);
+    assert!(
+        text.contains("the provider of this Suoja installation") && text.contains("not appointed"),
+        "{text}"
+    );
+    assert!(!text.contains("{{"), "every placeholder filled: {text}");
+    assert!(text.contains("Web sessions end after 30 minutes idle"), "{text}");
+    assert!(text.contains("None: no sub-processor"), "{text}");
+
+    let (s, v) = app
+        .put(
+            "/api/v2/privacy/controller.json",
+            json!({"controller": {"name": "Esimerkki Oy", "contact": "tietosuoja@example.fi", "dpo_contact": "Pirjo, dpo@example.fi", "subprocessor_notice_days": 0}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, v) = app
+        .post(
+            "/api/v2/privacy/subprocessors.json",
+            json!({"subprocessor": {"name": "Pilvi Oy", "service": "Hosting the helpdesk's servers", "location": "Finland", "safeguard": "Processing within the EU"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (s, v) = app
+        .put(
+            "/api/v2/account/settings.json",
+            json!({"settings": {"security": {"sessions": {"idle_minutes": 45}}}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (_, v) = app.get("/api/v2/privacy/dpa.json").await;
+    let text = dpa_text(&v);
+    assert!(
+        text.contains("between Esimerkki Oy, the controller") && text.contains("Pirjo, dpo@example.fi"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Web sessions end after 45 minutes idle"),
+        "a changed setting changes the annex: {text}"
+    );
+    assert!(text.contains("Pilvi Oy — Hosting the helpdesk's servers; location: Finland"), "{text}");
+    assert!(text.contains("Categories of personal data: ") && text.contains("contact details"), "{text}");
+    let bullets = v["dpa"]["blocks"].as_array().unwrap().iter().filter(|b| b["kind"] == "bullet").count();
+    assert!(bullets > 20, "{bullets}");
+
+    // Finnish, the PDF, bad parameters, and who may read it.
+    let (_, fi) = app.get("/api/v2/privacy/dpa.json?locale=fi").await;
+    let fi_text = dpa_text(&fi);
+    assert!(
+        fi_text.starts_with("Henkilötietojen käsittelysopimus") && fi_text.contains("Liite 3. Alikäsittelijät"),
+        "{fi_text}"
+    );
+    assert!(fi_text.contains("Istunnot päättyvät 45 minuutin"), "{fi_text}");
+    let pdf = app.req(Method::GET, "/api/v2/privacy/dpa.json?format=pdf&locale=fi").send().await.unwrap();
+    assert_eq!(pdf.status(), StatusCode::OK);
+    assert_eq!(pdf.headers()["content-type"], "application/pdf");
+    assert!(pdf.bytes().await.unwrap().starts_with(b"%PDF"));
+    for bad in ["?locale=sv", "?format=docx"] {
+        let (s, _) = app.get(&format!("/api/v2/privacy/dpa.json{bad}")).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+    }
+    let (s, v) = app
+        .post(
+            "/api/v2/users.json",
+            json!({"user": {"name": "Aatu", "email": "aatu@example.fi", "role": "agent"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let agent = crate::harness::Tenant {
+        email: "aatu@example.fi".into(),
+        ..app.t.clone()
+    };
+    let (s, _) = app.call_as(&agent, Method::GET, "/api/v2/privacy/dpa.json", None).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+
+    // The console page shows the same text, escaped, with the PDFs a click away.
+    let (s, _) = app
+        .put(
+            &format!("/api/v2/users/{}.json", app.t.admin_id),
+            json!({"user": {"password": crate::web::PASSWORD}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let mut b = crate::web::Browser::new(&app);
+    b.sign_in(&app.t.email, crate::web::PASSWORD).await;
+    let page = b.get("/privacy/dpa?locale=en").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains("<h1>Data processing agreement</h1>") && page.body.contains("Hosting the helpdesk&#39;s servers"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("href=\"/privacy/dpa.pdf?locale=en\""));
+    for path in ["/privacy/dpa.pdf?locale=fi", "/privacy/records.pdf"] {
+        let r = b.get(path).await;
+        assert_eq!(r.status, StatusCode::OK, "{path}");
+        assert!(r.body.starts_with("%PDF"), "{path}");
+    }
+});
+
+// An operator's own template: its placeholders filled in, its annex lists generated; one with an
+// unknown placeholder stops the server at start-up, naming it.
+crate::engine_test_configured!(
+    an_operators_agreement_template_is_used_and_checked,
+    |s| {
+        let path = std::env::temp_dir().join(format!("suoja-dpa-{}-{:?}.txt", std::process::id(), std::thread::current().id()));
+        std::fs::write(
+            &path,
+            "# Terms of Palvelu Oy\n\nBetween {{controller.name}} and {{processor.name}}, in {{region}}.\n\n## Who else\n{{annex.subprocessors}}\n",
+        )
+        .unwrap();
+        s.privacy_dpa_template = Some(path);
+        s.privacy_processor = "Palvelu Oy".into();
+    },
+    |app, _clock| async move {
+        let (s, v) = app.get("/api/v2/privacy/dpa.json").await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(
+            v["dpa"]["blocks"],
+            json!([
+                {"kind": "heading", "text": "Terms of Palvelu Oy"},
+                {"kind": "paragraph", "text": "Between the organisation running this helpdesk and Palvelu Oy, in EU."},
+                {"kind": "subheading", "text": "Who else"},
+                {"kind": "bullet", "text": "None: no sub-processor processes this helpdesk's personal data."},
+            ])
+        );
+        // Finnish still comes from the shipped template.
+        let (_, fi) = app.get("/api/v2/privacy/dpa.json?locale=fi").await;
+        assert!(dpa_text(&fi).contains("Palvelu Oy"), "{fi}");
+
+        let bad = std::env::temp_dir().join(format!("suoja-dpa-bad-{}.txt", std::process::id()));
+        std::fs::write(&bad, "Hello {{controller.nmae}}").unwrap();
+        let settings = suoja_config::Settings {
+            privacy_dpa_template_fi: Some(bad.clone()),
+            ..suoja_config::Settings::default()
+        };
+        let e = suoja::app::policy(&settings).unwrap_err().to_string();
+        assert!(e.contains("privacy_dpa_template_fi") && e.contains("controller.nmae"), "{e}");
+        let _ = std::fs::remove_file(bad);
+    }
+);

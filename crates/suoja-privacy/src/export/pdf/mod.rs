@@ -6,13 +6,15 @@
 
 mod breach;
 mod certificate;
+mod dpa;
 mod layout;
 mod records;
 mod write;
 
 pub use breach::render_breach_notification;
 pub use certificate::render_certificate;
-pub use records::render_records;
+pub use dpa::render_dpa;
+pub use records::{category_words, render_records, security_words};
 
 use serde_json::Value;
 

@@ -8,7 +8,8 @@ use serde_json::Value;
 use super::layout::{Layout, Style, faces};
 use super::{date, s};
 
-fn security_words(code: &str, m: &Value, finnish: bool) -> String {
+/// A security measure of the records in words.
+pub fn security_words(code: &str, m: &Value, finnish: bool) -> String {
     let n = s(&m["value"]);
     let (idle, absolute) = (s(&m["idle_minutes"]), s(&m["absolute_hours"]));
     let (min, history) = (s(&m["min_length"]), s(&m["history"]));
@@ -92,7 +93,8 @@ fn erasure_words(code: &str, finnish: bool) -> &str {
     }
 }
 
-fn category_words(code: &str, finnish: bool) -> String {
+/// A category of personal data in words.
+pub fn category_words(code: &str, finnish: bool) -> String {
     match (code, finnish) {
         ("key", false) => "encryption keys".into(),
         ("key", true) => "salausavaimet".into(),
