@@ -263,8 +263,9 @@ pub const DEFAULT_TOML: &str = r#"# Suoja configuration. Every key can also be s
 # privacy_contact = "the privacy contact of the organisation running this helpdesk"
 # privacy_supervisory_authority = "the data protection supervisory authority of your country of residence"
 # privacy_processor = "the provider of this Suoja installation"   # named in the data processing agreement
-# privacy_dpa_template = "dpa.en.txt"          # the agreement's text; {{controller.name}}, {{annex.measures}}, … (see README)
-# privacy_dpa_template_fi = "dpa.fi.txt"
+# privacy_dpa_template, privacy_dpa_template_fi: the operator's data processing agreement, in
+#   English and Finnish (both or neither; plain text with {{controller.name}}, {{annex.measures}}, …
+#   as README describes); Suoja's own text when unset
 # export_ttl_hours = 168                        # export packages are deleted after this
 # exports_per_person_per_day = 5                # packages a person may start in 24 hours
 # export_builds_at_once = 2                     # packages built at once on this node

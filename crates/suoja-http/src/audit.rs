@@ -107,7 +107,9 @@ fn source(route: &str, path: &str) -> (String, Option<String>) {
         .zip(path.split('/'))
         .find(|(r, _)| r.starts_with('{') && *r != "{token}")
         .map(|(_, p)| {
-            let p = p.trim_end_matches(".json");
+            // As the router decoded it (`%35` is the object 5 it acted on).
+            let decoded = percent_encoding::percent_decode_str(p).decode_utf8_lossy();
+            let p = decoded.trim_end_matches(".json");
             // Numeric ids as numbers (`0042` and `+42` are 42), anything else as written.
             p.parse::<i64>().map_or_else(|_| p.chars().take(64).collect(), |n| n.to_string())
         });

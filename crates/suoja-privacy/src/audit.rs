@@ -28,7 +28,8 @@ fn csv_field(v: &str) -> String {
     } else {
         v.to_string()
     };
-    if v.contains([',', '"', '\n', '\r']) {
+    // `;` and tabs too: spreadsheets set to Finnish (and other) conventions split cells there.
+    if v.contains([',', ';', '\t', '"', '\n', '\r']) {
         format!("\"{}\"", v.replace('"', "\"\""))
     } else {
         v
@@ -210,7 +211,7 @@ impl Privacy {
         let mut rows = 0usize;
         loop {
             let (entries, next) = self.audit_log(scope, Query { before, limit: 1_000, ..q }).await?;
-            for e in &entries {
+            for (i, e) in entries.iter().enumerate() {
                 let fields = [
                     e.id.to_string(),
                     e.at.to_iso(),
@@ -225,7 +226,7 @@ impl Privacy {
                 out.push('\n');
                 rows += 1;
                 if rows >= MAX_EXPORT_ROWS {
-                    return Ok((out, next.is_some() || rows < entries.len()));
+                    return Ok((out, next.is_some() || i + 1 < entries.len()));
                 }
             }
             match next {
@@ -249,12 +250,27 @@ impl Privacy {
         let limit = q.limit;
         let mut c = self.hd.db().read().await?;
         let mut rows = suoja_store::ledger::audit_page(&mut c, scope.tenant, &f, q.before, limit + 1).await?;
+        // Addresses of entries written before they had periods cannot be shredded by period:
+        // past the policy, they are not shown.
+        let policy = self
+            .policies_of(&mut c, scope.tenant)
+            .await?
+            .into_iter()
+            .find(|p| p.policy == "audit_addresses" && p.enabled);
+        let single_sealed_from = match policy {
+            Some(p) => Timestamp(self.hd.now().0 - p.value * p.unit.ms()),
+            None => Timestamp(i64::MIN),
+        };
         let more = rows.len() > suoja_core::num::to_usize(limit);
         rows.truncate(suoja_core::num::to_usize(limit));
         let mut out = Vec::with_capacity(rows.len());
         for e in rows {
             let d: Value = serde_json::from_str(&e.details).unwrap_or(Value::Null);
-            let ip = self.audit_address(&mut c, scope.tenant, &d).await;
+            let ip = if d.get("address").is_none() && e.at < single_sealed_from {
+                None
+            } else {
+                self.audit_address(&mut c, scope.tenant, &d).await
+            };
             let action = e.kind.strip_prefix("audit.").and_then(Action::parse).map_or("update", Action::as_str);
             out.push(Entry {
                 id: e.seq,
@@ -284,5 +300,7 @@ mod tests {
         assert_eq!(csv_field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
         assert_eq!(csv_field("-1"), "'-1");
         assert_eq!(csv_field("line\nbreak"), "\"line\nbreak\"");
+        assert_eq!(csv_field("a;b"), "\"a;b\"");
+        assert_eq!(csv_field("a\tb"), "\"a\tb\"");
     }
 }

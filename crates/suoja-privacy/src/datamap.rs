@@ -736,7 +736,7 @@ pub const TABLES: &[Table] = &[
     },
     Table {
         name: "ledger",
-        purpose: "Accountability: a tamper-evident record of every privacy action (opaque ids only)",
+        purpose: "Accountability: a tamper-evident record of every privacy action and admin change (opaque ids; the audit log's client addresses sealed under the staff member's key and a key of their 30-day period)",
         subjects: &[],
         erasure: Erasure::Keep,
         retention: "for the life of the installation",

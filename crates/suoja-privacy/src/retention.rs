@@ -65,7 +65,7 @@ pub enum Unit {
 }
 
 impl Unit {
-    fn ms(self) -> i64 {
+    pub(crate) fn ms(self) -> i64 {
         match self {
             Unit::Hours => 3_600_000,
             Unit::Days => 86_400_000,
@@ -183,7 +183,7 @@ pub const KINDS: &[Kind] = &[
     },
     Kind {
         name: "audit_addresses",
-        removes: "client addresses in the admin audit log recorded this long ago (their period's key is destroyed; the entries stay in the ledger's chain)",
+        removes: "client addresses in the admin audit log recorded this long ago (kept per 30-day period, whose key is destroyed once the whole period is past; counted in periods; the entries stay in the ledger's chain)",
         unit: Unit::Months,
         default: 12,
         min: 1,
@@ -284,7 +284,7 @@ fn view(k: &'static Kind, stored: Option<&RetentionRow>) -> PolicyView {
 }
 
 impl Privacy {
-    async fn policies_of(&self, c: &mut suoja_store::Conn, tenant: TenantId) -> Result<Vec<PolicyView>> {
+    pub(crate) async fn policies_of(&self, c: &mut suoja_store::Conn, tenant: TenantId) -> Result<Vec<PolicyView>> {
         let stored = suoja_store::settings::retention(c, tenant).await?;
         Ok(KINDS.iter().map(|k| view(k, stored.iter().find(|s| s.policy == k.name))).collect())
     }

@@ -189,6 +189,11 @@ pub fn privacy(hd: Helpdesk, settings: &Settings) -> anyhow::Result<Privacy> {
 
 /// The privacy policy from the settings.
 pub fn policy(settings: &Settings) -> anyhow::Result<Policy> {
+    // One agreement in two languages: an operator's own text in one and Suoja's in the other
+    // would be two different contracts.
+    if settings.privacy_dpa_template.is_some() != settings.privacy_dpa_template_fi.is_some() {
+        anyhow::bail!("privacy_dpa_template and privacy_dpa_template_fi: set both (the agreement in English and in Finnish) or neither");
+    }
     let calendar =
         Calendar::new(&settings.privacy_time_zone, &settings.privacy_holidays).map_err(|m| anyhow::anyhow!("privacy_time_zone / privacy_holidays: {m}"))?;
     Ok(Policy {

@@ -107,6 +107,7 @@ pub async fn export(State(app): State<AppState>, Auth(scope): Auth, params: Para
     let h = r.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
     h.insert(header::CONTENT_DISPOSITION, HeaderValue::from_static("attachment; filename=\"audit-log.csv\""));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     if more {
         h.insert("x-suoja-truncated", HeaderValue::from_static("true"));
     }

@@ -140,7 +140,8 @@ async fn show(State(state): State<AppState>, ctx: Ctx, Query(f): Query<Filters>)
         .into_iter()
         .map(|e| Row {
             id: e.id,
-            at: format::datetime(e.at, &ctx.tz, ctx.lang),
+            // In UTC, as the filters are.
+            at: format::datetime(e.at, &jiff::tz::TimeZone::UTC, ctx.lang),
             actor: e.actor.map(|a| a.to_string()).unwrap_or_default(),
             action: e.action,
             route: e.route,
@@ -164,7 +165,11 @@ async fn show(State(state): State<AppState>, ctx: Ctx, Query(f): Query<Filters>)
 
 async fn export(State(state): State<AppState>, ctx: Ctx, Query(f): Query<Filters>) -> Result<Response, Failure> {
     let scope = admin(&ctx)?;
-    let (q, _) = f.query();
+    let (q, bad) = f.query();
+    // A filter that cannot be read would export everything: the page says what is wrong.
+    if !bad.is_empty() {
+        return Ok(super::see_other(&format!("/admin/audit?{}", f.query_string())));
+    }
     let (csv, more) = state.privacy.audit_log_csv(&scope, q).await.map_err(|e| ctx.fail(e))?;
     let mut r = csv.into_response();
     let h = r.headers_mut();

@@ -5,8 +5,9 @@
 //! the security measures in force (Annex 2) and the sub-processors (Annex 3).
 //!
 //! A template is plain text: `# ` starts a heading, `## ` a subheading, `- ` a bullet, a blank
-//! line ends a paragraph, and `{{name}}` is a placeholder (see [`PLACEHOLDERS`]). An annex
-//! placeholder alone on its line becomes a list.
+//! line ends a paragraph, and `{{name}}` is a placeholder (see [`PLACEHOLDERS`]). Each annex
+//! placeholder stands alone on its line, where it becomes a list; a template without all three
+//! is refused.
 
 use serde_json::{Value, json};
 use suoja_core::Scope;
@@ -34,29 +35,44 @@ pub const PLACEHOLDERS: &[&str] = &[
 /// Most bytes a template may have.
 pub const MAX_TEMPLATE_BYTES: usize = 200_000;
 
-/// Checks a template: not empty nor too long, and every `{{…}}` a known placeholder.
+/// The annexes, as placeholders.
+const ANNEXES: [&str; 3] = ["annex.categories", "annex.measures", "annex.subprocessors"];
+
+/// Checks a template: not empty nor too long, every `{{…}}` a known placeholder, and each
+/// annex alone on a line of its own (elsewhere it would vanish from the agreement).
 pub fn check_template(text: &str) -> std::result::Result<(), String> {
+    let text = text.trim_start_matches('\u{feff}');
     if text.trim().is_empty() {
         return Err("the template is empty".into());
     }
     if text.len() > MAX_TEMPLATE_BYTES {
         return Err(format!("the template is longer than {MAX_TEMPLATE_BYTES} bytes"));
     }
-    let mut rest = text;
-    while let Some(at) = rest.find("{{") {
-        let after = &rest[at + 2..];
-        let Some(end) = after.find("}}") else {
-            return Err("a placeholder opened with {{ is never closed".into());
-        };
-        let name = after[..end].trim();
-        if !PLACEHOLDERS.contains(&name) {
-            return Err(format!(
-                "unknown placeholder {{{{{}}}}}; known: {}",
-                name.chars().take(40).collect::<String>(),
-                PLACEHOLDERS.join(", ")
-            ));
+    for line in text.lines() {
+        let mut rest = line;
+        while let Some(at) = rest.find("{{") {
+            let after = &rest[at + 2..];
+            let Some(end) = after.find("}}") else {
+                return Err("a placeholder opened with {{ is not closed on its line".into());
+            };
+            let name = after[..end].trim();
+            if !PLACEHOLDERS.contains(&name) {
+                return Err(format!(
+                    "unknown placeholder {{{{{}}}}}; known: {}",
+                    name.chars().take(40).collect::<String>(),
+                    PLACEHOLDERS.join(", ")
+                ));
+            }
+            if name.starts_with("annex.") && line.trim() != format!("{{{{{name}}}}}") {
+                return Err(format!("{{{{{name}}}}} must stand alone on its line (it becomes a list there)"));
+            }
+            rest = &after[end + 2..];
         }
-        rest = &after[end + 2..];
+    }
+    for annex in ANNEXES {
+        if !text.lines().any(|l| l.trim() == format!("{{{{{annex}}}}}")) {
+            return Err(format!("the agreement lacks {{{{{annex}}}}} (on a line of its own)"));
+        }
     }
     Ok(())
 }
@@ -121,7 +137,7 @@ pub fn fill(template: &str, inline: &dyn Fn(&str) -> String, lists: &dyn Fn(&str
             para.clear();
         }
     };
-    for raw in template.lines() {
+    for raw in template.trim_start_matches('\u{feff}').lines() {
         let line = raw.trim();
         if line.is_empty() {
             flush(&mut para, &mut blocks);
@@ -189,11 +205,21 @@ impl Privacy {
         let t = |en: &str, fi: &str| if finnish { fi.to_string() } else { en.to_string() };
         let given = |v: &Value| v.as_str().filter(|s| !s.trim().is_empty()).map(str::to_string);
         let controller = &records["controller"];
+        // The installation's English defaults have Finnish of their own.
+        let fallback = |value: String, english_default: &str, in_finnish: &str| {
+            if finnish && value == english_default { in_finnish.to_string() } else { value }
+        };
         let inline = |name: &str| match name {
-            "controller.name" => given(&controller["name"]).unwrap_or_else(|| t("the controller", "rekisterinpitäjä")),
+            "controller.name" => given(&controller["name"])
+                .map(|n| fallback(n, "the organisation running this helpdesk", "tätä palvelua käyttävä organisaatio"))
+                .unwrap_or_else(|| t("the controller", "rekisterinpitäjä")),
             "controller.contact" => given(&controller["contact"]).unwrap_or_else(|| t("not given", "ei annettu")),
             "controller.dpo_contact" => given(&controller["dpo_contact"]).unwrap_or_else(|| t("not appointed", "ei nimetty")),
-            "processor.name" => self.policy.processor.clone(),
+            "processor.name" => fallback(
+                self.policy.processor.clone(),
+                "the provider of this Suoja installation",
+                "tämän Suoja-asennuksen tarjoaja",
+            ),
             "region" => self.policy.region.to_uppercase(),
             "date" => records["generated_at"].as_str().unwrap_or_default().get(..10).unwrap_or_default().to_string(),
             _ => String::new(),
@@ -210,7 +236,12 @@ fn annex(records: &Value, name: &str, finnish: bool) -> Vec<String> {
     match name {
         "annex.categories" => {
             let activities: Vec<&Value> = records["activities"].as_array().into_iter().flatten().collect();
-            let mut people: Vec<String> = activities.iter().flat_map(|a| strings(&a["people"])).collect();
+            // The people's roles (the map's links through tickets say where, not who: left out).
+            let mut people: Vec<String> = activities
+                .iter()
+                .flat_map(|a| strings(&a["people"]))
+                .filter_map(|r| role_words(&r, finnish))
+                .collect();
             people.sort();
             people.dedup();
             let mut data: Vec<String> = activities.iter().flat_map(|a| strings(&a["data"])).collect();
@@ -238,21 +269,28 @@ fn annex(records: &Value, name: &str, finnish: bool) -> Vec<String> {
             .map(|m| crate::export::pdf::security_words(m["code"].as_str().unwrap_or_default(), m, finnish))
             .collect(),
         "annex.subprocessors" => {
+            let now = records["generated_at"].as_str().unwrap_or_default();
             let list: Vec<String> = records["subprocessors"]
                 .as_array()
                 .into_iter()
                 .flatten()
                 .map(|s| {
+                    let starts = s["starts_at"].as_str().unwrap_or_default();
+                    // One still in its notice period is announced, not yet at work.
+                    let since = if starts > now {
+                        t("announced, from", "ilmoitettu, alkaen")
+                    } else {
+                        t("since", "alkaen")
+                    };
                     format!(
-                        "{} — {}; {}: {}; {}: {}; {} {}",
+                        "{} — {}; {}: {}; {}: {}; {since} {}",
                         s["name"].as_str().unwrap_or_default(),
                         s["service"].as_str().unwrap_or_default(),
                         t("location", "sijainti"),
                         s["location"].as_str().unwrap_or_default(),
                         t("safeguard", "suojatoimi"),
                         s["safeguard"].as_str().unwrap_or_default(),
-                        t("since", "alkaen"),
-                        s["starts_at"].as_str().unwrap_or_default().get(..10).unwrap_or_default(),
+                        starts.get(..10).unwrap_or_default(),
                     )
                 })
                 .collect();
@@ -269,9 +307,56 @@ fn annex(records: &Value, name: &str, finnish: bool) -> Vec<String> {
     }
 }
 
+/// A role a person has in the data map's records, in words (`None` for the map's links
+/// through tickets, which say where a record hangs rather than who it is about).
+pub fn role_words(role: &str, finnish: bool) -> Option<String> {
+    let (en, fi) = match role {
+        "affected by a breach" => ("people affected by a personal data breach", "tietoturvaloukkauksen kohteena olleet"),
+        "assignee" => ("agents assigned tickets", "tikettejä käsittelevät agentit"),
+        "author" => ("authors of comments, articles and posts", "kommenttien, artikkelien ja viestien kirjoittajat"),
+        "collaborator" => ("people copied on or following tickets", "tikettien kopion saajat ja seuraajat"),
+        "mentioned" => ("people mentioned in texts", "teksteissä mainitut henkilöt"),
+        "owner" => ("account holders (end users and staff)", "tilien haltijat (loppukäyttäjät ja henkilöstö)"),
+        "person being verified" => ("people whose identity is being checked", "henkilöt, joiden henkilöllisyyttä tarkistetaan"),
+        "person erased" => ("people whose data was erased", "henkilöt, joiden tiedot on poistettu"),
+        "person exported" => ("people whose data was exported", "henkilöt, joiden tiedot on luovutettu tietopakettina"),
+        "person under a hold" => ("people under a legal hold", "säilytysvelvoitteen kohteena olevat henkilöt"),
+        "person whose data was disclosed" => (
+            "people whose data was disclosed to recipients",
+            "henkilöt, joiden tietoja on luovutettu vastaanottajille",
+        ),
+        "person whose data was viewed" => ("people whose data staff viewed", "henkilöt, joiden tietoja henkilöstö on katsellut"),
+        "recipient" => ("recipients of messages", "viestien vastaanottajat"),
+        "recorded a breach" => ("staff who recorded a breach", "tietoturvaloukkauksen kirjanneet henkilöstön jäsenet"),
+        "requester" => ("requesters (customers who ask for support)", "pyytäjät (tukea pyytävät asiakkaat)"),
+        "sender" => ("senders of messages", "viestien lähettäjät"),
+        "staff who redacted" => ("staff who redacted text", "tekstiä poistaneet henkilöstön jäsenet"),
+        "subject of the request" => ("people who made a data protection request", "tietosuojapyynnön tehneet henkilöt"),
+        "submitter" => ("people who submitted tickets for others", "toisten puolesta tikettejä luoneet henkilöt"),
+        "subscriber" => ("subscribers to notices", "ilmoitusten tilaajat"),
+        "voter" => ("people who voted on articles and posts", "artikkeleista ja viesteistä äänestäneet"),
+        _ => return None,
+    };
+    Some(if finnish { fi } else { en }.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_role_a_person_has_in_the_map_has_words() {
+        for t in crate::datamap::TABLES {
+            for l in t.subjects.iter().filter(|l| l.via == crate::datamap::Via::User) {
+                assert!(
+                    role_words(l.role, true).is_some(),
+                    "{}: role {:?} has no words in the agreement's annex",
+                    t.name,
+                    l.role
+                );
+            }
+        }
+    }
 
     #[test]
     fn the_shipped_templates_use_known_placeholders_and_every_annex() {
@@ -285,9 +370,29 @@ mod tests {
 
     #[test]
     fn bad_templates_are_named() {
+        let annexes = "\n{{annex.categories}}\n{{annex.measures}}\n{{annex.subprocessors}}\n";
         assert!(check_template("").is_err());
-        assert!(check_template("Hello {{controller.nmae}}").unwrap_err().contains("controller.nmae"));
-        assert!(check_template("Hello {{controller.name").unwrap_err().contains("never closed"));
+        assert!(
+            check_template(&format!("Hello {{{{controller.nmae}}}}{annexes}"))
+                .unwrap_err()
+                .contains("controller.nmae")
+        );
+        assert!(
+            check_template(&format!("{annexes}Hello {{{{controller.name"))
+                .unwrap_err()
+                .contains("never closed")
+        );
+        assert!(check_template("Hello").unwrap_err().contains("lacks {{annex.categories}}"));
+        assert!(
+            check_template(&format!("- {{{{annex.measures}}}}{annexes}"))
+                .unwrap_err()
+                .contains("alone on its line")
+        );
+        assert!(check_template(&format!("{}# Title{annexes}", "\u{feff}")).is_ok());
+        assert_eq!(
+            fill("\u{feff}# Title", &|_| String::new(), &|_| Vec::new()),
+            vec![Block::Heading("Title".into())]
+        );
     }
 
     #[test]

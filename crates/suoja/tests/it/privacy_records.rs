@@ -425,6 +425,11 @@ engine_test_clocked!(the_processing_agreement_is_filled_in_from_the_settings, |a
         "{fi_text}"
     );
     assert!(fi_text.contains("Istunnot päättyvät 45 minuutin"), "{fi_text}");
+    assert!(
+        fi_text.contains("pyytäjät (tukea pyytävät asiakkaat)") && fi_text.contains("tämän Suoja-asennuksen tarjoaja"),
+        "{fi_text}"
+    );
+    assert!(!fi_text.contains("on the ticket of"), "links through tickets are not people: {fi_text}");
     let pdf = app.req(Method::GET, "/api/v2/privacy/dpa.json?format=pdf&locale=fi").send().await.unwrap();
     assert_eq!(pdf.status(), StatusCode::OK);
     assert_eq!(pdf.headers()["content-type"], "application/pdf");
@@ -472,44 +477,79 @@ engine_test_clocked!(the_processing_agreement_is_filled_in_from_the_settings, |a
     }
 });
 
-// An operator's own template: its placeholders filled in, its annex lists generated; one with an
-// unknown placeholder stops the server at start-up, naming it.
+// An operator's own agreement, in both languages: its placeholders filled in, its annex lists
+// generated; one with an unknown placeholder, an annex that is not alone on its line, or in one
+// language only stops the server at start-up, saying why.
 crate::engine_test_configured!(
     an_operators_agreement_template_is_used_and_checked,
     |s| {
-        let path = std::env::temp_dir().join(format!("suoja-dpa-{}-{:?}.txt", std::process::id(), std::thread::current().id()));
+        let dir = std::env::temp_dir().join(format!("suoja-dpa-{}-{:?}", std::process::id(), std::thread::current().id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let annexes = "\n## Who else\n{{annex.subprocessors}}\n\n## How\n{{annex.measures}}\n\n## What\n{{annex.categories}}\n";
         std::fs::write(
-            &path,
-            "# Terms of Palvelu Oy\n\nBetween {{controller.name}} and {{processor.name}}, in {{region}}.\n\n## Who else\n{{annex.subprocessors}}\n",
+            dir.join("en.txt"),
+            format!("# Terms of Palvelu Oy\n\nBetween {{{{controller.name}}}} and {{{{processor.name}}}}, in {{{{region}}}}.\n{annexes}"),
         )
         .unwrap();
-        s.privacy_dpa_template = Some(path);
+        std::fs::write(
+            dir.join("fi.txt"),
+            format!("\u{feff}# Palvelu Oy:n ehdot\n\n{{{{controller.name}}}} ja {{{{processor.name}}}}.\n{annexes}"),
+        )
+        .unwrap();
+        s.privacy_dpa_template = Some(dir.join("en.txt"));
+        s.privacy_dpa_template_fi = Some(dir.join("fi.txt"));
         s.privacy_processor = "Palvelu Oy".into();
     },
     |app, _clock| async move {
         let (s, v) = app.get("/api/v2/privacy/dpa.json").await;
         assert_eq!(s, StatusCode::OK, "{v}");
+        let blocks = v["dpa"]["blocks"].as_array().unwrap();
         assert_eq!(
-            v["dpa"]["blocks"],
-            json!([
-                {"kind": "heading", "text": "Terms of Palvelu Oy"},
-                {"kind": "paragraph", "text": "Between the organisation running this helpdesk and Palvelu Oy, in EU."},
-                {"kind": "subheading", "text": "Who else"},
-                {"kind": "bullet", "text": "None: no sub-processor processes this helpdesk's personal data."},
-            ])
+            blocks[..4],
+            [
+                json!({"kind": "heading", "text": "Terms of Palvelu Oy"}),
+                json!({"kind": "paragraph", "text": "Between the organisation running this helpdesk and Palvelu Oy, in EU."}),
+                json!({"kind": "subheading", "text": "Who else"}),
+                json!({"kind": "bullet", "text": "None: no sub-processor processes this helpdesk's personal data."}),
+            ]
         );
-        // Finnish still comes from the shipped template.
+        assert!(blocks.iter().any(|b| b["text"].as_str().unwrap().starts_with("Web sessions end after")), "{v}");
+        assert!(
+            blocks.iter().any(|b| b["text"].as_str().unwrap().starts_with("Categories of personal data")),
+            "{v}"
+        );
         let (_, fi) = app.get("/api/v2/privacy/dpa.json?locale=fi").await;
-        assert!(dpa_text(&fi).contains("Palvelu Oy"), "{fi}");
+        assert_eq!(fi["dpa"]["blocks"][0], json!({"kind": "heading", "text": "Palvelu Oy:n ehdot"}), "{fi}");
+        assert_eq!(
+            fi["dpa"]["blocks"][1]["text"], "tätä palvelua käyttävä organisaatio ja Palvelu Oy.",
+            "the installation's English default has Finnish of its own"
+        );
 
-        let bad = std::env::temp_dir().join(format!("suoja-dpa-bad-{}.txt", std::process::id()));
-        std::fs::write(&bad, "Hello {{controller.nmae}}").unwrap();
+        let dir = std::env::temp_dir().join(format!("suoja-dpa-bad-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let good = "# T\n{{annex.categories}}\n{{annex.measures}}\n{{annex.subprocessors}}\n";
+        for (en, fi, why) in [
+            (format!("Hello {{{{controller.nmae}}}}\n{good}"), good.to_string(), "controller.nmae"),
+            (format!("- {{{{annex.measures}}}}\n{good}"), good.to_string(), "alone on its line"),
+            ("# No annexes\n".to_string(), good.to_string(), "lacks {{annex.categories}}"),
+        ] {
+            std::fs::write(dir.join("en.txt"), en).unwrap();
+            std::fs::write(dir.join("fi.txt"), fi).unwrap();
+            let settings = suoja_config::Settings {
+                privacy_dpa_template: Some(dir.join("en.txt")),
+                privacy_dpa_template_fi: Some(dir.join("fi.txt")),
+                ..suoja_config::Settings::default()
+            };
+            let e = suoja::app::policy(&settings).unwrap_err().to_string();
+            assert!(e.contains("privacy_dpa_template") && e.contains(why), "{e}");
+        }
         let settings = suoja_config::Settings {
-            privacy_dpa_template_fi: Some(bad.clone()),
+            privacy_dpa_template: Some(dir.join("fi.txt")),
             ..suoja_config::Settings::default()
         };
         let e = suoja::app::policy(&settings).unwrap_err().to_string();
-        assert!(e.contains("privacy_dpa_template_fi") && e.contains("controller.nmae"), "{e}");
-        let _ = std::fs::remove_file(bad);
+        assert!(e.contains("set both"), "{e}");
+        let _ = std::fs::remove_dir_all(dir);
+        let _ = std::fs::remove_dir_all(std::env::temp_dir().join(format!("suoja-dpa-{}-{:?}", std::process::id(), std::thread::current().id())));
     }
 );

@@ -32,7 +32,11 @@ pub fn render_dpa(doc: &Value) -> Option<Vec<u8>> {
         first = false;
     }
     let mut meta = doc.clone();
-    let title = doc.pointer("/blocks/0/text").and_then(Value::as_str).unwrap_or("Data processing agreement").to_string();
+    let title = doc
+        .pointer("/blocks/0/text")
+        .and_then(Value::as_str)
+        .unwrap_or("Data processing agreement")
+        .to_string();
     suoja_core::json::set(&mut meta, "document_title", Value::String(title));
     Some(super::write::write(faces, p.pages, &meta))
 }

@@ -67,9 +67,7 @@ pub(super) fn write(faces: &(Face, Face), pages: Vec<Vec<Item>>, doc: &Value) ->
     pdf.pages(tree)
         .kids(page_refs.iter().map(|(p, _)| *p))
         .count(i32::try_from(total).unwrap_or(i32::MAX));
-    pdf.document_info(info)
-        .title(pdf_writer::TextStr("Personal data export"))
-        .producer(pdf_writer::TextStr("Suoja"));
+    pdf.document_info(info).title(pdf_writer::TextStr(title)).producer(pdf_writer::TextStr("Suoja"));
 
     for (idx, (style, type0, cid, desc, file, cmap)) in fonts.into_iter().enumerate() {
         let face = match style {
