@@ -380,7 +380,7 @@ mod tests {
         assert!(
             check_template(&format!("{annexes}Hello {{{{controller.name"))
                 .unwrap_err()
-                .contains("never closed")
+                .contains("not closed")
         );
         assert!(check_template("Hello").unwrap_err().contains("lacks {{annex.categories}}"));
         assert!(
