@@ -304,6 +304,7 @@ async function main() {
     }
     // --- Security settings: a bad number is refused at its field and nothing is saved; a good
     // one is saved and shown.
+    await off.goto(`${BASE}/admin/security`);
     const idle = off.getByLabel(/Sign out after this many minutes/);
     await idle.fill("2");
     await off.getByRole("button", { name: "Save" }).click();

@@ -171,6 +171,8 @@ pub struct Table {
     pub name: &'static str,
     /// Why it exists (the processing purpose).
     pub purpose: &'static str,
+    /// The same in Finnish (for the records of processing and the processing agreement).
+    pub purpose_fi: &'static str,
     /// Links to data subjects; empty for tables without personal data.
     pub subjects: &'static [SubjectLink],
     /// What erasure of a linked subject does to the table's rows.
@@ -222,6 +224,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "tenants",
         purpose: "Separating the organisations that share one installation",
+        purpose_fi: "Saman asennuksen jakavien organisaatioiden erottaminen toisistaan",
         subjects: &[],
         erasure: Erasure::Keep,
         retention: "while the tenant exists",
@@ -238,6 +241,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "vault_tenant_keys",
         purpose: "Encryption at rest: tenant keys wrapping the data keys",
+        purpose_fi: "Salaus levossa: organisaation avaimet, jotka salaavat tietoavaimet",
         subjects: &[],
         erasure: Erasure::Keep,
         retention: "while the tenant exists",
@@ -257,6 +261,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "vault_subject_keys",
         purpose: "Encryption at rest: one data key per person; destroying it shreds every copy of their data",
+        purpose_fi: "Salaus levossa: yksi tietoavain henkilöä kohden; sen hävittäminen tekee jokaisesta hänen tietojensa kopiosta lukukelvottoman",
         subjects: &[SubjectLink {
             column: "id",
             role: "key of",
@@ -283,6 +288,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "users",
         purpose: "Providing support: knowing who asks and who answers",
+        purpose_fi: "Asiakastuki: kuka kysyy ja kuka vastaa",
         subjects: &[user("id", "owner")],
         erasure: Erasure::Delete,
         retention: "until erased; inactive end users per the retention policy",
@@ -329,6 +335,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "api_tokens",
         purpose: "Authenticating API clients",
+        purpose_fi: "API-asiakkaiden tunnistaminen",
         subjects: &[user("user_id", "owner")],
         erasure: Erasure::Delete,
         retention: "until revoked or the user is erased",
@@ -358,6 +365,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "organizations",
         purpose: "Providing support to customer organisations",
+        purpose_fi: "Asiakasorganisaatioiden tukeminen",
         subjects: &[],
         erasure: Erasure::Redact,
         retention: "while the customer relationship lasts",
@@ -396,6 +404,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "groups",
         purpose: "Routing tickets to teams of agents",
+        purpose_fi: "Tikettien ohjaaminen agenttitiimeille",
         subjects: &[],
         erasure: Erasure::Keep,
         retention: "while the group exists",
@@ -412,6 +421,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "tickets",
         purpose: "Providing support: the requests people make",
+        purpose_fi: "Asiakastuki: ihmisten tekemät pyynnöt",
         subjects: &[
             user("requester_id", "requester"),
             user("submitter_id", "submitter"),
@@ -451,6 +461,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "ticket_tags",
         purpose: "Finding the tickets a legal hold by tag keeps",
+        purpose_fi: "Tunnisteen perusteella säilytysvelvoitteen alaisten tikettien löytäminen",
         subjects: &[ticket("ticket_id", "tag on the ticket of")],
         erasure: Erasure::Delete,
         retention: "with the ticket",
@@ -469,6 +480,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "ticket_tags_backfill",
         purpose: "Filling in the tag index once for tickets from before it existed",
+        purpose_fi: "Tunnisteindeksin täyttäminen kerran sitä vanhemmille tiketeille",
         subjects: &[],
         erasure: Erasure::Keep,
         retention: "until the server has filled in the tenant's tag index",
@@ -478,6 +490,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "ticket_collaborators",
         purpose: "Keeping CC'd people and followers informed",
+        purpose_fi: "Kopion saajien ja seuraajien pitäminen ajan tasalla",
         subjects: &[user("user_id", "collaborator"), ticket("ticket_id", "on the ticket of")],
         erasure: Erasure::Delete,
         retention: "with the ticket",
@@ -487,6 +500,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "comments",
         purpose: "Providing support: the conversation on a ticket",
+        purpose_fi: "Asiakastuki: tiketin keskustelu",
         subjects: &[user("author_id", "author"), ticket("ticket_id", "on the ticket of")],
         erasure: Erasure::Delete,
         retention: "with the ticket",
@@ -507,6 +521,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "attachments",
         purpose: "Providing support: files sent with comments",
+        purpose_fi: "Asiakastuki: kommenttien mukana lähetetyt tiedostot",
         subjects: &[user("uploader_id", "author"), ticket("ticket_id", "on the ticket of")],
         erasure: Erasure::Delete,
         retention: "with the ticket; unattached uploads 3 days",
@@ -535,6 +550,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "job_statuses",
         purpose: "Reporting the outcome of bulk operations (ids only)",
+        purpose_fi: "Joukkotoimintojen tulosten raportointi (vain tunnisteet)",
         subjects: &[],
         erasure: Erasure::Keep,
         retention: "14 days",
@@ -554,6 +570,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "search_index",
         purpose: "Full-text search over tickets, users and organisations",
+        purpose_fi: "Tikettien, käyttäjien ja organisaatioiden vapaatekstihaku",
         subjects: &[SubjectLink {
             column: "doc_id",
             role: "indexed document",
@@ -584,6 +601,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "privacy_requests",
         purpose: "Answering data-subject requests and proving it (GDPR Art. 12, accountability)",
+        purpose_fi: "Rekisteröityjen pyyntöihin vastaaminen ja sen osoittaminen (tietosuoja-asetuksen 12 artikla, osoitusvelvollisuus)",
         subjects: &[user("subject_id", "subject of the request")],
         erasure: Erasure::Anonymise,
         retention: "3 years after the request is closed; reasons and changes are sealed under the person's key",
@@ -614,6 +632,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "privacy_verifications",
         purpose: "Checking the identity of a person who asks for their data, by a link to an address on record",
+        purpose_fi: "Tietojaan pyytävän henkilön henkilöllisyyden tarkistaminen linkillä tiedossa olevaan osoitteeseen",
         subjects: &[user("subject_id", "person being verified")],
         erasure: Erasure::Delete,
         retention: "valid 24 hours; deleted a day after expiry",
@@ -639,6 +658,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "mail_outbox",
         purpose: "Messages to people: verification links, notices about their requests",
+        purpose_fi: "Viestit ihmisille: vahvistuslinkit ja ilmoitukset heidän pyynnöistään",
         subjects: &[user("user_id", "recipient")],
         erasure: Erasure::Delete,
         retention: "30 days",
@@ -665,6 +685,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "mail_messages",
         purpose: "The original of each e-mail received (the sender's words and the addresses they wrote to), for agents and for the sender's export",
+        purpose_fi: "Jokaisen vastaanotetun sähköpostin alkuperäinen (lähettäjän sanat ja osoitteet, joihin hän kirjoitti) agenteille ja lähettäjän tietopakettiin",
         subjects: &[user("user_id", "sender")],
         erasure: Erasure::Delete,
         retention: "with its ticket; with its comment when that is redacted; with the erasure of anyone it was addressed to",
@@ -690,6 +711,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "mail_recipients",
         purpose: "Who else an e-mail received was addressed to: their erasure takes the message",
+        purpose_fi: "Keille muille vastaanotettu sähköposti oli osoitettu: heidän tietojensa poisto vie viestin",
         subjects: &[about("user_id", "recipient")],
         erasure: Erasure::Delete,
         retention: "with the message",
@@ -699,6 +721,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "mail_seen",
         purpose: "Messages to the privacy address already handled, so a second delivery opens no second request",
+        purpose_fi: "Jo käsitellyt tietosuojaosoitteeseen tulleet viestit, jotta toinen toimitus ei avaa toista pyyntöä",
         subjects: &[about("user_id", "sender")],
         erasure: Erasure::Delete,
         retention: "30 days",
@@ -718,6 +741,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "mail_threads",
         purpose: "Threading replies: which ticket a Message-ID received or sent belongs to",
+        purpose_fi: "Vastausten ketjuttaminen: mihin tikettiin vastaanotettu tai lähetetty Message-ID kuuluu",
         subjects: &[ticket("ticket_id", "message on the ticket of")],
         erasure: Erasure::Delete,
         retention: "with the ticket",
@@ -737,6 +761,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "ledger",
         purpose: "Accountability: a tamper-evident record of every privacy action and admin change (opaque ids; the audit log's client addresses sealed under the staff member's key and a key of their 30-day period)",
+        purpose_fi: "Osoitusvelvollisuus: muuttumattomuuden osoittava kirjanpito jokaisesta tietosuojatoimesta ja ylläpidon muutoksesta (tunnisteet; tapahtumalokin osoitteet salattuina henkilöstön jäsenen avaimella ja 30 päivän jakson avaimella)",
         subjects: &[],
         erasure: Erasure::Keep,
         retention: "for the life of the installation",
@@ -756,6 +781,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "audit_address_keys",
         purpose: "Keeping the admin audit log's client addresses only as long as the tenant chooses (a key per 30 days, destroyed by the audit_addresses retention policy)",
+        purpose_fi: "Tapahtumalokin osoitteiden säilyttäminen vain organisaation valitseman ajan (avain 30 päivää kohden, jonka audit_addresses-säilytyskäytäntö hävittää)",
         subjects: &[],
         erasure: Erasure::Keep,
         retention: "the audit_addresses retention policy (12 months unless changed)",
@@ -765,6 +791,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "ledger_heads",
         purpose: "Accountability: the newest ledger entry, so removing entries at the end is detected",
+        purpose_fi: "Osoitusvelvollisuus: kirjanpidon uusin merkintä, jotta lopusta poistetut merkinnät huomataan",
         subjects: &[],
         erasure: Erasure::Keep,
         retention: "for the life of the installation",
@@ -774,6 +801,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "consultations",
         purpose: "Security and transparency: who (by role) viewed a person's data, when and why",
+        purpose_fi: "Tietoturva ja läpinäkyvyys: kuka (roolin mukaan) katseli henkilön tietoja, milloin ja miksi",
         subjects: &[user("subject_id", "person whose data was viewed")],
         erasure: Erasure::Delete,
         retention: "2 years",
@@ -793,6 +821,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "breaches",
         purpose: "Documenting personal-data breaches and notifying them (GDPR Art. 33 and 34)",
+        purpose_fi: "Henkilötietojen tietoturvaloukkausten dokumentointi ja niistä ilmoittaminen (tietosuoja-asetuksen 33 ja 34 artikla)",
         // The register is the controller's record (Art. 33(5)): erasing the member of staff who
         // recorded a breach leaves it, naming them by an id that no longer resolves.
         subjects: &[about("recorded_by", "recorded a breach")],
@@ -822,6 +851,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "breach_people",
         purpose: "Knowing whom a breach affected and proving they were told (GDPR Art. 33(5) and 34)",
+        purpose_fi: "Tieto siitä, keihin loukkaus kohdistui, ja näyttö heille ilmoittamisesta (33 artiklan 5 kohta ja 34 artikla)",
         // Kept under the controller's legal obligation to document breaches (Art. 17(3)(b)):
         // ids, category codes and counts, never the exposed values themselves.
         subjects: &[about("user_id", "affected by a breach")],
@@ -840,6 +870,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "export_packages",
         purpose: "Delivering access and portability exports to the person",
+        purpose_fi: "Tietopakettien toimittaminen henkilölle (pääsyoikeus ja siirto-oikeus)",
         subjects: &[user("subject_id", "person exported")],
         erasure: Erasure::Delete,
         retention: "7 days",
@@ -869,6 +900,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "export_chunks",
         purpose: "Delivering access and portability exports to the person (the package's content)",
+        purpose_fi: "Tietopakettien toimittaminen henkilölle (paketin sisältö)",
         subjects: &[user("subject_id", "person exported")],
         erasure: Erasure::Delete,
         retention: "7 days, with their package",
@@ -889,6 +921,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "webhooks",
         purpose: "Recipients: outbound integrations the operator registered",
+        purpose_fi: "Vastaanottajat: ylläpitäjän rekisteröimät lähtevät integraatiot",
         subjects: &[],
         erasure: Erasure::Keep,
         retention: "while registered",
@@ -908,6 +941,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "disclosures",
         purpose: "Telling recipients about corrections, restrictions and erasures (GDPR Art. 19)",
+        purpose_fi: "Vastaanottajille ilmoittaminen oikaisuista, rajoituksista ja poistoista (19 artikla)",
         subjects: &[user("subject_id", "person whose data was disclosed")],
         erasure: Erasure::Keep,
         retention: "3 years (opaque ids only)",
@@ -926,6 +960,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "work_queue",
         purpose: "Durable background work (deliveries, exports); payloads hold ids only",
+        purpose_fi: "Pysyvä taustatyö (toimitukset, tietopaketit); tehtävät sisältävät vain tunnisteita",
         subjects: &[],
         erasure: Erasure::Keep,
         retention: "14 days after completion",
@@ -947,6 +982,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "erasures",
         purpose: "Erasure jobs and their evidence (GDPR Art. 17): plan, steps done, what holds kept; ids and counts only",
+        purpose_fi: "Poistotyöt ja niiden näyttö (17 artikla): suunnitelma, tehdyt vaiheet ja se, mitä säilytysvelvoitteet pitivät; vain tunnisteita ja lukumääriä",
         subjects: &[user("subject_id", "person erased")],
         erasure: Erasure::Keep,
         retention: "for the life of the installation (opaque ids and counts)",
@@ -981,6 +1017,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "legal_holds",
         purpose: "Legal holds (GDPR Art. 17(3)): data kept despite erasure, with ground, approver and expiry",
+        purpose_fi: "Säilytysvelvoitteet (17 artiklan 3 kohta): poistosta huolimatta säilytettävät tiedot perusteineen, hyväksyjineen ja päättymisaikoineen",
         subjects: &[user("subject_id", "person under a hold"), ticket("ticket_id", "ticket under a hold")],
         erasure: Erasure::Keep,
         retention: "while in force, then 3 years as evidence",
@@ -1015,6 +1052,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "privacy_settings",
         purpose: "The tenant's choices of what erasure does where the law leaves a choice",
+        purpose_fi: "Organisaation valinnat siitä, mitä poisto tekee, kun laki jättää valinnan",
         subjects: &[],
         erasure: Erasure::Keep,
         retention: "while the tenant exists",
@@ -1024,6 +1062,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "controller_details",
         purpose: "Naming the controller and its data protection officer in the records of processing and breach notifications",
+        purpose_fi: "Rekisterinpitäjän ja sen tietosuojavastaavan nimeäminen selosteessa ja loukkausilmoituksissa",
         subjects: &[],
         erasure: Erasure::Keep,
         retention: "while the tenant exists",
@@ -1041,6 +1080,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "subprocessors",
         purpose: "Knowing and publishing the sub-processors the tenant uses (GDPR Art. 28)",
+        purpose_fi: "Organisaation käyttämien alikäsittelijöiden tunteminen ja julkaiseminen (28 artikla)",
         subjects: &[],
         erasure: Erasure::Keep,
         retention: "while the tenant exists (ended ones stay listed with their end date)",
@@ -1062,6 +1102,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "subprocessor_subscribers",
         purpose: "Telling people who asked of a new sub-processor before it starts (GDPR Art. 28(2))",
+        purpose_fi: "Uudesta alikäsittelijästä kertominen sitä pyytäneille ennen sen aloittamista (28 artiklan 2 kohta)",
         subjects: &[about("user_id", "subscriber")],
         erasure: Erasure::Delete,
         retention: "until unsubscribed; erased with the person",
@@ -1070,7 +1111,8 @@ pub const TABLES: &[Table] = &[
     },
     Table {
         name: "security_settings",
-        purpose: "Restricting staff and API access to the organisation's networks",
+        purpose: "Restricting staff and API access to the organisation's networks, and the tenant's sign-in rules",
+        purpose_fi: "Henkilöstön ja API-käytön rajaaminen organisaation verkkoihin ja kirjautumissäännöt",
         subjects: &[],
         erasure: Erasure::Keep,
         retention: "while the tenant exists",
@@ -1093,6 +1135,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "recovery_codes",
         purpose: "Signing in when the second factor is lost (single-use recovery codes)",
+        purpose_fi: "Kirjautuminen, kun toinen tunnistustapa on kadonnut (kertakäyttöiset palautuskoodit)",
         subjects: &[about("user_id", "owner")],
         erasure: Erasure::Delete,
         retention: "until replaced, the second factor removed, or the person erased",
@@ -1113,6 +1156,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "known_devices",
         purpose: "Telling staff of a sign-in from a browser they have not used before",
+        purpose_fi: "Henkilöstölle kertominen kirjautumisesta selaimella, jota he eivät ole ennen käyttäneet",
         subjects: &[about("user_id", "owner")],
         erasure: Erasure::Delete,
         retention: "180 days after the browser's last sign-in; erased with the person",
@@ -1133,6 +1177,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "password_history",
         purpose: "Refusing a person's last few passwords when the tenant's rules ask for it",
+        purpose_fi: "Henkilön viimeisimpien salasanojen torjuminen, kun organisaation säännöt niin vaativat",
         subjects: &[about("user_id", "owner")],
         erasure: Erasure::Delete,
         retention: "the tenant's number of remembered passwords; erased with the person",
@@ -1152,6 +1197,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "mail_settings",
         purpose: "Which ticket notifications the tenant sends, its own support and privacy addresses (the organisation's, not a person's), and its own SMTP server, sealed under that server's own key",
+        purpose_fi: "Mitä tikettien ilmoituksia organisaatio lähettää, sen omat tuki- ja tietosuojaosoitteet (organisaation, ei henkilön) ja oma SMTP-palvelin, salattuna palvelimen omalla avaimella",
         subjects: &[],
         erasure: Erasure::Keep,
         retention: "while the tenant exists",
@@ -1172,6 +1218,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "mail_mailboxes",
         purpose: "The IMAP mailboxes the tenant's admins added: server, folder and credentials sealed under the mailbox's own key, destroyed with it",
+        purpose_fi: "Ylläpitäjien lisäämät IMAP-postilaatikot: palvelin, kansio ja tunnukset salattuina postilaatikon omalla avaimella, joka hävitetään sen mukana",
         subjects: &[],
         erasure: Erasure::Keep,
         retention: "until an admin removes the mailbox",
@@ -1192,6 +1239,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "ticket_events",
         purpose: "A ticket's history of redactions: what was redacted, by whom and when, never the text",
+        purpose_fi: "Tiketin poistohistoria: mitä poistettiin, kuka ja milloin, ei koskaan tekstiä",
         subjects: &[ticket("ticket_id", "history of the ticket of"), user("actor_id", "staff who redacted")],
         erasure: Erasure::Keep,
         retention: "with the ticket",
@@ -1211,6 +1259,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "web_sessions",
         purpose: "Signing people in to the web interface (sessions, second-factor steps, one-time sign-in links)",
+        purpose_fi: "Kirjautuminen verkkokäyttöliittymään (istunnot, toisen vaiheen tarkistukset, kertakäyttöiset kirjautumislinkit)",
         subjects: &[user("user_id", "owner")],
         erasure: Erasure::Delete,
         retention: "until signed out or expired (12 hours at most; links 15 minutes)",
@@ -1234,6 +1283,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "privacy_mentions",
         purpose: "Reviewing mentions: passages in other people's text that may be about the person a privacy request is for, and the decision on each (ids and codes, never the text)",
+        purpose_fi: "Mainintojen arviointi: kohdat muiden ihmisten teksteissä, jotka voivat koskea pyynnön tehnyttä henkilöä, ja päätös kustakin (tunnisteet ja koodit, ei tekstiä)",
         subjects: &[about("subject_id", "mentioned")],
         erasure: Erasure::Delete,
         retention: "with the request; deleted when the person is erased",
@@ -1257,6 +1307,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "credential_resets",
         purpose: "Account safety: whose password or sign-in e-mail an admin set, so their own session is not taken as proof of identity until they set their own password",
+        purpose_fi: "Tilien turvallisuus: kenen salasanan tai kirjautumisosoitteen ylläpitäjä asetti, jotta hänen omaa istuntoaan ei pidetä henkilöllisyyden todisteena ennen kuin hän asettaa oman salasanansa",
         subjects: &[user("user_id", "owner")],
         erasure: Erasure::Delete,
         retention: "until the person sets their own password, or is erased",
@@ -1266,6 +1317,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "backup_targets",
         purpose: "Keeping the erasure ledger beside every backup, so a restore brings nobody back",
+        purpose_fi: "Poistokirjanpidon pitäminen jokaisen varmuuskopion vieressä, jotta palautus ei tuo ketään takaisin",
         subjects: &[],
         erasure: Erasure::Keep,
         retention: "while backups are written there",
@@ -1275,6 +1327,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "sign_in_failures",
         purpose: "Stopping password guessing: consecutive failed password sign-ins of an account, and until when it refuses passwords",
+        purpose_fi: "Salasanojen arvailun estäminen: tilin peräkkäiset epäonnistuneet kirjautumiset ja aika, johon asti se torjuu salasanat",
         subjects: &[user("user_id", "owner")],
         erasure: Erasure::Delete,
         retention: "until a sign-in succeeds, or a day after the last failure once no block is in force",
@@ -1284,6 +1337,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "second_factors",
         purpose: "Second sign-in factor (TOTP) of a person",
+        purpose_fi: "Henkilön toinen tunnistustapa (TOTP)",
         subjects: &[user("user_id", "owner")],
         erasure: Erasure::Delete,
         retention: "until removed or the user is erased",
@@ -1300,6 +1354,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "web_submissions",
         purpose: "Refusing a form submitted twice (one-time form ids and where the first submit led)",
+        purpose_fi: "Kahdesti lähetetyn lomakkeen torjuminen (kertakäyttöiset lomaketunnisteet ja ensimmäisen lähetyksen tulos)",
         subjects: &[user("user_id", "submitter")],
         erasure: Erasure::Delete,
         retention: "one day",
@@ -1309,6 +1364,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "retention_policies",
         purpose: "The tenant's retention periods where they differ from the defaults (GDPR Art. 5(1)(e))",
+        purpose_fi: "Organisaation säilytysajat, kun ne poikkeavat oletuksista (5 artiklan 1 kohdan e alakohta)",
         subjects: &[],
         erasure: Erasure::Keep,
         retention: "while the tenant exists",
@@ -1325,6 +1381,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "hc_categories",
         purpose: "The help center: the tenant's published categories",
+        purpose_fi: "Ohjekeskus: organisaation julkaisemat kategoriat",
         subjects: &[],
         erasure: Erasure::Keep,
         retention: "while the tenant publishes them",
@@ -1343,6 +1400,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "hc_sections",
         purpose: "The help center: the tenant's published sections",
+        purpose_fi: "Ohjekeskus: organisaation julkaisemat osiot",
         subjects: &[],
         erasure: Erasure::Keep,
         retention: "while the tenant publishes them",
@@ -1362,6 +1420,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "hc_articles",
         purpose: "The help center: articles staff publish for the tenant's customers",
+        purpose_fi: "Ohjekeskus: henkilöstön asiakkaille julkaisemat artikkelit",
         // Staff write articles as the tenant's work: erasing the author leaves the text, with
         // the author an id that no longer resolves.
         subjects: &[about("author_id", "author")],
@@ -1391,6 +1450,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "hc_article_comments",
         purpose: "The help center: what people write under articles",
+        purpose_fi: "Ohjekeskus: mitä ihmiset kirjoittavat artikkeleiden alle",
         subjects: &[about("author_id", "author")],
         erasure: Erasure::Tombstone,
         retention: "while the article exists; erased with its author",
@@ -1412,6 +1472,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "hc_topics",
         purpose: "The community: the tenant's discussion topics",
+        purpose_fi: "Yhteisö: organisaation keskusteluaiheet",
         subjects: &[],
         erasure: Erasure::Keep,
         retention: "while the tenant keeps them",
@@ -1430,6 +1491,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "hc_posts",
         purpose: "The community: what people post for discussion",
+        purpose_fi: "Yhteisö: mitä ihmiset julkaisevat keskusteltavaksi",
         subjects: &[about("author_id", "author")],
         erasure: Erasure::Empty,
         retention: "while the topic exists; erased with its author (inactive people by the retention policy for inactive end users)",
@@ -1456,6 +1518,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "hc_post_comments",
         purpose: "The community: what people answer to posts",
+        purpose_fi: "Yhteisö: mitä ihmiset vastaavat julkaisuihin",
         subjects: &[about("author_id", "author")],
         erasure: Erasure::Tombstone,
         retention: "while the post exists; erased with its author (inactive people by the retention policy for inactive end users)",
@@ -1478,6 +1541,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "hc_votes",
         purpose: "The help center and community: people's votes on articles, posts and their comments",
+        purpose_fi: "Ohjekeskus ja yhteisö: ihmisten äänet artikkeleista, julkaisuista ja niiden kommenteista",
         subjects: &[about("user_id", "voter")],
         erasure: Erasure::Delete,
         retention: "while the item exists; erased with the person",
@@ -1496,6 +1560,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "hc_subscriptions",
         purpose: "The help center and community: what people follow, to tell them of new articles, posts and comments",
+        purpose_fi: "Ohjekeskus ja yhteisö: mitä ihmiset seuraavat, jotta heille voidaan kertoa uusista artikkeleista, julkaisuista ja kommenteista",
         subjects: &[about("user_id", "subscriber")],
         erasure: Erasure::Delete,
         retention: "until unsubscribed; erased with the person",

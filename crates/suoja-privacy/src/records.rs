@@ -96,6 +96,7 @@ impl Privacy {
             let activity = json!({
                 "table": t.name,
                 "purpose": t.purpose,
+                "purpose_fi": t.purpose_fi,
                 "people": people,
                 "data": data,
                 "storage": storage,

@@ -248,7 +248,8 @@ fn annex(records: &Value, name: &str, finnish: bool) -> Vec<String> {
             data.sort();
             data.dedup();
             let data: Vec<String> = data.iter().map(|c| crate::export::pdf::category_words(c, finnish)).collect();
-            let mut purposes: Vec<String> = activities.iter().filter_map(|a| a["purpose"].as_str().map(str::to_string)).collect();
+            let key = if finnish { "purpose_fi" } else { "purpose" };
+            let mut purposes: Vec<String> = activities.iter().filter_map(|a| a[key].as_str().map(str::to_string)).collect();
             purposes.sort();
             purposes.dedup();
             let mut out = vec![

@@ -560,6 +560,7 @@ engine_test!(a_table_declared_only_in_the_test_build_is_covered, |app| async mov
     const EXTRA: Table = Table {
         name: "loyalty_notes",
         purpose: "Loyalty programme notes (declared by a test)",
+        purpose_fi: "Kanta-asiakasohjelman muistiinpanot (testin ilmoittama)",
         subjects: &[user("user_id", "owner")],
         erasure: Erasure::Delete,
         retention: "test",

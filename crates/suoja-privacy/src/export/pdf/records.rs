@@ -186,7 +186,7 @@ pub fn render_records(doc: &Value, finnish: bool, label: &dyn Fn(&str) -> Option
         let name = label(table).unwrap_or_else(|| table.replace('_', " "));
         p.need(60.0);
         p.text(&format!("{name} ({table})"), 11.5, Style::Bold, 0.0, 0.0);
-        p.pair(t("Purpose", "Tarkoitus"), &s(&a["purpose"]));
+        p.pair(t("Purpose", "Tarkoitus"), &s(&a[if finnish { "purpose_fi" } else { "purpose" }]));
         if a["people"].as_array().is_some_and(|v| !v.is_empty()) {
             p.pair(t("People (as)", "Rekisteröidyt (roolissa)"), &s(&a["people"]));
         }
