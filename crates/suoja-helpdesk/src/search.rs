@@ -180,6 +180,27 @@ impl Helpdesk {
         Ok(found)
     }
 
+    /// The ids of the tickets a query finds as `scope` would (at most [`MAX_RESULTS`]), and how
+    /// many it finds in all. No read is noted, nothing being shown: for scoping a breach.
+    pub async fn search_ticket_ids(&self, scope: &Scope, query: &str) -> Result<(Vec<i64>, i64)> {
+        let per_page = 100;
+        let mut ids = Vec::new();
+        let mut total = 0;
+        for page in 1..=MAX_RESULTS / per_page {
+            let found = self.search_counting(scope, query, SearchSort::Relevance, page, per_page, i64::MAX).await?;
+            total = found.count;
+            let before = ids.len();
+            ids.extend(found.results.iter().filter_map(|h| match h {
+                SearchHit::Ticket(t) => Some(t.id.0),
+                _ => None,
+            }));
+            if suoja_core::num::to_i64(found.results.len()) < per_page || ids.len() == before {
+                break;
+            }
+        }
+        Ok((ids, total))
+    }
+
     /// Counts every match of a query (no result window).
     pub async fn search_count(&self, scope: &Scope, query: &str) -> Result<i64> {
         Ok(self.search_counting(scope, query, SearchSort::Relevance, 1, 1, i64::MAX).await?.count)

@@ -174,6 +174,20 @@ fn exposure(o: &Obj<'_>) -> Result<Exposure, ApiError> {
                 tag: tag.ok_or_else(|| ApiError::Field("tag".into(), "tag: is required".into(), "BlankValue"))?,
             })
         }
+        Some("view") => {
+            o.only(&["kind", "view"])?;
+            let view = o.opt_str("view", 40)?.filter(|t| !t.trim().is_empty());
+            Ok(Exposure::View {
+                view: view.ok_or_else(|| ApiError::Field("view".into(), "view: is required".into(), "BlankValue"))?,
+            })
+        }
+        Some("search") => {
+            o.only(&["kind", "query"])?;
+            let query = o.opt_str("query", 1_000)?.filter(|t| !t.trim().is_empty());
+            Ok(Exposure::Search {
+                query: query.ok_or_else(|| ApiError::Field("query".into(), "query: is required".into(), "BlankValue"))?,
+            })
+        }
         Some("organization") => {
             o.only(&["kind", "id"])?;
             Ok(Exposure::Organization { id: id(o, "id")? })
@@ -205,7 +219,7 @@ fn exposure(o: &Obj<'_>) -> Result<Exposure, ApiError> {
         }
         _ => Err(ApiError::Field(
             "kind".into(),
-            "kind: must be tickets, tag, organization, token_reads, staff_reads or export_package".into(),
+            "kind: must be tickets, tag, view, search, organization, token_reads, staff_reads or export_package".into(),
             "InvalidValue",
         )),
     }

@@ -1,5 +1,5 @@
 //! Scoping a breach from the data map: the privacy officer says what was exposed — tickets (by
-//! id or tag), an organisation, what one API token or one member of staff read in a time window
+//! id, tag, view or search), an organisation, what one API token or one member of staff read in a time window
 //! (the consultation log), an export package — and the people affected are found with the
 //! categories of their data and how many of their records, for review before anyone is told.
 //! Tickets are followed through the map's links (a table added to the map is covered), so the
@@ -36,6 +36,17 @@ pub enum Exposure {
     Tag {
         /// The tag.
         tag: String,
+    },
+    /// The tickets of a view (`mine`, `unassigned`, `open`, `pending`, `solved`) as the privacy
+    /// officer sees it now.
+    View {
+        /// The view's name.
+        view: String,
+    },
+    /// The tickets a search query finds (Zendesk's query syntax), at most 1 000.
+    Search {
+        /// The query.
+        query: String,
     },
     /// An organisation: its members' profiles and its tickets.
     Organization {
@@ -157,7 +168,8 @@ impl Privacy {
         Ok(out)
     }
 
-    async fn expose(&self, c: &mut Conn, tenant: TenantId, e: &Exposure, found: &mut Found) -> Result<()> {
+    async fn expose(&self, c: &mut Conn, officer: &Scope, e: &Exposure, found: &mut Found) -> Result<()> {
+        let tenant = officer.tenant;
         match e {
             Exposure::Tickets { ids } => {
                 if ids.is_empty() || ids.len() > MAX_TICKETS {
@@ -176,6 +188,42 @@ impl Privacy {
                 let tickets = self.hd.tickets_with_tag(c, tenant, tag).await?;
                 if tickets.is_empty() {
                     return Err(PrivacyError::invalid("scope", "no ticket carries this tag"));
+                }
+                self.people_on_tickets(c, tenant, &tickets, found).await
+            }
+            Exposure::View { view } => {
+                let v = suoja_helpdesk::tickets::views::View::from_slug(view).ok_or_else(|| {
+                    let names: Vec<&str> = suoja_helpdesk::tickets::views::View::ALL.iter().map(|v| v.slug()).collect();
+                    PrivacyError::invalid("scope", format!("no view is called that; views: {}", names.join(", ")))
+                })?;
+                let tickets = self.hd.view_ticket_ids(officer, v, i64::try_from(MAX_TICKETS).unwrap_or(i64::MAX) + 1).await?;
+                if tickets.len() > MAX_TICKETS {
+                    return Err(PrivacyError::invalid(
+                        "scope",
+                        format!("the view holds more than {MAX_TICKETS} tickets; scope by tag or search"),
+                    ));
+                }
+                if tickets.is_empty() {
+                    return Err(PrivacyError::invalid("scope", "the view holds no ticket"));
+                }
+                self.people_on_tickets(c, tenant, &tickets, found).await
+            }
+            Exposure::Search { query } => {
+                let (tickets, total) = self.hd.search_ticket_ids(officer, query).await.map_err(|e| match e {
+                    suoja_helpdesk::HelpdeskError::BadQuery(m) => PrivacyError::invalid("scope", m),
+                    other => other.into(),
+                })?;
+                if total > suoja_core::num::to_i64(tickets.len()) {
+                    return Err(PrivacyError::invalid(
+                        "scope",
+                        format!(
+                            "the search finds {total} tickets, more than the {} a scope by search takes; narrow it or scope by tag",
+                            tickets.len()
+                        ),
+                    ));
+                }
+                if tickets.is_empty() {
+                    return Err(PrivacyError::invalid("scope", "the search finds no ticket"));
                 }
                 self.people_on_tickets(c, tenant, &tickets, found).await
             }
@@ -261,7 +309,7 @@ impl Privacy {
                 return Err(PrivacyError::Conflict(format!("breach {id} is closed; its record no longer changes")));
             }
             for e in &exposures {
-                self.expose(&mut c, scope.tenant, e, &mut found).await?;
+                self.expose(&mut c, scope, e, &mut found).await?;
             }
         }
         let mut tx = self.hd.db().begin().await?;

@@ -586,3 +586,69 @@ engine_test_clocked!(bad_breach_input_is_refused_and_saves_nothing, |app, clock|
     let (s, _) = app.get(&format!("/api/v2/privacy/breaches/{id}/notification.json?locale=sv")).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
 });
+
+// A breach scoped by a search or a view finds exactly the people on the tickets it selects:
+// a word that is part of another word, or a name shared with someone elsewhere, brings in no
+// one else; a search that finds too much or nothing, an unknown view, a bad query: refused,
+// nothing saved. Scoping notes no read in anyone's consultation log.
+engine_test_clocked!(a_search_or_a_view_scopes_a_breach_to_exactly_its_tickets, |app, clock| async move {
+    let ted = app.user("Ted Virtanen", "ted@example.fi").await;
+    let other_ted = app.user("Ted Korhonen", "ted.k@example.fi").await;
+    let aino = app.user("Aino Mäkelä", "aino@example.fi").await;
+    let leak = app.ticket(ted, "Vuotanut lasku", "Laskutusvirhe: invoice-4711 lähti väärälle.").await;
+    app.ticket(other_ted, "Started again", "The process started again after the restart.").await;
+    let pending = app.ticket(aino, "Odottaa", "Odotan vastausta.").await;
+    let (s, v) = app
+        .put(&format!("/api/v2/tickets/{pending}.json"), json!({"ticket": {"status": "pending"}}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, v) = app
+        .post(
+            "/api/v2/privacy/breaches.json",
+            json!({"breach": {"aware_at": now_iso(&clock, -HOUR), "description": "Search results e-mailed out."}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let id = v["breach"]["id"].as_i64().unwrap();
+    app.privacy().flush_consultations().await.unwrap();
+    let reads_before: i64 = {
+        let mut c = app.helpdesk().db().read().await.unwrap();
+        sqlx::query_scalar("SELECT COUNT(*) FROM consultations").fetch_one(&mut c).await.unwrap()
+    };
+    let scope = |body: Value| {
+        let app = &app;
+        async move { app.put(&format!("/api/v2/privacy/breaches/{id}/scope.json"), json!({ "scope": body })).await }
+    };
+
+    let (s, v) = scope(json!([{"kind": "search", "query": "invoice-4711"}])).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let admin = app.t.admin_id;
+    let found = ids(&people(&app, id).await);
+    assert!(found.contains(&ted) && !found.contains(&other_ted) && !found.contains(&aino), "{found:?}");
+    assert!(found.iter().all(|p| [ted, admin].contains(p)), "only the ticket's people: {found:?}");
+    let _ = leak;
+
+    let (s, v) = scope(json!([{"kind": "view", "view": "pending"}])).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let found = ids(&people(&app, id).await);
+    assert!(found.contains(&aino) && !found.contains(&ted) && !found.contains(&other_ted), "{found:?}");
+
+    for (body, why) in [
+        (json!([{"kind": "view", "view": "everything"}]), "no view is called that"),
+        (json!([{"kind": "search", "query": "nosuchwordanywhere"}]), "finds no ticket"),
+        (json!([{"kind": "search", "query": "status:bogus"}]), "status"),
+        (json!([{"kind": "search"}]), "query"),
+    ] {
+        let (s, v) = scope(body.clone()).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {v}");
+        assert!(v.to_string().contains(why), "{body}: {v}");
+    }
+    let found = ids(&people(&app, id).await);
+    assert!(found.contains(&aino) && !found.contains(&ted), "a refused scope changes nothing: {found:?}");
+    app.privacy().flush_consultations().await.unwrap();
+    let reads_after: i64 = {
+        let mut c = app.helpdesk().db().read().await.unwrap();
+        sqlx::query_scalar("SELECT COUNT(*) FROM consultations").fetch_one(&mut c).await.unwrap()
+    };
+    assert_eq!(reads_before, reads_after, "scoping reads nobody's data");
+});
