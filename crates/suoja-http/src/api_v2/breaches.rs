@@ -70,6 +70,7 @@ fn exposure_json(e: &Exposure) -> Value {
         Exposure::StaffReads { user_id, from, to } => {
             json!({ "kind": "staff_reads", "user_id": user_id, "from": Timestamp(*from).to_iso(), "to": Timestamp(*to).to_iso() })
         }
+        Exposure::Snapshot { at } => json!({ "kind": "snapshot", "at": Timestamp(*at).to_iso() }),
         other => serde_json::to_value(other).unwrap_or(Value::Null),
     }
 }
@@ -188,6 +189,11 @@ fn exposure(o: &Obj<'_>) -> Result<Exposure, ApiError> {
                 query: query.ok_or_else(|| ApiError::Field("query".into(), "query: is required".into(), "BlankValue"))?,
             })
         }
+        Some("snapshot") => {
+            o.only(&["kind", "at"])?;
+            let at = time(o, "at")?.ok_or_else(|| ApiError::Field("at".into(), "at: when the copy was made is required".into(), "BlankValue"))?;
+            Ok(Exposure::Snapshot { at: at.0 })
+        }
         Some("organization") => {
             o.only(&["kind", "id"])?;
             Ok(Exposure::Organization { id: id(o, "id")? })
@@ -219,7 +225,7 @@ fn exposure(o: &Obj<'_>) -> Result<Exposure, ApiError> {
         }
         _ => Err(ApiError::Field(
             "kind".into(),
-            "kind: must be tickets, tag, view, search, organization, token_reads, staff_reads or export_package".into(),
+            "kind: must be tickets, tag, view, search, organization, token_reads, staff_reads, snapshot or export_package".into(),
             "InvalidValue",
         )),
     }

@@ -182,6 +182,7 @@ fn exposure_words(ctx: &Ctx, e: &Exposure) -> String {
         Exposure::Tag { tag } => format!("{}: {tag}", ctx.t("breach.kind.tag")),
         Exposure::View { view } => format!("{}: {view}", ctx.t("breach.kind.view")),
         Exposure::Search { query } => format!("{}: {query}", ctx.t("breach.kind.search")),
+        Exposure::Snapshot { at: when } => format!("{}: {}", ctx.t("breach.kind.snapshot"), at(*when)),
         Exposure::Organization { id } => format!("{}: #{id}", ctx.t("breach.kind.organization")),
         Exposure::TokenReads { token_id, from, to } => format!("{}: #{token_id}, {} – {}", ctx.t("breach.kind.token_reads"), at(*from), at(*to)),
         Exposure::StaffReads { user_id, from, to } => format!("{}: #{user_id}, {} – {}", ctx.t("breach.kind.staff_reads"), at(*from), at(*to)),
@@ -379,6 +380,11 @@ fn exposure_from(ctx: &Ctx, f: &Fields) -> Result<Exposure, (&'static str, &'sta
             Ok(Exposure::StaffReads { user_id, from, to })
         }
         "export_package" if !target.is_empty() => Ok(Exposure::ExportPackage { id: target.to_string() }),
+        // A copy of everything: the window's end is when it was made.
+        "snapshot" => {
+            let at = format::parse_local(f.get("to"), &ctx.tz).ok_or(("to", "breach.bad_time"))?;
+            Ok(Exposure::Snapshot { at: at.0 + 59_999 })
+        }
         _ => Err(("target", "breach.bad_target")),
     }
 }

@@ -1,5 +1,6 @@
 //! Scoping a breach from the data map: the privacy officer says what was exposed — tickets (by
-//! id, tag, view or search), an organisation, what one API token or one member of staff read in a time window
+//! id, tag, view or search), an organisation, a copy of the whole tenant made at a time (a
+//! backup, a disk image), what one API token or one member of staff read in a time window
 //! (the consultation log), an export package — and the people affected are found with the
 //! categories of their data and how many of their records, for review before anyone is told.
 //! Tickets are followed through the map's links (a table added to the map is covered), so the
@@ -71,6 +72,13 @@ pub enum Exposure {
         /// End of the window.
         to: i64,
     },
+    /// A copy of the whole tenant as it was at `at` (milliseconds): a backup (its manifest's
+    /// `created_at`), a disk image, a database dump. Everyone on record then, and every ticket
+    /// then, followed through the map.
+    Snapshot {
+        /// When the copy was made.
+        at: i64,
+    },
     /// An export package: everything about the person it was built for.
     ExportPackage {
         /// Its id.
@@ -119,6 +127,32 @@ fn read_categories(action: &str) -> &'static [&'static str] {
         "footprint.viewed" | "export.built" => &["identifier", "contact", "content", "file", "profile"],
         _ => &["identifier"],
     }
+}
+
+/// The ids of a table's rows created at or before `at`, reading the tenant's rows a page at a
+/// time in id order.
+async fn made_by(c: &mut Conn, tenant: TenantId, table: &str, at: i64) -> Result<Vec<i64>> {
+    let mut out = Vec::new();
+    let mut before = None;
+    loop {
+        let rows = suoja_store::graph::rows_newest(c, tenant, table, &["id", "created_at"], before, 1_000).await?;
+        let Some(last) = rows.last() else { break };
+        before = match last.first() {
+            Some(Cell::Int(id)) => Some(*id),
+            _ => None,
+        };
+        for r in &rows {
+            if let (Some(Cell::Int(id)), Some(Cell::Int(created))) = (r.first(), r.get(1))
+                && *created <= at
+            {
+                out.push(*id);
+            }
+        }
+        if rows.len() < 1_000 || before.is_none() {
+            break;
+        }
+    }
+    Ok(out)
 }
 
 fn ints(rows: &[Vec<Cell>]) -> impl Iterator<Item = i64> + '_ {
@@ -270,6 +304,19 @@ impl Privacy {
                     found.add(subject, read_categories(&action).iter().copied(), n);
                 }
                 Ok(())
+            }
+            Exposure::Snapshot { at } => {
+                if *at > self.hd.now().0 {
+                    return Err(PrivacyError::invalid("scope", "a copy cannot be made in the future"));
+                }
+                for user in made_by(c, tenant, "users", *at).await? {
+                    found.add(user, ["identifier", "contact", "profile"], 1);
+                }
+                let tickets = made_by(c, tenant, TICKETS, *at).await?;
+                if tickets.is_empty() && found.0.is_empty() {
+                    return Err(PrivacyError::invalid("scope", "nothing was on record at that time"));
+                }
+                self.people_on_tickets(c, tenant, &tickets, found).await
             }
             Exposure::ExportPackage { id } => {
                 let p = suoja_store::exports::by_id(c, tenant, id)

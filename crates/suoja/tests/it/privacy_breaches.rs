@@ -587,7 +587,8 @@ engine_test_clocked!(bad_breach_input_is_refused_and_saves_nothing, |app, clock|
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
 });
 
-// A breach scoped by a search or a view finds exactly the people on the tickets it selects:
+// A breach scoped by a search or a view finds exactly the people on the tickets it selects (and
+// one scoped by a copy made at a time, everyone on record then and no one after):
 // a word that is part of another word, or a name shared with someone elsewhere, brings in no
 // one else; a search that finds too much or nothing, an unknown view, a bad query: refused,
 // nothing saved. Scoping notes no read in anyone's consultation log.
@@ -645,6 +646,20 @@ engine_test_clocked!(a_search_or_a_view_scopes_a_breach_to_exactly_its_tickets, 
     }
     let found = ids(&people(&app, id).await);
     assert!(found.contains(&aino) && !found.contains(&ted), "a refused scope changes nothing: {found:?}");
+
+    // A backup made an hour ago holds everyone then, and no one who came after.
+    let backup_at = now_iso(&clock, 0);
+    clock.advance_ms(HOUR);
+    let ulla = app.user("Ulla Uusi", "ulla@example.fi").await;
+    app.ticket(ulla, "Uusi asia", "Kirjoitin tänään.").await;
+    let (s, v) = scope(json!([{"kind": "snapshot", "at": backup_at}])).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let found = ids(&people(&app, id).await);
+    assert!([ted, other_ted, aino].iter().all(|p| found.contains(p)) && !found.contains(&ulla), "{found:?}");
+    let (s, v) = scope(json!([{"kind": "snapshot", "at": now_iso(&clock, HOUR)}])).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let (_, b) = app.get(&format!("/api/v2/privacy/breaches/{id}.json")).await;
+    assert_eq!(b["breach"]["scope"], json!([{"kind": "snapshot", "at": backup_at}]), "{b}");
     app.privacy().flush_consultations().await.unwrap();
     let reads_after: i64 = {
         let mut c = app.helpdesk().db().read().await.unwrap();
