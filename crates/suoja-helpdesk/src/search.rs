@@ -180,25 +180,32 @@ impl Helpdesk {
         Ok(found)
     }
 
-    /// The ids of the tickets a query finds as `scope` would (at most [`MAX_RESULTS`]), and how
-    /// many it finds in all. No read is noted, nothing being shown: for scoping a breach.
+    /// The ids of the tickets a query finds as `scope` would (tickets only, at most
+    /// [`MAX_RESULTS`]), and how many tickets it finds in all (counted up to one past the cap).
+    /// One query, so the set is consistent; nothing is shown, so no read is noted: for scoping
+    /// a breach.
     pub async fn search_ticket_ids(&self, scope: &Scope, query: &str) -> Result<(Vec<i64>, i64)> {
-        let per_page = 100;
-        let mut ids = Vec::new();
-        let mut total = 0;
-        for page in 1..=MAX_RESULTS / per_page {
-            let found = self.search_counting(scope, query, SearchSort::Relevance, page, per_page, i64::MAX).await?;
-            total = found.count;
-            let before = ids.len();
-            ids.extend(found.results.iter().filter_map(|h| match h {
+        let q = suoja_search::parse(query).map_err(|e| HelpdeskError::BadQuery(e.0))?;
+        if q.kind.as_deref().is_some_and(|k| k != "ticket") {
+            return Err(HelpdeskError::BadQuery("a scope by search takes tickets only (type:ticket)".into()));
+        }
+        let query = format!("type:ticket {query}");
+        let counted = self.search_counting(scope, &query, SearchSort::Relevance, 1, 1, MAX_RESULTS + 1).await?.count;
+        if counted > MAX_RESULTS || counted == 0 {
+            return Ok((Vec::new(), counted));
+        }
+        let found = self
+            .search_counting(scope, &query, SearchSort::Relevance, 1, MAX_RESULTS, MAX_RESULTS + 1)
+            .await?;
+        let ids = found
+            .results
+            .iter()
+            .filter_map(|h| match h {
                 SearchHit::Ticket(t) => Some(t.id.0),
                 _ => None,
-            }));
-            if suoja_core::num::to_i64(found.results.len()) < per_page || ids.len() == before {
-                break;
-            }
-        }
-        Ok((ids, total))
+            })
+            .collect();
+        Ok((ids, found.count))
     }
 
     /// Counts every match of a query (no result window).

@@ -241,7 +241,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "vault_tenant_keys",
         purpose: "Encryption at rest: tenant keys wrapping the data keys",
-        purpose_fi: "Salaus levossa: organisaation avaimet, jotka salaavat tietoavaimet",
+        purpose_fi: "Tallennettujen tietojen salaus: organisaation avaimet, jotka salaavat tietoavaimet",
         subjects: &[],
         erasure: Erasure::Keep,
         retention: "while the tenant exists",
@@ -261,7 +261,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "vault_subject_keys",
         purpose: "Encryption at rest: one data key per person; destroying it shreds every copy of their data",
-        purpose_fi: "Salaus levossa: yksi tietoavain henkilöä kohden; sen hävittäminen tekee jokaisesta hänen tietojensa kopiosta lukukelvottoman",
+        purpose_fi: "Tallennettujen tietojen salaus: yksi tietoavain henkilöä kohden; sen hävittäminen tekee jokaisesta hänen tietojensa kopiosta lukukelvottoman",
         subjects: &[SubjectLink {
             column: "id",
             role: "key of",
@@ -288,7 +288,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "users",
         purpose: "Providing support: knowing who asks and who answers",
-        purpose_fi: "Asiakastuki: kuka kysyy ja kuka vastaa",
+        purpose_fi: "Asiakastuki: tieto siitä, kuka kysyy ja kuka vastaa",
         subjects: &[user("id", "owner")],
         erasure: Erasure::Delete,
         retention: "until erased; inactive end users per the retention policy",
@@ -365,7 +365,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "organizations",
         purpose: "Providing support to customer organisations",
-        purpose_fi: "Asiakasorganisaatioiden tukeminen",
+        purpose_fi: "Asiakastuki asiakasorganisaatioille",
         subjects: &[],
         erasure: Erasure::Redact,
         retention: "while the customer relationship lasts",
@@ -461,7 +461,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "ticket_tags",
         purpose: "Finding the tickets a legal hold by tag keeps",
-        purpose_fi: "Tunnisteen perusteella säilytysvelvoitteen alaisten tikettien löytäminen",
+        purpose_fi: "Tunnisteeseen perustuvan säilytysvelvoitteen koskemien tikettien löytäminen",
         subjects: &[ticket("ticket_id", "tag on the ticket of")],
         erasure: Erasure::Delete,
         retention: "with the ticket",
@@ -550,7 +550,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "job_statuses",
         purpose: "Reporting the outcome of bulk operations (ids only)",
-        purpose_fi: "Joukkotoimintojen tulosten raportointi (vain tunnisteet)",
+        purpose_fi: "Joukkotoimintojen tulosten raportointi (vain tunnukset)",
         subjects: &[],
         erasure: Erasure::Keep,
         retention: "14 days",
@@ -632,7 +632,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "privacy_verifications",
         purpose: "Checking the identity of a person who asks for their data, by a link to an address on record",
-        purpose_fi: "Tietojaan pyytävän henkilön henkilöllisyyden tarkistaminen linkillä tiedossa olevaan osoitteeseen",
+        purpose_fi: "Tietojaan pyytävän henkilön henkilöllisyyden tarkistaminen lähettämällä linkki tiedossa olevaan sähköpostiosoitteeseen",
         subjects: &[user("subject_id", "person being verified")],
         erasure: Erasure::Delete,
         retention: "valid 24 hours; deleted a day after expiry",
@@ -685,7 +685,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "mail_messages",
         purpose: "The original of each e-mail received (the sender's words and the addresses they wrote to), for agents and for the sender's export",
-        purpose_fi: "Jokaisen vastaanotetun sähköpostin alkuperäinen (lähettäjän sanat ja osoitteet, joihin hän kirjoitti) agenteille ja lähettäjän tietopakettiin",
+        purpose_fi: "Jokaisen vastaanotetun sähköpostin alkuperäinen sisältö (lähettäjän teksti ja osoitteet, joihin viesti lähetettiin) tukihenkilöille ja lähettäjän tietopakettiin",
         subjects: &[user("user_id", "sender")],
         erasure: Erasure::Delete,
         retention: "with its ticket; with its comment when that is redacted; with the erasure of anyone it was addressed to",
@@ -711,7 +711,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "mail_recipients",
         purpose: "Who else an e-mail received was addressed to: their erasure takes the message",
-        purpose_fi: "Keille muille vastaanotettu sähköposti oli osoitettu: heidän tietojensa poisto vie viestin",
+        purpose_fi: "Keille muille vastaanotettu sähköposti oli osoitettu: heidän tietojensa poistaminen poistaa myös viestin",
         subjects: &[about("user_id", "recipient")],
         erasure: Erasure::Delete,
         retention: "with the message",
@@ -761,7 +761,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "ledger",
         purpose: "Accountability: a tamper-evident record of every privacy action and admin change (opaque ids; the audit log's client addresses sealed under the staff member's key and a key of their 30-day period)",
-        purpose_fi: "Osoitusvelvollisuus: muuttumattomuuden osoittava kirjanpito jokaisesta tietosuojatoimesta ja ylläpidon muutoksesta (tunnisteet; tapahtumalokin osoitteet salattuina henkilöstön jäsenen avaimella ja 30 päivän jakson avaimella)",
+        purpose_fi: "Osoitusvelvollisuus: peukaloinnin paljastava kirjaus jokaisesta tietosuojatoimesta ja ylläpidon muutoksesta (tunnukset; tapahtumalokin IP-osoitteet salattuina henkilöstön jäsenen avaimella ja 30 päivän jakson avaimella)",
         subjects: &[],
         erasure: Erasure::Keep,
         retention: "for the life of the installation",
@@ -781,7 +781,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "audit_address_keys",
         purpose: "Keeping the admin audit log's client addresses only as long as the tenant chooses (a key per 30 days, destroyed by the audit_addresses retention policy)",
-        purpose_fi: "Tapahtumalokin osoitteiden säilyttäminen vain organisaation valitseman ajan (avain 30 päivää kohden, jonka audit_addresses-säilytyskäytäntö hävittää)",
+        purpose_fi: "Ylläpidon tapahtumalokin IP-osoitteiden säilyttäminen vain organisaation valitseman ajan (avain 30 päivää kohden, jonka audit_addresses-säilytyskäytäntö hävittää)",
         subjects: &[],
         erasure: Erasure::Keep,
         retention: "the audit_addresses retention policy (12 months unless changed)",
@@ -941,7 +941,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "disclosures",
         purpose: "Telling recipients about corrections, restrictions and erasures (GDPR Art. 19)",
-        purpose_fi: "Vastaanottajille ilmoittaminen oikaisuista, rajoituksista ja poistoista (19 artikla)",
+        purpose_fi: "Vastaanottajille ilmoittaminen oikaisuista, poistoista ja käsittelyn rajoittamisesta (19 artikla)",
         subjects: &[user("subject_id", "person whose data was disclosed")],
         erasure: Erasure::Keep,
         retention: "3 years (opaque ids only)",
@@ -960,7 +960,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "work_queue",
         purpose: "Durable background work (deliveries, exports); payloads hold ids only",
-        purpose_fi: "Pysyvä taustatyö (toimitukset, tietopaketit); tehtävät sisältävät vain tunnisteita",
+        purpose_fi: "Taustatehtävien luotettava jono (toimitukset, tietopaketit); tehtävät sisältävät vain tunnuksia",
         subjects: &[],
         erasure: Erasure::Keep,
         retention: "14 days after completion",
@@ -982,7 +982,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "erasures",
         purpose: "Erasure jobs and their evidence (GDPR Art. 17): plan, steps done, what holds kept; ids and counts only",
-        purpose_fi: "Poistotyöt ja niiden näyttö (17 artikla): suunnitelma, tehdyt vaiheet ja se, mitä säilytysvelvoitteet pitivät; vain tunnisteita ja lukumääriä",
+        purpose_fi: "Poistotyöt ja niiden näyttö (17 artikla): suunnitelma, tehdyt vaiheet ja se, mitä säilytysvelvoitteiden vuoksi säilytettiin; vain tunnuksia ja lukumääriä",
         subjects: &[user("subject_id", "person erased")],
         erasure: Erasure::Keep,
         retention: "for the life of the installation (opaque ids and counts)",
@@ -1080,7 +1080,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "subprocessors",
         purpose: "Knowing and publishing the sub-processors the tenant uses (GDPR Art. 28)",
-        purpose_fi: "Organisaation käyttämien alikäsittelijöiden tunteminen ja julkaiseminen (28 artikla)",
+        purpose_fi: "Organisaation käyttämien alikäsittelijöiden kirjaaminen ja julkaiseminen (28 artikla)",
         subjects: &[],
         erasure: Erasure::Keep,
         retention: "while the tenant exists (ended ones stay listed with their end date)",
@@ -1102,7 +1102,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "subprocessor_subscribers",
         purpose: "Telling people who asked of a new sub-processor before it starts (GDPR Art. 28(2))",
-        purpose_fi: "Uudesta alikäsittelijästä kertominen sitä pyytäneille ennen sen aloittamista (28 artiklan 2 kohta)",
+        purpose_fi: "Uudesta alikäsittelijästä ilmoittaminen ilmoituksen tilanneille ennen kuin se aloittaa käsittelyn (28 artiklan 2 kohta)",
         subjects: &[about("user_id", "subscriber")],
         erasure: Erasure::Delete,
         retention: "until unsubscribed; erased with the person",
@@ -1112,7 +1112,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "security_settings",
         purpose: "Restricting staff and API access to the organisation's networks, and the tenant's sign-in rules",
-        purpose_fi: "Henkilöstön ja API-käytön rajaaminen organisaation verkkoihin ja kirjautumissäännöt",
+        purpose_fi: "Henkilöstön ja API-käytön rajaaminen organisaation verkkoihin sekä organisaation kirjautumissäännöt",
         subjects: &[],
         erasure: Erasure::Keep,
         retention: "while the tenant exists",
@@ -1177,7 +1177,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "password_history",
         purpose: "Refusing a person's last few passwords when the tenant's rules ask for it",
-        purpose_fi: "Henkilön viimeisimpien salasanojen torjuminen, kun organisaation säännöt niin vaativat",
+        purpose_fi: "Henkilön viimeisimpien salasanojen uudelleenkäytön estäminen, kun organisaation säännöt niin vaativat",
         subjects: &[about("user_id", "owner")],
         erasure: Erasure::Delete,
         retention: "the tenant's number of remembered passwords; erased with the person",
@@ -1239,7 +1239,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "ticket_events",
         purpose: "A ticket's history of redactions: what was redacted, by whom and when, never the text",
-        purpose_fi: "Tiketin poistohistoria: mitä poistettiin, kuka ja milloin, ei koskaan tekstiä",
+        purpose_fi: "Tiketin peittohistoria: mitä peitettiin, kuka peitti ja milloin, ei koskaan itse tekstiä",
         subjects: &[ticket("ticket_id", "history of the ticket of"), user("actor_id", "staff who redacted")],
         erasure: Erasure::Keep,
         retention: "with the ticket",
@@ -1283,7 +1283,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "privacy_mentions",
         purpose: "Reviewing mentions: passages in other people's text that may be about the person a privacy request is for, and the decision on each (ids and codes, never the text)",
-        purpose_fi: "Mainintojen arviointi: kohdat muiden ihmisten teksteissä, jotka voivat koskea pyynnön tehnyttä henkilöä, ja päätös kustakin (tunnisteet ja koodit, ei tekstiä)",
+        purpose_fi: "Mainintojen arviointi: muiden kirjoittamien tekstien kohdat, jotka voivat koskea henkilöä, jota tietosuojapyyntö koskee, ja päätös kustakin (tunnukset ja koodit, ei tekstiä)",
         subjects: &[about("subject_id", "mentioned")],
         erasure: Erasure::Delete,
         retention: "with the request; deleted when the person is erased",
@@ -1307,7 +1307,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "credential_resets",
         purpose: "Account safety: whose password or sign-in e-mail an admin set, so their own session is not taken as proof of identity until they set their own password",
-        purpose_fi: "Tilien turvallisuus: kenen salasanan tai kirjautumisosoitteen ylläpitäjä asetti, jotta hänen omaa istuntoaan ei pidetä henkilöllisyyden todisteena ennen kuin hän asettaa oman salasanansa",
+        purpose_fi: "Tilien turvallisuus: kenen salasanan tai kirjautumisosoitteen ylläpitäjä asetti, jotta henkilön omaa istuntoa ei pidetä henkilöllisyyden todisteena ennen kuin hän asettaa oman salasanansa",
         subjects: &[user("user_id", "owner")],
         erasure: Erasure::Delete,
         retention: "until the person sets their own password, or is erased",
@@ -1317,7 +1317,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "backup_targets",
         purpose: "Keeping the erasure ledger beside every backup, so a restore brings nobody back",
-        purpose_fi: "Poistokirjanpidon pitäminen jokaisen varmuuskopion vieressä, jotta palautus ei tuo ketään takaisin",
+        purpose_fi: "Poistokirjanpidon säilyttäminen jokaisen varmuuskopion yhteydessä, jotta palautus ei tuo poistettuja henkilöitä takaisin",
         subjects: &[],
         erasure: Erasure::Keep,
         retention: "while backups are written there",
@@ -1327,7 +1327,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "sign_in_failures",
         purpose: "Stopping password guessing: consecutive failed password sign-ins of an account, and until when it refuses passwords",
-        purpose_fi: "Salasanojen arvailun estäminen: tilin peräkkäiset epäonnistuneet kirjautumiset ja aika, johon asti se torjuu salasanat",
+        purpose_fi: "Salasanojen arvailun estäminen: tilin peräkkäiset epäonnistuneet kirjautumiset ja aika, johon asti tili ei hyväksy salasanakirjautumista",
         subjects: &[user("user_id", "owner")],
         erasure: Erasure::Delete,
         retention: "until a sign-in succeeds, or a day after the last failure once no block is in force",
@@ -1354,7 +1354,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "web_submissions",
         purpose: "Refusing a form submitted twice (one-time form ids and where the first submit led)",
-        purpose_fi: "Kahdesti lähetetyn lomakkeen torjuminen (kertakäyttöiset lomaketunnisteet ja ensimmäisen lähetyksen tulos)",
+        purpose_fi: "Kahdesti lähetetyn lomakkeen hylkääminen (kertakäyttöiset lomaketunnukset ja ensimmäisen lähetyksen tulos)",
         subjects: &[user("user_id", "submitter")],
         erasure: Erasure::Delete,
         retention: "one day",
@@ -1381,7 +1381,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "hc_categories",
         purpose: "The help center: the tenant's published categories",
-        purpose_fi: "Ohjekeskus: organisaation julkaisemat kategoriat",
+        purpose_fi: "Ohjekeskus: organisaation julkaisemat luokat",
         subjects: &[],
         erasure: Erasure::Keep,
         retention: "while the tenant publishes them",

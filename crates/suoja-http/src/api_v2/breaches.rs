@@ -144,6 +144,19 @@ pub async fn update(State(app): State<AppState>, Auth(scope): Auth, base: BaseUr
     Ok(ok(json!({ "breach": breach_json(&b, &base, app.helpdesk.now()) })))
 }
 
+/// The ticket ids a view or search exposure was resolved to, if given (none: resolve it now).
+fn resolved_ids(o: &Obj<'_>) -> Result<Vec<i64>, ApiError> {
+    let max = suoja_privacy::breaches::scope::MAX_TICKETS;
+    let bad = || ApiError::Field("ids".into(), format!("ids: a list of 1 to {max} ticket ids"), "InvalidValue");
+    match o.raw("ids") {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Array(a)) if !a.is_empty() && a.len() <= max => {
+            a.iter().map(|v| v.as_i64().filter(|i| *i > 0)).collect::<Option<Vec<i64>>>().ok_or_else(bad)
+        }
+        _ => Err(bad()),
+    }
+}
+
 /// One exposure of `{"scope": [{"kind": …}, …]}`.
 fn exposure(o: &Obj<'_>) -> Result<Exposure, ApiError> {
     let window = |o: &Obj<'_>| -> Result<(i64, i64), ApiError> {
@@ -175,24 +188,28 @@ fn exposure(o: &Obj<'_>) -> Result<Exposure, ApiError> {
                 tag: tag.ok_or_else(|| ApiError::Field("tag".into(), "tag: is required".into(), "BlankValue"))?,
             })
         }
+        // With `ids` (as a breach's scope shows them), the tickets it was resolved to are kept.
         Some("view") => {
-            o.only(&["kind", "view"])?;
+            o.only(&["kind", "view", "ids"])?;
             let view = o.opt_str("view", 40)?.filter(|t| !t.trim().is_empty());
             Ok(Exposure::View {
                 view: view.ok_or_else(|| ApiError::Field("view".into(), "view: is required".into(), "BlankValue"))?,
+                ids: resolved_ids(o)?,
             })
         }
         Some("search") => {
-            o.only(&["kind", "query"])?;
+            o.only(&["kind", "query", "ids"])?;
             let query = o.opt_str("query", 1_000)?.filter(|t| !t.trim().is_empty());
             Ok(Exposure::Search {
                 query: query.ok_or_else(|| ApiError::Field("query".into(), "query: is required".into(), "BlankValue"))?,
+                ids: resolved_ids(o)?,
             })
         }
         Some("snapshot") => {
             o.only(&["kind", "at"])?;
             let at = time(o, "at")?.ok_or_else(|| ApiError::Field("at".into(), "at: when the copy was made is required".into(), "BlankValue"))?;
-            Ok(Exposure::Snapshot { at: at.0 })
+            // The manifest's time is in whole seconds, taken as the copy starts: the whole second.
+            Ok(Exposure::Snapshot { at: at.0 + 999 })
         }
         Some("organization") => {
             o.only(&["kind", "id"])?;

@@ -180,8 +180,8 @@ fn exposure_words(ctx: &Ctx, e: &Exposure) -> String {
             ids.iter().map(|i| format!("#{i}")).collect::<Vec<_>>().join(", ")
         ),
         Exposure::Tag { tag } => format!("{}: {tag}", ctx.t("breach.kind.tag")),
-        Exposure::View { view } => format!("{}: {view}", ctx.t("breach.kind.view")),
-        Exposure::Search { query } => format!("{}: {query}", ctx.t("breach.kind.search")),
+        Exposure::View { view, ids } => format!("{}: {view} ({})", ctx.t("breach.kind.view"), ids.len()),
+        Exposure::Search { query, ids } => format!("{}: {query} ({})", ctx.t("breach.kind.search"), ids.len()),
         Exposure::Snapshot { at: when } => format!("{}: {}", ctx.t("breach.kind.snapshot"), at(*when)),
         Exposure::Organization { id } => format!("{}: #{id}", ctx.t("breach.kind.organization")),
         Exposure::TokenReads { token_id, from, to } => format!("{}: #{token_id}, {} – {}", ctx.t("breach.kind.token_reads"), at(*from), at(*to)),
@@ -366,8 +366,14 @@ fn exposure_from(ctx: &Ctx, f: &Fields) -> Result<Exposure, (&'static str, &'sta
             }
         }
         "tag" if !target.is_empty() => Ok(Exposure::Tag { tag: target.to_string() }),
-        "view" if !target.is_empty() => Ok(Exposure::View { view: target.to_string() }),
-        "search" if !target.is_empty() => Ok(Exposure::Search { query: target.to_string() }),
+        "view" if !target.is_empty() => Ok(Exposure::View {
+            view: target.to_string(),
+            ids: Vec::new(),
+        }),
+        "search" if !target.is_empty() => Ok(Exposure::Search {
+            query: target.to_string(),
+            ids: Vec::new(),
+        }),
         "organization" => number(target).map(|id| Exposure::Organization { id }).ok_or(("target", "breach.bad_number")),
         "token_reads" => {
             let token_id = number(target).ok_or(("target", "breach.bad_number"))?;

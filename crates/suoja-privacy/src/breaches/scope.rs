@@ -38,16 +38,23 @@ pub enum Exposure {
         /// The tag.
         tag: String,
     },
-    /// The tickets of a view (`mine`, `unassigned`, `open`, `pending`, `solved`) as the privacy
-    /// officer sees it now.
+    /// The tickets of a shared view (`unassigned`, `open`, `pending`, `solved`), resolved to
+    /// their ids when the scope is made and kept so (a view changes; what was exposed does not).
     View {
         /// The view's name.
         view: String,
+        /// The tickets it held when the scope was made (filled in then).
+        #[serde(default)]
+        ids: Vec<i64>,
     },
-    /// The tickets a search query finds (Zendesk's query syntax), at most 1 000.
+    /// The tickets a search query finds (Zendesk's query syntax, tickets only), at most 1 000,
+    /// resolved to their ids when the scope is made and kept so.
     Search {
         /// The query.
         query: String,
+        /// The tickets it found when the scope was made (filled in then).
+        #[serde(default)]
+        ids: Vec<i64>,
     },
     /// An organisation: its members' profiles and its tickets.
     Organization {
@@ -167,7 +174,9 @@ impl Privacy {
     /// whose rows name a person on a ticket. A row's content is its first-named person's (a
     /// ticket's requester, a comment's author, a file's uploader); everyone else a row names
     /// (submitter, assignee) is exposed by name and address. A row counts once per person.
-    async fn people_on_tickets(&self, c: &mut Conn, tenant: TenantId, tickets: &[i64], found: &mut Found) -> Result<()> {
+    /// With `until`, only rows written by then count (where the table says when a row was
+    /// written).
+    async fn people_on_tickets(&self, c: &mut Conn, tenant: TenantId, tickets: &[i64], until: Option<i64>, found: &mut Found) -> Result<()> {
         for chunk in tickets.chunks(500) {
             for t in TABLES.iter().filter(|t| !t.derived) {
                 let ticket_col = if t.name == TICKETS { "id" } else { "ticket_id" };
@@ -175,10 +184,21 @@ impl Privacy {
                 if links.is_empty() || !t.columns.iter().any(|c| c.name == ticket_col) {
                     continue;
                 }
+                let dated = until.is_some() && t.columns.iter().any(|c| c.name == "created_at");
+                let mut columns = links.clone();
+                if dated {
+                    columns.push("created_at");
+                }
                 let content: Vec<&'static str> = t.columns.iter().filter_map(|c| exposed(c.category)).collect();
-                for row in suoja_store::graph::rows_linked(c, tenant, t.name, &links, ticket_col, chunk).await? {
+                for row in suoja_store::graph::rows_linked(c, tenant, t.name, &columns, ticket_col, chunk).await? {
+                    if dated
+                        && let (Some(Cell::Int(written)), Some(until)) = (row.last(), until)
+                        && *written > until
+                    {
+                        continue;
+                    }
                     let mut seen = BTreeSet::new();
-                    for (i, cell) in row.iter().enumerate() {
+                    for (i, cell) in row.iter().take(links.len()).enumerate() {
                         let Cell::Int(user) = cell else { continue };
                         if !seen.insert(*user) {
                             continue;
@@ -216,50 +236,22 @@ impl Privacy {
                 if let Some(missing) = wanted.iter().find(|i| !have.contains(i)) {
                     return Err(PrivacyError::invalid("scope", format!("ticket {missing} not found")));
                 }
-                self.people_on_tickets(c, tenant, &wanted, found).await
+                self.people_on_tickets(c, tenant, &wanted, None, found).await
             }
             Exposure::Tag { tag } => {
                 let tickets = self.hd.tickets_with_tag(c, tenant, tag).await?;
                 if tickets.is_empty() {
                     return Err(PrivacyError::invalid("scope", "no ticket carries this tag"));
                 }
-                self.people_on_tickets(c, tenant, &tickets, found).await
+                self.people_on_tickets(c, tenant, &tickets, None, found).await
             }
-            Exposure::View { view } => {
-                let v = suoja_helpdesk::tickets::views::View::from_slug(view).ok_or_else(|| {
-                    let names: Vec<&str> = suoja_helpdesk::tickets::views::View::ALL.iter().map(|v| v.slug()).collect();
-                    PrivacyError::invalid("scope", format!("no view is called that; views: {}", names.join(", ")))
-                })?;
-                let tickets = self.hd.view_ticket_ids(officer, v, i64::try_from(MAX_TICKETS).unwrap_or(i64::MAX) + 1).await?;
-                if tickets.len() > MAX_TICKETS {
-                    return Err(PrivacyError::invalid(
-                        "scope",
-                        format!("the view holds more than {MAX_TICKETS} tickets; scope by tag or search"),
-                    ));
+            // Resolved to ids before any connection was taken (see `resolve`).
+            Exposure::View { ids, .. } | Exposure::Search { ids, .. } => {
+                let have: BTreeSet<i64> = self.existing_tickets(c, tenant, ids).await?.into_iter().collect();
+                if let Some(missing) = ids.iter().find(|i| !have.contains(i)) {
+                    return Err(PrivacyError::invalid("scope", format!("ticket {missing} not found")));
                 }
-                if tickets.is_empty() {
-                    return Err(PrivacyError::invalid("scope", "the view holds no ticket"));
-                }
-                self.people_on_tickets(c, tenant, &tickets, found).await
-            }
-            Exposure::Search { query } => {
-                let (tickets, total) = self.hd.search_ticket_ids(officer, query).await.map_err(|e| match e {
-                    suoja_helpdesk::HelpdeskError::BadQuery(m) => PrivacyError::invalid("scope", m),
-                    other => other.into(),
-                })?;
-                if total > suoja_core::num::to_i64(tickets.len()) {
-                    return Err(PrivacyError::invalid(
-                        "scope",
-                        format!(
-                            "the search finds {total} tickets, more than the {} a scope by search takes; narrow it or scope by tag",
-                            tickets.len()
-                        ),
-                    ));
-                }
-                if tickets.is_empty() {
-                    return Err(PrivacyError::invalid("scope", "the search finds no ticket"));
-                }
-                self.people_on_tickets(c, tenant, &tickets, found).await
+                self.people_on_tickets(c, tenant, ids, None, found).await
             }
             Exposure::Organization { id } => {
                 suoja_store::organizations::by_id(c, tenant, suoja_core::OrganizationId(*id))
@@ -271,7 +263,7 @@ impl Privacy {
                 }
                 let tickets = suoja_store::graph::rows_linked(c, tenant, TICKETS, &["id"], "organization_id", &[*id]).await?;
                 let tickets: Vec<i64> = ints(&tickets).collect();
-                self.people_on_tickets(c, tenant, &tickets, found).await
+                self.people_on_tickets(c, tenant, &tickets, None, found).await
             }
             Exposure::TokenReads { token_id, from, to } | Exposure::StaffReads { user_id: token_id, from, to } => {
                 if from > to {
@@ -306,17 +298,21 @@ impl Privacy {
                 Ok(())
             }
             Exposure::Snapshot { at } => {
-                if *at > self.hd.now().0 {
-                    return Err(PrivacyError::invalid("scope", "a copy cannot be made in the future"));
+                let at = *at;
+                let mut on_record = Found::default();
+                for user in made_by(c, tenant, "users", at).await? {
+                    on_record.add(user, ["identifier", "contact", "profile"], 1);
                 }
-                for user in made_by(c, tenant, "users", *at).await? {
-                    found.add(user, ["identifier", "contact", "profile"], 1);
-                }
-                let tickets = made_by(c, tenant, TICKETS, *at).await?;
-                if tickets.is_empty() && found.0.is_empty() {
+                let tickets = made_by(c, tenant, TICKETS, at).await?;
+                if tickets.is_empty() && on_record.0.is_empty() {
                     return Err(PrivacyError::invalid("scope", "nothing was on record at that time"));
                 }
-                self.people_on_tickets(c, tenant, &tickets, found).await
+                // Rows written after the copy (a later comment on an older ticket) are not in it.
+                self.people_on_tickets(c, tenant, &tickets, Some(at), &mut on_record).await?;
+                for (user, (cats, records)) in on_record.0 {
+                    found.add(user, cats, records);
+                }
+                Ok(())
             }
             Exposure::ExportPackage { id } => {
                 let p = suoja_store::exports::by_id(c, tenant, id)
@@ -335,6 +331,64 @@ impl Privacy {
         }
     }
 
+    /// Resolves the exposures that name tickets by a view or a search to the tickets' ids (once:
+    /// ids already there are kept), and holds a copy's time to now. Runs before the scope takes
+    /// its connection, as a search takes its own.
+    async fn resolve(&self, officer: &Scope, exposures: &mut [Exposure], now: Timestamp) -> Result<()> {
+        for e in exposures.iter_mut() {
+            match e {
+                Exposure::View { view, ids } if ids.is_empty() => {
+                    let name = view.trim().to_ascii_lowercase();
+                    // A shared view: `mine` would be the officer's own queue, not the exposed one.
+                    let v = suoja_helpdesk::tickets::views::View::from_slug(&name)
+                        .filter(|v| *v != suoja_helpdesk::tickets::views::View::MyOpen)
+                        .ok_or_else(|| PrivacyError::invalid("scope", "no shared view is called that; views: unassigned, open, pending, solved"))?;
+                    let mut found = self.hd.view_ticket_ids(officer, v, i64::try_from(MAX_TICKETS).unwrap_or(i64::MAX) + 1).await?;
+                    if found.len() > MAX_TICKETS {
+                        return Err(PrivacyError::invalid(
+                            "scope",
+                            format!("the view holds more than {MAX_TICKETS} tickets; scope by tag or search"),
+                        ));
+                    }
+                    if found.is_empty() {
+                        return Err(PrivacyError::invalid("scope", "the view holds no ticket"));
+                    }
+                    found.sort_unstable();
+                    *view = name;
+                    *ids = found;
+                }
+                Exposure::Search { query, ids } if ids.is_empty() => {
+                    let (mut found, total) = self.hd.search_ticket_ids(officer, query).await.map_err(|e| match e {
+                        suoja_helpdesk::HelpdeskError::BadQuery(m) => PrivacyError::invalid("scope", m),
+                        other => other.into(),
+                    })?;
+                    if total > suoja_core::num::to_i64(found.len()) {
+                        return Err(PrivacyError::invalid(
+                            "scope",
+                            format!(
+                                "the search finds {total} tickets, more than the {} a scope by search takes; narrow it or scope by tag",
+                                suoja_helpdesk::MAX_SEARCH_RESULTS
+                            ),
+                        ));
+                    }
+                    if found.is_empty() {
+                        return Err(PrivacyError::invalid("scope", "the search finds no ticket"));
+                    }
+                    found.sort_unstable();
+                    found.dedup();
+                    *ids = found;
+                }
+                // A copy made this minute: the form names minutes, the server's clock may lag.
+                Exposure::Snapshot { at } if *at > now.0 + 60_000 => {
+                    return Err(PrivacyError::invalid("scope", "a copy's time cannot be in the future"));
+                }
+                Exposure::Snapshot { at } => *at = (*at).min(now.0),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
     /// Scopes breach `id` to `exposures` (replacing any earlier scope): finds the people
     /// affected and stores them with their categories and record counts. People already told
     /// keep their notice time. Returns the summary.
@@ -347,6 +401,8 @@ impl Privacy {
             ));
         }
         let now = self.hd.now();
+        let mut exposures = exposures;
+        self.resolve(scope, &mut exposures, now).await?;
         // Reads noted but not written yet count too.
         self.flush_consultations().await?;
         let mut found = Found::default();
@@ -379,13 +435,15 @@ impl Privacy {
         self.seal_breach(&mut tx, scope.tenant, &mut b).await?;
         suoja_store::breaches::update(&mut tx, scope.tenant, &b.row).await?;
         let summary = summary(&found);
+        // What kinds of exposure, never their terms (a search's words, a tag).
+        let exposure_kinds: Vec<&str> = d_kinds(&b.details.expose().scope);
         self.record_ledger(
             &mut tx,
             scope.tenant,
             LedgerKind::BreachScoped,
             None,
             Some(scope.actor.0),
-            json!({ "breach": id, "people": summary.people, "by_category": summary.by_category }),
+            json!({ "breach": id, "people": summary.people, "by_category": summary.by_category, "exposures": exposure_kinds }),
         )
         .await?;
         tx.commit().await?;
@@ -450,4 +508,22 @@ pub fn summarize(people: &[Affected]) -> Summary {
         found.add(p.user_id, cats, p.records);
     }
     summary(&found)
+}
+
+/// The kinds of the exposures (for the ledger, without their terms).
+fn d_kinds(exposures: &[Exposure]) -> Vec<&'static str> {
+    exposures
+        .iter()
+        .map(|e| match e {
+            Exposure::Tickets { .. } => "tickets",
+            Exposure::Tag { .. } => "tag",
+            Exposure::View { .. } => "view",
+            Exposure::Search { .. } => "search",
+            Exposure::Organization { .. } => "organization",
+            Exposure::TokenReads { .. } => "token_reads",
+            Exposure::StaffReads { .. } => "staff_reads",
+            Exposure::Snapshot { .. } => "snapshot",
+            Exposure::ExportPackage { .. } => "export_package",
+        })
+        .collect()
 }

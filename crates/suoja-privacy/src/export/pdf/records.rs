@@ -187,8 +187,16 @@ pub fn render_records(doc: &Value, finnish: bool, label: &dyn Fn(&str) -> Option
         p.need(60.0);
         p.text(&format!("{name} ({table})"), 11.5, Style::Bold, 0.0, 0.0);
         p.pair(t("Purpose", "Tarkoitus"), &s(&a[if finnish { "purpose_fi" } else { "purpose" }]));
-        if a["people"].as_array().is_some_and(|v| !v.is_empty()) {
-            p.pair(t("People (as)", "Rekisteröidyt (roolissa)"), &s(&a["people"]));
+        // People by their roles, in the reader's language (links through tickets name no one).
+        let people: Vec<String> = a["people"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .filter_map(|r| crate::dpa::role_words(r, finnish))
+            .collect();
+        if !people.is_empty() {
+            p.pair(t("People", "Rekisteröidyt"), &people.join(", "));
         }
         let data: Vec<String> = a["data"]
             .as_array()
