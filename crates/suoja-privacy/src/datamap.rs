@@ -179,6 +179,8 @@ pub struct Table {
     pub erasure: Erasure,
     /// How long rows are kept.
     pub retention: &'static str,
+    /// The same in Finnish.
+    pub retention_fi: &'static str,
     /// Whether the table is derived data that can be dropped and rebuilt.
     pub derived: bool,
     /// Every column.
@@ -228,6 +230,7 @@ pub const TABLES: &[Table] = &[
         subjects: &[],
         erasure: Erasure::Keep,
         retention: "while the tenant exists",
+        retention_fi: "niin kauan kuin organisaatio on olemassa",
         derived: false,
         columns: &[
             col("id"),
@@ -245,6 +248,7 @@ pub const TABLES: &[Table] = &[
         subjects: &[],
         erasure: Erasure::Keep,
         retention: "while the tenant exists",
+        retention_fi: "niin kauan kuin organisaatio on olemassa",
         derived: false,
         columns: &[
             col("tenant_id"),
@@ -270,6 +274,7 @@ pub const TABLES: &[Table] = &[
         }],
         erasure: Erasure::Delete,
         retention: "until the person is erased",
+        retention_fi: "kunnes henkilön tiedot poistetaan",
         derived: false,
         columns: &[
             col("id"),
@@ -292,6 +297,7 @@ pub const TABLES: &[Table] = &[
         subjects: &[user("id", "owner")],
         erasure: Erasure::Delete,
         retention: "until erased; inactive end users per the retention policy",
+        retention_fi: "kunnes tiedot poistetaan; passiiviset loppukäyttäjät säilytyskäytännön mukaan",
         derived: false,
         columns: &[
             col("id"),
@@ -339,6 +345,7 @@ pub const TABLES: &[Table] = &[
         subjects: &[user("user_id", "owner")],
         erasure: Erasure::Delete,
         retention: "until revoked or the user is erased",
+        retention_fi: "kunnes tunnus perutaan tai käyttäjän tiedot poistetaan",
         derived: false,
         columns: &[
             col("id"),
@@ -369,6 +376,7 @@ pub const TABLES: &[Table] = &[
         subjects: &[],
         erasure: Erasure::Redact,
         retention: "while the customer relationship lasts",
+        retention_fi: "asiakassuhteen ajan",
         derived: false,
         columns: &[
             col("id"),
@@ -404,10 +412,11 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "groups",
         purpose: "Routing tickets to teams of agents",
-        purpose_fi: "Tikettien ohjaaminen agenttitiimeille",
+        purpose_fi: "Pyyntöjen ohjaaminen agenttitiimeille",
         subjects: &[],
         erasure: Erasure::Keep,
         retention: "while the group exists",
+        retention_fi: "niin kauan kuin ryhmä on olemassa",
         derived: false,
         columns: &[
             col("id"),
@@ -429,6 +438,7 @@ pub const TABLES: &[Table] = &[
         ],
         erasure: Erasure::Delete,
         retention: "closed tickets per the retention policy; trash 7 days",
+        retention_fi: "suljetut pyynnöt säilytyskäytännön mukaan; roskakorissa 7 päivää",
         derived: false,
         columns: &[
             col("id"),
@@ -461,10 +471,11 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "ticket_tags",
         purpose: "Finding the tickets a legal hold by tag keeps",
-        purpose_fi: "Tunnisteeseen perustuvan säilytysvelvoitteen koskemien tikettien löytäminen",
+        purpose_fi: "Tunnisteeseen perustuvan säilytysvelvoitteen koskemien pyyntöjen löytäminen",
         subjects: &[ticket("ticket_id", "tag on the ticket of")],
         erasure: Erasure::Delete,
         retention: "with the ticket",
+        retention_fi: "pyynnön mukana",
         derived: false,
         columns: &[
             col("tenant_id"),
@@ -480,10 +491,11 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "ticket_tags_backfill",
         purpose: "Filling in the tag index once for tickets from before it existed",
-        purpose_fi: "Tunnisteindeksin täyttäminen kerran sitä vanhemmille tiketeille",
+        purpose_fi: "Tunnisteindeksin täyttäminen kerran sitä vanhemmille pyynnöille",
         subjects: &[],
         erasure: Erasure::Keep,
         retention: "until the server has filled in the tenant's tag index",
+        retention_fi: "kunnes palvelin on täyttänyt organisaation tunnisteindeksin",
         derived: false,
         columns: &[col("tenant_id")],
     },
@@ -494,16 +506,18 @@ pub const TABLES: &[Table] = &[
         subjects: &[user("user_id", "collaborator"), ticket("ticket_id", "on the ticket of")],
         erasure: Erasure::Delete,
         retention: "with the ticket",
+        retention_fi: "pyynnön mukana",
         derived: false,
         columns: &[col("tenant_id"), col("ticket_id"), col("user_id"), col("kind"), col("created_at")],
     },
     Table {
         name: "comments",
         purpose: "Providing support: the conversation on a ticket",
-        purpose_fi: "Asiakastuki: tiketin keskustelu",
+        purpose_fi: "Asiakastuki: pyynnön keskustelu",
         subjects: &[user("author_id", "author"), ticket("ticket_id", "on the ticket of")],
         erasure: Erasure::Delete,
         retention: "with the ticket",
+        retention_fi: "pyynnön mukana",
         derived: false,
         columns: &[
             col("id"),
@@ -525,6 +539,7 @@ pub const TABLES: &[Table] = &[
         subjects: &[user("uploader_id", "author"), ticket("ticket_id", "on the ticket of")],
         erasure: Erasure::Delete,
         retention: "with the ticket; unattached uploads 3 days",
+        retention_fi: "pyynnön mukana; liittämättömät lataukset 3 päivää",
         derived: false,
         columns: &[
             col("id"),
@@ -554,6 +569,7 @@ pub const TABLES: &[Table] = &[
         subjects: &[],
         erasure: Erasure::Keep,
         retention: "14 days",
+        retention_fi: "14 päivää",
         derived: false,
         columns: &[
             col("id"),
@@ -570,7 +586,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "search_index",
         purpose: "Full-text search over tickets, users and organisations",
-        purpose_fi: "Tikettien, käyttäjien ja organisaatioiden vapaatekstihaku",
+        purpose_fi: "Pyyntöjen, käyttäjien ja organisaatioiden vapaatekstihaku",
         subjects: &[SubjectLink {
             column: "doc_id",
             role: "indexed document",
@@ -579,6 +595,7 @@ pub const TABLES: &[Table] = &[
         }],
         erasure: Erasure::Delete,
         retention: "rebuilt from the store; purged with the document",
+        retention_fi: "rakennetaan uudelleen tallennetuista tiedoista; poistetaan asiakirjan mukana",
         derived: true,
         columns: &[
             col("tenant_id"),
@@ -605,6 +622,7 @@ pub const TABLES: &[Table] = &[
         subjects: &[user("subject_id", "subject of the request")],
         erasure: Erasure::Anonymise,
         retention: "3 years after the request is closed; reasons and changes are sealed under the person's key",
+        retention_fi: "3 vuotta pyynnön sulkemisen jälkeen; perustelut ja muutokset salattuina henkilön avaimella",
         derived: false,
         columns: &[
             col("id"),
@@ -636,6 +654,7 @@ pub const TABLES: &[Table] = &[
         subjects: &[user("subject_id", "person being verified")],
         erasure: Erasure::Delete,
         retention: "valid 24 hours; deleted a day after expiry",
+        retention_fi: "voimassa 24 tuntia; poistetaan vuorokausi vanhenemisen jälkeen",
         derived: false,
         columns: &[
             col("id"),
@@ -662,6 +681,7 @@ pub const TABLES: &[Table] = &[
         subjects: &[user("user_id", "recipient")],
         erasure: Erasure::Delete,
         retention: "30 days",
+        retention_fi: "30 päivää",
         derived: false,
         columns: &[
             col("id"),
@@ -689,6 +709,7 @@ pub const TABLES: &[Table] = &[
         subjects: &[user("user_id", "sender")],
         erasure: Erasure::Delete,
         retention: "with its ticket; with its comment when that is redacted; with the erasure of anyone it was addressed to",
+        retention_fi: "pyyntönsä mukana; kommenttinsa mukana, kun se peitetään; kenen tahansa vastaanottajan tietojen poiston mukana",
         derived: false,
         columns: &[
             col("id"),
@@ -715,6 +736,7 @@ pub const TABLES: &[Table] = &[
         subjects: &[about("user_id", "recipient")],
         erasure: Erasure::Delete,
         retention: "with the message",
+        retention_fi: "viestin mukana",
         derived: false,
         columns: &[col("tenant_id"), col("mail_id"), col("user_id")],
     },
@@ -725,6 +747,7 @@ pub const TABLES: &[Table] = &[
         subjects: &[about("user_id", "sender")],
         erasure: Erasure::Delete,
         retention: "30 days",
+        retention_fi: "30 päivää",
         derived: false,
         columns: &[
             col("tenant_id"),
@@ -741,10 +764,11 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "mail_threads",
         purpose: "Threading replies: which ticket a Message-ID received or sent belongs to",
-        purpose_fi: "Vastausten ketjuttaminen: mihin tikettiin vastaanotettu tai lähetetty Message-ID kuuluu",
+        purpose_fi: "Vastausten ketjuttaminen: mihin pyyntöön vastaanotettu tai lähetetty Message-ID kuuluu",
         subjects: &[ticket("ticket_id", "message on the ticket of")],
         erasure: Erasure::Delete,
         retention: "with the ticket",
+        retention_fi: "pyynnön mukana",
         derived: false,
         columns: &[
             col("tenant_id"),
@@ -765,6 +789,7 @@ pub const TABLES: &[Table] = &[
         subjects: &[],
         erasure: Erasure::Keep,
         retention: "for the life of the installation",
+        retention_fi: "asennuksen koko elinkaaren ajan",
         derived: false,
         columns: &[
             col("tenant_id"),
@@ -785,6 +810,7 @@ pub const TABLES: &[Table] = &[
         subjects: &[],
         erasure: Erasure::Keep,
         retention: "the audit_addresses retention policy (12 months unless changed)",
+        retention_fi: "audit_addresses-säilytyskäytännön mukaan (12 kuukautta, ellei muuteta)",
         derived: false,
         columns: &[col("tenant_id"), col("period"), col("key_id"), col("created_at")],
     },
@@ -795,6 +821,7 @@ pub const TABLES: &[Table] = &[
         subjects: &[],
         erasure: Erasure::Keep,
         retention: "for the life of the installation",
+        retention_fi: "asennuksen koko elinkaaren ajan",
         derived: false,
         columns: &[col("tenant_id"), col("seq"), col("hash")],
     },
@@ -805,6 +832,7 @@ pub const TABLES: &[Table] = &[
         subjects: &[user("subject_id", "person whose data was viewed")],
         erasure: Erasure::Delete,
         retention: "2 years",
+        retention_fi: "2 vuotta",
         derived: false,
         columns: &[
             col("id"),
@@ -827,6 +855,7 @@ pub const TABLES: &[Table] = &[
         subjects: &[about("recorded_by", "recorded a breach")],
         erasure: Erasure::Keep,
         retention: "5 years after the breach is closed; its text is sealed under a key of its own",
+        retention_fi: "5 vuotta loukkauksen sulkemisen jälkeen; teksti salattuna loukkauksen omalla avaimella",
         derived: false,
         columns: &[
             col("id"),
@@ -857,6 +886,7 @@ pub const TABLES: &[Table] = &[
         subjects: &[about("user_id", "affected by a breach")],
         erasure: Erasure::Keep,
         retention: "as long as the breach it belongs to",
+        retention_fi: "niin kauan kuin loukkaus, johon ne kuuluvat",
         derived: false,
         columns: &[
             col("tenant_id"),
@@ -874,6 +904,7 @@ pub const TABLES: &[Table] = &[
         subjects: &[user("subject_id", "person exported")],
         erasure: Erasure::Delete,
         retention: "7 days",
+        retention_fi: "7 päivää",
         derived: false,
         columns: &[
             col("id"),
@@ -904,6 +935,7 @@ pub const TABLES: &[Table] = &[
         subjects: &[user("subject_id", "person exported")],
         erasure: Erasure::Delete,
         retention: "7 days, with their package",
+        retention_fi: "7 päivää, pakettinsa mukana",
         derived: false,
         columns: &[
             col("tenant_id"),
@@ -925,6 +957,7 @@ pub const TABLES: &[Table] = &[
         subjects: &[],
         erasure: Erasure::Keep,
         retention: "while registered",
+        retention_fi: "niin kauan kuin rekisteröity",
         derived: false,
         columns: &[
             col("id"),
@@ -945,6 +978,7 @@ pub const TABLES: &[Table] = &[
         subjects: &[user("subject_id", "person whose data was disclosed")],
         erasure: Erasure::Keep,
         retention: "3 years (opaque ids only)",
+        retention_fi: "3 vuotta (vain tunnuksia)",
         derived: false,
         columns: &[
             col("id"),
@@ -964,6 +998,7 @@ pub const TABLES: &[Table] = &[
         subjects: &[],
         erasure: Erasure::Keep,
         retention: "14 days after completion",
+        retention_fi: "14 päivää valmistumisen jälkeen",
         derived: false,
         columns: &[
             col("id"),
@@ -986,6 +1021,7 @@ pub const TABLES: &[Table] = &[
         subjects: &[user("subject_id", "person erased")],
         erasure: Erasure::Keep,
         retention: "for the life of the installation (opaque ids and counts)",
+        retention_fi: "asennuksen koko elinkaaren ajan (vain tunnuksia ja lukumääriä)",
         derived: false,
         columns: &[
             col("id"),
@@ -1021,6 +1057,7 @@ pub const TABLES: &[Table] = &[
         subjects: &[user("subject_id", "person under a hold"), ticket("ticket_id", "ticket under a hold")],
         erasure: Erasure::Keep,
         retention: "while in force, then 3 years as evidence",
+        retention_fi: "voimassaolon ajan, sitten 3 vuotta näyttönä",
         derived: false,
         columns: &[
             col("id"),
@@ -1056,6 +1093,7 @@ pub const TABLES: &[Table] = &[
         subjects: &[],
         erasure: Erasure::Keep,
         retention: "while the tenant exists",
+        retention_fi: "niin kauan kuin organisaatio on olemassa",
         derived: false,
         columns: &[col("tenant_id"), col("erasure_comments"), col("updated_by"), col("updated_at")],
     },
@@ -1066,6 +1104,7 @@ pub const TABLES: &[Table] = &[
         subjects: &[],
         erasure: Erasure::Keep,
         retention: "while the tenant exists",
+        retention_fi: "niin kauan kuin organisaatio on olemassa",
         derived: false,
         columns: &[
             col("tenant_id"),
@@ -1084,6 +1123,7 @@ pub const TABLES: &[Table] = &[
         subjects: &[],
         erasure: Erasure::Keep,
         retention: "while the tenant exists (ended ones stay listed with their end date)",
+        retention_fi: "niin kauan kuin organisaatio on olemassa (päättyneet jäävät luetteloon päättymispäivineen)",
         derived: false,
         columns: &[
             col("id"),
@@ -1106,6 +1146,7 @@ pub const TABLES: &[Table] = &[
         subjects: &[about("user_id", "subscriber")],
         erasure: Erasure::Delete,
         retention: "until unsubscribed; erased with the person",
+        retention_fi: "kunnes tilaus perutaan; poistetaan henkilön tietojen mukana",
         derived: false,
         columns: &[col("tenant_id"), col("user_id"), col("created_at")],
     },
@@ -1116,6 +1157,7 @@ pub const TABLES: &[Table] = &[
         subjects: &[],
         erasure: Erasure::Keep,
         retention: "while the tenant exists",
+        retention_fi: "niin kauan kuin organisaatio on olemassa",
         derived: false,
         columns: &[
             col("tenant_id"),
@@ -1139,6 +1181,7 @@ pub const TABLES: &[Table] = &[
         subjects: &[about("user_id", "owner")],
         erasure: Erasure::Delete,
         retention: "until replaced, the second factor removed, or the person erased",
+        retention_fi: "kunnes koodit vaihdetaan, toinen tunnistustapa poistetaan tai henkilön tiedot poistetaan",
         derived: false,
         columns: &[
             col("tenant_id"),
@@ -1160,6 +1203,7 @@ pub const TABLES: &[Table] = &[
         subjects: &[about("user_id", "owner")],
         erasure: Erasure::Delete,
         retention: "180 days after the browser's last sign-in; erased with the person",
+        retention_fi: "180 päivää selaimen viimeisestä kirjautumisesta; poistetaan henkilön tietojen mukana",
         derived: false,
         columns: &[
             col("tenant_id"),
@@ -1181,6 +1225,7 @@ pub const TABLES: &[Table] = &[
         subjects: &[about("user_id", "owner")],
         erasure: Erasure::Delete,
         retention: "the tenant's number of remembered passwords; erased with the person",
+        retention_fi: "organisaation muistettavien salasanojen määrä; poistetaan henkilön tietojen mukana",
         derived: false,
         columns: &[
             col("tenant_id"),
@@ -1197,10 +1242,11 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "mail_settings",
         purpose: "Which ticket notifications the tenant sends, its own support and privacy addresses (the organisation's, not a person's), and its own SMTP server, sealed under that server's own key",
-        purpose_fi: "Mitä tikettien ilmoituksia organisaatio lähettää, sen omat tuki- ja tietosuojaosoitteet (organisaation, ei henkilön) ja oma SMTP-palvelin, salattuna palvelimen omalla avaimella",
+        purpose_fi: "Mitä pyyntöjen ilmoituksia organisaatio lähettää, sen omat tuki- ja tietosuojaosoitteet (organisaation, ei henkilön) ja oma SMTP-palvelin, salattuna palvelimen omalla avaimella",
         subjects: &[],
         erasure: Erasure::Keep,
         retention: "while the tenant exists",
+        retention_fi: "niin kauan kuin organisaatio on olemassa",
         derived: false,
         columns: &[
             col("tenant_id"),
@@ -1222,6 +1268,7 @@ pub const TABLES: &[Table] = &[
         subjects: &[],
         erasure: Erasure::Keep,
         retention: "until an admin removes the mailbox",
+        retention_fi: "kunnes ylläpitäjä poistaa postilaatikon",
         derived: false,
         columns: &[
             col("id"),
@@ -1239,10 +1286,11 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "ticket_events",
         purpose: "A ticket's history of redactions: what was redacted, by whom and when, never the text",
-        purpose_fi: "Tiketin peittohistoria: mitä peitettiin, kuka peitti ja milloin, ei koskaan itse tekstiä",
+        purpose_fi: "Pyynnön peittohistoria: mitä peitettiin, kuka peitti ja milloin, ei koskaan itse tekstiä",
         subjects: &[ticket("ticket_id", "history of the ticket of"), user("actor_id", "staff who redacted")],
         erasure: Erasure::Keep,
         retention: "with the ticket",
+        retention_fi: "pyynnön mukana",
         derived: false,
         columns: &[
             col("id"),
@@ -1262,7 +1310,8 @@ pub const TABLES: &[Table] = &[
         purpose_fi: "Kirjautuminen verkkokäyttöliittymään (istunnot, toisen vaiheen tarkistukset, kertakäyttöiset kirjautumislinkit)",
         subjects: &[user("user_id", "owner")],
         erasure: Erasure::Delete,
-        retention: "until signed out or expired (12 hours at most; links 15 minutes)",
+        retention: "until signed out or expired (the tenant's absolute limit, 12 hours unless changed; links 15 minutes)",
+        retention_fi: "kunnes käyttäjä kirjautuu ulos tai istunto vanhenee (organisaation enimmäiskesto, 12 tuntia ellei muuteta; linkit 15 minuuttia)",
         derived: false,
         columns: &[
             col("id"),
@@ -1287,6 +1336,7 @@ pub const TABLES: &[Table] = &[
         subjects: &[about("subject_id", "mentioned")],
         erasure: Erasure::Delete,
         retention: "with the request; deleted when the person is erased",
+        retention_fi: "pyynnön mukana; poistetaan henkilön tietojen mukana",
         derived: false,
         columns: &[
             col("id"),
@@ -1311,6 +1361,7 @@ pub const TABLES: &[Table] = &[
         subjects: &[user("user_id", "owner")],
         erasure: Erasure::Delete,
         retention: "until the person sets their own password, or is erased",
+        retention_fi: "kunnes henkilö asettaa oman salasanansa tai hänen tietonsa poistetaan",
         derived: false,
         columns: &[col("tenant_id"), col("user_id"), col("reset_by"), col("reset_at")],
     },
@@ -1321,6 +1372,7 @@ pub const TABLES: &[Table] = &[
         subjects: &[],
         erasure: Erasure::Keep,
         retention: "while backups are written there",
+        retention_fi: "niin kauan kuin sinne kirjoitetaan varmuuskopioita",
         derived: false,
         columns: &[col("path"), col("registered_at"), col("last_backup_at")],
     },
@@ -1331,6 +1383,7 @@ pub const TABLES: &[Table] = &[
         subjects: &[user("user_id", "owner")],
         erasure: Erasure::Delete,
         retention: "until a sign-in succeeds, or a day after the last failure once no block is in force",
+        retention_fi: "kunnes kirjautuminen onnistuu, tai vuorokausi viimeisen epäonnistumisen jälkeen, kun esto ei ole voimassa",
         derived: false,
         columns: &[col("tenant_id"), col("user_id"), col("failures"), col("blocked_until"), col("updated_at")],
     },
@@ -1341,6 +1394,7 @@ pub const TABLES: &[Table] = &[
         subjects: &[user("user_id", "owner")],
         erasure: Erasure::Delete,
         retention: "until removed or the user is erased",
+        retention_fi: "kunnes tunnistustapa poistetaan tai käyttäjän tiedot poistetaan",
         derived: false,
         columns: &[
             col("tenant_id"),
@@ -1358,6 +1412,7 @@ pub const TABLES: &[Table] = &[
         subjects: &[user("user_id", "submitter")],
         erasure: Erasure::Delete,
         retention: "one day",
+        retention_fi: "yksi vuorokausi",
         derived: false,
         columns: &[col("tenant_id"), col("user_id"), col("form_id"), col("location"), col("created_at")],
     },
@@ -1368,6 +1423,7 @@ pub const TABLES: &[Table] = &[
         subjects: &[],
         erasure: Erasure::Keep,
         retention: "while the tenant exists",
+        retention_fi: "niin kauan kuin organisaatio on olemassa",
         derived: false,
         columns: &[
             col("tenant_id"),
@@ -1385,6 +1441,7 @@ pub const TABLES: &[Table] = &[
         subjects: &[],
         erasure: Erasure::Keep,
         retention: "while the tenant publishes them",
+        retention_fi: "niin kauan kuin organisaatio julkaisee ne",
         derived: false,
         columns: &[
             col("id"),
@@ -1404,6 +1461,7 @@ pub const TABLES: &[Table] = &[
         subjects: &[],
         erasure: Erasure::Keep,
         retention: "while the tenant publishes them",
+        retention_fi: "niin kauan kuin organisaatio julkaisee ne",
         derived: false,
         columns: &[
             col("id"),
@@ -1426,6 +1484,7 @@ pub const TABLES: &[Table] = &[
         subjects: &[about("author_id", "author")],
         erasure: Erasure::Keep,
         retention: "while the tenant publishes them",
+        retention_fi: "niin kauan kuin organisaatio julkaisee ne",
         derived: false,
         columns: &[
             col("id"),
@@ -1454,6 +1513,7 @@ pub const TABLES: &[Table] = &[
         subjects: &[about("author_id", "author")],
         erasure: Erasure::Tombstone,
         retention: "while the article exists; erased with its author",
+        retention_fi: "niin kauan kuin artikkeli on olemassa; poistetaan kirjoittajan tietojen mukana",
         derived: false,
         columns: &[
             col("id"),
@@ -1476,6 +1536,7 @@ pub const TABLES: &[Table] = &[
         subjects: &[],
         erasure: Erasure::Keep,
         retention: "while the tenant keeps them",
+        retention_fi: "niin kauan kuin organisaatio pitää ne",
         derived: false,
         columns: &[
             col("id"),
@@ -1495,6 +1556,7 @@ pub const TABLES: &[Table] = &[
         subjects: &[about("author_id", "author")],
         erasure: Erasure::Empty,
         retention: "while the topic exists; erased with its author (inactive people by the retention policy for inactive end users)",
+        retention_fi: "niin kauan kuin aihe on olemassa; poistetaan kirjoittajan tietojen mukana (passiiviset henkilöt passiivisten loppukäyttäjien säilytyskäytännön mukaan)",
         derived: false,
         columns: &[
             col("id"),
@@ -1522,6 +1584,7 @@ pub const TABLES: &[Table] = &[
         subjects: &[about("author_id", "author")],
         erasure: Erasure::Tombstone,
         retention: "while the post exists; erased with its author (inactive people by the retention policy for inactive end users)",
+        retention_fi: "niin kauan kuin julkaisu on olemassa; poistetaan kirjoittajan tietojen mukana (passiiviset henkilöt passiivisten loppukäyttäjien säilytyskäytännön mukaan)",
         derived: false,
         columns: &[
             col("id"),
@@ -1545,6 +1608,7 @@ pub const TABLES: &[Table] = &[
         subjects: &[about("user_id", "voter")],
         erasure: Erasure::Delete,
         retention: "while the item exists; erased with the person",
+        retention_fi: "niin kauan kuin kohde on olemassa; poistetaan henkilön tietojen mukana",
         derived: false,
         columns: &[
             col("id"),
@@ -1564,6 +1628,7 @@ pub const TABLES: &[Table] = &[
         subjects: &[about("user_id", "subscriber")],
         erasure: Erasure::Delete,
         retention: "until unsubscribed; erased with the person",
+        retention_fi: "kunnes tilaus perutaan; poistetaan henkilön tietojen mukana",
         derived: false,
         columns: &[
             col("id"),

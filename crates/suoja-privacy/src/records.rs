@@ -87,6 +87,7 @@ impl Privacy {
                     json!({
                         "policy": p.policy,
                         "removes": p.removes,
+                        "removes_fi": crate::retention::KINDS.iter().find(|k| k.name == p.policy).map_or("", |k| k.removes_fi),
                         "after": p.value,
                         "unit": p.unit,
                         "enabled": p.enabled,
@@ -102,6 +103,7 @@ impl Privacy {
                 "storage": storage,
                 "erasure": t.erasure,
                 "retention": t.retention,
+                "retention_fi": t.retention_fi,
                 "retention_in_force": in_force,
             });
             if t.derived {

@@ -81,6 +81,8 @@ pub struct Kind {
     pub name: &'static str,
     /// What it removes, in words.
     pub removes: &'static str,
+    /// The same in Finnish.
+    pub removes_fi: &'static str,
     /// Unit of its period.
     pub unit: Unit,
     /// Period when the tenant has not chosen one.
@@ -112,6 +114,7 @@ pub const KINDS: &[Kind] = &[
     Kind {
         name: "closed_tickets",
         removes: "tickets solved or closed this long ago, with their comments, notes, files and history",
+        removes_fi: "näin kauan sitten ratkaistut tai suljetut pyynnöt kommentteineen, muistiinpanoineen, tiedostoineen ja historioineen",
         unit: Unit::Days,
         default: 730,
         min: 1,
@@ -121,6 +124,7 @@ pub const KINDS: &[Kind] = &[
     Kind {
         name: "inactive_end_users",
         removes: "end users with no sign-in, comment, ticket, help center or community activity for this long (erased in full)",
+        removes_fi: "loppukäyttäjät, joilla ei ole ollut näin pitkään kirjautumista, kommenttia, pyyntöä eikä toimintaa ohjekeskuksessa tai yhteisössä (kaikki tiedot poistetaan)",
         unit: Unit::Months,
         default: 36,
         min: 1,
@@ -130,6 +134,7 @@ pub const KINDS: &[Kind] = &[
     Kind {
         name: "community_content",
         removes: "help center comments and community posts and comments of end users with no activity for this long (emptied, the threads keep their shape)",
+        removes_fi: "näin pitkään passiivisina olleiden loppukäyttäjien ohjekeskuksen kommentit sekä yhteisön julkaisut ja kommentit (tyhjennetään, keskustelut säilyttävät muotonsa)",
         unit: Unit::Months,
         default: 24,
         min: 1,
@@ -139,6 +144,7 @@ pub const KINDS: &[Kind] = &[
     Kind {
         name: "attachments",
         removes: "files attached this long ago (a placeholder stays in the conversation)",
+        removes_fi: "näin kauan sitten liitetyt tiedostot (keskusteluun jää paikanpitäjä)",
         unit: Unit::Days,
         default: 365,
         min: 1,
@@ -148,6 +154,7 @@ pub const KINDS: &[Kind] = &[
     Kind {
         name: "call_recordings",
         removes: "call recordings made this long ago (their metadata stays)",
+        removes_fi: "näin kauan sitten tehdyt puhelutallenteet (niiden tiedot säilyvät)",
         unit: Unit::Days,
         default: 90,
         min: 1,
@@ -157,6 +164,7 @@ pub const KINDS: &[Kind] = &[
     Kind {
         name: "deleted_tickets",
         removes: "tickets in the trash this long",
+        removes_fi: "näin pitkään roskakorissa olleet pyynnöt",
         unit: Unit::Days,
         default: 7,
         min: 1,
@@ -166,6 +174,7 @@ pub const KINDS: &[Kind] = &[
     Kind {
         name: "verification_links",
         removes: "identity-check links sent this long ago (a day at least: the daily link limit counts them)",
+        removes_fi: "näin kauan sitten lähetetyt henkilöllisyyden tarkistuslinkit (vähintään vuorokausi: päivittäinen linkkiraja laskee ne)",
         unit: Unit::Hours,
         default: 48,
         min: 24,
@@ -175,6 +184,7 @@ pub const KINDS: &[Kind] = &[
     Kind {
         name: "export_packages",
         removes: "export packages built this long ago",
+        removes_fi: "näin kauan sitten kootut tietopaketit",
         unit: Unit::Hours,
         default: 168,
         min: 1,
@@ -184,6 +194,7 @@ pub const KINDS: &[Kind] = &[
     Kind {
         name: "audit_addresses",
         removes: "client addresses in the admin audit log recorded this long ago (kept per 30-day period, whose key is destroyed once the whole period is past; counted in periods; the entries stay in the ledger's chain)",
+        removes_fi: "näin kauan sitten kirjatut asiakasosoitteet ylläpidon tapahtumalokissa (säilytetään 30 päivän jaksoittain, ja jakson avain hävitetään, kun koko jakso on ohi; lasketaan jaksoina; merkinnät jäävät kirjanpidon ketjuun)",
         unit: Unit::Months,
         default: 12,
         min: 1,

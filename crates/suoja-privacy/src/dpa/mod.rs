@@ -313,9 +313,9 @@ fn annex(records: &Value, name: &str, finnish: bool) -> Vec<String> {
 pub fn role_words(role: &str, finnish: bool) -> Option<String> {
     let (en, fi) = match role {
         "affected by a breach" => ("people affected by a personal data breach", "tietoturvaloukkauksen kohteena olleet"),
-        "assignee" => ("agents assigned tickets", "tikettejä käsittelevät agentit"),
+        "assignee" => ("agents assigned tickets", "pyyntöjä käsittelevät agentit"),
         "author" => ("authors of comments, articles and posts", "kommenttien, artikkelien ja viestien kirjoittajat"),
-        "collaborator" => ("people copied on or following tickets", "tikettien kopion saajat ja seuraajat"),
+        "collaborator" => ("people copied on or following tickets", "pyyntöjen kopion saajat ja seuraajat"),
         "mentioned" => ("people mentioned in texts", "teksteissä mainitut henkilöt"),
         "owner" => ("account holders (end users and staff)", "tilien haltijat (loppukäyttäjät ja henkilöstö)"),
         "person being verified" => ("people whose identity is being checked", "henkilöt, joiden henkilöllisyyttä tarkistetaan"),
@@ -333,7 +333,7 @@ pub fn role_words(role: &str, finnish: bool) -> Option<String> {
         "sender" => ("senders of messages", "viestien lähettäjät"),
         "staff who redacted" => ("staff who redacted text", "tekstiä poistaneet henkilöstön jäsenet"),
         "subject of the request" => ("people who made a data protection request", "tietosuojapyynnön tehneet henkilöt"),
-        "submitter" => ("people who submitted tickets for others", "toisten puolesta tikettejä luoneet henkilöt"),
+        "submitter" => ("people who submitted tickets for others", "toisten puolesta pyyntöjä luoneet henkilöt"),
         "subscriber" => ("subscribers to notices", "ilmoitusten tilaajat"),
         "voter" => ("people who voted on articles and posts", "artikkeleista ja viesteistä äänestäneet"),
         _ => return None,

@@ -564,6 +564,7 @@ engine_test!(a_table_declared_only_in_the_test_build_is_covered, |app| async mov
         subjects: &[user("user_id", "owner")],
         erasure: Erasure::Delete,
         retention: "test",
+        retention_fi: "testi",
         derived: false,
         columns: &[
             Column {

@@ -178,6 +178,8 @@ engine_test_clocked!(the_records_cover_the_data_map_and_follow_the_settings, |ap
             "Pyynnöt (tickets)",
             "Uusi Nimi Oy",
             "365 päivää (käytössä)",
+            "pyynnön mukana",
+            "Tarkoitus",
         ] {
             assert!(text.contains(want), "{want} missing from the PDF:\n{text}");
         }
@@ -430,7 +432,7 @@ engine_test_clocked!(the_processing_agreement_is_filled_in_from_the_settings, |a
         "{fi_text}"
     );
     assert!(!fi_text.contains("on the ticket of"), "links through tickets are not people: {fi_text}");
-    assert!(fi_text.contains("Tarkoitus: Asiakastuki: tiketin keskustelu"), "purposes in Finnish: {fi_text}");
+    assert!(fi_text.contains("Tarkoitus: Asiakastuki: pyynnön keskustelu"), "purposes in Finnish: {fi_text}");
     assert!(!fi_text.contains("Providing support"), "{fi_text}");
     let pdf = app.req(Method::GET, "/api/v2/privacy/dpa.json?format=pdf&locale=fi").send().await.unwrap();
     assert_eq!(pdf.status(), StatusCode::OK);

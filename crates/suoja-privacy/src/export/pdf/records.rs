@@ -222,7 +222,7 @@ pub fn render_records(doc: &Value, finnish: bool, label: &dyn Fn(&str) -> Option
             t("On erasure", "Poistettaessa"),
             erasure_words(a["erasure"].as_str().unwrap_or_default(), finnish),
         );
-        p.pair(t("Kept", "Säilytysaika"), &s(&a["retention"]));
+        p.pair(t("Kept", "Säilytysaika"), &s(&a[if finnish { "retention_fi" } else { "retention" }]));
         for r in a["retention_in_force"].as_array().into_iter().flatten() {
             let state = if r["enabled"].as_bool().unwrap_or(false) {
                 t("on", "käytössä")
@@ -235,7 +235,7 @@ pub fn render_records(doc: &Value, finnish: bool, label: &dyn Fn(&str) -> Option
                     s(&r["policy"]),
                     s(&r["after"]),
                     unit_words(r["unit"].as_str().unwrap_or_default(), finnish),
-                    s(&r["removes"])
+                    s(&r[if finnish { "removes_fi" } else { "removes" }])
                 ),
                 9.5,
                 Style::Regular,
