@@ -143,7 +143,7 @@ async fn show(State(state): State<AppState>, ctx: Ctx, Query(f): Query<Filters>)
             // In UTC, as the filters are.
             at: format::datetime(e.at, &jiff::tz::TimeZone::UTC, ctx.lang),
             actor: e.actor.map(|a| a.to_string()).unwrap_or_default(),
-            action: e.action,
+            action: ctx.t(&format!("audit.do.{}", e.action)),
             route: e.route,
             source: match e.source_id {
                 Some(id) => format!("{} {id}", e.source_type),
