@@ -94,6 +94,7 @@ pub fn table() -> Vec<(Doc, MethodRouter<AppState>)> {
         (r!("delete", "/api/v2/tickets/{id}/tags", "Remove tags from a ticket", "Tickets", Some("tags"), 200, "tags", &[]), delete(tickets::remove_tags)),
         (r!("get", "/api/v2/tickets/{id}/comments", "List a ticket's comments", "Tickets", None, 200, "comments", &["page", "per_page", "page[size]", "page[after]", "sort_order", "sort", "include", "include_inline_images"]), get(tickets::comments)),
         (r!("get", "/api/v2/tickets/{id}/comments/count", "Count a ticket's comments", "Tickets", None, 200, "count", &[]), get(tickets::comments_count)),
+        (r!("put", "/api/v2/tickets/{id}/comments/{comment_id}/make_private", "Make a public comment private (an internal note)", "Tickets", None, 200, "comment", &[]), put(tickets::make_private)),
         (r!("put", "/api/v2/tickets/{id}/comments/{comment_id}/redact", "Redact text in a comment", "Redaction", Some("text"), 200, "comment", &[]), put(redaction::comment_text)),
         (r!("put", "/api/v2/comment_redactions/{id}", "Redact what <redact> tags enclose in a comment", "Redaction", Some("comment_redaction"), 200, "comment", &[]), put(redaction::comment_html)),
         (r!("put", "/api/v2/tickets/{id}/comments/{comment_id}/attachments/{attachment_id}/redact", "Redact an attachment or call recording", "Redaction", None, 200, "attachment", &[]), put(redaction::attachment)),

@@ -159,3 +159,14 @@ pub async fn by_id(c: &mut Conn, tenant: TenantId, id: CommentId) -> Result<Opti
     let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.0).bind(id.0).fetch_optional(c).await?;
     row.as_ref().map(from_row).transpose()
 }
+
+/// Makes a public comment private (an internal note); true when it was public.
+pub async fn make_private(c: &mut Conn, tenant: TenantId, id: CommentId) -> Result<bool> {
+    Ok(sqlx::query("UPDATE comments SET public = 0 WHERE tenant_id = $1 AND id = $2 AND public <> 0")
+        .bind(tenant.0)
+        .bind(id.0)
+        .execute(c)
+        .await?
+        .rows_affected()
+        == 1)
+}

@@ -79,6 +79,52 @@ impl Helpdesk {
         Ok(change)
     }
 
+    /// Makes a public comment private (Zendesk's `make_private`, staff): end users no longer
+    /// see it nor find the ticket by its words, and it is not made public again. The first
+    /// comment is the ticket's description, which its requester always sees: it stays public.
+    /// Making a private comment private changes nothing.
+    pub async fn make_comment_private(&self, scope: &Scope, id: TicketId, comment: suoja_core::CommentId) -> Result<crate::model::Comment> {
+        crate::require_staff(scope)?;
+        let now = self.now();
+        let t = scope.tenant;
+        let mut tx = self.db.begin().await?;
+        let mut row = self.visible_row(&mut tx, scope, id).await?;
+        let found = suoja_store::comments::by_id(&mut tx, t, comment)
+            .await?
+            .filter(|c| c.ticket_id == row.id)
+            .ok_or(HelpdeskError::NotFound("Comment"))?;
+        let first = suoja_store::comments::for_ticket(
+            &mut tx,
+            t,
+            row.id,
+            suoja_store::comments::CommentQuery {
+                limit: 1,
+                ..suoja_store::comments::CommentQuery::ALL
+            },
+        )
+        .await?;
+        if found.public && first.first().is_some_and(|f| f.id == found.id) {
+            return Err(HelpdeskError::Conflict(
+                "the first comment is the ticket's description, which its requester always sees; it stays public".into(),
+            ));
+        }
+        if suoja_store::comments::make_private(&mut tx, t, found.id).await? {
+            row.updated_at = now;
+            suoja_store::tickets::update(&mut tx, t, &row).await?;
+            // The index keeps public and internal words apart: the comment's words move.
+            self.reindex_ticket(&mut tx, t, row.id).await?;
+            self.queue_ticket_event(&mut tx, t, row.id, row.restricted, "ticket.updated", now).await?;
+        }
+        let changed = suoja_store::comments::by_id(&mut tx, t, found.id)
+            .await?
+            .ok_or(HelpdeskError::NotFound("Comment"))?;
+        let files = suoja_store::attachments::for_comments(&mut tx, t, &[changed.id]).await?;
+        let out = self.open_comment(&mut tx, t, &changed, &files).await?;
+        tx.commit().await?;
+        tracing::info!(tenant.id = %t, ticket.id = %row.id, comment.id = %changed.id, "comment made private");
+        Ok(out)
+    }
+
     /// A ticket's tags (staff, as Zendesk's tags endpoints; the ticket itself shows its tags
     /// to whoever may read it).
     pub async fn ticket_tags(&self, scope: &Scope, id: TicketId) -> Result<Vec<String>> {

@@ -203,6 +203,19 @@ pub async fn comments(State(app): State<AppState>, Auth(scope): Auth, base: Base
     Ok(ok(body))
 }
 
+/// `PUT /tickets/{id}/comments/{comment_id}/make_private` (staff): the comment becomes an
+/// internal note; answers with it.
+pub async fn make_private(
+    State(app): State<AppState>,
+    Auth(scope): Auth,
+    base: BaseUrl,
+    Path((id, comment)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let (id, comment) = (TicketId(parse_id(&id)?), suoja_core::CommentId(parse_id(&comment)?));
+    let c = app.helpdesk.make_comment_private(&scope, id, comment).await?;
+    Ok(ok(json!({ "comment": wire::comment(&c, &base) })))
+}
+
 /// `GET /tickets/{id}/comments/count`
 pub async fn comments_count(State(app): State<AppState>, Auth(scope): Auth, Path(id): Path<String>) -> Result<Response, ApiError> {
     let cp = app

@@ -1173,3 +1173,68 @@ engine_test!(an_end_users_ranking_is_among_their_own_tickets, |app| async move {
     let (_, v) = app.get("/api/v2/search.json?query=warranty%20type:ticket").await;
     assert_eq!(v["count"], 1000, "{v}");
 });
+
+// A public reply made private (Zendesk's `make_private`): the requester no longer reads it nor
+// finds the request by its words; staff still do, as a note; the description stays public;
+// another ticket's comment, an unknown one or an end user's try: refused, nothing changed.
+engine_test!(a_reply_made_private_leaves_the_requesters_view_and_search, |app| async move {
+    let (_, login) = app.end_user_with_password("Eeva Esimerkki", "eeva@example.fi").await;
+    let call = |m: Method, path: String| {
+        let app = &app;
+        let login = login.clone();
+        async move { app.call_password(&login, m, &path, None).await }
+    };
+    let (s, v) = app
+        .call_password(
+            &login,
+            Method::POST,
+            "/api/v2/requests.json",
+            Some(json!({"request": {"subject": "Mittari", "comment": {"body": "Mittari näyttää väärin."}}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let id = v["request"]["id"].as_i64().unwrap();
+    let other = app.ticket(app.t.admin_id, "Toinen", "Toinen asia.").await;
+    let (s, v) = app
+        .put(
+            &format!("/api/v2/tickets/{id}.json"),
+            json!({"ticket": {"comment": {"body": "Katso kalibrointiohje sivulta 4.", "public": true}}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (_, all) = app.get(&format!("/api/v2/tickets/{id}/comments.json")).await;
+    let comments = all["comments"].as_array().unwrap();
+    let (first, reply) = (comments[0]["id"].as_i64().unwrap(), comments[1]["id"].as_i64().unwrap());
+    let found = |v: &Value| v["requests"].as_array().unwrap().len();
+    let (_, v) = call(Method::GET, "/api/v2/requests/search.json?query=kalibrointiohje".into()).await;
+    assert_eq!(found(&v), 1, "{v}");
+
+    let path = format!("/api/v2/tickets/{id}/comments/{reply}/make_private.json");
+    let (s, v) = app.call(Method::PUT, &path, None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!((v["comment"]["id"].as_i64(), v["comment"]["public"].as_bool()), (Some(reply), Some(false)));
+    let (s, v) = app.call(Method::PUT, &path, None).await;
+    assert_eq!((s, v["comment"]["public"].as_bool()), (StatusCode::OK, Some(false)), "again: nothing changes");
+
+    let (_, v) = call(Method::GET, format!("/api/v2/requests/{id}/comments.json")).await;
+    assert!(!v.to_string().contains("kalibrointiohje"), "{v}");
+    let (_, v) = call(Method::GET, "/api/v2/requests/search.json?query=kalibrointiohje".into()).await;
+    assert_eq!(found(&v), 0, "no longer found by its words: {v}");
+    let (_, v) = call(Method::GET, "/api/v2/requests/search.json?query=mittari".into()).await;
+    assert_eq!(found(&v), 1, "the rest of the request still is: {v}");
+    let (_, v) = app.get("/api/v2/search.json?query=kalibrointiohje").await;
+    assert_eq!(v["count"], 1, "staff still find it: {v}");
+
+    for (path, status) in [
+        (format!("/api/v2/tickets/{id}/comments/{first}/make_private.json"), StatusCode::CONFLICT),
+        (format!("/api/v2/tickets/{other}/comments/{reply}/make_private.json"), StatusCode::NOT_FOUND),
+        (format!("/api/v2/tickets/{id}/comments/999999/make_private.json"), StatusCode::NOT_FOUND),
+    ] {
+        let (s, v) = app.call(Method::PUT, &path, None).await;
+        assert_eq!(s, status, "{path}: {v}");
+    }
+    let (s, _) = call(Method::PUT, format!("/api/v2/tickets/{id}/comments/{first}/make_private.json")).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (_, v) = call(Method::GET, format!("/api/v2/requests/{id}/comments.json")).await;
+    assert!(v.to_string().contains("Mittari näyttää väärin"), "the description stays: {v}");
+});
