@@ -52,6 +52,18 @@ impl Helpdesk {
         Ok(row.into())
     }
 
+    /// The tenant's job statuses (staff), newest first: the latest 100, or those of `ids` (at
+    /// most 100; unknown ids are left out, as Zendesk's `show_many` does).
+    pub async fn job_statuses(&self, scope: &Scope, ids: Option<&[String]>) -> Result<Vec<JobStatus>> {
+        crate::require_staff(scope)?;
+        let mut c = self.db.read().await?;
+        Ok(suoja_store::jobs::list(&mut c, scope.tenant, ids, 100)
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect())
+    }
+
     /// Reads a job status.
     pub async fn job_status(&self, scope: &Scope, id: &str) -> Result<JobStatus> {
         // Jobs are started by staff and say what they did to the tenant's records.

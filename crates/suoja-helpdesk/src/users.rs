@@ -464,6 +464,13 @@ impl Helpdesk {
         Ok(user)
     }
 
+    /// How many users (staff only): the deleted ones with `deleted` (`/deleted_users/count`).
+    pub async fn count_users(&self, scope: &Scope, deleted: bool) -> Result<i64> {
+        require_staff(scope)?;
+        let mut c = self.db.read().await?;
+        Ok(suoja_store::users::count(&mut c, scope.tenant, &UserFilter { deleted, ..Default::default() }).await?)
+    }
+
     /// Lists users (staff only).
     pub async fn list_users(&self, scope: &Scope, roles: Vec<Role>, deleted: bool, paging: Paging) -> Result<UserPage> {
         require_staff(scope)?;

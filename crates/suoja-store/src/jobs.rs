@@ -41,6 +41,42 @@ pub async fn insert(c: &mut Conn, tenant: TenantId, j: &JobStatusRow) -> Result<
     Ok(())
 }
 
+/// The tenant's job statuses, newest first, at most `limit` (`ids`: only these).
+pub async fn list(c: &mut Conn, tenant: TenantId, ids: Option<&[String]>, limit: i64) -> Result<Vec<JobStatusRow>> {
+    let rows =
+        match ids {
+            None => sqlx::query(
+                "SELECT id, status, total, progress, message, results, created_at FROM job_statuses WHERE tenant_id = $1 ORDER BY created_at DESC, id LIMIT $2",
+            )
+            .bind(tenant.0)
+            .bind(limit)
+            .fetch_all(c)
+            .await?,
+            Some(ids) => {
+                let mut out = Vec::new();
+                for id in ids.iter().take(usize::try_from(limit).unwrap_or(0)) {
+                    if let Some(r) = by_id(c, tenant, id).await? {
+                        out.push(r);
+                    }
+                }
+                return Ok(out);
+            }
+        };
+    rows.iter()
+        .map(|r| {
+            Ok(JobStatusRow {
+                id: text(r, "id")?,
+                status: text(r, "status")?,
+                total: i64_(r, "total")?,
+                progress: i64_(r, "progress")?,
+                message: opt_text(r, "message")?,
+                results: text(r, "results")?,
+                created_at: Timestamp(i64_(r, "created_at")?),
+            })
+        })
+        .collect()
+}
+
 /// Finds a job status.
 pub async fn by_id(c: &mut Conn, tenant: TenantId, id: &str) -> Result<Option<JobStatusRow>> {
     let row = sqlx::query("SELECT id, status, total, progress, message, results, created_at FROM job_statuses WHERE tenant_id = $1 AND id = $2")

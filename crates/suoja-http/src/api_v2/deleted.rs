@@ -66,3 +66,9 @@ pub async fn destroy(State(app): State<AppState>, Auth(scope): Auth, base: BaseU
         .await?;
     Ok(ok(json!({"job_status": wire::job(&job, &base)})))
 }
+
+/// `GET /deleted_users/count`: `{"count": {"value", "refreshed_at"}}` as Zendesk's counts.
+pub async fn users_count(State(app): State<AppState>, Auth(scope): Auth) -> Result<Response, ApiError> {
+    let n = app.helpdesk.count_users(&scope, true).await?;
+    Ok(ok(json!({"count": {"value": n, "refreshed_at": app.helpdesk.now().to_iso()}})))
+}

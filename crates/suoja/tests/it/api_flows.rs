@@ -1238,3 +1238,44 @@ engine_test!(a_reply_made_private_leaves_the_requesters_view_and_search, |app| a
     let (_, v) = call(Method::GET, format!("/api/v2/requests/{id}/comments.json")).await;
     assert!(v.to_string().contains("Mittari näyttää väärin"), "the description stays: {v}");
 });
+
+// Job statuses as a list and by ids, and the count of deleted users, in Zendesk's shapes; staff
+// only; bad ids refused.
+engine_test!(job_statuses_and_deleted_users_are_listed_and_counted, |app| async move {
+    let (s, v) = app
+        .post(
+            "/api/v2/tickets/create_many.json",
+            json!({"tickets": [{"subject": "Yksi", "comment": {"body": "Ensimmäinen."}}, {"subject": "Kaksi", "comment": {"body": "Toinen."}}]}),
+        )
+        .await;
+    assert!(s.is_success(), "{v}");
+    let job = v["job_status"]["id"].as_str().unwrap().to_string();
+    let (s, v) = app.get("/api/v2/job_statuses.json").await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert!(v["job_statuses"].as_array().unwrap().iter().any(|j| j["id"] == job.as_str()), "{v}");
+    let unknown = "0".repeat(32);
+    let (s, v) = app.get(&format!("/api/v2/job_statuses/show_many.json?ids={job},{unknown}")).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let shown: Vec<&str> = v["job_statuses"].as_array().unwrap().iter().map(|j| j["id"].as_str().unwrap()).collect();
+    assert_eq!(shown, vec![job.as_str()], "unknown ids are left out");
+    assert_eq!(v["job_statuses"][0]["status"], "completed", "{v}");
+    for bad in ["", "?ids=", "?ids=xyz", "?ids=1,2"] {
+        let (s, _) = app.get(&format!("/api/v2/job_statuses/show_many.json{bad}")).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{bad}");
+    }
+
+    let (_, v) = app.get("/api/v2/deleted_users/count.json").await;
+    assert_eq!(v["count"]["value"], 0, "{v}");
+    let gone = app.user("Poistuva Pekka", "pekka@example.fi").await;
+    let (s, _) = app.call(Method::DELETE, &format!("/api/v2/users/{gone}.json"), None).await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, v) = app.get("/api/v2/deleted_users/count.json").await;
+    assert_eq!(v["count"]["value"], 1, "{v}");
+    assert!(v["count"]["refreshed_at"].as_str().is_some_and(|t| t.ends_with('Z')), "{v}");
+
+    let (_, login) = app.end_user_with_password("Eeva Esimerkki", "eeva@example.fi").await;
+    for path in ["/api/v2/job_statuses.json", "/api/v2/deleted_users/count.json"] {
+        let (s, _) = app.call_password(&login, Method::GET, path, None).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{path}");
+    }
+});
