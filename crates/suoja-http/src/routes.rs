@@ -112,6 +112,7 @@ pub fn table() -> Vec<(Doc, MethodRouter<AppState>)> {
         (r!("get", "/api/v2/requests/{id}/comments", "A request's public comments", "Requests", None, 200, "comments", &["page", "per_page", "page[size]", "page[after]", "sort_order"]), get(requests::comments)),
         (r!("get", "/api/v2/requests/{id}/comments/{comment_id}", "One public comment of a request", "Requests", None, 200, "comment", &[]), get(requests::comment)),
         (r!("get", "/api/v2/deleted_tickets", "List deleted tickets", "Tickets", None, 200, "deleted_tickets", LIST), get(deleted::index)),
+        (r!("put", "/api/v2/deleted_tickets/restore_many", "Restore many tickets from the trash (all or none)", "Tickets", None, 200, "", &["ids"]), put(deleted::restore_many)),
         (r!("put", "/api/v2/deleted_tickets/{id}/restore", "Restore a deleted ticket", "Tickets", None, 200, "", &[]), put(deleted::restore)),
         (r!("delete", "/api/v2/deleted_tickets/{id}", "Delete a deleted ticket permanently", "Tickets", None, 200, "job_status", &[]), delete(deleted::destroy)),
         (r!("get", "/api/v2/api_tokens", "The tenant's API tokens (admins; never their values)", "Authentication", None, 200, "api_tokens", &[]), get(api_tokens::index)),

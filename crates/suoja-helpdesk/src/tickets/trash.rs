@@ -28,19 +28,27 @@ impl Helpdesk {
 
     /// Restores a trashed ticket.
     pub async fn restore_ticket(&self, scope: &Scope, id: TicketId) -> Result<()> {
+        self.restore_tickets(scope, &[id]).await
+    }
+
+    /// Restores trashed tickets, all or none: one that is not in the trash (or not the
+    /// tenant's) answers as not found and restores nothing.
+    pub async fn restore_tickets(&self, scope: &Scope, ids: &[TicketId]) -> Result<()> {
         crate::require_staff(scope)?;
         let now = self.now();
         let mut tx = self.db.begin().await?;
-        let mut row = suoja_store::tickets::by_id(&mut tx, scope.tenant, id)
-            .await?
-            .filter(|t| t.deleted_at.is_some() && !t.restricted)
-            .ok_or(HelpdeskError::NotFound("Ticket"))?;
-        row.deleted_at = None;
-        row.deleted_by = None;
-        row.updated_at = now;
-        suoja_store::tickets::update(&mut tx, scope.tenant, &row).await?;
+        for id in ids {
+            let mut row = suoja_store::tickets::by_id(&mut tx, scope.tenant, *id)
+                .await?
+                .filter(|t| t.deleted_at.is_some() && !t.restricted)
+                .ok_or(HelpdeskError::NotFound("Ticket"))?;
+            row.deleted_at = None;
+            row.deleted_by = None;
+            row.updated_at = now;
+            suoja_store::tickets::update(&mut tx, scope.tenant, &row).await?;
+        }
         tx.commit().await?;
-        tracing::info!(tenant.id = %scope.tenant, ticket.id = %id, actor.id = %scope.actor, "ticket restored");
+        tracing::info!(tenant.id = %scope.tenant, tickets = ids.len(), actor.id = %scope.actor, "tickets restored");
         Ok(())
     }
 }

@@ -51,6 +51,21 @@ pub async fn restore(State(app): State<AppState>, Auth(scope): Auth, Path(id): P
     Ok(super::empty_ok())
 }
 
+/// `PUT /deleted_tickets/restore_many?ids=1,2` → 200, empty; all or none (at most 100).
+pub async fn restore_many(State(app): State<AppState>, Auth(scope): Auth, params: Params) -> Result<Response, ApiError> {
+    // Who may ask comes before what was asked.
+    if !scope.is_staff() {
+        return Err(suoja_helpdesk::HelpdeskError::Forbidden("only staff restore tickets").into());
+    }
+    let ids = params.ids("ids")?;
+    if ids.is_empty() || ids.len() > 100 {
+        return Err(ApiError::BadRequest("ids: 1 to 100 ticket ids, comma-separated".into()));
+    }
+    let ids: Vec<TicketId> = ids.into_iter().map(TicketId).collect();
+    app.helpdesk.restore_tickets(&scope, &ids).await?;
+    Ok(super::empty_ok())
+}
+
 /// `DELETE /deleted_tickets/{id}` → 200 with a job status
 pub async fn destroy(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, Path(id): Path<String>) -> Result<Response, ApiError> {
     let id = parse_id(&id)?;

@@ -1279,3 +1279,35 @@ engine_test!(job_statuses_and_deleted_users_are_listed_and_counted, |app| async 
         assert_eq!(s, StatusCode::FORBIDDEN, "{path}");
     }
 });
+
+// Restoring many tickets from the trash: all or none — one not in the trash restores nothing.
+engine_test!(restore_many_brings_back_all_or_none, |app| async move {
+    let person = app.user("Tuula Tarkka", "tuula@example.fi").await;
+    let a = app.ticket(person, "Yksi", "Ensimmäinen.").await;
+    let b = app.ticket(person, "Kaksi", "Toinen.").await;
+    let live = app.ticket(person, "Kolme", "Kolmas.").await;
+    for t in [a, b] {
+        let (s, _) = app.call(Method::DELETE, &format!("/api/v2/tickets/{t}.json"), None).await;
+        assert!(s.is_success());
+    }
+    async fn trashed(app: &crate::harness::TestApp) -> std::collections::BTreeSet<i64> {
+        let (_, v) = app.get("/api/v2/deleted_tickets.json").await;
+        v["deleted_tickets"].as_array().unwrap().iter().map(|t| t["id"].as_i64().unwrap()).collect()
+    }
+    let (s, v) = app
+        .call(Method::PUT, &format!("/api/v2/deleted_tickets/restore_many.json?ids={a},{live}"), None)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
+    assert_eq!(trashed(&app).await, [a, b].into_iter().collect(), "nothing restored");
+    for bad in ["", "?ids=", "?ids=x"] {
+        let (s, _) = app.call(Method::PUT, &format!("/api/v2/deleted_tickets/restore_many.json{bad}"), None).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{bad}");
+    }
+    let (s, _) = app
+        .call(Method::PUT, &format!("/api/v2/deleted_tickets/restore_many.json?ids={a},{b}"), None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(trashed(&app).await.is_empty());
+    let (s, _) = app.get(&format!("/api/v2/tickets/{a}.json")).await;
+    assert_eq!(s, StatusCode::OK);
+});
