@@ -78,7 +78,7 @@ pub fn audited(method: &Method, route: &str) -> Option<Action> {
     if *method == Method::GET {
         return exported(route).then_some(Action::Exported);
     }
-    if !(AUDITED.iter().any(|p| route.starts_with(p)) || route.ends_with("/redact")) {
+    if !(AUDITED.iter().any(|p| route.starts_with(p)) || route.ends_with("/redact") || route.ends_with("/make_private")) {
         return None;
     }
     match *method {

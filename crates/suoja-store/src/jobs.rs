@@ -41,7 +41,7 @@ pub async fn insert(c: &mut Conn, tenant: TenantId, j: &JobStatusRow) -> Result<
     Ok(())
 }
 
-/// The tenant's job statuses, newest first, at most `limit` (`ids`: only these).
+/// The tenant's job statuses, newest first, at most `limit` (`ids`: only these, in their order).
 pub async fn list(c: &mut Conn, tenant: TenantId, ids: Option<&[String]>, limit: i64) -> Result<Vec<JobStatusRow>> {
     let rows =
         match ids {

@@ -81,6 +81,30 @@ pub async fn insert_about(c: &mut Conn, tenant: TenantId, user: i64, kind: &str,
     .await?)
 }
 
+/// Messages of `kind` about a ticket still waiting to be sent (not yet handed to the server).
+pub async fn queued_about(c: &mut Conn, tenant: TenantId, ticket: i64, kind: &str) -> Result<Vec<MessageRow>> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLS} FROM mail_outbox WHERE tenant_id = $1 AND ticket_id = $2 AND kind = $3 AND status = 'queued' ORDER BY id"
+    )))
+    .bind(tenant.0)
+    .bind(ticket)
+    .bind(kind.to_string())
+    .fetch_all(c)
+    .await?;
+    rows.iter().map(row).collect()
+}
+
+/// Withdraws a message not yet sent; true when it was still queued.
+pub async fn withdraw(c: &mut Conn, tenant: TenantId, id: i64) -> Result<bool> {
+    Ok(sqlx::query("DELETE FROM mail_outbox WHERE tenant_id = $1 AND id = $2 AND status = 'queued'")
+        .bind(tenant.0)
+        .bind(id)
+        .execute(c)
+        .await?
+        .rows_affected()
+        == 1)
+}
+
 /// Messages queued for one person, oldest first.
 pub async fn for_user(c: &mut Conn, tenant: TenantId, user: i64) -> Result<Vec<MessageRow>> {
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(

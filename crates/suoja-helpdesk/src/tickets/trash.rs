@@ -36,8 +36,11 @@ impl Helpdesk {
     pub async fn restore_tickets(&self, scope: &Scope, ids: &[TicketId]) -> Result<()> {
         crate::require_staff(scope)?;
         let now = self.now();
+        let mut ids = ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
         let mut tx = self.db.begin().await?;
-        for id in ids {
+        for id in &ids {
             let mut row = suoja_store::tickets::by_id(&mut tx, scope.tenant, *id)
                 .await?
                 .filter(|t| t.deleted_at.is_some() && !t.restricted)
@@ -48,7 +51,8 @@ impl Helpdesk {
             suoja_store::tickets::update(&mut tx, scope.tenant, &row).await?;
         }
         tx.commit().await?;
-        tracing::info!(tenant.id = %scope.tenant, tickets = ids.len(), actor.id = %scope.actor, "tickets restored");
+        let restored: Vec<i64> = ids.iter().map(|i| i.0).collect();
+        tracing::info!(tenant.id = %scope.tenant, tickets = ?restored, actor.id = %scope.actor, "tickets restored");
         Ok(())
     }
 }

@@ -109,6 +109,25 @@ impl Helpdesk {
             ));
         }
         if suoja_store::comments::make_private(&mut tx, t, found.id).await? {
+            // Reply mails carrying its text that are not sent yet are withdrawn (one already
+            // sent cannot be called back).
+            let text = crypt::open(&self.vault, &mut tx, t, &found.body_enc).await?;
+            let mut withdrawn = 0;
+            for m in suoja_store::outbox::queued_about(&mut tx, t, row.id.0, crate::notify::kinds::REPLY).await? {
+                let body = self.vault.decrypt_str(&mut tx, t, &m.body_enc).await.unwrap_or_default();
+                let carries = serde_json::from_str::<Value>(&body)
+                    .ok()
+                    .and_then(|v| {
+                        v.get("text")
+                            .and_then(Value::as_str)
+                            .map(|s| s.starts_with(&format!("{}\n\n--", text.expose())))
+                    })
+                    .unwrap_or(false);
+                if carries && suoja_store::outbox::withdraw(&mut tx, t, m.id).await? {
+                    withdrawn += 1;
+                }
+            }
+            tracing::info!(tenant.id = %t, ticket.id = %row.id, withdrawn, "reply mails of a comment made private withdrawn");
             row.updated_at = now;
             suoja_store::tickets::update(&mut tx, t, &row).await?;
             // The index keeps public and internal words apart: the comment's words move.

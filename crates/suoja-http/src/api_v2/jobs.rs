@@ -36,8 +36,11 @@ pub async fn show_many(State(app): State<AppState>, Auth(scope): Auth, base: Bas
         .split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
-        .map(str::to_string)
+        .map(str::to_ascii_lowercase)
         .collect();
+    let mut ids = ids;
+    ids.sort();
+    ids.dedup();
     if ids.is_empty() || ids.len() > 100 || ids.iter().any(|id| id.len() != 32 || !id.chars().all(|c| c.is_ascii_hexdigit())) {
         return Err(ApiError::BadRequest("ids: 1 to 100 job status ids, comma-separated".into()));
     }

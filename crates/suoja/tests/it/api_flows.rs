@@ -1209,9 +1209,44 @@ engine_test!(a_reply_made_private_leaves_the_requesters_view_and_search, |app| a
     let (_, v) = call(Method::GET, "/api/v2/requests/search.json?query=kalibrointiohje".into()).await;
     assert_eq!(found(&v), 1, "{v}");
 
+    // Reply mails waiting in the outbox (as the notifier queues them when mail is configured):
+    // this reply's, and another one's.
+    let t = suoja_core::TenantId(app.t.tenant_id);
+    {
+        let hd = app.helpdesk();
+        let mut tx = hd.db().begin().await.unwrap();
+        let key = suoja_store::users::by_id(&mut tx, t, suoja_core::UserId(login.admin_id))
+            .await
+            .unwrap()
+            .unwrap()
+            .key_id;
+        for text in ["Katso kalibrointiohje sivulta 4.", "Toinen vastaus."] {
+            let body = json!({"subject": "Re", "text": format!("{text}\n\n--\nReply to this message to add to request {id}.\n")}).to_string();
+            let sealed = hd.vault().encrypt_str(&mut tx, t, key, &body).await.unwrap();
+            suoja_store::outbox::insert_about(&mut tx, t, login.admin_id, "ticket_reply", Some(id), sealed, hd.now())
+                .await
+                .unwrap();
+        }
+        tx.commit().await.unwrap();
+    }
+    let replies = || async {
+        app.privacy()
+            .outbox_for(t, suoja_core::UserId(login.admin_id))
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|(k, _)| k == "ticket_reply")
+            .map(|(_, b)| b.expose().clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(replies().await.len(), 2);
+
     let path = format!("/api/v2/tickets/{id}/comments/{reply}/make_private.json");
     let (s, v) = app.call(Method::PUT, &path, None).await;
     assert_eq!(s, StatusCode::OK, "{v}");
+    let left = replies().await;
+    assert_eq!(left.len(), 1, "this reply's mail is withdrawn before it goes out: {left:?}");
+    assert!(left[0].contains("Toinen vastaus"), "the other stays: {left:?}");
     assert_eq!((v["comment"]["id"].as_i64(), v["comment"]["public"].as_bool()), (Some(reply), Some(false)));
     let (s, v) = app.call(Method::PUT, &path, None).await;
     assert_eq!((s, v["comment"]["public"].as_bool()), (StatusCode::OK, Some(false)), "again: nothing changes");
@@ -1304,7 +1339,7 @@ engine_test!(restore_many_brings_back_all_or_none, |app| async move {
         assert_eq!(s, StatusCode::BAD_REQUEST, "{bad}");
     }
     let (s, _) = app
-        .call(Method::PUT, &format!("/api/v2/deleted_tickets/restore_many.json?ids={a},{b}"), None)
+        .call(Method::PUT, &format!("/api/v2/deleted_tickets/restore_many.json?ids={a},{b},{a}"), None)
         .await;
     assert_eq!(s, StatusCode::OK);
     assert!(trashed(&app).await.is_empty());
