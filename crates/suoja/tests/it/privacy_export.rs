@@ -432,10 +432,29 @@ engine_test!(filters_and_the_internal_note_policy, |app| async move {
     assert_eq!(ids(&run(Filter::Requested, None).await.doc), vec![w.t1]);
     assert_eq!(ids(&run(Filter::Ccd, None).await.doc), vec![w.t2]);
     assert_eq!(ids(&run(Filter::Commented, None).await.doc), vec![w.t1, w.t2]);
+    // The person's own reply, made a note by staff since, is still theirs to have.
+    let (s, v) = app
+        .call_password(
+            &w.a_login,
+            Method::PUT,
+            &format!("/api/v2/requests/{}.json", w.t1),
+            Some(json!({"request": {"comment": {"body": "canary-own-words-a"}}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (_, all) = app.get(&format!("/api/v2/tickets/{}/comments.json", w.t1)).await;
+    let own = all["comments"].as_array().unwrap().iter().find(|c| c["body"] == "canary-own-words-a").unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let (s, v) = app
+        .call(Method::PUT, &format!("/api/v2/tickets/{}/comments/{own}/make_private.json", w.t1), None)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
     let without = run(Filter::All, Some(false)).await;
     validate(&without.doc);
     let text = serde_json::to_string(&without.doc).unwrap();
     assert!(!text.contains("canary-note-a"));
+    assert!(text.contains("canary-own-words-a"), "the person's own words stay in their export");
     assert_eq!(without.doc["options"]["internal_notes_included"], false);
     let item = without.doc["withheld"]["items"]
         .as_array()

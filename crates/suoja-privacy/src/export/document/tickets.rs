@@ -70,7 +70,9 @@ impl Privacy {
             // The description is the first comment's text: an internal note when that was one.
             let description_is_note = thread.first().is_some_and(|c| int(c, "public") != Some(1));
             for c in thread {
-                let Some((public, body)) = comment_text(c, people, include_notes, withheld) else {
+                // A person's own words are theirs to have, whoever made them a note since.
+                let own = int(c, "author_id") == Some(me);
+                let Some((public, body)) = comment_text(c, people, include_notes || own, withheld) else {
                     continue;
                 };
                 let cid = int(c, "id").unwrap_or(0);
