@@ -103,6 +103,12 @@ pub async fn show(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl,
 pub async fn export(State(app): State<AppState>, Auth(scope): Auth, params: Params, RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
     let (q, _) = filters(&params, raw.as_deref())?;
     let (csv, more) = app.privacy.audit_log_csv(&scope, q).await?;
+    Ok(csv_download(csv, more))
+}
+
+/// The audit log as a CSV download, never cached; `X-Suoja-Truncated: true` when rows were left
+/// out (the API's export and the admin page's download answer alike).
+pub(crate) fn csv_download(csv: String, more: bool) -> Response {
     let mut r = (axum::http::StatusCode::OK, csv).into_response();
     let h = r.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
@@ -111,5 +117,5 @@ pub async fn export(State(app): State<AppState>, Auth(scope): Auth, params: Para
     if more {
         h.insert("x-suoja-truncated", HeaderValue::from_static("true"));
     }
-    Ok(r)
+    r
 }

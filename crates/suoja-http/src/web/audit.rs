@@ -4,8 +4,7 @@
 
 use askama::Template;
 use axum::extract::{Query, State};
-use axum::http::{HeaderValue, header};
-use axum::response::{IntoResponse as _, Response};
+use axum::response::Response;
 use axum::routing::{MethodRouter, get};
 use serde::Deserialize;
 use suoja_core::{Timestamp, UserId};
@@ -171,13 +170,5 @@ async fn export(State(state): State<AppState>, ctx: Ctx, Query(f): Query<Filters
         return Ok(super::see_other(&format!("/admin/audit?{}", f.query_string())));
     }
     let (csv, more) = state.privacy.audit_log_csv(&scope, q).await.map_err(|e| ctx.fail(e))?;
-    let mut r = csv.into_response();
-    let h = r.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
-    h.insert(header::CONTENT_DISPOSITION, HeaderValue::from_static("attachment; filename=\"audit-log.csv\""));
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    if more {
-        h.insert("x-suoja-truncated", HeaderValue::from_static("true"));
-    }
-    Ok(r)
+    Ok(crate::api_v2::audit_logs::csv_download(csv, more))
 }
