@@ -600,10 +600,7 @@ impl Helpdesk {
             return Ok(());
         };
         let (subject, text) = if person.locale.to_ascii_lowercase().starts_with("fi") { fi } else { en };
-        let body = serde_json::json!({ "subject": subject, "text": text }).to_string();
-        let sealed = self.vault.encrypt_str(c, tenant, person.key_id, &body).await?;
-        suoja_store::outbox::insert(c, tenant, user.0, kind, sealed, self.now()).await?;
-        Ok(())
+        self.queue_about(c, tenant, &person, kind, None, subject, &text).await
     }
 
     /// How many unused recovery codes the person has.
