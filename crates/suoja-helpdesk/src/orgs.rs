@@ -173,7 +173,7 @@ impl Helpdesk {
             });
         }
         let mut tx = self.db.begin().await?;
-        let mut row = suoja_store::organizations::by_id(&mut tx, scope.tenant, id)
+        let mut row = suoja_store::organizations::by_id_for_update(&mut tx, scope.tenant, id)
             .await?
             .ok_or(HelpdeskError::NotFound("Organization"))?;
         apply(&mut row, input)?;

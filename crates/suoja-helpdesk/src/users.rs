@@ -329,7 +329,7 @@ impl Helpdesk {
         }
         let now = self.now();
         let mut tx = self.db.begin().await?;
-        let mut row = suoja_store::users::by_id(&mut tx, scope.tenant, id)
+        let mut row = suoja_store::users::by_id_for_update(&mut tx, scope.tenant, id)
             .await?
             .ok_or(HelpdeskError::NotFound("User"))?;
         // A restricted person (GDPR Art. 18) is out of staff's reach, for writes as for reads.
@@ -440,7 +440,7 @@ impl Helpdesk {
         }
         let now = self.now();
         let mut tx = self.db.begin().await?;
-        let mut row = suoja_store::users::by_id(&mut tx, scope.tenant, id)
+        let mut row = suoja_store::users::by_id_for_update(&mut tx, scope.tenant, id)
             .await?
             .ok_or(HelpdeskError::NotFound("User"))?;
         if row.deleted_at.is_some() || row.restricted {

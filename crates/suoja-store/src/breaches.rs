@@ -142,7 +142,7 @@ pub async fn by_id(c: &mut Conn, tenant: TenantId, id: i64) -> Result<Option<Bre
 /// One breach, locked for the rest of the transaction on PostgreSQL (SQLite has one writer), so
 /// two changes of one breach at once take turns instead of each missing the other's.
 pub async fn by_id_for_update(c: &mut Conn, tenant: TenantId, id: i64) -> Result<Option<BreachRow>> {
-    let lock = if c.engine() == crate::Engine::Postgres { " FOR UPDATE" } else { "" };
+    let lock = crate::dialect::row_lock(c);
     let r = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {COLS} FROM breaches WHERE tenant_id = $1 AND id = $2{lock}"
     )))

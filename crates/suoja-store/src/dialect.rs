@@ -1,9 +1,17 @@
 //! The named places where SQLite and PostgreSQL differ at run time (beyond the two migration
-//! folders): maintenance after erasure.
+//! folders): row locks for read-then-write, and maintenance after erasure.
 
 use sqlx::Executor as _;
 
-use crate::{Db, Engine, Result};
+use crate::{Conn, Db, Engine, Result};
+
+/// What a `SELECT` reading a row to change it ends with: ` FOR UPDATE` on PostgreSQL, so two
+/// transactions changing one row take turns instead of each writing back what it read (a lost
+/// update); nothing on SQLite, whose one writer already runs write transactions in turn.
+/// Transactions that lock several rows of a table lock them in ascending id order.
+pub fn row_lock(c: &Conn) -> &'static str {
+    if c.engine() == Engine::Postgres { " FOR UPDATE" } else { "" }
+}
 
 /// Pushes committed changes out of the write-ahead log into the main file and truncates the
 /// log, so deleted bytes do not linger in WAL frames. A no-op on PostgreSQL, whose WAL and

@@ -102,6 +102,15 @@ pub async fn by_id(c: &mut Conn, tenant: TenantId, id: OrganizationId) -> Result
     row.as_ref().map(from_row).transpose()
 }
 
+/// [`by_id`] to change the row in the caller's transaction: it stays locked until the
+/// transaction ends ([`crate::dialect::row_lock`]).
+pub async fn by_id_for_update(c: &mut Conn, tenant: TenantId, id: OrganizationId) -> Result<Option<OrgRow>> {
+    let lock = crate::dialect::row_lock(c);
+    let sql = format!("SELECT {COLS} FROM organizations WHERE tenant_id = $1 AND id = $2{lock}");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.0).bind(id.0).fetch_optional(c).await?;
+    row.as_ref().map(from_row).transpose()
+}
+
 /// Finds organisations by name (exact) or external id.
 pub async fn search(c: &mut Conn, tenant: TenantId, name: Option<&str>, external_id: Option<&str>) -> Result<Vec<OrgRow>> {
     let sql = format!(

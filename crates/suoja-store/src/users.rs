@@ -170,6 +170,15 @@ pub async fn by_id(c: &mut Conn, tenant: TenantId, id: UserId) -> Result<Option<
     row.as_ref().map(from_row).transpose()
 }
 
+/// [`by_id`] to change the row in the caller's transaction: it stays locked until the
+/// transaction ends ([`crate::dialect::row_lock`]).
+pub async fn by_id_for_update(c: &mut Conn, tenant: TenantId, id: UserId) -> Result<Option<UserRow>> {
+    let lock = crate::dialect::row_lock(c);
+    let sql = format!("SELECT {COLS} FROM users WHERE tenant_id = $1 AND id = $2{lock}");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.0).bind(id.0).fetch_optional(c).await?;
+    row.as_ref().map(from_row).transpose()
+}
+
 /// Finds users by ids (any order).
 pub async fn by_ids(c: &mut Conn, tenant: TenantId, ids: &[UserId]) -> Result<Vec<UserRow>> {
     if ids.is_empty() {

@@ -22,6 +22,19 @@ impl Helpdesk {
         Ok(row)
     }
 
+    /// [`Self::visible_row`] for a change: the row is locked until the caller's transaction
+    /// ends (see `suoja_store::tickets::by_id_for_update`).
+    pub(crate) async fn visible_row_for_update(&self, c: &mut Conn, scope: &Scope, id: suoja_core::TicketId) -> Result<TicketRow> {
+        let row = suoja_store::tickets::by_id_for_update(c, scope.tenant, id)
+            .await?
+            .filter(|t| t.deleted_at.is_none())
+            .ok_or(crate::HelpdeskError::NotFound("Ticket"))?;
+        if !self.can_see(c, scope, &row).await? {
+            return Err(crate::HelpdeskError::NotFound("Ticket"));
+        }
+        Ok(row)
+    }
+
     /// Whether the scope may see a ticket: staff always; end users when they requested it or are
     /// CC'd on it.
     pub async fn can_see(&self, c: &mut Conn, scope: &Scope, row: &TicketRow) -> Result<bool> {

@@ -13,7 +13,7 @@ impl Helpdesk {
         crate::require_staff(scope)?;
         let now = self.now();
         let mut tx = self.db.begin().await?;
-        let mut row = suoja_store::tickets::by_id(&mut tx, scope.tenant, id)
+        let mut row = suoja_store::tickets::by_id_for_update(&mut tx, scope.tenant, id)
             .await?
             .filter(|t| t.deleted_at.is_none() && !t.restricted)
             .ok_or(HelpdeskError::NotFound("Ticket"))?;
@@ -41,7 +41,7 @@ impl Helpdesk {
         ids.dedup();
         let mut tx = self.db.begin().await?;
         for id in &ids {
-            let mut row = suoja_store::tickets::by_id(&mut tx, scope.tenant, *id)
+            let mut row = suoja_store::tickets::by_id_for_update(&mut tx, scope.tenant, *id)
                 .await?
                 .filter(|t| t.deleted_at.is_some() && !t.restricted)
                 .ok_or(HelpdeskError::NotFound("Ticket"))?;

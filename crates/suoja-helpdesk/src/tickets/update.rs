@@ -88,7 +88,7 @@ impl Helpdesk {
         let now = self.now();
         let t = scope.tenant;
         let mut tx = self.db.begin().await?;
-        let mut row = self.visible_row(&mut tx, scope, id).await?;
+        let mut row = self.visible_row_for_update(&mut tx, scope, id).await?;
         let found = suoja_store::comments::by_id(&mut tx, t, comment)
             .await?
             .filter(|c| c.ticket_id == row.id)
@@ -183,7 +183,7 @@ impl Helpdesk {
     /// Changes a ticket in the caller's transaction (mail import stores the original message in
     /// the same one).
     pub async fn update_ticket_in(&self, tx: &mut Conn, scope: &Scope, id: TicketId, input: TicketInput, now: Timestamp) -> Result<TicketChange> {
-        let mut row = self.visible_row(tx, scope, id).await?;
+        let mut row = self.visible_row_for_update(tx, scope, id).await?;
         check_end_user_change(scope, &input)?;
         if let Some(stamp) = input.updated_stamp
             && stamp.0.div_euclid(1000) != row.updated_at.0.div_euclid(1000)

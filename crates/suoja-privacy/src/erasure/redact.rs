@@ -37,7 +37,7 @@ impl Privacy {
         accepted: &BTreeSet<(Source, i64)>,
     ) -> Result<u64> {
         let v = self.hd.vault();
-        let Some(mut row) = suoja_store::tickets::by_id(c, tenant, ticket).await? else {
+        let Some(mut row) = suoja_store::tickets::by_id_for_update(c, tenant, ticket).await? else {
             return Ok(0);
         };
         let mut changed = 0;

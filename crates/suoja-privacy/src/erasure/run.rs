@@ -339,7 +339,7 @@ impl Privacy {
             }
         }
         for t in &firsts {
-            if let Some(mut ticket) = suoja_store::tickets::by_id(c, tenant, TicketId(*t)).await? {
+            if let Some(mut ticket) = suoja_store::tickets::by_id_for_update(c, tenant, TicketId(*t)).await? {
                 ticket.description_enc = self.hd.vault().encrypt_str(c, tenant, ticket.key_id, super::rows::TOMBSTONE).await?;
                 suoja_store::tickets::update(c, tenant, &ticket).await?;
                 *out.entry("tombstoned_descriptions".into()).or_default() += 1;

@@ -84,7 +84,7 @@ impl Privacy {
             return Ok(false);
         };
         let Some(ticket) = a.ticket_id else { return Ok(false) };
-        let Some(row) = suoja_store::tickets::by_id(&mut tx, tenant, ticket).await? else {
+        let Some(row) = suoja_store::tickets::by_id_for_update(&mut tx, tenant, ticket).await? else {
             return Ok(false);
         };
         if self.ticket_held(&mut tx, tenant, ticket).await? {

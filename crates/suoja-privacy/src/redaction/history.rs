@@ -70,7 +70,10 @@ impl Privacy {
         let mut tx = self.hd.db().begin().await?;
         // The ticket must be the one redacted: a restore brings back old id counters, so a
         // ticket written after the redaction may carry its id, and is never touched.
-        let Some(mut row) = suoja_store::tickets::by_id(&mut tx, tenant, ticket).await?.filter(|t| t.created_at <= at) else {
+        let Some(mut row) = suoja_store::tickets::by_id_for_update(&mut tx, tenant, ticket)
+            .await?
+            .filter(|t| t.created_at <= at)
+        else {
             return Ok(false);
         };
         let applied = suoja_store::history::for_ticket(&mut tx, tenant, ticket)

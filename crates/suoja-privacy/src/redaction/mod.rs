@@ -143,7 +143,7 @@ impl Privacy {
         if !scope.is_staff() {
             return Err(HelpdeskError::Forbidden("only agents and admins can redact").into());
         }
-        let row = suoja_store::tickets::by_id(c, scope.tenant, id)
+        let row = suoja_store::tickets::by_id_for_update(c, scope.tenant, id)
             .await?
             .filter(|t| t.deleted_at.is_none())
             .ok_or(HelpdeskError::NotFound("Ticket"))?;

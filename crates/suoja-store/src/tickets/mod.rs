@@ -164,6 +164,15 @@ pub async fn by_id(c: &mut Conn, tenant: TenantId, id: TicketId) -> Result<Optio
     row.as_ref().map(from_row).transpose()
 }
 
+/// Finds a ticket to change it in the caller's transaction, trashed ones included: the row
+/// stays locked until the transaction ends ([`crate::dialect::row_lock`]).
+pub async fn by_id_for_update(c: &mut Conn, tenant: TenantId, id: TicketId) -> Result<Option<TicketRow>> {
+    let lock = crate::dialect::row_lock(c);
+    let sql = format!("SELECT {COLS} FROM tickets WHERE tenant_id = $1 AND id = $2{lock}");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.0).bind(id.0).fetch_optional(c).await?;
+    row.as_ref().map(from_row).transpose()
+}
+
 /// Finds tickets by ids (any order; the trash included, as `by_id`).
 pub async fn by_ids(c: &mut Conn, tenant: TenantId, ids: &[TicketId]) -> Result<Vec<TicketRow>> {
     if ids.is_empty() {

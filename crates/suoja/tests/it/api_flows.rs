@@ -1057,6 +1057,114 @@ engine_test!(the_rebuilt_search_index_is_the_one_kept_as_tickets_changed, |app| 
 // each an update of the ticket (the search index and the tag rows follow, an audit event is
 // kept); a closed ticket's tags stay as they are; a bad body is a client error and changes
 // nothing; end users may not use them.
+engine_test!(changes_to_one_ticket_at_once_lose_nothing, |app| async move {
+    // Many requests change one ticket at the same moment: tags added one by one, replies,
+    // a status and a priority. Each reads the ticket and writes it back; every change must
+    // be there afterwards (without the ticket row locked on PostgreSQL, each wrote back what
+    // it read and the others' tags, index words and fields were lost).
+    let requester = app.user("Paula Rinnakkainen", "paula@example.fi").await;
+    let (s, v) = app
+        .post(
+            "/api/v2/tickets.json",
+            json!({"ticket": {"requester_id": requester, "subject": "Yhtä aikaa", "comment": {"body": "alku"}, "tags": ["alku"]}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let id = v["ticket"]["id"].as_i64().unwrap();
+    let mut set = tokio::task::JoinSet::new();
+    for i in 0..12 {
+        let r = app
+            .req(Method::PUT, &format!("/api/v2/tickets/{id}/tags.json"))
+            .json(&json!({"tags": [format!("rinnakkain{i}")]}));
+        set.spawn(send(r));
+        let body = format!("vastaus sana{i}x");
+        let r = app
+            .req(Method::PUT, &format!("/api/v2/tickets/{id}.json"))
+            .json(&json!({"ticket": {"comment": {"body": body, "public": i % 2 == 0}}}));
+        set.spawn(send(r));
+    }
+    let r = app
+        .req(Method::PUT, &format!("/api/v2/tickets/{id}.json"))
+        .json(&json!({"ticket": {"status": "pending"}}));
+    set.spawn(send(r));
+    let r = app
+        .req(Method::PUT, &format!("/api/v2/tickets/{id}.json"))
+        .json(&json!({"ticket": {"priority": "urgent"}}));
+    set.spawn(send(r));
+    while let Some(done) = set.join_next().await {
+        let (s, v) = done.unwrap();
+        assert_eq!(s, StatusCode::OK, "{v}");
+    }
+    let (_, t) = app.get(&format!("/api/v2/tickets/{id}.json")).await;
+    let mut want: Vec<String> = (0..12).map(|i| format!("rinnakkain{i}")).collect();
+    want.push("alku".into());
+    want.sort();
+    assert_eq!(t["ticket"]["tags"], json!(want), "{t}");
+    assert_eq!(
+        (t["ticket"]["status"].as_str(), t["ticket"]["priority"].as_str()),
+        (Some("pending"), Some("urgent")),
+        "{t}"
+    );
+    let (_, v) = app.get(&format!("/api/v2/tickets/{id}/comments.json")).await;
+    assert_eq!(v["comments"].as_array().unwrap().len(), 13, "{v}");
+    // The index holds every reply's words and every tag.
+    for i in 0..12 {
+        let (_, v) = app.get(&format!("/api/v2/search.json?query=sana{i}x")).await;
+        assert_eq!(v["count"], 1, "sana{i}x: {v}");
+        let (_, v) = app.get(&format!("/api/v2/search.json?query=tags:rinnakkain{i}")).await;
+        assert_eq!(v["count"], 1, "rinnakkain{i}: {v}");
+    }
+
+    // The same for a person and an organisation: each request changes one field.
+    let fields = [
+        json!({"phone": "+358 40 111 2222"}),
+        json!({"details": "Asiakas vuodesta 2019"}),
+        json!({"notes": "Soittaa aamuisin"}),
+        json!({"locale": "fi"}),
+        json!({"time_zone": "Europe/Helsinki"}),
+        json!({"external_id": "crm-77"}),
+    ];
+    let mut set = tokio::task::JoinSet::new();
+    for f in &fields {
+        let r = app.req(Method::PUT, &format!("/api/v2/users/{requester}.json")).json(&json!({ "user": f }));
+        set.spawn(send(r));
+    }
+    while let Some(done) = set.join_next().await {
+        let (s, v) = done.unwrap();
+        assert_eq!(s, StatusCode::OK, "{v}");
+    }
+    let (_, u) = app.get(&format!("/api/v2/users/{requester}.json")).await;
+    for f in &fields {
+        let (k, want) = f.as_object().unwrap().iter().next().unwrap();
+        assert_eq!(&u["user"][k], want, "{k}: {u}");
+    }
+    let (s, o) = app.post("/api/v2/organizations.json", json!({"organization": {"name": "Rinnakkain Oy"}})).await;
+    assert_eq!(s, StatusCode::CREATED, "{o}");
+    let org = o["organization"]["id"].as_i64().unwrap();
+    let fields = [
+        json!({"details": "Tukku"}),
+        json!({"notes": "Sopimus 2027"}),
+        json!({"external_id": "org-9"}),
+        json!({"tags": ["kumppani"]}),
+    ];
+    let mut set = tokio::task::JoinSet::new();
+    for f in &fields {
+        let r = app
+            .req(Method::PUT, &format!("/api/v2/organizations/{org}.json"))
+            .json(&json!({ "organization": f }));
+        set.spawn(send(r));
+    }
+    while let Some(done) = set.join_next().await {
+        let (s, v) = done.unwrap();
+        assert_eq!(s, StatusCode::OK, "{v}");
+    }
+    let (_, o) = app.get(&format!("/api/v2/organizations/{org}.json")).await;
+    for f in &fields {
+        let (k, want) = f.as_object().unwrap().iter().next().unwrap();
+        assert_eq!(&o["organization"][k], want, "{k}: {o}");
+    }
+});
+
 engine_test!(ticket_tags_endpoints_set_add_and_remove, |app| async move {
     let (person, pw) = app.end_user_with_password("Tuula Tagi", "tuula@example.fi").await;
     let (s, v) = app
