@@ -168,6 +168,42 @@ check([p.id for p in z.help_center.topics.posts(topic.id)] == [post.id], "the to
 shown = z.help_center.posts(id=post.id)
 check(shown.vote_sum == 1 and shown.comment_count == 1, f"counted: {shown.vote_sum} {shown.comment_count}")
 
+step("bulk jobs: people, organisations and tickets many at a time")
+from zenpy.lib.api_objects import Organization  # noqa: E402
+
+
+def finished(job):
+    for _ in range(100):
+        job = z.job_status(id=job.id)
+        if job.status in ("completed", "failed", "killed"):
+            break
+        time.sleep(0.1)
+    check(job.status == "completed", f"job {job.status}")
+    return job
+
+
+job = finished(z.users.create([User(name="Zenpy Bulk Åsa", email=f"zenpy-bulk-a-{run}@example.fi", external_id=f"zb-{run}"), User(name="Zenpy Bulk Ted", email=f"zenpy-bulk-b-{run}@example.fi")]))
+bulk_ids = [r.id for r in job.results]
+check(len(bulk_ids) == 2, f"two people created: {job.results}")
+found = [u.id for u in z.users(external_id=f"zb-{run}")]
+check(found == [bulk_ids[0]], f"found by external id: {found}")
+same = z.users.create_or_update(User(name="Zenpy Bulk Åsa", email=f"ZENPY-bulk-a-{run}@example.fi", phone="+358 40 1"))
+check(same.id == bulk_ids[0] and same.phone == "+358 40 1", "create_or_update changed the person with that address")
+job = finished(z.organizations.create([Organization(name=f"Zenpy Bulk Oy {run}"), Organization(name=f"Zenpy Toinen Oy {run}")]))
+org_ids = [r.id for r in job.results]
+check(sorted(o.id for o in z.organizations(ids=org_ids)) == sorted(org_ids), "organisations shown by ids")
+pair = [z.tickets.create(Ticket(subject=f"zenpy bulk {i}", requester_id=bulk_ids[i], comment=Comment(body="bulk"))).ticket for i in range(2)]
+for t in pair:
+    t.priority = "high"
+finished(z.tickets.update(pair))
+check([z.tickets(id=t.id).priority for t in pair] == ["high", "high"], "both tickets changed")
+finished(z.tickets.delete(pair))
+trashed = {d.id for d in z.tickets.deleted()}
+check({t.id for t in pair} <= trashed, "both in the trash")
+finished(z.tickets.permanently_delete(pair))
+trashed = {d.id for d in z.tickets.deleted()}
+check(not ({t.id for t in pair} & trashed), "both deleted for good")
+
 step("erase a person: soft delete, then permanent deletion")
 gone = z.users.create(User(name="Zenpy Erased", email=f"zenpy-erased-{run}@example.fi"))
 their = z.tickets.create(Ticket(subject="to be erased", comment=Comment(body="erase me"), requester_id=gone.id)).ticket

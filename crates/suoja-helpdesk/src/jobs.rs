@@ -1,9 +1,10 @@
-//! Job statuses for bulk operations (`create_many`, permanent deletion). Bulk work runs to
+//! Job statuses for bulk operations (`create_many`, `update_many`, `destroy_many`, permanent
+//! deletion). Bulk work runs to
 //! completion before the answer, one item per transaction, and its status is kept so clients
 //! that poll `job_statuses/{id}` see the outcome.
 
-use serde_json::{Value, json};
-use suoja_core::{Scope, random};
+use serde_json::{Map, Value, json};
+use suoja_core::{ErrorKind, Scope, random};
 use suoja_store::jobs::JobStatusRow;
 
 use crate::model::{JobStatus, TicketInput};
@@ -15,24 +16,53 @@ impl Helpdesk {
         // Bulk creation is for staff and integrations, as with Zendesk: an end user asks one
         // ticket at a time.
         crate::require_staff(scope)?;
-        if inputs.len() > 100 {
-            return Err(HelpdeskError::Invalid {
-                field: "tickets".into(),
-                message: "at most 100 tickets per request".into(),
-                code: "TooManyValues",
-            });
-        }
-        let mut results = Vec::with_capacity(inputs.len());
-        for (index, input) in inputs.into_iter().enumerate() {
-            match self.create_ticket(scope, input).await {
-                Ok(ch) => results.push(json!({"index": index, "id": ch.ticket.id.0})),
-                Err(e) if e.kind() != suoja_core::ErrorKind::Internal && e.kind() != suoja_core::ErrorKind::Unavailable => {
-                    results.push(json!({"index": index, "error": "RecordInvalid", "details": e.to_string()}))
+        at_most_100(inputs.len(), "tickets")?;
+        let items = inputs.into_iter().enumerate().map(|(i, t)| (key(json!({"index": i})), t)).collect();
+        self.run_job(scope, items, HelpdeskError::kind, |input| async move {
+            let ch = self.create_ticket(scope, input).await?;
+            Ok(key(json!({"id": ch.ticket.id.0})))
+        })
+        .await
+    }
+
+    /// Runs a bulk job's items in turn and stores the job. Each item is named in its result by
+    /// `key` (its index or id, and the action) and done by `each`, in a transaction of its own,
+    /// whose answer is added to the result. An item refused for the client's reasons (invalid,
+    /// unknown, not allowed, in conflict) is reported with `success: false`, `error` and
+    /// `details`, and the job goes on; a failure on our side ends the request with that error,
+    /// as it would for one item, and the items before it stay done.
+    pub async fn run_job<I, E, F, Fut>(
+        &self,
+        scope: &Scope,
+        items: Vec<(Map<String, Value>, I)>,
+        kind: fn(&E) -> ErrorKind,
+        mut each: F,
+    ) -> std::result::Result<JobStatus, E>
+    where
+        E: From<HelpdeskError> + std::fmt::Display,
+        F: FnMut(I) -> Fut,
+        Fut: std::future::Future<Output = std::result::Result<Map<String, Value>, E>>,
+    {
+        let mut results = Vec::with_capacity(items.len());
+        for (mut result, item) in items {
+            match each(item).await {
+                Ok(done) => result.extend(done),
+                Err(e) => {
+                    let error = match kind(&e) {
+                        ErrorKind::NotFound => "RecordNotFound",
+                        ErrorKind::Invalid => "RecordInvalid",
+                        ErrorKind::Conflict => "Conflict",
+                        ErrorKind::Forbidden | ErrorKind::Unauthorized => "PermissionDenied",
+                        ErrorKind::Unavailable | ErrorKind::Internal => return Err(e),
+                    };
+                    result.insert("success".into(), Value::Bool(false));
+                    result.insert("error".into(), error.into());
+                    result.insert("details".into(), e.to_string().into());
                 }
-                Err(e) => return Err(e),
             }
+            results.push(Value::Object(result));
         }
-        self.record_job(scope, "completed", results, None).await
+        Ok(self.record_job(scope, "completed", results, None).await?)
     }
 
     /// Stores a finished job's status.
@@ -74,6 +104,33 @@ impl Helpdesk {
             .ok_or(HelpdeskError::NotFound("JobStatus"))?
             .into())
     }
+}
+
+/// A job result's fields from a JSON object literal.
+pub fn key(v: Value) -> Map<String, Value> {
+    match v {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    }
+}
+
+/// Bulk requests carry at most 100 items, as Zendesk's do.
+pub fn at_most_100(n: usize, what: &str) -> Result<()> {
+    if n > 100 {
+        return Err(HelpdeskError::Invalid {
+            field: what.into(),
+            message: format!("at most 100 {what} per request"),
+            code: "TooManyValues",
+        });
+    }
+    if n == 0 {
+        return Err(HelpdeskError::Invalid {
+            field: what.into(),
+            message: format!("name at least one of the {what}"),
+            code: "BlankValue",
+        });
+    }
+    Ok(())
 }
 
 impl Helpdesk {

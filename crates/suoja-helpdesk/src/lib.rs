@@ -4,6 +4,7 @@
 //! subject's key on the way in and decrypt them on the way out. No HTTP, no HTML.
 
 mod auth;
+mod bulk;
 pub mod consult;
 pub mod crypt;
 mod error;

@@ -36,7 +36,9 @@ fn operation(d: &Doc) -> Value {
         params.push(json!({"name": name, "in": "path", "required": true, "schema": schema}));
     }
     for q in d.query {
-        let required = *q == "query" || (*q == "ids") || (*q == "filename");
+        // `update_many` takes ids or a list of changes; `show_many` ids or external ids.
+        let either = d.path.ends_with("/update_many") || d.query.contains(&"external_ids");
+        let required = *q == "query" || (*q == "ids" && !either) || (*q == "filename");
         params.push(json!({"name": q, "in": "query", "required": required, "schema": query_schema(q)}));
     }
     let mut responses = error_responses();
@@ -92,9 +94,28 @@ fn operation(d: &Doc) -> Value {
                 json!({"required": true, "content": {"application/json": {"schema": schema}}}),
             );
         }
+        Some(changes @ ("ticket_changes" | "user_changes")) => {
+            // One change for the ids of `?ids=`, or a list of changes each naming its id.
+            let (one, list, input) = if changes == "ticket_changes" {
+                ("ticket", "tickets", "TicketInput")
+            } else {
+                ("user", "users", "UserInput")
+            };
+            let each = json!({"type": "object", "required": ["id"], "properties": {"id": id()}});
+            let schema = json!({"type": "object", "additionalProperties": false, "minProperties": 1, "maxProperties": 1, "properties": {
+                one: {"$ref": format!("#/components/schemas/{input}")},
+                list: {"type": "array", "minItems": 1, "maxItems": 100, "items": each}}});
+            suoja_core::json::set(
+                &mut op,
+                "requestBody",
+                json!({"required": true, "content": {"application/json": {"schema": schema}}}),
+            );
+        }
         Some(root) => {
             let inner = match root {
-                "tickets" => json!({"type": "array", "maxItems": 100, "items": {"$ref": "#/components/schemas/TicketInput"}}),
+                "users" => json!({"type": "array", "minItems": 1, "maxItems": 100, "items": {"$ref": "#/components/schemas/UserInput"}}),
+                "organizations" => json!({"type": "array", "minItems": 1, "maxItems": 100, "items": {"$ref": "#/components/schemas/OrganizationInput"}}),
+                "tickets" => json!({"type": "array", "minItems": 1, "maxItems": 100, "items": {"$ref": "#/components/schemas/TicketInput"}}),
                 "ticket" => json!({"$ref": "#/components/schemas/TicketInput"}),
                 "user" => json!({"$ref": "#/components/schemas/UserInput"}),
                 "organization" => json!({"$ref": "#/components/schemas/OrganizationInput"}),

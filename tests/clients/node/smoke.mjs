@@ -123,6 +123,24 @@ await client.users.request('POST', ['community', 'posts', post.id, 'up']);
 const postShown = body(await client.users.request('GET', ['community', 'posts', post.id]));
 check((postShown.post || postShown).vote_sum === 1, `vote counted: ${JSON.stringify(postShown).slice(0, 300)}`);
 
+step('bulk jobs: people and tickets many at a time');
+const bulkJob = body(await client.users.createMany({ users: [{ name: 'Node Bulk One', email: `node-bulk-1-${run}@example.fi` }, { name: 'Node Bulk Two', email: `node-bulk-2-${run}@example.fi` }] }));
+const bulkPeople = (bulkJob.job_status || bulkJob).results.map((r) => r.id);
+check(bulkPeople.length === 2 && bulkPeople.every((id) => id > 0), `people created: ${JSON.stringify(bulkJob).slice(0, 300)}`);
+const upserted = body(await client.users.createOrUpdate({ user: { name: 'Node Bulk One', email: `node-bulk-1-${run}@example.fi`, notes: 'met' } }));
+check(upserted.id === bulkPeople[0] && upserted.notes === 'met', `create_or_update: ${JSON.stringify(upserted).slice(0, 300)}`);
+const bulkTickets = [];
+for (const id of bulkPeople) {
+  bulkTickets.push(body(await client.tickets.create({ ticket: { subject: 'node bulk', requester_id: id, comment: { body: 'bulk' } } })).id);
+}
+await client.tickets.updateMany(bulkTickets, { ticket: { status: 'pending' } });
+for (const id of bulkTickets) {
+  check(body(await client.tickets.show(id)).status === 'pending', `ticket ${id} changed`);
+}
+await client.tickets.deleteMany(bulkTickets);
+const bulkTrash = JSON.stringify(body(await client.tickets.get(['deleted_tickets'])));
+check(bulkTickets.every((id) => bulkTrash.includes(`"id":${id}`)), `both tickets in the trash: ${bulkTrash.slice(0, 300)}`);
+
 step('erase a person: soft delete, then permanent deletion');
 const gone = body(await client.users.create({ user: { name: 'Node Erased', email: `node-erased-${run}@example.fi` } }));
 await client.users.delete(gone.id);

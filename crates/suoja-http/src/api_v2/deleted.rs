@@ -87,3 +87,15 @@ pub async fn users_count(State(app): State<AppState>, Auth(scope): Auth) -> Resu
     let n = app.helpdesk.count_users(&scope, true).await?;
     Ok(ok(json!({"count": {"value": n, "refreshed_at": app.helpdesk.now().to_iso()}})))
 }
+
+/// `DELETE /deleted_tickets/destroy_many?ids=1,2` → 200 with a job status; each trashed
+/// ticket is deleted permanently as `DELETE /deleted_tickets/{id}` would, or its result says
+/// why not.
+pub async fn destroy_many(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, params: Params) -> Result<Response, ApiError> {
+    if !scope.is_staff() {
+        return Err(suoja_helpdesk::HelpdeskError::Forbidden("only agents and admins can do this").into());
+    }
+    let ids: Vec<TicketId> = params.ids("ids")?.into_iter().map(TicketId).collect();
+    let job = app.privacy.purge_tickets(&scope, &ids).await?;
+    Ok(ok(json!({"job_status": wire::job(&job, &base)})))
+}

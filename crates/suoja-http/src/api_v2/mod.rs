@@ -5,6 +5,7 @@ pub mod account;
 pub mod api_tokens;
 pub mod audit_logs;
 pub mod breaches;
+pub mod bulk;
 pub mod deleted;
 pub mod erasure;
 pub mod groups;

@@ -56,6 +56,44 @@ pub async fn create(State(app): State<AppState>, Auth(scope): Auth, base: BaseUr
     ))
 }
 
+/// `POST /organizations/create_many` with `{"organizations": [{…}, …]}` → 200 with a job
+/// status.
+pub async fn create_many(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, body: JsonBody) -> Result<Response, ApiError> {
+    if !scope.is_staff() {
+        return Err(suoja_helpdesk::HelpdeskError::Forbidden("only staff create organizations").into());
+    }
+    let inputs = super::bulk::items(&body, "organizations", parse::org_input)?;
+    let job = app.helpdesk.create_many_orgs(&scope, inputs).await?;
+    Ok(ok(json!({"job_status": wire::job(&job, &base)})))
+}
+
+/// `GET /organizations/show_many?ids=` or `?external_ids=` (comma-separated, at most 100)
+pub async fn show_many(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, params: Params) -> Result<Response, ApiError> {
+    // Who may ask comes before what was asked.
+    if !scope.is_staff() {
+        return Err(suoja_helpdesk::HelpdeskError::Forbidden("only staff read organizations").into());
+    }
+    let (ids, ext) = match (params.get("ids"), params.get("external_ids")) {
+        (Some(_), None) => (params.ids("ids")?.into_iter().map(OrganizationId).collect(), Vec::new()),
+        (None, Some(list)) => {
+            let mut ext: Vec<String> = list.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect();
+            ext.dedup();
+            if ext.len() > 100 || ext.iter().any(|e| e.chars().count() > 255) {
+                return Err(ApiError::BadRequest("external_ids: 1 to 100 external ids, comma-separated".into()));
+            }
+            (Vec::new(), ext)
+        }
+        _ => return Err(ApiError::BadRequest("give ids or external_ids (one of them)".into())),
+    };
+    if ids.is_empty() && ext.is_empty() {
+        return Err(ApiError::BadRequest("ids: name 1 to 100 ids, comma-separated".into()));
+    }
+    let orgs = app.helpdesk.orgs_by(&scope, &ids, &ext).await?;
+    Ok(ok(
+        json!({"organizations": orgs.iter().map(|o| wire::organization(o, &base)).collect::<Vec<_>>()}),
+    ))
+}
+
 /// `GET /organizations/{id}`
 pub async fn show(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, Path(id): Path<String>) -> Result<Response, ApiError> {
     let o = app.helpdesk.get_org(&scope, OrganizationId(parse_id(&id)?)).await?;

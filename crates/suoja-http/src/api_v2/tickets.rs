@@ -167,6 +167,29 @@ pub async fn create_many(State(app): State<AppState>, Auth(scope): Auth, base: B
     Ok(ok(json!({"job_status": wire::job(&job, &base)})))
 }
 
+/// `PUT /tickets/update_many?ids=1,2` with `{"ticket": {…}}`, or with `{"tickets": [{"id": 1,
+/// …}, …]}` → 200 with a job status (each ticket changed as `PUT /tickets/{id}` would).
+pub async fn update_many(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, params: Params, body: JsonBody) -> Result<Response, ApiError> {
+    if !scope.is_staff() {
+        return Err(suoja_helpdesk::HelpdeskError::Forbidden("only staff change tickets in bulk").into());
+    }
+    let items = super::bulk::changes(&body, &params, "ticket", "tickets", |o| parse::ticket_input(o, false))?;
+    let items = items.into_iter().map(|(id, t)| (TicketId(id), t)).collect();
+    let job = app.helpdesk.update_many_tickets(&scope, items).await?;
+    Ok(ok(json!({"job_status": wire::job(&job, &base)})))
+}
+
+/// `DELETE /tickets/destroy_many?ids=1,2` → 200 with a job status; the tickets move to the
+/// trash.
+pub async fn destroy_many(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, params: Params) -> Result<Response, ApiError> {
+    if !scope.is_staff() {
+        return Err(suoja_helpdesk::HelpdeskError::Forbidden("only staff delete tickets").into());
+    }
+    let ids: Vec<TicketId> = params.ids("ids")?.into_iter().map(TicketId).collect();
+    let job = app.helpdesk.delete_many_tickets(&scope, &ids).await?;
+    Ok(ok(json!({"job_status": wire::job(&job, &base)})))
+}
+
 /// `GET /tickets/{id}/comments`
 pub async fn comments(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, params: Params, Path(id): Path<String>) -> Result<Response, ApiError> {
     let tid = parse_id(&id)?;

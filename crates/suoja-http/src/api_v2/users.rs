@@ -39,11 +39,62 @@ pub async fn show(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl,
     Ok(ok(json!({"user": wire::user(&u, &base, &scope)})))
 }
 
-/// `GET /users/show_many?ids=`
+/// `GET /users/show_many?ids=` or `?external_ids=` (comma-separated, at most 100)
 pub async fn show_many(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, params: Params) -> Result<Response, ApiError> {
-    let ids: Vec<UserId> = params.ids("ids")?.into_iter().map(UserId).collect();
-    let users = app.helpdesk.get_users(&scope, &ids).await?;
+    let users = match params.get("external_ids") {
+        Some(list) if params.get("ids").is_none() => {
+            let mut ext: Vec<String> = list.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect();
+            ext.dedup();
+            if ext.is_empty() || ext.len() > 100 || ext.iter().any(|e| e.chars().count() > 255) {
+                return Err(ApiError::BadRequest("external_ids: 1 to 100 external ids, comma-separated".into()));
+            }
+            app.helpdesk.users_by_external_ids(&scope, &ext).await?
+        }
+        Some(_) => return Err(ApiError::BadRequest("give ids or external_ids, not both".into())),
+        None => {
+            let ids: Vec<UserId> = params.ids("ids")?.into_iter().map(UserId).collect();
+            app.helpdesk.get_users(&scope, &ids).await?
+        }
+    };
     Ok(ok(json!({"users": users.iter().map(|u| wire::user(u, &base, &scope)).collect::<Vec<_>>()})))
+}
+
+/// `POST /users/create_many` with `{"users": [{…}, …]}` → 200 with a job status.
+pub async fn create_many(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, body: JsonBody) -> Result<Response, ApiError> {
+    if !scope.is_staff() {
+        return Err(suoja_helpdesk::HelpdeskError::Forbidden("only staff create users in bulk").into());
+    }
+    let inputs = super::bulk::items(&body, "users", parse::user_input)?;
+    let job = app.helpdesk.create_many_users(&scope, inputs).await?;
+    Ok(ok(json!({"job_status": wire::job(&job, &base)})))
+}
+
+/// `POST /users/create_or_update` with `{"user": {…}}` → 201 with a new user, or 200 with the
+/// one found by `email` (or, without one, `external_id`) and changed.
+pub async fn create_or_update(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, body: JsonBody) -> Result<Response, ApiError> {
+    if !scope.is_staff() {
+        return Err(suoja_helpdesk::HelpdeskError::Forbidden("only staff create users").into());
+    }
+    let input = user_body(&body)?;
+    let (u, new) = app.helpdesk.create_or_update_user(&scope, input).await?;
+    let body = json!({"user": wire::user(&u, &base, &scope)});
+    Ok(if new {
+        created(&base.api(&format!("/users/{}.json", u.id.0)), body)
+    } else {
+        ok(body)
+    })
+}
+
+/// `PUT /users/update_many?ids=1,2` with `{"user": {…}}`, or with `{"users": [{"id": 1, …},
+/// …]}` → 200 with a job status.
+pub async fn update_many(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, params: Params, body: JsonBody) -> Result<Response, ApiError> {
+    if !scope.is_staff() {
+        return Err(suoja_helpdesk::HelpdeskError::Forbidden("only staff change users in bulk").into());
+    }
+    let items = super::bulk::changes(&body, &params, "user", "users", parse::user_input)?;
+    let items = items.into_iter().map(|(id, u)| (UserId(id), u)).collect();
+    let job = app.helpdesk.update_many_users(&scope, items).await?;
+    Ok(ok(json!({"job_status": wire::job(&job, &base)})))
 }
 
 /// `PUT /users/{id}`

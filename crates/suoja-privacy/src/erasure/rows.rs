@@ -92,7 +92,7 @@ impl Privacy {
             return Err(suoja_helpdesk::HelpdeskError::Forbidden("only agents and admins can do this").into());
         }
         let mut tx = self.hd.db().begin().await?;
-        suoja_store::tickets::by_id(&mut tx, scope.tenant, id)
+        suoja_store::tickets::by_id_for_update(&mut tx, scope.tenant, id)
             .await?
             .filter(|t| t.deleted_at.is_some() && !t.restricted)
             .ok_or(PrivacyError::NotFound("Ticket"))?;
@@ -106,5 +106,28 @@ impl Privacy {
         suoja_store::dialect::checkpoint(self.hd.db()).await?;
         tracing::info!(tenant.id = %scope.tenant, ticket.id = %id, actor.id = %scope.actor, "ticket deleted permanently");
         Ok(())
+    }
+
+    /// Deletes up to 100 trashed tickets permanently (Zendesk's `deleted_tickets/destroy_many`),
+    /// each as [`Self::purge_ticket`] does, in a transaction of its own; the job's results say
+    /// which went and why others did not (unknown, not in the trash, under a legal hold).
+    pub async fn purge_tickets(&self, scope: &Scope, ids: &[TicketId]) -> Result<suoja_helpdesk::model::JobStatus> {
+        if !scope.is_staff() {
+            return Err(suoja_helpdesk::HelpdeskError::Forbidden("only agents and admins can do this").into());
+        }
+        suoja_helpdesk::jobs::at_most_100(ids.len(), "tickets")?;
+        let mut ids = ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        let items = ids
+            .into_iter()
+            .map(|id| (suoja_helpdesk::jobs::key(serde_json::json!({"id": id.0, "action": "delete"})), id))
+            .collect();
+        self.hd
+            .run_job(scope, items, PrivacyError::kind, |id| async move {
+                self.purge_ticket(scope, id).await?;
+                Ok(suoja_helpdesk::jobs::key(serde_json::json!({"success": true, "status": "Deleted"})))
+            })
+            .await
     }
 }

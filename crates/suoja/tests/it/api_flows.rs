@@ -1454,3 +1454,248 @@ engine_test!(restore_many_brings_back_all_or_none, |app| async move {
     let (s, _) = app.get(&format!("/api/v2/tickets/{a}.json")).await;
     assert_eq!(s, StatusCode::OK);
 });
+
+engine_test!(bulk_jobs_for_tickets_users_and_organizations, |app| async move {
+    let requester = app.user("Aino Joukko", "aino.joukko@example.fi").await;
+    let mut ids = Vec::new();
+    for subject in ["Yksi", "Kaksi", "Kolme"] {
+        let (s, v) = app
+            .post(
+                "/api/v2/tickets.json",
+                json!({"ticket": {"requester_id": requester, "subject": subject, "comment": {"body": "alku"}}}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        ids.push(v["ticket"]["id"].as_i64().unwrap());
+    }
+    let (a, b, c) = (ids[0], ids[1], ids[2]);
+    let ticket = |id: i64| {
+        let app = &app;
+        async move { app.get(&format!("/api/v2/tickets/{id}.json")).await.1["ticket"].clone() }
+    };
+
+    // The same change for the ids given; an unknown id is reported and the others done.
+    let (s, v) = app
+        .put(
+            &format!("/api/v2/tickets/update_many.json?ids={a},999999,{b}"),
+            json!({"ticket": {"status": "pending", "additional_tags": ["joukko"]}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let job = &v["job_status"];
+    assert_eq!(job["status"], "completed", "{v}");
+    assert_eq!(
+        job["results"],
+        json!([
+            {"id": a, "action": "update", "success": true, "status": "Updated"},
+            {"id": 999999, "action": "update", "success": false, "error": "RecordNotFound", "details": "Ticket not found"},
+            {"id": b, "action": "update", "success": true, "status": "Updated"},
+        ]),
+        "{v}"
+    );
+    for id in [a, b] {
+        let t = ticket(id).await;
+        assert_eq!((t["status"].as_str(), t["tags"].clone()), (Some("pending"), json!(["joukko"])), "{t}");
+    }
+    assert_eq!(ticket(c).await["status"], "new");
+    // Polling the job gives the same results.
+    let (s, polled) = app.get(&format!("/api/v2/job_statuses/{}.json", job["id"].as_str().unwrap())).await;
+    assert_eq!((s, &polled["job_status"]["results"]), (StatusCode::OK, &job["results"]));
+
+    // A change each.
+    let (s, v) = app
+        .put(
+            "/api/v2/tickets/update_many.json",
+            json!({"tickets": [{"id": a, "priority": "high"}, {"id": c, "status": "solved", "comment": {"body": "ratkaistu", "public": false}}]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["job_status"]["results"].as_array().unwrap().len(), 2, "{v}");
+    assert_eq!(
+        (ticket(a).await["priority"].as_str(), ticket(c).await["status"].as_str()),
+        (Some("high"), Some("solved"))
+    );
+    let (_, v) = app.get(&format!("/api/v2/tickets/{c}/comments.json")).await;
+    assert_eq!(v["comments"].as_array().unwrap().len(), 2, "{v}");
+
+    // Malformed bodies are refused whole: nothing changes, not even the valid items.
+    let before: Vec<Value> = futures_collect(&app, &[a, b, c]).await;
+    let many: Vec<Value> = (0..101).map(|i| json!({"id": i + 1, "priority": "low"})).collect();
+    for (query, bad) in [
+        (format!("?ids={a}"), json!({"tickets": [{"id": a, "priority": "low"}]})),
+        (String::new(), json!({"ticket": {"priority": "low"}})),
+        (String::new(), json!({})),
+        (String::new(), json!({"tickets": []})),
+        (String::new(), json!({"tickets": many})),
+        (String::new(), json!({"tickets": [{"id": a, "priority": "low"}, {"priority": "low"}]})),
+        (String::new(), json!({"tickets": [{"id": a, "priority": "low"}, {"id": b, "bogus": 1}]})),
+        (String::new(), json!({"tickets": [{"id": a, "priority": "low"}, 5]})),
+        (String::new(), json!({"tickets": [{"id": "x", "priority": "low"}]})),
+        (format!("?ids={a},x"), json!({"ticket": {"priority": "low"}})),
+        (String::from("?ids="), json!({"ticket": {"priority": "low"}})),
+    ] {
+        let (s, v) = app.put(&format!("/api/v2/tickets/update_many.json{query}"), bad.clone()).await;
+        assert!(s.is_client_error(), "{query} {bad}: {s} {v}");
+    }
+    assert_eq!(futures_collect(&app, &[a, b, c]).await, before, "nothing changed");
+
+    // End users do not change tickets in bulk, nor delete them.
+    let (_, pw) = app.end_user_with_password("Eero Loppu", "eero.loppu@example.fi").await;
+    let (s, _) = app
+        .call_password(
+            &pw,
+            Method::PUT,
+            &format!("/api/v2/tickets/update_many.json?ids={a}"),
+            Some(json!({"ticket": {"priority": "low"}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = app
+        .call_password(&pw, Method::DELETE, &format!("/api/v2/tickets/destroy_many.json?ids={a}"), None)
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+
+    // To the trash, then for good.
+    let (s, v) = app.delete(&format!("/api/v2/tickets/destroy_many.json?ids={b},{a},999999")).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(
+        v["job_status"]["results"],
+        json!([
+            {"id": a, "action": "delete", "success": true, "status": "Deleted"},
+            {"id": b, "action": "delete", "success": true, "status": "Deleted"},
+            {"id": 999999, "action": "delete", "success": false, "error": "RecordNotFound", "details": "Ticket not found"},
+        ]),
+        "{v}"
+    );
+    let (_, v) = app.get("/api/v2/deleted_tickets.json").await;
+    assert_eq!(v["deleted_tickets"].as_array().unwrap().len(), 2, "{v}");
+    let (s, v) = app.delete(&format!("/api/v2/deleted_tickets/destroy_many.json?ids={a},{c}")).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let results = &v["job_status"]["results"];
+    assert_eq!(results[0], json!({"id": a, "action": "delete", "success": true, "status": "Deleted"}), "{v}");
+    assert_eq!(
+        (results[1]["id"].as_i64(), results[1]["success"].as_bool()),
+        (Some(c), Some(false)),
+        "not in the trash: {v}"
+    );
+    let (_, v) = app.get("/api/v2/deleted_tickets.json").await;
+    let left: Vec<i64> = v["deleted_tickets"].as_array().unwrap().iter().map(|t| t["id"].as_i64().unwrap()).collect();
+    assert_eq!(left, vec![b], "{v}");
+    assert_eq!(app.get(&format!("/api/v2/tickets/{c}.json")).await.0, StatusCode::OK);
+
+    // People: many at once, one refused for its taken address.
+    let (s, v) = app
+        .post(
+            "/api/v2/users/create_many.json",
+            json!({"users": [{"name": "Åsa Öberg", "email": "asa@example.se", "external_id": "crm-1"}, {"name": "Ted Toinen", "email": "AINO.joukko@example.fi"}, {"name": "Ted Tedson", "external_id": "crm-10"}]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let results = v["job_status"]["results"].as_array().unwrap().clone();
+    assert_eq!((results[0]["index"].as_i64(), results[0]["status"].as_str()), (Some(0), Some("Created")), "{v}");
+    assert_eq!(
+        (results[1]["index"].as_i64(), results[1]["error"].as_str()),
+        (Some(1), Some("RecordInvalid")),
+        "{v}"
+    );
+    assert_eq!(results[2]["status"], "Created", "{v}");
+    let text = v.to_string();
+    for personal in ["asa@", "aino.joukko", "Åsa", "Öberg", "Tedson", "Toinen", "crm-"] {
+        assert!(
+            !text.to_lowercase().contains(&personal.to_lowercase()),
+            "a job result holds ids only, not {personal}: {v}"
+        );
+    }
+    let asa = results[0]["id"].as_i64().unwrap();
+    let tedson = results[2]["id"].as_i64().unwrap();
+
+    // By exact external id: crm-1 is not crm-10, and "crm" is neither.
+    let (s, v) = app.get("/api/v2/users/show_many.json?external_ids=crm-1").await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let found: Vec<i64> = v["users"].as_array().unwrap().iter().map(|u| u["id"].as_i64().unwrap()).collect();
+    assert_eq!(found, vec![asa], "{v}");
+    let (_, v) = app.get("/api/v2/users/show_many.json?external_ids=crm-10,crm-1").await;
+    assert_eq!(v["users"].as_array().unwrap().len(), 2, "{v}");
+    let (_, v) = app.get("/api/v2/users/show_many.json?external_ids=crm,CRM-1").await;
+    assert_eq!(v["users"], json!([]), "{v}");
+    let (s, _) = app.get("/api/v2/users/show_many.json?external_ids=crm-1&ids=1").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+
+    // Create or update: by address, then by external id.
+    let (s, v) = app
+        .post(
+            "/api/v2/users/create_or_update.json",
+            json!({"user": {"name": "Uusi Ihminen", "email": "uusi@example.fi"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let uusi = v["user"]["id"].as_i64().unwrap();
+    let (s, v) = app
+        .post(
+            "/api/v2/users/create_or_update.json",
+            json!({"user": {"name": "Uusi Ihminen", "email": "UUSI@example.fi", "phone": "+358 50 123"}}),
+        )
+        .await;
+    assert_eq!(
+        (s, v["user"]["id"].as_i64(), v["user"]["phone"].as_str()),
+        (StatusCode::OK, Some(uusi), Some("+358 50 123")),
+        "{v}"
+    );
+    let (s, v) = app
+        .post(
+            "/api/v2/users/create_or_update.json",
+            json!({"user": {"name": "Ted Tedson-Toinen", "external_id": "crm-10"}}),
+        )
+        .await;
+    assert_eq!((s, v["user"]["id"].as_i64()), (StatusCode::OK, Some(tedson)), "{v}");
+    let (_, v) = app.get(&format!("/api/v2/users/{asa}.json")).await;
+    assert_eq!(v["user"]["name"], "Åsa Öberg", "the other external id's person is untouched: {v}");
+    let (s, v) = app.post("/api/v2/users/create_or_update.json", json!({"user": {"name": "Kuka"}})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+
+    // The same change for several people.
+    let (s, v) = app
+        .put(
+            &format!("/api/v2/users/update_many.json?ids={asa},{uusi}"),
+            json!({"user": {"notes": "Yhteiskäyttäjä"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    for id in [asa, uusi] {
+        let (_, v) = app.get(&format!("/api/v2/users/{id}.json")).await;
+        assert_eq!(v["user"]["notes"], "Yhteiskäyttäjä", "{v}");
+    }
+    let (_, v) = app.get(&format!("/api/v2/users/{tedson}.json")).await;
+    assert_eq!(v["user"]["notes"], Value::Null, "{v}");
+
+    // Organisations.
+    let (s, v) = app
+        .post(
+            "/api/v2/organizations/create_many.json",
+            json!({"organizations": [{"name": "Joukko Oy", "external_id": "org-1"}, {"name": "Toinen Oy"}, {"name": "joukko oy"}]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let results = v["job_status"]["results"].as_array().unwrap().clone();
+    assert_eq!(
+        (results[0]["status"].as_str(), results[1]["status"].as_str()),
+        (Some("Created"), Some("Created")),
+        "{v}"
+    );
+    let (o1, o2) = (results[0]["id"].as_i64().unwrap(), results[1]["id"].as_i64().unwrap());
+    let (_, v) = app.get(&format!("/api/v2/organizations/show_many.json?ids={o2},{o1},999999")).await;
+    let found: Vec<i64> = v["organizations"].as_array().unwrap().iter().map(|o| o["id"].as_i64().unwrap()).collect();
+    assert_eq!(found, vec![o1, o2], "{v}");
+    let (_, v) = app.get("/api/v2/organizations/show_many.json?external_ids=org-1,org").await;
+    assert_eq!(v["organizations"].as_array().unwrap().len(), 1, "{v}");
+    let (s, _) = app.get("/api/v2/organizations/show_many.json").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+});
+
+async fn futures_collect(app: &crate::harness::TestApp, ids: &[i64]) -> Vec<Value> {
+    let mut out = Vec::new();
+    for id in ids {
+        out.push(app.get(&format!("/api/v2/tickets/{id}.json")).await.1);
+    }
+    out
+}

@@ -278,7 +278,7 @@ pub(crate) async fn world(app: &TestApp) -> World {
     )
     .await;
     ids.insert("other_ticket", id(&other["id"]));
-    for key in ["trashed_restore", "trashed_purge", "held"] {
+    for key in ["trashed_restore", "trashed_purge", "held", "bulk_delete", "bulk_purge"] {
         let t = created(
             app,
             &admin,
@@ -288,7 +288,7 @@ pub(crate) async fn world(app: &TestApp) -> World {
         )
         .await;
         ids.insert(key, id(&t["id"]));
-        if key != "held" {
+        if key != "held" && key != "bulk_delete" {
             let (s, _) = app.delete(&format!("/api/v2/tickets/{}.json", t["id"])).await;
             assert_eq!(s, StatusCode::NO_CONTENT);
         }
@@ -716,6 +716,11 @@ pub(crate) fn concrete(method: &str, path: &str, ids: &HashMap<&'static str, Str
         "/api/v2/users/show_many" => format!("?ids={},{}", ids["end_user"], ids["subject"]),
         "/api/v2/organizations/search" => "?name=Matriisi".to_string(),
         "/api/v2/tickets/show_many" => format!("?ids={},{}", ids["ticket"], ids["other_ticket"]),
+        "/api/v2/organizations/show_many" => format!("?ids={}", ids["org"]),
+        "/api/v2/tickets/update_many" => format!("?ids={}", ids["other_ticket"]),
+        "/api/v2/tickets/destroy_many" => format!("?ids={}", ids["bulk_delete"]),
+        "/api/v2/deleted_tickets/destroy_many" => format!("?ids={}", ids["bulk_purge"]),
+        "/api/v2/users/update_many" => format!("?ids={}", ids["end_user"]),
         "/api/v2/search" | "/api/v2/search/count" | "/agent/search" | "/api/v2/help_center/articles/search" => "?query=invoice".to_string(),
         "/hc/search" => "?q=invoice".to_string(),
         "/api/v2/incremental/tickets/cursor" | "/api/v2/incremental/users/cursor" => "?start_time=0".to_string(),
@@ -742,6 +747,11 @@ pub(crate) fn api_body(method: &str, path: &str, ids: &HashMap<&'static str, Str
         ("post", "/api/v2/tickets") => json!({"ticket": {"subject": "Uusi", "comment": {"body": "matrix"}}}),
         ("post", "/api/v2/requests") => json!({"request": {"subject": "Uusi", "comment": {"body": "matrix"}}}),
         ("put", "/api/v2/requests/{id}") => json!({"request": {"comment": {"body": "matrix"}}}),
+        ("post", "/api/v2/users/create_many") => json!({"users": [{"name": "Uusi Joukko", "email": "joukko@one.example"}]}),
+        ("post", "/api/v2/users/create_or_update") => json!({"user": {"name": "Uusi Tai", "email": "tai@one.example"}}),
+        ("put", "/api/v2/users/update_many") => json!({"user": {"notes": "matrix"}}),
+        ("post", "/api/v2/organizations/create_many") => json!({"organizations": [{"name": "Joukko Oy"}]}),
+        ("put", "/api/v2/tickets/update_many") => json!({"ticket": {"priority": "low"}}),
         ("post", "/api/v2/tickets/create_many") => json!({"tickets": [{"subject": "Uusi", "comment": {"body": "matrix"}}]}),
         ("put", "/api/v2/tickets/{id}") => json!({"ticket": {"comment": {"body": "One more thing."}}}),
         ("put", "/api/v2/tickets/{id}/comments/{comment_id}/redact") => json!({"text": "1234"}),
