@@ -204,6 +204,11 @@ finished(z.tickets.permanently_delete(pair))
 trashed = {d.id for d in z.tickets.deleted()}
 check(not ({t.id for t in pair} & trashed), "both deleted for good")
 
+step("time-based incremental export of tickets")
+time.sleep(2.2)  # the newest two seconds are left for the next poll
+exported = [t.id for t in z.tickets.incremental(start_time=0)]
+check(ticket.id in exported and len(exported) == len(set(exported)), f"exported {len(exported)} tickets, each once")
+
 step("erase a person: soft delete, then permanent deletion")
 gone = z.users.create(User(name="Zenpy Erased", email=f"zenpy-erased-{run}@example.fi"))
 their = z.tickets.create(Ticket(subject="to be erased", comment=Comment(body="erase me"), requester_id=gone.id)).ticket

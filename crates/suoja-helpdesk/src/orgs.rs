@@ -210,6 +210,16 @@ impl Helpdesk {
         Ok((rows.into_iter().map(Organization::from).collect(), count))
     }
 
+    /// Organisations changed since `since`, for the incremental export (admins only).
+    pub async fn orgs_changed_since(&self, scope: &Scope, since: Timestamp, after: Option<(i64, i64)>, limit: i64) -> Result<Vec<Organization>> {
+        if !scope.is_admin() {
+            return Err(HelpdeskError::Forbidden("only admins can export incrementally"));
+        }
+        let mut c = self.db.read().await?;
+        let rows = suoja_store::organizations::changed_since(&mut c, scope.tenant, since, after, limit).await?;
+        Ok(rows.into_iter().map(Organization::from).collect())
+    }
+
     /// Finds organisations by exact name or external id.
     pub async fn find_orgs(&self, scope: &Scope, name: Option<&str>, external_id: Option<&str>) -> Result<Vec<Organization>> {
         require_staff(scope)?;

@@ -1,5 +1,6 @@
-//! `/api/v2/incremental/{tickets,users}/cursor` (Zendesk reference §6.8): everything changed
-//! since a time, in (updated_at, id) order, resumable by cursor.
+//! The incremental exports (Zendesk reference §6.8): everything changed since a time, in
+//! (updated_at, id) order — resumable by cursor (`/incremental/{tickets,users}/cursor`) or by
+//! time (`/incremental/{tickets,users,organizations}?start_time=`).
 
 use axum::extract::State;
 use axum::response::Response;
@@ -94,4 +95,140 @@ pub async fn users(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl
     let items = rows.iter().map(|u| wire::user(u, &base, &scope)).collect();
     let position = last.or(w.after).unwrap_or((w.since.0, 0));
     Ok(page("users", items, position, w.limit, &base, "/incremental/users/cursor"))
+}
+
+/// Changes this recent are left for the next poll of a time-based export: a write takes its
+/// time before it commits, so the newest second may still be filling when it is read.
+const SETTLE_SECS: i64 = 2;
+/// The most rows one second may add to a full page (see [`by_time`]).
+const SECOND_CAP: usize = 10_000;
+
+/// A time-based page (Zendesk's `start_time` export): rows changed at or after `start_time`
+/// (seconds), oldest first, `per_page` of them (at most 1 000), then the rest of the last
+/// row's second, so the next page can start at the following second without losing or
+/// repeating anything (`next_page`); `end_time` is the last row's second, as Zendesk's. Only
+/// seconds at least [`SETTLE_SECS`] old are read, so `end_of_stream` means "nothing more
+/// yet". A second with more than [`SECOND_CAP`] changes is read again by the next page
+/// (repeats, never losses).
+async fn by_time<T, F, Fut>(params: &Params, now: Timestamp, stamp: fn(&T) -> (i64, i64), fetch: F) -> Result<(Vec<T>, Value), ApiError>
+where
+    F: Fn(Timestamp, Option<(i64, i64)>, i64) -> Fut,
+    Fut: std::future::Future<Output = Result<Vec<T>, ApiError>>,
+{
+    if params.get("cursor").is_some() {
+        return Err(ApiError::BadRequest("cursor belongs to the /cursor exports; this one takes start_time".into()));
+    }
+    let start = params
+        .int("start_time", 0, 32_503_680_000)?
+        .ok_or_else(|| ApiError::BadRequest("start_time (seconds since the epoch) is required".into()))?;
+    let limit = params.int("per_page", 1, 1000)?.unwrap_or(1000);
+    let settled = (now.as_secs() - SETTLE_SECS).max(0) * 1000;
+    let mut rows: Vec<T> = fetch(Timestamp(start * 1000), None, limit).await?;
+    rows.retain(|r| stamp(r).0 < settled);
+    let full = suoja_core::num::to_i64(rows.len()) == limit;
+    let mut next = start;
+    if let Some(last) = rows.last().map(stamp) {
+        let second = last.0.div_euclid(1000);
+        next = second + 1;
+        if full {
+            // The rest of the last row's second, so the next page starts clean.
+            let mut after = last;
+            let mut added = 0;
+            loop {
+                let more = fetch(Timestamp(start * 1000), Some(after), 1000).await?;
+                let n = more.len();
+                let same: Vec<T> = more
+                    .into_iter()
+                    .take_while(|r| stamp(r).0.div_euclid(1000) == second && stamp(r).0 < settled)
+                    .collect();
+                let complete = same.len() < n || n < 1000;
+                added += same.len();
+                if let Some(l) = same.last() {
+                    after = stamp(l);
+                }
+                rows.extend(same);
+                if complete {
+                    break;
+                }
+                if added >= SECOND_CAP {
+                    next = second;
+                    break;
+                }
+            }
+        }
+    }
+    let end = !full;
+    let count = rows.len();
+    let end_time = rows.last().map_or(start, |r| stamp(r).0.div_euclid(1000));
+    Ok((rows, json!({"count": count, "end_of_stream": end, "end_time": end_time, "next_start": next})))
+}
+
+/// Answers a time-based page: `{root: [...], count, end_of_stream, end_time, next_page}`.
+fn time_page(root: &str, items: Vec<Value>, mut meta: Value, base: &BaseUrl, path: &str, params: &Params) -> Response {
+    let next = meta.get("next_start").and_then(Value::as_i64).unwrap_or(0);
+    let mut keep: Vec<(String, String)> = vec![("start_time".into(), next.to_string())];
+    if let Some(pp) = params.get("per_page") {
+        keep.push(("per_page".into(), pp.to_string()));
+    }
+    let next_page = with_params(
+        &base.0,
+        path,
+        &Params::default(),
+        &keep.iter().map(|(k, v)| (k.as_str(), v.clone())).collect::<Vec<_>>(),
+    );
+    if let Value::Object(m) = &mut meta {
+        m.remove("next_start");
+        m.insert("next_page".into(), Value::String(next_page));
+        m.insert(root.into(), Value::Array(items));
+    }
+    ok(meta)
+}
+
+/// `GET /incremental/tickets?start_time=` (time-based)
+pub async fn tickets_by_time(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, params: Params) -> Result<Response, ApiError> {
+    let (hd, who) = (&app.helpdesk, &scope);
+    let (rows, meta) = by_time(
+        &params,
+        hd.now(),
+        |t: &suoja_helpdesk::model::Ticket| (t.updated_at.0, t.id.0),
+        |since, after, limit| async move { Ok(hd.tickets_changed_since(who, since, after, limit).await?) },
+    )
+    .await?;
+    let items = rows
+        .iter()
+        .map(|t| {
+            let mut v = wire::ticket(t, &base);
+            suoja_core::json::set(&mut v, "generated_timestamp", json!(t.updated_at.as_secs()));
+            v
+        })
+        .collect();
+    Ok(time_page("tickets", items, meta, &base, "/incremental/tickets", &params))
+}
+
+/// `GET /incremental/users?start_time=` (time-based)
+pub async fn users_by_time(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, params: Params) -> Result<Response, ApiError> {
+    let (hd, who) = (&app.helpdesk, &scope);
+    let (rows, meta) = by_time(
+        &params,
+        hd.now(),
+        |u: &suoja_helpdesk::model::User| (u.updated_at.0, u.id.0),
+        |since, after, limit| async move { Ok(hd.users_changed_since(who, since, after, limit).await?) },
+    )
+    .await?;
+    let items = rows.iter().map(|u| wire::user(u, &base, &scope)).collect();
+    Ok(time_page("users", items, meta, &base, "/incremental/users", &params))
+}
+
+/// `GET /incremental/organizations?start_time=` (time-based)
+pub async fn organizations_by_time(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, params: Params) -> Result<Response, ApiError> {
+    let (hd, who) = (&app.helpdesk, &scope);
+    let (rows, meta) = by_time(
+        &params,
+        hd.now(),
+        |o: &suoja_helpdesk::orgs::Organization| (o.updated_at.0, o.id.0),
+        |since, after, limit| async move { Ok(hd.orgs_changed_since(who, since, after, limit).await?) },
+    )
+    .await?;
+    let items = rows.iter().map(|o| wire::organization(o, &base)).collect();
+    Ok(time_page("organizations", items, meta, &base, "/incremental/organizations", &params))
 }

@@ -6,6 +6,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::engine_test;
+use crate::engine_test_clocked;
 use crate::harness::send;
 
 engine_test!(users_crud_and_me, |app| async move {
@@ -459,6 +460,97 @@ engine_test!(incremental_exports, |app| async move {
     assert_eq!(v["end_of_stream"], true);
     let (s, _) = app.get("/api/v2/incremental/tickets/cursor.json").await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
+});
+
+engine_test_clocked!(time_based_incremental_exports_lose_and_repeat_nothing, |app, clock| async move {
+    // Zendesk's time-based export: pages by start_time (seconds), next_page, end_time,
+    // end_of_stream. Everything here happens within one second, then later.
+    let t0 = app.helpdesk().now().as_secs();
+    let person = app.user("Ilkka Inkrementti", "ilkka@example.fi").await;
+    let (s, o) = app
+        .post("/api/v2/organizations.json", json!({"organization": {"name": "Inkrementti Oy"}}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{o}");
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        ids.push(app.ticket(person, &format!("inc {i}"), "x").await);
+    }
+    let page = |url: String| {
+        let app = &app;
+        async move {
+            let (s, v) = app.get(&url).await;
+            assert_eq!(s, StatusCode::OK, "{url}: {v}");
+            v
+        }
+    };
+    let got = |v: &Value, root: &str| -> Vec<i64> { v[root].as_array().unwrap().iter().map(|t| t["id"].as_i64().unwrap()).collect() };
+
+    // The newest seconds are still settling: nothing yet, and the next poll starts where this one did.
+    let v = page("/api/v2/incremental/tickets.json?start_time=0".into()).await;
+    assert_eq!(
+        (got(&v, "tickets"), v["end_of_stream"].as_bool(), v["end_time"].as_i64()),
+        (vec![], Some(true), Some(0)),
+        "{v}"
+    );
+    assert!(
+        v["next_page"].as_str().unwrap().ends_with("/api/v2/incremental/tickets.json?start_time=0"),
+        "{v}"
+    );
+
+    clock.advance_ms(3_000);
+    let v = page("/api/v2/incremental/tickets.json?start_time=0".into()).await;
+    assert_eq!(got(&v, "tickets"), ids, "{v}");
+    assert_eq!(
+        (v["count"].as_i64(), v["end_of_stream"].as_bool(), v["end_time"].as_i64()),
+        (Some(5), Some(true), Some(t0)),
+        "{v}"
+    );
+    assert_eq!(v["tickets"][0]["generated_timestamp"], t0, "{v}");
+    // Two a page: the page holds the rest of its last second, so the next starts clean.
+    let v = page("/api/v2/incremental/tickets.json?start_time=0&per_page=2".into()).await;
+    assert_eq!((got(&v, "tickets"), v["end_of_stream"].as_bool()), (ids.clone(), Some(false)), "{v}");
+    let next = v["next_page"].as_str().unwrap().to_string();
+    assert!(next.contains(&format!("start_time={}", t0 + 1)) && next.contains("per_page=2"), "{next}");
+    let v = page(next).await;
+    assert_eq!((got(&v, "tickets"), v["end_of_stream"].as_bool()), (vec![], Some(true)), "{v}");
+
+    // Later: one ticket changes, one is new; polling from the next page finds exactly these.
+    clock.advance_ms(10_000);
+    let (s, v) = app
+        .put(&format!("/api/v2/tickets/{}.json", ids[1]), json!({"ticket": {"status": "pending"}}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let newest = app.ticket(person, "inc 6", "x").await;
+    clock.advance_ms(3_000);
+    let v = page(format!("/api/v2/incremental/tickets.json?start_time={}", t0 + 1)).await;
+    assert_eq!(got(&v, "tickets"), vec![ids[1], newest], "{v}");
+    assert_eq!(v["tickets"][0]["status"], "pending", "{v}");
+    assert_eq!(v["end_time"].as_i64(), Some(t0 + 13), "{v}");
+
+    // People and organisations the same way.
+    let v = page("/api/v2/incremental/users.json?start_time=0".into()).await;
+    assert_eq!(got(&v, "users"), vec![app.t.admin_id, person], "{v}");
+    let v = page("/api/v2/incremental/organizations.json?start_time=0".into()).await;
+    assert_eq!(got(&v, "organizations"), vec![o["organization"]["id"].as_i64().unwrap()], "{v}");
+    let v = page(format!("/api/v2/incremental/organizations.json?start_time={}", t0 + 1)).await;
+    assert_eq!(got(&v, "organizations"), Vec::<i64>::new(), "{v}");
+
+    // Bad requests: a clear 400; agents and end users are not admins.
+    for bad in [
+        "/api/v2/incremental/tickets.json",
+        "/api/v2/incremental/tickets.json?start_time=abc",
+        "/api/v2/incremental/tickets.json?start_time=-1",
+        "/api/v2/incremental/tickets.json?start_time=99999999999999",
+        "/api/v2/incremental/tickets.json?start_time=0&per_page=0",
+        "/api/v2/incremental/tickets.json?start_time=0&per_page=1001",
+        "/api/v2/incremental/users.json?cursor=abc",
+    ] {
+        let (s, v) = app.get(bad).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{bad}: {v}");
+    }
+    let (_, pw) = app.end_user_with_password("Eino Loppu", "eino.loppu@example.fi").await;
+    let (s, _) = app.call_password(&pw, Method::GET, "/api/v2/incremental/tickets.json?start_time=0", None).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
 });
 
 engine_test!(openapi_document_covers_every_route, |app| async move {

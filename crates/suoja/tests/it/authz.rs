@@ -724,6 +724,7 @@ pub(crate) fn concrete(method: &str, path: &str, ids: &HashMap<&'static str, Str
         "/api/v2/search" | "/api/v2/search/count" | "/agent/search" | "/api/v2/help_center/articles/search" => "?query=invoice".to_string(),
         "/hc/search" => "?q=invoice".to_string(),
         "/api/v2/incremental/tickets/cursor" | "/api/v2/incremental/users/cursor" => "?start_time=0".to_string(),
+        "/api/v2/incremental/tickets" | "/api/v2/incremental/users" | "/api/v2/incremental/organizations" => "?start_time=0".to_string(),
         "/api/v2/privacy/subjects/{id}/footprint" => "?reason=matrix".to_string(),
         _ => String::new(),
     };
