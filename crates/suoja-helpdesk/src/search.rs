@@ -213,6 +213,152 @@ impl Helpdesk {
         Ok(self.search_counting(scope, query, SearchSort::Relevance, 1, 1, i64::MAX).await?.count)
     }
 
+    /// One page of a search export (Zendesk's `/search/export`): every match of one type
+    /// (`ticket`, `user` or `organization`), newest first, `size` at a time below the cursor
+    /// (the last id of the page before), without the 1 000-result window of `/search`. Returns
+    /// the page and whether more follow. As in `/search`, end users find only tickets they may
+    /// read, and no people or organisations.
+    pub async fn search_export(&self, scope: &Scope, query: &str, kind: &str, before: Option<i64>, size: i64) -> Result<(Vec<SearchHit>, bool)> {
+        let q = suoja_search::parse(query).map_err(|e| HelpdeskError::BadQuery(e.0))?;
+        if q.kind.as_deref().is_some_and(|k| k != kind) {
+            return Err(HelpdeskError::BadQuery("type: in the query must agree with filter[type]".into()));
+        }
+        let mut c = self.db.read().await?;
+        let h = self.vault.search_hasher(&mut c, scope.tenant).await?;
+        let limit = size + 1;
+        let mut hits = Vec::new();
+        match kind {
+            "ticket" => {
+                let f = self.ticket_filter(&mut c, scope, &q, &h).await?;
+                let ids: Vec<TicketId> = suoja_store::tickets::ids_before(&mut c, scope.tenant, &f, before, limit)
+                    .await?
+                    .into_iter()
+                    .map(TicketId)
+                    .collect();
+                let rows = suoja_store::tickets::by_ids(&mut c, scope.tenant, &ids).await?;
+                let mut tickets = self.open_tickets(&mut c, scope, &rows).await?;
+                tickets.sort_by_key(|t| std::cmp::Reverse(t.id));
+                tickets.truncate(suoja_core::num::to_usize(limit));
+                hits = tickets.into_iter().map(|t| SearchHit::Ticket(Box::new(t))).collect();
+            }
+            "user" | "organization" => {
+                let ticket_only = !q.status.is_empty()
+                    || !q.priority.is_empty()
+                    || q.requester.is_some()
+                    || q.assignee.is_some()
+                    || !q.tags.is_empty()
+                    || !q.created.is_empty()
+                    || !q.updated.is_empty();
+                if ticket_only || q.words.is_empty() {
+                    return Err(HelpdeskError::BadQuery(format!("a search of type {kind} takes words only")));
+                }
+                if scope.is_staff() {
+                    let doc = if kind == "user" { DocKind::User } else { DocKind::Organization };
+                    let words: Vec<i64> = q.words.iter().map(|w| h.token(w)).collect();
+                    let excluded: Vec<i64> = q.excluded.iter().map(|w| h.token(w)).collect();
+                    let left_out = index::any_of(&mut c, scope.tenant, doc, &excluded, i64::MAX).await?;
+                    let ids: Vec<i64> = index::all_of(&mut c, scope.tenant, doc, &words)
+                        .await?
+                        .into_iter()
+                        .filter(|id| before.is_none_or(|b| *id < b) && left_out.binary_search(id).is_err())
+                        .collect();
+                    for chunk in ids.chunks(200) {
+                        if hits.len() >= suoja_core::num::to_usize(limit) {
+                            break;
+                        }
+                        if doc == DocKind::User {
+                            let chunk: Vec<UserId> = chunk.iter().copied().map(UserId).collect();
+                            let mut rows = suoja_store::users::by_ids(&mut c, scope.tenant, &chunk).await?;
+                            rows.sort_by_key(|r| std::cmp::Reverse(r.id));
+                            for r in rows.iter().filter(|r| r.deleted_at.is_none() && !r.restricted) {
+                                hits.push(SearchHit::User(Box::new(self.open_user(&mut c, scope.tenant, r).await?)));
+                            }
+                        } else {
+                            for id in chunk {
+                                if let Some(r) = suoja_store::organizations::by_id(&mut c, scope.tenant, OrganizationId(*id)).await? {
+                                    hits.push(SearchHit::Organization(Box::new(r.into())));
+                                }
+                            }
+                        }
+                    }
+                    hits.truncate(suoja_core::num::to_usize(limit));
+                }
+            }
+            _ => {
+                return Err(HelpdeskError::BadQuery(format!(
+                    "filter[type] must be ticket, user or organization, not '{}'",
+                    kind.chars().take(40).collect::<String>()
+                )));
+            }
+        }
+        let more = hits.len() > suoja_core::num::to_usize(size);
+        hits.truncate(suoja_core::num::to_usize(size));
+        let mut tickets = Vec::new();
+        let mut people = Vec::new();
+        for h in &hits {
+            match h {
+                SearchHit::Ticket(t) => tickets.push(t.as_ref()),
+                SearchHit::User(u) => people.push(u.id),
+                SearchHit::Organization(_) => {}
+            }
+        }
+        self.consulted(scope, &people, "search.result", "support");
+        self.consulted_tickets(scope, tickets, "search.result", "support");
+        Ok((hits, more))
+    }
+
+    /// The ticket filter a parsed query stands for, as `scope` may search: the index's match
+    /// of its words and tags (an end user's only in what they read), its `-word`s, status,
+    /// priority, people and dates.
+    async fn ticket_filter(&self, c: &mut Conn, scope: &Scope, q: &suoja_search::Query, h: &suoja_vault::TokenHasher) -> Result<TicketFilter> {
+        let word_tokens: Vec<i64> = q.words.iter().map(|w| h.token(w)).collect();
+        let excluded: Vec<i64> = q.excluded.iter().map(|w| h.token(w)).collect();
+        let tag_tokens: Vec<i64> = q.tags.iter().map(|t| h.token(&index::tag_term(t))).collect();
+        let mut f = TicketFilter {
+            matching: index::ticket_match(
+                c,
+                &TicketQuery {
+                    words: &word_tokens,
+                    // An end user's words must be in what they can read: a word only an
+                    // internal note holds finds and counts nothing.
+                    public_only: !scope.is_staff(),
+                    tags: &tag_tokens,
+                },
+            ),
+            // Left out by what the searcher can read: an end user's `-word` does not see
+            // internal notes either.
+            excluding: index::tickets_holding_any(c, &excluded, !scope.is_staff()),
+            ..Default::default()
+        };
+        for (cmp, v) in &q.status {
+            let set = rank_set(*cmp, v)?;
+            f.status_ranks = Some(match f.status_ranks.take() {
+                Some(prev) => prev.into_iter().filter(|r| set.contains(r)).collect(),
+                None => set,
+            });
+        }
+        if !q.priority.is_empty() {
+            f.priorities = Some(q.priority.clone());
+        }
+        if let Some(r) = &q.requester {
+            f.requester = Some(self.resolve_person(c, scope, r).await?.unwrap_or(UserId(-1)));
+        }
+        if let Some(a) = &q.assignee {
+            f.assignee = Some(if a == "none" {
+                UserId(-1)
+            } else {
+                self.resolve_person(c, scope, a).await?.unwrap_or(UserId(-1))
+            });
+        }
+        if !scope.is_staff() {
+            // An end user finds what they may read: tickets they requested or are CC'd on.
+            f.reader = Some(scope.actor);
+        }
+        apply_dates(&q.created, &mut f.created_from, &mut f.created_to)?;
+        apply_dates(&q.updated, &mut f.updated_from, &mut f.updated_to)?;
+        Ok(f)
+    }
+
     /// Answers a query, counting ticket matches up to `count_cap`: pages end at [`MAX_RESULTS`],
     /// and counting every match of a word most tickets contain costs more than the page itself.
     async fn search_counting(&self, scope: &Scope, query: &str, sort: SearchSort, page: i64, per_page: i64, count_cap: i64) -> Result<SearchPage> {
@@ -249,49 +395,7 @@ impl Helpdesk {
         let mut candidates: Vec<(u8, i64, i64)> = Vec::new();
         let mut total = 0;
         if kind == "ticket" || kind == "all" {
-            let tag_tokens: Vec<i64> = q.tags.iter().map(|t| h.token(&index::tag_term(t))).collect();
-            let mut f = TicketFilter {
-                matching: index::ticket_match(
-                    &c,
-                    &TicketQuery {
-                        words: &word_tokens,
-                        // An end user's words must be in what they can read: a word only an
-                        // internal note holds finds and counts nothing.
-                        public_only: !scope.is_staff(),
-                        tags: &tag_tokens,
-                    },
-                ),
-                // Left out by what the searcher can read: an end user's `-word` does not see
-                // internal notes either.
-                excluding: index::tickets_holding_any(&c, &excluded, !scope.is_staff()),
-                ..Default::default()
-            };
-            for (cmp, v) in &q.status {
-                let set = rank_set(*cmp, v)?;
-                f.status_ranks = Some(match f.status_ranks.take() {
-                    Some(prev) => prev.into_iter().filter(|r| set.contains(r)).collect(),
-                    None => set,
-                });
-            }
-            if !q.priority.is_empty() {
-                f.priorities = Some(q.priority.clone());
-            }
-            if let Some(r) = &q.requester {
-                f.requester = Some(self.resolve_person(&mut c, scope, r).await?.unwrap_or(UserId(-1)));
-            }
-            if let Some(a) = &q.assignee {
-                f.assignee = Some(if a == "none" {
-                    UserId(-1)
-                } else {
-                    self.resolve_person(&mut c, scope, a).await?.unwrap_or(UserId(-1))
-                });
-            }
-            if !scope.is_staff() {
-                // An end user finds what they may read: tickets they requested or are CC'd on.
-                f.reader = Some(scope.actor);
-            }
-            apply_dates(&q.created, &mut f.created_from, &mut f.created_to)?;
-            apply_dates(&q.updated, &mut f.updated_from, &mut f.updated_to)?;
+            let f = self.ticket_filter(&mut c, scope, &q, &h).await?;
             // The index answers the words in one pass per query (its matches are read once and
             // joined to the tickets), so no per-word selectivity probe is needed.
             total += suoja_store::tickets::count_capped(&mut c, scope.tenant, &f, count_cap).await?;

@@ -135,6 +135,7 @@ pub fn table() -> Vec<(Doc, MethodRouter<AppState>)> {
         (r!("get", "/api/v2/attachments/{id}/content", "Download an attachment", "Attachments", None, 200, "", &[]), get(uploads::content)),
         (r!("get", "/api/v2/search", "Search tickets, users and organizations", "Search", None, 200, "results", &["query", "page", "per_page", "sort_by", "sort_order", "filter[type]", "include"]), get(search::search)),
         (r!("get", "/api/v2/search/count", "Count search results", "Search", None, 200, "count", &["query"]), get(search::count)),
+        (r!("get", "/api/v2/search/export", "Every match of one type, in cursor pages", "Search", None, 200, "results", &["query", "filter[type]", "page[size]", "page[after]"]), get(search::export)),
         (r!("get", "/api/v2/incremental/tickets/cursor", "Tickets changed since a time", "Incremental export", None, 200, "tickets", &["start_time", "cursor", "per_page"]), get(incremental::tickets)),
         (r!("get", "/api/v2/incremental/users/cursor", "Users changed since a time", "Incremental export", None, 200, "users", &["start_time", "cursor", "per_page"]), get(incremental::users)),
         (r!("get", "/api/v2/incremental/tickets", "Tickets changed since a time (time-based pages)", "Incremental export", None, 200, "tickets", &["start_time", "per_page"]), get(incremental::tickets_by_time)),

@@ -1,5 +1,6 @@
 //! `/api/v2/search` and `/api/v2/search/count` (Zendesk reference §6.7): offset pages of mixed
-//! results, each with its `result_type`.
+//! results, each with its `result_type`; `/api/v2/search/export`: every match of one type in
+//! cursor pages.
 
 use axum::extract::State;
 use axum::response::Response;
@@ -58,19 +59,7 @@ pub async fn search(State(app): State<AppState>, Auth(scope): Auth, base: BaseUr
     let per_page = params.int("per_page", 1, 100)?.unwrap_or(100);
     let order = sort(&params)?;
     let res = app.helpdesk.search_sorted(&scope, &q, order, page, per_page).await?;
-    let results: Vec<Value> = res
-        .results
-        .iter()
-        .map(|h| {
-            let (mut v, kind) = match h {
-                SearchHit::Ticket(t) => (wire::ticket(t, &base), "ticket"),
-                SearchHit::User(u) => (wire::user(u, &base, &scope), "user"),
-                SearchHit::Organization(o) => (wire::organization(o, &base), "organization"),
-            };
-            suoja_core::json::set(&mut v, "result_type", json!(kind));
-            v
-        })
-        .collect();
+    let results = hits(&res.results, &base, &scope);
     let shown = (page * per_page).min(suoja_helpdesk::MAX_SEARCH_RESULTS);
     let next = (shown < res.count.min(suoja_helpdesk::MAX_SEARCH_RESULTS)).then(|| {
         with_params(
@@ -98,4 +87,65 @@ pub async fn count(State(app): State<AppState>, Auth(scope): Auth, params: Param
     let q = query(&params)?;
     let count = app.helpdesk.search_count(&scope, &q).await?;
     Ok(ok(json!({"count": count})))
+}
+
+/// Search results on the wire, each with its `result_type`.
+fn hits(found: &[SearchHit], base: &BaseUrl, scope: &suoja_core::Scope) -> Vec<Value> {
+    found
+        .iter()
+        .map(|h| {
+            let (mut v, kind) = match h {
+                SearchHit::Ticket(t) => (wire::ticket(t, base), "ticket"),
+                SearchHit::User(u) => (wire::user(u, base, scope), "user"),
+                SearchHit::Organization(o) => (wire::organization(o, base), "organization"),
+            };
+            suoja_core::json::set(&mut v, "result_type", json!(kind));
+            v
+        })
+        .collect()
+}
+
+/// `GET /search/export?query=&filter[type]=ticket|user|organization` (Zendesk's): every match
+/// of one type, newest first, `page[size]` at a time (100 by default, at most 1 000), by
+/// `page[after]` cursor; no 1 000-result limit and no count.
+pub async fn export(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, params: Params) -> Result<Response, ApiError> {
+    let kind = params
+        .get("filter[type]")
+        .ok_or_else(|| ApiError::BadRequest("filter[type] is required: ticket, user or organization".into()))?
+        .to_string();
+    let q = params.get("query").unwrap_or("");
+    if q.len() > 2048 {
+        return Err(ApiError::BadRequest("query is too long".into()));
+    }
+    if q.trim().is_empty() {
+        return Err(ApiError::BadRequest("query is required".into()));
+    }
+    let size = params.int("page[size]", 1, 1000)?.unwrap_or(100);
+    let after = params
+        .get("page[after]")
+        .filter(|s| !s.is_empty())
+        .map(crate::extract::params_helpers::decode_cursor)
+        .transpose()?;
+    let (found, more) = app.helpdesk.search_export(&scope, q, &kind, after, size).await?;
+    let results = hits(&found, &base, &scope);
+    let last = found.last().map(|h| match h {
+        SearchHit::Ticket(t) => t.id.0,
+        SearchHit::User(u) => u.id.0,
+        SearchHit::Organization(o) => o.id.0,
+    });
+    let cursor = last.filter(|_| more).map(crate::extract::params_helpers::encode_cursor);
+    let next = cursor.as_ref().map(|c| {
+        with_params(
+            &base.0,
+            "/search/export",
+            &params,
+            &[("page[size]", size.to_string()), ("page[after]", c.clone())],
+        )
+    });
+    Ok(ok(json!({
+        "results": results,
+        "facets": null,
+        "meta": {"has_more": more, "after_cursor": cursor, "before_cursor": null},
+        "links": {"next": next, "prev": null},
+    })))
 }

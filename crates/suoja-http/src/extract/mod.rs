@@ -13,5 +13,5 @@ pub use params::{BaseUrl, PageParams, Params, parse_id};
 
 /// Cursor and link helpers.
 pub mod params_helpers {
-    pub use super::params::{encode_cursor, with_params};
+    pub use super::params::{decode_cursor, encode_cursor, with_params};
 }

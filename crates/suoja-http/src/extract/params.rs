@@ -119,7 +119,7 @@ pub fn encode_cursor(id: i64) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("i{id}"))
 }
 
-fn decode_cursor(s: &str) -> Result<i64, ApiError> {
+pub fn decode_cursor(s: &str) -> Result<i64, ApiError> {
     let bad = || ApiError::BadRequest("The pagination cursor is not valid; use the links the previous page returned".into());
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(s.trim_end_matches('='))

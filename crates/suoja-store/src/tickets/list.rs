@@ -401,6 +401,14 @@ pub async fn newest_ids(c: &mut Conn, tenant: TenantId, f: &TicketFilter, limit:
     rows.iter().map(|r| Ok((i64_(r, "id")?, i64_(r, "updated_at")?))).collect()
 }
 
+/// Ids of matching tickets below `before` (all when `None`), newest first by id: the pages of
+/// a search export, which walks every match rather than the first thousand.
+pub async fn ids_before(c: &mut Conn, tenant: TenantId, f: &TicketFilter, before: Option<i64>, limit: i64) -> Result<Vec<i64>> {
+    let below = before.map(|b| format!(" AND tickets.id < {b}")).unwrap_or_default();
+    let sql = format!("SELECT id FROM tickets WHERE {}{below} ORDER BY id DESC LIMIT {limit}", where_clause(f));
+    Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(tenant.0).fetch_all(c).await?)
+}
+
 /// Counts matching tickets, stopping at `cap` (search counts are bounded). With an index match
 /// the count is driven by the index's matches, joined to the tickets by primary key, so it
 /// stops after `cap` of them instead of first collecting every match.

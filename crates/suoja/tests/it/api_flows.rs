@@ -1791,3 +1791,96 @@ async fn futures_collect(app: &crate::harness::TestApp, ids: &[i64]) -> Vec<Valu
     }
     out
 }
+
+engine_test!(search_export_walks_every_match_in_cursor_pages, |app| async move {
+    let (person, pw) = app.end_user_with_password("Vilja Vientinen", "vilja@example.fi").await;
+    let other = app.user("Ville Vientinen", "ville@example.fi").await;
+    let mut mine = Vec::new();
+    for i in 0..7 {
+        let owner = if i % 2 == 0 { person } else { other };
+        let id = app.ticket(owner, &format!("Vienti {i}"), "vientisana ja muuta").await;
+        mine.push((id, owner));
+    }
+    for i in 0..3 {
+        app.ticket(other, &format!("Muu {i}"), "ei sitä sanaa").await;
+    }
+    // A word only an internal note holds.
+    let noted = mine[0].0;
+    let (s, v) = app
+        .put(
+            &format!("/api/v2/tickets/{noted}.json"),
+            json!({"ticket": {"comment": {"body": "sisäinensana", "public": false}}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+
+    let walk = |first: String, pw: Option<crate::harness::Tenant>| {
+        let app = &app;
+        async move {
+            let mut ids = Vec::new();
+            let mut url = first;
+            for _ in 0..20 {
+                let (s, v) = match &pw {
+                    Some(p) => app.call_password(p, Method::GET, &url, None).await,
+                    None => app.get(&url).await,
+                };
+                assert_eq!(s, StatusCode::OK, "{url}: {v}");
+                ids.extend(v["results"].as_array().unwrap().iter().map(|r| r["id"].as_i64().unwrap()));
+                assert_eq!(v["meta"]["has_more"].as_bool().unwrap(), v["links"]["next"].is_string(), "{v}");
+                match v["links"]["next"].as_str() {
+                    Some(next) => url = next.trim_start_matches(&app.base).to_string(),
+                    None => break,
+                }
+            }
+            ids
+        }
+    };
+    let mut want: Vec<i64> = mine.iter().map(|(id, _)| *id).collect();
+    want.reverse();
+    let ids = walk("/api/v2/search/export.json?query=vientisana&filter[type]=ticket&page[size]=3".into(), None).await;
+    assert_eq!(ids, want, "every match once, newest first");
+    // More than /search's window would allow in one page is fine; the same for a status filter.
+    let ids = walk(
+        "/api/v2/search/export.json?query=vientisana%20status%3Csolved&filter[type]=ticket&page[size]=1000".into(),
+        None,
+    )
+    .await;
+    assert_eq!(ids, want);
+    // An end user walks only what they may read, and a note's words find nothing for them.
+    let theirs: Vec<i64> = want.iter().copied().filter(|id| mine.iter().any(|(t, o)| t == id && *o == person)).collect();
+    let ids = walk(
+        "/api/v2/search/export.json?query=vientisana&filter[type]=ticket&page[size]=2".into(),
+        Some(pw.clone()),
+    )
+    .await;
+    assert_eq!(ids, theirs);
+    let ids = walk(
+        "/api/v2/search/export.json?query=sis%C3%A4inensana&filter[type]=ticket".into(),
+        Some(pw.clone()),
+    )
+    .await;
+    assert!(ids.is_empty(), "{ids:?}");
+    let ids = walk("/api/v2/search/export.json?query=sis%C3%A4inensana&filter[type]=ticket".into(), None).await;
+    assert_eq!(ids, vec![noted]);
+    // People by name, newest first; end users find none.
+    let ids = walk("/api/v2/search/export.json?query=Vientinen&filter[type]=user&page[size]=1".into(), None).await;
+    assert_eq!(ids, vec![other, person]);
+    let ids = walk("/api/v2/search/export.json?query=Vientinen&filter[type]=user".into(), Some(pw.clone())).await;
+    assert!(ids.is_empty());
+
+    for bad in [
+        "/api/v2/search/export.json?query=vientisana",
+        "/api/v2/search/export.json?query=vientisana&filter[type]=group",
+        "/api/v2/search/export.json?filter[type]=ticket",
+        "/api/v2/search/export.json?query=%20&filter[type]=ticket",
+        "/api/v2/search/export.json?query=vientisana&filter[type]=ticket&page[size]=1001",
+        "/api/v2/search/export.json?query=vientisana&filter[type]=ticket&page[after]=!!",
+        "/api/v2/search/export.json?query=type%3Auser%20x&filter[type]=ticket",
+        "/api/v2/search/export.json?query=status%3Aopen%20x&filter[type]=user",
+        "/api/v2/search/export.json?query=%22unclosed&filter[type]=ticket",
+    ] {
+        let (s, v) = app.get(bad).await;
+        let refused = s == StatusCode::BAD_REQUEST || s == StatusCode::UNPROCESSABLE_ENTITY;
+        assert!(refused || (bad.contains("unclosed") && s == StatusCode::OK), "{bad}: {s} {v}");
+    }
+});

@@ -722,6 +722,7 @@ pub(crate) fn concrete(method: &str, path: &str, ids: &HashMap<&'static str, Str
         "/api/v2/deleted_tickets/destroy_many" => format!("?ids={}", ids["bulk_purge"]),
         "/api/v2/users/update_many" => format!("?ids={}", ids["end_user"]),
         "/api/v2/search" | "/api/v2/search/count" | "/agent/search" | "/api/v2/help_center/articles/search" => "?query=invoice".to_string(),
+        "/api/v2/search/export" => "?query=invoice&filter[type]=ticket".to_string(),
         "/hc/search" => "?q=invoice".to_string(),
         "/api/v2/incremental/tickets/cursor" | "/api/v2/incremental/users/cursor" => "?start_time=0".to_string(),
         "/api/v2/incremental/tickets" | "/api/v2/incremental/users" | "/api/v2/incremental/organizations" => "?start_time=0".to_string(),
