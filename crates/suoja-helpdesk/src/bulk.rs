@@ -69,34 +69,66 @@ impl Helpdesk {
         .await
     }
 
-    /// Creates a person, or changes the one already known by the input's e-mail address or,
-    /// without an address, its external id (Zendesk's `users/create_or_update`). Returns the
-    /// person and whether they are new. A deleted or restricted person is never matched: the
-    /// address is then refused as taken, as a create would refuse it.
-    pub async fn create_or_update_user(&self, scope: &Scope, input: UserInput) -> Result<(User, bool)> {
+    /// Creates a person, or changes the one already known (Zendesk's `users/create_or_update`):
+    /// found by the input's e-mail address first, then by its external id. Returns the person
+    /// and whether they are new.
+    ///
+    /// - Found by address, the address is theirs already: the change leaves it alone (it is not
+    ///   a new sign-in address, so no credentials notice and agents may do it).
+    /// - An address of a deleted or restricted person matches nobody, and the create then
+    ///   refuses it as taken. An external id of a restricted person is refused the same way
+    ///   (staff cannot change them, and a second profile would sidestep the restriction); one
+    ///   that several people share is refused as ambiguous.
+    /// - `"email": null` is no identity to find by, and never clears an address here.
+    pub async fn create_or_update_user(&self, scope: &Scope, mut input: UserInput) -> Result<(User, bool)> {
         crate::require_staff(scope)?;
+        if matches!(input.email, Some(None)) {
+            input.email = None;
+        }
         let found = {
             let mut c = self.db.read().await?;
-            match (&input.email, &input.external_id) {
-                (Some(Some(email)), _) => self
+            let by_email = match &input.email {
+                Some(Some(email)) => self
                     .user_by_email(&mut c, scope.tenant, email)
                     .await?
                     .filter(|r| r.deleted_at.is_none() && !r.restricted)
                     .map(|r| r.id),
-                (_, Some(Some(ext))) => {
-                    let ext = ext.expose().clone();
-                    self.users_with_external_ids(&mut c, scope, std::slice::from_ref(&ext))
-                        .await?
-                        .first()
-                        .map(|u| u.id)
+                _ => None,
+            };
+            match (by_email, &input.external_id) {
+                (Some(id), _) => {
+                    input.email = None;
+                    Some(id)
                 }
-                _ => {
+                (None, Some(Some(ext))) => {
+                    let ext = ext.expose().clone();
+                    if suoja_search::terms(&ext).is_empty() {
+                        return Err(HelpdeskError::Invalid {
+                            field: "external_id".into(),
+                            message: "external_id: needs a letter or a digit to find the user by".into(),
+                            code: "InvalidValue",
+                        });
+                    }
+                    let people = self.users_with_external_ids(&mut c, scope, std::slice::from_ref(&ext), true).await?;
+                    if people.iter().any(|u| u.restricted) {
+                        return Err(HelpdeskError::duplicate("external_id", "External id: is already being used by another user"));
+                    }
+                    match people.as_slice() {
+                        [] => None,
+                        [one] => Some(one.id),
+                        _ => {
+                            return Err(HelpdeskError::Conflict("external_id: several users have it; update them by id".into()));
+                        }
+                    }
+                }
+                (None, _) if input.email.is_none() => {
                     return Err(HelpdeskError::Invalid {
                         field: "user".into(),
                         message: "email or external_id is required to find the user".into(),
                         code: "BlankValue",
                     });
                 }
+                (None, _) => None,
             }
         };
         match found {
@@ -105,19 +137,21 @@ impl Helpdesk {
         }
     }
 
-    /// Live people (not restricted) whose external id is exactly one of `ids` (at most 100),
-    /// by id. External ids are sealed, so candidates come from the search index by their words
-    /// and are kept only when the opened value is equal.
+    /// Live people (not restricted) whose external id is one of `ids` (at most 100, compared
+    /// without regard to case), by id. External ids are sealed, so candidates come from the
+    /// search index by their words — at most [`CANDIDATES`] for each id, newest first — and are
+    /// kept only when the opened value is equal.
     pub async fn users_by_external_ids(&self, scope: &Scope, ids: &[String]) -> Result<Vec<User>> {
         crate::require_staff(scope)?;
         at_most_100(ids.len(), "external_ids")?;
         let mut c = self.db.read().await?;
-        let out = self.users_with_external_ids(&mut c, scope, ids).await?;
+        let out = self.users_with_external_ids(&mut c, scope, ids, false).await?;
         self.consulted(scope, &out.iter().map(|u| u.id).collect::<Vec<_>>(), "user.viewed", "support");
         Ok(out)
     }
 
-    async fn users_with_external_ids(&self, c: &mut suoja_store::Conn, scope: &Scope, ids: &[String]) -> Result<Vec<User>> {
+    /// The people with one of these external ids (restricted ones too when `restricted`).
+    async fn users_with_external_ids(&self, c: &mut suoja_store::Conn, scope: &Scope, ids: &[String], restricted: bool) -> Result<Vec<User>> {
         let h = self.vault.search_hasher(c, scope.tenant).await?;
         let mut out: Vec<User> = Vec::new();
         for ext in ids {
@@ -125,17 +159,17 @@ impl Helpdesk {
             if tokens.is_empty() {
                 continue;
             }
-            let found = suoja_search::index::all_of(c, scope.tenant, suoja_search::DocKind::User, &tokens).await?;
+            let wanted = ext.to_lowercase();
+            let mut found = suoja_search::index::all_of(c, scope.tenant, suoja_search::DocKind::User, &tokens).await?;
+            found.truncate(CANDIDATES);
             let found: Vec<UserId> = found.into_iter().map(UserId).collect();
-            for chunk in found.chunks(100) {
-                for r in suoja_store::users::by_ids(c, scope.tenant, chunk).await? {
-                    if r.deleted_at.is_some() || r.restricted || out.iter().any(|u| u.id == r.id) {
-                        continue;
-                    }
-                    let u = self.open_user(c, scope.tenant, &r).await?;
-                    if u.external_id.as_ref().is_some_and(|x| x.expose() == ext) {
-                        out.push(u);
-                    }
+            for r in suoja_store::users::by_ids(c, scope.tenant, &found).await? {
+                if r.deleted_at.is_some() || (r.restricted && !restricted) || out.iter().any(|u| u.id == r.id) {
+                    continue;
+                }
+                let u = self.open_user(c, scope.tenant, &r).await?;
+                if u.external_id.as_ref().is_some_and(|x| x.expose().to_lowercase() == wanted) {
+                    out.push(u);
                 }
             }
         }
@@ -177,6 +211,10 @@ impl Helpdesk {
         Ok(out)
     }
 }
+
+/// The most people opened to compare one external id: its words are in their index entries
+/// (an external id's words are rarely anyone else's, so this bounds the cost, not the answer).
+const CANDIDATES: usize = 100;
 
 /// Ids in ascending order, each once: the order bulk work locks rows in.
 fn distinct<T: Ord + Copy>(ids: &[T]) -> Vec<T> {

@@ -242,6 +242,9 @@ impl Helpdesk {
         if input.role.is_some_and(Role::is_staff) && !scope.is_admin() {
             return Err(HelpdeskError::Forbidden("only admins can create agents and admins"));
         }
+        if input.privacy_officer == Some(true) && !scope.is_admin() {
+            return Err(HelpdeskError::Forbidden("only admins can change roles and the privacy officer flag"));
+        }
         let now = self.now();
         let mut tx = self.db.begin().await?;
         let user = self.insert_user(&mut tx, scope.tenant, &input, now).await?;

@@ -174,6 +174,14 @@ pub async fn update_many(State(app): State<AppState>, Auth(scope): Auth, base: B
         return Err(suoja_helpdesk::HelpdeskError::Forbidden("only staff change tickets in bulk").into());
     }
     let items = super::bulk::changes(&body, &params, "ticket", "tickets", |o| parse::ticket_input(o, false))?;
+    // An upload attaches to one comment: one change for several tickets cannot carry it.
+    if items.len() > 1 && params.get("ids").is_some() && items.iter().any(|(_, t)| t.comment.as_ref().is_some_and(|c| !c.uploads.is_empty())) {
+        return Err(ApiError::Field(
+            "ticket.comment.uploads".into(),
+            "ticket.comment.uploads: an upload attaches to one ticket; give each ticket its own change in a tickets list".into(),
+            "InvalidValue",
+        ));
+    }
     let items = items.into_iter().map(|(id, t)| (TicketId(id), t)).collect();
     let job = app.helpdesk.update_many_tickets(&scope, items).await?;
     Ok(ok(json!({"job_status": wire::job(&job, &base)})))

@@ -93,7 +93,7 @@ impl Privacy {
     /// Replaces the person's identifiers in an organisation's name, details and notes (plain,
     /// organisational data) and re-indexes it. Returns whether it changed.
     pub(crate) async fn redact_in_organization(&self, c: &mut Conn, tenant: TenantId, id: i64, m: &Matcher, weak: bool) -> Result<bool> {
-        let Some(mut o) = suoja_store::organizations::by_id(c, tenant, OrganizationId(id)).await? else {
+        let Some(mut o) = suoja_store::organizations::by_id_for_update(c, tenant, OrganizationId(id)).await? else {
             return Ok(false);
         };
         let name = erase_text(m, &o.name, Markup::Plain, weak);

@@ -279,7 +279,7 @@ impl Privacy {
             out.insert("mail_recipients".into(), u64::try_from(links).unwrap_or(0));
         }
         // The person can no longer sign in or act while the rest runs; held tickets are restricted.
-        if let Some(mut u) = suoja_store::users::by_id(c, tenant, UserId(plan.subject)).await? {
+        if let Some(mut u) = suoja_store::users::by_id_for_update(c, tenant, UserId(plan.subject)).await? {
             u.active = false;
             suoja_store::users::update(c, tenant, &u).await?;
             crate::restriction::restrict_person(c, tenant, UserId(plan.subject), true, self.hd.now()).await?;

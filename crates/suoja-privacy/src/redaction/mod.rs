@@ -138,15 +138,23 @@ pub fn parse_redact_tags(html: &str) -> Result<(String, Vec<std::ops::Range<usiz
 }
 
 impl Privacy {
-    /// Staff only; the ticket must be visible to the caller and not in the trash.
+    /// Staff only; the ticket must be visible to the caller and not in the trash. The row is
+    /// locked until the caller's transaction ends (a redaction is a change of the ticket).
     pub(super) async fn redactable_ticket(&self, c: &mut Conn, scope: &Scope, id: TicketId) -> Result<TicketRow> {
+        self.ticket_for_redaction(c, scope, id, true).await
+    }
+
+    /// [`Self::redactable_ticket`], locked or (to read its history) not.
+    pub(super) async fn ticket_for_redaction(&self, c: &mut Conn, scope: &Scope, id: TicketId, lock: bool) -> Result<TicketRow> {
         if !scope.is_staff() {
             return Err(HelpdeskError::Forbidden("only agents and admins can redact").into());
         }
-        let row = suoja_store::tickets::by_id_for_update(c, scope.tenant, id)
-            .await?
-            .filter(|t| t.deleted_at.is_none())
-            .ok_or(HelpdeskError::NotFound("Ticket"))?;
+        let row = if lock {
+            suoja_store::tickets::by_id_for_update(c, scope.tenant, id).await?
+        } else {
+            suoja_store::tickets::by_id(c, scope.tenant, id).await?
+        };
+        let row = row.filter(|t| t.deleted_at.is_none()).ok_or(HelpdeskError::NotFound("Ticket"))?;
         if !self.hd.can_see(c, scope, &row).await? {
             return Err(HelpdeskError::NotFound("Ticket").into());
         }

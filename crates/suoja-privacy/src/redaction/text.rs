@@ -58,11 +58,18 @@ impl Privacy {
         let (stripped, ranges) = parse_redact_tags(html_body.expose())?;
         let now = self.hd.now();
         let mut tx = self.hd.db().begin().await?;
-        let m = suoja_store::comments::by_id(&mut tx, scope.tenant, comment)
+        // The ticket is locked before the comment is read, as every redaction does, so two
+        // redactions of one comment take turns and each starts from the other's result.
+        let of = suoja_store::comments::by_id(&mut tx, scope.tenant, comment)
             .await?
             .filter(|m| ticket.is_none_or(|t| t == m.ticket_id))
+            .ok_or(HelpdeskError::NotFound("Comment"))?
+            .ticket_id;
+        let row = self.redactable_ticket(&mut tx, scope, of).await?;
+        let m = suoja_store::comments::by_id(&mut tx, scope.tenant, comment)
+            .await?
+            .filter(|m| m.ticket_id == of)
             .ok_or(HelpdeskError::NotFound("Comment"))?;
-        let row = self.redactable_ticket(&mut tx, scope, m.ticket_id).await?;
         let body = self.hd.vault().decrypt_str(&mut tx, scope.tenant, &m.body_enc).await?;
         let current = match &m.html_enc {
             Some(h) => self.hd.vault().decrypt_str(&mut tx, scope.tenant, h).await?,

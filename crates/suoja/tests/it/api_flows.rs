@@ -1709,7 +1709,8 @@ engine_test!(bulk_jobs_for_tickets_users_and_organizations, |app| async move {
     let (_, v) = app.get("/api/v2/users/show_many.json?external_ids=crm-10,crm-1").await;
     assert_eq!(v["users"].as_array().unwrap().len(), 2, "{v}");
     let (_, v) = app.get("/api/v2/users/show_many.json?external_ids=crm,CRM-1").await;
-    assert_eq!(v["users"], json!([]), "{v}");
+    let found: Vec<i64> = v["users"].as_array().unwrap().iter().map(|u| u["id"].as_i64().unwrap()).collect();
+    assert_eq!(found, vec![asa], "without regard to case, and a part is no match: {v}");
     let (s, _) = app.get("/api/v2/users/show_many.json?external_ids=crm-1&ids=1").await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
 
@@ -1883,4 +1884,140 @@ engine_test!(search_export_walks_every_match_in_cursor_pages, |app| async move {
         let refused = s == StatusCode::BAD_REQUEST || s == StatusCode::UNPROCESSABLE_ENTITY;
         assert!(refused || (bad.contains("unclosed") && s == StatusCode::OK), "{bad}: {s} {v}");
     }
+});
+
+engine_test!(create_or_update_finds_the_right_person_and_changes_no_sign_in_details, |app| async move {
+    let (s, agent) = app
+        .post(
+            "/api/v2/users.json",
+            json!({"user": {"name": "Aatu Agentti", "email": "aatu.bulk@one.example", "role": "agent"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{agent}");
+    let as_agent = crate::harness::Tenant {
+        email: "aatu.bulk@one.example".into(),
+        ..app.t.clone()
+    };
+    let credentials_notices = || async {
+        let mut c = app.helpdesk().db().read().await.unwrap();
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM mail_outbox WHERE tenant_id = $1 AND kind = 'credentials_changed'")
+            .bind(app.t.tenant_id)
+            .fetch_one(&mut c)
+            .await
+            .unwrap();
+        n
+    };
+    let (s, v) = app
+        .post(
+            "/api/v2/users.json",
+            json!({"user": {"name": "Olli Olemassa", "email": "olli@example.fi", "external_id": "CRM-77"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let olli = v["user"]["id"].as_i64().unwrap();
+    let before = credentials_notices().await;
+
+    // Found by address (any case): the address is theirs, so it is no change of sign-in
+    // details: an agent may do it, and the person gets no credentials notice.
+    for who in [&as_agent, &app.t] {
+        let (s, v) = app
+            .call_as(
+                who,
+                Method::POST,
+                "/api/v2/users/create_or_update.json",
+                Some(json!({"user": {"name": "Olli Olemassa", "email": "OLLI@example.fi", "notes": "soitti"}})),
+            )
+            .await;
+        assert_eq!((s, v["user"]["id"].as_i64()), (StatusCode::OK, Some(olli)), "{v}");
+    }
+    assert_eq!(credentials_notices().await, before, "no credentials notice");
+    // `"email": null` finds by external id and clears nothing.
+    let (s, v) = app
+        .post(
+            "/api/v2/users/create_or_update.json",
+            json!({"user": {"email": null, "external_id": "crm-77", "phone": "+358 1"}}),
+        )
+        .await;
+    assert_eq!(
+        (s, v["user"]["id"].as_i64(), v["user"]["email"].as_str()),
+        (StatusCode::OK, Some(olli), Some("olli@example.fi")),
+        "{v}"
+    );
+    // External ids compare without case; one with nothing to find by is refused.
+    let (_, v) = app.get("/api/v2/users/show_many.json?external_ids=crm-77").await;
+    assert_eq!(v["users"][0]["id"].as_i64(), Some(olli), "{v}");
+    let (s, v) = app
+        .post("/api/v2/users/create_or_update.json", json!({"user": {"name": "Viiva", "external_id": "---"}}))
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    // Two people with one external id: ambiguous, refused.
+    let (s, _) = app
+        .post("/api/v2/users.json", json!({"user": {"name": "Toinen Sama", "external_id": "crm-77"}}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, v) = app
+        .post(
+            "/api/v2/users/create_or_update.json",
+            json!({"user": {"name": "Kumpi", "external_id": "CRM-77"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+
+    // A restricted person's external id is taken: no second profile beside them.
+    let (s, v) = app
+        .post("/api/v2/users.json", json!({"user": {"name": "Riikka Rajattu", "external_id": "crm-88"}}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let riikka = v["user"]["id"].as_i64().unwrap();
+    let (s, v) = app
+        .post(
+            &format!("/api/v2/privacy/subjects/{riikka}/restriction.json"),
+            json!({"reason": "accuracy contested"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, v) = app
+        .post(
+            "/api/v2/users/create_or_update.json",
+            json!({"user": {"name": "Riikka Uusi", "external_id": "CRM-88"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let (_, v) = app.get("/api/v2/users/show_many.json?external_ids=crm-88").await;
+    assert_eq!(v["users"], json!([]), "{v}");
+
+    // Agents create no privacy officers, in bulk or one at a time.
+    let (s, v) = app
+        .call_as(
+            &as_agent,
+            Method::POST,
+            "/api/v2/users/create_many.json",
+            Some(json!({"users": [{"name": "Piia", "email": "piia@example.fi", "privacy_officer": true}]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["job_status"]["results"][0]["error"], "PermissionDenied", "{v}");
+    let (s, _) = app
+        .call_as(
+            &as_agent,
+            Method::POST,
+            "/api/v2/users.json",
+            Some(json!({"user": {"name": "Piia", "email": "piia@example.fi", "privacy_officer": true}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+
+    // One change for several tickets cannot carry an upload (it attaches to one comment).
+    let a = app.ticket(olli, "Yksi", "x").await;
+    let b = app.ticket(olli, "Kaksi", "x").await;
+    let token = app.upload("liite.txt", "text/plain", b"liite").await;
+    let (s, v) = app
+        .put(
+            &format!("/api/v2/tickets/update_many.json?ids={a},{b}"),
+            json!({"ticket": {"comment": {"body": "liite", "uploads": [token]}}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let (_, v) = app.get(&format!("/api/v2/tickets/{a}/comments.json")).await;
+    assert_eq!(v["comments"].as_array().unwrap().len(), 1, "nothing done: {v}");
 });
