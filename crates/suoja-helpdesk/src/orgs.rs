@@ -1,10 +1,11 @@
 //! Organisations: CRUD, lookups by name or external id, and their place in search.
 
-use suoja_core::{GroupId, OrganizationId, Scope, Timestamp};
+use suoja_core::{GroupId, OrganizationId, Scope, Timestamp, UserId};
 use suoja_search::index::{self, DocKind};
 use suoja_store::StoreError;
 use suoja_store::organizations::OrgRow;
 
+use crate::model::User;
 use crate::search::index_org;
 use crate::users::normalize_tags;
 use crate::{Helpdesk, HelpdeskError, Result, require_staff};
@@ -208,6 +209,89 @@ impl Helpdesk {
         let rows = suoja_store::organizations::list(&mut c, scope.tenant, after, limit, offset).await?;
         let count = suoja_store::organizations::count(&mut c, scope.tenant).await?;
         Ok((rows.into_iter().map(Organization::from).collect(), count))
+    }
+
+    /// Organisation memberships (Zendesk's `organization_memberships`): people who belong to
+    /// an organisation — of `org`, or the one `user` belongs to — by id after a cursor, at most
+    /// `limit`. A person belongs to one organisation here, so a membership is named by the
+    /// person's id. Staff see all; an end user only their own.
+    pub async fn org_memberships(
+        &self,
+        scope: &Scope,
+        user: Option<UserId>,
+        org: Option<OrganizationId>,
+        after: Option<i64>,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<User>, i64)> {
+        if !scope.is_staff() && user != Some(scope.actor) {
+            return Err(HelpdeskError::Forbidden("end users see only their own organization memberships"));
+        }
+        if let Some(u) = user {
+            let person = self.get_user(scope, u).await?;
+            let member = person.organization_id.is_some_and(|o| org.is_none_or(|want| want == o));
+            let count = i64::from(member);
+            let shown = member && after.is_none_or(|a| u.0 > a) && offset == 0 && limit > 0;
+            return Ok((if shown { vec![person] } else { Vec::new() }, count));
+        }
+        if let Some(o) = org {
+            self.get_org(scope, o).await?;
+        }
+        let mut c = self.db.read().await?;
+        let f = suoja_store::users::UserFilter {
+            organization: org,
+            in_an_organization: true,
+            after,
+            ..Default::default()
+        };
+        let rows = suoja_store::users::list(&mut c, scope.tenant, &f, limit, offset).await?;
+        let count = suoja_store::users::count(&mut c, scope.tenant, &f).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            out.push(self.open_user(&mut c, scope.tenant, r).await?);
+        }
+        self.consulted(scope, &out.iter().map(|u| u.id).collect::<Vec<_>>(), "user.viewed", "support");
+        Ok((out, count))
+    }
+
+    /// Puts a person in an organisation (Zendesk's `POST /organization_memberships`): as a
+    /// change of the person, under the same rules. A person belongs to one organisation here:
+    /// one already in another is refused (remove that membership first).
+    pub async fn add_org_membership(&self, scope: &Scope, user: UserId, org: OrganizationId) -> Result<User> {
+        require_staff(scope)?;
+        self.get_org(scope, org).await?;
+        let person = self.get_user(scope, user).await?;
+        match person.organization_id {
+            Some(o) if o == org => Ok(person),
+            Some(_) => Err(HelpdeskError::Invalid {
+                field: "user_id".into(),
+                message: "user_id: the user belongs to another organization; remove that membership first".into(),
+                code: "InvalidValue",
+            }),
+            None => {
+                let input = crate::model::UserInput {
+                    organization_id: Some(Some(org)),
+                    ..Default::default()
+                };
+                self.update_user(scope, user, input).await
+            }
+        }
+    }
+
+    /// Takes a person out of their organisation (`DELETE /organization_memberships/{id}`, the
+    /// id being the person's).
+    pub async fn remove_org_membership(&self, scope: &Scope, user: UserId) -> Result<()> {
+        require_staff(scope)?;
+        let person = self.get_user(scope, user).await?;
+        if person.organization_id.is_none() {
+            return Err(HelpdeskError::NotFound("OrganizationMembership"));
+        }
+        let input = crate::model::UserInput {
+            organization_id: Some(None),
+            ..Default::default()
+        };
+        self.update_user(scope, user, input).await?;
+        Ok(())
     }
 
     /// Organisations changed since `since`, for the incremental export (admins only).

@@ -114,6 +114,10 @@ fn operation(d: &Doc) -> Value {
         Some(root) => {
             let inner = match root {
                 "users" => json!({"type": "array", "minItems": 1, "maxItems": 100, "items": {"$ref": "#/components/schemas/UserInput"}}),
+                "organization_membership" => {
+                    json!({"type": "object", "required": ["user_id", "organization_id"], "additionalProperties": false, "properties": {
+                    "user_id": id(), "organization_id": id(), "default": {"type": "boolean"}, "view_tickets": {"type": "boolean"}}})
+                }
                 "organizations" => json!({"type": "array", "minItems": 1, "maxItems": 100, "items": {"$ref": "#/components/schemas/OrganizationInput"}}),
                 "tickets" => json!({"type": "array", "minItems": 1, "maxItems": 100, "items": {"$ref": "#/components/schemas/TicketInput"}}),
                 "ticket" => json!({"$ref": "#/components/schemas/TicketInput"}),

@@ -8,7 +8,7 @@ use axum::routing::{MethodRouter, delete, get, post, put};
 
 use crate::api_v2::{
     account, api_tokens, audit_logs, breaches, deleted, erasure, groups, help_center as hc, help_center::community as cm, help_center::reactions as hcr,
-    incremental, jobs, mentions, oauth, orgs, privacy, records, redaction, requests, search, subprocessors, tickets, uploads, users, webhooks,
+    incremental, jobs, memberships, mentions, oauth, orgs, privacy, records, redaction, requests, search, subprocessors, tickets, uploads, users, webhooks,
 };
 use crate::{ApiError, AppState, middleware, openapi};
 
@@ -65,6 +65,8 @@ pub fn table() -> Vec<(Doc, MethodRouter<AppState>)> {
         (r!("get", "/api/v2/users/{id}", "Show a user", "Users", None, 200, "user", &[]), get(users::show)),
         (r!("put", "/api/v2/users/{id}", "Update a user", "Users", Some("user"), 200, "user", &[]), put(users::update)),
         (r!("delete", "/api/v2/users/{id}", "Delete a user (soft)", "Users", None, 200, "user", &[]), delete(users::delete)),
+        (r!("get", "/api/v2/users/{id}/identities", "A user's identities (address and phone)", "Users", None, 200, "identities", &[]), get(users::identities)),
+        (r!("get", "/api/v2/users/{id}/identities/{identity_id}", "One identity of a user", "Users", None, 200, "identity", &[]), get(users::identity)),
         (r!("get", "/api/v2/users/{id}/tickets/requested", "Tickets the user requested", "Users", None, 200, "tickets", LIST), get(users::requested)),
         (r!("get", "/api/v2/users/{id}/tickets/ccd", "Tickets the user is CC'd on", "Users", None, 200, "tickets", LIST), get(users::ccd)),
         (r!("get", "/api/v2/users/{id}/tickets/assigned", "Tickets assigned to the user", "Users", None, 200, "tickets", LIST), get(users::assigned)),
@@ -73,6 +75,12 @@ pub fn table() -> Vec<(Doc, MethodRouter<AppState>)> {
         (r!("get", "/api/v2/deleted_users/{id}", "Show a deleted user", "Users", None, 200, "deleted_user", &[]), get(users::deleted_show)),
         (r!("delete", "/api/v2/deleted_users/{id}", "Delete a deleted user permanently (runs the erasure pipeline)", "Users", None, 200, "deleted_user", &[]), delete(erasure::destroy_deleted_user)),
         (r!("get", "/api/v2/users/{id}/compliance_deletion_statuses", "Deletion status of a user per product area", "Users", None, 200, "compliance_deletion_statuses", &["application"]), get(erasure::compliance_statuses)),
+        (r!("get", "/api/v2/organization_memberships", "List organization memberships", "Organizations", None, 200, "organization_memberships", LIST), get(memberships::index)),
+        (r!("post", "/api/v2/organization_memberships", "Put a user in an organization", "Organizations", Some("organization_membership"), 201, "organization_membership", &[]), post(memberships::create)),
+        (r!("get", "/api/v2/organization_memberships/{id}", "Show an organization membership (its id is the user's)", "Organizations", None, 200, "organization_membership", &[]), get(memberships::show)),
+        (r!("delete", "/api/v2/organization_memberships/{id}", "Take a user out of their organization", "Organizations", None, 204, "", &[]), delete(memberships::delete)),
+        (r!("get", "/api/v2/users/{id}/organization_memberships", "A user's organization memberships", "Organizations", None, 200, "organization_memberships", LIST), get(memberships::of_user)),
+        (r!("get", "/api/v2/organizations/{id}/organization_memberships", "An organization's memberships", "Organizations", None, 200, "organization_memberships", LIST), get(memberships::of_organization)),
         (r!("get", "/api/v2/organizations", "List organizations", "Organizations", None, 200, "organizations", LIST), get(orgs::index)),
         (r!("post", "/api/v2/organizations", "Create an organization", "Organizations", Some("organization"), 201, "organization", &[]), post(orgs::create)),
         (r!("get", "/api/v2/organizations/search", "Find organizations by name or external id", "Organizations", None, 200, "organizations", &["name", "external_id"]), get(orgs::search)),

@@ -214,6 +214,8 @@ pub struct UserFilter {
     pub before: Option<i64>,
     /// Only members of this organisation.
     pub organization: Option<OrganizationId>,
+    /// Only members of some organisation (the organisation memberships).
+    pub in_an_organization: bool,
 }
 
 fn where_clause(f: &UserFilter) -> String {
@@ -229,6 +231,9 @@ fn where_clause(f: &UserFilter) -> String {
     }
     if let Some(o) = f.organization {
         w.push_str(&format!(" AND organization_id = {}", o.0));
+    }
+    if f.in_an_organization {
+        w.push_str(" AND organization_id IS NOT NULL");
     }
     w
 }

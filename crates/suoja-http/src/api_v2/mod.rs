@@ -12,6 +12,7 @@ pub mod groups;
 pub mod help_center;
 pub mod incremental;
 pub mod jobs;
+pub mod memberships;
 pub mod mentions;
 pub mod oauth;
 pub mod orgs;

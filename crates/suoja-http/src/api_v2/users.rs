@@ -213,3 +213,27 @@ pub async fn ccd(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, 
 pub async fn assigned(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, params: Params, Path(id): Path<String>) -> Result<Response, ApiError> {
     user_tickets(app, scope, base, params, id, TicketList::Assigned, "assigned").await
 }
+
+/// `GET /users/{id}/identities` (staff, or the person themselves): the address and phone.
+pub async fn identities(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let u = app.helpdesk.get_user(&scope, UserId(parse_id(&id)?)).await?;
+    let items = wire::identities(&u, &base);
+    let n = items.len();
+    Ok(ok(json!({"identities": items, "count": n, "next_page": null, "previous_page": null})))
+}
+
+/// `GET /users/{id}/identities/{identity_id}`
+pub async fn identity(
+    State(app): State<AppState>,
+    Auth(scope): Auth,
+    base: BaseUrl,
+    Path((id, identity)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let identity = parse_id(&identity)?;
+    let u = app.helpdesk.get_user(&scope, UserId(parse_id(&id)?)).await?;
+    let found = wire::identities(&u, &base)
+        .into_iter()
+        .find(|i| i["id"].as_i64() == Some(identity))
+        .ok_or(ApiError::NotFound)?;
+    Ok(ok(json!({"identity": found})))
+}

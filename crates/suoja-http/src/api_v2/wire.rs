@@ -231,3 +231,27 @@ pub fn job(j: &JobStatus, base: &BaseUrl) -> Value {
         "results": j.results,
     })
 }
+
+/// A person's identities as Zendesk shows them: the address (primary) and the phone number,
+/// numbered from the person's id (`2·id` and `2·id + 1`), since Suoja keeps one of each.
+pub fn identities(u: &User, base: &BaseUrl) -> Vec<Value> {
+    let mut out = Vec::new();
+    let at = |n: i64| base.api(&format!("/users/{}/identities/{n}.json", u.id.0));
+    if let Some(e) = &u.email {
+        let id = u.id.0 * 2;
+        out.push(json!({
+            "id": id, "url": at(id), "user_id": u.id.0, "type": "email", "value": e.expose(),
+            "verified": u.verified, "primary": true, "deliverable_state": "deliverable", "undeliverable_count": 0,
+            "created_at": u.created_at.to_iso(), "updated_at": u.updated_at.to_iso(),
+        }));
+    }
+    if let Some(p) = &u.phone {
+        let id = u.id.0 * 2 + 1;
+        out.push(json!({
+            "id": id, "url": at(id), "user_id": u.id.0, "type": "phone_number", "value": p.expose(),
+            "verified": false, "primary": u.email.is_none(),
+            "created_at": u.created_at.to_iso(), "updated_at": u.updated_at.to_iso(),
+        }));
+    }
+    out
+}

@@ -2021,3 +2021,118 @@ engine_test!(create_or_update_finds_the_right_person_and_changes_no_sign_in_deta
     let (_, v) = app.get(&format!("/api/v2/tickets/{a}/comments.json")).await;
     assert_eq!(v["comments"].as_array().unwrap().len(), 1, "nothing done: {v}");
 });
+
+engine_test!(identities_and_organization_memberships, |app| async move {
+    let (s, v) = app
+        .post(
+            "/api/v2/users.json",
+            json!({"user": {"name": "Iida Identiteetti", "email": "iida@example.fi", "phone": "+358 40 555"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let iida = v["user"]["id"].as_i64().unwrap();
+    let (s, v) = app.get(&format!("/api/v2/users/{iida}/identities.json")).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let ids: Vec<(&str, &str, bool)> = v["identities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| (i["type"].as_str().unwrap(), i["value"].as_str().unwrap(), i["primary"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(ids, vec![("email", "iida@example.fi", true), ("phone_number", "+358 40 555", false)], "{v}");
+    let first = v["identities"][0]["id"].as_i64().unwrap();
+    let (s, one) = app.get(&format!("/api/v2/users/{iida}/identities/{first}.json")).await;
+    assert_eq!((s, one["identity"]["value"].as_str()), (StatusCode::OK, Some("iida@example.fi")), "{one}");
+    let (s, _) = app.get(&format!("/api/v2/users/{iida}/identities/{}.json", first + 7)).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
+    let org = |name: &'static str| {
+        let app = &app;
+        async move {
+            app.post("/api/v2/organizations.json", json!({"organization": {"name": name}})).await.1["organization"]["id"]
+                .as_i64()
+                .unwrap()
+        }
+    };
+    let (a, b) = (org("Jäsen Oy").await, org("Toinen Jäsen Oy").await);
+    let (olli, pw) = app.end_user_with_password("Olli Jäsen", "olli.jasen@example.fi").await;
+    let membership = |user: i64, org: i64| json!({"organization_membership": {"user_id": user, "organization_id": org}});
+    let (s, v) = app.post("/api/v2/organization_memberships.json", membership(iida, a)).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(
+        (
+            v["organization_membership"]["id"].as_i64(),
+            v["organization_membership"]["organization_id"].as_i64()
+        ),
+        (Some(iida), Some(a))
+    );
+    let (s, _) = app.post("/api/v2/organization_memberships.json", membership(olli, a)).await;
+    assert_eq!(s, StatusCode::CREATED);
+    // The same membership again changes nothing; another organisation is refused.
+    let (s, _) = app.post("/api/v2/organization_memberships.json", membership(iida, a)).await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, v) = app.post("/api/v2/organization_memberships.json", membership(iida, b)).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    for bad in [membership(iida, 999_999), membership(999_999, a)] {
+        let (s, v) = app.post("/api/v2/organization_memberships.json", bad).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
+    }
+    let (s, v) = app
+        .post("/api/v2/organization_memberships.json", json!({"organization_membership": {"user_id": iida}}))
+        .await;
+    assert!(s.is_client_error(), "{v}");
+
+    let members = |v: &Value| -> Vec<i64> {
+        v["organization_memberships"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["user_id"].as_i64().unwrap())
+            .collect()
+    };
+    let (_, v) = app.get(&format!("/api/v2/organizations/{a}/organization_memberships.json")).await;
+    assert_eq!((members(&v), v["count"].as_i64()), (vec![iida, olli], Some(2)), "{v}");
+    let (_, v) = app.get("/api/v2/organization_memberships.json?page[size]=1").await;
+    assert_eq!(members(&v), vec![iida], "{v}");
+    let next = v["links"]["next"].as_str().unwrap().trim_start_matches(&app.base).to_string();
+    let (_, v) = app.get(&next).await;
+    assert_eq!(members(&v), vec![olli], "{v}");
+    let (_, v) = app.get(&format!("/api/v2/organizations/{b}/organization_memberships.json")).await;
+    assert_eq!(members(&v), Vec::<i64>::new());
+
+    // End users see their own membership and identities only.
+    let (s, v) = app
+        .call_password(&pw, Method::GET, &format!("/api/v2/users/{olli}/organization_memberships.json"), None)
+        .await;
+    assert_eq!((s, members(&v)), (StatusCode::OK, vec![olli]), "{v}");
+    let (s, _) = app
+        .call_password(&pw, Method::GET, &format!("/api/v2/users/{iida}/organization_memberships.json"), None)
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = app.call_password(&pw, Method::GET, "/api/v2/organization_memberships.json", None).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = app
+        .call_password(&pw, Method::GET, &format!("/api/v2/users/{olli}/identities.json"), None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = app
+        .call_password(&pw, Method::GET, &format!("/api/v2/users/{iida}/identities.json"), None)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = app
+        .call_password(&pw, Method::DELETE, &format!("/api/v2/organization_memberships/{olli}.json"), None)
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+
+    // Out of the organisation: the person's organisation is gone; a second delete finds nothing.
+    let (s, _) = app.delete(&format!("/api/v2/organization_memberships/{iida}.json")).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (_, v) = app.get(&format!("/api/v2/users/{iida}.json")).await;
+    assert_eq!(v["user"]["organization_id"], Value::Null, "{v}");
+    let (s, _) = app.delete(&format!("/api/v2/organization_memberships/{iida}.json")).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = app.get(&format!("/api/v2/organization_memberships/{iida}.json")).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, v) = app.get(&format!("/api/v2/organization_memberships/{olli}.json")).await;
+    assert_eq!((s, v["organization_membership"]["organization_id"].as_i64()), (StatusCode::OK, Some(a)), "{v}");
+});

@@ -143,6 +143,18 @@ pub(crate) async fn world(app: &TestApp) -> World {
     )
     .await;
     ids.insert("end_user", id(&end_user["id"]));
+    // A member of the organisation whose membership the matrix reads and ends.
+    let member = created(
+        app,
+        &admin,
+        "/api/v2/users.json",
+        json!({"user": {"name": "Mikko Jäsen", "email": "mikko@one.example", "organization_id": org["id"]}}),
+        "user",
+    )
+    .await;
+    ids.insert("member", id(&member["id"]));
+    // The address identity of the end user (identities are numbered from the person's id).
+    ids.insert("identity", (end_user["id"].as_i64().unwrap() * 2).to_string());
     let agent = created(
         app,
         &admin,
@@ -658,6 +670,8 @@ pub(crate) fn concrete(method: &str, path: &str, ids: &HashMap<&'static str, Str
             (_, "/agent/tickets/{id}/comments/{comment_id}/original", "id") => "mail_ticket",
             (_, p, "id") if p.starts_with("/api/v2/requests/") => "ticket",
             (_, "/agent/tickets/{id}/comments/{comment_id}/original", _) => "mail_comment",
+            (_, _, "identity_id") => "identity",
+            (_, p, "id") if p.starts_with("/api/v2/organization_memberships/") => "member",
             (_, p, "id") if p.starts_with("/api/v2/users/") || p.starts_with("/agent/users/") => "end_user",
             (_, p, "id") if p.starts_with("/api/v2/deleted_users/") => "deleted",
             (_, p, "id") if p.contains("/organizations/") => "org",
@@ -752,6 +766,7 @@ pub(crate) fn api_body(method: &str, path: &str, ids: &HashMap<&'static str, Str
         ("post", "/api/v2/users/create_many") => json!({"users": [{"name": "Uusi Joukko", "email": "joukko@one.example"}]}),
         ("post", "/api/v2/users/create_or_update") => json!({"user": {"name": "Uusi Tai", "email": "tai@one.example"}}),
         ("put", "/api/v2/users/update_many") => json!({"user": {"notes": "matrix"}}),
+        ("post", "/api/v2/organization_memberships") => json!({"organization_membership": {"user_id": n("subject"), "organization_id": n("org")}}),
         ("post", "/api/v2/organizations/create_many") => json!({"organizations": [{"name": "Joukko Oy"}]}),
         ("put", "/api/v2/tickets/update_many") => json!({"ticket": {"priority": "low"}}),
         ("post", "/api/v2/tickets/create_many") => json!({"tickets": [{"subject": "Uusi", "comment": {"body": "matrix"}}]}),

@@ -1,0 +1,144 @@
+//! `/api/v2/organization_memberships…` (Zendesk's): which organisation people belong to. A
+//! person belongs to one organisation here, so a membership is named by the person's id; the
+//! list, show, create and delete calls read and change the person's `organization_id`.
+
+use axum::extract::{Path, State};
+use axum::response::Response;
+use serde_json::{Value, json};
+use suoja_core::{OrganizationId, UserId};
+use suoja_helpdesk::model::User;
+
+use super::{ListPage, created, list, no_content, ok};
+use crate::extract::{Auth, BaseUrl, JsonBody, Obj, PageParams, Params, parse_id};
+use crate::{ApiError, AppState};
+
+fn membership(u: &User, base: &BaseUrl) -> Value {
+    json!({
+        "id": u.id.0,
+        "url": base.api(&format!("/organization_memberships/{}.json", u.id.0)),
+        "user_id": u.id.0,
+        "organization_id": u.organization_id.map(|o| o.0),
+        "default": true,
+        "view_tickets": true,
+        "created_at": u.created_at.to_iso(),
+        "updated_at": u.updated_at.to_iso(),
+    })
+}
+
+async fn page(
+    app: &AppState,
+    scope: suoja_core::Scope,
+    base: &BaseUrl,
+    params: &Params,
+    user: Option<UserId>,
+    org: Option<OrganizationId>,
+    path: String,
+) -> Result<Response, ApiError> {
+    let pp = params.paging()?;
+    let (after, limit, offset, size) = match pp {
+        PageParams::Cursor { size, after, before: None } => (after, size + 1, 0, size),
+        PageParams::Cursor { .. } => return Err(ApiError::BadRequest("page[before] is not offered here; follow the next links".into())),
+        PageParams::Offset { page, per_page } => (None, per_page + 1, (page - 1) * per_page, per_page),
+    };
+    let (mut people, count) = app.helpdesk.org_memberships(&scope, user, org, after, limit, offset).await?;
+    let has_more = suoja_core::num::to_i64(people.len()) > size;
+    people.truncate(suoja_core::num::to_usize(size));
+    let first_last = people.first().zip(people.last()).map(|(a, b)| (a.id.0, b.id.0));
+    let items = people.iter().map(|u| membership(u, base)).collect();
+    Ok(list(
+        ListPage {
+            root: "organization_memberships",
+            items,
+            first_last,
+            has_more,
+            count,
+            path,
+        },
+        pp,
+        base,
+        params,
+    ))
+}
+
+/// `GET /organization_memberships` (staff)
+pub async fn index(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, params: Params) -> Result<Response, ApiError> {
+    if !scope.is_staff() {
+        return Err(suoja_helpdesk::HelpdeskError::Forbidden("only staff list organization memberships").into());
+    }
+    page(&app, scope, &base, &params, None, None, "/organization_memberships".into()).await
+}
+
+/// `GET /users/{id}/organization_memberships` (staff, or the person themselves)
+pub async fn of_user(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, params: Params, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let id = parse_id(&id)?;
+    page(
+        &app,
+        scope,
+        &base,
+        &params,
+        Some(UserId(id)),
+        None,
+        format!("/users/{id}/organization_memberships"),
+    )
+    .await
+}
+
+/// `GET /organizations/{id}/organization_memberships` (staff)
+pub async fn of_organization(
+    State(app): State<AppState>,
+    Auth(scope): Auth,
+    base: BaseUrl,
+    params: Params,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    if !scope.is_staff() {
+        return Err(suoja_helpdesk::HelpdeskError::Forbidden("only staff list organization memberships").into());
+    }
+    let id = parse_id(&id)?;
+    page(
+        &app,
+        scope,
+        &base,
+        &params,
+        None,
+        Some(OrganizationId(id)),
+        format!("/organizations/{id}/organization_memberships"),
+    )
+    .await
+}
+
+/// `GET /organization_memberships/{id}`
+pub async fn show(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let id = UserId(parse_id(&id)?);
+    let (people, _) = app.helpdesk.org_memberships(&scope, Some(id), None, None, 1, 0).await?;
+    let u = people.first().ok_or(ApiError::NotFound)?;
+    Ok(ok(json!({"organization_membership": membership(u, &base)})))
+}
+
+/// `POST /organization_memberships` with `{"organization_membership": {"user_id", "organization_id"}}` → 201
+pub async fn create(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, body: JsonBody) -> Result<Response, ApiError> {
+    if !scope.is_staff() {
+        return Err(suoja_helpdesk::HelpdeskError::Forbidden("only staff change organization memberships").into());
+    }
+    let root = Obj::root(&body.0);
+    root.only(&["organization_membership"])?;
+    let m = root.object("organization_membership")?;
+    m.only(&["user_id", "organization_id", "default", "view_tickets"])?;
+    let user = m
+        .opt_id("user_id")?
+        .ok_or_else(|| ApiError::Field("user_id".into(), "user_id: is required".into(), "BlankValue"))?;
+    let org = m
+        .opt_id("organization_id")?
+        .ok_or_else(|| ApiError::Field("organization_id".into(), "organization_id: is required".into(), "BlankValue"))?;
+    let u = app.helpdesk.add_org_membership(&scope, UserId(user), OrganizationId(org)).await?;
+    Ok(created(
+        &base.api(&format!("/organization_memberships/{}.json", u.id.0)),
+        json!({"organization_membership": membership(&u, &base)}),
+    ))
+}
+
+/// `DELETE /organization_memberships/{id}` → 204
+pub async fn delete(State(app): State<AppState>, Auth(scope): Auth, Path(id): Path<String>) -> Result<Response, ApiError> {
+    app.helpdesk.remove_org_membership(&scope, UserId(parse_id(&id)?)).await?;
+    Ok(no_content())
+}
