@@ -17,6 +17,7 @@ pub mod notify;
 pub mod orgs;
 mod originals;
 pub use originals::Undelivered;
+pub mod satisfaction;
 mod search;
 pub mod security;
 pub mod setup;

@@ -8,7 +8,8 @@ use axum::routing::{MethodRouter, delete, get, post, put};
 
 use crate::api_v2::{
     account, api_tokens, audit_logs, breaches, deleted, erasure, groups, help_center as hc, help_center::community as cm, help_center::reactions as hcr,
-    incremental, jobs, memberships, mentions, oauth, orgs, privacy, records, redaction, requests, search, subprocessors, tickets, uploads, users, webhooks,
+    incremental, jobs, memberships, mentions, oauth, orgs, privacy, records, redaction, requests, satisfaction, search, subprocessors, tickets, uploads, users,
+    webhooks,
 };
 use crate::{ApiError, AppState, middleware, openapi};
 
@@ -116,6 +117,9 @@ pub fn table() -> Vec<(Doc, MethodRouter<AppState>)> {
         (r!("put", "/api/v2/tickets/{id}/comments/{comment_id}/attachments/{attachment_id}/redact", "Redact an attachment or call recording", "Redaction", None, 200, "attachment", &[]), put(redaction::attachment)),
         (r!("put", "/api/v2/tickets/{id}/redact", "Redact text in the subject or custom fields", "Redaction", Some("redaction"), 200, "ticket", &[]), put(redaction::ticket_fields)),
         (r!("get", "/api/v2/tickets/{id}/audits", "A ticket's redaction history", "Redaction", None, 200, "audits", &[]), get(redaction::audits)),
+        (r!("post", "/api/v2/tickets/{id}/satisfaction_rating", "Rate a solved ticket (its requester)", "Satisfaction ratings", Some("satisfaction_rating"), 200, "satisfaction_rating", &[]), post(satisfaction::rate)),
+        (r!("get", "/api/v2/satisfaction_ratings", "List satisfaction ratings (staff)", "Satisfaction ratings", None, 200, "satisfaction_ratings", &["score", "page[size]", "page[after]", "per_page"]), get(satisfaction::index)),
+        (r!("get", "/api/v2/satisfaction_ratings/{id}", "Show a satisfaction rating (staff)", "Satisfaction ratings", None, 200, "satisfaction_rating", &[]), get(satisfaction::show)),
         (r!("get", "/api/v2/requests", "The caller's requests", "Requests", None, 200, "requests", &["status", "page", "per_page", "page[size]", "page[after]", "page[before]"]), get(requests::index)),
         (r!("post", "/api/v2/requests", "Open a request", "Requests", Some("request"), 201, "request", &[]), post(requests::create)),
         (r!("get", "/api/v2/requests/open", "The caller's requests not yet solved", "Requests", None, 200, "requests", &["status", "page", "per_page", "page[size]", "page[after]", "page[before]"]), get(requests::open)),

@@ -1642,6 +1642,27 @@ pub const TABLES: &[Table] = &[
             col("updated_at"),
         ],
     },
+    Table {
+        name: "satisfaction_ratings",
+        purpose: "Support quality: a requester's rating of their solved ticket and their comment on it",
+        purpose_fi: "Tuen laatu: pyynnön tekijän arvio ratkaistusta pyynnöstään ja hänen kommenttinsa siitä",
+        subjects: &[user("requester_id", "rater")],
+        erasure: Erasure::Delete,
+        retention: "while the ticket exists; erased with the person",
+        retention_fi: "niin kauan kuin pyyntö on olemassa; poistetaan henkilön tietojen mukana",
+        derived: false,
+        columns: &[
+            col("id"),
+            col("tenant_id"),
+            col("ticket_id"),
+            col("requester_id"),
+            col("key_id"),
+            col("score"),
+            col("created_at"),
+            col("updated_at"),
+            sealed("comment_enc", Category::Content).free(Text::Plain),
+        ],
+    },
 ];
 
 /// The table whose ids `Via::Ticket` links hold.

@@ -36,6 +36,7 @@ pub mod reindex;
 pub mod requests;
 pub mod retention;
 mod row;
+pub mod satisfaction;
 pub mod schema;
 pub mod settings;
 pub mod subprocessors;

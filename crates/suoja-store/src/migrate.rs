@@ -129,6 +129,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0019_sign_in_security.sql"),
         postgres: include_str!("../migrations/postgres/0019_sign_in_security.sql"),
     },
+    Migration {
+        version: 20,
+        name: "satisfaction",
+        sqlite: include_str!("../migrations/sqlite/0020_satisfaction.sql"),
+        postgres: include_str!("../migrations/postgres/0020_satisfaction.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.

@@ -21,6 +21,7 @@ pub mod privacy;
 pub mod records;
 pub mod redaction;
 pub mod requests;
+pub mod satisfaction;
 pub mod search;
 pub mod subprocessors;
 pub mod tickets;

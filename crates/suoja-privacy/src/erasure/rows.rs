@@ -34,6 +34,7 @@ pub async fn purge_ticket_rows(c: &mut Conn, tenant: TenantId, id: TicketId) -> 
     let attachments = suoja_store::graph::delete_linked(c, tenant, "attachments", "ticket_id", &[id.0]).await?;
     let comments = suoja_store::comments::delete_for_ticket(c, tenant, id).await?;
     let links = suoja_store::graph::delete_linked(c, tenant, "ticket_collaborators", "ticket_id", &[id.0]).await?;
+    suoja_store::graph::delete_linked(c, tenant, "satisfaction_ratings", "ticket_id", &[id.0]).await?;
     suoja_store::mail::delete_for_ticket(c, tenant, id.0).await?;
     index::remove(c, tenant, DocKind::Ticket, id.0).await?;
     suoja_store::history::delete_for_ticket(c, tenant, id).await?;

@@ -2136,3 +2136,108 @@ engine_test!(identities_and_organization_memberships, |app| async move {
     let (s, v) = app.get(&format!("/api/v2/organization_memberships/{olli}.json")).await;
     assert_eq!((s, v["organization_membership"]["organization_id"].as_i64()), (StatusCode::OK, Some(a)), "{v}");
 });
+
+engine_test!(satisfaction_ratings_by_requesters_exported_and_erased_with_them, |app| async move {
+    // Two Teds: one rates and is erased, the other's rating, words and export stay byte-identical.
+    let (ted, ted_pw) = app.end_user_with_password("Ted Tähtinen", "ted.tahtinen@example.fi").await;
+    let (tedb, tedb_pw) = app.end_user_with_password("Ted Berg", "ted.berg@example.com").await;
+    let mine = app.ticket(ted, "Lasku", "lasku puuttuu").await;
+    let theirs = app.ticket(tedb, "Started over", "it started again").await;
+    let path = |id: i64| format!("/api/v2/tickets/{id}/satisfaction_rating.json");
+    let rating = |score: &str, comment: &str| json!({"satisfaction_rating": {"score": score, "comment": comment}});
+
+    // Only a solved ticket, only by its requester.
+    let (s, v) = app.call_password(&ted_pw, Method::POST, &path(mine), Some(rating("good", "Kiitos"))).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "not solved yet: {v}");
+    for id in [mine, theirs] {
+        let (s, v) = app.put(&format!("/api/v2/tickets/{id}.json"), json!({"ticket": {"status": "solved"}})).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+    }
+    let (s, _) = app.post(&path(mine), rating("good", "staff")).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "staff do not rate");
+    let (s, _) = app.call_password(&tedb_pw, Method::POST, &path(mine), Some(rating("bad", "not mine"))).await;
+    assert!(s == StatusCode::NOT_FOUND || s == StatusCode::FORBIDDEN, "{s}");
+    for bad in [
+        json!({"satisfaction_rating": {"score": "meh"}}),
+        json!({"satisfaction_rating": {}}),
+        json!({"rating": {"score": "good"}}),
+        json!({"satisfaction_rating": {"score": "good", "comment": "x".repeat(10_001)}}),
+    ] {
+        let (s, v) = app.call_password(&ted_pw, Method::POST, &path(mine), Some(bad.clone())).await;
+        assert!(s.is_client_error(), "{bad}: {s} {v}");
+    }
+    let (s, v) = app
+        .call_password(&ted_pw, Method::POST, &path(mine), Some(rating("bad", "Odotin <b>kauan</b>, Ted")))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let first = v["satisfaction_rating"]["id"].as_i64().unwrap();
+    // A new rating replaces the old one (same id).
+    let (s, v) = app
+        .call_password(&ted_pw, Method::POST, &path(mine), Some(rating("good", "Nopea ratkaisu, kiitos Ted Tähtinen")))
+        .await;
+    assert_eq!((s, v["satisfaction_rating"]["id"].as_i64()), (StatusCode::OK, Some(first)), "{v}");
+    let (s, v) = app
+        .call_password(&tedb_pw, Method::POST, &path(theirs), Some(rating("bad", "It started failing again")))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let other = v["satisfaction_rating"]["id"].as_i64().unwrap();
+
+    // Staff read them; end users do not list them.
+    let (s, v) = app.get("/api/v2/satisfaction_ratings.json").await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let listed: Vec<(i64, &str)> = v["satisfaction_ratings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["ticket_id"].as_i64().unwrap(), r["score"].as_str().unwrap()))
+        .collect();
+    assert_eq!(listed, vec![(mine, "good"), (theirs, "bad")], "{v}");
+    let (_, v) = app.get("/api/v2/satisfaction_ratings.json?score=bad").await;
+    assert_eq!(v["satisfaction_ratings"].as_array().unwrap().len(), 1, "{v}");
+    let (s, v) = app.get(&format!("/api/v2/satisfaction_ratings/{first}.json")).await;
+    assert_eq!(
+        (s, v["satisfaction_rating"]["comment"].as_str()),
+        (StatusCode::OK, Some("Nopea ratkaisu, kiitos Ted Tähtinen")),
+        "{v}"
+    );
+    let (s, _) = app.call_password(&ted_pw, Method::GET, "/api/v2/satisfaction_ratings.json", None).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = app.get("/api/v2/satisfaction_ratings.json?score=meh").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    // Closed: the rating stays as it was.
+    let (s, _) = app
+        .put(&format!("/api/v2/tickets/{theirs}.json"), json!({"ticket": {"status": "closed"}}))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = app
+        .call_password(&tedb_pw, Method::POST, &path(theirs), Some(rating("good", "changed my mind")))
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // The rater's export holds their rating and comment; the other Ted's export is untouched
+    // by the erasure of the first.
+    let export = crate::privacy_precision::export_of(&app, ted).await;
+    assert!(
+        export.contains("Nopea ratkaisu, kiitos Ted Tähtinen") && export.contains("satisfaction_ratings"),
+        "{export}"
+    );
+    assert!(!export.contains("started failing"), "another person's rating is not theirs");
+    let other_before = crate::privacy_precision::export_of(&app, tedb).await;
+    assert!(other_before.contains("It started failing again"));
+    let (s, v) = app.post(&format!("/api/v2/privacy/subjects/{ted}/erasure.json"), json!({})).await;
+    assert!(s.is_success(), "{v}");
+    assert_eq!(v["erasure"]["state"], "completed", "{v}");
+    let (s, _) = app.get(&format!("/api/v2/satisfaction_ratings/{first}.json")).await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "the erased person's rating is gone");
+    assert_eq!(
+        crate::privacy_precision::export_of(&app, tedb).await,
+        other_before,
+        "the other Ted's export is byte-identical"
+    );
+    let (s, v) = app.get(&format!("/api/v2/satisfaction_ratings/{other}.json")).await;
+    assert_eq!(
+        (s, v["satisfaction_rating"]["comment"].as_str()),
+        (StatusCode::OK, Some("It started failing again")),
+        "{v}"
+    );
+});

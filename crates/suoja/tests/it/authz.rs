@@ -207,6 +207,29 @@ pub(crate) async fn world(app: &TestApp) -> World {
     )
     .await;
     ids.insert("ticket", id(&ticket["id"]));
+    // A solved ticket of the end user's, which they rated.
+    let rated = created(
+        app,
+        &end_user_login,
+        "/api/v2/tickets.json",
+        json!({"ticket": {"subject": "Arvio", "comment": {"body": "matrix"}}}),
+        "ticket",
+    )
+    .await;
+    let (s, v) = app
+        .put(&format!("/api/v2/tickets/{}.json", rated["id"]), json!({"ticket": {"status": "solved"}}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let rating = created(
+        app,
+        &end_user_login,
+        &format!("/api/v2/tickets/{}/satisfaction_rating.json", rated["id"]),
+        json!({"satisfaction_rating": {"score": "good", "comment": "matrix"}}),
+        "satisfaction_rating",
+    )
+    .await;
+    ids.insert("rated_ticket", id(&rated["id"]));
+    ids.insert("rating", id(&rating["id"]));
     let (s, v) = app.get(&format!("/api/v2/tickets/{}/comments.json", ticket["id"])).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let first = &v["comments"][0];
@@ -672,6 +695,8 @@ pub(crate) fn concrete(method: &str, path: &str, ids: &HashMap<&'static str, Str
             (_, "/agent/tickets/{id}/comments/{comment_id}/original", _) => "mail_comment",
             (_, _, "identity_id") => "identity",
             (_, p, "id") if p.starts_with("/api/v2/organization_memberships/") => "member",
+            (_, "/api/v2/tickets/{id}/satisfaction_rating", _) => "rated_ticket",
+            (_, p, "id") if p.starts_with("/api/v2/satisfaction_ratings/") => "rating",
             (_, p, "id") if p.starts_with("/api/v2/users/") || p.starts_with("/agent/users/") => "end_user",
             (_, p, "id") if p.starts_with("/api/v2/deleted_users/") => "deleted",
             (_, p, "id") if p.contains("/organizations/") => "org",
@@ -766,6 +791,7 @@ pub(crate) fn api_body(method: &str, path: &str, ids: &HashMap<&'static str, Str
         ("post", "/api/v2/users/create_many") => json!({"users": [{"name": "Uusi Joukko", "email": "joukko@one.example"}]}),
         ("post", "/api/v2/users/create_or_update") => json!({"user": {"name": "Uusi Tai", "email": "tai@one.example"}}),
         ("put", "/api/v2/users/update_many") => json!({"user": {"notes": "matrix"}}),
+        ("post", "/api/v2/tickets/{id}/satisfaction_rating") => json!({"satisfaction_rating": {"score": "bad", "comment": "matrix"}}),
         ("post", "/api/v2/organization_memberships") => json!({"organization_membership": {"user_id": n("subject"), "organization_id": n("org")}}),
         ("post", "/api/v2/organizations/create_many") => json!({"organizations": [{"name": "Joukko Oy"}]}),
         ("put", "/api/v2/tickets/update_many") => json!({"ticket": {"priority": "low"}}),

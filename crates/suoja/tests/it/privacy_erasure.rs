@@ -140,6 +140,7 @@ engine_test!(erasure_reaches_every_copy_and_nothing_else, |app| async move {
         "/api/v2/community/posts.json".to_string(),
         format!("/api/v2/community/posts/{}/comments.json", w.posts[0]),
         format!("/api/v2/community/posts/{}/comments.json", w.posts[1]),
+        "/api/v2/satisfaction_ratings.json".to_string(),
         format!("/api/v2/users/{}/compliance_deletion_statuses.json", a.id),
         format!("/api/v2/privacy/erasures/{eid}.json"),
         format!("/api/v2/privacy/erasures/{eid}/certificate.json"),

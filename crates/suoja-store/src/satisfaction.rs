@@ -1,0 +1,105 @@
+//! Satisfaction ratings: a requester's `good` or `bad` for a solved ticket, with an optional
+//! comment (sealed under the requester's key before it arrives here). One row per ticket.
+
+use crate::Conn;
+use suoja_core::{KeyId, TenantId, TicketId, Timestamp, UserId};
+
+use crate::Result;
+use crate::row::{i64_, opt_bytes, opt_i64, text};
+
+/// A stored rating.
+#[derive(Debug, Clone)]
+pub struct RatingRow {
+    /// Id.
+    pub id: i64,
+    /// The rated ticket.
+    pub ticket_id: TicketId,
+    /// Who rated it (the ticket's requester).
+    pub requester_id: UserId,
+    /// The key the comment is sealed under (the requester's).
+    pub key_id: Option<KeyId>,
+    /// `good` or `bad`.
+    pub score: String,
+    /// First rated.
+    pub created_at: Timestamp,
+    /// Last changed.
+    pub updated_at: Timestamp,
+    /// The comment, sealed.
+    pub comment_enc: Option<Vec<u8>>,
+}
+
+const COLS: &str = "id, ticket_id, requester_id, key_id, score, created_at, updated_at, comment_enc";
+
+fn from_row(r: &sqlx::any::AnyRow) -> Result<RatingRow> {
+    Ok(RatingRow {
+        id: i64_(r, "id")?,
+        ticket_id: TicketId(i64_(r, "ticket_id")?),
+        requester_id: UserId(i64_(r, "requester_id")?),
+        key_id: opt_i64(r, "key_id")?.map(KeyId),
+        score: text(r, "score")?,
+        created_at: Timestamp(i64_(r, "created_at")?),
+        updated_at: Timestamp(i64_(r, "updated_at")?),
+        comment_enc: opt_bytes(r, "comment_enc")?,
+    })
+}
+
+/// The rating of a ticket, if any.
+pub async fn for_ticket(c: &mut Conn, tenant: TenantId, ticket: TicketId) -> Result<Option<RatingRow>> {
+    let sql = format!("SELECT {COLS} FROM satisfaction_ratings WHERE tenant_id = $1 AND ticket_id = $2");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.0).bind(ticket.0).fetch_optional(c).await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// A rating by id.
+pub async fn by_id(c: &mut Conn, tenant: TenantId, id: i64) -> Result<Option<RatingRow>> {
+    let sql = format!("SELECT {COLS} FROM satisfaction_ratings WHERE tenant_id = $1 AND id = $2");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.0).bind(id).fetch_optional(c).await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// Stores a ticket's rating, replacing the one it had (its id and first time stay).
+pub async fn upsert(c: &mut Conn, tenant: TenantId, r: &RatingRow) -> Result<i64> {
+    if let Some(old) = for_ticket(c, tenant, r.ticket_id).await? {
+        sqlx::query(
+            "UPDATE satisfaction_ratings SET requester_id = $3, key_id = $4, score = $5, updated_at = $6, comment_enc = $7 WHERE tenant_id = $1 AND id = $2",
+        )
+        .bind(tenant.0)
+        .bind(old.id)
+        .bind(r.requester_id.0)
+        .bind(r.key_id.map(|k| k.0))
+        .bind(r.score.clone())
+        .bind(r.updated_at.0)
+        .bind(r.comment_enc.clone())
+        .execute(c)
+        .await?;
+        return Ok(old.id);
+    }
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO satisfaction_ratings (tenant_id, ticket_id, requester_id, key_id, score, created_at, updated_at, comment_enc) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+    )
+    .bind(tenant.0)
+    .bind(r.ticket_id.0)
+    .bind(r.requester_id.0)
+    .bind(r.key_id.map(|k| k.0))
+    .bind(r.score.clone())
+    .bind(r.created_at.0)
+    .bind(r.updated_at.0)
+    .bind(r.comment_enc.clone())
+    .fetch_one(c)
+    .await?;
+    Ok(id)
+}
+
+/// Ratings with one of `scores`, by id after a cursor, at most `limit`.
+pub async fn list(c: &mut Conn, tenant: TenantId, scores: &[&str], after: i64, limit: i64) -> Result<Vec<RatingRow>> {
+    let scores: Vec<&str> = scores.iter().copied().filter(|s| matches!(*s, "good" | "bad")).collect();
+    if scores.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT {COLS} FROM satisfaction_ratings WHERE tenant_id = $1 AND id > $2 AND score IN ('{}') ORDER BY id LIMIT {limit}",
+        scores.join("','")
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.0).bind(after).fetch_all(c).await?;
+    rows.iter().map(from_row).collect()
+}
