@@ -295,12 +295,19 @@ impl Helpdesk {
     }
 
     /// Organisations changed since `since`, for the incremental export (admins only).
-    pub async fn orgs_changed_since(&self, scope: &Scope, since: Timestamp, after: Option<(i64, i64)>, limit: i64) -> Result<Vec<Organization>> {
+    pub async fn orgs_changed_since(
+        &self,
+        scope: &Scope,
+        since: Timestamp,
+        until: Option<Timestamp>,
+        after: Option<(i64, i64)>,
+        limit: i64,
+    ) -> Result<Vec<Organization>> {
         if !scope.is_admin() {
             return Err(HelpdeskError::Forbidden("only admins can export incrementally"));
         }
         let mut c = self.db.read().await?;
-        let rows = suoja_store::organizations::changed_since(&mut c, scope.tenant, since, after, limit).await?;
+        let rows = suoja_store::organizations::changed_since(&mut c, scope.tenant, since, until, after, limit).await?;
         Ok(rows.into_iter().map(Organization::from).collect())
     }
 

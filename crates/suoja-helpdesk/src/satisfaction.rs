@@ -66,7 +66,10 @@ impl Helpdesk {
         let now = self.now();
         let t = scope.tenant;
         let mut tx = self.db.begin().await?;
-        let row = self.visible_row_for_update(&mut tx, scope, ticket).await?;
+        if scope.is_staff() {
+            return Err(HelpdeskError::Forbidden("only the ticket's requester rates it"));
+        }
+        let mut row = self.visible_row_for_update(&mut tx, scope, ticket).await?;
         if row.requester_id != scope.actor {
             return Err(HelpdeskError::Forbidden("only the ticket's requester rates it"));
         }
@@ -92,6 +95,9 @@ impl Helpdesk {
             comment_enc: crypt::seal_opt(&self.vault, &mut tx, t, person.key_id, comment.as_ref()).await?,
         };
         suoja_store::satisfaction::upsert(&mut tx, t, &stored).await?;
+        // Rating changes the ticket, as Zendesk's: incremental exports and views see it.
+        row.updated_at = now;
+        suoja_store::tickets::update(&mut tx, t, &row).await?;
         let saved = suoja_store::satisfaction::for_ticket(&mut tx, t, row.id)
             .await?
             .ok_or(HelpdeskError::Internal("a rating just stored is not there".into()))?;
@@ -110,28 +116,31 @@ impl Helpdesk {
         })
     }
 
-    /// Ratings with one of `scores` (staff), by id after a cursor, at most `limit`. Ratings of
-    /// restricted tickets or people are left out, as their tickets are.
-    pub async fn satisfaction_ratings(&self, scope: &Scope, scores: &[&str], after: i64, limit: i64) -> Result<Vec<Rating>> {
+    /// Ratings with one of `scores` (staff), by id after a cursor, at most `limit` from
+    /// `offset`, and how many there are. Ratings of trashed or restricted tickets and of
+    /// restricted people are left out, as their tickets are.
+    pub async fn satisfaction_ratings(&self, scope: &Scope, scores: &[&str], after: i64, limit: i64, offset: i64) -> Result<(Vec<Rating>, i64)> {
         crate::require_staff(scope)?;
         let mut c = self.db.read().await?;
-        let rows = suoja_store::satisfaction::list(&mut c, scope.tenant, scores, after, limit).await?;
+        let rows = suoja_store::satisfaction::list(&mut c, scope.tenant, scores, after, limit, offset).await?;
+        let count = suoja_store::satisfaction::count(&mut c, scope.tenant, scores).await?;
         let out = self.open_ratings(&mut c, scope, rows).await?;
         self.consulted(scope, &out.iter().map(|r| r.requester_id).collect::<Vec<_>>(), "rating.viewed", "support");
-        Ok(out)
+        Ok((out, count))
     }
 
     /// One rating (staff).
     pub async fn satisfaction_rating(&self, scope: &Scope, id: i64) -> Result<Rating> {
         crate::require_staff(scope)?;
         let mut c = self.db.read().await?;
-        let row = suoja_store::satisfaction::by_id(&mut c, scope.tenant, id).await?;
+        let row = suoja_store::satisfaction::visible_by_id(&mut c, scope.tenant, id).await?;
         let out = self.open_ratings(&mut c, scope, row.into_iter().collect()).await?;
         let rating = out.into_iter().next().ok_or(HelpdeskError::NotFound("SatisfactionRating"))?;
         self.consulted(scope, &[rating.requester_id], "rating.viewed", "support");
         Ok(rating)
     }
 
+    /// Opens ratings the store found visible (their tickets give the assignee and group).
     async fn open_ratings(&self, c: &mut suoja_store::Conn, scope: &Scope, rows: Vec<RatingRow>) -> Result<Vec<Rating>> {
         let ids: Vec<TicketId> = rows.iter().map(|r| r.ticket_id).collect();
         let tickets = suoja_store::tickets::by_ids(c, scope.tenant, &ids).await?;

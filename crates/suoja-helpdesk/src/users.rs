@@ -527,12 +527,19 @@ impl Helpdesk {
     }
 
     /// Users changed since `since`, for the incremental export (admins only).
-    pub async fn users_changed_since(&self, scope: &Scope, since: Timestamp, after: Option<(i64, i64)>, limit: i64) -> Result<Vec<User>> {
+    pub async fn users_changed_since(
+        &self,
+        scope: &Scope,
+        since: Timestamp,
+        until: Option<Timestamp>,
+        after: Option<(i64, i64)>,
+        limit: i64,
+    ) -> Result<Vec<User>> {
         if !scope.is_admin() {
             return Err(HelpdeskError::Forbidden("only admins can export incrementally"));
         }
         let mut c = self.db.read().await?;
-        let rows = suoja_store::users::changed_since(&mut c, scope.tenant, since, after, limit).await?;
+        let rows = suoja_store::users::changed_since(&mut c, scope.tenant, since, until, after, limit).await?;
         self.consulted(scope, &rows.iter().map(|r| r.id).collect::<Vec<_>>(), "user.exported", "integration export");
         let mut out = Vec::with_capacity(rows.len());
         for r in &rows {

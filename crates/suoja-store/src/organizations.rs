@@ -125,18 +125,27 @@ pub async fn search(c: &mut Conn, tenant: TenantId, name: Option<&str>, external
     rows.iter().map(from_row).collect()
 }
 
-/// Organisations changed at or after `since`, by (updated_at, id), after a cursor position
+/// Organisations changed at or after `since` (and before `until`), by (updated_at, id), after a
+/// cursor position
 /// (the incremental export; a tenant's organisations are few, so no index of their own).
-pub async fn changed_since(c: &mut Conn, tenant: TenantId, since: Timestamp, after: Option<(i64, i64)>, limit: i64) -> Result<Vec<OrgRow>> {
+pub async fn changed_since(
+    c: &mut Conn,
+    tenant: TenantId,
+    since: Timestamp,
+    until: Option<Timestamp>,
+    after: Option<(i64, i64)>,
+    limit: i64,
+) -> Result<Vec<OrgRow>> {
     let (t, i) = after.unwrap_or((since.0, -1));
     let sql = format!(
-        "SELECT {COLS} FROM organizations WHERE tenant_id = $1 AND updated_at >= $2 AND (updated_at > $3 OR (updated_at = $3 AND id > $4)) ORDER BY updated_at, id LIMIT {limit}"
+        "SELECT {COLS} FROM organizations WHERE tenant_id = $1 AND updated_at >= $2 AND updated_at < $5 AND (updated_at > $3 OR (updated_at = $3 AND id > $4)) ORDER BY updated_at, id LIMIT {limit}"
     );
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(tenant.0)
         .bind(since.0)
         .bind(t)
         .bind(i)
+        .bind(until.map_or(i64::MAX, |u| u.0))
         .fetch_all(c)
         .await?;
     rows.iter().map(from_row).collect()

@@ -50,13 +50,6 @@ pub async fn for_ticket(c: &mut Conn, tenant: TenantId, ticket: TicketId) -> Res
     row.as_ref().map(from_row).transpose()
 }
 
-/// A rating by id.
-pub async fn by_id(c: &mut Conn, tenant: TenantId, id: i64) -> Result<Option<RatingRow>> {
-    let sql = format!("SELECT {COLS} FROM satisfaction_ratings WHERE tenant_id = $1 AND id = $2");
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.0).bind(id).fetch_optional(c).await?;
-    row.as_ref().map(from_row).transpose()
-}
-
 /// Stores a ticket's rating, replacing the one it had (its id and first time stay).
 pub async fn upsert(c: &mut Conn, tenant: TenantId, r: &RatingRow) -> Result<i64> {
     if let Some(old) = for_ticket(c, tenant, r.ticket_id).await? {
@@ -90,16 +83,43 @@ pub async fn upsert(c: &mut Conn, tenant: TenantId, r: &RatingRow) -> Result<i64
     Ok(id)
 }
 
-/// Ratings with one of `scores`, by id after a cursor, at most `limit`.
-pub async fn list(c: &mut Conn, tenant: TenantId, scores: &[&str], after: i64, limit: i64) -> Result<Vec<RatingRow>> {
+/// What a reader of ratings sees: ratings of live, unrestricted tickets by unrestricted
+/// people (GDPR Art. 18 keeps a restricted person's rating from staff as their tickets are).
+const VISIBLE: &str = "FROM satisfaction_ratings r \
+    JOIN tickets t ON t.tenant_id = r.tenant_id AND t.id = r.ticket_id AND t.deleted_at IS NULL AND t.restricted = 0 \
+    JOIN users u ON u.tenant_id = r.tenant_id AND u.id = r.requester_id AND u.restricted = 0 \
+    WHERE r.tenant_id = $1";
+
+fn score_list(scores: &[&str]) -> Option<String> {
     let scores: Vec<&str> = scores.iter().copied().filter(|s| matches!(*s, "good" | "bad")).collect();
-    if scores.is_empty() {
+    (!scores.is_empty()).then(|| format!("'{}'", scores.join("','")))
+}
+
+/// Visible ratings (see [`VISIBLE`]) with one of `scores`, by id after a cursor, at most
+/// `limit` from `offset`.
+pub async fn list(c: &mut Conn, tenant: TenantId, scores: &[&str], after: i64, limit: i64, offset: i64) -> Result<Vec<RatingRow>> {
+    let Some(scores) = score_list(scores) else {
         return Ok(Vec::new());
-    }
-    let sql = format!(
-        "SELECT {COLS} FROM satisfaction_ratings WHERE tenant_id = $1 AND id > $2 AND score IN ('{}') ORDER BY id LIMIT {limit}",
-        scores.join("','")
-    );
+    };
+    let cols = COLS.split(", ").map(|c| format!("r.{c}")).collect::<Vec<_>>().join(", ");
+    let sql = format!("SELECT {cols} {VISIBLE} AND r.id > $2 AND r.score IN ({scores}) ORDER BY r.id LIMIT {limit} OFFSET {offset}");
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.0).bind(after).fetch_all(c).await?;
     rows.iter().map(from_row).collect()
+}
+
+/// Counts visible ratings with one of `scores`.
+pub async fn count(c: &mut Conn, tenant: TenantId, scores: &[&str]) -> Result<i64> {
+    let Some(scores) = score_list(scores) else {
+        return Ok(0);
+    };
+    let sql = format!("SELECT COUNT(*) {VISIBLE} AND r.score IN ({scores})");
+    Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(tenant.0).fetch_one(c).await?)
+}
+
+/// A visible rating by id.
+pub async fn visible_by_id(c: &mut Conn, tenant: TenantId, id: i64) -> Result<Option<RatingRow>> {
+    let cols = COLS.split(", ").map(|c| format!("r.{c}")).collect::<Vec<_>>().join(", ");
+    let sql = format!("SELECT {cols} {VISIBLE} AND r.id = $2");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.0).bind(id).fetch_optional(c).await?;
+    row.as_ref().map(from_row).transpose()
 }

@@ -265,17 +265,26 @@ pub async fn count(c: &mut Conn, tenant: TenantId, f: &UserFilter) -> Result<i64
     Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(tenant.0).fetch_one(c).await?)
 }
 
-/// Users changed at or after `since`, ordered by (updated_at, id), after a cursor position.
-pub async fn changed_since(c: &mut Conn, tenant: TenantId, since: Timestamp, after: Option<(i64, i64)>, limit: i64) -> Result<Vec<UserRow>> {
+/// Users changed at or after `since` (and before `until`), ordered by (updated_at, id), after a
+/// cursor position.
+pub async fn changed_since(
+    c: &mut Conn,
+    tenant: TenantId,
+    since: Timestamp,
+    until: Option<Timestamp>,
+    after: Option<(i64, i64)>,
+    limit: i64,
+) -> Result<Vec<UserRow>> {
     let (t, i) = after.unwrap_or((since.0, -1));
     let sql = format!(
-        "SELECT {COLS} FROM users WHERE tenant_id = $1 AND restricted = 0 AND updated_at >= $2 AND (updated_at > $3 OR (updated_at = $3 AND id > $4)) ORDER BY updated_at, id LIMIT {limit}"
+        "SELECT {COLS} FROM users WHERE tenant_id = $1 AND restricted = 0 AND updated_at >= $2 AND updated_at < $5 AND (updated_at > $3 OR (updated_at = $3 AND id > $4)) ORDER BY updated_at, id LIMIT {limit}"
     );
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(tenant.0)
         .bind(since.0)
         .bind(t)
         .bind(i)
+        .bind(until.map_or(i64::MAX, |u| u.0))
         .fetch_all(c)
         .await?;
     rows.iter().map(from_row).collect()

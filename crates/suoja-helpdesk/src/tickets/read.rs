@@ -265,12 +265,19 @@ impl Helpdesk {
     }
 
     /// Tickets changed since `since` (trash included), for the incremental export.
-    pub async fn tickets_changed_since(&self, scope: &Scope, since: Timestamp, after: Option<(i64, i64)>, limit: i64) -> Result<Vec<Ticket>> {
+    pub async fn tickets_changed_since(
+        &self,
+        scope: &Scope,
+        since: Timestamp,
+        until: Option<Timestamp>,
+        after: Option<(i64, i64)>,
+        limit: i64,
+    ) -> Result<Vec<Ticket>> {
         if !scope.is_admin() {
             return Err(HelpdeskError::Forbidden("only admins can export incrementally"));
         }
         let mut c = self.db.read().await?;
-        let rows = suoja_store::tickets::changed_since(&mut c, scope.tenant, since, after, limit).await?;
+        let rows = suoja_store::tickets::changed_since(&mut c, scope.tenant, since, until, after, limit).await?;
         let tickets = self.open_tickets(&mut c, scope, &rows).await?;
         self.consulted_tickets(scope, &tickets, "ticket.exported", "integration export");
         Ok(tickets)

@@ -73,7 +73,7 @@ fn page(root: &str, items: Vec<Value>, position: (i64, i64), limit: i64, base: &
 /// `GET /incremental/tickets/cursor`
 pub async fn tickets(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, params: Params) -> Result<Response, ApiError> {
     let w = window(&params)?;
-    let rows = app.helpdesk.tickets_changed_since(&scope, w.since, w.after, w.limit).await?;
+    let rows = app.helpdesk.tickets_changed_since(&scope, w.since, None, w.after, w.limit).await?;
     let last = rows.last().map(|t| (t.updated_at.0, t.id.0));
     let items = rows
         .iter()
@@ -90,7 +90,7 @@ pub async fn tickets(State(app): State<AppState>, Auth(scope): Auth, base: BaseU
 /// `GET /incremental/users/cursor`
 pub async fn users(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, params: Params) -> Result<Response, ApiError> {
     let w = window(&params)?;
-    let rows = app.helpdesk.users_changed_since(&scope, w.since, w.after, w.limit).await?;
+    let rows = app.helpdesk.users_changed_since(&scope, w.since, None, w.after, w.limit).await?;
     let last = rows.last().map(|u| (u.updated_at.0, u.id.0));
     let items = rows.iter().map(|u| wire::user(u, &base, &scope)).collect();
     let position = last.or(w.after).unwrap_or((w.since.0, 0));
@@ -98,21 +98,21 @@ pub async fn users(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl
 }
 
 /// Changes this recent are left for the next poll of a time-based export: a write takes its
-/// time before it commits, so the newest second may still be filling when it is read.
-const SETTLE_SECS: i64 = 2;
-/// The most rows one second may add to a full page (see [`by_time`]).
-const SECOND_CAP: usize = 10_000;
+/// time before it commits (it may wait for the writer, or for a row another request holds), so
+/// the newest seconds may still be filling when they are read.
+const SETTLE_SECS: i64 = 10;
 
 /// A time-based page (Zendesk's `start_time` export): rows changed at or after `start_time`
 /// (seconds), oldest first, `per_page` of them (at most 1 000), then the rest of the last
 /// row's second, so the next page can start at the following second without losing or
 /// repeating anything (`next_page`); `end_time` is the last row's second, as Zendesk's. Only
 /// seconds at least [`SETTLE_SECS`] old are read, so `end_of_stream` means "nothing more
-/// yet". A second with more than [`SECOND_CAP`] changes is read again by the next page
-/// (repeats, never losses).
+/// yet". Each fetch is bounded above (settled seconds; the last row's second), so only rows
+/// the page shows are read and noted as exported. A second holding more changes than a page
+/// makes that page larger, never a page that repeats.
 async fn by_time<T, F, Fut>(params: &Params, now: Timestamp, stamp: fn(&T) -> (i64, i64), fetch: F) -> Result<(Vec<T>, Value), ApiError>
 where
-    F: Fn(Timestamp, Option<(i64, i64)>, i64) -> Fut,
+    F: Fn(Timestamp, Option<Timestamp>, Option<(i64, i64)>, i64) -> Fut,
     Fut: std::future::Future<Output = Result<Vec<T>, ApiError>>,
 {
     if params.get("cursor").is_some() {
@@ -122,9 +122,9 @@ where
         .int("start_time", 0, 32_503_680_000)?
         .ok_or_else(|| ApiError::BadRequest("start_time (seconds since the epoch) is required".into()))?;
     let limit = params.int("per_page", 1, 1000)?.unwrap_or(1000);
-    let settled = (now.as_secs() - SETTLE_SECS).max(0) * 1000;
-    let mut rows: Vec<T> = fetch(Timestamp(start * 1000), None, limit).await?;
-    rows.retain(|r| stamp(r).0 < settled);
+    let settled = Timestamp((now.as_secs() - SETTLE_SECS).max(0) * 1000);
+    let since = Timestamp(start * 1000);
+    let mut rows: Vec<T> = fetch(since, Some(settled), None, limit).await?;
     let full = suoja_core::num::to_i64(rows.len()) == limit;
     let mut next = start;
     if let Some(last) = rows.last().map(stamp) {
@@ -132,35 +132,24 @@ where
         next = second + 1;
         if full {
             // The rest of the last row's second, so the next page starts clean.
+            let end = Timestamp(((second + 1) * 1000).min(settled.0));
             let mut after = last;
-            let mut added = 0;
             loop {
-                let more = fetch(Timestamp(start * 1000), Some(after), 1000).await?;
-                let n = more.len();
-                let same: Vec<T> = more
-                    .into_iter()
-                    .take_while(|r| stamp(r).0.div_euclid(1000) == second && stamp(r).0 < settled)
-                    .collect();
-                let complete = same.len() < n || n < 1000;
-                added += same.len();
-                if let Some(l) = same.last() {
+                let more = fetch(since, Some(end), Some(after), 1000).await?;
+                let done = more.len() < 1000;
+                if let Some(l) = more.last() {
                     after = stamp(l);
                 }
-                rows.extend(same);
-                if complete {
-                    break;
-                }
-                if added >= SECOND_CAP {
-                    next = second;
+                rows.extend(more);
+                if done {
                     break;
                 }
             }
         }
     }
-    let end = !full;
     let count = rows.len();
     let end_time = rows.last().map_or(start, |r| stamp(r).0.div_euclid(1000));
-    Ok((rows, json!({"count": count, "end_of_stream": end, "end_time": end_time, "next_start": next})))
+    Ok((rows, json!({"count": count, "end_of_stream": !full, "end_time": end_time, "next_start": next})))
 }
 
 /// Answers a time-based page: `{root: [...], count, end_of_stream, end_time, next_page}`.
@@ -191,7 +180,7 @@ pub async fn tickets_by_time(State(app): State<AppState>, Auth(scope): Auth, bas
         &params,
         hd.now(),
         |t: &suoja_helpdesk::model::Ticket| (t.updated_at.0, t.id.0),
-        |since, after, limit| async move { Ok(hd.tickets_changed_since(who, since, after, limit).await?) },
+        |since, until, after, limit| async move { Ok(hd.tickets_changed_since(who, since, until, after, limit).await?) },
     )
     .await?;
     let items = rows
@@ -212,7 +201,7 @@ pub async fn users_by_time(State(app): State<AppState>, Auth(scope): Auth, base:
         &params,
         hd.now(),
         |u: &suoja_helpdesk::model::User| (u.updated_at.0, u.id.0),
-        |since, after, limit| async move { Ok(hd.users_changed_since(who, since, after, limit).await?) },
+        |since, until, after, limit| async move { Ok(hd.users_changed_since(who, since, until, after, limit).await?) },
     )
     .await?;
     let items = rows.iter().map(|u| wire::user(u, &base, &scope)).collect();
@@ -226,7 +215,7 @@ pub async fn organizations_by_time(State(app): State<AppState>, Auth(scope): Aut
         &params,
         hd.now(),
         |o: &suoja_helpdesk::orgs::Organization| (o.updated_at.0, o.id.0),
-        |since, after, limit| async move { Ok(hd.orgs_changed_since(who, since, after, limit).await?) },
+        |since, until, after, limit| async move { Ok(hd.orgs_changed_since(who, since, until, after, limit).await?) },
     )
     .await?;
     let items = rows.iter().map(|o| wire::organization(o, &base)).collect();

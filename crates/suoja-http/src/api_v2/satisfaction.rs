@@ -56,17 +56,15 @@ pub async fn index(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl
         Some(_) => return Err(ApiError::BadRequest("score must be good, bad or received".into())),
     };
     let pp = params.paging()?;
-    let (after, size) = match pp {
-        PageParams::Cursor { size, after, before: None } => (after.unwrap_or(0), size),
+    let (after, size, offset) = match pp {
+        PageParams::Cursor { size, after, before: None } => (after.unwrap_or(0), size, 0),
         PageParams::Cursor { .. } => return Err(ApiError::BadRequest("page[before] is not offered here; follow the next links".into())),
-        PageParams::Offset { page: 1, per_page } => (0, per_page),
-        PageParams::Offset { .. } => return Err(ApiError::BadRequest("satisfaction ratings page by cursor (page[size], page[after])".into())),
+        PageParams::Offset { page, per_page } => (0, per_page, (page - 1) * per_page),
     };
-    let mut found = app.helpdesk.satisfaction_ratings(&scope, scores, after, size + 1).await?;
+    let (mut found, count) = app.helpdesk.satisfaction_ratings(&scope, scores, after, size + 1, offset).await?;
     let has_more = suoja_core::num::to_i64(found.len()) > size;
     found.truncate(suoja_core::num::to_usize(size));
     let first_last = found.first().zip(found.last()).map(|(a, b)| (a.id, b.id));
-    let n = suoja_core::num::to_i64(found.len());
     let items = found.iter().map(|r| rating(r, &base)).collect();
     Ok(list(
         ListPage {
@@ -74,7 +72,7 @@ pub async fn index(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl
             items,
             first_last,
             has_more,
-            count: n,
+            count,
             path: "/satisfaction_ratings".into(),
         },
         pp,

@@ -237,8 +237,12 @@ pub fn job(j: &JobStatus, base: &BaseUrl) -> Value {
 pub fn identities(u: &User, base: &BaseUrl) -> Vec<Value> {
     let mut out = Vec::new();
     let at = |n: i64| base.api(&format!("/users/{}/identities/{n}.json", u.id.0));
+    // Ids past i64::MAX / 2 have no identity numbers (none are handed out that high).
+    let Some(base_id) = u.id.0.checked_mul(2) else {
+        return out;
+    };
     if let Some(e) = &u.email {
-        let id = u.id.0 * 2;
+        let id = base_id;
         out.push(json!({
             "id": id, "url": at(id), "user_id": u.id.0, "type": "email", "value": e.expose(),
             "verified": u.verified, "primary": true, "deliverable_state": "deliverable", "undeliverable_count": 0,
@@ -246,7 +250,7 @@ pub fn identities(u: &User, base: &BaseUrl) -> Vec<Value> {
         }));
     }
     if let Some(p) = &u.phone {
-        let id = u.id.0 * 2 + 1;
+        let id = base_id.saturating_add(1);
         out.push(json!({
             "id": id, "url": at(id), "user_id": u.id.0, "type": "phone_number", "value": p.expose(),
             "verified": false, "primary": u.email.is_none(),

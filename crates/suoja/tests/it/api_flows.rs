@@ -485,7 +485,8 @@ engine_test_clocked!(time_based_incremental_exports_lose_and_repeat_nothing, |ap
     };
     let got = |v: &Value, root: &str| -> Vec<i64> { v[root].as_array().unwrap().iter().map(|t| t["id"].as_i64().unwrap()).collect() };
 
-    // The newest seconds are still settling: nothing yet, and the next poll starts where this one did.
+    // The newest ten seconds are still settling: nothing yet, and the next poll starts where
+    // this one did.
     let v = page("/api/v2/incremental/tickets.json?start_time=0".into()).await;
     assert_eq!(
         (got(&v, "tickets"), v["end_of_stream"].as_bool(), v["end_time"].as_i64()),
@@ -496,8 +497,21 @@ engine_test_clocked!(time_based_incremental_exports_lose_and_repeat_nothing, |ap
         v["next_page"].as_str().unwrap().ends_with("/api/v2/incremental/tickets.json?start_time=0"),
         "{v}"
     );
+    // Nothing shown, nothing noted as exported: the fetch stops where the settled seconds do.
+    let exported = || async {
+        app.privacy().flush_consultations().await.unwrap();
+        let mut c = app.helpdesk().db().read().await.unwrap();
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM consultations WHERE tenant_id = $1 AND subject_id = $2 AND action = 'ticket.exported'")
+            .bind(app.t.tenant_id)
+            .bind(person)
+            .fetch_one(&mut c)
+            .await
+            .unwrap();
+        n
+    };
+    assert_eq!(exported().await, 0);
 
-    clock.advance_ms(3_000);
+    clock.advance_ms(11_000);
     let v = page("/api/v2/incremental/tickets.json?start_time=0".into()).await;
     assert_eq!(got(&v, "tickets"), ids, "{v}");
     assert_eq!(
@@ -521,11 +535,11 @@ engine_test_clocked!(time_based_incremental_exports_lose_and_repeat_nothing, |ap
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let newest = app.ticket(person, "inc 6", "x").await;
-    clock.advance_ms(3_000);
+    clock.advance_ms(11_000);
     let v = page(format!("/api/v2/incremental/tickets.json?start_time={}", t0 + 1)).await;
     assert_eq!(got(&v, "tickets"), vec![ids[1], newest], "{v}");
     assert_eq!(v["tickets"][0]["status"], "pending", "{v}");
-    assert_eq!(v["end_time"].as_i64(), Some(t0 + 13), "{v}");
+    assert_eq!(v["end_time"].as_i64(), Some(t0 + 21), "{v}");
 
     // People and organisations the same way.
     let v = page("/api/v2/incremental/users.json?start_time=0".into()).await;
@@ -2204,6 +2218,61 @@ engine_test!(satisfaction_ratings_by_requesters_exported_and_erased_with_them, |
     assert_eq!(s, StatusCode::FORBIDDEN);
     let (s, _) = app.get("/api/v2/satisfaction_ratings.json?score=meh").await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
+    // Rating changed the ticket, so incremental readers see it.
+    let (_, t) = app.get(&format!("/api/v2/tickets/{mine}.json")).await;
+    let (_, r) = app.get(&format!("/api/v2/satisfaction_ratings/{first}.json")).await;
+    assert_eq!(t["ticket"]["updated_at"], r["satisfaction_rating"]["updated_at"], "{t} {r}");
+
+    // Pages skip nothing, whatever is left out between them: a third person rates, the
+    // middle rating's ticket goes to the trash, and the pages still reach the last one.
+    let (third, third_pw) = app.end_user_with_password("Tiina Kolmas", "tiina.kolmas@example.fi").await;
+    let hers = app.ticket(third, "Kolmas", "kolmas pyyntö").await;
+    let (s, _) = app.put(&format!("/api/v2/tickets/{hers}.json"), json!({"ticket": {"status": "solved"}})).await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = app.call_password(&third_pw, Method::POST, &path(hers), Some(rating("good", "Hyvä"))).await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = app.delete(&format!("/api/v2/tickets/{theirs}.json")).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (_, v) = app.get("/api/v2/satisfaction_ratings.json?page[size]=1").await;
+    assert_eq!(v["satisfaction_ratings"][0]["ticket_id"].as_i64(), Some(mine), "{v}");
+    let next = v["links"]["next"].as_str().expect("a next page").trim_start_matches(&app.base).to_string();
+    let (_, v) = app.get(&next).await;
+    assert_eq!(v["satisfaction_ratings"][0]["ticket_id"].as_i64(), Some(hers), "{v}");
+    let (_, v) = app.get("/api/v2/satisfaction_ratings.json?per_page=1").await;
+    assert_eq!(v["count"].as_i64(), Some(2), "{v}");
+    let (_, v) = app.get("/api/v2/satisfaction_ratings.json?per_page=1&page=2").await;
+    assert_eq!(v["satisfaction_ratings"][0]["ticket_id"].as_i64(), Some(hers), "{v}");
+    let (s, _) = app.put(&format!("/api/v2/deleted_tickets/{theirs}/restore.json"), json!({})).await;
+    assert_eq!(s, StatusCode::OK);
+    // A restricted rater's rating is out of staff's reach, even on a ticket no longer theirs.
+    let (s, v) = app.put(&format!("/api/v2/tickets/{hers}.json"), json!({"ticket": {"requester_id": ted}})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, v) = app
+        .post(
+            &format!("/api/v2/privacy/subjects/{third}/restriction.json"),
+            json!({"reason": "accuracy contested"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (_, v) = app.get("/api/v2/satisfaction_ratings.json").await;
+    let shown: Vec<i64> = v["satisfaction_ratings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["ticket_id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(shown, vec![mine, theirs], "{v}");
+    let (s, v) = app
+        .post(
+            &format!("/api/v2/privacy/subjects/{third}/restriction/lift.json"),
+            json!({"reason": "corrected"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, v) = app
+        .put(&format!("/api/v2/tickets/{hers}.json"), json!({"ticket": {"requester_id": third}}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
     // Closed: the rating stays as it was.
     let (s, _) = app
         .put(&format!("/api/v2/tickets/{theirs}.json"), json!({"ticket": {"status": "closed"}}))
