@@ -4,6 +4,7 @@
 
 mod create;
 mod keys;
+pub mod merge;
 mod open;
 mod people;
 mod read;

@@ -94,6 +94,18 @@ fn operation(d: &Doc) -> Value {
                 json!({"required": true, "content": {"application/json": {"schema": schema}}}),
             );
         }
+        Some("merge") => {
+            let text = json!({"type": "string", "maxLength": 65_536});
+            let schema = json!({"type": "object", "required": ["ids"], "additionalProperties": false, "properties": {
+                "ids": {"type": "array", "minItems": 1, "maxItems": 5, "items": id()},
+                "target_comment": text, "source_comment": text,
+                "target_comment_is_public": {"type": "boolean"}, "source_comment_is_public": {"type": "boolean"}}});
+            suoja_core::json::set(
+                &mut op,
+                "requestBody",
+                json!({"required": true, "content": {"application/json": {"schema": schema}}}),
+            );
+        }
         Some(changes @ ("ticket_changes" | "user_changes")) => {
             // One change for the ids of `?ids=`, or a list of changes each naming its id.
             let (one, list, input) = if changes == "ticket_changes" {

@@ -198,6 +198,42 @@ pub async fn destroy_many(State(app): State<AppState>, Auth(scope): Auth, base: 
     Ok(ok(json!({"job_status": wire::job(&job, &base)})))
 }
 
+/// `POST /tickets/{id}/merge` with `{"ids": [...], "target_comment", "source_comment",
+/// "target_comment_is_public", "source_comment_is_public"}` → 200 with a job status; the
+/// merge is whole or refused whole.
+pub async fn merge(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, Path(id): Path<String>, body: JsonBody) -> Result<Response, ApiError> {
+    if !scope.is_staff() {
+        return Err(suoja_helpdesk::HelpdeskError::Forbidden("only staff merge tickets").into());
+    }
+    let target = TicketId(parse_id(&id)?);
+    let root = Obj::root(&body.0);
+    root.only(&[
+        "ids",
+        "target_comment",
+        "source_comment",
+        "target_comment_is_public",
+        "source_comment_is_public",
+    ])?;
+    let ids = root
+        .opt_ids("ids")?
+        .ok_or_else(|| ApiError::Field("ids".into(), "ids: is required".into(), "BlankValue"))?;
+    let text = |k: &str| -> Result<Option<suoja_core::Personal<String>>, ApiError> {
+        Ok(root
+            .opt_str(k, suoja_helpdesk::tickets::MAX_COMMENT_CHARS)?
+            .filter(|t| !t.trim().is_empty())
+            .map(suoja_core::Personal::new))
+    };
+    let merge = suoja_helpdesk::tickets::merge::Merge {
+        sources: ids.into_iter().map(TicketId).collect(),
+        target_comment: text("target_comment")?,
+        source_comment: text("source_comment")?,
+        target_comment_is_public: root.opt_bool("target_comment_is_public")?,
+        source_comment_is_public: root.opt_bool("source_comment_is_public")?,
+    };
+    let job = app.helpdesk.merge_tickets(&scope, target, merge).await?;
+    Ok(ok(json!({"job_status": wire::job(&job, &base)})))
+}
+
 /// `GET /tickets/{id}/comments`
 pub async fn comments(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, params: Params, Path(id): Path<String>) -> Result<Response, ApiError> {
     let tid = parse_id(&id)?;

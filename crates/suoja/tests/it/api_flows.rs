@@ -2310,3 +2310,101 @@ engine_test!(satisfaction_ratings_by_requesters_exported_and_erased_with_them, |
         "{v}"
     );
 });
+
+engine_test!(merging_tickets_closes_the_sources_and_shares_no_one_s_words, |app| async move {
+    let (aino, aino_pw) = app.end_user_with_password("Aino Yhdistäjä", "aino.yhd@example.fi").await;
+    let (bertta, bertta_pw) = app.end_user_with_password("Bertta Muu", "bertta.muu@example.fi").await;
+    let target = app.ticket(aino, "Kirjautuminen", "en pääse sisään").await;
+    let same = app.ticket(aino, "Kirjautuminen taas", "sama ongelma").await;
+    let other = app.ticket(bertta, "Salasana", "berttasalaisuus numero 42").await;
+    let comments = |id: i64| {
+        let app = &app;
+        async move {
+            let (_, v) = app.get(&format!("/api/v2/tickets/{id}/comments.json")).await;
+            v["comments"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| (c["body"].as_str().unwrap().to_string(), c["public"].as_bool().unwrap()))
+                .collect::<Vec<_>>()
+        }
+    };
+    let status = |id: i64| {
+        let app = &app;
+        async move {
+            app.get(&format!("/api/v2/tickets/{id}.json")).await.1["ticket"]["status"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        }
+    };
+    let path = format!("/api/v2/tickets/{target}/merge.json");
+
+    // Refused whole: nothing changes on any ticket.
+    let closed = app.ticket(aino, "Vanha", "vanha asia").await;
+    let (s, _) = app
+        .put(&format!("/api/v2/tickets/{closed}.json"), json!({"ticket": {"status": "closed"}}))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    for (bad, want) in [
+        (json!({"ids": [same, closed]}), StatusCode::UNPROCESSABLE_ENTITY),
+        (json!({"ids": [same, 999_999]}), StatusCode::NOT_FOUND),
+        (json!({"ids": [target]}), StatusCode::UNPROCESSABLE_ENTITY),
+        (json!({"ids": [1, 2, 3, 4, 5, 6]}), StatusCode::UNPROCESSABLE_ENTITY),
+        (json!({"ids": []}), StatusCode::UNPROCESSABLE_ENTITY),
+        (json!({"ids": "x"}), StatusCode::UNPROCESSABLE_ENTITY),
+        (json!({"ids": [same], "bogus": 1}), StatusCode::UNPROCESSABLE_ENTITY),
+    ] {
+        let (s, v) = app.post(&path, bad.clone()).await;
+        assert_eq!(s, want, "{bad}: {v}");
+    }
+    let (s, _) = app.post(&format!("/api/v2/tickets/{closed}/merge.json"), json!({"ids": [same]})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "a closed target takes nothing");
+    let (s, _) = app.call_password(&aino_pw, Method::POST, &path, Some(json!({"ids": [same]}))).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert_eq!((status(same).await, comments(same).await.len()), ("new".to_string(), 1));
+
+    let (s, v) = app.post(&path, json!({"ids": [other, same]})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["job_status"]["results"][0]["source_ids"], json!([same, other]), "{v}");
+    assert_eq!(
+        (status(same).await, status(other).await, status(target).await),
+        ("closed".into(), "closed".into(), "new".into())
+    );
+    // A source with the target's requester hears of it publicly; another requester's source
+    // and the target's note stay private, and no words cross between the tickets.
+    assert_eq!(
+        comments(same).await.last().unwrap(),
+        &(format!("This request was closed and merged into request #{target}."), true)
+    );
+    assert!(!comments(other).await.last().unwrap().1, "private on another requester's source");
+    let on_target = comments(target).await;
+    assert_eq!(
+        on_target.last().unwrap(),
+        &(format!("Requests #{same}, #{other} were closed and merged into this request."), false)
+    );
+    assert!(on_target.iter().all(|(b, _)| !b.contains("berttasalaisuus")), "{on_target:?}");
+    let (_, t) = app.get(&format!("/api/v2/tickets/{target}.json")).await;
+    assert_eq!(t["ticket"]["collaborator_ids"], json!([]), "Bertta is not made a CC: {t}");
+    let (s, _) = app
+        .call_password(&bertta_pw, Method::GET, &format!("/api/v2/requests/{target}.json"), None)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "Bertta cannot read Aino's ticket");
+    let (_, v) = app.get("/api/v2/search.json?query=berttasalaisuus").await;
+    assert_eq!(
+        v["results"].as_array().unwrap().iter().map(|r| r["id"].as_i64().unwrap()).collect::<Vec<_>>(),
+        vec![other],
+        "{v}"
+    );
+    // Merged sources are closed: merging them again is refused.
+    let (s, _) = app.post(&path, json!({"ids": [same]})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    // Given words and visibility are used as given.
+    let fresh = app.ticket(bertta, "Uusi", "uusi asia").await;
+    let (s, v) = app
+        .post(&path, json!({"ids": [fresh], "target_comment": "Yhdistetty", "target_comment_is_public": true, "source_comment": "Suljettu", "source_comment_is_public": true}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(comments(target).await.last().unwrap(), &("Yhdistetty".to_string(), true));
+    assert_eq!(comments(fresh).await.last().unwrap(), &("Suljettu".to_string(), true));
+});

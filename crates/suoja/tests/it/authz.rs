@@ -313,7 +313,7 @@ pub(crate) async fn world(app: &TestApp) -> World {
     )
     .await;
     ids.insert("other_ticket", id(&other["id"]));
-    for key in ["trashed_restore", "trashed_purge", "held", "bulk_delete", "bulk_purge"] {
+    for key in ["trashed_restore", "trashed_purge", "held", "bulk_delete", "bulk_purge", "merge_source"] {
         let t = created(
             app,
             &admin,
@@ -323,7 +323,7 @@ pub(crate) async fn world(app: &TestApp) -> World {
         )
         .await;
         ids.insert(key, id(&t["id"]));
-        if key != "held" && key != "bulk_delete" {
+        if !matches!(key, "held" | "bulk_delete" | "merge_source") {
             let (s, _) = app.delete(&format!("/api/v2/tickets/{}.json", t["id"])).await;
             assert_eq!(s, StatusCode::NO_CONTENT);
         }
@@ -792,6 +792,7 @@ pub(crate) fn api_body(method: &str, path: &str, ids: &HashMap<&'static str, Str
         ("post", "/api/v2/users/create_or_update") => json!({"user": {"name": "Uusi Tai", "email": "tai@one.example"}}),
         ("put", "/api/v2/users/update_many") => json!({"user": {"notes": "matrix"}}),
         ("post", "/api/v2/tickets/{id}/satisfaction_rating") => json!({"satisfaction_rating": {"score": "bad", "comment": "matrix"}}),
+        ("post", "/api/v2/tickets/{id}/merge") => json!({"ids": [n("merge_source")]}),
         ("post", "/api/v2/organization_memberships") => json!({"organization_membership": {"user_id": n("subject"), "organization_id": n("org")}}),
         ("post", "/api/v2/organizations/create_many") => json!({"organizations": [{"name": "Joukko Oy"}]}),
         ("put", "/api/v2/tickets/update_many") => json!({"ticket": {"priority": "low"}}),
