@@ -1,4 +1,5 @@
-//! Agent groups.
+//! Agent groups, and which agents work in them (memberships: staff only; a membership names
+//! an agent and a group once; an agent's first group is their default).
 
 use suoja_core::{GroupId, Scope};
 use suoja_store::StoreError;
@@ -82,8 +83,9 @@ impl Helpdesk {
             return Err(HelpdeskError::Forbidden("only admins can delete groups"));
         }
         let mut tx = self.db.begin().await?;
-        // Its tickets stay, unassigned from the group.
+        // Its tickets stay, unassigned from the group; its memberships go.
         suoja_store::tickets::clear_group(&mut tx, scope.tenant, id).await?;
+        suoja_store::groups::remove_group_memberships(&mut tx, scope.tenant, id).await?;
         if !suoja_store::groups::delete(&mut tx, scope.tenant, id).await? {
             return Err(HelpdeskError::NotFound("Group"));
         }
@@ -98,5 +100,96 @@ impl Helpdesk {
         let rows = suoja_store::groups::list(&mut c, scope.tenant, after, limit, offset).await?;
         let count = suoja_store::groups::count(&mut c, scope.tenant).await?;
         Ok((rows.into_iter().map(Group::from).collect(), count))
+    }
+}
+
+impl Helpdesk {
+    /// Group memberships (staff), of one agent or one group when given, by id after a cursor,
+    /// at most `limit` from `offset`, and how many there are.
+    pub async fn group_memberships(
+        &self,
+        scope: &Scope,
+        user: Option<suoja_core::UserId>,
+        group: Option<GroupId>,
+        after: Option<i64>,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<suoja_store::groups::MembershipRow>, i64)> {
+        require_staff(scope)?;
+        let mut c = self.db.read().await?;
+        if let Some(g) = group
+            && suoja_store::groups::by_id(&mut c, scope.tenant, g).await?.is_none()
+        {
+            return Err(HelpdeskError::NotFound("Group"));
+        }
+        if let Some(u) = user
+            && suoja_store::users::by_id(&mut c, scope.tenant, u)
+                .await?
+                .filter(|r| r.deleted_at.is_none() && !r.restricted)
+                .is_none()
+        {
+            return Err(HelpdeskError::NotFound("User"));
+        }
+        let rows = suoja_store::groups::memberships(&mut c, scope.tenant, user, group, after.unwrap_or(0), limit, offset).await?;
+        let count = suoja_store::groups::count_memberships(&mut c, scope.tenant, user, group).await?;
+        Ok((rows, count))
+    }
+
+    /// One membership (staff).
+    pub async fn group_membership(&self, scope: &Scope, id: i64) -> Result<suoja_store::groups::MembershipRow> {
+        require_staff(scope)?;
+        let mut c = self.db.read().await?;
+        suoja_store::groups::membership_by_id(&mut c, scope.tenant, id)
+            .await?
+            .ok_or(HelpdeskError::NotFound("GroupMembership"))
+    }
+
+    /// Puts an agent in a group (admins). End users work in no group; a pair already there is
+    /// refused as taken.
+    pub async fn add_group_membership(&self, scope: &Scope, user: suoja_core::UserId, group: GroupId) -> Result<suoja_store::groups::MembershipRow> {
+        if !scope.is_admin() {
+            return Err(HelpdeskError::Forbidden("only admins change group memberships"));
+        }
+        let now = self.now();
+        let mut tx = self.db.begin().await?;
+        suoja_store::groups::by_id(&mut tx, scope.tenant, group)
+            .await?
+            .ok_or(HelpdeskError::NotFound("Group"))?;
+        let person = suoja_store::users::by_id_for_update(&mut tx, scope.tenant, user)
+            .await?
+            .filter(|r| r.deleted_at.is_none() && !r.restricted)
+            .ok_or(HelpdeskError::NotFound("User"))?;
+        if !person.role.is_staff() {
+            return Err(HelpdeskError::Invalid {
+                field: "user_id".into(),
+                message: "user_id: only agents and admins belong to groups".into(),
+                code: "InvalidValue",
+            });
+        }
+        let id = suoja_store::groups::add_membership(&mut tx, scope.tenant, user, group, now)
+            .await
+            .map_err(|e| match e {
+                StoreError::Duplicate(_) => HelpdeskError::duplicate("user_id", "user_id: the agent is already in the group"),
+                other => other.into(),
+            })?;
+        let row = suoja_store::groups::membership_by_id(&mut tx, scope.tenant, id)
+            .await?
+            .ok_or(HelpdeskError::Internal("a membership just added is not there".into()))?;
+        tx.commit().await?;
+        tracing::info!(tenant.id = %scope.tenant, user.id = %user, group.id = %group, actor.id = %scope.actor, "group membership added");
+        Ok(row)
+    }
+
+    /// Takes an agent out of a group (admins).
+    pub async fn remove_group_membership(&self, scope: &Scope, id: i64) -> Result<()> {
+        if !scope.is_admin() {
+            return Err(HelpdeskError::Forbidden("only admins change group memberships"));
+        }
+        let mut tx = self.db.begin().await?;
+        if !suoja_store::groups::remove_membership(&mut tx, scope.tenant, id).await? {
+            return Err(HelpdeskError::NotFound("GroupMembership"));
+        }
+        tx.commit().await?;
+        Ok(())
     }
 }

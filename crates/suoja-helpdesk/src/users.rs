@@ -359,6 +359,10 @@ impl Helpdesk {
             &crate::search::DocText::public(&user_search_text(&user)),
         )
         .await?;
+        if before.role.is_staff() && !row.role.is_staff() {
+            // An end user works in no group.
+            suoja_store::groups::remove_user_memberships(&mut tx, scope.tenant, id).await?;
+        }
         if input.password.is_some() || (row.suspended && !before.suspended) {
             // A new password or a suspension ends the person's sessions and OAuth tokens everywhere.
             self.end_sessions(&mut tx, scope.tenant, id).await?;

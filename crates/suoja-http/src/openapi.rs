@@ -128,6 +128,8 @@ fn operation(d: &Doc) -> Value {
                 "users" => json!({"type": "array", "minItems": 1, "maxItems": 100, "items": {"$ref": "#/components/schemas/UserInput"}}),
                 "satisfaction_rating" => json!({"type": "object", "required": ["score"], "additionalProperties": false, "properties": {
                     "score": {"type": "string", "enum": ["good", "bad"]}, "comment": {"type": "string", "maxLength": 10_000}}}),
+                "group_membership" => json!({"type": "object", "required": ["user_id", "group_id"], "additionalProperties": false, "properties": {
+                    "user_id": id(), "group_id": id(), "default": {"type": "boolean"}}}),
                 "organization_membership" => {
                     json!({"type": "object", "required": ["user_id", "organization_id"], "additionalProperties": false, "properties": {
                     "user_id": id(), "organization_id": id(), "default": {"type": "boolean"}, "view_tickets": {"type": "boolean"}}})

@@ -1,4 +1,5 @@
-//! Agent groups. No personal data.
+//! Agent groups (no personal data) and their memberships (which agents work in which group:
+//! staff data, declared in the data map).
 
 use crate::Conn;
 use suoja_core::{GroupId, TenantId, Timestamp};
@@ -95,4 +96,123 @@ pub async fn delete(c: &mut Conn, tenant: TenantId, id: GroupId) -> Result<bool>
         .execute(c)
         .await?;
     Ok(done.rows_affected() > 0)
+}
+
+/// An agent's membership of a group.
+#[derive(Debug, Clone)]
+pub struct MembershipRow {
+    /// Id.
+    pub id: i64,
+    /// The agent.
+    pub user_id: suoja_core::UserId,
+    /// The group.
+    pub group_id: GroupId,
+    /// The agent's default group.
+    pub is_default: bool,
+    /// Created.
+    pub created_at: Timestamp,
+    /// Last changed.
+    pub updated_at: Timestamp,
+}
+
+fn membership(r: &sqlx::any::AnyRow) -> Result<MembershipRow> {
+    Ok(MembershipRow {
+        id: i64_(r, "id")?,
+        user_id: suoja_core::UserId(i64_(r, "user_id")?),
+        group_id: GroupId(i64_(r, "group_id")?),
+        is_default: i64_(r, "is_default")? != 0,
+        created_at: Timestamp(i64_(r, "created_at")?),
+        updated_at: Timestamp(i64_(r, "updated_at")?),
+    })
+}
+
+const MEMBERSHIP: &str = "id, user_id, group_id, is_default, created_at, updated_at";
+
+/// Memberships, of one agent or one group when given, by id after a cursor.
+pub async fn memberships(
+    c: &mut Conn,
+    tenant: TenantId,
+    user: Option<suoja_core::UserId>,
+    group: Option<GroupId>,
+    after: i64,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<MembershipRow>> {
+    let mut w = String::from("tenant_id = $1 AND id > $2");
+    if let Some(u) = user {
+        w.push_str(&format!(" AND user_id = {}", u.0));
+    }
+    if let Some(g) = group {
+        w.push_str(&format!(" AND group_id = {}", g.0));
+    }
+    let sql = format!("SELECT {MEMBERSHIP} FROM group_memberships WHERE {w} ORDER BY id LIMIT {limit} OFFSET {offset}");
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.0).bind(after).fetch_all(c).await?;
+    rows.iter().map(membership).collect()
+}
+
+/// Counts memberships, of one agent or one group when given.
+pub async fn count_memberships(c: &mut Conn, tenant: TenantId, user: Option<suoja_core::UserId>, group: Option<GroupId>) -> Result<i64> {
+    let mut w = String::from("tenant_id = $1");
+    if let Some(u) = user {
+        w.push_str(&format!(" AND user_id = {}", u.0));
+    }
+    if let Some(g) = group {
+        w.push_str(&format!(" AND group_id = {}", g.0));
+    }
+    let sql = format!("SELECT COUNT(*) FROM group_memberships WHERE {w}");
+    Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(tenant.0).fetch_one(c).await?)
+}
+
+/// A membership by id.
+pub async fn membership_by_id(c: &mut Conn, tenant: TenantId, id: i64) -> Result<Option<MembershipRow>> {
+    let sql = format!("SELECT {MEMBERSHIP} FROM group_memberships WHERE tenant_id = $1 AND id = $2");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.0).bind(id).fetch_optional(c).await?;
+    row.as_ref().map(membership).transpose()
+}
+
+/// Adds an agent to a group (the pair is unique: a second insert is a `Duplicate`); the first
+/// membership of an agent is their default.
+pub async fn add_membership(c: &mut Conn, tenant: TenantId, user: suoja_core::UserId, group: GroupId, now: Timestamp) -> Result<i64> {
+    let first = count_memberships(c, tenant, Some(user), None).await? == 0;
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO group_memberships (tenant_id, user_id, group_id, is_default, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
+    )
+    .bind(tenant.0)
+    .bind(user.0)
+    .bind(group.0)
+    .bind(i64::from(first))
+    .bind(now.0)
+    .fetch_one(c)
+    .await?;
+    Ok(id)
+}
+
+/// Removes a membership; returns whether it existed.
+pub async fn remove_membership(c: &mut Conn, tenant: TenantId, id: i64) -> Result<bool> {
+    let done = sqlx::query("DELETE FROM group_memberships WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant.0)
+        .bind(id)
+        .execute(c)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Removes a group's memberships (the group is being deleted).
+pub async fn remove_group_memberships(c: &mut Conn, tenant: TenantId, group: GroupId) -> Result<u64> {
+    let done = sqlx::query("DELETE FROM group_memberships WHERE tenant_id = $1 AND group_id = $2")
+        .bind(tenant.0)
+        .bind(group.0)
+        .execute(c)
+        .await?;
+    Ok(done.rows_affected())
+}
+
+/// Removes an agent's memberships (they are no longer staff).
+pub async fn remove_user_memberships(c: &mut Conn, tenant: TenantId, user: suoja_core::UserId) -> Result<u64> {
+    let done = sqlx::query("DELETE FROM group_memberships WHERE tenant_id = $1 AND user_id = $2")
+        .bind(tenant.0)
+        .bind(user.0)
+        .execute(c)
+        .await?;
+    Ok(done.rows_affected())
 }

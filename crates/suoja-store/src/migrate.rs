@@ -135,6 +135,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0020_satisfaction.sql"),
         postgres: include_str!("../migrations/postgres/0020_satisfaction.sql"),
     },
+    Migration {
+        version: 21,
+        name: "group_memberships",
+        sqlite: include_str!("../migrations/sqlite/0021_group_memberships.sql"),
+        postgres: include_str!("../migrations/postgres/0021_group_memberships.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.

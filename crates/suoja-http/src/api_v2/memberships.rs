@@ -1,11 +1,13 @@
-//! `/api/v2/organization_memberships…` (Zendesk's): which organisation people belong to. A
-//! person belongs to one organisation here, so a membership is named by the person's id; the
-//! list, show, create and delete calls read and change the person's `organization_id`.
+//! Memberships (Zendesk's shapes). `/api/v2/organization_memberships…`: which organisation
+//! people belong to. A person belongs to one organisation here, so a membership is named by
+//! the person's id; the list, show, create and delete calls read and change the person's
+//! `organization_id`. `/api/v2/group_memberships…`: which agents work in which group, rows of
+//! their own.
 
 use axum::extract::{Path, State};
 use axum::response::Response;
 use serde_json::{Value, json};
-use suoja_core::{OrganizationId, UserId};
+use suoja_core::{GroupId, OrganizationId, UserId};
 use suoja_helpdesk::model::User;
 
 use super::{ListPage, created, list, no_content, ok};
@@ -140,5 +142,109 @@ pub async fn create(State(app): State<AppState>, Auth(scope): Auth, base: BaseUr
 /// `DELETE /organization_memberships/{id}` → 204
 pub async fn delete(State(app): State<AppState>, Auth(scope): Auth, Path(id): Path<String>) -> Result<Response, ApiError> {
     app.helpdesk.remove_org_membership(&scope, UserId(parse_id(&id)?)).await?;
+    Ok(no_content())
+}
+
+fn group_membership(m: &suoja_store::groups::MembershipRow, base: &BaseUrl) -> Value {
+    json!({
+        "id": m.id,
+        "url": base.api(&format!("/group_memberships/{}.json", m.id)),
+        "user_id": m.user_id.0,
+        "group_id": m.group_id.0,
+        "default": m.is_default,
+        "created_at": m.created_at.to_iso(),
+        "updated_at": m.updated_at.to_iso(),
+    })
+}
+
+async fn group_page(
+    app: &AppState,
+    scope: suoja_core::Scope,
+    base: &BaseUrl,
+    params: &Params,
+    user: Option<UserId>,
+    group: Option<GroupId>,
+    path: String,
+) -> Result<Response, ApiError> {
+    let pp = params.paging()?;
+    let (after, limit, offset, size) = match pp {
+        PageParams::Cursor { size, after, before: None } => (after, size + 1, 0, size),
+        PageParams::Cursor { .. } => return Err(ApiError::BadRequest("page[before] is not offered here; follow the next links".into())),
+        PageParams::Offset { page, per_page } => (None, per_page + 1, (page - 1) * per_page, per_page),
+    };
+    let (mut rows, count) = app.helpdesk.group_memberships(&scope, user, group, after, limit, offset).await?;
+    let has_more = suoja_core::num::to_i64(rows.len()) > size;
+    rows.truncate(suoja_core::num::to_usize(size));
+    let first_last = rows.first().zip(rows.last()).map(|(a, b)| (a.id, b.id));
+    let items = rows.iter().map(|m| group_membership(m, base)).collect();
+    Ok(list(
+        ListPage {
+            root: "group_memberships",
+            items,
+            first_last,
+            has_more,
+            count,
+            path,
+        },
+        pp,
+        base,
+        params,
+    ))
+}
+
+/// `GET /group_memberships` (staff)
+pub async fn groups_index(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, params: Params) -> Result<Response, ApiError> {
+    group_page(&app, scope, &base, &params, None, None, "/group_memberships".into()).await
+}
+
+/// `GET /users/{id}/group_memberships` (staff)
+pub async fn groups_of_user(
+    State(app): State<AppState>,
+    Auth(scope): Auth,
+    base: BaseUrl,
+    params: Params,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = parse_id(&id)?;
+    group_page(&app, scope, &base, &params, Some(UserId(id)), None, format!("/users/{id}/group_memberships")).await
+}
+
+/// `GET /groups/{id}/memberships` (staff)
+pub async fn of_group(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, params: Params, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let id = parse_id(&id)?;
+    group_page(&app, scope, &base, &params, None, Some(GroupId(id)), format!("/groups/{id}/memberships")).await
+}
+
+/// `GET /group_memberships/{id}` (staff)
+pub async fn group_show(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let m = app.helpdesk.group_membership(&scope, parse_id(&id)?).await?;
+    Ok(ok(json!({"group_membership": group_membership(&m, &base)})))
+}
+
+/// `POST /group_memberships` with `{"group_membership": {"user_id", "group_id"}}` → 201 (admins)
+pub async fn group_create(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, body: JsonBody) -> Result<Response, ApiError> {
+    if !scope.is_admin() {
+        return Err(suoja_helpdesk::HelpdeskError::Forbidden("only admins change group memberships").into());
+    }
+    let root = Obj::root(&body.0);
+    root.only(&["group_membership"])?;
+    let m = root.object("group_membership")?;
+    m.only(&["user_id", "group_id", "default"])?;
+    let user = m
+        .opt_id("user_id")?
+        .ok_or_else(|| ApiError::Field("user_id".into(), "user_id: is required".into(), "BlankValue"))?;
+    let group = m
+        .opt_id("group_id")?
+        .ok_or_else(|| ApiError::Field("group_id".into(), "group_id: is required".into(), "BlankValue"))?;
+    let row = app.helpdesk.add_group_membership(&scope, UserId(user), GroupId(group)).await?;
+    Ok(created(
+        &base.api(&format!("/group_memberships/{}.json", row.id)),
+        json!({"group_membership": group_membership(&row, &base)}),
+    ))
+}
+
+/// `DELETE /group_memberships/{id}` → 204 (admins)
+pub async fn group_delete(State(app): State<AppState>, Auth(scope): Auth, Path(id): Path<String>) -> Result<Response, ApiError> {
+    app.helpdesk.remove_group_membership(&scope, parse_id(&id)?).await?;
     Ok(no_content())
 }

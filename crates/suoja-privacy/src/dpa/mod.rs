@@ -327,6 +327,7 @@ pub fn role_words(role: &str, finnish: bool) -> Option<String> {
             "henkilöt, joiden tietoja on luovutettu vastaanottajille",
         ),
         "person whose data was viewed" => ("people whose data staff viewed", "henkilöt, joiden tietoja henkilöstö on katsellut"),
+        "group member" => ("agents in groups", "ryhmiin kuuluvat agentit"),
         "rater" => ("requesters who rated their solved tickets", "ratkaistuja pyyntöjään arvioineet pyytäjät"),
         "recipient" => ("recipients of messages", "viestien vastaanottajat"),
         "recorded a breach" => ("staff who recorded a breach", "tietoturvaloukkauksen kirjanneet henkilöstön jäsenet"),

@@ -2408,3 +2408,105 @@ engine_test!(merging_tickets_closes_the_sources_and_shares_no_one_s_words, |app|
     assert_eq!(comments(target).await.last().unwrap(), &("Yhdistetty".to_string(), true));
     assert_eq!(comments(fresh).await.last().unwrap(), &("Suljettu".to_string(), true));
 });
+
+engine_test!(group_memberships_of_agents, |app| async move {
+    let group = |name: &'static str| {
+        let app = &app;
+        async move {
+            app.post("/api/v2/groups.json", json!({"group": {"name": name}})).await.1["group"]["id"]
+                .as_i64()
+                .unwrap()
+        }
+    };
+    let (g1, g2) = (group("Laskutus").await, group("Tekniikka").await);
+    let (s, v) = app
+        .post(
+            "/api/v2/users.json",
+            json!({"user": {"name": "Aatu Ryhmä", "email": "aatu.ryhma@one.example", "role": "agent"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let agent = v["user"]["id"].as_i64().unwrap();
+    let as_agent = crate::harness::Tenant {
+        email: "aatu.ryhma@one.example".into(),
+        ..app.t.clone()
+    };
+    let (end_user, pw) = app.end_user_with_password("Eero Asiakas", "eero.asiakas@example.fi").await;
+    let member = |user: i64, group: i64| json!({"group_membership": {"user_id": user, "group_id": group}});
+
+    let (s, v) = app.post("/api/v2/group_memberships.json", member(agent, g1)).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let m1 = v["group_membership"]["id"].as_i64().unwrap();
+    assert_eq!(v["group_membership"]["default"], true, "the first group is the default: {v}");
+    let (s, v) = app.post("/api/v2/group_memberships.json", member(agent, g2)).await;
+    assert_eq!((s, v["group_membership"]["default"].as_bool()), (StatusCode::CREATED, Some(false)), "{v}");
+    for (bad, want) in [
+        (member(agent, g1), StatusCode::UNPROCESSABLE_ENTITY),
+        (member(end_user, g1), StatusCode::UNPROCESSABLE_ENTITY),
+        (member(agent, 999_999), StatusCode::NOT_FOUND),
+        (member(999_999, g1), StatusCode::NOT_FOUND),
+        (json!({"group_membership": {"user_id": agent}}), StatusCode::UNPROCESSABLE_ENTITY),
+    ] {
+        let (s, v) = app.post("/api/v2/group_memberships.json", bad.clone()).await;
+        assert_eq!(s, want, "{bad}: {v}");
+    }
+    let ids = |v: &Value| -> Vec<(i64, i64)> {
+        v["group_memberships"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| (m["user_id"].as_i64().unwrap(), m["group_id"].as_i64().unwrap()))
+            .collect()
+    };
+    let (_, v) = app.get(&format!("/api/v2/groups/{g1}/memberships.json")).await;
+    assert_eq!(ids(&v), vec![(agent, g1)], "{v}");
+    let (_, v) = app.get(&format!("/api/v2/users/{agent}/group_memberships.json")).await;
+    assert_eq!((ids(&v), v["count"].as_i64()), (vec![(agent, g1), (agent, g2)], Some(2)), "{v}");
+    let (_, v) = app.get("/api/v2/group_memberships.json?page[size]=1").await;
+    assert_eq!(ids(&v), vec![(agent, g1)], "{v}");
+    let next = v["links"]["next"].as_str().unwrap().trim_start_matches(&app.base).to_string();
+    let (_, v) = app.get(&next).await;
+    assert_eq!(ids(&v), vec![(agent, g2)], "{v}");
+    // Agents read memberships; only admins change them; end users see none.
+    let (s, _) = app.call_as(&as_agent, Method::GET, "/api/v2/group_memberships.json", None).await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = app
+        .call_as(&as_agent, Method::DELETE, &format!("/api/v2/group_memberships/{m1}.json"), None)
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = app.call_password(&pw, Method::GET, "/api/v2/group_memberships.json", None).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+
+    // Deleting a group takes its memberships; an agent made an end user leaves every group.
+    let (s, _) = app.delete(&format!("/api/v2/groups/{g1}.json")).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, _) = app.get(&format!("/api/v2/group_memberships/{m1}.json")).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, v) = app.put(&format!("/api/v2/users/{agent}.json"), json!({"user": {"role": "end-user"}})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (_, v) = app.get("/api/v2/group_memberships.json").await;
+    assert_eq!(ids(&v), Vec::<(i64, i64)>::new(), "{v}");
+    let (s, _) = app.put(&format!("/api/v2/users/{agent}.json"), json!({"user": {"role": "agent"}})).await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, v) = app.post("/api/v2/group_memberships.json", member(agent, g2)).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let m = v["group_membership"]["id"].as_i64().unwrap();
+    let (s, _) = app.delete(&format!("/api/v2/group_memberships/{m}.json")).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, _) = app.delete(&format!("/api/v2/group_memberships/{m}.json")).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
+    // Erasing an agent takes their memberships (declared in the data map).
+    let (s, _) = app.post("/api/v2/group_memberships.json", member(agent, g2)).await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, v) = app.post(&format!("/api/v2/privacy/subjects/{agent}/erasure.json"), json!({})).await;
+    assert!(s.is_success(), "{v}");
+    let mut c = app.helpdesk().db().read().await.unwrap();
+    let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM group_memberships WHERE tenant_id = $1 AND user_id = $2")
+        .bind(app.t.tenant_id)
+        .bind(agent)
+        .fetch_one(&mut c)
+        .await
+        .unwrap();
+    assert_eq!(left, 0);
+});

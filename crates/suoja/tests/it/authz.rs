@@ -164,6 +164,15 @@ pub(crate) async fn world(app: &TestApp) -> World {
     )
     .await;
     ids.insert("agent", id(&agent["id"]));
+    let membership = created(
+        app,
+        &admin,
+        "/api/v2/group_memberships.json",
+        json!({"group_membership": {"user_id": agent["id"], "group_id": group["id"]}}),
+        "group_membership",
+    )
+    .await;
+    ids.insert("group_membership", id(&membership["id"]));
     let officer = created(
         app,
         &admin,
@@ -695,6 +704,7 @@ pub(crate) fn concrete(method: &str, path: &str, ids: &HashMap<&'static str, Str
             (_, "/agent/tickets/{id}/comments/{comment_id}/original", _) => "mail_comment",
             (_, _, "identity_id") => "identity",
             (_, p, "id") if p.starts_with("/api/v2/organization_memberships/") => "member",
+            (_, p, "id") if p.starts_with("/api/v2/group_memberships/") => "group_membership",
             (_, "/api/v2/tickets/{id}/satisfaction_rating", _) => "rated_ticket",
             (_, p, "id") if p.starts_with("/api/v2/satisfaction_ratings/") => "rating",
             (_, p, "id") if p.starts_with("/api/v2/users/") || p.starts_with("/agent/users/") => "end_user",
@@ -793,6 +803,7 @@ pub(crate) fn api_body(method: &str, path: &str, ids: &HashMap<&'static str, Str
         ("put", "/api/v2/users/update_many") => json!({"user": {"notes": "matrix"}}),
         ("post", "/api/v2/tickets/{id}/satisfaction_rating") => json!({"satisfaction_rating": {"score": "bad", "comment": "matrix"}}),
         ("post", "/api/v2/tickets/{id}/merge") => json!({"ids": [n("merge_source")]}),
+        ("post", "/api/v2/group_memberships") => json!({"group_membership": {"user_id": n("officer"), "group_id": n("group")}}),
         ("post", "/api/v2/organization_memberships") => json!({"organization_membership": {"user_id": n("subject"), "organization_id": n("org")}}),
         ("post", "/api/v2/organizations/create_many") => json!({"organizations": [{"name": "Joukko Oy"}]}),
         ("put", "/api/v2/tickets/update_many") => json!({"ticket": {"priority": "low"}}),
