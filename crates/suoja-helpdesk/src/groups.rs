@@ -83,6 +83,10 @@ impl Helpdesk {
             return Err(HelpdeskError::Forbidden("only admins can delete groups"));
         }
         let mut tx = self.db.begin().await?;
+        // Locked first, so no membership is added to it while it goes.
+        suoja_store::groups::by_id_for_update(&mut tx, scope.tenant, id)
+            .await?
+            .ok_or(HelpdeskError::NotFound("Group"))?;
         // Its tickets stay, unassigned from the group; its memberships go.
         suoja_store::tickets::clear_group(&mut tx, scope.tenant, id).await?;
         suoja_store::groups::remove_group_memberships(&mut tx, scope.tenant, id).await?;
@@ -132,6 +136,7 @@ impl Helpdesk {
         }
         let rows = suoja_store::groups::memberships(&mut c, scope.tenant, user, group, after.unwrap_or(0), limit, offset).await?;
         let count = suoja_store::groups::count_memberships(&mut c, scope.tenant, user, group).await?;
+        self.consulted(scope, &rows.iter().map(|m| m.user_id).collect::<Vec<_>>(), "group_membership.viewed", "support");
         Ok((rows, count))
     }
 
@@ -139,9 +144,11 @@ impl Helpdesk {
     pub async fn group_membership(&self, scope: &Scope, id: i64) -> Result<suoja_store::groups::MembershipRow> {
         require_staff(scope)?;
         let mut c = self.db.read().await?;
-        suoja_store::groups::membership_by_id(&mut c, scope.tenant, id)
+        let m = suoja_store::groups::membership_by_id(&mut c, scope.tenant, id)
             .await?
-            .ok_or(HelpdeskError::NotFound("GroupMembership"))
+            .ok_or(HelpdeskError::NotFound("GroupMembership"))?;
+        self.consulted(scope, &[m.user_id], "group_membership.viewed", "support");
+        Ok(m)
     }
 
     /// Puts an agent in a group (admins). End users work in no group; a pair already there is
@@ -152,7 +159,7 @@ impl Helpdesk {
         }
         let now = self.now();
         let mut tx = self.db.begin().await?;
-        suoja_store::groups::by_id(&mut tx, scope.tenant, group)
+        suoja_store::groups::by_id_for_update(&mut tx, scope.tenant, group)
             .await?
             .ok_or(HelpdeskError::NotFound("Group"))?;
         let person = suoja_store::users::by_id_for_update(&mut tx, scope.tenant, user)

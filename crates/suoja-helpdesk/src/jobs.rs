@@ -67,6 +67,21 @@ impl Helpdesk {
 
     /// Stores a finished job's status.
     pub async fn record_job(&self, scope: &Scope, status: &str, results: Vec<Value>, message: Option<&str>) -> Result<JobStatus> {
+        let mut tx = self.db.begin().await?;
+        let job = self.record_job_in(&mut tx, scope, status, results, message).await?;
+        tx.commit().await?;
+        Ok(job)
+    }
+
+    /// Stores a finished job's status in the caller's transaction (with the work it reports).
+    pub(crate) async fn record_job_in(
+        &self,
+        tx: &mut suoja_store::Conn,
+        scope: &Scope,
+        status: &str,
+        results: Vec<Value>,
+        message: Option<&str>,
+    ) -> Result<JobStatus> {
         let row = JobStatusRow {
             id: random::hex_id(),
             status: status.into(),
@@ -76,9 +91,7 @@ impl Helpdesk {
             results: Value::Array(results).to_string(),
             created_at: self.now(),
         };
-        let mut tx = self.db.begin().await?;
-        suoja_store::jobs::insert(&mut tx, scope.tenant, &row).await?;
-        tx.commit().await?;
+        suoja_store::jobs::insert(tx, scope.tenant, &row).await?;
         Ok(row.into())
     }
 

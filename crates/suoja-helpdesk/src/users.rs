@@ -463,6 +463,8 @@ impl Helpdesk {
         row.deleted_at = Some(now);
         row.updated_at = now;
         suoja_store::users::update(&mut tx, scope.tenant, &row).await?;
+        // A deleted person works in no group.
+        suoja_store::groups::remove_user_memberships(&mut tx, scope.tenant, id).await?;
         suoja_store::tokens::delete_for_user(&mut tx, scope.tenant, id).await?;
         index::remove(&mut tx, scope.tenant, DocKind::User, id.0).await?;
         let user = self.open_user(&mut tx, scope.tenant, &row).await?;

@@ -57,6 +57,15 @@ pub async fn update(c: &mut Conn, tenant: TenantId, g: &GroupRow) -> Result<bool
     Ok(done.rows_affected() > 0)
 }
 
+/// Finds a group to change it, or to add to it, in the caller's transaction: the row stays
+/// locked until the transaction ends ([`crate::dialect::row_lock`]).
+pub async fn by_id_for_update(c: &mut Conn, tenant: TenantId, id: GroupId) -> Result<Option<GroupRow>> {
+    let lock = crate::dialect::row_lock(c);
+    let sql = format!("SELECT id, name, description, created_at, updated_at FROM groups WHERE tenant_id = $1 AND id = $2{lock}");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.0).bind(id.0).fetch_optional(c).await?;
+    row.as_ref().map(from_row).transpose()
+}
+
 /// Finds a group.
 pub async fn by_id(c: &mut Conn, tenant: TenantId, id: GroupId) -> Result<Option<GroupRow>> {
     let row = sqlx::query("SELECT id, name, description, created_at, updated_at FROM groups WHERE tenant_id = $1 AND id = $2")
@@ -128,7 +137,21 @@ fn membership(r: &sqlx::any::AnyRow) -> Result<MembershipRow> {
 
 const MEMBERSHIP: &str = "id, user_id, group_id, is_default, created_at, updated_at";
 
-/// Memberships, of one agent or one group when given, by id after a cursor.
+/// Which memberships a reader sees: of one agent or one group when given, and only of live
+/// people who are not restricted (GDPR Art. 18 keeps a restricted agent out of staff's reach).
+fn membership_filter(user: Option<suoja_core::UserId>, group: Option<GroupId>) -> String {
+    let mut w = String::from("tenant_id = $1 AND user_id IN (SELECT id FROM users WHERE tenant_id = $1 AND deleted_at IS NULL AND restricted = 0)");
+    if let Some(u) = user {
+        w.push_str(&format!(" AND user_id = {}", u.0));
+    }
+    if let Some(g) = group {
+        w.push_str(&format!(" AND group_id = {}", g.0));
+    }
+    w
+}
+
+/// Memberships, of one agent or one group when given, by id after a cursor (see
+/// [`membership_filter`]).
 pub async fn memberships(
     c: &mut Conn,
     tenant: TenantId,
@@ -138,34 +161,23 @@ pub async fn memberships(
     limit: i64,
     offset: i64,
 ) -> Result<Vec<MembershipRow>> {
-    let mut w = String::from("tenant_id = $1 AND id > $2");
-    if let Some(u) = user {
-        w.push_str(&format!(" AND user_id = {}", u.0));
-    }
-    if let Some(g) = group {
-        w.push_str(&format!(" AND group_id = {}", g.0));
-    }
-    let sql = format!("SELECT {MEMBERSHIP} FROM group_memberships WHERE {w} ORDER BY id LIMIT {limit} OFFSET {offset}");
+    let w = membership_filter(user, group);
+    let sql = format!("SELECT {MEMBERSHIP} FROM group_memberships WHERE {w} AND id > $2 ORDER BY id LIMIT {limit} OFFSET {offset}");
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.0).bind(after).fetch_all(c).await?;
     rows.iter().map(membership).collect()
 }
 
 /// Counts memberships, of one agent or one group when given.
 pub async fn count_memberships(c: &mut Conn, tenant: TenantId, user: Option<suoja_core::UserId>, group: Option<GroupId>) -> Result<i64> {
-    let mut w = String::from("tenant_id = $1");
-    if let Some(u) = user {
-        w.push_str(&format!(" AND user_id = {}", u.0));
-    }
-    if let Some(g) = group {
-        w.push_str(&format!(" AND group_id = {}", g.0));
-    }
+    let w = membership_filter(user, group);
     let sql = format!("SELECT COUNT(*) FROM group_memberships WHERE {w}");
     Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(tenant.0).fetch_one(c).await?)
 }
 
-/// A membership by id.
+/// A membership by id (see [`membership_filter`]).
 pub async fn membership_by_id(c: &mut Conn, tenant: TenantId, id: i64) -> Result<Option<MembershipRow>> {
-    let sql = format!("SELECT {MEMBERSHIP} FROM group_memberships WHERE tenant_id = $1 AND id = $2");
+    let w = membership_filter(None, None);
+    let sql = format!("SELECT {MEMBERSHIP} FROM group_memberships WHERE {w} AND id = $2");
     let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.0).bind(id).fetch_optional(c).await?;
     row.as_ref().map(membership).transpose()
 }
@@ -187,13 +199,26 @@ pub async fn add_membership(c: &mut Conn, tenant: TenantId, user: suoja_core::Us
     Ok(id)
 }
 
-/// Removes a membership; returns whether it existed.
+/// Removes a membership; returns whether it existed. When it was the agent's default, their
+/// oldest remaining membership becomes the default.
 pub async fn remove_membership(c: &mut Conn, tenant: TenantId, id: i64) -> Result<bool> {
+    let Some(gone) = membership_by_id(c, tenant, id).await? else {
+        return Ok(false);
+    };
     let done = sqlx::query("DELETE FROM group_memberships WHERE tenant_id = $1 AND id = $2")
         .bind(tenant.0)
         .bind(id)
+        .execute(&mut *c)
+        .await?;
+    if gone.is_default {
+        sqlx::query(
+            "UPDATE group_memberships SET is_default = 1 WHERE tenant_id = $1 AND id = (SELECT MIN(id) FROM group_memberships WHERE tenant_id = $1 AND user_id = $2)",
+        )
+        .bind(tenant.0)
+        .bind(gone.user_id.0)
         .execute(c)
         .await?;
+    }
     Ok(done.rows_affected() > 0)
 }
 

@@ -108,10 +108,12 @@ impl Helpdesk {
             ..Default::default()
         };
         self.update_ticket_in(&mut tx, scope, target, input, now).await?;
-        tx.commit().await?;
         let merged: Vec<i64> = sources.iter().map(|s| s.0).collect();
-        tracing::info!(tenant.id = %scope.tenant, ticket.id = %target, sources = ?merged, actor.id = %scope.actor, "tickets merged");
         let result = serde_json::json!({"id": target.0, "action": "merge", "success": true, "status": "Merged", "source_ids": merged});
-        self.record_job(scope, "completed", vec![result], None).await
+        // The job is recorded with the merge, so an answer that fails never hides a done merge.
+        let job = self.record_job_in(&mut tx, scope, "completed", vec![result], None).await?;
+        tx.commit().await?;
+        tracing::info!(tenant.id = %scope.tenant, ticket.id = %target, sources = ?merged, actor.id = %scope.actor, "tickets merged");
+        Ok(job)
     }
 }

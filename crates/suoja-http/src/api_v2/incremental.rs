@@ -1,6 +1,7 @@
 //! The incremental exports (Zendesk reference §6.8): everything changed since a time, in
 //! (updated_at, id) order — resumable by cursor (`/incremental/{tickets,users}/cursor`) or by
-//! time (`/incremental/{tickets,users,organizations}?start_time=`).
+//! time (`/incremental/{tickets,users,organizations}?start_time=`, which leaves the newest
+//! minute for the next poll: see `SETTLE_SECS`).
 
 use axum::extract::State;
 use axum::response::Response;
@@ -97,10 +98,16 @@ pub async fn users(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl
     Ok(page("users", items, position, w.limit, &base, "/incremental/users/cursor"))
 }
 
-/// Changes this recent are left for the next poll of a time-based export: a write takes its
-/// time before it commits (it may wait for the writer, or for a row another request holds), so
-/// the newest seconds may still be filling when they are read.
-const SETTLE_SECS: i64 = 10;
+/// Changes this recent are left for the next poll of a time-based export: a write stamps its
+/// time before it commits, and may wait for the writer (SQLite: up to 10 s for the pool and 10 s
+/// more for another process's lock) or for a row another request holds, so the newest
+/// seconds may still be filling when they are read. A minute, as Zendesk asks of `start_time`.
+const SETTLE_SECS: i64 = 60;
+
+/// Where the settled changes end at `now` (see [`SETTLE_SECS`]).
+fn settled_before(now: Timestamp) -> Timestamp {
+    Timestamp((now.as_secs() - SETTLE_SECS).max(0) * 1000)
+}
 
 /// A time-based page (Zendesk's `start_time` export): rows changed at or after `start_time`
 /// (seconds), oldest first, `per_page` of them (at most 1 000), then the rest of the last
@@ -122,7 +129,7 @@ where
         .int("start_time", 0, 32_503_680_000)?
         .ok_or_else(|| ApiError::BadRequest("start_time (seconds since the epoch) is required".into()))?;
     let limit = params.int("per_page", 1, 1000)?.unwrap_or(1000);
-    let settled = Timestamp((now.as_secs() - SETTLE_SECS).max(0) * 1000);
+    let settled = settled_before(now);
     let since = Timestamp(start * 1000);
     let mut rows: Vec<T> = fetch(since, Some(settled), None, limit).await?;
     let full = suoja_core::num::to_i64(rows.len()) == limit;

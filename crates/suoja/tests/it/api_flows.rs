@@ -485,8 +485,8 @@ engine_test_clocked!(time_based_incremental_exports_lose_and_repeat_nothing, |ap
     };
     let got = |v: &Value, root: &str| -> Vec<i64> { v[root].as_array().unwrap().iter().map(|t| t["id"].as_i64().unwrap()).collect() };
 
-    // The newest ten seconds are still settling: nothing yet, and the next poll starts where
-    // this one did.
+    // The newest minute is still settling: nothing yet, and the next poll starts where this
+    // one did.
     let v = page("/api/v2/incremental/tickets.json?start_time=0".into()).await;
     assert_eq!(
         (got(&v, "tickets"), v["end_of_stream"].as_bool(), v["end_time"].as_i64()),
@@ -511,7 +511,7 @@ engine_test_clocked!(time_based_incremental_exports_lose_and_repeat_nothing, |ap
     };
     assert_eq!(exported().await, 0);
 
-    clock.advance_ms(11_000);
+    clock.advance_ms(61_000);
     let v = page("/api/v2/incremental/tickets.json?start_time=0".into()).await;
     assert_eq!(got(&v, "tickets"), ids, "{v}");
     assert_eq!(
@@ -535,11 +535,11 @@ engine_test_clocked!(time_based_incremental_exports_lose_and_repeat_nothing, |ap
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let newest = app.ticket(person, "inc 6", "x").await;
-    clock.advance_ms(11_000);
+    clock.advance_ms(61_000);
     let v = page(format!("/api/v2/incremental/tickets.json?start_time={}", t0 + 1)).await;
     assert_eq!(got(&v, "tickets"), vec![ids[1], newest], "{v}");
     assert_eq!(v["tickets"][0]["status"], "pending", "{v}");
-    assert_eq!(v["end_time"].as_i64(), Some(t0 + 21), "{v}");
+    assert_eq!(v["end_time"].as_i64(), Some(t0 + 71), "{v}");
 
     // People and organisations the same way.
     let v = page("/api/v2/incremental/users.json?start_time=0".into()).await;
@@ -2495,6 +2495,69 @@ engine_test!(group_memberships_of_agents, |app| async move {
     assert_eq!(s, StatusCode::NO_CONTENT);
     let (s, _) = app.delete(&format!("/api/v2/group_memberships/{m}.json")).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
+
+    // The default moves to the oldest remaining group when the default membership goes.
+    let g3 = group("Myynti").await;
+    let (s, v) = app.post("/api/v2/group_memberships.json", member(agent, g3)).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (_, v) = app.get(&format!("/api/v2/users/{agent}/group_memberships.json")).await;
+    assert_eq!(v["group_memberships"][0]["default"], true, "{v}");
+    let (s, v) = app.post("/api/v2/group_memberships.json", member(agent, g2)).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (_, v) = app.get(&format!("/api/v2/users/{agent}/group_memberships.json")).await;
+    let first = v["group_memberships"][0]["id"].as_i64().unwrap();
+    let (s, _) = app.delete(&format!("/api/v2/group_memberships/{first}.json")).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (_, v) = app.get(&format!("/api/v2/users/{agent}/group_memberships.json")).await;
+    assert_eq!(
+        (v["group_memberships"][0]["group_id"].as_i64(), v["group_memberships"][0]["default"].as_bool()),
+        (Some(g2), Some(true)),
+        "{v}"
+    );
+    let (s, _) = app.delete(&format!("/api/v2/group_memberships/{}.json", v["group_memberships"][0]["id"])).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+
+    // A restricted agent's memberships are out of staff's reach; a deleted agent leaves every group.
+    let (s, v) = app
+        .post(
+            "/api/v2/users.json",
+            json!({"user": {"name": "Riku Rajattu", "email": "riku@one.example", "role": "agent"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let riku = v["user"]["id"].as_i64().unwrap();
+    let (s, v) = app.post("/api/v2/group_memberships.json", member(riku, g2)).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let rikus = v["group_membership"]["id"].as_i64().unwrap();
+    let (s, v) = app
+        .post(
+            &format!("/api/v2/privacy/subjects/{riku}/restriction.json"),
+            json!({"reason": "accuracy contested"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (_, v) = app.get(&format!("/api/v2/groups/{g2}/memberships.json")).await;
+    assert_eq!((ids(&v), v["count"].as_i64()), (vec![], Some(0)), "{v}");
+    let (s, _) = app.get(&format!("/api/v2/group_memberships/{rikus}.json")).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = app
+        .post(
+            &format!("/api/v2/privacy/subjects/{riku}/restriction/lift.json"),
+            json!({"reason": "corrected"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, v) = app.delete(&format!("/api/v2/users/{riku}.json")).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let mut c = app.helpdesk().db().read().await.unwrap();
+    let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM group_memberships WHERE tenant_id = $1 AND user_id = $2")
+        .bind(app.t.tenant_id)
+        .bind(riku)
+        .fetch_one(&mut c)
+        .await
+        .unwrap();
+    assert_eq!(left, 0, "a deleted agent is in no group");
+    drop(c);
 
     // Erasing an agent takes their memberships (declared in the data map).
     let (s, _) = app.post("/api/v2/group_memberships.json", member(agent, g2)).await;
