@@ -143,6 +143,17 @@ fn apply_dates(filters: &[(Cmp, String)], from: &mut Option<Timestamp>, to: &mut
     Ok(())
 }
 
+/// Whether a query names what only tickets have (status, priority, people, tags, dates).
+fn ticket_only(q: &suoja_search::Query) -> bool {
+    !q.status.is_empty()
+        || !q.priority.is_empty()
+        || q.requester.is_some()
+        || q.assignee.is_some()
+        || !q.tags.is_empty()
+        || !q.created.is_empty()
+        || !q.updated.is_empty()
+}
+
 impl Helpdesk {
     async fn resolve_person(&self, c: &mut Conn, scope: &Scope, value: &str) -> Result<Option<UserId>> {
         if value == "me" {
@@ -242,14 +253,7 @@ impl Helpdesk {
                 hits = tickets.into_iter().map(|t| SearchHit::Ticket(Box::new(t))).collect();
             }
             "user" | "organization" => {
-                let ticket_only = !q.status.is_empty()
-                    || !q.priority.is_empty()
-                    || q.requester.is_some()
-                    || q.assignee.is_some()
-                    || !q.tags.is_empty()
-                    || !q.created.is_empty()
-                    || !q.updated.is_empty();
-                if ticket_only || q.words.is_empty() {
+                if ticket_only(&q) || q.words.is_empty() {
                     return Err(HelpdeskError::BadQuery(format!("a search of type {kind} takes words only")));
                 }
                 if scope.is_staff() {
@@ -370,13 +374,7 @@ impl Helpdesk {
         let q = suoja_search::parse(query).map_err(|e| HelpdeskError::BadQuery(e.0))?;
         let mut c = self.db.read().await?;
         let h = self.vault.search_hasher(&mut c, scope.tenant).await?;
-        let ticket_only = !q.status.is_empty()
-            || !q.priority.is_empty()
-            || q.requester.is_some()
-            || q.assignee.is_some()
-            || !q.tags.is_empty()
-            || !q.created.is_empty()
-            || !q.updated.is_empty();
+        let ticket_only = ticket_only(&q);
         let kind = q.kind.clone().unwrap_or_else(|| if ticket_only { "ticket".into() } else { "all".into() });
         if !matches!(kind.as_str(), "ticket" | "user" | "organization" | "all") {
             return Err(HelpdeskError::BadQuery(format!(

@@ -12,23 +12,19 @@ impl Helpdesk {
     /// A live ticket's row, if the scope may see it; otherwise not found (whether it exists or
     /// not).
     pub(crate) async fn visible_row(&self, c: &mut Conn, scope: &Scope, id: suoja_core::TicketId) -> Result<TicketRow> {
-        let row = suoja_store::tickets::by_id(c, scope.tenant, id)
-            .await?
-            .filter(|t| t.deleted_at.is_none())
-            .ok_or(crate::HelpdeskError::NotFound("Ticket"))?;
-        if !self.can_see(c, scope, &row).await? {
-            return Err(crate::HelpdeskError::NotFound("Ticket"));
-        }
-        Ok(row)
+        let row = suoja_store::tickets::by_id(c, scope.tenant, id).await?;
+        self.visible(c, scope, row).await
     }
 
     /// [`Self::visible_row`] for a change: the row is locked until the caller's transaction
     /// ends (see `suoja_store::tickets::by_id_for_update`).
     pub(crate) async fn visible_row_for_update(&self, c: &mut Conn, scope: &Scope, id: suoja_core::TicketId) -> Result<TicketRow> {
-        let row = suoja_store::tickets::by_id_for_update(c, scope.tenant, id)
-            .await?
-            .filter(|t| t.deleted_at.is_none())
-            .ok_or(crate::HelpdeskError::NotFound("Ticket"))?;
+        let row = suoja_store::tickets::by_id_for_update(c, scope.tenant, id).await?;
+        self.visible(c, scope, row).await
+    }
+
+    async fn visible(&self, c: &mut Conn, scope: &Scope, row: Option<TicketRow>) -> Result<TicketRow> {
+        let row = row.filter(|t| t.deleted_at.is_none()).ok_or(crate::HelpdeskError::NotFound("Ticket"))?;
         if !self.can_see(c, scope, &row).await? {
             return Err(crate::HelpdeskError::NotFound("Ticket"));
         }

@@ -10,8 +10,8 @@ use serde_json::{Value, json};
 use suoja_core::{GroupId, OrganizationId, UserId};
 use suoja_helpdesk::model::User;
 
-use super::{ListPage, created, list, no_content, ok};
-use crate::extract::{Auth, BaseUrl, JsonBody, Obj, PageParams, Params, parse_id};
+use super::{ListPage, created, cut_page, id_window, list, no_content, ok};
+use crate::extract::{Auth, BaseUrl, JsonBody, Obj, Params, parse_id};
 use crate::{ApiError, AppState};
 
 fn membership(u: &User, base: &BaseUrl) -> Value {
@@ -37,15 +37,9 @@ async fn page(
     path: String,
 ) -> Result<Response, ApiError> {
     let pp = params.paging()?;
-    let (after, limit, offset, size) = match pp {
-        PageParams::Cursor { size, after, before: None } => (after, size + 1, 0, size),
-        PageParams::Cursor { .. } => return Err(ApiError::BadRequest("page[before] is not offered here; follow the next links".into())),
-        PageParams::Offset { page, per_page } => (None, per_page + 1, (page - 1) * per_page, per_page),
-    };
+    let (after, limit, offset, size) = id_window(pp)?;
     let (mut people, count) = app.helpdesk.org_memberships(&scope, user, org, after, limit, offset).await?;
-    let has_more = suoja_core::num::to_i64(people.len()) > size;
-    people.truncate(suoja_core::num::to_usize(size));
-    let first_last = people.first().zip(people.last()).map(|(a, b)| (a.id.0, b.id.0));
+    let (has_more, first_last) = cut_page(&mut people, size, |u| u.id.0);
     let items = people.iter().map(|u| membership(u, base)).collect();
     Ok(list(
         ListPage {
@@ -167,15 +161,9 @@ async fn group_page(
     path: String,
 ) -> Result<Response, ApiError> {
     let pp = params.paging()?;
-    let (after, limit, offset, size) = match pp {
-        PageParams::Cursor { size, after, before: None } => (after, size + 1, 0, size),
-        PageParams::Cursor { .. } => return Err(ApiError::BadRequest("page[before] is not offered here; follow the next links".into())),
-        PageParams::Offset { page, per_page } => (None, per_page + 1, (page - 1) * per_page, per_page),
-    };
+    let (after, limit, offset, size) = id_window(pp)?;
     let (mut rows, count) = app.helpdesk.group_memberships(&scope, user, group, after, limit, offset).await?;
-    let has_more = suoja_core::num::to_i64(rows.len()) > size;
-    rows.truncate(suoja_core::num::to_usize(size));
-    let first_last = rows.first().zip(rows.last()).map(|(a, b)| (a.id, b.id));
+    let (has_more, first_last) = cut_page(&mut rows, size, |m| m.id);
     let items = rows.iter().map(|m| group_membership(m, base)).collect();
     Ok(list(
         ListPage {

@@ -34,6 +34,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse as _, Response};
 use serde_json::{Map, Value, json};
 
+use crate::ApiError;
 use crate::extract::params_helpers::{encode_cursor, with_params};
 use crate::extract::{BaseUrl, PageParams, Params};
 
@@ -78,6 +79,25 @@ pub struct ListPage<'a> {
     pub count: i64,
     /// Path of the list under `/api/v2` without `.json`.
     pub path: String,
+}
+
+/// The rows to fetch for a page of a list read by id after a cursor, or by offset: `(after,
+/// limit, offset, size)`, the limit one past the page so the answer knows whether more follow
+/// (see [`cut_page`]). `page[before]` is refused: these lists page forwards.
+pub fn id_window(pp: PageParams) -> Result<(Option<i64>, i64, i64, i64), ApiError> {
+    match pp {
+        PageParams::Cursor { size, after, before: None } => Ok((after, size + 1, 0, size)),
+        PageParams::Cursor { .. } => Err(ApiError::BadRequest("page[before] is not offered here; follow the next links".into())),
+        PageParams::Offset { page, per_page } => Ok((None, per_page + 1, (page - 1) * per_page, per_page)),
+    }
+}
+
+/// Cuts rows fetched one past a page (see [`id_window`]) to the page; returns whether more
+/// follow and the ids of its first and last rows.
+pub fn cut_page<T>(rows: &mut Vec<T>, size: i64, id: impl Fn(&T) -> i64) -> (bool, Option<(i64, i64)>) {
+    let more = suoja_core::num::to_i64(rows.len()) > size;
+    rows.truncate(suoja_core::num::to_usize(size));
+    (more, rows.first().zip(rows.last()).map(|(a, b)| (id(a), id(b))))
 }
 
 /// `200 OK` with an empty object (restores and other bodiless successes).

@@ -7,8 +7,8 @@ use serde_json::{Value, json};
 use suoja_core::{Personal, TicketId};
 use suoja_helpdesk::satisfaction::{Rating, Score};
 
-use super::{ListPage, list, ok};
-use crate::extract::{Auth, BaseUrl, JsonBody, Obj, PageParams, Params, parse_id};
+use super::{ListPage, cut_page, id_window, list, ok};
+use crate::extract::{Auth, BaseUrl, JsonBody, Obj, Params, parse_id};
 use crate::{ApiError, AppState};
 
 fn rating(r: &Rating, base: &BaseUrl) -> Value {
@@ -56,15 +56,9 @@ pub async fn index(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl
         Some(_) => return Err(ApiError::BadRequest("score must be good, bad or received".into())),
     };
     let pp = params.paging()?;
-    let (after, size, offset) = match pp {
-        PageParams::Cursor { size, after, before: None } => (after.unwrap_or(0), size, 0),
-        PageParams::Cursor { .. } => return Err(ApiError::BadRequest("page[before] is not offered here; follow the next links".into())),
-        PageParams::Offset { page, per_page } => (0, per_page, (page - 1) * per_page),
-    };
-    let (mut found, count) = app.helpdesk.satisfaction_ratings(&scope, scores, after, size + 1, offset).await?;
-    let has_more = suoja_core::num::to_i64(found.len()) > size;
-    found.truncate(suoja_core::num::to_usize(size));
-    let first_last = found.first().zip(found.last()).map(|(a, b)| (a.id, b.id));
+    let (after, limit, offset, size) = id_window(pp)?;
+    let (mut found, count) = app.helpdesk.satisfaction_ratings(&scope, scores, after.unwrap_or(0), limit, offset).await?;
+    let (has_more, first_last) = cut_page(&mut found, size, |r| r.id);
     let items = found.iter().map(|r| rating(r, &base)).collect();
     Ok(list(
         ListPage {
