@@ -94,13 +94,10 @@ impl Helpdesk {
             updated_at: now,
             comment_enc: crypt::seal_opt(&self.vault, &mut tx, t, person.key_id, comment.as_ref()).await?,
         };
-        suoja_store::satisfaction::upsert(&mut tx, t, &stored).await?;
+        let saved = suoja_store::satisfaction::upsert(&mut tx, t, &stored).await?;
         // Rating changes the ticket, as Zendesk's: incremental exports and views see it.
         row.updated_at = now;
         suoja_store::tickets::update(&mut tx, t, &row).await?;
-        let saved = suoja_store::satisfaction::for_ticket(&mut tx, t, row.id)
-            .await?
-            .ok_or(HelpdeskError::Internal("a rating just stored is not there".into()))?;
         tx.commit().await?;
         tracing::info!(tenant.id = %t, ticket.id = %row.id, actor.id = %scope.actor, "ticket rated");
         Ok(Rating {

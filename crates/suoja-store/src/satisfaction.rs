@@ -50,8 +50,9 @@ pub async fn for_ticket(c: &mut Conn, tenant: TenantId, ticket: TicketId) -> Res
     row.as_ref().map(from_row).transpose()
 }
 
-/// Stores a ticket's rating, replacing the one it had (its id and first time stay).
-pub async fn upsert(c: &mut Conn, tenant: TenantId, r: &RatingRow) -> Result<i64> {
+/// Stores a ticket's rating, replacing the one it had (its id and first time stay); returns the
+/// row as stored.
+pub async fn upsert(c: &mut Conn, tenant: TenantId, r: &RatingRow) -> Result<RatingRow> {
     if let Some(old) = for_ticket(c, tenant, r.ticket_id).await? {
         sqlx::query(
             "UPDATE satisfaction_ratings SET requester_id = $3, key_id = $4, score = $5, updated_at = $6, comment_enc = $7 WHERE tenant_id = $1 AND id = $2",
@@ -65,7 +66,11 @@ pub async fn upsert(c: &mut Conn, tenant: TenantId, r: &RatingRow) -> Result<i64
         .bind(r.comment_enc.clone())
         .execute(c)
         .await?;
-        return Ok(old.id);
+        return Ok(RatingRow {
+            id: old.id,
+            created_at: old.created_at,
+            ..r.clone()
+        });
     }
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO satisfaction_ratings (tenant_id, ticket_id, requester_id, key_id, score, created_at, updated_at, comment_enc) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
@@ -80,7 +85,7 @@ pub async fn upsert(c: &mut Conn, tenant: TenantId, r: &RatingRow) -> Result<i64
     .bind(r.comment_enc.clone())
     .fetch_one(c)
     .await?;
-    Ok(id)
+    Ok(RatingRow { id, ..r.clone() })
 }
 
 /// What a reader of ratings sees: ratings of live, unrestricted tickets by unrestricted

@@ -2559,9 +2559,21 @@ engine_test!(group_memberships_of_agents, |app| async move {
     assert_eq!(left, 0, "a deleted agent is in no group");
     drop(c);
 
-    // Erasing an agent takes their memberships (declared in the data map).
+    // Erasing an agent takes their memberships (declared in the data map), and only theirs:
+    // another agent's membership of the same group stays as it was.
     let (s, _) = app.post("/api/v2/group_memberships.json", member(agent, g2)).await;
     assert_eq!(s, StatusCode::CREATED);
+    let (s, v) = app
+        .post(
+            "/api/v2/users.json",
+            json!({"user": {"name": "Aatu Toinen", "email": "aatu.toinen@one.example", "role": "agent"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let other_agent = v["user"]["id"].as_i64().unwrap();
+    let (s, v) = app.post("/api/v2/group_memberships.json", member(other_agent, g2)).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let others = v["group_membership"].clone();
     let (s, v) = app.post(&format!("/api/v2/privacy/subjects/{agent}/erasure.json"), json!({})).await;
     assert!(s.is_success(), "{v}");
     let mut c = app.helpdesk().db().read().await.unwrap();
@@ -2572,4 +2584,11 @@ engine_test!(group_memberships_of_agents, |app| async move {
         .await
         .unwrap();
     assert_eq!(left, 0);
+    drop(c);
+    let (s, v) = app.get(&format!("/api/v2/group_memberships/{}.json", others["id"])).await;
+    assert_eq!(
+        (s, &v["group_membership"]),
+        (StatusCode::OK, &others),
+        "the other agent's membership is untouched"
+    );
 });
