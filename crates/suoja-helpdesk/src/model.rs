@@ -297,19 +297,76 @@ pub struct Attachment {
     pub ticket_id: Option<TicketId>,
 }
 
-/// A change recorded in a ticket's audit (field names and non-personal values only).
-#[derive(Debug, Clone)]
+/// One event of a ticket's audit: Zendesk's `Create`, `Change`, `Comment`,
+/// `CommentPrivacyChange`, `Notification` and the redaction events.
+#[derive(Debug, Clone, PartialEq)]
 pub struct AuditEvent {
-    /// `Create`, `Change` or `Comment`.
+    /// The event type, as Zendesk names it.
     pub kind: &'static str,
-    /// Field changed.
-    pub field_name: Option<&'static str>,
-    /// New value (ids, statuses; never text).
+    /// Field created or changed (a custom field by its id).
+    pub field_name: Option<String>,
+    /// New value.
     pub value: Option<Value>,
     /// Previous value.
     pub previous_value: Option<Value>,
-    /// For `Comment` events.
+    /// Whether the values may be personal (a subject, tags, custom field values): they are
+    /// stored sealed under the ticket's key, apart from the rest of the event.
+    pub personal: bool,
+    /// For `Comment` and `CommentPrivacyChange` events.
     pub comment_id: Option<CommentId>,
+    /// Further non-personal members (`recipients` of a notification, the attachment or field of
+    /// a redaction, the tickets of a merge).
+    pub detail: serde_json::Map<String, Value>,
+}
+
+impl AuditEvent {
+    /// An event of `kind` with nothing else set.
+    pub fn new(kind: &'static str) -> Self {
+        Self {
+            kind,
+            field_name: None,
+            value: None,
+            previous_value: None,
+            personal: false,
+            comment_id: None,
+            detail: serde_json::Map::new(),
+        }
+    }
+
+    /// A `Comment` event.
+    pub fn comment(id: CommentId) -> Self {
+        Self {
+            comment_id: Some(id),
+            ..Self::new("Comment")
+        }
+    }
+
+    /// A `Create` event of a field.
+    pub fn create(field: &str, value: Value, personal: bool) -> Self {
+        Self {
+            field_name: Some(field.to_string()),
+            value: Some(value),
+            personal,
+            ..Self::new("Create")
+        }
+    }
+
+    /// A `Change` event of a field.
+    pub fn change(field: &str, previous: Value, value: Value, personal: bool) -> Self {
+        Self {
+            field_name: Some(field.to_string()),
+            value: Some(value),
+            previous_value: Some(previous),
+            personal,
+            ..Self::new("Change")
+        }
+    }
+
+    /// With a further non-personal member.
+    pub fn with(mut self, key: &str, value: Value) -> Self {
+        self.detail.insert(key.to_string(), value);
+        self
+    }
 }
 
 /// The outcome of creating or updating a ticket.
@@ -323,6 +380,8 @@ pub struct TicketChange {
     pub author_id: UserId,
     /// When.
     pub at: Timestamp,
+    /// The stored audit's id.
+    pub audit_id: i64,
 }
 
 /// A group of agents.

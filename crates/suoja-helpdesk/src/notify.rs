@@ -40,15 +40,37 @@ pub mod kinds {
     pub const ASSIGNEE: &str = "ticket_assignee";
 }
 
+/// The `Notification` events of an audit: one per kind of message, with its recipients' ids
+/// (the messages' words are not kept in the audit; they were sealed for their recipients).
+pub(crate) fn audit_events(told: &[(&'static str, UserId)]) -> Vec<crate::model::AuditEvent> {
+    let mut by_kind: Vec<(&'static str, Vec<i64>)> = Vec::new();
+    for (kind, who) in told {
+        match by_kind.iter_mut().find(|(k, _)| k == kind) {
+            Some((_, ids)) => ids.push(who.0),
+            None => by_kind.push((kind, vec![who.0])),
+        }
+    }
+    by_kind
+        .into_iter()
+        .map(|(kind, ids)| {
+            crate::model::AuditEvent::new("Notification")
+                .with("recipients", json!(ids))
+                .with("notification", json!(kind))
+        })
+        .collect()
+}
+
 fn finnish(u: &UserRow) -> bool {
     u.locale.to_ascii_lowercase().starts_with("fi")
 }
 
 impl Helpdesk {
     /// Queues the notifications `event` calls for, in the caller's transaction.
-    pub(crate) async fn notify(&self, c: &mut Conn, scope: &Scope, ticket: &TicketRow, event: Event<'_>) -> Result<()> {
+    /// Returns who was told what (the outbox kind and the recipient), for the ticket's audit.
+    pub(crate) async fn notify(&self, c: &mut Conn, scope: &Scope, ticket: &TicketRow, event: Event<'_>) -> Result<Vec<(&'static str, UserId)>> {
+        let mut told = Vec::new();
         if !self.notifications {
-            return Ok(());
+            return Ok(told);
         }
         let t = scope.tenant;
         let on = suoja_store::settings::notifications(c, t).await?;
@@ -76,9 +98,12 @@ impl Helpdesk {
                         )
                     };
                     self.queue(c, t, &r, kinds::RECEIVED, id, &subj, &body).await?;
+                    told.push((kinds::RECEIVED, r.id));
                 }
-                if let Some(a) = ticket.assignee_id.filter(|a| on.assignee && *a != scope.actor) {
-                    self.tell_assignee(c, t, a, id, &subject, text).await?;
+                if let Some(a) = ticket.assignee_id.filter(|a| on.assignee && *a != scope.actor)
+                    && self.tell_assignee(c, t, a, id, &subject, text).await?
+                {
+                    told.push((kinds::ASSIGNEE, a));
                 }
             }
             Event::Commented { text, public } => {
@@ -104,27 +129,33 @@ impl Helpdesk {
                             )
                         };
                         self.queue(c, t, &r, kinds::REPLY, id, &subj, &body).await?;
+                        told.push((kinds::REPLY, r.id));
                     }
                 }
-                if let Some(a) = ticket.assignee_id.filter(|a| on.assignee && *a != scope.actor) {
-                    self.tell_assignee(c, t, a, id, &subject, text).await?;
+                if let Some(a) = ticket.assignee_id.filter(|a| on.assignee && *a != scope.actor)
+                    && self.tell_assignee(c, t, a, id, &subject, text).await?
+                {
+                    told.push((kinds::ASSIGNEE, a));
                 }
             }
             Event::Assigned => {
-                if let Some(a) = ticket.assignee_id.filter(|a| on.assignee && *a != scope.actor) {
-                    self.tell_assignee(c, t, a, id, &subject, "").await?;
+                if let Some(a) = ticket.assignee_id.filter(|a| on.assignee && *a != scope.actor)
+                    && self.tell_assignee(c, t, a, id, &subject, "").await?
+                {
+                    told.push((kinds::ASSIGNEE, a));
                 }
             }
         }
-        Ok(())
+        Ok(told)
     }
 
-    async fn tell_assignee(&self, c: &mut Conn, t: TenantId, assignee: UserId, id: i64, subject: &str, text: &str) -> Result<()> {
+    /// Tells the assignee; returns whether a message was queued.
+    async fn tell_assignee(&self, c: &mut Conn, t: TenantId, assignee: UserId, id: i64, subject: &str, text: &str) -> Result<bool> {
         let Some(r) = self.recipient(c, t, assignee).await? else {
-            return Ok(());
+            return Ok(false);
         };
         if r.role == Role::EndUser {
-            return Ok(());
+            return Ok(false);
         }
         let (subj, body) = if finnish(&r) {
             (
@@ -137,7 +168,8 @@ impl Helpdesk {
                 format!("Request {id} is assigned to you.\n\n{text}\n"),
             )
         };
-        self.queue(c, t, &r, kinds::ASSIGNEE, id, &subj, &body).await
+        self.queue(c, t, &r, kinds::ASSIGNEE, id, &subj, &body).await?;
+        Ok(true)
     }
 
     /// Which ticket notifications the tenant sends.

@@ -2,6 +2,7 @@
 //! change. A ticket's personal fields are sealed under its requester's key; a comment under its
 //! author's key when the author is an end user, else under the ticket's key.
 
+pub mod audits;
 mod create;
 mod keys;
 pub mod merge;
@@ -23,14 +24,9 @@ pub use update::TagChange;
 /// Longest comment body accepted, in characters.
 pub const MAX_COMMENT_CHARS: usize = 65_536;
 
-fn change(field: &'static str, previous: Value, value: Value) -> AuditEvent {
-    AuditEvent {
-        kind: "Change",
-        field_name: Some(field),
-        value: Some(value),
-        previous_value: Some(previous),
-        comment_id: None,
-    }
+/// A `Change` event of a field whose values are not personal.
+fn change(field: &str, previous: Value, value: Value) -> AuditEvent {
+    AuditEvent::change(field, previous, value, false)
 }
 
 /// The ticket field a CC or follower list is audited under.

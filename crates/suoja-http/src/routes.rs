@@ -7,9 +7,9 @@ use axum::response::IntoResponse as _;
 use axum::routing::{MethodRouter, delete, get, post, put};
 
 use crate::api_v2::{
-    account, api_tokens, audit_logs, breaches, deleted, erasure, groups, help_center as hc, help_center::community as cm, help_center::reactions as hcr,
-    incremental, jobs, memberships, mentions, oauth, orgs, privacy, records, redaction, requests, satisfaction, search, subprocessors, tickets, uploads, users,
-    webhooks,
+    account, api_tokens, audit_logs, audits, breaches, deleted, erasure, groups, help_center as hc, help_center::community as cm,
+    help_center::reactions as hcr, incremental, jobs, memberships, mentions, oauth, orgs, privacy, records, redaction, requests, satisfaction, search,
+    subprocessors, tickets, uploads, users, webhooks,
 };
 use crate::{ApiError, AppState, middleware, openapi};
 
@@ -123,7 +123,9 @@ pub fn table() -> Vec<(Doc, MethodRouter<AppState>)> {
         (r!("put", "/api/v2/comment_redactions/{id}", "Redact what <redact> tags enclose in a comment", "Redaction", Some("comment_redaction"), 200, "comment", &[]), put(redaction::comment_html)),
         (r!("put", "/api/v2/tickets/{id}/comments/{comment_id}/attachments/{attachment_id}/redact", "Redact an attachment or call recording", "Redaction", None, 200, "attachment", &[]), put(redaction::attachment)),
         (r!("put", "/api/v2/tickets/{id}/redact", "Redact text in the subject or custom fields", "Redaction", Some("redaction"), 200, "ticket", &[]), put(redaction::ticket_fields)),
-        (r!("get", "/api/v2/tickets/{id}/audits", "A ticket's redaction history", "Redaction", None, 200, "audits", &[]), get(redaction::audits)),
+        (r!("get", "/api/v2/tickets/{id}/audits", "A ticket's audits, oldest first: every change, comment, notification and redaction (staff)", "Ticket audits", None, 200, "audits", &["page", "per_page", "page[size]", "page[after]"]), get(audits::for_ticket)),
+        (r!("get", "/api/v2/tickets/{ticket_id}/audits/{id}", "One audit of a ticket (staff)", "Ticket audits", None, 200, "audit", &[]), get(audits::show)),
+        (r!("get", "/api/v2/ticket_audits", "Every ticket's audits, newest first, by cursor (admins)", "Ticket audits", None, 200, "audits", &["limit", "cursor"]), get(audits::index)),
         (r!("post", "/api/v2/tickets/{id}/satisfaction_rating", "Rate a solved ticket (its requester)", "Satisfaction ratings", Some("satisfaction_rating"), 200, "satisfaction_rating", &[]), post(satisfaction::rate)),
         (r!("get", "/api/v2/satisfaction_ratings", "List satisfaction ratings (staff)", "Satisfaction ratings", None, 200, "satisfaction_ratings", &["score", "page[size]", "page[after]", "per_page"]), get(satisfaction::index)),
         (r!("get", "/api/v2/satisfaction_ratings/{id}", "Show a satisfaction rating (staff)", "Satisfaction ratings", None, 200, "satisfaction_rating", &[]), get(satisfaction::show)),
@@ -160,6 +162,7 @@ pub fn table() -> Vec<(Doc, MethodRouter<AppState>)> {
         (r!("get", "/api/v2/incremental/tickets", "Tickets changed since a time (time-based pages)", "Incremental export", None, 200, "tickets", &["start_time", "per_page"]), get(incremental::tickets_by_time)),
         (r!("get", "/api/v2/incremental/users", "Users changed since a time (time-based pages)", "Incremental export", None, 200, "users", &["start_time", "per_page"]), get(incremental::users_by_time)),
         (r!("get", "/api/v2/incremental/organizations", "Organizations changed since a time (time-based pages)", "Incremental export", None, 200, "organizations", &["start_time", "per_page"]), get(incremental::organizations_by_time)),
+        (r!("get", "/api/v2/incremental/ticket_events", "Ticket events (audits) since a time, oldest first (time-based pages, admins)", "Incremental export", None, 200, "ticket_events", &["start_time", "per_page"]), get(incremental::ticket_events_by_time)),
         (r!("get", "/api/v2/webhooks", "List webhooks (recipients)", "Webhooks", None, 200, "webhooks", &[]), get(webhooks::index)),
         (r!("post", "/api/v2/webhooks", "Register a webhook", "Webhooks", Some("webhook"), 201, "webhook", &[]), post(webhooks::create)),
         (r!("get", "/api/v2/webhooks/{id}", "Show a webhook", "Webhooks", None, 200, "webhook", &[]), get(webhooks::show)),

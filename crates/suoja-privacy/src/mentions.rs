@@ -309,6 +309,30 @@ impl Privacy {
                     });
                 }
             }
+            // The subjects a ticket had before count as its subject (its audits keep them).
+            let found_subjects: BTreeSet<i64> = out.iter().filter(|f| f.source == Source::TicketSubject).map(|f| f.source_id).collect();
+            let mut past: BTreeMap<i64, Vec<(String, Vec<u8>)>> = BTreeMap::new();
+            for r in suoja_store::graph::rows_linked(c, tenant, "ticket_audits", &["ticket_id", "events", "values_enc"], "ticket_id", chunk).await? {
+                if let (Some(t), Some(Value::Text(events)), Some(Value::Bytes(sealed))) = (int(r.first()), r.get(1), r.get(2))
+                    && !found_subjects.contains(&t)
+                {
+                    past.entry(t).or_default().push((events.clone(), sealed.clone()));
+                }
+            }
+            for (id, audits) in past {
+                let Ok(subjects) = self.hd.past_subjects(c, tenant, &audits).await else {
+                    continue;
+                };
+                let classes: BTreeSet<Class> = subjects.iter().flat_map(|s| classes_in(s, Markup::Plain)).collect();
+                if !classes.is_empty() {
+                    out.push(Found {
+                        source: Source::TicketSubject,
+                        source_id: id,
+                        ticket_id: Some(id),
+                        classes,
+                    });
+                }
+            }
             let comments = suoja_store::graph::rows_linked(c, tenant, "comments", &["id", "ticket_id", "author_id", "body_enc"], "ticket_id", chunk).await?;
             for r in comments {
                 let (Some(id), Some(ticket), Some(author), Some(Value::Bytes(sealed))) = (int(r.first()), int(r.get(1)), int(r.get(2)), r.get(3)) else {

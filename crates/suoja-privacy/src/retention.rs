@@ -103,6 +103,7 @@ const TICKET_TABLES: &[&str] = &[
     "ticket_collaborators",
     "ticket_tags",
     "ticket_events",
+    "ticket_audits",
     "mail_threads",
     "mail_messages",
     "mail_recipients",

@@ -41,6 +41,7 @@ pub mod schema;
 pub mod settings;
 pub mod subprocessors;
 pub mod tenants;
+pub mod ticket_audits;
 pub mod tickets;
 pub mod tokens;
 pub mod users;

@@ -141,6 +141,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0021_group_memberships.sql"),
         postgres: include_str!("../migrations/postgres/0021_group_memberships.sql"),
     },
+    Migration {
+        version: 22,
+        name: "ticket_audits",
+        sqlite: include_str!("../migrations/sqlite/0022_ticket_audits.sql"),
+        postgres: include_str!("../migrations/postgres/0022_ticket_audits.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.

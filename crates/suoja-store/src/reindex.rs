@@ -29,6 +29,8 @@ pub struct TicketText {
     pub tags_enc: Vec<u8>,
     /// (public, sealed body) of each comment.
     pub comments: Vec<(bool, Vec<u8>)>,
+    /// (events, sealed values) of each of its audits that keeps values it replaced.
+    pub audits: Vec<(String, Vec<u8>)>,
 }
 
 /// The sealed text of up to `limit` tickets after `after` (the trash included), in id order, in
@@ -47,6 +49,7 @@ pub async fn ticket_texts(c: &mut Conn, tenant: TenantId, after: i64, limit: i64
             subject_enc: opt_bytes(r, "subject_enc")?,
             tags_enc: bytes(r, "tags_enc")?,
             comments: Vec::new(),
+            audits: Vec::new(),
         });
     }
     let (Some(first), Some(last)) = (out.first().map(|t| t.id), out.last().map(|t| t.id)) else {
@@ -66,6 +69,25 @@ pub async fn ticket_texts(c: &mut Conn, tenant: TenantId, after: i64, limit: i64
         }
         match out.get_mut(at) {
             Some(t) if t.id == ticket => t.comments.push((bool_(r, "public")?, bytes(r, "body_enc")?)),
+            _ => {}
+        }
+    }
+    let audits = sqlx::query(
+        "SELECT ticket_id, events, values_enc FROM ticket_audits WHERE tenant_id = $1 AND ticket_id BETWEEN $2 AND $3 AND values_enc IS NOT NULL ORDER BY ticket_id, id",
+    )
+    .bind(tenant.0)
+    .bind(first)
+    .bind(last)
+    .fetch_all(&mut *c)
+    .await?;
+    let mut at = 0;
+    for r in &audits {
+        let ticket = i64_(r, "ticket_id")?;
+        while out.get(at).is_some_and(|t| t.id < ticket) {
+            at += 1;
+        }
+        match out.get_mut(at) {
+            Some(t) if t.id == ticket => t.audits.push((crate::row::text(r, "events")?, bytes(r, "values_enc")?)),
             _ => {}
         }
     }

@@ -13,8 +13,8 @@ use crate::users::normalize_tags;
 use crate::{Helpdesk, HelpdeskError, Result, crypt};
 
 impl Helpdesk {
-    /// Adds a comment to a ticket inside the caller's transaction; returns its id and text.
-    /// Adds a comment; returns its id, its plain text and whether it is public.
+    /// Adds a comment to a ticket inside the caller's transaction; returns its id, its plain
+    /// text, whether it is public and who wrote it.
     pub(super) async fn add_comment(
         &self,
         c: &mut Conn,
@@ -22,7 +22,7 @@ impl Helpdesk {
         ticket: &TicketRow,
         input: &CommentInput,
         now: Timestamp,
-    ) -> Result<(CommentId, String, bool)> {
+    ) -> Result<(CommentId, String, bool, UserId)> {
         let author_id = match input.author_id {
             Some(a) if a != scope.actor => {
                 if !scope.is_staff() {
@@ -74,7 +74,7 @@ impl Helpdesk {
             self.bind_upload(c, scope, token, ticket.id, id, key).await?;
         }
         self.attach_files(c, scope, ticket.id, id, key, &input.files).await?;
-        Ok((id, plain, public))
+        Ok((id, plain, public, author_id))
     }
 
     /// Opens a ticket for a requester, with its first comment.
@@ -211,7 +211,7 @@ impl Helpdesk {
                 }
             }
         }
-        let (comment_id, plain, public) = self.add_comment(c, scope, &row, &comment, now).await?;
+        let (comment_id, plain, public, author) = self.add_comment(c, scope, &row, &comment, now).await?;
         let mut text = input.subject.as_ref().map(|s| s.expose().clone()).unwrap_or_default();
         let mut internal = String::new();
         if public {
@@ -225,48 +225,71 @@ impl Helpdesk {
             internal: &internal,
             tags: &tags,
         };
-        match pending {
-            Some(pending) => pending.push((row.id.0, crate::search::doc_tokens(v, c, scope.tenant, &doc).await?)),
+        let told = match pending {
+            Some(pending) => {
+                pending.push((row.id.0, crate::search::doc_tokens(v, c, scope.tenant, &doc).await?));
+                Vec::new()
+            }
             None => {
                 crate::search::index_new_doc(v, c, scope.tenant, DocKind::Ticket, row.id.0, &doc).await?;
                 // Bulk imports tell no one; a ticket opened one at a time does.
                 let opened = if public { description_text.as_str() } else { "" };
-                self.notify(c, scope, &row, crate::notify::Event::Opened { text: opened }).await?;
+                self.notify(c, scope, &row, crate::notify::Event::Opened { text: opened }).await?
             }
-        }
+        };
         self.queue_ticket_event(c, scope.tenant, row.id, row.restricted, "ticket.created", now).await?;
         let mut ticket = self.open_ticket_row(c, scope.tenant, &row).await?;
         let [collaborators, email_ccs, followers] = links;
         ticket.collaborator_ids = collaborators;
         ticket.email_cc_ids = email_ccs;
         ticket.follower_ids = followers;
-        let mut events = vec![AuditEvent {
-            kind: "Comment",
-            field_name: None,
-            value: None,
-            previous_value: None,
-            comment_id: Some(comment_id),
-        }];
+        let mut events = vec![AuditEvent::comment(comment_id).with("public", json!(public)).with("author_id", json!(author.0))];
         for (field, value) in [
             ("status", json!(status.as_str())),
             ("requester_id", json!(requester.id.0)),
-            ("subject", Value::Null),
+            ("submitter_id", json!(submitter.0)),
             ("priority", json!(row.priority)),
+            ("type", json!(row.ticket_type)),
             ("assignee_id", json!(assignee.map(|a| a.0))),
+            ("group_id", json!(group.map(|g| g.0))),
+            ("organization_id", json!(org.map(|o| o.0))),
+            ("due_at", json!(row.due_at.map(|d| d.to_iso()))),
         ] {
-            events.push(AuditEvent {
-                kind: "Create",
-                field_name: Some(field),
-                value: Some(value),
-                previous_value: None,
-                comment_id: None,
-            });
+            if !value.is_null() {
+                events.push(AuditEvent::create(field, value, false));
+            }
         }
+        if let Some(s) = &input.subject {
+            events.push(AuditEvent::create("subject", json!(s.expose()), true));
+        }
+        if !tags.is_empty() {
+            events.push(AuditEvent::create("tags", json!(tags), true));
+        }
+        for (id, value) in &custom {
+            events.push(AuditEvent::create(&id.to_string(), value.clone(), true));
+        }
+        if let Some(x) = input.external_id.clone().flatten() {
+            events.push(AuditEvent::create("external_id", json!(x.expose()), true));
+        }
+        for (kind, ids) in [
+            ("collaborator", &ticket.collaborator_ids),
+            ("email_cc", &ticket.email_cc_ids),
+            ("follower", &ticket.follower_ids),
+        ] {
+            if !ids.is_empty() {
+                events.push(AuditEvent::create(kind_field(kind), json!(ids.iter().map(|u| u.0).collect::<Vec<_>>()), false));
+            }
+        }
+        events.extend(crate::notify::audit_events(&told));
+        let audit_id = self
+            .record_audit(c, scope.tenant, &row, Some(scope.actor), comment.via.as_str(), &events, now)
+            .await?;
         Ok(TicketChange {
             ticket,
             events,
             author_id: scope.actor,
             at: now,
+            audit_id,
         })
     }
 }

@@ -30,6 +30,7 @@ impl Helpdesk {
         reseal!(row.tags_enc);
         reseal!(row.custom_fields_enc);
         row.key_id = new_key;
+        self.rekey_audits(c, t, row.id, new_key).await?;
         let comments = suoja_store::comments::for_ticket(c, t, row.id, suoja_store::comments::CommentQuery::ALL).await?;
         for m in comments.into_iter().filter(|m| m.key_id == old_key) {
             let body = v.decrypt(c, t, &m.body_enc).await?;

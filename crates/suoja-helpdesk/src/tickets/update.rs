@@ -133,6 +133,12 @@ impl Helpdesk {
             // The index keeps public and internal words apart: the comment's words move.
             self.reindex_ticket(&mut tx, t, row.id).await?;
             self.queue_ticket_event(&mut tx, t, row.id, row.restricted, "ticket.updated", now).await?;
+            let event = AuditEvent {
+                comment_id: Some(found.id),
+                ..AuditEvent::new("CommentPrivacyChange")
+            };
+            self.record_audit(&mut tx, t, &row, Some(scope.actor), "api", &[event.with("public", json!(false))], now)
+                .await?;
         }
         let changed = suoja_store::comments::by_id(&mut tx, t, found.id)
             .await?
@@ -200,26 +206,28 @@ impl Helpdesk {
         let subject_changed = self.change_people_and_status(tx, scope, &mut row, &input, now, &mut events).await?;
         let reindex = self.change_content(tx, t, &mut row, &input, &mut events).await? || subject_changed;
         self.change_lists(tx, scope, &row, &input, now, &mut events).await?;
-        let assigned = events.iter().any(|e| e.field_name == Some("assignee_id"));
+        let assigned = events.iter().any(|e| e.field_name.as_deref() == Some("assignee_id"));
+        let mut told = Vec::new();
         if let Some(comment) = &input.comment {
-            let (cid, plain, public) = self.add_comment(tx, scope, &row, comment, now).await?;
-            self.notify(tx, scope, &row, crate::notify::Event::Commented { text: &plain, public }).await?;
-            events.push(AuditEvent {
-                kind: "Comment",
-                field_name: None,
-                value: None,
-                previous_value: None,
-                comment_id: Some(cid),
-            });
+            let (cid, plain, public, author) = self.add_comment(tx, scope, &row, comment, now).await?;
+            told = self.notify(tx, scope, &row, crate::notify::Event::Commented { text: &plain, public }).await?;
+            events.push(AuditEvent::comment(cid).with("public", json!(public)).with("author_id", json!(author.0)));
             if !reindex {
                 index_add(&self.vault, tx, t, row.id, &plain, public).await?;
             }
         }
         if assigned && input.comment.is_none() {
-            self.notify(tx, scope, &row, crate::notify::Event::Assigned).await?;
+            told = self.notify(tx, scope, &row, crate::notify::Event::Assigned).await?;
         }
+        events.extend(crate::notify::audit_events(&told));
         row.updated_at = now;
         suoja_store::tickets::update(tx, t, &row).await?;
+        let via = input.comment.as_ref().map(|c| c.via).unwrap_or_default();
+        let audit_id = if events.is_empty() {
+            0
+        } else {
+            self.record_audit(tx, t, &row, Some(scope.actor), via.as_str(), &events, now).await?
+        };
         if reindex {
             self.reindex_ticket(tx, t, row.id).await?;
         }
@@ -230,6 +238,7 @@ impl Helpdesk {
             events,
             author_id: scope.actor,
             at: now,
+            audit_id,
         })
     }
 
@@ -256,9 +265,12 @@ impl Helpdesk {
         }
         let mut reindex = false;
         if let Some(s) = &input.subject {
-            row.subject_enc = Some(crypt::seal(&self.vault, c, t, row.key_id, s).await?);
-            events.push(change("subject", Value::Null, Value::Null));
-            reindex = true;
+            let old = crypt::open_opt(&self.vault, c, t, row.subject_enc.as_deref()).await?;
+            if old.as_ref().map(|o| o.expose()) != Some(s.expose()) {
+                row.subject_enc = Some(crypt::seal(&self.vault, c, t, row.key_id, s).await?);
+                events.push(AuditEvent::change("subject", json!(old.map(|o| o.expose().clone())), json!(s.expose()), true));
+                reindex = true;
+            }
         }
         if let Some(a) = input.assignee_id {
             if let Some(a) = a {
@@ -273,14 +285,19 @@ impl Helpdesk {
             if let Some(g) = g {
                 self.require_group(c, t, g).await?;
             }
-            events.push(change("group_id", json!(row.group_id.map(|x| x.0)), json!(g.map(|x| x.0))));
-            row.group_id = g;
+            if g != row.group_id {
+                events.push(change("group_id", json!(row.group_id.map(|x| x.0)), json!(g.map(|x| x.0))));
+                row.group_id = g;
+            }
         }
         if let Some(o) = input.organization_id {
             if let Some(o) = o {
                 self.require_org(c, t, o).await?;
             }
-            row.organization_id = o;
+            if o != row.organization_id {
+                events.push(change("organization_id", json!(row.organization_id.map(|x| x.0)), json!(o.map(|x| x.0))));
+                row.organization_id = o;
+            }
         }
         match input.status {
             Some(s) => set_status(row, s, now, events),
@@ -297,41 +314,68 @@ impl Helpdesk {
         let mut reindex = false;
         if let Some(p) = input.priority {
             let new = p.map(|p| p.as_str().to_string());
-            events.push(change("priority", json!(row.priority), json!(new)));
-            row.priority = new;
+            if new != row.priority {
+                events.push(change("priority", json!(row.priority), json!(new)));
+                row.priority = new;
+            }
         }
         if let Some(ty) = input.ticket_type {
             let new = ty.map(|t| t.as_str().to_string());
-            events.push(change("type", json!(row.ticket_type), json!(new)));
-            row.ticket_type = new;
+            if new != row.ticket_type {
+                events.push(change("type", json!(row.ticket_type), json!(new)));
+                row.ticket_type = new;
+            }
         }
         if input.tags.is_some() || !input.additional_tags.is_empty() || !input.remove_tags.is_empty() {
+            let before: Vec<String> = crypt::open_json(v, c, t, &row.tags_enc).await?;
             let mut tags: Vec<String> = match &input.tags {
                 Some(t) => t.clone(),
-                None => crypt::open_json(v, c, t, &row.tags_enc).await?,
+                None => before.clone(),
             };
             tags.extend(input.additional_tags.iter().cloned());
             let remove = normalize_tags(&input.remove_tags);
             let tags: Vec<String> = normalize_tags(&tags).into_iter().filter(|x| !remove.contains(x)).collect();
-            row.tags_enc = crypt::seal_json(v, c, t, row.key_id, &tags).await?;
-            self.set_ticket_tags(c, t, row.id, &tags).await?;
-            events.push(change("tags", Value::Null, json!(tags)));
-            reindex = true;
+            if tags != before {
+                row.tags_enc = crypt::seal_json(v, c, t, row.key_id, &tags).await?;
+                self.set_ticket_tags(c, t, row.id, &tags).await?;
+                events.push(AuditEvent::change("tags", json!(before), json!(tags), true));
+                reindex = true;
+            }
         }
         if let Some(cf) = &input.custom_fields {
             let mut current: Vec<(i64, Value)> = crypt::open_json(v, c, t, &row.custom_fields_enc).await?;
+            let mut changed = false;
             for (fid, val) in cf.expose() {
+                let old = current.iter().find(|(i, _)| i == fid).map(|(_, v)| v.clone()).unwrap_or(Value::Null);
+                if old == *val {
+                    continue;
+                }
+                events.push(AuditEvent::change(&fid.to_string(), old, val.clone(), true));
                 current.retain(|(i, _)| i != fid);
                 current.push((*fid, val.clone()));
+                changed = true;
             }
-            current.sort_by_key(|(i, _)| *i);
-            row.custom_fields_enc = crypt::seal_json(v, c, t, row.key_id, &current).await?;
-            events.push(change("custom_fields", Value::Null, Value::Null));
+            if changed {
+                current.sort_by_key(|(i, _)| *i);
+                row.custom_fields_enc = crypt::seal_json(v, c, t, row.key_id, &current).await?;
+            }
         }
         if let Some(x) = &input.external_id {
-            row.external_id_enc = crypt::seal_opt(v, c, t, row.key_id, x.as_ref()).await?;
+            let old = crypt::open_opt(v, c, t, row.external_id_enc.as_deref()).await?;
+            if old.as_ref().map(|o| o.expose()) != x.as_ref().map(|n| n.expose()) {
+                events.push(AuditEvent::change(
+                    "external_id",
+                    json!(old.map(|o| o.expose().clone())),
+                    json!(x.as_ref().map(|n| n.expose().clone())),
+                    true,
+                ));
+                row.external_id_enc = crypt::seal_opt(v, c, t, row.key_id, x.as_ref()).await?;
+            }
         }
-        if let Some(d) = input.due_at {
+        if let Some(d) = input.due_at
+            && d != row.due_at
+        {
+            events.push(change("due_at", json!(row.due_at.map(|x| x.to_iso())), json!(d.map(|x| x.to_iso()))));
             row.due_at = d;
         }
         Ok(reindex)
@@ -366,8 +410,20 @@ impl Helpdesk {
                     .collect()
             };
             let ids = self.check_people(c, scope, ids, kind_field(kind), staff, &already).await?;
+            let before: Vec<i64> = suoja_store::tickets::collaborators(c, t, &[row.id])
+                .await?
+                .into_iter()
+                .filter(|(_, _, k)| k == kind)
+                .map(|(_, u, _)| u.0)
+                .collect();
             suoja_store::tickets::set_collaborators(c, t, row.id, kind, &ids, now).await?;
-            events.push(change(kind_field(kind), Value::Null, json!(ids.iter().map(|u| u.0).collect::<Vec<_>>())));
+            let after: Vec<i64> = ids.iter().map(|u| u.0).collect();
+            let (mut b, mut a) = (before.clone(), after.clone());
+            b.sort_unstable();
+            a.sort_unstable();
+            if a != b {
+                events.push(change(kind_field(kind), json!(before), json!(after)));
+            }
         }
         Ok(())
     }

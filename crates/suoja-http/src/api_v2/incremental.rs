@@ -228,3 +228,63 @@ pub async fn organizations_by_time(State(app): State<AppState>, Auth(scope): Aut
     let items = rows.iter().map(|o| wire::organization(o, &base)).collect();
     Ok(time_page("organizations", items, meta, &base, "/incremental/organizations", &params))
 }
+
+/// One ticket event of the time-based export: an audit with its events as child events (a
+/// comment is said to be there, and whether public, without its text).
+fn ticket_event(a: &suoja_helpdesk::tickets::audits::Audit) -> Value {
+    let children: Vec<Value> = a
+        .events
+        .iter()
+        .map(|e| {
+            let kind = e.get("type").and_then(Value::as_str).unwrap_or_default();
+            let mut c = json!({
+                "id": e.get("id").cloned().unwrap_or(Value::Null),
+                "via": a.via,
+                "via_reference_id": null,
+                "event_type": kind,
+            });
+            if kind == "Comment" {
+                suoja_core::json::set(&mut c, "comment_present", json!(true));
+                suoja_core::json::set(&mut c, "comment_public", e.get("public").cloned().unwrap_or(Value::Null));
+            }
+            for key in ["field_name", "value", "previous_value", "comment_id", "recipients", "public"] {
+                if kind != "Comment"
+                    && let Some(v) = e.get(key)
+                {
+                    suoja_core::json::set(&mut c, key, v.clone());
+                }
+            }
+            // Zendesk's child events also carry a changed field under its own name.
+            if let (Some(f), Some(v)) = (e.get("field_name").and_then(Value::as_str), e.get("value")) {
+                suoja_core::json::set(&mut c, f, v.clone());
+            }
+            c
+        })
+        .collect();
+    json!({
+        "id": a.id,
+        "ticket_id": a.ticket_id.0,
+        "timestamp": a.created_at.as_secs(),
+        "created_at": wire::ts(a.created_at),
+        "updater_id": a.author_id.map_or(-1, |u| u.0),
+        "via": a.via,
+        "system": {},
+        "event_type": "Audit",
+        "child_events": children,
+    })
+}
+
+/// `GET /incremental/ticket_events?start_time=` (time-based, admins): every audit of every
+/// ticket, oldest first.
+pub async fn ticket_events_by_time(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, params: Params) -> Result<Response, ApiError> {
+    let (hd, who) = (&app.helpdesk, &scope);
+    let (rows, meta) = by_time(
+        &params,
+        hd.now(),
+        |a: &suoja_helpdesk::tickets::audits::Audit| (a.created_at.0, a.id),
+        |since, until, after, limit| async move { Ok(hd.audits_changed_since(who, since, until, after, limit).await?) },
+    )
+    .await?;
+    let items = rows.iter().map(ticket_event).collect();
+    Ok(time_page("ticket_events", items, meta, &base, "/incremental/ticket_events", &params))
+}

@@ -4,6 +4,7 @@
 pub mod account;
 pub mod api_tokens;
 pub mod audit_logs;
+pub mod audits;
 pub mod breaches;
 pub mod bulk;
 pub mod deleted;

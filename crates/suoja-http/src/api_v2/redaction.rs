@@ -1,11 +1,11 @@
 //! Redaction (Zendesk's comment redaction API and Suoja's own for attachments, recordings, the
-//! subject and custom fields) and a ticket's redaction history as audits.
+//! subject and custom fields). Each redaction is also an event of the ticket's audits.
 
 use axum::extract::{Path, State};
 use axum::response::Response;
 use serde_json::{Value, json};
 use suoja_core::{AttachmentId, CommentId, Personal, TicketId};
-use suoja_privacy::redaction::{FieldRedaction, HistoryEvent};
+use suoja_privacy::redaction::FieldRedaction;
 
 use super::{ok, wire};
 use crate::extract::{Auth, BaseUrl, JsonBody, Obj, parse_id};
@@ -127,43 +127,4 @@ pub async fn ticket_fields(
     }
     let t = app.privacy.redact_ticket_fields(&scope, ticket, &input).await?;
     Ok(ok(json!({"ticket": wire::ticket(&t, &base)})))
-}
-
-fn audit(e: &HistoryEvent) -> Value {
-    let mut event = json!({"id": e.id, "type": event_type(&e.kind)});
-    if let Some(c) = e.comment_id {
-        suoja_core::json::set(&mut event, "comment_id", json!(c.0));
-    }
-    if let Some(a) = e.attachment_id {
-        suoja_core::json::set(&mut event, "attachment_id", json!(a.0));
-    }
-    if let Some(f) = e.field_id {
-        suoja_core::json::set(&mut event, "field_id", json!(f));
-    }
-    json!({
-        "id": e.id,
-        "ticket_id": e.ticket_id.0,
-        "created_at": wire::ts(e.created_at),
-        "author_id": e.actor_id.map(|a| a.0).unwrap_or(-1),
-        "via": {"channel": if e.actor_id.is_some() { "api" } else { "rule" }, "source": {"from": {}, "to": {}, "rel": null}},
-        "metadata": {"system": {}, "custom": {}},
-        "events": [event],
-    })
-}
-
-fn event_type(kind: &str) -> &'static str {
-    match kind {
-        "comment_redaction" => "CommentRedactionEvent",
-        "attachment_redaction" => "AttachmentRedactionEvent",
-        "recording_redaction" => "VoiceRecordingRedactionEvent",
-        "subject_redaction" => "SubjectRedactionEvent",
-        _ => "CustomFieldRedactionEvent",
-    }
-}
-
-/// `GET /tickets/{id}/audits`: the ticket's stored history (its redactions), oldest first.
-pub async fn audits(State(app): State<AppState>, Auth(scope): Auth, Path(ticket): Path<String>) -> Result<Response, ApiError> {
-    let events = app.privacy.ticket_history(&scope, TicketId(parse_id(&ticket)?)).await?;
-    let audits: Vec<Value> = events.iter().map(audit).collect();
-    Ok(ok(json!({"count": audits.len(), "audits": audits, "next_page": null, "previous_page": null})))
 }

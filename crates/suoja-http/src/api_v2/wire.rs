@@ -3,9 +3,11 @@
 //! authorised caller, and nowhere else in this crate.
 
 use serde_json::{Value, json};
+use suoja_core::CommentId;
 use suoja_core::{Scope, Timestamp};
 use suoja_helpdesk::model::{Attachment, AuditEvent, Comment, Group, JobStatus, Ticket, TicketChange, User};
 use suoja_helpdesk::orgs::Organization;
+use suoja_helpdesk::tickets::audits::Audit;
 
 use crate::extract::BaseUrl;
 
@@ -152,12 +154,17 @@ pub fn comment(c: &Comment, base: &BaseUrl) -> Value {
     })
 }
 
+/// An event id: its audit's id and its place in the audit.
+fn event_id(audit: i64, idx: usize) -> i64 {
+    audit.saturating_mul(1000).saturating_add(suoja_core::num::to_i64(idx))
+}
+
 fn event(e: &AuditEvent, idx: usize, change: &TicketChange) -> Value {
     let mut v = json!({
-        "id": change.at.0 * 100 + suoja_core::num::to_i64(idx),
+        "id": event_id(change.audit_id, idx),
         "type": e.kind,
     });
-    if let Some(f) = e.field_name {
+    if let Some(f) = &e.field_name {
         suoja_core::json::set(&mut v, "field_name", json!(f));
         suoja_core::json::set(&mut v, "value", e.value.clone().unwrap_or(Value::Null));
         if e.kind == "Change" {
@@ -166,21 +173,72 @@ fn event(e: &AuditEvent, idx: usize, change: &TicketChange) -> Value {
     }
     if let Some(cid) = e.comment_id {
         suoja_core::json::set(&mut v, "comment_id", json!(cid.0));
-        suoja_core::json::set(&mut v, "author_id", json!(change.author_id.0));
+        if e.kind == "Comment" {
+            suoja_core::json::set(&mut v, "id", json!(cid.0));
+        }
+    }
+    for (k, x) in &e.detail {
+        suoja_core::json::set(&mut v, k, x.clone());
     }
     v
 }
 
-/// The audit of a ticket change.
+/// The audit of a ticket change, as its answer carries it.
 pub fn audit(change: &TicketChange) -> Value {
     json!({
-        "id": change.at.0,
+        "id": change.audit_id,
         "ticket_id": change.ticket.id.0,
         "created_at": ts(change.at),
         "author_id": change.author_id.0,
         "via": via("api"),
         "metadata": {"system": {}, "custom": {}},
         "events": change.events.iter().enumerate().map(|(i, e)| event(e, i, change)).collect::<Vec<_>>(),
+    })
+}
+
+/// Zendesk's name for a stored event type (redactions are stored by Suoja's kind).
+fn event_type(kind: &str) -> &str {
+    match kind {
+        "comment_redaction" => "CommentRedactionEvent",
+        "attachment_redaction" => "AttachmentRedactionEvent",
+        "recording_redaction" => "VoiceRecordingRedactionEvent",
+        "subject_redaction" => "SubjectRedactionEvent",
+        "custom_field_redaction" => "CustomFieldRedactionEvent",
+        other => other,
+    }
+}
+
+/// A stored audit of a ticket; a `Comment` event carries the comment as it stands now.
+pub fn stored_audit(a: &Audit, base: &BaseUrl) -> Value {
+    let events: Vec<Value> = a
+        .events
+        .iter()
+        .map(|e| {
+            let mut e = e.clone();
+            let kind = e.get("type").and_then(Value::as_str).map(|k| event_type(k).to_string());
+            if let Some(k) = kind {
+                suoja_core::json::set(&mut e, "type", json!(k));
+            }
+            let found = e.get("comment_id").and_then(Value::as_i64).and_then(|id| a.comments.get(&CommentId(id)));
+            if e.get("type").and_then(Value::as_str) == Some("Comment")
+                && let Some(c) = found
+            {
+                // As in Zendesk, a comment event's id is the comment's.
+                let mut full = comment(c, base);
+                suoja_core::json::set(&mut full, "audit_id", json!(a.id));
+                return full;
+            }
+            e
+        })
+        .collect();
+    json!({
+        "id": a.id,
+        "ticket_id": a.ticket_id.0,
+        "created_at": ts(a.created_at),
+        "author_id": a.author_id.map(|u| u.0).unwrap_or(-1),
+        "via": via(&a.via),
+        "metadata": {"system": {}, "custom": {}},
+        "events": events,
     })
 }
 

@@ -338,6 +338,7 @@ pub fn role_words(role: &str, finnish: bool) -> Option<String> {
         "submitter" => ("people who submitted tickets for others", "toisten puolesta pyyntöjä luoneet henkilöt"),
         "subscriber" => ("subscribers to notices", "ilmoitusten tilaajat"),
         "voter" => ("people who voted on articles and posts", "artikkeleista ja viesteistä äänestäneet"),
+        "who made the change" => ("people who changed tickets", "pyyntöjä muuttaneet henkilöt"),
         _ => return None,
     };
     Some(if finnish { fi } else { en }.to_string())

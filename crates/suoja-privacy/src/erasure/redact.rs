@@ -86,6 +86,13 @@ impl Privacy {
         if row_changed {
             suoja_store::tickets::update(c, tenant, &row).await?;
         }
+        // The subjects the ticket had before, kept by its audits, as the subject.
+        let weak_subject = accepted.contains(&(Source::TicketSubject, ticket.0));
+        self.hd
+            .rewrite_audit_values(c, tenant, ticket, "subject", &|v| {
+                suoja_helpdesk::tickets::audits::on_strings(v, &|s| erase_text(m, s, Markup::Plain, weak_subject))
+            })
+            .await?;
         self.hd.reindex_ticket(c, tenant, ticket).await?;
         Ok(changed)
     }

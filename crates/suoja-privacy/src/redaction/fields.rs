@@ -6,6 +6,7 @@ use suoja_store::history::EventRow;
 
 use suoja_helpdesk::HelpdeskError;
 use suoja_helpdesk::model::Ticket;
+use suoja_helpdesk::tickets::audits::on_strings;
 
 use super::*;
 use crate::{Privacy, Result};
@@ -26,8 +27,17 @@ impl Privacy {
                 Some(s) => self.hd.vault().decrypt_str(&mut tx, scope.tenant, s).await?,
                 None => String::new(),
             };
-            let new = redact_phrase(&subject, p.expose()).ok_or_else(|| invalid("subject", "does not occur in the subject (it may already be redacted)"))?;
-            row.subject_enc = Some(self.hd.vault().encrypt_str(&mut tx, scope.tenant, row.key_id, &new).await?);
+            // The phrase goes from the subject and from every subject the ticket had before.
+            let phrase = p.expose().as_str();
+            let past = self
+                .hd
+                .rewrite_audit_values(&mut tx, scope.tenant, ticket, "subject", &|v| on_strings(v, &|s| redact_phrase(s, phrase)))
+                .await?;
+            match redact_phrase(&subject, phrase) {
+                Some(new) => row.subject_enc = Some(self.hd.vault().encrypt_str(&mut tx, scope.tenant, row.key_id, &new).await?),
+                None if past > 0 => {}
+                None => return Err(invalid("subject", "does not occur in the subject (it may already be redacted)")),
+            }
             events.push(("subject_redaction", None));
         }
         if !r.custom_fields.is_empty() {
@@ -51,6 +61,17 @@ impl Privacy {
                     (_, Some(_)) => return Err(invalid("custom_fields", format!("field {id} holds no text; redact its whole value"))),
                     (_, None) => Value::Null,
                 };
+                // The field's earlier values go the same way.
+                let whole = |v: &Value| match v {
+                    Value::String(s) => Some(Value::String(marks(s))),
+                    Value::Null => None,
+                    _ => Some(Value::Null),
+                };
+                let part = |v: &Value| match phrase {
+                    Some(p) => on_strings(v, &|s| redact_phrase(s, p.expose())),
+                    None => whole(v),
+                };
+                self.hd.rewrite_audit_values(&mut tx, scope.tenant, ticket, &id.to_string(), &part).await?;
                 events.push(("custom_field_redaction", Some(*id)));
             }
             row.custom_fields_enc = suoja_helpdesk::crypt::seal_json(self.hd.vault(), &mut tx, scope.tenant, row.key_id, &fields).await?;
@@ -59,22 +80,23 @@ impl Privacy {
         let Some((&(kind, field), earlier)) = events.split_last() else {
             return Err(invalid("ticket", "name a subject phrase or custom fields to redact"));
         };
+        let mut recorded = Vec::new();
         for (kind, field) in earlier {
-            suoja_store::history::insert(
-                &mut tx,
-                scope.tenant,
-                &EventRow {
-                    id: 0,
-                    ticket_id: ticket,
-                    actor_id: Some(scope.actor.0),
-                    kind: (*kind).into(),
-                    comment_id: None,
-                    attachment_id: None,
-                    field_id: *field,
-                    created_at: now,
-                },
-            )
-            .await?;
+            let event = EventRow {
+                id: 0,
+                ticket_id: ticket,
+                actor_id: Some(scope.actor.0),
+                kind: (*kind).into(),
+                comment_id: None,
+                attachment_id: None,
+                field_id: *field,
+                created_at: now,
+            };
+            suoja_store::history::insert(&mut tx, scope.tenant, &event).await?;
+            recorded.push(event);
+        }
+        if !recorded.is_empty() {
+            self.audit_redactions(&mut tx, scope, &row, &recorded, now).await?;
         }
         let id = row.id;
         self.finish_redaction(&mut tx, scope, row, kind, None, None, field, now).await?;

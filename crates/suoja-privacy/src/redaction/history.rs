@@ -6,6 +6,7 @@ use suoja_core::{AttachmentId, CommentId, Scope, TenantId, TicketId, Timestamp, 
 use suoja_store::history::EventRow;
 
 use suoja_helpdesk::HelpdeskError;
+use suoja_helpdesk::tickets::audits::on_strings;
 
 use super::*;
 use crate::{Privacy, Result};
@@ -126,6 +127,9 @@ impl Privacy {
                     let subject = self.hd.vault().decrypt_str(&mut tx, tenant, &s).await?;
                     row.subject_enc = Some(self.hd.vault().encrypt_str(&mut tx, tenant, row.key_id, &marks(&subject)).await?);
                 }
+                self.hd
+                    .rewrite_audit_values(&mut tx, tenant, ticket, "subject", &|v| on_strings(v, &|s| Some(marks(s))))
+                    .await?;
             }
             _ => {
                 let raw = self.hd.vault().decrypt(&mut tx, tenant, &row.custom_fields_enc).await?;
@@ -137,6 +141,14 @@ impl Privacy {
                     };
                 }
                 row.custom_fields_enc = suoja_helpdesk::crypt::seal_json(self.hd.vault(), &mut tx, tenant, row.key_id, &fields).await?;
+                if let Some(f) = r.field_id {
+                    let whole = |v: &Value| match v {
+                        Value::String(s) => Some(Value::String(marks(s))),
+                        Value::Null => None,
+                        _ => Some(Value::Null),
+                    };
+                    self.hd.rewrite_audit_values(&mut tx, tenant, ticket, &f.to_string(), &whole).await?;
+                }
             }
         }
         let kind = r.event.clone();

@@ -199,6 +199,7 @@ impl Privacy {
             created_at: now,
         };
         suoja_store::history::insert(c, scope.tenant, &event).await?;
+        self.audit_redactions(c, scope, &row, &[event], now).await?;
         self.hd.reindex_ticket(c, scope.tenant, row.id).await?;
         let mut people = vec![row.requester_id.0, row.submitter_id.0];
         people.extend(row.assignee_id.map(|a| a.0));
@@ -213,6 +214,33 @@ impl Privacy {
         for p in people {
             suoja_store::exports::delete_for_subject(c, scope.tenant, p).await?;
         }
+        Ok(())
+    }
+
+    /// The ticket's audit of redactions: what kind, which comment, file or field, never the
+    /// text (as the redaction history).
+    pub(super) async fn audit_redactions(&self, c: &mut Conn, scope: &Scope, row: &TicketRow, events: &[EventRow], now: Timestamp) -> Result<()> {
+        let events: Vec<suoja_helpdesk::model::AuditEvent> = events
+            .iter()
+            .map(|e| {
+                let kind = match e.kind.as_str() {
+                    "comment_redaction" => "comment_redaction",
+                    "attachment_redaction" => "attachment_redaction",
+                    "recording_redaction" => "recording_redaction",
+                    "subject_redaction" => "subject_redaction",
+                    _ => "custom_field_redaction",
+                };
+                suoja_helpdesk::model::AuditEvent {
+                    comment_id: e.comment_id.map(suoja_core::CommentId),
+                    ..suoja_helpdesk::model::AuditEvent::new(kind)
+                }
+                .with("attachment_id", serde_json::json!(e.attachment_id))
+                .with("field_id", serde_json::json!(e.field_id))
+            })
+            .collect();
+        let author = (scope.actor.0 > 0).then_some(scope.actor);
+        let via = if author.is_some() { "api" } else { "rule" };
+        self.hd.record_audit(c, scope.tenant, row, author, via, &events, now).await?;
         Ok(())
     }
 

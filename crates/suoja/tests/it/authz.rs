@@ -239,6 +239,9 @@ pub(crate) async fn world(app: &TestApp) -> World {
     .await;
     ids.insert("rated_ticket", id(&rated["id"]));
     ids.insert("rating", id(&rating["id"]));
+    let (s, v) = app.get(&format!("/api/v2/tickets/{}/audits.json", ticket["id"])).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    ids.insert("audit", id(&v["audits"][0]["id"]));
     let (s, v) = app.get(&format!("/api/v2/tickets/{}/comments.json", ticket["id"])).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let first = &v["comments"][0];
@@ -707,6 +710,8 @@ pub(crate) fn concrete(method: &str, path: &str, ids: &HashMap<&'static str, Str
             (_, p, "id") if p.starts_with("/api/v2/group_memberships/") => "group_membership",
             (_, "/api/v2/tickets/{id}/satisfaction_rating", _) => "rated_ticket",
             (_, p, "id") if p.starts_with("/api/v2/satisfaction_ratings/") => "rating",
+            (_, "/api/v2/tickets/{ticket_id}/audits/{id}", "ticket_id") => "ticket",
+            (_, "/api/v2/tickets/{ticket_id}/audits/{id}", _) => "audit",
             (_, p, "id") if p.starts_with("/api/v2/users/") || p.starts_with("/agent/users/") => "end_user",
             (_, p, "id") if p.starts_with("/api/v2/deleted_users/") => "deleted",
             (_, p, "id") if p.contains("/organizations/") => "org",
@@ -774,7 +779,9 @@ pub(crate) fn concrete(method: &str, path: &str, ids: &HashMap<&'static str, Str
         "/api/v2/search/export" => "?query=invoice&filter[type]=ticket".to_string(),
         "/hc/search" => "?q=invoice".to_string(),
         "/api/v2/incremental/tickets/cursor" | "/api/v2/incremental/users/cursor" => "?start_time=0".to_string(),
-        "/api/v2/incremental/tickets" | "/api/v2/incremental/users" | "/api/v2/incremental/organizations" => "?start_time=0".to_string(),
+        "/api/v2/incremental/tickets" | "/api/v2/incremental/users" | "/api/v2/incremental/organizations" | "/api/v2/incremental/ticket_events" => {
+            "?start_time=0".to_string()
+        }
         "/api/v2/privacy/subjects/{id}/footprint" => "?reason=matrix".to_string(),
         _ => String::new(),
     };

@@ -35,4 +35,5 @@ mod privacy_shape;
 pub(crate) mod process;
 mod security;
 mod tenancy;
+mod ticket_audits;
 pub(crate) mod web;

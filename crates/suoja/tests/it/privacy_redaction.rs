@@ -235,12 +235,8 @@ engine_test!(redaction_is_irreversible_everywhere, |app| async move {
 
     // The history: one event per redaction, by the admin, without the text.
     let (_, v) = app.get(&format!("/api/v2/tickets/{t}/audits.json")).await;
-    let kinds: Vec<&str> = v["audits"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["events"][0]["type"].as_str().unwrap())
-        .collect();
+    let redactions: Vec<&Value> = v["audits"].as_array().unwrap().iter().filter(|a| !redaction_kinds(a).is_empty()).collect();
+    let kinds: Vec<String> = redactions.iter().flat_map(|a| redaction_kinds(a)).collect();
     assert_eq!(
         kinds,
         [
@@ -253,7 +249,7 @@ engine_test!(redaction_is_irreversible_everywhere, |app| async move {
             "VoiceRecordingRedactionEvent"
         ]
     );
-    assert!(v["audits"].as_array().unwrap().iter().all(|a| a["author_id"] == app.t.admin_id));
+    assert!(redactions.iter().all(|a| a["author_id"] == app.t.admin_id));
 
     // Bytes: no redacted word in any encoding anywhere in the data directory (or the cluster),
     // and not the old ciphertext either (SQLite: secure_delete and the truncated WAL;
@@ -350,7 +346,7 @@ engine_test!(redaction_refuses_bad_input_and_changes_nothing, |app| async move {
     // Nothing changed by any of it, and no history.
     assert_eq!(comments(&app, t).await, before);
     let (_, v) = app.get(&format!("/api/v2/tickets/{t}/audits.json")).await;
-    assert_eq!(v["count"], 0, "{v}");
+    assert_eq!(redaction_kinds(&v).len(), 0, "{v}");
 
     // A redacted phrase cannot be redacted again; a redacted attachment stays redacted once.
     let (s, _) = redact(t, c1, json!({"text": w.plain})).await;
@@ -366,7 +362,7 @@ engine_test!(redaction_refuses_bad_input_and_changes_nothing, |app| async move {
     let (s, v) = redact_file(&app, t, c1, f.file).await;
     assert_eq!(s, StatusCode::NOT_FOUND, "attachment named under the wrong comment: {v}");
     let (_, v) = app.get(&format!("/api/v2/tickets/{t}/audits.json")).await;
-    assert_eq!(v["count"], 2, "one comment and one attachment redaction: {v}");
+    assert_eq!(redaction_kinds(&v).len(), 2, "one comment and one attachment redaction: {v}");
 });
 
 // A redaction replayed from the erasure ledger file after a restore reaches only the ticket and
@@ -399,3 +395,16 @@ crate::engine_test!(a_replayed_ticket_redaction_never_reaches_a_later_ticket, |a
     let (_, v) = app.get(&format!("/api/v2/tickets/{ticket}/comments.json")).await;
     assert!(v["comments"][0]["body"].as_str().unwrap().chars().all(|c| c == '\u{2587}'), "{v}");
 });
+
+/// The redaction events in an audit, or in a list of audits, in order.
+fn redaction_kinds(v: &Value) -> Vec<String> {
+    let audits: Vec<&Value> = match v["audits"].as_array() {
+        Some(list) => list.iter().collect(),
+        None => vec![v],
+    };
+    audits
+        .iter()
+        .flat_map(|a| a["events"].as_array().into_iter().flatten())
+        .filter_map(|e| e["type"].as_str().filter(|t| t.ends_with("RedactionEvent")).map(str::to_string))
+        .collect()
+}

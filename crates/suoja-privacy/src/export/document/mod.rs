@@ -1,5 +1,6 @@
 //! Building the export document from a footprint.
 
+mod history;
 mod tickets;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -49,6 +50,8 @@ const RENDERED: &[&str] = &[
     "comments",
     "attachments",
     "ticket_collaborators",
+    // A ticket's history, under the ticket.
+    "ticket_audits",
     "privacy_requests",
     "consultations",
     "disclosures",
@@ -148,11 +151,17 @@ impl Privacy {
                 ids.extend(cols.iter().filter_map(|c| int(r, c)));
             }
         }
+        let mut past = Vec::new();
+        for r in fp.rows("ticket_audits") {
+            history::people_in(r, &mut ids);
+            history::texts_in(r, &mut past);
+        }
         let texts: Vec<&str> = fp
             .rows("comments")
             .iter()
             .filter_map(|r| r.get("body_enc").text())
             .chain(fp.rows("tickets").iter().filter_map(|r| r.get("subject_enc").text()))
+            .chain(past.iter().map(String::as_str))
             .collect();
         let ids: Vec<i64> = ids.into_iter().collect();
         let people = {

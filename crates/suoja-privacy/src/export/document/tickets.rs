@@ -39,6 +39,12 @@ impl Privacy {
                 attachments.entry(c).or_default().push(r);
             }
         }
+        let mut audits: BTreeMap<i64, Vec<&Record>> = BTreeMap::new();
+        for r in fp.rows("ticket_audits") {
+            if let Some(t) = int(r, "ticket_id") {
+                audits.entry(t).or_default().push(r);
+            }
+        }
         let mut collaborators: BTreeMap<i64, Vec<&Record>> = BTreeMap::new();
         for r in fp.rows("ticket_collaborators") {
             if let Some(t) = int(r, "ticket_id") {
@@ -99,6 +105,8 @@ impl Privacy {
                 withheld.replaced(n);
                 description
             };
+            let shown: std::collections::BTreeSet<i64> = rendered_comments.iter().filter_map(|c| c["id"].as_i64()).collect();
+            let history = super::history::render(audits.get(&id).map(Vec::as_slice).unwrap_or_default(), t, &shown, people, me, withheld);
             let mut ccs = Vec::new();
             for r in collaborators.get(&id).map(Vec::as_slice).unwrap_or_default() {
                 ccs.push(json!({ "person": people.label(int(r, "user_id")), "kind": text(r, "kind") }));
@@ -123,6 +131,7 @@ impl Privacy {
                 "updated_at": iso(int(t, "updated_at")),
                 "deleted_at": iso(int(t, "deleted_at")),
                 "comments": rendered_comments,
+                "history": history,
             }));
         }
         progress("tickets", total, total);

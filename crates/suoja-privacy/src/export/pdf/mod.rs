@@ -38,6 +38,38 @@ fn date(v: &Value) -> String {
         .unwrap_or_else(|| "—".into())
 }
 
+/// One audit of a ticket's history in words: what was opened, changed, written, sent or
+/// redacted.
+fn history_line(events: &Value) -> String {
+    let mut parts = Vec::new();
+    let mut opened = false;
+    for e in events.as_array().into_iter().flatten() {
+        let raw = s(&e["field"]);
+        let field = if raw.bytes().all(|b| b.is_ascii_digit()) {
+            format!("field {raw}")
+        } else {
+            raw.trim_end_matches("_ids").trim_end_matches("_id").replace('_', " ")
+        };
+        match e["type"].as_str().unwrap_or_default() {
+            "Create" => opened = true,
+            "Change" => parts.push(format!("{field}: {} → {}", s(&e["previous_value"]), s(&e["value"]))),
+            "Comment" => parts.push(if e["public"] == Value::Bool(false) {
+                "internal note".into()
+            } else {
+                "reply".into()
+            }),
+            "CommentPrivacyChange" => parts.push("a reply made internal".into()),
+            "Notification" => parts.push(format!("notified {}", s(&e["recipients"]))),
+            other if other.ends_with("RedactionEvent") => parts.push("text redacted".into()),
+            other => parts.push(other.to_string()),
+        }
+    }
+    if opened {
+        parts.insert(0, "opened".into());
+    }
+    parts.join("; ")
+}
+
 /// Renders an export document as PDF bytes.
 pub fn render(doc: &Value) -> Option<Vec<u8>> {
     let faces = faces()?;
@@ -199,6 +231,19 @@ pub fn render(doc: &Value) -> Option<Vec<u8>> {
                     Style::Regular,
                     12.0,
                     0.3,
+                );
+            }
+        }
+        let history = t["history"].as_array().cloned().unwrap_or_default();
+        if !history.is_empty() {
+            body.label("History of the ticket", 0.92);
+            for a in &history {
+                body.text(
+                    &format!("{} · {} · {}", date(&a["at"]), s(&a["by"]), history_line(&a["events"])),
+                    9.0,
+                    Style::Regular,
+                    4.0,
+                    0.2,
                 );
             }
         }
