@@ -56,6 +56,26 @@ check(comments[1].public is False and comments[1].body == "zenpy internal note",
 check(ticket.submitter_id == requester.id and comments[0].author_id == requester.id, "made for the requester: they submitted it and wrote its description")
 check(comments[1].author_id != requester.id, "the note is the agent's")
 
+step("read the ticket's audits, and every ticket's by cursor")
+ticket = z.tickets(id=ticket.id)
+ticket.priority = "high"
+z.tickets.update(ticket)
+
+
+def member(e, key):
+    return e.get(key) if isinstance(e, dict) else getattr(e, key, None)
+
+
+audits = list(z.tickets.audits(ticket=ticket.id))
+check(len(audits) == 3, f"create, note, priority: {len(audits)} audits")
+kinds = [member(e, "type") for a in audits for e in a.events]
+check(kinds.count("Comment") == 2, f"two comment events: {kinds}")
+changes = [e for e in audits[2].events if member(e, "field_name") == "priority"]
+check(len(changes) == 1 and member(changes[0], "value") == "high", f"the priority change: {audits[2].events}")
+check([member(e, "value") for e in audits[0].events if member(e, "field_name") == "subject"] == [f"Zenpy ticket {word}"], "the subject it was created with")
+everyone = [a.id for a in z.tickets.audits()]
+check(len(everyone) == len(set(everyone)) and {a.id for a in audits} <= set(everyone), f"the account's audits by cursor: {len(everyone)}, each once")
+
 step("search for a word of the ticket")
 found = list(z.search(word, type="ticket"))
 check([t.id for t in found] == [ticket.id], f"search found {[t.id for t in found]}")

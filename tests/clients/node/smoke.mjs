@@ -64,6 +64,15 @@ await client.tickets.addTags(ticket.id, { tags: ['billing'] });
 const tagged = body(await client.tickets.show(ticket.id));
 check(JSON.stringify((tagged.ticket || tagged).tags) === JSON.stringify(['billing', 'node', 'vip']), `tags: ${JSON.stringify(tagged).slice(0, 300)}`);
 
+step("read the ticket's audits");
+const audits = body(await client.ticketaudits.list(ticket.id));
+const events = audits.flatMap((a) => a.events);
+const statusChange = events.find((e) => e.type === 'Change' && e.field_name === 'status');
+check(statusChange && statusChange.previous_value === 'new' && statusChange.value === 'pending', `status change: ${JSON.stringify(events).slice(0, 400)}`);
+const tagChanges = events.filter((e) => e.type === 'Change' && e.field_name === 'tags');
+check(tagChanges.length === 2 && JSON.stringify(tagChanges[1].value) === JSON.stringify(['billing', 'node', 'vip']), `tag changes: ${JSON.stringify(tagChanges)}`);
+check(events.filter((e) => e.type === 'Comment').length === 2, 'the description and the note');
+
 step('delete and restore the ticket');
 await client.tickets.delete(ticket.id);
 const trash = body(await client.tickets.get(['deleted_tickets']));
