@@ -24,6 +24,8 @@ pub(crate) struct DocText<'a> {
     pub public: &'a str,
     pub internal: &'a str,
     pub tags: &'a [String],
+    /// A ticket's external id, found whole by `GET /tickets?external_id=` (never by words).
+    pub external_id: Option<&'a str>,
 }
 
 impl<'a> DocText<'a> {
@@ -33,6 +35,7 @@ impl<'a> DocText<'a> {
             public: text,
             internal: "",
             tags: &[],
+            external_id: None,
         }
     }
 }
@@ -43,6 +46,7 @@ pub(crate) async fn doc_tokens(v: &Vault, c: &mut Conn, tenant: TenantId, doc: &
     let public: Vec<i64> = suoja_search::terms(doc.public).iter().map(|t| h.token(t)).collect();
     let mut internal: Vec<i64> = suoja_search::terms(doc.internal).iter().map(|t| h.token(t)).collect();
     internal.extend(doc.tags.iter().map(|t| h.token(&index::tag_term(t))));
+    internal.extend(doc.external_id.map(|x| h.token(&index::external_id_term(x))));
     Ok(DocTokens { public, internal })
 }
 
@@ -676,6 +680,7 @@ impl Helpdesk {
             internal.push(' ');
             internal.push_str(&past);
         }
+        let external_id = crate::crypt::open_opt(v, c, tenant, t.external_id_enc.as_deref()).await?;
         doc_tokens(
             v,
             c,
@@ -684,6 +689,7 @@ impl Helpdesk {
                 public: &public,
                 internal: &internal,
                 tags: &tags,
+                external_id: external_id.as_ref().map(|x| x.expose().as_str()),
             },
         )
         .await

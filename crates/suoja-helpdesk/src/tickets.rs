@@ -4,6 +4,7 @@
 
 pub mod audits;
 mod create;
+mod external;
 mod keys;
 pub mod merge;
 mod open;

@@ -102,7 +102,7 @@ pub fn table() -> Vec<(Doc, MethodRouter<AppState>)> {
         (r!("get", "/api/v2/groups/{id}", "Show a group", "Groups", None, 200, "group", &[]), get(groups::show)),
         (r!("put", "/api/v2/groups/{id}", "Update a group", "Groups", Some("group"), 200, "group", &[]), put(groups::update)),
         (r!("delete", "/api/v2/groups/{id}", "Delete a group", "Groups", None, 204, "", &[]), delete(groups::delete)),
-        (r!("get", "/api/v2/tickets", "List tickets", "Tickets", None, 200, "tickets", LIST), get(tickets::index)),
+        (r!("get", "/api/v2/tickets", "List tickets, or (`external_id`) the tickets with that external id", "Tickets", None, 200, "tickets", &["page", "per_page", "page[size]", "page[after]", "page[before]", "external_id"]), get(tickets::index)),
         (r!("post", "/api/v2/tickets", "Create a ticket", "Tickets", Some("ticket"), 201, "ticket", &[]), post(tickets::create)),
         (r!("get", "/api/v2/tickets/show_many", "Show many tickets", "Tickets", None, 200, "tickets", &["ids", "include"]), get(tickets::show_many)),
         (r!("post", "/api/v2/tickets/create_many", "Create up to 100 tickets", "Tickets", Some("tickets"), 200, "job_status", &[]), post(tickets::create_many)),

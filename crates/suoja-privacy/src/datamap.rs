@@ -500,6 +500,17 @@ pub const TABLES: &[Table] = &[
         columns: &[col("tenant_id")],
     },
     Table {
+        name: "ticket_external_id_backfill",
+        purpose: "Indexing once the external ids of tickets from before that index existed",
+        purpose_fi: "Ulkoisten tunnisteiden indeksointi kerran sitä vanhemmille pyynnöille",
+        subjects: &[],
+        erasure: Erasure::Keep,
+        retention: "until the server has indexed the tenant's tickets' external ids",
+        retention_fi: "kunnes palvelin on indeksoinut organisaation pyyntöjen ulkoiset tunnisteet",
+        derived: false,
+        columns: &[col("tenant_id")],
+    },
+    Table {
         name: "ticket_collaborators",
         purpose: "Keeping CC'd people and followers informed",
         purpose_fi: "Kopion saajien ja seuraajien pitäminen ajan tasalla",

@@ -114,6 +114,10 @@ pub async fn open_with_clock(settings: &Settings, clock: Arc<dyn suoja_core::Clo
     if filled > 0 {
         tracing::info!(tickets = filled, "tag index filled in for existing tickets");
     }
+    let indexed = hd.backfill_external_id_index().await.context("indexing the external ids of existing tickets")?;
+    if indexed > 0 {
+        tracing::info!(tickets = indexed, "existing tickets indexed by their external ids");
+    }
     Ok(hd
         .with_endpoint_policy(suoja_helpdesk::webhooks::EndpointPolicy {
             allowed_hosts: settings.webhook_allowed_hosts.clone(),

@@ -220,10 +220,12 @@ impl Helpdesk {
         } else {
             internal = plain;
         }
+        let external = input.external_id.clone().flatten();
         let doc = crate::search::DocText {
             public: &text,
             internal: &internal,
             tags: &tags,
+            external_id: external.as_ref().map(|x| x.expose().as_str()),
         };
         let told = match pending {
             Some(pending) => {

@@ -23,7 +23,7 @@ impl Helpdesk {
         self.visible(c, scope, row).await
     }
 
-    async fn visible(&self, c: &mut Conn, scope: &Scope, row: Option<TicketRow>) -> Result<TicketRow> {
+    pub(crate) async fn visible(&self, c: &mut Conn, scope: &Scope, row: Option<TicketRow>) -> Result<TicketRow> {
         let row = row.filter(|t| t.deleted_at.is_none()).ok_or(crate::HelpdeskError::NotFound("Ticket"))?;
         if !self.can_see(c, scope, &row).await? {
             return Err(crate::HelpdeskError::NotFound("Ticket"));

@@ -370,6 +370,7 @@ impl Helpdesk {
                     true,
                 ));
                 row.external_id_enc = crypt::seal_opt(v, c, t, row.key_id, x.as_ref()).await?;
+                reindex = true;
             }
         }
         if let Some(d) = input.due_at

@@ -48,6 +48,12 @@ pub fn ticket_page(page: &suoja_helpdesk::tickets::TicketPage, path: String, pp:
 
 /// `GET /tickets`
 pub async fn index(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, params: Params) -> Result<Response, ApiError> {
+    if let Some(external_id) = params.get("external_id") {
+        // Zendesk's lookup by external id: every match, on one page.
+        let tickets = app.helpdesk.tickets_by_external_id(&scope, external_id).await?;
+        let items: Vec<Value> = tickets.iter().map(|t| wire::ticket(t, &base)).collect();
+        return Ok(ok(json!({"tickets": items, "count": items.len(), "next_page": null, "previous_page": null})));
+    }
     let pp = params.paging()?;
     let page = app.helpdesk.list_tickets(&scope, TicketList::All, pp.to_paging()).await?;
     Ok(ticket_page(&page, "/tickets".into(), pp, &base, &params))

@@ -277,6 +277,12 @@ pub fn tag_term(tag: &str) -> String {
     format!("tag:{tag}")
 }
 
+/// The term a ticket's external id is indexed by (one term for the whole id, without regard to
+/// case, in the internal part; words never produce it, as they never produce a tag's).
+pub fn external_id_term(external_id: &str) -> String {
+    format!("external_id:{}", external_id.to_lowercase())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -393,6 +393,35 @@ pub async fn tag_backfill_done(c: &mut Conn, tenant: TenantId) -> Result<()> {
     Ok(())
 }
 
+/// Tenants whose tickets' external ids are still to be indexed (see migration 22).
+pub async fn external_id_backfill_pending(c: &mut Conn) -> Result<Vec<TenantId>> {
+    let ids: Vec<i64> = sqlx::query_scalar("SELECT tenant_id FROM ticket_external_id_backfill ORDER BY tenant_id")
+        .fetch_all(c)
+        .await?;
+    Ok(ids.into_iter().map(TenantId).collect())
+}
+
+/// Marks a tenant's tickets' external ids as indexed.
+pub async fn external_id_backfill_done(c: &mut Conn, tenant: TenantId) -> Result<()> {
+    sqlx::query("DELETE FROM ticket_external_id_backfill WHERE tenant_id = $1")
+        .bind(tenant.0)
+        .execute(c)
+        .await?;
+    Ok(())
+}
+
+/// Ids of a tenant's tickets that have an external id, after `after`, at most `limit`, by id.
+pub async fn ids_with_external_id_after(c: &mut Conn, tenant: TenantId, after: i64, limit: i64) -> Result<Vec<i64>> {
+    Ok(
+        sqlx::query_scalar("SELECT id FROM tickets WHERE tenant_id = $1 AND id > $2 AND external_id_enc IS NOT NULL ORDER BY id LIMIT $3")
+            .bind(tenant.0)
+            .bind(after)
+            .bind(limit)
+            .fetch_all(c)
+            .await?,
+    )
+}
+
 /// Ids of a tenant's tickets (the trash included) after `after`, at most `limit`, by id.
 pub async fn ids_after(c: &mut Conn, tenant: TenantId, after: i64, limit: i64) -> Result<Vec<i64>> {
     Ok(

@@ -2592,3 +2592,91 @@ engine_test!(group_memberships_of_agents, |app| async move {
         "the other agent's membership is untouched"
     );
 });
+
+engine_test!(tickets_are_found_by_their_whole_external_id_only, |app| async move {
+    let person = app.user("Kaisa Ulkoinen", "kaisa.ulkoinen@example.fi").await;
+    let make = |external: Option<&str>, body: &str| {
+        let mut t = json!({"ticket": {"requester_id": person, "subject": "External", "comment": {"body": body}}});
+        if let Some(x) = external {
+            t["ticket"]["external_id"] = json!(x);
+        }
+        t
+    };
+    let mut ids = Vec::new();
+    for (external, body) in [
+        (Some("CRM-1"), "the one"),
+        (Some("crm-10"), "a longer id"),
+        (None, "mentions crm-1 in words"),
+        (Some("crm-1"), "goes to the trash"),
+    ] {
+        let (s, v) = app.post("/api/v2/tickets.json", make(external, body)).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        ids.push(v["ticket"]["id"].as_i64().unwrap());
+    }
+    let (s, v) = app.delete(&format!("/api/v2/tickets/{}.json", ids[3])).await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
+    let other = app.second_tenant("external-elsewhere").await;
+    let (s, v) = app
+        .call_as(
+            &other,
+            Method::POST,
+            "/api/v2/tickets.json",
+            Some(json!({"ticket": {"subject": "x", "external_id": "crm-1", "comment": {"body": "other tenant"}}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+
+    let found = |q: &'static str| {
+        let app = &app;
+        async move {
+            let (s, v) = app.get(&format!("/api/v2/tickets.json?external_id={q}")).await;
+            assert_eq!(s, StatusCode::OK, "{q}: {v}");
+            v["tickets"].as_array().unwrap().iter().map(|t| t["id"].as_i64().unwrap()).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        found("crm-1").await,
+        vec![ids[0]],
+        "whole id, any case; not crm-10, words, the trash or another tenant"
+    );
+    assert_eq!(found("CRM-10").await, vec![ids[1]]);
+    assert_eq!(found("crm").await, Vec::<i64>::new());
+    // A changed external id is found by its new value only.
+    let (s, v) = app
+        .put(&format!("/api/v2/tickets/{}.json", ids[0]), json!({"ticket": {"external_id": "CRM-2"}}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(found("crm-1").await, Vec::<i64>::new());
+    assert_eq!(found("crm-2").await, vec![ids[0]]);
+
+    for bad in ["", "%20", &"x".repeat(256)] {
+        let (s, v) = app.get(&format!("/api/v2/tickets.json?external_id={bad}")).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {v}");
+    }
+    let (_, end_user) = app.end_user_with_password("Kaisa Toinen", "kaisa.toinen@example.fi").await;
+    let (s, _) = app.call_password(&end_user, Method::GET, "/api/v2/tickets.json?external_id=crm-2", None).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+
+    // A ticket from before the index held external ids is found once the start has filled it in.
+    let tenant = suoja_core::TenantId(app.t.tenant_id);
+    {
+        let mut tx = app.helpdesk().db().begin().await.unwrap();
+        suoja_search::index::remove(&mut tx, tenant, suoja_search::DocKind::Ticket, ids[1])
+            .await
+            .unwrap();
+        sqlx::query("INSERT INTO ticket_external_id_backfill (tenant_id) VALUES ($1)")
+            .bind(app.t.tenant_id)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    }
+    assert_eq!(found("crm-10").await, Vec::<i64>::new());
+    assert_eq!(
+        app.helpdesk().backfill_external_id_index().await.unwrap(),
+        3,
+        "the tickets with an external id, the trash's too"
+    );
+    assert_eq!(found("crm-10").await, vec![ids[1]]);
+    assert_eq!(app.helpdesk().backfill_external_id_index().await.unwrap(), 0, "once");
+});
