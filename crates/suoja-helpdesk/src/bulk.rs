@@ -69,6 +69,79 @@ impl Helpdesk {
         .await
     }
 
+    /// Creates or changes up to 100 people (Zendesk's `users/create_or_update_many`), each as
+    /// [`Self::create_or_update_user`] would.
+    pub async fn create_or_update_many_users(&self, scope: &Scope, inputs: Vec<UserInput>) -> Result<JobStatus> {
+        crate::require_staff(scope)?;
+        at_most_100(inputs.len(), "users")?;
+        let items = inputs.into_iter().enumerate().map(|(i, u)| (key(json!({"index": i})), u)).collect();
+        self.run_job(scope, items, HelpdeskError::kind, |input| async move {
+            let (u, new) = self.create_or_update_user(scope, input).await?;
+            let status = if new { "Created" } else { "Updated" };
+            Ok(key(json!({"id": u.id.0, "status": status, "success": true})))
+        })
+        .await
+    }
+
+    /// Moves up to 100 people to the deleted users (Zendesk's `users/destroy_many`), each as
+    /// `DELETE /users/{id}` would. `None` stands for an external id that matched nobody: a
+    /// failed item, reported by its place in the request (never by the id itself).
+    pub async fn delete_many_users(&self, scope: &Scope, ids: Vec<Option<UserId>>) -> Result<JobStatus> {
+        crate::require_staff(scope)?;
+        at_most_100(ids.len(), "users")?;
+        let items = ids
+            .into_iter()
+            .enumerate()
+            .map(|(i, id)| match id {
+                Some(id) => (key(json!({"id": id.0, "action": "delete"})), Some(id)),
+                None => (key(json!({"index": i, "action": "delete"})), None),
+            })
+            .collect();
+        self.run_job(scope, items, HelpdeskError::kind, |id| async move {
+            self.delete_user(scope, id.ok_or(HelpdeskError::NotFound("User"))?).await?;
+            Ok(key(json!({"success": true, "status": "Deleted"})))
+        })
+        .await
+    }
+
+    /// Changes the people with these external ids, the same change for each (Zendesk's
+    /// `users/update_many?external_ids=`); an external id that matches nobody is a failed item
+    /// reported by its place in the request.
+    pub async fn update_many_users_by_external_ids(&self, scope: &Scope, external_ids: &[String], input: UserInput) -> Result<JobStatus> {
+        let found = self.user_ids_by_external_ids(scope, external_ids).await?;
+        let items = found
+            .into_iter()
+            .enumerate()
+            .map(|(i, id)| match id {
+                Some(id) => (key(json!({"id": id.0, "action": "update"})), (Some(id), input.clone())),
+                None => (key(json!({"index": i, "action": "update"})), (None, input.clone())),
+            })
+            .collect();
+        self.run_job(scope, items, HelpdeskError::kind, |(id, input)| async move {
+            self.update_user(scope, id.ok_or(HelpdeskError::NotFound("User"))?, input).await?;
+            Ok(key(json!({"success": true, "status": "Updated"})))
+        })
+        .await
+    }
+
+    /// For each external id (at most 100), the one live person who has it (`None` when nobody
+    /// does; a `409` when several do, as for `create_or_update`).
+    pub async fn user_ids_by_external_ids(&self, scope: &Scope, external_ids: &[String]) -> Result<Vec<Option<UserId>>> {
+        crate::require_staff(scope)?;
+        at_most_100(external_ids.len(), "external_ids")?;
+        let mut c = self.db.read().await?;
+        let mut out = Vec::with_capacity(external_ids.len());
+        for ext in external_ids {
+            let people = self.users_with_external_ids(&mut c, scope, std::slice::from_ref(ext), false).await?;
+            match people.as_slice() {
+                [] => out.push(None),
+                [one] => out.push(Some(one.id)),
+                _ => return Err(HelpdeskError::Conflict("external_ids: several users have one of them; use their ids".into())),
+            }
+        }
+        Ok(out)
+    }
+
     /// Creates a person, or changes the one already known (Zendesk's `users/create_or_update`):
     /// found by the input's e-mail address first, then by its external id. Returns the person
     /// and whether they are new.

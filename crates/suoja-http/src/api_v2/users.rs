@@ -41,22 +41,67 @@ pub async fn show(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl,
 
 /// `GET /users/show_many?ids=` or `?external_ids=` (comma-separated, at most 100)
 pub async fn show_many(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, params: Params) -> Result<Response, ApiError> {
-    let users = match params.get("external_ids") {
-        Some(list) if params.get("ids").is_none() => {
-            let mut ext: Vec<String> = list.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect();
-            ext.dedup();
-            if ext.is_empty() || ext.len() > 100 || ext.iter().any(|e| e.chars().count() > 255) {
-                return Err(ApiError::BadRequest("external_ids: 1 to 100 external ids, comma-separated".into()));
-            }
-            app.helpdesk.users_by_external_ids(&scope, &ext).await?
-        }
-        Some(_) => return Err(ApiError::BadRequest("give ids or external_ids, not both".into())),
+    let users = match external_ids(&params)? {
+        Some(ext) => app.helpdesk.users_by_external_ids(&scope, &ext).await?,
         None => {
             let ids: Vec<UserId> = params.ids("ids")?.into_iter().map(UserId).collect();
             app.helpdesk.get_users(&scope, &ids).await?
         }
     };
     Ok(ok(json!({"users": users.iter().map(|u| wire::user(u, &base, &scope)).collect::<Vec<_>>()})))
+}
+
+/// `?external_ids=` (1 to 100, comma-separated, each once), unless `?ids=` is given instead.
+fn external_ids(params: &Params) -> Result<Option<Vec<String>>, ApiError> {
+    match params.get("external_ids") {
+        Some(list) if params.get("ids").is_none() => {
+            let mut ext: Vec<String> = Vec::new();
+            for e in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                if !ext.iter().any(|x| x == e) {
+                    ext.push(e.to_string());
+                }
+            }
+            if ext.is_empty() || ext.len() > 100 || ext.iter().any(|e| e.chars().count() > 255) {
+                return Err(ApiError::BadRequest("external_ids: 1 to 100 external ids, comma-separated".into()));
+            }
+            Ok(Some(ext))
+        }
+        Some(_) => Err(ApiError::BadRequest("give ids or external_ids, not both".into())),
+        None => Ok(None),
+    }
+}
+
+/// `POST /users/create_or_update_many` with `{"users": [{…}, …]}` → 200 with a job status:
+/// each found by e-mail, then external id, and changed, or created.
+pub async fn create_or_update_many(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, body: JsonBody) -> Result<Response, ApiError> {
+    if !scope.is_staff() {
+        return Err(suoja_helpdesk::HelpdeskError::Forbidden("only staff create users in bulk").into());
+    }
+    let inputs = super::bulk::items(&body, "users", parse::user_input)?;
+    let job = app.helpdesk.create_or_update_many_users(&scope, inputs).await?;
+    Ok(ok(json!({"job_status": wire::job(&job, &base)})))
+}
+
+/// `DELETE /users/destroy_many?ids=` or `?external_ids=` → 200 with a job status (each person
+/// soft-deleted, as `DELETE /users/{id}`).
+pub async fn destroy_many(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, params: Params) -> Result<Response, ApiError> {
+    if !scope.is_staff() {
+        return Err(suoja_helpdesk::HelpdeskError::Forbidden("only staff delete users in bulk").into());
+    }
+    let ids = match external_ids(&params)? {
+        Some(ext) => app.helpdesk.user_ids_by_external_ids(&scope, &ext).await?,
+        None => {
+            let mut ids = params.ids("ids")?;
+            if ids.is_empty() {
+                return Err(ApiError::BadRequest("ids: name 1 to 100 ids, comma-separated".into()));
+            }
+            let mut seen = std::collections::BTreeSet::new();
+            ids.retain(|id| seen.insert(*id));
+            ids.into_iter().map(|i| Some(UserId(i))).collect()
+        }
+    };
+    let job = app.helpdesk.delete_many_users(&scope, ids).await?;
+    Ok(ok(json!({"job_status": wire::job(&job, &base)})))
 }
 
 /// `POST /users/create_many` with `{"users": [{…}, …]}` → 200 with a job status.
@@ -85,11 +130,18 @@ pub async fn create_or_update(State(app): State<AppState>, Auth(scope): Auth, ba
     })
 }
 
-/// `PUT /users/update_many?ids=1,2` with `{"user": {…}}`, or with `{"users": [{"id": 1, …},
-/// …]}` → 200 with a job status.
+/// `PUT /users/update_many?ids=1,2` (or `?external_ids=a,b`) with `{"user": {…}}`, or with
+/// `{"users": [{"id": 1, …}, …]}` → 200 with a job status.
 pub async fn update_many(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, params: Params, body: JsonBody) -> Result<Response, ApiError> {
     if !scope.is_staff() {
         return Err(suoja_helpdesk::HelpdeskError::Forbidden("only staff change users in bulk").into());
+    }
+    if let Some(ext) = external_ids(&params)? {
+        let root = Obj::root(&body.0);
+        root.only(&["user"])?;
+        let input = parse::user_input(&root.object("user")?)?;
+        let job = app.helpdesk.update_many_users_by_external_ids(&scope, &ext, input).await?;
+        return Ok(ok(json!({"job_status": wire::job(&job, &base)})));
     }
     let items = super::bulk::changes(&body, &params, "user", "users", parse::user_input)?;
     let items = items.into_iter().map(|(id, u)| (UserId(id), u)).collect();

@@ -2680,3 +2680,131 @@ engine_test!(tickets_are_found_by_their_whole_external_id_only, |app| async move
     assert_eq!(found("crm-10").await, vec![ids[1]]);
     assert_eq!(app.helpdesk().backfill_external_id_index().await.unwrap(), 0, "once");
 });
+
+engine_test!(
+    people_are_created_or_updated_changed_and_deleted_many_at_a_time_by_id_or_external_id,
+    |app| async move {
+        let anna = app.user("Anna Moni", "anna.moni@example.fi").await;
+        let (s, v) = app
+            .post(
+                "/api/v2/users.json",
+                json!({"user": {"name": "Bertta Moni", "email": "bertta.moni@example.fi", "external_id": "ERP-7"}}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        let bertta = v["user"]["id"].as_i64().unwrap();
+        let (s, v) = app
+            .post(
+                "/api/v2/users.json",
+                json!({"user": {"name": "Celia Moni", "email": "celia.moni@example.fi", "external_id": "erp-70"}}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        let celia = v["user"]["id"].as_i64().unwrap();
+        let results = |v: &Value| v["job_status"]["results"].as_array().unwrap().clone();
+        let personal = |v: &Value| {
+            let text = v.to_string().to_lowercase();
+            for word in ["moni", "erp-", "@example"] {
+                assert!(!text.contains(word), "a job result holds ids only, not {word}: {v}");
+            }
+        };
+
+        // Found by address, then by external id; a new one created; a bad one refused alone.
+        let (s, v) = app
+            .post(
+                "/api/v2/users/create_or_update_many.json",
+                json!({"users": [
+                    {"name": "Daniel Moni", "email": "daniel.moni@example.fi"},
+                    {"email": "ANNA.moni@example.fi", "notes": "found by address"},
+                    {"external_id": "erp-7", "notes": "found by external id"},
+                    {"name": "Eino Moni", "email": "eino.moni@example.fi"},
+                ]}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        personal(&v);
+        let r = results(&v);
+        assert_eq!((r[0]["status"].as_str(), r[0]["index"].as_i64()), (Some("Created"), Some(0)), "{v}");
+        assert_eq!((r[1]["status"].as_str(), r[1]["id"].as_i64()), (Some("Updated"), Some(anna)), "{v}");
+        assert_eq!((r[2]["status"].as_str(), r[2]["id"].as_i64()), (Some("Updated"), Some(bertta)), "{v}");
+        assert_eq!(r[3]["status"].as_str(), Some("Created"), "{v}");
+        // A malformed item refuses the whole request: nothing is created.
+        let (s, v) = app
+            .post(
+                "/api/v2/users/create_or_update_many.json",
+                json!({"users": [{"name": "Frida Moni", "email": "frida.moni@example.fi"}, {"name": "Gunnar Moni", "email": "not an address"}]}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+        let (_, v) = app.get("/api/v2/users/search.json?query=frida.moni@example.fi").await;
+        assert_eq!(v["users"], json!([]), "{v}");
+        let notes = |id: i64| {
+            let app = &app;
+            async move { app.get(&format!("/api/v2/users/{id}.json")).await.1["user"]["notes"].clone() }
+        };
+        assert_eq!(notes(anna).await, "found by address");
+        assert_eq!(notes(bertta).await, "found by external id");
+        assert_eq!(notes(celia).await, Value::Null, "erp-70 is not erp-7");
+
+        // The same change by external ids; one nobody has is a failed item, named by its place.
+        let (s, v) = app
+            .put(
+                "/api/v2/users/update_many.json?external_ids=ERP-70,nobody-has-this",
+                json!({"user": {"notes": "by external id"}}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        personal(&v);
+        let r = results(&v);
+        assert_eq!((r[0]["id"].as_i64(), r[0]["status"].as_str()), (Some(celia), Some("Updated")), "{v}");
+        assert_eq!((r[1]["index"].as_i64(), r[1]["error"].as_str()), (Some(1), Some("RecordNotFound")), "{v}");
+        assert_eq!(notes(celia).await, "by external id");
+        assert_eq!(notes(bertta).await, "found by external id", "untouched");
+
+        // Deleted many at a time, by external ids or ids; unknown ones fail alone.
+        let (s, v) = app.delete("/api/v2/users/destroy_many.json?external_ids=erp-7").await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(
+            (results(&v)[0]["id"].as_i64(), results(&v)[0]["status"].as_str()),
+            (Some(bertta), Some("Deleted")),
+            "{v}"
+        );
+        let (s, v) = app.delete(&format!("/api/v2/users/destroy_many.json?ids={anna},999999999,{anna}")).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let r = results(&v);
+        assert_eq!(r.len(), 2, "each id once: {v}");
+        assert_eq!(
+            (r[0]["status"].as_str(), r[1]["error"].as_str()),
+            (Some("Deleted"), Some("RecordNotFound")),
+            "{v}"
+        );
+        for (id, gone) in [(anna, true), (bertta, true), (celia, false)] {
+            let (_, v) = app.get(&format!("/api/v2/users/{id}.json")).await;
+            assert_eq!(v["user"]["active"] == false, gone, "user {id}: {v}");
+        }
+        let (_, v) = app.get("/api/v2/deleted_users.json").await;
+        let deleted: Vec<i64> = v["deleted_users"].as_array().unwrap().iter().map(|u| u["id"].as_i64().unwrap()).collect();
+        assert!(deleted.contains(&anna) && deleted.contains(&bertta) && !deleted.contains(&celia), "{v}");
+
+        // Bad requests change nothing.
+        let many = (1..=101).map(|i| i.to_string()).collect::<Vec<_>>().join(",");
+        for path in [
+            "/api/v2/users/destroy_many.json".to_string(),
+            "/api/v2/users/destroy_many.json?ids=".to_string(),
+            format!("/api/v2/users/destroy_many.json?ids={celia}&external_ids=erp-70"),
+            format!("/api/v2/users/destroy_many.json?ids={many}"),
+            "/api/v2/users/destroy_many.json?ids=x".to_string(),
+        ] {
+            let (s, v) = app.delete(&path).await;
+            assert_eq!(s, StatusCode::BAD_REQUEST, "{path}: {v}");
+        }
+        let (s, v) = app.post("/api/v2/users/create_or_update_many.json", json!({"users": []})).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+        assert_eq!(app.get(&format!("/api/v2/users/{celia}.json")).await.0, StatusCode::OK);
+        let (_, end_user) = app.end_user_with_password("Fanni Moni", "fanni.moni@example.fi").await;
+        let (s, _) = app
+            .call_password(&end_user, Method::DELETE, &format!("/api/v2/users/destroy_many.json?ids={celia}"), None)
+            .await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+    }
+);

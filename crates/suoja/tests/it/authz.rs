@@ -775,6 +775,8 @@ pub(crate) fn concrete(method: &str, path: &str, ids: &HashMap<&'static str, Str
         "/api/v2/tickets/destroy_many" => format!("?ids={}", ids["bulk_delete"]),
         "/api/v2/deleted_tickets/destroy_many" => format!("?ids={}", ids["bulk_purge"]),
         "/api/v2/users/update_many" => format!("?ids={}", ids["end_user"]),
+        // Nobody has this id: the job answers for each caller without deleting the matrix's people.
+        "/api/v2/users/destroy_many" => "?ids=999999999".to_string(),
         "/api/v2/search" | "/api/v2/search/count" | "/agent/search" | "/api/v2/help_center/articles/search" => "?query=invoice".to_string(),
         "/api/v2/search/export" => "?query=invoice&filter[type]=ticket".to_string(),
         "/hc/search" => "?q=invoice".to_string(),
@@ -807,6 +809,7 @@ pub(crate) fn api_body(method: &str, path: &str, ids: &HashMap<&'static str, Str
         ("put", "/api/v2/requests/{id}") => json!({"request": {"comment": {"body": "matrix"}}}),
         ("post", "/api/v2/users/create_many") => json!({"users": [{"name": "Uusi Joukko", "email": "joukko@one.example"}]}),
         ("post", "/api/v2/users/create_or_update") => json!({"user": {"name": "Uusi Tai", "email": "tai@one.example"}}),
+        ("post", "/api/v2/users/create_or_update_many") => json!({"users": [{"name": "Uusi Moni", "email": "moni@one.example"}]}),
         ("put", "/api/v2/users/update_many") => json!({"user": {"notes": "matrix"}}),
         ("post", "/api/v2/tickets/{id}/satisfaction_rating") => json!({"satisfaction_rating": {"score": "bad", "comment": "matrix"}}),
         ("post", "/api/v2/tickets/{id}/merge") => json!({"ids": [n("merge_source")]}),
