@@ -280,6 +280,8 @@ pub struct Comment {
     pub via: String,
     /// Created.
     pub created_at: Timestamp,
+    /// The audit that added it, where the reader looked it up (a ticket's comment list).
+    pub audit_id: Option<i64>,
 }
 
 /// An attachment's metadata, decrypted.

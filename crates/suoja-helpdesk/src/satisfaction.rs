@@ -98,6 +98,11 @@ impl Helpdesk {
         // Rating changes the ticket, as Zendesk's: incremental exports and views see it.
         row.updated_at = now;
         suoja_store::tickets::update(&mut tx, t, &row).await?;
+        // The audit says the score (the comment stays with the rating, under the rater's key).
+        let event = crate::model::AuditEvent::new("SatisfactionRating")
+            .with("score", serde_json::json!(saved.score))
+            .with("assignee_id", serde_json::json!(row.assignee_id.map(|a| a.0)));
+        self.record_audit(&mut tx, t, &row, Some(scope.actor), "web", &[event], now).await?;
         tx.commit().await?;
         tracing::info!(tenant.id = %t, ticket.id = %row.id, actor.id = %scope.actor, "ticket rated");
         Ok(Rating {

@@ -662,7 +662,7 @@ impl Helpdesk {
     }
 
     /// What a ticket is indexed by: its subject and public comments (what its end users read),
-    /// its internal notes and the subjects it had before (staff's only), and its tags.
+    /// its internal notes and the values its fields had before (staff's only), and its tags.
     async fn ticket_tokens(&self, c: &mut Conn, tenant: TenantId, t: &suoja_store::reindex::TicketText) -> Result<DocTokens> {
         let v = &self.vault;
         let mut public = match &t.subject_enc {
@@ -676,7 +676,7 @@ impl Helpdesk {
             into.push(' ');
             into.push_str(crate::crypt::open(v, c, tenant, body).await?.expose());
         }
-        for past in self.past_subjects(c, tenant, &t.audits).await? {
+        for past in self.past_values(c, tenant, &t.audits).await? {
             internal.push(' ');
             internal.push_str(&past);
         }

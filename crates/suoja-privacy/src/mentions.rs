@@ -26,6 +26,9 @@ pub enum Source {
     Comment,
     /// A ticket's subject.
     TicketSubject,
+    /// What a ticket's fields held before (past subjects, tags, custom field values), as its
+    /// audits keep them.
+    TicketHistory,
     /// An organisation's name, details or notes.
     Organization,
     /// A row of another table with free text the data map declares (a help center comment, a
@@ -39,12 +42,13 @@ impl Source {
         match self {
             Source::Comment => "comment",
             Source::TicketSubject => "ticket_subject",
+            Source::TicketHistory => "ticket_history",
             Source::Organization => "organization",
             Source::Text(table) => table,
         }
     }
     pub(crate) fn parse(s: &str) -> Option<Self> {
-        [Source::Comment, Source::TicketSubject, Source::Organization]
+        [Source::Comment, Source::TicketSubject, Source::TicketHistory, Source::Organization]
             .into_iter()
             .find(|x| x.as_str() == s)
             .or_else(|| crate::texts::table(s).map(|t| Source::Text(t.table.name)))
@@ -309,24 +313,21 @@ impl Privacy {
                     });
                 }
             }
-            // The subjects a ticket had before count as its subject (its audits keep them).
-            let found_subjects: BTreeSet<i64> = out.iter().filter(|f| f.source == Source::TicketSubject).map(|f| f.source_id).collect();
+            // What the tickets' fields held before (their audits keep it).
             let mut past: BTreeMap<i64, Vec<(String, Vec<u8>)>> = BTreeMap::new();
             for r in suoja_store::graph::rows_linked(c, tenant, "ticket_audits", &["ticket_id", "events", "values_enc"], "ticket_id", chunk).await? {
-                if let (Some(t), Some(Value::Text(events)), Some(Value::Bytes(sealed))) = (int(r.first()), r.get(1), r.get(2))
-                    && !found_subjects.contains(&t)
-                {
+                if let (Some(t), Some(Value::Text(events)), Some(Value::Bytes(sealed))) = (int(r.first()), r.get(1), r.get(2)) {
                     past.entry(t).or_default().push((events.clone(), sealed.clone()));
                 }
             }
             for (id, audits) in past {
-                let Ok(subjects) = self.hd.past_subjects(c, tenant, &audits).await else {
+                let Ok(values) = self.hd.past_values(c, tenant, &audits).await else {
                     continue;
                 };
-                let classes: BTreeSet<Class> = subjects.iter().flat_map(|s| classes_in(s, Markup::Plain)).collect();
+                let classes: BTreeSet<Class> = values.iter().flat_map(|s| classes_in(s, Markup::Plain)).collect();
                 if !classes.is_empty() {
                     out.push(Found {
-                        source: Source::TicketSubject,
+                        source: Source::TicketHistory,
                         source_id: id,
                         ticket_id: Some(id),
                         classes,
@@ -607,6 +608,11 @@ impl Privacy {
                         texts.push(t);
                     }
                 }
+            }
+            Source::TicketHistory => {
+                let rows = suoja_store::graph::rows_linked(c, tenant, "tickets", &["requester_id"], "id", &[cand.source_id]).await?;
+                people.extend(rows.first().and_then(|r| int(r.first())));
+                texts.extend(self.hd.ticket_past_values(c, tenant, suoja_core::TicketId(cand.source_id)).await?);
             }
             Source::Organization => {
                 if let Some(o) = suoja_store::organizations::by_id(c, tenant, suoja_core::OrganizationId(cand.source_id)).await? {

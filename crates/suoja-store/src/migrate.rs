@@ -147,6 +147,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0022_ticket_audits.sql"),
         postgres: include_str!("../migrations/postgres/0022_ticket_audits.sql"),
     },
+    Migration {
+        version: 23,
+        name: "external_id_index",
+        sqlite: include_str!("../migrations/sqlite/0023_external_id_index.sql"),
+        postgres: include_str!("../migrations/postgres/0023_external_id_index.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.

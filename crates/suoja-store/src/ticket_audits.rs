@@ -94,14 +94,14 @@ pub async fn for_ticket(c: &mut Conn, tenant: TenantId, ticket: TicketId, p: Aud
     rows.iter().map(from_row).collect()
 }
 
-/// One page of the tenant's audits, leaving out those of tickets whose processing is
-/// restricted (they are hidden from staff lists).
+/// One page of the tenant's audits, leaving out those of tickets in the trash or whose
+/// processing is restricted (as a ticket's own audits are not shown for them).
 pub async fn for_tenant(c: &mut Conn, tenant: TenantId, p: AuditPage) -> Result<Vec<AuditRow>> {
     let order = if p.descending { "DESC" } else { "ASC" };
     let sql = format!(
         "SELECT a.id, a.ticket_id, a.author_id, a.via, a.events, a.key_id, a.values_enc, a.created_at FROM ticket_audits a \
          WHERE a.tenant_id = $1 AND a.id > $2 AND a.id < $3 \
-         AND NOT EXISTS (SELECT 1 FROM tickets t WHERE t.tenant_id = a.tenant_id AND t.id = a.ticket_id AND t.restricted <> 0) \
+         AND NOT EXISTS (SELECT 1 FROM tickets t WHERE t.tenant_id = a.tenant_id AND t.id = a.ticket_id AND (t.restricted <> 0 OR t.deleted_at IS NOT NULL)) \
          ORDER BY a.id {order} LIMIT $4"
     );
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -154,6 +154,16 @@ pub async fn by_id(c: &mut Conn, tenant: TenantId, ticket: TicketId, id: i64) ->
     row.as_ref().map(from_row).transpose()
 }
 
+/// The audits of a ticket that added comments, as (id, events), oldest first.
+pub async fn with_comments(c: &mut Conn, tenant: TenantId, ticket: TicketId) -> Result<Vec<(i64, String)>> {
+    let rows = sqlx::query("SELECT id, events FROM ticket_audits WHERE tenant_id = $1 AND ticket_id = $2 AND events LIKE '%\"Comment\"%' ORDER BY id")
+        .bind(tenant.0)
+        .bind(ticket.0)
+        .fetch_all(c)
+        .await?;
+    rows.iter().map(|r| Ok((i64_(r, "id")?, text(r, "events")?))).collect()
+}
+
 /// How many audits a ticket has.
 pub async fn count_for_ticket(c: &mut Conn, tenant: TenantId, ticket: TicketId) -> Result<i64> {
     Ok(sqlx::query_scalar("SELECT COUNT(*) FROM ticket_audits WHERE tenant_id = $1 AND ticket_id = $2")
@@ -184,6 +194,25 @@ pub async fn set_values(c: &mut Conn, tenant: TenantId, id: i64, key: Option<Key
             .rows_affected()
             > 0,
     )
+}
+
+/// Every audit of a ticket, oldest first.
+pub async fn all_for_ticket(c: &mut Conn, tenant: TenantId, ticket: TicketId) -> Result<Vec<AuditRow>> {
+    let sql = format!("SELECT {COLS} FROM ticket_audits WHERE tenant_id = $1 AND ticket_id = $2 ORDER BY id");
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.0).bind(ticket.0).fetch_all(c).await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// Replaces an audit's events.
+pub async fn set_events(c: &mut Conn, tenant: TenantId, id: i64, events: &str) -> Result<bool> {
+    Ok(sqlx::query("UPDATE ticket_audits SET events = $3 WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant.0)
+        .bind(id)
+        .bind(events.to_string())
+        .execute(c)
+        .await?
+        .rows_affected()
+        > 0)
 }
 
 /// Deletes a ticket's audits (the ticket is being deleted).

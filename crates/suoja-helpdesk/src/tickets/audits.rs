@@ -22,6 +22,19 @@ use suoja_store::tickets::TicketRow;
 use crate::model::{AuditEvent, Comment};
 use crate::{Helpdesk, HelpdeskError, Result, crypt};
 
+/// The field name [`Helpdesk::rewrite_audit_values`] takes for every personal field at once.
+pub const EVERY_FIELD: &str = "*";
+
+/// Fields whose values are people's ids.
+pub const PEOPLE_FIELDS: &[&str] = &[
+    "requester_id",
+    "submitter_id",
+    "assignee_id",
+    "collaborator_ids",
+    "email_cc_ids",
+    "follower_ids",
+];
+
 /// The member marking a `Create` event whose value is found elsewhere (see the module notes).
 const DERIVED: &str = "derived";
 
@@ -45,9 +58,21 @@ pub struct Audit {
     pub comments: BTreeMap<CommentId, Comment>,
 }
 
-/// Whether a field's values may be personal (kept sealed).
+/// Whether a field's values may be personal (kept sealed): a custom field is named by its id.
 pub fn personal_field(field: &str) -> bool {
-    matches!(field, "subject" | "tags" | "external_id") || (!field.is_empty() && field.bytes().all(|b| b.is_ascii_digit()))
+    matches!(field, "subject" | "tags" | "external_id") || field.parse::<i64>().is_ok()
+}
+
+/// Zendesk's name for a stored event type (redactions are stored by Suoja's kind).
+pub fn zendesk_type(kind: &str) -> &str {
+    match kind {
+        "comment_redaction" => "CommentRedactionEvent",
+        "attachment_redaction" => "AttachmentRedactionEvent",
+        "recording_redaction" => "VoiceRecordingRedactionEvent",
+        "subject_redaction" => "SubjectRedactionEvent",
+        "custom_field_redaction" => "CustomFieldRedactionEvent",
+        other => other,
+    }
 }
 
 /// The stored form of a change's events: their JSON, and the personal values by event index.
@@ -119,6 +144,20 @@ fn strings_of(v: &Value, out: &mut Vec<String>) {
         Value::Array(items) => items.iter().for_each(|x| strings_of(x, out)),
         _ => {}
     }
+}
+
+/// Which audit added each comment of a ticket (comment id → audit id).
+pub(crate) async fn comment_audits(c: &mut Conn, tenant: TenantId, ticket: TicketId) -> Result<BTreeMap<i64, i64>> {
+    let mut out = BTreeMap::new();
+    for (audit, events) in suoja_store::ticket_audits::with_comments(c, tenant, ticket).await? {
+        let events: Vec<Value> = serde_json::from_str(&events).unwrap_or_default();
+        for e in events.iter().filter(|e| e.get("type").and_then(Value::as_str) == Some("Comment")) {
+            if let Some(comment) = e.get("comment_id").and_then(Value::as_i64) {
+                out.entry(comment).or_insert(audit);
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// The values a ticket had when it was created, for the `Create` events that do not store them.
@@ -231,6 +270,15 @@ impl Helpdesk {
                 // it is `null`, as Zendesk shows a field that had none.
                 m.retain(|k, v| !v.is_null() || k == "value" || k == "previous_value");
                 m.insert("id".into(), json!(a.id.saturating_mul(1000).saturating_add(i64::try_from(i).unwrap_or(0))));
+                if let Some(kind) = m.get("type").and_then(Value::as_str).map(|k| zendesk_type(k).to_string()) {
+                    m.insert("type".into(), json!(kind));
+                }
+                // As in Zendesk, a comment event's id is the comment's.
+                if m.get("type").and_then(Value::as_str) == Some("Comment")
+                    && let Some(c) = m.get("comment_id").cloned()
+                {
+                    m.insert("id".into(), c);
+                }
                 if let Some(c) = m.get("comment_id").and_then(Value::as_i64).filter(|_| with_comments) {
                     wanted.insert(CommentId(c));
                 }
@@ -361,10 +409,10 @@ impl Helpdesk {
         Ok(())
     }
 
-    /// Rewrites the sealed values a ticket's audits keep of `field` with `change` (given each
-    /// value and previous value; `None` leaves it, see [`on_strings`]), sealing them again under
-    /// the ticket's key. A redaction and an erasure reach the past values this way. Returns how
-    /// many audits changed.
+    /// Rewrites the sealed values a ticket's audits keep of `field` ([`EVERY_FIELD`]: of every
+    /// personal field) with `change` (given each value and previous value; `None` leaves it, see
+    /// [`on_strings`]), sealing them again under the ticket's key. A redaction and an erasure
+    /// reach the past values this way. Returns how many audits changed.
     pub async fn rewrite_audit_values(
         &self,
         c: &mut Conn,
@@ -381,7 +429,8 @@ impl Helpdesk {
             let Some(mut values) = self.audit_values(c, tenant, &a).await else { continue };
             let mut any = false;
             for (i, e) in events.iter().enumerate() {
-                if e.get("field_name").and_then(Value::as_str) != Some(field) {
+                let name = e.get("field_name").and_then(Value::as_str).unwrap_or_default();
+                if !(name == field || (field == EVERY_FIELD && personal_field(name))) {
                     continue;
                 }
                 if let Some(Value::Object(pair)) = values.get_mut(&i.to_string()) {
@@ -403,6 +452,47 @@ impl Helpdesk {
         Ok(changed)
     }
 
+    /// Takes a person's id out of a ticket's audit events (CC and follower lists, the requester,
+    /// submitter and assignee, notification recipients, a comment's writer): an erased person
+    /// is no longer linked to the ticket through its history. Who made each change stays (the
+    /// audit's author, for accountability, as the admin audit log keeps it). Returns how many
+    /// audits changed.
+    pub async fn forget_person_in_audits(&self, c: &mut Conn, tenant: TenantId, ticket: TicketId, person: UserId) -> Result<u64> {
+        let id = json!(person.0);
+        let mut changed = 0;
+        for a in suoja_store::ticket_audits::all_for_ticket(c, tenant, ticket).await? {
+            let Ok(mut events) = serde_json::from_str::<Vec<Value>>(&a.events) else {
+                continue;
+            };
+            let mut any = false;
+            for e in &mut events {
+                let Value::Object(m) = e else { continue };
+                let named = m.get("field_name").and_then(Value::as_str).is_some_and(|f| PEOPLE_FIELDS.contains(&f));
+                for key in ["value", "previous_value", "recipients", "author_id"] {
+                    if !(named || key == "recipients" || key == "author_id") {
+                        continue;
+                    }
+                    match m.get_mut(key) {
+                        Some(v) if *v == id => {
+                            *v = Value::Null;
+                            any = true;
+                        }
+                        Some(Value::Array(items)) if items.contains(&id) => {
+                            items.retain(|x| *x != id);
+                            any = true;
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            if any {
+                suoja_store::ticket_audits::set_events(c, tenant, a.id, &Value::Array(events).to_string()).await?;
+                changed += 1;
+            }
+        }
+        Ok(changed)
+    }
+
     /// Moves a ticket's audit values to a new key (the ticket moved to a new requester).
     pub(super) async fn rekey_audits(&self, c: &mut Conn, tenant: TenantId, ticket: TicketId, new_key: KeyId) -> Result<()> {
         for a in suoja_store::ticket_audits::with_values(c, tenant, ticket).await? {
@@ -414,16 +504,17 @@ impl Helpdesk {
         Ok(())
     }
 
-    /// The subjects a ticket had before its present one, as its audits keep them, for its
-    /// index: staff find a ticket by a subject it once had, and an erasure finds a person named
-    /// there too.
-    pub async fn past_subjects(&self, c: &mut Conn, tenant: TenantId, audits: &[(String, Vec<u8>)]) -> Result<Vec<String>> {
+    /// The values a ticket's fields had before their present ones (subjects, tags, custom field
+    /// values, external ids), as its audits keep them: for its index (staff find a ticket by a
+    /// subject it once had; an erasure's search finds a person named there) and for the search
+    /// of a person in the ticket's history.
+    pub async fn past_values(&self, c: &mut Conn, tenant: TenantId, audits: &[(String, Vec<u8>)]) -> Result<Vec<String>> {
         let mut out = Vec::new();
         for (events, sealed) in audits {
             let Ok(events) = serde_json::from_str::<Vec<Value>>(events) else { continue };
             let values: Value = crypt::open_json(&self.vault, c, tenant, sealed).await?;
             for (i, e) in events.iter().enumerate() {
-                if e.get("field_name").and_then(Value::as_str) == Some("subject")
+                if e.get("field_name").and_then(Value::as_str).is_some_and(personal_field)
                     && let Some(p) = values.get(i.to_string()).and_then(|v| v.get("previous_value"))
                 {
                     strings_of(p, &mut out);
@@ -431,6 +522,16 @@ impl Helpdesk {
             }
         }
         Ok(out)
+    }
+
+    /// The values a ticket's fields had before (see [`Self::past_values`]), read from its audits.
+    pub async fn ticket_past_values(&self, c: &mut Conn, tenant: TenantId, ticket: TicketId) -> Result<Vec<String>> {
+        let audits: Vec<(String, Vec<u8>)> = suoja_store::ticket_audits::with_values(c, tenant, ticket)
+            .await?
+            .into_iter()
+            .filter_map(|a| a.values_enc.map(|v| (a.events, v)))
+            .collect();
+        self.past_values(c, tenant, &audits).await
     }
 }
 

@@ -218,8 +218,11 @@ impl Helpdesk {
         let ids: Vec<CommentId> = rows.iter().map(|r| r.id).collect();
         let files = suoja_store::attachments::for_comments(&mut c, scope.tenant, &ids).await?;
         let mut comments = Vec::with_capacity(rows.len());
+        let audits = super::audits::comment_audits(&mut c, scope.tenant, ticket).await?;
         for r in &rows {
-            comments.push(self.open_comment(&mut c, scope.tenant, r, &files).await?);
+            let mut opened = self.open_comment(&mut c, scope.tenant, r, &files).await?;
+            opened.audit_id = audits.get(&r.id.0).copied();
+            comments.push(opened);
         }
         // The requester's and every shown comment's writer's words were read.
         let mut readers_saw: Vec<UserId> = vec![row.requester_id];
@@ -260,6 +263,7 @@ impl Helpdesk {
             html_body,
             attachments,
             via: r.via.clone(),
+            audit_id: None,
             created_at: r.created_at,
         })
     }

@@ -298,6 +298,26 @@ fn people(o: &Obj<'_>, ids_key: &str, objects_key: &str) -> Result<Option<Vec<Us
     Ok(ids.map(|v| v.into_iter().map(UserId).collect()))
 }
 
+/// Most custom field values one request may set.
+const MAX_CUSTOM_FIELDS: usize = 100;
+
+/// A field's id must be positive, its value not too long, and the fields few enough.
+fn check_custom(fields: Vec<(i64, Value)>) -> Result<Option<CustomFields>, ApiError> {
+    let bad = |m: &str| ApiError::Field("custom_fields".into(), format!("custom_fields: {m}"), "InvalidValue");
+    if fields.len() > MAX_CUSTOM_FIELDS {
+        return Err(bad("at most 100 fields per request"));
+    }
+    for (id, v) in &fields {
+        if *id <= 0 {
+            return Err(bad("a field id is a positive number"));
+        }
+        if v.to_string().len() > TEXT_MAX {
+            return Err(bad("a value is too long"));
+        }
+    }
+    Ok(Some(Personal::new(fields)))
+}
+
 fn custom_fields(o: &Obj<'_>) -> Result<Option<CustomFields>, ApiError> {
     let raw = o.raw("custom_fields").or_else(|| o.raw("fields"));
     match raw {
@@ -309,17 +329,9 @@ fn custom_fields(o: &Obj<'_>) -> Result<Option<CustomFields>, ApiError> {
                     .get("id")
                     .and_then(Value::as_i64)
                     .ok_or_else(|| ApiError::Field("custom_fields".into(), "custom_fields: each entry needs a numeric id".into(), "InvalidValue"))?;
-                let v = it.get("value").cloned().unwrap_or(Value::Null);
-                if v.to_string().len() > TEXT_MAX {
-                    return Err(ApiError::Field(
-                        "custom_fields".into(),
-                        "custom_fields: a value is too long".into(),
-                        "InvalidValue",
-                    ));
-                }
-                out.push((id, v));
+                out.push((id, it.get("value").cloned().unwrap_or(Value::Null)));
             }
-            Ok(Some(Personal::new(out)))
+            check_custom(out)
         }
         Some(Value::Object(m)) => {
             let mut out = Vec::new();
@@ -329,7 +341,7 @@ fn custom_fields(o: &Obj<'_>) -> Result<Option<CustomFields>, ApiError> {
                     .map_err(|_| ApiError::Field("custom_fields".into(), "custom_fields: keys must be field ids".into(), "InvalidValue"))?;
                 out.push((id, v.clone()));
             }
-            Ok(Some(Personal::new(out)))
+            check_custom(out)
         }
         Some(_) => Err(ApiError::Field(
             "custom_fields".into(),

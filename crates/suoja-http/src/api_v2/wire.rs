@@ -147,7 +147,7 @@ pub fn comment(c: &Comment, base: &BaseUrl) -> Value {
         "plain_body": c.body.expose(),
         "public": c.public,
         "attachments": c.attachments.iter().map(|a| attachment(a, base)).collect::<Vec<_>>(),
-        "audit_id": c.id.0,
+        "audit_id": c.audit_id,
         "via": via(&c.via),
         "metadata": {"system": {}, "custom": {}},
         "created_at": ts(c.created_at),
@@ -196,29 +196,13 @@ pub fn audit(change: &TicketChange) -> Value {
     })
 }
 
-/// Zendesk's name for a stored event type (redactions are stored by Suoja's kind).
-fn event_type(kind: &str) -> &str {
-    match kind {
-        "comment_redaction" => "CommentRedactionEvent",
-        "attachment_redaction" => "AttachmentRedactionEvent",
-        "recording_redaction" => "VoiceRecordingRedactionEvent",
-        "subject_redaction" => "SubjectRedactionEvent",
-        "custom_field_redaction" => "CustomFieldRedactionEvent",
-        other => other,
-    }
-}
-
 /// A stored audit of a ticket; a `Comment` event carries the comment as it stands now.
 pub fn stored_audit(a: &Audit, base: &BaseUrl) -> Value {
     let events: Vec<Value> = a
         .events
         .iter()
         .map(|e| {
-            let mut e = e.clone();
-            let kind = e.get("type").and_then(Value::as_str).map(|k| event_type(k).to_string());
-            if let Some(k) = kind {
-                suoja_core::json::set(&mut e, "type", json!(k));
-            }
+            let e = e.clone();
             let found = e.get("comment_id").and_then(Value::as_i64).and_then(|id| a.comments.get(&CommentId(id)));
             if e.get("type").and_then(Value::as_str) == Some("Comment")
                 && let Some(c) = found

@@ -86,11 +86,12 @@ impl Privacy {
         if row_changed {
             suoja_store::tickets::update(c, tenant, &row).await?;
         }
-        // The subjects the ticket had before, kept by its audits, as the subject.
-        let weak_subject = accepted.contains(&(Source::TicketSubject, ticket.0));
+        // What the ticket's fields held before (subjects, tags, custom field values, external
+        // ids), kept by its audits: the person goes from all of it.
+        let weak_history = accepted.contains(&(Source::TicketSubject, ticket.0)) || accepted.contains(&(Source::TicketHistory, ticket.0));
         self.hd
-            .rewrite_audit_values(c, tenant, ticket, "subject", &|v| {
-                suoja_helpdesk::tickets::audits::on_strings(v, &|s| erase_text(m, s, Markup::Plain, weak_subject))
+            .rewrite_audit_values(c, tenant, ticket, suoja_helpdesk::tickets::audits::EVERY_FIELD, &|v| {
+                suoja_helpdesk::tickets::audits::on_strings(v, &|s| erase_text(m, s, Markup::Plain, weak_history))
             })
             .await?;
         self.hd.reindex_ticket(c, tenant, ticket).await?;

@@ -307,10 +307,27 @@ impl Privacy {
         for t in plan.links.keys() {
             *out.entry("collaborator_links".into()).or_default() += suoja_store::tickets::remove_collaborator(c, tenant, *t, subject).await?;
         }
-        out.insert(
-            "unassigned_tickets".into(),
-            suoja_store::tickets::unassign(c, tenant, subject, &plan.unassign).await?,
-        );
+        let mut unassigned = 0;
+        for t in &plan.unassign {
+            let n = suoja_store::tickets::unassign(c, tenant, subject, &[*t]).await?;
+            if n > 0
+                && let Some(row) = suoja_store::tickets::by_id(c, tenant, TicketId(*t)).await?
+            {
+                // The ticket's history says its assignee went, not who they were.
+                let event = suoja_helpdesk::model::AuditEvent::change("assignee_id", Value::Null, Value::Null, false).with("reason", json!("erasure"));
+                self.hd.record_audit(c, tenant, &row, None, "rule", &[event], self.hd.now()).await?;
+            }
+            unassigned += n;
+        }
+        out.insert("unassigned_tickets".into(), unassigned);
+        // The histories of the tickets they were on, other than their own (which go whole).
+        let mut on: BTreeSet<i64> = plan.links.keys().copied().collect();
+        on.extend(plan.unassign.iter().copied());
+        on.extend(plan.redactions.keys().copied());
+        on.extend(plan.tombstones.iter().chain(&plan.deletions).map(|(t, _)| *t));
+        for t in on {
+            self.hd.forget_person_in_audits(c, tenant, TicketId(t), subject).await?;
+        }
         Ok(out)
     }
 

@@ -44,34 +44,47 @@ impl Privacy {
             let raw = self.hd.vault().decrypt(&mut tx, scope.tenant, &row.custom_fields_enc).await?;
             let mut fields: Vec<(i64, Value)> = serde_json::from_slice(&raw).map_err(|e| HelpdeskError::Internal(format!("custom fields: {e}")))?;
             for (id, phrase) in &r.custom_fields {
-                let slot = fields
-                    .iter_mut()
-                    .find(|(f, _)| f == id)
-                    .ok_or_else(|| invalid("custom_fields", format!("the ticket has no value for field {id}")))?;
-                slot.1 = match (&slot.1, phrase) {
-                    (Value::Null, _) => return Err(invalid("custom_fields", format!("field {id} has no value"))),
-                    (Value::String(s), Some(p)) => {
+                let field = id.to_string();
+                let slot = fields.iter_mut().find(|(f, _)| f == id);
+                match phrase {
+                    // A phrase goes from the field's value and from every value it had before;
+                    // it must be found in one of them.
+                    Some(p) => {
                         check_phrase("custom_fields", p.expose())?;
-                        Value::String(redact_phrase(s, p.expose()).ok_or_else(|| invalid("custom_fields", format!("the text does not occur in field {id}")))?)
+                        let past = self
+                            .hd
+                            .rewrite_audit_values(&mut tx, scope.tenant, ticket, &field, &|v| on_strings(v, &|s| redact_phrase(s, p.expose())))
+                            .await?;
+                        let now = match slot {
+                            Some((_, Value::String(s))) => redact_phrase(s, p.expose()).map(|new| *s = new).is_some(),
+                            Some((_, v)) if !v.is_null() && past == 0 => {
+                                return Err(invalid("custom_fields", format!("field {id} holds no text; redact its whole value")));
+                            }
+                            _ => false,
+                        };
+                        if !now && past == 0 {
+                            return Err(invalid("custom_fields", format!("the text does not occur in field {id}")));
+                        }
                     }
-                    (Value::String(s), None) if s.chars().all(|c| c == MARK) => {
-                        return Err(invalid("custom_fields", format!("field {id} is already redacted")));
+                    // The whole value goes, with the copies of it the history keeps (not the
+                    // other values the field had: a phrase reaches those).
+                    None => {
+                        let slot = slot.ok_or_else(|| invalid("custom_fields", format!("the ticket has no value for field {id}")))?;
+                        let old = slot.1.clone();
+                        slot.1 = match &old {
+                            Value::Null => return Err(invalid("custom_fields", format!("field {id} has no value"))),
+                            Value::String(s) if s.chars().all(|c| c == MARK) => {
+                                return Err(invalid("custom_fields", format!("field {id} is already redacted")));
+                            }
+                            Value::String(s) => Value::String(marks(s)),
+                            _ => Value::Null,
+                        };
+                        let gone = slot.1.clone();
+                        self.hd
+                            .rewrite_audit_values(&mut tx, scope.tenant, ticket, &field, &|v| (*v == old).then(|| gone.clone()))
+                            .await?;
                     }
-                    (Value::String(s), None) => Value::String(marks(s)),
-                    (_, Some(_)) => return Err(invalid("custom_fields", format!("field {id} holds no text; redact its whole value"))),
-                    (_, None) => Value::Null,
-                };
-                // The field's earlier values go the same way.
-                let whole = |v: &Value| match v {
-                    Value::String(s) => Some(Value::String(marks(s))),
-                    Value::Null => None,
-                    _ => Some(Value::Null),
-                };
-                let part = |v: &Value| match phrase {
-                    Some(p) => on_strings(v, &|s| redact_phrase(s, p.expose())),
-                    None => whole(v),
-                };
-                self.hd.rewrite_audit_values(&mut tx, scope.tenant, ticket, &id.to_string(), &part).await?;
+                }
                 events.push(("custom_field_redaction", Some(*id)));
             }
             row.custom_fields_enc = suoja_helpdesk::crypt::seal_json(self.hd.vault(), &mut tx, scope.tenant, row.key_id, &fields).await?;

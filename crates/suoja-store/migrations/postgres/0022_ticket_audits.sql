@@ -1,5 +1,5 @@
--- Suoja schema v22 (PostgreSQL): a ticket's audits, Zendesk's record of every change; and the index of
--- tickets' external ids filled in once. Keep in step with ../sqlite/0022_ticket_audits.sql; a test compares them.
+-- Suoja schema v22 (PostgreSQL): a ticket's audits, Zendesk's record of every change.
+-- Keep in step with ../sqlite/0022_ticket_audits.sql; a test compares them.
 --
 -- One row per change: who (NULL for Suoja itself), through which channel, and its events as
 -- JSON holding only event types, field names, ids and statuses. Values that may be personal (a
@@ -26,8 +26,3 @@ SELECT tenant_id, ticket_id, actor_id, CASE WHEN actor_id IS NULL THEN 'rule' EL
        json_build_array(json_build_object('type', kind, 'comment_id', comment_id, 'attachment_id', attachment_id, 'field_id', field_id))::text,
        NULL, NULL, created_at
 FROM ticket_events ORDER BY id;
-
--- Tickets given an external id before now are indexed by it (for `GET /tickets?external_id=`)
--- once, by the server at its next start, tenant by tenant.
-CREATE TABLE ticket_external_id_backfill (tenant_id BIGINT PRIMARY KEY);
-INSERT INTO ticket_external_id_backfill (tenant_id) SELECT DISTINCT tenant_id FROM tickets WHERE external_id_enc IS NOT NULL;

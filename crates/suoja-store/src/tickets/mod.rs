@@ -393,7 +393,7 @@ pub async fn tag_backfill_done(c: &mut Conn, tenant: TenantId) -> Result<()> {
     Ok(())
 }
 
-/// Tenants whose tickets' external ids are still to be indexed (see migration 22).
+/// Tenants whose tickets' external ids are still to be indexed (see migration 23).
 pub async fn external_id_backfill_pending(c: &mut Conn) -> Result<Vec<TenantId>> {
     let ids: Vec<i64> = sqlx::query_scalar("SELECT tenant_id FROM ticket_external_id_backfill ORDER BY tenant_id")
         .fetch_all(c)

@@ -363,11 +363,16 @@ engine_test!(a_persons_export_carries_their_tickets_history_with_other_people_re
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
-    let anna_before = {
-        let r = access_request(&app, anna).await;
-        let (_, bytes) = build(&app, r, json!({"format": "json"})).await;
-        serde_json::from_slice::<Value>(&bytes).unwrap()
-    };
+    // A reply made private afterwards is withheld from the export, and so is every event naming it.
+    let (s, v) = app
+        .put(&format!("/api/v2/tickets/{t}.json"), json!({"ticket": {"comment": {"body": "Refund sent"}}}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let reply = v["audit"]["events"].as_array().unwrap().iter().find(|e| e["type"] == "Comment").unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let (s, v) = app.put(&format!("/api/v2/tickets/{t}/comments/{reply}/make_private.json"), json!({})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
 
     let request = access_request(&app, ted).await;
     let (_, bytes) = build(&app, request, json!({"format": "json", "include_internal_notes": false})).await;
@@ -380,11 +385,16 @@ engine_test!(a_persons_export_carries_their_tickets_history_with_other_people_re
         validator.iter_errors(&doc).map(|e| e.to_string()).collect::<Vec<_>>()
     );
     let history = doc["tickets"][0]["history"].as_array().unwrap();
-    assert_eq!(history.len(), 2, "{history:#?}");
+    assert_eq!(history.len(), 2, "the reply's audit and its privacy change name only it: {history:#?}");
     let text = serde_json::to_string(history).unwrap();
     assert!(text.contains("Refund for Ted Lind"), "his own words stay: {text}");
     assert!(!text.contains("Anna") && !text.contains("Berg") && !text.contains("anna.berg"), "{text}");
-    assert!(!text.contains("approved"), "{text}");
+    let named: Vec<i64> = history
+        .iter()
+        .flat_map(|a| a["events"].as_array().unwrap())
+        .filter_map(|e| e["comment_id"].as_i64())
+        .collect();
+    assert!(!named.contains(&reply) && !text.contains("CommentPrivacyChange"), "{text}");
     let change = history[1]["events"].as_array().unwrap();
     let subject = change.iter().find(|e| e["field"] == "subject").unwrap();
     assert_eq!(subject["previous_value"], "Refund for Ted Lind");
@@ -396,9 +406,139 @@ engine_test!(a_persons_export_carries_their_tickets_history_with_other_people_re
     assert!(change.iter().all(|e| e["type"] != "Comment"), "{change:#?}");
     assert_eq!(history[0]["events"].as_array().unwrap().iter().filter(|e| e["type"] == "Comment").count(), 1);
 
-    // Anna's export is what it was: Ted's export touched nothing of hers.
+    // Anna, CC'd, gets the same history with Ted replaced in it.
     let r = access_request(&app, anna).await;
     let (_, bytes) = build(&app, r, json!({"format": "json"})).await;
-    let anna_after: Value = serde_json::from_slice(&bytes).unwrap();
-    assert_eq!(anna_before["tickets"], anna_after["tickets"]);
+    let anna_doc: Value = serde_json::from_slice(&bytes).unwrap();
+    let theirs = serde_json::to_string(&anna_doc["tickets"][0]["history"]).unwrap();
+    assert!(theirs.contains("Refund for ") && theirs.contains("Refund agreed with Anna Berg"), "{theirs}");
+    assert!(!theirs.contains("Ted") && !theirs.contains("Lind"), "{theirs}");
+});
+
+engine_test!(
+    earlier_field_values_and_tags_are_redacted_found_and_erased_and_others_untouched,
+    |app| async move {
+        use crate::privacy_precision::{decide, mentions, request_export, verified_request};
+        let anna = app.user("Anna Berg", "anna.berg@example.fi").await;
+        let ted = app.user("Ted Smith", "ted.smith@example.fi").await;
+        let open = |field: &'static str, tags: Value| {
+            let app = &app;
+            async move {
+                let (s, v) = app
+                .post(
+                    "/api/v2/tickets.json",
+                    json!({"ticket": {"requester_id": anna, "subject": "Callback", "tags": tags, "custom_fields": [{"id": 360001, "value": field}], "comment": {"body": "Please call"}}}),
+                )
+                .await;
+                assert_eq!(s, StatusCode::CREATED, "{v}");
+                v["ticket"]["id"].as_i64().unwrap()
+            }
+        };
+        let t = open("Ted Smith phone 040123", json!(["vip", "ted-smith"])).await;
+        let u = open("Ted Smithers 050999, started", json!(["vip"])).await;
+        for id in [t, u] {
+            let (s, v) = app
+                .put(
+                    &format!("/api/v2/tickets/{id}.json"),
+                    json!({"ticket": {"custom_fields": [{"id": 360001, "value": "done"}], "tags": ["vip"]}}),
+                )
+                .await;
+            assert_eq!(s, StatusCode::OK, "{v}");
+        }
+        let field_values = |events: &[(i64, Value)]| -> Vec<Value> {
+            find(events, "Change", "360001")
+                .iter()
+                .map(|e| e["previous_value"].clone())
+                .chain(find(events, "Create", "360001").iter().map(|e| e["value"].clone()))
+                .collect()
+        };
+
+        // A phrase only an earlier value holds is redacted there, and in what the create shows.
+        let (s, v) = app
+            .put(
+                &format!("/api/v2/tickets/{t}/redact.json"),
+                json!({"redaction": {"custom_fields": [{"id": 360001, "text": "040123"}]}}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(
+            field_values(&events(&app, t).await),
+            vec![json!("Ted Smith phone ▇▇▇▇▇▇"), json!("Ted Smith phone ▇▇▇▇▇▇")]
+        );
+        // The whole present value goes; earlier, different values stay as they were.
+        let (s, v) = app
+            .put(
+                &format!("/api/v2/tickets/{t}/redact.json"),
+                json!({"redaction": {"custom_fields": [{"id": 360001}]}}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let after = events(&app, t).await;
+        assert_eq!(
+            find(&after, "Change", "360001")[0]["value"],
+            "▇▇▇▇",
+            "the history's copy of that value goes too"
+        );
+        assert_eq!(field_values(&after)[0], "Ted Smith phone ▇▇▇▇▇▇");
+
+        // The person is found in the ticket's history, and the reviewer sees the passage.
+        let u_before = app.get(&format!("/api/v2/tickets/{u}/audits.json")).await.1;
+        let request = verified_request(&app, "access", ted, json!({})).await;
+        let (s, v) = app
+            .post(
+                &format!("/api/v2/privacy/requests/{request}/exports.json"),
+                json!({"export": {"format": "json"}}),
+            )
+            .await;
+        assert!(s.is_success(), "{v}");
+        let list = mentions(&app, request).await;
+        let history: Vec<&Value> = list.iter().filter(|m| m["source"] == "ticket_history").collect();
+        assert_eq!(history.len(), 1, "only the ticket whose history names Ted Smith: {list:#?}");
+        assert_eq!(history[0]["source_id"], t);
+        let passages = history[0]["passages"].to_string();
+        assert!(passages.contains("Ted Smith"), "{passages}");
+        let (s, v) = decide(&app, request, history[0], "accept").await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let doc = request_export(&app, request).await;
+        let exported: Vec<&Value> = doc["mentions"].as_array().unwrap().iter().filter(|m| m["source"] == "ticket_history").collect();
+        assert_eq!(exported.len(), 1, "{doc:#}");
+
+        // Erased: the name goes from every earlier value, tags included; Ted Smithers' stays.
+        let (s, v) = app.post(&format!("/api/v2/privacy/subjects/{ted}/erasure.json"), json!({})).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(v["erasure"]["state"], "completed", "{v}");
+        let text = app.get(&format!("/api/v2/tickets/{t}/audits.json")).await.1.to_string();
+        assert!(!text.contains("Ted") && !text.contains("Smith") && !text.contains("ted-smith"), "{text}");
+        assert!(text.contains("vip") && text.contains("phone"), "the rest stays: {text}");
+        let u_after = app.get(&format!("/api/v2/tickets/{u}/audits.json")).await.1;
+        assert_eq!(u_before.to_string(), u_after.to_string(), "Ted Smithers' ticket is byte-identical");
+    }
+);
+
+engine_test!(comments_name_the_audit_that_added_them_and_event_ids_stay_unique, |app| async move {
+    let person = app.user("Olli Oikea", "olli.oikea@example.fi").await;
+    let t = app.ticket(person, "Ids", "First").await;
+    let (s, v) = app
+        .put(&format!("/api/v2/tickets/{t}.json"), json!({"ticket": {"comment": {"body": "Second"}}}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let second_audit = v["audit"]["id"].as_i64().unwrap();
+    let (_, v) = app.get(&format!("/api/v2/tickets/{t}/comments.json")).await;
+    let audits = app.get(&format!("/api/v2/tickets/{t}/audits.json")).await.1;
+    let first_audit = audits["audits"][0]["id"].as_i64().unwrap();
+    assert_eq!(v["comments"][0]["audit_id"], first_audit, "{v}");
+    assert_eq!(v["comments"][1]["audit_id"], second_audit, "{v}");
+    // Too many fields for one change are refused whole, so event ids cannot run into the next audit's.
+    let fields: Vec<Value> = (1..=101).map(|i| json!({"id": i, "value": "x"})).collect();
+    let (s, v) = app
+        .put(&format!("/api/v2/tickets/{t}.json"), json!({"ticket": {"custom_fields": fields}}))
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    for bad in [json!([{"id": -5, "value": "x"}]), json!({"0": "x"})] {
+        let (s, v) = app.put(&format!("/api/v2/tickets/{t}.json"), json!({"ticket": {"custom_fields": bad}})).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    }
+    let ids: Vec<i64> = events(&app, t).await.iter().map(|(_, e)| e["id"].as_i64().unwrap()).collect();
+    let unique: std::collections::BTreeSet<i64> = ids.iter().copied().collect();
+    assert_eq!(unique.len(), ids.len(), "{ids:?}");
 });

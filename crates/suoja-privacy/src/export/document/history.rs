@@ -10,28 +10,7 @@ use super::super::iso;
 use super::super::people::People;
 use super::{Withheld, int, json_text, text};
 use crate::graph::{Field, Record};
-
-/// Fields whose values are people's ids.
-const PEOPLE_FIELDS: &[&str] = &[
-    "requester_id",
-    "submitter_id",
-    "assignee_id",
-    "collaborator_ids",
-    "email_cc_ids",
-    "follower_ids",
-];
-
-/// Zendesk's names for the stored redaction kinds.
-fn event_type(kind: &str) -> &str {
-    match kind {
-        "comment_redaction" => "CommentRedactionEvent",
-        "attachment_redaction" => "AttachmentRedactionEvent",
-        "recording_redaction" => "VoiceRecordingRedactionEvent",
-        "subject_redaction" => "SubjectRedactionEvent",
-        "custom_field_redaction" => "CustomFieldRedactionEvent",
-        other => other,
-    }
-}
+use suoja_helpdesk::tickets::audits::PEOPLE_FIELDS;
 
 /// The people an audit names by id (its author, and ids in its events), for placeholders.
 pub(super) fn people_in(r: &Record, out: &mut BTreeSet<i64>) {
@@ -143,14 +122,21 @@ pub(super) fn render(audits: &[&Record], ticket: &Record, comments: &BTreeSet<i6
     }
     let mut out = Vec::new();
     for (r, (events, values)) in audits.iter().zip(&parsed) {
+        // A comment the export leaves out (a note, or one gone since) is not named, nor made
+        // private, redacted or notified of: an audit that added one shows no notifications.
+        let withheld_comment = events
+            .iter()
+            .any(|e| e.get("comment_id").and_then(Value::as_i64).is_some_and(|c| !comments.contains(&c)));
         let mut shown_events = Vec::new();
         for (i, e) in events.iter().enumerate() {
             let kind = e.get("type").and_then(Value::as_str).unwrap_or_default();
+            if kind == "Notification" && withheld_comment {
+                continue;
+            }
             let mut v = Map::new();
-            v.insert("type".into(), json!(event_type(kind)));
+            v.insert("type".into(), json!(suoja_helpdesk::tickets::audits::zendesk_type(kind)));
             if let Some(c) = e.get("comment_id").and_then(Value::as_i64) {
-                if kind == "Comment" && !comments.contains(&c) {
-                    // A note the export leaves out, or a comment gone since: not named.
+                if !comments.contains(&c) {
                     continue;
                 }
                 v.insert("comment_id".into(), json!(c));
