@@ -542,3 +542,58 @@ engine_test!(comments_name_the_audit_that_added_them_and_event_ids_stay_unique, 
     let unique: std::collections::BTreeSet<i64> = ids.iter().copied().collect();
     assert_eq!(unique.len(), ids.len(), "{ids:?}");
 });
+
+engine_test!(an_erased_person_leaves_the_history_of_tickets_they_were_on, |app| async move {
+    let requester = app.user("Riitta Pysyvä", "riitta.pysyva@example.fi").await;
+    let (s, v) = app
+        .post(
+            "/api/v2/users.json",
+            json!({"user": {"name": "Paavo Poistuva", "email": "paavo.poistuva@example.fi", "role": "agent"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let paavo = v["user"]["id"].as_i64().unwrap();
+    let cc = app.user("Kalle Kopio", "kalle.kopio@example.fi").await;
+    let (s, v) = app
+        .post(
+            "/api/v2/tickets.json",
+            json!({"ticket": {"requester_id": requester, "subject": "Staying", "assignee_id": paavo, "collaborator_ids": [paavo, cc], "comment": {"body": "Hello"}}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let t = v["ticket"]["id"].as_i64().unwrap();
+    let before = events(&app, t).await;
+    assert!(serde_json::to_string(&before).unwrap().contains(&format!("[{paavo},{cc}]")), "{before:?}");
+
+    let (s, v) = app.delete(&format!("/api/v2/users/{paavo}.json")).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, v) = app.delete(&format!("/api/v2/deleted_users/{paavo}.json")).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let after = events(&app, t).await;
+    let ids = |field: &str, kind: &str| find(&after, kind, field).iter().map(|e| e["value"].clone()).collect::<Vec<_>>();
+    assert_eq!(ids("collaborator_ids", "Create"), vec![json!([cc])], "the other CC stays: {after:#?}");
+    assert_eq!(ids("assignee_id", "Create"), vec![Value::Null]);
+    let unassigned = find(&after, "Change", "assignee_id");
+    assert_eq!(unassigned.len(), 1, "the erasure's unassignment is in the history: {after:#?}");
+    assert_eq!(
+        (&unassigned[0]["previous_value"], &unassigned[0]["value"], &unassigned[0]["reason"]),
+        (&Value::Null, &Value::Null, &json!("erasure"))
+    );
+    let people = [
+        "requester_id",
+        "submitter_id",
+        "assignee_id",
+        "collaborator_ids",
+        "email_cc_ids",
+        "follower_ids",
+    ];
+    for (_, e) in &after {
+        let named = people.contains(&e["field_name"].as_str().unwrap_or_default());
+        for key in ["value", "previous_value", "recipients"] {
+            let v = &e[key];
+            if named || key == "recipients" {
+                assert!(*v != json!(paavo) && !v.as_array().is_some_and(|a| a.contains(&json!(paavo))), "{e}");
+            }
+        }
+    }
+});
