@@ -662,7 +662,8 @@ impl Helpdesk {
     }
 
     /// What a ticket is indexed by: its subject and public comments (what its end users read),
-    /// its internal notes and the values its fields had before (staff's only), and its tags.
+    /// its internal notes, custom field values, external id and the values its fields had
+    /// before (staff's only), and its tags.
     async fn ticket_tokens(&self, c: &mut Conn, tenant: TenantId, t: &suoja_store::reindex::TicketText) -> Result<DocTokens> {
         let v = &self.vault;
         let mut public = match &t.subject_enc {
@@ -676,11 +677,21 @@ impl Helpdesk {
             into.push(' ');
             into.push_str(crate::crypt::open(v, c, tenant, body).await?.expose());
         }
-        for past in self.past_values(c, tenant, &t.audits).await? {
+        for past in self.past_values(c, tenant, &t.audits, false).await? {
             internal.push(' ');
             internal.push_str(&past);
         }
         let external_id = crate::crypt::open_opt(v, c, tenant, t.external_id_enc.as_deref()).await?;
+        // Custom field values and the external id are staff's words too.
+        let fields: Vec<(i64, serde_json::Value)> = crate::crypt::open_json(v, c, tenant, &t.custom_fields_enc).await?;
+        for text in fields
+            .iter()
+            .flat_map(|(_, v)| crate::tickets::audits::strings(v))
+            .chain(external_id.as_ref().map(|x| x.expose().clone()))
+        {
+            internal.push(' ');
+            internal.push_str(&text);
+        }
         doc_tokens(
             v,
             c,

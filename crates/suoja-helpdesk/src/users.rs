@@ -555,7 +555,9 @@ impl Helpdesk {
     }
 }
 
-pub(crate) fn normalize_tags(tags: &[String]) -> Vec<String> {
+/// Tags as they are stored: split at whitespace, lower case, at most 80 characters each, sorted,
+/// each once.
+pub fn normalize_tags(tags: &[String]) -> Vec<String> {
     let mut out: Vec<String> = tags
         .iter()
         .flat_map(|t| t.split_whitespace())

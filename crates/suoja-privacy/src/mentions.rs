@@ -26,9 +26,9 @@ pub enum Source {
     Comment,
     /// A ticket's subject.
     TicketSubject,
-    /// What a ticket's fields held before (past subjects, tags, custom field values), as its
-    /// audits keep them.
-    TicketHistory,
+    /// A ticket's custom field values, tags and external id, and what its subject and fields
+    /// held before (its audits keep that).
+    TicketFields,
     /// An organisation's name, details or notes.
     Organization,
     /// A row of another table with free text the data map declares (a help center comment, a
@@ -42,13 +42,13 @@ impl Source {
         match self {
             Source::Comment => "comment",
             Source::TicketSubject => "ticket_subject",
-            Source::TicketHistory => "ticket_history",
+            Source::TicketFields => "ticket_fields",
             Source::Organization => "organization",
             Source::Text(table) => table,
         }
     }
     pub(crate) fn parse(s: &str) -> Option<Self> {
-        [Source::Comment, Source::TicketSubject, Source::TicketHistory, Source::Organization]
+        [Source::Comment, Source::TicketSubject, Source::TicketFields, Source::Organization]
             .into_iter()
             .find(|x| x.as_str() == s)
             .or_else(|| crate::texts::table(s).map(|t| Source::Text(t.table.name)))
@@ -313,23 +313,17 @@ impl Privacy {
                     });
                 }
             }
-            // What the tickets' fields held before (their audits keep it).
-            let mut past: BTreeMap<i64, Vec<(String, Vec<u8>)>> = BTreeMap::new();
-            for r in suoja_store::graph::rows_linked(c, tenant, "ticket_audits", &["ticket_id", "events", "values_enc"], "ticket_id", chunk).await? {
-                if let (Some(t), Some(Value::Text(events)), Some(Value::Bytes(sealed))) = (int(r.first()), r.get(1), r.get(2)) {
-                    past.entry(t).or_default().push((events.clone(), sealed.clone()));
-                }
-            }
-            for (id, audits) in past {
-                let Ok(values) = self.hd.past_values(c, tenant, &audits).await else {
+            // Their other fields, now and before (their audits keep what they held).
+            for id in chunk {
+                let Ok(values) = self.hd.ticket_field_texts(c, tenant, suoja_core::TicketId(*id)).await else {
                     continue;
                 };
                 let classes: BTreeSet<Class> = values.iter().flat_map(|s| classes_in(s, Markup::Plain)).collect();
                 if !classes.is_empty() {
                     out.push(Found {
-                        source: Source::TicketHistory,
-                        source_id: id,
-                        ticket_id: Some(id),
+                        source: Source::TicketFields,
+                        source_id: *id,
+                        ticket_id: Some(*id),
                         classes,
                     });
                 }
@@ -609,10 +603,10 @@ impl Privacy {
                     }
                 }
             }
-            Source::TicketHistory => {
+            Source::TicketFields => {
                 let rows = suoja_store::graph::rows_linked(c, tenant, "tickets", &["requester_id"], "id", &[cand.source_id]).await?;
                 people.extend(rows.first().and_then(|r| int(r.first())));
-                texts.extend(self.hd.ticket_past_values(c, tenant, suoja_core::TicketId(cand.source_id)).await?);
+                texts.extend(self.hd.ticket_field_texts(c, tenant, suoja_core::TicketId(cand.source_id)).await?);
             }
             Source::Organization => {
                 if let Some(o) = suoja_store::organizations::by_id(c, tenant, suoja_core::OrganizationId(cand.source_id)).await? {

@@ -29,6 +29,8 @@ pub struct TicketText {
     pub tags_enc: Vec<u8>,
     /// The external id, sealed.
     pub external_id_enc: Option<Vec<u8>>,
+    /// The custom field values, sealed.
+    pub custom_fields_enc: Vec<u8>,
     /// (public, sealed body) of each comment.
     pub comments: Vec<(bool, Vec<u8>)>,
     /// (events, sealed values) of each of its audits that keeps values it replaced.
@@ -38,12 +40,13 @@ pub struct TicketText {
 /// The sealed text of up to `limit` tickets after `after` (the trash included), in id order, in
 /// two queries whatever their number (the rebuild after a restore reads every ticket this way).
 pub async fn ticket_texts(c: &mut Conn, tenant: TenantId, after: i64, limit: i64) -> Result<Vec<TicketText>> {
-    let rows = sqlx::query("SELECT id, subject_enc, tags_enc, external_id_enc FROM tickets WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT $3")
-        .bind(tenant.0)
-        .bind(after)
-        .bind(limit)
-        .fetch_all(&mut *c)
-        .await?;
+    let rows =
+        sqlx::query("SELECT id, subject_enc, tags_enc, external_id_enc, custom_fields_enc FROM tickets WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT $3")
+            .bind(tenant.0)
+            .bind(after)
+            .bind(limit)
+            .fetch_all(&mut *c)
+            .await?;
     let mut out = Vec::with_capacity(rows.len());
     for r in &rows {
         out.push(TicketText {
@@ -51,6 +54,7 @@ pub async fn ticket_texts(c: &mut Conn, tenant: TenantId, after: i64, limit: i64
             subject_enc: opt_bytes(r, "subject_enc")?,
             tags_enc: bytes(r, "tags_enc")?,
             external_id_enc: opt_bytes(r, "external_id_enc")?,
+            custom_fields_enc: bytes(r, "custom_fields_enc")?,
             comments: Vec::new(),
             audits: Vec::new(),
         });

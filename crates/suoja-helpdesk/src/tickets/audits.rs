@@ -63,6 +63,18 @@ pub fn personal_field(field: &str) -> bool {
     matches!(field, "subject" | "tags" | "external_id") || field.parse::<i64>().is_ok()
 }
 
+/// Event ids below this are comment ids (a comment event's id is its comment's, as Zendesk's);
+/// the other events are numbered from it by audit and place, so the two never meet (2^50: far
+/// above any comment id, and within the integers JSON clients read exactly).
+const EVENT_ID_BASE: i64 = 1 << 50;
+
+/// The id of the `idx`-th event of audit `audit` (other than a comment event).
+pub fn event_id(audit: i64, idx: usize) -> i64 {
+    EVENT_ID_BASE
+        .saturating_add(audit.saturating_mul(1000))
+        .saturating_add(i64::try_from(idx).unwrap_or(0))
+}
+
 /// Zendesk's name for a stored event type (redactions are stored by Suoja's kind).
 pub fn zendesk_type(kind: &str) -> &str {
     match kind {
@@ -136,6 +148,13 @@ pub fn on_strings(v: &Value, change: &dyn Fn(&str) -> Option<String>) -> Option<
     }
     let mut out = v.clone();
     walk(&mut out, change).then_some(out)
+}
+
+/// Every string in a value (a field's text, each item of a list).
+pub fn strings(v: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    strings_of(v, &mut out);
+    out
 }
 
 fn strings_of(v: &Value, out: &mut Vec<String>) {
@@ -269,7 +288,7 @@ impl Helpdesk {
                 // Empty members (a redaction's unused ids) go; a field's value stays even when
                 // it is `null`, as Zendesk shows a field that had none.
                 m.retain(|k, v| !v.is_null() || k == "value" || k == "previous_value");
-                m.insert("id".into(), json!(a.id.saturating_mul(1000).saturating_add(i64::try_from(i).unwrap_or(0))));
+                m.insert("id".into(), json!(event_id(a.id, i)));
                 if let Some(kind) = m.get("type").and_then(Value::as_str).map(|k| zendesk_type(k).to_string()) {
                     m.insert("type".into(), json!(kind));
                 }
@@ -468,8 +487,8 @@ impl Helpdesk {
             for e in &mut events {
                 let Value::Object(m) = e else { continue };
                 let named = m.get("field_name").and_then(Value::as_str).is_some_and(|f| PEOPLE_FIELDS.contains(&f));
-                for key in ["value", "previous_value", "recipients", "author_id"] {
-                    if !(named || key == "recipients" || key == "author_id") {
+                for key in ["value", "previous_value", "recipients", "author_id", "assignee_id"] {
+                    if !(named || !matches!(key, "value" | "previous_value")) {
                         continue;
                     }
                     match m.get_mut(key) {
@@ -504,17 +523,20 @@ impl Helpdesk {
         Ok(())
     }
 
-    /// The values a ticket's fields had before their present ones (subjects, tags, custom field
-    /// values, external ids), as its audits keep them: for its index (staff find a ticket by a
-    /// subject it once had; an erasure's search finds a person named there) and for the search
-    /// of a person in the ticket's history.
-    pub async fn past_values(&self, c: &mut Conn, tenant: TenantId, audits: &[(String, Vec<u8>)]) -> Result<Vec<String>> {
+    /// The values a ticket's fields had before their present ones (subjects, custom field
+    /// values, external ids, and tags with `tags`), as its audits keep them: for its index
+    /// (staff find a ticket by a subject it once had; an erasure's search finds a person named
+    /// there; tags are labels, never matched by words, so the index leaves them out) and for
+    /// the search of a person in the ticket's fields.
+    pub async fn past_values(&self, c: &mut Conn, tenant: TenantId, audits: &[(String, Vec<u8>)], tags: bool) -> Result<Vec<String>> {
         let mut out = Vec::new();
         for (events, sealed) in audits {
             let Ok(events) = serde_json::from_str::<Vec<Value>>(events) else { continue };
             let values: Value = crypt::open_json(&self.vault, c, tenant, sealed).await?;
             for (i, e) in events.iter().enumerate() {
-                if e.get("field_name").and_then(Value::as_str).is_some_and(personal_field)
+                let field = e.get("field_name").and_then(Value::as_str).unwrap_or_default();
+                if personal_field(field)
+                    && (tags || field != "tags")
                     && let Some(p) = values.get(i.to_string()).and_then(|v| v.get("previous_value"))
                 {
                     strings_of(p, &mut out);
@@ -524,14 +546,37 @@ impl Helpdesk {
         Ok(out)
     }
 
-    /// The values a ticket's fields had before (see [`Self::past_values`]), read from its audits.
-    pub async fn ticket_past_values(&self, c: &mut Conn, tenant: TenantId, ticket: TicketId) -> Result<Vec<String>> {
+    /// The text of a ticket's fields besides its subject and description: its custom field
+    /// values, its external id, and its tags (with `tags`).
+    pub async fn field_texts(&self, c: &mut Conn, tenant: TenantId, row: &TicketRow, tags: bool) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        let fields: Vec<(i64, Value)> = crypt::open_json(&self.vault, c, tenant, &row.custom_fields_enc).await?;
+        for (_, v) in &fields {
+            strings_of(v, &mut out);
+        }
+        if let Some(x) = crypt::open_opt(&self.vault, c, tenant, row.external_id_enc.as_deref()).await? {
+            out.push(x.expose().clone());
+        }
+        if tags {
+            out.extend(crypt::open_json::<Vec<String>>(&self.vault, c, tenant, &row.tags_enc).await?);
+        }
+        Ok(out)
+    }
+
+    /// Everything a ticket's fields hold and held besides its present subject and description
+    /// (see [`Self::field_texts`] and [`Self::past_values`]), tags included.
+    pub async fn ticket_field_texts(&self, c: &mut Conn, tenant: TenantId, ticket: TicketId) -> Result<Vec<String>> {
+        let mut out = match suoja_store::tickets::by_id(c, tenant, ticket).await? {
+            Some(row) => self.field_texts(c, tenant, &row, true).await?,
+            None => Vec::new(),
+        };
         let audits: Vec<(String, Vec<u8>)> = suoja_store::ticket_audits::with_values(c, tenant, ticket)
             .await?
             .into_iter()
             .filter_map(|a| a.values_enc.map(|v| (a.events, v)))
             .collect();
-        self.past_values(c, tenant, &audits).await
+        out.extend(self.past_values(c, tenant, &audits, true).await?);
+        Ok(out)
     }
 }
 

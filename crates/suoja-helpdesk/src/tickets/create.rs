@@ -221,6 +221,15 @@ impl Helpdesk {
             internal = plain;
         }
         let external = input.external_id.clone().flatten();
+        // Custom field values and the external id are staff's words too.
+        for text in custom
+            .iter()
+            .flat_map(|(_, v)| crate::tickets::audits::strings(v))
+            .chain(external.as_ref().map(|x| x.expose().clone()))
+        {
+            internal.push(' ');
+            internal.push_str(&text);
+        }
         let doc = crate::search::DocText {
             public: &text,
             internal: &internal,

@@ -8,8 +8,8 @@ use suoja_core::{Scope, TicketId};
 use crate::model::Ticket;
 use crate::{Helpdesk, HelpdeskError, Result};
 
-/// Longest external id looked up, in characters.
-const MAX_EXTERNAL_ID: usize = 255;
+/// Longest external id looked up, in characters (as long as a ticket's may be).
+const MAX_EXTERNAL_ID: usize = 1024;
 
 impl Helpdesk {
     /// The live tickets (not in the trash, not restricted) the caller may see whose external
@@ -17,7 +17,7 @@ impl Helpdesk {
     pub async fn tickets_by_external_id(&self, scope: &Scope, external_id: &str) -> Result<Vec<Ticket>> {
         crate::require_staff(scope)?;
         if external_id.trim().is_empty() || external_id.chars().count() > MAX_EXTERNAL_ID {
-            return Err(HelpdeskError::invalid("external_id", "external_id: give 1 to 255 characters"));
+            return Err(HelpdeskError::invalid("external_id", "external_id: give 1 to 1024 characters"));
         }
         let mut c = self.db.read().await?;
         let h = self.vault.search_hasher(&mut c, scope.tenant).await?;

@@ -15,7 +15,7 @@ fn tag_input(tag: &str) -> String {
 
 impl Helpdesk {
     /// Writes a ticket's tag rows for its (normalised) tags, replacing any it had.
-    pub(crate) async fn set_ticket_tags(&self, c: &mut Conn, tenant: TenantId, id: TicketId, tags: &[String]) -> Result<()> {
+    pub async fn set_ticket_tags(&self, c: &mut Conn, tenant: TenantId, id: TicketId, tags: &[String]) -> Result<()> {
         let mut hashes = Vec::with_capacity(tags.len());
         for t in tags {
             hashes.push(self.vault.blind_index(c, tenant, &tag_input(t)).await?);

@@ -358,6 +358,7 @@ impl Helpdesk {
             if changed {
                 current.sort_by_key(|(i, _)| *i);
                 row.custom_fields_enc = crypt::seal_json(v, c, t, row.key_id, &current).await?;
+                reindex = true;
             }
         }
         if let Some(x) = &input.external_id {

@@ -301,9 +301,14 @@ fn people(o: &Obj<'_>, ids_key: &str, objects_key: &str) -> Result<Option<Vec<Us
 /// Most custom field values one request may set.
 const MAX_CUSTOM_FIELDS: usize = 100;
 
-/// A field's id must be positive, its value not too long, and the fields few enough.
-fn check_custom(fields: Vec<(i64, Value)>) -> Result<Option<CustomFields>, ApiError> {
+/// A field's id must be positive, its value not too long, and the fields few enough; a field
+/// named twice keeps the value given last.
+fn check_custom(mut fields: Vec<(i64, Value)>) -> Result<Option<CustomFields>, ApiError> {
     let bad = |m: &str| ApiError::Field("custom_fields".into(), format!("custom_fields: {m}"), "InvalidValue");
+    let mut seen = std::collections::BTreeSet::new();
+    fields.reverse();
+    fields.retain(|(id, _)| seen.insert(*id));
+    fields.reverse();
     if fields.len() > MAX_CUSTOM_FIELDS {
         return Err(bad("at most 100 fields per request"));
     }

@@ -154,14 +154,9 @@ pub fn comment(c: &Comment, base: &BaseUrl) -> Value {
     })
 }
 
-/// An event id: its audit's id and its place in the audit.
-fn event_id(audit: i64, idx: usize) -> i64 {
-    audit.saturating_mul(1000).saturating_add(suoja_core::num::to_i64(idx))
-}
-
 fn event(e: &AuditEvent, idx: usize, change: &TicketChange) -> Value {
     let mut v = json!({
-        "id": event_id(change.audit_id, idx),
+        "id": suoja_helpdesk::tickets::audits::event_id(change.audit_id, idx),
         "type": e.kind,
     });
     if let Some(f) = &e.field_name {

@@ -191,7 +191,7 @@ async fn request(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -
                 ("comment", Some(true)) => ctx.t("console.mention_reply").replace("{n}", &ticket),
                 ("comment", _) => ctx.t("console.mention_note").replace("{n}", &ticket),
                 ("ticket_subject", _) => ctx.t("console.mention_subject").replace("{n}", &ticket),
-                ("ticket_history", _) => ctx.t("console.mention_history").replace("{n}", &ticket),
+                ("ticket_fields", _) => ctx.t("console.mention_fields").replace("{n}", &ticket),
                 ("organization", _) => ctx.t("console.mention_organization").to_string(),
                 ("hc_article_comments" | "hc_posts" | "hc_post_comments" | "hc_articles", _) => {
                     ctx.t(&format!("console.mention_{}", m.source)).replace("{n}", &m.source_id.to_string())

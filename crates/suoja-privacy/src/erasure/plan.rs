@@ -92,7 +92,7 @@ pub const PLAN_LINES: &[&str] = &[
 /// for review; replaced only once privacy staff accepted it on the erasure request.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Mention {
-    /// `comment`, `ticket_subject`, `ticket_history`, `organization`, or the table of other free
+    /// `comment`, `ticket_subject`, `ticket_fields`, `organization`, or the table of other free
     /// text.
     pub source: String,
     /// The comment, ticket, organisation or row id.

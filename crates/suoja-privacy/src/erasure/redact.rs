@@ -83,15 +83,48 @@ impl Privacy {
             row.subject_enc = Some(v.encrypt_str(c, tenant, row.key_id, &new).await?);
             row_changed = true;
         }
+        // The ticket's other fields (custom field values, tags, external id), and what they and
+        // the subject held before, as its audits keep it: weak matches only where privacy staff
+        // accepted them there.
+        let weak_fields = accepted.contains(&(Source::TicketFields, ticket.0));
+        let erase = |s: &str| erase_text(m, s, Markup::Plain, weak_fields);
+        let fields: Vec<(i64, serde_json::Value)> = suoja_helpdesk::crypt::open_json(v, c, tenant, &row.custom_fields_enc).await?;
+        let mut fields_changed = false;
+        let fields: Vec<(i64, serde_json::Value)> = fields
+            .into_iter()
+            .map(|(id, value)| match suoja_helpdesk::tickets::audits::on_strings(&value, &erase) {
+                Some(new) => {
+                    fields_changed = true;
+                    (id, new)
+                }
+                None => (id, value),
+            })
+            .collect();
+        if fields_changed {
+            row.custom_fields_enc = suoja_helpdesk::crypt::seal_json(v, c, tenant, row.key_id, &fields).await?;
+            row_changed = true;
+        }
+        let tags: Vec<String> = suoja_helpdesk::crypt::open_json(v, c, tenant, &row.tags_enc).await?;
+        if tags.iter().any(|t| erase(t).is_some()) {
+            let kept: Vec<String> = tags.iter().map(|t| erase(t).unwrap_or_else(|| t.clone())).collect();
+            let kept = suoja_helpdesk::users::normalize_tags(&kept);
+            row.tags_enc = suoja_helpdesk::crypt::seal_json(v, c, tenant, row.key_id, &kept).await?;
+            self.hd.set_ticket_tags(c, tenant, ticket, &kept).await?;
+            row_changed = true;
+        }
+        if let Some(x) = row.external_id_enc.clone()
+            && let Ok(d) = v.decrypt_str(c, tenant, &x).await
+            && let Some(new) = erase(&d)
+        {
+            row.external_id_enc = Some(v.encrypt_str(c, tenant, row.key_id, &new).await?);
+            row_changed = true;
+        }
         if row_changed {
             suoja_store::tickets::update(c, tenant, &row).await?;
         }
-        // What the ticket's fields held before (subjects, tags, custom field values, external
-        // ids), kept by its audits: the person goes from all of it.
-        let weak_history = accepted.contains(&(Source::TicketSubject, ticket.0)) || accepted.contains(&(Source::TicketHistory, ticket.0));
         self.hd
             .rewrite_audit_values(c, tenant, ticket, suoja_helpdesk::tickets::audits::EVERY_FIELD, &|v| {
-                suoja_helpdesk::tickets::audits::on_strings(v, &|s| erase_text(m, s, Markup::Plain, weak_history))
+                suoja_helpdesk::tickets::audits::on_strings(v, &erase)
             })
             .await?;
         self.hd.reindex_ticket(c, tenant, ticket).await?;

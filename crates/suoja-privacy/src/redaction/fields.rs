@@ -56,7 +56,10 @@ impl Privacy {
                             .rewrite_audit_values(&mut tx, scope.tenant, ticket, &field, &|v| on_strings(v, &|s| redact_phrase(s, p.expose())))
                             .await?;
                         let now = match slot {
-                            Some((_, Value::String(s))) => redact_phrase(s, p.expose()).map(|new| *s = new).is_some(),
+                            // Text, or a list of texts (a multiple choice field).
+                            Some((_, v @ (Value::String(_) | Value::Array(_)))) => {
+                                on_strings(v, &|s| redact_phrase(s, p.expose())).map(|new| *v = new).is_some()
+                            }
                             Some((_, v)) if !v.is_null() && past == 0 => {
                                 return Err(invalid("custom_fields", format!("field {id} holds no text; redact its whole value")));
                             }

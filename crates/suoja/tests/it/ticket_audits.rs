@@ -492,7 +492,7 @@ engine_test!(
             .await;
         assert!(s.is_success(), "{v}");
         let list = mentions(&app, request).await;
-        let history: Vec<&Value> = list.iter().filter(|m| m["source"] == "ticket_history").collect();
+        let history: Vec<&Value> = list.iter().filter(|m| m["source"] == "ticket_fields").collect();
         assert_eq!(history.len(), 1, "only the ticket whose history names Ted Smith: {list:#?}");
         assert_eq!(history[0]["source_id"], t);
         let passages = history[0]["passages"].to_string();
@@ -500,9 +500,17 @@ engine_test!(
         let (s, v) = decide(&app, request, history[0], "accept").await;
         assert_eq!(s, StatusCode::OK, "{v}");
         let doc = request_export(&app, request).await;
-        let exported: Vec<&Value> = doc["mentions"].as_array().unwrap().iter().filter(|m| m["source"] == "ticket_history").collect();
+        let exported: Vec<&Value> = doc["mentions"].as_array().unwrap().iter().filter(|m| m["source"] == "ticket_fields").collect();
         assert_eq!(exported.len(), 1, "{doc:#}");
 
+        // His address in the present field, a tag and the external id: the erasure reaches those too.
+        let (s, v) = app
+            .put(
+                &format!("/api/v2/tickets/{t}.json"),
+                json!({"ticket": {"custom_fields": [{"id": 360001, "value": "call ted.smith@example.fi"}], "additional_tags": ["ted.smith@example.fi"], "external_id": "ext ted.smith@example.fi 2"}}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
         // Erased: the name goes from every earlier value, tags included; Ted Smithers' stays.
         let (s, v) = app.post(&format!("/api/v2/privacy/subjects/{ted}/erasure.json"), json!({})).await;
         assert_eq!(s, StatusCode::OK, "{v}");
@@ -510,6 +518,9 @@ engine_test!(
         let text = app.get(&format!("/api/v2/tickets/{t}/audits.json")).await.1.to_string();
         assert!(!text.contains("Ted") && !text.contains("Smith") && !text.contains("ted-smith"), "{text}");
         assert!(text.contains("vip") && text.contains("phone"), "the rest stays: {text}");
+        let now = app.get(&format!("/api/v2/tickets/{t}.json")).await.1.to_string();
+        assert!(!now.contains("ted.smith"), "{now}");
+        assert!(now.contains("call [redacted]") && now.contains("ext [redacted] 2"), "{now}");
         let u_after = app.get(&format!("/api/v2/tickets/{u}/audits.json")).await.1;
         assert_eq!(u_before.to_string(), u_after.to_string(), "Ted Smithers' ticket is byte-identical");
     }
@@ -596,4 +607,54 @@ engine_test!(an_erased_person_leaves_the_history_of_tickets_they_were_on, |app| 
             }
         }
     }
+});
+
+engine_test!(a_rejected_passage_in_a_tickets_fields_is_left_alone_by_the_erasure, |app| async move {
+    use crate::privacy_precision::{decide, mentions, verified_request};
+    let anna = app.user("Anna Pysyvä", "anna.pysyva@example.fi").await;
+    let ilkka = app.user("Ilkka Salo", "ilkka.salo@example.fi").await;
+    let (s, v) = app
+        .post(
+            "/api/v2/tickets.json",
+            json!({"ticket": {"requester_id": anna, "subject": "Ilkka called about the invoice", "custom_fields": [{"id": 360002, "value": "Ilkka from the Tampere office"}], "comment": {"body": "Invoice"}}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let t = v["ticket"]["id"].as_i64().unwrap();
+    let (s, v) = app
+        .put(
+            &format!("/api/v2/tickets/{t}.json"),
+            json!({"ticket": {"custom_fields": [{"id": 360002, "value": "handled"}]}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let request = verified_request(&app, "erasure", ilkka, json!({})).await;
+    let (s, v) = app
+        .post(
+            &format!("/api/v2/privacy/requests/{request}/mentions/search"),
+            json!({"search": {"weak": true}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let list = mentions(&app, request).await;
+    let of = |source: &str| {
+        list.iter()
+            .find(|m| m["source"] == source && m["source_id"] == t)
+            .unwrap_or_else(|| panic!("{source}: {list:#?}"))
+    };
+    // The subject is about him; the field's earlier value is about another Ilkka.
+    let (s, v) = decide(&app, request, of("ticket_subject"), "accept").await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, v) = decide(&app, request, of("ticket_fields"), "reject").await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, v) = app.post(&format!("/api/v2/privacy/requests/{request}/erasure"), json!({})).await;
+    assert!(s.is_success(), "{v}");
+    let (_, ticket) = app.get(&format!("/api/v2/tickets/{t}.json")).await;
+    assert!(!ticket["ticket"]["subject"].as_str().unwrap().contains("Ilkka"), "{ticket}");
+    let after = events(&app, t).await;
+    assert_eq!(
+        find(&after, "Change", "360002")[0]["previous_value"],
+        "Ilkka from the Tampere office",
+        "rejected: left alone"
+    );
 });

@@ -260,7 +260,7 @@ pub fn render(doc: &Value) -> Option<Vec<u8>> {
         let public = m["public"].as_bool().unwrap_or(false);
         let kind = match m["source"].as_str().unwrap_or("") {
             "ticket_subject" => "Ticket subject",
-            "ticket_history" => "Earlier subject, tags or fields of a ticket",
+            "ticket_fields" => "Fields, tags or earlier subject of a ticket",
             "organization" => "Organisation notes",
             "comment" if public => "Public reply",
             "comment" => "Internal note",
