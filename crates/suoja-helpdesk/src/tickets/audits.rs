@@ -488,7 +488,7 @@ impl Helpdesk {
                 let Value::Object(m) = e else { continue };
                 let named = m.get("field_name").and_then(Value::as_str).is_some_and(|f| PEOPLE_FIELDS.contains(&f));
                 for key in ["value", "previous_value", "recipients", "author_id", "assignee_id"] {
-                    if !(named || !matches!(key, "value" | "previous_value")) {
+                    if !named && matches!(key, "value" | "previous_value") {
                         continue;
                     }
                     match m.get_mut(key) {
