@@ -41,7 +41,7 @@ pub async fn show(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl,
 
 /// `GET /users/show_many?ids=` or `?external_ids=` (comma-separated, at most 100)
 pub async fn show_many(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, params: Params) -> Result<Response, ApiError> {
-    let users = match external_ids(&params)? {
+    let users = match external_ids(&params, false)? {
         Some(ext) => app.helpdesk.users_by_external_ids(&scope, &ext).await?,
         None => {
             let ids: Vec<UserId> = params.ids("ids")?.into_iter().map(UserId).collect();
@@ -51,18 +51,32 @@ pub async fn show_many(State(app): State<AppState>, Auth(scope): Auth, base: Bas
     Ok(ok(json!({"users": users.iter().map(|u| wire::user(u, &base, &scope)).collect::<Vec<_>>()})))
 }
 
-/// `?external_ids=` (1 to 100, comma-separated, each once), unless `?ids=` is given instead.
-fn external_ids(params: &Params) -> Result<Option<Vec<String>>, ApiError> {
+/// `?external_ids=` (1 to 100, comma-separated, up to 1 024 characters each, as a person's may
+/// be), unless `?ids=` is given instead. An id given twice (in any case, as they are compared)
+/// counts once. For a job (`strict`), an empty entry or a repeated id is refused, so each item's
+/// `index` is its place in the list as given; a lookup skips them.
+fn external_ids(params: &Params, strict: bool) -> Result<Option<Vec<String>>, ApiError> {
     match params.get("external_ids") {
         Some(list) if params.get("ids").is_none() => {
+            let bad = || ApiError::BadRequest("external_ids: 1 to 100 external ids, comma-separated, none empty".into());
             let mut ext: Vec<String> = Vec::new();
-            for e in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-                if !ext.iter().any(|x| x == e) {
-                    ext.push(e.to_string());
+            for e in list.split(',').map(str::trim) {
+                if e.chars().count() > 1024 || (strict && e.is_empty()) {
+                    return Err(bad());
                 }
+                if e.is_empty() {
+                    continue;
+                }
+                if ext.iter().any(|x| x.to_lowercase() == e.to_lowercase()) {
+                    if strict {
+                        return Err(ApiError::BadRequest("external_ids: give each external id once".into()));
+                    }
+                    continue;
+                }
+                ext.push(e.to_string());
             }
-            if ext.is_empty() || ext.len() > 100 || ext.iter().any(|e| e.chars().count() > 255) {
-                return Err(ApiError::BadRequest("external_ids: 1 to 100 external ids, comma-separated".into()));
+            if ext.is_empty() || ext.len() > 100 {
+                return Err(bad());
             }
             Ok(Some(ext))
         }
@@ -88,7 +102,7 @@ pub async fn destroy_many(State(app): State<AppState>, Auth(scope): Auth, base: 
     if !scope.is_staff() {
         return Err(suoja_helpdesk::HelpdeskError::Forbidden("only staff delete users in bulk").into());
     }
-    let ids = match external_ids(&params)? {
+    let ids = match external_ids(&params, true)? {
         Some(ext) => app.helpdesk.user_ids_by_external_ids(&scope, &ext).await?,
         None => {
             let mut ids = params.ids("ids")?;
@@ -136,7 +150,7 @@ pub async fn update_many(State(app): State<AppState>, Auth(scope): Auth, base: B
     if !scope.is_staff() {
         return Err(suoja_helpdesk::HelpdeskError::Forbidden("only staff change users in bulk").into());
     }
-    if let Some(ext) = external_ids(&params)? {
+    if let Some(ext) = external_ids(&params, true)? {
         let root = Obj::root(&body.0);
         root.only(&["user"])?;
         let input = parse::user_input(&root.object("user")?)?;

@@ -2792,6 +2792,8 @@ engine_test!(
             "/api/v2/users/destroy_many.json".to_string(),
             "/api/v2/users/destroy_many.json?ids=".to_string(),
             format!("/api/v2/users/destroy_many.json?ids={celia}&external_ids=erp-70"),
+            "/api/v2/users/destroy_many.json?external_ids=erp-70,,x".to_string(),
+            "/api/v2/users/destroy_many.json?external_ids=erp-70,ERP-70".to_string(),
             format!("/api/v2/users/destroy_many.json?ids={many}"),
             "/api/v2/users/destroy_many.json?ids=x".to_string(),
         ] {
