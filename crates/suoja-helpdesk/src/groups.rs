@@ -187,6 +187,27 @@ impl Helpdesk {
         Ok(row)
     }
 
+    /// Makes one of an agent's memberships their default group (admins), as Zendesk's
+    /// `make_default`; a membership of someone else is unknown here.
+    pub async fn make_default_group_membership(&self, scope: &Scope, user: suoja_core::UserId, id: i64) -> Result<()> {
+        if !scope.is_admin() {
+            return Err(HelpdeskError::Forbidden("only admins change group memberships"));
+        }
+        let now = self.now();
+        let mut tx = self.db.begin().await?;
+        // The agent's row is the lock their memberships change under.
+        suoja_store::users::by_id_for_update(&mut tx, scope.tenant, user)
+            .await?
+            .filter(|r| r.deleted_at.is_none() && !r.restricted)
+            .ok_or(HelpdeskError::NotFound("User"))?;
+        if !suoja_store::groups::make_default(&mut tx, scope.tenant, user, id, now).await? {
+            return Err(HelpdeskError::NotFound("GroupMembership"));
+        }
+        tx.commit().await?;
+        tracing::info!(tenant.id = %scope.tenant, user.id = %user, actor.id = %scope.actor, "default group changed");
+        Ok(())
+    }
+
     /// Takes an agent out of a group (admins).
     pub async fn remove_group_membership(&self, scope: &Scope, id: i64) -> Result<()> {
         if !scope.is_admin() {

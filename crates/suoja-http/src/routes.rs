@@ -98,6 +98,7 @@ pub fn table() -> Vec<(Doc, MethodRouter<AppState>)> {
         (r!("get", "/api/v2/group_memberships/{id}", "Show a group membership", "Groups", None, 200, "group_membership", &[]), get(memberships::group_show)),
         (r!("delete", "/api/v2/group_memberships/{id}", "Take an agent out of a group (admins)", "Groups", None, 204, "", &[]), delete(memberships::group_delete)),
         (r!("get", "/api/v2/users/{id}/group_memberships", "An agent's group memberships", "Groups", None, 200, "group_memberships", LIST), get(memberships::groups_of_user)),
+        (r!("put", "/api/v2/users/{user_id}/group_memberships/{id}/make_default", "Make one of an agent's groups their default (admins)", "Groups", None, 200, "group_memberships", &[]), put(memberships::group_make_default)),
         (r!("get", "/api/v2/groups/{id}/memberships", "A group's memberships", "Groups", None, 200, "group_memberships", LIST), get(memberships::of_group)),
         (r!("get", "/api/v2/groups", "List groups", "Groups", None, 200, "groups", LIST), get(groups::index)),
         (r!("post", "/api/v2/groups", "Create a group", "Groups", Some("group"), 201, "group", &[]), post(groups::create)),

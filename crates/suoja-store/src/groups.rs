@@ -222,6 +222,22 @@ pub async fn remove_membership(c: &mut Conn, tenant: TenantId, id: i64) -> Resul
     Ok(done.rows_affected() > 0)
 }
 
+/// Makes one of an agent's memberships their default and the others not; returns whether the
+/// membership is the agent's.
+pub async fn make_default(c: &mut Conn, tenant: TenantId, user: suoja_core::UserId, id: i64, now: Timestamp) -> Result<bool> {
+    if membership_by_id(c, tenant, id).await?.is_none_or(|m| m.user_id != user) {
+        return Ok(false);
+    }
+    sqlx::query("UPDATE group_memberships SET is_default = CASE WHEN id = $3 THEN 1 ELSE 0 END, updated_at = $4 WHERE tenant_id = $1 AND user_id = $2")
+        .bind(tenant.0)
+        .bind(user.0)
+        .bind(id)
+        .bind(now.0)
+        .execute(c)
+        .await?;
+    Ok(true)
+}
+
 /// Removes a group's memberships (the group is being deleted).
 pub async fn remove_group_memberships(c: &mut Conn, tenant: TenantId, group: GroupId) -> Result<u64> {
     let done = sqlx::query("DELETE FROM group_memberships WHERE tenant_id = $1 AND group_id = $2")

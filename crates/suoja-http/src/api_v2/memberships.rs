@@ -197,6 +197,29 @@ pub async fn groups_of_user(
     group_page(&app, scope, &base, &params, Some(UserId(id)), None, format!("/users/{id}/group_memberships")).await
 }
 
+/// `PUT /users/{user_id}/group_memberships/{id}/make_default` (admins) → the agent's
+/// memberships, the one named now their default.
+pub async fn group_make_default(
+    State(app): State<AppState>,
+    Auth(scope): Auth,
+    base: BaseUrl,
+    params: Params,
+    Path((user, id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let user = parse_id(&user)?;
+    app.helpdesk.make_default_group_membership(&scope, UserId(user), parse_id(&id)?).await?;
+    group_page(
+        &app,
+        scope,
+        &base,
+        &params,
+        Some(UserId(user)),
+        None,
+        format!("/users/{user}/group_memberships"),
+    )
+    .await
+}
+
 /// `GET /groups/{id}/memberships` (staff)
 pub async fn of_group(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, params: Params, Path(id): Path<String>) -> Result<Response, ApiError> {
     let id = parse_id(&id)?;

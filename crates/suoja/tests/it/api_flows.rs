@@ -2810,3 +2810,69 @@ engine_test!(
         assert_eq!(s, StatusCode::FORBIDDEN);
     }
 );
+
+engine_test!(an_agents_default_group_is_changed_by_admins_only, |app| async move {
+    let mut groups = Vec::new();
+    for name in ["Oletus yksi", "Oletus kaksi"] {
+        let (s, v) = app.post("/api/v2/groups.json", json!({"group": {"name": name}})).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        groups.push(v["group"]["id"].as_i64().unwrap());
+    }
+    let mut agents = Vec::new();
+    for (name, email) in [("Olli Oletus", "olli.oletus@one.example"), ("Outi Oletus", "outi.oletus@one.example")] {
+        let (s, v) = app
+            .post(
+                "/api/v2/users.json",
+                json!({"user": {"name": name, "email": email, "role": "agent", "password": "correct horse battery"}}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        agents.push(v["user"]["id"].as_i64().unwrap());
+    }
+    let mut memberships = Vec::new();
+    for (agent, group) in [(agents[0], groups[0]), (agents[0], groups[1]), (agents[1], groups[0])] {
+        let (s, v) = app
+            .post(
+                "/api/v2/group_memberships.json",
+                json!({"group_membership": {"user_id": agent, "group_id": group}}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        memberships.push(v["group_membership"]["id"].as_i64().unwrap());
+    }
+    let defaults = |user: i64| {
+        let app = &app;
+        async move {
+            let (s, v) = app.get(&format!("/api/v2/users/{user}/group_memberships.json")).await;
+            assert_eq!(s, StatusCode::OK, "{v}");
+            v["group_memberships"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| (m["id"].as_i64().unwrap(), m["default"].as_bool().unwrap()))
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(defaults(agents[0]).await, vec![(memberships[0], true), (memberships[1], false)]);
+    let path = |user: i64, m: i64| format!("/api/v2/users/{user}/group_memberships/{m}/make_default.json");
+    let (s, v) = app.put(&path(agents[0], memberships[1]), json!({})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["group_memberships"].as_array().unwrap().len(), 2, "{v}");
+    assert_eq!(defaults(agents[0]).await, vec![(memberships[0], false), (memberships[1], true)]);
+    assert_eq!(defaults(agents[1]).await, vec![(memberships[2], true)], "another agent's default stays");
+    // Someone else's membership, an unknown one, an unknown agent: not found, nothing changed.
+    for (user, m) in [(agents[0], memberships[2]), (agents[0], 999_999), (999_999, memberships[0])] {
+        let (s, v) = app.put(&path(user, m), json!({})).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
+    }
+    assert_eq!(defaults(agents[0]).await, vec![(memberships[0], false), (memberships[1], true)]);
+    let agent = crate::harness::Tenant {
+        email: "olli.oletus@one.example".into(),
+        token: "correct horse battery".into(),
+        admin_id: agents[0],
+        tenant_id: app.t.tenant_id,
+    };
+    let (s, _) = app.call_password(&agent, Method::PUT, &path(agents[0], memberships[0]), Some(json!({}))).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "admins change groups");
+    assert_eq!(defaults(agents[0]).await, vec![(memberships[0], false), (memberships[1], true)]);
+});

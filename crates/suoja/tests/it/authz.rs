@@ -173,6 +173,7 @@ pub(crate) async fn world(app: &TestApp) -> World {
     )
     .await;
     ids.insert("group_membership", id(&membership["id"]));
+    ids.insert("group_member", id(&agent["id"]));
     let officer = created(
         app,
         &admin,
@@ -708,6 +709,8 @@ pub(crate) fn concrete(method: &str, path: &str, ids: &HashMap<&'static str, Str
             (_, _, "identity_id") => "identity",
             (_, p, "id") if p.starts_with("/api/v2/organization_memberships/") => "member",
             (_, p, "id") if p.starts_with("/api/v2/group_memberships/") => "group_membership",
+            (_, "/api/v2/users/{user_id}/group_memberships/{id}/make_default", "user_id") => "group_member",
+            (_, "/api/v2/users/{user_id}/group_memberships/{id}/make_default", _) => "group_membership",
             (_, "/api/v2/tickets/{id}/satisfaction_rating", _) => "rated_ticket",
             (_, p, "id") if p.starts_with("/api/v2/satisfaction_ratings/") => "rating",
             (_, "/api/v2/tickets/{ticket_id}/audits/{id}", "ticket_id") => "ticket",
