@@ -127,6 +127,7 @@ pub fn table() -> Vec<(Doc, MethodRouter<AppState>)> {
         (r!("put", "/api/v2/tickets/{id}/comments/{comment_id}/attachments/{attachment_id}/redact", "Redact an attachment or call recording", "Redaction", None, 200, "attachment", &[]), put(redaction::attachment)),
         (r!("put", "/api/v2/tickets/{id}/redact", "Redact text in the subject or custom fields", "Redaction", Some("redaction"), 200, "ticket", &[]), put(redaction::ticket_fields)),
         (r!("get", "/api/v2/tickets/{id}/audits", "A ticket's audits, oldest first: every change, comment, notification and redaction (staff)", "Ticket audits", None, 200, "audits", &["page", "per_page", "page[size]", "page[after]"]), get(audits::for_ticket)),
+        (r!("get", "/api/v2/tickets/{ticket_id}/audits/count", "How many audits a ticket has (staff)", "Ticket audits", None, 200, "count", &[]), get(audits::count)),
         (r!("get", "/api/v2/tickets/{ticket_id}/audits/{id}", "One audit of a ticket (staff)", "Ticket audits", None, 200, "audit", &[]), get(audits::show)),
         (r!("get", "/api/v2/ticket_audits", "Every ticket's audits, newest first, by cursor (admins)", "Ticket audits", None, 200, "audits", &["limit", "cursor"]), get(audits::index)),
         (r!("post", "/api/v2/tickets/{id}/satisfaction_rating", "Rate a solved ticket (its requester)", "Satisfaction ratings", Some("satisfaction_rating"), 200, "satisfaction_rating", &[]), post(satisfaction::rate)),

@@ -72,6 +72,8 @@ check(statusChange && statusChange.previous_value === 'new' && statusChange.valu
 const tagChanges = events.filter((e) => e.type === 'Change' && e.field_name === 'tags');
 check(tagChanges.length === 2 && JSON.stringify(tagChanges[1].value) === JSON.stringify(['billing', 'node', 'vip']), `tag changes: ${JSON.stringify(tagChanges)}`);
 check(events.filter((e) => e.type === 'Comment').length === 2, 'the description and the note');
+const counted = body(await client.ticketaudits.count(ticket.id));
+check((counted.count || counted).value === audits.length, `audit count: ${JSON.stringify(counted)}`);
 
 step('delete and restore the ticket');
 await client.tickets.delete(ticket.id);

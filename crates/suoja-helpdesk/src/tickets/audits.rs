@@ -364,6 +364,14 @@ impl Helpdesk {
         Ok((self.open_audits(&mut c, scope.tenant, rows).await?, count))
     }
 
+    /// How many audits a ticket has (staff who can see it).
+    pub async fn ticket_audit_count(&self, scope: &Scope, ticket: TicketId) -> Result<i64> {
+        crate::require_staff(scope)?;
+        let mut c = self.db.read().await?;
+        self.visible_row(&mut c, scope, ticket).await?;
+        Ok(suoja_store::ticket_audits::count_for_ticket(&mut c, scope.tenant, ticket).await?)
+    }
+
     /// One audit of a ticket.
     pub async fn ticket_audit(&self, scope: &Scope, ticket: TicketId, id: i64) -> Result<Audit> {
         crate::require_staff(scope)?;

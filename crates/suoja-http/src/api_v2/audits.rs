@@ -55,6 +55,12 @@ pub async fn for_ticket(
     ))
 }
 
+/// `GET /tickets/{ticket_id}/audits/count` (staff): `{"count": {"value", "refreshed_at"}}`.
+pub async fn count(State(app): State<AppState>, Auth(scope): Auth, Path(ticket): Path<String>) -> Result<Response, ApiError> {
+    let n = app.helpdesk.ticket_audit_count(&scope, TicketId(parse_id(&ticket)?)).await?;
+    Ok(ok(json!({"count": {"value": n, "refreshed_at": wire::ts(app.helpdesk.now())}})))
+}
+
 /// `GET /tickets/{ticket_id}/audits/{id}` (staff).
 pub async fn show(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, Path((ticket, id)): Path<(String, String)>) -> Result<Response, ApiError> {
     let a = app.helpdesk.ticket_audit(&scope, TicketId(parse_id(&ticket)?), parse_id(&id)?).await?;

@@ -713,7 +713,7 @@ pub(crate) fn concrete(method: &str, path: &str, ids: &HashMap<&'static str, Str
             (_, "/api/v2/users/{user_id}/group_memberships/{id}/make_default", _) => "group_membership",
             (_, "/api/v2/tickets/{id}/satisfaction_rating", _) => "rated_ticket",
             (_, p, "id") if p.starts_with("/api/v2/satisfaction_ratings/") => "rating",
-            (_, "/api/v2/tickets/{ticket_id}/audits/{id}", "ticket_id") => "ticket",
+            (_, "/api/v2/tickets/{ticket_id}/audits/count" | "/api/v2/tickets/{ticket_id}/audits/{id}", "ticket_id") => "ticket",
             (_, "/api/v2/tickets/{ticket_id}/audits/{id}", _) => "audit",
             (_, p, "id") if p.starts_with("/api/v2/users/") || p.starts_with("/agent/users/") => "end_user",
             (_, p, "id") if p.starts_with("/api/v2/deleted_users/") => "deleted",

@@ -129,6 +129,8 @@ engine_test!(
         }
         assert!(stored.contains("\"priority\"") && stored.contains("\"high\""), "{stored}");
 
+        let (s, v) = app.get(&format!("/api/v2/tickets/{t}/audits/count.json")).await;
+        assert_eq!((s, &v["count"]["value"]), (StatusCode::OK, &json!(4)), "{v}");
         // One audit by id, under its own ticket only.
         let (s, v) = app.get(&format!("/api/v2/tickets/{t}/audits/{created_audit}.json")).await;
         assert_eq!(s, StatusCode::OK, "{v}");
