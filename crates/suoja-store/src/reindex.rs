@@ -68,17 +68,10 @@ pub async fn ticket_texts(c: &mut Conn, tenant: TenantId, after: i64, limit: i64
         .bind(last)
         .fetch_all(&mut *c)
         .await?;
-    let mut at = 0;
-    for r in &comments {
-        let ticket = i64_(r, "ticket_id")?;
-        while out.get(at).is_some_and(|t| t.id < ticket) {
-            at += 1;
-        }
-        match out.get_mut(at) {
-            Some(t) if t.id == ticket => t.comments.push((bool_(r, "public")?, bytes(r, "body_enc")?)),
-            _ => {}
-        }
-    }
+    attach(&mut out, &comments, |t, r| {
+        t.comments.push((bool_(r, "public")?, bytes(r, "body_enc")?));
+        Ok(())
+    })?;
     let audits = sqlx::query(
         "SELECT ticket_id, events, values_enc FROM ticket_audits WHERE tenant_id = $1 AND ticket_id BETWEEN $2 AND $3 AND values_enc IS NOT NULL ORDER BY ticket_id, id",
     )
@@ -87,16 +80,25 @@ pub async fn ticket_texts(c: &mut Conn, tenant: TenantId, after: i64, limit: i64
     .bind(last)
     .fetch_all(&mut *c)
     .await?;
+    attach(&mut out, &audits, |t, r| {
+        t.audits.push((crate::row::text(r, "events")?, bytes(r, "values_enc")?));
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// Hands each of `rows` (ordered by `ticket_id`) to the ticket of `out` (ordered by id) it
+/// belongs to, in one pass over both.
+fn attach(out: &mut [TicketText], rows: &[sqlx::any::AnyRow], mut add: impl FnMut(&mut TicketText, &sqlx::any::AnyRow) -> Result<()>) -> Result<()> {
     let mut at = 0;
-    for r in &audits {
+    for r in rows {
         let ticket = i64_(r, "ticket_id")?;
         while out.get(at).is_some_and(|t| t.id < ticket) {
             at += 1;
         }
-        match out.get_mut(at) {
-            Some(t) if t.id == ticket => t.audits.push((crate::row::text(r, "events")?, bytes(r, "values_enc")?)),
-            _ => {}
+        if let Some(t) = out.get_mut(at).filter(|t| t.id == ticket) {
+            add(t, r)?;
         }
     }
-    Ok(out)
+    Ok(())
 }
