@@ -1,8 +1,8 @@
-//! A ticket's redaction history, the lines the erasure ledger file keeps of each redaction,
-//! and applying them again to a database restored from before them.
+//! The lines the erasure ledger file keeps of each redaction (the ticket's audits show them to
+//! staff), and applying them again to a database restored from before them.
 
 use serde_json::{Value, json};
-use suoja_core::{AttachmentId, CommentId, Scope, TenantId, TicketId, Timestamp, UserId};
+use suoja_core::{AttachmentId, CommentId, Scope, TenantId, TicketId, Timestamp};
 use suoja_store::history::EventRow;
 
 use suoja_helpdesk::HelpdeskError;
@@ -10,28 +10,6 @@ use suoja_helpdesk::tickets::audits::on_strings;
 
 use super::*;
 use crate::{Privacy, Result};
-
-impl Privacy {
-    /// A ticket's redaction history, for staff.
-    pub async fn ticket_history(&self, scope: &Scope, ticket: TicketId) -> Result<Vec<HistoryEvent>> {
-        let mut c = self.hd.db().read().await?;
-        self.ticket_for_redaction(&mut c, scope, ticket, false).await?;
-        Ok(suoja_store::history::for_ticket(&mut c, scope.tenant, ticket)
-            .await?
-            .into_iter()
-            .map(|e| HistoryEvent {
-                id: e.id,
-                ticket_id: e.ticket_id,
-                actor_id: e.actor_id.map(UserId),
-                kind: e.kind,
-                comment_id: e.comment_id.map(CommentId),
-                attachment_id: e.attachment_id.map(AttachmentId),
-                field_id: e.field_id,
-                created_at: e.created_at,
-            })
-            .collect())
-    }
-}
 
 /// A redaction as the erasure ledger file records it: ids, kind and time, never the text.
 pub(super) fn ledger_line(tenant: TenantId, e: &EventRow) -> Value {

@@ -17,7 +17,7 @@ pub use history::RedactionRecord;
 use history::ledger_line;
 
 use serde_json::Value;
-use suoja_core::{AttachmentId, CommentId, Personal, Scope, TenantId, TicketId, Timestamp, UserId};
+use suoja_core::{CommentId, Personal, Scope, TenantId, TicketId, Timestamp};
 use suoja_store::Conn;
 use suoja_store::comments::CommentRow;
 use suoja_store::history::EventRow;
@@ -35,27 +35,6 @@ pub const PLACEHOLDER_NAME: &str = "redacted.txt";
 
 /// Longest phrase accepted for redaction, in characters.
 const MAX_PHRASE_CHARS: usize = 10_000;
-
-/// One entry of a ticket's redaction history.
-#[derive(Debug, Clone)]
-pub struct HistoryEvent {
-    /// Id.
-    pub id: i64,
-    /// Ticket.
-    pub ticket_id: TicketId,
-    /// Who redacted (`None`: the retention scheduler).
-    pub actor_id: Option<UserId>,
-    /// Kind, such as `comment_redaction`.
-    pub kind: String,
-    /// Comment concerned.
-    pub comment_id: Option<CommentId>,
-    /// Attachment concerned.
-    pub attachment_id: Option<AttachmentId>,
-    /// Custom field concerned.
-    pub field_id: Option<i64>,
-    /// When.
-    pub created_at: Timestamp,
-}
 
 /// A redaction of a ticket's own fields.
 #[derive(Debug, Clone, Default)]
@@ -141,20 +120,13 @@ impl Privacy {
     /// Staff only; the ticket must be visible to the caller and not in the trash. The row is
     /// locked until the caller's transaction ends (a redaction is a change of the ticket).
     pub(super) async fn redactable_ticket(&self, c: &mut Conn, scope: &Scope, id: TicketId) -> Result<TicketRow> {
-        self.ticket_for_redaction(c, scope, id, true).await
-    }
-
-    /// [`Self::redactable_ticket`], locked or (to read its history) not.
-    pub(super) async fn ticket_for_redaction(&self, c: &mut Conn, scope: &Scope, id: TicketId, lock: bool) -> Result<TicketRow> {
         if !scope.is_staff() {
             return Err(HelpdeskError::Forbidden("only agents and admins can redact").into());
         }
-        let row = if lock {
-            suoja_store::tickets::by_id_for_update(c, scope.tenant, id).await?
-        } else {
-            suoja_store::tickets::by_id(c, scope.tenant, id).await?
-        };
-        let row = row.filter(|t| t.deleted_at.is_none()).ok_or(HelpdeskError::NotFound("Ticket"))?;
+        let row = suoja_store::tickets::by_id_for_update(c, scope.tenant, id)
+            .await?
+            .filter(|t| t.deleted_at.is_none())
+            .ok_or(HelpdeskError::NotFound("Ticket"))?;
         if !self.hd.can_see(c, scope, &row).await? {
             return Err(HelpdeskError::NotFound("Ticket").into());
         }
