@@ -8,6 +8,7 @@ mod bulk;
 pub mod consult;
 pub mod crypt;
 mod error;
+pub mod fields;
 pub mod groups;
 pub mod help_center;
 pub mod jobs;

@@ -123,6 +123,8 @@ pub struct Ticket {
     pub tags: Vec<String>,
     /// Custom field values.
     pub custom_fields: CustomFields,
+    /// The ticket form it was filled in with.
+    pub ticket_form_id: Option<i64>,
     /// External id.
     pub external_id: Option<Personal<String>>,
     /// Due date.
@@ -257,6 +259,8 @@ pub struct TicketInput {
     pub email_cc_ids: Option<Vec<UserId>>,
     /// Followers (replace).
     pub follower_ids: Option<Vec<UserId>>,
+    /// The ticket form (`None` leaves it; `Some(None)` clears it).
+    pub ticket_form_id: Option<Option<i64>>,
 }
 
 /// A comment, decrypted.

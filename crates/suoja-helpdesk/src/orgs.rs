@@ -37,6 +37,8 @@ pub struct Organization {
     pub created_at: Timestamp,
     /// Changed.
     pub updated_at: Timestamp,
+    /// Values of the tenant's organisation fields, by key.
+    pub organization_fields: serde_json::Value,
 }
 
 impl From<OrgRow> for Organization {
@@ -54,6 +56,11 @@ impl From<OrgRow> for Organization {
             shared_comments: r.shared_comments,
             created_at: r.created_at,
             updated_at: r.updated_at,
+            organization_fields: r
+                .organization_fields
+                .as_deref()
+                .and_then(|f| serde_json::from_str(f).ok())
+                .unwrap_or_else(|| serde_json::json!({})),
         }
     }
 }
@@ -79,6 +86,8 @@ pub struct OrgInput {
     pub shared_tickets: Option<bool>,
     /// Shared comments.
     pub shared_comments: Option<bool>,
+    /// Values of organisation fields by key (laid over the current ones; `null` removes one).
+    pub organization_fields: Option<serde_json::Value>,
 }
 
 fn dup_name(e: StoreError) -> HelpdeskError {
@@ -120,6 +129,24 @@ fn apply(row: &mut OrgRow, input: OrgInput) -> Result<()> {
 }
 
 impl Helpdesk {
+    /// Lays organisation field values given over the row's, checked against the tenant's
+    /// organisation fields.
+    async fn set_org_fields(&self, c: &mut suoja_store::Conn, scope: &Scope, row: &mut OrgRow, input: &OrgInput) -> Result<()> {
+        let Some(given) = &input.organization_fields else {
+            return Ok(());
+        };
+        let current = row
+            .organization_fields
+            .as_deref()
+            .and_then(|f| serde_json::from_str(f).ok())
+            .unwrap_or(serde_json::Value::Null);
+        let merged = self
+            .merge_keyed_values(c, scope.tenant, crate::fields::Owner::Organization, &current, given)
+            .await?;
+        row.organization_fields = Some(merged.to_string());
+        Ok(())
+    }
+
     /// Creates an organisation.
     pub async fn create_org(&self, scope: &Scope, input: OrgInput) -> Result<Organization> {
         require_staff(scope)?;
@@ -144,9 +171,11 @@ impl Helpdesk {
             shared_comments: false,
             created_at: now,
             updated_at: now,
+            organization_fields: None,
         };
-        apply(&mut row, input)?;
         let mut tx = self.db.begin().await?;
+        self.set_org_fields(&mut tx, scope, &mut row, &input).await?;
+        apply(&mut row, input)?;
         row.id = suoja_store::organizations::insert(&mut tx, scope.tenant, &row).await.map_err(dup_name)?;
         index_org(&self.vault, &mut tx, scope.tenant, row.id, &row.name).await?;
         tx.commit().await?;
@@ -177,6 +206,7 @@ impl Helpdesk {
         let mut row = suoja_store::organizations::by_id_for_update(&mut tx, scope.tenant, id)
             .await?
             .ok_or(HelpdeskError::NotFound("Organization"))?;
+        self.set_org_fields(&mut tx, scope, &mut row, &input).await?;
         apply(&mut row, input)?;
         row.updated_at = self.now();
         suoja_store::organizations::update(&mut tx, scope.tenant, &row).await.map_err(dup_name)?;

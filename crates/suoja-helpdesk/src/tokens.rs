@@ -70,7 +70,9 @@ impl Access {
         let first = if first == "incremental" { parts.next().unwrap_or("") } else { first };
         match first {
             "deleted_tickets" | "comment_redactions" | "ticket_audits" | "uploads" | "attachments" | "search" => "tickets",
-            "deleted_users" => "users",
+            "deleted_users" | "user_fields" => "users",
+            "ticket_fields" | "ticket_forms" => "tickets",
+            "organization_fields" => "organizations",
             "help_center" | "community" => "hc",
             other => other,
         }

@@ -142,7 +142,12 @@ impl Helpdesk {
             row.external_id_enc = crypt::seal_opt(v, c, tenant, k, x.as_ref()).await?;
         }
         if let Some(f) = &input.user_fields {
-            row.user_fields_enc = Some(crypt::seal_json(v, c, tenant, k, f.expose()).await?);
+            // Checked against the tenant's user fields and laid over the values held.
+            let current: serde_json::Value = crypt::open_json_opt(v, c, tenant, row.user_fields_enc.as_deref())
+                .await?
+                .unwrap_or(serde_json::Value::Null);
+            let merged = self.merge_keyed_values(c, tenant, crate::fields::Owner::User, &current, f.expose()).await?;
+            row.user_fields_enc = Some(crypt::seal_json(v, c, tenant, k, &merged).await?);
         }
         if let Some(o) = input.organization_id {
             if let Some(org) = o {

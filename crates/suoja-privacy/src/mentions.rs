@@ -361,6 +361,9 @@ impl Privacy {
                     for t in [o.details.as_deref(), o.notes.as_deref()].into_iter().flatten() {
                         classes.extend(classes_in(t, Markup::Plain));
                     }
+                    for t in org_field_texts(&o) {
+                        classes.extend(classes_in(&t, Markup::Plain));
+                    }
                     if !classes.is_empty() {
                         out.push(Found {
                             source: Source::Organization,
@@ -610,6 +613,7 @@ impl Privacy {
             }
             Source::Organization => {
                 if let Some(o) = suoja_store::organizations::by_id(c, tenant, suoja_core::OrganizationId(cand.source_id)).await? {
+                    texts.extend(org_field_texts(&o));
                     texts.push(o.name);
                     texts.extend(o.details);
                     texts.extend(o.notes);
@@ -710,4 +714,20 @@ impl Privacy {
             .filter_map(|r| Source::parse(&r.source).map(|s| ((s, r.source_id), r.ticket_id)))
             .collect())
     }
+}
+
+/// The text in an organisation's field values (strings, and the items of lists).
+pub(crate) fn org_field_texts(o: &suoja_store::organizations::OrgRow) -> Vec<String> {
+    let Some(v) = o.organization_fields.as_deref().and_then(|f| serde_json::from_str::<serde_json::Value>(f).ok()) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for x in v.as_object().into_iter().flat_map(|m| m.values()) {
+        match x {
+            serde_json::Value::String(s) => out.push(s.clone()),
+            serde_json::Value::Array(items) => out.extend(items.iter().filter_map(|i| i.as_str().map(str::to_string))),
+            _ => {}
+        }
+    }
+    out
 }

@@ -14,6 +14,7 @@ pub mod dialect;
 pub mod erasures;
 mod error;
 pub mod exports;
+pub mod fields;
 pub mod files;
 pub mod graph;
 mod group;

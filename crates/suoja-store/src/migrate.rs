@@ -153,6 +153,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0023_external_id_index.sql"),
         postgres: include_str!("../migrations/postgres/0023_external_id_index.sql"),
     },
+    Migration {
+        version: 24,
+        name: "fields_and_forms",
+        sqlite: include_str!("../migrations/sqlite/0024_fields_and_forms.sql"),
+        postgres: include_str!("../migrations/postgres/0024_fields_and_forms.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.

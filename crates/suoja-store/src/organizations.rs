@@ -34,9 +34,12 @@ pub struct OrgRow {
     pub created_at: Timestamp,
     /// Last changed.
     pub updated_at: Timestamp,
+    /// Values of the tenant's organisation fields, as a JSON object by field key.
+    pub organization_fields: Option<String>,
 }
 
-const COLS: &str = "id, name, details, notes, domain_names, tags, external_id, group_id, shared_tickets, shared_comments, created_at, updated_at";
+const COLS: &str =
+    "id, name, details, notes, domain_names, tags, external_id, group_id, shared_tickets, shared_comments, created_at, updated_at, organization_fields";
 
 fn from_row(r: &sqlx::any::AnyRow) -> Result<OrgRow> {
     Ok(OrgRow {
@@ -52,12 +55,13 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<OrgRow> {
         shared_comments: bool_(r, "shared_comments")?,
         created_at: Timestamp(i64_(r, "created_at")?),
         updated_at: Timestamp(i64_(r, "updated_at")?),
+        organization_fields: opt_text(r, "organization_fields")?,
     })
 }
 
 /// Inserts an organisation.
 pub async fn insert(c: &mut Conn, tenant: TenantId, o: &OrgRow) -> Result<OrganizationId> {
-    let id: i64 = sqlx::query_scalar("INSERT INTO organizations (tenant_id, name, details, notes, domain_names, tags, external_id, group_id, shared_tickets, shared_comments, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id")
+    let id: i64 = sqlx::query_scalar("INSERT INTO organizations (tenant_id, name, details, notes, domain_names, tags, external_id, group_id, shared_tickets, shared_comments, created_at, updated_at, organization_fields) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id")
         .bind(tenant.0)
         .bind(o.name.clone())
         .bind(o.details.clone())
@@ -70,6 +74,7 @@ pub async fn insert(c: &mut Conn, tenant: TenantId, o: &OrgRow) -> Result<Organi
         .bind(i64::from(o.shared_comments))
         .bind(o.created_at.0)
         .bind(o.updated_at.0)
+        .bind(o.organization_fields.clone())
         .fetch_one(c)
         .await?;
     Ok(OrganizationId(id))
@@ -77,7 +82,7 @@ pub async fn insert(c: &mut Conn, tenant: TenantId, o: &OrgRow) -> Result<Organi
 
 /// Writes an organisation back.
 pub async fn update(c: &mut Conn, tenant: TenantId, o: &OrgRow) -> Result<bool> {
-    let done = sqlx::query("UPDATE organizations SET name = $3, details = $4, notes = $5, domain_names = $6, tags = $7, external_id = $8, group_id = $9, shared_tickets = $10, shared_comments = $11, updated_at = $12 WHERE tenant_id = $1 AND id = $2")
+    let done = sqlx::query("UPDATE organizations SET name = $3, details = $4, notes = $5, domain_names = $6, tags = $7, external_id = $8, group_id = $9, shared_tickets = $10, shared_comments = $11, updated_at = $12, organization_fields = $13 WHERE tenant_id = $1 AND id = $2")
         .bind(tenant.0)
         .bind(o.id.0)
         .bind(o.name.clone())
@@ -90,6 +95,7 @@ pub async fn update(c: &mut Conn, tenant: TenantId, o: &OrgRow) -> Result<bool> 
         .bind(i64::from(o.shared_tickets))
         .bind(i64::from(o.shared_comments))
         .bind(o.updated_at.0)
+        .bind(o.organization_fields.clone())
         .execute(c)
         .await?;
     Ok(done.rows_affected() > 0)

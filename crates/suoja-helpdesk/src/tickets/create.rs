@@ -160,7 +160,24 @@ impl Helpdesk {
         let mut tags = input.tags.clone().unwrap_or_default();
         tags.extend(input.additional_tags.iter().cloned());
         let tags = normalize_tags(&tags);
-        let custom: Vec<(i64, Value)> = input.custom_fields.as_ref().map(|c| c.expose().clone()).unwrap_or_default();
+        let given: Vec<(i64, Value)> = input.custom_fields.as_ref().map(|c| c.expose().clone()).unwrap_or_default();
+        let custom: Vec<(i64, Value)> = self.check_ticket_values(c, scope, &given).await?;
+        let form = match input.ticket_form_id {
+            Some(Some(id)) => {
+                self.check_form(c, scope, id).await?;
+                Some(id)
+            }
+            Some(None) => None,
+            None => suoja_store::fields::default_form(c, scope.tenant).await?,
+        };
+        // Requesters fill in what the portal requires (mail cannot); agents what a solved
+        // ticket requires.
+        if !scope.is_staff() && comment.via != crate::model::Channel::Email {
+            self.check_required(c, scope.tenant, form, &custom, true).await?;
+        }
+        if scope.is_staff() && status.is_done() {
+            self.check_required(c, scope.tenant, form, &custom, false).await?;
+        }
         let v = &self.vault;
         let description_text = match (&comment.body, &comment.html_body) {
             (Some(b), _) => b.expose().clone(),
@@ -191,6 +208,7 @@ impl Helpdesk {
             deleted_by: None,
             restricted: requester.restricted,
             closed_at: status.is_done().then_some(now),
+            ticket_form_id: form,
         };
         row.id = suoja_store::tickets::insert(c, scope.tenant, &row).await?;
         self.set_ticket_tags(c, scope.tenant, row.id, &tags).await?;

@@ -62,6 +62,7 @@ impl Helpdesk {
             ticket_type: r.ticket_type.as_deref().and_then(|p| suoja_core::TicketType::parse(p).ok()),
             tags: crypt::open_json(v, c, t, &r.tags_enc).await?,
             custom_fields: Personal::new(custom),
+            ticket_form_id: r.ticket_form_id,
             external_id: crypt::open_opt(v, c, t, r.external_id_enc.as_deref()).await?,
             due_at: r.due_at,
             via: r.via.clone(),
@@ -86,6 +87,8 @@ impl Helpdesk {
         let t = scope.tenant;
         let ids: Vec<TicketId> = rows.iter().map(|r| r.id).collect();
         let links = suoja_store::tickets::collaborators(c, t, &ids).await?;
+        // Requesters see only the fields visible in the portal.
+        let visible = if scope.is_staff() { None } else { Some(self.portal_visible_ids(c, t).await?) };
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
             let mut ticket = self.open_ticket_row(c, t, r).await?;
@@ -98,8 +101,10 @@ impl Helpdesk {
                     }
                 }
             }
-            if !scope.is_staff() {
+            if let Some(visible) = &visible {
                 ticket.description = self.public_description(c, t, r).await?;
+                let shown: Vec<(i64, Value)> = ticket.custom_fields.expose().iter().filter(|(id, _)| visible.contains(id)).cloned().collect();
+                ticket.custom_fields = Personal::new(shown);
             }
             out.push(ticket);
         }

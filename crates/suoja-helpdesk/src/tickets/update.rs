@@ -3,7 +3,7 @@
 //! runs the steps below in one transaction: people and status, content, CC lists, the comment.
 
 use serde_json::{Value, json};
-use suoja_core::{Scope, Status, TenantId, TicketId, Timestamp, UserId};
+use suoja_core::{Scope, Status, TicketId, Timestamp, UserId};
 use suoja_store::Conn;
 use suoja_store::tickets::TicketRow;
 
@@ -40,6 +40,7 @@ fn check_end_user_change(scope: &Scope, input: &TicketInput) -> Result<()> {
         && input.additional_tags.is_empty()
         && input.remove_tags.is_empty()
         && input.custom_fields.is_none()
+        && input.ticket_form_id.is_none()
         && input.external_id.is_none()
         && input.due_at.is_none()
         && input.follower_ids.is_none()
@@ -204,7 +205,14 @@ impl Helpdesk {
         let t = scope.tenant;
         let mut events = Vec::new();
         let subject_changed = self.change_people_and_status(tx, scope, &mut row, &input, now, &mut events).await?;
-        let reindex = self.change_content(tx, t, &mut row, &input, &mut events).await? || subject_changed;
+        let reindex = self.change_content(tx, scope, &mut row, &input, &mut events).await? || subject_changed;
+        // A solved ticket holds what its required fields ask for, whoever solves it or changes
+        // its fields afterwards (staff; a requester marking it solved is not asked).
+        let touched = |f: &str| events.iter().any(|e| e.field_name.as_deref() == Some(f));
+        if scope.is_staff() && row.status.is_done() && (touched("status") || touched("ticket_form_id") || input.custom_fields.is_some()) {
+            let values: Vec<(i64, Value)> = crypt::open_json(&self.vault, tx, t, &row.custom_fields_enc).await?;
+            self.check_required(tx, t, row.ticket_form_id, &values, false).await?;
+        }
         self.change_lists(tx, scope, &row, &input, now, &mut events).await?;
         let assigned = events.iter().any(|e| e.field_name.as_deref() == Some("assignee_id"));
         let mut told = Vec::new();
@@ -309,8 +317,18 @@ impl Helpdesk {
 
     /// Priority, type, tags, custom fields, external id and due date. Returns whether
     /// the ticket's index document must be rebuilt.
-    async fn change_content(&self, c: &mut Conn, t: TenantId, row: &mut TicketRow, input: &TicketInput, events: &mut Vec<AuditEvent>) -> Result<bool> {
+    async fn change_content(&self, c: &mut Conn, scope: &Scope, row: &mut TicketRow, input: &TicketInput, events: &mut Vec<AuditEvent>) -> Result<bool> {
         let v = &self.vault;
+        let t = scope.tenant;
+        if let Some(form) = input.ticket_form_id
+            && form != row.ticket_form_id
+        {
+            if let Some(id) = form {
+                self.check_form(c, scope, id).await?;
+            }
+            events.push(change("ticket_form_id", json!(row.ticket_form_id), json!(form)));
+            row.ticket_form_id = form;
+        }
         let mut reindex = false;
         if let Some(p) = input.priority {
             let new = p.map(|p| p.as_str().to_string());
@@ -343,9 +361,10 @@ impl Helpdesk {
             }
         }
         if let Some(cf) = &input.custom_fields {
+            let given = self.check_ticket_values(c, scope, cf.expose()).await?;
             let mut current: Vec<(i64, Value)> = crypt::open_json(v, c, t, &row.custom_fields_enc).await?;
             let mut changed = false;
-            for (fid, val) in cf.expose() {
+            for (fid, val) in &given {
                 let old = current.iter().find(|(i, _)| i == fid).map(|(_, v)| v.clone()).unwrap_or(Value::Null);
                 if old == *val {
                     continue;

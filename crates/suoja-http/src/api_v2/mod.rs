@@ -9,6 +9,7 @@ pub mod breaches;
 pub mod bulk;
 pub mod deleted;
 pub mod erasure;
+pub mod fields;
 pub mod groups;
 pub mod help_center;
 pub mod incremental;

@@ -413,6 +413,7 @@ pub fn ticket_input(o: &Obj<'_>, creating: bool) -> Result<TicketInput, ApiError
         collaborator_ids: people(o, "collaborator_ids", "collaborators")?,
         email_cc_ids: people(o, "email_cc_ids", "email_ccs")?,
         follower_ids: people(o, "follower_ids", "followers")?,
+        ticket_form_id: o.nullable_id("ticket_form_id")?,
     })
 }
 
@@ -429,6 +430,17 @@ pub fn org_input(o: &Obj<'_>) -> Result<OrgInput, ApiError> {
         group_id: o.nullable_id("group_id")?.map(|x| x.map(GroupId)),
         shared_tickets: o.opt_bool("shared_tickets")?,
         shared_comments: o.opt_bool("shared_comments")?,
+        organization_fields: match o.raw("organization_fields") {
+            None | Some(Value::Null) => None,
+            Some(v @ Value::Object(_)) => Some(v.clone()),
+            Some(_) => {
+                return Err(ApiError::Field(
+                    "organization_fields".into(),
+                    "organization_fields: must be an object".into(),
+                    "InvalidValue",
+                ));
+            }
+        },
     })
 }
 

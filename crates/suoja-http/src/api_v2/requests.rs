@@ -14,7 +14,7 @@ use crate::extract::{Auth, BaseUrl, JsonBody, Obj, PageParams, Params, parse_id}
 use crate::{ApiError, AppState};
 
 /// What a new request may carry.
-const NEW_FIELDS: &[&str] = &["subject", "comment", "priority", "type", "custom_fields", "due_at"];
+const NEW_FIELDS: &[&str] = &["subject", "comment", "priority", "type", "custom_fields", "ticket_form_id", "due_at"];
 /// What a change to a request may carry.
 const CHANGE_FIELDS: &[&str] = &["comment", "solved"];
 /// Fields a client sends back as it read them (its id, its times): accepted and ignored.
@@ -61,7 +61,7 @@ fn request(t: &Ticket, base: &BaseUrl, me: UserId) -> Value {
         "via": field("via"),
         "recipient": null,
         "followup_source_id": null,
-        "ticket_form_id": null,
+        "ticket_form_id": field("ticket_form_id"),
         "created_at": field("created_at"),
         "updated_at": field("updated_at"),
     })

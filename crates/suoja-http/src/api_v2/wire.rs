@@ -58,7 +58,7 @@ pub fn ticket(t: &Ticket, base: &BaseUrl) -> Value {
         "sharing_agreement_ids": [],
         "custom_status_id": null,
         "followup_ids": [],
-        "ticket_form_id": null,
+        "ticket_form_id": t.ticket_form_id,
         "brand_id": null,
         "allow_channelback": false,
         "allow_attachments": true,
@@ -235,7 +235,7 @@ pub fn organization(o: &Organization, base: &BaseUrl) -> Value {
         "shared_comments": o.shared_comments,
         "external_id": o.external_id,
         "tags": o.tags,
-        "organization_fields": {},
+        "organization_fields": o.organization_fields,
         "created_at": ts(o.created_at),
         "updated_at": ts(o.updated_at),
     })

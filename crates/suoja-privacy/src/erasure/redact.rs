@@ -131,8 +131,8 @@ impl Privacy {
         Ok(changed)
     }
 
-    /// Replaces the person's identifiers in an organisation's name, details and notes (plain,
-    /// organisational data) and re-indexes it. Returns whether it changed.
+    /// Replaces the person's identifiers in an organisation's name, details, notes and field
+    /// values (plain, organisational data) and re-indexes it. Returns whether it changed.
     pub(crate) async fn redact_in_organization(&self, c: &mut Conn, tenant: TenantId, id: i64, m: &Matcher, weak: bool) -> Result<bool> {
         let Some(mut o) = suoja_store::organizations::by_id_for_update(c, tenant, OrganizationId(id)).await? else {
             return Ok(false);
@@ -140,8 +140,21 @@ impl Privacy {
         let name = erase_text(m, &o.name, Markup::Plain, weak);
         let details = o.details.as_deref().and_then(|d| erase_text(m, d, Markup::Plain, weak));
         let notes = o.notes.as_deref().and_then(|d| erase_text(m, d, Markup::Plain, weak));
-        if name.is_none() && details.is_none() && notes.is_none() {
+        // The values of its organisation fields, as free text.
+        let mut fields: serde_json::Map<String, serde_json::Value> =
+            o.organization_fields.as_deref().and_then(|f| serde_json::from_str(f).ok()).unwrap_or_default();
+        let mut fields_changed = false;
+        for value in fields.values_mut() {
+            if let Some(new) = suoja_helpdesk::tickets::audits::on_strings(value, &|s| erase_text(m, s, Markup::Plain, weak)) {
+                *value = new;
+                fields_changed = true;
+            }
+        }
+        if name.is_none() && details.is_none() && notes.is_none() && !fields_changed {
             return Ok(false);
+        }
+        if fields_changed {
+            o.organization_fields = Some(serde_json::Value::Object(fields).to_string());
         }
         if let Some(n) = name {
             // Names are unique per tenant; the id keeps a redacted one unique.

@@ -103,12 +103,16 @@ impl Privacy {
                 };
                 self.hd.update_ticket(&person, id, input).await?;
             }
-            let fields: Vec<(i64, Value)> = t["custom_fields"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|f| Some((f["id"].as_i64()?, f["value"].clone())))
-                .collect();
+            // Field ids are each helpdesk's own: a value goes into the field of the same
+            // title here, made when there is none.
+            let mut fields: Vec<(i64, Value)> = Vec::new();
+            for f in t["custom_fields"].as_array().into_iter().flatten() {
+                if f["value"].is_null() {
+                    continue;
+                }
+                let title = f["title"].as_str().map_or_else(|| format!("Field {}", f["id"]), str::to_string);
+                fields.push(self.hd.field_for_import(scope, &title, &f["value"]).await?);
+            }
             let parse = |v: &Value| v.as_str().map(str::to_string);
             let update = TicketInput {
                 status: parse(&t["status"]).and_then(|s| Status::parse(&s).ok()),

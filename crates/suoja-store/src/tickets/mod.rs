@@ -60,9 +60,11 @@ pub struct TicketRow {
     pub restricted: bool,
     /// When it was last solved or closed (the closed-ticket retention clock); `None` while open.
     pub closed_at: Option<Timestamp>,
+    /// The ticket form it was filled in with.
+    pub ticket_form_id: Option<i64>,
 }
 
-pub(crate) const COLS: &str = "id, key_id, requester_id, submitter_id, assignee_id, group_id, organization_id, subject_enc, description_enc, status, status_rank, priority, ticket_type, tags_enc, custom_fields_enc, external_id_enc, due_at, via, created_at, updated_at, deleted_at, deleted_by, restricted, closed_at";
+pub(crate) const COLS: &str = "id, key_id, requester_id, submitter_id, assignee_id, group_id, organization_id, subject_enc, description_enc, status, status_rank, priority, ticket_type, tags_enc, custom_fields_enc, external_id_enc, due_at, via, created_at, updated_at, deleted_at, deleted_by, restricted, closed_at, ticket_form_id";
 
 pub(crate) fn from_row(r: &sqlx::any::AnyRow) -> Result<TicketRow> {
     Ok(TicketRow {
@@ -89,14 +91,15 @@ pub(crate) fn from_row(r: &sqlx::any::AnyRow) -> Result<TicketRow> {
         deleted_by: opt_i64(r, "deleted_by")?.map(UserId),
         restricted: crate::row::bool_(r, "restricted")?,
         closed_at: opt_i64(r, "closed_at")?.map(Timestamp),
+        ticket_form_id: opt_i64(r, "ticket_form_id")?,
     })
 }
 
 /// Inserts a ticket.
 pub async fn insert(c: &mut Conn, tenant: TenantId, t: &TicketRow) -> Result<TicketId> {
     let id: i64 = sqlx::query_scalar(
-        "INSERT INTO tickets (tenant_id, key_id, requester_id, submitter_id, assignee_id, group_id, organization_id, subject_enc, description_enc, status, status_rank, priority, ticket_type, tags_enc, custom_fields_enc, external_id_enc, due_at, via, created_at, updated_at, deleted_at, deleted_by, restricted, closed_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, NULL, NULL, $21, $22) RETURNING id",
+        "INSERT INTO tickets (tenant_id, key_id, requester_id, submitter_id, assignee_id, group_id, organization_id, subject_enc, description_enc, status, status_rank, priority, ticket_type, tags_enc, custom_fields_enc, external_id_enc, due_at, via, created_at, updated_at, deleted_at, deleted_by, restricted, closed_at, ticket_form_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, NULL, NULL, $21, $22, $23) RETURNING id",
     )
     .bind(tenant.0)
     .bind(t.key_id.0)
@@ -120,6 +123,7 @@ pub async fn insert(c: &mut Conn, tenant: TenantId, t: &TicketRow) -> Result<Tic
     .bind(t.updated_at.0)
     .bind(i64::from(t.restricted))
     .bind(t.closed_at.map(|d| d.0))
+    .bind(t.ticket_form_id)
     .fetch_one(c)
     .await?;
     Ok(TicketId(id))
@@ -128,7 +132,7 @@ pub async fn insert(c: &mut Conn, tenant: TenantId, t: &TicketRow) -> Result<Tic
 /// Writes every mutable column back.
 pub async fn update(c: &mut Conn, tenant: TenantId, t: &TicketRow) -> Result<bool> {
     let done = sqlx::query(
-        "UPDATE tickets SET key_id = $3, requester_id = $4, assignee_id = $5, group_id = $6, organization_id = $7, subject_enc = $8, description_enc = $9, status = $10, status_rank = $11, priority = $12, ticket_type = $13, tags_enc = $14, custom_fields_enc = $15, external_id_enc = $16, due_at = $17, updated_at = $18, deleted_at = $19, deleted_by = $20, closed_at = $21 \
+        "UPDATE tickets SET key_id = $3, requester_id = $4, assignee_id = $5, group_id = $6, organization_id = $7, subject_enc = $8, description_enc = $9, status = $10, status_rank = $11, priority = $12, ticket_type = $13, tags_enc = $14, custom_fields_enc = $15, external_id_enc = $16, due_at = $17, updated_at = $18, deleted_at = $19, deleted_by = $20, closed_at = $21, ticket_form_id = $22 \
          WHERE tenant_id = $1 AND id = $2",
     )
     .bind(tenant.0)
@@ -152,6 +156,7 @@ pub async fn update(c: &mut Conn, tenant: TenantId, t: &TicketRow) -> Result<boo
     .bind(t.deleted_at.map(|d| d.0))
     .bind(t.deleted_by.map(|u| u.0))
     .bind(t.closed_at.map(|d| d.0))
+    .bind(t.ticket_form_id)
     .execute(c)
     .await?;
     Ok(done.rows_affected() > 0)

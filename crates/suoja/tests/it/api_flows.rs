@@ -18,6 +18,7 @@ engine_test!(users_crud_and_me, |app| async move {
     let (s, _) = app.get("/api/v2/users/me").await;
     assert_eq!(s, StatusCode::OK);
 
+    app.user_field("plan").await;
     let (s, v) = app.post("/api/v2/users.json", json!({"user": {"name": "Zoë Łukasiewicz", "email": "Zoe@Example.com", "phone": "+358 40 123 4567", "tags": ["vip"], "user_fields": {"plan": "gold"}}})).await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let id = v["user"]["id"].as_i64().unwrap();
@@ -151,6 +152,7 @@ engine_test!(organizations_and_groups, |app| async move {
 });
 
 engine_test!(ticket_lifecycle, |app| async move {
+    let contract = app.text_field("Contract").await;
     let requester = app.user("Riikka Requester", "riikka@example.fi").await;
     let cc = app.user("Cecilia CC", "cecilia@example.fi").await;
     let (_, agent) = app
@@ -164,7 +166,7 @@ engine_test!(ticket_lifecycle, |app| async move {
     let (s, v) = app
         .post(
             "/api/v2/tickets.json",
-            json!({"ticket": {"subject": "Laskun hyvitys", "requester_id": requester, "comment": {"body": "Hyvittäkää lasku 42, kiitos", "public": true}, "collaborator_ids": [cc], "follower_ids": [agent], "priority": "high", "type": "question", "tags": ["billing", "Refund"], "custom_fields": [{"id": 360001, "value": "contract-7"}]}}),
+            json!({"ticket": {"subject": "Laskun hyvitys", "requester_id": requester, "comment": {"body": "Hyvittäkää lasku 42, kiitos", "public": true}, "collaborator_ids": [cc], "follower_ids": [agent], "priority": "high", "type": "question", "tags": ["billing", "Refund"], "custom_fields": [{"id": contract, "value": "contract-7"}]}}),
         )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
@@ -178,7 +180,7 @@ engine_test!(ticket_lifecycle, |app| async move {
     assert_eq!(t["collaborator_ids"], json!([cc]));
     assert_eq!(t["follower_ids"], json!([agent]));
     assert_eq!(t["tags"], json!(["billing", "refund"]));
-    assert_eq!(t["custom_fields"], json!([{"id": 360001, "value": "contract-7"}]));
+    assert_eq!(t["custom_fields"], json!([{"id": contract, "value": "contract-7"}]));
 
     // An internal note and a public reply, through update as Zendesk does it.
     let (s, v) = app
@@ -188,7 +190,7 @@ engine_test!(ticket_lifecycle, |app| async move {
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
-    let (s, v) = app.put(&format!("/api/v2/tickets/{id}.json"), json!({"ticket": {"status": "pending", "assignee_id": agent, "comment": {"html_body": "<p>Hyvitys <b>tehty</b><script>alert(1)</script></p>"}, "additional_tags": ["done"], "remove_tags": ["refund"], "custom_fields": [{"id": 360001, "value": "contract-8"}]}})).await;
+    let (s, v) = app.put(&format!("/api/v2/tickets/{id}.json"), json!({"ticket": {"status": "pending", "assignee_id": agent, "comment": {"html_body": "<p>Hyvitys <b>tehty</b><script>alert(1)</script></p>"}, "additional_tags": ["done"], "remove_tags": ["refund"], "custom_fields": [{"id": contract, "value": "contract-8"}]}})).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let t = &v["ticket"];
     assert_eq!(t["status"], "pending");

@@ -127,6 +127,51 @@ pub(crate) async fn world(app: &TestApp) -> World {
     ids.insert("org", id(&org["id"]));
     let group = created(app, &admin, "/api/v2/groups.json", json!({"group": {"name": "Matriisi"}}), "group").await;
     ids.insert("group", id(&group["id"]));
+    let field = created(
+        app,
+        &admin,
+        "/api/v2/ticket_fields.json",
+        json!({"ticket_field": {"type": "text", "title": "Matriisi"}}),
+        "ticket_field",
+    )
+    .await;
+    ids.insert("ticket_field", id(&field["id"]));
+    let form = created(
+        app,
+        &admin,
+        "/api/v2/ticket_forms.json",
+        json!({"ticket_form": {"name": "Matriisi"}}),
+        "ticket_form",
+    )
+    .await;
+    ids.insert("ticket_form_default", id(&form["id"]));
+    let form = created(
+        app,
+        &admin,
+        "/api/v2/ticket_forms.json",
+        json!({"ticket_form": {"name": "Matriisi 2"}}),
+        "ticket_form",
+    )
+    .await;
+    ids.insert("ticket_form", id(&form["id"]));
+    let field = created(
+        app,
+        &admin,
+        "/api/v2/user_fields.json",
+        json!({"user_field": {"type": "text", "key": "matriisi", "title": "Matriisi"}}),
+        "user_field",
+    )
+    .await;
+    ids.insert("user_field", id(&field["id"]));
+    let field = created(
+        app,
+        &admin,
+        "/api/v2/organization_fields.json",
+        json!({"organization_field": {"type": "text", "key": "matriisi", "title": "Matriisi"}}),
+        "organization_field",
+    )
+    .await;
+    ids.insert("org_field", id(&field["id"]));
     let person = |name: &str, email: &str, extra: Value| {
         let mut user = json!({"name": name, "email": email, "password": PASSWORD});
         if let (Some(u), Some(e)) = (user.as_object_mut(), extra.as_object()) {
@@ -719,6 +764,10 @@ pub(crate) fn concrete(method: &str, path: &str, ids: &HashMap<&'static str, Str
             (_, p, "id") if p.starts_with("/api/v2/deleted_users/") => "deleted",
             (_, p, "id") if p.contains("/organizations/") => "org",
             (_, p, "id") if p.starts_with("/api/v2/groups/") => "group",
+            (_, p, "id") if p.starts_with("/api/v2/ticket_fields/") => "ticket_field",
+            (_, p, "id") if p.starts_with("/api/v2/ticket_forms/") => "ticket_form",
+            (_, p, "id") if p.starts_with("/api/v2/user_fields/") => "user_field",
+            (_, p, "id") if p.starts_with("/api/v2/organization_fields/") => "org_field",
             ("put", "/api/v2/deleted_tickets/{id}/restore", _) => "trashed_restore",
             (_, p, "id") if p.starts_with("/api/v2/deleted_tickets/") => "trashed_purge",
             (_, p, "id") if p.contains("/tickets/{id}") => "ticket",
@@ -774,6 +823,7 @@ pub(crate) fn concrete(method: &str, path: &str, ids: &HashMap<&'static str, Str
         "/api/v2/organizations/search" => "?name=Matriisi".to_string(),
         "/api/v2/tickets/show_many" => format!("?ids={},{}", ids["ticket"], ids["other_ticket"]),
         "/api/v2/organizations/show_many" => format!("?ids={}", ids["org"]),
+        "/api/v2/ticket_forms/show_many" => format!("?ids={},{}", ids["ticket_form"], ids["ticket_form_default"]),
         "/api/v2/tickets/update_many" => format!("?ids={}", ids["other_ticket"]),
         "/api/v2/tickets/destroy_many" => format!("?ids={}", ids["bulk_delete"]),
         "/api/v2/deleted_tickets/destroy_many" => format!("?ids={}", ids["bulk_purge"]),
@@ -806,6 +856,14 @@ pub(crate) fn api_body(method: &str, path: &str, ids: &HashMap<&'static str, Str
         ("post", "/api/v2/organizations") => json!({"organization": {"name": "Uusi Oy"}}),
         ("put", "/api/v2/organizations/{id}") => json!({"organization": {"notes": "matrix"}}),
         ("post", "/api/v2/groups") => json!({"group": {"name": "Uusi ryhmä"}}),
+        ("post", "/api/v2/ticket_fields") => json!({"ticket_field": {"type": "text", "title": "Uusi kenttä"}}),
+        ("put", "/api/v2/ticket_fields/{id}") => json!({"ticket_field": {"title": "Kenttä"}}),
+        ("post", "/api/v2/user_fields") => json!({"user_field": {"type": "text", "key": "uusi", "title": "Uusi kenttä"}}),
+        ("put", "/api/v2/user_fields/{id}") => json!({"user_field": {"title": "Kenttä"}}),
+        ("post", "/api/v2/organization_fields") => json!({"organization_field": {"type": "text", "key": "uusi", "title": "Uusi kenttä"}}),
+        ("put", "/api/v2/organization_fields/{id}") => json!({"organization_field": {"title": "Kenttä"}}),
+        ("post", "/api/v2/ticket_forms") => json!({"ticket_form": {"name": "Uusi lomake"}}),
+        ("put", "/api/v2/ticket_forms/{id}") => json!({"ticket_form": {"display_name": "Lomake"}}),
         ("put", "/api/v2/groups/{id}") => json!({"group": {"name": "Ryhmä"}}),
         ("post", "/api/v2/tickets") => json!({"ticket": {"subject": "Uusi", "comment": {"body": "matrix"}}}),
         ("post", "/api/v2/requests") => json!({"request": {"subject": "Uusi", "comment": {"body": "matrix"}}}),

@@ -327,6 +327,33 @@ impl TestApp {
         self.call(Method::DELETE, path, None).await
     }
 
+    /// Creates a text ticket field (as the admin) and returns its id.
+    pub async fn text_field(&self, title: &str) -> i64 {
+        let (s, v) = self
+            .post(
+                "/api/v2/ticket_fields.json",
+                serde_json::json!({"ticket_field": {"type": "text", "title": title}}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        v["ticket_field"]["id"].as_i64().unwrap()
+    }
+
+    /// A text user field with `key`, made unless the tenant has it already.
+    pub async fn user_field(&self, key: &str) {
+        let (_, v) = self.get("/api/v2/user_fields.json").await;
+        if v["user_fields"].as_array().is_some_and(|a| a.iter().any(|f| f["key"] == key)) {
+            return;
+        }
+        let (s, v) = self
+            .post(
+                "/api/v2/user_fields.json",
+                serde_json::json!({"user_field": {"type": "text", "key": key, "title": key}}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+    }
+
     /// Creates an end user and returns their id.
     pub async fn user(&self, name: &str, email: &str) -> i64 {
         let (s, v) = self

@@ -16,6 +16,7 @@ mod audit_log;
 mod authz;
 mod backup_restore;
 mod bad_input;
+mod fields;
 mod fuzz;
 mod help_center;
 mod help_center_privacy;

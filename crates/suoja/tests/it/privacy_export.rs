@@ -61,6 +61,7 @@ struct World {
 
 async fn world(app: &TestApp) -> World {
     let (a, a_login) = app.end_user_with_password(A_NAME, A_EMAIL).await;
+    app.user_field("loyalty").await;
     let (s, v) = app
         .put(
             &format!("/api/v2/users/{a}.json"),
@@ -101,10 +102,11 @@ async fn world(app: &TestApp) -> World {
         .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let t1 = v["ticket"]["id"].as_i64().unwrap();
+    let field = app.text_field("Contract").await;
     let (s, v) = app
         .put(
             &format!("/api/v2/tickets/{t1}.json"),
-            json!({"ticket": {"collaborator_ids": [b], "assignee_id": agent, "tags": ["canary-t1tag"], "priority": "high", "custom_fields": [{"id": 1, "value": "canary-cf-1"}]}}),
+            json!({"ticket": {"collaborator_ids": [b], "assignee_id": agent, "tags": ["canary-t1tag"], "priority": "high", "custom_fields": [{"id": field, "value": "canary-cf-1"}]}}),
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
@@ -358,7 +360,9 @@ fn projection(doc: &Value) -> Value {
         .map(|t| {
             json!({
                 "subject": t["subject"], "description": t["description"], "status": t["status"], "priority": t["priority"],
-                "type": t["type"], "tags": t["tags"], "custom_fields": t["custom_fields"],
+                "type": t["type"], "tags": t["tags"],
+                // Field ids are each helpdesk's own; a value keeps its field's title.
+                "custom_fields": t["custom_fields"].as_array().unwrap().iter().map(|f| json!([f["title"], f["value"]])).collect::<Vec<_>>(),
                 "mine": t["comments"].as_array().unwrap().iter().filter(|c| c["by_you"] == true).map(|c| json!({
                     "body": c["body"], "public": c["public"],
                     "files": c["attachments"].as_array().unwrap().iter().map(|a| json!([a["file_name"], a["sha256"]])).collect::<Vec<_>>(),

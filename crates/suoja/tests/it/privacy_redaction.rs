@@ -29,6 +29,8 @@ struct Fixture {
     comment_ids: Vec<i64>,
     file: i64,
     recording: i64,
+    /// The two text fields the ticket fills in.
+    fields: (i64, i64),
     words: Words,
 }
 
@@ -64,12 +66,13 @@ async fn fixture(app: &TestApp) -> Fixture {
         kept: format!("pysyva{tag}"),
     };
     let requester = app.user("Riikka Redaktio", &format!("riikka.{tag}@example.fi")).await;
+    let fields = (app.text_field("Reference").await, app.text_field("Kept").await);
     let (s, v) = app
         .post(
             "/api/v2/tickets.json",
             json!({"ticket": {"requester_id": requester, "subject": format!("Order {} {}", w.subject, w.kept),
                 "comment": {"body": format!("My number is {} and {}", w.description, w.kept)},
-                "custom_fields": [{"id": 3601, "value": format!("{} ok", w.field)}, {"id": 3602, "value": w.kept}]}}),
+                "custom_fields": [{"id": fields.0, "value": format!("{} ok", w.field)}, {"id": fields.1, "value": w.kept}]}}),
         )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
@@ -96,6 +99,7 @@ async fn fixture(app: &TestApp) -> Fixture {
         comment_ids,
         file: files[0]["id"].as_i64().unwrap(),
         recording: files[1]["id"].as_i64().unwrap(),
+        fields,
         words: w,
     }
 }
@@ -181,7 +185,7 @@ engine_test!(redaction_is_irreversible_everywhere, |app| async move {
     let (s, v) = app
         .put(
             &format!("/api/v2/tickets/{t}/redact.json"),
-            json!({"redaction": {"subject": w.subject, "custom_fields": [{"id": 3601, "text": w.field}]}}),
+            json!({"redaction": {"subject": w.subject, "custom_fields": [{"id": f.fields.0, "text": w.field}]}}),
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
@@ -336,7 +340,7 @@ engine_test!(redaction_refuses_bad_input_and_changes_nothing, |app| async move {
     for body in [
         json!({"redaction": {"subject": "not in the subject"}}),
         json!({"redaction": {"custom_fields": [{"id": 9999}]}}),
-        json!({"redaction": {"custom_fields": [{"id": 3601, "text": "absent"}]}}),
+        json!({"redaction": {"custom_fields": [{"id": f.fields.0, "text": "absent"}]}}),
         json!({"redaction": {}}),
         json!({"redaction": {"custom_fields": "3601"}}),
     ] {

@@ -167,8 +167,9 @@ impl Canary {
         .await;
         assert_eq!(s, StatusCode::CREATED, "{up}");
         let token = up["upload"]["token"].as_str().unwrap();
+        let field = app.text_field("Reference").await;
         let (s, v) = app
-            .post("/api/v2/tickets.json", json!({"ticket": {"requester_id": uid, "subject": self.subject, "comment": {"body": self.body, "uploads": [token]}, "tags": [self.tag], "custom_fields": [{"id": 1, "value": self.custom}]}}))
+            .post("/api/v2/tickets.json", json!({"ticket": {"requester_id": uid, "subject": self.subject, "comment": {"body": self.body, "uploads": [token]}, "tags": [self.tag], "custom_fields": [{"id": field, "value": self.custom}]}}))
             .await;
         assert_eq!(s, StatusCode::CREATED, "{v}");
         let tid = v["ticket"]["id"].as_i64().unwrap();

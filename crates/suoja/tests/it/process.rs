@@ -227,7 +227,16 @@ impl ProcApp {
             .await;
         assert_eq!(s, StatusCode::CREATED, "{v}");
         let uid = v["user"]["id"].as_i64().unwrap();
-        let (s, v) = self.call(Method::POST, "/api/v2/tickets.json", Some(json!({"ticket": {"requester_id": uid, "subject": c.subject, "comment": {"body": c.body}, "tags": [c.tag], "custom_fields": [{"id": 1, "value": c.custom}]}}))).await;
+        let (s, v) = self
+            .call(
+                Method::POST,
+                "/api/v2/ticket_fields.json",
+                Some(json!({"ticket_field": {"type": "text", "title": "Reference"}})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        let field = v["ticket_field"]["id"].as_i64().unwrap();
+        let (s, v) = self.call(Method::POST, "/api/v2/tickets.json", Some(json!({"ticket": {"requester_id": uid, "subject": c.subject, "comment": {"body": c.body}, "tags": [c.tag], "custom_fields": [{"id": field, "value": c.custom}]}}))).await;
         assert_eq!(s, StatusCode::CREATED, "{v}");
         let tid = v["ticket"]["id"].as_i64().unwrap();
         self.call(
@@ -284,7 +293,7 @@ impl ProcApp {
         self.call(
             Method::PUT,
             &format!("/api/v2/tickets/{tid}/redact.json"),
-            Some(json!({"redaction": {"subject": c.subject, "custom_fields": [{"id": 1, "text": c.custom}]}})),
+            Some(json!({"redaction": {"subject": c.subject, "custom_fields": [{"id": field, "text": c.custom}]}})),
         )
         .await;
         // The web interface: sign-in with a wrong and a right password, a request through the

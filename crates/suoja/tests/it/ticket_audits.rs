@@ -43,12 +43,13 @@ async fn stored_events(app: &TestApp, ticket: i64) -> String {
 engine_test!(
     every_change_is_audited_with_its_previous_values_and_personal_values_stay_sealed,
     |app| async move {
+        let office = app.text_field("Office").await;
         let requester = app.user("Maija Virtanen", "maija.virtanen@example.fi").await;
         let (s, v) = app
             .post(
                 "/api/v2/tickets.json",
                 json!({"ticket": {"requester_id": requester, "subject": "Printer on fire", "tags": ["hardware"], "priority": "low",
-                "custom_fields": [{"id": 360001, "value": "Kerava office"}], "comment": {"body": "Smoke from the printer"}}}),
+                "custom_fields": [{"id": office, "value": "Kerava office"}], "comment": {"body": "Smoke from the printer"}}}),
             )
             .await;
         assert_eq!(s, StatusCode::CREATED, "{v}");
@@ -61,7 +62,7 @@ engine_test!(
             .put(
                 &format!("/api/v2/tickets/{t}.json"),
                 json!({"ticket": {"status": "open", "priority": "high", "subject": "Printer fixed", "additional_tags": ["urgent"],
-                "custom_fields": [{"id": 360001, "value": "Tuusula office"}], "comment": {"body": "Replaced the fuser", "public": false}}}),
+                "custom_fields": [{"id": office, "value": "Tuusula office"}], "comment": {"body": "Replaced the fuser", "public": false}}}),
             )
             .await;
         assert_eq!(s, StatusCode::OK, "{v}");
@@ -92,7 +93,7 @@ engine_test!(
         let created: Vec<(i64, Value)> = all.iter().filter(|(a, _)| *a == created_audit).cloned().collect();
         assert_eq!(find(&created, "Create", "subject")[0]["value"], "Printer on fire");
         assert_eq!(find(&created, "Create", "tags")[0]["value"], json!(["hardware"]));
-        assert_eq!(find(&created, "Create", "360001")[0]["value"], "Kerava office");
+        assert_eq!(find(&created, "Create", &office.to_string())[0]["value"], "Kerava office");
         assert_eq!(find(&created, "Create", "priority")[0]["value"], "low");
         assert_eq!(find(&created, "Create", "requester_id")[0]["value"], requester);
         let first = created.iter().map(|(_, e)| e).find(|e| e["type"] == "Comment").unwrap();
@@ -110,8 +111,8 @@ engine_test!(
         assert_eq!(change("priority")[0]["previous_value"], "low");
         assert_eq!(change("tags")[0]["previous_value"], json!(["hardware"]));
         assert_eq!(change("tags")[0]["value"], json!(["hardware", "urgent"]));
-        assert_eq!(change("360001")[0]["previous_value"], "Kerava office");
-        assert_eq!(change("360001")[0]["value"], "Tuusula office");
+        assert_eq!(change(&office.to_string())[0]["previous_value"], "Kerava office");
+        assert_eq!(change(&office.to_string())[0]["value"], "Tuusula office");
         let note = all
             .iter()
             .map(|(_, e)| e)
@@ -420,6 +421,7 @@ engine_test!(a_persons_export_carries_their_tickets_history_with_other_people_re
 engine_test!(
     earlier_field_values_and_tags_are_redacted_found_and_erased_and_others_untouched,
     |app| async move {
+        let office = app.text_field("Office").await;
         use crate::privacy_precision::{decide, mentions, request_export, verified_request};
         let anna = app.user("Anna Berg", "anna.berg@example.fi").await;
         let ted = app.user("Ted Smith", "ted.smith@example.fi").await;
@@ -429,7 +431,7 @@ engine_test!(
                 let (s, v) = app
                 .post(
                     "/api/v2/tickets.json",
-                    json!({"ticket": {"requester_id": anna, "subject": "Callback", "tags": tags, "custom_fields": [{"id": 360001, "value": field}], "comment": {"body": "Please call"}}}),
+                    json!({"ticket": {"requester_id": anna, "subject": "Callback", "tags": tags, "custom_fields": [{"id": office, "value": field}], "comment": {"body": "Please call"}}}),
                 )
                 .await;
                 assert_eq!(s, StatusCode::CREATED, "{v}");
@@ -442,16 +444,16 @@ engine_test!(
             let (s, v) = app
                 .put(
                     &format!("/api/v2/tickets/{id}.json"),
-                    json!({"ticket": {"custom_fields": [{"id": 360001, "value": "done"}], "tags": ["vip"]}}),
+                    json!({"ticket": {"custom_fields": [{"id": office, "value": "done"}], "tags": ["vip"]}}),
                 )
                 .await;
             assert_eq!(s, StatusCode::OK, "{v}");
         }
         let field_values = |events: &[(i64, Value)]| -> Vec<Value> {
-            find(events, "Change", "360001")
+            find(events, "Change", &office.to_string())
                 .iter()
                 .map(|e| e["previous_value"].clone())
-                .chain(find(events, "Create", "360001").iter().map(|e| e["value"].clone()))
+                .chain(find(events, "Create", &office.to_string()).iter().map(|e| e["value"].clone()))
                 .collect()
         };
 
@@ -459,7 +461,7 @@ engine_test!(
         let (s, v) = app
             .put(
                 &format!("/api/v2/tickets/{t}/redact.json"),
-                json!({"redaction": {"custom_fields": [{"id": 360001, "text": "040123"}]}}),
+                json!({"redaction": {"custom_fields": [{"id": office, "text": "040123"}]}}),
             )
             .await;
         assert_eq!(s, StatusCode::OK, "{v}");
@@ -471,13 +473,13 @@ engine_test!(
         let (s, v) = app
             .put(
                 &format!("/api/v2/tickets/{t}/redact.json"),
-                json!({"redaction": {"custom_fields": [{"id": 360001}]}}),
+                json!({"redaction": {"custom_fields": [{"id": office}]}}),
             )
             .await;
         assert_eq!(s, StatusCode::OK, "{v}");
         let after = events(&app, t).await;
         assert_eq!(
-            find(&after, "Change", "360001")[0]["value"],
+            find(&after, "Change", &office.to_string())[0]["value"],
             "▇▇▇▇",
             "the history's copy of that value goes too"
         );
@@ -509,7 +511,7 @@ engine_test!(
         let (s, v) = app
             .put(
                 &format!("/api/v2/tickets/{t}.json"),
-                json!({"ticket": {"custom_fields": [{"id": 360001, "value": "call ted.smith@example.fi"}], "additional_tags": ["ted.smith@example.fi"], "external_id": "ext ted.smith@example.fi 2"}}),
+                json!({"ticket": {"custom_fields": [{"id": office, "value": "call ted.smith@example.fi"}], "additional_tags": ["ted.smith@example.fi"], "external_id": "ext ted.smith@example.fi 2"}}),
             )
             .await;
         assert_eq!(s, StatusCode::OK, "{v}");
@@ -612,13 +614,14 @@ engine_test!(an_erased_person_leaves_the_history_of_tickets_they_were_on, |app| 
 });
 
 engine_test!(a_rejected_passage_in_a_tickets_fields_is_left_alone_by_the_erasure, |app| async move {
+    let handled_by = app.text_field("Handled by").await;
     use crate::privacy_precision::{decide, mentions, verified_request};
     let anna = app.user("Anna Pysyvä", "anna.pysyva@example.fi").await;
     let ilkka = app.user("Ilkka Salo", "ilkka.salo@example.fi").await;
     let (s, v) = app
         .post(
             "/api/v2/tickets.json",
-            json!({"ticket": {"requester_id": anna, "subject": "Ilkka called about the invoice", "custom_fields": [{"id": 360002, "value": "Ilkka from the Tampere office"}], "comment": {"body": "Invoice"}}}),
+            json!({"ticket": {"requester_id": anna, "subject": "Ilkka called about the invoice", "custom_fields": [{"id": handled_by, "value": "Ilkka from the Tampere office"}], "comment": {"body": "Invoice"}}}),
         )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
@@ -626,7 +629,7 @@ engine_test!(a_rejected_passage_in_a_tickets_fields_is_left_alone_by_the_erasure
     let (s, v) = app
         .put(
             &format!("/api/v2/tickets/{t}.json"),
-            json!({"ticket": {"custom_fields": [{"id": 360002, "value": "handled"}]}}),
+            json!({"ticket": {"custom_fields": [{"id": handled_by, "value": "handled"}]}}),
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
@@ -655,7 +658,7 @@ engine_test!(a_rejected_passage_in_a_tickets_fields_is_left_alone_by_the_erasure
     assert!(!ticket["ticket"]["subject"].as_str().unwrap().contains("Ilkka"), "{ticket}");
     let after = events(&app, t).await;
     assert_eq!(
-        find(&after, "Change", "360002")[0]["previous_value"],
+        find(&after, "Change", &handled_by.to_string())[0]["previous_value"],
         "Ilkka from the Tampere office",
         "rejected: left alone"
     );

@@ -172,6 +172,22 @@ impl Privacy {
         let mut withheld = Withheld::default();
         let mut files = Vec::new();
         let mut tickets = self.render_tickets(&fp, &people, opts.filter, include_notes, &mut withheld, &mut files, progress);
+        // Custom field values carry their field's title, as the helpdesk shows them.
+        let titles: std::collections::BTreeMap<i64, String> = {
+            let mut c = self.hd.db().read().await?;
+            suoja_store::fields::fields(&mut c, tenant, "ticket")
+                .await?
+                .into_iter()
+                .map(|f| (f.id, f.title))
+                .collect()
+        };
+        for t in &mut tickets {
+            for f in t["custom_fields"].as_array_mut().into_iter().flatten() {
+                if let Some(title) = f["id"].as_i64().and_then(|i| titles.get(&i)) {
+                    f["title"] = json!(title);
+                }
+            }
+        }
         let (mentions, under_review) = self.render_mentions(&fp, request, &people, include_notes, &mut withheld).await?;
         let subject_doc = render_subject(&fp);
         let mut records = render_records(&fp, map, &mut files);

@@ -204,7 +204,8 @@ pub fn render(doc: &Value) -> Option<Vec<u8>> {
             body.text(&format!("Tags: {}", s(&t["tags"])), 9.5, Style::Regular, 0.0, 0.25);
         }
         for f in t["custom_fields"].as_array().into_iter().flatten() {
-            body.text(&format!("Field {}: {}", s(&f["id"]), s(&f["value"])), 9.5, Style::Regular, 0.0, 0.25);
+            let name = f["title"].as_str().map_or_else(|| format!("Field {}", s(&f["id"])), str::to_string);
+            body.text(&format!("{name}: {}", s(&f["value"])), 9.5, Style::Regular, 0.0, 0.25);
         }
         for c in t["comments"].as_array().into_iter().flatten() {
             let public = c["public"].as_bool().unwrap_or(false);
