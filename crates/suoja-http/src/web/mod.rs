@@ -12,8 +12,10 @@ mod audit;
 mod breaches;
 mod console;
 mod ctx;
+mod custom_fields;
 mod documents;
 mod error;
+mod fields;
 mod format;
 mod help_center;
 mod i18n;
@@ -301,6 +303,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(admin::routes())
         .merge(router(security::pages()))
         .merge(router(audit::pages()))
+        .merge(router(fields::pages()))
         .merge(router(documents::pages()))
         .layer(DefaultBodyLimit::max(state.limits.max_upload_bytes + 64 * 1024))
         .layer(axum::middleware::from_fn(page_headers))
@@ -339,6 +342,7 @@ pub fn table() -> Vec<Page> {
         admin::pages(),
         security::pages(),
         audit::pages(),
+        fields::pages(),
         documents::pages(),
     ]
     .into_iter()

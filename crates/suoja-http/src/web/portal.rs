@@ -92,16 +92,26 @@ struct NewPage {
     c: Chrome,
     subject: String,
     body: String,
+    fields: Vec<crate::web::custom_fields::FieldInput>,
+    portal_form: bool,
     form_id: String,
     errors: FormErrors,
 }
 
-async fn new_request(ctx: Ctx) -> Result<Response, Failure> {
-    ctx.person()?;
+/// The ticket fields a requester fills in when opening a request (the portal's).
+async fn portal_fields(state: &AppState, ctx: &Ctx, scope: &Scope) -> Result<Vec<suoja_helpdesk::fields::Field>, Failure> {
+    state.helpdesk.portal_fields(scope, None).await.map_err(|e| ctx.fail(e))
+}
+
+async fn new_request(State(state): State<AppState>, ctx: Ctx) -> Result<Response, Failure> {
+    let scope = ctx.person()?;
+    let defs = portal_fields(&state, &ctx, &scope).await?;
     let page = NewPage {
         c: Chrome::new(&ctx, ctx.t("portal.new_title"), "portal"),
         subject: String::new(),
         body: String::new(),
+        fields: crate::web::custom_fields::inputs(&defs, &[], None, true),
+        portal_form: true,
         form_id: form_id(),
         errors: FormErrors::default(),
     };
@@ -121,10 +131,14 @@ async fn create_request(State(state): State<AppState>, ctx: Ctx, headers: Header
     check_text(&mut errors, ctx.lang, "subject", &subject, true, MAX_SUBJECT);
     check_text(&mut errors, ctx.lang, "body", &body, true, MAX_COMMENT);
     let fid = form.fields.get("form_id").to_string();
+    let defs = portal_fields(&state, &ctx, &scope).await?;
+    let values = crate::web::custom_fields::read_values(&defs, &form.fields.0);
     let again = |errors: FormErrors| NewPage {
         c: Chrome::new(&ctx, ctx.t("portal.new_title"), "portal"),
         subject: subject.clone(),
         body: body.clone(),
+        fields: crate::web::custom_fields::inputs(&defs, &values, None, true),
+        portal_form: true,
         form_id: fid.clone(),
         errors,
     };
@@ -132,7 +146,7 @@ async fn create_request(State(state): State<AppState>, ctx: Ctx, headers: Header
         return Ok(render_status(&ctx, StatusCode::UNPROCESSABLE_ENTITY, &again(errors)));
     }
     let work = || async {
-        let id = open_ticket(&state, &scope, &subject, &body, &form.files).await?;
+        let id = open_ticket(&state, &scope, &subject, &body, &values, &form.files).await?;
         Ok(format!("/portal/requests/{id}?posted={fid}&done=request_sent"))
     };
     match super::once(&state, &ctx, &scope, &fid, "/portal", &["subject", "body"], work).await? {
@@ -141,7 +155,14 @@ async fn create_request(State(state): State<AppState>, ctx: Ctx, headers: Header
     }
 }
 
-async fn open_ticket(state: &AppState, scope: &Scope, subject: &str, body: &str, files: &[(String, String, Vec<u8>)]) -> Result<i64, crate::ApiError> {
+async fn open_ticket(
+    state: &AppState,
+    scope: &Scope,
+    subject: &str,
+    body: &str,
+    fields: &[(i64, serde_json::Value)],
+    files: &[(String, String, Vec<u8>)],
+) -> Result<i64, crate::ApiError> {
     let token = upload_files(state, scope, files).await?;
     let input = TicketInput {
         subject: Some(Personal::new(subject.to_string())),
@@ -155,6 +176,7 @@ async fn open_ticket(state: &AppState, scope: &Scope, subject: &str, body: &str,
             via: suoja_helpdesk::model::Channel::Web,
         }),
         requester: Some(RequesterRef::Id(scope.actor)),
+        custom_fields: (!fields.is_empty()).then(|| Personal::new(fields.to_vec())),
         ..Default::default()
     };
     Ok(state.helpdesk.create_ticket(scope, input).await?.ticket.id.0)
@@ -165,6 +187,8 @@ async fn open_ticket(state: &AppState, scope: &Scope, subject: &str, body: &str,
 struct RequestPage {
     c: Chrome,
     t: TicketItem,
+    /// The fields the portal shows, with their values: (title, value).
+    shown: Vec<(String, String)>,
     comments: Vec<CommentView>,
     nav: CommentNav,
     form_id: String,
@@ -177,7 +201,27 @@ async fn request_page(state: &AppState, ctx: &Ctx, id: i64, page: i64, draft: St
     let t = state.helpdesk.get_ticket(&scope, TicketId(id)).await.map_err(|e| ctx.fail(e))?;
     // The service gives end users public comments only; internal notes never reach this page.
     let (comments, nav) = comment_window(state, ctx, &scope, t.id, page).await?;
+    let defs = state.helpdesk.portal_fields(&scope, None).await.map_err(|e| ctx.fail(e))?;
+    let shown = crate::web::custom_fields::inputs(&defs, t.custom_fields.expose(), None, false)
+        .into_iter()
+        .filter(|f| !f.value.is_empty() || f.checked)
+        .map(|f| {
+            let value = if f.kind == "checkbox" {
+                ctx.t("form.yes").to_string()
+            } else {
+                let names: Vec<String> = f.options.iter().filter(|(_, _, sel)| *sel).map(|(_, n, _)| n.clone()).collect();
+                if names.is_empty() { f.value } else { names.join(", ") }
+            };
+            let title = defs
+                .iter()
+                .find(|d| d.def.id == f.id)
+                .and_then(|d| d.def.title_in_portal.clone())
+                .unwrap_or(f.title);
+            (title, value)
+        })
+        .collect();
     let page = RequestPage {
+        shown,
         c: Chrome::new(ctx, format!("#{}", t.id.0), "portal"),
         t: items(state, ctx, &scope, std::slice::from_ref(&t)).await?.remove(0),
         comments: conversation(state, ctx, &scope, &comments).await?,

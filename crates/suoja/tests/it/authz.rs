@@ -136,6 +136,15 @@ pub(crate) async fn world(app: &TestApp) -> World {
     )
     .await;
     ids.insert("ticket_field", id(&field["id"]));
+    let field = created(
+        app,
+        &admin,
+        "/api/v2/ticket_fields.json",
+        json!({"ticket_field": {"type": "text", "title": "Poistuva"}}),
+        "ticket_field",
+    )
+    .await;
+    ids.insert("ticket_field_doomed", id(&field["id"]));
     let form = created(
         app,
         &admin,
@@ -795,6 +804,8 @@ pub(crate) fn concrete(method: &str, path: &str, ids: &HashMap<&'static str, Str
             (_, p, "id") if p.starts_with("/privacy/breaches/{id}") => "breach_web",
             (_, p, "id") if p.contains("/breaches/{id}") => "breach",
             (_, p, "id") if p.starts_with("/admin/mail/mailboxes/") => "mailbox",
+            (_, "/admin/fields/{id}/remove", _) => "ticket_field_doomed",
+            (_, p, "id") if p.starts_with("/admin/fields/") => "ticket_field",
             (_, p, "id") if p.starts_with("/portal/requests/") => "ticket",
             _ => panic!("no id for {{{name}}} in {method} {path}: say which in authz::concrete"),
         }
@@ -996,6 +1007,9 @@ fn form(path: &str) -> Vec<(&'static str, &'static str)> {
             ("sign_in_alerts", "1"),
         ],
         "/hc/community/posts/{id}/redact" => vec![("text", "Tumma")],
+        "/admin/fields" => vec![("owner", "ticket"), ("type", "text"), ("title", "Uusi kenttä")],
+        "/admin/fields/{id}/active" => vec![("owner", "ticket"), ("active", "0")],
+        "/admin/fields/{id}/remove" => vec![("owner", "ticket")],
         _ => vec![],
     }
 }

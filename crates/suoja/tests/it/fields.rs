@@ -560,3 +560,124 @@ engine_test!(
         assert_eq!(app.get(&format!("/api/v2/organizations/{other_org}.json")).await.1, other_org_before);
     }
 );
+
+engine_test!(
+    fields_are_kept_on_the_admin_page_and_filled_in_on_the_agent_and_portal_pages,
+    |app| async move {
+        use crate::web::Browser;
+        let mut admin = crate::web::admin_browser(&app).await;
+        let page = admin.get("/admin/fields").await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.body.contains("Subject") && page.body.contains("id=\"fields-user-list\""), "{}", page.body);
+        // A drop-down requesters must fill in; one that cannot be read is shown back, kept.
+        let bad = admin
+            .submit(
+                "/admin/fields",
+                "/admin/fields",
+                &[("owner", "ticket"), ("type", "tagger"), ("title", "Plan"), ("options", "Gold plan = two words")],
+            )
+            .await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(bad.body.contains("field-options-error") && bad.body.contains("value=\"Plan\""), "{}", bad.body);
+        let done = admin
+            .submit(
+                "/admin/fields",
+                "/admin/fields",
+                &[
+                    ("owner", "ticket"),
+                    ("type", "tagger"),
+                    ("title", "Plan"),
+                    ("options", "Gold plan = gold\nSilver"),
+                    ("visible_in_portal", "1"),
+                    ("editable_in_portal", "1"),
+                    ("required_in_portal", "1"),
+                ],
+            )
+            .await;
+        assert_eq!(done.location(), "/admin/fields?done=field_added", "{}", done.body);
+        let (_, v) = app.get("/api/v2/ticket_fields.json").await;
+        let plan = v["ticket_fields"].as_array().unwrap().iter().find(|f| f["title"] == "Plan").unwrap().clone();
+        let fid = plan["id"].as_i64().unwrap();
+        assert_eq!(plan["custom_field_options"][1]["value"], "silver");
+        assert_eq!(plan["required_in_portal"], true);
+
+        // The agent page offers the options; saving sets the value once, and saving again
+        // changes nothing.
+        let requester = app.user("Venla Valinta", "venla.fields@example.fi").await;
+        let t = app.ticket(requester, "Which plan", "I am not sure").await;
+        let page = admin.get(&format!("/agent/tickets/{t}")).await;
+        assert!(
+            page.body.contains(&format!("<select id=\"field-{fid}\"")) && page.body.contains("Gold plan"),
+            "{}",
+            page.body
+        );
+        let shown = fid.to_string();
+        let name = format!("field_{fid}");
+        let form = [
+            ("status", "open"),
+            ("priority", ""),
+            ("assignee_id", "0"),
+            ("group_id", "0"),
+            ("tags", ""),
+            ("field_shown", shown.as_str()),
+            (name.as_str(), "gold"),
+        ];
+        for _ in 0..2 {
+            let r = admin.submit(&format!("/agent/tickets/{t}"), &format!("/agent/tickets/{t}"), &form).await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        }
+        let (_, v) = app.get(&format!("/api/v2/tickets/{t}.json")).await;
+        assert_eq!(v["ticket"]["custom_fields"], json!([{"id": fid, "value": "gold"}]));
+        let (_, audits) = app.get(&format!("/api/v2/tickets/{t}/audits.json")).await;
+        let changes = audits.to_string().matches(&format!("\"field_name\":\"{fid}\"")).count();
+        assert_eq!(changes, 1, "{audits}");
+
+        // A requester must choose a plan to open a request, and then sees it on the request.
+        let (_, login) = app.end_user_with_password("Ville Valitsija", "ville.fields@example.fi").await;
+        let mut me = Browser::new(&app);
+        me.sign_in(&login.email, &login.token).await;
+        let page = me.get("/portal/requests/new").await;
+        assert!(page.body.contains(&format!("name=\"field_{fid}\" required")), "{}", page.body);
+        let refused = me
+            .submit(
+                "/portal/requests/new",
+                "/portal/requests/new",
+                &[
+                    ("form_id", "fields-portal-new-0123456789ab"),
+                    ("subject", "Upgrade please"),
+                    ("body", "More seats"),
+                    ("field_shown", shown.as_str()),
+                ],
+            )
+            .await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+        assert!(
+            refused.body.contains("Plan is required") && refused.body.contains("Upgrade please"),
+            "{}",
+            refused.body
+        );
+        let sent = me
+            .submit(
+                "/portal/requests/new",
+                "/portal/requests/new",
+                &[
+                    ("form_id", "fields-portal-new-0123456789ac"),
+                    ("subject", "Upgrade please"),
+                    ("body", "More seats"),
+                    ("field_shown", shown.as_str()),
+                    (name.as_str(), "silver"),
+                ],
+            )
+            .await;
+        assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
+        let request = me.get(sent.location()).await;
+        assert!(request.body.contains("<dt>Plan</dt><dd>Silver</dd>"), "{}", request.body);
+
+        // Out of use, the portal no longer asks for it.
+        let r = admin
+            .submit("/admin/fields", &format!("/admin/fields/{fid}/active"), &[("owner", "ticket"), ("active", "0")])
+            .await;
+        assert_eq!(r.location(), "/admin/fields?done=field_changed");
+        assert!(!me.get("/portal/requests/new").await.body.contains(&format!("field_{fid}")));
+    }
+);

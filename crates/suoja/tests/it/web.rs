@@ -375,7 +375,7 @@ async fn mails(app: &TestApp, user: i64, kind: &str) -> Vec<String> {
 }
 
 /// An admin signed in through the pages.
-async fn admin_browser(app: &TestApp) -> Browser {
+pub(crate) async fn admin_browser(app: &TestApp) -> Browser {
     let admin_pw = "admin password for the test";
     let (s, _) = app
         .put(

@@ -175,19 +175,22 @@ pub(super) async fn update_ticket(State(state): State<AppState>, ctx: Ctx, Path(
         ccs.push(u.id);
     }
     input.collaborator_ids = Some(ccs);
-    let mut fields = Vec::new();
-    for (k, v) in &f.0 {
-        if let Some(fid) = k.strip_prefix("field_").and_then(|n| n.parse::<i64>().ok()) {
-            fields.push((
-                fid,
-                if v.is_empty() {
-                    serde_json::Value::Null
-                } else {
-                    serde_json::Value::String(v.clone())
-                },
-            ));
-        }
-    }
+    // The custom fields the page showed, sent only where they changed (an unticked box on a
+    // field never set is no change).
+    let defs = state
+        .helpdesk
+        .list_fields(&scope, suoja_helpdesk::fields::Owner::Ticket)
+        .await
+        .map_err(|e| ctx.fail(e))?;
+    let current = state.helpdesk.get_ticket(&scope, TicketId(id)).await.map_err(|e| ctx.fail(e))?;
+    let fields: Vec<(i64, serde_json::Value)> = crate::web::custom_fields::read_values(&defs, &f.0)
+        .into_iter()
+        .filter(|(fid, v)| {
+            let old = current.custom_fields.expose().iter().find(|(i, _)| i == fid).map(|(_, v)| v.clone());
+            let old = old.unwrap_or(serde_json::Value::Null);
+            !(old == *v || (old.is_null() && *v == serde_json::Value::Bool(false)))
+        })
+        .collect();
     if !fields.is_empty() {
         input.custom_fields = Some(Personal::new(fields));
     }

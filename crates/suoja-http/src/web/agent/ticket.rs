@@ -99,7 +99,8 @@ pub(super) struct TicketPage {
     group: i64,
     tags: String,
     ccs: Vec<(i64, String)>,
-    fields: Vec<(i64, String)>,
+    fields: Vec<crate::web::custom_fields::FieldInput>,
+    portal_form: bool,
     others: Vec<TicketItem>,
     /// Mail about the ticket that never reached its recipient: (recipient, server's answer, when).
     undelivered: Vec<(String, String, String)>,
@@ -221,6 +222,15 @@ pub(super) async fn ticket_page(state: &AppState, ctx: &Ctx, id: i64, page: i64,
         .filter(|o| o.id != t.id)
         .take(10)
         .collect::<Vec<_>>();
+    let defs = state
+        .helpdesk
+        .list_fields(&scope, suoja_helpdesk::fields::Owner::Ticket)
+        .await
+        .map_err(|e| ctx.fail(e))?;
+    let form = match t.ticket_form_id {
+        Some(f) => state.helpdesk.get_form(&scope, f).await.ok(),
+        None => None,
+    };
     let failed = state.helpdesk.undelivered_mail(&scope, t.id).await.map_err(|e| ctx.fail(e))?;
     let failed_names = names(state, ctx, &scope, &failed.iter().map(|f| f.recipient).collect::<Vec<_>>()).await?;
     let undelivered = failed
@@ -250,19 +260,8 @@ pub(super) async fn ticket_page(state: &AppState, ctx: &Ctx, id: i64, page: i64,
             .iter()
             .map(|u| (u.0, cc_names.get(&u.0).cloned().unwrap_or_else(|| "—".into())))
             .collect(),
-        fields: t
-            .custom_fields
-            .expose()
-            .iter()
-            .map(|(id, v)| {
-                (
-                    *id,
-                    v.as_str()
-                        .map(str::to_string)
-                        .unwrap_or_else(|| if v.is_null() { String::new() } else { v.to_string() }),
-                )
-            })
-            .collect(),
+        fields: crate::web::custom_fields::inputs(&defs, t.custom_fields.expose(), form.as_ref().map(|f| f.field_ids.as_slice()), false),
+        portal_form: false,
         others: items(state, ctx, &scope, &others).await?,
         t: item,
         form_id: form_id(),
