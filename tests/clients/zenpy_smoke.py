@@ -10,7 +10,7 @@ os.environ["ZENPY_FORCE_SCHEME"] = "http"
 os.environ["ZENPY_FORCE_NETLOC"] = os.environ["SUOJA_ADDR"]
 
 from zenpy import Zenpy  # noqa: E402
-from zenpy.lib.api_objects import Comment, Request, Ticket, User  # noqa: E402
+from zenpy.lib.api_objects import Comment, CustomField, CustomFieldOption, Request, Ticket, TicketField, TicketForm, User, UserField  # noqa: E402
 from zenpy.lib.exception import RecordNotFoundException  # noqa: E402
 
 STEP = [0]
@@ -231,6 +231,28 @@ check(ticket.id in exported and len(exported) == len(set(exported)), f"by cursor
 # commits), so this run's tickets are not there yet; the generator ends at end_of_stream.
 by_time = [t.id for t in z.tickets.incremental(start_time=0, paginate_by_time=True)]
 check(ticket.id not in by_time and len(by_time) == len(set(by_time)), f"by time: {len(by_time)} tickets, none of this minute")
+
+step("ticket fields, a ticket form and a user field; values checked against them")
+plan = z.ticket_fields.create(TicketField(type="tagger", title="Zenpy plan", custom_field_options=[CustomFieldOption(name="Gold", value="zenpy_gold"), CustomFieldOption(name="Free", value="zenpy_free")]))
+seats = z.ticket_fields.create(TicketField(type="integer", title="Zenpy seats", required=True))
+types = [f.type for f in z.ticket_fields()]
+check(types[:3] == ["subject", "description", "status"] and "tagger" in types, f"system fields first, then ours: {types}")
+check([o.value for o in z.ticket_fields(id=plan.id).custom_field_options] == ["zenpy_gold", "zenpy_free"], "the drop-down's options")
+form = z.ticket_forms.create(TicketForm(name="Zenpy form", ticket_field_ids=[plan.id, seats.id]))
+check(form.id and form.ticket_field_ids == [plan.id, seats.id], f"a form with our fields: {form.ticket_field_ids}")
+valued = z.tickets.create(Ticket(subject="zenpy fields", requester_id=requester.id, comment=Comment(body="fields"), ticket_form_id=form.id, custom_fields=[CustomField(id=plan.id, value="zenpy_gold"), CustomField(id=seats.id, value=12)])).ticket
+check({(f["id"], f["value"]) for f in valued.custom_fields} == {(plan.id, "zenpy_gold"), (seats.id, "12")}, f"values as kept: {valued.custom_fields}")
+try:
+    z.tickets.create(Ticket(subject="zenpy bad field", requester_id=requester.id, comment=Comment(body="x"), custom_fields=[CustomField(id=plan.id, value="zenpy_platinum")]))
+    check(False, "a value outside the drop-down was taken")
+except Exception as e:  # zenpy raises APIException for a 422
+    check("custom_fields" in str(e), f"the refusal names the field: {e}")
+plan.title = "Zenpy plan level"
+check(z.ticket_fields.update(plan).title == "Zenpy plan level", "a field renamed")
+level = z.user_fields.create(UserField(type="text", key=f"zenpy_level_{run}", title="Zenpy level"))
+requester.user_fields = {level.key: "expert"}
+check(z.users.update(requester).user_fields.get(level.key) == "expert", "a user field's value")
+z.user_fields.delete(level)
 
 step("erase a person: soft delete, then permanent deletion")
 gone = z.users.create(User(name="Zenpy Erased", email=f"zenpy-erased-{run}@example.fi"))

@@ -265,6 +265,17 @@ fn options(field_id: i64, given: &[OptionInput], old: &[FieldOption]) -> Result<
     let mut next = old.iter().map(|o| o.id).max().unwrap_or(field_id.saturating_mul(10_000));
     let mut out: Vec<FieldOption> = Vec::with_capacity(given.len());
     for o in given {
+        // An existing option named by its id alone stays as it is.
+        let kept = o.id.and_then(|id| old.iter().find(|x| x.id == id));
+        let o = match kept {
+            Some(x) if o.name.trim().is_empty() && o.value.trim().is_empty() => &OptionInput {
+                id: Some(x.id),
+                name: x.name.clone(),
+                value: x.value.clone(),
+                default: o.default || x.default,
+            },
+            _ => o,
+        };
         let name = o.name.trim();
         if name.is_empty() || name.chars().count() > 255 {
             return Err(invalid(
@@ -472,6 +483,10 @@ impl Helpdesk {
             Owner::Ticket => None,
             _ => Some(check_key(input.key.as_deref().ok_or_else(|| blank("key", "Key: cannot be blank"))?)?),
         };
+        if owner == Owner::Ticket {
+            // Placed after the system fields.
+            self.ensure_system_fields(scope).await?;
+        }
         let now = self.now();
         let mut tx = self.db.begin().await?;
         if suoja_store::fields::count_custom(&mut tx, scope.tenant, owner.as_str()).await? >= MAX_FIELDS {
@@ -691,6 +706,7 @@ impl Helpdesk {
     pub async fn field_for_import(&self, scope: &Scope, title: &str, value: &Value) -> Result<(i64, Value)> {
         let title: String = title.trim().chars().take(255).collect();
         let title = if title.is_empty() { "Imported field".to_string() } else { title };
+        self.ensure_system_fields(scope).await?;
         let mut tx = self.db.begin().await?;
         let defs = self.ticket_field_defs(&mut tx, scope.tenant).await?;
         for f in defs.iter().filter(|f| f.takes_values() && f.def.title == title) {
@@ -1107,6 +1123,28 @@ mod tests {
         ];
         assert!(options(7, &dup, &[]).is_err());
         assert!(options(7, &[], &[]).is_err());
+        // Named by its id alone (as clients send back what they did not change), it stays.
+        let kept = options(
+            7,
+            &[OptionInput {
+                id: Some(1),
+                ..Default::default()
+            }],
+            &old,
+        )
+        .unwrap();
+        assert_eq!((kept[0].id, kept[0].name.as_str(), kept[0].value.as_str()), (1, "Gold", "gold"));
+        assert!(
+            options(
+                7,
+                &[OptionInput {
+                    id: Some(99),
+                    ..Default::default()
+                }],
+                &old
+            )
+            .is_err()
+        );
         let spaced = vec![OptionInput {
             name: "A".into(),
             value: "two words".into(),

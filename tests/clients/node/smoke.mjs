@@ -152,6 +152,29 @@ await client.tickets.deleteMany(bulkTickets);
 const bulkTrash = JSON.stringify(body(await client.tickets.get(['deleted_tickets'])));
 check(bulkTickets.every((id) => bulkTrash.includes(`"id":${id}`)), `both tickets in the trash: ${bulkTrash.slice(0, 300)}`);
 
+step('ticket fields, a ticket form and a user field; values checked against them');
+const plan = body(await client.ticketfields.create({ ticket_field: { type: 'tagger', title: 'Node plan', custom_field_options: [{ name: 'Gold', value: 'node_gold' }, { name: 'Free', value: 'node_free' }] } }));
+const seats = body(await client.ticketfields.create({ ticket_field: { type: 'integer', title: 'Node seats' } }));
+check(plan.id && plan.custom_field_options.length === 2, `a drop-down: ${JSON.stringify(plan).slice(0, 300)}`);
+const fieldCount = body(await client.ticketfields.count());
+check(JSON.stringify(fieldCount).includes('"value":9'), `seven system fields and ours: ${JSON.stringify(fieldCount)}`);
+const options = body(await client.ticketfields.listOptions(plan.id));
+check(JSON.stringify(options).includes('node_free'), `options: ${JSON.stringify(options).slice(0, 300)}`);
+const form = body(await client.ticketforms.create({ ticket_form: { name: 'Node form', ticket_field_ids: [plan.id, seats.id] } }));
+check(form.id && form.ticket_field_ids.length === 2, `form: ${JSON.stringify(form).slice(0, 300)}`);
+const valued = body(await client.tickets.create({ ticket: { subject: 'node fields', requester_id: requester.id, comment: { body: 'fields' }, ticket_form_id: form.id, custom_fields: [{ id: plan.id, value: 'node_gold' }, { id: seats.id, value: '7' }] } }));
+check((valued.ticket || valued).ticket_form_id === form.id && JSON.stringify((valued.ticket || valued).custom_fields).includes('node_gold'), `values: ${JSON.stringify(valued).slice(0, 300)}`);
+let refused = false;
+try { await client.tickets.create({ ticket: { subject: 'node bad', requester_id: requester.id, comment: { body: 'x' }, custom_fields: [{ id: seats.id, value: 'seven' }] } }); } catch (e) { refused = true; }
+check(refused, 'a word in a number field was taken');
+const renamed = body(await client.ticketfields.update(seats.id, { ticket_field: { title: 'Node seat count' } }));
+check(renamed.title === 'Node seat count', `renamed: ${JSON.stringify(renamed).slice(0, 200)}`);
+const level = body(await client.userfields.create({ user_field: { type: 'checkbox', key: `node_vip_${run}`, title: 'Node VIP' } }));
+const vip = body(await client.users.update(requester.id, { user: { user_fields: { [level.key]: true } } }));
+check(vip.user_fields[level.key] === true, `a user field's value: ${JSON.stringify(vip.user_fields)}`);
+await client.userfields.delete(level.id);
+await client.ticketfields.delete(seats.id);
+
 step('erase a person: soft delete, then permanent deletion');
 const gone = body(await client.users.create({ user: { name: 'Node Erased', email: `node-erased-${run}@example.fi` } }));
 await client.users.delete(gone.id);

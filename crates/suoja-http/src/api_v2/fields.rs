@@ -166,7 +166,7 @@ fn field_input(body: &JsonBody, owner: Owner) -> Result<FieldInput, ApiError> {
                     "InvalidValue",
                 ));
             }
-            let mut out = Vec::with_capacity(items.len());
+            let mut out: Vec<OptionInput> = Vec::with_capacity(items.len());
             for it in items {
                 let m = it.as_object().ok_or_else(bad)?;
                 let item = Obj::root(m);
@@ -176,10 +176,15 @@ fn field_input(body: &JsonBody, owner: Owner) -> Result<FieldInput, ApiError> {
                         Some(Value::Number(n)) => n.as_i64(),
                         _ => None,
                     },
-                    name: item.opt_str("name", 255)?.ok_or_else(bad)?,
-                    value: item.opt_str("value", 80)?.ok_or_else(bad)?,
+                    // An option named by its id alone is kept as it is (clients send back only
+                    // what they changed).
+                    name: item.opt_str("name", 255)?.unwrap_or_default(),
+                    value: item.opt_str("value", 80)?.unwrap_or_default(),
                     default: item.opt_bool("default")?.unwrap_or(false),
                 });
+                if out.last().is_some_and(|o| o.id.is_none() && (o.name.is_empty() || o.value.is_empty())) {
+                    return Err(bad());
+                }
             }
             Some(out)
         }
