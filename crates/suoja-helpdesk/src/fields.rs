@@ -421,6 +421,31 @@ pub fn check_value(f: &Field, v: &Value, label: &str) -> Result<Value> {
     })
 }
 
+/// Custom field values checked against the ticket fields they name.
+#[derive(Debug, Default)]
+pub(crate) struct Checked {
+    /// The values as kept.
+    pub values: Vec<(i64, Value)>,
+    /// The tenant's ticket fields (empty when no value was given).
+    pub defs: Vec<Field>,
+}
+
+impl Checked {
+    /// The tags field `id` holding `v` puts on its ticket, as Zendesk links them: a drop-down's
+    /// chosen option, each option of a multi-select, a ticked check box's tag.
+    pub fn tags_of(&self, id: i64, v: &Value) -> Vec<String> {
+        let Some(f) = self.defs.iter().find(|f| f.def.id == id) else {
+            return Vec::new();
+        };
+        match (f.def.field_type.as_str(), v) {
+            ("tagger" | "dropdown", Value::String(s)) => vec![s.clone()],
+            ("multiselect", Value::Array(items)) => items.iter().filter_map(|x| x.as_str().map(str::to_string)).collect(),
+            ("checkbox", Value::Bool(true)) => f.def.tag.clone().into_iter().collect(),
+            _ => Vec::new(),
+        }
+    }
+}
+
 fn is_empty(v: Option<&Value>) -> bool {
     match v {
         None | Some(Value::Null) | Some(Value::Bool(false)) => true,
@@ -758,9 +783,9 @@ impl Helpdesk {
     /// Custom field values given for a ticket, checked against the tenant's ticket fields:
     /// every id names an active custom field (one a requester may edit, when a requester
     /// gives it), every value fits its type. Returns the values as kept.
-    pub(crate) async fn check_ticket_values(&self, c: &mut Conn, scope: &Scope, given: &[(i64, Value)]) -> Result<Vec<(i64, Value)>> {
+    pub(crate) async fn check_ticket_values(&self, c: &mut Conn, scope: &Scope, given: &[(i64, Value)]) -> Result<Checked> {
         if given.is_empty() {
-            return Ok(Vec::new());
+            return Ok(Checked::default());
         }
         let defs = self.ticket_field_defs(c, scope.tenant).await?;
         let mut out = Vec::with_capacity(given.len());
@@ -774,7 +799,7 @@ impl Helpdesk {
             }
             out.push((*id, check_value(f, v, "custom_fields")?));
         }
-        Ok(out)
+        Ok(Checked { values: out, defs })
     }
 
     /// The fields a ticket must hold for `who`: agents solving it fill in the required fields,

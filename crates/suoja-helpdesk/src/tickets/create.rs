@@ -157,11 +157,16 @@ impl Helpdesk {
         }
         let status = input.status.unwrap_or(if assignee.is_some() { Status::Open } else { Status::New });
         let key = requester.key_id;
+        let given: Vec<(i64, Value)> = input.custom_fields.as_ref().map(|c| c.expose().clone()).unwrap_or_default();
+        let checked = self.check_ticket_values(c, scope, &given).await?;
+        let custom: Vec<(i64, Value)> = checked.values.clone();
         let mut tags = input.tags.clone().unwrap_or_default();
         tags.extend(input.additional_tags.iter().cloned());
+        // A drop-down's option, a multi-select's options and a ticked box's tag are tags too.
+        for (id, v) in &custom {
+            tags.extend(checked.tags_of(*id, v));
+        }
         let tags = normalize_tags(&tags);
-        let given: Vec<(i64, Value)> = input.custom_fields.as_ref().map(|c| c.expose().clone()).unwrap_or_default();
-        let custom: Vec<(i64, Value)> = self.check_ticket_values(c, scope, &given).await?;
         let form = match input.ticket_form_id {
             Some(Some(id)) => {
                 self.check_form(c, scope, id).await?;

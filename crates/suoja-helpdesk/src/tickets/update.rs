@@ -344,31 +344,20 @@ impl Helpdesk {
                 row.ticket_type = new;
             }
         }
-        if input.tags.is_some() || !input.additional_tags.is_empty() || !input.remove_tags.is_empty() {
-            let before: Vec<String> = crypt::open_json(v, c, t, &row.tags_enc).await?;
-            let mut tags: Vec<String> = match &input.tags {
-                Some(t) => t.clone(),
-                None => before.clone(),
-            };
-            tags.extend(input.additional_tags.iter().cloned());
-            let remove = normalize_tags(&input.remove_tags);
-            let tags: Vec<String> = normalize_tags(&tags).into_iter().filter(|x| !remove.contains(x)).collect();
-            if tags != before {
-                row.tags_enc = crypt::seal_json(v, c, t, row.key_id, &tags).await?;
-                self.set_ticket_tags(c, t, row.id, &tags).await?;
-                events.push(AuditEvent::change("tags", json!(before), json!(tags), true));
-                reindex = true;
-            }
-        }
+        // Custom fields first: a drop-down's option (a multi-select's options, a ticked box's
+        // tag) is a tag too, so a changed value changes the tags below.
+        let (mut field_add, mut field_remove) = (Vec::new(), Vec::new());
         if let Some(cf) = &input.custom_fields {
-            let given = self.check_ticket_values(c, scope, cf.expose()).await?;
+            let checked = self.check_ticket_values(c, scope, cf.expose()).await?;
             let mut current: Vec<(i64, Value)> = crypt::open_json(v, c, t, &row.custom_fields_enc).await?;
             let mut changed = false;
-            for (fid, val) in &given {
+            for (fid, val) in &checked.values {
                 let old = current.iter().find(|(i, _)| i == fid).map(|(_, v)| v.clone()).unwrap_or(Value::Null);
                 if old == *val {
                     continue;
                 }
+                field_remove.extend(checked.tags_of(*fid, &old));
+                field_add.extend(checked.tags_of(*fid, val));
                 events.push(AuditEvent::change(&fid.to_string(), old, val.clone(), true));
                 current.retain(|(i, _)| i != fid);
                 current.push((*fid, val.clone()));
@@ -377,6 +366,26 @@ impl Helpdesk {
             if changed {
                 current.sort_by_key(|(i, _)| *i);
                 row.custom_fields_enc = crypt::seal_json(v, c, t, row.key_id, &current).await?;
+                reindex = true;
+            }
+        }
+        if input.tags.is_some() || !input.additional_tags.is_empty() || !input.remove_tags.is_empty() || !field_add.is_empty() || !field_remove.is_empty() {
+            let before: Vec<String> = crypt::open_json(v, c, t, &row.tags_enc).await?;
+            let mut tags: Vec<String> = match &input.tags {
+                Some(t) => t.clone(),
+                None => before.clone(),
+            };
+            tags.extend(input.additional_tags.iter().cloned());
+            let mut remove = normalize_tags(&input.remove_tags);
+            let field_add = normalize_tags(&field_add);
+            remove.extend(normalize_tags(&field_remove).into_iter().filter(|x| !field_add.contains(x)));
+            tags.retain(|x| !remove.contains(&x.to_lowercase()));
+            tags.extend(field_add);
+            let tags: Vec<String> = normalize_tags(&tags).into_iter().filter(|x| !remove.contains(x)).collect();
+            if tags != before {
+                row.tags_enc = crypt::seal_json(v, c, t, row.key_id, &tags).await?;
+                self.set_ticket_tags(c, t, row.id, &tags).await?;
+                events.push(AuditEvent::change("tags", json!(before), json!(tags), true));
                 reindex = true;
             }
         }

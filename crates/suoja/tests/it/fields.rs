@@ -119,6 +119,21 @@ engine_test!(ticket_fields_are_defined_by_admins_and_values_must_fit_them, |app|
     assert_eq!(value(&v, &seats), "12");
     assert_eq!(value(&v, &vip), true);
     assert_eq!(value(&v, &topics), json!(["login", "billing"]));
+    // The chosen options and the ticked box's tag are the ticket's tags too, as in Zendesk.
+    assert_eq!(v["ticket"]["tags"], json!(["billing", "login", "plan_gold", "vip"]));
+    let (s, v) = app
+        .put(
+            &format!("/api/v2/tickets/{t}.json"),
+            json!({"ticket": {"custom_fields": [{"id": id(&plan), "value": "plan_silver"}, {"id": id(&vip), "value": false}, {"id": id(&topics), "value": ["billing"]}], "additional_tags": ["kept"]}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["ticket"]["tags"], json!(["billing", "kept", "plan_silver"]), "{v}");
+    let (s, v) = app
+        .put(&format!("/api/v2/tickets/{t}.json"), json!({"ticket": {"custom_fields": [{"id": id(&plan), "value": "plan_gold"}, {"id": id(&vip), "value": true}, {"id": id(&topics), "value": ["login", "billing"]}]}}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["ticket"]["tags"], json!(["billing", "kept", "login", "plan_gold", "vip"]), "{v}");
 
     // A value that does not fit, or a field that does not exist: a clear 422, nothing written.
     let tickets = ticket_count(&app).await;
