@@ -313,6 +313,44 @@ async function main() {
     await off.getByRole("button", { name: "Save" }).click();
     await off.waitForURL(/done=saved/);
     assert.equal(await off.getByLabel(/Sign out after this many minutes/).inputValue(), "45");
+    // --- Fields: the admin adds a drop-down requesters must fill in; the agent sets it on a
+    //     ticket with the page's own input; a requester is asked for it on a new request.
+    await off.goto(`${BASE}/admin/fields`);
+    await axe(off, "admin-fields");
+    await off.getByLabel("Type").selectOption("tagger");
+    await off.getByLabel("Title").fill(`Plan ${stamp}`);
+    await off.getByLabel("Options", { exact: true }).fill("Gold plan = gold\nSilver");
+    for (const box of ["Requesters see it", "Requesters fill it in", "Requesters must fill it in"]) {
+      await off.getByLabel(box).check();
+    }
+    await off.getByRole("button", { name: "Add the field" }).click();
+    await off.waitForURL(/done=field_added/);
+    assert.match(await off.locator("#fields-ticket-list").innerText(), new RegExp(`Plan ${stamp}[\\s\\S]*Gold plan, Silver`));
+    await shot(off, "admin-fields");
+    const asker = (await api("POST", "/users", { user: { name: "Kaisa Kysyjä", email: `kaisa.${stamp}@example.fi`, password: PASSWORD } })).user;
+    const planned = (await api("POST", "/tickets", { ticket: { requester_id: asker.id, subject: "Which plan?", comment: { body: "Tell me" } } })).ticket;
+    await ag.goto(`${BASE}/agent/tickets/${planned.id}`);
+    await ag.getByLabel(`Plan ${stamp}`).selectOption("gold");
+    await ag.getByRole("button", { name: "Save" }).click();
+    await ag.waitForURL(/done=ticket_updated/);
+    assert.equal(await ag.getByLabel(`Plan ${stamp}`).inputValue(), "gold");
+    assert.ok((await api("GET", `/tickets/${planned.id}`)).ticket.tags.includes("gold"), "the option's tag is on the ticket");
+    await axe(ag, "agent-ticket-fields");
+    const askCtx = await newContext(browser);
+    const ask = await askCtx.newPage();
+    await signIn(ask, `kaisa.${stamp}@example.fi`);
+    await ask.goto(`${BASE}/portal/requests/new`);
+    assert.equal(await ask.getByLabel(new RegExp(`Plan ${stamp}`)).getAttribute("required"), "");
+    await ask.getByLabel("Subject").fill("Upgrade");
+    await ask.getByLabel("Describe what you need").fill("More seats, please.");
+    await ask.getByLabel(new RegExp(`Plan ${stamp}`)).selectOption("silver");
+    await axe(ask, "portal-new-fields");
+    await ask.getByRole("button", { name: "Submit" }).click();
+    await ask.waitForURL(/\/portal\/requests\/\d+/);
+    assert.match(await ask.locator("dl.facts").innerText(), new RegExp(`Plan ${stamp}\\s+Silver`));
+    await shot(ask, "portal-request-fields");
+    await askCtx.close();
+
     await off.goto(`${BASE}/privacy/retention?preview=closed_tickets`);
     assert.match(await off.locator("#policy-closed_tickets").innerText(), /Would be removed now/);
     await off.goto(`${BASE}/privacy/ledger`);
