@@ -604,6 +604,18 @@ impl Helpdesk {
             return Err(HelpdeskError::Conflict("a system field cannot be removed; make it inactive instead".into()));
         }
         suoja_store::fields::delete_field(&mut tx, scope.tenant, owner.as_str(), id).await?;
+        // Forms no longer list it.
+        if owner == Owner::Ticket {
+            for mut form in suoja_store::fields::forms(&mut tx, scope.tenant).await? {
+                let ids: Vec<i64> = Form::from_row(form.clone()).field_ids;
+                if ids.contains(&id) {
+                    let kept: Vec<i64> = ids.into_iter().filter(|x| *x != id).collect();
+                    form.field_ids = serde_json::to_string(&kept).map_err(|e| HelpdeskError::Internal(e.to_string()))?;
+                    form.updated_at = self.now();
+                    suoja_store::fields::update_form(&mut tx, scope.tenant, &form).await?;
+                }
+            }
+        }
         tx.commit().await?;
         Ok(())
     }
@@ -673,7 +685,12 @@ impl Helpdesk {
         let fields = suoja_store::fields::fields(&mut tx, scope.tenant, Owner::Ticket.as_str()).await?;
         let ids = match &input.field_ids {
             Some(ids) => ids.clone(),
-            None => Form::from_row(row.clone()).field_ids,
+            // Kept as they are, less any field removed since.
+            None => Form::from_row(row.clone())
+                .field_ids
+                .into_iter()
+                .filter(|id| fields.iter().any(|f| f.id == *id))
+                .collect(),
         };
         if input.default == Some(false) && row.default {
             return Err(invalid("default", "default: make another form the default instead"));
@@ -859,6 +876,22 @@ impl Helpdesk {
         }
     }
 
+    /// The tags ticket fields requesters do not see put on tickets (their options, a check
+    /// box's tag): requesters do not see these tags, nor find tickets by them.
+    pub(crate) async fn hidden_field_tags(&self, c: &mut Conn, t: suoja_core::TenantId) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        for f in self
+            .ticket_field_defs(c, t)
+            .await?
+            .into_iter()
+            .filter(|f| !f.def.system && !f.def.visible_in_portal)
+        {
+            out.extend(f.options.iter().map(|o| o.value.clone()));
+            out.extend(f.def.tag.clone());
+        }
+        Ok(out)
+    }
+
     /// The ids of the ticket fields requesters see.
     pub(crate) async fn portal_visible_ids(&self, c: &mut Conn, t: suoja_core::TenantId) -> Result<Vec<i64>> {
         Ok(self
@@ -894,6 +927,10 @@ impl Helpdesk {
             .map(Field::from_row)
             .collect();
         for (k, v) in given {
+            // Sent back as held (a removed field's value included): no change.
+            if out.get(k) == Some(v) || (v.is_null() && !out.contains_key(k)) {
+                continue;
+            }
             let f = defs
                 .iter()
                 .find(|f| f.def.key.as_deref() == Some(k.as_str()) && f.takes_values())

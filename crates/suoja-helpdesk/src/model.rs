@@ -261,6 +261,9 @@ pub struct TicketInput {
     pub follower_ids: Option<Vec<UserId>>,
     /// The ticket form (`None` leaves it; `Some(None)` clears it).
     pub ticket_form_id: Option<Option<i64>>,
+    /// Hold staff to the fields required to solve a ticket (the agent pages do; the API does
+    /// not, as Zendesk's does not).
+    pub enforce_required: bool,
 }
 
 /// A comment, decrypted.

@@ -321,7 +321,15 @@ impl Helpdesk {
     async fn ticket_filter(&self, c: &mut Conn, scope: &Scope, q: &suoja_search::Query, h: &suoja_vault::TokenHasher) -> Result<TicketFilter> {
         let word_tokens: Vec<i64> = q.words.iter().map(|w| h.token(w)).collect();
         let excluded: Vec<i64> = q.excluded.iter().map(|w| h.token(w)).collect();
-        let tag_tokens: Vec<i64> = q.tags.iter().map(|t| h.token(&index::tag_term(t))).collect();
+        let mut tag_tokens: Vec<i64> = q.tags.iter().map(|t| h.token(&index::tag_term(t))).collect();
+        // A requester does not see the tags of fields hidden from them, so does not find
+        // tickets by them either.
+        if !scope.is_staff() && !q.tags.is_empty() {
+            let hidden = self.hidden_field_tags(c, scope.tenant).await?;
+            if q.tags.iter().any(|t| hidden.contains(&t.to_lowercase())) {
+                tag_tokens.push(h.token(&index::tag_term("\u{0}hidden")));
+            }
+        }
         let mut f = TicketFilter {
             matching: index::ticket_match(
                 c,

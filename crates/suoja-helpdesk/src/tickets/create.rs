@@ -180,7 +180,7 @@ impl Helpdesk {
         if !scope.is_staff() && comment.via != crate::model::Channel::Email {
             self.check_required(c, scope.tenant, form, &custom, true).await?;
         }
-        if scope.is_staff() && status.is_done() {
+        if input.enforce_required && scope.is_staff() && status.is_done() {
             self.check_required(c, scope.tenant, form, &custom, false).await?;
         }
         let v = &self.vault;

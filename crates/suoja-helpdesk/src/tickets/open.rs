@@ -88,7 +88,11 @@ impl Helpdesk {
         let ids: Vec<TicketId> = rows.iter().map(|r| r.id).collect();
         let links = suoja_store::tickets::collaborators(c, t, &ids).await?;
         // Requesters see only the fields visible in the portal.
-        let visible = if scope.is_staff() { None } else { Some(self.portal_visible_ids(c, t).await?) };
+        let visible = if scope.is_staff() {
+            None
+        } else {
+            Some((self.portal_visible_ids(c, t).await?, self.hidden_field_tags(c, t).await?))
+        };
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
             let mut ticket = self.open_ticket_row(c, t, r).await?;
@@ -101,8 +105,10 @@ impl Helpdesk {
                     }
                 }
             }
-            if let Some(visible) = &visible {
+            if let Some((visible, hidden_tags)) = &visible {
                 ticket.description = self.public_description(c, t, r).await?;
+                // Nor the tags those fields put on the ticket.
+                ticket.tags.retain(|tag| !hidden_tags.contains(tag));
                 let shown: Vec<(i64, Value)> = ticket.custom_fields.expose().iter().filter(|(id, _)| visible.contains(id)).cloned().collect();
                 ticket.custom_fields = Personal::new(shown);
             }

@@ -206,10 +206,15 @@ impl Helpdesk {
         let mut events = Vec::new();
         let subject_changed = self.change_people_and_status(tx, scope, &mut row, &input, now, &mut events).await?;
         let reindex = self.change_content(tx, scope, &mut row, &input, &mut events).await? || subject_changed;
-        // A solved ticket holds what its required fields ask for, whoever solves it or changes
-        // its fields afterwards (staff; a requester marking it solved is not asked).
+        // A ticket solved on the agent pages holds what its required fields ask for, whoever
+        // solves it or changes its fields afterwards (a requester marking it solved is not
+        // asked, nor the API, nor a merge closing its sources).
         let touched = |f: &str| events.iter().any(|e| e.field_name.as_deref() == Some(f));
-        if scope.is_staff() && row.status.is_done() && (touched("status") || touched("ticket_form_id") || input.custom_fields.is_some()) {
+        if input.enforce_required
+            && scope.is_staff()
+            && row.status.is_done()
+            && (touched("status") || touched("ticket_form_id") || input.custom_fields.is_some())
+        {
             let values: Vec<(i64, Value)> = crypt::open_json(&self.vault, tx, t, &row.custom_fields_enc).await?;
             self.check_required(tx, t, row.ticket_form_id, &values, false).await?;
         }
@@ -348,8 +353,12 @@ impl Helpdesk {
         // tag) is a tag too, so a changed value changes the tags below.
         let (mut field_add, mut field_remove) = (Vec::new(), Vec::new());
         if let Some(cf) = &input.custom_fields {
-            let checked = self.check_ticket_values(c, scope, cf.expose()).await?;
             let mut current: Vec<(i64, Value)> = crypt::open_json(v, c, t, &row.custom_fields_enc).await?;
+            // A value sent back as it is held is no change and is not checked again (a client
+            // writes back the ticket it read, values of fields since removed included).
+            let held = |id: i64| current.iter().find(|(i, _)| *i == id).map_or(Value::Null, |(_, v)| v.clone());
+            let given: Vec<(i64, Value)> = cf.expose().iter().filter(|(id, val)| held(*id) != *val).cloned().collect();
+            let checked = self.check_ticket_values(c, scope, &given).await?;
             let mut changed = false;
             for (fid, val) in &checked.values {
                 let old = current.iter().find(|(i, _)| i == fid).map(|(_, v)| v.clone()).unwrap_or(Value::Null);

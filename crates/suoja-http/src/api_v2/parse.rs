@@ -414,6 +414,8 @@ pub fn ticket_input(o: &Obj<'_>, creating: bool) -> Result<TicketInput, ApiError
         email_cc_ids: people(o, "email_cc_ids", "email_ccs")?,
         follower_ids: people(o, "follower_ids", "followers")?,
         ticket_form_id: o.nullable_id("ticket_form_id")?,
+        // The API solves a ticket whatever its required fields hold, as Zendesk's does.
+        enforce_required: false,
     })
 }
 

@@ -26,8 +26,6 @@ pub struct FieldInput {
     pub options: Vec<(String, String, bool)>,
     /// Must be filled in (requesters), or before solving (agents).
     pub required: bool,
-    /// A `regexp` field's pattern, for the browser's own check.
-    pub pattern: String,
 }
 
 fn text_of(v: Option<&Value>) -> String {
@@ -67,9 +65,23 @@ fn input(f: &Field, value: Option<&Value>, portal: bool) -> FieldInput {
         },
         value: text_of(value),
         checked: value == Some(&Value::Bool(true)),
-        options: f.options.iter().map(|o| (o.value.clone(), o.name.clone(), selected(&o.value))).collect(),
+        options: {
+            let mut o: Vec<(String, String, bool)> = f.options.iter().map(|o| (o.value.clone(), o.name.clone(), selected(&o.value))).collect();
+            // A value whose option was removed since is still offered, chosen, so that saving
+            // the page does not clear it unasked.
+            let held: Vec<String> = match value {
+                Some(Value::String(s)) => vec![s.clone()],
+                Some(Value::Array(a)) => a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect(),
+                _ => Vec::new(),
+            };
+            for h in held {
+                if !o.iter().any(|(v, _, _)| *v == h) {
+                    o.push((h.clone(), h, true));
+                }
+            }
+            o
+        },
         required: if portal { d.required_in_portal } else { d.required },
-        pattern: d.regexp.clone().unwrap_or_default(),
     }
 }
 
@@ -106,7 +118,6 @@ pub fn inputs(defs: &[Field], values: &[(i64, Value)], form: Option<&[i64]>, por
                 checked: false,
                 options: Vec::new(),
                 required: false,
-                pattern: String::new(),
             });
         }
     }
@@ -135,8 +146,9 @@ pub fn read_values(defs: &[Field], pairs: &[(String, String)]) -> Vec<(i64, Valu
                 let chosen: Vec<Value> = given.iter().filter(|s| !s.is_empty()).map(|s| Value::String((*s).to_string())).collect();
                 if chosen.is_empty() { Value::Null } else { Value::Array(chosen) }
             }
+            // Browsers send a text area's lines with CR LF.
             _ => match given.last() {
-                Some(s) if !s.trim().is_empty() => Value::String((*s).to_string()),
+                Some(s) if !s.trim().is_empty() => Value::String(s.replace("\r\n", "\n")),
                 _ => Value::Null,
             },
         };
@@ -229,5 +241,8 @@ mod tests {
             vec![(1, "text"), (2, "select"), (99, "readonly")]
         );
         assert!(agent[1].options.iter().any(|(v, _, sel)| v == "b" && *sel));
+        // An option removed since is still offered, chosen.
+        let agent = inputs(&defs, &[(2, json!("gone"))], None, false);
+        assert!(agent[1].options.iter().any(|(v, _, sel)| v == "gone" && *sel), "{:?}", agent[1].options);
     }
 }

@@ -220,50 +220,69 @@ engine_test!(ticket_fields_are_defined_by_admins_and_values_must_fit_them, |app|
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
 });
 
-engine_test!(a_required_field_must_hold_a_value_before_the_ticket_is_solved, |app| async move {
+/// Saves the agent page's properties of ticket `t` with `status` and `fields` (id, value).
+async fn save_on_page(admin: &mut crate::web::Browser, t: i64, status: &str, fields: &[(i64, &str)]) -> crate::web::Page {
+    let names: Vec<(String, String)> = fields.iter().map(|(id, v)| (format!("field_{id}"), (*v).to_string())).collect();
+    let shown: Vec<String> = fields.iter().map(|(id, _)| id.to_string()).collect();
+    let mut form: Vec<(&str, &str)> = vec![("status", status), ("priority", ""), ("assignee_id", "0"), ("group_id", "0"), ("tags", "")];
+    for (i, (k, v)) in names.iter().enumerate() {
+        form.push(("field_shown", shown[i].as_str()));
+        form.push((k.as_str(), v.as_str()));
+    }
+    admin.submit(&format!("/agent/tickets/{t}"), &format!("/agent/tickets/{t}"), &form).await
+}
+
+engine_test!(a_required_field_must_hold_a_value_before_an_agent_solves_the_ticket, |app| async move {
     let cause = field(&app, json!({"type": "text", "title": "Root cause", "required": true})).await;
+    let cause_id = cause["id"].as_i64().unwrap();
     let requester = app.user("Liisa Laine", "liisa.fields@example.fi").await;
     let t = app.ticket(requester, "Broken login", "Cannot sign in").await;
-    let (s, v) = app.put(&format!("/api/v2/tickets/{t}.json"), json!({"ticket": {"status": "solved"}})).await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
-    assert!(v.to_string().contains("Root cause is required to solve the ticket"), "{v}");
+    // On the agent page: refused, and nothing changes.
+    let mut admin = crate::web::admin_browser(&app).await;
+    let page = admin.get(&format!("/agent/tickets/{t}")).await;
+    assert!(
+        page.body.contains("Root cause <span class=\"muted\">(required to solve)</span>"),
+        "{}",
+        page.body
+    );
+    let refused = save_on_page(&mut admin, t, "solved", &[(cause_id, "")]).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+    assert!(refused.body.contains("Root cause is required to solve the ticket"), "{}", refused.body);
     assert_eq!(app.get(&format!("/api/v2/tickets/{t}.json")).await.1["ticket"]["status"], "new");
-    // Creating a ticket as solved is held to the same rule.
+    let done = save_on_page(&mut admin, t, "solved", &[(cause_id, "expired password")]).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    assert_eq!(app.get(&format!("/api/v2/tickets/{t}.json")).await.1["ticket"]["status"], "solved");
+    // Emptying it on a solved ticket there is refused too.
+    let refused = save_on_page(&mut admin, t, "solved", &[(cause_id, "")]).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+
+    // The API solves whatever the field holds, as Zendesk's does; a merge closes its sources.
     let (s, v) = app
         .post(
             "/api/v2/tickets.json",
             json!({"ticket": {"requester_id": requester, "subject": "Done", "status": "solved", "comment": {"body": "x"}}}),
         )
         .await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
-    let (s, v) = app
-        .put(
-            &format!("/api/v2/tickets/{t}.json"),
-            json!({"ticket": {"status": "solved", "custom_fields": [{"id": cause["id"], "value": "expired password"}]}}),
-        )
-        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let t2 = app.ticket(requester, "Again", "Still broken").await;
+    let (s, v) = app.put(&format!("/api/v2/tickets/{t2}.json"), json!({"ticket": {"status": "solved"}})).await;
     assert_eq!(s, StatusCode::OK, "{v}");
-    assert_eq!(v["ticket"]["status"], "solved");
-    // Emptying it on a solved ticket is refused too.
-    let (s, v) = app
-        .put(
-            &format!("/api/v2/tickets/{t}.json"),
-            json!({"ticket": {"custom_fields": [{"id": cause["id"], "value": ""}]}}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let a = app.ticket(requester, "Duplicate", "Same thing").await;
+    let b = app.ticket(requester, "Original", "The thing").await;
+    let (s, v) = app.post(&format!("/api/v2/tickets/{b}/merge.json"), json!({"ids": [a]})).await;
+    assert!(s.is_success(), "{v}");
     // The requester marking their own ticket solved is not asked for agents' fields.
     let (me, login) = app.end_user_with_password("Kalle Korhonen", "kalle.fields@example.fi").await;
-    let t2 = app.ticket(me, "Question", "How?").await;
+    let t3 = app.ticket(me, "Question", "How?").await;
     let (s, _) = app
-        .put(&format!("/api/v2/tickets/{t2}.json"), json!({"ticket": {"assignee_id": app.t.admin_id}}))
+        .put(&format!("/api/v2/tickets/{t3}.json"), json!({"ticket": {"assignee_id": app.t.admin_id}}))
         .await;
     assert_eq!(s, StatusCode::OK);
     let (s, v) = app
         .call_password(
             &login,
             Method::PUT,
-            &format!("/api/v2/requests/{t2}.json"),
+            &format!("/api/v2/requests/{t3}.json"),
             Some(json!({"request": {"solved": true}})),
         )
         .await;
@@ -364,16 +383,13 @@ engine_test!(ticket_forms_choose_fields_and_the_default_form_is_given_to_new_tic
     let t = app.ticket(requester, "Phone broken", "Screen cracked").await;
     let (_, v) = app.get(&format!("/api/v2/tickets/{t}.json")).await;
     assert_eq!(v["ticket"]["ticket_form_id"], hardware["id"]);
-    let (s, v) = app.put(&format!("/api/v2/tickets/{t}.json"), json!({"ticket": {"status": "solved"}})).await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
-    assert!(v.to_string().contains("Device model"), "{v}");
-    let (s, v) = app
-        .put(
-            &format!("/api/v2/tickets/{t}.json"),
-            json!({"ticket": {"status": "solved", "custom_fields": [{"id": model["id"], "value": "P30"}]}}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK, "the serial is not on this form: {v}");
+    let mut admin = crate::web::admin_browser(&app).await;
+    let model_id = model["id"].as_i64().unwrap();
+    let refused = save_on_page(&mut admin, t, "solved", &[]).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+    assert!(refused.body.contains("Device model"), "{}", refused.body);
+    let done = save_on_page(&mut admin, t, "solved", &[(model_id, "P30")]).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "the serial is not on this form: {}", done.body);
     let (s, v) = app
         .put(&format!("/api/v2/tickets/{t}.json"), json!({"ticket": {"ticket_form_id": 987_654}}))
         .await;
@@ -583,7 +599,7 @@ engine_test!(
         let mut admin = crate::web::admin_browser(&app).await;
         let page = admin.get("/admin/fields").await;
         assert_eq!(page.status, StatusCode::OK);
-        assert!(page.body.contains("Subject") && page.body.contains("id=\"fields-user-list\""), "{}", page.body);
+        assert!(page.body.contains("Subject") && page.body.contains("id=\"fields-user-none\""), "{}", page.body);
         // A drop-down requesters must fill in; one that cannot be read is shown back, kept.
         let bad = admin
             .submit(
@@ -696,3 +712,115 @@ engine_test!(
         assert!(!me.get("/portal/requests/new").await.body.contains(&format!("field_{fid}")));
     }
 );
+
+engine_test!(a_client_writes_back_what_it_read_and_requesters_never_learn_hidden_values, |app| async move {
+    let tier = field(
+        &app,
+        json!({"type": "tagger", "title": "Secret tier", "custom_field_options": [{"name": "Gold", "value": "tier_gold"}, {"name": "Free", "value": "tier_free"}]}),
+    )
+    .await;
+    let escalated = field(&app, json!({"type": "checkbox", "title": "Escalated", "tag": "escalated"})).await;
+    let product = field(
+        &app,
+        json!({"type": "tagger", "title": "Product", "visible_in_portal": true, "custom_field_options": [{"name": "A", "value": "prod_a"}]}),
+    )
+    .await;
+    let old = field(&app, json!({"type": "text", "title": "Old reference"})).await;
+    let (me, login) = app.end_user_with_password("Eeva Asiakas", "eeva.hidden@example.fi").await;
+    let t = app.ticket(me, "Billing", "Wrong amount").await;
+    let (s, v) = app
+        .put(
+            &format!("/api/v2/tickets/{t}.json"),
+            json!({"ticket": {"custom_fields": [{"id": tier["id"], "value": "tier_gold"}, {"id": escalated["id"], "value": true},
+                {"id": product["id"], "value": "prod_a"}, {"id": old["id"], "value": "R-1"}], "additional_tags": ["billing"]}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["ticket"]["tags"], json!(["billing", "escalated", "prod_a", "tier_gold"]));
+
+    // The requester sees neither the hidden fields nor the tags they put on the ticket, and
+    // cannot find the ticket by those tags; a visible field's tag they see and find.
+    for path in [format!("/api/v2/tickets/{t}.json"), format!("/api/v2/requests/{t}.json")] {
+        let (s, v) = app.call_password(&login, Method::GET, &path, None).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let text = v.to_string();
+        assert!(
+            !text.contains("tier_gold") && !text.contains("escalated") && !text.contains("R-1"),
+            "{path}: {text}"
+        );
+    }
+    let (_, v) = app.call_password(&login, Method::GET, &format!("/api/v2/tickets/{t}.json"), None).await;
+    assert_eq!(v["ticket"]["tags"], json!(["billing", "prod_a"]));
+    for (query, found) in [("tags:tier_gold", 0), ("tags:escalated", 0), ("tags:prod_a", 1), ("tags:billing", 1)] {
+        let (s, v) = app
+            .call_password(&login, Method::GET, &format!("/api/v2/search.json?query={query}"), None)
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(v["count"], found, "{query}: {v}");
+    }
+    assert_eq!(app.get("/api/v2/search.json?query=tags:tier_gold").await.1["count"], 1, "staff find it");
+
+    // A field removed: its value stays, forms no longer list it, and a client writing back the
+    // ticket it read (that value included) changes what it meant to change.
+    let (s, v) = app
+        .post(
+            "/api/v2/ticket_forms.json",
+            json!({"ticket_form": {"name": "Billing", "ticket_field_ids": [tier["id"], old["id"]]}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let form = v["ticket_form"]["id"].as_i64().unwrap();
+    let (s, _) = app.delete(&format!("/api/v2/ticket_fields/{}.json", old["id"])).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (_, v) = app.get(&format!("/api/v2/ticket_forms/{form}.json")).await;
+    assert_eq!(v["ticket_form"]["ticket_field_ids"], json!([tier["id"]]));
+    let (s, v) = app
+        .put(
+            &format!("/api/v2/ticket_forms/{form}.json"),
+            json!({"ticket_form": {"name": "Billing and invoices"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (_, read) = app.get(&format!("/api/v2/tickets/{t}.json")).await;
+    let (s, v) = app
+        .put(
+            &format!("/api/v2/tickets/{t}.json"),
+            json!({"ticket": {"priority": "high", "custom_fields": read["ticket"]["custom_fields"], "tags": read["ticket"]["tags"]}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["ticket"]["priority"], "high");
+    assert_eq!(v["ticket"]["custom_fields"], read["ticket"]["custom_fields"]);
+    // A new value for the removed field is still refused.
+    let (s, _) = app
+        .put(
+            &format!("/api/v2/tickets/{t}.json"),
+            json!({"ticket": {"custom_fields": [{"id": old["id"], "value": "R-2"}]}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // The same for a person's fields.
+    let (s, v) = app
+        .post(
+            "/api/v2/user_fields.json",
+            json!({"user_field": {"type": "text", "key": "badge", "title": "Badge"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let badge = v["user_field"]["id"].as_i64().unwrap();
+    let (s, v) = app
+        .put(&format!("/api/v2/users/{me}.json"), json!({"user": {"user_fields": {"badge": "B-7"}}}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, _) = app.delete(&format!("/api/v2/user_fields/{badge}.json")).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, v) = app
+        .put(
+            &format!("/api/v2/users/{me}.json"),
+            json!({"user": {"notes": "called", "user_fields": {"badge": "B-7"}}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["user"]["notes"], "called");
+});

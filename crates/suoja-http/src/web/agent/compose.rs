@@ -135,6 +135,7 @@ pub async fn post_comment(
             via: suoja_helpdesk::model::Channel::Web,
         }),
         status,
+        enforce_required: true,
         ..Default::default()
     };
     state.helpdesk.update_ticket(scope, id, input).await?;
@@ -147,6 +148,7 @@ pub(super) async fn update_ticket(State(state): State<AppState>, ctx: Ctx, Path(
     let bad = |field: &str, m: String| ctx.fail(crate::ApiError::Field(field.into(), m, "InvalidValue"));
     let mut input = TicketInput {
         status: Some(Status::parse(f.get("status")).map_err(|e| bad("status", e.0))?),
+        enforce_required: true,
         ..Default::default()
     };
     input.priority = Some(match f.get("priority") {
