@@ -9,7 +9,7 @@ pub enum HelpdeskError {
     #[error("{0} not found")]
     NotFound(&'static str),
     /// A field is invalid.
-    #[error("{field}: {message}")]
+    #[error("{}", field_message(field, message))]
     Invalid {
         /// The field, as the client named it.
         field: String,
@@ -50,6 +50,15 @@ pub enum HelpdeskError {
     /// Something that should not happen.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+/// `field: message`, the field named once when the message names it already.
+fn field_message(field: &str, message: &str) -> String {
+    if message.split_once(": ").is_some_and(|(p, _)| p.eq_ignore_ascii_case(field)) {
+        message.to_string()
+    } else {
+        format!("{field}: {message}")
+    }
 }
 
 impl HelpdeskError {

@@ -352,6 +352,8 @@ pub fn check_value(f: &Field, v: &Value, label: &str) -> Result<Value> {
         }
         "checkbox" => match v {
             Value::Bool(b) => Value::Bool(*b),
+            Value::Number(n) if n.as_i64() == Some(1) => Value::Bool(true),
+            Value::Number(n) if n.as_i64() == Some(0) => Value::Bool(false),
             Value::String(s) if s == "true" || s == "1" => Value::Bool(true),
             Value::String(s) if s == "false" || s == "0" || s.is_empty() => Value::Bool(false),
             _ => return Err(invalid(label, format!("{label}: {title} is true or false"))),
@@ -717,7 +719,7 @@ impl Helpdesk {
                 "the default form cannot be removed; make another form the default first".into(),
             ));
         }
-        suoja_store::fields::delete_form(&mut tx, scope.tenant, id).await?;
+        suoja_store::fields::delete_form(&mut tx, scope.tenant, id, self.now()).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -755,6 +757,9 @@ impl Helpdesk {
             if let Ok(v) = check_value(f, value, "custom_fields") {
                 return Ok((f.def.id, v));
             }
+        }
+        if suoja_store::fields::count_custom(&mut tx, scope.tenant, Owner::Ticket.as_str()).await? >= MAX_FIELDS {
+            return Err(HelpdeskError::Conflict(format!("at most {MAX_FIELDS} fields; remove one first")));
         }
         let text = match value {
             Value::String(s) => s.clone(),
@@ -1132,6 +1137,8 @@ mod tests {
         assert!(check_value(&field("decimal"), &json!("inf"), "x").is_err());
         assert_eq!(check_value(&field("checkbox"), &json!("true"), "x").unwrap(), json!(true));
         assert!(check_value(&field("checkbox"), &json!("yes"), "x").is_err());
+        assert_eq!(check_value(&field("checkbox"), &json!(1), "x").unwrap(), json!(true));
+        assert!(check_value(&field("checkbox"), &json!(2), "x").is_err());
         assert_eq!(check_value(&field("date"), &json!("2024-02-29"), "x").unwrap(), json!("2024-02-29"));
         assert!(check_value(&field("date"), &json!("2023-02-29"), "x").is_err());
         assert!(check_value(&field("date"), &json!("2024-2-9"), "x").is_err());

@@ -329,11 +329,13 @@ pub async fn forms(c: &mut Conn, tenant: TenantId) -> Result<Vec<FormRow>> {
     rows.iter().map(form_from).collect()
 }
 
-/// Removes a form; its tickets keep their values and lose the form.
-pub async fn delete_form(c: &mut Conn, tenant: TenantId, id: i64) -> Result<bool> {
-    sqlx::query("UPDATE tickets SET ticket_form_id = NULL WHERE tenant_id = $1 AND ticket_form_id = $2")
+/// Removes a form; its tickets keep their values and lose the form (changed at `now`, so
+/// incremental exports see them).
+pub async fn delete_form(c: &mut Conn, tenant: TenantId, id: i64, now: Timestamp) -> Result<bool> {
+    sqlx::query("UPDATE tickets SET ticket_form_id = NULL, updated_at = $3 WHERE tenant_id = $1 AND ticket_form_id = $2")
         .bind(tenant.0)
         .bind(id)
+        .bind(now.0)
         .execute(&mut *c)
         .await?;
     let done = sqlx::query("DELETE FROM ticket_forms WHERE tenant_id = $1 AND id = $2")
