@@ -349,6 +349,17 @@ async function main() {
     await ask.waitForURL(/\/portal\/requests\/\d+/);
     assert.match(await ask.locator("dl.facts").innerText(), new RegExp(`Plan ${stamp}\\s+Silver`));
     await shot(ask, "portal-request-fields");
+    // Solved, the request asks to be rated; the rating is shown back.
+    const upgradeId = Number(new URL(ask.url()).pathname.split("/").pop());
+    await api("PUT", `/tickets/${upgradeId}`, { ticket: { status: "solved" } });
+    await ask.goto(`${BASE}/portal/requests/${upgradeId}`);
+    await axe(ask, "portal-rating");
+    await ask.getByLabel("Good, I'm satisfied").check();
+    await ask.getByLabel("Anything to add? (optional)").fill("Quick and clear.");
+    await ask.getByRole("button", { name: "Send the rating" }).click();
+    await ask.waitForURL(/done=rated/);
+    assert.match(await ask.locator("#rating-now").innerText(), /Good/);
+    await shot(ask, "portal-rating");
     await askCtx.close();
 
     await off.goto(`${BASE}/privacy/retention?preview=closed_tickets`);

@@ -118,6 +118,20 @@ impl Helpdesk {
         })
     }
 
+    /// The rating a requester gave their own ticket, if any (the portal shows it back to them).
+    pub async fn my_rating(&self, scope: &Scope, ticket: TicketId) -> Result<Option<(Score, Option<Personal<String>>)>> {
+        let mut c = self.db.read().await?;
+        let row = self.visible_row(&mut c, scope, ticket).await?;
+        if row.requester_id != scope.actor {
+            return Ok(None);
+        }
+        let Some(r) = suoja_store::satisfaction::for_ticket(&mut c, scope.tenant, ticket).await? else {
+            return Ok(None);
+        };
+        let comment = crypt::open_opt(&self.vault, &mut c, scope.tenant, r.comment_enc.as_deref()).await?;
+        Ok(Score::parse(&r.score).map(|s| (s, comment)))
+    }
+
     /// Ratings with one of `scores` (staff), by id after a cursor, at most `limit` from
     /// `offset`, and how many there are. Ratings of trashed or restricted tickets and of
     /// restricted people are left out, as their tickets are.

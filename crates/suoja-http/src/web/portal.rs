@@ -40,6 +40,7 @@ pub(super) fn pages() -> Vec<(Page, MethodRouter<AppState>)> {
         (Page::post("/portal/requests/new"), post(create_request)),
         (Page::get("/portal/requests/{id}"), get(request)),
         (Page::post("/portal/requests/{id}/comments"), post(reply)),
+        (Page::post("/portal/requests/{id}/rating"), post(rate)),
         (Page::get("/portal/privacy"), get(privacy)),
         (Page::post("/portal/privacy/export"), post(export)),
         (Page::get("/exports/{id}"), get(download)),
@@ -189,6 +190,12 @@ struct RequestPage {
     t: TicketItem,
     /// The fields the portal shows, with their values: (title, value).
     shown: Vec<(String, String)>,
+    /// The requester may rate it (it is theirs and solved).
+    can_rate: bool,
+    /// Their rating so far: `good`, `bad` or empty.
+    rating: &'static str,
+    /// Their rating's comment.
+    rating_comment: String,
     comments: Vec<CommentView>,
     nav: CommentNav,
     form_id: String,
@@ -220,7 +227,19 @@ async fn request_page(state: &AppState, ctx: &Ctx, id: i64, page: i64, draft: St
             (title, value)
         })
         .collect();
+    let mine = t.requester_id == scope.actor;
+    let (rating, rating_comment) = if mine && t.status.is_done() {
+        match state.helpdesk.my_rating(&scope, t.id).await.map_err(|e| ctx.fail(e))? {
+            Some((score, comment)) => (score.as_str(), comment.map(|c| c.expose().clone()).unwrap_or_default()),
+            None => ("", String::new()),
+        }
+    } else {
+        ("", String::new())
+    };
     let page = RequestPage {
+        can_rate: mine && t.status == suoja_core::Status::Solved,
+        rating,
+        rating_comment,
         shown,
         c: Chrome::new(ctx, format!("#{}", t.id.0), "portal"),
         t: items(state, ctx, &scope, std::slice::from_ref(&t)).await?.remove(0),
@@ -260,6 +279,32 @@ async fn reply(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>, hea
         Ok(to) => Ok(see_other(&to)),
         Err(errors) => request_page(&state, &ctx, id, 1, body, errors, StatusCode::UNPROCESSABLE_ENTITY).await,
     }
+}
+
+/// Most characters of a rating's comment.
+const MAX_RATING_COMMENT: usize = 10_000;
+
+/// The requester rates their solved request: good or bad, with a comment if they like.
+async fn rate(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>, headers: HeaderMap, body: Bytes) -> Result<Response, Failure> {
+    let f = Fields::read(&ctx, &headers, &body)?;
+    let scope = ctx.person()?;
+    let comment = f.get("comment").trim().to_string();
+    let mut errors = FormErrors::default();
+    check_text(&mut errors, ctx.lang, "comment", &comment, false, MAX_RATING_COMMENT);
+    let score = suoja_helpdesk::satisfaction::Score::parse(f.get("score"));
+    if score.is_none() {
+        errors.add("score", ctx.t("form.choose").to_string());
+    }
+    let Some(score) = score.filter(|_| errors.is_empty()) else {
+        return request_page(&state, &ctx, id, 1, String::new(), errors, StatusCode::UNPROCESSABLE_ENTITY).await;
+    };
+    let comment = (!comment.is_empty()).then(|| Personal::new(comment));
+    state
+        .helpdesk
+        .rate_ticket(&scope, TicketId(id), score, comment)
+        .await
+        .map_err(|e| ctx.fail(e))?;
+    Ok(see_other(&format!("/portal/requests/{id}?done=rated")))
 }
 
 /// A privacy request as the person sees it.

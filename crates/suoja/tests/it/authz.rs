@@ -969,6 +969,7 @@ fn form(path: &str) -> Vec<(&'static str, &'static str)> {
         "/agent/tickets/{id}" => vec![("status", "open"), ("priority", "normal"), ("tags", "matrix")],
         "/agent/tickets/{id}/comments" => vec![("form_id", "matrix-agent-comment-0123456789"), ("public", "1"), ("body", "One more thing.")],
         "/portal/requests/{id}/comments" => vec![("form_id", "matrix-portal-reply-0123456789"), ("body", "One more thing.")],
+        "/portal/requests/{id}/rating" => vec![("score", "good"), ("comment", "Thanks")],
         "/portal/requests/new" => vec![("form_id", "matrix-portal-new-0123456789ab"), ("subject", "Uusi"), ("body", "matrix")],
         "/agent/tickets/{id}/comments/{comment_id}/redact" => vec![("text", "secret")],
         "/portal/privacy/correct" => vec![("name", "Eveliina Esimerkki-Korjattu"), ("message", "My name is spelt wrong.")],

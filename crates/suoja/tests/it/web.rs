@@ -1235,3 +1235,57 @@ engine_test!(view_counts_stop_at_their_cap, |app| async move {
     assert_eq!(count("mine"), "3");
     assert_eq!(count("pending"), "0");
 });
+
+// The requester rates their solved request on the portal: good or bad with a comment, shown back
+// to them, changeable while it is solved; a choice left out is refused at its field.
+engine_test!(the_requester_rates_a_solved_request_on_the_portal, |app| async move {
+    let (me, login) = app.end_user_with_password("Reetta Arvioija", "reetta.rates@example.fi").await;
+    let t = app.ticket(me, "Password reset", "I cannot sign in").await;
+    let mut b = Browser::new(&app);
+    b.sign_in(&login.email, &login.token).await;
+    let page = b.get(&format!("/portal/requests/{t}")).await;
+    assert!(!page.body.contains("rating-title"), "an open request is not rated");
+    let (s, _) = app
+        .put(&format!("/api/v2/tickets/{t}.json"), serde_json::json!({"ticket": {"status": "solved"}}))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let page = b.get(&format!("/portal/requests/{t}")).await;
+    assert!(page.body.contains("How did we do?"), "{}", page.body);
+    let refused = b
+        .submit(&format!("/portal/requests/{t}"), &format!("/portal/requests/{t}/rating"), &[("comment", "hmm")])
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let done = b
+        .submit(
+            &format!("/portal/requests/{t}"),
+            &format!("/portal/requests/{t}/rating"),
+            &[("score", "bad"), ("comment", "It took three days")],
+        )
+        .await;
+    assert_eq!(done.location(), format!("/portal/requests/{t}?done=rated"));
+    let page = b.get(&format!("/portal/requests/{t}")).await;
+    assert!(
+        page.body.contains("id=\"rating-now\"") && page.body.contains("It took three days"),
+        "{}",
+        page.body
+    );
+    let (_, v) = app.get("/api/v2/satisfaction_ratings.json").await;
+    assert_eq!(v["satisfaction_ratings"][0]["score"], "bad", "{v}");
+    assert_eq!(v["satisfaction_ratings"][0]["comment"], "It took three days", "{v}");
+    let again = b
+        .submit(&format!("/portal/requests/{t}"), &format!("/portal/requests/{t}/rating"), &[("score", "good")])
+        .await;
+    assert_eq!(again.status, StatusCode::SEE_OTHER);
+    assert_eq!(app.get("/api/v2/satisfaction_ratings.json").await.1["satisfaction_ratings"][0]["score"], "good");
+    // Another person's request is not theirs to rate.
+    let other = app.user("Olli Muu", "olli.rates@example.fi").await;
+    let theirs = app.ticket(other, "Other", "Not Reetta's").await;
+    app.put(&format!("/api/v2/tickets/{theirs}.json"), serde_json::json!({"ticket": {"status": "solved"}}))
+        .await;
+    let page = b.get(&format!("/portal/requests/{t}")).await;
+    let csrf = page.hidden("csrf");
+    let r = b
+        .post(&format!("/portal/requests/{theirs}/rating"), &[("csrf", csrf.as_str()), ("score", "good")])
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+});
