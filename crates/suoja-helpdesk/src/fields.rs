@@ -403,7 +403,7 @@ pub fn check_value(f: &Field, v: &Value, label: &str) -> Result<Value> {
                 Value::String(s) => vec![Value::String(s.clone())],
                 _ => return Err(invalid(label, format!("{label}: {title} is a list of its options"))),
             };
-            let mut out: Vec<String> = Vec::new();
+            let mut chosen: Vec<String> = Vec::new();
             for it in &items {
                 let s = it
                     .as_str()
@@ -413,10 +413,12 @@ pub fn check_value(f: &Field, v: &Value, label: &str) -> Result<Value> {
                     .iter()
                     .find(|o| o.value == s)
                     .ok_or_else(|| invalid(label, format!("{label}: {title} is a list of its options")))?;
-                if !out.contains(&o.value) {
-                    out.push(o.value.clone());
+                if !chosen.contains(&o.value) {
+                    chosen.push(o.value.clone());
                 }
             }
+            // Kept in the options' order, so the same choice reads the same however it was sent.
+            let out: Vec<&String> = f.options.iter().map(|o| &o.value).filter(|v| chosen.contains(v)).collect();
             if out.is_empty() { Value::Null } else { json!(out) }
         }
         _ => return Err(invalid(label, format!("{label}: {title} cannot be set"))),
@@ -881,22 +883,6 @@ impl Helpdesk {
         }
     }
 
-    /// The tags ticket fields requesters do not see put on tickets (their options, a check
-    /// box's tag): requesters do not see these tags, nor find tickets by them.
-    pub(crate) async fn hidden_field_tags(&self, c: &mut Conn, t: suoja_core::TenantId) -> Result<Vec<String>> {
-        let mut out = Vec::new();
-        for f in self
-            .ticket_field_defs(c, t)
-            .await?
-            .into_iter()
-            .filter(|f| !f.def.system && !f.def.visible_in_portal)
-        {
-            out.extend(f.options.iter().map(|o| o.value.clone()));
-            out.extend(f.def.tag.clone());
-        }
-        Ok(out)
-    }
-
     /// The ids of the ticket fields requesters see.
     pub(crate) async fn portal_visible_ids(&self, c: &mut Conn, t: suoja_core::TenantId) -> Result<Vec<i64>> {
         Ok(self
@@ -933,7 +919,7 @@ impl Helpdesk {
             .collect();
         for (k, v) in given {
             // Sent back as held (a removed field's value included): no change.
-            if out.get(k) == Some(v) || (v.is_null() && !out.contains_key(k)) {
+            if out.get(k) == Some(v) {
                 continue;
             }
             let f = defs
@@ -1146,7 +1132,7 @@ mod tests {
         assert!(check_value(&field("tagger"), &json!("Gold"), "x").is_err());
         assert_eq!(
             check_value(&field("multiselect"), &json!(["silver", "gold", "silver"]), "x").unwrap(),
-            json!(["silver", "gold"])
+            json!(["gold", "silver"])
         );
         assert!(check_value(&field("multiselect"), &json!(["bronze"]), "x").is_err());
         assert_eq!(check_value(&field("regexp"), &json!("FI-123"), "x").unwrap(), json!("FI-123"));

@@ -125,7 +125,11 @@ impl Helpdesk {
         if row.requester_id != scope.actor {
             return Ok(None);
         }
-        let Some(r) = suoja_store::satisfaction::for_ticket(&mut c, scope.tenant, ticket).await? else {
+        // Theirs only: a ticket whose requester changed keeps the earlier requester's rating.
+        let Some(r) = suoja_store::satisfaction::for_ticket(&mut c, scope.tenant, ticket)
+            .await?
+            .filter(|r| r.requester_id == scope.actor)
+        else {
             return Ok(None);
         };
         let comment = crypt::open_opt(&self.vault, &mut c, scope.tenant, r.comment_enc.as_deref()).await?;

@@ -19,7 +19,7 @@ const REINDEX_BATCH: i64 = 500;
 
 /// What a document is indexed by: the text its end users can read, the text only staff can
 /// (internal notes), and its tags (kept with the internal text: words never match them; a
-/// `tags:` condition does, for whoever may read the ticket, who sees its tags in it).
+/// `tags:` condition does, for staff, who see the tags).
 pub(crate) struct DocText<'a> {
     pub public: &'a str,
     pub internal: &'a str,
@@ -322,13 +322,9 @@ impl Helpdesk {
         let word_tokens: Vec<i64> = q.words.iter().map(|w| h.token(w)).collect();
         let excluded: Vec<i64> = q.excluded.iter().map(|w| h.token(w)).collect();
         let mut tag_tokens: Vec<i64> = q.tags.iter().map(|t| h.token(&index::tag_term(t))).collect();
-        // A requester does not see the tags of fields hidden from them, so does not find
-        // tickets by them either.
+        // Requesters do not see tags, so do not find tickets by them either.
         if !scope.is_staff() && !q.tags.is_empty() {
-            let hidden = self.hidden_field_tags(c, scope.tenant).await?;
-            if q.tags.iter().any(|t| hidden.contains(&t.to_lowercase())) {
-                tag_tokens.push(h.token(&index::tag_term("\u{0}hidden")));
-            }
+            tag_tokens.push(h.token(&index::tag_term("\u{0}staff only")));
         }
         let mut f = TicketFilter {
             matching: index::ticket_match(

@@ -88,11 +88,7 @@ impl Helpdesk {
         let ids: Vec<TicketId> = rows.iter().map(|r| r.id).collect();
         let links = suoja_store::tickets::collaborators(c, t, &ids).await?;
         // Requesters see only the fields visible in the portal.
-        let visible = if scope.is_staff() {
-            None
-        } else {
-            Some((self.portal_visible_ids(c, t).await?, self.hidden_field_tags(c, t).await?))
-        };
+        let visible = if scope.is_staff() { None } else { Some(self.portal_visible_ids(c, t).await?) };
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
             let mut ticket = self.open_ticket_row(c, t, r).await?;
@@ -105,10 +101,11 @@ impl Helpdesk {
                     }
                 }
             }
-            if let Some((visible, hidden_tags)) = &visible {
+            if let Some(visible) = &visible {
                 ticket.description = self.public_description(c, t, r).await?;
-                // Nor the tags those fields put on the ticket.
-                ticket.tags.retain(|tag| !hidden_tags.contains(tag));
+                // Tags are staff's labels (fields hidden from requesters put theirs there too, and
+                // keep them after the field changes): requesters see none, as in Zendesk.
+                ticket.tags.clear();
                 let shown: Vec<(i64, Value)> = ticket.custom_fields.expose().iter().filter(|(id, _)| visible.contains(id)).cloned().collect();
                 ticket.custom_fields = Personal::new(shown);
             }

@@ -53,6 +53,17 @@ fn check_end_user_change(scope: &Scope, input: &TicketInput) -> Result<()> {
     Ok(())
 }
 
+/// Whether a custom field value sent equals the one held (a multi-select's choices in any order).
+fn same_value(held: &Value, sent: &Value) -> bool {
+    match (held, sent) {
+        (Value::Array(a), Value::Array(b)) => {
+            let set = |x: &Vec<Value>| x.iter().map(Value::to_string).collect::<std::collections::BTreeSet<_>>();
+            set(a) == set(b)
+        }
+        _ => held == sent,
+    }
+}
+
 /// A status change and what it moves: `closed_at` (the retention clock) is set when the ticket
 /// becomes done, kept while it stays done, cleared when it is reopened.
 fn set_status(row: &mut TicketRow, to: Status, now: Timestamp, events: &mut Vec<AuditEvent>) {
@@ -356,8 +367,13 @@ impl Helpdesk {
             let mut current: Vec<(i64, Value)> = crypt::open_json(v, c, t, &row.custom_fields_enc).await?;
             // A value sent back as it is held is no change and is not checked again (a client
             // writes back the ticket it read, values of fields since removed included).
-            let held = |id: i64| current.iter().find(|(i, _)| *i == id).map_or(Value::Null, |(_, v)| v.clone());
-            let given: Vec<(i64, Value)> = cf.expose().iter().filter(|(id, val)| held(*id) != *val).cloned().collect();
+            let held = |id: i64| current.iter().find(|(i, _)| *i == id).map(|(_, v)| v);
+            let given: Vec<(i64, Value)> = cf
+                .expose()
+                .iter()
+                .filter(|(id, val)| !held(*id).is_some_and(|h| same_value(h, val)))
+                .cloned()
+                .collect();
             let checked = self.check_ticket_values(c, scope, &given).await?;
             let mut changed = false;
             for (fid, val) in &checked.values {

@@ -237,7 +237,7 @@ async fn request_page(state: &AppState, ctx: &Ctx, id: i64, page: i64, draft: St
         ("", String::new())
     };
     let page = RequestPage {
-        can_rate: mine && t.status == suoja_core::Status::Solved,
+        can_rate: mine && !scope.is_staff() && t.status == suoja_core::Status::Solved,
         rating,
         rating_comment,
         shown,

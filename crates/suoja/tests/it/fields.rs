@@ -118,7 +118,7 @@ engine_test!(ticket_fields_are_defined_by_admins_and_values_must_fit_them, |app|
     let value = |v: &Value, f: &Value| v["ticket"]["custom_fields"].as_array().unwrap().iter().find(|x| x["id"] == f["id"]).unwrap()["value"].clone();
     assert_eq!(value(&v, &seats), "12");
     assert_eq!(value(&v, &vip), true);
-    assert_eq!(value(&v, &topics), json!(["login", "billing"]));
+    assert_eq!(value(&v, &topics), json!(["billing", "login"]), "in the options' order");
     // The chosen options and the ticked box's tag are the ticket's tags too, as in Zendesk.
     assert_eq!(v["ticket"]["tags"], json!(["billing", "login", "plan_gold", "vip"]));
     let (s, v) = app
@@ -738,8 +738,8 @@ engine_test!(a_client_writes_back_what_it_read_and_requesters_never_learn_hidden
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["ticket"]["tags"], json!(["billing", "escalated", "prod_a", "tier_gold"]));
 
-    // The requester sees neither the hidden fields nor the tags they put on the ticket, and
-    // cannot find the ticket by those tags; a visible field's tag they see and find.
+    // The requester sees neither the hidden fields nor any tag (staff's labels, which hidden
+    // fields put there too), and cannot find the ticket by a tag.
     for path in [format!("/api/v2/tickets/{t}.json"), format!("/api/v2/requests/{t}.json")] {
         let (s, v) = app.call_password(&login, Method::GET, &path, None).await;
         assert_eq!(s, StatusCode::OK, "{v}");
@@ -750,8 +750,14 @@ engine_test!(a_client_writes_back_what_it_read_and_requesters_never_learn_hidden
         );
     }
     let (_, v) = app.call_password(&login, Method::GET, &format!("/api/v2/tickets/{t}.json"), None).await;
-    assert_eq!(v["ticket"]["tags"], json!(["billing", "prod_a"]));
-    for (query, found) in [("tags:tier_gold", 0), ("tags:escalated", 0), ("tags:prod_a", 1), ("tags:billing", 1)] {
+    assert_eq!(v["ticket"]["tags"], json!([]));
+    for (query, found) in [
+        ("tags:tier_gold", 0),
+        ("tags:escalated", 0),
+        ("tags:prod_a", 0),
+        ("tags:billing", 0),
+        ("Billing", 1),
+    ] {
         let (s, v) = app
             .call_password(&login, Method::GET, &format!("/api/v2/search.json?query={query}"), None)
             .await;
@@ -791,6 +797,14 @@ engine_test!(a_client_writes_back_what_it_read_and_requesters_never_learn_hidden
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["ticket"]["priority"], "high");
     assert_eq!(v["ticket"]["custom_fields"], read["ticket"]["custom_fields"]);
+    // Nothing held for an unknown field: even a null is refused.
+    let (s, _) = app
+        .put(
+            &format!("/api/v2/tickets/{t}.json"),
+            json!({"ticket": {"custom_fields": [{"id": 987_654, "value": null}]}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     // A new value for the removed field is still refused.
     let (s, _) = app
         .put(

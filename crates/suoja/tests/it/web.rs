@@ -1277,12 +1277,32 @@ engine_test!(the_requester_rates_a_solved_request_on_the_portal, |app| async mov
         .await;
     assert_eq!(again.status, StatusCode::SEE_OTHER);
     assert_eq!(app.get("/api/v2/satisfaction_ratings.json").await.1["satisfaction_ratings"][0]["score"], "good");
+    // The ticket given to another requester: its earlier requester's rating is not shown to
+    // them, nor offered for them to send as theirs.
+    let words = b
+        .submit(
+            &format!("/portal/requests/{t}"),
+            &format!("/portal/requests/{t}/rating"),
+            &[("score", "bad"), ("comment", "Reetta's own words")],
+        )
+        .await;
+    assert_eq!(words.status, StatusCode::SEE_OTHER);
+    let (paula, paula_login) = app.end_user_with_password("Paula Perijä", "paula.rates@example.fi").await;
+    let (s, _) = app
+        .put(&format!("/api/v2/tickets/{t}.json"), serde_json::json!({"ticket": {"requester_id": paula}}))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let mut pb = Browser::new(&app);
+    pb.sign_in(&paula_login.email, &paula_login.token).await;
+    let page = pb.get(&format!("/portal/requests/{t}")).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(!page.body.contains("Reetta's own words") && !page.body.contains("rating-now"), "{}", page.body);
     // Another person's request is not theirs to rate.
     let other = app.user("Olli Muu", "olli.rates@example.fi").await;
     let theirs = app.ticket(other, "Other", "Not Reetta's").await;
     app.put(&format!("/api/v2/tickets/{theirs}.json"), serde_json::json!({"ticket": {"status": "solved"}}))
         .await;
-    let page = b.get(&format!("/portal/requests/{t}")).await;
+    let page = b.get("/portal/requests/new").await;
     let csrf = page.hidden("csrf");
     let r = b
         .post(&format!("/portal/requests/{theirs}/rating"), &[("csrf", csrf.as_str()), ("score", "good")])
