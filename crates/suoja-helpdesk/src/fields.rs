@@ -475,23 +475,34 @@ impl Helpdesk {
         Ok(())
     }
 
-    /// An owner's fields (staff), in order.
+    /// An owner's fields, in order: every one for staff; for requesters, as Zendesk lists them
+    /// to end users, the ticket fields the portal shows them (user and organisation fields are
+    /// staff's).
     pub async fn list_fields(&self, scope: &Scope, owner: Owner) -> Result<Vec<Field>> {
-        require_staff(scope)?;
+        if owner != Owner::Ticket {
+            require_staff(scope)?;
+        }
         if owner == Owner::Ticket {
             self.ensure_system_fields(scope).await?;
         }
         let mut c = self.db.read().await?;
         let rows = suoja_store::fields::fields(&mut c, scope.tenant, owner.as_str()).await?;
-        Ok(rows.into_iter().map(Field::from_row).collect())
+        Ok(rows
+            .into_iter()
+            .filter(|f| scope.is_staff() || (f.active && f.visible_in_portal))
+            .map(Field::from_row)
+            .collect())
     }
 
-    /// One field (staff).
+    /// One field (as [`Self::list_fields`] shows them).
     pub async fn get_field(&self, scope: &Scope, owner: Owner, id: i64) -> Result<Field> {
-        require_staff(scope)?;
+        if owner != Owner::Ticket {
+            require_staff(scope)?;
+        }
         let mut c = self.db.read().await?;
         suoja_store::fields::field(&mut c, scope.tenant, owner.as_str(), id)
             .await?
+            .filter(|f| scope.is_staff() || (f.active && f.visible_in_portal))
             .map(Field::from_row)
             .ok_or_else(|| owner.not_found())
     }

@@ -1,7 +1,7 @@
 //! `/api/v2/ticket_fields…`, `/api/v2/user_fields…`, `/api/v2/organization_fields…` and
 //! `/api/v2/ticket_forms…`: field definitions and ticket forms in Zendesk's shapes. Staff read
-//! fields, admins change them; forms are read by anyone signed in (requesters see the ones they
-//! may choose).
+//! fields, admins change them; requesters read the ticket fields the portal shows them and the
+//! forms they may choose.
 
 use axum::extract::{Path, State};
 use axum::response::Response;

@@ -330,6 +330,17 @@ engine_test!(requesters_see_and_set_only_the_fields_the_portal_shows, |app| asyn
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["ticket"]["custom_fields"].as_array().unwrap().len(), 3);
+    // As Zendesk lists them to end users: the ticket fields the portal shows, no others.
+    let (s, v) = app.call_password(&login, Method::GET, "/api/v2/ticket_fields.json", None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let titles: Vec<&str> = v["ticket_fields"].as_array().unwrap().iter().map(|f| f["title"].as_str().unwrap()).collect();
+    assert_eq!(titles, ["Subject", "Description", "Order number", "Shown"], "{v}");
+    let (s, _) = app
+        .call_password(&login, Method::GET, &format!("/api/v2/ticket_fields/{}.json", internal["id"]), None)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = app.call_password(&login, Method::GET, "/api/v2/user_fields.json", None).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
     let (s, v) = app.call_password(&login, Method::GET, &format!("/api/v2/requests/{id}.json"), None).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let ids: Vec<&Value> = v["request"]["custom_fields"].as_array().unwrap().iter().map(|f| &f["id"]).collect();
