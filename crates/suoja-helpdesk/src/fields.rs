@@ -533,27 +533,8 @@ impl Helpdesk {
             return Err(HelpdeskError::Conflict(format!("at most {MAX_FIELDS} fields; remove one first")));
         }
         let existing = suoja_store::fields::fields(&mut tx, scope.tenant, owner.as_str()).await?;
-        let mut row = FieldRow {
-            id: 0,
-            owner: owner.as_str().into(),
-            system: false,
-            field_type: ty,
-            key,
-            title: String::new(),
-            description: String::new(),
-            title_in_portal: None,
-            position: existing.iter().map(|f| f.position).max().unwrap_or(0).saturating_add(1),
-            active: true,
-            required: false,
-            required_in_portal: false,
-            visible_in_portal: false,
-            editable_in_portal: false,
-            regexp: None,
-            tag: None,
-            options: "[]".into(),
-            created_at: now,
-            updated_at: now,
-        };
+        let position = existing.iter().map(|f| f.position).max().unwrap_or(0).saturating_add(1);
+        let mut row = new_row(owner, ty, key, String::new(), position, now);
         if input.title.is_none() {
             return Err(blank("title", "Title: cannot be blank"));
         }
@@ -779,27 +760,8 @@ impl Helpdesk {
             other => other.to_string(),
         };
         let now = self.now();
-        let row = FieldRow {
-            id: 0,
-            owner: Owner::Ticket.as_str().into(),
-            system: false,
-            field_type: "textarea".into(),
-            key: None,
-            title,
-            description: String::new(),
-            title_in_portal: None,
-            position: defs.iter().map(|f| f.def.position).max().unwrap_or(0).saturating_add(1),
-            active: true,
-            required: false,
-            required_in_portal: false,
-            visible_in_portal: false,
-            editable_in_portal: false,
-            regexp: None,
-            tag: None,
-            options: "[]".into(),
-            created_at: now,
-            updated_at: now,
-        };
+        let position = defs.iter().map(|f| f.def.position).max().unwrap_or(0).saturating_add(1);
+        let row = new_row(Owner::Ticket, "textarea".into(), None, title, position, now);
         let id = suoja_store::fields::insert_field(&mut tx, scope.tenant, &row).await?;
         tx.commit().await?;
         let field = Field::from_row(FieldRow { id, ..row });
@@ -952,6 +914,32 @@ impl Helpdesk {
             }
         }
         Ok(Value::Object(out))
+    }
+}
+
+/// A new custom field of `owner`, in use, shown nowhere outside the staff's pages, placed at
+/// `position`.
+fn new_row(owner: Owner, field_type: String, key: Option<String>, title: String, position: i64, now: suoja_core::Timestamp) -> FieldRow {
+    FieldRow {
+        id: 0,
+        owner: owner.as_str().into(),
+        system: false,
+        field_type,
+        key,
+        title,
+        description: String::new(),
+        title_in_portal: None,
+        position,
+        active: true,
+        required: false,
+        required_in_portal: false,
+        visible_in_portal: false,
+        editable_in_portal: false,
+        regexp: None,
+        tag: None,
+        options: "[]".into(),
+        created_at: now,
+        updated_at: now,
     }
 }
 

@@ -185,13 +185,6 @@ pub async fn delete_field(c: &mut Conn, tenant: TenantId, owner: &str, id: i64) 
 /// Adds the rows of a ticket's system fields the tenant does not have yet (`kinds` as
 /// `(kind, title, position)`); a row another writer added meanwhile is left as it is.
 pub async fn ensure_system(c: &mut Conn, tenant: TenantId, kinds: &[(&str, &str, i64)], now: Timestamp) -> Result<()> {
-    let have: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM field_definitions WHERE tenant_id = $1 AND owner = 'ticket' AND system = 1")
-        .bind(tenant.0)
-        .fetch_one(&mut *c)
-        .await?;
-    if have >= i64::try_from(kinds.len()).unwrap_or(i64::MAX) {
-        return Ok(());
-    }
     for (kind, title, position) in kinds {
         sqlx::query(
             "INSERT INTO field_definitions (tenant_id, owner, system, field_type, field_key, title, description, position, active, required, required_in_portal, \

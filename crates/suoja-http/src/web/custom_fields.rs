@@ -8,7 +8,7 @@ use suoja_helpdesk::fields::Field;
 
 /// One field as a form shows it.
 #[derive(Debug, Clone)]
-pub struct FieldInput {
+pub struct FieldControl {
     /// Field id (inputs are named `field_{id}`).
     pub id: i64,
     /// Title.
@@ -36,14 +36,14 @@ fn text_of(v: Option<&Value>) -> String {
     }
 }
 
-fn input(f: &Field, value: Option<&Value>, portal: bool) -> FieldInput {
+fn input(f: &Field, value: Option<&Value>, portal: bool) -> FieldControl {
     let d = &f.def;
     let selected = |o: &str| match value {
         Some(Value::String(s)) => s == o,
         Some(Value::Array(a)) => a.iter().any(|x| x.as_str() == Some(o)),
         _ => false,
     };
-    FieldInput {
+    FieldControl {
         id: d.id,
         title: if portal {
             d.title_in_portal.clone().unwrap_or_else(|| d.title.clone())
@@ -87,7 +87,7 @@ fn input(f: &Field, value: Option<&Value>, portal: bool) -> FieldInput {
 
 /// The inputs of a ticket's fields: the ones on its form (in the form's order) or every one in
 /// use, and, for agents, any value of a field no longer in use, read-only.
-pub fn inputs(defs: &[Field], values: &[(i64, Value)], form: Option<&[i64]>, portal: bool) -> Vec<FieldInput> {
+pub fn inputs(defs: &[Field], values: &[(i64, Value)], form: Option<&[i64]>, portal: bool) -> Vec<FieldControl> {
     let usable = |f: &&Field| f.def.active && !f.def.system && (!portal || (f.def.visible_in_portal && f.def.editable_in_portal));
     let mut chosen: Vec<&Field> = match form {
         Some(ids) => ids.iter().filter_map(|id| defs.iter().find(|f| f.def.id == *id)).filter(usable).collect(),
@@ -102,14 +102,14 @@ pub fn inputs(defs: &[Field], values: &[(i64, Value)], form: Option<&[i64]>, por
         }
     }
     let value = |id: i64| values.iter().find(|(i, _)| *i == id).map(|(_, v)| v);
-    let mut out: Vec<FieldInput> = chosen.into_iter().map(|f| input(f, value(f.def.id), portal)).collect();
+    let mut out: Vec<FieldControl> = chosen.into_iter().map(|f| input(f, value(f.def.id), portal)).collect();
     if !portal {
         for (id, v) in values {
             if v.is_null() || out.iter().any(|i| i.id == *id) {
                 continue;
             }
             let title = defs.iter().find(|f| f.def.id == *id).map_or_else(|| format!("#{id}"), |f| f.def.title.clone());
-            out.push(FieldInput {
+            out.push(FieldControl {
                 id: *id,
                 title,
                 description: String::new(),

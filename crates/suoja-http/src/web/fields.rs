@@ -42,6 +42,17 @@ fn owner(s: &str) -> Option<Owner> {
     }
 }
 
+/// The owner a row's form names (its hidden `owner`).
+fn owner_of(ctx: &Ctx, f: &Fields) -> Result<Owner, Failure> {
+    owner(f.get("owner")).ok_or_else(|| {
+        ctx.fail(crate::ApiError::Field(
+            "owner".into(),
+            "owner: ticket, user or organization".into(),
+            "InvalidValue",
+        ))
+    })
+}
+
 /// A field as the page lists it.
 pub struct Row {
     pub id: i64,
@@ -207,13 +218,7 @@ async fn create(State(state): State<AppState>, ctx: Ctx, headers: HeaderMap, bod
 async fn set_active(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>, headers: HeaderMap, body: Bytes) -> Result<Response, Failure> {
     let f = Fields::read(&ctx, &headers, &body)?;
     let scope = admin(&ctx)?;
-    let owner = owner(f.get("owner")).ok_or_else(|| {
-        ctx.fail(crate::ApiError::Field(
-            "owner".into(),
-            "owner: ticket, user or organization".into(),
-            "InvalidValue",
-        ))
-    })?;
+    let owner = owner_of(&ctx, &f)?;
     let input = FieldInput {
         active: Some(f.get("active") == "1"),
         ..Default::default()
@@ -225,13 +230,7 @@ async fn set_active(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>
 async fn remove(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>, headers: HeaderMap, body: Bytes) -> Result<Response, Failure> {
     let f = Fields::read(&ctx, &headers, &body)?;
     let scope = admin(&ctx)?;
-    let owner = owner(f.get("owner")).ok_or_else(|| {
-        ctx.fail(crate::ApiError::Field(
-            "owner".into(),
-            "owner: ticket, user or organization".into(),
-            "InvalidValue",
-        ))
-    })?;
+    let owner = owner_of(&ctx, &f)?;
     state.helpdesk.delete_field(&scope, owner, id).await.map_err(|e| ctx.fail(e))?;
     Ok(see_other("/admin/fields?done=field_removed"))
 }

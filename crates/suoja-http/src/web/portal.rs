@@ -93,7 +93,7 @@ struct NewPage {
     c: Chrome,
     subject: String,
     body: String,
-    fields: Vec<crate::web::custom_fields::FieldInput>,
+    fields: Vec<crate::web::custom_fields::FieldControl>,
     portal_form: bool,
     form_id: String,
     errors: FormErrors,

@@ -99,7 +99,7 @@ pub(super) struct TicketPage {
     group: i64,
     tags: String,
     ccs: Vec<(i64, String)>,
-    fields: Vec<crate::web::custom_fields::FieldInput>,
+    fields: Vec<crate::web::custom_fields::FieldControl>,
     portal_form: bool,
     others: Vec<TicketItem>,
     /// Mail about the ticket that never reached its recipient: (recipient, server's answer, when).
