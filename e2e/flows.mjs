@@ -361,6 +361,32 @@ async function main() {
     assert.match(await ask.locator("#rating-now").innerText(), /Good/);
     await shot(ask, "portal-rating");
     await askCtx.close();
+    // --- Views and macros: the agent adds a personal view and a macro on their page; the view
+    //     lists the ticket, and the macro changes it and replies in one step.
+    await ag.goto(`${BASE}/agent/rules`);
+    await axe(ag, "agent-rules");
+    await ag.locator("#view-title").fill(`Plans ${stamp}`);
+    await ag.locator("#view-all").fill("current_tags includes gold\nstatus less_than solved");
+    await ag.getByRole("button", { name: "Add the view" }).click();
+    await ag.waitForURL(/\/agent\/views\/\d+/);
+    assert.match(await ag.locator("h1").innerText(), new RegExp(`Plans ${stamp}`));
+    assert.equal(await ag.locator("main table a", { hasText: "Which plan?" }).count(), 1, "the view lists the ticket");
+    await axe(ag, "agent-custom-view");
+    await shot(ag, "agent-custom-view");
+    await ag.goto(`${BASE}/agent/rules`);
+    await ag.locator("#macro-title").fill(`Ask plan ${stamp}`);
+    await ag.locator("#macro-actions").fill("status = pending");
+    await ag.locator("#macro-reply").fill("Hello {{ticket.requester.first_name}}, which plan suits you?");
+    await ag.getByRole("button", { name: "Add the macro" }).click();
+    await ag.waitForURL(/done=saved/);
+    await shot(ag, "agent-rules");
+    await ag.goto(`${BASE}/agent/tickets/${planned.id}`);
+    await ag.getByLabel("Macro", { exact: true }).selectOption({ label: `Ask plan ${stamp}` });
+    await ag.getByRole("button", { name: "Apply macro" }).click();
+    await ag.waitForURL(/done=macro_applied/);
+    assert.match(await ag.locator(".conversation").innerText(), /Hello Kaisa, which plan suits you\?/);
+    assert.equal((await api("GET", `/tickets/${planned.id}`)).ticket.status, "pending");
+    await shot(ag, "agent-macro-applied");
 
     await off.goto(`${BASE}/privacy/retention?preview=closed_tickets`);
     assert.match(await off.locator("#policy-closed_tickets").innerText(), /Would be removed now/);

@@ -10,7 +10,7 @@ os.environ["ZENPY_FORCE_SCHEME"] = "http"
 os.environ["ZENPY_FORCE_NETLOC"] = os.environ["SUOJA_ADDR"]
 
 from zenpy import Zenpy  # noqa: E402
-from zenpy.lib.api_objects import Comment, CustomField, CustomFieldOption, Request, Ticket, TicketField, TicketForm, User, UserField  # noqa: E402
+from zenpy.lib.api_objects import Comment, CustomField, CustomFieldOption, Macro, Request, Ticket, TicketField, TicketForm, User, UserField, View  # noqa: E402
 from zenpy.lib.exception import RecordNotFoundException  # noqa: E402
 
 STEP = [0]
@@ -253,6 +253,27 @@ level = z.user_fields.create(UserField(type="text", key=f"zenpy_level_{run}", ti
 requester.user_fields = {level.key: "expert"}
 check(z.users.update(requester).user_fields.get(level.key) == "expert", "a user field's value")
 z.user_fields.delete(level)
+
+step("views and macros: a view's tickets and count, what a macro would do")
+view_tag = f"zenpy_view_{run}"
+vw = z.views.create(View(title="Zenpy view", all=[{"field": "status", "operator": "less_than", "value": "solved"}, {"field": "current_tags", "operator": "includes", "value": view_tag}], output={"columns": ["nice_id", "subject", "status"], "sort_by": "nice_id", "sort_order": "asc"}))
+check(vw.id and len(vw.conditions.all) == 2, f"a view: {vw.conditions.to_dict()}")
+in_view = z.tickets.create(Ticket(subject="zenpy view", requester_id=requester.id, comment=Comment(body="view me"), tags=[view_tag])).ticket
+check([t.id for t in z.views.tickets(vw)] == [in_view.id], "the view lists exactly its ticket")
+check(z.views.count(vw).value == 1, "the view's count")
+check(vw.id in [v.id for v in z.views.active()], "the view is active")
+mc = z.macros.create(Macro(title="Zenpy macro", actions=[{"field": "status", "value": "pending"}, {"field": "comment_value", "value": "Ticket {{ticket.id}} is waiting for you"}]))
+effect = z.tickets.show_macro_effect(in_view, mc)
+check(effect.ticket.status == "pending", f"the would-be status: {effect.ticket.status}")
+check(effect.comment.body == f"Ticket {in_view.id} is waiting for you", f"the reply filled in: {effect.comment.to_dict()}")
+check(z.tickets(id=in_view.id).status != "pending", "applying changes nothing")
+try:
+    z.macros.create(Macro(title="Zenpy bad", actions=[{"field": "comment_value", "value": "Hi {{ticket.nope}}"}]))
+    check(False, "a macro with an unknown placeholder was taken")
+except Exception as e:
+    check("placeholder" in str(e), f"the refusal names the placeholder: {e}")
+z.macros.delete(mc)
+z.views.delete(vw)
 
 step("erase a person: soft delete, then permanent deletion")
 gone = z.users.create(User(name="Zenpy Erased", email=f"zenpy-erased-{run}@example.fi"))

@@ -18,6 +18,7 @@ pub mod notify;
 pub mod orgs;
 mod originals;
 pub use originals::Undelivered;
+pub mod rules;
 pub mod satisfaction;
 mod search;
 pub mod security;

@@ -13,7 +13,6 @@ mod read;
 mod tags;
 mod trash;
 mod update;
-pub mod views;
 
 use serde_json::Value;
 

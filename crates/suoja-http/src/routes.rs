@@ -8,7 +8,7 @@ use axum::routing::{MethodRouter, delete, get, post, put};
 
 use crate::api_v2::{
     account, api_tokens, audit_logs, audits, breaches, deleted, erasure, fields, groups, help_center as hc, help_center::community as cm,
-    help_center::reactions as hcr, incremental, jobs, memberships, mentions, oauth, orgs, privacy, records, redaction, requests, satisfaction, search,
+    help_center::reactions as hcr, incremental, jobs, memberships, mentions, oauth, orgs, privacy, records, redaction, requests, rules, satisfaction, search,
     subprocessors, tickets, uploads, users, webhooks,
 };
 use crate::{ApiError, AppState, middleware, openapi};
@@ -123,6 +123,23 @@ pub fn table() -> Vec<(Doc, MethodRouter<AppState>)> {
         (r!("get", "/api/v2/organization_fields/{id}", "Show an organisation field (staff)", "Organization fields", None, 200, "organization_field", &[]), get(fields::org_show)),
         (r!("put", "/api/v2/organization_fields/{id}", "Update an organisation field (admins)", "Organization fields", Some("organization_field"), 200, "organization_field", &[]), put(fields::org_update)),
         (r!("delete", "/api/v2/organization_fields/{id}", "Delete an organisation field (admins)", "Organization fields", None, 204, "", &[]), delete(fields::org_delete)),
+        (r!("get", "/api/v2/views", "List the views the caller sees: shared ones and their own (staff)", "Views", None, 200, "views", &["active"]), get(rules::views_index)),
+        (r!("post", "/api/v2/views", "Create a view: shared (admins) or personal", "Views", Some("view"), 201, "view", &[]), post(rules::views_create)),
+        (r!("get", "/api/v2/views/active", "List the active views the caller sees (staff)", "Views", None, 200, "views", &[]), get(rules::views_active)),
+        (r!("get", "/api/v2/views/count_many", "Count the tickets of up to 20 views (staff)", "Views", None, 200, "view_counts", &["ids"]), get(rules::views_count_many)),
+        (r!("get", "/api/v2/views/{id}", "Show a view (staff)", "Views", None, 200, "view", &[]), get(rules::views_show)),
+        (r!("put", "/api/v2/views/{id}", "Update a view (admins; agents their own)", "Views", Some("view"), 200, "view", &[]), put(rules::views_update)),
+        (r!("delete", "/api/v2/views/{id}", "Delete a view (admins; agents their own; not a default view)", "Views", None, 204, "", &[]), delete(rules::views_delete)),
+        (r!("get", "/api/v2/views/{id}/tickets", "List a view's tickets in its order (staff)", "Views", None, 200, "tickets", &["page", "per_page", "page[size]", "page[after]"]), get(rules::views_tickets)),
+        (r!("get", "/api/v2/views/{id}/count", "Count a view's tickets (staff)", "Views", None, 200, "view_count", &[]), get(rules::views_count)),
+        (r!("get", "/api/v2/macros", "List the macros the caller sees: shared ones and their own (staff)", "Macros", None, 200, "macros", &["active"]), get(rules::macros_index)),
+        (r!("post", "/api/v2/macros", "Create a macro: shared (admins) or personal", "Macros", Some("macro"), 201, "macro", &[]), post(rules::macros_create)),
+        (r!("get", "/api/v2/macros/active", "List the active macros the caller sees (staff)", "Macros", None, 200, "macros", &[]), get(rules::macros_active)),
+        (r!("get", "/api/v2/macros/{id}", "Show a macro (staff)", "Macros", None, 200, "macro", &[]), get(rules::macros_show)),
+        (r!("put", "/api/v2/macros/{id}", "Update a macro (admins; agents their own)", "Macros", Some("macro"), 200, "macro", &[]), put(rules::macros_update)),
+        (r!("delete", "/api/v2/macros/{id}", "Delete a macro (admins; agents their own)", "Macros", None, 204, "", &[]), delete(rules::macros_delete)),
+        (r!("get", "/api/v2/macros/{id}/apply", "What a macro changes, on no ticket; nothing is changed (staff)", "Macros", None, 200, "result", &[]), get(rules::macros_apply)),
+        (r!("get", "/api/v2/tickets/{ticket_id}/macros/{id}/apply", "A ticket as a macro would leave it, and its reply; nothing is changed (staff)", "Macros", None, 200, "result", &[]), get(rules::macros_apply_to_ticket)),
         (r!("get", "/api/v2/groups", "List groups", "Groups", None, 200, "groups", LIST), get(groups::index)),
         (r!("post", "/api/v2/groups", "Create a group", "Groups", Some("group"), 201, "group", &[]), post(groups::create)),
         (r!("get", "/api/v2/groups/{id}", "Show a group", "Groups", None, 200, "group", &[]), get(groups::show)),

@@ -491,6 +491,33 @@ pub const TABLES: &[Table] = &[
         ],
     },
     Table {
+        name: "business_rules",
+        purpose: "Organising agents' work: views of tickets and prepared replies (macros)",
+        purpose_fi: "Agenttien työn järjestäminen: pyyntönäkymät ja valmiit vastaukset (makrot)",
+        // What admins and agents type: a title, conditions, a prepared reply. A personal rule
+        // is its agent's and goes with them; any rule's text may name someone, so the matcher
+        // reads it like any free text.
+        subjects: &[user("owner_id", "owner")],
+        erasure: Erasure::Delete,
+        retention: "while the rule exists; a personal one with its agent",
+        retention_fi: "niin kauan kuin sääntö on olemassa; henkilökohtainen agenttinsa mukana",
+        derived: false,
+        columns: &[
+            col("id"),
+            col("tenant_id"),
+            col("kind"),
+            col("rule_key"),
+            col("owner_id"),
+            plain_text("title").free(Text::Plain),
+            plain_text("description").free(Text::Plain),
+            col("active"),
+            col("position"),
+            plain_text("definition").free(Text::Plain),
+            col("created_at"),
+            col("updated_at"),
+        ],
+    },
+    Table {
         name: "tickets",
         purpose: "Providing support: the requests people make",
         purpose_fi: "Asiakastuki: ihmisten tekemät pyynnöt",

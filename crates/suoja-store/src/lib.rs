@@ -37,6 +37,7 @@ pub mod reindex;
 pub mod requests;
 pub mod retention;
 mod row;
+pub mod rules;
 pub mod satisfaction;
 pub mod schema;
 pub mod settings;

@@ -159,6 +159,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0024_fields_and_forms.sql"),
         postgres: include_str!("../migrations/postgres/0024_fields_and_forms.sql"),
     },
+    Migration {
+        version: 25,
+        name: "business_rules",
+        sqlite: include_str!("../migrations/sqlite/0025_business_rules.sql"),
+        postgres: include_str!("../migrations/postgres/0025_business_rules.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.

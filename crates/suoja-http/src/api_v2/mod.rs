@@ -23,6 +23,7 @@ pub mod privacy;
 pub mod records;
 pub mod redaction;
 pub mod requests;
+pub mod rules;
 pub mod satisfaction;
 pub mod search;
 pub mod subprocessors;

@@ -20,6 +20,7 @@ mod format;
 mod help_center;
 mod i18n;
 mod portal;
+mod rules;
 mod security;
 mod signin;
 mod subprocessors;
@@ -304,6 +305,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(router(security::pages()))
         .merge(router(audit::pages()))
         .merge(router(fields::pages()))
+        .merge(router(rules::pages()))
         .merge(router(documents::pages()))
         .layer(DefaultBodyLimit::max(state.limits.max_upload_bytes + 64 * 1024))
         .layer(axum::middleware::from_fn(page_headers))
@@ -343,6 +345,7 @@ pub fn table() -> Vec<Page> {
         security::pages(),
         audit::pages(),
         fields::pages(),
+        rules::pages(),
         documents::pages(),
     ]
     .into_iter()

@@ -339,11 +339,31 @@ impl Privacy {
             match e {
                 Exposure::View { view, ids } if ids.is_empty() => {
                     let name = view.trim().to_ascii_lowercase();
-                    // A shared view: `mine` would be the officer's own queue, not the exposed one.
-                    let v = suoja_helpdesk::tickets::views::View::from_slug(&name)
-                        .filter(|v| *v != suoja_helpdesk::tickets::views::View::MyOpen)
-                        .ok_or_else(|| PrivacyError::invalid("scope", "no shared view is called that; views: unassigned, open, pending, solved"))?;
-                    let mut found = self.hd.view_ticket_ids(officer, v, i64::try_from(MAX_TICKETS).unwrap_or(i64::MAX) + 1).await?;
+                    // A view by its key or id. One that tests `current_user` or `current_groups`
+                    // (`mine`) would list the officer's own queue, not the exposed one.
+                    let v = match self.hd.view_by_slug(officer, &name).await {
+                        Ok(v) => v,
+                        Err(suoja_helpdesk::HelpdeskError::NotFound(_)) => {
+                            return Err(PrivacyError::invalid(
+                                "scope",
+                                "no view is called that; name a view by its id, or unassigned, open, pending, solved",
+                            ));
+                        }
+                        Err(other) => return Err(other.into()),
+                    };
+                    if v.def
+                        .all
+                        .iter()
+                        .chain(&v.def.any)
+                        .any(|w| matches!(w.value.as_str(), Some("current_user" | "current_groups")))
+                    {
+                        return Err(PrivacyError::invalid(
+                            "scope",
+                            "the view lists the tickets of whoever opens it (current_user or current_groups); scope by another view, tag or search",
+                        ));
+                    }
+                    let found = self.hd.view_ticket_ids(officer, &v, i64::try_from(MAX_TICKETS).unwrap_or(i64::MAX) + 1).await?;
+                    let mut found: Vec<i64> = found.into_iter().map(|t| t.0).collect();
                     if found.len() > MAX_TICKETS {
                         return Err(PrivacyError::invalid(
                             "scope",

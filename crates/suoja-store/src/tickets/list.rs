@@ -97,6 +97,191 @@ pub struct TicketFilter {
     pub unassigned: bool,
     /// Solved or closed at or after.
     pub closed_from: Option<Timestamp>,
+    /// A view's conditions.
+    pub conditions: Option<Conditions>,
+}
+
+/// A view's conditions as the store tests them: every one of `all` and, when `any` is not
+/// empty, at least one of `any`.
+#[derive(Debug, Clone, Default)]
+pub struct Conditions {
+    /// All of these hold.
+    pub all: Vec<Condition>,
+    /// At least one of these holds (none given: no test).
+    pub any: Vec<Condition>,
+}
+
+/// A ticket's number column a condition tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdColumn {
+    /// The status's rank (new 0 … closed 5).
+    StatusRank,
+    /// Requester.
+    Requester,
+    /// Submitter.
+    Submitter,
+    /// Assignee.
+    Assignee,
+    /// Group.
+    Group,
+    /// Organisation.
+    Organization,
+    /// Ticket form.
+    Form,
+}
+
+impl IdColumn {
+    fn sql(self) -> &'static str {
+        match self {
+            IdColumn::StatusRank => "status_rank",
+            IdColumn::Requester => "requester_id",
+            IdColumn::Submitter => "submitter_id",
+            IdColumn::Assignee => "assignee_id",
+            IdColumn::Group => "group_id",
+            IdColumn::Organization => "organization_id",
+            IdColumn::Form => "ticket_form_id",
+        }
+    }
+}
+
+/// A ticket's word column a condition tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WordColumn {
+    /// Priority (`low` … `urgent`).
+    Priority,
+    /// Type (`question` … `task`).
+    Type,
+    /// The channel it came through (`web`, `email`, `api`, …).
+    Via,
+}
+
+impl WordColumn {
+    fn sql(self) -> &'static str {
+        match self {
+            WordColumn::Priority => "priority",
+            WordColumn::Type => "ticket_type",
+            WordColumn::Via => "via",
+        }
+    }
+}
+
+/// A ticket's time column a condition tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeColumn {
+    /// Created.
+    Created,
+    /// Last changed.
+    Updated,
+    /// Last solved or closed.
+    Closed,
+    /// Due (tasks).
+    Due,
+}
+
+impl TimeColumn {
+    fn sql(self) -> &'static str {
+        match self {
+            TimeColumn::Created => "created_at",
+            TimeColumn::Updated => "updated_at",
+            TimeColumn::Closed => "closed_at",
+            TimeColumn::Due => "due_at",
+        }
+    }
+}
+
+/// One condition of a view.
+#[derive(Debug, Clone)]
+pub enum Condition {
+    /// The column holds one of `values` (`None` standing for no value) or, with `negate`, none
+    /// of them.
+    Ids {
+        /// Column.
+        column: IdColumn,
+        /// Values.
+        values: Vec<Option<i64>>,
+        /// None of them instead.
+        negate: bool,
+    },
+    /// The same for a word column; a word of anything but lowercase letters and `_` matches
+    /// nothing.
+    Words {
+        /// Column.
+        column: WordColumn,
+        /// Values.
+        values: Vec<Option<String>>,
+        /// None of them instead.
+        negate: bool,
+    },
+    /// The column is set, at or after `from` and before `to` (each when given).
+    Time {
+        /// Column.
+        column: TimeColumn,
+        /// At or after.
+        from: Option<Timestamp>,
+        /// Before.
+        to: Option<Timestamp>,
+    },
+    /// The ticket is among the ids the search engine's query gives (`$1` the tenant) or, with
+    /// `negate`, not among them: tags.
+    Index {
+        /// The query (`doc` ids).
+        docs: String,
+        /// Not among them instead.
+        negate: bool,
+    },
+    /// Nothing matches (a condition on something that does not exist).
+    Never,
+}
+
+impl Condition {
+    fn sql(&self) -> String {
+        fn set(col: &str, values: Vec<String>, has_null: bool, negate: bool) -> String {
+            let inside = if values.is_empty() {
+                None
+            } else {
+                Some(format!("{col} IN ({})", values.join(",")))
+            };
+            match (inside, has_null, negate) {
+                (None, false, false) => "1 = 0".into(),
+                (None, false, true) => "1 = 1".into(),
+                (None, true, false) => format!("{col} IS NULL"),
+                (None, true, true) => format!("{col} IS NOT NULL"),
+                (Some(i), false, false) => i,
+                (Some(i), false, true) => format!("({col} IS NULL OR NOT {i})"),
+                (Some(i), true, false) => format!("({col} IS NULL OR {i})"),
+                (Some(i), true, true) => format!("({col} IS NOT NULL AND NOT {i})"),
+            }
+        }
+        match self {
+            Condition::Ids { column, values, negate } => {
+                let list = values.iter().flatten().map(i64::to_string).collect();
+                set(column.sql(), list, values.iter().any(Option::is_none), *negate)
+            }
+            Condition::Words { column, values, negate } => {
+                let list = values
+                    .iter()
+                    .flatten()
+                    .filter(|w| !w.is_empty() && w.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+                    .map(|w| format!("'{w}'"))
+                    .collect();
+                set(column.sql(), list, values.iter().any(Option::is_none), *negate)
+            }
+            Condition::Time { column, from, to } => {
+                let col = column.sql();
+                let mut t = format!("({col} IS NOT NULL");
+                if let Some(f) = from {
+                    t.push_str(&format!(" AND {col} >= {}", f.0));
+                }
+                if let Some(b) = to {
+                    t.push_str(&format!(" AND {col} < {}", b.0));
+                }
+                t.push(')');
+                t
+            }
+            Condition::Index { docs, negate } => format!("tickets.id {}IN ({docs})", if *negate { "NOT " } else { "" }),
+            Condition::Never => "1 = 0".into(),
+        }
+    }
 }
 
 fn where_clause(f: &TicketFilter) -> String {
@@ -180,6 +365,15 @@ fn where_clause(f: &TicketFilter) -> String {
             w.push_str(&format!(" AND {col} {op} {}", t.0));
         }
     }
+    if let Some(cs) = &f.conditions {
+        for c in &cs.all {
+            w.push_str(&format!(" AND {}", c.sql()));
+        }
+        if !cs.any.is_empty() {
+            let any: Vec<String> = cs.any.iter().map(Condition::sql).collect();
+            w.push_str(&format!(" AND ({})", any.join(" OR ")));
+        }
+    }
     w
 }
 
@@ -188,6 +382,8 @@ fn where_clause(f: &TicketFilter) -> String {
 pub enum TicketSort {
     /// By id (cursor pagination).
     Id,
+    /// Highest id first.
+    IdDesc,
     /// Newest change first.
     UpdatedDesc,
     /// Oldest change first.
@@ -211,6 +407,7 @@ pub async fn list(c: &mut Conn, tenant: TenantId, f: &TicketFilter, sort: Ticket
     let order = match (sort, backwards) {
         (TicketSort::Id, false) => "id ASC",
         (TicketSort::Id, true) => "id DESC",
+        (TicketSort::IdDesc, _) => "id DESC",
         (TicketSort::UpdatedDesc, _) => "updated_at DESC, id DESC",
         (TicketSort::UpdatedAsc, _) => "updated_at ASC, id ASC",
         (TicketSort::CreatedDesc, _) => "created_at DESC, id DESC",

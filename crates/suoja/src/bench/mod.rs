@@ -393,6 +393,8 @@ async fn run_engine(engine: &str, pg: Option<&str>, args: &BenchArgs, baseline_c
                         via: Default::default(),
                     }),
                     requester: Some(RequesterRef::Id(requester.id)),
+                    // One in a hundred urgent, for the web benchmark's view of urgent tickets.
+                    priority: (i % 100 == 0).then_some(Some(suoja_core::Priority::Urgent)),
                     ..Default::default()
                 }
             })
@@ -429,7 +431,7 @@ async fn run_engine(engine: &str, pg: Option<&str>, args: &BenchArgs, baseline_c
         });
     }
     if args.web_only {
-        let ticket = web::seed(&hd, &boot.admin, requester.id).await?;
+        let (ticket, custom_view) = web::seed(&hd, &boot.admin, requester.id).await?;
         // A database in service has been vacuumed and analysed; measuring while autovacuum
         // works through the freshly seeded tables would time the two cores' contention instead.
         if pg.is_some() {
@@ -441,7 +443,7 @@ async fn run_engine(engine: &str, pg: Option<&str>, args: &BenchArgs, baseline_c
             child: serve_command(&dir, port, &settings)?.spawn().context("starting suoja serve")?,
         };
         wait_port(port).await?;
-        let figures = web::measure(&format!("http://127.0.0.1:{port}"), ticket, 300).await?;
+        let figures = web::measure(&format!("http://127.0.0.1:{port}"), ticket, custom_view, 300).await?;
         drop(server);
         let _ = std::fs::remove_dir_all(&dir);
         return Ok(EngineResult {

@@ -1,4 +1,5 @@
-//! The web interface's pages: an agent's ticket page with 100 comments and a view of 50 tickets,
+//! The web interface's pages: an agent's ticket page with 100 comments, the default view of 50
+//! tickets and a view of conditions an admin wrote,
 //! timed one request at a time over loopback against `GET /healthz` on the same server (the
 //! in-run baseline: the HTTP stack with no page behind it), and the weight of each page with its
 //! stylesheet, script and icon.
@@ -30,6 +31,8 @@ pub struct WebFigures {
     pub ticket: PageFigures,
     /// The "all open tickets" view, 50 rows.
     pub view: PageFigures,
+    /// A view an admin wrote: unsolved, and urgent or tagged `vip`.
+    pub custom_view: PageFigures,
     /// Bytes of the stylesheet, script and icon every page loads.
     pub asset_bytes: usize,
     /// Requests timed per page.
@@ -39,9 +42,32 @@ pub struct WebFigures {
 /// The agent's password in the benchmark tenant.
 pub const AGENT_PASSWORD: &str = "bench agent password";
 
-/// Seeds an agent with a password and a ticket with 100 comments (about 300 bytes each, every
-/// fifth an internal note); returns the ticket.
-pub async fn seed(hd: &Helpdesk, admin: &Scope, requester: suoja_core::UserId) -> anyhow::Result<TicketId> {
+/// Seeds an agent with a password, a ticket with 100 comments (about 300 bytes each, every
+/// fifth an internal note) and a shared view (unsolved, and urgent or tagged `vip`); returns the
+/// ticket and the view's id.
+pub async fn seed(hd: &Helpdesk, admin: &Scope, requester: suoja_core::UserId) -> anyhow::Result<(TicketId, i64)> {
+    let cond = |field: &str, operator: &str, value: &str| suoja_helpdesk::rules::conditions::Wire {
+        field: field.into(),
+        operator: operator.into(),
+        value: serde_json::Value::String(value.into()),
+    };
+    let view = hd
+        .create_view(
+            admin,
+            suoja_helpdesk::rules::views::ViewInput {
+                rule: suoja_helpdesk::rules::RuleInput {
+                    title: Some("Urgent or VIP".into()),
+                    ..Default::default()
+                },
+                all: Some(vec![cond("status", "less_than", "solved")]),
+                any: Some(vec![cond("priority", "is", "urgent"), cond("current_tags", "includes", "vip")]),
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .row
+        .id;
     hd.create_user(
         admin,
         UserInput {
@@ -91,7 +117,7 @@ pub async fn seed(hd: &Helpdesk, admin: &Scope, requester: suoja_core::UserId) -
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     }
-    Ok(t)
+    Ok((t, view))
 }
 
 /// Times `n` requests of `url` (after 20 unmeasured ones) with `cookie`.
@@ -125,7 +151,7 @@ pub(super) async fn time(client: &reqwest::Client, url: &str, cookie: &str, n: u
 }
 
 /// Signs the agent in through the sign-in form and times the pages.
-pub async fn measure(base: &str, ticket: TicketId, samples: usize) -> anyhow::Result<WebFigures> {
+pub async fn measure(base: &str, ticket: TicketId, custom_view: i64, samples: usize) -> anyhow::Result<WebFigures> {
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(30))
@@ -168,6 +194,7 @@ pub async fn measure(base: &str, ticket: TicketId, samples: usize) -> anyhow::Re
     let baseline = time(&client, &format!("{base}/healthz"), "", samples).await?;
     let ticket = time(&client, &format!("{base}/agent/tickets/{}", ticket.0), &session, samples).await?;
     let view = time(&client, &format!("{base}/agent/views/open"), &session, samples).await?;
+    let custom_view = time(&client, &format!("{base}/agent/views/{custom_view}"), &session, samples).await?;
     let mut asset_bytes = 0;
     for a in ["app.css", "app.js", "icon.svg"] {
         asset_bytes += client.get(format!("{base}/assets/{a}")).send().await?.bytes().await?.len();
@@ -176,6 +203,7 @@ pub async fn measure(base: &str, ticket: TicketId, samples: usize) -> anyhow::Re
         baseline,
         ticket,
         view,
+        custom_view,
         asset_bytes,
         samples,
     })

@@ -163,6 +163,28 @@ pub(crate) async fn world(app: &TestApp) -> World {
     )
     .await;
     ids.insert("ticket_form", id(&form["id"]));
+    // Shared views and a macro (admins write them; agents read them and apply the macro).
+    for key in ["view", "view_web"] {
+        let v = created(
+            app,
+            &admin,
+            "/api/v2/views.json",
+            json!({"view": {"title": format!("Matriisi {key}"), "all": [{"field": "status", "operator": "less_than", "value": "solved"}]}}),
+            "view",
+        )
+        .await;
+        ids.insert(key, id(&v["id"]));
+    }
+    let m = created(
+        app,
+        &admin,
+        "/api/v2/macros.json",
+        json!({"macro": {"title": "Matriisi", "actions": [{"field": "current_tags", "value": "matrix"}]}}),
+        "macro",
+    )
+    .await;
+    ids.insert("macro", id(&m["id"]));
+    ids.insert("rule_kind", "views".into());
     let field = created(
         app,
         &admin,
@@ -775,6 +797,12 @@ pub(crate) fn concrete(method: &str, path: &str, ids: &HashMap<&'static str, Str
             (_, p, "id") if p.starts_with("/api/v2/groups/") => "group",
             (_, p, "id") if p.starts_with("/api/v2/ticket_fields/") => "ticket_field",
             (_, p, "id") if p.starts_with("/api/v2/ticket_forms/") => "ticket_form",
+            (_, p, "id") if p.starts_with("/api/v2/views/") => "view",
+            (_, p, "id") if p.starts_with("/api/v2/macros/") => "macro",
+            (_, "/api/v2/tickets/{ticket_id}/macros/{id}/apply", "ticket_id") => "ticket",
+            (_, "/api/v2/tickets/{ticket_id}/macros/{id}/apply", _) => "macro",
+            (_, p, "kind") if p.starts_with("/agent/rules/") => "rule_kind",
+            (_, p, "id") if p.starts_with("/agent/rules/") => "view_web",
             (_, p, "id") if p.starts_with("/api/v2/user_fields/") => "user_field",
             (_, p, "id") if p.starts_with("/api/v2/organization_fields/") => "org_field",
             ("put", "/api/v2/deleted_tickets/{id}/restore", _) => "trashed_restore",
@@ -835,6 +863,7 @@ pub(crate) fn concrete(method: &str, path: &str, ids: &HashMap<&'static str, Str
         "/api/v2/tickets/show_many" => format!("?ids={},{}", ids["ticket"], ids["other_ticket"]),
         "/api/v2/organizations/show_many" => format!("?ids={}", ids["org"]),
         "/api/v2/ticket_forms/show_many" => format!("?ids={},{}", ids["ticket_form"], ids["ticket_form_default"]),
+        "/api/v2/views/count_many" => format!("?ids={},{}", ids["view"], ids["view_web"]),
         "/api/v2/tickets/update_many" => format!("?ids={}", ids["other_ticket"]),
         "/api/v2/tickets/destroy_many" => format!("?ids={}", ids["bulk_delete"]),
         "/api/v2/deleted_tickets/destroy_many" => format!("?ids={}", ids["bulk_purge"]),
@@ -874,6 +903,10 @@ pub(crate) fn api_body(method: &str, path: &str, ids: &HashMap<&'static str, Str
         ("post", "/api/v2/organization_fields") => json!({"organization_field": {"type": "text", "key": "uusi", "title": "Uusi kenttä"}}),
         ("put", "/api/v2/organization_fields/{id}") => json!({"organization_field": {"title": "Kenttä"}}),
         ("post", "/api/v2/ticket_forms") => json!({"ticket_form": {"name": "Uusi lomake"}}),
+        ("post", "/api/v2/views") => json!({"view": {"title": "Uusi näkymä", "all": [{"field": "status", "operator": "is", "value": "open"}]}}),
+        ("put", "/api/v2/views/{id}") => json!({"view": {"title": "Näkymä"}}),
+        ("post", "/api/v2/macros") => json!({"macro": {"title": "Uusi makro", "actions": [{"field": "priority", "value": "high"}]}}),
+        ("put", "/api/v2/macros/{id}") => json!({"macro": {"title": "Makro"}}),
         ("put", "/api/v2/ticket_forms/{id}") => json!({"ticket_form": {"display_name": "Lomake"}}),
         ("put", "/api/v2/groups/{id}") => json!({"group": {"name": "Ryhmä"}}),
         ("post", "/api/v2/tickets") => json!({"ticket": {"subject": "Uusi", "comment": {"body": "matrix"}}}),
@@ -1011,6 +1044,9 @@ fn form(path: &str) -> Vec<(&'static str, &'static str)> {
         "/admin/fields" => vec![("owner", "ticket"), ("type", "text"), ("title", "Uusi kenttä")],
         "/admin/fields/{id}/active" => vec![("owner", "ticket"), ("active", "0")],
         "/admin/fields/{id}/remove" => vec![("owner", "ticket")],
+        "/agent/rules/views" => vec![("title", "Uusi näkymä"), ("all", "status is open")],
+        "/agent/rules/macros" => vec![("title", "Uusi makro"), ("actions", "priority = high")],
+        "/agent/rules/{kind}/{id}/active" => vec![("active", "0")],
         _ => vec![],
     }
 }
@@ -1087,6 +1123,9 @@ async fn attempt(app: &TestApp, s: &mut Session, method: &str, path: &str, ids: 
         fields.extend(form(path));
         if path == "/hc/articles/{id}/redact" {
             fields.push(("comment", ids["hc_comment"].as_str()));
+        }
+        if path == "/agent/tickets/{id}/macro" {
+            fields.push(("macro_id", ids["macro"].as_str()));
         }
         let page = s.web.post(&url, &fields).await;
         (page.status, page.location().to_string(), page.body)

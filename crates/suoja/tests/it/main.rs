@@ -34,6 +34,7 @@ mod privacy_requests;
 mod privacy_retention;
 mod privacy_shape;
 pub(crate) mod process;
+mod rules;
 mod security;
 mod tenancy;
 mod ticket_audits;

@@ -657,8 +657,9 @@ engine_test_clocked!(a_search_or_a_view_scopes_a_breach_to_exactly_its_tickets, 
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "a fresh look at the view finds it empty now: {v}");
 
     for (body, why) in [
-        (json!([{"kind": "view", "view": "everything"}]), "no shared view is called that"),
-        (json!([{"kind": "view", "view": "mine"}]), "no shared view is called that"),
+        (json!([{"kind": "view", "view": "everything"}]), "no view is called that"),
+        (json!([{"kind": "view", "view": "999999"}]), "no view is called that"),
+        (json!([{"kind": "view", "view": "mine"}]), "whoever opens it"),
         (json!([{"kind": "search", "query": "type:user Virtanen"}]), "tickets only"),
         (json!([{"kind": "search", "query": "nosuchwordanywhere"}]), "finds no ticket"),
         (json!([{"kind": "search", "query": "status:bogus"}]), "status"),

@@ -283,3 +283,15 @@ pub(super) async fn original_mail(State(state): State<AppState>, ctx: Ctx, Path(
     h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("sandbox; default-src 'none'"));
     Ok(r)
 }
+
+/// Applies a macro to the ticket: its changes and its reply as one update.
+pub(super) async fn apply_macro(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>, headers: HeaderMap, body: Bytes) -> Result<Response, Failure> {
+    let f = Fields::read(&ctx, &headers, &body)?;
+    let scope = ctx.staff()?;
+    let macro_id: i64 = f
+        .get("macro_id")
+        .parse()
+        .map_err(|_| ctx.fail(crate::ApiError::Field("macro_id".into(), "is not a macro".into(), "InvalidValue")))?;
+    state.helpdesk.run_macro(&scope, macro_id, TicketId(id)).await.map_err(|e| ctx.fail(e))?;
+    Ok(see_other(&format!("/agent/tickets/{id}?done=macro_applied")))
+}

@@ -8,7 +8,7 @@ mod search;
 mod ticket;
 mod views;
 
-use compose::{add_comment, file, original_mail, redact_file, redact_text, update_ticket};
+use compose::{add_comment, apply_macro, file, original_mail, redact_file, redact_text, update_ticket};
 use people::{organization, user};
 use search::search;
 use ticket::ticket;
@@ -16,6 +16,7 @@ use views::view;
 
 pub use compose::{post_comment, read_composer, upload_files};
 pub use ticket::{CommentNav, CommentView, comment_window, conversation};
+pub(crate) use views::title as view_title;
 
 use std::collections::HashMap;
 
@@ -41,6 +42,7 @@ pub(super) fn pages() -> Vec<(Page, MethodRouter<AppState>)> {
         (Page::get("/agent/tickets/{id}"), get(ticket)),
         (Page::post("/agent/tickets/{id}"), post(update_ticket)),
         (Page::post("/agent/tickets/{id}/comments"), post(add_comment)),
+        (Page::post("/agent/tickets/{id}/macro"), post(apply_macro)),
         (Page::post("/agent/tickets/{id}/comments/{comment_id}/redact"), post(redact_text)),
         (
             Page::post("/agent/tickets/{id}/comments/{comment_id}/attachments/{attachment_id}/redact"),

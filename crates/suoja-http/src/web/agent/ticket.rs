@@ -87,6 +87,8 @@ pub async fn conversation(state: &AppState, ctx: &Ctx, scope: &suoja_core::Scope
 #[template(path = "agent/ticket.html")]
 pub(super) struct TicketPage {
     c: Chrome,
+    /// The active macros the agent sees: (id, title).
+    macros: Vec<(i64, String)>,
     t: TicketItem,
     comments: Vec<CommentView>,
     nav: CommentNav,
@@ -243,8 +245,17 @@ pub(super) async fn ticket_page(state: &AppState, ctx: &Ctx, id: i64, page: i64,
             )
         })
         .collect();
+    let macros = state
+        .helpdesk
+        .list_macros(&scope, Some(true))
+        .await
+        .map_err(|e| ctx.fail(e))?
+        .into_iter()
+        .map(|m| (m.row.id, m.row.title))
+        .collect();
     let page = TicketPage {
         c: Chrome::new(ctx, format!("#{} {}", t.id.0, item.subject), "agent"),
+        macros,
         undelivered,
         comments: conversation(state, ctx, &scope, &comments).await?,
         nav,

@@ -1,9 +1,10 @@
-//! The agent's views: the lists of tickets (mine, unassigned, all open, …) with counts.
+//! The agent's views: the active views they see (the default queues, the team's and their
+//! own) with counts, and the tickets of the one shown.
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
-use suoja_helpdesk::tickets::views::View;
+use suoja_helpdesk::rules::views::View;
 
 use super::{PageQuery, TicketItem, items, page_number};
 use crate::AppState;
@@ -15,25 +16,34 @@ use crate::web::{Chrome, Failure, render};
 pub(super) struct ViewPage {
     c: Chrome,
     /// (slug, label, count, whether the count is at its cap, whether it is the view shown)
-    views: Vec<(&'static str, &'static str, i64, bool, bool)>,
+    views: Vec<(String, String, i64, bool, bool)>,
     tickets: Vec<TicketItem>,
     page: i64,
     has_more: bool,
-    slug: &'static str,
+    slug: String,
+}
+
+/// A view's title in the reader's language: a default view still holding its default title
+/// is named by the page's words for it.
+pub(crate) fn title(ctx: &Ctx, v: &View) -> String {
+    match v.default_title_key() {
+        Some(key) => ctx.t(&format!("views.{key}")).to_string(),
+        None => v.row.title.clone(),
+    }
 }
 
 pub(super) async fn view(State(state): State<AppState>, ctx: Ctx, Path(slug): Path<String>, Query(q): Query<PageQuery>) -> Result<Response, Failure> {
     let scope = ctx.staff()?;
-    let v = View::from_slug(&slug).ok_or_else(|| ctx.fail(crate::ApiError::NotFound))?;
+    let v = state.helpdesk.view_by_slug(&scope, &slug).await.map_err(|e| ctx.fail(e))?;
     let page = page_number(&q);
-    let counts = state.helpdesk.view_counts(&scope).await.map_err(|e| ctx.fail(e))?;
-    let (tickets, has_more) = state.helpdesk.ticket_view(&scope, v, 50, (page - 1) * 50).await.map_err(|e| ctx.fail(e))?;
-    let views = counts
-        .iter()
-        .map(|(w, n, more)| (w.slug(), ctx.t(&format!("views.{}", w.slug())), *n, *more, *w == v))
-        .collect();
+    let (tickets, has_more) = state.helpdesk.view_tickets(&scope, &v, 50, (page - 1) * 50).await.map_err(|e| ctx.fail(e))?;
+    let mut views = Vec::new();
+    for w in state.helpdesk.list_views(&scope, Some(true)).await.map_err(|e| ctx.fail(e))? {
+        let (n, more) = state.helpdesk.view_count(&scope, &w).await.map_err(|e| ctx.fail(e))?;
+        views.push((w.slug(), title(&ctx, &w), n, more, w.row.id == v.row.id));
+    }
     let p = ViewPage {
-        c: Chrome::new(&ctx, ctx.t(&format!("views.{}", v.slug())), "agent"),
+        c: Chrome::new(&ctx, title(&ctx, &v), "agent"),
         views,
         tickets: items(&state, &ctx, &scope, &tickets).await?,
         page,

@@ -1,0 +1,228 @@
+//! Business rules: views (saved ticket lists) and macros (prepared changes and replies), in
+//! Zendesk's shapes. A rule is shared by the team or personal to one agent: admins write the
+//! shared ones; an agent writes their own personal ones and sees the shared ones and theirs.
+//! The workspace's queues are default views every tenant gets, which admins may change or
+//! take out of use but not remove.
+
+pub mod conditions;
+pub mod macros;
+pub mod views;
+
+use suoja_core::{Scope, UserId};
+use suoja_store::rules::RuleRow;
+
+use crate::{Helpdesk, HelpdeskError, Result};
+
+/// The most rules of one kind a tenant keeps.
+pub const MAX_RULES: i64 = 2_000;
+
+/// A kind of rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A view.
+    View,
+    /// A macro.
+    Macro,
+}
+
+impl Kind {
+    fn as_str(self) -> &'static str {
+        match self {
+            Kind::View => "view",
+            Kind::Macro => "macro",
+        }
+    }
+
+    fn not_found(self) -> HelpdeskError {
+        HelpdeskError::NotFound(match self {
+            Kind::View => "View",
+            Kind::Macro => "Macro",
+        })
+    }
+}
+
+/// What a create or update gives of the parts every rule has (`None`: left as it is).
+#[derive(Debug, Clone, Default)]
+pub struct RuleInput {
+    /// Title.
+    pub title: Option<String>,
+    /// Description.
+    pub description: Option<String>,
+    /// In use.
+    pub active: Option<bool>,
+    /// Order.
+    pub position: Option<i64>,
+    /// `Some(None)`: shared by the team; `Some(Some(agent))`: personal to that agent.
+    pub restriction: Option<Option<UserId>>,
+}
+
+/// Whether `scope` sees the rule: staff see the shared ones and their own.
+fn sees(scope: &Scope, r: &RuleRow) -> bool {
+    scope.is_staff() && r.owner_id.is_none_or(|o| o == scope.actor)
+}
+
+/// Whether `scope` may change the rule: admins the shared ones, an agent their own.
+fn may_change(scope: &Scope, owner: Option<UserId>) -> Result<()> {
+    match owner {
+        None if scope.is_admin() => Ok(()),
+        None => Err(HelpdeskError::Forbidden(
+            "only admins change shared views and macros; agents write personal ones",
+        )),
+        Some(o) if o == scope.actor && scope.is_staff() => Ok(()),
+        Some(_) => Err(HelpdeskError::Forbidden("a personal view or macro belongs to its agent")),
+    }
+}
+
+fn check_title(t: &str) -> Result<String> {
+    let t = t.trim();
+    if t.is_empty() {
+        return Err(HelpdeskError::Invalid {
+            field: "title".into(),
+            message: "Title: cannot be blank".into(),
+            code: "BlankValue",
+        });
+    }
+    if t.chars().count() > 255 || t.chars().any(char::is_control) {
+        return Err(HelpdeskError::invalid("title", "Title: at most 255 characters, on one line"));
+    }
+    Ok(t.to_string())
+}
+
+impl Helpdesk {
+    /// The rules of a kind `scope` sees (staff), in their order; only active ones with `active`.
+    pub(crate) async fn rules_of(&self, scope: &Scope, kind: Kind, active: Option<bool>) -> Result<Vec<RuleRow>> {
+        crate::require_staff(scope)?;
+        if kind == Kind::View {
+            self.ensure_default_views(scope).await?;
+        }
+        let mut c = self.db.read().await?;
+        let rows = suoja_store::rules::list(&mut c, scope.tenant, kind.as_str()).await?;
+        Ok(rows.into_iter().filter(|r| sees(scope, r) && active.is_none_or(|a| a == r.active)).collect())
+    }
+
+    /// One rule `scope` sees (another agent's personal rule is not found).
+    pub(crate) async fn rule(&self, scope: &Scope, kind: Kind, id: i64) -> Result<RuleRow> {
+        crate::require_staff(scope)?;
+        if kind == Kind::View {
+            self.ensure_default_views(scope).await?;
+        }
+        let mut c = self.db.read().await?;
+        suoja_store::rules::get(&mut c, scope.tenant, kind.as_str(), id, false)
+            .await?
+            .filter(|r| sees(scope, r))
+            .ok_or_else(|| kind.not_found())
+    }
+
+    /// Adds a rule with its definition (JSON, already checked). An agent's rule is personal
+    /// unless they are an admin asking for a shared one.
+    pub(crate) async fn add_rule(&self, scope: &Scope, kind: Kind, input: &RuleInput, definition: String) -> Result<RuleRow> {
+        crate::require_staff(scope)?;
+        let owner = match input.restriction {
+            Some(o) => o,
+            None if scope.is_admin() => None,
+            None => Some(scope.actor),
+        };
+        may_change(scope, owner)?;
+        let title = check_title(input.title.as_deref().unwrap_or(""))?;
+        let now = self.now();
+        let mut tx = self.db.begin().await?;
+        if suoja_store::rules::count(&mut tx, scope.tenant, kind.as_str()).await? >= MAX_RULES {
+            return Err(HelpdeskError::Conflict(format!("at most {MAX_RULES} of a kind; remove one first")));
+        }
+        let position = match input.position {
+            Some(p) => p,
+            None => suoja_store::rules::list(&mut tx, scope.tenant, kind.as_str())
+                .await?
+                .iter()
+                .map(|r| r.position)
+                .max()
+                .unwrap_or(0)
+                .saturating_add(1),
+        };
+        let mut row = RuleRow {
+            id: 0,
+            kind: kind.as_str().into(),
+            key: None,
+            owner_id: owner,
+            title,
+            description: input.description.clone().unwrap_or_default(),
+            active: input.active.unwrap_or(true),
+            position,
+            definition,
+            created_at: now,
+            updated_at: now,
+        };
+        row.id = suoja_store::rules::insert(&mut tx, scope.tenant, &row)
+            .await?
+            .ok_or_else(|| HelpdeskError::Internal("a new rule was not inserted".into()))?;
+        tx.commit().await?;
+        tracing::info!(tenant.id = %scope.tenant, rule.id = row.id, kind = kind.as_str(), "rule created");
+        Ok(row)
+    }
+
+    /// Changes a rule: `change` gets its definition (JSON) and returns the new one, checked.
+    /// Who it belongs to changes only by an admin making a personal rule shared or the reverse.
+    pub(crate) async fn change_rule(
+        &self,
+        scope: &Scope,
+        kind: Kind,
+        id: i64,
+        input: &RuleInput,
+        change: impl FnOnce(&str) -> Result<String>,
+    ) -> Result<RuleRow> {
+        crate::require_staff(scope)?;
+        let mut tx = self.db.begin().await?;
+        let mut row = suoja_store::rules::get(&mut tx, scope.tenant, kind.as_str(), id, true)
+            .await?
+            .filter(|r| sees(scope, r))
+            .ok_or_else(|| kind.not_found())?;
+        may_change(scope, row.owner_id)?;
+        if let Some(owner) = input.restriction
+            && owner != row.owner_id
+        {
+            if row.key.is_some() {
+                return Err(HelpdeskError::invalid("restriction", "restriction: a default view stays shared"));
+            }
+            may_change(scope, owner)?;
+            if !scope.is_admin() {
+                return Err(HelpdeskError::Forbidden("only admins share views and macros with the team"));
+            }
+            suoja_store::rules::set_owner(&mut tx, scope.tenant, kind.as_str(), id, owner).await?;
+            row.owner_id = owner;
+        }
+        if let Some(t) = &input.title {
+            row.title = check_title(t)?;
+        }
+        if let Some(d) = &input.description {
+            row.description = d.clone();
+        }
+        if let Some(a) = input.active {
+            row.active = a;
+        }
+        if let Some(p) = input.position {
+            row.position = p;
+        }
+        row.definition = change(&row.definition)?;
+        row.updated_at = self.now();
+        suoja_store::rules::update(&mut tx, scope.tenant, &row).await?;
+        tx.commit().await?;
+        Ok(row)
+    }
+
+    /// Removes a rule. A default view cannot be removed (it can be taken out of use).
+    pub(crate) async fn remove_rule(&self, scope: &Scope, kind: Kind, id: i64) -> Result<()> {
+        crate::require_staff(scope)?;
+        let mut tx = self.db.begin().await?;
+        let row = suoja_store::rules::get(&mut tx, scope.tenant, kind.as_str(), id, true)
+            .await?
+            .filter(|r| sees(scope, r))
+            .ok_or_else(|| kind.not_found())?;
+        may_change(scope, row.owner_id)?;
+        if row.key.is_some() {
+            return Err(HelpdeskError::Conflict("a default view cannot be removed; make it inactive instead".into()));
+        }
+        suoja_store::rules::delete(&mut tx, scope.tenant, kind.as_str(), id).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}

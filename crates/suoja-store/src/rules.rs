@@ -1,0 +1,150 @@
+//! Business rules: views and macros (Zendesk's `views` and `macros`). A rule holds what its
+//! writer typed — a title, a description and its definition as JSON — never a person's values.
+//! A personal rule names its agent in `owner_id`; a default rule Suoja adds for every tenant
+//! has a `rule_key`, unique per kind.
+
+use crate::Conn;
+use suoja_core::{TenantId, Timestamp, UserId};
+
+use crate::Result;
+use crate::row::{bool_, i64_, opt_i64, opt_text, text};
+
+/// A rule as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuleRow {
+    /// Id.
+    pub id: i64,
+    /// `view` or `macro`.
+    pub kind: String,
+    /// A default rule's key (`mine`, `unassigned`, …); `None` for the ones people add.
+    pub key: Option<String>,
+    /// The agent a personal rule belongs to; `None`: shared by the team.
+    pub owner_id: Option<UserId>,
+    /// Title.
+    pub title: String,
+    /// Description.
+    pub description: String,
+    /// In use.
+    pub active: bool,
+    /// Order among the kind's rules.
+    pub position: i64,
+    /// The definition as JSON (conditions, columns and order; or actions).
+    pub definition: String,
+    /// Created.
+    pub created_at: Timestamp,
+    /// Last changed.
+    pub updated_at: Timestamp,
+}
+
+const COLS: &str = "id, kind, rule_key, owner_id, title, description, active, position, definition, created_at, updated_at";
+
+fn from_row(r: &sqlx::any::AnyRow) -> Result<RuleRow> {
+    Ok(RuleRow {
+        id: i64_(r, "id")?,
+        kind: text(r, "kind")?,
+        key: opt_text(r, "rule_key")?,
+        owner_id: opt_i64(r, "owner_id")?.map(UserId),
+        title: text(r, "title")?,
+        description: text(r, "description")?,
+        active: bool_(r, "active")?,
+        position: i64_(r, "position")?,
+        definition: text(r, "definition")?,
+        created_at: Timestamp(i64_(r, "created_at")?),
+        updated_at: Timestamp(i64_(r, "updated_at")?),
+    })
+}
+
+/// Inserts a rule (its `id` is ignored) and returns its id. A default rule whose key the
+/// tenant already has is left as it is and `None` is returned.
+pub async fn insert(c: &mut Conn, tenant: TenantId, r: &RuleRow) -> Result<Option<i64>> {
+    let id: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO business_rules (tenant_id, kind, rule_key, owner_id, title, description, active, position, definition, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING RETURNING id",
+    )
+    .bind(tenant.0)
+    .bind(r.kind.clone())
+    .bind(r.key.clone())
+    .bind(r.owner_id.map(|u| u.0))
+    .bind(r.title.clone())
+    .bind(r.description.clone())
+    .bind(i64::from(r.active))
+    .bind(r.position)
+    .bind(r.definition.clone())
+    .bind(r.created_at.0)
+    .bind(r.updated_at.0)
+    .fetch_optional(c)
+    .await?;
+    Ok(id)
+}
+
+/// Writes a rule's changeable columns back (its kind, key and owner stay).
+pub async fn update(c: &mut Conn, tenant: TenantId, r: &RuleRow) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE business_rules SET title = $4, description = $5, active = $6, position = $7, definition = $8, updated_at = $9 \
+         WHERE tenant_id = $1 AND kind = $2 AND id = $3",
+    )
+    .bind(tenant.0)
+    .bind(r.kind.clone())
+    .bind(r.id)
+    .bind(r.title.clone())
+    .bind(r.description.clone())
+    .bind(i64::from(r.active))
+    .bind(r.position)
+    .bind(r.definition.clone())
+    .bind(r.updated_at.0)
+    .execute(c)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// One rule of a kind; `lock` takes it for update (PostgreSQL).
+pub async fn get(c: &mut Conn, tenant: TenantId, kind: &str, id: i64, lock: bool) -> Result<Option<RuleRow>> {
+    let lock = if lock { crate::dialect::row_lock(c) } else { "" };
+    let sql = format!("SELECT {COLS} FROM business_rules WHERE tenant_id = $1 AND kind = $2 AND id = $3{lock}");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(tenant.0)
+        .bind(kind.to_string())
+        .bind(id)
+        .fetch_optional(c)
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// Every rule of a kind, shared and personal, in their order (position, then id).
+pub async fn list(c: &mut Conn, tenant: TenantId, kind: &str) -> Result<Vec<RuleRow>> {
+    let sql = format!("SELECT {COLS} FROM business_rules WHERE tenant_id = $1 AND kind = $2 ORDER BY position, id");
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.0).bind(kind.to_string()).fetch_all(c).await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// How many rules of a kind the tenant has.
+pub async fn count(c: &mut Conn, tenant: TenantId, kind: &str) -> Result<i64> {
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM business_rules WHERE tenant_id = $1 AND kind = $2")
+        .bind(tenant.0)
+        .bind(kind.to_string())
+        .fetch_one(c)
+        .await?)
+}
+
+/// Removes a rule.
+pub async fn delete(c: &mut Conn, tenant: TenantId, kind: &str, id: i64) -> Result<bool> {
+    let done = sqlx::query("DELETE FROM business_rules WHERE tenant_id = $1 AND kind = $2 AND id = $3")
+        .bind(tenant.0)
+        .bind(kind.to_string())
+        .bind(id)
+        .execute(c)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Makes a rule personal to `owner`, or shared (`None`).
+pub async fn set_owner(c: &mut Conn, tenant: TenantId, kind: &str, id: i64, owner: Option<UserId>) -> Result<bool> {
+    let done = sqlx::query("UPDATE business_rules SET owner_id = $4 WHERE tenant_id = $1 AND kind = $2 AND id = $3")
+        .bind(tenant.0)
+        .bind(kind.to_string())
+        .bind(id)
+        .bind(owner.map(|u| u.0))
+        .execute(c)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}
