@@ -95,6 +95,8 @@ pub enum Text {
     /// Plain text only staff read (notes about a person): like an internal note, left out of
     /// an export whose policy leaves internal notes out.
     StaffNotes,
+    /// JSON whose `"value"` strings are text (a business rule's definition).
+    Json,
 }
 
 impl Column {
@@ -512,7 +514,7 @@ pub const TABLES: &[Table] = &[
             plain_text("description").free(Text::Plain),
             col("active"),
             col("position"),
-            plain_text("definition").free(Text::Plain),
+            plain_text("definition").free(Text::Json),
             col("created_at"),
             col("updated_at"),
         ],

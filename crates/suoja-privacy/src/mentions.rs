@@ -631,6 +631,7 @@ impl Privacy {
                         // Passages are cut from plain text: HTML is read as the page shows it.
                         texts.push(match crate::texts::markup(col) {
                             Markup::Html => suoja_helpdesk::text::html_to_plain(&text),
+                            Markup::Json => crate::matcher::json_text(&text),
                             Markup::Plain => text,
                         });
                     }

@@ -64,6 +64,7 @@ pub(crate) fn table(name: &str) -> Option<TextTable> {
 pub(crate) fn markup(c: &Column) -> Markup {
     match c.text {
         Some(Text::Html) => Markup::Html,
+        Some(Text::Json) => Markup::Json,
         _ => Markup::Plain,
     }
 }

@@ -110,20 +110,52 @@ pub async fn get(c: &mut Conn, tenant: TenantId, kind: &str, id: i64, lock: bool
     row.as_ref().map(from_row).transpose()
 }
 
-/// Every rule of a kind, shared and personal, in their order (position, then id).
-pub async fn list(c: &mut Conn, tenant: TenantId, kind: &str) -> Result<Vec<RuleRow>> {
-    let sql = format!("SELECT {COLS} FROM business_rules WHERE tenant_id = $1 AND kind = $2 ORDER BY position, id");
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.0).bind(kind.to_string()).fetch_all(c).await?;
+/// The rules of a kind `reader` sees — the shared ones and their own personal ones — in their
+/// order (position, then id).
+pub async fn list(c: &mut Conn, tenant: TenantId, kind: &str, reader: UserId) -> Result<Vec<RuleRow>> {
+    let sql = format!("SELECT {COLS} FROM business_rules WHERE tenant_id = $1 AND kind = $2 AND (owner_id IS NULL OR owner_id = $3) ORDER BY position, id");
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(tenant.0)
+        .bind(kind.to_string())
+        .bind(reader.0)
+        .fetch_all(c)
+        .await?;
     rows.iter().map(from_row).collect()
 }
 
-/// How many rules of a kind the tenant has.
-pub async fn count(c: &mut Conn, tenant: TenantId, kind: &str) -> Result<i64> {
-    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM business_rules WHERE tenant_id = $1 AND kind = $2")
+/// How many rules of a kind belong to `owner` (`None`: the shared ones).
+pub async fn count(c: &mut Conn, tenant: TenantId, kind: &str, owner: Option<UserId>) -> Result<i64> {
+    let q = match owner {
+        Some(_) => "SELECT COUNT(*) FROM business_rules WHERE tenant_id = $1 AND kind = $2 AND owner_id = $3",
+        None => "SELECT COUNT(*) FROM business_rules WHERE tenant_id = $1 AND kind = $2 AND owner_id IS NULL AND $3 = 0",
+    };
+    Ok(sqlx::query_scalar(q)
+        .bind(tenant.0)
+        .bind(kind.to_string())
+        .bind(owner.map_or(0, |u| u.0))
+        .fetch_one(c)
+        .await?)
+}
+
+/// How many default rules (with a key) of a kind the tenant has.
+pub async fn count_defaults(c: &mut Conn, tenant: TenantId, kind: &str) -> Result<i64> {
+    Ok(
+        sqlx::query_scalar("SELECT COUNT(*) FROM business_rules WHERE tenant_id = $1 AND kind = $2 AND rule_key IS NOT NULL")
+            .bind(tenant.0)
+            .bind(kind.to_string())
+            .fetch_one(c)
+            .await?,
+    )
+}
+
+/// The highest position among a kind's rules (0 when there are none).
+pub async fn last_position(c: &mut Conn, tenant: TenantId, kind: &str) -> Result<i64> {
+    let p: Option<i64> = sqlx::query_scalar("SELECT MAX(position) FROM business_rules WHERE tenant_id = $1 AND kind = $2")
         .bind(tenant.0)
         .bind(kind.to_string())
         .fetch_one(c)
-        .await?)
+        .await?;
+    Ok(p.unwrap_or(0))
 }
 
 /// Removes a rule.

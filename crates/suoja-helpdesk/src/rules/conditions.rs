@@ -14,6 +14,7 @@ pub const MAX_CONDITIONS: usize = 50;
 
 /// A condition in Zendesk's wire form, as stored in a rule's definition.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Wire {
     /// The field tested.
     pub field: String,
@@ -49,8 +50,9 @@ enum Parsed {
     Id(IdColumn, bool, Who),
     /// Tags: holds one of them (`true`) or none of them.
     Tags(bool, Vec<String>),
-    /// Hours since (or until, for `until_due_date`) a moment.
-    Hours(TimeColumn, bool, Cmp, i64),
+    /// Hours since (or until, for `until_due_date`) a moment; the last flag: only closed
+    /// tickets (`CLOSED`: the moment is when it was last solved or closed).
+    Hours(TimeColumn, bool, Cmp, i64, bool),
 }
 
 /// A comparison.
@@ -172,8 +174,9 @@ fn parse(w: &Wire) -> Result<Parsed> {
                     ));
                 }
             };
-            let tags: Vec<String> = v.split_whitespace().map(str::to_lowercase).collect();
-            if tags.is_empty() || tags.len() > 50 || tags.iter().any(|t| t.chars().count() > 80) {
+            // As a ticket's tags are kept.
+            let tags = crate::users::normalize_tags(std::slice::from_ref(&v));
+            if tags.is_empty() || tags.len() > 50 || v.split_whitespace().any(|t| t.chars().count() > 80) {
                 return Err(HelpdeskError::invalid(
                     "conditions",
                     "conditions: tags take one to 50 tags, separated by spaces",
@@ -210,7 +213,7 @@ fn parse(w: &Wire) -> Result<Parsed> {
                 .ok()
                 .filter(|h| (0..=100_000).contains(h))
                 .ok_or_else(|| HelpdeskError::invalid("conditions", format!("conditions: {field} takes a number of hours from 0 to 100000, not {v:?}")))?;
-            Parsed::Hours(col, field == "until_due_date", c, hours)
+            Parsed::Hours(col, field == "until_due_date", c, hours, field == "CLOSED")
         }
         f if f.starts_with("custom_fields_") => {
             return Err(HelpdeskError::invalid(
@@ -232,7 +235,8 @@ fn parse(w: &Wire) -> Result<Parsed> {
 }
 
 /// Checks a rule's conditions: every one names a known field, an operator that field takes and
-/// a value of its shape. Tags are kept lowercase and values as Zendesk's strings.
+/// a value of its shape. Values are kept as Zendesk's strings, as given (tags are compared as a
+/// ticket's are kept: lower case, without trailing commas).
 pub fn check(all: &[Wire], any: &[Wire]) -> Result<(Vec<Wire>, Vec<Wire>)> {
     if all.len() + any.len() > MAX_CONDITIONS {
         return Err(HelpdeskError::invalid("conditions", format!("conditions: at most {MAX_CONDITIONS}")));
@@ -321,7 +325,7 @@ pub(crate) fn to_store(w: &Wire, cx: &Context<'_>) -> Result<StoreCondition> {
                 negate: true,
             },
         },
-        Parsed::Hours(column, until, c, h) => {
+        Parsed::Hours(column, until, c, h, closed_only) => {
             // "Hours since" counts whole hours: `is 24` holds from 24 h to just under 25 h.
             let (lo, hi) = if until {
                 // Hours until the moment: it lies in the future.
@@ -337,10 +341,22 @@ pub(crate) fn to_store(w: &Wire, cx: &Context<'_>) -> Result<StoreCondition> {
                     _ => (None, Some(cx.now.0 - (h + 1) * HOUR + 1)),
                 }
             };
-            StoreCondition::Time {
+            let time = StoreCondition::Time {
                 column,
                 from: lo.map(Timestamp),
                 to: hi.map(Timestamp),
+            };
+            if closed_only {
+                StoreCondition::All(vec![
+                    StoreCondition::Ids {
+                        column: IdColumn::StatusRank,
+                        values: vec![Some(Status::Closed.rank())],
+                        negate: false,
+                    },
+                    time,
+                ])
+            } else {
+                time
             }
         }
     })

@@ -18,8 +18,11 @@ use crate::{Helpdesk, HelpdeskError, Result};
 /// The most actions one macro holds.
 pub const MAX_ACTIONS: usize = 50;
 
-/// The longest comment a macro holds, in characters.
-pub const MAX_COMMENT: usize = 65_536;
+/// The longest comment a macro holds or makes, in characters (a ticket's comment's limit).
+pub const MAX_COMMENT: usize = crate::tickets::MAX_COMMENT_CHARS;
+
+/// The longest subject a macro makes, in characters (a ticket's subject's limit).
+pub const MAX_SUBJECT: usize = 1_024;
 
 /// The placeholders a macro's subject and comment may hold.
 pub const PLACEHOLDERS: &[&str] = &[
@@ -200,7 +203,9 @@ fn fill(text: &str, value: &dyn Fn(&str) -> Option<String>, html: bool) -> Strin
         out.push_str(&rest[..start]);
         let after = &rest[start + 2..];
         let Some(end) = after.find("}}") else {
-            break;
+            // Not a placeholder: the rest is text.
+            out.push_str(&rest[start..]);
+            return out;
         };
         let name = after[..end].trim();
         match value(name) {
@@ -221,6 +226,9 @@ fn one_of(field: &str, allowed: &str, v: &str) -> HelpdeskError {
 fn parse(a: &Action) -> Result<Effect> {
     let f = a.field.as_str();
     let v = text_of(f, &a.value)?;
+    if v.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\t' | '\r')) {
+        return Err(HelpdeskError::invalid("actions", format!("actions: {f} holds a control character")));
+    }
     let v = v.trim_end_matches(['\r', '\n']).to_string();
     let opt = |v: &str| if v.is_empty() || v == "-" { None } else { Some(v.to_string()) };
     Ok(match f {
@@ -312,6 +320,28 @@ impl Helpdesk {
                         ));
                     }
                     crate::fields::check_value(&field, &v, "actions")?
+                }
+                // The people and groups named must be there now (as an update would require).
+                Effect::Assignee(Assignee::Id(u)) => {
+                    let ok = match self.get_user(scope, u).await {
+                        Ok(user) => user.role.is_staff(),
+                        Err(HelpdeskError::NotFound(_)) => false,
+                        Err(e) => return Err(e),
+                    };
+                    if !ok {
+                        return Err(HelpdeskError::invalid("actions", format!("actions: assignee_id {} is not an agent", u.0)));
+                    }
+                    a.value.clone()
+                }
+                Effect::Group(Some(g)) => {
+                    match self.get_group(scope, g).await {
+                        Ok(_) => {}
+                        Err(HelpdeskError::NotFound(_)) => {
+                            return Err(HelpdeskError::invalid("actions", format!("actions: group_id {} names no group", g.0)));
+                        }
+                        Err(e) => return Err(e),
+                    }
+                    a.value.clone()
                 }
                 _ if a.field == "comment_value" => Value::String(text_of(&a.field, &a.value)?),
                 _ => a.value.clone(),
@@ -439,6 +469,21 @@ impl Helpdesk {
                 Effect::Field(id, v) => out.custom_fields.push((id, v)),
             }
         }
+        // Filled in, a placeholder can make a text of any length: held to what a ticket takes.
+        if out.subject.as_ref().is_some_and(|s| s.expose().chars().count() > MAX_SUBJECT) {
+            return Err(HelpdeskError::invalid(
+                "actions",
+                format!("actions: the subject filled in is longer than {MAX_SUBJECT} characters"),
+            ));
+        }
+        for text in [&body, &html].into_iter().flatten() {
+            if text.expose().chars().count() > MAX_COMMENT {
+                return Err(HelpdeskError::invalid(
+                    "actions",
+                    format!("actions: the reply filled in is longer than {MAX_COMMENT} characters"),
+                ));
+            }
+        }
         if body.is_some() || html.is_some() {
             // The HTML reply wins when both are given, as in Zendesk.
             out.comment = Some(if html.is_some() {
@@ -495,6 +540,9 @@ impl Helpdesk {
     /// Applies a macro to a ticket (staff, the agent page): its changes and its reply as one
     /// update, held to the fields required to solve.
     pub async fn run_macro(&self, scope: &Scope, id: i64, ticket: TicketId) -> Result<TicketChange> {
+        if !self.get_macro(scope, id).await?.row.active {
+            return Err(HelpdeskError::Conflict("the macro is not in use".into()));
+        }
         let a = self.apply_macro(scope, id, Some(ticket)).await?;
         let input = TicketInput {
             subject: a.subject,
@@ -546,6 +594,8 @@ mod tests {
             "Hi Ted <b>Öberg</b>, {{ticket.id}}"
         );
         assert_eq!(fill("<p>Hi {{ticket.requester.name}}</p>", &v, true), "<p>Hi Ted &lt;b&gt;Öberg&lt;/b&gt;</p>");
+        // Braces that close nothing are text, written once.
+        assert_eq!(fill("a }} b {{ticket.requester.name}} {{ c", &v, false), "a }} b Ted <b>Öberg</b> {{ c");
     }
 
     #[test]
@@ -557,6 +607,8 @@ mod tests {
             (act("comment_mode_is_public", "maybe"), "true or false"),
             (act("custom_fields_x", "1"), "names no field"),
             (act("comment_value", " "), "one to"),
+            (act("current_tags", "a\u{0}b"), "control character"),
+            (act("subject", "s\u{0}t"), "control character"),
         ] {
             let e = parse(&a).unwrap_err().to_string();
             assert!(e.contains(needle), "{a:?}: {e}");

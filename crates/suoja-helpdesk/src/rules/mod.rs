@@ -13,8 +13,14 @@ use suoja_store::rules::RuleRow;
 
 use crate::{Helpdesk, HelpdeskError, Result};
 
-/// The most rules of one kind a tenant keeps.
+/// The most shared rules of one kind a tenant keeps.
 pub const MAX_RULES: i64 = 2_000;
+
+/// The most personal rules of one kind an agent keeps.
+pub const MAX_PERSONAL: i64 = 100;
+
+/// The longest description, in characters.
+pub const MAX_DESCRIPTION: usize = 4_096;
 
 /// A kind of rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,10 +88,26 @@ fn check_title(t: &str) -> Result<String> {
             code: "BlankValue",
         });
     }
-    if t.chars().count() > 255 || t.chars().any(char::is_control) {
+    if t.chars().count() > 255 || t.chars().any(hidden) {
         return Err(HelpdeskError::invalid("title", "Title: at most 255 characters, on one line"));
     }
     Ok(t.to_string())
+}
+
+/// Characters a title or description may not hold: controls, and the ones that reorder or hide
+/// the text around them.
+fn hidden(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
+}
+
+fn check_description(d: &str) -> Result<String> {
+    if d.chars().count() > MAX_DESCRIPTION || d.chars().any(|c| !matches!(c, '\n' | '\t' | '\r') && hidden(c)) {
+        return Err(HelpdeskError::invalid(
+            "description",
+            "Description: at most 4096 characters, without control characters",
+        ));
+    }
+    Ok(d.to_string())
 }
 
 impl Helpdesk {
@@ -96,7 +118,7 @@ impl Helpdesk {
             self.ensure_default_views(scope).await?;
         }
         let mut c = self.db.read().await?;
-        let rows = suoja_store::rules::list(&mut c, scope.tenant, kind.as_str()).await?;
+        let rows = suoja_store::rules::list(&mut c, scope.tenant, kind.as_str(), scope.actor).await?;
         Ok(rows.into_iter().filter(|r| sees(scope, r) && active.is_none_or(|a| a == r.active)).collect())
     }
 
@@ -124,20 +146,18 @@ impl Helpdesk {
         };
         may_change(scope, owner)?;
         let title = check_title(input.title.as_deref().unwrap_or(""))?;
+        let description = check_description(input.description.as_deref().unwrap_or(""))?;
         let now = self.now();
         let mut tx = self.db.begin().await?;
-        if suoja_store::rules::count(&mut tx, scope.tenant, kind.as_str()).await? >= MAX_RULES {
-            return Err(HelpdeskError::Conflict(format!("at most {MAX_RULES} of a kind; remove one first")));
+        // An agent's personal rules count apart from the team's and from other agents', so no one
+        // uses up what the others may add.
+        let most = if owner.is_some() { MAX_PERSONAL } else { MAX_RULES };
+        if suoja_store::rules::count(&mut tx, scope.tenant, kind.as_str(), owner).await? >= most {
+            return Err(HelpdeskError::Conflict(format!("at most {most} of a kind; remove one first")));
         }
         let position = match input.position {
             Some(p) => p,
-            None => suoja_store::rules::list(&mut tx, scope.tenant, kind.as_str())
-                .await?
-                .iter()
-                .map(|r| r.position)
-                .max()
-                .unwrap_or(0)
-                .saturating_add(1),
+            None => suoja_store::rules::last_position(&mut tx, scope.tenant, kind.as_str()).await?.saturating_add(1),
         };
         let mut row = RuleRow {
             id: 0,
@@ -145,7 +165,7 @@ impl Helpdesk {
             key: None,
             owner_id: owner,
             title,
-            description: input.description.clone().unwrap_or_default(),
+            description,
             active: input.active.unwrap_or(true),
             position,
             definition,
@@ -194,7 +214,7 @@ impl Helpdesk {
             row.title = check_title(t)?;
         }
         if let Some(d) = &input.description {
-            row.description = d.clone();
+            row.description = check_description(d)?;
         }
         if let Some(a) = input.active {
             row.active = a;

@@ -192,6 +192,9 @@ fn apply(def: &mut ViewDefinition, input: &ViewInput) -> Result<()> {
                 format!("columns: unknown column {bad:?}; Suoja shows {}", COLUMNS.join(", ")),
             ));
         }
+        if let Some((_, twice)) = cols.iter().enumerate().find(|(i, c)| cols.iter().take(*i).any(|x| x == *c)) {
+            return Err(HelpdeskError::invalid("columns", format!("columns: {twice:?} is listed twice")));
+        }
         def.columns = cols.clone();
     }
     if let Some(s) = &input.sort_by {
@@ -227,9 +230,9 @@ impl Helpdesk {
     /// meanwhile is left as it is). A read tells when there is nothing to add.
     pub(crate) async fn ensure_default_views(&self, scope: &Scope) -> Result<()> {
         let mut c = self.db.read().await?;
-        let have = suoja_store::rules::list(&mut c, scope.tenant, Kind::View.as_str()).await?;
+        let have = suoja_store::rules::count_defaults(&mut c, scope.tenant, Kind::View.as_str()).await?;
         drop(c);
-        if have.iter().filter(|r| r.key.is_some()).count() >= DEFAULTS.len() {
+        if have >= suoja_core::num::to_i64(DEFAULTS.len()) {
             return Ok(());
         }
         let now = self.now();

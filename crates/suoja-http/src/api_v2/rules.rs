@@ -360,6 +360,9 @@ pub async fn views_tickets(
         PageParams::Cursor { before: Some(_), .. } => {
             return Err(ApiError::BadRequest("page[before] is not offered here; follow the next links".into()));
         }
+        PageParams::Cursor { after: Some(a), .. } if a < 0 => {
+            return Err(ApiError::BadRequest("page[after] is not a cursor of this list".into()));
+        }
         PageParams::Cursor { size, after, .. } => (after.unwrap_or(0), size),
     };
     if offset >= 10_000 {

@@ -201,7 +201,7 @@ fn actions(text: &str) -> Vec<Action> {
 }
 
 async fn refused(state: &AppState, ctx: &Ctx, form: &'static str, f: &Fields, e: suoja_helpdesk::HelpdeskError) -> Result<Response, Failure> {
-    let placed = ["title", "conditions", "actions", "columns", "sort_by"];
+    let placed = ["title", "conditions", "actions", "sort_by", "sort_order"];
     let errors = FormErrors::from_error(e.into(), ctx.lang, &placed).map_err(|e| ctx.fail(e))?;
     page(state, ctx, form, f.0.clone(), errors, StatusCode::UNPROCESSABLE_ENTITY).await
 }

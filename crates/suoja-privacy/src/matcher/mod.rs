@@ -19,7 +19,7 @@ mod text;
 use std::collections::HashMap;
 use std::ops::Range;
 
-pub use text::Markup;
+pub use text::{Markup, json_text};
 use text::{Words, streams};
 
 /// How strongly a match identifies a person.
@@ -306,6 +306,11 @@ pub fn replace_hits(src: &str, markup: Markup, hits: &[Hit], with: impl Fn(&Hit)
         let rep = match markup {
             Markup::Plain => rep,
             Markup::Html => escape_html(&rep),
+            // Written inside a JSON string: quoted as JSON quotes it, less the quotes.
+            Markup::Json => {
+                let quoted = serde_json::Value::String(rep).to_string();
+                quoted.get(1..quoted.len().saturating_sub(1)).unwrap_or_default().to_string()
+            }
         };
         for (k, c) in h.cuts.iter().enumerate() {
             cuts.push((c.clone(), (k == 0).then(|| rep.clone())));

@@ -325,3 +325,25 @@ proptest! {
         let _ = redact_all(&m, &text, Markup::Html);
     }
 }
+
+#[test]
+fn json_values_are_read_with_their_escapes_and_nothing_else_is_touched() {
+    let m = Matcher::one(&Identity::new("Ted Smith", Some("ted.smith@a.example"), None));
+    // A signature after line breaks and a tab, an escaped é, a name as a key and as a field:
+    // only the strings under "value" are text.
+    let src = r#"{"actions":[{"field":"comment_value","value":"Best regards,\nTed Smith\nmail:\nted.smith@a.example\tTed Smith, Andr\u00e9 and Ted Smith."},{"field":"Ted Smith","value":["Ted Smith","started"]}],"Ted Smith":"Ted Smith"}"#;
+    let out = redact_all(&m, src, Markup::Json);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("still JSON");
+    assert_eq!(
+        v["actions"][0]["value"],
+        "Best regards,\n[redacted]\nmail:\n[redacted]\t[redacted], André and [redacted]."
+    );
+    assert_eq!(v["actions"][1]["field"], "Ted Smith", "not a value: structure");
+    assert_eq!(v["actions"][1]["value"], serde_json::json!(["[redacted]", "started"]));
+    assert_eq!(v["Ted Smith"], "Ted Smith", "a key's string is not a value");
+    assert_eq!(json_text(src).lines().next(), Some("Best regards,"));
+    // A replacement is quoted as JSON quotes it; a broken document stays as it was read.
+    let quoted = m.replace(r#"{"value":"Ted Smith"}"#, Markup::Json, |_| Some("a \"b\" \\ c".into())).unwrap().0;
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&quoted).unwrap()["value"], "a \"b\" \\ c");
+    assert_eq!(redact_all(&m, r#"{"value":"Ted Smith"#, Markup::Json), r#"{"value":"[redacted]"#);
+}

@@ -1,7 +1,8 @@
 //! The text the identifier matcher reads, and its words. Plain text is read as it is; HTML is
 //! read as a reader sees it — the text between tags with entities decoded, plus the values of
-//! the `href`, `title` and `alt` attributes — and every decoded stretch keeps the source bytes it
-//! came from, so a replacement writes over exactly those bytes and never over markup.
+//! the `href`, `title` and `alt` attributes; JSON (a business rule's definition) as the strings
+//! under its `"value"` keys, escapes decoded — and every decoded stretch keeps the source bytes
+//! it came from, so a replacement writes over exactly those bytes and never over markup.
 
 use std::borrow::Cow;
 use std::ops::Range;
@@ -16,6 +17,9 @@ pub enum Markup {
     Plain,
     /// HTML: only text nodes and human-readable attribute values are text.
     Html,
+    /// JSON: only the strings under `"value"` keys (and in lists there) are text; keys and every
+    /// other string are structure.
+    Json,
 }
 
 /// Where a stretch of decoded text came from.
@@ -80,6 +84,111 @@ pub(crate) fn streams(src: &str, markup: Markup) -> Vec<Stream<'_>> {
             }],
         }],
         Markup::Html => html_streams(src),
+        Markup::Json => json_streams(src),
+    }
+}
+
+/// The text of a JSON document as the matcher reads it: its value strings, one per line.
+pub fn json_text(src: &str) -> String {
+    json_streams(src).iter().map(|s| s.text.as_ref()).collect::<Vec<_>>().join("\n")
+}
+
+/// The value strings of a JSON document, each its own stream with its escapes decoded (a
+/// `\n` is a line break between words, not the letter n). A document that is not JSON yields
+/// what was read up to where it stops making sense.
+fn json_streams(src: &str) -> Vec<Stream<'_>> {
+    let b = src.as_bytes();
+    // Per open container: whether it is an object, and the key its values are under (an
+    // array's is its parent member's).
+    let mut stack: Vec<(bool, Option<String>)> = Vec::new();
+    let mut expect_key = false;
+    let mut out = Vec::new();
+    let mut i = 0;
+    while let Some(&c) = b.get(i) {
+        match c {
+            b'{' => {
+                stack.push((true, None));
+                expect_key = true;
+                i += 1;
+            }
+            b'[' => {
+                let key = stack.last().and_then(|s| s.1.clone());
+                stack.push((false, key));
+                i += 1;
+            }
+            b'}' | b']' => {
+                stack.pop();
+                expect_key = false;
+                i += 1;
+            }
+            b',' => {
+                expect_key = stack.last().is_some_and(|s| s.0);
+                i += 1;
+            }
+            b':' => {
+                expect_key = false;
+                i += 1;
+            }
+            b'"' => {
+                let (s, end) = json_string(src, i);
+                i = end;
+                match stack.last_mut() {
+                    Some((true, key)) if expect_key => *key = Some(s.text.to_string()),
+                    Some((_, Some(key))) if key == "value" => out.push(s),
+                    _ => {}
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    out
+}
+
+/// The JSON string literal opening at `start` (a `"`), decoded, and where it ends.
+fn json_string(src: &str, start: usize) -> (Stream<'static>, usize) {
+    let b = src.as_bytes();
+    let mut s = Builder::default();
+    let mut j = start + 1;
+    let mut run = j;
+    while let Some(&c) = b.get(j) {
+        match c {
+            b'"' => {
+                s.verbatim(src.get(run..j).unwrap_or_default(), run);
+                return (s.finish(), j + 1);
+            }
+            b'\\' => {
+                s.verbatim(src.get(run..j).unwrap_or_default(), run);
+                let (ch, len) = json_escape(src.get(j..).unwrap_or_default());
+                s.decoded(ch, j..j + len);
+                j += len;
+                run = j;
+            }
+            _ => j += 1,
+        }
+    }
+    s.verbatim(src.get(run..).unwrap_or_default(), run);
+    (s.finish(), b.len())
+}
+
+/// The character a JSON escape (`\n`, `\u00e9`, a surrogate pair) stands for, and its length.
+fn json_escape(s: &str) -> (char, usize) {
+    let hex = |at: usize| s.get(at..at + 4).and_then(|h| u32::from_str_radix(h, 16).ok());
+    match s.as_bytes().get(1) {
+        Some(b'n') => ('\n', 2),
+        Some(b't') => ('\t', 2),
+        Some(b'r') => ('\r', 2),
+        Some(b'b') => ('\u{8}', 2),
+        Some(b'f') => ('\u{c}', 2),
+        Some(b'u') => match hex(2) {
+            Some(hi @ 0xD800..=0xDBFF) if s.get(6..8) == Some("\\u") => match hex(8) {
+                Some(lo @ 0xDC00..=0xDFFF) => (char::from_u32(0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)).unwrap_or(' '), 12),
+                _ => (' ', 6),
+            },
+            Some(u) => (char::from_u32(u).unwrap_or(' '), 6),
+            None => (' ', 2),
+        },
+        Some(&c) if c.is_ascii() => (char::from(c), 2),
+        _ => (' ', 1),
     }
 }
 

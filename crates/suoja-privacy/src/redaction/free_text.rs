@@ -68,6 +68,8 @@ fn redact_in(text: &str, markup: Markup, phrase: &str) -> Option<String> {
             let twice = redact_phrase(once.as_deref().unwrap_or(text), &escape(phrase));
             twice.or(once).map(|h| sanitize_html(&h))
         }
+        // A rule's definition is not redacted by phrase (staff change the rule instead).
+        Markup::Json => None,
     }
 }
 
@@ -159,6 +161,8 @@ impl Privacy {
             let plain = match markup {
                 Markup::Plain => text.to_string(),
                 Markup::Html => suoja_helpdesk::text::html_to_plain(text),
+                // Structure, not a text to blank whole.
+                Markup::Json => return None,
             };
             (!plain.chars().all(|c| c == MARK)).then(|| marks(&plain))
         };

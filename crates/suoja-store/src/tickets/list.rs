@@ -231,6 +231,8 @@ pub enum Condition {
     },
     /// Nothing matches (a condition on something that does not exist).
     Never,
+    /// Every one of these holds.
+    All(Vec<Condition>),
 }
 
 impl Condition {
@@ -280,6 +282,8 @@ impl Condition {
             }
             Condition::Index { docs, negate } => format!("tickets.id {}IN ({docs})", if *negate { "NOT " } else { "" }),
             Condition::Never => "1 = 0".into(),
+            Condition::All(cs) if cs.is_empty() => "1 = 1".into(),
+            Condition::All(cs) => format!("({})", cs.iter().map(Condition::sql).collect::<Vec<_>>().join(" AND ")),
         }
     }
 }

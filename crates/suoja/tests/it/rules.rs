@@ -123,6 +123,9 @@ engine_test!(views_choose_exactly_the_tickets_their_conditions_name, |app| async
     assert_eq!(ids(&v), vec![t3]);
     assert_eq!(v["meta"]["has_more"], false, "{v}");
     assert!(v["links"]["next"].is_null(), "{v}");
+    // A forged cursor is refused, not run.
+    let (s, v) = app.get(&format!("/api/v2/views/{urgent}/tickets.json?page[size]=1&page[after]=aS01")).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
 
     // Each kind of condition picks what it names and nothing else (no priority is below low;
     // "is not" holds for tickets without a value).
@@ -140,6 +143,10 @@ engine_test!(views_choose_exactly_the_tickets_their_conditions_name, |app| async
         (vec![c("NEW", "less_than", "1")], vec![t1, t2, t3, t4, t5]),
         (vec![c("NEW", "greater_than", "0")], vec![]),
         (vec![c("SOLVED", "less_than", "24")], vec![t4]),
+        // Solved is not closed.
+        (vec![c("CLOSED", "less_than", "24")], vec![]),
+        // Tags as a ticket's are kept: a trailing comma or capitals change nothing.
+        (vec![c("current_tags", "includes", "VIP,")], vec![t1, t3]),
         (vec![c("requester_id", "is", &r.to_string()), c("status", "is", "closed")], vec![]),
     ] {
         let (s, v) = view(
@@ -224,6 +231,19 @@ engine_test!(views_refuse_bad_conditions_whole_and_personal_views_stay_personal,
         ),
         (json!({"title": "", "all": [c("status", "is", "open")]}), "Title"),
         (
+            json!({"title": "x", "all": [c("status", "is", "open")], "output": {"columns": ["subject", "subject"]}}),
+            "listed twice",
+        ),
+        (
+            json!({"title": "x", "all": [{"field": "status", "operator": "is", "value": "open", "extra": 1}]}),
+            "conditions",
+        ),
+        (
+            json!({"title": "x", "description": "d".repeat(4097), "all": [c("status", "is", "open")]}),
+            "description",
+        ),
+        (json!({"title": "Right\u{202e}to left", "all": [c("status", "is", "open")]}), "Title"),
+        (
             json!({"title": "x", "all": [c("status", "is", "open")], "restriction": {"type": "Group", "id": 1}}),
             "group restrictions",
         ),
@@ -296,6 +316,17 @@ engine_test!(views_refuse_bad_conditions_whole_and_personal_views_stay_personal,
     }
     let (_, v) = app.call_password(&a, Method::GET, &format!("/api/v2/views/{personal}.json"), None).await;
     assert_eq!(v["view"]["title"], "Aino's own queue");
+    // An agent's personal views count against their own allowance, never the team's.
+    for i in 1..100 {
+        let (s, v) = view(&app, Some(&a), json!({"title": format!("Mine {i}"), "all": [c("status", "is", "open")]})).await;
+        assert_eq!(s, StatusCode::CREATED, "{i}: {v}");
+    }
+    let (s, v) = view(&app, Some(&a), json!({"title": "One too many", "all": [c("status", "is", "open")]})).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    let (s, v) = view(&app, Some(&b), json!({"title": "Bertta's", "all": [c("status", "is", "open")]})).await;
+    assert_eq!(s, StatusCode::CREATED, "another agent still can: {v}");
+    let (s, v) = view(&app, None, json!({"title": "The team's", "all": [c("status", "is", "open")]})).await;
+    assert_eq!(s, StatusCode::CREATED, "and the admins: {v}");
     // End users have no views; another tenant's admin does not find this one.
     let (s, _) = app.call_password(&end_user, Method::GET, "/api/v2/views.json", None).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
@@ -394,7 +425,44 @@ engine_test!(macros_show_what_they_would_do_and_the_agent_page_applies_them, |ap
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{actions}: {v}");
         assert!(v.to_string().contains(needle), "{actions}: {v}");
     }
+    for (actions, needle) in [
+        (json!([{"field": "assignee_id", "value": r.to_string()}]), "is not an agent"),
+        (json!([{"field": "assignee_id", "value": "999999"}]), "is not an agent"),
+        (json!([{"field": "group_id", "value": "999999"}]), "names no group"),
+        (json!([{"field": "current_tags", "value": "a\u{0}b"}]), "control character"),
+        (json!([{"field": "comment_value", "value": "x\u{0}y"}]), "control character"),
+    ] {
+        let (s, v) = app.post("/api/v2/macros.json", json!({"macro": {"title": "Bad", "actions": actions}})).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{actions}: {v}");
+        assert!(v.to_string().contains(needle), "{actions}: {v}");
+    }
     assert_eq!(app.get("/api/v2/macros.json").await.1["count"], count, "nothing was saved");
+
+    // Placeholders cannot grow a ticket past what a ticket takes: the subject repeated fifteen
+    // times over a long subject is refused, and the ticket stays as it was.
+    let long = ticket(&app, json!({"requester_id": r, "subject": "s".repeat(300)})).await;
+    let (s, v) = app
+        .post(
+            "/api/v2/macros.json",
+            json!({"macro": {"title": "Grow", "actions": [{"field": "subject", "value": "{{ticket.title}}".repeat(15)}]}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let grow = v["macro"]["id"].as_i64().unwrap();
+    let (s, v) = app.get(&format!("/api/v2/tickets/{long}/macros/{grow}/apply.json")).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(v.to_string().contains("longer than 1024"), "{v}");
+    let (s, v) = app
+        .post(
+            "/api/v2/macros.json",
+            json!({"macro": {"title": "Grow reply", "actions": [{"field": "comment_value", "value": "{{ticket.title}}".repeat(300)}]}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (s, v) = app.get(&format!("/api/v2/tickets/{long}/macros/{}/apply.json", v["macro"]["id"])).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(v.to_string().contains("longer than 65536"), "{v}");
+    assert_eq!(app.get(&format!("/api/v2/tickets/{long}.json")).await.1["ticket"]["subject"], "s".repeat(300));
 
     // The agent page applies it as one update, by the agent.
     let mut browser = Browser::new(&app);
@@ -418,6 +486,18 @@ engine_test!(macros_show_what_they_would_do_and_the_agent_page_applies_them, |ap
     assert_eq!(last["public"], false);
     assert_eq!(last["author_id"], agent);
     assert_eq!(last["body"], format!("Hei Åsa, ticket {t} needs details. Aino Agentti"));
+
+    // A macro out of use is not applied.
+    let (s, _) = app.put(&format!("/api/v2/macros/{greet}.json"), json!({"macro": {"active": false}})).await;
+    assert_eq!(s, StatusCode::OK);
+    let refused = browser
+        .submit(
+            &format!("/agent/tickets/{t}"),
+            &format!("/agent/tickets/{t}/macro"),
+            &[("macro_id", &greet.to_string())],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.body);
 
     // Another agent's personal macro is not found, and changes nothing.
     let (s, v) = app
@@ -470,6 +550,17 @@ engine_test!(the_rules_page_adds_views_and_macros_and_the_workspace_lists_them, 
     assert!(refused.body.contains("colour is red\ncurrent_tags includes vip"), "{}", refused.body);
     assert!(refused.body.contains("value=\"VIP queue\""));
 
+    // What the page does not offer is held to the same limits (a long description, sent by hand).
+    let long = "d".repeat(5_000);
+    let refused = browser
+        .submit(
+            "/agent/rules",
+            "/agent/rules/views",
+            &[("title", "Long"), ("all", "status is open"), ("description", &long)],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.body.contains("at most 4096 characters"), "{}", refused.body);
     let done = browser
         .submit(
             "/agent/rules",
@@ -545,7 +636,7 @@ engine_test!(the_privacy_engine_reads_rules_and_personal_ones_go_with_their_agen
     let (_, v) = app
         .post(
             "/api/v2/macros.json",
-            json!({"macro": {"title": "Escalate", "actions": [{"field": "comment_value", "value": "Escalated to ted.smith@example.fi today"}]}}),
+            json!({"macro": {"title": "Escalate", "actions": [{"field": "comment_value", "value": "Escalated to ted.smith@example.fi today.\nBest regards,\nTed Smith\tsupport"}]}}),
         )
         .await;
     let naming = v["macro"]["id"].as_i64().unwrap();
@@ -578,7 +669,8 @@ engine_test!(the_privacy_engine_reads_rules_and_personal_ones_go_with_their_agen
     assert!(!left.iter().any(|v| v.row.id == teds_view), "{left:?}");
     let (_, v) = app.get(&format!("/api/v2/macros/{naming}.json")).await;
     assert!(!v.to_string().contains("ted.smith@example.fi"), "{v}");
-    assert!(v.to_string().contains("Escalated to"), "{v}");
+    let reply = v["macro"]["actions"][0]["value"].as_str().unwrap();
+    assert_eq!(reply, "Escalated to [redacted] today.\nBest regards,\n[redacted]\tsupport", "{v}");
     // Everyone else's rules read byte for byte as before.
     assert_eq!(app.get(&format!("/api/v2/macros/{other}.json")).await.1, other_before);
     assert_eq!(

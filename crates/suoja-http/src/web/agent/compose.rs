@@ -291,7 +291,7 @@ pub(super) async fn apply_macro(State(state): State<AppState>, ctx: Ctx, Path(id
     let macro_id: i64 = f
         .get("macro_id")
         .parse()
-        .map_err(|_| ctx.fail(crate::ApiError::Field("macro_id".into(), "is not a macro".into(), "InvalidValue")))?;
+        .map_err(|_| ctx.fail(crate::ApiError::Field("macro_id".into(), ctx.t("ticket.no_macro").into(), "InvalidValue")))?;
     state.helpdesk.run_macro(&scope, macro_id, TicketId(id)).await.map_err(|e| ctx.fail(e))?;
     Ok(see_other(&format!("/agent/tickets/{id}?done=macro_applied")))
 }
