@@ -10,7 +10,7 @@ os.environ["ZENPY_FORCE_SCHEME"] = "http"
 os.environ["ZENPY_FORCE_NETLOC"] = os.environ["SUOJA_ADDR"]
 
 from zenpy import Zenpy  # noqa: E402
-from zenpy.lib.api_objects import Comment, CustomField, CustomFieldOption, Macro, Request, Ticket, TicketField, TicketForm, User, UserField, View  # noqa: E402
+from zenpy.lib.api_objects import Automation, Comment, CustomField, CustomFieldOption, Macro, Request, Ticket, TicketField, TicketForm, User, UserField, View  # noqa: E402
 from zenpy.lib.exception import RecordNotFoundException  # noqa: E402
 
 STEP = [0]
@@ -274,6 +274,10 @@ except Exception as e:
     check("placeholder" in str(e), f"the refusal names the placeholder: {e}")
 z.macros.delete(mc)
 z.views.delete(vw)
+auto = z.automations.create(Automation(title="Zenpy automation", all=[{"field": "status", "operator": "is", "value": "pending"}, {"field": "updated_at", "operator": "greater_than", "value": "240"}], actions=[{"field": "status", "value": "solved"}]))
+check(auto.id and auto.id in [a.id for a in z.automations()], "an automation, listed")
+check(any(a.default for a in z.automations()), "the default automation is listed")
+z.automations.delete(auto)
 
 step("erase a person: soft delete, then permanent deletion")
 gone = z.users.create(User(name="Zenpy Erased", email=f"zenpy-erased-{run}@example.fi"))

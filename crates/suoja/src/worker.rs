@@ -258,10 +258,15 @@ async fn imap_loop(room: suoja_mail::Mailroom, imap: suoja_mail::imap::Imap, ten
     }
 }
 
+/// How often the automations run (Zendesk's automations run hourly).
+const AUTOMATIONS_EVERY: Duration = Duration::from_secs(3_600);
+
 async fn privacy_work(privacy: &Privacy, retention_every: Duration, mut stop: watch::Receiver<bool>) {
     let mut tick = tokio::time::interval(Duration::from_millis(250));
     let mut last_sweep: Option<Instant> = None;
     let mut last_erasures: Option<Instant> = None;
+    // Automations count hours: the first pass is an hour after the start, then hourly.
+    let mut last_automations = Instant::now();
     loop {
         tokio::select! {
             _ = tick.tick() => {}
@@ -277,6 +282,12 @@ async fn privacy_work(privacy: &Privacy, retention_every: Duration, mut stop: wa
             last_erasures = Some(Instant::now());
             if let Err(e) = privacy.run_due_erasures().await {
                 tracing::warn!(error = %e, "looking for due erasures failed");
+            }
+        }
+        if last_automations.elapsed() >= AUTOMATIONS_EVERY {
+            last_automations = Instant::now();
+            if let Err(e) = privacy.helpdesk().run_automations().await {
+                tracing::warn!(error = %e, "running the automations failed");
             }
         }
         if last_sweep.is_none_or(|t| t.elapsed() >= retention_every) {

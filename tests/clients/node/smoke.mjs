@@ -200,6 +200,15 @@ let badMacro = false;
 try { await client.macros.create({ macro: { title: 'Node bad', actions: [{ field: 'comment_value', value: 'Hi {{ticket.nope}}' }] } }); } catch (e) { badMacro = true; }
 check(badMacro, 'a macro with an unknown placeholder was taken');
 await client.macros.delete(macro.id);
+const autoAnswer = body(await client.automations.create({ automation: { title: 'Node automation', all: [{ field: 'status', operator: 'is', value: 'pending' }, { field: 'updated_at', operator: 'greater_than', value: '240' }], actions: [{ field: 'status', value: 'solved' }] } }));
+const automation = autoAnswer.automation || autoAnswer;
+check(automation.id && automation.conditions.all.length === 2, `an automation: ${JSON.stringify(autoAnswer).slice(0, 300)}`);
+const automations = body(await client.automations.list()).flatMap((p) => p.automations || [p]);
+check(automations.some((a) => a.id === automation.id) && automations.some((a) => a.default === true), `automations: ${JSON.stringify(automations).slice(0, 300)}`);
+let endless = false;
+try { await client.automations.create({ automation: { title: 'Node endless', all: [{ field: 'status', operator: 'is', value: 'pending' }, { field: 'NEW', operator: 'greater_than', value: '2' }], actions: [{ field: 'priority', value: 'high' }] } }); } catch (e) { endless = e.statusCode === 422; }
+check(endless, 'an automation that would change the same tickets every hour was taken');
+await client.automations.delete(automation.id);
 // node-zendesk 6.0.1's views.delete calls itself forever; its generic request deletes the view.
 await client.views.request('DELETE', ['views', view.id]);
 const gone404 = await client.views.show(view.id).then(() => false, (e) => e.statusCode === 404);

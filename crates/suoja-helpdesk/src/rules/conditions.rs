@@ -362,6 +362,79 @@ pub(crate) fn to_store(w: &Wire, cx: &Context<'_>) -> Result<StoreCondition> {
     })
 }
 
+/// A change an automation makes, as far as its conditions can see it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Change<'a> {
+    /// The status becomes this.
+    Status(Status),
+    /// The priority becomes this.
+    Priority(Option<Priority>),
+    /// The type becomes this.
+    Type(Option<TicketType>),
+    /// The assignee becomes this.
+    Assignee(Option<i64>),
+    /// The group becomes this.
+    Group(Option<i64>),
+    /// These tags are added.
+    AddTags(&'a [String]),
+    /// These tags are removed.
+    RemoveTags(&'a [String]),
+    /// The tags become these.
+    SetTags(&'a [String]),
+}
+
+fn holds<T: PartialOrd>(c: Cmp, x: &T, against: &T) -> bool {
+    match c {
+        Cmp::Is => x == against,
+        Cmp::IsNot => x != against,
+        Cmp::Less => x < against,
+        Cmp::Greater => x > against,
+    }
+}
+
+/// Whether the condition can no longer hold on a ticket once `change` is made: an automation
+/// that makes such a change stops matching the tickets it changed.
+pub(crate) fn nullified_by(w: &Wire, change: Change<'_>) -> bool {
+    let Ok(p) = parse(w) else { return false };
+    let target = |who: Who| match who {
+        Who::Id(n) => Some(Some(n)),
+        Who::Nobody => Some(None),
+        Who::CurrentUser | Who::CurrentGroups => None,
+    };
+    let lower = |tags: &[String]| crate::users::normalize_tags(tags);
+    match (p, change) {
+        (Parsed::Status(c, s), Change::Status(x)) => !holds(c, &x, &s),
+        (Parsed::Priority(c, p), Change::Priority(x)) => !holds(c, &x, &p),
+        (Parsed::Type(is, t), Change::Type(x)) => (x == t) != is,
+        (Parsed::Id(IdColumn::Assignee, is, who), Change::Assignee(x)) | (Parsed::Id(IdColumn::Group, is, who), Change::Group(x)) => {
+            target(who).is_some_and(|t| (x == t) != is)
+        }
+        (Parsed::Tags(false, t), Change::AddTags(a) | Change::SetTags(a)) => lower(a).iter().any(|x| t.contains(x)),
+        (Parsed::Tags(true, t), Change::RemoveTags(r)) => {
+            let r = lower(r);
+            t.iter().all(|x| r.contains(x))
+        }
+        (Parsed::Tags(true, t), Change::SetTags(s)) => !lower(s).iter().any(|x| t.contains(x)),
+        _ => false,
+    }
+}
+
+/// Whether the condition counts hours (an automation's clock).
+pub(crate) fn counts_hours(w: &Wire) -> bool {
+    matches!(parse(w), Ok(Parsed::Hours(..)))
+}
+
+/// Whether the condition holds for one hour of a ticket's life only (`is` some hours): an
+/// automation testing it runs on a ticket once.
+pub(crate) fn holds_for_one_hour(w: &Wire) -> bool {
+    matches!(parse(w), Ok(Parsed::Hours(_, _, Cmp::Is, _, _)))
+}
+
+/// Whether the condition names whoever looks (`current_user`, `current_groups`).
+pub(crate) fn names_the_viewer(w: &Wire) -> bool {
+    matches!(parse(w), Ok(Parsed::Id(_, _, Who::CurrentUser | Who::CurrentGroups)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -82,7 +82,7 @@ pub struct MacroInput {
 
 /// The assignee an action names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Assignee {
+pub(crate) enum Assignee {
     CurrentUser,
     Nobody,
     Id(UserId),
@@ -90,7 +90,7 @@ enum Assignee {
 
 /// A checked action.
 #[derive(Debug, Clone, PartialEq)]
-enum Effect {
+pub(crate) enum Effect {
     Status(Status),
     Priority(Option<Priority>),
     Type(Option<TicketType>),
@@ -223,7 +223,7 @@ fn one_of(field: &str, allowed: &str, v: &str) -> HelpdeskError {
     HelpdeskError::invalid("actions", format!("actions: {field} is one of {allowed}; not {v:?}"))
 }
 
-fn parse(a: &Action) -> Result<Effect> {
+pub(crate) fn parse(a: &Action) -> Result<Effect> {
     let f = a.field.as_str();
     let v = text_of(f, &a.value)?;
     if v.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\t' | '\r')) {
@@ -300,7 +300,7 @@ fn parse(a: &Action) -> Result<Effect> {
 impl Helpdesk {
     /// Checks a macro's actions: known fields, values of their shape, known placeholders,
     /// custom fields that exist and values they take; returns them as stored.
-    async fn check_actions(&self, scope: &Scope, actions: &[Action]) -> Result<Vec<Action>> {
+    pub(crate) async fn check_actions(&self, scope: &Scope, actions: &[Action]) -> Result<Vec<Action>> {
         if actions.is_empty() || actions.len() > MAX_ACTIONS {
             return Err(HelpdeskError::invalid("actions", format!("actions: one to {MAX_ACTIONS} actions")));
         }

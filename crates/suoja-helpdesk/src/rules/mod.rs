@@ -4,6 +4,7 @@
 //! The workspace's queues are default views every tenant gets, which admins may change or
 //! take out of use but not remove.
 
+pub mod automations;
 pub mod conditions;
 pub mod macros;
 pub mod views;
@@ -29,6 +30,8 @@ pub enum Kind {
     View,
     /// A macro.
     Macro,
+    /// An automation.
+    Automation,
 }
 
 impl Kind {
@@ -36,6 +39,7 @@ impl Kind {
         match self {
             Kind::View => "view",
             Kind::Macro => "macro",
+            Kind::Automation => "automation",
         }
     }
 
@@ -43,6 +47,7 @@ impl Kind {
         HelpdeskError::NotFound(match self {
             Kind::View => "View",
             Kind::Macro => "Macro",
+            Kind::Automation => "Automation",
         })
     }
 }
@@ -239,7 +244,7 @@ impl Helpdesk {
             .ok_or_else(|| kind.not_found())?;
         may_change(scope, row.owner_id)?;
         if row.key.is_some() {
-            return Err(HelpdeskError::Conflict("a default view cannot be removed; make it inactive instead".into()));
+            return Err(HelpdeskError::Conflict("a built-in rule cannot be removed; make it inactive instead".into()));
         }
         suoja_store::rules::delete(&mut tx, scope.tenant, kind.as_str(), id).await?;
         tx.commit().await?;

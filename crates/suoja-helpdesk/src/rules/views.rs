@@ -323,7 +323,12 @@ impl Helpdesk {
 
     /// The ticket filter a view stands for, for `scope` now.
     async fn view_filter(&self, c: &mut Conn, scope: &Scope, v: &View) -> Result<TicketFilter> {
-        let uses = |f: &str| v.def.all.iter().chain(&v.def.any).any(|w| w.field == f || w.value == f);
+        self.rule_filter(c, scope, &v.def.all, &v.def.any).await
+    }
+
+    /// The ticket filter conditions stand for, for `scope` now.
+    pub(crate) async fn rule_filter(&self, c: &mut Conn, scope: &Scope, all: &[Wire], any: &[Wire]) -> Result<TicketFilter> {
+        let uses = |f: &str| all.iter().chain(any).any(|w| w.field == f || w.value == f);
         let groups: Vec<i64> = if uses("current_groups") {
             suoja_store::groups::memberships(c, scope.tenant, Some(scope.actor), None, 0, 500, 0)
                 .await?
@@ -350,8 +355,8 @@ impl Helpdesk {
             groups: &groups,
             tagged: &tagged,
         };
-        let all = v.def.all.iter().map(|w| conditions::to_store(w, &cx)).collect::<Result<Vec<_>>>()?;
-        let any = v.def.any.iter().map(|w| conditions::to_store(w, &cx)).collect::<Result<Vec<_>>>()?;
+        let all = all.iter().map(|w| conditions::to_store(w, &cx)).collect::<Result<Vec<_>>>()?;
+        let any = any.iter().map(|w| conditions::to_store(w, &cx)).collect::<Result<Vec<_>>>()?;
         Ok(TicketFilter {
             conditions: Some(Conditions { all, any }),
             ..Default::default()

@@ -8,6 +8,7 @@ use axum::response::Response;
 use serde_json::{Map, Value, json};
 use suoja_core::UserId;
 use suoja_helpdesk::rules::RuleInput;
+use suoja_helpdesk::rules::automations::{Automation, AutomationInput};
 use suoja_helpdesk::rules::conditions::Wire;
 use suoja_helpdesk::rules::macros::{Action, Applied, Macro, MacroInput};
 use suoja_helpdesk::rules::views::{View, ViewInput};
@@ -98,6 +99,25 @@ pub fn macro_(m: &Macro, base: &BaseUrl) -> Value {
         "default": false,
         "restriction": restriction(r),
         "actions": m.actions,
+        "created_at": r.created_at.to_iso(),
+        "updated_at": r.updated_at.to_iso(),
+    })
+}
+
+/// An automation as Zendesk shows it.
+pub fn automation(a: &Automation, base: &BaseUrl) -> Value {
+    let r = &a.row;
+    json!({
+        "id": r.id,
+        "url": base.api(&format!("/automations/{}.json", r.id)),
+        "title": r.title,
+        "raw_title": r.title,
+        "description": r.description,
+        "active": r.active,
+        "position": r.position,
+        "default": r.key.is_some(),
+        "conditions": {"all": a.all, "any": a.any},
+        "actions": a.actions,
         "created_at": r.created_at.to_iso(),
         "updated_at": r.updated_at.to_iso(),
     })
@@ -242,16 +262,50 @@ fn macro_input(body: &JsonBody) -> Result<MacroInput, ApiError> {
     let mut known = vec!["title", "description", "active", "position", "restriction", "actions"];
     known.extend(READ_ONLY);
     o.only(&known)?;
-    let actions = match o.raw("actions") {
-        None | Some(Value::Null) => None,
-        Some(v) => Some(
-            serde_json::from_value::<Vec<Action>>(v.clone())
-                .map_err(|_| ApiError::Field("actions".into(), "actions: a list of {\"field\", \"value\"}".into(), "InvalidValue"))?,
-        ),
-    };
     Ok(MacroInput {
         rule: rule_input(&o)?,
-        actions,
+        actions: actions_of(&o)?,
+    })
+}
+
+fn actions_of(o: &Obj<'_>) -> Result<Option<Vec<Action>>, ApiError> {
+    match o.raw("actions") {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => serde_json::from_value::<Vec<Action>>(v.clone())
+            .map(Some)
+            .map_err(|_| ApiError::Field("actions".into(), "actions: a list of {\"field\", \"value\"}".into(), "InvalidValue")),
+    }
+}
+
+fn automation_input(body: &JsonBody) -> Result<AutomationInput, ApiError> {
+    let root = Obj::root(&body.0);
+    root.only(&["automation"])?;
+    let o = root.object("automation")?;
+    let mut known = vec![
+        "title",
+        "description",
+        "active",
+        "position",
+        "restriction",
+        "all",
+        "any",
+        "conditions",
+        "actions",
+    ];
+    known.extend(READ_ONLY);
+    o.only(&known)?;
+    let mut all = conditions_of(&o, "all")?;
+    let mut any = conditions_of(&o, "any")?;
+    if let Some(c) = o.opt_object("conditions")? {
+        c.only(&["all", "any"])?;
+        all = all.or(conditions_of(&c, "all")?);
+        any = any.or(conditions_of(&c, "any")?);
+    }
+    Ok(AutomationInput {
+        rule: rule_input(&o)?,
+        all,
+        any,
+        actions: actions_of(&o)?,
     })
 }
 
@@ -394,6 +448,52 @@ pub async fn views_tickets(
         }
     }
     Ok(ok(Value::Object(out)))
+}
+
+/// `GET /automations`
+pub async fn automations_index(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, params: Params) -> Result<Response, ApiError> {
+    let list = app.helpdesk.list_automations(&scope, active_param(&params)?).await?;
+    Ok(listed("automations", list.iter().map(|a| automation(a, &base)).collect()))
+}
+
+/// `GET /automations/active`
+pub async fn automations_active(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl) -> Result<Response, ApiError> {
+    let list = app.helpdesk.list_automations(&scope, Some(true)).await?;
+    Ok(listed("automations", list.iter().map(|a| automation(a, &base)).collect()))
+}
+
+/// `POST /automations`
+pub async fn automations_create(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, body: JsonBody) -> Result<Response, ApiError> {
+    let a = app.helpdesk.create_automation(&scope, automation_input(&body)?).await?;
+    Ok(created(
+        &base.api(&format!("/automations/{}.json", a.row.id)),
+        json!({"automation": automation(&a, &base)}),
+    ))
+}
+
+/// `GET /automations/{id}`
+pub async fn automations_show(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let a = app.helpdesk.get_automation(&scope, parse_id(&id)?).await?;
+    Ok(ok(json!({"automation": automation(&a, &base)})))
+}
+
+/// `PUT /automations/{id}`
+pub async fn automations_update(
+    State(app): State<AppState>,
+    Auth(scope): Auth,
+    base: BaseUrl,
+    Path(id): Path<String>,
+    body: JsonBody,
+) -> Result<Response, ApiError> {
+    let id = parse_id(&id)?;
+    let a = app.helpdesk.update_automation(&scope, id, automation_input(&body)?).await?;
+    Ok(ok(json!({"automation": automation(&a, &base)})))
+}
+
+/// `DELETE /automations/{id}` → 204.
+pub async fn automations_delete(State(app): State<AppState>, Auth(scope): Auth, Path(id): Path<String>) -> Result<Response, ApiError> {
+    app.helpdesk.delete_automation(&scope, parse_id(&id)?).await?;
+    Ok(no_content())
 }
 
 /// `GET /macros`

@@ -12,6 +12,7 @@ use axum::response::Response;
 use axum::routing::{MethodRouter, get, post};
 use serde_json::Value;
 use suoja_helpdesk::rules::RuleInput;
+use suoja_helpdesk::rules::automations::AutomationInput;
 use suoja_helpdesk::rules::conditions::Wire;
 use suoja_helpdesk::rules::macros::{Action, MacroInput};
 use suoja_helpdesk::rules::views::ViewInput;
@@ -105,6 +106,22 @@ async fn page(
     let scope = ctx.staff()?;
     let views = state.helpdesk.list_views(&scope, None).await.map_err(|e| ctx.fail(e))?;
     let macros = state.helpdesk.list_macros(&scope, None).await.map_err(|e| ctx.fail(e))?;
+    let automations = state.helpdesk.list_automations(&scope, None).await.map_err(|e| ctx.fail(e))?;
+    let conditions = |all: &[Wire], any: &[Wire]| {
+        let mut parts: Vec<String> = all.iter().map(|w| format!("{} {} {}", w.field, w.operator, shown(&w.value))).collect();
+        if !any.is_empty() {
+            let any: Vec<String> = any.iter().map(|w| format!("{} {} {}", w.field, w.operator, shown(&w.value))).collect();
+            parts.push(format!("({})", any.join(" | ")));
+        }
+        parts.join(" · ")
+    };
+    let automations: Vec<Row> = automations
+        .iter()
+        .map(|a| {
+            let then: Vec<String> = a.actions.iter().map(|x| format!("{} = {}", x.field, shown(&x.value))).collect();
+            row(&scope, &a.row, format!("{} → {}", conditions(&a.all, &a.any), then.join(" · ")))
+        })
+        .collect();
     let views: Vec<Row> = views
         .iter()
         .map(|v| {
@@ -134,7 +151,11 @@ async fn page(
         .collect();
     let p = RulesPage {
         c: Chrome::new(ctx, ctx.t("rules.title"), "rules"),
-        sections: vec![("views", "rules.views", views), ("macros", "rules.macros", macros)],
+        sections: vec![
+            ("views", "rules.views", views),
+            ("macros", "rules.macros", macros),
+            ("automations", "rules.automations", automations),
+        ],
         sorts: vec![
             ("updated_at", "rules.sort_updated"),
             ("created_at", "rules.sort_created"),
@@ -268,6 +289,11 @@ async fn set_active(
             .await
             .map(|_| ()),
         "macros" => state.helpdesk.update_macro(&scope, id, MacroInput { rule, actions: None }).await.map(|_| ()),
+        "automations" => state
+            .helpdesk
+            .update_automation(&scope, id, AutomationInput { rule, ..Default::default() })
+            .await
+            .map(|_| ()),
         _ => return Err(ctx.fail(crate::ApiError::NotFound)),
     };
     done.map_err(|e| ctx.fail(e))?;
@@ -280,6 +306,7 @@ async fn remove(State(state): State<AppState>, ctx: Ctx, Path((kind, id)): Path<
     let done = match kind.as_str() {
         "views" => state.helpdesk.delete_view(&scope, id).await,
         "macros" => state.helpdesk.delete_macro(&scope, id).await,
+        "automations" => state.helpdesk.delete_automation(&scope, id).await,
         _ => return Err(ctx.fail(crate::ApiError::NotFound)),
     };
     done.map_err(|e| ctx.fail(e))?;

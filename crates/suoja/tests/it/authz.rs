@@ -184,6 +184,15 @@ pub(crate) async fn world(app: &TestApp) -> World {
     )
     .await;
     ids.insert("macro", id(&m["id"]));
+    let a = created(
+        app,
+        &admin,
+        "/api/v2/automations.json",
+        json!({"automation": {"title": "Matriisi", "all": [{"field": "status", "operator": "is", "value": "pending"}, {"field": "updated_at", "operator": "greater_than", "value": "240"}], "actions": [{"field": "status", "value": "solved"}]}}),
+        "automation",
+    )
+    .await;
+    ids.insert("automation", id(&a["id"]));
     ids.insert("rule_kind", "views".into());
     let field = created(
         app,
@@ -799,6 +808,7 @@ pub(crate) fn concrete(method: &str, path: &str, ids: &HashMap<&'static str, Str
             (_, p, "id") if p.starts_with("/api/v2/ticket_forms/") => "ticket_form",
             (_, p, "id") if p.starts_with("/api/v2/views/") => "view",
             (_, p, "id") if p.starts_with("/api/v2/macros/") => "macro",
+            (_, p, "id") if p.starts_with("/api/v2/automations/") => "automation",
             (_, "/api/v2/tickets/{ticket_id}/macros/{id}/apply", "ticket_id") => "ticket",
             (_, "/api/v2/tickets/{ticket_id}/macros/{id}/apply", _) => "macro",
             (_, p, "kind") if p.starts_with("/agent/rules/") => "rule_kind",
@@ -907,6 +917,10 @@ pub(crate) fn api_body(method: &str, path: &str, ids: &HashMap<&'static str, Str
         ("put", "/api/v2/views/{id}") => json!({"view": {"title": "Näkymä"}}),
         ("post", "/api/v2/macros") => json!({"macro": {"title": "Uusi makro", "actions": [{"field": "priority", "value": "high"}]}}),
         ("put", "/api/v2/macros/{id}") => json!({"macro": {"title": "Makro"}}),
+        ("post", "/api/v2/automations") => {
+            json!({"automation": {"title": "Uusi", "all": [{"field": "NEW", "operator": "is", "value": "48"}], "actions": [{"field": "priority", "value": "high"}]}})
+        }
+        ("put", "/api/v2/automations/{id}") => json!({"automation": {"title": "Automaatio"}}),
         ("put", "/api/v2/ticket_forms/{id}") => json!({"ticket_form": {"display_name": "Lomake"}}),
         ("put", "/api/v2/groups/{id}") => json!({"group": {"name": "Ryhmä"}}),
         ("post", "/api/v2/tickets") => json!({"ticket": {"subject": "Uusi", "comment": {"body": "matrix"}}}),

@@ -7,9 +7,9 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::engine_test;
 use crate::harness::{Tenant, TestApp};
 use crate::web::{Browser, PASSWORD};
+use crate::{engine_test, engine_test_clocked};
 
 async fn login(app: &TestApp, name: &str, email: &str, role: &str) -> (i64, Tenant) {
     let (s, v) = app
@@ -679,4 +679,126 @@ engine_test!(the_privacy_engine_reads_rules_and_personal_ones_go_with_their_agen
             .1,
         teddys_before
     );
+});
+
+const HOUR: i64 = 3_600_000;
+
+engine_test_clocked!(automations_change_what_their_hours_find_once_and_nothing_else, |app, clock| async move {
+    let r = app.user("Reijo Pyytäjä", "reijo@example.fi").await;
+    let solved = ticket(&app, json!({"requester_id": r, "status": "solved"})).await;
+    let quiet = ticket(&app, json!({"requester_id": r, "status": "pending"})).await;
+    let quiet_too = ticket(&app, json!({"requester_id": r, "status": "pending", "tags": ["vip"]})).await;
+    let open = ticket(&app, json!({"requester_id": r, "status": "open"})).await;
+    let trashed = ticket(&app, json!({"requester_id": r, "status": "pending"})).await;
+    let (s, _) = app.delete(&format!("/api/v2/tickets/{trashed}.json")).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+
+    // Every tenant has Zendesk's default: close a ticket four days after it was solved.
+    let (s, v) = app.get("/api/v2/automations.json").await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["count"], 1, "{v}");
+    assert_eq!(v["automations"][0]["default"], true);
+    assert_eq!(v["automations"][0]["actions"][0], json!({"field": "status", "value": "closed"}));
+
+    // Refused whole: no hours, whoever looks, replies, and a rule that would run forever.
+    let (_, agent) = login(&app, "Aino Agentti", "aino.agent@example.fi", "agent").await;
+    let solve = json!([{"field": "status", "value": "solved"}]);
+    for (all, actions, needle) in [
+        (json!([c("status", "is", "pending")]), solve.clone(), "hours condition"),
+        (
+            json!([
+                c("status", "is", "pending"),
+                c("assignee_id", "is", "current_user"),
+                c("NEW", "greater_than", "2")
+            ]),
+            solve.clone(),
+            "no one looking",
+        ),
+        (
+            json!([c("status", "is", "pending"), c("NEW", "greater_than", "2")]),
+            json!([{"field": "comment_value", "value": "Hi"}]),
+            "not one of them",
+        ),
+        (
+            json!([c("status", "is", "pending"), c("NEW", "greater_than", "2")]),
+            json!([{"field": "priority", "value": "high"}]),
+            "every hour",
+        ),
+        (
+            json!([c("status", "is", "pending"), c("NEW", "greater_than", "2")]),
+            json!([{"field": "assignee_id", "value": "current_user"}]),
+            "no one looking",
+        ),
+    ] {
+        let (s, v) = app
+            .post(
+                "/api/v2/automations.json",
+                json!({"automation": {"title": "Bad", "all": all, "actions": actions}}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{all} {actions}: {v}");
+        assert!(v.to_string().contains(needle), "{all} {actions}: {v}");
+    }
+    let body = json!({"automation": {"title": "Solve quiet pending tickets", "all": [c("status", "is", "pending"), c("updated_at", "greater_than", "72")], "actions": [{"field": "status", "value": "solved"}, {"field": "current_tags", "value": "auto_solved"}]}});
+    let (s, _) = app.call_password(&agent, Method::POST, "/api/v2/automations.json", Some(body.clone())).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "automations are the admins'");
+    assert_eq!(app.get("/api/v2/automations.json").await.1["count"], 1, "nothing was saved");
+    let (s, v) = app.post("/api/v2/automations.json", body).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let auto = v["automation"]["id"].as_i64().unwrap();
+    let open_before = app.get(&format!("/api/v2/tickets/{open}.json")).await.1;
+
+    // Too early: nothing.
+    clock.advance_ms(72 * HOUR);
+    let report = app.helpdesk().run_automations().await.unwrap();
+    assert!(report.ran.is_empty(), "{report:?}");
+
+    // Past 72 hours quiet: both pending tickets are solved and tagged; the trashed one is not.
+    clock.advance_ms(2 * HOUR);
+    let report = app.helpdesk().run_automations().await.unwrap();
+    assert_eq!(report.ran, vec![(app.t.tenant_id, auto, 2, 0)], "{report:?}");
+    for t in [quiet, quiet_too] {
+        let (_, v) = app.get(&format!("/api/v2/tickets/{t}.json")).await;
+        assert_eq!(v["ticket"]["status"], "solved", "{v}");
+        assert!(v["ticket"]["tags"].as_array().unwrap().contains(&json!("auto_solved")), "{v}");
+    }
+    assert!(
+        app.get(&format!("/api/v2/tickets/{quiet_too}.json")).await.1["ticket"]["tags"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("vip"))
+    );
+    // Once: the next pass finds nothing to change.
+    assert!(app.helpdesk().run_automations().await.unwrap().ran.is_empty());
+
+    // Four days after it was solved the first ticket is closed; the ones solved just now wait.
+    clock.advance_ms(24 * HOUR);
+    let report = app.helpdesk().run_automations().await.unwrap();
+    assert_eq!(report.ran.len(), 1, "{report:?}");
+    assert_eq!((report.ran[0].2, report.ran[0].3), (1, 0), "{report:?}");
+    assert_eq!(app.get(&format!("/api/v2/tickets/{solved}.json")).await.1["ticket"]["status"], "closed");
+    assert_eq!(app.get(&format!("/api/v2/tickets/{quiet}.json")).await.1["ticket"]["status"], "solved");
+    clock.advance_ms(4 * 24 * HOUR);
+    app.helpdesk().run_automations().await.unwrap();
+    assert_eq!(app.get(&format!("/api/v2/tickets/{quiet}.json")).await.1["ticket"]["status"], "closed");
+
+    // What no automation names is byte for byte as it was; the trash is left alone.
+    assert_eq!(app.get(&format!("/api/v2/tickets/{open}.json")).await.1, open_before);
+    let (_, v) = app.get("/api/v2/deleted_tickets.json").await;
+    assert!(v.to_string().contains(&format!("\"id\":{trashed}")), "{v}");
+
+    // Taken out of use, an automation rests; the default cannot be removed.
+    let default = app.get("/api/v2/automations.json").await.1["automations"][0]["id"].as_i64().unwrap();
+    let (s, _) = app.delete(&format!("/api/v2/automations/{default}.json")).await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    let (s, v) = app
+        .put(&format!("/api/v2/automations/{auto}.json"), json!({"automation": {"active": false}}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let again = ticket(&app, json!({"requester_id": r, "status": "pending"})).await;
+    clock.advance_ms(80 * HOUR);
+    app.helpdesk().run_automations().await.unwrap();
+    assert_eq!(app.get(&format!("/api/v2/tickets/{again}.json")).await.1["ticket"]["status"], "pending");
+    let (s, _) = app.delete(&format!("/api/v2/automations/{auto}.json")).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
 });

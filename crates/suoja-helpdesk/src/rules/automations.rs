@@ -1,0 +1,421 @@
+//! Automations: time-based rules (Zendesk's `automations`). Every hour each active automation,
+//! in order, finds the tickets its conditions hold for — they must count hours (`NEW`,
+//! `SOLVED`, `updated_at`, …) — and makes its changes to each, as the installation. So that an
+//! automation does not change the same ticket every hour, it must change something its
+//! conditions test (closing what it finds solved, tagging what it finds untagged) or test hours
+//! with `is` (one hour of a ticket's life). Every tenant gets Zendesk's default: close a ticket
+//! four days after it was solved. Closed and restricted tickets are never changed.
+
+use serde::{Deserialize, Serialize};
+use suoja_core::{Personal, Scope, TenantId, TicketId};
+use suoja_store::rules::RuleRow;
+use suoja_store::tickets::{Condition, IdColumn, TicketSort};
+
+use super::conditions::{self, Change, Wire};
+use super::macros::{Action, Assignee, Effect};
+use super::{Kind, RuleInput};
+use crate::model::TicketInput;
+use crate::{Helpdesk, HelpdeskError, Result};
+
+/// How many tickets one automation changes per pass at most; the rest wait for the next hour.
+pub const MAX_PER_PASS: i64 = 100_000;
+
+/// How many tickets are read at a time.
+const BATCH: i64 = 500;
+
+/// An automation.
+#[derive(Debug, Clone)]
+pub struct Automation {
+    /// The stored rule.
+    pub row: RuleRow,
+    /// Conditions that must all hold (one at least counts hours).
+    pub all: Vec<Wire>,
+    /// Conditions of which one must hold.
+    pub any: Vec<Wire>,
+    /// Its changes.
+    pub actions: Vec<Action>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Definition {
+    #[serde(default)]
+    all: Vec<Wire>,
+    #[serde(default)]
+    any: Vec<Wire>,
+    actions: Vec<Action>,
+}
+
+impl Automation {
+    fn from_row(row: RuleRow) -> Result<Automation> {
+        let d: Definition = serde_json::from_str(&row.definition).map_err(|e| HelpdeskError::Internal(format!("automation {}: {e}", row.id)))?;
+        Ok(Automation {
+            row,
+            all: d.all,
+            any: d.any,
+            actions: d.actions,
+        })
+    }
+}
+
+/// What a create or update gives (`None`: left as it is).
+#[derive(Debug, Clone, Default)]
+pub struct AutomationInput {
+    /// Title, description, active, position (automations are the team's: no restriction).
+    pub rule: RuleInput,
+    /// Conditions that must all hold.
+    pub all: Option<Vec<Wire>>,
+    /// Conditions of which one must hold.
+    pub any: Option<Vec<Wire>>,
+    /// Changes.
+    pub actions: Option<Vec<Action>>,
+}
+
+/// What a pass did: per automation that changed or failed anything, (tenant, automation id,
+/// tickets changed, tickets that refused the change).
+#[derive(Debug, Clone, Default)]
+pub struct PassReport {
+    /// The automations that did something.
+    pub ran: Vec<(i64, i64, u64, u64)>,
+}
+
+/// A condition as `(field, operator, value)`.
+type Triple = (&'static str, &'static str, &'static str);
+
+/// An action as `(field, value)`.
+type Pair = (&'static str, &'static str);
+
+/// The default automations: (key, title, all conditions, actions).
+const DEFAULTS: &[(&str, &str, &[Triple], &[Pair])] = &[(
+    "close_solved",
+    "Close ticket 4 days after status is set to solved",
+    &[("status", "is", "solved"), ("SOLVED", "greater_than", "96")],
+    &[("status", "closed")],
+)];
+
+fn definition_json(all: Vec<Wire>, any: Vec<Wire>, actions: Vec<Action>) -> Result<String> {
+    serde_json::to_string(&Definition { all, any, actions }).map_err(|e| HelpdeskError::Internal(e.to_string()))
+}
+
+/// The change an effect makes, as conditions see it.
+fn change_of(e: &Effect) -> Option<Change<'_>> {
+    Some(match e {
+        Effect::Status(s) => Change::Status(*s),
+        Effect::Priority(p) => Change::Priority(*p),
+        Effect::Type(t) => Change::Type(*t),
+        Effect::Assignee(Assignee::Id(u)) => Change::Assignee(Some(u.0)),
+        Effect::Assignee(Assignee::Nobody) => Change::Assignee(None),
+        Effect::Group(g) => Change::Group(g.map(|g| g.0)),
+        Effect::AddTags(t) => Change::AddTags(t),
+        Effect::RemoveTags(t) => Change::RemoveTags(t),
+        Effect::SetTags(t) => Change::SetTags(t),
+        _ => return None,
+    })
+}
+
+/// The ticket update an automation's actions make.
+fn input_of(actions: &[Action]) -> Result<TicketInput> {
+    let mut input = TicketInput::default();
+    let mut fields = Vec::new();
+    for a in actions {
+        match super::macros::parse(a)? {
+            Effect::Status(s) => input.status = Some(s),
+            Effect::Priority(p) => input.priority = Some(p),
+            Effect::Type(t) => input.ticket_type = Some(t),
+            Effect::Assignee(Assignee::Id(u)) => input.assignee_id = Some(Some(u)),
+            Effect::Assignee(_) => input.assignee_id = Some(None),
+            Effect::Group(g) => input.group_id = Some(g),
+            Effect::SetTags(t) => input.tags = Some(t),
+            Effect::AddTags(t) => input.additional_tags.extend(t),
+            Effect::RemoveTags(t) => input.remove_tags.extend(t),
+            Effect::Field(id, v) => fields.push((id, v)),
+            Effect::Subject(_) | Effect::Comment(_) | Effect::CommentHtml(_) | Effect::Public(_) => {}
+        }
+    }
+    if !fields.is_empty() {
+        input.custom_fields = Some(Personal::new(fields));
+    }
+    Ok(input)
+}
+
+impl Helpdesk {
+    /// Checks an automation: its conditions as a view's, one at least counting hours, none
+    /// naming whoever looks; its actions as a macro's, without replies or `current_user`; and
+    /// that it stops matching what it changed.
+    async fn check_automation(&self, scope: &Scope, all: &[Wire], any: &[Wire], actions: &[Action]) -> Result<(Vec<Wire>, Vec<Wire>, Vec<Action>)> {
+        let (all, any) = conditions::check(all, any)?;
+        if !all.iter().any(conditions::counts_hours) {
+            return Err(HelpdeskError::invalid(
+                "conditions",
+                "conditions: an automation needs an hours condition under all (NEW, SOLVED, CLOSED, updated_at, due_date or until_due_date)",
+            ));
+        }
+        if all.iter().chain(&any).any(conditions::names_the_viewer) {
+            return Err(HelpdeskError::invalid(
+                "conditions",
+                "conditions: an automation runs with no one looking; current_user and current_groups mean nothing to it",
+            ));
+        }
+        let actions = self.check_actions(scope, actions).await?;
+        let mut effects = Vec::with_capacity(actions.len());
+        for a in &actions {
+            let e = super::macros::parse(a)?;
+            match e {
+                Effect::Subject(_) | Effect::Comment(_) | Effect::CommentHtml(_) | Effect::Public(_) => {
+                    return Err(HelpdeskError::invalid(
+                        "actions",
+                        format!("actions: an automation changes fields and tags; {} is not one of them", a.field),
+                    ));
+                }
+                Effect::Assignee(Assignee::CurrentUser) => {
+                    return Err(HelpdeskError::invalid(
+                        "actions",
+                        "actions: an automation runs with no one looking; assign to an agent's id",
+                    ));
+                }
+                _ => effects.push(e),
+            }
+        }
+        let stops = all.iter().any(conditions::holds_for_one_hour)
+            || effects
+                .iter()
+                .filter_map(change_of)
+                .any(|ch| all.iter().any(|w| conditions::nullified_by(w, ch)));
+        if !stops {
+            return Err(HelpdeskError::invalid(
+                "conditions",
+                "conditions: an automation must change something its conditions test (or test hours with is), or it would change the same tickets every hour",
+            ));
+        }
+        Ok((all, any, actions))
+    }
+
+    /// Adds the default automations the tenant does not have yet.
+    pub(crate) async fn ensure_default_automations(&self, tenant: TenantId) -> Result<()> {
+        let mut c = self.db.read().await?;
+        let have = suoja_store::rules::count_defaults(&mut c, tenant, Kind::Automation.as_str()).await?;
+        drop(c);
+        if have >= suoja_core::num::to_i64(DEFAULTS.len()) {
+            return Ok(());
+        }
+        let now = self.now();
+        let mut tx = self.db.begin().await?;
+        for (i, (key, title, all, actions)) in DEFAULTS.iter().enumerate() {
+            let w = |(f, o, v): &Triple| Wire {
+                field: f.to_string(),
+                operator: o.to_string(),
+                value: serde_json::Value::String(v.to_string()),
+            };
+            let actions = actions
+                .iter()
+                .map(|(f, v)| Action {
+                    field: f.to_string(),
+                    value: serde_json::Value::String(v.to_string()),
+                })
+                .collect();
+            let row = RuleRow {
+                id: 0,
+                kind: Kind::Automation.as_str().into(),
+                key: Some(key.to_string()),
+                owner_id: None,
+                title: title.to_string(),
+                description: String::new(),
+                active: true,
+                position: i64::try_from(i).unwrap_or(0),
+                definition: definition_json(all.iter().map(w).collect(), Vec::new(), actions)?,
+                created_at: now,
+                updated_at: now,
+            };
+            suoja_store::rules::insert(&mut tx, tenant, &row).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The automations (staff read them), in order; only active ones with `active`.
+    pub async fn list_automations(&self, scope: &Scope, active: Option<bool>) -> Result<Vec<Automation>> {
+        crate::require_staff(scope)?;
+        self.ensure_default_automations(scope.tenant).await?;
+        self.rules_of(scope, Kind::Automation, active)
+            .await?
+            .into_iter()
+            .map(Automation::from_row)
+            .collect()
+    }
+
+    /// One automation.
+    pub async fn get_automation(&self, scope: &Scope, id: i64) -> Result<Automation> {
+        Automation::from_row(self.rule(scope, Kind::Automation, id).await?)
+    }
+
+    /// Adds an automation (admins).
+    pub async fn create_automation(&self, scope: &Scope, input: AutomationInput) -> Result<Automation> {
+        automations_are_the_teams(scope, &input)?;
+        let (all, any, actions) = self
+            .check_automation(
+                scope,
+                input.all.as_deref().unwrap_or(&[]),
+                input.any.as_deref().unwrap_or(&[]),
+                input.actions.as_deref().unwrap_or(&[]),
+            )
+            .await?;
+        let mut rule = input.rule.clone();
+        rule.restriction = Some(None);
+        Automation::from_row(self.add_rule(scope, Kind::Automation, &rule, definition_json(all, any, actions)?).await?)
+    }
+
+    /// Changes an automation (admins); the whole of it is checked again.
+    pub async fn update_automation(&self, scope: &Scope, id: i64, input: AutomationInput) -> Result<Automation> {
+        automations_are_the_teams(scope, &input)?;
+        let old = self.get_automation(scope, id).await?;
+        let (all, any, actions) = self
+            .check_automation(
+                scope,
+                input.all.as_deref().unwrap_or(&old.all),
+                input.any.as_deref().unwrap_or(&old.any),
+                input.actions.as_deref().unwrap_or(&old.actions),
+            )
+            .await?;
+        let definition = definition_json(all, any, actions)?;
+        Automation::from_row(self.change_rule(scope, Kind::Automation, id, &input.rule, |_| Ok(definition)).await?)
+    }
+
+    /// Removes an automation (admins; not a default one).
+    pub async fn delete_automation(&self, scope: &Scope, id: i64) -> Result<()> {
+        if !scope.is_admin() {
+            return Err(HelpdeskError::Forbidden("only admins change automations"));
+        }
+        self.remove_rule(scope, Kind::Automation, id).await
+    }
+
+    /// One pass of every tenant's active automations, in order (the worker runs it hourly).
+    /// A ticket that refuses a change (a field required to solve it is empty) is left and
+    /// counted; the pass goes on.
+    pub async fn run_automations(&self) -> Result<PassReport> {
+        let tenants = {
+            let mut c = self.db.read().await?;
+            suoja_store::tenants::ids(&mut c).await?
+        };
+        let mut report = PassReport::default();
+        for tenant in tenants {
+            self.ensure_default_automations(tenant).await?;
+            let scope = Scope::operator(tenant);
+            for a in self.list_automations(&scope, Some(true)).await? {
+                let (changed, refused) = self.run_automation(&scope, &a).await?;
+                if changed + refused > 0 {
+                    tracing::info!(tenant.id = %tenant, automation.id = a.row.id, changed, refused, "automation ran");
+                    report.ran.push((tenant.0, a.row.id, changed, refused));
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    async fn run_automation(&self, scope: &Scope, a: &Automation) -> Result<(u64, u64)> {
+        let input = input_of(&a.actions)?;
+        let (mut changed, mut refused) = (0_u64, 0_u64);
+        let mut after = 0;
+        let mut seen = 0;
+        loop {
+            let ids: Vec<TicketId> = {
+                let mut c = self.db.read().await?;
+                let mut f = self.rule_filter(&mut c, scope, &a.all, &a.any).await?;
+                // Closed tickets are final.
+                if let Some(cs) = f.conditions.as_mut() {
+                    cs.all.push(Condition::Ids {
+                        column: IdColumn::StatusRank,
+                        values: vec![Some(suoja_core::Status::Closed.rank())],
+                        negate: true,
+                    });
+                }
+                f.after = Some(after);
+                suoja_store::tickets::list(&mut c, scope.tenant, &f, TicketSort::Id, BATCH, 0)
+                    .await?
+                    .into_iter()
+                    .map(|r| r.id)
+                    .collect()
+            };
+            let Some(last) = ids.last() else { break };
+            after = last.0;
+            for id in &ids {
+                // Each ticket in a transaction of its own: writers wait for one ticket at most.
+                match self.update_ticket(scope, *id, input.clone()).await {
+                    Ok(_) => changed += 1,
+                    Err(HelpdeskError::Invalid { .. } | HelpdeskError::Conflict(_) | HelpdeskError::NotFound(_)) => refused += 1,
+                    Err(e) => return Err(e),
+                }
+            }
+            seen += suoja_core::num::to_i64(ids.len());
+            if seen >= MAX_PER_PASS {
+                break;
+            }
+        }
+        Ok((changed, refused))
+    }
+}
+
+fn automations_are_the_teams(scope: &Scope, input: &AutomationInput) -> Result<()> {
+    if !scope.is_admin() {
+        return Err(HelpdeskError::Forbidden("only admins change automations"));
+    }
+    if matches!(input.rule.restriction, Some(Some(_))) {
+        return Err(HelpdeskError::invalid("restriction", "restriction: automations are the team's, never personal"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn w(field: &str, operator: &str, value: &str) -> Wire {
+        Wire {
+            field: field.into(),
+            operator: operator.into(),
+            value: serde_json::Value::String(value.into()),
+        }
+    }
+
+    fn act(field: &str, value: &str) -> Action {
+        Action {
+            field: field.into(),
+            value: serde_json::Value::String(value.into()),
+        }
+    }
+
+    fn stops(all: &[Wire], actions: &[Action]) -> bool {
+        all.iter().any(conditions::holds_for_one_hour)
+            || actions
+                .iter()
+                .map(|a| super::super::macros::parse(a).unwrap())
+                .collect::<Vec<_>>()
+                .iter()
+                .filter_map(change_of)
+                .any(|ch| all.iter().any(|c| conditions::nullified_by(c, ch)))
+    }
+
+    #[test]
+    fn an_automation_must_stop_matching_what_it_changed() {
+        let solved = [w("status", "is", "solved"), w("SOLVED", "greater_than", "96")];
+        assert!(stops(&solved, &[act("status", "closed")]));
+        assert!(!stops(&solved, &[act("priority", "high")]), "a priority change leaves it solved");
+        assert!(!stops(&solved, &[act("status", "solved")]), "solved again is still solved");
+        let pending = [w("status", "less_than", "solved"), w("updated_at", "greater_than", "48")];
+        assert!(stops(&pending, &[act("status", "solved")]));
+        assert!(!stops(&pending, &[act("status", "open")]));
+        let untagged = [w("current_tags", "not_includes", "reminded"), w("NEW", "greater_than", "24")];
+        assert!(stops(&untagged, &[act("current_tags", "Reminded")]), "tags compare as tickets keep them");
+        assert!(!stops(&untagged, &[act("current_tags", "other")]));
+        let tagged = [w("current_tags", "includes", "a b"), w("NEW", "greater_than", "24")];
+        assert!(stops(&tagged, &[act("remove_tags", "a b")]));
+        assert!(!stops(&tagged, &[act("remove_tags", "a")]), "b still holds");
+        assert!(stops(&tagged, &[act("set_tags", "c")]));
+        let unassigned = [w("assignee_id", "is", ""), w("NEW", "greater_than", "1")];
+        assert!(stops(&unassigned, &[act("assignee_id", "7")]));
+        assert!(!stops(&unassigned, &[act("assignee_id", "")]));
+        // `is` some hours holds for one hour of a ticket's life.
+        assert!(stops(&[w("NEW", "is", "24")], &[act("priority", "high")]));
+        let low = [w("priority", "less_than", "high"), w("NEW", "greater_than", "4")];
+        assert!(stops(&low, &[act("priority", "urgent")]));
+        assert!(!stops(&low, &[act("priority", "")]), "no priority is below high");
+    }
+}
