@@ -165,6 +165,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0025_business_rules.sql"),
         postgres: include_str!("../migrations/postgres/0025_business_rules.sql"),
     },
+    Migration {
+        version: 26,
+        name: "existing_tenants_automation",
+        sqlite: include_str!("../migrations/sqlite/0026_existing_tenants_automation.sql"),
+        postgres: include_str!("../migrations/postgres/0026_existing_tenants_automation.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.
@@ -250,6 +256,44 @@ async fn apply_pending(conn: &mut AnyConnection, engine: Engine) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Version 26 gives a tenant that existed before automations Zendesk's default automation
+    /// out of use (switched on unasked, it would close every ticket solved long ago); a tenant
+    /// created later gets it in use from the services.
+    #[tokio::test]
+    async fn an_upgraded_tenant_gets_the_default_automation_out_of_use() {
+        sqlx::any::install_default_drivers();
+        let mut c = AnyConnection::connect("sqlite::memory:").await.unwrap();
+        c.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at BIGINT NOT NULL)",
+        )
+        .await
+        .unwrap();
+        for m in MIGRATIONS.iter().filter(|m| m.version < 26) {
+            sqlx::raw_sql(m.sqlite).execute(&mut c).await.unwrap();
+            let checksum = hex::encode(Sha256::digest(m.sqlite.as_bytes()));
+            sqlx::query("INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES ($1, $2, $3, 0)")
+                .bind(m.version)
+                .bind(m.name)
+                .bind(checksum)
+                .execute(&mut c)
+                .await
+                .unwrap();
+        }
+        c.execute("INSERT INTO tenants (subdomain, name, region, created_at) VALUES ('old', 'Old', 'eu', 1), ('older', 'Older', 'eu', 1)")
+            .await
+            .unwrap();
+        run(&mut c, Engine::Sqlite).await.unwrap();
+        let rows: Vec<(i64, i64, String)> = sqlx::query_as(
+            "SELECT tenant_id, active, definition FROM business_rules WHERE kind = 'automation' AND rule_key = 'close_solved' ORDER BY tenant_id",
+        )
+        .fetch_all(&mut c)
+        .await
+        .unwrap();
+        assert_eq!(rows.len(), 2, "{rows:?}");
+        assert!(rows.iter().all(|(_, active, _)| *active == 0), "{rows:?}");
+        assert!(rows[0].2.contains(r#"{"field":"status","value":"closed"}"#), "{rows:?}");
+    }
 
     /// Version 13 rebuilds SQLite's `attachments` with the content last: the rows, their ids and
     /// the AUTOINCREMENT counter (past a deleted file's id) survive it, and the content is the

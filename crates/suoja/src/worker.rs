@@ -42,8 +42,10 @@ const MAX_BACKOFF: Duration = Duration::from_secs(300);
 pub async fn run(privacy: Privacy, retention_every: Duration, mail: Option<MailWork>, stop: watch::Receiver<bool>) {
     let deliveries = tokio::spawn(deliver(privacy.clone(), stop.clone()));
     let mail = mail.map(|m| tokio::spawn(mail_loop(m, stop.clone())));
+    let automations = tokio::spawn(automations_loop(privacy.helpdesk().clone(), stop.clone()));
     privacy_work(&privacy, retention_every, stop).await;
     let _ = deliveries.await;
+    let _ = automations.await;
     if let Some(m) = mail {
         let _ = m.await;
     }
@@ -261,12 +263,31 @@ async fn imap_loop(room: suoja_mail::Mailroom, imap: suoja_mail::imap::Imap, ten
 /// How often the automations run (Zendesk's automations run hourly).
 const AUTOMATIONS_EVERY: Duration = Duration::from_secs(3_600);
 
+/// Runs the automations hourly, apart from the privacy work (a long pass never delays an
+/// erasure or a retention sweep), the first pass an hour after the start; a pass ends between
+/// automations when the server stops.
+async fn automations_loop(hd: suoja_helpdesk::Helpdesk, mut stop: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + AUTOMATIONS_EVERY, AUTOMATIONS_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.changed() => break,
+        }
+        if *stop.borrow() {
+            break;
+        }
+        let stopping = stop.clone();
+        if let Err(e) = hd.run_automations_until(&move || *stopping.borrow()).await {
+            tracing::warn!(error = %e, "running the automations failed");
+        }
+    }
+}
+
 async fn privacy_work(privacy: &Privacy, retention_every: Duration, mut stop: watch::Receiver<bool>) {
     let mut tick = tokio::time::interval(Duration::from_millis(250));
     let mut last_sweep: Option<Instant> = None;
     let mut last_erasures: Option<Instant> = None;
-    // Automations count hours: the first pass is an hour after the start, then hourly.
-    let mut last_automations = Instant::now();
     loop {
         tokio::select! {
             _ = tick.tick() => {}
@@ -282,12 +303,6 @@ async fn privacy_work(privacy: &Privacy, retention_every: Duration, mut stop: wa
             last_erasures = Some(Instant::now());
             if let Err(e) = privacy.run_due_erasures().await {
                 tracing::warn!(error = %e, "looking for due erasures failed");
-            }
-        }
-        if last_automations.elapsed() >= AUTOMATIONS_EVERY {
-            last_automations = Instant::now();
-            if let Err(e) = privacy.helpdesk().run_automations().await {
-                tracing::warn!(error = %e, "running the automations failed");
             }
         }
         if last_sweep.is_none_or(|t| t.elapsed() >= retention_every) {

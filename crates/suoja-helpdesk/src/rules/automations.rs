@@ -17,7 +17,8 @@ use super::{Kind, RuleInput};
 use crate::model::TicketInput;
 use crate::{Helpdesk, HelpdeskError, Result};
 
-/// How many tickets one automation changes per pass at most; the rest wait for the next hour.
+/// How many tickets a tenant's automations change per pass at most; the rest wait for the
+/// next hour.
 pub const MAX_PER_PASS: i64 = 100_000;
 
 /// How many tickets are read at a time.
@@ -76,6 +77,8 @@ pub struct AutomationInput {
 pub struct PassReport {
     /// The automations that did something.
     pub ran: Vec<(i64, i64, u64, u64)>,
+    /// (tenant, automation id) of the automations that could not run.
+    pub failed: Vec<(i64, i64)>,
 }
 
 /// A condition as `(field, operator, value)`.
@@ -96,20 +99,61 @@ fn definition_json(all: Vec<Wire>, any: Vec<Wire>, actions: Vec<Action>) -> Resu
     serde_json::to_string(&Definition { all, any, actions }).map_err(|e| HelpdeskError::Internal(e.to_string()))
 }
 
-/// The change an effect makes, as conditions see it.
-fn change_of(e: &Effect) -> Option<Change<'_>> {
-    Some(match e {
-        Effect::Status(s) => Change::Status(*s),
-        Effect::Priority(p) => Change::Priority(*p),
-        Effect::Type(t) => Change::Type(*t),
-        Effect::Assignee(Assignee::Id(u)) => Change::Assignee(Some(u.0)),
-        Effect::Assignee(Assignee::Nobody) => Change::Assignee(None),
-        Effect::Group(g) => Change::Group(g.map(|g| g.0)),
-        Effect::AddTags(t) => Change::AddTags(t),
-        Effect::RemoveTags(t) => Change::RemoveTags(t),
-        Effect::SetTags(t) => Change::SetTags(t),
-        _ => return None,
-    })
+/// What an automation's update changes in the end, as conditions see it: each field's last
+/// value, and tags netted (a tag both added and removed is neither).
+fn net_changes(input: &TicketInput) -> (Vec<Change<'_>>, Vec<String>, Vec<String>) {
+    let mut out = Vec::new();
+    if let Some(s) = input.status {
+        out.push(Change::Status(s));
+    }
+    if let Some(p) = input.priority {
+        out.push(Change::Priority(p));
+    }
+    if let Some(t) = input.ticket_type {
+        out.push(Change::Type(t));
+    }
+    if let Some(a) = input.assignee_id {
+        out.push(Change::Assignee(a.map(|u| u.0)));
+    }
+    if let Some(g) = input.group_id {
+        out.push(Change::Group(g.map(|g| g.0)));
+    }
+    let removed = crate::users::normalize_tags(&input.remove_tags);
+    let added: Vec<String> = crate::users::normalize_tags(&input.additional_tags)
+        .into_iter()
+        .filter(|t| !removed.contains(t))
+        .collect();
+    let set: Vec<String> = match &input.tags {
+        Some(set) => {
+            let mut all = crate::users::normalize_tags(set);
+            all.extend(added.iter().cloned());
+            all.retain(|t| !removed.contains(t));
+            all
+        }
+        None => Vec::new(),
+    };
+    let removed: Vec<String> = removed
+        .into_iter()
+        .filter(|t| !input.additional_tags.iter().any(|a| a.eq_ignore_ascii_case(t)))
+        .collect();
+    (out, if input.tags.is_some() { set } else { added }, removed)
+}
+
+/// Whether an automation stops matching a ticket once it has changed it: its net change makes
+/// one of its `all` conditions false, or one of them holds for one hour of a ticket's life.
+fn stops_matching(all: &[Wire], actions: &[Action]) -> Result<bool> {
+    if all.iter().any(conditions::holds_for_one_hour) {
+        return Ok(true);
+    }
+    let input = input_of(actions)?;
+    let (mut changes, tags, removed) = net_changes(&input);
+    if input.tags.is_some() {
+        changes.push(Change::SetTags(&tags));
+    } else {
+        changes.push(Change::AddTags(&tags));
+        changes.push(Change::RemoveTags(&removed));
+    }
+    Ok(changes.iter().any(|ch| all.iter().any(|w| conditions::nullified_by(w, *ch))))
 }
 
 /// The ticket update an automation's actions make.
@@ -156,10 +200,14 @@ impl Helpdesk {
             ));
         }
         let actions = self.check_actions(scope, actions).await?;
-        let mut effects = Vec::with_capacity(actions.len());
+        if all.iter().chain(&any).any(conditions::tests_closed) {
+            return Err(HelpdeskError::invalid(
+                "conditions",
+                "conditions: closed tickets are final; an automation never changes them",
+            ));
+        }
         for a in &actions {
-            let e = super::macros::parse(a)?;
-            match e {
+            match super::macros::parse(a)? {
                 Effect::Subject(_) | Effect::Comment(_) | Effect::CommentHtml(_) | Effect::Public(_) => {
                     return Err(HelpdeskError::invalid(
                         "actions",
@@ -172,14 +220,10 @@ impl Helpdesk {
                         "actions: an automation runs with no one looking; assign to an agent's id",
                     ));
                 }
-                _ => effects.push(e),
+                _ => {}
             }
         }
-        let stops = all.iter().any(conditions::holds_for_one_hour)
-            || effects
-                .iter()
-                .filter_map(change_of)
-                .any(|ch| all.iter().any(|w| conditions::nullified_by(w, ch)));
+        let stops = stops_matching(&all, &actions)?;
         if !stops {
             return Err(HelpdeskError::invalid(
                 "conditions",
@@ -266,6 +310,11 @@ impl Helpdesk {
     /// Changes an automation (admins); the whole of it is checked again.
     pub async fn update_automation(&self, scope: &Scope, id: i64, input: AutomationInput) -> Result<Automation> {
         automations_are_the_teams(scope, &input)?;
+        if input.all.is_none() && input.any.is_none() && input.actions.is_none() {
+            // Title, order, in use or not: the definition stays as it is (an automation whose
+            // assignee has left can still be taken out of use).
+            return Automation::from_row(self.change_rule(scope, Kind::Automation, id, &input.rule, |old| Ok(old.to_string())).await?);
+        }
         let old = self.get_automation(scope, id).await?;
         let (all, any, actions) = self
             .check_automation(
@@ -289,28 +338,57 @@ impl Helpdesk {
 
     /// One pass of every tenant's active automations, in order (the worker runs it hourly).
     /// A ticket that refuses a change (a field required to solve it is empty) is left and
-    /// counted; the pass goes on.
+    /// counted; an automation that cannot run (a broken definition, a database error) is
+    /// logged and the pass goes on with the next, and the next tenant. `stop` ends the pass
+    /// between automations.
     pub async fn run_automations(&self) -> Result<PassReport> {
+        self.run_automations_until(&|| false).await
+    }
+
+    /// As [`Self::run_automations`], ending early when `stop` says so.
+    pub async fn run_automations_until(&self, stop: &(dyn Fn() -> bool + Sync)) -> Result<PassReport> {
         let tenants = {
             let mut c = self.db.read().await?;
             suoja_store::tenants::ids(&mut c).await?
         };
         let mut report = PassReport::default();
         for tenant in tenants {
-            self.ensure_default_automations(tenant).await?;
             let scope = Scope::operator(tenant);
-            for a in self.list_automations(&scope, Some(true)).await? {
-                let (changed, refused) = self.run_automation(&scope, &a).await?;
-                if changed + refused > 0 {
-                    tracing::info!(tenant.id = %tenant, automation.id = a.row.id, changed, refused, "automation ran");
-                    report.ran.push((tenant.0, a.row.id, changed, refused));
+            let list = match self.ensure_default_automations(tenant).await {
+                Ok(()) => self.list_automations(&scope, Some(true)).await,
+                Err(e) => Err(e),
+            };
+            let list = match list {
+                Ok(l) => l,
+                Err(e) => {
+                    tracing::warn!(tenant.id = %tenant, error = %e, "reading the automations failed");
+                    continue;
+                }
+            };
+            let mut budget = MAX_PER_PASS;
+            for a in list {
+                if stop() || budget <= 0 {
+                    break;
+                }
+                match self.run_automation(&scope, &a, budget).await {
+                    Ok((changed, refused)) => {
+                        budget -= i64::try_from(changed + refused).unwrap_or(i64::MAX);
+                        if changed + refused > 0 {
+                            tracing::info!(tenant.id = %tenant, automation.id = a.row.id, changed, refused, "automation ran");
+                            report.ran.push((tenant.0, a.row.id, changed, refused));
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(tenant.id = %tenant, automation.id = a.row.id, error = %e, "an automation could not run");
+                        report.failed.push((tenant.0, a.row.id));
+                    }
                 }
             }
         }
         Ok(report)
     }
 
-    async fn run_automation(&self, scope: &Scope, a: &Automation) -> Result<(u64, u64)> {
+    async fn run_automation(&self, scope: &Scope, a: &Automation, budget: i64) -> Result<(u64, u64)> {
         let input = input_of(&a.actions)?;
         let (mut changed, mut refused) = (0_u64, 0_u64);
         let mut after = 0;
@@ -345,7 +423,7 @@ impl Helpdesk {
                 }
             }
             seen += suoja_core::num::to_i64(ids.len());
-            if seen >= MAX_PER_PASS {
+            if seen >= budget {
                 break;
             }
         }
@@ -383,14 +461,7 @@ mod tests {
     }
 
     fn stops(all: &[Wire], actions: &[Action]) -> bool {
-        all.iter().any(conditions::holds_for_one_hour)
-            || actions
-                .iter()
-                .map(|a| super::super::macros::parse(a).unwrap())
-                .collect::<Vec<_>>()
-                .iter()
-                .filter_map(change_of)
-                .any(|ch| all.iter().any(|c| conditions::nullified_by(c, ch)))
+        stops_matching(all, actions).unwrap()
     }
 
     #[test]
@@ -414,6 +485,12 @@ mod tests {
         assert!(!stops(&unassigned, &[act("assignee_id", "")]));
         // `is` some hours holds for one hour of a ticket's life.
         assert!(stops(&[w("NEW", "is", "24")], &[act("priority", "high")]));
+        // Not hours since the last update: the change starts them again.
+        assert!(!stops(&[w("updated_at", "is", "0")], &[act("priority", "high")]));
+        // The net change counts: the last status wins, a tag added and removed is neither.
+        assert!(!stops(&pending, &[act("status", "solved"), act("status", "open")]));
+        assert!(!stops(&untagged, &[act("current_tags", "reminded"), act("remove_tags", "reminded")]));
+        assert!(!stops(&tagged, &[act("set_tags", "b"), act("current_tags", "a")]), "a is still there");
         let low = [w("priority", "less_than", "high"), w("NEW", "greater_than", "4")];
         assert!(stops(&low, &[act("priority", "urgent")]));
         assert!(!stops(&low, &[act("priority", "")]), "no priority is below high");

@@ -425,9 +425,19 @@ pub(crate) fn counts_hours(w: &Wire) -> bool {
 }
 
 /// Whether the condition holds for one hour of a ticket's life only (`is` some hours): an
-/// automation testing it runs on a ticket once.
+/// automation testing it runs on a ticket once. Not hours since the last update, which the
+/// automation's own change starts again.
 pub(crate) fn holds_for_one_hour(w: &Wire) -> bool {
-    matches!(parse(w), Ok(Parsed::Hours(_, _, Cmp::Is, _, _)))
+    w.field != "updated_at" && matches!(parse(w), Ok(Parsed::Hours(_, _, Cmp::Is, _, _)))
+}
+
+/// Whether the condition tests closed tickets (which no automation changes).
+pub(crate) fn tests_closed(w: &Wire) -> bool {
+    match parse(w) {
+        Ok(Parsed::Hours(_, _, _, _, closed)) => closed,
+        Ok(Parsed::Status(c, s)) => holds(c, &Status::Closed, &s) && !matches!(c, Cmp::IsNot | Cmp::Less),
+        _ => false,
+    }
 }
 
 /// Whether the condition names whoever looks (`current_user`, `current_groups`).

@@ -212,6 +212,10 @@ impl Helpdesk {
             if !scope.is_admin() {
                 return Err(HelpdeskError::Forbidden("only admins share views and macros with the team"));
             }
+            let most = if owner.is_some() { MAX_PERSONAL } else { MAX_RULES };
+            if suoja_store::rules::count(&mut tx, scope.tenant, kind.as_str(), owner).await? >= most {
+                return Err(HelpdeskError::Conflict(format!("at most {most} of a kind; remove one first")));
+            }
             suoja_store::rules::set_owner(&mut tx, scope.tenant, kind.as_str(), id, owner).await?;
             row.owner_id = owner;
         }

@@ -328,22 +328,34 @@ proptest! {
 
 #[test]
 fn json_values_are_read_with_their_escapes_and_nothing_else_is_touched() {
-    let m = Matcher::one(&Identity::new("Ted Smith", Some("ted.smith@a.example"), None));
-    // A signature after line breaks and a tab, an escaped é, a name as a key and as a field:
-    // only the strings under "value" are text.
-    let src = r#"{"actions":[{"field":"comment_value","value":"Best regards,\nTed Smith\nmail:\nted.smith@a.example\tTed Smith, Andr\u00e9 and Ted Smith."},{"field":"Ted Smith","value":["Ted Smith","started"]}],"Ted Smith":"Ted Smith"}"#;
+    let m = Matcher::one(&Identity::new("Ted Smith", Some("ted.smith@a.example"), Some("0401234567")));
+    // A signature after line breaks and a tab, an escaped é, a name as a key, as a field and as
+    // an id's value: only the values of fields people write in words are text.
+    let src = r#"{"actions":[{"field":"comment_value","value":"Best regards,\nTed Smith\nmail:\nted.smith@a.example\tTed Smith, Andr\u00e9 and Ted Smith."},{"field":"Ted Smith","value":["Ted Smith","started"]},{"value":["Ted Smith"],"field":"set_tags"}],"all":[{"field":"requester_id","operator":"is_not","value":"0401234567"}],"Ted Smith":"Ted Smith"}"#;
     let out = redact_all(&m, src, Markup::Json);
     let v: serde_json::Value = serde_json::from_str(&out).expect("still JSON");
     assert_eq!(
         v["actions"][0]["value"],
         "Best regards,\n[redacted]\nmail:\n[redacted]\t[redacted], André and [redacted]."
     );
-    assert_eq!(v["actions"][1]["field"], "Ted Smith", "not a value: structure");
-    assert_eq!(v["actions"][1]["value"], serde_json::json!(["[redacted]", "started"]));
+    assert_eq!(v["actions"][1]["field"], "Ted Smith", "a field's name is structure");
+    assert_eq!(v["actions"][1]["value"], serde_json::json!(["Ted Smith", "started"]), "not a field of words");
+    assert_eq!(
+        v["actions"][2]["value"],
+        serde_json::json!(["[redacted]"]),
+        "the field may come after its value"
+    );
+    assert_eq!(v["all"][0]["value"], "0401234567", "an id is structure, whatever it looks like");
     assert_eq!(v["Ted Smith"], "Ted Smith", "a key's string is not a value");
     assert_eq!(json_text(src).lines().next(), Some("Best regards,"));
     // A replacement is quoted as JSON quotes it; a broken document stays as it was read.
-    let quoted = m.replace(r#"{"value":"Ted Smith"}"#, Markup::Json, |_| Some("a \"b\" \\ c".into())).unwrap().0;
+    let quoted = m
+        .replace(r#"{"field":"subject","value":"Ted Smith"}"#, Markup::Json, |_| Some("a \"b\" \\ c".into()))
+        .unwrap()
+        .0;
     assert_eq!(serde_json::from_str::<serde_json::Value>(&quoted).unwrap()["value"], "a \"b\" \\ c");
-    assert_eq!(redact_all(&m, r#"{"value":"Ted Smith"#, Markup::Json), r#"{"value":"[redacted]"#);
+    assert_eq!(
+        redact_all(&m, r#"{"field":"subject","value":"Ted Smith"#, Markup::Json),
+        r#"{"field":"subject","value":"Ted Smith"#
+    );
 }

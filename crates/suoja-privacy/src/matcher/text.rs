@@ -17,8 +17,8 @@ pub enum Markup {
     Plain,
     /// HTML: only text nodes and human-readable attribute values are text.
     Html,
-    /// JSON: only the strings under `"value"` keys (and in lists there) are text; keys and every
-    /// other string are structure.
+    /// JSON (a business rule's definition): only the `value` strings of objects whose `field`
+    /// people write in words are text; keys and every other string are structure.
     Json,
 }
 
@@ -93,36 +93,62 @@ pub fn json_text(src: &str) -> String {
     json_streams(src).iter().map(|s| s.text.as_ref()).collect::<Vec<_>>().join("\n")
 }
 
-/// The value strings of a JSON document, each its own stream with its escapes decoded (a
-/// `\n` is a line break between words, not the letter n). A document that is not JSON yields
-/// what was read up to where it stops making sense.
+/// The `field`s whose `value` people write in words (a rule's reply, subject, tags and field
+/// values); ids, statuses and hours are structure and are never read or rewritten.
+fn free_text_field(field: &str) -> bool {
+    matches!(
+        field,
+        "comment_value" | "comment_value_html" | "subject" | "current_tags" | "set_tags" | "remove_tags"
+    ) || field.starts_with("custom_fields_")
+}
+
+/// One open container of a JSON document being read.
+struct Open<'a> {
+    /// An object (or an array).
+    object: bool,
+    /// The key its values are under (an array's is its parent member's).
+    key: Option<String>,
+    /// An object's `field`.
+    field: Option<String>,
+    /// An object's `value` strings, kept until its `field` is known.
+    pending: Vec<Stream<'a>>,
+}
+
+/// The value strings of a JSON document whose `field` is free text, each its own stream with
+/// its escapes decoded (a `\n` is a line break between words, not the letter n). A document
+/// that is not JSON yields what was read up to where it stops making sense.
 fn json_streams(src: &str) -> Vec<Stream<'_>> {
     let b = src.as_bytes();
-    // Per open container: whether it is an object, and the key its values are under (an
-    // array's is its parent member's).
-    let mut stack: Vec<(bool, Option<String>)> = Vec::new();
+    let mut stack: Vec<Open<'_>> = Vec::new();
     let mut expect_key = false;
     let mut out = Vec::new();
     let mut i = 0;
     while let Some(&c) = b.get(i) {
         match c {
-            b'{' => {
-                stack.push((true, None));
-                expect_key = true;
-                i += 1;
-            }
-            b'[' => {
-                let key = stack.last().and_then(|s| s.1.clone());
-                stack.push((false, key));
+            b'{' | b'[' => {
+                let object = c == b'{';
+                let key = if object { None } else { stack.last().and_then(|s| s.key.clone()) };
+                stack.push(Open {
+                    object,
+                    key,
+                    field: None,
+                    pending: Vec::new(),
+                });
+                expect_key = object;
                 i += 1;
             }
             b'}' | b']' => {
-                stack.pop();
+                if let Some(done) = stack.pop()
+                    && done.object
+                    && done.field.as_deref().is_some_and(free_text_field)
+                {
+                    out.extend(done.pending);
+                }
                 expect_key = false;
                 i += 1;
             }
             b',' => {
-                expect_key = stack.last().is_some_and(|s| s.0);
+                expect_key = stack.last().is_some_and(|s| s.object);
                 i += 1;
             }
             b':' => {
@@ -132,9 +158,15 @@ fn json_streams(src: &str) -> Vec<Stream<'_>> {
             b'"' => {
                 let (s, end) = json_string(src, i);
                 i = end;
+                let key = stack.last().and_then(|o| o.key.clone());
                 match stack.last_mut() {
-                    Some((true, key)) if expect_key => *key = Some(s.text.to_string()),
-                    Some((_, Some(key))) if key == "value" => out.push(s),
+                    Some(o) if o.object && expect_key => o.key = Some(s.text.to_string()),
+                    Some(o) if o.object && key.as_deref() == Some("field") => o.field = Some(s.text.to_string()),
+                    _ if key.as_deref() == Some("value") => {
+                        if let Some(owner) = stack.iter_mut().rev().find(|o| o.object) {
+                            owner.pending.push(s);
+                        }
+                    }
                     _ => {}
                 }
             }

@@ -437,13 +437,14 @@ async fn run_engine(engine: &str, pg: Option<&str>, args: &BenchArgs, baseline_c
         if pg.is_some() {
             sqlx::query("VACUUM ANALYZE").execute(hd.db().write_pool()).await?;
         }
+        let automations = web::measure_automations(&hd, &boot.admin).await?;
         hd.db().close().await;
         let port = free_port()?;
         let server = ChildGuard {
             child: serve_command(&dir, port, &settings)?.spawn().context("starting suoja serve")?,
         };
         wait_port(port).await?;
-        let figures = web::measure(&format!("http://127.0.0.1:{port}"), ticket, custom_view, 300).await?;
+        let figures = web::measure(&format!("http://127.0.0.1:{port}"), ticket, custom_view, 300, automations).await?;
         drop(server);
         let _ = std::fs::remove_dir_all(&dir);
         return Ok(EngineResult {

@@ -37,6 +37,57 @@ pub struct WebFigures {
     pub asset_bytes: usize,
     /// Requests timed per page.
     pub samples: usize,
+    /// The hourly automation pass.
+    pub automations: AutomationFigures,
+}
+
+/// The hourly automation pass, timed in-process on the seeded database.
+#[derive(Debug, Clone, Default)]
+pub struct AutomationFigures {
+    /// The pass with Zendesk's default alone (nothing solved: the cost of looking), ms.
+    pub baseline_ms: f64,
+    /// The pass with an automation that makes every urgent ticket high priority, ms.
+    pub pass_ms: f64,
+    /// Tickets it changed.
+    pub changed: u64,
+}
+
+/// Times the automation pass: first with the default alone (it finds nothing to close), then
+/// with an automation that finds the urgent tickets (one in a hundred) and makes them high.
+pub async fn measure_automations(hd: &Helpdesk, admin: &Scope) -> anyhow::Result<AutomationFigures> {
+    let started = Instant::now();
+    hd.run_automations().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let baseline_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let cond = |field: &str, operator: &str, value: &str| suoja_helpdesk::rules::conditions::Wire {
+        field: field.into(),
+        operator: operator.into(),
+        value: serde_json::Value::String(value.into()),
+    };
+    hd.create_automation(
+        admin,
+        suoja_helpdesk::rules::automations::AutomationInput {
+            rule: suoja_helpdesk::rules::RuleInput {
+                title: Some("Urgent becomes high".into()),
+                ..Default::default()
+            },
+            all: Some(vec![cond("priority", "is", "urgent"), cond("NEW", "less_than", "100000")]),
+            actions: Some(vec![suoja_helpdesk::rules::macros::Action {
+                field: "priority".into(),
+                value: serde_json::Value::String("high".into()),
+            }]),
+            ..Default::default()
+        },
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let started = Instant::now();
+    let report = hd.run_automations().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let pass_ms = started.elapsed().as_secs_f64() * 1000.0;
+    Ok(AutomationFigures {
+        baseline_ms,
+        pass_ms,
+        changed: report.ran.iter().map(|r| r.2).sum(),
+    })
 }
 
 /// The agent's password in the benchmark tenant.
@@ -151,7 +202,7 @@ pub(super) async fn time(client: &reqwest::Client, url: &str, cookie: &str, n: u
 }
 
 /// Signs the agent in through the sign-in form and times the pages.
-pub async fn measure(base: &str, ticket: TicketId, custom_view: i64, samples: usize) -> anyhow::Result<WebFigures> {
+pub async fn measure(base: &str, ticket: TicketId, custom_view: i64, samples: usize, automations: AutomationFigures) -> anyhow::Result<WebFigures> {
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(30))
@@ -206,5 +257,6 @@ pub async fn measure(base: &str, ticket: TicketId, custom_view: i64, samples: us
         custom_view,
         asset_bytes,
         samples,
+        automations,
     })
 }

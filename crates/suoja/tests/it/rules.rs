@@ -704,6 +704,16 @@ engine_test_clocked!(automations_change_what_their_hours_find_once_and_nothing_e
     let (_, agent) = login(&app, "Aino Agentti", "aino.agent@example.fi", "agent").await;
     let solve = json!([{"field": "status", "value": "solved"}]);
     for (all, actions, needle) in [
+        (
+            json!([c("status", "is", "solved"), c("CLOSED", "greater_than", "2")]),
+            solve.clone(),
+            "closed tickets are final",
+        ),
+        (
+            json!([c("status", "is", "pending"), c("updated_at", "is", "0")]),
+            json!([{"field": "priority", "value": "high"}]),
+            "every hour",
+        ),
         (json!([c("status", "is", "pending")]), solve.clone(), "hours condition"),
         (
             json!([
@@ -801,4 +811,46 @@ engine_test_clocked!(automations_change_what_their_hours_find_once_and_nothing_e
     assert_eq!(app.get(&format!("/api/v2/tickets/{again}.json")).await.1["ticket"]["status"], "pending");
     let (s, _) = app.delete(&format!("/api/v2/automations/{auto}.json")).await;
     assert_eq!(s, StatusCode::NO_CONTENT);
+
+    // An automation that cannot run (its stored definition broken behind Suoja's back) is
+    // logged and passed over: the others still run, and it can still be taken out of use.
+    let (_, v) = app
+        .post(
+            "/api/v2/automations.json",
+            json!({"automation": {"title": "Tag quiet open tickets", "all": [c("status", "is", "open"), c("current_tags", "not_includes", "quiet"), c("updated_at", "greater_than", "24")], "actions": [{"field": "current_tags", "value": "quiet"}]}}),
+        )
+        .await;
+    let tagger = v["automation"]["id"].as_i64().unwrap();
+    let (_, v) = app
+        .post(
+            "/api/v2/automations.json",
+            json!({"automation": {"title": "Soon broken", "all": [c("status", "is", "new"), c("NEW", "greater_than", "1")], "actions": [{"field": "status", "value": "open"}]}}),
+        )
+        .await;
+    let broken = v["automation"]["id"].as_i64().unwrap();
+    sqlx::query(
+        "UPDATE business_rules SET definition = '{\"all\":[{\"field\":\"colour\",\"operator\":\"is\",\"value\":\"red\"}],\"actions\":[]}' WHERE id = $1",
+    )
+    .bind(broken)
+    .execute(app.helpdesk().db().write_pool())
+    .await
+    .unwrap();
+    // The broken one comes first in order; the tagger runs after it all the same.
+    let (s, _) = app
+        .put(&format!("/api/v2/automations/{broken}.json"), json!({"automation": {"position": 0}}))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let report = app.helpdesk().run_automations().await.unwrap();
+    assert_eq!(report.failed, vec![(app.t.tenant_id, broken)], "{report:?}");
+    assert!(report.ran.iter().any(|r| r.1 == tagger && r.2 == 1), "{report:?}");
+    assert!(
+        app.get(&format!("/api/v2/tickets/{open}.json")).await.1["ticket"]["tags"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("quiet"))
+    );
+    let (s, v) = app
+        .put(&format!("/api/v2/automations/{broken}.json"), json!({"automation": {"active": false}}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
 });
