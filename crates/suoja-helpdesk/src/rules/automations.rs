@@ -100,7 +100,8 @@ fn definition_json(all: Vec<Wire>, any: Vec<Wire>, actions: Vec<Action>) -> Resu
 }
 
 /// What an automation's update changes in the end, as conditions see it: each field's last
-/// value, and tags netted (a tag both added and removed is neither).
+/// value, and tags netted as a ticket's update applies them (a tag both added and removed is
+/// removed).
 fn net_changes(input: &TicketInput) -> (Vec<Change<'_>>, Vec<String>, Vec<String>) {
     let mut out = Vec::new();
     if let Some(s) = input.status {
@@ -132,10 +133,6 @@ fn net_changes(input: &TicketInput) -> (Vec<Change<'_>>, Vec<String>, Vec<String
         }
         None => Vec::new(),
     };
-    let removed: Vec<String> = removed
-        .into_iter()
-        .filter(|t| !input.additional_tags.iter().any(|a| a.eq_ignore_ascii_case(t)))
-        .collect();
     (out, if input.tags.is_some() { set } else { added }, removed)
 }
 
@@ -190,7 +187,7 @@ impl Helpdesk {
         if !all.iter().any(conditions::counts_hours) {
             return Err(HelpdeskError::invalid(
                 "conditions",
-                "conditions: an automation needs an hours condition under all (NEW, SOLVED, CLOSED, updated_at, due_date or until_due_date)",
+                "conditions: an automation needs an hours condition under all (NEW, SOLVED, updated_at, due_date or until_due_date)",
             ));
         }
         if all.iter().chain(&any).any(conditions::names_the_viewer) {
@@ -200,7 +197,7 @@ impl Helpdesk {
             ));
         }
         let actions = self.check_actions(scope, actions).await?;
-        if all.iter().chain(&any).any(conditions::tests_closed) {
+        if all.iter().any(conditions::tests_closed) {
             return Err(HelpdeskError::invalid(
                 "conditions",
                 "conditions: closed tickets are final; an automation never changes them",
@@ -310,9 +307,9 @@ impl Helpdesk {
     /// Changes an automation (admins); the whole of it is checked again.
     pub async fn update_automation(&self, scope: &Scope, id: i64, input: AutomationInput) -> Result<Automation> {
         automations_are_the_teams(scope, &input)?;
-        if input.all.is_none() && input.any.is_none() && input.actions.is_none() {
-            // Title, order, in use or not: the definition stays as it is (an automation whose
-            // assignee has left can still be taken out of use).
+        if input.all.is_none() && input.any.is_none() && input.actions.is_none() && input.rule.active != Some(true) {
+            // Title, order, out of use: the definition stays as it is (an automation whose
+            // assignee has left can still be taken out of use; putting one back in use checks it).
             return Automation::from_row(self.change_rule(scope, Kind::Automation, id, &input.rule, |old| Ok(old.to_string())).await?);
         }
         let old = self.get_automation(scope, id).await?;
@@ -353,6 +350,9 @@ impl Helpdesk {
         };
         let mut report = PassReport::default();
         for tenant in tenants {
+            if stop() {
+                break;
+            }
             let scope = Scope::operator(tenant);
             let list = match self.ensure_default_automations(tenant).await {
                 Ok(()) => self.list_automations(&scope, Some(true)).await,
@@ -370,9 +370,11 @@ impl Helpdesk {
                 if stop() || budget <= 0 {
                     break;
                 }
-                match self.run_automation(&scope, &a, budget).await {
+                match self.run_automation(&scope, &a, budget, stop).await {
                     Ok((changed, refused)) => {
-                        budget -= i64::try_from(changed + refused).unwrap_or(i64::MAX);
+                        // Only changes spend the tenant's budget: tickets refusing every hour do
+                        // not keep its later automations from running.
+                        budget -= i64::try_from(changed).unwrap_or(i64::MAX);
                         if changed + refused > 0 {
                             tracing::info!(tenant.id = %tenant, automation.id = a.row.id, changed, refused, "automation ran");
                             report.ran.push((tenant.0, a.row.id, changed, refused));
@@ -388,12 +390,14 @@ impl Helpdesk {
         Ok(report)
     }
 
-    async fn run_automation(&self, scope: &Scope, a: &Automation, budget: i64) -> Result<(u64, u64)> {
+    async fn run_automation(&self, scope: &Scope, a: &Automation, budget: i64, stop: &(dyn Fn() -> bool + Sync)) -> Result<(u64, u64)> {
         let input = input_of(&a.actions)?;
         let (mut changed, mut refused) = (0_u64, 0_u64);
         let mut after = 0;
         let mut seen = 0;
-        loop {
+        // At most `budget` changes, and at most MAX_PER_PASS tickets looked at.
+        while !stop() && i64::try_from(changed).unwrap_or(i64::MAX) < budget && seen < MAX_PER_PASS {
+            let batch = BATCH.min(budget - i64::try_from(changed).unwrap_or(i64::MAX)).min(MAX_PER_PASS - seen);
             let ids: Vec<TicketId> = {
                 let mut c = self.db.read().await?;
                 let mut f = self.rule_filter(&mut c, scope, &a.all, &a.any).await?;
@@ -406,7 +410,7 @@ impl Helpdesk {
                     });
                 }
                 f.after = Some(after);
-                suoja_store::tickets::list(&mut c, scope.tenant, &f, TicketSort::Id, BATCH, 0)
+                suoja_store::tickets::list(&mut c, scope.tenant, &f, TicketSort::Id, batch, 0)
                     .await?
                     .into_iter()
                     .map(|r| r.id)
@@ -423,9 +427,6 @@ impl Helpdesk {
                 }
             }
             seen += suoja_core::num::to_i64(ids.len());
-            if seen >= budget {
-                break;
-            }
         }
         Ok((changed, refused))
     }
@@ -489,7 +490,11 @@ mod tests {
         assert!(!stops(&[w("updated_at", "is", "0")], &[act("priority", "high")]));
         // The net change counts: the last status wins, a tag added and removed is neither.
         assert!(!stops(&pending, &[act("status", "solved"), act("status", "open")]));
-        assert!(!stops(&untagged, &[act("current_tags", "reminded"), act("remove_tags", "reminded")]));
+        assert!(
+            !stops(&untagged, &[act("current_tags", "reminded"), act("remove_tags", "reminded")]),
+            "removing wins"
+        );
+        assert!(stops(&tagged, &[act("current_tags", "a b"), act("remove_tags", "a b")]), "removing wins");
         assert!(!stops(&tagged, &[act("set_tags", "b"), act("current_tags", "a")]), "a is still there");
         let low = [w("priority", "less_than", "high"), w("NEW", "greater_than", "4")];
         assert!(stops(&low, &[act("priority", "urgent")]));

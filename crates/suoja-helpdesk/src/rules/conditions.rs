@@ -246,7 +246,8 @@ pub fn check(all: &[Wire], any: &[Wire]) -> Result<(Vec<Wire>, Vec<Wire>)> {
             .map(|w| {
                 parse(w)?;
                 Ok(Wire {
-                    field: w.field.clone(),
+                    // One spelling for tags, as the privacy engine reads them.
+                    field: if w.field == "tags" { "current_tags".into() } else { w.field.clone() },
                     operator: w.operator.clone(),
                     value: Value::String(text_of(&w.value).unwrap_or_default()),
                 })
@@ -431,11 +432,12 @@ pub(crate) fn holds_for_one_hour(w: &Wire) -> bool {
     w.field != "updated_at" && matches!(parse(w), Ok(Parsed::Hours(_, _, Cmp::Is, _, _)))
 }
 
-/// Whether the condition tests closed tickets (which no automation changes).
+/// Whether only closed tickets (which no automation changes) satisfy the condition.
 pub(crate) fn tests_closed(w: &Wire) -> bool {
     match parse(w) {
         Ok(Parsed::Hours(_, _, _, _, closed)) => closed,
-        Ok(Parsed::Status(c, s)) => holds(c, &Status::Closed, &s) && !matches!(c, Cmp::IsNot | Cmp::Less),
+        // Only what nothing but a closed ticket satisfies.
+        Ok(Parsed::Status(c, s)) => Status::ALL.iter().filter(|x| holds(c, *x, &s)).eq([Status::Closed].iter()),
         _ => false,
     }
 }

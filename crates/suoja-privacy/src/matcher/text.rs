@@ -98,7 +98,7 @@ pub fn json_text(src: &str) -> String {
 fn free_text_field(field: &str) -> bool {
     matches!(
         field,
-        "comment_value" | "comment_value_html" | "subject" | "current_tags" | "set_tags" | "remove_tags"
+        "comment_value" | "comment_value_html" | "subject" | "current_tags" | "tags" | "set_tags" | "remove_tags"
     ) || field.starts_with("custom_fields_")
 }
 

@@ -46,14 +46,15 @@ pub struct WebFigures {
 pub struct AutomationFigures {
     /// The pass with Zendesk's default alone (nothing solved: the cost of looking), ms.
     pub baseline_ms: f64,
-    /// The pass with an automation that makes every urgent ticket high priority, ms.
+    /// The pass with an automation that tags every urgent ticket, ms.
     pub pass_ms: f64,
     /// Tickets it changed.
     pub changed: u64,
 }
 
 /// Times the automation pass: first with the default alone (it finds nothing to close), then
-/// with an automation that finds the urgent tickets (one in a hundred) and makes them high.
+/// with an automation that finds the urgent tickets (one in a hundred) and tags them (a tag
+/// no view of the benchmark tests, so the pages are timed on the same tickets).
 pub async fn measure_automations(hd: &Helpdesk, admin: &Scope) -> anyhow::Result<AutomationFigures> {
     let started = Instant::now();
     hd.run_automations().await.map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -67,13 +68,17 @@ pub async fn measure_automations(hd: &Helpdesk, admin: &Scope) -> anyhow::Result
         admin,
         suoja_helpdesk::rules::automations::AutomationInput {
             rule: suoja_helpdesk::rules::RuleInput {
-                title: Some("Urgent becomes high".into()),
+                title: Some("Tag urgent tickets".into()),
                 ..Default::default()
             },
-            all: Some(vec![cond("priority", "is", "urgent"), cond("NEW", "less_than", "100000")]),
+            all: Some(vec![
+                cond("priority", "is", "urgent"),
+                cond("current_tags", "not_includes", "bench_seen"),
+                cond("NEW", "less_than", "100000"),
+            ]),
             actions: Some(vec![suoja_helpdesk::rules::macros::Action {
-                field: "priority".into(),
-                value: serde_json::Value::String("high".into()),
+                field: "current_tags".into(),
+                value: serde_json::Value::String("bench_seen".into()),
             }]),
             ..Default::default()
         },

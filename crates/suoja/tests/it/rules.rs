@@ -630,6 +630,11 @@ engine_test!(the_privacy_engine_reads_rules_and_personal_ones_go_with_their_agen
     let (s, v) = view(&app, Some(&ted_login), json!({"title": "Ted's queue", "all": [c("status", "is", "open")]})).await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let teds_view = v["view"]["id"].as_i64().unwrap();
+    // A condition on tags, in the older spelling, naming him.
+    let (s, v) = view(&app, None, json!({"title": "His tag", "all": [c("tags", "includes", "ted.smith@example.fi")]})).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(v["view"]["conditions"]["all"][0]["field"], "current_tags", "one spelling: {v}");
+    let tag_view = v["view"]["id"].as_i64().unwrap();
     let (s, v) = view(&app, Some(&teddy), json!({"title": "Started by Teddy", "all": [c("status", "is", "open")]})).await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let teddys_view = v["view"]["id"].as_i64().unwrap();
@@ -669,6 +674,8 @@ engine_test!(the_privacy_engine_reads_rules_and_personal_ones_go_with_their_agen
     assert!(!left.iter().any(|v| v.row.id == teds_view), "{left:?}");
     let (_, v) = app.get(&format!("/api/v2/macros/{naming}.json")).await;
     assert!(!v.to_string().contains("ted.smith@example.fi"), "{v}");
+    let (_, tv) = app.get(&format!("/api/v2/views/{tag_view}.json")).await;
+    assert_eq!(tv["view"]["conditions"]["all"][0]["value"], "[redacted]", "{tv}");
     let reply = v["macro"]["actions"][0]["value"].as_str().unwrap();
     assert_eq!(reply, "Escalated to [redacted] today.\nBest regards,\n[redacted]\tsupport", "{v}");
     // Everyone else's rules read byte for byte as before.
@@ -707,6 +714,11 @@ engine_test_clocked!(automations_change_what_their_hours_find_once_and_nothing_e
         (
             json!([c("status", "is", "solved"), c("CLOSED", "greater_than", "2")]),
             solve.clone(),
+            "closed tickets are final",
+        ),
+        (
+            json!([c("status", "greater_than", "solved"), c("NEW", "greater_than", "2")]),
+            json!([{"field": "priority", "value": "high"}]),
             "closed tickets are final",
         ),
         (
@@ -853,4 +865,17 @@ engine_test_clocked!(automations_change_what_their_hours_find_once_and_nothing_e
         .put(&format!("/api/v2/automations/{broken}.json"), json!({"automation": {"active": false}}))
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
+    // Put back in use, it is checked again.
+    let (s, v) = app
+        .put(&format!("/api/v2/automations/{broken}.json"), json!({"automation": {"active": true}}))
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    // A status test that admits more than closed tickets is taken.
+    let (s, v) = app
+        .post(
+            "/api/v2/automations.json",
+            json!({"automation": {"title": "Past open", "all": [c("status", "greater_than", "open"), c("current_tags", "not_includes", "late"), c("NEW", "greater_than", "48")], "actions": [{"field": "current_tags", "value": "late"}]}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
 });
