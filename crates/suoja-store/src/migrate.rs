@@ -257,11 +257,8 @@ async fn apply_pending(conn: &mut AnyConnection, engine: Engine) -> Result<()> {
 mod tests {
     use super::*;
 
-    /// Version 26 gives a tenant that existed before automations Zendesk's default automation
-    /// out of use (switched on unasked, it would close every ticket solved long ago); a tenant
-    /// created later gets it in use from the services.
-    #[tokio::test]
-    async fn an_upgraded_tenant_gets_the_default_automation_out_of_use() {
+    /// An in-memory SQLite database with the migrations before `version` applied and recorded.
+    async fn migrated_before(version: i64) -> AnyConnection {
         sqlx::any::install_default_drivers();
         let mut c = AnyConnection::connect("sqlite::memory:").await.unwrap();
         c.execute(
@@ -269,7 +266,7 @@ mod tests {
         )
         .await
         .unwrap();
-        for m in MIGRATIONS.iter().filter(|m| m.version < 26) {
+        for m in MIGRATIONS.iter().filter(|m| m.version < version) {
             sqlx::raw_sql(m.sqlite).execute(&mut c).await.unwrap();
             let checksum = hex::encode(Sha256::digest(m.sqlite.as_bytes()));
             sqlx::query("INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES ($1, $2, $3, 0)")
@@ -280,6 +277,15 @@ mod tests {
                 .await
                 .unwrap();
         }
+        c
+    }
+
+    /// Version 26 gives a tenant that existed before automations Zendesk's default automation
+    /// out of use (switched on unasked, it would close every ticket solved long ago); a tenant
+    /// created later gets it in use from the services.
+    #[tokio::test]
+    async fn an_upgraded_tenant_gets_the_default_automation_out_of_use() {
+        let mut c = migrated_before(26).await;
         c.execute("INSERT INTO tenants (subdomain, name, region, created_at) VALUES ('old', 'Old', 'eu', 1), ('older', 'Older', 'eu', 1)")
             .await
             .unwrap();
@@ -300,24 +306,7 @@ mod tests {
     /// last column.
     #[tokio::test]
     async fn rebuilding_attachments_keeps_rows_ids_and_the_counter() {
-        sqlx::any::install_default_drivers();
-        let mut c = AnyConnection::connect("sqlite::memory:").await.unwrap();
-        c.execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at BIGINT NOT NULL)",
-        )
-        .await
-        .unwrap();
-        for m in MIGRATIONS.iter().filter(|m| m.version < 13) {
-            sqlx::raw_sql(m.sqlite).execute(&mut c).await.unwrap();
-            let checksum = hex::encode(Sha256::digest(m.sqlite.as_bytes()));
-            sqlx::query("INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES ($1, $2, $3, 0)")
-                .bind(m.version)
-                .bind(m.name)
-                .bind(checksum)
-                .execute(&mut c)
-                .await
-                .unwrap();
-        }
+        let mut c = migrated_before(13).await;
         for i in 1..=3_i64 {
             sqlx::query(
                 "INSERT INTO attachments (tenant_id, key_id, uploader_id, upload_token_hash, ticket_id, comment_id, file_name_enc, content_type, size, content_enc, created_at) \

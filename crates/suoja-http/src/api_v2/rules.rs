@@ -186,6 +186,22 @@ fn conditions_of(o: &Obj<'_>, key: &str) -> Result<Option<Vec<Wire>>, ApiError> 
     }
 }
 
+/// Conditions as a request gives them.
+type Conditions = Vec<Wire>;
+
+/// A rule's `all` and `any` conditions, given at its top level or inside `conditions` (the
+/// top level wins).
+fn all_and_any(o: &Obj<'_>) -> Result<(Option<Conditions>, Option<Conditions>), ApiError> {
+    let mut all = conditions_of(o, "all")?;
+    let mut any = conditions_of(o, "any")?;
+    if let Some(c) = o.opt_object("conditions")? {
+        c.only(&["all", "any"])?;
+        all = all.or(conditions_of(&c, "all")?);
+        any = any.or(conditions_of(&c, "any")?);
+    }
+    Ok((all, any))
+}
+
 fn view_input(body: &JsonBody) -> Result<ViewInput, ApiError> {
     let root = Obj::root(&body.0);
     root.only(&["view"])?;
@@ -204,13 +220,7 @@ fn view_input(body: &JsonBody) -> Result<ViewInput, ApiError> {
     ];
     known.extend(READ_ONLY);
     o.only(&known)?;
-    let mut all = conditions_of(&o, "all")?;
-    let mut any = conditions_of(&o, "any")?;
-    if let Some(c) = o.opt_object("conditions")? {
-        c.only(&["all", "any"])?;
-        all = all.or(conditions_of(&c, "all")?);
-        any = any.or(conditions_of(&c, "any")?);
-    }
+    let (all, any) = all_and_any(&o)?;
     let mut input = ViewInput {
         rule: rule_input(&o)?,
         all,
@@ -294,13 +304,7 @@ fn automation_input(body: &JsonBody) -> Result<AutomationInput, ApiError> {
     ];
     known.extend(READ_ONLY);
     o.only(&known)?;
-    let mut all = conditions_of(&o, "all")?;
-    let mut any = conditions_of(&o, "any")?;
-    if let Some(c) = o.opt_object("conditions")? {
-        c.only(&["all", "any"])?;
-        all = all.or(conditions_of(&c, "all")?);
-        any = any.or(conditions_of(&c, "any")?);
-    }
+    let (all, any) = all_and_any(&o)?;
     Ok(AutomationInput {
         rule: rule_input(&o)?,
         all,

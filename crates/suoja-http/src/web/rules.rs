@@ -95,6 +95,28 @@ fn shown(v: &Value) -> String {
     }
 }
 
+/// Conditions as the page lists them: `all` joined, `any` in brackets.
+fn conditions_summary(all: &[Wire], any: &[Wire]) -> String {
+    let line = |ws: &[Wire]| ws.iter().map(|w| format!("{} {} {}", w.field, w.operator, shown(&w.value))).collect::<Vec<_>>();
+    let mut parts = line(all);
+    if !any.is_empty() {
+        parts.push(format!("({})", line(any).join(" | ")));
+    }
+    parts.join(" · ")
+}
+
+/// Actions as the page lists them, each value cut at 80 characters.
+fn actions_summary(actions: &[Action]) -> String {
+    actions
+        .iter()
+        .map(|a| {
+            let v: String = shown(&a.value).chars().take(80).collect();
+            format!("{} = {v}", a.field)
+        })
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
+
 async fn page(
     state: &AppState,
     ctx: &Ctx,
@@ -107,46 +129,20 @@ async fn page(
     let views = state.helpdesk.list_views(&scope, None).await.map_err(|e| ctx.fail(e))?;
     let macros = state.helpdesk.list_macros(&scope, None).await.map_err(|e| ctx.fail(e))?;
     let automations = state.helpdesk.list_automations(&scope, None).await.map_err(|e| ctx.fail(e))?;
-    let conditions = |all: &[Wire], any: &[Wire]| {
-        let mut parts: Vec<String> = all.iter().map(|w| format!("{} {} {}", w.field, w.operator, shown(&w.value))).collect();
-        if !any.is_empty() {
-            let any: Vec<String> = any.iter().map(|w| format!("{} {} {}", w.field, w.operator, shown(&w.value))).collect();
-            parts.push(format!("({})", any.join(" | ")));
-        }
-        parts.join(" · ")
-    };
-    let automations: Vec<Row> = automations
-        .iter()
-        .map(|a| {
-            let then: Vec<String> = a.actions.iter().map(|x| format!("{} = {}", x.field, shown(&x.value))).collect();
-            row(&scope, &a.row, format!("{} → {}", conditions(&a.all, &a.any), then.join(" · ")))
-        })
-        .collect();
     let views: Vec<Row> = views
         .iter()
         .map(|v| {
-            let mut parts: Vec<String> = v.def.all.iter().map(|w| format!("{} {} {}", w.field, w.operator, shown(&w.value))).collect();
-            if !v.def.any.is_empty() {
-                let any: Vec<String> = v.def.any.iter().map(|w| format!("{} {} {}", w.field, w.operator, shown(&w.value))).collect();
-                parts.push(format!("({})", any.join(" | ")));
-            }
-            let mut r = row(&scope, &v.row, parts.join(" · "));
+            let mut r = row(&scope, &v.row, conditions_summary(&v.def.all, &v.def.any));
             r.title = super::agent::view_title(ctx, v);
             r
         })
         .collect();
-    let macros: Vec<Row> = macros
+    let macros: Vec<Row> = macros.iter().map(|m| row(&scope, &m.row, actions_summary(&m.actions))).collect();
+    let automations: Vec<Row> = automations
         .iter()
-        .map(|m| {
-            let parts: Vec<String> = m
-                .actions
-                .iter()
-                .map(|a| {
-                    let v: String = shown(&a.value).chars().take(80).collect();
-                    format!("{} = {v}", a.field)
-                })
-                .collect();
-            row(&scope, &m.row, parts.join(" · "))
+        .map(|a| {
+            let what = format!("{} → {}", conditions_summary(&a.all, &a.any), actions_summary(&a.actions));
+            row(&scope, &a.row, what)
         })
         .collect();
     let p = RulesPage {
