@@ -61,6 +61,8 @@ pub struct Helpdesk {
     notifications: bool,
     /// Each tenant's IP restriction as last read, for a moment (every API request asks).
     security_cache: Arc<security::SettingsCache>,
+    /// Views' counts, kept a while when counting is costly.
+    view_counts: Arc<rules::counts::CountCache>,
 }
 
 impl Helpdesk {
@@ -85,6 +87,7 @@ impl Helpdesk {
             upload_quota: uploads::DEFAULT_UPLOAD_QUOTA,
             notifications: false,
             security_cache: Arc::default(),
+            view_counts: Arc::default(),
         }
     }
     /// Whether ticket notifications are queued for sending (off unless mail goes out).

@@ -1,13 +1,15 @@
-//! Ticket notifications by e-mail: who is told what when a ticket is opened, answered or
-//! assigned, in each recipient's language. They are queued in the outbox inside the change's
-//! transaction (sealed under the recipient's key, so erasing the recipient erases them) and sent
-//! by the mail sender; nothing is queued unless the installation sends mail.
+//! Ticket notifications by e-mail: the messages triggers send (`rules::triggers`), in each
+//! recipient's language when a default notification's words are left as they are. They are
+//! queued in the outbox inside the change's transaction (sealed under the recipient's key, so
+//! erasing the recipient erases them) and sent by the mail sender; nothing is queued unless the
+//! installation sends mail.
 //!
-//! - A new ticket: the requester gets an acknowledgement (without their words), the assignee
-//!   (when it is not the person who opened it) a notice with them.
-//! - A public reply: the requester and the ticket's CCs get it, never its own author.
-//! - An internal note reaches no one outside staff: only the assignee is told of it.
-//! - A new assignee is told (unless they assigned themselves).
+//! - No one is told of their own update, except a requester acknowledged for the request they
+//!   opened, or a notification an admin addressed to `current_user`.
+//! - An end user is never sent an internal note's words, nor, on a new ticket, the words it was
+//!   opened with (a forged sender would otherwise have the helpdesk mail any text to anyone).
+//! - Staff notices go to staff only: an end user in a group's list or named as assignee is not
+//!   sent an agent's notice.
 
 use std::collections::BTreeSet;
 
@@ -17,18 +19,8 @@ use suoja_store::Conn;
 use suoja_store::tickets::TicketRow;
 use suoja_store::users::UserRow;
 
+use crate::rules::triggers::{Notice, Recipient};
 use crate::{Helpdesk, Result};
-
-/// What happened to a ticket.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Event<'a> {
-    /// Opened, with its first comment.
-    Opened { text: &'a str },
-    /// A comment added: public (a reply) or an internal note.
-    Commented { text: &'a str, public: bool },
-    /// Given a new assignee.
-    Assigned,
-}
 
 /// The outbox kinds of ticket notifications (what the sender and the admin pages show).
 pub mod kinds {
@@ -65,111 +57,101 @@ fn finnish(u: &UserRow) -> bool {
 }
 
 impl Helpdesk {
-    /// Queues the notifications `event` calls for, in the caller's transaction.
-    /// Returns who was told what (the outbox kind and the recipient), for the ticket's audit.
-    pub(crate) async fn notify(&self, c: &mut Conn, scope: &Scope, ticket: &TicketRow, event: Event<'_>) -> Result<Vec<(&'static str, UserId)>> {
+    /// Queues the notifications the triggers that fired call for, in the caller's transaction,
+    /// with the ticket as the update leaves it. Returns who was told what (the outbox kind and
+    /// the recipient), for the ticket's audit.
+    pub(crate) async fn send_notices(
+        &self,
+        c: &mut Conn,
+        scope: &Scope,
+        ticket: &TicketRow,
+        created: bool,
+        comment: Option<(bool, &str)>,
+        notices: &[Notice],
+    ) -> Result<Vec<(&'static str, UserId)>> {
         let mut told = Vec::new();
-        if !self.notifications {
+        if !self.notifications || notices.is_empty() {
             return Ok(told);
         }
         let t = scope.tenant;
-        let on = suoja_store::settings::notifications(c, t).await?;
         let subject = match &ticket.subject_enc {
             Some(s) => self.vault.decrypt_str(c, t, s).await?,
             None => String::new(),
         };
-        let id = ticket.id.0;
-        match event {
-            Event::Opened { text } => {
-                if on.received
-                    && let Some(r) = self.recipient(c, t, ticket.requester_id).await?
-                {
-                    // Their words are not quoted back: a forged sender would otherwise have the
-                    // helpdesk mail any text to any address.
-                    let (subj, body) = if finnish(&r) {
-                        (
-                            format!("[#{id}] Pyyntösi on vastaanotettu: {subject}"),
-                            format!("Hei,\n\nsaimme pyyntösi (numero {id}). Vastaamme pian; voit lisätä tietoja vastaamalla tähän viestiin.\n"),
-                        )
-                    } else {
-                        (
-                            format!("[#{id}] We received your request: {subject}"),
-                            format!("Hello,\n\nwe received your request (number {id}) and will answer soon; reply to this message to add to it.\n"),
-                        )
-                    };
-                    self.queue(c, t, &r, kinds::RECEIVED, id, &subj, &body).await?;
-                    told.push((kinds::RECEIVED, r.id));
+        let mut names = Names::default();
+        for n in notices {
+            let (to, staff_only) = self.recipients(c, scope, ticket, &n.to).await?;
+            for u in to {
+                let explicit = n.to == Recipient::CurrentUser;
+                let acknowledged = created && u == ticket.requester_id;
+                if u == scope.actor && !explicit && !acknowledged {
+                    continue;
                 }
-                if let Some(a) = ticket.assignee_id.filter(|a| on.assignee && *a != scope.actor)
-                    && self.tell_assignee(c, t, a, id, &subject, text).await?
-                {
-                    told.push((kinds::ASSIGNEE, a));
+                let Some(r) = self.recipient(c, t, u).await? else { continue };
+                let end_user = r.role == Role::EndUser;
+                if end_user && staff_only {
+                    continue;
                 }
-            }
-            Event::Commented { text, public } => {
-                if public && on.replies {
-                    let mut to: BTreeSet<UserId> = BTreeSet::from([ticket.requester_id]);
-                    for (_, user, kind) in suoja_store::tickets::collaborators(c, t, &[ticket.id]).await? {
-                        if kind != "follower" {
-                            to.insert(user);
-                        }
-                    }
-                    to.remove(&scope.actor);
-                    for u in to {
-                        let Some(r) = self.recipient(c, t, u).await? else { continue };
-                        let (subj, body) = if finnish(&r) {
-                            (
-                                format!("[#{id}] Vastaus pyyntöösi: {subject}"),
-                                format!("{text}\n\n--\nVastaa tähän viestiin lisätäksesi pyyntöön {id}.\n"),
-                            )
-                        } else {
-                            (
-                                format!("[#{id}] Re: {subject}"),
-                                format!("{text}\n\n--\nReply to this message to add to request {id}.\n"),
-                            )
-                        };
-                        self.queue(c, t, &r, kinds::REPLY, id, &subj, &body).await?;
-                        told.push((kinds::REPLY, r.id));
-                    }
-                }
-                if let Some(a) = ticket.assignee_id.filter(|a| on.assignee && *a != scope.actor)
-                    && self.tell_assignee(c, t, a, id, &subject, text).await?
-                {
-                    told.push((kinds::ASSIGNEE, a));
-                }
-            }
-            Event::Assigned => {
-                if let Some(a) = ticket.assignee_id.filter(|a| on.assignee && *a != scope.actor)
-                    && self.tell_assignee(c, t, a, id, &subject, "").await?
-                {
-                    told.push((kinds::ASSIGNEE, a));
-                }
+                let kind = match n.to {
+                    Recipient::Requester | Recipient::RequesterAndCcs if created => kinds::RECEIVED,
+                    Recipient::Requester | Recipient::RequesterAndCcs => kinds::REPLY,
+                    _ if end_user => kinds::REPLY,
+                    _ => kinds::ASSIGNEE,
+                };
+                // Staff read every comment; an end user only a public one on a ticket already
+                // open.
+                let shown = |public: bool| !end_user || (public && !created);
+                let latest = match comment {
+                    Some((public, text)) if shown(public) => text,
+                    _ => "",
+                };
+                let (subj_t, body_t) = match crate::rules::triggers::finnish_default(&n.subject, &n.body) {
+                    Some((s, b)) if finnish(&r) => (s.to_string(), b.to_string()),
+                    _ => (n.subject.clone(), n.body.clone()),
+                };
+                let needs = |p: &str| subj_t.contains(p) || body_t.contains(p);
+                names.load(self, c, t, ticket, scope.actor, &needs).await?;
+                let value = |name: &str| names.value(name, ticket, &subject, latest);
+                // One line: a value holding a line break does not start a header.
+                let subj: String = crate::rules::macros::fill(&subj_t, &value, false)
+                    .chars()
+                    .map(|c| if c.is_control() { ' ' } else { c })
+                    .collect();
+                let body = crate::rules::macros::fill(&body_t, &value, false);
+                self.queue(c, t, &r, kind, ticket.id.0, &subj, &body).await?;
+                told.push((kind, r.id));
             }
         }
         Ok(told)
     }
 
-    /// Tells the assignee; returns whether a message was queued.
-    async fn tell_assignee(&self, c: &mut Conn, t: TenantId, assignee: UserId, id: i64, subject: &str, text: &str) -> Result<bool> {
-        let Some(r) = self.recipient(c, t, assignee).await? else {
-            return Ok(false);
-        };
-        if r.role == Role::EndUser {
-            return Ok(false);
-        }
-        let (subj, body) = if finnish(&r) {
-            (
-                format!("[#{id}] Sinulle osoitettu pyyntö päivittyi: {subject}"),
-                format!("Pyyntö {id} on osoitettu sinulle.\n\n{text}\n"),
-            )
-        } else {
-            (
-                format!("[#{id}] Assigned to you: {subject}"),
-                format!("Request {id} is assigned to you.\n\n{text}\n"),
-            )
-        };
-        self.queue(c, t, &r, kinds::ASSIGNEE, id, &subj, &body).await?;
-        Ok(true)
+    /// The people a notification names, and whether it is for staff only.
+    async fn recipients(&self, c: &mut Conn, scope: &Scope, ticket: &TicketRow, to: &Recipient) -> Result<(Vec<UserId>, bool)> {
+        let t = scope.tenant;
+        Ok(match to {
+            Recipient::Requester => (vec![ticket.requester_id], false),
+            Recipient::RequesterAndCcs => {
+                let mut to: BTreeSet<UserId> = BTreeSet::from([ticket.requester_id]);
+                for (_, user, kind) in suoja_store::tickets::collaborators(c, t, &[ticket.id]).await? {
+                    if kind != "follower" {
+                        to.insert(user);
+                    }
+                }
+                (to.into_iter().collect(), false)
+            }
+            Recipient::Assignee => (ticket.assignee_id.into_iter().collect(), true),
+            Recipient::CurrentUser => (vec![scope.actor], false),
+            Recipient::User(u) => (vec![*u], false),
+            Recipient::TicketGroup | Recipient::Group(_) => {
+                let g = match to {
+                    Recipient::Group(g) => Some(*g),
+                    _ => ticket.group_id,
+                };
+                let Some(g) = g else { return Ok((Vec::new(), true)) };
+                let members = suoja_store::groups::memberships(c, t, None, Some(g), 0, 1_000, 0).await?;
+                (members.iter().map(|m| m.user_id).collect(), true)
+            }
+        })
     }
 
     /// Which ticket notifications the tenant sends.
@@ -177,8 +159,11 @@ impl Helpdesk {
         if !scope.is_admin() {
             return Err(crate::HelpdeskError::Forbidden("only admins see the mail settings"));
         }
-        let mut c = self.db.read().await?;
-        Ok(suoja_store::settings::notifications(&mut c, scope.tenant).await?)
+        // The default notification triggers hold the switches.
+        let mut tx = self.db.begin().await?;
+        let n = self.settings_from_triggers(&mut tx, scope.tenant).await?;
+        tx.commit().await?;
+        Ok(n)
     }
 
     /// Switches the tenant's ticket notifications (admins).
@@ -188,6 +173,7 @@ impl Helpdesk {
         }
         let mut tx = self.db.begin().await?;
         suoja_store::settings::set_notifications(&mut tx, scope.tenant, n, scope.actor.0, self.now()).await?;
+        self.switch_default_triggers(&mut tx, scope.tenant, &n).await?;
         tx.commit().await?;
         tracing::info!(tenant.id = %scope.tenant, actor.id = %scope.actor, received = n.received, replies = n.replies, assignee = n.assignee, "notification settings changed");
         Ok(())
@@ -229,5 +215,72 @@ impl Helpdesk {
     /// A person who can be sent mail now (`None` when they cannot).
     pub async fn mail_recipient(&self, c: &mut Conn, t: TenantId, id: UserId) -> Result<Option<UserRow>> {
         self.recipient(c, t, id).await
+    }
+}
+
+/// The names placeholders ask for, read once per update.
+#[derive(Default)]
+struct Names {
+    loaded: bool,
+    requester: Option<(String, String)>,
+    assignee: Option<(String, String)>,
+    me: Option<(String, String)>,
+    group: Option<String>,
+}
+
+impl Names {
+    async fn load(&mut self, hd: &Helpdesk, c: &mut Conn, t: TenantId, ticket: &TicketRow, actor: UserId, needs: &(dyn Fn(&str) -> bool + Sync)) -> Result<()> {
+        if self.loaded || !(needs("ticket.requester.") || needs("ticket.assignee.") || needs("current_user.") || needs("ticket.group.")) {
+            return Ok(());
+        }
+        self.loaded = true;
+        for (slot, who) in [(0, Some(ticket.requester_id)), (1, ticket.assignee_id), (2, Some(actor))] {
+            let Some(who) = who else { continue };
+            let Some(u) = suoja_store::users::by_id(c, t, who).await? else { continue };
+            let name = hd.vault.decrypt_str(c, t, &u.name_enc).await?;
+            let email = match &u.email_enc {
+                Some(e) => hd.vault.decrypt_str(c, t, e).await?,
+                None => String::new(),
+            };
+            let v = Some((name, email));
+            match slot {
+                0 => self.requester = v,
+                1 => self.assignee = v,
+                _ => self.me = v,
+            }
+        }
+        if let Some(g) = ticket.group_id {
+            self.group = suoja_store::groups::by_id(c, t, g).await?.map(|g| g.name);
+        }
+        Ok(())
+    }
+
+    fn value(&self, name: &str, ticket: &TicketRow, subject: &str, latest: &str) -> Option<String> {
+        let first = |n: &str| n.split_whitespace().next().unwrap_or("").to_string();
+        let of = |p: &Option<(String, String)>, part: &str| -> String {
+            match (p, part) {
+                (Some((n, _)), "name") => n.clone(),
+                (Some((n, _)), "first_name") => first(n),
+                (Some((_, e)), "email") => e.clone(),
+                _ => String::new(),
+            }
+        };
+        Some(match name {
+            "ticket.id" => ticket.id.0.to_string(),
+            "ticket.title" => subject.to_string(),
+            "ticket.status" => ticket.status.as_str().to_string(),
+            "ticket.priority" => ticket.priority.clone().unwrap_or_default(),
+            "ticket.latest_comment" => latest.to_string(),
+            "ticket.group.name" => self.group.clone().unwrap_or_default(),
+            n => {
+                let (who, part) = n.rsplit_once('.')?;
+                match who {
+                    "ticket.requester" => of(&self.requester, part),
+                    "ticket.assignee" => of(&self.assignee, part),
+                    "current_user" => of(&self.me, part),
+                    _ => return None,
+                }
+            }
+        })
     }
 }

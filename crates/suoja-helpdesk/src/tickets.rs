@@ -12,6 +12,7 @@ mod people;
 mod read;
 mod tags;
 mod trash;
+mod triggered;
 mod update;
 
 use serde_json::Value;

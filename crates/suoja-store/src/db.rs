@@ -404,6 +404,28 @@ impl Db {
     }
 }
 
+/// A point in the open transaction that [`rollback_to`] returns to, so one part of a request
+/// (a trigger's changes) can be undone alone. `name` is a constant word.
+pub async fn savepoint(c: &mut Conn, name: &'static str) -> crate::Result<()> {
+    sqlx::query(sqlx::AssertSqlSafe(format!("SAVEPOINT {name}"))).execute(c).await?;
+    Ok(())
+}
+
+/// Undoes what was written since the savepoint, and ends it.
+pub async fn rollback_to(c: &mut Conn, name: &'static str) -> crate::Result<()> {
+    sqlx::query(sqlx::AssertSqlSafe(format!("ROLLBACK TO SAVEPOINT {name}")))
+        .execute(&mut *c)
+        .await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!("RELEASE SAVEPOINT {name}"))).execute(c).await?;
+    Ok(())
+}
+
+/// Keeps what was written since the savepoint, and ends it.
+pub async fn release(c: &mut Conn, name: &'static str) -> crate::Result<()> {
+    sqlx::query(sqlx::AssertSqlSafe(format!("RELEASE SAVEPOINT {name}"))).execute(c).await?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -50,7 +50,7 @@ pub mod users;
 pub mod web;
 pub mod webhooks;
 
-pub use db::{Conn, Db, DbOptions, Engine, Tx};
+pub use db::{Conn, Db, DbOptions, Engine, Tx, release, rollback_to, savepoint};
 pub use error::StoreError;
 
 pub use sqlx::Error as SqlError;

@@ -180,3 +180,36 @@ pub async fn set_owner(c: &mut Conn, tenant: TenantId, kind: &str, id: i64, owne
         .await?;
     Ok(done.rows_affected() > 0)
 }
+
+/// The shared rules of a kind in use, in order (triggers, as an update runs them).
+pub async fn list_active_shared(c: &mut Conn, tenant: TenantId, kind: &str) -> Result<Vec<RuleRow>> {
+    let sql = format!("SELECT {COLS} FROM business_rules WHERE tenant_id = $1 AND kind = $2 AND owner_id IS NULL AND active = 1 ORDER BY position, id");
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.0).bind(kind.to_string()).fetch_all(c).await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// Puts a default rule in or out of use.
+pub async fn set_active_by_key(c: &mut Conn, tenant: TenantId, kind: &str, key: &str, active: bool, now: Timestamp) -> Result<bool> {
+    let done = sqlx::query("UPDATE business_rules SET active = $4, updated_at = $5 WHERE tenant_id = $1 AND kind = $2 AND rule_key = $3 AND active <> $4")
+        .bind(tenant.0)
+        .bind(kind.to_string())
+        .bind(key.to_string())
+        .bind(i64::from(active))
+        .bind(now.0)
+        .execute(c)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Moves a rule to a place in its kind's order.
+pub async fn set_position(c: &mut Conn, tenant: TenantId, kind: &str, id: i64, position: i64, now: Timestamp) -> Result<bool> {
+    let done = sqlx::query("UPDATE business_rules SET position = $4, updated_at = $5 WHERE tenant_id = $1 AND kind = $2 AND id = $3")
+        .bind(tenant.0)
+        .bind(kind.to_string())
+        .bind(id)
+        .bind(position)
+        .bind(now.0)
+        .execute(c)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}

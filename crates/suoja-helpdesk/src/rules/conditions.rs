@@ -447,6 +447,85 @@ pub(crate) fn names_the_viewer(w: &Wire) -> bool {
     matches!(parse(w), Ok(Parsed::Id(_, _, Who::CurrentUser | Who::CurrentGroups)))
 }
 
+/// A ticket as a trigger's conditions see it, before or after an update.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TicketState {
+    pub status: Status,
+    pub priority: Option<Priority>,
+    pub ticket_type: Option<TicketType>,
+    pub requester: i64,
+    pub submitter: i64,
+    pub assignee: Option<i64>,
+    pub group: Option<i64>,
+    pub organization: Option<i64>,
+    pub form: Option<i64>,
+    /// Lower case, as kept.
+    pub tags: Vec<String>,
+}
+
+impl TicketState {
+    /// The value a field holds, in the form a condition names it (`None`: no value).
+    pub(crate) fn value_of(&self, field: &str) -> Option<String> {
+        match field {
+            "status" => Some(self.status.as_str().to_string()),
+            "priority" => self.priority.map(|p| p.as_str().to_string()),
+            "type" | "ticket_type_id" => self.ticket_type.map(|t| t.as_str().to_string()),
+            "requester_id" => Some(self.requester.to_string()),
+            "submitter_id" => Some(self.submitter.to_string()),
+            "assignee_id" => self.assignee.map(|a| a.to_string()),
+            "group_id" => self.group.map(|g| g.to_string()),
+            "organization_id" => self.organization.map(|o| o.to_string()),
+            "ticket_form_id" => self.form.map(|f| f.to_string()),
+            _ => None,
+        }
+    }
+}
+
+/// A condition's value in the form [`TicketState::value_of`] gives (`current_user`: `actor`),
+/// for a condition that [`check`] accepted.
+pub(crate) fn value_named(w: &Wire, actor: i64) -> Result<Option<String>> {
+    Ok(match parse(w)? {
+        Parsed::Status(_, s) => Some(s.as_str().to_string()),
+        Parsed::Priority(_, p) => p.map(|p| p.as_str().to_string()),
+        Parsed::Type(_, t) => t.map(|t| t.as_str().to_string()),
+        Parsed::Id(_, _, Who::CurrentUser) => Some(actor.to_string()),
+        Parsed::Id(_, _, Who::Id(n)) => Some(n.to_string()),
+        Parsed::Id(_, _, Who::Nobody | Who::CurrentGroups) => None,
+        Parsed::Tags(..) | Parsed::Hours(..) => None,
+    })
+}
+
+/// Whether a condition holds on `t`, with `actor` as `current_user` (a trigger's conditions
+/// on the ticket as an update leaves it). Hours and `current_groups` never hold here: a
+/// trigger refuses them when saved.
+pub(crate) fn holds_on(w: &Wire, t: &TicketState, actor: i64) -> Result<bool> {
+    Ok(match parse(w)? {
+        Parsed::Status(c, s) => holds(c, &t.status, &s),
+        Parsed::Priority(c, p) => holds(c, &t.priority, &p),
+        Parsed::Type(is, ty) => (t.ticket_type == ty) == is,
+        Parsed::Id(col, is, who) => {
+            let held = match col {
+                IdColumn::Requester => Some(t.requester),
+                IdColumn::Submitter => Some(t.submitter),
+                IdColumn::Assignee => t.assignee,
+                IdColumn::Group => t.group,
+                IdColumn::Organization => t.organization,
+                IdColumn::Form => t.form,
+                IdColumn::StatusRank => Some(t.status.rank()),
+            };
+            let want = match who {
+                Who::CurrentUser => Some(actor),
+                Who::Id(n) => Some(n),
+                Who::Nobody => None,
+                Who::CurrentGroups => return Ok(false),
+            };
+            (held == want) == is
+        }
+        Parsed::Tags(includes, tags) => tags.iter().any(|x| t.tags.contains(x)) == includes,
+        Parsed::Hours(..) => false,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -196,7 +196,7 @@ fn check_placeholders(text: &str) -> Result<()> {
 }
 
 /// Fills in the placeholders `value` knows (others stay as written); `html` escapes the values.
-fn fill(text: &str, value: &dyn Fn(&str) -> Option<String>, html: bool) -> String {
+pub(crate) fn fill(text: &str, value: &dyn Fn(&str) -> Option<String>, html: bool) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(start) = rest.find("{{") {

@@ -1,12 +1,15 @@
-//! Business rules: views (saved ticket lists) and macros (prepared changes and replies), in
-//! Zendesk's shapes. A rule is shared by the team or personal to one agent: admins write the
-//! shared ones; an agent writes their own personal ones and sees the shared ones and theirs.
-//! The workspace's queues are default views every tenant gets, which admins may change or
-//! take out of use but not remove.
+//! Business rules: views (saved ticket lists), macros (prepared changes and replies),
+//! automations (hourly) and triggers (on every update), in Zendesk's shapes. A view or macro is
+//! shared by the team or personal to one agent: admins write the shared ones; an agent writes
+//! their own personal ones and sees the shared ones and theirs; automations and triggers are the
+//! team's. Every tenant gets default rules (the workspace's queues, closing solved tickets, the
+//! e-mail notifications), which admins may change or take out of use but not remove.
 
 pub mod automations;
 pub mod conditions;
+pub mod counts;
 pub mod macros;
+pub mod triggers;
 pub mod views;
 
 use suoja_core::{Scope, UserId};
@@ -32,6 +35,8 @@ pub enum Kind {
     Macro,
     /// An automation.
     Automation,
+    /// A trigger.
+    Trigger,
 }
 
 impl Kind {
@@ -40,6 +45,7 @@ impl Kind {
             Kind::View => "view",
             Kind::Macro => "macro",
             Kind::Automation => "automation",
+            Kind::Trigger => "trigger",
         }
     }
 
@@ -48,6 +54,7 @@ impl Kind {
             Kind::View => "View",
             Kind::Macro => "Macro",
             Kind::Automation => "Automation",
+            Kind::Trigger => "Trigger",
         })
     }
 }

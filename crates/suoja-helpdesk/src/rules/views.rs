@@ -2,8 +2,8 @@
 //! Every tenant gets the workspace's queues as default views (mine, unassigned, new and open,
 //! pending, recently solved); admins change or retire them and add shared views, agents add
 //! personal ones. A view's list is one query on the tickets' indexed columns; tags go through
-//! the search index; counts stop just past [`VIEW_COUNT_CAP`], so the workspace costs the same
-//! at any size.
+//! the search index; counts stop just past [`VIEW_COUNT_CAP`] and are kept a while when
+//! counting is costly (`counts`).
 
 use serde::{Deserialize, Serialize};
 use suoja_core::{Scope, TicketId};
@@ -322,7 +322,7 @@ impl Helpdesk {
     }
 
     /// The ticket filter a view stands for, for `scope` now.
-    async fn view_filter(&self, c: &mut Conn, scope: &Scope, v: &View) -> Result<TicketFilter> {
+    pub(crate) async fn view_filter(&self, c: &mut Conn, scope: &Scope, v: &View) -> Result<TicketFilter> {
         self.rule_filter(c, scope, &v.def.all, &v.def.any).await
     }
 
@@ -384,15 +384,6 @@ impl Helpdesk {
         let f = self.view_filter(&mut c, scope, v).await?;
         let rows = suoja_store::tickets::list(&mut c, scope.tenant, &f, v.sort(), limit, 0).await?;
         Ok(rows.iter().map(|r| r.id).collect())
-    }
-
-    /// A view's count (staff), exact up to [`VIEW_COUNT_CAP`]; past it the cap and `true`.
-    pub async fn view_count(&self, scope: &Scope, v: &View) -> Result<(i64, bool)> {
-        crate::require_staff(scope)?;
-        let mut c = self.db.read().await?;
-        let f = self.view_filter(&mut c, scope, v).await?;
-        let n = suoja_store::tickets::count_capped(&mut c, scope.tenant, &f, VIEW_COUNT_CAP + 1).await?;
-        Ok((n.min(VIEW_COUNT_CAP), n > VIEW_COUNT_CAP))
     }
 
     /// A person's latest tickets, newest change first, without a total (staff; the ticket

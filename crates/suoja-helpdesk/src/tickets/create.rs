@@ -259,6 +259,7 @@ impl Helpdesk {
             tags: &tags,
             external_id: external.as_ref().map(|x| x.expose().as_str()),
         };
+        let mut triggered = Vec::new();
         let told = match pending {
             Some(pending) => {
                 pending.push((row.id.0, crate::search::doc_tokens(v, c, scope.tenant, &doc).await?));
@@ -266,9 +267,18 @@ impl Helpdesk {
             }
             None => {
                 crate::search::index_new_doc(v, c, scope.tenant, DocKind::Ticket, row.id.0, &doc).await?;
-                // Bulk imports tell no one; a ticket opened one at a time does.
-                let opened = if public { description_text.as_str() } else { "" };
-                self.notify(c, scope, &row, crate::notify::Event::Opened { text: opened }).await?
+                // Bulk imports run no triggers and tell no one; a ticket opened one at a time
+                // does. The triggers' changes follow the ticket's creation in its audit.
+                let fired = self
+                    .run_triggers(c, scope, &mut row, None, Some((public, description_text.as_str())), &mut triggered, now)
+                    .await?;
+                if !triggered.is_empty() {
+                    suoja_store::tickets::update(c, scope.tenant, &row).await?;
+                    if fired.reindex {
+                        self.reindex_ticket(c, scope.tenant, row.id).await?;
+                    }
+                }
+                fired.told
             }
         };
         self.queue_ticket_event(c, scope.tenant, row.id, row.restricted, "ticket.created", now).await?;
@@ -314,6 +324,7 @@ impl Helpdesk {
                 events.push(AuditEvent::create(kind_field(kind), json!(ids.iter().map(|u| u.0).collect::<Vec<_>>()), false));
             }
         }
+        events.extend(triggered);
         events.extend(crate::notify::audit_events(&told));
         let audit_id = self
             .record_audit(c, scope.tenant, &row, Some(scope.actor), comment.via.as_str(), &events, now)

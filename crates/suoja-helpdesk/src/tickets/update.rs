@@ -214,9 +214,10 @@ impl Helpdesk {
             return Err(HelpdeskError::invalid("status", "Status: closed prevents ticket update"));
         }
         let t = scope.tenant;
+        let before = self.trigger_state(tx, t, &row).await?;
         let mut events = Vec::new();
         let subject_changed = self.change_people_and_status(tx, scope, &mut row, &input, now, &mut events).await?;
-        let reindex = self.change_content(tx, scope, &mut row, &input, &mut events).await? || subject_changed;
+        let mut reindex = self.change_content(tx, scope, &mut row, &input, &mut events).await? || subject_changed;
         // A ticket solved on the agent pages holds what its required fields ask for, whoever
         // solves it or changes its fields afterwards (a requester marking it solved is not
         // asked, nor the API, nor a merge closing its sources).
@@ -230,20 +231,19 @@ impl Helpdesk {
             self.check_required(tx, t, row.ticket_form_id, &values, false).await?;
         }
         self.change_lists(tx, scope, &row, &input, now, &mut events).await?;
-        let assigned = events.iter().any(|e| e.field_name.as_deref() == Some("assignee_id"));
-        let mut told = Vec::new();
+        let mut said = None;
         if let Some(comment) = &input.comment {
             let (cid, plain, public, author) = self.add_comment(tx, scope, &row, comment, now).await?;
-            told = self.notify(tx, scope, &row, crate::notify::Event::Commented { text: &plain, public }).await?;
             events.push(AuditEvent::comment(cid).with("public", json!(public)).with("author_id", json!(author.0)));
             if !reindex {
                 index_add(&self.vault, tx, t, row.id, &plain, public).await?;
             }
+            said = Some((public, plain));
         }
-        if assigned && input.comment.is_none() {
-            told = self.notify(tx, scope, &row, crate::notify::Event::Assigned).await?;
-        }
-        events.extend(crate::notify::audit_events(&told));
+        let comment = said.as_ref().map(|(public, plain)| (*public, plain.as_str()));
+        let fired = self.run_triggers(tx, scope, &mut row, Some(&before), comment, &mut events, now).await?;
+        reindex |= fired.reindex;
+        events.extend(crate::notify::audit_events(&fired.told));
         row.updated_at = now;
         suoja_store::tickets::update(tx, t, &row).await?;
         let via = input.comment.as_ref().map(|c| c.via).unwrap_or_default();
@@ -269,7 +269,7 @@ impl Helpdesk {
     /// The requester (the ticket moves to their key), subject, assignee, group, organisation and
     /// status, audited in that order. A new ticket given an assignee and no status becomes open.
     /// Returns whether the ticket's index document must be rebuilt.
-    async fn change_people_and_status(
+    pub(super) async fn change_people_and_status(
         &self,
         c: &mut Conn,
         scope: &Scope,
@@ -333,7 +333,14 @@ impl Helpdesk {
 
     /// Priority, type, tags, custom fields, external id and due date. Returns whether
     /// the ticket's index document must be rebuilt.
-    async fn change_content(&self, c: &mut Conn, scope: &Scope, row: &mut TicketRow, input: &TicketInput, events: &mut Vec<AuditEvent>) -> Result<bool> {
+    pub(super) async fn change_content(
+        &self,
+        c: &mut Conn,
+        scope: &Scope,
+        row: &mut TicketRow,
+        input: &TicketInput,
+        events: &mut Vec<AuditEvent>,
+    ) -> Result<bool> {
         let v = &self.vault;
         let t = scope.tenant;
         if let Some(form) = input.ticket_form_id

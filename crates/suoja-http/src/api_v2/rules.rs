@@ -10,7 +10,9 @@ use suoja_core::UserId;
 use suoja_helpdesk::rules::RuleInput;
 use suoja_helpdesk::rules::automations::{Automation, AutomationInput};
 use suoja_helpdesk::rules::conditions::Wire;
+use suoja_helpdesk::rules::counts::ViewCount;
 use suoja_helpdesk::rules::macros::{Action, Applied, Macro, MacroInput};
+use suoja_helpdesk::rules::triggers::{Trigger, TriggerInput};
 use suoja_helpdesk::rules::views::{View, ViewInput};
 use suoja_store::rules::RuleRow;
 
@@ -118,6 +120,26 @@ pub fn automation(a: &Automation, base: &BaseUrl) -> Value {
         "default": r.key.is_some(),
         "conditions": {"all": a.all, "any": a.any},
         "actions": a.actions,
+        "created_at": r.created_at.to_iso(),
+        "updated_at": r.updated_at.to_iso(),
+    })
+}
+
+/// A trigger as Zendesk shows it.
+pub fn trigger(tr: &Trigger, base: &BaseUrl) -> Value {
+    let r = &tr.row;
+    json!({
+        "id": r.id,
+        "url": base.api(&format!("/triggers/{}.json", r.id)),
+        "title": r.title,
+        "raw_title": r.title,
+        "description": r.description,
+        "active": r.active,
+        "position": r.position,
+        "default": r.key.is_some(),
+        "category_id": null,
+        "conditions": {"all": tr.all, "any": tr.any},
+        "actions": tr.actions,
         "created_at": r.created_at.to_iso(),
         "updated_at": r.updated_at.to_iso(),
     })
@@ -313,6 +335,32 @@ fn automation_input(body: &JsonBody) -> Result<AutomationInput, ApiError> {
     })
 }
 
+fn trigger_input(body: &JsonBody) -> Result<TriggerInput, ApiError> {
+    let root = Obj::root(&body.0);
+    root.only(&["trigger"])?;
+    let o = root.object("trigger")?;
+    let mut known = vec![
+        "title",
+        "description",
+        "active",
+        "position",
+        "all",
+        "any",
+        "conditions",
+        "actions",
+        "category_id",
+    ];
+    known.extend(READ_ONLY);
+    o.only(&known)?;
+    let (all, any) = all_and_any(&o)?;
+    Ok(TriggerInput {
+        rule: rule_input(&o)?,
+        all,
+        any,
+        actions: actions_of(&o)?,
+    })
+}
+
 fn active_param(params: &Params) -> Result<Option<bool>, ApiError> {
     match params.get("active") {
         None | Some("") => Ok(None),
@@ -364,22 +412,22 @@ pub async fn views_delete(State(app): State<AppState>, Auth(scope): Auth, Path(i
     Ok(no_content())
 }
 
-fn view_count(v: &View, n: i64, more: bool, base: &BaseUrl, now: suoja_core::Timestamp) -> Value {
+fn view_count(v: &View, n: &ViewCount, base: &BaseUrl) -> Value {
     json!({
         "view_id": v.row.id,
         "url": base.api(&format!("/views/{}/count.json", v.row.id)),
-        "value": n,
-        "pretty": if more { format!("~{n}") } else { n.to_string() },
-        "fresh": true,
-        "refreshed_at": wire::ts(now),
+        "value": n.value,
+        "pretty": if n.more { format!("~{}", n.value) } else { n.value.to_string() },
+        "fresh": n.fresh,
+        "refreshed_at": wire::ts(n.counted_at),
     })
 }
 
 /// `GET /views/{id}/count`
 pub async fn views_count(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, Path(id): Path<String>) -> Result<Response, ApiError> {
     let v = app.helpdesk.get_view(&scope, parse_id(&id)?).await?;
-    let (n, more) = app.helpdesk.view_count(&scope, &v).await?;
-    Ok(ok(json!({"view_count": view_count(&v, n, more, &base, app.helpdesk.now())})))
+    let n = app.helpdesk.view_count(&scope, &v).await?;
+    Ok(ok(json!({"view_count": view_count(&v, &n, &base)})))
 }
 
 /// `GET /views/count_many?ids=`: the counts of up to 20 views (unknown ids are left out).
@@ -395,8 +443,8 @@ pub async fn views_count_many(State(app): State<AppState>, Auth(scope): Auth, ba
             Err(suoja_helpdesk::HelpdeskError::NotFound(_)) => continue,
             Err(e) => return Err(e.into()),
         };
-        let (n, more) = app.helpdesk.view_count(&scope, &v).await?;
-        out.push(view_count(&v, n, more, &base, app.helpdesk.now()));
+        let n = app.helpdesk.view_count(&scope, &v).await?;
+        out.push(view_count(&v, &n, &base));
     }
     Ok(ok(json!({"view_counts": out})))
 }
@@ -435,7 +483,7 @@ pub async fn views_tickets(
     out.insert("tickets".into(), Value::Array(tickets.iter().map(|t| wire::ticket(t, &base)).collect()));
     match pp {
         PageParams::Offset { page, per_page } => {
-            let (n, _) = app.helpdesk.view_count(&scope, &v).await?;
+            let n = app.helpdesk.view_count(&scope, &v).await?.value;
             let link = |p: i64| with_params(&base.0, &path, &params, &[("page", p.to_string()), ("per_page", per_page.to_string())]);
             out.insert("count".into(), json!(n));
             out.insert("next_page".into(), json!(has_more.then(|| link(page + 1))));
@@ -498,6 +546,74 @@ pub async fn automations_update(
 pub async fn automations_delete(State(app): State<AppState>, Auth(scope): Auth, Path(id): Path<String>) -> Result<Response, ApiError> {
     app.helpdesk.delete_automation(&scope, parse_id(&id)?).await?;
     Ok(no_content())
+}
+
+/// `GET /triggers`
+pub async fn triggers_index(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, params: Params) -> Result<Response, ApiError> {
+    let list = app.helpdesk.list_triggers(&scope, active_param(&params)?).await?;
+    Ok(listed("triggers", list.iter().map(|t| trigger(t, &base)).collect()))
+}
+
+/// `GET /triggers/active`
+pub async fn triggers_active(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl) -> Result<Response, ApiError> {
+    let list = app.helpdesk.list_triggers(&scope, Some(true)).await?;
+    Ok(listed("triggers", list.iter().map(|t| trigger(t, &base)).collect()))
+}
+
+/// `POST /triggers`
+pub async fn triggers_create(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, body: JsonBody) -> Result<Response, ApiError> {
+    let t = app.helpdesk.create_trigger(&scope, trigger_input(&body)?).await?;
+    Ok(created(
+        &base.api(&format!("/triggers/{}.json", t.row.id)),
+        json!({"trigger": trigger(&t, &base)}),
+    ))
+}
+
+/// `GET /triggers/{id}`
+pub async fn triggers_show(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let t = app.helpdesk.get_trigger(&scope, parse_id(&id)?).await?;
+    Ok(ok(json!({"trigger": trigger(&t, &base)})))
+}
+
+/// `PUT /triggers/{id}`
+pub async fn triggers_update(
+    State(app): State<AppState>,
+    Auth(scope): Auth,
+    base: BaseUrl,
+    Path(id): Path<String>,
+    body: JsonBody,
+) -> Result<Response, ApiError> {
+    let id = parse_id(&id)?;
+    let t = app.helpdesk.update_trigger(&scope, id, trigger_input(&body)?).await?;
+    Ok(ok(json!({"trigger": trigger(&t, &base)})))
+}
+
+/// `DELETE /triggers/{id}` → 204.
+pub async fn triggers_delete(State(app): State<AppState>, Auth(scope): Auth, Path(id): Path<String>) -> Result<Response, ApiError> {
+    app.helpdesk.delete_trigger(&scope, parse_id(&id)?).await?;
+    Ok(no_content())
+}
+
+/// `PUT /triggers/reorder` with `{"trigger_ids": [...]}`: every trigger, in the order wanted.
+pub async fn triggers_reorder(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, body: JsonBody) -> Result<Response, ApiError> {
+    let root = Obj::root(&body.0);
+    root.only(&["trigger_ids"])?;
+    let ids: Vec<i64> = match root.raw("trigger_ids") {
+        Some(Value::Array(items)) if items.len() <= 5_000 => items
+            .iter()
+            .map(|v| v.as_i64().or_else(|| v.as_str().and_then(|s| s.parse().ok())))
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| ApiError::Field("trigger_ids".into(), "trigger_ids: a list of trigger ids".into(), "InvalidValue"))?,
+        _ => {
+            return Err(ApiError::Field(
+                "trigger_ids".into(),
+                "trigger_ids: a list of trigger ids".into(),
+                "InvalidValue",
+            ));
+        }
+    };
+    let list = app.helpdesk.reorder_triggers(&scope, &ids).await?;
+    Ok(listed("triggers", list.iter().map(|t| trigger(t, &base)).collect()))
 }
 
 /// `GET /macros`

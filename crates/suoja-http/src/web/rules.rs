@@ -1,8 +1,9 @@
-//! The views and macros page (`/agent/rules`, staff): the views and macros an agent sees, with
-//! who they belong to and whether they are in use; a view or macro is added (conditions and
-//! actions one per line), taken out of use or back, or removed. Admins add shared ones and
-//! change any shared one; an agent adds and changes their personal ones. The same services as
-//! `/api/v2/views` and `/api/v2/macros`.
+//! The business rules page (`/agent/rules`, staff): the views and macros an agent sees, with
+//! who they belong to and whether they are in use, and the team's triggers and automations; a
+//! view or macro is added (conditions and actions one per line), any rule taken out of use or
+//! back, or removed. Admins add shared ones and change any shared one; an agent adds and
+//! changes their personal ones. The same services as `/api/v2/views`, `/macros`, `/triggers`
+//! and `/automations`.
 
 use askama::Template;
 use axum::body::Bytes;
@@ -15,6 +16,7 @@ use suoja_helpdesk::rules::RuleInput;
 use suoja_helpdesk::rules::automations::AutomationInput;
 use suoja_helpdesk::rules::conditions::Wire;
 use suoja_helpdesk::rules::macros::{Action, MacroInput};
+use suoja_helpdesk::rules::triggers::TriggerInput;
 use suoja_helpdesk::rules::views::ViewInput;
 use suoja_store::rules::RuleRow;
 
@@ -129,6 +131,7 @@ async fn page(
     let views = state.helpdesk.list_views(&scope, None).await.map_err(|e| ctx.fail(e))?;
     let macros = state.helpdesk.list_macros(&scope, None).await.map_err(|e| ctx.fail(e))?;
     let automations = state.helpdesk.list_automations(&scope, None).await.map_err(|e| ctx.fail(e))?;
+    let triggers = state.helpdesk.list_triggers(&scope, None).await.map_err(|e| ctx.fail(e))?;
     let views: Vec<Row> = views
         .iter()
         .map(|v| {
@@ -145,11 +148,19 @@ async fn page(
             row(&scope, &a.row, what)
         })
         .collect();
+    let triggers: Vec<Row> = triggers
+        .iter()
+        .map(|t| {
+            let what = format!("{} → {}", conditions_summary(&t.all, &t.any), actions_summary(&t.actions));
+            row(&scope, &t.row, what)
+        })
+        .collect();
     let p = RulesPage {
         c: Chrome::new(ctx, ctx.t("rules.title"), "rules"),
         sections: vec![
             ("views", "rules.views", views),
             ("macros", "rules.macros", macros),
+            ("triggers", "rules.triggers", triggers),
             ("automations", "rules.automations", automations),
         ],
         sorts: vec![
@@ -290,6 +301,11 @@ async fn set_active(
             .update_automation(&scope, id, AutomationInput { rule, ..Default::default() })
             .await
             .map(|_| ()),
+        "triggers" => state
+            .helpdesk
+            .update_trigger(&scope, id, TriggerInput { rule, ..Default::default() })
+            .await
+            .map(|_| ()),
         _ => return Err(ctx.fail(crate::ApiError::NotFound)),
     };
     done.map_err(|e| ctx.fail(e))?;
@@ -303,6 +319,7 @@ async fn remove(State(state): State<AppState>, ctx: Ctx, Path((kind, id)): Path<
         "views" => state.helpdesk.delete_view(&scope, id).await,
         "macros" => state.helpdesk.delete_macro(&scope, id).await,
         "automations" => state.helpdesk.delete_automation(&scope, id).await,
+        "triggers" => state.helpdesk.delete_trigger(&scope, id).await,
         _ => return Err(ctx.fail(crate::ApiError::NotFound)),
     };
     done.map_err(|e| ctx.fail(e))?;

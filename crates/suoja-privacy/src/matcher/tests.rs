@@ -359,3 +359,19 @@ fn json_values_are_read_with_their_escapes_and_nothing_else_is_touched() {
         r#"{"field":"subject","value":"Ted Smith"#
     );
 }
+
+#[test]
+fn a_trigger_s_notification_and_the_words_it_looks_for_are_text() {
+    let m = Matcher::one(&Identity::new("Ted Smith", Some("ted.smith@a.example"), None));
+    let src = r#"{"all":[{"field":"comment_includes_word","operator":"includes","value":"ted.smith@a.example refund"},{"field":"assignee_id","operator":"is","value":"12"}],"actions":[{"field":"notification_user","value":["requester_id","Tell Ted Smith","Ted Smith started it; ask ted.smith@a.example"]},{"field":"group_id","value":"3"}]}"#;
+    let out = redact_all(&m, src, Markup::Json);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("still JSON");
+    assert_eq!(v["all"][0]["value"], "[redacted] refund");
+    assert_eq!(v["all"][1]["value"], "12");
+    assert_eq!(
+        v["actions"][0]["value"],
+        serde_json::json!(["requester_id", "Tell [redacted]", "[redacted] started it; ask [redacted]"]),
+        "the recipient word stays; \"started\" is not Ted"
+    );
+    assert_eq!(v["actions"][1]["value"], "3");
+}

@@ -94,11 +94,21 @@ pub fn json_text(src: &str) -> String {
 }
 
 /// The `field`s whose `value` people write in words (a rule's reply, subject, tags and field
-/// values); ids, statuses and hours are structure and are never read or rewritten.
+/// values, a trigger's notification and the words it looks for in comments); ids, statuses
+/// and hours are structure and are never read or rewritten.
 fn free_text_field(field: &str) -> bool {
     matches!(
         field,
-        "comment_value" | "comment_value_html" | "subject" | "current_tags" | "tags" | "set_tags" | "remove_tags"
+        "comment_value"
+            | "comment_value_html"
+            | "subject"
+            | "current_tags"
+            | "tags"
+            | "set_tags"
+            | "remove_tags"
+            | "comment_includes_word"
+            | "notification_user"
+            | "notification_group"
     ) || field.starts_with("custom_fields_")
 }
 

@@ -438,15 +438,20 @@ async fn run_engine(engine: &str, pg: Option<&str>, args: &BenchArgs, baseline_c
             sqlx::query("VACUUM ANALYZE").execute(hd.db().write_pool()).await?;
         }
         let automations = web::measure_automations(&hd, &boot.admin).await?;
+        let triggers = web::measure_triggers(&hd, &boot.admin, requester.id, 300).await?;
         hd.db().close().await;
         let port = free_port()?;
         let server = ChildGuard {
             child: serve_command(&dir, port, &settings)?.spawn().context("starting suoja serve")?,
         };
         wait_port(port).await?;
-        let figures = web::measure(&format!("http://127.0.0.1:{port}"), ticket, custom_view, 300, automations).await?;
+        let figures = web::measure(&format!("http://127.0.0.1:{port}"), ticket, custom_view, 300, (automations, triggers)).await?;
         drop(server);
-        let _ = std::fs::remove_dir_all(&dir);
+        if args.keep {
+            println!("  {engine} data kept in {}", dir.display());
+        } else {
+            let _ = std::fs::remove_dir_all(&dir);
+        }
         return Ok(EngineResult {
             engine: engine.into(),
             seed_secs,

@@ -39,6 +39,127 @@ pub struct WebFigures {
     pub samples: usize,
     /// The hourly automation pass.
     pub automations: AutomationFigures,
+    /// A ticket update with triggers.
+    pub triggers: TriggerFigures,
+}
+
+/// A ticket's update timed in-process with the default triggers alone and with 100 more.
+#[derive(Debug, Clone, Default)]
+pub struct TriggerFigures {
+    /// Updates timed in each case.
+    pub samples: usize,
+    /// p50 with the default notification triggers alone, ms.
+    pub baseline_p50_ms: f64,
+    /// p50 with 100 more active triggers tested on every update, ms.
+    pub with_p50_ms: f64,
+    /// p95s, ms.
+    pub baseline_p95_ms: f64,
+    /// p95 with the 100.
+    pub with_p95_ms: f64,
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    sorted
+        .get(suoja_core::num::floor_usize(((sorted.len() as f64 - 1.0) * p).round()))
+        .copied()
+        .unwrap_or(0.0)
+}
+
+/// Times `samples` updates of one ticket (a priority change and an internal note, as an agent
+/// answering) with the default triggers alone, then with 100 more active triggers: each tests
+/// what a team's triggers test (a status change, a tag, a word in the comment, the group), and
+/// one in ten holds and tags the ticket, so the triggers are both tested and run.
+pub async fn measure_triggers(hd: &Helpdesk, admin: &Scope, requester: suoja_core::UserId, samples: usize) -> anyhow::Result<TriggerFigures> {
+    let e = |e: suoja_helpdesk::HelpdeskError| anyhow::anyhow!("{e}");
+    let note = |text: String| CommentInput {
+        body: Some(Personal::new(text)),
+        html_body: None,
+        public: false,
+        author_id: None,
+        uploads: Vec::new(),
+        files: Vec::new(),
+        via: Default::default(),
+    };
+    let ticket = hd
+        .create_ticket(
+            admin,
+            TicketInput {
+                subject: Some(Personal::new("Triggers at work".into())),
+                comment: Some(note("The first words.".into())),
+                requester: Some(RequesterRef::Id(requester)),
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(e)?
+        .ticket
+        .id;
+    let time = |round: usize| async move {
+        let mut ms = Vec::with_capacity(samples);
+        for i in 0..samples + 10 {
+            let input = TicketInput {
+                priority: Some(Some(if i % 2 == 0 {
+                    suoja_core::Priority::High
+                } else {
+                    suoja_core::Priority::Normal
+                })),
+                comment: Some(note(format!("Checked the logs again, round {round} step {i}."))),
+                ..Default::default()
+            };
+            let started = Instant::now();
+            hd.update_ticket(admin, ticket, input).await.map_err(e)?;
+            if i >= 10 {
+                ms.push(started.elapsed().as_secs_f64() * 1000.0);
+            }
+        }
+        ms.sort_by(f64::total_cmp);
+        anyhow::Ok(ms)
+    };
+    let base = time(0).await?;
+    let cond = |field: &str, operator: &str, value: &str| suoja_helpdesk::rules::conditions::Wire {
+        field: field.into(),
+        operator: operator.into(),
+        value: serde_json::Value::String(value.into()),
+    };
+    for i in 0..100 {
+        let all = match i % 4 {
+            0 => vec![cond("status", "value", "solved"), cond("update_type", "is", "Change")],
+            1 => vec![cond("current_tags", "includes", &format!("bench_t{i}")), cond("priority", "changed", "")],
+            2 => vec![cond("comment_includes_word", "includes", &format!("refund{i} chargeback{i}"))],
+            _ => vec![cond("group_id", "is", ""), cond("priority", "is", "low"), cond("role", "is", "end_user")],
+        };
+        // One in ten holds on every update (a priority change by an agent) and tags the ticket.
+        let all = if i % 10 == 9 {
+            vec![cond("priority", "changed", ""), cond("role", "is_not", "end_user")]
+        } else {
+            all
+        };
+        hd.create_trigger(
+            admin,
+            suoja_helpdesk::rules::triggers::TriggerInput {
+                rule: suoja_helpdesk::rules::RuleInput {
+                    title: Some(format!("Bench trigger {i}")),
+                    ..Default::default()
+                },
+                all: Some(all),
+                actions: Some(vec![suoja_helpdesk::rules::macros::Action {
+                    field: "current_tags".into(),
+                    value: serde_json::Value::String(format!("bench_fired{i}")),
+                }]),
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(e)?;
+    }
+    let with = time(1).await?;
+    Ok(TriggerFigures {
+        samples,
+        baseline_p50_ms: percentile(&base, 0.5),
+        with_p50_ms: percentile(&with, 0.5),
+        baseline_p95_ms: percentile(&base, 0.95),
+        with_p95_ms: percentile(&with, 0.95),
+    })
 }
 
 /// The hourly automation pass, timed in-process on the seeded database.
@@ -207,7 +328,7 @@ pub(super) async fn time(client: &reqwest::Client, url: &str, cookie: &str, n: u
 }
 
 /// Signs the agent in through the sign-in form and times the pages.
-pub async fn measure(base: &str, ticket: TicketId, custom_view: i64, samples: usize, automations: AutomationFigures) -> anyhow::Result<WebFigures> {
+pub async fn measure(base: &str, ticket: TicketId, custom_view: i64, samples: usize, rules: (AutomationFigures, TriggerFigures)) -> anyhow::Result<WebFigures> {
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(30))
@@ -262,6 +383,7 @@ pub async fn measure(base: &str, ticket: TicketId, custom_view: i64, samples: us
         custom_view,
         asset_bytes,
         samples,
-        automations,
+        automations: rules.0,
+        triggers: rules.1,
     })
 }

@@ -193,6 +193,15 @@ pub(crate) async fn world(app: &TestApp) -> World {
     )
     .await;
     ids.insert("automation", id(&a["id"]));
+    let tr = created(
+        app,
+        &admin,
+        "/api/v2/triggers.json",
+        json!({"trigger": {"title": "Matriisi", "conditions": {"all": [{"field": "status", "operator": "is", "value": "open"}]}, "actions": [{"field": "priority", "value": "high"}]}}),
+        "trigger",
+    )
+    .await;
+    ids.insert("trigger", id(&tr["id"]));
     ids.insert("rule_kind", "views".into());
     let field = created(
         app,
@@ -809,6 +818,7 @@ pub(crate) fn concrete(method: &str, path: &str, ids: &HashMap<&'static str, Str
             (_, p, "id") if p.starts_with("/api/v2/views/") => "view",
             (_, p, "id") if p.starts_with("/api/v2/macros/") => "macro",
             (_, p, "id") if p.starts_with("/api/v2/automations/") => "automation",
+            (_, p, "id") if p.starts_with("/api/v2/triggers/") => "trigger",
             (_, "/api/v2/tickets/{ticket_id}/macros/{id}/apply", "ticket_id") => "ticket",
             (_, "/api/v2/tickets/{ticket_id}/macros/{id}/apply", _) => "macro",
             (_, p, "kind") if p.starts_with("/agent/rules/") => "rule_kind",
@@ -921,6 +931,11 @@ pub(crate) fn api_body(method: &str, path: &str, ids: &HashMap<&'static str, Str
             json!({"automation": {"title": "Uusi", "all": [{"field": "NEW", "operator": "is", "value": "48"}], "actions": [{"field": "priority", "value": "high"}]}})
         }
         ("put", "/api/v2/automations/{id}") => json!({"automation": {"title": "Automaatio"}}),
+        ("post", "/api/v2/triggers") => {
+            json!({"trigger": {"title": "Uusi", "conditions": {"all": [{"field": "update_type", "operator": "is", "value": "Create"}]}, "actions": [{"field": "current_tags", "value": "uusi"}]}})
+        }
+        ("put", "/api/v2/triggers/{id}") => json!({"trigger": {"title": "Liipaisin"}}),
+        ("put", "/api/v2/triggers/reorder") => json!({"trigger_ids": [n("trigger")]}),
         ("put", "/api/v2/ticket_forms/{id}") => json!({"ticket_form": {"display_name": "Lomake"}}),
         ("put", "/api/v2/groups/{id}") => json!({"group": {"name": "Ryhmä"}}),
         ("post", "/api/v2/tickets") => json!({"ticket": {"subject": "Uusi", "comment": {"body": "matrix"}}}),

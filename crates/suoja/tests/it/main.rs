@@ -38,4 +38,5 @@ mod rules;
 mod security;
 mod tenancy;
 mod ticket_audits;
+mod triggers;
 pub(crate) mod web;

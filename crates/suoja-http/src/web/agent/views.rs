@@ -54,10 +54,13 @@ pub(super) async fn view(State(state): State<AppState>, ctx: Ctx, Path(slug): Pa
         // A view that cannot be counted (one whose condition names a value erased since) is
         // listed without its count, not allowed to take the workspace down.
         let (n, more) = if i < COUNTED {
-            state.helpdesk.view_count(&scope, &w).await.unwrap_or_else(|e| {
-                tracing::warn!(view.id = w.row.id, error = %e, "a view could not be counted");
-                (-1, false)
-            })
+            match state.helpdesk.view_count(&scope, &w).await {
+                Ok(n) => (n.value, n.more),
+                Err(e) => {
+                    tracing::warn!(view.id = w.row.id, error = %e, "a view could not be counted");
+                    (-1, false)
+                }
+            }
         } else {
             (-1, false)
         };

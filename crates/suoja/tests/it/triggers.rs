@@ -1,0 +1,396 @@
+//! Triggers: rules run on every ticket update, in order, each at most once per update (one
+//! that changes the ticket sends the others back to the first, so two triggers undoing each
+//! other stop); the e-mail notifications as default triggers the mail settings switch; what
+//! a notification says and to whom; and triggers refused whole when anything in them is wrong.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use suoja_core::{TenantId, UserId};
+
+use crate::harness::TestApp;
+
+fn c(field: &str, operator: &str, value: &str) -> Value {
+    json!({"field": field, "operator": operator, "value": value})
+}
+
+fn a(field: &str, value: Value) -> Value {
+    json!({"field": field, "value": value})
+}
+
+async fn trigger(app: &TestApp, title: &str, all: Vec<Value>, actions: Vec<Value>) -> i64 {
+    let (s, v) = app
+        .post(
+            "/api/v2/triggers.json",
+            json!({"trigger": {"title": title, "conditions": {"all": all, "any": []}, "actions": actions}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    v["trigger"]["id"].as_i64().unwrap()
+}
+
+/// The kinds of the messages queued for a person, and their texts (opened).
+async fn notices(app: &TestApp, user: i64) -> Vec<(String, String)> {
+    app.privacy()
+        .outbox_for(TenantId(app.t.tenant_id), UserId(user))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(k, b)| (k, b.expose().clone()))
+        .collect()
+}
+
+async fn update(app: &TestApp, id: i64, ticket: Value) -> Value {
+    let (s, v) = app.put(&format!("/api/v2/tickets/{id}.json"), json!({ "ticket": ticket })).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    v
+}
+
+async fn agent(app: &TestApp, name: &str, email: &str) -> i64 {
+    let (s, v) = app
+        .post("/api/v2/users.json", json!({"user": {"name": name, "email": email, "role": "agent"}}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    v["user"]["id"].as_i64().unwrap()
+}
+
+crate::engine_test!(triggers_run_in_order_each_once_and_chain_on_each_other_s_changes, |app| async move {
+    let (_, v) = app.post("/api/v2/groups.json", json!({"group": {"name": "Laskutus"}})).await;
+    let group = v["group"]["id"].as_i64().unwrap();
+    // A: a comment asking for a refund goes to billing, tagged. B holds only after A's change.
+    // C and D undo each other's priority: each fires once, and the update ends.
+    let ta = trigger(
+        &app,
+        "Refunds to billing",
+        vec![c("update_type", "is", "Change"), c("comment_includes_word", "includes", "refund hyvitys")],
+        vec![a("group_id", json!(group.to_string())), a("current_tags", json!("refund"))],
+    )
+    .await;
+    let tb = trigger(
+        &app,
+        "Billing is high",
+        vec![c("group_id", "is", &group.to_string())],
+        vec![a("priority", json!("high"))],
+    )
+    .await;
+    let tc = trigger(
+        &app,
+        "High to normal",
+        vec![c("priority", "value", "high")],
+        vec![a("priority", json!("normal"))],
+    )
+    .await;
+    let td = trigger(
+        &app,
+        "Normal refunds to high",
+        vec![c("priority", "is", "normal"), c("current_tags", "includes", "refund")],
+        vec![a("priority", json!("high"))],
+    )
+    .await;
+    let r = app.user("Ted Started", "ted@example.fi").await;
+    let id = app.ticket(r, "Invoice", "Charged twice").await;
+    let (_, quiet) = app.get(&format!("/api/v2/tickets/{id}.json")).await;
+
+    // "refunding" and "started" are not the word "refund": nothing fires, nothing changes.
+    update(&app, id, json!({"comment": {"body": "We started refunding checks. Ted?", "public": false}})).await;
+    let (_, still) = app.get(&format!("/api/v2/tickets/{id}.json")).await;
+    for field in ["group_id", "priority", "tags", "status"] {
+        assert_eq!(still["ticket"][field], quiet["ticket"][field], "{field}");
+    }
+
+    update(&app, id, json!({"comment": {"body": "Please REFUND me.", "public": true}})).await;
+    let (_, now) = app.get(&format!("/api/v2/tickets/{id}.json")).await;
+    assert_eq!(now["ticket"]["group_id"], group);
+    assert_eq!(now["ticket"]["tags"], json!(["refund"]));
+    // A, B (high), C (normal), D (high again); C does not fire twice.
+    assert_eq!(now["ticket"]["priority"], "high");
+    let (_, audits) = app.get(&format!("/api/v2/tickets/{id}/audits.json")).await;
+    let last = audits["audits"].as_array().unwrap().last().unwrap().clone();
+    let by: Vec<(String, i64)> = last["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == "Change")
+        .map(|e| {
+            (
+                e["field_name"].as_str().unwrap().to_string(),
+                e["via"]["source"]["from"]["id"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        by,
+        vec![
+            ("group_id".to_string(), ta),
+            ("tags".to_string(), ta),
+            ("priority".to_string(), tb),
+            ("priority".to_string(), tc),
+            ("priority".to_string(), td),
+        ],
+        "{last}"
+    );
+    let rule = &last["events"].as_array().unwrap().iter().find(|e| e["type"] == "Change").unwrap()["via"];
+    assert_eq!(rule["channel"], "rule");
+    assert_eq!(rule["source"]["rel"], "trigger");
+
+    // Out of use, a trigger does nothing; order is every trigger, once.
+    let (s, v) = app.put(&format!("/api/v2/triggers/{ta}.json"), json!({"trigger": {"active": false}})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let id2 = app.ticket(r, "Again", "Charged").await;
+    update(&app, id2, json!({"comment": {"body": "refund", "public": true}})).await;
+    let (_, t2) = app.get(&format!("/api/v2/tickets/{id2}.json")).await;
+    assert_eq!(t2["ticket"]["group_id"], Value::Null);
+    let (_, list) = app.get("/api/v2/triggers.json").await;
+    let mut order: Vec<i64> = list["triggers"].as_array().unwrap().iter().map(|t| t["id"].as_i64().unwrap()).collect();
+    order.reverse();
+    let (s, v) = app.put("/api/v2/triggers/reorder.json", json!({"trigger_ids": order.clone()})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let got: Vec<i64> = v["triggers"].as_array().unwrap().iter().map(|t| t["id"].as_i64().unwrap()).collect();
+    assert_eq!(got, order);
+    // Named ones first, the rest after in their order.
+    let (s, v) = app.put("/api/v2/triggers/reorder.json", json!({"trigger_ids": [order[3]]})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let got: Vec<i64> = v["triggers"].as_array().unwrap().iter().map(|t| t["id"].as_i64().unwrap()).collect();
+    let mut want = vec![order[3]];
+    want.extend(order.iter().copied().filter(|i| *i != order[3]));
+    assert_eq!(got, want);
+    for bad in [json!([order[0], order[0]]), json!([999_999]), json!([]), json!("x")] {
+        let (s, v) = app.put("/api/v2/triggers/reorder.json", json!({ "trigger_ids": bad })).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {v}");
+    }
+    let (_, v) = app.get("/api/v2/triggers.json").await;
+    let kept: Vec<i64> = v["triggers"].as_array().unwrap().iter().map(|t| t["id"].as_i64().unwrap()).collect();
+    assert_eq!(kept, want, "a refused order changes nothing");
+    let _ = (tc, td);
+});
+
+crate::engine_test!(a_trigger_that_cannot_make_its_change_is_skipped_and_the_update_stands, |app| async move {
+    let gone = agent(&app, "Lähtevä Agentti", "leaving@example.fi").await;
+    let field = app.text_field("Yövuoro").await;
+    // One trigger's assignee stops being an agent; another's field is taken out of use after it
+    // has already changed the status in memory: each is skipped whole, and the rest run.
+    trigger(
+        &app,
+        "Urgent to the night shift",
+        vec![c("priority", "value", "urgent")],
+        vec![a("assignee_id", json!(gone.to_string())), a("current_tags", json!("night"))],
+    )
+    .await;
+    trigger(
+        &app,
+        "Urgent is pending, noted",
+        vec![c("priority", "value", "urgent")],
+        vec![a("status", json!("pending")), a(&format!("custom_fields_{field}"), json!("yes"))],
+    )
+    .await;
+    trigger(
+        &app,
+        "Urgent is seen",
+        vec![c("priority", "value", "urgent")],
+        vec![a("current_tags", json!("urgent_seen"))],
+    )
+    .await;
+    let (s, v) = app.put(&format!("/api/v2/users/{gone}.json"), json!({"user": {"role": "end-user"}})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, v) = app
+        .put(&format!("/api/v2/ticket_fields/{field}.json"), json!({"ticket_field": {"active": false}}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let r = app.user("Riikka Pyytäjä", "riikka@example.fi").await;
+    let id = app.ticket(r, "Down", "All down").await;
+    let v = update(
+        &app,
+        id,
+        json!({"status": "open", "priority": "urgent", "comment": {"body": "Escalating", "public": false}}),
+    )
+    .await;
+    assert_eq!(v["ticket"]["priority"], "urgent", "the agent's own change stands");
+    assert_eq!(v["ticket"]["status"], "open", "the refused trigger's status went with it");
+    assert_eq!(v["ticket"]["assignee_id"], Value::Null);
+    assert_eq!(v["ticket"]["tags"], json!(["urgent_seen"]), "the other triggers ran");
+    let (_, audits) = app.get(&format!("/api/v2/tickets/{id}/audits.json")).await;
+    let last = audits["audits"].as_array().unwrap().last().unwrap().clone();
+    let from_rules: Vec<&Value> = last["events"].as_array().unwrap().iter().filter(|e| e["via"]["channel"] == "rule").collect();
+    assert_eq!(from_rules.len(), 1, "only the tag: {last}");
+    assert_eq!(from_rules[0]["field_name"], "tags");
+});
+
+crate::engine_test!(triggers_with_anything_wrong_are_refused_whole, |app| async move {
+    let (_, before) = app.get("/api/v2/triggers.json").await;
+    let n = before["count"].as_i64().unwrap();
+    assert_eq!(n, 4, "the default notifications: {before}");
+    let ok_actions = vec![a("priority", json!("high"))];
+    for (all, actions, needle) in [
+        (vec![c("colour", "is", "red")], ok_actions.clone(), "unknown field"),
+        (vec![c("NEW", "greater_than", "4")], ok_actions.clone(), "counts hours"),
+        (vec![c("status", "changed_to", "solved")], ok_actions.clone(), "operator"),
+        (vec![], ok_actions.clone(), "at least one condition"),
+        (vec![c("status", "is", "open")], vec![], "one to"),
+        (
+            vec![c("status", "is", "open")],
+            vec![a("notification_user", json!(["999999", "Hi", "Text"]))],
+            "no person",
+        ),
+        (
+            vec![c("status", "is", "open")],
+            vec![a("notification_group", json!(["999999", "Hi", "Text"]))],
+            "no group",
+        ),
+        (
+            vec![c("status", "is", "open")],
+            vec![a("notification_user", json!(["requester_id", "Hi {{ticket.secret}}", "x"]))],
+            "placeholder",
+        ),
+        (vec![c("status", "is", "open")], vec![a("notification_webhook", json!(["1", "{}"]))], "webhook"),
+        (vec![c("status", "is", "open")], vec![a("comment_value", json!("Thanks"))], "not one of them"),
+        (vec![c("status", "is", "open")], vec![a("assignee_id", json!("999999"))], "not an agent"),
+    ] {
+        let (s, v) = app
+            .post(
+                "/api/v2/triggers.json",
+                json!({"trigger": {"title": "Bad", "conditions": {"all": all, "any": []}, "actions": actions}}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{needle}: {v}");
+        assert!(v.to_string().contains(needle), "{needle}: {v}");
+    }
+    // Wrong shapes.
+    for body in [
+        json!({"trigger": {"title": "Bad", "conditions": {"all": [c("status", "is", "open")]}, "actions": [a("priority", json!("high"))], "extra": 1}}),
+        json!({"trigger": {"title": "", "conditions": {"all": [c("status", "is", "open")]}, "actions": [a("priority", json!("high"))]}}),
+        json!({"trigger": "x"}),
+    ] {
+        let (s, v) = app.post("/api/v2/triggers.json", body).await;
+        assert!(s == StatusCode::UNPROCESSABLE_ENTITY || s == StatusCode::BAD_REQUEST, "{s}: {v}");
+    }
+    let (_, after) = app.get("/api/v2/triggers.json").await;
+    assert_eq!(after["count"].as_i64().unwrap(), n, "nothing was saved");
+    // End users do not see triggers; a default one is not removed.
+    let (_, login) = app.end_user_with_password("Eero Enduser", "eero@example.fi").await;
+    let (s, _) = app.call_password(&login, Method::GET, "/api/v2/triggers.json", None).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let default = after["triggers"][0]["id"].as_i64().unwrap();
+    assert_eq!(after["triggers"][0]["default"], true);
+    let (s, _) = app.delete(&format!("/api/v2/triggers/{default}.json")).await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    let (s, _) = app.get("/api/v2/triggers/999999.json").await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+});
+
+crate::engine_test_configured!(
+    the_mail_notifications_are_default_triggers_the_settings_switch_and_admins_write_more,
+    |s| {
+        s.mail_from = Some("support@one.example".into());
+        s.smtp_url = Some("smtp://127.0.0.1:9?tls=none".into());
+    },
+    |app, _clock| async move {
+        let hd = app.helpdesk();
+        let aino = agent(&app, "Aino Agentti", "aino@example.fi").await;
+        // Two requesters with the same first name; one reads Finnish.
+        let (s, v) = app
+            .post(
+                "/api/v2/users.json",
+                json!({"user": {"name": "Ted Virtanen", "email": "ted.v@example.fi", "locale": "fi"}}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        let ted = v["user"]["id"].as_i64().unwrap();
+        let other_ted = app.user("Ted Started", "ted.s@example.fi").await;
+        let cc = app.user("Cecilia Copy", "cecilia@example.fi").await;
+        let other = app.ticket(other_ted, "Other", "Mine").await;
+        let (s, v) = app
+            .post(
+                "/api/v2/tickets.json",
+                json!({"ticket": {"subject": "Lasku", "requester_id": ted, "assignee_id": aino, "email_cc_ids": [cc], "comment": {"body": "Tuplaveloitus <b>kiitos</b>"}}}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        let id = v["ticket"]["id"].as_i64().unwrap();
+        // The requester's acknowledgement in Finnish, without their words; the assignee's notice
+        // with them.
+        let got = notices(&app, ted).await;
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!(got[0].0, "ticket_received");
+        assert!(got[0].1.contains("Pyyntösi on vastaanotettu: Lasku"), "{got:?}");
+        assert!(!got[0].1.contains("Tuplaveloitus"), "{got:?}");
+        let to_aino = notices(&app, aino).await;
+        assert_eq!(to_aino.len(), 1, "{to_aino:?}");
+        assert!(
+            to_aino[0].1.contains("Assigned to you: Lasku") && to_aino[0].1.contains("Tuplaveloitus"),
+            "{to_aino:?}"
+        );
+        let audits = app.get(&format!("/api/v2/tickets/{id}/audits.json")).await.1;
+        let first = audits["audits"][0]["events"].as_array().unwrap().clone();
+        assert!(
+            first.iter().any(|e| e["type"] == "Notification" && e["recipients"] == json!([ted])),
+            "{first:?}"
+        );
+
+        // A public reply: the requester and the CC, never its author; an internal note: only
+        // the assignee, and no end user sees its words.
+        update(&app, id, json!({"comment": {"body": "Palautimme rahat.", "public": true}})).await;
+        update(&app, id, json!({"comment": {"body": "Sisäinen: tarkista pankki", "public": false}})).await;
+        let got = notices(&app, ted).await;
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert_eq!(got[1].0, "ticket_reply");
+        assert!(got[1].1.contains("Palautimme rahat.") && got[1].1.contains("Vastaus pyyntöösi"), "{got:?}");
+        let to_cc = notices(&app, cc).await;
+        assert_eq!(to_cc.len(), 1, "{to_cc:?}");
+        assert!(to_cc[0].1.contains("Re: Lasku"), "English for an English reader: {to_cc:?}");
+        assert!(
+            notices(&app, ted)
+                .await
+                .iter()
+                .chain(&notices(&app, cc).await)
+                .all(|(_, t)| !t.contains("Sisäinen")),
+            "an internal note reaches no end user"
+        );
+        let to_aino = notices(&app, aino).await;
+        assert_eq!(to_aino.len(), 3, "{to_aino:?}");
+        assert!(to_aino[2].1.contains("Sisäinen: tarkista pankki"), "{to_aino:?}");
+        let admin = app.t.admin_id;
+        assert!(notices(&app, admin).await.is_empty(), "no one is told of their own update");
+
+        // The mail settings switch the defaults: replies off.
+        let scope = app.admin_scope();
+        let mut n = hd.notification_settings(&scope).await.unwrap();
+        assert!(n.received && n.replies && n.assignee);
+        n.replies = false;
+        hd.set_notification_settings(&scope, n).await.unwrap();
+        assert!(!hd.notification_settings(&scope).await.unwrap().replies);
+        let (_, list) = app.get("/api/v2/triggers.json").await;
+        let comment_trigger = list["triggers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["title"] == "Notify requester and CCs of comment update")
+            .unwrap()
+            .clone();
+        assert_eq!(comment_trigger["active"], false, "{comment_trigger}");
+        update(&app, id, json!({"comment": {"body": "Vielä yksi.", "public": true}})).await;
+        assert_eq!(notices(&app, ted).await.len(), 2, "replies are off");
+
+        // An admin's own trigger: tell the requester by first name when their ticket is solved.
+        let other_before = notices(&app, other_ted).await;
+        trigger(
+            &app,
+            "Solved: tell the requester",
+            vec![c("status", "value", "solved")],
+            vec![a(
+                "notification_user",
+                json!([
+                    "requester_id",
+                    "{{ticket.title}} is solved",
+                    "Hello {{ticket.requester.first_name}}, {{ticket.assignee.name}} solved #{{ticket.id}}."
+                ]),
+            )],
+        )
+        .await;
+        update(&app, id, json!({"status": "solved"})).await;
+        let got = notices(&app, ted).await;
+        assert_eq!(got.len(), 3, "{got:?}");
+        assert!(got[2].1.contains("Lasku is solved"), "{got:?}");
+        assert!(got[2].1.contains(&format!("Hello Ted, Aino Agentti solved #{id}.")), "{got:?}");
+        assert_eq!(notices(&app, other_ted).await, other_before, "the other Ted's mail is untouched");
+        let _ = other;
+    }
+);
