@@ -10,7 +10,7 @@ os.environ["ZENPY_FORCE_SCHEME"] = "http"
 os.environ["ZENPY_FORCE_NETLOC"] = os.environ["SUOJA_ADDR"]
 
 from zenpy import Zenpy  # noqa: E402
-from zenpy.lib.api_objects import Automation, Comment, CustomField, CustomFieldOption, Macro, Request, Ticket, TicketField, TicketForm, User, UserField, View  # noqa: E402
+from zenpy.lib.api_objects import Automation, Comment, CustomField, CustomFieldOption, Macro, Request, Ticket, TicketField, TicketForm, Trigger, User, UserField, View  # noqa: E402
 from zenpy.lib.exception import RecordNotFoundException  # noqa: E402
 
 STEP = [0]
@@ -278,6 +278,21 @@ auto = z.automations.create(Automation(title="Zenpy automation", all=[{"field": 
 check(auto.id and auto.id in [a.id for a in z.automations()], "an automation, listed")
 check(any(a.default for a in z.automations()), "the default automation is listed")
 z.automations.delete(auto)
+
+step("triggers: one runs on a new ticket it names, in Zendesk's shapes")
+trig_tag = f"zenpy_trig_{run}"
+trig = z.triggers.create(Trigger(title="Zenpy trigger", conditions={"all": [{"field": "update_type", "operator": "is", "value": "Create"}, {"field": "current_tags", "operator": "includes", "value": trig_tag}], "any": []}, actions=[{"field": "current_tags", "value": "zenpy_triggered"}, {"field": "priority", "value": "high"}]))
+check(trig.id and len(trig.conditions.all) == 2, f"a trigger: {trig.to_dict()}")
+fired = z.tickets.create(Ticket(subject="zenpy trigger", requester_id=requester.id, comment=Comment(body="trigger me"), tags=[trig_tag])).ticket
+shown = z.tickets(id=fired.id)
+check("zenpy_triggered" in shown.tags and shown.priority == "high", f"the trigger ran: {shown.tags} {shown.priority}")
+quiet = z.tickets.create(Ticket(subject="zenpy no trigger", requester_id=requester.id, comment=Comment(body="leave me"))).ticket
+check("zenpy_triggered" not in z.tickets(id=quiet.id).tags, "a ticket it does not name is left alone")
+listed = list(z.triggers())
+check(trig.id in [t.id for t in listed] and sum(1 for t in listed if t.default) == 4, "the trigger and the four default notifications are listed")
+trig.title = "Zenpy trigger, renamed"
+check(z.triggers.update(trig).title == "Zenpy trigger, renamed", "a trigger updated as zenpy sends it back")
+z.triggers.delete(trig)
 
 step("erase a person: soft delete, then permanent deletion")
 gone = z.users.create(User(name="Zenpy Erased", email=f"zenpy-erased-{run}@example.fi"))

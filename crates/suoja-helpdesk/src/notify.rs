@@ -8,8 +8,10 @@
 //!   opened, or a notification an admin addressed to `current_user`.
 //! - An end user is never sent an internal note's words, nor, on a new ticket, the words it was
 //!   opened with (a forged sender would otherwise have the helpdesk mail any text to anyone).
-//! - Staff notices go to staff only: an end user in a group's list or named as assignee is not
-//!   sent an agent's notice.
+//! - Staff notices go to staff only: an end user in a group's list, named as assignee or by id
+//!   is not sent an agent's notice.
+//! - An end user's message names no one else's details but staff's names; a message quoting an
+//!   internal note is not sent to an end user at all.
 
 use std::collections::BTreeSet;
 
@@ -103,6 +105,8 @@ impl Helpdesk {
                 let shown = |public: bool| !end_user || (public && !created);
                 let latest = match comment {
                     Some((public, text)) if shown(public) => text,
+                    // An end user is not told that an internal note was written.
+                    Some((false, _)) if n.body.contains("ticket.latest_comment") || n.subject.contains("ticket.latest_comment") => continue,
                     _ => "",
                 };
                 let (subj_t, body_t) = match crate::rules::triggers::finnish_default(&n.subject, &n.body) {
@@ -111,7 +115,13 @@ impl Helpdesk {
                 };
                 let needs = |p: &str| subj_t.contains(p) || body_t.contains(p);
                 names.load(self, c, t, ticket, scope.actor, &needs).await?;
-                let value = |name: &str| names.value(name, ticket, &subject, latest);
+                let viewer = Viewer {
+                    id: r.id,
+                    end_user,
+                    actor: scope.actor,
+                    actor_staff: scope.is_staff(),
+                };
+                let value = |name: &str| names.value(name, ticket, &subject, latest, &viewer);
                 // One line: a value holding a line break does not start a header.
                 let subj: String = crate::rules::macros::fill(&subj_t, &value, false)
                     .chars()
@@ -141,7 +151,7 @@ impl Helpdesk {
             }
             Recipient::Assignee => (ticket.assignee_id.into_iter().collect(), true),
             Recipient::CurrentUser => (vec![scope.actor], false),
-            Recipient::User(u) => (vec![*u], false),
+            Recipient::User(u) => (vec![*u], true),
             Recipient::TicketGroup | Recipient::Group(_) => {
                 let g = match to {
                     Recipient::Group(g) => Some(*g),
@@ -160,10 +170,9 @@ impl Helpdesk {
             return Err(crate::HelpdeskError::Forbidden("only admins see the mail settings"));
         }
         // The default notification triggers hold the switches.
-        let mut tx = self.db.begin().await?;
-        let n = self.settings_from_triggers(&mut tx, scope.tenant).await?;
-        tx.commit().await?;
-        Ok(n)
+        self.default_triggers_present(scope.tenant).await?;
+        let mut c = self.db.read().await?;
+        self.settings_from_triggers(&mut c, scope.tenant).await
     }
 
     /// Switches the tenant's ticket notifications (admins).
@@ -218,6 +227,15 @@ impl Helpdesk {
     }
 }
 
+/// Who a message is for, as placeholders see it.
+struct Viewer {
+    id: UserId,
+    end_user: bool,
+    /// Who made the update, and whether they are staff.
+    actor: UserId,
+    actor_staff: bool,
+}
+
 /// The names placeholders ask for, read once per update.
 #[derive(Default)]
 struct Names {
@@ -255,7 +273,10 @@ impl Names {
         Ok(())
     }
 
-    fn value(&self, name: &str, ticket: &TicketRow, subject: &str, latest: &str) -> Option<String> {
+    /// A placeholder's value for `viewer`. An end user reads no one else's name or address but
+    /// staff's names (which the tickets they see show): the requester's details only when they
+    /// are the requester, an end user who made the update only when it is them.
+    fn value(&self, name: &str, ticket: &TicketRow, subject: &str, latest: &str, viewer: &Viewer) -> Option<String> {
         let first = |n: &str| n.split_whitespace().next().unwrap_or("").to_string();
         let of = |p: &Option<(String, String)>, part: &str| -> String {
             match (p, part) {
@@ -274,11 +295,17 @@ impl Names {
             "ticket.group.name" => self.group.clone().unwrap_or_default(),
             n => {
                 let (who, part) = n.rsplit_once('.')?;
-                match who {
-                    "ticket.requester" => of(&self.requester, part),
-                    "ticket.assignee" => of(&self.assignee, part),
-                    "current_user" => of(&self.me, part),
+                let (person, id, staff) = match who {
+                    "ticket.requester" => (&self.requester, Some(ticket.requester_id), false),
+                    "ticket.assignee" => (&self.assignee, ticket.assignee_id, true),
+                    "current_user" => (&self.me, Some(viewer.actor), viewer.actor_staff),
                     _ => return None,
+                };
+                let themselves = id == Some(viewer.id);
+                if !viewer.end_user || themselves || (staff && part != "email") {
+                    of(person, part)
+                } else {
+                    String::new()
                 }
             }
         })

@@ -209,6 +209,17 @@ let endless = false;
 try { await client.automations.create({ automation: { title: 'Node endless', all: [{ field: 'status', operator: 'is', value: 'pending' }, { field: 'NEW', operator: 'greater_than', value: '2' }], actions: [{ field: 'priority', value: 'high' }] } }); } catch (e) { endless = e.statusCode === 422; }
 check(endless, 'an automation that would change the same tickets every hour was taken');
 await client.automations.delete(automation.id);
+const trigTag = `node_trig_${Date.now()}`;
+const trigAnswer = body(await client.triggers.create({ trigger: { title: 'Node trigger', conditions: { all: [{ field: 'update_type', operator: 'is', value: 'Create' }, { field: 'current_tags', operator: 'includes', value: trigTag }], any: [] }, actions: [{ field: 'current_tags', value: 'node_triggered' }] } }));
+const trigger = trigAnswer.trigger || trigAnswer;
+check(trigger.id && trigger.conditions.all.length === 2, `a trigger: ${JSON.stringify(trigAnswer).slice(0, 300)}`);
+const trigTicketAnswer = body(await client.tickets.create({ ticket: { subject: 'node trigger', comment: { body: 'trigger me' }, tags: [trigTag] } }));
+const trigTicket = trigTicketAnswer.ticket || trigTicketAnswer;
+const trigShown = body(await client.tickets.show(trigTicket.id));
+check(trigShown.tags.includes('node_triggered'), `the trigger ran: ${JSON.stringify(trigShown.tags)}`);
+const reordered = body(await client.triggers.reorder([trigger.id])).flatMap((p) => p.triggers || [p]);
+check(reordered.length >= 5 && reordered[0].id === trigger.id, `the trigger first: ${JSON.stringify(reordered.map((t) => t.id))}`);
+await client.triggers.delete(trigger.id);
 // node-zendesk 6.0.1's views.delete calls itself forever; its generic request deletes the view.
 await client.views.request('DELETE', ['views', view.id]);
 const gone404 = await client.views.show(view.id).then(() => false, (e) => e.statusCode === 404);

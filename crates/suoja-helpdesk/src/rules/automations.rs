@@ -24,6 +24,9 @@ pub const MAX_PER_PASS: i64 = 100_000;
 /// How many tickets are read at a time.
 const BATCH: i64 = 500;
 
+/// How many tickets' changes share a transaction.
+const PER_COMMIT: usize = 25;
+
 /// An automation.
 #[derive(Debug, Clone)]
 pub struct Automation {
@@ -418,13 +421,26 @@ impl Helpdesk {
             };
             let Some(last) = ids.last() else { break };
             after = last.0;
-            for id in &ids {
-                // Each ticket in a transaction of its own: writers wait for one ticket at most.
-                match self.update_ticket(scope, *id, input.clone()).await {
-                    Ok(_) => changed += 1,
-                    Err(HelpdeskError::Invalid { .. } | HelpdeskError::Conflict(_) | HelpdeskError::NotFound(_)) => refused += 1,
-                    Err(e) => return Err(e),
+            // A few tickets a transaction, each in a savepoint of its own (one that refuses the
+            // change is undone alone): one commit, and one flush of the search index's pending
+            // changes, for the lot, while other writers wait for a few tickets at most.
+            for chunk in ids.chunks(PER_COMMIT) {
+                let mut tx = self.db.begin().await?;
+                for id in chunk {
+                    suoja_store::savepoint(&mut tx, "automation_ticket").await?;
+                    match self.update_ticket_in(&mut tx, scope, *id, input.clone(), self.now()).await {
+                        Ok(_) => {
+                            suoja_store::release(&mut tx, "automation_ticket").await?;
+                            changed += 1;
+                        }
+                        Err(HelpdeskError::Invalid { .. } | HelpdeskError::Conflict(_) | HelpdeskError::NotFound(_)) => {
+                            suoja_store::rollback_to(&mut tx, "automation_ticket").await?;
+                            refused += 1;
+                        }
+                        Err(e) => return Err(e),
+                    }
                 }
+                tx.commit().await?;
             }
             seen += suoja_core::num::to_i64(ids.len());
         }

@@ -20,7 +20,8 @@ pub struct Wire {
     pub field: String,
     /// How.
     pub operator: String,
-    /// Against what (a string as Zendesk sends it; `null` for "no value").
+    /// Against what (a string as Zendesk sends it; `null` or left out for "no value").
+    #[serde(default)]
     pub value: Value,
 }
 

@@ -90,6 +90,28 @@ fn definition_json(all: Vec<Wire>, any: Vec<Wire>, actions: Vec<Action>) -> Resu
     serde_json::to_string(&Definition { all, any, actions }).map_err(|e| HelpdeskError::Internal(e.to_string()))
 }
 
+/// The most triggers that may change a ticket in one update; the rest are not run (logged).
+/// With each change sending the tests back to the first trigger, this bounds an update's work
+/// to this many passes over the tenant's triggers.
+pub const MAX_CHANGING: usize = 50;
+
+/// A comment's words as conditions compare them, read once per update.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Said {
+    /// In order.
+    pub words: Vec<String>,
+    /// For looking one up.
+    pub set: std::collections::HashSet<String>,
+}
+
+impl Said {
+    pub(crate) fn of(text: &str) -> Said {
+        let words = words(text);
+        let set = words.iter().cloned().collect();
+        Said { words, set }
+    }
+}
+
 /// An update, as a trigger's conditions see it.
 #[derive(Debug, Clone)]
 pub(crate) struct Update<'a> {
@@ -97,8 +119,8 @@ pub(crate) struct Update<'a> {
     pub before: Option<&'a TicketState>,
     /// The ticket now.
     pub after: TicketState,
-    /// The comment added: whether public, and its words (plain text).
-    pub comment: Option<(bool, &'a str)>,
+    /// The comment added: whether public, and its words.
+    pub comment: Option<(bool, &'a Said)>,
     /// Who made the update.
     pub actor: UserId,
     /// Their role.
@@ -170,10 +192,10 @@ fn check_condition(w: &Wire) -> Result<Wire> {
                     "conditions: comment_includes_word takes includes, not_includes, is or is_not",
                 ));
             }
-            if v.is_empty() || v.chars().count() > 1_000 || v.chars().any(char::is_control) {
+            if words(&v).is_empty() || v.chars().count() > 1_000 || v.chars().any(char::is_control) {
                 return Err(HelpdeskError::invalid(
                     "conditions",
-                    "conditions: comment_includes_word takes one to 1000 characters of words",
+                    "conditions: comment_includes_word takes one to 1000 characters holding at least one word",
                 ));
             }
             Ok(stored(&v))
@@ -252,9 +274,10 @@ pub(crate) fn check_conditions(all: &[Wire], any: &[Wire]) -> Result<(Vec<Wire>,
 }
 
 /// Words as a comment condition compares them: lower case, split at anything not a letter or
-/// digit.
+/// digit. What the privacy engine wrote in place of a person's words (`[redacted]`) is no word.
 fn words(text: &str) -> Vec<String> {
-    text.split(|c: char| !c.is_alphanumeric())
+    text.replace("[redacted]", " ")
+        .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
         .map(str::to_lowercase)
         .collect()
@@ -275,13 +298,13 @@ pub(crate) fn holds(w: &Wire, u: &Update<'_>) -> Result<bool> {
             yes == (op == "is")
         }
         "comment_includes_word" => {
-            let said = u.comment.map(|(_, t)| words(t)).unwrap_or_default();
             let wanted = words(&v);
-            let found = match op {
+            let found = match u.comment {
+                None => false,
                 // Any of the words.
-                "includes" | "not_includes" => wanted.iter().any(|x| said.contains(x)),
+                Some((_, said)) if matches!(op, "includes" | "not_includes") => wanted.iter().any(|x| said.set.contains(x)),
                 // The words together, in order.
-                _ => !wanted.is_empty() && said.windows(wanted.len()).any(|s| s == wanted.as_slice()),
+                Some((_, said)) => !wanted.is_empty() && said.words.windows(wanted.len()).any(|s| s == wanted.as_slice()),
             };
             found == matches!(op, "includes" | "is")
         }
@@ -637,6 +660,20 @@ impl Helpdesk {
         Ok(())
     }
 
+    /// Adds the default triggers when the tenant has not got them yet (a read when it has).
+    pub(crate) async fn default_triggers_present(&self, tenant: TenantId) -> Result<()> {
+        let have = {
+            let mut c = self.db.read().await?;
+            suoja_store::rules::count_defaults(&mut c, tenant, Kind::Trigger.as_str()).await?
+        };
+        if have < suoja_core::num::to_i64(DEFAULTS.len()) {
+            let mut tx = self.db.begin().await?;
+            self.ensure_default_triggers(&mut tx, tenant).await?;
+            tx.commit().await?;
+        }
+        Ok(())
+    }
+
     /// The active triggers of a tenant, in order (the update path; defaults added first).
     pub(crate) async fn active_triggers(&self, c: &mut suoja_store::Conn, tenant: TenantId) -> Result<Vec<Trigger>> {
         self.ensure_default_triggers(c, tenant).await?;
@@ -657,8 +694,8 @@ impl Helpdesk {
     }
 
     /// The mail settings as the default notification triggers hold them.
+    /// (The caller makes sure the defaults are there.)
     pub(crate) async fn settings_from_triggers(&self, c: &mut suoja_store::Conn, tenant: TenantId) -> Result<suoja_store::settings::Notifications> {
-        self.ensure_default_triggers(c, tenant).await?;
         let rows = suoja_store::rules::list(c, tenant, Kind::Trigger.as_str(), UserId(0)).await?;
         let on = |key: &str| rows.iter().any(|r| r.key.as_deref() == Some(key) && r.active);
         Ok(suoja_store::settings::Notifications {
@@ -683,7 +720,13 @@ impl Helpdesk {
                 Act::Notify(n) => {
                     match n.to {
                         Recipient::User(u) => match self.get_user(scope, u).await {
-                            Ok(_) => {}
+                            Ok(user) if user.role.is_staff() => {}
+                            Ok(_) => {
+                                return Err(HelpdeskError::invalid(
+                                    "actions",
+                                    format!("actions: notification_user by id goes to agents; {} is not one", u.0),
+                                ));
+                            }
                             Err(HelpdeskError::NotFound(_)) => {
                                 return Err(HelpdeskError::invalid("actions", format!("actions: notification_user: no person {}", u.0)));
                             }
@@ -714,11 +757,7 @@ impl Helpdesk {
     /// The triggers (staff read them), in order; only active ones with `active`.
     pub async fn list_triggers(&self, scope: &Scope, active: Option<bool>) -> Result<Vec<Trigger>> {
         crate::require_staff(scope)?;
-        {
-            let mut tx = self.db.begin().await?;
-            self.ensure_default_triggers(&mut tx, scope.tenant).await?;
-            tx.commit().await?;
-        }
+        self.default_triggers_present(scope.tenant).await?;
         self.rules_of(scope, Kind::Trigger, active).await?.into_iter().map(Trigger::from_row).collect()
     }
 
@@ -897,10 +936,11 @@ mod tests {
 
     #[test]
     fn a_new_ticket_changed_every_field_it_was_given() {
+        let fire = Said::of("Printer on fire");
         let u = Update {
             before: None,
             after: state(Status::New, Some(7)),
-            comment: Some((true, "Printer on fire")),
+            comment: Some((true, &fire)),
             actor: UserId(10),
             role: Role::EndUser,
         };
@@ -916,10 +956,11 @@ mod tests {
 
     #[test]
     fn comment_words_are_whole_words_in_any_case() {
+        let said = Said::of("We STARTED the refund, Ted.");
         let u = Update {
             before: None,
             after: state(Status::New, None),
-            comment: Some((true, "We STARTED the refund, Ted.")),
+            comment: Some((true, &said)),
             actor: UserId(10),
             role: Role::EndUser,
         };

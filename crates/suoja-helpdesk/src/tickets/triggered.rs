@@ -2,7 +2,9 @@
 //! `rules::triggers`): each fires at most once; a trigger that changes the ticket sends the
 //! others back to the first; its changes are audited as the trigger's; its notifications are
 //! sent once the triggers are done, with the ticket as they leave it. A trigger whose changes
-//! fail (an agent it assigns has left) is skipped, its changes undone, and logged by id.
+//! fail (an agent it assigns has left) is skipped whole (changes and notifications), its
+//! changes undone, and logged by id. At most [`MAX_CHANGING`] triggers change one update;
+//! restricted tickets run none.
 
 use serde_json::json;
 use suoja_core::{Priority, Scope, TenantId, TicketType, Timestamp, UserId};
@@ -11,7 +13,7 @@ use suoja_store::tickets::TicketRow;
 
 use crate::model::AuditEvent;
 use crate::rules::conditions::TicketState;
-use crate::rules::triggers::{Notice, Update, fires, input_of, notices_of};
+use crate::rules::triggers::{MAX_CHANGING, Notice, Said, Update, fires, input_of, notices_of};
 use crate::{Helpdesk, HelpdeskError, Result, crypt};
 
 /// What the triggers did to an update.
@@ -60,14 +62,27 @@ impl Helpdesk {
         now: Timestamp,
     ) -> Result<Triggered> {
         let t = scope.tenant;
-        let triggers = self.active_triggers(c, t).await?;
         let mut out = Triggered::default();
+        // A restricted ticket is only stored (Art. 18): no rule changes it or mails about it.
+        if row.restricted {
+            return Ok(out);
+        }
+        let triggers = self.active_triggers(c, t).await?;
         if triggers.is_empty() {
             return Ok(out);
         }
         let mut fired = vec![false; triggers.len()];
+        let mut changed = 0_usize;
         let mut notices: Vec<Notice> = Vec::new();
-        let mut after = self.trigger_state(c, t, row).await?;
+        // The comment's words, read once for every trigger that looks for words.
+        let said = comment.map(|(public, text)| (public, Said::of(text)));
+        let mut update = Update {
+            before,
+            after: self.trigger_state(c, t, row).await?,
+            comment: said.as_ref().map(|(public, words)| (*public, words)),
+            actor: scope.actor,
+            role: scope.role,
+        };
         // The triggers' changes are the installation's, checked as an admin's would be.
         let installation = Scope::operator(t);
         'pass: loop {
@@ -75,13 +90,6 @@ impl Helpdesk {
                 if fired.get(i).copied().unwrap_or(true) {
                     continue;
                 }
-                let update = Update {
-                    before,
-                    after: after.clone(),
-                    comment,
-                    actor: scope.actor,
-                    role: scope.role,
-                };
                 let holds = match fires(trigger, &update) {
                     Ok(h) => h,
                     Err(e) => {
@@ -102,8 +110,16 @@ impl Helpdesk {
                         continue;
                     }
                 };
-                notices.extend(mine);
-                let Some(input) = input else { continue };
+                let Some(input) = input else {
+                    notices.extend(mine);
+                    continue;
+                };
+                if changed >= MAX_CHANGING {
+                    // Past the bound the update ends as it stands; the trigger is neither run nor
+                    // heard from.
+                    tracing::warn!(tenant.id = %t, trigger.id = trigger.row.id, most = MAX_CHANGING, "a ticket's update reached the most triggers that may change it");
+                    continue;
+                }
                 let start = events.len();
                 let kept = row.clone();
                 suoja_store::savepoint(c, "trigger_change").await?;
@@ -116,13 +132,16 @@ impl Helpdesk {
                 match done {
                     Ok(reindex) => {
                         suoja_store::release(c, "trigger_change").await?;
+                        // Its notifications go only with its changes.
+                        notices.extend(mine);
                         out.reindex |= reindex;
                         let via = json!({"channel": "rule", "source": {"rel": "trigger", "from": {"id": trigger.row.id}}});
                         for e in events.iter_mut().skip(start) {
                             e.detail.insert("via".into(), via.clone());
                         }
                         if events.len() > start {
-                            after = self.trigger_state(c, t, row).await?;
+                            changed += 1;
+                            update.after = self.trigger_state(c, t, row).await?;
                             continue 'pass;
                         }
                     }

@@ -243,6 +243,7 @@ crate::engine_test!(triggers_with_anything_wrong_are_refused_whole, |app| async 
         (vec![c("status", "is", "open")], vec![a("notification_webhook", json!(["1", "{}"]))], "webhook"),
         (vec![c("status", "is", "open")], vec![a("comment_value", json!("Thanks"))], "not one of them"),
         (vec![c("status", "is", "open")], vec![a("assignee_id", json!("999999"))], "not an agent"),
+        (vec![c("comment_includes_word", "includes", "... !!")], ok_actions.clone(), "at least one word"),
     ] {
         let (s, v) = app
             .post(
@@ -391,6 +392,121 @@ crate::engine_test_configured!(
         assert!(got[2].1.contains("Lasku is solved"), "{got:?}");
         assert!(got[2].1.contains(&format!("Hello Ted, Aino Agentti solved #{id}.")), "{got:?}");
         assert_eq!(notices(&app, other_ted).await, other_before, "the other Ted's mail is untouched");
+
+        // Placeholders naming people: an end user reads only their own details and staff's names.
+        trigger(
+            &app,
+            "Tell everyone on the ticket",
+            vec![c("priority", "value", "high")],
+            vec![a(
+                "notification_user",
+                json!([
+                    "requester_and_ccs",
+                    "About {{ticket.id}}",
+                    "R={{ticket.requester.name}} <{{ticket.requester.email}}> A={{ticket.assignee.name}} U={{current_user.name}} <{{current_user.email}}>"
+                ]),
+            )],
+        )
+        .await;
+        let id2 = {
+            let (s, v) = app
+                .post(
+                    "/api/v2/tickets.json",
+                    json!({"ticket": {"subject": "Toinen", "requester_id": ted, "assignee_id": aino, "email_cc_ids": [cc], "comment": {"body": "Moi"}}}),
+                )
+                .await;
+            assert_eq!(s, StatusCode::CREATED, "{v}");
+            v["ticket"]["id"].as_i64().unwrap()
+        };
+        update(&app, id2, json!({"priority": "high"})).await;
+        let mine = notices(&app, ted).await.last().unwrap().1.clone();
+        assert!(mine.contains("R=Ted Virtanen <ted.v@example.fi> A=Aino Agentti U="), "{mine}");
+        let theirs = notices(&app, cc).await.last().unwrap().1.clone();
+        assert!(theirs.contains("R= <> A=Aino Agentti U="), "no one else's details: {theirs}");
+        assert!(!theirs.contains("ted.v@example.fi") && !theirs.contains("Virtanen"), "{theirs}");
+
+        // A message quoting the update's comment is not sent to an end user for an internal note.
+        trigger(
+            &app,
+            "Quote every comment",
+            vec![c("comment_is_public", "is", "not_relevant"), c("update_type", "is", "Change")],
+            vec![a(
+                "notification_user",
+                json!(["requester_and_ccs", "Comment", "Said: {{ticket.latest_comment}}"]),
+            )],
+        )
+        .await;
+        let before_note = (notices(&app, ted).await.len(), notices(&app, cc).await.len());
+        update(&app, id2, json!({"comment": {"body": "Vain meille", "public": false}})).await;
+        assert_eq!(
+            (notices(&app, ted).await.len(), notices(&app, cc).await.len()),
+            before_note,
+            "nothing about a note"
+        );
+        update(&app, id2, json!({"comment": {"body": "Teille kaikille", "public": true}})).await;
+        assert!(notices(&app, ted).await.iter().any(|(_, t)| t.contains("Said: Teille kaikille")));
+
+        // A trigger whose change is refused sends nothing either.
+        let leaving = agent(&app, "Lähtevä Agentti", "leaving@example.fi").await;
+        trigger(
+            &app,
+            "Escalate",
+            vec![c("priority", "value", "urgent")],
+            vec![
+                a("assignee_id", json!(leaving.to_string())),
+                a("notification_user", json!(["requester_id", "Escalated", "We escalated it."])),
+            ],
+        )
+        .await;
+        let (s, v) = app.put(&format!("/api/v2/users/{leaving}.json"), json!({"user": {"role": "end-user"}})).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        update(&app, id2, json!({"priority": "urgent"})).await;
+        assert!(
+            notices(&app, ted).await.iter().all(|(_, t)| !t.contains("We escalated")),
+            "the refused trigger told no one"
+        );
+        // By id, a notification names an agent.
+        let (s, v) = app
+            .post(
+                "/api/v2/triggers.json",
+                json!({"trigger": {"title": "To a customer", "conditions": {"all": [c("status", "is", "open")]}, "actions": [a("notification_user", json!([cc.to_string(), "Hi", "There"]))]}}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
         let _ = other;
     }
 );
+
+crate::engine_test!(an_update_stops_after_fifty_triggers_have_changed_it, |app| async move {
+    // A chain written backwards, the worst order: each change sends the tests back to the first.
+    for i in (0..55).rev() {
+        trigger(
+            &app,
+            &format!("Step {i}"),
+            vec![c("current_tags", "includes", &format!("step{i}"))],
+            vec![a("current_tags", json!(format!("step{}", i + 1)))],
+        )
+        .await;
+    }
+    // A condition sent without its value means "no value", as Zendesk reads it.
+    let (s, v) = app
+        .post(
+            "/api/v2/triggers.json",
+            json!({"trigger": {"title": "No value", "conditions": {"all": [{"field": "status", "operator": "changed"}]}, "actions": [a("current_tags", json!("status_moved"))]}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let r = app.user("Ketju Pyytäjä", "ketju@example.fi").await;
+    let id = app.ticket(r, "Chain", "Go").await;
+    let v = update(&app, id, json!({"additional_tags": ["step0"]})).await;
+    let tags: Vec<String> = v["ticket"]["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap().to_string())
+        .collect();
+    assert!(tags.contains(&"step50".to_string()), "{tags:?}");
+    assert!(!tags.contains(&"step51".to_string()), "the 51st change was not made: {tags:?}");
+    let v = update(&app, id, json!({"status": "pending"})).await;
+    assert!(v["ticket"]["tags"].as_array().unwrap().contains(&json!("status_moved")), "{v}");
+});
