@@ -158,6 +158,14 @@ engine_test!(restriction_hides_the_person_until_lifted_with_a_reason, |app| asyn
     let hers = app.ticket(jaana, "Kiistanalainen lasku", "Lasku 77 on väärin").await;
     let his = app.ticket(other, "Toinen asia", "Ei liity").await;
     wait_for(&got, |v| v["type"] == "ticket.created" && v["ticket"]["id"] == hers).await;
+    // A trigger that would tag any ticket a comment reaches.
+    let (s, v) = app
+        .post(
+            "/api/v2/triggers.json",
+            json!({"trigger": {"title": "Seen", "conditions": {"all": [{"field": "comment_is_public", "operator": "is", "value": "not_relevant"}]}, "actions": [{"field": "current_tags", "value": "trigger_saw"}]}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
 
     // Only privacy staff restrict, and only with a reason.
     let (s, _) = app.post(&format!("/api/v2/privacy/subjects/{jaana}/restriction"), json!({"reason": ""})).await;
@@ -255,6 +263,11 @@ engine_test!(restriction_hides_the_person_until_lifted_with_a_reason, |app| asyn
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
+    // No rule ran on her ticket while it was restricted; his was tagged.
+    let (_, t) = app.get(&format!("/api/v2/tickets/{hers}.json")).await;
+    assert_eq!(t["ticket"]["tags"], json!([]), "{t}");
+    let (_, t) = app.get(&format!("/api/v2/tickets/{his}.json")).await;
+    assert_eq!(t["ticket"]["tags"], json!(["trigger_saw"]), "{t}");
     let notes = app.privacy().outbox_for(TenantId(app.t.tenant_id), UserId(jaana)).await.unwrap();
     assert!(
         notes
