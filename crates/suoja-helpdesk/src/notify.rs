@@ -89,7 +89,10 @@ impl Helpdesk {
                 if u == scope.actor && !explicit && !acknowledged {
                     continue;
                 }
-                let Some(r) = self.recipient(c, t, u).await? else { continue };
+                // A person whose processing is restricted is sent nothing about tickets.
+                let Some(r) = self.recipient(c, t, u).await?.filter(|r| !r.restricted) else {
+                    continue;
+                };
                 let end_user = r.role == Role::EndUser;
                 if end_user && staff_only {
                     continue;
@@ -119,7 +122,6 @@ impl Helpdesk {
                     id: r.id,
                     end_user,
                     actor: scope.actor,
-                    actor_staff: scope.is_staff(),
                 };
                 let value = |name: &str| names.value(name, ticket, &subject, latest, &viewer);
                 // One line: a value holding a line break does not start a header.
@@ -231,19 +233,28 @@ impl Helpdesk {
 struct Viewer {
     id: UserId,
     end_user: bool,
-    /// Who made the update, and whether they are staff.
+    /// Who made the update.
     actor: UserId,
-    actor_staff: bool,
 }
 
 /// The names placeholders ask for, read once per update.
 #[derive(Default)]
 struct Names {
     loaded: bool,
-    requester: Option<(String, String)>,
-    assignee: Option<(String, String)>,
-    me: Option<(String, String)>,
+    requester: Option<Person>,
+    assignee: Option<Person>,
+    me: Option<Person>,
     group: Option<String>,
+}
+
+/// A person placeholders may name, as they are now.
+struct Person {
+    name: String,
+    email: String,
+    /// Staff now (an assignee demoted since is not).
+    staff: bool,
+    /// Their processing is restricted: no placeholder names them.
+    restricted: bool,
 }
 
 impl Names {
@@ -260,7 +271,12 @@ impl Names {
                 Some(e) => hd.vault.decrypt_str(c, t, e).await?,
                 None => String::new(),
             };
-            let v = Some((name, email));
+            let v = Some(Person {
+                name,
+                email,
+                staff: u.role.is_staff(),
+                restricted: u.restricted,
+            });
             match slot {
                 0 => self.requester = v,
                 1 => self.assignee = v,
@@ -275,14 +291,15 @@ impl Names {
 
     /// A placeholder's value for `viewer`. An end user reads no one else's name or address but
     /// staff's names (which the tickets they see show): the requester's details only when they
-    /// are the requester, an end user who made the update only when it is them.
+    /// are the requester, an end user who made the update only when it is them. No one reads a
+    /// restricted person's details.
     fn value(&self, name: &str, ticket: &TicketRow, subject: &str, latest: &str, viewer: &Viewer) -> Option<String> {
         let first = |n: &str| n.split_whitespace().next().unwrap_or("").to_string();
-        let of = |p: &Option<(String, String)>, part: &str| -> String {
-            match (p, part) {
-                (Some((n, _)), "name") => n.clone(),
-                (Some((n, _)), "first_name") => first(n),
-                (Some((_, e)), "email") => e.clone(),
+        let of = |p: &Person, part: &str| -> String {
+            match part {
+                "name" => p.name.clone(),
+                "first_name" => first(&p.name),
+                "email" => p.email.clone(),
                 _ => String::new(),
             }
         };
@@ -295,15 +312,18 @@ impl Names {
             "ticket.group.name" => self.group.clone().unwrap_or_default(),
             n => {
                 let (who, part) = n.rsplit_once('.')?;
-                let (person, id, staff) = match who {
-                    "ticket.requester" => (&self.requester, Some(ticket.requester_id), false),
-                    "ticket.assignee" => (&self.assignee, ticket.assignee_id, true),
-                    "current_user" => (&self.me, Some(viewer.actor), viewer.actor_staff),
+                let (person, id) = match who {
+                    "ticket.requester" => (&self.requester, Some(ticket.requester_id)),
+                    "ticket.assignee" => (&self.assignee, ticket.assignee_id),
+                    "current_user" => (&self.me, Some(viewer.actor)),
                     _ => return None,
                 };
+                let Some(p) = person.as_ref().filter(|p| !p.restricted) else {
+                    return Some(String::new());
+                };
                 let themselves = id == Some(viewer.id);
-                if !viewer.end_user || themselves || (staff && part != "email") {
-                    of(person, part)
+                if !viewer.end_user || themselves || (p.staff && part != "email") {
+                    of(p, part)
                 } else {
                     String::new()
                 }

@@ -421,9 +421,9 @@ impl Helpdesk {
             };
             let Some(last) = ids.last() else { break };
             after = last.0;
-            // A few tickets a transaction, each in a savepoint of its own (one that refuses the
-            // change is undone alone): one commit, and one flush of the search index's pending
-            // changes, for the lot, while other writers wait for a few tickets at most.
+            // A few tickets a transaction, each in a savepoint of its own (one that fails is
+            // undone alone): one synced commit for the lot, while other writers wait for a few
+            // tickets at most.
             for chunk in ids.chunks(PER_COMMIT) {
                 let mut tx = self.db.begin().await?;
                 for id in chunk {
@@ -433,11 +433,16 @@ impl Helpdesk {
                             suoja_store::release(&mut tx, "automation_ticket").await?;
                             changed += 1;
                         }
-                        Err(HelpdeskError::Invalid { .. } | HelpdeskError::Conflict(_) | HelpdeskError::NotFound(_)) => {
+                        Err(e) => {
+                            // Undone alone; the other tickets of the transaction and the ones
+                            // after it go on. Only a transaction that cannot even be rolled back
+                            // to the savepoint ends the pass.
                             suoja_store::rollback_to(&mut tx, "automation_ticket").await?;
+                            if !matches!(e, HelpdeskError::Invalid { .. } | HelpdeskError::Conflict(_) | HelpdeskError::NotFound(_)) {
+                                tracing::warn!(tenant.id = %scope.tenant, automation.id = a.row.id, ticket.id = %id, error = %e, "an automation could not change a ticket");
+                            }
                             refused += 1;
                         }
-                        Err(e) => return Err(e),
                     }
                 }
                 tx.commit().await?;

@@ -73,6 +73,7 @@ impl Helpdesk {
         }
         let mut fired = vec![false; triggers.len()];
         let mut changed = 0_usize;
+        let mut skipped: Vec<i64> = Vec::new();
         let mut notices: Vec<Notice> = Vec::new();
         // The comment's words, read once for every trigger that looks for words.
         let said = comment.map(|(public, text)| (public, Said::of(text)));
@@ -93,6 +94,10 @@ impl Helpdesk {
                 let holds = match fires(trigger, &update) {
                     Ok(h) => h,
                     Err(e) => {
+                        // Tested once an update, logged once.
+                        if let Some(f) = fired.get_mut(i) {
+                            *f = true;
+                        }
                         tracing::warn!(tenant.id = %t, trigger.id = trigger.row.id, error = %e, "a trigger could not be tested");
                         false
                     }
@@ -117,7 +122,7 @@ impl Helpdesk {
                 if changed >= MAX_CHANGING {
                     // Past the bound the update ends as it stands; the trigger is neither run nor
                     // heard from.
-                    tracing::warn!(tenant.id = %t, trigger.id = trigger.row.id, most = MAX_CHANGING, "a ticket's update reached the most triggers that may change it");
+                    skipped.push(trigger.row.id);
                     continue;
                 }
                 let start = events.len();
@@ -155,6 +160,9 @@ impl Helpdesk {
                 }
             }
             break;
+        }
+        if !skipped.is_empty() {
+            tracing::warn!(tenant.id = %t, ticket.id = %row.id, most = MAX_CHANGING, skipped = ?skipped, "a ticket's update reached the most triggers that may change it");
         }
         out.told = self.send_notices(c, scope, row, before.is_none(), comment, &notices).await?;
         Ok(out)

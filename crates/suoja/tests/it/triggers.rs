@@ -473,6 +473,16 @@ crate::engine_test_configured!(
             )
             .await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+
+        // A CC whose processing is restricted is sent nothing, and no placeholder names them.
+        let (s, v) = app
+            .post(&format!("/api/v2/privacy/subjects/{cc}/restriction"), json!({"reason": "disputed address"}))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let cc_before = notices(&app, cc).await.len();
+        update(&app, id2, json!({"comment": {"body": "Vielä kerran kaikille", "public": true}})).await;
+        assert_eq!(notices(&app, cc).await.len(), cc_before, "a restricted person is sent nothing");
+        assert!(notices(&app, ted).await.iter().any(|(_, t)| t.contains("Said: Vielä kerran kaikille")));
         let _ = other;
     }
 );
