@@ -63,6 +63,8 @@ pub struct Helpdesk {
     security_cache: Arc<security::SettingsCache>,
     /// Views' counts, kept a while when counting is costly.
     view_counts: Arc<rules::counts::CountCache>,
+    /// Each tenant's active triggers, parsed, while they stay as they are.
+    trigger_cache: Arc<rules::triggers::TriggerCache>,
 }
 
 impl Helpdesk {
@@ -88,6 +90,7 @@ impl Helpdesk {
             notifications: false,
             security_cache: Arc::default(),
             view_counts: Arc::default(),
+            trigger_cache: Arc::default(),
         }
     }
     /// Whether ticket notifications are queued for sending (off unless mail goes out).

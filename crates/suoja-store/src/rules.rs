@@ -213,3 +213,18 @@ pub async fn set_position(c: &mut Conn, tenant: TenantId, kind: &str, id: i64, p
         .await?;
     Ok(done.rows_affected() > 0)
 }
+
+/// What changes whenever a rule of the kind is added, changed or removed: how many there are,
+/// and the sums of their times of change and of their ids (every change moves a rule's time
+/// forward; a cache of parsed rules compares it).
+pub async fn version(c: &mut Conn, tenant: TenantId, kind: &str) -> Result<(i64, i64, i64)> {
+    let row = sqlx::query(
+        "SELECT COUNT(*) AS n, CAST(COALESCE(SUM(updated_at), 0) AS BIGINT) AS latest, CAST(COALESCE(SUM(id), 0) AS BIGINT) AS ids \
+         FROM business_rules WHERE tenant_id = $1 AND kind = $2",
+    )
+    .bind(tenant.0)
+    .bind(kind.to_string())
+    .fetch_one(c)
+    .await?;
+    Ok((i64_(&row, "n")?, i64_(&row, "latest")?, i64_(&row, "ids")?))
+}

@@ -537,6 +537,38 @@ pub(crate) fn notices_of(actions: &[Action]) -> Result<Vec<Notice>> {
     Ok(out)
 }
 
+/// A tenant's triggers' version ([`suoja_store::rules::version`]).
+type Version = (i64, i64, i64);
+
+/// A tenant's active triggers, parsed, as of a version.
+type Kept = (Version, std::sync::Arc<Vec<Trigger>>);
+
+/// Each tenant's active triggers as last read, with the version they were read at.
+#[derive(Debug, Default)]
+pub(crate) struct TriggerCache(std::sync::Mutex<std::collections::HashMap<TenantId, Kept>>);
+
+impl TriggerCache {
+    fn get(&self, tenant: TenantId, version: Version) -> Option<std::sync::Arc<Vec<Trigger>>> {
+        let map = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        map.get(&tenant).filter(|(v, _)| *v == version).map(|(_, l)| l.clone())
+    }
+
+    /// Drops what is kept for a tenant (its triggers were just changed on this server; another
+    /// server sees the change in the version).
+    pub(crate) fn forget(&self, tenant: TenantId) {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&tenant);
+    }
+
+    fn put(&self, tenant: TenantId, version: Version, list: std::sync::Arc<Vec<Trigger>>) {
+        let mut map = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        // One entry a tenant; a server with very many tenants starts again rather than grow.
+        if map.len() >= 10_000 && !map.contains_key(&tenant) {
+            map.clear();
+        }
+        map.insert(tenant, (version, list));
+    }
+}
+
 /// A default trigger: key, title, conditions under `all`, the notification (who, subject,
 /// text), and which mail setting switches it.
 struct Default {
@@ -674,19 +706,33 @@ impl Helpdesk {
         Ok(())
     }
 
-    /// The active triggers of a tenant, in order (the update path; defaults added first).
-    pub(crate) async fn active_triggers(&self, c: &mut suoja_store::Conn, tenant: TenantId) -> Result<Vec<Trigger>> {
-        self.ensure_default_triggers(c, tenant).await?;
-        suoja_store::rules::list_active_shared(c, tenant, Kind::Trigger.as_str())
+    /// The active triggers of a tenant, in order (the update path; defaults added first). Read
+    /// and parsed once per change of the tenant's triggers: every update asks only whether they
+    /// changed ([`suoja_store::rules::version`], one small query), so 100 triggers cost an
+    /// update their testing, not their reading.
+    pub(crate) async fn active_triggers(&self, c: &mut suoja_store::Conn, tenant: TenantId) -> Result<std::sync::Arc<Vec<Trigger>>> {
+        let mut version = suoja_store::rules::version(c, tenant, Kind::Trigger.as_str()).await?;
+        if let Some(list) = self.trigger_cache.get(tenant, version) {
+            return Ok(list);
+        }
+        if version.0 < suoja_core::num::to_i64(DEFAULTS.len()) {
+            self.ensure_default_triggers(c, tenant).await?;
+            version = suoja_store::rules::version(c, tenant, Kind::Trigger.as_str()).await?;
+        }
+        let list: Vec<Trigger> = suoja_store::rules::list_active_shared(c, tenant, Kind::Trigger.as_str())
             .await?
             .into_iter()
             .map(Trigger::from_row)
-            .collect()
+            .collect::<Result<_>>()?;
+        let list = std::sync::Arc::new(list);
+        self.trigger_cache.put(tenant, version, list.clone());
+        Ok(list)
     }
 
     /// Turns the default notification triggers on and off as the mail settings say.
     pub(crate) async fn switch_default_triggers(&self, c: &mut suoja_store::Conn, tenant: TenantId, n: &suoja_store::settings::Notifications) -> Result<()> {
         self.ensure_default_triggers(c, tenant).await?;
+        self.trigger_cache.forget(tenant);
         for d in DEFAULTS {
             suoja_store::rules::set_active_by_key(c, tenant, Kind::Trigger.as_str(), d.key, switched_by(d.key, n), self.now()).await?;
         }
@@ -779,7 +825,9 @@ impl Helpdesk {
             .await?;
         let mut rule = input.rule.clone();
         rule.restriction = Some(None);
-        Trigger::from_row(self.add_rule(scope, Kind::Trigger, &rule, definition_json(all, any, actions)?).await?)
+        let row = self.add_rule(scope, Kind::Trigger, &rule, definition_json(all, any, actions)?).await;
+        self.trigger_cache.forget(scope.tenant);
+        Trigger::from_row(row?)
     }
 
     /// Changes a trigger (admins); its conditions and actions are checked again when given or
@@ -787,7 +835,9 @@ impl Helpdesk {
     pub async fn update_trigger(&self, scope: &Scope, id: i64, input: TriggerInput) -> Result<Trigger> {
         triggers_are_the_teams(scope, &input)?;
         if input.all.is_none() && input.any.is_none() && input.actions.is_none() && input.rule.active != Some(true) {
-            return Trigger::from_row(self.change_rule(scope, Kind::Trigger, id, &input.rule, |old| Ok(old.to_string())).await?);
+            let row = self.change_rule(scope, Kind::Trigger, id, &input.rule, |old| Ok(old.to_string())).await;
+            self.trigger_cache.forget(scope.tenant);
+            return Trigger::from_row(row?);
         }
         let old = self.get_trigger(scope, id).await?;
         let (all, any, actions) = self
@@ -799,7 +849,9 @@ impl Helpdesk {
             )
             .await?;
         let definition = definition_json(all, any, actions)?;
-        Trigger::from_row(self.change_rule(scope, Kind::Trigger, id, &input.rule, |_| Ok(definition)).await?)
+        let row = self.change_rule(scope, Kind::Trigger, id, &input.rule, |_| Ok(definition)).await;
+        self.trigger_cache.forget(scope.tenant);
+        Trigger::from_row(row?)
     }
 
     /// Removes a trigger (admins; not a default one, which can be taken out of use).
@@ -807,7 +859,9 @@ impl Helpdesk {
         if !scope.is_admin() {
             return Err(HelpdeskError::Forbidden("only admins change triggers"));
         }
-        self.remove_rule(scope, Kind::Trigger, id).await
+        let done = self.remove_rule(scope, Kind::Trigger, id).await;
+        self.trigger_cache.forget(scope.tenant);
+        done
     }
 
     /// Puts the triggers named in `ids` first, in that order (admins); the others follow in
@@ -832,6 +886,7 @@ impl Helpdesk {
             suoja_store::rules::set_position(&mut tx, scope.tenant, Kind::Trigger.as_str(), id, i64::try_from(i).unwrap_or(0), now).await?;
         }
         tx.commit().await?;
+        self.trigger_cache.forget(scope.tenant);
         self.list_triggers(scope, None).await
     }
 }

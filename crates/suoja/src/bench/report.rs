@@ -374,7 +374,7 @@ fn web_table(w: &super::web::WebFigures) -> String {
     ));
     let a = &w.automations;
     t.push_str(&format!(
-        "\nThe hourly automation pass, in-process: {:.0} ms with Zendesk's default alone (nothing solved, nothing to change: the cost of looking); {:.0} ms with an automation that finds the urgent tickets and tags them ({} changed, 25 tickets a transaction, ratio {:.1} to the default alone; {:.2} ms per changed ticket).\n",
+        "\nThe hourly automation pass, in-process: {:.0} ms with Zendesk's default alone (nothing solved, nothing to change: the cost of looking); {:.0} ms with an automation that finds the urgent tickets and tags them ({} changed, a ticket per transaction, ratio {:.1} to the default alone; {:.2} ms per changed ticket).\n",
         a.baseline_ms,
         a.pass_ms,
         a.changed,

@@ -45,6 +45,18 @@ async fn update(app: &TestApp, id: i64, ticket: Value) -> Value {
     v
 }
 
+/// A new ticket in `group`; its priority as the triggers leave it.
+async fn grouped(app: &TestApp, group: i64) -> Value {
+    let (s, v) = app
+        .post(
+            "/api/v2/tickets.json",
+            json!({"ticket": {"subject": "Grouped", "group_id": group, "comment": {"body": "in billing"}}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    v["ticket"]["priority"].clone()
+}
+
 async fn agent(app: &TestApp, name: &str, email: &str) -> i64 {
     let (s, v) = app
         .post("/api/v2/users.json", json!({"user": {"name": name, "email": email, "role": "agent"}}))
@@ -142,6 +154,20 @@ crate::engine_test!(triggers_run_in_order_each_once_and_chain_on_each_other_s_ch
     let (_, list) = app.get("/api/v2/triggers.json").await;
     let mut order: Vec<i64> = list["triggers"].as_array().unwrap().iter().map(|t| t["id"].as_i64().unwrap()).collect();
     order.reverse();
+    // Another server taking a trigger out of use (straight in the database) is seen by this
+    // one's next update, though it keeps the triggers it read.
+    // B makes it high, C then normal.
+    assert_eq!(grouped(&app, group).await, "normal", "B runs on a new ticket in the group");
+    {
+        let tenant = TenantId(app.t.tenant_id);
+        let mut tx = app.helpdesk().db().begin().await.unwrap();
+        let mut row = suoja_store::rules::get(&mut tx, tenant, "trigger", tb, true).await.unwrap().unwrap();
+        row.active = false;
+        row.updated_at = suoja_core::Timestamp(row.updated_at.0 + 1);
+        suoja_store::rules::update(&mut tx, tenant, &row).await.unwrap();
+        tx.commit().await.unwrap();
+    }
+    assert_eq!(grouped(&app, group).await, Value::Null, "B out of use elsewhere is out of use here");
     let (s, v) = app.put("/api/v2/triggers/reorder.json", json!({"trigger_ids": order.clone()})).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let got: Vec<i64> = v["triggers"].as_array().unwrap().iter().map(|t| t["id"].as_i64().unwrap()).collect();
