@@ -107,12 +107,22 @@ fn conditions_summary(all: &[Wire], any: &[Wire]) -> String {
     parts.join(" · ")
 }
 
-/// Actions as the page lists them, each value cut at 80 characters.
+/// Actions as the page lists them, each value cut at 80 characters; a notification as who it
+/// goes to and its subject.
 fn actions_summary(actions: &[Action]) -> String {
     actions
         .iter()
         .map(|a| {
-            let v: String = shown(&a.value).chars().take(80).collect();
+            let parts: Vec<&str> = a
+                .value
+                .as_array()
+                .map(|items| items.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            let v = match parts.as_slice() {
+                [to, subject, _] => format!("{to}: {subject}"),
+                _ => shown(&a.value),
+            };
+            let v: String = v.chars().take(80).collect();
             format!("{} = {v}", a.field)
         })
         .collect::<Vec<_>>()
@@ -342,6 +352,11 @@ mod tests {
                 ("current_tags", "includes", "vip gold")
             ]
         );
+        let notice = Action {
+            field: "notification_user".into(),
+            value: serde_json::json!(["requester_id", "Received: {{ticket.title}}", "A long text"]),
+        };
+        assert_eq!(actions_summary(&[notice]), "notification_user = requester_id: Received: {{ticket.title}}");
         let a = actions("status = pending\nset_tags = a b = c\nbroken");
         let got: Vec<(&str, &str)> = a.iter().map(|a| (a.field.as_str(), a.value.as_str().unwrap())).collect();
         assert_eq!(got, vec![("status", "pending"), ("set_tags", "a b = c"), ("broken", "")]);
