@@ -6,14 +6,13 @@
 //! with `is` (one hour of a ticket's life). Every tenant gets Zendesk's default: close a ticket
 //! four days after it was solved. Closed and restricted tickets are never changed.
 
-use serde::{Deserialize, Serialize};
 use suoja_core::{Personal, Scope, TenantId, TicketId};
 use suoja_store::rules::RuleRow;
 use suoja_store::tickets::{Condition, IdColumn, TicketSort};
 
 use super::conditions::{self, Change, Wire};
 use super::macros::{Action, Assignee, Effect};
-use super::{Kind, RuleInput};
+use super::{Kind, RuleInput, WhenThen};
 use crate::model::TicketInput;
 use crate::{Helpdesk, HelpdeskError, Result};
 
@@ -37,18 +36,9 @@ pub struct Automation {
     pub actions: Vec<Action>,
 }
 
-#[derive(Serialize, Deserialize)]
-struct Definition {
-    #[serde(default)]
-    all: Vec<Wire>,
-    #[serde(default)]
-    any: Vec<Wire>,
-    actions: Vec<Action>,
-}
-
 impl Automation {
     fn from_row(row: RuleRow) -> Result<Automation> {
-        let d: Definition = serde_json::from_str(&row.definition).map_err(|e| HelpdeskError::Internal(format!("automation {}: {e}", row.id)))?;
+        let d = WhenThen::read(&row)?;
         Ok(Automation {
             row,
             all: d.all,
@@ -94,10 +84,6 @@ const DEFAULTS: &[(&str, &str, &[Triple], &[Pair])] = &[(
     &[("status", "is", "solved"), ("SOLVED", "greater_than", "96")],
     &[("status", "closed")],
 )];
-
-fn definition_json(all: Vec<Wire>, any: Vec<Wire>, actions: Vec<Action>) -> Result<String> {
-    serde_json::to_string(&Definition { all, any, actions }).map_err(|e| HelpdeskError::Internal(e.to_string()))
-}
 
 /// What an automation's update changes in the end, as conditions see it: each field's last
 /// value, and tags netted as a ticket's update applies them (a tag both added and removed is
@@ -241,11 +227,6 @@ impl Helpdesk {
         let now = self.now();
         let mut tx = self.db.begin().await?;
         for (i, (key, title, all, actions)) in DEFAULTS.iter().enumerate() {
-            let w = |(f, o, v): &Triple| Wire {
-                field: f.to_string(),
-                operator: o.to_string(),
-                value: serde_json::Value::String(v.to_string()),
-            };
             let actions = actions
                 .iter()
                 .map(|(f, v)| Action {
@@ -253,19 +234,8 @@ impl Helpdesk {
                     value: serde_json::Value::String(v.to_string()),
                 })
                 .collect();
-            let row = RuleRow {
-                id: 0,
-                kind: Kind::Automation.as_str().into(),
-                key: Some(key.to_string()),
-                owner_id: None,
-                title: title.to_string(),
-                description: String::new(),
-                active: true,
-                position: i64::try_from(i).unwrap_or(0),
-                definition: definition_json(all.iter().map(w).collect(), Vec::new(), actions)?,
-                created_at: now,
-                updated_at: now,
-            };
+            let all = all.iter().map(|(f, o, v)| Wire::new(f, o, v)).collect();
+            let row = super::default_row(Kind::Automation, key, title, i, true, WhenThen::json(all, Vec::new(), actions)?, now);
             suoja_store::rules::insert(&mut tx, tenant, &row).await?;
         }
         tx.commit().await?;
@@ -301,7 +271,7 @@ impl Helpdesk {
             .await?;
         let mut rule = input.rule.clone();
         rule.restriction = Some(None);
-        Automation::from_row(self.add_rule(scope, Kind::Automation, &rule, definition_json(all, any, actions)?).await?)
+        Automation::from_row(self.add_rule(scope, Kind::Automation, &rule, WhenThen::json(all, any, actions)?).await?)
     }
 
     /// Changes an automation (admins); the whole of it is checked again.
@@ -321,7 +291,7 @@ impl Helpdesk {
                 input.actions.as_deref().unwrap_or(&old.actions),
             )
             .await?;
-        let definition = definition_json(all, any, actions)?;
+        let definition = WhenThen::json(all, any, actions)?;
         Automation::from_row(self.change_rule(scope, Kind::Automation, id, &input.rule, |_| Ok(definition)).await?)
     }
 
@@ -454,11 +424,7 @@ mod tests {
     use super::*;
 
     fn w(field: &str, operator: &str, value: &str) -> Wire {
-        Wire {
-            field: field.into(),
-            operator: operator.into(),
-            value: serde_json::Value::String(value.into()),
-        }
+        Wire::new(field, operator, value)
     }
 
     fn act(field: &str, value: &str) -> Action {

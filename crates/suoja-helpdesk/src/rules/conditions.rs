@@ -25,6 +25,17 @@ pub struct Wire {
     pub value: Value,
 }
 
+impl Wire {
+    /// A condition with a text value.
+    pub fn new(field: &str, operator: &str, value: &str) -> Wire {
+        Wire {
+            field: field.into(),
+            operator: operator.into(),
+            value: Value::String(value.into()),
+        }
+    }
+}
+
 /// Whose value a person condition names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Who {
@@ -532,11 +543,7 @@ mod tests {
     use super::*;
 
     fn w(field: &str, operator: &str, value: &str) -> Wire {
-        Wire {
-            field: field.into(),
-            operator: operator.into(),
-            value: Value::String(value.into()),
-        }
+        Wire::new(field, operator, value)
     }
 
     #[test]

@@ -150,12 +150,7 @@ fn version(v: &View) -> u64 {
 }
 
 fn key(scope: &Scope, v: &View) -> Key {
-    let personal = v
-        .def
-        .all
-        .iter()
-        .chain(&v.def.any)
-        .any(|w| w.value.as_str().is_some_and(|v| ["current_user", "current_groups"].contains(&v)));
+    let personal = v.def.all.iter().chain(&v.def.any).any(super::conditions::names_the_viewer);
     (scope.tenant, v.row.id, personal.then_some(scope.actor))
 }
 

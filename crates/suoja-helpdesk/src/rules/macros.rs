@@ -170,8 +170,14 @@ fn tags_of(v: &str) -> Result<Vec<String>> {
     Ok(tags)
 }
 
-/// The placeholders in `text` (`{{ name }}`, spaces allowed inside the braces), each checked.
+/// The placeholders in `text` (`{{ name }}`, spaces allowed inside the braces), each checked
+/// against a macro's.
 fn check_placeholders(text: &str) -> Result<()> {
+    check_placeholders_in(text, PLACEHOLDERS)
+}
+
+/// The placeholders in `text`, each checked against `known`.
+pub(crate) fn check_placeholders_in(text: &str, known: &[&str]) -> Result<()> {
     let mut rest = text;
     while let Some(start) = rest.find("{{") {
         let after = &rest[start + 2..];
@@ -182,12 +188,12 @@ fn check_placeholders(text: &str) -> Result<()> {
             ));
         };
         let name = after[..end].trim();
-        if !PLACEHOLDERS.contains(&name) {
+        if !known.contains(&name) {
             let shown: String = name.chars().take(60).collect();
             let shown = format!("{{{{{shown}}}}}");
             return Err(HelpdeskError::invalid(
                 "actions",
-                format!("actions: unknown placeholder {shown}; Suoja fills in {}", PLACEHOLDERS.join(", ")),
+                format!("actions: unknown placeholder {shown}; Suoja fills in {}", known.join(", ")),
             ));
         }
         rest = &after[end + 2..];

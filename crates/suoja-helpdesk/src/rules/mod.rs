@@ -122,6 +122,46 @@ fn check_description(d: &str) -> Result<String> {
     Ok(d.to_string())
 }
 
+/// The definition of a rule that tests conditions and acts (an automation, a trigger), as
+/// stored: `all`, `any` and `actions`.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub(crate) struct WhenThen {
+    #[serde(default)]
+    pub all: Vec<conditions::Wire>,
+    #[serde(default)]
+    pub any: Vec<conditions::Wire>,
+    pub actions: Vec<macros::Action>,
+}
+
+impl WhenThen {
+    /// A stored rule's definition.
+    pub(crate) fn read(row: &RuleRow) -> Result<WhenThen> {
+        serde_json::from_str(&row.definition).map_err(|e| HelpdeskError::Internal(format!("{} {}: {e}", row.kind, row.id)))
+    }
+
+    /// The definition as stored.
+    pub(crate) fn json(all: Vec<conditions::Wire>, any: Vec<conditions::Wire>, actions: Vec<macros::Action>) -> Result<String> {
+        serde_json::to_string(&WhenThen { all, any, actions }).map_err(|e| HelpdeskError::Internal(e.to_string()))
+    }
+}
+
+/// A default rule every tenant gets: shared, keyed, at its place among the defaults.
+fn default_row(kind: Kind, key: &str, title: &str, place: usize, active: bool, definition: String, now: suoja_core::Timestamp) -> RuleRow {
+    RuleRow {
+        id: 0,
+        kind: kind.as_str().into(),
+        key: Some(key.to_string()),
+        owner_id: None,
+        title: title.to_string(),
+        description: String::new(),
+        active,
+        position: i64::try_from(place).unwrap_or(0),
+        definition,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
 impl Helpdesk {
     /// The rules of a kind `scope` sees (staff), in their order; only active ones with `active`.
     pub(crate) async fn rules_of(&self, scope: &Scope, kind: Kind, active: Option<bool>) -> Result<Vec<RuleRow>> {

@@ -15,14 +15,13 @@
 //! updates and assignments to the assignee. The mail settings' switches turn these on and off.
 //! A default notification's text, left as it is, is written in each recipient's language.
 
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use suoja_core::{Role, Scope, TenantId, UserId};
 use suoja_store::rules::RuleRow;
 
 use super::conditions::{self, TicketState, Wire};
 use super::macros::{self, Action, Assignee, Effect};
-use super::{Kind, RuleInput};
+use super::{Kind, RuleInput, WhenThen};
 use crate::model::TicketInput;
 use crate::{Helpdesk, HelpdeskError, Result};
 
@@ -52,18 +51,9 @@ pub struct Trigger {
     pub actions: Vec<Action>,
 }
 
-#[derive(Serialize, Deserialize)]
-struct Definition {
-    #[serde(default)]
-    all: Vec<Wire>,
-    #[serde(default)]
-    any: Vec<Wire>,
-    actions: Vec<Action>,
-}
-
 impl Trigger {
     fn from_row(row: RuleRow) -> Result<Trigger> {
-        let d: Definition = serde_json::from_str(&row.definition).map_err(|e| HelpdeskError::Internal(format!("trigger {}: {e}", row.id)))?;
+        let d = WhenThen::read(&row)?;
         Ok(Trigger {
             row,
             all: d.all,
@@ -84,10 +74,6 @@ pub struct TriggerInput {
     pub any: Option<Vec<Wire>>,
     /// Changes and notifications.
     pub actions: Option<Vec<Action>>,
-}
-
-fn definition_json(all: Vec<Wire>, any: Vec<Wire>, actions: Vec<Action>) -> Result<String> {
-    serde_json::to_string(&Definition { all, any, actions }).map_err(|e| HelpdeskError::Internal(e.to_string()))
 }
 
 /// The most triggers that may change a ticket in one update; the rest are not run (logged).
@@ -404,28 +390,7 @@ fn check_notice_text(what: &str, text: &str, most: usize) -> Result<()> {
             format!("actions: a notification's {what} holds a control character"),
         ));
     }
-    let known = placeholders();
-    let mut rest = text;
-    while let Some(start) = rest.find("{{") {
-        let after = &rest[start + 2..];
-        let Some(end) = after.find("}}") else {
-            return Err(HelpdeskError::invalid(
-                "actions",
-                "actions: a placeholder is not closed: it opens and ends with two braces",
-            ));
-        };
-        let name = after[..end].trim();
-        if !known.contains(&name) {
-            let shown: String = name.chars().take(60).collect();
-            let shown = format!("{{{{{shown}}}}}");
-            return Err(HelpdeskError::invalid(
-                "actions",
-                format!("actions: unknown placeholder {shown}; Suoja fills in {}", known.join(", ")),
-            ));
-        }
-        rest = &after[end + 2..];
-    }
-    Ok(())
+    macros::check_placeholders_in(text, &placeholders())
 }
 
 /// Reads one action of a trigger.
@@ -651,14 +616,6 @@ fn switched_by(key: &str, n: &suoja_store::settings::Notifications) -> bool {
     }
 }
 
-fn wire(f: &str, o: &str, v: &str) -> Wire {
-    Wire {
-        field: f.into(),
-        operator: o.into(),
-        value: Value::String(v.into()),
-    }
-}
-
 impl Helpdesk {
     /// Adds the default triggers the tenant does not have yet, in use as its mail settings say.
     pub(crate) async fn ensure_default_triggers(&self, c: &mut suoja_store::Conn, tenant: TenantId) -> Result<()> {
@@ -673,19 +630,16 @@ impl Helpdesk {
                 field: "notification_user".into(),
                 value: serde_json::json!([d.to, d.subject, d.body]),
             }];
-            let row = RuleRow {
-                id: 0,
-                kind: Kind::Trigger.as_str().into(),
-                key: Some(d.key.to_string()),
-                owner_id: None,
-                title: d.title.to_string(),
-                description: String::new(),
-                active: switched_by(d.key, &settings),
-                position: i64::try_from(i).unwrap_or(0),
-                definition: definition_json(d.all.iter().map(|(f, o, v)| wire(f, o, v)).collect(), Vec::new(), actions)?,
-                created_at: now,
-                updated_at: now,
-            };
+            let all = d.all.iter().map(|(f, o, v)| Wire::new(f, o, v)).collect();
+            let row = super::default_row(
+                Kind::Trigger,
+                d.key,
+                d.title,
+                i,
+                switched_by(d.key, &settings),
+                WhenThen::json(all, Vec::new(), actions)?,
+                now,
+            );
             // `ON CONFLICT DO NOTHING`: two first updates at once add them once.
             suoja_store::rules::insert(c, tenant, &row).await?;
         }
@@ -825,7 +779,7 @@ impl Helpdesk {
             .await?;
         let mut rule = input.rule.clone();
         rule.restriction = Some(None);
-        let row = self.add_rule(scope, Kind::Trigger, &rule, definition_json(all, any, actions)?).await;
+        let row = self.add_rule(scope, Kind::Trigger, &rule, WhenThen::json(all, any, actions)?).await;
         self.trigger_cache.forget(scope.tenant);
         Trigger::from_row(row?)
     }
@@ -848,7 +802,7 @@ impl Helpdesk {
                 input.actions.as_deref().unwrap_or(&old.actions),
             )
             .await?;
-        let definition = definition_json(all, any, actions)?;
+        let definition = WhenThen::json(all, any, actions)?;
         let row = self.change_rule(scope, Kind::Trigger, id, &input.rule, |_| Ok(definition)).await;
         self.trigger_cache.forget(scope.tenant);
         Trigger::from_row(row?)
@@ -919,7 +873,7 @@ mod tests {
     use suoja_core::Status;
 
     fn w(field: &str, operator: &str, value: &str) -> Wire {
-        wire(field, operator, value)
+        Wire::new(field, operator, value)
     }
 
     fn state(status: Status, assignee: Option<i64>) -> TicketState {

@@ -106,43 +106,36 @@ pub fn macro_(m: &Macro, base: &BaseUrl) -> Value {
     })
 }
 
-/// An automation as Zendesk shows it.
-pub fn automation(a: &Automation, base: &BaseUrl) -> Value {
-    let r = &a.row;
+/// A rule that tests conditions and acts (an automation, a trigger) as Zendesk shows it.
+fn when_then(r: &RuleRow, path: &str, all: &[Wire], any: &[Wire], actions: &[Action], base: &BaseUrl) -> Value {
     json!({
         "id": r.id,
-        "url": base.api(&format!("/automations/{}.json", r.id)),
+        "url": base.api(&format!("/{path}/{}.json", r.id)),
         "title": r.title,
         "raw_title": r.title,
         "description": r.description,
         "active": r.active,
         "position": r.position,
         "default": r.key.is_some(),
-        "conditions": {"all": a.all, "any": a.any},
-        "actions": a.actions,
+        "conditions": {"all": all, "any": any},
+        "actions": actions,
         "created_at": r.created_at.to_iso(),
         "updated_at": r.updated_at.to_iso(),
     })
 }
 
-/// A trigger as Zendesk shows it.
+/// An automation as Zendesk shows it.
+pub fn automation(a: &Automation, base: &BaseUrl) -> Value {
+    when_then(&a.row, "automations", &a.all, &a.any, &a.actions, base)
+}
+
+/// A trigger as Zendesk shows it (no categories: `category_id` is null).
 pub fn trigger(tr: &Trigger, base: &BaseUrl) -> Value {
-    let r = &tr.row;
-    json!({
-        "id": r.id,
-        "url": base.api(&format!("/triggers/{}.json", r.id)),
-        "title": r.title,
-        "raw_title": r.title,
-        "description": r.description,
-        "active": r.active,
-        "position": r.position,
-        "default": r.key.is_some(),
-        "category_id": null,
-        "conditions": {"all": tr.all, "any": tr.any},
-        "actions": tr.actions,
-        "created_at": r.created_at.to_iso(),
-        "updated_at": r.updated_at.to_iso(),
-    })
+    let mut v = when_then(&tr.row, "triggers", &tr.all, &tr.any, &tr.actions, base);
+    if let Some(o) = v.as_object_mut() {
+        o.insert("category_id".into(), Value::Null);
+    }
+    v
 }
 
 const READ_ONLY: &[&str] = &[

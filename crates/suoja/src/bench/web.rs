@@ -116,11 +116,7 @@ pub async fn measure_triggers(hd: &Helpdesk, admin: &Scope, requester: suoja_cor
         ms.sort_by(f64::total_cmp);
         anyhow::Ok(ms)
     };
-    let cond = |field: &str, operator: &str, value: &str| suoja_helpdesk::rules::conditions::Wire {
-        field: field.into(),
-        operator: operator.into(),
-        value: serde_json::Value::String(value.into()),
-    };
+    let cond = suoja_helpdesk::rules::conditions::Wire::new;
     let mut ids = Vec::with_capacity(100);
     for i in 0..100 {
         let all = match i % 4 {
@@ -208,11 +204,7 @@ pub async fn measure_automations(hd: &Helpdesk, admin: &Scope) -> anyhow::Result
     let started = Instant::now();
     hd.run_automations().await.map_err(|e| anyhow::anyhow!("{e}"))?;
     let baseline_ms = started.elapsed().as_secs_f64() * 1000.0;
-    let cond = |field: &str, operator: &str, value: &str| suoja_helpdesk::rules::conditions::Wire {
-        field: field.into(),
-        operator: operator.into(),
-        value: serde_json::Value::String(value.into()),
-    };
+    let cond = suoja_helpdesk::rules::conditions::Wire::new;
     hd.create_automation(
         admin,
         suoja_helpdesk::rules::automations::AutomationInput {
@@ -251,11 +243,7 @@ pub const AGENT_PASSWORD: &str = "bench agent password";
 /// fifth an internal note) and a shared view (unsolved, and urgent or tagged `vip`); returns the
 /// ticket and the view's id.
 pub async fn seed(hd: &Helpdesk, admin: &Scope, requester: suoja_core::UserId) -> anyhow::Result<(TicketId, i64)> {
-    let cond = |field: &str, operator: &str, value: &str| suoja_helpdesk::rules::conditions::Wire {
-        field: field.into(),
-        operator: operator.into(),
-        value: serde_json::Value::String(value.into()),
-    };
+    let cond = suoja_helpdesk::rules::conditions::Wire::new;
     let view = hd
         .create_view(
             admin,

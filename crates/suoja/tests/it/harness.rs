@@ -203,6 +203,17 @@ impl TestApp {
         )
     }
 
+    /// The messages queued for a person: their kinds and texts (opened).
+    pub async fn outbox(&self, user: i64) -> Vec<(String, String)> {
+        self.privacy()
+            .outbox_for(suoja_core::TenantId(self.t.tenant_id), suoja_core::UserId(user))
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|(k, b)| (k, b.expose().clone()))
+            .collect()
+    }
+
     /// A request as a person signed in with e-mail and password.
     pub async fn call_password(&self, who: &Tenant, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
         let mut r = self.client.request(method, self.url(path)).basic_auth(&who.email, Some(&who.token));

@@ -939,19 +939,6 @@ engine_test!(the_pages_read_signed_out_and_take_forms_from_people_only, |app| as
     assert!(!body.contains("thanks") && body.contains("onerror=alert(1)"), "{body}");
 });
 
-/// The kinds of the messages queued for a person, and their texts (opened).
-async fn notices(app: &TestApp, user: i64) -> Vec<(String, String)> {
-    let db = app.helpdesk().db();
-    let mut c = db.read().await.unwrap();
-    let tenant = suoja_core::TenantId(app.t.tenant_id);
-    let mut out = Vec::new();
-    for m in suoja_store::outbox::for_user(&mut c, tenant, user).await.unwrap() {
-        let text = app.helpdesk().vault().decrypt_str(&mut c, tenant, &m.body_enc).await.unwrap();
-        out.push((m.kind.clone(), text));
-    }
-    out
-}
-
 crate::engine_test_configured!(
     followers_hear_of_new_articles_posts_and_comments_without_anyone_s_words,
     |s| {
@@ -998,7 +985,7 @@ crate::engine_test_configured!(
         )
         .await;
         assert!(v["post"]["id"].is_i64(), "{v}");
-        let got = notices(&app, follower).await;
+        let got = app.outbox(follower).await;
         let kinds: Vec<&str> = got.iter().map(|(k, _)| k.as_str()).collect();
         assert_eq!(kinds, vec!["hc_article", "hc_comment", "community_post"], "{got:?}");
         assert!(got.iter().all(|(_, t)| !t.contains("Walter")), "a notice carried someone's words: {got:?}");
@@ -1006,7 +993,7 @@ crate::engine_test_configured!(
         // The writer hears nothing of their own writing.
         let (_, v) = app.get("/api/v2/users/search.json?query=walter@example.fi").await;
         let walter = v["users"][0]["id"].as_i64().unwrap();
-        assert!(notices(&app, walter).await.is_empty());
+        assert!(app.outbox(walter).await.is_empty());
     }
 );
 

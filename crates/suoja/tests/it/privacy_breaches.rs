@@ -9,22 +9,12 @@ use std::collections::BTreeSet;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use suoja_core::{TenantId, UserId};
+use suoja_core::TenantId;
 
 use crate::engine_test_clocked;
 use crate::harness::{Tenant, TestApp};
 
 const HOUR: i64 = 3_600_000;
-
-async fn outbox(app: &TestApp, user: i64) -> Vec<(String, String)> {
-    app.privacy()
-        .outbox_for(TenantId(app.t.tenant_id), UserId(user))
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|(k, b)| (k, b.expose().clone()))
-        .collect()
-}
 
 async fn ledger(app: &TestApp) -> Vec<(String, Option<i64>, String)> {
     let mut c = app.helpdesk().db().read().await.unwrap();
@@ -352,7 +342,7 @@ engine_test_clocked!(notices_go_once_to_each_person_in_their_language, |app, clo
         )
         .await;
     let id = v["breach"]["id"].as_i64().unwrap();
-    let before_any = (outbox(&app, aino).await, outbox(&app, ted).await);
+    let before_any = (app.outbox(aino).await, app.outbox(ted).await);
     // Scoped by tickets: the people the map links to them, nobody else.
     let (s, v) = app
         .put(
@@ -375,7 +365,7 @@ engine_test_clocked!(notices_go_once_to_each_person_in_their_language, |app, clo
     let (s, v) = app.post(&format!("/api/v2/privacy/breaches/{id}/notify_people.json"), json!({})).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     assert!(v.to_string().contains("contact"), "{v}");
-    assert_eq!((outbox(&app, aino).await, outbox(&app, ted).await), before_any, "nothing was queued");
+    assert_eq!((app.outbox(aino).await, app.outbox(ted).await), before_any, "nothing was queued");
     let (s, _) = app
         .put(
             &format!("/api/v2/privacy/breaches/{id}.json"),
@@ -396,10 +386,10 @@ engine_test_clocked!(notices_go_once_to_each_person_in_their_language, |app, clo
         assert_eq!(found.len(), 1, "one notice");
         serde_json::from_str(&found[0].1).unwrap()
     };
-    let fi = notice(outbox(&app, aino).await);
+    let fi = notice(app.outbox(aino).await);
     assert!(fi["subject"].as_str().unwrap().contains("tietoturvaloukkaus"), "{fi}");
     assert!(fi["text"].as_str().unwrap().contains("Mitä tapahtui: A reply meant for you"), "{fi}");
-    let en = notice(outbox(&app, ted).await);
+    let en = notice(app.outbox(ted).await);
     assert!(en["subject"].as_str().unwrap().contains("security incident"), "{en}");
     assert!(
         en["text"].as_str().unwrap().contains("special categories of data"),
@@ -414,7 +404,7 @@ engine_test_clocked!(notices_go_once_to_each_person_in_their_language, |app, clo
         }
     }
     assert!(
-        outbox(&app, bystander).await.iter().all(|(k, _)| k != "breach_notice"),
+        app.outbox(bystander).await.iter().all(|(k, _)| k != "breach_notice"),
         "not on the tickets: not told"
     );
 
@@ -425,7 +415,7 @@ engine_test_clocked!(notices_go_once_to_each_person_in_their_language, |app, clo
         (v["notices"]["queued"].as_i64(), v["notices"]["notified_before"].as_i64()),
         (Some(0), Some(queued))
     );
-    assert_eq!(notice(outbox(&app, aino).await), fi);
+    assert_eq!(notice(app.outbox(aino).await), fi);
     // One ledger entry per person, naming them by id and holding no text.
     let told: Vec<_> = ledger(&app).await.into_iter().filter(|(k, _, _)| k == "breach.person_notified").collect();
     assert_eq!(told.len(), expected.len());

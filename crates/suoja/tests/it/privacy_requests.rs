@@ -4,22 +4,12 @@
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use suoja_core::{TenantId, UserId};
+use suoja_core::TenantId;
 
 use crate::engine_test_clocked;
 use crate::harness::TestApp;
 
 const DAY: i64 = 86_400_000;
-
-async fn outbox(app: &TestApp, user: i64) -> Vec<(String, String)> {
-    app.privacy()
-        .outbox_for(TenantId(app.t.tenant_id), UserId(user))
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|(k, b)| (k, b.expose().clone()))
-        .collect()
-}
 
 /// The token of the confirmation link in a message: `reference.secret`.
 fn token_from(body: &str) -> String {
@@ -60,7 +50,7 @@ engine_test_clocked!(staff_request_link_confirmation_and_deadline, |app, clock| 
     assert_eq!(r["verified"], false);
     let id = r["id"].as_i64().unwrap();
 
-    let mail = outbox(&app, anna).await;
+    let mail = app.outbox(anna).await;
     assert_eq!(mail.len(), 1);
     assert_eq!(mail[0].0, "verification_link");
     let token = token_from(&mail[0].1);
@@ -104,7 +94,7 @@ engine_test_clocked!(links_expire_and_lock_after_five_wrong_codes, |app, clock| 
         .post("/api/v2/privacy/requests.json", json!({"request": {"kind": "access", "subject_id": bea}}))
         .await;
     let first = v["request"]["id"].as_i64().unwrap();
-    let token = token_from(&outbox(&app, bea).await[0].1);
+    let token = token_from(&app.outbox(bea).await[0].1);
     // After 24 hours the link is dead.
     clock.advance_ms(DAY + 1000);
     let (s, v) = confirm(&app, &token).await;
@@ -119,7 +109,7 @@ engine_test_clocked!(links_expire_and_lock_after_five_wrong_codes, |app, clock| 
         .post("/api/v2/privacy/requests.json", json!({"request": {"kind": "portability", "subject_id": bea}}))
         .await;
     let second = v["request"]["id"].as_i64().unwrap();
-    let token = token_from(&outbox(&app, bea).await[1].1);
+    let token = token_from(&app.outbox(bea).await[1].1);
     let (reference, _) = token.split_once('.').unwrap();
     for _ in 0..5 {
         let (s, _) = confirm(&app, &format!("{reference}.guess")).await;
@@ -145,7 +135,7 @@ engine_test_clocked!(links_expire_and_lock_after_five_wrong_codes, |app, clock| 
         app.post("/api/v2/privacy/requests.json", json!({"request": {"kind": "access", "subject_id": bea}}))
             .await;
     }
-    let links = outbox(&app, bea).await.iter().filter(|(k, _)| k == "verification_link").count();
+    let links = app.outbox(bea).await.iter().filter(|(k, _)| k == "verification_link").count();
     assert_eq!(links, 1 + 3, "one link on day one, then at most three within a day: {links}");
 });
 
@@ -215,7 +205,7 @@ engine_test_clocked!(people_ask_for_themselves_and_anonymous_answers_do_not_leak
     assert_eq!(v1["request"], Value::Null);
     let (_, inbox) = app.get("/api/v2/privacy/requests.json").await;
     assert_eq!(inbox["count"], 2, "Cai's, and the one for Dan's address: {inbox}");
-    let links = outbox(&app, dan).await;
+    let links = app.outbox(dan).await;
     assert_eq!(links.len(), 1);
     assert!(links[0].1.contains("erasure request"));
     // The link points at the configured address, not at whatever host the caller claimed.
@@ -226,7 +216,7 @@ engine_test_clocked!(people_ask_for_themselves_and_anonymous_answers_do_not_leak
         .json(&json!({"request": {"kind": "access", "email": "dan@example.fi"}}));
     let (s, _) = crate::harness::send(spoofed).await;
     assert_eq!(s, StatusCode::ACCEPTED);
-    for (_, body) in outbox(&app, dan).await {
+    for (_, body) in app.outbox(dan).await {
         assert!(!body.contains("evil.example"), "{body}");
     }
 });
@@ -265,7 +255,7 @@ engine_test_clocked!(extensions_refusals_and_the_inbox_order, |app, clock| async
     assert_eq!(v["request"]["original_due_at"], "2026-04-01T23:59:59Z");
     let (s, _) = app.post(&format!("/api/v2/privacy/requests/{newer}/extend"), json!({"reason": "again"})).await;
     assert_eq!(s, StatusCode::CONFLICT, "only one extension");
-    let notice = outbox(&app, eve).await.into_iter().find(|(k, _)| k == "request_extended").expect("a notice");
+    let notice = app.outbox(eve).await.into_iter().find(|(k, _)| k == "request_extended").expect("a notice");
     assert!(notice.1.contains("eleven years of tickets") && notice.1.contains("2026-06-01"));
 
     // Past the original due date an extension is too late.
@@ -290,7 +280,7 @@ engine_test_clocked!(extensions_refusals_and_the_inbox_order, |app, clock| async
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["request"]["status"], "refused");
-    let notice = outbox(&app, finn).await.into_iter().find(|(k, _)| k == "request_refused").expect("a notice");
+    let notice = app.outbox(finn).await.into_iter().find(|(k, _)| k == "request_refused").expect("a notice");
     assert!(notice.1.contains("lodge a complaint") && notice.1.contains("judicial remedy") && notice.1.contains("could not confirm"));
     let (s, _) = app.post(&format!("/api/v2/privacy/requests/{older}/fulfil"), json!({})).await;
     assert_eq!(s, StatusCode::CONFLICT);
@@ -370,7 +360,7 @@ engine_test_clocked!(bad_privacy_input_is_refused_and_writes_nothing, |app, cloc
     assert_eq!(s, StatusCode::BAD_REQUEST);
     let (_, inbox) = app.get("/api/v2/privacy/requests.json").await;
     assert_eq!(inbox["count"], 0, "nothing was written");
-    assert!(outbox(&app, gus).await.is_empty());
+    assert!(app.outbox(gus).await.is_empty());
     // Unknown and other tenants' requests answer 404 on every action.
     let (_, v) = app
         .call_as(

@@ -5,7 +5,7 @@
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use suoja_core::{TenantId, UserId};
+use suoja_core::TenantId;
 
 use crate::harness::TestApp;
 
@@ -26,17 +26,6 @@ async fn trigger(app: &TestApp, title: &str, all: Vec<Value>, actions: Vec<Value
         .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     v["trigger"]["id"].as_i64().unwrap()
-}
-
-/// The kinds of the messages queued for a person, and their texts (opened).
-async fn notices(app: &TestApp, user: i64) -> Vec<(String, String)> {
-    app.privacy()
-        .outbox_for(TenantId(app.t.tenant_id), UserId(user))
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|(k, b)| (k, b.expose().clone()))
-        .collect()
 }
 
 async fn update(app: &TestApp, id: i64, ticket: Value) -> Value {
@@ -334,12 +323,12 @@ crate::engine_test_configured!(
         let id = v["ticket"]["id"].as_i64().unwrap();
         // The requester's acknowledgement in Finnish, without their words; the assignee's notice
         // with them.
-        let got = notices(&app, ted).await;
+        let got = app.outbox(ted).await;
         assert_eq!(got.len(), 1, "{got:?}");
         assert_eq!(got[0].0, "ticket_received");
         assert!(got[0].1.contains("Pyyntösi on vastaanotettu: Lasku"), "{got:?}");
         assert!(!got[0].1.contains("Tuplaveloitus"), "{got:?}");
-        let to_aino = notices(&app, aino).await;
+        let to_aino = app.outbox(aino).await;
         assert_eq!(to_aino.len(), 1, "{to_aino:?}");
         assert!(
             to_aino[0].1.contains("Assigned to you: Lasku") && to_aino[0].1.contains("Tuplaveloitus"),
@@ -356,26 +345,22 @@ crate::engine_test_configured!(
         // the assignee, and no end user sees its words.
         update(&app, id, json!({"comment": {"body": "Palautimme rahat.", "public": true}})).await;
         update(&app, id, json!({"comment": {"body": "Sisäinen: tarkista pankki", "public": false}})).await;
-        let got = notices(&app, ted).await;
+        let got = app.outbox(ted).await;
         assert_eq!(got.len(), 2, "{got:?}");
         assert_eq!(got[1].0, "ticket_reply");
         assert!(got[1].1.contains("Palautimme rahat.") && got[1].1.contains("Vastaus pyyntöösi"), "{got:?}");
-        let to_cc = notices(&app, cc).await;
+        let to_cc = app.outbox(cc).await;
         assert_eq!(to_cc.len(), 1, "{to_cc:?}");
         assert!(to_cc[0].1.contains("Re: Lasku"), "English for an English reader: {to_cc:?}");
         assert!(
-            notices(&app, ted)
-                .await
-                .iter()
-                .chain(&notices(&app, cc).await)
-                .all(|(_, t)| !t.contains("Sisäinen")),
+            app.outbox(ted).await.iter().chain(&app.outbox(cc).await).all(|(_, t)| !t.contains("Sisäinen")),
             "an internal note reaches no end user"
         );
-        let to_aino = notices(&app, aino).await;
+        let to_aino = app.outbox(aino).await;
         assert_eq!(to_aino.len(), 3, "{to_aino:?}");
         assert!(to_aino[2].1.contains("Sisäinen: tarkista pankki"), "{to_aino:?}");
         let admin = app.t.admin_id;
-        assert!(notices(&app, admin).await.is_empty(), "no one is told of their own update");
+        assert!(app.outbox(admin).await.is_empty(), "no one is told of their own update");
 
         // The mail settings switch the defaults: replies off.
         let scope = app.admin_scope();
@@ -394,10 +379,10 @@ crate::engine_test_configured!(
             .clone();
         assert_eq!(comment_trigger["active"], false, "{comment_trigger}");
         update(&app, id, json!({"comment": {"body": "Vielä yksi.", "public": true}})).await;
-        assert_eq!(notices(&app, ted).await.len(), 2, "replies are off");
+        assert_eq!(app.outbox(ted).await.len(), 2, "replies are off");
 
         // An admin's own trigger: tell the requester by first name when their ticket is solved.
-        let other_before = notices(&app, other_ted).await;
+        let other_before = app.outbox(other_ted).await;
         trigger(
             &app,
             "Solved: tell the requester",
@@ -413,11 +398,11 @@ crate::engine_test_configured!(
         )
         .await;
         update(&app, id, json!({"status": "solved"})).await;
-        let got = notices(&app, ted).await;
+        let got = app.outbox(ted).await;
         assert_eq!(got.len(), 3, "{got:?}");
         assert!(got[2].1.contains("Lasku is solved"), "{got:?}");
         assert!(got[2].1.contains(&format!("Hello Ted, Aino Agentti solved #{id}.")), "{got:?}");
-        assert_eq!(notices(&app, other_ted).await, other_before, "the other Ted's mail is untouched");
+        assert_eq!(app.outbox(other_ted).await, other_before, "the other Ted's mail is untouched");
 
         // Placeholders naming people: an end user reads only their own details and staff's names.
         trigger(
@@ -445,9 +430,9 @@ crate::engine_test_configured!(
             v["ticket"]["id"].as_i64().unwrap()
         };
         update(&app, id2, json!({"priority": "high"})).await;
-        let mine = notices(&app, ted).await.last().unwrap().1.clone();
+        let mine = app.outbox(ted).await.last().unwrap().1.clone();
         assert!(mine.contains("R=Ted Virtanen <ted.v@example.fi> A=Aino Agentti U="), "{mine}");
-        let theirs = notices(&app, cc).await.last().unwrap().1.clone();
+        let theirs = app.outbox(cc).await.last().unwrap().1.clone();
         assert!(theirs.contains("R= <> A=Aino Agentti U="), "no one else's details: {theirs}");
         assert!(!theirs.contains("ted.v@example.fi") && !theirs.contains("Virtanen"), "{theirs}");
 
@@ -462,15 +447,11 @@ crate::engine_test_configured!(
             )],
         )
         .await;
-        let before_note = (notices(&app, ted).await.len(), notices(&app, cc).await.len());
+        let before_note = (app.outbox(ted).await.len(), app.outbox(cc).await.len());
         update(&app, id2, json!({"comment": {"body": "Vain meille", "public": false}})).await;
-        assert_eq!(
-            (notices(&app, ted).await.len(), notices(&app, cc).await.len()),
-            before_note,
-            "nothing about a note"
-        );
+        assert_eq!((app.outbox(ted).await.len(), app.outbox(cc).await.len()), before_note, "nothing about a note");
         update(&app, id2, json!({"comment": {"body": "Teille kaikille", "public": true}})).await;
-        assert!(notices(&app, ted).await.iter().any(|(_, t)| t.contains("Said: Teille kaikille")));
+        assert!(app.outbox(ted).await.iter().any(|(_, t)| t.contains("Said: Teille kaikille")));
 
         // A trigger whose change is refused sends nothing either.
         let leaving = agent(&app, "Lähtevä Agentti", "leaving@example.fi").await;
@@ -488,7 +469,7 @@ crate::engine_test_configured!(
         assert_eq!(s, StatusCode::OK, "{v}");
         update(&app, id2, json!({"priority": "urgent"})).await;
         assert!(
-            notices(&app, ted).await.iter().all(|(_, t)| !t.contains("We escalated")),
+            app.outbox(ted).await.iter().all(|(_, t)| !t.contains("We escalated")),
             "the refused trigger told no one"
         );
         // By id, a notification names an agent.
@@ -505,10 +486,10 @@ crate::engine_test_configured!(
             .post(&format!("/api/v2/privacy/subjects/{cc}/restriction"), json!({"reason": "disputed address"}))
             .await;
         assert_eq!(s, StatusCode::OK, "{v}");
-        let cc_before = notices(&app, cc).await.len();
+        let cc_before = app.outbox(cc).await.len();
         update(&app, id2, json!({"comment": {"body": "Vielä kerran kaikille", "public": true}})).await;
-        assert_eq!(notices(&app, cc).await.len(), cc_before, "a restricted person is sent nothing");
-        assert!(notices(&app, ted).await.iter().any(|(_, t)| t.contains("Said: Vielä kerran kaikille")));
+        assert_eq!(app.outbox(cc).await.len(), cc_before, "a restricted person is sent nothing");
+        assert!(app.outbox(ted).await.iter().any(|(_, t)| t.contains("Said: Vielä kerran kaikille")));
         let _ = other;
     }
 );
