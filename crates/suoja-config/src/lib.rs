@@ -50,6 +50,10 @@ pub struct Settings {
     pub root_key_file: Option<PathBuf>,
     /// Region this installation stores data in.
     pub region: String,
+    /// This node's name, recorded with every read of a person's data it serves, so a breach of
+    /// one node can be scoped to what it served (default: the machine's host name). Several
+    /// nodes on one database each need their own.
+    pub node_name: Option<String>,
     /// API requests per minute per credential.
     pub rate_limit_per_minute: u32,
     /// Requests per minute from one client address, whatever credentials it sends (default: five
@@ -181,6 +185,7 @@ impl Default for Settings {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             root_key_file: None,
             region: "eu".into(),
+            node_name: None,
             rate_limit_per_minute: 700,
             rate_limit_per_client_per_minute: None,
             trusted_proxies: Vec::new(),
@@ -239,6 +244,8 @@ pub const DEFAULT_TOML: &str = r#"# Suoja configuration. Every key can also be s
 # listen = "127.0.0.1:8080"
 # root_key_file = "suoja-data/root.key"         # or set SUOJA_ROOT_KEY (64 hex characters)
 # region = "eu"
+# node_name: this node's name in the consultation log, e.g. "help-1" (default: the host name;
+#   several nodes on one database each need their own)
 # rate_limit_per_minute = 700                  # per credential (the account it names)
 # rate_limit_per_client_per_minute = 3500     # per client address (by default five times the above)
 # trusted_proxies = []                          # e.g. ["127.0.0.1"]: proxies whose X-Forwarded-For names the client
@@ -296,6 +303,11 @@ pub const DEFAULT_TOML: &str = r#"# Suoja configuration. Every key can also be s
 # mail_local_hops = 0                           # Received headers your own delivery adds above the receiving server's (1 for Postfix -> Dovecot LMTP)
 "#;
 
+/// A node name: short, and plain enough to type into a breach's scope.
+fn node_name_ok(n: &str) -> bool {
+    (1..=64).contains(&n.len()) && n.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+}
+
 fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
@@ -342,6 +354,9 @@ impl Settings {
         }
         if let Some(v) = env("SUOJA_REGION") {
             s.region = v;
+        }
+        if let Some(v) = env("SUOJA_NODE_NAME") {
+            s.node_name = Some(v);
         }
         if let Some(v) = parse_env("SUOJA_RATE_LIMIT_PER_MINUTE", "rate_limit_per_minute")? {
             s.rate_limit_per_minute = v;
@@ -570,7 +585,28 @@ impl Settings {
                 message: "use letters, digits and '-'".into(),
             });
         }
+        if let Some(n) = &self.node_name
+            && !node_name_ok(n)
+        {
+            return Err(ConfigError::Invalid {
+                name: "node_name",
+                message: "use 1 to 64 letters, digits, '.', '_' and '-'".into(),
+            });
+        }
         Ok(())
+    }
+
+    /// This node's name: `node_name`, else the machine's host name, else `suoja`.
+    pub fn node_name(&self) -> String {
+        if let Some(n) = &self.node_name {
+            return n.clone();
+        }
+        ["/proc/sys/kernel/hostname", "/etc/hostname"]
+            .iter()
+            .filter_map(|p| std::fs::read_to_string(p).ok())
+            .map(|h| h.trim().to_string())
+            .find(|h| node_name_ok(h))
+            .unwrap_or_else(|| "suoja".into())
     }
 
     /// The database URL in effect.
@@ -627,5 +663,24 @@ mod tests {
             ..Settings::default()
         };
         assert!(s.validate().unwrap_err().to_string().contains("log_format"));
+    }
+
+    #[test]
+    fn a_node_has_a_plain_name() {
+        for bad in ["", "help 1", "help/1", "ä", &"n".repeat(65)] {
+            let s = Settings {
+                node_name: Some(bad.to_string()),
+                ..Settings::default()
+            };
+            assert!(s.validate().unwrap_err().to_string().contains("node_name"), "{bad:?}");
+        }
+        let s = Settings {
+            node_name: Some("help-1.eu_a".into()),
+            ..Settings::default()
+        };
+        assert!(s.validate().is_ok());
+        assert_eq!(s.node_name(), "help-1.eu_a");
+        // Unset: the host name, or `suoja`; either way a name the check accepts.
+        assert!(node_name_ok(&Settings::default().node_name()));
     }
 }

@@ -2,7 +2,8 @@
 //! them ([`suoja_core::reads::ReadLog`]) and written in batches (a write per read would halve
 //! read throughput on SQLite's single writer). The worker flushes every few hundred
 //! milliseconds; exports and erasures flush before reading the log, and shutdown flushes what
-//! is left. Reads by people of their own data are not kept, nor an end user's own reads of
+//! is left. Each row names the node that served the read (`node_name`), so a breach of one
+//! node of several can be scoped to what it served. Reads by people of their own data are not kept, nor an end user's own reads of
 //! what they share with others (a request they are CC'd on); reads through an API token are,
 //! whoever it acts as.
 
@@ -84,6 +85,7 @@ impl Privacy {
                 action: r.action,
                 purpose: r.purpose,
                 token_id: r.token,
+                node: Some(self.policy.node.clone()),
             });
         }
         let mut tx = self.hd.db().begin().await?;

@@ -948,6 +948,7 @@ pub const TABLES: &[Table] = &[
             col("action"),
             col("purpose"),
             col("token_id"),
+            col("node"),
         ],
     },
     Table {

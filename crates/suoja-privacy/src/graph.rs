@@ -242,6 +242,7 @@ impl Privacy {
             action: "footprint.viewed".into(),
             purpose: reason.chars().take(500).collect(),
             token_id: scope.token,
+            node: Some(self.policy.node.clone()),
         };
         suoja_store::consultations::record(&mut tx, scope.tenant, &[row]).await?;
         self.record_ledger(

@@ -56,6 +56,8 @@ pub struct Policy {
     pub supervisory_authority: String,
     /// The region the data is stored in.
     pub region: String,
+    /// This node's name, written with the reads it serves (what scopes a breach to one node).
+    pub node: String,
     /// Days backups of the key vault are kept: after this, no residual copy of an erased
     /// person's data can be read.
     pub key_backup_days: i64,
@@ -87,6 +89,7 @@ impl Default for Policy {
             controller_contact: "the privacy contact of the organisation running this helpdesk".into(),
             supervisory_authority: "the data protection supervisory authority of your country of residence".into(),
             region: "eu".into(),
+            node: "suoja".into(),
             key_backup_days: 7,
             processor: "the provider of this Suoja installation".into(),
             dpa_template_en: None,

@@ -5,7 +5,7 @@ use crate::Conn;
 use suoja_core::{TenantId, Timestamp};
 
 use crate::Result;
-use crate::row::{i64_, opt_i64, text};
+use crate::row::{i64_, opt_i64, opt_text, text};
 
 /// One read of a person's data.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,19 +24,21 @@ pub struct Consultation {
     pub purpose: String,
     /// The API or OAuth token the reader used, if any (what scopes a breach to a token).
     pub token_id: Option<i64>,
+    /// The Suoja node that served the read (its `node_name`; none in rows older than v27).
+    pub node: Option<String>,
 }
 
 /// Records reads, one row per subject, in one statement.
 pub async fn record(c: &mut Conn, tenant: TenantId, rows: &[Consultation]) -> Result<()> {
     for chunk in rows.chunks(100) {
-        let mut sql = String::from("INSERT INTO consultations (tenant_id, subject_id, at, actor_id, actor_role, action, purpose, token_id) VALUES ");
+        let mut sql = String::from("INSERT INTO consultations (tenant_id, subject_id, at, actor_id, actor_role, action, purpose, token_id, node) VALUES ");
         for i in 0..chunk.len() {
-            let b = i * 8;
+            let b = i * 9;
             if i > 0 {
                 sql.push_str(", ");
             }
             sql.push_str(&format!(
-                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
                 b + 1,
                 b + 2,
                 b + 3,
@@ -44,7 +46,8 @@ pub async fn record(c: &mut Conn, tenant: TenantId, rows: &[Consultation]) -> Re
                 b + 5,
                 b + 6,
                 b + 7,
-                b + 8
+                b + 8,
+                b + 9
             ));
         }
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
@@ -57,7 +60,8 @@ pub async fn record(c: &mut Conn, tenant: TenantId, rows: &[Consultation]) -> Re
                 .bind(r.actor_role.clone())
                 .bind(r.action.clone())
                 .bind(r.purpose.clone())
-                .bind(r.token_id);
+                .bind(r.token_id)
+                .bind(r.node.clone());
         }
         q.execute(&mut *c).await?;
     }
@@ -67,7 +71,7 @@ pub async fn record(c: &mut Conn, tenant: TenantId, rows: &[Consultation]) -> Re
 /// A person's consultation log, oldest first.
 pub async fn for_subject(c: &mut Conn, tenant: TenantId, subject: i64) -> Result<Vec<Consultation>> {
     let rows = sqlx::query(
-        "SELECT subject_id, at, actor_id, actor_role, action, purpose, token_id FROM consultations WHERE tenant_id = $1 AND subject_id = $2 ORDER BY at, id",
+        "SELECT subject_id, at, actor_id, actor_role, action, purpose, token_id, node FROM consultations WHERE tenant_id = $1 AND subject_id = $2 ORDER BY at, id",
     )
     .bind(tenant.0)
     .bind(subject)
@@ -83,38 +87,54 @@ pub async fn for_subject(c: &mut Conn, tenant: TenantId, subject: i64) -> Result
                 action: text(r, "action")?,
                 purpose: text(r, "purpose")?,
                 token_id: opt_i64(r, "token_id")?,
+                node: opt_text(r, "node")?,
             })
         })
         .collect()
 }
 
-/// Whose reads to look up for a breach: one token's, or one staff member's (any credential).
+/// Whose reads to look up for a breach: one token's, one staff member's (any credential), or
+/// everything one node served.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Reader {
+pub enum Reader<'a> {
     /// Reads made with this API or OAuth token.
     Token(i64),
     /// Reads made by this staff member.
     Actor(i64),
+    /// Reads served by the node of this name.
+    Node(&'a str),
 }
 
 /// The people whose data `reader` read from `from` to `to` (inclusive), each with the actions
 /// (`ticket.viewed`, …) and how many reads: what a breach of that credential exposed.
-pub async fn read_by(c: &mut Conn, tenant: TenantId, reader: Reader, from: Timestamp, to: Timestamp) -> Result<Vec<(i64, String, i64)>> {
-    let (column, id) = match reader {
-        Reader::Token(id) => ("token_id", id),
-        Reader::Actor(id) => ("actor_id", id),
+pub async fn read_by(c: &mut Conn, tenant: TenantId, reader: Reader<'_>, from: Timestamp, to: Timestamp) -> Result<Vec<(i64, String, i64)>> {
+    let column = match reader {
+        Reader::Token(_) => "token_id",
+        Reader::Actor(_) => "actor_id",
+        Reader::Node(_) => "node",
     };
-    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+    let q = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT subject_id, action, COUNT(*) AS n FROM consultations WHERE tenant_id = $1 AND {column} = $2 AND at >= $3 AND at <= $4 \
          GROUP BY subject_id, action ORDER BY subject_id, action"
     )))
-    .bind(tenant.0)
-    .bind(id)
-    .bind(from.0)
-    .bind(to.0)
-    .fetch_all(c)
-    .await?;
+    .bind(tenant.0);
+    let q = match reader {
+        Reader::Token(id) | Reader::Actor(id) => q.bind(id),
+        Reader::Node(name) => q.bind(name.to_string()),
+    };
+    let rows = q.bind(from.0).bind(to.0).fetch_all(c).await?;
     rows.iter().map(|r| Ok((i64_(r, "subject_id")?, text(r, "action")?, i64_(r, "n")?))).collect()
+}
+
+/// Whether any read served by this node was ever recorded (a node's name is only known by its
+/// reads: nodes are not registered anywhere).
+pub async fn node_seen(c: &mut Conn, tenant: TenantId, node: &str) -> Result<bool> {
+    let n: Option<i64> = sqlx::query_scalar("SELECT 1 FROM consultations WHERE tenant_id = $1 AND node = $2 LIMIT 1")
+        .bind(tenant.0)
+        .bind(node.to_string())
+        .fetch_optional(c)
+        .await?;
+    Ok(n.is_some())
 }
 
 /// Whether any read with this token was ever recorded (a revoked token's reads stay findable).

@@ -171,6 +171,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0026_existing_tenants_automation.sql"),
         postgres: include_str!("../migrations/postgres/0026_existing_tenants_automation.sql"),
     },
+    Migration {
+        version: 27,
+        name: "consultation_node",
+        sqlite: include_str!("../migrations/sqlite/0027_consultation_node.sql"),
+        postgres: include_str!("../migrations/postgres/0027_consultation_node.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.

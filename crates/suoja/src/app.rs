@@ -209,6 +209,7 @@ pub fn policy(settings: &Settings) -> anyhow::Result<Policy> {
         controller_contact: settings.privacy_contact.clone(),
         supervisory_authority: settings.privacy_supervisory_authority.clone(),
         region: settings.region.clone(),
+        node: settings.node_name(),
         key_backup_days: i64::from(settings.key_backup_days),
         exports_per_day: i64::from(settings.exports_per_person_per_day),
         export_builds_at_once: settings.export_builds_at_once as usize,

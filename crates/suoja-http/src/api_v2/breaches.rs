@@ -70,6 +70,9 @@ fn exposure_json(e: &Exposure) -> Value {
         Exposure::StaffReads { user_id, from, to } => {
             json!({ "kind": "staff_reads", "user_id": user_id, "from": Timestamp(*from).to_iso(), "to": Timestamp(*to).to_iso() })
         }
+        Exposure::NodeReads { node, from, to } => {
+            json!({ "kind": "node_reads", "node": node, "from": Timestamp(*from).to_iso(), "to": Timestamp(*to).to_iso() })
+        }
         Exposure::Snapshot { at } => json!({ "kind": "snapshot", "at": Timestamp(*at).to_iso() }),
         other => serde_json::to_value(other).unwrap_or(Value::Null),
     }
@@ -233,6 +236,16 @@ fn exposure(o: &Obj<'_>) -> Result<Exposure, ApiError> {
                 to,
             })
         }
+        Some("node_reads") => {
+            o.only(&["kind", "node", "from", "to"])?;
+            let node = o.opt_str("node", 64)?.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
+            let (from, to) = window(o)?;
+            Ok(Exposure::NodeReads {
+                node: node.ok_or_else(|| ApiError::Field("node".into(), "node: the node's name is required".into(), "BlankValue"))?,
+                from,
+                to,
+            })
+        }
         Some("export_package") => {
             o.only(&["kind", "id"])?;
             let id = o.opt_str("id", 64)?.filter(|s| !s.is_empty());
@@ -242,7 +255,7 @@ fn exposure(o: &Obj<'_>) -> Result<Exposure, ApiError> {
         }
         _ => Err(ApiError::Field(
             "kind".into(),
-            "kind: must be tickets, tag, view, search, organization, token_reads, staff_reads, snapshot or export_package".into(),
+            "kind: must be tickets, tag, view, search, organization, token_reads, staff_reads, node_reads, snapshot or export_package".into(),
             "InvalidValue",
         )),
     }

@@ -186,6 +186,7 @@ fn exposure_words(ctx: &Ctx, e: &Exposure) -> String {
         Exposure::Organization { id } => format!("{}: #{id}", ctx.t("breach.kind.organization")),
         Exposure::TokenReads { token_id, from, to } => format!("{}: #{token_id}, {} – {}", ctx.t("breach.kind.token_reads"), at(*from), at(*to)),
         Exposure::StaffReads { user_id, from, to } => format!("{}: #{user_id}, {} – {}", ctx.t("breach.kind.staff_reads"), at(*from), at(*to)),
+        Exposure::NodeReads { node, from, to } => format!("{}: {node}, {} – {}", ctx.t("breach.kind.node_reads"), at(*from), at(*to)),
         Exposure::ExportPackage { id } => format!("{}: {id}", ctx.t("breach.kind.export_package")),
     }
 }
@@ -384,6 +385,14 @@ fn exposure_from(ctx: &Ctx, f: &Fields) -> Result<Exposure, (&'static str, &'sta
             let user_id = number(target).ok_or(("target", "breach.bad_number"))?;
             let (from, to) = window()?;
             Ok(Exposure::StaffReads { user_id, from, to })
+        }
+        "node_reads" if !target.is_empty() => {
+            let (from, to) = window()?;
+            Ok(Exposure::NodeReads {
+                node: target.to_string(),
+                from,
+                to,
+            })
         }
         "export_package" if !target.is_empty() => Ok(Exposure::ExportPackage { id: target.to_string() }),
         // A copy of everything: the window's end is when it was made.

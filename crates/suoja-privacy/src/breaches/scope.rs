@@ -1,7 +1,7 @@
 //! Scoping a breach from the data map: the privacy officer says what was exposed — tickets (by
 //! id, tag, view or search), an organisation, a copy of the whole tenant made at a time (a
-//! backup, a disk image), what one API token or one member of staff read in a time window
-//! (the consultation log), an export package — and the people affected are found with the
+//! backup, a disk image), what one API token, one member of staff or one node (a server of
+//! several on one database) served in a time window (the consultation log), an export package — and the people affected are found with the
 //! categories of their data and how many of their records, for review before anyone is told.
 //! Tickets are followed through the map's links (a table added to the map is covered), so the
 //! people on a ticket are exactly those its rows name.
@@ -74,6 +74,16 @@ pub enum Exposure {
     StaffReads {
         /// Their user id.
         user_id: i64,
+        /// Start of the window.
+        from: i64,
+        /// End of the window.
+        to: i64,
+    },
+    /// What one node served in a window: every read of a person's data it answered, whoever
+    /// asked (a compromised server of several).
+    NodeReads {
+        /// The node's `node_name`.
+        node: String,
         /// Start of the window.
         from: i64,
         /// End of the window.
@@ -265,38 +275,9 @@ impl Privacy {
                 let tickets: Vec<i64> = ints(&tickets).collect();
                 self.people_on_tickets(c, tenant, &tickets, None, found).await
             }
-            Exposure::TokenReads { token_id, from, to } | Exposure::StaffReads { user_id: token_id, from, to } => {
-                if from > to {
-                    return Err(PrivacyError::invalid("scope", "a window's start comes before its end"));
-                }
-                let reader = match e {
-                    Exposure::TokenReads { .. } => Reader::Token(*token_id),
-                    _ => Reader::Actor(*token_id),
-                };
-                // A leaked token is usually revoked by now: it is known if it exists or ever read.
-                match reader {
-                    Reader::Token(id) => {
-                        let exists = suoja_store::tokens::list(c, tenant, suoja_store::tokens::TokenKind::Api)
-                            .await?
-                            .iter()
-                            .chain(suoja_store::tokens::list(c, tenant, suoja_store::tokens::TokenKind::OAuth).await?.iter())
-                            .any(|t| t.id == id);
-                        if !exists && !suoja_store::consultations::token_seen(c, tenant, id).await? {
-                            return Err(PrivacyError::invalid("scope", format!("API token {id} not found")));
-                        }
-                    }
-                    Reader::Actor(id) => {
-                        let staff = suoja_store::users::by_id(c, tenant, UserId(id)).await?.is_some_and(|u| u.role.is_staff());
-                        if !staff {
-                            return Err(PrivacyError::invalid("scope", format!("user {id} is not a member of staff")));
-                        }
-                    }
-                }
-                for (subject, action, n) in suoja_store::consultations::read_by(c, tenant, reader, Timestamp(*from), Timestamp(*to)).await? {
-                    found.add(subject, read_categories(&action).iter().copied(), n);
-                }
-                Ok(())
-            }
+            Exposure::TokenReads { token_id, from, to } => reads_in_window(c, tenant, Reader::Token(*token_id), *from, *to, found).await,
+            Exposure::StaffReads { user_id, from, to } => reads_in_window(c, tenant, Reader::Actor(*user_id), *from, *to, found).await,
+            Exposure::NodeReads { node, from, to } => reads_in_window(c, tenant, Reader::Node(node), *from, *to, found).await,
             Exposure::Snapshot { at } => {
                 let at = *at;
                 let mut on_record = Found::default();
@@ -530,6 +511,43 @@ pub fn summarize(people: &[Affected]) -> Summary {
     summary(&found)
 }
 
+/// The people `reader` read from `from` to `to` (the consultation log), with the categories
+/// their reads showed. A reader that cannot be found must not pass as "nobody affected".
+async fn reads_in_window(c: &mut Conn, tenant: TenantId, reader: Reader<'_>, from: i64, to: i64, found: &mut Found) -> Result<()> {
+    if from > to {
+        return Err(PrivacyError::invalid("scope", "a window's start comes before its end"));
+    }
+    match reader {
+        // A leaked token is usually revoked by now: it is known if it exists or ever read.
+        Reader::Token(id) => {
+            let exists = suoja_store::tokens::list(c, tenant, suoja_store::tokens::TokenKind::Api)
+                .await?
+                .iter()
+                .chain(suoja_store::tokens::list(c, tenant, suoja_store::tokens::TokenKind::OAuth).await?.iter())
+                .any(|t| t.id == id);
+            if !exists && !suoja_store::consultations::token_seen(c, tenant, id).await? {
+                return Err(PrivacyError::invalid("scope", format!("API token {id} not found")));
+            }
+        }
+        Reader::Actor(id) => {
+            let staff = suoja_store::users::by_id(c, tenant, UserId(id)).await?.is_some_and(|u| u.role.is_staff());
+            if !staff {
+                return Err(PrivacyError::invalid("scope", format!("user {id} is not a member of staff")));
+            }
+        }
+        // Nodes are not registered anywhere: a name is known by the reads it served.
+        Reader::Node(name) => {
+            if !suoja_store::consultations::node_seen(c, tenant, name).await? {
+                return Err(PrivacyError::invalid("scope", format!("no read was ever served by a node named {name}")));
+            }
+        }
+    }
+    for (subject, action, n) in suoja_store::consultations::read_by(c, tenant, reader, Timestamp(from), Timestamp(to)).await? {
+        found.add(subject, read_categories(&action).iter().copied(), n);
+    }
+    Ok(())
+}
+
 /// The kinds of the exposures (for the ledger, without their terms).
 fn d_kinds(exposures: &[Exposure]) -> Vec<&'static str> {
     exposures
@@ -542,6 +560,7 @@ fn d_kinds(exposures: &[Exposure]) -> Vec<&'static str> {
             Exposure::Organization { .. } => "organization",
             Exposure::TokenReads { .. } => "token_reads",
             Exposure::StaffReads { .. } => "staff_reads",
+            Exposure::NodeReads { .. } => "node_reads",
             Exposure::Snapshot { .. } => "snapshot",
             Exposure::ExportPackage { .. } => "export_package",
         })

@@ -250,6 +250,18 @@ impl TestApp {
         self.running = Some(running);
     }
 
+    /// A second node on this app's database and data directory, named `node_name`, as several
+    /// servers behind one proxy. Stop it before the app goes.
+    pub async fn second_node(&self, node_name: &str, clock: std::sync::Arc<dyn suoja_core::Clock>) -> (suoja::app::Running, String) {
+        let mut settings = self.settings.clone();
+        settings.node_name = Some(node_name.to_string());
+        let hd = suoja::app::open_with_clock(&settings, clock).await.expect("open a second node");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let running = suoja::app::start(&settings, hd, Some(listener)).await.expect("start a second node");
+        let base = format!("http://{}", running.addr);
+        (running, base)
+    }
+
     /// Runs the `suoja` binary on this app's data directory and database.
     pub fn cli(&self, args: &[&str]) -> std::process::Output {
         self.cli_command(args).output().unwrap()

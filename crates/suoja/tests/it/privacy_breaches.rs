@@ -1,6 +1,7 @@
 //! The breach register over the API: the 72-hour clock with a moved clock, a late notification
 //! that needs its reasons, scoping by what one token read (exactly those people, not the ones
-//! other credentials read or the same token read outside the window), by tickets through the
+//! other credentials read or the same token read outside the window), by what one node of two
+//! on the same database served, by tickets through the
 //! data map, the authority's notification in English and Finnish (JSON and PDF), the people's
 //! notices once per person in their language, bad input that saves nothing, tenancy, and a
 //! ledger that names ids only.
@@ -11,8 +12,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use suoja_core::TenantId;
 
-use crate::engine_test_clocked;
 use crate::harness::{Tenant, TestApp};
+use crate::{engine_test_clocked, engine_test_configured};
 
 const HOUR: i64 = 3_600_000;
 
@@ -181,6 +182,88 @@ engine_test_clocked!(a_token_window_finds_exactly_the_people_that_token_read, |a
     assert_eq!(v["breach"]["scope"][0]["kind"], "staff_reads", "{v}");
     assert_eq!(v["breach"]["scope"][0]["from"], from);
 });
+
+engine_test_configured!(
+    a_node_window_finds_the_people_that_node_served_and_no_one_another_node_served,
+    |s| { s.node_name = Some("help-a".into()) },
+    |app, clock| async move {
+        // Shared first and family names, and a name inside a word of another's ticket.
+        let ted = app.user("Ted Virtanen", "ted@example.fi").await;
+        let ted2 = app.user("Ted Korhonen", "ted.k@example.fi").await;
+        let aino = app.user("Aino Virtanen", "aino@example.fi").await;
+        let t1 = app.ticket(ted, "Lasku", "Laskussa on virhe").await;
+        let t2 = app.ticket(ted2, "Delivery", "It started yesterday, Ted here").await;
+        let t3 = app.ticket(aino, "Salasana", "Unohdin salasanan").await;
+        let (b, b_base) = app.second_node("help-b", std::sync::Arc::new(clock.clone())).await;
+        let on_b = |path: &str| app.req(Method::GET, &format!("{b_base}{path}"));
+
+        clock.advance_ms(HOUR);
+        let from = now_iso(&clock, 0);
+        // Inside the window: node a serves Ted Virtanen's ticket, node b Ted Korhonen's, with
+        // the same credential (a proxy spreads one integration's requests over both).
+        let (s, _) = app.get(&format!("/api/v2/tickets/{t1}.json")).await;
+        assert_eq!(s, StatusCode::OK);
+        let r = on_b(&format!("/api/v2/tickets/{t2}.json")).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        clock.advance_ms(HOUR);
+        let to = now_iso(&clock, 0);
+        // After the window node a serves Aino's.
+        clock.advance_ms(HOUR);
+        let (s, _) = app.get(&format!("/api/v2/tickets/{t3}.json")).await;
+        assert_eq!(s, StatusCode::OK);
+        // Each node writes its own reads (every few hundred milliseconds; at once here).
+        b.privacy.flush_consultations().await.unwrap();
+
+        let (s, v) = app
+            .post(
+                "/api/v2/privacy/breaches.json",
+                json!({"breach": {"aware_at": now_iso(&clock, 0), "description": "A server's memory was read by an attacker."}}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        let id = v["breach"]["id"].as_i64().unwrap();
+        for (node, expected) in [("help-a", BTreeSet::from([ted])), ("help-b", BTreeSet::from([ted2]))] {
+            let (s, v) = app
+                .put(
+                    &format!("/api/v2/privacy/breaches/{id}/scope.json"),
+                    json!({"scope": [{"kind": "node_reads", "node": node, "from": from, "to": to}]}),
+                )
+                .await;
+            assert_eq!(s, StatusCode::OK, "{v}");
+            let found = people(&app, id).await;
+            assert_eq!(ids(&found), expected, "{node}: {found}");
+            assert_eq!(found["people"][0]["categories"], json!(["contact", "content", "identifier"]), "{found}");
+        }
+        // The whole day on node a: Aino too, never Ted Korhonen.
+        let (s, _) = app
+            .put(
+                &format!("/api/v2/privacy/breaches/{id}/scope.json"),
+                json!({"scope": [{"kind": "node_reads", "node": "help-a", "from": now_iso(&clock, -10 * HOUR), "to": now_iso(&clock, 0)}]}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(ids(&people(&app, id).await), BTreeSet::from([ted, aino]));
+        let (_, v) = app.get(&format!("/api/v2/privacy/breaches/{id}.json")).await;
+        assert_eq!(
+            v["breach"]["scope"][0],
+            json!({"kind": "node_reads", "node": "help-a", "from": now_iso(&clock, -10 * HOUR), "to": now_iso(&clock, 0)})
+        );
+
+        // A name no node ever had is refused, not taken for "nobody"; the scope stays.
+        for (body, field) in [
+            (json!({"kind": "node_reads", "node": "help-c", "from": from, "to": to}), "help-c"),
+            (json!({"kind": "node_reads", "node": " ", "from": from, "to": to}), "node"),
+            (json!({"kind": "node_reads", "node": "help-a", "from": to, "to": from}), "start"),
+            (json!({"kind": "node_reads", "node": "help-a", "from": from}), "to"),
+        ] {
+            let (s, v) = app.put(&format!("/api/v2/privacy/breaches/{id}/scope.json"), json!({"scope": [body]})).await;
+            assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+            assert!(v.to_string().contains(field), "{field}: {v}");
+        }
+        assert_eq!(ids(&people(&app, id).await), BTreeSet::from([ted, aino]));
+        b.stop().await.unwrap();
+    }
+);
 
 engine_test_clocked!(
     the_clock_runs_from_awareness_and_a_late_notification_needs_its_reasons,

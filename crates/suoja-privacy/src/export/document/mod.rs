@@ -247,6 +247,7 @@ impl Privacy {
             action: "export.built".into(),
             purpose: "privacy request".into(),
             token_id: scope.token,
+            node: Some(self.policy.node.clone()),
         };
         if scope.actor != subject {
             suoja_store::consultations::record(&mut tx, tenant, &[consult]).await?;
