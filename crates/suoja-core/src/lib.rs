@@ -2,6 +2,8 @@
 //! boundary newtypes parsed at the edge, the clock, and the error kinds every crate maps to.
 //! Nothing here touches a database, a file or the network.
 
+pub mod business_hours;
+pub mod calendar;
 pub mod clock;
 pub mod error;
 pub mod ids;

@@ -9,7 +9,9 @@ pub mod breaches;
 pub mod consult;
 pub mod courier;
 pub mod datamap;
-pub mod deadline;
+/// Deadlines of data-subject requests, counted in the controller's calendar (in `suoja-core`,
+/// which the helpdesk's business hours share).
+pub use suoja_core::calendar as deadline;
 pub mod dpa;
 pub mod erasure;
 mod error;

@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use jiff::civil::{Date, Weekday};
 use jiff::tz::TimeZone;
 use jiff::{ToSpan as _, ZonedDateTime};
-use suoja_core::Timestamp;
+use crate::Timestamp;
 
 /// The calendar deadlines are counted in.
 #[derive(Debug, Clone)]
