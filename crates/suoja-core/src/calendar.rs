@@ -6,10 +6,10 @@
 
 use std::collections::BTreeSet;
 
+use crate::Timestamp;
 use jiff::civil::{Date, Weekday};
 use jiff::tz::TimeZone;
 use jiff::{ToSpan as _, ZonedDateTime};
-use crate::Timestamp;
 
 /// The calendar deadlines are counted in.
 #[derive(Debug, Clone)]

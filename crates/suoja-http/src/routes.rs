@@ -9,7 +9,7 @@ use axum::routing::{MethodRouter, delete, get, post, put};
 use crate::api_v2::{
     account, api_tokens, audit_logs, audits, breaches, deleted, erasure, fields, groups, help_center as hc, help_center::community as cm,
     help_center::reactions as hcr, incremental, jobs, memberships, mentions, oauth, orgs, privacy, records, redaction, requests, rules, satisfaction, search,
-    subprocessors, tickets, uploads, users, webhooks,
+    sla, subprocessors, tickets, uploads, users, webhooks,
 };
 use crate::{ApiError, AppState, middleware, openapi};
 
@@ -132,6 +132,24 @@ pub fn table() -> Vec<(Doc, MethodRouter<AppState>)> {
         (r!("delete", "/api/v2/views/{id}", "Delete a view (admins; agents their own; not a default view)", "Views", None, 204, "", &[]), delete(rules::views_delete)),
         (r!("get", "/api/v2/views/{id}/tickets", "List a view's tickets in its order (staff)", "Views", None, 200, "tickets", &["page", "per_page", "page[size]", "page[after]"]), get(rules::views_tickets)),
         (r!("get", "/api/v2/views/{id}/count", "Count a view's tickets (staff)", "Views", None, 200, "view_count", &[]), get(rules::views_count)),
+        (r!("get", "/api/v2/slas/policies", "List SLA policies, in order (staff)", "SLA policies", None, 200, "sla_policies", &[]), get(sla::policies_index)),
+        (r!("post", "/api/v2/slas/policies", "Create an SLA policy (admins)", "SLA policies", Some("sla_policy"), 201, "sla_policy", &[]), post(sla::policies_create)),
+        (r!("get", "/api/v2/slas/policies/definitions", "What an SLA policy's filter and targets may name (staff)", "SLA policies", None, 200, "definitions", &[]), get(sla::policies_definitions)),
+        (r!("put", "/api/v2/slas/policies/reorder", "Put the SLA policies in an order (admins)", "SLA policies", Some("sla_policy_ids"), 200, "sla_policies", &[]), put(sla::policies_reorder)),
+        (r!("get", "/api/v2/slas/policies/{id}", "Show an SLA policy (staff)", "SLA policies", None, 200, "sla_policy", &[]), get(sla::policies_show)),
+        (r!("put", "/api/v2/slas/policies/{id}", "Update an SLA policy (admins)", "SLA policies", Some("sla_policy"), 200, "sla_policy", &[]), put(sla::policies_update)),
+        (r!("delete", "/api/v2/slas/policies/{id}", "Delete an SLA policy (admins)", "SLA policies", None, 204, "", &[]), delete(sla::policies_delete)),
+        (r!("get", "/api/v2/business_hours/schedules", "List business-hours schedules; the first counts SLA targets (staff)", "Schedules", None, 200, "schedules", &[]), get(sla::schedules_index)),
+        (r!("post", "/api/v2/business_hours/schedules", "Create a schedule (admins)", "Schedules", Some("schedule"), 201, "schedule", &[]), post(sla::schedules_create)),
+        (r!("get", "/api/v2/business_hours/schedules/{id}", "Show a schedule (staff)", "Schedules", None, 200, "schedule", &[]), get(sla::schedules_show)),
+        (r!("put", "/api/v2/business_hours/schedules/{id}", "Update a schedule (admins)", "Schedules", Some("schedule"), 200, "schedule", &[]), put(sla::schedules_update)),
+        (r!("delete", "/api/v2/business_hours/schedules/{id}", "Delete a schedule and its holidays (admins)", "Schedules", None, 204, "", &[]), delete(sla::schedules_delete)),
+        (r!("put", "/api/v2/business_hours/schedules/{id}/workweek", "Replace a schedule's week (admins)", "Schedules", Some("workweek"), 200, "workweek", &[]), put(sla::schedules_workweek)),
+        (r!("get", "/api/v2/business_hours/schedules/{id}/holidays", "List a schedule's holidays (staff)", "Schedules", None, 200, "holidays", &[]), get(sla::holidays_index)),
+        (r!("post", "/api/v2/business_hours/schedules/{id}/holidays", "Add a holiday (admins)", "Schedules", Some("holiday"), 201, "holiday", &[]), post(sla::holidays_create)),
+        (r!("get", "/api/v2/business_hours/schedules/{id}/holidays/{holiday_id}", "Show a holiday (staff)", "Schedules", None, 200, "holiday", &[]), get(sla::holidays_show)),
+        (r!("put", "/api/v2/business_hours/schedules/{id}/holidays/{holiday_id}", "Update a holiday (admins)", "Schedules", Some("holiday"), 200, "holiday", &[]), put(sla::holidays_update)),
+        (r!("delete", "/api/v2/business_hours/schedules/{id}/holidays/{holiday_id}", "Delete a holiday (admins)", "Schedules", None, 204, "", &[]), delete(sla::holidays_delete)),
         (r!("get", "/api/v2/triggers", "List triggers, in order (staff)", "Triggers", None, 200, "triggers", &["active"]), get(rules::triggers_index)),
         (r!("post", "/api/v2/triggers", "Create a trigger (admins)", "Triggers", Some("trigger"), 201, "trigger", &[]), post(rules::triggers_create)),
         (r!("get", "/api/v2/triggers/active", "List the active triggers (staff)", "Triggers", None, 200, "triggers", &[]), get(rules::triggers_active)),

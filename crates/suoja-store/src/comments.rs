@@ -170,3 +170,15 @@ pub async fn make_private(c: &mut Conn, tenant: TenantId, id: CommentId) -> Resu
         .rows_affected()
         == 1)
 }
+
+/// A ticket's comments as SLA clocks read them, oldest first: when, by whom, public or not.
+pub async fn timeline(c: &mut Conn, tenant: TenantId, ticket: TicketId) -> Result<Vec<(Timestamp, UserId, bool)>> {
+    let rows = sqlx::query("SELECT created_at, author_id, public FROM comments WHERE tenant_id = $1 AND ticket_id = $2 ORDER BY created_at, id")
+        .bind(tenant.0)
+        .bind(ticket.0)
+        .fetch_all(c)
+        .await?;
+    rows.iter()
+        .map(|r| Ok((Timestamp(i64_(r, "created_at")?), UserId(i64_(r, "author_id")?), bool_(r, "public")?)))
+        .collect()
+}

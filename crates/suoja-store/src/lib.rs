@@ -39,6 +39,7 @@ pub mod retention;
 mod row;
 pub mod rules;
 pub mod satisfaction;
+pub mod schedules;
 pub mod schema;
 pub mod settings;
 pub mod subprocessors;

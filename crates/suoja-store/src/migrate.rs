@@ -177,6 +177,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0027_consultation_node.sql"),
         postgres: include_str!("../migrations/postgres/0027_consultation_node.sql"),
     },
+    Migration {
+        version: 28,
+        name: "sla",
+        sqlite: include_str!("../migrations/sqlite/0028_sla.sql"),
+        postgres: include_str!("../migrations/postgres/0028_sla.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.

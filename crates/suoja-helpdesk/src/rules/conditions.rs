@@ -65,6 +65,8 @@ enum Parsed {
     /// Hours since (or until, for `until_due_date`) a moment; the last flag: only closed
     /// tickets (`CLOSED`: the moment is when it was last solved or closed).
     Hours(TimeColumn, bool, Cmp, i64, bool),
+    /// The ticket's earliest running SLA target is missed (`true`), or runs and is not yet.
+    SlaBreached(bool),
 }
 
 /// A comparison.
@@ -196,11 +198,19 @@ fn parse(w: &Wire) -> Result<Parsed> {
             }
             Parsed::Tags(includes, tags)
         }
-        "NEW" | "SOLVED" | "CLOSED" | "updated_at" | "due_date" | "until_due_date" => {
+        "sla_breached" => match (op, v.as_str()) {
+            ("is", "true") | ("is_not", "false") => Parsed::SlaBreached(true),
+            ("is", "false") | ("is_not", "true") => Parsed::SlaBreached(false),
+            _ => {
+                return Err(HelpdeskError::invalid("conditions", "conditions: sla_breached is (or is_not) true or false"));
+            }
+        },
+        "NEW" | "SOLVED" | "CLOSED" | "updated_at" | "due_date" | "until_due_date" | "until_sla_breach" => {
             let col = match field {
                 "NEW" => TimeColumn::Created,
                 "SOLVED" | "CLOSED" => TimeColumn::Closed,
                 "updated_at" => TimeColumn::Updated,
+                "until_sla_breach" => TimeColumn::SlaBreach,
                 _ => TimeColumn::Due,
             };
             let c = match op {
@@ -210,7 +220,7 @@ fn parse(w: &Wire) -> Result<Parsed> {
                 _ if op.ends_with("business_hours") => {
                     return Err(HelpdeskError::invalid(
                         "conditions",
-                        format!("conditions: {op} needs business hours, which Suoja does not keep yet; use calendar hours"),
+                        format!("conditions: {op} is not offered: rules count calendar hours (business hours count SLA targets); use calendar hours"),
                     ));
                 }
                 _ => {
@@ -225,7 +235,7 @@ fn parse(w: &Wire) -> Result<Parsed> {
                 .ok()
                 .filter(|h| (0..=100_000).contains(h))
                 .ok_or_else(|| HelpdeskError::invalid("conditions", format!("conditions: {field} takes a number of hours from 0 to 100000, not {v:?}")))?;
-            Parsed::Hours(col, field == "until_due_date", c, hours, field == "CLOSED")
+            Parsed::Hours(col, matches!(field, "until_due_date" | "until_sla_breach"), c, hours, field == "CLOSED")
         }
         f if f.starts_with("custom_fields_") => {
             return Err(HelpdeskError::invalid(
@@ -239,7 +249,7 @@ fn parse(w: &Wire) -> Result<Parsed> {
             return Err(HelpdeskError::invalid(
                 "conditions",
                 format!(
-                    "conditions: unknown field {field:?}; Suoja tests status, priority, type, assignee_id, requester_id, submitter_id, organization_id, group_id, ticket_form_id, current_tags, NEW, SOLVED, CLOSED, updated_at, due_date and until_due_date"
+                    "conditions: unknown field {field:?}; Suoja tests status, priority, type, assignee_id, requester_id, submitter_id, organization_id, group_id, ticket_form_id, current_tags, NEW, SOLVED, CLOSED, updated_at, due_date, until_due_date, until_sla_breach and sla_breached"
                 ),
             ));
         }
@@ -372,6 +382,12 @@ pub(crate) fn to_store(w: &Wire, cx: &Context<'_>) -> Result<StoreCondition> {
                 time
             }
         }
+        // Missed: the breach moment has come; not missed: a target runs and its moment is ahead.
+        Parsed::SlaBreached(missed) => StoreCondition::Time {
+            column: TimeColumn::SlaBreach,
+            from: (!missed).then_some(Timestamp(cx.now.0 + 1)),
+            to: missed.then_some(Timestamp(cx.now.0 + 1)),
+        },
     })
 }
 
@@ -434,7 +450,7 @@ pub(crate) fn nullified_by(w: &Wire, change: Change<'_>) -> bool {
 
 /// Whether the condition counts hours (an automation's clock).
 pub(crate) fn counts_hours(w: &Wire) -> bool {
-    matches!(parse(w), Ok(Parsed::Hours(..)))
+    matches!(parse(w), Ok(Parsed::Hours(..) | Parsed::SlaBreached(_)))
 }
 
 /// Whether the condition holds for one hour of a ticket's life only (`is` some hours): an
@@ -503,7 +519,7 @@ pub(crate) fn value_named(w: &Wire, actor: i64) -> Result<Option<String>> {
         Parsed::Id(_, _, Who::CurrentUser) => Some(actor.to_string()),
         Parsed::Id(_, _, Who::Id(n)) => Some(n.to_string()),
         Parsed::Id(_, _, Who::Nobody | Who::CurrentGroups) => None,
-        Parsed::Tags(..) | Parsed::Hours(..) => None,
+        Parsed::Tags(..) | Parsed::Hours(..) | Parsed::SlaBreached(_) => None,
     })
 }
 
@@ -534,7 +550,7 @@ pub(crate) fn holds_on(w: &Wire, t: &TicketState, actor: i64) -> Result<bool> {
             (held == want) == is
         }
         Parsed::Tags(includes, tags) => tags.iter().any(|x| t.tags.contains(x)) == includes,
-        Parsed::Hours(..) => false,
+        Parsed::Hours(..) | Parsed::SlaBreached(_) => false,
     })
 }
 

@@ -1,5 +1,6 @@
 //! Business rules: views (saved ticket lists), macros (prepared changes and replies),
-//! automations (hourly) and triggers (on every update), in Zendesk's shapes. A view or macro is
+//! automations (hourly), triggers (on every update) and SLA policies (targets counted in
+//! calendar or business hours, [`schedules`]), in Zendesk's shapes. A view or macro is
 //! shared by the team or personal to one agent: admins write the shared ones; an agent writes
 //! their own personal ones and sees the shared ones and theirs; automations and triggers are the
 //! team's. Every tenant gets default rules (the workspace's queues, closing solved tickets, the
@@ -9,6 +10,8 @@ pub mod automations;
 pub mod conditions;
 pub mod counts;
 pub mod macros;
+pub mod schedules;
+pub mod sla;
 pub mod triggers;
 pub mod views;
 
@@ -37,6 +40,8 @@ pub enum Kind {
     Automation,
     /// A trigger.
     Trigger,
+    /// An SLA policy.
+    Sla,
 }
 
 impl Kind {
@@ -46,6 +51,7 @@ impl Kind {
             Kind::Macro => "macro",
             Kind::Automation => "automation",
             Kind::Trigger => "trigger",
+            Kind::Sla => "sla",
         }
     }
 
@@ -55,6 +61,7 @@ impl Kind {
             Kind::Macro => "Macro",
             Kind::Automation => "Automation",
             Kind::Trigger => "Trigger",
+            Kind::Sla => "SLA policy",
         })
     }
 }

@@ -150,6 +150,11 @@ const DEFAULTS: &[(&str, &str, &[Triple])] = &[
         "Recently solved",
         &[("status", "greater_than", "hold"), ("SOLVED", "less_than", "168")],
     ),
+    (
+        "sla_breached",
+        "Tickets past an SLA target",
+        &[("sla_breached", "is", "true"), ("status", "less_than", "solved")],
+    ),
 ];
 
 fn wire(field: &str, operator: &str, value: &str) -> Wire {

@@ -260,6 +260,7 @@ impl Helpdesk {
             external_id: external.as_ref().map(|x| x.expose().as_str()),
         };
         let mut triggered = Vec::new();
+        let bulk = pending.is_some();
         let told = match pending {
             Some(pending) => {
                 pending.push((row.id.0, crate::search::doc_tokens(v, c, scope.tenant, &doc).await?));
@@ -329,6 +330,10 @@ impl Helpdesk {
         let audit_id = self
             .record_audit(c, scope.tenant, &row, Some(scope.actor), comment.via.as_str(), &events, now)
             .await?;
+        // Bulk imports bring history whose clocks ran elsewhere: measured when next changed.
+        if !bulk {
+            self.keep_sla(c, scope.tenant, row.id, now).await?;
+        }
         Ok(TicketChange {
             ticket,
             events,

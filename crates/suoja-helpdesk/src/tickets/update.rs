@@ -252,6 +252,7 @@ impl Helpdesk {
         } else {
             self.record_audit(tx, t, &row, Some(scope.actor), via.as_str(), &events, now).await?
         };
+        self.keep_sla(tx, t, row.id, now).await?;
         if reindex {
             self.reindex_ticket(tx, t, row.id).await?;
         }

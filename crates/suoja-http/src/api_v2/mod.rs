@@ -26,6 +26,7 @@ pub mod requests;
 pub mod rules;
 pub mod satisfaction;
 pub mod search;
+pub mod sla;
 pub mod subprocessors;
 pub mod tickets;
 pub mod uploads;

@@ -188,7 +188,7 @@ fn rule_input(o: &Obj<'_>) -> Result<RuleInput, ApiError> {
     })
 }
 
-fn conditions_of(o: &Obj<'_>, key: &str) -> Result<Option<Vec<Wire>>, ApiError> {
+pub(crate) fn conditions_of(o: &Obj<'_>, key: &str) -> Result<Option<Vec<Wire>>, ApiError> {
     match o.raw(key) {
         None | Some(Value::Null) => Ok(None),
         Some(v) => serde_json::from_value::<Vec<Wire>>(v.clone()).map(Some).map_err(|_| {

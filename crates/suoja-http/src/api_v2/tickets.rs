@@ -76,10 +76,17 @@ pub async fn create(State(app): State<AppState>, Auth(scope): Auth, base: BaseUr
     ))
 }
 
-/// `GET /tickets/{id}` (with `include=users`)
+/// `GET /tickets/{id}` (with `include=users`; `include=slas` for staff: the SLA policy applying
+/// and its clocks)
 pub async fn show(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, params: Params, Path(id): Path<String>) -> Result<Response, ApiError> {
     let t = app.helpdesk.get_ticket(&scope, TicketId(parse_id(&id)?)).await?;
     let mut out = json!({"ticket": wire::ticket(&t, &base)});
+    if includes(&params, "slas") && scope.is_staff() {
+        let slas = app.helpdesk.ticket_sla(&scope, t.id).await?;
+        if let Some(ticket) = out.get_mut("ticket") {
+            suoja_core::json::set(ticket, "slas", super::sla::ticket_slas(slas.as_ref()));
+        }
+    }
     if includes(&params, "users") {
         suoja_core::json::set(&mut out, "users", Value::Array(sideload_users(&app, &scope, &base, &[&t]).await?));
     }

@@ -176,6 +176,8 @@ pub enum TimeColumn {
     Closed,
     /// Due (tasks).
     Due,
+    /// The earliest running SLA target is missed.
+    SlaBreach,
 }
 
 impl TimeColumn {
@@ -185,6 +187,7 @@ impl TimeColumn {
             TimeColumn::Updated => "updated_at",
             TimeColumn::Closed => "closed_at",
             TimeColumn::Due => "due_at",
+            TimeColumn::SlaBreach => "sla_breach_at",
         }
     }
 }

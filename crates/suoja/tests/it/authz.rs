@@ -202,6 +202,35 @@ pub(crate) async fn world(app: &TestApp) -> World {
     )
     .await;
     ids.insert("trigger", id(&tr["id"]));
+    let sla = created(
+        app,
+        &admin,
+        "/api/v2/slas/policies.json",
+        json!({"sla_policy": {"title": "Matriisi", "filter": {"all": [{"field": "status", "operator": "less_than", "value": "solved"}]}, "policy_metrics": [{"priority": "normal", "metric": "first_reply_time", "target": 60, "business_hours": false}]}}),
+        "sla_policy",
+    )
+    .await;
+    ids.insert("sla_policy", id(&sla["id"]));
+    for key in ["schedule", "schedule_doomed"] {
+        let s = created(
+            app,
+            &admin,
+            "/api/v2/business_hours/schedules.json",
+            json!({"schedule": {"name": format!("Matriisi {key}"), "time_zone": "Europe/Helsinki", "intervals": [{"start_time": 1980, "end_time": 2460}]}}),
+            "schedule",
+        )
+        .await;
+        ids.insert(key, id(&s["id"]));
+    }
+    let h = created(
+        app,
+        &admin,
+        &format!("/api/v2/business_hours/schedules/{}/holidays.json", ids["schedule"]),
+        json!({"holiday": {"name": "Joulu", "start_date": "2026-12-24", "end_date": "2026-12-26"}}),
+        "holiday",
+    )
+    .await;
+    ids.insert("holiday", id(&h["id"]));
     ids.insert("rule_kind", "views".into());
     let field = created(
         app,
@@ -819,6 +848,10 @@ pub(crate) fn concrete(method: &str, path: &str, ids: &HashMap<&'static str, Str
             (_, p, "id") if p.starts_with("/api/v2/macros/") => "macro",
             (_, p, "id") if p.starts_with("/api/v2/automations/") => "automation",
             (_, p, "id") if p.starts_with("/api/v2/triggers/") => "trigger",
+            (_, p, "id") if p.starts_with("/api/v2/slas/policies/") => "sla_policy",
+            ("delete", "/api/v2/business_hours/schedules/{id}", _) => "schedule_doomed",
+            (_, _, "holiday_id") => "holiday",
+            (_, p, "id") if p.starts_with("/api/v2/business_hours/schedules/") => "schedule",
             (_, "/api/v2/tickets/{ticket_id}/macros/{id}/apply", "ticket_id") => "ticket",
             (_, "/api/v2/tickets/{ticket_id}/macros/{id}/apply", _) => "macro",
             (_, p, "kind") if p.starts_with("/agent/rules/") => "rule_kind",
@@ -936,6 +969,18 @@ pub(crate) fn api_body(method: &str, path: &str, ids: &HashMap<&'static str, Str
         }
         ("put", "/api/v2/triggers/{id}") => json!({"trigger": {"title": "Liipaisin"}}),
         ("put", "/api/v2/triggers/reorder") => json!({"trigger_ids": [n("trigger")]}),
+        ("post", "/api/v2/slas/policies") => {
+            json!({"sla_policy": {"title": "Uusi", "filter": {"all": []}, "policy_metrics": [{"priority": "high", "metric": "first_reply_time", "target": 30}]}})
+        }
+        ("put", "/api/v2/slas/policies/{id}") => json!({"sla_policy": {"title": "Palvelutaso"}}),
+        ("put", "/api/v2/slas/policies/reorder") => json!({"sla_policy_ids": [n("sla_policy")]}),
+        ("post", "/api/v2/business_hours/schedules") => json!({"schedule": {"name": "Uusi", "time_zone": "UTC", "intervals": []}}),
+        ("put", "/api/v2/business_hours/schedules/{id}") => json!({"schedule": {"name": "Aikataulu"}}),
+        ("put", "/api/v2/business_hours/schedules/{id}/workweek") => json!({"workweek": {"intervals": [{"start_time": 1980, "end_time": 2400}]}}),
+        ("post", "/api/v2/business_hours/schedules/{id}/holidays") => {
+            json!({"holiday": {"name": "Vappu", "start_date": "2027-05-01", "end_date": "2027-05-01"}})
+        }
+        ("put", "/api/v2/business_hours/schedules/{id}/holidays/{holiday_id}") => json!({"holiday": {"name": "Jouluaika"}}),
         ("put", "/api/v2/ticket_forms/{id}") => json!({"ticket_form": {"display_name": "Lomake"}}),
         ("put", "/api/v2/groups/{id}") => json!({"group": {"name": "Ryhmä"}}),
         ("post", "/api/v2/tickets") => json!({"ticket": {"subject": "Uusi", "comment": {"body": "matrix"}}}),

@@ -36,6 +36,7 @@ mod privacy_shape;
 pub(crate) mod process;
 mod rules;
 mod security;
+mod sla;
 mod tenancy;
 mod ticket_audits;
 mod triggers;

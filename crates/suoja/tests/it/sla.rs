@@ -1,0 +1,325 @@
+//! SLA policies and business-hours schedules over the API, with a moved clock: a ticket's
+//! targets counted across the evening, a weekend and a holiday in Helsinki time; calendar-hour
+//! targets; the clocks pausing while the ticket waits for its requester; the default view of
+//! tickets past a target; policies measured again when changed; bad input that saves nothing;
+//! who may read and change them.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::engine_test_clocked;
+use crate::harness::TestApp;
+
+const MINUTE: i64 = 60_000;
+const HOUR: i64 = 60 * MINUTE;
+
+fn at(s: &str) -> String {
+    suoja_core::Timestamp::parse(s).unwrap().to_iso()
+}
+
+async fn slas(app: &TestApp, ticket: i64) -> Value {
+    let (s, v) = app.get(&format!("/api/v2/tickets/{ticket}.json?include=slas")).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    v["ticket"]["slas"].clone()
+}
+
+fn metric<'a>(slas: &'a Value, name: &str) -> &'a Value {
+    slas["policy_metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["metric"] == name)
+        .unwrap_or_else(|| panic!("{name} in {slas}"))
+}
+
+async fn overdue(app: &TestApp) -> Vec<i64> {
+    let (_, v) = app.get("/api/v2/views.json").await;
+    let view = v["views"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["title"] == "Tickets past an SLA target")
+        .unwrap()["id"]
+        .clone();
+    let (s, v) = app.get(&format!("/api/v2/views/{view}/tickets.json")).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    v["tickets"].as_array().unwrap().iter().map(|t| t["id"].as_i64().unwrap()).collect()
+}
+
+engine_test_clocked!(targets_run_in_business_hours_pause_and_show_in_the_overdue_view, |app, clock| async move {
+    // Monday 2 March 09:00 UTC → Friday 6 March 14:30 UTC (16:30 in Helsinki).
+    clock.advance_ms(4 * 24 * HOUR + 5 * HOUR + 30 * MINUTE);
+    let week: Vec<Value> = (1..=5).map(|d| json!({"start_time": d * 1440 + 540, "end_time": d * 1440 + 1020})).collect();
+    let (s, v) = app
+        .post(
+            "/api/v2/business_hours/schedules.json",
+            json!({"schedule": {"name": "Helsinki office", "time_zone": "Europe/Helsinki", "intervals": week}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let schedule = v["schedule"]["id"].as_i64().unwrap();
+    assert_eq!(v["schedule"]["intervals"][0], json!({"start_time": 1980, "end_time": 2460}));
+    let (s, v) = app
+        .post(
+            &format!("/api/v2/business_hours/schedules/{schedule}/holidays.json"),
+            json!({"holiday": {"name": "Company day", "start_date": "2026-03-09", "end_date": "2026-03-09"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (s, v) = app
+        .post(
+            "/api/v2/slas/policies.json",
+            json!({"sla_policy": {"title": "VIP", "filter": {"all": [{"field": "current_tags", "operator": "includes", "value": "vip"}], "any": []},
+                "policy_metrics": [
+                    {"priority": "normal", "metric": "first_reply_time", "target": 60, "business_hours": true},
+                    {"priority": "normal", "metric": "requester_wait_time", "target": 120, "business_hours": false},
+                    {"priority": "urgent", "metric": "first_reply_time", "target": 10, "business_hours": false}]}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let policy = v["sla_policy"]["id"].as_i64().unwrap();
+
+    let ted = app.user("Ted Virtanen", "ted@example.fi").await;
+    let (s, v) = app
+        .post(
+            "/api/v2/tickets.json",
+            json!({"ticket": {"requester_id": ted, "subject": "Lasku", "tags": ["vip"], "comment": {"body": "Laskussa on virhe"}}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let vip = v["ticket"]["id"].as_i64().unwrap();
+    let plain = app.ticket(ted, "Toinen", "Ei kiirettä").await;
+
+    let s1 = slas(&app, vip).await;
+    assert_eq!(s1["policy"], json!({"id": policy, "title": "VIP"}), "{s1}");
+    // Friday 16:30 → 17:00 is half an hour, Monday is a holiday, so the other half hour ends
+    // Tuesday 09:30 in Helsinki (07:30 UTC).
+    let frt = metric(&s1, "first_reply_time");
+    assert_eq!(
+        (frt["stage"].as_str(), frt["breach_at"].as_str()),
+        (Some("active"), Some(at("2026-03-10T07:30:00Z").as_str())),
+        "{s1}"
+    );
+    // Calendar hours: two hours from now.
+    let rwt = metric(&s1, "requester_wait_time");
+    assert_eq!(rwt["breach_at"].as_str(), Some(at("2026-03-06T16:30:00Z").as_str()), "{s1}");
+    assert_eq!(s1["policy_metrics"].as_array().unwrap().len(), 2, "only the ticket's priority: {s1}");
+    // The filter holds on tagged tickets only.
+    assert_eq!(slas(&app, plain).await["policy"], Value::Null);
+    assert_eq!(overdue(&app).await, Vec::<i64>::new());
+
+    // 17:00 UTC: the requester has waited two and a half hours.
+    clock.advance_ms(2 * HOUR + 30 * MINUTE);
+    assert_eq!(overdue(&app).await, vec![vip]);
+
+    // A public reply and pending: the first reply is met (half an hour of business time), the
+    // wait stops, missed; no clock runs, so the ticket leaves the view.
+    let (s, v) = app
+        .put(
+            &format!("/api/v2/tickets/{vip}.json"),
+            json!({"ticket": {"status": "pending", "comment": {"body": "Korjaamme laskun", "public": true}}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let s2 = slas(&app, vip).await;
+    let frt = metric(&s2, "first_reply_time");
+    assert_eq!((frt["stage"].as_str(), frt["breached"].as_bool()), (Some("achieved"), Some(false)), "{s2}");
+    let rwt = metric(&s2, "requester_wait_time");
+    assert_eq!(
+        (rwt["stage"].as_str(), rwt["breach_at"].clone(), rwt["breached"].as_bool()),
+        (Some("paused"), Value::Null, Some(true)),
+        "{s2}"
+    );
+    assert_eq!(overdue(&app).await, Vec::<i64>::new());
+
+    // Urgent: its own, tighter target from creation (10 calendar minutes, long missed).
+    let (s, _) = app
+        .put(
+            &format!("/api/v2/tickets/{vip}.json"),
+            json!({"ticket": {"priority": "urgent", "status": "open"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let s3 = slas(&app, vip).await;
+    assert_eq!(s3["policy_metrics"].as_array().unwrap().len(), 1, "{s3}");
+    assert_eq!(metric(&s3, "first_reply_time")["stage"], "achieved");
+
+    // Back to normal and open: the requester's wait runs again, already past its target.
+    let (s, _) = app.put(&format!("/api/v2/tickets/{vip}.json"), json!({"ticket": {"priority": "normal"}})).await;
+    assert_eq!(s, StatusCode::OK);
+    let rwt = metric(&slas(&app, vip).await, "requester_wait_time").clone();
+    assert_eq!((rwt["stage"].as_str(), rwt["breached"].as_bool()), (Some("active"), Some(true)), "{rwt}");
+    assert_eq!(overdue(&app).await, vec![vip]);
+
+    // The policy changed to gold tickets: measured again (in the background), the ticket is
+    // no longer under a policy and leaves the view.
+    let (s, v) = app
+        .put(
+            &format!("/api/v2/slas/policies/{policy}.json"),
+            json!({"sla_policy": {"filter": {"all": [{"field": "current_tags", "operator": "includes", "value": "gold"}]}}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let mut left = false;
+    for _ in 0..100 {
+        if overdue(&app).await.is_empty() {
+            left = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(left, "the ticket stayed in the overdue view after its policy stopped applying");
+    assert_eq!(slas(&app, vip).await["policy"], Value::Null);
+});
+
+engine_test_clocked!(bad_rules_and_schedules_save_nothing_and_only_admins_change_them, |app, _clock| async move {
+    let (s, v) = app
+        .post(
+            "/api/v2/business_hours/schedules.json",
+            json!({"schedule": {"name": "Office", "time_zone": "UTC", "intervals": [{"start_time": 1980, "end_time": 2460}]}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let schedule = v["schedule"]["id"].as_i64().unwrap();
+    let base = json!({"title": "P", "filter": {"all": []}, "policy_metrics": [{"priority": "high", "metric": "first_reply_time", "target": 30}]});
+    let (s, v) = app.post("/api/v2/slas/policies.json", json!({"sla_policy": base})).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let policy = v["sla_policy"]["id"].as_i64().unwrap();
+
+    let with = |k: &str, val: Value| {
+        let mut b = base.clone();
+        b[k] = val;
+        json!({"sla_policy": b})
+    };
+    for (body, needle) in [
+        (
+            with("policy_metrics", json!([{"priority": "high", "metric": "first_reply_time", "target": 0}])),
+            "1 to 525600",
+        ),
+        (
+            with("policy_metrics", json!([{"priority": "high", "metric": "first_reply_time", "target": -10}])),
+            "1 to 525600",
+        ),
+        (
+            with("policy_metrics", json!([{"priority": "high", "metric": "reply_sometime", "target": 10}])),
+            "unknown metric",
+        ),
+        (
+            with("policy_metrics", json!([{"priority": "high", "metric": "first_reply_time", "target": "ten"}])),
+            "policy_metrics",
+        ),
+        (
+            with("filter", json!({"all": [{"field": "colour", "operator": "is", "value": "red"}]})),
+            "unknown field",
+        ),
+        (
+            with("filter", json!({"all": [{"field": "NEW", "operator": "greater_than", "value": "2"}]})),
+            "counts hours",
+        ),
+        (with("title", json!("")), "Title"),
+    ] {
+        let (s, v) = app.post("/api/v2/slas/policies.json", body.clone()).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body} {v}");
+        assert!(v.to_string().contains(needle), "{needle}: {v}");
+    }
+    for (body, needle) in [
+        (
+            json!({"schedule": {"name": "X", "time_zone": "UTC", "intervals": [{"start_time": 0, "end_time": 600}, {"start_time": 300, "end_time": 900}]}}),
+            "overlap",
+        ),
+        (json!({"schedule": {"name": "X", "time_zone": "Mars/Olympus", "intervals": []}}), "time_zone"),
+        (
+            json!({"schedule": {"name": "X", "time_zone": "UTC", "intervals": [{"start_time": 600, "end_time": 600}]}}),
+            "interval",
+        ),
+        (
+            json!({"schedule": {"name": "X", "time_zone": "UTC", "intervals": [{"start_time": 0, "end_time": 20000}]}}),
+            "interval",
+        ),
+        (json!({"schedule": {"name": "", "time_zone": "UTC", "intervals": []}}), "name"),
+    ] {
+        let (s, v) = app.post("/api/v2/business_hours/schedules.json", body.clone()).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body} {v}");
+        assert!(v.to_string().contains(needle), "{needle}: {v}");
+    }
+    for (body, needle) in [
+        (
+            json!({"holiday": {"name": "Back", "start_date": "2026-12-26", "end_date": "2026-12-24"}}),
+            "end_date",
+        ),
+        (
+            json!({"holiday": {"name": "Long", "start_date": "2026-01-01", "end_date": "2027-06-01"}}),
+            "end_date",
+        ),
+        (
+            json!({"holiday": {"name": "Bad", "start_date": "24.12.2026", "end_date": "2026-12-24"}}),
+            "start_date",
+        ),
+    ] {
+        let (s, v) = app
+            .post(&format!("/api/v2/business_hours/schedules/{schedule}/holidays.json"), body.clone())
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body} {v}");
+        assert!(v.to_string().contains(needle), "{needle}: {v}");
+    }
+    // A refused change leaves the policy as it was.
+    let (s, _) = app
+        .put(
+            &format!("/api/v2/slas/policies/{policy}.json"),
+            json!({"sla_policy": {"title": "Changed", "policy_metrics": [{"priority": "high", "metric": "first_reply_time", "target": 0}]}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let (_, v) = app.get("/api/v2/slas/policies.json").await;
+    assert_eq!(v["count"], 1, "{v}");
+    assert_eq!(v["sla_policies"][0]["title"], "P");
+    assert_eq!(v["sla_policies"][0]["policy_metrics"][0]["target"], 30);
+    let (_, v) = app.get("/api/v2/business_hours/schedules.json").await;
+    assert_eq!(v["schedules"].as_array().unwrap().len(), 1, "{v}");
+    let (_, v) = app.get(&format!("/api/v2/business_hours/schedules/{schedule}/holidays.json")).await;
+    assert_eq!(v["holidays"], json!([]));
+
+    // An agent reads but does not change them; another tenant finds none of them.
+    let (s, v) = app
+        .post(
+            "/api/v2/users.json",
+            json!({"user": {"name": "Aatu Agentti", "email": "aatu@example.fi", "role": "agent"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (s, v) = app.post("/api/v2/api_tokens.json", json!({"api_token": {"description": "agent"}})).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let agent = crate::harness::Tenant {
+        email: "aatu@example.fi".into(),
+        token: v["api_token"]["token"].as_str().unwrap().into(),
+        admin_id: 0,
+        tenant_id: app.t.tenant_id,
+    };
+    let (s, _) = app.call_as(&agent, Method::GET, &format!("/api/v2/slas/policies/{policy}.json"), None).await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = app
+        .call_as(
+            &agent,
+            Method::PUT,
+            &format!("/api/v2/slas/policies/{policy}.json"),
+            Some(json!({"sla_policy": {"title": "Mine"}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let other = app.second_tenant("two").await;
+    let (s, _) = app.call_as(&other, Method::GET, &format!("/api/v2/slas/policies/{policy}.json"), None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = app
+        .call_as(&other, Method::GET, &format!("/api/v2/business_hours/schedules/{schedule}.json"), None)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, v) = app
+        .call_as(
+            &other,
+            Method::PUT,
+            "/api/v2/slas/policies/reorder.json",
+            Some(json!({"sla_policy_ids": [policy]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+});
