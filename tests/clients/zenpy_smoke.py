@@ -294,6 +294,28 @@ trig.title = "Zenpy trigger, renamed"
 check(z.triggers.update(trig).title == "Zenpy trigger, renamed", "a trigger updated as zenpy sends it back")
 z.triggers.delete(trig)
 
+step("SLA policies and schedules: a policy's clocks on a ticket, in Zendesk's shapes")
+from zenpy.lib.api_objects import SlaPolicy  # noqa: E402
+
+sla_tag = f"zenpy_sla_{run}"
+z.sla_policies.create(SlaPolicy(title=f"Zenpy SLA {run}", filter={"all": [{"field": "current_tags", "operator": "includes", "value": sla_tag}], "any": []}, policy_metrics=[{"priority": "normal", "metric": "first_reply_time", "target": 60, "business_hours": False}, {"priority": "normal", "metric": "requester_wait_time", "target": 240, "business_hours": True}]))
+pol = next(p for p in z.sla_policies() if p.title == f"Zenpy SLA {run}")
+check(pol.policy_metrics[0].metric == "first_reply_time" and pol.policy_metrics[0].target == 60, f"a policy: {pol.to_dict()}")
+check("first_reply_time" in z.sla_policies.definitions().metrics, "the definitions name the metrics")
+week = [{"start_time": d * 1440 + 480, "end_time": d * 1440 + 960} for d in range(1, 6)]
+made = http.post(f"{base}/business_hours/schedules.json", auth=admin_auth, json={"schedule": {"name": "Zenpy office", "time_zone": "Europe/Helsinki", "intervals": week}})
+check(made.status_code == 201 and made.json()["schedule"]["intervals"][0] == {"start_time": 1920, "end_time": 2400}, f"a schedule: {made.text[:200]}")
+clocked = z.tickets.create(Ticket(subject="zenpy sla", requester_id=requester.id, comment=Comment(body="clock me"), tags=[sla_tag])).ticket
+slas = http.get(f"{base}/tickets/{clocked.id}.json?include=slas", auth=admin_auth).json()["ticket"]["slas"]
+check(slas["policy"]["id"] == pol.id and {m["metric"] for m in slas["policy_metrics"]} == {"first_reply_time", "requester_wait_time"} and all(m["stage"] == "active" and m["breach_at"] for m in slas["policy_metrics"]), f"the ticket's clocks: {slas}")
+# Fetched afresh: zenpy sends nested objects it handed out as empty ones on update.
+pol = z.sla_policies(id=pol.id)
+pol.title = f"Zenpy SLA {run}, renamed"
+z.sla_policies.update(pol)
+check(z.sla_policies(id=pol.id).title == f"Zenpy SLA {run}, renamed", "a policy updated as zenpy sends it back")
+z.sla_policies.delete(pol)
+check(http.delete(f"{base}/business_hours/schedules/{made.json()['schedule']['id']}.json", auth=admin_auth).status_code == 204, "the schedule removed")
+
 step("erase a person: soft delete, then permanent deletion")
 gone = z.users.create(User(name="Zenpy Erased", email=f"zenpy-erased-{run}@example.fi"))
 their = z.tickets.create(Ticket(subject="to be erased", comment=Comment(body="erase me"), requester_id=gone.id)).ticket

@@ -220,6 +220,19 @@ check(trigShown.tags.includes('node_triggered'), `the trigger ran: ${JSON.string
 const reordered = body(await client.triggers.reorder([trigger.id])).flatMap((p) => p.triggers || [p]);
 check(reordered.length >= 5 && reordered[0].id === trigger.id, `the trigger first: ${JSON.stringify(reordered.map((t) => t.id))}`);
 await client.triggers.delete(trigger.id);
+const slaTag = `node_sla_${Date.now()}`;
+const policyAnswer = body(await client.policies.create({ sla_policy: { title: 'Node SLA', filter: { all: [{ field: 'current_tags', operator: 'includes', value: slaTag }], any: [] }, policy_metrics: [{ priority: 'normal', metric: 'first_reply_time', target: 30, business_hours: false }] } }));
+const slaPolicy = policyAnswer.sla_policy || policyAnswer;
+check(slaPolicy.id && slaPolicy.policy_metrics[0].target === 30, `an SLA policy: ${JSON.stringify(policyAnswer).slice(0, 300)}`);
+const policies = body(await client.policies.list()).flatMap((p) => p.sla_policies || [p]);
+check(policies.some((p) => p.id === slaPolicy.id), `SLA policies: ${JSON.stringify(policies).slice(0, 300)}`);
+const defs = body(await client.policies.getDefinitions());
+check((defs.definitions || defs).metrics.includes('next_reply_time'), `definitions: ${JSON.stringify(defs).slice(0, 300)}`);
+const slaTicketAnswer = body(await client.tickets.create({ ticket: { subject: 'node sla', comment: { body: 'clock me' }, tags: [slaTag] } }));
+const slaTicket = slaTicketAnswer.ticket || slaTicketAnswer;
+const clocks = body(await client.tickets.request('GET', ['tickets', slaTicket.id, '?include=slas']));
+check((clocks.ticket || clocks).slas.policy.id === slaPolicy.id, `the ticket's clocks: ${JSON.stringify(clocks).slice(0, 300)}`);
+await client.policies.delete(slaPolicy.id);
 // node-zendesk 6.0.1's views.delete calls itself forever; its generic request deletes the view.
 await client.views.request('DELETE', ['views', view.id]);
 const gone404 = await client.views.show(view.id).then(() => false, (e) => e.statusCode === 404);
