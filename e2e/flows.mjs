@@ -387,6 +387,26 @@ async function main() {
     assert.match(await ag.locator(".conversation").innerText(), /Hello Kaisa, which plan suits you\?/);
     assert.equal((await api("GET", `/tickets/${planned.id}`)).ticket.status, "pending");
     await shot(ag, "agent-macro-applied");
+    // --- Business hours: the admin types opening hours, is refused a range that ends before it
+    //     starts (at its field, nothing saved), then saves a schedule and adds a holiday to it.
+    await off.goto(`${BASE}/agent/rules#business-hours`);
+    await off.locator("#schedule-name").fill(`Office ${stamp}`);
+    await off.locator("#schedule-zone").fill("Europe/Helsinki");
+    await off.locator("#schedule-hours").fill("mon-fri 17:00-09:00");
+    await off.getByRole("button", { name: "Add the schedule" }).click();
+    assert.match(await off.locator("#schedule-hours-error").innerText(), /one range a line/);
+    assert.equal(await off.locator("#schedules-list").count(), 0, "a refused schedule was saved");
+    await off.locator("#schedule-hours").fill("mon-fri 09:00-17:00\nsat 10:00-14:00");
+    await off.getByRole("button", { name: "Add the schedule" }).click();
+    await off.waitForURL(/done=saved/);
+    await off.locator("#holiday-name").fill("Itsenäisyyspäivä");
+    await off.locator("#holiday-start").fill("2026-12-06");
+    await off.getByRole("button", { name: "Add the holiday" }).click();
+    await off.waitForURL(/done=saved/);
+    const schedulesText = await off.locator("#schedules-list").innerText();
+    assert.match(schedulesText, new RegExp(`Office ${stamp}[\\s\\S]*Mon 09:00–17:00[\\s\\S]*Sat 10:00–14:00[\\s\\S]*Itsenäisyyspäivä: 2026-12-06`));
+    await axe(off, "agent-rules-business-hours");
+    await shot(off, "agent-rules-business-hours");
 
     await off.goto(`${BASE}/privacy/retention?preview=closed_tickets`);
     assert.match(await off.locator("#policy-closed_tickets").innerText(), /Would be removed now/);

@@ -1,9 +1,11 @@
 //! The business rules page (`/agent/rules`, staff): the views and macros an agent sees, with
-//! who they belong to and whether they are in use, and the team's triggers and automations; a
-//! view or macro is added (conditions and actions one per line), any rule taken out of use or
-//! back, or removed. Admins add shared ones and change any shared one; an agent adds and
-//! changes their personal ones. The same services as `/api/v2/views`, `/macros`, `/triggers`
-//! and `/automations`.
+//! who they belong to and whether they are in use, and the team's triggers, automations and
+//! SLA policies; a view or macro is added (conditions and actions one per line), any rule taken
+//! out of use or back, or removed. Admins add shared ones and change any shared one; an agent
+//! adds and changes their personal ones. The business-hours schedules SLA targets count in are
+//! listed with their holidays; admins add (hours typed as `mon-fri 09:00-17:00`, one range a
+//! line) and remove them. The same services as `/api/v2/views`, `/macros`, `/triggers`,
+//! `/automations`, `/slas/policies` and `/business_hours/schedules`.
 
 use askama::Template;
 use axum::body::Bytes;
@@ -16,6 +18,8 @@ use suoja_helpdesk::rules::RuleInput;
 use suoja_helpdesk::rules::automations::AutomationInput;
 use suoja_helpdesk::rules::conditions::Wire;
 use suoja_helpdesk::rules::macros::{Action, MacroInput};
+use suoja_helpdesk::rules::schedules::{HolidayInput, ScheduleInput};
+use suoja_helpdesk::rules::sla::{PolicyMetric, SlaInput};
 use suoja_helpdesk::rules::triggers::TriggerInput;
 use suoja_helpdesk::rules::views::ViewInput;
 use suoja_store::rules::RuleRow;
@@ -32,7 +36,22 @@ pub(super) fn pages() -> Vec<(Page, MethodRouter<AppState>)> {
         (Page::post("/agent/rules/macros"), post(create_macro)),
         (Page::post("/agent/rules/{kind}/{id}/active"), post(set_active)),
         (Page::post("/agent/rules/{kind}/{id}/remove"), post(remove)),
+        (Page::post("/agent/rules/schedules"), post(create_schedule)),
+        (Page::post("/agent/rules/schedules/{id}/remove"), post(remove_schedule)),
+        (Page::post("/agent/rules/schedules/{id}/holidays"), post(add_holiday)),
+        (Page::post("/agent/rules/schedules/{id}/holidays/{holiday_id}/remove"), post(remove_holiday)),
     ]
+}
+
+/// A schedule as the page lists it.
+pub struct ScheduleRow {
+    pub id: i64,
+    pub name: String,
+    pub time_zone: String,
+    /// Its week, a day at a time (`Mon 09:00–17:00`).
+    pub week: String,
+    /// Its holidays: (id, name, days).
+    pub holidays: Vec<(i64, String, String)>,
 }
 
 /// A view or macro as the page lists it.
@@ -56,6 +75,8 @@ struct RulesPage {
     sections: Vec<(&'static str, &'static str, Vec<Row>)>,
     /// The orders a view may list in: (value, label).
     sorts: Vec<(&'static str, &'static str)>,
+    /// The business-hours schedules, the first counting SLA targets.
+    schedules: Vec<ScheduleRow>,
     /// What was typed into the form that failed, and which form (`view` or `macro`).
     form: Vec<(String, String)>,
     failed: &'static str,
@@ -107,6 +128,81 @@ fn conditions_summary(all: &[Wire], any: &[Wire]) -> String {
     parts.join(" · ")
 }
 
+/// An SLA policy's targets as the page lists them: `normal first_reply_time 60 min (business hours)`.
+fn targets_summary(metrics: &[PolicyMetric], business: &str) -> String {
+    metrics
+        .iter()
+        .map(|m| {
+            let hours = if m.business_hours { format!(" ({business})") } else { String::new() };
+            format!("{} {} {} min{hours}", m.priority, m.metric, m.target)
+        })
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
+
+/// Day names from Sunday, as the hours are typed: English three letters, Finnish two.
+const DAYS: [[&str; 7]; 2] = [["sun", "mon", "tue", "wed", "thu", "fri", "sat"], ["su", "ma", "ti", "ke", "to", "pe", "la"]];
+
+fn hhmm(m: u32) -> String {
+    format!("{:02}:{:02}", m / 60, m % 60)
+}
+
+/// A week as the page shows it, a day at a time (an interval across midnight shown on each day).
+fn week_summary(intervals: &[(u32, u32)], fi: bool) -> String {
+    let [en, fin] = DAYS;
+    let names = if fi { fin } else { en };
+    let mut out = Vec::new();
+    for (d, name) in (0_u32..7).zip(names) {
+        let (lo, hi) = (d * 1440, (d + 1) * 1440);
+        let spans: Vec<String> = intervals
+            .iter()
+            .filter_map(|&(s, e)| {
+                let (s, e) = (s.max(lo), e.min(hi));
+                (s < e).then(|| format!("{}–{}", hhmm(s - lo), hhmm(e - lo)))
+            })
+            .collect();
+        if !spans.is_empty() {
+            let mut n = name.to_string();
+            if let Some(f) = n.get_mut(0..1) {
+                f.make_ascii_uppercase();
+            }
+            out.push(format!("{n} {}", spans.join(", ")));
+        }
+    }
+    out.join(" · ")
+}
+
+/// Opening hours typed one range a line: `mon-fri 09:00-17:00`, `sat 10:00-14:00`,
+/// `su 00:00-24:00` (English or Finnish day names); `None` when a line does not read.
+fn hours(text: &str) -> Option<Vec<(u32, u32)>> {
+    let day = |s: &str| -> Option<u32> {
+        let s = s.trim().to_lowercase();
+        DAYS.iter()
+            .find_map(|names| names.iter().position(|n| *n == s))
+            .and_then(|i| u32::try_from(i).ok())
+    };
+    let time = |s: &str| -> Option<u32> {
+        let (h, m) = s.trim().split_once(':')?;
+        let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
+        (m < 60 && (h < 24 || (h == 24 && m == 0))).then_some(h * 60 + m)
+    };
+    let mut out = Vec::new();
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let (days, times) = line.split_once(char::is_whitespace)?;
+        let (first, last) = match days.split_once('-') {
+            Some((a, b)) => (day(a)?, day(b)?),
+            None => (day(days)?, day(days)?),
+        };
+        let (from, to) = times.trim().split_once('-')?;
+        let (from, to) = (time(from)?, time(to)?);
+        if first > last || from >= to {
+            return None;
+        }
+        out.extend((first..=last).map(|d| (d * 1440 + from, d * 1440 + to)));
+    }
+    Some(out)
+}
+
 /// Actions as the page lists them, each value cut at 80 characters; a notification as who it
 /// goes to and its subject.
 fn actions_summary(actions: &[Action]) -> String {
@@ -142,6 +238,28 @@ async fn page(
     let macros = state.helpdesk.list_macros(&scope, None).await.map_err(|e| ctx.fail(e))?;
     let automations = state.helpdesk.list_automations(&scope, None).await.map_err(|e| ctx.fail(e))?;
     let triggers = state.helpdesk.list_triggers(&scope, None).await.map_err(|e| ctx.fail(e))?;
+    let policies = state.helpdesk.list_sla_policies(&scope).await.map_err(|e| ctx.fail(e))?;
+    let mut schedules = Vec::new();
+    for s in state.helpdesk.list_schedules(&scope).await.map_err(|e| ctx.fail(e))? {
+        let holidays = state.helpdesk.list_holidays(&scope, s.row.id).await.map_err(|e| ctx.fail(e))?;
+        schedules.push(ScheduleRow {
+            id: s.row.id,
+            name: s.row.name.clone(),
+            time_zone: s.row.time_zone.clone(),
+            week: week_summary(&s.intervals, ctx.lang == super::i18n::Lang::Fi),
+            holidays: holidays
+                .into_iter()
+                .map(|h| {
+                    let days = if h.start_date == h.end_date {
+                        h.start_date
+                    } else {
+                        format!("{} – {}", h.start_date, h.end_date)
+                    };
+                    (h.id, h.name, days)
+                })
+                .collect(),
+        });
+    }
     let views: Vec<Row> = views
         .iter()
         .map(|v| {
@@ -165,6 +283,17 @@ async fn page(
             row(&scope, &t.row, what)
         })
         .collect();
+    let policies: Vec<Row> = policies
+        .iter()
+        .map(|p| {
+            let what = format!(
+                "{} → {}",
+                conditions_summary(&p.all, &p.any),
+                targets_summary(&p.metrics, ctx.t("rules.business_hours"))
+            );
+            row(&scope, &p.row, what)
+        })
+        .collect();
     let p = RulesPage {
         c: Chrome::new(ctx, ctx.t("rules.title"), "rules"),
         sections: vec![
@@ -172,7 +301,9 @@ async fn page(
             ("macros", "rules.macros", macros),
             ("triggers", "rules.triggers", triggers),
             ("automations", "rules.automations", automations),
+            ("sla_policies", "rules.sla_policies", policies),
         ],
+        schedules,
         sorts: vec![
             ("updated_at", "rules.sort_updated"),
             ("created_at", "rules.sort_created"),
@@ -316,6 +447,11 @@ async fn set_active(
             .update_trigger(&scope, id, TriggerInput { rule, ..Default::default() })
             .await
             .map(|_| ()),
+        "sla_policies" => state
+            .helpdesk
+            .update_sla_policy(&scope, id, SlaInput { rule, ..Default::default() })
+            .await
+            .map(|_| ()),
         _ => return Err(ctx.fail(crate::ApiError::NotFound)),
     };
     done.map_err(|e| ctx.fail(e))?;
@@ -330,10 +466,72 @@ async fn remove(State(state): State<AppState>, ctx: Ctx, Path((kind, id)): Path<
         "macros" => state.helpdesk.delete_macro(&scope, id).await,
         "automations" => state.helpdesk.delete_automation(&scope, id).await,
         "triggers" => state.helpdesk.delete_trigger(&scope, id).await,
+        "sla_policies" => state.helpdesk.delete_sla_policy(&scope, id).await,
         _ => return Err(ctx.fail(crate::ApiError::NotFound)),
     };
     done.map_err(|e| ctx.fail(e))?;
     Ok(see_other("/agent/rules?done=saved"))
+}
+
+async fn schedule_refused(state: &AppState, ctx: &Ctx, form: &'static str, f: &Fields, e: suoja_helpdesk::HelpdeskError) -> Result<Response, Failure> {
+    let placed = ["name", "time_zone", "intervals", "start_date", "end_date"];
+    let errors = FormErrors::from_error(e.into(), ctx.lang, &placed).map_err(|e| ctx.fail(e))?;
+    page(state, ctx, form, f.0.clone(), errors, StatusCode::UNPROCESSABLE_ENTITY).await
+}
+
+async fn create_schedule(State(state): State<AppState>, ctx: Ctx, headers: HeaderMap, body: Bytes) -> Result<Response, Failure> {
+    let f = Fields::read(&ctx, &headers, &body)?;
+    let scope = ctx.staff()?;
+    let Some(intervals) = hours(f.get("hours")) else {
+        let mut errors = FormErrors::default();
+        errors.add("intervals", ctx.t("rules.bad_hours"));
+        return page(&state, &ctx, "schedule", f.0.clone(), errors, StatusCode::UNPROCESSABLE_ENTITY).await;
+    };
+    let input = ScheduleInput {
+        name: Some(f.get("name").to_string()),
+        time_zone: Some(f.get("time_zone").trim().to_string()).filter(|z| !z.is_empty()),
+        intervals: Some(intervals),
+    };
+    match state.helpdesk.create_schedule(&scope, input).await {
+        Ok(_) => Ok(see_other("/agent/rules?done=saved#business-hours")),
+        Err(e) => schedule_refused(&state, &ctx, "schedule", &f, e).await,
+    }
+}
+
+async fn remove_schedule(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>, headers: HeaderMap, body: Bytes) -> Result<Response, Failure> {
+    Fields::read(&ctx, &headers, &body)?;
+    let scope = ctx.staff()?;
+    state.helpdesk.delete_schedule(&scope, id).await.map_err(|e| ctx.fail(e))?;
+    Ok(see_other("/agent/rules?done=saved#business-hours"))
+}
+
+async fn add_holiday(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>, headers: HeaderMap, body: Bytes) -> Result<Response, Failure> {
+    let f = Fields::read(&ctx, &headers, &body)?;
+    let scope = ctx.staff()?;
+    let input = HolidayInput {
+        name: Some(f.get("name").to_string()),
+        start_date: Some(f.get("start_date").to_string()),
+        end_date: Some(f.get("end_date").to_string())
+            .filter(|d| !d.trim().is_empty())
+            .or_else(|| Some(f.get("start_date").to_string())),
+    };
+    match state.helpdesk.put_holiday(&scope, id, None, input).await {
+        Ok(_) => Ok(see_other("/agent/rules?done=saved#business-hours")),
+        Err(e) => schedule_refused(&state, &ctx, "holiday", &f, e).await,
+    }
+}
+
+async fn remove_holiday(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path((id, holiday_id)): Path<(i64, i64)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Failure> {
+    Fields::read(&ctx, &headers, &body)?;
+    let scope = ctx.staff()?;
+    state.helpdesk.delete_holiday(&scope, id, holiday_id).await.map_err(|e| ctx.fail(e))?;
+    Ok(see_other("/agent/rules?done=saved#business-hours"))
 }
 
 #[cfg(test)]
@@ -360,5 +558,30 @@ mod tests {
         let a = actions("status = pending\nset_tags = a b = c\nbroken");
         let got: Vec<(&str, &str)> = a.iter().map(|a| (a.field.as_str(), a.value.as_str().unwrap())).collect();
         assert_eq!(got, vec![("status", "pending"), ("set_tags", "a b = c"), ("broken", "")]);
+    }
+
+    #[test]
+    fn hours_are_typed_a_range_a_line_and_shown_a_day_at_a_time() {
+        let week = hours("mon-fri 09:00-17:00\nla 10:00-14:00\n\nsun 00:00-24:00").unwrap();
+        assert_eq!(week.len(), 7);
+        assert_eq!(week[0], (1980, 2460));
+        assert_eq!(week[5], (6 * 1440 + 600, 6 * 1440 + 840));
+        assert_eq!(week[6], (0, 1440));
+        assert_eq!(
+            week_summary(&week, false),
+            "Sun 00:00–24:00 · Mon 09:00–17:00 · Tue 09:00–17:00 · Wed 09:00–17:00 · Thu 09:00–17:00 · Fri 09:00–17:00 · Sat 10:00–14:00"
+        );
+        assert!(week_summary(&week, true).starts_with("Su 00:00–24:00 · Ma 09:00–17:00"));
+        for bad in [
+            "mon 17:00-09:00",
+            "fri-mon 09:00-17:00",
+            "funday 09:00-17:00",
+            "mon 9-17",
+            "mon 09:00-24:30",
+            "mon",
+        ] {
+            assert_eq!(hours(bad), None, "{bad}");
+        }
+        assert_eq!(hours(""), Some(vec![]));
     }
 }

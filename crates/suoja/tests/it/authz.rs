@@ -211,7 +211,7 @@ pub(crate) async fn world(app: &TestApp) -> World {
     )
     .await;
     ids.insert("sla_policy", id(&sla["id"]));
-    for key in ["schedule", "schedule_doomed"] {
+    for key in ["schedule", "schedule_doomed", "schedule_doomed_page"] {
         let s = created(
             app,
             &admin,
@@ -222,15 +222,17 @@ pub(crate) async fn world(app: &TestApp) -> World {
         .await;
         ids.insert(key, id(&s["id"]));
     }
-    let h = created(
-        app,
-        &admin,
-        &format!("/api/v2/business_hours/schedules/{}/holidays.json", ids["schedule"]),
-        json!({"holiday": {"name": "Joulu", "start_date": "2026-12-24", "end_date": "2026-12-26"}}),
-        "holiday",
-    )
-    .await;
-    ids.insert("holiday", id(&h["id"]));
+    for key in ["holiday", "holiday_doomed_page"] {
+        let h = created(
+            app,
+            &admin,
+            &format!("/api/v2/business_hours/schedules/{}/holidays.json", ids["schedule"]),
+            json!({"holiday": {"name": format!("Joulu {key}"), "start_date": "2026-12-24", "end_date": "2026-12-26"}}),
+            "holiday",
+        )
+        .await;
+        ids.insert(key, id(&h["id"]));
+    }
     ids.insert("rule_kind", "views".into());
     let field = created(
         app,
@@ -850,7 +852,10 @@ pub(crate) fn concrete(method: &str, path: &str, ids: &HashMap<&'static str, Str
             (_, p, "id") if p.starts_with("/api/v2/triggers/") => "trigger",
             (_, p, "id") if p.starts_with("/api/v2/slas/policies/") => "sla_policy",
             ("delete", "/api/v2/business_hours/schedules/{id}", _) => "schedule_doomed",
+            (_, "/agent/rules/schedules/{id}/remove", _) => "schedule_doomed_page",
+            (_, "/agent/rules/schedules/{id}/holidays/{holiday_id}/remove", "holiday_id") => "holiday_doomed_page",
             (_, _, "holiday_id") => "holiday",
+            (_, p, "id") if p.starts_with("/agent/rules/schedules/") => "schedule",
             (_, p, "id") if p.starts_with("/api/v2/business_hours/schedules/") => "schedule",
             (_, "/api/v2/tickets/{ticket_id}/macros/{id}/apply", "ticket_id") => "ticket",
             (_, "/api/v2/tickets/{ticket_id}/macros/{id}/apply", _) => "macro",
@@ -1119,6 +1124,8 @@ fn form(path: &str) -> Vec<(&'static str, &'static str)> {
         "/admin/fields/{id}/active" => vec![("owner", "ticket"), ("active", "0")],
         "/admin/fields/{id}/remove" => vec![("owner", "ticket")],
         "/agent/rules/views" => vec![("title", "Uusi näkymä"), ("all", "status is open")],
+        "/agent/rules/schedules" => vec![("name", "Uusi aikataulu"), ("time_zone", "Europe/Helsinki"), ("hours", "ma-pe 08:00-16:00")],
+        "/agent/rules/schedules/{id}/holidays" => vec![("name", "Vappu"), ("start_date", "2027-05-01")],
         "/agent/rules/macros" => vec![("title", "Uusi makro"), ("actions", "priority = high")],
         "/agent/rules/{kind}/{id}/active" => vec![("active", "0")],
         _ => vec![],

@@ -84,7 +84,7 @@ engine_test!(views_choose_exactly_the_tickets_their_conditions_name, |app| async
     let (s, v) = app.get("/api/v2/views.json").await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let defaults: Vec<&Value> = v["views"].as_array().unwrap().iter().collect();
-    assert_eq!(defaults.len(), 5, "{v}");
+    assert_eq!(defaults.len(), 6, "{v}");
     assert!(defaults.iter().all(|d| d["default"] == true && d["restriction"].is_null()), "{v}");
     assert_eq!(defaults[0]["title"], "My open tickets");
     let pending_view = defaults[3]["id"].as_i64().unwrap();
