@@ -65,6 +65,9 @@ pub struct Helpdesk {
     view_counts: Arc<rules::counts::CountCache>,
     /// Each tenant's active triggers, parsed, while they stay as they are.
     trigger_cache: Arc<rules::triggers::TriggerCache>,
+    /// Tenants whose SLA clocks are being measured again, and whether another change asked
+    /// for it meanwhile (one pass a tenant at a time).
+    remeasuring: Arc<std::sync::Mutex<std::collections::HashMap<suoja_core::TenantId, bool>>>,
 }
 
 impl Helpdesk {
@@ -91,6 +94,7 @@ impl Helpdesk {
             security_cache: Arc::default(),
             view_counts: Arc::default(),
             trigger_cache: Arc::default(),
+            remeasuring: Arc::default(),
         }
     }
     /// Whether ticket notifications are queued for sending (off unless mail goes out).

@@ -580,12 +580,30 @@ impl Helpdesk {
     }
 
     /// Measures every ticket of the tenant not yet solved again, in batches (a policy or
-    /// schedule changed), in the background; failures are logged.
+    /// schedule changed), in the background; failures are logged. One pass a tenant at a
+    /// time: changes made during a pass ask for one more pass after it, however many they are.
     pub(crate) fn remeasure_later(&self, tenant: TenantId) {
+        {
+            let mut running = self.remeasuring.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if let Some(again) = running.get_mut(&tenant) {
+                *again = true;
+                return;
+            }
+            running.insert(tenant, false);
+        }
         let hd = self.clone();
         tokio::spawn(async move {
-            if let Err(e) = hd.remeasure(tenant).await {
-                tracing::warn!(tenant.id = %tenant, error = %e, "SLA breaches not measured again");
+            loop {
+                if let Err(e) = hd.remeasure(tenant).await {
+                    tracing::warn!(tenant.id = %tenant, error = %e, "SLA breaches not measured again");
+                }
+                let mut running = hd.remeasuring.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                if running.get(&tenant) == Some(&true) {
+                    running.insert(tenant, false);
+                    continue;
+                }
+                running.remove(&tenant);
+                break;
             }
         });
     }

@@ -439,13 +439,14 @@ async fn run_engine(engine: &str, pg: Option<&str>, args: &BenchArgs, baseline_c
         }
         let automations = web::measure_automations(&hd, &boot.admin).await?;
         let triggers = web::measure_triggers(&hd, &boot.admin, requester.id, 300).await?;
+        let slas = web::measure_slas(&hd, &boot.admin, requester.id, 300).await?;
         hd.db().close().await;
         let port = free_port()?;
         let server = ChildGuard {
             child: serve_command(&dir, port, &settings)?.spawn().context("starting suoja serve")?,
         };
         wait_port(port).await?;
-        let figures = web::measure(&format!("http://127.0.0.1:{port}"), ticket, custom_view, 300, (automations, triggers)).await?;
+        let figures = web::measure(&format!("http://127.0.0.1:{port}"), ticket, custom_view, 300, (automations, triggers, slas)).await?;
         drop(server);
         if args.keep {
             println!("  {engine} data kept in {}", dir.display());

@@ -41,16 +41,19 @@ pub struct WebFigures {
     pub automations: AutomationFigures,
     /// A ticket update with triggers.
     pub triggers: TriggerFigures,
+    /// A ticket update with SLA policies (its clocks measured and kept).
+    pub slas: TriggerFigures,
 }
 
-/// A ticket's update timed in-process with the default triggers alone and with 100 more.
+/// A ticket's update timed in-process without some rules and with them (100 more triggers;
+/// SLA policies).
 #[derive(Debug, Clone, Default)]
 pub struct TriggerFigures {
     /// Updates timed in each case.
     pub samples: usize,
-    /// p50 with the default notification triggers alone, ms.
+    /// p50 without the rules (the default notification triggers alone), ms.
     pub baseline_p50_ms: f64,
-    /// p50 with 100 more active triggers tested on every update, ms.
+    /// p50 with them, ms.
     pub with_p50_ms: f64,
     /// p95s, ms.
     pub baseline_p95_ms: f64,
@@ -167,6 +170,145 @@ pub async fn measure_triggers(hd: &Helpdesk, admin: &Scope, requester: suoja_cor
             }
             anyhow::Ok(())
         }
+    };
+    let (mut base, mut with) = (Vec::new(), Vec::new());
+    for round in 0..4 {
+        switch(false).await?;
+        base.extend(time(2 * round).await?);
+        switch(true).await?;
+        with.extend(time(2 * round + 1).await?);
+    }
+    base.sort_by(f64::total_cmp);
+    with.sort_by(f64::total_cmp);
+    Ok(TriggerFigures {
+        samples,
+        baseline_p50_ms: percentile(&base, 0.5),
+        with_p50_ms: percentile(&with, 0.5),
+        baseline_p95_ms: percentile(&base, 0.95),
+        with_p95_ms: percentile(&with, 0.95),
+    })
+}
+
+/// Times `samples` updates of one ticket (a priority change and an internal note) without SLA
+/// policies and with ten, in four rounds of each taking turns: nine whose filters do not hold
+/// and the tenth, last in order, with business-hours and calendar targets on a schedule with
+/// holidays, so every update tests the filters, reads the ticket's history and keeps its next
+/// breach. The ticket's history grows by a comment and an audit each update (to ~300 each).
+pub async fn measure_slas(hd: &Helpdesk, admin: &Scope, requester: suoja_core::UserId, samples: usize) -> anyhow::Result<TriggerFigures> {
+    use suoja_helpdesk::rules::sla::{PolicyMetric, SlaInput};
+    let e = |e: suoja_helpdesk::HelpdeskError| anyhow::anyhow!("{e}");
+    let note = |text: String| CommentInput {
+        body: Some(Personal::new(text)),
+        html_body: None,
+        public: false,
+        author_id: None,
+        uploads: Vec::new(),
+        files: Vec::new(),
+        via: Default::default(),
+    };
+    let ticket = hd
+        .create_ticket(
+            admin,
+            TicketInput {
+                subject: Some(Personal::new("Clocks at work".into())),
+                comment: Some(note("The first words.".into())),
+                requester: Some(RequesterRef::Id(requester)),
+                tags: Some(vec!["bench_sla".into()]),
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(e)?
+        .ticket
+        .id;
+    let week: Vec<(u32, u32)> = (1..=5).map(|d| (d * 1440 + 480, d * 1440 + 960)).collect();
+    let schedule = hd
+        .create_schedule(
+            admin,
+            suoja_helpdesk::rules::schedules::ScheduleInput {
+                name: Some("Bench office".into()),
+                time_zone: Some("Europe/Helsinki".into()),
+                intervals: Some(week),
+            },
+        )
+        .await
+        .map_err(e)?;
+    for (i, day) in [
+        "2026-01-01",
+        "2026-01-06",
+        "2026-04-03",
+        "2026-05-01",
+        "2026-06-19",
+        "2026-12-24",
+        "2026-12-25",
+        "2026-12-31",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let input = suoja_helpdesk::rules::schedules::HolidayInput {
+            name: Some(format!("Holiday {i}")),
+            start_date: Some((*day).into()),
+            end_date: Some((*day).into()),
+        };
+        hd.put_holiday(admin, schedule.row.id, None, input).await.map_err(e)?;
+    }
+    let target = |metric: &str, minutes: i64, business_hours: bool| PolicyMetric {
+        priority: "normal".into(),
+        metric: metric.into(),
+        target: minutes,
+        business_hours,
+    };
+    let mut ids = Vec::with_capacity(10);
+    for i in 0..10 {
+        let tag = if i == 9 { "bench_sla".to_string() } else { format!("bench_sla_other{i}") };
+        let input = SlaInput {
+            rule: suoja_helpdesk::rules::RuleInput {
+                title: Some(format!("Bench SLA {i}")),
+                ..Default::default()
+            },
+            all: Some(vec![suoja_helpdesk::rules::conditions::Wire::new("current_tags", "includes", &tag)]),
+            any: None,
+            metrics: Some(vec![
+                target("first_reply_time", 240, true),
+                target("requester_wait_time", 2_880, false),
+                target("periodic_update", 480, true),
+                target("total_resolution_time", 10_080, false),
+            ]),
+        };
+        ids.push(hd.create_sla_policy(admin, input).await.map_err(e)?.row.id);
+    }
+    let switch = |on: bool| {
+        let ids = ids.clone();
+        async move {
+            for id in ids {
+                let input = SlaInput {
+                    rule: suoja_helpdesk::rules::RuleInput {
+                        active: Some(on),
+                        ..Default::default()
+                    },
+                    ..Default::default()
+                };
+                hd.update_sla_policy(admin, id, input).await.map_err(e)?;
+            }
+            anyhow::Ok(())
+        }
+    };
+    let time = |round: usize| async move {
+        let mut ms = Vec::with_capacity(samples / 4);
+        for i in 0..samples / 4 + 10 {
+            let input = TicketInput {
+                priority: Some(Some(suoja_core::Priority::Normal)),
+                comment: Some(note(format!("Watched the clock, round {round} step {i}."))),
+                ..Default::default()
+            };
+            let started = Instant::now();
+            hd.update_ticket(admin, ticket, input).await.map_err(e)?;
+            if i >= 10 {
+                ms.push(started.elapsed().as_secs_f64() * 1000.0);
+            }
+        }
+        anyhow::Ok(ms)
     };
     let (mut base, mut with) = (Vec::new(), Vec::new());
     for round in 0..4 {
@@ -344,7 +486,13 @@ pub(super) async fn time(client: &reqwest::Client, url: &str, cookie: &str, n: u
 }
 
 /// Signs the agent in through the sign-in form and times the pages.
-pub async fn measure(base: &str, ticket: TicketId, custom_view: i64, samples: usize, rules: (AutomationFigures, TriggerFigures)) -> anyhow::Result<WebFigures> {
+pub async fn measure(
+    base: &str,
+    ticket: TicketId,
+    custom_view: i64,
+    samples: usize,
+    rules: (AutomationFigures, TriggerFigures, TriggerFigures),
+) -> anyhow::Result<WebFigures> {
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(30))
@@ -401,5 +549,6 @@ pub async fn measure(base: &str, ticket: TicketId, custom_view: i64, samples: us
         samples,
         automations: rules.0,
         triggers: rules.1,
+        slas: rules.2,
     })
 }
