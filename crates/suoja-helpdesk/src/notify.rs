@@ -223,6 +223,58 @@ impl Helpdesk {
         Ok(())
     }
 
+    /// A trigger's webhook body filled in for the ticket as it is: each placeholder's value as
+    /// the contents of a JSON string (quotes and line breaks escaped), a restricted person's as
+    /// nothing. Returns the body, the people it discloses (the requester or assignee it names)
+    /// and the categories of their data it holds.
+    pub(crate) async fn webhook_body(&self, c: &mut Conn, t: TenantId, ticket: &TicketRow, template: &str) -> Result<(String, Vec<i64>, Vec<&'static str>)> {
+        let subject = match &ticket.subject_enc {
+            Some(s) if template.contains("ticket.title") => self.vault.decrypt_str(c, t, s).await?,
+            _ => String::new(),
+        };
+        let needs = |p: &str| template.contains(p);
+        let mut names = Names::default();
+        names.load(self, c, t, ticket, UserId(0), &needs).await?;
+        // The receiving system reads as staff do (as the ticket events it gets).
+        let viewer = Viewer {
+            id: UserId(0),
+            end_user: false,
+            actor: UserId(0),
+        };
+        let value = |name: &str| {
+            let v = names.value(name, ticket, &subject, "", &viewer)?;
+            let quoted = serde_json::to_string(&v).ok()?;
+            quoted.get(1..quoted.len().saturating_sub(1)).map(str::to_string)
+        };
+        let body = crate::rules::macros::fill(template, &value, false);
+        let mut subjects = Vec::new();
+        let mut categories = Vec::new();
+        for (prefix, person, id) in [
+            ("ticket.requester.", &names.requester, Some(ticket.requester_id)),
+            ("ticket.assignee.", &names.assignee, ticket.assignee_id),
+        ] {
+            if needs(prefix)
+                && let (Some(p), Some(id)) = (person, id)
+                && !p.restricted
+            {
+                subjects.push(id.0);
+            }
+        }
+        if needs("ticket.requester.") || needs("ticket.assignee.") {
+            categories.push("identifier");
+        }
+        if needs(".email") {
+            categories.push("contact");
+        }
+        if needs("ticket.title") && !subjects.contains(&ticket.requester_id.0) {
+            subjects.push(ticket.requester_id.0);
+        }
+        if needs("ticket.title") {
+            categories.push("content");
+        }
+        Ok((body, subjects, categories))
+    }
+
     /// A person who can be sent mail now (`None` when they cannot).
     pub async fn mail_recipient(&self, c: &mut Conn, t: TenantId, id: UserId) -> Result<Option<UserRow>> {
         self.recipient(c, t, id).await

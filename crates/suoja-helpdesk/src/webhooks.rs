@@ -18,8 +18,11 @@ use suoja_store::webhooks::{Disclosure, WebhookRow};
 
 use crate::{Helpdesk, HelpdeskError, Result};
 
-/// Event types a webhook can subscribe to.
-pub const EVENTS: &[&str] = &["ticket.created", "ticket.updated"];
+/// Event types a webhook can subscribe to: ticket events, and the calls triggers make.
+pub const EVENTS: &[&str] = &["ticket.created", "ticket.updated", CONDITIONAL];
+
+/// What a webhook subscribes to for triggers to call it (Zendesk's name).
+pub const CONDITIONAL: &str = "conditional_ticket_events";
 
 /// Privacy events every recipient of a person's data receives (not subscribable away).
 pub const PRIVACY_EVENTS: &[&str] = &["subject.rectified", "subject.restricted", "subject.restriction_lifted", "subject.erased"];
@@ -362,6 +365,51 @@ impl Helpdesk {
         Ok(())
     }
 
+    /// Queues a trigger's call of a webhook about a ticket: ids only; the body is made from the
+    /// trigger's action when it is delivered, for the ticket as it is then.
+    pub(crate) async fn queue_trigger_call(&self, c: &mut Conn, tenant: TenantId, call: (i64, i64, usize), ticket: TicketId, now: Timestamp) -> Result<()> {
+        let (webhook, trigger, action) = call;
+        let payload = json!({ "webhook": webhook, "event": CONDITIONAL, "ticket": ticket.0, "trigger": trigger, "action": action }).to_string();
+        suoja_store::queue::enqueue(c, tenant, DELIVERY, &payload, now, now).await?;
+        Ok(())
+    }
+
+    /// The body of a trigger's webhook call: its action's template, filled in for the ticket,
+    /// with who it discloses and what of them; `None` when the trigger no longer makes that call.
+    async fn trigger_call_body(
+        &self,
+        c: &mut Conn,
+        tenant: TenantId,
+        row: &suoja_store::tickets::TicketRow,
+        p: &Value,
+        webhook: i64,
+    ) -> Result<Option<(Value, Vec<i64>, Vec<&'static str>)>> {
+        let (Some(trigger), Some(action)) = (p.get("trigger").and_then(Value::as_i64), p.get("action").and_then(Value::as_u64)) else {
+            return Err(HelpdeskError::Internal("bad delivery payload".into()));
+        };
+        let Some(rule) = suoja_store::rules::get(c, tenant, "trigger", trigger, false).await? else {
+            return Ok(None);
+        };
+        let actions = crate::rules::WhenThen::read(&rule)?.actions;
+        let Some(a) = usize::try_from(action).ok().and_then(|i| actions.get(i)) else {
+            return Ok(None);
+        };
+        let Ok(crate::rules::triggers::Act::Webhook { webhook: to, body }) = crate::rules::triggers::parse_action(a) else {
+            return Ok(None);
+        };
+        if to != webhook {
+            return Ok(None);
+        }
+        let (text, subjects, categories) = self.webhook_body(c, tenant, row, &body).await?;
+        match serde_json::from_str::<Value>(&text) {
+            Ok(v) => Ok(Some((v, subjects, categories))),
+            Err(_) => {
+                tracing::warn!(tenant.id = %tenant, trigger.id = trigger, "a trigger's webhook body is not JSON once filled in; not sent");
+                Ok(None)
+            }
+        }
+    }
+
     /// Tells every recipient that received the person's data about a privacy `event`
     /// (GDPR Art. 19). `fields` names what changed, never the values.
     pub async fn notify_recipients(&self, c: &mut Conn, tenant: TenantId, subject: UserId, event: &str, fields: &[&str], now: Timestamp) -> Result<usize> {
@@ -398,27 +446,34 @@ impl Helpdesk {
             if row.restricted || row.deleted_at.is_some() {
                 return Ok(None);
             }
-            let t = self.open_ticket_row(&mut c, tenant, &row).await?;
-            let requester = suoja_store::users::by_id(&mut c, tenant, row.requester_id).await?;
-            let (name, email) = match &requester {
-                Some(u) if !u.restricted => {
-                    let u = self.open_user(&mut c, tenant, u).await?;
-                    (Some(u.name.expose().clone()), u.email.map(|e| e.expose().clone()))
-                }
-                _ => (None, None),
-            };
-            let body = json!({
-                "type": event,
-                "ticket": {
-                    "id": t.id.0,
-                    "subject": t.subject.as_ref().map(|s| s.expose().clone()),
-                    "status": t.status.as_str(),
-                    "priority": t.priority.map(|p| p.as_str()),
-                    "requester": { "id": row.requester_id.0, "name": name, "email": email },
-                    "updated_at": t.updated_at.to_iso(),
-                }
-            });
-            (body, vec![row.requester_id.0], vec!["identifier", "contact", "content"])
+            if p.get("trigger").is_some() {
+                let Some(made) = self.trigger_call_body(&mut c, tenant, &row, &p, webhook).await? else {
+                    return Ok(None);
+                };
+                made
+            } else {
+                let t = self.open_ticket_row(&mut c, tenant, &row).await?;
+                let requester = suoja_store::users::by_id(&mut c, tenant, row.requester_id).await?;
+                let (name, email) = match &requester {
+                    Some(u) if !u.restricted => {
+                        let u = self.open_user(&mut c, tenant, u).await?;
+                        (Some(u.name.expose().clone()), u.email.map(|e| e.expose().clone()))
+                    }
+                    _ => (None, None),
+                };
+                let body = json!({
+                    "type": event,
+                    "ticket": {
+                        "id": t.id.0,
+                        "subject": t.subject.as_ref().map(|s| s.expose().clone()),
+                        "status": t.status.as_str(),
+                        "priority": t.priority.map(|p| p.as_str()),
+                        "requester": { "id": row.requester_id.0, "name": name, "email": email },
+                        "updated_at": t.updated_at.to_iso(),
+                    }
+                });
+                (body, vec![row.requester_id.0], vec!["identifier", "contact", "content"])
+            }
         } else {
             return Err(HelpdeskError::Internal("bad delivery payload".into()));
         };

@@ -2,7 +2,9 @@
 //! or changed, the tenant's active triggers are tested in order against the update: what the
 //! ticket is now, what changed (`changed`, `value`, `value_previous`, …), whether it was
 //! created, the comment added and who made the update. A trigger that holds makes its changes
-//! (fields and tags, as a macro's) and sends its notifications by e-mail.
+//! (fields and tags, as a macro's), sends its notifications by e-mail and calls webhooks
+//! (`notification_webhook`: a JSON body with placeholders, to a webhook subscribed to
+//! `conditional_ticket_events`).
 //!
 //! **Bounded as Zendesk bounds it:** a trigger fires at most once per update; when one changes
 //! the ticket, the triggers are tested again from the first, so one that holds only after
@@ -30,6 +32,12 @@ pub const MAX_NOTICE_SUBJECT: usize = 255;
 
 /// The longest notification text, in characters.
 pub const MAX_NOTICE_BODY: usize = 20_000;
+
+/// The placeholders a webhook call's body may hold: the ticket's and its people's, never who
+/// made the update nor a comment's words (the call is made later, for the ticket as it is).
+pub fn webhook_placeholders() -> Vec<&'static str> {
+    macros::PLACEHOLDERS.iter().copied().filter(|p| !p.starts_with("current_user.")).collect()
+}
 
 /// The placeholders a trigger's notification may hold: a macro's, and the update's comment.
 pub fn placeholders() -> Vec<&'static str> {
@@ -369,11 +377,38 @@ pub(crate) struct Notice {
     pub body: String,
 }
 
-/// A trigger's action: a change (as a macro's) or a notification.
+/// A trigger's action: a change (as a macro's), a notification or a webhook call.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Act {
     Change(Effect),
     Notify(Notice),
+    /// POST the body (JSON with placeholders) to the webhook.
+    Webhook {
+        webhook: i64,
+        body: String,
+    },
+}
+
+/// Checks a webhook call's body: one to [`MAX_NOTICE_BODY`] characters, known placeholders, and
+/// JSON (an object or a list) whatever the placeholders hold.
+fn check_webhook_body(body: &str) -> Result<()> {
+    if body.trim().is_empty() || body.chars().count() > MAX_NOTICE_BODY {
+        return Err(HelpdeskError::invalid(
+            "actions",
+            format!("actions: a webhook call's body is one to {MAX_NOTICE_BODY} characters"),
+        ));
+    }
+    macros::check_placeholders_in(body, &webhook_placeholders())?;
+    // Placeholders are filled in as the contents of JSON strings: the body must be JSON with
+    // any text in their place.
+    let sample = macros::fill(body, &|_| Some("x".into()), false);
+    match serde_json::from_str::<Value>(&sample) {
+        Ok(Value::Object(_) | Value::Array(_)) => Ok(()),
+        _ => Err(HelpdeskError::invalid(
+            "actions",
+            "actions: a webhook call's body is a JSON object or list, with placeholders inside its strings",
+        )),
+    }
 }
 
 /// Checks placeholders in a notification's text against [`placeholders`].
@@ -444,9 +479,37 @@ pub(crate) fn parse_action(a: &Action) -> Result<Act> {
                 body: body.clone(),
             }))
         }
-        "notification_webhook" | "notification_target" => Err(HelpdeskError::invalid(
+        "notification_webhook" => {
+            let parts: Vec<String> = match &a.value {
+                Value::Array(items) => items
+                    .iter()
+                    .map(|v| match v {
+                        Value::String(s) => Some(s.clone()),
+                        Value::Number(n) => Some(n.to_string()),
+                        _ => None,
+                    })
+                    .collect::<Option<Vec<_>>>()
+                    .unwrap_or_default(),
+                _ => Vec::new(),
+            };
+            let [id, body] = parts.as_slice() else {
+                return Err(HelpdeskError::invalid(
+                    "actions",
+                    "actions: notification_webhook takes a list of two: the webhook's id and the JSON body",
+                ));
+            };
+            let webhook = id
+                .trim()
+                .parse::<i64>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| HelpdeskError::invalid("actions", "actions: notification_webhook names a webhook by its id"))?;
+            check_webhook_body(body)?;
+            Ok(Act::Webhook { webhook, body: body.clone() })
+        }
+        "notification_target" => Err(HelpdeskError::invalid(
             "actions",
-            "actions: a trigger does not call webhooks yet; subscribe a webhook to ticket events instead",
+            "actions: targets are retired; call a webhook subscribed to conditional_ticket_events with notification_webhook",
         )),
         _ => match macros::parse(a)? {
             Effect::Subject(_) | Effect::Comment(_) | Effect::CommentHtml(_) | Effect::Public(_) => Err(HelpdeskError::invalid(
@@ -489,6 +552,18 @@ pub(crate) fn input_of(actions: &[Action], actor: UserId) -> Result<Option<Ticke
         input.custom_fields = Some(suoja_core::Personal::new(fields));
     }
     Ok(any.then_some(input))
+}
+
+/// The webhook calls of a trigger: (the action's place, the webhook).
+pub(crate) fn webhooks_of(actions: &[Action]) -> Vec<(usize, i64)> {
+    actions
+        .iter()
+        .enumerate()
+        .filter_map(|(i, a)| match parse_action(a) {
+            Ok(Act::Webhook { webhook, .. }) => Some((i, webhook)),
+            _ => None,
+        })
+        .collect()
 }
 
 /// The notifications of a trigger.
@@ -717,6 +792,28 @@ impl Helpdesk {
         for a in actions {
             match parse_action(a)? {
                 Act::Change(_) => changes.push(a.clone()),
+                Act::Webhook { webhook, body } => {
+                    match self.get_webhook(scope, webhook).await {
+                        Ok(w) if w.subscriptions.iter().any(|s| s == crate::webhooks::CONDITIONAL) => {}
+                        Ok(_) => {
+                            return Err(HelpdeskError::invalid(
+                                "actions",
+                                format!("actions: webhook {webhook} is not subscribed to conditional_ticket_events"),
+                            ));
+                        }
+                        Err(HelpdeskError::NotFound(_)) => {
+                            return Err(HelpdeskError::invalid(
+                                "actions",
+                                format!("actions: notification_webhook: no webhook {webhook}"),
+                            ));
+                        }
+                        Err(e) => return Err(e),
+                    }
+                    out.push(Action {
+                        field: a.field.clone(),
+                        value: serde_json::json!([webhook.to_string(), body]),
+                    });
+                }
                 Act::Notify(n) => {
                     match n.to {
                         Recipient::User(u) => match self.get_user(scope, u).await {
@@ -1031,12 +1128,29 @@ mod tests {
                 "control character",
             ),
             (act("notification_user", serde_json::json!(["requester_id", "", "x"])), "one to 255"),
-            (act("notification_webhook", serde_json::json!(["1", "{}"])), "webhook"),
+            (act("notification_webhook", serde_json::json!(["1"])), "list of two"),
+            (act("notification_webhook", serde_json::json!(["hook", "{}"])), "by its id"),
+            (
+                act("notification_webhook", serde_json::json!(["1", "{\"id\": {{ticket.id}}}"])),
+                "JSON object or list",
+            ),
+            (act("notification_webhook", serde_json::json!(["1", "plain words"])), "JSON object or list"),
+            (
+                act("notification_webhook", serde_json::json!(["1", "{\"who\": \"{{current_user.email}}\"}"])),
+                "placeholder",
+            ),
+            (act("notification_target", serde_json::json!(["1", "{}"])), "retired"),
             (act("comment_value", Value::String("hello".into())), "not one of them"),
         ] {
             let e = parse_action(&a).unwrap_err().to_string();
             assert!(e.contains(needle), "{a:?}: {e}");
         }
+        let ok = parse_action(&act(
+            "notification_webhook",
+            serde_json::json!(["7", "{\"id\": \"{{ticket.id}}\", \"who\": \"{{ticket.requester.name}}\"}"]),
+        ))
+        .unwrap();
+        assert!(matches!(ok, Act::Webhook { webhook: 7, .. }), "{ok:?}");
     }
 
     #[test]

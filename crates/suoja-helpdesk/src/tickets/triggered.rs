@@ -13,7 +13,7 @@ use suoja_store::tickets::TicketRow;
 
 use crate::model::AuditEvent;
 use crate::rules::conditions::TicketState;
-use crate::rules::triggers::{MAX_CHANGING, Notice, Said, Update, fires, input_of, notices_of};
+use crate::rules::triggers::{MAX_CHANGING, Notice, Said, Update, fires, input_of, notices_of, webhooks_of};
 use crate::{Helpdesk, HelpdeskError, Result, crypt};
 
 /// What the triggers did to an update.
@@ -75,6 +75,8 @@ impl Helpdesk {
         let mut changed = 0_usize;
         let mut skipped: Vec<i64> = Vec::new();
         let mut notices: Vec<Notice> = Vec::new();
+        // Webhook calls: (webhook, trigger, the action's place).
+        let mut calls: Vec<(i64, i64, usize)> = Vec::new();
         // The comment's words, read once for every trigger that looks for words.
         let said = comment.map(|(public, text)| (public, Said::of(text)));
         let mut update = Update {
@@ -115,8 +117,10 @@ impl Helpdesk {
                         continue;
                     }
                 };
+                let mine_calls: Vec<(i64, i64, usize)> = webhooks_of(&trigger.actions).into_iter().map(|(i, w)| (w, trigger.row.id, i)).collect();
                 let Some(input) = input else {
                     notices.extend(mine);
+                    calls.extend(mine_calls);
                     continue;
                 };
                 if changed >= MAX_CHANGING {
@@ -137,8 +141,9 @@ impl Helpdesk {
                 match done {
                     Ok(reindex) => {
                         suoja_store::release(c, "trigger_change").await?;
-                        // Its notifications go only with its changes.
+                        // Its notifications and calls go only with its changes.
                         notices.extend(mine);
+                        calls.extend(mine_calls);
                         out.reindex |= reindex;
                         let via = json!({"channel": "rule", "source": {"rel": "trigger", "from": {"id": trigger.row.id}}});
                         for e in events.iter_mut().skip(start) {
@@ -165,6 +170,9 @@ impl Helpdesk {
             tracing::warn!(tenant.id = %t, ticket.id = %row.id, most = MAX_CHANGING, skipped = ?skipped, "a ticket's update reached the most triggers that may change it");
         }
         out.told = self.send_notices(c, scope, row, before.is_none(), comment, &notices).await?;
+        for call in calls {
+            self.queue_trigger_call(c, t, call, row.id, now).await?;
+        }
         Ok(out)
     }
 }

@@ -512,3 +512,33 @@ pub fn import_ticket(requester: i64, subject: &str, body: &str) -> suoja_helpdes
         ..Default::default()
     }
 }
+
+/// A webhook recipient on loopback that keeps what it receives.
+pub async fn recipient() -> (String, std::sync::Arc<std::sync::Mutex<Vec<Value>>>) {
+    let got: std::sync::Arc<std::sync::Mutex<Vec<Value>>> = std::sync::Arc::default();
+    let keep = got.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |axum::Json(v): axum::Json<Value>| {
+            let keep = keep.clone();
+            async move {
+                keep.lock().unwrap().push(v);
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.ok() });
+    (format!("http://{addr}/hook"), got)
+}
+
+pub async fn wait_for(got: &std::sync::Arc<std::sync::Mutex<Vec<Value>>>, what: impl Fn(&Value) -> bool) -> Value {
+    for _ in 0..100 {
+        if let Some(v) = got.lock().unwrap().iter().find(|v| what(v)).cloned() {
+            return v;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the recipient never received it; got {:?}", got.lock().unwrap());
+}

@@ -4,47 +4,12 @@
 //! incremental exports and webhooks until a privacy officer lifts it with a reason, after the
 //! person was told.
 
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
-
-use axum::Json;
-use axum::routing::post;
 use reqwest::{Method, StatusCode};
-use serde_json::{Value, json};
+use serde_json::json;
 use suoja_core::{TenantId, UserId};
 
 use crate::engine_test;
-use crate::harness::TestApp;
-
-/// A webhook recipient on loopback that keeps what it receives.
-async fn recipient() -> (String, Arc<Mutex<Vec<Value>>>) {
-    let got: Arc<Mutex<Vec<Value>>> = Arc::default();
-    let keep = got.clone();
-    let app = axum::Router::new().route(
-        "/hook",
-        post(move |Json(v): Json<Value>| {
-            let keep = keep.clone();
-            async move {
-                keep.lock().unwrap().push(v);
-                "ok"
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.ok() });
-    (format!("http://{addr}/hook"), got)
-}
-
-async fn wait_for(got: &Arc<Mutex<Vec<Value>>>, what: impl Fn(&Value) -> bool) -> Value {
-    for _ in 0..100 {
-        if let Some(v) = got.lock().unwrap().iter().find(|v| what(v)).cloned() {
-            return v;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("the recipient never received it; got {:?}", got.lock().unwrap());
-}
+use crate::harness::{TestApp, recipient, wait_for};
 
 async fn visible_ids(app: &TestApp, path: &str, key: &str) -> Vec<i64> {
     let (s, v) = app.get(path).await;

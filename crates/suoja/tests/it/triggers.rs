@@ -1,7 +1,8 @@
 //! Triggers: rules run on every ticket update, in order, each at most once per update (one
 //! that changes the ticket sends the others back to the first, so two triggers undoing each
 //! other stop); the e-mail notifications as default triggers the mail settings switch; what
-//! a notification says and to whom; and triggers refused whole when anything in them is wrong.
+//! a notification says and to whom; the webhook calls they make, their bodies filled in as JSON;
+//! and triggers refused whole when anything in them is wrong.
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -526,4 +527,67 @@ crate::engine_test!(an_update_stops_after_fifty_triggers_have_changed_it, |app| 
     assert!(!tags.contains(&"step51".to_string()), "the 51st change was not made: {tags:?}");
     let v = update(&app, id, json!({"status": "pending"})).await;
     assert!(v["ticket"]["tags"].as_array().unwrap().contains(&json!("status_moved")), "{v}");
+});
+
+crate::engine_test!(a_trigger_calls_a_webhook_with_its_body_filled_in_for_the_ticket, |app| async move {
+    let (endpoint, got) = crate::harness::recipient().await;
+    let (s, v) = app
+        .post(
+            "/api/v2/webhooks.json",
+            json!({"webhook": {"name": "Events", "endpoint": endpoint, "subscriptions": ["ticket.created"]}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let events_only = v["webhook"]["id"].as_str().unwrap().to_string();
+    let (s, v) = app
+        .post(
+            "/api/v2/webhooks.json",
+            json!({"webhook": {"name": "CRM", "endpoint": endpoint, "subscriptions": ["conditional_ticket_events"]}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let hook = v["webhook"]["id"].as_str().unwrap().to_string();
+    let body = r#"{"ticket": "{{ticket.id}}", "title": "{{ticket.title}}", "who": "{{ticket.requester.name}}", "mail": "{{ticket.requester.email}}", "state": ["{{ticket.status}}", "{{ticket.priority}}"]}"#;
+    let when = vec![c("update_type", "is", "Create"), c("current_tags", "includes", "crm")];
+    // Only a webhook subscribed to conditional_ticket_events is called by triggers.
+    let (s, v) = app
+        .post(
+            "/api/v2/triggers.json",
+            json!({"trigger": {"title": "To CRM", "conditions": {"all": when.clone(), "any": []}, "actions": [a("notification_webhook", json!([events_only, body]))]}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(v.to_string().contains("not subscribed"), "{v}");
+    let id = trigger(
+        &app,
+        "To CRM",
+        when,
+        vec![a("notification_webhook", json!([hook, body])), a("priority", json!("high"))],
+    )
+    .await;
+    let (_, v) = app.get(&format!("/api/v2/triggers/{id}.json")).await;
+    assert_eq!(v["trigger"]["actions"][0]["value"], json!([hook, body]), "kept as given");
+
+    // Quotes, a backslash and another script's words stay inside their strings.
+    let ted = app.user("Ted \"Teddy\" O'Brien", "ted@example.fi").await;
+    let (s, v) = app
+        .post(
+            "/api/v2/tickets.json",
+            json!({"ticket": {"requester_id": ted, "subject": "Lasku \"maaliskuu\" \\ 2026 </script>", "tags": ["crm"], "comment": {"body": "Hei"}}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let called = v["ticket"]["id"].as_i64().unwrap();
+    let quiet = app.ticket(ted, "Toinen", "Ei CRM:ään").await;
+    let got_call = crate::harness::wait_for(&got, |v| v.get("ticket") == Some(&json!(called.to_string()))).await;
+    assert_eq!(
+        got_call,
+        json!({"ticket": called.to_string(), "title": "Lasku \"maaliskuu\" \\ 2026 </script>", "who": "Ted \"Teddy\" O'Brien", "mail": "ted@example.fi", "state": ["new", "high"]}),
+        "the body as the trigger left the ticket (its own change included)"
+    );
+    // The other webhook got the ticket events, never the call; the untagged ticket made none.
+    crate::harness::wait_for(&got, |v| v["type"] == "ticket.created" && v["ticket"]["id"] == quiet).await;
+    let all = got.lock().unwrap().clone();
+    assert_eq!(all.iter().filter(|v| v.get("who").is_some()).count(), 1, "{all:?}");
+    assert!(!all.iter().any(|v| v.get("ticket") == Some(&json!(quiet.to_string()))), "{all:?}");
 });
