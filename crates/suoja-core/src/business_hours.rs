@@ -5,7 +5,8 @@
 //! 09:00–17:00 is 1980–2460). Local times become instants day by day in the schedule's zone
 //! (the same zone rules as [`crate::calendar::Calendar`]), so a day with a clock change has the
 //! hours its wall clock shows: a local time inside a spring-forward gap is read as the clocks
-//! were set forward (02:30 becomes 03:30), and a fall-back day's repeated hour is worked twice. A holiday closes its whole
+//! were set forward (02:30 becomes 03:30; an interval pushed onto the next is counted once),
+//! and a fall-back day's repeated hour is worked twice. A holiday closes its whole
 //! local day. Calendar hours are [`BusinessHours::always`].
 
 use std::collections::BTreeSet;
@@ -30,7 +31,8 @@ pub struct BusinessHours {
     tz: TimeZone,
     /// Sorted, neither overlapping nor touching, within one week; empty for [`Self::always`].
     intervals: Vec<(u32, u32)>,
-    holidays: BTreeSet<Date>,
+    /// Closed days as sorted, disjoint ranges (first and last day).
+    holidays: Vec<(Date, Date)>,
     always: bool,
 }
 
@@ -40,7 +42,7 @@ impl BusinessHours {
         Self {
             tz: TimeZone::UTC,
             intervals: Vec::new(),
-            holidays: BTreeSet::new(),
+            holidays: Vec::new(),
             always: true,
         }
     }
@@ -49,6 +51,11 @@ impl BusinessHours {
     /// 00:00; each start before its end, within the week, none overlapping another) except on
     /// `holidays`. Intervals that touch are joined. Returns what is wrong otherwise.
     pub fn new(time_zone: &str, intervals: &[(u32, u32)], holidays: BTreeSet<Date>) -> Result<Self, String> {
+        Self::with_holiday_ranges(time_zone, intervals, holidays.into_iter().map(|d| (d, d)))
+    }
+
+    /// As [`Self::new`], with holidays as ranges of days (first and last day, inclusive).
+    pub fn with_holiday_ranges(time_zone: &str, intervals: &[(u32, u32)], holidays: impl IntoIterator<Item = (Date, Date)>) -> Result<Self, String> {
         let tz = TimeZone::get(time_zone).map_err(|_| format!("unknown time zone {time_zone:?}"))?;
         let mut sorted = intervals.to_vec();
         sorted.sort_unstable();
@@ -65,12 +72,32 @@ impl BusinessHours {
                 _ => joined.push((s, e)),
             }
         }
+        let mut ranges: Vec<(Date, Date)> = holidays.into_iter().filter(|(a, b)| a <= b).collect();
+        ranges.sort_unstable();
+        let mut merged: Vec<(Date, Date)> = Vec::with_capacity(ranges.len());
+        for (a, b) in ranges {
+            match merged.last_mut() {
+                Some(last) if a <= last.1.tomorrow().unwrap_or(Date::MAX) => last.1 = last.1.max(b),
+                _ => merged.push((a, b)),
+            }
+        }
         Ok(Self {
             tz,
             intervals: joined,
-            holidays,
+            holidays: merged,
             always: false,
         })
+    }
+
+    /// The week's intervals as kept: sorted, touching ones joined.
+    pub fn intervals(&self) -> &[(u32, u32)] {
+        &self.intervals
+    }
+
+    /// Whether a local date is a holiday.
+    fn is_holiday(&self, day: Date) -> bool {
+        let i = self.holidays.partition_point(|(a, _)| *a <= day);
+        i.checked_sub(1).and_then(|i| self.holidays.get(i)).is_some_and(|(_, b)| day <= *b)
     }
 
     /// Whether the schedule is open at some time of some week (an empty week never is).
@@ -90,7 +117,7 @@ impl BusinessHours {
 
     /// The open spans of one local date, as instants in order.
     fn spans_of(&self, day: Date) -> Vec<(i64, i64)> {
-        if self.holidays.contains(&day) {
+        if self.is_holiday(day) {
             return Vec::new();
         }
         let lo = u32::try_from(day.weekday().to_sunday_zero_offset()).unwrap_or(0) * 1440;
@@ -105,7 +132,14 @@ impl BusinessHours {
                 let (a, b) = (self.instant(day, s - lo)?, self.instant(day, e - lo)?);
                 (a < b).then_some((a, b))
             })
-            .collect()
+            // An end pushed past the clock change can reach past the next start: counted once.
+            .fold(Vec::new(), |mut spans: Vec<(i64, i64)>, (a, b)| {
+                let a = spans.last().map_or(a, |last| a.max(last.1));
+                if a < b {
+                    spans.push((a, b));
+                }
+                spans
+            })
     }
 
     /// The local date an instant falls on.
@@ -223,6 +257,25 @@ mod tests {
         // the clocks were set forward: half an hour that day.
         let gap = BusinessHours::new("America/New_York", &[(150, 240)], BTreeSet::new()).unwrap();
         assert_eq!(gap.open_between(at("2026-03-08T00:00:00Z"), at("2026-03-09T00:00:00Z")), 30 * MINUTE);
+    }
+
+    #[test]
+    fn an_interval_pushed_past_the_clock_change_is_not_counted_twice() {
+        // New York, Sunday 2027-03-14 springs forward at 02:00: 01:00–02:45 ends at 03:45 EDT,
+        // past the next interval's start at 03:00; together they hold 01:00 EST to 04:00 EDT.
+        let h = BusinessHours::new("America/New_York", &[(60, 165), (180, 240)], BTreeSet::new()).unwrap();
+        assert_eq!(h.open_between(at("2027-03-14T00:00:00Z"), at("2027-03-15T00:00:00Z")), 2 * 3_600_000);
+    }
+
+    #[test]
+    fn holiday_ranges_close_every_day_they_hold() {
+        let d = |s: &str| s.parse::<Date>().unwrap();
+        let week: Vec<(u32, u32)> = (1..=5).map(|x| (x * 1440 + 540, x * 1440 + 1020)).collect();
+        let h = BusinessHours::with_holiday_ranges("UTC", &week, [(d("2026-12-24"), d("2026-12-31")), (d("2026-12-28"), d("2027-01-01"))]).unwrap();
+        assert_eq!(h.holidays, vec![(d("2026-12-24"), d("2027-01-01"))], "overlapping ranges merge");
+        // Wednesday 23 December 16:00 + 2 h: one hour that day, the next on Monday 4 January.
+        assert_eq!(h.add_minutes(at("2026-12-23T16:00:00Z"), 120).unwrap(), at("2027-01-04T10:00:00Z"));
+        assert!(h.is_holiday(d("2026-12-24")) && h.is_holiday(d("2027-01-01")) && !h.is_holiday(d("2027-01-02")));
     }
 
     #[test]

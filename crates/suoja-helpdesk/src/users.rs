@@ -124,6 +124,10 @@ impl Helpdesk {
             }
         }
         if let Some(role) = input.role {
+            // Whether their comments are staff replies changes every SLA clock they wrote on.
+            if role.is_staff() != row.role.is_staff() {
+                self.remeasure_later(tenant);
+            }
             row.role = role;
         }
         if let Some(p) = &input.phone {

@@ -214,6 +214,20 @@ pub async fn set_breach(c: &mut Conn, tenant: TenantId, ticket: TicketId, at: Op
     Ok(())
 }
 
+/// Keeps a ticket's next SLA breach when the ticket is as it was measured (`updated_at`); a
+/// change made since kept its own.
+pub async fn set_breach_if_unchanged(c: &mut Conn, tenant: TenantId, ticket: TicketId, at: Option<Timestamp>, seen: Timestamp) -> Result<bool> {
+    let n = sqlx::query("UPDATE tickets SET sla_breach_at = $3 WHERE tenant_id = $1 AND id = $2 AND updated_at = $4")
+        .bind(tenant.0)
+        .bind(ticket.0)
+        .bind(at.map(|t| t.0))
+        .bind(seen.0)
+        .execute(c)
+        .await?
+        .rows_affected();
+    Ok(n > 0)
+}
+
 /// A ticket's kept next SLA breach.
 pub async fn breach_of(c: &mut Conn, tenant: TenantId, ticket: TicketId) -> Result<Option<Timestamp>> {
     let v: Option<Option<i64>> = sqlx::query_scalar("SELECT sla_breach_at FROM tickets WHERE tenant_id = $1 AND id = $2")

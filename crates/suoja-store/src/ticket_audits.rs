@@ -224,3 +224,16 @@ pub async fn delete_for_ticket(c: &mut Conn, tenant: TenantId, ticket: TicketId)
         .await?
         .rows_affected())
 }
+
+/// The audits of a ticket that change its status, oldest first: when, and the events (JSON).
+/// What SLA clocks read, without the sealed values.
+pub async fn status_changes(c: &mut Conn, tenant: TenantId, ticket: TicketId) -> Result<Vec<(Timestamp, String)>> {
+    let rows = sqlx::query(
+        "SELECT created_at, events FROM ticket_audits WHERE tenant_id = $1 AND ticket_id = $2 AND events LIKE '%\"field_name\":\"status\"%' ORDER BY created_at, id",
+    )
+    .bind(tenant.0)
+    .bind(ticket.0)
+    .fetch_all(c)
+    .await?;
+    rows.iter().map(|r| Ok((Timestamp(i64_(r, "created_at")?), text(r, "events")?))).collect()
+}

@@ -92,10 +92,16 @@ fn check_name(field: &'static str, name: &str) -> Result<String> {
 }
 
 /// Checks a schedule's zone and week; returns the week as stored (sorted, touching intervals
-/// joined).
+/// joined). A week must be open some time: a closed one would never reach a target.
 fn check_week(time_zone: &str, intervals: &[(u32, u32)]) -> Result<String> {
     if intervals.len() > MAX_INTERVALS {
         return Err(HelpdeskError::invalid("intervals", format!("intervals: at most {MAX_INTERVALS}")));
+    }
+    if intervals.is_empty() {
+        return Err(HelpdeskError::invalid(
+            "intervals",
+            "intervals: a schedule is open some time each week (at least one interval)",
+        ));
     }
     if jiff::tz::TimeZone::get(iana(time_zone)).is_err() {
         return Err(HelpdeskError::invalid(
@@ -103,10 +109,8 @@ fn check_week(time_zone: &str, intervals: &[(u32, u32)]) -> Result<String> {
             format!("time_zone: unknown time zone {time_zone:?}; give an IANA name such as Europe/Helsinki"),
         ));
     }
-    BusinessHours::new(iana(time_zone), intervals, BTreeSet::new()).map_err(|m| HelpdeskError::invalid("intervals", format!("intervals: {m}")))?;
-    let mut sorted = intervals.to_vec();
-    sorted.sort_unstable();
-    serde_json::to_string(&sorted).map_err(|e| HelpdeskError::Internal(e.to_string()))
+    let hours = BusinessHours::new(iana(time_zone), intervals, BTreeSet::new()).map_err(|m| HelpdeskError::invalid("intervals", format!("intervals: {m}")))?;
+    serde_json::to_string(hours.intervals()).map_err(|e| HelpdeskError::Internal(e.to_string()))
 }
 
 fn parse_day(field: &'static str, s: &str) -> Result<Date> {
@@ -115,29 +119,19 @@ fn parse_day(field: &'static str, s: &str) -> Result<Date> {
         .map_err(|_| HelpdeskError::invalid(field, format!("{field}: a date as YYYY-MM-DD, not {s:?}")))
 }
 
-/// The days of the holidays.
-fn holiday_days(holidays: &[HolidayRow]) -> BTreeSet<Date> {
-    let mut days = BTreeSet::new();
-    for h in holidays {
-        let (Ok(mut d), Ok(end)) = (h.start_date.parse::<Date>(), h.end_date.parse::<Date>()) else {
-            continue;
-        };
-        while d <= end {
-            days.insert(d);
-            match d.tomorrow() {
-                Ok(n) => d = n,
-                Err(_) => break,
-            }
-        }
-    }
-    days
+/// The holidays as ranges of days.
+fn holiday_ranges(holidays: &[HolidayRow]) -> Vec<(Date, Date)> {
+    holidays
+        .iter()
+        .filter_map(|h| Some((h.start_date.parse::<Date>().ok()?, h.end_date.parse::<Date>().ok()?)))
+        .collect()
 }
 
 /// A schedule's business hours with its holidays.
 pub(crate) async fn hours_of(c: &mut suoja_store::Conn, tenant: TenantId, row: &ScheduleRow) -> Result<BusinessHours> {
     let s = Schedule::from_row(row.clone());
     let holidays = suoja_store::schedules::holidays(c, tenant, row.id).await?;
-    BusinessHours::new(iana(&row.time_zone), &s.intervals, holiday_days(&holidays)).map_err(HelpdeskError::Internal)
+    BusinessHours::with_holiday_ranges(iana(&row.time_zone), &s.intervals, holiday_ranges(&holidays)).map_err(HelpdeskError::Internal)
 }
 
 fn admins_only(scope: &Scope) -> Result<()> {
@@ -322,15 +316,17 @@ mod tests {
     fn weeks_and_zones_are_checked() {
         assert!(check_week("Europe/Helsinki", &[(1980, 2460)]).is_ok());
         assert!(check_week("Pacific Time (US & Canada)", &[(1980, 2460)]).is_ok());
-        assert!(check_week("Mars/Olympus", &[]).unwrap_err().to_string().contains("time_zone"));
+        assert!(check_week("Mars/Olympus", &[(0, 60)]).unwrap_err().to_string().contains("time_zone"));
         assert!(check_week("UTC", &[(0, 100), (50, 200)]).unwrap_err().to_string().contains("overlap"));
         assert!(check_week("UTC", &[(100, 100)]).is_err());
         assert!(check_week("UTC", &[(0, WEEK_MINUTES + 1)]).is_err());
+        assert!(check_week("UTC", &[]).unwrap_err().to_string().contains("at least one interval"));
         assert_eq!(check_week("UTC", &[(300, 400), (0, 60)]).unwrap(), "[[0,60],[300,400]]");
+        assert_eq!(check_week("UTC", &[(60, 120), (0, 60)]).unwrap(), "[[0,120]]", "touching intervals are joined");
     }
 
     #[test]
-    fn a_holiday_closes_each_of_its_days() {
+    fn holidays_are_kept_as_ranges_of_days() {
         let h = |s: &str, e: &str| HolidayRow {
             id: 1,
             schedule_id: 1,
@@ -340,8 +336,8 @@ mod tests {
             created_at: suoja_core::Timestamp(0),
             updated_at: suoja_core::Timestamp(0),
         };
-        let days = holiday_days(&[h("2026-12-24", "2026-12-26"), h("2027-01-01", "2027-01-01")]);
-        assert_eq!(days.len(), 4);
-        assert!(days.contains(&"2026-12-25".parse().unwrap()));
+        let d = |s: &str| s.parse::<Date>().unwrap();
+        let ranges = holiday_ranges(&[h("2026-12-24", "2026-12-26"), h("2027-01-01", "2027-01-01"), h("bad", "2027-01-01")]);
+        assert_eq!(ranges, vec![(d("2026-12-24"), d("2026-12-26")), (d("2027-01-01"), d("2027-01-01"))]);
     }
 }

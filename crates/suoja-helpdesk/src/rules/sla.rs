@@ -236,6 +236,13 @@ impl TicketSla {
     }
 }
 
+/// A tenant's SLA policies in use and the hours business-hours targets count, read once for
+/// many tickets.
+struct SlaRules {
+    policies: Vec<SlaPolicy>,
+    hours: BusinessHours,
+}
+
 /// A ticket's history as the clocks read it.
 #[derive(Debug, Clone)]
 pub(crate) struct Timeline {
@@ -265,9 +272,10 @@ impl Timeline {
         self.statuses.last().map(|s| s.1)
     }
 
-    /// Public staff replies after the request itself.
+    /// Public staff comments, the request itself included when staff wrote it in public (a
+    /// ticket an agent opens for its requester starts answered).
     fn staff_replies(&self) -> impl Iterator<Item = Timestamp> + '_ {
-        self.comments.iter().skip(1).filter(|c| c.1 && c.2).map(|c| c.0)
+        self.comments.iter().filter(|c| c.1 && c.2).map(|c| c.0)
     }
 }
 
@@ -356,11 +364,12 @@ pub(crate) fn measure(metric: &PolicyMetric, tl: &Timeline, hours: &BusinessHour
             Some(state(if running { Stage::Active } else { Stage::Achieved }, at, missed))
         }
         "next_reply_time" => {
-            // Each requester comment after a staff reply starts a turn; the next staff reply ends it.
+            // Each end user's public comment after a staff reply starts a turn; the next staff
+            // reply ends it.
             let mut missed = false;
             let mut open_from: Option<Timestamp> = None;
             let mut replied = false;
-            for (at, public, staff) in tl.comments.iter().skip(1) {
+            for (at, public, staff) in &tl.comments {
                 if *public && *staff {
                     if let Some(from) = open_from.take() {
                         let spans = clip(&tl.spans(&all, now), from, *at);
@@ -375,12 +384,13 @@ pub(crate) fn measure(metric: &PolicyMetric, tl: &Timeline, hours: &BusinessHour
                 return None;
             }
             match open_from {
-                Some(from) if !solved => {
+                Some(from) => {
+                    // Solved, the turn ends where the unsolved time does (the spans stop there).
                     let spans = clip(&tl.spans(&all, now), from, now);
-                    let (at, m) = turn(h, &spans, target_ms, true, now);
-                    Some(state(Stage::Active, at, missed || m))
+                    let (at, m) = turn(h, &spans, target_ms, !solved, now);
+                    Some(state(if solved { Stage::Achieved } else { Stage::Active }, at, missed || m))
                 }
-                _ => Some(state(Stage::Achieved, None, missed)),
+                None => Some(state(Stage::Achieved, None, missed)),
             }
         }
         "periodic_update" | "pausable_update" => {
@@ -396,13 +406,18 @@ pub(crate) fn measure(metric: &PolicyMetric, tl: &Timeline, hours: &BusinessHour
                 let spans = clip(&tl.spans(counting, now), *from, *to);
                 missed |= turn(h, &spans, target_ms, false, *to).1;
             }
-            if solved {
-                return Some(state(Stage::Achieved, None, missed));
-            }
-            let running = tl.status().is_some_and(|s| counting.contains(&s));
+            // The turn since the last one, to now or (solved) to where the unsolved time stops.
+            let running = !solved && tl.status().is_some_and(|s| counting.contains(&s));
             let spans = clip(&tl.spans(counting, now), last, now);
             let (at, m) = turn(h, &spans, target_ms, running, now);
-            Some(state(if running { Stage::Active } else { Stage::Paused }, at, missed || m))
+            let stage = if solved {
+                Stage::Achieved
+            } else if running {
+                Stage::Active
+            } else {
+                Stage::Paused
+            };
+            Some(state(stage, at, missed || m))
         }
         _ => None,
     }
@@ -488,9 +503,9 @@ impl Helpdesk {
         super::schedules::hours_of(c, tenant, &first).await
     }
 
-    /// The policy applying to a ticket and its clocks at `now`, read in `c` (the caller's
-    /// transaction sees its own changes); `None` when no policy applies.
-    pub(crate) async fn measure_ticket(&self, c: &mut suoja_store::Conn, tenant: TenantId, id: TicketId, now: Timestamp) -> Result<Option<TicketSla>> {
+    /// The tenant's active policies, in order, with the business hours when a target counts
+    /// them; `None` when it has no policy in use.
+    async fn sla_rules(&self, c: &mut suoja_store::Conn, tenant: TenantId) -> Result<Option<SlaRules>> {
         let policies: Vec<SlaPolicy> = suoja_store::rules::list_active_shared(c, tenant, Kind::Sla.as_str())
             .await?
             .into_iter()
@@ -499,12 +514,38 @@ impl Helpdesk {
         if policies.is_empty() {
             return Ok(None);
         }
+        let hours = if policies.iter().any(|p| p.metrics.iter().any(|m| m.business_hours)) {
+            self.business_hours(c, tenant).await?
+        } else {
+            BusinessHours::always()
+        };
+        Ok(Some(SlaRules { policies, hours }))
+    }
+
+    /// The policy applying to a ticket and its clocks at `now`, read in `c` (the caller's
+    /// transaction sees its own changes); `None` when no policy applies.
+    pub(crate) async fn measure_ticket(&self, c: &mut suoja_store::Conn, tenant: TenantId, id: TicketId, now: Timestamp) -> Result<Option<TicketSla>> {
+        let Some(rules) = self.sla_rules(c, tenant).await? else {
+            return Ok(None);
+        };
         let Some(row) = suoja_store::tickets::by_id(c, tenant, id).await? else {
             return Ok(None);
         };
-        let state = self.trigger_state(c, tenant, &row).await?;
+        self.measure_row(c, tenant, &row, &rules, now).await
+    }
+
+    /// A ticket's clocks under the tenant's rules.
+    async fn measure_row(
+        &self,
+        c: &mut suoja_store::Conn,
+        tenant: TenantId,
+        row: &suoja_store::tickets::TicketRow,
+        rules: &SlaRules,
+        now: Timestamp,
+    ) -> Result<Option<TicketSla>> {
+        let state = self.trigger_state(c, tenant, row).await?;
         let mut applying = None;
-        for p in policies {
+        for p in &rules.policies {
             if p.applies(&state)? {
                 applying = Some(p);
                 break;
@@ -513,13 +554,14 @@ impl Helpdesk {
         let Some(policy) = applying else { return Ok(None) };
         let priority = state.priority.unwrap_or(Priority::Normal);
         let targets: Vec<&PolicyMetric> = policy.metrics.iter().filter(|m| m.priority == priority.as_str()).collect();
-        let timeline = self.timeline(c, tenant, &row).await?;
-        let hours = if targets.iter().any(|m| m.business_hours) {
-            self.business_hours(c, tenant).await?
-        } else {
-            BusinessHours::always()
-        };
-        let metrics = targets.iter().filter_map(|m| measure(m, &timeline, &hours, now)).collect();
+        if targets.is_empty() {
+            return Ok(Some(TicketSla {
+                policy: (policy.row.id, policy.row.title.clone()),
+                metrics: Vec::new(),
+            }));
+        }
+        let timeline = self.timeline(c, tenant, row).await?;
+        let metrics = targets.iter().filter_map(|m| measure(m, &timeline, &rules.hours, now)).collect();
         Ok(Some(TicketSla {
             policy: (policy.row.id, policy.row.title.clone()),
             metrics,
@@ -529,22 +571,29 @@ impl Helpdesk {
     /// A ticket's status changes (from its audits) and comments, as the clocks read them.
     async fn timeline(&self, c: &mut suoja_store::Conn, tenant: TenantId, row: &suoja_store::tickets::TicketRow) -> Result<Timeline> {
         let mut statuses: Vec<(Timestamp, Status)> = Vec::new();
-        for a in suoja_store::ticket_audits::all_for_ticket(c, tenant, row.id).await? {
-            let events: Vec<Value> = serde_json::from_str(&a.events).unwrap_or_default();
+        // The status a first change left, when no audit records the ticket's creation.
+        let mut before_first: Option<Status> = None;
+        for (at, events) in suoja_store::ticket_audits::status_changes(c, tenant, row.id).await? {
+            let events: Vec<Value> = serde_json::from_str(&events).unwrap_or_default();
             for e in &events {
                 let kind = e.get("type").and_then(Value::as_str);
                 if matches!(kind, Some("Create" | "Change"))
                     && e.get("field_name").and_then(Value::as_str) == Some("status")
                     && let Some(s) = e.get("value").and_then(Value::as_str).and_then(|s| Status::parse(s).ok())
                 {
-                    statuses.push((a.created_at, s));
+                    if statuses.is_empty() && kind == Some("Change") {
+                        before_first = e.get("previous_value").and_then(Value::as_str).and_then(|s| Status::parse(s).ok());
+                    }
+                    statuses.push((at, s));
                 }
             }
         }
         statuses.sort_by_key(|s| s.0);
         if statuses.first().is_none_or(|s| s.0.0 > row.created_at.0) {
-            // History from before audits were kept: the ticket's status since it was created.
-            statuses.insert(0, (row.created_at, statuses.first().map_or(row.status, |s| s.1)));
+            // History from before audits were kept: the status the first change left, else the
+            // ticket's status, since it was created.
+            let first = before_first.or_else(|| statuses.first().map(|s| s.1)).unwrap_or(row.status);
+            statuses.insert(0, (row.created_at, first));
         }
         let comments = suoja_store::comments::timeline(c, tenant, row.id).await?;
         let mut authors: Vec<UserId> = comments.iter().map(|c| c.1).collect();
@@ -579,6 +628,11 @@ impl Helpdesk {
         self.measure_ticket(&mut c, scope.tenant, id, self.now()).await
     }
 
+    /// Whether the tenant's SLA clocks are being measured again now (a benchmark waits for it).
+    pub fn remeasuring(&self, tenant: TenantId) -> bool {
+        self.remeasuring.lock().unwrap_or_else(std::sync::PoisonError::into_inner).contains_key(&tenant)
+    }
+
     /// Measures every ticket of the tenant not yet solved again, in batches (a policy or
     /// schedule changed), in the background; failures are logged. One pass a tenant at a
     /// time: changes made during a pass ask for one more pass after it, however many they are.
@@ -608,23 +662,43 @@ impl Helpdesk {
         });
     }
 
-    /// Measures every ticket of the tenant not yet solved again; how many.
+    /// Measures every ticket of the tenant not yet solved again; how many. Tickets are
+    /// measured a batch at a time on a read connection, the rules and business hours read once
+    /// a batch; only changed moments are written, in a short transaction of their own, and only
+    /// where the ticket has not changed since it was measured (its own change kept it then).
     pub async fn remeasure(&self, tenant: TenantId) -> Result<usize> {
         let mut after = 0;
         let mut n = 0;
         loop {
+            let now = self.now();
+            let mut changes = Vec::new();
             let ids = {
                 let mut c = self.db.read().await?;
-                suoja_store::schedules::unsolved_after(&mut c, tenant, after, 500).await?
+                let ids = suoja_store::schedules::unsolved_after(&mut c, tenant, after, 200).await?;
+                let rules = self.sla_rules(&mut c, tenant).await?;
+                for id in &ids {
+                    let Some(row) = suoja_store::tickets::by_id(&mut c, tenant, *id).await? else {
+                        continue;
+                    };
+                    let next = match &rules {
+                        Some(r) => self.measure_row(&mut c, tenant, &row, r, now).await?.and_then(|s| s.next_breach()),
+                        None => None,
+                    };
+                    if next != suoja_store::schedules::breach_of(&mut c, tenant, *id).await? {
+                        changes.push((*id, next, row.updated_at));
+                    }
+                }
+                ids
             };
             let Some(last) = ids.last() else { return Ok(n) };
             after = last.0;
-            let now = self.now();
-            let mut tx = self.db.begin().await?;
-            for id in &ids {
-                self.keep_sla(&mut tx, tenant, *id, now).await?;
+            if !changes.is_empty() {
+                let mut tx = self.db.begin().await?;
+                for (id, next, seen) in changes {
+                    suoja_store::schedules::set_breach_if_unchanged(&mut tx, tenant, id, next, seen).await?;
+                }
+                tx.commit().await?;
             }
-            tx.commit().await?;
             n += ids.len();
         }
     }
@@ -738,6 +812,43 @@ mod tests {
         tl.comments.push((Timestamp(t(12).0 + 30 * MINUTE), true, true));
         let s = measure(&m, &tl, &office(), t(14)).unwrap();
         assert_eq!((s.stage, s.breached), (Stage::Achieved, false));
+    }
+
+    #[test]
+    fn a_ticket_an_agent_opens_in_public_starts_answered() {
+        // The agent writes the request in public for its requester at 10:00.
+        let mut tl = Timeline {
+            created_at: t(10),
+            statuses: vec![(t(10), Status::Open)],
+            comments: vec![(t(10), true, true)],
+        };
+        assert_eq!(
+            measure(&target("first_reply_time", 60, false), &tl, &office(), t(11)).unwrap().stage,
+            Stage::Achieved
+        );
+        let p = measure(&target("periodic_update", 120, false), &tl, &office(), t(11)).unwrap();
+        assert_eq!((p.stage, p.breach_at), (Stage::Active, Some(t(12))));
+        // The requester answers at 11:00: the next reply is due at 12:00.
+        tl.comments.push((t(11), true, false));
+        let n = measure(&target("next_reply_time", 60, false), &tl, &office(), t(11)).unwrap();
+        assert_eq!((n.stage, n.breach_at), (Stage::Active, Some(t(12))));
+    }
+
+    #[test]
+    fn solving_keeps_a_turn_missed_before_it() {
+        let mut tl = requested();
+        tl.comments.push((t(11), true, true));
+        tl.comments.push((t(12), true, false));
+        // Unanswered from 12:00, solved at 15:00 with an internal note: two hours late.
+        tl.comments.push((t(15), false, true));
+        tl.statuses.push((t(15), Status::Solved));
+        let n = measure(&target("next_reply_time", 60, false), &tl, &office(), t(16)).unwrap();
+        assert_eq!((n.stage, n.breached, n.breach_at), (Stage::Achieved, true, None));
+        let p = measure(&target("periodic_update", 180, false), &tl, &office(), t(16)).unwrap();
+        assert_eq!((p.stage, p.breached), (Stage::Achieved, true), "11:00 to the solve at 15:00 is four hours");
+        // Solved in time: met.
+        let p = measure(&target("periodic_update", 300, false), &tl, &office(), t(30)).unwrap();
+        assert_eq!((p.stage, p.breached), (Stage::Achieved, false), "no time counts once solved");
     }
 
     #[test]

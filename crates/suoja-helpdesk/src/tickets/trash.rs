@@ -49,6 +49,7 @@ impl Helpdesk {
             row.deleted_by = None;
             row.updated_at = now;
             suoja_store::tickets::update(&mut tx, scope.tenant, &row).await?;
+            self.keep_sla(&mut tx, scope.tenant, *id, now).await?;
         }
         tx.commit().await?;
         let restored: Vec<i64> = ids.iter().map(|i| i.0).collect();

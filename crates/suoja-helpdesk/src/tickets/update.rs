@@ -157,6 +157,8 @@ impl Helpdesk {
             .ok_or(HelpdeskError::NotFound("Comment"))?;
         let files = suoja_store::attachments::for_comments(&mut tx, t, &[changed.id]).await?;
         let out = self.open_comment(&mut tx, t, &changed, &files).await?;
+        // A public reply made private is no reply: the ticket's clocks are measured again.
+        self.keep_sla(&mut tx, t, row.id, now).await?;
         tx.commit().await?;
         tracing::info!(tenant.id = %t, ticket.id = %row.id, comment.id = %changed.id, "comment made private");
         Ok(out)

@@ -291,6 +291,11 @@ pub async fn measure_slas(hd: &Helpdesk, admin: &Scope, requester: suoja_core::U
                 };
                 hd.update_sla_policy(admin, id, input).await.map_err(e)?;
             }
+            // The change has the tenant's open tickets measured again in the background: timed
+            // updates wait for it, so neither side pays for it.
+            while hd.remeasuring(admin.tenant) {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
             anyhow::Ok(())
         }
     };

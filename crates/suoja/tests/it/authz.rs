@@ -979,7 +979,9 @@ pub(crate) fn api_body(method: &str, path: &str, ids: &HashMap<&'static str, Str
         }
         ("put", "/api/v2/slas/policies/{id}") => json!({"sla_policy": {"title": "Palvelutaso"}}),
         ("put", "/api/v2/slas/policies/reorder") => json!({"sla_policy_ids": [n("sla_policy")]}),
-        ("post", "/api/v2/business_hours/schedules") => json!({"schedule": {"name": "Uusi", "time_zone": "UTC", "intervals": []}}),
+        ("post", "/api/v2/business_hours/schedules") => {
+            json!({"schedule": {"name": "Uusi", "time_zone": "UTC", "intervals": [{"start_time": 1980, "end_time": 2460}]}})
+        }
         ("put", "/api/v2/business_hours/schedules/{id}") => json!({"schedule": {"name": "Aikataulu"}}),
         ("put", "/api/v2/business_hours/schedules/{id}/workweek") => json!({"workweek": {"intervals": [{"start_time": 1980, "end_time": 2400}]}}),
         ("post", "/api/v2/business_hours/schedules/{id}/holidays") => {

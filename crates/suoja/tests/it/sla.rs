@@ -227,7 +227,11 @@ engine_test_clocked!(bad_rules_and_schedules_save_nothing_and_only_admins_change
             json!({"schedule": {"name": "X", "time_zone": "UTC", "intervals": [{"start_time": 0, "end_time": 600}, {"start_time": 300, "end_time": 900}]}}),
             "overlap",
         ),
-        (json!({"schedule": {"name": "X", "time_zone": "Mars/Olympus", "intervals": []}}), "time_zone"),
+        (
+            json!({"schedule": {"name": "X", "time_zone": "Mars/Olympus", "intervals": [{"start_time": 0, "end_time": 600}]}}),
+            "time_zone",
+        ),
+        (json!({"schedule": {"name": "X", "time_zone": "UTC", "intervals": []}}), "at least one interval"),
         (
             json!({"schedule": {"name": "X", "time_zone": "UTC", "intervals": [{"start_time": 600, "end_time": 600}]}}),
             "interval",
@@ -322,4 +326,61 @@ engine_test_clocked!(bad_rules_and_schedules_save_nothing_and_only_admins_change
         )
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+});
+
+engine_test_clocked!(a_reply_made_private_and_an_agent_s_own_request_move_the_clocks, |app, clock| async move {
+    let (s, v) = app
+        .post(
+            "/api/v2/slas/policies.json",
+            json!({"sla_policy": {"title": "All", "filter": {"all": [], "any": []},
+                "policy_metrics": [{"priority": "normal", "metric": "first_reply_time", "target": 30}, {"priority": "normal", "metric": "next_reply_time", "target": 30}]}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let ted = app.user("Ted Virtanen", "ted@example.fi").await;
+    let asked = app.ticket(ted, "Lasku", "Laskussa on virhe").await;
+    clock.advance_ms(10 * MINUTE);
+    let (s, v) = app
+        .put(
+            &format!("/api/v2/tickets/{asked}.json"),
+            json!({"ticket": {"comment": {"body": "Katsomme", "public": true}}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let reply = v["audit"]["events"].as_array().unwrap().iter().find(|e| e["type"] == "Comment").unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(metric(&slas(&app, asked).await, "first_reply_time")["stage"], "achieved");
+    clock.advance_ms(30 * MINUTE);
+    assert_eq!(overdue(&app).await, Vec::<i64>::new());
+    // Made private, the reply is no reply: the first reply is 40 minutes late, at once.
+    let (s, v) = app.put(&format!("/api/v2/tickets/{asked}/comments/{reply}/make_private.json"), json!({})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(metric(&slas(&app, asked).await, "first_reply_time")["stage"], "active");
+    assert_eq!(overdue(&app).await, vec![asked]);
+
+    // An agent opens a ticket in public for its requester: answered; the requester's answer
+    // starts the next reply's clock.
+    let (s, v) = app
+        .post(
+            "/api/v2/tickets.json",
+            json!({"ticket": {"requester_id": ted, "submitter_id": app.t.admin_id, "subject": "Soitto", "comment": {"body": "Soitit meille, tässä tiketti", "public": true, "author_id": app.t.admin_id}}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let opened = v["ticket"]["id"].as_i64().unwrap();
+    assert_eq!(metric(&slas(&app, opened).await, "first_reply_time")["stage"], "achieved");
+    let (s, v) = app
+        .put(
+            &format!("/api/v2/tickets/{opened}.json"),
+            json!({"ticket": {"comment": {"body": "Kiitos", "public": true, "author_id": ted}}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let nrt = metric(&slas(&app, opened).await, "next_reply_time").clone();
+    assert_eq!(nrt["stage"], "active", "{nrt}");
+    clock.advance_ms(31 * MINUTE);
+    let mut late = overdue(&app).await;
+    late.sort_unstable();
+    assert_eq!(late, vec![asked, opened]);
 });
