@@ -316,6 +316,10 @@ check(z.sla_policies(id=pol.id).title == f"Zenpy SLA {run}, renamed", "a policy 
 z.sla_policies.delete(pol)
 check(http.delete(f"{base}/business_hours/schedules/{made.json()['schedule']['id']}.json", auth=admin_auth).status_code == 204, "the schedule removed")
 
+step("popular tags: the tags of recent tickets, most used first")
+popular = {t.name: t.count for t in z.tags()}
+check(popular.get(sla_tag, 0) >= 1 and popular.get("zenpy_triggered", 0) >= 1, f"popular tags: {popular}")
+
 step("erase a person: soft delete, then permanent deletion")
 gone = z.users.create(User(name="Zenpy Erased", email=f"zenpy-erased-{run}@example.fi"))
 their = z.tickets.create(Ticket(subject="to be erased", comment=Comment(body="erase me"), requester_id=gone.id)).ticket

@@ -186,6 +186,8 @@ pub fn table() -> Vec<(Doc, MethodRouter<AppState>)> {
         (r!("put", "/api/v2/tickets/{id}", "Update a ticket or add a comment", "Tickets", Some("ticket"), 200, "ticket", &[]), put(tickets::update)),
         (r!("delete", "/api/v2/tickets/{id}", "Delete a ticket (to the trash)", "Tickets", None, 204, "", &[]), delete(tickets::delete)),
         (r!("post", "/api/v2/tickets/{id}/merge", "Merge up to five tickets into this one (a job)", "Tickets", Some("merge"), 200, "job_status", &[]), post(tickets::merge)),
+        (r!("get", "/api/v2/tags", "The tags of the tickets changed in the last 60 days, most used first (staff)", "Tickets", None, 200, "tags", &["page", "per_page", "page[size]", "page[after]"]), get(tickets::popular_tags)),
+        (r!("get", "/api/v2/tags/count", "How many tags the tickets of the last 60 days carry (staff)", "Tickets", None, 200, "count", &[]), get(tickets::popular_tags_count)),
         (r!("get", "/api/v2/tickets/{id}/tags", "A ticket's tags", "Tickets", None, 200, "tags", &[]), get(tickets::tags)),
         (r!("post", "/api/v2/tickets/{id}/tags", "Set a ticket's tags", "Tickets", Some("tags"), 200, "tags", &[]), post(tickets::set_tags)),
         (r!("put", "/api/v2/tickets/{id}/tags", "Add tags to a ticket", "Tickets", Some("tags"), 200, "tags", &[]), put(tickets::add_tags)),

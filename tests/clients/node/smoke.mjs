@@ -233,6 +233,8 @@ const slaTicket = slaTicketAnswer.ticket || slaTicketAnswer;
 const clocks = body(await client.tickets.request('GET', ['tickets', slaTicket.id, '?include=slas']));
 check((clocks.ticket || clocks).slas.policy.id === slaPolicy.id, `the ticket's clocks: ${JSON.stringify(clocks).slice(0, 300)}`);
 await client.policies.delete(slaPolicy.id);
+const popular = body(await client.tags.list()).flatMap((p) => p.tags || [p]);
+check(popular.some((t) => t.name === slaTag && t.count === 1), `popular tags: ${JSON.stringify(popular).slice(0, 300)}`);
 // node-zendesk 6.0.1's views.delete calls itself forever; its generic request deletes the view.
 await client.views.request('DELETE', ['views', view.id]);
 const gone404 = await client.views.show(view.id).then(() => false, (e) => e.statusCode === 404);

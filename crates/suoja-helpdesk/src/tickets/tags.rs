@@ -1,6 +1,8 @@
 //! The tag blind index: a keyed hash of each tag on a ticket, written with the ticket's sealed
 //! tags in one transaction. Legal holds by tag find their tickets here, not in the search index
-//! (derived data that a restore rebuilds and a re-index empties for a while).
+//! (derived data that a restore rebuilds and a re-index empties for a while). And the tenant's
+//! popular tags (Zendesk's `GET /tags`), counted from the sealed tags of recent tickets: tags
+//! are sealed with each ticket, so there is no list of them to read.
 
 use suoja_core::{TenantId, TicketId};
 use suoja_store::Conn;
@@ -13,7 +15,42 @@ fn tag_input(tag: &str) -> String {
     format!("ticket-tag\u{1f}{tag}")
 }
 
+/// How far back the popular tags look: 60 days, as Zendesk's list does.
+pub const POPULAR_TAGS_DAYS: i64 = 60;
+
+/// The most tickets whose tags are counted (the newest changed); the count says so past it.
+pub const POPULAR_TAGS_TICKETS: i64 = 10_000;
+
+/// The tenant's tags in use, most used first.
+#[derive(Debug, Clone, Default)]
+pub struct PopularTags {
+    /// Each tag and the tickets carrying it, by count then name.
+    pub tags: Vec<(String, i64)>,
+    /// Whether more tickets changed in the window than were counted.
+    pub capped: bool,
+}
+
 impl Helpdesk {
+    /// The tags of the tickets changed in the last 60 days (staff), most used first: trashed
+    /// and restricted tickets are not counted, and at most the newest 10 000 tickets are.
+    pub async fn popular_tags(&self, scope: &suoja_core::Scope) -> Result<PopularTags> {
+        crate::require_staff(scope)?;
+        let since = suoja_core::Timestamp(self.now().0.saturating_sub(POPULAR_TAGS_DAYS * 86_400_000));
+        let mut c = self.db.read().await?;
+        let sealed = suoja_store::tickets::recent_tags(&mut c, scope.tenant, since, POPULAR_TAGS_TICKETS + 1).await?;
+        let capped = suoja_core::num::to_i64(sealed.len()) > POPULAR_TAGS_TICKETS;
+        let mut counts: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
+        for s in sealed.iter().take(suoja_core::num::to_usize(POPULAR_TAGS_TICKETS)) {
+            let tags: Vec<String> = crate::crypt::open_json(&self.vault, &mut c, scope.tenant, s).await?;
+            for t in tags {
+                *counts.entry(t).or_default() += 1;
+            }
+        }
+        let mut tags: Vec<(String, i64)> = counts.into_iter().collect();
+        tags.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        Ok(PopularTags { tags, capped })
+    }
+
     /// Writes a ticket's tag rows for its (normalised) tags, replacing any it had.
     pub async fn set_ticket_tags(&self, c: &mut Conn, tenant: TenantId, id: TicketId, tags: &[String]) -> Result<()> {
         let mut hashes = Vec::with_capacity(tags.len());

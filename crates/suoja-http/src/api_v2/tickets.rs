@@ -113,6 +113,49 @@ pub async fn update(State(app): State<AppState>, Auth(scope): Auth, base: BaseUr
     Ok(ok(json!({"ticket": wire::ticket(&change.ticket, &base), "audit": wire::audit(&change)})))
 }
 
+/// `GET /tags`: the tenant's tags of the last 60 days, most used first (`{"tags": [{"name",
+/// "count"}]}`), in offset or cursor pages.
+pub async fn popular_tags(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, params: Params) -> Result<Response, ApiError> {
+    let pp = params.paging()?;
+    let all = app.helpdesk.popular_tags(&scope).await?;
+    let total = suoja_core::num::to_i64(all.tags.len());
+    let (start, size) = match pp {
+        PageParams::Offset { page, per_page } => ((page - 1) * per_page, per_page),
+        PageParams::Cursor { size, after, before: None } => (after.map_or(0, |a| a.saturating_add(1)), size),
+        PageParams::Cursor { .. } => return Err(ApiError::BadRequest("page[before] is not offered here; follow the next links".into())),
+    };
+    let from = suoja_core::num::to_usize(start.clamp(0, total));
+    let to = suoja_core::num::to_usize(start.saturating_add(size).clamp(0, total));
+    let items: Vec<Value> = all
+        .tags
+        .get(from..to)
+        .unwrap_or_default()
+        .iter()
+        .map(|(name, count)| json!({"name": name, "count": count}))
+        .collect();
+    let first_last = (!items.is_empty()).then(|| (suoja_core::num::to_i64(from), suoja_core::num::to_i64(to) - 1));
+    Ok(list(
+        ListPage {
+            root: "tags",
+            items,
+            first_last,
+            has_more: suoja_core::num::to_i64(to) < total,
+            count: total,
+            path: "/tags".into(),
+        },
+        pp,
+        &base,
+        &params,
+    ))
+}
+
+/// `GET /tags/count`: how many tags are in use (the tickets of the last 60 days).
+pub async fn popular_tags_count(State(app): State<AppState>, Auth(scope): Auth) -> Result<Response, ApiError> {
+    let all = app.helpdesk.popular_tags(&scope).await?;
+    let now = app.helpdesk.now();
+    Ok(ok(json!({"count": {"value": all.tags.len(), "refreshed_at": now.to_iso()}})))
+}
+
 /// `GET /tickets/{id}/tags` → `{"tags": [...]}`.
 pub async fn tags(State(app): State<AppState>, Auth(scope): Auth, Path(id): Path<String>) -> Result<Response, ApiError> {
     let tags = app.helpdesk.ticket_tags(&scope, TicketId(parse_id(&id)?)).await?;

@@ -438,3 +438,18 @@ pub async fn ids_after(c: &mut Conn, tenant: TenantId, after: i64, limit: i64) -
             .await?,
     )
 }
+
+/// The sealed tags of the tenant's tickets changed since `since`, newest first, at most
+/// `limit`: trashed and restricted tickets left out (what the tenant's popular tags count).
+pub async fn recent_tags(c: &mut Conn, tenant: TenantId, since: Timestamp, limit: i64) -> Result<Vec<Vec<u8>>> {
+    let rows = sqlx::query(
+        "SELECT tags_enc FROM tickets WHERE tenant_id = $1 AND updated_at >= $2 AND deleted_at IS NULL AND restricted = 0 \
+         ORDER BY updated_at DESC, id DESC LIMIT $3",
+    )
+    .bind(tenant.0)
+    .bind(since.0)
+    .bind(limit)
+    .fetch_all(c)
+    .await?;
+    rows.iter().map(|r| bytes(r, "tags_enc")).collect()
+}

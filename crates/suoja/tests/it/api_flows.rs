@@ -2878,3 +2878,51 @@ engine_test!(an_agents_default_group_is_changed_by_admins_only, |app| async move
     assert_eq!(s, StatusCode::FORBIDDEN, "admins change groups");
     assert_eq!(defaults(agents[0]).await, vec![(memberships[0], false), (memberships[1], true)]);
 });
+
+engine_test_clocked!(popular_tags_count_recent_tickets_most_used_first, |app, clock| async move {
+    let ted = app.user("Ted Virtanen", "ted@example.fi").await;
+    let tagged = |tags: Value| json!({"ticket": {"requester_id": ted, "subject": "Tagged", "tags": tags, "comment": {"body": "x"}}});
+    let mut made = Vec::new();
+    // An old ticket: 61 days later it is out of the window.
+    let (s, v) = app.post("/api/v2/tickets.json", tagged(json!(["ancient", "billing"]))).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    clock.advance_ms(61 * 24 * 3_600_000);
+    for tags in [
+        json!(["billing", "vip"]),
+        json!(["billing"]),
+        json!(["vip", "ted"]),
+        json!(["billing", "trashed-only"]),
+    ] {
+        let (s, v) = app.post("/api/v2/tickets.json", tagged(tags)).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        made.push(v["ticket"]["id"].as_i64().unwrap());
+    }
+    // A trashed ticket's tags are not counted.
+    let (s, _) = app.delete(&format!("/api/v2/tickets/{}.json", made[3])).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, v) = app.get("/api/v2/tags.json").await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(
+        v["tags"],
+        json!([{"name": "billing", "count": 2}, {"name": "vip", "count": 2}, {"name": "ted", "count": 1}]),
+        "{v}"
+    );
+    assert_eq!(v["count"], 3);
+    let (_, v) = app.get("/api/v2/tags/count.json").await;
+    assert_eq!(v["count"]["value"], 3, "{v}");
+    // Paged: two at a time, then the rest.
+    let (_, v) = app.get("/api/v2/tags.json?per_page=2").await;
+    assert_eq!(v["tags"].as_array().unwrap().len(), 2);
+    let next = v["next_page"].as_str().unwrap().to_string();
+    let (_, v) = app.get(&next).await;
+    assert_eq!(v["tags"], json!([{"name": "ted", "count": 1}]), "{v}");
+    assert_eq!(v["next_page"], Value::Null);
+    let (_, v) = app.get("/api/v2/tags.json?page[size]=2").await;
+    let after = v["links"]["next"].as_str().unwrap().to_string();
+    let (_, v) = app.get(&after).await;
+    assert_eq!(v["tags"], json!([{"name": "ted", "count": 1}]), "{v}");
+    // End users are not shown the team's tags.
+    let (_, asker) = app.end_user_with_password("Aino Virtanen", "aino@example.fi").await;
+    let (s, _) = app.call_password(&asker, Method::GET, "/api/v2/tags.json", None).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+});
