@@ -125,6 +125,9 @@ pub struct Ticket {
     pub custom_fields: CustomFields,
     /// The ticket form it was filled in with.
     pub ticket_form_id: Option<i64>,
+    /// Its requester's satisfaction rating (id, `good`/`bad`, comment), for staff and the
+    /// requester; `None` when unrated or for anyone else.
+    pub satisfaction: Option<(i64, String, Option<Personal<String>>)>,
     /// External id.
     pub external_id: Option<Personal<String>>,
     /// Due date.

@@ -50,6 +50,23 @@ pub async fn for_ticket(c: &mut Conn, tenant: TenantId, ticket: TicketId) -> Res
     row.as_ref().map(from_row).transpose()
 }
 
+/// The ratings of some tickets (at most one each).
+pub async fn for_tickets(c: &mut Conn, tenant: TenantId, tickets: &[TicketId]) -> Result<Vec<RatingRow>> {
+    let mut out = Vec::new();
+    for chunk in tickets.chunks(100) {
+        if chunk.is_empty() {
+            continue;
+        }
+        let list = chunk.iter().map(|t| t.0.to_string()).collect::<Vec<_>>().join(", ");
+        let sql = format!("SELECT {COLS} FROM satisfaction_ratings WHERE tenant_id = $1 AND ticket_id IN ({list})");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.0).fetch_all(&mut *c).await?;
+        for r in &rows {
+            out.push(from_row(r)?);
+        }
+    }
+    Ok(out)
+}
+
 /// Stores a ticket's rating, replacing the one it had (its id and first time stay); returns the
 /// row as stored.
 pub async fn upsert(c: &mut Conn, tenant: TenantId, r: &RatingRow) -> Result<RatingRow> {

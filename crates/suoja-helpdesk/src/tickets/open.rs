@@ -63,6 +63,7 @@ impl Helpdesk {
             tags: crypt::open_json(v, c, t, &r.tags_enc).await?,
             custom_fields: Personal::new(custom),
             ticket_form_id: r.ticket_form_id,
+            satisfaction: None,
             external_id: crypt::open_opt(v, c, t, r.external_id_enc.as_deref()).await?,
             due_at: r.due_at,
             via: r.via.clone(),
@@ -87,6 +88,7 @@ impl Helpdesk {
         let t = scope.tenant;
         let ids: Vec<TicketId> = rows.iter().map(|r| r.id).collect();
         let links = suoja_store::tickets::collaborators(c, t, &ids).await?;
+        let ratings = suoja_store::satisfaction::for_tickets(c, t, &ids).await?;
         // Requesters see only the fields visible in the portal.
         let visible = if scope.is_staff() { None } else { Some(self.portal_visible_ids(c, t).await?) };
         let mut out = Vec::with_capacity(rows.len());
@@ -100,6 +102,16 @@ impl Helpdesk {
                         _ => ticket.follower_ids.push(*u),
                     }
                 }
+            }
+            // A rating is the requester's: staff and they read it, a CC does not.
+            if let Some(rating) = ratings.iter().find(|x| x.ticket_id == r.id)
+                && (scope.is_staff() || scope.actor == r.requester_id)
+            {
+                let comment = match &rating.comment_enc {
+                    Some(s) => Some(crypt::open(&self.vault, c, t, s).await?),
+                    None => None,
+                };
+                ticket.satisfaction = Some((rating.id, rating.score.clone(), comment));
             }
             if let Some(visible) = &visible {
                 ticket.description = self.public_description(c, t, r).await?;

@@ -54,7 +54,11 @@ pub fn ticket(t: &Ticket, base: &BaseUrl) -> Value {
         "tags": t.tags,
         "custom_fields": custom,
         "fields": custom,
-        "satisfaction_rating": null,
+        "satisfaction_rating": t.satisfaction.as_ref().map(|(id, score, comment)| json!({
+            "id": id,
+            "score": score,
+            "comment": comment.as_ref().map(|c| c.expose().clone()),
+        })),
         "sharing_agreement_ids": [],
         "custom_status_id": null,
         "followup_ids": [],

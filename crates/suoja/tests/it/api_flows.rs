@@ -2224,6 +2224,23 @@ engine_test!(satisfaction_ratings_by_requesters_exported_and_erased_with_them, |
     let (_, t) = app.get(&format!("/api/v2/tickets/{mine}.json")).await;
     let (_, r) = app.get(&format!("/api/v2/satisfaction_ratings/{first}.json")).await;
     assert_eq!(t["ticket"]["updated_at"], r["satisfaction_rating"]["updated_at"], "{t} {r}");
+    // The ticket shows its rating, as Zendesk's does, to staff and to its requester; the other
+    // ticket its own; a list shows each ticket's.
+    assert_eq!(
+        t["ticket"]["satisfaction_rating"],
+        json!({"id": first, "score": "good", "comment": "Nopea ratkaisu, kiitos Ted Tähtinen"}),
+        "{t}"
+    );
+    let (_, t) = app.call_password(&ted_pw, Method::GET, &format!("/api/v2/tickets/{mine}.json"), None).await;
+    assert_eq!(t["ticket"]["satisfaction_rating"]["id"], first, "{t}");
+    let (_, t) = app.get(&format!("/api/v2/tickets/show_many.json?ids={mine},{theirs}")).await;
+    let scores: Vec<&str> = t["tickets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["satisfaction_rating"]["score"].as_str().unwrap())
+        .collect();
+    assert_eq!(scores, vec!["good", "bad"], "{t}");
 
     // Pages skip nothing, whatever is left out between them: a third person rates, the
     // middle rating's ticket goes to the trash, and the pages still reach the last one.
