@@ -368,7 +368,7 @@ impl Helpdesk {
         // At most `budget` changes, and at most MAX_PER_PASS tickets looked at.
         while !stop() && i64::try_from(changed).unwrap_or(i64::MAX) < budget && seen < MAX_PER_PASS {
             let batch = BATCH.min(budget - i64::try_from(changed).unwrap_or(i64::MAX)).min(MAX_PER_PASS - seen);
-            let ids: Vec<TicketId> = {
+            let (ids, filter): (Vec<TicketId>, _) = {
                 let mut c = self.db.read().await?;
                 let mut f = self.rule_filter(&mut c, scope, &a.all, &a.any).await?;
                 // Closed tickets are final.
@@ -380,11 +380,12 @@ impl Helpdesk {
                     });
                 }
                 f.after = Some(after);
-                suoja_store::tickets::list(&mut c, scope.tenant, &f, TicketSort::Id, batch, 0)
+                let ids = suoja_store::tickets::list(&mut c, scope.tenant, &f, TicketSort::Id, batch, 0)
                     .await?
                     .into_iter()
                     .map(|r| r.id)
-                    .collect()
+                    .collect();
+                (ids, f)
             };
             let Some(last) = ids.last() else { break };
             after = last.0;
@@ -393,8 +394,10 @@ impl Helpdesk {
                 // a ticket that fails for any reason is undone alone while the pass goes on.
                 // (Measured at 1 000 000 tickets, 25 tickets a transaction in savepoints was no
                 // faster: the full-text index writes out its changes at every savepoint anyway.)
-                match self.update_ticket(scope, *id, input.clone()).await {
-                    Ok(_) => changed += 1,
+                match self.change_if_still_matching(scope, *id, &filter, &input).await {
+                    Ok(true) => changed += 1,
+                    // Changed since it was found (reopened, reassigned): it no longer matches.
+                    Ok(false) => {}
                     Err(e) => {
                         if !matches!(e, HelpdeskError::Invalid { .. } | HelpdeskError::Conflict(_) | HelpdeskError::NotFound(_)) {
                             tracing::warn!(tenant.id = %scope.tenant, automation.id = a.row.id, ticket.id = %id, error = %e, "an automation could not change a ticket");
@@ -406,6 +409,31 @@ impl Helpdesk {
             seen += suoja_core::num::to_i64(ids.len());
         }
         Ok((changed, refused))
+    }
+}
+
+impl Helpdesk {
+    /// Changes a ticket the pass found, in a transaction of its own, if the automation's
+    /// conditions still hold once its row is locked: a person's change made between the pass
+    /// finding the ticket and changing it is not overruled. Whether it was changed.
+    async fn change_if_still_matching(&self, scope: &Scope, id: TicketId, filter: &suoja_store::tickets::TicketFilter, input: &crate::model::TicketInput) -> Result<bool> {
+        let now = self.now();
+        let mut tx = self.db.begin().await?;
+        if suoja_store::tickets::by_id_for_update(&mut tx, scope.tenant, id).await?.is_none() {
+            return Ok(false);
+        }
+        let mut f = filter.clone();
+        f.after = Some(id.0 - 1);
+        let still = suoja_store::tickets::list(&mut tx, scope.tenant, &f, TicketSort::Id, 1, 0)
+            .await?
+            .first()
+            .is_some_and(|r| r.id == id);
+        if !still {
+            return Ok(false);
+        }
+        self.update_ticket_in(&mut tx, scope, id, input.clone(), now).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 }
 
