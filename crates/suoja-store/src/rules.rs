@@ -54,6 +54,19 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<RuleRow> {
     })
 }
 
+/// Serialises adding rules of a kind for a tenant until the caller's transaction ends, so a
+/// count taken before an insert stays true (SQLite has one writer; PostgreSQL takes a
+/// transaction lock on the tenant's rules).
+pub async fn lock_for_insert(c: &mut Conn, tenant: TenantId) -> Result<()> {
+    if c.engine() == crate::Engine::Postgres {
+        sqlx::query("SELECT pg_advisory_xact_lock(7002, CAST($1 AS INTEGER))")
+            .bind(tenant.0)
+            .execute(&mut *c)
+            .await?;
+    }
+    Ok(())
+}
+
 /// Inserts a rule (its `id` is ignored) and returns its id. A default rule whose key the
 /// tenant already has is left as it is and `None` is returned.
 pub async fn insert(c: &mut Conn, tenant: TenantId, r: &RuleRow) -> Result<Option<i64>> {

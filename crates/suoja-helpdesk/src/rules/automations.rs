@@ -416,7 +416,13 @@ impl Helpdesk {
     /// Changes a ticket the pass found, in a transaction of its own, if the automation's
     /// conditions still hold once its row is locked: a person's change made between the pass
     /// finding the ticket and changing it is not overruled. Whether it was changed.
-    async fn change_if_still_matching(&self, scope: &Scope, id: TicketId, filter: &suoja_store::tickets::TicketFilter, input: &crate::model::TicketInput) -> Result<bool> {
+    async fn change_if_still_matching(
+        &self,
+        scope: &Scope,
+        id: TicketId,
+        filter: &suoja_store::tickets::TicketFilter,
+        input: &crate::model::TicketInput,
+    ) -> Result<bool> {
         let now = self.now();
         let mut tx = self.db.begin().await?;
         if suoja_store::tickets::by_id_for_update(&mut tx, scope.tenant, id).await?.is_none() {

@@ -208,6 +208,8 @@ impl Helpdesk {
         let description = check_description(input.description.as_deref().unwrap_or(""))?;
         let now = self.now();
         let mut tx = self.db.begin().await?;
+        // Two adds at once must not both pass the count below.
+        suoja_store::rules::lock_for_insert(&mut tx, scope.tenant).await?;
         // An agent's personal rules count apart from the team's and from other agents', so no one
         // uses up what the others may add.
         let most = if owner.is_some() { MAX_PERSONAL } else { MAX_RULES };
@@ -266,6 +268,7 @@ impl Helpdesk {
             if !scope.is_admin() {
                 return Err(HelpdeskError::Forbidden("only admins share views and macros with the team"));
             }
+            suoja_store::rules::lock_for_insert(&mut tx, scope.tenant).await?;
             let most = if owner.is_some() { MAX_PERSONAL } else { MAX_RULES };
             if suoja_store::rules::count(&mut tx, scope.tenant, kind.as_str(), owner).await? >= most {
                 return Err(HelpdeskError::Conflict(format!("at most {most} of a kind; remove one first")));

@@ -879,3 +879,32 @@ engine_test_clocked!(automations_change_what_their_hours_find_once_and_nothing_e
         .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
 });
+
+engine_test!(concurrent_adds_never_pass_the_limit_of_personal_rules, |app| async move {
+    let (_, _) = login(&app, "Aino Agentti", "aino.agent@example.fi", "agent").await;
+    let (s, v) = app.post("/api/v2/api_tokens.json", json!({"api_token": {"description": "agent"}})).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let agent = Tenant {
+        email: "aino.agent@example.fi".into(),
+        token: v["api_token"]["token"].as_str().unwrap().into(),
+        admin_id: 0,
+        tenant_id: app.t.tenant_id,
+    };
+    let body = |i: usize| json!({"view": {"title": format!("Oma {i}"), "all": [c("status", "is", "open")]}});
+    for i in 0..99 {
+        let (s, v) = app.call_as(&agent, Method::POST, "/api/v2/views.json", Some(body(i))).await;
+        assert_eq!(s, StatusCode::CREATED, "{i}: {v}");
+    }
+    // One place left, eight asking at once: exactly one gets it.
+    let tries = (0..8).map(|i| app.call_as(&agent, Method::POST, "/api/v2/views.json", Some(body(100 + i))));
+    let answers = futures_util::future::join_all(tries).await;
+    let made = answers.iter().filter(|(s, _)| *s == StatusCode::CREATED).count();
+    assert_eq!(made, 1, "{answers:?}");
+    assert!(
+        answers.iter().all(|(s, _)| *s == StatusCode::CREATED || *s == StatusCode::CONFLICT),
+        "{answers:?}"
+    );
+    let (_, v) = app.call_as(&agent, Method::GET, "/api/v2/views.json", None).await;
+    let personal = v["views"].as_array().unwrap().iter().filter(|x| !x["restriction"].is_null()).count();
+    assert_eq!(personal, 100, "{v}");
+});
