@@ -908,3 +908,57 @@ engine_test!(concurrent_adds_never_pass_the_limit_of_personal_rules, |app| async
     let personal = v["views"].as_array().unwrap().iter().filter(|x| !x["restriction"].is_null()).count();
     assert_eq!(personal, 100, "{v}");
 });
+
+engine_test!(a_view_page_shows_its_columns_and_groups, |app| async move {
+    let (agent, _) = login(&app, "Aino Agentti", "aino.agent@example.fi", "agent").await;
+    let mut g = Vec::new();
+    for name in ["Laskutus", "Toimitus"] {
+        let (_, v) = app.post("/api/v2/groups.json", json!({"group": {"name": name}})).await;
+        g.push(v["group"]["id"].as_i64().unwrap());
+    }
+    let r = app.user("Ted Virtanen", "ted@example.fi").await;
+    let a = ticket(&app, json!({"requester_id": r, "subject": "Lasku A", "group_id": g[0], "assignee_id": agent})).await;
+    let b = ticket(&app, json!({"requester_id": r, "subject": "Paketti B", "group_id": g[1]})).await;
+    let c2 = ticket(&app, json!({"requester_id": r, "subject": "Lasku C", "group_id": g[0]})).await;
+    let (s, v) = view(
+        &app,
+        None,
+        json!({"title": "By group", "all": [c("status", "less_than", "solved")],
+            "output": {"columns": ["nice_id", "subject", "assignee", "group"], "group_by": "group", "sort_by": "nice_id", "sort_order": "asc"}}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let id = v["view"]["id"].as_i64().unwrap();
+    let mut browser = Browser::new(&app);
+    browser.sign_in("aino.agent@example.fi", PASSWORD).await;
+    let page = browser.get(&format!("/agent/views/{id}")).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let table = page
+        .body
+        .split("<table id=\"view-tickets\">")
+        .nth(1)
+        .unwrap()
+        .split("</table>")
+        .next()
+        .unwrap()
+        .to_string();
+    let head = table.split("</thead>").next().unwrap();
+    for h in ["#", "Subject", "Assignee", "Group"] {
+        assert!(head.contains(&format!(">{h}</th>")), "{h}: {head}");
+    }
+    assert!(!head.contains("Requester") && !head.contains("Status"), "only the view's columns: {head}");
+    // Laskutus first (its ticket comes first), its two tickets together under it, then Toimitus.
+    let order: Vec<String> = vec![
+        "Group: Laskutus".into(),
+        format!("/agent/tickets/{a}\""),
+        format!("/agent/tickets/{c2}\""),
+        "Group: Toimitus".into(),
+        format!("/agent/tickets/{b}\""),
+    ];
+    let at: Vec<usize> = order
+        .iter()
+        .map(|s| table.find(s.as_str()).unwrap_or_else(|| panic!("{s} in {table}")))
+        .collect();
+    assert!(at.windows(2).all(|w| w[0] < w[1]), "{at:?}: {table}");
+    assert!(table.contains("Aino Agentti"), "the assignee's name: {table}");
+});

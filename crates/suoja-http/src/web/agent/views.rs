@@ -1,15 +1,20 @@
 //! The agent's views: the active views they see (the default queues, the team's and their
-//! own) with counts, and the tickets of the one shown.
+//! own) with counts, and the tickets of the one shown, in the columns the view names and,
+//! when it groups them, under a heading per group.
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
+use std::collections::HashMap;
+
+use suoja_core::UserId;
+use suoja_helpdesk::model::Ticket;
 use suoja_helpdesk::rules::views::View;
 
-use super::{PageQuery, TicketItem, items, page_number};
+use super::{PageQuery, names, page_number};
 use crate::AppState;
 use crate::web::ctx::Ctx;
-use crate::web::{Chrome, Failure, render};
+use crate::web::{Chrome, Failure, format, render};
 
 /// How many of the workspace's views are counted.
 const COUNTED: usize = 20;
@@ -20,10 +25,143 @@ pub(super) struct ViewPage {
     c: Chrome,
     /// (slug, label, count, whether the count is at its cap, whether it is the view shown)
     views: Vec<(String, String, i64, bool, bool)>,
-    tickets: Vec<TicketItem>,
+    /// The view's columns' headings.
+    columns: Vec<&'static str>,
+    rows: Vec<ViewRow>,
     page: i64,
     has_more: bool,
     slug: String,
+}
+
+/// A ticket's row: its cells in the view's columns, and the heading of the group it starts.
+pub(super) struct ViewRow {
+    /// The group heading shown above this row (the first of its group), when grouped.
+    group: Option<String>,
+    /// (kind: `link`, `badge` or `text`; text; link target or status for a badge).
+    cells: Vec<(&'static str, String, String)>,
+}
+
+/// A column's heading key.
+fn heading(col: &str) -> &'static str {
+    match col {
+        "nice_id" => "tickets.id",
+        "subject" => "tickets.subject",
+        "requester" => "tickets.requester",
+        "assignee" => "tickets.assignee",
+        "group" => "tickets.group",
+        "organization" => "tickets.organization",
+        "status" => "tickets.status",
+        "priority" => "tickets.priority",
+        "type" => "tickets.type",
+        "created" => "tickets.created",
+        "due_date" => "tickets.due_date",
+        _ => "tickets.updated",
+    }
+}
+
+/// The rows of a page of a view's tickets, in its columns, grouped when it groups (within the
+/// page, groups in the order they first come, each keeping the view's order).
+async fn rows(state: &AppState, ctx: &Ctx, scope: &suoja_core::Scope, v: &View, tickets: &[Ticket]) -> Result<Vec<ViewRow>, Failure> {
+    let cols = &v.def.columns;
+    let wants = |c: &str| cols.iter().any(|x| x == c) || v.def.group_by.as_deref() == Some(c);
+    let mut people: Vec<UserId> = Vec::new();
+    if wants("requester") {
+        people.extend(tickets.iter().map(|t| t.requester_id));
+    }
+    if wants("assignee") {
+        people.extend(tickets.iter().filter_map(|t| t.assignee_id));
+    }
+    let who = names(state, ctx, scope, &people).await?;
+    let mut groups: HashMap<i64, String> = HashMap::new();
+    let mut orgs: HashMap<i64, String> = HashMap::new();
+    for t in tickets {
+        if wants("group")
+            && let Some(g) = t.group_id
+            && !groups.contains_key(&g.0)
+            && let Ok(found) = state.helpdesk.get_group(scope, g).await
+        {
+            groups.insert(g.0, found.name);
+        }
+        if wants("organization")
+            && let Some(o) = t.organization_id
+            && !orgs.contains_key(&o.0)
+            && let Ok(found) = state.helpdesk.get_org(scope, o).await
+        {
+            orgs.insert(o.0, found.name);
+        }
+    }
+    let person = |id: Option<UserId>| match id {
+        Some(u) => ("link", who.get(&u.0).cloned().unwrap_or_else(|| "—".into()), format!("/agent/users/{}", u.0)),
+        None => ("text", "—".to_string(), String::new()),
+    };
+    let cell = |t: &Ticket, col: &str| -> (&'static str, String, String) {
+        match col {
+            "nice_id" => ("text", t.id.0.to_string(), String::new()),
+            "subject" => ("link", super::subject_of(t), format!("/agent/tickets/{}", t.id.0)),
+            "requester" => person(Some(t.requester_id)),
+            "assignee" => person(t.assignee_id),
+            "group" => (
+                "text",
+                t.group_id.and_then(|g| groups.get(&g.0).cloned()).unwrap_or_else(|| "—".into()),
+                String::new(),
+            ),
+            "organization" => (
+                "text",
+                t.organization_id.and_then(|o| orgs.get(&o.0).cloned()).unwrap_or_else(|| "—".into()),
+                String::new(),
+            ),
+            "status" => (
+                "badge",
+                ctx.t(&format!("status.{}", t.status.as_str())).to_string(),
+                t.status.as_str().to_string(),
+            ),
+            "priority" => (
+                "text",
+                t.priority.map(|p| ctx.t(&format!("priority.{}", p.as_str()))).unwrap_or("—").to_string(),
+                String::new(),
+            ),
+            "type" => ("text", t.ticket_type.map_or("—", |x| x.as_str()).to_string(), String::new()),
+            "created" => ("text", format::datetime(t.created_at, &ctx.tz, ctx.lang), String::new()),
+            "due_date" => (
+                "text",
+                t.due_at.map(|d| format::date(d, &ctx.tz, ctx.lang)).unwrap_or_else(|| "—".into()),
+                String::new(),
+            ),
+            _ => ("text", format::datetime(t.updated_at, &ctx.tz, ctx.lang), String::new()),
+        }
+    };
+    let mut out: Vec<(String, ViewRow)> = tickets
+        .iter()
+        .map(|t| {
+            let key = v.def.group_by.as_deref().map(|g| cell(t, g).1).unwrap_or_default();
+            (
+                key,
+                ViewRow {
+                    group: None,
+                    cells: cols.iter().map(|c| cell(t, c)).collect(),
+                },
+            )
+        })
+        .collect();
+    if let Some(g) = v.def.group_by.as_deref() {
+        // Groups in the order they first come on the page; the view's order within each.
+        let mut order: Vec<String> = Vec::new();
+        for (k, _) in &out {
+            if !order.contains(k) {
+                order.push(k.clone());
+            }
+        }
+        out.sort_by_key(|(k, _)| order.iter().position(|o| o == k));
+        let label = ctx.t(heading(g));
+        let mut last: Option<String> = None;
+        for (k, row) in &mut out {
+            if last.as_ref() != Some(k) {
+                row.group = Some(format!("{label}: {k}"));
+                last = Some(k.clone());
+            }
+        }
+    }
+    Ok(out.into_iter().map(|(_, r)| r).collect())
 }
 
 /// A view's title in the reader's language: a default view still holding its default title
@@ -69,7 +207,8 @@ pub(super) async fn view(State(state): State<AppState>, ctx: Ctx, Path(slug): Pa
     let p = ViewPage {
         c: Chrome::new(&ctx, title(&ctx, &v), "agent"),
         views,
-        tickets: items(&state, &ctx, &scope, &tickets).await?,
+        columns: v.def.columns.iter().map(|c| heading(c)).collect(),
+        rows: rows(&state, &ctx, &scope, &v, &tickets).await?,
         page,
         has_more,
         slug: v.slug(),
