@@ -68,6 +68,9 @@ pub struct Helpdesk {
     /// Tenants whose SLA clocks are being measured again, and whether another change asked
     /// for it meanwhile (one pass a tenant at a time).
     remeasuring: Arc<std::sync::Mutex<std::collections::HashMap<suoja_core::TenantId, bool>>>,
+    /// Each tenant's popular tags as last counted, for a minute (counting decrypts thousands of
+    /// tickets' tags); one count at a time.
+    popular_tags: Arc<tickets::tags::PopularTagsCache>,
 }
 
 impl Helpdesk {
@@ -95,6 +98,7 @@ impl Helpdesk {
             view_counts: Arc::default(),
             trigger_cache: Arc::default(),
             remeasuring: Arc::default(),
+            popular_tags: Arc::default(),
         }
     }
     /// Whether ticket notifications are queued for sending (off unless mail goes out).

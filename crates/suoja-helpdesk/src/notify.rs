@@ -241,35 +241,40 @@ impl Helpdesk {
             end_user: false,
             actor: UserId(0),
         };
+        // The placeholders the body really fills in, not words that look like them.
+        let used: std::cell::RefCell<Vec<String>> = std::cell::RefCell::default();
         let value = |name: &str| {
+            used.borrow_mut().push(name.to_string());
             let v = names.value(name, ticket, &subject, "", &viewer)?;
             let quoted = serde_json::to_string(&v).ok()?;
             quoted.get(1..quoted.len().saturating_sub(1)).map(str::to_string)
         };
         let body = crate::rules::macros::fill(template, &value, false);
+        let used = used.into_inner();
+        let uses = |prefix: &str| used.iter().any(|u| u.starts_with(prefix));
         let mut subjects = Vec::new();
         let mut categories = Vec::new();
         for (prefix, person, id) in [
             ("ticket.requester.", &names.requester, Some(ticket.requester_id)),
             ("ticket.assignee.", &names.assignee, ticket.assignee_id),
         ] {
-            if needs(prefix)
+            if uses(prefix)
                 && let (Some(p), Some(id)) = (person, id)
                 && !p.restricted
             {
                 subjects.push(id.0);
             }
         }
-        if needs("ticket.requester.") || needs("ticket.assignee.") {
+        if uses("ticket.requester.") || uses("ticket.assignee.") {
             categories.push("identifier");
         }
-        if needs(".email") {
+        if used.iter().any(|u| u.ends_with(".email")) {
             categories.push("contact");
         }
-        if needs("ticket.title") && !subjects.contains(&ticket.requester_id.0) {
-            subjects.push(ticket.requester_id.0);
-        }
-        if needs("ticket.title") {
+        if uses("ticket.title") {
+            if !subjects.contains(&ticket.requester_id.0) {
+                subjects.push(ticket.requester_id.0);
+            }
             categories.push("content");
         }
         Ok((body, subjects, categories))

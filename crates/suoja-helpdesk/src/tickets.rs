@@ -10,7 +10,7 @@ pub mod merge;
 mod open;
 mod people;
 mod read;
-mod tags;
+pub mod tags;
 mod trash;
 mod triggered;
 mod update;

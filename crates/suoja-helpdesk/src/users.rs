@@ -124,10 +124,6 @@ impl Helpdesk {
             }
         }
         if let Some(role) = input.role {
-            // Whether their comments are staff replies changes every SLA clock they wrote on.
-            if role.is_staff() != row.role.is_staff() {
-                self.remeasure_later(tenant);
-            }
             row.role = role;
         }
         if let Some(p) = &input.phone {
@@ -355,6 +351,7 @@ impl Helpdesk {
             return Err(HelpdeskError::Conflict("the last admin cannot be demoted".into()));
         }
         let before = row.clone();
+        let was_staff = row.role.is_staff();
         self.apply_user_input(&mut tx, scope.tenant, &mut row, &input).await?;
         row.updated_at = now;
         suoja_store::users::update(&mut tx, scope.tenant, &row).await.map_err(dup_email)?;
@@ -399,6 +396,11 @@ impl Helpdesk {
             self.notify_recipients(&mut tx, scope.tenant, id, "subject.rectified", &fields, now).await?;
         }
         tx.commit().await?;
+        // Whether their comments are staff replies changes every SLA clock they wrote on:
+        // measured again once the new role can be read.
+        if row.role.is_staff() != was_staff {
+            self.remeasure_later(scope.tenant);
+        }
         tracing::info!(tenant.id = %scope.tenant, user.id = %id, actor.id = %scope.actor, "user updated");
         Ok(user)
     }

@@ -325,6 +325,22 @@ impl Helpdesk {
             return Err(HelpdeskError::Forbidden("only admins can manage webhooks"));
         }
         let mut tx = self.db.begin().await?;
+        // A webhook triggers call stays until they no longer do (as Zendesk refuses it).
+        let callers: Vec<i64> = suoja_store::rules::list(&mut tx, scope.tenant, "trigger", scope.actor)
+            .await?
+            .iter()
+            .filter(|r| {
+                crate::rules::WhenThen::read(r)
+                    .map(|d| crate::rules::triggers::webhooks_of(&d.actions).iter().any(|(_, w)| *w == id))
+                    .unwrap_or(false)
+            })
+            .map(|r| r.id)
+            .collect();
+        if !callers.is_empty() {
+            return Err(HelpdeskError::Conflict(format!(
+                "triggers {callers:?} call this webhook; change or remove them first"
+            )));
+        }
         if !suoja_store::webhooks::delete(&mut tx, scope.tenant, id).await? {
             return Err(HelpdeskError::NotFound("Webhook"));
         }
@@ -387,7 +403,8 @@ impl Helpdesk {
         let (Some(trigger), Some(action)) = (p.get("trigger").and_then(Value::as_i64), p.get("action").and_then(Value::as_u64)) else {
             return Err(HelpdeskError::Internal("bad delivery payload".into()));
         };
-        let Some(rule) = suoja_store::rules::get(c, tenant, "trigger", trigger, false).await? else {
+        // A trigger taken out of use or removed since makes no more calls, queued ones included.
+        let Some(rule) = suoja_store::rules::get(c, tenant, "trigger", trigger, false).await?.filter(|r| r.active) else {
             return Ok(None);
         };
         let actions = crate::rules::WhenThen::read(&rule)?.actions;

@@ -4,7 +4,7 @@
 
 use axum::Router;
 use axum::response::IntoResponse as _;
-use axum::routing::{MethodRouter, delete, get, post, put};
+use axum::routing::{MethodRouter, delete, get, patch, post, put};
 
 use crate::api_v2::{
     account, api_tokens, audit_logs, audits, breaches, deleted, erasure, fields, groups, help_center as hc, help_center::community as cm,
@@ -150,7 +150,12 @@ pub fn table() -> Vec<(Doc, MethodRouter<AppState>)> {
         (r!("get", "/api/v2/business_hours/schedules/{id}/holidays/{holiday_id}", "Show a holiday (staff)", "Schedules", None, 200, "holiday", &[]), get(sla::holidays_show)),
         (r!("put", "/api/v2/business_hours/schedules/{id}/holidays/{holiday_id}", "Update a holiday (admins)", "Schedules", Some("holiday"), 200, "holiday", &[]), put(sla::holidays_update)),
         (r!("delete", "/api/v2/business_hours/schedules/{id}/holidays/{holiday_id}", "Delete a holiday (admins)", "Schedules", None, 204, "", &[]), delete(sla::holidays_delete)),
-        (r!("get", "/api/v2/triggers", "List triggers, in order (staff)", "Triggers", None, 200, "triggers", &["active"]), get(rules::triggers_index)),
+        (r!("get", "/api/v2/trigger_categories", "List trigger categories, in order (staff)", "Triggers", None, 200, "trigger_categories", &[]), get(rules::categories_index)),
+        (r!("post", "/api/v2/trigger_categories", "Create a trigger category (admins)", "Triggers", Some("trigger_category"), 201, "trigger_category", &[]), post(rules::categories_create)),
+        (r!("get", "/api/v2/trigger_categories/{id}", "Show a trigger category (staff)", "Triggers", None, 200, "trigger_category", &[]), get(rules::categories_show)),
+        (r!("patch", "/api/v2/trigger_categories/{id}", "Rename or move a trigger category (admins)", "Triggers", Some("trigger_category"), 200, "trigger_category", &[]), patch(rules::categories_update)),
+        (r!("delete", "/api/v2/trigger_categories/{id}", "Delete a trigger category no trigger is filed under (admins)", "Triggers", None, 204, "", &[]), delete(rules::categories_delete)),
+        (r!("get", "/api/v2/triggers", "List triggers, in order (staff)", "Triggers", None, 200, "triggers", &["active", "category_id"]), get(rules::triggers_index)),
         (r!("post", "/api/v2/triggers", "Create a trigger (admins)", "Triggers", Some("trigger"), 201, "trigger", &[]), post(rules::triggers_create)),
         (r!("get", "/api/v2/triggers/active", "List the active triggers (staff)", "Triggers", None, 200, "triggers", &[]), get(rules::triggers_active)),
         (r!("put", "/api/v2/triggers/reorder", "Put the triggers in an order (admins)", "Triggers", Some("trigger_ids"), 200, "triggers", &[]), put(rules::triggers_reorder)),

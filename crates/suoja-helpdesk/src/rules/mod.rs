@@ -7,6 +7,7 @@
 //! e-mail notifications), which admins may change or take out of use but not remove.
 
 pub mod automations;
+pub mod categories;
 pub mod conditions;
 pub mod counts;
 pub mod macros;
@@ -42,6 +43,8 @@ pub enum Kind {
     Trigger,
     /// An SLA policy.
     Sla,
+    /// A category triggers are filed under.
+    TriggerCategory,
 }
 
 impl Kind {
@@ -52,6 +55,7 @@ impl Kind {
             Kind::Automation => "automation",
             Kind::Trigger => "trigger",
             Kind::Sla => "sla",
+            Kind::TriggerCategory => "trigger_category",
         }
     }
 
@@ -62,6 +66,7 @@ impl Kind {
             Kind::Automation => "Automation",
             Kind::Trigger => "Trigger",
             Kind::Sla => "SLA policy",
+            Kind::TriggerCategory => "Trigger category",
         })
     }
 }
@@ -138,6 +143,9 @@ pub(crate) struct WhenThen {
     #[serde(default)]
     pub any: Vec<conditions::Wire>,
     pub actions: Vec<macros::Action>,
+    /// A trigger's category (a rule of kind `trigger_category`), when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category_id: Option<i64>,
 }
 
 impl WhenThen {
@@ -148,7 +156,20 @@ impl WhenThen {
 
     /// The definition as stored.
     pub(crate) fn json(all: Vec<conditions::Wire>, any: Vec<conditions::Wire>, actions: Vec<macros::Action>) -> Result<String> {
-        serde_json::to_string(&WhenThen { all, any, actions }).map_err(|e| HelpdeskError::Internal(e.to_string()))
+        serde_json::to_string(&WhenThen {
+            all,
+            any,
+            actions,
+            category_id: None,
+        })
+        .map_err(|e| HelpdeskError::Internal(e.to_string()))
+    }
+
+    /// A stored definition put in a category (or out of any, with `None`).
+    pub(crate) fn in_category(definition: &str, category: Option<i64>) -> Result<String> {
+        let mut d: WhenThen = serde_json::from_str(definition).map_err(|e| HelpdeskError::Internal(e.to_string()))?;
+        d.category_id = category;
+        serde_json::to_string(&d).map_err(|e| HelpdeskError::Internal(e.to_string()))
     }
 }
 

@@ -57,6 +57,8 @@ pub struct Trigger {
     pub any: Vec<Wire>,
     /// Its changes and notifications.
     pub actions: Vec<Action>,
+    /// The category it is filed under.
+    pub category_id: Option<i64>,
 }
 
 impl Trigger {
@@ -67,6 +69,7 @@ impl Trigger {
             all: d.all,
             any: d.any,
             actions: d.actions,
+            category_id: d.category_id,
         })
     }
 }
@@ -82,6 +85,8 @@ pub struct TriggerInput {
     pub any: Option<Vec<Wire>>,
     /// Changes and notifications.
     pub actions: Option<Vec<Action>>,
+    /// The category (`Some(None)`: none).
+    pub category_id: Option<Option<i64>>,
 }
 
 /// The most triggers that may change a ticket in one update; the rest are not run (logged).
@@ -876,7 +881,9 @@ impl Helpdesk {
             .await?;
         let mut rule = input.rule.clone();
         rule.restriction = Some(None);
-        let row = self.add_rule(scope, Kind::Trigger, &rule, WhenThen::json(all, any, actions)?).await;
+        let category = self.category_given(scope, &input).await?.flatten();
+        let definition = WhenThen::in_category(&WhenThen::json(all, any, actions)?, category)?;
+        let row = self.add_rule(scope, Kind::Trigger, &rule, definition).await;
         self.trigger_cache.forget(scope.tenant);
         Trigger::from_row(row?)
     }
@@ -885,8 +892,14 @@ impl Helpdesk {
     /// when it is put back in use.
     pub async fn update_trigger(&self, scope: &Scope, id: i64, input: TriggerInput) -> Result<Trigger> {
         triggers_are_the_teams(scope, &input)?;
+        let category = self.category_given(scope, &input).await?;
         if input.all.is_none() && input.any.is_none() && input.actions.is_none() && input.rule.active != Some(true) {
-            let row = self.change_rule(scope, Kind::Trigger, id, &input.rule, |old| Ok(old.to_string())).await;
+            let row = self
+                .change_rule(scope, Kind::Trigger, id, &input.rule, |old| match category {
+                    Some(c) => WhenThen::in_category(old, c),
+                    None => Ok(old.to_string()),
+                })
+                .await;
             self.trigger_cache.forget(scope.tenant);
             return Trigger::from_row(row?);
         }
@@ -899,7 +912,7 @@ impl Helpdesk {
                 input.actions.as_deref().unwrap_or(&old.actions),
             )
             .await?;
-        let definition = WhenThen::json(all, any, actions)?;
+        let definition = WhenThen::in_category(&WhenThen::json(all, any, actions)?, category.unwrap_or(old.category_id))?;
         let row = self.change_rule(scope, Kind::Trigger, id, &input.rule, |_| Ok(definition)).await;
         self.trigger_cache.forget(scope.tenant);
         Trigger::from_row(row?)
@@ -951,6 +964,22 @@ fn recipient_wire(r: &Recipient) -> String {
         Recipient::User(u) => u.0.to_string(),
         Recipient::TicketGroup => "group_id".into(),
         Recipient::Group(g) => g.0.to_string(),
+    }
+}
+
+impl Helpdesk {
+    /// The category a create or update names, checked to be one of the tenant's.
+    async fn category_given(&self, scope: &Scope, input: &TriggerInput) -> Result<Option<Option<i64>>> {
+        if let Some(Some(c)) = input.category_id {
+            match self.rule(scope, Kind::TriggerCategory, c).await {
+                Ok(_) => {}
+                Err(HelpdeskError::NotFound(_)) => {
+                    return Err(HelpdeskError::invalid("category_id", format!("category_id: no trigger category {c}")));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(input.category_id)
     }
 }
 
@@ -1006,6 +1035,7 @@ mod tests {
             all,
             any,
             actions: Vec::new(),
+            category_id: None,
         }
     }
 

@@ -21,21 +21,65 @@ pub const POPULAR_TAGS_DAYS: i64 = 60;
 /// The most tickets whose tags are counted (the newest changed); the count says so past it.
 pub const POPULAR_TAGS_TICKETS: i64 = 10_000;
 
+/// How long a count of popular tags is kept, per server.
+const POPULAR_TAGS_KEPT: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// The tenant's tags in use, most used first.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct PopularTags {
     /// Each tag and the tickets carrying it, by count then name.
     pub tags: Vec<(String, i64)>,
     /// Whether more tickets changed in the window than were counted.
     pub capped: bool,
+    /// When they were counted.
+    pub counted_at: suoja_core::Timestamp,
+}
+
+/// Popular tags kept per tenant for [`POPULAR_TAGS_KEPT`], and the lock one count holds.
+#[derive(Debug, Default)]
+pub(crate) struct PopularTagsCache {
+    kept: std::sync::Mutex<std::collections::HashMap<TenantId, (std::time::Instant, std::sync::Arc<PopularTags>)>>,
+    counting: tokio::sync::Mutex<()>,
+}
+
+impl PopularTagsCache {
+    fn get(&self, tenant: TenantId) -> Option<std::sync::Arc<PopularTags>> {
+        let kept = self.kept.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        kept.get(&tenant).filter(|(at, _)| at.elapsed() < POPULAR_TAGS_KEPT).map(|(_, t)| t.clone())
+    }
+
+    fn put(&self, tenant: TenantId, tags: std::sync::Arc<PopularTags>) {
+        let mut kept = self.kept.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if kept.len() >= 10_000 && !kept.contains_key(&tenant) {
+            kept.clear();
+        }
+        kept.insert(tenant, (std::time::Instant::now(), tags));
+    }
 }
 
 impl Helpdesk {
     /// The tags of the tickets changed in the last 60 days (staff), most used first: trashed
-    /// and restricted tickets are not counted, and at most the newest 10 000 tickets are.
-    pub async fn popular_tags(&self, scope: &suoja_core::Scope) -> Result<PopularTags> {
+    /// and restricted tickets are not counted, and at most the newest 10 000 tickets are. A
+    /// count is kept a minute per server, and callers asking at once share one count.
+    pub async fn popular_tags(&self, scope: &suoja_core::Scope) -> Result<std::sync::Arc<PopularTags>> {
         crate::require_staff(scope)?;
-        let since = suoja_core::Timestamp(self.now().0.saturating_sub(POPULAR_TAGS_DAYS * 86_400_000));
+        if let Some(kept) = self.popular_tags.get(scope.tenant) {
+            return Ok(kept);
+        }
+        let _one = self.popular_tags.counting.lock().await;
+        if let Some(kept) = self.popular_tags.get(scope.tenant) {
+            return Ok(kept);
+        }
+        let counted = std::sync::Arc::new(self.count_popular_tags(scope.tenant).await?);
+        self.popular_tags.put(scope.tenant, counted.clone());
+        Ok(counted)
+    }
+
+    async fn count_popular_tags(&self, tenant: TenantId) -> Result<PopularTags> {
+        let scope = suoja_core::Scope::operator(tenant);
+        let scope = &scope;
+        let now = self.now();
+        let since = suoja_core::Timestamp(now.0.saturating_sub(POPULAR_TAGS_DAYS * 86_400_000));
         let mut c = self.db.read().await?;
         let sealed = suoja_store::tickets::recent_tags(&mut c, scope.tenant, since, POPULAR_TAGS_TICKETS + 1).await?;
         let capped = suoja_core::num::to_i64(sealed.len()) > POPULAR_TAGS_TICKETS;
@@ -48,7 +92,7 @@ impl Helpdesk {
         }
         let mut tags: Vec<(String, i64)> = counts.into_iter().collect();
         tags.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        Ok(PopularTags { tags, capped })
+        Ok(PopularTags { tags, capped, counted_at: now })
     }
 
     /// Writes a ticket's tag rows for its (normalised) tags, replacing any it had.

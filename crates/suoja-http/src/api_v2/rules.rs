@@ -129,13 +129,37 @@ pub fn automation(a: &Automation, base: &BaseUrl) -> Value {
     when_then(&a.row, "automations", &a.all, &a.any, &a.actions, base)
 }
 
-/// A trigger as Zendesk shows it (no categories: `category_id` is null).
+/// A trigger as Zendesk shows it (`category_id` a string, as Zendesk's ids of categories).
 pub fn trigger(tr: &Trigger, base: &BaseUrl) -> Value {
     let mut v = when_then(&tr.row, "triggers", &tr.all, &tr.any, &tr.actions, base);
     if let Some(o) = v.as_object_mut() {
-        o.insert("category_id".into(), Value::Null);
+        o.insert("category_id".into(), json!(tr.category_id.map(|c| c.to_string())));
     }
     v
+}
+
+/// A trigger category as Zendesk shows it.
+pub fn category(c: &suoja_helpdesk::rules::categories::Category) -> Value {
+    json!({
+        "id": c.row.id.to_string(),
+        "name": c.row.title,
+        "position": c.row.position,
+        "created_at": c.row.created_at.to_iso(),
+        "updated_at": c.row.updated_at.to_iso(),
+    })
+}
+
+/// A category id as a request gives it: a number, a string of digits, or `null` for none.
+fn category_of(o: &Obj<'_>) -> Result<Option<Option<i64>>, ApiError> {
+    let bad = || ApiError::Field("category_id".into(), "category_id: a trigger category's id, or null".into(), "InvalidValue");
+    match o.raw("category_id") {
+        None => Ok(None),
+        Some(Value::Null) => Ok(Some(None)),
+        Some(Value::Number(n)) => n.as_i64().filter(|n| *n > 0).map(|n| Some(Some(n))).ok_or_else(bad),
+        Some(Value::String(s)) if s.is_empty() => Ok(Some(None)),
+        Some(Value::String(s)) => s.trim().parse::<i64>().ok().filter(|n| *n > 0).map(|n| Some(Some(n))).ok_or_else(bad),
+        Some(_) => Err(bad()),
+    }
 }
 
 const READ_ONLY: &[&str] = &[
@@ -351,6 +375,7 @@ fn trigger_input(body: &JsonBody) -> Result<TriggerInput, ApiError> {
         all,
         any,
         actions: actions_of(&o)?,
+        category_id: category_of(&o)?,
     })
 }
 
@@ -541,10 +566,67 @@ pub async fn automations_delete(State(app): State<AppState>, Auth(scope): Auth, 
     Ok(no_content())
 }
 
-/// `GET /triggers`
+/// `GET /triggers` (`active`, `category_id` filters)
 pub async fn triggers_index(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, params: Params) -> Result<Response, ApiError> {
+    let category = match params.get("category_id") {
+        None | Some("") => None,
+        Some(c) => Some(
+            c.parse::<i64>()
+                .map_err(|_| ApiError::BadRequest("category_id is a trigger category's id".into()))?,
+        ),
+    };
     let list = app.helpdesk.list_triggers(&scope, active_param(&params)?).await?;
-    Ok(listed("triggers", list.iter().map(|t| trigger(t, &base)).collect()))
+    Ok(listed(
+        "triggers",
+        list.iter()
+            .filter(|t| category.is_none_or(|c| t.category_id == Some(c)))
+            .map(|t| trigger(t, &base))
+            .collect(),
+    ))
+}
+
+fn category_input(body: &JsonBody) -> Result<(Option<String>, Option<i64>), ApiError> {
+    let root = Obj::root(&body.0);
+    root.only(&["trigger_category"])?;
+    let o = root.object("trigger_category")?;
+    o.only(&["name", "position", "id", "created_at", "updated_at"])?;
+    Ok((o.opt_str("name", 255)?, o.opt_int("position", 0, 1_000_000)?))
+}
+
+/// `GET /trigger_categories`
+pub async fn categories_index(State(app): State<AppState>, Auth(scope): Auth) -> Result<Response, ApiError> {
+    let list = app.helpdesk.list_trigger_categories(&scope).await?;
+    Ok(listed("trigger_categories", list.iter().map(category).collect()))
+}
+
+/// `POST /trigger_categories`
+pub async fn categories_create(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, body: JsonBody) -> Result<Response, ApiError> {
+    let (name, position) = category_input(&body)?;
+    let c = app.helpdesk.create_trigger_category(&scope, name, position).await?;
+    Ok(created(
+        &base.api(&format!("/trigger_categories/{}", c.row.id)),
+        json!({"trigger_category": category(&c)}),
+    ))
+}
+
+/// `GET /trigger_categories/{id}`
+pub async fn categories_show(State(app): State<AppState>, Auth(scope): Auth, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let c = app.helpdesk.get_trigger_category(&scope, parse_id(&id)?).await?;
+    Ok(ok(json!({"trigger_category": category(&c)})))
+}
+
+/// `PATCH /trigger_categories/{id}`
+pub async fn categories_update(State(app): State<AppState>, Auth(scope): Auth, Path(id): Path<String>, body: JsonBody) -> Result<Response, ApiError> {
+    let id = parse_id(&id)?;
+    let (name, position) = category_input(&body)?;
+    let c = app.helpdesk.update_trigger_category(&scope, id, name, position).await?;
+    Ok(ok(json!({"trigger_category": category(&c)})))
+}
+
+/// `DELETE /trigger_categories/{id}` → 204 (refused while triggers are filed under it).
+pub async fn categories_delete(State(app): State<AppState>, Auth(scope): Auth, Path(id): Path<String>) -> Result<Response, ApiError> {
+    app.helpdesk.delete_trigger_category(&scope, parse_id(&id)?).await?;
+    Ok(no_content())
 }
 
 /// `GET /triggers/active`

@@ -119,10 +119,11 @@ pub async fn popular_tags(State(app): State<AppState>, Auth(scope): Auth, base: 
     let pp = params.paging()?;
     let all = app.helpdesk.popular_tags(&scope).await?;
     let total = suoja_core::num::to_i64(all.tags.len());
+    // A cursor is a place in the list.
     let (start, size) = match pp {
         PageParams::Offset { page, per_page } => ((page - 1) * per_page, per_page),
+        PageParams::Cursor { size, before: Some(b), .. } => (b.saturating_sub(size).max(0), size.min(b.max(0))),
         PageParams::Cursor { size, after, before: None } => (after.map_or(0, |a| a.saturating_add(1)), size),
-        PageParams::Cursor { .. } => return Err(ApiError::BadRequest("page[before] is not offered here; follow the next links".into())),
     };
     let from = suoja_core::num::to_usize(start.clamp(0, total));
     let to = suoja_core::num::to_usize(start.saturating_add(size).clamp(0, total));
@@ -152,8 +153,7 @@ pub async fn popular_tags(State(app): State<AppState>, Auth(scope): Auth, base: 
 /// `GET /tags/count`: how many tags are in use (the tickets of the last 60 days).
 pub async fn popular_tags_count(State(app): State<AppState>, Auth(scope): Auth) -> Result<Response, ApiError> {
     let all = app.helpdesk.popular_tags(&scope).await?;
-    let now = app.helpdesk.now();
-    Ok(ok(json!({"count": {"value": all.tags.len(), "refreshed_at": now.to_iso()}})))
+    Ok(ok(json!({"count": {"value": all.tags.len(), "refreshed_at": all.counted_at.to_iso()}})))
 }
 
 /// `GET /tickets/{id}/tags` → `{"tags": [...]}`.

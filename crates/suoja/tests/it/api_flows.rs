@@ -2938,6 +2938,10 @@ engine_test_clocked!(popular_tags_count_recent_tickets_most_used_first, |app, cl
     let after = v["links"]["next"].as_str().unwrap().to_string();
     let (_, v) = app.get(&after).await;
     assert_eq!(v["tags"], json!([{"name": "ted", "count": 1}]), "{v}");
+    let back = v["links"]["prev"].as_str().unwrap().to_string();
+    let (s, v) = app.get(&back).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["tags"], json!([{"name": "billing", "count": 2}, {"name": "vip", "count": 2}]), "{v}");
     // End users are not shown the team's tags.
     let (_, asker) = app.end_user_with_password("Aino Virtanen", "aino@example.fi").await;
     let (s, _) = app.call_password(&asker, Method::GET, "/api/v2/tags.json", None).await;

@@ -202,6 +202,17 @@ pub(crate) async fn world(app: &TestApp) -> World {
     )
     .await;
     ids.insert("trigger", id(&tr["id"]));
+    for key in ["trigger_category", "trigger_category_doomed"] {
+        let c = created(
+            app,
+            &admin,
+            "/api/v2/trigger_categories.json",
+            json!({"trigger_category": {"name": format!("Matriisi {key}")}}),
+            "trigger_category",
+        )
+        .await;
+        ids.insert(key, id(&c["id"]));
+    }
     let sla = created(
         app,
         &admin,
@@ -850,6 +861,8 @@ pub(crate) fn concrete(method: &str, path: &str, ids: &HashMap<&'static str, Str
             (_, p, "id") if p.starts_with("/api/v2/macros/") => "macro",
             (_, p, "id") if p.starts_with("/api/v2/automations/") => "automation",
             (_, p, "id") if p.starts_with("/api/v2/triggers/") => "trigger",
+            ("delete", "/api/v2/trigger_categories/{id}", _) => "trigger_category_doomed",
+            (_, p, "id") if p.starts_with("/api/v2/trigger_categories/") => "trigger_category",
             (_, p, "id") if p.starts_with("/api/v2/slas/policies/") => "sla_policy",
             ("delete", "/api/v2/business_hours/schedules/{id}", _) => "schedule_doomed",
             (_, "/agent/rules/schedules/{id}/remove", _) => "schedule_doomed_page",
@@ -974,6 +987,8 @@ pub(crate) fn api_body(method: &str, path: &str, ids: &HashMap<&'static str, Str
         }
         ("put", "/api/v2/triggers/{id}") => json!({"trigger": {"title": "Liipaisin"}}),
         ("put", "/api/v2/triggers/reorder") => json!({"trigger_ids": [n("trigger")]}),
+        ("post", "/api/v2/trigger_categories") => json!({"trigger_category": {"name": "Uusi luokka"}}),
+        ("patch", "/api/v2/trigger_categories/{id}") => json!({"trigger_category": {"name": "Luokka"}}),
         ("post", "/api/v2/slas/policies") => {
             json!({"sla_policy": {"title": "Uusi", "filter": {"all": []}, "policy_metrics": [{"priority": "high", "metric": "first_reply_time", "target": 30}]}})
         }

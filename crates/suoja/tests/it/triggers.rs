@@ -590,4 +590,67 @@ crate::engine_test!(a_trigger_calls_a_webhook_with_its_body_filled_in_for_the_ti
     let all = got.lock().unwrap().clone();
     assert_eq!(all.iter().filter(|v| v.get("who").is_some()).count(), 1, "{all:?}");
     assert!(!all.iter().any(|v| v.get("ticket") == Some(&json!(quiet.to_string()))), "{all:?}");
+    // A webhook a trigger calls is not removed from under it.
+    let (s, v) = app.delete(&format!("/api/v2/webhooks/{hook}.json")).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    let (s, _) = app.delete(&format!("/api/v2/triggers/{id}.json")).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, _) = app.delete(&format!("/api/v2/webhooks/{hook}.json")).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+});
+
+crate::engine_test!(triggers_are_filed_under_categories, |app| async move {
+    let (s, v) = app
+        .post(
+            "/api/v2/trigger_categories.json",
+            json!({"trigger_category": {"name": "Notifications", "position": 0}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let notices = v["trigger_category"]["id"].as_str().unwrap().to_string();
+    assert_eq!(v["trigger_category"]["name"], "Notifications");
+    let (s, v) = app
+        .post("/api/v2/trigger_categories.json", json!({"trigger_category": {"name": "Routing"}}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let routing = v["trigger_category"]["id"].as_str().unwrap().to_string();
+    let (s, v) = app
+        .post(
+            "/api/v2/triggers.json",
+            json!({"trigger": {"title": "Route VIP", "category_id": routing, "conditions": {"all": [c("current_tags", "includes", "vip")], "any": []}, "actions": [a("priority", json!("high"))]}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let id = v["trigger"]["id"].as_i64().unwrap();
+    assert_eq!(v["trigger"]["category_id"], json!(routing));
+    let (_, v) = app.get(&format!("/api/v2/triggers.json?category_id={routing}")).await;
+    let listed: Vec<i64> = v["triggers"].as_array().unwrap().iter().map(|t| t["id"].as_i64().unwrap()).collect();
+    assert_eq!(listed, vec![id], "{v}");
+    // A category holding a trigger is not removed; an unknown one is not taken.
+    let (s, v) = app.delete(&format!("/api/v2/trigger_categories/{routing}.json")).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let (s, v) = app
+        .put(&format!("/api/v2/triggers/{id}.json"), json!({"trigger": {"category_id": "999999"}}))
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(v.to_string().contains("no trigger category"), "{v}");
+    // Moved, it leaves the category, which can then go; its conditions and actions stay.
+    let (s, v) = app
+        .put(&format!("/api/v2/triggers/{id}.json"), json!({"trigger": {"category_id": notices}}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["trigger"]["category_id"], json!(notices));
+    assert_eq!(v["trigger"]["actions"], json!([a("priority", json!("high"))]));
+    let (s, v) = app
+        .patch_json(
+            &format!("/api/v2/trigger_categories/{routing}.json"),
+            json!({"trigger_category": {"name": "Reitit"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["trigger_category"]["name"], "Reitit");
+    let (s, _) = app.delete(&format!("/api/v2/trigger_categories/{routing}.json")).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (_, v) = app.get("/api/v2/trigger_categories.json").await;
+    assert_eq!(v["trigger_categories"].as_array().unwrap().len(), 1, "{v}");
 });
