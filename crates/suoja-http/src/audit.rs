@@ -42,6 +42,19 @@ const AUDITED: &[&str] = &[
     "/api/v2/deleted_users",
     "/api/v2/deleted_tickets",
     "/api/v2/comment_redactions",
+    // Business rules and the fields they test.
+    "/api/v2/views",
+    "/api/v2/macros",
+    "/api/v2/triggers",
+    "/api/v2/trigger_categories",
+    "/api/v2/automations",
+    "/api/v2/slas/",
+    "/api/v2/business_hours/",
+    "/api/v2/ticket_fields",
+    "/api/v2/ticket_forms",
+    "/api/v2/user_fields",
+    "/api/v2/organization_fields",
+    "/agent/rules/",
     "/admin/",
     "/privacy/",
     "/account/",
@@ -194,6 +207,16 @@ mod tests {
         assert_eq!(audited(&Method::DELETE, "/api/v2/webhooks/{id}"), Some(Action::Destroy));
         assert_eq!(audited(&Method::GET, "/api/v2/privacy/exports/{id}/download"), Some(Action::Exported));
         assert_eq!(audited(&Method::POST, "/signin"), Some(Action::Login));
+        assert_eq!(audited(&Method::POST, "/api/v2/triggers"), Some(Action::Create));
+        assert_eq!(audited(&Method::PUT, "/api/v2/slas/policies/{id}"), Some(Action::Update));
+        assert_eq!(audited(&Method::PATCH, "/api/v2/trigger_categories/{id}"), Some(Action::Update));
+        assert_eq!(
+            audited(&Method::DELETE, "/api/v2/business_hours/schedules/{id}/holidays/{holiday_id}"),
+            Some(Action::Destroy)
+        );
+        assert_eq!(audited(&Method::POST, "/agent/rules/schedules/{id}/remove"), Some(Action::Destroy));
+        // Reading what a macro would do changes nothing.
+        assert_eq!(audited(&Method::GET, "/api/v2/macros/{id}/apply"), None);
         assert_eq!(audited(&Method::GET, "/api/v2/tickets"), None);
         assert_eq!(audited(&Method::POST, "/api/v2/tickets"), None);
         assert_eq!(

@@ -286,3 +286,43 @@ engine_test_configured!(
         assert!(l["ledger"]["broken"].is_null(), "{l}");
     }
 );
+
+crate::engine_test!(business_rule_changes_are_in_the_audit_log, |app| async move {
+    let (s, v) = app
+        .post(
+            "/api/v2/triggers.json",
+            json!({"trigger": {"title": "Audited", "conditions": {"all": [{"field": "status", "operator": "is", "value": "open"}]}, "actions": [{"field": "priority", "value": "high"}]}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let trigger = v["trigger"]["id"].as_i64().unwrap();
+    let (s, v) = app
+        .post(
+            "/api/v2/slas/policies.json",
+            json!({"sla_policy": {"title": "Audited", "filter": {"all": []}, "policy_metrics": [{"priority": "high", "metric": "first_reply_time", "target": 30}]}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (s, _) = app.delete(&format!("/api/v2/triggers/{trigger}.json")).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    // Reading rules is not a change.
+    let (s, _) = app.get("/api/v2/triggers.json").await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, v) = log(&app, "").await;
+    let seen: Vec<(String, String)> = v["audit_logs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["source_type"].as_str().is_some_and(|t| t.starts_with("triggers") || t.starts_with("slas")))
+        .map(|e| (e["action"].as_str().unwrap().to_string(), e["source_type"].as_str().unwrap().to_string()))
+        .collect();
+    assert_eq!(
+        seen,
+        vec![
+            ("destroy".to_string(), "triggers".to_string()),
+            ("create".to_string(), "slas.policies".to_string()),
+            ("create".to_string(), "triggers".to_string()),
+        ],
+        "{v}"
+    );
+});
