@@ -162,6 +162,10 @@ impl Helpdesk {
         suoja_search::index::insert_many(&mut tx, scope.tenant, suoja_search::DocKind::Ticket, &pending).await?;
         tx.commit().await?;
         suoja_store::dialect::refresh_statistics(&self.db).await?;
+        // Imported tickets' SLA clocks are measured in the background, as after a policy change.
+        if self.has_sla_policies(scope.tenant).await? {
+            self.remeasure_later(scope.tenant);
+        }
         Ok(ids)
     }
 }

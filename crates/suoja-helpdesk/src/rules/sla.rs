@@ -628,6 +628,12 @@ impl Helpdesk {
         self.measure_ticket(&mut c, scope.tenant, id, self.now()).await
     }
 
+    /// Whether the tenant has an SLA policy in use.
+    pub(crate) async fn has_sla_policies(&self, tenant: TenantId) -> Result<bool> {
+        let mut c = self.db.read().await?;
+        Ok(!suoja_store::rules::list_active_shared(&mut c, tenant, Kind::Sla.as_str()).await?.is_empty())
+    }
+
     /// Whether the tenant's SLA clocks are being measured again now (a benchmark waits for it).
     pub fn remeasuring(&self, tenant: TenantId) -> bool {
         self.remeasuring.lock().unwrap_or_else(std::sync::PoisonError::into_inner).contains_key(&tenant)

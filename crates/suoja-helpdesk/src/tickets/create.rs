@@ -330,7 +330,7 @@ impl Helpdesk {
         let audit_id = self
             .record_audit(c, scope.tenant, &row, Some(scope.actor), comment.via.as_str(), &events, now)
             .await?;
-        // Bulk imports bring history whose clocks ran elsewhere: measured when next changed.
+        // Bulk imports are measured together in the background once they are in.
         if !bulk {
             self.keep_sla(c, scope.tenant, row.id, now).await?;
         }

@@ -384,3 +384,38 @@ engine_test_clocked!(a_reply_made_private_and_an_agent_s_own_request_move_the_cl
     late.sort_unstable();
     assert_eq!(late, vec![asked, opened]);
 });
+
+engine_test_clocked!(imported_tickets_are_measured_once_they_are_in, |app, clock| async move {
+    let (s, v) = app
+        .post(
+            "/api/v2/slas/policies.json",
+            json!({"sla_policy": {"title": "All", "filter": {"all": [], "any": []},
+                "policy_metrics": [{"priority": "normal", "metric": "first_reply_time", "target": 30}]}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let ted = app.user("Ted Virtanen", "ted@example.fi").await;
+    let imported = app
+        .helpdesk()
+        .import_tickets(
+            &app.admin_scope(),
+            (0..3)
+                .map(|i| crate::harness::import_ticket(ted, &format!("Tuotu {i}"), "Vanha pyyntö"))
+                .collect(),
+        )
+        .await
+        .unwrap();
+    clock.advance_ms(31 * MINUTE);
+    let mut want: Vec<i64> = imported.iter().map(|t| t.0).collect();
+    want.sort_unstable();
+    let mut got = Vec::new();
+    for _ in 0..100 {
+        got = overdue(&app).await;
+        got.sort_unstable();
+        if got == want {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(got, want, "the imported tickets' first replies are overdue");
+});
