@@ -238,17 +238,20 @@ pub async fn breach_of(c: &mut Conn, tenant: TenantId, ticket: TicketId) -> Resu
     Ok(v.flatten().map(Timestamp))
 }
 
-/// The tenant's tickets not yet solved, from `after` on by id, at most `limit` (to recount
-/// their SLA breaches when a policy or schedule changes).
-pub async fn unsolved_after(c: &mut Conn, tenant: TenantId, after: i64, limit: i64) -> Result<Vec<TicketId>> {
-    let ids: Vec<i64> = sqlx::query_scalar(
-        "SELECT id FROM tickets WHERE tenant_id = $1 AND id > $2 AND status IN ('new', 'open', 'pending', 'hold') AND deleted_at IS NULL \
-         ORDER BY id LIMIT $3",
-    )
+/// The tenant's tickets not yet solved, from `after` on by id, at most `limit`, with the SLA
+/// breach each keeps (to measure them again when a policy or schedule changes).
+pub async fn unsolved_after(c: &mut Conn, tenant: TenantId, after: i64, limit: i64) -> Result<Vec<(crate::tickets::TicketRow, Option<Timestamp>)>> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {}, sla_breach_at FROM tickets WHERE tenant_id = $1 AND id > $2 AND status IN ('new', 'open', 'pending', 'hold') \
+         AND deleted_at IS NULL ORDER BY id LIMIT $3",
+        crate::tickets::COLS
+    )))
     .bind(tenant.0)
     .bind(after)
     .bind(limit)
     .fetch_all(c)
     .await?;
-    Ok(ids.into_iter().map(TicketId).collect())
+    rows.iter()
+        .map(|r| Ok((crate::tickets::from_row(r)?, crate::row::opt_i64(r, "sla_breach_at")?.map(Timestamp))))
+        .collect()
 }

@@ -173,6 +173,22 @@ impl WhenThen {
     }
 }
 
+/// Puts the rules of a kind named in `ids` first, in that order, the others after them in the
+/// order they had, in the caller's transaction. `false` (nothing changed) when `ids` is empty,
+/// names a rule twice or names one the tenant does not have: the caller says which list.
+async fn reorder(c: &mut suoja_store::Conn, scope: &Scope, kind: Kind, ids: &[i64], now: suoja_core::Timestamp) -> Result<bool> {
+    let rows = suoja_store::rules::list(c, scope.tenant, kind.as_str(), scope.actor).await?;
+    let mut seen = std::collections::BTreeSet::new();
+    if ids.is_empty() || ids.iter().any(|id| !seen.insert(*id) || !rows.iter().any(|r| r.id == *id)) {
+        return Ok(false);
+    }
+    let order = ids.iter().copied().chain(rows.iter().map(|r| r.id).filter(|id| !seen.contains(id)));
+    for (i, id) in order.enumerate() {
+        suoja_store::rules::set_position(c, scope.tenant, kind.as_str(), id, i64::try_from(i).unwrap_or(0), now).await?;
+    }
+    Ok(true)
+}
+
 /// A default rule every tenant gets: shared, keyed, at its place among the defaults.
 fn default_row(kind: Kind, key: &str, title: &str, place: usize, active: bool, definition: String, now: suoja_core::Timestamp) -> RuleRow {
     RuleRow {

@@ -477,17 +477,11 @@ impl Helpdesk {
         }
         let now = self.now();
         let mut tx = self.db.begin().await?;
-        let rows = suoja_store::rules::list(&mut tx, scope.tenant, Kind::Sla.as_str(), scope.actor).await?;
-        let mut seen = std::collections::BTreeSet::new();
-        if ids.is_empty() || ids.iter().any(|id| !seen.insert(*id) || !rows.iter().any(|r| r.id == *id)) {
+        if !super::reorder(&mut tx, scope, Kind::Sla, ids, now).await? {
             return Err(HelpdeskError::invalid(
                 "sla_policy_ids",
                 "sla_policy_ids: the tenant's SLA policy ids, each once, in the order wanted",
             ));
-        }
-        let order = ids.iter().copied().chain(rows.iter().map(|r| r.id).filter(|id| !seen.contains(id)));
-        for (i, id) in order.enumerate() {
-            suoja_store::rules::set_position(&mut tx, scope.tenant, Kind::Sla.as_str(), id, i64::try_from(i).unwrap_or(0), now).await?;
         }
         tx.commit().await?;
         self.remeasure_later(scope.tenant);
@@ -678,26 +672,23 @@ impl Helpdesk {
         loop {
             let now = self.now();
             let mut changes = Vec::new();
-            let ids = {
+            let rows = {
                 let mut c = self.db.read().await?;
-                let ids = suoja_store::schedules::unsolved_after(&mut c, tenant, after, 200).await?;
+                let rows = suoja_store::schedules::unsolved_after(&mut c, tenant, after, 200).await?;
                 let rules = self.sla_rules(&mut c, tenant).await?;
-                for id in &ids {
-                    let Some(row) = suoja_store::tickets::by_id(&mut c, tenant, *id).await? else {
-                        continue;
-                    };
+                for (row, kept) in &rows {
                     let next = match &rules {
-                        Some(r) => self.measure_row(&mut c, tenant, &row, r, now).await?.and_then(|s| s.next_breach()),
+                        Some(r) => self.measure_row(&mut c, tenant, row, r, now).await?.and_then(|s| s.next_breach()),
                         None => None,
                     };
-                    if next != suoja_store::schedules::breach_of(&mut c, tenant, *id).await? {
-                        changes.push((*id, next, row.updated_at));
+                    if next != *kept {
+                        changes.push((row.id, next, row.updated_at));
                     }
                 }
-                ids
+                rows
             };
-            let Some(last) = ids.last() else { return Ok(n) };
-            after = last.0;
+            let Some((last, _)) = rows.last() else { return Ok(n) };
+            after = last.id.0;
             if !changes.is_empty() {
                 let mut tx = self.db.begin().await?;
                 for (id, next, seen) in changes {
@@ -705,7 +696,7 @@ impl Helpdesk {
                 }
                 tx.commit().await?;
             }
-            n += ids.len();
+            n += rows.len();
         }
     }
 }

@@ -433,22 +433,27 @@ fn check_notice_text(what: &str, text: &str, most: usize) -> Result<()> {
     macros::check_placeholders_in(text, &placeholders())
 }
 
+/// An action's value as a list of texts (numbers written out); empty when it is not one.
+fn texts(v: &Value) -> Vec<String> {
+    match v {
+        Value::Array(items) => items
+            .iter()
+            .map(|v| match v {
+                Value::String(s) => Some(s.clone()),
+                Value::Number(n) => Some(n.to_string()),
+                _ => None,
+            })
+            .collect::<Option<Vec<_>>>()
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    }
+}
+
 /// Reads one action of a trigger.
 pub(crate) fn parse_action(a: &Action) -> Result<Act> {
     match a.field.as_str() {
         "notification_user" | "notification_group" => {
-            let parts: Vec<String> = match &a.value {
-                Value::Array(items) => items
-                    .iter()
-                    .map(|v| match v {
-                        Value::String(s) => Some(s.clone()),
-                        Value::Number(n) => Some(n.to_string()),
-                        _ => None,
-                    })
-                    .collect::<Option<Vec<_>>>()
-                    .unwrap_or_default(),
-                _ => Vec::new(),
-            };
+            let parts = texts(&a.value);
             let [to, subject, body] = parts.as_slice() else {
                 return Err(HelpdeskError::invalid(
                     "actions",
@@ -485,18 +490,7 @@ pub(crate) fn parse_action(a: &Action) -> Result<Act> {
             }))
         }
         "notification_webhook" => {
-            let parts: Vec<String> = match &a.value {
-                Value::Array(items) => items
-                    .iter()
-                    .map(|v| match v {
-                        Value::String(s) => Some(s.clone()),
-                        Value::Number(n) => Some(n.to_string()),
-                        _ => None,
-                    })
-                    .collect::<Option<Vec<_>>>()
-                    .unwrap_or_default(),
-                _ => Vec::new(),
-            };
+            let parts = texts(&a.value);
             let [id, body] = parts.as_slice() else {
                 return Err(HelpdeskError::invalid(
                     "actions",
@@ -937,17 +931,11 @@ impl Helpdesk {
         let now = self.now();
         let mut tx = self.db.begin().await?;
         self.ensure_default_triggers(&mut tx, scope.tenant).await?;
-        let rows = suoja_store::rules::list(&mut tx, scope.tenant, Kind::Trigger.as_str(), scope.actor).await?;
-        let mut seen = std::collections::BTreeSet::new();
-        if ids.is_empty() || ids.iter().any(|id| !seen.insert(*id) || !rows.iter().any(|r| r.id == *id)) {
+        if !super::reorder(&mut tx, scope, Kind::Trigger, ids, now).await? {
             return Err(HelpdeskError::invalid(
                 "trigger_ids",
                 "trigger_ids: the tenant's trigger ids, each once, in the order wanted",
             ));
-        }
-        let order = ids.iter().copied().chain(rows.iter().map(|r| r.id).filter(|id| !seen.contains(id)));
-        for (i, id) in order.enumerate() {
-            suoja_store::rules::set_position(&mut tx, scope.tenant, Kind::Trigger.as_str(), id, i64::try_from(i).unwrap_or(0), now).await?;
         }
         tx.commit().await?;
         self.trigger_cache.forget(scope.tenant);

@@ -379,6 +379,21 @@ fn trigger_input(body: &JsonBody) -> Result<TriggerInput, ApiError> {
     })
 }
 
+/// The ids of a reorder body, `{key: [id, …]}` (numbers or strings of digits, at most 5 000).
+pub(crate) fn order_of(body: &JsonBody, key: &str, wrong: &str) -> Result<Vec<i64>, ApiError> {
+    let root = Obj::root(&body.0);
+    root.only(&[key])?;
+    let bad = || ApiError::Field(key.into(), wrong.into(), "InvalidValue");
+    match root.raw(key) {
+        Some(Value::Array(items)) if items.len() <= 5_000 => items
+            .iter()
+            .map(|v| v.as_i64().or_else(|| v.as_str().and_then(|s| s.parse().ok())))
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(bad),
+        _ => Err(bad()),
+    }
+}
+
 fn active_param(params: &Params) -> Result<Option<bool>, ApiError> {
     match params.get("active") {
         None | Some("") => Ok(None),
@@ -388,7 +403,7 @@ fn active_param(params: &Params) -> Result<Option<bool>, ApiError> {
     }
 }
 
-fn listed(root: &str, items: Vec<Value>) -> Response {
+pub(crate) fn listed(root: &str, items: Vec<Value>) -> Response {
     let count = items.len();
     ok(json!({root: items, "count": count, "next_page": null, "previous_page": null}))
 }
@@ -671,22 +686,7 @@ pub async fn triggers_delete(State(app): State<AppState>, Auth(scope): Auth, Pat
 
 /// `PUT /triggers/reorder` with `{"trigger_ids": [...]}`: every trigger, in the order wanted.
 pub async fn triggers_reorder(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, body: JsonBody) -> Result<Response, ApiError> {
-    let root = Obj::root(&body.0);
-    root.only(&["trigger_ids"])?;
-    let ids: Vec<i64> = match root.raw("trigger_ids") {
-        Some(Value::Array(items)) if items.len() <= 5_000 => items
-            .iter()
-            .map(|v| v.as_i64().or_else(|| v.as_str().and_then(|s| s.parse().ok())))
-            .collect::<Option<Vec<_>>>()
-            .ok_or_else(|| ApiError::Field("trigger_ids".into(), "trigger_ids: a list of trigger ids".into(), "InvalidValue"))?,
-        _ => {
-            return Err(ApiError::Field(
-                "trigger_ids".into(),
-                "trigger_ids: a list of trigger ids".into(),
-                "InvalidValue",
-            ));
-        }
-    };
+    let ids = order_of(&body, "trigger_ids", "trigger_ids: a list of trigger ids")?;
     let list = app.helpdesk.reorder_triggers(&scope, &ids).await?;
     Ok(listed("triggers", list.iter().map(|t| trigger(t, &base)).collect()))
 }

@@ -10,6 +10,7 @@ use suoja_helpdesk::rules::schedules::{HolidayInput, Schedule, ScheduleInput};
 use suoja_helpdesk::rules::sla::{METRICS, PolicyMetric, SlaInput, SlaPolicy, TicketSla};
 use suoja_store::schedules::HolidayRow;
 
+use super::rules::listed;
 use super::{created, no_content, ok};
 use crate::extract::{Auth, BaseUrl, JsonBody, Obj, parse_id};
 use crate::{ApiError, AppState};
@@ -96,11 +97,6 @@ fn policy_input(body: &JsonBody) -> Result<SlaInput, ApiError> {
     })
 }
 
-fn listed(root: &str, items: Vec<Value>) -> Response {
-    let count = items.len();
-    ok(json!({root: items, "count": count, "next_page": null, "previous_page": null}))
-}
-
 /// `GET /slas/policies`
 pub async fn policies_index(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl) -> Result<Response, ApiError> {
     let list = app.helpdesk.list_sla_policies(&scope).await?;
@@ -143,17 +139,7 @@ pub async fn policies_delete(State(app): State<AppState>, Auth(scope): Auth, Pat
 
 /// `PUT /slas/policies/reorder` with `{"sla_policy_ids": [...]}`.
 pub async fn policies_reorder(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, body: JsonBody) -> Result<Response, ApiError> {
-    let root = Obj::root(&body.0);
-    root.only(&["sla_policy_ids"])?;
-    let bad = || ApiError::Field("sla_policy_ids".into(), "sla_policy_ids: a list of SLA policy ids".into(), "InvalidValue");
-    let ids: Vec<i64> = match root.raw("sla_policy_ids") {
-        Some(Value::Array(items)) if items.len() <= 5_000 => items
-            .iter()
-            .map(|v| v.as_i64().or_else(|| v.as_str().and_then(|s| s.parse().ok())))
-            .collect::<Option<Vec<_>>>()
-            .ok_or_else(bad)?,
-        _ => return Err(bad()),
-    };
+    let ids = super::rules::order_of(&body, "sla_policy_ids", "sla_policy_ids: a list of SLA policy ids")?;
     let list = app.helpdesk.reorder_sla_policies(&scope, &ids).await?;
     Ok(listed("sla_policies", list.iter().map(|p| policy(p, &base)).collect()))
 }
