@@ -92,6 +92,10 @@ pub struct EngineResult {
     /// Bytes written to disk per created ticket at each concurrency (SQLite: the server's
     /// writes, WAL and database; PostgreSQL: WAL bytes).
     pub create_bytes: Vec<(usize, f64)>,
+    /// A public reply of 40 words to an existing ticket, at each concurrency.
+    pub reply: Vec<(usize, Stats)>,
+    /// Bytes written to disk per reply at each concurrency (as `create_bytes`).
+    pub reply_bytes: Vec<(usize, f64)>,
     /// Create-ticket with `durable_commits = false` (SQLite `synchronous=NORMAL`).
     pub create_normal: Vec<(usize, Stats)>,
     /// Create-ticket with `sqlite_native_writer = false` (statements through sqlx's thread).
@@ -145,6 +149,18 @@ async fn create_load(base: &str, auth: &(String, String), requester: i64, conc: 
         c.post(url.clone()).json(
             &json!({"ticket": {"requester_id": requester, "subject": subject, "comment": {"body": body}, "tags": ["bench", "load"], "priority": "normal"}}),
         )
+    })
+    .await
+}
+
+/// Adds a public reply of 40 words to the seeded tickets (spread over them, so no two loops
+/// wait on one ticket) through the API at `conc` for `secs`.
+async fn reply_load(base: &str, auth: &(String, String), tickets: i64, conc: usize, secs: Duration) -> anyhow::Result<Stats> {
+    let base = base.to_string();
+    load::run(conc, secs, auth, move |c, i| {
+        let id = (suoja_core::num::to_i64(i) * 7919 + 13) % tickets + 1;
+        c.put(format!("{base}/api/v2/tickets/{id}.json"))
+            .json(&json!({"ticket": {"comment": {"body": reply_text(i), "public": true}}}))
     })
     .await
 }
@@ -269,6 +285,17 @@ fn ticket_text(i: usize) -> (String, String) {
         body.push_str("rarebenchword ");
     }
     (format!("Ticket {i} about {}", word(i)), body)
+}
+
+/// A reply of exactly 40 words from the same vocabulary as the tickets.
+fn reply_text(i: usize) -> String {
+    let words: Vec<String> = (0..40)
+        .map(|n| {
+            let (_, body) = ticket_text(i.wrapping_mul(31).wrapping_add(n));
+            body.split(' ').nth(n % 7).unwrap_or("help").to_string()
+        })
+        .collect();
+    words.join(" ")
 }
 
 async fn create_pg_database(admin: &str) -> anyhow::Result<String> {
@@ -512,6 +539,17 @@ async fn run_engine(engine: &str, pg: Option<&str>, args: &BenchArgs, baseline_c
         result.create.push((conc, stats));
     }
     let max_id = suoja_core::num::to_i64(args.tickets);
+    for &(conc, _) in baseline_create {
+        let before = disk_writes(server.child.id(), settings.database_url.as_deref()).await;
+        let stats = reply_load(&base, &auth, max_id, conc, secs).await?;
+        let after = disk_writes(server.child.id(), settings.database_url.as_deref()).await;
+        let replies = stats.rps * secs.as_secs_f64();
+        if let (Some(b), Some(a)) = (before, after) {
+            result.reply_bytes.push((conc, a.saturating_sub(b) as f64 / replies.max(1.0)));
+        }
+        println!("  {engine} reply c={conc}: {}", stats.line());
+        result.reply.push((conc, stats));
+    }
     let url = format!("{base}/api/v2/tickets");
     let show = load::run(16, secs, &auth, move |c, i| {
         c.get(format!("{url}/{}.json", (suoja_core::num::to_i64(i) * 7919) % max_id + 1))
