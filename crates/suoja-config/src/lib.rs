@@ -85,6 +85,12 @@ pub struct Settings {
     pub log_format: String,
     /// Seconds in-flight requests get to finish at shutdown.
     pub shutdown_grace_secs: u64,
+    /// Seconds a stopping node keeps serving while `/readyz` already says it is going away, so a
+    /// load balancer checking it stops sending new requests first (0: stop at once; behind a
+    /// balancer, a little more than its check interval).
+    pub shutdown_drain_secs: u64,
+    /// A bearer token that opens `/metrics` (Prometheus text); unset, `/metrics` is not served.
+    pub metrics_token: Option<String>,
     /// The address people reach this installation at (for links in messages); defaults to
     /// `http://LISTEN`.
     pub public_url: Option<String>,
@@ -198,6 +204,8 @@ impl Default for Settings {
             sqlite_native_writer: true,
             log_format: "text".into(),
             shutdown_grace_secs: 30,
+            shutdown_drain_secs: 0,
+            metrics_token: None,
             public_url: None,
             privacy_time_zone: "UTC".into(),
             privacy_holidays: Vec::new(),
@@ -258,6 +266,8 @@ pub const DEFAULT_TOML: &str = r#"# Suoja configuration. Every key can also be s
 # sqlite_native_writer = true                   # SQLite: writer statements in place (false: through sqlx's thread)
 # log_format = "text"                           # or "json"
 # shutdown_grace_secs = 30
+# shutdown_drain_secs = 0                       # behind a load balancer: /readyz fails this long before stopping
+# metrics_token: a bearer token (at least 16 characters) that opens /metrics for Prometheus
 # public_url: where people reach Suoja, for links in messages (default http://LISTEN),
 #   for example https://help.example.com
 #
@@ -400,6 +410,12 @@ impl Settings {
         }
         if let Some(v) = parse_env("SUOJA_SHUTDOWN_GRACE_SECS", "shutdown_grace_secs")? {
             s.shutdown_grace_secs = v;
+        }
+        if let Some(v) = parse_env("SUOJA_SHUTDOWN_DRAIN_SECS", "shutdown_drain_secs")? {
+            s.shutdown_drain_secs = v;
+        }
+        if let Some(v) = env("SUOJA_METRICS_TOKEN") {
+            s.metrics_token = Some(v);
         }
         if let Some(v) = env("SUOJA_PUBLIC_URL") {
             s.public_url = Some(v);
@@ -591,6 +607,14 @@ impl Settings {
             return Err(ConfigError::Invalid {
                 name: "node_name",
                 message: "use 1 to 64 letters, digits, '.', '_' and '-'".into(),
+            });
+        }
+        if let Some(t) = &self.metrics_token
+            && (t.len() < 16 || !t.chars().all(|c| c.is_ascii_graphic()))
+        {
+            return Err(ConfigError::Invalid {
+                name: "metrics_token",
+                message: "use at least 16 printable characters without spaces".into(),
             });
         }
         Ok(())

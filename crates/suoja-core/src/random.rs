@@ -1,4 +1,5 @@
-//! Randomness from the operating system, for keys, tokens and job ids.
+//! Randomness from the operating system, for keys, tokens and job ids; and comparing secrets
+//! without timing leaks.
 
 /// Fills a fixed-size array with OS randomness.
 pub fn bytes<const N: usize>() -> [u8; N] {
@@ -19,4 +20,10 @@ pub fn token<const N: usize>() -> String {
 /// 32 lower-case hex characters (the shape of a Zendesk job status id).
 pub fn hex_id() -> String {
     hex::encode(bytes::<16>())
+}
+
+/// Whether two byte strings are equal, in time that depends on their lengths only (not on
+/// where they first differ): for comparing secrets a caller sent with stored ones.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }

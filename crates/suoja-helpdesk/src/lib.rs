@@ -5,6 +5,7 @@
 
 mod auth;
 mod bulk;
+pub mod cluster;
 pub mod consult;
 pub mod crypt;
 mod error;

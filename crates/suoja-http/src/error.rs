@@ -156,10 +156,12 @@ fn helpdesk_response(e: HelpdeskError) -> Response {
         ErrorKind::NotFound => ApiError::NotFound.into_response(),
         ErrorKind::Unavailable => {
             tracing::warn!(error = %e, "dependency unavailable");
-            body(
+            let mut r = body(
                 StatusCode::SERVICE_UNAVAILABLE,
                 json!({"error": "Unavailable", "description": "The service is busy; try again shortly"}),
-            )
+            );
+            r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            r
         }
         ErrorKind::Internal => {
             tracing::error!(error = %e, "internal error");

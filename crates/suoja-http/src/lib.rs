@@ -7,6 +7,7 @@ mod audit;
 mod error;
 mod extract;
 mod middleware;
+pub mod node;
 mod openapi;
 mod package_body;
 mod routes;
@@ -77,6 +78,8 @@ pub struct AppState {
     pub rate: Arc<RateLimiter>,
     /// The mail channel, when the installation sends or fetches mail.
     pub mail: Option<Arc<suoja_mail::Setup>>,
+    /// This node: readiness, metrics, the nodes serving with it.
+    pub node: Arc<node::Node>,
 }
 
 impl AppState {
@@ -90,7 +93,14 @@ impl AppState {
             limits,
             rate,
             mail: None,
+            node: Arc::new(node::Node::new("suoja".into(), None)),
         }
+    }
+
+    /// As the node `node` (its name, metrics token and counters shared with the background work).
+    pub fn with_node(mut self, node: Arc<node::Node>) -> Self {
+        self.node = node;
+        self
     }
 
     /// With the mail channel `mail` (the admins' mail page shows and tests it).

@@ -79,19 +79,24 @@ impl RateLimiter {
         }
     }
 
-    /// Takes one request from `key`'s bucket of `per_minute`: `Ok(remaining)` or
-    /// `Err(retry_after_secs)`.
-    fn take(&self, key: [u8; 16], per_minute: u32) -> Result<u32, u64> {
-        self.take_within(key, per_minute, 60.0)
+    /// Takes one request from `key`'s bucket of `per_minute`, of which this node enforces its
+    /// `share` (one of that many nodes): `Ok(remaining)` or `Err(retry_after_secs)`.
+    fn take(&self, key: [u8; 16], per_minute: u32, share: u32) -> Result<u32, u64> {
+        self.take_within(key, per_minute.div_ceil(share.max(1)), 60.0)
     }
 
     /// Takes one of the few anonymous attempts at `what` a client gets (see [`Sensitive`]):
     /// `Err(retry_after_secs)` when they are spent. These buckets live in the same fixed table.
-    pub fn take_sensitive(&self, what: Sensitive, client: Option<std::net::IpAddr>) -> Result<(), u64> {
+    /// With `share` nodes serving, this node allows its share of them (rounded up).
+    pub fn take_sensitive(&self, what: Sensitive, client: Option<std::net::IpAddr>, share: u32) -> Result<(), u64> {
         let client = client.map(|ip| ip.to_string()).unwrap_or_default();
         let (cap, window) = what.allowance();
-        self.take_within(key(&[b"sensitive", what.name().as_bytes(), client.as_bytes()]), cap, window)
-            .map(|_| ())
+        self.take_within(
+            key(&[b"sensitive", what.name().as_bytes(), client.as_bytes()]),
+            cap.div_ceil(share.max(1)),
+            window,
+        )
+        .map(|_| ())
     }
 
     /// Takes one from `key`'s bucket holding `cap`, refilled over `window_secs`.
@@ -248,17 +253,21 @@ pub async fn transport_security(State(state): State<AppState>, req: Request, nex
 }
 
 /// Applies the rate limits (per client address, then per account) and adds `X-Rate-Limit`
-/// headers; a refused request costs nothing more than this.
+/// headers; a refused request costs nothing more than this. With several nodes serving one
+/// database, each enforces its share of every limit (a balancer spreading requests evenly makes
+/// the shares add up to the limit); the headers speak of the whole limit.
 pub async fn rate_limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let limit = state.rate.limit();
+    let share = state.node.nodes_alive();
     let client = client_addr(&req, &state.limits.trusted_proxies).map(|ip| ip.to_string()).unwrap_or_default();
     let taken = state
         .rate
-        .take(key(&[b"client", client.as_bytes()]), state.rate.per_client)
+        .take(key(&[b"client", client.as_bytes()]), state.rate.per_client, share)
         .and_then(|by_client| match account(&req) {
-            Some(a) => state.rate.take(key(&[b"account", &a]), state.rate.per_minute),
-            None => Ok(by_client.min(limit)),
-        });
+            Some(a) => state.rate.take(key(&[b"account", &a]), state.rate.per_minute, share),
+            None => Ok(by_client),
+        })
+        .map(|remaining| remaining.saturating_mul(share).min(limit));
     match taken {
         Ok(remaining) => {
             let mut res = next.run(req).await;
@@ -276,9 +285,11 @@ pub async fn rate_limit(State(state): State<AppState>, req: Request, next: Next)
     }
 }
 
-/// Logs each request by route template, status and duration.
-pub async fn request_log(req: Request, next: Next) -> Response {
+/// Logs each request by route template, status and duration, and counts it in the node's
+/// metrics.
+pub async fn request_log(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let started = Instant::now();
+    state.node.request_started();
     let method = req.method().clone();
     let route = req
         .extensions()
@@ -288,6 +299,7 @@ pub async fn request_log(req: Request, next: Next) -> Response {
     let span = tracing::info_span!("request", http.method = %method, http.route = %route, tenant.id = tracing::field::Empty, actor.id = tracing::field::Empty);
     let res = tracing::Instrument::instrument(next.run(req), span.clone()).await;
     let status = res.status().as_u16();
+    state.node.request_ended(method.as_str(), &route, status, started.elapsed());
     span.in_scope(|| {
         tracing::info!(
             http.status = status,
@@ -389,14 +401,39 @@ mod tests {
         let r = RateLimiter::new(5, 20);
         let k = key(&[b"account", b"a@b.fi"]);
         for _ in 0..5 {
-            assert!(r.take(k, 5).is_ok());
+            assert!(r.take(k, 5, 1).is_ok());
         }
-        assert!(r.take(k, 5).is_err(), "the sixth in a minute is refused");
+        assert!(r.take(k, 5, 1).is_err(), "the sixth in a minute is refused");
         // A flood of other keys neither grows the table nor loses an active key for long: it
         // takes over least recently used slots.
         for i in 0..200_000u32 {
-            let _ = r.take(key(&[b"client", &i.to_le_bytes()]), 20);
+            let _ = r.take(key(&[b"client", &i.to_le_bytes()]), 20, 1);
         }
         assert_eq!(r.slots.lock().unwrap().len(), SLOTS);
+    }
+
+    #[test]
+    fn each_of_several_nodes_enforces_its_share_rounded_up() {
+        let r = RateLimiter::new(10, 50);
+        let k = key(&[b"account", b"a@b.fi"]);
+        // One of three nodes: 10 / 3, rounded up, is 4.
+        for _ in 0..4 {
+            assert!(r.take(k, 10, 3).is_ok());
+        }
+        assert!(r.take(k, 10, 3).is_err(), "the fifth on this node is refused");
+        let alone = key(&[b"account", b"c@d.fi"]);
+        for _ in 0..10 {
+            assert!(r.take(alone, 10, 1).is_ok());
+        }
+        assert!(r.take(alone, 10, 1).is_err());
+        // The few anonymous attempts are shared too, never down to none.
+        let ip = Some("192.0.2.7".parse().unwrap());
+        let (cap, _) = Sensitive::MailedLink.allowance();
+        let mut allowed = 0;
+        while r.take_sensitive(Sensitive::MailedLink, ip, 3).is_ok() {
+            allowed += 1;
+        }
+        assert_eq!(allowed, cap.div_ceil(3));
+        assert!(allowed >= 1);
     }
 }

@@ -416,7 +416,7 @@ pub fn table() -> Vec<(Doc, MethodRouter<AppState>)> {
 pub fn every_route() -> Vec<(&'static str, &'static str)> {
     let mut all: Vec<_> = table().into_iter().map(|(doc, _)| (doc.method, doc.path)).collect();
     all.extend(crate::web::table().into_iter().map(|p| (p.method, p.path)));
-    all.extend([("get", "/api/v2/openapi"), ("get", "/healthz")]);
+    all.extend([("get", "/api/v2/openapi"), ("get", "/healthz"), ("get", "/readyz"), ("get", "/metrics")]);
     all
 }
 
@@ -433,12 +433,14 @@ pub fn build(state: AppState) -> Router {
         .merge(crate::web::routes(&state))
         .route("/api/v2/openapi", get(move || std::future::ready(crate::api_v2::ok(document.clone()))))
         .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(crate::node::readyz))
+        .route("/metrics", get(crate::node::metrics))
         .fallback(|| async { ApiError::NotFound.into_response() })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed.into_response() })
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::audit::audit))
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::rate_limit))
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::body_deadline))
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::transport_security))
-        .layer(axum::middleware::from_fn(middleware::request_log))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::request_log))
         .with_state(state)
 }

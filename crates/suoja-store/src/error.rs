@@ -51,7 +51,11 @@ impl From<sqlx::Error> for StoreError {
                 let name = db.constraint().map(str::to_string).unwrap_or_else(|| unique_target(db.message()));
                 StoreError::Duplicate(name)
             }
-            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => StoreError::Unavailable(e),
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => StoreError::Unavailable(e),
+            // The server going away under a statement: PostgreSQL's connection exceptions
+            // (SQLSTATE class 08) and operator intervention (57: shutting down, restarting,
+            // cannot connect now). The request may be tried again once it is back.
+            sqlx::Error::Database(db) if db.code().is_some_and(|c| c.starts_with("08") || c.starts_with("57P")) => StoreError::Unavailable(e),
             _ => StoreError::Database(e),
         }
     }

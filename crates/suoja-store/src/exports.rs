@@ -7,7 +7,7 @@ use crate::Conn;
 use suoja_core::{TenantId, Timestamp};
 
 use crate::Result;
-use crate::row::{bytes, i64_, opt_bytes, opt_i64, text};
+use crate::row::{bytes, i64_, opt_bytes, opt_i64, opt_text, text};
 
 /// A package is being built.
 pub const BUILDING: &str = "building";
@@ -45,14 +45,19 @@ pub struct PackageRow {
     pub downloads: i64,
     /// Last sign of life of its builder.
     pub heartbeat_at: Option<Timestamp>,
+    /// Who started the build (a node taking it over builds on their behalf).
+    pub started_by: Option<i64>,
+    /// The build's options as JSON (which tickets, internal notes or not): ids and words only.
+    pub build_options: Option<String>,
 }
 
-const COLS: &str = "id, request_id, subject_id, format, status, file_key_enc, chunks, size, created_at, expires_at, downloads, heartbeat_at";
+const COLS: &str =
+    "id, request_id, subject_id, format, status, file_key_enc, chunks, size, created_at, expires_at, downloads, heartbeat_at, started_by, build_options";
 
 /// Stores a package row (a build starting, or a package built elsewhere).
 pub async fn insert(c: &mut Conn, tenant: TenantId, p: &PackageRow) -> Result<()> {
     sqlx::query(
-        "INSERT INTO export_packages (id, tenant_id, request_id, subject_id, format, status, content_enc, file_key_enc, chunks, size, created_at, expires_at, downloads, heartbeat_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+        "INSERT INTO export_packages (id, tenant_id, request_id, subject_id, format, status, content_enc, file_key_enc, chunks, size, created_at, expires_at, downloads, heartbeat_at, started_by, build_options) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
     )
     .bind(p.id.clone())
     .bind(tenant.0)
@@ -68,6 +73,8 @@ pub async fn insert(c: &mut Conn, tenant: TenantId, p: &PackageRow) -> Result<()
     .bind(p.expires_at.0)
     .bind(p.downloads)
     .bind(p.heartbeat_at.map(|t| t.0))
+    .bind(p.started_by)
+    .bind(p.build_options.clone())
     .execute(c)
     .await?;
     Ok(())
@@ -88,6 +95,8 @@ fn row(r: &sqlx::any::AnyRow) -> Result<PackageRow> {
         expires_at: Timestamp(i64_(r, "expires_at")?),
         downloads: i64_(r, "downloads")?,
         heartbeat_at: opt_i64(r, "heartbeat_at")?.map(Timestamp),
+        started_by: opt_i64(r, "started_by")?,
+        build_options: opt_text(r, "build_options")?,
     })
 }
 
@@ -140,6 +149,36 @@ pub async fn building_for(c: &mut Conn, tenant: TenantId, subject: i64, alive_af
         .fetch_optional(c)
         .await?;
     r.as_ref().map(row).transpose()
+}
+
+/// Builds (of every tenant) whose builder went silent before `alive_after`, oldest first, at
+/// most `limit`: builds another node may take over.
+pub async fn dead_builds(c: &mut Conn, alive_after: Timestamp, limit: i64) -> Result<Vec<(TenantId, PackageRow)>> {
+    let sql = format!(
+        "SELECT tenant_id, {COLS} FROM export_packages WHERE status = 'building' AND (heartbeat_at IS NULL OR heartbeat_at < $1) ORDER BY created_at LIMIT $2"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(alive_after.0).bind(limit).fetch_all(c).await?;
+    rows.iter().map(|r| Ok((TenantId(i64_(r, "tenant_id")?), row(r)?))).collect()
+}
+
+/// Takes over a build whose builder went silent before `alive_after`: beats its heartbeat as
+/// this builder's and drops the chunks stored so far (the build starts again). False when it is
+/// no longer a dead build (another node took it, it finished, or it was swept).
+pub async fn take_over(c: &mut Conn, tenant: TenantId, package: &str, alive_after: Timestamp, now: Timestamp) -> Result<bool> {
+    let n = sqlx::query(
+        "UPDATE export_packages SET heartbeat_at = $3, size = 0 WHERE tenant_id = $1 AND id = $2 AND status = 'building' AND (heartbeat_at IS NULL OR heartbeat_at < $4)",
+    )
+    .bind(tenant.0)
+    .bind(package)
+    .bind(now.0)
+    .bind(alive_after.0)
+    .execute(&mut *c)
+    .await?
+    .rows_affected();
+    if n == 1 {
+        delete_chunks(c, tenant, &[package.to_string()]).await?;
+    }
+    Ok(n == 1)
 }
 
 /// Marks the person's builds whose builder went silent before `alive_after` as failed (so

@@ -6,6 +6,7 @@ pub mod attachments;
 pub mod backup;
 pub mod backup_targets;
 pub mod breaches;
+pub mod cluster;
 pub mod comments;
 pub mod community;
 pub mod consultations;

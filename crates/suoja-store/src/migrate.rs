@@ -183,6 +183,18 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0028_sla.sql"),
         postgres: include_str!("../migrations/postgres/0028_sla.sql"),
     },
+    Migration {
+        version: 29,
+        name: "cluster",
+        sqlite: include_str!("../migrations/sqlite/0029_cluster.sql"),
+        postgres: include_str!("../migrations/postgres/0029_cluster.sql"),
+    },
+    Migration {
+        version: 30,
+        name: "export_takeover",
+        sqlite: include_str!("../migrations/sqlite/0030_export_takeover.sql"),
+        postgres: include_str!("../migrations/postgres/0030_export_takeover.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.

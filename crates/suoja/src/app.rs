@@ -245,11 +245,23 @@ pub struct Running {
     task: tokio::task::JoinHandle<std::io::Result<()>>,
     worker_stop: tokio::sync::watch::Sender<bool>,
     worker: tokio::task::JoinHandle<()>,
+    node: Arc<suoja_http::node::Node>,
+    drain: Duration,
 }
 
 impl Running {
-    /// Stops accepting, lets in-flight requests finish, and waits.
+    /// Reports itself not ready and keeps serving for `shutdown_drain_secs` (a load balancer
+    /// checking `/readyz` stops sending meanwhile), then stops accepting, lets in-flight
+    /// requests finish, and waits.
     pub async fn stop(mut self) -> anyhow::Result<()> {
+        self.node.drain();
+        if !self.drain.is_zero() {
+            tracing::info!(
+                drain.secs = self.drain.as_secs(),
+                "not ready any more; serving a little longer while the balancer notices"
+            );
+            tokio::time::sleep(self.drain).await;
+        }
         if let Some(s) = self.stop.take() {
             let _ = s.send(());
         }
@@ -295,7 +307,10 @@ pub async fn start(settings: &Settings, helpdesk: Helpdesk, listener: Option<Tcp
         Some((smtp, from)) => privacy.with_courier(Arc::new(suoja_mail::send::SmtpCourier { smtp, from })),
         None => privacy,
     };
-    let state = AppState::new(privacy.clone(), public_url(settings), limits).with_mail(mail.clone());
+    let node = Arc::new(suoja_http::node::Node::new(settings.node_name(), settings.metrics_token.clone()));
+    let state = AppState::new(privacy.clone(), public_url(settings), limits)
+        .with_mail(mail.clone())
+        .with_node(node.clone());
     let (worker_stop, worker_rx) = tokio::sync::watch::channel(false);
     let retention_every = Duration::from_secs(settings.retention_interval_secs);
     let mail = mail.map(|setup| crate::worker::MailWork {
@@ -303,7 +318,7 @@ pub async fn start(settings: &Settings, helpdesk: Helpdesk, listener: Option<Tcp
         tenant: settings.mail_tenant.clone(),
         poll: Duration::from_secs(settings.imap_poll_secs.max(1)),
     });
-    let worker = tokio::spawn(crate::worker::run(privacy.clone(), retention_every, mail, worker_rx));
+    let worker = tokio::spawn(crate::worker::run(privacy.clone(), node.clone(), retention_every, mail, worker_rx));
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let grace = Duration::from_secs(settings.shutdown_grace_secs);
     let task = tokio::spawn(suoja_http::serve(
@@ -322,6 +337,8 @@ pub async fn start(settings: &Settings, helpdesk: Helpdesk, listener: Option<Tcp
         task,
         worker_stop,
         worker,
+        node,
+        drain: Duration::from_secs(settings.shutdown_drain_secs),
     })
 }
 

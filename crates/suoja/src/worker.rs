@@ -1,22 +1,27 @@
-//! Background work of a running server, in two loops that never wait on each other. The
-//! privacy loop writes the consultation log in batches, resumes erasures that were interrupted or
-//! waited on a legal hold that has ended, applies the retention policies (trash, closed tickets,
-//! inactive people, files, recordings, links, packages), deletes expired export packages and
-//! uploads never attached to a comment. The delivery loop sends queued webhook events — several
-//! at once, at most two per endpoint, an endpoint that keeps failing backed off — recording each
-//! in the disclosure log of the people it carried; a dead endpoint delays only its own
-//! deliveries. The mail loop sends the outbox over SMTP and empties the IMAP mailboxes: the
-//! installation's (`imap_url`) and those the tenants' admins added, one task each, started and
-//! stopped as they are added and removed, each held by one node at a time through a lease. Work
-//! is claimed from the durable queue, so several nodes can run this side by side and a crash
-//! loses nothing.
+//! Background work of a running server, in loops that never wait on each other. The privacy
+//! loop writes the consultation log in batches, resumes erasures that were interrupted or waited
+//! on a legal hold that has ended, takes over export builds whose node went silent, applies the
+//! retention policies (trash, closed tickets, inactive people, files, recordings, links,
+//! packages), deletes expired export packages and uploads never attached to a comment. The
+//! delivery loop sends queued webhook events — several at once, at most two per endpoint, an
+//! endpoint that keeps failing backed off — recording each in the disclosure log of the people
+//! it carried; a dead endpoint delays only its own deliveries. The mail loop sends the outbox
+//! over SMTP and empties the IMAP mailboxes: the installation's (`imap_url`) and those the
+//! tenants' admins added, one task each, started and stopped as they are added and removed, each
+//! held by one node at a time through a lease. Work is claimed from the durable queue, so several
+//! nodes can run this side by side and a crash loses nothing. The cluster loop writes this node's
+//! heartbeat and counts the nodes serving the database; work that must run once per interval
+//! across them all (the retention sweep and the hourly automations) is run by whichever node
+//! takes that interval's turn.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use suoja_core::Timestamp;
+use suoja_helpdesk::cluster::FirstTurn;
 use suoja_helpdesk::webhooks::DELIVERY;
+use suoja_http::node::Node;
 use suoja_privacy::Privacy;
 use tokio::sync::{Semaphore, watch};
 
@@ -39,13 +44,15 @@ const MAILBOX_LIST_EVERY: Duration = Duration::from_secs(3);
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
 
 /// Runs until `stop` turns true, then flushes what is pending.
-pub async fn run(privacy: Privacy, retention_every: Duration, mail: Option<MailWork>, stop: watch::Receiver<bool>) {
+pub async fn run(privacy: Privacy, node: Arc<Node>, retention_every: Duration, mail: Option<MailWork>, stop: watch::Receiver<bool>) {
     let deliveries = tokio::spawn(deliver(privacy.clone(), stop.clone()));
     let mail = mail.map(|m| tokio::spawn(mail_loop(m, stop.clone())));
-    let automations = tokio::spawn(automations_loop(privacy.helpdesk().clone(), stop.clone()));
-    privacy_work(&privacy, retention_every, stop).await;
+    let automations = tokio::spawn(automations_loop(privacy.helpdesk().clone(), node.clone(), stop.clone()));
+    let cluster = tokio::spawn(cluster_loop(privacy.helpdesk().clone(), node.clone(), stop.clone()));
+    privacy_work(&privacy, &node, retention_every, stop).await;
     let _ = deliveries.await;
     let _ = automations.await;
+    let _ = cluster.await;
     if let Some(m) = mail {
         let _ = m.await;
     }
@@ -263,11 +270,18 @@ async fn imap_loop(room: suoja_mail::Mailroom, imap: suoja_mail::imap::Imap, ten
 /// How often the automations run (Zendesk's automations run hourly).
 const AUTOMATIONS_EVERY: Duration = Duration::from_secs(3_600);
 
-/// Runs the automations hourly, apart from the privacy work (a long pass never delays an
-/// erasure or a retention sweep), the first pass an hour after the start; a pass ends between
-/// automations when the server stops.
-async fn automations_loop(hd: suoja_helpdesk::Helpdesk, mut stop: watch::Receiver<bool>) {
-    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + AUTOMATIONS_EVERY, AUTOMATIONS_EVERY);
+/// How often a node asks whether the automations' turn is due.
+const AUTOMATIONS_ASK_EVERY: Duration = Duration::from_secs(60);
+
+/// How often a node writes its heartbeat.
+const HEARTBEAT_EVERY: Duration = Duration::from_secs(5);
+
+/// Runs the automations hourly across the nodes, apart from the privacy work (a long pass never
+/// delays an erasure or a retention sweep): each node asks every minute whether the hour's turn
+/// is due, and one takes it; the first pass comes an hour after the first node started. A pass
+/// ends between automations when the server stops.
+async fn automations_loop(hd: suoja_helpdesk::Helpdesk, node: Arc<Node>, mut stop: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + AUTOMATIONS_ASK_EVERY, AUTOMATIONS_ASK_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
@@ -277,6 +291,14 @@ async fn automations_loop(hd: suoja_helpdesk::Helpdesk, mut stop: watch::Receive
         if *stop.borrow() {
             break;
         }
+        match hd.take_turn("automations", &node.name, AUTOMATIONS_EVERY, FirstTurn::AfterAnInterval).await {
+            Ok(true) => node.took_turn("automations"),
+            Ok(false) => continue,
+            Err(e) => {
+                tracing::warn!(error = %e, "asking for the automations' turn failed");
+                continue;
+            }
+        }
         let stopping = stop.clone();
         if let Err(e) = hd.run_automations_until(&move || *stopping.borrow()).await {
             tracing::warn!(error = %e, "running the automations failed");
@@ -284,9 +306,36 @@ async fn automations_loop(hd: suoja_helpdesk::Helpdesk, mut stop: watch::Receive
     }
 }
 
-async fn privacy_work(privacy: &Privacy, retention_every: Duration, mut stop: watch::Receiver<bool>) {
+/// Writes this node's heartbeat every few seconds and notes how many nodes are alive (each
+/// enforces its share of the rate limits); at the stop, leaves the count at once.
+async fn cluster_loop(hd: suoja_helpdesk::Helpdesk, node: Arc<Node>, mut stop: watch::Receiver<bool>) {
+    let started = suoja_core::Clock::now(&suoja_core::clock::SystemClock);
+    let mut tick = tokio::time::interval(HEARTBEAT_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.changed() => break,
+        }
+        if *stop.borrow() {
+            break;
+        }
+        match hd.heartbeat(&node.name, started).await {
+            Ok(alive) => node.set_nodes_alive(u32::try_from(alive.len()).unwrap_or(u32::MAX)),
+            Err(e) => tracing::warn!(error = %e, "writing this node's heartbeat failed"),
+        }
+    }
+    if let Err(e) = hd.leave_cluster(&node.name).await {
+        tracing::warn!(error = %e, "leaving the count of nodes failed");
+    }
+}
+
+async fn privacy_work(privacy: &Privacy, node: &Node, retention_every: Duration, mut stop: watch::Receiver<bool>) {
     let mut tick = tokio::time::interval(Duration::from_millis(250));
-    let mut last_sweep: Option<Instant> = None;
+    // The sweep runs once per `retention_every` across the nodes; each asks at most this often
+    // whether the turn is due.
+    let ask_every = retention_every.min(Duration::from_secs(10));
+    let mut last_asked: Option<Instant> = None;
     let mut last_erasures: Option<Instant> = None;
     loop {
         tokio::select! {
@@ -304,9 +353,22 @@ async fn privacy_work(privacy: &Privacy, retention_every: Duration, mut stop: wa
             if let Err(e) = privacy.run_due_erasures().await {
                 tracing::warn!(error = %e, "looking for due erasures failed");
             }
+            match privacy.resume_dead_builds().await {
+                Ok(n) if n > 0 => tracing::info!(packages = n, "export builds of a silent node taken over"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "looking for export builds of a silent node failed"),
+            }
         }
-        if last_sweep.is_none_or(|t| t.elapsed() >= retention_every) {
-            last_sweep = Some(Instant::now());
+        if last_asked.is_none_or(|t| t.elapsed() >= ask_every) {
+            last_asked = Some(Instant::now());
+            match privacy.helpdesk().take_turn("retention", &node.name, retention_every, FirstTurn::Now).await {
+                Ok(true) => node.took_turn("retention"),
+                Ok(false) => continue,
+                Err(e) => {
+                    tracing::warn!(error = %e, "asking for the retention sweep's turn failed");
+                    continue;
+                }
+            }
             if let Err(e) = privacy.run_retention().await {
                 tracing::warn!(error = %e, "applying the retention policies failed");
             }

@@ -22,6 +22,6 @@ impl FromRequestParts<AppState> for Client {
 impl Client {
     /// Spends one of this client's attempts at `what`; `429` with `Retry-After` when none is left.
     pub fn attempt(&self, state: &AppState, what: Sensitive) -> Result<(), ApiError> {
-        state.rate.take_sensitive(what, self.0).map_err(ApiError::RateLimited)
+        state.rate.take_sensitive(what, self.0, state.node.nodes_alive()).map_err(ApiError::RateLimited)
     }
 }

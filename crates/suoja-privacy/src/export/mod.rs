@@ -9,7 +9,7 @@ pub mod package;
 pub mod pdf;
 mod people;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::PrivacyError;
 
@@ -102,6 +102,27 @@ pub struct Options {
     pub filter: Filter,
     /// Include internal notes about the person (`None`: the operator's policy).
     pub include_internal_notes: Option<bool>,
+}
+
+impl Options {
+    /// The options as a package build keeps them (JSON of words only), so another node can
+    /// take the build over.
+    pub fn to_stored(&self) -> String {
+        json!({"filter": self.filter.as_str(), "include_internal_notes": self.include_internal_notes}).to_string()
+    }
+
+    /// Options kept by [`Options::to_stored`]; `None` when they cannot be read.
+    pub fn from_stored(s: &str) -> Option<Self> {
+        let v: Value = serde_json::from_str(s).ok()?;
+        Some(Self {
+            filter: Filter::parse(v.get("filter")?.as_str()?).ok()?,
+            include_internal_notes: match v.get("include_internal_notes")? {
+                Value::Null => None,
+                Value::Bool(b) => Some(*b),
+                _ => return None,
+            },
+        })
+    }
 }
 
 impl Default for Options {

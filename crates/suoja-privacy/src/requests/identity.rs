@@ -16,10 +16,6 @@ fn token_hash(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 impl Privacy {
     /// Sends (queues) a one-time link to the address on record; at most `links_per_day`.
     pub(super) async fn send_link(&self, c: &mut Conn, tenant: TenantId, row: &mut RequestRow, base_url: &str, now: Timestamp) -> Result<bool> {
@@ -100,7 +96,7 @@ impl Privacy {
             return Err(PrivacyError::InvalidLink);
         }
         let given = token_hash(secret);
-        if given.len() != v.token_hash.len() || !constant_time_eq(&given, &v.token_hash) {
+        if given.len() != v.token_hash.len() || !suoja_core::random::constant_time_eq(&given, &v.token_hash) {
             suoja_store::requests::update_verification(&mut tx, tenant, v.id, v.attempts + 1, None).await?;
             self.record_ledger(
                 &mut tx,

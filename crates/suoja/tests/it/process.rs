@@ -49,7 +49,11 @@ pub(crate) fn init(dir: &Path, db: Option<&str>, email: &str) -> Value {
 
 impl Proc {
     pub(crate) fn start(dir: &Path, db: Option<&str>, log_name: &str, extra: &[(&str, &str)]) -> Self {
-        let port = free_port();
+        Self::start_on(free_port(), dir, db, log_name, extra)
+    }
+
+    /// As [`Proc::start`], listening on `port` (a node restarted where its balancer looks).
+    pub(crate) fn start_on(port: u16, dir: &Path, db: Option<&str>, log_name: &str, extra: &[(&str, &str)]) -> Self {
         let log = dir.join(log_name);
         let f = std::fs::OpenOptions::new().create(true).append(true).open(&log).unwrap();
         let mut c = command(dir, db);
@@ -87,8 +91,22 @@ impl Proc {
         self.child.wait().unwrap();
     }
 
-    fn term(&mut self) -> std::process::ExitStatus {
+    pub(crate) fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Whether the process has ended.
+    pub(crate) fn exited(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_some()
+    }
+
+    /// Sends SIGTERM without waiting.
+    pub(crate) fn send_term(&self) {
         Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
+    }
+
+    pub(crate) fn term(&mut self) -> std::process::ExitStatus {
+        self.send_term();
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             if let Some(s) = self.child.try_wait().unwrap() {

@@ -70,6 +70,7 @@ impl ChunkSink for Stored<'_> {
         };
         suoja_store::exports::insert_chunk(&mut tx, self.tenant, chunk, now).await?;
         tx.commit().await?;
+        self.privacy.fault("export:chunk");
         Ok(())
     }
 }

@@ -1,8 +1,9 @@
 //! Export packages: the JSON, the PDF, or a ZIP with both and the original files.
 //!
 //! A package is built as a job. Starting one stores its row at once (`building`) and returns;
-//! a task builds it when one of the node's few build slots is free, beating a heartbeat so a
-//! build whose node died is seen as failed. The package is written as a stream — the files are
+//! a task builds it when one of the node's few build slots is free, beating a heartbeat. A
+//! build whose node died (its heartbeat silent) is taken over by another node, which builds the
+//! package again from the start under the same id and key, on behalf of whoever started it. The package is written as a stream — the files are
 //! read one at a time and the output is cut into chunks of 1 MiB — and each chunk is sealed
 //! under the package's own random key as it is stored; that key is sealed under the person's
 //! key, so erasing the person shreds every package of theirs. Downloads stream the chunks back
@@ -26,10 +27,12 @@ use crate::{Privacy, PrivacyError, Result};
 pub use chunks::{ChunkSink, InMemory, PackageReader, ToFile};
 use chunks::{Cutter, Feed, Source, Stored};
 /// How often a build shows it is alive.
-const HEARTBEAT: Duration = Duration::from_secs(20);
-/// A build silent this long is taken for dead (its node stopped): it no longer blocks the
-/// person's next export, and is shown as failed.
-const DEAD_AFTER_MS: i64 = 120_000;
+const HEARTBEAT: Duration = Duration::from_secs(5);
+/// A build silent this long is taken for dead (its node stopped): another node takes it over,
+/// and until one does it no longer blocks the person's next export.
+const DEAD_AFTER_MS: i64 = 30_000;
+/// Dead builds taken over by one node in one look.
+const TAKE_OVER_AT_ONCE: i64 = 4;
 
 /// A stored package, without its content.
 #[derive(Debug, Clone)]
@@ -61,8 +64,9 @@ impl Package {
     }
 }
 
-fn open(r: &PackageRow, now: Timestamp) -> Package {
-    let alive = r.heartbeat_at.is_some_and(|t| t.0 >= now.0 - DEAD_AFTER_MS);
+/// A package as people see it. A build whose node went silent still shows as building: another
+/// node takes it over, or marks it failed when it cannot.
+fn open(r: &PackageRow) -> Package {
     Package {
         id: r.id.clone(),
         request_id: r.request_id,
@@ -70,7 +74,7 @@ fn open(r: &PackageRow, now: Timestamp) -> Package {
         format: Format::parse(&r.format).unwrap_or(Format::Zip),
         status: match r.status.as_str() {
             READY => READY,
-            BUILDING if alive => BUILDING,
+            BUILDING => BUILDING,
             _ => FAILED,
         },
         size: r.size,
@@ -296,6 +300,8 @@ impl Privacy {
             expires_at: Timestamp(now.0 + self.policy.export_ttl_ms),
             downloads: 0,
             heartbeat_at: Some(now),
+            started_by: Some(scope.actor.0),
+            build_options: Some(opts.to_stored()),
         };
         // Another node may have started one for the person since the check above.
         match suoja_store::exports::insert(&mut tx, tenant, &row).await {
@@ -312,7 +318,7 @@ impl Privacy {
         )
         .await?;
         tx.commit().await?;
-        let package = open(&row, now);
+        let package = open(&row);
         let (this, scope, opts) = (self.clone(), *scope, opts.clone());
         let id = row.id.clone();
         let done = tokio::spawn(async move { this.run_build(scope, request, subject, id, key, format, opts).await });
@@ -383,7 +389,7 @@ impl Privacy {
                     .ok_or(PrivacyError::NotFound("Export"))?;
                 tx.commit().await?;
                 tracing::info!(tenant.id = %tenant, request.id = request, bytes = sink.size, "export package ready");
-                Ok(open(&row, now))
+                Ok(open(&row))
             }
             Err(e) => {
                 suoja_store::exports::fail(&mut tx, tenant, &id).await?;
@@ -392,6 +398,64 @@ impl Privacy {
                 Err(e)
             }
         }
+    }
+
+    /// Takes over export builds whose node went silent (it died, or was killed) and builds each
+    /// again here from the start, under the same id and key, on behalf of whoever started it;
+    /// returns how many. A build that cannot be taken over (its person's key is gone, its
+    /// options were not kept) is marked failed; the person may start another.
+    pub async fn resume_dead_builds(&self) -> Result<usize> {
+        let now = self.hd.now();
+        let alive_after = Timestamp(now.0 - DEAD_AFTER_MS);
+        let dead = {
+            let mut c = self.hd.db().read().await?;
+            suoja_store::exports::dead_builds(&mut c, alive_after, TAKE_OVER_AT_ONCE).await?
+        };
+        let mut taken = 0;
+        for (tenant, row) in dead {
+            let mut tx = self.hd.db().begin().await?;
+            if !suoja_store::exports::take_over(&mut tx, tenant, &row.id, alive_after, now).await? {
+                continue;
+            }
+            let how = match self.how_to_rebuild(&mut tx, tenant, &row).await {
+                Ok(h) => h,
+                Err(e) => {
+                    tracing::warn!(tenant.id = %tenant, error = %e, "an export build whose node went silent cannot be taken over");
+                    None
+                }
+            };
+            let Some((request, key, format, opts)) = how else {
+                suoja_store::exports::fail(&mut tx, tenant, &row.id).await?;
+                tx.commit().await?;
+                continue;
+            };
+            tx.commit().await?;
+            tracing::info!(tenant.id = %tenant, request.id = request, "an export build whose node went silent was taken over");
+            let scope = Scope {
+                actor: UserId(row.started_by.unwrap_or(0)),
+                ..Scope::operator(tenant)
+            };
+            let (this, id, subject) = (self.clone(), row.id.clone(), UserId(row.subject_id));
+            tokio::spawn(async move {
+                // The build marks the package failed itself when it fails.
+                let _ = this.run_build(scope, request, subject, id, key, format, opts).await;
+            });
+            taken += 1;
+        }
+        Ok(taken)
+    }
+
+    /// What building `row` again needs: its request, its key (opened with the person's key),
+    /// its format and options. `None` for a build started before its options were kept.
+    async fn how_to_rebuild(&self, c: &mut suoja_store::Conn, tenant: TenantId, row: &PackageRow) -> Result<Option<(i64, FileKey, Format, Options)>> {
+        let (Some(request), Some(sealed), Some(options)) = (row.request_id, &row.file_key_enc, &row.build_options) else {
+            return Ok(None);
+        };
+        let Some(opts) = Options::from_stored(options) else { return Ok(None) };
+        let format = Format::parse(&row.format)?;
+        let raw = self.hd.vault().decrypt(c, tenant, sealed).await?;
+        let key = FileKey::from_bytes(&raw).ok_or_else(|| PrivacyError::Internal("a package key has the wrong length".into()))?;
+        Ok(Some((request, key, format, opts)))
     }
 
     /// Packages of a request, newest first (expired ones are gone).
@@ -403,7 +467,7 @@ impl Privacy {
             .await?
             .iter()
             .filter(|p| p.expires_at > now)
-            .map(|p| open(p, now))
+            .map(open)
             .collect())
     }
 
@@ -418,7 +482,7 @@ impl Privacy {
             .filter(|p| p.expires_at > now)
             .filter(|p| scope.handles_privacy() || p.subject_id == scope.actor.0)
             .ok_or(PrivacyError::NotFound("Export"))?;
-        let package = open(&row, now);
+        let package = open(&row);
         if !package.is_ready() {
             return Err(PrivacyError::Conflict(format!("the export is not ready (it is {})", package.status)));
         }
