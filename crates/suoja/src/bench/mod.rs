@@ -6,6 +6,7 @@
 
 mod backup;
 mod baseline;
+mod cluster;
 mod erasure;
 mod export;
 mod help_center;
@@ -72,6 +73,11 @@ pub struct BenchArgs {
     /// report's help center section is replaced and the rest of the file kept.
     #[arg(long, conflicts_with_all = ["erasure_only", "backup_only", "web_only", "precision_only", "mail_only"])]
     pub hc_only: bool,
+    /// Only the mixed load (70 % reads, 20 % replies, 10 % new tickets) at rising fixed rates
+    /// against one, two and three nodes on one PostgreSQL database (needs `--pg`). The
+    /// report's section on several nodes is replaced and the rest of the file kept.
+    #[arg(long, requires = "pg", conflicts_with_all = ["erasure_only", "backup_only", "web_only", "precision_only", "mail_only", "hc_only"])]
+    pub cluster_only: bool,
     /// Keep the seeded data directory (and PostgreSQL database) of the full run and say where
     /// they are, to study query plans or profiles afterwards.
     #[arg(long)]
@@ -364,22 +370,20 @@ impl SameCreates<'_> {
     }
 }
 
-async fn run_engine(engine: &str, pg: Option<&str>, args: &BenchArgs, baseline_create: &[(usize, Stats)]) -> anyhow::Result<EngineResult> {
-    let dir = std::env::temp_dir().join(format!("suoja-bench-{engine}-{}", hex_suffix()));
-    std::fs::create_dir_all(&dir)?;
-    let mut settings = Settings {
-        data_dir: dir.clone(),
-        // The library's writes (seeding, export, erasure) as configured: `SUOJA_DURABLE_COMMITS=false`
-        // measures them with commits synced at checkpoints only.
-        durable_commits: std::env::var("SUOJA_DURABLE_COMMITS").map_or(true, |v| v != "false"),
-        ..Settings::default()
-    };
-    if let Some(admin) = pg {
-        settings.database_url = Some(create_pg_database(admin).await?);
-    }
-    // Seed through the library: tenant, an agent, a requester and the tickets.
+/// A database seeded through the library.
+struct Seeded {
+    hd: suoja_helpdesk::Helpdesk,
+    boot: suoja_helpdesk::setup::Bootstrap,
+    requester: suoja_helpdesk::model::User,
+    seed_secs: f64,
+}
+
+/// Seeds `settings`' database through the library: the tenant (its admin signs in as
+/// `bench@example.fi`), a requester and `tickets` tickets of generated text, in transactions of
+/// 1 000.
+async fn seed(engine: &str, settings: &Settings, tickets: usize) -> anyhow::Result<Seeded> {
     let started = std::time::Instant::now();
-    let hd = crate::app::open(&settings).await?;
+    let hd = crate::app::open(settings).await?;
     let email = Email::parse("bench@example.fi").map_err(|e| anyhow::anyhow!(e.0))?;
     let boot = hd
         .bootstrap_tenant("bench", "Bench", "eu", &email, false)
@@ -398,13 +402,13 @@ async fn run_engine(engine: &str, pg: Option<&str>, args: &BenchArgs, baseline_c
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut done = 0;
-    let bar = indicatif::ProgressBar::new(args.tickets as u64);
+    let bar = indicatif::ProgressBar::new(tickets as u64);
     bar.set_style(
-        indicatif::ProgressStyle::with_template("  seeding {engine} {bar:40} {pos}/{len} tickets ({per_sec}, eta {eta})")
+        indicatif::ProgressStyle::with_template(&format!("  seeding {engine} {{bar:40}} {{pos}}/{{len}} tickets ({{per_sec}}, eta {{eta}})"))
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
-    while done < args.tickets {
-        let n = (args.tickets - done).min(1000);
+    while done < tickets {
+        let n = (tickets - done).min(1000);
         let batch: Vec<TicketInput> = (done..done + n)
             .map(|i| {
                 let (subject, body) = ticket_text(i);
@@ -432,6 +436,33 @@ async fn run_engine(engine: &str, pg: Option<&str>, args: &BenchArgs, baseline_c
     }
     bar.finish_and_clear();
     let seed_secs = started.elapsed().as_secs_f64();
+    Ok(Seeded {
+        hd,
+        boot,
+        requester,
+        seed_secs,
+    })
+}
+
+async fn run_engine(engine: &str, pg: Option<&str>, args: &BenchArgs, baseline_create: &[(usize, Stats)]) -> anyhow::Result<EngineResult> {
+    let dir = std::env::temp_dir().join(format!("suoja-bench-{engine}-{}", hex_suffix()));
+    std::fs::create_dir_all(&dir)?;
+    let mut settings = Settings {
+        data_dir: dir.clone(),
+        // The library's writes (seeding, export, erasure) as configured: `SUOJA_DURABLE_COMMITS=false`
+        // measures them with commits synced at checkpoints only.
+        durable_commits: std::env::var("SUOJA_DURABLE_COMMITS").map_or(true, |v| v != "false"),
+        ..Settings::default()
+    };
+    if let Some(admin) = pg {
+        settings.database_url = Some(create_pg_database(admin).await?);
+    }
+    let Seeded {
+        hd,
+        boot,
+        requester,
+        seed_secs,
+    } = seed(engine, &settings, args.tickets).await?;
     if args.backup_only {
         hd.db().close().await;
         let port = free_port()?;
@@ -663,6 +694,15 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         let old = std::fs::read_to_string(&args.out).unwrap_or_default();
         std::fs::write(&args.out, report::with_hc_section(&old, &figures)).with_context(|| format!("writing {}", args.out.display()))?;
         println!("wrote the help center section of {}", args.out.display());
+        return Ok(());
+    }
+    if args.cluster_only
+        && let Some(pg) = &args.pg
+    {
+        let figures = cluster::measure(pg, args.tickets, args.secs).await?;
+        let old = std::fs::read_to_string(&args.out).unwrap_or_default();
+        std::fs::write(&args.out, report::with_cluster_section(&old, &figures)).with_context(|| format!("writing {}", args.out.display()))?;
+        println!("wrote the several-nodes section of {}", args.out.display());
         return Ok(());
     }
     if args.mail_only {

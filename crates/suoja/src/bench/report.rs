@@ -289,6 +289,56 @@ fn splice(old: &str, start: &str, end: &str, mut section: String) -> String {
     }
 }
 
+const CLUSTER_START: &str = "<!-- several-nodes:start -->";
+const CLUSTER_END: &str = "<!-- several-nodes:end -->";
+
+/// `old` with its section on several nodes replaced by `f` (or added at the end).
+pub fn with_cluster_section(old: &str, f: &super::cluster::ClusterFigures) -> String {
+    let mut s = format!(
+        "{CLUSTER_START}\n## Several nodes (mixed load)\n\nWritten by `suoja bench --cluster-only --tickets {} --pg …` on {}. {} tickets \
+         seeded on PostgreSQL ({:.0} s); then one, two and three `suoja serve` nodes on that database, each request sent to the \
+         next node in turn. The mix: 5 in 10 show a ticket, 1 searches two common words, 1 lists the newest tickets, 2 add a \
+         public reply of 40 words, 1 creates a ticket. Each rate is offered for {} s **open-loop** (a request leaves when its \
+         time comes, answered or not) and latency counts from that time; rates climb by 1.4× until p99 passes 50 ms or a \
+         request fails. **The nodes, PostgreSQL and the load generator share the same two cores**, so more nodes add no \
+         cores: the figure shows what the nodes cost each other, not how a cluster of machines scales.\n\n\
+         | nodes | offered req/s | answered req/s | p50 ms | p99 ms | failed |\n|---:|---:|---:|---:|---:|---:|\n",
+        f.tickets,
+        suoja_core::Clock::now(&suoja_core::clock::SystemClock).to_iso(),
+        f.tickets,
+        f.seed_secs,
+        f.secs,
+    );
+    for n in &f.by_nodes {
+        for p in &n.points {
+            s.push_str(&format!(
+                "| {} | {:.0} | {:.0} | {:.1} | {:.1} | {} |\n",
+                n.nodes, p.offered, p.stats.rps, p.stats.p50, p.stats.p99, p.stats.errors
+            ));
+        }
+    }
+    s.push_str("\n| nodes | highest rate with p99 ≤ 50 ms and nothing failed | p99 there | peak RSS per node |\n|---:|---:|---:|---|\n");
+    for n in &f.by_nodes {
+        let rss: Vec<String> = n.rss_mb.iter().map(|m| format!("{m:.0} MB")).collect();
+        match n.sustained() {
+            Some(p) => s.push_str(&format!(
+                "| {} | {:.0} req/s | {:.1} ms | {} |\n",
+                n.nodes,
+                p.offered,
+                p.stats.p99,
+                rss.join(", ")
+            )),
+            None => s.push_str(&format!("| {} | none of the rates tried | — | {} |\n", n.nodes, rss.join(", "))),
+        }
+    }
+    s.push_str(
+        "\nThe rates are 1.4× apart, so each node count's limit lies between its last two rates. The target (p99 ≤ 50 ms at \
+         1 000 000 tickets on three nodes, at the highest rate the machine sustains) is measured here at the `--tickets` given; \
+         a 30-minute soak with memory and connections watched is not part of this run.\n",
+    );
+    splice(old, CLUSTER_START, CLUSTER_END, s)
+}
+
 const ERASURE_START: &str = "<!-- erasure-at-scale:start -->";
 const ERASURE_END: &str = "<!-- erasure-at-scale:end -->";
 
