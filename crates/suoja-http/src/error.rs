@@ -115,6 +115,10 @@ fn privacy_response(e: PrivacyError) -> Response {
         PrivacyError::Invalid { field, message } => body(StatusCode::UNPROCESSABLE_ENTITY, record_invalid(field, &message, "InvalidValue")),
         PrivacyError::Forbidden(m) => body(StatusCode::FORBIDDEN, json!({"error": "Forbidden", "description": m})),
         PrivacyError::Conflict(m) => body(StatusCode::CONFLICT, json!({"error": "Conflict", "description": m})),
+        PrivacyError::Superseded => body(
+            StatusCode::CONFLICT,
+            json!({"error": "Conflict", "description": PrivacyError::Superseded.to_string()}),
+        ),
         PrivacyError::InvalidLink => body(
             StatusCode::UNPROCESSABLE_ENTITY,
             json!({"error": "InvalidLink", "description": PrivacyError::InvalidLink.to_string()}),

@@ -253,10 +253,16 @@ pub async fn transport_security(State(state): State<AppState>, req: Request, nex
 }
 
 /// Applies the rate limits (per client address, then per account) and adds `X-Rate-Limit`
-/// headers; a refused request costs nothing more than this. With several nodes serving one
+/// headers; a refused request costs nothing more than this. Health checks are not limited. With several nodes serving one
 /// database, each enforces its share of every limit (a balancer spreading requests evenly makes
 /// the shares add up to the limit); the headers speak of the whole limit.
 pub async fn rate_limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    // A load balancer's health checks come from its own address, as often as it likes, and
+    // must never be refused: they cost nothing (`/readyz` asks the database at most a few times
+    // a second, whoever asks).
+    if matches!(req.uri().path(), "/healthz" | "/readyz") {
+        return next.run(req).await;
+    }
     let limit = state.rate.limit();
     let share = state.node.nodes_alive();
     let client = client_addr(&req, &state.limits.trusted_proxies).map(|ip| ip.to_string()).unwrap_or_default();
@@ -289,7 +295,7 @@ pub async fn rate_limit(State(state): State<AppState>, req: Request, next: Next)
 /// metrics.
 pub async fn request_log(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let started = Instant::now();
-    state.node.request_started();
+    let _in_flight = state.node.request_started();
     let method = req.method().clone();
     let route = req
         .extensions()

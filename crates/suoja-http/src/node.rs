@@ -22,6 +22,10 @@ const BUCKETS: [f64; 11] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 
 /// Longest `/readyz` waits for the database.
 const READY_DB_WAIT: Duration = Duration::from_secs(2);
 
+/// How long a readiness answer is reused: however often `/readyz` is asked, the database is
+/// asked at most this often.
+const READY_REUSE: Duration = Duration::from_millis(200);
+
 /// What this node knows about itself and counts while it runs. Shared by the HTTP side and the
 /// background work (which reports the turns it takes and the nodes it hears).
 #[derive(Debug)]
@@ -42,6 +46,8 @@ pub struct Node {
     latency: [AtomicU64; BUCKETS.len() + 1],
     latency_sum_us: AtomicU64,
     turns: Mutex<BTreeMap<&'static str, u64>>,
+    /// The last readiness answer about the database, and when it was found.
+    ready: tokio::sync::Mutex<Option<(Instant, Result<(), &'static str>)>>,
 }
 
 impl Node {
@@ -59,6 +65,7 @@ impl Node {
             latency: std::array::from_fn(|_| AtomicU64::new(0)),
             latency_sum_us: AtomicU64::new(0),
             turns: Mutex::new(BTreeMap::new()),
+            ready: tokio::sync::Mutex::new(None),
         }
     }
 
@@ -88,12 +95,20 @@ impl Node {
         *t.entry(work).or_default() += 1;
     }
 
-    pub(crate) fn request_started(&self) {
+    /// Counts a request in flight until the returned guard is dropped (also when the client
+    /// goes away before the answer).
+    pub(crate) fn request_started(&self) -> InFlight<'_> {
         self.in_flight.fetch_add(1, Ordering::Relaxed);
+        InFlight(&self.in_flight)
     }
 
+    /// Counts an answered request. The method is one of HTTP's own or `other`, and the route a
+    /// template of the router's (or `unmatched`), so what a client sends cannot add series.
     pub(crate) fn request_ended(&self, method: &str, route: &str, status: u16, took: Duration) {
-        self.in_flight.fetch_sub(1, Ordering::Relaxed);
+        let method = match method {
+            "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS" => method,
+            _ => "other",
+        };
         let class = match status {
             100..=199 => "1xx",
             200..=299 => "2xx",
@@ -214,6 +229,16 @@ impl Node {
     }
 }
 
+/// A request in flight, counted until dropped.
+#[derive(Debug)]
+pub(crate) struct InFlight<'a>(&'a AtomicI64);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 /// A label value as Prometheus text needs it (backslash, quote and newline escaped).
 fn label(v: &str) -> String {
     v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
@@ -224,18 +249,32 @@ pub(crate) async fn readyz(State(state): State<AppState>) -> Response {
     if state.node.draining() {
         return (StatusCode::SERVICE_UNAVAILABLE, "stopping").into_response();
     }
-    let db = state.helpdesk.db().clone();
-    let check = async move {
-        let mut c = db.read().await?;
-        suoja_store::cluster::ping(&mut c).await
-    };
-    match tokio::time::timeout(READY_DB_WAIT, check).await {
-        Ok(Ok(())) => (StatusCode::OK, "ready").into_response(),
-        Ok(Err(e)) => {
-            tracing::warn!(error = %e, "readiness: the database does not answer");
-            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+    // One check at a time; callers meanwhile wait for it and share its answer.
+    let mut last = state.node.ready.lock().await;
+    let answer = match *last {
+        Some((at, answer)) if at.elapsed() < READY_REUSE => answer,
+        _ => {
+            let db = state.helpdesk.db().clone();
+            let check = async move {
+                let mut c = db.read().await?;
+                suoja_store::cluster::ping(&mut c).await
+            };
+            let answer = match tokio::time::timeout(READY_DB_WAIT, check).await {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %e, "readiness: the database does not answer");
+                    Err("database unavailable")
+                }
+                Err(_) => Err("database slow"),
+            };
+            *last = Some((Instant::now(), answer));
+            answer
         }
-        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database slow").into_response(),
+    };
+    drop(last);
+    match answer {
+        Ok(()) => (StatusCode::OK, "ready").into_response(),
+        Err(why) => (StatusCode::SERVICE_UNAVAILABLE, why).into_response(),
     }
 }
 
@@ -280,12 +319,20 @@ mod tests {
     #[test]
     fn the_text_counts_requests_by_template_and_class_and_escapes_labels() {
         let n = Node::new("help-1".into(), None);
-        n.request_started();
-        n.request_ended("GET", "/api/v2/tickets/{id}", 200, Duration::from_millis(3));
-        n.request_started();
-        n.request_ended("GET", "/api/v2/tickets/{id}", 404, Duration::from_millis(30));
-        n.request_started();
-        n.request_ended("POST", "/api/v2/tickets", 429, Duration::from_secs(20));
+        for (method, route, status, took) in [
+            ("GET", "/api/v2/tickets/{id}", 200, Duration::from_millis(3)),
+            ("GET", "/api/v2/tickets/{id}", 404, Duration::from_millis(30)),
+            ("POST", "/api/v2/tickets", 429, Duration::from_secs(20)),
+        ] {
+            let _flight = n.request_started();
+            n.request_ended(method, route, status, took);
+        }
+        // Methods a client invents share one series; a request whose client went away leaves
+        // the in-flight count when it is dropped.
+        for i in 0..100 {
+            n.request_ended(&format!("X{i}{}", "A".repeat(1000)), "unmatched", 405, Duration::from_millis(1));
+        }
+        drop(n.request_started());
         n.took_turn("retention");
         n.set_nodes_alive(3);
         let text = n.render(&[
@@ -296,12 +343,13 @@ mod tests {
             "suoja_http_requests_total{method=\"GET\",route=\"/api/v2/tickets/{id}\",status=\"2xx\"} 1",
             "suoja_http_requests_total{method=\"GET\",route=\"/api/v2/tickets/{id}\",status=\"4xx\"} 1",
             "suoja_http_rate_limited_total 1",
-            "suoja_http_request_duration_seconds_bucket{le=\"0.005\"} 1",
-            "suoja_http_request_duration_seconds_bucket{le=\"0.05\"} 2",
-            "suoja_http_request_duration_seconds_bucket{le=\"10\"} 2",
-            "suoja_http_request_duration_seconds_bucket{le=\"+Inf\"} 3",
-            "suoja_http_request_duration_seconds_count 3",
+            "suoja_http_request_duration_seconds_bucket{le=\"0.005\"} 101",
+            "suoja_http_request_duration_seconds_bucket{le=\"0.05\"} 102",
+            "suoja_http_request_duration_seconds_bucket{le=\"10\"} 102",
+            "suoja_http_request_duration_seconds_bucket{le=\"+Inf\"} 103",
+            "suoja_http_request_duration_seconds_count 103",
             "suoja_http_requests_in_flight 0",
+            "suoja_http_requests_total{method=\"other\",route=\"unmatched\",status=\"4xx\"} 100",
             "suoja_cluster_nodes_alive 3",
             "suoja_cluster_turns_taken_total{work=\"retention\"} 1",
             "suoja_queue{kind=\"webhook.delivery\",state=\"queued\"} 4",
@@ -311,5 +359,6 @@ mod tests {
             assert!(text.contains(line), "{line} in:\n{text}");
         }
         assert_eq!(label("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+        assert!(!text.contains("AAAA"), "an invented method is not a label");
     }
 }

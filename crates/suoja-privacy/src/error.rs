@@ -33,6 +33,10 @@ pub enum PrivacyError {
     /// Something that should not happen.
     #[error("internal error: {0}")]
     Internal(String),
+    /// Work this node was doing was taken over by another node (it was silent too long); this
+    /// node stops it and leaves it alone.
+    #[error("the work was taken over by another node")]
+    Superseded,
 }
 
 impl PrivacyError {
@@ -42,7 +46,7 @@ impl PrivacyError {
             PrivacyError::NotFound(_) => ErrorKind::NotFound,
             PrivacyError::Invalid { .. } | PrivacyError::InvalidLink => ErrorKind::Invalid,
             PrivacyError::Forbidden(_) => ErrorKind::Forbidden,
-            PrivacyError::Conflict(_) => ErrorKind::Conflict,
+            PrivacyError::Conflict(_) | PrivacyError::Superseded => ErrorKind::Conflict,
             PrivacyError::Helpdesk(e) => e.kind(),
             PrivacyError::Internal(_) => ErrorKind::Internal,
         }

@@ -49,10 +49,11 @@ pub struct PackageRow {
     pub started_by: Option<i64>,
     /// The build's options as JSON (which tickets, internal notes or not): ids and words only.
     pub build_options: Option<String>,
+    /// Takeovers of the build so far (0: its first builder's).
+    pub build_attempt: i64,
 }
 
-const COLS: &str =
-    "id, request_id, subject_id, format, status, file_key_enc, chunks, size, created_at, expires_at, downloads, heartbeat_at, started_by, build_options";
+const COLS: &str = "id, request_id, subject_id, format, status, file_key_enc, chunks, size, created_at, expires_at, downloads, heartbeat_at, started_by, build_options, build_attempt";
 
 /// Stores a package row (a build starting, or a package built elsewhere).
 pub async fn insert(c: &mut Conn, tenant: TenantId, p: &PackageRow) -> Result<()> {
@@ -97,6 +98,7 @@ fn row(r: &sqlx::any::AnyRow) -> Result<PackageRow> {
         heartbeat_at: opt_i64(r, "heartbeat_at")?.map(Timestamp),
         started_by: opt_i64(r, "started_by")?,
         build_options: opt_text(r, "build_options")?,
+        build_attempt: i64_(r, "build_attempt")?,
     })
 }
 
@@ -161,24 +163,25 @@ pub async fn dead_builds(c: &mut Conn, alive_after: Timestamp, limit: i64) -> Re
     rows.iter().map(|r| Ok((TenantId(i64_(r, "tenant_id")?), row(r)?))).collect()
 }
 
-/// Takes over a build whose builder went silent before `alive_after`: beats its heartbeat as
-/// this builder's and drops the chunks stored so far (the build starts again). False when it is
+/// Takes over a build whose builder went silent before `alive_after`: counts one more attempt,
+/// beats its heartbeat as this builder's and drops the chunks stored so far (the build starts
+/// again). Returns the new attempt, which the builder names in every write; `None` when it is
 /// no longer a dead build (another node took it, it finished, or it was swept).
-pub async fn take_over(c: &mut Conn, tenant: TenantId, package: &str, alive_after: Timestamp, now: Timestamp) -> Result<bool> {
-    let n = sqlx::query(
-        "UPDATE export_packages SET heartbeat_at = $3, size = 0 WHERE tenant_id = $1 AND id = $2 AND status = 'building' AND (heartbeat_at IS NULL OR heartbeat_at < $4)",
+pub async fn take_over(c: &mut Conn, tenant: TenantId, package: &str, alive_after: Timestamp, now: Timestamp) -> Result<Option<i64>> {
+    let attempt: Option<i64> = sqlx::query_scalar(
+        "UPDATE export_packages SET heartbeat_at = $3, size = 0, build_attempt = build_attempt + 1 \
+         WHERE tenant_id = $1 AND id = $2 AND status = 'building' AND (heartbeat_at IS NULL OR heartbeat_at < $4) RETURNING build_attempt",
     )
     .bind(tenant.0)
     .bind(package)
     .bind(now.0)
     .bind(alive_after.0)
-    .execute(&mut *c)
-    .await?
-    .rows_affected();
-    if n == 1 {
+    .fetch_optional(&mut *c)
+    .await?;
+    if attempt.is_some() {
         delete_chunks(c, tenant, &[package.to_string()]).await?;
     }
-    Ok(n == 1)
+    Ok(attempt)
 }
 
 /// Marks the person's builds whose builder went silent before `alive_after` as failed (so
@@ -213,62 +216,95 @@ pub struct Chunk<'a> {
     pub size_so_far: i64,
 }
 
-/// Stores one chunk of a package being built and beats its heartbeat.
-pub async fn insert_chunk(c: &mut Conn, tenant: TenantId, chunk: Chunk<'_>, now: Timestamp) -> Result<()> {
+/// Stores one chunk of a package being built by `attempt` and beats its heartbeat. False, with
+/// nothing stored, when the build is no longer that attempt's (another node took it over) or no
+/// longer building.
+pub async fn insert_chunk(c: &mut Conn, tenant: TenantId, chunk: Chunk<'_>, attempt: i64, now: Timestamp) -> Result<bool> {
+    let mine =
+        sqlx::query("UPDATE export_packages SET size = $3, heartbeat_at = $4 WHERE tenant_id = $1 AND id = $2 AND status = 'building' AND build_attempt = $5")
+            .bind(tenant.0)
+            .bind(chunk.package)
+            .bind(chunk.size_so_far)
+            .bind(now.0)
+            .bind(attempt)
+            .execute(&mut *c)
+            .await?
+            .rows_affected()
+            == 1;
+    if !mine {
+        return Ok(false);
+    }
     sqlx::query("INSERT INTO export_chunks (tenant_id, package_id, subject_id, seq, content_enc) VALUES ($1, $2, $3, $4, $5)")
         .bind(tenant.0)
         .bind(chunk.package)
         .bind(chunk.subject)
         .bind(chunk.seq)
         .bind(chunk.content_enc)
-        .execute(&mut *c)
-        .await?;
-    sqlx::query("UPDATE export_packages SET size = $3, heartbeat_at = $4 WHERE tenant_id = $1 AND id = $2")
-        .bind(tenant.0)
-        .bind(chunk.package)
-        .bind(chunk.size_so_far)
-        .bind(now.0)
         .execute(c)
         .await?;
-    Ok(())
+    Ok(true)
 }
 
-/// Beats a building package's heartbeat (between chunks of long work).
-pub async fn heartbeat(c: &mut Conn, tenant: TenantId, package: &str, now: Timestamp) -> Result<()> {
-    sqlx::query("UPDATE export_packages SET heartbeat_at = $3 WHERE tenant_id = $1 AND id = $2 AND status = 'building'")
+/// Beats a building package's heartbeat for `attempt` (between chunks of long work).
+pub async fn heartbeat(c: &mut Conn, tenant: TenantId, package: &str, attempt: i64, now: Timestamp) -> Result<()> {
+    sqlx::query("UPDATE export_packages SET heartbeat_at = $3 WHERE tenant_id = $1 AND id = $2 AND status = 'building' AND build_attempt = $4")
         .bind(tenant.0)
         .bind(package)
         .bind(now.0)
+        .bind(attempt)
         .execute(c)
         .await?;
     Ok(())
 }
 
-/// Marks a package ready with its chunk count and size. Returns false if it is gone (the
-/// person was erased, or it was swept as failed, while it was being built).
-pub async fn finish(c: &mut Conn, tenant: TenantId, package: &str, chunks: i64, size: i64, now: Timestamp) -> Result<bool> {
+/// Marks a package built by `attempt` ready with its chunk count and size. Returns false if it
+/// is gone (the person was erased, or it was swept as failed, while it was being built) or was
+/// taken over by another attempt.
+pub async fn finish(c: &mut Conn, tenant: TenantId, package: &str, attempt: i64, chunks: i64, size: i64, now: Timestamp) -> Result<bool> {
     Ok(sqlx::query(
-        "UPDATE export_packages SET status = 'ready', chunks = $3, size = $4, heartbeat_at = $5 WHERE tenant_id = $1 AND id = $2 AND status = 'building'",
+        "UPDATE export_packages SET status = 'ready', chunks = $3, size = $4, heartbeat_at = $5 \
+         WHERE tenant_id = $1 AND id = $2 AND status = 'building' AND build_attempt = $6",
     )
     .bind(tenant.0)
     .bind(package)
     .bind(chunks)
     .bind(size)
     .bind(now.0)
+    .bind(attempt)
     .execute(c)
     .await?
     .rows_affected()
         == 1)
 }
 
-/// Marks a package failed and drops what was stored of it.
+/// Marks a package still building failed and drops what was stored of it; a package already
+/// ready or failed is left as it is.
 pub async fn fail(c: &mut Conn, tenant: TenantId, package: &str) -> Result<()> {
-    delete_chunks(c, tenant, &[package.to_string()]).await?;
-    sqlx::query("UPDATE export_packages SET status = 'failed' WHERE tenant_id = $1 AND id = $2")
+    let n = sqlx::query("UPDATE export_packages SET status = 'failed' WHERE tenant_id = $1 AND id = $2 AND status = 'building'")
         .bind(tenant.0)
         .bind(package)
-        .execute(c)
-        .await?;
+        .execute(&mut *c)
+        .await?
+        .rows_affected();
+    if n == 1 {
+        delete_chunks(c, tenant, &[package.to_string()]).await?;
+    }
+    Ok(())
+}
+
+/// As [`fail`], only while the build is `attempt`'s: a builder whose build was taken over
+/// leaves it alone.
+pub async fn fail_attempt(c: &mut Conn, tenant: TenantId, package: &str, attempt: i64) -> Result<()> {
+    let n = sqlx::query("UPDATE export_packages SET status = 'failed' WHERE tenant_id = $1 AND id = $2 AND status = 'building' AND build_attempt = $3")
+        .bind(tenant.0)
+        .bind(package)
+        .bind(attempt)
+        .execute(&mut *c)
+        .await?
+        .rows_affected();
+    if n == 1 {
+        delete_chunks(c, tenant, &[package.to_string()]).await?;
+    }
     Ok(())
 }
 

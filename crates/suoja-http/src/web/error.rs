@@ -101,6 +101,7 @@ pub fn sign_in_url(back: &str) -> String {
 impl IntoResponse for Failure {
     fn into_response(self) -> Response {
         let lang = self.lang;
+        let mut retry_after = None;
         let (status, message) = match self.kind {
             Kind::SignIn(back) => return Redirect::to(&sign_in_url(&back)).into_response(),
             Kind::Forbidden => (StatusCode::FORBIDDEN, lang.t("error.forbidden").to_string()),
@@ -115,7 +116,10 @@ impl IntoResponse for Failure {
                         _ => None,
                     },
                 };
-                let status = e.into_response().status();
+                let api = e.into_response();
+                let status = api.status();
+                // "Try again shortly" (503) and "too many" (429) keep their `Retry-After`.
+                retry_after = api.headers().get(header::RETRY_AFTER).cloned();
                 let generic = match status.as_u16() {
                     404 => lang.t("error.not_found"),
                     401 => lang.t("error.sign_in"),
@@ -143,6 +147,9 @@ impl IntoResponse for Failure {
         let mut r = (status, html).into_response();
         r.headers_mut()
             .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+        if let Some(v) = retry_after {
+            r.headers_mut().insert(header::RETRY_AFTER, v);
+        }
         r
     }
 }

@@ -105,15 +105,14 @@ pub struct Options {
 }
 
 impl Options {
-    /// The options as a package build keeps them (JSON of words only), so another node can
-    /// take the build over.
-    pub fn to_stored(&self) -> String {
-        json!({"filter": self.filter.as_str(), "include_internal_notes": self.include_internal_notes}).to_string()
+    /// The options as a package build keeps them (words only), so another node can take the
+    /// build over.
+    pub fn to_value(&self) -> Value {
+        json!({"filter": self.filter.as_str(), "include_internal_notes": self.include_internal_notes})
     }
 
-    /// Options kept by [`Options::to_stored`]; `None` when they cannot be read.
-    pub fn from_stored(s: &str) -> Option<Self> {
-        let v: Value = serde_json::from_str(s).ok()?;
+    /// Options kept by [`Options::to_value`]; `None` when they cannot be read.
+    pub fn from_value(v: &Value) -> Option<Self> {
         Some(Self {
             filter: Filter::parse(v.get("filter")?.as_str()?).ok()?,
             include_internal_notes: match v.get("include_internal_notes")? {

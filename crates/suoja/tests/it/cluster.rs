@@ -125,7 +125,7 @@ impl Haproxy {
             .collect();
         let config = format!(
             "global\n  maxconn 2000\n\
-             defaults\n  mode http\n  timeout connect 2s\n  timeout client 60s\n  timeout server 60s\n  retries 3\n  option redispatch 1\n  retry-on conn-failure empty-response\n\
+             defaults\n  mode http\n  option forwardfor\n  timeout connect 2s\n  timeout client 60s\n  timeout server 60s\n  retries 3\n  option redispatch 1\n  retry-on conn-failure empty-response\n\
              frontend api\n  bind 127.0.0.1:{port}\n  default_backend nodes\n\
              backend nodes\n  balance roundrobin\n  option httpchk GET /readyz\n  http-check expect status 200\n  default-server inter 250ms fall 1 rise 2\n{servers}"
         );
@@ -800,3 +800,103 @@ async fn export_killed_mid_build(engine: crate::harness::Engine) {
     drop(p);
 }
 crate::process_test!(an_export_whose_node_died_is_finished_once_it_is_back, export_killed_mid_build);
+
+/// A build taken over is the new builder's alone: the builder it was taken from (a node that
+/// was paused, not dead) can neither add chunks, finish nor fail it; a finished package is never
+/// failed afterwards; a build that silenced its node too often is failed, not taken again.
+async fn export_builds_are_fenced(engine: crate::harness::Engine) {
+    use suoja_store::exports::{self, Chunk, PackageRow};
+    if engine == crate::harness::Engine::Postgres && crate::harness::pg_url().is_none() {
+        return;
+    }
+    let app = crate::harness::TestApp::spawn(engine).await;
+    let tenant = suoja_core::TenantId(app.t.tenant_id);
+    let db = app.helpdesk().db().clone();
+    let now = suoja_core::Clock::now(&suoja_core::clock::SystemClock);
+    let long_ago = suoja_core::Timestamp(now.0 - 3_600_000);
+    let package = |id: &str, attempt: i64| PackageRow {
+        id: id.into(),
+        request_id: None,
+        subject_id: app.t.admin_id,
+        format: "json".into(),
+        status: "building".into(),
+        content_enc: Vec::new(),
+        file_key_enc: None,
+        chunks: None,
+        size: 0,
+        created_at: long_ago,
+        expires_at: suoja_core::Timestamp(now.0 + 86_400_000),
+        downloads: 0,
+        heartbeat_at: Some(long_ago),
+        started_by: Some(app.t.admin_id),
+        build_options: None,
+        build_attempt: attempt,
+    };
+    let chunk = |package: &'static str, seq: i64| Chunk {
+        package,
+        subject: app.t.admin_id,
+        seq,
+        content_enc: b"sealed",
+        size_so_far: 6 * (seq + 1),
+    };
+    let mut tx = db.begin().await.unwrap();
+    exports::insert(&mut tx, tenant, &package("fenced", 0)).await.unwrap();
+    assert!(exports::insert_chunk(&mut tx, tenant, chunk("fenced", 0), 0, long_ago).await.unwrap());
+    // Taken over: one more attempt, the old chunks gone.
+    let alive_after = suoja_core::Timestamp(now.0 - 30_000);
+    assert_eq!(exports::take_over(&mut tx, tenant, "fenced", alive_after, now).await.unwrap(), Some(1));
+    assert_eq!(
+        exports::take_over(&mut tx, tenant, "fenced", alive_after, now).await.unwrap(),
+        None,
+        "alive again"
+    );
+    assert!(exports::chunk(&mut tx, tenant, "fenced", 0).await.unwrap().is_none());
+    // The old builder wakes: nothing it does lands.
+    assert!(!exports::insert_chunk(&mut tx, tenant, chunk("fenced", 0), 0, now).await.unwrap());
+    assert!(!exports::finish(&mut tx, tenant, "fenced", 0, 1, 6, now).await.unwrap());
+    exports::fail_attempt(&mut tx, tenant, "fenced", 0).await.unwrap();
+    assert_eq!(exports::by_id(&mut tx, tenant, "fenced").await.unwrap().unwrap().status, "building");
+    // The new builder's do.
+    assert!(exports::insert_chunk(&mut tx, tenant, chunk("fenced", 0), 1, now).await.unwrap());
+    assert!(exports::finish(&mut tx, tenant, "fenced", 1, 1, 6, now).await.unwrap());
+    // A ready package stays ready whatever a late builder or sweep says.
+    exports::fail_attempt(&mut tx, tenant, "fenced", 1).await.unwrap();
+    exports::fail(&mut tx, tenant, "fenced").await.unwrap();
+    let row = exports::by_id(&mut tx, tenant, "fenced").await.unwrap().unwrap();
+    assert_eq!((row.status.as_str(), row.chunks), ("ready", Some(1)));
+    assert!(exports::chunk(&mut tx, tenant, "fenced", 0).await.unwrap().is_some());
+    assert_eq!(exports::take_over(&mut tx, tenant, "fenced", alive_after, now).await.unwrap(), None);
+    // A build already taken over twice is failed by the next node, not built again.
+    exports::insert(&mut tx, tenant, &package("cursed", 2)).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(app.privacy().resume_dead_builds().await.unwrap(), 0);
+    let mut c = db.read().await.unwrap();
+    assert_eq!(exports::by_id(&mut c, tenant, "cursed").await.unwrap().unwrap().status, "failed");
+}
+crate::process_test!(export_builds_are_fenced_by_their_attempt, export_builds_are_fenced);
+
+/// A load balancer's health checks are never refused by the rate limits, while the API is.
+async fn health_checks_are_not_limited(engine: crate::harness::Engine) {
+    if engine == crate::harness::Engine::Postgres && crate::harness::pg_url().is_none() {
+        return;
+    }
+    let app = crate::harness::TestApp::spawn_with(engine, |s| {
+        s.rate_limit_per_minute = 5;
+        s.rate_limit_per_client_per_minute = Some(5);
+    })
+    .await;
+    for path in ["/readyz", "/healthz"] {
+        for _ in 0..30 {
+            let r = app.client.get(app.url(path)).send().await.unwrap();
+            assert_eq!(r.status(), StatusCode::OK, "{path}");
+        }
+    }
+    let mut limited = false;
+    for _ in 0..10 {
+        limited |= app.get("/api/v2/users/me.json").await.0 == StatusCode::TOO_MANY_REQUESTS;
+    }
+    assert!(limited, "the API is limited");
+    let r = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "still ready while the API refuses");
+}
+crate::process_test!(health_checks_are_never_rate_limited, health_checks_are_not_limited);

@@ -51,6 +51,8 @@ pub(super) struct Stored<'a> {
     pub(super) key: FileKey,
     pub(super) size: i64,
     pub(super) chunks: i64,
+    /// The build's attempt this builder holds (see `suoja_store::exports::take_over`).
+    pub(super) attempt: i64,
 }
 
 impl ChunkSink for Stored<'_> {
@@ -68,7 +70,9 @@ impl ChunkSink for Stored<'_> {
             content_enc: &sealed,
             size_so_far: self.size,
         };
-        suoja_store::exports::insert_chunk(&mut tx, self.tenant, chunk, now).await?;
+        if !suoja_store::exports::insert_chunk(&mut tx, self.tenant, chunk, self.attempt, now).await? {
+            return Err(PrivacyError::Superseded);
+        }
         tx.commit().await?;
         self.privacy.fault("export:chunk");
         Ok(())

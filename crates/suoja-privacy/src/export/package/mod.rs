@@ -33,6 +33,36 @@ const HEARTBEAT: Duration = Duration::from_secs(5);
 const DEAD_AFTER_MS: i64 = 30_000;
 /// Dead builds taken over by one node in one look.
 const TAKE_OVER_AT_ONCE: i64 = 4;
+/// Takeovers of one build at most: a build that keeps killing its node is failed instead.
+const MAX_TAKEOVERS: i64 = 2;
+
+/// What a build keeps so that another node can take it over: its options, and the role and
+/// token of whoever started it (the rebuild's reads are logged as theirs). Ids and words only.
+fn kept_build(opts: &Options, scope: &Scope) -> String {
+    json!({
+        "options": opts.to_value(),
+        "by": {"role": scope.role.as_str(), "privacy_officer": scope.privacy_officer, "token": scope.token},
+    })
+    .to_string()
+}
+
+/// The options and the starter's scope kept by [`kept_build`] (`None` when unreadable).
+fn read_kept_build(kept: &str, tenant: TenantId, actor: Option<i64>) -> Option<(Options, Scope)> {
+    let v: Value = serde_json::from_str(kept).ok()?;
+    let opts = Options::from_value(v.get("options")?)?;
+    let by = v.get("by")?;
+    let scope = Scope {
+        tenant,
+        actor: UserId(actor?),
+        role: suoja_core::Role::parse(by.get("role")?.as_str()?).ok()?,
+        privacy_officer: by.get("privacy_officer")?.as_bool()?,
+        token: match by.get("token")? {
+            Value::Null => None,
+            t => Some(t.as_i64()?),
+        },
+    };
+    Some((opts, scope))
+}
 
 /// A stored package, without its content.
 #[derive(Debug, Clone)]
@@ -301,7 +331,8 @@ impl Privacy {
             downloads: 0,
             heartbeat_at: Some(now),
             started_by: Some(scope.actor.0),
-            build_options: Some(opts.to_stored()),
+            build_options: Some(kept_build(opts, scope)),
+            build_attempt: 0,
         };
         // Another node may have started one for the person since the check above.
         match suoja_store::exports::insert(&mut tx, tenant, &row).await {
@@ -321,17 +352,29 @@ impl Privacy {
         let package = open(&row);
         let (this, scope, opts) = (self.clone(), *scope, opts.clone());
         let id = row.id.clone();
-        let done = tokio::spawn(async move { this.run_build(scope, request, subject, id, key, format, opts).await });
+        let done = tokio::spawn(async move { this.run_build(scope, request, subject, (id, 0), key, format, opts).await });
         Ok(Started { package, done })
     }
 
-    /// The build of one package: waits for a slot, writes it, marks it ready (or failed),
-    /// beating the heartbeat throughout.
+    /// The build of one package (`build`: its id and the attempt this builder holds): waits for
+    /// a slot, writes it, marks it ready (or failed), beating the heartbeat throughout. A build
+    /// taken over meanwhile by another node (this one was silent too long) stops without
+    /// touching the package.
     #[allow(
         clippy::too_many_arguments,
         reason = "a build task owns everything it needs; a struct would be built only to be taken apart"
     )]
-    async fn run_build(&self, scope: Scope, request: i64, subject: UserId, id: String, key: FileKey, format: Format, opts: Options) -> Result<Package> {
+    async fn run_build(
+        &self,
+        scope: Scope,
+        request: i64,
+        subject: UserId,
+        build: (String, i64),
+        key: FileKey,
+        format: Format,
+        opts: Options,
+    ) -> Result<Package> {
+        let (id, attempt) = build;
         let tenant = scope.tenant;
         let beat = {
             let (hd, id) = (self.hd.clone(), id.clone());
@@ -340,7 +383,7 @@ impl Privacy {
                     tokio::time::sleep(HEARTBEAT).await;
                     let result = async {
                         let mut tx = hd.db().begin().await?;
-                        suoja_store::exports::heartbeat(&mut tx, tenant, &id, hd.now()).await?;
+                        suoja_store::exports::heartbeat(&mut tx, tenant, &id, attempt, hd.now()).await?;
                         tx.commit().await?;
                         Ok::<_, PrivacyError>(())
                     }
@@ -362,6 +405,7 @@ impl Privacy {
                 key,
                 size: 0,
                 chunks: 0,
+                attempt,
             };
             self.write_package(tenant, &export, format, &mut sink).await?;
             Ok::<_, PrivacyError>(sink)
@@ -372,8 +416,9 @@ impl Privacy {
         let mut tx = self.hd.db().begin().await?;
         match result {
             Ok(sink) => {
-                if !suoja_store::exports::finish(&mut tx, tenant, &id, sink.chunks, sink.size, now).await? {
-                    return Err(PrivacyError::NotFound("Export"));
+                if !suoja_store::exports::finish(&mut tx, tenant, &id, attempt, sink.chunks, sink.size, now).await? {
+                    tracing::info!(tenant.id = %tenant, request.id = request, "an export package finished here was gone or taken over meanwhile; it is left alone");
+                    return Err(PrivacyError::Superseded);
                 }
                 self.record_ledger(
                     &mut tx,
@@ -391,8 +436,12 @@ impl Privacy {
                 tracing::info!(tenant.id = %tenant, request.id = request, bytes = sink.size, "export package ready");
                 Ok(open(&row))
             }
+            Err(PrivacyError::Superseded) => {
+                tracing::info!(tenant.id = %tenant, request.id = request, "this node's export build was taken over by another node; it stops");
+                Err(PrivacyError::Superseded)
+            }
             Err(e) => {
-                suoja_store::exports::fail(&mut tx, tenant, &id).await?;
+                suoja_store::exports::fail_attempt(&mut tx, tenant, &id, attempt).await?;
                 tx.commit().await?;
                 tracing::warn!(tenant.id = %tenant, request.id = request, error = %e, "export package failed");
                 Err(e)
@@ -414,48 +463,58 @@ impl Privacy {
         let mut taken = 0;
         for (tenant, row) in dead {
             let mut tx = self.hd.db().begin().await?;
-            if !suoja_store::exports::take_over(&mut tx, tenant, &row.id, alive_after, now).await? {
+            let Some(attempt) = suoja_store::exports::take_over(&mut tx, tenant, &row.id, alive_after, now).await? else {
                 continue;
-            }
-            let how = match self.how_to_rebuild(&mut tx, tenant, &row).await {
-                Ok(h) => h,
-                Err(e) => {
-                    tracing::warn!(tenant.id = %tenant, error = %e, "an export build whose node went silent cannot be taken over");
-                    None
+            };
+            let how = if attempt > MAX_TAKEOVERS {
+                tracing::warn!(tenant.id = %tenant, attempts = attempt, "an export build silenced its node every time; it is failed, not taken over again");
+                None
+            } else {
+                match self.how_to_rebuild(&mut tx, tenant, &row).await {
+                    Ok(h) => h,
+                    Err(e) => {
+                        tracing::warn!(tenant.id = %tenant, error = %e, "an export build whose node went silent cannot be taken over");
+                        None
+                    }
                 }
             };
-            let Some((request, key, format, opts)) = how else {
-                suoja_store::exports::fail(&mut tx, tenant, &row.id).await?;
+            let Some((request, key, format, opts, scope)) = how else {
+                suoja_store::exports::fail_attempt(&mut tx, tenant, &row.id, attempt).await?;
                 tx.commit().await?;
                 continue;
             };
             tx.commit().await?;
-            tracing::info!(tenant.id = %tenant, request.id = request, "an export build whose node went silent was taken over");
-            let scope = Scope {
-                actor: UserId(row.started_by.unwrap_or(0)),
-                ..Scope::operator(tenant)
-            };
+            tracing::info!(tenant.id = %tenant, request.id = request, attempt, "an export build whose node went silent was taken over");
             let (this, id, subject) = (self.clone(), row.id.clone(), UserId(row.subject_id));
             tokio::spawn(async move {
                 // The build marks the package failed itself when it fails.
-                let _ = this.run_build(scope, request, subject, id, key, format, opts).await;
+                let _ = this.run_build(scope, request, subject, (id, attempt), key, format, opts).await;
             });
             taken += 1;
         }
         Ok(taken)
     }
 
-    /// What building `row` again needs: its request, its key (opened with the person's key),
-    /// its format and options. `None` for a build started before its options were kept.
-    async fn how_to_rebuild(&self, c: &mut suoja_store::Conn, tenant: TenantId, row: &PackageRow) -> Result<Option<(i64, FileKey, Format, Options)>> {
-        let (Some(request), Some(sealed), Some(options)) = (row.request_id, &row.file_key_enc, &row.build_options) else {
+    /// What building `row` again needs: its request (still open to an export), its key
+    /// (opened with the person's key), its format, its options and its starter's scope. `None`
+    /// for a build started before these were kept, or whose request was refused meanwhile.
+    async fn how_to_rebuild(&self, c: &mut suoja_store::Conn, tenant: TenantId, row: &PackageRow) -> Result<Option<(i64, FileKey, Format, Options, Scope)>> {
+        let (Some(request), Some(sealed), Some(kept)) = (row.request_id, &row.file_key_enc, &row.build_options) else {
             return Ok(None);
         };
-        let Some(opts) = Options::from_stored(options) else { return Ok(None) };
+        let Some((opts, scope)) = read_kept_build(kept, tenant, row.started_by) else {
+            return Ok(None);
+        };
+        let open = suoja_store::requests::by_id(c, tenant, request)
+            .await?
+            .is_some_and(|r| r.status != suoja_core::RequestStatus::Refused && r.verified_at.is_some());
+        if !open {
+            return Ok(None);
+        }
         let format = Format::parse(&row.format)?;
         let raw = self.hd.vault().decrypt(c, tenant, sealed).await?;
         let key = FileKey::from_bytes(&raw).ok_or_else(|| PrivacyError::Internal("a package key has the wrong length".into()))?;
-        Ok(Some((request, key, format, opts)))
+        Ok(Some((request, key, format, opts, scope)))
     }
 
     /// Packages of a request, newest first (expired ones are gone).
