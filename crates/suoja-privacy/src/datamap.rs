@@ -1073,6 +1073,7 @@ pub const TABLES: &[Table] = &[
             col("heartbeat_at"),
             col("started_by"),
             col("build_options"),
+            col("build_attempt"),
         ],
     },
     Table {

@@ -168,10 +168,18 @@ pub async fn dead_builds(c: &mut Conn, alive_after: Timestamp, limit: i64) -> Re
 /// again). Returns the new attempt, which the builder names in every write; `None` when it is
 /// no longer a dead build (another node took it, it finished, or it was swept).
 pub async fn take_over(c: &mut Conn, tenant: TenantId, package: &str, alive_after: Timestamp, now: Timestamp) -> Result<Option<i64>> {
-    let attempt: Option<i64> = sqlx::query_scalar(
+    // On PostgreSQL a row its builder holds locked (a node frozen inside a chunk's transaction)
+    // is passed over rather than waited for: the background work of every node would wait.
+    let lock = if c.engine() == crate::Engine::Postgres {
+        " FOR UPDATE SKIP LOCKED"
+    } else {
+        ""
+    };
+    let attempt: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
         "UPDATE export_packages SET heartbeat_at = $3, size = 0, build_attempt = build_attempt + 1 \
-         WHERE tenant_id = $1 AND id = $2 AND status = 'building' AND (heartbeat_at IS NULL OR heartbeat_at < $4) RETURNING build_attempt",
-    )
+         WHERE tenant_id = $1 AND id = (SELECT id FROM export_packages WHERE tenant_id = $1 AND id = $2 AND status = 'building' \
+         AND (heartbeat_at IS NULL OR heartbeat_at < $4){lock}) RETURNING build_attempt"
+    )))
     .bind(tenant.0)
     .bind(package)
     .bind(now.0)
@@ -196,7 +204,19 @@ pub async fn fail_dead_builds(c: &mut Conn, tenant: TenantId, subject: i64, aliv
     .fetch_all(&mut *c)
     .await?;
     for id in dead {
-        fail(c, tenant, &id).await?;
+        // Still silent: a node may have taken the build over since the query above.
+        let n = sqlx::query(
+            "UPDATE export_packages SET status = 'failed' WHERE tenant_id = $1 AND id = $2 AND status = 'building' AND (heartbeat_at IS NULL OR heartbeat_at < $3)",
+        )
+        .bind(tenant.0)
+        .bind(id.clone())
+        .bind(alive_after.0)
+        .execute(&mut *c)
+        .await?
+        .rows_affected();
+        if n == 1 {
+            delete_chunks(c, tenant, &[id]).await?;
+        }
     }
     Ok(())
 }

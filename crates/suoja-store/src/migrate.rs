@@ -195,6 +195,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0030_export_takeover.sql"),
         postgres: include_str!("../migrations/postgres/0030_export_takeover.sql"),
     },
+    Migration {
+        version: 31,
+        name: "export_attempts",
+        sqlite: include_str!("../migrations/sqlite/0031_export_attempts.sql"),
+        postgres: include_str!("../migrations/postgres/0031_export_attempts.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.
