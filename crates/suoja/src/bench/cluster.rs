@@ -1,11 +1,13 @@
 //! `suoja bench --cluster-only`: a mixed load (70 % reads, 20 % replies, 10 % new tickets) at
 //! fixed arrival rates against one, two and three `suoja serve` nodes on one PostgreSQL
-//! database, the requests spread over the nodes in turn as a balancer would. Each rate runs
-//! open-loop (a request is sent when its time comes, whether or not earlier ones were answered)
-//! and its latency is counted from that time, so a node falling behind shows as latency rather
-//! than as a lower rate. The rates climb until p99 passes 50 ms or requests fail; the highest
-//! rate within that bound is each node count's figure. The nodes, PostgreSQL and the load
-//! share the machine's cores.
+//! database, the requests spread over the nodes in turn as a balancer would. After a few
+//! seconds of warm-up that are not counted, each rate runs open-loop (a request is sent when its
+//! time comes, whether or not earlier ones were answered) and its latency is counted from that
+//! time, so a node falling behind shows as latency rather than as a lower rate. The rates climb
+//! until p99 passes 50 ms or requests fail; the highest rate within that bound is each node
+//! count's figure. With `--soak-secs`, the three nodes then carry four fifths of their figure
+//! for that long, and the nodes' memory and the database's connections are sampled as it goes
+//! (they should stay flat). The nodes, PostgreSQL and the load share the machine's cores.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -28,6 +30,9 @@ const FIRST_RATE: f64 = 100.0;
 const RATE_STEP: f64 = 1.4;
 /// Rates tried at most per node count.
 const MAX_STEPS: usize = 12;
+/// Seconds of load at the first rate before the first measured point, not counted: freshly
+/// started nodes open their database connections and fill their caches meanwhile.
+const WARM_UP_SECS: u64 = 5;
 
 /// One rate's figures.
 #[derive(Debug, Clone)]
@@ -59,6 +64,28 @@ impl NodesFigures {
     }
 }
 
+/// One sample of a soak.
+#[derive(Debug, Clone)]
+pub struct SoakSample {
+    /// Seconds since the soak began.
+    pub at_secs: u64,
+    /// Resident memory of each node now, MB.
+    pub rss_mb: Vec<f64>,
+    /// Connections to the benchmark's database now.
+    pub connections: i64,
+    /// The load since the previous sample.
+    pub stats: Stats,
+}
+
+/// A soak: the three nodes at a steady rate for a while.
+#[derive(Debug, Clone)]
+pub struct Soak {
+    /// Requests a second offered.
+    pub rate: f64,
+    /// The samples, in order.
+    pub samples: Vec<SoakSample>,
+}
+
 /// The whole measurement.
 #[derive(Debug, Clone)]
 pub struct ClusterFigures {
@@ -70,6 +97,8 @@ pub struct ClusterFigures {
     pub secs: u64,
     /// Per node count.
     pub by_nodes: Vec<NodesFigures>,
+    /// The soak, when asked for.
+    pub soak: Option<Soak>,
 }
 
 /// What a request of the mix is, by its number: 7 in 10 reads (a ticket, a search, the
@@ -151,7 +180,7 @@ async fn open_loop(bases: &[String], auth: &(String, String), rate: f64, secs: D
 
 /// Seeds `tickets` tickets into a fresh database on `admin`'s PostgreSQL server, then measures
 /// one, two and three nodes.
-pub async fn measure(admin: &str, tickets: usize, secs: u64) -> anyhow::Result<ClusterFigures> {
+pub async fn measure(admin: &str, tickets: usize, secs: u64, soak_secs: u64) -> anyhow::Result<ClusterFigures> {
     let dir = std::env::temp_dir().join(format!("suoja-bench-cluster-{}", super::hex_suffix()));
     std::fs::create_dir_all(&dir)?;
     let settings = Settings {
@@ -159,7 +188,7 @@ pub async fn measure(admin: &str, tickets: usize, secs: u64) -> anyhow::Result<C
         database_url: Some(super::create_pg_database(admin).await?),
         ..Settings::default()
     };
-    let result = measure_on(&dir, &settings, tickets, secs).await;
+    let result = measure_on(&dir, &settings, tickets, secs, soak_secs).await;
     let _ = std::fs::remove_dir_all(&dir);
     if let Some(url) = &settings.database_url {
         super::drop_pg_database(admin, url).await;
@@ -167,7 +196,32 @@ pub async fn measure(admin: &str, tickets: usize, secs: u64) -> anyhow::Result<C
     result
 }
 
-async fn measure_on(dir: &std::path::Path, settings: &Settings, tickets: usize, secs: u64) -> anyhow::Result<ClusterFigures> {
+/// Resident memory of a process now, MB.
+fn rss_mb(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|n| n.parse::<f64>().ok())
+        })
+        .unwrap_or(0.0)
+        / 1024.0
+}
+
+/// Connections to the database at `url` now (this question's own included).
+async fn connections(url: &str) -> anyhow::Result<i64> {
+    use sqlx::Connection as _;
+    let mut c = sqlx::PgConnection::connect(url).await?;
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
+        .fetch_one(&mut c)
+        .await?;
+    c.close().await?;
+    Ok(n)
+}
+
+async fn measure_on(dir: &std::path::Path, settings: &Settings, tickets: usize, secs: u64, soak_secs: u64) -> anyhow::Result<ClusterFigures> {
     let seeded = super::seed("postgres", settings, tickets).await?;
     println!("  cluster: seeded {tickets} tickets in {:.0} s", seeded.seed_secs);
     seeded.hd.db().close().await;
@@ -175,6 +229,7 @@ async fn measure_on(dir: &std::path::Path, settings: &Settings, tickets: usize, 
     let auth = ("bench@example.fi/token".to_string(), seeded.boot.api_token.expose().clone());
     let last_ticket = suoja_core::num::to_i64(tickets.max(1));
     let mut by_nodes = Vec::new();
+    let mut soak = None;
     for nodes in 1..=3 {
         let mut servers = Vec::new();
         let mut bases = Vec::new();
@@ -190,6 +245,7 @@ async fn measure_on(dir: &std::path::Path, settings: &Settings, tickets: usize, 
             wait_port(port).await?;
             bases.push(format!("http://127.0.0.1:{port}"));
         }
+        open_loop(&bases, &auth, FIRST_RATE, Duration::from_secs(WARM_UP_SECS), last_ticket, seeded.requester.id.0).await?;
         let mut points = Vec::new();
         let mut rate = FIRST_RATE;
         for _ in 0..MAX_STEPS {
@@ -202,14 +258,45 @@ async fn measure_on(dir: &std::path::Path, settings: &Settings, tickets: usize, 
             }
             rate *= RATE_STEP;
         }
-        let rss_mb = servers.iter().map(|s| super::peak_rss_kib(s.child.id()) as f64 / 1024.0).collect();
+        let figures = NodesFigures {
+            nodes,
+            points,
+            rss_mb: servers.iter().map(|s| super::peak_rss_kib(s.child.id()) as f64 / 1024.0).collect(),
+        };
+        if nodes == 3
+            && soak_secs > 0
+            && let (Some(best), Some(url)) = (figures.sustained(), &settings.database_url)
+        {
+            let rate = best.offered * 0.8;
+            let mut samples = Vec::new();
+            let started = Instant::now();
+            while started.elapsed().as_secs() < soak_secs {
+                let stats = open_loop(&bases, &auth, rate, Duration::from_secs(30), last_ticket, seeded.requester.id.0).await?;
+                let sample = SoakSample {
+                    at_secs: started.elapsed().as_secs(),
+                    rss_mb: servers.iter().map(|s| rss_mb(s.child.id())).collect(),
+                    connections: connections(url).await?,
+                    stats,
+                };
+                println!(
+                    "  soak {:>5} s at {rate:.0} req/s: {}  RSS {:?} MB, {} connections",
+                    sample.at_secs,
+                    sample.stats.line(),
+                    sample.rss_mb.iter().map(|m| m.round()).collect::<Vec<_>>(),
+                    sample.connections
+                );
+                samples.push(sample);
+            }
+            soak = Some(Soak { rate, samples });
+        }
         drop(servers);
-        by_nodes.push(NodesFigures { nodes, points, rss_mb });
+        by_nodes.push(figures);
     }
     Ok(ClusterFigures {
         tickets,
         seed_secs: seeded.seed_secs,
         secs,
         by_nodes,
+        soak,
     })
 }

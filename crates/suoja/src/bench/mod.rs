@@ -78,6 +78,10 @@ pub struct BenchArgs {
     /// report's section on several nodes is replaced and the rest of the file kept.
     #[arg(long, requires = "pg", conflicts_with_all = ["erasure_only", "backup_only", "web_only", "precision_only", "mail_only", "hc_only"])]
     pub cluster_only: bool,
+    /// With `--cluster-only`: afterwards, run the three nodes at four fifths of their highest
+    /// rate for this many seconds, sampling their memory and the database's connections.
+    #[arg(long, default_value_t = 0, requires = "cluster_only")]
+    pub soak_secs: u64,
     /// Keep the seeded data directory (and PostgreSQL database) of the full run and say where
     /// they are, to study query plans or profiles afterwards.
     #[arg(long)]
@@ -699,7 +703,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     if args.cluster_only
         && let Some(pg) = &args.pg
     {
-        let figures = cluster::measure(pg, args.tickets, args.secs).await?;
+        let figures = cluster::measure(pg, args.tickets, args.secs, args.soak_secs).await?;
         let old = std::fs::read_to_string(&args.out).unwrap_or_default();
         std::fs::write(&args.out, report::with_cluster_section(&old, &figures)).with_context(|| format!("writing {}", args.out.display()))?;
         println!("wrote the several-nodes section of {}", args.out.display());

@@ -298,7 +298,7 @@ pub fn with_cluster_section(old: &str, f: &super::cluster::ClusterFigures) -> St
         "{CLUSTER_START}\n## Several nodes (mixed load)\n\nWritten by `suoja bench --cluster-only --tickets {} --pg …` on {}. {} tickets \
          seeded on PostgreSQL ({:.0} s); then one, two and three `suoja serve` nodes on that database, each request sent to the \
          next node in turn. The mix: 5 in 10 show a ticket, 1 searches two common words, 1 lists the newest tickets, 2 add a \
-         public reply of 40 words, 1 creates a ticket. Each rate is offered for {} s **open-loop** (a request leaves when its \
+         public reply of 40 words, 1 creates a ticket. After 5 s of warm-up at the first rate (not counted), each rate is offered for {} s **open-loop** (a request leaves when its \
          time comes, answered or not) and latency counts from that time; rates climb by 1.4× until p99 passes 50 ms or a \
          request fails. **The nodes, PostgreSQL and the load generator share the same two cores**, so more nodes add no \
          cores: the figure shows what the nodes cost each other, not how a cluster of machines scales.\n\n\
@@ -333,9 +333,33 @@ pub fn with_cluster_section(old: &str, f: &super::cluster::ClusterFigures) -> St
     }
     s.push_str(
         "\nThe rates are 1.4× apart, so each node count's limit lies between its last two rates. The target (p99 ≤ 50 ms at \
-         1 000 000 tickets on three nodes, at the highest rate the machine sustains) is measured here at the `--tickets` given; \
-         a 30-minute soak with memory and connections watched is not part of this run.\n",
+         1 000 000 tickets on three nodes, at the highest rate the machine sustains) is measured here at the `--tickets` given.\n",
     );
+    match &f.soak {
+        Some(soak) => {
+            s.push_str(&format!(
+                "\n### Soak: three nodes at {:.0} req/s (four fifths of their highest rate) for {} s\n\n\
+                 Sampled every 30 s: each node's resident memory now, the database's connections now (every node's pools and this \
+                 question), and the load of the 30 s before.\n\n| at s | RSS per node, MB | connections | answered req/s | p50 ms | p99 ms | failed |\n|---:|---|---:|---:|---:|---:|---:|\n",
+                soak.rate,
+                soak.samples.last().map_or(0, |x| x.at_secs),
+            ));
+            for x in &soak.samples {
+                let rss: Vec<String> = x.rss_mb.iter().map(|m| format!("{m:.0}")).collect();
+                s.push_str(&format!(
+                    "| {} | {} | {} | {:.0} | {:.1} | {:.1} | {} |\n",
+                    x.at_secs,
+                    rss.join(", "),
+                    x.connections,
+                    x.stats.rps,
+                    x.stats.p50,
+                    x.stats.p99,
+                    x.stats.errors
+                ));
+            }
+        }
+        None => s.push_str("\nNo soak in this run (`--soak-secs`).\n"),
+    }
     splice(old, CLUSTER_START, CLUSTER_END, s)
 }
 
