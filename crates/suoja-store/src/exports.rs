@@ -205,18 +205,7 @@ pub async fn fail_dead_builds(c: &mut Conn, tenant: TenantId, subject: i64, aliv
     .await?;
     for id in dead {
         // Still silent: a node may have taken the build over since the query above.
-        let n = sqlx::query(
-            "UPDATE export_packages SET status = 'failed' WHERE tenant_id = $1 AND id = $2 AND status = 'building' AND (heartbeat_at IS NULL OR heartbeat_at < $3)",
-        )
-        .bind(tenant.0)
-        .bind(id.clone())
-        .bind(alive_after.0)
-        .execute(&mut *c)
-        .await?
-        .rows_affected();
-        if n == 1 {
-            delete_chunks(c, tenant, &[id]).await?;
-        }
+        fail_building(c, tenant, &id, " AND (heartbeat_at IS NULL OR heartbeat_at < $3)", Some(alive_after.0)).await?;
     }
     Ok(())
 }
@@ -300,29 +289,24 @@ pub async fn finish(c: &mut Conn, tenant: TenantId, package: &str, attempt: i64,
 /// Marks a package still building failed and drops what was stored of it; a package already
 /// ready or failed is left as it is.
 pub async fn fail(c: &mut Conn, tenant: TenantId, package: &str) -> Result<()> {
-    let n = sqlx::query("UPDATE export_packages SET status = 'failed' WHERE tenant_id = $1 AND id = $2 AND status = 'building'")
-        .bind(tenant.0)
-        .bind(package)
-        .execute(&mut *c)
-        .await?
-        .rows_affected();
-    if n == 1 {
-        delete_chunks(c, tenant, &[package.to_string()]).await?;
-    }
-    Ok(())
+    fail_building(c, tenant, package, "", None).await
 }
 
 /// As [`fail`], only while the build is `attempt`'s: a builder whose build was taken over
 /// leaves it alone.
 pub async fn fail_attempt(c: &mut Conn, tenant: TenantId, package: &str, attempt: i64) -> Result<()> {
-    let n = sqlx::query("UPDATE export_packages SET status = 'failed' WHERE tenant_id = $1 AND id = $2 AND status = 'building' AND build_attempt = $3")
-        .bind(tenant.0)
-        .bind(package)
-        .bind(attempt)
-        .execute(&mut *c)
-        .await?
-        .rows_affected();
-    if n == 1 {
+    fail_building(c, tenant, package, " AND build_attempt = $3", Some(attempt)).await
+}
+
+/// Fails a building package under one more condition (`and`, naming `$3` when `value` is
+/// given) and drops its chunks when it did.
+async fn fail_building(c: &mut Conn, tenant: TenantId, package: &str, and: &'static str, value: Option<i64>) -> Result<()> {
+    let sql = format!("UPDATE export_packages SET status = 'failed' WHERE tenant_id = $1 AND id = $2 AND status = 'building'{and}");
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.0).bind(package.to_string());
+    if let Some(v) = value {
+        q = q.bind(v);
+    }
+    if q.execute(&mut *c).await?.rows_affected() == 1 {
         delete_chunks(c, tenant, &[package.to_string()]).await?;
     }
     Ok(())

@@ -80,11 +80,7 @@ async fn mail_loop(m: MailWork, mut stop: watch::Receiver<bool>) {
     let tenants = tokio::spawn(tenant_mailboxes(m.setup.room.clone(), m.poll, stop.clone()));
     let mut tick = tokio::time::interval(Duration::from_millis(500));
     loop {
-        tokio::select! {
-            _ = tick.tick() => {}
-            _ = stop.changed() => break,
-        }
-        if *stop.borrow() {
+        if !tick_or_stop(&mut tick, &mut stop).await {
             break;
         }
         let room = &m.setup.room;
@@ -267,6 +263,31 @@ async fn imap_loop(room: suoja_mail::Mailroom, imap: suoja_mail::imap::Imap, ten
     }
 }
 
+/// Waits for the next tick; false once the server is stopping.
+async fn tick_or_stop(tick: &mut tokio::time::Interval, stop: &mut watch::Receiver<bool>) -> bool {
+    tokio::select! {
+        _ = tick.tick() => {}
+        _ = stop.changed() => return false,
+    }
+    !*stop.borrow()
+}
+
+/// Whether this node takes the interval's turn at `work` (counted in its metrics); a failure to
+/// ask is logged and counts as not this node's turn.
+async fn my_turn(hd: &suoja_helpdesk::Helpdesk, node: &Node, work: &'static str, every: Duration, first: FirstTurn) -> bool {
+    match hd.take_turn(work, &node.name, every, first).await {
+        Ok(true) => {
+            node.took_turn(work);
+            true
+        }
+        Ok(false) => false,
+        Err(e) => {
+            tracing::warn!(error = %e, work, "asking for a turn at cluster-wide work failed");
+            false
+        }
+    }
+}
+
 /// How often the automations run (Zendesk's automations run hourly).
 const AUTOMATIONS_EVERY: Duration = Duration::from_secs(3_600);
 
@@ -284,20 +305,11 @@ async fn automations_loop(hd: suoja_helpdesk::Helpdesk, node: Arc<Node>, mut sto
     let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + AUTOMATIONS_ASK_EVERY, AUTOMATIONS_ASK_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        tokio::select! {
-            _ = tick.tick() => {}
-            _ = stop.changed() => break,
-        }
-        if *stop.borrow() {
+        if !tick_or_stop(&mut tick, &mut stop).await {
             break;
         }
-        match hd.take_turn("automations", &node.name, AUTOMATIONS_EVERY, FirstTurn::AfterAnInterval).await {
-            Ok(true) => node.took_turn("automations"),
-            Ok(false) => continue,
-            Err(e) => {
-                tracing::warn!(error = %e, "asking for the automations' turn failed");
-                continue;
-            }
+        if !my_turn(&hd, &node, "automations", AUTOMATIONS_EVERY, FirstTurn::AfterAnInterval).await {
+            continue;
         }
         let stopping = stop.clone();
         if let Err(e) = hd.run_automations_until(&move || *stopping.borrow()).await {
@@ -313,11 +325,7 @@ async fn cluster_loop(hd: suoja_helpdesk::Helpdesk, node: Arc<Node>, mut stop: w
     let mut tick = tokio::time::interval(HEARTBEAT_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        tokio::select! {
-            _ = tick.tick() => {}
-            _ = stop.changed() => break,
-        }
-        if *stop.borrow() {
+        if !tick_or_stop(&mut tick, &mut stop).await {
             break;
         }
         match hd.heartbeat(&node.name, started).await {
@@ -338,11 +346,7 @@ async fn privacy_work(privacy: &Privacy, node: &Node, retention_every: Duration,
     let mut last_asked: Option<Instant> = None;
     let mut last_erasures: Option<Instant> = None;
     loop {
-        tokio::select! {
-            _ = tick.tick() => {}
-            _ = stop.changed() => break,
-        }
-        if *stop.borrow() {
+        if !tick_or_stop(&mut tick, &mut stop).await {
             break;
         }
         if let Err(e) = privacy.flush_consultations().await {
@@ -361,13 +365,8 @@ async fn privacy_work(privacy: &Privacy, node: &Node, retention_every: Duration,
         }
         if last_asked.is_none_or(|t| t.elapsed() >= ask_every) {
             last_asked = Some(Instant::now());
-            match privacy.helpdesk().take_turn("retention", &node.name, retention_every, FirstTurn::Now).await {
-                Ok(true) => node.took_turn("retention"),
-                Ok(false) => continue,
-                Err(e) => {
-                    tracing::warn!(error = %e, "asking for the retention sweep's turn failed");
-                    continue;
-                }
+            if !my_turn(privacy.helpdesk(), node, "retention", retention_every, FirstTurn::Now).await {
+                continue;
             }
             if let Err(e) = privacy.run_retention().await {
                 tracing::warn!(error = %e, "applying the retention policies failed");
@@ -432,11 +431,7 @@ async fn deliver(privacy: Privacy, mut stop: watch::Receiver<bool>) {
     let mut running = tokio::task::JoinSet::new();
     let mut tick = tokio::time::interval(Duration::from_millis(250));
     loop {
-        tokio::select! {
-            _ = tick.tick() => {}
-            _ = stop.changed() => break,
-        }
-        if *stop.borrow() {
+        if !tick_or_stop(&mut tick, &mut stop).await {
             break;
         }
         while running.try_join_next().is_some() {}

@@ -303,6 +303,17 @@ fn consume(h: &BusinessHours, spans: &[(Timestamp, Timestamp)], target_ms: i64) 
     (used, None)
 }
 
+/// A clock's stage: achieved once the ticket is solved, else running or paused.
+fn stage(solved: bool, running: bool) -> Stage {
+    if solved {
+        Stage::Achieved
+    } else if running {
+        Stage::Active
+    } else {
+        Stage::Paused
+    }
+}
+
 /// One turn of a metric measured over `spans`, its clock still running at `now` when
 /// `running`: its stage, breach moment and whether it was missed.
 fn turn(h: &BusinessHours, spans: &[(Timestamp, Timestamp)], target_ms: i64, running: bool, now: Timestamp) -> (Option<Timestamp>, bool) {
@@ -338,14 +349,7 @@ pub(crate) fn measure(metric: &PolicyMetric, tl: &Timeline, hours: &BusinessHour
         let spans = tl.spans(counting, now);
         let running = !solved && tl.status().is_some_and(|s| counting.contains(&s));
         let (at, missed) = turn(h, &spans, target_ms, running, now);
-        let stage = if solved {
-            Stage::Achieved
-        } else if running {
-            Stage::Active
-        } else {
-            Stage::Paused
-        };
-        state(stage, at, missed)
+        state(stage(solved, running), at, missed)
     };
     match metric.metric.as_str() {
         "requester_wait_time" => Some(cumulative(&[Status::New, Status::Open, Status::Hold])),
@@ -410,14 +414,7 @@ pub(crate) fn measure(metric: &PolicyMetric, tl: &Timeline, hours: &BusinessHour
             let running = !solved && tl.status().is_some_and(|s| counting.contains(&s));
             let spans = clip(&tl.spans(counting, now), last, now);
             let (at, m) = turn(h, &spans, target_ms, running, now);
-            let stage = if solved {
-                Stage::Achieved
-            } else if running {
-                Stage::Active
-            } else {
-                Stage::Paused
-            };
-            Some(state(stage, at, missed || m))
+            Some(state(stage(solved, running), at, missed || m))
         }
         _ => None,
     }
