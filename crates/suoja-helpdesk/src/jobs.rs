@@ -145,27 +145,3 @@ pub fn at_most_100(n: usize, what: &str) -> Result<()> {
     }
     Ok(())
 }
-
-impl Helpdesk {
-    /// Imports tickets in one transaction (all or nothing): the bulk path for migrations from
-    /// another helpdesk and for seeding benchmarks. Their index entries are written together at
-    /// the end. Returns the new ids in input order.
-    pub async fn import_tickets(&self, scope: &Scope, inputs: Vec<TicketInput>) -> Result<Vec<suoja_core::TicketId>> {
-        crate::require_staff(scope)?;
-        let now = self.now();
-        let mut tx = self.db.begin().await?;
-        let mut ids = Vec::with_capacity(inputs.len());
-        let mut pending = Vec::with_capacity(inputs.len());
-        for input in inputs {
-            ids.push(self.create_ticket_in(&mut tx, scope, input, now, Some(&mut pending)).await?.ticket.id);
-        }
-        suoja_search::index::insert_many(&mut tx, scope.tenant, suoja_search::DocKind::Ticket, &pending).await?;
-        tx.commit().await?;
-        suoja_store::dialect::refresh_statistics(&self.db).await?;
-        // Imported tickets' SLA clocks are measured in the background, as after a policy change.
-        if self.has_sla_policies(scope.tenant).await? {
-            self.remeasure_later(scope.tenant);
-        }
-        Ok(ids)
-    }
-}

@@ -12,6 +12,7 @@ mod error;
 pub mod fields;
 pub mod groups;
 pub mod help_center;
+pub mod import;
 pub mod jobs;
 mod ledger;
 pub mod model;

@@ -205,6 +205,8 @@ pub enum Channel {
     Web,
     /// E-mail.
     Email,
+    /// Brought over from another helpdesk (`suoja import`).
+    Import,
 }
 
 impl Channel {
@@ -214,6 +216,7 @@ impl Channel {
             Channel::Api => "api",
             Channel::Web => "web",
             Channel::Email => "email",
+            Channel::Import => "import",
         }
     }
 }

@@ -1185,6 +1185,30 @@ pub const TABLES: &[Table] = &[
         columns: &[col("name"), col("node"), col("started_at")],
     },
     Table {
+        name: "import_map",
+        purpose: "Records brought over from another helpdesk: each record's id at the source and its id here (ids only), so a repeated or resumed import changes nothing",
+        purpose_fi: "Toisesta asiakaspalvelujärjestelmästä tuodut tietueet: kunkin tietueen tunnus lähteessä ja täällä (vain tunnuksia), jotta toistettu tai jatkettu tuonti ei muuta mitään",
+        // `local_id` names a user, a ticket or an organisation by `kind`, so it links no one by
+        // itself; the rows say nothing about anyone beyond which id came from where.
+        subjects: &[],
+        erasure: Erasure::Keep,
+        retention: "for the life of the tenant, so that a later import does not bring an erased person back (opaque ids only)",
+        retention_fi: "vuokralaisen koko elinkaaren ajan, jotta myöhempi tuonti ei palauta poistettua henkilöä (vain tunnuksia)",
+        derived: false,
+        columns: &[col("tenant_id"), col("source"), col("kind"), col("source_id"), col("local_id")],
+    },
+    Table {
+        name: "import_checkpoints",
+        purpose: "Where each stage of an import from another helpdesk stands (the source's cursor), so an interrupted import resumes",
+        purpose_fi: "Mihin kukin toisesta järjestelmästä tuonnin vaihe on edennyt (lähteen kohdistin), jotta keskeytynyt tuonti jatkuu",
+        subjects: &[],
+        erasure: Erasure::Keep,
+        retention: "for the life of the tenant (one row per stage and source; no one's personal data)",
+        retention_fi: "vuokralaisen koko elinkaaren ajan (rivi vaihetta ja lähdettä kohden; ei kenenkään henkilötietoja)",
+        derived: false,
+        columns: &[col("tenant_id"), col("source"), col("stage"), col("position"), col("updated_at")],
+    },
+    Table {
         name: "erasures",
         purpose: "Erasure jobs and their evidence (GDPR Art. 17): plan, steps done, what holds kept; ids and counts only",
         purpose_fi: "Poistotyöt ja niiden näyttö (17 artikla): suunnitelma, tehdyt vaiheet ja se, mitä säilytysvelvoitteiden vuoksi säilytettiin; vain tunnuksia ja lukumääriä",

@@ -23,6 +23,7 @@ pub mod groups;
 pub mod help_center;
 pub mod history;
 pub mod holds;
+pub mod imports;
 pub mod jobs;
 pub mod keys;
 pub mod ledger;

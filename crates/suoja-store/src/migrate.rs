@@ -201,6 +201,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0031_export_attempts.sql"),
         postgres: include_str!("../migrations/postgres/0031_export_attempts.sql"),
     },
+    Migration {
+        version: 32,
+        name: "imports",
+        sqlite: include_str!("../migrations/sqlite/0032_imports.sql"),
+        postgres: include_str!("../migrations/postgres/0032_imports.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.

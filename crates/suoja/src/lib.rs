@@ -5,4 +5,5 @@ pub mod app;
 pub mod backup;
 pub mod bench;
 pub mod cli;
+pub mod import;
 pub mod worker;

@@ -15,7 +15,7 @@ use crate::{Helpdesk, HelpdeskError, Result, crypt};
 impl Helpdesk {
     /// Adds a comment to a ticket inside the caller's transaction; returns its id, its plain
     /// text, whether it is public and who wrote it.
-    pub(super) async fn add_comment(
+    pub(crate) async fn add_comment(
         &self,
         c: &mut Conn,
         scope: &Scope,

@@ -1,4 +1,4 @@
-//! The command line: `serve`, `init`, `migrate`, `config`, `export`, `verify`, `mail` and `bench`. Commands parse arguments, call
+//! The command line: `serve`, `init`, `migrate`, `config`, `export`, `verify`, `mail`, `import` and `bench`. Commands parse arguments, call
 //! the library, and print; they hold no rules of their own.
 
 mod backup;
@@ -60,6 +60,8 @@ pub enum Command {
     /// A tenant's IP restriction: `suoja security show|disable-ip-restriction`.
     Security(security::SecurityArgs),
     /// Run the benchmark suite and write BENCHMARKS.md.
+    /// Move a tenant in from another helpdesk: `suoja import zendesk --url … --email … --token …`.
+    Import(crate::import::ImportArgs),
     Bench(crate::bench::BenchArgs),
     /// The benchmark's baseline server (used by `suoja bench`).
     #[command(hide = true)]
@@ -115,6 +117,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Bench(args) => crate::bench::run(args).await,
+        Command::Import(args) => crate::import::run(cli.config.as_deref(), args).await,
         Command::Export(args) => privacy::export(cli.config.as_deref(), args).await,
         Command::Retention(args) => retention::run(cli.config.as_deref(), args).await,
         Command::Security(args) => security::run(cli.config.as_deref(), args).await,

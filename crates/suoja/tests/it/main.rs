@@ -21,6 +21,7 @@ mod fields;
 mod fuzz;
 mod help_center;
 mod help_center_privacy;
+mod import;
 mod mail;
 mod privacy_breaches;
 mod privacy_erasure;

@@ -14,7 +14,7 @@ use crate::privacy_shape::{Canary, scan};
 
 const BIN: &str = env!("CARGO_BIN_EXE_suoja");
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
@@ -25,7 +25,7 @@ pub(crate) struct Proc {
     log: std::path::PathBuf,
 }
 
-fn command(dir: &Path, db: Option<&str>) -> Command {
+pub(crate) fn command(dir: &Path, db: Option<&str>) -> Command {
     let mut c = Command::new(BIN);
     c.env_remove("SUOJA_ROOT_KEY")
         .env("SUOJA_DATA_DIR", dir)
@@ -132,7 +132,7 @@ pub(crate) async fn db_for(engine: Engine) -> Option<String> {
     }
 }
 
-pub(crate) fn client(email: &str, token: &str) -> impl Fn(Method, String) -> reqwest::RequestBuilder {
+pub(crate) fn client(email: &str, token: &str) -> impl Fn(Method, String) -> reqwest::RequestBuilder + Send + Sync + use<> {
     let c = reqwest::Client::new();
     let (e, t) = (format!("{email}/token"), token.to_string());
     move |m, url| c.request(m, url).basic_auth(&e, Some(&t))

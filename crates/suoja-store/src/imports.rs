@@ -1,0 +1,103 @@
+//! What an import from another helpdesk has brought over: each record's id at the source and
+//! its id here (ids only), and where each stage of the import stands. The map is written in the
+//! same transaction as the record it names, so a repeated or resumed import finds it.
+
+use std::collections::HashMap;
+
+use suoja_core::{TenantId, Timestamp};
+
+use crate::row::{i64_, text};
+use crate::{Conn, Result};
+
+/// The ids here of the records of `kind` brought over from `source` whose source ids are in
+/// `ids` (source id → local id; ids not yet brought over are absent).
+pub async fn mapped(c: &mut Conn, tenant: TenantId, source: &str, kind: &str, ids: &[i64]) -> Result<HashMap<i64, i64>> {
+    let mut out = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        let marks: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 4)).collect();
+        let sql = format!(
+            "SELECT source_id, local_id FROM import_map WHERE tenant_id = $1 AND source = $2 AND kind = $3 AND source_id IN ({})",
+            marks.join(", ")
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(tenant.0)
+            .bind(source.to_string())
+            .bind(kind.to_string());
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        for r in q.fetch_all(&mut *c).await? {
+            out.insert(i64_(&r, "source_id")?, i64_(&r, "local_id")?);
+        }
+    }
+    Ok(out)
+}
+
+/// Every record of `kind` brought over from `source` (source id → local id).
+pub async fn all_mapped(c: &mut Conn, tenant: TenantId, source: &str, kind: &str) -> Result<HashMap<i64, i64>> {
+    let rows = sqlx::query("SELECT source_id, local_id FROM import_map WHERE tenant_id = $1 AND source = $2 AND kind = $3")
+        .bind(tenant.0)
+        .bind(source.to_string())
+        .bind(kind.to_string())
+        .fetch_all(c)
+        .await?;
+    rows.iter().map(|r| Ok((i64_(r, "source_id")?, i64_(r, "local_id")?))).collect()
+}
+
+/// Remembers that the record `source_id` of `kind` at `source` is `local_id` here. A second
+/// write for the same source record keeps the first.
+pub async fn map(c: &mut Conn, tenant: TenantId, source: &str, kind: &str, source_id: i64, local_id: i64) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO import_map (tenant_id, source, kind, source_id, local_id) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (tenant_id, source, kind, source_id) DO NOTHING",
+    )
+    .bind(tenant.0)
+    .bind(source.to_string())
+    .bind(kind.to_string())
+    .bind(source_id)
+    .bind(local_id)
+    .execute(c)
+    .await?;
+    Ok(())
+}
+
+/// Where `stage` of the import from `source` stands (`None`: not started).
+pub async fn checkpoint(c: &mut Conn, tenant: TenantId, source: &str, stage: &str) -> Result<Option<String>> {
+    let row = sqlx::query("SELECT position FROM import_checkpoints WHERE tenant_id = $1 AND source = $2 AND stage = $3")
+        .bind(tenant.0)
+        .bind(source.to_string())
+        .bind(stage.to_string())
+        .fetch_optional(c)
+        .await?;
+    row.map(|r| text(&r, "position")).transpose()
+}
+
+/// Records where `stage` of the import from `source` stands.
+pub async fn set_checkpoint(c: &mut Conn, tenant: TenantId, source: &str, stage: &str, position: &str, now: Timestamp) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO import_checkpoints (tenant_id, source, stage, position, updated_at) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (tenant_id, source, stage) DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at",
+    )
+    .bind(tenant.0)
+    .bind(source.to_string())
+    .bind(stage.to_string())
+    .bind(position.to_string())
+    .bind(now.0)
+    .execute(c)
+    .await?;
+    Ok(())
+}
+
+/// The people brought over from `source` who are no longer here (erased, or deleted): their
+/// source ids. An import does not bring them back.
+pub async fn people_gone(c: &mut Conn, tenant: TenantId, source: &str) -> Result<Vec<i64>> {
+    let rows = sqlx::query(
+        "SELECT m.source_id FROM import_map m LEFT JOIN users u ON u.tenant_id = m.tenant_id AND u.id = m.local_id \
+         WHERE m.tenant_id = $1 AND m.source = $2 AND m.kind = 'user' AND (u.id IS NULL OR u.deleted_at IS NOT NULL)",
+    )
+    .bind(tenant.0)
+    .bind(source.to_string())
+    .fetch_all(c)
+    .await?;
+    rows.iter().map(|r| i64_(r, "source_id")).collect()
+}

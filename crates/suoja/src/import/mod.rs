@@ -1,0 +1,612 @@
+//! `suoja import zendesk`: moving a tenant in from Zendesk, or from anything that speaks its
+//! API (another Suoja installation included). Reads ticket fields, groups, organisations,
+//! people (the incremental export), then tickets (the incremental export) with their comments,
+//! public and internal, and their attachments, then satisfaction ratings; writes them through the helpdesk's import
+//! paths, which seal, index and remember each record by its source id in the record's own
+//! transaction. Each stage remembers how far it got, so an import stopped at any moment
+//! resumes where it was, and running it again changes nothing.
+
+mod client;
+mod zendesk;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use futures_util::StreamExt;
+use serde_json::Value;
+use suoja_core::{Personal, Scope};
+use suoja_helpdesk::Helpdesk;
+use suoja_helpdesk::import::{IdMap, ImportedComment, ImportedTicket, ImportedUser, Landed, Outcome, kind};
+use suoja_helpdesk::model::NewFile;
+
+use client::{Client, next_page};
+
+/// Arguments of `suoja import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Where from.
+    #[command(subcommand)]
+    pub from: ImportFrom,
+}
+
+/// The helpdesks Suoja imports from.
+#[derive(Debug, Subcommand)]
+pub enum ImportFrom {
+    /// A Zendesk account (or anything speaking Zendesk's API), through its REST API.
+    Zendesk(ZendeskArgs),
+}
+
+/// Arguments of `suoja import zendesk`.
+#[derive(Debug, Args)]
+pub struct ZendeskArgs {
+    /// The account's address, e.g. https://acme.zendesk.com.
+    #[arg(long)]
+    pub url: String,
+    /// An administrator's e-mail address at the account.
+    #[arg(long)]
+    pub email: String,
+    /// Their API token (or set ZENDESK_API_TOKEN, which keeps it out of the process list).
+    #[arg(long, env = "ZENDESK_API_TOKEN", hide_env_values = true)]
+    pub token: String,
+    /// Tenant subdomain to import into (default: the installation's first tenant).
+    #[arg(long)]
+    pub tenant: Option<String>,
+    /// Data directory.
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Read the source and say what would come over; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// At most this many requests a minute to the source (it is also kept under 80 % of the
+    /// limit the account reports).
+    #[arg(long)]
+    pub max_rate: Option<u32>,
+    /// Requests to the source at once (tickets' comments and files).
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=32))]
+    pub parallel: u16,
+}
+
+/// Runs `suoja import`.
+pub async fn run(config: Option<&std::path::Path>, args: ImportArgs) -> anyhow::Result<()> {
+    let ImportFrom::Zendesk(args) = args.from;
+    let client = Client::new(&args.url, &args.email, &args.token, args.max_rate)?;
+    let settings = crate::cli::settings(config, args.data_dir.clone(), None)?;
+    let hd = crate::app::open(&settings).await?;
+    let tenant = {
+        let mut c = hd.db().read().await?;
+        match &args.tenant {
+            Some(s) => suoja_store::tenants::by_subdomain(&mut c, s).await?,
+            None => suoja_store::tenants::first(&mut c).await?,
+        }
+        .context("no such tenant (create it first with `suoja init`)")?
+    };
+    let mut run = Import {
+        hd,
+        scope: Scope::operator(tenant.id),
+        source: client.source(),
+        client,
+        ids: IdMap::default(),
+        report: Report::default(),
+        dry: args.dry_run,
+        parallel: usize::from(args.parallel),
+    };
+    run.load_ids().await?;
+    let result = run.stages().await;
+    run.report.print(&run.source, &tenant.subdomain, run.dry);
+    run.hd.db().close().await;
+    result
+}
+
+struct Import {
+    hd: Helpdesk,
+    scope: Scope,
+    client: Client,
+    source: String,
+    ids: IdMap,
+    report: Report,
+    dry: bool,
+    parallel: usize,
+}
+
+/// Stage names, as checkpoints and the report name them.
+const USERS: &str = "users";
+const TICKETS: &str = "tickets";
+/// Records written per transaction.
+const BATCH: usize = 100;
+
+fn err(e: suoja_helpdesk::HelpdeskError) -> anyhow::Error {
+    anyhow::anyhow!("{e}")
+}
+
+impl Import {
+    async fn load_ids(&mut self) -> anyhow::Result<()> {
+        let (hd, s, src) = (&self.hd, &self.scope, self.source.as_str());
+        self.ids = IdMap {
+            users: hd.imported(s, src, kind::USER).await.map_err(err)?,
+            orgs: hd.imported(s, src, kind::ORGANIZATION).await.map_err(err)?,
+            groups: hd.imported(s, src, kind::GROUP).await.map_err(err)?,
+            fields: hd.imported(s, src, kind::TICKET_FIELD).await.map_err(err)?,
+            gone: hd.imported_people_gone(s, src).await.map_err(err)?,
+        };
+        Ok(())
+    }
+
+    async fn stages(&mut self) -> anyhow::Result<()> {
+        self.ticket_fields().await?;
+        self.groups().await?;
+        self.orgs().await?;
+        self.users().await?;
+        self.tickets().await?;
+        self.ratings().await
+    }
+
+    /// Every item of a list the source pages through (`root`: the items' key).
+    async fn list(&self, first: &str, root: &str) -> anyhow::Result<Vec<Value>> {
+        let mut url = self.client.url(first)?;
+        let mut out = Vec::new();
+        loop {
+            let Some(page) = self.client.json(&url).await? else { break };
+            out.extend(page.get(root).and_then(Value::as_array).cloned().unwrap_or_default());
+            match next_page(&page) {
+                Some(next) => url = self.client.url(&next)?,
+                None => break,
+            }
+        }
+        Ok(out)
+    }
+
+    async fn ticket_fields(&mut self) -> anyhow::Result<()> {
+        let fields = self.list("/api/v2/ticket_fields.json", "ticket_fields").await?;
+        for f in fields {
+            let Some(sid) = zendesk::id(&f) else { continue };
+            let field = zendesk::ticket_field(&f);
+            if matches!(field, Ok(None)) {
+                continue;
+            }
+            self.report.read("ticket field");
+            match field {
+                Ok(None) => {}
+                Err(reason) => self.report.refuse("ticket field", sid, reason),
+                Ok(Some(input)) => {
+                    if self.dry {
+                        self.report.dry("ticket field", self.ids.fields.contains_key(&sid));
+                        continue;
+                    }
+                    match self.hd.import_ticket_field(&self.scope, &self.source, sid, input).await {
+                        Ok(l) => {
+                            self.ids.fields.insert(sid, l.id());
+                            self.report.landed("ticket field", l);
+                        }
+                        Err(e) => self.report.refuse_or_stop("ticket field", sid, e)?,
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn groups(&mut self) -> anyhow::Result<()> {
+        for g in self.list("/api/v2/groups.json", "groups").await? {
+            let Some(sid) = zendesk::id(&g) else { continue };
+            if g.get("deleted").and_then(Value::as_bool) == Some(true) {
+                continue;
+            }
+            self.report.read("group");
+            if self.dry {
+                self.report.dry("group", self.ids.groups.contains_key(&sid));
+                continue;
+            }
+            let name = g.get("name").and_then(Value::as_str).unwrap_or_default();
+            let description = g.get("description").and_then(Value::as_str).filter(|d| !d.is_empty());
+            match self.hd.import_group(&self.scope, &self.source, sid, name, description).await {
+                Ok(l) => {
+                    self.ids.groups.insert(sid, l.id());
+                    self.report.landed("group", l);
+                }
+                Err(e) => self.report.refuse_or_stop("group", sid, e)?,
+            }
+        }
+        Ok(())
+    }
+
+    async fn orgs(&mut self) -> anyhow::Result<()> {
+        for o in self.list("/api/v2/organizations.json?page[size]=100", "organizations").await? {
+            let Some(sid) = zendesk::id(&o) else { continue };
+            self.report.read("organization");
+            if self.dry {
+                self.report.dry("organization", self.ids.orgs.contains_key(&sid));
+                continue;
+            }
+            let input = match zendesk::org(&o, &self.ids) {
+                Ok(i) => i,
+                Err(reason) => {
+                    self.report.refuse("organization", sid, reason);
+                    continue;
+                }
+            };
+            match self.hd.import_org(&self.scope, &self.source, sid, input).await {
+                Ok(l) => {
+                    self.ids.orgs.insert(sid, l.id());
+                    self.report.landed("organization", l);
+                }
+                Err(e) => self.report.refuse_or_stop("organization", sid, e)?,
+            }
+        }
+        Ok(())
+    }
+
+    /// Brings people over (a batch, one transaction), mapping their ids.
+    async fn people(&mut self, users: &[Value]) -> anyhow::Result<()> {
+        let mut batch = Vec::with_capacity(users.len());
+        for u in users {
+            let Some(sid) = zendesk::id(u) else { continue };
+            self.report.read("person");
+            if self.dry {
+                self.report.dry("person", self.ids.users.contains_key(&sid));
+                continue;
+            }
+            match zendesk::user(u, &self.ids) {
+                Ok((input, created_at)) => batch.push(ImportedUser {
+                    source_id: sid,
+                    input,
+                    created_at,
+                }),
+                Err(reason) => self.report.refuse("person", sid, reason),
+            }
+        }
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let out = self.hd.import_people(&self.scope, &self.source, batch).await.map_err(err)?;
+        for (sid, l) in &out.landed {
+            self.ids.users.insert(*sid, l.id());
+        }
+        self.report.outcome("person", out);
+        Ok(())
+    }
+
+    /// The first page of the incremental export of `stage`: from its checkpoint, or (a first
+    /// run, or a dry run) from the beginning.
+    async fn export_pages(&self, stage: &str) -> anyhow::Result<(url::Url, Option<String>)> {
+        let saved = self.hd.import_checkpoint(&self.scope, &self.source, stage).await.map_err(err)?;
+        let path = format!("/api/v2/incremental/{stage}/cursor.json");
+        let url = match &saved {
+            Some(cursor) if !self.dry => {
+                let mut u = self.client.url(&path)?;
+                u.query_pairs_mut().append_pair("cursor", cursor);
+                u
+            }
+            _ => {
+                let mut u = self.client.url(&path)?;
+                u.query_pairs_mut().append_pair("start_time", "0");
+                u
+            }
+        };
+        Ok((url, saved))
+    }
+
+    async fn checkpoint(&self, stage: &str, page: &Value) -> anyhow::Result<()> {
+        if self.dry {
+            return Ok(());
+        }
+        if let Some(cursor) = page.get("after_cursor").and_then(Value::as_str) {
+            self.hd.set_import_checkpoint(&self.scope, &self.source, stage, cursor).await.map_err(err)?;
+        }
+        Ok(())
+    }
+
+    async fn users(&mut self) -> anyhow::Result<()> {
+        let bar = progress("people", self.count("type:user").await);
+        let (mut url, _) = self.export_pages(USERS).await?;
+        loop {
+            let page = self.client.json(&url).await?.context("the source has no incremental user export")?;
+            let users = page.get("users").and_then(Value::as_array).cloned().unwrap_or_default();
+            for chunk in users.chunks(BATCH) {
+                self.people(chunk).await?;
+                bar.inc(chunk.len() as u64);
+                bar.set_message(self.report.line("person"));
+            }
+            self.checkpoint(USERS, &page).await?;
+            if users.is_empty() || page.get("end_of_stream").and_then(Value::as_bool) != Some(false) {
+                break;
+            }
+            url = self
+                .client
+                .url(page.get("after_url").and_then(Value::as_str).context("the source gave no next page")?)?;
+        }
+        bar.finish_and_clear();
+        Ok(())
+    }
+
+    async fn tickets(&mut self) -> anyhow::Result<()> {
+        let bar = progress("tickets", self.count("type:ticket").await);
+        let (mut url, _) = self.export_pages(TICKETS).await?;
+        loop {
+            let page = self.client.json(&url).await?.context("the source has no incremental ticket export")?;
+            let tickets = page.get("tickets").and_then(Value::as_array).cloned().unwrap_or_default();
+            for chunk in tickets.chunks(BATCH) {
+                self.ticket_batch(chunk).await?;
+                bar.inc(chunk.len() as u64);
+                bar.set_message(self.report.line("ticket"));
+            }
+            self.checkpoint(TICKETS, &page).await?;
+            if tickets.is_empty() || page.get("end_of_stream").and_then(Value::as_bool) != Some(false) {
+                break;
+            }
+            url = self
+                .client
+                .url(page.get("after_url").and_then(Value::as_str).context("the source gave no next page")?)?;
+        }
+        bar.finish_and_clear();
+        Ok(())
+    }
+
+    /// Satisfaction ratings of the tickets brought over (scores only: an offered, unanswered
+    /// survey is not a rating).
+    async fn ratings(&mut self) -> anyhow::Result<()> {
+        for r in self.list("/api/v2/satisfaction_ratings.json?page[size]=100", "satisfaction_ratings").await? {
+            let Some(sid) = zendesk::id(&r) else { continue };
+            let Some(rating) = zendesk::rating(&r) else { continue };
+            self.report.read("rating");
+            if self.dry {
+                self.report.dry("rating", false);
+                continue;
+            }
+            match self
+                .hd
+                .import_rating(&self.scope, &self.source, rating.ticket, rating.score, rating.comment, rating.at)
+                .await
+            {
+                Ok(l) => self.report.landed("rating", l),
+                Err(suoja_helpdesk::HelpdeskError::NotFound(_)) => self.report.refuse("rating", sid, "ticket_id: the rated ticket was not brought over".into()),
+                Err(e) => self.report.refuse_or_stop("rating", sid, e)?,
+            }
+        }
+        Ok(())
+    }
+
+    /// How many records a search at the source counts (for the progress bar; `None` when it
+    /// cannot say).
+    async fn count(&self, query: &str) -> Option<u64> {
+        let mut url = self.client.url("/api/v2/search/count.json").ok()?;
+        url.query_pairs_mut().append_pair("query", query);
+        let v = self.client.json(&url).await.ok()??;
+        v.get("count").and_then(Value::as_u64)
+    }
+
+    async fn ticket_batch(&mut self, tickets: &[Value]) -> anyhow::Result<()> {
+        let mut todo = Vec::with_capacity(tickets.len());
+        for t in tickets {
+            let Some(sid) = zendesk::id(t) else { continue };
+            if zendesk::is_deleted(t) {
+                self.report.note("tickets deleted at the source, left there");
+                continue;
+            }
+            self.report.read("ticket");
+            todo.push((sid, t));
+        }
+        let ids: Vec<i64> = todo.iter().map(|(sid, _)| *sid).collect();
+        let here = self.hd.imported_among(&self.scope, &self.source, kind::TICKET, &ids).await.map_err(err)?;
+        todo.retain(|(sid, _)| match here.get(sid) {
+            Some(id) => {
+                self.report.landed("ticket", Landed::Found(*id));
+                false
+            }
+            None => true,
+        });
+        if self.dry {
+            for _ in &todo {
+                self.report.dry("ticket", false);
+            }
+            return Ok(());
+        }
+        // Each ticket's comments (and their files), several tickets at once.
+        let client = &self.client;
+        let fetched: Vec<anyhow::Result<Conversation>> = futures_util::stream::iter(todo.iter())
+            .map(|(sid, _)| conversation(client, *sid))
+            .buffered(self.parallel)
+            .collect()
+            .await;
+        let mut conversations = Vec::with_capacity(todo.len());
+        for ((sid, t), got) in todo.into_iter().zip(fetched) {
+            conversations.push((sid, t, got?));
+        }
+        // People the source made after the people stage read them.
+        let mut missing: Vec<i64> = conversations
+            .iter()
+            .flat_map(|(_, t, comments)| {
+                let plain: Vec<Value> = comments.iter().map(|(c, _)| c.clone()).collect();
+                zendesk::people_of(t, &plain)
+            })
+            .filter(|u| !self.ids.users.contains_key(u))
+            .collect();
+        missing.sort_unstable();
+        missing.dedup();
+        for chunk in missing.chunks(100) {
+            let list: Vec<String> = chunk.iter().map(i64::to_string).collect();
+            let mut url = self.client.url("/api/v2/users/show_many.json")?;
+            url.query_pairs_mut().append_pair("ids", &list.join(","));
+            let users = self
+                .client
+                .json(&url)
+                .await?
+                .and_then(|v| v.get("users").and_then(Value::as_array).cloned())
+                .unwrap_or_default();
+            self.people(&users).await?;
+        }
+        let mut batch = Vec::with_capacity(conversations.len());
+        for (sid, t, comments) in conversations {
+            match self.imported_ticket(sid, t, comments) {
+                Ok(it) => batch.push(it),
+                Err(reason) => self.report.refuse("ticket", sid, reason),
+            }
+        }
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let out = self.hd.import_conversations(&self.scope, &self.source, batch).await.map_err(err)?;
+        self.report.outcome("ticket", out);
+        Ok(())
+    }
+
+    fn imported_ticket(&mut self, sid: i64, t: &Value, comments: Conversation) -> Result<ImportedTicket, String> {
+        let mut dropped = 0;
+        let mut input = zendesk::ticket(t, &self.ids, &mut dropped)?;
+        if dropped > 0 {
+            *self.report.notes.entry("custom field values of fields not brought over, left out").or_default() += dropped;
+        }
+        let mut written = Vec::with_capacity(comments.len());
+        for (c, files) in comments {
+            written.push(zendesk::comment(&c, &self.ids, files)?);
+        }
+        let mut written = written.into_iter();
+        let (first, _) = written.next().ok_or("comments: the source gave none")?;
+        input.comment = Some(first);
+        let (created_at, updated_at) = zendesk::ticket_times(t);
+        Ok(ImportedTicket {
+            source_id: sid,
+            input,
+            later: written.map(|(input, created_at)| ImportedComment { input, created_at }).collect(),
+            created_at,
+            updated_at,
+        })
+    }
+}
+
+/// A ticket's comments as the source has them, oldest first, each with its files read.
+type Conversation = Vec<(Value, Vec<NewFile>)>;
+
+/// A ticket's comments, oldest first, each with its files read.
+async fn conversation(client: &Client, ticket: i64) -> anyhow::Result<Conversation> {
+    let mut url = client.url(&format!("/api/v2/tickets/{ticket}/comments.json?page[size]=100&sort_order=asc"))?;
+    let mut out = Vec::new();
+    loop {
+        let Some(page) = client.json(&url).await? else { break };
+        for c in page.get("comments").and_then(Value::as_array).cloned().unwrap_or_default() {
+            let mut files = Vec::new();
+            for (name, content_type, address) in zendesk::attachments(&c) {
+                if let Some(bytes) = client.bytes(&address).await? {
+                    files.push(NewFile {
+                        file_name: Personal::new(name),
+                        content_type,
+                        bytes: Personal::new(bytes),
+                    });
+                }
+            }
+            out.push((c, files));
+        }
+        match next_page(&page) {
+            Some(next) => url = client.url(&next)?,
+            None => break,
+        }
+    }
+    Ok(out)
+}
+
+fn progress(what: &str, total: Option<u64>) -> indicatif::ProgressBar {
+    let bar = match total {
+        Some(n) => indicatif::ProgressBar::new(n),
+        None => indicatif::ProgressBar::new_spinner(),
+    };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("  {prefix:8} {bar:30} {pos}/{len} {msg}  {per_sec} eta {eta}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar.set_prefix(what.to_string());
+    bar
+}
+
+/// Counts per kind of record, refusals, and things left out on purpose.
+#[derive(Debug, Default)]
+struct Report {
+    counts: BTreeMap<&'static str, [u64; 4]>,
+    refused: Vec<(&'static str, i64, String)>,
+    notes: BTreeMap<&'static str, u64>,
+}
+
+const READ: usize = 0;
+const NEW: usize = 1;
+const HERE: usize = 2;
+const REFUSED: usize = 3;
+
+impl Report {
+    fn bump(&mut self, what: &'static str, slot: usize) {
+        if let Some(n) = self.counts.entry(what).or_default().get_mut(slot) {
+            *n += 1;
+        }
+    }
+
+    fn read(&mut self, what: &'static str) {
+        self.bump(what, READ);
+    }
+
+    fn landed(&mut self, what: &'static str, l: Landed) {
+        self.bump(what, if matches!(l, Landed::New(_)) { NEW } else { HERE });
+    }
+
+    fn dry(&mut self, what: &'static str, here: bool) {
+        self.bump(what, if here { HERE } else { NEW });
+    }
+
+    fn refuse(&mut self, what: &'static str, source_id: i64, reason: String) {
+        self.bump(what, REFUSED);
+        self.refused.push((what, source_id, reason));
+    }
+
+    /// A record's own failure is reported; any other failure stops the import.
+    fn refuse_or_stop(&mut self, what: &'static str, source_id: i64, e: suoja_helpdesk::HelpdeskError) -> anyhow::Result<()> {
+        use suoja_core::ErrorKind as K;
+        match e.kind() {
+            K::Invalid | K::NotFound | K::Conflict | K::Forbidden => {
+                self.refuse(what, source_id, e.to_string());
+                Ok(())
+            }
+            _ => Err(err(e)),
+        }
+    }
+
+    fn outcome(&mut self, what: &'static str, out: Outcome) {
+        for (_, l) in out.landed {
+            self.landed(what, l);
+        }
+        for r in out.refused {
+            self.refuse(what, r.source_id, r.reason);
+        }
+    }
+
+    fn note(&mut self, what: &'static str) {
+        *self.notes.entry(what).or_default() += 1;
+    }
+
+    fn line(&self, what: &str) -> String {
+        let [_, new, here, refused] = self.counts.get(what).copied().unwrap_or_default();
+        format!("new {new} · here {here} · refused {refused}")
+    }
+
+    fn print(&self, source: &str, tenant: &str, dry: bool) {
+        if dry {
+            println!("Dry run: nothing was written. From {source} into tenant {tenant} would come:");
+        } else {
+            println!("Imported from {source} into tenant {tenant}:");
+        }
+        let new = if dry { "would be new" } else { "new" };
+        println!("  {:<14} {:>9} {:>12} {:>14} {:>9}", "", "read", new, "already here", "refused");
+        for (what, [read, new, here, refused]) in &self.counts {
+            println!("  {what:<14} {read:>9} {new:>12} {here:>14} {refused:>9}");
+        }
+        if dry {
+            println!("  (comments and files are read only by the import itself)");
+        }
+        for (what, n) in &self.notes {
+            println!("  {n} {what}");
+        }
+        if !self.refused.is_empty() {
+            println!("Could not be imported ({}):", self.refused.len());
+            for (what, id, reason) in &self.refused {
+                println!("  {what} {id} at the source: {reason}");
+            }
+        }
+    }
+}

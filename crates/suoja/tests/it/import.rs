@@ -1,0 +1,668 @@
+//! `suoja import zendesk` run as an operator runs it, against real servers on loopback that
+//! speak Zendesk's API: another `suoja serve` seeded with a realistic tenant, and a small server
+//! answering in Zendesk's documented shapes what Suoja itself never sends (offset pages,
+//! deleted records, a `429`, fields of types Suoja does not keep, files on another site).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::process::{Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::harness::{TempDir, send};
+use crate::process::{Proc, client, command, db_for, init};
+use crate::process_test;
+
+type Call = Box<dyn Fn(Method, String) -> reqwest::RequestBuilder + Send + Sync>;
+
+struct Side {
+    proc: Proc,
+    call: Call,
+}
+
+impl Side {
+    fn start(dir: &Path, db: Option<&str>, email: &str, token: &str) -> Self {
+        Side {
+            proc: Proc::start(dir, db, "serve.log", &[]),
+            call: Box::new(client(email, token)),
+        }
+    }
+
+    async fn req(&self, m: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        let mut r = (self.call)(m, format!("{}{path}", self.proc.base()));
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        send(r).await
+    }
+
+    async fn get(&self, path: &str) -> Value {
+        let (s, v) = self.req(Method::GET, path, None).await;
+        assert_eq!(s, StatusCode::OK, "GET {path}: {v}");
+        v
+    }
+
+    async fn post(&self, path: &str, body: Value) -> Value {
+        let (s, v) = self.req(Method::POST, path, Some(body)).await;
+        assert!(s.is_success(), "POST {path}: {s} {v}");
+        v
+    }
+
+    async fn put(&self, path: &str, body: Value) -> Value {
+        let (s, v) = self.req(Method::PUT, path, Some(body)).await;
+        assert!(s.is_success(), "PUT {path}: {s} {v}");
+        v
+    }
+
+    async fn bytes(&self, url: &str) -> Vec<u8> {
+        let resp = (self.call)(Method::GET, url.to_string()).send().await.unwrap();
+        assert!(resp.status().is_success(), "GET {url}: {}", resp.status());
+        resp.bytes().await.unwrap().to_vec()
+    }
+
+    /// Every record of a list (cursor pages of 100).
+    async fn all(&self, path: &str, root: &str) -> Vec<Value> {
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let mut url = format!("{}{path}{sep}page[size]=100", self.proc.base());
+        let mut out = Vec::new();
+        loop {
+            let (s, v) = send((self.call)(Method::GET, url.clone())).await;
+            assert_eq!(s, StatusCode::OK, "{url}: {v}");
+            out.extend(v[root].as_array().unwrap().iter().cloned());
+            match v["links"]["next"].as_str() {
+                Some(next) if v["meta"]["has_more"] == json!(true) => url = next.to_string(),
+                _ => break,
+            }
+        }
+        out
+    }
+}
+
+/// Runs `suoja import zendesk` against `source` into the installation at `dir`.
+fn import(dir: &Path, db: Option<&str>, source: &str, token: &str, extra: &[&str]) -> Output {
+    let out = command(dir, db)
+        .args(["import", "zendesk", "--url", source, "--email", "admin@source.example"])
+        .args(extra)
+        .env("ZENDESK_API_TOKEN", token)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "import failed: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// The report's table: kind → [read, new, already here, refused].
+fn table(out: &Output) -> BTreeMap<String, [u64; 4]> {
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut t = BTreeMap::new();
+    for line in text.lines() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let Some(split) = words.len().checked_sub(4) else { continue };
+        let nums: Vec<u64> = words[split..].iter().filter_map(|w| w.parse().ok()).collect();
+        if split > 0 && nums.len() == 4 {
+            t.insert(words[..split].join(" "), [nums[0], nums[1], nums[2], nums[3]]);
+        }
+    }
+    t
+}
+
+/// A person's data as their export shows it: who they are, their tickets, the mentions of them
+/// elsewhere and their records (not the log of who read them, which the test's own reads grow).
+fn export(dir: &Path, db: Option<&str>, email: &str) -> Value {
+    let file = dir.join(format!("export-{email}.json"));
+    let out = command(dir, db)
+        .args(["export", "--subject", email, "--format", "json", "--out"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "export: {}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    json!([v["subject"], v["tickets"], v["mentions"], v["records"], v["summary"], v["withheld"]])
+}
+
+/// The source tenant: people who share a first name, names with diacritics and inside HTML,
+/// an organisation, a group, a drop-down and a text field, and tickets with a requester's
+/// first words (one with a file), an agent's internal note and a public reply.
+async fn seed_source(src: &Side, tickets: usize) {
+    let group = src
+        .post("/api/v2/groups.json", json!({"group": {"name": "Tier 2", "description": "escalations"}}))
+        .await;
+    let org = src
+        .post(
+            "/api/v2/organizations.json",
+            json!({"organization": {"name": "Kahvila Oy", "domain_names": ["kahvila.example"]}}),
+        )
+        .await;
+    let product = src
+        .post(
+            "/api/v2/ticket_fields.json",
+            json!({"ticket_field": {"type": "tagger", "title": "Product", "custom_field_options": [
+                {"name": "Espresso", "value": "espresso"}, {"name": "Latte", "value": "latte"}]}}),
+        )
+        .await;
+    let order = src
+        .post("/api/v2/ticket_fields.json", json!({"ticket_field": {"type": "text", "title": "Order number"}}))
+        .await;
+    let agent = src
+        .post(
+            "/api/v2/users.json",
+            json!({"user": {"name": "Aino Agentti", "email": "aino@source.example", "role": "agent"}}),
+        )
+        .await;
+    let mut people = Vec::new();
+    for (i, (name, email)) in [
+        ("Ted Virtanen", "ted@kahvila.example"),
+        ("Åsa Jääskeläinen", "asa@example.org"),
+        ("<b>Ted</b> Nieminen", "ted.n@example.net"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let org_id = if i == 0 { org["organization"]["id"].clone() } else { Value::Null };
+        let u = src
+            .post(
+                "/api/v2/users.json",
+                json!({"user": {"name": name, "email": email, "organization_id": org_id, "phone": format!("+358 40 123 45{i:02}")}}),
+            )
+            .await;
+        people.push(u["user"]["id"].as_i64().unwrap());
+    }
+    let (s, up) = send(
+        (src.call)(Method::POST, format!("{}/api/v2/uploads.json?filename=kuitti%C3%A4.txt", src.proc.base()))
+            .header("Content-Type", "text/plain")
+            .body("receipt 42 for Ted, paid in full"),
+    )
+    .await;
+    assert!(s.is_success(), "{up}");
+    let upload = up["upload"]["token"].clone();
+    let agent_id = agent["user"]["id"].as_i64().unwrap();
+    for i in 0..tickets {
+        let requester = people[i % 3];
+        let t = src
+            .post(
+                "/api/v2/tickets.json",
+                json!({"ticket": {
+                    "subject": format!("Order {i} started late"),
+                    "comment": {"body": format!("Hello, my order {i} started late. <b>Ted</b> here."), "uploads": if i == 0 { json!([upload]) } else { json!([]) }},
+                    "requester_id": requester,
+                    "group_id": group["group"]["id"],
+                    "priority": "high",
+                    "tags": ["coffee", format!("t{i}")],
+                    "custom_fields": [{"id": product["ticket_field"]["id"], "value": "latte"}, {"id": order["ticket_field"]["id"], "value": format!("A-{i}")}],
+                    "collaborator_ids": [people[(i + 1) % 3]],
+                }}),
+            )
+            .await;
+        let id = t["ticket"]["id"].as_i64().unwrap();
+        src.put(
+            &format!("/api/v2/tickets/{id}.json"),
+            json!({"ticket": {"comment": {"body": format!("Internal: the roaster of order {i} started to smoke"), "public": false, "author_id": agent_id}, "assignee_id": agent_id, "status": "open"}}),
+        )
+        .await;
+        src.put(
+            &format!("/api/v2/tickets/{id}.json"),
+            json!({"ticket": {"comment": {"body": format!("Sorry Ted, order {i} is fixed."), "public": true, "author_id": agent_id}, "status": if i % 2 == 1 { "solved" } else { "pending" }}}),
+        )
+        .await;
+    }
+}
+
+/// People by id → e-mail address, tickets by subject, fields by id → title, groups and
+/// organisations by id → name: the parts of a tenant that must match after an import.
+struct View {
+    emails: BTreeMap<i64, String>,
+    tickets: BTreeMap<String, Value>,
+    fields: BTreeMap<i64, String>,
+    groups: BTreeMap<i64, String>,
+    orgs: BTreeMap<i64, String>,
+}
+
+async fn view(side: &Side) -> View {
+    let emails = side
+        .all("/api/v2/users.json", "users")
+        .await
+        .iter()
+        .map(|u| (u["id"].as_i64().unwrap(), u["email"].as_str().unwrap_or_default().to_string()))
+        .collect();
+    let tickets = side
+        .all("/api/v2/tickets.json", "tickets")
+        .await
+        .into_iter()
+        .map(|t| (t["subject"].as_str().unwrap().to_string(), t))
+        .collect();
+    let fields = side.get("/api/v2/ticket_fields.json").await["ticket_fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["id"].as_i64().unwrap(), f["title"].as_str().unwrap().to_string()))
+        .collect();
+    let named = |v: &Value, root: &str| -> BTreeMap<i64, String> {
+        v[root]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| (g["id"].as_i64().unwrap(), g["name"].as_str().unwrap().to_string()))
+            .collect()
+    };
+    let groups = named(&side.get("/api/v2/groups.json").await, "groups");
+    let orgs = named(&side.get("/api/v2/organizations.json").await, "organizations");
+    View {
+        emails,
+        tickets,
+        fields,
+        groups,
+        orgs,
+    }
+}
+
+/// A ticket as both sides must show it, in the words of the side (ids turned into addresses,
+/// titles and names).
+async fn portable(side: &Side, v: &View, t: &Value) -> Value {
+    let email = |id: &Value| id.as_i64().map(|i| v.emails[&i].clone());
+    let emails = |ids: &Value| -> BTreeSet<String> { ids.as_array().unwrap().iter().filter_map(email).collect() };
+    let custom: BTreeMap<String, Value> = t["custom_fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| !f["value"].is_null())
+        .map(|f| (v.fields[&f["id"].as_i64().unwrap()].clone(), f["value"].clone()))
+        .collect();
+    let id = t["id"].as_i64().unwrap();
+    let comments = side.get(&format!("/api/v2/tickets/{id}/comments.json")).await;
+    let mut said = Vec::new();
+    for c in comments["comments"].as_array().unwrap() {
+        let mut files = Vec::new();
+        for a in c["attachments"].as_array().unwrap() {
+            let bytes = side.bytes(a["content_url"].as_str().unwrap()).await;
+            files.push(json!([a["file_name"], a["content_type"], String::from_utf8_lossy(&bytes)]));
+        }
+        said.push(json!({"author": email(&c["author_id"]), "public": c["public"], "body": c["body"], "created_at": c["created_at"], "files": files}));
+    }
+    json!({
+        "status": t["status"], "priority": t["priority"], "created_at": t["created_at"],
+        "tags": t["tags"].as_array().unwrap().iter().map(|x| x.as_str().unwrap().to_string()).collect::<BTreeSet<_>>(),
+        "requester": email(&t["requester_id"]), "submitter": email(&t["submitter_id"]), "assignee": email(&t["assignee_id"]),
+        "group": t["group_id"].as_i64().map(|g| v.groups[&g].clone()),
+        "organization": t["organization_id"].as_i64().map(|o| v.orgs[&o].clone()),
+        "collaborators": emails(&t["collaborator_ids"]),
+        "custom": custom,
+        "comments": said,
+    })
+}
+
+process_test!(zendesk_import_brings_a_tenant_over_once, brings_a_tenant_over_once);
+
+async fn brings_a_tenant_over_once(engine: crate::harness::Engine) {
+    let (src_dir, dst_dir) = (TempDir::new(), TempDir::new());
+    let src_init = init(&src_dir.0, None, "admin@source.example");
+    let src_token = src_init["api_token"].as_str().unwrap().to_string();
+    let src = Side::start(&src_dir.0, None, "admin@source.example", &src_token);
+    seed_source(&src, 6).await;
+
+    let db = db_for(engine).await;
+    let db = db.as_deref();
+    let dst_init = init(&dst_dir.0, db, "admin@dest.example");
+    let dst = Side::start(&dst_dir.0, db, "admin@dest.example", dst_init["api_token"].as_str().unwrap());
+    // People already here: one who shares a first name and words with the incoming tickets,
+    // and one with an incoming person's address under another name.
+    let lahtinen = dst
+        .post(
+            "/api/v2/users.json",
+            json!({"user": {"name": "Ted Lahtinen", "email": "ted.lahtinen@dest.example"}}),
+        )
+        .await;
+    dst.post(
+        "/api/v2/tickets.json",
+        json!({"ticket": {"subject": "Ted started the espresso machine", "comment": {"body": "Order 3 started late, Ted says"}, "requester_id": lahtinen["user"]["id"]}}),
+    )
+    .await;
+    let asa = dst
+        .post("/api/v2/users.json", json!({"user": {"name": "Åsa J.", "email": "asa@example.org"}}))
+        .await;
+    let before = export(&dst_dir.0, db, "ted.lahtinen@dest.example");
+
+    let out = import(&dst_dir.0, db, &src.proc.base(), &src_token, &[]);
+    let report = table(&out);
+    assert_eq!(report["ticket"], [6, 6, 0, 0], "{}", String::from_utf8_lossy(&out.stdout));
+    // The source's admin and agent and three people; Åsa is found by her address.
+    assert_eq!(report["person"], [5, 4, 1, 0]);
+    assert_eq!(report["ticket field"], [2, 2, 0, 0]);
+    assert_eq!((report["group"], report["organization"]), ([1, 1, 0, 0], [1, 1, 0, 0]));
+
+    // Every ticket reads the same on both sides: writers, public and internal comments, their
+    // times, files, tags, fields, people and places.
+    let (sv, dv) = (view(&src).await, view(&dst).await);
+    for (subject, t) in &sv.tickets {
+        let here = dv.tickets.get(subject).unwrap_or_else(|| panic!("{subject} was not brought over"));
+        assert_eq!(portable(&dst, &dv, here).await, portable(&src, &sv, t).await, "{subject}");
+        assert_eq!(here["via"]["channel"], "import");
+    }
+    assert_eq!(dv.tickets.len(), 7, "six brought over and the one made here");
+    // The words of later comments are searchable (the internal note's for staff).
+    let found = dst.get("/api/v2/search.json?query=roaster%20smoke").await;
+    assert_eq!(found["count"], 6, "{found}");
+    // Åsa keeps the name she has here; the person who shares a first name and words with the
+    // incoming tickets is untouched, to the byte.
+    let asa_now = dst.get(&format!("/api/v2/users/{}.json", asa["user"]["id"])).await;
+    assert_eq!(asa_now["user"]["name"], "Åsa J.");
+    assert_eq!(export(&dst_dir.0, db, "ted.lahtinen@dest.example"), before);
+
+    // Again: nothing changes. A dry run reads everything from the start and finds it all here.
+    let again = table(&import(&dst_dir.0, db, &src.proc.base(), &src_token, &[]));
+    for (what, row) in &again {
+        assert_eq!(row[1], 0, "{what} made again: {again:?}");
+    }
+    let dry = table(&import(&dst_dir.0, db, &src.proc.base(), &src_token, &["--dry-run"]));
+    assert_eq!((dry["ticket"], dry["person"]), ([6, 0, 6, 0], [5, 0, 5, 0]), "{dry:?}");
+    assert_eq!(view(&dst).await.tickets.len(), 7);
+    assert_eq!(view(&dst).await.emails.len(), dv.emails.len());
+
+    // A person erased here is not brought back by a later import, even when they write again
+    // at the source: their new ticket is refused and said so.
+    let id_of = |v: &View, email: &str| *v.emails.iter().find(|(_, e)| *e == email).unwrap().0;
+    let erased = id_of(&dv, "ted.n@example.net");
+    let (s, e) = dst
+        .req(Method::POST, &format!("/api/v2/privacy/subjects/{erased}/erasure.json"), Some(json!({})))
+        .await;
+    assert!(s.is_success(), "{e}");
+    let source_id = id_of(&sv, "ted.n@example.net");
+    src.post(
+        "/api/v2/tickets.json",
+        json!({"ticket": {"subject": "Ted writes again", "comment": {"body": "Me again"}, "requester_id": source_id}}),
+    )
+    .await;
+    let out = import(&dst_dir.0, db, &src.proc.base(), &src_token, &[]);
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(table(&out)["ticket"], [1, 0, 0, 1], "{text}");
+    let reason = format!("requester_id: the source's person {source_id} was erased or deleted here, and is not brought back");
+    assert!(text.contains(&reason), "{text}");
+    let now = view(&dst).await;
+    assert!(!now.tickets.contains_key("Ted writes again"));
+    assert!(!now.emails.values().any(|e| e == "ted.n@example.net"), "the erased person stays erased");
+}
+
+process_test!(zendesk_import_killed_midway_resumes, killed_midway_resumes);
+
+async fn killed_midway_resumes(engine: crate::harness::Engine) {
+    const TICKETS: usize = 130;
+    let (src_dir, dst_dir) = (TempDir::new(), TempDir::new());
+    let src_token = init(&src_dir.0, None, "admin@source.example")["api_token"].as_str().unwrap().to_string();
+    let src = Side::start(&src_dir.0, None, "admin@source.example", &src_token);
+    seed_source(&src, TICKETS).await;
+    let db = db_for(engine).await;
+    let db = db.as_deref();
+    let dst_init = init(&dst_dir.0, db, "admin@dest.example");
+    let dst = Side::start(&dst_dir.0, db, "admin@dest.example", dst_init["api_token"].as_str().unwrap());
+
+    // Paced at 10 requests a second, one at a time: the first hundred tickets land in one
+    // transaction, and the import is killed while it reads the rest.
+    let mut child = command(&dst_dir.0, db)
+        .args([
+            "import",
+            "zendesk",
+            "--url",
+            &src.proc.base(),
+            "--email",
+            "admin@source.example",
+            "--parallel",
+            "1",
+            "--max-rate",
+            "600",
+        ])
+        .env("ZENDESK_API_TOKEN", &src_token)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let landed = loop {
+        let n = dst.get("/api/v2/tickets.json?per_page=1").await["count"].as_u64().unwrap();
+        if n > 0 {
+            break n;
+        }
+        assert!(child.try_wait().unwrap().is_none(), "the import ended before it was killed");
+        assert!(Instant::now() < deadline, "no ticket landed in two minutes");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let at_kill = dst.get("/api/v2/tickets.json?per_page=1").await["count"].as_u64().unwrap();
+    assert!((landed..TICKETS as u64).contains(&at_kill), "killed with {at_kill} of {TICKETS} in");
+
+    let out = import(&dst_dir.0, db, &src.proc.base(), &src_token, &[]);
+    let report = table(&out);
+    assert_eq!(report["ticket"][1] + report["ticket"][2], TICKETS as u64, "{report:?}");
+    assert_eq!(report["ticket"][2], at_kill, "what landed before the kill is found, not made again");
+    let tickets = dst.all("/api/v2/tickets.json", "tickets").await;
+    let subjects: BTreeSet<String> = tickets.iter().map(|t| t["subject"].as_str().unwrap().to_string()).collect();
+    assert_eq!((tickets.len(), subjects.len()), (TICKETS, TICKETS), "every ticket once");
+    for t in &tickets {
+        let id = t["id"].as_i64().unwrap();
+        let c = dst.get(&format!("/api/v2/tickets/{id}/comments.json")).await;
+        assert_eq!(c["comments"].as_array().unwrap().len(), 3, "ticket {id} has its whole conversation");
+    }
+}
+
+/// What the fixture account saw.
+#[derive(Default)]
+struct Seen {
+    org_requests: Vec<Instant>,
+    signed_files: BTreeMap<String, bool>,
+    unsigned_api_calls: u32,
+}
+
+/// A Zendesk account's answers in Zendesk's documented shapes, for what Suoja never sends.
+fn fixture(base: &str, files: &str, seen: Arc<Mutex<Seen>>) -> axum::Router {
+    use axum::extract::{Query, State};
+    use axum::http::{HeaderMap, Uri};
+    use axum::response::{IntoResponse, Response};
+    type St = (String, String, Arc<Mutex<Seen>>);
+    async fn api(State((base, files, seen)): State<St>, uri: Uri, headers: HeaderMap, Query(q): Query<BTreeMap<String, String>>) -> Response {
+        let want = format!("Basic {}", base64_encode("admin@source.example/token:fixture-token"));
+        if headers.get("authorization").and_then(|h| h.to_str().ok()) != Some(want.as_str()) {
+            seen.lock().unwrap().unsigned_api_calls += 1;
+            return (StatusCode::UNAUTHORIZED, "{}").into_response();
+        }
+        let ok = |v: Value| axum::Json(v).into_response();
+        match uri.path() {
+            "/api/v2/ticket_fields.json" if q.get("page").map(String::as_str) == Some("2") => ok(json!({
+                "ticket_fields": [{"id": 503, "type": "checkbox", "title": "Urgent", "tag": "urgent", "active": true, "removable": true}],
+                "next_page": null})),
+            "/api/v2/ticket_fields.json" => ok(json!({
+                "ticket_fields": [
+                    {"id": 500, "type": "subject", "title": "Subject", "removable": false, "active": true},
+                    {"id": 501, "type": "dropdown", "title": "Region", "active": true, "removable": true,
+                     "custom_field_options": [{"id": 1, "name": "North", "value": "north"}, {"id": 2, "name": "South", "value": "south"}]},
+                    {"id": 502, "type": "lookup", "title": "Linked record", "active": true, "removable": true}],
+                "next_page": format!("{base}/api/v2/ticket_fields.json?page=2")})),
+            "/api/v2/groups.json" => ok(json!({"groups": [
+                {"id": 601, "name": "Support", "deleted": false}, {"id": 602, "name": "Old team", "deleted": true}], "next_page": null})),
+            "/api/v2/organizations.json" => {
+                let first = {
+                    let mut s = seen.lock().unwrap();
+                    s.org_requests.push(Instant::now());
+                    s.org_requests.len() == 1
+                };
+                if first {
+                    return (StatusCode::TOO_MANY_REQUESTS, [("retry-after", "1")], "{}").into_response();
+                }
+                if q.contains_key("page[after]") {
+                    ok(json!({"organizations": [{"id": 702, "name": "Etelä Oy"}], "meta": {"has_more": false}, "links": {"next": null}}))
+                } else {
+                    ok(
+                        json!({"organizations": [{"id": 701, "name": "Pohjola Ltd", "domain_names": ["pohjola.example"]}],
+                        "meta": {"has_more": true, "after_cursor": "x"},
+                        "links": {"next": format!("{base}/api/v2/organizations.json?page[size]=100&page[after]=x")}}),
+                    )
+                }
+            }
+            "/api/v2/incremental/users/cursor.json" => ok(json!({
+                "users": [
+                    {"id": 801, "name": "Ted Koski", "email": "ted@pohjola.example", "role": "end-user", "organization_id": 701, "created_at": "2023-05-01T08:00:00Z"},
+                    {"id": 802, "name": "Bad Address", "email": "not-an-address", "role": "end-user"},
+                    {"id": 803, "name": "Agent Smith", "email": "smith@support.example", "role": "agent"}],
+                "after_cursor": "u1", "end_of_stream": true})),
+            "/api/v2/users/show_many.json" => {
+                let asked: Vec<&str> = q.get("ids").map(|s| s.split(',').collect()).unwrap_or_default();
+                let users: Vec<Value> = asked
+                    .iter()
+                    .filter(|id| **id == "804")
+                    .map(|_| json!({"id": 804, "name": "Late Comer", "email": "late@example.com", "role": "end-user"}))
+                    .collect();
+                ok(json!({"users": users}))
+            }
+            "/api/v2/incremental/tickets/cursor.json" => ok(json!({
+                "tickets": [
+                    {"id": 901, "status": "open", "subject": "Heating failed", "requester_id": 801, "submitter_id": 801, "assignee_id": 803,
+                     "group_id": 601, "organization_id": 701, "tags": ["heat"], "priority": "urgent", "type": "incident",
+                     "custom_fields": [{"id": 501, "value": "north"}, {"id": 502, "value": "rec-1"}, {"id": 503, "value": true}],
+                     "created_at": "2024-03-01T10:00:00Z", "updated_at": "2024-03-02T10:00:00Z", "via": {"channel": "email"}},
+                    {"id": 902, "status": "deleted", "subject": "Gone", "requester_id": 801},
+                    {"id": 903, "status": "new", "subject": "Joined later", "requester_id": 804, "submitter_id": 804,
+                     "created_at": "2024-03-05T10:00:00Z", "updated_at": "2024-03-05T10:00:00Z"},
+                    {"id": 904, "status": "new", "subject": "Ghost", "requester_id": 805, "submitter_id": 805,
+                     "created_at": "2024-03-06T10:00:00Z", "updated_at": "2024-03-06T10:00:00Z"}],
+                "after_cursor": "t1", "end_of_stream": true})),
+            "/api/v2/tickets/901/comments.json" => ok(json!({"comments": [
+                {"id": 1, "author_id": 801, "public": true, "body": "The heating failed", "html_body": "<p>The heating failed</p>",
+                 "created_at": "2024-03-01T10:00:00Z", "attachments": [
+                    {"file_name": "photo.jpg", "content_type": "image/jpeg", "content_url": format!("{files}/photo.jpg")},
+                    {"file_name": "log.txt", "content_type": "text/plain", "content_url": format!("{base}/files/log.txt")}]},
+                {"id": 2, "author_id": 803, "public": false, "body": "Check the boiler", "created_at": "2024-03-01T11:00:00Z", "attachments": []}],
+                "meta": {"has_more": false}})),
+            "/api/v2/tickets/903/comments.json" => ok(json!({"comments": [
+                {"id": 3, "author_id": 804, "public": true, "body": "I joined later", "created_at": "2024-03-05T10:00:00Z", "attachments": []}],
+                "next_page": null})),
+            "/api/v2/tickets/904/comments.json" => ok(json!({"comments": [
+                {"id": 4, "author_id": 805, "public": true, "body": "Boo", "created_at": "2024-03-06T10:00:00Z", "attachments": []}]})),
+            "/api/v2/satisfaction_ratings.json" => ok(json!({"satisfaction_ratings": [
+                {"id": 1001, "score": "good", "comment": "Warm again, thanks", "ticket_id": 901, "requester_id": 801,
+                 "created_at": "2024-03-03T09:00:00Z", "updated_at": "2024-03-03T09:05:00Z"},
+                {"id": 1002, "score": "offered", "ticket_id": 903, "requester_id": 804},
+                {"id": 1003, "score": "bad", "ticket_id": 999, "requester_id": 801, "created_at": "2024-03-04T09:00:00Z"}],
+                "meta": {"has_more": false}, "links": {"next": null}})),
+            "/files/log.txt" => {
+                seen.lock().unwrap().signed_files.insert("log.txt".into(), true);
+                "boiler log".into_response()
+            }
+            _ => (StatusCode::NOT_FOUND, "{}").into_response(),
+        }
+    }
+    async fn file(State((_, _, seen)): State<St>, headers: HeaderMap) -> Response {
+        seen.lock()
+            .unwrap()
+            .signed_files
+            .insert("photo.jpg".into(), headers.contains_key("authorization"));
+        vec![0xff_u8, 0xd8, 0xff, 0xe0].into_response()
+    }
+    axum::Router::new()
+        .route("/photo.jpg", axum::routing::get(file))
+        .fallback(api)
+        .with_state((base.to_string(), files.to_string(), seen))
+}
+
+fn base64_encode(s: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(s)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zendesk_import_reads_zendesk_shapes_and_reports_what_it_left() {
+    let account = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let other = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://127.0.0.1:{}", account.local_addr().unwrap().port());
+    let files = format!("http://127.0.0.1:{}", other.local_addr().unwrap().port());
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let app = fixture(&base, &files, seen.clone());
+    tokio::spawn(async move { axum::serve(account, app.clone()).await });
+    let files_app = fixture(&base, &files, seen.clone());
+    tokio::spawn(async move { axum::serve(other, files_app).await });
+
+    let dir = TempDir::new();
+    let dst_init = init(&dir.0, None, "admin@dest.example");
+    let out = import(&dir.0, None, &base, "fixture-token", &[]);
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let report = table(&out);
+    assert_eq!(report["ticket field"], [3, 2, 0, 1], "{text}");
+    assert_eq!(report["group"], [1, 1, 0, 0], "the deleted group stays behind: {text}");
+    assert_eq!(report["organization"], [2, 2, 0, 0], "{text}");
+    // Three from the export and the late comer, asked for by id when a ticket named them.
+    assert_eq!(report["person"], [4, 3, 0, 1], "{text}");
+    assert_eq!(report["ticket"], [3, 2, 0, 1], "{text}");
+    assert_eq!(report["rating"], [2, 1, 0, 1], "an offered survey is not a rating: {text}");
+    for line in [
+        "ticket field 502 at the source: type: lookup fields are not kept here",
+        "person 802 at the source: email: not a valid e-mail address",
+        "ticket 904 at the source: requester_id: the source's person 805 could not be brought over",
+        "1 tickets deleted at the source, left there",
+        "rating 1003 at the source: ticket_id: the rated ticket was not brought over",
+    ] {
+        assert!(text.contains(line), "the report says {line:?}: {text}");
+    }
+    {
+        let s = seen.lock().unwrap();
+        assert_eq!(s.unsigned_api_calls, 0);
+        assert!(s.org_requests.len() >= 2, "the 429 was retried");
+        assert!(
+            s.org_requests[1] - s.org_requests[0] >= Duration::from_millis(900),
+            "Retry-After: 1 was honoured"
+        );
+        assert_eq!(
+            s.signed_files.get("log.txt"),
+            Some(&true),
+            "a file on the account's own site is fetched with the token"
+        );
+        assert_eq!(s.signed_files.get("photo.jpg"), Some(&false), "the token never goes to another site");
+    }
+
+    let dst = Side::start(&dir.0, None, "admin@dest.example", dst_init["api_token"].as_str().unwrap());
+    let v = view(&dst).await;
+    assert!(!v.groups.values().any(|g| g == "Old team"));
+    let heating = &v.tickets["Heating failed"];
+    let p = portable(&dst, &v, heating).await;
+    assert_eq!(p["created_at"], "2024-03-01T10:00:00Z");
+    assert_eq!(heating["updated_at"], "2024-03-02T10:00:00Z");
+    assert_eq!(
+        (p["status"].clone(), p["priority"].clone(), heating["type"].clone()),
+        (json!("open"), json!("urgent"), json!("incident"))
+    );
+    assert_eq!(
+        (p["requester"].clone(), p["assignee"].clone()),
+        (json!("ted@pohjola.example"), json!("smith@support.example"))
+    );
+    assert_eq!((p["group"].clone(), p["organization"].clone()), (json!("Support"), json!("Pohjola Ltd")));
+    assert_eq!(p["custom"], json!({"Region": "north", "Urgent": true}), "the lookup field's value is left out");
+    for tag in ["heat", "north", "urgent"] {
+        assert!(p["tags"].as_array().unwrap().contains(&json!(tag)), "{tag}: {p}");
+    }
+    assert_eq!(
+        p["comments"],
+        json!([
+            {"author": "ted@pohjola.example", "public": true, "body": "The heating failed", "created_at": "2024-03-01T10:00:00Z",
+             "files": [["photo.jpg", "image/jpeg", String::from_utf8_lossy(&[0xff, 0xd8, 0xff, 0xe0])], ["log.txt", "text/plain", "boiler log"]]},
+            {"author": "smith@support.example", "public": false, "body": "Check the boiler", "created_at": "2024-03-01T11:00:00Z", "files": []},
+        ])
+    );
+    let ratings = dst.get("/api/v2/satisfaction_ratings.json").await;
+    let rating = &ratings["satisfaction_ratings"][0];
+    assert_eq!(ratings["satisfaction_ratings"].as_array().unwrap().len(), 1, "{ratings}");
+    assert_eq!((rating["ticket_id"].clone(), rating["score"].clone()), (heating["id"].clone(), json!("good")));
+    assert_eq!(
+        (rating["comment"].clone(), rating["created_at"].clone()),
+        (json!("Warm again, thanks"), json!("2024-03-03T09:00:00Z"))
+    );
+    assert_eq!(v.emails[&rating["requester_id"].as_i64().unwrap()], "ted@pohjola.example");
+    let late = portable(&dst, &v, &v.tickets["Joined later"]).await;
+    assert_eq!(late["requester"], "late@example.com");
+    assert!(!v.tickets.contains_key("Gone") && !v.tickets.contains_key("Ghost"));
+    let agent = dst.get("/api/v2/users/search.json?query=smith%40support.example").await;
+    assert_eq!(agent["users"][0]["role"], "agent");
+}
