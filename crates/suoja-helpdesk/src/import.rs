@@ -396,12 +396,16 @@ impl Helpdesk {
             None => HashMap::new(),
         };
         let mut pending = Vec::with_capacity(tickets.len());
+        // The batch's writers, looked up once (their rows do not change inside it).
+        let mut writers = HashMap::new();
         for t in tickets {
             if let Some(id) = known.get(&t.source_id) {
                 landed.push((t.source_id, Landed::Found(*id)));
                 continue;
             }
-            let id = self.import_conversation(&mut tx, scope, source.is_some(), t, &mut pending).await?;
+            let id = self
+                .import_conversation(&mut tx, scope, source.is_some(), t, &mut pending, &mut writers)
+                .await?;
             if let Some(source) = source {
                 suoja_store::imports::map(&mut tx, scope.tenant, source, kind::TICKET, t.source_id, id.0).await?;
             }
@@ -425,6 +429,7 @@ impl Helpdesk {
         from_source: bool,
         t: &ImportedTicket,
         pending: &mut Vec<(i64, suoja_search::DocTokens)>,
+        writers: &mut HashMap<UserId, suoja_store::users::UserRow>,
     ) -> Result<TicketId> {
         let mut input = t.input.clone();
         if from_source && let Some(first) = input.comment.as_mut() {
@@ -441,7 +446,16 @@ impl Helpdesk {
         for later in &t.later {
             let mut comment = later.input.clone();
             comment.via = crate::model::Channel::Import;
-            let (comment_id, _, public, author) = self.add_comment(c, scope, &row, &comment, later.created_at).await?;
+            let writer = comment.author_id.unwrap_or(scope.actor);
+            let writer = match writers.get(&writer) {
+                Some(w) => w.clone(),
+                None => {
+                    let w = self.require_user(c, scope.tenant, writer, "author_id").await?;
+                    writers.insert(w.id, w.clone());
+                    w
+                }
+            };
+            let (comment_id, _, public, author) = self.add_comment_by(c, scope, &row, &comment, later.created_at, &writer).await?;
             let events = [crate::model::AuditEvent::comment(comment_id)
                 .with("public", serde_json::json!(public))
                 .with("author_id", serde_json::json!(author.0))];

@@ -33,6 +33,21 @@ impl Helpdesk {
             _ => scope.actor,
         };
         let author = self.require_user(c, scope.tenant, author_id, "author_id").await?;
+        self.add_comment_by(c, scope, ticket, input, now, &author).await
+    }
+
+    /// Adds a comment written by `author` (already looked up) inside the caller's transaction;
+    /// as [`Helpdesk::add_comment`].
+    pub(crate) async fn add_comment_by(
+        &self,
+        c: &mut Conn,
+        scope: &Scope,
+        ticket: &TicketRow,
+        input: &CommentInput,
+        now: Timestamp,
+        author: &suoja_store::users::UserRow,
+    ) -> Result<(CommentId, String, bool, UserId)> {
+        let author_id = author.id;
         let public = input.public || author.role == Role::EndUser;
         let (plain, html) = match (&input.body, &input.html_body) {
             (_, Some(h)) => {
@@ -54,7 +69,7 @@ impl Helpdesk {
                 code: "BlankValue",
             });
         }
-        let key = comment_key(&author, ticket.key_id);
+        let key = comment_key(author, ticket.key_id);
         let row = CommentRow {
             id: CommentId(0),
             ticket_id: ticket.id,

@@ -8,7 +8,7 @@ use crate::model::{RequesterRef, UserInput};
 use crate::{Helpdesk, HelpdeskError, Result};
 
 impl Helpdesk {
-    pub(super) async fn require_user(&self, c: &mut Conn, tenant: TenantId, id: UserId, field: &str) -> Result<suoja_store::users::UserRow> {
+    pub(crate) async fn require_user(&self, c: &mut Conn, tenant: TenantId, id: UserId, field: &str) -> Result<suoja_store::users::UserRow> {
         match suoja_store::users::by_id(c, tenant, id).await? {
             Some(u) if u.deleted_at.is_none() => Ok(u),
             _ => Err(HelpdeskError::invalid(field, format!("user {id} does not exist"))),

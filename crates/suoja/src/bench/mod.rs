@@ -10,6 +10,7 @@ mod cluster;
 mod erasure;
 mod export;
 mod help_center;
+mod import;
 mod load;
 mod mail;
 mod precision;
@@ -78,6 +79,12 @@ pub struct BenchArgs {
     /// report's section on several nodes is replaced and the rest of the file kept.
     #[arg(long, requires = "pg", conflicts_with_all = ["erasure_only", "backup_only", "web_only", "precision_only", "mail_only", "hc_only"])]
     pub cluster_only: bool,
+    /// Only time `suoja import zendesk`: a source installation seeded with `--tickets` tickets
+    /// (at most 20 000) of five comments each, imported into a fresh installation on SQLite (and
+    /// PostgreSQL with `--pg`), against reading the same pages alone. The report's import section
+    /// is replaced and the rest of the file kept.
+    #[arg(long, conflicts_with_all = ["erasure_only", "backup_only", "web_only", "precision_only", "mail_only", "hc_only", "cluster_only"])]
+    pub import_only: bool,
     /// With `--cluster-only`: afterwards, run the three nodes at four fifths of their highest
     /// rate for this many seconds, sampling their memory and the database's connections.
     #[arg(long, default_value_t = 0, requires = "cluster_only")]
@@ -707,6 +714,13 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         let old = std::fs::read_to_string(&args.out).unwrap_or_default();
         std::fs::write(&args.out, report::with_cluster_section(&old, &figures)).with_context(|| format!("writing {}", args.out.display()))?;
         println!("wrote the several-nodes section of {}", args.out.display());
+        return Ok(());
+    }
+    if args.import_only {
+        let figures = import::measure(args.pg.as_deref(), args.tickets.min(20_000)).await?;
+        let old = std::fs::read_to_string(&args.out).unwrap_or_default();
+        std::fs::write(&args.out, report::with_import_section(&old, &figures)).with_context(|| format!("writing {}", args.out.display()))?;
+        println!("wrote the import section of {}", args.out.display());
         return Ok(());
     }
     if args.mail_only {

@@ -11,6 +11,7 @@ mod zendesk;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
@@ -86,7 +87,7 @@ pub async fn run(config: Option<&std::path::Path>, args: ImportArgs) -> anyhow::
         hd,
         scope: Scope::operator(tenant.id),
         source: client.source(),
-        client,
+        client: Arc::new(client),
         ids: IdMap::default(),
         report: Report::default(),
         dry: args.dry_run,
@@ -102,7 +103,7 @@ pub async fn run(config: Option<&std::path::Path>, args: ImportArgs) -> anyhow::
 struct Import {
     hd: Helpdesk,
     scope: Scope,
-    client: Client,
+    client: Arc<Client>,
     source: String,
     ids: IdMap,
     report: Report,
@@ -320,25 +321,46 @@ impl Import {
         Ok(())
     }
 
+    /// Tickets: one task reads the source (pages, and each ticket's comments and files) while
+    /// this one writes what was read before, so reading and writing overlap.
     async fn tickets(&mut self) -> anyhow::Result<()> {
         let bar = progress("tickets", self.count("type:ticket").await);
-        let (mut url, _) = self.export_pages(TICKETS).await?;
-        loop {
-            let page = self.client.json(&url).await?.context("the source has no incremental ticket export")?;
-            let tickets = page.get("tickets").and_then(Value::as_array).cloned().unwrap_or_default();
-            for chunk in tickets.chunks(BATCH) {
-                self.ticket_batch(chunk).await?;
-                bar.inc(chunk.len() as u64);
-                bar.set_message(self.report.line("ticket"));
+        let (url, _) = self.export_pages(TICKETS).await?;
+        let (tx, mut rx) = tokio::sync::mpsc::channel(2);
+        let reader = Reader {
+            client: self.client.clone(),
+            hd: self.hd.clone(),
+            scope: self.scope,
+            source: self.source.clone(),
+            parallel: self.parallel,
+            dry: self.dry,
+        };
+        let reading = Stop(tokio::spawn(reader.run(url, tx)));
+        // PostgreSQL takes two transactions at once (one per core); SQLite has one writer.
+        let writers = if self.hd.db().engine() == suoja_store::Engine::Postgres { 2 } else { 1 };
+        while let Some(fetched) = rx.recv().await {
+            match fetched? {
+                Fetched::Chunk { deleted, here, todo } => {
+                    for _ in 0..deleted {
+                        self.report.note("tickets deleted at the source, left there");
+                    }
+                    for id in here {
+                        self.report.read("ticket");
+                        self.report.landed("ticket", Landed::Found(id));
+                    }
+                    let n = todo.len();
+                    self.write_tickets(todo, writers).await?;
+                    bar.inc((n + deleted) as u64);
+                    bar.set_message(self.report.line("ticket"));
+                }
+                Fetched::PageEnd(cursor) => {
+                    if !self.dry {
+                        self.hd.set_import_checkpoint(&self.scope, &self.source, TICKETS, &cursor).await.map_err(err)?;
+                    }
+                }
             }
-            self.checkpoint(TICKETS, &page).await?;
-            if tickets.is_empty() || page.get("end_of_stream").and_then(Value::as_bool) != Some(false) {
-                break;
-            }
-            url = self
-                .client
-                .url(page.get("after_url").and_then(Value::as_str).context("the source gave no next page")?)?;
         }
+        drop(reading);
         bar.finish_and_clear();
         Ok(())
     }
@@ -376,45 +398,19 @@ impl Import {
         v.get("count").and_then(Value::as_u64)
     }
 
-    async fn ticket_batch(&mut self, tickets: &[Value]) -> anyhow::Result<()> {
-        let mut todo = Vec::with_capacity(tickets.len());
-        for t in tickets {
-            let Some(sid) = zendesk::id(t) else { continue };
-            if zendesk::is_deleted(t) {
-                self.report.note("tickets deleted at the source, left there");
-                continue;
-            }
+    /// Writes tickets read from the source (`writers` transactions at once).
+    async fn write_tickets(&mut self, todo: Vec<(i64, Value, Conversation)>, writers: usize) -> anyhow::Result<()> {
+        for _ in &todo {
             self.report.read("ticket");
-            todo.push((sid, t));
         }
-        let ids: Vec<i64> = todo.iter().map(|(sid, _)| *sid).collect();
-        let here = self.hd.imported_among(&self.scope, &self.source, kind::TICKET, &ids).await.map_err(err)?;
-        todo.retain(|(sid, _)| match here.get(sid) {
-            Some(id) => {
-                self.report.landed("ticket", Landed::Found(*id));
-                false
-            }
-            None => true,
-        });
         if self.dry {
             for _ in &todo {
                 self.report.dry("ticket", false);
             }
             return Ok(());
         }
-        // Each ticket's comments (and their files), several tickets at once.
-        let client = &self.client;
-        let fetched: Vec<anyhow::Result<Conversation>> = futures_util::stream::iter(todo.iter())
-            .map(|(sid, _)| conversation(client, *sid))
-            .buffered(self.parallel)
-            .collect()
-            .await;
-        let mut conversations = Vec::with_capacity(todo.len());
-        for ((sid, t), got) in todo.into_iter().zip(fetched) {
-            conversations.push((sid, t, got?));
-        }
         // People the source made after the people stage read them.
-        let mut missing: Vec<i64> = conversations
+        let mut missing: Vec<i64> = todo
             .iter()
             .flat_map(|(_, t, comments)| {
                 let plain: Vec<Value> = comments.iter().map(|(c, _)| c.clone()).collect();
@@ -436,9 +432,9 @@ impl Import {
                 .unwrap_or_default();
             self.people(&users).await?;
         }
-        let mut batch = Vec::with_capacity(conversations.len());
-        for (sid, t, comments) in conversations {
-            match self.imported_ticket(sid, t, comments) {
+        let mut batch = Vec::with_capacity(todo.len());
+        for (sid, t, comments) in todo {
+            match self.imported_ticket(sid, &t, comments) {
                 Ok(it) => batch.push(it),
                 Err(reason) => self.report.refuse("ticket", sid, reason),
             }
@@ -446,8 +442,31 @@ impl Import {
         if batch.is_empty() {
             return Ok(());
         }
-        let out = self.hd.import_conversations(&self.scope, &self.source, batch).await.map_err(err)?;
-        self.report.outcome("ticket", out);
+        let (hd, scope, source) = (&self.hd, &self.scope, self.source.as_str());
+        let outcomes = if writers > 1 && batch.len() > 1 {
+            let second = batch.split_off(batch.len() / 2);
+            let (a, b) = futures_util::future::join(
+                hd.import_conversations(scope, source, batch.clone()),
+                hd.import_conversations(scope, source, second.clone()),
+            )
+            .await;
+            // Two transactions at once may wait on each other (the database breaks such a
+            // deadlock by failing one); a half that failed so is written again alone.
+            let a = match a {
+                Ok(o) => o,
+                Err(_) => hd.import_conversations(scope, source, batch).await.map_err(err)?,
+            };
+            let b = match b {
+                Ok(o) => o,
+                Err(_) => hd.import_conversations(scope, source, second).await.map_err(err)?,
+            };
+            vec![a, b]
+        } else {
+            vec![hd.import_conversations(scope, source, batch).await.map_err(err)?]
+        };
+        for out in outcomes {
+            self.report.outcome("ticket", out);
+        }
         Ok(())
     }
 
@@ -475,11 +494,109 @@ impl Import {
     }
 }
 
+/// What the reading task hands the writing one.
+enum Fetched {
+    /// Part of a page: how many tickets are deleted at the source, the ids here of those
+    /// brought over before, and the rest with their comments and files.
+    Chunk {
+        deleted: usize,
+        here: Vec<i64>,
+        todo: Vec<(i64, Value, Conversation)>,
+    },
+    /// A page is all handed over: its cursor (the checkpoint, once what came before is written).
+    PageEnd(String),
+}
+
+/// Stops a task when dropped (the writer gave up, so the reader need not go on).
+struct Stop(tokio::task::JoinHandle<()>);
+
+impl Drop for Stop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// The task reading tickets from the source.
+struct Reader {
+    client: Arc<Client>,
+    hd: Helpdesk,
+    scope: Scope,
+    source: String,
+    parallel: usize,
+    dry: bool,
+}
+
+impl Reader {
+    async fn run(self, first: url::Url, tx: tokio::sync::mpsc::Sender<anyhow::Result<Fetched>>) {
+        if let Err(e) = self.pages(first, &tx).await {
+            let _ = tx.send(Err(e)).await;
+        }
+    }
+
+    async fn pages(&self, first: url::Url, tx: &tokio::sync::mpsc::Sender<anyhow::Result<Fetched>>) -> anyhow::Result<()> {
+        let mut url = first;
+        loop {
+            let page = self.client.json(&url).await?.context("the source has no incremental ticket export")?;
+            let tickets = page.get("tickets").and_then(Value::as_array).cloned().unwrap_or_default();
+            for chunk in tickets.chunks(BATCH) {
+                let fetched = self.chunk(chunk).await?;
+                if tx.send(Ok(fetched)).await.is_err() {
+                    return Ok(());
+                }
+            }
+            if let Some(cursor) = page.get("after_cursor").and_then(Value::as_str)
+                && tx.send(Ok(Fetched::PageEnd(cursor.to_string()))).await.is_err()
+            {
+                return Ok(());
+            }
+            if tickets.is_empty() || page.get("end_of_stream").and_then(Value::as_bool) != Some(false) {
+                return Ok(());
+            }
+            url = self
+                .client
+                .url(page.get("after_url").and_then(Value::as_str).context("the source gave no next page")?)?;
+        }
+    }
+
+    async fn chunk(&self, tickets: &[Value]) -> anyhow::Result<Fetched> {
+        let mut deleted = 0;
+        let mut todo = Vec::with_capacity(tickets.len());
+        for t in tickets {
+            let Some(sid) = zendesk::id(t) else { continue };
+            if zendesk::is_deleted(t) {
+                deleted += 1;
+            } else {
+                todo.push((sid, t));
+            }
+        }
+        let ids: Vec<i64> = todo.iter().map(|(sid, _)| *sid).collect();
+        let known = self.hd.imported_among(&self.scope, &self.source, kind::TICKET, &ids).await.map_err(err)?;
+        let here = todo.iter().filter_map(|(sid, _)| known.get(sid).copied()).collect();
+        todo.retain(|(sid, _)| !known.contains_key(sid));
+        let conversations: Vec<anyhow::Result<Conversation>> = if self.dry {
+            todo.iter().map(|_| Ok(Vec::new())).collect()
+        } else {
+            // Each ticket's comments (and their files), several tickets at once.
+            let wanted: Vec<i64> = todo.iter().map(|(sid, _)| *sid).collect();
+            futures_util::stream::iter(wanted)
+                .map(|sid| conversation(self.client.clone(), sid))
+                .buffered(self.parallel)
+                .collect()
+                .await
+        };
+        let mut out = Vec::with_capacity(todo.len());
+        for ((sid, t), got) in todo.into_iter().zip(conversations) {
+            out.push((sid, t.clone(), got?));
+        }
+        Ok(Fetched::Chunk { deleted, here, todo: out })
+    }
+}
+
 /// A ticket's comments as the source has them, oldest first, each with its files read.
 type Conversation = Vec<(Value, Vec<NewFile>)>;
 
 /// A ticket's comments, oldest first, each with its files read.
-async fn conversation(client: &Client, ticket: i64) -> anyhow::Result<Conversation> {
+async fn conversation(client: Arc<Client>, ticket: i64) -> anyhow::Result<Conversation> {
     let mut url = client.url(&format!("/api/v2/tickets/{ticket}/comments.json?page[size]=100&sort_order=asc"))?;
     let mut out = Vec::new();
     loop {

@@ -252,7 +252,11 @@ pub fn ticket(v: &Value, ids: &IdMap, dropped: &mut u64) -> Result<TicketInput, 
             None => *dropped += 1,
         }
     }
-    let mapped = |key: &str| -> Vec<UserId> { ints(v, key).into_iter().filter_map(|u| ids.user(u)).collect() };
+    // `None` for none: a new ticket has no CCs to replace.
+    let mapped = |key: &str| -> Option<Vec<UserId>> {
+        let people: Vec<UserId> = ints(v, key).into_iter().filter_map(|u| ids.user(u)).collect();
+        (!people.is_empty()).then_some(people)
+    };
     Ok(TicketInput {
         subject: personal(v, "subject").or_else(|| personal(v, "raw_subject")),
         requester: Some(RequesterRef::Id(requester)),
@@ -267,9 +271,9 @@ pub fn ticket(v: &Value, ids: &IdMap, dropped: &mut u64) -> Result<TicketInput, 
         custom_fields: (!custom.is_empty()).then(|| CustomFields::new(custom)),
         external_id: Some(personal(v, "external_id")),
         due_at: Some(time(v, "due_at")),
-        collaborator_ids: Some(mapped("collaborator_ids")),
-        email_cc_ids: Some(mapped("email_cc_ids")),
-        follower_ids: Some(mapped("follower_ids")),
+        collaborator_ids: mapped("collaborator_ids"),
+        email_cc_ids: mapped("email_cc_ids"),
+        follower_ids: mapped("follower_ids"),
         ..Default::default()
     })
 }
