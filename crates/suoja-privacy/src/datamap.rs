@@ -1185,6 +1185,18 @@ pub const TABLES: &[Table] = &[
         columns: &[col("name"), col("node"), col("started_at")],
     },
     Table {
+        name: "erasure_log",
+        purpose: "The erasure ledger's lines (completed erasures and redactions, backups' checkpoints: ids and times only), so every node and every restore can apply them again",
+        purpose_fi: "Poistokirjanpidon rivit (tehdyt poistot ja peitot sekä varmuuskopioiden tarkistuspisteet: vain tunnuksia ja aikoja), jotta jokainen solmu ja jokainen palautus voi toistaa ne",
+        // Ids only: an erased person's id stays, so that a restore can erase them again.
+        subjects: &[],
+        erasure: Erasure::Keep,
+        retention: "for the life of the installation (opaque ids and times)",
+        retention_fi: "asennuksen koko elinkaaren ajan (vain tunnuksia ja aikoja)",
+        derived: false,
+        columns: &[col("id"), col("digest"), col("line"), col("written_at")],
+    },
+    Table {
         name: "import_map",
         purpose: "Records brought over from another helpdesk: each record's id at the source and its id here (ids only), so a repeated or resumed import changes nothing",
         purpose_fi: "Toisesta asiakaspalvelujärjestelmästä tuodut tietueet: kunkin tietueen tunnus lähteessä ja täällä (vain tunnuksia), jotta toistettu tai jatkettu tuonti ei muuta mitään",

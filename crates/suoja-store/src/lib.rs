@@ -12,6 +12,7 @@ pub mod community;
 pub mod consultations;
 mod db;
 pub mod dialect;
+pub mod erasure_log;
 pub mod erasures;
 mod error;
 pub mod exports;

@@ -207,6 +207,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0032_imports.sql"),
         postgres: include_str!("../migrations/postgres/0032_imports.sql"),
     },
+    Migration {
+        version: 33,
+        name: "erasure_log",
+        sqlite: include_str!("../migrations/sqlite/0033_erasure_log.sql"),
+        postgres: include_str!("../migrations/postgres/0033_erasure_log.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.

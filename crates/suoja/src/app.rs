@@ -184,10 +184,10 @@ pub fn mail_setup(privacy: &Privacy, settings: &Settings) -> anyhow::Result<Opti
 /// ledger file (here and beside every backup).
 pub fn privacy(hd: Helpdesk, settings: &Settings) -> anyhow::Result<Privacy> {
     Ok(
-        Privacy::new(hd, policy(settings)?).with_erasure_log(suoja_privacy::erasure::ledger_file::ErasureLog {
-            local: settings.erasure_ledger_file(),
-            targets: settings.backup_targets.clone(),
-        }),
+        Privacy::new(hd, policy(settings)?).with_erasure_log(suoja_privacy::erasure::ledger_file::ErasureLog::new(
+            settings.erasure_ledger_file(),
+            settings.backup_targets.clone(),
+        )),
     )
 }
 

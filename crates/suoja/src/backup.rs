@@ -295,14 +295,16 @@ async fn keep_ledger(settings: &Settings, root: &Path, backup: &str) -> anyhow::
     let root = std::fs::canonicalize(root).with_context(|| format!("resolving {}", root.display()))?;
     let local = settings.erasure_ledger_file();
     let copy = root.join(suoja_privacy::erasure::ledger_file::TARGET_LEDGER);
-    let lines = suoja_privacy::erasure::ledger_file::ledger_lines(&local).with_context(|| format!("reading {}", local.display()))?;
+    let db = suoja_store::Db::connect(&settings.database_url(), &suoja_store::DbOptions::default()).await?;
+    // The database's lines too: they include what other nodes wrote.
+    let mut lines = suoja_privacy::erasure::ledger_file::ledger_lines(&local).with_context(|| format!("reading {}", local.display()))?;
+    lines.extend(database_ledger_lines(&db).await);
     suoja_privacy::erasure::ledger_file::merge_ledger_lines(&copy, &lines).with_context(|| format!("writing {}", copy.display()))?;
     let now = Timestamp(jiff::Timestamp::now().as_millisecond());
     let mark = suoja_privacy::erasure::replay::checkpoint(backup, now);
     for file in [&copy, &local] {
         suoja_privacy::erasure::ledger_file::append_ledger_lines(file, std::slice::from_ref(&mark)).with_context(|| format!("writing {}", file.display()))?;
     }
-    let db = suoja_store::Db::connect(&settings.database_url(), &suoja_store::DbOptions::default()).await?;
     let registered = async {
         let mut tx = db.begin().await?;
         suoja_store::backup_targets::register(&mut tx, &root.to_string_lossy(), now).await?;
@@ -448,7 +450,8 @@ pub async fn restore(settings: &Settings, dir: &Path, opts: &RestoreOptions) -> 
     let m = read_manifest(dir, &vault)?;
     let now = Timestamp(jiff::Timestamp::now().as_millisecond());
     let (keys_path, keys_id) = keys_source(dir, &m, opts.keys.as_deref(), now, settings.key_backup_days)?;
-    let ledger = gather_ledgers(settings, dir, opts.ledger.as_deref())?;
+    let mut ledger = gather_ledgers(settings, dir, opts.ledger.as_deref())?;
+    add_database_ledger(&mut ledger, settings).await?;
     let backup_time = Timestamp::parse(&m.created_at).context("the manifest's time is not a time")?;
     let behind = ledger.newest.is_none_or(|n| n < backup_time);
     if behind && !opts.risk_restoring_erased_people {
@@ -532,6 +535,48 @@ pub async fn restore(settings: &Settings, dir: &Path, opts: &RestoreOptions) -> 
         indexed,
         secs,
     })
+}
+
+/// The lines of the erasure ledger in a database (none when there is no database yet, or it
+/// predates the table).
+async fn database_ledger_lines(db: &suoja_store::Db) -> Vec<String> {
+    let mut out = Vec::new();
+    let Ok(mut c) = db.read().await else { return out };
+    let mut after = 0;
+    while let Ok(rows) = suoja_store::erasure_log::after(&mut c, after, 10_000).await {
+        let Some(last) = rows.last().map(|(id, _)| *id) else { break };
+        after = last;
+        out.extend(rows.into_iter().map(|(_, l)| l));
+    }
+    out
+}
+
+/// Adds to `ledger` the lines the database about to be replaced holds (every node writes each
+/// line there, so it may hold lines no file here has).
+async fn add_database_ledger(ledger: &mut Ledgers, settings: &Settings) -> anyhow::Result<()> {
+    let url = settings.database_url();
+    if let Some(f) = url.strip_prefix("sqlite://").map(|p| PathBuf::from(p.split('?').next().unwrap_or(p)))
+        && !f.exists()
+    {
+        return Ok(());
+    }
+    let Ok(db) = suoja_store::Db::connect(&url, &suoja_store::DbOptions::default()).await else {
+        return Ok(());
+    };
+    let lines = database_ledger_lines(&db).await;
+    db.close().await;
+    if lines.is_empty() {
+        return Ok(());
+    }
+    let read = suoja_privacy::erasure::replay::read_lines(&lines, "in the database").map_err(|e| anyhow::anyhow!("{e}"))?;
+    ledger.newest = match (ledger.newest, read.newest) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    };
+    let seen: std::collections::HashSet<String> = ledger.lines.iter().cloned().collect();
+    ledger.lines.extend(lines.into_iter().filter(|l| !seen.contains(l)));
+    ledger.files.push(PathBuf::from("the database's erasure_log"));
+    Ok(())
 }
 
 /// Every erasure ledger a restore can find: the data directory's, the one kept beside the

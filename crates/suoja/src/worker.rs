@@ -357,6 +357,10 @@ async fn privacy_work(privacy: &Privacy, node: &Node, retention_every: Duration,
             if let Err(e) = privacy.run_due_erasures().await {
                 tracing::warn!(error = %e, "looking for due erasures failed");
             }
+            // Lines of the erasure ledger other nodes wrote, into this node's file.
+            if let Err(e) = privacy.sync_erasure_log().await {
+                tracing::warn!(error = %e, "copying the erasure ledger into this node's file failed");
+            }
             match privacy.resume_dead_builds().await {
                 Ok(n) if n > 0 => tracing::info!(packages = n, "export builds of a silent node taken over"),
                 Ok(_) => {}

@@ -1,7 +1,8 @@
-//! The erasure ledger file: one JSON line per completed erasure — tenant id, person id, their
-//! data key id, erasure id and time, never a personal value — appended when an erasure completes,
-//! kept outside the database, and copied beside every backup (appended there as erasures
-//! complete, and written whole by each `suoja backup` with a checkpoint line naming the backup).
+//! The erasure ledger: one JSON line per completed erasure — tenant id, person id, their data
+//! key id, erasure id and time, never a personal value — written when an erasure completes into
+//! the database and each node's ledger file (every node copies the others' lines into its own),
+//! and copied beside every backup (appended there as erasures complete, and written whole by
+//! each `suoja backup` with a checkpoint line naming the backup).
 //! Restoring an older backup, or starting a server on a database copied back by hand, replays it
 //! before any request is served: every person erased since the copy was made is erased again by
 //! the same pipeline, and their data key destroyed, so a restore cannot bring anyone back.
@@ -50,12 +51,6 @@ pub struct Replay {
     pub redactions: usize,
 }
 
-/// Appends entries to the file, creating it (and its directory) if needed, and syncs it.
-pub fn append(path: &Path, entries: &[Entry]) -> std::io::Result<()> {
-    let lines: Vec<serde_json::Value> = entries.iter().map(serde_json::to_value).collect::<std::result::Result<_, _>>()?;
-    crate::erasure::ledger_file::append_ledger_lines(path, &lines)
-}
-
 /// What a ledger file holds.
 #[derive(Debug, Clone, Default)]
 pub struct Ledger {
@@ -80,6 +75,11 @@ pub fn checkpoint(backup: &str, at: Timestamp) -> serde_json::Value {
 pub fn read(path: &Path) -> Result<Ledger> {
     let lines =
         crate::erasure::ledger_file::ledger_lines(path).map_err(|e| PrivacyError::Internal(format!("reading the erasure ledger {}: {e}", path.display())))?;
+    read_lines(&lines, &path.display().to_string())
+}
+
+/// Reads ledger lines from `origin` (a file's name, or the database): as [`read`].
+pub fn read_lines(lines: &[String], origin: &str) -> Result<Ledger> {
     let mut out = Ledger::default();
     let mut seen = |t: Option<Timestamp>| {
         if let Some(t) = t {
@@ -88,7 +88,7 @@ pub fn read(path: &Path) -> Result<Ledger> {
     };
     let (mut erasures, mut redactions, mut text_redactions) = (Vec::new(), Vec::new(), Vec::new());
     for (i, line) in lines.iter().enumerate() {
-        let bad = |e: serde_json::Error| PrivacyError::Internal(format!("erasure ledger {} line {}: {e}", path.display(), i + 1));
+        let bad = |e: serde_json::Error| PrivacyError::Internal(format!("erasure ledger {origin} line {}: {e}", i + 1));
         let v: serde_json::Value = serde_json::from_str(line).map_err(bad)?;
         match v.get("kind").and_then(serde_json::Value::as_str) {
             Some("checkpoint") => seen(v.get("at").and_then(serde_json::Value::as_str).and_then(Timestamp::parse)),
@@ -139,6 +139,7 @@ impl Privacy {
         let Some(path) = self.ledger_file().map(Path::to_path_buf) else {
             return Ok(Replay::default());
         };
+        self.merge_erasure_logs().await?;
         let Ledger {
             erasures: entries,
             redactions,
@@ -173,7 +174,12 @@ impl Privacy {
                 accepted: Vec::new(),
             })
             .collect();
-        append(&path, &missing).map_err(|e| PrivacyError::Internal(format!("writing the erasure ledger {}: {e}", path.display())))?;
+        let lines: Vec<serde_json::Value> = missing
+            .iter()
+            .map(serde_json::to_value)
+            .collect::<std::result::Result<_, _>>()
+            .map_err(|e| PrivacyError::Internal(format!("encoding erasure ledger lines: {e}")))?;
+        self.log_erasure_lines(&lines).await?;
         self.sync_ledger_targets().await?;
         Ok(replay)
     }

@@ -21,7 +21,7 @@ use crate::process::{Proc, client, init};
 
 /// A program the test needs, or `None` outside CI (where the test is skipped); in CI a missing
 /// one fails the test (`.ci/run` installs it).
-fn program(name: &str, candidates: &[&str]) -> Option<PathBuf> {
+pub(crate) fn program(name: &str, candidates: &[&str]) -> Option<PathBuf> {
     let found = candidates
         .iter()
         .map(PathBuf::from)
@@ -286,15 +286,17 @@ async fn three_nodes_behind_haproxy_survive_a_killed_node_a_database_restart_and
     let boot = init(&shared.0, Some(&db), "ops@example.fi");
     let token = boot["api_token"].as_str().unwrap().to_string();
     let root_key = std::fs::read_to_string(shared.0.join("root.key")).unwrap().trim().to_string();
-    let ledger = shared.0.join("erasure-ledger.jsonl").display().to_string();
     let dirs: Vec<TempDir> = (0..3).map(|_| TempDir::new()).collect();
+    // Each node keeps its own erasure ledger file, on its own disk; the database holds every
+    // line, and each node copies the others' lines into its file.
+    let ledgers: Vec<String> = dirs.iter().map(|d| d.0.join("erasure-ledger.jsonl").display().to_string()).collect();
     let names = ["node-a", "node-b", "node-c"];
     // Node C dies (SIGKILL, by its own hand) when an erasure it runs reaches the comments step.
     let crash = [("SUOJA_TEST_CRASH_AT", "after:comments")];
     let mut nodes: Vec<Proc> = (0..3)
         .map(|i| {
             let extra: &[(&str, &str)] = if i == 2 { &crash } else { &[] };
-            Proc::start(&dirs[i].0, Some(&db), "node.log", &node_env(names[i], &ledger, &root_key, extra))
+            Proc::start(&dirs[i].0, Some(&db), "node.log", &node_env(names[i], &ledgers[i], &root_key, extra))
         })
         .collect();
     let ports: Vec<u16> = nodes.iter().map(Proc::port).collect();
@@ -380,16 +382,30 @@ async fn three_nodes_behind_haproxy_survive_a_killed_node_a_database_restart_and
     let (_, v) = send(req(Method::GET, format!("{base}/api/v2/privacy/erasures.json"))).await;
     let theirs = v["erasures"].as_array().unwrap().iter().filter(|e| e["subject_id"] == kaisa).count();
     assert_eq!(theirs, 1, "{v}");
-    let completions = || {
-        let text = std::fs::read_to_string(&ledger).unwrap_or_default();
-        let n = text
-            .lines()
-            .filter(|l| l.contains("\"erasure_id\"") && l.contains(&format!("\"subject_id\":{kaisa},")))
-            .count();
-        (n, text)
+    let completion = |l: &str| l.contains("\"erasure_id\"") && l.contains(&format!("\"subject_id\":{kaisa},"));
+    let completions = |path: &str| {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        (text.lines().filter(|l| completion(l)).count(), text)
     };
-    let (n, text) = completions();
-    assert_eq!(n, 1, "one completion in the shared erasure ledger: {text}");
+    let in_database = {
+        let store = suoja_store::Db::connect(&db, &suoja_store::DbOptions::default()).await.unwrap();
+        let mut c = store.read().await.unwrap();
+        let lines = suoja_store::erasure_log::after(&mut c, 0, 100_000).await.unwrap();
+        lines.iter().filter(|(_, l)| completion(l)).count()
+    };
+    assert_eq!(in_database, 1, "one completion in the database's erasure ledger");
+    // Within seconds every live node's own file holds it, whichever node completed it.
+    let copied_by = Instant::now() + Duration::from_secs(15);
+    for path in &ledgers[..2] {
+        loop {
+            let (n, text) = completions(path);
+            if n == 1 {
+                break;
+            }
+            assert!(Instant::now() < copied_by && n == 0, "one completion in {path}: {text}");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
     let (_, l) = send(req(Method::GET, format!("{base}/api/v2/privacy/ledger/verify.json"))).await;
     assert_eq!(l["ledger"]["broken"], Value::Null, "{l}");
     // Every live node answers for the erased person the same way.
@@ -403,8 +419,12 @@ async fn three_nodes_behind_haproxy_survive_a_killed_node_a_database_restart_and
     // 2. Node C comes back, to die again in the middle of building an export package.
     phase.set("node back");
     let crash = [("SUOJA_TEST_CRASH_AT", "export:chunk")];
-    nodes[2] = Proc::start_on(ports[2], &dirs[2].0, Some(&db), "node.log", &node_env(names[2], &ledger, &root_key, &crash));
+    nodes[2] = Proc::start_on(ports[2], &dirs[2].0, Some(&db), "node.log", &node_env(names[2], &ledgers[2], &root_key, &crash));
     all_ready(&ports, Duration::from_secs(30)).await;
+    // Ready means its file holds the erasure it was killed in (it reads the database's ledger
+    // before it serves).
+    let (n, text) = completions(&ledgers[2]);
+    assert_eq!(n, 1, "node C's own ledger file after its restart: {text}");
     let (s, v) = send(req(Method::POST, format!("{base}/api/v2/users.json")).json(&json!({"user": {"name": "Outi Otettu", "email": "outi@example.fi"}}))).await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let outi = v["user"]["id"].as_i64().unwrap();
@@ -486,7 +506,7 @@ async fn three_nodes_behind_haproxy_survive_a_killed_node_a_database_restart_and
 
     // Node C comes back (without a crash) before the database goes away.
     phase.set("node back again");
-    nodes[2] = Proc::start_on(ports[2], &dirs[2].0, Some(&db), "node.log", &node_env(names[2], &ledger, &root_key, &[]));
+    nodes[2] = Proc::start_on(ports[2], &dirs[2].0, Some(&db), "node.log", &node_env(names[2], &ledgers[2], &root_key, &[]));
     all_ready(&ports, Duration::from_secs(30)).await;
 
     // 3. PostgreSQL stops and starts under the load; the nodes reconnect.
@@ -522,7 +542,7 @@ async fn three_nodes_behind_haproxy_survive_a_killed_node_a_database_restart_and
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         assert!(nodes[i].term().success(), "node {} stopped cleanly", names[i]);
-        nodes[i] = Proc::start_on(ports[i], &dirs[i].0, Some(&db), "node.log", &node_env(names[i], &ledger, &root_key, &[]));
+        nodes[i] = Proc::start_on(ports[i], &dirs[i].0, Some(&db), "node.log", &node_env(names[i], &ledgers[i], &root_key, &[]));
         all_ready(&ports, Duration::from_secs(30)).await;
     }
     phase.set("after");
@@ -608,8 +628,10 @@ async fn three_nodes_behind_haproxy_survive_a_killed_node_a_database_restart_and
 
     drop(proxy);
     drop(nodes);
-    let (n, text) = completions();
-    assert_eq!(n, 1, "restarts wrote the completion once: {text}");
+    for path in &ledgers {
+        let (n, text) = completions(path);
+        assert_eq!(n, 1, "restarts wrote the completion once into {path}: {text}");
+    }
 }
 /// A node's metrics text.
 async fn metrics(port: u16) -> String {

@@ -145,3 +145,73 @@ engine_test!(every_kind_of_tampering_is_detected, |app| async move {
     let (ok, out) = verify_cli(&app);
     assert!(ok, "restored: {out}");
 });
+
+/// The lines of the erasure ledger's file at `path` that name `subject` as erased.
+fn completions_in(path: &std::path::Path, subject: i64) -> usize {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.contains("\"erasure_id\"") && l.contains(&format!("\"subject_id\":{subject},")))
+        .count()
+}
+
+// The erasure ledger is in the database too: a node that did not run an erasure copies its line
+// into its own file, a node starting on the database writes the lines it lacks, and a line only
+// a file has (the database was put back from an older copy) goes back into the database.
+engine_test!(the_erasure_ledger_is_in_the_database_and_every_nodes_file, |app| async move {
+    let (s, v) = app
+        .post("/api/v2/users.json", json!({"user": {"name": "Eino Erased", "email": "eino@example.fi"}}))
+        .await;
+    assert_eq!(s, reqwest::StatusCode::CREATED, "{v}");
+    let eino = v["user"]["id"].as_i64().unwrap();
+    let (s, v) = app.post(&format!("/api/v2/privacy/subjects/{eino}/erasure.json"), json!({})).await;
+    assert!(s.is_success(), "{v}");
+    let in_db = || async {
+        let mut c = app.helpdesk().db().read().await.unwrap();
+        suoja_store::erasure_log::after(&mut c, 0, 10_000).await.unwrap()
+    };
+    let lines = in_db().await;
+    let completion: Vec<&String> = lines
+        .iter()
+        .map(|(_, l)| l)
+        .filter(|l| l.contains(&format!("\"subject_id\":{eino},")))
+        .collect();
+    assert_eq!(completion.len(), 1, "one completion line in the database: {lines:?}");
+    assert_eq!(completions_in(&app.settings.erasure_ledger_file(), eino), 1, "and in this node's file");
+
+    // Another node on the same database, with a file of its own.
+    let other = crate::harness::TempDir::new();
+    let other_file = other.0.join("erasure-ledger.jsonl");
+    let node_b = suoja_privacy::Privacy::new(app.helpdesk().clone(), suoja::app::policy(&app.settings).unwrap())
+        .with_erasure_log(suoja_privacy::erasure::ledger_file::ErasureLog::new(other_file.clone(), Vec::new()));
+    // Starting, it writes what it lacks before serving; afterwards it copies new lines.
+    node_b.reconcile_erasure_log().await.unwrap();
+    assert_eq!(completions_in(&other_file, eino), 1, "node B's file after its start");
+    let (_, v) = app
+        .post("/api/v2/users.json", json!({"user": {"name": "Eeva Erased", "email": "eeva@example.fi"}}))
+        .await;
+    let eeva = v["user"]["id"].as_i64().unwrap();
+    let (s, v) = app.post(&format!("/api/v2/privacy/subjects/{eeva}/erasure.json"), json!({})).await;
+    assert!(s.is_success(), "{v}");
+    assert_eq!(completions_in(&other_file, eeva), 0);
+    assert!(node_b.sync_erasure_log().await.unwrap() >= 1);
+    assert_eq!(completions_in(&other_file, eeva), 1, "node B copied the line node A wrote");
+    assert_eq!(node_b.sync_erasure_log().await.unwrap(), 0, "and copies it once");
+    assert_eq!(completions_in(&other_file, eeva), 1);
+
+    // A line only node B's file has (the database came back from an older copy) goes back into
+    // the database when B starts.
+    let lost = json!({"tenant_id": app.t.tenant_id, "subject_id": 987_654, "key_id": null, "erasure_id": 99_999, "completed_at": "2026-01-01T00:00:00Z"});
+    suoja_privacy::erasure::ledger_file::append_ledger_lines(&other_file, std::slice::from_ref(&lost)).unwrap();
+    node_b.reconcile_erasure_log().await.unwrap();
+    assert!(
+        in_db().await.iter().any(|(_, l)| *l == lost.to_string()),
+        "the file's line is in the database again"
+    );
+    // Node A copies it too, without writing its own lines twice.
+    app.privacy().sync_erasure_log().await.unwrap();
+    let a_file = std::fs::read_to_string(app.settings.erasure_ledger_file()).unwrap();
+    assert_eq!(a_file.lines().filter(|l| *l == lost.to_string()).count(), 1, "{a_file}");
+    assert_eq!(completions_in(&app.settings.erasure_ledger_file(), eino), 1);
+    assert_eq!(completions_in(&app.settings.erasure_ledger_file(), eeva), 1);
+});
