@@ -67,6 +67,8 @@ pub struct Outcome {
     pub landed: Vec<(i64, Landed)>,
     /// Records refused.
     pub refused: Vec<Refused>,
+    /// Assignees and followers left off tickets because they are not staff here.
+    pub left_off: u64,
 }
 
 impl Outcome {
@@ -196,7 +198,9 @@ impl Helpdesk {
         let ids: Vec<i64> = people.iter().map(|p| p.source_id).collect();
         let known = suoja_store::imports::mapped(c, scope.tenant, source, kind::USER, &ids).await?;
         let now = self.now();
+        let mut known = known;
         for person in people {
+            // Known before, or earlier in this batch (a source listing someone twice).
             if let Some(id) = known.get(&person.source_id) {
                 landed.push((person.source_id, Landed::Found(*id)));
                 continue;
@@ -212,7 +216,10 @@ impl Helpdesk {
                     Landed::New(user.id.0)
                 }
             };
-            suoja_store::imports::map(c, scope.tenant, source, kind::USER, person.source_id, id.id()).await?;
+            if !suoja_store::imports::map(c, scope.tenant, source, kind::USER, person.source_id, id.id()).await? {
+                return Err(concurrent());
+            }
+            known.insert(person.source_id, id.id());
             landed.push((person.source_id, id));
         }
         Ok(())
@@ -294,7 +301,10 @@ impl Helpdesk {
         require_importer(scope)?;
         let mut out = Outcome::default();
         match self.import_conversations_tx(scope, Some(source), &tickets, &mut out.landed).await {
-            Ok(()) => return Ok(out),
+            Ok(left_off) => {
+                out.left_off = left_off;
+                return Ok(out);
+            }
             Err(e) if refusal(&e) => {}
             Err(e) => return Err(e),
         }
@@ -305,7 +315,10 @@ impl Helpdesk {
                 .import_conversations_tx(scope, Some(source), std::slice::from_ref(&ticket), &mut landed)
                 .await
             {
-                Ok(()) => out.landed.extend(landed),
+                Ok(left_off) => {
+                    out.landed.extend(landed);
+                    out.left_off += left_off;
+                }
                 Err(e) if refusal(&e) => out.refused.push(Refused {
                     source_id: ticket.source_id,
                     reason: e.to_string(),
@@ -386,54 +399,55 @@ impl Helpdesk {
         Ok(landed.into_iter().map(|(_, l)| TicketId(l.id())).collect())
     }
 
-    async fn import_conversations_tx(&self, scope: &Scope, source: Option<&str>, tickets: &[ImportedTicket], landed: &mut Vec<(i64, Landed)>) -> Result<()> {
+    /// Returns how many assignees and followers were left off (see `fit_staff`).
+    async fn import_conversations_tx(&self, scope: &Scope, source: Option<&str>, tickets: &[ImportedTicket], landed: &mut Vec<(i64, Landed)>) -> Result<u64> {
         let mut tx = self.db.begin().await?;
-        let known = match source {
+        let mut known = match source {
             Some(source) => {
                 let ids: Vec<i64> = tickets.iter().map(|t| t.source_id).collect();
                 suoja_store::imports::mapped(&mut tx, scope.tenant, source, kind::TICKET, &ids).await?
             }
             None => HashMap::new(),
         };
-        let mut pending = Vec::with_capacity(tickets.len());
-        // The batch's writers, looked up once (their rows do not change inside it).
-        let mut writers = HashMap::new();
+        let mut batch = Batch {
+            pending: Vec::with_capacity(tickets.len()),
+            writers: HashMap::new(),
+            left_off: 0,
+        };
         for t in tickets {
             if let Some(id) = known.get(&t.source_id) {
                 landed.push((t.source_id, Landed::Found(*id)));
                 continue;
             }
-            let id = self
-                .import_conversation(&mut tx, scope, source.is_some(), t, &mut pending, &mut writers)
-                .await?;
+            let id = self.import_conversation(&mut tx, scope, source.is_some(), t, &mut batch).await?;
             if let Some(source) = source {
-                suoja_store::imports::map(&mut tx, scope.tenant, source, kind::TICKET, t.source_id, id.0).await?;
+                if !suoja_store::imports::map(&mut tx, scope.tenant, source, kind::TICKET, t.source_id, id.0).await? {
+                    return Err(concurrent());
+                }
+                // A source listing a ticket twice in one batch gets it once.
+                known.insert(t.source_id, id.0);
             }
             landed.push((t.source_id, Landed::New(id.0)));
         }
-        suoja_search::index::insert_many(&mut tx, scope.tenant, suoja_search::DocKind::Ticket, &pending).await?;
+        suoja_search::index::insert_many(&mut tx, scope.tenant, suoja_search::DocKind::Ticket, &batch.pending).await?;
         tx.commit().await?;
         suoja_store::dialect::refresh_statistics(&self.db).await?;
         // Imported tickets' SLA clocks are measured in the background, as after a policy change.
         if self.has_sla_policies(scope.tenant).await? {
             self.remeasure_later(scope.tenant);
         }
-        Ok(())
+        Ok(batch.left_off)
     }
 
     /// One ticket and its later comments, inside the batch's transaction.
-    async fn import_conversation(
-        &self,
-        c: &mut Conn,
-        scope: &Scope,
-        from_source: bool,
-        t: &ImportedTicket,
-        pending: &mut Vec<(i64, suoja_search::DocTokens)>,
-        writers: &mut HashMap<UserId, suoja_store::users::UserRow>,
-    ) -> Result<TicketId> {
+    async fn import_conversation(&self, c: &mut Conn, scope: &Scope, from_source: bool, t: &ImportedTicket, batch: &mut Batch) -> Result<TicketId> {
+        let Batch { pending, writers, left_off } = batch;
         let mut input = t.input.clone();
         if from_source && let Some(first) = input.comment.as_mut() {
             first.via = crate::model::Channel::Import;
+        }
+        if from_source {
+            self.fit_staff(c, scope, &mut input, writers, left_off).await?;
         }
         let change = self.create_ticket_in(c, scope, input, t.created_at, Some(&mut *pending)).await?;
         let id = change.ticket.id;
@@ -446,15 +460,9 @@ impl Helpdesk {
         for later in &t.later {
             let mut comment = later.input.clone();
             comment.via = crate::model::Channel::Import;
-            let writer = comment.author_id.unwrap_or(scope.actor);
-            let writer = match writers.get(&writer) {
-                Some(w) => w.clone(),
-                None => {
-                    let w = self.require_user(c, scope.tenant, writer, "author_id").await?;
-                    writers.insert(w.id, w.clone());
-                    w
-                }
-            };
+            let writer = self
+                .person_in_batch(c, scope, comment.author_id.unwrap_or(scope.actor), "author_id", writers)
+                .await?;
             let (comment_id, _, public, author) = self.add_comment_by(c, scope, &row, &comment, later.created_at, &writer).await?;
             let events = [crate::model::AuditEvent::comment(comment_id)
                 .with("public", serde_json::json!(public))
@@ -476,6 +484,72 @@ impl Helpdesk {
         }
         Ok(id)
     }
+}
+
+impl Helpdesk {
+    /// A person the batch names, looked up once per batch (rows do not change inside it).
+    async fn person_in_batch(
+        &self,
+        c: &mut Conn,
+        scope: &Scope,
+        id: UserId,
+        field: &str,
+        seen: &mut HashMap<UserId, suoja_store::users::UserRow>,
+    ) -> Result<suoja_store::users::UserRow> {
+        if let Some(row) = seen.get(&id) {
+            return Ok(row.clone());
+        }
+        let row = self.require_user(c, scope.tenant, id, field).await?;
+        seen.insert(id, row.clone());
+        Ok(row)
+    }
+
+    /// Leaves off an assignee or followers who are not staff here (an agent there found here
+    /// by their address as an end user, or made an end user since): the ticket comes over
+    /// without them rather than not at all. Counts them in `left_off`.
+    async fn fit_staff(
+        &self,
+        c: &mut Conn,
+        scope: &Scope,
+        input: &mut TicketInput,
+        seen: &mut HashMap<UserId, suoja_store::users::UserRow>,
+        left_off: &mut u64,
+    ) -> Result<()> {
+        if let Some(Some(a)) = input.assignee_id
+            && !self.person_in_batch(c, scope, a, "assignee_id", seen).await?.role.is_staff()
+        {
+            input.assignee_id = Some(None);
+            *left_off += 1;
+        }
+        if let Some(followers) = input.follower_ids.take() {
+            let mut kept = Vec::with_capacity(followers.len());
+            for f in followers {
+                if self.person_in_batch(c, scope, f, "follower_ids", seen).await?.role.is_staff() {
+                    kept.push(f);
+                } else {
+                    *left_off += 1;
+                }
+            }
+            input.follower_ids = (!kept.is_empty()).then_some(kept);
+        }
+        Ok(())
+    }
+}
+
+/// What a batch of tickets gathers as it is written.
+struct Batch {
+    /// Index entries, written together at the end.
+    pending: Vec<(i64, suoja_search::DocTokens)>,
+    /// The people the batch names, looked up once (their rows do not change inside it).
+    writers: HashMap<UserId, suoja_store::users::UserRow>,
+    /// Assignees and followers left off (see `fit_staff`).
+    left_off: u64,
+}
+
+/// Another import of the same source wrote this record first (the transaction is rolled back,
+/// so nothing is there twice).
+fn concurrent() -> HelpdeskError {
+    HelpdeskError::Conflict("brought over by another import of the same source running at the same time".into())
 }
 
 /// Imports run as an administrator of the tenant (they make agents, groups and fields).

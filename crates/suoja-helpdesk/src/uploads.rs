@@ -11,6 +11,14 @@ use crate::{Helpdesk, HelpdeskError, Result, crypt};
 /// The largest file accepted, in bytes.
 pub const MAX_UPLOAD_BYTES: usize = 20 * 1024 * 1024;
 
+/// A file larger than [`MAX_UPLOAD_BYTES`] is refused.
+fn check_size(len: usize) -> Result<()> {
+    if len > MAX_UPLOAD_BYTES {
+        return Err(HelpdeskError::invalid("file", format!("is larger than {} MB", MAX_UPLOAD_BYTES / 1024 / 1024)));
+    }
+    Ok(())
+}
+
 /// How many bytes one person may upload in a day unless the operator says otherwise.
 pub const DEFAULT_UPLOAD_QUOTA: i64 = 500 * 1024 * 1024;
 
@@ -100,9 +108,7 @@ impl Helpdesk {
     /// Whether `scope`'s person may store a file of `len` bytes now: within the size limit and
     /// their quota for the day.
     async fn check_upload(&self, c: &mut Conn, scope: &Scope, len: usize, now: Timestamp) -> Result<()> {
-        if len > MAX_UPLOAD_BYTES {
-            return Err(HelpdeskError::invalid("file", format!("is larger than {} MB", MAX_UPLOAD_BYTES / 1024 / 1024)));
-        }
+        check_size(len)?;
         // Each person's uploads of the last day count against their quota.
         let day_ago = Timestamp(now.0 - 86_400_000);
         let (used, oldest) = suoja_store::attachments::uploaded_since(c, scope.tenant, scope.actor, day_ago).await?;
@@ -121,20 +127,25 @@ impl Helpdesk {
 
     /// Stores files that came with a comment (a mail's attachments) as the comment's, sealed
     /// under its key: written once, in place, where an upload would be written and then moved.
-    /// They count against the writer's upload quota like uploads.
+    /// They count against the writer's upload quota like uploads, unless brought over by an
+    /// import (`quota` false: the operator's move is nobody's uploading).
     pub(crate) async fn attach_files(
         &self,
         c: &mut Conn,
         scope: &Scope,
-        ticket: TicketId,
-        comment: CommentId,
+        (ticket, comment): (TicketId, CommentId),
         key: KeyId,
         files: &[crate::model::NewFile],
+        quota: bool,
     ) -> Result<()> {
         let now = self.now();
         for f in files {
             let bytes = f.bytes.expose();
-            self.check_upload(c, scope, bytes.len(), now).await?;
+            if quota {
+                self.check_upload(c, scope, bytes.len(), now).await?;
+            } else {
+                check_size(bytes.len())?;
+            }
             let name_enc = crypt::seal(&self.vault, c, scope.tenant, key, &f.file_name).await?;
             let content_enc = self.vault.encrypt(c, scope.tenant, key, bytes).await?;
             suoja_store::attachments::insert(

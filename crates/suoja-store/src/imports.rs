@@ -45,9 +45,9 @@ pub async fn all_mapped(c: &mut Conn, tenant: TenantId, source: &str, kind: &str
 }
 
 /// Remembers that the record `source_id` of `kind` at `source` is `local_id` here. A second
-/// write for the same source record keeps the first.
-pub async fn map(c: &mut Conn, tenant: TenantId, source: &str, kind: &str, source_id: i64, local_id: i64) -> Result<()> {
-    sqlx::query(
+/// write for the same source record keeps the first and returns false.
+pub async fn map(c: &mut Conn, tenant: TenantId, source: &str, kind: &str, source_id: i64, local_id: i64) -> Result<bool> {
+    let n = sqlx::query(
         "INSERT INTO import_map (tenant_id, source, kind, source_id, local_id) VALUES ($1, $2, $3, $4, $5) \
          ON CONFLICT (tenant_id, source, kind, source_id) DO NOTHING",
     )
@@ -57,8 +57,9 @@ pub async fn map(c: &mut Conn, tenant: TenantId, source: &str, kind: &str, sourc
     .bind(source_id)
     .bind(local_id)
     .execute(c)
-    .await?;
-    Ok(())
+    .await?
+    .rows_affected();
+    Ok(n == 1)
 }
 
 /// Where `stage` of the import from `source` stands (`None`: not started).

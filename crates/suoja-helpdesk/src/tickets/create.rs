@@ -48,7 +48,11 @@ impl Helpdesk {
         author: &suoja_store::users::UserRow,
     ) -> Result<(CommentId, String, bool, UserId)> {
         let author_id = author.id;
-        let public = input.public || author.role == Role::EndUser;
+        // An end user's words are public, except when brought over from another helpdesk,
+        // where the comment's own flag holds (a note by someone who is an end user here may
+        // have been written as staff there, or by a person found here by their address).
+        let imported = input.via == crate::model::Channel::Import;
+        let public = input.public || (author.role == Role::EndUser && !imported);
         let (plain, html) = match (&input.body, &input.html_body) {
             (_, Some(h)) => {
                 let clean = crate::text::sanitize_html(h.expose());
@@ -88,7 +92,7 @@ impl Helpdesk {
         for token in &input.uploads {
             self.bind_upload(c, scope, token, ticket.id, id, key).await?;
         }
-        self.attach_files(c, scope, ticket.id, id, key, &input.files).await?;
+        self.attach_files(c, scope, (ticket.id, id), key, &input.files, !imported).await?;
         Ok((id, plain, public, author_id))
     }
 
@@ -297,7 +301,10 @@ impl Helpdesk {
                 fired.told
             }
         };
-        self.queue_ticket_event(c, scope.tenant, row.id, row.restricted, "ticket.created", now).await?;
+        // Bulk imports call no webhooks either: the records were not created, only moved.
+        if !bulk {
+            self.queue_ticket_event(c, scope.tenant, row.id, row.restricted, "ticket.created", now).await?;
+        }
         let mut ticket = self.open_ticket_row(c, scope.tenant, &row).await?;
         let [collaborators, email_ccs, followers] = links;
         ticket.collaborator_ids = collaborators;

@@ -59,9 +59,9 @@ pub enum Command {
     Retention(retention::RetentionArgs),
     /// A tenant's IP restriction: `suoja security show|disable-ip-restriction`.
     Security(security::SecurityArgs),
-    /// Run the benchmark suite and write BENCHMARKS.md.
     /// Move a tenant in from another helpdesk: `suoja import zendesk --url … --email … --token …`.
     Import(crate::import::ImportArgs),
+    /// Run the benchmark suite and write BENCHMARKS.md.
     Bench(crate::bench::BenchArgs),
     /// The benchmark's baseline server (used by `suoja bench`).
     #[command(hide = true)]

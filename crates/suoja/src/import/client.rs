@@ -19,11 +19,26 @@ const LONGEST_WAIT: Duration = Duration::from_secs(120);
 /// The share of the account's rate limit an import uses (the rest is left to the account's
 /// other integrations).
 const SHARE: f64 = 0.8;
+/// The largest page of JSON read from the source.
+const MAX_PAGE_BYTES: usize = 64 * 1024 * 1024;
+
+/// A file the source points at.
+pub enum File {
+    /// Its bytes.
+    Got(Vec<u8>),
+    /// The source no longer has it.
+    Gone,
+    /// Left where it is, and why.
+    Left(&'static str),
+}
 
 /// A client of one account's API.
 pub struct Client {
     http: reqwest::Client,
     base: Url,
+    /// The account is on this machine (a test, or a migration between two installations
+    /// here): files on other loopback addresses may be fetched.
+    loopback: bool,
     auth: String,
     pace: Mutex<Pace>,
     max_per_minute: Option<u32>,
@@ -65,6 +80,7 @@ impl Client {
         Ok(Self {
             http,
             base,
+            loopback,
             auth,
             pace: Mutex::new(Pace {
                 next: Instant::now(),
@@ -102,22 +118,38 @@ impl Client {
         let Some(resp) = self.get(url, true).await? else {
             return Ok(None);
         };
-        let v: Value = resp.json().await.context("the source's answer is not JSON")?;
+        let Some(body) = read_at_most(resp, MAX_PAGE_BYTES).await? else {
+            bail!("a page of the source is larger than {} MB ({})", MAX_PAGE_BYTES >> 20, url.path());
+        };
+        let v: Value = serde_json::from_slice(&body).with_context(|| format!("the source's answer for {} is not JSON", url.path()))?;
         Ok(Some(v))
     }
 
-    /// GETs a file's bytes (an attachment's `content_url`); the token goes only to the account's
-    /// own origin. `None` when the file is gone.
-    pub async fn bytes(&self, url: &str) -> anyhow::Result<Option<Vec<u8>>> {
-        let url = Url::parse(url).context("an attachment's address is not a URL")?;
-        if !matches!(url.scheme(), "https" | "http") {
-            bail!("an attachment's address is not a web address");
-        }
-        let signed = self.same_origin(&url);
-        let Some(resp) = self.get(&url, signed).await? else {
-            return Ok(None);
+    /// GETs a file (an attachment's `content_url`) of at most `max` bytes. The token goes only
+    /// to the account's own origin; a file elsewhere is fetched only over https from a named
+    /// host that is not this machine or a private network (unless the account itself is on
+    /// this machine), so a source cannot make the import read internal addresses.
+    pub async fn file(&self, url: &str, max: usize) -> anyhow::Result<File> {
+        let Ok(url) = Url::parse(url) else {
+            return Ok(File::Left("files whose address is not a URL, left out"));
         };
-        Ok(Some(resp.bytes().await.context("reading an attachment")?.to_vec()))
+        let signed = self.same_origin(&url);
+        if !signed && !self.loopback && !public_https(&url) {
+            return Ok(File::Left("files at an address that is not public https, left out"));
+        }
+        if !matches!(url.scheme(), "https" | "http") {
+            return Ok(File::Left("files whose address is not a web address, left out"));
+        }
+        let Some(resp) = self.get(&url, signed).await? else {
+            return Ok(File::Gone);
+        };
+        if resp.content_length().is_some_and(|n| n > max as u64) {
+            return Ok(File::Left("files larger than Suoja keeps, left out"));
+        }
+        Ok(match read_at_most(resp, max).await? {
+            Some(bytes) => File::Got(bytes),
+            None => File::Left("files larger than Suoja keeps, left out"),
+        })
     }
 
     async fn get(&self, url: &Url, signed: bool) -> anyhow::Result<Option<reqwest::Response>> {
@@ -148,7 +180,14 @@ impl Client {
                         _ => bail!("the source answered {status} for {}", url.path()),
                     }
                 }
-                Err(e) => last = format!("could not reach the source: {e}"),
+                Err(e) => {
+                    let why = chain(&e);
+                    // A certificate that is not trusted stays so: no point in asking again.
+                    if why.contains("certificate") || why.contains("Certificate") {
+                        bail!("the source's TLS certificate is not trusted ({why}); nothing was read");
+                    }
+                    last = format!("could not reach the source: {why}");
+                }
             }
             tokio::time::sleep(pause).await;
             pause = (pause * 2).min(Duration::from_secs(30));
@@ -200,6 +239,49 @@ impl Client {
     }
 }
 
+/// An error with its causes, as one line.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        out.push_str(": ");
+        out.push_str(&c.to_string());
+        cause = c.source();
+    }
+    out
+}
+
+/// A response's body, or `None` once it passes `max` bytes.
+async fn read_at_most(mut resp: reqwest::Response, max: usize) -> anyhow::Result<Option<Vec<u8>>> {
+    let mut out = Vec::new();
+    while let Some(chunk) = resp.chunk().await.context("reading the source's answer")? {
+        if out.len() + chunk.len() > max {
+            return Ok(None);
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(Some(out))
+}
+
+/// An https address on a named host that is not this machine, or an address on the public
+/// internet.
+fn public_https(url: &Url) -> bool {
+    if url.scheme() != "https" {
+        return false;
+    }
+    match url.host() {
+        Some(url::Host::Domain(d)) => {
+            let d = d.trim_end_matches('.').to_ascii_lowercase();
+            d != "localhost" && !d.ends_with(".localhost") && !d.ends_with(".local") && !d.ends_with(".internal")
+        }
+        Some(url::Host::Ipv4(ip)) => !(ip.is_loopback() || ip.is_private() || ip.is_link_local() || ip.is_unspecified() || ip.is_broadcast()),
+        Some(url::Host::Ipv6(ip)) => {
+            !(ip.is_loopback() || ip.is_unspecified() || (ip.segments()[0] & 0xfe00) == 0xfc00 || (ip.segments()[0] & 0xffc0) == 0xfe80)
+        }
+        None => false,
+    }
+}
+
 /// The wait a `Retry-After` header asks for (seconds).
 fn retry_after(resp: &reqwest::Response) -> Option<Duration> {
     let secs: f64 = resp.headers().get("retry-after")?.to_str().ok()?.trim().parse().ok()?;
@@ -229,6 +311,26 @@ mod tests {
         assert!(c.url("/api/v2/users.json").is_ok());
         assert!(c.url("https://evil.example/api/v2/users.json").is_err());
         assert!(c.url("http://127.0.0.1:8081/api/v2/users.json").is_err());
+    }
+
+    #[test]
+    fn files_elsewhere_come_only_from_public_https() {
+        let ok = |u: &str| public_https(&Url::parse(u).unwrap());
+        assert!(ok("https://acme.zdusercontent.com/attachments/token/x/?name=a.png"));
+        assert!(ok("https://93.184.215.14/a"));
+        for bad in [
+            "http://files.example/a",
+            "https://localhost/a",
+            "https://127.0.0.1/a",
+            "https://10.1.2.3/a",
+            "https://192.168.0.1/a",
+            "https://169.254.169.254/latest/meta-data",
+            "https://[::1]/a",
+            "https://[fd00::1]/a",
+            "https://db.internal/a",
+        ] {
+            assert!(!ok(bad), "{bad}");
+        }
     }
 
     #[test]

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use futures_util::StreamExt;
 use serde_json::Value;
@@ -22,7 +22,7 @@ use suoja_helpdesk::Helpdesk;
 use suoja_helpdesk::import::{IdMap, ImportedComment, ImportedTicket, ImportedUser, Landed, Outcome, kind};
 use suoja_helpdesk::model::NewFile;
 
-use client::{Client, next_page};
+use client::{Client, File, next_page};
 
 /// Arguments of `suoja import`.
 #[derive(Debug, Args)]
@@ -62,7 +62,7 @@ pub struct ZendeskArgs {
     pub dry_run: bool,
     /// At most this many requests a minute to the source (it is also kept under 80 % of the
     /// limit the account reports).
-    #[arg(long)]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_rate: Option<u32>,
     /// Requests to the source at once (tickets' comments and files).
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=32))]
@@ -114,6 +114,8 @@ struct Import {
 /// Stage names, as checkpoints and the report name them.
 const USERS: &str = "users";
 const TICKETS: &str = "tickets";
+/// The tickets the last run refused (source ids), tried again by the next.
+const TICKETS_REFUSED: &str = "tickets:refused";
 /// Records written per transaction.
 const BATCH: usize = 100;
 
@@ -147,7 +149,11 @@ impl Import {
     async fn list(&self, first: &str, root: &str) -> anyhow::Result<Vec<Value>> {
         let mut url = self.client.url(first)?;
         let mut out = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         loop {
+            if !seen.insert(url.to_string()) {
+                bail!("the source gave the same page of {root} twice; stopping");
+            }
             let Some(page) = self.client.json(&url).await? else { break };
             out.extend(page.get(root).and_then(Value::as_array).cloned().unwrap_or_default());
             match next_page(&page) {
@@ -245,7 +251,8 @@ impl Import {
             let Some(sid) = zendesk::id(u) else { continue };
             self.report.read("person");
             if self.dry {
-                self.report.dry("person", self.ids.users.contains_key(&sid));
+                let here = self.ids.users.contains_key(&sid) || self.has_address(u).await?;
+                self.report.dry("person", here);
                 continue;
             }
             match zendesk::user(u, &self.ids) {
@@ -266,6 +273,15 @@ impl Import {
         }
         self.report.outcome("person", out);
         Ok(())
+    }
+
+    /// Does someone here have this person's address (an import would find them)?
+    async fn has_address(&self, user: &Value) -> anyhow::Result<bool> {
+        let Some(Ok(email)) = user.get("email").and_then(Value::as_str).map(suoja_core::Email::parse) else {
+            return Ok(false);
+        };
+        let mut c = self.hd.db().read().await?;
+        Ok(self.hd.user_by_email(&mut c, self.scope.tenant, &email).await.map_err(err)?.is_some())
     }
 
     /// The first page of the incremental export of `stage`: from its checkpoint, or (a first
@@ -313,9 +329,7 @@ impl Import {
             if users.is_empty() || page.get("end_of_stream").and_then(Value::as_bool) != Some(false) {
                 break;
             }
-            url = self
-                .client
-                .url(page.get("after_url").and_then(Value::as_str).context("the source gave no next page")?)?;
+            url = next_export_page(&self.client, &page, &url)?;
         }
         bar.finish_and_clear();
         Ok(())
@@ -327,7 +341,22 @@ impl Import {
         let bar = progress("tickets", self.count("type:ticket").await);
         let (url, _) = self.export_pages(TICKETS).await?;
         let (tx, mut rx) = tokio::sync::mpsc::channel(2);
+        // Tickets refused by an earlier run are tried again first (what refused them may have
+        // changed here: a quota, a person's role), since the export's cursor has moved on.
+        let retry: Vec<i64> = if self.dry {
+            Vec::new()
+        } else {
+            self.hd
+                .import_checkpoint(&self.scope, &self.source, TICKETS_REFUSED)
+                .await
+                .map_err(err)?
+                .unwrap_or_default()
+                .split(',')
+                .filter_map(|id| id.trim().parse().ok())
+                .collect()
+        };
         let reader = Reader {
+            retry,
             client: self.client.clone(),
             hd: self.hd.clone(),
             scope: self.scope,
@@ -362,6 +391,19 @@ impl Import {
         }
         drop(reading);
         bar.finish_and_clear();
+        if !self.dry {
+            let refused: Vec<String> = self
+                .report
+                .refused
+                .iter()
+                .filter(|(what, _, _)| *what == "ticket")
+                .map(|(_, id, _)| id.to_string())
+                .collect();
+            self.hd
+                .set_import_checkpoint(&self.scope, &self.source, TICKETS_REFUSED, &refused.join(","))
+                .await
+                .map_err(err)?;
+        }
         Ok(())
     }
 
@@ -413,7 +455,7 @@ impl Import {
         let mut missing: Vec<i64> = todo
             .iter()
             .flat_map(|(_, t, comments)| {
-                let plain: Vec<Value> = comments.iter().map(|(c, _)| c.clone()).collect();
+                let plain: Vec<Value> = comments.comments.iter().map(|(c, _)| c.clone()).collect();
                 zendesk::people_of(t, &plain)
             })
             .filter(|u| !self.ids.users.contains_key(u))
@@ -470,20 +512,23 @@ impl Import {
         Ok(())
     }
 
-    fn imported_ticket(&mut self, sid: i64, t: &Value, comments: Conversation) -> Result<ImportedTicket, String> {
+    fn imported_ticket(&mut self, sid: i64, t: &Value, conversation: Conversation) -> Result<ImportedTicket, String> {
+        for why in conversation.left {
+            self.report.note(why);
+        }
+        let (created_at, updated_at) = zendesk::ticket_times(t);
         let mut dropped = 0;
         let mut input = zendesk::ticket(t, &self.ids, &mut dropped)?;
         if dropped > 0 {
             *self.report.notes.entry("custom field values of fields not brought over, left out").or_default() += dropped;
         }
-        let mut written = Vec::with_capacity(comments.len());
-        for (c, files) in comments {
-            written.push(zendesk::comment(&c, &self.ids, files)?);
+        let mut written = Vec::with_capacity(conversation.comments.len());
+        for (c, files) in conversation.comments {
+            written.push(zendesk::comment(&c, &self.ids, files, created_at)?);
         }
         let mut written = written.into_iter();
         let (first, _) = written.next().ok_or("comments: the source gave none")?;
         input.comment = Some(first);
-        let (created_at, updated_at) = zendesk::ticket_times(t);
         Ok(ImportedTicket {
             source_id: sid,
             input,
@@ -518,6 +563,7 @@ impl Drop for Stop {
 
 /// The task reading tickets from the source.
 struct Reader {
+    retry: Vec<i64>,
     client: Arc<Client>,
     hd: Helpdesk,
     scope: Scope,
@@ -534,6 +580,21 @@ impl Reader {
     }
 
     async fn pages(&self, first: url::Url, tx: &tokio::sync::mpsc::Sender<anyhow::Result<Fetched>>) -> anyhow::Result<()> {
+        for ids in self.retry.chunks(100) {
+            let list: Vec<String> = ids.iter().map(i64::to_string).collect();
+            let mut url = self.client.url("/api/v2/tickets/show_many.json")?;
+            url.query_pairs_mut().append_pair("ids", &list.join(","));
+            let tickets = self
+                .client
+                .json(&url)
+                .await?
+                .and_then(|v| v.get("tickets").and_then(Value::as_array).cloned())
+                .unwrap_or_default();
+            let fetched = self.chunk(&tickets).await?;
+            if tx.send(Ok(fetched)).await.is_err() {
+                return Ok(());
+            }
+        }
         let mut url = first;
         loop {
             let page = self.client.json(&url).await?.context("the source has no incremental ticket export")?;
@@ -552,17 +613,19 @@ impl Reader {
             if tickets.is_empty() || page.get("end_of_stream").and_then(Value::as_bool) != Some(false) {
                 return Ok(());
             }
-            url = self
-                .client
-                .url(page.get("after_url").and_then(Value::as_str).context("the source gave no next page")?)?;
+            url = next_export_page(&self.client, &page, &url)?;
         }
     }
 
     async fn chunk(&self, tickets: &[Value]) -> anyhow::Result<Fetched> {
         let mut deleted = 0;
         let mut todo = Vec::with_capacity(tickets.len());
+        let mut listed = std::collections::HashSet::new();
         for t in tickets {
-            let Some(sid) = zendesk::id(t) else { continue };
+            // A source listing a ticket twice on a page gives it once.
+            let Some(sid) = zendesk::id(t).filter(|sid| listed.insert(*sid)) else {
+                continue;
+            };
             if zendesk::is_deleted(t) {
                 deleted += 1;
             } else {
@@ -574,7 +637,7 @@ impl Reader {
         let here = todo.iter().filter_map(|(sid, _)| known.get(sid).copied()).collect();
         todo.retain(|(sid, _)| !known.contains_key(sid));
         let conversations: Vec<anyhow::Result<Conversation>> = if self.dry {
-            todo.iter().map(|_| Ok(Vec::new())).collect()
+            todo.iter().map(|_| Ok(Conversation::default())).collect()
         } else {
             // Each ticket's comments (and their files), several tickets at once.
             let wanted: Vec<i64> = todo.iter().map(|(sid, _)| *sid).collect();
@@ -592,27 +655,39 @@ impl Reader {
     }
 }
 
-/// A ticket's comments as the source has them, oldest first, each with its files read.
-type Conversation = Vec<(Value, Vec<NewFile>)>;
+/// A ticket's comments as the source has them, oldest first, each with its files read, and
+/// the files left where they are (why, one entry each).
+#[derive(Default)]
+struct Conversation {
+    comments: Vec<(Value, Vec<NewFile>)>,
+    left: Vec<&'static str>,
+}
 
 /// A ticket's comments, oldest first, each with its files read.
 async fn conversation(client: Arc<Client>, ticket: i64) -> anyhow::Result<Conversation> {
-    let mut url = client.url(&format!("/api/v2/tickets/{ticket}/comments.json?page[size]=100&sort_order=asc"))?;
-    let mut out = Vec::new();
+    let first = format!("/api/v2/tickets/{ticket}/comments.json?page[size]=100&sort_order=asc");
+    let mut url = client.url(&first)?;
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Conversation::default();
     loop {
+        if !seen.insert(url.to_string()) {
+            bail!("the source gave the same page of ticket {ticket}'s comments twice; stopping");
+        }
         let Some(page) = client.json(&url).await? else { break };
         for c in page.get("comments").and_then(Value::as_array).cloned().unwrap_or_default() {
             let mut files = Vec::new();
             for (name, content_type, address) in zendesk::attachments(&c) {
-                if let Some(bytes) = client.bytes(&address).await? {
-                    files.push(NewFile {
+                match client.file(&address, suoja_helpdesk::uploads::MAX_UPLOAD_BYTES).await? {
+                    File::Got(bytes) => files.push(NewFile {
                         file_name: Personal::new(name),
                         content_type,
                         bytes: Personal::new(bytes),
-                    });
+                    }),
+                    File::Gone => out.left.push("files the source no longer has, left out"),
+                    File::Left(why) => out.left.push(why),
                 }
             }
-            out.push((c, files));
+            out.comments.push((c, files));
         }
         match next_page(&page) {
             Some(next) => url = client.url(&next)?,
@@ -620,6 +695,16 @@ async fn conversation(client: Arc<Client>, ticket: i64) -> anyhow::Result<Conver
         }
     }
     Ok(out)
+}
+
+/// The next page of an incremental export; a source that names the page just read again
+/// would never end, so that stops the import.
+fn next_export_page(client: &Client, page: &Value, current: &url::Url) -> anyhow::Result<url::Url> {
+    let next = client.url(page.get("after_url").and_then(Value::as_str).context("the source gave no next page")?)?;
+    if &next == current {
+        bail!("the source's export gave the page just read as the next one; stopping");
+    }
+    Ok(next)
 }
 
 fn progress(what: &str, total: Option<u64>) -> indicatif::ProgressBar {
@@ -685,6 +770,12 @@ impl Report {
     }
 
     fn outcome(&mut self, what: &'static str, out: Outcome) {
+        if out.left_off > 0 {
+            *self
+                .notes
+                .entry("assignees or followers who are not staff here, left off their tickets")
+                .or_default() += out.left_off;
+        }
         for (_, l) in out.landed {
             self.landed(what, l);
         }

@@ -74,7 +74,8 @@ pub fn user(v: &Value, ids: &IdMap) -> Result<(UserInput, Option<Timestamp>), St
         locale: text(v, "locale").map(str::to_string),
         time_zone: text(v, "iana_time_zone").map(str::to_string),
         verified: flag(v, "verified"),
-        suspended: flag(v, "suspended"),
+        // Someone deleted at the source comes over (they wrote comments) but cannot sign in.
+        suspended: Some(flag(v, "suspended").unwrap_or(false) || flag(v, "active") == Some(false)),
         ..Default::default()
     };
     Ok((input, time(v, "created_at")))
@@ -207,8 +208,9 @@ fn missing(ids: &IdMap, field: &str, id: i64) -> String {
     }
 }
 
-/// A comment as written here (its files already read).
-pub fn comment(v: &Value, ids: &IdMap, files: Vec<NewFile>) -> Result<(CommentInput, Timestamp), String> {
+/// A comment as written here (its files already read); `opened` dates one the source gives no
+/// time for.
+pub fn comment(v: &Value, ids: &IdMap, files: Vec<NewFile>, opened: Timestamp) -> Result<(CommentInput, Timestamp), String> {
     let author = int(v, "author_id").ok_or("comment author_id: missing")?;
     let author = ids.user(author).ok_or_else(|| missing(ids, "comment author_id", author))?;
     let body = personal(v, "plain_body").or_else(|| personal(v, "body"));
@@ -217,13 +219,15 @@ pub fn comment(v: &Value, ids: &IdMap, files: Vec<NewFile>) -> Result<(CommentIn
         CommentInput {
             body,
             html_body: html,
-            public: flag(v, "public").unwrap_or(true),
+            // A comment that does not say it is public stays internal: never shown to the
+            // requester by mistake.
+            public: flag(v, "public").unwrap_or(false),
             author_id: Some(author),
             uploads: Vec::new(),
             files,
             via: Channel::Import,
         },
-        time(v, "created_at").unwrap_or(Timestamp(0)),
+        time(v, "created_at").unwrap_or(opened),
     ))
 }
 

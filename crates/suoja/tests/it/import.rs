@@ -26,7 +26,7 @@ struct Side {
 impl Side {
     fn start(dir: &Path, db: Option<&str>, email: &str, token: &str) -> Self {
         Side {
-            proc: Proc::start(dir, db, "serve.log", &[]),
+            proc: Proc::start(dir, db, "serve.log", &[("SUOJA_WEBHOOK_ALLOWED_HOSTS", "127.0.0.1")]),
             call: Box::new(client(email, token)),
         }
     }
@@ -328,6 +328,14 @@ async fn brings_a_tenant_over_once(engine: crate::harness::Engine) {
         .post("/api/v2/users.json", json!({"user": {"name": "Åsa J.", "email": "asa@example.org"}}))
         .await;
     let before = export(&dst_dir.0, db, "ted.lahtinen@dest.example");
+    // An integration listening for new tickets hears of tickets made here, not of tickets
+    // moved in (they carry people's names and addresses to a third party).
+    let (endpoint, heard) = crate::harness::recipient().await;
+    dst.post(
+        "/api/v2/webhooks.json",
+        json!({"webhook": {"name": "CRM", "endpoint": endpoint, "subscriptions": ["ticket.created"]}}),
+    )
+    .await;
 
     let out = import(&dst_dir.0, db, &src.proc.base(), &src_token, &[]);
     let report = table(&out);
@@ -346,6 +354,24 @@ async fn brings_a_tenant_over_once(engine: crate::harness::Engine) {
         assert_eq!(here["via"]["channel"], "import");
     }
     assert_eq!(dv.tickets.len(), 7, "six brought over and the one made here");
+    let other = dst
+        .post(
+            "/api/v2/users.json",
+            json!({"user": {"name": "Kontrolli Henkilö", "email": "control@dest.example"}}),
+        )
+        .await;
+    dst.post(
+        "/api/v2/tickets.json",
+        json!({"ticket": {"subject": "Made here after the move", "comment": {"body": "hello"}, "requester_id": other["user"]["id"]}}),
+    )
+    .await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while heard.lock().unwrap().is_empty() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let events = heard.lock().unwrap().clone();
+    assert_eq!(events.len(), 1, "only the ticket made here was announced: {events:?}");
     // The words of later comments are searchable (the internal note's for staff).
     let found = dst.get("/api/v2/search.json?query=roaster%20smoke").await;
     assert_eq!(found["count"], 6, "{found}");
@@ -362,8 +388,8 @@ async fn brings_a_tenant_over_once(engine: crate::harness::Engine) {
     }
     let dry = table(&import(&dst_dir.0, db, &src.proc.base(), &src_token, &["--dry-run"]));
     assert_eq!((dry["ticket"], dry["person"]), ([6, 0, 6, 0], [5, 0, 5, 0]), "{dry:?}");
-    assert_eq!(view(&dst).await.tickets.len(), 7);
-    assert_eq!(view(&dst).await.emails.len(), dv.emails.len());
+    assert_eq!(view(&dst).await.tickets.len(), 8);
+    assert_eq!(view(&dst).await.emails.len(), dv.emails.len() + 1, "the control person is the only one added");
 
     // A person erased here is not brought back by a later import, even when they write again
     // at the source: their new ticket is refused and said so.
@@ -457,6 +483,14 @@ struct Seen {
     org_requests: Vec<Instant>,
     signed_files: BTreeMap<String, bool>,
     unsigned_api_calls: u32,
+    /// The source has the ghost ticket's requester again (for the second run).
+    ghost_back: bool,
+}
+
+/// A ticket whose requester the source cannot show (until `ghost_back`).
+fn ghost_ticket() -> Vec<Value> {
+    vec![json!({"id": 904, "status": "new", "subject": "Ghost", "requester_id": 805, "submitter_id": 805,
+        "created_at": "2024-03-06T10:00:00Z", "updated_at": "2024-03-06T10:00:00Z"})]
 }
 
 /// A Zendesk account's answers in Zendesk's documented shapes, for what Suoja never sends.
@@ -504,20 +538,34 @@ fn fixture(base: &str, files: &str, seen: Arc<Mutex<Seen>>) -> axum::Router {
                     )
                 }
             }
+            // A later run resumes from the cursor: nothing changed at the source since.
+            "/api/v2/incremental/users/cursor.json" | "/api/v2/incremental/tickets/cursor.json" if q.contains_key("cursor") => {
+                ok(json!({"users": [], "tickets": [], "after_cursor": q["cursor"], "end_of_stream": true}))
+            }
             "/api/v2/incremental/users/cursor.json" => ok(json!({
                 "users": [
                     {"id": 801, "name": "Ted Koski", "email": "ted@pohjola.example", "role": "end-user", "organization_id": 701, "created_at": "2023-05-01T08:00:00Z"},
                     {"id": 802, "name": "Bad Address", "email": "not-an-address", "role": "end-user"},
-                    {"id": 803, "name": "Agent Smith", "email": "smith@support.example", "role": "agent"}],
+                    {"id": 803, "name": "Agent Smith", "email": "smith@support.example", "role": "agent"},
+                    {"id": 806, "name": "Gone Agent", "email": "gone@support.example", "role": "agent", "active": false}],
                 "after_cursor": "u1", "end_of_stream": true})),
             "/api/v2/users/show_many.json" => {
                 let asked: Vec<&str> = q.get("ids").map(|s| s.split(',').collect()).unwrap_or_default();
-                let users: Vec<Value> = asked
-                    .iter()
-                    .filter(|id| **id == "804")
-                    .map(|_| json!({"id": 804, "name": "Late Comer", "email": "late@example.com", "role": "end-user"}))
-                    .collect();
+                let ghost_back = seen.lock().unwrap().ghost_back;
+                let mut users = Vec::new();
+                for id in asked {
+                    match id {
+                        "804" => users.push(json!({"id": 804, "name": "Late Comer", "email": "late@example.com", "role": "end-user"})),
+                        "805" if ghost_back => users.push(json!({"id": 805, "name": "Ghost Writer", "email": "ghost@example.com"})),
+                        _ => {}
+                    }
+                }
                 ok(json!({"users": users}))
+            }
+            "/api/v2/tickets/show_many.json" => {
+                let asked = q.get("ids").cloned().unwrap_or_default();
+                let tickets: Vec<Value> = ghost_ticket().into_iter().filter(|_| asked == "904").collect();
+                ok(json!({"tickets": tickets}))
             }
             "/api/v2/incremental/tickets/cursor.json" => ok(json!({
                 "tickets": [
@@ -526,17 +574,20 @@ fn fixture(base: &str, files: &str, seen: Arc<Mutex<Seen>>) -> axum::Router {
                      "custom_fields": [{"id": 501, "value": "north"}, {"id": 502, "value": "rec-1"}, {"id": 503, "value": true}],
                      "created_at": "2024-03-01T10:00:00Z", "updated_at": "2024-03-02T10:00:00Z", "via": {"channel": "email"}},
                     {"id": 902, "status": "deleted", "subject": "Gone", "requester_id": 801},
-                    {"id": 903, "status": "new", "subject": "Joined later", "requester_id": 804, "submitter_id": 804,
+                    {"id": 903, "status": "new", "subject": "Joined later", "requester_id": 804, "submitter_id": 804, "assignee_id": 801,
                      "created_at": "2024-03-05T10:00:00Z", "updated_at": "2024-03-05T10:00:00Z"},
-                    {"id": 904, "status": "new", "subject": "Ghost", "requester_id": 805, "submitter_id": 805,
-                     "created_at": "2024-03-06T10:00:00Z", "updated_at": "2024-03-06T10:00:00Z"}],
+                    ghost_ticket()[0].clone(),
+                    {"id": 901, "status": "open", "subject": "Heating failed (listed twice)", "requester_id": 801}],
                 "after_cursor": "t1", "end_of_stream": true})),
             "/api/v2/tickets/901/comments.json" => ok(json!({"comments": [
                 {"id": 1, "author_id": 801, "public": true, "body": "The heating failed", "html_body": "<p>The heating failed</p>",
                  "created_at": "2024-03-01T10:00:00Z", "attachments": [
                     {"file_name": "photo.jpg", "content_type": "image/jpeg", "content_url": format!("{files}/photo.jpg")},
                     {"file_name": "log.txt", "content_type": "text/plain", "content_url": format!("{base}/files/log.txt")}]},
-                {"id": 2, "author_id": 803, "public": false, "body": "Check the boiler", "created_at": "2024-03-01T11:00:00Z", "attachments": []}],
+                {"id": 2, "author_id": 803, "public": false, "body": "Check the boiler", "created_at": "2024-03-01T11:00:00Z", "attachments": []},
+                {"id": 5, "author_id": 801, "public": false, "body": "A note the requester wrote as staff there", "created_at": "2024-03-01T12:00:00Z",
+                 "attachments": [{"file_name": "huge.bin", "content_type": "application/octet-stream", "content_url": format!("{base}/files/huge.bin")}]},
+                {"id": 6, "author_id": 806, "body": "Unsaid whether public, and when", "attachments": []}],
                 "meta": {"has_more": false}})),
             "/api/v2/tickets/903/comments.json" => ok(json!({"comments": [
                 {"id": 3, "author_id": 804, "public": true, "body": "I joined later", "created_at": "2024-03-05T10:00:00Z", "attachments": []}],
@@ -549,6 +600,7 @@ fn fixture(base: &str, files: &str, seen: Arc<Mutex<Seen>>) -> axum::Router {
                 {"id": 1002, "score": "offered", "ticket_id": 903, "requester_id": 804},
                 {"id": 1003, "score": "bad", "ticket_id": 999, "requester_id": 801, "created_at": "2024-03-04T09:00:00Z"}],
                 "meta": {"has_more": false}, "links": {"next": null}})),
+            "/files/huge.bin" => vec![7u8; 21 * 1024 * 1024].into_response(),
             "/files/log.txt" => {
                 seen.lock().unwrap().signed_files.insert("log.txt".into(), true);
                 "boiler log".into_response()
@@ -595,7 +647,8 @@ async fn zendesk_import_reads_zendesk_shapes_and_reports_what_it_left() {
     assert_eq!(report["group"], [1, 1, 0, 0], "the deleted group stays behind: {text}");
     assert_eq!(report["organization"], [2, 2, 0, 0], "{text}");
     // Three from the export and the late comer, asked for by id when a ticket named them.
-    assert_eq!(report["person"], [4, 3, 0, 1], "{text}");
+    assert_eq!(report["person"], [5, 4, 0, 1], "{text}");
+    // 901 listed twice is read once; 904's requester is not at the source.
     assert_eq!(report["ticket"], [3, 2, 0, 1], "{text}");
     assert_eq!(report["rating"], [2, 1, 0, 1], "an offered survey is not a rating: {text}");
     for line in [
@@ -604,6 +657,8 @@ async fn zendesk_import_reads_zendesk_shapes_and_reports_what_it_left() {
         "ticket 904 at the source: requester_id: the source's person 805 could not be brought over",
         "1 tickets deleted at the source, left there",
         "rating 1003 at the source: ticket_id: the rated ticket was not brought over",
+        "1 files larger than Suoja keeps, left out",
+        "1 assignees or followers who are not staff here, left off their tickets",
     ] {
         assert!(text.contains(line), "the report says {line:?}: {text}");
     }
@@ -649,8 +704,15 @@ async fn zendesk_import_reads_zendesk_shapes_and_reports_what_it_left() {
             {"author": "ted@pohjola.example", "public": true, "body": "The heating failed", "created_at": "2024-03-01T10:00:00Z",
              "files": [["photo.jpg", "image/jpeg", String::from_utf8_lossy(&[0xff, 0xd8, 0xff, 0xe0])], ["log.txt", "text/plain", "boiler log"]]},
             {"author": "smith@support.example", "public": false, "body": "Check the boiler", "created_at": "2024-03-01T11:00:00Z", "files": []},
+            // An end user here wrote it as an internal note there: it stays internal. Its file
+            // is larger than Suoja keeps and is left out; the comment is not.
+            {"author": "ted@pohjola.example", "public": false, "body": "A note the requester wrote as staff there", "created_at": "2024-03-01T12:00:00Z", "files": []},
+            // Not said to be public: internal; no time: the ticket's.
+            {"author": "gone@support.example", "public": false, "body": "Unsaid whether public, and when", "created_at": "2024-03-01T10:00:00Z", "files": []},
         ])
     );
+    let gone = dst.get("/api/v2/users/search.json?query=gone%40support.example").await;
+    assert_eq!(gone["users"][0]["suspended"], true, "deleted at the source: here, but unable to sign in");
     let ratings = dst.get("/api/v2/satisfaction_ratings.json").await;
     let rating = &ratings["satisfaction_ratings"][0];
     assert_eq!(ratings["satisfaction_ratings"].as_array().unwrap().len(), 1, "{ratings}");
@@ -662,7 +724,163 @@ async fn zendesk_import_reads_zendesk_shapes_and_reports_what_it_left() {
     assert_eq!(v.emails[&rating["requester_id"].as_i64().unwrap()], "ted@pohjola.example");
     let late = portable(&dst, &v, &v.tickets["Joined later"]).await;
     assert_eq!(late["requester"], "late@example.com");
+    assert_eq!(late["assignee"], Value::Null, "an end user here is not made its assignee");
     assert!(!v.tickets.contains_key("Gone") && !v.tickets.contains_key("Ghost"));
     let agent = dst.get("/api/v2/users/search.json?query=smith%40support.example").await;
     assert_eq!(agent["users"][0]["role"], "agent");
+
+    // The next run tries the refused ticket again: the source has its requester now.
+    seen.lock().unwrap().ghost_back = true;
+    let again = import(&dir.0, None, &base, "fixture-token", &[]);
+    let report = table(&again);
+    assert_eq!(report["ticket"], [1, 1, 0, 0], "{}", String::from_utf8_lossy(&again.stdout));
+    let v = view(&dst).await;
+    assert_eq!(portable(&dst, &v, &v.tickets["Ghost"]).await["requester"], "ghost@example.com");
+}
+
+/// Runs `openssl` with `args` in `dir`.
+fn openssl(bin: &Path, dir: &Path, args: &[&str]) {
+    let out = std::process::Command::new(bin).current_dir(dir).args(args).output().unwrap();
+    assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// A Zendesk account's address is https: the import speaks TLS, checks the certificate against
+/// the system's (here: the test's own) authorities, and reads the account. The account is
+/// `openssl s_server -WWW` serving the pages as files, each under the exact path and query the
+/// import asks for.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zendesk_import_reads_an_account_over_https() {
+    let Some(bin) = crate::cluster::program("openssl", &["/usr/bin/openssl"]) else {
+        return;
+    };
+    let tls = TempDir::new();
+    let d = &tls.0;
+    openssl(
+        &bin,
+        d,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=Suoja test authority",
+        ],
+    );
+    openssl(
+        &bin,
+        d,
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "srv.key",
+            "-out",
+            "srv.csr",
+            "-subj",
+            "/CN=127.0.0.1",
+        ],
+    );
+    std::fs::write(d.join("ext.cnf"), "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n").unwrap();
+    openssl(
+        &bin,
+        d,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "srv.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "srv.pem",
+            "-days",
+            "1",
+            "-extfile",
+            "ext.cnf",
+        ],
+    );
+    let www = d.join("www");
+    let page = |path: &str, v: Value| {
+        let f = www.join(path);
+        std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+        std::fs::write(f, v.to_string()).unwrap();
+    };
+    page("api/v2/ticket_fields.json", json!({"ticket_fields": [], "next_page": null}));
+    page("api/v2/groups.json", json!({"groups": [{"id": 1, "name": "Salattu tuki"}], "next_page": null}));
+    page(
+        "api/v2/organizations.json?page[size]=100",
+        json!({"organizations": [], "meta": {"has_more": false}}),
+    );
+    page(
+        "api/v2/incremental/users/cursor.json?start_time=0",
+        json!({"users": [{"id": 7, "name": "Tiina Turvallinen", "email": "tiina@example.fi"}], "after_cursor": "u", "end_of_stream": true}),
+    );
+    page(
+        "api/v2/incremental/tickets/cursor.json?start_time=0",
+        json!({"tickets": [{"id": 70, "subject": "Over TLS", "status": "open", "requester_id": 7, "created_at": "2025-01-02T03:04:05Z"}],
+               "after_cursor": "t", "end_of_stream": true}),
+    );
+    page(
+        "api/v2/tickets/70/comments.json?page[size]=100&sort_order=asc",
+        json!({"comments": [{"id": 1, "author_id": 7, "public": true, "body": "Sent safely", "created_at": "2025-01-02T03:04:05Z"}]}),
+    );
+    page("api/v2/satisfaction_ratings.json?page[size]=100", json!({"satisfaction_ratings": []}));
+    let port = crate::process::free_port();
+    let mut server = std::process::Command::new(&bin)
+        .current_dir(&www)
+        .args(["s_server", "-WWW", "-quiet", "-accept", &format!("127.0.0.1:{port}")])
+        .arg("-cert")
+        .arg(d.join("srv.pem"))
+        .arg("-key")
+        .arg(d.join("srv.key"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "openssl s_server did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let dir = TempDir::new();
+    init(&dir.0, None, "admin@dest.example");
+    let url = format!("https://127.0.0.1:{port}");
+    // Without the test's authority the certificate is not trusted and nothing is read.
+    let refused = command(&dir.0, None)
+        .args(["import", "zendesk", "--url", &url, "--email", "admin@source.example"])
+        .env("ZENDESK_API_TOKEN", "t")
+        .env("SSL_CERT_FILE", d.join("srv.pem"))
+        .output()
+        .unwrap();
+    assert!(!refused.status.success(), "an untrusted certificate is refused");
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(said.contains("TLS certificate is not trusted"), "{said}");
+    let out = command(&dir.0, None)
+        .args(["import", "zendesk", "--url", &url, "--email", "admin@source.example"])
+        .env("ZENDESK_API_TOKEN", "t")
+        .env("SSL_CERT_FILE", d.join("ca.pem"))
+        .output()
+        .unwrap();
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report = table(&out);
+    assert_eq!(
+        (report["ticket"], report["person"], report["group"]),
+        ([1, 1, 0, 0], [1, 1, 0, 0], [1, 1, 0, 0]),
+        "{report:?}"
+    );
 }
