@@ -106,22 +106,26 @@ impl Privacy {
         Ok(out)
     }
 
-    /// Writes lines to the erasure ledger: the local file first (its failure is the caller's
-    /// error), then each backup directory's copy (a failure there is logged; the next start or
-    /// backup brings that copy up to date).
+    /// Writes lines to the erasure ledger: the local file first, then the database (a failure
+    /// of either is the caller's error), then each backup directory's copy (a failure there is
+    /// logged; the next start or backup brings that copy up to date).
     pub async fn log_erasure_lines(&self, lines: &[serde_json::Value]) -> Result<()> {
         if lines.is_empty() {
             return Ok(());
         }
         let texts = as_lines(lines);
+        // This node's file first (it is on this disk; a database that is away now gets the
+        // lines from the file at the next start), then the database, then beside the backups.
+        if let Some(log) = &self.erasure_log {
+            log.note_written(texts.iter().map(|l| suoja_store::erasure_log::digest(l)));
+            append_ledger_lines(&log.local, lines).map_err(|e| PrivacyError::Internal(format!("writing the erasure ledger file: {e}")))?;
+        }
         {
             let mut tx = self.hd.db().begin().await?;
             suoja_store::erasure_log::append(&mut tx, &texts, self.hd.now()).await?;
             tx.commit().await?;
         }
         let Some(log) = &self.erasure_log else { return Ok(()) };
-        log.note_written(texts.iter().map(|l| suoja_store::erasure_log::digest(l)));
-        append_ledger_lines(&log.local, lines).map_err(|e| PrivacyError::Internal(format!("writing the erasure ledger file: {e}")))?;
         for dir in self.ledger_targets().await? {
             if let Err(e) = append_ledger_lines(&dir.join(TARGET_LEDGER), lines) {
                 tracing::error!(error = %e, target = %dir.display(), "writing the erasure ledger beside a backup failed; it is brought up to date at the next start or backup");
