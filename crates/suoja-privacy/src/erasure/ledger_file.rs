@@ -125,7 +125,9 @@ impl Privacy {
             suoja_store::erasure_log::append(&mut tx, &texts, self.hd.now()).await?;
             tx.commit().await?;
         }
-        let Some(log) = &self.erasure_log else { return Ok(()) };
+        if self.erasure_log.is_none() {
+            return Ok(());
+        }
         for dir in self.ledger_targets().await? {
             if let Err(e) = append_ledger_lines(&dir.join(TARGET_LEDGER), lines) {
                 tracing::error!(error = %e, target = %dir.display(), "writing the erasure ledger beside a backup failed; it is brought up to date at the next start or backup");
