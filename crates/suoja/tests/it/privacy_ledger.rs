@@ -202,16 +202,14 @@ engine_test!(the_erasure_ledger_is_in_the_database_and_every_nodes_file, |app| a
     // A line only node B's file has (the database came back from an older copy) goes back into
     // the database when B starts.
     let lost = json!({"tenant_id": app.t.tenant_id, "subject_id": 987_654, "key_id": null, "erasure_id": 99_999, "completed_at": "2026-01-01T00:00:00Z"});
+    let lost_line = lost.to_string();
     suoja_privacy::erasure::ledger_file::append_ledger_lines(&other_file, std::slice::from_ref(&lost)).unwrap();
     node_b.reconcile_erasure_log().await.unwrap();
-    assert!(
-        in_db().await.iter().any(|(_, l)| *l == lost.to_string()),
-        "the file's line is in the database again"
-    );
+    assert!(in_db().await.iter().any(|(_, l)| *l == lost_line), "the file's line is in the database again");
     // Node A copies it too, without writing its own lines twice.
     app.privacy().sync_erasure_log().await.unwrap();
     let a_file = std::fs::read_to_string(app.settings.erasure_ledger_file()).unwrap();
-    assert_eq!(a_file.lines().filter(|l| *l == lost.to_string()).count(), 1, "{a_file}");
+    assert_eq!(a_file.lines().filter(|l| *l == lost_line).count(), 1, "{a_file}");
     assert_eq!(completions_in(&app.settings.erasure_ledger_file(), eino), 1);
     assert_eq!(completions_in(&app.settings.erasure_ledger_file(), eeva), 1);
 });
