@@ -202,6 +202,10 @@ pub struct DbOptions {
     /// SQLite: run the writer's statements in place on a connection of SQLite's own C
     /// interface (`lite.rs`) rather than through sqlx's worker thread. Off only to compare.
     pub native_writer: bool,
+    /// Also apply the rehearsal migration (see `migrate::REHEARSAL`), which no release has:
+    /// the tests' "next version" when they roll nodes to a build with a new migration. Off in
+    /// every real installation.
+    pub rehearsal_migration: bool,
 }
 
 impl Default for DbOptions {
@@ -211,6 +215,7 @@ impl Default for DbOptions {
             acquire_timeout: Duration::from_secs(10),
             durable_commits: true,
             native_writer: true,
+            rehearsal_migration: false,
         }
     }
 }
@@ -329,7 +334,7 @@ impl Db {
                 }
             }
         };
-        db.migrate().await?;
+        db.migrate(options.rehearsal_migration).await?;
         if engine == Engine::Sqlite {
             // Gives the planner statistics where they are missing or stale (cheap when fresh).
             db.write.execute("PRAGMA analysis_limit = 2000; PRAGMA optimize = 0x10002;").await?;
@@ -398,9 +403,9 @@ impl Db {
         self.group.close_native();
     }
 
-    async fn migrate(&self) -> Result<()> {
+    async fn migrate(&self, rehearsal: bool) -> Result<()> {
         let mut conn = self.write.acquire().await?;
-        crate::migrate::run(&mut conn, self.engine).await
+        crate::migrate::run(&mut conn, self.engine, rehearsal).await
     }
 }
 

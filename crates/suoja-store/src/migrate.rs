@@ -215,12 +215,22 @@ const MIGRATIONS: &[Migration] = &[
     },
 ];
 
+/// A migration no release has, applied only when asked (`DbOptions::rehearsal_migration`): the
+/// "next version" the tests roll nodes to, one by one, while the others keep serving on the
+/// schema they know. Like a real one it changes a busy table (a nullable column on `tickets`).
+const REHEARSAL: Migration = Migration {
+    version: 9001,
+    name: "rehearsal",
+    sqlite: "ALTER TABLE tickets ADD COLUMN rehearsal_probe TEXT;",
+    postgres: "ALTER TABLE tickets ADD COLUMN rehearsal_probe TEXT;",
+};
+
 /// The newest schema version this build knows.
 pub fn latest_version() -> i64 {
     MIGRATIONS.last().map(|m| m.version).unwrap_or(0)
 }
 
-pub(crate) async fn run(conn: &mut AnyConnection, engine: Engine) -> Result<()> {
+pub(crate) async fn run(conn: &mut AnyConnection, engine: Engine, rehearsal: bool) -> Result<()> {
     conn.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at BIGINT NOT NULL)",
     )
@@ -236,7 +246,7 @@ pub(crate) async fn run(conn: &mut AnyConnection, engine: Engine) -> Result<()> 
         // and sealed content only.
         conn.execute("PRAGMA temp_store = FILE").await?;
     }
-    let result = apply_pending(conn, engine).await;
+    let result = apply_pending(conn, engine, rehearsal).await;
     match engine {
         Engine::Postgres => {
             conn.execute("SELECT pg_advisory_unlock(4242)").await?;
@@ -248,7 +258,7 @@ pub(crate) async fn run(conn: &mut AnyConnection, engine: Engine) -> Result<()> 
     result
 }
 
-async fn apply_pending(conn: &mut AnyConnection, engine: Engine) -> Result<()> {
+async fn apply_pending(conn: &mut AnyConnection, engine: Engine, rehearsal: bool) -> Result<()> {
     let applied = sqlx::query("SELECT version, checksum FROM schema_migrations ORDER BY version")
         .fetch_all(&mut *conn)
         .await?;
@@ -256,13 +266,14 @@ async fn apply_pending(conn: &mut AnyConnection, engine: Engine) -> Result<()> {
     for row in applied {
         done.insert(row.try_get::<i64, _>("version")?, row.try_get::<String, _>("checksum")?);
     }
-    if let Some(max) = done.keys().max().filter(|m| **m > latest_version()) {
+    let known = if rehearsal { REHEARSAL.version } else { latest_version() };
+    if let Some(max) = done.keys().max().filter(|m| **m > known) {
         return Err(StoreError::Migration {
             version: *max,
             reason: "the database was migrated by a newer Suoja; refusing to start".into(),
         });
     }
-    for m in MIGRATIONS {
+    for m in MIGRATIONS.iter().chain(rehearsal.then_some(&REHEARSAL)) {
         let sql = match engine {
             Engine::Sqlite => m.sqlite,
             Engine::Postgres => m.postgres,
@@ -322,6 +333,25 @@ mod tests {
         c
     }
 
+    /// The rehearsal migration is applied only when asked, once, after every real one; a build
+    /// that does not know it then refuses the database, as an old node refuses a newer schema.
+    #[tokio::test]
+    async fn the_rehearsal_migration_stands_for_the_next_version() {
+        let mut c = migrated_before(1).await;
+        run(&mut c, Engine::Sqlite, false).await.unwrap();
+        c.execute("SELECT rehearsal_probe FROM tickets").await.unwrap_err();
+        run(&mut c, Engine::Sqlite, true).await.unwrap();
+        run(&mut c, Engine::Sqlite, true).await.unwrap();
+        c.execute("SELECT rehearsal_probe FROM tickets").await.unwrap();
+        let applied: i64 = sqlx::query_scalar("SELECT count(*) FROM schema_migrations WHERE version = 9001")
+            .fetch_one(&mut c)
+            .await
+            .unwrap();
+        assert_eq!(applied, 1);
+        let refused = run(&mut c, Engine::Sqlite, false).await.unwrap_err();
+        assert!(refused.to_string().contains("newer Suoja"), "{refused}");
+    }
+
     /// Version 26 gives a tenant that existed before automations Zendesk's default automation
     /// out of use (switched on unasked, it would close every ticket solved long ago); a tenant
     /// created later gets it in use from the services.
@@ -331,7 +361,7 @@ mod tests {
         c.execute("INSERT INTO tenants (subdomain, name, region, created_at) VALUES ('old', 'Old', 'eu', 1), ('older', 'Older', 'eu', 1)")
             .await
             .unwrap();
-        run(&mut c, Engine::Sqlite).await.unwrap();
+        run(&mut c, Engine::Sqlite, false).await.unwrap();
         let rows: Vec<(i64, i64, String)> = sqlx::query_as(
             "SELECT tenant_id, active, definition FROM business_rules WHERE kind = 'automation' AND rule_key = 'close_solved' ORDER BY tenant_id",
         )
@@ -362,7 +392,7 @@ mod tests {
             .unwrap();
         }
         c.execute("DELETE FROM attachments WHERE id = 3").await.unwrap();
-        run(&mut c, Engine::Sqlite).await.unwrap();
+        run(&mut c, Engine::Sqlite, false).await.unwrap();
 
         let cols: Vec<String> = sqlx::query_scalar("SELECT name FROM pragma_table_info('attachments') ORDER BY cid")
             .fetch_all(&mut c)

@@ -97,6 +97,9 @@ pub async fn open_with_clock(settings: &Settings, clock: Arc<dyn suoja_core::Clo
         max_connections: settings.db_max_connections,
         durable_commits: settings.durable_commits,
         native_writer: settings.sqlite_native_writer,
+        // Tests only (debug builds): the rehearsal migration stands for the next release's
+        // (see `suoja_store::migrate`), so a test can roll nodes to a build with a new one.
+        rehearsal_migration: cfg!(debug_assertions) && std::env::var_os("SUOJA_TEST_REHEARSAL_MIGRATION").is_some(),
         ..DbOptions::default()
     };
     let db = Db::connect(&url, &opts).await.context("opening the database")?;

@@ -278,7 +278,7 @@ fn node_env<'a>(name: &'a str, ledger: &'a str, root_key: &'a str, extra: &[(&'a
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn three_nodes_behind_haproxy_survive_a_killed_node_a_database_restart_and_a_rolling_restart() {
+async fn three_nodes_behind_haproxy_survive_a_killed_node_a_database_restart_and_a_rolling_upgrade() {
     let Some(haproxy) = program("haproxy", &["/usr/sbin/haproxy"]) else { return };
     let Some(pg) = OwnPostgres::start() else { return };
     let db = suoja_store::pg_admin::create_database(&pg.url, "suoja_cluster_").await.unwrap();
@@ -521,9 +521,12 @@ async fn three_nodes_behind_haproxy_survive_a_killed_node_a_database_restart_and
     phase.set("database back");
     tokio::time::sleep(Duration::from_secs(2)).await;
 
-    // 4. A rolling restart: each node stopped with SIGTERM (it reports itself not ready, the
-    // proxy stops sending, in-flight requests finish) and started again.
+    // 4. A rolling upgrade: each node stopped with SIGTERM (it reports itself not ready, the
+    // proxy stops sending, in-flight requests finish) and started again as the next version,
+    // whose migration changes the tickets table (the first node up applies it while the other
+    // two, still the old version, serve the load on the changed table).
     phase.set("rolling restart");
+    let next_version = [("SUOJA_TEST_REHEARSAL_MIGRATION", "1")];
     for i in 0..3 {
         // Not ready from the signal on, while it still serves.
         nodes[i].send_term();
@@ -542,8 +545,26 @@ async fn three_nodes_behind_haproxy_survive_a_killed_node_a_database_restart_and
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         assert!(nodes[i].term().success(), "node {} stopped cleanly", names[i]);
-        nodes[i] = Proc::start_on(ports[i], &dirs[i].0, Some(&db), "node.log", &node_env(names[i], &ledgers[i], &root_key, &[]));
+        nodes[i] = Proc::start_on(
+            ports[i],
+            &dirs[i].0,
+            Some(&db),
+            "node.log",
+            &node_env(names[i], &ledgers[i], &root_key, &next_version),
+        );
         all_ready(&ports, Duration::from_secs(30)).await;
+    }
+    {
+        let store = suoja_store::Db::connect(&db, &suoja_store::DbOptions::default()).await;
+        // The old version refuses a database the new one migrated (it cannot know the schema).
+        assert!(store.is_err(), "an old node does not start on the migrated database");
+        let pool = sqlx::PgPool::connect(&db).await.unwrap();
+        let applied: i64 = sqlx::query_scalar("SELECT count(*) FROM schema_migrations WHERE version = 9001")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(applied, 1, "the new version's migration, applied once");
+        pool.close().await;
     }
     phase.set("after");
     // The retention sweep (every second here) runs in turns: once per interval across the
