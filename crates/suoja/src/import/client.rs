@@ -90,13 +90,19 @@ impl Client {
         })
     }
 
-    /// The account's name as an import remembers it: its host (and port, when not the default).
-    pub fn source(&self) -> String {
-        let host = self.base.host_str().unwrap_or_default();
-        match self.base.port() {
-            Some(p) => format!("{host}:{p}"),
-            None => host.to_string(),
-        }
+    /// The account's name as an import remembers it: the host (and port, when not the default)
+    /// the account gives its own records (the signed-in person's `url`, so an account reached
+    /// through a custom domain is still itself), or else the address given. Asking also checks
+    /// the credentials before anything is read.
+    pub async fn source(&self) -> anyhow::Result<String> {
+        let me = self.json(&self.url("/api/v2/users/me.json")?).await?;
+        let own = me
+            .as_ref()
+            .and_then(|v| v.pointer("/user/url"))
+            .and_then(Value::as_str)
+            .and_then(|u| Url::parse(u).ok())
+            .filter(|u| u.host_str().is_some());
+        Ok(host_and_port(own.as_ref().unwrap_or(&self.base)))
     }
 
     /// An API path (`/api/v2/...`) or a full URL the account gave (a next page) as a URL of this
@@ -239,6 +245,15 @@ impl Client {
     }
 }
 
+/// `host` or `host:port` of an address.
+fn host_and_port(url: &Url) -> String {
+    let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
+    match url.port() {
+        Some(p) => format!("{host}:{p}"),
+        None => host,
+    }
+}
+
 /// An error with its causes, as one line.
 fn chain(e: &dyn std::error::Error) -> String {
     let mut out = e.to_string();
@@ -307,7 +322,11 @@ mod tests {
         assert!(Client::new("ftp://127.0.0.1", "a@b.example", "t", None).is_err());
         assert!(Client::new("https://acme.zendesk.com/agent/tickets", "a@b.example", "t", None).is_ok());
         let c = Client::new("http://127.0.0.1:8080/", "a@b.example", "t", None).unwrap();
-        assert_eq!(c.source(), "127.0.0.1:8080");
+        assert_eq!(host_and_port(&c.base), "127.0.0.1:8080");
+        assert_eq!(
+            host_and_port(&Url::parse("https://Acme.Zendesk.com/api/v2/users/1.json").unwrap()),
+            "acme.zendesk.com"
+        );
         assert!(c.url("/api/v2/users.json").is_ok());
         assert!(c.url("https://evil.example/api/v2/users.json").is_err());
         assert!(c.url("http://127.0.0.1:8081/api/v2/users.json").is_err());

@@ -83,10 +83,11 @@ pub async fn run(config: Option<&std::path::Path>, args: ImportArgs) -> anyhow::
         }
         .context("no such tenant (create it first with `suoja init`)")?
     };
+    let source = client.source().await?;
     let mut run = Import {
         hd,
         scope: Scope::operator(tenant.id),
-        source: client.source(),
+        source,
         client: Arc::new(client),
         ids: IdMap::default(),
         report: Report::default(),

@@ -517,6 +517,8 @@ fn fixture(base: &str, files: &str, seen: Arc<Mutex<Seen>>) -> axum::Router {
                      "custom_field_options": [{"id": 1, "name": "North", "value": "north"}, {"id": 2, "name": "South", "value": "south"}]},
                     {"id": 502, "type": "lookup", "title": "Linked record", "active": true, "removable": true}],
                 "next_page": format!("{base}/api/v2/ticket_fields.json?page=2")})),
+            // The account names itself by its own address, whatever address reached it.
+            "/api/v2/users/me.json" => ok(json!({"user": {"id": 1, "role": "admin", "url": "https://fixture.zendesk.example/api/v2/users/1.json"}})),
             "/api/v2/groups.json" => ok(json!({"groups": [
                 {"id": 601, "name": "Support", "deleted": false}, {"id": 602, "name": "Old team", "deleted": true}], "next_page": null})),
             "/api/v2/organizations.json" => {
@@ -642,6 +644,7 @@ async fn zendesk_import_reads_zendesk_shapes_and_reports_what_it_left() {
     let dst_init = init(&dir.0, None, "admin@dest.example");
     let out = import(&dir.0, None, &base, "fixture-token", &[]);
     let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(text.starts_with("Imported from fixture.zendesk.example into tenant"), "{text}");
     let report = table(&out);
     assert_eq!(report["ticket field"], [3, 2, 0, 1], "{text}");
     assert_eq!(report["group"], [1, 1, 0, 0], "the deleted group stays behind: {text}");
@@ -818,6 +821,7 @@ async fn zendesk_import_reads_an_account_over_https() {
         std::fs::create_dir_all(f.parent().unwrap()).unwrap();
         std::fs::write(f, v.to_string()).unwrap();
     };
+    page("api/v2/users/me.json", json!({"user": {"id": 1, "name": "Admin", "role": "admin"}}));
     page("api/v2/ticket_fields.json", json!({"ticket_fields": [], "next_page": null}));
     page("api/v2/groups.json", json!({"groups": [{"id": 1, "name": "Salattu tuki"}], "next_page": null}));
     page(
