@@ -96,6 +96,10 @@ pub async fn run(config: Option<&std::path::Path>, args: ImportArgs) -> anyhow::
     };
     run.load_ids().await?;
     let result = run.stages().await;
+    // Imported tickets' SLA clocks are measured in the background; the process waits for it.
+    while run.hd.remeasuring(tenant.id) {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     run.report.print(&run.source, &tenant.subdomain, run.dry);
     run.hd.db().close().await;
     result
