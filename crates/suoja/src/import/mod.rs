@@ -812,6 +812,11 @@ impl Report {
         if dry {
             println!("  (comments and files are read only by the import itself)");
         }
+        for (what, plural) in [("person", "people"), ("ticket", "tickets")] {
+            if !self.counts.contains_key(what) {
+                println!("  no {plural} changed at the source since the last import");
+            }
+        }
         for (what, n) in &self.notes {
             println!("  {n} {what}");
         }
