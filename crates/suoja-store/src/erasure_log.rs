@@ -37,3 +37,46 @@ pub async fn after(c: &mut Conn, after: i64, limit: i64) -> Result<Vec<(i64, Str
         .await?;
     rows.iter().map(|r| Ok((i64_(r, "id")?, text(r, "line")?))).collect()
 }
+
+/// The lines written at or after `from` (by the writer's clock), in the order written.
+pub async fn since(c: &mut Conn, from: Timestamp) -> Result<Vec<String>> {
+    let rows = sqlx::query("SELECT line FROM erasure_log WHERE written_at >= $1 ORDER BY id")
+        .bind(from.0)
+        .fetch_all(c)
+        .await?;
+    rows.iter().map(|r| text(r, "line")).collect()
+}
+
+/// Every line of the erasure ledger in the database at `url`, read without migrating it (a
+/// restore reads the database it is about to replace, and must leave it as it is when it
+/// refuses). A database without the table (none yet, or older than it) has no lines; a
+/// failure to read is an error.
+pub async fn read_unmigrated(url: &str) -> Result<Vec<String>> {
+    use sqlx::{ConnectOptions as _, Connection as _};
+    use std::str::FromStr as _;
+    sqlx::any::install_default_drivers();
+    let url = match url.strip_prefix("sqlite://") {
+        Some(path) => format!("sqlite://{}?mode=ro", path.split('?').next().unwrap_or(path)),
+        None => url.to_string(),
+    };
+    let mut c = sqlx::any::AnyConnectOptions::from_str(&url)?.connect().await?;
+    let has_table: bool = if url.starts_with("sqlite:") {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'erasure_log'")
+            .fetch_one(&mut c)
+            .await?
+            > 0
+    } else {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'erasure_log'")
+            .fetch_one(&mut c)
+            .await?
+            > 0
+    };
+    let lines = if has_table {
+        let rows = sqlx::query("SELECT line FROM erasure_log ORDER BY id").fetch_all(&mut c).await?;
+        rows.iter().map(|r| text(r, "line")).collect::<Result<Vec<String>>>()?
+    } else {
+        Vec::new()
+    };
+    c.close().await?;
+    Ok(lines)
+}

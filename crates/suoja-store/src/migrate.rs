@@ -213,6 +213,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0033_erasure_log.sql"),
         postgres: include_str!("../migrations/postgres/0033_erasure_log.sql"),
     },
+    Migration {
+        version: 34,
+        name: "erasure_log_window",
+        sqlite: include_str!("../migrations/sqlite/0034_erasure_log_window.sql"),
+        postgres: include_str!("../migrations/postgres/0034_erasure_log_window.sql"),
+    },
 ];
 
 /// A migration no release has, applied only when asked (`DbOptions::rehearsal_migration`): the

@@ -298,7 +298,7 @@ async fn keep_ledger(settings: &Settings, root: &Path, backup: &str) -> anyhow::
     let db = suoja_store::Db::connect(&settings.database_url(), &suoja_store::DbOptions::default()).await?;
     // The database's lines too: they include what other nodes wrote.
     let mut lines = suoja_privacy::erasure::ledger_file::ledger_lines(&local).with_context(|| format!("reading {}", local.display()))?;
-    lines.extend(database_ledger_lines(&db).await);
+    lines.extend(database_ledger_lines(&db).await?);
     suoja_privacy::erasure::ledger_file::merge_ledger_lines(&copy, &lines).with_context(|| format!("writing {}", copy.display()))?;
     let now = Timestamp(jiff::Timestamp::now().as_millisecond());
     let mark = suoja_privacy::erasure::replay::checkpoint(backup, now);
@@ -537,18 +537,18 @@ pub async fn restore(settings: &Settings, dir: &Path, opts: &RestoreOptions) -> 
     })
 }
 
-/// The lines of the erasure ledger in a database (none when there is no database yet, or it
-/// predates the table).
-async fn database_ledger_lines(db: &suoja_store::Db) -> Vec<String> {
+/// The lines of the erasure ledger in the live database.
+async fn database_ledger_lines(db: &suoja_store::Db) -> anyhow::Result<Vec<String>> {
     let mut out = Vec::new();
-    let Ok(mut c) = db.read().await else { return out };
+    let mut c = db.read().await?;
     let mut after = 0;
-    while let Ok(rows) = suoja_store::erasure_log::after(&mut c, after, 10_000).await {
+    loop {
+        let rows = suoja_store::erasure_log::after(&mut c, after, 10_000).await?;
         let Some(last) = rows.last().map(|(id, _)| *id) else { break };
         after = last;
         out.extend(rows.into_iter().map(|(_, l)| l));
     }
-    out
+    Ok(out)
 }
 
 /// Adds to `ledger` the lines the database about to be replaced holds (every node writes each
@@ -560,11 +560,18 @@ async fn add_database_ledger(ledger: &mut Ledgers, settings: &Settings) -> anyho
     {
         return Ok(());
     }
-    let Ok(db) = suoja_store::Db::connect(&url, &suoja_store::DbOptions::default()).await else {
-        return Ok(());
+    // Read as it is (not migrated: a refused restore changes nothing). A database that cannot
+    // be reached has nothing to add; one that can but fails to be read stops the restore.
+    let lines = match suoja_store::erasure_log::read_unmigrated(&url).await {
+        Ok(lines) => lines,
+        Err(suoja_store::StoreError::Unavailable(_)) => Vec::new(),
+        Err(e) => return Err(anyhow::anyhow!("reading the erasure ledger in the database: {e}")),
     };
-    let lines = database_ledger_lines(&db).await;
-    db.close().await;
+    // Lines torn by a crash are not the ledger's; they are left out, not trusted.
+    let lines: Vec<String> = lines
+        .into_iter()
+        .filter(|l| serde_json::from_str::<serde_json::Value>(l).is_ok_and(|v| v.is_object()))
+        .collect();
     if lines.is_empty() {
         return Ok(());
     }

@@ -20,12 +20,23 @@ pub struct ErasureLog {
     pub local: std::path::PathBuf,
     /// Backup directories named in the configuration.
     pub targets: Vec<std::path::PathBuf>,
-    /// The database's ledger row up to which the local file holds every line.
-    synced: std::sync::atomic::AtomicI64,
-    /// Digests of lines this node wrote (to its file already) since the last copy from the
-    /// database, which therefore skips them.
-    written_here: std::sync::Mutex<std::collections::HashSet<String>>,
+    /// Lines written to the database in the last [`WINDOW_MS`] that this node's file holds
+    /// (it wrote them, or copied them): digest → when noted. The copy reads the database's
+    /// lines of that window, not the ones after a row number, because a row numbered lower may
+    /// commit later than one numbered higher, and numbers skip.
+    recent: std::sync::Mutex<std::collections::HashMap<String, i64>>,
+    /// Lines the database did not take when they were written (it was away): written again by
+    /// the next copy.
+    unsent: std::sync::Mutex<Vec<String>>,
 }
+
+/// How far back each copy reads the database's ledger: longer than any transaction writing
+/// a line takes to commit, and than the nodes' clocks differ.
+const WINDOW_MS: i64 = 120_000;
+
+/// How much of the end of its own file a node reads before copying lines into it (lines
+/// another process on the same data directory wrote there, such as `suoja retention run`).
+const TAIL_BYTES: u64 = 256 * 1024;
 
 impl ErasureLog {
     /// The ledger kept in `local` and beside the backups in `targets`.
@@ -33,16 +44,44 @@ impl ErasureLog {
         Self {
             local,
             targets,
-            synced: std::sync::atomic::AtomicI64::new(0),
-            written_here: std::sync::Mutex::default(),
+            recent: std::sync::Mutex::default(),
+            unsent: std::sync::Mutex::default(),
         }
     }
 
-    fn note_written(&self, digests: impl IntoIterator<Item = String>) {
-        if let Ok(mut w) = self.written_here.lock() {
-            w.extend(digests);
+    fn note(&self, lines: &[String], now: i64) {
+        let mut recent = self.recent.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        for l in lines {
+            recent.insert(suoja_store::erasure_log::digest(l), now);
         }
     }
+
+    fn noted(&self, line: &str) -> bool {
+        self.recent
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .contains_key(&suoja_store::erasure_log::digest(line))
+    }
+}
+
+/// The lines at the end of a ledger file (its last [`TAIL_BYTES`]).
+fn tail_lines(path: &std::path::Path) -> std::io::Result<std::collections::HashSet<String>> {
+    use std::io::{Read as _, Seek as _};
+    let mut f = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(std::collections::HashSet::new()),
+        Err(e) => return Err(e),
+    };
+    let len = f.metadata()?.len();
+    f.seek(std::io::SeekFrom::Start(len.saturating_sub(TAIL_BYTES)))?;
+    let mut buf = Vec::new();
+    f.read_to_end(&mut buf)?;
+    Ok(String::from_utf8_lossy(&buf).lines().map(str::to_string).collect())
+}
+
+/// Whether a line is a JSON object (a torn or foreign line is not copied anywhere).
+fn well_formed(line: &str) -> bool {
+    serde_json::from_str::<serde_json::Value>(line).is_ok_and(|v| v.is_object())
 }
 
 /// Lines as the ledger keeps them: one compact JSON text each.
@@ -60,6 +99,11 @@ pub fn append_ledger_lines(path: &std::path::Path, lines: &[serde_json::Value]) 
         suoja_store::files::private_dir_all(dir)?;
     }
     let mut buf = Vec::new();
+    // A file whose last line was torn (a crash in the middle of a write) gets its own line
+    // ended first, so no new line is glued to it.
+    if !ends_with_newline(path)? {
+        buf.push(b'\n');
+    }
     for l in lines {
         serde_json::to_writer(&mut buf, l)?;
         buf.push(b'\n');
@@ -69,10 +113,37 @@ pub fn append_ledger_lines(path: &std::path::Path, lines: &[serde_json::Value]) 
     f.sync_all()
 }
 
-/// The lines of a ledger file (none when it does not exist).
+/// Whether a file is empty, missing, or ends with a newline.
+fn ends_with_newline(path: &std::path::Path) -> std::io::Result<bool> {
+    use std::io::{Read as _, Seek as _};
+    let mut f = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(true),
+        Err(e) => return Err(e),
+    };
+    let len = f.metadata()?.len();
+    if len == 0 {
+        return Ok(true);
+    }
+    f.seek(std::io::SeekFrom::Start(len - 1))?;
+    let mut last = [0u8; 1];
+    f.read_exact(&mut last)?;
+    Ok(last[0] == b'\n')
+}
+
+/// The lines of a ledger file (none when it does not exist). A last line that is not whole
+/// JSON and has no newline was torn by a crash in the middle of a write: it is left out (a
+/// completed erasure is written again from the erasures table at the next start).
 pub fn ledger_lines(path: &std::path::Path) -> std::io::Result<Vec<String>> {
     match std::fs::read_to_string(path) {
-        Ok(t) => Ok(t.lines().filter(|l| !l.trim().is_empty()).map(str::to_string).collect()),
+        Ok(t) => {
+            let mut lines: Vec<String> = t.lines().filter(|l| !l.trim().is_empty()).map(str::to_string).collect();
+            if !t.is_empty() && !t.ends_with('\n') && lines.last().is_some_and(|l| !well_formed(l)) {
+                tracing::warn!(file = %path.display(), "the erasure ledger file ends in a torn line; it is left out");
+                lines.pop();
+            }
+            Ok(lines)
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
         Err(e) => Err(e),
     }
@@ -80,10 +151,10 @@ pub fn ledger_lines(path: &std::path::Path) -> std::io::Result<Vec<String>> {
 
 /// Appends to `path` every line of `lines` it does not hold yet; returns how many.
 pub fn merge_ledger_lines(path: &std::path::Path, lines: &[String]) -> std::io::Result<usize> {
-    let have: std::collections::HashSet<String> = ledger_lines(path)?.into_iter().collect();
+    let mut have: std::collections::HashSet<String> = ledger_lines(path)?.into_iter().collect();
     let missing: Vec<serde_json::Value> = lines
         .iter()
-        .filter(|l| !have.contains(*l))
+        .filter(|l| have.insert((*l).clone()))
         .filter_map(|l| serde_json::from_str(l).ok())
         .collect();
     append_ledger_lines(path, &missing)?;
@@ -106,68 +177,79 @@ impl Privacy {
         Ok(out)
     }
 
-    /// Writes lines to the erasure ledger: the local file first, then the database (a failure
-    /// of either is the caller's error), then each backup directory's copy (a failure there is
-    /// logged; the next start or backup brings that copy up to date).
+    /// Writes lines to the erasure ledger: the local file first (its failure is the caller's
+    /// error), then beside each backup (a failure there is logged; the next start or backup
+    /// brings that copy up to date), then the database (when it is away, the lines are kept
+    /// and written by the next copy, [`Privacy::sync_erasure_log`]; the caller hears of it).
     pub async fn log_erasure_lines(&self, lines: &[serde_json::Value]) -> Result<()> {
         if lines.is_empty() {
             return Ok(());
         }
         let texts = as_lines(lines);
-        // This node's file first (it is on this disk; a database that is away now gets the
-        // lines from the file at the next start), then the database, then beside the backups.
         if let Some(log) = &self.erasure_log {
-            log.note_written(texts.iter().map(|l| suoja_store::erasure_log::digest(l)));
             append_ledger_lines(&log.local, lines).map_err(|e| PrivacyError::Internal(format!("writing the erasure ledger file: {e}")))?;
-        }
-        {
-            let mut tx = self.hd.db().begin().await?;
-            suoja_store::erasure_log::append(&mut tx, &texts, self.hd.now()).await?;
-            tx.commit().await?;
-        }
-        if self.erasure_log.is_none() {
-            return Ok(());
-        }
-        for dir in self.ledger_targets().await? {
-            if let Err(e) = append_ledger_lines(&dir.join(TARGET_LEDGER), lines) {
-                tracing::error!(error = %e, target = %dir.display(), "writing the erasure ledger beside a backup failed; it is brought up to date at the next start or backup");
+            log.note(&texts, self.hd.now().0);
+            for dir in self.ledger_targets().await? {
+                if let Err(e) = append_ledger_lines(&dir.join(TARGET_LEDGER), lines) {
+                    tracing::error!(error = %e, target = %dir.display(), "writing the erasure ledger beside a backup failed; it is brought up to date at the next start or backup");
+                }
             }
+        }
+        if let Err(e) = self.write_ledger_rows(&texts).await {
+            if let Some(log) = &self.erasure_log {
+                log.unsent.lock().unwrap_or_else(std::sync::PoisonError::into_inner).extend(texts);
+            }
+            return Err(e);
         }
         Ok(())
     }
 
-    /// Copies into this node's ledger file the lines other nodes wrote into the database's
-    /// ledger since the last copy. Returns how many.
+    async fn write_ledger_rows(&self, texts: &[String]) -> Result<()> {
+        let mut tx = self.hd.db().begin().await?;
+        suoja_store::erasure_log::append(&mut tx, texts, self.hd.now()).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Brings the ledger up to date between nodes: writes to the database the lines it did not
+    /// take before, then copies into this node's file the lines other nodes (or other
+    /// processes) wrote into the database lately. Returns how many lines were copied.
     pub async fn sync_erasure_log(&self) -> Result<usize> {
         let Some(log) = &self.erasure_log else { return Ok(0) };
-        let mut copied = 0;
-        loop {
-            let from = log.synced.load(std::sync::atomic::Ordering::Acquire);
-            let rows = {
-                let mut c = self.hd.db().read().await?;
-                suoja_store::erasure_log::after(&mut c, from, 1000).await?
-            };
-            let Some(last) = rows.last().map(|(id, _)| *id) else { break };
-            let theirs: Vec<serde_json::Value> = {
-                let mut mine = log
-                    .written_here
-                    .lock()
-                    .map_err(|_| PrivacyError::Internal("the ledger's lock was poisoned".into()))?;
-                rows.iter()
-                    .filter(|(_, line)| !mine.remove(&suoja_store::erasure_log::digest(line)))
-                    .filter_map(|(_, line)| serde_json::from_str(line).ok())
-                    .collect()
-            };
-            append_ledger_lines(&log.local, &theirs).map_err(|e| PrivacyError::Internal(format!("writing the erasure ledger file: {e}")))?;
-            copied += theirs.len();
-            log.synced.store(last, std::sync::atomic::Ordering::Release);
+        let unsent = std::mem::take(&mut *log.unsent.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+        if !unsent.is_empty()
+            && let Err(e) = self.write_ledger_rows(&unsent).await
+        {
+            log.unsent.lock().unwrap_or_else(std::sync::PoisonError::into_inner).extend(unsent);
+            return Err(e);
         }
-        Ok(copied)
+        let now = self.hd.now().0;
+        let rows = {
+            let mut c = self.hd.db().read().await?;
+            suoja_store::erasure_log::since(&mut c, suoja_core::Timestamp(now - WINDOW_MS)).await?
+        };
+        let mut fresh: Vec<String> = rows.into_iter().filter(|l| !log.noted(l) && well_formed(l)).collect();
+        fresh.dedup();
+        if !fresh.is_empty() {
+            let tail = tail_lines(&log.local).map_err(|e| PrivacyError::Internal(format!("reading the erasure ledger file: {e}")))?;
+            let (already, missing): (Vec<String>, Vec<String>) = fresh.into_iter().partition(|l| tail.contains(l));
+            log.note(&already, now);
+            let values: Vec<serde_json::Value> = missing.iter().filter_map(|l| serde_json::from_str(l).ok()).collect();
+            append_ledger_lines(&log.local, &values).map_err(|e| PrivacyError::Internal(format!("writing the erasure ledger file: {e}")))?;
+            log.note(&missing, now);
+            fresh = missing;
+        }
+        log.recent
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .retain(|_, at| *at >= now - 2 * WINDOW_MS);
+        Ok(fresh.len())
     }
 
     /// Makes the database's ledger and this node's file hold the same lines (at start, before
     /// the file is replayed): lines only the database has are appended to the file, lines only
     /// the file has (the database was put back from an older copy) are written to the database.
+    /// A line that is not a JSON object (torn by a crash) is copied nowhere.
     pub(crate) async fn merge_erasure_logs(&self) -> Result<()> {
         let Some(log) = &self.erasure_log else { return Ok(()) };
         let in_file: std::collections::HashSet<String> = ledger_lines(&log.local)
@@ -184,33 +266,27 @@ impl Privacy {
             let Some(end) = rows.last().map(|(id, _)| *id) else { break };
             last = end;
             for (_, line) in rows {
-                if !in_file.contains(&line) {
+                if !in_file.contains(&line) && well_formed(&line) && in_db.insert(line.clone()) {
                     only_db.extend(serde_json::from_str::<serde_json::Value>(&line).ok());
+                } else {
+                    in_db.insert(line);
                 }
-                in_db.insert(line);
             }
         }
         append_ledger_lines(&log.local, &only_db).map_err(|e| PrivacyError::Internal(format!("writing the erasure ledger file: {e}")))?;
-        let only_file: Vec<String> = in_file.into_iter().filter(|l| !in_db.contains(l)).collect();
+        let only_file: Vec<String> = in_file.iter().filter(|l| !in_db.contains(*l) && well_formed(l)).cloned().collect();
         for chunk in only_file.chunks(1000) {
-            let mut tx = self.hd.db().begin().await?;
-            suoja_store::erasure_log::append(&mut tx, chunk, self.hd.now()).await?;
-            tx.commit().await?;
+            self.write_ledger_rows(chunk).await?;
         }
-        // Rows written from the file just now are in the file already.
-        let newest = {
+        // Lines of the recent window the file now holds; any other (a line another node
+        // committed meanwhile) is copied by the next sync.
+        let now = self.hd.now().0;
+        let recent = {
             let mut c = self.hd.db().read().await?;
-            let mut newest = last;
-            loop {
-                let rows = suoja_store::erasure_log::after(&mut c, newest, 10_000).await?;
-                match rows.last() {
-                    Some((id, _)) => newest = *id,
-                    None => break,
-                }
-            }
-            newest
+            suoja_store::erasure_log::since(&mut c, suoja_core::Timestamp(now - WINDOW_MS)).await?
         };
-        log.synced.store(newest, std::sync::atomic::Ordering::Release);
+        let held: Vec<String> = recent.into_iter().filter(|l| in_file.contains(l) || in_db.contains(l)).collect();
+        log.note(&held, now);
         Ok(())
     }
 

@@ -71,7 +71,7 @@ pub fn checkpoint(backup: &str, at: Timestamp) -> serde_json::Value {
 }
 
 /// Reads the file: its erasures, its redactions and its newest time. A missing file is an
-/// empty ledger; a damaged line is an error naming it.
+/// empty ledger; a line torn by a crash (not JSON) is left out; a whole line of the wrong shape is an error naming it.
 pub fn read(path: &Path) -> Result<Ledger> {
     let lines =
         crate::erasure::ledger_file::ledger_lines(path).map_err(|e| PrivacyError::Internal(format!("reading the erasure ledger {}: {e}", path.display())))?;
@@ -89,7 +89,13 @@ pub fn read_lines(lines: &[String], origin: &str) -> Result<Ledger> {
     let (mut erasures, mut redactions, mut text_redactions) = (Vec::new(), Vec::new(), Vec::new());
     for (i, line) in lines.iter().enumerate() {
         let bad = |e: serde_json::Error| PrivacyError::Internal(format!("erasure ledger {origin} line {}: {e}", i + 1));
-        let v: serde_json::Value = serde_json::from_str(line).map_err(bad)?;
+        // A line that is not JSON at all was torn by a crash in the middle of a write (the
+        // next write ended it): it holds nothing to replay. A whole line of the wrong shape is
+        // an error.
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+            tracing::warn!(origin = %origin, line = i + 1, "a torn erasure ledger line is left out");
+            continue;
+        };
         match v.get("kind").and_then(serde_json::Value::as_str) {
             Some("checkpoint") => seen(v.get("at").and_then(serde_json::Value::as_str).and_then(Timestamp::parse)),
             Some("redaction") => {
@@ -128,7 +134,7 @@ impl Privacy {
         };
         if let Err(e) = self.log_erasure_lines(&[line]).await {
             // The next start writes it from the database (see `reconcile_erasure_log`).
-            tracing::error!(error = %e, "writing the erasure ledger file failed");
+            tracing::error!(error = %e, "writing the erasure ledger failed; what it could not write is written again by the next copy or start");
         }
     }
 

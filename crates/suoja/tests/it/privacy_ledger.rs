@@ -213,3 +213,85 @@ engine_test!(the_erasure_ledger_is_in_the_database_and_every_nodes_file, |app| a
     assert_eq!(completions_in(&app.settings.erasure_ledger_file(), eino), 1);
     assert_eq!(completions_in(&app.settings.erasure_ledger_file(), eeva), 1);
 });
+
+// The copy between nodes misses nothing that commits late or after a crash: a line numbered
+// lower than one already copied, a line the database could not take when it was written, and
+// a file whose last line a crash tore (no line is glued to it, and it goes nowhere).
+engine_test!(the_erasure_ledger_copy_misses_nothing_late_or_torn, |app| async move {
+    let other = crate::harness::TempDir::new();
+    let other_file = other.0.join("erasure-ledger.jsonl");
+    let node_b = suoja_privacy::Privacy::new(app.helpdesk().clone(), suoja::app::policy(&app.settings).unwrap())
+        .with_erasure_log(suoja_privacy::erasure::ledger_file::ErasureLog::new(other_file.clone(), Vec::new()));
+    node_b.reconcile_erasure_log().await.unwrap();
+    let line =
+        |n: i64| json!({"tenant_id": app.t.tenant_id, "subject_id": n, "key_id": null, "erasure_id": n, "completed_at": "2026-12-01T00:00:00Z"}).to_string();
+    let now = suoja_core::Clock::now(&suoja_core::clock::SystemClock).0;
+    let insert = |id: i64, l: String| {
+        let pool = app.helpdesk().db().write_pool().clone();
+        async move {
+            sqlx::query("INSERT INTO erasure_log (id, digest, line, written_at) VALUES ($1, $2, $3, $4)")
+                .bind(id)
+                .bind(suoja_store::erasure_log::digest(&l))
+                .bind(l)
+                .bind(now)
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
+    };
+    // Row 5000 commits and is copied; row 4000, numbered lower, commits after.
+    insert(5000, line(501)).await;
+    node_b.sync_erasure_log().await.unwrap();
+    insert(4000, line(401)).await;
+    node_b.sync_erasure_log().await.unwrap();
+    let text = std::fs::read_to_string(&other_file).unwrap();
+    for l in [line(501), line(401)] {
+        assert_eq!(text.lines().filter(|x| *x == l).count(), 1, "{l} once in {text}");
+    }
+
+    // The database cannot take a line when an erasure completes: the node's file has it, and
+    // the next copy writes it to the database.
+    let (_, v) = app
+        .post("/api/v2/users.json", json!({"user": {"name": "Olli Offline", "email": "olli@example.fi"}}))
+        .await;
+    let olli = v["user"]["id"].as_i64().unwrap();
+    exec(&app, "ALTER TABLE erasure_log RENAME TO erasure_log_away", &[]).await;
+    let (s, v) = app.post(&format!("/api/v2/privacy/subjects/{olli}/erasure.json"), json!({})).await;
+    assert!(s.is_success(), "{v}");
+    exec(&app, "ALTER TABLE erasure_log_away RENAME TO erasure_log", &[]).await;
+    assert_eq!(completions_in(&app.settings.erasure_ledger_file(), olli), 1, "the file took it");
+    let db = app.helpdesk().db().clone();
+    let in_db = |who: i64| {
+        let db = db.clone();
+        async move {
+            let mut c = db.read().await.unwrap();
+            suoja_store::erasure_log::after(&mut c, 0, 100_000)
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|(_, l)| l.contains(&format!("\"subject_id\":{who},")) && l.contains("\"erasure_id\""))
+                .count()
+        }
+    };
+    assert_eq!(in_db(olli).await, 0);
+    app.privacy().sync_erasure_log().await.unwrap();
+    assert_eq!(in_db(olli).await, 1, "the next copy wrote it to the database");
+    node_b.sync_erasure_log().await.unwrap();
+    assert_eq!(completions_in(&other_file, olli), 1, "and node B has it");
+
+    // A crash tore node B's last line: it is left out, the next line is whole, and the
+    // database never takes the torn text.
+    {
+        use std::io::Write as _;
+        let mut f = std::fs::OpenOptions::new().append(true).open(&other_file).unwrap();
+        f.write_all(br#"{"tenant_id": 1, "subject_id": 77"#).unwrap();
+    }
+    insert(6000, line(601)).await;
+    node_b.sync_erasure_log().await.unwrap();
+    node_b.reconcile_erasure_log().await.unwrap();
+    let text = std::fs::read_to_string(&other_file).unwrap();
+    assert!(text.lines().any(|x| x == line(601)), "the copied line is whole: {text}");
+    let mut c = app.helpdesk().db().read().await.unwrap();
+    let rows = suoja_store::erasure_log::after(&mut c, 0, 100_000).await.unwrap();
+    assert!(rows.iter().all(|(_, l)| serde_json::from_str::<serde_json::Value>(l).is_ok()), "{rows:?}");
+});
