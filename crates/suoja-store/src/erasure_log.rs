@@ -49,8 +49,8 @@ pub async fn since(c: &mut Conn, from: Timestamp) -> Result<Vec<String>> {
 
 /// Every line of the erasure ledger in the database at `url`, read without migrating it (a
 /// restore reads the database it is about to replace, and must leave it as it is when it
-/// refuses). A database without the table (none yet, or older than it) has no lines; a
-/// failure to read is an error.
+/// refuses). A database that cannot be opened, or has no such table (none yet, or older than
+/// it), has no lines; a failure to read one that has is an error.
 pub async fn read_unmigrated(url: &str) -> Result<Vec<String>> {
     use sqlx::{ConnectOptions as _, Connection as _};
     use std::str::FromStr as _;
@@ -59,7 +59,11 @@ pub async fn read_unmigrated(url: &str) -> Result<Vec<String>> {
         Some(path) => format!("sqlite://{}?mode=ro", path.split('?').next().unwrap_or(path)),
         None => url.to_string(),
     };
-    let mut c = sqlx::any::AnyConnectOptions::from_str(&url)?.connect().await?;
+    // A database that cannot be reached (or does not exist yet) holds no lines to add; the
+    // restore says what is wrong with it when it opens it.
+    let Ok(mut c) = sqlx::any::AnyConnectOptions::from_str(&url)?.connect().await else {
+        return Ok(Vec::new());
+    };
     let has_table: bool = if url.starts_with("sqlite:") {
         sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'erasure_log'")
             .fetch_one(&mut c)

@@ -561,12 +561,10 @@ async fn add_database_ledger(ledger: &mut Ledgers, settings: &Settings) -> anyho
         return Ok(());
     }
     // Read as it is (not migrated: a refused restore changes nothing). A database that cannot
-    // be reached has nothing to add; one that can but fails to be read stops the restore.
-    let lines = match suoja_store::erasure_log::read_unmigrated(&url).await {
-        Ok(lines) => lines,
-        Err(suoja_store::StoreError::Unavailable(_)) => Vec::new(),
-        Err(e) => return Err(anyhow::anyhow!("reading the erasure ledger in the database: {e}")),
-    };
+    // be opened has nothing to add; one that opens but fails to be read stops the restore.
+    let lines = suoja_store::erasure_log::read_unmigrated(&url)
+        .await
+        .map_err(|e| anyhow::anyhow!("reading the erasure ledger in the database: {e}"))?;
     // Lines torn by a crash are not the ledger's; they are left out, not trusted.
     let lines: Vec<String> = lines
         .into_iter()

@@ -28,10 +28,14 @@ pub struct ErasureLog {
     /// Lines the database did not take when they were written (it was away): written again by
     /// the next copy.
     unsent: std::sync::Mutex<Vec<String>>,
+    /// When the last copy that read the database started (this node's clock, ms; 0: none
+    /// yet). The next copy reads from a window before it, however long ago that was (a node
+    /// paused, or busy with a long sweep, misses nothing).
+    copied_from: std::sync::atomic::AtomicI64,
 }
 
-/// How far back each copy reads the database's ledger: longer than any transaction writing
-/// a line takes to commit, and than the nodes' clocks differ.
+/// How far before the last copy's start each copy reads the database's ledger: longer than
+/// any transaction writing a line takes to commit, and than the nodes' clocks differ.
 const WINDOW_MS: i64 = 120_000;
 
 /// How much of the end of its own file a node reads before copying lines into it (lines
@@ -46,6 +50,7 @@ impl ErasureLog {
             targets,
             recent: std::sync::Mutex::default(),
             unsent: std::sync::Mutex::default(),
+            copied_from: std::sync::atomic::AtomicI64::new(0),
         }
     }
 
@@ -189,9 +194,16 @@ impl Privacy {
         if let Some(log) = &self.erasure_log {
             append_ledger_lines(&log.local, lines).map_err(|e| PrivacyError::Internal(format!("writing the erasure ledger file: {e}")))?;
             log.note(&texts, self.hd.now().0);
-            for dir in self.ledger_targets().await? {
-                if let Err(e) = append_ledger_lines(&dir.join(TARGET_LEDGER), lines) {
-                    tracing::error!(error = %e, target = %dir.display(), "writing the erasure ledger beside a backup failed; it is brought up to date at the next start or backup");
+            match self.ledger_targets().await {
+                Ok(dirs) => {
+                    for dir in dirs {
+                        if let Err(e) = append_ledger_lines(&dir.join(TARGET_LEDGER), lines) {
+                            tracing::error!(error = %e, target = %dir.display(), "writing the erasure ledger beside a backup failed; it is brought up to date at the next start or backup");
+                        }
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "finding the backup directories failed; their ledgers are brought up to date at the next start or backup")
                 }
             }
         }
@@ -224,9 +236,11 @@ impl Privacy {
             return Err(e);
         }
         let now = self.hd.now().0;
+        let last = log.copied_from.load(std::sync::atomic::Ordering::Acquire);
+        let from = if last > 0 { last.min(now) } else { now } - WINDOW_MS;
         let rows = {
             let mut c = self.hd.db().read().await?;
-            suoja_store::erasure_log::since(&mut c, suoja_core::Timestamp(now - WINDOW_MS)).await?
+            suoja_store::erasure_log::since(&mut c, suoja_core::Timestamp(from)).await?
         };
         let mut fresh: Vec<String> = rows.into_iter().filter(|l| !log.noted(l) && well_formed(l)).collect();
         fresh.dedup();
@@ -239,10 +253,12 @@ impl Privacy {
             log.note(&missing, now);
             fresh = missing;
         }
+        log.copied_from.store(now, std::sync::atomic::Ordering::Release);
+        // Notes older than any window a copy can still read are dropped.
         log.recent
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .retain(|_, at| *at >= now - 2 * WINDOW_MS);
+            .retain(|_, at| *at >= from - WINDOW_MS);
         Ok(fresh.len())
     }
 
@@ -287,6 +303,7 @@ impl Privacy {
         };
         let held: Vec<String> = recent.into_iter().filter(|l| in_file.contains(l) || in_db.contains(l)).collect();
         log.note(&held, now);
+        log.copied_from.store(now, std::sync::atomic::Ordering::Release);
         Ok(())
     }
 

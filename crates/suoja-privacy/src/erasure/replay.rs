@@ -71,7 +71,8 @@ pub fn checkpoint(backup: &str, at: Timestamp) -> serde_json::Value {
 }
 
 /// Reads the file: its erasures, its redactions and its newest time. A missing file is an
-/// empty ledger; a line torn by a crash (not JSON) is left out; a whole line of the wrong shape is an error naming it.
+/// empty ledger; a line torn by a crash (its JSON cut short) is left out; any other damage is
+/// an error naming the line.
 pub fn read(path: &Path) -> Result<Ledger> {
     let lines =
         crate::erasure::ledger_file::ledger_lines(path).map_err(|e| PrivacyError::Internal(format!("reading the erasure ledger {}: {e}", path.display())))?;
@@ -89,12 +90,15 @@ pub fn read_lines(lines: &[String], origin: &str) -> Result<Ledger> {
     let (mut erasures, mut redactions, mut text_redactions) = (Vec::new(), Vec::new(), Vec::new());
     for (i, line) in lines.iter().enumerate() {
         let bad = |e: serde_json::Error| PrivacyError::Internal(format!("erasure ledger {origin} line {}: {e}", i + 1));
-        // A line that is not JSON at all was torn by a crash in the middle of a write (the
-        // next write ended it): it holds nothing to replay. A whole line of the wrong shape is
-        // an error.
-        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
-            tracing::warn!(origin = %origin, line = i + 1, "a torn erasure ledger line is left out");
-            continue;
+        // A line that ends before its JSON does was torn by a crash in the middle of a write
+        // (the next write ended it): it holds nothing to replay. Any other damage is an error.
+        let v: serde_json::Value = match serde_json::from_str(line) {
+            Ok(v) => v,
+            Err(e) if e.is_eof() => {
+                tracing::warn!(origin = %origin, line = i + 1, "a torn erasure ledger line is left out");
+                continue;
+            }
+            Err(e) => return Err(bad(e)),
         };
         match v.get("kind").and_then(serde_json::Value::as_str) {
             Some("checkpoint") => seen(v.get("at").and_then(serde_json::Value::as_str).and_then(Timestamp::parse)),

@@ -279,6 +279,18 @@ engine_test!(the_erasure_ledger_copy_misses_nothing_late_or_torn, |app| async mo
     node_b.sync_erasure_log().await.unwrap();
     assert_eq!(completions_in(&other_file, olli), 1, "and node B has it");
 
+    // The list of backup directories cannot be read when an erasure completes: the line still
+    // reaches the database at once.
+    let (_, v) = app
+        .post("/api/v2/users.json", json!({"user": {"name": "Bea Backupless", "email": "bea@example.fi"}}))
+        .await;
+    let bea = v["user"]["id"].as_i64().unwrap();
+    exec(&app, "ALTER TABLE backup_targets RENAME TO backup_targets_away", &[]).await;
+    let (s, v) = app.post(&format!("/api/v2/privacy/subjects/{bea}/erasure.json"), json!({})).await;
+    exec(&app, "ALTER TABLE backup_targets_away RENAME TO backup_targets", &[]).await;
+    assert!(s.is_success(), "{v}");
+    assert_eq!(in_db(bea).await, 1, "in the database without waiting for a copy");
+
     // A crash tore node B's last line: it is left out, the next line is whole, and the
     // database never takes the torn text.
     {
@@ -294,4 +306,31 @@ engine_test!(the_erasure_ledger_copy_misses_nothing_late_or_torn, |app| async mo
     let mut c = app.helpdesk().db().read().await.unwrap();
     let rows = suoja_store::erasure_log::after(&mut c, 0, 100_000).await.unwrap();
     assert!(rows.iter().all(|(_, l)| serde_json::from_str::<serde_json::Value>(l).is_ok()), "{rows:?}");
+});
+
+// A node that was paused, or busy with a long sweep, for longer than the copy's window still
+// copies what was written meanwhile: the next copy reads from before the last one, however
+// long ago that was.
+crate::engine_test_clocked!(a_paused_node_copies_what_was_written_meanwhile, |app, clock| async move {
+    let other = crate::harness::TempDir::new();
+    let other_file = other.0.join("erasure-ledger.jsonl");
+    let node_b = suoja_privacy::Privacy::new(app.helpdesk().clone(), suoja::app::policy(&app.settings).unwrap())
+        .with_erasure_log(suoja_privacy::erasure::ledger_file::ErasureLog::new(other_file.clone(), Vec::new()));
+    node_b.reconcile_erasure_log().await.unwrap();
+    node_b.sync_erasure_log().await.unwrap();
+    let last_copy = suoja_core::Clock::now(&clock).0;
+    // Three minutes later, a line another node wrote ten seconds after the last copy.
+    clock.advance_ms(180_000);
+    let line =
+        json!({"tenant_id": app.t.tenant_id, "subject_id": 4242, "key_id": null, "erasure_id": 4242, "completed_at": "2026-03-02T09:00:10Z"}).to_string();
+    sqlx::query("INSERT INTO erasure_log (digest, line, written_at) VALUES ($1, $2, $3)")
+        .bind(suoja_store::erasure_log::digest(&line))
+        .bind(line.clone())
+        .bind(last_copy + 10_000)
+        .execute(app.helpdesk().db().write_pool())
+        .await
+        .unwrap();
+    assert_eq!(node_b.sync_erasure_log().await.unwrap(), 1);
+    let text = std::fs::read_to_string(&other_file).unwrap();
+    assert_eq!(text.lines().filter(|l| *l == line).count(), 1, "{text}");
 });
