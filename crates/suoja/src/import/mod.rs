@@ -378,13 +378,13 @@ impl Import {
                     for _ in 0..deleted {
                         self.report.note("tickets deleted at the source, left there");
                     }
+                    let n = todo.len() + here.len() + deleted;
                     for id in here {
                         self.report.read("ticket");
                         self.report.landed("ticket", Landed::Found(id));
                     }
-                    let n = todo.len();
                     self.write_tickets(todo, writers).await?;
-                    bar.inc((n + deleted) as u64);
+                    bar.inc(n as u64);
                     bar.set_message(self.report.line("ticket"));
                 }
                 Fetched::PageEnd(cursor) => {
