@@ -5,7 +5,7 @@
 use sha2::{Digest as _, Sha256};
 use suoja_core::Timestamp;
 
-use crate::row::{i64_, text};
+use crate::row::text;
 use crate::{Conn, Result};
 
 /// A line's identity: the SHA-256 of its text, hex.
@@ -28,14 +28,10 @@ pub async fn append(c: &mut Conn, lines: &[String], now: Timestamp) -> Result<u6
     Ok(added)
 }
 
-/// Up to `limit` lines written after row `after`, in the order written: (row, line).
-pub async fn after(c: &mut Conn, after: i64, limit: i64) -> Result<Vec<(i64, String)>> {
-    let rows = sqlx::query("SELECT id, line FROM erasure_log WHERE id > $1 ORDER BY id LIMIT $2")
-        .bind(after)
-        .bind(limit)
-        .fetch_all(c)
-        .await?;
-    rows.iter().map(|r| Ok((i64_(r, "id")?, text(r, "line")?))).collect()
+/// Every line, in the order written.
+pub async fn all(c: &mut Conn) -> Result<Vec<String>> {
+    let rows = sqlx::query("SELECT line FROM erasure_log ORDER BY id").fetch_all(c).await?;
+    rows.iter().map(|r| text(r, "line")).collect()
 }
 
 /// The lines written at or after `from` (by the writer's clock), in the order written.

@@ -539,16 +539,8 @@ pub async fn restore(settings: &Settings, dir: &Path, opts: &RestoreOptions) -> 
 
 /// The lines of the erasure ledger in the live database.
 async fn database_ledger_lines(db: &suoja_store::Db) -> anyhow::Result<Vec<String>> {
-    let mut out = Vec::new();
     let mut c = db.read().await?;
-    let mut after = 0;
-    loop {
-        let rows = suoja_store::erasure_log::after(&mut c, after, 10_000).await?;
-        let Some(last) = rows.last().map(|(id, _)| *id) else { break };
-        after = last;
-        out.extend(rows.into_iter().map(|(_, l)| l));
-    }
-    Ok(out)
+    Ok(suoja_store::erasure_log::all(&mut c).await?)
 }
 
 /// Adds to `ledger` the lines the database about to be replaced holds (every node writes each

@@ -89,6 +89,11 @@ fn well_formed(line: &str) -> bool {
     serde_json::from_str::<serde_json::Value>(line).is_ok_and(|v| v.is_object())
 }
 
+/// An error of reading or writing this node's ledger file.
+fn file_error(doing: &'static str) -> impl Fn(std::io::Error) -> PrivacyError {
+    move |e| PrivacyError::Internal(format!("{doing} the erasure ledger file: {e}"))
+}
+
 /// Lines as the ledger keeps them: one compact JSON text each.
 fn as_lines(lines: &[serde_json::Value]) -> Vec<String> {
     lines.iter().map(serde_json::Value::to_string).collect()
@@ -192,7 +197,7 @@ impl Privacy {
         }
         let texts = as_lines(lines);
         if let Some(log) = &self.erasure_log {
-            append_ledger_lines(&log.local, lines).map_err(|e| PrivacyError::Internal(format!("writing the erasure ledger file: {e}")))?;
+            append_ledger_lines(&log.local, lines).map_err(file_error("writing"))?;
             log.note(&texts, self.hd.now().0);
             match self.ledger_targets().await {
                 Ok(dirs) => {
@@ -245,11 +250,11 @@ impl Privacy {
         let mut fresh: Vec<String> = rows.into_iter().filter(|l| !log.noted(l) && well_formed(l)).collect();
         fresh.dedup();
         if !fresh.is_empty() {
-            let tail = tail_lines(&log.local).map_err(|e| PrivacyError::Internal(format!("reading the erasure ledger file: {e}")))?;
+            let tail = tail_lines(&log.local).map_err(file_error("reading"))?;
             let (already, missing): (Vec<String>, Vec<String>) = fresh.into_iter().partition(|l| tail.contains(l));
             log.note(&already, now);
             let values: Vec<serde_json::Value> = missing.iter().filter_map(|l| serde_json::from_str(l).ok()).collect();
-            append_ledger_lines(&log.local, &values).map_err(|e| PrivacyError::Internal(format!("writing the erasure ledger file: {e}")))?;
+            append_ledger_lines(&log.local, &values).map_err(file_error("writing"))?;
             log.note(&missing, now);
             fresh = missing;
         }
@@ -268,28 +273,19 @@ impl Privacy {
     /// A line that is not a JSON object (torn by a crash) is copied nowhere.
     pub(crate) async fn merge_erasure_logs(&self) -> Result<()> {
         let Some(log) = &self.erasure_log else { return Ok(()) };
-        let in_file: std::collections::HashSet<String> = ledger_lines(&log.local)
-            .map_err(|e| PrivacyError::Internal(format!("reading the erasure ledger file: {e}")))?
-            .into_iter()
+        let in_file: std::collections::HashSet<String> = ledger_lines(&log.local).map_err(file_error("reading"))?.into_iter().collect();
+        let db_lines = {
+            let mut c = self.hd.db().read().await?;
+            suoja_store::erasure_log::all(&mut c).await?
+        };
+        // In the order written, as the other nodes' files have them.
+        let only_db: Vec<serde_json::Value> = db_lines
+            .iter()
+            .filter(|l| !in_file.contains(*l))
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok().filter(serde_json::Value::is_object))
             .collect();
-        let (mut in_db, mut last) = (std::collections::HashSet::new(), 0);
-        let mut only_db = Vec::new();
-        loop {
-            let rows = {
-                let mut c = self.hd.db().read().await?;
-                suoja_store::erasure_log::after(&mut c, last, 10_000).await?
-            };
-            let Some(end) = rows.last().map(|(id, _)| *id) else { break };
-            last = end;
-            for (_, line) in rows {
-                if !in_file.contains(&line) && well_formed(&line) && in_db.insert(line.clone()) {
-                    only_db.extend(serde_json::from_str::<serde_json::Value>(&line).ok());
-                } else {
-                    in_db.insert(line);
-                }
-            }
-        }
-        append_ledger_lines(&log.local, &only_db).map_err(|e| PrivacyError::Internal(format!("writing the erasure ledger file: {e}")))?;
+        append_ledger_lines(&log.local, &only_db).map_err(file_error("writing"))?;
+        let in_db: std::collections::HashSet<String> = db_lines.into_iter().collect();
         let only_file: Vec<String> = in_file.iter().filter(|l| !in_db.contains(*l) && well_formed(l)).cloned().collect();
         for chunk in only_file.chunks(1000) {
             self.write_ledger_rows(chunk).await?;
@@ -311,7 +307,7 @@ impl Privacy {
     /// lines were added.
     pub async fn sync_ledger_targets(&self) -> Result<usize> {
         let Some(log) = &self.erasure_log else { return Ok(0) };
-        let lines = ledger_lines(&log.local).map_err(|e| PrivacyError::Internal(format!("reading the erasure ledger file: {e}")))?;
+        let lines = ledger_lines(&log.local).map_err(file_error("reading"))?;
         let mut added = 0;
         for dir in self.ledger_targets().await? {
             match merge_ledger_lines(&dir.join(TARGET_LEDGER), &lines) {

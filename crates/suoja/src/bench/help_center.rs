@@ -72,10 +72,7 @@ pub async fn measure(engine: &str, pg: Option<&str>, articles: usize, posts: usi
         settings.database_url = Some(super::create_pg_database(admin).await?);
     }
     let hd = crate::app::open(&settings).await?;
-    let boot = hd
-        .bootstrap_tenant("bench", "Bench", "eu", &Email::parse("bench@example.fi").map_err(|e| err(e.0))?, false)
-        .await
-        .map_err(err)?;
+    let boot = super::bench_tenant(&hd, "bench@example.fi").await?;
     let started = std::time::Instant::now();
     let (article, topic, post) = seed(&hd, &boot.admin, articles, posts).await?;
     let seed_secs = started.elapsed().as_secs_f64();

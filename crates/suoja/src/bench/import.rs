@@ -81,16 +81,7 @@ pub async fn measure(pg: Option<&str>, tickets: usize) -> anyhow::Result<Vec<Imp
 async fn seed_source(settings: &Settings, tickets: usize) -> anyhow::Result<String> {
     let err = |e: suoja_helpdesk::HelpdeskError| anyhow::anyhow!("{e}");
     let hd = crate::app::open(settings).await?;
-    let boot = hd
-        .bootstrap_tenant(
-            "bench",
-            "Bench",
-            "eu",
-            &Email::parse("bench@example.fi").map_err(|e| anyhow::anyhow!(e.0))?,
-            false,
-        )
-        .await
-        .map_err(err)?;
+    let boot = super::bench_tenant(&hd, "bench@example.fi").await?;
     let scope = suoja_core::Scope::operator(boot.admin.tenant);
     let people: Vec<ImportedUser> = (0..205)
         .map(|i| {
@@ -216,15 +207,7 @@ async fn import_into(engine: &str, admin: Option<&str>, base: &str, token: &str,
         settings.database_url = Some(super::create_pg_database(admin).await?);
     }
     let hd = crate::app::open(&settings).await?;
-    hd.bootstrap_tenant(
-        "bench",
-        "Bench",
-        "eu",
-        &Email::parse("dest@example.fi").map_err(|e| anyhow::anyhow!(e.0))?,
-        false,
-    )
-    .await
-    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    super::bench_tenant(&hd, "dest@example.fi").await?;
     hd.db().close().await;
     let mut cmd = tokio::process::Command::new(std::env::current_exe()?);
     cmd.args([

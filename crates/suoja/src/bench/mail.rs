@@ -117,16 +117,7 @@ pub async fn measure(engine: &str, pg: Option<&str>, messages: usize) -> anyhow:
     let hd = crate::app::open(&settings).await?;
     let privacy = crate::app::privacy(hd.clone(), &settings)?;
     let room = crate::app::mailroom(&privacy, &settings)?.context("mail_from is set")?;
-    let boot = hd
-        .bootstrap_tenant(
-            "bench",
-            "Bench",
-            "eu",
-            &Email::parse("bench@example.fi").map_err(|e| anyhow::anyhow!(e.0))?,
-            false,
-        )
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let boot = super::bench_tenant(&hd, "bench@example.fi").await?;
     let domain = env.as_ref().map_or("example.fi", |e| e.domain.as_str()).to_string();
     let sender = |i: usize| format!("bench-customer-{}@{domain}", i % 50);
     let msgs: Vec<Vec<u8>> = (0..messages).map(|i| message(&sender(i), &support, i)).collect();

@@ -381,6 +381,14 @@ impl SameCreates<'_> {
     }
 }
 
+/// The benchmark's tenant (`bench`), its admin signing in as `admin`.
+async fn bench_tenant(hd: &suoja_helpdesk::Helpdesk, admin: &str) -> anyhow::Result<suoja_helpdesk::setup::Bootstrap> {
+    let email = Email::parse(admin).map_err(|e| anyhow::anyhow!(e.0))?;
+    hd.bootstrap_tenant("bench", "Bench", "eu", &email, false)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))
+}
+
 /// A database seeded through the library.
 struct Seeded {
     hd: suoja_helpdesk::Helpdesk,
@@ -395,11 +403,7 @@ struct Seeded {
 async fn seed(engine: &str, settings: &Settings, tickets: usize) -> anyhow::Result<Seeded> {
     let started = std::time::Instant::now();
     let hd = crate::app::open(settings).await?;
-    let email = Email::parse("bench@example.fi").map_err(|e| anyhow::anyhow!(e.0))?;
-    let boot = hd
-        .bootstrap_tenant("bench", "Bench", "eu", &email, false)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let boot = bench_tenant(&hd, "bench@example.fi").await?;
     let requester = hd
         .create_user(
             &boot.admin,

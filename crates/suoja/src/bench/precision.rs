@@ -177,16 +177,7 @@ pub async fn end_user_search(engine: &str, pg: Option<&str>, tickets: usize) -> 
     }
     let hd = crate::app::open(&settings).await?;
     let err = |e: suoja_helpdesk::HelpdeskError| anyhow::anyhow!("{e}");
-    let boot = hd
-        .bootstrap_tenant(
-            "bench",
-            "Bench",
-            "eu",
-            &Email::parse("bench@example.fi").map_err(|e| anyhow::anyhow!(e.0))?,
-            false,
-        )
-        .await
-        .map_err(err)?;
+    let boot = super::bench_tenant(&hd, "bench@example.fi").await?;
     let mut people = Vec::new();
     for who in ["enduser@example.fi", "someone@example.fi"] {
         let u = hd

@@ -170,31 +170,24 @@ impl Import {
     }
 
     async fn ticket_fields(&mut self) -> anyhow::Result<()> {
-        let fields = self.list("/api/v2/ticket_fields.json", "ticket_fields").await?;
-        for f in fields {
+        for f in self.list("/api/v2/ticket_fields.json", "ticket_fields").await? {
             let Some(sid) = zendesk::id(&f) else { continue };
-            let field = zendesk::ticket_field(&f);
-            if matches!(field, Ok(None)) {
+            let input = match zendesk::ticket_field(&f) {
+                Ok(None) => continue,
+                Ok(Some(input)) => input,
+                Err(reason) => {
+                    self.report.read("ticket field");
+                    self.report.refuse("ticket field", sid, reason);
+                    continue;
+                }
+            };
+            self.report.read("ticket field");
+            if self.dry {
+                self.report.dry("ticket field", self.ids.fields.contains_key(&sid));
                 continue;
             }
-            self.report.read("ticket field");
-            match field {
-                Ok(None) => {}
-                Err(reason) => self.report.refuse("ticket field", sid, reason),
-                Ok(Some(input)) => {
-                    if self.dry {
-                        self.report.dry("ticket field", self.ids.fields.contains_key(&sid));
-                        continue;
-                    }
-                    match self.hd.import_ticket_field(&self.scope, &self.source, sid, input).await {
-                        Ok(l) => {
-                            self.ids.fields.insert(sid, l.id());
-                            self.report.landed("ticket field", l);
-                        }
-                        Err(e) => self.report.refuse_or_stop("ticket field", sid, e)?,
-                    }
-                }
-            }
+            let landed = self.hd.import_ticket_field(&self.scope, &self.source, sid, input).await;
+            self.report.settle("ticket field", sid, landed, &mut self.ids.fields)?;
         }
         Ok(())
     }
@@ -212,13 +205,8 @@ impl Import {
             }
             let name = g.get("name").and_then(Value::as_str).unwrap_or_default();
             let description = g.get("description").and_then(Value::as_str).filter(|d| !d.is_empty());
-            match self.hd.import_group(&self.scope, &self.source, sid, name, description).await {
-                Ok(l) => {
-                    self.ids.groups.insert(sid, l.id());
-                    self.report.landed("group", l);
-                }
-                Err(e) => self.report.refuse_or_stop("group", sid, e)?,
-            }
+            let landed = self.hd.import_group(&self.scope, &self.source, sid, name, description).await;
+            self.report.settle("group", sid, landed, &mut self.ids.groups)?;
         }
         Ok(())
     }
@@ -231,19 +219,12 @@ impl Import {
                 self.report.dry("organization", self.ids.orgs.contains_key(&sid));
                 continue;
             }
-            let input = match zendesk::org(&o, &self.ids) {
-                Ok(i) => i,
-                Err(reason) => {
-                    self.report.refuse("organization", sid, reason);
-                    continue;
+            match zendesk::org(&o, &self.ids) {
+                Ok(input) => {
+                    let landed = self.hd.import_org(&self.scope, &self.source, sid, input).await;
+                    self.report.settle("organization", sid, landed, &mut self.ids.orgs)?;
                 }
-            };
-            match self.hd.import_org(&self.scope, &self.source, sid, input).await {
-                Ok(l) => {
-                    self.ids.orgs.insert(sid, l.id());
-                    self.report.landed("organization", l);
-                }
-                Err(e) => self.report.refuse_or_stop("organization", sid, e)?,
+                Err(reason) => self.report.refuse("organization", sid, reason),
             }
         }
         Ok(())
@@ -760,6 +741,25 @@ impl Report {
     fn refuse(&mut self, what: &'static str, source_id: i64, reason: String) {
         self.bump(what, REFUSED);
         self.refused.push((what, source_id, reason));
+    }
+
+    /// Records what became of one record: its id here in `ids`, or its refusal (a failure
+    /// that is not the record's own stops the import).
+    fn settle(
+        &mut self,
+        what: &'static str,
+        source_id: i64,
+        landed: Result<Landed, suoja_helpdesk::HelpdeskError>,
+        ids: &mut std::collections::HashMap<i64, i64>,
+    ) -> anyhow::Result<()> {
+        match landed {
+            Ok(l) => {
+                ids.insert(source_id, l.id());
+                self.landed(what, l);
+                Ok(())
+            }
+            Err(e) => self.refuse_or_stop(what, source_id, e),
+        }
     }
 
     /// A record's own failure is reported; any other failure stops the import.

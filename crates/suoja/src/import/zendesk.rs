@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 use suoja_core::{Email, Personal, Priority, Role, Status, TicketType, Timestamp, UserId};
-use suoja_helpdesk::fields::{FieldInput, OptionInput};
+use suoja_helpdesk::fields::{FieldInput, OptionInput, Owner};
 use suoja_helpdesk::import::IdMap;
 use suoja_helpdesk::model::{Channel, CommentInput, CustomFields, NewFile, RequesterRef, TicketInput, UserInput};
 use suoja_helpdesk::orgs::OrgInput;
@@ -98,27 +98,18 @@ pub fn org(v: &Value, ids: &IdMap) -> Result<OrgInput, String> {
     })
 }
 
-/// The field types Suoja keeps.
-const FIELD_TYPES: &[&str] = &[
-    "text",
-    "textarea",
-    "checkbox",
-    "date",
-    "integer",
-    "decimal",
-    "regexp",
-    "tagger",
-    "dropdown",
-    "multiselect",
-];
+/// Whether Suoja keeps ticket fields of this type (Zendesk's `dropdown` is its `tagger`).
+fn kept(kind: &str) -> bool {
+    kind == "dropdown" || Owner::Ticket.types().contains(&kind)
+}
 
 /// A custom ticket field (`Ok(None)`: one of the built-in fields every ticket has here).
 pub fn ticket_field(v: &Value) -> Result<Option<FieldInput>, String> {
     let kind = text(v, "type").unwrap_or_default();
-    if flag(v, "removable") == Some(false) && !FIELD_TYPES.contains(&kind) || is_builtin(kind) {
+    if flag(v, "removable") == Some(false) && !kept(kind) || is_builtin(kind) {
         return Ok(None);
     }
-    if !FIELD_TYPES.contains(&kind) {
+    if !kept(kind) {
         return Err(format!("type: {kind} fields are not kept here"));
     }
     let title = text(v, "title").ok_or("title: blank")?;
