@@ -213,6 +213,7 @@ engine_test_configured!(
         assert_eq!(s, StatusCode::OK);
         // Each node writes its own reads (every few hundred milliseconds; at once here).
         b.privacy.flush_consultations().await.unwrap();
+        app.privacy().flush_consultations().await.unwrap();
 
         let (s, v) = app
             .post(
