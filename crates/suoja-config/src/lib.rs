@@ -44,6 +44,12 @@ pub struct Settings {
     pub data_dir: PathBuf,
     /// `sqlite://…` or `postgres://…`; defaults to `sqlite://DATA_DIR/suoja.db`.
     pub database_url: Option<String>,
+    /// Where files' bytes (attachments, recordings) go, sealed: `database`, a local directory
+    /// (`file:///abs/path`), or an S3-compatible service (`s3://bucket/prefix`, its endpoint and
+    /// credentials from the `AWS_*` environment). Default: `DATA_DIR/blobs` on SQLite (the
+    /// installation stays one directory), the database on PostgreSQL (nodes on other machines
+    /// share no local directory: give them an `s3://` store).
+    pub blob_url: Option<String>,
     /// Address to listen on.
     pub listen: SocketAddr,
     /// File holding the 64-hex-character root key; created on first start when missing.
@@ -188,6 +194,7 @@ impl Default for Settings {
         Self {
             data_dir: PathBuf::from("suoja-data"),
             database_url: None,
+            blob_url: None,
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             root_key_file: None,
             region: "eu".into(),
@@ -249,6 +256,9 @@ impl Default for Settings {
 pub const DEFAULT_TOML: &str = r#"# Suoja configuration. Every key can also be set as SUOJA_<KEY> in the environment.
 # data_dir = "suoja-data"                       # SQLite database, root key file, local state
 # database_url = "sqlite://suoja-data/suoja.db" # or postgres://user:pass@host/db
+# blob_url: where files go, sealed: "database", "file:///abs/dir" or "s3://bucket/prefix" (AWS_ENDPOINT,
+#   AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY from the environment); default: DATA_DIR/blobs
+#   on SQLite, the database on PostgreSQL
 # listen = "127.0.0.1:8080"
 # root_key_file = "suoja-data/root.key"         # or set SUOJA_ROOT_KEY (64 hex characters)
 # region = "eu"
@@ -444,6 +454,9 @@ impl Settings {
         if let Some(v) = parse_env("SUOJA_KEY_BACKUP_DAYS", "key_backup_days")? {
             s.key_backup_days = v;
         }
+        if let Some(v) = env("SUOJA_BLOB_URL") {
+            s.blob_url = Some(v);
+        }
         if let Some(v) = env("SUOJA_ERASURE_LEDGER_FILE") {
             s.erasure_ledger_file = Some(PathBuf::from(v));
         }
@@ -638,6 +651,19 @@ impl Settings {
         self.database_url
             .clone()
             .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("suoja.db").display()))
+    }
+
+    /// The blob store in effect (see `blob_url`).
+    pub fn blob_url(&self) -> String {
+        match &self.blob_url {
+            Some(u) => u.clone(),
+            None if self.database_url().starts_with("sqlite:") => {
+                let dir = self.data_dir.join("blobs");
+                let abs = std::path::absolute(&dir).unwrap_or(dir);
+                format!("file://{}", abs.display())
+            }
+            None => "database".into(),
+        }
     }
 
     /// The root key file in effect.

@@ -19,7 +19,13 @@ impl Helpdesk {
             .await?
             .filter(|m| m.ticket_id == ticket.0)
             .ok_or(HelpdeskError::NotFound("Message"))?;
-        let raw = self.vault.decrypt(&mut c, scope.tenant, &m.raw_enc).await?;
+        let sealed = self
+            .db
+            .blobs()
+            .content(m.blob_key.as_deref(), m.raw_enc)
+            .await?
+            .ok_or(HelpdeskError::NotFound("Message"))?;
+        let raw = self.vault.decrypt(&mut c, scope.tenant, &sealed).await?;
         self.consulted(scope, &[UserId(m.user_id)], "mail.original_viewed", "support");
         Ok(Personal::new(raw))
     }

@@ -78,17 +78,13 @@ impl Helpdesk {
             .ok_or(HelpdeskError::Unauthorized)?;
         let name_enc = crypt::seal(&self.vault, tx, scope.tenant, user.key_id, &file_name).await?;
         let content_enc = self.vault.encrypt(tx, scope.tenant, user.key_id, bytes).await?;
-        suoja_store::attachments::insert(
+        self.insert_file(
             tx,
-            scope.tenant,
+            scope,
             user.key_id,
-            scope.actor,
             suoja_store::attachments::Holder::Upload(&hash),
-            name_enc,
-            content_type,
-            suoja_core::num::to_i64(bytes.len()),
+            (name_enc, content_type, bytes.len()),
             content_enc,
-            now,
         )
         .await?;
         let rows = suoja_store::attachments::by_token(tx, scope.tenant, &hash).await?;
@@ -148,20 +144,49 @@ impl Helpdesk {
             }
             let name_enc = crypt::seal(&self.vault, c, scope.tenant, key, &f.file_name).await?;
             let content_enc = self.vault.encrypt(c, scope.tenant, key, bytes).await?;
-            suoja_store::attachments::insert(
+            self.insert_file(
                 c,
-                scope.tenant,
+                scope,
                 key,
-                scope.actor,
                 suoja_store::attachments::Holder::Comment(ticket, comment),
-                name_enc,
-                &f.content_type,
-                suoja_core::num::to_i64(bytes.len()),
+                (name_enc, &f.content_type, bytes.len()),
                 content_enc,
-                now,
             )
             .await?;
         }
+        Ok(())
+    }
+
+    /// Writes one file's row, its sealed content in the blob store when one is configured (the
+    /// blob is put first; if the row cannot be written it is deleted again).
+    async fn insert_file(
+        &self,
+        c: &mut Conn,
+        scope: &Scope,
+        key: KeyId,
+        holder: suoja_store::attachments::Holder<'_>,
+        (name_enc, content_type, len): (Vec<u8>, &str, usize),
+        content_enc: Vec<u8>,
+    ) -> Result<()> {
+        let blobs = self.db.blobs();
+        let content = suoja_store::attachments::Content::store(blobs, scope.tenant, content_enc).await?;
+        let written = suoja_store::attachments::insert(
+            c,
+            scope.tenant,
+            key,
+            scope.actor,
+            holder,
+            name_enc,
+            content_type,
+            suoja_core::num::to_i64(len),
+            content.clone(),
+            self.now(),
+        )
+        .await;
+        if written.is_err() {
+            content.discard(blobs).await;
+        }
+        written?;
         Ok(())
     }
 
@@ -177,13 +202,19 @@ impl Helpdesk {
             if r.key_id != key {
                 let v = &self.vault;
                 let name = v.decrypt(c, scope.tenant, &r.file_name_enc).await?;
-                let content_enc = suoja_store::attachments::content(c, scope.tenant, r.id)
+                let blobs = self.db.blobs();
+                let content_enc = suoja_store::attachments::content(c, blobs, scope.tenant, r.id)
                     .await?
                     .ok_or(HelpdeskError::NotFound("Attachment"))?;
                 let content = v.decrypt(c, scope.tenant, &content_enc).await?;
                 let name_enc = v.encrypt(c, scope.tenant, key, &name).await?;
                 let content_enc = v.encrypt(c, scope.tenant, key, &content).await?;
-                suoja_store::attachments::rekey(c, scope.tenant, r.id, key, name_enc, content_enc).await?;
+                let content = suoja_store::attachments::Content::store(blobs, scope.tenant, content_enc).await?;
+                let written = suoja_store::attachments::rekey(c, scope.tenant, r.id, key, name_enc, content.clone()).await;
+                if written.is_err() {
+                    content.discard(blobs).await;
+                }
+                written?;
             }
         }
         suoja_store::attachments::bind(c, scope.tenant, &hash, ticket, comment).await?;
@@ -212,7 +243,7 @@ impl Helpdesk {
         if !visible {
             return Err(HelpdeskError::NotFound("Attachment"));
         }
-        let content_enc = suoja_store::attachments::content(&mut c, scope.tenant, id)
+        let content_enc = suoja_store::attachments::content(&mut c, self.db.blobs(), scope.tenant, id)
             .await?
             .ok_or(HelpdeskError::NotFound("Attachment"))?;
         let bytes = self.vault.decrypt(&mut c, scope.tenant, &content_enc).await?;

@@ -372,17 +372,28 @@ impl Mailroom {
             None => None,
         }
         .unwrap_or(sender.key_id);
+        let blobs = hd.db().blobs();
+        let sealed = v.encrypt(&mut tx, tenant, key, raw).await?;
+        let content = suoja_store::blobs::Content::store(blobs, tenant, sealed).await?;
+        let (raw_enc, blob_key) = content.clone().into_columns();
         let row = MailRow {
             id: 0,
             user_id: sender.id.0,
             ticket_id: ticket,
             comment_id: comment_id.map(|c| c.0),
             key_id: key.0,
-            raw_enc: v.encrypt(&mut tx, tenant, key, raw).await?,
+            raw_enc,
+            blob_key,
             size: suoja_core::num::to_i64(raw.len()),
             created_at: now,
         };
-        let mail_id = suoja_store::mail::insert(&mut tx, tenant, &row, &dedupe).await?;
+        let mail_id = match suoja_store::mail::insert(&mut tx, tenant, &row, &dedupe).await {
+            Ok(id) => id,
+            Err(e) => {
+                content.discard(blobs).await;
+                return Err(e.into());
+            }
+        };
         let recipients: Vec<i64> = ccs.iter().map(|u| u.0).collect();
         suoja_store::mail::add_recipients(&mut tx, tenant, mail_id, &recipients).await?;
         if let Some(id) = &m.message_id {

@@ -704,6 +704,9 @@ pub const TABLES: &[Table] = &[
             sealed("content_enc", Category::File),
             col("created_at"),
             col("redacted_at"),
+            // The random name of the blob holding `content_enc` when files go to a blob store
+            // (the blob is the same ciphertext, deleted with the row: see `blob_trash`).
+            col("blob_key"),
         ],
     },
     Table {
@@ -869,6 +872,8 @@ pub const TABLES: &[Table] = &[
                 text: None,
             },
             sealed("raw_enc", Category::File),
+            // The blob holding `raw_enc` when files go to a blob store (see `blob_trash`).
+            col("blob_key"),
             col("size"),
             col("created_at"),
         ],
@@ -1096,6 +1101,8 @@ pub const TABLES: &[Table] = &[
                 storage: Storage::PackageSealed,
                 text: None,
             },
+            // The blob holding `content_enc` when files go to a blob store (see `blob_trash`).
+            col("blob_key"),
         ],
     },
     Table {
@@ -1208,6 +1215,17 @@ pub const TABLES: &[Table] = &[
         retention_fi: "vuokralaisen koko elinkaaren ajan, jotta myöhempi tuonti ei palauta poistettua henkilöä (vain tunnuksia)",
         derived: false,
         columns: &[col("tenant_id"), col("source"), col("kind"), col("source_id"), col("local_id")],
+    },
+    Table {
+        name: "blob_trash",
+        purpose: "Blobs of deleted or replaced files waiting to be deleted from the blob store and checked gone (random names only)",
+        purpose_fi: "Poistettujen tai korvattujen tiedostojen blobit, jotka odottavat poistoa tallennuspalvelusta ja sen tarkistusta (vain satunnaisia nimiä)",
+        subjects: &[],
+        erasure: Erasure::Keep,
+        retention: "until the blob is deleted (seconds)",
+        retention_fi: "kunnes blob on poistettu (sekunteja)",
+        derived: false,
+        columns: &[col("id"), col("tenant_id"), col("blob_key")],
     },
     Table {
         name: "import_checkpoints",

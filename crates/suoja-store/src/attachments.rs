@@ -30,9 +30,13 @@ pub struct AttachmentRow {
     pub created_at: Timestamp,
     /// When its content was redacted (the row stays as a placeholder).
     pub redacted_at: Option<Timestamp>,
+    /// The blob holding its content, when it is in the blob store (see `blobs`).
+    pub blob_key: Option<String>,
 }
 
-const COLS: &str = "id, key_id, uploader_id, ticket_id, comment_id, file_name_enc, content_type, size, created_at, redacted_at";
+const COLS: &str = "id, key_id, uploader_id, ticket_id, comment_id, file_name_enc, content_type, size, created_at, redacted_at, blob_key";
+
+pub use crate::blobs::Content;
 
 fn from_row(r: &sqlx::any::AnyRow) -> Result<AttachmentRow> {
     Ok(AttachmentRow {
@@ -46,6 +50,7 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<AttachmentRow> {
         size: i64_(r, "size")?,
         created_at: Timestamp(i64_(r, "created_at")?),
         redacted_at: opt_i64(r, "redacted_at")?.map(Timestamp),
+        blob_key: crate::row::opt_text(r, "blob_key")?,
     })
 }
 
@@ -70,14 +75,15 @@ pub async fn insert(
     file_name_enc: Vec<u8>,
     content_type: &str,
     size: i64,
-    content_enc: Vec<u8>,
+    content: Content,
     now: Timestamp,
 ) -> Result<AttachmentId> {
     let (token_hash, ticket, comment) = match holder {
         Holder::Upload(h) => (Some(h.to_vec()), None, None),
         Holder::Comment(t, cm) => (None, Some(t.0), Some(cm.0)),
     };
-    let id: i64 = sqlx::query_scalar("INSERT INTO attachments (tenant_id, key_id, uploader_id, upload_token_hash, ticket_id, comment_id, file_name_enc, content_type, size, content_enc, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id")
+    let (content_enc, blob_key) = content.into_columns();
+    let id: i64 = sqlx::query_scalar("INSERT INTO attachments (tenant_id, key_id, uploader_id, upload_token_hash, ticket_id, comment_id, file_name_enc, content_type, size, content_enc, created_at, blob_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id")
         .bind(tenant.0)
         .bind(key.0)
         .bind(uploader.0)
@@ -89,6 +95,7 @@ pub async fn insert(
         .bind(size)
         .bind(content_enc)
         .bind(now.0)
+        .bind(blob_key)
         .fetch_one(c)
         .await?;
     Ok(AttachmentId(id))
@@ -135,13 +142,17 @@ pub async fn by_id(c: &mut Conn, tenant: TenantId, id: AttachmentId) -> Result<O
     row.as_ref().map(from_row).transpose()
 }
 
-/// One attachment's encrypted content.
-pub async fn content(c: &mut Conn, tenant: TenantId, id: AttachmentId) -> Result<Option<Vec<u8>>> {
-    Ok(sqlx::query_scalar("SELECT content_enc FROM attachments WHERE tenant_id = $1 AND id = $2")
+/// One attachment's encrypted content, from the row or its blob.
+pub async fn content(c: &mut Conn, blobs: &crate::blobs::Blobs, tenant: TenantId, id: AttachmentId) -> Result<Option<Vec<u8>>> {
+    let row: Option<(Vec<u8>, Option<String>)> = sqlx::query_as("SELECT content_enc, blob_key FROM attachments WHERE tenant_id = $1 AND id = $2")
         .bind(tenant.0)
         .bind(id.0)
         .fetch_optional(c)
-        .await?)
+        .await?;
+    match row {
+        Some((inline, key)) => blobs.content(key.as_deref(), inline).await,
+        None => Ok(None),
+    }
 }
 
 /// Deletes the files of a ticket.
@@ -154,22 +165,24 @@ pub async fn delete_for_ticket(c: &mut Conn, tenant: TenantId, ticket: TicketId)
         .rows_affected())
 }
 
-/// Re-seals an attachment under another key.
-pub async fn rekey(c: &mut Conn, tenant: TenantId, id: AttachmentId, key: KeyId, file_name_enc: Vec<u8>, content_enc: Vec<u8>) -> Result<()> {
-    sqlx::query("UPDATE attachments SET key_id = $3, file_name_enc = $4, content_enc = $5 WHERE tenant_id = $1 AND id = $2")
+/// Re-seals an attachment under another key (a blob it had goes into the trash).
+pub async fn rekey(c: &mut Conn, tenant: TenantId, id: AttachmentId, key: KeyId, file_name_enc: Vec<u8>, content: Content) -> Result<()> {
+    let (content_enc, blob_key) = content.into_columns();
+    sqlx::query("UPDATE attachments SET key_id = $3, file_name_enc = $4, content_enc = $5, blob_key = $6 WHERE tenant_id = $1 AND id = $2")
         .bind(tenant.0)
         .bind(id.0)
         .bind(key.0)
         .bind(file_name_enc)
         .bind(content_enc)
+        .bind(blob_key)
         .execute(c)
         .await?;
     Ok(())
 }
 
-/// Replaces an attachment's content by `content_enc` (an empty file, sealed), keeping the row as
-/// a placeholder with the given name, type and size. Returns whether it changed (false when
-/// already redacted).
+/// Replaces an attachment's content by `content_enc` (an empty file, sealed, in the row; a blob
+/// it had goes into the trash), keeping the row as a placeholder with the given name, type and
+/// size. Returns whether it changed (false when already redacted).
 #[allow(clippy::too_many_arguments, reason = "one argument per column written; a struct would only rename them")]
 pub async fn redact(
     c: &mut Conn,
@@ -182,7 +195,7 @@ pub async fn redact(
     now: Timestamp,
 ) -> Result<bool> {
     let done = sqlx::query(
-        "UPDATE attachments SET file_name_enc = $3, content_type = $4, size = $5, content_enc = $6, redacted_at = $7 WHERE tenant_id = $1 AND id = $2 AND redacted_at IS NULL",
+        "UPDATE attachments SET file_name_enc = $3, content_type = $4, size = $5, content_enc = $6, redacted_at = $7, blob_key = NULL WHERE tenant_id = $1 AND id = $2 AND redacted_at IS NULL",
     )
     .bind(tenant.0)
     .bind(id.0)

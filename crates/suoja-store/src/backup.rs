@@ -144,6 +144,53 @@ async fn open_file(path: &Path) -> Result<Db> {
     .await
 }
 
+/// Puts the files a snapshot's rows keep in the blob store into the snapshot itself (`data`, a
+/// SQLite file written by [`snapshot`]): each blob's bytes into its row, which then names no
+/// blob, so a backup holds everything it needs and a restore brings the files back inline (the
+/// server moves them into its own store after). Another installation's store is never told to
+/// delete anything by a restored copy: the trash rows this writes are taken out again. A blob
+/// already gone (its row was deleted after the snapshot) leaves the row's content empty.
+/// Returns the files put in and those missing.
+pub async fn inline_blobs(data: &Path, blobs: &crate::blobs::Blobs) -> Result<(u64, u64)> {
+    let db = open_file(data).await?;
+    let done = async {
+        let mut c = db.begin().await?;
+        let trash_before: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM blob_trash").fetch_one(&mut *c).await?;
+        let (mut inlined, mut missing) = (0, 0);
+        for h in crate::blobs::HELD {
+            let named: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT blob_key FROM {} WHERE blob_key IS NOT NULL", h.table)))
+                .fetch_all(&mut *c)
+                .await?;
+            for key in named {
+                let bytes = match blobs.get(&key).await? {
+                    Some(b) => {
+                        inlined += 1;
+                        b
+                    }
+                    None => {
+                        missing += 1;
+                        Vec::new()
+                    }
+                };
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "UPDATE {} SET {} = $2, blob_key = NULL WHERE blob_key = $1",
+                    h.table, h.column
+                )))
+                .bind(key)
+                .bind(bytes)
+                .execute(&mut *c)
+                .await?;
+            }
+        }
+        sqlx::query("DELETE FROM blob_trash WHERE id > $1").bind(trash_before).execute(&mut *c).await?;
+        c.commit().await?;
+        Ok::<_, StoreError>((inlined, missing))
+    }
+    .await;
+    db.close().await;
+    done
+}
+
 /// A snapshot's result: rows per table, the schema version, the engine.
 pub type Snapshot = (Vec<(String, u64)>, i64, Engine);
 

@@ -228,6 +228,8 @@ pub struct Db {
     read: AnyPool,
     /// SQLite: the writer's group commit.
     group: std::sync::Arc<crate::group::Group>,
+    /// Where files' bytes go (the database itself unless [`Db::with_blobs`] says otherwise).
+    blobs: crate::blobs::Blobs,
 }
 
 /// Every SQLite connection's settings. `temp_store = MEMORY`: a statement journal (the page
@@ -318,6 +320,7 @@ impl Db {
                     write,
                     read,
                     group: crate::group::Group::new(options.acquire_timeout),
+                    blobs: crate::blobs::Blobs::in_database(),
                 }
             }
             Engine::Postgres => {
@@ -331,6 +334,7 @@ impl Db {
                     write: pool.clone(),
                     read: pool,
                     group: crate::group::Group::new(options.acquire_timeout),
+                    blobs: crate::blobs::Blobs::in_database(),
                 }
             }
         };
@@ -350,6 +354,18 @@ impl Db {
     /// The engine behind this `Db`.
     pub fn engine(&self) -> Engine {
         self.engine
+    }
+
+    /// This database with files' bytes kept in `blobs`.
+    #[must_use]
+    pub fn with_blobs(mut self, blobs: crate::blobs::Blobs) -> Self {
+        self.blobs = blobs;
+        self
+    }
+
+    /// Where files' bytes are kept.
+    pub fn blobs(&self) -> &crate::blobs::Blobs {
+        &self.blobs
     }
 
     /// Starts a write transaction. On SQLite it joins the writer's group commit: requests

@@ -31,6 +31,9 @@ pub enum StoreError {
     /// Configuration handed to the store is wrong.
     #[error("{0}")]
     Config(String),
+    /// The blob store failed (names keys, never contents); it may be tried again.
+    #[error("blob store: {0}")]
+    Blob(String),
 }
 
 impl StoreError {
@@ -38,7 +41,7 @@ impl StoreError {
     pub fn kind(&self) -> ErrorKind {
         match self {
             StoreError::Duplicate(_) => ErrorKind::Conflict,
-            StoreError::Unavailable(_) | StoreError::CommitFailed(_) => ErrorKind::Unavailable,
+            StoreError::Unavailable(_) | StoreError::CommitFailed(_) | StoreError::Blob(_) => ErrorKind::Unavailable,
             StoreError::Database(_) | StoreError::Migration { .. } | StoreError::Corrupt(_) | StoreError::Config(_) => ErrorKind::Internal,
         }
     }

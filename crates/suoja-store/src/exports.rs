@@ -211,7 +211,7 @@ pub async fn fail_dead_builds(c: &mut Conn, tenant: TenantId, subject: i64, aliv
 }
 
 /// One chunk of a package, as it is stored.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Chunk<'a> {
     /// The package.
     pub package: &'a str,
@@ -219,8 +219,8 @@ pub struct Chunk<'a> {
     pub subject: i64,
     /// Its place, from 0.
     pub seq: i64,
-    /// The sealed chunk.
-    pub content_enc: &'a [u8],
+    /// The sealed chunk, for its row or already a blob.
+    pub content: crate::blobs::Content,
     /// The package's plaintext size with this chunk.
     pub size_so_far: i64,
 }
@@ -243,12 +243,14 @@ pub async fn insert_chunk(c: &mut Conn, tenant: TenantId, chunk: Chunk<'_>, atte
     if !mine {
         return Ok(false);
     }
-    sqlx::query("INSERT INTO export_chunks (tenant_id, package_id, subject_id, seq, content_enc) VALUES ($1, $2, $3, $4, $5)")
+    let (content_enc, blob_key) = chunk.content.into_columns();
+    sqlx::query("INSERT INTO export_chunks (tenant_id, package_id, subject_id, seq, content_enc, blob_key) VALUES ($1, $2, $3, $4, $5, $6)")
         .bind(tenant.0)
         .bind(chunk.package)
         .bind(chunk.subject)
         .bind(chunk.seq)
-        .bind(chunk.content_enc)
+        .bind(content_enc)
+        .bind(blob_key)
         .execute(c)
         .await?;
     Ok(true)
@@ -312,15 +314,19 @@ async fn fail_building(c: &mut Conn, tenant: TenantId, package: &str, and: &'sta
     Ok(())
 }
 
-/// One chunk's ciphertext.
-pub async fn chunk(c: &mut Conn, tenant: TenantId, package: &str, seq: i64) -> Result<Option<Vec<u8>>> {
-    let r = sqlx::query("SELECT content_enc FROM export_chunks WHERE tenant_id = $1 AND package_id = $2 AND seq = $3")
-        .bind(tenant.0)
-        .bind(package)
-        .bind(seq)
-        .fetch_optional(c)
-        .await?;
-    r.as_ref().map(|r| bytes(r, "content_enc")).transpose()
+/// One chunk's ciphertext, from its row or its blob.
+pub async fn chunk(c: &mut Conn, blobs: &crate::blobs::Blobs, tenant: TenantId, package: &str, seq: i64) -> Result<Option<Vec<u8>>> {
+    let r: Option<(Vec<u8>, Option<String>)> =
+        sqlx::query_as("SELECT content_enc, blob_key FROM export_chunks WHERE tenant_id = $1 AND package_id = $2 AND seq = $3")
+            .bind(tenant.0)
+            .bind(package)
+            .bind(seq)
+            .fetch_optional(c)
+            .await?;
+    match r {
+        Some((inline, key)) => blobs.content(key.as_deref(), inline).await,
+        None => Ok(None),
+    }
 }
 
 /// Counts a download.

@@ -260,9 +260,18 @@ fn any_filled(columns: &[&str]) -> Result<Option<String>> {
     Ok((!columns.is_empty()).then(|| columns.iter().map(|c| format!("{c} IS NOT NULL")).collect::<Vec<_>>().join(" OR ")))
 }
 
-/// One file column's stored (sealed) value: `column` of the row of `table` whose `id` is `id`.
-pub async fn file(c: &mut Conn, tenant: TenantId, table: &str, column: &str, id: i64) -> Result<Option<Vec<u8>>> {
+/// One file column's stored (sealed) value: `column` of the row of `table` whose `id` is `id`,
+/// read from its blob when the table keeps its files in the blob store.
+pub async fn file(c: &mut Conn, blobs: &crate::blobs::Blobs, tenant: TenantId, table: &str, column: &str, id: i64) -> Result<Option<Vec<u8>>> {
     checked(table, column)?;
+    if crate::blobs::is_held(table, column) {
+        let sql = format!("SELECT {column}, blob_key FROM {table} WHERE tenant_id = $1 AND id = $2");
+        let r: Option<(Vec<u8>, Option<String>)> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(tenant.0).bind(id).fetch_optional(c).await?;
+        return match r {
+            Some((inline, key)) => blobs.content(key.as_deref(), inline).await,
+            None => Ok(None),
+        };
+    }
     let sql = format!("SELECT {column} FROM {table} WHERE tenant_id = $1 AND id = $2");
     let r = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.0).bind(id).fetch_optional(c).await?;
     Ok(r.and_then(|r| r.try_get::<Option<Vec<u8>>, _>(0).ok().flatten()))

@@ -5,6 +5,7 @@
 pub mod attachments;
 pub mod backup;
 pub mod backup_targets;
+pub mod blobs;
 pub mod breaches;
 pub mod cluster;
 pub mod comments;

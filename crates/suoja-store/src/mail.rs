@@ -20,15 +20,17 @@ pub struct MailRow {
     pub comment_id: Option<i64>,
     /// The key it is sealed under (its comment's).
     pub key_id: i64,
-    /// The raw message, sealed.
+    /// The raw message, sealed (empty when it is a blob).
     pub raw_enc: Vec<u8>,
+    /// The blob holding the sealed message, when it is in the blob store.
+    pub blob_key: Option<String>,
     /// Its size in bytes.
     pub size: i64,
     /// Received.
     pub created_at: Timestamp,
 }
 
-const COLS: &str = "id, user_id, ticket_id, comment_id, key_id, raw_enc, size, created_at";
+const COLS: &str = "id, user_id, ticket_id, comment_id, key_id, raw_enc, size, created_at, blob_key";
 
 fn row(r: &sqlx::any::AnyRow) -> Result<MailRow> {
     Ok(MailRow {
@@ -38,6 +40,7 @@ fn row(r: &sqlx::any::AnyRow) -> Result<MailRow> {
         comment_id: opt_i64(r, "comment_id")?,
         key_id: i64_(r, "key_id")?,
         raw_enc: bytes(r, "raw_enc")?,
+        blob_key: crate::row::opt_text(r, "blob_key")?,
         size: i64_(r, "size")?,
         created_at: Timestamp(i64_(r, "created_at")?),
     })
@@ -57,7 +60,7 @@ pub async fn seen(c: &mut Conn, tenant: TenantId, dedupe_hash: &[u8]) -> Result<
 /// Stores a message received.
 pub async fn insert(c: &mut Conn, tenant: TenantId, m: &MailRow, dedupe_hash: &[u8]) -> Result<i64> {
     Ok(sqlx::query_scalar(
-        "INSERT INTO mail_messages (tenant_id, user_id, ticket_id, comment_id, key_id, dedupe_hash, raw_enc, size, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+        "INSERT INTO mail_messages (tenant_id, user_id, ticket_id, comment_id, key_id, dedupe_hash, raw_enc, size, created_at, blob_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
     )
     .bind(tenant.0)
     .bind(m.user_id)
@@ -68,6 +71,7 @@ pub async fn insert(c: &mut Conn, tenant: TenantId, m: &MailRow, dedupe_hash: &[
     .bind(m.raw_enc.clone())
     .bind(m.size)
     .bind(m.created_at.0)
+    .bind(m.blob_key.clone())
     .fetch_one(c)
     .await?)
 }

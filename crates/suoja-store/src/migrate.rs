@@ -219,6 +219,18 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0034_erasure_log_window.sql"),
         postgres: include_str!("../migrations/postgres/0034_erasure_log_window.sql"),
     },
+    Migration {
+        version: 35,
+        name: "blobs",
+        sqlite: include_str!("../migrations/sqlite/0035_blobs.sql"),
+        postgres: include_str!("../migrations/postgres/0035_blobs.sql"),
+    },
+    Migration {
+        version: 36,
+        name: "more_blobs",
+        sqlite: include_str!("../migrations/sqlite/0036_more_blobs.sql"),
+        postgres: include_str!("../migrations/postgres/0036_more_blobs.sql"),
+    },
 ];
 
 /// A migration no release has, applied only when asked (`DbOptions::rehearsal_migration`): the
@@ -379,9 +391,9 @@ mod tests {
         assert!(rows[0].2.contains(r#"{"field":"status","value":"closed"}"#), "{rows:?}");
     }
 
-    /// Version 13 rebuilds SQLite's `attachments` with the content last: the rows, their ids and
-    /// the AUTOINCREMENT counter (past a deleted file's id) survive it, and the content is the
-    /// last column.
+    /// Versions 13 and 35 rebuild SQLite's `attachments` with the content last: the rows, their
+    /// ids and the AUTOINCREMENT counter (past a deleted file's id) survive it, and the content
+    /// is the last column.
     #[tokio::test]
     async fn rebuilding_attachments_keeps_rows_ids_and_the_counter() {
         let mut c = migrated_before(13).await;
@@ -427,7 +439,9 @@ mod tests {
                 .fetch_all(&mut c)
                 .await
                 .unwrap();
-        assert_eq!(indexes.len(), 6, "{indexes:?}");
+        // Its six, and version 35's on `blob_key` (35 rebuilds it again, `blob_key` before the
+        // content).
+        assert_eq!(indexes.len(), 7, "{indexes:?}");
         let leftover: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sqlite_sequence WHERE name <> 'attachments' AND name LIKE 'attachments%'")
             .fetch_one(&mut c)
             .await

@@ -102,7 +102,9 @@ pub async fn open_with_clock(settings: &Settings, clock: Arc<dyn suoja_core::Clo
         rehearsal_migration: cfg!(debug_assertions) && std::env::var_os("SUOJA_TEST_REHEARSAL_MIGRATION").is_some(),
         ..DbOptions::default()
     };
-    let db = Db::connect(&url, &opts).await.context("opening the database")?;
+    let blobs = suoja_store::blobs::Blobs::open(&settings.blob_url()).context("opening the blob store (blob_url)")?;
+    tracing::debug!(store = blobs.describe(), "files are kept here");
+    let db = Db::connect(&url, &opts).await.context("opening the database")?.with_blobs(blobs);
     let vault = Vault::new(root);
     // Keys wrapped before their ids were bound in are re-wrapped once, before any is used.
     let mut tx = db.begin().await.context("opening the database")?;

@@ -257,6 +257,20 @@ pub async fn backup(settings: &Settings, root: &Path) -> anyhow::Result<Summary>
             .await
             .context("copying the database")?;
     rows_bar.finish_and_clear();
+    // Files in the blob store go into the backup with their rows.
+    let blobs = suoja_store::blobs::Blobs::open(&settings.blob_url()).context("opening the blob store (blob_url)")?;
+    if blobs.is_external() {
+        let (inlined, missing) = suoja_store::backup::inline_blobs(&data_db, &blobs)
+            .await
+            .context("copying files from the blob store")?;
+        if missing > 0 {
+            tracing::warn!(
+                files = inlined,
+                missing,
+                "files deleted after the snapshot was taken are left empty in the backup"
+            );
+        }
+    }
     let engine = match engine {
         suoja_store::Engine::Sqlite => "sqlite",
         suoja_store::Engine::Postgres => "postgres",

@@ -12,7 +12,8 @@
 //! nodes can run this side by side and a crash loses nothing. The cluster loop writes this node's
 //! heartbeat and counts the nodes serving the database; work that must run once per interval
 //! across them all (the retention sweep and the hourly automations) is run by whichever node
-//! takes that interval's turn.
+//! takes that interval's turn. The blob loop deletes the blobs of deleted files, moves files
+//! still in the database into a configured blob store, and sweeps blobs no file names.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -49,10 +50,12 @@ pub async fn run(privacy: Privacy, node: Arc<Node>, retention_every: Duration, m
     let mail = mail.map(|m| tokio::spawn(mail_loop(m, stop.clone())));
     let automations = tokio::spawn(automations_loop(privacy.helpdesk().clone(), node.clone(), stop.clone()));
     let cluster = tokio::spawn(cluster_loop(privacy.helpdesk().clone(), node.clone(), stop.clone()));
+    let blobs = tokio::spawn(blob_loop(privacy.helpdesk().clone(), node.clone(), stop.clone()));
     privacy_work(&privacy, &node, retention_every, stop).await;
     let _ = deliveries.await;
     let _ = automations.await;
     let _ = cluster.await;
+    let _ = blobs.await;
     if let Some(m) = mail {
         let _ = m.await;
     }
@@ -314,6 +317,59 @@ async fn automations_loop(hd: suoja_helpdesk::Helpdesk, node: Arc<Node>, mut sto
         let stopping = stop.clone();
         if let Err(e) = hd.run_automations_until(&move || *stopping.borrow()).await {
             tracing::warn!(error = %e, "running the automations failed");
+        }
+    }
+}
+
+/// How often blobs left without a row are looked for.
+const BLOB_ORPHANS_EVERY: Duration = Duration::from_secs(3_600);
+
+/// How old a blob without a row must be to be taken for an orphan (an upload still in its
+/// transaction has put its blob but not yet committed its row).
+const BLOB_ORPHAN_AGE_MS: i64 = 86_400_000;
+
+/// Keeps the blob store in step with the database, apart from the privacy work (a slow store
+/// never delays an erasure's own steps): every two seconds deletes the blobs whose rows went
+/// (checking each is gone), moves files still kept in the database into the store until none
+/// is left, and hourly — one node per hour across the cluster — deletes blobs no row names
+/// that are a day old (an upload whose transaction failed after its blob was put).
+async fn blob_loop(hd: suoja_helpdesk::Helpdesk, node: Arc<Node>, mut stop: watch::Receiver<bool>) {
+    let db = hd.db().clone();
+    let blobs = db.blobs().clone();
+    if !blobs.is_external() {
+        return;
+    }
+    let mut tick = tokio::time::interval(Duration::from_secs(2));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut moving = true;
+    let mut last_asked = Instant::now();
+    loop {
+        if !tick_or_stop(&mut tick, &mut stop).await {
+            break;
+        }
+        match blobs.empty_all_trash(&db, None).await {
+            Ok(n) if n > 0 => tracing::info!(blobs = n, "blobs of deleted files deleted"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "deleting the blobs of deleted files failed"),
+        }
+        if moving {
+            match suoja_store::blobs::move_into_store(&db, 100).await {
+                Ok(0) => moving = false,
+                Ok(n) => tracing::info!(files = n, "files moved from the database into the blob store"),
+                Err(e) => tracing::warn!(error = %e, "moving files into the blob store failed"),
+            }
+        }
+        if last_asked.elapsed() < Duration::from_secs(60) {
+            continue;
+        }
+        last_asked = Instant::now();
+        if my_turn(&hd, &node, "blob_orphans", BLOB_ORPHANS_EVERY, FirstTurn::AfterAnInterval).await {
+            let before = Timestamp(hd.now().0 - BLOB_ORPHAN_AGE_MS);
+            match blobs.sweep_orphans(&db, None, before).await {
+                Ok(n) if n > 0 => tracing::info!(blobs = n, "blobs no file names deleted"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "looking for blobs no file names failed"),
+            }
         }
     }
 }

@@ -23,6 +23,7 @@ fn category_name(key: &str) -> String {
         "unassigned_tickets" => "Requests unassigned from the person".into(),
         "tombstoned_comments" => "Comments on other requests (replaced by a removal notice)".into(),
         "attachments" => "Files sent on other requests".into(),
+        "blobs" => "Copies of those files in the file store (deleted and checked gone)".into(),
         "redacted_comments" => "Mentions of the person in other people's messages (redacted)".into(),
         "api_tokens" => "Sign-in sessions and API tokens".into(),
         "redacted_organizations" => "Mentions of the person in organisation notes (redacted)".into(),

@@ -144,9 +144,20 @@ impl Privacy {
         let from = (row.step, row.pass);
         let mut done = parse_done(&row);
         self.fault(&format!("before:{step}"));
+        let mut blob_counts = Counts::new();
         if step == "maintenance" {
             // Engine maintenance cannot run inside a transaction; it is safe to repeat.
             self.maintenance(&plan).await?;
+            // The blobs of the files the steps deleted (their keys went into the trash with
+            // their rows): deleted from the blob store, each checked gone. The read-back counts
+            // what is left of the trash up to here (later entries are other deletions').
+            let mark = {
+                let mut c = self.hd.db().read().await?;
+                suoja_store::blobs::trash_mark(&mut c, tenant).await?
+            };
+            let gone = self.hd.db().blobs().empty_all_trash(self.hd.db(), Some(tenant)).await?;
+            blob_counts.insert("blobs".into(), gone);
+            suoja_core::json::set(&mut done, "blob_trash_mark", json!(mark));
         }
         if step == "profile" && row.request_id.is_some() && plan.profile && plan.held.is_empty() && done.get("confirmation").is_none() {
             // The person asked: they are told it is done while their address still exists.
@@ -163,9 +174,15 @@ impl Privacy {
             "comments" => self.step_comments(&mut tx, tenant, &plan).await?,
             "redactions" => self.step_redactions(&mut tx, tenant, &plan).await?,
             "profile" => self.step_profile(&mut tx, tenant, &plan).await?,
-            "maintenance" => Counts::new(),
+            "maintenance" => blob_counts,
             _ => {
-                let checks = self.read_back(&mut tx, tenant, &plan).await?;
+                let mut checks = self.read_back(&mut tx, tenant, &plan).await?;
+                if !plan.person_held() {
+                    // Deleted files whose blobs are not yet gone from the blob store.
+                    let mark = done.get("blob_trash_mark").and_then(Value::as_i64).unwrap_or(i64::MAX);
+                    let left = suoja_store::blobs::trash_left_upto(&mut tx, tenant, mark).await?;
+                    checks.push(json!({ "store": "blob store", "remaining": left }));
+                }
                 let dirty: Vec<&Value> = checks.iter().filter(|c| c["remaining"].as_i64().unwrap_or(0) > 0).collect();
                 let clean = dirty.is_empty();
                 suoja_core::json::set(&mut done, "checks", json!(checks));

@@ -232,6 +232,10 @@ impl Privacy {
                 tracing::error!(error = %e, "writing a redaction to the erasure ledger file failed");
             }
         }
+        // A redacted file's blob goes now, not at the blob loop's next pass.
+        if let Err(e) = self.hd.db().blobs().empty_all_trash(self.hd.db(), Some(tenant)).await {
+            tracing::warn!(error = %e, "deleting a redacted file's blob failed; the blob loop tries again");
+        }
         self.clear_log().await;
     }
 

@@ -165,6 +165,11 @@ pub async fn verify(config: Option<&std::path::Path>, what: VerifyWhat) -> anyho
             }
             let mut paths = vec![s.data_dir.clone()];
             paths.extend(path);
+            // A local blob store outside the data directory holds files too.
+            let blobs = suoja_store::blobs::Blobs::open(&s.blob_url()).context("opening the blob store (blob_url)")?;
+            if let Some(dir) = blobs.local_dir().filter(|d| !d.starts_with(&s.data_dir)) {
+                paths.push(dir.to_path_buf());
+            }
             if let Some(dir) = postgres_data_dir(&s).await? {
                 paths.push(dir);
             }

@@ -264,7 +264,7 @@ async fn all_ready(ports: &[u16], within: Duration) {
     tokio::time::sleep(Duration::from_millis(700)).await;
 }
 
-fn node_env<'a>(name: &'a str, ledger: &'a str, root_key: &'a str, extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+fn node_env<'a>(name: &'a str, ledger: &'a str, root_key: &'a str, blob: Option<&'a str>, extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
     let mut env = vec![
         ("SUOJA_NODE_NAME", name),
         ("SUOJA_ROOT_KEY", root_key),
@@ -273,6 +273,7 @@ fn node_env<'a>(name: &'a str, ledger: &'a str, root_key: &'a str, extra: &[(&'a
         ("SUOJA_RETENTION_INTERVAL_SECS", "1"),
         ("SUOJA_METRICS_TOKEN", "metrics-secret-for-tests"),
     ];
+    env.extend(blob.map(|b| ("SUOJA_BLOB_URL", b)));
     env.extend_from_slice(extra);
     env
 }
@@ -291,12 +292,19 @@ async fn three_nodes_behind_haproxy_survive_a_killed_node_a_database_restart_and
     // line, and each node copies the others' lines into its file.
     let ledgers: Vec<String> = dirs.iter().map(|d| d.0.join("erasure-ledger.jsonl").display().to_string()).collect();
     let names = ["node-a", "node-b", "node-c"];
+    // Files go to one S3 store all the nodes share (when the run has one; CI does).
+    let blob = crate::blobs::s3_bucket().map(|b| format!("s3://{b}/{}", crate::harness::random_name("cluster-")));
     // Node C dies (SIGKILL, by its own hand) when an erasure it runs reaches the comments step.
     let crash = [("SUOJA_TEST_CRASH_AT", "after:comments")];
     let mut nodes: Vec<Proc> = (0..3)
         .map(|i| {
             let extra: &[(&str, &str)] = if i == 2 { &crash } else { &[] };
-            Proc::start(&dirs[i].0, Some(&db), "node.log", &node_env(names[i], &ledgers[i], &root_key, extra))
+            Proc::start(
+                &dirs[i].0,
+                Some(&db),
+                "node.log",
+                &node_env(names[i], &ledgers[i], &root_key, blob.as_deref(), extra),
+            )
         })
         .collect();
     let ports: Vec<u16> = nodes.iter().map(Proc::port).collect();
@@ -315,6 +323,30 @@ async fn three_nodes_behind_haproxy_survive_a_killed_node_a_database_restart_and
             }
             assert!(Instant::now() < deadline, "node {p} never saw three nodes:\n{m}");
             tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    // A file stored through one node is read through each of the others.
+    if blob.is_some() {
+        let bytes = b"the signed contract, page 1 of 1".repeat(100);
+        let at = |i: usize, path: &str| format!("http://127.0.0.1:{}{path}", ports[i]);
+        let up = req(Method::POST, at(0, "/api/v2/uploads.json?filename=contract.txt"))
+            .header("content-type", "text/plain")
+            .body(bytes.clone());
+        let (s, v) = send(up).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        let token = v["upload"]["token"].as_str().unwrap().to_string();
+        let ticket = json!({"ticket": {"subject": "Contract", "comment": {"body": "attached", "uploads": [token]}}});
+        let (s, v) = send(req(Method::POST, at(0, "/api/v2/tickets.json")).json(&ticket)).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        let id = v["ticket"]["id"].as_i64().unwrap();
+        let (s, v) = send(req(Method::GET, at(1, &format!("/api/v2/tickets/{id}/comments.json")))).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let file = v["comments"][0]["attachments"][0]["id"].as_i64().unwrap();
+        for i in 1..3 {
+            let r = req(Method::GET, at(i, &format!("/api/v2/attachments/{file}/content"))).send().await.unwrap();
+            assert_eq!(r.status(), StatusCode::OK, "node {i}");
+            assert_eq!(r.bytes().await.unwrap().to_vec(), bytes, "node {i} reads the shared store");
         }
     }
 
@@ -419,7 +451,13 @@ async fn three_nodes_behind_haproxy_survive_a_killed_node_a_database_restart_and
     // 2. Node C comes back, to die again in the middle of building an export package.
     phase.set("node back");
     let crash = [("SUOJA_TEST_CRASH_AT", "export:chunk")];
-    nodes[2] = Proc::start_on(ports[2], &dirs[2].0, Some(&db), "node.log", &node_env(names[2], &ledgers[2], &root_key, &crash));
+    nodes[2] = Proc::start_on(
+        ports[2],
+        &dirs[2].0,
+        Some(&db),
+        "node.log",
+        &node_env(names[2], &ledgers[2], &root_key, blob.as_deref(), &crash),
+    );
     all_ready(&ports, Duration::from_secs(30)).await;
     // Ready means its file holds the erasure it was killed in (it reads the database's ledger
     // before it serves).
@@ -506,7 +544,13 @@ async fn three_nodes_behind_haproxy_survive_a_killed_node_a_database_restart_and
 
     // Node C comes back (without a crash) before the database goes away.
     phase.set("node back again");
-    nodes[2] = Proc::start_on(ports[2], &dirs[2].0, Some(&db), "node.log", &node_env(names[2], &ledgers[2], &root_key, &[]));
+    nodes[2] = Proc::start_on(
+        ports[2],
+        &dirs[2].0,
+        Some(&db),
+        "node.log",
+        &node_env(names[2], &ledgers[2], &root_key, blob.as_deref(), &[]),
+    );
     all_ready(&ports, Duration::from_secs(30)).await;
 
     // 3. PostgreSQL stops and starts under the load; the nodes reconnect.
@@ -550,7 +594,7 @@ async fn three_nodes_behind_haproxy_survive_a_killed_node_a_database_restart_and
             &dirs[i].0,
             Some(&db),
             "node.log",
-            &node_env(names[i], &ledgers[i], &root_key, &next_version),
+            &node_env(names[i], &ledgers[i], &root_key, blob.as_deref(), &next_version),
         );
         all_ready(&ports, Duration::from_secs(30)).await;
     }
@@ -879,7 +923,7 @@ async fn export_builds_are_fenced(engine: crate::harness::Engine) {
         package,
         subject: app.t.admin_id,
         seq,
-        content_enc: b"sealed",
+        content: suoja_store::blobs::Content::Inline(b"sealed".to_vec()),
         size_so_far: 6 * (seq + 1),
     };
     let mut tx = db.begin().await.unwrap();
@@ -893,7 +937,7 @@ async fn export_builds_are_fenced(engine: crate::harness::Engine) {
         None,
         "alive again"
     );
-    assert!(exports::chunk(&mut tx, tenant, "fenced", 0).await.unwrap().is_none());
+    assert!(exports::chunk(&mut tx, db.blobs(), tenant, "fenced", 0).await.unwrap().is_none());
     // The old builder wakes: nothing it does lands.
     assert!(!exports::insert_chunk(&mut tx, tenant, chunk("fenced", 0), 0, now).await.unwrap());
     assert!(!exports::finish(&mut tx, tenant, "fenced", 0, 1, 6, now).await.unwrap());
@@ -907,7 +951,7 @@ async fn export_builds_are_fenced(engine: crate::harness::Engine) {
     exports::fail(&mut tx, tenant, "fenced").await.unwrap();
     let row = exports::by_id(&mut tx, tenant, "fenced").await.unwrap().unwrap();
     assert_eq!((row.status.as_str(), row.chunks), ("ready", Some(1)));
-    assert!(exports::chunk(&mut tx, tenant, "fenced", 0).await.unwrap().is_some());
+    assert!(exports::chunk(&mut tx, db.blobs(), tenant, "fenced", 0).await.unwrap().is_some());
     assert_eq!(exports::take_over(&mut tx, tenant, "fenced", alive_after, now).await.unwrap(), None);
     // A build already taken over twice is failed by the next node, not built again.
     exports::insert(&mut tx, tenant, &package("cursed")).await.unwrap();

@@ -277,6 +277,10 @@ impl TestApp {
             Some(u) => c.env("SUOJA_DATABASE_URL", u),
             None => c.env_remove("SUOJA_DATABASE_URL"),
         };
+        match &self.settings.blob_url {
+            Some(u) => c.env("SUOJA_BLOB_URL", u),
+            None => c.env_remove("SUOJA_BLOB_URL"),
+        };
         c.args(args);
         c
     }

@@ -16,6 +16,7 @@ mod audit_log;
 mod authz;
 mod backup_restore;
 mod bad_input;
+mod blobs;
 mod cluster;
 mod fields;
 mod fuzz;

@@ -61,19 +61,29 @@ impl ChunkSink for Stored<'_> {
         self.chunks += 1;
         let sealed = seal_chunk(&self.key, &self.package, index, last, &plain).map_err(|e| PrivacyError::Internal(e.to_string()))?;
         let now = self.privacy.hd.now();
-        let mut tx = self.privacy.hd.db().begin().await?;
+        let blobs = self.privacy.hd.db().blobs();
+        let content = suoja_store::blobs::Content::store(blobs, self.tenant, sealed).await?;
         let seq = i64::try_from(index).unwrap_or(i64::MAX);
         let chunk = suoja_store::exports::Chunk {
             package: &self.package,
             subject: self.subject,
             seq,
-            content_enc: &sealed,
+            content: content.clone(),
             size_so_far: self.size,
         };
-        if !suoja_store::exports::insert_chunk(&mut tx, self.tenant, chunk, self.attempt, now).await? {
-            return Err(PrivacyError::Superseded);
+        let stored = async {
+            let mut tx = self.privacy.hd.db().begin().await?;
+            if !suoja_store::exports::insert_chunk(&mut tx, self.tenant, chunk, self.attempt, now).await? {
+                return Err(PrivacyError::Superseded);
+            }
+            tx.commit().await?;
+            Ok(())
         }
-        tx.commit().await?;
+        .await;
+        if stored.is_err() {
+            content.discard(blobs).await;
+        }
+        stored?;
         self.privacy.fault("export:chunk");
         Ok(())
     }
@@ -171,7 +181,7 @@ impl PackageReader {
                 let seq = *next;
                 let sealed = {
                     let mut c = self.privacy.hd.db().read().await?;
-                    suoja_store::exports::chunk(&mut c, self.tenant, &self.id, seq).await?
+                    suoja_store::exports::chunk(&mut c, self.privacy.hd.db().blobs(), self.tenant, &self.id, seq).await?
                 }
                 .ok_or_else(|| PrivacyError::Internal(format!("chunk {seq} of a package is missing")))?;
                 let last = seq + 1 == *chunks;

@@ -179,7 +179,7 @@ impl Privacy {
     /// destroyed.
     pub async fn read_export_file(&self, tenant: TenantId, f: &ExportFile) -> Result<Option<Vec<u8>>> {
         let mut c = self.hd.db().read().await?;
-        let Some(sealed) = suoja_store::graph::file(&mut c, tenant, f.table, f.column, f.row_id).await? else {
+        let Some(sealed) = suoja_store::graph::file(&mut c, self.hd.db().blobs(), tenant, f.table, f.column, f.row_id).await? else {
             return Ok(None);
         };
         Ok(self.hd.vault().decrypt(&mut c, tenant, &sealed).await.ok())
