@@ -44,7 +44,7 @@ pub struct Settings {
     pub data_dir: PathBuf,
     /// `sqlite://…` or `postgres://…`; defaults to `sqlite://DATA_DIR/suoja.db`.
     pub database_url: Option<String>,
-    /// Where files' bytes (attachments, recordings) go, sealed: `database`, a local directory
+    /// Where files' bytes (attachments, recordings, received mail, export packages) go, sealed: `database`, a local directory
     /// (`file:///abs/path`), or an S3-compatible service (`s3://bucket/prefix`, its endpoint and
     /// credentials from the `AWS_*` environment). Default: `DATA_DIR/blobs` on SQLite (the
     /// installation stays one directory), the database on PostgreSQL (nodes on other machines
@@ -517,6 +517,22 @@ impl Settings {
 
     /// Checks values that parse but make no sense.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        // A local blob store is a directory of Suoja's blobs alone: the data directory (or one
+        // holding it) would have its root key and database among the blobs.
+        if let Some(dir) = self
+            .blob_url
+            .as_deref()
+            .and_then(|u| u.strip_prefix("file://").or_else(|| u.starts_with('/').then_some(u)))
+        {
+            let dir = std::path::absolute(dir).unwrap_or_else(|_| PathBuf::from(dir));
+            let data = std::path::absolute(&self.data_dir).unwrap_or_else(|_| self.data_dir.clone());
+            if data.starts_with(&dir) {
+                return Err(ConfigError::Invalid {
+                    name: "blob_url",
+                    message: "must not be the data directory or hold it (use a directory of its own, e.g. DATA_DIR/blobs)".into(),
+                });
+            }
+        }
         for (name, value, schemes) in [
             ("smtp_url", &self.smtp_url, &["smtp://", "smtps://"]),
             ("imap_url", &self.imap_url, &["imap://", "imaps://"]),
@@ -704,6 +720,24 @@ mod tests {
             Settings::default().rate_limit_per_client()
         );
         assert_eq!(parsed, Settings::default());
+    }
+
+    #[test]
+    fn a_local_blob_store_is_never_the_data_directory() {
+        for bad in ["file:///srv/suoja", "/srv", "file:///"] {
+            let s = Settings {
+                data_dir: PathBuf::from("/srv/suoja"),
+                blob_url: Some(bad.into()),
+                ..Settings::default()
+            };
+            assert!(s.validate().unwrap_err().to_string().contains("blob_url"), "{bad}");
+        }
+        let s = Settings {
+            data_dir: PathBuf::from("/srv/suoja"),
+            blob_url: Some("file:///srv/suoja/blobs".into()),
+            ..Settings::default()
+        };
+        assert!(s.validate().is_ok());
     }
 
     #[test]

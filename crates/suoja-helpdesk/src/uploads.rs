@@ -43,48 +43,81 @@ pub struct FileContent {
     pub bytes: Personal<Vec<u8>>,
 }
 
+/// A file on its way into an upload: sealed under its uploader's key, its content stored.
+struct NewUpload<'a> {
+    name: Personal<String>,
+    content_type: &'a str,
+    len: usize,
+    key: KeyId,
+    content: suoja_store::attachments::Content,
+}
+
 fn token_hash(token: &str) -> Vec<u8> {
     crate::auth::token_hash(token)
 }
 
 impl Helpdesk {
-    /// Stores a file under a new or existing upload token.
+    /// Stores a file under a new or existing upload token. The file is sealed and put into the
+    /// blob store before the write transaction begins, so a slow store holds up this upload
+    /// only; if its row is then refused, the blob is deleted again.
     pub async fn upload(&self, scope: &Scope, existing_token: Option<&str>, file_name: Personal<String>, content_type: &str, bytes: &[u8]) -> Result<Upload> {
-        let mut tx = self.db.begin().await?;
-        let up = self.upload_in(&mut tx, scope, existing_token, file_name, content_type, bytes).await?;
+        check_size(bytes.len())?;
+        let blobs = self.db.blobs();
+        let (key, content) = {
+            let mut c = self.db.read().await?;
+            let user = suoja_store::users::by_id(&mut c, scope.tenant, scope.actor)
+                .await?
+                .ok_or(HelpdeskError::Unauthorized)?;
+            let sealed = self.vault.encrypt(&mut c, scope.tenant, user.key_id, bytes).await?;
+            drop(c);
+            (user.key_id, suoja_store::attachments::Content::store(blobs, scope.tenant, sealed).await?)
+        };
+        let file = NewUpload {
+            name: file_name,
+            content_type,
+            len: bytes.len(),
+            key,
+            content: content.clone(),
+        };
+        let written = async {
+            let mut tx = self.db.begin().await?;
+            let up = self.upload_in(&mut tx, scope, existing_token, file).await?;
+            Ok::<_, HelpdeskError>((tx, up))
+        }
+        .await;
+        let (tx, up) = match written {
+            Ok(w) => w,
+            Err(e) => {
+                content.discard(blobs).await;
+                return Err(e);
+            }
+        };
+        // A failed commit may still have written the row: its blob is left to the orphan sweep.
         tx.commit().await?;
         Ok(up)
     }
 
-    /// Stores an upload in the caller's transaction.
-    async fn upload_in(
-        &self,
-        tx: &mut Conn,
-        scope: &Scope,
-        existing_token: Option<&str>,
-        file_name: Personal<String>,
-        content_type: &str,
-        bytes: &[u8],
-    ) -> Result<Upload> {
+    /// Writes an upload's row in the caller's transaction, its content sealed and stored.
+    async fn upload_in(&self, tx: &mut Conn, scope: &Scope, existing_token: Option<&str>, file: NewUpload<'_>) -> Result<Upload> {
         let now = self.now();
-        self.check_upload(tx, scope, bytes.len(), now).await?;
+        self.check_upload(tx, scope, file.len, now).await?;
         let token = existing_token.map(str::to_string).unwrap_or_else(random::token::<24>);
         let hash = token_hash(&token);
         if existing_token.is_some() && suoja_store::attachments::by_token(tx, scope.tenant, &hash).await?.is_empty() {
             return Err(HelpdeskError::invalid("token", "is not a valid upload token"));
         }
-        let user = suoja_store::users::by_id(tx, scope.tenant, scope.actor)
-            .await?
-            .ok_or(HelpdeskError::Unauthorized)?;
-        let name_enc = crypt::seal(&self.vault, tx, scope.tenant, user.key_id, &file_name).await?;
-        let content_enc = self.vault.encrypt(tx, scope.tenant, user.key_id, bytes).await?;
-        self.insert_file(
+        let name_enc = crypt::seal(&self.vault, tx, scope.tenant, file.key, &file.name).await?;
+        suoja_store::attachments::insert(
             tx,
-            scope,
-            user.key_id,
+            scope.tenant,
+            file.key,
+            scope.actor,
             suoja_store::attachments::Holder::Upload(&hash),
-            (name_enc, content_type, bytes.len()),
-            content_enc,
+            name_enc,
+            file.content_type,
+            suoja_core::num::to_i64(file.len),
+            file.content,
+            now,
         )
         .await?;
         let rows = suoja_store::attachments::by_token(tx, scope.tenant, &hash).await?;

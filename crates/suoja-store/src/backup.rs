@@ -147,20 +147,25 @@ async fn open_file(path: &Path) -> Result<Db> {
 /// Puts the files a snapshot's rows keep in the blob store into the snapshot itself (`data`, a
 /// SQLite file written by [`snapshot`]): each blob's bytes into its row, which then names no
 /// blob, so a backup holds everything it needs and a restore brings the files back inline (the
-/// server moves them into its own store after). Another installation's store is never told to
-/// delete anything by a restored copy: the trash rows this writes are taken out again. A blob
-/// already gone (its row was deleted after the snapshot) leaves the row's content empty.
-/// Returns the files put in and those missing.
-pub async fn inline_blobs(data: &Path, blobs: &crate::blobs::Blobs) -> Result<(u64, u64)> {
+/// server moves them into its own store after). The copy's trash is emptied: a restored backup
+/// never tells a store to delete anything. Returns the files put in and the keys of blobs not
+/// found (their rows' content is left empty): a row deleted after the snapshot took its blob
+/// with it, and the caller tells those from blobs lost. Refuses rows that name blobs when no
+/// store is configured (this process's `blob_url` is not the server's).
+pub async fn inline_blobs(data: &Path, blobs: &crate::blobs::Blobs) -> Result<(u64, Vec<String>)> {
     let db = open_file(data).await?;
     let done = async {
         let mut c = db.begin().await?;
-        let trash_before: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM blob_trash").fetch_one(&mut *c).await?;
-        let (mut inlined, mut missing) = (0, 0);
+        let (mut inlined, mut missing) = (0, Vec::new());
         for h in crate::blobs::HELD {
             let named: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT blob_key FROM {} WHERE blob_key IS NOT NULL", h.table)))
                 .fetch_all(&mut *c)
                 .await?;
+            if !named.is_empty() && !blobs.is_external() {
+                return Err(StoreError::Config(
+                    "the database's rows name files in a blob store, but blob_url is `database` here: run the backup with the server's blob_url (and AWS_* environment)".into(),
+                ));
+            }
             for key in named {
                 let bytes = match blobs.get(&key).await? {
                     Some(b) => {
@@ -168,27 +173,44 @@ pub async fn inline_blobs(data: &Path, blobs: &crate::blobs::Blobs) -> Result<(u
                         b
                     }
                     None => {
-                        missing += 1;
+                        missing.push(key.clone());
                         Vec::new()
                     }
                 };
-                sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "UPDATE {} SET {} = $2, blob_key = NULL WHERE blob_key = $1",
-                    h.table, h.column
-                )))
-                .bind(key)
-                .bind(bytes)
-                .execute(&mut *c)
-                .await?;
+                sqlx::query(sqlx::AssertSqlSafe(format!("UPDATE {} SET {} = $2, blob_key = NULL WHERE blob_key = $1", h.table, h.column)))
+                    .bind(key)
+                    .bind(bytes)
+                    .execute(&mut *c)
+                    .await?;
             }
         }
-        sqlx::query("DELETE FROM blob_trash WHERE id > $1").bind(trash_before).execute(&mut *c).await?;
+        sqlx::query("DELETE FROM blob_trash").execute(&mut *c).await?;
         c.commit().await?;
         Ok::<_, StoreError>((inlined, missing))
     }
     .await;
     db.close().await;
     done
+}
+
+/// Of `keys`, those a row of the live database still names (see [`inline_blobs`]).
+pub async fn still_named(db: &Db, keys: &[String]) -> Result<Vec<String>> {
+    let mut c = db.read().await?;
+    let mut out = Vec::new();
+    for k in keys {
+        let counts: Vec<String> = crate::blobs::HELD
+            .iter()
+            .map(|h| format!("(SELECT COUNT(*) FROM {} WHERE blob_key = $1)", h.table))
+            .collect();
+        let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT {}", counts.join(" + "))))
+            .bind(k.clone())
+            .fetch_one(&mut c)
+            .await?;
+        if n > 0 {
+            out.push(k.clone());
+        }
+    }
+    Ok(out)
 }
 
 /// A snapshot's result: rows per table, the schema version, the engine.

@@ -79,9 +79,31 @@ impl std::fmt::Debug for Blobs {
     }
 }
 
+/// A store failure, said without the service's own message: an S3 error body can carry the
+/// request's signing details (the access key id among them), so only its kind is kept.
 fn store_error(what: &str, e: &object_store::Error) -> StoreError {
-    // The store's messages name keys and addresses (no personal data: keys are random).
-    StoreError::Blob(format!("{what}: {e}"))
+    let kind = match e {
+        object_store::Error::NotFound { .. } => "not found",
+        object_store::Error::AlreadyExists { .. } => "already exists",
+        object_store::Error::Precondition { .. } | object_store::Error::NotModified { .. } => "a precondition failed",
+        object_store::Error::PermissionDenied { .. } => "permission denied",
+        object_store::Error::Unauthenticated { .. } => "the credentials were refused",
+        object_store::Error::InvalidPath { .. } => "not a valid key",
+        _ => "the service failed or did not answer",
+    };
+    StoreError::Blob(format!("{what}: {kind}"))
+}
+
+/// Whether `key` is one of Suoja's blob names (`t<tenant>/f/<random>`): nothing else in the
+/// store is ever deleted by a sweep.
+pub fn is_blob_key(key: &str) -> bool {
+    let mut parts = key.split('/');
+    let (Some(t), Some("f"), Some(name), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    t.strip_prefix('t').is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        && name.len() == 22
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 impl Blobs {
@@ -105,14 +127,27 @@ impl Blobs {
             if bucket.is_empty() {
                 return Err(StoreError::Config("blob_url s3://… must name a bucket".into()));
             }
+            if bucket.contains(['@', ':', '?', '#']) {
+                return Err(StoreError::Config(
+                    "blob_url s3://… names a bucket and a prefix only; credentials and the endpoint come from the environment (AWS_*)".into(),
+                ));
+            }
+            // Bounded: a request may hold a database connection while it runs.
             let retry = object_store::RetryConfig {
-                max_retries: 8,
-                retry_timeout: std::time::Duration::from_secs(120),
+                max_retries: 4,
+                retry_timeout: std::time::Duration::from_secs(20),
                 backoff: object_store::BackoffConfig::default(),
             };
+            // (These options replace those `from_env` read: plain HTTP is allowed again here.)
+            let allow_http = std::env::var("AWS_ALLOW_HTTP").is_ok_and(|v| v.eq_ignore_ascii_case("true"));
+            let client = object_store::ClientOptions::new()
+                .with_connect_timeout(std::time::Duration::from_secs(3))
+                .with_timeout(std::time::Duration::from_secs(15))
+                .with_allow_http(allow_http);
             let s3 = object_store::aws::AmazonS3Builder::from_env()
                 .with_bucket_name(bucket)
                 .with_retry(retry)
+                .with_client_options(client)
                 .build()
                 .map_err(|e| StoreError::Config(format!("blob_url {url}: {e}")))?;
             let store: Arc<dyn ObjectStore> = match prefix.trim_matches('/') {
@@ -137,6 +172,7 @@ impl Blobs {
     /// A local directory (created, the owner's alone).
     pub fn local(dir: &std::path::Path) -> Result<Self> {
         crate::files::private_dir_all(dir).map_err(|e| StoreError::Config(format!("blob directory {}: {e}", dir.display())))?;
+        crate::files::own_dir(dir).map_err(|e| StoreError::Config(format!("blob directory {}: {e}", dir.display())))?;
         let fs =
             object_store::local::LocalFileSystem::new_with_prefix(dir).map_err(|e| StoreError::Config(format!("blob directory {}: {e}", dir.display())))?;
         Ok(Self {
@@ -156,7 +192,7 @@ impl Blobs {
         self.store.is_some()
     }
 
-    /// Where files go, for the logs and `suoja status` (no credentials).
+    /// Where files go, for the logs (no credentials).
     pub fn describe(&self) -> &str {
         if self.store.is_some() { &self.describe } else { "database" }
     }
@@ -165,6 +201,47 @@ impl Blobs {
         self.store
             .as_ref()
             .ok_or_else(|| StoreError::Config("no blob store is configured, but a row names a blob".into()))
+    }
+
+    /// Whether this store is the one the database's rows name blobs in: refuses a process whose
+    /// `blob_url` is not the server's (files kept in the database while rows name blobs, or
+    /// another store that lacks the blobs the rows name), before it writes a file to the
+    /// wrong place or reads one as missing.
+    pub async fn check_against(&self, db: &Db) -> Result<()> {
+        let mut c = db.read().await?;
+        let mut named = Vec::new();
+        for h in HELD {
+            let keys: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                "SELECT blob_key FROM {} WHERE blob_key IS NOT NULL ORDER BY blob_key LIMIT 3",
+                h.table
+            )))
+            .fetch_all(&mut c)
+            .await?;
+            named.extend(keys);
+        }
+        let trash: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM blob_trash").fetch_one(&mut c).await?;
+        drop(c);
+        if !self.is_external() {
+            if !named.is_empty() || trash > 0 {
+                return Err(StoreError::Config(
+                    "files of this installation are in a blob store, but blob_url is `database`: set blob_url (and the AWS_* environment for s3://) as the server has it".into(),
+                ));
+            }
+            return Ok(());
+        }
+        if named.is_empty() {
+            return Ok(());
+        }
+        // Any of a few blobs the rows name will do: a store without one of them is another.
+        for k in &named {
+            if self.exists(k).await? {
+                return Ok(());
+            }
+        }
+        Err(StoreError::Config(format!(
+            "the files this installation's rows name are not in {}: set blob_url (and the AWS_* environment for s3://) as the server has it",
+            self.describe()
+        )))
     }
 
     /// A new key for one of `tenant`'s blobs.
@@ -254,57 +331,66 @@ impl Blobs {
     }
 
     /// Deletes the blobs put in the trash (of `tenant`, or of every tenant), checks each is gone
-    /// and takes it out of the trash; returns how many. A blob that cannot be deleted now stays
-    /// in the trash for the next pass.
-    pub async fn empty_trash(&self, db: &Db, tenant: Option<TenantId>, limit: i64) -> Result<u64> {
+    /// and takes it out of the trash, a batch at a time. A key a row names again (a restore put
+    /// the row back) is taken out without deleting its blob. A blob that cannot be deleted now
+    /// stays in the trash for the next call (logged), and the others go on. Returns how many
+    /// blobs went.
+    pub async fn empty_trash(&self, db: &Db, tenant: Option<TenantId>) -> Result<u64> {
         if !self.is_external() {
             return Ok(0);
         }
-        let trash = {
-            let mut c = db.read().await?;
-            trashed(&mut c, tenant, limit).await?
-        };
-        let mut gone = Vec::with_capacity(trash.len());
-        for (id, key) in trash {
-            self.delete(&key).await?;
-            if self.exists(&key).await? {
-                return Err(StoreError::Blob("a deleted blob is still in the store".into()));
-            }
-            gone.push(id);
-        }
-        if !gone.is_empty() {
-            let mut tx = db.begin().await?;
-            let list = gone.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
-            sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM blob_trash WHERE id IN ({list})")))
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
-        }
-        Ok(u64::try_from(gone.len()).unwrap_or(u64::MAX))
-    }
-
-    /// Deletes the trash of `tenant` to the end (each pass a batch); returns how many blobs.
-    pub async fn empty_all_trash(&self, db: &Db, tenant: Option<TenantId>) -> Result<u64> {
-        let mut total = 0;
+        const BATCH: i64 = 500;
+        let (mut after, mut deleted) = (0_i64, 0_u64);
         loop {
-            let n = self.empty_trash(db, tenant, 500).await?;
-            total += n;
-            if n < 500 {
-                return Ok(total);
+            let trash = {
+                let mut c = db.read().await?;
+                trashed(&mut c, tenant, after, BATCH).await?
+            };
+            let mut done = Vec::with_capacity(trash.len());
+            for (id, key) in &trash {
+                after = *id;
+                let named = {
+                    let mut c = db.read().await?;
+                    is_named_by_row(&mut c, key).await?
+                };
+                if !named {
+                    let gone = match self.delete(key).await {
+                        Ok(()) => !self.exists(key).await?,
+                        Err(_) => false,
+                    };
+                    if !gone {
+                        tracing::warn!("a deleted file's blob could not be deleted; it stays in the trash for the next pass");
+                        continue;
+                    }
+                    deleted += 1;
+                }
+                done.push(*id);
+            }
+            if !done.is_empty() {
+                let mut tx = db.begin().await?;
+                let list = done.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+                sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM blob_trash WHERE id IN ({list})")))
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+            }
+            if i64::try_from(trash.len()).unwrap_or(i64::MAX) < BATCH {
+                return Ok(deleted);
             }
         }
     }
 
     /// Deletes `tenant`'s blobs (every tenant's with `None`) that no row names and that are older
     /// than `before`: what an upload left when its transaction failed after the blob was put
-    /// (the age keeps uploads still in flight). Returns how many.
+    /// (the age keeps uploads still in flight). Only keys of Suoja's own shape are ever touched
+    /// (see [`is_blob_key`]), whatever else the store holds. Returns how many.
     pub async fn sweep_orphans(&self, db: &Db, tenant: Option<TenantId>, before: Timestamp) -> Result<u64> {
         if !self.is_external() {
             return Ok(0);
         }
         let mut n = 0;
         for (key, written) in self.list(tenant).await? {
-            if written.0 >= before.0 {
+            if written.0 >= before.0 || !is_blob_key(&key) {
                 continue;
             }
             let named = {
@@ -350,6 +436,16 @@ pub async fn move_into_store(db: &Db, limit: i64) -> Result<u64> {
         let mut moved = 0;
         for (tenant, id, sealed) in &rows {
             let key = Blobs::new_key(TenantId(*tenant));
+            // The key goes into the trash before its blob is put, and out of it with the row
+            // that names it: if the move stops anywhere in between, or the row was redacted or
+            // deleted meanwhile, the copy is deleted by the next pass, never left unnamed.
+            let mut tx = db.begin().await?;
+            let intent: i64 = sqlx::query_scalar("INSERT INTO blob_trash (tenant_id, blob_key) VALUES ($1, $2) RETURNING id")
+                .bind(tenant)
+                .bind(key.clone())
+                .fetch_one(&mut *tx)
+                .await?;
+            tx.commit().await?;
             blobs.put(&key, sealed.clone()).await?;
             let mut tx = db.begin().await?;
             let n = sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -363,12 +459,11 @@ pub async fn move_into_store(db: &Db, limit: i64) -> Result<u64> {
             .execute(&mut *tx)
             .await?
             .rows_affected();
-            tx.commit().await?;
-            if n == 0 {
-                blobs.delete(&key).await?;
-            } else {
+            if n == 1 {
+                sqlx::query("DELETE FROM blob_trash WHERE id = $1").bind(intent).execute(&mut *tx).await?;
                 moved += 1;
             }
+            tx.commit().await?;
         }
         if moved > 0 {
             let left: i64 = {
@@ -417,8 +512,9 @@ impl Content {
         })
     }
 
-    /// Deletes the blob just stored for a row that was not written after all (best effort: a
-    /// blob left is swept as an orphan).
+    /// Deletes the blob just stored for a row whose statement failed, so was certainly not
+    /// written (best effort: a blob left is swept as an orphan). Not for a failed commit, which
+    /// may have written the row: that blob is left to the orphan sweep, which checks.
     pub async fn discard(&self, blobs: &Blobs) {
         if let Content::Blob(k) = self
             && blobs.delete(k).await.is_err()
@@ -428,18 +524,20 @@ impl Content {
     }
 }
 
-/// Trash entries (id, key), oldest first.
-async fn trashed(c: &mut Conn, tenant: Option<TenantId>, limit: i64) -> Result<Vec<(i64, String)>> {
+/// Trash entries (id, key) after `after`, oldest first.
+async fn trashed(c: &mut Conn, tenant: Option<TenantId>, after: i64, limit: i64) -> Result<Vec<(i64, String)>> {
     let rows: Vec<(i64, String)> = match tenant {
         Some(t) => {
-            sqlx::query_as("SELECT id, blob_key FROM blob_trash WHERE tenant_id = $1 ORDER BY id LIMIT $2")
+            sqlx::query_as("SELECT id, blob_key FROM blob_trash WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT $3")
                 .bind(t.0)
+                .bind(after)
                 .bind(limit)
                 .fetch_all(c)
                 .await?
         }
         None => {
-            sqlx::query_as("SELECT id, blob_key FROM blob_trash ORDER BY id LIMIT $1")
+            sqlx::query_as("SELECT id, blob_key FROM blob_trash WHERE id > $1 ORDER BY id LIMIT $2")
+                .bind(after)
                 .bind(limit)
                 .fetch_all(c)
                 .await?
@@ -450,11 +548,19 @@ async fn trashed(c: &mut Conn, tenant: Option<TenantId>, limit: i64) -> Result<V
 
 /// Whether a row still names the blob `key` (or the trash holds it, to be deleted there).
 async fn is_named(c: &mut Conn, key: &str) -> Result<bool> {
-    let counts: Vec<String> = HELD
-        .iter()
-        .map(|h| format!("(SELECT COUNT(*) FROM {} WHERE blob_key = $1)", h.table))
-        .chain(std::iter::once("(SELECT COUNT(*) FROM blob_trash WHERE blob_key = $1)".to_string()))
-        .collect();
+    if is_named_by_row(c, key).await? {
+        return Ok(true);
+    }
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM blob_trash WHERE blob_key = $1")
+        .bind(key)
+        .fetch_one(c)
+        .await?;
+    Ok(n > 0)
+}
+
+/// Whether a row of a table in [`HELD`] names the blob `key`.
+async fn is_named_by_row(c: &mut Conn, key: &str) -> Result<bool> {
+    let counts: Vec<String> = HELD.iter().map(|h| format!("(SELECT COUNT(*) FROM {} WHERE blob_key = $1)", h.table)).collect();
     let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT {}", counts.join(" + "))))
         .bind(key)
         .fetch_one(c)

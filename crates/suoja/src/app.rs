@@ -105,6 +105,7 @@ pub async fn open_with_clock(settings: &Settings, clock: Arc<dyn suoja_core::Clo
     let blobs = suoja_store::blobs::Blobs::open(&settings.blob_url()).context("opening the blob store (blob_url)")?;
     tracing::debug!(store = blobs.describe(), "files are kept here");
     let db = Db::connect(&url, &opts).await.context("opening the database")?.with_blobs(blobs);
+    db.blobs().check_against(&db).await.context("checking blob_url against the database")?;
     let vault = Vault::new(root);
     // Keys wrapped before their ids were bound in are re-wrapped once, before any is used.
     let mut tx = db.begin().await.context("opening the database")?;

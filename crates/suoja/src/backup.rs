@@ -257,19 +257,27 @@ pub async fn backup(settings: &Settings, root: &Path) -> anyhow::Result<Summary>
             .await
             .context("copying the database")?;
     rows_bar.finish_and_clear();
-    // Files in the blob store go into the backup with their rows.
+    // Files in the blob store go into the backup with their rows; a blob not found whose row
+    // the live database still names is lost, or in another store: the backup stops.
     let blobs = suoja_store::blobs::Blobs::open(&settings.blob_url()).context("opening the blob store (blob_url)")?;
-    if blobs.is_external() {
-        let (inlined, missing) = suoja_store::backup::inline_blobs(&data_db, &blobs)
-            .await
-            .context("copying files from the blob store")?;
-        if missing > 0 {
-            tracing::warn!(
-                files = inlined,
-                missing,
-                "files deleted after the snapshot was taken are left empty in the backup"
+    let (inlined, missing) = suoja_store::backup::inline_blobs(&data_db, &blobs)
+        .await
+        .context("copying files from the blob store")?;
+    if !missing.is_empty() {
+        let live = suoja_store::Db::connect(&settings.database_url(), &suoja_store::DbOptions::default()).await?;
+        let lost = suoja_store::backup::still_named(&live, &missing).await;
+        live.close().await;
+        let lost = lost?;
+        if !lost.is_empty() {
+            bail!(
+                "{} of the files the database names are not in {} (is blob_url the server's?); no backup was written",
+                lost.len(),
+                blobs.describe()
             );
         }
+    }
+    if inlined > 0 {
+        tracing::info!(files = inlined, "files copied from the blob store into the backup");
     }
     let engine = match engine {
         suoja_store::Engine::Sqlite => "sqlite",

@@ -329,9 +329,9 @@ const BLOB_ORPHANS_EVERY: Duration = Duration::from_secs(3_600);
 const BLOB_ORPHAN_AGE_MS: i64 = 86_400_000;
 
 /// Keeps the blob store in step with the database, apart from the privacy work (a slow store
-/// never delays an erasure's own steps): every two seconds deletes the blobs whose rows went
+/// never delays the privacy loop): every two seconds deletes the blobs whose rows went
 /// (checking each is gone), moves files still kept in the database into the store until none
-/// is left, and hourly — one node per hour across the cluster — deletes blobs no row names
+/// is left (looking again every ten minutes), and hourly — one node per hour across the cluster — deletes blobs no row names
 /// that are a day old (an upload whose transaction failed after its blob was put).
 async fn blob_loop(hd: suoja_helpdesk::Helpdesk, node: Arc<Node>, mut stop: watch::Receiver<bool>) {
     let db = hd.db().clone();
@@ -341,18 +341,25 @@ async fn blob_loop(hd: suoja_helpdesk::Helpdesk, node: Arc<Node>, mut stop: watc
     }
     let mut tick = tokio::time::interval(Duration::from_secs(2));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // Looked for at start and every ten minutes (a process without the store may have written
+    // files into the database meanwhile), and in every pass while some are left.
     let mut moving = true;
+    let mut last_moved = Instant::now();
     let mut last_asked = Instant::now();
     loop {
         if !tick_or_stop(&mut tick, &mut stop).await {
             break;
         }
-        match blobs.empty_all_trash(&db, None).await {
+        match blobs.empty_trash(&db, None).await {
             Ok(n) if n > 0 => tracing::info!(blobs = n, "blobs of deleted files deleted"),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "deleting the blobs of deleted files failed"),
         }
+        if !moving && last_moved.elapsed() >= Duration::from_secs(600) {
+            moving = true;
+        }
         if moving {
+            last_moved = Instant::now();
             match suoja_store::blobs::move_into_store(&db, 100).await {
                 Ok(0) => moving = false,
                 Ok(n) => tracing::info!(files = n, "files moved from the database into the blob store"),

@@ -155,7 +155,7 @@ impl Privacy {
                 let mut c = self.hd.db().read().await?;
                 suoja_store::blobs::trash_mark(&mut c, tenant).await?
             };
-            let gone = self.hd.db().blobs().empty_all_trash(self.hd.db(), Some(tenant)).await?;
+            let gone = self.hd.db().blobs().empty_trash(self.hd.db(), Some(tenant)).await?;
             blob_counts.insert("blobs".into(), gone);
             suoja_core::json::set(&mut done, "blob_trash_mark", json!(mark));
         }

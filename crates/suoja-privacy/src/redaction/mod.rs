@@ -233,7 +233,7 @@ impl Privacy {
             }
         }
         // A redacted file's blob goes now, not at the blob loop's next pass.
-        if let Err(e) = self.hd.db().blobs().empty_all_trash(self.hd.db(), Some(tenant)).await {
+        if let Err(e) = self.hd.db().blobs().empty_trash(self.hd.db(), Some(tenant)).await {
             tracing::warn!(error = %e, "deleting a redacted file's blob failed; the blob loop tries again");
         }
         self.clear_log().await;

@@ -15,6 +15,7 @@ CREATE TABLE blob_trash (
     blob_key TEXT NOT NULL
 );
 CREATE INDEX blob_trash_tenant ON blob_trash (tenant_id, id);
+CREATE INDEX blob_trash_key ON blob_trash (blob_key);
 CREATE FUNCTION attachments_blob_to_trash() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF OLD.blob_key IS NOT NULL AND (TG_OP = 'DELETE' OR NEW.blob_key IS NULL OR NEW.blob_key <> OLD.blob_key) THEN

@@ -46,6 +46,7 @@ CREATE TABLE blob_trash (
     blob_key TEXT NOT NULL
 );
 CREATE INDEX blob_trash_tenant ON blob_trash (tenant_id, id);
+CREATE INDEX blob_trash_key ON blob_trash (blob_key);
 CREATE TRIGGER attachments_blob_deleted AFTER DELETE ON attachments
 WHEN OLD.blob_key IS NOT NULL
 BEGIN

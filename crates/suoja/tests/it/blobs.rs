@@ -200,16 +200,57 @@ async fn files_leave_with_their_rows(app: TestApp) {
     assert_eq!(left.len(), 2, "only the other Ted's and Åsa's file remain: {left:?}");
 
     // A blob no row names (an upload whose transaction failed) is swept once old enough;
-    // named ones never are.
+    // named ones never are, nor anything in the store not of Suoja's naming.
     let orphan = suoja_store::blobs::Blobs::new_key(tenant(&app));
     blobs.put(&orphan, b"sealed orphan".to_vec()).await.unwrap();
+    let foreign = [
+        format!("t{}/f/not-ours", app.t.tenant_id),
+        format!("t{}/operator-notes.txt", app.t.tenant_id),
+        "root.key".to_string(),
+    ];
+    for k in &foreign {
+        blobs.put(k, b"someone else's".to_vec()).await.unwrap();
+    }
     let db = app.helpdesk().db();
     let young = suoja_core::Timestamp(app.helpdesk().now().0 - 3_600_000);
-    assert_eq!(blobs.sweep_orphans(db, Some(tenant(&app)), young).await.unwrap(), 0, "too young");
+    assert_eq!(blobs.sweep_orphans(db, None, young).await.unwrap(), 0, "too young");
     let later = suoja_core::Timestamp(app.helpdesk().now().0 + 60_000);
-    assert_eq!(blobs.sweep_orphans(db, Some(tenant(&app)), later).await.unwrap(), 1);
+    assert_eq!(blobs.sweep_orphans(db, None, later).await.unwrap(), 1);
     assert!(!blobs.exists(&orphan).await.unwrap());
     assert!(blobs.exists(&keys[1]).await.unwrap() && blobs.exists(&keys[2]).await.unwrap());
+    for k in &foreign {
+        assert!(blobs.exists(k).await.unwrap(), "{k} is not Suoja's to sweep");
+    }
+
+    // A key in the trash that a row names again (a restore put the row back) loses no blob.
+    let mut c = db.begin().await.unwrap();
+    sqlx::query("INSERT INTO blob_trash (tenant_id, blob_key) VALUES ($1, $2)")
+        .bind(app.t.tenant_id)
+        .bind(keys[1].clone())
+        .execute(&mut *c)
+        .await
+        .unwrap();
+    c.commit().await.unwrap();
+    blobs.empty_trash(db, Some(tenant(&app))).await.unwrap();
+    assert!(blobs.exists(&keys[1]).await.unwrap(), "a named blob is never deleted");
+    let mut c = db.read().await.unwrap();
+    assert_eq!(suoja_store::blobs::trash_len(&mut c, Some(tenant(&app))).await.unwrap(), 0);
+    drop(c);
+    assert_eq!(download(&app, other_file).await, (StatusCode::OK, other_bytes.clone()));
+
+    // A process configured with another store, or with none, refuses the database.
+    let mut wrong = app.settings.clone();
+    for url in [
+        "database".to_string(),
+        format!("file://{}", std::env::temp_dir().join(random_name("suoja-other-")).display()),
+    ] {
+        wrong.blob_url = Some(url.clone());
+        let e = match suoja::app::open(&wrong).await {
+            Ok(_) => panic!("{url} was taken for the server's store"),
+            Err(e) => format!("{e:#}"),
+        };
+        assert!(e.contains("blob_url"), "{url}: {e}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -265,6 +306,11 @@ async fn files_move_into_the_store(engine: Engine, store: Store) {
         let id = *id;
         until("the files to move", || async { row(&app, id).await.blob_key.is_some() }).await;
     }
+    until("the move's copies to leave the trash", || async {
+        let mut c = app.helpdesk().db().read().await.unwrap();
+        suoja_store::blobs::trash_len(&mut c, None).await.unwrap() == 0
+    })
+    .await;
     for (id, plain, was) in &files {
         assert!(inline(&app, *id).await.is_empty());
         let key = row(&app, *id).await.blob_key.unwrap();
@@ -309,6 +355,24 @@ async fn backup_carries_files(engine: Engine, store: Store) {
     let (_, _, id) = ticket_with_file(&app, who, "Contract", "contract.txt", &bytes).await;
     let key = row(&app, id).await.blob_key.unwrap();
     let backups = crate::harness::TempDir::new();
+    // A backup run without the server's store writes nothing and says why.
+    for url in [
+        "database".to_string(),
+        format!("file://{}", std::env::temp_dir().join(random_name("suoja-other-")).display()),
+    ] {
+        let out = app
+            .cli_command(&["backup", "--to", backups.0.to_str().unwrap()])
+            .env("SUOJA_BLOB_URL", &url)
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && said.contains("blob_url"), "{url}: {said}");
+    }
+    let written = std::fs::read_dir(&backups.0)
+        .unwrap()
+        .filter_map(Result::ok)
+        .any(|e| e.path().join("manifest.json").exists());
+    assert!(!written, "no backup was written");
     let out = app.cli(&["backup", "--to", backups.0.to_str().unwrap()]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     app.stop_server().await;

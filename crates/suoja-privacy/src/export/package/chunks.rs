@@ -71,19 +71,25 @@ impl ChunkSink for Stored<'_> {
             content: content.clone(),
             size_so_far: self.size,
         };
-        let stored = async {
+        let written = async {
             let mut tx = self.privacy.hd.db().begin().await?;
             if !suoja_store::exports::insert_chunk(&mut tx, self.tenant, chunk, self.attempt, now).await? {
                 return Err(PrivacyError::Superseded);
             }
-            tx.commit().await?;
-            Ok(())
+            Ok(tx)
         }
         .await;
-        if stored.is_err() {
-            content.discard(blobs).await;
-        }
-        stored?;
+        let tx = match written {
+            Ok(tx) => tx,
+            Err(e) => {
+                // No row names the blob: it goes now.
+                content.discard(blobs).await;
+                return Err(e);
+            }
+        };
+        // A failed commit may still have written the row: its blob is left to the orphan sweep,
+        // which deletes it only if no row names it.
+        tx.commit().await?;
         self.privacy.fault("export:chunk");
         Ok(())
     }
