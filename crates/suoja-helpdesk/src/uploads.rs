@@ -65,6 +65,13 @@ impl Helpdesk {
         let blobs = self.db.blobs();
         let (key, content) = {
             let mut c = self.db.read().await?;
+            // Refused before anything is stored (and checked again when the row is written).
+            self.check_upload(&mut c, scope, bytes.len(), self.now()).await?;
+            if let Some(t) = existing_token
+                && suoja_store::attachments::by_token(&mut c, scope.tenant, &token_hash(t)).await?.is_empty()
+            {
+                return Err(HelpdeskError::invalid("token", "is not a valid upload token"));
+            }
             let user = suoja_store::users::by_id(&mut c, scope.tenant, scope.actor)
                 .await?
                 .ok_or(HelpdeskError::Unauthorized)?;

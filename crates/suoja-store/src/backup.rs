@@ -368,6 +368,10 @@ pub async fn import(db: &Db, data: &Path, keys: &Path, layout: &Layout, replace:
         for t in &tables {
             tx.execute(sqlx::AssertSqlSafe(format!("DELETE FROM {t}"))).await?;
         }
+        // The rows just deleted put their blobs' keys into the trash (triggers): the data they
+        // belonged to is replaced, not erased, so the trash goes too and those blobs are left to
+        // the orphan sweep (a restored row may name the same blob).
+        tx.execute("DELETE FROM blob_trash").await?;
     }
     let mut done = 0u64;
     for t in sqlite_tables(&mut dc).await? {

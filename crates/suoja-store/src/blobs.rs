@@ -59,6 +59,10 @@ pub fn is_held(table: &str, column: &str) -> bool {
     HELD.iter().any(|h| h.table == table && h.column == column)
 }
 
+/// How long a node's claim on a trash entry holds (a node that stopped while deleting gives it
+/// up after this).
+const CLAIM_MS: i64 = 5 * 60_000;
+
 /// Blobs larger than this go up in parts (S3 multipart upload), a part at a time.
 const MULTIPART_FROM: usize = 8 * 1024 * 1024;
 /// The size of each part (S3 asks at least 5 MiB of every part but the last).
@@ -132,31 +136,31 @@ impl Blobs {
                     "blob_url s3://… names a bucket and a prefix only; credentials and the endpoint come from the environment (AWS_*)".into(),
                 ));
             }
-            // Bounded: a request may hold a database connection while it runs.
+            // Bounded: a request may hold a database connection while it runs. The operator's
+            // own AWS_TIMEOUT and AWS_CONNECT_TIMEOUT (read by `from_env`, like the proxy and
+            // certificate settings) win over these.
             let retry = object_store::RetryConfig {
-                max_retries: 4,
-                retry_timeout: std::time::Duration::from_secs(20),
+                max_retries: 2,
+                retry_timeout: std::time::Duration::from_secs(10),
                 backoff: object_store::BackoffConfig::default(),
             };
-            // (These options replace those `from_env` read: plain HTTP is allowed again here.)
-            let allow_http = std::env::var("AWS_ALLOW_HTTP").is_ok_and(|v| v.eq_ignore_ascii_case("true"));
-            let client = object_store::ClientOptions::new()
-                .with_connect_timeout(std::time::Duration::from_secs(3))
-                .with_timeout(std::time::Duration::from_secs(15))
-                .with_allow_http(allow_http);
-            let s3 = object_store::aws::AmazonS3Builder::from_env()
-                .with_bucket_name(bucket)
-                .with_retry(retry)
-                .with_client_options(client)
-                .build()
-                .map_err(|e| StoreError::Config(format!("blob_url {url}: {e}")))?;
+            let mut s3 = object_store::aws::AmazonS3Builder::from_env().with_bucket_name(bucket).with_retry(retry);
+            for (var, key, value) in [
+                ("AWS_TIMEOUT", object_store::ClientConfigKey::Timeout, "15 seconds"),
+                ("AWS_CONNECT_TIMEOUT", object_store::ClientConfigKey::ConnectTimeout, "3 seconds"),
+            ] {
+                if std::env::var_os(var).is_none() {
+                    s3 = s3.with_config(object_store::aws::AmazonS3ConfigKey::Client(key), value);
+                }
+            }
+            let s3 = s3.build().map_err(|e| StoreError::Config(format!("blob_url {url}: {e}")))?;
             let store: Arc<dyn ObjectStore> = match prefix.trim_matches('/') {
                 "" => Arc::new(s3),
                 p => Arc::new(object_store::prefix::PrefixStore::new(s3, p)),
             };
             return Ok(Self {
                 store: Some(store),
-                describe: format!("s3://{bucket}"),
+                describe: format!("s3://{bucket}/{}", prefix.trim_matches('/')),
                 dir: None,
             });
         }
@@ -169,10 +173,9 @@ impl Blobs {
         Self::local(&dir)
     }
 
-    /// A local directory (created, the owner's alone).
+    /// A local directory (created the owner's alone; an existing one is left as it is).
     pub fn local(dir: &std::path::Path) -> Result<Self> {
         crate::files::private_dir_all(dir).map_err(|e| StoreError::Config(format!("blob directory {}: {e}", dir.display())))?;
-        crate::files::own_dir(dir).map_err(|e| StoreError::Config(format!("blob directory {}: {e}", dir.display())))?;
         let fs =
             object_store::local::LocalFileSystem::new_with_prefix(dir).map_err(|e| StoreError::Config(format!("blob directory {}: {e}", dir.display())))?;
         Ok(Self {
@@ -203,11 +206,16 @@ impl Blobs {
             .ok_or_else(|| StoreError::Config("no blob store is configured, but a row names a blob".into()))
     }
 
+    /// The object naming the installation a store belongs to (not of a blob's shape, so no
+    /// sweep ever deletes it).
+    const MARKER: &'static str = "suoja-installation";
+
     /// Whether this store is the one the database's rows name blobs in: refuses a process whose
-    /// `blob_url` is not the server's (files kept in the database while rows name blobs, or
-    /// another store that lacks the blobs the rows name), before it writes a file to the
-    /// wrong place or reads one as missing.
-    pub async fn check_against(&self, db: &Db) -> Result<()> {
+    /// `blob_url` is not the server's — files kept in the database while rows name blobs, a
+    /// store marked as another installation's (`installation`: a value only this installation
+    /// derives, kept in the store at its first use), or an unmarked store that has none of the
+    /// blobs the rows name — before it writes a file to the wrong place or reads one as missing.
+    pub async fn check_against(&self, db: &Db, installation: &str) -> Result<()> {
         let mut c = db.read().await?;
         let mut named = Vec::new();
         for h in HELD {
@@ -221,27 +229,53 @@ impl Blobs {
         }
         let trash: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM blob_trash").fetch_one(&mut c).await?;
         drop(c);
-        if !self.is_external() {
+        let Some(store) = &self.store else {
             if !named.is_empty() || trash > 0 {
                 return Err(StoreError::Config(
-                    "files of this installation are in a blob store, but blob_url is `database`: set blob_url (and the AWS_* environment for s3://) as the server has it".into(),
+                    "files of this installation are in a blob store (rows name blobs, or blobs wait to be deleted), but blob_url is `database`: \
+                     set blob_url (and the AWS_* environment for s3://) as the server has it"
+                        .into(),
                 ));
             }
             return Ok(());
-        }
-        if named.is_empty() {
-            return Ok(());
-        }
-        // Any of a few blobs the rows name will do: a store without one of them is another.
-        for k in &named {
-            if self.exists(k).await? {
-                return Ok(());
+        };
+        let wrong = || {
+            StoreError::Config(format!(
+                "{} is not this installation's blob store: set blob_url (and the AWS_* environment for s3://) as the server has it; \
+                 never share one store (or prefix) between installations",
+                self.describe()
+            ))
+        };
+        // The store says whose it is; a store without the mark gets it, unless the rows name
+        // blobs none of which it has (then it is another store).
+        let marker = Key::from(Self::MARKER);
+        match store.get(&marker).await {
+            Ok(r) => {
+                let mark = r.bytes().await.map_err(|e| store_error("reading the store's mark", &e))?;
+                if mark.as_ref() != installation.as_bytes() {
+                    return Err(wrong());
+                }
+                Ok(())
             }
+            Err(object_store::Error::NotFound { .. }) => {
+                let mut found = named.is_empty();
+                for k in &named {
+                    if self.exists(k).await? {
+                        found = true;
+                        break;
+                    }
+                }
+                if !found {
+                    return Err(wrong());
+                }
+                store
+                    .put(&marker, PutPayload::from(installation.as_bytes().to_vec()))
+                    .await
+                    .map_err(|e| store_error("marking the store", &e))?;
+                Ok(())
+            }
+            Err(e) => Err(store_error("reading the store's mark", &e)),
         }
-        Err(StoreError::Config(format!(
-            "the files this installation's rows name are not in {}: set blob_url (and the AWS_* environment for s3://) as the server has it",
-            self.describe()
-        )))
     }
 
     /// A new key for one of `tenant`'s blobs.
@@ -331,10 +365,12 @@ impl Blobs {
     }
 
     /// Deletes the blobs put in the trash (of `tenant`, or of every tenant), checks each is gone
-    /// and takes it out of the trash, a batch at a time. A key a row names again (a restore put
-    /// the row back) is taken out without deleting its blob. A blob that cannot be deleted now
-    /// stays in the trash for the next call (logged), and the others go on. Returns how many
-    /// blobs went.
+    /// and only then takes the entry out, a batch at a time. Each entry is first claimed in a
+    /// transaction of its own (so two nodes never work on one, and a move into the store that has
+    /// not yet named its blob cannot name it any more: see [`move_into_store`]); a blob that
+    /// cannot be deleted or is still there is released for the next call (logged), and the
+    /// others go on. A key a row names again (a restore put the row back) is taken out without
+    /// deleting its blob. Returns how many blobs went.
     pub async fn empty_trash(&self, db: &Db, tenant: Option<TenantId>) -> Result<u64> {
         if !self.is_external() {
             return Ok(0);
@@ -346,32 +382,51 @@ impl Blobs {
                 let mut c = db.read().await?;
                 trashed(&mut c, tenant, after, BATCH).await?
             };
-            let mut done = Vec::with_capacity(trash.len());
-            for (id, key) in &trash {
+            for (id, owner, key) in &trash {
                 after = *id;
                 let named = {
                     let mut c = db.read().await?;
                     is_named_by_row(&mut c, key).await?
                 };
-                if !named {
-                    let gone = match self.delete(key).await {
-                        Ok(()) => !self.exists(key).await?,
-                        Err(_) => false,
-                    };
-                    if !gone {
-                        tracing::warn!("a deleted file's blob could not be deleted; it stays in the trash for the next pass");
-                        continue;
-                    }
-                    deleted += 1;
+                if named {
+                    let mut tx = db.begin().await?;
+                    sqlx::query("DELETE FROM blob_trash WHERE id = $1").bind(id).execute(&mut *tx).await?;
+                    tx.commit().await?;
+                    continue;
                 }
-                done.push(*id);
-            }
-            if !done.is_empty() {
+                // Taken by this call, unless another node holds it (a claim older than
+                // `CLAIM_MS` was given up by a node that stopped).
+                let now = suoja_core::Clock::now(&suoja_core::clock::SystemClock).0;
                 let mut tx = db.begin().await?;
-                let list = done.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
-                sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM blob_trash WHERE id IN ({list})")))
+                let taken = sqlx::query("UPDATE blob_trash SET claimed_at = $2 WHERE id = $1 AND (claimed_at IS NULL OR claimed_at < $3)")
+                    .bind(id)
+                    .bind(now)
+                    .bind(now - CLAIM_MS)
                     .execute(&mut *tx)
-                    .await?;
+                    .await?
+                    .rows_affected();
+                tx.commit().await?;
+                if taken == 0 {
+                    continue;
+                }
+                let gone = match self.delete(key).await {
+                    Ok(()) => !self.exists(key).await?,
+                    Err(_) => false,
+                };
+                let mut tx = db.begin().await?;
+                if gone {
+                    sqlx::query("DELETE FROM blob_trash WHERE id = $1").bind(id).execute(&mut *tx).await?;
+                    deleted += 1;
+                } else {
+                    tracing::warn!(
+                        tenant.id = owner,
+                        "a deleted file's blob could not be deleted; it stays in the trash for the next pass"
+                    );
+                    sqlx::query("UPDATE blob_trash SET claimed_at = NULL WHERE id = $1")
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
                 tx.commit().await?;
             }
             if i64::try_from(trash.len()).unwrap_or(i64::MAX) < BATCH {
@@ -446,24 +501,55 @@ pub async fn move_into_store(db: &Db, limit: i64) -> Result<u64> {
                 .fetch_one(&mut *tx)
                 .await?;
             tx.commit().await?;
-            blobs.put(&key, sealed.clone()).await?;
+            if let Err(e) = blobs.put(&key, sealed.clone()).await {
+                // Nothing was stored (or it is deleted by the trash if it was): the entry goes
+                // unless the trash took it, and the row stays as it is for the next pass.
+                let mut tx = db.begin().await?;
+                sqlx::query("DELETE FROM blob_trash WHERE id = $1 AND claimed_at IS NULL")
+                    .bind(intent)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                let _ = blobs.delete(&key).await;
+                return Err(e);
+            }
+            // The copy is this move's only while its entry is in the trash unclaimed (the trash
+            // may have taken it meanwhile, and then deletes it): taken out, it is named by the
+            // row, or, if the row was redacted or deleted meanwhile, put back to be deleted.
             let mut tx = db.begin().await?;
-            let n = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "UPDATE {table} SET blob_key = $3, {column} = $4 WHERE tenant_id = $1 AND id = $2 AND blob_key IS NULL AND {column} = $5"
-            )))
-            .bind(tenant)
-            .bind(id)
-            .bind(key.clone())
-            .bind(Vec::<u8>::new())
-            .bind(sealed.clone())
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if n == 1 {
-                sqlx::query("DELETE FROM blob_trash WHERE id = $1").bind(intent).execute(&mut *tx).await?;
-                moved += 1;
+            let ours = sqlx::query("DELETE FROM blob_trash WHERE id = $1 AND claimed_at IS NULL")
+                .bind(intent)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                == 1;
+            if ours {
+                let n = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "UPDATE {table} SET blob_key = $3, {column} = $4 WHERE tenant_id = $1 AND id = $2 AND blob_key IS NULL AND {column} = $5"
+                )))
+                .bind(tenant)
+                .bind(id)
+                .bind(key.clone())
+                .bind(Vec::<u8>::new())
+                .bind(sealed.clone())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if n == 1 {
+                    moved += 1;
+                } else {
+                    sqlx::query("INSERT INTO blob_trash (tenant_id, blob_key) VALUES ($1, $2)")
+                        .bind(tenant)
+                        .bind(key.clone())
+                        .execute(&mut *tx)
+                        .await?;
+                }
             }
             tx.commit().await?;
+            if !ours {
+                // The trash took the entry, perhaps before the blob was put: deleted here too.
+                blobs.delete(&key).await?;
+            }
         }
         if moved > 0 {
             let left: i64 = {
@@ -524,11 +610,11 @@ impl Content {
     }
 }
 
-/// Trash entries (id, key) after `after`, oldest first.
-async fn trashed(c: &mut Conn, tenant: Option<TenantId>, after: i64, limit: i64) -> Result<Vec<(i64, String)>> {
-    let rows: Vec<(i64, String)> = match tenant {
+/// Trash entries (id, tenant, key) after `after`, oldest first.
+async fn trashed(c: &mut Conn, tenant: Option<TenantId>, after: i64, limit: i64) -> Result<Vec<(i64, i64, String)>> {
+    let rows: Vec<(i64, i64, String)> = match tenant {
         Some(t) => {
-            sqlx::query_as("SELECT id, blob_key FROM blob_trash WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT $3")
+            sqlx::query_as("SELECT id, tenant_id, blob_key FROM blob_trash WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT $3")
                 .bind(t.0)
                 .bind(after)
                 .bind(limit)
@@ -536,7 +622,7 @@ async fn trashed(c: &mut Conn, tenant: Option<TenantId>, after: i64, limit: i64)
                 .await?
         }
         None => {
-            sqlx::query_as("SELECT id, blob_key FROM blob_trash WHERE id > $1 ORDER BY id LIMIT $2")
+            sqlx::query_as("SELECT id, tenant_id, blob_key FROM blob_trash WHERE id > $1 ORDER BY id LIMIT $2")
                 .bind(after)
                 .bind(limit)
                 .fetch_all(c)

@@ -102,11 +102,14 @@ pub async fn open_with_clock(settings: &Settings, clock: Arc<dyn suoja_core::Clo
         rehearsal_migration: cfg!(debug_assertions) && std::env::var_os("SUOJA_TEST_REHEARSAL_MIGRATION").is_some(),
         ..DbOptions::default()
     };
-    let blobs = suoja_store::blobs::Blobs::open(&settings.blob_url()).context("opening the blob store (blob_url)")?;
+    let blobs = open_blobs(settings)?;
     tracing::debug!(store = blobs.describe(), "files are kept here");
     let db = Db::connect(&url, &opts).await.context("opening the database")?.with_blobs(blobs);
-    db.blobs().check_against(&db).await.context("checking blob_url against the database")?;
     let vault = Vault::new(root);
+    db.blobs()
+        .check_against(&db, &blob_store_mark(&vault))
+        .await
+        .context("checking blob_url against the database")?;
     // Keys wrapped before their ids were bound in are re-wrapped once, before any is used.
     let mut tx = db.begin().await.context("opening the database")?;
     let rewrapped = vault.bind_key_ids(&mut tx).await.context("re-wrapping subject keys with their ids")?;
@@ -130,6 +133,25 @@ pub async fn open_with_clock(settings: &Settings, clock: Arc<dyn suoja_core::Clo
         })
         .with_upload_quota(i64::from(settings.upload_quota_mb_per_day) * 1024 * 1024)
         .with_notifications(settings.smtp_url.is_some() && settings.mail_notifications))
+}
+
+/// The blob store `blob_url` names, never the data directory or one holding it (its root key
+/// and database would lie among the blobs), however the two are spelled (links resolved).
+pub fn open_blobs(settings: &Settings) -> anyhow::Result<suoja_store::blobs::Blobs> {
+    let blobs = suoja_store::blobs::Blobs::open(&settings.blob_url()).context("opening the blob store (blob_url)")?;
+    if let Some(dir) = blobs.local_dir() {
+        let resolve = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf()));
+        if resolve(&settings.data_dir).starts_with(resolve(dir)) {
+            anyhow::bail!("blob_url must not be the data directory or hold it (use a directory of its own, e.g. DATA_DIR/blobs)");
+        }
+    }
+    Ok(blobs)
+}
+
+/// What marks a blob store as this installation's: a value derived from the root key, so no
+/// other installation can write it.
+pub fn blob_store_mark(vault: &Vault) -> String {
+    hex::encode(vault.backup_tag("blob-store", b"the blob store of this installation"))
 }
 
 /// The mail channel as the settings configure it (none without `mail_from`).

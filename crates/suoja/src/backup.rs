@@ -257,24 +257,33 @@ pub async fn backup(settings: &Settings, root: &Path) -> anyhow::Result<Summary>
             .await
             .context("copying the database")?;
     rows_bar.finish_and_clear();
-    // Files in the blob store go into the backup with their rows; a blob not found whose row
-    // the live database still names is lost, or in another store: the backup stops.
-    let blobs = suoja_store::blobs::Blobs::open(&settings.blob_url()).context("opening the blob store (blob_url)")?;
-    let (inlined, missing) = suoja_store::backup::inline_blobs(&data_db, &blobs)
-        .await
-        .context("copying files from the blob store")?;
-    if !missing.is_empty() {
-        let live = suoja_store::Db::connect(&settings.database_url(), &suoja_store::DbOptions::default()).await?;
-        let lost = suoja_store::backup::still_named(&live, &missing).await;
+    // Files in the blob store go into the backup with their rows, from the server's store
+    // (checked as every process checks it). A blob not found whose row the live database still
+    // names is lost: the backup goes on without it and says so.
+    let blobs = crate::app::open_blobs(settings)?;
+    let live = suoja_store::Db::connect(&settings.database_url(), &suoja_store::DbOptions::default()).await?;
+    let checked = blobs.check_against(&live, &crate::app::blob_store_mark(&vault)).await;
+    if let Err(e) = checked {
         live.close().await;
-        let lost = lost?;
-        if !lost.is_empty() {
-            bail!(
-                "{} of the files the database names are not in {} (is blob_url the server's?); no backup was written",
-                lost.len(),
-                blobs.describe()
-            );
-        }
+        return Err(anyhow::Error::new(e).context("checking blob_url against the database; no backup was written"));
+    }
+    let inlined = suoja_store::backup::inline_blobs(&data_db, &blobs).await;
+    let lost = match &inlined {
+        Ok((_, missing)) if !missing.is_empty() => suoja_store::backup::still_named(&live, missing).await,
+        _ => Ok(Vec::new()),
+    };
+    live.close().await;
+    let (inlined, lost) = (inlined.context("copying files from the blob store")?.0, lost?);
+    if !lost.is_empty() {
+        tracing::warn!(
+            files = lost.len(),
+            "files the database names are missing from the blob store; the backup holds them empty"
+        );
+        eprintln!(
+            "warning: {} file(s) the database names are missing from {}; the backup holds them empty",
+            lost.len(),
+            blobs.describe()
+        );
     }
     if inlined > 0 {
         tracing::info!(files = inlined, "files copied from the blob store into the backup");

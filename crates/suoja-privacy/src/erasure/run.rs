@@ -151,12 +151,29 @@ impl Privacy {
             // The blobs of the files the steps deleted (their keys went into the trash with
             // their rows): deleted from the blob store, each checked gone. The read-back counts
             // what is left of the trash up to here (later entries are other deletions').
+            let db = self.hd.db();
+            let left = |mark: i64| async move {
+                let mut c = db.read().await?;
+                suoja_store::blobs::trash_left_upto(&mut c, tenant, mark).await
+            };
             let mark = {
-                let mut c = self.hd.db().read().await?;
+                let mut c = db.read().await?;
                 suoja_store::blobs::trash_mark(&mut c, tenant).await?
             };
-            let gone = self.hd.db().blobs().empty_trash(self.hd.db(), Some(tenant)).await?;
-            blob_counts.insert("blobs".into(), gone);
+            let before = left(mark).await?;
+            db.blobs().empty_trash(db, Some(tenant)).await?;
+            // Entries another node took meanwhile: waited for (a while), so that what this
+            // step counts, and what the read-back then finds, is what is really gone.
+            let mut now_left = left(mark).await?;
+            for _ in 0..100 {
+                if now_left == 0 {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                db.blobs().empty_trash(db, Some(tenant)).await?;
+                now_left = left(mark).await?;
+            }
+            blob_counts.insert("blobs".into(), u64::try_from(before - now_left).unwrap_or(0));
             suoja_core::json::set(&mut done, "blob_trash_mark", json!(mark));
         }
         if step == "profile" && row.request_id.is_some() && plan.profile && plan.held.is_empty() && done.get("confirmation").is_none() {

@@ -43,7 +43,10 @@ CREATE INDEX attachments_blob_key ON attachments (blob_key) WHERE blob_key IS NO
 CREATE TABLE blob_trash (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     tenant_id INTEGER NOT NULL,
-    blob_key TEXT NOT NULL
+    blob_key TEXT NOT NULL,
+    -- When a node took the entry to delete its blob (NULL: waiting); taken entries stay
+    -- until the blob is gone, so an erasure's read-back still counts them.
+    claimed_at INTEGER
 );
 CREATE INDEX blob_trash_tenant ON blob_trash (tenant_id, id);
 CREATE INDEX blob_trash_key ON blob_trash (blob_key);

@@ -6,6 +6,7 @@
 
 mod backup;
 mod baseline;
+mod blobs;
 mod cluster;
 mod erasure;
 mod export;
@@ -85,6 +86,13 @@ pub struct BenchArgs {
     /// is replaced and the rest of the file kept.
     #[arg(long, conflicts_with_all = ["erasure_only", "backup_only", "web_only", "precision_only", "mail_only", "hc_only", "cluster_only"])]
     pub import_only: bool,
+    /// Only time uploading and downloading files (256 KB, eight at once, `--secs` each) with
+    /// the files kept in the database (the baseline), a local directory and, when
+    /// `SUOJA_BENCH_S3_BUCKET` and the `AWS_*` environment name one, an S3 server; on SQLite
+    /// (and PostgreSQL with `--pg`). The report's file-store section is replaced and the rest
+    /// kept.
+    #[arg(long, conflicts_with_all = ["erasure_only", "backup_only", "web_only", "precision_only", "mail_only", "hc_only", "cluster_only", "import_only"])]
+    pub blobs_only: bool,
     /// With `--cluster-only`: afterwards, run the three nodes at four fifths of their highest
     /// rate for this many seconds, sampling their memory and the database's connections.
     #[arg(long, default_value_t = 0, requires = "cluster_only")]
@@ -725,6 +733,17 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         let old = std::fs::read_to_string(&args.out).unwrap_or_default();
         std::fs::write(&args.out, report::with_import_section(&old, &figures)).with_context(|| format!("writing {}", args.out.display()))?;
         println!("wrote the import section of {}", args.out.display());
+        return Ok(());
+    }
+    if args.blobs_only {
+        let secs = Duration::from_secs(args.secs.max(1));
+        let mut figures = blobs::measure("sqlite", None, secs).await?;
+        if let Some(pg) = &args.pg {
+            figures.extend(blobs::measure("postgres", Some(pg), secs).await?);
+        }
+        let old = std::fs::read_to_string(&args.out).unwrap_or_default();
+        std::fs::write(&args.out, report::with_blobs_section(&old, &figures)).with_context(|| format!("writing {}", args.out.display()))?;
+        println!("wrote the file-store section of {}", args.out.display());
         return Ok(());
     }
     if args.mail_only {

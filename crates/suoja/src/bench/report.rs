@@ -827,6 +827,44 @@ pub fn with_import_section(old: &str, figures: &[super::import::ImportFigures]) 
     splice(old, IMPORT_START, IMPORT_END, s)
 }
 
+const BLOBS_START: &str = "<!-- file-store:start -->";
+const BLOBS_END: &str = "<!-- file-store:end -->";
+
+/// `old` with its section on where files are kept replaced by `figures` (or added at the end).
+pub fn with_blobs_section(old: &str, figures: &[super::blobs::BlobFigures]) -> String {
+    let mut s = format!(
+        "{BLOBS_START}\n## Where files are kept\n\nWritten by `suoja bench --blobs-only` on {}. A fresh installation per row, \
+         served by `suoja serve`: uploads (`POST /api/v2/uploads`, 256 KB of random bytes each, eight at once) and then downloads of \
+         them (`GET /api/v2/attachments/{{id}}/content`, eight at once), each for the same time. Every file is sealed either way; \
+         the baseline is the same engine keeping files in the database. The S3 server is s3s-fs on loopback (files on the same \
+         disk), so its row is what the protocol costs, not a network.\n\n\
+         | engine | files kept in | uploads/s | p50 ms | p99 ms | ratio to database | downloads/s | p50 ms | p99 ms | ratio to database |\n\
+         |---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+        suoja_core::Clock::now(&suoja_core::clock::SystemClock).to_iso(),
+    );
+    for f in figures {
+        let base = figures.iter().find(|b| b.engine == f.engine && b.store == "database");
+        let ratio = |x: f64, b: Option<f64>| match b {
+            Some(b) if b > 0.0 => format!("{:.2}", x / b),
+            _ => "–".into(),
+        };
+        s.push_str(&format!(
+            "| {} | {} | {:.0} | {:.1} | {:.1} | {} | {:.0} | {:.1} | {:.1} | {} |\n",
+            f.engine,
+            f.store,
+            f.up.rps,
+            f.up.p50,
+            f.up.p99,
+            ratio(f.up.rps, base.map(|b| b.up.rps)),
+            f.down.rps,
+            f.down.p50,
+            f.down.p99,
+            ratio(f.down.rps, base.map(|b| b.down.rps)),
+        ));
+    }
+    splice(old, BLOBS_START, BLOBS_END, s)
+}
+
 #[cfg(test)]
 mod tests {
     /// A full run keeps the write-ups after the notes and the sections other modes wrote.

@@ -155,6 +155,8 @@ async fn files_leave_with_their_rows(app: TestApp) {
         let report = scan(&[dir.to_path_buf()], &canaries).unwrap();
         assert!(report.files >= 3 && report.hits.is_empty(), "{} files, {:?}", report.files, report.hits);
     }
+    // The reads so far are in the consultation log before the exports are compared.
+    app.privacy().flush_consultations().await.unwrap();
     let other_export = crate::privacy_precision::export_of(&app, other_ted).await;
     let asa_export = crate::privacy_precision::export_of(&app, asa).await;
     assert!(asa_export.contains("notes.txt"), "the export lists Åsa's file");
@@ -194,6 +196,7 @@ async fn files_leave_with_their_rows(app: TestApp) {
         assert!(blobs.exists(key).await.unwrap());
         assert_eq!(download(&app, id).await, (StatusCode::OK, plain.clone()));
     }
+    app.privacy().flush_consultations().await.unwrap();
     assert_eq!(crate::privacy_precision::export_of(&app, other_ted).await, other_export);
     assert_eq!(crate::privacy_precision::export_of(&app, asa).await, asa_export);
     let left: Vec<String> = blobs.list(Some(tenant(&app))).await.unwrap().into_iter().map(|(k, _)| k).collect();
@@ -238,19 +241,35 @@ async fn files_leave_with_their_rows(app: TestApp) {
     drop(c);
     assert_eq!(download(&app, other_file).await, (StatusCode::OK, other_bytes.clone()));
 
-    // A process configured with another store, or with none, refuses the database.
+    // A process configured with another store, or with none, refuses the database; so does
+    // one whose store is marked as another installation's.
+    let refused = |e: anyhow::Result<suoja_helpdesk::Helpdesk>| match e {
+        Ok(_) => panic!("another store was taken for the server's"),
+        Err(e) => format!("{e:#}"),
+    };
     let mut wrong = app.settings.clone();
     for url in [
         "database".to_string(),
         format!("file://{}", std::env::temp_dir().join(random_name("suoja-other-")).display()),
     ] {
         wrong.blob_url = Some(url.clone());
-        let e = match suoja::app::open(&wrong).await {
-            Ok(_) => panic!("{url} was taken for the server's store"),
-            Err(e) => format!("{e:#}"),
-        };
+        let e = refused(suoja::app::open(&wrong).await);
         assert!(e.contains("blob_url"), "{url}: {e}");
     }
+    let ours = suoja::app::blob_store_mark(app.helpdesk().vault());
+    assert_eq!(
+        blobs.get("suoja-installation").await.unwrap(),
+        Some(ours.clone().into_bytes()),
+        "the store is marked"
+    );
+    blobs.put("suoja-installation", b"another installation".to_vec()).await.unwrap();
+    let e = refused(suoja::app::open(&app.settings).await);
+    assert!(e.contains("never share"), "{e}");
+    blobs.put("suoja-installation", ours.into_bytes()).await.unwrap();
+    // One file lost from the store does not keep the server from starting.
+    blobs.delete(&keys[2]).await.unwrap();
+    let again = suoja::app::open(&app.settings).await.unwrap();
+    again.db().close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
