@@ -69,7 +69,7 @@ pub async fn measure(engine: &str, pg: Option<&str>, secs: Duration) -> anyhow::
         };
         let port = free_port()?;
         let mut cmd = serve_command(&dir, port, &settings)?;
-        cmd.env("SUOJA_BLOB_URL", &blob_url).env("SUOJA_UPLOAD_QUOTA_MB_PER_DAY", "10000000");
+        cmd.env("SUOJA_BLOB_URL", &blob_url).env("SUOJA_UPLOAD_QUOTA_MB_PER_DAY", "1000000");
         let server = ChildGuard {
             child: cmd.spawn().context("starting suoja serve")?,
         };
