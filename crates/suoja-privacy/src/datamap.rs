@@ -1225,7 +1225,7 @@ pub const TABLES: &[Table] = &[
         retention: "until the blob is deleted (seconds)",
         retention_fi: "kunnes blob on poistettu (sekunteja)",
         derived: false,
-        columns: &[col("id"), col("tenant_id"), col("blob_key")],
+        columns: &[col("id"), col("tenant_id"), col("blob_key"), col("claimed_at")],
     },
     Table {
         name: "import_checkpoints",

@@ -198,15 +198,7 @@ pub async fn still_named(db: &Db, keys: &[String]) -> Result<Vec<String>> {
     let mut c = db.read().await?;
     let mut out = Vec::new();
     for k in keys {
-        let counts: Vec<String> = crate::blobs::HELD
-            .iter()
-            .map(|h| format!("(SELECT COUNT(*) FROM {} WHERE blob_key = $1)", h.table))
-            .collect();
-        let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT {}", counts.join(" + "))))
-            .bind(k.clone())
-            .fetch_one(&mut c)
-            .await?;
-        if n > 0 {
+        if crate::blobs::is_named_by_row(&mut c, k).await? {
             out.push(k.clone());
         }
     }

@@ -645,7 +645,7 @@ async fn is_named(c: &mut Conn, key: &str) -> Result<bool> {
 }
 
 /// Whether a row of a table in [`HELD`] names the blob `key`.
-async fn is_named_by_row(c: &mut Conn, key: &str) -> Result<bool> {
+pub(crate) async fn is_named_by_row(c: &mut Conn, key: &str) -> Result<bool> {
     let counts: Vec<String> = HELD.iter().map(|h| format!("(SELECT COUNT(*) FROM {} WHERE blob_key = $1)", h.table)).collect();
     let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT {}", counts.join(" + "))))
         .bind(key)

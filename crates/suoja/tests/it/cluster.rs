@@ -521,6 +521,7 @@ async fn three_nodes_behind_haproxy_survive_a_killed_node_a_database_restart_and
     let settings = suoja_config::Settings {
         data_dir: shared.0.clone(),
         database_url: Some(db.clone()),
+        blob_url: blob.clone(),
         ..Default::default()
     };
     let hd = suoja::app::open(&settings).await.unwrap();
