@@ -248,16 +248,10 @@ impl Blobs {
         };
         // The store says whose it is; a store without the mark gets it, unless the rows name
         // blobs none of which it has (then it is another store).
-        let marker = Key::from(Self::MARKER);
-        match store.get(&marker).await {
-            Ok(r) => {
-                let mark = r.bytes().await.map_err(|e| store_error("reading the store's mark", &e))?;
-                if mark.as_ref() != installation.as_bytes() {
-                    return Err(wrong());
-                }
-                Ok(())
-            }
-            Err(object_store::Error::NotFound { .. }) => {
+        match self.get(Self::MARKER).await? {
+            Some(mark) if mark == installation.as_bytes() => Ok(()),
+            Some(_) => Err(wrong()),
+            None => {
                 let mut found = named.is_empty();
                 for k in &named {
                     if self.exists(k).await? {
@@ -269,12 +263,11 @@ impl Blobs {
                     return Err(wrong());
                 }
                 store
-                    .put(&marker, PutPayload::from(installation.as_bytes().to_vec()))
+                    .put(&Key::from(Self::MARKER), PutPayload::from(installation.as_bytes().to_vec()))
                     .await
                     .map_err(|e| store_error("marking the store", &e))?;
                 Ok(())
             }
-            Err(e) => Err(store_error("reading the store's mark", &e)),
         }
     }
 
@@ -343,17 +336,6 @@ impl Blobs {
             .into_iter()
             .map(|m| (m.location.to_string(), Timestamp(m.last_modified.timestamp_millis())))
             .collect())
-    }
-
-    /// Stores a new blob of `tenant`'s and returns its key; in the database (`None`) when no
-    /// store is configured.
-    pub async fn store_new(&self, tenant: TenantId, sealed: &[u8]) -> Result<Option<String>> {
-        if !self.is_external() {
-            return Ok(None);
-        }
-        let key = Self::new_key(tenant);
-        self.put(&key, sealed.to_vec()).await?;
-        Ok(Some(key))
     }
 
     /// A row's sealed content: the blob `key` names, or the `inline` bytes when it names none.
@@ -592,10 +574,12 @@ impl Content {
     /// `sealed` as the blob store takes it: a new blob of `tenant`'s when one is configured,
     /// into the row otherwise.
     pub async fn store(blobs: &Blobs, tenant: TenantId, sealed: Vec<u8>) -> Result<Self> {
-        Ok(match blobs.store_new(tenant, &sealed).await? {
-            Some(key) => Content::Blob(key),
-            None => Content::Inline(sealed),
-        })
+        if !blobs.is_external() {
+            return Ok(Content::Inline(sealed));
+        }
+        let key = Blobs::new_key(tenant);
+        blobs.put(&key, sealed).await?;
+        Ok(Content::Blob(key))
     }
 
     /// Deletes the blob just stored for a row whose statement failed, so was certainly not
