@@ -231,6 +231,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0036_more_blobs.sql"),
         postgres: include_str!("../migrations/postgres/0036_more_blobs.sql"),
     },
+    Migration {
+        version: 37,
+        name: "search_index_docs",
+        sqlite: include_str!("../migrations/sqlite/0037_search_index_docs.sql"),
+        postgres: include_str!("../migrations/postgres/0037_search_index_docs.sql"),
+    },
 ];
 
 /// A migration no release has, applied only when asked (`DbOptions::rehearsal_migration`): the

@@ -5,7 +5,7 @@
 //! conditions match for anyone who may read the document).
 //!
 //! Every caller goes through this module; the engine behind it follows the database:
-//! [`sqlite`] keeps an FTS5 table whose words are the tokens, [`postgres`] keeps `bigint[]`
+//! [`sqlite`] keeps an FTS5 table over rows whose words are the tokens, [`postgres`] keeps `bigint[]`
 //! columns under GIN indexes. Both remove a deleted document's entries for good (FTS5
 //! `secure-delete`; GIN without a pending list), so erasure leaves no postings behind. The index
 //! is derived data: backups leave it out and a restore rebuilds it with [`insert_many`].
@@ -112,10 +112,25 @@ pub async fn insert_many(c: &mut Conn, tenant: TenantId, kind: DocKind, docs: &[
     }
 }
 
-/// Replaces a document's entries.
+/// Replaces a document's entries (inserting them when it has none), writing only what changed.
 pub async fn replace(c: &mut Conn, tenant: TenantId, kind: DocKind, doc: i64, tokens: &DocTokens) -> Result<()> {
-    remove(&mut *c, tenant, kind, doc).await?;
-    insert(c, tenant, kind, doc, tokens).await
+    let old = read(&mut *c, tenant, kind, doc).await?;
+    change(c, tenant, kind, doc, old, tokens.normalized()).await
+}
+
+/// Turns the entries `old` (as [`read`] gave them) into `new` (normalized).
+async fn change(c: &mut Conn, tenant: TenantId, kind: DocKind, doc: i64, old: Option<DocTokens>, new: DocTokens) -> Result<()> {
+    let Some(old) = old else {
+        return insert(c, tenant, kind, doc, &new).await;
+    };
+    if old == new {
+        return Ok(());
+    }
+    if is_pg(c) {
+        postgres::change(c, tenant, kind, doc, &new).await
+    } else {
+        sqlite::change(c, tenant, kind, doc, &old, &new).await
+    }
 }
 
 /// A document's entries as stored; `None` when it has none.
@@ -128,19 +143,15 @@ pub async fn read(c: &mut Conn, tenant: TenantId, kind: DocKind, doc: i64) -> Re
 }
 
 /// Adds tokens to a document's entries (a new comment on a ticket); nothing is written when it
-/// already holds them all.
+/// already holds them all, and otherwise only the new tokens are.
 pub async fn add(c: &mut Conn, tenant: TenantId, kind: DocKind, doc: i64, tokens: &DocTokens) -> Result<()> {
     let old = read(&mut *c, tenant, kind, doc).await?;
-    let had = old.is_some();
-    let old = old.unwrap_or_default();
+    let base = old.clone().unwrap_or_default();
     let new = DocTokens {
-        public: sorted(&[old.public.as_slice(), tokens.public.as_slice()].concat()),
-        internal: sorted(&[old.internal.as_slice(), tokens.internal.as_slice()].concat()),
+        public: sorted(&[base.public.as_slice(), tokens.public.as_slice()].concat()),
+        internal: sorted(&[base.internal.as_slice(), tokens.internal.as_slice()].concat()),
     };
-    if had && new == old {
-        return Ok(());
-    }
-    replace(c, tenant, kind, doc, &new).await
+    change(c, tenant, kind, doc, old, new).await
 }
 
 /// Removes a document from the index; returns how many entries went (0 or 1).
@@ -191,11 +202,11 @@ pub async fn doc_postings(c: &mut Conn, tenant: TenantId, kind: DocKind, doc: i6
 
 /// Removes a tenant's whole index (before rebuilding it).
 pub async fn clear(c: &mut Conn, tenant: TenantId) -> Result<u64> {
-    Ok(sqlx::query("DELETE FROM search_index WHERE tenant_id = $1")
-        .bind(tenant.0)
-        .execute(c)
-        .await?
-        .rows_affected())
+    if is_pg(c) {
+        postgres::clear(c, tenant).await
+    } else {
+        sqlite::clear(c, tenant).await
+    }
 }
 
 /// How many of the newest matching tickets relevance ranks: search pages end at 1 000 results,

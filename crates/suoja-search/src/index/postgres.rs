@@ -57,6 +57,31 @@ pub(super) async fn remove(c: &mut Conn, tenant: TenantId, kind: DocKind, doc: i
         .rows_affected())
 }
 
+/// Gives a document's row the tokens `new`.
+pub(super) async fn change(c: &mut Conn, tenant: TenantId, kind: DocKind, doc: i64, new: &DocTokens) -> Result<()> {
+    let sql = format!(
+        "UPDATE search_index SET public = {}, internal = {} WHERE tenant_id = $1 AND doc_kind = $2 AND doc_id = $3",
+        array(&new.public),
+        array(&new.internal)
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(tenant.0)
+        .bind(kind.code())
+        .bind(doc)
+        .execute(c)
+        .await?;
+    Ok(())
+}
+
+/// Removes a tenant's whole index.
+pub(super) async fn clear(c: &mut Conn, tenant: TenantId) -> Result<u64> {
+    Ok(sqlx::query("DELETE FROM search_index WHERE tenant_id = $1")
+        .bind(tenant.0)
+        .execute(c)
+        .await?
+        .rows_affected())
+}
+
 pub(super) async fn all_of(c: &mut Conn, tenant: TenantId, kind: DocKind, tokens: &[i64], limit: i64) -> Result<Vec<i64>> {
     let sql = format!(
         "SELECT doc_id FROM search_index s WHERE tenant_id = $1 AND doc_kind = $2 AND {} @> {} ORDER BY doc_id DESC LIMIT {limit}",

@@ -1,9 +1,15 @@
-//! The SQLite engine: an FTS5 table `search_index` (tokenizer `ascii`, `detail=column`,
-//! `secure-delete` on) whose words are the tokens written as `x` and 16 hex digits. The rowid is
-//! the document id times four plus its kind; `public` starts with a scope word naming the tenant
-//! and kind, so a match by words alone stays within one tenant and kind. Ticket matches need no
-//! scope word: the rowid names the kind, a tenant's tokens are hashed under its own key (another
-//! tenant's entries hold none of them), and the join to `tickets` names the tenant.
+//! The SQLite engine: each document's tokens are a row of `search_index_docs`, written as `x`
+//! and 16 hex digits, and the FTS5 table `search_index` (tokenizer `ascii`, `detail=column`,
+//! `secure-delete` on, external content) indexes those rows. The rowid is the document id times
+//! four plus its kind; `public` starts with a scope word naming the tenant and kind, so a match
+//! by words alone stays within one tenant and kind. Ticket matches need no scope word: the rowid
+//! names the kind, a tenant's tokens are hashed under its own key (another tenant's entries hold
+//! none of them), and the join to `tickets` names the tenant.
+//!
+//! A change writes only the tokens whose entry changes ([`change`]): FTS5 is told, with its
+//! `delete` command, which entries leave (each removed from the segment holding it) and given
+//! the new ones as a row of their own under the same rowid. Every (token, document) entry exists
+//! once, so deleting a document's words removes all of its entries.
 //!
 //! FTS5 reads a doclist forwards far faster than backwards, so queries read matches in rowid
 //! order where they can and turn them round here.
@@ -48,34 +54,59 @@ fn cols(public_only: bool) -> &'static str {
     if public_only { "public" } else { "{public internal}" }
 }
 
+/// The values a statement binds for a document's row (six each).
+fn bind_row<'q>(
+    q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    tenant: TenantId,
+    kind: DocKind,
+    doc: i64,
+    public: String,
+    internal: String,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+    q.bind(rowid(kind, doc)).bind(tenant.0).bind(kind.code()).bind(doc).bind(public).bind(internal)
+}
+
+/// `(?, ?, ?, ?, ?, ?), …` for `n` rows.
+fn placeholders(n: usize) -> String {
+    (0..n)
+        .map(|i| {
+            let b = i * 6;
+            format!("(${}, ${}, ${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6)
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+const COLUMNS: &str = "tenant_id, doc_kind, doc_id, public, internal";
+
 pub(super) async fn insert_many(c: &mut Conn, tenant: TenantId, kind: DocKind, docs: &[(i64, DocTokens)]) -> Result<()> {
-    // Six values a row, well under SQLite's limit on bound values.
+    // Six values a row, well under SQLite's limit on bound values. FTS5 takes the rows in rowid
+    // order (a rowid lower than the last one written flushes its pending entries early).
+    let mut docs: Vec<&(i64, DocTokens)> = docs.iter().collect();
+    docs.sort_by_key(|(d, _)| *d);
     for chunk in docs.chunks(500) {
-        let rows = (0..chunk.len())
-            .map(|i| {
-                let b = i * 6;
-                format!("(${}, ${}, ${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6)
-            })
-            .collect::<Vec<_>>()
-            .join(", ");
-        let sql = format!("INSERT INTO search_index (rowid, tenant_id, doc_kind, doc_id, public, internal) VALUES {rows}");
+        let sql = format!("INSERT INTO search_index_docs (id, {COLUMNS}) VALUES {}", placeholders(chunk.len()));
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for (doc, t) in chunk {
-            q = q
-                .bind(rowid(kind, *doc))
-                .bind(tenant.0)
-                .bind(kind.code())
-                .bind(*doc)
-                .bind(format!("{} {}", scope_word(tenant, kind), words(&t.public)))
-                .bind(words(&t.internal));
+            q = bind_row(
+                q,
+                tenant,
+                kind,
+                *doc,
+                format!("{} {}", scope_word(tenant, kind), words(&t.public)),
+                words(&t.internal),
+            );
         }
         q.execute(&mut *c).await?;
+        let ids = chunk.iter().map(|(d, _)| rowid(kind, *d).to_string()).collect::<Vec<_>>().join(",");
+        let sql = format!("INSERT INTO search_index (rowid, {COLUMNS}) SELECT id, {COLUMNS} FROM search_index_docs WHERE id IN ({ids}) ORDER BY id");
+        sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut *c).await?;
     }
     Ok(())
 }
 
 pub(super) async fn read(c: &mut Conn, tenant: TenantId, kind: DocKind, doc: i64) -> Result<Option<DocTokens>> {
-    let row: Option<(String, String)> = sqlx::query_as("SELECT public, internal FROM search_index WHERE rowid = $1 AND tenant_id = $2")
+    let row: Option<(String, String)> = sqlx::query_as("SELECT public, internal FROM search_index_docs WHERE id = $1 AND tenant_id = $2")
         .bind(rowid(kind, doc))
         .bind(tenant.0)
         .fetch_optional(c)
@@ -87,8 +118,78 @@ pub(super) async fn read(c: &mut Conn, tenant: TenantId, kind: DocKind, doc: i64
 }
 
 pub(super) async fn remove(c: &mut Conn, tenant: TenantId, kind: DocKind, doc: i64) -> Result<u64> {
-    Ok(sqlx::query("DELETE FROM search_index WHERE rowid = $1 AND tenant_id = $2")
+    // The index's entries go first, by the words the row holds (FTS5's `delete` command removes
+    // each one from the segment holding it); then the row.
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO search_index (search_index, rowid, {COLUMNS}) SELECT 'delete', id, {COLUMNS} FROM search_index_docs WHERE id = $1 AND tenant_id = $2"
+    )))
+    .bind(rowid(kind, doc))
+    .bind(tenant.0)
+    .execute(&mut *c)
+    .await?;
+    Ok(sqlx::query("DELETE FROM search_index_docs WHERE id = $1 AND tenant_id = $2")
         .bind(rowid(kind, doc))
+        .bind(tenant.0)
+        .execute(c)
+        .await?
+        .rows_affected())
+}
+
+/// Turns a document's stored entries `old` into `new` (both sorted, without repeats), touching
+/// only the tokens whose entry changes. A token's entry in FTS5 is one (token, document) pair
+/// saying which columns hold it, so a token that stays but moves between `public` and
+/// `internal` is removed and written again; tokens in both and unchanged are left alone.
+pub(super) async fn change(c: &mut Conn, tenant: TenantId, kind: DocKind, doc: i64, old: &DocTokens, new: &DocTokens) -> Result<()> {
+    let changed: Vec<i64> = super::sorted(
+        &[
+            difference(&old.public, &new.public),
+            difference(&new.public, &old.public),
+            difference(&old.internal, &new.internal),
+            difference(&new.internal, &old.internal),
+        ]
+        .concat(),
+    );
+    let leaving = |part: &[i64]| changed.iter().copied().filter(|t| part.binary_search(t).is_ok()).collect::<Vec<_>>();
+    let (out_public, out_internal) = (leaving(&old.public), leaving(&old.internal));
+    let (in_public, in_internal) = (leaving(&new.public), leaving(&new.internal));
+    if !out_public.is_empty() || !out_internal.is_empty() {
+        let q = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO search_index (search_index, rowid, {COLUMNS}) VALUES ('delete', $1, $2, $3, $4, $5, $6)"
+        )));
+        bind_row(q, tenant, kind, doc, words(&out_public), words(&out_internal))
+            .execute(&mut *c)
+            .await?;
+    }
+    sqlx::query("UPDATE search_index_docs SET public = $1, internal = $2 WHERE id = $3 AND tenant_id = $4")
+        .bind(format!("{} {}", scope_word(tenant, kind), words(&new.public)))
+        .bind(words(&new.internal))
+        .bind(rowid(kind, doc))
+        .bind(tenant.0)
+        .execute(&mut *c)
+        .await?;
+    if !in_public.is_empty() || !in_internal.is_empty() {
+        let q = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO search_index (rowid, {COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)"
+        )));
+        bind_row(q, tenant, kind, doc, words(&in_public), words(&in_internal)).execute(&mut *c).await?;
+    }
+    Ok(())
+}
+
+/// The tokens of sorted `a` not in sorted `b`.
+fn difference(a: &[i64], b: &[i64]) -> Vec<i64> {
+    a.iter().copied().filter(|t| b.binary_search(t).is_err()).collect()
+}
+
+/// Removes a tenant's whole index.
+pub(super) async fn clear(c: &mut Conn, tenant: TenantId) -> Result<u64> {
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO search_index (search_index, rowid, {COLUMNS}) SELECT 'delete', id, {COLUMNS} FROM search_index_docs WHERE tenant_id = $1 ORDER BY id"
+    )))
+    .bind(tenant.0)
+    .execute(&mut *c)
+    .await?;
+    Ok(sqlx::query("DELETE FROM search_index_docs WHERE tenant_id = $1")
         .bind(tenant.0)
         .execute(c)
         .await?
@@ -174,11 +275,14 @@ pub(super) fn ticket_ranking(words: &[i64], public_only: bool, tags: &[i64]) -> 
     } else {
         (hits("internal"), "(length(public) + length(internal) + 2) / 18")
     };
-    let columns = format!(
-        "rowid / 4 AS doc, {} AS public_hits, {internal_hits} AS internal_hits, {length} AS length",
-        hits("public")
-    );
-    let among_columns = columns.clone();
+    let columns = |id: &str| {
+        format!(
+            "{id} / 4 AS doc, {} AS public_hits, {internal_hits} AS internal_hits, {length} AS length",
+            hits("public")
+        )
+    };
+    let among_columns = columns("id");
+    let columns = columns("rowid");
     Ranking {
         subquery: format!(
             "SELECT {columns} FROM search_index WHERE search_index MATCH '{}' AND rowid % 4 = {ticket} ORDER BY rowid DESC LIMIT {}",
@@ -187,7 +291,7 @@ pub(super) fn ticket_ranking(words: &[i64], public_only: bool, tags: &[i64]) -> 
         ),
         among: std::sync::Arc::new(move |docs: &[i64]| {
             let rowids = docs.iter().map(|d| rowid(DocKind::Ticket, *d).to_string()).collect::<Vec<_>>().join(",");
-            format!("SELECT {among_columns} FROM search_index WHERE rowid IN ({rowids})")
+            format!("SELECT {among_columns} FROM search_index_docs WHERE id IN ({rowids})")
         }),
         score: super::relevance,
         limit: super::RANKED,

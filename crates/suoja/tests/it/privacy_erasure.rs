@@ -756,24 +756,43 @@ engine_test!(the_search_index_keeps_nothing_of_an_erased_person, |app| async mov
     let tag = suoja_core::random::hex_id();
     let tag: String = tag.chars().filter(char::is_ascii_alphabetic).take(6).collect();
     let (public_word, internal_word) = (format!("kvarts{tag}"), format!("sisäinen{tag}"));
+    // Written first in public text and later in an internal note (its entry changes columns),
+    // and a word that comes with a later public reply: each change is written to the index in a
+    // transaction of its own, and the erasure must find every entry.
+    let (both_word, reply_word) = (format!("molemmat{tag}"), format!("vastaus{tag}"));
     let person = app.user("Iida Indeksi", &format!("iida.{tag}@example.fi")).await;
     let kept = app.user("Kalle Kestävä", &format!("kalle.{tag}@example.fi")).await;
-    let ticket = app.ticket(person, &format!("Order {public_word}"), "The parcel is late").await;
-    let (s, v) = app
-        .put(
-            &format!("/api/v2/tickets/{ticket}.json"),
-            json!({"ticket": {"comment": {"body": format!("Checked {internal_word} with the courier"), "public": false}}}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{v}");
+    let ticket = app.ticket(person, &format!("Order {public_word} {both_word}"), "The parcel is late").await;
+    for (body, public) in [
+        (format!("Checked {internal_word} {both_word} with the courier"), false),
+        (format!("Sent {reply_word} today"), true),
+    ] {
+        let (s, v) = app
+            .put(
+                &format!("/api/v2/tickets/{ticket}.json"),
+                json!({"ticket": {"comment": {"body": body, "public": public}}}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+    }
     let other = app.ticket(kept, "Another order", &format!("Mentions {public_word} too")).await;
 
     let tenant = suoja_core::TenantId(app.t.tenant_id);
     let tokens = {
         let mut c = app.helpdesk().db().read().await.unwrap();
         let h = app.helpdesk().vault().search_hasher(&mut c, tenant).await.unwrap();
-        [h.token(&internal_word)]
+        [h.token(&internal_word), h.token(&both_word), h.token(&reply_word)]
     };
+    let integrity = || async {
+        if app.engine == Engine::Sqlite {
+            // FTS5 checks its entries against the rows of words they were made from.
+            sqlx::query("INSERT INTO search_index (search_index, rank) VALUES ('integrity-check', 1)")
+                .execute(app.helpdesk().db().write_pool())
+                .await
+                .unwrap();
+        }
+    };
+
     let found = |word: String| {
         let app = &app;
         async move {
@@ -784,11 +803,19 @@ engine_test!(the_search_index_keeps_nothing_of_an_erased_person, |app| async mov
     };
     assert_eq!(found(internal_word.clone()).await, vec![ticket]);
     assert_eq!(found(public_word.clone()).await, vec![other, ticket]);
+    integrity().await;
+    assert_eq!(
+        found(format!("{reply_word} {both_word} {public_word}")).await,
+        vec![ticket],
+        "words from three changes"
+    );
 
     let (s, v) = app.post(&format!("/api/v2/privacy/subjects/{person}/erasure.json"), json!({})).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert!(found(internal_word.clone()).await.is_empty());
     assert_eq!(found(public_word.clone()).await, vec![other], "the other person's ticket is still found");
+    assert!(found(both_word.clone()).await.is_empty() && found(reply_word.clone()).await.is_empty());
+    integrity().await;
 
     let db = app.helpdesk().db();
     let pool = db.write_pool();
@@ -798,17 +825,20 @@ engine_test!(the_search_index_keeps_nothing_of_an_erased_person, |app| async mov
                 .execute(pool)
                 .await
                 .unwrap();
-            let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM temp.search_terms WHERE term = $1")
-                .bind(format!("x{:016x}", tokens[0]))
-                .fetch_one(pool)
-                .await
-                .unwrap();
+            let mut n = 0i64;
+            for t in tokens {
+                n += sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM temp.search_terms WHERE term = $1")
+                    .bind(format!("x{t:016x}"))
+                    .fetch_one(pool)
+                    .await
+                    .unwrap();
+            }
             (n, vec![app.settings.data_dir.clone()])
         }
         Engine::Postgres => {
             let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-                "SELECT COUNT(*) FROM search_index WHERE (public || internal) @> ARRAY[{}]::bigint[]",
-                tokens[0]
+                "SELECT COUNT(*) FROM search_index WHERE (public || internal) && ARRAY[{}]::bigint[]",
+                tokens.map(|t| t.to_string()).join(",")
             )))
             .fetch_one(pool)
             .await
@@ -830,10 +860,8 @@ engine_test!(the_search_index_keeps_nothing_of_an_erased_person, |app| async mov
     // FTS5 stores a term after the prefix it shares with the term before it on the page: its last
     // twelve hex digits are in the file whenever the term is.
     let tail = |t: i64| format!("{t:016x}").split_off(4);
-    let canaries = vec![
-        Canary::text("token (as an FTS5 word)", tail(tokens[0])),
-        Canary::text("internal word", internal_word.clone()),
-    ];
+    let mut canaries: Vec<Canary> = tokens.iter().map(|t| Canary::text("token (as an FTS5 word)", tail(*t))).collect();
+    canaries.push(Canary::text("internal word", internal_word.clone()));
     let report = scan(&files, &canaries).unwrap();
     assert!(report.hits.is_empty(), "{:#?}", described(&app, &report).await);
     // The scan sees stored tokens: the kept person's ticket's word is there.

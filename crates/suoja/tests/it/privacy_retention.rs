@@ -402,11 +402,9 @@ crate::engine_test_clocked!(held_records_do_not_starve_the_rest_of_a_policy, |ap
     assert_eq!(s, StatusCode::CREATED, "{v}");
     // The search index is derived data (a restore rebuilds it, a re-index empties it for a
     // while): a hold by tag must not depend on it.
-    sqlx::query("DELETE FROM search_index WHERE tenant_id = $1")
-        .bind(app.t.tenant_id)
-        .execute(app.helpdesk().db().write_pool())
-        .await
-        .unwrap();
+    let mut tx = app.helpdesk().db().begin().await.unwrap();
+    suoja_search::index::clear(&mut tx, suoja_core::TenantId(app.t.tenant_id)).await.unwrap();
+    tx.commit().await.unwrap();
     clock.advance_ms(731 * DAY);
     let report = app.privacy().run_retention().await.unwrap();
     let closed: u64 = report.applied.iter().filter(|(_, p, _)| *p == "closed_tickets").map(|(_, _, n)| n).sum();
