@@ -2,6 +2,7 @@
 //! values abort start-up with the setting's name. Secrets (the root key) come from a key file or
 //! the environment, never from this file's defaults.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -36,6 +37,21 @@ pub enum ConfigError {
     },
 }
 
+/// Where one region keeps its tenants' data (an entry of `regions`).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Region {
+    /// The region's database (`postgres://…`, or `sqlite://…` for a region on one machine).
+    pub database_url: String,
+    /// The region's blob store (`file:///…` or `s3://…`; see `blob_url`).
+    pub blob_url: Option<String>,
+    /// The region's root key file (default: this process's `root_key_file`).
+    pub root_key_file: Option<PathBuf>,
+    /// Where people reach the region's nodes (`https://eu.help.example.com`), named when another
+    /// region's node refuses one of its tenants.
+    pub url: Option<String>,
+}
+
 /// Every setting.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(default, deny_unknown_fields)]
@@ -54,8 +70,17 @@ pub struct Settings {
     pub listen: SocketAddr,
     /// File holding the 64-hex-character root key; created on first start when missing.
     pub root_key_file: Option<PathBuf>,
-    /// Region this installation stores data in.
+    /// Region this installation stores data in; with `regions`, the region this node serves.
     pub region: String,
+    /// Data residency: the regions tenants may be created in (`[regions.eu]`, `[regions.us]`,
+    /// …), each with its own database, blob store and root key. A node serves the tenants of its
+    /// `region` (whose entry gives its `database_url`, `blob_url` and `root_key_file`) and
+    /// refuses every other region's. Empty: one region, the settings above.
+    pub regions: BTreeMap<String, Region>,
+    /// With `regions`: the routing database every region's nodes share (`sqlite://…` or
+    /// `postgres://…`), which holds which region serves each tenant's subdomain and nothing
+    /// else.
+    pub routing_url: Option<String>,
     /// This node's name, recorded with every read of a person's data it serves, so a breach of
     /// one node can be scoped to what it served (default: the machine's host name). Several
     /// nodes on one database each need their own.
@@ -198,6 +223,8 @@ impl Default for Settings {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             root_key_file: None,
             region: "eu".into(),
+            regions: BTreeMap::new(),
+            routing_url: None,
             node_name: None,
             rate_limit_per_minute: 700,
             rate_limit_per_client_per_minute: None,
@@ -262,6 +289,14 @@ pub const DEFAULT_TOML: &str = r#"# Suoja configuration. Every key can also be s
 # listen = "127.0.0.1:8080"
 # root_key_file = "suoja-data/root.key"         # or set SUOJA_ROOT_KEY (64 hex characters)
 # region = "eu"
+#
+# Data residency (unset by default): regions, each with its own database, blob store and root key.
+#   A node serves the tenants of its `region` and refuses (421) the others'; `suoja init --region us`
+#   creates a tenant in one; the routing database holds subdomain -> region and nothing else.
+# routing_url: e.g. postgres://suoja@db.example/suoja_routing (required with regions)
+# [regions.eu]: database_url (postgres://... or sqlite://...), blob_url (file:///... or s3://..., required),
+#   root_key_file (default: root_key_file above), url (e.g. https://eu.help.example.com)
+#
 # node_name: this node's name in the consultation log, e.g. "help-1" (default: the host name;
 #   several nodes on one database each need their own)
 # rate_limit_per_minute = 700                  # per credential (the account it names)
@@ -374,6 +409,9 @@ impl Settings {
         }
         if let Some(v) = env("SUOJA_REGION") {
             s.region = v;
+        }
+        if let Some(v) = env("SUOJA_ROUTING_URL") {
+            s.routing_url = Some(v);
         }
         if let Some(v) = env("SUOJA_NODE_NAME") {
             s.node_name = Some(v);
@@ -511,8 +549,66 @@ impl Settings {
         if let Some(v) = env("SUOJA_MAIL_TENANT_DOMAINS") {
             s.mail_tenant_domains = v.split(',').map(|h| h.trim().to_ascii_lowercase()).filter(|h| !h.is_empty()).collect();
         }
+        let s = s.apply_region()?;
         s.validate()?;
         Ok(s)
+    }
+
+    /// These settings for another of `regions` (`suoja init --region`): its database, blob
+    /// store and root key in place of this node's.
+    pub fn in_region(&self, name: &str) -> Result<Settings, ConfigError> {
+        if !self.regions.contains_key(name) {
+            return Err(ConfigError::Invalid {
+                name: "region",
+                message: format!("'{name}' is not among the configured regions ({})", self.region_names()),
+            });
+        }
+        let mut s = self.clone();
+        s.region = name.to_string();
+        s.database_url = None;
+        s.blob_url = None;
+        if self.regions.get(name).is_some_and(|r| r.root_key_file.is_some()) {
+            s.root_key_file = None;
+        }
+        let s = s.apply_region()?;
+        s.validate()?;
+        Ok(s)
+    }
+
+    /// The configured regions' names, for messages.
+    fn region_names(&self) -> String {
+        self.regions.keys().cloned().collect::<Vec<_>>().join(", ")
+    }
+
+    /// With `regions`: this node's database, blob store and root key from its region's entry
+    /// (set here as well only if the same).
+    fn apply_region(mut self) -> Result<Settings, ConfigError> {
+        if self.regions.is_empty() {
+            return Ok(self);
+        }
+        let Some(r) = self.regions.get(&self.region).cloned() else {
+            return Err(ConfigError::Invalid {
+                name: "region",
+                message: format!("'{}' is not among the configured regions ({})", self.region, self.region_names()),
+            });
+        };
+        fn same<T: PartialEq + Clone>(here: &mut Option<T>, there: Option<&T>, name: &'static str) -> Result<(), ConfigError> {
+            match (here.as_ref(), there) {
+                (Some(h), Some(t)) if h != t => Err(ConfigError::Invalid {
+                    name,
+                    message: "differs from the value in this node's [regions] entry; set it there only".into(),
+                }),
+                (_, Some(t)) => {
+                    *here = Some(t.clone());
+                    Ok(())
+                }
+                (_, None) => Ok(()),
+            }
+        }
+        same(&mut self.database_url, Some(&r.database_url), "database_url")?;
+        same(&mut self.blob_url, r.blob_url.as_ref(), "blob_url")?;
+        same(&mut self.root_key_file, r.root_key_file.as_ref(), "root_key_file")?;
+        Ok(self)
     }
 
     /// Checks values that parse but make no sense.
@@ -624,10 +720,36 @@ impl Settings {
                 message: "must start with http:// or https://".into(),
             });
         }
-        if self.region.is_empty() || !self.region.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+        let region_ok = |r: &str| !r.is_empty() && r.len() <= 32 && r.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+        if !region_ok(&self.region) {
             return Err(ConfigError::Invalid {
                 name: "region",
                 message: "use letters, digits and '-'".into(),
+            });
+        }
+        for (name, r) in &self.regions {
+            let problem = if !region_ok(name) {
+                Some("a region's name: use 1 to 32 letters, digits and '-'")
+            } else if !(r.database_url.starts_with("sqlite:") || r.database_url.starts_with("postgres:") || r.database_url.starts_with("postgresql:")) {
+                Some("each region needs a database_url (sqlite:// or postgres://)")
+            } else if r.blob_url.is_none() {
+                Some("each region needs its own blob_url (file:///… or s3://…), so its files stay in it")
+            } else if r.url.as_deref().is_some_and(|u| !(u.starts_with("http://") || u.starts_with("https://"))) {
+                Some("a region's url must start with http:// or https://")
+            } else {
+                None
+            };
+            if let Some(message) = problem {
+                return Err(ConfigError::Invalid {
+                    name: "regions",
+                    message: format!("[regions.{}]: {message}", name.chars().take(40).collect::<String>()),
+                });
+            }
+        }
+        if !self.regions.is_empty() && self.routing_url.is_none() {
+            return Err(ConfigError::Invalid {
+                name: "routing_url",
+                message: "regions need a routing database every region's nodes share".into(),
             });
         }
         if let Some(n) = &self.node_name
@@ -738,6 +860,66 @@ mod tests {
             ..Settings::default()
         };
         assert!(s.validate().is_ok());
+    }
+
+    fn regions(text: &str) -> Result<Settings, ConfigError> {
+        let s: Settings = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: PathBuf::from("test.toml"),
+            message: e.message().to_string(),
+        })?;
+        let s = s.apply_region()?;
+        s.validate()?;
+        Ok(s)
+    }
+
+    const TWO_REGIONS: &str = r#"
+region = "us"
+routing_url = "postgres://r@127.0.0.1/routing"
+[regions.eu]
+database_url = "postgres://e@127.0.0.1/eu"
+blob_url = "s3://eu-files/suoja"
+root_key_file = "/keys/eu.key"
+url = "https://eu.help.example"
+[regions.us]
+database_url = "postgres://u@127.0.0.1/us"
+blob_url = "s3://us-files/suoja"
+"#;
+
+    #[test]
+    fn a_node_takes_its_regions_database_store_and_key() {
+        let s = regions(TWO_REGIONS).unwrap();
+        assert_eq!(s.database_url(), "postgres://u@127.0.0.1/us");
+        assert_eq!(s.blob_url(), "s3://us-files/suoja");
+        assert_eq!(s.root_key_file(), Settings::default().root_key_file(), "us names no key file");
+        let eu = s.in_region("eu").unwrap();
+        assert_eq!((eu.region.as_str(), eu.database_url()), ("eu", "postgres://e@127.0.0.1/eu".to_string()));
+        assert_eq!(eu.blob_url(), "s3://eu-files/suoja");
+        assert_eq!(eu.root_key_file(), PathBuf::from("/keys/eu.key"));
+        assert!(s.in_region("apac").unwrap_err().to_string().contains("eu, us"));
+    }
+
+    #[test]
+    fn regions_refuse_what_would_mix_them() {
+        let cases = [
+            // Another database at the top than the node's region names.
+            (format!("database_url = \"postgres://x@127.0.0.1/other\"\n{TWO_REGIONS}"), "database_url"),
+            (TWO_REGIONS.replace("region = \"us\"", "region = \"apac\""), "region"),
+            (TWO_REGIONS.replace("routing_url = \"postgres://r@127.0.0.1/routing\"", ""), "routing_url"),
+            (TWO_REGIONS.replace("blob_url = \"s3://us-files/suoja\"", ""), "own blob_url"),
+            (TWO_REGIONS.replace("database_url = \"postgres://u@127.0.0.1/us\"", ""), "database_url"),
+            (
+                TWO_REGIONS
+                    .replace("[regions.us]", "[regions.\"u s\"]")
+                    .replace("region = \"us\"", "region = \"eu\""),
+                "region's name",
+            ),
+        ];
+        for (text, needle) in cases {
+            let e = regions(&text).unwrap_err().to_string();
+            assert!(e.contains(needle), "{needle}: {e}");
+        }
+        // The same value at the top and in the region's entry is no conflict.
+        assert!(regions(&format!("database_url = \"postgres://u@127.0.0.1/us\"\n{TWO_REGIONS}")).is_ok());
     }
 
     #[test]

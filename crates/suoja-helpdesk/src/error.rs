@@ -47,6 +47,15 @@ pub enum HelpdeskError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] suoja_store::StoreError),
+    /// The request's host names a tenant another region serves (data residency): this node
+    /// neither reads nor writes anything of it.
+    #[error("this helpdesk is served in region '{region}'")]
+    WrongRegion {
+        /// The region serving it.
+        region: String,
+        /// Where that region is reached, when configured.
+        url: Option<String>,
+    },
     /// Something that should not happen.
     #[error("internal error: {0}")]
     Internal(String),
@@ -67,7 +76,7 @@ impl HelpdeskError {
         match self {
             HelpdeskError::NotFound(_) => ErrorKind::NotFound,
             HelpdeskError::Invalid { .. } | HelpdeskError::BadQuery(_) => ErrorKind::Invalid,
-            HelpdeskError::Forbidden(_) => ErrorKind::Forbidden,
+            HelpdeskError::Forbidden(_) | HelpdeskError::WrongRegion { .. } => ErrorKind::Forbidden,
             HelpdeskError::Unauthorized => ErrorKind::Unauthorized,
             HelpdeskError::Busy => ErrorKind::Unavailable,
             HelpdeskError::Conflict(_) | HelpdeskError::Limit { .. } => ErrorKind::Conflict,

@@ -73,6 +73,8 @@ pub struct Helpdesk {
     /// Each tenant's popular tags as last counted, for a minute (counting decrypts thousands of
     /// tickets' tags); one count at a time.
     popular_tags: Arc<tickets::tags::PopularTagsCache>,
+    /// With several regions: this node's, and the routes they share.
+    residency: Option<Arc<setup::Residency>>,
 }
 
 impl Helpdesk {
@@ -101,7 +103,13 @@ impl Helpdesk {
             trigger_cache: Arc::default(),
             remeasuring: Arc::default(),
             popular_tags: Arc::default(),
+            residency: None,
         }
+    }
+    /// This node serves one region of several (data residency).
+    pub fn with_residency(mut self, residency: setup::Residency) -> Self {
+        self.residency = Some(Arc::new(residency));
+        self
     }
     /// Whether ticket notifications are queued for sending (off unless mail goes out).
     pub fn with_notifications(mut self, on: bool) -> Self {

@@ -67,19 +67,60 @@ impl Helpdesk {
     }
 
     /// The tenant a request's host names: `acme.anything` selects subdomain `acme`; a host that
-    /// names none (an IP address, `localhost`) selects the installation's first tenant.
+    /// names none (an IP address, `localhost`) selects the installation's first tenant. With
+    /// several regions a subdomain this region does not hold selects nothing (never another
+    /// tenant), and one another region serves is refused ([`Helpdesk::check_region`]).
     pub async fn tenant_for_host(&self, host: &str) -> Result<Option<TenantId>> {
-        let name = host.split(':').next().unwrap_or("");
+        self.check_region(host).await?;
         let mut c = self.db.read().await?;
-        let label = name.split('.').next().unwrap_or("");
-        let is_ip = name.parse::<std::net::IpAddr>().is_ok() || name.starts_with('[');
-        if !is_ip
-            && name.contains('.')
-            && !label.is_empty()
-            && let Some(t) = suoja_store::tenants::by_subdomain(&mut c, label).await?
-        {
-            return Ok(Some(t.id));
+        if let Some(label) = host_label(host) {
+            if let Some(t) = suoja_store::tenants::by_subdomain(&mut c, label).await? {
+                return Ok(Some(t.id));
+            }
+            if self.residency.is_some() {
+                return Ok(None);
+            }
         }
         Ok(suoja_store::tenants::first(&mut c).await?.map(|t| t.id))
     }
+
+    /// With several regions: refuses a host naming a tenant that another region serves (it
+    /// was created there, or moved there), before anything of this region is read for it.
+    pub async fn check_region(&self, host: &str) -> Result<()> {
+        let (Some(r), Some(label)) = (&self.residency, host_label(host)) else {
+            return Ok(());
+        };
+        match r.routes.region_of(label).await? {
+            Some(region) if region != r.region => Err(HelpdeskError::WrongRegion {
+                url: r.urls.get(&region).cloned(),
+                region,
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// This node's region and the routes every region shares, when there are several.
+    pub fn residency(&self) -> Option<&Residency> {
+        self.residency.as_deref()
+    }
+}
+
+/// Where this node stands among several regions.
+#[derive(Debug)]
+pub struct Residency {
+    /// The region this node serves.
+    pub region: String,
+    /// Which region serves each subdomain.
+    pub routes: suoja_store::routing::Routes,
+    /// Where each region is reached, by name (those configured with a `url`).
+    pub urls: std::collections::BTreeMap<String, String>,
+}
+
+/// The subdomain label a host names (`acme` in `acme.help.example:8080`); none for an IP
+/// address or a name without a dot (`localhost`).
+fn host_label(host: &str) -> Option<&str> {
+    let name = host.split(':').next().unwrap_or("");
+    let is_ip = name.parse::<std::net::IpAddr>().is_ok() || name.starts_with('[');
+    let label = name.split('.').next().unwrap_or("");
+    (!is_ip && name.contains('.') && !label.is_empty()).then_some(label)
 }

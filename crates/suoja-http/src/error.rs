@@ -146,6 +146,12 @@ fn helpdesk_response(e: HelpdeskError) -> Response {
         }
         HelpdeskError::Invalid { field, message, code } => return body(StatusCode::UNPROCESSABLE_ENTITY, record_invalid(field, message, code)),
         HelpdeskError::BadQuery(m) => return body(StatusCode::UNPROCESSABLE_ENTITY, json!({"error": "invalid", "description": m})),
+        HelpdeskError::WrongRegion { region, url } => {
+            return body(
+                StatusCode::MISDIRECTED_REQUEST,
+                json!({"error": "WrongRegion", "description": e.to_string(), "region": region, "url": url}),
+            );
+        }
         HelpdeskError::Vault(suoja_vault_error) if suoja_vault_error.kind() == ErrorKind::NotFound => return ApiError::NotFound.into_response(),
         _ => {}
     }

@@ -252,6 +252,20 @@ pub async fn transport_security(State(state): State<AppState>, req: Request, nex
     res
 }
 
+/// With several regions: a request whose host names a tenant another region serves is refused
+/// (421, naming that region and where it is reached) before any handler reads or writes, whatever
+/// credentials it carries. Health checks and metrics are the node's own.
+pub async fn region_guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if state.helpdesk.residency().is_none() || matches!(req.uri().path(), "/healthz" | "/readyz" | "/metrics") {
+        return next.run(req).await;
+    }
+    let host = req.headers().get(axum::http::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
+    match state.helpdesk.check_region(host).await {
+        Ok(()) => next.run(req).await,
+        Err(e) => ApiError::Helpdesk(e).into_response(),
+    }
+}
+
 /// Applies the rate limits (per client address, then per account) and adds `X-Rate-Limit`
 /// headers; a refused request costs nothing more than this. Health checks are not limited. With several nodes serving one
 /// database, each enforces its share of every limit (a balancer spreading requests evenly makes

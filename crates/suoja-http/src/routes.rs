@@ -438,6 +438,7 @@ pub fn build(state: AppState) -> Router {
         .fallback(|| async { ApiError::NotFound.into_response() })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed.into_response() })
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::audit::audit))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::region_guard))
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::rate_limit))
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::body_deadline))
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::transport_security))

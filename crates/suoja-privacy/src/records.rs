@@ -59,6 +59,11 @@ impl Privacy {
         let backup_targets = suoja_store::backup_targets::list(&mut c).await?.len();
         let own_smtp = suoja_store::settings::mail_smtp(&mut c, scope.tenant).await?.is_some();
         let subprocessors = suoja_store::subprocessors::list(&mut c, scope.tenant).await?;
+        // The region the tenant was created in (with several regions, the one whose database
+        // this is).
+        let region = suoja_store::tenants::by_id(&mut c, scope.tenant)
+            .await?
+            .map_or_else(|| self.policy.region.clone(), |t| t.region);
         drop(c);
 
         let mut activities = Vec::new();
@@ -150,10 +155,9 @@ impl Privacy {
                 "contact": controller.contact,
                 "dpo_contact": controller.dpo_contact,
             },
-            "region": self.policy.region,
+            "region": region,
             "transfers": format!(
-                "Personal data of this helpdesk is stored in the {} region; it leaves it only to the recipients and sub-processors listed, whose locations and safeguards are given.",
-                self.policy.region
+                "Personal data of this helpdesk is stored in the {region} region; it leaves it only to the recipients and sub-processors listed, whose locations and safeguards are given."
             ),
             "activities": activities,
             "derived": derived,

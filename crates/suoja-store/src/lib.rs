@@ -40,6 +40,7 @@ pub mod queue;
 pub mod reindex;
 pub mod requests;
 pub mod retention;
+pub mod routing;
 mod row;
 pub mod rules;
 pub mod satisfaction;

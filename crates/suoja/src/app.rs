@@ -127,12 +127,69 @@ pub async fn open_with_clock(settings: &Settings, clock: Arc<dyn suoja_core::Clo
     if indexed > 0 {
         tracing::info!(tickets = indexed, "existing tickets indexed by their external ids");
     }
+    let hd = match &settings.routing_url {
+        Some(url) if !settings.regions.is_empty() => {
+            let routes = suoja_store::routing::Routes::open(url)
+                .await
+                .context("opening the routing database (routing_url)")?;
+            hd.with_residency(suoja_helpdesk::setup::Residency {
+                region: settings.region.clone(),
+                routes,
+                urls: settings.regions.iter().filter_map(|(n, r)| r.url.clone().map(|u| (n.clone(), u))).collect(),
+            })
+        }
+        _ => hd,
+    };
     Ok(hd
         .with_endpoint_policy(suoja_helpdesk::webhooks::EndpointPolicy {
             allowed_hosts: settings.webhook_allowed_hosts.clone(),
         })
         .with_upload_quota(i64::from(settings.upload_quota_mb_per_day) * 1024 * 1024)
         .with_notifications(settings.smtp_url.is_some() && settings.mail_notifications))
+}
+
+/// Creates a tenant in the region `hd` serves: with several regions its subdomain is routed to
+/// this region first (refused when another region serves it), and the route is taken back if
+/// the tenant cannot be created.
+pub async fn create_tenant(
+    hd: &Helpdesk,
+    settings: &Settings,
+    subdomain: &str,
+    name: &str,
+    email: &suoja_core::Email,
+    with_password: bool,
+) -> anyhow::Result<suoja_helpdesk::setup::Bootstrap> {
+    let region = hd.residency().map_or(settings.region.as_str(), |r| r.region.as_str());
+    if let Some(r) = hd.residency() {
+        let now = suoja_core::Timestamp(hd.now().0);
+        match r.routes.claim(subdomain, region, now).await.context("routing the subdomain")? {
+            suoja_store::routing::Claim::Routed => {}
+            suoja_store::routing::Claim::Taken(other) => {
+                anyhow::bail!("subdomain {subdomain} is already served in region {other}")
+            }
+        }
+    }
+    match hd.bootstrap_tenant(subdomain, name, region, email, with_password).await {
+        Ok(b) => {
+            tracing::info!(tenant.id = %b.tenant, region, "tenant created in its region");
+            Ok(b)
+        }
+        Err(e) => {
+            if let Some(r) = hd.residency() {
+                // Only a route this attempt took: a tenant of this region that already had the
+                // subdomain keeps its route.
+                let mut c = hd.db().read().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+                if suoja_store::tenants::by_subdomain(&mut c, subdomain)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?
+                    .is_none()
+                {
+                    r.routes.release(subdomain, region).await.context("taking the route back")?;
+                }
+            }
+            Err(anyhow::anyhow!("{e}"))
+        }
+    }
 }
 
 /// The blob store `blob_url` names, never the data directory or one holding it (its root key

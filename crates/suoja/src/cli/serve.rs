@@ -27,10 +27,7 @@ pub async fn run(config: Option<&std::path::Path>, args: ServeArgs) -> anyhow::R
     let has_tenant = hd.tenant_for_host("127.0.0.1").await.map_err(|e| anyhow::anyhow!("{e}"))?.is_some();
     if !has_tenant && args.demo {
         let email = Email::parse("admin@demo.suoja.example").map_err(|e| anyhow::anyhow!(e.0))?;
-        let b = hd
-            .bootstrap_tenant("demo", "Suoja demo", &s.region, &email, true)
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let b = crate::app::create_tenant(&hd, &s, "demo", "Suoja demo", &email, true).await?;
         println!("Demo tenant created. These credentials are shown once:");
         println!("  admin e-mail: {}", email.as_personal().expose());
         if let Some(p) = &b.password {

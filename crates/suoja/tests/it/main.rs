@@ -37,6 +37,7 @@ mod privacy_requests;
 mod privacy_retention;
 mod privacy_shape;
 pub(crate) mod process;
+mod residency;
 mod rules;
 mod security;
 mod sla;
