@@ -734,6 +734,14 @@ impl Settings {
                 Some("each region needs a database_url (sqlite:// or postgres://)")
             } else if r.blob_url.is_none() {
                 Some("each region needs its own blob_url (file:///… or s3://…), so its files stay in it")
+            } else if self.regions.len() > 1 && r.root_key_file.is_none() {
+                Some("each of several regions needs its own root_key_file (a tenant sealed under another region's key could not be read where it lives)")
+            } else if self
+                .regions
+                .iter()
+                .any(|(n, o)| n != name && (o.database_url == r.database_url || o.blob_url == r.blob_url))
+            {
+                Some("two regions share a database_url or blob_url; each keeps its data apart")
             } else if r.url.as_deref().is_some_and(|u| !(u.starts_with("http://") || u.starts_with("https://"))) {
                 Some("a region's url must start with http:// or https://")
             } else {
@@ -883,6 +891,7 @@ url = "https://eu.help.example"
 [regions.us]
 database_url = "postgres://u@127.0.0.1/us"
 blob_url = "s3://us-files/suoja"
+root_key_file = "/keys/us.key"
 "#;
 
     #[test]
@@ -890,7 +899,7 @@ blob_url = "s3://us-files/suoja"
         let s = regions(TWO_REGIONS).unwrap();
         assert_eq!(s.database_url(), "postgres://u@127.0.0.1/us");
         assert_eq!(s.blob_url(), "s3://us-files/suoja");
-        assert_eq!(s.root_key_file(), Settings::default().root_key_file(), "us names no key file");
+        assert_eq!(s.root_key_file(), PathBuf::from("/keys/us.key"));
         let eu = s.in_region("eu").unwrap();
         assert_eq!((eu.region.as_str(), eu.database_url()), ("eu", "postgres://e@127.0.0.1/eu".to_string()));
         assert_eq!(eu.blob_url(), "s3://eu-files/suoja");
@@ -907,6 +916,9 @@ blob_url = "s3://us-files/suoja"
             (TWO_REGIONS.replace("routing_url = \"postgres://r@127.0.0.1/routing\"", ""), "routing_url"),
             (TWO_REGIONS.replace("blob_url = \"s3://us-files/suoja\"", ""), "own blob_url"),
             (TWO_REGIONS.replace("database_url = \"postgres://u@127.0.0.1/us\"", ""), "database_url"),
+            (TWO_REGIONS.replace("root_key_file = \"/keys/us.key\"", ""), "own root_key_file"),
+            (TWO_REGIONS.replace("s3://us-files/suoja", "s3://eu-files/suoja"), "share"),
+            (TWO_REGIONS.replace("postgres://u@127.0.0.1/us", "postgres://e@127.0.0.1/eu"), "database_url"),
             (
                 TWO_REGIONS
                     .replace("[regions.us]", "[regions.\"u s\"]")

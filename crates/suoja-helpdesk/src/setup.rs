@@ -26,9 +26,7 @@ impl Helpdesk {
     /// Creates a tenant, its key, an admin with `email` (and a generated password when asked),
     /// and an API token.
     pub async fn bootstrap_tenant(&self, subdomain: &str, name: &str, region: &str, email: &Email, with_password: bool) -> Result<Bootstrap> {
-        if subdomain.is_empty() || !subdomain.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
-            return Err(HelpdeskError::invalid("subdomain", "use lower-case letters, digits and '-'"));
-        }
+        check_subdomain(subdomain)?;
         let now = self.now();
         let mut tx = self.db.begin().await?;
         let tenant = suoja_store::tenants::insert(&mut tx, subdomain, name, region, now).await.map_err(|e| match e {
@@ -66,31 +64,36 @@ impl Helpdesk {
         })
     }
 
-    /// The tenant a request's host names: `acme.anything` selects subdomain `acme`; a host that
-    /// names none (an IP address, `localhost`) selects the installation's first tenant. With
-    /// several regions a subdomain this region does not hold selects nothing (never another
-    /// tenant), and one another region serves is refused ([`Helpdesk::check_region`]).
+    /// The tenant a request's host names: `acme.anything` selects subdomain `acme` (in any
+    /// case); a host that names none (an IP address, `localhost`) selects the installation's
+    /// first tenant. With several regions only a subdomain this region holds selects a tenant
+    /// (never another one, nor the first), and one another region serves is refused
+    /// ([`Helpdesk::check_region`]).
     pub async fn tenant_for_host(&self, host: &str) -> Result<Option<TenantId>> {
         self.check_region(host).await?;
         let mut c = self.db.read().await?;
         if let Some(label) = host_label(host) {
-            if let Some(t) = suoja_store::tenants::by_subdomain(&mut c, label).await? {
+            if let Some(t) = suoja_store::tenants::by_subdomain(&mut c, &label).await? {
                 return Ok(Some(t.id));
             }
             if self.residency.is_some() {
                 return Ok(None);
             }
         }
+        if self.residency.is_some() {
+            return Ok(None);
+        }
         Ok(suoja_store::tenants::first(&mut c).await?.map(|t| t.id))
     }
 
     /// With several regions: refuses a host naming a tenant that another region serves (it
-    /// was created there, or moved there), before anything of this region is read for it.
+    /// was created there, or moved there), before anything of this region is read for it. The
+    /// routing database not answering is the service being unavailable (503), never a guess.
     pub async fn check_region(&self, host: &str) -> Result<()> {
         let (Some(r), Some(label)) = (&self.residency, host_label(host)) else {
             return Ok(());
         };
-        match r.routes.region_of(label).await? {
+        match r.routes.region_of(&label).await? {
             Some(region) if region != r.region => Err(HelpdeskError::WrongRegion {
                 url: r.urls.get(&region).cloned(),
                 region,
@@ -102,6 +105,38 @@ impl Helpdesk {
     /// This node's region and the routes every region shares, when there are several.
     pub fn residency(&self) -> Option<&Residency> {
         self.residency.as_deref()
+    }
+
+    /// With several regions: routes every tenant of this region's database that has no route
+    /// yet to this region (tenants made before regions were configured, or brought back by a
+    /// restore), so no other region can take their subdomains. Returns the subdomains routed
+    /// now and those another region's route names (their requests are refused here).
+    pub async fn route_local_tenants(&self) -> Result<(Vec<String>, Vec<(String, String)>)> {
+        let Some(r) = &self.residency else {
+            return Ok((Vec::new(), Vec::new()));
+        };
+        let tenants = {
+            let mut c = self.db.read().await?;
+            suoja_store::tenants::list(&mut c).await?
+        };
+        let (mut routed, mut elsewhere) = (Vec::new(), Vec::new());
+        for t in tenants {
+            match r.routes.claim(&t.subdomain, &r.region, self.now()).await? {
+                suoja_store::routing::Claim::Made => routed.push(t.subdomain),
+                suoja_store::routing::Claim::Held => {}
+                suoja_store::routing::Claim::Taken(other) => elsewhere.push((t.subdomain, other)),
+            }
+        }
+        Ok((routed, elsewhere))
+    }
+}
+
+/// A subdomain as tenants have them: 1 to 63 lower-case letters, digits and '-'.
+pub fn check_subdomain(subdomain: &str) -> Result<()> {
+    if suoja_store::routing::possible_subdomain(subdomain) {
+        Ok(())
+    } else {
+        Err(HelpdeskError::invalid("subdomain", "use 1 to 63 lower-case letters, digits and '-'"))
     }
 }
 
@@ -116,11 +151,36 @@ pub struct Residency {
     pub urls: std::collections::BTreeMap<String, String>,
 }
 
-/// The subdomain label a host names (`acme` in `acme.help.example:8080`); none for an IP
-/// address or a name without a dot (`localhost`).
-fn host_label(host: &str) -> Option<&str> {
-    let name = host.split(':').next().unwrap_or("");
+/// The subdomain a host names, lower-cased (`acme` in `ACME.help.example:8080`); none for an
+/// IP address, a name without a dot (`localhost`), or a first label no tenant could have.
+fn host_label(host: &str) -> Option<String> {
+    let name = host
+        .rsplit_once(':')
+        .map_or(host, |(n, port)| if port.bytes().all(|b| b.is_ascii_digit()) { n } else { host });
     let is_ip = name.parse::<std::net::IpAddr>().is_ok() || name.starts_with('[');
-    let label = name.split('.').next().unwrap_or("");
-    (!is_ip && name.contains('.') && !label.is_empty()).then_some(label)
+    let label = name.split('.').next().unwrap_or("").to_ascii_lowercase();
+    (!is_ip && name.contains('.') && suoja_store::routing::possible_subdomain(&label)).then_some(label)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::host_label;
+
+    #[test]
+    fn a_host_names_its_first_label_in_lower_case() {
+        assert_eq!(host_label("ACME.help.example:8080").as_deref(), Some("acme"));
+        assert_eq!(host_label("acme.help.example.").as_deref(), Some("acme"));
+        for none in [
+            "127.0.0.1:80",
+            "[::1]:8080",
+            "localhost",
+            "localhost:8080",
+            ".acme.example",
+            "",
+            "a_b.example",
+            "ä.example",
+        ] {
+            assert_eq!(host_label(none), None, "{none}");
+        }
+    }
 }

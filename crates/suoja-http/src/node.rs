@@ -255,9 +255,15 @@ pub(crate) async fn readyz(State(state): State<AppState>) -> Response {
         Some((at, answer)) if at.elapsed() < READY_REUSE => answer,
         _ => {
             let db = state.helpdesk.db().clone();
+            let hd = state.helpdesk.clone();
             let check = async move {
                 let mut c = db.read().await?;
-                suoja_store::cluster::ping(&mut c).await
+                suoja_store::cluster::ping(&mut c).await?;
+                // With several regions, a node that cannot read the routes serves no one.
+                match hd.residency() {
+                    Some(r) => r.routes.ping().await,
+                    None => Ok(()),
+                }
             };
             let answer = match tokio::time::timeout(READY_DB_WAIT, check).await {
                 Ok(Ok(())) => Ok(()),

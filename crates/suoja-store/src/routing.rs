@@ -26,13 +26,24 @@ pub struct Routes {
     seen: Mutex<HashMap<String, (Option<String>, Instant)>>,
 }
 
-/// Why a subdomain could not be routed to a region.
+/// What claiming a subdomain for a region found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Claim {
-    /// The route is this region's now (or already was).
-    Routed,
+    /// This claim made the route: it is the claimant's to take back if it fails.
+    Made,
+    /// The route already named this region (someone else made it).
+    Held,
     /// Another region serves a tenant of this subdomain.
     Taken(String),
+}
+
+/// Any failure of the routing database counts as its being unavailable (503, retry): a node
+/// that cannot tell where a tenant lives serves no one, and tells the balancer so.
+fn unavailable(e: impl Into<StoreError>) -> StoreError {
+    match e.into() {
+        StoreError::Database(e) => StoreError::Unavailable(e),
+        other => other,
+    }
 }
 
 impl Routes {
@@ -49,8 +60,8 @@ impl Routes {
         };
         let sqlite = url.starts_with("sqlite:");
         let pool = AnyPoolOptions::new()
-            .max_connections(if sqlite { 1 } else { 2 })
-            .acquire_timeout(Duration::from_secs(10))
+            .max_connections(if sqlite { 1 } else { 4 })
+            .acquire_timeout(Duration::from_secs(3))
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if sqlite {
@@ -70,68 +81,84 @@ impl Routes {
     }
 
     /// The region serving `subdomain`'s tenant, if one is routed; read again after [`FRESH`].
+    /// `subdomain` is a host's first label, lower-cased; one no tenant could have is answered
+    /// without asking the database.
     pub async fn region_of(&self, subdomain: &str) -> Result<Option<String>> {
-        let key = subdomain.to_ascii_lowercase();
+        if !possible_subdomain(subdomain) {
+            return Ok(None);
+        }
         if let Ok(seen) = self.seen.lock()
-            && let Some((region, at)) = seen.get(&key)
+            && let Some((region, at)) = seen.get(subdomain)
             && at.elapsed() < FRESH
         {
             return Ok(region.clone());
         }
         let region: Option<String> = sqlx::query_scalar("SELECT region FROM tenant_routes WHERE subdomain = $1")
-            .bind(&key)
+            .bind(subdomain)
             .fetch_optional(&self.pool)
-            .await?;
+            .await
+            .map_err(unavailable)?;
         if let Ok(mut seen) = self.seen.lock() {
-            // Bounded: a flood of made-up hosts cannot grow it without end.
-            if seen.len() > 10_000 {
-                seen.clear();
+            // Bounded: a flood of made-up hosts cannot grow it without end. What is stale goes
+            // first; only a flood of fresh names empties it.
+            if seen.len() >= 10_000 {
+                seen.retain(|_, (_, at)| at.elapsed() < FRESH);
+                if seen.len() >= 10_000 {
+                    seen.clear();
+                }
             }
-            seen.insert(key, (region.clone(), Instant::now()));
+            seen.insert(subdomain.to_string(), (region.clone(), Instant::now()));
         }
         Ok(region)
     }
 
-    /// Routes `subdomain` to `region` unless another region already serves it. Run before the
-    /// tenant is created, so two regions can never both create one.
+    /// Whether the routing database answers (readiness).
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(unavailable)?;
+        Ok(())
+    }
+
+    /// Routes `subdomain` (a valid one: checked by the caller as tenants' are) to `region`
+    /// unless another region already serves it. Run before the tenant is created, so two
+    /// regions can never both create one.
     pub async fn claim(&self, subdomain: &str, region: &str, now: Timestamp) -> Result<Claim> {
-        let key = subdomain.to_ascii_lowercase();
-        sqlx::query("INSERT INTO tenant_routes (subdomain, region, updated_at) VALUES ($1, $2, $3) ON CONFLICT (subdomain) DO NOTHING")
-            .bind(&key)
+        if !possible_subdomain(subdomain) {
+            return Err(StoreError::Config(format!("{subdomain:?} cannot be a tenant's subdomain")));
+        }
+        let made = sqlx::query("INSERT INTO tenant_routes (subdomain, region, updated_at) VALUES ($1, $2, $3) ON CONFLICT (subdomain) DO NOTHING")
+            .bind(subdomain)
             .bind(region)
             .bind(now.0)
             .execute(&self.pool)
-            .await?;
+            .await
+            .map_err(unavailable)?
+            .rows_affected()
+            == 1;
         let held: Option<String> = sqlx::query_scalar("SELECT region FROM tenant_routes WHERE subdomain = $1")
-            .bind(&key)
+            .bind(subdomain)
             .fetch_optional(&self.pool)
-            .await?;
-        self.forget(&key);
+            .await
+            .map_err(unavailable)?;
+        self.forget(subdomain);
         Ok(match held {
             Some(r) if r != region => Claim::Taken(r),
-            _ => Claim::Routed,
+            _ if made => Claim::Made,
+            _ => Claim::Held,
         })
     }
 
-    /// Removes `subdomain`'s route if it names `region` (a tenant whose creation failed after
-    /// its claim). Returns whether a route went.
+    /// Removes the route a [`Claim::Made`] made (its tenant could not be created). Returns
+    /// whether a route went.
     pub async fn release(&self, subdomain: &str, region: &str) -> Result<bool> {
-        let key = subdomain.to_ascii_lowercase();
         let n = sqlx::query("DELETE FROM tenant_routes WHERE subdomain = $1 AND region = $2")
-            .bind(&key)
+            .bind(subdomain)
             .bind(region)
             .execute(&self.pool)
-            .await?
+            .await
+            .map_err(unavailable)?
             .rows_affected();
-        self.forget(&key);
+        self.forget(subdomain);
         Ok(n > 0)
-    }
-
-    /// Every route, by subdomain (the operator's listing).
-    pub async fn all(&self) -> Result<Vec<(String, String)>> {
-        Ok(sqlx::query_as("SELECT subdomain, region FROM tenant_routes ORDER BY subdomain")
-            .fetch_all(&self.pool)
-            .await?)
     }
 
     fn forget(&self, key: &str) {
@@ -144,4 +171,10 @@ impl Routes {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// Whether `s` could be a tenant's subdomain (as tenants are created: 1 to 63 lower-case
+/// letters, digits and '-').
+pub fn possible_subdomain(s: &str) -> bool {
+    (1..=63).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }

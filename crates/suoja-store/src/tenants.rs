@@ -66,6 +66,12 @@ pub async fn first(c: &mut Conn) -> Result<Option<TenantRow>> {
     row.as_ref().map(from_row).transpose()
 }
 
+/// Every tenant, by id.
+pub async fn list(c: &mut Conn) -> Result<Vec<TenantRow>> {
+    let rows = sqlx::query("SELECT id, subdomain, name, region FROM tenants ORDER BY id").fetch_all(c).await?;
+    rows.iter().map(from_row).collect()
+}
+
 /// Every tenant's id.
 pub async fn ids(c: &mut Conn) -> Result<Vec<TenantId>> {
     let rows: Vec<i64> = sqlx::query_scalar("SELECT id FROM tenants ORDER BY id").fetch_all(c).await?;

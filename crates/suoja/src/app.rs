@@ -132,11 +132,21 @@ pub async fn open_with_clock(settings: &Settings, clock: Arc<dyn suoja_core::Clo
             let routes = suoja_store::routing::Routes::open(url)
                 .await
                 .context("opening the routing database (routing_url)")?;
-            hd.with_residency(suoja_helpdesk::setup::Residency {
+            let hd = hd.with_residency(suoja_helpdesk::setup::Residency {
                 region: settings.region.clone(),
                 routes,
                 urls: settings.regions.iter().filter_map(|(n, r)| r.url.clone().map(|u| (n.clone(), u))).collect(),
-            })
+            });
+            // Tenants this region's database holds without a route (made before regions were
+            // configured, or restored) are routed here, so no other region can take them.
+            let (routed, elsewhere) = hd.route_local_tenants().await.context("routing this region's tenants")?;
+            if !routed.is_empty() {
+                tracing::info!(tenants = routed.len(), region = %settings.region, "tenants of this region routed to it");
+            }
+            for (subdomain, other) in &elsewhere {
+                tracing::warn!(%subdomain, region = %other, "a tenant of this database is routed to another region; its requests are refused here");
+            }
+            hd
         }
         _ => hd,
     };
@@ -160,10 +170,15 @@ pub async fn create_tenant(
     with_password: bool,
 ) -> anyhow::Result<suoja_helpdesk::setup::Bootstrap> {
     let region = hd.residency().map_or(settings.region.as_str(), |r| r.region.as_str());
+    // Checked before any route is touched: a route is made only for a subdomain a tenant can
+    // have, and taken back only by the claim that made it.
+    suoja_helpdesk::setup::check_subdomain(subdomain).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut made = false;
     if let Some(r) = hd.residency() {
         let now = suoja_core::Timestamp(hd.now().0);
         match r.routes.claim(subdomain, region, now).await.context("routing the subdomain")? {
-            suoja_store::routing::Claim::Routed => {}
+            suoja_store::routing::Claim::Made => made = true,
+            suoja_store::routing::Claim::Held => {}
             suoja_store::routing::Claim::Taken(other) => {
                 anyhow::bail!("subdomain {subdomain} is already served in region {other}")
             }
@@ -175,17 +190,8 @@ pub async fn create_tenant(
             Ok(b)
         }
         Err(e) => {
-            if let Some(r) = hd.residency() {
-                // Only a route this attempt took: a tenant of this region that already had the
-                // subdomain keeps its route.
-                let mut c = hd.db().read().await.map_err(|e| anyhow::anyhow!("{e}"))?;
-                if suoja_store::tenants::by_subdomain(&mut c, subdomain)
-                    .await
-                    .map_err(|e| anyhow::anyhow!("{e}"))?
-                    .is_none()
-                {
-                    r.routes.release(subdomain, region).await.context("taking the route back")?;
-                }
+            if let (Some(r), true) = (hd.residency(), made) {
+                r.routes.release(subdomain, region).await.context("taking the route back")?;
             }
             Err(anyhow::anyhow!("{e}"))
         }

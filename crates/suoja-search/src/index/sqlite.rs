@@ -111,9 +111,10 @@ pub(super) async fn read(c: &mut Conn, tenant: TenantId, kind: DocKind, doc: i64
         .bind(tenant.0)
         .fetch_optional(c)
         .await?;
+    // Sorted and once each, as `change` needs them, whatever wrote the row.
     Ok(row.map(|(p, i)| DocTokens {
-        public: parse(&p),
-        internal: parse(&i),
+        public: super::sorted(&parse(&p)),
+        internal: super::sorted(&parse(&i)),
     }))
 }
 

@@ -8,7 +8,8 @@
 -- content the index can be told exactly which words leave and which come, so a change costs
 -- what changed and each (word, document) entry still exists exactly once, where a secure delete
 -- finds and removes it. `columnsize = 0`: Suoja ranks by its own measure, not BM25, and FTS5's
--- per-row sizes would not match rows changed this way.
+-- per-row sizes would not match rows changed this way; nor does its count of rows (a change
+-- writing only new words counts as a row), so bm25() and `rank` must never be used here.
 --
 -- `id` is the FTS5 rowid (document id times four plus its kind) as an explicit INTEGER PRIMARY
 -- KEY, so that VACUUM can never renumber it.

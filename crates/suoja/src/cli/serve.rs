@@ -24,7 +24,10 @@ pub struct ServeArgs {
 pub async fn run(config: Option<&std::path::Path>, args: ServeArgs) -> anyhow::Result<()> {
     let s = super::settings(config, args.data_dir, args.listen)?;
     let hd = crate::app::open(&s).await?;
-    let has_tenant = hd.tenant_for_host("127.0.0.1").await.map_err(|e| anyhow::anyhow!("{e}"))?.is_some();
+    let has_tenant = {
+        let mut c = hd.db().read().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        suoja_store::tenants::first(&mut c).await.map_err(|e| anyhow::anyhow!("{e}"))?.is_some()
+    };
     if !has_tenant && args.demo {
         let email = Email::parse("admin@demo.suoja.example").map_err(|e| anyhow::anyhow!(e.0))?;
         let b = crate::app::create_tenant(&hd, &s, "demo", "Suoja demo", &email, true).await?;

@@ -205,7 +205,19 @@ async fn each_region_holds_only_its_own_tenants_and_refuses_the_others() {
             word: word.to_string(),
         }
     };
+    // A tenant made before regions were configured (no route): its region's node routes it
+    // when it starts, so no other region can take its subdomain.
+    let out = command(&eu.dir.0, Some(&eu.db))
+        .env("SUOJA_ROOT_KEY_FILE", eu.dir.0.join("root.key"))
+        .env("SUOJA_BLOB_URL", format!("file://{}", eu.blobs.0.display()))
+        .args(["init", "--subdomain", "legacy", "--admin-email", "admin@legacy.example"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let acme = made(init(&config, &eu, "eu", "acme"), &random_name("eurooppa"));
+    // A mistyped subdomain is refused before any route is touched: acme keeps its route.
+    let out = init(&config, &eu, "eu", "ACME");
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("subdomain"));
     let out = init(&config, &eu, "us", "globex");
     assert!(String::from_utf8_lossy(&out.stdout).contains("\"region\":\"us\""));
     let globex = made(out, &random_name("amerikka"));
@@ -228,6 +240,12 @@ async fn each_region_holds_only_its_own_tenants_and_refuses_the_others() {
     };
     let (eu_node, us_node) = (start(&eu), start(&us));
     let (eu_base, us_base) = (eu_node.base(), us_node.base());
+    let out = init(&config, &us, "us", "legacy");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("already served in region eu"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     flow(&eu_base, eu.port, &acme).await;
     flow(&us_base, us.port, &globex).await;
     // Each tenant's records of processing state where its data is kept.
@@ -261,11 +279,59 @@ async fn each_region_holds_only_its_own_tenants_and_refuses_the_others() {
         let (s, _) = send(req(Method::GET, base, "/healthz", &h, None)).await;
         assert_eq!(s, StatusCode::OK, "health checks are the node's own");
     }
-    // A subdomain no region holds is not answered by this region's tenant.
-    let (s, v) = send(req(Method::GET, &eu_base, "/api/v2/subprocessors.json", &host("nobody", eu.port), None)).await;
-    assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
-    let (s, v) = send(req(Method::GET, &eu_base, "/api/v2/subprocessors.json", &host("acme", eu.port), None)).await;
-    assert_eq!(s, StatusCode::OK, "{v}");
+    // A host naming no tenant of this region is not answered by another of its tenants.
+    for h in [
+        host("nobody", eu.port),
+        format!("127.0.0.1:{}", eu.port),
+        "localhost".into(),
+        format!(".acme.help.test:{}", eu.port),
+    ] {
+        let (s, v) = send(req(Method::GET, &eu_base, "/api/v2/subprocessors.json", &h, None)).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{h}: {v}");
+    }
+    for h in [host("acme", eu.port), host("ACME", eu.port), host("legacy", eu.port)] {
+        let (s, v) = send(req(Method::GET, &eu_base, "/api/v2/subprocessors.json", &h, None)).await;
+        assert_eq!(s, StatusCode::OK, "{h}: {v}");
+    }
+
+    // The routing database gone: no guess, the node is unavailable (503, and not ready) until
+    // it is back.
+    let admin_pool = sqlx::AnyPool::connect(&admin).await.unwrap();
+    let routing_name = routing.rsplit('/').next().unwrap().to_string();
+    let set_routing = |allow: bool| {
+        let (pool, name) = (admin_pool.clone(), routing_name.clone());
+        async move {
+            sqlx::query(sqlx::AssertSqlSafe(format!("ALTER DATABASE {name} ALLOW_CONNECTIONS {allow}")))
+                .execute(&pool)
+                .await
+                .unwrap();
+            if !allow {
+                sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1")
+                    .bind(name)
+                    .execute(&pool)
+                    .await
+                    .unwrap();
+            }
+        }
+    };
+    set_routing(false).await;
+    tokio::time::sleep(std::time::Duration::from_secs(6)).await;
+    let (s, v) = send(req(Method::GET, &eu_base, "/api/v2/tickets.json", &host("acme", eu.port), Some(&acme))).await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{v}");
+    let ready = reqwest::get(format!("{eu_base}/readyz")).await.unwrap().status();
+    assert_eq!(ready, StatusCode::SERVICE_UNAVAILABLE);
+    set_routing(true).await;
+    let mut back = false;
+    for _ in 0..100 {
+        let (s, _) = send(req(Method::GET, &eu_base, "/api/v2/tickets.json", &host("acme", eu.port), Some(&acme))).await;
+        if s == StatusCode::OK {
+            back = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(back, "the node serves again once the routing database is back");
+    admin_pool.close().await;
 
     drop((eu_node, us_node));
     let (eu_sealed, us_sealed) = (sealed_of(&eu).await, sealed_of(&us).await);
@@ -291,7 +357,10 @@ async fn each_region_holds_only_its_own_tenants_and_refuses_the_others() {
         .fetch_all(&pool)
         .await
         .unwrap();
-    assert_eq!(routes, vec![("acme".into(), "eu".into()), ("globex".into(), "us".into())]);
+    assert_eq!(
+        routes,
+        vec![("acme".into(), "eu".into()), ("globex".into(), "us".into()), ("legacy".into(), "eu".into())]
+    );
     pool.close().await;
     for db in [&eu.db, &us.db, &routing] {
         suoja_store::pg_admin::drop_database(&admin, db, "suoja_t_").await;
