@@ -6,10 +6,11 @@
 //! names the kind, a tenant's tokens are hashed under its own key (another tenant's entries hold
 //! none of them), and the join to `tickets` names the tenant.
 //!
-//! A change writes only the tokens whose entry changes ([`change`]): FTS5 is told, with its
-//! `delete` command, which entries leave (each removed from the segment holding it) and given
-//! the new ones as a row of their own under the same rowid. Every (token, document) entry exists
-//! once, so deleting a document's words removes all of its entries.
+//! Triggers index a row of words as it is inserted and delete its entries as it is deleted,
+//! whoever writes it. A change writes only the tokens whose entry changes ([`change`]): FTS5 is
+//! told, with its `delete` command, which entries leave (each removed from the segment holding
+//! it) and given the new ones as a row of their own under the same rowid. Every (token,
+//! document) entry exists once, so deleting a document's words removes all of its entries.
 //!
 //! FTS5 reads a doclist forwards far faster than backwards, so queries read matches in rowid
 //! order where they can and turn them round here.
@@ -97,10 +98,8 @@ pub(super) async fn insert_many(c: &mut Conn, tenant: TenantId, kind: DocKind, d
                 words(&t.internal),
             );
         }
+        // A trigger indexes each row as it is inserted (migration 37).
         q.execute(&mut *c).await?;
-        let ids = chunk.iter().map(|(d, _)| rowid(kind, *d).to_string()).collect::<Vec<_>>().join(",");
-        let sql = format!("INSERT INTO search_index (rowid, {COLUMNS}) SELECT id, {COLUMNS} FROM search_index_docs WHERE id IN ({ids}) ORDER BY id");
-        sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut *c).await?;
     }
     Ok(())
 }
@@ -119,15 +118,8 @@ pub(super) async fn read(c: &mut Conn, tenant: TenantId, kind: DocKind, doc: i64
 }
 
 pub(super) async fn remove(c: &mut Conn, tenant: TenantId, kind: DocKind, doc: i64) -> Result<u64> {
-    // The index's entries go first, by the words the row holds (FTS5's `delete` command removes
-    // each one from the segment holding it); then the row.
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "INSERT INTO search_index (search_index, rowid, {COLUMNS}) SELECT 'delete', id, {COLUMNS} FROM search_index_docs WHERE id = $1 AND tenant_id = $2"
-    )))
-    .bind(rowid(kind, doc))
-    .bind(tenant.0)
-    .execute(&mut *c)
-    .await?;
+    // A trigger tells FTS5 to delete the entries of the row's words (each removed from the
+    // segment holding it) as the row goes (migration 37).
     Ok(sqlx::query("DELETE FROM search_index_docs WHERE id = $1 AND tenant_id = $2")
         .bind(rowid(kind, doc))
         .bind(tenant.0)
@@ -184,12 +176,7 @@ fn difference(a: &[i64], b: &[i64]) -> Vec<i64> {
 
 /// Removes a tenant's whole index.
 pub(super) async fn clear(c: &mut Conn, tenant: TenantId) -> Result<u64> {
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "INSERT INTO search_index (search_index, rowid, {COLUMNS}) SELECT 'delete', id, {COLUMNS} FROM search_index_docs WHERE tenant_id = $1 ORDER BY id"
-    )))
-    .bind(tenant.0)
-    .execute(&mut *c)
-    .await?;
+    // Each row's entries go with it (the trigger of `remove`).
     Ok(sqlx::query("DELETE FROM search_index_docs WHERE tenant_id = $1")
         .bind(tenant.0)
         .execute(c)

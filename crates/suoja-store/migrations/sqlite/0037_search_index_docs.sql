@@ -38,3 +38,14 @@ CREATE VIRTUAL TABLE search_index USING fts5(
 );
 INSERT INTO search_index (search_index, rank) VALUES ('secure-delete', 1);
 INSERT INTO search_index (search_index) VALUES ('rebuild');
+-- A new row of words is indexed, and a row deleted takes every entry of its words with it, in
+-- the same statement whoever writes it: no code path can leave a document's entries behind.
+-- (A change of a row's words tells FTS5 only what changed; see the engine's `change`.)
+CREATE TRIGGER search_index_docs_indexed AFTER INSERT ON search_index_docs BEGIN
+    INSERT INTO search_index (rowid, tenant_id, doc_kind, doc_id, public, internal)
+        VALUES (new.id, new.tenant_id, new.doc_kind, new.doc_id, new.public, new.internal);
+END;
+CREATE TRIGGER search_index_docs_unindexed AFTER DELETE ON search_index_docs BEGIN
+    INSERT INTO search_index (search_index, rowid, tenant_id, doc_kind, doc_id, public, internal)
+        VALUES ('delete', old.id, old.tenant_id, old.doc_kind, old.doc_id, old.public, old.internal);
+END;
