@@ -552,20 +552,18 @@ const NOTES: &str = "
   the two cores idle meanwhile, the writer is the bottleneck: creates are bounded by ~310 µs +
   a share of the commit per request.
 - **Add a reply** is one transaction that locks and reads the ticket, seals the comment under
-  its writer's key, runs the triggers, writes the audit, keeps the SLA clock, and replaces the
-  ticket's index entry with one holding the new words too (FTS5 cannot add words to a
-  document, so the old entry is deleted and the new one inserted). With `secure-delete` on, that
-  delete removes each of the old entry's words from the index's pages at once, seeking each in
-  its doclist, and rewrites the pages it finds them on. At c=1 a reply takes 2.7 ms against
-  1.3 ms for a create, and it writes 5–6 times the bytes (the rewritten pages are the likely
-  cause; not measured apart). Timed apart (SQLite 3.54, 100 000 documents of ~60 words from a
-  small vocabulary, one transaction per reply): 3.1 ms per replace with `secure-delete`, 0.38 ms
-  without; at 20 000 documents 1.3 against 0.16 ms; FTS5's `automerge` setting (2 to 16) changed
-  nothing. It stays on: a document written again without it leaves its earlier entry's words in
-  older segments, where a later secure delete (an erasure) does not reach them (checked: a word
-  only that document held stays in two of the index's pages after the erasure's delete, until
-  an `optimize` rewrites the whole index; with `secure-delete` on throughout, in none). PostgreSQL's GIN
-  index has no such cost, so replies there are faster than on SQLite.
+  its writer's key, runs the triggers, writes the audit, keeps the SLA clock, and adds the
+  comment's new words to the ticket's index entry. On SQLite each document's words are a row of
+  `search_index_docs` that the FTS5 table indexes as external content: a reply updates that row
+  and gives FTS5 only the words the ticket did not hold yet (a change that removes words tells
+  FTS5's `delete` command exactly which), so each (word, ticket) entry exists once and an
+  erasure's secure delete still finds every one. Until 2026-12-05 (night) a reply deleted and
+  re-inserted the ticket's whole entry, and with `secure-delete` on that rewrote an index page
+  for each word the ticket already held: modelled apart (100 000 documents of ~60 tokens, 40
+  more a change, 16 changes a commit), 478 changes/s and 171 KB of log a change that way,
+  ~2 900/s and 22 KB this way. What a reply still writes is its own rows (comment, audit, ticket,
+  SLA clocks, outbox) and their indexes, each on a page of its own. PostgreSQL updates the
+  ticket's arrays under their GIN indexes.
 - **Search**: without `sort_by` tickets are ranked by relevance, one formula on both engines
   (a query word counts 2 in the public text and 1 in the internal, over the log of
   the ticket's length), over the 1 000 newest matches (as far as pages reach); the ranked ids
