@@ -142,9 +142,11 @@ pub(super) async fn change(c: &mut Conn, tenant: TenantId, kind: DocKind, doc: i
         ]
         .concat(),
     );
-    let leaving = |part: &[i64]| changed.iter().copied().filter(|t| part.binary_search(t).is_ok()).collect::<Vec<_>>();
-    let (out_public, out_internal) = (leaving(&old.public), leaving(&old.internal));
-    let (in_public, in_internal) = (leaving(&new.public), leaving(&new.internal));
+    // The changed tokens a part holds: in the old parts, the entries that leave; in the new,
+    // those that come.
+    let changed_in = |part: &[i64]| changed.iter().copied().filter(|t| part.binary_search(t).is_ok()).collect::<Vec<_>>();
+    let (out_public, out_internal) = (changed_in(&old.public), changed_in(&old.internal));
+    let (in_public, in_internal) = (changed_in(&new.public), changed_in(&new.internal));
     if !out_public.is_empty() || !out_internal.is_empty() {
         let q = sqlx::query(sqlx::AssertSqlSafe(format!(
             "INSERT INTO search_index (search_index, rowid, {COLUMNS}) VALUES ('delete', $1, $2, $3, $4, $5, $6)"
