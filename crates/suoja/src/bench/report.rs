@@ -157,10 +157,15 @@ pub fn render(args: &BenchArgs, baseline: &[(usize, Stats)], results: &[EngineRe
             }
             if let Some((_, normal)) = r.create_normal.iter().find(|(c, _)| *c == 16) {
                 let cost = 1.0 - c16.rps / normal.rps;
+                // Durable commits measured as fast or faster is the machine's noise, not a gain.
+                let said = if cost < 0.005 {
+                    "costs nothing measurable".to_string()
+                } else {
+                    format!("costs {:.0} %", 100.0 * cost)
+                };
                 let _ = writeln!(
                     s,
-                    "| durable commits (`synchronous=FULL`) the default if they cost ≤ 20 % (c=16) | costs {:.0} % | {} |",
-                    100.0 * cost,
+                    "| durable commits (`synchronous=FULL`) the default if they cost ≤ 20 % (c=16) | {said} | {} |",
                     verdict(cost <= 0.2)
                 );
             }
