@@ -549,7 +549,12 @@ impl Settings {
         if let Some(v) = env("SUOJA_MAIL_TENANT_DOMAINS") {
             s.mail_tenant_domains = v.split(',').map(|h| h.trim().to_ascii_lowercase()).filter(|h| !h.is_empty()).collect();
         }
-        let s = s.apply_region()?;
+        s.resolved()
+    }
+
+    /// These settings with their region applied, checked.
+    fn resolved(self) -> Result<Settings, ConfigError> {
+        let s = self.apply_region()?;
         s.validate()?;
         Ok(s)
     }
@@ -570,9 +575,7 @@ impl Settings {
         if self.regions.get(name).is_some_and(|r| r.root_key_file.is_some()) {
             s.root_key_file = None;
         }
-        let s = s.apply_region()?;
-        s.validate()?;
-        Ok(s)
+        s.resolved()
     }
 
     /// The configured regions' names, for messages.
@@ -875,9 +878,7 @@ mod tests {
             path: PathBuf::from("test.toml"),
             message: e.message().to_string(),
         })?;
-        let s = s.apply_region()?;
-        s.validate()?;
-        Ok(s)
+        s.resolved()
     }
 
     const TWO_REGIONS: &str = r#"

@@ -67,18 +67,14 @@ impl Helpdesk {
     /// The tenant a request's host names: `acme.anything` selects subdomain `acme` (in any
     /// case); a host that names none (an IP address, `localhost`) selects the installation's
     /// first tenant. With several regions only a subdomain this region holds selects a tenant
-    /// (never another one, nor the first), and one another region serves is refused
-    /// ([`Helpdesk::check_region`]).
+    /// (never another one, nor the first); a host naming another region's tenant never gets
+    /// here (the HTTP layer refuses it first, with [`Helpdesk::check_region`]).
     pub async fn tenant_for_host(&self, host: &str) -> Result<Option<TenantId>> {
-        self.check_region(host).await?;
         let mut c = self.db.read().await?;
-        if let Some(label) = host_label(host) {
-            if let Some(t) = suoja_store::tenants::by_subdomain(&mut c, &label).await? {
-                return Ok(Some(t.id));
-            }
-            if self.residency.is_some() {
-                return Ok(None);
-            }
+        if let Some(label) = host_label(host)
+            && let Some(t) = suoja_store::tenants::by_subdomain(&mut c, &label).await?
+        {
+            return Ok(Some(t.id));
         }
         if self.residency.is_some() {
             return Ok(None);

@@ -254,10 +254,9 @@ pub(crate) async fn readyz(State(state): State<AppState>) -> Response {
     let answer = match *last {
         Some((at, answer)) if at.elapsed() < READY_REUSE => answer,
         _ => {
-            let db = state.helpdesk.db().clone();
             let hd = state.helpdesk.clone();
             let check = async move {
-                let mut c = db.read().await?;
+                let mut c = hd.db().read().await?;
                 suoja_store::cluster::ping(&mut c).await?;
                 // With several regions, a node that cannot read the routes serves no one.
                 match hd.residency() {

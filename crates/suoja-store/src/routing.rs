@@ -37,12 +37,21 @@ pub enum Claim {
     Taken(String),
 }
 
-/// Any failure of the routing database counts as its being unavailable (503, retry): a node
-/// that cannot tell where a tenant lives serves no one, and tells the balancer so.
-fn unavailable(e: impl Into<StoreError>) -> StoreError {
-    match e.into() {
-        StoreError::Database(e) => StoreError::Unavailable(e),
-        other => other,
+/// Longest a routing statement may take, the wait for a connection included: every request
+/// waits on its host's route before anything else.
+const WAIT: Duration = Duration::from_secs(3);
+
+/// Runs a routing statement within [`WAIT`]. Any failure of the routing database counts as its
+/// being unavailable (503, retry): a node that cannot tell where a tenant lives serves no one,
+/// and tells the balancer so.
+async fn bounded<T>(statement: impl std::future::Future<Output = std::result::Result<T, sqlx::Error>>) -> Result<T> {
+    match tokio::time::timeout(WAIT, statement).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(match StoreError::from(e) {
+            StoreError::Database(e) => StoreError::Unavailable(e),
+            other => other,
+        }),
+        Err(_) => Err(StoreError::Unavailable(sqlx::Error::PoolTimedOut)),
     }
 }
 
@@ -61,7 +70,7 @@ impl Routes {
         let sqlite = url.starts_with("sqlite:");
         let pool = AnyPoolOptions::new()
             .max_connections(if sqlite { 1 } else { 4 })
-            .acquire_timeout(Duration::from_secs(3))
+            .acquire_timeout(WAIT)
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if sqlite {
@@ -93,11 +102,12 @@ impl Routes {
         {
             return Ok(region.clone());
         }
-        let region: Option<String> = sqlx::query_scalar("SELECT region FROM tenant_routes WHERE subdomain = $1")
-            .bind(subdomain)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(unavailable)?;
+        let region: Option<String> = bounded(
+            sqlx::query_scalar("SELECT region FROM tenant_routes WHERE subdomain = $1")
+                .bind(subdomain)
+                .fetch_optional(&self.pool),
+        )
+        .await?;
         if let Ok(mut seen) = self.seen.lock() {
             // Bounded: a flood of made-up hosts cannot grow it without end. What is stale goes
             // first; only a flood of fresh names empties it.
@@ -114,7 +124,7 @@ impl Routes {
 
     /// Whether the routing database answers (readiness).
     pub async fn ping(&self) -> Result<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(unavailable)?;
+        bounded(sqlx::query("SELECT 1").execute(&self.pool)).await?;
         Ok(())
     }
 
@@ -125,20 +135,22 @@ impl Routes {
         if !possible_subdomain(subdomain) {
             return Err(StoreError::Config(format!("{subdomain:?} cannot be a tenant's subdomain")));
         }
-        let made = sqlx::query("INSERT INTO tenant_routes (subdomain, region, updated_at) VALUES ($1, $2, $3) ON CONFLICT (subdomain) DO NOTHING")
-            .bind(subdomain)
-            .bind(region)
-            .bind(now.0)
-            .execute(&self.pool)
-            .await
-            .map_err(unavailable)?
-            .rows_affected()
+        let made = bounded(
+            sqlx::query("INSERT INTO tenant_routes (subdomain, region, updated_at) VALUES ($1, $2, $3) ON CONFLICT (subdomain) DO NOTHING")
+                .bind(subdomain)
+                .bind(region)
+                .bind(now.0)
+                .execute(&self.pool),
+        )
+        .await?
+        .rows_affected()
             == 1;
-        let held: Option<String> = sqlx::query_scalar("SELECT region FROM tenant_routes WHERE subdomain = $1")
-            .bind(subdomain)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(unavailable)?;
+        let held: Option<String> = bounded(
+            sqlx::query_scalar("SELECT region FROM tenant_routes WHERE subdomain = $1")
+                .bind(subdomain)
+                .fetch_optional(&self.pool),
+        )
+        .await?;
         self.forget(subdomain);
         Ok(match held {
             Some(r) if r != region => Claim::Taken(r),
@@ -150,13 +162,14 @@ impl Routes {
     /// Removes the route a [`Claim::Made`] made (its tenant could not be created). Returns
     /// whether a route went.
     pub async fn release(&self, subdomain: &str, region: &str) -> Result<bool> {
-        let n = sqlx::query("DELETE FROM tenant_routes WHERE subdomain = $1 AND region = $2")
-            .bind(subdomain)
-            .bind(region)
-            .execute(&self.pool)
-            .await
-            .map_err(unavailable)?
-            .rows_affected();
+        let n = bounded(
+            sqlx::query("DELETE FROM tenant_routes WHERE subdomain = $1 AND region = $2")
+                .bind(subdomain)
+                .bind(region)
+                .execute(&self.pool),
+        )
+        .await?
+        .rows_affected();
         self.forget(subdomain);
         Ok(n > 0)
     }

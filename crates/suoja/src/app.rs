@@ -132,21 +132,11 @@ pub async fn open_with_clock(settings: &Settings, clock: Arc<dyn suoja_core::Clo
             let routes = suoja_store::routing::Routes::open(url)
                 .await
                 .context("opening the routing database (routing_url)")?;
-            let hd = hd.with_residency(suoja_helpdesk::setup::Residency {
+            hd.with_residency(suoja_helpdesk::setup::Residency {
                 region: settings.region.clone(),
                 routes,
                 urls: settings.regions.iter().filter_map(|(n, r)| r.url.clone().map(|u| (n.clone(), u))).collect(),
-            });
-            // Tenants this region's database holds without a route (made before regions were
-            // configured, or restored) are routed here, so no other region can take them.
-            let (routed, elsewhere) = hd.route_local_tenants().await.context("routing this region's tenants")?;
-            if !routed.is_empty() {
-                tracing::info!(tenants = routed.len(), region = %settings.region, "tenants of this region routed to it");
-            }
-            for (subdomain, other) in &elsewhere {
-                tracing::warn!(%subdomain, region = %other, "a tenant of this database is routed to another region; its requests are refused here");
-            }
-            hd
+            })
         }
         _ => hd,
     };
@@ -175,8 +165,7 @@ pub async fn create_tenant(
     suoja_helpdesk::setup::check_subdomain(subdomain).map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut made = false;
     if let Some(r) = hd.residency() {
-        let now = suoja_core::Timestamp(hd.now().0);
-        match r.routes.claim(subdomain, region, now).await.context("routing the subdomain")? {
+        match r.routes.claim(subdomain, region, hd.now()).await.context("routing the subdomain")? {
             suoja_store::routing::Claim::Made => made = true,
             suoja_store::routing::Claim::Held => {}
             suoja_store::routing::Claim::Taken(other) => {

@@ -146,7 +146,8 @@ pub async fn read(c: &mut Conn, tenant: TenantId, kind: DocKind, doc: i64) -> Re
 /// already holds them all, and otherwise only the new tokens are.
 pub async fn add(c: &mut Conn, tenant: TenantId, kind: DocKind, doc: i64, tokens: &DocTokens) -> Result<()> {
     let old = read(&mut *c, tenant, kind, doc).await?;
-    let base = old.clone().unwrap_or_default();
+    let none = DocTokens::default();
+    let base = old.as_ref().unwrap_or(&none);
     let new = DocTokens {
         public: sorted(&[base.public.as_slice(), tokens.public.as_slice()].concat()),
         internal: sorted(&[base.internal.as_slice(), tokens.internal.as_slice()].concat()),

@@ -24,6 +24,19 @@ pub struct ServeArgs {
 pub async fn run(config: Option<&std::path::Path>, args: ServeArgs) -> anyhow::Result<()> {
     let s = super::settings(config, args.data_dir, args.listen)?;
     let hd = crate::app::open(&s).await?;
+    // With several regions: tenants this region's database holds without a route (made before
+    // regions were configured, or restored) are routed here when a node starts, so no other
+    // region can take them.
+    let (routed, elsewhere) = hd
+        .route_local_tenants()
+        .await
+        .map_err(|e| anyhow::anyhow!("routing this region's tenants: {e}"))?;
+    if !routed.is_empty() {
+        tracing::info!(tenants = routed.len(), region = %s.region, "tenants of this region routed to it");
+    }
+    for (subdomain, other) in &elsewhere {
+        tracing::warn!(%subdomain, region = %other, "a tenant of this database is routed to another region; its requests are refused here");
+    }
     let has_tenant = {
         let mut c = hd.db().read().await.map_err(|e| anyhow::anyhow!("{e}"))?;
         suoja_store::tenants::first(&mut c).await.map_err(|e| anyhow::anyhow!("{e}"))?.is_some()
