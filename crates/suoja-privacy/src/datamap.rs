@@ -262,6 +262,12 @@ pub const TABLES: &[Table] = &[
             },
             col("created_at"),
             col("generation"),
+            Column {
+                name: "chain_key",
+                category: Category::Key,
+                storage: Storage::TenantSealed,
+                text: None,
+            },
         ],
     },
     Table {

@@ -19,7 +19,11 @@ async fn append(
     tenant: TenantId,
     e: suoja_core::ledger::LedgerEntry,
 ) -> suoja_store::Result<suoja_store::ledger::Entry> {
-    let chain = vault.ledger_chain(tenant);
+    let chain = match vault.ledger_chain(c, tenant).await {
+        Ok(chain) => chain,
+        Err(suoja_vault::VaultError::Store(e)) => return Err(e),
+        Err(e) => return Err(suoja_store::StoreError::Corrupt(format!("the privacy ledger's chain key: {e}"))),
+    };
     let entry = suoja_store::ledger::NewEntry {
         at: e.at,
         kind: e.kind,
@@ -110,8 +114,8 @@ impl Report {
 
 /// Verifies one tenant's chain.
 pub async fn verify(db: &Db, vault: &Vault, tenant: TenantId) -> Result<Report> {
-    let chain = vault.ledger_chain(tenant);
     let mut c = db.read().await?;
+    let chain = vault.ledger_chain(&mut c, tenant).await?;
     let mut prev_hash = GENESIS.to_vec();
     let mut expected = 1_i64;
     let mut entries = 0_i64;

@@ -20,12 +20,28 @@ pub async fn insert_tenant_key(c: &mut Conn, tenant: TenantId, wrapped: &[u8], n
     Ok(())
 }
 
-/// Reads a tenant's wrapped key.
-pub async fn tenant_key(c: &mut Conn, tenant: TenantId) -> Result<Option<Vec<u8>>> {
-    Ok(sqlx::query_scalar("SELECT wrapped FROM vault_tenant_keys WHERE tenant_id = $1")
+/// Reads a tenant's wrapped key and, for a tenant that moved here from another region, the
+/// sealed key of its ledger's chain.
+pub async fn tenant_key(c: &mut Conn, tenant: TenantId) -> Result<Option<(Vec<u8>, Option<Vec<u8>>)>> {
+    let row = sqlx::query("SELECT wrapped, chain_key FROM vault_tenant_keys WHERE tenant_id = $1")
         .bind(tenant.0)
         .fetch_optional(c)
-        .await?)
+        .await?;
+    row.map(|r| Ok((crate::row::bytes(&r, "wrapped")?, crate::row::opt_bytes(&r, "chain_key")?)))
+        .transpose()
+}
+
+/// Replaces a tenant's wrapped key and ledger chain key (a tenant moved here from another
+/// region, whose root key wrapped them there); whether the tenant's row was there.
+pub async fn rewrap_tenant_key(c: &mut Conn, tenant: TenantId, wrapped: &[u8], chain: &[u8]) -> Result<bool> {
+    let n = sqlx::query("UPDATE vault_tenant_keys SET wrapped = $2, chain_key = $3 WHERE tenant_id = $1")
+        .bind(tenant.0)
+        .bind(wrapped.to_vec())
+        .bind(chain.to_vec())
+        .execute(c)
+        .await?
+        .rows_affected();
+    Ok(n == 1)
 }
 
 /// Makes the row of a new subject key and returns its id; the wrapped key, which binds the id,

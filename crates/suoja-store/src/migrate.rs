@@ -237,6 +237,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0037_search_index_docs.sql"),
         postgres: include_str!("../migrations/postgres/0037_search_index_docs.sql"),
     },
+    Migration {
+        version: 38,
+        name: "carried_chain_key",
+        sqlite: include_str!("../migrations/sqlite/0038_carried_chain_key.sql"),
+        postgres: include_str!("../migrations/postgres/0038_carried_chain_key.sql"),
+    },
 ];
 
 /// A migration no release has, applied only when asked (`DbOptions::rehearsal_migration`): the

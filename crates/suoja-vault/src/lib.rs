@@ -31,11 +31,26 @@ pub type Result<T> = std::result::Result<T, VaultError>;
 /// Unwrapped subject keys by tenant and id, each with the tenant generation it was read under.
 type SubjectCache = HashMap<(TenantId, KeyId), (SecretKey, i64)>;
 
-/// Keys derived from one tenant key.
+/// Keys derived from one tenant key, and the key of its privacy ledger's chain.
 struct TenantKeys {
     wrap: SecretKey,
     blind: SecretKey,
     search: SecretKey,
+    chain: SecretKey,
+}
+
+/// A tenant's keys as they leave one region for another (see [`Vault::carry_tenant`]): the
+/// tenant key and the key of its privacy ledger's chain, unwrapped. Never printed, wiped when
+/// dropped.
+pub struct Carried {
+    key: SecretKey,
+    chain: SecretKey,
+}
+
+impl std::fmt::Debug for Carried {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Carried([keys redacted])")
+    }
 }
 
 /// The vault. Cheap to clone; caches unwrapped keys in memory.
@@ -106,15 +121,62 @@ impl Vault {
         if let Some(k) = self.lock_tenants().get(&tenant) {
             return Ok(k.clone());
         }
-        let wrapped = suoja_store::keys::tenant_key(c, tenant).await?.ok_or(VaultError::MissingTenantKey(tenant))?;
-        let key = Zeroizing::new(seal::open_key(&self.root, &tenant_aad(tenant), &wrapped)?);
+        let (key, chain) = self.open_tenant(c, tenant).await?;
         let keys = Arc::new(TenantKeys {
             wrap: derive(&key, b"suoja/wrap/v1"),
             blind: derive(&key, b"suoja/blind-index/v1"),
             search: derive(&key, b"suoja/search/v1"),
+            chain,
         });
         self.lock_tenants().insert(tenant, keys.clone());
         Ok(keys)
+    }
+
+    /// The tenant key and the ledger chain's key, unwrapped under this vault's root key: the
+    /// chain's key as carried in from another region when the tenant moved here, else derived
+    /// from the root key.
+    async fn open_tenant(&self, c: &mut Conn, tenant: TenantId) -> Result<(SecretKey, SecretKey)> {
+        let (wrapped, chain) = suoja_store::keys::tenant_key(c, tenant).await?.ok_or(VaultError::MissingTenantKey(tenant))?;
+        let key = Zeroizing::new(seal::open_key(&self.root, &tenant_aad(tenant), &wrapped)?);
+        let chain = match chain {
+            Some(sealed) => Zeroizing::new(seal::open_key(&self.root, &chain_aad(tenant), &sealed)?),
+            None => self.root_chain_key(tenant),
+        };
+        Ok((key, chain))
+    }
+
+    /// The ledger chain's key of a tenant that never moved: derived from the root key.
+    fn root_chain_key(&self, tenant: TenantId) -> SecretKey {
+        let mut label = b"suoja ledger v1".to_vec();
+        label.extend_from_slice(&tenant.0.to_be_bytes());
+        derive(&self.root, &label)
+    }
+
+    /// A tenant's keys, unwrapped, to be taken to another region ([`Vault::adopt_tenant`] of
+    /// that region's vault wraps them under its root key): its data stays readable there and
+    /// its privacy ledger keeps every hash it had (certificates name them).
+    pub async fn carry_tenant(&self, c: &mut Conn, tenant: TenantId) -> Result<Carried> {
+        let (key, chain) = self.open_tenant(c, tenant).await?;
+        Ok(Carried { key, chain })
+    }
+
+    /// Wraps `carried` under this vault's root key as `tenant`'s keys in `c` (whose rows were
+    /// copied from the region the tenant comes from, with the other region's wrapping).
+    pub async fn adopt_tenant(&self, c: &mut Conn, tenant: TenantId, carried: &Carried) -> Result<()> {
+        let wrapped = seal::seal(&self.root, KeyId(0), &tenant_aad(tenant), carried.key.as_ref())?;
+        let chain = seal::seal(&self.root, KeyId(0), &chain_aad(tenant), carried.chain.as_ref())?;
+        if !suoja_store::keys::rewrap_tenant_key(c, tenant, &wrapped, &chain).await? {
+            return Err(VaultError::MissingTenantKey(tenant));
+        }
+        self.lock_tenants().remove(&tenant);
+        self.forget_cached(tenant);
+        Ok(())
+    }
+
+    /// Whether `tenant`'s keys in `c`, unwrapped under this vault's root key, are `carried`.
+    pub async fn holds_carried(&self, c: &mut Conn, tenant: TenantId, carried: &Carried) -> Result<bool> {
+        let (key, chain) = self.open_tenant(c, tenant).await?;
+        Ok(key.as_ref() == carried.key.as_ref() && chain.as_ref() == carried.chain.as_ref())
     }
 
     /// Creates a data key for a new subject (a person) and returns its id. The wrapped key binds
@@ -241,14 +303,13 @@ impl Vault {
         Ok(mac.finalize().into_bytes().to_vec())
     }
 
-    /// The keyed chaining function of one tenant's privacy ledger. Derived from the root key
-    /// (not stored in the database), so whoever can edit the database cannot re-chain it.
-    pub fn ledger_chain(&self, tenant: TenantId) -> LedgerChain {
-        let mut label = b"suoja ledger v1".to_vec();
-        label.extend_from_slice(&tenant.0.to_be_bytes());
-        LedgerChain {
-            key: derive(&self.root, &label),
-        }
+    /// The keyed chaining function of one tenant's privacy ledger. Its key is derived from the
+    /// root key, or (for a tenant that moved here from another region) carried with the tenant
+    /// and sealed under the root key: never readable from the database alone, so whoever can
+    /// edit the database cannot re-chain it.
+    pub async fn ledger_chain(&self, c: &mut Conn, tenant: TenantId) -> Result<LedgerChain> {
+        let tk = self.tenant_keys(c, tenant).await?;
+        Ok(LedgerChain { key: tk.chain.clone() })
     }
 
     /// The key a backup's files are sealed under: derived from the root key and the backup's
@@ -334,4 +395,11 @@ impl TokenHasher {
 
 fn tenant_aad(tenant: TenantId) -> [u8; 8] {
     tenant.0.to_be_bytes()
+}
+
+/// What a carried ledger chain key is sealed with (apart from the tenant key's own).
+fn chain_aad(tenant: TenantId) -> Vec<u8> {
+    let mut aad = b"suoja ledger chain key v1 ".to_vec();
+    aad.extend_from_slice(&tenant.0.to_be_bytes());
+    aad
 }
