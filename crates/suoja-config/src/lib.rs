@@ -50,7 +50,15 @@ pub struct Region {
     /// Where people reach the region's nodes (`https://eu.help.example.com`), named when another
     /// region's node refuses one of its tenants.
     pub url: Option<String>,
+    /// The region's block of ids (0 to 1023): a region on PostgreSQL numbers new records from
+    /// `id_block × 2^43`, so no two regions ever give out one id and a tenant keeps its ids (its
+    /// tickets' numbers, its API's ids) when it moves between regions. Each region on
+    /// PostgreSQL needs its own; a region on SQLite numbers from 1 (block 0).
+    pub id_block: u16,
 }
+
+/// The most blocks of ids: every id stays below 2^53, which JavaScript clients read exactly.
+pub const ID_BLOCKS: u16 = 1024;
 
 /// Every setting.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
@@ -295,7 +303,9 @@ pub const DEFAULT_TOML: &str = r#"# Suoja configuration. Every key can also be s
 #   creates a tenant in one; the routing database holds subdomain -> region and nothing else.
 # routing_url: e.g. postgres://suoja@db.example/suoja_routing (required with regions)
 # [regions.eu]: database_url (postgres://... or sqlite://...), blob_url (file:///... or s3://..., required),
-#   root_key_file (default: root_key_file above), url (e.g. https://eu.help.example.com)
+#   root_key_file (default: root_key_file above), url (e.g. https://eu.help.example.com),
+#   id_block (0-1023, distinct for each region on PostgreSQL: its ids start at id_block x 2^43, so a
+#   tenant keeps its ids when `suoja tenant move` takes it to another region)
 #
 # node_name: this node's name in the consultation log, e.g. "help-1" (default: the host name;
 #   several nodes on one database each need their own)
@@ -747,6 +757,17 @@ impl Settings {
                 Some("two regions share a database_url or blob_url; each keeps its data apart")
             } else if r.url.as_deref().is_some_and(|u| !(u.starts_with("http://") || u.starts_with("https://"))) {
                 Some("a region's url must start with http:// or https://")
+            } else if r.id_block >= ID_BLOCKS {
+                Some("id_block is a number from 0 to 1023")
+            } else if r.database_url.starts_with("sqlite:") && r.id_block != 0 {
+                Some("a region on SQLite numbers its records from 1: leave id_block out (0)")
+            } else if !r.database_url.starts_with("sqlite:")
+                && self
+                    .regions
+                    .iter()
+                    .any(|(n, o)| n != name && !o.database_url.starts_with("sqlite:") && o.id_block == r.id_block)
+            {
+                Some("two regions on PostgreSQL have the same id_block; give each its own (a tenant moved between them keeps its ids)")
             } else {
                 None
             };
@@ -893,6 +914,7 @@ url = "https://eu.help.example"
 database_url = "postgres://u@127.0.0.1/us"
 blob_url = "s3://us-files/suoja"
 root_key_file = "/keys/us.key"
+id_block = 1
 "#;
 
     #[test]
@@ -925,6 +947,14 @@ root_key_file = "/keys/us.key"
                     .replace("[regions.us]", "[regions.\"u s\"]")
                     .replace("region = \"us\"", "region = \"eu\""),
                 "region's name",
+            ),
+            (TWO_REGIONS.replace("id_block = 1", ""), "same id_block"),
+            (TWO_REGIONS.replace("id_block = 1", "id_block = 1024"), "0 to 1023"),
+            (
+                TWO_REGIONS
+                    .replace("postgres://e@127.0.0.1/eu", "sqlite:///srv/eu/suoja.db")
+                    .replace("root_key_file = \"/keys/eu.key\"", "root_key_file = \"/keys/eu.key\"\nid_block = 2"),
+                "on SQLite",
             ),
         ];
         for (text, needle) in cases {

@@ -225,6 +225,7 @@ wire_enum!(
         SubprocessorChanged = "subprocessor.changed",
         SubprocessorRemoved = "subprocessor.removed",
         SubjectInspected = "subject.inspected",
+        TenantMoved = "tenant.moved",
         SubjectRestricted = "subject.restricted",
         SubjectRestrictionLifted = "subject.restriction_lifted",
         TextRedacted = "text.redacted",

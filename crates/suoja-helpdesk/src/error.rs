@@ -56,6 +56,10 @@ pub enum HelpdeskError {
         /// Where that region is reached, when configured.
         url: Option<String>,
     },
+    /// The request's host names a tenant being moved to another region: nothing of it is read
+    /// or written until the move has switched its route (or is cancelled); try again.
+    #[error("this helpdesk is being moved to another region; try again in a few minutes")]
+    Moving,
     /// Something that should not happen.
     #[error("internal error: {0}")]
     Internal(String),
@@ -78,7 +82,7 @@ impl HelpdeskError {
             HelpdeskError::Invalid { .. } | HelpdeskError::BadQuery(_) => ErrorKind::Invalid,
             HelpdeskError::Forbidden(_) | HelpdeskError::WrongRegion { .. } => ErrorKind::Forbidden,
             HelpdeskError::Unauthorized => ErrorKind::Unauthorized,
-            HelpdeskError::Busy => ErrorKind::Unavailable,
+            HelpdeskError::Busy | HelpdeskError::Moving => ErrorKind::Unavailable,
             HelpdeskError::Conflict(_) | HelpdeskError::Limit { .. } => ErrorKind::Conflict,
             HelpdeskError::Vault(e) => e.kind(),
             HelpdeskError::Store(e) => e.kind(),

@@ -511,41 +511,53 @@ impl Helpdesk {
         let (mut done, mut unreadable) = (0u64, 0u64);
         suoja_store::dialect::bulk_cache(&self.db, true).await?;
         for tenant in tenants {
-            let mut tx = self.db.begin().await?;
-            index::clear(&mut tx, tenant).await?;
-            tx.commit().await?;
-            for kind in DocKind::ALL {
-                if kind == DocKind::Ticket {
-                    let base = done + unreadable;
-                    let (n, bad) = self.reindex_tickets(tenant, &mut |n| progress(base + n)).await?;
-                    done += n;
-                    unreadable += bad;
-                    continue;
-                }
-                let mut after = 0;
-                loop {
-                    let mut tx = self.db.begin().await?;
-                    let ids = suoja_store::reindex::source_ids(&mut tx, tenant, kind.table(), after, 200).await?;
-                    let Some(last) = ids.last() else { break };
-                    after = *last;
-                    let mut docs = Vec::with_capacity(ids.len());
-                    for id in ids {
-                        match self.source_tokens(&mut tx, tenant, kind, id).await {
-                            Ok(Some(tokens)) => docs.push((id, tokens)),
-                            Ok(None) => {}
-                            Err(HelpdeskError::Vault(_)) => unreadable += 1,
-                            Err(e) => return Err(e),
-                        }
-                    }
-                    done += docs.len() as u64;
-                    index::insert_many(&mut tx, tenant, kind, &docs).await?;
-                    tx.commit().await?;
-                    progress(done + unreadable);
-                }
-            }
+            let base = done + unreadable;
+            let (n, bad) = self.reindex_tenant(tenant, &mut |n| progress(base + n)).await?;
+            done += n;
+            unreadable += bad;
         }
         suoja_store::dialect::bulk_cache(&self.db, false).await?;
         suoja_store::dialect::refresh_statistics(&self.db).await?;
+        Ok((done, unreadable))
+    }
+
+    /// Rebuilds one tenant's search index from its records (a tenant moved in from another
+    /// region, or restored): as [`Helpdesk::reindex_all`] for one tenant, for a tenant no one
+    /// else writes to meanwhile. Returns (indexed, unreadable).
+    pub async fn reindex_tenant(&self, tenant: TenantId, progress: &mut dyn FnMut(u64)) -> Result<(u64, u64)> {
+        let (mut done, mut unreadable) = (0u64, 0u64);
+        let mut tx = self.db.begin().await?;
+        index::clear(&mut tx, tenant).await?;
+        tx.commit().await?;
+        for kind in DocKind::ALL {
+            if kind == DocKind::Ticket {
+                let base = done + unreadable;
+                let (n, bad) = self.reindex_tickets(tenant, &mut |n| progress(base + n)).await?;
+                done += n;
+                unreadable += bad;
+                continue;
+            }
+            let mut after = 0;
+            loop {
+                let mut tx = self.db.begin().await?;
+                let ids = suoja_store::reindex::source_ids(&mut tx, tenant, kind.table(), after, 200).await?;
+                let Some(last) = ids.last() else { break };
+                after = *last;
+                let mut docs = Vec::with_capacity(ids.len());
+                for id in ids {
+                    match self.source_tokens(&mut tx, tenant, kind, id).await {
+                        Ok(Some(tokens)) => docs.push((id, tokens)),
+                        Ok(None) => {}
+                        Err(HelpdeskError::Vault(_)) => unreadable += 1,
+                        Err(e) => return Err(e),
+                    }
+                }
+                done += docs.len() as u64;
+                index::insert_many(&mut tx, tenant, kind, &docs).await?;
+                tx.commit().await?;
+                progress(done + unreadable);
+            }
+        }
         Ok((done, unreadable))
     }
 

@@ -83,17 +83,20 @@ impl Helpdesk {
     }
 
     /// With several regions: refuses a host naming a tenant that another region serves (it
-    /// was created there, or moved there), before anything of this region is read for it. The
+    /// was created there, or moved there), or one being moved away (503 until the move has
+    /// switched its route), before anything of this region is read for it. The
     /// routing database not answering is the service being unavailable (503), never a guess.
     pub async fn check_region(&self, host: &str) -> Result<()> {
         let (Some(r), Some(label)) = (&self.residency, host_label(host)) else {
             return Ok(());
         };
-        match r.routes.region_of(&label).await? {
+        let route = r.routes.route(&label).await?;
+        match route.region {
             Some(region) if region != r.region => Err(HelpdeskError::WrongRegion {
                 url: r.urls.get(&region).cloned(),
                 region,
             }),
+            Some(_) if route.moving => Err(HelpdeskError::Moving),
             _ => Ok(()),
         }
     }

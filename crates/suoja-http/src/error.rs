@@ -152,6 +152,11 @@ fn helpdesk_response(e: HelpdeskError) -> Response {
                 json!({"error": "WrongRegion", "description": e.to_string(), "region": region, "url": url}),
             );
         }
+        HelpdeskError::Moving => {
+            let mut r = body(StatusCode::SERVICE_UNAVAILABLE, json!({"error": "TenantMoving", "description": e.to_string()}));
+            r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("30"));
+            return r;
+        }
         HelpdeskError::Vault(suoja_vault_error) if suoja_vault_error.kind() == ErrorKind::NotFound => return ApiError::NotFound.into_response(),
         _ => {}
     }

@@ -146,21 +146,28 @@ const MAX_FILES: usize = 50;
 impl Mailroom {
     /// The tenant mail for `subdomain` (or, without one, the only tenant) goes to.
     pub async fn tenant(&self, subdomain: Option<&str>) -> Result<TenantId> {
-        let mut c = self.privacy.helpdesk().db().read().await?;
-        match subdomain {
-            Some(s) => Ok(suoja_store::tenants::by_subdomain(&mut c, s)
+        let hd = self.privacy.helpdesk();
+        let mut c = hd.db().read().await?;
+        let tenant = match subdomain {
+            Some(s) => suoja_store::tenants::by_subdomain(&mut c, s)
                 .await?
-                .ok_or_else(|| MailError::Tenant(format!("no tenant with subdomain {s:?}")))?
-                .id),
+                .ok_or_else(|| MailError::Tenant(format!("no tenant with subdomain {s:?}")))?,
             None => {
                 let ids = suoja_store::tenants::ids(&mut c).await?;
-                match ids.as_slice() {
-                    [one] => Ok(*one),
-                    [] => Err(MailError::Tenant("there is no tenant yet (run `suoja init`)".into())),
-                    _ => Err(MailError::Tenant("there are several tenants: name one (--tenant or mail_tenant)".into())),
-                }
+                let id = match ids.as_slice() {
+                    [one] => *one,
+                    [] => return Err(MailError::Tenant("there is no tenant yet (run `suoja init`)".into())),
+                    _ => return Err(MailError::Tenant("there are several tenants: name one (--tenant or mail_tenant)".into())),
+                };
+                suoja_store::tenants::by_id(&mut c, id)
+                    .await?
+                    .ok_or_else(|| MailError::Tenant("the tenant went away".into()))?
             }
-        }
+        };
+        // With several regions, a tenant served elsewhere (moved away) or being moved takes no
+        // mail here: the MTA keeps it and tries again (exit 75).
+        hd.check_region(&tenant.subdomain).await?;
+        Ok(tenant.id)
     }
 
     /// Tells the sender of a message refused for good why (mail fetched over IMAP has no MTA to

@@ -62,7 +62,11 @@ impl MailError {
             MailError::Refused(_) => false,
             MailError::Helpdesk(e) => matches!(
                 e,
-                suoja_helpdesk::HelpdeskError::Store(_) | suoja_helpdesk::HelpdeskError::Busy | suoja_helpdesk::HelpdeskError::Internal(_)
+                suoja_helpdesk::HelpdeskError::Store(_)
+                    | suoja_helpdesk::HelpdeskError::Busy
+                    | suoja_helpdesk::HelpdeskError::Moving
+                    | suoja_helpdesk::HelpdeskError::WrongRegion { .. }
+                    | suoja_helpdesk::HelpdeskError::Internal(_)
             ),
             MailError::Store(_) | MailError::Vault(_) | MailError::Server(_) => true,
         }

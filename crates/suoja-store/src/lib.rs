@@ -38,6 +38,7 @@ pub mod outbox;
 pub mod pg_admin;
 pub mod queue;
 pub mod reindex;
+pub mod relocation;
 pub mod requests;
 pub mod retention;
 pub mod routing;

@@ -23,7 +23,82 @@ const FRESH: Duration = Duration::from_secs(5);
 #[derive(Debug)]
 pub struct Routes {
     pool: AnyPool,
-    seen: Mutex<HashMap<String, (Option<String>, Instant)>>,
+    seen: Mutex<HashMap<String, (Route, Instant)>>,
+}
+
+/// Where a subdomain's tenant is served.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Route {
+    /// The region serving it (`None`: no tenant has the subdomain).
+    pub region: Option<String>,
+    /// Whether it is being moved to another region and not yet served there: its region's
+    /// nodes answer none of its requests until the move switches the route or is cancelled.
+    pub moving: bool,
+}
+
+/// Where a move of a tenant between regions stands (see `suoja tenant move`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MovePhase {
+    /// Requests are refused in the region it leaves; nothing copied yet.
+    Frozen,
+    /// Its records, keys and files are in the destination.
+    Copied,
+    /// The destination holds exactly what the source holds.
+    Verified,
+    /// The destination serves it; the source still holds it.
+    Switched,
+    /// The source's copy is erased and checked; the certificate is written.
+    Done,
+}
+
+impl MovePhase {
+    /// The phase's name as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MovePhase::Frozen => "frozen",
+            MovePhase::Copied => "copied",
+            MovePhase::Verified => "verified",
+            MovePhase::Switched => "switched",
+            MovePhase::Done => "done",
+        }
+    }
+
+    fn parse(s: &str) -> Result<Self> {
+        Ok(match s {
+            "frozen" => MovePhase::Frozen,
+            "copied" => MovePhase::Copied,
+            "verified" => MovePhase::Verified,
+            "switched" => MovePhase::Switched,
+            "done" => MovePhase::Done,
+            other => return Err(StoreError::Corrupt(format!("tenant_moves.phase {other:?}"))),
+        })
+    }
+
+    /// Whether the tenant's requests are refused in this phase (before the route switches).
+    pub fn holds_requests(self) -> bool {
+        matches!(self, MovePhase::Frozen | MovePhase::Copied | MovePhase::Verified)
+    }
+}
+
+/// A tenant's latest move between regions (ids, region names and times; nothing personal).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Move {
+    /// The tenant's subdomain.
+    pub subdomain: String,
+    /// The tenant's id (the same in both regions).
+    pub tenant: i64,
+    /// The region it leaves.
+    pub from: String,
+    /// The region it goes to.
+    pub to: String,
+    /// Where the move stands.
+    pub phase: MovePhase,
+    /// When it started.
+    pub started_at: Timestamp,
+    /// When its phase last changed.
+    pub updated_at: Timestamp,
+    /// The certificate, once done (JSON).
+    pub certificate: Option<String>,
 }
 
 /// What claiming a subdomain for a region found.
@@ -83,6 +158,11 @@ impl Routes {
             .await?;
         pool.execute("CREATE TABLE IF NOT EXISTS tenant_routes (subdomain TEXT PRIMARY KEY, region TEXT NOT NULL, updated_at BIGINT NOT NULL)")
             .await?;
+        pool.execute(
+            "CREATE TABLE IF NOT EXISTS tenant_moves (subdomain TEXT PRIMARY KEY, tenant_id BIGINT NOT NULL, from_region TEXT NOT NULL, \
+             to_region TEXT NOT NULL, phase TEXT NOT NULL, started_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, certificate TEXT)",
+        )
+        .await?;
         Ok(Self {
             pool,
             seen: Mutex::new(HashMap::new()),
@@ -93,21 +173,40 @@ impl Routes {
     /// `subdomain` is a host's first label, lower-cased; one no tenant could have is answered
     /// without asking the database.
     pub async fn region_of(&self, subdomain: &str) -> Result<Option<String>> {
+        Ok(self.route(subdomain).await?.region)
+    }
+
+    /// Where `subdomain`'s tenant is served and whether it is being moved; read again after
+    /// [`FRESH`] (as [`Routes::region_of`]).
+    pub async fn route(&self, subdomain: &str) -> Result<Route> {
         if !possible_subdomain(subdomain) {
-            return Ok(None);
+            return Ok(Route::default());
         }
         if let Ok(seen) = self.seen.lock()
-            && let Some((region, at)) = seen.get(subdomain)
+            && let Some((route, at)) = seen.get(subdomain)
             && at.elapsed() < FRESH
         {
-            return Ok(region.clone());
+            return Ok(route.clone());
         }
-        let region: Option<String> = bounded(
-            sqlx::query_scalar("SELECT region FROM tenant_routes WHERE subdomain = $1")
-                .bind(subdomain)
-                .fetch_optional(&self.pool),
+        let row: Option<(String, Option<String>)> = bounded(
+            sqlx::query_as(
+                "SELECT r.region, (SELECT m.phase FROM tenant_moves m WHERE m.subdomain = r.subdomain) AS phase \
+                 FROM tenant_routes r WHERE r.subdomain = $1",
+            )
+            .bind(subdomain)
+            .fetch_optional(&self.pool),
         )
         .await?;
+        let route = match row {
+            Some((region, phase)) => Route {
+                region: Some(region),
+                moving: match phase {
+                    Some(p) => MovePhase::parse(&p)?.holds_requests(),
+                    None => false,
+                },
+            },
+            None => Route::default(),
+        };
         if let Ok(mut seen) = self.seen.lock() {
             // Bounded: a flood of made-up hosts cannot grow it without end. What is stale goes
             // first; only a flood of fresh names empties it.
@@ -117,9 +216,9 @@ impl Routes {
                     seen.clear();
                 }
             }
-            seen.insert(subdomain.to_string(), (region.clone(), Instant::now()));
+            seen.insert(subdomain.to_string(), (route.clone(), Instant::now()));
         }
-        Ok(region)
+        Ok(route)
     }
 
     /// Whether the routing database answers (readiness).
@@ -174,6 +273,148 @@ impl Routes {
         Ok(n > 0)
     }
 
+    /// Starts moving `subdomain`'s tenant from `from` to `to` (its requests are refused from
+    /// now on, within [`FRESH`] on every node), or finds the move already under way (resumed).
+    /// Refused when the route does not name `from`, or another move of it is under way.
+    pub async fn begin_move(&self, subdomain: &str, tenant: i64, from: &str, to: &str, now: Timestamp) -> Result<Move> {
+        let mut tx = bounded(self.pool.begin()).await?;
+        let region: Option<String> = sqlx::query_scalar("SELECT region FROM tenant_routes WHERE subdomain = $1")
+            .bind(subdomain)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let current = move_row(&mut tx, subdomain).await?;
+        match current {
+            Some(m) if m.phase != MovePhase::Done => {
+                if m.from != from || m.to != to || m.tenant != tenant {
+                    return Err(StoreError::Config(format!(
+                        "{subdomain} is already being moved from {} to {} (phase {}): resume that move, or cancel it first",
+                        m.from,
+                        m.to,
+                        m.phase.as_str()
+                    )));
+                }
+                return Ok(m);
+            }
+            _ => {}
+        }
+        if region.as_deref() != Some(from) {
+            return Err(StoreError::Config(format!(
+                "{subdomain} is not served in region {from} (its route: {})",
+                region.as_deref().unwrap_or("none")
+            )));
+        }
+        sqlx::query("DELETE FROM tenant_moves WHERE subdomain = $1")
+            .bind(subdomain)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO tenant_moves (subdomain, tenant_id, from_region, to_region, phase, started_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6)",
+        )
+        .bind(subdomain)
+        .bind(tenant)
+        .bind(from)
+        .bind(to)
+        .bind(MovePhase::Frozen.as_str())
+        .bind(now.0)
+        .execute(&mut *tx)
+        .await?;
+        let made = move_row(&mut tx, subdomain).await?.ok_or_else(|| StoreError::Corrupt("tenant_moves".into()))?;
+        tx.commit().await?;
+        self.forget(subdomain);
+        Ok(made)
+    }
+
+    /// `subdomain`'s latest move, if it ever moved or is moving.
+    pub async fn move_of(&self, subdomain: &str) -> Result<Option<Move>> {
+        let mut c = bounded(self.pool.acquire()).await?;
+        move_row(&mut c, subdomain).await
+    }
+
+    /// Records that the move of `subdomain` reached `phase` (from the phase before it).
+    pub async fn move_reached(&self, subdomain: &str, phase: MovePhase, now: Timestamp) -> Result<()> {
+        bounded(
+            sqlx::query("UPDATE tenant_moves SET phase = $2, updated_at = $3 WHERE subdomain = $1")
+                .bind(subdomain)
+                .bind(phase.as_str())
+                .bind(now.0)
+                .execute(&self.pool),
+        )
+        .await?;
+        self.forget(subdomain);
+        Ok(())
+    }
+
+    /// Routes `subdomain` to the region its move goes to, in one transaction with the move's
+    /// phase: from now on that region serves it and its old region refuses it (421).
+    pub async fn switch(&self, m: &Move, now: Timestamp) -> Result<()> {
+        let mut tx = bounded(self.pool.begin()).await?;
+        let n = sqlx::query("UPDATE tenant_routes SET region = $3, updated_at = $4 WHERE subdomain = $1 AND region = $2")
+            .bind(&m.subdomain)
+            .bind(&m.from)
+            .bind(&m.to)
+            .bind(now.0)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if n != 1 {
+            return Err(StoreError::Config(format!("the route of {} no longer names {}", m.subdomain, m.from)));
+        }
+        sqlx::query("UPDATE tenant_moves SET phase = $2, updated_at = $3 WHERE subdomain = $1")
+            .bind(&m.subdomain)
+            .bind(MovePhase::Switched.as_str())
+            .bind(now.0)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        self.forget(&m.subdomain);
+        Ok(())
+    }
+
+    /// Keeps what the verification of `subdomain`'s move recorded (digests of its rows and
+    /// files, its ledger's head) until the certificate takes its place.
+    pub async fn record_verification(&self, subdomain: &str, figures: &str) -> Result<()> {
+        bounded(
+            sqlx::query("UPDATE tenant_moves SET certificate = $2 WHERE subdomain = $1")
+                .bind(subdomain)
+                .bind(figures)
+                .execute(&self.pool),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Marks the move of `subdomain` done, with its certificate.
+    pub async fn finish_move(&self, subdomain: &str, certificate: &str, now: Timestamp) -> Result<()> {
+        bounded(
+            sqlx::query("UPDATE tenant_moves SET phase = $2, updated_at = $3, certificate = $4 WHERE subdomain = $1")
+                .bind(subdomain)
+                .bind(MovePhase::Done.as_str())
+                .bind(now.0)
+                .bind(certificate)
+                .execute(&self.pool),
+        )
+        .await?;
+        self.forget(subdomain);
+        Ok(())
+    }
+
+    /// Cancels a move of `subdomain` that has not switched its route (its requests are served
+    /// where they were again); returns the move cancelled. A switched move cannot be cancelled.
+    pub async fn cancel_move(&self, subdomain: &str) -> Result<Option<Move>> {
+        let mut tx = bounded(self.pool.begin()).await?;
+        let m = move_row(&mut tx, subdomain).await?;
+        let Some(m) = m.filter(|m| m.phase.holds_requests()) else {
+            return Ok(None);
+        };
+        sqlx::query("DELETE FROM tenant_moves WHERE subdomain = $1")
+            .bind(subdomain)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        self.forget(subdomain);
+        Ok(Some(m))
+    }
+
     fn forget(&self, key: &str) {
         if let Ok(mut seen) = self.seen.lock() {
             seen.remove(key);
@@ -184,6 +425,31 @@ impl Routes {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// A `tenant_moves` row as read.
+type MoveRow = (String, i64, String, String, String, i64, i64, Option<String>);
+
+async fn move_row(c: &mut sqlx::AnyConnection, subdomain: &str) -> Result<Option<Move>> {
+    let row: Option<MoveRow> = sqlx::query_as(
+        "SELECT subdomain, tenant_id, from_region, to_region, phase, started_at, updated_at, certificate FROM tenant_moves WHERE subdomain = $1",
+    )
+    .bind(subdomain)
+    .fetch_optional(c)
+    .await?;
+    row.map(|(subdomain, tenant, from, to, phase, started, updated, certificate)| {
+        Ok(Move {
+            subdomain,
+            tenant,
+            from,
+            to,
+            phase: MovePhase::parse(&phase)?,
+            started_at: Timestamp(started),
+            updated_at: Timestamp(updated),
+            certificate,
+        })
+    })
+    .transpose()
 }
 
 /// Whether `s` could be a tenant's subdomain (as tenants are created: 1 to 63 lower-case

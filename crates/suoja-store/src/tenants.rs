@@ -31,6 +31,17 @@ pub async fn insert(c: &mut Conn, subdomain: &str, name: &str, region: &str, now
     Ok(TenantId(id))
 }
 
+/// Records the region a tenant's data now lives in (it moved there); whether it was found.
+pub async fn set_region(c: &mut Conn, id: TenantId, region: &str) -> Result<bool> {
+    let n = sqlx::query("UPDATE tenants SET region = $2 WHERE id = $1")
+        .bind(id.0)
+        .bind(region)
+        .execute(c)
+        .await?
+        .rows_affected();
+    Ok(n == 1)
+}
+
 fn from_row(r: &sqlx::any::AnyRow) -> Result<TenantRow> {
     Ok(TenantRow {
         id: TenantId(i64_(r, "id")?),

@@ -127,6 +127,16 @@ pub async fn open_with_clock(settings: &Settings, clock: Arc<dyn suoja_core::Clo
     if indexed > 0 {
         tracing::info!(tickets = indexed, "existing tickets indexed by their external ids");
     }
+    // Each region numbers its records in its own block of ids, so a tenant moved between
+    // regions keeps its ids (see `suoja tenant move`).
+    if let Some(r) = settings.regions.get(&settings.region) {
+        let moved = suoja_store::relocation::enter_id_block(hd.db(), r.id_block)
+            .await
+            .context("moving the database's ids into the region's id_block")?;
+        if moved > 0 {
+            tracing::info!(sequences = moved, id_block = r.id_block, "the region's ids now start in its id block");
+        }
+    }
     let hd = match &settings.routing_url {
         Some(url) if !settings.regions.is_empty() => {
             let routes = suoja_store::routing::Routes::open(url)

@@ -6,4 +6,5 @@ pub mod backup;
 pub mod bench;
 pub mod cli;
 pub mod import;
+pub mod relocate;
 pub mod worker;

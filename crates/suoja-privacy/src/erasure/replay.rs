@@ -49,6 +49,51 @@ pub struct Replay {
     pub other_tenants: usize,
     /// Redactions applied again (the whole comment, field or file, since the file holds no text).
     pub redactions: usize,
+    /// Tenants removed again: they had moved to another region since the copy was made.
+    pub tenants_removed: usize,
+}
+
+/// A tenant leaving this region for another (`tenant_moved_out`, written when the move has
+/// erased it here) or arriving (`tenant_moved_in`, written when it is copied in). The latest
+/// line of a tenant decides: a tenant whose latest line says it left is removed again when a
+/// restore brings it back; one that came back later stays.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TenantMove {
+    /// `tenant_moved_out` or `tenant_moved_in`.
+    pub kind: String,
+    /// The tenant.
+    pub tenant_id: i64,
+    /// The other region (where it went, or where it came from).
+    pub region: String,
+    /// When (ISO 8601).
+    pub at: String,
+}
+
+impl TenantMove {
+    /// The line of a tenant that left this region for `to`.
+    pub fn out(tenant: TenantId, to: &str, at: Timestamp) -> Self {
+        Self {
+            kind: "tenant_moved_out".into(),
+            tenant_id: tenant.0,
+            region: to.into(),
+            at: at.to_iso(),
+        }
+    }
+
+    /// The line of a tenant that arrived in this region from `from`.
+    pub fn arrived(tenant: TenantId, from: &str, at: Timestamp) -> Self {
+        Self {
+            kind: "tenant_moved_in".into(),
+            tenant_id: tenant.0,
+            region: from.into(),
+            at: at.to_iso(),
+        }
+    }
+
+    /// The line's text.
+    pub fn line(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
 }
 
 /// What a ledger file holds.
@@ -60,6 +105,8 @@ pub struct Ledger {
     pub redactions: Vec<RedactionRecord>,
     /// Completed redactions of free text outside tickets.
     pub text_redactions: Vec<TextRedactionRecord>,
+    /// Tenants that left this region or arrived in it, in the order written.
+    pub moves: Vec<TenantMove>,
     /// The newest time any line records (an erasure's completion, a redaction, a backup's
     /// checkpoint): the ledger holds everything completed before it.
     pub newest: Option<Timestamp>,
@@ -87,7 +134,7 @@ pub fn read_lines(lines: &[String], origin: &str) -> Result<Ledger> {
             out.newest = Some(out.newest.map_or(t, |n| n.max(t)));
         }
     };
-    let (mut erasures, mut redactions, mut text_redactions) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut erasures, mut redactions, mut text_redactions, mut moves) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for (i, line) in lines.iter().enumerate() {
         let bad = |e: serde_json::Error| PrivacyError::Internal(format!("erasure ledger {origin} line {}: {e}", i + 1));
         // A line that ends before its JSON does was torn by a crash in the middle of a write
@@ -112,6 +159,11 @@ pub fn read_lines(lines: &[String], origin: &str) -> Result<Ledger> {
                 seen(Some(Timestamp(r.at)));
                 text_redactions.push(r);
             }
+            Some("tenant_moved_out" | "tenant_moved_in") => {
+                let m: TenantMove = serde_json::from_value(v).map_err(bad)?;
+                seen(Timestamp::parse(&m.at));
+                moves.push(m);
+            }
             _ => {
                 let e: Entry = serde_json::from_value(v).map_err(bad)?;
                 seen(Timestamp::parse(&e.completed_at));
@@ -122,6 +174,7 @@ pub fn read_lines(lines: &[String], origin: &str) -> Result<Ledger> {
     out.erasures = erasures;
     out.redactions = redactions;
     out.text_redactions = text_redactions;
+    out.moves = moves;
     Ok(out)
 }
 
@@ -154,9 +207,11 @@ impl Privacy {
             erasures: entries,
             redactions,
             text_redactions,
+            moves,
             ..
         } = read(&path)?;
         let mut replay = self.replay_erasures(&entries).await?;
+        replay.tenants_removed = self.replay_tenant_moves(&moves).await?;
         for r in &redactions {
             if self.replay_redaction(r).await? {
                 replay.redactions += 1;
@@ -192,6 +247,49 @@ impl Privacy {
         self.log_erasure_lines(&lines).await?;
         self.sync_ledger_targets().await?;
         Ok(replay)
+    }
+
+    /// Removes again every tenant whose latest line in `moves` says it left this region, when
+    /// this database holds it (a restore of a copy older than the move brought it back): all
+    /// its rows in one transaction; its files had gone from this region's store with the move.
+    /// Returns how many tenants were removed.
+    pub async fn replay_tenant_moves(&self, moves: &[TenantMove]) -> Result<usize> {
+        let mut latest: std::collections::BTreeMap<i64, &TenantMove> = std::collections::BTreeMap::new();
+        for m in moves {
+            let later = latest
+                .get(&m.tenant_id)
+                .is_none_or(|l| Timestamp::parse(&m.at).unwrap_or(Timestamp(0)) >= Timestamp::parse(&l.at).unwrap_or(Timestamp(0)));
+            if later {
+                latest.insert(m.tenant_id, m);
+            }
+        }
+        let mut removed = 0;
+        for (tenant, m) in latest {
+            if m.kind != "tenant_moved_out" {
+                continue;
+            }
+            let tenant = TenantId(tenant);
+            let present = {
+                let mut c = self.hd.db().read().await?;
+                suoja_store::tenants::by_id(&mut c, tenant).await?.is_some()
+            };
+            if !present {
+                continue;
+            }
+            let tables = suoja_store::relocation::all_tenant_tables(self.hd.db()).await?;
+            let mut tx = self.hd.db().begin().await?;
+            for t in &tables {
+                suoja_store::relocation::delete(&mut tx, tenant, t).await?;
+            }
+            tx.commit().await?;
+            self.hd.vault().forget_cached(tenant);
+            tracing::info!(tenant.id = %tenant, region = %m.region, "a tenant that had moved to another region was removed again after a restore");
+            removed += 1;
+        }
+        if removed > 0 {
+            suoja_store::dialect::retire_wal(self.hd.db()).await?;
+        }
+        Ok(removed)
     }
 
     /// Erases again everyone in `entries` whom this database still holds, and destroys their

@@ -1,4 +1,4 @@
-//! The command line: `serve`, `init`, `migrate`, `config`, `export`, `verify`, `mail`, `import` and `bench`. Commands parse arguments, call
+//! The command line: `serve`, `init`, `migrate`, `config`, `export`, `verify`, `mail`, `tenant`, `import` and `bench`. Commands parse arguments, call
 //! the library, and print; they hold no rules of their own.
 
 mod backup;
@@ -8,6 +8,7 @@ mod privacy;
 mod retention;
 mod security;
 mod serve;
+mod tenant;
 
 use std::path::PathBuf;
 
@@ -59,6 +60,8 @@ pub enum Command {
     Retention(retention::RetentionArgs),
     /// A tenant's IP restriction: `suoja security show|disable-ip-restriction`.
     Security(security::SecurityArgs),
+    /// Tenants across regions: `suoja tenant move SUBDOMAIN --to REGION`, `suoja tenant move-status SUBDOMAIN`.
+    Tenant(tenant::TenantArgs),
     /// Move a tenant in from another helpdesk: `suoja import zendesk --url … --email … --token …`.
     Import(crate::import::ImportArgs),
     /// Run the benchmark suite and write BENCHMARKS.md.
@@ -117,6 +120,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Bench(args) => crate::bench::run(args).await,
+        Command::Tenant(args) => tenant::run(cli.config.as_deref(), args).await,
         Command::Import(args) => crate::import::run(cli.config.as_deref(), args).await,
         Command::Export(args) => privacy::export(cli.config.as_deref(), args).await,
         Command::Retention(args) => retention::run(cli.config.as_deref(), args).await,

@@ -17,28 +17,78 @@ use crate::harness::{TempDir, fresh_pg_database, pg_url, random_name, send};
 use crate::process::{Proc, command, free_port};
 
 /// One region's places.
-struct Region {
-    name: &'static str,
-    db: String,
-    dir: TempDir,
-    blobs: TempDir,
-    port: u16,
+pub(crate) struct Region {
+    pub(crate) name: &'static str,
+    pub(crate) db: String,
+    pub(crate) dir: TempDir,
+    pub(crate) blobs: TempDir,
+    pub(crate) port: u16,
+}
+
+impl Region {
+    /// A region with a fresh PostgreSQL database, data and blob directories, and a port.
+    pub(crate) async fn fresh(name: &'static str) -> Self {
+        Region {
+            name,
+            db: fresh_pg_database(&pg_url().unwrap()).await,
+            dir: TempDir::new(),
+            blobs: TempDir::new(),
+            port: free_port(),
+        }
+    }
+
+    /// The region's entry in the configuration, numbering its ids in `id_block`.
+    pub(crate) fn entry(&self, id_block: u16) -> String {
+        format!(
+            "[regions.{}]\ndatabase_url = \"{}\"\nblob_url = \"file://{}\"\nroot_key_file = \"{}\"\nurl = \"http://127.0.0.1:{}\"\nid_block = {id_block}\n",
+            self.name,
+            self.db,
+            self.blobs.0.display(),
+            self.dir.0.join("root.key").display(),
+            self.port
+        )
+    }
+
+    /// A `suoja serve` node of the region, with the shared configuration.
+    pub(crate) fn start(&self, config: &Path) -> Proc {
+        Proc::start_on(
+            self.port,
+            &self.dir.0,
+            None,
+            "node.log",
+            &[("SUOJA_CONFIG", config.to_str().unwrap()), ("SUOJA_REGION", self.name)],
+        )
+    }
 }
 
 /// A tenant as `suoja init` printed it, with the words its flow wrote.
-struct Made {
-    subdomain: String,
-    email: String,
-    token: String,
-    word: String,
+pub(crate) struct Made {
+    pub(crate) subdomain: String,
+    pub(crate) email: String,
+    pub(crate) token: String,
+    pub(crate) word: String,
 }
 
-fn host(subdomain: &str, port: u16) -> String {
+impl Made {
+    /// What `suoja init` printed.
+    pub(crate) fn from_init(out: std::process::Output, word: &str) -> Self {
+        assert!(out.status.success(), "init: {}", String::from_utf8_lossy(&out.stderr));
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        Made {
+            subdomain: v["tenant"].as_str().unwrap().to_string(),
+            email: v["admin_email"].as_str().unwrap().to_string(),
+            token: v["api_token"].as_str().unwrap().to_string(),
+            word: word.to_string(),
+        }
+    }
+}
+
+pub(crate) fn host(subdomain: &str, port: u16) -> String {
     format!("{subdomain}.help.test:{port}")
 }
 
 /// A request to `base` as `host`, with `who`'s token when given.
-fn req(method: Method, base: &str, path: &str, host: &str, who: Option<&Made>) -> reqwest::RequestBuilder {
+pub(crate) fn req(method: Method, base: &str, path: &str, host: &str, who: Option<&Made>) -> reqwest::RequestBuilder {
     let r = reqwest::Client::new()
         .request(method, format!("{base}{path}"))
         .header(reqwest::header::HOST, host);
@@ -50,7 +100,7 @@ fn req(method: Method, base: &str, path: &str, host: &str, who: Option<&Made>) -
 
 /// `suoja init --region` from `node`'s side (its data directory and `region`), with the
 /// shared configuration.
-fn init(config: &Path, node: &Region, region: &str, subdomain: &str) -> std::process::Output {
+pub(crate) fn init(config: &Path, node: &Region, region: &str, subdomain: &str) -> std::process::Output {
     command(&node.dir.0, None)
         .env("SUOJA_CONFIG", config)
         .env("SUOJA_REGION", node.name)
@@ -68,7 +118,7 @@ fn init(config: &Path, node: &Region, region: &str, subdomain: &str) -> std::pro
 }
 
 /// A full flow in a tenant: a person, a ticket with a file, a reply, a search.
-async fn flow(base: &str, port: u16, m: &Made) {
+pub(crate) async fn flow(base: &str, port: u16, m: &Made) {
     let h = host(&m.subdomain, port);
     let (s, v) = send(req(Method::POST, base, "/api/v2/users.json", &h, Some(m)).json(&json!({
         "user": {"name": format!("Aino {}", m.word), "email": format!("aino.{}@example.fi", m.word)}
@@ -109,7 +159,7 @@ async fn flow(base: &str, port: u16, m: &Made) {
 }
 
 /// Slices of the sealed values and files a region's database and blob directory hold.
-async fn sealed_of(r: &Region) -> Vec<Canary> {
+pub(crate) async fn sealed_of(r: &Region) -> Vec<Canary> {
     sqlx::any::install_default_drivers();
     let pool = sqlx::AnyPool::connect(&r.db).await.unwrap();
     let mut out = Vec::new();
@@ -132,7 +182,7 @@ async fn sealed_of(r: &Region) -> Vec<Canary> {
     out
 }
 
-fn files(dir: &Path) -> Vec<PathBuf> {
+pub(crate) fn files(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for e in std::fs::read_dir(dir).unwrap() {
         let p = e.unwrap().path();
@@ -146,7 +196,7 @@ fn files(dir: &Path) -> Vec<PathBuf> {
 }
 
 /// A database's own directory in the PostgreSQL cluster (`base/<oid>`), after a checkpoint.
-async fn db_dir(admin: &str, url: &str) -> PathBuf {
+pub(crate) async fn db_dir(admin: &str, url: &str) -> PathBuf {
     let pool = sqlx::AnyPool::connect(admin).await.unwrap();
     sqlx::query("CHECKPOINT").execute(&pool).await.unwrap();
     let data: String = sqlx::query_scalar("SHOW data_directory").fetch_one(&pool).await.unwrap();
@@ -168,43 +218,15 @@ async fn each_region_holds_only_its_own_tenants_and_refuses_the_others() {
         return;
     };
     sqlx::any::install_default_drivers();
-    let region = |name| async move {
-        Region {
-            name,
-            db: fresh_pg_database(&pg_url().unwrap()).await,
-            dir: TempDir::new(),
-            blobs: TempDir::new(),
-            port: free_port(),
-        }
-    };
-    let (eu, us) = (region("eu").await, region("us").await);
+    let (eu, us) = (Region::fresh("eu").await, Region::fresh("us").await);
     let routing = fresh_pg_database(&admin).await;
     let conf = TempDir::new();
     let config = conf.0.join("suoja.toml");
-    let entry = |r: &Region| {
-        format!(
-            "[regions.{}]\ndatabase_url = \"{}\"\nblob_url = \"file://{}\"\nroot_key_file = \"{}\"\nurl = \"http://127.0.0.1:{}\"\n",
-            r.name,
-            r.db,
-            r.blobs.0.display(),
-            r.dir.0.join("root.key").display(),
-            r.port
-        )
-    };
-    std::fs::write(&config, format!("routing_url = \"{routing}\"\n{}{}", entry(&eu), entry(&us))).unwrap();
+    std::fs::write(&config, format!("routing_url = \"{routing}\"\n{}{}", eu.entry(0), us.entry(1))).unwrap();
 
     // Tenants are created in their regions; the second from the other region's side (its data
     // directory and region), as an operator with one console would.
-    let made = |out: std::process::Output, word: &str| {
-        assert!(out.status.success(), "init: {}", String::from_utf8_lossy(&out.stderr));
-        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-        Made {
-            subdomain: v["tenant"].as_str().unwrap().to_string(),
-            email: v["admin_email"].as_str().unwrap().to_string(),
-            token: v["api_token"].as_str().unwrap().to_string(),
-            word: word.to_string(),
-        }
-    };
+    let made = Made::from_init;
     // A tenant made before regions were configured (no route): its region's node routes it
     // when it starts, so no other region can take its subdomain.
     let out = command(&eu.dir.0, Some(&eu.db))
@@ -232,12 +254,7 @@ async fn each_region_holds_only_its_own_tenants_and_refuses_the_others() {
     let out = init(&config, &us, "apac", "initech");
     assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("eu, us"));
 
-    let extra = |r: &Region| vec![("SUOJA_CONFIG", config.to_str().unwrap().to_string()), ("SUOJA_REGION", r.name.to_string())];
-    let start = |r: &Region| {
-        let e = extra(r);
-        let e: Vec<(&str, &str)> = e.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        Proc::start_on(r.port, &r.dir.0, None, "node.log", &e)
-    };
+    let start = |r: &Region| r.start(&config);
     let (eu_node, us_node) = (start(&eu), start(&us));
     let (eu_base, us_base) = (eu_node.base(), us_node.base());
     let out = init(&config, &us, "us", "legacy");
