@@ -91,7 +91,7 @@ pub async fn tenant_tables(db: &Db, derived: &[&str]) -> Result<Vec<TenantTable>
     let mut by_table: std::collections::BTreeMap<String, Vec<(String, Kind)>> = std::collections::BTreeMap::new();
     match db.engine() {
         Engine::Sqlite => {
-            for t in crate::schema::sqlite_tables(&mut c).await? {
+            for t in sqlite_tables(&mut c).await? {
                 let rows = sqlx::query("SELECT name, type FROM pragma_table_info($1)")
                     .bind(t.clone())
                     .fetch_all(&mut c)
@@ -126,6 +126,25 @@ pub async fn tenant_tables(db: &Db, derived: &[&str]) -> Result<Vec<TenantTable>
         out.push(TenantTable { name, columns });
     }
     Ok(out)
+}
+
+/// SQLite's tables holding rows: every table but SQLite's own, full-text (virtual) tables and
+/// their shadow tables (the content table a full-text table indexes, `search_index_docs`, is
+/// one of ours and listed).
+async fn sqlite_tables(c: &mut Conn) -> Result<Vec<String>> {
+    const SHADOW: &[&str] = &["_data", "_idx", "_content", "_docsize", "_config"];
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND sql NOT LIKE 'CREATE VIRTUAL TABLE%' ORDER BY name",
+    )
+    .fetch_all(&mut *c)
+    .await?;
+    let virtual_tables: Vec<String> = sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE 'CREATE VIRTUAL TABLE%'")
+        .fetch_all(&mut *c)
+        .await?;
+    Ok(tables
+        .into_iter()
+        .filter(|t| !virtual_tables.iter().any(|v| SHADOW.iter().any(|s| *t == format!("{v}{s}"))))
+        .collect())
 }
 
 fn kind_of(ty: &str) -> Kind {
@@ -266,18 +285,12 @@ pub async fn delete(c: &mut Conn, tenant: TenantId, table: &str) -> Result<u64> 
 }
 
 /// Every table of `db` with a `tenant_id` column (derived ones and their storage tables too,
-/// but not a full-text table's own shadow tables), for deleting everything of a tenant.
+/// but not a full-text table or its shadow tables), for deleting everything of a tenant.
 pub async fn all_tenant_tables(db: &Db) -> Result<Vec<String>> {
+    // On SQLite a full-text table's entries go with the rows of its content table (triggers),
+    // which is listed; the full-text table itself is not.
     let mut tables: Vec<String> = tenant_tables(db, &[]).await?.into_iter().map(|t| t.name).collect();
     tables.extend(STAYS.iter().map(|s| s.to_string()));
-    if db.engine() == Engine::Sqlite {
-        // A full-text table's entries go with the rows of its content table (triggers).
-        let mut c = db.read().await?;
-        let virtual_tables: Vec<String> = sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE 'CREATE VIRTUAL TABLE%'")
-            .fetch_all(&mut c)
-            .await?;
-        tables.retain(|t| !virtual_tables.contains(t));
-    }
     // Children before `tenants`, whose row goes last.
     tables.sort_by_key(|t| t == "tenants");
     Ok(tables)

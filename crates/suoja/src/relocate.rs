@@ -164,9 +164,6 @@ async fn run_with(settings: &Settings, routes: &Routes, subdomain: &str, to: &st
             settings.regions.keys().cloned().collect::<Vec<_>>().join(", ")
         );
     };
-    if dest.database_url.starts_with("sqlite:") {
-        bail!("region {to} keeps its data in SQLite, whose ids follow its largest row: a tenant can move only into a region on PostgreSQL");
-    }
     let m = match routes.move_of(subdomain).await? {
         Some(m) if m.phase != MovePhase::Done => {
             if m.to != to {
@@ -187,6 +184,9 @@ async fn run_with(settings: &Settings, routes: &Routes, subdomain: &str, to: &st
                 .with_context(|| format!("no tenant has the subdomain {subdomain}"))?;
             if from == to {
                 bail!("{subdomain} is already served in region {to}");
+            }
+            if dest.database_url.starts_with("sqlite:") {
+                bail!("region {to} keeps its data in SQLite, whose ids follow its largest row: a tenant can move only into a region on PostgreSQL");
             }
             let src = crate::app::open(&settings.in_region(&from)?).await?;
             let tenant = {

@@ -396,3 +396,112 @@ async fn a_tenant_moves_to_another_region_with_its_ids_and_leaves_nothing_behind
         suoja_store::pg_admin::drop_database(&admin, db, "suoja_t_").await;
     }
 }
+
+/// Every table of a SQLite database with rows of `tenant` (the full-text table's content
+/// table included), and whether the full-text index is intact.
+async fn sqlite_rows_of(url: &str, tenant: i64) -> (Vec<(String, i64)>, bool) {
+    let pool = sqlx::AnyPool::connect(url).await.unwrap();
+    let tables: Vec<String> = sqlx::query_scalar("SELECT m.name FROM sqlite_master m WHERE m.type = 'table' AND m.sql NOT LIKE 'CREATE VIRTUAL%' AND EXISTS (SELECT 1 FROM pragma_table_info(m.name) WHERE name = 'tenant_id') ORDER BY 1")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert!(tables.contains(&"search_index_docs".to_string()));
+    let mut out = Vec::new();
+    for t in tables {
+        let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {t} WHERE tenant_id = $1")))
+            .bind(tenant)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        if n > 0 {
+            out.push((t, n));
+        }
+    }
+    let intact = sqlx::query("INSERT INTO search_index (search_index) VALUES ('integrity-check')")
+        .execute(&pool)
+        .await
+        .is_ok();
+    pool.close().await;
+    (out, intact)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenant_moves_out_of_a_region_on_sqlite_and_its_index_goes_with_it() {
+    let Some(admin) = pg_url() else {
+        assert!(std::env::var("CI").is_err(), "CI runs the tenant move test on PostgreSQL");
+        eprintln!("skipped: SUOJA_TEST_PG_URL is not set");
+        return;
+    };
+    sqlx::any::install_default_drivers();
+    let dir = TempDir::new();
+    let eu = Region {
+        name: "eu",
+        db: format!("sqlite://{}", dir.0.join("suoja.db").display()),
+        dir,
+        blobs: TempDir::new(),
+        port: crate::process::free_port(),
+    };
+    let us = Region::fresh("us").await;
+    let routing = fresh_pg_database(&admin).await;
+    let conf = TempDir::new();
+    let config = conf.0.join("suoja.toml");
+    std::fs::write(&config, format!("routing_url = \"{routing}\"\n{}{}", eu.entry(0), us.entry(1))).unwrap();
+    let out = init(&config, &eu, "eu", "acme");
+    let acme_id = tenant_id(&out);
+    let acme = Made::from_init(out, &random_name("sqlitesta"));
+    let out = init(&config, &eu, "eu", "stays");
+    let stays_id = tenant_id(&out);
+    let stays = Made::from_init(out, &random_name("paikallaan"));
+    Made::from_init(init(&config, &us, "us", "globex"), "unused");
+    let (eu_node, us_node) = (eu.start(&config), us.start(&config));
+    flow(&eu_node.base(), eu.port, &acme).await;
+    flow(&eu_node.base(), eu.port, &stays).await;
+    let (_, before) = read(&eu, &acme, "/api/v2/tickets.json").await;
+    let (_, stays_before) = read(&eu, &stays, "/api/v2/tickets.json").await;
+    let mut canaries = sealed_of_tenant(&eu, acme_id).await;
+    // The index's words of acme (keyed hashes, written as words), as they lie in the file.
+    let pool = sqlx::AnyPool::connect(&eu.db).await.unwrap();
+    let words: Vec<String> = sqlx::query_scalar("SELECT public FROM search_index_docs WHERE tenant_id = $1")
+        .bind(acme_id)
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    for w in words.iter().flat_map(|t| t.split_whitespace()).filter(|w| w.len() >= 8).take(20) {
+        canaries.push(Canary::raw(format!("index word {w}"), w.as_bytes().to_vec()));
+    }
+    assert!(canaries.len() >= 10, "{}", canaries.len());
+    assert!(!sqlite_rows_of(&eu.db, acme_id).await.0.is_empty());
+
+    let out = operator(&config, &eu, &["tenant", "move", "acme", "--to", "us"]).output().unwrap();
+    let cert: Value = serde_json::from_str(&ok(&out, "the move")).unwrap();
+    assert_eq!(cert["source_erasure"]["scan"]["sealed_values_found"], json!(0), "{cert}");
+    assert!(
+        cert["source_erasure"]["scan"]["files"].as_u64().unwrap() >= 2,
+        "the database file and its blob store are scanned: {cert}"
+    );
+
+    let (rows, intact) = sqlite_rows_of(&eu.db, acme_id).await;
+    assert_eq!(rows, vec![], "no row of acme is left in eu, its index's content table included");
+    assert!(intact, "eu's full-text index is intact after the tenant's entries went");
+    let found = scan(&[eu.dir.0.clone(), eu.blobs.0.clone()], &canaries).unwrap();
+    assert!(found.hits.is_empty(), "eu's files hold acme's values or index words: {:?}", found.hits);
+    assert!(!sqlite_rows_of(&eu.db, stays_id).await.0.is_empty());
+    assert_eq!(read(&eu, &stays, "/api/v2/tickets.json").await.1, stays_before);
+    let (s, now) = read(&us, &acme, "/api/v2/tickets.json").await;
+    assert_eq!((s, now), (StatusCode::OK, before));
+    let (s, v) = send(req(
+        Method::GET,
+        &us_node.base(),
+        &format!("/api/v2/search.json?query=type%3Aticket%20{}", acme.word),
+        &host("acme", us.port),
+        Some(&acme),
+    ))
+    .await;
+    assert_eq!((s, v["count"].as_i64()), (StatusCode::OK, Some(1)), "{v}");
+
+    drop((eu_node, us_node));
+    for db in [&us.db, &routing] {
+        suoja_store::pg_admin::drop_database(&admin, db, "suoja_t_").await;
+    }
+}
