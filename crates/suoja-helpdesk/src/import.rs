@@ -14,9 +14,12 @@ use suoja_core::{ErrorKind, GroupId, OrganizationId, Personal, Scope, TicketId, 
 use suoja_store::Conn;
 
 use crate::fields::{FieldInput, Owner};
+use crate::help_center::{ArticleCommentInput, ArticleInput, GroupingInput, PostCommentInput, PostInput, TopicInput};
 use crate::model::{CommentInput, TicketInput, UserInput};
 use crate::orgs::OrgInput;
 use crate::{Helpdesk, HelpdeskError, Result};
+use suoja_store::community::{PostFilter, PostSort};
+use suoja_store::help_center::ArticleFilter;
 
 /// The kinds of record an import remembers.
 pub mod kind {
@@ -30,6 +33,20 @@ pub mod kind {
     pub const TICKET_FIELD: &str = "ticket_field";
     /// Tickets.
     pub const TICKET: &str = "ticket";
+    /// Help-center categories.
+    pub const CATEGORY: &str = "hc_category";
+    /// Help-center sections.
+    pub const SECTION: &str = "hc_section";
+    /// Help-center articles.
+    pub const ARTICLE: &str = "hc_article";
+    /// Comments on articles.
+    pub const ARTICLE_COMMENT: &str = "hc_article_comment";
+    /// Community topics.
+    pub const TOPIC: &str = "community_topic";
+    /// Community posts.
+    pub const POST: &str = "community_post";
+    /// Comments on posts.
+    pub const POST_COMMENT: &str = "community_post_comment";
 }
 
 /// What became of a record brought over.
@@ -275,6 +292,132 @@ impl Helpdesk {
             None => Landed::New(self.create_field(scope, Owner::Ticket, input).await?.def.id),
         };
         self.remember(scope, source, kind::TICKET_FIELD, source_id, landed.id()).await?;
+        Ok(landed)
+    }
+
+    /// Brings a help-center category over; one here with the same name and locale is found
+    /// rather than made.
+    pub async fn import_category(&self, scope: &Scope, source: &str, source_id: i64, input: GroupingInput) -> Result<Landed> {
+        require_importer(scope)?;
+        if let Some(id) = self.known(scope, source, kind::CATEGORY, source_id).await? {
+            return Ok(Landed::Found(id));
+        }
+        let (here, _) = self.list_categories(scope, None, whole()).await?;
+        let same = |c: &&suoja_store::help_center::CategoryRow| {
+            Some(c.name.trim()) == input.name.as_deref().map(str::trim) && input.locale.as_deref().is_none_or(|l| l.eq_ignore_ascii_case(&c.locale))
+        };
+        let landed = match here.iter().find(same) {
+            Some(c) => Landed::Found(c.id),
+            None => Landed::New(self.create_category(scope, &input, None).await?.id),
+        };
+        self.remember(scope, source, kind::CATEGORY, source_id, landed.id()).await?;
+        Ok(landed)
+    }
+
+    /// Brings a section over into `category` (here); one there with the same name is found.
+    pub async fn import_section(&self, scope: &Scope, source: &str, source_id: i64, category: i64, input: GroupingInput) -> Result<Landed> {
+        require_importer(scope)?;
+        if let Some(id) = self.known(scope, source, kind::SECTION, source_id).await? {
+            return Ok(Landed::Found(id));
+        }
+        let (here, _) = self.list_sections(scope, Some(category), None, whole()).await?;
+        let landed = match here.iter().find(|s| Some(s.name.trim()) == input.name.as_deref().map(str::trim)) {
+            Some(s) => Landed::Found(s.id),
+            None => Landed::New(self.create_section(scope, category, &input, None).await?.id),
+        };
+        self.remember(scope, source, kind::SECTION, source_id, landed.id()).await?;
+        Ok(landed)
+    }
+
+    /// Brings an article over into `section` (here), with its author (staff here) and time;
+    /// one there with the same title and author is found. Nobody is told.
+    pub async fn import_article(&self, scope: &Scope, source: &str, source_id: i64, section: i64, input: ArticleInput) -> Result<Landed> {
+        require_importer(scope)?;
+        if let Some(id) = self.known(scope, source, kind::ARTICLE, source_id).await? {
+            return Ok(Landed::Found(id));
+        }
+        let (here, _) = self.list_articles(scope, ArticleFilter::Section(section), None, whole()).await?;
+        let found = here
+            .iter()
+            .find(|a| Some(a.row.title.trim()) == input.title.as_deref().map(str::trim) && Some(a.row.author_id.0) == input.author_id);
+        let landed = match found {
+            Some(a) => Landed::Found(a.row.id),
+            None => Landed::New(self.create_article(scope, section, &input, None, false).await?.row.id),
+        };
+        self.remember(scope, source, kind::ARTICLE, source_id, landed.id()).await?;
+        Ok(landed)
+    }
+
+    /// Brings a comment on `article` (here) over, with its author and time; one by the same
+    /// author at the same time is found. Nobody is told.
+    pub async fn import_article_comment(&self, scope: &Scope, source: &str, source_id: i64, article: i64, input: ArticleCommentInput) -> Result<Landed> {
+        require_importer(scope)?;
+        if let Some(id) = self.known(scope, source, kind::ARTICLE_COMMENT, source_id).await? {
+            return Ok(Landed::Found(id));
+        }
+        let (here, _) = self.list_article_comments(scope, article, whole()).await?;
+        let found = here
+            .iter()
+            .find(|c| Some(c.row.author_id.0) == input.author_id && Some(c.row.created_at) == input.created_at);
+        let landed = match found {
+            Some(c) => Landed::Found(c.row.id),
+            None => Landed::New(self.create_article_comment(scope, article, &input, false).await?.row.id),
+        };
+        self.remember(scope, source, kind::ARTICLE_COMMENT, source_id, landed.id()).await?;
+        Ok(landed)
+    }
+
+    /// Brings a community topic over; one here with the same name is found.
+    pub async fn import_topic(&self, scope: &Scope, source: &str, source_id: i64, input: TopicInput) -> Result<Landed> {
+        require_importer(scope)?;
+        if let Some(id) = self.known(scope, source, kind::TOPIC, source_id).await? {
+            return Ok(Landed::Found(id));
+        }
+        let (here, _) = self.list_topics(scope, whole()).await?;
+        let landed = match here.iter().find(|t| Some(t.name.trim()) == input.name.as_deref().map(str::trim)) {
+            Some(t) => Landed::Found(t.id),
+            None => Landed::New(self.create_topic(scope, &input).await?.id),
+        };
+        self.remember(scope, source, kind::TOPIC, source_id, landed.id()).await?;
+        Ok(landed)
+    }
+
+    /// Brings a post over (its topic, author and time set in `input`); one in that topic by
+    /// the same author at the same time is found. Nobody is told.
+    pub async fn import_post(&self, scope: &Scope, source: &str, source_id: i64, input: PostInput) -> Result<Landed> {
+        require_importer(scope)?;
+        if let Some(id) = self.known(scope, source, kind::POST, source_id).await? {
+            return Ok(Landed::Found(id));
+        }
+        let topic = input.topic_id.unwrap_or_default();
+        let (here, _) = self.list_posts(scope, PostFilter::Topic(topic), None, PostSort::Created, whole()).await?;
+        let found = here
+            .iter()
+            .find(|p| Some(p.row.author_id.0) == input.author_id && Some(p.row.created_at) == input.created_at);
+        let landed = match found {
+            Some(p) => Landed::Found(p.row.id),
+            None => Landed::New(self.create_post(scope, &input, false).await?.row.id),
+        };
+        self.remember(scope, source, kind::POST, source_id, landed.id()).await?;
+        Ok(landed)
+    }
+
+    /// Brings a comment on `post` (here) over, with its author and time; one by the same
+    /// author at the same time is found. Nobody is told.
+    pub async fn import_post_comment(&self, scope: &Scope, source: &str, source_id: i64, post: i64, input: PostCommentInput) -> Result<Landed> {
+        require_importer(scope)?;
+        if let Some(id) = self.known(scope, source, kind::POST_COMMENT, source_id).await? {
+            return Ok(Landed::Found(id));
+        }
+        let (here, _) = self.list_post_comments(scope, post, whole()).await?;
+        let found = here
+            .iter()
+            .find(|c| Some(c.row.author_id.0) == input.author_id && Some(c.row.created_at) == input.created_at);
+        let landed = match found {
+            Some(c) => Landed::Found(c.row.id),
+            None => Landed::New(self.create_post_comment(scope, post, &input, false).await?.row.id),
+        };
+        self.remember(scope, source, kind::POST_COMMENT, source_id, landed.id()).await?;
         Ok(landed)
     }
 
@@ -553,6 +696,18 @@ fn concurrent() -> HelpdeskError {
 }
 
 /// Imports run as an administrator of the tenant (they make agents, groups and fields).
+/// One page holding a whole list of a parent (as many rows as a page may hold): what an import
+/// looks through for a record that is already here.
+fn whole() -> suoja_store::help_center::Page {
+    suoja_store::help_center::Page {
+        after: None,
+        limit: 1_000,
+        offset: 0,
+        cursor: true,
+        count: false,
+    }
+}
+
 fn require_importer(scope: &Scope) -> Result<()> {
     if scope.is_admin() {
         Ok(())

@@ -53,6 +53,8 @@ pub struct PostInput {
     pub closed: Option<bool>,
     /// Hidden by a moderator (staff only).
     pub hidden: Option<bool>,
+    /// Back-dated (staff only, for imports; creating only).
+    pub created_at: Option<Timestamp>,
 }
 
 /// Fields of a post comment.
@@ -246,6 +248,7 @@ impl Helpdesk {
     pub async fn create_post(&self, scope: &Scope, input: &PostInput, notify: bool) -> Result<PostView> {
         super::signed_in(scope)?;
         staff_only(scope, input.author_id.is_some(), "only agents and admins can set a post's author")?;
+        staff_only(scope, input.created_at.is_some(), "only agents and admins can back-date a post")?;
         let moderated = input.status.is_some() || input.featured.is_some() || input.pinned.is_some() || input.closed.is_some() || input.hidden.is_some();
         staff_only(
             scope,
@@ -278,8 +281,8 @@ impl Helpdesk {
             pinned: input.pinned.unwrap_or(false),
             closed: input.closed.unwrap_or(false),
             hidden: input.hidden.unwrap_or(false),
-            created_at: now,
-            updated_at: now,
+            created_at: input.created_at.unwrap_or(now),
+            updated_at: input.created_at.unwrap_or(now),
             non_author_editor_id: None,
             non_author_updated_at: None,
             title_enc: Some(self.vault.encrypt_str(&mut tx, scope.tenant, author.key_id, &title).await?),

@@ -107,6 +107,8 @@ pub struct ArticleInput {
     pub section_id: Option<i64>,
     /// Another staff member as its author.
     pub author_id: Option<i64>,
+    /// Back-dated (imports; creating only).
+    pub created_at: Option<Timestamp>,
 }
 
 /// Fields of an article comment.
@@ -493,9 +495,9 @@ impl Helpdesk {
             comments_disabled: input.comments_disabled.unwrap_or(false),
             label_names: labels(input.label_names.as_deref().unwrap_or(&[]))?,
             user_segment: segment(input.user_segment_id.flatten())?,
-            created_at: now,
-            updated_at: now,
-            edited_at: now,
+            created_at: input.created_at.unwrap_or(now),
+            updated_at: input.created_at.unwrap_or(now),
+            edited_at: input.created_at.unwrap_or(now),
             archived_at: None,
         };
         row.id = store::insert_article(&mut tx, scope.tenant, &row).await?;

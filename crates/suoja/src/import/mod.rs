@@ -1,12 +1,15 @@
 //! `suoja import zendesk`: moving a tenant in from Zendesk, or from anything that speaks its
 //! API (another Suoja installation included). Reads ticket fields, groups, organisations,
 //! people (the incremental export), then tickets (the incremental export) with their comments,
-//! public and internal, and their attachments, then satisfaction ratings; writes them through the helpdesk's import
+//! public and internal, and their attachments, then satisfaction ratings, then the help center
+//! (categories, sections, articles and their comments) and the community (topics, posts and
+//! their comments, see `guide.rs`); writes them through the helpdesk's import
 //! paths, which seal, index and remember each record by its source id in the record's own
 //! transaction. Each stage remembers how far it got, so an import stopped at any moment
 //! resumes where it was, and running it again changes nothing.
 
 mod client;
+mod guide;
 mod zendesk;
 
 use std::collections::BTreeMap;
@@ -147,7 +150,8 @@ impl Import {
         self.orgs().await?;
         self.users().await?;
         self.tickets().await?;
-        self.ratings().await
+        self.ratings().await?;
+        self.guide().await
     }
 
     /// Every item of a list the source pages through (`root`: the items' key).
@@ -805,9 +809,9 @@ impl Report {
             println!("Imported from {source} into tenant {tenant}:");
         }
         let new = if dry { "would be new" } else { "new" };
-        println!("  {:<14} {:>9} {:>12} {:>14} {:>9}", "", "read", new, "already here", "refused");
+        println!("  {:<16} {:>9} {:>12} {:>14} {:>9}", "", "read", new, "already here", "refused");
         for (what, [read, new, here, refused]) in &self.counts {
-            println!("  {what:<14} {read:>9} {new:>12} {here:>14} {refused:>9}");
+            println!("  {what:<16} {read:>9} {new:>12} {here:>14} {refused:>9}");
         }
         if dry {
             println!("  (comments and files are read only by the import itself)");

@@ -213,6 +213,96 @@ async fn seed_source(src: &Side, tickets: usize) {
         )
         .await;
     }
+    // The help center: a public article by the agent with a person's comment, and a draft kept
+    // to staff; the community: a person's post in a topic with the agent's official answer.
+    let category = src
+        .post(
+            "/api/v2/help_center/categories.json",
+            json!({"category": {"name": "Getting started", "locale": "en-us"}}),
+        )
+        .await;
+    let section = src
+        .post(
+            &format!("/api/v2/help_center/categories/{}/sections.json", category["category"]["id"]),
+            json!({"section": {"name": "Espresso machines", "description": "Care and repair"}}),
+        )
+        .await;
+    let articles = format!("/api/v2/help_center/sections/{}/articles.json", section["section"]["id"]);
+    let public = src
+        .post(
+            &articles,
+            json!({"article": {"title": "Descaling the roaster", "body": "<p>Use <b>citric</b> acid, Ted.</p>", "author_id": agent_id, "label_names": ["care"]}}),
+        )
+        .await;
+    src.post(
+        &articles,
+        json!({"article": {"title": "Warranty codes", "body": "<p>Internal list</p>", "draft": true, "user_segment_id": 2}}),
+    )
+    .await;
+    src.post(
+        &format!("/api/v2/help_center/articles/{}/comments.json", public["article"]["id"]),
+        json!({"comment": {"body": "<p>Worked for me — Åsa</p>", "author_id": people[1]}}),
+    )
+    .await;
+    let topic = src.post("/api/v2/community/topics.json", json!({"topic": {"name": "Feature requests"}})).await;
+    let post = src
+        .post(
+            "/api/v2/community/posts.json",
+            json!({"post": {"title": "Grinder presets", "details": "<p>Please add presets, says Ted</p>", "topic_id": topic["topic"]["id"], "author_id": people[0]}}),
+        )
+        .await;
+    src.post(
+        &format!("/api/v2/community/posts/{}/comments.json", post["post"]["id"]),
+        json!({"comment": {"body": "<p>Planned for spring</p>", "author_id": agent_id, "official": true}}),
+    )
+    .await;
+}
+
+/// The help center and the community as both sides must show them, in the words of the side
+/// (authors by address, places by name).
+async fn guide(side: &Side, v: &View) -> Value {
+    let email = |id: &Value| id.as_i64().map(|i| v.emails[&i].clone());
+    let sections: BTreeMap<i64, String> = side
+        .all("/api/v2/help_center/sections.json", "sections")
+        .await
+        .iter()
+        .map(|s| (s["id"].as_i64().unwrap(), s["name"].as_str().unwrap().to_string()))
+        .collect();
+    let mut articles = Vec::new();
+    for a in side.all("/api/v2/help_center/articles.json", "articles").await {
+        let comments: Vec<Value> = side
+            .all(&format!("/api/v2/help_center/articles/{}/comments.json", a["id"]), "comments")
+            .await
+            .iter()
+            .map(|c| json!([email(&c["author_id"]), c["body"], c["created_at"]]))
+            .collect();
+        articles.push(json!({
+            "title": a["title"], "body": a["body"], "author": email(&a["author_id"]), "created_at": a["created_at"],
+            "draft": a["draft"], "segment": a["user_segment_id"], "labels": a["label_names"], "locale": a["locale"],
+            "section": sections[&a["section_id"].as_i64().unwrap()], "comments": comments,
+        }));
+    }
+    let topics: BTreeMap<i64, String> = side
+        .all("/api/v2/community/topics.json", "topics")
+        .await
+        .iter()
+        .map(|t| (t["id"].as_i64().unwrap(), t["name"].as_str().unwrap().to_string()))
+        .collect();
+    let mut posts = Vec::new();
+    for p in side.all("/api/v2/community/posts.json", "posts").await {
+        let comments: Vec<Value> = side
+            .all(&format!("/api/v2/community/posts/{}/comments.json", p["id"]), "comments")
+            .await
+            .iter()
+            .map(|c| json!([email(&c["author_id"]), c["body"], c["official"], c["created_at"]]))
+            .collect();
+        posts.push(json!({
+            "title": p["title"], "details": p["details"], "author": email(&p["author_id"]), "created_at": p["created_at"],
+            "status": p["status"], "topic": topics[&p["topic_id"].as_i64().unwrap()], "comments": comments,
+        }));
+    }
+    articles.sort_by_key(|a| a["title"].to_string());
+    json!({"articles": articles, "posts": posts})
 }
 
 /// People by id → e-mail address, tickets by subject, fields by id → title, groups and
@@ -344,6 +434,10 @@ async fn brings_a_tenant_over_once(engine: crate::harness::Engine) {
     assert_eq!(report["person"], [5, 4, 1, 0]);
     assert_eq!(report["ticket field"], [2, 2, 0, 0]);
     assert_eq!((report["group"], report["organization"]), ([1, 1, 0, 0], [1, 1, 0, 0]));
+    for what in ["category", "section", "article comment", "topic", "post", "post comment"] {
+        assert_eq!(report[what], [1, 1, 0, 0], "{what}: {}", String::from_utf8_lossy(&out.stdout));
+    }
+    assert_eq!(report["article"], [2, 2, 0, 0]);
 
     // Every ticket reads the same on both sides: writers, public and internal comments, their
     // times, files, tags, fields, people and places.
@@ -354,6 +448,12 @@ async fn brings_a_tenant_over_once(engine: crate::harness::Engine) {
         assert_eq!(here["via"]["channel"], "import");
     }
     assert_eq!(dv.tickets.len(), 7, "six brought over and the one made here");
+    // The help center and the community read the same: authors, times, texts, the draft kept
+    // to staff, the official answer.
+    let (here, there) = (guide(&dst, &dv).await, guide(&src, &sv).await);
+    assert_eq!(here, there);
+    assert_eq!(here["articles"].as_array().unwrap().len(), 2, "{here}");
+    assert_eq!(here["articles"][1]["segment"], json!(2), "{here}");
     let other = dst
         .post(
             "/api/v2/users.json",
@@ -388,6 +488,8 @@ async fn brings_a_tenant_over_once(engine: crate::harness::Engine) {
     }
     let dry = table(&import(&dst_dir.0, db, &src.proc.base(), &src_token, &["--dry-run"]));
     assert_eq!((dry["ticket"], dry["person"]), ([6, 0, 6, 0], [5, 0, 5, 0]), "{dry:?}");
+    assert_eq!((dry["article"], dry["post"]), ([2, 0, 2, 0], [1, 0, 1, 0]), "{dry:?}");
+    assert_eq!(guide(&dst, &dv).await, here, "nothing of the help center or community was made again");
     assert_eq!(view(&dst).await.tickets.len(), 8);
     assert_eq!(view(&dst).await.emails.len(), dv.emails.len() + 1, "the control person is the only one added");
 
@@ -602,6 +704,34 @@ fn fixture(base: &str, files: &str, seen: Arc<Mutex<Seen>>) -> axum::Router {
                 {"id": 1002, "score": "offered", "ticket_id": 903, "requester_id": 804},
                 {"id": 1003, "score": "bad", "ticket_id": 999, "requester_id": 801, "created_at": "2024-03-04T09:00:00Z"}],
                 "meta": {"has_more": false}, "links": {"next": null}})),
+            // The help center: a segment narrowed by a tag (kept to staff here), an article of
+            // a segment the source does not list, one by an end user (refused: authors are
+            // staff), a section whose category is gone; the community: a post with an answer.
+            "/api/v2/help_center/user_segments.json" => ok(json!({"user_segments": [
+                {"id": 3601, "name": "Signed in", "user_type": "signed_in_users", "tags": [], "built_in": true},
+                {"id": 3602, "name": "VIP", "user_type": "signed_in_users", "tags": ["vip"]},
+                {"id": 3603, "name": "Agents", "user_type": "staff"}], "next_page": null})),
+            "/api/v2/help_center/categories.json" => ok(json!({"categories": [
+                {"id": 3701, "name": "Heating", "description": "Warmth", "locale": "en-us", "position": 0}], "next_page": null})),
+            "/api/v2/help_center/sections.json" => ok(json!({"sections": [
+                {"id": 3801, "category_id": 3701, "name": "Boilers", "locale": "en-us"},
+                {"id": 3802, "category_id": 9999, "name": "Orphans", "locale": "en-us"}], "next_page": null})),
+            "/api/v2/help_center/articles.json" => ok(json!({"articles": [
+                {"id": 3901, "section_id": 3801, "author_id": 803, "title": "Bleeding radiators", "body": "<p>Turn the valve</p><script>x()</script>",
+                 "locale": "en-us", "user_segment_id": null, "draft": false, "label_names": ["radiator"], "created_at": "2022-01-01T00:00:00Z"},
+                {"id": 3902, "section_id": 3801, "author_id": 803, "title": "VIP hotline", "body": "<p>Call us</p>", "locale": "en-us",
+                 "user_segment_id": 3602, "created_at": "2022-01-03T00:00:00Z"},
+                {"id": 3903, "section_id": 3801, "author_id": 801, "title": "Written by a customer", "body": "<p>Hi</p>", "locale": "en-us"},
+                {"id": 3904, "section_id": 3801, "author_id": 803, "title": "Unlisted segment", "body": "<p>Hush</p>", "locale": "en-us",
+                 "user_segment_id": 4242}], "next_page": null})),
+            "/api/v2/help_center/articles/3901/comments.json" => ok(json!({"comments": [
+                {"id": 4001, "author_id": 801, "body": "<p>Thanks, it works</p>", "locale": "en-us", "created_at": "2022-01-02T00:00:00Z"}], "next_page": null})),
+            "/api/v2/community/topics.json" => ok(json!({"topics": [{"id": 4101, "name": "Ideas", "user_segment_id": null}], "next_page": null})),
+            "/api/v2/community/posts.json" => ok(json!({"posts": [
+                {"id": 4201, "topic_id": 4101, "author_id": 801, "title": "Smart thermostat", "details": "<p>Please add one</p>",
+                 "status": "planned", "created_at": "2022-02-01T00:00:00Z"}], "next_page": null})),
+            "/api/v2/community/posts/4201/comments.json" => ok(json!({"comments": [
+                {"id": 4301, "author_id": 803, "body": "<p>On our list</p>", "official": true, "created_at": "2022-02-02T00:00:00Z"}], "next_page": null})),
             "/files/huge.bin" => vec![7u8; 21 * 1024 * 1024].into_response(),
             "/files/log.txt" => {
                 seen.lock().unwrap().signed_files.insert("log.txt".into(), true);
@@ -654,6 +784,23 @@ async fn zendesk_import_reads_zendesk_shapes_and_reports_what_it_left() {
     // 901 listed twice is read once; 904's requester is not at the source.
     assert_eq!(report["ticket"], [3, 2, 0, 1], "{text}");
     assert_eq!(report["rating"], [2, 1, 0, 1], "an offered survey is not a rating: {text}");
+    assert_eq!(
+        (report["category"], report["section"], report["article"]),
+        ([1, 1, 0, 0], [2, 1, 0, 1], [4, 3, 0, 1]),
+        "{text}"
+    );
+    for what in ["article comment", "topic", "post", "post comment"] {
+        assert_eq!(report[what], [1, 1, 0, 0], "{what}: {text}");
+    }
+    assert!(
+        text.contains("section 3802 at the source: category_id: its category was not brought over"),
+        "{text}"
+    );
+    assert!(
+        text.contains("article 3903 at the source:") && text.contains("must be an agent or admin"),
+        "{text}"
+    );
+    assert!(text.contains("a user segment the source did not list, kept to staff"), "{text}");
     for line in [
         "ticket field 502 at the source: type: lookup fields are not kept here",
         "person 802 at the source: email: not a valid e-mail address",
@@ -684,6 +831,30 @@ async fn zendesk_import_reads_zendesk_shapes_and_reports_what_it_left() {
     let dst = Side::start(&dir.0, None, "admin@dest.example", dst_init["api_token"].as_str().unwrap());
     let v = view(&dst).await;
     assert!(!v.groups.values().any(|g| g == "Old team"));
+    // Articles keep their authors and times; no segment lets more people read than at the
+    // source; the script is gone from the body.
+    let g = guide(&dst, &v).await;
+    let article = |title: &str| g["articles"].as_array().unwrap().iter().find(|a| a["title"] == title).unwrap().clone();
+    let radiators = article("Bleeding radiators");
+    assert_eq!(
+        (radiators["author"].clone(), radiators["created_at"].clone(), radiators["segment"].clone()),
+        (json!("smith@support.example"), json!("2022-01-01T00:00:00Z"), Value::Null)
+    );
+    assert!(!radiators["body"].as_str().unwrap().contains("script"), "{radiators}");
+    assert_eq!(
+        radiators["comments"],
+        json!([["ted@pohjola.example", "<p>Thanks, it works</p>", "2022-01-02T00:00:00Z"]])
+    );
+    assert_eq!(
+        (article("VIP hotline")["segment"].clone(), article("Unlisted segment")["segment"].clone()),
+        (json!(2), json!(2))
+    );
+    assert_eq!(
+        g["posts"],
+        json!([{"title": "Smart thermostat", "details": "<p>Please add one</p>", "author": "ted@pohjola.example",
+                "created_at": "2022-02-01T00:00:00Z", "status": "planned", "topic": "Ideas",
+                "comments": [["smith@support.example", "<p>On our list</p>", true, "2022-02-02T00:00:00Z"]]}])
+    );
     let heating = &v.tickets["Heating failed"];
     let p = portable(&dst, &v, heating).await;
     assert_eq!(p["created_at"], "2024-03-01T10:00:00Z");
@@ -842,6 +1013,16 @@ async fn zendesk_import_reads_an_account_over_https() {
         json!({"comments": [{"id": 1, "author_id": 7, "public": true, "body": "Sent safely", "created_at": "2025-01-02T03:04:05Z"}]}),
     );
     page("api/v2/satisfaction_ratings.json?page[size]=100", json!({"satisfaction_ratings": []}));
+    for (path, root) in [
+        ("help_center/user_segments", "user_segments"),
+        ("help_center/categories", "categories"),
+        ("help_center/sections", "sections"),
+        ("help_center/articles", "articles"),
+        ("community/topics", "topics"),
+        ("community/posts", "posts"),
+    ] {
+        page(&format!("api/v2/{path}.json"), json!({root: [], "next_page": null}));
+    }
     let port = crate::process::free_port();
     let mut server = std::process::Command::new(&bin)
         .current_dir(&www)

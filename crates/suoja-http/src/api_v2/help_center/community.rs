@@ -138,6 +138,7 @@ fn post_input(body: &JsonBody) -> Result<(PostInput, bool), ApiError> {
             pinned: o.opt_bool("pinned")?,
             closed: o.opt_bool("closed")?,
             hidden: o.opt_bool("hidden")?,
+            created_at: None,
         },
         notify,
     ))

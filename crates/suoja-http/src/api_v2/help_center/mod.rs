@@ -266,6 +266,7 @@ fn article_input(body: &JsonBody) -> Result<(ArticleInput, bool), ApiError> {
         user_segment_id: segment_of(&o)?,
         section_id: o.opt_id("section_id")?,
         author_id: o.opt_id("author_id")?,
+        created_at: None,
     };
     Ok((input, notify))
 }
