@@ -50,15 +50,16 @@ pub struct Region {
     /// Where people reach the region's nodes (`https://eu.help.example.com`), named when another
     /// region's node refuses one of its tenants.
     pub url: Option<String>,
-    /// The region's block of ids (0 to 1023): a region on PostgreSQL numbers new records from
-    /// `id_block × 2^43`, so no two regions ever give out one id and a tenant keeps its ids (its
-    /// tickets' numbers, its API's ids) when it moves between regions. Each region on
-    /// PostgreSQL needs its own; a region on SQLite numbers from 1 (block 0).
+    /// The region's block of ids (0 to 99): a region on PostgreSQL numbers new records from
+    /// `id_block × 2^36`, so no two regions ever give out one id and a tenant keeps its ids (its
+    /// tickets' numbers, its API's ids) when it moves between regions. Each region needs its
+    /// own; a region on SQLite numbers from 1 (block 0).
     pub id_block: u16,
 }
 
-/// The most blocks of ids: every id stays below 2^53, which JavaScript clients read exactly.
-pub const ID_BLOCKS: u16 = 1024;
+/// The most blocks of ids: every id, and every id derived from one, stays below 2^53, which
+/// JavaScript clients read exactly.
+pub const ID_BLOCKS: u16 = 100;
 
 /// Every setting.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
@@ -304,8 +305,8 @@ pub const DEFAULT_TOML: &str = r#"# Suoja configuration. Every key can also be s
 # routing_url: e.g. postgres://suoja@db.example/suoja_routing (required with regions)
 # [regions.eu]: database_url (postgres://... or sqlite://...), blob_url (file:///... or s3://..., required),
 #   root_key_file (default: root_key_file above), url (e.g. https://eu.help.example.com),
-#   id_block (0-1023, distinct for each region on PostgreSQL: its ids start at id_block x 2^43, so a
-#   tenant keeps its ids when `suoja tenant move` takes it to another region)
+#   id_block (0-99, distinct for each region, SQLite's being 0: its ids start at id_block x 2^36, so
+#   a tenant keeps its ids when `suoja tenant move` takes it to another region)
 #
 # node_name: this node's name in the consultation log, e.g. "help-1" (default: the host name;
 #   several nodes on one database each need their own)
@@ -758,16 +759,11 @@ impl Settings {
             } else if r.url.as_deref().is_some_and(|u| !(u.starts_with("http://") || u.starts_with("https://"))) {
                 Some("a region's url must start with http:// or https://")
             } else if r.id_block >= ID_BLOCKS {
-                Some("id_block is a number from 0 to 1023")
+                Some("id_block is a number from 0 to 99")
             } else if r.database_url.starts_with("sqlite:") && r.id_block != 0 {
                 Some("a region on SQLite numbers its records from 1: leave id_block out (0)")
-            } else if !r.database_url.starts_with("sqlite:")
-                && self
-                    .regions
-                    .iter()
-                    .any(|(n, o)| n != name && !o.database_url.starts_with("sqlite:") && o.id_block == r.id_block)
-            {
-                Some("two regions on PostgreSQL have the same id_block; give each its own (a tenant moved between them keeps its ids)")
+            } else if self.regions.iter().any(|(n, o)| n != name && o.id_block == r.id_block) {
+                Some("two regions have the same id_block (a region on SQLite has block 0); give each its own, so a tenant moved between them keeps its ids")
             } else {
                 None
             };
@@ -949,7 +945,13 @@ id_block = 1
                 "region's name",
             ),
             (TWO_REGIONS.replace("id_block = 1", ""), "same id_block"),
-            (TWO_REGIONS.replace("id_block = 1", "id_block = 1024"), "0 to 1023"),
+            (
+                TWO_REGIONS
+                    .replace("postgres://e@127.0.0.1/eu", "sqlite:///srv/eu/suoja.db")
+                    .replace("id_block = 1", ""),
+                "same id_block",
+            ),
+            (TWO_REGIONS.replace("id_block = 1", "id_block = 100"), "0 to 99"),
             (
                 TWO_REGIONS
                     .replace("postgres://e@127.0.0.1/eu", "sqlite:///srv/eu/suoja.db")

@@ -220,6 +220,16 @@ impl Imap {
 impl Mailroom {
     /// One pass over the mailbox for `tenant`.
     pub async fn fetch_once(&self, imap: &Imap, tenant: TenantId) -> Result<Fetched> {
+        // With several regions, a tenant moved away (or being moved) has its mail left on the
+        // server: it is fetched where the tenant is served, once it is.
+        let hd = self.privacy.helpdesk();
+        let subdomain = {
+            let mut c = hd.db().read().await?;
+            suoja_store::tenants::by_id(&mut c, tenant).await?.map(|t| t.subdomain)
+        };
+        if let Some(subdomain) = subdomain {
+            hd.check_region(&subdomain).await?;
+        }
         let client = imap.connect().await?;
         let mut s = client.login(&imap.user, &imap.password).await.map_err(|(e, _)| imap_err(e))?;
         s.select(&imap.folder).await.map_err(imap_err)?;

@@ -13,8 +13,11 @@ use suoja_core::TenantId;
 
 use crate::{Conn, Db, Engine, Result, StoreError};
 
-/// Bits of ids each region's block spans: region `b` numbers new records from `b × 2^43`.
-pub const ID_BLOCK_BITS: u32 = 43;
+/// Bits of ids each region's block spans: region `b` numbers new records from `b × 2^36`
+/// (some 68 billion records of each kind per region). With at most 100 blocks every id stays
+/// below 2^43, so the ids derived from them (a ticket audit's events are numbered from 2^50 by
+/// audit id × 1000) stay below 2^53, which JavaScript clients read exactly.
+pub const ID_BLOCK_BITS: u32 = 36;
 
 /// Tables of every tenant's shared bookkeeping, never moved: the blob trash (what is left to
 /// delete from the region's own store; the move empties the tenant's share of it there).
@@ -59,28 +62,83 @@ pub async fn enter_id_block(db: &Db, block: u16) -> Result<u64> {
         return Ok(0);
     }
     let base = i64::from(block) << ID_BLOCK_BITS;
-    let mut c = db.read().await?;
-    let seqs: Vec<String> = sqlx::query_scalar(
-        "SELECT pg_get_serial_sequence(format('%I', table_name::text), column_name::text) FROM information_schema.columns \
-         WHERE table_schema = current_schema() AND is_identity = 'YES'",
-    )
-    .fetch_all(&mut c)
-    .await?;
+    let end = base.saturating_add(1_i64 << ID_BLOCK_BITS);
+    // Nodes starting together take turns (a lock held to the end of this transaction): one
+    // moves the sequences, the others find them moved; none resets ids another gave out.
+    let mut tx = db.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock(7370436101)").execute(&mut *tx).await?;
     let mut moved = 0;
-    for seq in seqs {
+    for seq in identity_sequences(&mut tx).await? {
         let last: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT last_value FROM {seq}")))
-            .fetch_one(&mut c)
+            .fetch_one(&mut *tx)
             .await?;
         if last < base {
             sqlx::query("SELECT setval($1::regclass, $2, false)")
                 .bind(seq)
                 .bind(base)
-                .execute(&mut c)
+                .execute(&mut *tx)
+                .await?;
+            moved += 1;
+        } else if last >= end {
+            return Err(StoreError::Config(format!(
+                "{seq} has given out ids beyond this region's id_block {block} (they end at {end}): give the region a block of its own that no other region's ids reach"
+            )));
+        }
+    }
+    tx.commit().await?;
+    Ok(moved)
+}
+
+/// The highest id `db`'s (PostgreSQL) sequences have given out; 0 on SQLite.
+pub async fn ids_given_out(db: &Db) -> Result<i64> {
+    if db.engine() != Engine::Postgres {
+        return Ok(0);
+    }
+    let mut c = db.read().await?;
+    let mut high = 0;
+    for seq in identity_sequences(&mut c).await? {
+        let last: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT last_value FROM {seq}")))
+            .fetch_one(&mut c)
+            .await?;
+        high = high.max(last);
+    }
+    Ok(high)
+}
+
+/// Moves every sequence of `db` (PostgreSQL) past `floor`: ids a region gave out before a
+/// restore took it back in time may live on with tenants that moved away, and are never
+/// given out again. Returns how many sequences moved. SQLite: nothing.
+pub async fn raise_ids(db: &Db, floor: i64) -> Result<u64> {
+    if db.engine() != Engine::Postgres || floor <= 0 {
+        return Ok(0);
+    }
+    let mut tx = db.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock(7370436101)").execute(&mut *tx).await?;
+    let mut moved = 0;
+    for seq in identity_sequences(&mut tx).await? {
+        let last: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT last_value FROM {seq}")))
+            .fetch_one(&mut *tx)
+            .await?;
+        if last <= floor {
+            sqlx::query("SELECT setval($1::regclass, $2, true)")
+                .bind(seq)
+                .bind(floor)
+                .execute(&mut *tx)
                 .await?;
             moved += 1;
         }
     }
+    tx.commit().await?;
     Ok(moved)
+}
+
+async fn identity_sequences(c: &mut Conn) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT pg_get_serial_sequence(format('%I', table_name::text), column_name::text) FROM information_schema.columns \
+         WHERE table_schema = current_schema() AND is_identity = 'YES'",
+    )
+    .fetch_all(&mut *c)
+    .await?)
 }
 
 /// The tables holding a tenant's rows in `db`, by name: every table with a `tenant_id` column
@@ -173,7 +231,7 @@ pub async fn copy(src: &mut Conn, dst: &mut Conn, tenant: TenantId, table: &Tena
         if batch.len() == BATCH || (done && !batch.is_empty()) {
             insert(dst, table, &names, &batch).await.map_err(|e| match e {
                 StoreError::Duplicate(index) => StoreError::Config(format!(
-                    "table {}: an id of the tenant is already another record's in the destination ({index}); give each region its own id_block",
+                    "table {}: an id of the tenant's records is already another record's there ({index}; ids given out before each region had an id_block of its own): the tenant cannot move there with its ids",
                     table.name
                 )),
                 other => other,

@@ -49,6 +49,8 @@ pub enum MovePhase {
     Switched,
     /// The source's copy is erased and checked; the certificate is written.
     Done,
+    /// Cancelled before the route switched: the tenant is served where it was.
+    Cancelled,
 }
 
 impl MovePhase {
@@ -60,6 +62,7 @@ impl MovePhase {
             MovePhase::Verified => "verified",
             MovePhase::Switched => "switched",
             MovePhase::Done => "done",
+            MovePhase::Cancelled => "cancelled",
         }
     }
 
@@ -70,6 +73,7 @@ impl MovePhase {
             "verified" => MovePhase::Verified,
             "switched" => MovePhase::Switched,
             "done" => MovePhase::Done,
+            "cancelled" => MovePhase::Cancelled,
             other => return Err(StoreError::Corrupt(format!("tenant_moves.phase {other:?}"))),
         })
     }
@@ -78,11 +82,18 @@ impl MovePhase {
     pub fn holds_requests(self) -> bool {
         matches!(self, MovePhase::Frozen | MovePhase::Copied | MovePhase::Verified)
     }
+
+    /// Whether the move has ended (done or cancelled).
+    pub fn ended(self) -> bool {
+        matches!(self, MovePhase::Done | MovePhase::Cancelled)
+    }
 }
 
-/// A tenant's latest move between regions (ids, region names and times; nothing personal).
+/// A move of a tenant between regions (ids, region names, times and digests; nothing personal).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Move {
+    /// The move's number (a tenant's moves are kept, the latest is its current one).
+    pub id: i64,
     /// The tenant's subdomain.
     pub subdomain: String,
     /// The tenant's id (the same in both regions).
@@ -93,10 +104,15 @@ pub struct Move {
     pub to: String,
     /// Where the move stands.
     pub phase: MovePhase,
+    /// The run of `suoja tenant move` that carries it on (a later run takes it over; the
+    /// earlier one's next step then finds it is no longer its own and stops).
+    pub run: String,
     /// When it started.
     pub started_at: Timestamp,
     /// When its phase last changed.
     pub updated_at: Timestamp,
+    /// What the verification recorded (JSON: digests of the tenant's rows and files).
+    pub figures: Option<String>,
     /// The certificate, once done (JSON).
     pub certificate: Option<String>,
 }
@@ -158,11 +174,19 @@ impl Routes {
             .await?;
         pool.execute("CREATE TABLE IF NOT EXISTS tenant_routes (subdomain TEXT PRIMARY KEY, region TEXT NOT NULL, updated_at BIGINT NOT NULL)")
             .await?;
-        pool.execute(
-            "CREATE TABLE IF NOT EXISTS tenant_moves (subdomain TEXT PRIMARY KEY, tenant_id BIGINT NOT NULL, from_region TEXT NOT NULL, \
-             to_region TEXT NOT NULL, phase TEXT NOT NULL, started_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, certificate TEXT)",
-        )
+        let id = if sqlite {
+            "id INTEGER PRIMARY KEY AUTOINCREMENT"
+        } else {
+            "id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"
+        };
+        pool.execute(sqlx::AssertSqlSafe(format!(
+            "CREATE TABLE IF NOT EXISTS tenant_moves ({id}, subdomain TEXT NOT NULL, tenant_id BIGINT NOT NULL, from_region TEXT NOT NULL, \
+             to_region TEXT NOT NULL, phase TEXT NOT NULL, run TEXT NOT NULL, started_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, \
+             figures TEXT, certificate TEXT)"
+        )))
         .await?;
+        pool.execute("CREATE INDEX IF NOT EXISTS tenant_moves_subdomain ON tenant_moves (subdomain, id)")
+            .await?;
         Ok(Self {
             pool,
             seen: Mutex::new(HashMap::new()),
@@ -190,7 +214,7 @@ impl Routes {
         }
         let row: Option<(String, Option<String>)> = bounded(
             sqlx::query_as(
-                "SELECT r.region, (SELECT m.phase FROM tenant_moves m WHERE m.subdomain = r.subdomain) AS phase \
+                "SELECT r.region, (SELECT m.phase FROM tenant_moves m WHERE m.subdomain = r.subdomain ORDER BY m.id DESC LIMIT 1) AS phase \
                  FROM tenant_routes r WHERE r.subdomain = $1",
             )
             .bind(subdomain)
@@ -273,48 +297,48 @@ impl Routes {
         Ok(n > 0)
     }
 
-    /// Starts moving `subdomain`'s tenant from `from` to `to` (its requests are refused from
-    /// now on, within [`FRESH`] on every node), or finds the move already under way (resumed).
-    /// Refused when the route does not name `from`, or another move of it is under way.
-    pub async fn begin_move(&self, subdomain: &str, tenant: i64, from: &str, to: &str, now: Timestamp) -> Result<Move> {
+    /// Starts moving `subdomain`'s tenant from `from` to `to` as `run` (its requests are
+    /// refused from now on, within [`FRESH`] on every node), or takes over the move already
+    /// under way to `to` (resumed). Refused when the route does not name `from`, or a move
+    /// elsewhere is under way.
+    pub async fn begin_move(&self, subdomain: &str, tenant: i64, from: &str, to: &str, run: &str, now: Timestamp) -> Result<Move> {
         let mut tx = bounded(self.pool.begin()).await?;
+        if let Some(m) = move_row(&mut tx, subdomain).await?.filter(|m| !m.phase.ended()) {
+            if m.to != to {
+                return Err(StoreError::Config(format!(
+                    "{subdomain} is already being moved from {} to {} (phase {}): resume that move, or cancel it first",
+                    m.from,
+                    m.to,
+                    m.phase.as_str()
+                )));
+            }
+            sqlx::query("UPDATE tenant_moves SET run = $2 WHERE id = $1")
+                .bind(m.id)
+                .bind(run)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            return Ok(Move { run: run.to_string(), ..m });
+        }
         let region: Option<String> = sqlx::query_scalar("SELECT region FROM tenant_routes WHERE subdomain = $1")
             .bind(subdomain)
             .fetch_optional(&mut *tx)
             .await?;
-        let current = move_row(&mut tx, subdomain).await?;
-        match current {
-            Some(m) if m.phase != MovePhase::Done => {
-                if m.from != from || m.to != to || m.tenant != tenant {
-                    return Err(StoreError::Config(format!(
-                        "{subdomain} is already being moved from {} to {} (phase {}): resume that move, or cancel it first",
-                        m.from,
-                        m.to,
-                        m.phase.as_str()
-                    )));
-                }
-                return Ok(m);
-            }
-            _ => {}
-        }
         if region.as_deref() != Some(from) {
             return Err(StoreError::Config(format!(
                 "{subdomain} is not served in region {from} (its route: {})",
                 region.as_deref().unwrap_or("none")
             )));
         }
-        sqlx::query("DELETE FROM tenant_moves WHERE subdomain = $1")
-            .bind(subdomain)
-            .execute(&mut *tx)
-            .await?;
         sqlx::query(
-            "INSERT INTO tenant_moves (subdomain, tenant_id, from_region, to_region, phase, started_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6)",
+            "INSERT INTO tenant_moves (subdomain, tenant_id, from_region, to_region, phase, run, started_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
         )
         .bind(subdomain)
         .bind(tenant)
         .bind(from)
         .bind(to)
         .bind(MovePhase::Frozen.as_str())
+        .bind(run)
         .bind(now.0)
         .execute(&mut *tx)
         .await?;
@@ -324,30 +348,48 @@ impl Routes {
         Ok(made)
     }
 
-    /// `subdomain`'s latest move, if it ever moved or is moving.
+    /// `subdomain`'s current move (its latest), if it ever moved or is moving.
     pub async fn move_of(&self, subdomain: &str) -> Result<Option<Move>> {
         let mut c = bounded(self.pool.acquire()).await?;
         move_row(&mut c, subdomain).await
     }
 
-    /// Records that the move of `subdomain` reached `phase` (from the phase before it).
-    pub async fn move_reached(&self, subdomain: &str, phase: MovePhase, now: Timestamp) -> Result<()> {
-        bounded(
-            sqlx::query("UPDATE tenant_moves SET phase = $2, updated_at = $3 WHERE subdomain = $1")
-                .bind(subdomain)
+    /// Takes `m` from its phase to `phase` (with the verification's `figures`, when given, in
+    /// the same statement), if it is still at that phase and still `m`'s run's; whether it was.
+    pub async fn advance(&self, m: &Move, phase: MovePhase, figures: Option<&str>, now: Timestamp) -> Result<bool> {
+        let n = bounded(
+            sqlx::query("UPDATE tenant_moves SET phase = $4, updated_at = $5, figures = COALESCE($6, figures) WHERE id = $1 AND phase = $2 AND run = $3")
+                .bind(m.id)
+                .bind(m.phase.as_str())
+                .bind(&m.run)
                 .bind(phase.as_str())
                 .bind(now.0)
+                .bind(figures)
                 .execute(&self.pool),
         )
-        .await?;
-        self.forget(subdomain);
-        Ok(())
+        .await?
+        .rows_affected();
+        self.forget(&m.subdomain);
+        Ok(n == 1)
     }
 
-    /// Routes `subdomain` to the region its move goes to, in one transaction with the move's
-    /// phase: from now on that region serves it and its old region refuses it (421).
-    pub async fn switch(&self, m: &Move, now: Timestamp) -> Result<()> {
+    /// Routes `m`'s subdomain to the region it goes to, in one transaction with its phase
+    /// (verified → switched, if still `m`'s run's): from now on that region serves it and its
+    /// old region refuses it (421). Whether it switched.
+    pub async fn switch(&self, m: &Move, now: Timestamp) -> Result<bool> {
         let mut tx = bounded(self.pool.begin()).await?;
+        let mine = sqlx::query("UPDATE tenant_moves SET phase = $4, updated_at = $5 WHERE id = $1 AND phase = $2 AND run = $3")
+            .bind(m.id)
+            .bind(MovePhase::Verified.as_str())
+            .bind(&m.run)
+            .bind(MovePhase::Switched.as_str())
+            .bind(now.0)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if mine != 1 {
+            return Ok(false);
+        }
         let n = sqlx::query("UPDATE tenant_routes SET region = $3, updated_at = $4 WHERE subdomain = $1 AND region = $2")
             .bind(&m.subdomain)
             .bind(&m.from)
@@ -359,57 +401,47 @@ impl Routes {
         if n != 1 {
             return Err(StoreError::Config(format!("the route of {} no longer names {}", m.subdomain, m.from)));
         }
-        sqlx::query("UPDATE tenant_moves SET phase = $2, updated_at = $3 WHERE subdomain = $1")
-            .bind(&m.subdomain)
-            .bind(MovePhase::Switched.as_str())
-            .bind(now.0)
-            .execute(&mut *tx)
-            .await?;
         tx.commit().await?;
         self.forget(&m.subdomain);
-        Ok(())
+        Ok(true)
     }
 
-    /// Keeps what the verification of `subdomain`'s move recorded (digests of its rows and
-    /// files, its ledger's head) until the certificate takes its place.
-    pub async fn record_verification(&self, subdomain: &str, figures: &str) -> Result<()> {
-        bounded(
-            sqlx::query("UPDATE tenant_moves SET certificate = $2 WHERE subdomain = $1")
-                .bind(subdomain)
-                .bind(figures)
-                .execute(&self.pool),
-        )
-        .await?;
-        Ok(())
-    }
-
-    /// Marks the move of `subdomain` done, with its certificate.
-    pub async fn finish_move(&self, subdomain: &str, certificate: &str, now: Timestamp) -> Result<()> {
-        bounded(
-            sqlx::query("UPDATE tenant_moves SET phase = $2, updated_at = $3, certificate = $4 WHERE subdomain = $1")
-                .bind(subdomain)
+    /// Marks `m` done with its certificate (switched → done, if still `m`'s run's); whether it was.
+    pub async fn finish_move(&self, m: &Move, certificate: &str, now: Timestamp) -> Result<bool> {
+        let n = bounded(
+            sqlx::query("UPDATE tenant_moves SET phase = $4, updated_at = $5, certificate = $6 WHERE id = $1 AND phase = $2 AND run = $3")
+                .bind(m.id)
+                .bind(MovePhase::Switched.as_str())
+                .bind(&m.run)
                 .bind(MovePhase::Done.as_str())
                 .bind(now.0)
                 .bind(certificate)
                 .execute(&self.pool),
         )
-        .await?;
-        self.forget(subdomain);
-        Ok(())
+        .await?
+        .rows_affected();
+        self.forget(&m.subdomain);
+        Ok(n == 1)
     }
 
-    /// Cancels a move of `subdomain` that has not switched its route (its requests are served
-    /// where they were again); returns the move cancelled. A switched move cannot be cancelled.
-    pub async fn cancel_move(&self, subdomain: &str) -> Result<Option<Move>> {
+    /// Cancels `subdomain`'s move if it has not switched the route (its requests are served
+    /// where they were again; a run still carrying it on stops at its next step); returns it.
+    pub async fn cancel_move(&self, subdomain: &str, now: Timestamp) -> Result<Option<Move>> {
         let mut tx = bounded(self.pool.begin()).await?;
-        let m = move_row(&mut tx, subdomain).await?;
-        let Some(m) = m.filter(|m| m.phase.holds_requests()) else {
+        let Some(m) = move_row(&mut tx, subdomain).await?.filter(|m| m.phase.holds_requests()) else {
             return Ok(None);
         };
-        sqlx::query("DELETE FROM tenant_moves WHERE subdomain = $1")
-            .bind(subdomain)
+        let n = sqlx::query("UPDATE tenant_moves SET phase = $3, updated_at = $4 WHERE id = $1 AND phase = $2")
+            .bind(m.id)
+            .bind(m.phase.as_str())
+            .bind(MovePhase::Cancelled.as_str())
+            .bind(now.0)
             .execute(&mut *tx)
-            .await?;
+            .await?
+            .rows_affected();
+        if n != 1 {
+            return Ok(None);
+        }
         tx.commit().await?;
         self.forget(subdomain);
         Ok(Some(m))
@@ -427,29 +459,30 @@ impl Routes {
     }
 }
 
-/// A `tenant_moves` row as read.
-type MoveRow = (String, i64, String, String, String, i64, i64, Option<String>);
-
+/// `subdomain`'s latest move.
 async fn move_row(c: &mut sqlx::AnyConnection, subdomain: &str) -> Result<Option<Move>> {
-    let row: Option<MoveRow> = sqlx::query_as(
-        "SELECT subdomain, tenant_id, from_region, to_region, phase, started_at, updated_at, certificate FROM tenant_moves WHERE subdomain = $1",
+    let row = sqlx::query(
+        "SELECT id, subdomain, tenant_id, from_region, to_region, phase, run, started_at, updated_at, figures, certificate \
+         FROM tenant_moves WHERE subdomain = $1 ORDER BY id DESC LIMIT 1",
     )
     .bind(subdomain)
     .fetch_optional(c)
     .await?;
-    row.map(|(subdomain, tenant, from, to, phase, started, updated, certificate)| {
-        Ok(Move {
-            subdomain,
-            tenant,
-            from,
-            to,
-            phase: MovePhase::parse(&phase)?,
-            started_at: Timestamp(started),
-            updated_at: Timestamp(updated),
-            certificate,
-        })
-    })
-    .transpose()
+    let Some(r) = row else { return Ok(None) };
+    use sqlx::Row as _;
+    Ok(Some(Move {
+        id: r.try_get("id")?,
+        subdomain: r.try_get("subdomain")?,
+        tenant: r.try_get("tenant_id")?,
+        from: r.try_get("from_region")?,
+        to: r.try_get("to_region")?,
+        phase: MovePhase::parse(&r.try_get::<String, _>("phase")?)?,
+        run: r.try_get("run")?,
+        started_at: Timestamp(r.try_get("started_at")?),
+        updated_at: Timestamp(r.try_get("updated_at")?),
+        figures: r.try_get("figures")?,
+        certificate: r.try_get("certificate")?,
+    }))
 }
 
 /// Whether `s` could be a tenant's subdomain (as tenants are created: 1 to 63 lower-case

@@ -6,7 +6,8 @@
 //! personal), so a run stopped at any point continues where it was when started again:
 //!
 //! 1. **frozen** — the tenant's requests are refused (503, `Retry-After`) by its region's
-//!    nodes, which see the freeze within seconds; the job waits that long.
+//!    nodes, which see the freeze within seconds; the job waits that long, then until the
+//!    tenant's records hold still (requests that began before the freeze have ended).
 //! 2. **copied** — in one transaction of the destination: its rows of every table (ids kept:
 //!    each region numbers its records in its own `id_block`), the tenant key re-wrapped under the
 //!    destination's root key, the privacy ledger's chain key carried with it (every ledger
@@ -15,8 +16,9 @@
 //! 3. **verified** — every table's rows compared (count and an order-independent digest), the
 //!    keys opened on both sides and compared, every file compared by SHA-256, the privacy
 //!    ledger verified in the destination with the source's head hash.
-//! 4. **switched** — the route names the destination (the old region answers 421 with the new
-//!    one's address); the source is checked unchanged since the verification.
+//! 4. **switched** — checked unchanged once more, the route names the destination (the old
+//!    region answers 421 with the new one's address); the source is checked unchanged since the
+//!    verification again before anything of it is erased.
 //! 5. **done** — the source's rows deleted in one transaction, its files deleted and checked
 //!    gone, the tables vacuumed (rewritten, unless `--no-rewrite`) and the write-ahead log
 //!    retired; no row of the tenant left, and a byte scan of the source's files (the SQLite
@@ -24,7 +26,9 @@
 //!    directory) finds neither the tenant key nor sampled sealed values. The certificate states
 //!    all of it, and a `tenant.moved` entry in the tenant's privacy ledger names it.
 //!
-//! Until the route switches, `--cancel` lets the tenant be served where it was again.
+//! Until the route switches, `--cancel` lets the tenant be served where it was again. Every
+//! step is taken only if the move is still at the phase before it and still this run's (a run
+//! started later takes the move over; a cancelled one stops), so two runs never both act.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -52,6 +56,9 @@ pub struct Options {
     /// How long the job waits after changing a route for every node to see it (nodes trust a
     /// route they read for five seconds).
     pub settle: Duration,
+    /// The operator has brought over by hand what the source wrote after the verification
+    /// (the move stopped and said which tables): erase the source all the same.
+    pub source_checked: bool,
 }
 
 impl Default for Options {
@@ -60,9 +67,15 @@ impl Default for Options {
             rewrite: true,
             scan: Vec::new(),
             settle: Duration::from_secs(7),
+            source_checked: false,
         }
     }
 }
+
+/// Longest the job waits, after the freeze, for the tenant's records to hold still.
+const QUIET_FOR: Duration = Duration::from_secs(60);
+/// How long they must hold still.
+const QUIET: Duration = Duration::from_secs(2);
 
 /// The tables a move never copies: the data map's derived ones (the search index), rebuilt
 /// where the tenant lands.
@@ -107,39 +120,53 @@ pub async fn run(settings: &Settings, subdomain: &str, to: &str, opts: &Options)
     result
 }
 
-/// Cancels a move that has not switched its route; returns it. What was copied into the
-/// destination is removed first (its route never named it, so nothing there served or changed
-/// it): its rows, and its files through the trash; then the tenant is served where it was.
+/// Cancels a move that has not switched its route (a run still carrying it on stops at its
+/// next step); returns it. What was copied into the destination is removed (its route never
+/// named it, so nothing there served or changed it): its rows, and its files through the trash.
+/// Run again, it removes what an earlier cancel could not.
 pub async fn cancel(settings: &Settings, subdomain: &str) -> anyhow::Result<Option<Move>> {
     let routes = open_routes(settings).await?;
     let result = async {
-        let Some(m) = routes.move_of(subdomain).await?.filter(|m| m.phase.holds_requests()) else {
+        let cancelled = routes.cancel_move(subdomain, now()).await?;
+        let Some(m) = cancelled.or(routes.move_of(subdomain).await?.filter(|m| m.phase == MovePhase::Cancelled)) else {
             return Ok(None);
         };
+        tracing::info!(tenant.id = m.tenant, from = %m.from, to = %m.to, phase = m.phase.as_str(), "tenant move cancelled");
         let dst = crate::app::open(&settings.in_region(&m.to)?).await?;
-        let removed = async {
-            let tenant = TenantId(m.tenant);
-            let tables = relocation::all_tenant_tables(dst.db()).await?;
-            let mut tx = dst.db().begin().await?;
-            for t in tables.iter().filter(|t| t.as_str() != "blob_trash") {
-                relocation::delete(&mut tx, tenant, t).await?;
-            }
-            tx.commit().await?;
-            dst.db().blobs().empty_trash(dst.db(), Some(tenant)).await?;
-            anyhow::Ok(())
-        }
-        .await;
+        let removed = remove_copy(&dst, &m).await;
         close(&dst).await;
-        removed.with_context(|| format!("removing the copy in {}; the move is not cancelled (run the cancel again)", m.to))?;
-        let m = routes.cancel_move(subdomain).await?;
-        if let Some(m) = &m {
-            tracing::info!(tenant.id = m.tenant, from = %m.from, to = %m.to, phase = m.phase.as_str(), "tenant move cancelled");
-        }
-        Ok(m)
+        removed.with_context(|| format!("removing the copy in {} (the move is cancelled; run the cancel again to finish)", m.to))?;
+        Ok(Some(m))
     }
     .await;
     routes.close().await;
     result
+}
+
+/// Removes what a move copied into its destination, when the destination's tenant of that id
+/// is the moved one; the destination's erasure ledger notes that the tenant is not there (a
+/// restore there keeps none of it).
+async fn remove_copy(dst: &Helpdesk, m: &Move) -> anyhow::Result<()> {
+    let tenant = TenantId(m.tenant);
+    let here = {
+        let mut c = dst.db().read().await?;
+        suoja_store::tenants::by_id(&mut c, tenant).await?
+    };
+    if let Some(t) = &here
+        && t.subdomain != m.subdomain
+    {
+        bail!("tenant {} in {} is another tenant ({}): nothing of it is touched", m.tenant, m.to, t.subdomain);
+    }
+    let tables = relocation::all_tenant_tables(dst.db()).await?;
+    let mut tx = dst.db().begin().await?;
+    for t in tables.iter().filter(|t| t.as_str() != "blob_trash") {
+        relocation::delete(&mut tx, tenant, t).await?;
+    }
+    let gone = suoja_privacy::erasure::replay::TenantMove::out(tenant, &m.from, now(), None);
+    suoja_store::erasure_log::append(&mut tx, &[gone.line()], now()).await?;
+    tx.commit().await?;
+    dst.db().blobs().empty_trash(dst.db(), Some(tenant)).await?;
+    Ok(())
 }
 
 /// The latest move of `subdomain`, if any.
@@ -164,8 +191,9 @@ async fn run_with(settings: &Settings, routes: &Routes, subdomain: &str, to: &st
             settings.regions.keys().cloned().collect::<Vec<_>>().join(", ")
         );
     };
+    let run = suoja_core::random::token::<12>();
     let m = match routes.move_of(subdomain).await? {
-        Some(m) if m.phase != MovePhase::Done => {
+        Some(m) if !m.phase.ended() => {
             if m.to != to {
                 bail!(
                     "{subdomain} is being moved to {} (phase {}): resume that move, or cancel it first",
@@ -173,7 +201,9 @@ async fn run_with(settings: &Settings, routes: &Routes, subdomain: &str, to: &st
                     m.phase.as_str()
                 );
             }
+            let m = routes.begin_move(subdomain, m.tenant, &m.from, to, &run, now()).await?;
             eprintln!("resuming the move of {subdomain} from {} to {} (phase {})", m.from, m.to, m.phase.as_str());
+            tracing::info!(tenant.id = m.tenant, from = %m.from, to = %m.to, phase = m.phase.as_str(), "tenant move resumed");
             m
         }
         _ => {
@@ -189,13 +219,36 @@ async fn run_with(settings: &Settings, routes: &Routes, subdomain: &str, to: &st
                 bail!("region {to} keeps its data in SQLite, whose ids follow its largest row: a tenant can move only into a region on PostgreSQL");
             }
             let src = crate::app::open(&settings.in_region(&from)?).await?;
-            let tenant = {
-                let mut c = src.db().read().await?;
-                suoja_store::tenants::by_subdomain(&mut c, subdomain).await?
-            };
+            let found = async {
+                let dst = crate::app::open(&settings.in_region(to)?).await?;
+                let tenant = {
+                    let mut c = src.db().read().await?;
+                    suoja_store::tenants::by_subdomain(&mut c, subdomain).await?
+                };
+                // The destination must not hold another tenant of this id (ids given out
+                // before the regions had blocks of their own): it would be overwritten.
+                let other = match &tenant {
+                    Some(t) => {
+                        let mut c = dst.db().read().await?;
+                        suoja_store::tenants::by_id(&mut c, t.id).await?
+                    }
+                    None => None,
+                };
+                close(&dst).await;
+                let tenant = tenant.with_context(|| format!("region {from} has no tenant {subdomain}, though the route names it"))?;
+                if let Some(o) = other.filter(|o| o.subdomain != subdomain) {
+                    bail!(
+                        "region {to} has another tenant ({}) with {subdomain}'s id {} (ids given out before each region had an id_block of its own): {subdomain} cannot move there with its ids",
+                        o.subdomain,
+                        tenant.id
+                    );
+                }
+                anyhow::Ok(tenant)
+            }
+            .await;
             close(&src).await;
-            let tenant = tenant.with_context(|| format!("region {from} has no tenant {subdomain}, though the route names it"))?;
-            let m = routes.begin_move(subdomain, tenant.id.0, &from, to, now()).await?;
+            let tenant = found?;
+            let m = routes.begin_move(subdomain, tenant.id.0, &from, to, &run, now()).await?;
             tracing::info!(tenant.id = m.tenant, from = %m.from, to = %m.to, "tenant move started: its requests are refused until the route switches");
             eprintln!("1/5 frozen: {subdomain}'s requests are refused in {} from now on", m.from);
             m
@@ -240,24 +293,79 @@ struct FilesDigest {
     digest: String,
 }
 
+/// Why a step was not taken: the move is no longer this run's to carry on.
+fn not_mine(m: &Move) -> anyhow::Error {
+    anyhow::anyhow!(
+        "the move of {} was cancelled, or taken over by another run of this command, while this run was at phase {}: this run stops",
+        m.subdomain,
+        m.phase.as_str()
+    )
+}
+
+/// Takes `m` to `phase` (with `figures`), or stops when it is no longer this run's.
+async fn advance(routes: &Routes, m: &mut Move, phase: MovePhase, figures: Option<&str>) -> anyhow::Result<()> {
+    if !routes.advance(m, phase, figures, now()).await? {
+        return Err(not_mine(m));
+    }
+    m.phase = phase;
+    Ok(())
+}
+
+/// The verified digests as recorded with the move.
+fn verified_digests(figures: &Value) -> Vec<TableDigest> {
+    figures["verified_tables"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|v| TableDigest {
+            table: v["table"].as_str().unwrap_or_default().to_string(),
+            rows: v["rows"].as_u64().unwrap_or_default(),
+            digest: v["digest"].as_str().unwrap_or_default().to_string(),
+        })
+        .collect()
+}
+
+/// The tables whose digests differ between `now` and `was`.
+fn changed(now: &[TableDigest], was: &[TableDigest]) -> Vec<String> {
+    let mut out: Vec<String> = now.iter().filter(|d| !was.contains(d)).map(|d| d.table.clone()).collect();
+    out.extend(was.iter().filter(|d| !now.iter().any(|n| n.table == d.table)).map(|d| d.table.clone()));
+    out
+}
+
 async fn phases(sides: &Sides, routes: &Routes, mut m: Move, src_settings: &Settings, opts: &Options) -> anyhow::Result<Value> {
     let tenant = TenantId(m.tenant);
     let tables = relocation::tenant_tables(sides.src.db(), &derived()).await?;
     if m.phase == MovePhase::Frozen {
-        // Every node trusts a route it read for a few seconds: after this, none serves the
-        // tenant in the region it leaves.
+        // Every node trusts a route it read for a few seconds: after this, none starts a
+        // request of the tenant in the region it leaves; then the requests already under way
+        // are waited for (its records hold still).
         tokio::time::sleep(opts.settle).await;
+        if !wait_quiet(&sides.src, tenant, &tables).await? {
+            eprintln!(
+                "2/5 the tenant's records in {} kept changing for {} s; copying anyway (the verification will tell)",
+                m.from,
+                QUIET_FOR.as_secs()
+            );
+        }
         copy(sides, tenant, &m.from, &tables).await?;
-        routes.move_reached(&m.subdomain, MovePhase::Copied, now()).await?;
-        m.phase = MovePhase::Copied;
+        if let Err(e) = advance(routes, &mut m, MovePhase::Copied, None).await {
+            // Cancelled meanwhile: what this run copied goes again (a cancel may have run
+            // before the copy committed).
+            if routes
+                .move_of(&m.subdomain)
+                .await?
+                .is_some_and(|l| l.id == m.id && l.phase == MovePhase::Cancelled)
+            {
+                remove_copy(&sides.dst, &m).await?;
+            }
+            return Err(e);
+        }
         tracing::info!(tenant.id = m.tenant, to = %m.to, "tenant move: copied");
     }
     if m.phase == MovePhase::Copied {
         match verify(sides, tenant, &tables).await? {
             Ok((digests, files, head)) => {
-                routes.move_reached(&m.subdomain, MovePhase::Verified, now()).await?;
-                store_draft(routes, &m.subdomain, &draft(&digests, &files, &head)).await?;
-                m.phase = MovePhase::Verified;
+                advance(routes, &mut m, MovePhase::Verified, Some(&draft(&digests, &files, &head))).await?;
                 let rows: u64 = digests.iter().map(|d| d.rows).sum();
                 eprintln!(
                     "3/5 verified: {rows} rows ({} tables compared) and {} file(s) are the same in {}",
@@ -269,7 +377,7 @@ async fn phases(sides: &Sides, routes: &Routes, mut m: Move, src_settings: &Sett
             }
             Err(differ) => {
                 // Copied again from the start by the next run.
-                routes.move_reached(&m.subdomain, MovePhase::Frozen, now()).await?;
+                advance(routes, &mut m, MovePhase::Frozen, None).await?;
                 bail!(
                     "the copy in {} differs from {} ({}): something wrote to the tenant during the copy; run the same command again to copy afresh",
                     m.to,
@@ -280,34 +388,62 @@ async fn phases(sides: &Sides, routes: &Routes, mut m: Move, src_settings: &Sett
         }
     }
     if m.phase == MovePhase::Verified {
-        routes.switch(&m, now()).await?;
+        // Nothing has changed since the verification (the last moment to copy again).
+        let figures = figures_of(routes, &m).await?;
+        let now_digests = digests(&sides.src, tenant, &tables).await?;
+        let differ = changed(&now_digests, &verified_digests(&figures));
+        if !differ.is_empty() {
+            advance(routes, &mut m, MovePhase::Frozen, None).await?;
+            bail!(
+                "{} changed after the verification ({}); run the same command again to copy afresh",
+                m.from,
+                differ.join(", ")
+            );
+        }
+        if !routes.switch(&m, now()).await? {
+            return Err(not_mine(&m));
+        }
         m.phase = MovePhase::Switched;
         tracing::info!(tenant.id = m.tenant, from = %m.from, to = %m.to, "tenant move: the route names the new region");
         eprintln!("4/5 switched: {} serves {} now; {} refuses it", m.to, m.subdomain, m.from);
         tokio::time::sleep(opts.settle).await;
     }
     if m.phase == MovePhase::Switched {
-        let verified = routes
-            .move_of(&m.subdomain)
-            .await?
-            .and_then(|r| r.certificate)
-            .and_then(|c| serde_json::from_str::<Value>(&c).ok())
-            .context("the move's verified digests are missing from the routing database")?;
-        let certificate = erase_source(sides, routes, &m, &tables, &verified, src_settings, opts).await?;
-        return Ok(certificate);
+        let figures = figures_of(routes, &m).await?;
+        return erase_source(sides, routes, &m, &tables, &figures, src_settings, opts).await;
     }
     // Done before: the certificate as it was written.
-    routes
-        .move_of(&m.subdomain)
-        .await?
-        .and_then(|r| r.certificate)
-        .and_then(|c| serde_json::from_str(&c).ok())
+    m.certificate
+        .as_deref()
+        .and_then(|c| serde_json::from_str(c).ok())
         .context("the move is done but its certificate is missing")
 }
 
-async fn store_draft(routes: &Routes, subdomain: &str, draft: &str) -> anyhow::Result<()> {
-    routes.record_verification(subdomain, draft).await?;
-    Ok(())
+/// The figures the verification recorded with `m`.
+async fn figures_of(routes: &Routes, m: &Move) -> anyhow::Result<Value> {
+    routes
+        .move_of(&m.subdomain)
+        .await?
+        .filter(|r| r.id == m.id)
+        .and_then(|r| r.figures)
+        .and_then(|c| serde_json::from_str::<Value>(&c).ok())
+        .context("the move's verified digests are missing from the routing database")
+}
+
+/// Waits (up to [`QUIET_FOR`]) until the tenant's records in `hd` hold still for [`QUIET`];
+/// whether they did.
+async fn wait_quiet(hd: &Helpdesk, tenant: TenantId, tables: &[TenantTable]) -> anyhow::Result<bool> {
+    let end = std::time::Instant::now() + QUIET_FOR;
+    let mut last = digests(hd, tenant, tables).await?;
+    while std::time::Instant::now() < end {
+        tokio::time::sleep(QUIET).await;
+        let next = digests(hd, tenant, tables).await?;
+        if next == last {
+            return Ok(true);
+        }
+        last = next;
+    }
+    Ok(false)
 }
 
 /// Phase 2: rows, keys and files into the destination, and its search index.
@@ -320,9 +456,10 @@ async fn copy(sides: &Sides, tenant: TenantId, from_region: &str, tables: &[Tena
     let mut read = snapshot(src).await?;
     let copied = async {
         let mut tx = dst.db().begin().await?;
-        // What an earlier, interrupted run left in the destination goes first.
-        for t in relocation::all_tenant_tables(dst.db()).await? {
-            relocation::delete(&mut tx, tenant, &t).await?;
+        // What an earlier, interrupted run left in the destination goes first (its files
+        // through the trash: those the new copy names again stay).
+        for t in relocation::all_tenant_tables(dst.db()).await?.iter().filter(|t| t.as_str() != "blob_trash") {
+            relocation::delete(&mut tx, tenant, t).await?;
         }
         let mut rows = 0u64;
         for t in tables {
@@ -335,8 +472,11 @@ async fn copy(sides: &Sides, tenant: TenantId, from_region: &str, tables: &[Tena
         suoja_store::tenants::set_region(&mut tx, tenant, &sides.dst_settings.region).await?;
         // The region's erasure ledger notes the arrival: a tenant that once left it and comes
         // back is not removed again by a later restore's replay.
-        let arrived = suoja_privacy::erasure::replay::TenantMove::arrived(tenant, from_region, now());
-        suoja_store::erasure_log::append(&mut tx, &[arrived.line()], now()).await?;
+        // The tenant's lines of the erasure ledger go with it (the people erased while it
+        // lived here stay erased wherever a restore brings it back).
+        let mut lines = tenant_ledger_lines(&mut read, tenant).await?;
+        lines.push(suoja_privacy::erasure::replay::TenantMove::arrived(tenant, from_region, now()).line());
+        suoja_store::erasure_log::append(&mut tx, &lines, now()).await?;
         tx.commit().await?;
         anyhow::Ok(rows)
     }
@@ -345,6 +485,7 @@ async fn copy(sides: &Sides, tenant: TenantId, from_region: &str, tables: &[Tena
     drop(read);
     let rows = copied?;
     bar.finish_and_clear();
+    dst.db().blobs().empty_trash(dst.db(), Some(tenant)).await?;
     let keys = {
         let mut c = src.db().read().await?;
         relocation::blob_keys(&mut c, tenant).await?
@@ -367,6 +508,21 @@ async fn copy(sides: &Sides, tenant: TenantId, from_region: &str, tables: &[Tena
         keys.len()
     );
     Ok(())
+}
+
+/// The erasure ledger's lines about `tenant` (erasures and redactions; not its moves, which
+/// each region writes for itself).
+async fn tenant_ledger_lines(c: &mut suoja_store::Conn, tenant: TenantId) -> anyhow::Result<Vec<String>> {
+    Ok(suoja_store::erasure_log::all(c)
+        .await?
+        .into_iter()
+        .filter(|line| {
+            serde_json::from_str::<Value>(line).is_ok_and(|v| {
+                v.get("tenant_id").and_then(Value::as_i64) == Some(tenant.0)
+                    && !v.get("kind").and_then(Value::as_str).is_some_and(|k| k.starts_with("tenant_moved"))
+            })
+        })
+        .collect())
 }
 
 /// A read of the source that sees one state of it for the whole copy (or digest).
@@ -457,10 +613,11 @@ async fn erase_source(
     routes: &Routes,
     m: &Move,
     tables: &[TenantTable],
-    verified: &Value,
+    figures: &Value,
     src_settings: &Settings,
     opts: &Options,
 ) -> anyhow::Result<Value> {
+    let verified = figures;
     let (src, dst) = (&sides.src, &sides.dst);
     let tenant = TenantId(m.tenant);
     let still_there = {
@@ -484,25 +641,15 @@ async fn erase_source(
     }
     if still_there {
         // Nothing may be erased that the destination does not hold: the source must be as it
-        // was verified (a background job writing after the switch would show here).
-        let now_digests = digests(src, tenant, tables).await?;
-        let was: Vec<TableDigest> = verified["verified_tables"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|v| TableDigest {
-                table: v["table"].as_str().unwrap_or_default().to_string(),
-                rows: v["rows"].as_u64().unwrap_or_default(),
-                digest: v["digest"].as_str().unwrap_or_default().to_string(),
-            })
-            .collect();
-        if now_digests != was {
-            let changed: Vec<String> = now_digests.iter().filter(|d| !was.contains(d)).map(|d| d.table.clone()).collect();
+        // was verified (a request or background work that wrote after all would show here).
+        let differ = changed(&digests(src, tenant, tables).await?, &verified_digests(verified));
+        if !differ.is_empty() && !opts.source_checked {
             bail!(
-                "{} changed after the copy was verified ({}); {} serves the tenant now and nothing was erased: compare the two, then run the same command again",
-                m.from,
-                changed.join(", "),
-                m.to
+                "{from} changed after the copy was verified ({tables}), and {to} serves the tenant now: nothing of {from} is erased. \
+                 Bring what {from} holds there over to {to} by hand (the tables named), then run the same command with --source-checked to erase {from}'s copy",
+                from = m.from,
+                to = m.to,
+                tables = differ.join(", ")
             );
         }
         let mut c = src.db().read().await?;
@@ -515,14 +662,25 @@ async fn erase_source(
     // table's entries go with its content rows). The blob trash is left for the files.
     let all = relocation::all_tenant_tables(src.db()).await?;
     let mut deleted = 0u64;
-    if still_there {
+    let all_but_trash: Vec<String> = all.iter().filter(|t| t.as_str() != "blob_trash").cloned().collect();
+    let left_behind = rows_of(src, tenant, &all_but_trash).await?;
+    if !still_there && !left_behind.is_empty() && !opts.source_checked {
+        bail!(
+            "{from} holds rows of the tenant written after its copy there was deleted ({}): bring them over to {to} by hand, then run the same command with --source-checked",
+            left_behind.join(", "),
+            from = m.from,
+            to = m.to
+        );
+    }
+    if still_there || !left_behind.is_empty() {
         let mut tx = src.db().begin().await?;
         for t in all.iter().filter(|t| t.as_str() != "blob_trash") {
             deleted += relocation::delete(&mut tx, tenant, t).await?;
         }
         // The region's erasure ledger (kept beside its backups too) notes the departure: a
         // restore of a backup older than this removes the tenant again.
-        let left = suoja_privacy::erasure::replay::TenantMove::out(tenant, &m.to, now());
+        let given_out = relocation::ids_given_out(src.db()).await?;
+        let left = suoja_privacy::erasure::replay::TenantMove::out(tenant, &m.to, now(), Some(given_out).filter(|n| *n > 0));
         suoja_store::erasure_log::append(&mut tx, &[left.line()], now()).await?;
         tx.commit().await?;
     }
@@ -563,22 +721,9 @@ async fn erase_source(
             suoja_store::dialect::vacuum_table(src.db(), t).await?
         };
     }
-    clear &= suoja_store::dialect::retire_wal(src.db()).await?;
+    let wal_retired = suoja_store::dialect::retire_wal(src.db()).await?;
     // Read back: no row, no file.
-    let mut rows_left = Vec::new();
-    {
-        let mut c = src.db().read().await?;
-        for t in &all {
-            let owner = if t == "tenants" { "id" } else { "tenant_id" };
-            let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {t} WHERE {owner} = $1")))
-                .bind(tenant.0)
-                .fetch_one(&mut c)
-                .await?;
-            if n > 0 {
-                rows_left.push(format!("{t}: {n}"));
-            }
-        }
-    }
+    let rows_left = rows_of(src, tenant, &all).await?;
     if !rows_left.is_empty() || files_left > 0 {
         bail!(
             "the source still holds rows ({}) or files ({files_left}) of the tenant; run the same command again",
@@ -588,6 +733,7 @@ async fn erase_source(
     // The byte scan of the source's files.
     let mut paths = opts.scan.clone();
     let src_url = src_settings.database_url();
+    let database_scanned = !opts.scan.is_empty() || src_url.starts_with("sqlite:");
     if let Some(file) = src_url.strip_prefix("sqlite://") {
         let file = PathBuf::from(file.split('?').next().unwrap_or(file));
         for suffix in ["", "-wal", "-journal"] {
@@ -666,10 +812,12 @@ async fn erase_source(
         },
         "source_erasure": {
             "rows_deleted_search_index_included": deleted,
+            "resumed_after_the_delete": !still_there,
             "rows_left": 0,
             "files_deleted_and_checked_gone": keys.len(),
             "tables_rewritten": opts.rewrite,
             "vacuum_saw_no_older_transaction": clear,
+            "write_ahead_log_retired": wal_retired,
             "scan": match &report {
                 Some(r) => json!({
                     "paths": paths.len(),
@@ -679,7 +827,12 @@ async fn erase_source(
                     "tenant_key_canaries": key_canaries,
                     "tenant_key_found": key_found,
                     "sealed_values_found": values_found,
-                    "note": if opts.rewrite { "nothing of the tenant was found" } else { "sealed values found lie in freed space and cannot be opened: the tenant key that wraps their keys is gone" },
+                    "database_files_scanned": database_scanned,
+                    "note": match (database_scanned, opts.rewrite) {
+                        (false, _) => "only the blob store was scanned: give --scan with the PostgreSQL data directory to scan the database's files",
+                        (true, true) => "nothing of the tenant was found",
+                        (true, false) => "sealed values found lie in freed space and cannot be opened: the tenant key that wraps their keys is gone",
+                    },
                 }),
                 None => json!({"note": "not run: the source is on PostgreSQL and no --scan path (its data directory) was given"}),
             },
@@ -691,10 +844,34 @@ async fn erase_source(
         },
         "ledger_entry": {"seq": entry.seq, "hash": hex::encode(&entry.hash)},
     });
-    routes.finish_move(&m.subdomain, &certificate.to_string(), completed).await?;
+    if !routes.finish_move(m, &certificate.to_string(), completed).await? {
+        return Err(not_mine(m));
+    }
     tracing::info!(tenant.id = m.tenant, from = %m.from, to = %m.to, rows, files = keys.len(), "tenant move done: the source's copy is erased and checked");
-    eprintln!("5/5 done: {} holds nothing of {} (rows, files and a byte scan checked)", m.from, m.subdomain);
+    let scanned = match (&report, database_scanned) {
+        (Some(_), true) => "rows, files and a byte scan of its database and files checked",
+        (Some(_), false) => "rows and files checked, and a byte scan of its blob store; its database's files were not scanned (--scan)",
+        (None, _) => "rows and files checked; no byte scan (--scan)",
+    };
+    eprintln!("5/5 done: {} holds nothing of {} ({scanned})", m.from, m.subdomain);
     Ok(certificate)
+}
+
+/// `tenant`'s rows in `tables` of `hd`, as "table: count" (only tables with any).
+async fn rows_of(hd: &Helpdesk, tenant: TenantId, tables: &[String]) -> anyhow::Result<Vec<String>> {
+    let mut c = hd.db().read().await?;
+    let mut out = Vec::new();
+    for t in tables {
+        let owner = if t == "tenants" { "id" } else { "tenant_id" };
+        let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {t} WHERE {owner} = $1")))
+            .bind(tenant.0)
+            .fetch_one(&mut c)
+            .await?;
+        if n > 0 {
+            out.push(format!("{t}: {n}"));
+        }
+    }
+    Ok(out)
 }
 
 /// Slices of the tenant's sealed values (the same bytes in both regions): what the byte scan

@@ -54,9 +54,10 @@ pub struct Replay {
 }
 
 /// A tenant leaving this region for another (`tenant_moved_out`, written when the move has
-/// erased it here) or arriving (`tenant_moved_in`, written when it is copied in). The latest
-/// line of a tenant decides: a tenant whose latest line says it left is removed again when a
-/// restore brings it back; one that came back later stays.
+/// erased it here, or when a cancelled move's copy is removed) or arriving (`tenant_moved_in`,
+/// written when it is copied in). The line of a tenant written last decides: a tenant whose
+/// last line says it left is removed again when a restore brings it back; one that came back
+/// later stays.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TenantMove {
     /// `tenant_moved_out` or `tenant_moved_in`.
@@ -67,16 +68,22 @@ pub struct TenantMove {
     pub region: String,
     /// When (ISO 8601).
     pub at: String,
+    /// The highest id this region had given out when the tenant left (the tenant's ids go
+    /// with it): a restore never gives these out again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ids_given_out: Option<i64>,
 }
 
 impl TenantMove {
-    /// The line of a tenant that left this region for `to`.
-    pub fn out(tenant: TenantId, to: &str, at: Timestamp) -> Self {
+    /// The line of a tenant that left this region for `to`, when the region had given out ids
+    /// up to `ids_given_out`.
+    pub fn out(tenant: TenantId, to: &str, at: Timestamp, ids_given_out: Option<i64>) -> Self {
         Self {
             kind: "tenant_moved_out".into(),
             tenant_id: tenant.0,
             region: to.into(),
             at: at.to_iso(),
+            ids_given_out,
         }
     }
 
@@ -87,6 +94,7 @@ impl TenantMove {
             tenant_id: tenant.0,
             region: from.into(),
             at: at.to_iso(),
+            ids_given_out: None,
         }
     }
 
@@ -252,16 +260,14 @@ impl Privacy {
     /// Removes again every tenant whose latest line in `moves` says it left this region, when
     /// this database holds it (a restore of a copy older than the move brought it back): all
     /// its rows in one transaction; its files had gone from this region's store with the move.
-    /// Returns how many tenants were removed.
+    /// Then moves the database's ids past those the departed tenants took with them. Returns
+    /// how many tenants were removed.
     pub async fn replay_tenant_moves(&self, moves: &[TenantMove]) -> Result<usize> {
+        // The line written last decides (lines are in the order written: the database's by
+        // row number, a file's as appended), whatever the clocks of the consoles said.
         let mut latest: std::collections::BTreeMap<i64, &TenantMove> = std::collections::BTreeMap::new();
         for m in moves {
-            let later = latest
-                .get(&m.tenant_id)
-                .is_none_or(|l| Timestamp::parse(&m.at).unwrap_or(Timestamp(0)) >= Timestamp::parse(&l.at).unwrap_or(Timestamp(0)));
-            if later {
-                latest.insert(m.tenant_id, m);
-            }
+            latest.insert(m.tenant_id, m);
         }
         let mut removed = 0;
         for (tenant, m) in latest {
@@ -288,6 +294,13 @@ impl Privacy {
         }
         if removed > 0 {
             suoja_store::dialect::retire_wal(self.hd.db()).await?;
+        }
+        // Ids the region gave out before a tenant left went with it: a database taken back in
+        // time by a restore gives none of them out again.
+        let floor = moves.iter().filter_map(|m| m.ids_given_out).max().unwrap_or(0);
+        let raised = suoja_store::relocation::raise_ids(self.hd.db(), floor).await?;
+        if raised > 0 {
+            tracing::info!(sequences = raised, "ids given out before tenants moved away are not given out again");
         }
         Ok(removed)
     }

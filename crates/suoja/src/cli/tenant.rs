@@ -40,6 +40,10 @@ pub enum TenantWhat {
         /// Also write the certificate to this file.
         #[arg(long)]
         certificate: Option<PathBuf>,
+        /// The move stopped because the old region changed after the verification (it named
+        /// the tables), and what changed has been brought over by hand: erase the old copy.
+        #[arg(long)]
+        source_checked: bool,
     },
     /// Print where a tenant's latest move stands (and its certificate once done).
     MoveStatus {
@@ -59,6 +63,7 @@ pub async fn run(config: Option<&std::path::Path>, args: TenantArgs) -> anyhow::
             no_rewrite,
             scan,
             certificate,
+            source_checked,
         } => {
             if cancel {
                 return match crate::relocate::cancel(&s, &subdomain).await? {
@@ -76,6 +81,7 @@ pub async fn run(config: Option<&std::path::Path>, args: TenantArgs) -> anyhow::
             let opts = crate::relocate::Options {
                 rewrite: !no_rewrite,
                 scan,
+                source_checked,
                 ..crate::relocate::Options::default()
             };
             let cert = crate::relocate::run(&s, &subdomain, &to, &opts).await?;

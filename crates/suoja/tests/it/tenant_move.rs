@@ -134,14 +134,14 @@ fn tenant_id(out: &std::process::Output) -> i64 {
     v["tenant_id"].as_i64().unwrap()
 }
 
-/// Starts `suoja tenant move SUBDOMAIN --to us`, waits until the tenant's requests are refused
-/// in eu (503, with a time to come back), and kills the run (SIGKILL) there.
-async fn start_and_kill(config: &Path, eu: &Region, who: &Made, extra: &[&str]) {
+/// Starts `suoja tenant move SUBDOMAIN --to us` and waits until the tenant's requests are
+/// refused in eu (503, with a time to come back); returns the running move.
+async fn start_until_frozen(config: &Path, eu: &Region, who: &Made, extra: &[&str]) -> std::process::Child {
     let mut args = vec!["tenant", "move", who.subdomain.as_str(), "--to", "us"];
     args.extend_from_slice(extra);
-    let mut child = operator(config, eu, &args)
+    let child = operator(config, eu, &args)
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     let base = format!("http://127.0.0.1:{}", eu.port);
@@ -159,10 +159,15 @@ async fn start_and_kill(config: &Path, eu: &Region, who: &Made, extra: &[&str]) 
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
-    assert!(refused.is_some(), "the tenant's requests are refused while it is moved");
-    let (retry, body) = refused.unwrap();
+    let (retry, body) = refused.expect("the tenant's requests are refused while it is moved");
     assert_eq!(body["error"], json!("TenantMoving"), "{body}");
     assert_eq!(retry.as_deref(), Some("30"));
+    child
+}
+
+/// As [`start_until_frozen`], and kills the run there (SIGKILL).
+async fn start_and_kill(config: &Path, eu: &Region, who: &Made, extra: &[&str]) {
+    let mut child = start_until_frozen(config, eu, who, extra).await;
     child.kill().unwrap();
     child.wait().unwrap();
 }
@@ -180,7 +185,7 @@ async fn a_tenant_moves_to_another_region_with_its_ids_and_leaves_nothing_behind
     let conf = TempDir::new();
     let config = conf.0.join("suoja.toml");
     std::fs::write(&config, format!("routing_url = \"{routing}\"\n{}{}", eu.entry(0), us.entry(1))).unwrap();
-    let block = 1_i64 << 43;
+    let block = 1_i64 << 36;
 
     let out = init(&config, &eu, "eu", "acme");
     let acme_id = tenant_id(&out);
@@ -379,15 +384,29 @@ async fn a_tenant_moves_to_another_region_with_its_ids_and_leaves_nothing_behind
     let eu_base = eu_node.base();
     assert_eq!(read(&eu, &legacy, "/api/v2/tickets.json").await.1, legacy_before);
 
-    // A move cancelled before its switch: legacy is served in eu again, us holds nothing of it.
-    start_and_kill(&config, &eu, &legacy, &["--no-rewrite"]).await;
+    // A move cancelled while its run goes on: the run stops at its next step, legacy is served
+    // in eu again, us holds nothing of it.
+    let running = start_until_frozen(&config, &eu, &legacy, &["--no-rewrite"]).await;
     ok(&operator(&config, &eu, &["tenant", "move", "legacy", "--cancel"]).output().unwrap(), "cancel");
+    let out = running.wait_with_output().unwrap();
+    assert!(!out.status.success(), "the cancelled run stops");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("cancelled"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let back = until(10, || async { read(&eu, &legacy, "/api/v2/tickets.json").await.0 == StatusCode::OK }).await;
     assert!(back, "legacy is served in eu again");
     assert_eq!(read(&eu, &legacy, "/api/v2/tickets.json").await.1, legacy_before);
     assert_eq!(rows_of(&us, legacy_id).await, vec![], "nothing of legacy is left in us");
-    let out = operator(&config, &eu, &["tenant", "move", "legacy", "--cancel"]).output().unwrap();
-    assert!(!out.status.success(), "nothing left to cancel");
+    let status: Value = serde_json::from_str(&ok(&operator(&config, &eu, &["tenant", "move-status", "legacy"]).output().unwrap(), "status")).unwrap();
+    assert_eq!(status["phase"], json!("cancelled"), "{status}");
+    ok(
+        &operator(&config, &eu, &["tenant", "move", "legacy", "--cancel"]).output().unwrap(),
+        "a second cancel finishes what is left, if anything",
+    );
+    let out = operator(&config, &eu, &["tenant", "move", "acme", "--cancel"]).output().unwrap();
+    assert!(!out.status.success(), "a move that is done cannot be cancelled");
     let (s, _) = send(req(Method::GET, &eu_base, "/api/v2/tickets.json", &host("acme", eu.port), Some(&acme))).await;
     assert_eq!(s, StatusCode::MISDIRECTED_REQUEST);
 
@@ -446,13 +465,21 @@ async fn a_tenant_moves_out_of_a_region_on_sqlite_and_its_index_goes_with_it() {
     let conf = TempDir::new();
     let config = conf.0.join("suoja.toml");
     std::fs::write(&config, format!("routing_url = \"{routing}\"\n{}{}", eu.entry(0), us.entry(1))).unwrap();
+    // us held a tenant before the regions had blocks of their own: its id is 1, as the first
+    // tenant of eu's (SQLite numbers from 1).
+    let out = command(&us.dir.0, Some(&us.db))
+        .env("SUOJA_BLOB_URL", format!("file://{}", us.blobs.0.display()))
+        .args(["init", "--subdomain", "globex", "--admin-email", "admin@globex.example"])
+        .output()
+        .unwrap();
+    assert_eq!(tenant_id(&out), 1, "{}", String::from_utf8_lossy(&out.stderr));
+    let clash = Made::from_init(init(&config, &eu, "eu", "clash"), "unused");
     let out = init(&config, &eu, "eu", "acme");
     let acme_id = tenant_id(&out);
     let acme = Made::from_init(out, &random_name("sqlitesta"));
     let out = init(&config, &eu, "eu", "stays");
     let stays_id = tenant_id(&out);
     let stays = Made::from_init(out, &random_name("paikallaan"));
-    Made::from_init(init(&config, &us, "us", "globex"), "unused");
     let (eu_node, us_node) = (eu.start(&config), us.start(&config));
     flow(&eu_node.base(), eu.port, &acme).await;
     flow(&eu_node.base(), eu.port, &stays).await;
@@ -472,6 +499,22 @@ async fn a_tenant_moves_out_of_a_region_on_sqlite_and_its_index_goes_with_it() {
     }
     assert!(canaries.len() >= 10, "{}", canaries.len());
     assert!(!sqlite_rows_of(&eu.db, acme_id).await.0.is_empty());
+
+    // clash has globex's id: it cannot move to us, and nothing of either is touched.
+    let globex_rows = rows_of(&us, 1).await;
+    let out = operator(&config, &eu, &["tenant", "move", "clash", "--to", "us"]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("another tenant (globex)"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(rows_of(&us, 1).await, globex_rows);
+    assert_eq!(
+        read(&eu, &clash, "/api/v2/tickets.json").await.0,
+        StatusCode::OK,
+        "clash is served in eu as before"
+    );
 
     let out = operator(&config, &eu, &["tenant", "move", "acme", "--to", "us"]).output().unwrap();
     let cert: Value = serde_json::from_str(&ok(&out, "the move")).unwrap();
