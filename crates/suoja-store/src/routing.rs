@@ -128,6 +128,27 @@ pub enum Claim {
     Taken(String),
 }
 
+/// A move held by its run (see [`Routes::hold`]).
+#[derive(Debug)]
+pub struct Hold {
+    tx: sqlx::Transaction<'static, sqlx::Any>,
+    id: i64,
+}
+
+impl Hold {
+    /// Takes the held move to `phase` and lets it go.
+    pub async fn advance(mut self, phase: MovePhase, now: Timestamp) -> Result<()> {
+        sqlx::query("UPDATE tenant_moves SET phase = $2, updated_at = $3 WHERE id = $1")
+            .bind(self.id)
+            .bind(phase.as_str())
+            .bind(now.0)
+            .execute(&mut *self.tx)
+            .await?;
+        self.tx.commit().await?;
+        Ok(())
+    }
+}
+
 /// Longest a routing statement may take, the wait for a connection included: every request
 /// waits on its host's route before anything else.
 const WAIT: Duration = Duration::from_secs(3);
@@ -373,6 +394,31 @@ impl Routes {
         Ok(n == 1)
     }
 
+    /// Holds `m` for a step that writes outside the routing database (the copy): if it is
+    /// still at its phase, still `m`'s run's and its route still names the region it leaves,
+    /// its row stays locked until [`Hold::advance`] (or the hold is dropped), so no other run
+    /// takes it over and no cancel lands meanwhile. `None` when it is no longer so.
+    pub async fn hold(&self, m: &Move) -> Result<Option<Hold>> {
+        let mut tx = bounded(self.pool.begin()).await?;
+        let mine = bounded(
+            sqlx::query("UPDATE tenant_moves SET updated_at = updated_at WHERE id = $1 AND phase = $2 AND run = $3")
+                .bind(m.id)
+                .bind(m.phase.as_str())
+                .bind(&m.run)
+                .execute(&mut *tx),
+        )
+        .await?
+        .rows_affected();
+        let region: Option<String> = sqlx::query_scalar("SELECT region FROM tenant_routes WHERE subdomain = $1")
+            .bind(&m.subdomain)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if mine != 1 || region.as_deref() != Some(m.from.as_str()) {
+            return Ok(None);
+        }
+        Ok(Some(Hold { tx, id: m.id }))
+    }
+
     /// Routes `m`'s subdomain to the region it goes to, in one transaction with its phase
     /// (verified → switched, if still `m`'s run's): from now on that region serves it and its
     /// old region refuses it (421). Whether it switched.
@@ -421,6 +467,21 @@ impl Routes {
         .await?
         .rows_affected();
         self.forget(&m.subdomain);
+        Ok(n == 1)
+    }
+
+    /// Keeps `figures` with `m` (if still at its phase and `m`'s run's); whether it was.
+    pub async fn record_figures(&self, m: &Move, figures: &str) -> Result<bool> {
+        let n = bounded(
+            sqlx::query("UPDATE tenant_moves SET figures = $4 WHERE id = $1 AND phase = $2 AND run = $3")
+                .bind(m.id)
+                .bind(m.phase.as_str())
+                .bind(&m.run)
+                .bind(figures)
+                .execute(&self.pool),
+        )
+        .await?
+        .rows_affected();
         Ok(n == 1)
     }
 

@@ -162,7 +162,7 @@ async fn remove_copy(dst: &Helpdesk, m: &Move) -> anyhow::Result<()> {
     for t in tables.iter().filter(|t| t.as_str() != "blob_trash") {
         relocation::delete(&mut tx, tenant, t).await?;
     }
-    let gone = suoja_privacy::erasure::replay::TenantMove::out(tenant, &m.from, now(), None);
+    let gone = suoja_privacy::erasure::replay::TenantMove::out(tenant, &m.subdomain, &m.from, now(), None);
     suoja_store::erasure_log::append(&mut tx, &[gone.line()], now()).await?;
     tx.commit().await?;
     dst.db().blobs().empty_trash(dst.db(), Some(tenant)).await?;
@@ -347,19 +347,21 @@ async fn phases(sides: &Sides, routes: &Routes, mut m: Move, src_settings: &Sett
                 QUIET_FOR.as_secs()
             );
         }
-        copy(sides, tenant, &m.from, &tables).await?;
-        if let Err(e) = advance(routes, &mut m, MovePhase::Copied, None).await {
-            // Cancelled meanwhile: what this run copied goes again (a cancel may have run
-            // before the copy committed).
-            if routes
-                .move_of(&m.subdomain)
-                .await?
-                .is_some_and(|l| l.id == m.id && l.phase == MovePhase::Cancelled)
-            {
-                remove_copy(&sides.dst, &m).await?;
-            }
-            return Err(e);
-        }
+        // The move stays this run's, at this phase, with its route at the old region, until
+        // the copy is in: no other run takes it over and no cancel lands in between.
+        let held = routes
+            .hold(&m)
+            .await
+            .context("another run of this move may be at work (or the routing database is away): try again shortly")?
+            .ok_or_else(|| not_mine(&m))?;
+        copy(sides, tenant, &m.from, &tables).await.with_context(|| {
+            format!(
+                "copying to {}: {} stays refused in {} until the same command is run again, or `suoja tenant move {} --cancel` serves it there again",
+                m.to, m.subdomain, m.from, m.subdomain
+            )
+        })?;
+        held.advance(MovePhase::Copied, now()).await?;
+        m.phase = MovePhase::Copied;
         tracing::info!(tenant.id = m.tenant, to = %m.to, "tenant move: copied");
     }
     if m.phase == MovePhase::Copied {
@@ -475,7 +477,7 @@ async fn copy(sides: &Sides, tenant: TenantId, from_region: &str, tables: &[Tena
         // The tenant's lines of the erasure ledger go with it (the people erased while it
         // lived here stay erased wherever a restore brings it back).
         let mut lines = tenant_ledger_lines(&mut read, tenant).await?;
-        lines.push(suoja_privacy::erasure::replay::TenantMove::arrived(tenant, from_region, now()).line());
+        lines.push(suoja_privacy::erasure::replay::TenantMove::arrived(tenant, &subdomain_of(src, tenant).await?, from_region, now()).line());
         suoja_store::erasure_log::append(&mut tx, &lines, now()).await?;
         tx.commit().await?;
         anyhow::Ok(rows)
@@ -508,6 +510,11 @@ async fn copy(sides: &Sides, tenant: TenantId, from_region: &str, tables: &[Tena
         keys.len()
     );
     Ok(())
+}
+
+async fn subdomain_of(hd: &Helpdesk, tenant: TenantId) -> anyhow::Result<String> {
+    let mut c = hd.db().read().await?;
+    Ok(suoja_store::tenants::by_id(&mut c, tenant).await?.map(|t| t.subdomain).unwrap_or_default())
 }
 
 /// The erasure ledger's lines about `tenant` (erasures and redactions; not its moves, which
@@ -639,18 +646,13 @@ async fn erase_source(
             }
         }
     }
+    let mut brought_over_by_hand: Vec<String> = Vec::new();
     if still_there {
         // Nothing may be erased that the destination does not hold: the source must be as it
         // was verified (a request or background work that wrote after all would show here).
         let differ = changed(&digests(src, tenant, tables).await?, &verified_digests(verified));
-        if !differ.is_empty() && !opts.source_checked {
-            bail!(
-                "{from} changed after the copy was verified ({tables}), and {to} serves the tenant now: nothing of {from} is erased. \
-                 Bring what {from} holds there over to {to} by hand (the tables named), then run the same command with --source-checked to erase {from}'s copy",
-                from = m.from,
-                to = m.to,
-                tables = differ.join(", ")
-            );
+        if !differ.is_empty() {
+            brought_over_by_hand = overridden(routes, m, verified, differ, opts).await?;
         }
         let mut c = src.db().read().await?;
         if let Some((wrapped, _)) = suoja_store::keys::tenant_key(&mut c, tenant).await? {
@@ -664,23 +666,38 @@ async fn erase_source(
     let mut deleted = 0u64;
     let all_but_trash: Vec<String> = all.iter().filter(|t| t.as_str() != "blob_trash").cloned().collect();
     let left_behind = rows_of(src, tenant, &all_but_trash).await?;
-    if !still_there && !left_behind.is_empty() && !opts.source_checked {
-        bail!(
-            "{from} holds rows of the tenant written after its copy there was deleted ({}): bring them over to {to} by hand, then run the same command with --source-checked",
-            left_behind.join(", "),
-            from = m.from,
-            to = m.to
-        );
+    if !still_there && !left_behind.is_empty() {
+        let written: Vec<String> = left_behind.iter().map(|t| t.split(':').next().unwrap_or_default().to_string()).collect();
+        brought_over_by_hand = overridden(routes, m, verified, written, opts).await?;
     }
     if still_there || !left_behind.is_empty() {
         let mut tx = src.db().begin().await?;
+        if src.db().engine() == suoja_store::Engine::Postgres {
+            // One state of the tenant for the check and the delete: a request that changes a
+            // row after it fails this transaction instead of losing its write unseen.
+            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ").execute(&mut *tx).await?;
+        }
+        if still_there && brought_over_by_hand.is_empty() {
+            let mut inside = Vec::with_capacity(tables.len());
+            for t in tables {
+                inside.push(relocation::digest(&mut tx, tenant, t, not_compared(&t.name)).await?);
+            }
+            let differ = changed(&inside, &verified_digests(verified));
+            if !differ.is_empty() {
+                bail!(
+                    "{} changed just now ({}); nothing was erased: run the same command again",
+                    m.from,
+                    differ.join(", ")
+                );
+            }
+        }
         for t in all.iter().filter(|t| t.as_str() != "blob_trash") {
             deleted += relocation::delete(&mut tx, tenant, t).await?;
         }
         // The region's erasure ledger (kept beside its backups too) notes the departure: a
         // restore of a backup older than this removes the tenant again.
         let given_out = relocation::ids_given_out(src.db()).await?;
-        let left = suoja_privacy::erasure::replay::TenantMove::out(tenant, &m.to, now(), Some(given_out).filter(|n| *n > 0));
+        let left = suoja_privacy::erasure::replay::TenantMove::out(tenant, &m.subdomain, &m.to, now(), Some(given_out).filter(|n| *n > 0));
         suoja_store::erasure_log::append(&mut tx, &[left.line()], now()).await?;
         tx.commit().await?;
     }
@@ -813,6 +830,7 @@ async fn erase_source(
         "source_erasure": {
             "rows_deleted_search_index_included": deleted,
             "resumed_after_the_delete": !still_there,
+            "changed_after_verification_brought_over_by_the_operator": brought_over_by_hand,
             "rows_left": 0,
             "files_deleted_and_checked_gone": keys.len(),
             "tables_rewritten": opts.rewrite,
@@ -855,6 +873,50 @@ async fn erase_source(
     };
     eprintln!("5/5 done: {} holds nothing of {} ({scanned})", m.from, m.subdomain);
     Ok(certificate)
+}
+
+/// The old region changed after the verification (`differ`: the tables). With
+/// `--source-checked` given after a run that stopped on these very tables (the operator has
+/// brought them over), the erasure goes on and they are named in the certificate; otherwise
+/// they are recorded with the move and the run stops, saying what to do.
+async fn overridden(routes: &Routes, m: &Move, figures: &Value, differ: Vec<String>, opts: &Options) -> anyhow::Result<Vec<String>> {
+    let recorded: Vec<String> = figures
+        .get("changed_after_verification")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(str::to_string)
+        .collect();
+    if opts.source_checked && !recorded.is_empty() && differ.iter().all(|t| recorded.contains(t)) {
+        eprintln!(
+            "erasing {}'s copy although {} changed there after the verification (--source-checked: brought over by hand)",
+            m.from,
+            differ.join(", ")
+        );
+        tracing::warn!(tenant.id = m.tenant, tables = %differ.join(","), "tenant move: the operator vouches for changes after the verification");
+        return Ok(differ);
+    }
+    let mut all = recorded;
+    for t in &differ {
+        if !all.contains(t) {
+            all.push(t.clone());
+        }
+    }
+    let mut kept = figures.clone();
+    if let Some(o) = kept.as_object_mut() {
+        o.insert("changed_after_verification".into(), json!(all));
+    }
+    if !routes.record_figures(m, &kept.to_string()).await? {
+        return Err(not_mine(m));
+    }
+    bail!(
+        "{from} changed after the copy was verified ({tables}), and {to} serves the tenant now: nothing of {from} is erased. \
+         Bring what {from} holds in those tables over to {to} by hand, then run the same command with --source-checked to erase {from}'s copy",
+        from = m.from,
+        to = m.to,
+        tables = differ.join(", ")
+    )
 }
 
 /// `tenant`'s rows in `tables` of `hd`, as "table: count" (only tables with any).

@@ -64,6 +64,10 @@ pub struct TenantMove {
     pub kind: String,
     /// The tenant.
     pub tenant_id: i64,
+    /// Its subdomain: a restored database that gave the id to another tenant since (a region
+    /// on SQLite numbers from its largest row) keeps that one.
+    #[serde(default)]
+    pub subdomain: String,
     /// The other region (where it went, or where it came from).
     pub region: String,
     /// When (ISO 8601).
@@ -77,10 +81,11 @@ pub struct TenantMove {
 impl TenantMove {
     /// The line of a tenant that left this region for `to`, when the region had given out ids
     /// up to `ids_given_out`.
-    pub fn out(tenant: TenantId, to: &str, at: Timestamp, ids_given_out: Option<i64>) -> Self {
+    pub fn out(tenant: TenantId, subdomain: &str, to: &str, at: Timestamp, ids_given_out: Option<i64>) -> Self {
         Self {
             kind: "tenant_moved_out".into(),
             tenant_id: tenant.0,
+            subdomain: subdomain.into(),
             region: to.into(),
             at: at.to_iso(),
             ids_given_out,
@@ -88,10 +93,11 @@ impl TenantMove {
     }
 
     /// The line of a tenant that arrived in this region from `from`.
-    pub fn arrived(tenant: TenantId, from: &str, at: Timestamp) -> Self {
+    pub fn arrived(tenant: TenantId, subdomain: &str, from: &str, at: Timestamp) -> Self {
         Self {
             kind: "tenant_moved_in".into(),
             tenant_id: tenant.0,
+            subdomain: subdomain.into(),
             region: from.into(),
             at: at.to_iso(),
             ids_given_out: None,
@@ -277,9 +283,10 @@ impl Privacy {
             let tenant = TenantId(tenant);
             let present = {
                 let mut c = self.hd.db().read().await?;
-                suoja_store::tenants::by_id(&mut c, tenant).await?.is_some()
+                suoja_store::tenants::by_id(&mut c, tenant).await?
             };
-            if !present {
+            // Only the tenant that left: one that has its id now (and another subdomain) stays.
+            if !present.is_some_and(|t| m.subdomain.is_empty() || t.subdomain == m.subdomain) {
                 continue;
             }
             let tables = suoja_store::relocation::all_tenant_tables(self.hd.db()).await?;

@@ -543,6 +543,39 @@ async fn a_tenant_moves_out_of_a_region_on_sqlite_and_its_index_goes_with_it() {
     .await;
     assert_eq!((s, v["count"].as_i64()), (StatusCode::OK, Some(1)), "{v}");
 
+    // A restore of eu from before the next move gives the departed tenant's id to a new
+    // tenant (SQLite numbers from its largest row): the replay of the move removes only the
+    // tenant that left, never the newcomer with its id.
+    let backups = TempDir::new();
+    ok(
+        &operator(&config, &eu, &["backup", "--to", backups.0.to_str().unwrap()]).output().unwrap(),
+        "backup",
+    );
+    let out = init(&config, &eu, "eu", "late");
+    let late_id = tenant_id(&out);
+    Made::from_init(out, "unused");
+    ok(
+        &operator(&config, &eu, &["tenant", "move", "late", "--to", "us"]).output().unwrap(),
+        "moving late",
+    );
+    drop(eu_node);
+    let dir: PathBuf = std::fs::read_dir(&backups.0)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.is_dir() && p.file_name().unwrap() != "key-vault")
+        .unwrap();
+    ok(
+        &operator(&config, &eu, &["restore", "--from", dir.to_str().unwrap(), "--force"])
+            .output()
+            .unwrap(),
+        "restore",
+    );
+    let out = init(&config, &eu, "eu", "newcomer");
+    assert_eq!(tenant_id(&out), late_id, "SQLite gives the id out again");
+    let newcomer = Made::from_init(out, "unused");
+    let eu_node = eu.start(&config);
+    assert_eq!(read(&eu, &newcomer, "/api/v2/tickets.json").await.0, StatusCode::OK, "the newcomer stays");
+    assert!(!sqlite_rows_of(&eu.db, late_id).await.0.is_empty());
     drop((eu_node, us_node));
     for db in [&us.db, &routing] {
         suoja_store::pg_admin::drop_database(&admin, db, "suoja_t_").await;
