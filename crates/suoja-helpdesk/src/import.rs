@@ -336,10 +336,20 @@ impl Helpdesk {
         if let Some(id) = self.known(scope, source, kind::ARTICLE, source_id).await? {
             return Ok(Landed::Found(id));
         }
+        // Found only if it is the same article as far as anyone reading it can tell (title,
+        // author, locale, draft, who may read it) and no other source article was brought to
+        // it: a stopped run's article, never one that would let more people read what comes.
         let (here, _) = self.list_articles(scope, ArticleFilter::Section(section), None, whole()).await?;
-        let found = here
-            .iter()
-            .find(|a| Some(a.row.title.trim()) == input.title.as_deref().map(str::trim) && Some(a.row.author_id.0) == input.author_id);
+        let taken = self.taken(scope, source, kind::ARTICLE).await?;
+        let wanted_segment = input.user_segment_id.flatten();
+        let found = here.iter().find(|a| {
+            Some(a.row.title.trim()) == input.title.as_deref().map(str::trim)
+                && Some(a.row.author_id.0) == input.author_id
+                && input.locale.as_deref().is_none_or(|l| l.eq_ignore_ascii_case(&a.row.locale))
+                && Some(a.row.draft) == input.draft.or(Some(false))
+                && crate::help_center::segment_id(a.row.user_segment.as_deref()) == wanted_segment
+                && !taken.contains(&a.row.id)
+        });
         let landed = match found {
             Some(a) => Landed::Found(a.row.id),
             None => Landed::New(self.create_article(scope, section, &input, None, false).await?.row.id),
@@ -373,8 +383,13 @@ impl Helpdesk {
         if let Some(id) = self.known(scope, source, kind::TOPIC, source_id).await? {
             return Ok(Landed::Found(id));
         }
+        // Found only with the same name and the same readers (never a topic more people read).
         let (here, _) = self.list_topics(scope, whole()).await?;
-        let landed = match here.iter().find(|t| Some(t.name.trim()) == input.name.as_deref().map(str::trim)) {
+        let wanted_segment = input.user_segment_id.flatten();
+        let same = |t: &&suoja_store::community::TopicRow| {
+            Some(t.name.trim()) == input.name.as_deref().map(str::trim) && crate::help_center::segment_id(t.user_segment.as_deref()) == wanted_segment
+        };
+        let landed = match here.iter().find(same) {
             Some(t) => Landed::Found(t.id),
             None => Landed::New(self.create_topic(scope, &input).await?.id),
         };
@@ -391,9 +406,10 @@ impl Helpdesk {
         }
         let topic = input.topic_id.unwrap_or_default();
         let (here, _) = self.list_posts(scope, PostFilter::Topic(topic), None, PostSort::Created, whole()).await?;
+        let taken = self.taken(scope, source, kind::POST).await?;
         let found = here
             .iter()
-            .find(|p| Some(p.row.author_id.0) == input.author_id && Some(p.row.created_at) == input.created_at);
+            .find(|p| Some(p.row.author_id.0) == input.author_id && Some(p.row.created_at) == input.created_at && !taken.contains(&p.row.id));
         let landed = match found {
             Some(p) => Landed::Found(p.row.id),
             None => Landed::New(self.create_post(scope, &input, false).await?.row.id),
@@ -419,6 +435,15 @@ impl Helpdesk {
         };
         self.remember(scope, source, kind::POST_COMMENT, source_id, landed.id()).await?;
         Ok(landed)
+    }
+
+    /// The local ids records of `kind` from `source` were brought to.
+    async fn taken(&self, scope: &Scope, source: &str, kind: &str) -> Result<std::collections::HashSet<i64>> {
+        let mut c = self.db.read().await?;
+        Ok(suoja_store::imports::all_mapped(&mut c, scope.tenant, source, kind)
+            .await?
+            .into_values()
+            .collect())
     }
 
     async fn known(&self, scope: &Scope, source: &str, kind: &str, source_id: i64) -> Result<Option<i64>> {

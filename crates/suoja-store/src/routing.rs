@@ -333,11 +333,14 @@ impl Routes {
                     m.phase.as_str()
                 )));
             }
-            sqlx::query("UPDATE tenant_moves SET run = $2 WHERE id = $1")
-                .bind(m.id)
-                .bind(run)
-                .execute(&mut *tx)
-                .await?;
+            // Bounded: a run holding the move (copying) keeps its row locked until it is done.
+            bounded(
+                sqlx::query("UPDATE tenant_moves SET run = $2 WHERE id = $1")
+                    .bind(m.id)
+                    .bind(run)
+                    .execute(&mut *tx),
+            )
+            .await?;
             tx.commit().await?;
             return Ok(Move { run: run.to_string(), ..m });
         }
@@ -492,14 +495,16 @@ impl Routes {
         let Some(m) = move_row(&mut tx, subdomain).await?.filter(|m| m.phase.holds_requests()) else {
             return Ok(None);
         };
-        let n = sqlx::query("UPDATE tenant_moves SET phase = $3, updated_at = $4 WHERE id = $1 AND phase = $2")
-            .bind(m.id)
-            .bind(m.phase.as_str())
-            .bind(MovePhase::Cancelled.as_str())
-            .bind(now.0)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+        let n = bounded(
+            sqlx::query("UPDATE tenant_moves SET phase = $3, updated_at = $4 WHERE id = $1 AND phase = $2")
+                .bind(m.id)
+                .bind(m.phase.as_str())
+                .bind(MovePhase::Cancelled.as_str())
+                .bind(now.0)
+                .execute(&mut *tx),
+        )
+        .await?
+        .rows_affected();
         if n != 1 {
             return Ok(None);
         }

@@ -360,7 +360,18 @@ async fn phases(sides: &Sides, routes: &Routes, mut m: Move, src_settings: &Sett
                 m.to, m.subdomain, m.from, m.subdomain
             )
         })?;
-        held.advance(MovePhase::Copied, now()).await?;
+        if let Err(e) = held.advance(MovePhase::Copied, now()).await {
+            // The hold was lost (its connection went): a cancel may have landed meanwhile, and
+            // then what this run copied goes again.
+            if routes
+                .move_of(&m.subdomain)
+                .await?
+                .is_some_and(|l| l.id == m.id && l.phase == MovePhase::Cancelled)
+            {
+                remove_copy(&sides.dst, &m).await?;
+            }
+            return Err(e.into());
+        }
         m.phase = MovePhase::Copied;
         tracing::info!(tenant.id = m.tenant, to = %m.to, "tenant move: copied");
     }
@@ -677,12 +688,17 @@ async fn erase_source(
             // row after it fails this transaction instead of losing its write unseen.
             sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ").execute(&mut *tx).await?;
         }
-        if still_there && brought_over_by_hand.is_empty() {
+        if still_there {
+            // Every table but those the operator vouched for is as verified.
             let mut inside = Vec::with_capacity(tables.len());
-            for t in tables {
+            for t in tables.iter().filter(|t| !brought_over_by_hand.contains(&t.name)) {
                 inside.push(relocation::digest(&mut tx, tenant, t, not_compared(&t.name)).await?);
             }
-            let differ = changed(&inside, &verified_digests(verified));
+            let was: Vec<TableDigest> = verified_digests(verified)
+                .into_iter()
+                .filter(|d| !brought_over_by_hand.contains(&d.table))
+                .collect();
+            let differ = changed(&inside, &was);
             if !differ.is_empty() {
                 bail!(
                     "{} changed just now ({}); nothing was erased: run the same command again",

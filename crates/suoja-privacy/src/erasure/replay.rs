@@ -224,6 +224,12 @@ impl Privacy {
             moves,
             ..
         } = read(&path)?;
+        // Lines of a tenant that left this region are its own, not those of a tenant given its
+        // id since (a restored SQLite region numbers from its largest row): they are left out.
+        let others = self.reused_tenant_ids(&moves).await?;
+        let entries: Vec<Entry> = entries.into_iter().filter(|e| !others.contains(&e.tenant_id)).collect();
+        let redactions: Vec<RedactionRecord> = redactions.into_iter().filter(|r| !others.contains(&r.tenant_id)).collect();
+        let text_redactions: Vec<TextRedactionRecord> = text_redactions.into_iter().filter(|r| !others.contains(&r.tenant_id)).collect();
         let mut replay = self.replay_erasures(&entries).await?;
         replay.tenants_removed = self.replay_tenant_moves(&moves).await?;
         for r in &redactions {
@@ -261,6 +267,29 @@ impl Privacy {
         self.log_erasure_lines(&lines).await?;
         self.sync_ledger_targets().await?;
         Ok(replay)
+    }
+
+    /// Tenant ids whose last line in `moves` says a tenant left this region, that this database
+    /// now gives to a tenant of another subdomain.
+    async fn reused_tenant_ids(&self, moves: &[TenantMove]) -> Result<HashSet<i64>> {
+        let mut last: std::collections::BTreeMap<i64, &TenantMove> = std::collections::BTreeMap::new();
+        for m in moves {
+            last.insert(m.tenant_id, m);
+        }
+        let mut out = HashSet::new();
+        for (id, m) in last {
+            if m.kind != "tenant_moved_out" || m.subdomain.is_empty() {
+                continue;
+            }
+            let mut c = self.hd.db().read().await?;
+            if suoja_store::tenants::by_id(&mut c, TenantId(id))
+                .await?
+                .is_some_and(|t| t.subdomain != m.subdomain)
+            {
+                out.insert(id);
+            }
+        }
+        Ok(out)
     }
 
     /// Removes again every tenant whose latest line in `moves` says it left this region, when

@@ -58,9 +58,9 @@ impl Import {
         let mut out = HashMap::new();
         for s in self.list("/api/v2/help_center/user_segments.json", "user_segments").await? {
             let Some(id) = zendesk::id(&s) else { continue };
-            let narrowed = ["tags", "or_tags", "group_ids", "organization_ids", "user_ids"]
-                .iter()
-                .any(|k| s.get(*k).and_then(Value::as_array).is_some_and(|a| !a.is_empty()));
+            // Any list that limits it (tags, or_tags, group_ids, organization_ids,
+            // added_user_ids, or one this import does not know) narrows it.
+            let narrowed = s.as_object().is_some_and(|o| o.values().any(|v| v.as_array().is_some_and(|a| !a.is_empty())));
             let here = match s.get("user_type").and_then(Value::as_str) {
                 Some("signed_in_users") if !narrowed => SIGNED_IN,
                 _ => STAFF,
@@ -70,16 +70,30 @@ impl Import {
         Ok(out)
     }
 
-    /// A record's user segment here: everyone stays everyone; a segment the source did not
+    /// A record's user segment here (from `user_segment_id`, or Zendesk's `user_segment_ids`,
+    /// of which the narrowest counts): everyone stays everyone; a segment the source did not
     /// list is kept to staff (noted).
     fn segment(&mut self, v: &Value, segments: &HashMap<i64, i64>) -> Option<Option<i64>> {
-        match v.get("user_segment_id").and_then(Value::as_i64) {
-            None => Some(None),
-            Some(id) => Some(Some(segments.get(&id).copied().unwrap_or_else(|| {
+        let mut ids: Vec<i64> = v
+            .get("user_segment_ids")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_i64).collect())
+            .unwrap_or_default();
+        ids.extend(v.get("user_segment_id").and_then(Value::as_i64));
+        if ids.is_empty() {
+            return Some(None);
+        }
+        let mut here = SIGNED_IN;
+        for id in ids {
+            let mapped = segments.get(&id).copied().unwrap_or_else(|| {
                 self.report.note("articles or topics of a user segment the source did not list, kept to staff");
                 STAFF
-            }))),
+            });
+            if mapped == STAFF {
+                here = STAFF;
+            }
         }
+        Some(Some(here))
     }
 
     /// The person here who wrote `v` (its `author_id` at the source), asking the source for
@@ -88,7 +102,7 @@ impl Import {
         let Some(sid) = int(v, "author_id") else {
             return Ok(Err("author_id: the source names no author".into()));
         };
-        if !self.ids.users.contains_key(&sid) && !self.dry {
+        if !self.ids.users.contains_key(&sid) && !self.dry && self.asked.insert(sid) {
             let mut url = self.client.url("/api/v2/users/show_many.json")?;
             url.query_pairs_mut().append_pair("ids", &sid.to_string());
             let users = self
@@ -166,7 +180,8 @@ impl Import {
                 draft: flag(a, "draft"),
                 promoted: flag(a, "promoted"),
                 position: int(a, "position"),
-                comments_disabled: flag(a, "comments_disabled"),
+                // Closed for comments once its comments are in (see below).
+                comments_disabled: Some(false),
                 label_names: a
                     .get("label_names")
                     .and_then(Value::as_array)
@@ -187,6 +202,7 @@ impl Import {
             let (Some(sid), Some(here)) = (zendesk::id(a), zendesk::id(a).and_then(|s| articles.get(&s).copied())) else {
                 continue;
             };
+            let closed = flag(a, "comments_disabled") == Some(true);
             for c in self.list(&format!("/api/v2/help_center/articles/{sid}/comments.json"), "comments").await? {
                 let Some(cid) = zendesk::id(&c) else { continue };
                 self.report.read("article comment");
@@ -205,6 +221,13 @@ impl Import {
                 };
                 let landed = self.hd.import_article_comment(&self.scope, &self.source, cid, here, input).await;
                 self.report.settle("article comment", cid, landed, &mut comments)?;
+            }
+            if closed {
+                let close = ArticleInput {
+                    comments_disabled: Some(true),
+                    ..ArticleInput::default()
+                };
+                self.hd.update_article(&self.scope, here, &close).await.map_err(err)?;
             }
         }
         Ok(())

@@ -96,6 +96,7 @@ pub async fn run(config: Option<&std::path::Path>, args: ImportArgs) -> anyhow::
         report: Report::default(),
         dry: args.dry_run,
         parallel: usize::from(args.parallel),
+        asked: std::collections::HashSet::new(),
     };
     run.load_ids().await?;
     let result = run.stages().await;
@@ -117,6 +118,8 @@ struct Import {
     report: Report,
     dry: bool,
     parallel: usize,
+    /// People the source was asked for by id (asked once, found or not).
+    asked: std::collections::HashSet<i64>,
 }
 
 /// Stage names, as checkpoints and the report name them.

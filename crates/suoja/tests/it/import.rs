@@ -279,6 +279,7 @@ async fn guide(side: &Side, v: &View) -> Value {
         articles.push(json!({
             "title": a["title"], "body": a["body"], "author": email(&a["author_id"]), "created_at": a["created_at"],
             "draft": a["draft"], "segment": a["user_segment_id"], "labels": a["label_names"], "locale": a["locale"],
+            "comments_disabled": a["comments_disabled"],
             "section": sections[&a["section_id"].as_i64().unwrap()], "comments": comments,
         }));
     }
@@ -710,7 +711,8 @@ fn fixture(base: &str, files: &str, seen: Arc<Mutex<Seen>>) -> axum::Router {
             "/api/v2/help_center/user_segments.json" => ok(json!({"user_segments": [
                 {"id": 3601, "name": "Signed in", "user_type": "signed_in_users", "tags": [], "built_in": true},
                 {"id": 3602, "name": "VIP", "user_type": "signed_in_users", "tags": ["vip"]},
-                {"id": 3603, "name": "Agents", "user_type": "staff"}], "next_page": null})),
+                {"id": 3603, "name": "Agents", "user_type": "staff"},
+                {"id": 3604, "name": "Named people", "user_type": "signed_in_users", "tags": [], "added_user_ids": [801]}], "next_page": null})),
             "/api/v2/help_center/categories.json" => ok(json!({"categories": [
                 {"id": 3701, "name": "Heating", "description": "Warmth", "locale": "en-us", "position": 0}], "next_page": null})),
             "/api/v2/help_center/sections.json" => ok(json!({"sections": [
@@ -718,12 +720,17 @@ fn fixture(base: &str, files: &str, seen: Arc<Mutex<Seen>>) -> axum::Router {
                 {"id": 3802, "category_id": 9999, "name": "Orphans", "locale": "en-us"}], "next_page": null})),
             "/api/v2/help_center/articles.json" => ok(json!({"articles": [
                 {"id": 3901, "section_id": 3801, "author_id": 803, "title": "Bleeding radiators", "body": "<p>Turn the valve</p><script>x()</script>",
-                 "locale": "en-us", "user_segment_id": null, "draft": false, "label_names": ["radiator"], "created_at": "2022-01-01T00:00:00Z"},
+                 "locale": "en-us", "user_segment_id": null, "draft": false, "label_names": ["radiator"], "created_at": "2022-01-01T00:00:00Z",
+                 "comments_disabled": true},
                 {"id": 3902, "section_id": 3801, "author_id": 803, "title": "VIP hotline", "body": "<p>Call us</p>", "locale": "en-us",
                  "user_segment_id": 3602, "created_at": "2022-01-03T00:00:00Z"},
                 {"id": 3903, "section_id": 3801, "author_id": 801, "title": "Written by a customer", "body": "<p>Hi</p>", "locale": "en-us"},
                 {"id": 3904, "section_id": 3801, "author_id": 803, "title": "Unlisted segment", "body": "<p>Hush</p>", "locale": "en-us",
-                 "user_segment_id": 4242}], "next_page": null})),
+                 "user_segment_id": 4242},
+                {"id": 3905, "section_id": 3801, "author_id": 803, "title": "Named readers", "body": "<p>For Ted</p>", "locale": "en-us",
+                 "user_segment_id": 3604},
+                {"id": 3906, "section_id": 3801, "author_id": 803, "title": "Several segments", "body": "<p>Both</p>", "locale": "en-us",
+                 "user_segment_id": null, "user_segment_ids": [3601, 3603]}], "next_page": null})),
             "/api/v2/help_center/articles/3901/comments.json" => ok(json!({"comments": [
                 {"id": 4001, "author_id": 801, "body": "<p>Thanks, it works</p>", "locale": "en-us", "created_at": "2022-01-02T00:00:00Z"}], "next_page": null})),
             "/api/v2/community/topics.json" => ok(json!({"topics": [{"id": 4101, "name": "Ideas", "user_segment_id": null}], "next_page": null})),
@@ -786,7 +793,7 @@ async fn zendesk_import_reads_zendesk_shapes_and_reports_what_it_left() {
     assert_eq!(report["rating"], [2, 1, 0, 1], "an offered survey is not a rating: {text}");
     assert_eq!(
         (report["category"], report["section"], report["article"]),
-        ([1, 1, 0, 0], [2, 1, 0, 1], [4, 3, 0, 1]),
+        ([1, 1, 0, 0], [2, 1, 0, 1], [6, 5, 0, 1]),
         "{text}"
     );
     for what in ["article comment", "topic", "post", "post comment"] {
@@ -845,10 +852,13 @@ async fn zendesk_import_reads_zendesk_shapes_and_reports_what_it_left() {
         radiators["comments"],
         json!([["ted@pohjola.example", "<p>Thanks, it works</p>", "2022-01-02T00:00:00Z"]])
     );
-    assert_eq!(
-        (article("VIP hotline")["segment"].clone(), article("Unlisted segment")["segment"].clone()),
-        (json!(2), json!(2))
-    );
+    // A segment narrowed by tags, by named people, one the source did not list, and several
+    // segments of which one is staff: all staff-only here.
+    for title in ["VIP hotline", "Unlisted segment", "Named readers", "Several segments"] {
+        assert_eq!(article(title)["segment"], json!(2), "{title}: {g}");
+    }
+    // Closed for comments at the source: its comments came over, and it is closed here too.
+    assert_eq!(radiators["comments_disabled"], json!(true));
     assert_eq!(
         g["posts"],
         json!([{"title": "Smart thermostat", "details": "<p>Please add one</p>", "author": "ted@pohjola.example",
