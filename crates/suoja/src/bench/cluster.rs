@@ -153,17 +153,41 @@ async fn open_loop(bases: &[String], auth: &(String, String), rate: f64, secs: D
                 Err(_) => false,
             };
             in_flight.fetch_sub(1, Ordering::Relaxed);
-            (ok, due.elapsed().as_secs_f64() * 1000.0)
+            (ok, due.elapsed().as_secs_f64() * 1000.0, i % 10)
         });
     }
     let mut lat = Vec::with_capacity(total);
+    // Each kind of request's latencies too, printed for the console (which one makes the tail).
+    let mut by_kind: [Vec<f64>; 5] = Default::default();
     let mut errors = refused;
     while let Some(done) = tasks.join_next().await {
         match done {
-            Ok((true, ms)) => lat.push(ms),
+            Ok((true, ms, n)) => {
+                lat.push(ms);
+                let kind = match n {
+                    0..=4 => 0,
+                    5 => 1,
+                    6 => 2,
+                    7 | 8 => 3,
+                    _ => 4,
+                };
+                if let Some(k) = by_kind.get_mut(kind) {
+                    k.push(ms);
+                }
+            }
             _ => errors += 1,
         }
     }
+    let kinds: Vec<String> = ["show", "search", "list", "reply", "create"]
+        .iter()
+        .zip(by_kind.iter_mut())
+        .map(|(name, l)| {
+            l.sort_by(f64::total_cmp);
+            let idx = suoja_core::num::floor_usize(((l.len().max(1) - 1) as f64 * 0.99).round());
+            format!("{name} p99 {:.1}", l.get(idx).copied().unwrap_or(0.0))
+        })
+        .collect();
+    eprintln!("    by request: {}", kinds.join(", "));
     let elapsed = start.elapsed().as_secs_f64();
     lat.sort_by(f64::total_cmp);
     let at = |p: f64| {
