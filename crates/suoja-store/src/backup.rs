@@ -15,6 +15,7 @@ use std::path::Path;
 use futures_util::TryStreamExt as _;
 use sqlx::{Acquire as _, AnyConnection, Executor as _, Row as _};
 
+use crate::relocation::Kind;
 use crate::{Db, DbOptions, Engine, Result, StoreError};
 
 /// What a backup does with each table, as the caller's data map declares it: derived tables
@@ -43,13 +44,6 @@ impl Layout {
 
 /// Rows per multi-row insert.
 const BATCH: usize = 200;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Int,
-    Text,
-    Blob,
-}
 
 /// A table's columns with their declared SQLite types, read from a SQLite connection.
 async fn table_columns(c: &mut AnyConnection, table: &str) -> Result<Vec<(String, Kind)>> {
@@ -94,33 +88,7 @@ where
             batch.push(r);
         }
         if batch.len() == BATCH || (done && !batch.is_empty()) {
-            let mut sql = format!("INSERT INTO {table} ({names}) VALUES ");
-            let mut p = 0;
-            for i in 0..batch.len() {
-                if i > 0 {
-                    sql.push_str(", ");
-                }
-                sql.push('(');
-                for j in 0..cols.len() {
-                    if j > 0 {
-                        sql.push_str(", ");
-                    }
-                    p += 1;
-                    sql.push_str(&format!("${p}"));
-                }
-                sql.push(')');
-            }
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for r in &batch {
-                for (name, kind) in cols {
-                    q = match kind {
-                        Kind::Int => q.bind(r.try_get::<Option<i64>, _>(name.as_str())?),
-                        Kind::Text => q.bind(r.try_get::<Option<String>, _>(name.as_str())?),
-                        Kind::Blob => q.bind(r.try_get::<Option<Vec<u8>>, _>(name.as_str())?),
-                    };
-                }
-            }
-            q.execute(&mut *dst).await?;
+            crate::relocation::insert_rows(&mut *dst, table, cols, &batch).await?;
             n += batch.len() as u64;
             progress(n);
             batch.clear();

@@ -54,37 +54,24 @@ impl TenantTable {
     }
 }
 
-/// Moves `db`'s (PostgreSQL) identity sequences into `block`: a sequence below `block × 2^43`
-/// continues from there, so this region's new ids never meet another region's. Returns how
-/// many sequences moved. SQLite: nothing (its ids follow its largest row).
+/// Moves `db`'s (PostgreSQL) identity sequences into `block`: a sequence below
+/// `block × 2^36` continues from there, so this region's new ids never meet another region's.
+/// Returns how many sequences moved. SQLite: nothing (its ids follow its largest row).
 pub async fn enter_id_block(db: &Db, block: u16) -> Result<u64> {
     if db.engine() != Engine::Postgres {
         return Ok(0);
     }
     let base = i64::from(block) << ID_BLOCK_BITS;
     let end = base.saturating_add(1_i64 << ID_BLOCK_BITS);
-    // Nodes starting together take turns (a lock held to the end of this transaction): one
-    // moves the sequences, the others find them moved; none resets ids another gave out.
     let mut tx = db.begin().await?;
-    sqlx::query("SELECT pg_advisory_xact_lock(7370436101)").execute(&mut *tx).await?;
-    let mut moved = 0;
-    for seq in identity_sequences(&mut tx).await? {
-        let last: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT last_value FROM {seq}")))
-            .fetch_one(&mut *tx)
-            .await?;
-        if last < base {
-            sqlx::query("SELECT setval($1::regclass, $2, false)")
-                .bind(seq)
-                .bind(base)
-                .execute(&mut *tx)
-                .await?;
-            moved += 1;
-        } else if last >= end {
-            return Err(StoreError::Config(format!(
-                "{seq} has given out ids beyond this region's id_block {block} (they end at {end}): give the region a block of its own that no other region's ids reach"
-            )));
-        }
+    let positions = locked_positions(&mut tx).await?;
+    if let Some((seq, _)) = positions.iter().find(|(_, last)| *last >= end) {
+        return Err(StoreError::Config(format!(
+            "{seq} has given out ids beyond this region's id_block {block} (they end at {end}): give the region a block of its own that no other region's ids reach"
+        )));
     }
+    // `false`: the next id is `base` itself.
+    let moved = set_below(&mut tx, &positions, base, false).await?;
     tx.commit().await?;
     Ok(moved)
 }
@@ -95,14 +82,7 @@ pub async fn ids_given_out(db: &Db) -> Result<i64> {
         return Ok(0);
     }
     let mut c = db.read().await?;
-    let mut high = 0;
-    for seq in identity_sequences(&mut c).await? {
-        let last: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT last_value FROM {seq}")))
-            .fetch_one(&mut c)
-            .await?;
-        high = high.max(last);
-    }
-    Ok(high)
+    Ok(positions(&mut c).await?.into_iter().map(|(_, last)| last).max().unwrap_or(0))
 }
 
 /// Moves every sequence of `db` (PostgreSQL) past `floor`: ids a region gave out before a
@@ -113,32 +93,57 @@ pub async fn raise_ids(db: &Db, floor: i64) -> Result<u64> {
         return Ok(0);
     }
     let mut tx = db.begin().await?;
+    let positions = locked_positions(&mut tx).await?;
+    // `true`: `floor` counts as given out, the next id is after it.
+    let moved = set_below(&mut tx, &positions, floor.saturating_add(1), true).await?;
+    tx.commit().await?;
+    Ok(moved)
+}
+
+/// Every identity sequence's last value, read under a lock held to the end of `tx`'s
+/// transaction: nodes starting together (or a restore beside them) take turns, so none resets
+/// ids another has just given out.
+async fn locked_positions(tx: &mut Conn) -> Result<Vec<(String, i64)>> {
     sqlx::query("SELECT pg_advisory_xact_lock(7370436101)").execute(&mut *tx).await?;
+    positions(tx).await
+}
+
+/// Sets every sequence whose last value lies below `next` to give out `next` next (`called`:
+/// set to `next - 1` as already given out; otherwise to `next` not yet given out). Returns how
+/// many were set.
+async fn set_below(tx: &mut Conn, positions: &[(String, i64)], next: i64, called: bool) -> Result<u64> {
+    let value = if called { next - 1 } else { next };
     let mut moved = 0;
-    for seq in identity_sequences(&mut tx).await? {
-        let last: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT last_value FROM {seq}")))
-            .fetch_one(&mut *tx)
-            .await?;
-        if last <= floor {
-            sqlx::query("SELECT setval($1::regclass, $2, true)")
-                .bind(seq)
-                .bind(floor)
+    for (seq, last) in positions {
+        if *last < next {
+            sqlx::query("SELECT setval($1::regclass, $2, $3)")
+                .bind(seq.clone())
+                .bind(value)
+                .bind(called)
                 .execute(&mut *tx)
                 .await?;
             moved += 1;
         }
     }
-    tx.commit().await?;
     Ok(moved)
 }
 
-async fn identity_sequences(c: &mut Conn) -> Result<Vec<String>> {
-    Ok(sqlx::query_scalar(
+/// Every identity sequence of the schema with its last value.
+async fn positions(c: &mut Conn) -> Result<Vec<(String, i64)>> {
+    let seqs: Vec<String> = sqlx::query_scalar(
         "SELECT pg_get_serial_sequence(format('%I', table_name::text), column_name::text) FROM information_schema.columns \
          WHERE table_schema = current_schema() AND is_identity = 'YES'",
     )
     .fetch_all(&mut *c)
-    .await?)
+    .await?;
+    let mut out = Vec::with_capacity(seqs.len());
+    for seq in seqs {
+        let last: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT last_value FROM {seq}")))
+            .fetch_one(&mut *c)
+            .await?;
+        out.push((seq, last));
+    }
+    Ok(out)
 }
 
 /// The tables holding a tenant's rows in `db`, by name: every table with a `tenant_id` column
@@ -149,7 +154,7 @@ pub async fn tenant_tables(db: &Db, derived: &[&str]) -> Result<Vec<TenantTable>
     let mut by_table: std::collections::BTreeMap<String, Vec<(String, Kind)>> = std::collections::BTreeMap::new();
     match db.engine() {
         Engine::Sqlite => {
-            for t in sqlite_tables(&mut c).await? {
+            for t in crate::schema::sqlite_row_tables(&mut c).await? {
                 let rows = sqlx::query("SELECT name, type FROM pragma_table_info($1)")
                     .bind(t.clone())
                     .fetch_all(&mut c)
@@ -186,25 +191,6 @@ pub async fn tenant_tables(db: &Db, derived: &[&str]) -> Result<Vec<TenantTable>
     Ok(out)
 }
 
-/// SQLite's tables holding rows: every table but SQLite's own, full-text (virtual) tables and
-/// their shadow tables (the content table a full-text table indexes, `search_index_docs`, is
-/// one of ours and listed).
-async fn sqlite_tables(c: &mut Conn) -> Result<Vec<String>> {
-    const SHADOW: &[&str] = &["_data", "_idx", "_content", "_docsize", "_config"];
-    let tables: Vec<String> = sqlx::query_scalar(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND sql NOT LIKE 'CREATE VIRTUAL TABLE%' ORDER BY name",
-    )
-    .fetch_all(&mut *c)
-    .await?;
-    let virtual_tables: Vec<String> = sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE 'CREATE VIRTUAL TABLE%'")
-        .fetch_all(&mut *c)
-        .await?;
-    Ok(tables
-        .into_iter()
-        .filter(|t| !virtual_tables.iter().any(|v| SHADOW.iter().any(|s| *t == format!("{v}{s}"))))
-        .collect())
-}
-
 fn kind_of(ty: &str) -> Kind {
     match ty.to_ascii_lowercase().as_str() {
         "integer" | "bigint" | "int" => Kind::Int,
@@ -229,7 +215,7 @@ pub async fn copy(src: &mut Conn, dst: &mut Conn, tenant: TenantId, table: &Tena
             batch.push(r);
         }
         if batch.len() == BATCH || (done && !batch.is_empty()) {
-            insert(dst, table, &names, &batch).await.map_err(|e| match e {
+            insert_rows(dst, &table.name, &table.columns, &batch).await.map_err(|e| match e {
                 StoreError::Duplicate(index) => StoreError::Config(format!(
                     "table {}: an id of the tenant's records is already another record's there ({index}; ids given out before each region had an id_block of its own): the tenant cannot move there with its ids",
                     table.name
@@ -246,15 +232,21 @@ pub async fn copy(src: &mut Conn, dst: &mut Conn, tenant: TenantId, table: &Tena
     Ok(n)
 }
 
-async fn insert(dst: &mut Conn, table: &TenantTable, names: &str, batch: &[sqlx::any::AnyRow]) -> Result<()> {
-    let width = table.columns.len();
+/// Inserts `batch` (rows read with `columns`) into `table` of `dst` in one statement.
+pub(crate) async fn insert_rows<D>(dst: &mut D, table: &str, columns: &[(String, Kind)], batch: &[sqlx::any::AnyRow]) -> Result<()>
+where
+    D: Send,
+    for<'a> &'a mut D: sqlx::Executor<'a, Database = sqlx::Any>,
+{
+    let width = columns.len();
+    let names = columns.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", ");
     let groups: Vec<String> = (0..batch.len())
         .map(|i| format!("({})", (1..=width).map(|j| format!("${}", i * width + j)).collect::<Vec<_>>().join(", ")))
         .collect();
-    let sql = format!("INSERT INTO {} ({names}) VALUES {}", table.name, groups.join(", "));
+    let sql = format!("INSERT INTO {table} ({names}) VALUES {}", groups.join(", "));
     let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
     for r in batch {
-        for (name, kind) in &table.columns {
+        for (name, kind) in columns {
             q = match kind {
                 Kind::Int => q.bind(r.try_get::<Option<i64>, _>(name.as_str())?),
                 Kind::Text => q.bind(r.try_get::<Option<String>, _>(name.as_str())?),

@@ -61,14 +61,33 @@ where
     C: Send,
     for<'a> &'a mut C: sqlx::Executor<'a, Database = sqlx::Any>,
 {
+    tables_but(c, |t, v| t.starts_with(&format!("{v}_"))).await
+}
+
+/// SQLite's tables that hold rows: as [`sqlite_tables`], but without the full-text tables
+/// themselves and leaving out only FTS5's own shadow tables, so a content table a full-text
+/// table indexes (`search_index_docs`) is listed.
+pub(crate) async fn sqlite_row_tables<C>(c: &mut C) -> Result<Vec<String>>
+where
+    C: Send,
+    for<'a> &'a mut C: sqlx::Executor<'a, Database = sqlx::Any>,
+{
+    const SHADOW: &[&str] = &["_data", "_idx", "_content", "_docsize", "_config"];
+    tables_but(c, |t, v| t == v || SHADOW.iter().any(|s| t == format!("{v}{s}"))).await
+}
+
+/// SQLite's tables (its own left out) but those `left_out(table, full_text_table)` names for
+/// some full-text table.
+async fn tables_but<C>(c: &mut C, left_out: impl Fn(&str, &str) -> bool) -> Result<Vec<String>>
+where
+    C: Send,
+    for<'a> &'a mut C: sqlx::Executor<'a, Database = sqlx::Any>,
+{
     let tables: Vec<String> = sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
         .fetch_all(&mut *c)
         .await?;
     let virtual_tables: Vec<String> = sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE 'CREATE VIRTUAL TABLE%'")
         .fetch_all(&mut *c)
         .await?;
-    Ok(tables
-        .into_iter()
-        .filter(|t| !virtual_tables.iter().any(|v| t.starts_with(&format!("{v}_"))))
-        .collect())
+    Ok(tables.into_iter().filter(|t| !virtual_tables.iter().any(|v| left_out(t, v))).collect())
 }

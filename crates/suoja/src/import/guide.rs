@@ -103,15 +103,7 @@ impl Import {
             return Ok(Err("author_id: the source names no author".into()));
         };
         if !self.ids.users.contains_key(&sid) && !self.dry && self.asked.insert(sid) {
-            let mut url = self.client.url("/api/v2/users/show_many.json")?;
-            url.query_pairs_mut().append_pair("ids", &sid.to_string());
-            let users = self
-                .client
-                .json(&url)
-                .await?
-                .and_then(|v| v.get("users").and_then(Value::as_array).cloned())
-                .unwrap_or_default();
-            self.people(&users).await?;
+            self.people_by_id(&[sid]).await?;
         }
         Ok(match self.ids.users.get(&sid) {
             Some(id) => Ok(*id),

@@ -268,6 +268,24 @@ impl Import {
         Ok(())
     }
 
+    /// Brings over the people the source has with these ids (asked for 100 at a time): those
+    /// a record names that the people stage did not read.
+    async fn people_by_id(&mut self, ids: &[i64]) -> anyhow::Result<()> {
+        for chunk in ids.chunks(100) {
+            let list: Vec<String> = chunk.iter().map(i64::to_string).collect();
+            let mut url = self.client.url("/api/v2/users/show_many.json")?;
+            url.query_pairs_mut().append_pair("ids", &list.join(","));
+            let users = self
+                .client
+                .json(&url)
+                .await?
+                .and_then(|v| v.get("users").and_then(Value::as_array).cloned())
+                .unwrap_or_default();
+            self.people(&users).await?;
+        }
+        Ok(())
+    }
+
     /// Does someone here have this person's address (an import would find them)?
     async fn has_address(&self, user: &Value) -> anyhow::Result<bool> {
         let Some(Ok(email)) = user.get("email").and_then(Value::as_str).map(suoja_core::Email::parse) else {
@@ -455,18 +473,7 @@ impl Import {
             .collect();
         missing.sort_unstable();
         missing.dedup();
-        for chunk in missing.chunks(100) {
-            let list: Vec<String> = chunk.iter().map(i64::to_string).collect();
-            let mut url = self.client.url("/api/v2/users/show_many.json")?;
-            url.query_pairs_mut().append_pair("ids", &list.join(","));
-            let users = self
-                .client
-                .json(&url)
-                .await?
-                .and_then(|v| v.get("users").and_then(Value::as_array).cloned())
-                .unwrap_or_default();
-            self.people(&users).await?;
-        }
+        self.people_by_id(&missing).await?;
         let mut batch = Vec::with_capacity(todo.len());
         for (sid, t, comments) in todo {
             match self.imported_ticket(sid, &t, comments) {
