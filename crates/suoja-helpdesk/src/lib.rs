@@ -7,6 +7,7 @@ mod auth;
 mod bulk;
 pub mod cluster;
 pub mod consult;
+pub mod counts;
 pub mod crypt;
 mod error;
 pub mod fields;
@@ -65,6 +66,8 @@ pub struct Helpdesk {
     security_cache: Arc<security::SettingsCache>,
     /// Views' counts, kept a while when counting is costly.
     view_counts: Arc<rules::counts::CountCache>,
+    /// Ticket lists' totals, kept a while when counting is costly (a million-ticket list).
+    list_counts: Arc<tickets::ListCounts>,
     /// Each tenant's active triggers, parsed, while they stay as they are.
     trigger_cache: Arc<rules::triggers::TriggerCache>,
     /// Tenants whose SLA clocks are being measured again, and whether another change asked
@@ -100,6 +103,7 @@ impl Helpdesk {
             notifications: false,
             security_cache: Arc::default(),
             view_counts: Arc::default(),
+            list_counts: Arc::new(tickets::ListCounts::keeping_from(tickets::LIST_COUNT_KEPT_FROM)),
             trigger_cache: Arc::default(),
             remeasuring: Arc::default(),
             popular_tags: Arc::default(),

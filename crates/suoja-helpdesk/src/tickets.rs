@@ -20,6 +20,7 @@ use serde_json::Value;
 use crate::model::AuditEvent;
 
 pub use read::{CommentPage, TicketList, TicketPage};
+pub(crate) use read::{LIST_COUNT_KEPT_FROM, ListCounts};
 pub use update::TagChange;
 
 /// Longest comment body accepted, in characters.

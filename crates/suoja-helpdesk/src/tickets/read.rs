@@ -157,13 +157,12 @@ impl Helpdesk {
         }
         let count = match paging {
             Paging::Offset { .. } => {
-                suoja_store::tickets::count(
-                    c,
-                    scope.tenant,
-                    &TicketFilter {
+                self.list_count(
+                    scope,
+                    TicketFilter {
                         after: None,
                         before: None,
-                        ..f
+                        ..f.clone()
                     },
                 )
                 .await?
@@ -173,6 +172,28 @@ impl Helpdesk {
         let tickets = self.open_tickets(c, scope, &rows).await?;
         self.consulted_tickets(scope, &tickets, "ticket.listed", "support");
         Ok(TicketPage { tickets, count, has_more })
+    }
+
+    /// How many tickets `f` lists in all (an offset page's `count`): exact while counting is
+    /// cheap or the total is under [`LIST_COUNT_KEPT_FROM`]; a costly large total is kept a while and recounted
+    /// in the background (see [`crate::counts`]), as Zendesk's own large counts lag.
+    async fn list_count(&self, scope: &Scope, f: TicketFilter) -> Result<i64> {
+        let key = (scope.tenant, list_key(&f));
+        let (hd, tenant) = (self.clone(), scope.tenant);
+        let count = move || {
+            let (hd, f) = (hd.clone(), f.clone());
+            async move {
+                let mut c = hd.db.read().await?;
+                let value = suoja_store::tickets::count(&mut c, tenant, &f).await?;
+                Ok(crate::counts::Count {
+                    value,
+                    more: false,
+                    fresh: true,
+                    counted_at: hd.now(),
+                })
+            }
+        };
+        Ok(self.list_counts.get(key, 0, "ticket list", count).await?.value)
     }
 
     /// A ticket's comments in order; end users never see internal notes.
@@ -306,4 +327,20 @@ impl Helpdesk {
             self.consulted(scope, &named, "ticket.named", purpose);
         }
     }
+}
+
+/// A list's total below this is counted on every ask: offset pages reach only the first
+/// 10 000 tickets of a list, so any total a client could page through is exact.
+pub(crate) const LIST_COUNT_KEPT_FROM: i64 = 10_000;
+
+/// The ticket lists' totals kept on this server, by tenant and filter ([`list_key`]).
+pub(crate) type ListCounts = crate::counts::CountCache<(suoja_core::TenantId, u64)>;
+
+/// A filter, hashed: every field it holds (ids and numbers, nothing personal) tells one list
+/// from another.
+fn list_key(f: &TicketFilter) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    format!("{f:?}").hash(&mut h);
+    h.finish()
 }
