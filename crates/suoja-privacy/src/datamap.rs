@@ -1975,10 +1975,20 @@ pub fn personal_columns() -> Vec<(&'static str, &'static str)> {
 
 /// Every declared (table, column) pair, sorted.
 pub fn declared_columns() -> Vec<(&'static str, &'static str)> {
+    // (The declared columns are the logical schema's; see [`STORED_BESIDE`] for the tables
+    // one engine keeps beside a declared one.)
     let mut out: Vec<_> = TABLES.iter().flat_map(|t| t.columns.iter().map(move |c| (t.name, c.name))).collect();
     out.sort();
     out
 }
+
+/// Tables one engine keeps beside a declared table, holding that table's columns: (the table,
+/// the declared table whose columns it holds, its own row key). On SQLite the search index's
+/// words live in `search_index_docs`, which the full-text table `search_index` indexes as
+/// external content; it holds exactly what `search_index` declares, and is erased, moved and
+/// scanned with it. The completeness test checks each of its columns against the declared
+/// table's.
+pub const STORED_BESIDE: &[(&str, &str, &str)] = &[("search_index_docs", "search_index", "id")];
 
 #[cfg(test)]
 mod tests {

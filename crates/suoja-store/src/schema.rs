@@ -14,7 +14,8 @@ pub struct Column {
     pub column: String,
 }
 
-/// Every column of every application table (migration bookkeeping excluded).
+/// Every column of every application table (migration bookkeeping excluded): the logical
+/// schema, the same on both engines.
 pub async fn columns(db: &Db) -> Result<Vec<Column>> {
     let mut conn = db.read().await?;
     let mut out = Vec::new();
@@ -24,16 +25,7 @@ pub async fn columns(db: &Db) -> Result<Vec<Column>> {
                 if table == "schema_migrations" {
                     continue;
                 }
-                let cols = sqlx::query("SELECT name FROM pragma_table_info($1)")
-                    .bind(table.clone())
-                    .fetch_all(&mut conn)
-                    .await?;
-                for c in cols {
-                    out.push(Column {
-                        table: table.clone(),
-                        column: c.try_get("name")?,
-                    });
-                }
+                out.extend(sqlite_columns(&mut conn, &table).await?);
             }
         }
         Engine::Postgres => {
@@ -52,6 +44,41 @@ pub async fn columns(db: &Db) -> Result<Vec<Column>> {
     }
     out.sort();
     Ok(out)
+}
+
+/// Every column that holds rows on this engine: [`columns`], and on SQLite also the tables a
+/// full-text table keeps its content in (`search_index_docs`, which the logical schema names by
+/// its full-text table, `search_index`). The data map's completeness test reads this, so no
+/// table that holds anything escapes it.
+pub async fn storage_columns(db: &Db) -> Result<Vec<Column>> {
+    let mut out = columns(db).await?;
+    if db.engine() == Engine::Sqlite {
+        let mut conn = db.read().await?;
+        let logical = sqlite_tables(&mut conn).await?;
+        for table in sqlite_row_tables(&mut conn).await? {
+            if !logical.contains(&table) {
+                out.extend(sqlite_columns(&mut conn, &table).await?);
+            }
+        }
+        out.sort();
+    }
+    Ok(out)
+}
+
+/// A SQLite table's columns.
+async fn sqlite_columns(conn: &mut crate::Conn, table: &str) -> Result<Vec<Column>> {
+    let cols = sqlx::query("SELECT name FROM pragma_table_info($1)")
+        .bind(table.to_string())
+        .fetch_all(&mut *conn)
+        .await?;
+    cols.into_iter()
+        .map(|c| {
+            Ok(Column {
+                table: table.to_string(),
+                column: c.try_get("name")?,
+            })
+        })
+        .collect()
 }
 
 /// The application's tables on SQLite, by name: SQLite's own and a full-text table's shadow
