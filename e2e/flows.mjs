@@ -568,6 +568,47 @@ async function main() {
     await axe(fip, "hc-community-fi");
     await fiHc.close();
 
+    // --- The operator's pages: a wrong token refused, the right one opens the overview with
+    // this tenant in this region, and a tenant is created in it (its admin's token shown once).
+    const OPERATOR = process.env.SUOJA_OPERATOR_TOKEN;
+    assert.ok(OPERATOR, "run.sh sets SUOJA_OPERATOR_TOKEN");
+    const opCtx = await newContext(browser);
+    const op = await opCtx.newPage();
+    await op.goto(`${BASE}/operator`);
+    assert.equal(await op.locator("h1").innerText(), "Operator sign-in");
+    await axe(op, "operator-signin");
+    await op.getByLabel("Operator token").fill("not the operator token, though long enough");
+    await op.getByRole("button", { name: "Sign in" }).click();
+    assert.match(await op.locator("#operator-error").innerText(), /not the operator token/);
+    await op.getByLabel("Operator token").fill(OPERATOR);
+    await op.getByRole("button", { name: "Sign in" }).click();
+    await op.waitForURL(`${BASE}/operator`);
+    assert.equal(await op.locator("h1").innerText(), "Tenants and regions");
+    assert.match(await op.locator(`tr[data-subdomain="e2e-${ENGINE}"]`).innerText(), /this region/);
+    await op.getByLabel("Subdomain").fill(`Op_${stamp}`);
+    await op.getByLabel("Organisation").fill(`Operaattori ${stamp}`);
+    await op.getByLabel("First admin's e-mail address").fill(`admin.${stamp}@operaattori.example`);
+    await op.getByRole("button", { name: "Create the tenant" }).click();
+    assert.match(await op.locator("#tenant-subdomain-error").innerText(), /lower-case letters/);
+    await axe(op, "operator-home-error");
+    await op.getByLabel("Subdomain").fill(`op-${stamp}`);
+    await op.getByRole("button", { name: "Create the tenant" }).click();
+    assert.equal(await op.locator("h1").innerText(), "Tenant created");
+    assert.equal(await op.locator("#created-subdomain").innerText(), `op-${stamp}`);
+    assert.ok((await op.locator("#created-token").innerText()).length >= 30);
+    await axe(op, "operator-created");
+    await op.getByRole("link", { name: "Back to the tenants" }).click();
+    assert.match(await op.locator(`tr[data-subdomain="op-${stamp}"]`).innerText(), new RegExp(`Operaattori ${stamp}`));
+    await axe(op, "operator-home");
+    await shot(op, "operator-home");
+    await opCtx.close();
+    const opFi = await newContext(browser, { locale: "fi-FI" });
+    const opf = await opFi.newPage();
+    await opf.goto(`${BASE}/operator`);
+    assert.equal(await opf.locator("h1").innerText(), "Ylläpitäjän kirjautuminen");
+    await axe(opf, "operator-signin-fi");
+    await opFi.close();
+
     assert.deepEqual(foreign, [], "the browser asked another site for something");
     assert.deepEqual(cspErrors, [], "the Content-Security-Policy blocked something");
     assert.deepEqual(pageErrors, [], "a page script failed");

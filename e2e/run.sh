@@ -16,7 +16,7 @@ run_engine() {
   local engine="$1" db_url="$2"
   local dir="$WORK/$engine"
   mkdir -p "$dir"
-  export SUOJA_DATA_DIR="$dir" SUOJA_RATE_LIMIT_PER_MINUTE=100000
+  export SUOJA_DATA_DIR="$dir" SUOJA_RATE_LIMIT_PER_MINUTE=100000 SUOJA_OPERATOR_TOKEN="e2e-operator-token-$(date +%s)-0123456789abcdef"
   if [ -n "$db_url" ]; then export SUOJA_DATABASE_URL="$db_url"; else unset SUOJA_DATABASE_URL; fi
   local email="admin-$engine@example.fi" line token port
   line="$("$BIN" init --admin-email "$email" --subdomain "e2e-$engine")"

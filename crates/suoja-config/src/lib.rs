@@ -131,6 +131,9 @@ pub struct Settings {
     pub shutdown_drain_secs: u64,
     /// A bearer token that opens `/metrics` (Prometheus text); unset, `/metrics` is not served.
     pub metrics_token: Option<String>,
+    /// A secret that opens the operator's pages (`/operator`: where each tenant lives, creating
+    /// a tenant in this node's region); unset, they are not served.
+    pub operator_token: Option<String>,
     /// The address people reach this installation at (for links in messages); defaults to
     /// `http://LISTEN`.
     pub public_url: Option<String>,
@@ -249,6 +252,7 @@ impl Default for Settings {
             shutdown_grace_secs: 30,
             shutdown_drain_secs: 0,
             metrics_token: None,
+            operator_token: None,
             public_url: None,
             privacy_time_zone: "UTC".into(),
             privacy_holidays: Vec::new(),
@@ -324,6 +328,8 @@ pub const DEFAULT_TOML: &str = r#"# Suoja configuration. Every key can also be s
 # shutdown_grace_secs = 30
 # shutdown_drain_secs = 0                       # behind a load balancer: /readyz fails this long before stopping
 # metrics_token: a bearer token (at least 16 characters) that opens /metrics for Prometheus
+# operator_token: a secret (at least 32 characters) that opens the operator's pages at
+#   /operator (tenants and their regions; creating a tenant); unset, they are not served
 # public_url: where people reach Suoja, for links in messages (default http://LISTEN),
 #   for example https://help.example.com
 #
@@ -475,6 +481,9 @@ impl Settings {
         }
         if let Some(v) = env("SUOJA_METRICS_TOKEN") {
             s.metrics_token = Some(v);
+        }
+        if let Some(v) = env("SUOJA_OPERATOR_TOKEN") {
+            s.operator_token = Some(v);
         }
         if let Some(v) = env("SUOJA_PUBLIC_URL") {
             s.public_url = Some(v);
@@ -794,6 +803,14 @@ impl Settings {
             return Err(ConfigError::Invalid {
                 name: "metrics_token",
                 message: "use at least 16 printable characters without spaces".into(),
+            });
+        }
+        if let Some(t) = &self.operator_token
+            && (t.len() < 32 || !t.chars().all(|c| c.is_ascii_graphic()))
+        {
+            return Err(ConfigError::Invalid {
+                name: "operator_token",
+                message: "use at least 32 printable characters without spaces".into(),
             });
         }
         Ok(())

@@ -64,6 +64,84 @@ impl Helpdesk {
         })
     }
 
+    /// Creates a tenant in this node's region (`region` when there is only one) as
+    /// [`Helpdesk::bootstrap_tenant`] does; with several regions its subdomain is routed to
+    /// the region first, so two regions can never both create it, and the route is taken back
+    /// if the tenant cannot be created. Used by `suoja init` and the operator's pages.
+    pub async fn create_tenant(&self, subdomain: &str, name: &str, region: &str, email: &Email, with_password: bool) -> Result<Bootstrap> {
+        let region = self.residency.as_deref().map_or(region, |r| r.region.as_str());
+        // Checked before any route is touched: a route is made only for a subdomain a tenant
+        // can have, and taken back only by the claim that made it.
+        check_subdomain(subdomain)?;
+        check_name(name)?;
+        let mut made = false;
+        if let Some(r) = &self.residency {
+            match r.routes.claim(subdomain, region, self.now()).await? {
+                suoja_store::routing::Claim::Made => made = true,
+                suoja_store::routing::Claim::Held => {}
+                suoja_store::routing::Claim::Taken(other) => {
+                    return Err(HelpdeskError::duplicate("subdomain", format!("is already served in region {other}")));
+                }
+            }
+        }
+        match self.bootstrap_tenant(subdomain, name, region, email, with_password).await {
+            Ok(b) => {
+                tracing::info!(tenant.id = %b.tenant, region, "tenant created in its region");
+                Ok(b)
+            }
+            Err(e) => {
+                if let (Some(r), true) = (&self.residency, made) {
+                    r.routes.release(subdomain, region).await?;
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Where every tenant lives, for the operator: this region's tenants (from its database)
+    /// and, with several regions, every other routed subdomain with its region; at most
+    /// [`MAX_LISTED_TENANTS`] of each, by subdomain.
+    pub async fn tenant_places(&self, region: &str) -> Result<Vec<TenantPlace>> {
+        let here = self.residency.as_deref().map_or(region, |r| r.region.as_str());
+        let local = {
+            let mut c = self.db.read().await?;
+            suoja_store::tenants::list(&mut c).await?
+        };
+        let mut places: std::collections::BTreeMap<String, TenantPlace> = local
+            .into_iter()
+            .take(MAX_LISTED_TENANTS)
+            .map(|t| {
+                let place = TenantPlace {
+                    subdomain: t.subdomain.clone(),
+                    id: Some(t.id),
+                    name: Some(t.name),
+                    region: t.region,
+                    here: true,
+                    last_move: None,
+                };
+                (t.subdomain, place)
+            })
+            .collect();
+        if let Some(r) = &self.residency {
+            for route in r.routes.list(suoja_core::num::to_i64(MAX_LISTED_TENANTS)).await? {
+                let place = places.entry(route.subdomain.clone()).or_insert_with(|| TenantPlace {
+                    subdomain: route.subdomain.clone(),
+                    id: None,
+                    name: None,
+                    region: route.region.clone(),
+                    here: false,
+                    last_move: None,
+                });
+                // The route decides where it is served (a tenant moved away may still be
+                // here until its move is done).
+                place.region = route.region;
+                place.here = place.region == here;
+                place.last_move = route.last_move;
+            }
+        }
+        Ok(places.into_values().collect())
+    }
+
     /// The tenant a request's host names: `acme.anything` selects subdomain `acme` (in any
     /// case); a host that names none (an IP address, `localhost`) selects the installation's
     /// first tenant. With several regions only a subdomain this region holds selects a tenant
@@ -127,6 +205,37 @@ impl Helpdesk {
             }
         }
         Ok((routed, elsewhere))
+    }
+}
+
+/// The most tenants [`Helpdesk::tenant_places`] lists from each source.
+pub const MAX_LISTED_TENANTS: usize = 10_000;
+
+/// A tenant as the operator's overview shows it: ids, names of organisations and regions,
+/// nothing about a person.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantPlace {
+    /// Its subdomain.
+    pub subdomain: String,
+    /// Its id, when this region's database holds it.
+    pub id: Option<TenantId>,
+    /// The organisation's name, when this region's database holds it.
+    pub name: Option<String>,
+    /// The region serving it.
+    pub region: String,
+    /// This node's region serves it.
+    pub here: bool,
+    /// Its latest move between regions: where to, and how far it got.
+    pub last_move: Option<(String, suoja_store::routing::MovePhase)>,
+}
+
+/// An organisation's name as tenants have it: 1 to 255 characters, no control characters.
+pub fn check_name(name: &str) -> Result<()> {
+    let n = name.trim().chars().count();
+    if (1..=255).contains(&n) && !name.chars().any(char::is_control) {
+        Ok(())
+    } else {
+        Err(HelpdeskError::invalid("name", "must be 1 to 255 characters"))
     }
 }
 

@@ -80,6 +80,23 @@ pub struct AppState {
     pub mail: Option<Arc<suoja_mail::Setup>>,
     /// This node: readiness, metrics, the nodes serving with it.
     pub node: Arc<node::Node>,
+    /// The operator's pages, when an operator token is configured.
+    pub operator: Option<Arc<OperatorAccess>>,
+}
+
+/// What opens the operator's pages (`/operator`) and where they create tenants.
+#[derive(Clone)]
+pub struct OperatorAccess {
+    /// The configured operator token.
+    pub token: String,
+    /// The region this node creates tenants in (its own).
+    pub region: String,
+}
+
+impl std::fmt::Debug for OperatorAccess {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OperatorAccess").field("region", &self.region).finish_non_exhaustive()
+    }
 }
 
 impl AppState {
@@ -94,7 +111,14 @@ impl AppState {
             rate,
             mail: None,
             node: Arc::new(node::Node::new("suoja".into(), None)),
+            operator: None,
         }
+    }
+
+    /// With the operator's pages opened by `access` (none: not served).
+    pub fn with_operator(mut self, access: Option<OperatorAccess>) -> Self {
+        self.operator = access.map(Arc::new);
+        self
     }
 
     /// As the node `node` (its name, metrics token and counters shared with the background work).

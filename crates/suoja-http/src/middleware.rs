@@ -149,6 +149,8 @@ pub enum Sensitive {
     Confirmation,
     /// Asking for a link by e-mail (sign-in link, privacy request without a session): 10 an hour.
     MailedLink,
+    /// Trying the operator's token (`/operator`): 10 per 10 minutes.
+    OperatorToken,
 }
 
 impl Sensitive {
@@ -156,6 +158,7 @@ impl Sensitive {
         match self {
             Sensitive::Confirmation => "confirmation",
             Sensitive::MailedLink => "mailed-link",
+            Sensitive::OperatorToken => "operator-token",
         }
     }
 
@@ -164,6 +167,7 @@ impl Sensitive {
         match self {
             Sensitive::Confirmation => (10, 600.0),
             Sensitive::MailedLink => (10, 3600.0),
+            Sensitive::OperatorToken => (10, 600.0),
         }
     }
 }

@@ -117,6 +117,17 @@ pub struct Move {
     pub certificate: Option<String>,
 }
 
+/// A route as the operator's overview lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteRow {
+    /// The tenant's subdomain.
+    pub subdomain: String,
+    /// The region serving it.
+    pub region: String,
+    /// Its latest move: the region it went (or is going) to, and the phase.
+    pub last_move: Option<(String, MovePhase)>,
+}
+
 /// What claiming a subdomain for a region found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Claim {
@@ -517,6 +528,30 @@ impl Routes {
         if let Ok(mut seen) = self.seen.lock() {
             seen.remove(key);
         }
+    }
+
+    /// Every route, by subdomain, with its latest move's destination and phase (for the
+    /// operator's overview); at most `limit`.
+    pub async fn list(&self, limit: i64) -> Result<Vec<RouteRow>> {
+        let rows: Vec<(String, String, Option<String>, Option<String>)> = bounded(
+            sqlx::query_as(
+                "SELECT r.subdomain, r.region, m.to_region, m.phase FROM tenant_routes r \
+                 LEFT JOIN tenant_moves m ON m.id = (SELECT MAX(l.id) FROM tenant_moves l WHERE l.subdomain = r.subdomain) \
+                 ORDER BY r.subdomain LIMIT $1",
+            )
+            .bind(limit)
+            .fetch_all(&self.pool),
+        )
+        .await?;
+        rows.into_iter()
+            .map(|(subdomain, region, to, phase)| {
+                let last_move = match (to, phase) {
+                    (Some(to), Some(p)) => Some((to, MovePhase::parse(&p)?)),
+                    _ => None,
+                };
+                Ok(RouteRow { subdomain, region, last_move })
+            })
+            .collect()
     }
 
     /// Closes the pool.

@@ -158,45 +158,6 @@ pub async fn open_with_clock(settings: &Settings, clock: Arc<dyn suoja_core::Clo
         .with_notifications(settings.smtp_url.is_some() && settings.mail_notifications))
 }
 
-/// Creates a tenant in the region `hd` serves: with several regions its subdomain is routed to
-/// this region first (refused when another region serves it), and the route is taken back if
-/// the tenant cannot be created.
-pub async fn create_tenant(
-    hd: &Helpdesk,
-    settings: &Settings,
-    subdomain: &str,
-    name: &str,
-    email: &suoja_core::Email,
-    with_password: bool,
-) -> anyhow::Result<suoja_helpdesk::setup::Bootstrap> {
-    let region = hd.residency().map_or(settings.region.as_str(), |r| r.region.as_str());
-    // Checked before any route is touched: a route is made only for a subdomain a tenant can
-    // have, and taken back only by the claim that made it.
-    suoja_helpdesk::setup::check_subdomain(subdomain).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let mut made = false;
-    if let Some(r) = hd.residency() {
-        match r.routes.claim(subdomain, region, hd.now()).await.context("routing the subdomain")? {
-            suoja_store::routing::Claim::Made => made = true,
-            suoja_store::routing::Claim::Held => {}
-            suoja_store::routing::Claim::Taken(other) => {
-                anyhow::bail!("subdomain {subdomain} is already served in region {other}")
-            }
-        }
-    }
-    match hd.bootstrap_tenant(subdomain, name, region, email, with_password).await {
-        Ok(b) => {
-            tracing::info!(tenant.id = %b.tenant, region, "tenant created in its region");
-            Ok(b)
-        }
-        Err(e) => {
-            if let (Some(r), true) = (hd.residency(), made) {
-                r.routes.release(subdomain, region).await.context("taking the route back")?;
-            }
-            Err(anyhow::anyhow!("{e}"))
-        }
-    }
-}
-
 /// The blob store `blob_url` names, never the data directory or one holding it (its root key
 /// and database would lie among the blobs), however the two are spelled (links resolved).
 pub fn open_blobs(settings: &Settings) -> anyhow::Result<suoja_store::blobs::Blobs> {
@@ -400,7 +361,11 @@ pub async fn start(settings: &Settings, helpdesk: Helpdesk, listener: Option<Tcp
     let node = Arc::new(suoja_http::node::Node::new(settings.node_name(), settings.metrics_token.clone()));
     let state = AppState::new(privacy.clone(), public_url(settings), limits)
         .with_mail(mail.clone())
-        .with_node(node.clone());
+        .with_node(node.clone())
+        .with_operator(settings.operator_token.clone().map(|token| suoja_http::OperatorAccess {
+            token,
+            region: settings.region.clone(),
+        }));
     let (worker_stop, worker_rx) = tokio::sync::watch::channel(false);
     let retention_every = Duration::from_secs(settings.retention_interval_secs);
     let mail = mail.map(|setup| crate::worker::MailWork {

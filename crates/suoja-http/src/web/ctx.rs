@@ -62,7 +62,7 @@ pub struct Ctx {
     pub user_agent: String,
 }
 
-fn cookies(headers: &HeaderMap) -> HashMap<String, String> {
+pub(super) fn cookies(headers: &HeaderMap) -> HashMap<String, String> {
     let mut out = HashMap::new();
     for v in headers.get_all(header::COOKIE) {
         if let Ok(s) = v.to_str() {

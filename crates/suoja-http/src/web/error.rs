@@ -56,10 +56,11 @@ impl Failure {
     }
     /// The form did not come from our page.
     pub fn csrf(ctx: &Ctx) -> Self {
-        Failure {
-            kind: Kind::Csrf,
-            lang: ctx.lang,
-        }
+        Self::csrf_in(ctx.lang)
+    }
+    /// A form without its CSRF token, or from another site, on a page without a tenant.
+    pub fn csrf_in(lang: Lang) -> Self {
+        Failure { kind: Kind::Csrf, lang }
     }
 }
 

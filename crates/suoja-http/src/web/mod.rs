@@ -19,6 +19,7 @@ mod fields;
 mod format;
 mod help_center;
 mod i18n;
+mod operator;
 mod portal;
 mod rules;
 mod security;
@@ -307,6 +308,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(router(fields::pages()))
         .merge(router(rules::pages()))
         .merge(router(documents::pages()))
+        .merge(router(operator::pages()))
         .layer(DefaultBodyLimit::max(state.limits.max_upload_bytes + 64 * 1024))
         .layer(axum::middleware::from_fn(page_headers))
 }
@@ -347,6 +349,7 @@ pub fn table() -> Vec<Page> {
         fields::pages(),
         rules::pages(),
         documents::pages(),
+        operator::pages(),
     ]
     .into_iter()
     .flatten()

@@ -47,7 +47,7 @@ pub async fn run(config: Option<&std::path::Path>, args: InitArgs) -> anyhow::Re
         }
     }
     let hd = crate::app::open(&s).await?;
-    let b = crate::app::create_tenant(&hd, &s, &args.subdomain, &args.name, &email, args.with_password).await;
+    let b = hd.create_tenant(&args.subdomain, &args.name, &s.region, &email, args.with_password).await;
     if let Some(r) = hd.residency() {
         r.routes.close().await;
     }

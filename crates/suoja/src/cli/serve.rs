@@ -43,7 +43,7 @@ pub async fn run(config: Option<&std::path::Path>, args: ServeArgs) -> anyhow::R
     };
     if !has_tenant && args.demo {
         let email = Email::parse("admin@demo.suoja.example").map_err(|e| anyhow::anyhow!(e.0))?;
-        let b = crate::app::create_tenant(&hd, &s, "demo", "Suoja demo", &email, true).await?;
+        let b = hd.create_tenant("demo", "Suoja demo", &s.region, &email, true).await?;
         println!("Demo tenant created. These credentials are shown once:");
         println!("  admin e-mail: {}", email.as_personal().expose());
         if let Some(p) = &b.password {

@@ -24,6 +24,7 @@ mod help_center;
 mod help_center_privacy;
 mod import;
 mod mail;
+mod operator;
 mod privacy_breaches;
 mod privacy_erasure;
 mod privacy_erasure_crash;
