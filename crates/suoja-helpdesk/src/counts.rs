@@ -149,11 +149,14 @@ impl<K: Copy + Eq + Hash + Send + 'static> CountCache<K> {
         }
     }
 
-    /// `key`'s count as `count` counts it: counted now when counting is cheap or nothing is
-    /// kept, else as kept (see the module). `what` names the count in the warning a failed
-    /// background recount leaves (no personal data).
-    pub(crate) async fn get<F, Fut>(self: &Arc<Self>, key: K, version: u64, what: &'static str, count: F) -> Result<Count>
+    /// `key`'s count: counted now by `now` when counting is cheap or nothing is kept (so a
+    /// caller holding a connection counts on it, never waiting for a second one), else as kept,
+    /// with `later` counting it again in the background once it is stale (see the module).
+    /// `what` names the count in the warning a failed background recount leaves (no personal
+    /// data).
+    pub(crate) async fn get<N, F, Fut>(self: &Arc<Self>, key: K, version: u64, what: &'static str, now: N, later: F) -> Result<Count>
     where
+        N: Future<Output = Result<Count>>,
         F: Fn() -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<Count>> + Send + 'static,
     {
@@ -163,7 +166,7 @@ impl<K: Copy + Eq + Hash + Send + 'static> CountCache<K> {
                 if start {
                     let cache = Arc::clone(self);
                     tokio::spawn(async move {
-                        if let Err(e) = cache.count_and_keep(key, version, &count).await {
+                        if let Err(e) = cache.count_and_keep(key, version, later()).await {
                             tracing::warn!(count = what, error = %e, "a count could not be counted again");
                             cache.failed(key);
                         }
@@ -171,17 +174,13 @@ impl<K: Copy + Eq + Hash + Send + 'static> CountCache<K> {
                 }
                 Ok(c)
             }
-            Lookup::Miss => self.count_and_keep(key, version, &count).await,
+            Lookup::Miss => self.count_and_keep(key, version, now).await,
         }
     }
 
-    async fn count_and_keep<F, Fut>(&self, key: K, version: u64, count: &F) -> Result<Count>
-    where
-        F: Fn() -> Fut,
-        Fut: Future<Output = Result<Count>>,
-    {
+    async fn count_and_keep(&self, key: K, version: u64, count: impl Future<Output = Result<Count>>) -> Result<Count> {
         let started = Instant::now();
-        let n = count().await?;
+        let n = count.await?;
         self.put(key, version, n, Instant::now(), started.elapsed());
         Ok(n)
     }
@@ -274,10 +273,14 @@ mod tests {
                 }
             }
         };
-        let first = cache.get(K, 1, "test", counter(Arc::clone(&asked))).await.map(|c| c.value);
+        let ask = || {
+            let count = counter(Arc::clone(&asked));
+            cache.get(K, 1, "test", count(), count)
+        };
+        let first = ask().await.map(|c| c.value);
         assert_eq!(first.ok(), Some(1));
         // Costly (12 ms): kept 5 s, so the next ask does not count.
-        let again = cache.get(K, 1, "test", counter(Arc::clone(&asked))).await.map(|c| c.value);
+        let again = ask().await.map(|c| c.value);
         assert_eq!(again.ok(), Some(1));
         assert_eq!(asked.load(Ordering::SeqCst), 1);
     }

@@ -52,6 +52,6 @@ impl Helpdesk {
                 })
             }
         };
-        self.view_counts.get(key(&scope, v), version(v), "view", count).await
+        self.view_counts.get(key(&scope, v), version(v), "view", count(), count).await
     }
 }

@@ -158,6 +158,7 @@ impl Helpdesk {
         let count = match paging {
             Paging::Offset { .. } => {
                 self.list_count(
+                    c,
                     scope,
                     TicketFilter {
                         after: None,
@@ -177,10 +178,21 @@ impl Helpdesk {
     /// How many tickets `f` lists in all (an offset page's `count`): exact while counting is
     /// cheap or the total is under [`LIST_COUNT_KEPT_FROM`]; a costly large total is kept a while and recounted
     /// in the background (see [`crate::counts`]), as Zendesk's own large counts lag.
-    async fn list_count(&self, scope: &Scope, f: TicketFilter) -> Result<i64> {
+    /// Counted now on `c`, the caller's connection (a request never holds two: a pool's worth of
+    /// them would wait on each other).
+    async fn list_count(&self, c: &mut suoja_store::Conn, scope: &Scope, f: TicketFilter) -> Result<i64> {
         let key = (scope.tenant, list_key(&f));
         let (hd, tenant) = (self.clone(), scope.tenant);
-        let count = move || {
+        let now = async {
+            Ok(crate::counts::Count {
+                value: suoja_store::tickets::count(c, tenant, &f).await?,
+                more: false,
+                fresh: true,
+                counted_at: self.now(),
+            })
+        };
+        let f = f.clone();
+        let later = move || {
             let (hd, f) = (hd.clone(), f.clone());
             async move {
                 let mut c = hd.db.read().await?;
@@ -193,7 +205,7 @@ impl Helpdesk {
                 })
             }
         };
-        Ok(self.list_counts.get(key, 0, "ticket list", count).await?.value)
+        Ok(self.list_counts.get(key, 0, "ticket list", now, later).await?.value)
     }
 
     /// A ticket's comments in order; end users never see internal notes.

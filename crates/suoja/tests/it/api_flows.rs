@@ -651,6 +651,46 @@ engine_test!(search_count_is_exact_and_list_counts_stop_at_the_window, |app| asy
 // public reply outranks the same word only in an internal note, and a short ticket outranks a
 // long one; `sort_by`/`sort_order` order by a field instead; a field Suoja cannot sort by is a
 // clear 400.
+/// A request holds one connection at a time: with a pool of one, a page of tickets with its
+/// total `count` (counted on the page's own connection) answers at once, as do the end user's
+/// own requests; a second connection taken for the count would wait for the first forever.
+mod one_connection {
+    use super::*;
+
+    async fn run(engine: crate::harness::Engine) {
+        let app = crate::harness::TestApp::spawn_with(engine, |s| s.db_max_connections = 1).await;
+        let (s, v) = app
+            .post(
+                "/api/v2/tickets.json",
+                json!({"ticket": {"subject": "Yksi yhteys", "comment": {"body": "Toimiiko?"}}}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        for path in ["/api/v2/tickets.json", "/api/v2/tickets.json?page=1&per_page=10", "/api/v2/requests.json"] {
+            let started = std::time::Instant::now();
+            let (s, v) = app.get(path).await;
+            assert_eq!(s, StatusCode::OK, "{path}: {v}");
+            assert!(started.elapsed() < std::time::Duration::from_secs(5), "{path} waited {:?}", started.elapsed());
+        }
+        let (_, v) = app.get("/api/v2/tickets.json").await;
+        assert_eq!(v["count"], 1, "{v}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        run(crate::harness::Engine::Sqlite).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        if crate::harness::pg_url().is_none() {
+            eprintln!("skipped: SUOJA_TEST_PG_URL is not set");
+            return;
+        }
+        run(crate::harness::Engine::Postgres).await;
+    }
+}
+
 engine_test!(search_ranks_by_relevance_and_sorts_as_asked, |app| async move {
     let person = app.user("Reija Relevantti", "reija@example.fi").await;
     let filler = "the order arrived yesterday and the box was opened at the front desk where the courier left it with a note about the delivery window";
