@@ -67,13 +67,22 @@ impl Helpdesk {
     /// Creates a tenant in this node's region (`region` when there is only one) as
     /// [`Helpdesk::bootstrap_tenant`] does; with several regions its subdomain is routed to
     /// the region first, so two regions can never both create it, and the route is taken back
-    /// if the tenant cannot be created. Used by `suoja init` and the operator's pages.
+    /// if the tenant cannot be created — unless a tenant of that subdomain exists here by then
+    /// (two creates of one subdomain at once: the one that lost must not unroute the one that
+    /// won, which also routes its subdomain again once it is made). A subdomain that names a
+    /// region (the first label of its host) is refused. Used by `suoja init` and the
+    /// operator's pages.
     pub async fn create_tenant(&self, subdomain: &str, name: &str, region: &str, email: &Email, with_password: bool) -> Result<Bootstrap> {
         let region = self.residency.as_deref().map_or(region, |r| r.region.as_str());
         // Checked before any route is touched: a route is made only for a subdomain a tenant
         // can have, and taken back only by the claim that made it.
         check_subdomain(subdomain)?;
         check_name(name)?;
+        if let Some(r) = &self.residency
+            && r.names_a_region(subdomain)
+        {
+            return Err(HelpdeskError::invalid("subdomain", "names a region of this installation"));
+        }
         let mut made = false;
         if let Some(r) = &self.residency {
             match r.routes.claim(subdomain, region, self.now()).await? {
@@ -86,12 +95,35 @@ impl Helpdesk {
         }
         match self.bootstrap_tenant(subdomain, name, region, email, with_password).await {
             Ok(b) => {
+                if let Some(r) = &self.residency {
+                    // A create of the same subdomain that failed meanwhile may have taken back
+                    // the route it made: this tenant's is made again.
+                    // (A node routes its region's tenants again when it starts.)
+                    match r.routes.claim(subdomain, region, self.now()).await {
+                        Ok(suoja_store::routing::Claim::Taken(other)) => {
+                            tracing::error!(tenant.id = %b.tenant, region = %other, "a tenant was made while another region took its subdomain");
+                        }
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!(tenant.id = %b.tenant, error = %e, "routing a tenant just made again failed"),
+                    }
+                }
                 tracing::info!(tenant.id = %b.tenant, region, "tenant created in its region");
                 Ok(b)
             }
             Err(e) => {
                 if let (Some(r), true) = (&self.residency, made) {
-                    r.routes.release(subdomain, region).await?;
+                    let exists = match self.db.read().await {
+                        Ok(mut c) => suoja_store::tenants::by_subdomain(&mut c, subdomain).await.map(|t| t.is_some()),
+                        Err(e) => Err(e),
+                    };
+                    // When it cannot be told, the route stays: a route without a tenant only
+                    // keeps the subdomain from being made elsewhere; a tenant without one
+                    // could be made again in another region.
+                    if matches!(exists, Ok(false))
+                        && let Err(release) = r.routes.release(subdomain, region).await
+                    {
+                        tracing::warn!(error = %release, "taking back the route of a tenant not made failed");
+                    }
                 }
                 Err(e)
             }
@@ -229,22 +261,31 @@ pub struct TenantPlace {
     pub last_move: Option<(String, suoja_store::routing::MovePhase)>,
 }
 
-/// An organisation's name as tenants have it: 1 to 255 characters, no control characters.
+/// An organisation's name as tenants have it: 1 to 255 characters, at least one of them
+/// visible, with no control characters and none of the invisible ones that change how text
+/// around them reads (zero-width spaces, direction overrides).
 pub fn check_name(name: &str) -> Result<()> {
+    let invisible = |c: char| matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}');
     let n = name.trim().chars().count();
-    if (1..=255).contains(&n) && !name.chars().any(char::is_control) {
-        Ok(())
-    } else {
-        Err(HelpdeskError::invalid("name", "must be 1 to 255 characters"))
+    if !(1..=255).contains(&n) || name.chars().all(|c| c.is_whitespace() || invisible(c)) {
+        return Err(HelpdeskError::invalid("name", "must be 1 to 255 characters"));
     }
+    if name.chars().any(|c| c.is_control() || invisible(c)) {
+        return Err(HelpdeskError::invalid("name", "must not contain control or invisible characters"));
+    }
+    Ok(())
 }
 
-/// A subdomain as tenants have them: 1 to 63 lower-case letters, digits and '-'.
+/// A subdomain as tenants are made with: 1 to 63 lower-case letters, digits and '-', neither
+/// first nor last (a host name's label).
 pub fn check_subdomain(subdomain: &str) -> Result<()> {
-    if suoja_store::routing::possible_subdomain(subdomain) {
+    if suoja_store::routing::possible_subdomain(subdomain) && !subdomain.starts_with('-') && !subdomain.ends_with('-') {
         Ok(())
     } else {
-        Err(HelpdeskError::invalid("subdomain", "use 1 to 63 lower-case letters, digits and '-'"))
+        Err(HelpdeskError::invalid(
+            "subdomain",
+            "use 1 to 63 lower-case letters, digits and '-' ('-' neither first nor last)",
+        ))
     }
 }
 
@@ -257,6 +298,18 @@ pub struct Residency {
     pub routes: suoja_store::routing::Routes,
     /// Where each region is reached, by name (those configured with a `url`).
     pub urls: std::collections::BTreeMap<String, String>,
+}
+
+impl Residency {
+    /// Whether `subdomain` is a region's name or the first label of a region's host
+    /// (`eu` of `https://eu.help.example.com`): a tenant of it would take that host's requests.
+    pub fn names_a_region(&self, subdomain: &str) -> bool {
+        subdomain == self.region
+            || self.urls.iter().any(|(name, url)| {
+                let host = url.split("://").nth(1).unwrap_or(url).split(['/', ':']).next().unwrap_or("");
+                name == subdomain || host_label(host).as_deref() == Some(subdomain)
+            })
+    }
 }
 
 /// The subdomain a host names, lower-cased (`acme` in `ACME.help.example:8080`); none for an

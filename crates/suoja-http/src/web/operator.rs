@@ -31,6 +31,9 @@ const COOKIE: &str = "suoja_operator";
 /// How long an operator's sign-in lasts.
 const SESSION_SECS: i64 = 8 * 3600;
 
+/// How far ahead of this node's clock another node's may be (a sign-in made there is good here).
+const CLOCK_SLACK_SECS: i64 = 60;
+
 /// The pages.
 pub(super) fn pages() -> Vec<(Page, MethodRouter<AppState>)> {
     vec![
@@ -54,7 +57,9 @@ fn signature(token: &str, expires: i64) -> String {
 fn valid_sign_in(token: &str, cookie: &str, now: i64) -> bool {
     let Some((expires, sig)) = cookie.split_once('.') else { return false };
     let Ok(expires) = expires.parse::<i64>() else { return false };
-    expires > now && expires <= now + SESSION_SECS && suoja_core::random::constant_time_eq(sig.as_bytes(), signature(token, expires).as_bytes())
+    expires > now
+        && expires <= now + SESSION_SECS + CLOCK_SLACK_SECS
+        && suoja_core::random::constant_time_eq(sig.as_bytes(), signature(token, expires).as_bytes())
 }
 
 /// An operator page's request: the configured access, the language, the CSP nonce, the CSRF
@@ -364,7 +369,12 @@ mod tests {
         // A later expiry cannot be written without the token, nor one past a session's length.
         let later = format!("{}.{}", now + 120, signature(token, now + 60));
         assert!(!valid_sign_in(token, &later, now));
-        let too_long = format!("{}.{}", now + SESSION_SECS + 1, signature(token, now + SESSION_SECS + 1));
+        let slack = now + SESSION_SECS + CLOCK_SLACK_SECS;
+        assert!(
+            valid_sign_in(token, &format!("{slack}.{}", signature(token, slack)), now),
+            "another node's clock a little ahead"
+        );
+        let too_long = format!("{}.{}", slack + 1, signature(token, slack + 1));
         assert!(!valid_sign_in(token, &too_long, now));
         for junk in ["", ".", "x.y", "123", &format!("{}.", now + 60)] {
             assert!(!valid_sign_in(token, junk, now), "{junk:?}");

@@ -255,4 +255,66 @@ async fn the_operators_pages_open_only_with_the_token_and_create_a_tenant_in_the
         assert_eq!(n, expected, "{db}");
     }
     assert!(b.get("/operator").await.body.contains("data-subdomain=\"initech\""));
+
+    // A region's own name, or a label no host may have, is no tenant's subdomain; nor is a
+    // name that hides characters.
+    for (subdomain, name, field) in [
+        ("us", "Us", "tenant-subdomain-error"),
+        ("eu", "Eu", "tenant-subdomain-error"),
+        ("-dash", "Dash", "tenant-subdomain-error"),
+        ("dash-", "Dash", "tenant-subdomain-error"),
+        ("hidden", "Evil\u{202E}gnp.exe", "tenant-name-error"),
+        ("hidden", "\u{200B}", "tenant-name-error"),
+    ] {
+        let page = create(&mut b, subdomain, name, "ada@odd.example").await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "{subdomain:?} {name:?}");
+        assert!(page.body.contains(field), "{field}: {}", page.body);
+    }
+
+    // Several creates of one subdomain at once (a double-click, two operators): one tenant is
+    // made, and its route stays, whichever create lost.
+    let csrf = b.get("/operator").await.hidden("csrf");
+    let cookies = b.cookie_header();
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let mut set = tokio::task::JoinSet::new();
+    for i in 0..8 {
+        for _ in 0..4 {
+            let (client, cookies, csrf, base) = (client.clone(), cookies.clone(), csrf.clone(), eu_base.clone());
+            set.spawn(async move {
+                let sub = format!("race{i}");
+                let email = format!("ada@race{i}.example");
+                let r = client
+                    .post(format!("{base}/operator/tenants"))
+                    .header("cookie", cookies)
+                    .form(&[
+                        ("csrf", csrf.as_str()),
+                        ("subdomain", sub.as_str()),
+                        ("name", "Race"),
+                        ("admin_email", email.as_str()),
+                    ])
+                    .send()
+                    .await
+                    .unwrap();
+                (i, r.status())
+            });
+        }
+    }
+    let mut made = [0; 8];
+    while let Some(done) = set.join_next().await {
+        let (i, status) = done.unwrap();
+        assert!(matches!(status, StatusCode::CREATED | StatusCode::UNPROCESSABLE_ENTITY), "{status}");
+        if status == StatusCode::CREATED {
+            made[i] += 1;
+        }
+    }
+    assert_eq!(made, [1; 8], "one tenant of each subdomain");
+    let mut r = <sqlx::AnyConnection as sqlx::Connection>::connect(&routing).await.unwrap();
+    for i in 0..8 {
+        let region: Option<String> = sqlx::query_scalar("SELECT region FROM tenant_routes WHERE subdomain = $1")
+            .bind(format!("race{i}"))
+            .fetch_optional(&mut r)
+            .await
+            .unwrap();
+        assert_eq!(region.as_deref(), Some("eu"), "race{i} lost its route");
+    }
 }
