@@ -207,9 +207,18 @@ impl Helpdesk {
             return Ok(r);
         }
         let mut c = self.db.read().await?;
-        let (_, settings) = suoja_store::settings::security_settings(&mut c, tenant).await?;
-        let staff_second_factor = suoja_store::web::staff_second_factor(&mut c, tenant).await?;
-        drop(c);
+        self.settings_in_force_on(&mut c, tenant).await
+    }
+
+    /// As [`Helpdesk::settings_in_force`], read on `c` (a connection or transaction the caller
+    /// holds: a request never waits for a second connection while it holds one, or a pool's
+    /// worth of requests could wait on each other).
+    pub(crate) async fn settings_in_force_on(&self, c: &mut suoja_store::Conn, tenant: suoja_core::TenantId) -> Result<InForce> {
+        if let Some(r) = self.security_cache.get(tenant) {
+            return Ok(r);
+        }
+        let (_, settings) = suoja_store::settings::security_settings(c, tenant).await?;
+        let staff_second_factor = suoja_store::web::staff_second_factor(c, tenant).await?;
         let ranges = IpRanges::parse(&settings.ip.allowed_ranges).unwrap_or(IpRanges(Vec::new()));
         let r = InForce {
             settings,

@@ -107,7 +107,7 @@ impl Helpdesk {
         let factor = suoja_store::web::second_factor(&mut tx, scope.tenant, scope.actor).await?;
         let confirmed = factor.is_some_and(|f| f.confirmed_at.is_some());
         let required = self.second_factor_required(&mut tx, &scope).await?;
-        let absolute = self.session_limits(scope.tenant).await?.absolute_ms();
+        let absolute = self.settings_in_force_on(&mut tx, scope.tenant).await?.settings.sessions.absolute_ms();
         let token = random::token::<32>();
         let (kind, expires, out) = if confirmed {
             (
@@ -157,7 +157,7 @@ impl Helpdesk {
         }
         suoja_store::web::clear_sign_in_failures(&mut tx, row.tenant_id, row.user_id).await?;
         let token = random::token::<32>();
-        let absolute = self.session_limits(row.tenant_id).await?.absolute_ms();
+        let absolute = self.settings_in_force_on(&mut tx, row.tenant_id).await?.settings.sessions.absolute_ms();
         suoja_store::web::insert_session(
             &mut tx,
             row.tenant_id,
@@ -192,7 +192,7 @@ impl Helpdesk {
         let Some(row) = suoja_store::web::session_by_hash(&mut c, &token_hash(token), now).await? else {
             return Ok(None);
         };
-        let in_force = self.settings_in_force(row.tenant_id).await?;
+        let in_force = self.settings_in_force_on(&mut c, row.tenant_id).await?;
         let limits = in_force.settings.sessions;
         let mut kind = match row.kind.as_str() {
             "session" => SessionKind::Full,
@@ -350,7 +350,7 @@ impl Helpdesk {
         let out = if session.kind == SessionKind::Enrol {
             suoja_store::web::delete_session(&mut tx, scope.tenant, session.id).await?;
             let token = random::token::<32>();
-            let absolute = self.session_limits(scope.tenant).await?.absolute_ms();
+            let absolute = self.settings_in_force_on(&mut tx, scope.tenant).await?.settings.sessions.absolute_ms();
             suoja_store::web::insert_session(
                 &mut tx,
                 scope.tenant,
@@ -679,7 +679,7 @@ impl Helpdesk {
         let known = suoja_store::web::seen_device(&mut tx, row.tenant_id, row.user_id, &hash, now).await?;
         suoja_store::web::trim_devices(&mut tx, row.tenant_id, row.user_id, DEVICES_KEPT).await?;
         let new_account = others == 0 && now.0 - person.created_at.0 < NEW_ACCOUNT_MS;
-        if !known && !new_account && recent == 0 && self.settings_in_force(row.tenant_id).await?.settings.sign_in_alerts {
+        if !known && !new_account && recent == 0 && self.settings_in_force_on(&mut tx, row.tenant_id).await?.settings.sign_in_alerts {
             let browser = browser_name(user_agent);
             let address = client.map_or_else(|| "-".to_string(), |ip| ip.to_string());
             let when = now.to_iso();

@@ -653,7 +653,8 @@ engine_test!(search_count_is_exact_and_list_counts_stop_at_the_window, |app| asy
 // clear 400.
 /// A request holds one connection at a time: with a pool of one, a page of tickets with its
 /// total `count` (counted on the page's own connection) answers at once, as do the end user's
-/// own requests; a second connection taken for the count would wait for the first forever.
+/// own requests and the signed-in pages; a second connection taken while holding one would
+/// wait for the first until the pool gives up.
 mod one_connection {
     use super::*;
 
@@ -674,6 +675,17 @@ mod one_connection {
         }
         let (_, v) = app.get("/api/v2/tickets.json").await;
         assert_eq!(v["count"], 1, "{v}");
+        // Signing in and the pages after it read the tenant's security settings on the
+        // connection they already hold (each session check did take a second one).
+        let mut b = crate::web::admin_browser(&app).await;
+        for path in ["/agent/views/mine", "/agent/tickets/1", "/account"] {
+            // Past the two seconds a node keeps the settings, so each page reads them.
+            tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+            let started = std::time::Instant::now();
+            let page = b.get(path).await;
+            assert_eq!(page.status, StatusCode::OK, "{path}: {}", page.body);
+            assert!(started.elapsed() < std::time::Duration::from_secs(5), "{path} waited {:?}", started.elapsed());
+        }
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
