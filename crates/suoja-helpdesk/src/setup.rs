@@ -67,9 +67,9 @@ impl Helpdesk {
     /// Creates a tenant in this node's region (`region` when there is only one) as
     /// [`Helpdesk::bootstrap_tenant`] does; with several regions its subdomain is routed to
     /// the region first, so two regions can never both create it, and the route is taken back
-    /// if the tenant cannot be created — unless a tenant of that subdomain exists here by then
-    /// (two creates of one subdomain at once: the one that lost must not unroute the one that
-    /// won, which also routes its subdomain again once it is made). A subdomain that names a
+    /// if the tenant cannot be created — only that claim's route, and not when a tenant of that
+    /// subdomain exists here (two creates of one subdomain at once: the one that lost never
+    /// unroutes the one that won, which confirms its route once it is made). A subdomain that names a
     /// region (the first label of its host) is refused. Used by `suoja init` and the
     /// operator's pages.
     pub async fn create_tenant(&self, subdomain: &str, name: &str, region: &str, email: &Email, with_password: bool) -> Result<Bootstrap> {
@@ -83,10 +83,11 @@ impl Helpdesk {
         {
             return Err(HelpdeskError::invalid("subdomain", "names a region of this installation"));
         }
-        let mut made = false;
+        let mut made = None;
         if let Some(r) = &self.residency {
-            match r.routes.claim(subdomain, region, self.now()).await? {
-                suoja_store::routing::Claim::Made => made = true,
+            let at = self.now();
+            match r.routes.claim(subdomain, region, at).await? {
+                suoja_store::routing::Claim::Made => made = Some(at),
                 suoja_store::routing::Claim::Held => {}
                 suoja_store::routing::Claim::Taken(other) => {
                     return Err(HelpdeskError::duplicate("subdomain", format!("is already served in region {other}")));
@@ -96,31 +97,34 @@ impl Helpdesk {
         match self.bootstrap_tenant(subdomain, name, region, email, with_password).await {
             Ok(b) => {
                 if let Some(r) = &self.residency {
-                    // A create of the same subdomain that failed meanwhile may have taken back
-                    // the route it made: this tenant's is made again.
-                    // (A node routes its region's tenants again when it starts.)
-                    match r.routes.claim(subdomain, region, self.now()).await {
+                    // The route is this tenant's now: a create of the same subdomain that failed
+                    // cannot take it back, and one it took back meanwhile is made again.
+                    match r.routes.confirm(subdomain, region, self.now()).await {
                         Ok(suoja_store::routing::Claim::Taken(other)) => {
                             tracing::error!(tenant.id = %b.tenant, region = %other, "a tenant was made while another region took its subdomain");
+                            return Err(HelpdeskError::duplicate("subdomain", format!("is already served in region {other}")));
                         }
                         Ok(_) => {}
-                        Err(e) => tracing::warn!(tenant.id = %b.tenant, error = %e, "routing a tenant just made again failed"),
+                        // A node routes its region's tenants again when it starts.
+                        Err(e) => tracing::warn!(tenant.id = %b.tenant, error = %e, "confirming a new tenant's route failed"),
                     }
                 }
                 tracing::info!(tenant.id = %b.tenant, region, "tenant created in its region");
                 Ok(b)
             }
             Err(e) => {
-                if let (Some(r), true) = (&self.residency, made) {
+                let taken = matches!(&e, HelpdeskError::Invalid { field, code: "DuplicateValue", .. } if field == "subdomain");
+                if let (Some(r), Some(at), false) = (&self.residency, made, taken) {
                     let exists = match self.db.read().await {
                         Ok(mut c) => suoja_store::tenants::by_subdomain(&mut c, subdomain).await.map(|t| t.is_some()),
                         Err(e) => Err(e),
                     };
                     // When it cannot be told, the route stays: a route without a tenant only
                     // keeps the subdomain from being made elsewhere; a tenant without one
-                    // could be made again in another region.
+                    // could be made again in another region. Only this claim's own route is
+                    // taken back, never one a tenant made since has confirmed.
                     if matches!(exists, Ok(false))
-                        && let Err(release) = r.routes.release(subdomain, region).await
+                        && let Err(release) = r.routes.release_claim(subdomain, region, at).await
                     {
                         tracing::warn!(error = %release, "taking back the route of a tenant not made failed");
                     }
@@ -265,12 +269,30 @@ pub struct TenantPlace {
 /// visible, with no control characters and none of the invisible ones that change how text
 /// around them reads (zero-width spaces, direction overrides).
 pub fn check_name(name: &str) -> Result<()> {
-    let invisible = |c: char| matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}');
+    // Refused anywhere: characters that change how the text around them reads (direction
+    // overrides and marks, zero-width spaces, separators, tags). Joiners and variation
+    // selectors stay: Persian, Indic scripts and emoji need them.
+    let refused = |c: char| {
+        matches!(
+            c,
+            '\u{061C}' | '\u{200B}' | '\u{200E}' | '\u{200F}' | '\u{2028}'..='\u{202E}' | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}'
+                | '\u{FEFF}' | '\u{E0000}'..='\u{E007F}'
+        )
+    };
+    // Shown as nothing: a name of only these (and spaces) is blank.
+    let blank = |c: char| {
+        c.is_whitespace()
+            || refused(c)
+            || matches!(
+                c,
+                '\u{00AD}' | '\u{034F}' | '\u{115F}' | '\u{1160}' | '\u{180E}' | '\u{200C}' | '\u{200D}' | '\u{3164}' | '\u{FFA0}'
+            )
+    };
     let n = name.trim().chars().count();
-    if !(1..=255).contains(&n) || name.chars().all(|c| c.is_whitespace() || invisible(c)) {
+    if !(1..=255).contains(&n) || name.chars().all(blank) {
         return Err(HelpdeskError::invalid("name", "must be 1 to 255 characters"));
     }
-    if name.chars().any(|c| c.is_control() || invisible(c)) {
+    if name.chars().any(|c| c.is_control() || refused(c)) {
         return Err(HelpdeskError::invalid("name", "must not contain control or invisible characters"));
     }
     Ok(())
@@ -298,6 +320,8 @@ pub struct Residency {
     pub routes: suoja_store::routing::Routes,
     /// Where each region is reached, by name (those configured with a `url`).
     pub urls: std::collections::BTreeMap<String, String>,
+    /// Every configured region's name.
+    pub regions: Vec<String>,
 }
 
 impl Residency {
@@ -305,6 +329,7 @@ impl Residency {
     /// (`eu` of `https://eu.help.example.com`): a tenant of it would take that host's requests.
     pub fn names_a_region(&self, subdomain: &str) -> bool {
         subdomain == self.region
+            || self.regions.iter().any(|r| r == subdomain)
             || self.urls.iter().any(|(name, url)| {
                 let host = url.split("://").nth(1).unwrap_or(url).split(['/', ':']).next().unwrap_or("");
                 name == subdomain || host_label(host).as_deref() == Some(subdomain)
@@ -325,7 +350,46 @@ fn host_label(host: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::host_label;
+    use super::{check_name, check_subdomain, host_label};
+
+    #[test]
+    fn names_keep_every_script_and_refuse_what_hides_or_turns_text() {
+        for ok in [
+            "Oy Ääkkönen Ab",
+            "شرکت\u{200C}ها",
+            "क्षत्रिय\u{200D}",
+            "Kahvila ❤\u{FE0F}",
+            "👩\u{200D}💻 Devs",
+            &"x".repeat(255),
+        ] {
+            assert!(check_name(ok).is_ok(), "{ok:?}");
+        }
+        for bad in [
+            "",
+            "   ",
+            "\u{200B}",
+            "\u{3164}\u{3164}",
+            "\u{00AD}",
+            "Evil\u{202E}gnp.exe",
+            "a\u{061C}b",
+            "a\u{2028}b",
+            "tag\u{E0041}",
+            "bell\u{0007}",
+            &"x".repeat(256),
+        ] {
+            assert!(check_name(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_subdomain_is_a_host_label() {
+        for ok in ["acme", "a", "acme-eu", "x1"] {
+            assert!(check_subdomain(ok).is_ok(), "{ok}");
+        }
+        for bad in ["-acme", "acme-", "-", "Acme", "a_b", "a.b", ""] {
+            assert!(check_subdomain(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn a_host_names_its_first_label_in_lower_case() {

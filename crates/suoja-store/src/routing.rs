@@ -383,6 +383,45 @@ impl Routes {
         Ok(made)
     }
 
+    /// As [`Routes::claim`], for a tenant just made: a route this region already held is marked
+    /// anew (its `updated_at` moves on), so the claim that made it can no longer take it back
+    /// with [`Routes::release_claim`] — two creates of one subdomain at once, the one that lost
+    /// never unroutes the one that won — and a route taken back meanwhile is made again.
+    pub async fn confirm(&self, subdomain: &str, region: &str, now: Timestamp) -> Result<Claim> {
+        let claim = self.claim(subdomain, region, now).await?;
+        if claim == Claim::Held {
+            bounded(
+                sqlx::query(
+                    "UPDATE tenant_routes SET updated_at = CASE WHEN updated_at >= $3 THEN updated_at + 1 ELSE $3 END \
+                     WHERE subdomain = $1 AND region = $2",
+                )
+                .bind(subdomain)
+                .bind(region)
+                .bind(now.0)
+                .execute(&self.pool),
+            )
+            .await?;
+            self.forget(subdomain);
+        }
+        Ok(claim)
+    }
+
+    /// Takes back the route of `subdomain` to `region` that a [`Routes::claim`] at `claimed_at`
+    /// made, if it is still that claim's (not confirmed since by a tenant made): whether it did.
+    pub async fn release_claim(&self, subdomain: &str, region: &str, claimed_at: Timestamp) -> Result<bool> {
+        let n = bounded(
+            sqlx::query("DELETE FROM tenant_routes WHERE subdomain = $1 AND region = $2 AND updated_at = $3")
+                .bind(subdomain)
+                .bind(region)
+                .bind(claimed_at.0)
+                .execute(&self.pool),
+        )
+        .await?
+        .rows_affected();
+        self.forget(subdomain);
+        Ok(n > 0)
+    }
+
     /// `subdomain`'s current move (its latest), if it ever moved or is moving.
     pub async fn move_of(&self, subdomain: &str) -> Result<Option<Move>> {
         let mut c = bounded(self.pool.acquire()).await?;

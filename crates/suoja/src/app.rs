@@ -146,6 +146,7 @@ pub async fn open_with_clock(settings: &Settings, clock: Arc<dyn suoja_core::Clo
                 region: settings.region.clone(),
                 routes,
                 urls: settings.regions.iter().filter_map(|(n, r)| r.url.clone().map(|u| (n.clone(), u))).collect(),
+                regions: settings.regions.keys().cloned().collect(),
             })
         }
         _ => hd,
