@@ -42,6 +42,18 @@ pub struct Count {
     pub counted_at: Timestamp,
 }
 
+impl Count {
+    /// An exact count with no cap, counted at `at`.
+    pub fn exact(value: i64, at: Timestamp) -> Self {
+        Count {
+            value,
+            more: false,
+            fresh: true,
+            counted_at: at,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 struct Entry {
     count: Count,

@@ -5,6 +5,7 @@ use suoja_core::{CommentId, OrganizationId, Scope, Status, TicketId, Timestamp, 
 
 use suoja_store::tickets::{TicketFilter, TicketSort};
 
+use crate::counts::Count;
 use crate::model::{Attachment, Comment, Ticket};
 use crate::users::Paging;
 use crate::{Helpdesk, HelpdeskError, Result, crypt};
@@ -183,26 +184,13 @@ impl Helpdesk {
     async fn list_count(&self, c: &mut suoja_store::Conn, scope: &Scope, f: TicketFilter) -> Result<i64> {
         let key = (scope.tenant, list_key(&f));
         let (hd, tenant) = (self.clone(), scope.tenant);
-        let now = async {
-            Ok(crate::counts::Count {
-                value: suoja_store::tickets::count(c, tenant, &f).await?,
-                more: false,
-                fresh: true,
-                counted_at: self.now(),
-            })
-        };
+        let now = async { Ok(Count::exact(suoja_store::tickets::count(c, tenant, &f).await?, self.now())) };
         let f = f.clone();
         let later = move || {
             let (hd, f) = (hd.clone(), f.clone());
             async move {
                 let mut c = hd.db.read().await?;
-                let value = suoja_store::tickets::count(&mut c, tenant, &f).await?;
-                Ok(crate::counts::Count {
-                    value,
-                    more: false,
-                    fresh: true,
-                    counted_at: hd.now(),
-                })
+                Ok(Count::exact(suoja_store::tickets::count(&mut c, tenant, &f).await?, hd.now()))
             }
         };
         Ok(self.list_counts.get(key, 0, "ticket list", now, later).await?.value)

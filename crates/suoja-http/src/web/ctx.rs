@@ -85,6 +85,32 @@ pub fn csrf_for(secret: &str) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest.get(..24).unwrap_or(&digest))
 }
 
+/// The language of a page for someone not signed in: the one they chose (its cookie), else
+/// their browser's, else English.
+pub(super) fn signed_out_lang(jar: &HashMap<String, String>, headers: &HeaderMap, secure: bool) -> Lang {
+    jar.get(&super::cookie_name(LANG_COOKIE, secure))
+        .and_then(|l| Lang::from_locale(l))
+        .unwrap_or_else(|| {
+            headers
+                .get(header::ACCEPT_LANGUAGE)
+                .and_then(|v| v.to_str().ok())
+                .map(Lang::from_accept_language)
+                .unwrap_or(Lang::En)
+        })
+}
+
+/// The CSRF token of forms shown without a session, from the pre-sign-in cookie; with a new
+/// secret to set as that cookie when there was none.
+pub(super) fn pre_csrf(jar: &HashMap<String, String>, secure: bool) -> (String, Option<String>) {
+    match jar.get(&super::cookie_name(PRE_COOKIE, secure)) {
+        Some(pre) if pre.len() >= 20 && pre.len() < 100 => (csrf_for(pre), None),
+        _ => {
+            let pre = random::token::<24>();
+            (csrf_for(&pre), Some(pre))
+        }
+    }
+}
+
 impl FromRequestParts<AppState> for Ctx {
     type Rejection = Failure;
 
@@ -107,14 +133,10 @@ impl FromRequestParts<AppState> for Ctx {
                 Err(e) => return Err(Failure::new(e.into(), Lang::En)),
             }
         }
-        let chosen = jar.get(&named(LANG_COOKIE)).and_then(|l| Lang::from_locale(l));
-        let browser = parts
-            .headers
-            .get(header::ACCEPT_LANGUAGE)
-            .and_then(|v| v.to_str().ok())
-            .map(Lang::from_accept_language)
-            .unwrap_or(Lang::En);
-        let lang = session.as_ref().and_then(|s| Lang::from_locale(&s.locale)).or(chosen).unwrap_or(browser);
+        let lang = session
+            .as_ref()
+            .and_then(|s| Lang::from_locale(&s.locale))
+            .unwrap_or_else(|| signed_out_lang(&jar, &parts.headers, secure));
         let tenant = match &session {
             Some(s) => s.scope.tenant,
             None => {
@@ -136,13 +158,9 @@ impl FromRequestParts<AppState> for Ctx {
                 slot.set(s.scope);
             }
         }
-        let (csrf, new_pre) = match (&session, &token, jar.get(&named(PRE_COOKIE))) {
-            (Some(_), Some(t), _) => (csrf_for(t), None),
-            (_, _, Some(pre)) if pre.len() >= 20 && pre.len() < 100 => (csrf_for(pre), None),
-            _ => {
-                let pre = random::token::<24>();
-                (csrf_for(&pre), Some(pre))
-            }
+        let (csrf, new_pre) = match (&session, &token) {
+            (Some(_), Some(t)) => (csrf_for(t), None),
+            _ => pre_csrf(&jar, secure),
         };
         let nonce = parts.extensions.get::<Nonce>().map(|n| n.0.clone()).unwrap_or_default();
         let here = parts.uri.path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| "/".into());
@@ -244,9 +262,12 @@ impl Fields {
 
     /// Refuses the form unless it carries this context's CSRF token.
     pub fn check_csrf(&self, ctx: &Ctx) -> Result<(), Failure> {
-        let sent = self.get("csrf");
-        let ok = sent.len() == ctx.csrf.len() && sent.bytes().zip(ctx.csrf.bytes()).fold(0u8, |a, (x, y)| a | (x ^ y)) == 0;
-        if ok { Ok(()) } else { Err(Failure::csrf(ctx)) }
+        if self.carries(&ctx.csrf) { Ok(()) } else { Err(Failure::csrf(ctx)) }
+    }
+
+    /// Whether the form carries the CSRF token `csrf` (compared in constant time).
+    pub fn carries(&self, csrf: &str) -> bool {
+        random::constant_time_eq(self.get("csrf").as_bytes(), csrf.as_bytes())
     }
 
     /// A field's value, trimmed of nothing; empty when absent.
@@ -278,16 +299,17 @@ fn form_urlencoded_pairs(body: &[u8]) -> Vec<(String, String)> {
 /// State-changing requests must come from our own pages: an `Origin` (or, without one,
 /// `Sec-Fetch-Site`) that names another site is refused before the CSRF token is even read.
 pub fn check_origin(ctx: &Ctx, headers: &HeaderMap) -> Result<(), Failure> {
+    if from_our_pages(headers) { Ok(()) } else { Err(Failure::csrf(ctx)) }
+}
+
+/// Whether a state-changing request may come from our own pages: its `Origin` (or, without
+/// one, `Sec-Fetch-Site`) names no other site.
+pub fn from_our_pages(headers: &HeaderMap) -> bool {
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
-    if let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) {
-        let origin_host = origin.split("://").nth(1).unwrap_or("");
-        if origin == "null" || origin_host != host {
-            return Err(Failure::csrf(ctx));
-        }
-    } else if headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) == Some("cross-site") {
-        return Err(Failure::csrf(ctx));
+    match headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) {
+        Some(origin) => origin != "null" && origin.split("://").nth(1).unwrap_or("") == host,
+        None => headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) != Some("cross-site"),
     }
-    Ok(())
 }
 
 /// Whether a request changes state (and so needs the checks above).

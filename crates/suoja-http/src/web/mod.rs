@@ -114,20 +114,24 @@ pub fn render(ctx: &Ctx, page: &impl Template) -> Response {
 
 /// Renders a page with a status (a form shown again with errors is a 422).
 pub fn render_status(ctx: &Ctx, status: axum::http::StatusCode, page: &impl Template) -> Response {
+    render_page(status, page, ctx.lang, ctx.new_pre.as_deref(), ctx.secure)
+}
+
+/// Renders a page in `lang` with a status, setting the pre-sign-in cookie to `new_pre` when one
+/// was made (for pages without a [`Ctx`], such as the operator's).
+pub(crate) fn render_page(status: axum::http::StatusCode, page: &impl Template, lang: Lang, new_pre: Option<&str>, secure: bool) -> Response {
     let html = match page.render() {
         Ok(h) => h,
         Err(e) => {
             tracing::error!(error = %e, "template failed");
-            return ctx
-                .fail(crate::ApiError::Helpdesk(suoja_helpdesk::HelpdeskError::Internal("template".into())))
-                .into_response();
+            return Failure::new(crate::ApiError::Helpdesk(suoja_helpdesk::HelpdeskError::Internal("template".into())), lang).into_response();
         }
     };
     let mut r = (status, html).into_response();
     r.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
-    if let Some(pre) = &ctx.new_pre {
-        set_cookie(&mut r, ctx::PRE_COOKIE, pre, ctx.secure, None);
+    if let Some(pre) = new_pre {
+        set_cookie(&mut r, ctx::PRE_COOKIE, pre, secure, None);
     }
     r
 }

@@ -14,14 +14,14 @@ use askama::Template;
 use axum::body::Bytes;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse as _, Response};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use axum::routing::{MethodRouter, get, post};
 use hmac::{KeyInit as _, Mac as _};
 use suoja_core::{Email, random};
 
-use super::ctx::{Fields, Nonce, PRE_COOKIE, cookies, csrf_for};
-use super::{Chrome, Failure, FormErrors, Lang, Page, check_text, cookie_name, see_other, set_cookie};
+use super::ctx::{Fields, Nonce, cookies, from_our_pages, pre_csrf, signed_out_lang};
+use super::{Chrome, Failure, FormErrors, Lang, Page, check_text, cookie_name, render_page, see_other, set_cookie};
 use crate::middleware::Sensitive;
 use crate::{ApiError, AppState, OperatorAccess};
 
@@ -57,9 +57,7 @@ fn signature(token: &str, expires: i64) -> String {
 fn valid_sign_in(token: &str, cookie: &str, now: i64) -> bool {
     let Some((expires, sig)) = cookie.split_once('.') else { return false };
     let Ok(expires) = expires.parse::<i64>() else { return false };
-    expires > now
-        && expires <= now + SESSION_SECS + CLOCK_SLACK_SECS
-        && suoja_core::random::constant_time_eq(sig.as_bytes(), signature(token, expires).as_bytes())
+    expires > now && expires <= now + SESSION_SECS + CLOCK_SLACK_SECS && random::constant_time_eq(sig.as_bytes(), signature(token, expires).as_bytes())
 }
 
 /// An operator page's request: the configured access, the language, the CSP nonce, the CSRF
@@ -79,30 +77,15 @@ impl FromRequestParts<AppState> for Op {
     type Rejection = Failure;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let lang = parts
-            .headers
-            .get(header::ACCEPT_LANGUAGE)
-            .and_then(|v| v.to_str().ok())
-            .map(Lang::from_accept_language)
-            .unwrap_or(Lang::En);
+        let secure = state.public_url.starts_with("https://");
+        let jar = cookies(&parts.headers);
+        let lang = signed_out_lang(&jar, &parts.headers, secure);
         let Some(access) = state.operator.clone() else {
             return Err(Failure::new(ApiError::NotFound, lang));
         };
-        let secure = state.public_url.starts_with("https://");
-        let jar = cookies(&parts.headers);
-        let lang = jar
-            .get(&cookie_name(super::ctx::LANG_COOKIE, secure))
-            .and_then(|l| Lang::from_locale(l))
-            .unwrap_or(lang);
         let now = state.helpdesk.now().0 / 1000;
         let signed_in = jar.get(&cookie_name(COOKIE, secure)).is_some_and(|c| valid_sign_in(&access.token, c, now));
-        let (csrf, new_pre) = match jar.get(&cookie_name(PRE_COOKIE, secure)) {
-            Some(pre) if pre.len() >= 20 && pre.len() < 100 => (csrf_for(pre), None),
-            _ => {
-                let pre = random::token::<24>();
-                (csrf_for(&pre), Some(pre))
-            }
-        };
+        let (csrf, new_pre) = pre_csrf(&jar, secure);
         Ok(Op {
             access,
             lang,
@@ -143,38 +126,17 @@ impl Op {
 
     /// A page, with the pre-sign-in cookie when one was made.
     fn render(&self, status: StatusCode, page: &impl Template) -> Response {
-        let html = match page.render() {
-            Ok(h) => h,
-            Err(e) => {
-                tracing::error!(error = %e, "template failed");
-                return self
-                    .fail(ApiError::Helpdesk(suoja_helpdesk::HelpdeskError::Internal("template".into())))
-                    .into_response();
-            }
-        };
-        let mut r = (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response();
-        if let Some(pre) = &self.new_pre {
-            set_cookie(&mut r, PRE_COOKIE, pre, self.secure, None);
-        }
-        r
+        render_page(status, page, self.lang, self.new_pre.as_deref(), self.secure)
     }
 
     /// A form's fields after the origin and CSRF checks.
     fn fields(&self, headers: &HeaderMap, body: &[u8]) -> Result<Fields, Failure> {
-        let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
-        if let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) {
-            if origin == "null" || origin.split("://").nth(1).unwrap_or("") != host {
-                return Err(Failure::csrf_in(self.lang));
-            }
-        } else if headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) == Some("cross-site") {
-            return Err(Failure::csrf_in(self.lang));
-        }
         let f = Fields::parse(body);
-        let sent = f.get("csrf");
-        if sent.len() != self.csrf.len() || !suoja_core::random::constant_time_eq(sent.as_bytes(), self.csrf.as_bytes()) {
-            return Err(Failure::csrf_in(self.lang));
+        if from_our_pages(headers) && f.carries(&self.csrf) {
+            Ok(f)
+        } else {
+            Err(Failure::csrf_in(self.lang))
         }
-        Ok(f)
     }
 }
 
@@ -288,7 +250,7 @@ async fn sign_in(State(state): State<AppState>, op: Op, headers: HeaderMap, body
         .take_sensitive(Sensitive::OperatorToken, op.client, state.node.nodes_alive())
         .map_err(|secs| op.fail(ApiError::RateLimited(secs)))?;
     let given = f.get("token").trim();
-    if !suoja_core::random::constant_time_eq(given.as_bytes(), op.access.token.as_bytes()) {
+    if !random::constant_time_eq(given.as_bytes(), op.access.token.as_bytes()) {
         tracing::warn!("an operator sign-in was refused: wrong token");
         let page = SignInPage {
             c: op.chrome(op.t("operator.signin_title")),

@@ -9,8 +9,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
 use crate::engine_test;
-use crate::harness::{TempDir, TestApp, fresh_pg_database, pg_url, send};
-use crate::residency::{Made, Region, host, init, req};
+use crate::harness::{TestApp, pg_url, send};
+use crate::residency::{Made, TwoRegions, host, init, req};
 use crate::web::Browser;
 
 const TOKEN: &str = "operator-token-0123456789-abcdefghij";
@@ -181,11 +181,13 @@ async fn the_operators_pages_open_only_with_the_token_and_create_a_tenant_in_the
         return;
     };
     sqlx::any::install_default_drivers();
-    let (eu, us) = (Region::fresh("eu").await, Region::fresh("us").await);
-    let routing = fresh_pg_database(&admin).await;
-    let conf = TempDir::new();
-    let config = conf.0.join("suoja.toml");
-    std::fs::write(&config, format!("routing_url = \"{routing}\"\n{}{}", eu.entry(0), us.entry(1))).unwrap();
+    let TwoRegions {
+        eu,
+        us,
+        routing,
+        conf: _conf,
+        config,
+    } = TwoRegions::fresh(&admin).await;
     let acme = Made::from_init(init(&config, &eu, "eu", "acme"), "acme");
     let globex = Made::from_init(init(&config, &us, "us", "globex"), "globex");
 

@@ -61,6 +61,28 @@ impl Region {
     }
 }
 
+/// Two PostgreSQL regions, `eu` (id block 0) and `us` (id block 1), the routing database they
+/// share, and the configuration file naming them (in `conf`, kept while it lives).
+pub(crate) struct TwoRegions {
+    pub(crate) eu: Region,
+    pub(crate) us: Region,
+    pub(crate) routing: String,
+    pub(crate) conf: TempDir,
+    pub(crate) config: PathBuf,
+}
+
+impl TwoRegions {
+    /// Fresh regions and routing database on the PostgreSQL server `admin`.
+    pub(crate) async fn fresh(admin: &str) -> Self {
+        let (eu, us) = (Region::fresh("eu").await, Region::fresh("us").await);
+        let routing = fresh_pg_database(admin).await;
+        let conf = TempDir::new();
+        let config = conf.0.join("suoja.toml");
+        std::fs::write(&config, format!("routing_url = \"{routing}\"\n{}{}", eu.entry(0), us.entry(1))).unwrap();
+        TwoRegions { eu, us, routing, conf, config }
+    }
+}
+
 /// A tenant as `suoja init` printed it, with the words its flow wrote.
 pub(crate) struct Made {
     pub(crate) subdomain: String,
@@ -218,11 +240,13 @@ async fn each_region_holds_only_its_own_tenants_and_refuses_the_others() {
         return;
     };
     sqlx::any::install_default_drivers();
-    let (eu, us) = (Region::fresh("eu").await, Region::fresh("us").await);
-    let routing = fresh_pg_database(&admin).await;
-    let conf = TempDir::new();
-    let config = conf.0.join("suoja.toml");
-    std::fs::write(&config, format!("routing_url = \"{routing}\"\n{}{}", eu.entry(0), us.entry(1))).unwrap();
+    let TwoRegions {
+        eu,
+        us,
+        routing,
+        conf: _conf,
+        config,
+    } = TwoRegions::fresh(&admin).await;
 
     // Tenants are created in their regions; the second from the other region's side (its data
     // directory and region), as an operator with one console would.

@@ -18,7 +18,7 @@ use suoja_privacy::scan::{Canary, scan};
 
 use crate::harness::{TempDir, fresh_pg_database, pg_url, random_name, send};
 use crate::process::command;
-use crate::residency::{Made, Region, db_dir, files, flow, host, init, req};
+use crate::residency::{Made, Region, TwoRegions, db_dir, files, flow, host, init, req};
 
 /// `suoja ARGS` as an operator of `node`'s region runs it, with the shared configuration.
 fn operator(config: &Path, node: &Region, args: &[&str]) -> std::process::Command {
@@ -180,11 +180,7 @@ async fn a_tenant_moves_to_another_region_with_its_ids_and_leaves_nothing_behind
         return;
     };
     sqlx::any::install_default_drivers();
-    let (eu, us) = (Region::fresh("eu").await, Region::fresh("us").await);
-    let routing = fresh_pg_database(&admin).await;
-    let conf = TempDir::new();
-    let config = conf.0.join("suoja.toml");
-    std::fs::write(&config, format!("routing_url = \"{routing}\"\n{}{}", eu.entry(0), us.entry(1))).unwrap();
+    let TwoRegions { eu, us, routing, conf, config } = TwoRegions::fresh(&admin).await;
     let block = 1_i64 << 36;
 
     let out = init(&config, &eu, "eu", "acme");
