@@ -434,6 +434,22 @@ pub(crate) struct Checked {
     pub defs: Vec<Field>,
 }
 
+/// [`Helpdesk::check_ticket_values`] against ticket fields already read (`defs`).
+pub(crate) fn check_ticket_values_against(scope: &Scope, given: &[(i64, Value)], defs: Vec<Field>) -> Result<Checked> {
+    let mut out = Vec::with_capacity(given.len());
+    for (id, v) in given {
+        let f = defs
+            .iter()
+            .find(|f| f.def.id == *id && f.takes_values())
+            .ok_or_else(|| invalid("custom_fields", format!("custom_fields: there is no ticket field {id}")))?;
+        if !scope.is_staff() && !f.def.editable_in_portal {
+            return Err(invalid("custom_fields", format!("custom_fields: {} cannot be set by requesters", f.def.title)));
+        }
+        out.push((*id, check_value(f, v, "custom_fields")?));
+    }
+    Ok(Checked { values: out, defs })
+}
+
 impl Checked {
     /// The tags field `id` holding `v` puts on its ticket, as Zendesk links them: a drop-down's
     /// chosen option, each option of a multi-select, a ticked check box's tag.
@@ -785,18 +801,7 @@ impl Helpdesk {
             return Ok(Checked::default());
         }
         let defs = self.ticket_field_defs(c, scope.tenant).await?;
-        let mut out = Vec::with_capacity(given.len());
-        for (id, v) in given {
-            let f = defs
-                .iter()
-                .find(|f| f.def.id == *id && f.takes_values())
-                .ok_or_else(|| invalid("custom_fields", format!("custom_fields: there is no ticket field {id}")))?;
-            if !scope.is_staff() && !f.def.editable_in_portal {
-                return Err(invalid("custom_fields", format!("custom_fields: {} cannot be set by requesters", f.def.title)));
-            }
-            out.push((*id, check_value(f, v, "custom_fields")?));
-        }
-        Ok(Checked { values: out, defs })
+        check_ticket_values_against(scope, given, defs)
     }
 
     /// The fields a ticket must hold for `who`: agents solving it fill in the required fields,

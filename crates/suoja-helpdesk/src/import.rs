@@ -17,6 +17,7 @@ use crate::fields::{FieldInput, Owner};
 use crate::help_center::{ArticleCommentInput, ArticleInput, GroupingInput, PostCommentInput, PostInput, TopicInput};
 use crate::model::{CommentInput, TicketInput, UserInput};
 use crate::orgs::OrgInput;
+use crate::tickets::batch::Batch;
 use crate::{Helpdesk, HelpdeskError, Result};
 use suoja_store::community::{PostFilter, PostSort};
 use suoja_store::help_center::ArticleFilter;
@@ -577,114 +578,106 @@ impl Helpdesk {
             }
             None => HashMap::new(),
         };
-        let mut batch = Batch {
-            pending: Vec::with_capacity(tickets.len()),
-            writers: HashMap::new(),
-            left_off: 0,
-        };
+        // What the batch will write: each ticket brought over for the first time (a source
+        // listing a ticket twice in one batch gets it once), with all its comments.
+        let mut new = std::collections::HashSet::new();
+        let (mut n_tickets, mut n_comments) = (0, 0);
+        for t in tickets {
+            if source.is_none() || (!known.contains_key(&t.source_id) && new.insert(t.source_id)) {
+                n_tickets += 1;
+                n_comments += 1 + if source.is_some() { t.later.len() } else { 0 };
+            }
+        }
+        let mut batch = Batch::new(&mut tx, n_tickets, n_comments).await?;
+        let mut left_off = 0;
+        let mut mapped = Vec::with_capacity(n_tickets);
         for t in tickets {
             if let Some(id) = known.get(&t.source_id) {
                 landed.push((t.source_id, Landed::Found(*id)));
                 continue;
             }
-            let id = self.import_conversation(&mut tx, scope, source.is_some(), t, &mut batch).await?;
-            if let Some(source) = source {
-                if !suoja_store::imports::map(&mut tx, scope.tenant, source, kind::TICKET, t.source_id, id.0).await? {
-                    return Err(concurrent());
-                }
-                // A source listing a ticket twice in one batch gets it once.
+            let id = self.import_conversation(&mut tx, scope, source.is_some(), t, &mut batch, &mut left_off).await?;
+            if source.is_some() {
                 known.insert(t.source_id, id.0);
+                mapped.push((t.source_id, id.0));
             }
             landed.push((t.source_id, Landed::New(id.0)));
         }
-        suoja_search::index::insert_many(&mut tx, scope.tenant, suoja_search::DocKind::Ticket, &batch.pending).await?;
+        batch.write(self, &mut tx, scope.tenant).await?;
+        if let Some(source) = source
+            && suoja_store::imports::map_many(&mut tx, scope.tenant, source, kind::TICKET, &mapped).await? != mapped.len() as u64
+        {
+            return Err(concurrent());
+        }
         tx.commit().await?;
         suoja_store::dialect::refresh_statistics(&self.db).await?;
         // Imported tickets' SLA clocks are measured in the background, as after a policy change.
         if self.has_sla_policies(scope.tenant).await? {
             self.remeasure_later(scope.tenant);
         }
-        Ok(batch.left_off)
+        Ok(left_off)
     }
 
-    /// One ticket and its later comments, inside the batch's transaction.
-    async fn import_conversation(&self, c: &mut Conn, scope: &Scope, from_source: bool, t: &ImportedTicket, batch: &mut Batch) -> Result<TicketId> {
-        let Batch { pending, writers, left_off } = batch;
+    /// One ticket and its later comments, gathered into the batch.
+    async fn import_conversation(
+        &self,
+        c: &mut Conn,
+        scope: &Scope,
+        from_source: bool,
+        t: &ImportedTicket,
+        batch: &mut Batch,
+        left_off: &mut u64,
+    ) -> Result<TicketId> {
         let mut input = t.input.clone();
         if from_source && let Some(first) = input.comment.as_mut() {
             first.via = crate::model::Channel::Import;
         }
         if from_source {
-            self.fit_staff(c, scope, &mut input, writers, left_off).await?;
+            self.fit_staff(c, scope, &mut input, batch, left_off).await?;
         }
-        let change = self.create_ticket_in(c, scope, input, t.created_at, Some(&mut *pending)).await?;
+        let change = self.create_ticket_with(c, scope, input, t.created_at, Some(&mut *batch)).await?;
         let id = change.ticket.id;
         if !from_source {
             return Ok(id);
         }
-        let mut row = suoja_store::tickets::by_id(c, scope.tenant, id)
-            .await?
-            .ok_or(HelpdeskError::Internal("imported ticket vanished".into()))?;
+        let row = batch
+            .ticket_mut(id)
+            .map(|r| r.clone())
+            .ok_or(HelpdeskError::Internal("imported ticket not in its batch".into()))?;
         for later in &t.later {
             let mut comment = later.input.clone();
             comment.via = crate::model::Channel::Import;
             let writer = self
-                .person_in_batch(c, scope, comment.author_id.unwrap_or(scope.actor), "author_id", writers)
+                .person(c, scope.tenant, comment.author_id.unwrap_or(scope.actor), "author_id", Some(&mut *batch))
                 .await?;
-            let (comment_id, _, public, author) = self.add_comment_by(c, scope, &row, &comment, later.created_at, &writer).await?;
+            let (comment_id, plain, public, author) = self
+                .add_comment_by(c, scope, &row, &comment, later.created_at, &writer, Some(&mut *batch))
+                .await?;
+            batch.index_comment(id, &plain, public);
             let events = [crate::model::AuditEvent::comment(comment_id)
                 .with("public", serde_json::json!(public))
                 .with("author_id", serde_json::json!(author.0))];
-            self.record_audit(c, scope.tenant, &row, Some(author), "import", &events, later.created_at)
-                .await?;
+            let audit = self.audit_row(c, scope.tenant, &row, Some(author), "import", &events, later.created_at).await?;
+            batch.add_audit(audit);
         }
         let updated = t.updated_at.max(t.created_at);
-        row.updated_at = updated;
-        if row.status.is_done() {
-            row.closed_at = Some(updated);
-        }
-        suoja_store::tickets::update(c, scope.tenant, &row).await?;
-        if !t.later.is_empty()
-            && let Some(tokens) = self.ticket_doc_tokens(c, scope.tenant, id).await?
-            && let Some(slot) = pending.iter_mut().rev().find(|(doc, _)| *doc == id.0)
-        {
-            slot.1 = tokens;
+        if let Some(r) = batch.ticket_mut(id) {
+            r.updated_at = updated;
+            if r.status.is_done() {
+                r.closed_at = Some(updated);
+            }
         }
         Ok(id)
     }
 }
 
 impl Helpdesk {
-    /// A person the batch names, looked up once per batch (rows do not change inside it).
-    async fn person_in_batch(
-        &self,
-        c: &mut Conn,
-        scope: &Scope,
-        id: UserId,
-        field: &str,
-        seen: &mut HashMap<UserId, suoja_store::users::UserRow>,
-    ) -> Result<suoja_store::users::UserRow> {
-        if let Some(row) = seen.get(&id) {
-            return Ok(row.clone());
-        }
-        let row = self.require_user(c, scope.tenant, id, field).await?;
-        seen.insert(id, row.clone());
-        Ok(row)
-    }
-
     /// Leaves off an assignee or followers who are not staff here (an agent there found here
     /// by their address as an end user, or made an end user since): the ticket comes over
     /// without them rather than not at all. Counts them in `left_off`.
-    async fn fit_staff(
-        &self,
-        c: &mut Conn,
-        scope: &Scope,
-        input: &mut TicketInput,
-        seen: &mut HashMap<UserId, suoja_store::users::UserRow>,
-        left_off: &mut u64,
-    ) -> Result<()> {
+    async fn fit_staff(&self, c: &mut Conn, scope: &Scope, input: &mut TicketInput, batch: &mut Batch, left_off: &mut u64) -> Result<()> {
         if let Some(Some(a)) = input.assignee_id
-            && !self.person_in_batch(c, scope, a, "assignee_id", seen).await?.role.is_staff()
+            && !self.person(c, scope.tenant, a, "assignee_id", Some(&mut *batch)).await?.role.is_staff()
         {
             input.assignee_id = Some(None);
             *left_off += 1;
@@ -692,7 +685,7 @@ impl Helpdesk {
         if let Some(followers) = input.follower_ids.take() {
             let mut kept = Vec::with_capacity(followers.len());
             for f in followers {
-                if self.person_in_batch(c, scope, f, "follower_ids", seen).await?.role.is_staff() {
+                if self.person(c, scope.tenant, f, "follower_ids", Some(&mut *batch)).await?.role.is_staff() {
                     kept.push(f);
                 } else {
                     *left_off += 1;
@@ -702,16 +695,6 @@ impl Helpdesk {
         }
         Ok(())
     }
-}
-
-/// What a batch of tickets gathers as it is written.
-struct Batch {
-    /// Index entries, written together at the end.
-    pending: Vec<(i64, suoja_search::DocTokens)>,
-    /// The people the batch names, looked up once (their rows do not change inside it).
-    writers: HashMap<UserId, suoja_store::users::UserRow>,
-    /// Assignees and followers left off (see `fit_staff`).
-    left_off: u64,
 }
 
 /// Another import of the same source wrote this record first (the transaction is rolled back,

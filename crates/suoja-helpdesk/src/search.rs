@@ -671,14 +671,6 @@ impl Helpdesk {
         Ok(())
     }
 
-    /// What a ticket is indexed by, read from its rows (`None` when the ticket is gone).
-    pub(crate) async fn ticket_doc_tokens(&self, c: &mut Conn, tenant: TenantId, id: TicketId) -> Result<Option<DocTokens>> {
-        match Self::ticket_source(c, tenant, id).await? {
-            Some(t) => Ok(Some(self.ticket_tokens(c, tenant, &t).await?)),
-            None => Ok(None),
-        }
-    }
-
     /// A ticket's sealed text as the index reads it (`None` when the ticket is gone).
     async fn ticket_source(c: &mut Conn, tenant: TenantId, id: TicketId) -> Result<Option<suoja_store::reindex::TicketText>> {
         let mut found = suoja_store::reindex::ticket_texts(c, tenant, id.0.saturating_sub(1), 1).await?;

@@ -3,6 +3,7 @@
 //! author's key when the author is an end user, else under the ticket's key.
 
 pub mod audits;
+pub(crate) mod batch;
 mod create;
 mod external;
 mod keys;

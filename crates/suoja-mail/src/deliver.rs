@@ -365,7 +365,7 @@ impl Mailroom {
                     requester: Some(RequesterRef::Id(sender.id)),
                     ..Default::default()
                 };
-                let change = hd.create_ticket_in(&mut tx, &scope, input, now, None).await.map_err(quota_used_up)?;
+                let change = hd.create_ticket_in(&mut tx, &scope, input, now).await.map_err(quota_used_up)?;
                 (Delivered::Opened { ticket: change.ticket.id.0 }, change, true)
             }
         };

@@ -62,6 +62,34 @@ pub async fn insert(c: &mut Conn, tenant: TenantId, m: &CommentRow) -> Result<Co
     Ok(CommentId(id))
 }
 
+/// Inserts comments whose ids were handed out by [`crate::bulk::reserve_ids`], in as few
+/// statements as the engines' limits allow (imports and seeding).
+pub async fn insert_many(c: &mut Conn, tenant: TenantId, rows: &[CommentRow]) -> Result<()> {
+    const COLS: usize = 10;
+    for chunk in rows.chunks(crate::bulk::rows_per_statement(COLS)) {
+        let sql = format!(
+            "INSERT INTO comments (tenant_id, id, ticket_id, author_id, key_id, public, body_enc, html_enc, via, created_at) VALUES {}",
+            crate::bulk::values(1, chunk.len(), COLS)
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).persistent(false);
+        for m in chunk {
+            q = q
+                .bind(tenant.0)
+                .bind(m.id.0)
+                .bind(m.ticket_id.0)
+                .bind(m.author_id.0)
+                .bind(m.key_id.0)
+                .bind(i64::from(m.public))
+                .bind(m.body_enc.clone())
+                .bind(m.html_enc.clone())
+                .bind(m.via.clone())
+                .bind(m.created_at.0);
+        }
+        q.execute(&mut *c).await?;
+    }
+    Ok(())
+}
+
 /// Which comments of a ticket to read.
 #[derive(Debug, Clone, Copy)]
 pub struct CommentQuery {

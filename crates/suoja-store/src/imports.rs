@@ -62,6 +62,31 @@ pub async fn map(c: &mut Conn, tenant: TenantId, source: &str, kind: &str, sourc
     Ok(n == 1)
 }
 
+/// [`map`] for many records of one kind (source id, local id); returns how many were new (a
+/// record another import mapped first keeps its first mapping and is not counted).
+pub async fn map_many(c: &mut Conn, tenant: TenantId, source: &str, kind: &str, pairs: &[(i64, i64)]) -> Result<u64> {
+    const COLS: usize = 2;
+    let mut n = 0;
+    for chunk in pairs.chunks(crate::bulk::rows_per_statement(COLS)) {
+        let rows: Vec<String> = (0..chunk.len()).map(|i| format!("($1, $2, $3, ${}, ${})", 4 + 2 * i, 5 + 2 * i)).collect();
+        let sql = format!(
+            "INSERT INTO import_map (tenant_id, source, kind, source_id, local_id) VALUES {} \
+             ON CONFLICT (tenant_id, source, kind, source_id) DO NOTHING",
+            rows.join(", ")
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .persistent(false)
+            .bind(tenant.0)
+            .bind(source.to_string())
+            .bind(kind.to_string());
+        for (source_id, local_id) in chunk {
+            q = q.bind(*source_id).bind(*local_id);
+        }
+        n += q.execute(&mut *c).await?.rows_affected();
+    }
+    Ok(n)
+}
+
 /// Where `stage` of the import from `source` stands (`None`: not started).
 pub async fn checkpoint(c: &mut Conn, tenant: TenantId, source: &str, stage: &str) -> Result<Option<String>> {
     let row = sqlx::query("SELECT position FROM import_checkpoints WHERE tenant_id = $1 AND source = $2 AND stage = $3")

@@ -7,6 +7,7 @@ pub mod backup;
 pub mod backup_targets;
 pub mod blobs;
 pub mod breaches;
+pub mod bulk;
 pub mod cluster;
 pub mod comments;
 pub mod community;

@@ -62,6 +62,31 @@ pub async fn insert(c: &mut Conn, tenant: TenantId, a: &AuditRow) -> Result<i64>
     .await?)
 }
 
+/// Records many audits, in order, in as few statements as the engines' limits allow.
+pub async fn insert_many(c: &mut Conn, tenant: TenantId, rows: &[AuditRow]) -> Result<()> {
+    const COLS: usize = 8;
+    for chunk in rows.chunks(crate::bulk::rows_per_statement(COLS)) {
+        let sql = format!(
+            "INSERT INTO ticket_audits (tenant_id, ticket_id, author_id, via, events, key_id, values_enc, created_at) VALUES {}",
+            crate::bulk::values(1, chunk.len(), COLS)
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).persistent(false);
+        for a in chunk {
+            q = q
+                .bind(tenant.0)
+                .bind(a.ticket_id.0)
+                .bind(a.author_id)
+                .bind(a.via.clone())
+                .bind(a.events.clone())
+                .bind(a.key_id.map(|k| k.0))
+                .bind(a.values_enc.clone())
+                .bind(a.created_at.0);
+        }
+        q.execute(&mut *c).await?;
+    }
+    Ok(())
+}
+
 /// Which audits a page holds: ids strictly after or before a cursor, oldest or newest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AuditPage {

@@ -199,13 +199,29 @@ impl Helpdesk {
         events: &[AuditEvent],
         now: Timestamp,
     ) -> Result<i64> {
+        let a = self.audit_row(c, tenant, row, author, via, events, now).await?;
+        Ok(suoja_store::ticket_audits::insert(c, tenant, &a).await?)
+    }
+
+    /// The row [`Self::record_audit`] stores (written with others by a batch of new tickets).
+    #[allow(clippy::too_many_arguments, reason = "one audit: where, which ticket, who, how, what, when")]
+    pub(crate) async fn audit_row(
+        &self,
+        c: &mut Conn,
+        tenant: TenantId,
+        row: &TicketRow,
+        author: Option<UserId>,
+        via: &str,
+        events: &[AuditEvent],
+        now: Timestamp,
+    ) -> Result<AuditRow> {
         let (json, values) = split(events);
         let values_enc = if values.is_empty() {
             None
         } else {
             Some(crypt::seal_json(&self.vault, c, tenant, row.key_id, &Value::Object(values)).await?)
         };
-        let a = AuditRow {
+        Ok(AuditRow {
             id: 0,
             ticket_id: row.id,
             author_id: author.filter(|a| a.0 > 0).map(|a| a.0),
@@ -214,8 +230,7 @@ impl Helpdesk {
             key_id: values_enc.as_ref().map(|_| row.key_id),
             values_enc,
             created_at: now,
-        };
-        Ok(suoja_store::ticket_audits::insert(c, tenant, &a).await?)
+        })
     }
 
     /// The sealed values of one audit (`None` when it has none or their key is gone).

@@ -7,14 +7,16 @@ use suoja_store::Conn;
 use suoja_store::comments::CommentRow;
 use suoja_store::tickets::TicketRow;
 
+use super::batch::Batch;
 use super::kind_field;
 use crate::model::{AuditEvent, CommentInput, RequesterRef, TicketChange, TicketInput};
 use crate::users::normalize_tags;
 use crate::{Helpdesk, HelpdeskError, Result, crypt};
 
 impl Helpdesk {
-    /// Adds a comment to a ticket inside the caller's transaction; returns its id, its plain
-    /// text, whether it is public and who wrote it.
+    /// Adds a comment to a ticket inside the caller's transaction (or to the batch of new
+    /// tickets it belongs to); returns its id, its plain text, whether it is public and who
+    /// wrote it.
     pub(crate) async fn add_comment(
         &self,
         c: &mut Conn,
@@ -22,6 +24,7 @@ impl Helpdesk {
         ticket: &TicketRow,
         input: &CommentInput,
         now: Timestamp,
+        mut batch: Option<&mut Batch>,
     ) -> Result<(CommentId, String, bool, UserId)> {
         let author_id = match input.author_id {
             Some(a) if a != scope.actor => {
@@ -32,12 +35,13 @@ impl Helpdesk {
             }
             _ => scope.actor,
         };
-        let author = self.require_user(c, scope.tenant, author_id, "author_id").await?;
-        self.add_comment_by(c, scope, ticket, input, now, &author).await
+        let author = self.person(c, scope.tenant, author_id, "author_id", batch.as_deref_mut()).await?;
+        self.add_comment_by(c, scope, ticket, input, now, &author, batch).await
     }
 
     /// Adds a comment written by `author` (already looked up) inside the caller's transaction;
     /// as [`Helpdesk::add_comment`].
+    #[allow(clippy::too_many_arguments, reason = "one comment: where, on what, what, when, by whom, in which batch")]
     pub(crate) async fn add_comment_by(
         &self,
         c: &mut Conn,
@@ -46,6 +50,7 @@ impl Helpdesk {
         input: &CommentInput,
         now: Timestamp,
         author: &suoja_store::users::UserRow,
+        batch: Option<&mut Batch>,
     ) -> Result<(CommentId, String, bool, UserId)> {
         let author_id = author.id;
         // An end user's words are public, except when brought over from another helpdesk,
@@ -88,7 +93,10 @@ impl Helpdesk {
             via: input.via.as_str().into(),
             created_at: now,
         };
-        let id = suoja_store::comments::insert(c, scope.tenant, &row).await?;
+        let id = match batch {
+            Some(batch) => batch.add_comment(row)?,
+            None => suoja_store::comments::insert(c, scope.tenant, &row).await?,
+        };
         for token in &input.uploads {
             self.bind_upload(c, scope, token, ticket.id, id, key).await?;
         }
@@ -100,22 +108,28 @@ impl Helpdesk {
     pub async fn create_ticket(&self, scope: &Scope, input: TicketInput) -> Result<TicketChange> {
         let now = self.now();
         let mut tx = self.db.begin().await?;
-        let change = self.create_ticket_in(&mut tx, scope, input, now, None).await?;
+        let change = self.create_ticket_in(&mut tx, scope, input, now).await?;
         tx.commit().await?;
         tracing::info!(tenant.id = %scope.tenant, ticket.id = %change.ticket.id, actor.id = %scope.actor, "ticket created");
         Ok(change)
     }
 
     /// Creates a ticket in the caller's transaction (mail import stores the original message in
-    /// the same one). Its index entry is written now, or, with `pending` (bulk imports), handed
-    /// back to be written with others in one statement.
-    pub async fn create_ticket_in(
+    /// the same one).
+    pub async fn create_ticket_in(&self, c: &mut Conn, scope: &Scope, input: TicketInput, now: Timestamp) -> Result<TicketChange> {
+        self.create_ticket_with(c, scope, input, now, None).await
+    }
+
+    /// [`Self::create_ticket_in`]; with a `batch` (imports and seeding) the ticket's rows, audit
+    /// and index entry are gathered there and written with the batch's other tickets, and it
+    /// runs no triggers, calls no webhooks and tells no one.
+    pub(crate) async fn create_ticket_with(
         &self,
         c: &mut Conn,
         scope: &Scope,
         input: TicketInput,
         now: Timestamp,
-        pending: Option<&mut Vec<(i64, suoja_search::DocTokens)>>,
+        mut batch: Option<&mut Batch>,
     ) -> Result<TicketChange> {
         let comment = input.comment.clone().ok_or_else(|| HelpdeskError::Invalid {
             field: "description".into(),
@@ -141,8 +155,9 @@ impl Helpdesk {
             }
         }
         let requester = match &input.requester {
+            Some(RequesterRef::Id(id)) => self.person(c, scope.tenant, *id, "requester_id", batch.as_deref_mut()).await?,
             Some(r) => self.resolve_requester(c, scope, r, now).await?,
-            None => self.require_user(c, scope.tenant, scope.actor, "requester_id").await?,
+            None => self.person(c, scope.tenant, scope.actor, "requester_id", batch.as_deref_mut()).await?,
         };
         // Who submitted the ticket and wrote its first comment, as Zendesk has it: a ticket
         // made through the API for a requester, without `submitter_id`, is the requester's (they
@@ -156,7 +171,7 @@ impl Helpdesk {
             None => scope.actor,
         };
         if submitter != scope.actor && submitter != requester.id {
-            self.require_user(c, scope.tenant, submitter, "submitter_id").await?;
+            self.person(c, scope.tenant, submitter, "submitter_id", batch.as_deref_mut()).await?;
         }
         let mut comment = comment;
         if comment.author_id.is_none() && comment.public && submitter != scope.actor {
@@ -164,7 +179,7 @@ impl Helpdesk {
         }
         let assignee = input.assignee_id.flatten();
         if let Some(a) = assignee {
-            self.require_staff_user(c, scope.tenant, a, "assignee_id").await?;
+            self.require_staff_user(c, scope.tenant, a, "assignee_id", batch.as_deref_mut()).await?;
         }
         let group = input.group_id.flatten();
         if let Some(g) = group {
@@ -177,7 +192,13 @@ impl Helpdesk {
         let status = input.status.unwrap_or(if assignee.is_some() { Status::Open } else { Status::New });
         let key = requester.key_id;
         let given: Vec<(i64, Value)> = input.custom_fields.as_ref().map(|c| c.expose().clone()).unwrap_or_default();
-        let checked = self.check_ticket_values(c, scope, &given).await?;
+        let checked = match batch.as_deref_mut() {
+            Some(b) if !given.is_empty() => {
+                let defs = self.ticket_fields_for(c, scope.tenant, Some(b)).await?;
+                crate::fields::check_ticket_values_against(scope, &given, defs)?
+            }
+            _ => self.check_ticket_values(c, scope, &given).await?,
+        };
         let custom: Vec<(i64, Value)> = checked.values.clone();
         let mut tags = input.tags.clone().unwrap_or_default();
         tags.extend(input.additional_tags.iter().cloned());
@@ -192,7 +213,7 @@ impl Helpdesk {
                 Some(id)
             }
             Some(None) => None,
-            None => suoja_store::fields::default_form(c, scope.tenant).await?,
+            None => self.default_form(c, scope.tenant, batch.as_deref_mut()).await?,
         };
         // Requesters fill in what the portal requires (mail cannot); agents what a solved
         // ticket requires.
@@ -234,8 +255,16 @@ impl Helpdesk {
             closed_at: status.is_done().then_some(now),
             ticket_form_id: form,
         };
-        row.id = suoja_store::tickets::insert(c, scope.tenant, &row).await?;
-        self.set_ticket_tags(c, scope.tenant, row.id, &tags).await?;
+        match batch.as_deref_mut() {
+            Some(b) => {
+                row.id = b.add_ticket(row.clone())?;
+                b.add_tags(row.id, self.tag_hashes(c, scope.tenant, &tags).await?);
+            }
+            None => {
+                row.id = suoja_store::tickets::insert(c, scope.tenant, &row).await?;
+                self.set_ticket_tags(c, scope.tenant, row.id, &tags).await?;
+            }
+        }
         let mut links: [Vec<UserId>; 3] = Default::default();
         for (slot, (kind, ids, staff)) in [
             ("collaborator", &input.collaborator_ids, false),
@@ -253,25 +282,27 @@ impl Helpdesk {
                 }
             }
         }
-        let (comment_id, plain, public, author) = self.add_comment(c, scope, &row, &comment, now).await?;
+        let (comment_id, plain, public, author) = self.add_comment(c, scope, &row, &comment, now, batch.as_deref_mut()).await?;
         let mut text = input.subject.as_ref().map(|s| s.expose().clone()).unwrap_or_default();
-        let mut internal = String::new();
+        let mut notes = String::new();
         if public {
             text.push(' ');
             text.push_str(&plain);
         } else {
-            internal = plain;
+            notes = plain;
         }
         let external = input.external_id.clone().flatten();
         // Custom field values and the external id are staff's words too.
+        let mut fields_text = String::new();
         for text in custom
             .iter()
             .flat_map(|(_, v)| crate::tickets::audits::strings(v))
             .chain(external.as_ref().map(|x| x.expose().clone()))
         {
-            internal.push(' ');
-            internal.push_str(&text);
+            fields_text.push(' ');
+            fields_text.push_str(&text);
         }
+        let internal = format!("{notes}{fields_text}");
         let doc = crate::search::DocText {
             public: &text,
             internal: &internal,
@@ -279,10 +310,10 @@ impl Helpdesk {
             external_id: external.as_ref().map(|x| x.expose().as_str()),
         };
         let mut triggered = Vec::new();
-        let bulk = pending.is_some();
-        let told = match pending {
-            Some(pending) => {
-                pending.push((row.id.0, crate::search::doc_tokens(v, c, scope.tenant, &doc).await?));
+        let bulk = batch.is_some();
+        let told = match batch.as_deref_mut() {
+            Some(b) => {
+                b.index(row.id, &doc, &notes, &fields_text);
                 Vec::new()
             }
             None => {
@@ -349,9 +380,19 @@ impl Helpdesk {
         }
         events.extend(triggered);
         events.extend(crate::notify::audit_events(&told));
-        let audit_id = self
-            .record_audit(c, scope.tenant, &row, Some(scope.actor), comment.via.as_str(), &events, now)
-            .await?;
+        let audit_id = match batch {
+            Some(b) => {
+                b.add_audit(
+                    self.audit_row(c, scope.tenant, &row, Some(scope.actor), comment.via.as_str(), &events, now)
+                        .await?,
+                );
+                0
+            }
+            None => {
+                self.record_audit(c, scope.tenant, &row, Some(scope.actor), comment.via.as_str(), &events, now)
+                    .await?
+            }
+        };
         // Bulk imports are measured together in the background once they are in.
         if !bulk {
             self.keep_sla(c, scope.tenant, row.id, now).await?;

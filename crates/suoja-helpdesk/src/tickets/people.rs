@@ -15,8 +15,15 @@ impl Helpdesk {
         }
     }
 
-    pub(super) async fn require_staff_user(&self, c: &mut Conn, tenant: TenantId, id: UserId, field: &str) -> Result<()> {
-        let u = self.require_user(c, tenant, id, field).await?;
+    pub(super) async fn require_staff_user(
+        &self,
+        c: &mut Conn,
+        tenant: TenantId,
+        id: UserId,
+        field: &str,
+        batch: Option<&mut super::batch::Batch>,
+    ) -> Result<()> {
+        let u = self.person(c, tenant, id, field, batch).await?;
         if u.role == Role::EndUser {
             return Err(HelpdeskError::invalid(field, format!("user {id} is not an agent")));
         }
@@ -63,7 +70,7 @@ impl Helpdesk {
         }
         for id in &out {
             if staff_only {
-                self.require_staff_user(c, scope.tenant, *id, field).await?;
+                self.require_staff_user(c, scope.tenant, *id, field, None).await?;
             } else {
                 self.require_user(c, scope.tenant, *id, field).await?;
             }

@@ -97,12 +97,20 @@ impl Helpdesk {
 
     /// Writes a ticket's tag rows for its (normalised) tags, replacing any it had.
     pub async fn set_ticket_tags(&self, c: &mut Conn, tenant: TenantId, id: TicketId, tags: &[String]) -> Result<()> {
+        let hashes = self.tag_hashes(c, tenant, tags).await?;
+        suoja_store::tickets::set_tag_hashes(c, tenant, id, &hashes).await?;
+        Ok(())
+    }
+
+    /// The keyed hashes the tag rows of `tags` hold.
+    pub(crate) async fn tag_hashes(&self, c: &mut Conn, tenant: TenantId, tags: &[String]) -> Result<Vec<Vec<u8>>> {
         let mut hashes = Vec::with_capacity(tags.len());
         for t in tags {
             hashes.push(self.vault.blind_index(c, tenant, &tag_input(t)).await?);
         }
-        suoja_store::tickets::set_tag_hashes(c, tenant, id, &hashes).await?;
-        Ok(())
+        hashes.sort();
+        hashes.dedup();
+        Ok(hashes)
     }
 
     /// Tickets (trashed ones included) carrying `tag` (normalised as tags are), by id.

@@ -235,7 +235,7 @@ impl Helpdesk {
         self.change_lists(tx, scope, &row, &input, now, &mut events).await?;
         let mut said = None;
         if let Some(comment) = &input.comment {
-            let (cid, plain, public, author) = self.add_comment(tx, scope, &row, comment, now).await?;
+            let (cid, plain, public, author) = self.add_comment(tx, scope, &row, comment, now, None).await?;
             events.push(AuditEvent::comment(cid).with("public", json!(public)).with("author_id", json!(author.0)));
             if !reindex {
                 index_add(&self.vault, tx, t, row.id, &plain, public).await?;
@@ -301,7 +301,7 @@ impl Helpdesk {
         }
         if let Some(a) = input.assignee_id {
             if let Some(a) = a {
-                self.require_staff_user(c, t, a, "assignee_id").await?;
+                self.require_staff_user(c, t, a, "assignee_id", None).await?;
             }
             if a != row.assignee_id {
                 events.push(change("assignee_id", json!(row.assignee_id.map(|x| x.0)), json!(a.map(|x| x.0))));

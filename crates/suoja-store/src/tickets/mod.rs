@@ -129,6 +129,48 @@ pub async fn insert(c: &mut Conn, tenant: TenantId, t: &TicketRow) -> Result<Tic
     Ok(TicketId(id))
 }
 
+/// Inserts tickets whose ids were handed out by [`crate::bulk::reserve_ids`], in as few
+/// statements as the engines' limits allow (imports and seeding).
+pub async fn insert_many(c: &mut Conn, tenant: TenantId, rows: &[TicketRow]) -> Result<()> {
+    const COLS: usize = 24;
+    for chunk in rows.chunks(crate::bulk::rows_per_statement(COLS)) {
+        let sql = format!(
+            "INSERT INTO tickets (tenant_id, id, key_id, requester_id, submitter_id, assignee_id, group_id, organization_id, subject_enc, description_enc, status, status_rank, priority, ticket_type, tags_enc, custom_fields_enc, external_id_enc, due_at, via, created_at, updated_at, restricted, closed_at, ticket_form_id) VALUES {}",
+            crate::bulk::values(1, chunk.len(), COLS)
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).persistent(false);
+        for t in chunk {
+            q = q
+                .bind(tenant.0)
+                .bind(t.id.0)
+                .bind(t.key_id.0)
+                .bind(t.requester_id.0)
+                .bind(t.submitter_id.0)
+                .bind(t.assignee_id.map(|u| u.0))
+                .bind(t.group_id.map(|g| g.0))
+                .bind(t.organization_id.map(|o| o.0))
+                .bind(t.subject_enc.clone())
+                .bind(t.description_enc.clone())
+                .bind(t.status.as_str())
+                .bind(t.status.rank())
+                .bind(t.priority.clone())
+                .bind(t.ticket_type.clone())
+                .bind(t.tags_enc.clone())
+                .bind(t.custom_fields_enc.clone())
+                .bind(t.external_id_enc.clone())
+                .bind(t.due_at.map(|d| d.0))
+                .bind(t.via.clone())
+                .bind(t.created_at.0)
+                .bind(t.updated_at.0)
+                .bind(i64::from(t.restricted))
+                .bind(t.closed_at.map(|d| d.0))
+                .bind(t.ticket_form_id);
+        }
+        q.execute(&mut *c).await?;
+    }
+    Ok(())
+}
+
 /// Writes every mutable column back.
 pub async fn update(c: &mut Conn, tenant: TenantId, t: &TicketRow) -> Result<bool> {
     let done = sqlx::query(
@@ -366,6 +408,23 @@ pub async fn set_tag_hashes(c: &mut Conn, tenant: TenantId, id: TicketId, hashes
             .bind(h.clone())
             .execute(&mut *c)
             .await?;
+    }
+    Ok(())
+}
+
+/// Adds tag rows (ticket, keyed hash of the tag) to new tickets, many at once.
+pub async fn add_tag_hashes_many(c: &mut Conn, tenant: TenantId, rows: &[(TicketId, Vec<u8>)]) -> Result<()> {
+    const COLS: usize = 3;
+    for chunk in rows.chunks(crate::bulk::rows_per_statement(COLS)) {
+        let sql = format!(
+            "INSERT INTO ticket_tags (tenant_id, ticket_id, tag_hash) VALUES {} ON CONFLICT DO NOTHING",
+            crate::bulk::values(1, chunk.len(), COLS)
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).persistent(false);
+        for (ticket, hash) in chunk {
+            q = q.bind(tenant.0).bind(ticket.0).bind(hash.clone());
+        }
+        q.execute(&mut *c).await?;
     }
     Ok(())
 }

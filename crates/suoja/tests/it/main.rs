@@ -23,6 +23,7 @@ mod fuzz;
 mod help_center;
 mod help_center_privacy;
 mod import;
+mod import_batch;
 mod mail;
 mod operator;
 mod privacy_breaches;
