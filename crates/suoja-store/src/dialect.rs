@@ -53,10 +53,11 @@ async fn vacuum_after_waiting(db: &Db, table: &str, command: &str, wait: std::ti
 
 /// Refreshes the query planner's statistics after bulk changes. SQLite: `PRAGMA optimize`, which
 /// re-analyzes (bounded) only the tables whose size changed a lot since the last analysis.
-/// PostgreSQL: `ANALYZE` of the tables changed by more rows than they held when last analysed
-/// (and by at least a thousand). Autovacuum would get there within its next rounds, but until
-/// then a table filled from empty is planned as empty: a lookup by id scans all of a tenant's
-/// rows, and an import slows down as it goes. Doubling tables are analysed about log₂(n) times.
+/// PostgreSQL: `ANALYZE` of the tables last seen with fewer than ten thousand rows that have
+/// changed by more rows than that (and by at least a thousand). Autovacuum would get there
+/// within its next rounds, but until then a table filled from empty is planned as empty: a
+/// lookup by id scans all of a tenant's rows, and an import slows down as it goes. Larger
+/// tables are planned well enough and left to autovacuum.
 pub async fn refresh_statistics(db: &Db) -> Result<()> {
     match db.engine() {
         Engine::Sqlite => {
@@ -66,7 +67,7 @@ pub async fn refresh_statistics(db: &Db) -> Result<()> {
         Engine::Postgres => {
             let stale: Vec<String> = sqlx::query_scalar(
                 "SELECT quote_ident(s.relname) FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid \
-                 WHERE s.schemaname = current_schema() AND s.n_mod_since_analyze > GREATEST(c.reltuples, 0) + 1000 \
+                 WHERE s.schemaname = current_schema() AND c.reltuples < 10000 AND s.n_mod_since_analyze > GREATEST(c.reltuples, 0) + 1000 \
                  ORDER BY s.relname",
             )
             .fetch_all(db.write_pool())

@@ -26,12 +26,24 @@ pub(crate) const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_s
 /// Prepared statements the writer keeps (a request's statements are the same few dozen).
 const STATEMENT_CACHE: usize = 256;
 
+/// Statements with more parameters than this have their numbering kept (see [`Numbering`]).
+const KEEP_NUMBERING_FROM: usize = 32;
+
+/// Which argument each parameter of a statement takes, by parameter index. Reading a
+/// parameter's name from SQLite walks its list of names from the start, so numbering a
+/// statement costs time quadratic in its parameters: nothing for a request's statements, but
+/// seconds for the multi-row inserts of a bulk write (thousands of parameters). The numbering
+/// of those is worked out once per SQL text and kept, as the prepared statement is.
+type Numbering = Arc<[usize]>;
+
 /// A `rusqlite` connection to the SQLite file the writer pool writes. Used only by whoever
 /// holds the pool's writer connection, so its lock is never contended; it is there because
 /// the connection moves between tasks.
 pub(crate) struct Lite {
     /// `None` once closed ([`Lite::close`]).
     conn: Mutex<Option<rusqlite::Connection>>,
+    /// Numberings of statements with many parameters, by SQL text (at most [`STATEMENT_CACHE`]).
+    numberings: Mutex<std::collections::HashMap<String, Numbering>>,
 }
 
 impl std::fmt::Debug for Lite {
@@ -53,7 +65,10 @@ impl Lite {
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         conn.execute_batch(pragmas).map_err(to_sqlx)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(to_sqlx)?;
-        Ok(Lite { conn: Mutex::new(Some(conn)) })
+        Ok(Lite {
+            conn: Mutex::new(Some(conn)),
+            numberings: Mutex::default(),
+        })
     }
 
     /// Runs SQL without arguments and without rows wanted (`BEGIN`, `SAVEPOINT`, pragmas;
@@ -121,7 +136,8 @@ impl Lite {
             Err(e) => return Err(to_sqlx(e)),
         };
         let values = args.map(|a| a.values.0).unwrap_or_default();
-        bind(&mut stmt, &values)?;
+        let numbering = self.numbering(sql, &stmt)?;
+        bind(&mut stmt, &values, &numbering)?;
         let readonly = stmt.readonly();
         let names: Vec<String> = stmt.column_names().into_iter().map(str::to_string).collect();
         let mut out = Output::new();
@@ -178,6 +194,24 @@ impl Lite {
     fn lock(&self) -> std::sync::MutexGuard<'_, Option<rusqlite::Connection>> {
         self.conn.lock().unwrap_or_else(PoisonError::into_inner)
     }
+
+    /// The numbering of `stmt` (prepared from `sql`): worked out now for a statement with few
+    /// parameters, kept for one with many.
+    fn numbering(&self, sql: &str, stmt: &rusqlite::Statement<'_>) -> std::result::Result<Numbering, sqlx::Error> {
+        if stmt.parameter_count() <= KEEP_NUMBERING_FROM {
+            return numbering(stmt);
+        }
+        let mut kept = self.numberings.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(n) = kept.get(sql) {
+            return Ok(n.clone());
+        }
+        let n = numbering(stmt)?;
+        if kept.len() >= STATEMENT_CACHE {
+            kept.clear();
+        }
+        kept.insert(sql.to_string(), n.clone());
+        Ok(n)
+    }
 }
 
 fn open(conn: &Option<rusqlite::Connection>) -> std::result::Result<&rusqlite::Connection, sqlx::Error> {
@@ -194,14 +228,14 @@ fn kind_of(v: &AnyValueKind) -> AnyTypeInfoKind {
     }
 }
 
-/// Binds sqlx's arguments by sqlx's SQLite driver's rules: a parameter written `?N` or `$N`
-/// takes the N-th argument (so `$2` before `$1`, or `$1` twice, mean what they say), an
-/// anonymous `?` the next argument in order, any other name is refused; parameters beyond the
-/// arguments given stay NULL, as SQLite leaves unbound ones.
-fn bind(stmt: &mut rusqlite::Statement<'_>, values: &[AnyValueKind]) -> std::result::Result<(), sqlx::Error> {
+/// Which argument each parameter takes, by sqlx's SQLite driver's rules: a parameter written
+/// `?N` or `$N` takes the N-th argument (so `$2` before `$1`, or `$1` twice, mean what they
+/// say), an anonymous `?` the next argument in order; any other name is refused.
+fn numbering(stmt: &rusqlite::Statement<'_>) -> std::result::Result<Numbering, sqlx::Error> {
     let mut anonymous = 0usize;
+    let mut out = Vec::with_capacity(stmt.parameter_count());
     for p in 1..=stmt.parameter_count() {
-        let n = match stmt.parameter_name(p) {
+        out.push(match stmt.parameter_name(p) {
             Some(name) => {
                 let digits = name
                     .strip_prefix('?')
@@ -218,11 +252,19 @@ fn bind(stmt: &mut rusqlite::Statement<'_>, values: &[AnyValueKind]) -> std::res
                 anonymous += 1;
                 anonymous
             }
-        };
+        });
+    }
+    Ok(out.into())
+}
+
+/// Binds sqlx's arguments by `numbering`; parameters beyond the arguments given stay NULL, as
+/// SQLite leaves unbound ones.
+fn bind(stmt: &mut rusqlite::Statement<'_>, values: &[AnyValueKind], numbering: &[usize]) -> std::result::Result<(), sqlx::Error> {
+    for (p, n) in numbering.iter().enumerate() {
         let Some(v) = n.checked_sub(1).and_then(|i| values.get(i)) else {
             break;
         };
-        stmt.raw_bind_parameter(p, Arg(v)).map_err(to_sqlx)?;
+        stmt.raw_bind_parameter(p + 1, Arg(v)).map_err(to_sqlx)?;
     }
     Ok(())
 }
@@ -317,6 +359,47 @@ mod tests {
         Some(a)
     }
 
+    /// A statement with thousands of parameters (a bulk write's multi-row insert, shared
+    /// leading parameters and numbers out of order) binds every value where it belongs, the
+    /// first time and from its kept numbering after; a named parameter is refused there too.
+    #[test]
+    fn many_parameters_bind_by_number_first_and_later_times() {
+        let dir = std::env::temp_dir().join(format!("suoja-lite-many-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let lite = Lite::open_create(dir.join("t.db").to_str().unwrap());
+        lite.batch("CREATE TABLE m (k INTEGER, a INTEGER, b TEXT)").unwrap();
+        let rows = 1_000;
+        let sql = format!(
+            "INSERT INTO m (k, b, a) VALUES {}",
+            (0..rows)
+                .map(|i| format!("($1, ${}, ${})", 3 + 2 * i, 2 + 2 * i))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        for round in 0..2i64 {
+            let mut values = vec![AnyValueKind::BigInt(round)];
+            for i in 0..rows {
+                values.push(AnyValueKind::BigInt(i64::from(i)));
+                values.push(AnyValueKind::Text(Arc::new(format!("row {i}"))));
+            }
+            lite.run(&sql, args(values), false).unwrap();
+            let out = lite
+                .run(
+                    "SELECT COUNT(*) AS n FROM m WHERE k = $1 AND b = 'row ' || a",
+                    args(vec![AnyValueKind::BigInt(round)]),
+                    false,
+                )
+                .unwrap();
+            let sqlx::Either::Right(row) = &out[0] else { panic!("a row") };
+            assert_eq!(row.try_get::<i64, _>("n").unwrap(), 1_000, "round {round}");
+        }
+        assert_eq!(lite.numberings.lock().unwrap().len(), 1, "kept once, used again");
+        let named = format!("SELECT {}, :x", (1..=40).map(|i| format!("${i}")).collect::<Vec<_>>().join(", "));
+        assert!(lite.run(&named, args(vec![AnyValueKind::BigInt(1)]), false).is_err());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     /// Parameters by number, rows and results read back as sqlx's driver gives them, and
     /// SQLite's failures as sqlx database errors.
     #[test]
@@ -391,7 +474,10 @@ mod tests {
     impl Lite {
         fn open_create(path: &str) -> Self {
             let conn = rusqlite::Connection::open(path).unwrap();
-            Lite { conn: Mutex::new(Some(conn)) }
+            Lite {
+                conn: Mutex::new(Some(conn)),
+                numberings: Mutex::default(),
+            }
         }
     }
 }

@@ -20,7 +20,7 @@ use suoja_helpdesk::model::{Channel, CommentInput, RequesterRef, TicketInput, Us
 use super::{ChildGuard, free_port, serve_command, wait_port};
 
 /// Requests to the source at once, for the import and the baseline alike.
-const PARALLEL: usize = 4;
+const PARALLEL: usize = 8;
 
 /// The import figures on one engine.
 #[derive(Debug, Clone, Default)]
@@ -241,6 +241,9 @@ async fn import_into(engine: &str, admin: Option<&str>, base: &str, token: &str,
         .and_then(|n| n.parse::<usize>().ok());
     if !out.status.success() || made != Some(tickets) {
         bail!("the import did not bring every ticket over: {text}");
+    }
+    if let Some(split) = text.lines().find(|l| l.trim_start().starts_with("tickets:")) {
+        println!("  {engine}: {}", split.trim());
     }
     if let (Some(admin), Some(url)) = (admin, &settings.database_url) {
         super::drop_pg_database(admin, url).await;

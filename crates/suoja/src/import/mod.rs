@@ -67,8 +67,9 @@ pub struct ZendeskArgs {
     /// limit the account reports).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_rate: Option<u32>,
-    /// Requests to the source at once (tickets' comments and files).
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=32))]
+    /// Requests to the source at once (tickets' comments and files; the rate limit above
+    /// still holds).
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=32))]
     pub parallel: u16,
 }
 
@@ -378,7 +379,15 @@ impl Import {
         let reading = Stop(tokio::spawn(reader.run(url, tx)));
         // PostgreSQL takes two transactions at once (one per core); SQLite has one writer.
         let writers = if self.hd.db().engine() == suoja_store::Engine::Postgres { 2 } else { 1 };
-        while let Some(fetched) = rx.recv().await {
+        let (mut waiting, mut writing) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
+        // Chunks being written, oldest first: the next chunk is sealed and indexed while the
+        // database writes the last one, so neither waits for the other.
+        let mut in_flight: std::collections::VecDeque<(Vec<Writing>, u64)> = std::collections::VecDeque::new();
+        loop {
+            let started = std::time::Instant::now();
+            let Some(fetched) = rx.recv().await else { break };
+            waiting += started.elapsed();
+            let started = std::time::Instant::now();
             match fetched? {
                 Fetched::Chunk { deleted, here, todo } => {
                     for _ in 0..deleted {
@@ -389,17 +398,35 @@ impl Import {
                         self.report.read("ticket");
                         self.report.landed("ticket", Landed::Found(id));
                     }
-                    self.write_tickets(todo, writers).await?;
-                    bar.inc(n as u64);
+                    in_flight.push_back((self.write_tickets(todo, writers).await?, n as u64));
+                    while in_flight.len() > IN_FLIGHT {
+                        if let Some((tasks, n)) = in_flight.pop_front() {
+                            self.settle_tickets(tasks).await?;
+                            bar.inc(n);
+                        }
+                    }
                     bar.set_message(self.report.line("ticket"));
                 }
                 Fetched::PageEnd(cursor) => {
+                    // A page is passed only once every ticket on it is in.
+                    while let Some((tasks, n)) = in_flight.pop_front() {
+                        self.settle_tickets(tasks).await?;
+                        bar.inc(n);
+                    }
                     if !self.dry {
                         self.hd.set_import_checkpoint(&self.scope, &self.source, TICKETS, &cursor).await.map_err(err)?;
                     }
                 }
             }
+            writing += started.elapsed();
         }
+        let started = std::time::Instant::now();
+        while let Some((tasks, n)) = in_flight.pop_front() {
+            self.settle_tickets(tasks).await?;
+            bar.inc(n);
+        }
+        writing += started.elapsed();
+        self.report.ticket_time = Some((waiting, writing));
         drop(reading);
         bar.finish_and_clear();
         if !self.dry {
@@ -452,7 +479,9 @@ impl Import {
     }
 
     /// Writes tickets read from the source (`writers` transactions at once).
-    async fn write_tickets(&mut self, todo: Vec<(i64, Value, Conversation)>, writers: usize) -> anyhow::Result<()> {
+    /// Starts writing tickets read from the source (`writers` transactions at once); what
+    /// became of them is settled by [`Self::settle_tickets`].
+    async fn write_tickets(&mut self, todo: Vec<(i64, Value, Conversation)>, writers: usize) -> anyhow::Result<Vec<Writing>> {
         for _ in &todo {
             self.report.read("ticket");
         }
@@ -460,7 +489,7 @@ impl Import {
             for _ in &todo {
                 self.report.dry("ticket", false);
             }
-            return Ok(());
+            return Ok(Vec::new());
         }
         // People the source made after the people stage read them.
         let mut missing: Vec<i64> = todo
@@ -482,30 +511,40 @@ impl Import {
             }
         }
         if batch.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
-        let (hd, scope, source) = (&self.hd, &self.scope, self.source.as_str());
-        let outcomes = if writers > 1 && batch.len() > 1 {
-            let second = batch.split_off(batch.len() / 2);
-            let (a, b) = futures_util::future::join(
-                hd.import_conversations(scope, source, batch.clone()),
-                hd.import_conversations(scope, source, second.clone()),
-            )
-            .await;
-            // Two transactions at once may wait on each other (the database breaks such a
-            // deadlock by failing one); a half that failed so is written again alone.
-            let a = match a {
+        // Each part is written by a task of its own, so the parts' sealing and indexing run on
+        // separate cores while the database writes the others.
+        let per_part = batch.len().div_ceil(writers.max(1));
+        let mut parts = Vec::with_capacity(writers);
+        while !batch.is_empty() {
+            let rest = batch.split_off(per_part.min(batch.len()));
+            parts.push(std::mem::replace(&mut batch, rest));
+        }
+        Ok(parts
+            .into_iter()
+            .map(|part| {
+                let (hd, scope, source) = (self.hd.clone(), self.scope, self.source.clone());
+                tokio::spawn(async move {
+                    let out = hd.import_conversations(&scope, &source, part.clone()).await;
+                    (part, out)
+                })
+            })
+            .collect())
+    }
+
+    /// Waits for tickets being written and reports what became of them.
+    async fn settle_tickets(&mut self, tasks: Vec<Writing>) -> anyhow::Result<()> {
+        let mut outcomes = Vec::with_capacity(tasks.len());
+        for task in tasks {
+            let (part, out) = task.await.context("a writer of the import stopped")?;
+            outcomes.push(match out {
                 Ok(o) => o,
-                Err(_) => hd.import_conversations(scope, source, batch).await.map_err(err)?,
-            };
-            let b = match b {
-                Ok(o) => o,
-                Err(_) => hd.import_conversations(scope, source, second).await.map_err(err)?,
-            };
-            vec![a, b]
-        } else {
-            vec![hd.import_conversations(scope, source, batch).await.map_err(err)?]
-        };
+                // Transactions at once may wait on each other (the database breaks such a
+                // deadlock by failing one); a part that failed so is written again alone.
+                Err(_) => self.hd.import_conversations(&self.scope, &self.source, part).await.map_err(err)?,
+            });
+        }
         for out in outcomes {
             self.report.outcome("ticket", out);
         }
@@ -560,6 +599,14 @@ impl Drop for Stop {
         self.0.abort();
     }
 }
+
+/// A part of a chunk of tickets being written by a task of its own: the tickets, and what
+/// became of them.
+type Writing = tokio::task::JoinHandle<(Vec<ImportedTicket>, Result<Outcome, suoja_helpdesk::HelpdeskError>)>;
+
+/// Chunks of tickets written at once besides the newest (whose tickets are sealed and indexed
+/// while the database writes the one before).
+const IN_FLIGHT: usize = 1;
 
 /// The task reading tickets from the source.
 struct Reader {
@@ -726,6 +773,8 @@ struct Report {
     counts: BTreeMap<&'static str, [u64; 4]>,
     refused: Vec<(&'static str, i64, String)>,
     notes: BTreeMap<&'static str, u64>,
+    /// Of the tickets stage: time spent waiting for the source, and time spent writing.
+    ticket_time: Option<(std::time::Duration, std::time::Duration)>,
 }
 
 const READ: usize = 0;
@@ -833,6 +882,17 @@ impl Report {
         }
         for (what, n) in &self.notes {
             println!("  {n} {what}");
+        }
+        // Which side held the tickets back: the source (reading, which runs ahead while
+        // tickets are written) or this installation (writing).
+        if let Some((waiting, writing)) = self.ticket_time
+            && !dry
+        {
+            println!(
+                "  tickets: {:.1} s writing, {:.1} s waiting for the source",
+                writing.as_secs_f64(),
+                waiting.as_secs_f64()
+            );
         }
         if !self.refused.is_empty() {
             println!("Could not be imported ({}):", self.refused.len());
