@@ -20,7 +20,7 @@ use suoja_helpdesk::model::{Channel, CommentInput, RequesterRef, TicketInput, Us
 use super::{ChildGuard, free_port, serve_command, wait_port};
 
 /// Requests to the source at once, for the import and the baseline alike.
-const PARALLEL: usize = 8;
+pub const PARALLEL: usize = 8;
 
 /// The import figures on one engine.
 #[derive(Debug, Clone, Default)]
@@ -35,6 +35,11 @@ pub struct ImportFigures {
     pub read_secs: f64,
     /// The import, seconds.
     pub import_secs: f64,
+    /// Of the import's tickets stage: seconds spent writing, and waiting for the source (as
+    /// the import reports them).
+    pub split: Option<(f64, f64)>,
+    /// Seeding the source through the library (SQLite), seconds.
+    pub seed_secs: f64,
 }
 
 /// Seeds the source and measures an import into each engine.
@@ -45,7 +50,9 @@ pub async fn measure(pg: Option<&str>, tickets: usize) -> anyhow::Result<Vec<Imp
         data_dir: src_dir.clone(),
         ..Settings::default()
     };
+    let seeding = Instant::now();
     let token = seed_source(&src_settings, tickets).await?;
+    let seed_secs = seeding.elapsed().as_secs_f64();
     let port = free_port()?;
     let _source = ChildGuard {
         child: serve_command(&src_dir, port, &src_settings)?.spawn().context("starting the source")?,
@@ -58,7 +65,7 @@ pub async fn measure(pg: Option<&str>, tickets: usize) -> anyhow::Result<Vec<Imp
             continue;
         }
         let read_secs = read_everything(&base, &token).await?;
-        let import_secs = import_into(engine, admin, &base, &token, tickets).await?;
+        let (import_secs, split) = import_into(engine, admin, &base, &token, tickets).await?;
         println!(
             "  import into {engine}: {tickets} tickets of 5 comments in {import_secs:.1} s ({:.0} tickets/s); reading alone {read_secs:.1} s",
             tickets as f64 / import_secs
@@ -69,6 +76,8 @@ pub async fn measure(pg: Option<&str>, tickets: usize) -> anyhow::Result<Vec<Imp
             comments: 5,
             read_secs,
             import_secs,
+            split,
+            seed_secs,
         });
     }
     let _ = std::fs::remove_dir_all(&src_dir);
@@ -195,8 +204,9 @@ async fn read_everything(base: &str, token: &str) -> anyhow::Result<f64> {
     Ok(started.elapsed().as_secs_f64())
 }
 
-/// Runs `suoja import zendesk` into a fresh installation on `engine`. Seconds.
-async fn import_into(engine: &str, admin: Option<&str>, base: &str, token: &str, tickets: usize) -> anyhow::Result<f64> {
+/// Runs `suoja import zendesk` into a fresh installation on `engine`. Seconds, and the
+/// import's own split of its tickets stage (writing, waiting for the source).
+async fn import_into(engine: &str, admin: Option<&str>, base: &str, token: &str, tickets: usize) -> anyhow::Result<(f64, Option<(f64, f64)>)> {
     let dir = std::env::temp_dir().join(format!("suoja-bench-import-{engine}-{}", super::hex_suffix()));
     std::fs::create_dir_all(&dir)?;
     let mut settings = Settings {
@@ -242,12 +252,17 @@ async fn import_into(engine: &str, admin: Option<&str>, base: &str, token: &str,
     if !out.status.success() || made != Some(tickets) {
         bail!("the import did not bring every ticket over: {text}");
     }
-    if let Some(split) = text.lines().find(|l| l.trim_start().starts_with("tickets:")) {
-        println!("  {engine}: {}", split.trim());
-    }
+    // "tickets: 2.6 s writing, 12.0 s waiting for the source"
+    let split = text.lines().find(|l| l.trim_start().starts_with("tickets:")).and_then(|l| {
+        let numbers: Vec<f64> = l.split_whitespace().filter_map(|w| w.parse().ok()).collect();
+        match numbers[..] {
+            [writing, waiting] => Some((writing, waiting)),
+            _ => None,
+        }
+    });
     if let (Some(admin), Some(url)) = (admin, &settings.database_url) {
         super::drop_pg_database(admin, url).await;
     }
     let _ = std::fs::remove_dir_all(&dir);
-    Ok(secs)
+    Ok((secs, split))
 }
