@@ -610,7 +610,10 @@ impl Helpdesk {
             return Err(concurrent());
         }
         tx.commit().await?;
-        suoja_store::dialect::refresh_statistics(&self.db).await?;
+        // The batch is in; fresher statistics only help later queries.
+        if let Err(e) = suoja_store::dialect::refresh_statistics(&self.db).await {
+            tracing::warn!(error = %e, "refreshing the planner's statistics after an import batch failed");
+        }
         // Imported tickets' SLA clocks are measured in the background, as after a policy change.
         if self.has_sla_policies(scope.tenant).await? {
             self.remeasure_later(scope.tenant);

@@ -75,11 +75,12 @@ where
 {
     use futures_util::StreamExt as _;
     let args = query.take_arguments().map_err(sqlx::Error::Encode);
+    let persistent = query.persistent();
     let sql = query.sql();
     futures_util::stream::once(async move {
         // A long transaction lets the runtime's other tasks run now and then.
         tokio::task::coop::consume_budget().await;
-        match args.and_then(|args| lite.run(sql.as_str(), args, first_only)) {
+        match args.and_then(|args| lite.run(sql.as_str(), args, first_only, persistent)) {
             Ok(out) => out.into_iter().map(Ok).collect::<Vec<_>>(),
             Err(e) => vec![Err(e)],
         }

@@ -29,6 +29,16 @@ const STATEMENT_CACHE: usize = 256;
 /// Statements with more parameters than this have their numbering kept (see [`Numbering`]).
 const KEEP_NUMBERING_FROM: usize = 32;
 
+/// Numberings kept at most (a bulk write's statements take a few different shapes; one of
+/// thousands of parameters keeps about a hundred kilobytes with its text).
+const NUMBERINGS_KEPT: usize = 32;
+
+/// A prepared statement: kept in the connection's cache, or for one run.
+enum Prepared<'c> {
+    Kept(rusqlite::CachedStatement<'c>),
+    Once(rusqlite::Statement<'c>),
+}
+
 /// Which argument each parameter of a statement takes, by parameter index. Reading a
 /// parameter's name from SQLite walks its list of names from the start, so numbering a
 /// statement costs time quadratic in its parameters: nothing for a request's statements, but
@@ -42,7 +52,7 @@ type Numbering = Arc<[usize]>;
 pub(crate) struct Lite {
     /// `None` once closed ([`Lite::close`]).
     conn: Mutex<Option<rusqlite::Connection>>,
-    /// Numberings of statements with many parameters, by SQL text (at most [`STATEMENT_CACHE`]).
+    /// Numberings of statements with many parameters, by SQL text (at most [`NUMBERINGS_KEPT`]).
     numberings: Mutex<std::collections::HashMap<String, Numbering>>,
 }
 
@@ -120,11 +130,18 @@ impl Lite {
     }
 
     /// Runs one statement (or, without arguments, several) with sqlx's arguments; its rows (at
-    /// most one when `first_only`) and then its result.
-    pub(crate) fn run(&self, sql: &str, args: Option<AnyArguments>, first_only: bool) -> std::result::Result<Output, sqlx::Error> {
+    /// most one when `first_only`) and then its result. A statement sqlx marks as not
+    /// `persistent` (a bulk write's multi-row insert, whose text changes with its rows) is
+    /// prepared for this run only, as sqlx's driver does: kept, each could hold a megabyte.
+    pub(crate) fn run(&self, sql: &str, args: Option<AnyArguments>, first_only: bool, persistent: bool) -> std::result::Result<Output, sqlx::Error> {
         let guard = self.lock();
         let conn = open(&guard)?;
-        let mut stmt = match conn.prepare_cached(sql) {
+        let prepared = if persistent {
+            conn.prepare_cached(sql).map(Prepared::Kept)
+        } else {
+            conn.prepare(sql).map(Prepared::Once)
+        };
+        let mut held = match prepared {
             Ok(s) => s,
             Err(rusqlite::Error::MultipleStatement) if args.as_ref().is_none_or(|a| a.values.0.is_empty()) => {
                 conn.execute_batch(sql).map_err(to_sqlx)?;
@@ -135,9 +152,13 @@ impl Lite {
             }
             Err(e) => return Err(to_sqlx(e)),
         };
+        let stmt: &mut rusqlite::Statement<'_> = match &mut held {
+            Prepared::Kept(s) => s,
+            Prepared::Once(s) => s,
+        };
         let values = args.map(|a| a.values.0).unwrap_or_default();
-        let numbering = self.numbering(sql, &stmt)?;
-        bind(&mut stmt, &values, &numbering)?;
+        let numbering = self.numbering(sql, stmt)?;
+        bind(stmt, &values, &numbering)?;
         let readonly = stmt.readonly();
         let names: Vec<String> = stmt.column_names().into_iter().map(str::to_string).collect();
         let mut out = Output::new();
@@ -183,7 +204,7 @@ impl Lite {
                 }
             }
         }
-        drop(stmt);
+        drop(held);
         out.push(sqlx::Either::Left(AnyQueryResult {
             rows_affected: if readonly { 0 } else { conn.changes() },
             last_insert_id: None,
@@ -206,7 +227,7 @@ impl Lite {
             return Ok(n.clone());
         }
         let n = numbering(stmt)?;
-        if kept.len() >= STATEMENT_CACHE {
+        if kept.len() >= NUMBERINGS_KEPT {
             kept.clear();
         }
         kept.insert(sql.to_string(), n.clone());
@@ -383,12 +404,13 @@ mod tests {
                 values.push(AnyValueKind::BigInt(i64::from(i)));
                 values.push(AnyValueKind::Text(Arc::new(format!("row {i}"))));
             }
-            lite.run(&sql, args(values), false).unwrap();
+            lite.run(&sql, args(values), false, false).unwrap();
             let out = lite
                 .run(
                     "SELECT COUNT(*) AS n FROM m WHERE k = $1 AND b = 'row ' || a",
                     args(vec![AnyValueKind::BigInt(round)]),
                     false,
+                    true,
                 )
                 .unwrap();
             let sqlx::Either::Right(row) = &out[0] else { panic!("a row") };
@@ -396,7 +418,7 @@ mod tests {
         }
         assert_eq!(lite.numberings.lock().unwrap().len(), 1, "kept once, used again");
         let named = format!("SELECT {}, :x", (1..=40).map(|i| format!("${i}")).collect::<Vec<_>>().join(", "));
-        assert!(lite.run(&named, args(vec![AnyValueKind::BigInt(1)]), false).is_err());
+        assert!(lite.run(&named, args(vec![AnyValueKind::BigInt(1)]), false, true).is_err());
         let _ = std::fs::remove_dir_all(&dir);
     }
 
@@ -421,6 +443,7 @@ mod tests {
                     AnyValueKind::Double(1.5),
                 ]),
                 false,
+                true,
             )
             .unwrap();
         let sqlx::Either::Left(r) = &out[0] else { panic!("a result") };
@@ -430,6 +453,7 @@ mod tests {
                 "SELECT id, a, b, c, u, NULL AS n FROM t WHERE u = $1 AND u = $1",
                 args(vec![AnyValueKind::Text(Arc::new("x".into()))]),
                 false,
+                true,
             )
             .unwrap();
         let sqlx::Either::Right(row) = &out[0] else { panic!("a row") };
@@ -439,34 +463,39 @@ mod tests {
         assert_eq!(row.try_get::<Vec<u8>, _>("b").unwrap(), vec![0, 1, 2]);
         assert_eq!(row.try_get::<f64, _>("c").unwrap(), 1.5);
         assert_eq!(row.try_get::<Option<String>, _>("n").unwrap(), None);
-        let Err(sqlx::Error::Database(db)) = lite.run("INSERT INTO t (u) VALUES ('x')", None, false) else {
+        let Err(sqlx::Error::Database(db)) = lite.run("INSERT INTO t (u) VALUES ('x')", None, false, true) else {
             panic!("a database error")
         };
         assert!(db.is_unique_violation());
         assert!(db.message().contains("t.u"), "{}", db.message());
-        let out = lite.run("SELECT $2 AS x", args(vec![AnyValueKind::BigInt(1)]), false).unwrap();
+        let out = lite.run("SELECT $2 AS x", args(vec![AnyValueKind::BigInt(1)]), false, true).unwrap();
         let sqlx::Either::Right(row) = &out[0] else { panic!("a row") };
         assert_eq!(row.try_get::<Option<i64>, _>("x").unwrap(), None, "a parameter without an argument is NULL");
         assert!(
-            lite.run("SELECT :name", args(vec![AnyValueKind::BigInt(1)]), false).is_err(),
+            lite.run("SELECT :name", args(vec![AnyValueKind::BigInt(1)]), false, true).is_err(),
             "named parameters are refused"
         );
         assert!(
-            lite.run("SELECT $0", args(vec![AnyValueKind::BigInt(1)]), false).is_err(),
+            lite.run("SELECT $0", args(vec![AnyValueKind::BigInt(1)]), false, true).is_err(),
             "parameters count from 1"
         );
         let out = lite
-            .run("SELECT ? AS a, ? AS b", args(vec![AnyValueKind::BigInt(1), AnyValueKind::BigInt(2)]), false)
+            .run(
+                "SELECT ? AS a, ? AS b",
+                args(vec![AnyValueKind::BigInt(1), AnyValueKind::BigInt(2)]),
+                false,
+                true,
+            )
             .unwrap();
         let sqlx::Either::Right(row) = &out[0] else { panic!("a row") };
         assert_eq!((row.try_get::<i64, _>("a").unwrap(), row.try_get::<i64, _>("b").unwrap()), (1, 2));
-        let out = lite.run("SELECT 1; SELECT 2", None, false).unwrap();
+        let out = lite.run("SELECT 1; SELECT 2", None, false, true).unwrap();
         assert_eq!(out.len(), 1);
         assert!(!lite.in_transaction());
         lite.batch("BEGIN").unwrap();
         assert!(lite.in_transaction());
         lite.close();
-        assert!(lite.run("SELECT 1", None, false).is_err(), "closed");
+        assert!(lite.run("SELECT 1", None, false, true).is_err(), "closed");
         assert!(!lite.in_transaction(), "closing rolled back");
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -20,7 +20,7 @@ use crate::search::DocText;
 use crate::{Helpdesk, HelpdeskError, Result};
 
 /// The rows of a batch of new tickets, written by [`Batch::write`] in the caller's transaction.
-#[derive(Debug)]
+/// It holds the tickets' words in the clear until then, so it prints only its counts.
 pub(crate) struct Batch {
     ticket_ids: std::vec::IntoIter<i64>,
     comment_ids: std::vec::IntoIter<i64>,
@@ -37,8 +37,8 @@ pub(crate) struct Batch {
     fields: Option<Vec<Field>>,
 }
 
-/// What a ticket is indexed by, gathered as its comments are added.
-#[derive(Debug)]
+/// What a ticket is indexed by, gathered as its comments are added (personal text: never
+/// printed).
 struct Doc {
     id: TicketId,
     /// Subject and public comments.
@@ -49,6 +49,16 @@ struct Doc {
     fields: String,
     tags: Vec<String>,
     external_id: Option<String>,
+}
+
+impl std::fmt::Debug for Batch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Batch")
+            .field("tickets", &self.tickets.len())
+            .field("comments", &self.comments.len())
+            .field("audits", &self.audits.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Batch {

@@ -843,7 +843,7 @@ pub fn with_import_section(old: &str, figures: &[super::import::ImportFigures]) 
         "\nHow a batch is written: the import reads a hundred tickets with their comments, hands out their ticket and comment \
          ids ahead, seals and indexes them in memory (the people, form and fields they name read once), and writes tickets, \
          comments, audits, tag rows, index entries and the import's map in a handful of multi-row statements — on PostgreSQL \
-         as two transactions at once, each a task of its own — while the next hundred are read and sealed. Before this \
+         as two transactions at once, each a task of its own — while the next hundred are read (and on PostgreSQL sealed). Before this \
          (2026-12-05) a ticket of five comments cost about 38 statements, each a round trip, and PostgreSQL brought 411 \
          tickets/s over (SQLite 1 077/s). What remains on PostgreSQL is mostly the search index: each document's tokens go into \
          two GIN indexes kept without a pending list (so an erased document leaves nothing behind there), about half of \

@@ -377,11 +377,15 @@ impl Import {
             dry: self.dry,
         };
         let reading = Stop(tokio::spawn(reader.run(url, tx)));
-        // PostgreSQL takes two transactions at once (one per core); SQLite has one writer.
-        let writers = if self.hd.db().engine() == suoja_store::Engine::Postgres { 2 } else { 1 };
+        // PostgreSQL takes two transactions at once (one per core), and a chunk is sealed and
+        // indexed while the database writes the one before. SQLite has one writer, which a
+        // chunk holds from its first statement: the next would only wait for it (and could time
+        // out waiting behind large files), so there one chunk is written at a time.
+        let postgres = self.hd.db().engine() == suoja_store::Engine::Postgres;
+        let writers = if postgres { 2 } else { 1 };
+        let behind = if postgres { 1 } else { 0 };
         let (mut waiting, mut writing) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
-        // Chunks being written, oldest first: the next chunk is sealed and indexed while the
-        // database writes the last one, so neither waits for the other.
+        // Chunks being written, oldest first.
         let mut in_flight: std::collections::VecDeque<(Vec<Writing>, u64)> = std::collections::VecDeque::new();
         loop {
             let started = std::time::Instant::now();
@@ -399,7 +403,7 @@ impl Import {
                         self.report.landed("ticket", Landed::Found(id));
                     }
                     in_flight.push_back((self.write_tickets(todo, writers).await?, n as u64));
-                    while in_flight.len() > IN_FLIGHT {
+                    while in_flight.len() > behind {
                         if let Some((tasks, n)) = in_flight.pop_front() {
                             self.settle_tickets(tasks).await?;
                             bar.inc(n);
@@ -478,7 +482,6 @@ impl Import {
         v.get("count").and_then(Value::as_u64)
     }
 
-    /// Writes tickets read from the source (`writers` transactions at once).
     /// Starts writing tickets read from the source (`writers` transactions at once); what
     /// became of them is settled by [`Self::settle_tickets`].
     async fn write_tickets(&mut self, todo: Vec<(i64, Value, Conversation)>, writers: usize) -> anyhow::Result<Vec<Writing>> {
@@ -603,10 +606,6 @@ impl Drop for Stop {
 /// A part of a chunk of tickets being written by a task of its own: the tickets, and what
 /// became of them.
 type Writing = tokio::task::JoinHandle<(Vec<ImportedTicket>, Result<Outcome, suoja_helpdesk::HelpdeskError>)>;
-
-/// Chunks of tickets written at once besides the newest (whose tickets are sealed and indexed
-/// while the database writes the one before).
-const IN_FLIGHT: usize = 1;
 
 /// The task reading tickets from the source.
 struct Reader {
