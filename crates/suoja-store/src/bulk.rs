@@ -67,6 +67,29 @@ pub(crate) fn rows_per_statement(cols: usize) -> usize {
     (MAX_PARAMS / cols.max(1)).max(1)
 }
 
+/// `rows` cut into pieces whose lengths are powers of two (the largest first, each within the
+/// engines' limits for `cols` values a row): a bulk write's statements then take a few shapes,
+/// each prepared once and kept (SQLite parses a statement's numbered parameters in time
+/// quadratic in their number, and a kept statement of thousands of values holds about a
+/// megabyte, so neither one shape per row count nor preparing each time will do).
+pub(crate) fn pieces<T>(rows: &[T], cols: usize) -> impl Iterator<Item = &[T]> {
+    let most = prev_power_of_two(rows_per_statement(cols));
+    let mut rest = rows;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let (piece, after) = rest.split_at(prev_power_of_two(rest.len()).min(most));
+        rest = after;
+        Some(piece)
+    })
+}
+
+/// The largest power of two not above `n` (1 for 0).
+fn prev_power_of_two(n: usize) -> usize {
+    if n <= 1 { 1 } else { 1 << (usize::BITS - 1 - n.leading_zeros()) }
+}
+
 /// `($first, …), (…), …`: `rows` tuples of `cols` numbered placeholders, from `$first` on.
 pub(crate) fn values(first: usize, rows: usize, cols: usize) -> String {
     let mut out = String::with_capacity(rows * cols * 6);
@@ -98,6 +121,21 @@ mod tests {
         assert_eq!(values(2, 2, 3), "($2, $3, $4), ($5, $6, $7)");
         assert_eq!(values(1, 1, 1), "($1)");
         assert_eq!(values(1, 0, 3), "");
+    }
+
+    #[test]
+    fn pieces_take_few_shapes_and_keep_every_row_in_order() {
+        let rows: Vec<u32> = (0..1_000).collect();
+        let lengths: Vec<usize> = pieces(&rows, 10).map(<[u32]>::len).collect();
+        assert_eq!(lengths, vec![512, 256, 128, 64, 32, 8]);
+        let back: Vec<u32> = pieces(&rows, 10).flatten().copied().collect();
+        assert_eq!(back, rows);
+        assert_eq!(pieces(&rows, 24).map(<[u32]>::len).max(), Some(256), "333 rows fit; 256 is the largest piece");
+        assert_eq!(pieces::<u32>(&[], 3).count(), 0);
+        assert_eq!(
+            (prev_power_of_two(0), prev_power_of_two(1), prev_power_of_two(5), prev_power_of_two(8)),
+            (1, 1, 4, 8)
+        );
     }
 
     #[test]

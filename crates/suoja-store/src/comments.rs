@@ -66,12 +66,12 @@ pub async fn insert(c: &mut Conn, tenant: TenantId, m: &CommentRow) -> Result<Co
 /// statements as the engines' limits allow (imports and seeding).
 pub async fn insert_many(c: &mut Conn, tenant: TenantId, rows: &[CommentRow]) -> Result<()> {
     const COLS: usize = 10;
-    for chunk in rows.chunks(crate::bulk::rows_per_statement(COLS)) {
+    for chunk in crate::bulk::pieces(rows, COLS) {
         let sql = format!(
             "INSERT INTO comments (tenant_id, id, ticket_id, author_id, key_id, public, body_enc, html_enc, via, created_at) VALUES {}",
             crate::bulk::values(1, chunk.len(), COLS)
         );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).persistent(false);
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for m in chunk {
             q = q
                 .bind(tenant.0)

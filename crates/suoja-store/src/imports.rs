@@ -67,7 +67,7 @@ pub async fn map(c: &mut Conn, tenant: TenantId, source: &str, kind: &str, sourc
 pub async fn map_many(c: &mut Conn, tenant: TenantId, source: &str, kind: &str, pairs: &[(i64, i64)]) -> Result<u64> {
     const COLS: usize = 2;
     let mut n = 0;
-    for chunk in pairs.chunks(crate::bulk::rows_per_statement(COLS)) {
+    for chunk in crate::bulk::pieces(pairs, COLS) {
         let rows: Vec<String> = (0..chunk.len()).map(|i| format!("($1, $2, $3, ${}, ${})", 4 + 2 * i, 5 + 2 * i)).collect();
         let sql = format!(
             "INSERT INTO import_map (tenant_id, source, kind, source_id, local_id) VALUES {} \
@@ -75,7 +75,6 @@ pub async fn map_many(c: &mut Conn, tenant: TenantId, source: &str, kind: &str, 
             rows.join(", ")
         );
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .persistent(false)
             .bind(tenant.0)
             .bind(source.to_string())
             .bind(kind.to_string());

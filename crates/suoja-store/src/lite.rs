@@ -29,9 +29,10 @@ const STATEMENT_CACHE: usize = 256;
 /// Statements with more parameters than this have their numbering kept (see [`Numbering`]).
 const KEEP_NUMBERING_FROM: usize = 32;
 
-/// Numberings kept at most (a bulk write's statements take a few different shapes; one of
-/// thousands of parameters keeps about a hundred kilobytes with its text).
-const NUMBERINGS_KEPT: usize = 32;
+/// Numberings kept at most (a bulk write's statements take a few shapes per table, see
+/// `bulk::pieces`; one of thousands of parameters keeps about a hundred kilobytes with its
+/// text).
+const NUMBERINGS_KEPT: usize = 64;
 
 /// A prepared statement: kept in the connection's cache, or for one run.
 enum Prepared<'c> {
@@ -131,8 +132,7 @@ impl Lite {
 
     /// Runs one statement (or, without arguments, several) with sqlx's arguments; its rows (at
     /// most one when `first_only`) and then its result. A statement sqlx marks as not
-    /// `persistent` (a bulk write's multi-row insert, whose text changes with its rows) is
-    /// prepared for this run only, as sqlx's driver does: kept, each could hold a megabyte.
+    /// `persistent` is prepared for this run only, as sqlx's driver does.
     pub(crate) fn run(&self, sql: &str, args: Option<AnyArguments>, first_only: bool, persistent: bool) -> std::result::Result<Output, sqlx::Error> {
         let guard = self.lock();
         let conn = open(&guard)?;

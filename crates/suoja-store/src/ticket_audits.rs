@@ -65,12 +65,12 @@ pub async fn insert(c: &mut Conn, tenant: TenantId, a: &AuditRow) -> Result<i64>
 /// Records many audits, in order, in as few statements as the engines' limits allow.
 pub async fn insert_many(c: &mut Conn, tenant: TenantId, rows: &[AuditRow]) -> Result<()> {
     const COLS: usize = 8;
-    for chunk in rows.chunks(crate::bulk::rows_per_statement(COLS)) {
+    for chunk in crate::bulk::pieces(rows, COLS) {
         let sql = format!(
             "INSERT INTO ticket_audits (tenant_id, ticket_id, author_id, via, events, key_id, values_enc, created_at) VALUES {}",
             crate::bulk::values(1, chunk.len(), COLS)
         );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).persistent(false);
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for a in chunk {
             q = q
                 .bind(tenant.0)

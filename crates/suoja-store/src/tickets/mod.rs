@@ -133,12 +133,12 @@ pub async fn insert(c: &mut Conn, tenant: TenantId, t: &TicketRow) -> Result<Tic
 /// statements as the engines' limits allow (imports and seeding).
 pub async fn insert_many(c: &mut Conn, tenant: TenantId, rows: &[TicketRow]) -> Result<()> {
     const COLS: usize = 24;
-    for chunk in rows.chunks(crate::bulk::rows_per_statement(COLS)) {
+    for chunk in crate::bulk::pieces(rows, COLS) {
         let sql = format!(
             "INSERT INTO tickets (tenant_id, id, key_id, requester_id, submitter_id, assignee_id, group_id, organization_id, subject_enc, description_enc, status, status_rank, priority, ticket_type, tags_enc, custom_fields_enc, external_id_enc, due_at, via, created_at, updated_at, restricted, closed_at, ticket_form_id) VALUES {}",
             crate::bulk::values(1, chunk.len(), COLS)
         );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).persistent(false);
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for t in chunk {
             q = q
                 .bind(tenant.0)
@@ -415,12 +415,12 @@ pub async fn set_tag_hashes(c: &mut Conn, tenant: TenantId, id: TicketId, hashes
 /// Adds tag rows (ticket, keyed hash of the tag) to new tickets, many at once.
 pub async fn add_tag_hashes_many(c: &mut Conn, tenant: TenantId, rows: &[(TicketId, Vec<u8>)]) -> Result<()> {
     const COLS: usize = 3;
-    for chunk in rows.chunks(crate::bulk::rows_per_statement(COLS)) {
+    for chunk in crate::bulk::pieces(rows, COLS) {
         let sql = format!(
             "INSERT INTO ticket_tags (tenant_id, ticket_id, tag_hash) VALUES {} ON CONFLICT DO NOTHING",
             crate::bulk::values(1, chunk.len(), COLS)
         );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).persistent(false);
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for (ticket, hash) in chunk {
             q = q.bind(tenant.0).bind(ticket.0).bind(hash.clone());
         }
