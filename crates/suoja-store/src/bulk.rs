@@ -5,6 +5,9 @@
 
 use crate::{Conn, Engine, Result};
 
+/// A statement being given its values (one row's, or a multi-row insert's).
+pub(crate) type Statement<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;
+
 /// At most this many values bound to one statement (SQLite allows 32 766, PostgreSQL 65 535).
 const MAX_PARAMS: usize = 8_000;
 

@@ -47,8 +47,21 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<CommentRow> {
 
 /// Inserts a comment.
 pub async fn insert(c: &mut Conn, tenant: TenantId, m: &CommentRow) -> Result<CommentId> {
-    let id: i64 = sqlx::query_scalar("INSERT INTO comments (tenant_id, ticket_id, author_id, key_id, public, body_enc, html_enc, via, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id")
-        .bind(tenant.0)
+    let sql = format!(
+        "INSERT INTO comments ({NEW_COLS}) VALUES {} RETURNING id",
+        crate::bulk::values(1, 1, NEW_COL_COUNT)
+    );
+    let row = bind_new(sqlx::query(sqlx::AssertSqlSafe(sql)), tenant, m).fetch_one(c).await?;
+    Ok(CommentId(i64_(&row, "id")?))
+}
+
+/// The columns a new row is written with (after its tenant), in the order [`bind_new`] binds them.
+const NEW_COLS: &str = "tenant_id, ticket_id, author_id, key_id, public, body_enc, html_enc, via, created_at";
+const NEW_COL_COUNT: usize = 9;
+
+/// Binds a new row's tenant and columns ([`NEW_COLS`]).
+fn bind_new<'q>(q: crate::bulk::Statement<'q>, tenant: TenantId, m: &CommentRow) -> crate::bulk::Statement<'q> {
+    q.bind(tenant.0)
         .bind(m.ticket_id.0)
         .bind(m.author_id.0)
         .bind(m.key_id.0)
@@ -57,33 +70,17 @@ pub async fn insert(c: &mut Conn, tenant: TenantId, m: &CommentRow) -> Result<Co
         .bind(m.html_enc.clone())
         .bind(m.via.clone())
         .bind(m.created_at.0)
-        .fetch_one(c)
-        .await?;
-    Ok(CommentId(id))
 }
 
 /// Inserts comments whose ids were handed out by [`crate::bulk::reserve_ids`], in as few
 /// statements as the engines' limits allow (imports and seeding).
 pub async fn insert_many(c: &mut Conn, tenant: TenantId, rows: &[CommentRow]) -> Result<()> {
-    const COLS: usize = 10;
+    const COLS: usize = NEW_COL_COUNT + 1;
     for chunk in crate::bulk::pieces(rows, COLS) {
-        let sql = format!(
-            "INSERT INTO comments (tenant_id, id, ticket_id, author_id, key_id, public, body_enc, html_enc, via, created_at) VALUES {}",
-            crate::bulk::values(1, chunk.len(), COLS)
-        );
+        let sql = format!("INSERT INTO comments ({NEW_COLS}, id) VALUES {}", crate::bulk::values(1, chunk.len(), COLS));
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for m in chunk {
-            q = q
-                .bind(tenant.0)
-                .bind(m.id.0)
-                .bind(m.ticket_id.0)
-                .bind(m.author_id.0)
-                .bind(m.key_id.0)
-                .bind(i64::from(m.public))
-                .bind(m.body_enc.clone())
-                .bind(m.html_enc.clone())
-                .bind(m.via.clone())
-                .bind(m.created_at.0);
+            q = bind_new(q, tenant, m).bind(m.id.0);
         }
         q.execute(&mut *c).await?;
     }

@@ -47,40 +47,38 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<AuditRow> {
 
 /// Records an audit; returns its id.
 pub async fn insert(c: &mut Conn, tenant: TenantId, a: &AuditRow) -> Result<i64> {
-    Ok(sqlx::query_scalar(
-        "INSERT INTO ticket_audits (tenant_id, ticket_id, author_id, via, events, key_id, values_enc, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
-    )
-    .bind(tenant.0)
-    .bind(a.ticket_id.0)
-    .bind(a.author_id)
-    .bind(a.via.clone())
-    .bind(a.events.clone())
-    .bind(a.key_id.map(|k| k.0))
-    .bind(a.values_enc.clone())
-    .bind(a.created_at.0)
-    .fetch_one(c)
-    .await?)
+    let sql = format!(
+        "INSERT INTO ticket_audits ({NEW_COLS}) VALUES {} RETURNING id",
+        crate::bulk::values(1, 1, NEW_COL_COUNT)
+    );
+    let row = bind_new(sqlx::query(sqlx::AssertSqlSafe(sql)), tenant, a).fetch_one(c).await?;
+    i64_(&row, "id")
+}
+
+/// The columns a new row is written with (after its tenant), in the order [`bind_new`] binds them.
+const NEW_COLS: &str = "tenant_id, ticket_id, author_id, via, events, key_id, values_enc, created_at";
+const NEW_COL_COUNT: usize = 8;
+
+/// Binds a new row's tenant and columns ([`NEW_COLS`]).
+fn bind_new<'q>(q: crate::bulk::Statement<'q>, tenant: TenantId, a: &AuditRow) -> crate::bulk::Statement<'q> {
+    q.bind(tenant.0)
+        .bind(a.ticket_id.0)
+        .bind(a.author_id)
+        .bind(a.via.clone())
+        .bind(a.events.clone())
+        .bind(a.key_id.map(|k| k.0))
+        .bind(a.values_enc.clone())
+        .bind(a.created_at.0)
 }
 
 /// Records many audits, in order, in as few statements as the engines' limits allow.
 pub async fn insert_many(c: &mut Conn, tenant: TenantId, rows: &[AuditRow]) -> Result<()> {
-    const COLS: usize = 8;
+    const COLS: usize = NEW_COL_COUNT;
     for chunk in crate::bulk::pieces(rows, COLS) {
-        let sql = format!(
-            "INSERT INTO ticket_audits (tenant_id, ticket_id, author_id, via, events, key_id, values_enc, created_at) VALUES {}",
-            crate::bulk::values(1, chunk.len(), COLS)
-        );
+        let sql = format!("INSERT INTO ticket_audits ({NEW_COLS}) VALUES {}", crate::bulk::values(1, chunk.len(), COLS));
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for a in chunk {
-            q = q
-                .bind(tenant.0)
-                .bind(a.ticket_id.0)
-                .bind(a.author_id)
-                .bind(a.via.clone())
-                .bind(a.events.clone())
-                .bind(a.key_id.map(|k| k.0))
-                .bind(a.values_enc.clone())
-                .bind(a.created_at.0);
+            q = bind_new(q, tenant, a);
         }
         q.execute(&mut *c).await?;
     }

@@ -97,74 +97,59 @@ pub(crate) fn from_row(r: &sqlx::any::AnyRow) -> Result<TicketRow> {
 
 /// Inserts a ticket.
 pub async fn insert(c: &mut Conn, tenant: TenantId, t: &TicketRow) -> Result<TicketId> {
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO tickets (tenant_id, key_id, requester_id, submitter_id, assignee_id, group_id, organization_id, subject_enc, description_enc, status, status_rank, priority, ticket_type, tags_enc, custom_fields_enc, external_id_enc, due_at, via, created_at, updated_at, deleted_at, deleted_by, restricted, closed_at, ticket_form_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, NULL, NULL, $21, $22, $23) RETURNING id",
-    )
-    .bind(tenant.0)
-    .bind(t.key_id.0)
-    .bind(t.requester_id.0)
-    .bind(t.submitter_id.0)
-    .bind(t.assignee_id.map(|u| u.0))
-    .bind(t.group_id.map(|g| g.0))
-    .bind(t.organization_id.map(|o| o.0))
-    .bind(t.subject_enc.clone())
-    .bind(t.description_enc.clone())
-    .bind(t.status.as_str())
-    .bind(t.status.rank())
-    .bind(t.priority.clone())
-    .bind(t.ticket_type.clone())
-    .bind(t.tags_enc.clone())
-    .bind(t.custom_fields_enc.clone())
-    .bind(t.external_id_enc.clone())
-    .bind(t.due_at.map(|d| d.0))
-    .bind(t.via.clone())
-    .bind(t.created_at.0)
-    .bind(t.updated_at.0)
-    .bind(i64::from(t.restricted))
-    .bind(t.closed_at.map(|d| d.0))
-    .bind(t.ticket_form_id)
-    .fetch_one(c)
-    .await?;
-    Ok(TicketId(id))
+    let sql = format!(
+        "INSERT INTO tickets ({NEW_COLS}) VALUES {} RETURNING id",
+        crate::bulk::values(1, 1, NEW_COL_COUNT)
+    );
+    let row = bind_new(sqlx::query(sqlx::AssertSqlSafe(sql)), tenant, t).fetch_one(c).await?;
+    Ok(TicketId(i64_(&row, "id")?))
+}
+
+/// The columns a new ticket is written with (after its tenant; `deleted_*` start empty), in
+/// the order [`bind_new`] binds them.
+const NEW_COLS: &str = "tenant_id, key_id, requester_id, submitter_id, assignee_id, group_id, organization_id, subject_enc, description_enc, status, status_rank, priority, ticket_type, tags_enc, custom_fields_enc, external_id_enc, due_at, via, created_at, updated_at, restricted, closed_at, ticket_form_id";
+const NEW_COL_COUNT: usize = 23;
+
+/// Binds a new ticket's tenant and columns ([`NEW_COLS`]).
+fn bind_new<'q>(
+    q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    tenant: TenantId,
+    t: &TicketRow,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+    q.bind(tenant.0)
+        .bind(t.key_id.0)
+        .bind(t.requester_id.0)
+        .bind(t.submitter_id.0)
+        .bind(t.assignee_id.map(|u| u.0))
+        .bind(t.group_id.map(|g| g.0))
+        .bind(t.organization_id.map(|o| o.0))
+        .bind(t.subject_enc.clone())
+        .bind(t.description_enc.clone())
+        .bind(t.status.as_str())
+        .bind(t.status.rank())
+        .bind(t.priority.clone())
+        .bind(t.ticket_type.clone())
+        .bind(t.tags_enc.clone())
+        .bind(t.custom_fields_enc.clone())
+        .bind(t.external_id_enc.clone())
+        .bind(t.due_at.map(|d| d.0))
+        .bind(t.via.clone())
+        .bind(t.created_at.0)
+        .bind(t.updated_at.0)
+        .bind(i64::from(t.restricted))
+        .bind(t.closed_at.map(|d| d.0))
+        .bind(t.ticket_form_id)
 }
 
 /// Inserts tickets whose ids were handed out by [`crate::bulk::reserve_ids`], in as few
 /// statements as the engines' limits allow (imports and seeding).
 pub async fn insert_many(c: &mut Conn, tenant: TenantId, rows: &[TicketRow]) -> Result<()> {
-    const COLS: usize = 24;
+    const COLS: usize = NEW_COL_COUNT + 1;
     for chunk in crate::bulk::pieces(rows, COLS) {
-        let sql = format!(
-            "INSERT INTO tickets (tenant_id, id, key_id, requester_id, submitter_id, assignee_id, group_id, organization_id, subject_enc, description_enc, status, status_rank, priority, ticket_type, tags_enc, custom_fields_enc, external_id_enc, due_at, via, created_at, updated_at, restricted, closed_at, ticket_form_id) VALUES {}",
-            crate::bulk::values(1, chunk.len(), COLS)
-        );
+        let sql = format!("INSERT INTO tickets ({NEW_COLS}, id) VALUES {}", crate::bulk::values(1, chunk.len(), COLS));
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for t in chunk {
-            q = q
-                .bind(tenant.0)
-                .bind(t.id.0)
-                .bind(t.key_id.0)
-                .bind(t.requester_id.0)
-                .bind(t.submitter_id.0)
-                .bind(t.assignee_id.map(|u| u.0))
-                .bind(t.group_id.map(|g| g.0))
-                .bind(t.organization_id.map(|o| o.0))
-                .bind(t.subject_enc.clone())
-                .bind(t.description_enc.clone())
-                .bind(t.status.as_str())
-                .bind(t.status.rank())
-                .bind(t.priority.clone())
-                .bind(t.ticket_type.clone())
-                .bind(t.tags_enc.clone())
-                .bind(t.custom_fields_enc.clone())
-                .bind(t.external_id_enc.clone())
-                .bind(t.due_at.map(|d| d.0))
-                .bind(t.via.clone())
-                .bind(t.created_at.0)
-                .bind(t.updated_at.0)
-                .bind(i64::from(t.restricted))
-                .bind(t.closed_at.map(|d| d.0))
-                .bind(t.ticket_form_id);
+            q = bind_new(q, tenant, t).bind(t.id.0);
         }
         q.execute(&mut *c).await?;
     }

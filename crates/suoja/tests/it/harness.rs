@@ -393,6 +393,18 @@ impl TestApp {
         v["user"]["id"].as_i64().unwrap()
     }
 
+    /// Creates an agent (without a password) and returns their id.
+    pub async fn agent(&self, name: &str, email: &str) -> i64 {
+        let (s, v) = self
+            .post(
+                "/api/v2/users.json",
+                serde_json::json!({"user": {"name": name, "email": email, "role": "agent"}}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        v["user"]["id"].as_i64().unwrap()
+    }
+
     /// Creates a ticket and returns its id.
     pub async fn ticket(&self, requester: i64, subject: &str, body: &str) -> i64 {
         let (s, v) = self

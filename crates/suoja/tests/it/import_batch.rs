@@ -63,14 +63,6 @@ fn conversation(source_id: i64, requester: i64, agent: i64, field: i64) -> Impor
     }
 }
 
-async fn agent(app: &TestApp, name: &str, email: &str) -> i64 {
-    let (s, v) = app
-        .post("/api/v2/users.json", json!({"user": {"name": name, "email": email, "role": "agent"}}))
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{v}");
-    v["user"]["id"].as_i64().unwrap()
-}
-
 /// A ticket's index entry as stored, sorted.
 async fn entry(app: &TestApp, id: i64) -> (Vec<i64>, Vec<i64>) {
     let mut c = app.helpdesk().db().read().await.unwrap();
@@ -91,7 +83,7 @@ engine_test!(a_batch_writes_what_one_ticket_at_a_time_would, |app| async move {
     let scope = app.admin_scope();
     let field = app.text_field("Serial").await;
     let ted = app.user("Ted Virtanen", "ted@example.fi").await;
-    let anna = agent(&app, "Anna Agent", "anna@example.fi").await;
+    let anna = app.agent("Anna Agent", "anna@example.fi").await;
     let tickets: Vec<ImportedTicket> = (1..=3).map(|i| conversation(i, ted, anna, field)).collect();
     let out = hd.import_conversations(&scope, "batch-test", tickets.clone()).await.unwrap();
     assert!(out.refused.is_empty(), "{:?}", out.refused);

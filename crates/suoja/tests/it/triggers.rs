@@ -47,14 +47,6 @@ async fn grouped(app: &TestApp, group: i64) -> Value {
     v["ticket"]["priority"].clone()
 }
 
-async fn agent(app: &TestApp, name: &str, email: &str) -> i64 {
-    let (s, v) = app
-        .post("/api/v2/users.json", json!({"user": {"name": name, "email": email, "role": "agent"}}))
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{v}");
-    v["user"]["id"].as_i64().unwrap()
-}
-
 crate::engine_test!(triggers_run_in_order_each_once_and_chain_on_each_other_s_changes, |app| async move {
     let (_, v) = app.post("/api/v2/groups.json", json!({"group": {"name": "Laskutus"}})).await;
     let group = v["group"]["id"].as_i64().unwrap();
@@ -180,7 +172,7 @@ crate::engine_test!(triggers_run_in_order_each_once_and_chain_on_each_other_s_ch
 });
 
 crate::engine_test!(a_trigger_that_cannot_make_its_change_is_skipped_and_the_update_stands, |app| async move {
-    let gone = agent(&app, "Lähtevä Agentti", "leaving@example.fi").await;
+    let gone = app.agent("Lähtevä Agentti", "leaving@example.fi").await;
     let field = app.text_field("Yövuoro").await;
     // One trigger's assignee stops being an agent; another's field is taken out of use after it
     // has already changed the status in memory: each is skipped whole, and the rest run.
@@ -301,7 +293,7 @@ crate::engine_test_configured!(
     },
     |app, _clock| async move {
         let hd = app.helpdesk();
-        let aino = agent(&app, "Aino Agentti", "aino@example.fi").await;
+        let aino = app.agent("Aino Agentti", "aino@example.fi").await;
         // Two requesters with the same first name; one reads Finnish.
         let (s, v) = app
             .post(
@@ -455,7 +447,7 @@ crate::engine_test_configured!(
         assert!(app.outbox(ted).await.iter().any(|(_, t)| t.contains("Said: Teille kaikille")));
 
         // A trigger whose change is refused sends nothing either.
-        let leaving = agent(&app, "Lähtevä Agentti", "leaving@example.fi").await;
+        let leaving = app.agent("Lähtevä Agentti", "leaving@example.fi").await;
         trigger(
             &app,
             "Escalate",
