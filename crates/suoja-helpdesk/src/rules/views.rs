@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use suoja_core::{Scope, TicketId};
 use suoja_store::Conn;
 use suoja_store::rules::RuleRow;
-use suoja_store::tickets::{Conditions, TicketFilter, TicketSort};
+use suoja_store::tickets::{Conditions, GroupKey, TicketFilter, TicketSort};
 
 use super::conditions::{self, Context, Wire};
 use super::{Kind, RuleInput};
@@ -30,6 +30,21 @@ pub const COLUMNS: &[&str] = &[
     "status",
     "priority",
     "type",
+    "created",
+    "updated",
+    "due_date",
+];
+
+/// The columns a view may group by, as Zendesk names them (a subject or a ticket number is
+/// not something tickets share).
+pub const GROUPS: &[&str] = &[
+    "status",
+    "priority",
+    "type",
+    "requester",
+    "assignee",
+    "group",
+    "organization",
     "created",
     "updated",
     "due_date",
@@ -90,6 +105,25 @@ impl View {
     pub fn default_title_key(&self) -> Option<&str> {
         let key = self.row.key.as_deref()?;
         DEFAULTS.iter().find(|d| d.0 == key && d.1 == self.row.title).map(|d| d.0)
+    }
+
+    /// What its tickets are grouped by across the whole list (days in a time zone `offset`
+    /// milliseconds east of UTC), and whether groups come in ascending order.
+    fn grouping(&self, offset: i64) -> Option<(GroupKey, bool)> {
+        let key = match self.def.group_by.as_deref()? {
+            "status" => GroupKey::Status,
+            "priority" => GroupKey::Priority,
+            "type" => GroupKey::Type,
+            "requester" => GroupKey::Requester,
+            "assignee" => GroupKey::Assignee,
+            "group" => GroupKey::Group,
+            "organization" => GroupKey::Organization,
+            "created" => GroupKey::Created { offset },
+            "updated" => GroupKey::Updated { offset },
+            "due_date" => GroupKey::Due { offset },
+            _ => return None,
+        };
+        Some((key, self.def.group_order == "asc"))
     }
 
     fn sort(&self) -> TicketSort {
@@ -221,9 +255,9 @@ fn apply(def: &mut ViewDefinition, input: &ViewInput) -> Result<()> {
     }
     if let Some(g) = &input.group_by {
         if let Some(col) = g
-            && !COLUMNS.contains(&col.as_str())
+            && !GROUPS.contains(&col.as_str())
         {
-            return Err(HelpdeskError::invalid("group_by", format!("group_by: one of {}", COLUMNS.join(", "))));
+            return Err(HelpdeskError::invalid("group_by", format!("group_by: one of {}", GROUPS.join(", "))));
         }
         def.group_by = g.clone();
     }
@@ -368,12 +402,15 @@ impl Helpdesk {
         })
     }
 
-    /// One page of a view's tickets (staff), in its order, and whether more follow.
-    pub async fn view_tickets(&self, scope: &Scope, v: &View, limit: i64, offset: i64) -> Result<(Vec<Ticket>, bool)> {
+    /// One page of a view's tickets (staff), in its order, and whether more follow. A grouped
+    /// view lists its groups one after another across pages, each in the view's order; days
+    /// (grouping by a time) are those of a time zone `utc_offset` milliseconds east of UTC.
+    pub async fn view_tickets(&self, scope: &Scope, v: &View, utc_offset: i64, limit: i64, offset: i64) -> Result<(Vec<Ticket>, bool)> {
         crate::require_staff(scope)?;
         let mut c = self.db.read().await?;
         let f = self.view_filter(&mut c, scope, v).await?;
-        let mut rows = suoja_store::tickets::list(&mut c, scope.tenant, &f, v.sort(), limit + 1, offset).await?;
+        let group = v.grouping(utc_offset.clamp(-86_400_000, 86_400_000));
+        let mut rows = suoja_store::tickets::list_grouped(&mut c, scope.tenant, &f, group, v.sort(), limit + 1, offset).await?;
         let has_more = suoja_core::num::to_i64(rows.len()) > limit;
         rows.truncate(suoja_core::num::to_usize(limit.max(0)));
         let tickets = self.open_tickets(&mut c, scope, &rows).await?;

@@ -510,7 +510,8 @@ pub async fn views_tickets(
         ));
     }
     let v = app.helpdesk.get_view(&scope, parse_id(&id)?).await?;
-    let (tickets, has_more) = app.helpdesk.view_tickets(&scope, &v, size, offset).await?;
+    // Grouped by a time, a view's days are UTC days here.
+    let (tickets, has_more) = app.helpdesk.view_tickets(&scope, &v, 0, size, offset).await?;
     let path = format!("/views/{}/tickets", v.row.id);
     let mut out = Map::new();
     out.insert("tickets".into(), Value::Array(tickets.iter().map(|t| wire::ticket(t, &base)).collect()));

@@ -401,8 +401,77 @@ pub enum TicketSort {
     CreatedAsc,
 }
 
+/// What a grouped list keeps together: tickets sharing it come one after another, groups in
+/// its order, each group in the list's own order. People, groups and organisations group by
+/// id (their names are sealed or the tenant's to change); times by the day they fall on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupKey {
+    /// Status, by rank (new, open, pending, hold, solved, closed).
+    Status,
+    /// Priority (none, low, normal, high, urgent).
+    Priority,
+    /// Ticket type (none first, then by name).
+    Type,
+    /// Requester.
+    Requester,
+    /// Assignee (none first).
+    Assignee,
+    /// Group (none first).
+    Group,
+    /// Organisation (none first).
+    Organization,
+    /// The day it was created, in a time zone `offset` milliseconds east of UTC.
+    Created {
+        /// Milliseconds east of UTC.
+        offset: i64,
+    },
+    /// The day it last changed, likewise.
+    Updated {
+        /// Milliseconds east of UTC.
+        offset: i64,
+    },
+    /// Its due day (none first), likewise.
+    Due {
+        /// Milliseconds east of UTC.
+        offset: i64,
+    },
+}
+
+impl GroupKey {
+    /// The key as an SQL expression over `tickets` (integers or text, the same on both engines).
+    fn sql(self) -> String {
+        const DAY: i64 = 86_400_000;
+        match self {
+            GroupKey::Status => "status_rank".into(),
+            GroupKey::Priority => "CASE priority WHEN 'low' THEN 1 WHEN 'normal' THEN 2 WHEN 'high' THEN 3 WHEN 'urgent' THEN 4 ELSE 0 END".into(),
+            GroupKey::Type => "COALESCE(ticket_type, '')".into(),
+            GroupKey::Requester => "requester_id".into(),
+            GroupKey::Assignee => "COALESCE(assignee_id, 0)".into(),
+            GroupKey::Group => "COALESCE(group_id, 0)".into(),
+            GroupKey::Organization => "COALESCE(organization_id, 0)".into(),
+            // Times are positive, so integer division is the floor on both engines.
+            GroupKey::Created { offset } => format!("((created_at + ({offset})) / {DAY})"),
+            GroupKey::Updated { offset } => format!("((updated_at + ({offset})) / {DAY})"),
+            GroupKey::Due { offset } => format!("COALESCE((due_at + ({offset})) / {DAY}, -1)"),
+        }
+    }
+}
+
 /// Lists tickets.
 pub async fn list(c: &mut Conn, tenant: TenantId, f: &TicketFilter, sort: TicketSort, limit: i64, offset: i64) -> Result<Vec<TicketRow>> {
+    list_grouped(c, tenant, f, None, sort, limit, offset).await
+}
+
+/// Lists tickets grouped by `group` (ascending when its flag is set), each group in `sort`.
+pub async fn list_grouped(
+    c: &mut Conn,
+    tenant: TenantId,
+    f: &TicketFilter,
+    group: Option<(GroupKey, bool)>,
+    sort: TicketSort,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<TicketRow>> {
     let mut w = where_clause(f);
     if let Some(a) = f.after {
         w.push_str(&format!(" AND id > {a}"));
@@ -419,6 +488,10 @@ pub async fn list(c: &mut Conn, tenant: TenantId, f: &TicketFilter, sort: Ticket
         (TicketSort::UpdatedAsc, _) => "updated_at ASC, id ASC",
         (TicketSort::CreatedDesc, _) => "created_at DESC, id DESC",
         (TicketSort::CreatedAsc, _) => "created_at ASC, id ASC",
+    };
+    let order = match group {
+        Some((g, asc)) => format!("{} {}, {order}", g.sql(), if asc { "ASC" } else { "DESC" }),
+        None => order.to_string(),
     };
     let sql = format!("SELECT {COLS} FROM tickets WHERE {w} ORDER BY {order} LIMIT {limit} OFFSET {offset}");
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.0).fetch_all(c).await?;

@@ -924,7 +924,7 @@ engine_test!(a_view_page_shows_its_columns_and_groups, |app| async move {
         &app,
         None,
         json!({"title": "By group", "all": [c("status", "less_than", "solved")],
-            "output": {"columns": ["nice_id", "subject", "assignee", "group"], "group_by": "group", "sort_by": "nice_id", "sort_order": "asc"}}),
+            "output": {"columns": ["nice_id", "subject", "assignee", "group"], "group_by": "group", "group_order": "asc", "sort_by": "nice_id", "sort_order": "asc"}}),
     )
     .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
@@ -947,7 +947,7 @@ engine_test!(a_view_page_shows_its_columns_and_groups, |app| async move {
         assert!(head.contains(&format!(">{h}</th>")), "{h}: {head}");
     }
     assert!(!head.contains("Requester") && !head.contains("Status"), "only the view's columns: {head}");
-    // Laskutus first (its ticket comes first), its two tickets together under it, then Toimitus.
+    // Laskutus first (groups ascending), its two tickets together under it, then Toimitus.
     let order: Vec<String> = vec![
         "Group: Laskutus".into(),
         format!("/agent/tickets/{a}\""),
@@ -961,4 +961,71 @@ engine_test!(a_view_page_shows_its_columns_and_groups, |app| async move {
         .collect();
     assert!(at.windows(2).all(|w| w[0] < w[1]), "{at:?}: {table}");
     assert!(table.contains("Aino Agentti"), "the assignee's name: {table}");
+});
+
+engine_test!(a_grouped_view_keeps_each_group_together_across_pages, |app| async move {
+    let r = app.user("Ted Virtanen", "ted@example.fi").await;
+    // Priorities interleaved in creation order, so an order by number alone mixes them.
+    let plan = ["low", "urgent", "", "high", "urgent", "low", "", "high", "urgent", "normal"];
+    let mut made: Vec<(i64, &str)> = Vec::new();
+    for p in plan {
+        let body = if p.is_empty() {
+            json!({"requester_id": r})
+        } else {
+            json!({"requester_id": r, "priority": p})
+        };
+        made.push((ticket(&app, body).await, p));
+    }
+    let (s, v) = view(
+        &app,
+        None,
+        json!({"title": "By priority", "all": [c("status", "less_than", "solved")],
+            "output": {"group_by": "priority", "group_order": "desc", "sort_by": "nice_id", "sort_order": "asc"}}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let id = v["view"]["id"].as_i64().unwrap();
+    // Read three at a time, by pages and by cursor: every page continues the groups.
+    let mut paged = Vec::new();
+    for page in 1..=4 {
+        let (s, v) = app.get(&format!("/api/v2/views/{id}/tickets.json?per_page=3&page={page}")).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        paged.extend(ids(&v));
+    }
+    let mut cursor = Vec::new();
+    let mut url = format!("/api/v2/views/{id}/tickets.json?page[size]=3");
+    for _ in 0..4 {
+        let (s, v) = app.get(&url).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        cursor.extend(ids(&v));
+        let Some(next) = v["links"]["next"].as_str() else { break };
+        url = next.split_once("/api/v2").map(|(_, p)| format!("/api/v2{p}")).unwrap();
+    }
+    let rank = |p: &str| ["", "low", "normal", "high", "urgent"].iter().position(|x| *x == p).unwrap();
+    let mut want = made.clone();
+    want.sort_by_key(|(id, p)| (std::cmp::Reverse(rank(p)), *id));
+    let want: Vec<i64> = want.into_iter().map(|(id, _)| id).collect();
+    assert_eq!(paged, want, "urgent, high, normal, low, none; by number within each");
+    assert_eq!(cursor, want);
+    // Ascending groups, newest number first within each; by status too.
+    let (s, v) = app
+        .put(
+            &format!("/api/v2/views/{id}.json"),
+            json!({"view": {"output": {"group_order": "asc", "sort_order": "desc"}}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (_, v) = app.get(&format!("/api/v2/views/{id}/tickets.json?per_page=100")).await;
+    let mut want = made.clone();
+    want.sort_by_key(|(id, p)| (rank(p), std::cmp::Reverse(*id)));
+    assert_eq!(ids(&v), want.into_iter().map(|(id, _)| id).collect::<Vec<_>>());
+    // Something tickets do not share is not a group, and nothing is changed by asking.
+    for bad in ["subject", "nice_id", "colour"] {
+        let (s, v) = app
+            .put(&format!("/api/v2/views/{id}.json"), json!({"view": {"output": {"group_by": bad}}}))
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {v}");
+    }
+    let (_, v) = app.get(&format!("/api/v2/views/{id}.json")).await;
+    assert_eq!(v["view"]["execution"]["group_by"], "priority", "{v}");
 });

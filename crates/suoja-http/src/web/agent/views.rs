@@ -59,8 +59,8 @@ fn heading(col: &str) -> &'static str {
     }
 }
 
-/// The rows of a page of a view's tickets, in its columns, grouped when it groups (within the
-/// page, groups in the order they first come, each keeping the view's order).
+/// The rows of a page of a view's tickets, in its columns, with a heading where a group starts
+/// when it groups (the list comes grouped; tickets grouped by a time share its day).
 async fn rows(state: &AppState, ctx: &Ctx, scope: &suoja_core::Scope, v: &View, tickets: &[Ticket]) -> Result<Vec<ViewRow>, Failure> {
     let cols = &v.def.columns;
     let wants = |c: &str| cols.iter().any(|x| x == c) || v.def.group_by.as_deref() == Some(c);
@@ -133,7 +133,12 @@ async fn rows(state: &AppState, ctx: &Ctx, scope: &suoja_core::Scope, v: &View, 
     let mut out: Vec<(String, ViewRow)> = tickets
         .iter()
         .map(|t| {
-            let key = v.def.group_by.as_deref().map(|g| cell(t, g).1).unwrap_or_default();
+            let key = match v.def.group_by.as_deref() {
+                Some("created") => format::date(t.created_at, &ctx.tz, ctx.lang),
+                Some("updated") => format::date(t.updated_at, &ctx.tz, ctx.lang),
+                Some(g) => cell(t, g).1,
+                None => String::new(),
+            };
             (
                 key,
                 ViewRow {
@@ -144,7 +149,8 @@ async fn rows(state: &AppState, ctx: &Ctx, scope: &suoja_core::Scope, v: &View, 
         })
         .collect();
     if let Some(g) = v.def.group_by.as_deref() {
-        // Groups in the order they first come on the page; the view's order within each.
+        // Groups in the order they first come (the list's order keeps each group together; a
+        // day that a time-zone change splits is joined on the page).
         let mut order: Vec<String> = Vec::new();
         for (k, _) in &out {
             if !order.contains(k) {
@@ -177,7 +183,12 @@ pub(super) async fn view(State(state): State<AppState>, ctx: Ctx, Path(slug): Pa
     let scope = ctx.staff()?;
     let v = state.helpdesk.view_by_slug(&scope, &slug).await.map_err(|e| ctx.fail(e))?;
     let page = page_number(&q);
-    let (tickets, has_more) = state.helpdesk.view_tickets(&scope, &v, 50, (page - 1) * 50).await.map_err(|e| ctx.fail(e))?;
+    let offset = i64::from(ctx.tz.to_offset(jiff::Timestamp::now()).seconds()) * 1_000;
+    let (tickets, has_more) = state
+        .helpdesk
+        .view_tickets(&scope, &v, offset, 50, (page - 1) * 50)
+        .await
+        .map_err(|e| ctx.fail(e))?;
     let mut views = Vec::new();
     for (i, w) in state
         .helpdesk
