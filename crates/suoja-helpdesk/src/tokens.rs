@@ -69,7 +69,7 @@ impl Access {
         let first = parts.next().unwrap_or("");
         let first = if first == "incremental" { parts.next().unwrap_or("") } else { first };
         match first {
-            "deleted_tickets" | "comment_redactions" | "ticket_audits" | "uploads" | "attachments" | "search" => "tickets",
+            "deleted_tickets" | "comment_redactions" | "ticket_audits" | "ticket_metric_events" | "uploads" | "attachments" | "search" => "tickets",
             "deleted_users" | "user_fields" => "users",
             "ticket_fields" | "ticket_forms" => "tickets",
             "organization_fields" => "organizations",

@@ -245,6 +245,7 @@ pub fn table() -> Vec<(Doc, MethodRouter<AppState>)> {
         (r!("get", "/api/v2/incremental/users", "Users changed since a time (time-based pages)", "Incremental export", None, 200, "users", &["start_time", "per_page"]), get(incremental::users_by_time)),
         (r!("get", "/api/v2/incremental/organizations", "Organizations changed since a time (time-based pages)", "Incremental export", None, 200, "organizations", &["start_time", "per_page"]), get(incremental::organizations_by_time)),
         (r!("get", "/api/v2/incremental/ticket_events", "Ticket events (audits) since a time, oldest first (time-based pages, admins)", "Incremental export", None, 200, "ticket_events", &["start_time", "per_page"]), get(incremental::ticket_events_by_time)),
+        (r!("get", "/api/v2/incremental/ticket_metric_events", "Ticket metric events (SLA clocks) since a time, oldest first (time-based pages, admins)", "Incremental export", None, 200, "ticket_metric_events", &["start_time", "per_page"]), get(incremental::ticket_metric_events_by_time)),
         (r!("get", "/api/v2/webhooks", "List webhooks (recipients)", "Webhooks", None, 200, "webhooks", &[]), get(webhooks::index)),
         (r!("post", "/api/v2/webhooks", "Register a webhook", "Webhooks", Some("webhook"), 201, "webhook", &[]), post(webhooks::create)),
         (r!("get", "/api/v2/webhooks/{id}", "Show a webhook", "Webhooks", None, 200, "webhook", &[]), get(webhooks::show)),

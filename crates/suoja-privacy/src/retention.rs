@@ -104,6 +104,7 @@ const TICKET_TABLES: &[&str] = &[
     "ticket_tags",
     "ticket_events",
     "ticket_audits",
+    "ticket_metric_events",
     "mail_threads",
     "mail_messages",
     "mail_recipients",

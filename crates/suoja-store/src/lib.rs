@@ -33,6 +33,7 @@ pub mod ledger;
 mod lite;
 pub mod mail;
 pub mod mentions;
+pub mod metric_events;
 mod migrate;
 pub mod organizations;
 pub mod outbox;

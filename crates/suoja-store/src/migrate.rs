@@ -243,6 +243,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0038_carried_chain_key.sql"),
         postgres: include_str!("../migrations/postgres/0038_carried_chain_key.sql"),
     },
+    Migration {
+        version: 39,
+        name: "ticket_metric_events",
+        sqlite: include_str!("../migrations/sqlite/0039_ticket_metric_events.sql"),
+        postgres: include_str!("../migrations/postgres/0039_ticket_metric_events.sql"),
+    },
 ];
 
 /// A migration no release has, applied only when asked (`DbOptions::rehearsal_migration`): the

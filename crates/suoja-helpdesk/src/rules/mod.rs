@@ -11,6 +11,7 @@ pub mod categories;
 pub mod conditions;
 pub mod counts;
 pub mod macros;
+pub mod metric_events;
 pub mod schedules;
 pub mod sla;
 pub mod triggers;

@@ -238,7 +238,7 @@ impl TicketSla {
 
 /// A tenant's SLA policies in use and the hours business-hours targets count, read once for
 /// many tickets.
-struct SlaRules {
+pub(crate) struct SlaRules {
     policies: Vec<SlaPolicy>,
     hours: BusinessHours,
 }
@@ -420,6 +420,18 @@ pub(crate) fn measure(metric: &PolicyMetric, tl: &Timeline, hours: &BusinessHour
     }
 }
 
+/// A ticket's clocks under `policy` with `targets` for its priority (none measured without a
+/// timeline).
+fn sla_of(policy: &SlaPolicy, targets: &[&PolicyMetric], timeline: Option<&Timeline>, hours: &BusinessHours, now: Timestamp) -> TicketSla {
+    TicketSla {
+        policy: (policy.row.id, policy.row.title.clone()),
+        metrics: match timeline {
+            Some(tl) => targets.iter().filter_map(|m| measure(m, tl, hours, now)).collect(),
+            None => Vec::new(),
+        },
+    }
+}
+
 impl Helpdesk {
     /// The SLA policies (staff read them), in order.
     pub async fn list_sla_policies(&self, scope: &Scope) -> Result<Vec<SlaPolicy>> {
@@ -525,6 +537,25 @@ impl Helpdesk {
         self.measure_row(c, tenant, &row, &rules, now).await
     }
 
+    /// The policy applying to a ticket under the tenant's rules, and its targets for the
+    /// ticket's priority.
+    async fn applying<'r>(
+        &self,
+        c: &mut suoja_store::Conn,
+        tenant: TenantId,
+        row: &suoja_store::tickets::TicketRow,
+        rules: &'r SlaRules,
+    ) -> Result<Option<(&'r SlaPolicy, Vec<&'r PolicyMetric>)>> {
+        let state = self.trigger_state(c, tenant, row).await?;
+        for p in &rules.policies {
+            if p.applies(&state)? {
+                let priority = state.priority.unwrap_or(Priority::Normal);
+                return Ok(Some((p, p.metrics.iter().filter(|m| m.priority == priority.as_str()).collect())));
+            }
+        }
+        Ok(None)
+    }
+
     /// A ticket's clocks under the tenant's rules.
     async fn measure_row(
         &self,
@@ -534,29 +565,14 @@ impl Helpdesk {
         rules: &SlaRules,
         now: Timestamp,
     ) -> Result<Option<TicketSla>> {
-        let state = self.trigger_state(c, tenant, row).await?;
-        let mut applying = None;
-        for p in &rules.policies {
-            if p.applies(&state)? {
-                applying = Some(p);
-                break;
-            }
-        }
-        let Some(policy) = applying else { return Ok(None) };
-        let priority = state.priority.unwrap_or(Priority::Normal);
-        let targets: Vec<&PolicyMetric> = policy.metrics.iter().filter(|m| m.priority == priority.as_str()).collect();
+        let Some((policy, targets)) = self.applying(c, tenant, row, rules).await? else {
+            return Ok(None);
+        };
         if targets.is_empty() {
-            return Ok(Some(TicketSla {
-                policy: (policy.row.id, policy.row.title.clone()),
-                metrics: Vec::new(),
-            }));
+            return Ok(Some(sla_of(policy, &targets, None, &rules.hours, now)));
         }
         let timeline = self.timeline(c, tenant, row).await?;
-        let metrics = targets.iter().filter_map(|m| measure(m, &timeline, &rules.hours, now)).collect();
-        Ok(Some(TicketSla {
-            policy: (policy.row.id, policy.row.title.clone()),
-            metrics,
-        }))
+        Ok(Some(sla_of(policy, &targets, Some(&timeline), &rules.hours, now)))
     }
 
     /// A ticket's status changes (from its audits) and comments, as the clocks read them.
@@ -603,9 +619,21 @@ impl Helpdesk {
         })
     }
 
-    /// Keeps a ticket's next breach after a change, in the change's transaction.
+    /// Keeps a ticket's next breach after a change, in the change's transaction, and records
+    /// its new metric events while the tenant has a policy in use.
     pub(crate) async fn keep_sla(&self, c: &mut suoja_store::Conn, tenant: TenantId, id: TicketId, now: Timestamp) -> Result<()> {
-        let next = self.measure_ticket(c, tenant, id, now).await?.and_then(|s| s.next_breach());
+        let mut next = None;
+        if let Some(rules) = self.sla_rules(c, tenant).await?
+            && let Some(row) = suoja_store::tickets::by_id(c, tenant, id).await?
+        {
+            let applying = self.applying(c, tenant, &row, &rules).await?;
+            let timeline = self.timeline(c, tenant, &row).await?;
+            if let Some((policy, targets)) = &applying {
+                next = sla_of(policy, targets, Some(&timeline), &rules.hours, now).next_breach();
+            }
+            self.record_metric_events(c, tenant, id, applying.as_ref(), &timeline, &rules.hours, now)
+                .await?;
+        }
         if next != suoja_store::schedules::breach_of(c, tenant, id).await? {
             suoja_store::schedules::set_breach(c, tenant, id, next).await?;
         }

@@ -288,3 +288,31 @@ pub async fn ticket_events_by_time(State(app): State<AppState>, Auth(scope): Aut
     let items = rows.iter().map(ticket_event).collect();
     Ok(time_page("ticket_events", items, meta, &base, "/incremental/ticket_events", &params))
 }
+
+/// `GET /incremental/ticket_metric_events?start_time=` (time-based, admins): every ticket's
+/// metric events, oldest first.
+pub async fn ticket_metric_events_by_time(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, params: Params) -> Result<Response, ApiError> {
+    if !scope.is_admin() {
+        // Said before the parameters are read: who may not export learns nothing more.
+        return Err(ApiError::Helpdesk(suoja_helpdesk::HelpdeskError::Forbidden(
+            "only admins export ticket metric events",
+        )));
+    }
+    let (hd, who) = (&app.helpdesk, &scope);
+    let (rows, meta) = by_time(
+        &params,
+        hd.now(),
+        |e: &suoja_helpdesk::rules::metric_events::MetricEvent| (e.row.time.0, e.row.id),
+        |since, until, after, limit| async move { Ok(hd.metric_events_since(who, since, until, after, limit).await?) },
+    )
+    .await?;
+    let items = rows.iter().map(super::sla::metric_event).collect();
+    Ok(time_page(
+        "ticket_metric_events",
+        items,
+        meta,
+        &base,
+        "/incremental/ticket_metric_events",
+        &params,
+    ))
+}

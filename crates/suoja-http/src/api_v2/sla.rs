@@ -6,6 +6,7 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use serde_json::{Value, json};
 use suoja_core::business_hours::WEEK_MINUTES;
+use suoja_helpdesk::rules::metric_events::MetricEvent;
 use suoja_helpdesk::rules::schedules::{HolidayInput, Schedule, ScheduleInput};
 use suoja_helpdesk::rules::sla::{METRICS, PolicyMetric, SlaInput, SlaPolicy, TicketSla};
 use suoja_store::schedules::HolidayRow;
@@ -47,6 +48,46 @@ pub fn ticket_slas(s: Option<&TicketSla>) -> Value {
             "business_hours": m.business_hours,
         })).collect::<Vec<_>>(),
     })
+}
+
+/// A ticket metric event as Zendesk shows it: an `apply_sla` with its target and policy, an
+/// `update_status` with the minutes the turn ran, a `breach` with whether it was called off.
+pub fn metric_event(e: &MetricEvent) -> Value {
+    let r = &e.row;
+    let mut v = json!({
+        "id": r.id,
+        "ticket_id": r.ticket_id.0,
+        "metric": r.metric,
+        "instance_id": r.instance_id,
+        "type": r.kind,
+        "time": r.time.to_iso(),
+    });
+    match r.kind.as_str() {
+        "apply_sla" => {
+            let policy = json!({
+                "id": r.policy_id,
+                "title": e.policy.as_ref().map(|p| p.0.clone()),
+                "description": e.policy.as_ref().map(|p| p.1.clone()),
+            });
+            suoja_core::json::set(&mut v, "sla", json!({"target": r.target, "business_hours": r.business_hours, "policy": policy}));
+        }
+        "update_status" => {
+            suoja_core::json::set(&mut v, "status", json!({"calendar": r.calendar_minutes, "business": r.business_minutes}));
+        }
+        "breach" => suoja_core::json::set(&mut v, "deleted", json!(r.deleted)),
+        _ => {}
+    }
+    v
+}
+
+/// A ticket's metric events grouped by metric (`include=metric_events`), each metric present.
+pub fn metric_events_by_metric(events: &[MetricEvent]) -> Value {
+    let mut out = serde_json::Map::new();
+    for m in suoja_helpdesk::rules::metric_events::METRICS {
+        let list: Vec<Value> = events.iter().filter(|e| e.row.metric == *m).map(metric_event).collect();
+        out.insert((*m).to_string(), Value::Array(list));
+    }
+    Value::Object(out)
 }
 
 fn metric_list(o: &Obj<'_>) -> Result<Option<Vec<PolicyMetric>>, ApiError> {

@@ -76,8 +76,8 @@ pub async fn create(State(app): State<AppState>, Auth(scope): Auth, base: BaseUr
     ))
 }
 
-/// `GET /tickets/{id}` (with `include=users`; `include=slas` for staff: the SLA policy applying
-/// and its clocks)
+/// `GET /tickets/{id}` (with `include=users`; for staff, `include=slas`: the SLA policy
+/// applying and its clocks, and `include=metric_events`: its metric events by metric)
 pub async fn show(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl, params: Params, Path(id): Path<String>) -> Result<Response, ApiError> {
     let t = app.helpdesk.get_ticket(&scope, TicketId(parse_id(&id)?)).await?;
     let mut out = json!({"ticket": wire::ticket(&t, &base)});
@@ -85,6 +85,12 @@ pub async fn show(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl,
         let slas = app.helpdesk.ticket_sla(&scope, t.id).await?;
         if let Some(ticket) = out.get_mut("ticket") {
             suoja_core::json::set(ticket, "slas", super::sla::ticket_slas(slas.as_ref()));
+        }
+    }
+    if includes(&params, "metric_events") && scope.is_staff() {
+        let events = app.helpdesk.ticket_metric_events(&scope, t.id).await?;
+        if let Some(ticket) = out.get_mut("ticket") {
+            suoja_core::json::set(ticket, "metric_events", super::sla::metric_events_by_metric(&events));
         }
     }
     if includes(&params, "users") {

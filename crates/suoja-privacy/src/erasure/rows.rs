@@ -39,6 +39,7 @@ pub async fn purge_ticket_rows(c: &mut Conn, tenant: TenantId, id: TicketId) -> 
     index::remove(c, tenant, DocKind::Ticket, id.0).await?;
     suoja_store::history::delete_for_ticket(c, tenant, id).await?;
     suoja_store::ticket_audits::delete_for_ticket(c, tenant, id).await?;
+    suoja_store::metric_events::delete_for_ticket(c, tenant, id).await?;
     let tickets = u64::from(suoja_store::tickets::delete(c, tenant, id).await?);
     Ok(Purged {
         tickets,

@@ -945,9 +945,11 @@ pub(crate) fn concrete(method: &str, path: &str, ids: &HashMap<&'static str, Str
         "/api/v2/search/export" => "?query=invoice&filter[type]=ticket".to_string(),
         "/hc/search" => "?q=invoice".to_string(),
         "/api/v2/incremental/tickets/cursor" | "/api/v2/incremental/users/cursor" => "?start_time=0".to_string(),
-        "/api/v2/incremental/tickets" | "/api/v2/incremental/users" | "/api/v2/incremental/organizations" | "/api/v2/incremental/ticket_events" => {
-            "?start_time=0".to_string()
-        }
+        "/api/v2/incremental/tickets"
+        | "/api/v2/incremental/users"
+        | "/api/v2/incremental/organizations"
+        | "/api/v2/incremental/ticket_events"
+        | "/api/v2/incremental/ticket_metric_events" => "?start_time=0".to_string(),
         "/api/v2/privacy/subjects/{id}/footprint" => "?reason=matrix".to_string(),
         _ => String::new(),
     };

@@ -419,3 +419,250 @@ engine_test_clocked!(imported_tickets_are_measured_once_they_are_in, |app, clock
     }
     assert_eq!(got, want, "the imported tickets' first replies are overdue");
 });
+
+/// A ticket's metric events, as `include=metric_events` gives them: (metric, instance, type,
+/// time) in order, and the events themselves.
+async fn metric_events(app: &TestApp, ticket: i64) -> (Vec<(String, i64, String, String)>, Value) {
+    let (s, v) = app.get(&format!("/api/v2/tickets/{ticket}.json?include=metric_events")).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let by_metric = v["ticket"]["metric_events"].clone();
+    let mut all: Vec<Value> = Vec::new();
+    for m in [
+        "agent_work_time",
+        "pausable_update_time",
+        "periodic_update_time",
+        "reply_time",
+        "requester_wait_time",
+        "resolution_time",
+    ] {
+        all.extend(by_metric[m].as_array().unwrap_or_else(|| panic!("{m} in {by_metric}")).iter().cloned());
+    }
+    let mut short: Vec<(String, i64, String, String)> = all
+        .iter()
+        .map(|e| {
+            assert_eq!(e["ticket_id"], ticket, "{e}");
+            (
+                e["metric"].as_str().unwrap().to_string(),
+                e["instance_id"].as_i64().unwrap(),
+                e["type"].as_str().unwrap().to_string(),
+                e["time"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    short.sort_by(|a, b| (a.3.as_str(), a.0.as_str()).cmp(&(b.3.as_str(), b.0.as_str())));
+    (short, by_metric)
+}
+
+fn has(events: &[(String, i64, String, String)], metric: &str, instance: i64, kind: &str, time: &str) -> bool {
+    events.iter().any(|e| e.0 == metric && e.1 == instance && e.2 == kind && e.3 == at(time))
+}
+
+engine_test_clocked!(metric_events_record_each_clock_and_export_by_time, |app, clock| async move {
+    // Monday 2 March 09:00 UTC. First reply in 30 min, next replies in 60, calendar hours.
+    let (s, v) = app
+        .post(
+            "/api/v2/slas/policies.json",
+            json!({"sla_policy": {"title": "Tuki", "description": "Perustaso", "filter": {"all": [{"field": "current_tags", "operator": "includes", "value": "sla"}], "any": []},
+                "policy_metrics": [
+                    {"priority": "normal", "metric": "first_reply_time", "target": 30, "business_hours": false},
+                    {"priority": "normal", "metric": "next_reply_time", "target": 60, "business_hours": false}]}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let policy = v["sla_policy"]["id"].as_i64().unwrap();
+    let ted = app.user("Ted Virtanen", "ted@example.fi").await;
+    let (s, v) = app
+        .post(
+            "/api/v2/tickets.json",
+            json!({"ticket": {"requester_id": ted, "subject": "Lasku", "tags": ["sla"], "comment": {"body": "Laskussa on virhe"}}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let a = v["ticket"]["id"].as_i64().unwrap();
+    // Another ticket of the same person, outside the policy: its events never change with A's.
+    let b = app.ticket(ted, "Toinen", "Ei kiirettä").await;
+    let (b_events, b_raw) = metric_events(&app, b).await;
+    assert!(has(&b_events, "reply_time", 1, "activate", "2026-03-02T09:00:00Z"), "{b_events:?}");
+    assert!(
+        b_events.iter().all(|e| e.2 != "apply_sla" && e.2 != "breach"),
+        "no policy applies: {b_events:?}"
+    );
+
+    // A: the first reply target applies, and its breach is recorded ahead.
+    let (events, raw) = metric_events(&app, a).await;
+    for m in ["agent_work_time", "requester_wait_time", "resolution_time", "reply_time"] {
+        assert!(has(&events, m, 1, "activate", "2026-03-02T09:00:00Z"), "{m}: {events:?}");
+    }
+    let apply = raw["reply_time"].as_array().unwrap().iter().find(|e| e["type"] == "apply_sla").unwrap().clone();
+    assert_eq!(
+        apply["sla"],
+        json!({"target": 30, "business_hours": false, "policy": {"id": policy, "title": "Tuki", "description": "Perustaso"}})
+    );
+    let breach = raw["reply_time"].as_array().unwrap().iter().find(|e| e["type"] == "breach").unwrap().clone();
+    assert_eq!(
+        (breach["time"].as_str(), &breach["deleted"]),
+        (Some(at("2026-03-02T09:30:00Z").as_str()), &json!(false))
+    );
+
+    // 10:00: an agent replies in public and sets pending (the first reply was missed).
+    clock.advance_ms(HOUR);
+    let (s, v) = app
+        .put(
+            &format!("/api/v2/tickets/{a}.json"),
+            json!({"ticket": {"status": "pending", "comment": {"body": "Korjaamme laskun", "public": true}}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    // 11:00: the requester answers (open again); 11:30 the agent replies and solves it.
+    clock.advance_ms(HOUR);
+    let (s, v) = app
+        .put(
+            &format!("/api/v2/tickets/{a}.json"),
+            json!({"ticket": {"status": "open", "comment": {"body": "Vieläkin väärin", "public": true, "author_id": ted}}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (_, raw) = metric_events(&app, a).await;
+    let ahead = raw["reply_time"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["type"] == "breach" && e["instance_id"] == 2)
+        .unwrap()
+        .clone();
+    assert_eq!(ahead["time"].as_str(), Some(at("2026-03-02T12:00:00Z").as_str()), "{raw}");
+    clock.advance_ms(30 * MINUTE);
+    let (s, v) = app
+        .put(
+            &format!("/api/v2/tickets/{a}.json"),
+            json!({"ticket": {"status": "solved", "comment": {"body": "Nyt se on oikein", "public": true}}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+
+    let (events, raw) = metric_events(&app, a).await;
+    let want = [
+        ("reply_time", 1, "breach", "2026-03-02T09:30:00Z"),
+        ("reply_time", 1, "fulfill", "2026-03-02T10:00:00Z"),
+        ("agent_work_time", 1, "pause", "2026-03-02T10:00:00Z"),
+        ("requester_wait_time", 1, "pause", "2026-03-02T10:00:00Z"),
+        ("periodic_update_time", 1, "activate", "2026-03-02T10:00:00Z"),
+        ("pausable_update_time", 1, "pause", "2026-03-02T10:00:00Z"),
+        ("agent_work_time", 1, "activate", "2026-03-02T11:00:00Z"),
+        ("reply_time", 2, "activate", "2026-03-02T11:00:00Z"),
+        ("reply_time", 2, "apply_sla", "2026-03-02T11:00:00Z"),
+        ("reply_time", 2, "fulfill", "2026-03-02T11:30:00Z"),
+        ("resolution_time", 1, "fulfill", "2026-03-02T11:30:00Z"),
+    ];
+    for (m, i, k, t) in want {
+        assert!(has(&events, m, i, k, t), "{m} {i} {k} {t}: {events:?}");
+    }
+    let status = |m: &str, i: i64| {
+        raw[m]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["type"] == "update_status" && e["instance_id"] == i)
+            .unwrap()["status"]
+            .clone()
+    };
+    assert_eq!(status("reply_time", 1), json!({"calendar": 60, "business": 60}));
+    assert_eq!(status("reply_time", 2), json!({"calendar": 30, "business": 30}));
+    assert_eq!(status("requester_wait_time", 1), json!({"calendar": 90, "business": 90}), "not while pending");
+    // The second reply came in time: the breach recorded ahead is called off, the first stays.
+    let breaches: Vec<(i64, bool)> = raw["reply_time"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == "breach")
+        .map(|e| (e["instance_id"].as_i64().unwrap(), e["deleted"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(breaches, vec![(1, false), (2, true)]);
+    // Nothing was recorded twice.
+    let mut unique = events.clone();
+    unique.dedup();
+    assert_eq!(unique.len(), events.len(), "{events:?}");
+    // The other ticket's events are as they were.
+    let (b_after, b_raw_after) = metric_events(&app, b).await;
+    assert_eq!((&b_after, &b_raw_after), (&b_events, &b_raw));
+
+    // The export, a day later: everything that happened since 09:00, oldest first, by pages of
+    // five continuing where the last ended.
+    clock.advance_ms(24 * HOUR);
+    let start = suoja_core::Timestamp::parse("2026-03-02T09:00:00Z").unwrap().as_secs();
+    let mut exported: Vec<Value> = Vec::new();
+    let mut url = format!("/api/v2/incremental/ticket_metric_events.json?start_time={start}&per_page=5");
+    for _ in 0..40 {
+        let (s, v) = app.get(&url).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        exported.extend(v["ticket_metric_events"].as_array().unwrap().iter().cloned());
+        if v["end_of_stream"] == true {
+            break;
+        }
+        url = v["next_page"]
+            .as_str()
+            .unwrap()
+            .split_once("/api/v2")
+            .map(|(_, p)| format!("/api/v2{p}"))
+            .unwrap();
+    }
+    let times: Vec<&str> = exported.iter().map(|e| e["time"].as_str().unwrap()).collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "oldest first: {times:?}");
+    let mut ids: Vec<i64> = exported.iter().map(|e| e["id"].as_i64().unwrap()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), exported.len(), "no event twice");
+    let of_a = exported.iter().filter(|e| e["ticket_id"] == a).count();
+    let of_b = exported.iter().filter(|e| e["ticket_id"] == b).count();
+    assert_eq!((of_a, of_b), (events.len(), b_events.len()), "every event of both tickets");
+    assert!(
+        exported.iter().any(|e| e["type"] == "breach" && e["deleted"] == true && e["ticket_id"] == a),
+        "the called-off breach shows once its time passed"
+    );
+    // From a later start only the later events.
+    let later = suoja_core::Timestamp::parse("2026-03-02T11:00:00Z").unwrap().as_secs();
+    let (_, v) = app.get(&format!("/api/v2/incremental/ticket_metric_events.json?start_time={later}")).await;
+    let list = v["ticket_metric_events"].as_array().unwrap();
+    assert!(
+        !list.is_empty() && list.iter().all(|e| e["time"].as_str().unwrap() >= at("2026-03-02T11:00:00Z").as_str()),
+        "{v}"
+    );
+
+    // Agents do not export; a missing start_time is a clear 400.
+    let (s, v) = app
+        .post(
+            "/api/v2/users.json",
+            json!({"user": {"name": "Aatu Agentti", "email": "aatu@example.fi", "role": "agent"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (s, v) = app.post("/api/v2/api_tokens.json", json!({"api_token": {"description": "agent"}})).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let agent = crate::harness::Tenant {
+        email: "aatu@example.fi".into(),
+        token: v["api_token"]["token"].as_str().unwrap().into(),
+        admin_id: 0,
+        tenant_id: app.t.tenant_id,
+    };
+    let (s, _) = app
+        .call_as(
+            &agent,
+            Method::GET,
+            &format!("/api/v2/incremental/ticket_metric_events.json?start_time={start}"),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = app.get("/api/v2/incremental/ticket_metric_events.json").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+
+    // Deleted for good, a ticket takes its events with it.
+    let (s, _) = app.call(Method::DELETE, &format!("/api/v2/tickets/{a}.json"), None).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, v) = app.call(Method::DELETE, &format!("/api/v2/deleted_tickets/{a}.json"), None).await;
+    assert!(s.is_success(), "{s} {v}");
+    let (_, v) = app.get(&format!("/api/v2/incremental/ticket_metric_events.json?start_time={start}")).await;
+    let left: Vec<&Value> = v["ticket_metric_events"].as_array().unwrap().iter().filter(|e| e["ticket_id"] == a).collect();
+    assert!(left.is_empty(), "{left:?}");
+    assert_eq!(v["count"].as_u64(), Some(u64::try_from(b_events.len()).unwrap()), "{v}");
+});
