@@ -254,8 +254,10 @@ fn apply(def: &mut ViewDefinition, input: &ViewInput) -> Result<()> {
         }
     }
     if let Some(g) = &input.group_by {
+        // A grouping kept from before it was checked may be sent back unchanged.
         if let Some(col) = g
             && !GROUPS.contains(&col.as_str())
+            && def.group_by.as_deref() != Some(col.as_str())
         {
             return Err(HelpdeskError::invalid("group_by", format!("group_by: one of {}", GROUPS.join(", "))));
         }

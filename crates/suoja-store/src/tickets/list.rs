@@ -408,17 +408,17 @@ pub enum TicketSort {
 pub enum GroupKey {
     /// Status, by rank (new, open, pending, hold, solved, closed).
     Status,
-    /// Priority (none, low, normal, high, urgent).
+    /// Priority (none lowest, then low, normal, high, urgent).
     Priority,
-    /// Ticket type (none first, then by name).
+    /// Ticket type (none lowest, then by name).
     Type,
     /// Requester.
     Requester,
-    /// Assignee (none first).
+    /// Assignee (none lowest).
     Assignee,
-    /// Group (none first).
+    /// Group (none lowest).
     Group,
-    /// Organisation (none first).
+    /// Organisation (none lowest).
     Organization,
     /// The day it was created, in a time zone `offset` milliseconds east of UTC.
     Created {
@@ -430,7 +430,7 @@ pub enum GroupKey {
         /// Milliseconds east of UTC.
         offset: i64,
     },
-    /// Its due day (none first), likewise.
+    /// Its due day (none lowest), likewise.
     Due {
         /// Milliseconds east of UTC.
         offset: i64,

@@ -130,12 +130,19 @@ async fn rows(state: &AppState, ctx: &Ctx, scope: &suoja_core::Scope, v: &View, 
             _ => ("text", format::datetime(t.updated_at, &ctx.tz, ctx.lang), String::new()),
         }
     };
+    let grouping_zone = jiff::tz::TimeZone::fixed(
+        jiff::tz::Offset::from_seconds(i32::try_from(group_offset(state, ctx) / 1_000).unwrap_or(0)).unwrap_or(jiff::tz::Offset::UTC),
+    );
     let mut out: Vec<(String, ViewRow)> = tickets
         .iter()
         .map(|t| {
+            // Days are those the list was grouped by: the reader's offset now, for every
+            // ticket (a time from the other side of a clock change keeps its group).
+            let day = |at: suoja_core::Timestamp| format::date(at, &grouping_zone, ctx.lang);
             let key = match v.def.group_by.as_deref() {
-                Some("created") => format::date(t.created_at, &ctx.tz, ctx.lang),
-                Some("updated") => format::date(t.updated_at, &ctx.tz, ctx.lang),
+                Some("created") => day(t.created_at),
+                Some("updated") => day(t.updated_at),
+                Some("due_date") => t.due_at.map_or_else(|| "—".into(), day),
                 Some(g) => cell(t, g).1,
                 None => String::new(),
             };
@@ -170,6 +177,13 @@ async fn rows(state: &AppState, ctx: &Ctx, scope: &suoja_core::Scope, v: &View, 
     Ok(out.into_iter().map(|(_, r)| r).collect())
 }
 
+/// How far east of UTC the reader's time zone is now (milliseconds): the days a view grouped by
+/// a time is grouped by.
+fn group_offset(state: &AppState, ctx: &Ctx) -> i64 {
+    let now = jiff::Timestamp::from_millisecond(state.helpdesk.now().0).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+    i64::from(ctx.tz.to_offset(now).seconds()) * 1_000
+}
+
 /// A view's title in the reader's language: a default view still holding its default title
 /// is named by the page's words for it.
 pub(crate) fn title(ctx: &Ctx, v: &View) -> String {
@@ -183,10 +197,9 @@ pub(super) async fn view(State(state): State<AppState>, ctx: Ctx, Path(slug): Pa
     let scope = ctx.staff()?;
     let v = state.helpdesk.view_by_slug(&scope, &slug).await.map_err(|e| ctx.fail(e))?;
     let page = page_number(&q);
-    let offset = i64::from(ctx.tz.to_offset(jiff::Timestamp::now()).seconds()) * 1_000;
     let (tickets, has_more) = state
         .helpdesk
-        .view_tickets(&scope, &v, offset, 50, (page - 1) * 50)
+        .view_tickets(&scope, &v, group_offset(&state, &ctx), 50, (page - 1) * 50)
         .await
         .map_err(|e| ctx.fail(e))?;
     let mut views = Vec::new();
