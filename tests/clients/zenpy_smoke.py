@@ -308,6 +308,9 @@ check(made.status_code == 201 and made.json()["schedule"]["intervals"][0] == {"s
 clocked = z.tickets.create(Ticket(subject="zenpy sla", requester_id=requester.id, comment=Comment(body="clock me"), tags=[sla_tag])).ticket
 slas = http.get(f"{base}/tickets/{clocked.id}.json?include=slas", auth=admin_auth).json()["ticket"]["slas"]
 check(slas["policy"]["id"] == pol.id and {m["metric"] for m in slas["policy_metrics"]} == {"first_reply_time", "requester_wait_time"} and all(m["stage"] == "active" and m["breach_at"] for m in slas["policy_metrics"]), f"the ticket's clocks: {slas}")
+clocked_at = int(time.time())
+events = http.get(f"{base}/tickets/{clocked.id}.json?include=metric_events", auth=admin_auth).json()["ticket"]["metric_events"]
+check(any(e["type"] == "activate" for e in events["reply_time"]) and any(e["type"] == "apply_sla" and e["sla"]["target"] == 60 for e in events["reply_time"]), f"the ticket's metric events: {events}")
 # Fetched afresh: zenpy sends nested objects it handed out as empty ones on update.
 pol = z.sla_policies(id=pol.id)
 pol.title = f"Zenpy SLA {run}, renamed"
@@ -333,5 +336,12 @@ for lookup in (lambda: z.users(id=gone.id), lambda: z.tickets(id=their.id)):
     except RecordNotFoundException:
         pass
 check(list(z.search(f"zenpy-erased-{run}@example.fi", type="user")) == [], "search finds the erased person")
+
+step("ticket metric events: the SLA ticket's clocks in the time-based export, once settled (a minute)")
+time.sleep(max(0, clocked_at + 62 - time.time()))
+exported = [e for e in z.ticket_metric_events(start_time=clocked_at - 2) if e.ticket_id == clocked.id]
+kinds = {(e.metric, e.type) for e in exported}
+check(("reply_time", "activate") in kinds and ("reply_time", "apply_sla") in kinds and ("requester_wait_time", "activate") in kinds, f"exported events: {kinds}")
+check(next(e for e in exported if e.type == "apply_sla").sla["policy"]["id"] == pol.id, "apply_sla names the policy")
 
 print("zenpy smoke flow: all steps passed")

@@ -37,9 +37,12 @@ pub struct MetricEventRow {
     pub business_minutes: Option<i64>,
     /// A breach that will no longer happen.
     pub deleted: bool,
+    /// When the row was written (0 before insertion).
+    pub recorded_at: Timestamp,
 }
 
-const COLS: &str = "id, ticket_id, metric, instance_id, type, occurred_at, policy_id, target, business_hours, calendar_minutes, business_minutes, deleted";
+const COLS: &str =
+    "id, ticket_id, metric, instance_id, type, occurred_at, policy_id, target, business_hours, calendar_minutes, business_minutes, deleted, recorded_at";
 
 fn from_row(r: &sqlx::any::AnyRow) -> Result<MetricEventRow> {
     Ok(MetricEventRow {
@@ -55,6 +58,7 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<MetricEventRow> {
         calendar_minutes: opt_i64(r, "calendar_minutes")?,
         business_minutes: opt_i64(r, "business_minutes")?,
         deleted: bool_(r, "deleted")?,
+        recorded_at: Timestamp(i64_(r, "recorded_at")?),
     })
 }
 
@@ -105,7 +109,7 @@ pub async fn mark_deleted(c: &mut Conn, tenant: TenantId, ticket: TicketId, ids:
 
 /// Events that happened at or after `since` and before `until`, after the (time, id) position
 /// `after`, oldest first (the time-based export), skipping tickets whose processing is
-/// restricted.
+/// restricted and tickets in the trash.
 pub async fn changed_since(
     c: &mut Conn,
     tenant: TenantId,
@@ -115,10 +119,10 @@ pub async fn changed_since(
     limit: i64,
 ) -> Result<Vec<MetricEventRow>> {
     let (t, i) = after.unwrap_or((since.0, -1));
-    let sql = "SELECT e.id, e.ticket_id, e.metric, e.instance_id, e.type, e.occurred_at, e.policy_id, e.target, e.business_hours, e.calendar_minutes, e.business_minutes, e.deleted \
+    let sql = "SELECT e.id, e.ticket_id, e.metric, e.instance_id, e.type, e.occurred_at, e.policy_id, e.target, e.business_hours, e.calendar_minutes, e.business_minutes, e.deleted, e.recorded_at \
          FROM ticket_metric_events e \
          WHERE e.tenant_id = $1 AND e.occurred_at >= $2 AND e.occurred_at < $5 AND (e.occurred_at > $3 OR (e.occurred_at = $3 AND e.id > $4)) \
-         AND NOT EXISTS (SELECT 1 FROM tickets t WHERE t.tenant_id = e.tenant_id AND t.id = e.ticket_id AND t.restricted <> 0) \
+         AND NOT EXISTS (SELECT 1 FROM tickets t WHERE t.tenant_id = e.tenant_id AND t.id = e.ticket_id AND (t.restricted <> 0 OR t.deleted_at IS NOT NULL)) \
          ORDER BY e.occurred_at, e.id LIMIT $6";
     let rows = sqlx::query(sql)
         .bind(tenant.0)

@@ -232,6 +232,9 @@ const slaTicketAnswer = body(await client.tickets.create({ ticket: { subject: 'n
 const slaTicket = slaTicketAnswer.ticket || slaTicketAnswer;
 const clocks = body(await client.tickets.request('GET', ['tickets', slaTicket.id, '?include=slas']));
 check((clocks.ticket || clocks).slas.policy.id === slaPolicy.id, `the ticket's clocks: ${JSON.stringify(clocks).slice(0, 300)}`);
+const metricEvents = body(await client.tickets.request('GET', ['tickets', slaTicket.id, '?include=metric_events']));
+const byMetric = (metricEvents.ticket || metricEvents).metric_events;
+check(byMetric.reply_time.some((e) => e.type === 'apply_sla' && e.sla.policy.id === slaPolicy.id) && byMetric.resolution_time.some((e) => e.type === 'activate'), `the ticket's metric events: ${JSON.stringify(byMetric).slice(0, 300)}`);
 await client.policies.delete(slaPolicy.id);
 const popular = body(await client.tags.list()).flatMap((p) => p.tags || [p]);
 check(popular.some((t) => t.name === slaTag && t.count === 1), `popular tags: ${JSON.stringify(popular).slice(0, 300)}`);

@@ -14,6 +14,8 @@
 //! recorded too, and marked deleted if the turn ends first — and `apply_sla` is recorded when
 //! a policy's target starts to apply to a metric, or changes.
 
+use std::collections::HashSet;
+
 use suoja_core::business_hours::BusinessHours;
 use suoja_core::{Scope, Status, TenantId, TicketId, Timestamp};
 use suoja_store::Conn;
@@ -105,13 +107,20 @@ pub(crate) struct Derived {
     pub minutes: Option<(i64, i64)>,
 }
 
-/// What a ticket's history implies: its events in order, and each metric's current turn.
+/// What a ticket's history implies: its events in order, and the turns still to be met.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Derivation {
     /// The events.
     pub events: Vec<Derived>,
-    /// Each metric's latest turn (0: none yet).
-    pub turns: Vec<(&'static str, i64)>,
+    /// The metrics whose latest turn is still to be met (running or paused), with that turn.
+    pub live: Vec<(&'static str, i64)>,
+}
+
+impl Derivation {
+    /// Whether an event belongs to a turn still to be met.
+    fn is_live(&self, d: &Derived) -> bool {
+        self.live.iter().any(|(m, i)| *m == d.metric && *i == d.instance)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,6 +139,8 @@ struct Clock<'a> {
     calendar: i64,
     business: i64,
     breached: bool,
+    /// Its turn was ended by the ticket being solved (not met): reopening runs it again.
+    by_solve: bool,
     targets: &'a [Target],
     hours: &'a BusinessHours,
 }
@@ -143,6 +154,7 @@ impl<'a> Clock<'a> {
             calendar: 0,
             business: 0,
             breached: false,
+            by_solve: false,
             targets,
             hours,
         }
@@ -212,9 +224,30 @@ impl<'a> Clock<'a> {
         }
         if matches!(self.state, State::Running(_) | State::Paused) {
             self.state = State::Fulfilled;
+            self.by_solve = false;
             self.emit(out, "fulfill", t, None);
             self.emit(out, "update_status", t, Some((self.calendar / MINUTE, self.business / MINUTE)));
         }
+    }
+
+    /// Ends a running or paused turn because the ticket was solved.
+    fn solve(&mut self, out: &mut Vec<Derived>, t: Timestamp) {
+        if matches!(self.state, State::Running(_) | State::Paused) {
+            self.fulfill(out, t);
+            self.by_solve = true;
+        }
+    }
+
+    /// Runs a turn the solve ended again (the ticket was reopened), its time counted on.
+    fn reopen(&mut self, out: &mut Vec<Derived>, t: Timestamp) {
+        if self.state == State::Fulfilled && self.by_solve {
+            self.activate(out, t);
+        }
+    }
+
+    /// Whether its turn is still to be met (running or paused).
+    fn live(&self) -> bool {
+        matches!(self.state, State::Running(_) | State::Paused)
     }
 
     /// Starts the next turn.
@@ -223,6 +256,7 @@ impl<'a> Clock<'a> {
         self.calendar = 0;
         self.business = 0;
         self.breached = false;
+        self.by_solve = false;
         self.state = State::Idle;
         self.activate(out, t);
     }
@@ -265,18 +299,20 @@ pub(crate) fn derive(tl: &Timeline, targets: &[Target], hours: &BusinessHours) -
     for (clock, counting) in &mut cumulative {
         clock.next_turn(&mut out, created);
         if solved(status) {
-            clock.fulfill(&mut out, created);
+            clock.solve(&mut out, created);
         } else if !counting.contains(&status) {
             clock.pause(&mut out, created);
         }
     }
     reply.next_turn(&mut out, created);
     if solved(status) {
-        reply.fulfill(&mut out, created);
+        reply.solve(&mut out, created);
     }
     // The rest of the history in order; a status change before a comment of the same moment
     // (a reply that also sets pending leaves the next update paused; a comment reopening a
-    // solved ticket finds it open).
+    // solved ticket finds it open). The turns follow the SLA clocks' reading of the same
+    // history (`sla::measure`): solving ends every turn, and reopening runs again the turns
+    // the solve ended, their time counted on.
     enum Moment {
         Status(Status),
         Comment(bool, bool),
@@ -296,31 +332,29 @@ pub(crate) fn derive(tl: &Timeline, targets: &[Target], hours: &BusinessHours) -
                 if s == status {
                     continue;
                 }
-                let was_solved = solved(status);
                 status = s;
                 if solved(s) {
                     for (clock, _) in &mut cumulative {
-                        clock.fulfill(&mut out, t);
+                        clock.solve(&mut out, t);
                     }
                     for clock in [&mut reply, &mut periodic, &mut pausable] {
-                        clock.fulfill(&mut out, t);
+                        clock.solve(&mut out, t);
                     }
                     continue;
                 }
                 for (clock, counting) in &mut cumulative {
+                    clock.reopen(&mut out, t);
                     if counting.contains(&s) {
-                        clock.activate(&mut out, t);
-                    } else {
-                        if clock.state == State::Fulfilled {
+                        if clock.state == State::Paused {
                             clock.activate(&mut out, t);
                         }
+                    } else {
                         clock.pause(&mut out, t);
                     }
                 }
-                if was_solved && replied {
-                    periodic.next_turn(&mut out, t);
-                    pausable.next_turn(&mut out, t);
-                }
+                reply.reopen(&mut out, t);
+                periodic.reopen(&mut out, t);
+                pausable.reopen(&mut out, t);
                 if PAUSABLE.contains(&s) {
                     if pausable.state == State::Paused {
                         pausable.activate(&mut out, t);
@@ -334,112 +368,153 @@ pub(crate) fn derive(tl: &Timeline, targets: &[Target], hours: &BusinessHours) -
                     continue;
                 }
                 if staff {
+                    // A staff reply meets the reply awaited, even one a solve ended, and starts
+                    // the next update turn (waiting for a reopen while the ticket is solved).
                     reply.fulfill(&mut out, t);
+                    reply.by_solve = false;
                     replied = true;
-                    if !solved(status) {
-                        periodic.fulfill(&mut out, t);
-                        periodic.next_turn(&mut out, t);
-                        pausable.fulfill(&mut out, t);
-                        pausable.next_turn(&mut out, t);
-                        if !PAUSABLE.contains(&status) {
-                            pausable.pause(&mut out, t);
+                    for clock in [&mut periodic, &mut pausable] {
+                        clock.fulfill(&mut out, t);
+                        clock.next_turn(&mut out, t);
+                        if solved(status) {
+                            clock.solve(&mut out, t);
                         }
                     }
-                } else if replied && reply.state == State::Fulfilled && !solved(status) {
+                    if !solved(status) && !PAUSABLE.contains(&status) {
+                        pausable.pause(&mut out, t);
+                    }
+                } else if replied && reply.state == State::Fulfilled && !reply.by_solve {
+                    // An end user's comment after a staff reply awaits the next one; while the
+                    // ticket is solved the turn waits for it to be reopened.
                     reply.next_turn(&mut out, t);
+                    if solved(status) {
+                        reply.solve(&mut out, t);
+                    }
                 }
             }
         }
     }
-    let mut turns = Vec::new();
-    for (clock, _) in &mut cumulative {
+    let mut live = Vec::new();
+    for clock in cumulative.iter_mut().map(|(c, _)| c).chain([&mut reply, &mut periodic, &mut pausable]) {
         clock.finish(&mut out);
-        turns.push((clock.metric, clock.instance));
+        if clock.live() {
+            live.push((clock.metric, clock.instance));
+        }
     }
-    for clock in [&mut reply, &mut periodic, &mut pausable] {
-        clock.finish(&mut out);
-        turns.push((clock.metric, clock.instance));
-    }
-    Derivation { events: out, turns }
+    Derivation { events: out, live }
 }
 
 /// One policy's targets applying to a ticket.
-type Applying<'r> = (&'r SlaPolicy, Vec<&'r PolicyMetric>);
+pub(crate) type Applying<'r> = (&'r SlaPolicy, Vec<&'r PolicyMetric>);
 
-impl Helpdesk {
-    /// Records what a ticket's history now implies and was not recorded yet, in the change's
-    /// transaction: new events, breaches to come that no longer will (marked deleted), and an
-    /// `apply_sla` for each metric whose applying target is new or changed.
-    #[allow(clippy::too_many_arguments, reason = "the parts of one measurement, each read once by the caller")]
-    pub(crate) async fn record_metric_events(
-        &self,
-        c: &mut Conn,
-        tenant: TenantId,
-        id: TicketId,
-        applying: Option<&Applying<'_>>,
-        timeline: &Timeline,
-        hours: &BusinessHours,
-        now: Timestamp,
-    ) -> Result<()> {
-        let targets: Vec<Target> = applying.map(|(_, ts)| ts.iter().filter_map(|m| Target::of(m)).collect()).unwrap_or_default();
-        let derived = derive(timeline, &targets, hours);
-        let stored = suoja_store::metric_events::for_ticket(c, tenant, id).await?;
-        let same = |s: &MetricEventRow, d: &Derived| s.metric == d.metric && s.instance_id == d.instance && s.kind == d.kind && s.time == d.time;
-        let mut new: Vec<MetricEventRow> = derived
-            .events
-            .iter()
-            .filter(|d| !stored.iter().any(|s| same(s, d)))
-            .map(|d| MetricEventRow {
-                id: 0,
-                ticket_id: id,
-                metric: d.metric.to_string(),
-                instance_id: d.instance,
-                kind: d.kind.to_string(),
-                time: d.time,
-                policy_id: None,
-                target: None,
-                business_hours: None,
-                calendar_minutes: d.minutes.map(|m| m.0),
-                business_minutes: d.minutes.map(|m| m.1),
-                deleted: false,
-            })
-            .collect();
-        let gone: Vec<i64> = stored
-            .iter()
-            .filter(|s| s.kind == "breach" && !s.deleted && s.time.0 > now.0 && !derived.events.iter().any(|d| same(s, d)))
-            .map(|s| s.id)
-            .collect();
-        if let Some((policy, _)) = applying {
-            for (metric, turn) in &derived.turns {
-                let Some(t) = targets.iter().find(|t| t.covers(metric, (*turn).max(1))) else {
-                    continue;
-                };
-                let last = stored.iter().rev().find(|s| s.kind == "apply_sla" && s.metric == *metric);
-                let unchanged =
-                    last.is_some_and(|s| s.policy_id == Some(policy.row.id) && s.target == Some(t.minutes) && s.business_hours == Some(t.business_hours));
-                if !unchanged {
-                    new.push(MetricEventRow {
-                        id: 0,
-                        ticket_id: id,
-                        metric: metric.to_string(),
-                        instance_id: (*turn).max(1),
-                        kind: "apply_sla".into(),
-                        time: now,
-                        policy_id: Some(policy.row.id),
-                        target: Some(t.minutes),
-                        business_hours: Some(t.business_hours),
-                        calendar_minutes: None,
-                        business_minutes: None,
-                        deleted: false,
-                    });
-                }
+/// What recording a ticket's metric events would write: new rows, and breaches to come that
+/// will no longer happen.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Recording {
+    new: Vec<MetricEventRow>,
+    called_off: Vec<i64>,
+}
+
+impl Recording {
+    /// Whether it writes nothing.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.new.is_empty() && self.called_off.is_empty()
+    }
+}
+
+/// The recording for a ticket whose events so far are `stored`, given what its history implies.
+///
+/// The events are a log of what each change implied when it was made: past events are never
+/// rewritten. A ticket's first recording writes its history; later ones write what happened
+/// since the last (events at or after it), a breach of a turn still to be met wherever it falls
+/// (a target that changed can move it into the past), and an `apply_sla` where the target on a
+/// live turn is new or changed. A breach still to come that is no longer implied is called off
+/// (`deleted`); one that already came stays.
+#[allow(clippy::too_many_arguments, reason = "the parts of one measurement, each read once by the caller")]
+pub(crate) fn plan(
+    id: TicketId,
+    stored: &[MetricEventRow],
+    applying: Option<&Applying<'_>>,
+    timeline: &Timeline,
+    hours: &BusinessHours,
+    now: Timestamp,
+) -> Recording {
+    let targets: Vec<Target> = applying.map(|(_, ts)| ts.iter().filter_map(|m| Target::of(m)).collect()).unwrap_or_default();
+    let derived = derive(timeline, &targets, hours);
+    let key = |metric: &str, instance: i64, kind: &str, time: Timestamp| (metric.to_string(), instance, kind.to_string(), time.0);
+    let held: HashSet<(String, i64, String, i64)> = stored
+        .iter()
+        .filter(|s| !s.deleted)
+        .map(|s| key(&s.metric, s.instance_id, &s.kind, s.time))
+        .collect();
+    let implied: HashSet<(String, i64, String, i64)> = derived.events.iter().map(|d| key(d.metric, d.instance, d.kind, d.time)).collect();
+    let since = stored.iter().map(|s| s.recorded_at).max();
+    let row = |metric: &str, instance: i64, kind: &str, time: Timestamp| MetricEventRow {
+        id: 0,
+        ticket_id: id,
+        metric: metric.to_string(),
+        instance_id: instance,
+        kind: kind.to_string(),
+        time,
+        policy_id: None,
+        target: None,
+        business_hours: None,
+        calendar_minutes: None,
+        business_minutes: None,
+        deleted: false,
+        recorded_at: now,
+    };
+    let mut new: Vec<MetricEventRow> = Vec::new();
+    for d in &derived.events {
+        if held.contains(&key(d.metric, d.instance, d.kind, d.time)) {
+            continue;
+        }
+        let live_breach = d.kind == "breach" && derived.is_live(d);
+        let wanted = match since {
+            None => d.kind != "breach" || live_breach,
+            Some(since) => d.time >= since || live_breach,
+        };
+        if wanted {
+            let mut r = row(d.metric, d.instance, d.kind, d.time);
+            r.calendar_minutes = d.minutes.map(|m| m.0);
+            r.business_minutes = d.minutes.map(|m| m.1);
+            new.push(r);
+        }
+    }
+    let called_off: Vec<i64> = stored
+        .iter()
+        .filter(|s| s.kind == "breach" && !s.deleted && s.time > now && !implied.contains(&key(&s.metric, s.instance_id, &s.kind, s.time)))
+        .map(|s| s.id)
+        .collect();
+    if let Some((policy, _)) = applying {
+        for (metric, turn) in &derived.live {
+            let Some(t) = targets.iter().find(|t| t.covers(metric, *turn)) else {
+                continue;
+            };
+            let last = stored.iter().filter(|s| s.kind == "apply_sla" && s.metric == *metric).max_by_key(|s| s.id);
+            let unchanged = last.is_some_and(|s| {
+                s.instance_id == *turn && s.policy_id == Some(policy.row.id) && s.target == Some(t.minutes) && s.business_hours == Some(t.business_hours)
+            });
+            if !unchanged {
+                let mut r = row(metric, *turn, "apply_sla", now);
+                r.policy_id = Some(policy.row.id);
+                r.target = Some(t.minutes);
+                r.business_hours = Some(t.business_hours);
+                new.push(r);
             }
         }
-        if !new.is_empty() {
-            suoja_store::metric_events::insert(c, tenant, &new, now).await?;
+    }
+    Recording { new, called_off }
+}
+
+impl Helpdesk {
+    /// Writes a recording for a ticket, in the caller's transaction.
+    pub(crate) async fn write_recording(&self, c: &mut Conn, tenant: TenantId, id: TicketId, r: &Recording, now: Timestamp) -> Result<()> {
+        if !r.new.is_empty() {
+            suoja_store::metric_events::insert(c, tenant, &r.new, now).await?;
         }
-        if !gone.is_empty() {
-            suoja_store::metric_events::mark_deleted(c, tenant, id, &gone).await?;
+        if !r.called_off.is_empty() {
+            suoja_store::metric_events::mark_deleted(c, tenant, id, &r.called_off).await?;
         }
         Ok(())
     }
@@ -613,7 +688,7 @@ mod tests {
         // Met targets breach nothing.
         let d = derive(&t, &[target("first_reply_time", 90)], &BusinessHours::always());
         assert!(d.events.iter().all(|e| e.kind != "breach"), "{:?}", d.events);
-        assert!(d.turns.contains(&("reply_time", 2)));
+        assert!(d.live.contains(&("reply_time", 2)));
     }
 
     #[test]
@@ -645,5 +720,113 @@ mod tests {
         let t = tl(&[(0, Status::Open)], &[(0, true, true)]);
         let d = derive(&t, &[target("first_reply_time", 1)], &BusinessHours::always());
         assert_eq!(of(&d, "reply_time"), vec![(1, "activate", 0), (1, "fulfill", 0), (1, "update_status", 0)]);
+    }
+
+    /// A small deterministic generator (no seed file, the same cases every run).
+    struct Lcg(u64);
+
+    impl Lcg {
+        fn next(&mut self, n: u64) -> u64 {
+            self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            (self.0 >> 33) % n
+        }
+    }
+
+    /// Over generated histories, calendar and business hours, the breach each running clock
+    /// is heading for is the one the SLA clocks show (`sla::measure`), and every breach to come
+    /// the events hold is one the clocks show: the two readings of a history agree.
+    #[test]
+    fn events_and_clocks_agree_on_every_running_breach() {
+        use super::super::sla::measure;
+        let week: Vec<(u32, u32)> = (1..=5).map(|d| (d * 1440 + 540, d * 1440 + 1020)).collect();
+        let office = BusinessHours::new("Europe/Helsinki", &week, Default::default()).unwrap();
+        let ours = [
+            "first_reply_time",
+            "next_reply_time",
+            "periodic_update",
+            "pausable_update",
+            "requester_wait_time",
+            "agent_work_time",
+            "total_resolution_time",
+        ];
+        let statuses = [
+            Status::New,
+            Status::Open,
+            Status::Pending,
+            Status::Hold,
+            Status::Solved,
+            Status::Open,
+            Status::Pending,
+        ];
+        let mut rng = Lcg(7);
+        let mut checked = 0;
+        for case in 0..3_000 {
+            // Sunday 1 March 2026 22:00 UTC onwards: weekends and evenings in the way.
+            let start = 1_772_402_400_000;
+            let mut t = start;
+            let first = [Status::New, Status::Open, Status::Pending][usize::try_from(rng.next(3)).unwrap()];
+            let mut st = vec![(Timestamp(t), first)];
+            let mut comments = vec![(Timestamp(t), true, rng.next(5) == 0)];
+            for _ in 0..rng.next(9) {
+                t += i64::try_from(rng.next(600) + 1).unwrap() * 60_000;
+                match rng.next(4) {
+                    0 => st.push((Timestamp(t), statuses[usize::try_from(rng.next(7)).unwrap()])),
+                    1 => comments.push((Timestamp(t), true, true)),
+                    2 => comments.push((Timestamp(t), true, false)),
+                    _ => {
+                        // A reply that also changes the status, as one update.
+                        comments.push((Timestamp(t), true, true));
+                        st.push((Timestamp(t), statuses[usize::try_from(rng.next(7)).unwrap()]));
+                    }
+                }
+            }
+            let now = Timestamp(t + i64::try_from(rng.next(900)).unwrap() * 60_000);
+            let tl = Timeline {
+                created_at: Timestamp(start),
+                statuses: st,
+                comments,
+            };
+            let business = case % 2 == 1;
+            let policy: Vec<PolicyMetric> = ours
+                .iter()
+                .map(|m| PolicyMetric {
+                    priority: "normal".into(),
+                    metric: (*m).into(),
+                    target: i64::try_from(rng.next(600) + 5).unwrap(),
+                    business_hours: business,
+                })
+                .collect();
+            let targets: Vec<Target> = policy.iter().filter_map(Target::of).collect();
+            let d = derive(&tl, &targets, &office);
+            let breaches: Vec<&Derived> = d.events.iter().filter(|e| e.kind == "breach" && d.is_live(e)).collect();
+            for m in &policy {
+                let Some(state) = measure(m, &tl, &office, now) else { continue };
+                let (zm, _) = zendesk_metric(&m.metric).unwrap();
+                let live = d.live.iter().find(|l| l.0 == zm).map(|l| l.1);
+                let covered = live.is_some_and(|i| Target::of(m).unwrap().covers(zm, i));
+                if state.stage == super::super::sla::Stage::Active
+                    && let Some(b) = state.breach_at
+                {
+                    checked += 1;
+                    assert!(covered, "case {case}: {} active at {b:?} but no live turn: {:?} {tl:?}", m.metric, d.live);
+                    assert!(
+                        breaches.iter().any(|e| e.metric == zm && e.time == b),
+                        "case {case}: {} breaches at {b:?}; events {:?}; {tl:?} now {now:?}",
+                        m.metric,
+                        d.events.iter().filter(|e| e.metric == zm).collect::<Vec<_>>()
+                    );
+                } else if covered {
+                    // Not running: no breach of this turn may still be to come.
+                    assert!(
+                        !breaches.iter().any(|e| e.metric == zm && Some(e.instance) == live && e.time > now),
+                        "case {case}: {} is {:?} yet a breach is to come: {:?}; {tl:?} now {now:?}",
+                        m.metric,
+                        state.stage,
+                        d.events.iter().filter(|e| e.metric == zm).collect::<Vec<_>>()
+                    );
+                }
+            }
+        }
+        assert!(checked > 1_000, "only {checked} running clocks checked");
     }
 }

@@ -517,11 +517,9 @@ impl Helpdesk {
         if policies.is_empty() {
             return Ok(None);
         }
-        let hours = if policies.iter().any(|p| p.metrics.iter().any(|m| m.business_hours)) {
-            self.business_hours(c, tenant).await?
-        } else {
-            BusinessHours::always()
-        };
+        // The schedule is read even when no target counts business hours: metric events give
+        // every turn's time in business hours too.
+        let hours = self.business_hours(c, tenant).await?;
         Ok(Some(SlaRules { policies, hours }))
     }
 
@@ -631,8 +629,9 @@ impl Helpdesk {
             if let Some((policy, targets)) = &applying {
                 next = sla_of(policy, targets, Some(&timeline), &rules.hours, now).next_breach();
             }
-            self.record_metric_events(c, tenant, id, applying.as_ref(), &timeline, &rules.hours, now)
-                .await?;
+            let stored = suoja_store::metric_events::for_ticket(c, tenant, id).await?;
+            let recording = super::metric_events::plan(id, &stored, applying.as_ref(), &timeline, &rules.hours, now);
+            self.write_recording(c, tenant, id, &recording, now).await?;
         }
         if next != suoja_store::schedules::breach_of(c, tenant, id).await? {
             suoja_store::schedules::set_breach(c, tenant, id, next).await?;
@@ -697,27 +696,56 @@ impl Helpdesk {
         loop {
             let now = self.now();
             let mut changes = Vec::new();
+            let mut recordings = Vec::new();
             let rows = {
                 let mut c = self.db.read().await?;
                 let rows = suoja_store::schedules::unsolved_after(&mut c, tenant, after, 200).await?;
                 let rules = self.sla_rules(&mut c, tenant).await?;
                 for (row, kept) in &rows {
-                    let next = match &rules {
-                        Some(r) => self.measure_row(&mut c, tenant, row, r, now).await?.and_then(|s| s.next_breach()),
+                    let applying = match &rules {
+                        Some(r) => self.applying(&mut c, tenant, row, r).await?,
                         None => None,
+                    };
+                    // Metric events: a policy that now applies is recorded, and breaches to come
+                    // that the change calls off are marked. A ticket with neither is left for its
+                    // next change.
+                    let stored = suoja_store::metric_events::for_ticket(&mut c, tenant, row.id).await?;
+                    let pending = stored.iter().any(|s| s.kind == "breach" && !s.deleted && s.time > now);
+                    let timeline = if applying.as_ref().is_some_and(|a| !a.1.is_empty()) || pending {
+                        Some(self.timeline(&mut c, tenant, row).await?)
+                    } else {
+                        None
+                    };
+                    let next = match (&applying, &timeline, &rules) {
+                        (Some((policy, targets)), Some(tl), Some(r)) => sla_of(policy, targets, Some(tl), &r.hours, now).next_breach(),
+                        _ => None,
                     };
                     if next != *kept {
                         changes.push((row.id, next, row.updated_at));
+                    }
+                    if let Some(tl) = &timeline {
+                        let always = BusinessHours::always();
+                        let hours = rules.as_ref().map_or(&always, |r| &r.hours);
+                        let recording = super::metric_events::plan(row.id, &stored, applying.as_ref(), tl, hours, now);
+                        if !recording.is_empty() {
+                            recordings.push((row.id, recording, row.updated_at));
+                        }
                     }
                 }
                 rows
             };
             let Some((last, _)) = rows.last() else { return Ok(n) };
             after = last.id.0;
-            if !changes.is_empty() {
+            if !changes.is_empty() || !recordings.is_empty() {
                 let mut tx = self.db.begin().await?;
                 for (id, next, seen) in changes {
                     suoja_store::schedules::set_breach_if_unchanged(&mut tx, tenant, id, next, seen).await?;
+                }
+                for (id, recording, seen) in recordings {
+                    // A ticket changed since was recorded by its own change.
+                    if suoja_store::schedules::unchanged_since(&mut tx, tenant, id, seen).await? {
+                        self.write_recording(&mut tx, tenant, id, &recording, now).await?;
+                    }
                 }
                 tx.commit().await?;
             }

@@ -579,8 +579,7 @@ engine_test_clocked!(metric_events_record_each_clock_and_export_by_time, |app, c
         .collect();
     assert_eq!(breaches, vec![(1, false), (2, true)]);
     // Nothing was recorded twice.
-    let mut unique = events.clone();
-    unique.dedup();
+    let unique: std::collections::BTreeSet<_> = events.iter().collect();
     assert_eq!(unique.len(), events.len(), "{events:?}");
     // The other ticket's events are as they were.
     let (b_after, b_raw_after) = metric_events(&app, b).await;
@@ -665,4 +664,154 @@ engine_test_clocked!(metric_events_record_each_clock_and_export_by_time, |app, c
     let left: Vec<&Value> = v["ticket_metric_events"].as_array().unwrap().iter().filter(|e| e["ticket_id"] == a).collect();
     assert!(left.is_empty(), "{left:?}");
     assert_eq!(v["count"].as_u64(), Some(u64::try_from(b_events.len()).unwrap()), "{v}");
+});
+
+engine_test_clocked!(metric_events_are_a_log_that_past_changes_do_not_rewrite, |app, clock| async move {
+    // First reply in 30 min, next replies in 60, for tickets tagged "sla".
+    let (s, v) = app
+        .post(
+            "/api/v2/slas/policies.json",
+            json!({"sla_policy": {"title": "Tuki", "filter": {"all": [{"field": "current_tags", "operator": "includes", "value": "sla"}], "any": []},
+                "policy_metrics": [
+                    {"priority": "normal", "metric": "first_reply_time", "target": 30, "business_hours": false},
+                    {"priority": "normal", "metric": "next_reply_time", "target": 60, "business_hours": false}]}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let policy = v["sla_policy"]["id"].as_i64().unwrap();
+    let ted = app.user("Ted Virtanen", "ted@example.fi").await;
+    let (s, v) = app
+        .post(
+            "/api/v2/tickets.json",
+            json!({"ticket": {"requester_id": ted, "subject": "Lasku", "tags": ["sla"], "comment": {"body": "Laskussa on virhe"}}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let a = v["ticket"]["id"].as_i64().unwrap();
+    let breaches = |raw: &Value| -> Vec<(i64, String, bool)> {
+        raw["reply_time"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["type"] == "breach")
+            .map(|e| {
+                (
+                    e["instance_id"].as_i64().unwrap(),
+                    e["time"].as_str().unwrap().to_string(),
+                    e["deleted"].as_bool().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let first_breach = at("2026-03-02T09:30:00Z");
+
+    // 09:10: the tag goes, the policy no longer applies: the breach to come is called off. At
+    // 09:15 it is back: the same breach is to come again, a row of its own.
+    clock.advance_ms(10 * MINUTE);
+    let (s, v) = app.put(&format!("/api/v2/tickets/{a}.json"), json!({"ticket": {"tags": []}})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (_, raw) = metric_events(&app, a).await;
+    assert_eq!(breaches(&raw), vec![(1, first_breach.clone(), true)], "{raw}");
+    clock.advance_ms(5 * MINUTE);
+    let (s, v) = app.put(&format!("/api/v2/tickets/{a}.json"), json!({"ticket": {"tags": ["sla"]}})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (_, raw) = metric_events(&app, a).await;
+    assert_eq!(breaches(&raw), vec![(1, first_breach.clone(), true), (1, first_breach.clone(), false)], "{raw}");
+    let applied: Vec<&Value> = raw["reply_time"].as_array().unwrap().iter().filter(|e| e["type"] == "apply_sla").collect();
+    assert_eq!(applied.len(), 1, "the target did not change: {raw}");
+
+    // 10:00: an agent replies (late); 10:10 the reply is made private. The log keeps what was
+    // recorded: no second fulfilment of the first turn, no event rewritten.
+    clock.advance_ms(45 * MINUTE);
+    let (s, v) = app
+        .put(
+            &format!("/api/v2/tickets/{a}.json"),
+            json!({"ticket": {"comment": {"body": "Katsomme asiaa", "public": true}}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (before, _) = metric_events(&app, a).await;
+    let (_, v) = app.get(&format!("/api/v2/tickets/{a}/comments.json")).await;
+    let reply = v["comments"].as_array().unwrap().last().unwrap()["id"].as_i64().unwrap();
+    clock.advance_ms(10 * MINUTE);
+    let (s, v) = app.put(&format!("/api/v2/tickets/{a}/comments/{reply}/make_private.json"), json!({})).await;
+    assert!(s.is_success(), "{s} {v}");
+    let (after, raw) = metric_events(&app, a).await;
+    for e in &before {
+        assert!(after.contains(e), "{e:?} was rewritten: {after:?}");
+    }
+    let fulfils = after.iter().filter(|e| e.0 == "reply_time" && e.1 == 1 && e.2 == "fulfill").count();
+    assert_eq!(fulfils, 1, "{after:?}");
+    // Every row once, the called-off breach and the same breach to come again being two.
+    let standing: Vec<(&str, i64, &str, &str)> = raw
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|list| list.as_array().unwrap().iter())
+        .filter(|e| e["deleted"] != true)
+        .map(|e| {
+            (
+                e["metric"].as_str().unwrap(),
+                e["instance_id"].as_i64().unwrap(),
+                e["type"].as_str().unwrap(),
+                e["time"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    let unique: std::collections::BTreeSet<_> = standing.iter().collect();
+    assert_eq!((unique.len(), standing.len() + 1), (standing.len(), after.len()), "{after:?}");
+    // The clocks now read the first reply as still awaited; the breach they show is in the log.
+    let frt = metric(&slas(&app, a).await, "first_reply_time").clone();
+    assert_eq!(
+        (frt["stage"].as_str(), frt["breach_at"].as_str()),
+        (Some("active"), Some(first_breach.as_str())),
+        "{frt}"
+    );
+    assert!(breaches(&raw).contains(&(1, first_breach.clone(), false)), "{raw}");
+
+    // 10:20: an agent answers in public; 10:30 the requester writes back, which starts the
+    // next turn: its breach at 11:30 is to come.
+    clock.advance_ms(10 * MINUTE);
+    let (s, v) = app
+        .put(
+            &format!("/api/v2/tickets/{a}.json"),
+            json!({"ticket": {"comment": {"body": "Kiitos", "public": true}}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    clock.advance_ms(10 * MINUTE);
+    let (s, v) = app
+        .put(
+            &format!("/api/v2/tickets/{a}.json"),
+            json!({"ticket": {"comment": {"body": "Vieläkin väärin", "public": true, "author_id": ted}}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let nrt = metric(&slas(&app, a).await, "next_reply_time").clone();
+    let (_, raw) = metric_events(&app, a).await;
+    let to_come: Vec<(i64, String, bool)> = breaches(&raw)
+        .into_iter()
+        .filter(|b| b.1.as_str() > at("2026-03-02T10:30:00Z").as_str())
+        .collect();
+    assert_eq!(to_come.len(), 1, "{raw}");
+    assert_eq!(
+        Some(to_come[0].1.as_str()),
+        nrt["breach_at"].as_str(),
+        "the events and the clocks agree: {nrt} {raw}"
+    );
+    assert!(!to_come[0].2);
+
+    // The policy is removed: measured again in the background, the breach to come is called off.
+    let (s, _) = app.call(Method::DELETE, &format!("/api/v2/slas/policies/{policy}.json"), None).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let mut called_off = false;
+    for _ in 0..100 {
+        let (_, raw) = metric_events(&app, a).await;
+        if breaches(&raw).iter().any(|b| b.1 == to_come[0].1 && b.2) {
+            called_off = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(called_off, "the breach of a removed policy stayed to come");
 });
