@@ -518,7 +518,7 @@ async fn run_engine(engine: &str, pg: Option<&str>, args: &BenchArgs, baseline_c
         if pg.is_some() {
             sqlx::query("VACUUM ANALYZE").execute(hd.db().write_pool()).await?;
         }
-        let automations = web::measure_automations(&hd, &boot.admin).await?;
+        let automations = web::measure_automations(&hd, &boot.admin, requester.id).await?;
         let triggers = web::measure_triggers(&hd, &boot.admin, requester.id, 300).await?;
         let slas = web::measure_slas(&hd, &boot.admin, requester.id, 300).await?;
         hd.db().close().await;
