@@ -409,7 +409,7 @@ pub async fn measure_automations(hd: &Helpdesk, admin: &Scope, requester: suoja_
     let started = Instant::now();
     let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let writer = {
-        let (hd, admin, done) = (hd.clone(), admin.clone(), done.clone());
+        let (hd, admin, done) = (hd.clone(), *admin, done.clone());
         tokio::spawn(async move {
             let mut ms = Vec::new();
             let mut i = 0usize;
