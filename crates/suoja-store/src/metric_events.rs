@@ -107,6 +107,19 @@ pub async fn mark_deleted(c: &mut Conn, tenant: TenantId, ticket: TicketId, ids:
     Ok(())
 }
 
+/// Marks a ticket's breaches still to come at `now` as no longer happening.
+pub async fn call_off_pending(c: &mut Conn, tenant: TenantId, ticket: TicketId, now: Timestamp) -> Result<u64> {
+    Ok(sqlx::query(
+        "UPDATE ticket_metric_events SET deleted = 1 WHERE tenant_id = $1 AND ticket_id = $2 AND type = 'breach' AND deleted = 0 AND occurred_at > $3",
+    )
+    .bind(tenant.0)
+    .bind(ticket.0)
+    .bind(now.0)
+    .execute(c)
+    .await?
+    .rows_affected())
+}
+
 /// Events that happened at or after `since` and before `until`, after the (time, id) position
 /// `after`, oldest first (the time-based export), skipping tickets whose processing is
 /// restricted and tickets in the trash.

@@ -228,17 +228,6 @@ pub async fn set_breach_if_unchanged(c: &mut Conn, tenant: TenantId, ticket: Tic
     Ok(n > 0)
 }
 
-/// Whether a ticket is as it was measured (`updated_at` still `seen`).
-pub async fn unchanged_since(c: &mut Conn, tenant: TenantId, ticket: TicketId, seen: Timestamp) -> Result<bool> {
-    let found: Option<i64> = sqlx::query_scalar("SELECT id FROM tickets WHERE tenant_id = $1 AND id = $2 AND updated_at = $3")
-        .bind(tenant.0)
-        .bind(ticket.0)
-        .bind(seen.0)
-        .fetch_optional(c)
-        .await?;
-    Ok(found.is_some())
-}
-
 /// A ticket's kept next SLA breach.
 pub async fn breach_of(c: &mut Conn, tenant: TenantId, ticket: TicketId) -> Result<Option<Timestamp>> {
     let v: Option<Option<i64>> = sqlx::query_scalar("SELECT sla_breach_at FROM tickets WHERE tenant_id = $1 AND id = $2")

@@ -141,6 +141,9 @@ struct Clock<'a> {
     breached: bool,
     /// Its turn was ended by the ticket being solved (not met): reopening runs it again.
     by_solve: bool,
+    /// A next turn is due once the solved ticket is reopened (what would start one came while
+    /// it was solved).
+    awaiting: bool,
     targets: &'a [Target],
     hours: &'a BusinessHours,
 }
@@ -155,6 +158,7 @@ impl<'a> Clock<'a> {
             business: 0,
             breached: false,
             by_solve: false,
+            awaiting: false,
             targets,
             hours,
         }
@@ -238,11 +242,21 @@ impl<'a> Clock<'a> {
         }
     }
 
-    /// Runs a turn the solve ended again (the ticket was reopened), its time counted on.
+    /// The ticket was reopened: a turn due meanwhile starts, or the turn the solve ended runs
+    /// again, its time counted on.
     fn reopen(&mut self, out: &mut Vec<Derived>, t: Timestamp) {
-        if self.state == State::Fulfilled && self.by_solve {
+        if self.awaiting {
+            self.awaiting = false;
+            self.next_turn(out, t);
+        } else if self.state == State::Fulfilled && self.by_solve {
             self.activate(out, t);
         }
+    }
+
+    /// What would start a turn came while the ticket is solved: it starts at the reopening.
+    fn await_reopen(&mut self) {
+        self.awaiting = true;
+        self.by_solve = false;
     }
 
     /// Whether its turn is still to be met (running or paused).
@@ -369,26 +383,29 @@ pub(crate) fn derive(tl: &Timeline, targets: &[Target], hours: &BusinessHours) -
                 }
                 if staff {
                     // A staff reply meets the reply awaited, even one a solve ended, and starts
-                    // the next update turn (waiting for a reopen while the ticket is solved).
+                    // the next update turn (at the reopening, while the ticket is solved).
                     reply.fulfill(&mut out, t);
                     reply.by_solve = false;
+                    reply.awaiting = false;
                     replied = true;
                     for clock in [&mut periodic, &mut pausable] {
-                        clock.fulfill(&mut out, t);
-                        clock.next_turn(&mut out, t);
                         if solved(status) {
-                            clock.solve(&mut out, t);
+                            clock.await_reopen();
+                        } else {
+                            clock.fulfill(&mut out, t);
+                            clock.next_turn(&mut out, t);
                         }
                     }
                     if !solved(status) && !PAUSABLE.contains(&status) {
                         pausable.pause(&mut out, t);
                     }
-                } else if replied && reply.state == State::Fulfilled && !reply.by_solve {
+                } else if replied && reply.state == State::Fulfilled && !reply.by_solve && !reply.awaiting {
                     // An end user's comment after a staff reply awaits the next one; while the
-                    // ticket is solved the turn waits for it to be reopened.
-                    reply.next_turn(&mut out, t);
+                    // ticket is solved that turn starts when it is reopened.
                     if solved(status) {
-                        reply.solve(&mut out, t);
+                        reply.await_reopen();
+                    } else {
+                        reply.next_turn(&mut out, t);
                     }
                 }
             }
@@ -428,8 +445,9 @@ impl Recording {
 /// rewritten. A ticket's first recording writes its history; later ones write what happened
 /// since the last (events at or after it), a breach of a turn still to be met wherever it falls
 /// (a target that changed can move it into the past), and an `apply_sla` where the target on a
-/// live turn is new or changed. A breach still to come that is no longer implied is called off
-/// (`deleted`); one that already came stays.
+/// live turn differs from the last one recorded for its metric. A breach no longer implied is
+/// called off (`deleted`) when it is still to come or its turn still runs; one that came on a
+/// turn since met stays.
 #[allow(clippy::too_many_arguments, reason = "the parts of one measurement, each read once by the caller")]
 pub(crate) fn plan(
     id: TicketId,
@@ -470,9 +488,11 @@ pub(crate) fn plan(
             continue;
         }
         let live_breach = d.kind == "breach" && derived.is_live(d);
+        // What this change itself did happens at `now` (even when another change of the ticket
+        // with a later time committed first).
         let wanted = match since {
             None => d.kind != "breach" || live_breach,
-            Some(since) => d.time >= since || live_breach,
+            Some(since) => d.time >= since || d.time == now || live_breach,
         };
         if wanted {
             let mut r = row(d.metric, d.instance, d.kind, d.time);
@@ -481,9 +501,13 @@ pub(crate) fn plan(
             new.push(r);
         }
     }
+    // A breach no longer implied is called off when it is still to come, or when its turn is
+    // still to be met (a changed target moved it: the turn keeps one breach, the one it implies
+    // now). One that came on a turn since met stays.
     let called_off: Vec<i64> = stored
         .iter()
-        .filter(|s| s.kind == "breach" && !s.deleted && s.time > now && !implied.contains(&key(&s.metric, s.instance_id, &s.kind, s.time)))
+        .filter(|s| s.kind == "breach" && !s.deleted && !implied.contains(&key(&s.metric, s.instance_id, &s.kind, s.time)))
+        .filter(|s| s.time > now || derived.live.iter().any(|(m, i)| *m == s.metric && *i == s.instance_id))
         .map(|s| s.id)
         .collect();
     if let Some((policy, _)) = applying {
@@ -492,9 +516,8 @@ pub(crate) fn plan(
                 continue;
             };
             let last = stored.iter().filter(|s| s.kind == "apply_sla" && s.metric == *metric).max_by_key(|s| s.id);
-            let unchanged = last.is_some_and(|s| {
-                s.instance_id == *turn && s.policy_id == Some(policy.row.id) && s.target == Some(t.minutes) && s.business_hours == Some(t.business_hours)
-            });
+            let unchanged =
+                last.is_some_and(|s| s.policy_id == Some(policy.row.id) && s.target == Some(t.minutes) && s.business_hours == Some(t.business_hours));
             if !unchanged {
                 let mut r = row(metric, *turn, "apply_sla", now);
                 r.policy_id = Some(policy.row.id);
@@ -720,6 +743,38 @@ mod tests {
         let t = tl(&[(0, Status::Open)], &[(0, true, true)]);
         let d = derive(&t, &[target("first_reply_time", 1)], &BusinessHours::always());
         assert_eq!(of(&d, "reply_time"), vec![(1, "activate", 0), (1, "fulfill", 0), (1, "update_status", 0)]);
+    }
+
+    #[test]
+    fn what_comes_while_solved_starts_its_turn_at_the_reopening() {
+        // Replied at 1 h, solved at 2 h; the requester writes at 3 h (solved still) and the
+        // ticket is reopened at 4 h: the second reply turn starts at 4 h, with nothing at 3 h.
+        let t = tl(
+            &[(0, Status::Open), (2 * H, Status::Solved), (4 * H, Status::Open)],
+            &[(0, true, false), (H, true, true), (3 * H, true, false)],
+        );
+        let d = derive(&t, &[target("next_reply_time", 30)], &BusinessHours::always());
+        let reply = of(&d, "reply_time");
+        assert!(reply.iter().all(|e| e.2 != 3 * H), "{reply:?}");
+        assert!(
+            reply.contains(&(2, "activate", 4 * H)) && reply.contains(&(2, "breach", 4 * H + H / 2)),
+            "{reply:?}"
+        );
+        // The update turn a reply began ended with the solve and runs again at the reopening.
+        let periodic = of(&d, "periodic_update_time");
+        assert_eq!(
+            periodic,
+            vec![(1, "activate", H), (1, "fulfill", 2 * H), (1, "update_status", 2 * H), (1, "activate", 4 * H)]
+        );
+        // A staff reply while solved: the next update turn starts at the reopening.
+        let t = tl(
+            &[(0, Status::Open), (2 * H, Status::Solved), (4 * H, Status::Open)],
+            &[(0, true, false), (H, true, true), (3 * H, true, true)],
+        );
+        let d = derive(&t, &[], &BusinessHours::always());
+        let periodic = of(&d, "periodic_update_time");
+        assert!(periodic.iter().all(|e| e.2 != 3 * H), "{periodic:?}");
+        assert_eq!(periodic.last(), Some(&(2, "activate", 4 * H)), "{periodic:?}");
     }
 
     /// A small deterministic generator (no seed file, the same cases every run).

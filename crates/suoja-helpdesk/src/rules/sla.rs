@@ -742,8 +742,10 @@ impl Helpdesk {
                     suoja_store::schedules::set_breach_if_unchanged(&mut tx, tenant, id, next, seen).await?;
                 }
                 for (id, recording, seen) in recordings {
-                    // A ticket changed since was recorded by its own change.
-                    if suoja_store::schedules::unchanged_since(&mut tx, tenant, id, seen).await? {
+                    // A ticket changed since was recorded by its own change; the row is locked
+                    // so no change records beside this (PostgreSQL; SQLite has one writer).
+                    let locked = suoja_store::tickets::by_id_for_update(&mut tx, tenant, id).await?;
+                    if locked.is_some_and(|t| t.updated_at == seen) {
                         self.write_recording(&mut tx, tenant, id, &recording, now).await?;
                     }
                 }

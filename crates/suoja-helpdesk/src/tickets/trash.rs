@@ -49,6 +49,10 @@ impl Helpdesk {
             row.deleted_by = None;
             row.updated_at = now;
             suoja_store::tickets::update(&mut tx, scope.tenant, &row).await?;
+            // Breaches to come recorded before the ticket went to the trash are called off
+            // (the policies may have changed meanwhile, which the trash is not measured
+            // against); what the ticket implies now is recorded again.
+            suoja_store::metric_events::call_off_pending(&mut tx, scope.tenant, *id, now).await?;
             self.keep_sla(&mut tx, scope.tenant, *id, now).await?;
         }
         tx.commit().await?;

@@ -801,6 +801,64 @@ engine_test_clocked!(metric_events_are_a_log_that_past_changes_do_not_rewrite, |
     );
     assert!(!to_come[0].2);
 
+    // 10:50: the next-reply target drops to 5 minutes, so the running turn was missed at 10:35;
+    // then it is raised back to 60 (missed at 11:30, to come). Each time the policy is measured
+    // again in the background, and the running turn keeps one standing breach, the one the
+    // clocks show: a breach moved into the past is recorded, the one before it called off.
+    clock.advance_ms(20 * MINUTE);
+    let mut to_come = Vec::new();
+    for (target, due) in [(5, "2026-03-02T10:35:00Z"), (60, "2026-03-02T11:30:00Z")] {
+        let (s, v) = app
+            .put(
+                &format!("/api/v2/slas/policies/{policy}.json"),
+                json!({"sla_policy": {"policy_metrics": [
+                    {"priority": "normal", "metric": "first_reply_time", "target": 30, "business_hours": false},
+                    {"priority": "normal", "metric": "next_reply_time", "target": target, "business_hours": false}]}}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let due = at(due);
+        let mut standing = Vec::new();
+        for _ in 0..100 {
+            let (_, raw) = metric_events(&app, a).await;
+            standing = breaches(&raw).into_iter().filter(|b| b.0 == 2 && !b.2).collect();
+            if standing == vec![(2, due.clone(), false)] {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert_eq!(
+            standing,
+            vec![(2, due.clone(), false)],
+            "target {target}: one standing breach for the running turn"
+        );
+        let nrt = metric(&slas(&app, a).await, "next_reply_time").clone();
+        assert_eq!(nrt["breach_at"].as_str(), Some(due.as_str()), "{nrt}");
+        let (_, raw) = metric_events(&app, a).await;
+        let last = raw["reply_time"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .rfind(|e| e["type"] == "apply_sla")
+            .unwrap()
+            .clone();
+        assert_eq!(last["sla"]["target"], target, "the new target applied: {raw}");
+        to_come = standing;
+    }
+    // A second ticket with a breach to come goes to the trash; the policy is removed.
+    let (s, v) = app
+        .post(
+            "/api/v2/tickets.json",
+            json!({"ticket": {"requester_id": ted, "subject": "Toinen", "tags": ["sla"], "comment": {"body": "Vielä yksi"}}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let b = v["ticket"]["id"].as_i64().unwrap();
+    let (_, raw) = metric_events(&app, b).await;
+    assert_eq!(breaches(&raw).iter().filter(|x| !x.2).count(), 1, "{raw}");
+    let (s, _) = app.call(Method::DELETE, &format!("/api/v2/tickets/{b}.json"), None).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+
     // The policy is removed: measured again in the background, the breach to come is called off.
     let (s, _) = app.call(Method::DELETE, &format!("/api/v2/slas/policies/{policy}.json"), None).await;
     assert_eq!(s, StatusCode::NO_CONTENT);
@@ -814,4 +872,9 @@ engine_test_clocked!(metric_events_are_a_log_that_past_changes_do_not_rewrite, |
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     assert!(called_off, "the breach of a removed policy stayed to come");
+    // The ticket in the trash comes back: its breach to come is called off too.
+    let (s, v) = app.put(&format!("/api/v2/deleted_tickets/{b}/restore.json"), json!({})).await;
+    assert!(s.is_success(), "{s} {v}");
+    let (_, raw) = metric_events(&app, b).await;
+    assert!(breaches(&raw).iter().all(|x| x.2), "{raw}");
 });
