@@ -9,10 +9,11 @@
 //! `pausable_update_time` (the same, paused while pending or on hold). Each turn is `activate`d,
 //! may `pause` and `activate` again, and is `fulfill`ed with an `update_status` giving the
 //! minutes it ran in calendar and business hours; solving a ticket fulfils every running turn,
-//! reopening it starts the cumulative ones again. Under a policy, a turn whose target is (or
-//! will be) missed gets a `breach` at the moment it is missed — a breach still to come is
-//! recorded too, and marked deleted if the turn ends first — and `apply_sla` is recorded when
-//! a policy's target starts to apply to a metric, or changes.
+//! reopening it runs again the turns the solve ended and starts those that came due meanwhile.
+//! Under a policy, a turn whose target is (or will be) missed gets a `breach` at the moment it
+//! is missed — a breach still to come is recorded too, and marked deleted if it no longer
+//! will be — and `apply_sla` is recorded when the target on a running turn differs from the
+//! last one recorded for its metric ([`plan`] says what is recorded when).
 
 use std::collections::HashSet;
 
@@ -448,7 +449,6 @@ impl Recording {
 /// live turn differs from the last one recorded for its metric. A breach no longer implied is
 /// called off (`deleted`) when it is still to come or its turn still runs; one that came on a
 /// turn since met stays.
-#[allow(clippy::too_many_arguments, reason = "the parts of one measurement, each read once by the caller")]
 pub(crate) fn plan(
     id: TicketId,
     stored: &[MetricEventRow],
