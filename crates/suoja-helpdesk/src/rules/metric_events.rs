@@ -23,6 +23,7 @@ use suoja_store::Conn;
 use suoja_store::metric_events::MetricEventRow;
 
 use super::sla::{PolicyMetric, SlaPolicy, Timeline};
+use crate::model::Ticket;
 use crate::{Helpdesk, HelpdeskError, Result};
 
 /// The metrics, as Zendesk names them.
@@ -542,15 +543,13 @@ impl Helpdesk {
         Ok(())
     }
 
-    /// A ticket's metric events (staff), in the order they happened; an `apply_sla` names its
-    /// policy as it is now (`None` once removed).
-    pub async fn ticket_metric_events(&self, scope: &Scope, id: TicketId) -> Result<Vec<MetricEvent>> {
+    /// The metric events of a ticket the caller has opened (staff; opening it checked that
+    /// they may read it), in the order they happened; an `apply_sla` names its policy as it is
+    /// now (`None` once removed).
+    pub async fn ticket_metric_events(&self, scope: &Scope, ticket: &Ticket) -> Result<Vec<MetricEvent>> {
         crate::require_staff(scope)?;
         let mut c = self.db.read().await?;
-        if suoja_store::tickets::by_id(&mut c, scope.tenant, id).await?.is_none() {
-            return Err(HelpdeskError::NotFound("ticket"));
-        }
-        let mut rows = suoja_store::metric_events::for_ticket(&mut c, scope.tenant, id).await?;
+        let mut rows = suoja_store::metric_events::for_ticket(&mut c, scope.tenant, ticket.id).await?;
         rows.sort_by_key(|r| (r.time, r.id));
         self.metric_events_with_policies(&mut c, scope.tenant, rows).await
     }

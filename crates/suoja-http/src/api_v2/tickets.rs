@@ -88,7 +88,7 @@ pub async fn show(State(app): State<AppState>, Auth(scope): Auth, base: BaseUrl,
         }
     }
     if includes(&params, "metric_events") && scope.is_staff() {
-        let events = app.helpdesk.ticket_metric_events(&scope, t.id).await?;
+        let events = app.helpdesk.ticket_metric_events(&scope, &t).await?;
         if let Some(ticket) = out.get_mut("ticket") {
             suoja_core::json::set(ticket, "metric_events", super::sla::metric_events_by_metric(&events));
         }

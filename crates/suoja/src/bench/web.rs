@@ -83,6 +83,26 @@ fn note(text: String) -> CommentInput {
 
 /// Times `samples` updates of one ticket (a priority as `priority` says for the i-th, and an
 /// internal note), after ten untimed ones; milliseconds each.
+/// A ticket an agent works on while a measurement runs.
+async fn worked_on(hd: &Helpdesk, admin: &Scope, requester: suoja_core::UserId, subject: &str) -> anyhow::Result<TicketId> {
+    let input = TicketInput {
+        subject: Some(Personal::new(subject.into())),
+        comment: Some(note("The first words.".into())),
+        requester: Some(RequesterRef::Id(requester)),
+        ..Default::default()
+    };
+    Ok(hd.create_ticket(admin, input).await.map_err(|e| anyhow::anyhow!("{e}"))?.ticket.id)
+}
+
+/// High and normal by turns, so each timed update changes the priority.
+fn alternating(i: usize) -> suoja_core::Priority {
+    if i.is_multiple_of(2) {
+        suoja_core::Priority::High
+    } else {
+        suoja_core::Priority::Normal
+    }
+}
+
 async fn timed_updates(
     hd: &Helpdesk,
     admin: &Scope,
@@ -127,30 +147,8 @@ fn figures(samples: usize, mut base: Vec<f64>, mut with: Vec<f64>) -> TriggerFig
 /// triggers are both tested and run.
 pub async fn measure_triggers(hd: &Helpdesk, admin: &Scope, requester: suoja_core::UserId, samples: usize) -> anyhow::Result<TriggerFigures> {
     let e = |e: suoja_helpdesk::HelpdeskError| anyhow::anyhow!("{e}");
-    let ticket = hd
-        .create_ticket(
-            admin,
-            TicketInput {
-                subject: Some(Personal::new("Triggers at work".into())),
-                comment: Some(note("The first words.".into())),
-                requester: Some(RequesterRef::Id(requester)),
-                ..Default::default()
-            },
-        )
-        .await
-        .map_err(e)?
-        .ticket
-        .id;
-    let time = |round: usize| {
-        let priority = |i: usize| {
-            if i.is_multiple_of(2) {
-                suoja_core::Priority::High
-            } else {
-                suoja_core::Priority::Normal
-            }
-        };
-        timed_updates(hd, admin, ticket, samples / 4, priority, format!("Checked the logs again, round {round}"))
-    };
+    let ticket = worked_on(hd, admin, requester, "Triggers at work").await?;
+    let time = |round: usize| timed_updates(hd, admin, ticket, samples / 4, alternating, format!("Checked the logs again, round {round}"));
     let cond = suoja_helpdesk::rules::conditions::Wire::new;
     let mut ids = Vec::with_capacity(100);
     for i in 0..100 {
@@ -356,30 +354,9 @@ pub struct AutomationFigures {
 /// with an automation that finds the urgent tickets (one in a hundred) and tags them (a tag
 /// no view of the benchmark tests, so the pages are timed on the same tickets).
 pub async fn measure_automations(hd: &Helpdesk, admin: &Scope, requester: suoja_core::UserId) -> anyhow::Result<AutomationFigures> {
-    let e = |e: suoja_helpdesk::HelpdeskError| anyhow::anyhow!("{e}");
     // An agent keeps working on a ticket of their own: timed alone first, then during the pass.
-    let ticket = hd
-        .create_ticket(
-            admin,
-            TicketInput {
-                subject: Some(Personal::new("Worked on during the automations".into())),
-                comment: Some(note("The first words.".into())),
-                requester: Some(RequesterRef::Id(requester)),
-                ..Default::default()
-            },
-        )
-        .await
-        .map_err(e)?
-        .ticket
-        .id;
-    let priority = |i: usize| {
-        if i.is_multiple_of(2) {
-            suoja_core::Priority::High
-        } else {
-            suoja_core::Priority::Normal
-        }
-    };
-    let mut alone = timed_updates(hd, admin, ticket, 200, priority, "Working alone".into()).await?;
+    let ticket = worked_on(hd, admin, requester, "Worked on during the automations").await?;
+    let mut alone = timed_updates(hd, admin, ticket, 200, alternating, "Working alone".into()).await?;
     alone.sort_by(f64::total_cmp);
     let started = Instant::now();
     hd.run_automations().await.map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -415,7 +392,7 @@ pub async fn measure_automations(hd: &Helpdesk, admin: &Scope, requester: suoja_
             let mut i = 0usize;
             while !done.load(std::sync::atomic::Ordering::Relaxed) {
                 let input = TicketInput {
-                    priority: Some(Some(priority(i))),
+                    priority: Some(Some(alternating(i))),
                     comment: Some(note(format!("Working during the pass, step {i}."))),
                     ..Default::default()
                 };

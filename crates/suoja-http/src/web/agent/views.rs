@@ -60,8 +60,9 @@ fn heading(col: &str) -> &'static str {
 }
 
 /// The rows of a page of a view's tickets, in its columns, with a heading where a group starts
-/// when it groups (the list comes grouped; tickets grouped by a time share its day).
-async fn rows(state: &AppState, ctx: &Ctx, scope: &suoja_core::Scope, v: &View, tickets: &[Ticket]) -> Result<Vec<ViewRow>, Failure> {
+/// when it groups (the list comes grouped; tickets grouped by a time share its day, in the time
+/// zone `offset` milliseconds east of UTC that the list was grouped in).
+async fn rows(state: &AppState, ctx: &Ctx, scope: &suoja_core::Scope, v: &View, tickets: &[Ticket], offset: i64) -> Result<Vec<ViewRow>, Failure> {
     let cols = &v.def.columns;
     let wants = |c: &str| cols.iter().any(|x| x == c) || v.def.group_by.as_deref() == Some(c);
     let mut people: Vec<UserId> = Vec::new();
@@ -130,9 +131,7 @@ async fn rows(state: &AppState, ctx: &Ctx, scope: &suoja_core::Scope, v: &View, 
             _ => ("text", format::datetime(t.updated_at, &ctx.tz, ctx.lang), String::new()),
         }
     };
-    let grouping_zone = jiff::tz::TimeZone::fixed(
-        jiff::tz::Offset::from_seconds(i32::try_from(group_offset(state, ctx) / 1_000).unwrap_or(0)).unwrap_or(jiff::tz::Offset::UTC),
-    );
+    let grouping_zone = jiff::tz::TimeZone::fixed(jiff::tz::Offset::from_seconds(i32::try_from(offset / 1_000).unwrap_or(0)).unwrap_or(jiff::tz::Offset::UTC));
     let mut out: Vec<(String, ViewRow)> = tickets
         .iter()
         .map(|t| {
@@ -197,9 +196,11 @@ pub(super) async fn view(State(state): State<AppState>, ctx: Ctx, Path(slug): Pa
     let scope = ctx.staff()?;
     let v = state.helpdesk.view_by_slug(&scope, &slug).await.map_err(|e| ctx.fail(e))?;
     let page = page_number(&q);
+    // Read once: the list is grouped and its days headed by the same offset.
+    let offset = group_offset(&state, &ctx);
     let (tickets, has_more) = state
         .helpdesk
-        .view_tickets(&scope, &v, group_offset(&state, &ctx), 50, (page - 1) * 50)
+        .view_tickets(&scope, &v, offset, 50, (page - 1) * 50)
         .await
         .map_err(|e| ctx.fail(e))?;
     let mut views = Vec::new();
@@ -232,7 +233,7 @@ pub(super) async fn view(State(state): State<AppState>, ctx: Ctx, Path(slug): Pa
         c: Chrome::new(&ctx, title(&ctx, &v), "agent"),
         views,
         columns: v.def.columns.iter().map(|c| heading(c)).collect(),
-        rows: rows(&state, &ctx, &scope, &v, &tickets).await?,
+        rows: rows(&state, &ctx, &scope, &v, &tickets, offset).await?,
         page,
         has_more,
         slug: v.slug(),
