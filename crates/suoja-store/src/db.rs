@@ -343,7 +343,7 @@ impl Db {
         if engine == Engine::Sqlite {
             // Gives the planner statistics where they are missing or stale (cheap when fresh).
             db.write.execute("PRAGMA analysis_limit = 2000; PRAGMA optimize = 0x10002;").await?;
-            crate::dialect::drop_samples(&db).await?;
+            crate::dialect::settle_statistics(&db).await?;
             if let Some(path) = writable_file(url).filter(|_| options.native_writer) {
                 let pragmas = format!("{SQLITE_PRAGMAS} {}", synchronous(options.durable_commits));
                 db.group.set_native(Lite::open(&path, &pragmas)?);
@@ -467,6 +467,69 @@ mod tests {
         let db = Db::connect(&format!("sqlite://{}/t.db", dir.display()), &options).await.unwrap();
         assert_eq!(db.group.is_native(), native_writer);
         (db, dir)
+    }
+
+    /// The search index's tables are planned by key on every connection — the writer that
+    /// analysed them as the database opened, a reader, the native writer — and after a refresh
+    /// of the statistics, when the database last opened with next to nothing in them. Planned
+    /// from the few rows they held then, FTS5's merges (`DELETE … WHERE id >= ? AND id <= ?`)
+    /// and a list of documents read by rowid would scan the whole index.
+    #[tokio::test]
+    async fn search_tables_are_planned_by_key_however_small_they_were() {
+        const PLANS: [&str; 2] = [
+            "EXPLAIN QUERY PLAN DELETE FROM search_index_data WHERE id >= 1 AND id <= 2",
+            "EXPLAIN QUERY PLAN SELECT public FROM search_index_docs WHERE id IN (5, 9, 13, 17)",
+        ];
+        async fn plans(c: &mut Conn) -> Vec<String> {
+            let mut out = Vec::new();
+            for q in PLANS {
+                let rows: Vec<(i64, i64, i64, String)> = sqlx::query_as(q).fetch_all(&mut *c).await.unwrap();
+                out.push(rows.into_iter().map(|r| r.3).collect::<Vec<_>>().join("; "));
+            }
+            out
+        }
+        let (db, dir) = sqlite("search-plan").await;
+        let mut tx = db.begin().await.unwrap();
+        for doc in [1_i64, 2, 3] {
+            sqlx::query(
+                "INSERT INTO search_index_docs (id, tenant_id, doc_kind, doc_id, public, internal) VALUES ($1, 1, 1, $2, 's1k1 x0000000000000001', '')",
+            )
+            .bind(doc * 4 + 1)
+            .bind(doc)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        }
+        tx.commit().await.unwrap();
+        db.close().await;
+        let db = Db::connect(&format!("sqlite://{}/t.db", dir.display()), &DbOptions::default()).await.unwrap();
+        let counted: Vec<String> = sqlx::query_scalar("SELECT tbl FROM sqlite_stat1 WHERE tbl LIKE 'search_index_d%' AND idx IS NULL ORDER BY tbl")
+            .fetch_all(db.write_pool())
+            .await
+            .unwrap();
+        assert_eq!(counted, ["search_index_data", "search_index_docs"], "the open analysed both tables");
+        for round in ["as opened", "after a refresh"] {
+            // One at a time: the native writer's transactions may take the writer pool's
+            // one connection.
+            let mut w = Conn(ConnInner::Pooled(db.write_pool().acquire().await.unwrap()));
+            let writer = plans(&mut w).await;
+            drop(w);
+            let reader = plans(&mut db.read().await.unwrap()).await;
+            let mut tx = db.begin().await.unwrap();
+            let native = plans(&mut tx).await;
+            drop(tx);
+            for (who, ps) in [("writer", writer), ("reader", reader), ("native writer", native)] {
+                for p in ps {
+                    assert!(
+                        p.starts_with("SEARCH search_index_d") && p.contains("INTEGER PRIMARY KEY"),
+                        "{round}, the {who} plans {p}"
+                    );
+                }
+            }
+            crate::dialect::refresh_statistics(&db).await.unwrap();
+        }
+        db.close().await;
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     /// Writers at the same time share commits; one writer's failure undoes its own work only;

@@ -62,7 +62,7 @@ pub async fn refresh_statistics(db: &Db) -> Result<()> {
     match db.engine() {
         Engine::Sqlite => {
             db.write_pool().execute("PRAGMA analysis_limit = 2000; PRAGMA optimize;").await?;
-            drop_samples(db).await?;
+            settle_statistics(db).await?;
         }
         Engine::Postgres => {
             let stale: Vec<String> = sqlx::query_scalar(
@@ -91,19 +91,44 @@ pub async fn bulk_cache(db: &Db, on: bool) -> Result<()> {
     Ok(())
 }
 
-/// Removes the sample index keys SQLite's `ANALYZE` keeps in `sqlite_stat4` (this build of
-/// SQLite has STAT4): they would be copies of index keys — organisation names, blind-index
-/// hashes — that outlive their rows. The planner keeps the row counts of `sqlite_stat1`.
-pub async fn drop_samples(db: &Db) -> Result<()> {
+/// The search index's tables that have no index of their own: its documents' words (read by
+/// rowid, one or a list) and FTS5's index pages (read and deleted by rowid ranges).
+const READ_BY_KEY: [&str; 2] = ["search_index_docs", "search_index_data"];
+
+/// Tidies SQLite's statistics after an `ANALYZE` (the open's `PRAGMA optimize`, a refresh):
+///
+/// - Removes the sample index keys `ANALYZE` keeps in `sqlite_stat4` (this build of SQLite has
+///   STAT4): they would be copies of index keys — organisation names, blind-index hashes — that
+///   outlive their rows. The planner keeps the row counts of `sqlite_stat1`.
+/// - Keeps the search index's tables planned as large. Analysed on a new database, FTS5's page
+///   table holds its two bookkeeping rows, and planned as a two-row table FTS5's own
+///   `DELETE … WHERE id >= ? AND id <= ?` (run whenever segments merge, about one commit in
+///   sixteen) becomes a scan of every page of the index: at a million tickets ~0.75 s, on the
+///   one writer, until a later start analyses the table again. Likewise a list of documents'
+///   words read by rowid (`id IN (…)`) from a table analysed with a handful of rows. Every
+///   statement on these tables goes by key, so a large estimate is always the right plan.
+///
+/// Then reloads the statistics on this connection; connections opened later (the readers, the
+/// native writer) load them as they open.
+pub async fn settle_statistics(db: &Db) -> Result<()> {
     if db.engine() != Engine::Sqlite {
         return Ok(());
     }
-    let has: Option<String> = sqlx::query_scalar("SELECT name FROM sqlite_master WHERE name = 'sqlite_stat4'")
-        .fetch_optional(db.write_pool())
+    let present: Vec<String> = sqlx::query_scalar("SELECT name FROM sqlite_master WHERE name IN ('sqlite_stat1', 'sqlite_stat4')")
+        .fetch_all(db.write_pool())
         .await?;
-    if has.is_some() {
-        db.write_pool().execute("DELETE FROM sqlite_stat4; ANALYZE sqlite_schema;").await?;
+    if present.iter().any(|n| n == "sqlite_stat4") {
+        db.write_pool().execute("DELETE FROM sqlite_stat4").await?;
     }
+    if present.iter().any(|n| n == "sqlite_stat1") {
+        let [docs, pages] = READ_BY_KEY;
+        sqlx::query("UPDATE sqlite_stat1 SET stat = '1000000' WHERE tbl IN ($1, $2) AND idx IS NULL AND CAST(stat AS INTEGER) < 1000000")
+            .bind(docs)
+            .bind(pages)
+            .execute(db.write_pool())
+            .await?;
+    }
+    db.write_pool().execute("ANALYZE sqlite_schema").await?;
     Ok(())
 }
 
