@@ -233,6 +233,9 @@ pub struct Db {
     blobs: crate::blobs::Blobs,
 }
 
+/// How long a SQLite reader is kept before the pool replaces it.
+const READER_LIFETIME: std::time::Duration = std::time::Duration::from_secs(600);
+
 /// Every SQLite connection's settings. `temp_store = MEMORY`: a statement journal (the page
 /// images a savepoint must be able to restore; every request's transaction is one) or a sort
 /// that outgrows its cache would otherwise spill into an unlinked file in `/var/tmp`, leaving
@@ -307,6 +310,9 @@ impl Db {
                 let read = AnyPoolOptions::new()
                     .max_connections(options.max_connections.max(1))
                     .acquire_timeout(options.acquire_timeout)
+                    // A connection reads the planner's statistics as it opens: replaced readers
+                    // plan with those refreshed since (`dialect::refresh_statistics`).
+                    .max_lifetime(READER_LIFETIME)
                     .test_before_acquire(false)
                     .after_connect(|conn, _| {
                         Box::pin(async move {
@@ -527,6 +533,52 @@ mod tests {
                 }
             }
             crate::dialect::refresh_statistics(&db).await.unwrap();
+        }
+        db.close().await;
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A server opened on a new database plans with the statistics refreshed after its tables
+    /// grew, on the pool's writer and on the native writer alike (each reads them when it
+    /// opens, and the native writer lives as long as the server). Planned as the empty tables
+    /// it first saw, a ticket's audits are read through the tenant's time index, every audit
+    /// of the tenant, instead of the ticket's own.
+    #[tokio::test]
+    async fn writers_plan_with_refreshed_statistics() {
+        const PLAN: &str = "EXPLAIN QUERY PLAN SELECT created_at, events FROM ticket_audits WHERE tenant_id = 1 AND ticket_id = 7 ORDER BY created_at, id";
+        async fn plan(c: &mut Conn) -> String {
+            let rows: Vec<(i64, i64, i64, String)> = sqlx::query_as(PLAN).fetch_all(c).await.unwrap();
+            rows.into_iter().map(|r| r.3).collect::<Vec<_>>().join("; ")
+        }
+        let (db, dir) = sqlite("grown").await;
+        let mut tx = db.begin().await.unwrap();
+        let stale = plan(&mut tx).await;
+        assert!(stale.contains("ticket_audits_tenant_time"), "planned as empty: {stale}");
+        drop(tx);
+        // First twenty audits of one ticket, analysed (the ticket's index would find them all),
+        // then two thousand of two hundred tickets: the table grew a hundredfold since.
+        for (n, tickets) in [(20_i64, 1_i64), (2000, 200)] {
+            let mut tx = db.begin().await.unwrap();
+            sqlx::query(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $1) \
+                 INSERT INTO ticket_audits (tenant_id, ticket_id, via, events, created_at) SELECT 1, 7 + i % $2, 'api', '[]', i FROM n",
+            )
+            .bind(n)
+            .bind(tickets)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+            tx.commit().await.unwrap();
+            crate::dialect::refresh_statistics(&db).await.unwrap();
+        }
+        let mut w = Conn(ConnInner::Pooled(db.write_pool().acquire().await.unwrap()));
+        let writer = plan(&mut w).await;
+        drop(w);
+        let mut tx = db.begin().await.unwrap();
+        let native = plan(&mut tx).await;
+        drop(tx);
+        for (who, p) in [("writer", writer), ("native writer", native)] {
+            assert!(p.contains("USING INDEX ticket_audits_ticket"), "the {who} plans {p}");
         }
         db.close().await;
         std::fs::remove_dir_all(&dir).unwrap();

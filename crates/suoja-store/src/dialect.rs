@@ -51,8 +51,13 @@ async fn vacuum_after_waiting(db: &Db, table: &str, command: &str, wait: std::ti
     Ok(clear)
 }
 
-/// Refreshes the query planner's statistics after bulk changes. SQLite: `PRAGMA optimize`, which
-/// re-analyzes (bounded) only the tables whose size changed a lot since the last analysis.
+/// Refreshes the query planner's statistics after bulk changes and hourly. SQLite: `PRAGMA
+/// optimize` over every table, which re-analyzes (bounded) only those whose size changed ten
+/// times or more since the last analysis, then [`settle_statistics`], which has the writers
+/// load the new figures (a SQLite connection reads statistics when it opens, and the writers
+/// live as long as the server: one opened on a new database would otherwise plan a million
+/// tickets as the empty tables it first saw, e.g. a ticket's audits read through the tenant's
+/// time index, every audit of the tenant, instead of the ticket's).
 /// PostgreSQL: `ANALYZE` of the tables last seen with fewer than ten thousand rows that have
 /// changed by more rows than that (and by at least a thousand). Autovacuum would get there
 /// within its next rounds, but until then a table filled from empty is planned as empty: a
@@ -61,7 +66,8 @@ async fn vacuum_after_waiting(db: &Db, table: &str, command: &str, wait: std::ti
 pub async fn refresh_statistics(db: &Db) -> Result<()> {
     match db.engine() {
         Engine::Sqlite => {
-            db.write_pool().execute("PRAGMA analysis_limit = 2000; PRAGMA optimize;").await?;
+            // 0x10000: every table, not only those this connection has read.
+            db.write_pool().execute("PRAGMA analysis_limit = 2000; PRAGMA optimize = 0x10002;").await?;
             settle_statistics(db).await?;
         }
         Engine::Postgres => {
@@ -108,8 +114,8 @@ const READ_BY_KEY: [&str; 2] = ["search_index_docs", "search_index_data"];
 ///   words read by rowid (`id IN (…)`) from a table analysed with a handful of rows. Every
 ///   statement on these tables goes by key, so a large estimate is always the right plan.
 ///
-/// Then reloads the statistics on this connection; connections opened later (the readers, the
-/// native writer) load them as they open.
+/// Then has the writers (the pool's and the native one) load the statistics; readers load them
+/// as they open (the pool replaces them every few minutes).
 pub async fn settle_statistics(db: &Db) -> Result<()> {
     if db.engine() != Engine::Sqlite {
         return Ok(());
@@ -128,7 +134,7 @@ pub async fn settle_statistics(db: &Db) -> Result<()> {
             .execute(db.write_pool())
             .await?;
     }
-    db.write_pool().execute("ANALYZE sqlite_schema").await?;
+    db.writer_pragma("ANALYZE sqlite_schema").await?;
     Ok(())
 }
 

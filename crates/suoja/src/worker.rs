@@ -13,7 +13,8 @@
 //! heartbeat and counts the nodes serving the database; work that must run once per interval
 //! across them all (the retention sweep and the hourly automations) is run by whichever node
 //! takes that interval's turn. The blob loop deletes the blobs of deleted files, moves files
-//! still in the database into a configured blob store, and sweeps blobs no file names.
+//! still in the database into a configured blob store, and sweeps blobs no file names. The
+//! statistics loop refreshes the query planner's figures hourly.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -51,11 +52,13 @@ pub async fn run(privacy: Privacy, node: Arc<Node>, retention_every: Duration, m
     let automations = tokio::spawn(automations_loop(privacy.helpdesk().clone(), node.clone(), stop.clone()));
     let cluster = tokio::spawn(cluster_loop(privacy.helpdesk().clone(), node.clone(), stop.clone()));
     let blobs = tokio::spawn(blob_loop(privacy.helpdesk().clone(), node.clone(), stop.clone()));
+    let statistics = tokio::spawn(statistics_loop(privacy.helpdesk().db().clone(), stop.clone()));
     privacy_work(&privacy, &node, retention_every, stop).await;
     let _ = deliveries.await;
     let _ = automations.await;
     let _ = cluster.await;
     let _ = blobs.await;
+    let _ = statistics.await;
     if let Some(m) = mail {
         let _ = m.await;
     }
@@ -317,6 +320,24 @@ async fn automations_loop(hd: suoja_helpdesk::Helpdesk, node: Arc<Node>, mut sto
         let stopping = stop.clone();
         if let Err(e) = hd.run_automations_until(&move || *stopping.borrow()).await {
             tracing::warn!(error = %e, "running the automations failed");
+        }
+    }
+}
+
+/// How often the query planner's statistics are refreshed.
+const STATISTICS_EVERY: Duration = Duration::from_secs(3_600);
+
+/// Refreshes the query planner's statistics hourly, the first time an hour after start
+/// (`dialect::refresh_statistics`: on SQLite only the tables whose size changed tenfold are
+/// analysed again, and the long-lived writers load the result). A server started on a new
+/// database would otherwise plan its tables as the empty ones it first saw for as long as it
+/// runs.
+async fn statistics_loop(db: suoja_store::Db, mut stop: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + STATISTICS_EVERY, STATISTICS_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    while tick_or_stop(&mut tick, &mut stop).await {
+        if let Err(e) = suoja_store::dialect::refresh_statistics(&db).await {
+            tracing::warn!(error = %e, "refreshing the planner's statistics failed");
         }
     }
 }
