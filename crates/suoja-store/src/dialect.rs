@@ -51,13 +51,14 @@ async fn vacuum_after_waiting(db: &Db, table: &str, command: &str, wait: std::ti
     Ok(clear)
 }
 
-/// Refreshes the query planner's statistics after bulk changes and hourly. SQLite: `PRAGMA
-/// optimize` over every table, which re-analyzes (bounded) only those whose size changed ten
-/// times or more since the last analysis, then [`settle_statistics`], which has the writers
-/// load the new figures (a SQLite connection reads statistics when it opens, and the writers
-/// live as long as the server: one opened on a new database would otherwise plan a million
-/// tickets as the empty tables it first saw, e.g. a ticket's audits read through the tenant's
-/// time index, every audit of the tenant, instead of the ticket's).
+/// Refreshes the query planner's statistics at start, after bulk changes and hourly. SQLite:
+/// `PRAGMA optimize` over every table, which analyses those never analysed and those whose size
+/// changed ten times or more since (index scans bounded by `analysis_limit`), then
+/// [`settle_statistics`], which has the writers load the new figures. A SQLite connection reads
+/// statistics when it opens, and the native writer lives as long as the server: opened on a
+/// new database, whose tables had none, it would plan a million tickets with SQLite's default
+/// estimates, e.g. a ticket's audits read through the tenant's time index (every audit of the
+/// tenant) instead of the ticket's.
 /// PostgreSQL: `ANALYZE` of the tables last seen with fewer than ten thousand rows that have
 /// changed by more rows than that (and by at least a thousand). Autovacuum would get there
 /// within its next rounds, but until then a table filled from empty is planned as empty: a
@@ -66,9 +67,10 @@ async fn vacuum_after_waiting(db: &Db, table: &str, command: &str, wait: std::ti
 pub async fn refresh_statistics(db: &Db) -> Result<()> {
     match db.engine() {
         Engine::Sqlite => {
+            let before = row_counts(db).await?;
             // 0x10000: every table, not only those this connection has read.
             db.write_pool().execute("PRAGMA analysis_limit = 2000; PRAGMA optimize = 0x10002;").await?;
-            settle_statistics(db).await?;
+            settle_statistics(db, &before).await?;
         }
         Engine::Postgres => {
             let stale: Vec<String> = sqlx::query_scalar(
@@ -101,25 +103,44 @@ pub async fn bulk_cache(db: &Db, on: bool) -> Result<()> {
 /// rowid, one or a list) and FTS5's index pages (read and deleted by rowid ranges).
 const READ_BY_KEY: [&str; 2] = ["search_index_docs", "search_index_data"];
 
-/// Tidies SQLite's statistics after an `ANALYZE` (the open's `PRAGMA optimize`, a refresh):
+/// SQLite's `sqlite_stat1` as one string (empty before any analysis), to tell whether an
+/// analysis changed anything.
+async fn row_counts(db: &Db) -> Result<String> {
+    let present: Option<String> = sqlx::query_scalar("SELECT name FROM sqlite_master WHERE name = 'sqlite_stat1'")
+        .fetch_optional(db.write_pool())
+        .await?;
+    if present.is_none() {
+        return Ok(String::new());
+    }
+    Ok(sqlx::query_scalar(
+        "SELECT COALESCE(group_concat(tbl || ' ' || COALESCE(idx, '') || ' ' || stat, ';'), '') \
+         FROM (SELECT tbl, idx, stat FROM sqlite_stat1 ORDER BY tbl, idx)",
+    )
+    .fetch_one(db.write_pool())
+    .await?)
+}
+
+/// Tidies SQLite's statistics after an `ANALYZE` (`refresh_statistics`):
 ///
 /// - Removes the sample index keys `ANALYZE` keeps in `sqlite_stat4` (this build of SQLite has
 ///   STAT4): they would be copies of index keys — organisation names, blind-index hashes — that
 ///   outlive their rows. The planner keeps the row counts of `sqlite_stat1`.
-/// - Keeps the search index's tables planned as large. Analysed on a new database, FTS5's page
-///   table holds its two bookkeeping rows, and planned as a two-row table FTS5's own
-///   `DELETE … WHERE id >= ? AND id <= ?` (run whenever segments merge, about one commit in
-///   sixteen) becomes a scan of every page of the index: at a million tickets ~0.75 s, on the
-///   one writer, until a later start analyses the table again. Likewise a list of documents'
-///   words read by rowid (`id IN (…)`) from a table analysed with a handful of rows. Every
-///   statement on these tables goes by key, so a large estimate is always the right plan.
+/// - Never lets the search index's tables be planned as smaller than a thousand rows. Analysed
+///   on a new database, FTS5's page table holds its two bookkeeping rows, and planned as a
+///   two-row table FTS5's own `DELETE … WHERE id >= ? AND id <= ?` (run whenever segments
+///   merge, about one commit in sixteen) becomes a scan of every page of the index: at a
+///   million tickets ~0.75 s, on the one writer, until a later start analyses the table again.
+///   Likewise a list of documents' words read by rowid (`id IN (…)`) from a table analysed with
+///   a handful of rows. From about ten rows up the plans are by key; a floor of a thousand
+///   (not more) keeps `PRAGMA optimize` from counting these tables again at every refresh,
+///   which it does when the figure is ten times their size (an exact count, every page).
 ///
-/// Then has the writers (the pool's and the native one) load the statistics; readers load them
-/// as they open (the pool replaces them every few minutes).
-pub async fn settle_statistics(db: &Db) -> Result<()> {
-    if db.engine() != Engine::Sqlite {
-        return Ok(());
-    }
+/// Then has the pool's writer load the figures, and the native writer too when they differ
+/// from `before`; readers load them as they open (the pool replaces them every few minutes).
+/// The native writer only then: loading them makes a connection prepare its statements again,
+/// and an import's largest statements (hundreds of rows of values) cost milliseconds each to
+/// prepare — after every batch of an import, that was half the seeding's time.
+async fn settle_statistics(db: &Db, before: &str) -> Result<()> {
     let present: Vec<String> = sqlx::query_scalar("SELECT name FROM sqlite_master WHERE name IN ('sqlite_stat1', 'sqlite_stat4')")
         .fetch_all(db.write_pool())
         .await?;
@@ -128,13 +149,19 @@ pub async fn settle_statistics(db: &Db) -> Result<()> {
     }
     if present.iter().any(|n| n == "sqlite_stat1") {
         let [docs, pages] = READ_BY_KEY;
-        sqlx::query("UPDATE sqlite_stat1 SET stat = '1000000' WHERE tbl IN ($1, $2) AND idx IS NULL AND CAST(stat AS INTEGER) < 1000000")
+        sqlx::query("UPDATE sqlite_stat1 SET stat = '1000' WHERE tbl IN ($1, $2) AND idx IS NULL AND CAST(stat AS INTEGER) < 1000")
             .bind(docs)
             .bind(pages)
             .execute(db.write_pool())
             .await?;
     }
-    db.writer_pragma("ANALYZE sqlite_schema").await?;
+    if row_counts(db).await? == before {
+        // The analysing connection loaded what it measured, before the floor above: it loads
+        // the figures as they stand (cheap: it prepares few statements).
+        db.write_pool().execute("ANALYZE sqlite_schema").await?;
+    } else {
+        db.writer_pragma("ANALYZE sqlite_schema").await?;
+    }
     Ok(())
 }
 

@@ -328,10 +328,10 @@ async fn automations_loop(hd: suoja_helpdesk::Helpdesk, node: Arc<Node>, mut sto
 const STATISTICS_EVERY: Duration = Duration::from_secs(3_600);
 
 /// Refreshes the query planner's statistics hourly, the first time an hour after start
-/// (`dialect::refresh_statistics`: on SQLite only the tables whose size changed tenfold are
-/// analysed again, and the long-lived writers load the result). A server started on a new
-/// database would otherwise plan its tables as the empty ones it first saw for as long as it
-/// runs.
+/// (`dialect::refresh_statistics`: on SQLite the tables never analysed or whose size changed
+/// tenfold are analysed again, and the writers load the result). A server started on a new
+/// database, whose tables had no statistics, would otherwise plan with SQLite's default
+/// estimates for as long as it runs.
 async fn statistics_loop(db: suoja_store::Db, mut stop: watch::Receiver<bool>) {
     let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + STATISTICS_EVERY, STATISTICS_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
