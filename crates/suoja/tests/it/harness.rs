@@ -416,6 +416,18 @@ impl TestApp {
         assert_eq!(s, StatusCode::CREATED, "{v}");
         v["ticket"]["id"].as_i64().unwrap()
     }
+
+    /// As [`Self::ticket`], with tags.
+    pub async fn tagged_ticket(&self, requester: i64, subject: &str, tags: &[&str], body: &str) -> i64 {
+        let (s, v) = self
+            .post(
+                "/api/v2/tickets.json",
+                serde_json::json!({"ticket": {"requester_id": requester, "subject": subject, "tags": tags, "comment": {"body": body}}}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        v["ticket"]["id"].as_i64().unwrap()
+    }
 }
 
 pub async fn send(r: reqwest::RequestBuilder) -> (StatusCode, Value) {

@@ -80,14 +80,7 @@ engine_test_clocked!(targets_run_in_business_hours_pause_and_show_in_the_overdue
     let policy = v["sla_policy"]["id"].as_i64().unwrap();
 
     let ted = app.user("Ted Virtanen", "ted@example.fi").await;
-    let (s, v) = app
-        .post(
-            "/api/v2/tickets.json",
-            json!({"ticket": {"requester_id": ted, "subject": "Lasku", "tags": ["vip"], "comment": {"body": "Laskussa on virhe"}}}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{v}");
-    let vip = v["ticket"]["id"].as_i64().unwrap();
+    let vip = app.tagged_ticket(ted, "Lasku", &["vip"], "Laskussa on virhe").await;
     let plain = app.ticket(ted, "Toinen", "Ei kiirettä").await;
 
     let s1 = slas(&app, vip).await;
@@ -471,14 +464,7 @@ engine_test_clocked!(metric_events_record_each_clock_and_export_by_time, |app, c
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let policy = v["sla_policy"]["id"].as_i64().unwrap();
     let ted = app.user("Ted Virtanen", "ted@example.fi").await;
-    let (s, v) = app
-        .post(
-            "/api/v2/tickets.json",
-            json!({"ticket": {"requester_id": ted, "subject": "Lasku", "tags": ["sla"], "comment": {"body": "Laskussa on virhe"}}}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{v}");
-    let a = v["ticket"]["id"].as_i64().unwrap();
+    let a = app.tagged_ticket(ted, "Lasku", &["sla"], "Laskussa on virhe").await;
     // Another ticket of the same person, outside the policy: its events never change with A's.
     let b = app.ticket(ted, "Toinen", "Ei kiirettä").await;
     let (b_events, b_raw) = metric_events(&app, b).await;
@@ -680,14 +666,7 @@ engine_test_clocked!(metric_events_are_a_log_that_past_changes_do_not_rewrite, |
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let policy = v["sla_policy"]["id"].as_i64().unwrap();
     let ted = app.user("Ted Virtanen", "ted@example.fi").await;
-    let (s, v) = app
-        .post(
-            "/api/v2/tickets.json",
-            json!({"ticket": {"requester_id": ted, "subject": "Lasku", "tags": ["sla"], "comment": {"body": "Laskussa on virhe"}}}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{v}");
-    let a = v["ticket"]["id"].as_i64().unwrap();
+    let a = app.tagged_ticket(ted, "Lasku", &["sla"], "Laskussa on virhe").await;
     let breaches = |raw: &Value| -> Vec<(i64, String, bool)> {
         raw["reply_time"]
             .as_array()
@@ -846,14 +825,7 @@ engine_test_clocked!(metric_events_are_a_log_that_past_changes_do_not_rewrite, |
         to_come = standing;
     }
     // A second ticket with a breach to come goes to the trash; the policy is removed.
-    let (s, v) = app
-        .post(
-            "/api/v2/tickets.json",
-            json!({"ticket": {"requester_id": ted, "subject": "Toinen", "tags": ["sla"], "comment": {"body": "Vielä yksi"}}}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{v}");
-    let b = v["ticket"]["id"].as_i64().unwrap();
+    let b = app.tagged_ticket(ted, "Toinen", &["sla"], "Vielä yksi").await;
     let (_, raw) = metric_events(&app, b).await;
     assert_eq!(breaches(&raw).iter().filter(|x| !x.2).count(), 1, "{raw}");
     let (s, _) = app.call(Method::DELETE, &format!("/api/v2/tickets/{b}.json"), None).await;
