@@ -157,11 +157,16 @@ async fn settle_statistics(db: &Db, before: &str) -> Result<()> {
     if present.iter().any(|n| n == "sqlite_stat1") {
         shape_tenant_statistics(db).await?;
         let [docs, pages] = READ_BY_KEY;
-        sqlx::query("UPDATE sqlite_stat1 SET stat = '1000' WHERE tbl IN ($1, $2) AND idx IS NULL AND CAST(stat AS INTEGER) < 1000")
-            .bind(docs)
-            .bind(pages)
-            .execute(db.write_pool())
-            .await?;
+        // The table's size is the first figure (of an index's row, where the table has one:
+        // the documents' sizes are indexed); the figures after it stay.
+        sqlx::query(
+            "UPDATE sqlite_stat1 SET stat = '1000' || substr(stat, instr(stat || ' ', ' ')) \
+             WHERE tbl IN ($1, $2) AND CAST(stat AS INTEGER) < 1000",
+        )
+        .bind(docs)
+        .bind(pages)
+        .execute(db.write_pool())
+        .await?;
     }
     if row_counts(db).await? == before {
         // The analysing connection loaded what it measured, before the floor above: it loads

@@ -249,6 +249,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0039_ticket_metric_events.sql"),
         postgres: include_str!("../migrations/postgres/0039_ticket_metric_events.sql"),
     },
+    Migration {
+        version: 40,
+        name: "search_index_sizes",
+        sqlite: include_str!("../migrations/sqlite/0040_search_index_sizes.sql"),
+        postgres: include_str!("../migrations/postgres/0040_search_index_sizes.sql"),
+    },
 ];
 
 /// A migration no release has, applied only when asked (`DbOptions::rehearsal_migration`): the
