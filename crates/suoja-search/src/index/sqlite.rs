@@ -251,12 +251,13 @@ pub(super) fn ticket_ranking(words: &[i64], public_only: bool, tags: &[i64]) -> 
     let ticket = DocKind::Ticket.code();
     // The length in words: each takes 18 bytes with its space (the short scope word first in
     // `public` adds nothing after the division, so the count is the PostgreSQL engine's). The
-    // text is ASCII: its size in bytes is its length.
-    let length = |public: &str, internal: &str| {
+    // text is ASCII: its size in bytes (`octet_length`, read from the row's header) is its
+    // length (`length`, counted character by character, as the index of sizes holds it).
+    let length = |count: &str, public: &str, internal: &str| {
         if public_only {
-            format!("(octet_length({public}) + 1) / 18")
+            format!("({count}({public}) + 1) / 18")
         } else {
-            format!("(octet_length({public}) + octet_length({internal}) + 2) / 18")
+            format!("({count}({public}) + {count}({internal}) + 2) / 18")
         }
     };
     // From the documents' words: a word is `x` and 16 hex digits, and no other word holds an
@@ -272,7 +273,7 @@ pub(super) fn ticket_ranking(words: &[i64], public_only: bool, tags: &[i64]) -> 
     let among_columns = format!(
         "id / 4 AS doc, {} AS public_hits, {among_internal} AS internal_hits, {} AS length",
         found("public"),
-        length("public", "internal")
+        length("octet_length", "public", "internal")
     );
     let newest = format!(
         "SELECT rowid AS r FROM search_index WHERE search_index MATCH '{}' AND rowid % 4 = {ticket} ORDER BY rowid DESC LIMIT {}",
@@ -300,14 +301,14 @@ pub(super) fn ticket_ranking(words: &[i64], public_only: bool, tags: &[i64]) -> 
                 "WITH m AS ({newest}) SELECT m.r / 4 AS doc, {} AS public_hits, {internal_hits} AS internal_hits, \
                  (SELECT {} FROM search_index_docs d INDEXED BY search_index_docs_size WHERE d.id = m.r) AS length FROM m",
                 in_column("public"),
-                length("d.public", "d.internal")
+                length("length", "d.public", "d.internal")
             )
         }
         _ => format!(
             "WITH m AS ({newest}) SELECT m.r / 4 AS doc, {} AS public_hits, {among_internal} AS internal_hits, {} AS length \
              FROM m JOIN search_index_docs ON search_index_docs.id = m.r",
             found("public"),
-            length("public", "internal")
+            length("octet_length", "public", "internal")
         ),
     };
     Ranking {
