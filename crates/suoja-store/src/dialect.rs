@@ -187,8 +187,11 @@ const DEFAULT_ROWS_PER_KEY: [i64; 5] = [10, 9, 8, 7, 6];
 /// the analysed ones (`settle_statistics`): its size as analysed; the rows per tenant exact,
 /// its size over the number of tenants; then, column by column, a key (`id`, `…_id`,
 /// `…_hash`) at most SQLite's default estimate ([`DEFAULT_ROWS_PER_KEY`]), and any other
-/// column as measured when the measure shows it telling rows apart (fewer than
-/// [`TRUSTED_ROWS_PER_VALUE`] rows a value), else as narrowing nothing.
+/// column as narrowing nothing. A bounded analysis measures other columns among the first
+/// tenants' keys: where those are small tenants, a status looked as if it told rows apart
+/// (six rows a value) in a tenant holding three hundred thousand tickets. Columns other than
+/// keys are used here as ranges and orders, or in unique indexes, which the planner takes
+/// as one row whatever the figures say.
 ///
 /// Measured as they are, both kinds of analysis mislead. A bounded analysis reads the first two
 /// thousand keys of each index, all of one tenant, and says a tenant holds about two thousand
@@ -228,11 +231,6 @@ async fn shape_tenant_statistics(db: &Db) -> Result<()> {
     Ok(())
 }
 
-/// Below this many rows a value, a measured column other than a key tells rows apart (a name,
-/// a position); at or above it, it is a status, a kind or a flag, or the measure saw too few of
-/// its values to tell.
-const TRUSTED_ROWS_PER_VALUE: i64 = 100;
-
 /// Whether an index column is a key: an id or a blind index's hash.
 fn is_key(column: &str) -> bool {
     column == "id" || column.ends_with("_id") || column.ends_with("_hash")
@@ -260,8 +258,6 @@ fn shaped(stat: &str, tenants: i64, columns: &[&str]) -> String {
             previous / tenants
         } else if is_key(name) {
             DEFAULT_ROWS_PER_KEY.get(column - 1).copied().unwrap_or(5).min(*figure)
-        } else if *figure < TRUSTED_ROWS_PER_VALUE {
-            *figure
         } else {
             previous
         };
@@ -418,8 +414,9 @@ mod tests {
         // A status narrows nothing (however few of its values the bounded analysis saw); the
         // assignee after it does; what follows narrows no further.
         assert_eq!(shaped("89000 2001 2001 2001 667 667 667", 1, &VIEWS), "89000 89000 89000 8 8 8 8");
-        // A column measured as telling rows apart is kept: a name, a position.
-        assert_eq!(shaped("4000 4000 2 1", 1, &["tenant_id", "name", "id"]), "4000 4000 2 1");
+        // Other columns narrow nothing, however few rows a value the analysis measured (it
+        // measured the first tenants, which may be small ones).
+        assert_eq!(shaped("301800 33 6 1", 1, &["tenant_id", "status_rank", "id"]), "301800 301800 301800 1");
         assert_eq!(shaped("4000 4000 150 1", 1, &["tenant_id", "kind", "id"]), "4000 4000 4000 1");
         // Four tenants share the rows; words after the figures stay; an expression is no key.
         assert_eq!(shaped("4000 4000 1 1", 4, &REQUESTER), "4000 1000 1 1");

@@ -697,7 +697,9 @@ async fn int_rows<const N: usize>(c: &mut Conn, tenant: TenantId, sql: &str, col
         .map(|name| format!("CASE WHEN typeof(p.{name}) = 'integer' THEN p.{name} ELSE 'not-an-integer' END"))
         .collect::<Vec<_>>()
         .join(" || ' ' || ");
-    let packed = format!("SELECT IFNULL(group_concat({joined}, ' '), '') FROM ({sql}) AS p");
+    // Materialised: flattened into the outer query, each column's test and value would each
+    // run the column's expression (a correlated lookup in the ranking's case) once.
+    let packed = format!("WITH p AS MATERIALIZED ({sql}) SELECT IFNULL(group_concat({joined}, ' '), '') FROM p");
     let text: String = sqlx::query_scalar(sqlx::AssertSqlSafe(packed)).bind(tenant.0).fetch_one(&mut *c).await?;
     let numbers = text
         .split_ascii_whitespace()
