@@ -535,6 +535,24 @@ mod tests {
         (db, dir)
     }
 
+    /// `EXPLAIN QUERY PLAN` `q` on `c`, its steps joined, prepared anew (a cached statement
+    /// would keep the plan it was first given).
+    async fn plan_of(c: &mut Conn, q: &str) -> String {
+        let rows: Vec<(i64, i64, i64, String)> = sqlx::query_as(sqlx::AssertSqlSafe(q)).persistent(false).fetch_all(c).await.unwrap();
+        rows.into_iter().map(|r| r.3).collect::<Vec<_>>().join("; ")
+    }
+
+    /// The plans of `q` on the pool's writer and on the native writer (inside a transaction).
+    async fn writers_plans(db: &Db, q: &str) -> [(&'static str, String); 2] {
+        let mut w = Conn(ConnInner::Pooled(db.write_pool().acquire().await.unwrap()));
+        let writer = plan_of(&mut w, q).await;
+        drop(w);
+        let mut tx = db.begin().await.unwrap();
+        let native = plan_of(&mut tx, q).await;
+        drop(tx);
+        [("writer", writer), ("native writer", native)]
+    }
+
     /// The search index's tables are planned by key on every connection — the writer that
     /// analysed them as the database opened, a reader, the native writer — and on the writers
     /// after a refresh of the statistics, when the database last opened with next to nothing in
@@ -555,9 +573,7 @@ mod tests {
         ];
         async fn check(c: &mut Conn, who: &str) {
             for (q, want) in PLANS {
-                // Prepared anew: a cached statement would keep the plan it was first given.
-                let rows: Vec<(i64, i64, i64, String)> = sqlx::query_as(q).persistent(false).fetch_all(&mut *c).await.unwrap();
-                let got = rows.into_iter().map(|r| r.3).collect::<Vec<_>>().join("; ");
+                let got = plan_of(&mut *c, q).await;
                 assert_eq!(got, want, "{who}");
             }
         }
@@ -614,13 +630,9 @@ mod tests {
     #[tokio::test]
     async fn writers_plan_with_refreshed_statistics() {
         const PLAN: &str = "EXPLAIN QUERY PLAN SELECT created_at, events FROM ticket_audits WHERE tenant_id = 1 AND ticket_id = 7 ORDER BY created_at, id";
-        async fn plan(c: &mut Conn) -> String {
-            let rows: Vec<(i64, i64, i64, String)> = sqlx::query_as(PLAN).fetch_all(c).await.unwrap();
-            rows.into_iter().map(|r| r.3).collect::<Vec<_>>().join("; ")
-        }
         let (db, dir) = sqlite("grown").await;
         let mut tx = db.begin().await.unwrap();
-        let stale = plan(&mut tx).await;
+        let stale = plan_of(&mut tx, PLAN).await;
         assert!(stale.contains("ticket_audits_tenant_time"), "planned as empty: {stale}");
         drop(tx);
         // First twenty audits of one ticket, analysed (the ticket's index would find them all),
@@ -639,13 +651,7 @@ mod tests {
             tx.commit().await.unwrap();
             crate::dialect::refresh_statistics(&db).await.unwrap();
         }
-        let mut w = Conn(ConnInner::Pooled(db.write_pool().acquire().await.unwrap()));
-        let writer = plan(&mut w).await;
-        drop(w);
-        let mut tx = db.begin().await.unwrap();
-        let native = plan(&mut tx).await;
-        drop(tx);
-        for (who, p) in [("writer", writer), ("native writer", native)] {
+        for (who, p) in writers_plans(&db, PLAN).await {
             assert!(p.contains("USING INDEX ticket_audits_ticket"), "the {who} plans {p}");
         }
         db.close().await;
@@ -669,18 +675,8 @@ mod tests {
         // every ticket of the status read and sorted (a status is no key).
         const VIEW: &str = "EXPLAIN QUERY PLAN SELECT id FROM tickets WHERE tenant_id = 100 AND deleted_at IS NULL AND status_rank IN (4) \
                             ORDER BY updated_at DESC, id DESC LIMIT 25";
-        async fn plan_of(c: &mut Conn, q: &str) -> String {
-            let rows: Vec<(i64, i64, i64, String)> = sqlx::query_as(sqlx::AssertSqlSafe(q)).persistent(false).fetch_all(c).await.unwrap();
-            rows.into_iter().map(|r| r.3).collect::<Vec<_>>().join("; ")
-        }
-        async fn plan(c: &mut Conn) -> String {
-            let person = plan_of(&mut *c, PLAN).await;
-            let view = plan_of(&mut *c, VIEW).await;
-            assert_eq!(view, "SEARCH tickets USING INDEX tickets_tenant_updated (tenant_id=?)", "the status view");
-            person
-        }
         async fn stats(db: &Db) -> String {
-            crate::dialect::tests_row_counts(db).await
+            crate::dialect::row_counts(db).await.unwrap()
         }
         let (db, dir) = sqlite("skewed").await;
         // A reader opened on the empty tables, back in the pool when the statistics change.
@@ -726,17 +722,20 @@ mod tests {
             crate::dialect::refresh_statistics(&db).await.unwrap();
             assert_eq!(stats(&db).await, shaped, "a refresh of shaped statistics changed them");
             assert!(shaped.contains("tickets tickets_tenant_requester 4810 4810 9"), "{shaped}");
-            let mut w = Conn(ConnInner::Pooled(db.write_pool().acquire().await.unwrap()));
-            let writer = plan(&mut w).await;
-            drop(w);
-            let mut tx = db.begin().await.unwrap();
-            let native = plan(&mut tx).await;
-            drop(tx);
+            let [writer, native] = writers_plans(&db, PLAN).await;
+            let views = writers_plans(&db, VIEW).await;
             // The reader opened before is replaced: it planned `empty` with SQLite's defaults.
             let mut r = db.read().await.unwrap();
-            let reader = plan(&mut r).await;
+            let reader = ("reader", plan_of(&mut r, PLAN).await);
+            let reader_view = ("reader", plan_of(&mut r, VIEW).await);
             drop(r);
-            for (who, p) in [("writer", writer), ("native writer", native), ("reader", reader)] {
+            for (who, view) in views.into_iter().chain([reader_view]) {
+                assert_eq!(
+                    view, "SEARCH tickets USING INDEX tickets_tenant_updated (tenant_id=?)",
+                    "the {who}'s status view"
+                );
+            }
+            for (who, p) in [writer, native, reader] {
                 assert!(
                     // Either of the requester's indexes (the second also orders by change).
                     (p.contains("SEARCH t USING COVERING INDEX tickets_tenant_requester (tenant_id=? AND requester_id=?)")

@@ -105,7 +105,7 @@ const READ_BY_KEY: [&str; 2] = ["search_index_docs", "search_index_data"];
 
 /// SQLite's `sqlite_stat1` as one string (empty before any analysis), to tell whether an
 /// analysis changed anything.
-async fn row_counts(db: &Db) -> Result<String> {
+pub(crate) async fn row_counts(db: &Db) -> Result<String> {
     let present: Option<String> = sqlx::query_scalar("SELECT name FROM sqlite_master WHERE name = 'sqlite_stat1'")
         .fetch_optional(db.write_pool())
         .await?;
@@ -118,12 +118,6 @@ async fn row_counts(db: &Db) -> Result<String> {
     )
     .fetch_one(db.write_pool())
     .await?)
-}
-
-/// `sqlite_stat1` as [`row_counts`] reads it (for tests of the statistics elsewhere).
-#[cfg(test)]
-pub(crate) async fn tests_row_counts(db: &Db) -> String {
-    row_counts(db).await.unwrap_or_default()
 }
 
 /// Tidies SQLite's statistics after an `ANALYZE` (`refresh_statistics`):
