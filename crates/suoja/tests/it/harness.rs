@@ -573,3 +573,38 @@ pub async fn wait_for(got: &std::sync::Arc<std::sync::Mutex<Vec<Value>>>, what: 
     }
     panic!("the recipient never received it; got {:?}", got.lock().unwrap());
 }
+
+/// Runs due erasures until none of the tenant's erasures is moving, and returns them (newest
+/// first). The server's own worker runs due erasures too, every two seconds: when it holds one,
+/// `run_due_erasures` leaves that erasure to it and returns at once, so a test that looked
+/// right after the call could find it half-way. Settled: completed, failed, or held and waiting
+/// for its next look (a lease longer than a runner's). Panics after a minute.
+pub async fn erasures_settled(app: &TestApp) -> Vec<suoja_store::erasures::ErasureRow> {
+    use suoja_core::ErasureState;
+    /// A runner's lease on an erasure it is working on (the erasure runner's `LEASE_MS`).
+    const RUNNER_LEASE_MS: i64 = 10_000;
+    let tenant = suoja_core::TenantId(app.t.tenant_id);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        app.privacy().run_due_erasures().await.unwrap();
+        let now = app.helpdesk().now().0;
+        let rows = {
+            let mut c = app.helpdesk().db().read().await.unwrap();
+            suoja_store::erasures::list(&mut c, tenant, 1_000, 0).await.unwrap()
+        };
+        let settled = rows.iter().all(|r| match r.state {
+            ErasureState::Completed | ErasureState::Failed => true,
+            ErasureState::Held => r.leased_until > now + RUNNER_LEASE_MS,
+            ErasureState::Planned | ErasureState::Running | ErasureState::Verifying => false,
+        });
+        if settled {
+            return rows;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "erasures still moving after a minute: {:?}",
+            rows.iter().map(|r| (r.id, r.state, r.step, r.leased_until - now)).collect::<Vec<_>>()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+}

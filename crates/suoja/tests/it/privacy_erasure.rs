@@ -611,12 +611,12 @@ engine_test_clocked!(a_legal_hold_keeps_what_it_holds_until_it_ends, |app, clock
 
     // The runner looks again later: still held.
     clock.advance_ms((10 * 86_400) * 1000);
-    app.privacy().run_due_erasures().await.unwrap();
+    crate::harness::erasures_settled(&app).await;
     assert_eq!(app.privacy().erasure(&scope, eid).await.unwrap().state.as_str(), "held");
 
     // The hold ends by itself: erasure resumes without anyone asking.
     clock.advance_ms((21 * 86_400) * 1000);
-    app.privacy().run_due_erasures().await.unwrap();
+    crate::harness::erasures_settled(&app).await;
     let row = app.privacy().erasure(&scope, eid).await.unwrap();
     assert_eq!(row.state.as_str(), "completed", "{:?}", row.error);
     let mut c = app.helpdesk().db().read().await.unwrap();
@@ -668,7 +668,7 @@ engine_test_clocked!(a_legal_hold_keeps_what_it_holds_until_it_ends, |app, clock
     assert_eq!(v["hold"]["active"], false);
     assert_eq!(app.delete(&format!("/api/v2/privacy/holds/{fh}.json")).await.0, StatusCode::CONFLICT);
     clock.advance_ms((120) * 1000);
-    app.privacy().run_due_erasures().await.unwrap();
+    crate::harness::erasures_settled(&app).await;
     assert_eq!(app.privacy().erasure(&scope, feid).await.unwrap().state.as_str(), "completed");
     let (_, v) = app.get(&format!("/api/v2/community/posts/{named}.json")).await;
     assert_eq!(v["post"]["details"], "<p>Write to [redacted] please.</p>", "{v}");
