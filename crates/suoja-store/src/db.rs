@@ -749,6 +749,69 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
+    /// A search's count looks each match up among the ids of the tenant's live tickets
+    /// (`tickets_live`), not in the table, and counts only the tenant's live tickets: none
+    /// trashed, restricted or another tenant's, stopping at the cap. Asked anything more of a
+    /// ticket (here a status), it reads the table's rows as before.
+    #[tokio::test]
+    async fn a_search_count_reads_only_the_ids_of_live_tickets() {
+        let (db, dir) = sqlite("live").await;
+        let mut tx = db.begin().await.unwrap();
+        // Tenant 100 has tickets 1–300, tenant 200 301–600; every tenth trashed, every fifteenth
+        // restricted.
+        sqlx::query(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 600) \
+             INSERT INTO tickets (id, tenant_id, key_id, requester_id, submitter_id, description_enc, status, status_rank, tags_enc, \
+             custom_fields_enc, via, created_at, updated_at, deleted_at, restricted) \
+             SELECT i, CASE WHEN i <= 300 THEN 100 ELSE 200 END, 1, 2, 2, x'00', 'new', i % 5, x'00', x'00', 'api', i, i, \
+             CASE WHEN i % 10 = 0 THEN i END, CASE WHEN i % 15 = 0 THEN 1 ELSE 0 END FROM n",
+        )
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        crate::dialect::refresh_statistics(&db).await.unwrap();
+        // The search engine's matches: every third ticket of both tenants.
+        let docs = (1..=600).filter(|i| i % 3 == 0).map(|i| format!("({i})")).collect::<Vec<_>>().join(",");
+        let matching = crate::tickets::IndexMatch {
+            docs: format!("SELECT column1 AS doc FROM (VALUES {docs})"),
+            holds: "1 = 1".into(),
+            ranking: None,
+        };
+        let live = crate::tickets::TicketFilter {
+            matching: Some(matching),
+            ..Default::default()
+        };
+        let of_status = crate::tickets::TicketFilter {
+            status_ranks: Some(vec![1]),
+            ..live.clone()
+        };
+        let expected = |status: Option<i64>| {
+            let n = (1..=300_i64)
+                .filter(|i| i % 3 == 0 && i % 10 != 0 && i % 15 != 0 && status.is_none_or(|s| i % 5 == s))
+                .count();
+            i64::try_from(n).unwrap()
+        };
+        let mut r = db.read().await.unwrap();
+        let tenant = suoja_core::TenantId(100);
+        assert_eq!(crate::tickets::count_capped(&mut r, tenant, &live, 1000).await.unwrap(), expected(None));
+        assert_eq!(crate::tickets::count_capped(&mut r, tenant, &live, 50).await.unwrap(), 50);
+        assert_eq!(crate::tickets::count_capped(&mut r, tenant, &of_status, 1000).await.unwrap(), expected(Some(1)));
+        let plan =
+            |f: &crate::tickets::TicketFilter, r: &Conn| format!("EXPLAIN QUERY PLAN {}", crate::tickets::count_capped_sql(r, f, 1000).replace("$1", "100"));
+        let (live_plan, status_plan) = (plan(&live, &r), plan(&of_status, &r));
+        let live_plan = plan_of(&mut r, &live_plan).await;
+        let status_plan = plan_of(&mut r, &status_plan).await;
+        assert!(
+            live_plan.contains("SEARCH tickets USING INDEX tickets_live (tenant_id=? AND id=?"),
+            "{live_plan}"
+        );
+        assert!(status_plan.contains("SEARCH tickets USING INTEGER PRIMARY KEY (rowid=?)"), "{status_plan}");
+        drop(r);
+        db.close().await;
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
     /// Writers at the same time share commits; one writer's failure undoes its own work only;
     /// a dropped transaction leaves nothing; every committed write is there once `commit`
     /// returns, read from another connection.

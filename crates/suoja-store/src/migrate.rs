@@ -255,6 +255,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0040_search_index_sizes.sql"),
         postgres: include_str!("../migrations/postgres/0040_search_index_sizes.sql"),
     },
+    Migration {
+        version: 41,
+        name: "tickets_live",
+        sqlite: include_str!("../migrations/sqlite/0041_tickets_live.sql"),
+        postgres: include_str!("../migrations/postgres/0041_tickets_live.sql"),
+    },
 ];
 
 /// A migration no release has, applied only when asked (`DbOptions::rehearsal_migration`): the

@@ -738,23 +738,40 @@ pub async fn ids_before(c: &mut Conn, tenant: TenantId, f: &TicketFilter, before
 
 /// Counts matching tickets, stopping at `cap` (search counts are bounded). With an index match
 /// the count is driven by the index's matches, joined to the tickets by primary key, so it
-/// stops after `cap` of them instead of first collecting every match.
+/// stops after `cap` of them instead of first collecting every match. On SQLite, when nothing
+/// but the match is asked of a live ticket, each match is looked up among the ids of the
+/// tenant's live tickets (`tickets_live`, migration 41): a few bytes an entry instead of a page
+/// of ticket rows each (the planner would take the table's primary key).
 pub async fn count_capped(c: &mut Conn, tenant: TenantId, f: &TicketFilter, cap: i64) -> Result<i64> {
     if cap == i64::MAX {
         return count(c, tenant, f).await;
     }
-    let sql = match &f.matching {
+    let sql = count_capped_sql(c, f, cap);
+    Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(tenant.0).fetch_one(c).await?)
+}
+
+/// The query of [`count_capped`] (whose `$1` is the tenant).
+pub(crate) fn count_capped_sql(c: &Conn, f: &TicketFilter, cap: i64) -> String {
+    match &f.matching {
         Some(m) => {
             let rest = TicketFilter { matching: None, ..f.clone() };
-            format!(
-                "SELECT COUNT(*) FROM (SELECT 1 FROM ({}) AS m JOIN tickets ON tickets.id = m.doc WHERE {} LIMIT {cap}) AS capped",
-                m.docs,
-                by_id_conditions(c, &rest)
-            )
+            let live_only = where_clause(&rest) == where_clause(&TicketFilter::default());
+            if c.engine() == Engine::Sqlite && live_only {
+                format!(
+                    "SELECT COUNT(*) FROM (SELECT 1 FROM ({}) AS m JOIN tickets INDEXED BY tickets_live ON tickets.id = m.doc WHERE {} LIMIT {cap}) AS capped",
+                    m.docs,
+                    where_clause(&rest)
+                )
+            } else {
+                format!(
+                    "SELECT COUNT(*) FROM (SELECT 1 FROM ({}) AS m JOIN tickets ON tickets.id = m.doc WHERE {} LIMIT {cap}) AS capped",
+                    m.docs,
+                    by_id_conditions(c, &rest)
+                )
+            }
         }
         None => format!("SELECT COUNT(*) FROM (SELECT 1 FROM tickets WHERE {} LIMIT {cap}) AS capped", where_clause(f)),
-    };
-    Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(tenant.0).fetch_one(c).await?)
+    }
 }
 
 /// A filter's conditions for tickets already named by id (a join or an id list). On SQLite,
