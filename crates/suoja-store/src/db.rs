@@ -769,8 +769,22 @@ mod tests {
         .execute(&mut *tx)
         .await
         .unwrap();
+        // Six hundred tenants: the figures then say a tenant has about one live ticket, which
+        // tempts the planner to walk the tenant's tickets and look each up among the matches.
+        sqlx::query(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 600) \
+             INSERT INTO tenants (subdomain, name, region, created_at) SELECT 't' || i, 'T', 'eu', 0 FROM n",
+        )
+        .execute(&mut *tx)
+        .await
+        .unwrap();
         tx.commit().await.unwrap();
         crate::dialect::refresh_statistics(&db).await.unwrap();
+        assert!(
+            crate::dialect::row_counts(&db).await.unwrap().contains("tickets tickets_live 520 1 1"),
+            "{}",
+            crate::dialect::row_counts(&db).await.unwrap()
+        );
         // The search engine's matches: every third ticket of both tenants.
         let docs = (1..=600).filter(|i| i % 3 == 0).map(|i| format!("({i})")).collect::<Vec<_>>().join(",");
         let matching = crate::tickets::IndexMatch {
