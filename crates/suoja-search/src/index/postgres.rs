@@ -178,6 +178,8 @@ pub(super) fn ticket_ranking(words: &[i64], public_only: bool, tags: &[i64]) -> 
                 array(docs)
             )
         }),
+        // PostgreSQL reads its index in either direction alike.
+        dense: None,
         score: super::relevance,
         limit: super::RANKED,
     }

@@ -37,11 +37,33 @@ pub struct Ranking {
     /// own tickets are ranked among themselves, so what other people's tickets hold never
     /// decides which of theirs are ranked.
     pub among: RankAmong,
+    /// For an index that reads its lists of matches backwards slowly (FTS5 loads a word's
+    /// whole list to walk it backwards): the same rows read forwards from where the newest
+    /// `limit` matches begin, when they lie close together.
+    pub dense: Option<Dense>,
     /// A match's relevance from (`public_hits`, `internal_hits`, `length`): higher is better.
     pub score: fn(i64, i64, i64) -> f64,
     /// The most rows the subquery returns (the newest matches): when it returns this many,
     /// older matches follow unranked.
     pub limit: i64,
+}
+
+/// Builds a query from a span of the index (see [`Dense`]).
+pub type SpanQuery = std::sync::Arc<dyn Fn(i64) -> String + Send + Sync>;
+
+/// The ranking of a query whose matches may lie close together among the newest documents.
+/// `probe(span)` counts (up to twice the ranking's limit) the matches among the documents
+/// within `span` of the newest; `within(span)` is the ranking's query over the newest `limit`
+/// of those only. When a span holds at least `limit` matches, the two queries give the same
+/// rows, and reading a span forwards is far cheaper than reading a whole list backwards.
+#[derive(Clone)]
+pub struct Dense {
+    /// The first span counted, in the index's own units (a few thousand documents' worth).
+    pub first: i64,
+    /// Counts the matches within a span of the newest document.
+    pub probe: SpanQuery,
+    /// The ranking's query over the newest matches within a span.
+    pub within: SpanQuery,
 }
 
 impl std::fmt::Debug for Ranking {
@@ -624,11 +646,14 @@ async fn ranked_ids(c: &mut Conn, tenant: TenantId, f: &TicketFilter, r: &Rankin
                 return Ok(Vec::new());
             }
             let saturated = i64::try_from(own.len()).unwrap_or(i64::MAX) >= r.limit;
-            ((r.among)(&own), saturated, own.iter().min().copied())
+            (Some((r.among)(&own)), saturated, own.iter().min().copied())
         }
-        _ => (r.subquery.clone(), false, None),
+        _ => (None, false, None),
     };
-    let rows = int_rows::<4>(c, tenant, &sql, ["doc", "public_hits", "internal_hits", "length"]).await?;
+    let rows = match sql {
+        Some(sql) => int_rows::<4>(c, tenant, &sql, RANKING_COLUMNS).await?,
+        None => newest_ranked(c, tenant, r).await?,
+    };
     let mut ranked: Vec<(i64, f64)> = rows.into_iter().map(|[doc, p, i, len]| (doc, (r.score)(p, i, len))).collect();
     // Cut off at its limit: older matches were left unranked.
     let (saturated, oldest) = match f.reader {
@@ -670,6 +695,60 @@ async fn ranked_ids(c: &mut Conn, tenant: TenantId, f: &TicketFilter, r: &Rankin
         }
     }
     Ok(out)
+}
+
+/// The columns of a ranking's rows.
+const RANKING_COLUMNS: [&str; 4] = ["doc", "public_hits", "internal_hits", "length"];
+/// The matches the first span must hold for the newest to be looked for within a span: a
+/// quarter of the ranking's thousand, so that the span holding them is found in one or two
+/// more counts and read in a few milliseconds.
+const DENSE_AT_LEAST: i64 = 250;
+/// Counts at most, before the ranking falls back to its plain query.
+const DENSE_PROBES: usize = 3;
+/// A count taking longer than this ends the search for a span: FTS5 finds where a span
+/// begins only after the first document holding every word, so words that stand together only
+/// lately in a long history cost each count a walk through that history. The plain query
+/// follows, so such a query costs that one count more, not several.
+const DENSE_PROBE_TIME: std::time::Duration = std::time::Duration::from_millis(3);
+
+/// The ranking's rows of the newest matches (`limit` at most). With a [`Dense`] form, the
+/// matches within a first span of the newest documents are counted: when they are many, the
+/// span is widened (by the density seen) until it holds `limit` of them, and the ranking reads
+/// that span forwards; otherwise — too few, a count that took long or found hardly more than
+/// the one before, no span in a few steps, or the span's rows fell short (documents deleted in
+/// between) — the plain query gives them.
+async fn newest_ranked(c: &mut Conn, tenant: TenantId, r: &Ranking) -> Result<Vec<[i64; 4]>> {
+    async fn probe(c: &mut Conn, d: &Dense, span: i64) -> Result<(i64, bool)> {
+        let started = std::time::Instant::now();
+        let found: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe((d.probe)(span))).fetch_one(&mut *c).await?;
+        Ok((found, started.elapsed() <= DENSE_PROBE_TIME))
+    }
+    if let Some(d) = &r.dense {
+        let mut span = d.first;
+        let (mut found, mut quick) = probe(c, d, span).await?;
+        let mut probes = 1;
+        if found >= DENSE_AT_LEAST {
+            while found < r.limit && quick && probes < DENSE_PROBES {
+                // Widened so as to hold half as many again as needed, at the density seen.
+                let factor = (r.limit.saturating_mul(3) / 2 / found.max(1)).saturating_add(1).max(2);
+                span = span.saturating_mul(factor);
+                let before = found;
+                (found, quick) = probe(c, d, span).await?;
+                probes += 1;
+                if found < before.saturating_mul(3) / 2 && found < r.limit {
+                    // The matches thin out further back: the plain query.
+                    break;
+                }
+            }
+            if found >= r.limit && quick {
+                let rows = int_rows::<4>(c, tenant, &(d.within)(span), RANKING_COLUMNS).await?;
+                if i64::try_from(rows.len()).unwrap_or(i64::MAX) >= r.limit {
+                    return Ok(rows);
+                }
+            }
+        }
+    }
+    int_rows::<4>(c, tenant, &r.subquery, RANKING_COLUMNS).await
 }
 
 /// The rows of `sql` (whose `$1` is the tenant), each `N` integer `columns`. On SQLite they
