@@ -379,7 +379,8 @@ mod tests {
             .unwrap();
         let tenant = TenantId(1);
         // 3 000 tickets: token 1 in all but each seventh (public in even ones, internal in odd),
-        // token 2 in nine of ten, token 3 in each fiftieth; token 9 pads a few to other lengths.
+        // token 2 in nine of ten, token 3 in each fiftieth; tokens from 100 give every third other
+        // lengths.
         let docs: Vec<(i64, DocTokens)> = (1..=3000_i64)
             .map(|d| {
                 let (mut public, mut internal) = (vec![], vec![]);
