@@ -780,11 +780,8 @@ mod tests {
         .unwrap();
         tx.commit().await.unwrap();
         crate::dialect::refresh_statistics(&db).await.unwrap();
-        assert!(
-            crate::dialect::row_counts(&db).await.unwrap().contains("tickets tickets_live 520 1 1"),
-            "{}",
-            crate::dialect::row_counts(&db).await.unwrap()
-        );
+        let shaped = crate::dialect::row_counts(&db).await.unwrap();
+        assert!(shaped.contains("tickets tickets_live 520 1 1"), "{shaped}");
         // The search engine's matches: every third ticket of both tenants.
         let docs = (1..=600).filter(|i| i % 3 == 0).map(|i| format!("({i})")).collect::<Vec<_>>().join(",");
         let matching = crate::tickets::IndexMatch {

@@ -325,14 +325,11 @@ pub(super) fn ticket_ranking(words: &[i64], public_only: bool, tags: &[i64]) -> 
     // FTS5 walks a list backwards only after loading all of it (two words each in 90 % of a
     // million tickets: ~4 ms for the newest thousand backwards, ~1.5 ms forwards from where
     // they begin). `+r`: sorted here, not asked of FTS5 as an order.
-    let in_span = {
-        let matched = matched.clone();
-        move |span: i64| {
-            format!(
-                "SELECT rowid AS r FROM search_index WHERE search_index MATCH '{matched}' AND rowid % 4 = {ticket} \
-                 AND rowid >= (SELECT IFNULL(MAX(id), 0) FROM search_index_docs) - {span}"
-            )
-        }
+    let in_span = move |span: i64| {
+        format!(
+            "SELECT rowid AS r FROM search_index WHERE search_index MATCH '{matched}' AND rowid % 4 = {ticket} \
+             AND rowid >= (SELECT IFNULL(MAX(id), 0) FROM search_index_docs) - {span}"
+        )
     };
     let probe = {
         let in_span = in_span.clone();

@@ -836,20 +836,16 @@ pub(crate) fn count_capped_sql(c: &Conn, f: &TicketFilter, cap: i64) -> String {
     match &f.matching {
         Some(m) => {
             let rest = TicketFilter { matching: None, ..f.clone() };
-            let live_only = where_clause(&rest) == where_clause(&TicketFilter::default());
-            if c.engine() == Engine::Sqlite && live_only {
-                format!(
-                    "SELECT COUNT(*) FROM (SELECT 1 FROM ({}) AS m CROSS JOIN tickets INDEXED BY tickets_live ON tickets.id = m.doc WHERE {} LIMIT {cap}) AS capped",
-                    m.docs,
-                    where_clause(&rest)
-                )
+            let conditions = where_clause(&rest);
+            let (join, conditions) = if c.engine() == Engine::Sqlite && conditions == where_clause(&TicketFilter::default()) {
+                ("CROSS JOIN tickets INDEXED BY tickets_live", conditions)
             } else {
-                format!(
-                    "SELECT COUNT(*) FROM (SELECT 1 FROM ({}) AS m JOIN tickets ON tickets.id = m.doc WHERE {} LIMIT {cap}) AS capped",
-                    m.docs,
-                    by_id_conditions(c, &rest)
-                )
-            }
+                ("JOIN tickets", by_id_conditions(c, &rest))
+            };
+            format!(
+                "SELECT COUNT(*) FROM (SELECT 1 FROM ({}) AS m {join} ON tickets.id = m.doc WHERE {conditions} LIMIT {cap}) AS capped",
+                m.docs
+            )
         }
         None => format!("SELECT COUNT(*) FROM (SELECT 1 FROM tickets WHERE {} LIMIT {cap}) AS capped", where_clause(f)),
     }
