@@ -675,6 +675,10 @@ mod tests {
         // every ticket of the status read and sorted (a status is no key).
         const VIEW: &str = "EXPLAIN QUERY PLAN SELECT id FROM tickets WHERE tenant_id = 100 AND deleted_at IS NULL AND status_rank IN (4) \
                             ORDER BY updated_at DESC, id DESC LIMIT 25";
+        // A view of unsolved tickets, newest first: walked in order of creation (migration 42),
+        // not every unsolved ticket read and sorted.
+        const CREATED: &str = "EXPLAIN QUERY PLAN SELECT id FROM tickets WHERE tenant_id = 100 AND deleted_at IS NULL AND status_rank IN (1, 2, 3) \
+                               ORDER BY created_at DESC, id DESC LIMIT 50";
         async fn stats(db: &Db) -> String {
             crate::dialect::row_counts(db).await.unwrap()
         }
@@ -728,11 +732,18 @@ mod tests {
             let mut r = db.read().await.unwrap();
             let reader = ("reader", plan_of(&mut r, PLAN).await);
             let reader_view = ("reader", plan_of(&mut r, VIEW).await);
+            let reader_created = ("reader", plan_of(&mut r, CREATED).await);
             drop(r);
             for (who, view) in views.into_iter().chain([reader_view]) {
                 assert_eq!(
                     view, "SEARCH tickets USING INDEX tickets_tenant_updated (tenant_id=?)",
                     "the {who}'s status view"
+                );
+            }
+            for (who, view) in writers_plans(&db, CREATED).await.into_iter().chain([reader_created]) {
+                assert_eq!(
+                    view, "SEARCH tickets USING INDEX tickets_tenant_created (tenant_id=?)",
+                    "the {who}'s view in order of creation"
                 );
             }
             for (who, p) in [writer, native, reader] {

@@ -261,6 +261,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0041_tickets_live.sql"),
         postgres: include_str!("../migrations/postgres/0041_tickets_live.sql"),
     },
+    Migration {
+        version: 42,
+        name: "tickets_created",
+        sqlite: include_str!("../migrations/sqlite/0042_tickets_created.sql"),
+        postgres: include_str!("../migrations/postgres/0042_tickets_created.sql"),
+    },
 ];
 
 /// A migration no release has, applied only when asked (`DbOptions::rehearsal_migration`): the
