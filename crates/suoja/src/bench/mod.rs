@@ -512,7 +512,7 @@ async fn run_engine(engine: &str, pg: Option<&str>, args: &BenchArgs, baseline_c
         });
     }
     if args.web_only {
-        let (ticket, custom_view) = web::seed(&hd, &boot.admin, requester.id).await?;
+        let (ticket, custom_view, newest_view) = web::seed(&hd, &boot.admin, requester.id).await?;
         // A database in service has been vacuumed and analysed; measuring while autovacuum
         // works through the freshly seeded tables would time the two cores' contention instead.
         if pg.is_some() {
@@ -527,7 +527,15 @@ async fn run_engine(engine: &str, pg: Option<&str>, args: &BenchArgs, baseline_c
             child: serve_command(&dir, port, &settings)?.spawn().context("starting suoja serve")?,
         };
         wait_port(port).await?;
-        let figures = web::measure(&format!("http://127.0.0.1:{port}"), ticket, custom_view, 300, (automations, triggers, slas)).await?;
+        let figures = web::measure(
+            &format!("http://127.0.0.1:{port}"),
+            ticket,
+            custom_view,
+            newest_view,
+            300,
+            (automations, triggers, slas),
+        )
+        .await?;
         drop(server);
         if args.keep {
             println!("  {engine} data kept in {}", dir.display());

@@ -33,6 +33,8 @@ pub struct WebFigures {
     pub view: PageFigures,
     /// A view an admin wrote: unsolved, and urgent or tagged `vip`.
     pub custom_view: PageFigures,
+    /// A view an admin wrote: every unsolved ticket, newest first (sorted by creation time).
+    pub newest_view: PageFigures,
     /// Bytes of the stylesheet, script and icon every page loads.
     pub asset_bytes: usize,
     /// Requests timed per page.
@@ -429,9 +431,9 @@ pub async fn measure_automations(hd: &Helpdesk, admin: &Scope, requester: suoja_
 pub const AGENT_PASSWORD: &str = "bench agent password";
 
 /// Seeds an agent with a password, a ticket with 100 comments (about 300 bytes each, every
-/// fifth an internal note) and a shared view (unsolved, and urgent or tagged `vip`); returns the
-/// ticket and the view's id.
-pub async fn seed(hd: &Helpdesk, admin: &Scope, requester: suoja_core::UserId) -> anyhow::Result<(TicketId, i64)> {
+/// fifth an internal note) and two shared views (unsolved, and urgent or tagged `vip`; every
+/// unsolved ticket, newest first); returns the ticket and the views' ids.
+pub async fn seed(hd: &Helpdesk, admin: &Scope, requester: suoja_core::UserId) -> anyhow::Result<(TicketId, i64, i64)> {
     let cond = suoja_helpdesk::rules::conditions::Wire::new;
     let view = hd
         .create_view(
@@ -443,6 +445,24 @@ pub async fn seed(hd: &Helpdesk, admin: &Scope, requester: suoja_core::UserId) -
                 },
                 all: Some(vec![cond("status", "less_than", "solved")]),
                 any: Some(vec![cond("priority", "is", "urgent"), cond("current_tags", "includes", "vip")]),
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .row
+        .id;
+    let newest = hd
+        .create_view(
+            admin,
+            suoja_helpdesk::rules::views::ViewInput {
+                rule: suoja_helpdesk::rules::RuleInput {
+                    title: Some("Newest unsolved".into()),
+                    ..Default::default()
+                },
+                all: Some(vec![cond("status", "less_than", "solved")]),
+                sort_by: Some("created_at".into()),
+                sort_order: Some("desc".into()),
                 ..Default::default()
             },
         )
@@ -499,7 +519,7 @@ pub async fn seed(hd: &Helpdesk, admin: &Scope, requester: suoja_core::UserId) -
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     }
-    Ok((t, view))
+    Ok((t, view, newest))
 }
 
 /// Times `n` requests of `url` (after 20 unmeasured ones) with `cookie`.
@@ -537,6 +557,7 @@ pub async fn measure(
     base: &str,
     ticket: TicketId,
     custom_view: i64,
+    newest_view: i64,
     samples: usize,
     rules: (AutomationFigures, TriggerFigures, TriggerFigures),
 ) -> anyhow::Result<WebFigures> {
@@ -583,6 +604,7 @@ pub async fn measure(
     let ticket = time(&client, &format!("{base}/agent/tickets/{}", ticket.0), &session, samples).await?;
     let view = time(&client, &format!("{base}/agent/views/open"), &session, samples).await?;
     let custom_view = time(&client, &format!("{base}/agent/views/{custom_view}"), &session, samples).await?;
+    let newest_view = time(&client, &format!("{base}/agent/views/{newest_view}"), &session, samples).await?;
     let mut asset_bytes = 0;
     for a in ["app.css", "app.js", "icon.svg"] {
         asset_bytes += client.get(format!("{base}/assets/{a}")).send().await?.bytes().await?.len();
@@ -592,6 +614,7 @@ pub async fn measure(
         ticket,
         view,
         custom_view,
+        newest_view,
         asset_bytes,
         samples,
         automations: rules.0,
