@@ -666,7 +666,7 @@ mod tests {
     /// Every page is the plain query's page.
     #[tokio::test]
     async fn a_views_page_walks_many_matches_and_sorts_few() {
-        use crate::tickets::{TicketFilter, TicketSort, list, page_sql};
+        use crate::tickets::{Condition, Conditions, IdColumn, TicketFilter, TicketSort, list, page_sql};
         use suoja_core::{TenantId, UserId};
         let (db, dir) = sqlite("view-pages").await;
         let mut tx = db.begin().await.unwrap();
@@ -704,6 +704,29 @@ mod tests {
                     ..Default::default()
                 },
                 false,
+            ),
+            // As the default view "Unassigned tickets" asks it.
+            (
+                "unassigned",
+                TicketFilter {
+                    conditions: Some(Conditions {
+                        all: vec![
+                            Condition::Ids {
+                                column: IdColumn::Assignee,
+                                values: vec![None],
+                                negate: false,
+                            },
+                            Condition::Ids {
+                                column: IdColumn::StatusRank,
+                                values: vec![Some(0), Some(1), Some(2), Some(3)],
+                                negate: false,
+                            },
+                        ],
+                        any: Vec::new(),
+                    }),
+                    ..Default::default()
+                },
+                true,
             ),
             (
                 "agent 7's",

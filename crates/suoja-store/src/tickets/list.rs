@@ -555,7 +555,8 @@ pub(crate) async fn page_sql(
 }
 
 /// The index to walk for a page of a view-like list on SQLite, when its matches should first be
-/// counted (up to [`FEW_MATCHES`]): a list of statuses and an assignee (or none), in order of
+/// counted (up to [`FEW_MATCHES`]): statuses and an assignee (or none), as the default views
+/// ask (a filter's fields or a view's conditions on those two columns alone), in order of
 /// change or creation, within the first thousand. SQLite's statistics cannot tell how many
 /// tickets such a list holds: "unassigned" looks as selective as one agent's tickets, and a status
 /// is planned as holding every ticket. Planned from them, a view of every unassigned ticket
@@ -611,10 +612,24 @@ fn walk_index(c: &Conn, f: &TicketFilter, grouped: bool, sort: TicketSort, limit
         && after.is_none()
         && before.is_none()
         && closed_from.is_none()
-        && conditions.is_none();
-    let narrowed = status_ranks.is_some() || assignee.is_some() || *unassigned;
+        && conditions.as_ref().is_none_or(|cs| cs.all.iter().chain(&cs.any).all(on_view_columns));
+    let conditioned = conditions.as_ref().is_some_and(|cs| !cs.all.is_empty() || !cs.any.is_empty());
+    let narrowed = status_ranks.is_some() || assignee.is_some() || *unassigned || conditioned;
     let within = usize::try_from(offset.saturating_add(limit)).is_ok_and(|n| n <= FEW_MATCHES);
     (c.engine() == Engine::Sqlite && !grouped && only_view_columns && narrowed && within).then_some(index)
+}
+
+/// Whether a view's condition tests only a ticket's status and assignee (columns of the views'
+/// index, so that counting its matches reads the index alone).
+fn on_view_columns(c: &Condition) -> bool {
+    match c {
+        Condition::Ids {
+            column: IdColumn::StatusRank | IdColumn::Assignee,
+            ..
+        } => true,
+        Condition::All(cs) => cs.iter().all(on_view_columns),
+        _ => false,
+    }
 }
 
 /// How search results are ordered.
