@@ -175,9 +175,10 @@ struct Seen {
     in_flight: std::collections::BTreeMap<&'static str, usize>,
 }
 
-/// Waits until no request begun before phase `now` is still running (at most 30 s).
+/// Waits until no request begun before phase `now` is still running (at most 35 s: longer
+/// than a request's own 30 s timeout, so a hung request fails as itself).
 async fn drained(seen: &Mutex<Seen>, now: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
+    let deadline = Instant::now() + Duration::from_secs(35);
     loop {
         let running: Vec<(&str, usize)> = seen
             .lock()
@@ -249,8 +250,14 @@ async fn load(task: usize, base: String, email: String, token: String, seen: Arc
             7 if !mine.is_empty() => ("show", http.get(format!("{base}/api/v2/tickets/{}.json", mine[i % mine.len()]))),
             _ => ("view", http.get(format!("{base}/api/v2/views/active.json"))),
         };
-        let during = phase.get();
-        *seen.lock().unwrap().in_flight.entry(during).or_default() += 1;
+        // The phase is read and the request counted under one lock, so `drained` (which takes
+        // it after setting the next phase) either sees this request or it belongs to the next.
+        let during = {
+            let mut book = seen.lock().unwrap();
+            let p = phase.get();
+            *book.in_flight.entry(p).or_default() += 1;
+            p
+        };
         let outcome = req.basic_auth(&auth.0, Some(&auth.1)).send().await;
         let mut back_off = false;
         match outcome {
