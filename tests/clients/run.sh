@@ -45,7 +45,8 @@ boot() { local engine="$1" db_url="$2"; mkdir -p "$WORK/$engine"; SUOJA_DATA_DIR
 # minute each waiting for metric events to settle); their output follows, one engine after the other.
 one_engine() {
   local engine="$1" db_url="$2"
-  trap '[ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null || true' EXIT
+  # On a failure, the server's last log lines too (a port another server took shows here).
+  trap 'rc=$?; { [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null; } || true; [ "$rc" = 0 ] || tail -20 "$WORK/$engine/server.log" 2>/dev/null; exit $rc' EXIT
   boot "$engine" "$db_url"
   run_engine "$engine" "$db_url"
 }
