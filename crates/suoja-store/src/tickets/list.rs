@@ -538,13 +538,19 @@ pub(crate) async fn page_sql(
     };
     let mut sql = format!("SELECT {COLS} FROM tickets WHERE {w} ORDER BY {order} LIMIT {limit} OFFSET {offset}");
     if let Some(index) = walk_index(c, f, group.is_some(), sort, limit, offset) {
-        // Few matches: sorted from their ids; many: walked along the order's own index.
-        let probe = format!("SELECT id FROM tickets WHERE {w} LIMIT {}", FEW_MATCHES + 1);
-        let ids: Vec<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(probe)).bind(tenant.0).fetch_all(&mut *c).await?;
-        if ids.is_empty() {
+        // Few matches: sorted from their ids; many: walked along the order's own index. Counted
+        // first (one row back, not a thousand decoded), the ids read only when few.
+        let capped = format!("SELECT COUNT(*) FROM (SELECT 1 FROM tickets WHERE {w} LIMIT {}) AS capped", FEW_MATCHES + 1);
+        let matches: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(capped)).bind(tenant.0).fetch_one(&mut *c).await?;
+        if matches == 0 {
             return Ok(None);
         }
-        sql = if ids.len() <= FEW_MATCHES {
+        sql = if usize::try_from(matches).is_ok_and(|n| n <= FEW_MATCHES) {
+            let probe = format!("SELECT id FROM tickets WHERE {w} LIMIT {}", FEW_MATCHES + 1);
+            let ids: Vec<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(probe)).bind(tenant.0).fetch_all(&mut *c).await?;
+            if ids.is_empty() {
+                return Ok(None);
+            }
             let ids = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
             format!("SELECT {COLS} FROM tickets WHERE tenant_id = $1 AND id IN ({ids}) ORDER BY {order} LIMIT {limit} OFFSET {offset}")
         } else {
