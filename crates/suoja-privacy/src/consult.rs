@@ -15,6 +15,9 @@ use suoja_store::consultations::Consultation;
 
 use crate::{Privacy, Result};
 
+/// Held while reads are taken from the log and written.
+static FLUSHING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// Reads waiting to be written.
 #[derive(Debug, Default)]
 pub struct Consultations {
@@ -71,6 +74,9 @@ impl ReadLog for Consultations {
 impl Privacy {
     /// Writes the reads the helpdesk noted; returns how many.
     pub async fn flush_consultations(&self) -> Result<usize> {
+        // One flush at a time in the process: a flush that finds the log empty because the
+        // background flush took its reads a moment before returns only once those are written.
+        let _one = FLUSHING.lock().await;
         let reads = self.hd.read_log().drain();
         if reads.is_empty() {
             return Ok(0);
