@@ -568,11 +568,12 @@ pub(crate) async fn page_sql(
 /// is planned as holding every ticket. Planned from them, a view of every unassigned ticket
 /// read and sorted all of them when nearly all were (6.5 s at a million tickets), and a view of
 /// a status no ticket had walked every ticket in order of change looking for one (1.5 s). The
-/// count reads at most a thousand and one entries of the views' index (about a millisecond);
-/// with that many matches the walk stops after a few pages' worth of tickets for each match
-/// it skips (at most about 50 000 rows at a million tickets; usually a page), and with fewer
-/// the matches are sorted from their ids. PostgreSQL's statistics know how many tickets have no
-/// assignee and which statuses are rare: `None`.
+/// count reads at most a thousand and one entries of the views' index; with that many matches
+/// the page is walked along the order's index (usually a page of tickets read; at worst, a view
+/// matching just over a thousand of a million tickets, its first page reads about 50 000 and
+/// its pages near the thousandth match most of the table), and with fewer the matches are
+/// sorted from their ids. PostgreSQL's statistics know how many tickets have no assignee and
+/// which statuses are rare: `None`.
 fn walk_index(c: &Conn, f: &TicketFilter, grouped: bool, sort: TicketSort, limit: i64, offset: i64) -> Option<&'static str> {
     let index = match sort {
         TicketSort::UpdatedDesc | TicketSort::UpdatedAsc => "tickets_tenant_updated",
