@@ -4,7 +4,8 @@
 //! sent once the triggers are done, with the ticket as they leave it. A trigger whose changes
 //! fail (an agent it assigns has left) is skipped whole (changes and notifications), its
 //! changes undone, and logged by id. At most [`MAX_CHANGING`] triggers change one update;
-//! restricted tickets run none.
+//! restricted tickets run none. The tags' rows (their keyed hashes) are written once, with the
+//! tags the last trigger leaves.
 
 use serde_json::json;
 use suoja_core::{Priority, Scope, TenantId, TicketType, Timestamp, UserId};
@@ -77,6 +78,9 @@ impl Helpdesk {
         let mut notices: Vec<Notice> = Vec::new();
         // Webhook calls: (webhook, trigger, the action's place).
         let mut calls: Vec<(i64, i64, usize)> = Vec::new();
+        // The tags as the triggers leave them, when they changed them: their rows are written
+        // once, after the last trigger.
+        let mut tags: Option<Vec<String>> = None;
         // The comment's words, read once for every trigger that looks for words.
         let said = comment.map(|(public, text)| (public, Said::of(text)));
         let mut update = Update {
@@ -135,12 +139,15 @@ impl Helpdesk {
                 let done = async {
                     let a = self.change_people_and_status(c, &installation, row, &input, now, events).await?;
                     let b = self.change_content(c, &installation, row, &input, events).await?;
-                    Ok::<bool, HelpdeskError>(a || b)
+                    Ok::<_, HelpdeskError>((a || b.reindex, b.tags))
                 }
                 .await;
                 match done {
-                    Ok(reindex) => {
+                    Ok((reindex, changed_tags)) => {
                         suoja_store::release(c, "trigger_change").await?;
+                        if changed_tags.is_some() {
+                            tags = changed_tags;
+                        }
                         // Its notifications and calls go only with its changes.
                         notices.extend(mine);
                         calls.extend(mine_calls);
@@ -165,6 +172,9 @@ impl Helpdesk {
                 }
             }
             break;
+        }
+        if let Some(tags) = &tags {
+            self.set_ticket_tags(c, t, row.id, tags).await?;
         }
         if !skipped.is_empty() {
             tracing::warn!(tenant.id = %t, ticket.id = %row.id, most = MAX_CHANGING, skipped = ?skipped, "a ticket's update reached the most triggers that may change it");

@@ -24,6 +24,17 @@ pub enum TagChange {
     Remove,
 }
 
+/// What [`Helpdesk::change_content`] changed beyond the row.
+#[derive(Debug, Default)]
+pub(super) struct ContentChange {
+    /// The ticket's index document must be rebuilt.
+    pub reindex: bool,
+    /// The ticket's tags, when they changed: their rows (the tags' keyed hashes, which legal
+    /// holds and the privacy graph read) are the caller's to write, once however many changes
+    /// an update makes (its triggers may change the tags ten times).
+    pub tags: Option<Vec<String>>,
+}
+
 /// End users may only add public comments to their own tickets and mark them solved.
 fn check_end_user_change(scope: &Scope, input: &TicketInput) -> Result<()> {
     if scope.is_staff() {
@@ -219,7 +230,11 @@ impl Helpdesk {
         let before = self.trigger_state(tx, t, &row).await?;
         let mut events = Vec::new();
         let subject_changed = self.change_people_and_status(tx, scope, &mut row, &input, now, &mut events).await?;
-        let mut reindex = self.change_content(tx, scope, &mut row, &input, &mut events).await? || subject_changed;
+        let content = self.change_content(tx, scope, &mut row, &input, &mut events).await?;
+        if let Some(tags) = &content.tags {
+            self.set_ticket_tags(tx, t, row.id, tags).await?;
+        }
+        let mut reindex = content.reindex || subject_changed;
         // A ticket solved on the agent pages holds what its required fields ask for, whoever
         // solves it or changes its fields afterwards (a requester marking it solved is not
         // asked, nor the API, nor a merge closing its sources).
@@ -343,9 +358,10 @@ impl Helpdesk {
         row: &mut TicketRow,
         input: &TicketInput,
         events: &mut Vec<AuditEvent>,
-    ) -> Result<bool> {
+    ) -> Result<ContentChange> {
         let v = &self.vault;
         let t = scope.tenant;
+        let mut out = ContentChange::default();
         if let Some(form) = input.ticket_form_id
             && form != row.ticket_form_id
         {
@@ -419,9 +435,9 @@ impl Helpdesk {
             let tags: Vec<String> = normalize_tags(&tags).into_iter().filter(|x| !remove.contains(x)).collect();
             if tags != before {
                 row.tags_enc = crypt::seal_json(v, c, t, row.key_id, &tags).await?;
-                self.set_ticket_tags(c, t, row.id, &tags).await?;
                 events.push(AuditEvent::change("tags", json!(before), json!(tags), true));
                 reindex = true;
+                out.tags = Some(tags);
             }
         }
         if let Some(x) = &input.external_id {
@@ -443,7 +459,8 @@ impl Helpdesk {
             events.push(change("due_at", json!(row.due_at.map(|x| x.to_iso())), json!(d.map(|x| x.to_iso()))));
             row.due_at = d;
         }
-        Ok(reindex)
+        out.reindex = reindex;
+        Ok(out)
     }
 
     /// CCs (collaborators, e-mail CCs) and followers (agents only). An end user may only keep

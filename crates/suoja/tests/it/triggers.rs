@@ -220,6 +220,12 @@ crate::engine_test!(a_trigger_that_cannot_make_its_change_is_skipped_and_the_upd
     let from_rules: Vec<&Value> = last["events"].as_array().unwrap().iter().filter(|e| e["via"]["channel"] == "rule").collect();
     assert_eq!(from_rules.len(), 1, "only the tag: {last}");
     assert_eq!(from_rules[0]["field_name"], "tags");
+    // The tags' rows (what holds by tag and the privacy graph read) are the ticket's tags:
+    // the skipped trigger's tag is in neither.
+    let hd = app.helpdesk();
+    let mut c = hd.db().read().await.unwrap();
+    assert_eq!(hd.tickets_with_tag(&mut c, TenantId(app.t.tenant_id), "urgent_seen").await.unwrap(), vec![id]);
+    assert!(hd.tickets_with_tag(&mut c, TenantId(app.t.tenant_id), "night").await.unwrap().is_empty());
 });
 
 crate::engine_test!(triggers_with_anything_wrong_are_refused_whole, |app| async move {
@@ -517,6 +523,27 @@ crate::engine_test!(an_update_stops_after_fifty_triggers_have_changed_it, |app| 
         .collect();
     assert!(tags.contains(&"step50".to_string()), "{tags:?}");
     assert!(!tags.contains(&"step51".to_string()), "the 51st change was not made: {tags:?}");
+    // Fifty changes of the tags, and their rows (written once, after the last trigger) hold
+    // every tag the ticket ended with; a ticket opened with the first tag chains the same way.
+    let (s, v) = app
+        .post(
+            "/api/v2/tickets.json",
+            json!({"ticket": {"subject": "Chain on create", "tags": ["step0"], "comment": {"body": "Go"}}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let created = v["ticket"]["id"].as_i64().unwrap();
+    assert!(v["ticket"]["tags"].as_array().unwrap().contains(&json!("step50")), "{v}");
+    {
+        let hd = app.helpdesk();
+        let mut c = hd.db().read().await.unwrap();
+        for tag in ["step0", "step1", "step25", "step50"] {
+            let mut with = hd.tickets_with_tag(&mut c, TenantId(app.t.tenant_id), tag).await.unwrap();
+            with.sort_unstable();
+            assert_eq!(with, vec![id, created], "{tag}");
+        }
+        assert!(hd.tickets_with_tag(&mut c, TenantId(app.t.tenant_id), "step51").await.unwrap().is_empty());
+    }
     let v = update(&app, id, json!({"status": "pending"})).await;
     assert!(v["ticket"]["tags"].as_array().unwrap().contains(&json!("status_moved")), "{v}");
 });
