@@ -254,7 +254,9 @@ impl Privacy {
 
     /// As [`Self::erase`], replacing also the weak matches in `accepted`.
     pub(crate) async fn erase_with(&self, scope: &Scope, subject: UserId, origin: Origin, accepted: Vec<plan::Mention>) -> Result<ErasureRow> {
+        let planning = std::time::Instant::now();
         let row = self.start_erasure_with(scope, subject, origin, accepted).await?;
+        tracing::info!(tenant.id = %scope.tenant, erasure.id = row.id, ms = planning.elapsed().as_millis(), "erasure planned");
         let started = std::time::Instant::now();
         loop {
             let row = self.run_erasure(scope.tenant, row.id).await?;
