@@ -57,6 +57,46 @@ fn add(done: &mut Value, counts: &Counts, step: &str, now: Timestamp) {
     }
 }
 
+/// The writer's large page cache while an erasure's steps run. The steps take each erased
+/// ticket's words out of the search index where they lie, rewriting pages all over it (a
+/// ticket of ten comments holds a few hundred words), which the default 2 MB cache re-reads and
+/// spills. The default comes back when the steps end, and also when the erasure's future is
+/// dropped halfway (a client that hung up). An optimisation only: failing to switch is logged,
+/// and another erasure or index rebuild ending meanwhile puts the default back early (slower,
+/// never wrong).
+pub(crate) struct LargeCache {
+    db: Option<suoja_store::Db>,
+}
+
+impl LargeCache {
+    async fn on(db: &suoja_store::Db) -> Self {
+        if let Err(e) = suoja_store::dialect::bulk_cache(db, true).await {
+            tracing::warn!(error = %e, "the writer's page cache could not be enlarged for an erasure");
+        }
+        LargeCache { db: Some(db.clone()) }
+    }
+
+    async fn off(mut self) {
+        if let Some(db) = self.db.take() {
+            restore(&db).await;
+        }
+    }
+}
+
+async fn restore(db: &suoja_store::Db) {
+    if let Err(e) = suoja_store::dialect::bulk_cache(db, false).await {
+        tracing::warn!(error = %e, "the writer's page cache could not be put back after an erasure");
+    }
+}
+
+impl Drop for LargeCache {
+    fn drop(&mut self) {
+        if let (Some(db), Ok(runtime)) = (self.db.take(), tokio::runtime::Handle::try_current()) {
+            runtime.spawn(async move { restore(&db).await });
+        }
+    }
+}
+
 impl Privacy {
     /// Runs an erasure as far as it can go now and returns it. Does nothing (and returns the
     /// row) if another runner holds it.
@@ -71,27 +111,26 @@ impl Privacy {
                 return self.erasure_row(tenant, id).await;
             }
         }
-        // The steps take each erased ticket's words out of the search index where they lie,
-        // rewriting pages all over it (a ticket of ten comments holds a few hundred words): the
-        // writer keeps them in a large page cache meanwhile rather than re-reading and spilling
-        // them. Another erasure or rebuild ending meanwhile puts the default back early (slower,
-        // never wrong).
-        suoja_store::dialect::bulk_cache(&db, true).await?;
-        let ran = self.run_steps(tenant, id).await;
-        let restored = suoja_store::dialect::bulk_cache(&db, false).await;
-        let row = ran?;
-        restored?;
-        Ok(row)
+        let mut cache = None;
+        let ran = self.run_steps(tenant, id, &mut cache).await;
+        if let Some(cache) = cache {
+            cache.off().await;
+        }
+        ran
     }
 
-    /// [`Self::run_erasure`]'s steps, with the lease taken.
-    async fn run_steps(&self, tenant: TenantId, id: i64) -> Result<ErasureRow> {
+    /// [`Self::run_erasure`]'s steps, with the lease taken; `cache` holds the writer's large
+    /// page cache from the first step on.
+    async fn run_steps(&self, tenant: TenantId, id: i64, cache: &mut Option<LargeCache>) -> Result<ErasureRow> {
         loop {
             let row = self.erasure_row(tenant, id).await?;
             let next = match row.state {
                 ErasureState::Completed | ErasureState::Failed => return Ok(row),
                 ErasureState::Held => self.recheck_holds(row).await?,
                 ErasureState::Planned | ErasureState::Running | ErasureState::Verifying => {
+                    if cache.is_none() {
+                        *cache = Some(LargeCache::on(self.hd.db()).await);
+                    }
                     // Each step's time, for an operator (and the benchmark) to see where an
                     // erasure's time goes; ids and names of steps only.
                     let step = usize::try_from(row.step).ok().and_then(|i| STEPS.get(i)).copied().unwrap_or("?");
