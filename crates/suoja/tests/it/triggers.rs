@@ -228,6 +228,41 @@ crate::engine_test!(a_trigger_that_cannot_make_its_change_is_skipped_and_the_upd
     assert!(hd.tickets_with_tag(&mut c, TenantId(app.t.tenant_id), "night").await.unwrap().is_empty());
 });
 
+crate::engine_test!(tags_a_trigger_removes_leave_the_tickets_tag_rows_too, |app| async move {
+    // Two triggers change the tags of one update, one adding and one removing: the rows (what
+    // holds by tag and the privacy graph read) end as the tags do, written once after both.
+    trigger(
+        &app,
+        "Urgent is seen",
+        vec![c("priority", "value", "urgent")],
+        vec![a("current_tags", json!("seen"))],
+    )
+    .await;
+    trigger(
+        &app,
+        "Seen is no longer stale",
+        vec![c("current_tags", "includes", "seen")],
+        vec![a("remove_tags", json!("stale"))],
+    )
+    .await;
+    let (s, v) = app
+        .post(
+            "/api/v2/tickets.json",
+            json!({"ticket": {"subject": "Tagged", "tags": ["stale", "keep"], "comment": {"body": "Old"}}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let id = v["ticket"]["id"].as_i64().unwrap();
+    let v = update(&app, id, json!({"priority": "urgent"})).await;
+    assert_eq!(v["ticket"]["tags"], json!(["keep", "seen"]), "{v}");
+    let hd = app.helpdesk();
+    let mut c = hd.db().read().await.unwrap();
+    let t = TenantId(app.t.tenant_id);
+    assert!(hd.tickets_with_tag(&mut c, t, "stale").await.unwrap().is_empty(), "the removed tag's row went");
+    assert_eq!(hd.tickets_with_tag(&mut c, t, "keep").await.unwrap(), vec![id]);
+    assert_eq!(hd.tickets_with_tag(&mut c, t, "seen").await.unwrap(), vec![id]);
+});
+
 crate::engine_test!(triggers_with_anything_wrong_are_refused_whole, |app| async move {
     let (_, before) = app.get("/api/v2/triggers.json").await;
     let n = before["count"].as_i64().unwrap();
