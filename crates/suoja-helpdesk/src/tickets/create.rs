@@ -323,6 +323,9 @@ impl Helpdesk {
                 let fired = self
                     .run_triggers(c, scope, &mut row, None, Some((public, description_text.as_str())), &mut triggered, now)
                     .await?;
+                if let Some(tags) = &fired.tags {
+                    self.set_ticket_tags(c, scope.tenant, row.id, tags).await?;
+                }
                 if !triggered.is_empty() {
                     suoja_store::tickets::update(c, scope.tenant, &row).await?;
                     if fired.reindex {

@@ -4,8 +4,8 @@
 //! sent once the triggers are done, with the ticket as they leave it. A trigger whose changes
 //! fail (an agent it assigns has left) is skipped whole (changes and notifications), its
 //! changes undone, and logged by id. At most [`MAX_CHANGING`] triggers change one update;
-//! restricted tickets run none. The tags' rows (their keyed hashes) are written once, with the
-//! tags the last trigger leaves.
+//! restricted tickets run none. The tags the triggers leave are returned for the caller to write
+//! their rows (their keyed hashes) once, whatever changed them.
 
 use serde_json::json;
 use suoja_core::{Priority, Scope, TenantId, TicketType, Timestamp, UserId};
@@ -24,6 +24,9 @@ pub(crate) struct Triggered {
     pub reindex: bool,
     /// Who was told what.
     pub told: Vec<(&'static str, UserId)>,
+    /// The ticket's tags as the triggers leave them, when they changed them: their rows are
+    /// the caller's to write.
+    pub tags: Option<Vec<String>>,
 }
 
 impl Helpdesk {
@@ -78,9 +81,6 @@ impl Helpdesk {
         let mut notices: Vec<Notice> = Vec::new();
         // Webhook calls: (webhook, trigger, the action's place).
         let mut calls: Vec<(i64, i64, usize)> = Vec::new();
-        // The tags as the triggers leave them, when they changed them: their rows are written
-        // once, after the last trigger.
-        let mut tags: Option<Vec<String>> = None;
         // The comment's words, read once for every trigger that looks for words.
         let said = comment.map(|(public, text)| (public, Said::of(text)));
         let mut update = Update {
@@ -146,7 +146,7 @@ impl Helpdesk {
                     Ok((reindex, changed_tags)) => {
                         suoja_store::release(c, "trigger_change").await?;
                         if changed_tags.is_some() {
-                            tags = changed_tags;
+                            out.tags = changed_tags;
                         }
                         // Its notifications and calls go only with its changes.
                         notices.extend(mine);
@@ -172,9 +172,6 @@ impl Helpdesk {
                 }
             }
             break;
-        }
-        if let Some(tags) = &tags {
-            self.set_ticket_tags(c, t, row.id, tags).await?;
         }
         if !skipped.is_empty() {
             tracing::warn!(tenant.id = %t, ticket.id = %row.id, most = MAX_CHANGING, skipped = ?skipped, "a ticket's update reached the most triggers that may change it");

@@ -31,7 +31,7 @@ pub(super) struct ContentChange {
     pub reindex: bool,
     /// The ticket's tags, when they changed: their rows (the tags' keyed hashes, which legal
     /// holds and the privacy graph read) are the caller's to write, once however many changes
-    /// an update makes (its triggers may change the tags ten times).
+    /// an update makes (its triggers may change the tags ten times after it).
     pub tags: Option<Vec<String>>,
 }
 
@@ -231,9 +231,6 @@ impl Helpdesk {
         let mut events = Vec::new();
         let subject_changed = self.change_people_and_status(tx, scope, &mut row, &input, now, &mut events).await?;
         let content = self.change_content(tx, scope, &mut row, &input, &mut events).await?;
-        if let Some(tags) = &content.tags {
-            self.set_ticket_tags(tx, t, row.id, tags).await?;
-        }
         let mut reindex = content.reindex || subject_changed;
         // A ticket solved on the agent pages holds what its required fields ask for, whoever
         // solves it or changes its fields afterwards (a requester marking it solved is not
@@ -259,6 +256,10 @@ impl Helpdesk {
         }
         let comment = said.as_ref().map(|(public, plain)| (*public, plain.as_str()));
         let fired = self.run_triggers(tx, scope, &mut row, Some(&before), comment, &mut events, now).await?;
+        // The tags' rows, once: as the triggers left the tags, or as this change did.
+        if let Some(tags) = fired.tags.as_ref().or(content.tags.as_ref()) {
+            self.set_ticket_tags(tx, t, row.id, tags).await?;
+        }
         reindex |= fired.reindex;
         events.extend(crate::notify::audit_events(&fired.told));
         row.updated_at = now;

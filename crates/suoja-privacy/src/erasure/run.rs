@@ -64,7 +64,7 @@ fn add(done: &mut Value, counts: &Counts, step: &str, now: Timestamp) {
 /// dropped halfway (a client that hung up). An optimisation only: failing to switch is logged,
 /// and another erasure or index rebuild ending meanwhile puts the default back early (slower,
 /// never wrong).
-pub(crate) struct LargeCache {
+struct LargeCache {
     db: Option<suoja_store::Db>,
 }
 
