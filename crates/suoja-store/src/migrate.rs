@@ -284,6 +284,20 @@ pub fn latest_version() -> i64 {
     MIGRATIONS.last().map(|m| m.version).unwrap_or(0)
 }
 
+/// A digest of every migration's text on `engine`: two databases migrated by builds with the same
+/// fingerprint have the same schema (it names the tests' template database, `pg_admin`).
+pub fn fingerprint(engine: Engine) -> String {
+    let mut h = Sha256::new();
+    for m in MIGRATIONS {
+        h.update(m.version.to_be_bytes());
+        h.update(match engine {
+            Engine::Sqlite => m.sqlite,
+            Engine::Postgres => m.postgres,
+        });
+    }
+    hex::encode(h.finalize())
+}
+
 pub(crate) async fn run(conn: &mut AnyConnection, engine: Engine, rehearsal: bool) -> Result<()> {
     conn.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at BIGINT NOT NULL)",

@@ -33,7 +33,7 @@ pub fn render(args: &BenchArgs, baseline: &[(usize, Stats)], results: &[EngineRe
     );
     let _ = writeln!(
         s,
-        "Reproduce: `cargo run --release -- bench` (add `--pg postgres://user@127.0.0.1:PORT/postgres` for PostgreSQL; `.ci/pg-start` starts one).\n"
+        "Reproduce: `cargo run --release -- bench` (add `--pg postgres://user@127.0.0.1:PORT/postgres` for PostgreSQL; `.ci/pg-start --durable` starts one).\n"
     );
     let _ = writeln!(
         s,

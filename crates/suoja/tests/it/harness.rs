@@ -100,6 +100,14 @@ impl Drop for TestApp {
     }
 }
 
+/// Creates a fresh PostgreSQL database with the schema in it (a copy of a migrated template) and
+/// returns its URL.
+pub async fn migrated_pg_database(admin: &str) -> String {
+    suoja_store::pg_admin::create_migrated_database(admin, "suoja_t_")
+        .await
+        .expect("create a migrated database on the test PostgreSQL server")
+}
+
 /// Settings for a test server on `engine` in `dir`.
 pub async fn test_settings(engine: Engine, dir: &TempDir) -> Settings {
     let mut s = Settings {
@@ -112,7 +120,7 @@ pub async fn test_settings(engine: Engine, dir: &TempDir) -> Settings {
     };
     if engine == Engine::Postgres {
         let admin = pg_url().expect("PostgreSQL tests need SUOJA_TEST_PG_URL");
-        s.database_url = Some(fresh_pg_database(&admin).await);
+        s.database_url = Some(migrated_pg_database(&admin).await);
         s.db_max_connections = 4;
     }
     s
