@@ -284,10 +284,15 @@ pub fn latest_version() -> i64 {
     MIGRATIONS.last().map(|m| m.version).unwrap_or(0)
 }
 
+/// The table that records the applied migrations.
+const BOOKKEEPING: &str =
+    "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at BIGINT NOT NULL)";
+
 /// A digest of every migration's text on `engine`: two databases migrated by builds with the same
 /// fingerprint have the same schema (it names the tests' template database, `pg_admin`).
 pub fn fingerprint(engine: Engine) -> String {
     let mut h = Sha256::new();
+    h.update(BOOKKEEPING);
     for m in MIGRATIONS {
         h.update(m.version.to_be_bytes());
         h.update(match engine {
@@ -299,10 +304,7 @@ pub fn fingerprint(engine: Engine) -> String {
 }
 
 pub(crate) async fn run(conn: &mut AnyConnection, engine: Engine, rehearsal: bool) -> Result<()> {
-    conn.execute(
-        "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at BIGINT NOT NULL)",
-    )
-    .await?;
+    conn.execute(BOOKKEEPING).await?;
     if engine == Engine::Postgres {
         // Several nodes may start at once; one migrates, the others wait here.
         conn.execute("SELECT pg_advisory_lock(4242)").await?;

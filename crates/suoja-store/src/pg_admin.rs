@@ -18,28 +18,56 @@ pub async fn create_database(admin_url: &str, prefix: &str) -> Result<String> {
 /// which the first caller migrates and later callers reuse. The tests make a database each; on
 /// the test machines copying one took about 1 s where creating and migrating one took about 2.
 pub async fn create_migrated_database(admin_url: &str, prefix: &str) -> Result<String> {
+    check_prefix(prefix)?;
     let fingerprint = crate::migrate::fingerprint(crate::Engine::Postgres);
     let template = format!("suoja_schema_{}", fingerprint.get(..16).unwrap_or(&fingerprint));
     sqlx::any::install_default_drivers();
     let mut c = AnyConnection::connect(admin_url).await?;
-    // One caller at a time makes the template; the others wait here and then find it.
-    sqlx::query("SELECT pg_advisory_lock(4243)").execute(&mut c).await?;
-    let made = make_template(&mut c, admin_url, &template).await;
-    sqlx::query("SELECT pg_advisory_unlock(4243)").execute(&mut c).await?;
+    let copied = copy_of_template(&mut c, admin_url, prefix, &template).await;
+    // Closing also lets go of a lock that a failure left held.
     c.close().await?;
-    made?;
-    create(admin_url, prefix, Some(&template)).await
+    copied
+}
+
+/// Makes the template if need be, holding the lock alone (one caller migrates, the others wait
+/// and then find it), then copies it holding the lock shared: tests of a build with other
+/// migrations on the same server, which drop this template as an older one, wait for the
+/// copies under way. A template dropped between the two is made again.
+async fn copy_of_template(c: &mut AnyConnection, admin_url: &str, prefix: &str, template: &str) -> Result<String> {
+    for _ in 0..3 {
+        sqlx::query("SELECT pg_advisory_lock(4243)").execute(&mut *c).await?;
+        let made = make_template(c, admin_url, template).await;
+        sqlx::query("SELECT pg_advisory_unlock(4243)").execute(&mut *c).await?;
+        made?;
+        sqlx::query("SELECT pg_advisory_lock_shared(4243)").execute(&mut *c).await?;
+        let copied = match exists(c, template).await {
+            Ok(true) => Some(create_on(c, admin_url, prefix, Some(template)).await),
+            Ok(false) => None,
+            Err(e) => Some(Err(e)),
+        };
+        sqlx::query("SELECT pg_advisory_unlock_shared(4243)").execute(&mut *c).await?;
+        if let Some(copied) = copied {
+            return copied;
+        }
+    }
+    Err(crate::StoreError::Config(format!(
+        "the template database {template} was dropped three times while being copied (tests of another build on this server?)"
+    )))
+}
+
+async fn exists(c: &mut AnyConnection, name: &str) -> Result<bool> {
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM pg_database WHERE datname = $1")
+        .bind(name)
+        .fetch_one(&mut *c)
+        .await?;
+    Ok(n > 0)
 }
 
 /// Makes the template database `name` unless it exists, dropping the templates of other
 /// schemas. It is built under another name and renamed when migrated, so a caller that died
 /// halfway leaves no template behind, and it takes no connections (only copies are used).
 async fn make_template(c: &mut AnyConnection, admin_url: &str, name: &str) -> Result<()> {
-    let exists: i64 = sqlx::query_scalar("SELECT count(*) FROM pg_database WHERE datname = $1")
-        .bind(name)
-        .fetch_one(&mut *c)
-        .await?;
-    if exists > 0 {
+    if exists(c, name).await? {
         return Ok(());
     }
     let older: Vec<String> = sqlx::query_scalar("SELECT datname::text FROM pg_database WHERE datname LIKE 'suoja\\_schema\\_%'")
@@ -63,19 +91,31 @@ async fn make_template(c: &mut AnyConnection, admin_url: &str, name: &str) -> Re
     Ok(())
 }
 
-async fn create(admin_url: &str, prefix: &str, template: Option<&str>) -> Result<String> {
-    if !prefix.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
-        return Err(crate::StoreError::Config("a database name prefix is lower-case letters, digits and _".into()));
+fn check_prefix(prefix: &str) -> Result<()> {
+    if prefix.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
+        Ok(())
+    } else {
+        Err(crate::StoreError::Config("a database name prefix is lower-case letters, digits and _".into()))
     }
+}
+
+async fn create(admin_url: &str, prefix: &str, template: Option<&str>) -> Result<String> {
+    check_prefix(prefix)?;
     sqlx::any::install_default_drivers();
-    let name = format!("{prefix}{}", suoja_core::random::hex_id().chars().take(10).collect::<String>());
     let mut c = AnyConnection::connect(admin_url).await?;
+    let url = create_on(&mut c, admin_url, prefix, template).await?;
+    c.close().await?;
+    Ok(url)
+}
+
+/// Creates the database on the connection `c` (empty, or a copy of `template`).
+async fn create_on(c: &mut AnyConnection, admin_url: &str, prefix: &str, template: Option<&str>) -> Result<String> {
+    let name = format!("{prefix}{}", suoja_core::random::hex_id().chars().take(10).collect::<String>());
     let sql = match template {
         Some(t) => format!("CREATE DATABASE {name} TEMPLATE {t}"),
         None => format!("CREATE DATABASE {name}"),
     };
-    sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut c).await?;
-    c.close().await?;
+    sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut *c).await?;
     with_database(admin_url, &name)
 }
 
