@@ -10,7 +10,8 @@ SERVER_PID=""
 cleanup() { [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# shellcheck source=../tests/listening-port.sh
+. "$HERE/../tests/listening-port.sh"
 
 run_engine() {
   local engine="$1" db_url="$2"
@@ -21,10 +22,9 @@ run_engine() {
   local email="admin-$engine@example.fi" line token port
   line="$("$BIN" init --admin-email "$email" --subdomain "e2e-$engine")"
   token="$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["api_token"])' "$line")"
-  port="$(free_port)"
-  "$BIN" serve --listen "127.0.0.1:$port" >"$dir/server.out" 2>"$dir/server.log" &
+  "$BIN" serve --listen "127.0.0.1:0" >"$dir/server.out" 2>"$dir/server.log" &
   SERVER_PID=$!
-  for _ in $(seq 1 100); do (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done || true
+  port="$(listening_port "$dir/server.out" "$SERVER_PID")" || { echo "suoja serve did not start on $engine"; tail -20 "$dir/server.log"; exit 1; }
   echo "== browser flows on $engine =="
   if ! (cd "$HERE" && SUOJA_ADDR="127.0.0.1:$port" SUOJA_EMAIL="$email" SUOJA_TOKEN="$token" SUOJA_ENGINE="$engine" node flows.mjs); then
     echo "--- server log (last lines)"; tail -30 "$dir/server.log"; exit 1

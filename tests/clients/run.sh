@@ -10,18 +10,19 @@ SERVER_PID=""
 cleanup() { kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# shellcheck source=../listening-port.sh
+. "$HERE/../listening-port.sh"
 
 run_engine() {
   local engine="$1" db_url="$2"
   local dir="$WORK/$engine"
   mkdir -p "$dir"
-  local port; port="$(free_port)"
+  local port
   export SUOJA_DATA_DIR="$dir" SUOJA_RATE_LIMIT_PER_MINUTE=100000
   if [ -n "$db_url" ]; then export SUOJA_DATABASE_URL="$db_url"; else unset SUOJA_DATABASE_URL; fi
-  "$BIN" serve --listen "127.0.0.1:$port" >"$dir/server.out" 2>"$dir/server.log" &
+  "$BIN" serve --listen "127.0.0.1:0" >"$dir/server.out" 2>"$dir/server.log" &
   SERVER_PID=$!
-  for _ in $(seq 1 100); do (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done || true
+  port="$(listening_port "$dir/server.out" "$SERVER_PID")" || { echo "suoja serve did not start on $engine"; exit 1; }
   for client in zenpy node; do
     local line email token
     email="$client-$engine@example.fi"

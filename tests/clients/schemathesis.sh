@@ -7,14 +7,15 @@ WORK="$(mktemp -d /tmp/suoja-schemathesis.XXXXXX)"
 PID=""
 cleanup() { [ -n "$PID" ] && kill "$PID" 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT
-PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+# shellcheck source=../listening-port.sh
+. "$(dirname "$0")/../listening-port.sh"
 export SUOJA_DATA_DIR="$WORK" SUOJA_RATE_LIMIT_PER_MINUTE=10000000 SUOJA_LOG=warn
 unset SUOJA_DATABASE_URL
 LINE="$("$BIN" init --admin-email fuzz@example.fi)"
 TOKEN="$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["api_token"])' "$LINE")"
-"$BIN" serve --listen "127.0.0.1:$PORT" >"$WORK/out" 2>"$WORK/server.log" &
+"$BIN" serve --listen "127.0.0.1:0" >"$WORK/out" 2>"$WORK/server.log" &
 PID=$!
-for _ in $(seq 1 100); do (echo >"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break; sleep 0.1; done
+PORT="$(listening_port "$WORK/out" "$PID")" || { echo "suoja serve did not start"; tail -20 "$WORK/server.log"; exit 1; }
 # Some records for the examples to find, and a bearer token (it names the user by id, so the run
 # keeps working when a generated request changes the admin's e-mail address).
 curl -sf -u "fuzz@example.fi/token:$TOKEN" -H 'Content-Type: application/json' -d '{"ticket":{"subject":"seed","comment":{"body":"seed body"}}}' "http://127.0.0.1:$PORT/api/v2/tickets.json" >/dev/null
