@@ -23,6 +23,9 @@ pub async fn create_migrated_database(admin_url: &str, prefix: &str) -> Result<S
     let template = format!("suoja_schema_{}", fingerprint.get(..16).unwrap_or(&fingerprint));
     sqlx::any::install_default_drivers();
     let mut c = AnyConnection::connect(admin_url).await?;
+    // The template's lock is waited for a bounded time: a caller stuck while migrating it fails
+    // the others with PostgreSQL's lock timeout rather than holding them forever.
+    sqlx::query("SET lock_timeout = '2min'").execute(&mut c).await?;
     let copied = copy_of_template(&mut c, admin_url, prefix, &template).await;
     // Closing also lets go of a lock that a failure left held.
     c.close().await?;
