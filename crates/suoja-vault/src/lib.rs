@@ -345,7 +345,7 @@ impl Vault {
     /// A hasher for search tokens of one tenant.
     pub async fn search_hasher(&self, c: &mut Conn, tenant: TenantId) -> Result<TokenHasher> {
         let tk = self.tenant_keys(c, tenant).await?;
-        Ok(TokenHasher { key: tk.search.clone() })
+        Ok(TokenHasher::new(&tk.search))
     }
 
     fn lock_tenants(&self) -> std::sync::MutexGuard<'_, HashMap<TenantId, Arc<TenantKeys>>> {
@@ -375,14 +375,23 @@ impl LedgerChain {
 }
 
 /// Turns normalised search terms into opaque 64-bit tokens for one tenant.
+///
+/// Holds the HMAC already keyed (the key's two padded blocks hashed once), so a token costs
+/// the hashing of the term alone; the keyed state is wiped when the hasher is dropped.
 pub struct TokenHasher {
-    key: SecretKey,
+    keyed: Hmac<Sha256>,
 }
 
 impl TokenHasher {
+    fn new(key: &SecretKey) -> Self {
+        Self {
+            keyed: <Hmac<Sha256>>::new_from_slice(key.as_ref()).unwrap_or_else(|_| unreachable!("HMAC takes any key length")),
+        }
+    }
+
     /// The token of a term.
     pub fn token(&self, term: &str) -> i64 {
-        let mut mac = <Hmac<Sha256>>::new_from_slice(self.key.as_ref()).unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+        let mut mac = self.keyed.clone();
         mac.update(term.as_bytes());
         let out = mac.finalize().into_bytes();
         let mut first = [0u8; 8];
