@@ -1,7 +1,7 @@
 //! Opening a ticket with its first comment, and adding a comment inside a change.
 
 use serde_json::{Value, json};
-use suoja_core::{CommentId, KeyId, Role, Scope, Status, TicketId, Timestamp, UserId};
+use suoja_core::{CommentId, KeyId, Personal, Role, Scope, Status, TicketId, Timestamp, UserId};
 use suoja_search::DocKind;
 use suoja_store::Conn;
 use suoja_store::comments::CommentRow;
@@ -311,10 +311,10 @@ impl Helpdesk {
         };
         let mut triggered = Vec::new();
         let bulk = batch.is_some();
-        let told = match batch.as_deref_mut() {
+        let (told, changed) = match batch.as_deref_mut() {
             Some(b) => {
                 b.index(row.id, &doc, &notes, &fields_text);
-                Vec::new()
+                (Vec::new(), false)
             }
             None => {
                 crate::search::index_new_doc(v, c, scope.tenant, DocKind::Ticket, row.id.0, &doc).await?;
@@ -332,14 +332,29 @@ impl Helpdesk {
                         self.reindex_ticket(c, scope.tenant, row.id).await?;
                     }
                 }
-                fired.told
+                let changed = !triggered.is_empty() || fired.tags.is_some();
+                (fired.told, changed)
             }
         };
         // Bulk imports call no webhooks either: the records were not created, only moved.
         if !bulk {
             self.queue_ticket_event(c, scope.tenant, row.id, row.restricted, "ticket.created", now).await?;
         }
-        let mut ticket = self.open_ticket_row(c, scope.tenant, &row).await?;
+        // What was just sealed need not be unsealed again, unless a trigger changed it.
+        let mut ticket = if changed {
+            self.open_ticket_row(c, scope.tenant, &row).await?
+        } else {
+            super::open::ticket_of(
+                &row,
+                super::open::Unsealed {
+                    subject: input.subject.clone(),
+                    description: Personal::new(description_text),
+                    tags: tags.clone(),
+                    custom_fields: Personal::new(custom.clone()),
+                    external_id: external,
+                },
+            )
+        };
         let [collaborators, email_ccs, followers] = links;
         ticket.collaborator_ids = collaborators;
         ticket.email_cc_ids = email_ccs;

@@ -48,33 +48,16 @@ impl Helpdesk {
     pub(crate) async fn open_ticket_row(&self, c: &mut Conn, t: TenantId, r: &TicketRow) -> Result<Ticket> {
         let v = &self.vault;
         let custom: Vec<(i64, Value)> = crypt::open_json(v, c, t, &r.custom_fields_enc).await?;
-        Ok(Ticket {
-            id: r.id,
-            requester_id: r.requester_id,
-            submitter_id: r.submitter_id,
-            assignee_id: r.assignee_id,
-            group_id: r.group_id,
-            organization_id: r.organization_id,
-            subject: crypt::open_opt(v, c, t, r.subject_enc.as_deref()).await?,
-            description: crypt::open(v, c, t, &r.description_enc).await?,
-            status: r.status,
-            priority: r.priority.as_deref().and_then(|p| suoja_core::Priority::parse(p).ok()),
-            ticket_type: r.ticket_type.as_deref().and_then(|p| suoja_core::TicketType::parse(p).ok()),
-            tags: crypt::open_json(v, c, t, &r.tags_enc).await?,
-            custom_fields: Personal::new(custom),
-            ticket_form_id: r.ticket_form_id,
-            satisfaction: None,
-            external_id: crypt::open_opt(v, c, t, r.external_id_enc.as_deref()).await?,
-            due_at: r.due_at,
-            via: r.via.clone(),
-            collaborator_ids: Vec::new(),
-            email_cc_ids: Vec::new(),
-            follower_ids: Vec::new(),
-            created_at: r.created_at,
-            updated_at: r.updated_at,
-            deleted_at: r.deleted_at,
-            deleted_by: r.deleted_by,
-        })
+        Ok(ticket_of(
+            r,
+            Unsealed {
+                subject: crypt::open_opt(v, c, t, r.subject_enc.as_deref()).await?,
+                description: crypt::open(v, c, t, &r.description_enc).await?,
+                tags: crypt::open_json(v, c, t, &r.tags_enc).await?,
+                custom_fields: Personal::new(custom),
+                external_id: crypt::open_opt(v, c, t, r.external_id_enc.as_deref()).await?,
+            },
+        ))
     }
 
     pub async fn open_ticket_full(&self, c: &mut Conn, scope: &Scope, r: &TicketRow) -> Result<Ticket> {
@@ -150,5 +133,46 @@ impl Helpdesk {
             Some(m) => crypt::open(&self.vault, c, t, &m.body_enc).await,
             None => Ok(Personal::new(String::new())),
         }
+    }
+}
+
+/// A ticket row's sealed values in the clear: what [`Helpdesk::open_ticket_row`] unseals, or
+/// what the creating request sealed (a new ticket need not be unsealed again).
+pub(crate) struct Unsealed {
+    pub subject: Option<Personal<String>>,
+    pub description: Personal<String>,
+    pub tags: Vec<String>,
+    pub custom_fields: crate::model::CustomFields,
+    pub external_id: Option<Personal<String>>,
+}
+
+/// The ticket of a row and its values in the clear, without its CC and follower links.
+pub(crate) fn ticket_of(r: &TicketRow, u: Unsealed) -> Ticket {
+    Ticket {
+        id: r.id,
+        requester_id: r.requester_id,
+        submitter_id: r.submitter_id,
+        assignee_id: r.assignee_id,
+        group_id: r.group_id,
+        organization_id: r.organization_id,
+        subject: u.subject,
+        description: u.description,
+        status: r.status,
+        priority: r.priority.as_deref().and_then(|p| suoja_core::Priority::parse(p).ok()),
+        ticket_type: r.ticket_type.as_deref().and_then(|p| suoja_core::TicketType::parse(p).ok()),
+        tags: u.tags,
+        custom_fields: u.custom_fields,
+        ticket_form_id: r.ticket_form_id,
+        satisfaction: None,
+        external_id: u.external_id,
+        due_at: r.due_at,
+        via: r.via.clone(),
+        collaborator_ids: Vec::new(),
+        email_cc_ids: Vec::new(),
+        follower_ids: Vec::new(),
+        created_at: r.created_at,
+        updated_at: r.updated_at,
+        deleted_at: r.deleted_at,
+        deleted_by: r.deleted_by,
     }
 }
