@@ -382,6 +382,13 @@ pub struct TokenHasher {
     keyed: Hmac<Sha256>,
 }
 
+// The keyed state is as good as the key: it is wiped only if SHA-256's state wipes itself on
+// drop (the `zeroize` features of `sha2` and `hmac`). This fails to compile if either is lost.
+const _: () = {
+    fn wiped_on_drop<T: zeroize::ZeroizeOnDrop>() {}
+    let _ = wiped_on_drop::<Sha256>;
+};
+
 impl TokenHasher {
     fn new(key: &SecretKey) -> Self {
         Self {

@@ -1,4 +1,5 @@
-//! Opening stored tickets for a reader: who may see a ticket, and its fields unsealed.
+//! Opening stored tickets for a reader: who may see a ticket, and its fields unsealed (or, for
+//! a ticket just created, taken from what its request sealed: [`ticket_of`]).
 
 use serde_json::Value;
 use suoja_core::{Personal, Scope, TenantId, TicketId};

@@ -849,3 +849,34 @@ engine_test!(a_client_writes_back_what_it_read_and_requesters_never_learn_hidden
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["user"]["notes"], "called");
 });
+
+engine_test!(a_new_ticket_is_answered_as_it_reads_back, |app| async move {
+    // The answer to a create is built from what the request sealed, not read back: it must be
+    // what a later read of the same ticket gives, field for field.
+    let plan = field(
+        &app,
+        json!({"type": "tagger", "title": "Plan", "custom_field_options": [{"name": "Gold", "value": "plan_gold"}]}),
+    )
+    .await;
+    let price = field(&app, json!({"type": "decimal", "title": "Price"})).await;
+    let topics = field(
+        &app,
+        json!({"type": "multiselect", "title": "Topics", "custom_field_options": [{"name": "Billing", "value": "billing"}, {"name": "Login", "value": "login"}]}),
+    )
+    .await;
+    let vip = field(&app, json!({"type": "checkbox", "title": "VIP", "tag": "vip"})).await;
+    let requester = app.user("Åke Ñandú", "ake.readback@example.fi").await;
+    let follower = app.user("Aino Seuraaja", "aino.readback@example.fi").await;
+    for ticket in [
+        json!({"requester_id": requester, "subject": "Åke’s  invoice — “urgent”", "comment": {"html_body": "<p>Hei <b>Åke</b>,</p><script>alert(1)</script><p>started &amp; 1.50 €</p>"},
+               "tags": ["Zeta", "alpha", "ZETA"], "external_id": "ext-Å-1", "priority": "high", "type": "incident", "email_cc_ids": [follower],
+               "custom_fields": [{"id": plan["id"], "value": "plan_gold"}, {"id": price["id"], "value": "1.50"}, {"id": topics["id"], "value": ["login", "billing"]}, {"id": vip["id"], "value": true}]}),
+        json!({"requester_id": requester, "comment": {"body": "Only a body, no subject.", "public": false}}),
+    ] {
+        let (s, created) = app.post("/api/v2/tickets.json", json!({ "ticket": ticket })).await;
+        assert_eq!(s, StatusCode::CREATED, "{ticket}: {created}");
+        let (s, read) = app.get(&format!("/api/v2/tickets/{}.json", created["ticket"]["id"])).await;
+        assert_eq!(s, StatusCode::OK, "{read}");
+        assert_eq!(created["ticket"], read["ticket"], "{ticket}");
+    }
+});
