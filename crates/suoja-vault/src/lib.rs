@@ -383,7 +383,8 @@ pub struct TokenHasher {
 }
 
 // The keyed state is as good as the key: it is wiped only if SHA-256's state wipes itself on
-// drop (the `zeroize` features of `sha2` and `hmac`). This fails to compile if either is lost.
+// drop (`sha2`'s `zeroize` feature, which also has the HMAC's buffer wiped). This fails to
+// compile if that is lost.
 const _: () = {
     fn wiped_on_drop<T: zeroize::ZeroizeOnDrop>() {}
     let _ = wiped_on_drop::<Sha256>;
