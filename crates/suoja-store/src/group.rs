@@ -501,17 +501,50 @@ impl Member {
     }
 
     /// Keeps the request's work and returns once the batch holding it has committed. Moving
-    /// the writer on runs on a task of its own, so it completes even if this request goes away.
+    /// the writer on runs in the request's own task (the next request gets the writer at once,
+    /// not after the tasks queued on this thread), and, should the request go away before that
+    /// step is done, on a task of its own to its end.
     pub(crate) async fn commit(mut self) -> Result<()> {
         let Some(conn) = self.conn.take() else {
             return Ok(());
         };
-        let step = tokio::spawn(self.group.clone().release(conn));
+        let step = RunsToEnd(Some(Box::pin(self.group.clone().release(conn))));
         match step.await {
-            Ok(Ok(Some(()))) => self.group.wait(self.batch, &self.outcome).await,
-            Ok(Ok(None)) => Ok(()),
-            Ok(Err(e)) => Err(e),
-            Err(e) => Err(StoreError::CommitFailed(e.to_string())),
+            Ok(Some(())) => self.group.wait(self.batch, &self.outcome).await,
+            Ok(None) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// A step that moves the writer on, polled by the request that owns it; dropped unfinished
+/// (the request went away), it goes on as a task of its own.
+struct RunsToEnd<T: Send + 'static>(Option<std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send>>>);
+
+impl<T: Send + 'static> std::future::Future for RunsToEnd<T> {
+    type Output = T;
+
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<T> {
+        let Some(step) = self.0.as_mut() else {
+            return std::task::Poll::Pending;
+        };
+        let out = step.as_mut().poll(cx);
+        if out.is_ready() {
+            self.0 = None;
+        }
+        out
+    }
+}
+
+impl<T: Send + 'static> Drop for RunsToEnd<T> {
+    fn drop(&mut self) {
+        if let Some(step) = self.0.take() {
+            match tokio::runtime::Handle::try_current() {
+                Ok(rt) => drop(rt.spawn(step)),
+                // Never in the server: without a runtime the step cannot go on; dropping it
+                // drops the writer, whose open transaction is rolled back (`Native`).
+                Err(_) => drop(step),
+            }
         }
     }
 }
