@@ -533,12 +533,14 @@ impl<T: Send + 'static> std::future::Future for RunsToEnd<T> {
     type Output = T;
 
     fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<T> {
-        let Some(step) = self.0.as_mut() else {
+        // Out of its place while it runs: a step that panics is dropped with the unwinding,
+        // never handed on to be polled again.
+        let Some(mut step) = self.0.take() else {
             return std::task::Poll::Pending;
         };
         let out = step.as_mut().poll(cx);
-        if out.is_ready() {
-            self.0 = None;
+        if out.is_pending() {
+            self.0 = Some(step);
         }
         out
     }
@@ -549,8 +551,7 @@ impl<T: Send + 'static> Drop for RunsToEnd<T> {
         if let Some(step) = self.0.take() {
             match tokio::runtime::Handle::try_current() {
                 Ok(rt) => drop(rt.spawn(step)),
-                // Never in the server: without a runtime the step cannot go on; dropping it
-                // drops the writer, whose open transaction is rolled back (`Native`).
+                // Never: the step is only polled, and so only dropped, on the runtime.
                 Err(_) => drop(step),
             }
         }

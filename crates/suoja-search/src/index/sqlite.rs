@@ -545,11 +545,14 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
-    /// Two requests share one commit; the second fails after inserting a document. The first's
-    /// document is indexed; the second's leaves nothing behind: no row, no entry, no note.
+    /// Sixty requests at once share few commits. Each inserts a document; every third then
+    /// fails, every fifth changes its document and every seventh removes it before committing
+    /// (some after another request has indexed what was noted, inside its own savepoint). The
+    /// committed documents answer as written; the failed and removed ones leave nothing: no
+    /// row, no entry, no note.
     #[tokio::test]
-    async fn a_failed_requests_document_leaves_nothing_while_its_batch_commits_the_rest() {
-        let dir = std::env::temp_dir().join(format!("suoja-search-deferred-fail-{}", std::process::id()));
+    async fn requests_sharing_a_commit_leave_exactly_their_committed_documents_indexed() {
+        let dir = std::env::temp_dir().join(format!("suoja-search-deferred-batch-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let db = suoja_store::Db::connect(&format!("sqlite://{}/t.db", dir.display()), &suoja_store::DbOptions::default())
@@ -557,30 +560,54 @@ mod tests {
             .unwrap();
         let tenant = TenantId(1);
         let kind = DocKind::Ticket;
-        let commits_before = db.commit_stats().1;
-        let mut first = db.begin().await.unwrap();
-        insert_many(&mut first, tenant, kind, &[(1, doc(&[7], &[]))]).await.unwrap();
-        // The second request waits for the writer, then gets it within the first's batch.
-        let second = tokio::spawn({
+        let (members_before, commits_before) = db.commit_stats();
+        let mut tasks = Vec::new();
+        for d in 1..=60_i64 {
             let db = db.clone();
-            async move {
+            tasks.push(tokio::spawn(async move {
                 let mut tx = db.begin().await.unwrap();
-                insert_many(&mut tx, tenant, kind, &[(2, doc(&[7, 41], &[]))]).await.unwrap();
-                // Dropped without a commit: the request failed.
-                drop(tx);
-            }
-        });
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        first.commit().await.unwrap();
-        second.await.unwrap();
-        assert_eq!(db.commit_stats().1 - commits_before, 1, "one commit carried both");
+                // Token 7 in all, 1000 + d its own, 2000 + d once changed away.
+                insert_many(&mut tx, tenant, kind, &[(d, doc(&[7, 1000 + d, 2000 + d], &[]))]).await.unwrap();
+                tokio::task::yield_now().await;
+                if d % 5 == 0 {
+                    change(&mut tx, tenant, kind, d, &doc(&[7, 1000 + d, 2000 + d], &[]), &doc(&[7, 1000 + d], &[3000 + d]))
+                        .await
+                        .unwrap();
+                }
+                if d % 7 == 0 {
+                    assert_eq!(remove(&mut tx, tenant, kind, d).await.unwrap(), 1);
+                }
+                if d % 3 == 0 {
+                    // The request failed: dropped without a commit.
+                    return;
+                }
+                tx.commit().await.unwrap();
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let (members, commits) = db.commit_stats();
+        assert!(commits - commits_before < members - members_before, "the requests shared commits");
 
         let mut c = db.read().await.unwrap();
         assert_eq!(scalar(&mut c, "SELECT COUNT(*) FROM search_index_pending").await, 0);
-        assert_eq!(scalar(&mut c, "SELECT COUNT(*) FROM search_index_docs WHERE id = 2 * 4 + 1").await, 0);
         index_matches_its_rows(&mut c).await;
-        assert_eq!(super::all_of(&mut c, tenant, kind, &[7], 100).await.unwrap(), vec![1]);
-        assert!(super::all_of(&mut c, tenant, kind, &[41], 100).await.unwrap().is_empty());
+        let kept: Vec<i64> = (1..=60).filter(|d| d % 3 != 0 && d % 7 != 0).collect();
+        let mut found = super::all_of(&mut c, tenant, kind, &[7], 100).await.unwrap();
+        found.sort_unstable();
+        assert_eq!(found, kept);
+        for d in 1..=60_i64 {
+            let kept = d % 3 != 0 && d % 7 != 0;
+            let own = super::all_of(&mut c, tenant, kind, &[1000 + d], 100).await.unwrap();
+            assert_eq!(own, if kept { vec![d] } else { vec![] }, "document {d}");
+            let changed_away = super::all_of(&mut c, tenant, kind, &[2000 + d], 100).await.unwrap();
+            assert_eq!(changed_away, if kept && d % 5 != 0 { vec![d] } else { vec![] }, "document {d}");
+            let changed_to = super::all_of(&mut c, tenant, kind, &[3000 + d], 100).await.unwrap();
+            assert_eq!(changed_to, if kept && d % 5 == 0 { vec![d] } else { vec![] }, "document {d}");
+        }
+        let rows = scalar(&mut c, "SELECT COUNT(*) FROM search_index_docs").await;
+        assert_eq!(rows, i64::try_from(kept.len()).unwrap());
         drop(c);
         db.close().await;
         std::fs::remove_dir_all(&dir).unwrap();
