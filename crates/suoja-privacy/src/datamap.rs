@@ -2013,9 +2013,8 @@ pub fn declared_columns() -> Vec<(&'static str, &'static str)> {
 /// words live in `search_index_docs`, which the full-text table `search_index` indexes as
 /// external content; it holds exactly what `search_index` declares, and is erased, moved and
 /// scanned with it. The completeness test checks each of its columns against the declared
-/// table's. `search_index_pending` notes the ids of rows a write transaction inserted, for the
-/// writer to index before it commits; it holds nothing else and is empty between transactions.
-pub const STORED_BESIDE: &[(&str, &str, &str)] = &[("search_index_docs", "search_index", "id"), ("search_index_pending", "search_index", "id")];
+/// table's.
+pub const STORED_BESIDE: &[(&str, &str, &str)] = &[("search_index_docs", "search_index", "id")];
 
 #[cfg(test)]
 mod tests {

@@ -53,11 +53,6 @@ impl Conn {
         }
     }
 
-    /// Whether this is SQLite's writer inside a request's part of a shared transaction.
-    pub(crate) fn in_shared_transaction(&self) -> bool {
-        matches!(self.0, ConnInner::Grouped(_))
-    }
-
     /// Where this connection's statements run: a sqlx connection, or the native SQLite writer.
     fn target(&mut self) -> WriterTarget<'_> {
         match &mut self.0 {

@@ -13,31 +13,6 @@ pub fn row_lock(c: &Conn) -> &'static str {
     if c.engine() == Engine::Postgres { " FOR UPDATE" } else { "" }
 }
 
-/// SQLite indexes the documents a write transaction inserted together, in one FTS5 segment:
-/// inserting a row of words only notes its id in `search_index_pending` (migration 43), and
-/// these two statements give FTS5 the noted rows and empty the list. The group commit runs them
-/// before every commit; [`index_pending`] before anything on the writer reads the index or
-/// changes a document's entries. With nothing pending they write nothing (the `DELETE` has a
-/// condition so that SQLite does not clear the empty table, which writes its page).
-pub(crate) const SQLITE_INDEX_PENDING: [&str; 2] = [
-    "INSERT INTO search_index (rowid, tenant_id, doc_kind, doc_id, public, internal) \
-     SELECT d.id, d.tenant_id, d.doc_kind, d.doc_id, d.public, d.internal \
-     FROM search_index_pending p CROSS JOIN search_index_docs d ON d.id = p.id ORDER BY p.id",
-    "DELETE FROM search_index_pending WHERE 1",
-];
-
-/// Indexes the documents the write transaction on `c` has inserted so far (see
-/// [`SQLITE_INDEX_PENDING`]), so that what the index answers, and which entries a change
-/// finds, include them. Nothing to do on PostgreSQL, or on a connection that only reads.
-pub async fn index_pending(c: &mut Conn) -> Result<()> {
-    if c.in_shared_transaction() {
-        for sql in SQLITE_INDEX_PENDING {
-            c.execute(sql).await?;
-        }
-    }
-    Ok(())
-}
-
 /// Pushes committed changes out of the write-ahead log into the main file and truncates the
 /// log, so deleted bytes do not linger in WAL frames. A no-op on PostgreSQL, whose WAL and
 /// dead tuples are handled by `VACUUM` and `CHECKPOINT` (run by [`vacuum_table`]).

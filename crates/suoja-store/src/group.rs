@@ -87,8 +87,7 @@ impl Drop for Native {
 }
 
 impl Writer {
-    /// Runs SQL that returns nothing (transaction control, and indexing the batch's new
-    /// documents before its commit). On the native writer, `COMMIT`
+    /// Runs SQL that returns nothing (transaction control). On the native writer, `COMMIT`
     /// and `ROLLBACK` (which can take long: syncing, checkpointing, undoing a large erasure)
     /// run on a blocking thread, and `BEGIN IMMEDIATE` waits for another process's lock with
     /// async sleeps rather than on the thread.
@@ -390,16 +389,9 @@ impl Group {
         Ok(None)
     }
 
-    /// Commits the open batch on `conn` (after indexing the documents its requests inserted,
-    /// `dialect::SQLITE_INDEX_PENDING`) and records the outcome; then passes the writer on.
+    /// Commits the open batch on `conn` and records the outcome; then passes the writer on.
     async fn finish(&self, mut conn: Writer) -> Result<()> {
-        let mut outcome = Ok(());
-        for sql in crate::dialect::SQLITE_INDEX_PENDING.into_iter().chain(["COMMIT"]) {
-            outcome = conn.execute(sql).await.map(|_| ()).map_err(|e| e.to_string());
-            if outcome.is_err() {
-                break;
-            }
-        }
+        let outcome = conn.execute("COMMIT").await.map(|_| ()).map_err(|e| e.to_string());
         if outcome.is_err() {
             let _ = conn.execute("ROLLBACK").await;
         }

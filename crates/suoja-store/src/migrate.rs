@@ -267,12 +267,6 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0042_tickets_created.sql"),
         postgres: include_str!("../migrations/postgres/0042_tickets_created.sql"),
     },
-    Migration {
-        version: 43,
-        name: "search_index_deferred",
-        sqlite: include_str!("../migrations/sqlite/0043_search_index_deferred.sql"),
-        postgres: include_str!("../migrations/postgres/0043_search_index_deferred.sql"),
-    },
 ];
 
 /// A migration no release has, applied only when asked (`DbOptions::rehearsal_migration`): the

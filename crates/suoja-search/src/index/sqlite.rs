@@ -6,11 +6,8 @@
 //! names the kind, a tenant's tokens are hashed under its own key (another tenant's entries hold
 //! none of them), and the join to `tickets` names the tenant.
 //!
-//! Triggers note a row of words as it is inserted, for the writer to index with the rest of its
-//! transaction's new rows just before the commit (one FTS5 segment a batch, not one a request:
-//! `dialect::SQLITE_INDEX_PENDING`), and delete its entries as it is deleted, whoever writes
-//! it. Whatever reads the index or changes entries inside a transaction has the noted rows
-//! indexed first ([`suoja_store::dialect::index_pending`]). A change writes only the tokens whose entry changes ([`change`]): FTS5 is
+//! Triggers index a row of words as it is inserted and delete its entries as it is deleted,
+//! whoever writes it. A change writes only the tokens whose entry changes ([`change`]): FTS5 is
 //! told, with its `delete` command, which entries leave (each removed from the segment holding
 //! it) and given the new ones as a row of their own under the same rowid. Every (token,
 //! document) entry exists once, so deleting a document's words removes all of its entries.
@@ -101,7 +98,7 @@ pub(super) async fn insert_many(c: &mut Conn, tenant: TenantId, kind: DocKind, d
                 words(&t.internal),
             );
         }
-        // A trigger notes each row for the writer to index before the commit (migration 43).
+        // A trigger indexes each row as it is inserted (migration 37).
         q.execute(&mut *c).await?;
     }
     Ok(())
@@ -136,8 +133,6 @@ pub(super) async fn remove(c: &mut Conn, tenant: TenantId, kind: DocKind, doc: i
 /// saying which columns hold it, so a token that stays but moves between `public` and
 /// `internal` is removed and written again; tokens in both and unchanged are left alone.
 pub(super) async fn change(c: &mut Conn, tenant: TenantId, kind: DocKind, doc: i64, old: &DocTokens, new: &DocTokens) -> Result<()> {
-    // The entries that leave must be in FTS5 to be deleted from it.
-    suoja_store::dialect::index_pending(c).await?;
     let changed: Vec<i64> = super::sorted(
         &[
             difference(&old.public, &new.public),
@@ -196,7 +191,6 @@ pub(super) async fn clear(c: &mut Conn, tenant: TenantId) -> Result<u64> {
 /// matches are read forwards and turned round here; only when there are more than `limit`,
 /// and the newest are needed, does it walk backwards.
 pub(super) async fn all_of(c: &mut Conn, tenant: TenantId, kind: DocKind, tokens: &[i64], limit: i64) -> Result<Vec<i64>> {
-    suoja_store::dialect::index_pending(c).await?;
     let m = format!("public : {} AND {}", scope_word(tenant, kind), expr(cols(false), tokens, " AND "));
     let sql = format!(
         "SELECT rowid / 4 FROM search_index WHERE search_index MATCH $1 ORDER BY rowid ASC LIMIT {}",
@@ -212,7 +206,6 @@ pub(super) async fn all_of(c: &mut Conn, tenant: TenantId, kind: DocKind, tokens
 }
 
 pub(super) async fn any_of(c: &mut Conn, tenant: TenantId, kind: DocKind, tokens: &[i64], limit: i64) -> Result<Vec<i64>> {
-    suoja_store::dialect::index_pending(c).await?;
     let m = format!("public : {} AND {}", scope_word(tenant, kind), expr(cols(false), tokens, " OR "));
     let sql = format!("SELECT rowid / 4 FROM search_index WHERE search_index MATCH $1 LIMIT {limit}");
     Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(m).fetch_all(c).await?)
@@ -448,166 +441,6 @@ mod tests {
             }
         }
         assert!(compared >= 10, "only {compared} spans held a thousand matches");
-        drop(c);
-        db.close().await;
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
-
-    async fn scalar(c: &mut Conn, sql: &str) -> i64 {
-        sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string())).fetch_one(c).await.unwrap()
-    }
-
-    /// FTS5's own check that its entries are exactly those of `search_index_docs`' rows: it
-    /// fails on an entry left behind as much as on one missing.
-    async fn index_matches_its_rows(c: &mut Conn) {
-        sqlx::query("INSERT INTO search_index (search_index, rank) VALUES ('integrity-check', 1)")
-            .execute(c)
-            .await
-            .unwrap();
-    }
-
-    fn doc(public: &[i64], internal: &[i64]) -> DocTokens {
-        DocTokens {
-            public: public.to_vec(),
-            internal: internal.to_vec(),
-        }
-    }
-
-    /// A write transaction's new documents reach FTS5 together at its commit: ten inserts
-    /// (each its own statement, which used to write a segment of its own) add one segment to
-    /// the index, not ten. Inside the transaction the index already answers with them,
-    /// a document inserted and removed again never reaches FTS5, one changed after its insert
-    /// is indexed as it ends up, and nothing is left noted once the transaction has committed.
-    #[tokio::test]
-    async fn a_transactions_new_documents_are_indexed_together_and_answer_as_before() {
-        let dir = std::env::temp_dir().join(format!("suoja-search-deferred-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let db = suoja_store::Db::connect(&format!("sqlite://{}/t.db", dir.display()), &suoja_store::DbOptions::default())
-            .await
-            .unwrap();
-        let tenant = TenantId(1);
-        let kind = DocKind::Ticket;
-        let mut tx = db.begin().await.unwrap();
-        // Something in the index first, so that the count below is of segments added; and no
-        // merging of segments in this test, so that each one written stays to be counted.
-        sqlx::query("INSERT INTO search_index (search_index, rank) VALUES ('automerge', 0)")
-            .execute(&mut *tx)
-            .await
-            .unwrap();
-        insert_many(&mut tx, tenant, kind, &[(1, doc(&[7], &[]))]).await.unwrap();
-        tx.commit().await.unwrap();
-        let data_rows = "SELECT COUNT(*) FROM search_index_data";
-        let before = scalar(&mut db.read().await.unwrap(), data_rows).await;
-        let mut tx = db.begin().await.unwrap();
-        for d in 10..20 {
-            insert_many(&mut tx, tenant, kind, &[(d, doc(&[7, 100 + d], &[8]))]).await.unwrap();
-        }
-        tx.commit().await.unwrap();
-        let added = scalar(&mut db.read().await.unwrap(), data_rows).await - before;
-        assert_eq!(added, 1, "ten new documents in one transaction wrote {added} segments; one is all they need");
-
-        let mut tx = db.begin().await.unwrap();
-        for d in 20..25 {
-            insert_many(&mut tx, tenant, kind, &[(d, doc(&[7, 100 + d], &[8]))]).await.unwrap();
-        }
-        // Inside the transaction, the index answers with them.
-        assert_eq!(super::all_of(&mut tx, tenant, kind, &[7, 8], 100).await.unwrap().len(), 15);
-        // Inserted, then removed: a document that never reaches FTS5 (the canary `41`).
-        insert_many(&mut tx, tenant, kind, &[(30, doc(&[41], &[42]))]).await.unwrap();
-        assert_eq!(remove(&mut tx, tenant, kind, 30).await.unwrap(), 1);
-        // Inserted, then changed before the commit: indexed as it ends up.
-        insert_many(&mut tx, tenant, kind, &[(31, doc(&[51], &[52]))]).await.unwrap();
-        change(&mut tx, tenant, kind, 31, &doc(&[51], &[52]), &doc(&[53], &[52])).await.unwrap();
-        insert_many(&mut tx, tenant, kind, &[(32, doc(&[61], &[]))]).await.unwrap();
-        tx.commit().await.unwrap();
-
-        let mut c = db.read().await.unwrap();
-        assert_eq!(
-            scalar(&mut c, "SELECT COUNT(*) FROM search_index_pending").await,
-            0,
-            "nothing noted after the commit"
-        );
-        index_matches_its_rows(&mut c).await;
-        let mut found = super::all_of(&mut c, tenant, kind, &[7, 8], 100).await.unwrap();
-        found.sort_unstable();
-        assert_eq!(found, (10..25).collect::<Vec<i64>>());
-        for (gone, why) in [(41, "removed before the commit"), (42, "removed before the commit"), (51, "changed away")] {
-            assert!(
-                super::all_of(&mut c, tenant, kind, &[gone], 100).await.unwrap().is_empty(),
-                "token {gone}: {why}"
-            );
-        }
-        assert_eq!(super::all_of(&mut c, tenant, kind, &[53, 52], 100).await.unwrap(), vec![31]);
-        assert_eq!(super::all_of(&mut c, tenant, kind, &[61], 100).await.unwrap(), vec![32]);
-        drop(c);
-        db.close().await;
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
-
-    /// Sixty requests at once share few commits. Each inserts a document; every third then
-    /// fails, every fifth changes its document and every seventh removes it before committing
-    /// (some after another request has indexed what was noted, inside its own savepoint). The
-    /// committed documents answer as written; the failed and removed ones leave nothing: no
-    /// row, no entry, no note.
-    #[tokio::test]
-    async fn requests_sharing_a_commit_leave_exactly_their_committed_documents_indexed() {
-        let dir = std::env::temp_dir().join(format!("suoja-search-deferred-batch-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let db = suoja_store::Db::connect(&format!("sqlite://{}/t.db", dir.display()), &suoja_store::DbOptions::default())
-            .await
-            .unwrap();
-        let tenant = TenantId(1);
-        let kind = DocKind::Ticket;
-        let (members_before, commits_before) = db.commit_stats();
-        let mut tasks = Vec::new();
-        for d in 1..=60_i64 {
-            let db = db.clone();
-            tasks.push(tokio::spawn(async move {
-                let mut tx = db.begin().await.unwrap();
-                // Token 7 in all, 1000 + d its own, 2000 + d once changed away.
-                insert_many(&mut tx, tenant, kind, &[(d, doc(&[7, 1000 + d, 2000 + d], &[]))]).await.unwrap();
-                tokio::task::yield_now().await;
-                if d % 5 == 0 {
-                    change(&mut tx, tenant, kind, d, &doc(&[7, 1000 + d, 2000 + d], &[]), &doc(&[7, 1000 + d], &[3000 + d]))
-                        .await
-                        .unwrap();
-                }
-                if d % 7 == 0 {
-                    assert_eq!(remove(&mut tx, tenant, kind, d).await.unwrap(), 1);
-                }
-                if d % 3 == 0 {
-                    // The request failed: dropped without a commit.
-                    return;
-                }
-                tx.commit().await.unwrap();
-            }));
-        }
-        for t in tasks {
-            t.await.unwrap();
-        }
-        let (members, commits) = db.commit_stats();
-        assert!(commits - commits_before < members - members_before, "the requests shared commits");
-
-        let mut c = db.read().await.unwrap();
-        assert_eq!(scalar(&mut c, "SELECT COUNT(*) FROM search_index_pending").await, 0);
-        index_matches_its_rows(&mut c).await;
-        let kept: Vec<i64> = (1..=60).filter(|d| d % 3 != 0 && d % 7 != 0).collect();
-        let mut found = super::all_of(&mut c, tenant, kind, &[7], 100).await.unwrap();
-        found.sort_unstable();
-        assert_eq!(found, kept);
-        for d in 1..=60_i64 {
-            let kept = d % 3 != 0 && d % 7 != 0;
-            let own = super::all_of(&mut c, tenant, kind, &[1000 + d], 100).await.unwrap();
-            assert_eq!(own, if kept { vec![d] } else { vec![] }, "document {d}");
-            let changed_away = super::all_of(&mut c, tenant, kind, &[2000 + d], 100).await.unwrap();
-            assert_eq!(changed_away, if kept && d % 5 != 0 { vec![d] } else { vec![] }, "document {d}");
-            let changed_to = super::all_of(&mut c, tenant, kind, &[3000 + d], 100).await.unwrap();
-            assert_eq!(changed_to, if kept && d % 5 == 0 { vec![d] } else { vec![] }, "document {d}");
-        }
-        let rows = scalar(&mut c, "SELECT COUNT(*) FROM search_index_docs").await;
-        assert_eq!(rows, i64::try_from(kept.len()).unwrap());
         drop(c);
         db.close().await;
         std::fs::remove_dir_all(&dir).unwrap();

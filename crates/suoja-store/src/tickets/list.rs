@@ -494,8 +494,6 @@ pub async fn list_grouped(
     limit: i64,
     offset: i64,
 ) -> Result<Vec<TicketRow>> {
-    // Inside a write transaction, the documents it inserted are indexed before the index is read.
-    crate::dialect::index_pending(c).await?;
     let Some(sql) = page_sql(c, tenant, f, group, sort, limit, offset).await? else {
         return Ok(Vec::new());
     };
@@ -673,8 +671,6 @@ pub enum SortField {
 /// planner scan every ticket to hash them). When the ranking was cut off at its limit, older
 /// matches follow, newest first.
 pub async fn ordered_ids(c: &mut Conn, tenant: TenantId, f: &TicketFilter, sort: SearchSort, limit: i64) -> Result<Vec<(i64, i64)>> {
-    // Inside a write transaction, the documents it inserted are indexed before the index is read.
-    crate::dialect::index_pending(c).await?;
     let order = match sort {
         SearchSort::Relevance => {
             if let Some(r) = f.matching.as_ref().and_then(|m| m.ranking.as_ref()) {
@@ -921,8 +917,6 @@ async fn int_rows<const N: usize>(c: &mut Conn, tenant: TenantId, sql: &str, col
 
 /// Ids and change times of matching tickets, newest first by id (search candidates).
 pub async fn newest_ids(c: &mut Conn, tenant: TenantId, f: &TicketFilter, limit: i64) -> Result<Vec<(i64, i64)>> {
-    // Inside a write transaction, the documents it inserted are indexed before the index is read.
-    crate::dialect::index_pending(c).await?;
     let sql = format!("SELECT id, updated_at FROM tickets WHERE {} ORDER BY id DESC LIMIT {limit}", where_clause(f));
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.0).fetch_all(c).await?;
     rows.iter().map(|r| Ok((i64_(r, "id")?, i64_(r, "updated_at")?))).collect()
@@ -931,8 +925,6 @@ pub async fn newest_ids(c: &mut Conn, tenant: TenantId, f: &TicketFilter, limit:
 /// Ids of matching tickets below `before` (all when `None`), newest first by id: the pages of
 /// a search export, which walks every match rather than the first thousand.
 pub async fn ids_before(c: &mut Conn, tenant: TenantId, f: &TicketFilter, before: Option<i64>, limit: i64) -> Result<Vec<i64>> {
-    // Inside a write transaction, the documents it inserted are indexed before the index is read.
-    crate::dialect::index_pending(c).await?;
     let below = before.map(|b| format!(" AND tickets.id < {b}")).unwrap_or_default();
     let sql = format!("SELECT id FROM tickets WHERE {}{below} ORDER BY id DESC LIMIT {limit}", where_clause(f));
     Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(tenant.0).fetch_all(c).await?)
@@ -947,8 +939,6 @@ pub async fn ids_before(c: &mut Conn, tenant: TenantId, f: &TicketFilter, before
 /// the matches outside: with figures saying a tenant has few live tickets (many small
 /// tenants), the planner would walk the tenant's tickets and run the whole match for each.
 pub async fn count_capped(c: &mut Conn, tenant: TenantId, f: &TicketFilter, cap: i64) -> Result<i64> {
-    // Inside a write transaction, the documents it inserted are indexed before the index is read.
-    crate::dialect::index_pending(c).await?;
     if cap == i64::MAX {
         return count(c, tenant, f).await;
     }
@@ -991,8 +981,6 @@ fn by_id_conditions(c: &Conn, f: &TicketFilter) -> String {
 
 /// Counts tickets matching a filter (cursor bounds ignored).
 pub async fn count(c: &mut Conn, tenant: TenantId, f: &TicketFilter) -> Result<i64> {
-    // Inside a write transaction, the documents it inserted are indexed before the index is read.
-    crate::dialect::index_pending(c).await?;
     let sql = format!("SELECT COUNT(*) FROM tickets WHERE {}", where_clause(f));
     Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(tenant.0).fetch_one(c).await?)
 }
