@@ -435,8 +435,7 @@ pub async fn delete_post(c: &mut Conn, tenant: TenantId, id: i64) -> Result<bool
 /// How many comments (staff: all; others: those not hidden) each of `posts` has.
 pub async fn comment_counts(c: &mut Conn, tenant: TenantId, posts: &[i64], staff: bool) -> Result<BTreeMap<i64, i64>> {
     let mut out = BTreeMap::new();
-    for chunk in posts.chunks(500) {
-        let list: Vec<String> = chunk.iter().map(i64::to_string).collect();
+    for piece in crate::ids::pieces(posts) {
         let hidden = if staff {
             String::new()
         } else {
@@ -444,9 +443,13 @@ pub async fn comment_counts(c: &mut Conn, tenant: TenantId, posts: &[i64], staff
         };
         let sql = format!(
             "SELECT post_id, COUNT(*) FROM hc_post_comments WHERE tenant_id = $1 AND post_id IN ({}){hidden} GROUP BY post_id",
-            list.join(", ")
+            crate::ids::marks(2, piece.len())
         );
-        let rows: Vec<(i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(tenant.0).fetch_all(&mut *c).await?;
+        let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(tenant.0);
+        for id in crate::ids::padded(&piece) {
+            q = q.bind(id);
+        }
+        let rows: Vec<(i64, i64)> = q.fetch_all(&mut *c).await?;
         out.extend(rows);
     }
     Ok(out)

@@ -848,18 +848,17 @@ pub async fn delete_vote(c: &mut Conn, tenant: TenantId, id: i64) -> Result<bool
 /// (sum, count) of the votes on each of `ids` of `item_type`; items without votes are absent.
 pub async fn vote_totals(c: &mut Conn, tenant: TenantId, item_type: &str, ids: &[i64]) -> Result<BTreeMap<i64, (i64, i64)>> {
     let mut out = BTreeMap::new();
-    for chunk in ids.chunks(500) {
-        let list: Vec<String> = chunk.iter().map(i64::to_string).collect();
+    for piece in crate::ids::pieces(ids) {
         let sql = format!(
             "SELECT item_id, CAST(SUM(value) AS BIGINT), COUNT(*) FROM hc_votes WHERE tenant_id = $1 AND item_type = $2 \
              AND item_id IN ({}) GROUP BY item_id",
-            list.join(", ")
+            crate::ids::marks(3, piece.len())
         );
-        let rows: Vec<(i64, i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(tenant.0)
-            .bind(item_type.to_string())
-            .fetch_all(&mut *c)
-            .await?;
+        let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(tenant.0).bind(item_type.to_string());
+        for id in crate::ids::padded(&piece) {
+            q = q.bind(id);
+        }
+        let rows: Vec<(i64, i64, i64)> = q.fetch_all(&mut *c).await?;
         out.extend(rows.into_iter().map(|(id, sum, n)| (id, (sum, n))));
     }
     Ok(out)

@@ -13,18 +13,17 @@ use crate::{Conn, Result};
 /// `ids` (source id → local id; ids not yet brought over are absent).
 pub async fn mapped(c: &mut Conn, tenant: TenantId, source: &str, kind: &str, ids: &[i64]) -> Result<HashMap<i64, i64>> {
     let mut out = HashMap::with_capacity(ids.len());
-    for chunk in ids.chunks(500) {
-        let marks: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 4)).collect();
+    for piece in crate::ids::pieces(ids) {
         let sql = format!(
             "SELECT source_id, local_id FROM import_map WHERE tenant_id = $1 AND source = $2 AND kind = $3 AND source_id IN ({})",
-            marks.join(", ")
+            crate::ids::marks(4, piece.len())
         );
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(tenant.0)
             .bind(source.to_string())
             .bind(kind.to_string());
-        for id in chunk {
-            q = q.bind(*id);
+        for id in crate::ids::padded(&piece) {
+            q = q.bind(id);
         }
         for r in q.fetch_all(&mut *c).await? {
             out.insert(i64_(&r, "source_id")?, i64_(&r, "local_id")?);

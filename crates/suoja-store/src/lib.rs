@@ -26,6 +26,7 @@ pub mod groups;
 pub mod help_center;
 pub mod history;
 pub mod holds;
+mod ids;
 pub mod imports;
 pub mod jobs;
 pub mod keys;

@@ -53,14 +53,17 @@ pub async fn for_ticket(c: &mut Conn, tenant: TenantId, ticket: TicketId) -> Res
 /// The ratings of some tickets (at most one each).
 pub async fn for_tickets(c: &mut Conn, tenant: TenantId, tickets: &[TicketId]) -> Result<Vec<RatingRow>> {
     let mut out = Vec::new();
-    for chunk in tickets.chunks(100) {
-        if chunk.is_empty() {
-            continue;
+    let ids: Vec<i64> = tickets.iter().map(|t| t.0).collect();
+    for piece in crate::ids::pieces(&ids) {
+        let sql = format!(
+            "SELECT {COLS} FROM satisfaction_ratings WHERE tenant_id = $1 AND ticket_id IN ({})",
+            crate::ids::marks(2, piece.len())
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.0);
+        for id in crate::ids::padded(&piece) {
+            q = q.bind(id);
         }
-        let list = chunk.iter().map(|t| t.0.to_string()).collect::<Vec<_>>().join(", ");
-        let sql = format!("SELECT {COLS} FROM satisfaction_ratings WHERE tenant_id = $1 AND ticket_id IN ({list})");
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.0).fetch_all(&mut *c).await?;
-        for r in &rows {
+        for r in &q.fetch_all(&mut *c).await? {
             out.push(from_row(r)?);
         }
     }
