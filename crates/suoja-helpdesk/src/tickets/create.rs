@@ -320,6 +320,7 @@ impl Helpdesk {
                 crate::search::index_new_doc(v, c, scope.tenant, DocKind::Ticket, row.id.0, &doc).await?;
                 // Bulk imports run no triggers and tell no one; a ticket opened one at a time
                 // does. The triggers' changes follow the ticket's creation in its audit.
+                let inserted = row.clone();
                 let fired = self
                     .run_triggers(c, scope, &mut row, None, Some((public, description_text.as_str())), &mut triggered, now)
                     .await?;
@@ -327,7 +328,7 @@ impl Helpdesk {
                     self.set_ticket_tags(c, scope.tenant, row.id, tags).await?;
                 }
                 if !triggered.is_empty() {
-                    suoja_store::tickets::update(c, scope.tenant, &row).await?;
+                    suoja_store::tickets::update_from(c, scope.tenant, &inserted, &row).await?;
                     if fired.reindex {
                         self.reindex_ticket(c, scope.tenant, row.id).await?;
                     }

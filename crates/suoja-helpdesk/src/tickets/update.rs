@@ -226,6 +226,8 @@ impl Helpdesk {
         if row.status == Status::Closed {
             return Err(HelpdeskError::invalid("status", "Status: closed prevents ticket update"));
         }
+        // As read (and locked): only what differs from it is written back.
+        let read = row.clone();
         let t = scope.tenant;
         let before = self.trigger_state(tx, t, &row).await?;
         let mut events = Vec::new();
@@ -263,7 +265,7 @@ impl Helpdesk {
         reindex |= fired.reindex;
         events.extend(crate::notify::audit_events(&fired.told));
         row.updated_at = now;
-        suoja_store::tickets::update(tx, t, &row).await?;
+        suoja_store::tickets::update_from(tx, t, &read, &row).await?;
         let via = input.comment.as_ref().map(|c| c.via).unwrap_or_default();
         let audit_id = if events.is_empty() {
             0

@@ -156,37 +156,83 @@ pub async fn insert_many(c: &mut Conn, tenant: TenantId, rows: &[TicketRow]) -> 
     Ok(())
 }
 
-/// Writes every mutable column back.
+/// A changeable column's value, to bind or to compare with the value read.
+#[derive(PartialEq)]
+enum Value<'a> {
+    Int(Option<i64>),
+    Text(Option<&'a str>),
+    Bytes(Option<&'a [u8]>),
+}
+
+/// The columns a change may write (all but the id, tenant, submitter, channel, creation time
+/// and restriction), with their values in `t`.
+fn changeable(t: &TicketRow) -> [(&'static str, Value<'_>); 20] {
+    use Value::{Bytes, Int, Text};
+    [
+        ("key_id", Int(Some(t.key_id.0))),
+        ("requester_id", Int(Some(t.requester_id.0))),
+        ("assignee_id", Int(t.assignee_id.map(|u| u.0))),
+        ("group_id", Int(t.group_id.map(|g| g.0))),
+        ("organization_id", Int(t.organization_id.map(|o| o.0))),
+        ("subject_enc", Bytes(t.subject_enc.as_deref())),
+        ("description_enc", Bytes(Some(&t.description_enc))),
+        ("status", Text(Some(t.status.as_str()))),
+        ("status_rank", Int(Some(t.status.rank()))),
+        ("priority", Text(t.priority.as_deref())),
+        ("ticket_type", Text(t.ticket_type.as_deref())),
+        ("tags_enc", Bytes(Some(&t.tags_enc))),
+        ("custom_fields_enc", Bytes(Some(&t.custom_fields_enc))),
+        ("external_id_enc", Bytes(t.external_id_enc.as_deref())),
+        ("due_at", Int(t.due_at.map(|d| d.0))),
+        ("updated_at", Int(Some(t.updated_at.0))),
+        ("deleted_at", Int(t.deleted_at.map(|d| d.0))),
+        ("deleted_by", Int(t.deleted_by.map(|u| u.0))),
+        ("closed_at", Int(t.closed_at.map(|d| d.0))),
+        ("ticket_form_id", Int(t.ticket_form_id)),
+    ]
+}
+
+/// `UPDATE tickets SET` the given columns of ticket `id`; whether the ticket was there.
+async fn set_columns(c: &mut Conn, tenant: TenantId, id: TicketId, cols: Vec<(&'static str, Value<'_>)>) -> Result<bool> {
+    let sets: Vec<String> = cols.iter().enumerate().map(|(i, (name, _))| format!("{name} = ${}", i + 3)).collect();
+    let sql = format!("UPDATE tickets SET {} WHERE tenant_id = $1 AND id = $2", sets.join(", "));
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.0).bind(id.0);
+    for (_, value) in cols {
+        q = match value {
+            Value::Int(v) => q.bind(v),
+            Value::Text(v) => q.bind(v.map(str::to_string)),
+            Value::Bytes(v) => q.bind(v.map(<[u8]>::to_vec)),
+        };
+    }
+    Ok(q.execute(c).await?.rows_affected() > 0)
+}
+
+/// Writes every changeable column back; whether the ticket was there.
 pub async fn update(c: &mut Conn, tenant: TenantId, t: &TicketRow) -> Result<bool> {
-    let done = sqlx::query(
-        "UPDATE tickets SET key_id = $3, requester_id = $4, assignee_id = $5, group_id = $6, organization_id = $7, subject_enc = $8, description_enc = $9, status = $10, status_rank = $11, priority = $12, ticket_type = $13, tags_enc = $14, custom_fields_enc = $15, external_id_enc = $16, due_at = $17, updated_at = $18, deleted_at = $19, deleted_by = $20, closed_at = $21, ticket_form_id = $22 \
-         WHERE tenant_id = $1 AND id = $2",
-    )
-    .bind(tenant.0)
-    .bind(t.id.0)
-    .bind(t.key_id.0)
-    .bind(t.requester_id.0)
-    .bind(t.assignee_id.map(|u| u.0))
-    .bind(t.group_id.map(|g| g.0))
-    .bind(t.organization_id.map(|o| o.0))
-    .bind(t.subject_enc.clone())
-    .bind(t.description_enc.clone())
-    .bind(t.status.as_str())
-    .bind(t.status.rank())
-    .bind(t.priority.clone())
-    .bind(t.ticket_type.clone())
-    .bind(t.tags_enc.clone())
-    .bind(t.custom_fields_enc.clone())
-    .bind(t.external_id_enc.clone())
-    .bind(t.due_at.map(|d| d.0))
-    .bind(t.updated_at.0)
-    .bind(t.deleted_at.map(|d| d.0))
-    .bind(t.deleted_by.map(|u| u.0))
-    .bind(t.closed_at.map(|d| d.0))
-    .bind(t.ticket_form_id)
-    .execute(c)
-    .await?;
-    Ok(done.rows_affected() > 0)
+    set_columns(c, tenant, t.id, changeable(t).into_iter().collect()).await
+}
+
+/// Writes back only the columns of `after` that differ from `before`, the ticket as the
+/// caller's transaction read (and on PostgreSQL locked) it or wrote it; whether the ticket
+/// was there (`true`, without a statement, when nothing differs). SQLite rewrites the entry of
+/// every index that has a column the statement sets, changed or not: a reply, which changes
+/// the time of change, rewrote all twelve of `tickets`' indexes through [`update`], and
+/// through this only the three that hold that time. Each set of changed columns is a statement
+/// of its own, prepared once: a few sets (a reply's, a status change's) are most changes.
+pub async fn update_from(c: &mut Conn, tenant: TenantId, before: &TicketRow, after: &TicketRow) -> Result<bool> {
+    let changed: Vec<(&'static str, Value<'_>)> = changeable(before)
+        .into_iter()
+        .zip(changeable(after))
+        .filter(|((_, old), (_, new))| old != new)
+        .map(|(_, new)| new)
+        .collect();
+    if before.id != after.id {
+        return update(c, tenant, after).await;
+    }
+    if changed.is_empty() {
+        return Ok(true);
+    }
+    set_columns(c, tenant, after.id, changed).await
 }
 
 /// Finds a ticket, trashed ones included.
@@ -210,10 +256,22 @@ pub async fn by_ids(c: &mut Conn, tenant: TenantId, ids: &[TicketId]) -> Result<
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let list = ids.iter().map(|i| i.0.to_string()).collect::<Vec<_>>().join(",");
-    let sql = format!("SELECT {COLS} FROM tickets WHERE tenant_id = $1 AND id IN ({list})");
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.0).fetch_all(c).await?;
-    rows.iter().map(from_row).collect()
+    let ids: Vec<i64> = ids.iter().map(|i| i.0).collect();
+    let mut out = Vec::with_capacity(ids.len());
+    for piece in crate::ids::pieces(&ids) {
+        let sql = format!(
+            "SELECT {COLS} FROM tickets WHERE tenant_id = $1 AND id IN ({})",
+            crate::ids::marks(2, piece.len())
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.0);
+        for id in crate::ids::padded(&piece) {
+            q = q.bind(id);
+        }
+        for r in &q.fetch_all(&mut *c).await? {
+            out.push(from_row(r)?);
+        }
+    }
+    Ok(out)
 }
 
 /// Tickets changed at or after `since` (and before `until`), by (updated_at, id), after a cursor
@@ -293,12 +351,23 @@ pub async fn collaborators(c: &mut Conn, tenant: TenantId, tickets: &[TicketId])
     if tickets.is_empty() {
         return Ok(Vec::new());
     }
-    let list = tickets.iter().map(|t| t.0.to_string()).collect::<Vec<_>>().join(",");
-    let sql = format!("SELECT ticket_id, user_id, kind FROM ticket_collaborators WHERE tenant_id = $1 AND ticket_id IN ({list}) ORDER BY created_at, user_id");
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.0).fetch_all(c).await?;
-    rows.iter()
-        .map(|r| Ok((TicketId(i64_(r, "ticket_id")?), UserId(i64_(r, "user_id")?), text(r, "kind")?)))
-        .collect()
+    let ids: Vec<i64> = tickets.iter().map(|t| t.0).collect();
+    let mut out = Vec::new();
+    // A ticket's links are all in one piece, in the order they were made.
+    for piece in crate::ids::pieces(&ids) {
+        let sql = format!(
+            "SELECT ticket_id, user_id, kind FROM ticket_collaborators WHERE tenant_id = $1 AND ticket_id IN ({}) ORDER BY created_at, user_id",
+            crate::ids::marks(2, piece.len())
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.0);
+        for id in crate::ids::padded(&piece) {
+            q = q.bind(id);
+        }
+        for r in &q.fetch_all(&mut *c).await? {
+            out.push((TicketId(i64_(r, "ticket_id")?), UserId(i64_(r, "user_id")?), text(r, "kind")?));
+        }
+    }
+    Ok(out)
 }
 
 /// Marks every ticket `requester` asked for restricted or not; returns how many.
@@ -496,4 +565,98 @@ pub async fn recent_tags(c: &mut Conn, tenant: TenantId, since: Timestamp, limit
     .fetch_all(c)
     .await?;
     rows.iter().map(|r| bytes(r, "tags_enc")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The columns statements set since last asked, by name.
+    async fn set(c: &mut Conn) -> Vec<String> {
+        let names: Vec<String> = sqlx::query_scalar("SELECT name FROM set_columns ORDER BY name")
+            .fetch_all(&mut *c)
+            .await
+            .unwrap();
+        sqlx::query("DELETE FROM set_columns").execute(&mut *c).await.unwrap();
+        names
+    }
+
+    /// A change written through [`update_from`] sets only the columns that differ (SQLite
+    /// fires an `UPDATE OF` trigger for a column the statement sets, whether its value changed
+    /// or not), and the row read back is the changed row; [`update`] sets them all.
+    #[tokio::test]
+    async fn a_change_sets_only_the_columns_that_differ() {
+        let dir = std::env::temp_dir().join(format!("suoja-ticket-update-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let db = crate::Db::connect(&format!("sqlite://{}/t.db", dir.display()), &crate::DbOptions::default())
+            .await
+            .unwrap();
+        let mut tx = db.begin().await.unwrap();
+        sqlx::query(
+            "CREATE TABLE set_columns (name TEXT NOT NULL); \
+             CREATE TRIGGER requester_set AFTER UPDATE OF requester_id ON tickets BEGIN INSERT INTO set_columns VALUES ('requester_id'); END; \
+             CREATE TRIGGER tags_set AFTER UPDATE OF tags_enc ON tickets BEGIN INSERT INTO set_columns VALUES ('tags_enc'); END; \
+             CREATE TRIGGER status_set AFTER UPDATE OF status_rank ON tickets BEGIN INSERT INTO set_columns VALUES ('status_rank'); END;",
+        )
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+        let tenant = TenantId(1);
+        let mut row = TicketRow {
+            id: TicketId(0),
+            key_id: KeyId(3),
+            requester_id: UserId(5),
+            submitter_id: UserId(5),
+            assignee_id: None,
+            group_id: None,
+            organization_id: None,
+            subject_enc: Some(vec![1, 2]),
+            description_enc: vec![3],
+            status: Status::New,
+            priority: Some("normal".into()),
+            ticket_type: None,
+            tags_enc: vec![4],
+            custom_fields_enc: vec![5],
+            external_id_enc: None,
+            due_at: None,
+            via: "api".into(),
+            created_at: Timestamp(10),
+            updated_at: Timestamp(10),
+            deleted_at: None,
+            deleted_by: None,
+            restricted: false,
+            closed_at: None,
+            ticket_form_id: None,
+        };
+        row.id = insert(&mut tx, tenant, &row).await.unwrap();
+        let read = by_id(&mut tx, tenant, row.id).await.unwrap().unwrap();
+        let mut changed = read.clone();
+        changed.updated_at = Timestamp(20);
+        changed.assignee_id = Some(UserId(7));
+        assert!(update_from(&mut tx, tenant, &read, &changed).await.unwrap());
+        assert!(set(&mut tx).await.is_empty(), "a reply's change sets neither requester, tags nor status");
+        changed.status = Status::Open;
+        changed.tags_enc = vec![9, 9];
+        let read_again = by_id(&mut tx, tenant, row.id).await.unwrap().unwrap();
+        assert_eq!((read_again.updated_at, read_again.assignee_id), (Timestamp(20), Some(UserId(7))));
+        assert!(update_from(&mut tx, tenant, &read_again, &changed).await.unwrap());
+        assert_eq!(set(&mut tx).await, vec!["status_rank", "tags_enc"]);
+        let stored = by_id(&mut tx, tenant, row.id).await.unwrap().unwrap();
+        assert_eq!(format!("{stored:?}"), format!("{changed:?}"));
+        assert!(update_from(&mut tx, tenant, &stored, &stored).await.unwrap(), "nothing to write");
+        assert!(set(&mut tx).await.is_empty());
+        assert!(update(&mut tx, tenant, &stored).await.unwrap());
+        assert_eq!(
+            set(&mut tx).await,
+            vec!["requester_id", "status_rank", "tags_enc"],
+            "a whole write sets every column"
+        );
+        let mut elsewhere = stored.clone();
+        elsewhere.id = TicketId(row.id.0 + 1);
+        assert!(!update(&mut tx, tenant, &elsewhere).await.unwrap(), "no such ticket");
+        drop(tx);
+        db.close().await;
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
