@@ -267,6 +267,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0042_tickets_created.sql"),
         postgres: include_str!("../migrations/postgres/0042_tickets_created.sql"),
     },
+    Migration {
+        version: 43,
+        name: "tickets_requester_index",
+        sqlite: include_str!("../migrations/sqlite/0043_tickets_requester_index.sql"),
+        postgres: include_str!("../migrations/postgres/0043_tickets_requester_index.sql"),
+    },
 ];
 
 /// A migration no release has, applied only when asked (`DbOptions::rehearsal_migration`): the
