@@ -511,6 +511,22 @@ engine_test_clocked!(tokens_are_bound_revocable_scoped_and_expiring, |app, clock
         admin_id: v["user"]["id"].as_i64().unwrap(),
         tenant_id: app.t.tenant_id,
     };
+    // The token acts as whoever its address names: its own admin, or another person here;
+    // an address no one here has is refused.
+    for (email, id) in [("toinen@example.fi", admin2), ("agentti@example.fi", agent.admin_id)] {
+        let me: serde_json::Value = app
+            .client
+            .get(app.url("/api/v2/users/me.json"))
+            .basic_auth(format!("{email}/token"), Some(&value))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(me["user"]["id"].as_i64(), Some(id), "{email}: {me}");
+    }
+    assert_eq!(token_status(&app, "ei-ketaan@example.fi", &value).await, StatusCode::UNAUTHORIZED);
     let (s, _) = app.call_password(&agent, reqwest::Method::GET, "/api/v2/api_tokens.json", None).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     let (s, _) = app.delete(&format!("/api/v2/api_tokens/{id}.json")).await;
