@@ -94,20 +94,40 @@ pub struct TriggerInput {
 /// to this many passes over the tenant's triggers.
 pub const MAX_CHANGING: usize = 50;
 
-/// A comment's words as conditions compare them, read once per update.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Said {
-    /// In order.
-    pub words: Vec<String>,
-    /// For looking one up.
-    pub set: std::collections::HashSet<String>,
+/// A comment's words as conditions compare them: read when a condition first looks for words
+/// (most tenants' triggers never do), then kept for the rest of the update.
+#[derive(Debug, Default)]
+pub(crate) struct Said<'t> {
+    /// The comment's text.
+    text: &'t str,
+    /// Its words in order, and as a set for looking one up.
+    read: std::sync::OnceLock<(Vec<String>, std::collections::HashSet<String>)>,
 }
 
-impl Said {
-    pub(crate) fn of(text: &str) -> Said {
-        let words = words(text);
-        let set = words.iter().cloned().collect();
-        Said { words, set }
+impl<'t> Said<'t> {
+    pub(crate) fn of(text: &'t str) -> Said<'t> {
+        Said {
+            text,
+            read: std::sync::OnceLock::new(),
+        }
+    }
+
+    fn read(&self) -> &(Vec<String>, std::collections::HashSet<String>) {
+        self.read.get_or_init(|| {
+            let words = words(self.text);
+            let set = words.iter().cloned().collect();
+            (words, set)
+        })
+    }
+
+    /// The words in order.
+    pub(crate) fn words(&self) -> &[String] {
+        &self.read().0
+    }
+
+    /// Whether `word` (as [`words`] gives it) is among them.
+    pub(crate) fn has(&self, word: &str) -> bool {
+        self.read().1.contains(word)
     }
 }
 
@@ -119,7 +139,7 @@ pub(crate) struct Update<'a> {
     /// The ticket now.
     pub after: TicketState,
     /// The comment added: whether public, and its words.
-    pub comment: Option<(bool, &'a Said)>,
+    pub comment: Option<(bool, &'a Said<'a>)>,
     /// Who made the update.
     pub actor: UserId,
     /// Their role.
@@ -301,9 +321,9 @@ pub(crate) fn holds(w: &Wire, u: &Update<'_>) -> Result<bool> {
             let found = match u.comment {
                 None => false,
                 // Any of the words.
-                Some((_, said)) if matches!(op, "includes" | "not_includes") => wanted.iter().any(|x| said.set.contains(x)),
+                Some((_, said)) if matches!(op, "includes" | "not_includes") => wanted.iter().any(|x| said.has(x)),
                 // The words together, in order.
-                Some((_, said)) => !wanted.is_empty() && said.words.windows(wanted.len()).any(|s| s == wanted.as_slice()),
+                Some((_, said)) => !wanted.is_empty() && said.words().windows(wanted.len()).any(|s| s == wanted.as_slice()),
             };
             found == matches!(op, "includes" | "is")
         }
@@ -1089,7 +1109,12 @@ mod tests {
             role: Role::EndUser,
         };
         let holds = |c: Wire| holds(&check_condition(&c).unwrap(), &u).unwrap();
+        // Conditions on anything else leave the comment unread.
+        assert!(holds(w("comment_is_public", "is", "true")));
+        assert!(holds(w("role", "is", "end_user")));
+        assert!(said.read.get().is_none(), "the words were read for no condition on them");
         assert!(holds(w("comment_includes_word", "includes", "refund chargeback")));
+        assert!(said.read.get().is_some());
         assert!(holds(w("comment_includes_word", "includes", "ted")));
         // "art" is inside "started", not a word of the comment.
         assert!(!holds(w("comment_includes_word", "includes", "art")));
