@@ -1,8 +1,8 @@
 //! Lists of ids in a statement's `IN (…)`, as bound parameters in a few fixed lengths.
 //!
 //! Writing the ids into the SQL text made every list a statement of its own: prepared again
-//! on each call (a ticket's page read its collaborators and ratings that way, ~4 % of a
-//! reply's time on SQLite) and taking a place in the connection's statement cache that a
+//! on each call (a ticket's page read its collaborators and ratings that way, ~4 % of the
+//! server's CPU under replies on SQLite) and taking a place in the statement cache that a
 //! statement used again needed. Here a list is cut into pieces of at most [`MOST`] ids, and a
 //! piece takes the next power of two of parameters, the last id repeated to fill them, so a
 //! query has at most eight shapes, each prepared once and kept.
