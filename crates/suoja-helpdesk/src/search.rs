@@ -516,16 +516,16 @@ impl Helpdesk {
             done += n;
             unreadable += bad;
         }
-        suoja_store::dialect::bulk_cache(&self.db, false).await?;
         self.compact_search_index().await?;
+        suoja_store::dialect::bulk_cache(&self.db, false).await?;
         suoja_store::dialect::refresh_statistics(&self.db).await?;
         Ok((done, unreadable))
     }
 
     /// Merges the search index into one segment after a bulk load, so the writes that follow
     /// do not finish the load's merges in steps ([`index::compact`]). Holds the writer for
-    /// about a second per million tickets: for seeding, restores and other times nothing
-    /// else writes.
+    /// about a second per million tickets, and memory for the index's old pages (~120 MB at a
+    /// million): for seeding, restores and other times nothing else writes.
     pub async fn compact_search_index(&self) -> Result<()> {
         let mut tx = self.db.begin().await?;
         index::compact(&mut tx).await?;

@@ -176,12 +176,13 @@ fn difference(a: &[i64], b: &[i64]) -> Vec<i64> {
     a.iter().copied().filter(|t| b.binary_search(t).is_err()).collect()
 }
 
-/// Removes a tenant's whole index.
+/// Merges every segment of the index into one (FTS5's `optimize`).
 pub(super) async fn compact(c: &mut Conn) -> Result<()> {
     sqlx::query("INSERT INTO search_index (search_index) VALUES ('optimize')").execute(c).await?;
     Ok(())
 }
 
+/// Removes a tenant's whole index.
 pub(super) async fn clear(c: &mut Conn, tenant: TenantId) -> Result<u64> {
     // Each row's entries go with it (the trigger of `remove`).
     Ok(sqlx::query("DELETE FROM search_index_docs WHERE tenant_id = $1")
