@@ -130,20 +130,11 @@ pub async fn for_comments(c: &mut Conn, tenant: TenantId, comments: &[CommentId]
         return Ok(Vec::new());
     }
     let ids: Vec<i64> = comments.iter().map(|x| x.0).collect();
-    let mut out = Vec::new();
-    for piece in crate::ids::pieces(&ids) {
-        let sql = format!(
-            "SELECT {COLS} FROM attachments WHERE tenant_id = $1 AND comment_id IN ({}) ORDER BY id",
-            crate::ids::marks(2, piece.len())
-        );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.0);
-        for id in crate::ids::padded(&piece) {
-            q = q.bind(id);
-        }
-        for r in &q.fetch_all(&mut *c).await? {
-            out.push(from_row(r)?);
-        }
-    }
+    let rows = crate::ids::rows_by_ids(c, tenant, &ids, |marks| {
+        format!("SELECT {COLS} FROM attachments WHERE tenant_id = $1 AND comment_id IN ({marks})")
+    })
+    .await?;
+    let mut out = rows.iter().map(from_row).collect::<Result<Vec<_>>>()?;
     out.sort_by_key(|a: &AttachmentRow| a.id.0);
     Ok(out)
 }

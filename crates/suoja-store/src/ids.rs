@@ -37,6 +37,25 @@ pub(crate) fn padded(piece: &[i64]) -> impl Iterator<Item = i64> + '_ {
     piece.iter().copied().chain(std::iter::repeat(fill)).take(shape(piece.len()))
 }
 
+/// The rows of a query over a tenant's rows by id, run once a piece: `select(marks)` gives its
+/// SQL, where `$1` is the tenant and `marks` (from `$2`) the piece's ids.
+pub(crate) async fn rows_by_ids(
+    c: &mut crate::Conn,
+    tenant: suoja_core::TenantId,
+    ids: &[i64],
+    select: impl Fn(&str) -> String,
+) -> crate::Result<Vec<sqlx::any::AnyRow>> {
+    let mut rows = Vec::new();
+    for piece in pieces(ids) {
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(select(&marks(2, piece.len())))).bind(tenant.0);
+        for id in padded(&piece) {
+            q = q.bind(id);
+        }
+        rows.extend(q.fetch_all(&mut *c).await?);
+    }
+    Ok(rows)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -52,22 +52,12 @@ pub async fn for_ticket(c: &mut Conn, tenant: TenantId, ticket: TicketId) -> Res
 
 /// The ratings of some tickets (at most one each).
 pub async fn for_tickets(c: &mut Conn, tenant: TenantId, tickets: &[TicketId]) -> Result<Vec<RatingRow>> {
-    let mut out = Vec::new();
     let ids: Vec<i64> = tickets.iter().map(|t| t.0).collect();
-    for piece in crate::ids::pieces(&ids) {
-        let sql = format!(
-            "SELECT {COLS} FROM satisfaction_ratings WHERE tenant_id = $1 AND ticket_id IN ({})",
-            crate::ids::marks(2, piece.len())
-        );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.0);
-        for id in crate::ids::padded(&piece) {
-            q = q.bind(id);
-        }
-        for r in &q.fetch_all(&mut *c).await? {
-            out.push(from_row(r)?);
-        }
-    }
-    Ok(out)
+    let rows = crate::ids::rows_by_ids(c, tenant, &ids, |marks| {
+        format!("SELECT {COLS} FROM satisfaction_ratings WHERE tenant_id = $1 AND ticket_id IN ({marks})")
+    })
+    .await?;
+    rows.iter().map(from_row).collect()
 }
 
 /// Stores a ticket's rating, replacing the one it had (its id and first time stay); returns the

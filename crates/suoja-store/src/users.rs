@@ -185,21 +185,11 @@ pub async fn by_ids(c: &mut Conn, tenant: TenantId, ids: &[UserId]) -> Result<Ve
         return Ok(Vec::new());
     }
     let ids: Vec<i64> = ids.iter().map(|i| i.0).collect();
-    let mut out = Vec::with_capacity(ids.len());
-    for piece in crate::ids::pieces(&ids) {
-        let sql = format!(
-            "SELECT {COLS} FROM users WHERE tenant_id = $1 AND id IN ({})",
-            crate::ids::marks(2, piece.len())
-        );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.0);
-        for id in crate::ids::padded(&piece) {
-            q = q.bind(id);
-        }
-        for r in &q.fetch_all(&mut *c).await? {
-            out.push(from_row(r)?);
-        }
-    }
-    Ok(out)
+    let rows = crate::ids::rows_by_ids(c, tenant, &ids, |marks| {
+        format!("SELECT {COLS} FROM users WHERE tenant_id = $1 AND id IN ({marks})")
+    })
+    .await?;
+    rows.iter().map(from_row).collect()
 }
 
 /// Finds a user by the keyed hash of their e-mail.

@@ -257,21 +257,11 @@ pub async fn by_ids(c: &mut Conn, tenant: TenantId, ids: &[TicketId]) -> Result<
         return Ok(Vec::new());
     }
     let ids: Vec<i64> = ids.iter().map(|i| i.0).collect();
-    let mut out = Vec::with_capacity(ids.len());
-    for piece in crate::ids::pieces(&ids) {
-        let sql = format!(
-            "SELECT {COLS} FROM tickets WHERE tenant_id = $1 AND id IN ({})",
-            crate::ids::marks(2, piece.len())
-        );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.0);
-        for id in crate::ids::padded(&piece) {
-            q = q.bind(id);
-        }
-        for r in &q.fetch_all(&mut *c).await? {
-            out.push(from_row(r)?);
-        }
-    }
-    Ok(out)
+    let rows = crate::ids::rows_by_ids(c, tenant, &ids, |marks| {
+        format!("SELECT {COLS} FROM tickets WHERE tenant_id = $1 AND id IN ({marks})")
+    })
+    .await?;
+    rows.iter().map(from_row).collect()
 }
 
 /// Tickets changed at or after `since` (and before `until`), by (updated_at, id), after a cursor
@@ -352,22 +342,14 @@ pub async fn collaborators(c: &mut Conn, tenant: TenantId, tickets: &[TicketId])
         return Ok(Vec::new());
     }
     let ids: Vec<i64> = tickets.iter().map(|t| t.0).collect();
-    let mut out = Vec::new();
     // A ticket's links are all in one piece, in the order they were made.
-    for piece in crate::ids::pieces(&ids) {
-        let sql = format!(
-            "SELECT ticket_id, user_id, kind FROM ticket_collaborators WHERE tenant_id = $1 AND ticket_id IN ({}) ORDER BY created_at, user_id",
-            crate::ids::marks(2, piece.len())
-        );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.0);
-        for id in crate::ids::padded(&piece) {
-            q = q.bind(id);
-        }
-        for r in &q.fetch_all(&mut *c).await? {
-            out.push((TicketId(i64_(r, "ticket_id")?), UserId(i64_(r, "user_id")?), text(r, "kind")?));
-        }
-    }
-    Ok(out)
+    let rows = crate::ids::rows_by_ids(c, tenant, &ids, |marks| {
+        format!("SELECT ticket_id, user_id, kind FROM ticket_collaborators WHERE tenant_id = $1 AND ticket_id IN ({marks}) ORDER BY created_at, user_id")
+    })
+    .await?;
+    rows.iter()
+        .map(|r| Ok((TicketId(i64_(r, "ticket_id")?), UserId(i64_(r, "user_id")?), text(r, "kind")?)))
+        .collect()
 }
 
 /// Marks every ticket `requester` asked for restricted or not; returns how many.
