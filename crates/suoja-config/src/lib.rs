@@ -113,8 +113,9 @@ pub struct Settings {
     pub max_json_bytes: usize,
     /// Database connections (readers on SQLite).
     pub db_max_connections: u32,
-    /// SQLite: every commit reaches the disk before it is acknowledged (`synchronous=FULL`), so
-    /// no acknowledged write is lost to a power cut; `false` (`NORMAL`) syncs at checkpoints
+    /// SQLite: every commit reaches the disk before it is acknowledged (synced after each
+    /// group commit, before its requests are answered), so no acknowledged write is lost to a
+    /// power cut; `false` (`NORMAL`) syncs at checkpoints
     /// only (never corrupt, but the last commits can be lost). PostgreSQL follows its own
     /// `synchronous_commit`.
     pub durable_commits: bool,

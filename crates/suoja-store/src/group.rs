@@ -15,7 +15,9 @@
 //!
 //! Holding the pool's writer connection is what makes a request the writer; its statements run
 //! on that connection, or — with the native writer on, the default — on a `rusqlite`
-//! connection to the same file, in place (`lite.rs`).
+//! connection to the same file, in place (`lite.rs`). With durable commits the native writer
+//! commits without syncing and a thread of its own syncs each batch before its requests are
+//! answered ([`sync_batches`]), so the writer does not wait for the disk.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
@@ -96,6 +98,8 @@ impl Writer {
             return self.pooled.execute(sql).await.map(|_| ());
         };
         match sql {
+            // The writer's own thread has nothing else to run meanwhile.
+            "COMMIT" | "ROLLBACK" | "ROLLBACK TO member" if crate::writer_thread::on_writer_thread() => lite.batch(sql),
             "COMMIT" | "ROLLBACK" | "ROLLBACK TO member" => {
                 let lite = lite.clone();
                 tokio::task::spawn_blocking(move || lite.batch(sql))
@@ -147,6 +151,10 @@ pub(crate) struct Group {
     wait_limit: Duration,
     /// The native writer, once opened (after the migrations).
     native: OnceLock<Arc<Lite>>,
+    /// With durable commits on the native writer: where committed batches go to be synced.
+    syncer: OnceLock<std::sync::mpsc::Sender<(u64, Outcome)>>,
+    /// Batches the sync thread has synced to disk.
+    synced: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for Group {
@@ -183,12 +191,38 @@ impl Group {
             finished: watch::channel(0).0,
             wait_limit,
             native: OnceLock::new(),
+            syncer: OnceLock::new(),
+            synced: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
-    /// Runs the writer's statements on `lite` from now on.
-    pub(crate) fn set_native(&self, lite: Lite) {
+    /// Runs the writer's statements on `lite` from now on. With `durable_log` (the file's
+    /// write-ahead log, when commits are to be durable; `lite` then commits without syncing)
+    /// each batch is synced to disk on a thread of its own after its commit, and its requests
+    /// are answered only then (see [`sync_batches`]).
+    pub(crate) fn set_native(self: &Arc<Self>, lite: Lite, durable_log: Option<std::path::PathBuf>) -> Result<()> {
+        if let Some(log) = durable_log {
+            let (tx, rx) = std::sync::mpsc::channel();
+            let group = Arc::downgrade(self);
+            std::thread::Builder::new()
+                .name("suoja-sync".into())
+                .spawn(move || sync_batches(&log, &rx, &group))
+                .map_err(|e| StoreError::Config(format!("the commit sync thread could not start: {e}")))?;
+            let _ = self.syncer.set(tx);
+        }
         let _ = self.native.set(Arc::new(lite));
+        Ok(())
+    }
+
+    /// Batches committed without syncing and then synced by the sync thread (none without one).
+    #[cfg(test)]
+    pub(crate) fn synced_batches(&self) -> u64 {
+        self.synced.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Records batches as finished: their members' waits end.
+    fn notify_finished(&self, id: u64) {
+        self.finished.send_modify(|f| *f = (*f).max(id));
     }
 
     /// Whether the writer's statements run on the native writer.
@@ -358,35 +392,42 @@ impl Group {
     }
 
     /// Keeps a member's work (its savepoint is released on `conn`) and moves the writer on:
-    /// to the next request within the batch (`Some(batch)`: wait for it), or by committing the
-    /// batch here (`None`). Runs to its end on a task of its own.
-    async fn release(self: Arc<Self>, mut conn: Writer) -> Result<Option<()>> {
+    /// to the next request within the batch, or by committing the batch here. Either way the
+    /// member then waits for the batch's outcome. Runs to its end on a task of its own.
+    async fn release(self: Arc<Self>, mut conn: Writer) -> Result<()> {
         if let Err(e) = conn.execute("RELEASE member").await {
             let undone = undo(&mut conn).await;
             self.after_undo(conn, undone).await;
             return Err(e.into());
         }
-        let pass_on = {
-            let mut st = self.state();
-            let queued = !st.queue.is_empty();
-            match st.open.as_mut() {
-                Some(b) => {
-                    b.members += 1;
-                    queued && b.members < MAX_MEMBERS && b.started.elapsed() < MAX_AGE
-                }
-                None => false,
-            }
-        };
+        if let Some(b) = self.state().open.as_mut() {
+            b.members += 1;
+        }
+        let mut pass_on = self.batch_goes_on(true);
+        // On the writer's thread, requests sent there since this one began have not run yet
+        // (this thread was busy): let them queue for the writer before deciding to commit.
+        if !pass_on && crate::writer_thread::on_writer_thread() && self.batch_goes_on(false) {
+            tokio::task::yield_now().await;
+            pass_on = self.batch_goes_on(true);
+        }
         if pass_on {
             match self.hand_over(conn) {
-                None => return Ok(Some(())),
+                None => Ok(()),
                 // No one took it after all: commit here.
-                Some(conn) => self.finish(conn).await?,
+                Some(conn) => self.finish(conn).await,
             }
         } else {
-            self.finish(conn).await?;
+            self.finish(conn).await
         }
-        Ok(None)
+    }
+
+    /// Whether the open batch may take more requests (and, with `waiting`, one is waiting).
+    fn batch_goes_on(&self, waiting: bool) -> bool {
+        let st = self.state();
+        let queued = !waiting || !st.queue.is_empty();
+        st.open
+            .as_ref()
+            .is_some_and(|b| queued && b.members < MAX_MEMBERS && b.started.elapsed() < MAX_AGE)
     }
 
     /// Commits the open batch on `conn` and records the outcome; then passes the writer on.
@@ -399,8 +440,10 @@ impl Group {
         outcome.map_err(StoreError::CommitFailed)
     }
 
-    /// Records how the open batch ended, wakes its members and passes the writer on.
+    /// Records how the open batch ended, wakes its members (once it is synced to disk, when a
+    /// sync thread does that) and passes the writer on.
     fn end_batch(&self, conn: Writer, outcome: std::result::Result<(), String>) {
+        let synced_later = outcome.is_ok() && conn.native.is_some();
         let id = {
             let mut st = self.state();
             let batch = st.open.take();
@@ -411,26 +454,39 @@ impl Group {
             }
             match batch {
                 Some(b) => {
-                    let _ = b.outcome.set(outcome);
+                    let to_sync = self.syncer.get().filter(|_| synced_later);
+                    // A sync thread that has stopped (never while the group lives) cannot make
+                    // the batch durable: it fails.
+                    if to_sync.is_none_or(|tx| tx.send((b.id, b.outcome.clone())).is_err()) {
+                        let outcome = match (to_sync, outcome) {
+                            (Some(_), Ok(())) => Err("the commit could not be synced to disk".into()),
+                            (_, outcome) => outcome,
+                        };
+                        let _ = b.outcome.set(outcome);
+                    }
                     b.id
                 }
                 None => 0,
             }
         };
-        self.finished.send_modify(|f| *f = (*f).max(id));
+        self.notify_finished(id);
         drop(self.hand_over(conn));
     }
 
-    /// Waits until batch `id` has finished; its outcome.
+    /// Waits until batch `id` has finished (and, with durable commits, is on disk); its
+    /// outcome.
     async fn wait(&self, id: u64, outcome: &Outcome) -> Result<()> {
         let mut rx = self.finished.subscribe();
         loop {
-            if *rx.borrow_and_update() >= id {
-                return match outcome.get() {
-                    Some(Ok(())) => Ok(()),
-                    Some(Err(reason)) => Err(StoreError::CommitFailed(reason.clone())),
-                    None => Err(StoreError::CommitFailed("the shared transaction ended without an outcome".into())),
-                };
+            let finished = *rx.borrow_and_update() >= id;
+            match outcome.get() {
+                Some(Ok(())) => return Ok(()),
+                Some(Err(reason)) => return Err(StoreError::CommitFailed(reason.clone())),
+                // Committed, waiting for its sync; the sync thread notifies when done.
+                None if finished && self.syncer.get().is_none() => {
+                    return Err(StoreError::CommitFailed("the shared transaction ended without an outcome".into()));
+                }
+                None => {}
             }
             if rx.changed().await.is_err() {
                 return Err(StoreError::CommitFailed("the database was closed".into()));
@@ -457,6 +513,49 @@ impl Group {
     /// batch) on the runtime.
     fn pass_on_detached(self: Arc<Self>, conn: Writer) {
         spawn_or_close(conn, move |conn| async move { self.after_undo(conn, true).await });
+    }
+}
+
+/// The sync thread: syncs the write-ahead log to disk after batches committed without syncing,
+/// then gives them their outcome. Every batch that committed while the one sync before ran
+/// shares the next one, and the writer goes on to the next batch meanwhile instead of
+/// waiting for the disk. A batch's frames are in the log before its `COMMIT` returns, so a
+/// sync that begins after it covers them; where the log was copied into the database and
+/// emptied in between, SQLite synced the database first. Ends when the group is gone.
+///
+/// Readers may see a batch's rows a moment before its requests are answered (between its
+/// commit and its sync); a request is answered only once what it wrote is on disk.
+fn sync_batches(log: &std::path::Path, due: &std::sync::mpsc::Receiver<(u64, Outcome)>, group: &std::sync::Weak<Group>) {
+    while let Ok(first) = due.recv() {
+        let mut batches = vec![first];
+        batches.extend(due.try_iter());
+        let synced = sync_file(log).map_err(|e| {
+            tracing::error!(error = %e, "the write-ahead log could not be synced to disk; the commits waiting for it fail");
+            format!("the commit could not be synced to disk: {e}")
+        });
+        let last = batches.iter().map(|(id, _)| *id).max().unwrap_or(0);
+        let Some(group) = group.upgrade() else {
+            return;
+        };
+        if synced.is_ok() {
+            group
+                .synced
+                .fetch_add(u64::try_from(batches.len()).unwrap_or(u64::MAX), std::sync::atomic::Ordering::SeqCst);
+        }
+        for (_, outcome) in batches {
+            let _ = outcome.set(synced.clone());
+        }
+        group.notify_finished(last);
+    }
+}
+
+/// Syncs the file at `path` to disk. A log that is gone was copied into the database and
+/// removed as its last connection closed, with the database synced.
+fn sync_file(path: &std::path::Path) -> std::io::Result<()> {
+    match std::fs::OpenOptions::new().write(true).open(path) {
+        Ok(file) => file.sync_all(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
     }
 }
 
@@ -509,11 +608,10 @@ impl Member {
             return Ok(());
         };
         let step = RunsToEnd(Some(Box::pin(self.group.clone().release(conn))));
-        match step.await {
-            Ok(Some(())) => self.group.wait(self.batch, &self.outcome).await,
-            Ok(None) => Ok(()),
-            Err(e) => Err(e),
-        }
+        step.await?;
+        // Committed here or by a later member; with durable commits, perhaps still on its way
+        // to the disk.
+        self.group.wait(self.batch, &self.outcome).await
     }
 }
 

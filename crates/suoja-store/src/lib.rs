@@ -59,6 +59,7 @@ pub mod tokens;
 pub mod users;
 pub mod web;
 pub mod webhooks;
+mod writer_thread;
 
 pub use db::{Conn, Db, DbOptions, Engine, Tx, release, rollback_to, savepoint};
 pub use error::StoreError;

@@ -8,7 +8,8 @@
 //!
 //! Statements here are short (the writer's transactions are a request's worth of rows) and
 //! run on the async thread; what can take long does not: `COMMIT` and `ROLLBACK` run on
-//! tokio's blocking threads (`group.rs`), `BEGIN IMMEDIATE` never waits for another process's
+//! tokio's blocking threads (`group.rs`; in place on the writer's own thread, which has nothing
+//! else to run meanwhile, `writer_thread.rs`), `BEGIN IMMEDIATE` never waits for another process's
 //! lock on the thread (it is retried after async sleeps), and a long transaction yields to the
 //! runtime between statements (tokio's cooperative budget).
 

@@ -106,6 +106,12 @@ impl Helpdesk {
 
     /// Opens a ticket for a requester, with its first comment.
     pub async fn create_ticket(&self, scope: &Scope, input: TicketInput) -> Result<TicketChange> {
+        let (hd, scope) = (self.clone(), *scope);
+        self.db.on_writer(async move { hd.create_ticket_here(&scope, input).await }).await?
+    }
+
+    /// [`Self::create_ticket`] on the caller's thread.
+    async fn create_ticket_here(&self, scope: &Scope, input: TicketInput) -> Result<TicketChange> {
         let now = self.now();
         let mut tx = self.db.begin().await?;
         let change = self.create_ticket_in(&mut tx, scope, input, now).await?;

@@ -94,6 +94,12 @@ impl Helpdesk {
     /// Changes a ticket and/or adds a comment. End users may only comment on their own tickets
     /// (and mark them solved).
     pub async fn update_ticket(&self, scope: &Scope, id: TicketId, input: TicketInput) -> Result<TicketChange> {
+        let (hd, scope) = (self.clone(), *scope);
+        self.db.on_writer(async move { hd.update_ticket_here(&scope, id, input).await }).await?
+    }
+
+    /// [`Self::update_ticket`] on the caller's thread.
+    async fn update_ticket_here(&self, scope: &Scope, id: TicketId, input: TicketInput) -> Result<TicketChange> {
         let now = self.now();
         let mut tx = self.db.begin().await?;
         let change = self.update_ticket_in(&mut tx, scope, id, input, now).await?;

@@ -165,7 +165,7 @@ pub fn render(args: &BenchArgs, baseline: &[(usize, Stats)], results: &[EngineRe
                 };
                 let _ = writeln!(
                     s,
-                    "| durable commits (`synchronous=FULL`) the default if they cost ≤ 20 % (c=16) | {said} | {} |",
+                    "| durable commits (each commit synced before it is answered) the default if they cost ≤ 20 % (c=16) | {said} | {} |",
                     verdict(cost <= 0.2)
                 );
             }
