@@ -268,7 +268,7 @@ impl Helpdesk {
             }
             None => {
                 row.id = suoja_store::tickets::insert(c, scope.tenant, &row).await?;
-                self.set_ticket_tags(c, scope.tenant, row.id, &tags).await?;
+                self.add_new_ticket_tags(c, scope.tenant, row.id, &tags).await?;
             }
         }
         let mut links: [Vec<UserId>; 3] = Default::default();
@@ -288,7 +288,13 @@ impl Helpdesk {
                 }
             }
         }
-        let (comment_id, plain, public, author) = self.add_comment(c, scope, &row, &comment, now, batch.as_deref_mut()).await?;
+        let (comment_id, plain, public, author) = match comment.author_id.unwrap_or(scope.actor) {
+            // Written by the requester, as usual: their row was just read.
+            a if a == requester.id && (a == scope.actor || scope.is_staff()) => {
+                self.add_comment_by(c, scope, &row, &comment, now, &requester, batch.as_deref_mut()).await?
+            }
+            _ => self.add_comment(c, scope, &row, &comment, now, batch.as_deref_mut()).await?,
+        };
         let mut text = input.subject.as_ref().map(|s| s.expose().clone()).unwrap_or_default();
         let mut notes = String::new();
         if public {

@@ -102,6 +102,16 @@ impl Helpdesk {
         Ok(())
     }
 
+    /// Gives a new ticket (no tag rows yet) the tag rows of `tags`.
+    pub(crate) async fn add_new_ticket_tags(&self, c: &mut Conn, tenant: TenantId, id: TicketId, tags: &[String]) -> Result<()> {
+        if tags.is_empty() {
+            return Ok(());
+        }
+        let hashes = self.tag_hashes(c, tenant, tags).await?;
+        suoja_store::tickets::add_tag_hashes(c, tenant, id, &hashes).await?;
+        Ok(())
+    }
+
     /// The keyed hashes the tag rows of `tags` hold.
     pub(crate) async fn tag_hashes(&self, c: &mut Conn, tenant: TenantId, tags: &[String]) -> Result<Vec<Vec<u8>>> {
         let mut hashes = Vec::with_capacity(tags.len());

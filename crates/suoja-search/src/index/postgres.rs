@@ -14,11 +14,33 @@ fn array(tokens: &[i64]) -> String {
     format!("ARRAY[{}]::bigint[]", tokens.iter().map(i64::to_string).collect::<Vec<_>>().join(","))
 }
 
+/// Tokens as the text of an array value, for a parameter cast to `bigint[]`. A document's write
+/// then has the same statement text every time, prepared once per connection; with the tokens
+/// spliced in, every write was a new statement to parse, plan and (past the connection's cache
+/// of statements) close again.
+fn array_param(tokens: &[i64]) -> String {
+    format!("{{{}}}", tokens.iter().map(i64::to_string).collect::<Vec<_>>().join(","))
+}
+
 fn holds(public_only: bool) -> &'static str {
     if public_only { "s.public" } else { "(s.public || s.internal)" }
 }
 
 pub(super) async fn insert_many(c: &mut Conn, tenant: TenantId, kind: DocKind, docs: &[(i64, DocTokens)]) -> Result<()> {
+    if let [(doc, t)] = docs {
+        sqlx::query(
+            "INSERT INTO search_index (tenant_id, doc_kind, doc_id, public, internal) \
+             VALUES ($1, $2, $3, CAST($4 AS bigint[]), CAST($5 AS bigint[]))",
+        )
+        .bind(tenant.0)
+        .bind(kind.code())
+        .bind(*doc)
+        .bind(array_param(&t.public))
+        .bind(array_param(&t.internal))
+        .execute(&mut *c)
+        .await?;
+        return Ok(());
+    }
     for chunk in docs.chunks(500) {
         let rows = chunk
             .iter()
@@ -59,17 +81,17 @@ pub(super) async fn remove(c: &mut Conn, tenant: TenantId, kind: DocKind, doc: i
 
 /// Gives a document's row the tokens `new`.
 pub(super) async fn change(c: &mut Conn, tenant: TenantId, kind: DocKind, doc: i64, new: &DocTokens) -> Result<()> {
-    let sql = format!(
-        "UPDATE search_index SET public = {}, internal = {} WHERE tenant_id = $1 AND doc_kind = $2 AND doc_id = $3",
-        array(&new.public),
-        array(&new.internal)
-    );
-    sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(tenant.0)
-        .bind(kind.code())
-        .bind(doc)
-        .execute(c)
-        .await?;
+    sqlx::query(
+        "UPDATE search_index SET public = CAST($4 AS bigint[]), internal = CAST($5 AS bigint[]) \
+         WHERE tenant_id = $1 AND doc_kind = $2 AND doc_id = $3",
+    )
+    .bind(tenant.0)
+    .bind(kind.code())
+    .bind(doc)
+    .bind(array_param(&new.public))
+    .bind(array_param(&new.internal))
+    .execute(c)
+    .await?;
     Ok(())
 }
 

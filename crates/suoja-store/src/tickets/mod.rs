@@ -434,18 +434,16 @@ pub async fn set_tag_hashes(c: &mut Conn, tenant: TenantId, id: TicketId, hashes
         .bind(id.0)
         .execute(&mut *c)
         .await?;
+    add_tag_hashes(c, tenant, id, hashes).await
+}
+
+/// Adds the tag rows of a ticket that has none yet (a new one), in one statement.
+pub async fn add_tag_hashes(c: &mut Conn, tenant: TenantId, id: TicketId, hashes: &[Vec<u8>]) -> Result<()> {
     let mut unique: Vec<&Vec<u8>> = hashes.iter().collect();
     unique.sort();
     unique.dedup();
-    for h in unique {
-        sqlx::query("INSERT INTO ticket_tags (tenant_id, ticket_id, tag_hash) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
-            .bind(tenant.0)
-            .bind(id.0)
-            .bind(h.clone())
-            .execute(&mut *c)
-            .await?;
-    }
-    Ok(())
+    let rows: Vec<(TicketId, Vec<u8>)> = unique.into_iter().map(|h| (id, h.clone())).collect();
+    add_tag_hashes_many(c, tenant, &rows).await
 }
 
 /// Adds tag rows (ticket, keyed hash of the tag) to new tickets, many at once.
