@@ -426,7 +426,7 @@ impl Helpdesk {
         };
         // Bulk imports are measured together in the background once they are in.
         if !bulk {
-            self.keep_sla(c, scope.tenant, row.id, now).await?;
+            self.keep_new_ticket_sla(c, scope.tenant, row.id, now).await?;
         }
         Ok(TicketChange {
             ticket,
