@@ -408,8 +408,7 @@ impl Db {
                 // Durable commits are synced by the group's sync thread after each batch's
                 // commit (`group::sync_batches`), so the writer itself commits without syncing.
                 let pragmas = format!("{SQLITE_PRAGMAS} {}", synchronous(false));
-                let log = options.durable_commits.then(|| std::path::PathBuf::from(format!("{path}-wal")));
-                db.group.set_native(Lite::open(&path, &pragmas)?, log)?;
+                db.group.set_native(Lite::open(&path, &pragmas)?, options.durable_commits)?;
             }
         }
         Ok(db)
@@ -1192,6 +1191,34 @@ mod tests {
         .await;
         assert!(joined.is_err_and(|e| e.is_panic()), "the panic reached the caller");
         assert_eq!(db.on_writer(async { 7 }).await.unwrap(), 7, "the thread goes on after a panic");
+        db.close().await;
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// The sync thread syncs the log SQLite writes, named after the database's path as SQLite
+    /// resolves it: a database opened through a symbolic link has its log beside the file the
+    /// link names.
+    #[tokio::test]
+    async fn the_log_synced_is_the_one_sqlite_writes() {
+        let dir = std::env::temp_dir().join(format!("suoja-synclink-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("real")).unwrap();
+        let real = dir.join("real").join("t.db");
+        Db::connect(&format!("sqlite://{}", real.display()), &DbOptions::default())
+            .await
+            .unwrap()
+            .close()
+            .await;
+        let link = dir.join("link.db");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let db = Db::connect(&format!("sqlite://{}", link.display()), &DbOptions::default()).await.unwrap();
+        let log = db.group.synced_log().expect("durable commits sync a log").to_path_buf();
+        assert_eq!(log.canonicalize().unwrap(), dir.join("real").join("t.db-wal").canonicalize().unwrap());
+        assert!(!dir.join("link.db-wal").exists(), "no log beside the link");
+        let mut tx = db.begin().await.unwrap();
+        sqlx::query("CREATE TABLE t (x INTEGER)").execute(&mut *tx).await.unwrap();
+        tx.commit().await.unwrap();
+        assert!(std::fs::metadata(&log).unwrap().len() > 0, "the commit's frames are in the log synced");
         db.close().await;
         std::fs::remove_dir_all(&dir).unwrap();
     }

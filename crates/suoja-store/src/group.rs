@@ -37,6 +37,13 @@ pub const MAX_MEMBERS: usize = 64;
 pub const MAX_AGE: Duration = Duration::from_millis(4);
 /// How long the writer passes from request to request before it goes back through the pool.
 pub const YIELD_AFTER: Duration = Duration::from_millis(50);
+/// Batches committed and not yet synced, at most: past this the writer waits for the disk
+/// before the next commit, as it did when every commit synced.
+pub const MAX_UNSYNCED: usize = 4;
+
+/// A committed batch on its way to the sync thread: its id, its outcome to give, and its place
+/// among the [`MAX_UNSYNCED`].
+type Unsynced = (u64, Outcome, tokio::sync::OwnedSemaphorePermit);
 
 /// How a batch ended: committed, or why not.
 type Outcome = Arc<OnceLock<std::result::Result<(), String>>>;
@@ -98,7 +105,7 @@ impl Writer {
             return self.pooled.execute(sql).await.map(|_| ());
         };
         match sql {
-            // The writer's own thread has nothing else to run meanwhile.
+            // The writer's own thread has little else to run meanwhile (`writer_thread.rs`).
             "COMMIT" | "ROLLBACK" | "ROLLBACK TO member" if crate::writer_thread::on_writer_thread() => lite.batch(sql),
             "COMMIT" | "ROLLBACK" | "ROLLBACK TO member" => {
                 let lite = lite.clone();
@@ -152,9 +159,16 @@ pub(crate) struct Group {
     /// The native writer, once opened (after the migrations).
     native: OnceLock<Arc<Lite>>,
     /// With durable commits on the native writer: where committed batches go to be synced.
-    syncer: OnceLock<std::sync::mpsc::Sender<(u64, Outcome)>>,
+    syncer: OnceLock<std::sync::mpsc::Sender<Unsynced>>,
+    /// Places for batches committed and not yet synced ([`MAX_UNSYNCED`]).
+    unsynced: Arc<tokio::sync::Semaphore>,
     /// Batches the sync thread has synced to disk.
     synced: std::sync::atomic::AtomicU64,
+    /// The highest batch id the sync thread has given an outcome (synced or failed).
+    synced_through: std::sync::atomic::AtomicU64,
+    /// The log file the sync thread syncs (for a test).
+    #[cfg(test)]
+    log: OnceLock<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for Group {
@@ -192,16 +206,25 @@ impl Group {
             wait_limit,
             native: OnceLock::new(),
             syncer: OnceLock::new(),
+            unsynced: Arc::new(tokio::sync::Semaphore::new(MAX_UNSYNCED)),
             synced: std::sync::atomic::AtomicU64::new(0),
+            synced_through: std::sync::atomic::AtomicU64::new(0),
+            #[cfg(test)]
+            log: OnceLock::new(),
         })
     }
 
-    /// Runs the writer's statements on `lite` from now on. With `durable_log` (the file's
-    /// write-ahead log, when commits are to be durable; `lite` then commits without syncing)
-    /// each batch is synced to disk on a thread of its own after its commit, and its requests
-    /// are answered only then (see [`sync_batches`]).
-    pub(crate) fn set_native(self: &Arc<Self>, lite: Lite, durable_log: Option<std::path::PathBuf>) -> Result<()> {
-        if let Some(log) = durable_log {
+    /// Runs the writer's statements on `lite` from now on. With `durable` (`lite` then
+    /// commits without syncing) each batch is synced to disk on a thread of its own after its
+    /// commit, and its requests are answered only then (see [`sync_batches`]).
+    pub(crate) fn set_native(self: &Arc<Self>, lite: Lite, durable: bool) -> Result<()> {
+        if durable {
+            let log_path = lite
+                .wal_path()
+                .ok_or_else(|| StoreError::Config("the writer's database has no file for its log".into()))?;
+            let log = open_log(&log_path).map_err(|e| StoreError::Config(format!("the write-ahead log could not be opened to sync it: {e}")))?;
+            #[cfg(test)]
+            let _ = self.log.set(log_path);
             let (tx, rx) = std::sync::mpsc::channel();
             let group = Arc::downgrade(self);
             std::thread::Builder::new()
@@ -212,6 +235,12 @@ impl Group {
         }
         let _ = self.native.set(Arc::new(lite));
         Ok(())
+    }
+
+    /// The log file the sync thread syncs, if there is one.
+    #[cfg(test)]
+    pub(crate) fn synced_log(&self) -> Option<&std::path::Path> {
+        self.log.get().map(std::path::PathBuf::as_path)
     }
 
     /// Batches committed without syncing and then synced by the sync thread (none without one).
@@ -432,18 +461,24 @@ impl Group {
 
     /// Commits the open batch on `conn` and records the outcome; then passes the writer on.
     async fn finish(&self, mut conn: Writer) -> Result<()> {
+        // With the sync thread, at most MAX_UNSYNCED batches are committed and not yet synced:
+        // a slow disk slows the writer down (and requests waiting for it are told the database
+        // is busy) rather than piling up visible, unanswered work.
+        let place = match (self.syncer.get(), &conn.native) {
+            (Some(_), Some(_)) => self.unsynced.clone().acquire_owned().await.ok(),
+            _ => None,
+        };
         let outcome = conn.execute("COMMIT").await.map(|_| ()).map_err(|e| e.to_string());
         if outcome.is_err() {
             let _ = conn.execute("ROLLBACK").await;
         }
-        self.end_batch(conn, outcome.clone());
+        self.end_batch(conn, outcome.clone(), place);
         outcome.map_err(StoreError::CommitFailed)
     }
 
     /// Records how the open batch ended, wakes its members (once it is synced to disk, when a
     /// sync thread does that) and passes the writer on.
-    fn end_batch(&self, conn: Writer, outcome: std::result::Result<(), String>) {
-        let synced_later = outcome.is_ok() && conn.native.is_some();
+    fn end_batch(&self, conn: Writer, outcome: std::result::Result<(), String>, place: Option<tokio::sync::OwnedSemaphorePermit>) {
         let id = {
             let mut st = self.state();
             let batch = st.open.take();
@@ -454,13 +489,17 @@ impl Group {
             }
             match batch {
                 Some(b) => {
-                    let to_sync = self.syncer.get().filter(|_| synced_later);
-                    // A sync thread that has stopped (never while the group lives) cannot make
-                    // the batch durable: it fails.
-                    if to_sync.is_none_or(|tx| tx.send((b.id, b.outcome.clone())).is_err()) {
-                        let outcome = match (to_sync, outcome) {
-                            (Some(_), Ok(())) => Err("the commit could not be synced to disk".into()),
-                            (_, outcome) => outcome,
+                    // Committed on the native writer with a sync thread (it holds a place):
+                    // the sync thread gives the outcome. One that has stopped (never while the
+                    // group lives) cannot make the batch durable: it fails.
+                    let sent = match (self.syncer.get(), place, &outcome) {
+                        (Some(tx), Some(place), Ok(())) => tx.send((b.id, b.outcome.clone(), place)).is_ok(),
+                        _ => false,
+                    };
+                    if !sent {
+                        let outcome = match (self.syncer.get(), &conn.native, outcome) {
+                            (Some(_), Some(_), Ok(())) => Err("the commit could not be synced to disk".into()),
+                            (_, _, outcome) => outcome,
                         };
                         let _ = b.outcome.set(outcome);
                     }
@@ -482,10 +521,13 @@ impl Group {
             match outcome.get() {
                 Some(Ok(())) => return Ok(()),
                 Some(Err(reason)) => return Err(StoreError::CommitFailed(reason.clone())),
-                // Committed, waiting for its sync; the sync thread notifies when done.
-                None if finished && self.syncer.get().is_none() => {
+                // Ended without an outcome (a step that moved the writer on was lost). With a sync
+                // thread, batches reach it in order: once it has answered a later one, this one
+                // will get none.
+                None if finished && (self.syncer.get().is_none() || self.synced_through.load(std::sync::atomic::Ordering::SeqCst) >= id) => {
                     return Err(StoreError::CommitFailed("the shared transaction ended without an outcome".into()));
                 }
+                // Committed, waiting for its sync; the sync thread notifies when done.
                 None => {}
             }
             if rx.changed().await.is_err() {
@@ -501,7 +543,7 @@ impl Group {
         if !undone {
             let mut conn = conn;
             let _ = conn.execute("ROLLBACK").await;
-            self.end_batch(conn, Err("the shared transaction was rolled back".into()));
+            self.end_batch(conn, Err("the shared transaction was rolled back".into()), None);
             return;
         }
         if let Some(conn) = self.hand_over(conn) {
@@ -524,16 +566,30 @@ impl Group {
 /// emptied in between, SQLite synced the database first. Ends when the group is gone.
 ///
 /// Readers may see a batch's rows a moment before its requests are answered (between its
-/// commit and its sync); a request is answered only once what it wrote is on disk.
-fn sync_batches(log: &std::path::Path, due: &std::sync::mpsc::Receiver<(u64, Outcome)>, group: &std::sync::Weak<Group>) {
+/// commit and its sync, one sync's time); a request is answered only once what it wrote is on
+/// disk.
+///
+/// The log is the file SQLite writes (named as SQLite resolves the database's path), opened
+/// once: SQLite keeps that file while its connections are open, and the native writer is open
+/// as long as the group. A sync that fails fails every batch after it too, until the server is
+/// started again: the kernel may have dropped the pages it could not write, and a later sync
+/// that succeeds would not bring them back (as PostgreSQL, which stops).
+fn sync_batches(log: &std::fs::File, due: &std::sync::mpsc::Receiver<Unsynced>, group: &std::sync::Weak<Group>) {
+    let mut failed: Option<String> = None;
     while let Ok(first) = due.recv() {
         let mut batches = vec![first];
         batches.extend(due.try_iter());
-        let synced = sync_file(log).map_err(|e| {
-            tracing::error!(error = %e, "the write-ahead log could not be synced to disk; the commits waiting for it fail");
-            format!("the commit could not be synced to disk: {e}")
-        });
-        let last = batches.iter().map(|(id, _)| *id).max().unwrap_or(0);
+        let synced = match &failed {
+            Some(reason) => Err(reason.clone()),
+            None => log.sync_all().map_err(|e| {
+                tracing::error!(error = %e, "the write-ahead log could not be synced to disk; this and every later commit fail until a restart");
+                format!("the commit could not be synced to disk: {e}")
+            }),
+        };
+        if let Err(reason) = &synced {
+            failed = Some(reason.clone());
+        }
+        let last = batches.iter().map(|(id, _, _)| *id).max().unwrap_or(0);
         let Some(group) = group.upgrade() else {
             return;
         };
@@ -542,21 +598,25 @@ fn sync_batches(log: &std::path::Path, due: &std::sync::mpsc::Receiver<(u64, Out
                 .synced
                 .fetch_add(u64::try_from(batches.len()).unwrap_or(u64::MAX), std::sync::atomic::Ordering::SeqCst);
         }
-        for (_, outcome) in batches {
+        group.synced_through.fetch_max(last, std::sync::atomic::Ordering::SeqCst);
+        // Outcomes first, then the places back and the notification.
+        for (_, outcome, _) in &batches {
             let _ = outcome.set(synced.clone());
         }
+        drop(batches);
         group.notify_finished(last);
     }
 }
 
-/// Syncs the file at `path` to disk. A log that is gone was copied into the database and
-/// removed as its last connection closed, with the database synced.
-fn sync_file(path: &std::path::Path) -> std::io::Result<()> {
-    match std::fs::OpenOptions::new().write(true).open(path) {
-        Ok(file) => file.sync_all(),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(e),
+/// Opens the write-ahead log at `path` to sync it, and syncs its directory once, so that the
+/// log's own entry survives a power cut (SQLite syncs the directory when it first syncs a new
+/// log itself, which the native writer no longer does on commit).
+fn open_log(path: &std::path::Path) -> std::io::Result<std::fs::File> {
+    let log = std::fs::OpenOptions::new().write(true).open(path)?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::File::open(dir)?.sync_all()?;
     }
+    Ok(log)
 }
 
 /// Runs `step` with the writer on the runtime; without one (never in the server), closes the

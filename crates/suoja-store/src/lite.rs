@@ -118,6 +118,15 @@ impl Lite {
         }
     }
 
+    /// The write-ahead log of the file this connection writes, named as SQLite names it: after
+    /// the database's own path as SQLite resolved it (symbolic links followed), which the path
+    /// in the URL need not be.
+    pub(crate) fn wal_path(&self) -> Option<std::path::PathBuf> {
+        let guard = self.lock();
+        let path = guard.as_ref()?.path()?;
+        (!path.is_empty()).then(|| std::path::PathBuf::from(format!("{path}-wal")))
+    }
+
     /// Whether a transaction is open on the connection.
     pub(crate) fn in_transaction(&self) -> bool {
         self.lock().as_ref().is_some_and(|c| !c.is_autocommit())

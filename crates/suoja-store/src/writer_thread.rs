@@ -4,12 +4,13 @@
 //! Why: the group commit passes the writer from request to request (`group.rs`). On the
 //! server's runtime the next request's task then waits in a worker's queue behind other
 //! requests' parsing and reading, and the writer stands idle meanwhile (measured: ~66 µs per
-//! handover, ~18 % of the writer's time at 16 clients). On this thread only writes are queued,
-//! so the next request runs as soon as the one before lets go of the writer, and a batch's
-//! commit runs in place rather than on a blocking thread and back (nothing else would run here
-//! while it syncs).
+//! handover, ~18 % of the writer's time at 16 clients). Here only those write transactions
+//! are queued (and what they start themselves, such as a file store's upload of an attached
+//! file), so the next request runs as soon as the one before lets go of the writer, and a
+//! batch's commit runs in place rather than on a blocking thread and back.
 //!
-//! Work sent here runs to its end even if the request that sent it goes away.
+//! Work sent here runs to its end even if the request that sent it goes away: a new ticket or
+//! reply whose client disconnected before the answer is still kept.
 
 use std::cell::Cell;
 use std::future::Future;
@@ -23,7 +24,7 @@ thread_local! {
     static ON_WRITER_THREAD: Cell<bool> = const { Cell::new(false) };
 }
 
-/// Whether the caller runs on a writer thread.
+/// Whether the caller runs on a writer thread (any database's: a commit may block it).
 pub(crate) fn on_writer_thread() -> bool {
     ON_WRITER_THREAD.with(Cell::get)
 }
@@ -33,6 +34,7 @@ pub(crate) fn on_writer_thread() -> bool {
 #[derive(Debug)]
 pub(crate) struct WriterThread {
     runtime: tokio::runtime::Handle,
+    thread: std::thread::ThreadId,
     stop: Mutex<Option<oneshot::Sender<()>>>,
 }
 
@@ -40,7 +42,7 @@ impl WriterThread {
     pub(crate) fn start() -> Result<Self> {
         let (ready, started) = std::sync::mpsc::channel();
         let (stop, stopped) = oneshot::channel::<()>();
-        std::thread::Builder::new()
+        let spawned = std::thread::Builder::new()
             .name("suoja-writer".into())
             .spawn(move || {
                 let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
@@ -57,27 +59,30 @@ impl WriterThread {
                 });
             })
             .map_err(|e| StoreError::Config(format!("the writer thread could not start: {e}")))?;
+        let thread = spawned.thread().id();
         let runtime = started
             .recv()
             .map_err(|_| StoreError::Config("the writer thread ended as it started".into()))?
             .map_err(|e| StoreError::Config(format!("the writer thread's runtime could not start: {e}")))?;
         Ok(WriterThread {
             runtime,
+            thread,
             stop: Mutex::new(Some(stop)),
         })
     }
 
-    /// Runs `work` on the writer thread and returns what it returned. A panic in it is
-    /// resumed in the caller, as if it had run there.
+    /// Runs `work` on the writer thread and returns what it returned (in place when called
+    /// there), in the caller's tracing span. A panic in it is resumed in the caller, as if it
+    /// had run there.
     pub(crate) async fn run<T, F>(&self, work: F) -> Result<T>
     where
         F: Future<Output = T> + Send + 'static,
         T: Send + 'static,
     {
-        if on_writer_thread() {
+        if std::thread::current().id() == self.thread {
             return Ok(work.await);
         }
-        match self.runtime.spawn(work).await {
+        match self.runtime.spawn(tracing::Instrument::instrument(work, tracing::Span::current())).await {
             Ok(out) => Ok(out),
             Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
             Err(_) => Err(StoreError::CommitFailed("the writer thread stopped".into())),
