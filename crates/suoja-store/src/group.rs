@@ -516,19 +516,24 @@ impl Group {
     /// outcome.
     async fn wait(&self, id: u64, outcome: &Outcome) -> Result<()> {
         let mut rx = self.finished.subscribe();
+        let given = |o: &std::result::Result<(), String>| match o {
+            Ok(()) => Ok(()),
+            Err(reason) => Err(StoreError::CommitFailed(reason.clone())),
+        };
         loop {
             let finished = *rx.borrow_and_update() >= id;
-            match outcome.get() {
-                Some(Ok(())) => return Ok(()),
-                Some(Err(reason)) => return Err(StoreError::CommitFailed(reason.clone())),
-                // Ended without an outcome (a step that moved the writer on was lost). With a sync
-                // thread, batches reach it in order: once it has answered a later one, this one
-                // will get none.
-                None if finished && (self.syncer.get().is_none() || self.synced_through.load(std::sync::atomic::Ordering::SeqCst) >= id) => {
-                    return Err(StoreError::CommitFailed("the shared transaction ended without an outcome".into()));
-                }
-                // Committed, waiting for its sync; the sync thread notifies when done.
-                None => {}
+            if let Some(o) = outcome.get() {
+                return given(o);
+            }
+            // Ended without an outcome (a step that moved the writer on was lost)? With a sync
+            // thread, batches reach it in order, and it gives their outcomes before it moves
+            // its mark: past this batch with none given, it will give none. Read once more, as
+            // the outcome may have been given since the first look.
+            if finished && (self.syncer.get().is_none() || self.synced_through.load(std::sync::atomic::Ordering::SeqCst) >= id) {
+                return match outcome.get() {
+                    Some(o) => given(o),
+                    None => Err(StoreError::CommitFailed("the shared transaction ended without an outcome".into())),
+                };
             }
             if rx.changed().await.is_err() {
                 return Err(StoreError::CommitFailed("the database was closed".into()));
@@ -598,11 +603,12 @@ fn sync_batches(log: &std::fs::File, due: &std::sync::mpsc::Receiver<Unsynced>, 
                 .synced
                 .fetch_add(u64::try_from(batches.len()).unwrap_or(u64::MAX), std::sync::atomic::Ordering::SeqCst);
         }
-        group.synced_through.fetch_max(last, std::sync::atomic::Ordering::SeqCst);
-        // Outcomes first, then the places back and the notification.
+        // Outcomes first, then the mark (`Group::wait` reads them in that order), the places
+        // back and the notification.
         for (_, outcome, _) in &batches {
             let _ = outcome.set(synced.clone());
         }
+        group.synced_through.fetch_max(last, std::sync::atomic::Ordering::SeqCst);
         drop(batches);
         group.notify_finished(last);
     }
