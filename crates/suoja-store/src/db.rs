@@ -1127,12 +1127,12 @@ mod tests {
         let thread = || std::thread::current().name().map(str::to_string);
         assert_eq!(db.on_writer(async move { thread() }).await.unwrap().as_deref(), Some("suoja-writer"));
         let inner = db.clone();
-        let nested = db
-            .on_writer(async move { inner.on_writer(async move { thread() }).await })
+        let (outer, nested) = db
+            .on_writer(async move { (tokio::task::try_id(), inner.on_writer(async move { tokio::task::try_id() }).await) })
             .await
-            .unwrap()
             .unwrap();
-        assert_eq!(nested.as_deref(), Some("suoja-writer"));
+        assert!(outer.is_some());
+        assert_eq!(nested.unwrap(), outer, "nested work runs in place, in the same task");
         let mut tx = db.begin().await.unwrap();
         sqlx::query("CREATE TABLE t (x INTEGER NOT NULL)").execute(&mut *tx).await.unwrap();
         tx.commit().await.unwrap();

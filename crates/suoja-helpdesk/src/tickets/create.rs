@@ -16,7 +16,9 @@ use crate::{Helpdesk, HelpdeskError, Result, crypt};
 impl Helpdesk {
     /// Adds a comment to a ticket inside the caller's transaction (or to the batch of new
     /// tickets it belongs to); returns its id, its plain text, whether it is public and who
-    /// wrote it.
+    /// wrote it. `read` is a person already read in the caller's transaction (a new ticket's
+    /// requester): when they are the writer, their row is not read again.
+    #[allow(clippy::too_many_arguments, reason = "one comment: where, on what, what, when, whom we know, in which batch")]
     pub(crate) async fn add_comment(
         &self,
         c: &mut Conn,
@@ -24,6 +26,7 @@ impl Helpdesk {
         ticket: &TicketRow,
         input: &CommentInput,
         now: Timestamp,
+        read: Option<&suoja_store::users::UserRow>,
         mut batch: Option<&mut Batch>,
     ) -> Result<(CommentId, String, bool, UserId)> {
         let author_id = match input.author_id {
@@ -35,7 +38,10 @@ impl Helpdesk {
             }
             _ => scope.actor,
         };
-        let author = self.person(c, scope.tenant, author_id, "author_id", batch.as_deref_mut()).await?;
+        let author = match read {
+            Some(known) if known.id == author_id => known.clone(),
+            _ => self.person(c, scope.tenant, author_id, "author_id", batch.as_deref_mut()).await?,
+        };
         self.add_comment_by(c, scope, ticket, input, now, &author, batch).await
     }
 
@@ -288,13 +294,8 @@ impl Helpdesk {
                 }
             }
         }
-        let (comment_id, plain, public, author) = match comment.author_id.unwrap_or(scope.actor) {
-            // Written by the requester, as usual: their row was just read.
-            a if a == requester.id && (a == scope.actor || scope.is_staff()) => {
-                self.add_comment_by(c, scope, &row, &comment, now, &requester, batch.as_deref_mut()).await?
-            }
-            _ => self.add_comment(c, scope, &row, &comment, now, batch.as_deref_mut()).await?,
-        };
+        // Usually written by the requester, whose row was just read.
+        let (comment_id, plain, public, author) = self.add_comment(c, scope, &row, &comment, now, Some(&requester), batch.as_deref_mut()).await?;
         let mut text = input.subject.as_ref().map(|s| s.expose().clone()).unwrap_or_default();
         let mut notes = String::new();
         if public {

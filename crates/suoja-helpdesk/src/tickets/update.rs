@@ -255,7 +255,7 @@ impl Helpdesk {
         self.change_lists(tx, scope, &row, &input, now, &mut events).await?;
         let mut said = None;
         if let Some(comment) = &input.comment {
-            let (cid, plain, public, author) = self.add_comment(tx, scope, &row, comment, now, None).await?;
+            let (cid, plain, public, author) = self.add_comment(tx, scope, &row, comment, now, None, None).await?;
             events.push(AuditEvent::comment(cid).with("public", json!(public)).with("author_id", json!(author.0)));
             if !reindex {
                 index_add(&self.vault, tx, t, row.id, &plain, public).await?;

@@ -9,9 +9,14 @@ use suoja_store::{Conn, Result};
 
 use super::{DocKind, DocTokens};
 
+/// Tokens written out, separated by commas.
+fn listed(tokens: &[i64]) -> String {
+    tokens.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+}
+
 /// An array literal of tokens (integers only, so safe to splice).
 fn array(tokens: &[i64]) -> String {
-    format!("ARRAY[{}]::bigint[]", tokens.iter().map(i64::to_string).collect::<Vec<_>>().join(","))
+    format!("ARRAY[{}]::bigint[]", listed(tokens))
 }
 
 /// Tokens as the text of an array value, for a parameter cast to `bigint[]`. A document's write
@@ -19,7 +24,7 @@ fn array(tokens: &[i64]) -> String {
 /// spliced in, every write was a new statement to parse, plan and (past the connection's cache
 /// of statements) close again.
 fn array_param(tokens: &[i64]) -> String {
-    format!("{{{}}}", tokens.iter().map(i64::to_string).collect::<Vec<_>>().join(","))
+    format!("{{{}}}", listed(tokens))
 }
 
 fn holds(public_only: bool) -> &'static str {

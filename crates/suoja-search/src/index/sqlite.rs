@@ -369,17 +369,23 @@ mod tests {
         assert_eq!(parse(&words(&tokens)), tokens);
     }
 
-    /// The newest thousand matches read forwards within a span (the ranking's `dense` form)
-    /// are ranked exactly as those read backwards, whenever the span's count says it holds a
-    /// thousand; the count is the matches' (up to its bound) among the span's documents.
-    #[tokio::test]
-    async fn the_newest_matches_read_within_a_span_are_those_read_backwards() {
-        let dir = std::env::temp_dir().join(format!("suoja-search-span-{}", std::process::id()));
+    /// A new SQLite database in a directory of its own under `name`.
+    async fn fresh_db(name: &str) -> (suoja_store::Db, std::path::PathBuf) {
+        let dir = std::env::temp_dir().join(format!("suoja-search-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let db = suoja_store::Db::connect(&format!("sqlite://{}/t.db", dir.display()), &suoja_store::DbOptions::default())
             .await
             .unwrap();
+        (db, dir)
+    }
+
+    /// The newest thousand matches read forwards within a span (the ranking's `dense` form)
+    /// are ranked exactly as those read backwards, whenever the span's count says it holds a
+    /// thousand; the count is the matches' (up to its bound) among the span's documents.
+    #[tokio::test]
+    async fn the_newest_matches_read_within_a_span_are_those_read_backwards() {
+        let (db, dir) = fresh_db("span").await;
         let tenant = TenantId(1);
         // 3 000 tickets: token 1 in all but each seventh (public in even ones, internal in odd),
         // token 2 in nine of ten, token 3 in each fiftieth; tokens from 100 give every third other
@@ -456,12 +462,7 @@ mod tests {
     /// every query finds what it found before (a removed document's words included: none).
     #[tokio::test]
     async fn a_compacted_index_is_one_segment_and_finds_the_same() {
-        let dir = std::env::temp_dir().join(format!("suoja-search-compact-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let db = suoja_store::Db::connect(&format!("sqlite://{}/t.db", dir.display()), &suoja_store::DbOptions::default())
-            .await
-            .unwrap();
+        let (db, dir) = fresh_db("compact").await;
         let tenant = TenantId(1);
         for batch in 0..12_i64 {
             let docs: Vec<(i64, DocTokens)> = (1..=50_i64)
