@@ -54,6 +54,43 @@ impl Conn {
     }
 
     /// Where this connection's statements run: a sqlx connection, or the native SQLite writer.
+    /// Inserts a row into `into` (a table and its columns, as `"t (a, b)"`): at once, or, in a
+    /// request begun with [`Db::begin_adding`] on SQLite, just before its batch commits
+    /// (`deferred.rs`). Only for rows nothing in the same request reads back except through
+    /// [`Conn::settle_deferred`] first.
+    pub async fn insert_at_commit(&mut self, into: &'static str, values: Vec<crate::Bound>) -> Result<()> {
+        if let ConnInner::Grouped(m) = &mut self.0 {
+            let deferred = &mut m.conn_mut().deferred;
+            if deferred.defers() {
+                deferred.push(into, values);
+                return Ok(());
+            }
+        }
+        let mut deferred = crate::deferred::Deferred::default();
+        deferred.push(into, values);
+        deferred.insert(self.target(), true).await?;
+        Ok(())
+    }
+
+    /// Inserts now the rows this request deferred to the commit, before it reads or changes
+    /// what they belong to.
+    pub async fn settle_deferred(&mut self) -> Result<()> {
+        if let ConnInner::Grouped(m) = &mut self.0 {
+            let writer = m.conn_mut();
+            if !writer.deferred.is_empty() {
+                writer.insert_deferred(false).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A nested savepoint opens or ends (rows are not deferred inside one).
+    fn nest(&mut self, opens: bool) {
+        if let ConnInner::Grouped(m) = &mut self.0 {
+            m.conn_mut().deferred.nest(opens);
+        }
+    }
+
     fn target(&mut self) -> WriterTarget<'_> {
         match &mut self.0 {
             ConnInner::Pooled(c) => WriterTarget::Pooled(c),
@@ -439,7 +476,17 @@ impl Db {
     /// at its first write with `SQLITE_BUSY`.
     pub async fn begin(&self) -> Result<Tx> {
         Ok(match self.engine {
-            Engine::Sqlite => Tx(Conn(ConnInner::Grouped(self.group.begin(&self.write).await?))),
+            Engine::Sqlite => Tx(Conn(ConnInner::Grouped(self.group.begin(&self.write, false).await?))),
+            Engine::Postgres => Tx(Conn(ConnInner::Own(self.write.begin().await?))),
+        })
+    }
+
+    /// [`Db::begin`] for work that adds records and changes only those it adds (a new
+    /// ticket): on SQLite its search index rows may wait for the batch's commit
+    /// ([`Conn::insert_at_commit`]), so a batch's new documents make one FTS5 segment.
+    pub async fn begin_adding(&self) -> Result<Tx> {
+        Ok(match self.engine {
+            Engine::Sqlite => Tx(Conn(ConnInner::Grouped(self.group.begin(&self.write, true).await?))),
             Engine::Postgres => Tx(Conn(ConnInner::Own(self.write.begin().await?))),
         })
     }
@@ -518,7 +565,8 @@ impl Db {
 /// A point in the open transaction that [`rollback_to`] returns to, so one part of a request
 /// (a trigger's changes) can be undone alone. `name` is a constant word.
 pub async fn savepoint(c: &mut Conn, name: &'static str) -> crate::Result<()> {
-    sqlx::query(sqlx::AssertSqlSafe(format!("SAVEPOINT {name}"))).execute(c).await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!("SAVEPOINT {name}"))).execute(&mut *c).await?;
+    c.nest(true);
     Ok(())
 }
 
@@ -527,13 +575,15 @@ pub async fn rollback_to(c: &mut Conn, name: &'static str) -> crate::Result<()> 
     sqlx::query(sqlx::AssertSqlSafe(format!("ROLLBACK TO SAVEPOINT {name}")))
         .execute(&mut *c)
         .await?;
-    sqlx::query(sqlx::AssertSqlSafe(format!("RELEASE SAVEPOINT {name}"))).execute(c).await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!("RELEASE SAVEPOINT {name}"))).execute(&mut *c).await?;
+    c.nest(false);
     Ok(())
 }
 
 /// Keeps what was written since the savepoint, and ends it.
 pub async fn release(c: &mut Conn, name: &'static str) -> crate::Result<()> {
-    sqlx::query(sqlx::AssertSqlSafe(format!("RELEASE SAVEPOINT {name}"))).execute(c).await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!("RELEASE SAVEPOINT {name}"))).execute(&mut *c).await?;
+    c.nest(false);
     Ok(())
 }
 
@@ -1065,6 +1115,129 @@ mod tests {
         let (members, commits) = db.commit_stats();
         assert_eq!(members, kept.len() as u64 + 1, "every committed transaction counted (and the table's)");
         assert!(commits < members, "{members} transactions in {commits} commits: none shared");
+        drop(r);
+        db.close().await;
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    async fn count_d(c: &mut Conn, id: i64) -> i64 {
+        sqlx::query_scalar("SELECT COUNT(*) FROM d WHERE id = $1").bind(id).fetch_one(c).await.unwrap()
+    }
+
+    fn row(id: i64, who: i64) -> Vec<crate::Bound> {
+        vec![crate::Bound::Int(id), crate::Bound::Int(who)]
+    }
+
+    /// Rows deferred to the commit: a request begun to add records writes them as its batch
+    /// commits, unless it reads them first (`settle_deferred`) or is inside a savepoint of its
+    /// own; they go when its work is undone; any other request finds them written.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn rows_deferred_to_the_commit_go_with_their_request() {
+        for native in [true, false] {
+            deferred_rows_on(native).await;
+        }
+    }
+
+    async fn deferred_rows_on(native: bool) {
+        let (db, dir) = sqlite_with("deferred", native).await;
+        let mut tx = db.begin().await.unwrap();
+        sqlx::query("CREATE TABLE d (id INTEGER PRIMARY KEY, who INTEGER NOT NULL)")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+
+        // Waits for the commit; written now once the request reads it.
+        let mut tx = db.begin_adding().await.unwrap();
+        tx.insert_at_commit("d (id, who)", row(1, 1)).await.unwrap();
+        assert_eq!(count_d(&mut tx, 1).await, 0, "deferred: not written yet");
+        tx.settle_deferred().await.unwrap();
+        assert_eq!(count_d(&mut tx, 1).await, 1, "settled: written in the request");
+        tx.insert_at_commit("d (id, who)", row(2, 1)).await.unwrap();
+        assert_eq!(count_d(&mut tx, 2).await, 0);
+        tx.commit().await.unwrap();
+        let mut r = db.read().await.unwrap();
+        assert_eq!(count_d(&mut r, 2).await, 1, "written by the commit");
+        drop(r);
+
+        // Undone with the request's work.
+        let mut tx = db.begin_adding().await.unwrap();
+        tx.insert_at_commit("d (id, who)", row(3, 2)).await.unwrap();
+        drop(tx);
+        // Inside a savepoint of the request's own: written at once, undone with it.
+        let mut tx = db.begin_adding().await.unwrap();
+        savepoint(&mut tx, "inner").await.unwrap();
+        tx.insert_at_commit("d (id, who)", row(4, 3)).await.unwrap();
+        assert_eq!(count_d(&mut tx, 4).await, 1, "not deferred inside a savepoint");
+        rollback_to(&mut tx, "inner").await.unwrap();
+        tx.insert_at_commit("d (id, who)", row(5, 3)).await.unwrap();
+        assert_eq!(count_d(&mut tx, 5).await, 0, "deferred again once it ended");
+        tx.commit().await.unwrap();
+        // A request not begun to add writes at once.
+        let mut tx = db.begin().await.unwrap();
+        tx.insert_at_commit("d (id, who)", row(6, 4)).await.unwrap();
+        assert_eq!(count_d(&mut tx, 6).await, 1);
+        tx.commit().await.unwrap();
+        let mut r = db.read().await.unwrap();
+        let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM d ORDER BY id").fetch_all(&mut r).await.unwrap();
+        assert_eq!(ids, vec![1, 2, 5, 6]);
+        drop(r);
+
+        // In one batch: the next request (not adding) finds the rows deferred before it.
+        let mut shared = false;
+        for attempt in 0..20i64 {
+            let id = 100 + attempt;
+            let (members, commits) = db.commit_stats();
+            let mut first = db.begin_adding().await.unwrap();
+            first.insert_at_commit("d (id, who)", row(id, 5)).await.unwrap();
+            let next = {
+                let db = db.clone();
+                tokio::spawn(async move {
+                    let mut tx = db.begin().await.unwrap();
+                    let seen = count_d(&mut tx, id).await;
+                    tx.commit().await.unwrap();
+                    seen
+                })
+            };
+            while db.group.waiting() == 0 {
+                tokio::task::yield_now().await;
+            }
+            first.commit().await.unwrap();
+            let seen = next.await.unwrap();
+            assert_eq!(seen, 1, "a later request of the batch reads the row deferred before it");
+            if db.commit_stats() == (members + 2, commits + 1) {
+                shared = true;
+                break;
+            }
+        }
+        assert!(shared, "the two requests never shared a commit");
+
+        // Many requests at once, some undone: exactly the committed ones' rows remain.
+        let mut tasks = Vec::new();
+        for i in 0..200i64 {
+            let db = db.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut tx = db.begin_adding().await.unwrap();
+                tx.insert_at_commit("d (id, who)", row(1000 + i, 1000 + i)).await.unwrap();
+                tokio::task::yield_now().await;
+                if i % 3 == 0 {
+                    tx.settle_deferred().await.unwrap();
+                }
+                if i % 7 == 0 {
+                    return None;
+                }
+                tx.commit().await.unwrap();
+                Some(1000 + i)
+            }));
+        }
+        let mut kept = Vec::new();
+        for t in tasks {
+            kept.extend(t.await.unwrap());
+        }
+        kept.sort();
+        let mut r = db.read().await.unwrap();
+        let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM d WHERE id >= 1000 ORDER BY id").fetch_all(&mut r).await.unwrap();
+        assert_eq!(ids, kept, "exactly the committed requests' rows");
         drop(r);
         db.close().await;
         std::fs::remove_dir_all(&dir).unwrap();

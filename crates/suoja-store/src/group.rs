@@ -67,6 +67,8 @@ struct State {
     /// The open batch (its transaction is begun on the writer).
     open: Option<Batch>,
     next_id: u64,
+    /// The number the next request to take the writer gets (its deferred rows are marked with it).
+    next_member: u64,
     /// Requests committed, and the commits that carried them (for the benchmark).
     committed_members: u64,
     commits: u64,
@@ -79,6 +81,8 @@ pub(crate) struct Writer {
     // connection goes back to the pool and the next request can take the writer.
     native: Option<Native>,
     pooled: PoolConnection<Any>,
+    /// Rows of the batch's requests that wait for its commit (`deferred.rs`).
+    pub(crate) deferred: crate::deferred::Deferred,
 }
 
 /// The native writer as a [`Writer`] holds it. A writer is dropped only on its way back to the
@@ -100,7 +104,16 @@ impl Writer {
     /// and `ROLLBACK` (which can take long: syncing, checkpointing, undoing a large erasure)
     /// run on a blocking thread, and `BEGIN IMMEDIATE` waits for another process's lock with
     /// async sleeps rather than on the thread.
+    ///
+    /// Deferred rows go in just before `COMMIT`, go with the request's work on `ROLLBACK TO
+    /// member`, and with everything on `ROLLBACK`.
     async fn execute(&mut self, sql: &'static str) -> std::result::Result<(), sqlx::Error> {
+        match sql {
+            "COMMIT" if !self.deferred.is_empty() => self.insert_deferred(true).await?,
+            "ROLLBACK TO member" => self.deferred.undo_member(),
+            "ROLLBACK" => self.deferred.clear(),
+            _ => {}
+        }
         let Some(Native(lite)) = &self.native else {
             return self.pooled.execute(sql).await.map(|_| ());
         };
@@ -127,6 +140,14 @@ impl Writer {
             }
             _ => lite.batch(sql),
         }
+    }
+
+    /// Inserts the deferred rows now: every request's, or the holding request's own.
+    pub(crate) async fn insert_deferred(&mut self, all: bool) -> std::result::Result<(), sqlx::Error> {
+        let mut deferred = std::mem::take(&mut self.deferred);
+        let out = deferred.insert(self.target(), all).await;
+        self.deferred = deferred;
+        out
     }
 
     /// The native writer has no transaction although its batch is open (it must have one).
@@ -276,14 +297,22 @@ impl Group {
         }
     }
 
+    /// Requests waiting for the writer (for a test).
+    #[cfg(test)]
+    pub(crate) fn waiting(&self) -> usize {
+        self.state().queue.len()
+    }
+
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Takes the writer for one request: handed over by the request before it when one holds
     /// it (within the open batch, if any), else from the pool; begins a batch when none is
-    /// open, then the request's savepoint.
-    pub(crate) async fn begin(self: &Arc<Self>, pool: &AnyPool) -> Result<Member> {
+    /// open, then the request's savepoint. A request that is `adding` only adds records and
+    /// changes only those it adds: it may defer rows to the commit (`deferred.rs`); any other
+    /// finds the rows deferred by earlier requests inserted before its savepoint begins.
+    pub(crate) async fn begin(self: &Arc<Self>, pool: &AnyPool, adding: bool) -> Result<Member> {
         let waiting = {
             let mut st = self.state();
             if st.busy {
@@ -313,9 +342,11 @@ impl Group {
         };
         // Only the request holding the writer opens or ends a batch, so this reads and sets
         // `open` without a race.
-        let (batch, outcome, fresh) = {
+        let (batch, outcome, fresh, seq) = {
             let mut st = self.state();
-            match st.open.as_ref() {
+            st.next_member += 1;
+            let seq = st.next_member;
+            let (batch, outcome, fresh) = match st.open.as_ref() {
                 Some(b) => (b.id, b.outcome.clone(), false),
                 None => {
                     let id = st.next_id;
@@ -329,7 +360,8 @@ impl Group {
                     });
                     (id, outcome, true)
                 }
-            }
+            };
+            (batch, outcome, fresh, seq)
         };
         // From here a dropped request (an error, or its future gone) cleans up after itself.
         let mut member = Member {
@@ -350,6 +382,15 @@ impl Group {
         } else if member.conn_mut().native_transaction_lost() {
             member.began = false;
             return Err(StoreError::CommitFailed("the shared transaction was no longer open".into()));
+        }
+        let writer = member.conn_mut();
+        writer.deferred.enter(seq, adding);
+        // Outside every savepoint: a failure here fails the batch (the rows are others').
+        if !adding && !writer.deferred.is_empty() {
+            if let Err(e) = writer.insert_deferred(true).await {
+                member.began = false;
+                return Err(e.into());
+            }
         }
         member.conn_mut().execute("SAVEPOINT member").await?;
         member.savepoint = true;
@@ -380,6 +421,7 @@ impl Group {
         Ok(Writer {
             pooled,
             native: self.native.get().cloned().map(Native),
+            deferred: crate::deferred::Deferred::default(),
         })
     }
 
@@ -638,7 +680,7 @@ where
         }
         Err(_) => {
             // The native writer's open transaction is rolled back as it drops (`Native`).
-            let Writer { mut pooled, native } = conn;
+            let Writer { mut pooled, native, .. } = conn;
             drop(native);
             pooled.close_on_drop();
         }

@@ -13,6 +13,7 @@ pub mod comments;
 pub mod community;
 pub mod consultations;
 mod db;
+mod deferred;
 pub mod dialect;
 pub mod erasure_log;
 pub mod erasures;
@@ -62,6 +63,7 @@ pub mod webhooks;
 mod writer_thread;
 
 pub use db::{Conn, Db, DbOptions, Engine, Tx, release, rollback_to, savepoint};
+pub use deferred::Bound;
 pub use error::StoreError;
 
 pub use sqlx::Error as SqlError;

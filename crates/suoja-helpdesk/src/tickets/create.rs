@@ -119,7 +119,9 @@ impl Helpdesk {
     /// [`Self::create_ticket`] on the caller's thread.
     async fn create_ticket_here(&self, scope: &Scope, input: TicketInput) -> Result<TicketChange> {
         let now = self.now();
-        let mut tx = self.db.begin().await?;
+        // A new ticket adds records and changes only those it adds (its requester, when new,
+        // included): its search index rows may wait for the batch's commit.
+        let mut tx = self.db.begin_adding().await?;
         let change = self.create_ticket_in(&mut tx, scope, input, now).await?;
         tx.commit().await?;
         tracing::info!(tenant.id = %scope.tenant, ticket.id = %change.ticket.id, actor.id = %scope.actor, "ticket created");

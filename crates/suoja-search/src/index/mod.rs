@@ -97,8 +97,16 @@ fn is_pg(c: &Conn) -> bool {
 }
 
 /// Inserts the entries of a document that has none yet.
+///
+/// On SQLite, in a request begun with `Db::begin_adding`, the row waits for the batch's commit
+/// so that the batch's new documents make one FTS5 segment; every other call here inserts a
+/// request's waiting rows before it reads or changes the index (`Conn::settle_deferred`).
 pub async fn insert(c: &mut Conn, tenant: TenantId, kind: DocKind, doc: i64, tokens: &DocTokens) -> Result<()> {
-    insert_many(c, tenant, kind, &[(doc, tokens.clone())]).await
+    if is_pg(c) {
+        insert_many(c, tenant, kind, &[(doc, tokens.clone())]).await
+    } else {
+        sqlite::insert_at_commit(c, tenant, kind, doc, &tokens.normalized()).await
+    }
 }
 
 /// Inserts the entries of many documents that have none yet, in few statements (imports, the

@@ -104,7 +104,24 @@ pub(super) async fn insert_many(c: &mut Conn, tenant: TenantId, kind: DocKind, d
     Ok(())
 }
 
+/// Inserts one document's row, at the batch's commit where the request allows it
+/// (`Conn::insert_at_commit`); the trigger indexes it then.
+pub(super) async fn insert_at_commit(c: &mut Conn, tenant: TenantId, kind: DocKind, doc: i64, t: &DocTokens) -> Result<()> {
+    use suoja_store::Bound::{Int, Text};
+    let values = vec![
+        Int(rowid(kind, doc)),
+        Int(tenant.0),
+        Int(kind.code()),
+        Int(doc),
+        Text(format!("{} {}", scope_word(tenant, kind), words(&t.public))),
+        Text(words(&t.internal)),
+    ];
+    c.insert_at_commit("search_index_docs (id, tenant_id, doc_kind, doc_id, public, internal)", values)
+        .await
+}
+
 pub(super) async fn read(c: &mut Conn, tenant: TenantId, kind: DocKind, doc: i64) -> Result<Option<DocTokens>> {
+    c.settle_deferred().await?;
     let row: Option<(String, String)> = sqlx::query_as("SELECT public, internal FROM search_index_docs WHERE id = $1 AND tenant_id = $2")
         .bind(rowid(kind, doc))
         .bind(tenant.0)
@@ -118,6 +135,7 @@ pub(super) async fn read(c: &mut Conn, tenant: TenantId, kind: DocKind, doc: i64
 }
 
 pub(super) async fn remove(c: &mut Conn, tenant: TenantId, kind: DocKind, doc: i64) -> Result<u64> {
+    c.settle_deferred().await?;
     // A trigger tells FTS5 to delete the entries of the row's words (each removed from the
     // segment holding it) as the row goes (migration 37).
     Ok(sqlx::query("DELETE FROM search_index_docs WHERE id = $1 AND tenant_id = $2")
@@ -133,6 +151,7 @@ pub(super) async fn remove(c: &mut Conn, tenant: TenantId, kind: DocKind, doc: i
 /// saying which columns hold it, so a token that stays but moves between `public` and
 /// `internal` is removed and written again; tokens in both and unchanged are left alone.
 pub(super) async fn change(c: &mut Conn, tenant: TenantId, kind: DocKind, doc: i64, old: &DocTokens, new: &DocTokens) -> Result<()> {
+    c.settle_deferred().await?;
     let changed: Vec<i64> = super::sorted(
         &[
             difference(&old.public, &new.public),
@@ -178,12 +197,14 @@ fn difference(a: &[i64], b: &[i64]) -> Vec<i64> {
 
 /// Merges every segment of the index into one (FTS5's `optimize`).
 pub(super) async fn compact(c: &mut Conn) -> Result<()> {
+    c.settle_deferred().await?;
     sqlx::query("INSERT INTO search_index (search_index) VALUES ('optimize')").execute(c).await?;
     Ok(())
 }
 
 /// Removes a tenant's whole index.
 pub(super) async fn clear(c: &mut Conn, tenant: TenantId) -> Result<u64> {
+    c.settle_deferred().await?;
     // Each row's entries go with it (the trigger of `remove`).
     Ok(sqlx::query("DELETE FROM search_index_docs WHERE tenant_id = $1")
         .bind(tenant.0)
@@ -197,6 +218,7 @@ pub(super) async fn clear(c: &mut Conn, tenant: TenantId) -> Result<u64> {
 /// matches are read forwards and turned round here; only when there are more than `limit`,
 /// and the newest are needed, does it walk backwards.
 pub(super) async fn all_of(c: &mut Conn, tenant: TenantId, kind: DocKind, tokens: &[i64], limit: i64) -> Result<Vec<i64>> {
+    c.settle_deferred().await?;
     let m = format!("public : {} AND {}", scope_word(tenant, kind), expr(cols(false), tokens, " AND "));
     let sql = format!(
         "SELECT rowid / 4 FROM search_index WHERE search_index MATCH $1 ORDER BY rowid ASC LIMIT {}",
@@ -212,6 +234,7 @@ pub(super) async fn all_of(c: &mut Conn, tenant: TenantId, kind: DocKind, tokens
 }
 
 pub(super) async fn any_of(c: &mut Conn, tenant: TenantId, kind: DocKind, tokens: &[i64], limit: i64) -> Result<Vec<i64>> {
+    c.settle_deferred().await?;
     let m = format!("public : {} AND {}", scope_word(tenant, kind), expr(cols(false), tokens, " OR "));
     let sql = format!("SELECT rowid / 4 FROM search_index WHERE search_index MATCH $1 LIMIT {limit}");
     Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(m).fetch_all(c).await?)

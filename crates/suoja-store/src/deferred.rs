@@ -1,0 +1,174 @@
+//! Rows inserted when a shared transaction commits rather than when they are written: the
+//! SQLite search index's rows for new documents.
+//!
+//! Why: FTS5 writes the entries it holds in memory out to disk as a segment of their own at
+//! every savepoint opened after them (each request of a group commit runs in one, and so do
+//! many single statements). Indexed one request at a time, every new ticket became a segment:
+//! ~9 % of the writer's time and ~6 log pages a commit. Inserted together as the batch commits,
+//! outside every savepoint, a batch's documents make one segment.
+//!
+//! The rule that keeps this invisible: rows are only deferred in a request that began with
+//! [`Db::begin_adding`](crate::Db::begin_adding), one that adds records and changes only those
+//! it adds, and only outside its own nested savepoints. Every other request of the batch finds
+//! them inserted before its savepoint begins, and the search engine inserts a request's own
+//! deferred rows before it reads or changes the index in that request
+//! ([`Conn::settle_deferred`](crate::Conn::settle_deferred)). A request whose work is undone
+//! takes its deferred rows with it; a batch that rolls back drops them all.
+
+use crate::group::WriterTarget;
+
+/// A value of a deferred row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Bound {
+    /// An integer.
+    Int(i64),
+    /// Text.
+    Text(String),
+}
+
+/// One deferred row: the table and columns it goes `into`, its values, and the request (the
+/// batch's member) that wrote it.
+#[derive(Debug)]
+struct Row {
+    into: &'static str,
+    values: Vec<Bound>,
+    member: u64,
+}
+
+/// The deferred rows a writer carries from request to request within a batch.
+#[derive(Debug, Default)]
+pub(crate) struct Deferred {
+    rows: Vec<Row>,
+    /// The request holding the writer, and whether it may defer ([`Db::begin_adding`]).
+    member: u64,
+    adding: bool,
+    /// Nested savepoints the request holds open (rows are not deferred inside one, where a
+    /// rollback to it would have to take them back).
+    nested: usize,
+}
+
+/// At most this many rows go in one statement (six values a row for the search index, well
+/// under SQLite's limit on bound values).
+const ROWS_PER_STATEMENT: usize = 200;
+
+impl Deferred {
+    /// A request takes the writer.
+    pub(crate) fn enter(&mut self, member: u64, adding: bool) {
+        self.member = member;
+        self.adding = adding;
+        self.nested = 0;
+    }
+
+    /// Whether a row written now waits for the commit.
+    pub(crate) fn defers(&self) -> bool {
+        self.adding && self.nested == 0
+    }
+
+    pub(crate) fn push(&mut self, into: &'static str, values: Vec<Bound>) {
+        self.rows.push(Row {
+            into,
+            values,
+            member: self.member,
+        });
+    }
+
+    /// A nested savepoint opens (`true`) or ends (`false`).
+    pub(crate) fn nest(&mut self, opens: bool) {
+        self.nested = if opens { self.nested.saturating_add(1) } else { self.nested.saturating_sub(1) };
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// The request's work was undone: its rows go too.
+    pub(crate) fn undo_member(&mut self) {
+        let member = self.member;
+        self.rows.retain(|r| r.member != member);
+    }
+
+    /// The whole batch was rolled back.
+    pub(crate) fn clear(&mut self) {
+        self.rows.clear();
+    }
+
+    /// Takes the rows to insert now: every request's, or the holding request's own.
+    fn take(&mut self, all: bool) -> Vec<Row> {
+        if all {
+            return std::mem::take(&mut self.rows);
+        }
+        let member = self.member;
+        let (own, others): (Vec<Row>, Vec<Row>) = std::mem::take(&mut self.rows).into_iter().partition(|r| r.member == member);
+        self.rows = others;
+        own
+    }
+
+    /// Inserts the rows (all, or the holding request's own) on `target`, in the order they were
+    /// written, in as few statements as their tables allow. On an error the rows not yet
+    /// inserted are dropped: the caller's transaction, or its part of it, fails with it.
+    pub(crate) async fn insert(&mut self, target: WriterTarget<'_>, all: bool) -> std::result::Result<(), sqlx::Error> {
+        let rows = self.take(all);
+        let mut target = target;
+        let mut start = 0;
+        while let Some(first) = rows.get(start) {
+            let run = rows
+                .iter()
+                .skip(start)
+                .take(ROWS_PER_STATEMENT)
+                .take_while(|r| r.into == first.into && r.values.len() == first.values.len())
+                .count();
+            let chunk = rows.get(start..start + run).unwrap_or_default();
+            start += run.max(1);
+            if chunk.is_empty() {
+                continue;
+            }
+            let width = first.values.len();
+            let groups: Vec<String> = (0..chunk.len())
+                .map(|i| {
+                    let marks: Vec<String> = (1..=width).map(|j| format!("${}", i * width + j)).collect();
+                    format!("({})", marks.join(", "))
+                })
+                .collect();
+            // `into` is a table and its columns as the code names them, never input.
+            let sql = format!("INSERT INTO {} VALUES {}", first.into, groups.join(", "));
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for r in chunk {
+                for v in &r.values {
+                    q = match v {
+                        Bound::Int(i) => q.bind(*i),
+                        Bound::Text(t) => q.bind(t.clone()),
+                    };
+                }
+            }
+            target = run_on(target, q).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Runs a statement on the writer, native or pooled; gives the writer back for the next one.
+async fn run_on<'a>(
+    target: WriterTarget<'a>,
+    q: sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments>,
+) -> std::result::Result<WriterTarget<'a>, sqlx::Error> {
+    use futures_util::StreamExt as _;
+    use sqlx::Executor as _;
+    match target {
+        WriterTarget::Native(lite) => {
+            let mut q = q;
+            let args = sqlx::Execute::take_arguments(&mut q).map_err(sqlx::Error::Encode)?;
+            let persistent = sqlx::Execute::persistent(&q);
+            let sql = sqlx::Execute::sql(q);
+            lite.run(sql.as_str(), args, false, persistent)?;
+            Ok(WriterTarget::Native(lite))
+        }
+        WriterTarget::Pooled(c) => {
+            let mut results = c.fetch_many(q);
+            while let Some(item) = results.next().await {
+                item?;
+            }
+            drop(results);
+            Ok(WriterTarget::Pooled(c))
+        }
+    }
+}
