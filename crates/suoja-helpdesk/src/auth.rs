@@ -76,18 +76,18 @@ impl Helpdesk {
         let mut c = self.db.read().await?;
         match creds {
             Credentials::ApiToken { email, token } => {
-                let found = suoja_store::tokens::by_hash(&mut c, &token_hash(token.expose())).await?;
-                let tok = found
-                    .filter(|t| t.kind == suoja_store::tokens::TokenKind::Api)
+                let found = suoja_store::tokens::by_hash_with_user(&mut c, &token_hash(token.expose())).await?;
+                let (tok, creator) = found
+                    .filter(|(t, _)| t.kind == suoja_store::tokens::TokenKind::Api)
                     .ok_or(HelpdeskError::Unauthorized)?;
-                self.token_scope(&mut c, &tok, Some(email)).await
+                self.token_scope(&mut c, &tok, creator, Some(email)).await
             }
             Credentials::Bearer(token) => {
-                let found = suoja_store::tokens::by_hash(&mut c, &token_hash(token.expose())).await?;
-                let tok = found
-                    .filter(|t| t.kind == suoja_store::tokens::TokenKind::OAuth)
+                let found = suoja_store::tokens::by_hash_with_user(&mut c, &token_hash(token.expose())).await?;
+                let (tok, creator) = found
+                    .filter(|(t, _)| t.kind == suoja_store::tokens::TokenKind::OAuth)
                     .ok_or(HelpdeskError::Unauthorized)?;
-                self.token_scope(&mut c, &tok, None).await
+                self.token_scope(&mut c, &tok, creator, None).await
             }
             Credentials::Password { email, password } => {
                 drop(c);

@@ -119,14 +119,19 @@ pub struct ApiToken {
 }
 
 impl Helpdesk {
-    /// Whether a token (found by its hash) stands for a credential that works now, and for whom.
-    pub(crate) async fn token_scope(&self, c: &mut suoja_store::Conn, tok: &TokenRow, email: Option<&suoja_core::Email>) -> Result<(Scope, Access)> {
+    /// Whether a token (found by its hash, with the row of the user it belongs to, read with
+    /// it) stands for a credential that works now, and for whom.
+    pub(crate) async fn token_scope(
+        &self,
+        c: &mut suoja_store::Conn,
+        tok: &TokenRow,
+        creator: Option<suoja_store::users::UserRow>,
+        email: Option<&suoja_core::Email>,
+    ) -> Result<(Scope, Access)> {
         if tok.expires_at.is_some_and(|t| t <= self.now()) {
             return Err(HelpdeskError::Unauthorized);
         }
-        let creator = suoja_store::users::by_id(c, tok.tenant_id, tok.user_id)
-            .await?
-            .ok_or(HelpdeskError::Unauthorized)?;
+        let creator = creator.ok_or(HelpdeskError::Unauthorized)?;
         match tok.kind {
             TokenKind::Api => {
                 // Bound to the admin who made it: a demoted, suspended or erased admin's token stops.

@@ -50,13 +50,22 @@ const COLS: &str = "id, tenant_id, user_id, kind, description, scopes, expires_a
 fn from_row(r: &sqlx::any::AnyRow) -> Result<TokenRow> {
     Ok(TokenRow {
         id: i64_(r, "id")?,
+        created_at: Timestamp(i64_(r, "created_at")?),
+        ..from_row_without_ids(r)?
+    })
+}
+
+/// A token's row but for its id and creation time (0 here), which a join names otherwise.
+fn from_row_without_ids(r: &sqlx::any::AnyRow) -> Result<TokenRow> {
+    Ok(TokenRow {
+        id: 0,
         tenant_id: TenantId(i64_(r, "tenant_id")?),
         user_id: UserId(i64_(r, "user_id")?),
         kind: if text(r, "kind")? == "oauth" { TokenKind::OAuth } else { TokenKind::Api },
         description: opt_text(r, "description")?,
         scopes: opt_text(r, "scopes")?,
         expires_at: opt_i64(r, "expires_at")?.map(Timestamp),
-        created_at: Timestamp(i64_(r, "created_at")?),
+        created_at: Timestamp(0),
     })
 }
 
@@ -99,6 +108,31 @@ pub async fn by_hash(c: &mut Conn, hash: &[u8]) -> Result<Option<TokenRow>> {
     let sql = format!("SELECT {COLS} FROM api_tokens WHERE token_hash = $1");
     let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(hash.to_vec()).fetch_optional(c).await?;
     row.as_ref().map(from_row).transpose()
+}
+
+/// [`by_hash`] with the row of the user the token belongs to (`None` when that user is gone),
+/// in one read: authentication needs both on every request.
+pub async fn by_hash_with_user(c: &mut Conn, hash: &[u8]) -> Result<Option<(TokenRow, Option<crate::users::UserRow>)>> {
+    let sql = format!(
+        "SELECT t.id AS token_id, t.tenant_id, t.user_id, t.kind, t.description, t.scopes, t.expires_at, \
+         t.created_at AS token_created_at, {} \
+         FROM api_tokens t LEFT JOIN users u ON u.tenant_id = t.tenant_id AND u.id = t.user_id \
+         WHERE t.token_hash = $1",
+        crate::users::columns_of("u")
+    );
+    let Some(row) = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(hash.to_vec()).fetch_optional(c).await? else {
+        return Ok(None);
+    };
+    let token = TokenRow {
+        id: i64_(&row, "token_id")?,
+        created_at: Timestamp(i64_(&row, "token_created_at")?),
+        ..from_row_without_ids(&row)?
+    };
+    let user = match opt_i64(&row, "id")? {
+        Some(_) => Some(crate::users::from_row(&row)?),
+        None => None,
+    };
+    Ok(Some((token, user)))
 }
 
 /// A tenant's tokens of one kind, oldest first.

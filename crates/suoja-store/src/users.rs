@@ -64,7 +64,12 @@ pub struct UserRow {
 
 const COLS: &str = "id, role, key_id, email_hash, email_enc, name_enc, phone_enc, details_enc, notes_enc, tags_enc, external_id_enc, user_fields_enc, organization_id, locale, time_zone, verified, active, suspended, password_hash, created_at, updated_at, deleted_at, last_login_at, restricted, privacy_officer";
 
-fn from_row(r: &sqlx::any::AnyRow) -> Result<UserRow> {
+/// The columns [`from_row`] reads, of the table aliased `alias` in a join.
+pub(crate) fn columns_of(alias: &str) -> String {
+    COLS.split(", ").map(|c| format!("{alias}.{c}")).collect::<Vec<_>>().join(", ")
+}
+
+pub(crate) fn from_row(r: &sqlx::any::AnyRow) -> Result<UserRow> {
     Ok(UserRow {
         id: UserId(i64_(r, "id")?),
         role: Role::parse(&text(r, "role")?).map_err(|_| crate::StoreError::Corrupt("users.role".into()))?,
