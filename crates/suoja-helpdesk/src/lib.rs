@@ -70,6 +70,10 @@ pub struct Helpdesk {
     list_counts: Arc<tickets::ListCounts>,
     /// Each tenant's active triggers, parsed, while they stay as they are.
     trigger_cache: Arc<rules::triggers::TriggerCache>,
+    /// Each tenant's active webhooks (id, subscribed events) while they stay as they are.
+    webhook_cache: Arc<rules::kept::Kept<Vec<(i64, Vec<String>)>>>,
+    /// Each tenant's active SLA policies, parsed, while they stay as they are.
+    sla_cache: Arc<rules::kept::Kept<Vec<rules::sla::SlaPolicy>>>,
     /// Tenants whose SLA clocks are being measured again, and whether another change asked
     /// for it meanwhile (one pass a tenant at a time).
     remeasuring: Arc<std::sync::Mutex<std::collections::HashMap<suoja_core::TenantId, bool>>>,
@@ -105,6 +109,8 @@ impl Helpdesk {
             view_counts: Arc::default(),
             list_counts: Arc::new(tickets::ListCounts::keeping_from(tickets::LIST_COUNT_KEPT_FROM)),
             trigger_cache: Arc::default(),
+            webhook_cache: Arc::default(),
+            sla_cache: Arc::default(),
             remeasuring: Arc::default(),
             popular_tags: Arc::default(),
             residency: None,

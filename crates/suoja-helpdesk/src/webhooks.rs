@@ -237,6 +237,7 @@ impl Helpdesk {
         )
         .await?;
         tx.commit().await?;
+        self.webhook_cache.forget(scope.tenant);
         let secret = self.vault.webhook_secret(scope.tenant, id, row.signing_salt.as_deref().unwrap_or_default());
         Ok(Webhook {
             signing_secret: Some(suoja_core::Personal::new(secret)),
@@ -354,11 +355,17 @@ impl Helpdesk {
         )
         .await?;
         tx.commit().await?;
+        self.webhook_cache.forget(scope.tenant);
         Ok(())
     }
 
     /// Queues `event` about a ticket for every active webhook subscribed to it, unless the
     /// ticket is restricted.
+    ///
+    /// `known`: the versions read with the change's triggers, by which the tenant's active
+    /// webhooks are kept between requests (a webhook is only ever added, re-keyed or removed,
+    /// and each moves the version); without them they are read.
+    #[allow(clippy::too_many_arguments, reason = "where, which ticket and event, when, and what is known")]
     pub(crate) async fn queue_ticket_event(
         &self,
         c: &mut Conn,
@@ -367,14 +374,32 @@ impl Helpdesk {
         restricted: bool,
         event: &str,
         now: Timestamp,
+        known: Option<&crate::rules::kept::Versions>,
     ) -> Result<()> {
         if restricted {
             return Ok(());
         }
-        for w in suoja_store::webhooks::list(c, tenant).await? {
-            let w = open(w);
-            if w.status == "active" && w.subscriptions.iter().any(|s| s == event) {
-                let payload = json!({ "webhook": w.id, "event": event, "ticket": ticket.0 }).to_string();
+        let kept = known.and_then(|v| self.webhook_cache.get(tenant, v.webhooks));
+        let active = match kept {
+            Some(active) => active,
+            None => {
+                let active: Vec<(i64, Vec<String>)> = suoja_store::webhooks::list(c, tenant)
+                    .await?
+                    .into_iter()
+                    .map(open)
+                    .filter(|w| w.status == "active")
+                    .map(|w| (w.id, w.subscriptions))
+                    .collect();
+                let active = std::sync::Arc::new(active);
+                if let Some(v) = known {
+                    self.webhook_cache.put(tenant, v.webhooks, active.clone());
+                }
+                active
+            }
+        };
+        for (id, subscriptions) in active.iter() {
+            if subscriptions.iter().any(|s| s == event) {
+                let payload = json!({ "webhook": id, "event": event, "ticket": ticket.0 }).to_string();
                 suoja_store::queue::enqueue(c, tenant, DELIVERY, &payload, now, now).await?;
             }
         }

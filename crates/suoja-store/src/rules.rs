@@ -227,6 +227,41 @@ pub async fn set_position(c: &mut Conn, tenant: TenantId, kind: &str, id: i64, p
     Ok(done.rows_affected() > 0)
 }
 
+/// [`version`] of two kinds of rules, and the same of the tenant's webhooks (their count, and
+/// the sums of their change times and ids), in one read: what a ticket's change consults
+/// (its triggers, its SLA policies, the webhooks it may call) is kept between requests and
+/// read again only when its version moved.
+pub async fn versions(c: &mut Conn, tenant: TenantId, kinds: [&str; 2]) -> Result<([(i64, i64, i64); 2], (i64, i64, i64))> {
+    let rows = sqlx::query(
+        "SELECT 0 AS src, kind, COUNT(*) AS n, CAST(COALESCE(SUM(updated_at), 0) AS BIGINT) AS latest, \
+         CAST(COALESCE(SUM(id), 0) AS BIGINT) AS ids FROM business_rules WHERE tenant_id = $1 AND kind IN ($2, $3) GROUP BY kind \
+         UNION ALL \
+         SELECT 1 AS src, '' AS kind, COUNT(*) AS n, CAST(COALESCE(SUM(updated_at), 0) AS BIGINT) AS latest, \
+         CAST(COALESCE(SUM(id), 0) AS BIGINT) AS ids FROM webhooks WHERE tenant_id = $1",
+    )
+    .bind(tenant.0)
+    .bind(kinds[0].to_string())
+    .bind(kinds[1].to_string())
+    .fetch_all(c)
+    .await?;
+    let mut rules = [(0, 0, 0); 2];
+    let mut webhooks = (0, 0, 0);
+    for r in &rows {
+        let v = (i64_(r, "n")?, i64_(r, "latest")?, i64_(r, "ids")?);
+        if i64_(r, "src")? == 1 {
+            webhooks = v;
+        } else {
+            let kind = text(r, "kind")?;
+            for (k, slot) in kinds.iter().zip(rules.iter_mut()) {
+                if *k == kind {
+                    *slot = v;
+                }
+            }
+        }
+    }
+    Ok((rules, webhooks))
+}
+
 /// What changes whenever a rule of the kind is added, changed or removed: how many there are,
 /// and the sums of their times of change and of their ids (every change moves a rule's time
 /// forward; a cache of parsed rules compares it).

@@ -103,15 +103,9 @@ pub async fn insert_full(
     .await?)
 }
 
-/// Finds a token by hash. Tokens are looked up before the tenant is known: the token says it.
-pub async fn by_hash(c: &mut Conn, hash: &[u8]) -> Result<Option<TokenRow>> {
-    let sql = format!("SELECT {COLS} FROM api_tokens WHERE token_hash = $1");
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(hash.to_vec()).fetch_optional(c).await?;
-    row.as_ref().map(from_row).transpose()
-}
-
-/// [`by_hash`] with the row of the user the token belongs to (`None` when that user is gone),
-/// in one read: authentication needs both on every request.
+/// Finds a token by hash, with the row of the user it belongs to (`None` when that user is
+/// gone), in one read: authentication needs both on every request. Tokens are looked up before
+/// the tenant is known: the token says it.
 pub async fn by_hash_with_user(c: &mut Conn, hash: &[u8]) -> Result<Option<(TokenRow, Option<crate::users::UserRow>)>> {
     let sql = format!(
         "SELECT t.id AS token_id, t.tenant_id, t.user_id, t.kind, t.description, t.scopes, t.expires_at, \

@@ -10,6 +10,7 @@ pub mod automations;
 pub mod categories;
 pub mod conditions;
 pub mod counts;
+pub(crate) mod kept;
 pub mod macros;
 pub mod metric_events;
 pub mod schedules;

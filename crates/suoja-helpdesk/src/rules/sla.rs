@@ -27,6 +27,7 @@ use suoja_core::{Priority, Scope, Status, TenantId, TicketId, Timestamp, UserId}
 use suoja_store::rules::RuleRow;
 
 use super::conditions::{self, TicketState, Wire};
+use super::kept::Versions;
 use super::{Kind, RuleInput};
 use crate::{Helpdesk, HelpdeskError, Result};
 
@@ -239,7 +240,7 @@ impl TicketSla {
 /// A tenant's SLA policies in use and the hours business-hours targets count, read once for
 /// many tickets.
 pub(crate) struct SlaRules {
-    policies: Vec<SlaPolicy>,
+    policies: std::sync::Arc<Vec<SlaPolicy>>,
     hours: BusinessHours,
 }
 
@@ -453,6 +454,7 @@ impl Helpdesk {
         rule.restriction = Some(None);
         rule.active = Some(true);
         let row = self.add_rule(scope, Kind::Sla, &rule, definition_json(all, any, metrics)?).await?;
+        self.sla_cache.forget(scope.tenant);
         self.remeasure_later(scope.tenant);
         SlaPolicy::from_row(row)
     }
@@ -465,6 +467,7 @@ impl Helpdesk {
         let metrics = check_metrics(input.metrics.as_deref().unwrap_or(&old.metrics))?;
         let definition = definition_json(all, any, metrics)?;
         let row = self.change_rule(scope, Kind::Sla, id, &input.rule, |_| Ok(definition)).await?;
+        self.sla_cache.forget(scope.tenant);
         self.remeasure_later(scope.tenant);
         SlaPolicy::from_row(row)
     }
@@ -475,6 +478,7 @@ impl Helpdesk {
             return Err(HelpdeskError::Forbidden("only admins change SLA policies"));
         }
         self.remove_rule(scope, Kind::Sla, id).await?;
+        self.sla_cache.forget(scope.tenant);
         self.remeasure_later(scope.tenant);
         Ok(())
     }
@@ -493,6 +497,7 @@ impl Helpdesk {
             ));
         }
         tx.commit().await?;
+        self.sla_cache.forget(scope.tenant);
         self.remeasure_later(scope.tenant);
         self.list_sla_policies(scope).await
     }
@@ -509,11 +514,28 @@ impl Helpdesk {
     /// The tenant's active policies, in order, with the business hours when a target counts
     /// them; `None` when it has no policy in use.
     async fn sla_rules(&self, c: &mut suoja_store::Conn, tenant: TenantId) -> Result<Option<SlaRules>> {
-        let policies: Vec<SlaPolicy> = suoja_store::rules::list_active_shared(c, tenant, Kind::Sla.as_str())
-            .await?
-            .into_iter()
-            .map(SlaPolicy::from_row)
-            .collect::<Result<_>>()?;
+        self.sla_rules_known(c, tenant, None).await
+    }
+
+    /// [`Self::sla_rules`]; with `known` (the versions read with a change's triggers) the
+    /// policies are kept between requests by their version.
+    async fn sla_rules_known(&self, c: &mut suoja_store::Conn, tenant: TenantId, known: Option<&Versions>) -> Result<Option<SlaRules>> {
+        let kept = known.and_then(|v| self.sla_cache.get(tenant, v.sla));
+        let policies = match kept {
+            Some(policies) => policies,
+            None => {
+                let policies: Vec<SlaPolicy> = suoja_store::rules::list_active_shared(c, tenant, Kind::Sla.as_str())
+                    .await?
+                    .into_iter()
+                    .map(SlaPolicy::from_row)
+                    .collect::<Result<_>>()?;
+                let policies = std::sync::Arc::new(policies);
+                if let Some(v) = known {
+                    self.sla_cache.put(tenant, v.sla, policies.clone());
+                }
+                policies
+            }
+        };
         if policies.is_empty() {
             return Ok(None);
         }
@@ -545,7 +567,7 @@ impl Helpdesk {
         rules: &'r SlaRules,
     ) -> Result<Option<(&'r SlaPolicy, Vec<&'r PolicyMetric>)>> {
         let state = self.trigger_state(c, tenant, row).await?;
-        for p in &rules.policies {
+        for p in rules.policies.iter() {
             if p.applies(&state)? {
                 let priority = state.priority.unwrap_or(Priority::Normal);
                 return Ok(Some((p, p.metrics.iter().filter(|m| m.priority == priority.as_str()).collect())));
@@ -619,19 +641,27 @@ impl Helpdesk {
 
     /// Keeps a ticket's next breach after a change, in the change's transaction, and records
     /// its new metric events while the tenant has a policy in use.
-    pub(crate) async fn keep_sla(&self, c: &mut suoja_store::Conn, tenant: TenantId, id: TicketId, now: Timestamp) -> Result<()> {
-        self.keep_sla_of(c, tenant, id, now, false).await
+    /// `known`: the versions read with the change's triggers, if they ran.
+    pub(crate) async fn keep_sla(&self, c: &mut suoja_store::Conn, tenant: TenantId, id: TicketId, now: Timestamp, known: Option<&Versions>) -> Result<()> {
+        self.keep_sla_of(c, tenant, id, now, false, known).await
     }
 
     /// [`Self::keep_sla`] for a ticket created in the caller's transaction, which has no
     /// breach time stored yet (one statement fewer for every new ticket).
-    pub(crate) async fn keep_new_ticket_sla(&self, c: &mut suoja_store::Conn, tenant: TenantId, id: TicketId, now: Timestamp) -> Result<()> {
-        self.keep_sla_of(c, tenant, id, now, true).await
+    pub(crate) async fn keep_new_ticket_sla(
+        &self,
+        c: &mut suoja_store::Conn,
+        tenant: TenantId,
+        id: TicketId,
+        now: Timestamp,
+        known: Option<&Versions>,
+    ) -> Result<()> {
+        self.keep_sla_of(c, tenant, id, now, true, known).await
     }
 
-    async fn keep_sla_of(&self, c: &mut suoja_store::Conn, tenant: TenantId, id: TicketId, now: Timestamp, new: bool) -> Result<()> {
+    async fn keep_sla_of(&self, c: &mut suoja_store::Conn, tenant: TenantId, id: TicketId, now: Timestamp, new: bool, known: Option<&Versions>) -> Result<()> {
         let mut next = None;
-        if let Some(rules) = self.sla_rules(c, tenant).await?
+        if let Some(rules) = self.sla_rules_known(c, tenant, known).await?
             && let Some(row) = suoja_store::tickets::by_id(c, tenant, id).await?
         {
             let applying = self.applying(c, tenant, &row, &rules).await?;

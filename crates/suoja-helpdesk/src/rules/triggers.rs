@@ -22,6 +22,7 @@ use suoja_core::{Role, Scope, TenantId, UserId};
 use suoja_store::rules::RuleRow;
 
 use super::conditions::{self, TicketState, Wire};
+use super::kept::Versions;
 use super::macros::{self, Action, Assignee, Effect};
 use super::{Kind, RuleInput, WhenThen};
 use crate::model::TicketInput;
@@ -596,37 +597,8 @@ pub(crate) fn notices_of(actions: &[Action]) -> Result<Vec<Notice>> {
     Ok(out)
 }
 
-/// A tenant's triggers' version ([`suoja_store::rules::version`]).
-type Version = (i64, i64, i64);
-
-/// A tenant's active triggers, parsed, as of a version.
-type Kept = (Version, std::sync::Arc<Vec<Trigger>>);
-
-/// Each tenant's active triggers as last read, with the version they were read at.
-#[derive(Debug, Default)]
-pub(crate) struct TriggerCache(std::sync::Mutex<std::collections::HashMap<TenantId, Kept>>);
-
-impl TriggerCache {
-    fn get(&self, tenant: TenantId, version: Version) -> Option<std::sync::Arc<Vec<Trigger>>> {
-        let map = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        map.get(&tenant).filter(|(v, _)| *v == version).map(|(_, l)| l.clone())
-    }
-
-    /// Drops what is kept for a tenant (its triggers were just changed on this server; another
-    /// server sees the change in the version).
-    pub(crate) fn forget(&self, tenant: TenantId) {
-        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&tenant);
-    }
-
-    fn put(&self, tenant: TenantId, version: Version, list: std::sync::Arc<Vec<Trigger>>) {
-        let mut map = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        // One entry a tenant; a server with very many tenants starts again rather than grow.
-        if map.len() >= 10_000 && !map.contains_key(&tenant) {
-            map.clear();
-        }
-        map.insert(tenant, (version, list));
-    }
-}
+/// Each tenant's active triggers, parsed, as of a version.
+pub(crate) type TriggerCache = super::kept::Kept<Vec<Trigger>>;
 
 /// A default trigger: key, title, conditions under `all`, the notification (who, subject,
 /// text), and which mail setting switches it.
@@ -758,15 +730,19 @@ impl Helpdesk {
     /// and parsed once per change of the tenant's triggers: every update asks only whether they
     /// changed ([`suoja_store::rules::version`], one small query), so 100 triggers cost an
     /// update their testing, not their reading.
-    pub(crate) async fn active_triggers(&self, c: &mut suoja_store::Conn, tenant: TenantId) -> Result<std::sync::Arc<Vec<Trigger>>> {
-        let mut version = suoja_store::rules::version(c, tenant, Kind::Trigger.as_str()).await?;
-        if let Some(list) = self.trigger_cache.get(tenant, version) {
-            return Ok(list);
+    ///
+    /// With them, the versions of the tenant's triggers, SLA policies and webhooks, read at
+    /// once: the change's other steps keep what they read by them.
+    pub(crate) async fn active_triggers(&self, c: &mut suoja_store::Conn, tenant: TenantId) -> Result<(std::sync::Arc<Vec<Trigger>>, Versions)> {
+        let mut versions = self.rule_versions(c, tenant).await?;
+        if let Some(list) = self.trigger_cache.get(tenant, versions.triggers) {
+            return Ok((list, versions));
         }
-        if version.0 < suoja_core::num::to_i64(DEFAULTS.len()) {
+        if versions.triggers.0 < suoja_core::num::to_i64(DEFAULTS.len()) {
             self.ensure_default_triggers(c, tenant).await?;
-            version = suoja_store::rules::version(c, tenant, Kind::Trigger.as_str()).await?;
+            versions = self.rule_versions(c, tenant).await?;
         }
+        let version = versions.triggers;
         let list: Vec<Trigger> = suoja_store::rules::list_active_shared(c, tenant, Kind::Trigger.as_str())
             .await?
             .into_iter()
@@ -774,7 +750,13 @@ impl Helpdesk {
             .collect::<Result<_>>()?;
         let list = std::sync::Arc::new(list);
         self.trigger_cache.put(tenant, version, list.clone());
-        Ok(list)
+        Ok((list, versions))
+    }
+
+    /// The versions of a tenant's triggers, SLA policies and webhooks, in one read.
+    async fn rule_versions(&self, c: &mut suoja_store::Conn, tenant: TenantId) -> Result<Versions> {
+        let ([triggers, sla], webhooks) = suoja_store::rules::versions(c, tenant, [Kind::Trigger.as_str(), Kind::Sla.as_str()]).await?;
+        Ok(Versions { triggers, sla, webhooks })
     }
 
     /// Turns the default notification triggers on and off as the mail settings say.

@@ -326,10 +326,10 @@ impl Helpdesk {
         };
         let mut triggered = Vec::new();
         let bulk = batch.is_some();
-        let (told, changed) = match batch.as_deref_mut() {
+        let (told, changed, versions) = match batch.as_deref_mut() {
             Some(b) => {
                 b.index(row.id, &doc, &notes, &fields_text);
-                (Vec::new(), false)
+                (Vec::new(), false, None)
             }
             None => {
                 crate::search::index_new_doc(v, c, scope.tenant, DocKind::Ticket, row.id.0, &doc).await?;
@@ -349,12 +349,13 @@ impl Helpdesk {
                     }
                 }
                 let changed = !triggered.is_empty() || fired.tags.is_some();
-                (fired.told, changed)
+                (fired.told, changed, fired.versions)
             }
         };
         // Bulk imports call no webhooks either: the records were not created, only moved.
         if !bulk {
-            self.queue_ticket_event(c, scope.tenant, row.id, row.restricted, "ticket.created", now).await?;
+            self.queue_ticket_event(c, scope.tenant, row.id, row.restricted, "ticket.created", now, versions.as_ref())
+                .await?;
         }
         // What was just sealed need not be unsealed again, unless a trigger changed it.
         let mut ticket = if changed {
@@ -429,7 +430,7 @@ impl Helpdesk {
         };
         // Bulk imports are measured together in the background once they are in.
         if !bulk {
-            self.keep_new_ticket_sla(c, scope.tenant, row.id, now).await?;
+            self.keep_new_ticket_sla(c, scope.tenant, row.id, now, versions.as_ref()).await?;
         }
         Ok(TicketChange {
             ticket,

@@ -53,7 +53,7 @@ impl Helpdesk {
             // (the policies may have changed meanwhile, which the trash is not measured
             // against); what the ticket implies now is recorded again.
             suoja_store::metric_events::call_off_pending(&mut tx, scope.tenant, *id, now).await?;
-            self.keep_sla(&mut tx, scope.tenant, *id, now).await?;
+            self.keep_sla(&mut tx, scope.tenant, *id, now, None).await?;
         }
         tx.commit().await?;
         let restored: Vec<i64> = ids.iter().map(|i| i.0).collect();

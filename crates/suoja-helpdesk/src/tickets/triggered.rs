@@ -14,6 +14,7 @@ use suoja_store::tickets::TicketRow;
 
 use crate::model::AuditEvent;
 use crate::rules::conditions::TicketState;
+use crate::rules::kept::Versions;
 use crate::rules::triggers::{MAX_CHANGING, Notice, Said, Update, fires, input_of, notices_of, webhooks_of};
 use crate::{Helpdesk, HelpdeskError, Result, crypt};
 
@@ -27,6 +28,9 @@ pub(crate) struct Triggered {
     /// The ticket's tags as the triggers leave them, when they changed them: their rows are
     /// the caller's to write.
     pub tags: Option<Vec<String>>,
+    /// The versions of the tenant's rules read with its triggers (`None`: no trigger ran),
+    /// for the change's other steps ([`crate::rules::kept`]).
+    pub versions: Option<Versions>,
 }
 
 impl Helpdesk {
@@ -71,7 +75,8 @@ impl Helpdesk {
         if row.restricted {
             return Ok(out);
         }
-        let triggers = self.active_triggers(c, t).await?;
+        let (triggers, versions) = self.active_triggers(c, t).await?;
+        out.versions = Some(versions);
         if triggers.is_empty() {
             return Ok(out);
         }

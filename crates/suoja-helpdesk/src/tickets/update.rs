@@ -161,7 +161,7 @@ impl Helpdesk {
             suoja_store::tickets::update(&mut tx, t, &row).await?;
             // The index keeps public and internal words apart: the comment's words move.
             self.reindex_ticket(&mut tx, t, row.id).await?;
-            self.queue_ticket_event(&mut tx, t, row.id, row.restricted, "ticket.updated", now).await?;
+            self.queue_ticket_event(&mut tx, t, row.id, row.restricted, "ticket.updated", now, None).await?;
             let event = AuditEvent {
                 comment_id: Some(found.id),
                 ..AuditEvent::new("CommentPrivacyChange")
@@ -175,7 +175,7 @@ impl Helpdesk {
         let files = suoja_store::attachments::for_comments(&mut tx, t, &[changed.id]).await?;
         let out = self.open_comment(&mut tx, t, &changed, &files).await?;
         // A public reply made private is no reply: the ticket's clocks are measured again.
-        self.keep_sla(&mut tx, t, row.id, now).await?;
+        self.keep_sla(&mut tx, t, row.id, now, None).await?;
         tx.commit().await?;
         tracing::info!(tenant.id = %t, ticket.id = %row.id, comment.id = %changed.id, "comment made private");
         Ok(out)
@@ -278,12 +278,13 @@ impl Helpdesk {
         } else {
             self.record_audit(tx, t, &row, Some(scope.actor), via.as_str(), &events, now).await?
         };
-        self.keep_sla(tx, t, row.id, now).await?;
+        self.keep_sla(tx, t, row.id, now, fired.versions.as_ref()).await?;
         if reindex {
             self.reindex_ticket(tx, t, row.id).await?;
         }
         let ticket = self.open_ticket_full(tx, scope, &row).await?;
-        self.queue_ticket_event(tx, t, row.id, row.restricted, "ticket.updated", now).await?;
+        self.queue_ticket_event(tx, t, row.id, row.restricted, "ticket.updated", now, fired.versions.as_ref())
+            .await?;
         Ok(TicketChange {
             ticket,
             events,

@@ -850,3 +850,55 @@ engine_test_clocked!(metric_events_are_a_log_that_past_changes_do_not_rewrite, |
     let (_, raw) = metric_events(&app, b).await;
     assert!(breaches(&raw).iter().all(|x| x.2), "{raw}");
 });
+
+// A node keeps a tenant's SLA policies and webhooks between requests, by the version of each
+// read in the request's own transaction: what an admin changes through another node applies to
+// the next ticket, on every node.
+engine_test_clocked!(policies_and_webhooks_changed_on_one_node_apply_at_once_on_another, |app, clock| async move {
+    let (b, b_base) = app.second_node("help-b", std::sync::Arc::new(clock.clone())).await;
+    let ted = app.user("Ted Virtanen", "ted@example.fi").await;
+    let on_b = |tag: &str| {
+        let body = json!({"ticket": {"subject": "Lasku", "comment": {"body": "Laskussa on virhe"}, "requester_id": ted, "tags": [tag]}});
+        app.req(Method::POST, &format!("{b_base}/api/v2/tickets.json")).json(&body)
+    };
+    // Node b reads (and keeps) the tenant's rules: no policy, no webhook yet.
+    let (s, v) = crate::harness::send(on_b("vip")).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let first = v["ticket"]["id"].as_i64().unwrap();
+    assert_eq!(slas(&app, first).await["policy"], Value::Null);
+
+    // Through node a: a webhook for new tickets and a policy for VIP tickets.
+    let (endpoint, got) = crate::harness::recipient().await;
+    let (s, v) = app
+        .post(
+            "/api/v2/webhooks.json",
+            json!({"webhook": {"name": "CRM", "endpoint": endpoint, "subscriptions": ["ticket.created"]}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (s, v) = app
+        .post(
+            "/api/v2/slas/policies.json",
+            json!({"sla_policy": {"title": "VIP", "filter": {"all": [{"field": "current_tags", "operator": "includes", "value": "vip"}], "any": []},
+                "policy_metrics": [{"priority": "normal", "metric": "first_reply_time", "target": 60, "business_hours": false}]}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let policy = v["sla_policy"]["id"].as_i64().unwrap();
+
+    // Node b's next ticket is measured by the policy and announced to the webhook.
+    let (s, v) = crate::harness::send(on_b("vip")).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let second = v["ticket"]["id"].as_i64().unwrap();
+    assert_eq!(slas(&app, second).await["policy"], json!({"id": policy, "title": "VIP"}));
+    crate::harness::wait_for(&got, |v| v["type"] == "ticket.created" && v["ticket"]["id"] == second).await;
+
+    // The policy removed through node a: node b's next VIP ticket has none.
+    let (s, _) = app.delete(&format!("/api/v2/slas/policies/{policy}.json")).await;
+    assert!(s.is_success(), "{s}");
+    let (s, v) = crate::harness::send(on_b("vip")).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let third = v["ticket"]["id"].as_i64().unwrap();
+    assert_eq!(slas(&app, third).await["policy"], Value::Null);
+    b.stop().await.unwrap();
+});
