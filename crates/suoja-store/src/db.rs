@@ -1236,7 +1236,10 @@ mod tests {
         }
         kept.sort();
         let mut r = db.read().await.unwrap();
-        let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM d WHERE id >= 1000 ORDER BY id").fetch_all(&mut r).await.unwrap();
+        let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM d WHERE id >= 1000 ORDER BY id")
+            .fetch_all(&mut r)
+            .await
+            .unwrap();
         assert_eq!(ids, kept, "exactly the committed requests' rows");
         drop(r);
         db.close().await;

@@ -74,7 +74,11 @@ impl Deferred {
 
     /// A nested savepoint opens (`true`) or ends (`false`).
     pub(crate) fn nest(&mut self, opens: bool) {
-        self.nested = if opens { self.nested.saturating_add(1) } else { self.nested.saturating_sub(1) };
+        self.nested = if opens {
+            self.nested.saturating_add(1)
+        } else {
+            self.nested.saturating_sub(1)
+        };
     }
 
     pub(crate) fn is_empty(&self) -> bool {
