@@ -71,7 +71,7 @@ pub struct Helpdesk {
     /// Each tenant's active triggers, parsed, while they stay as they are.
     trigger_cache: Arc<rules::triggers::TriggerCache>,
     /// Each tenant's active webhooks (id, subscribed events) while they stay as they are.
-    webhook_cache: Arc<rules::kept::Kept<Vec<(i64, Vec<String>)>>>,
+    webhook_cache: Arc<webhooks::ActiveWebhooks>,
     /// Each tenant's active SLA policies, parsed, while they stay as they are.
     sla_cache: Arc<rules::kept::Kept<Vec<rules::sla::SlaPolicy>>>,
     /// Tenants whose SLA clocks are being measured again, and whether another change asked

@@ -51,6 +51,9 @@ pub struct Webhook {
     pub signing_secret: Option<suoja_core::Personal<String>>,
 }
 
+/// Each tenant's active webhooks (id, subscribed event types), kept by their version.
+pub(crate) type ActiveWebhooks = crate::rules::kept::Kept<Vec<(i64, Vec<String>)>>;
+
 fn open(r: WebhookRow) -> Webhook {
     Webhook {
         signing_secret: None,

@@ -386,11 +386,12 @@ impl Group {
         let writer = member.conn_mut();
         writer.deferred.enter(seq, adding);
         // Outside every savepoint: a failure here fails the batch (the rows are others').
-        if !adding && !writer.deferred.is_empty() {
-            if let Err(e) = writer.insert_deferred(true).await {
-                member.began = false;
-                return Err(e.into());
-            }
+        if !adding
+            && !writer.deferred.is_empty()
+            && let Err(e) = writer.insert_deferred(true).await
+        {
+            member.began = false;
+            return Err(e.into());
         }
         member.conn_mut().execute("SAVEPOINT member").await?;
         member.savepoint = true;
