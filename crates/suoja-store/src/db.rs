@@ -53,7 +53,6 @@ impl Conn {
         }
     }
 
-    /// Where this connection's statements run: a sqlx connection, or the native SQLite writer.
     /// Inserts a row into `into` (a table and its columns, as `"t (a, b)"`): at once, or, in a
     /// request begun with [`Db::begin_adding`] on SQLite, just before its batch commits
     /// (`deferred.rs`). Only for rows nothing in the same request reads back except through
@@ -68,7 +67,7 @@ impl Conn {
         }
         let mut deferred = crate::deferred::Deferred::default();
         deferred.push(into, values);
-        deferred.insert(self.target(), true).await?;
+        crate::deferred::insert(self.target(), deferred.take(true)).await?;
         Ok(())
     }
 
@@ -91,6 +90,7 @@ impl Conn {
         }
     }
 
+    /// Where this connection's statements run: a sqlx connection, or the native SQLite writer.
     fn target(&mut self) -> WriterTarget<'_> {
         match &mut self.0 {
             ConnInner::Pooled(c) => WriterTarget::Pooled(c),
@@ -565,6 +565,9 @@ impl Db {
 /// A point in the open transaction that [`rollback_to`] returns to, so one part of a request
 /// (a trigger's changes) can be undone alone. `name` is a constant word.
 pub async fn savepoint(c: &mut Conn, name: &'static str) -> crate::Result<()> {
+    // The request's rows waiting for the commit go in first: inserted later inside the
+    // savepoint, a rollback to it would take them away.
+    c.settle_deferred().await?;
     sqlx::query(sqlx::AssertSqlSafe(format!("SAVEPOINT {name}"))).execute(&mut *c).await?;
     c.nest(true);
     Ok(())
@@ -1164,11 +1167,15 @@ mod tests {
         let mut tx = db.begin_adding().await.unwrap();
         tx.insert_at_commit("d (id, who)", row(3, 2)).await.unwrap();
         drop(tx);
-        // Inside a savepoint of the request's own: written at once, undone with it.
+        // Inside a savepoint of the request's own: written at once, undone with it; a row
+        // deferred before it is kept.
         let mut tx = db.begin_adding().await.unwrap();
+        tx.insert_at_commit("d (id, who)", row(7, 3)).await.unwrap();
         savepoint(&mut tx, "inner").await.unwrap();
         tx.insert_at_commit("d (id, who)", row(4, 3)).await.unwrap();
         assert_eq!(count_d(&mut tx, 4).await, 1, "not deferred inside a savepoint");
+        // The index read inside it settles nothing that a rollback to it could take away.
+        tx.settle_deferred().await.unwrap();
         rollback_to(&mut tx, "inner").await.unwrap();
         tx.insert_at_commit("d (id, who)", row(5, 3)).await.unwrap();
         assert_eq!(count_d(&mut tx, 5).await, 0, "deferred again once it ended");
@@ -1180,7 +1187,7 @@ mod tests {
         tx.commit().await.unwrap();
         let mut r = db.read().await.unwrap();
         let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM d ORDER BY id").fetch_all(&mut r).await.unwrap();
-        assert_eq!(ids, vec![1, 2, 5, 6]);
+        assert_eq!(ids, vec![1, 2, 5, 6, 7]);
         drop(r);
 
         // In one batch: the next request (not adding) finds the rows deferred before it.

@@ -29,7 +29,7 @@ pub enum Bound {
 /// One deferred row: the table and columns it goes `into`, its values, and the request (the
 /// batch's member) that wrote it.
 #[derive(Debug)]
-struct Row {
+pub(crate) struct Row {
     into: &'static str,
     values: Vec<Bound>,
     member: u64,
@@ -97,7 +97,7 @@ impl Deferred {
     }
 
     /// Takes the rows to insert now: every request's, or the holding request's own.
-    fn take(&mut self, all: bool) -> Vec<Row> {
+    pub(crate) fn take(&mut self, all: bool) -> Vec<Row> {
         if all {
             return std::mem::take(&mut self.rows);
         }
@@ -106,48 +106,54 @@ impl Deferred {
         self.rows = others;
         own
     }
+}
 
-    /// Inserts the rows (all, or the holding request's own) on `target`, in the order they were
-    /// written, in as few statements as their tables allow. On an error the rows not yet
-    /// inserted are dropped: the caller's transaction, or its part of it, fails with it.
-    pub(crate) async fn insert(&mut self, target: WriterTarget<'_>, all: bool) -> std::result::Result<(), sqlx::Error> {
-        let rows = self.take(all);
-        let mut target = target;
-        let mut start = 0;
-        while let Some(first) = rows.get(start) {
-            let run = rows
-                .iter()
-                .skip(start)
-                .take(ROWS_PER_STATEMENT)
-                .take_while(|r| r.into == first.into && r.values.len() == first.values.len())
-                .count();
-            let chunk = rows.get(start..start + run).unwrap_or_default();
-            start += run.max(1);
-            if chunk.is_empty() {
-                continue;
-            }
-            let width = first.values.len();
-            let groups: Vec<String> = (0..chunk.len())
-                .map(|i| {
-                    let marks: Vec<String> = (1..=width).map(|j| format!("${}", i * width + j)).collect();
-                    format!("({})", marks.join(", "))
-                })
-                .collect();
-            // `into` is a table and its columns as the code names them, never input.
-            let sql = format!("INSERT INTO {} VALUES {}", first.into, groups.join(", "));
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for r in chunk {
-                for v in &r.values {
-                    q = match v {
-                        Bound::Int(i) => q.bind(*i),
-                        Bound::Text(t) => q.bind(t.clone()),
-                    };
-                }
-            }
-            target = run_on(target, q).await?;
+/// Inserts `rows` on `target`, a table's rows in the order of their first value (the search
+/// index's rowid: FTS5 starts a new segment whenever a rowid is lower than the one before), in
+/// as few statements as the tables allow. A failure leaves the rest uninserted: the caller's
+/// transaction, or its part of it, fails with it.
+pub(crate) async fn insert(target: WriterTarget<'_>, mut rows: Vec<Row>) -> std::result::Result<(), sqlx::Error> {
+    let key = |r: &Row| match r.values.first() {
+        Some(Bound::Int(i)) => *i,
+        _ => 0,
+    };
+    rows.sort_by(|a, b| a.into.cmp(b.into).then(key(a).cmp(&key(b))));
+    let mut target = target;
+    let mut start = 0;
+    while let Some(first) = rows.get(start) {
+        let run = rows
+            .iter()
+            .skip(start)
+            .take(ROWS_PER_STATEMENT)
+            .take_while(|r| r.into == first.into && r.values.len() == first.values.len())
+            .count();
+        let chunk = rows.get(start..start + run).unwrap_or_default();
+        start += run.max(1);
+        if chunk.is_empty() {
+            continue;
         }
-        Ok(())
+        let width = first.values.len();
+        let groups: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                let marks: Vec<String> = (1..=width).map(|j| format!("${}", i * width + j)).collect();
+                format!("({})", marks.join(", "))
+            })
+            .collect();
+        // `into` is a table and its columns as the code names them, never input. The text
+        // varies with the number of rows: not kept among the writer's prepared statements.
+        let sql = format!("INSERT INTO {} VALUES {}", first.into, groups.join(", "));
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).persistent(false);
+        for r in chunk {
+            for v in &r.values {
+                q = match v {
+                    Bound::Int(i) => q.bind(*i),
+                    Bound::Text(t) => q.bind(t.clone()),
+                };
+            }
+        }
+        target = run_on(target, q).await?;
     }
+    Ok(())
 }
 
 /// Runs a statement on the writer, native or pooled; gives the writer back for the next one.

@@ -143,11 +143,12 @@ impl Writer {
     }
 
     /// Inserts the deferred rows now: every request's, or the holding request's own.
+    /// The rows inserted leave the list before the first await, the others stay in it: a
+    /// request that goes away meanwhile loses none but its own (see `Group::begin` for the rows
+    /// it inserts on others' behalf).
     pub(crate) async fn insert_deferred(&mut self, all: bool) -> std::result::Result<(), sqlx::Error> {
-        let mut deferred = std::mem::take(&mut self.deferred);
-        let out = deferred.insert(self.target(), all).await;
-        self.deferred = deferred;
-        out
+        let rows = self.deferred.take(all);
+        crate::deferred::insert(self.target(), rows).await
     }
 
     /// The native writer has no transaction although its batch is open (it must have one).
@@ -383,15 +384,14 @@ impl Group {
             member.began = false;
             return Err(StoreError::CommitFailed("the shared transaction was no longer open".into()));
         }
-        let writer = member.conn_mut();
-        writer.deferred.enter(seq, adding);
-        // Outside every savepoint: a failure here fails the batch (the rows are others').
-        if !adding
-            && !writer.deferred.is_empty()
-            && let Err(e) = writer.insert_deferred(true).await
-        {
+        member.conn_mut().deferred.enter(seq, adding);
+        // Outside every savepoint. Until the rows are in, this request going away (or failing)
+        // fails the whole batch: they are other requests', and no savepoint of its own holds
+        // them.
+        if !adding && !member.conn_mut().deferred.is_empty() {
             member.began = false;
-            return Err(e.into());
+            member.conn_mut().insert_deferred(true).await?;
+            member.began = true;
         }
         member.conn_mut().execute("SAVEPOINT member").await?;
         member.savepoint = true;

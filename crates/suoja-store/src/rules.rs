@@ -93,7 +93,7 @@ pub async fn insert(c: &mut Conn, tenant: TenantId, r: &RuleRow) -> Result<Optio
 /// Writes a rule's changeable columns back (its kind, key and owner stay).
 pub async fn update(c: &mut Conn, tenant: TenantId, r: &RuleRow) -> Result<bool> {
     let done = sqlx::query(
-        "UPDATE business_rules SET title = $4, description = $5, active = $6, position = $7, definition = $8, updated_at = $9 \
+        "UPDATE business_rules SET title = $4, description = $5, active = $6, position = $7, definition = $8, updated_at = CASE WHEN updated_at >= $9 THEN updated_at + 1 ELSE $9 END \
          WHERE tenant_id = $1 AND kind = $2 AND id = $3",
     )
     .bind(tenant.0)
@@ -184,7 +184,7 @@ pub async fn delete(c: &mut Conn, tenant: TenantId, kind: &str, id: i64) -> Resu
 
 /// Makes a rule personal to `owner`, or shared (`None`).
 pub async fn set_owner(c: &mut Conn, tenant: TenantId, kind: &str, id: i64, owner: Option<UserId>) -> Result<bool> {
-    let done = sqlx::query("UPDATE business_rules SET owner_id = $4 WHERE tenant_id = $1 AND kind = $2 AND id = $3")
+    let done = sqlx::query("UPDATE business_rules SET owner_id = $4, updated_at = updated_at + 1 WHERE tenant_id = $1 AND kind = $2 AND id = $3")
         .bind(tenant.0)
         .bind(kind.to_string())
         .bind(id)
@@ -203,27 +203,33 @@ pub async fn list_active_shared(c: &mut Conn, tenant: TenantId, kind: &str) -> R
 
 /// Puts a default rule in or out of use.
 pub async fn set_active_by_key(c: &mut Conn, tenant: TenantId, kind: &str, key: &str, active: bool, now: Timestamp) -> Result<bool> {
-    let done = sqlx::query("UPDATE business_rules SET active = $4, updated_at = $5 WHERE tenant_id = $1 AND kind = $2 AND rule_key = $3 AND active <> $4")
-        .bind(tenant.0)
-        .bind(kind.to_string())
-        .bind(key.to_string())
-        .bind(i64::from(active))
-        .bind(now.0)
-        .execute(c)
-        .await?;
+    let done = sqlx::query(
+        "UPDATE business_rules SET active = $4, updated_at = CASE WHEN updated_at >= $5 THEN updated_at + 1 ELSE $5 END \
+         WHERE tenant_id = $1 AND kind = $2 AND rule_key = $3 AND active <> $4",
+    )
+    .bind(tenant.0)
+    .bind(kind.to_string())
+    .bind(key.to_string())
+    .bind(i64::from(active))
+    .bind(now.0)
+    .execute(c)
+    .await?;
     Ok(done.rows_affected() > 0)
 }
 
 /// Moves a rule to a place in its kind's order.
 pub async fn set_position(c: &mut Conn, tenant: TenantId, kind: &str, id: i64, position: i64, now: Timestamp) -> Result<bool> {
-    let done = sqlx::query("UPDATE business_rules SET position = $4, updated_at = $5 WHERE tenant_id = $1 AND kind = $2 AND id = $3")
-        .bind(tenant.0)
-        .bind(kind.to_string())
-        .bind(id)
-        .bind(position)
-        .bind(now.0)
-        .execute(c)
-        .await?;
+    let done = sqlx::query(
+        "UPDATE business_rules SET position = $4, updated_at = CASE WHEN updated_at >= $5 THEN updated_at + 1 ELSE $5 END \
+         WHERE tenant_id = $1 AND kind = $2 AND id = $3",
+    )
+    .bind(tenant.0)
+    .bind(kind.to_string())
+    .bind(id)
+    .bind(position)
+    .bind(now.0)
+    .execute(c)
+    .await?;
     Ok(done.rows_affected() > 0)
 }
 
@@ -263,8 +269,9 @@ pub async fn versions(c: &mut Conn, tenant: TenantId, kinds: [&str; 2]) -> Resul
 }
 
 /// What changes whenever a rule of the kind is added, changed or removed: how many there are,
-/// and the sums of their times of change and of their ids (every change moves a rule's time
-/// forward; a cache of parsed rules compares it).
+/// and the sums of their times of change and of their ids. Every change moves a rule's time
+/// forward, by a millisecond at least (two changes within one would otherwise leave the sum
+/// as it was); a cache of parsed rules compares it.
 pub async fn version(c: &mut Conn, tenant: TenantId, kind: &str) -> Result<(i64, i64, i64)> {
     let row = sqlx::query(
         "SELECT COUNT(*) AS n, CAST(COALESCE(SUM(updated_at), 0) AS BIGINT) AS latest, CAST(COALESCE(SUM(id), 0) AS BIGINT) AS ids \

@@ -852,8 +852,9 @@ engine_test_clocked!(metric_events_are_a_log_that_past_changes_do_not_rewrite, |
 });
 
 // A node keeps a tenant's SLA policies and webhooks between requests, by the version of each
-// read in the request's own transaction: what an admin changes through another node applies to
-// the next ticket, on every node.
+// read in the request's own transaction: what an admin adds, changes (even within the same
+// millisecond) or removes through another node applies to the next ticket, on every node. What
+// node b used shows in what it stored: the breach times the overdue view lists.
 engine_test_clocked!(policies_and_webhooks_changed_on_one_node_apply_at_once_on_another, |app, clock| async move {
     let (b, b_base) = app.second_node("help-b", std::sync::Arc::new(clock.clone())).await;
     let ted = app.user("Ted Virtanen", "ted@example.fi").await;
@@ -861,11 +862,13 @@ engine_test_clocked!(policies_and_webhooks_changed_on_one_node_apply_at_once_on_
         let body = json!({"ticket": {"subject": "Lasku", "comment": {"body": "Laskussa on virhe"}, "requester_id": ted, "tags": [tag]}});
         app.req(Method::POST, &format!("{b_base}/api/v2/tickets.json")).json(&body)
     };
+    let create_on_b = |tag: &'static str| async move {
+        let (s, v) = crate::harness::send(on_b(tag)).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        v["ticket"]["id"].as_i64().unwrap()
+    };
     // Node b reads (and keeps) the tenant's rules: no policy, no webhook yet.
-    let (s, v) = crate::harness::send(on_b("vip")).await;
-    assert_eq!(s, StatusCode::CREATED, "{v}");
-    let first = v["ticket"]["id"].as_i64().unwrap();
-    assert_eq!(slas(&app, first).await["policy"], Value::Null);
+    let before = create_on_b("vip").await;
 
     // Through node a: a webhook for new tickets and a policy for VIP tickets.
     let (endpoint, got) = crate::harness::recipient().await;
@@ -886,19 +889,40 @@ engine_test_clocked!(policies_and_webhooks_changed_on_one_node_apply_at_once_on_
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let policy = v["sla_policy"]["id"].as_i64().unwrap();
 
-    // Node b's next ticket is measured by the policy and announced to the webhook.
-    let (s, v) = crate::harness::send(on_b("vip")).await;
-    assert_eq!(s, StatusCode::CREATED, "{v}");
-    let second = v["ticket"]["id"].as_i64().unwrap();
-    assert_eq!(slas(&app, second).await["policy"], json!({"id": policy, "title": "VIP"}));
-    crate::harness::wait_for(&got, |v| v["type"] == "ticket.created" && v["ticket"]["id"] == second).await;
+    // Node b's next VIP ticket is measured by the policy and announced to the webhook.
+    let measured = create_on_b("vip").await;
+    crate::harness::wait_for(&got, |v| v["type"] == "ticket.created" && v["ticket"]["id"] == measured).await;
 
-    // The policy removed through node a: node b's next VIP ticket has none.
+    // The policy changed through node a in the same millisecond (the clock stands still): it
+    // now applies to gold tickets only.
+    let (s, v) = app
+        .put(
+            &format!("/api/v2/slas/policies/{policy}.json"),
+            json!({"sla_policy": {"filter": {"all": [{"field": "current_tags", "operator": "includes", "value": "gold"}], "any": []}}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    // The tickets there are measured again by the changed policy (done here, not left to the
+    // background): the measured VIP ticket has no target any more.
+    app.helpdesk().remeasure(app.admin_scope().tenant).await.unwrap();
+    let vip_after_change = create_on_b("vip").await;
+    let gold = create_on_b("gold").await;
+
+    // An hour and a half later, the only ticket past its first reply target is the gold one:
+    // node b measured its new tickets by the policy as it stood when each was created.
+    clock.advance_ms(90 * MINUTE);
+    assert_eq!(
+        overdue(&app).await,
+        vec![gold],
+        "before {before}, measured {measured}, VIP after the change {vip_after_change}"
+    );
+
+    // The policy removed through node a: node b's next gold ticket is never late.
     let (s, _) = app.delete(&format!("/api/v2/slas/policies/{policy}.json")).await;
     assert!(s.is_success(), "{s}");
-    let (s, v) = crate::harness::send(on_b("vip")).await;
-    assert_eq!(s, StatusCode::CREATED, "{v}");
-    let third = v["ticket"]["id"].as_i64().unwrap();
-    assert_eq!(slas(&app, third).await["policy"], Value::Null);
+    let after_removal = create_on_b("gold").await;
+    clock.advance_ms(90 * MINUTE);
+    assert!(!overdue(&app).await.contains(&after_removal));
+    assert_eq!(slas(&app, after_removal).await["policy"], Value::Null);
     b.stop().await.unwrap();
 });
