@@ -569,7 +569,7 @@ const NOTES: &str = "
   36 µs); each shared `COMMIT` takes ~1 ms (writing the dirty pages to the WAL, and FTS5
   flushing the index: FTS5 writes its pending terms as a new segment at every savepoint, so
   one segment per request rather than per commit, until a new ticket's index row began to wait
-  for the batch's commit in 2026-12-08) and carried ~2.5 requests. With a third of
+  for the batch's commit, 2026-12-07 at midnight) and carried ~2.5 requests. With a third of
   the two cores idle meanwhile, the writer is the bottleneck: creates are bounded by ~310 µs +
   a share of the commit per request.
 - **Add a reply** is one transaction that locks and reads the ticket, seals the comment under
