@@ -4,7 +4,7 @@
 //! Why: FTS5 writes the entries it holds in memory out to disk as a segment of their own at
 //! every savepoint opened after them (each request of a group commit runs in one, and so do
 //! many single statements). Indexed one request at a time, every new ticket became a segment:
-//! ~9 % of the writer's time and ~6 log pages a commit. Inserted together as the batch commits,
+//! ~9 % of the writer's time and 6–7 log pages a commit. Inserted together as the batch commits,
 //! outside every savepoint, a batch's documents make one segment.
 //!
 //! The rule that keeps this invisible: rows are only deferred in a request that began with
