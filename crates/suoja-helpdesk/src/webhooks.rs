@@ -382,24 +382,17 @@ impl Helpdesk {
         if restricted {
             return Ok(());
         }
-        let kept = known.and_then(|v| self.webhook_cache.get(tenant, v.webhooks));
-        let active = match kept {
-            Some(active) => active,
-            None => {
-                let active: Vec<(i64, Vec<String>)> = suoja_store::webhooks::list(c, tenant)
-                    .await?
-                    .into_iter()
+        let read = async {
+            let all = suoja_store::webhooks::list(&mut *c, tenant).await?;
+            Ok::<_, HelpdeskError>(
+                all.into_iter()
                     .map(open)
                     .filter(|w| w.status == "active")
                     .map(|w| (w.id, w.subscriptions))
-                    .collect();
-                let active = std::sync::Arc::new(active);
-                if let Some(v) = known {
-                    self.webhook_cache.put(tenant, v.webhooks, active.clone());
-                }
-                active
-            }
+                    .collect(),
+            )
         };
+        let active = self.webhook_cache.get_or_read(tenant, known.map(|v| v.webhooks), read).await?;
         for (id, subscriptions) in active.iter() {
             if subscriptions.iter().any(|s| s == event) {
                 let payload = json!({ "webhook": id, "event": event, "ticket": ticket.0 }).to_string();

@@ -65,9 +65,7 @@ impl Conn {
                 return Ok(());
             }
         }
-        let mut deferred = crate::deferred::Deferred::default();
-        deferred.push(into, values);
-        crate::deferred::insert(self.target(), deferred.take(true)).await?;
+        crate::deferred::insert(self.target(), vec![crate::deferred::row(into, values)]).await?;
         Ok(())
     }
 
@@ -102,7 +100,7 @@ impl Conn {
 }
 
 /// A statement run on the native writer, as sqlx's stream of results and rows.
-fn native<'e, 'q: 'e, E>(
+pub(crate) fn native<'e, 'q: 'e, E>(
     lite: &'e Lite,
     mut query: E,
     first_only: bool,
@@ -475,18 +473,19 @@ impl Db {
     /// waited for under `busy_timeout`, where a deferred transaction that read first would fail
     /// at its first write with `SQLITE_BUSY`.
     pub async fn begin(&self) -> Result<Tx> {
-        Ok(match self.engine {
-            Engine::Sqlite => Tx(Conn(ConnInner::Grouped(self.group.begin(&self.write, false).await?))),
-            Engine::Postgres => Tx(Conn(ConnInner::Own(self.write.begin().await?))),
-        })
+        self.begin_as(false).await
     }
 
     /// [`Db::begin`] for work that adds records and changes only those it adds (a new
     /// ticket): on SQLite its search index rows may wait for the batch's commit
     /// ([`Conn::insert_at_commit`]), so a batch's new documents make one FTS5 segment.
     pub async fn begin_adding(&self) -> Result<Tx> {
+        self.begin_as(true).await
+    }
+
+    async fn begin_as(&self, adding: bool) -> Result<Tx> {
         Ok(match self.engine {
-            Engine::Sqlite => Tx(Conn(ConnInner::Grouped(self.group.begin(&self.write, true).await?))),
+            Engine::Sqlite => Tx(Conn(ConnInner::Grouped(self.group.begin(&self.write, adding).await?))),
             Engine::Postgres => Tx(Conn(ConnInner::Own(self.write.begin().await?))),
         })
     }
@@ -1206,9 +1205,13 @@ mod tests {
                     seen
                 })
             };
-            while db.group.waiting() == 0 {
-                tokio::task::yield_now().await;
-            }
+            tokio::time::timeout(Duration::from_secs(10), async {
+                while db.group.waiting() == 0 {
+                    tokio::task::yield_now().await;
+                }
+            })
+            .await
+            .expect("the next request queues for the writer");
             first.commit().await.unwrap();
             let seen = next.await.unwrap();
             assert_eq!(seen, 1, "a later request of the batch reads the row deferred before it");

@@ -47,10 +47,6 @@ pub(crate) struct Deferred {
     nested: usize,
 }
 
-/// At most this many rows go in one statement (six values a row for the search index, well
-/// under SQLite's limit on bound values).
-const ROWS_PER_STATEMENT: usize = 200;
-
 impl Deferred {
     /// A request takes the writer.
     pub(crate) fn enter(&mut self, member: u64, adding: bool) {
@@ -108,77 +104,50 @@ impl Deferred {
     }
 }
 
+/// One row for `into`, of no request's (inserted at once).
+pub(crate) fn row(into: &'static str, values: Vec<Bound>) -> Row {
+    Row { into, values, member: 0 }
+}
+
 /// Inserts `rows` on `target`, a table's rows in the order of their first value (the search
 /// index's rowid: FTS5 starts a new segment whenever a rowid is lower than the one before), in
-/// as few statements as the tables allow. A failure leaves the rest uninserted: the caller's
-/// transaction, or its part of it, fails with it.
-pub(crate) async fn insert(target: WriterTarget<'_>, mut rows: Vec<Row>) -> std::result::Result<(), sqlx::Error> {
+/// pieces of the few shapes a bulk write takes (`bulk::pieces`, each statement prepared once
+/// and kept). A failure leaves the rest uninserted: the caller's transaction, or its part of
+/// it, fails with it.
+pub(crate) async fn insert(mut target: WriterTarget<'_>, mut rows: Vec<Row>) -> std::result::Result<(), sqlx::Error> {
     let key = |r: &Row| match r.values.first() {
         Some(Bound::Int(i)) => *i,
         _ => 0,
     };
     rows.sort_by(|a, b| a.into.cmp(b.into).then(key(a).cmp(&key(b))));
-    let mut target = target;
-    let mut start = 0;
-    while let Some(first) = rows.get(start) {
-        let run = rows
-            .iter()
-            .skip(start)
-            .take(ROWS_PER_STATEMENT)
-            .take_while(|r| r.into == first.into && r.values.len() == first.values.len())
-            .count();
-        let chunk = rows.get(start..start + run).unwrap_or_default();
-        start += run.max(1);
-        if chunk.is_empty() {
-            continue;
-        }
+    for table in rows.chunk_by(|a, b| a.into == b.into && a.values.len() == b.values.len()) {
+        let Some(first) = table.first() else { continue };
         let width = first.values.len();
-        let groups: Vec<String> = (0..chunk.len())
-            .map(|i| {
-                let marks: Vec<String> = (1..=width).map(|j| format!("${}", i * width + j)).collect();
-                format!("({})", marks.join(", "))
-            })
-            .collect();
-        // `into` is a table and its columns as the code names them, never input. The text
-        // varies with the number of rows: not kept among the writer's prepared statements.
-        let sql = format!("INSERT INTO {} VALUES {}", first.into, groups.join(", "));
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).persistent(false);
-        for r in chunk {
-            for v in &r.values {
+        for piece in crate::bulk::pieces(table, width) {
+            // `into` is a table and its columns as the code names them, never input.
+            let sql = format!("INSERT INTO {} VALUES {}", first.into, crate::bulk::values(1, piece.len(), width));
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for v in piece.iter().flat_map(|r| &r.values) {
                 q = match v {
                     Bound::Int(i) => q.bind(*i),
                     Bound::Text(t) => q.bind(t.clone()),
                 };
             }
+            run_on(&mut target, q).await?;
         }
-        target = run_on(target, q).await?;
     }
     Ok(())
 }
 
-/// Runs a statement on the writer, native or pooled; gives the writer back for the next one.
-async fn run_on<'a>(
-    target: WriterTarget<'a>,
-    q: sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments>,
-) -> std::result::Result<WriterTarget<'a>, sqlx::Error> {
+/// Runs a statement on the writer, native or pooled, as a `Conn` would.
+async fn run_on(target: &mut WriterTarget<'_>, q: crate::bulk::Statement<'_>) -> std::result::Result<(), sqlx::Error> {
     use futures_util::StreamExt as _;
-    use sqlx::Executor as _;
-    match target {
-        WriterTarget::Native(lite) => {
-            let mut q = q;
-            let args = sqlx::Execute::take_arguments(&mut q).map_err(sqlx::Error::Encode)?;
-            let persistent = sqlx::Execute::persistent(&q);
-            let sql = sqlx::Execute::sql(q);
-            lite.run(sql.as_str(), args, false, persistent)?;
-            Ok(WriterTarget::Native(lite))
-        }
-        WriterTarget::Pooled(c) => {
-            let mut results = c.fetch_many(q);
-            while let Some(item) = results.next().await {
-                item?;
-            }
-            drop(results);
-            Ok(WriterTarget::Pooled(c))
-        }
+    let mut results = match target {
+        WriterTarget::Native(lite) => crate::db::native(lite, q, false),
+        WriterTarget::Pooled(c) => sqlx::Executor::fetch_many(&mut **c, q),
+    };
+    while let Some(item) = results.next().await {
+        item?;
     }
+    Ok(())
 }

@@ -31,7 +31,7 @@ impl<T> Default for Kept<T> {
 }
 
 impl<T> Kept<T> {
-    pub(crate) fn get(&self, tenant: TenantId, version: Version) -> Option<Arc<T>> {
+    fn get(&self, tenant: TenantId, version: Version) -> Option<Arc<T>> {
         let map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         map.get(&tenant).filter(|(v, _)| *v == version).map(|(_, l)| l.clone())
     }
@@ -42,7 +42,20 @@ impl<T> Kept<T> {
         self.0.lock().unwrap_or_else(PoisonError::into_inner).remove(&tenant);
     }
 
-    pub(crate) fn put(&self, tenant: TenantId, version: Version, list: Arc<T>) {
+    /// What is kept at `version`, or what `read` gives (kept from now on at `version`).
+    /// Without a version (none was read) it is read and not kept. `read` runs only when needed.
+    pub(crate) async fn get_or_read<E>(&self, tenant: TenantId, version: Option<Version>, read: impl Future<Output = Result<T, E>>) -> Result<Arc<T>, E> {
+        if let Some(kept) = version.and_then(|v| self.get(tenant, v)) {
+            return Ok(kept);
+        }
+        let fresh = Arc::new(read.await?);
+        if let Some(v) = version {
+            self.put(tenant, v, fresh.clone());
+        }
+        Ok(fresh)
+    }
+
+    fn put(&self, tenant: TenantId, version: Version, list: Arc<T>) {
         let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         // One entry a tenant; a server with very many tenants starts again rather than grow.
         if map.len() >= 10_000 && !map.contains_key(&tenant) {

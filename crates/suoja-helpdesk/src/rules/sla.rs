@@ -520,22 +520,14 @@ impl Helpdesk {
     /// [`Self::sla_rules`]; with `known` (the versions read with a change's triggers) the
     /// policies are kept between requests by their version.
     async fn sla_rules_known(&self, c: &mut suoja_store::Conn, tenant: TenantId, known: Option<&Versions>) -> Result<Option<SlaRules>> {
-        let kept = known.and_then(|v| self.sla_cache.get(tenant, v.sla));
-        let policies = match kept {
-            Some(policies) => policies,
-            None => {
-                let policies: Vec<SlaPolicy> = suoja_store::rules::list_active_shared(c, tenant, Kind::Sla.as_str())
-                    .await?
-                    .into_iter()
-                    .map(SlaPolicy::from_row)
-                    .collect::<Result<_>>()?;
-                let policies = std::sync::Arc::new(policies);
-                if let Some(v) = known {
-                    self.sla_cache.put(tenant, v.sla, policies.clone());
-                }
-                policies
-            }
+        let read = async {
+            suoja_store::rules::list_active_shared(c, tenant, Kind::Sla.as_str())
+                .await?
+                .into_iter()
+                .map(SlaPolicy::from_row)
+                .collect::<Result<Vec<_>>>()
         };
+        let policies = self.sla_cache.get_or_read(tenant, known.map(|v| v.sla), read).await?;
         if policies.is_empty() {
             return Ok(None);
         }

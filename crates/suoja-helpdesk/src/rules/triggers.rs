@@ -735,21 +735,20 @@ impl Helpdesk {
     /// once: the change's other steps keep what they read by them.
     pub(crate) async fn active_triggers(&self, c: &mut suoja_store::Conn, tenant: TenantId) -> Result<(std::sync::Arc<Vec<Trigger>>, Versions)> {
         let mut versions = self.rule_versions(c, tenant).await?;
-        if let Some(list) = self.trigger_cache.get(tenant, versions.triggers) {
-            return Ok((list, versions));
-        }
+        // Fewer rules than the defaults: they are not all there yet (none is ever removed, so a
+        // version kept is never one of these).
         if versions.triggers.0 < suoja_core::num::to_i64(DEFAULTS.len()) {
             self.ensure_default_triggers(c, tenant).await?;
             versions = self.rule_versions(c, tenant).await?;
         }
-        let version = versions.triggers;
-        let list: Vec<Trigger> = suoja_store::rules::list_active_shared(c, tenant, Kind::Trigger.as_str())
-            .await?
-            .into_iter()
-            .map(Trigger::from_row)
-            .collect::<Result<_>>()?;
-        let list = std::sync::Arc::new(list);
-        self.trigger_cache.put(tenant, version, list.clone());
+        let read = async {
+            suoja_store::rules::list_active_shared(c, tenant, Kind::Trigger.as_str())
+                .await?
+                .into_iter()
+                .map(Trigger::from_row)
+                .collect::<Result<Vec<_>>>()
+        };
+        let list = self.trigger_cache.get_or_read(tenant, Some(versions.triggers), read).await?;
         Ok((list, versions))
     }
 

@@ -80,23 +80,25 @@ fn placeholders(n: usize) -> String {
 
 const COLUMNS: &str = "tenant_id, doc_kind, doc_id, public, internal";
 
+/// Where a document's row goes (its rowid, then [`COLUMNS`]).
+const DOCS: &str = "search_index_docs (id, tenant_id, doc_kind, doc_id, public, internal)";
+
+/// A document's `public` and `internal` texts: its tokens as words, `public` after the scope word.
+fn texts(tenant: TenantId, kind: DocKind, t: &DocTokens) -> (String, String) {
+    (format!("{} {}", scope_word(tenant, kind), words(&t.public)), words(&t.internal))
+}
+
 pub(super) async fn insert_many(c: &mut Conn, tenant: TenantId, kind: DocKind, docs: &[(i64, DocTokens)]) -> Result<()> {
     // Six values a row, well under SQLite's limit on bound values. FTS5 takes the rows in rowid
     // order (a rowid lower than the last one written flushes its pending entries early).
     let mut docs: Vec<&(i64, DocTokens)> = docs.iter().collect();
     docs.sort_by_key(|(d, _)| *d);
     for chunk in docs.chunks(500) {
-        let sql = format!("INSERT INTO search_index_docs (id, {COLUMNS}) VALUES {}", placeholders(chunk.len()));
+        let sql = format!("INSERT INTO {DOCS} VALUES {}", placeholders(chunk.len()));
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for (doc, t) in chunk {
-            q = bind_row(
-                q,
-                tenant,
-                kind,
-                *doc,
-                format!("{} {}", scope_word(tenant, kind), words(&t.public)),
-                words(&t.internal),
-            );
+            let (public, internal) = texts(tenant, kind, t);
+            q = bind_row(q, tenant, kind, *doc, public, internal);
         }
         // A trigger indexes each row as it is inserted (migration 37).
         q.execute(&mut *c).await?;
@@ -108,16 +110,9 @@ pub(super) async fn insert_many(c: &mut Conn, tenant: TenantId, kind: DocKind, d
 /// (`Conn::insert_at_commit`); the trigger indexes it then.
 pub(super) async fn insert_at_commit(c: &mut Conn, tenant: TenantId, kind: DocKind, doc: i64, t: &DocTokens) -> Result<()> {
     use suoja_store::Bound::{Int, Text};
-    let values = vec![
-        Int(rowid(kind, doc)),
-        Int(tenant.0),
-        Int(kind.code()),
-        Int(doc),
-        Text(format!("{} {}", scope_word(tenant, kind), words(&t.public))),
-        Text(words(&t.internal)),
-    ];
-    c.insert_at_commit("search_index_docs (id, tenant_id, doc_kind, doc_id, public, internal)", values)
-        .await
+    let (public, internal) = texts(tenant, kind, t);
+    let values = vec![Int(rowid(kind, doc)), Int(tenant.0), Int(kind.code()), Int(doc), Text(public), Text(internal)];
+    c.insert_at_commit(DOCS, values).await
 }
 
 pub(super) async fn read(c: &mut Conn, tenant: TenantId, kind: DocKind, doc: i64) -> Result<Option<DocTokens>> {
@@ -174,9 +169,10 @@ pub(super) async fn change(c: &mut Conn, tenant: TenantId, kind: DocKind, doc: i
             .execute(&mut *c)
             .await?;
     }
+    let (public, internal) = texts(tenant, kind, new);
     sqlx::query("UPDATE search_index_docs SET public = $1, internal = $2 WHERE id = $3 AND tenant_id = $4")
-        .bind(format!("{} {}", scope_word(tenant, kind), words(&new.public)))
-        .bind(words(&new.internal))
+        .bind(public)
+        .bind(internal)
         .bind(rowid(kind, doc))
         .bind(tenant.0)
         .execute(&mut *c)
